@@ -1,0 +1,80 @@
+"""The normalized message model every channel speaks.
+
+Platform SDK objects never cross into core: a channel adapter turns what arrives into an
+`InboundMessage` and renders a `Reply` back into its own format.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+
+
+class Author(StrEnum):
+    CUSTOMER = "customer"
+    BOT = "bot"
+    STAFF = "staff"
+
+
+@dataclass(frozen=True, slots=True)
+class Address:
+    """Where a conversation lives on a channel: a chat, and optionally a thread in it."""
+
+    channel: str
+    chat_id: str
+    thread_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Attachment:
+    filename: str
+    content_type: str
+    data: bytes = field(repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class InboundMessage:
+    """One message from a customer, as a channel adapter normalized it.
+
+    `external_id` is the platform's id for the message; `receive()` is idempotent on
+    (address.channel, external_id), so platform retries never produce a second answer.
+    """
+
+    address: Address
+    external_id: str
+    sender_id: str
+    text: str
+    sender_name: str | None = None
+    attachments: tuple[Attachment, ...] = ()
+    sent_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Citation:
+    source: str
+    title: str
+    section: str
+    score: float
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """What the hub says back. `handoff` is set when the bot offers a person instead of an answer."""
+
+    text: str
+    citations: tuple[Citation, ...] = ()
+    handoff: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class StoredMessage:
+    """A message as the conversation history holds it (both directions)."""
+
+    id: int
+    conversation_id: str
+    author: Author
+    text: str
+    citations: tuple[Citation, ...]
+    handoff: bool
+    created_at: datetime

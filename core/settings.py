@@ -1,0 +1,136 @@
+"""One settings object, loaded once: a TOML file plus `SUPPORTHUB_<SECTION>__<KEY>` variables.
+
+Environment variables win over the file. Secrets are read only from the environment.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+DEFAULT_CONFIG = Path("config/supporthub.toml")
+SECRET_KEYS = {("api", "token"), ("web", "session_secret")}
+
+
+class Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ServerSettings(Section):
+    host: str = "127.0.0.1"
+    port: int = Field(8080, ge=1, le=65535)
+
+
+class KnowledgeSettings(Section):
+    paths: list[Path] = [Path("config/knowledge")]
+    model: str = Field("", description="sentence-transformers model name or path; empty = bundled all-MiniLM-L6-v2")
+    collection: str = Field("knowledge", min_length=3)
+    chroma_url: str = Field("", description="Chroma server URL; empty = embedded PersistentClient in data_dir")
+    chunk_max_chars: int = Field(1200, ge=200, le=20000)
+    embed_batch_size: int = Field(64, ge=1, le=1024)
+
+
+class AnswerSettings(Section):
+    top_k: int = Field(5, ge=1, le=50)
+    min_relevance: float = Field(0.45, ge=-1.0, le=1.0)
+    max_sentences: int = Field(3, ge=1, le=10)
+
+
+class ApiSettings(Section):
+    token: SecretStr | None = None
+    max_text_length: int = Field(4000, ge=1, le=100_000)
+
+
+class WebSettings(Section):
+    session_secret: SecretStr | None = None
+    title: str = "Help"
+    history_limit: int = Field(200, ge=1, le=5000)
+
+
+class OutboxSettings(Section):
+    max_attempts: int = Field(8, ge=1, le=100)
+    backoff_base_s: float = Field(1.0, gt=0)
+    backoff_max_s: float = Field(300.0, gt=0)
+    poll_interval_s: float = Field(1.0, gt=0)
+
+
+class ScheduleJob(Section):
+    """A re-index job: exactly one of `cron` (crontab syntax) or `interval_minutes`."""
+
+    name: str = Field(min_length=1)
+    cron: str | None = None
+    interval_minutes: float | None = Field(None, gt=0)
+
+    @model_validator(mode="after")
+    def _one_trigger(self) -> ScheduleJob:
+        if (self.cron is None) == (self.interval_minutes is None):
+            raise ValueError("give exactly one of cron or interval_minutes")
+        return self
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="SUPPORTHUB_",
+        env_nested_delimiter="__",
+        extra="forbid",
+        frozen=True,
+    )
+
+    data_dir: Path = Path("data")
+    database_url: str = ""
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    channels: list[str] = ["web", "api"]
+    server: ServerSettings = ServerSettings()
+    knowledge: KnowledgeSettings = KnowledgeSettings()
+    answer: AnswerSettings = AnswerSettings()
+    api: ApiSettings = ApiSettings()
+    web: WebSettings = WebSettings()
+    outbox: OutboxSettings = OutboxSettings()
+    schedule: list[ScheduleJob] = []
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # The TOML file arrives as init kwargs; the environment overrides it.
+        return (env_settings, init_settings)
+
+    @property
+    def resolved_database_url(self) -> str:
+        return self.database_url or f"sqlite+aiosqlite:///{(self.data_dir / 'supporthub.db').resolve()}"
+
+
+class SettingsError(Exception):
+    """A bad setting; the message is one line that names the key."""
+
+
+def load_settings(config: Path | None = None) -> Settings:
+    """Read the TOML file (explicit, or `config/supporthub.toml` when present) and the environment."""
+    path = config if config is not None else (DEFAULT_CONFIG if DEFAULT_CONFIG.exists() else None)
+    data: dict[str, Any] = {}
+    if path is not None:
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise SettingsError(f"config file {path} does not exist") from None
+        except tomllib.TOMLDecodeError as exc:
+            raise SettingsError(f"config file {path} is not valid TOML: {exc}") from None
+    for section, key in SECRET_KEYS:
+        if key in data.get(section, {}):
+            env = f"SUPPORTHUB_{section.upper()}__{key.upper()}"
+            raise SettingsError(f"{section}.{key}: secrets are read only from the environment ({env})")
+    try:
+        return Settings(**data)
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        key = ".".join(str(part) for part in error["loc"]) or "settings"
+        raise SettingsError(f"{key}: {error['msg']}") from None

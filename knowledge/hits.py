@@ -1,0 +1,21 @@
+"""What a knowledge search returns; the only knowledge type other packages see."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class Hit:
+    chunk_id: str
+    source: str
+    title: str
+    section: str
+    text: str
+    score: float
+    """The fused ranking score (higher is better); comparable only within one result list."""
+    relevance: float
+    """Cosine similarity of the query and the chunk embedding: comparable across queries, so
+    the responder can decide whether anything relevant was found at all."""
+    exact_match: bool = False
+    """The query's exact tokens (order numbers, error codes, plan names) occur in this chunk."""
