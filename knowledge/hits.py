@@ -19,3 +19,15 @@ class Hit:
     the responder can decide whether anything relevant was found at all."""
     exact_match: bool = False
     """The query's exact tokens (order numbers, error codes, plan names) occur in this chunk."""
+
+
+def hit_json(hit: Hit) -> dict[str, str | float]:
+    """The JSON shape of a hit, shared by `supporthub search --json` and `GET /api/search`."""
+    return {
+        "source": hit.source,
+        "title": hit.title,
+        "section": hit.section,
+        "score": round(hit.score, 6),
+        "relevance": round(hit.relevance, 6),
+        "text": hit.text,
+    }

@@ -1,0 +1,172 @@
+"""The plain REST channel: `POST /api/messages` answers in the response; clients pull later
+messages (a person's reply after a handoff) from the conversation's message list."""
+
+from __future__ import annotations
+
+import hmac
+import json
+import uuid
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiohttp import web
+
+from core.channel import Capabilities
+from core.hub import Hub
+from core.messages import Address, InboundMessage, StoredMessage
+from core.settings import Settings
+from knowledge.hits import hit_json
+
+REPLY_TIMEOUT_S = 30.0
+MAX_ID_LENGTH = 200
+MAX_K = 50
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def bad_request(reason: str) -> web.HTTPBadRequest:
+    return web.HTTPBadRequest(text=json.dumps({"error": reason}), content_type="application/json")
+
+
+def citation_json(message: StoredMessage) -> list[dict[str, Any]]:
+    return [{"source": c.source, "title": c.title, "section": c.section, "score": c.score} for c in message.citations]
+
+
+def message_json(message: StoredMessage) -> dict[str, Any]:
+    return {
+        "id": message.id,
+        "author": message.author.value,
+        "text": message.text,
+        "citations": citation_json(message),
+        "handoff": message.handoff,
+        "created_at": message.created_at.isoformat(),
+    }
+
+
+def parse_message_body(raw: str, *, max_text_length: int) -> tuple[str, str, str | None]:
+    """(contact, text, id) from a request body, or HTTPBadRequest naming what is wrong."""
+    try:
+        body = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        raise bad_request(f"body is not valid JSON: {exc.msg}") from None
+    if not isinstance(body, dict):
+        raise bad_request("body must be a JSON object")
+    fields: dict[str, str] = {}
+    for name in ("contact", "text"):
+        value = body.get(name)
+        if not isinstance(value, str) or not value.strip():
+            raise bad_request(f"'{name}' is required and must be a non-empty string")
+        fields[name] = value.strip()
+    if len(fields["text"]) > max_text_length:
+        raise bad_request(f"'text' is longer than {max_text_length} characters")
+    message_id = body.get("id")
+    if message_id is not None and (not isinstance(message_id, str) or not message_id or len(message_id) > MAX_ID_LENGTH):
+        raise bad_request(f"'id' must be a non-empty string of at most {MAX_ID_LENGTH} characters")
+    return fields["contact"], fields["text"], message_id
+
+
+def int_param(request: web.Request, name: str, *, default: int, low: int, high: int) -> int:
+    raw = request.query.get(name)
+    if raw is None:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise bad_request(f"'{name}' must be an integer") from None
+    if not low <= value <= high:
+        raise bad_request(f"'{name}' must be between {low} and {high}")
+    return value
+
+
+class ApiChannel:
+    name = "api"
+
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings.api
+        self.capabilities = Capabilities(
+            max_text_length=settings.api.max_text_length, formatting="markdown", push=False
+        )
+        self._hub: Hub | None = None
+
+    def routes(self) -> list[web.AbstractRouteDef]:
+        return [
+            web.post("/api/messages", self._authorized(self.post_message)),
+            web.get("/api/conversations/{conversation_id}/messages", self._authorized(self.list_messages)),
+            web.get("/api/search", self._authorized(self.search)),
+        ]
+
+    async def start(self, hub: Hub) -> None:
+        self._hub = hub
+
+    async def stop(self) -> None:
+        self._hub = None
+
+    async def send(self, address: Address, message: StoredMessage) -> str | None:
+        """Never called: `push=False`, the conversation's message list is the delivery."""
+        return None
+
+    @property
+    def hub(self) -> Hub:
+        if self._hub is None:
+            raise web.HTTPServiceUnavailable(text="starting up")
+        return self._hub
+
+    def _authorized(self, handler: Handler) -> Handler:
+        token = self._settings.token
+
+        async def checked(request: web.Request) -> web.StreamResponse:
+            if token is not None:
+                given = request.headers.get("Authorization", "")
+                expected = f"Bearer {token.get_secret_value()}"
+                if not hmac.compare_digest(given.encode(), expected.encode()):
+                    raise web.HTTPUnauthorized(
+                        text=json.dumps({"error": "a valid 'Authorization: Bearer <token>' header is required"}),
+                        content_type="application/json",
+                        headers={"WWW-Authenticate": "Bearer"},
+                    )
+            return await handler(request)
+
+        return checked
+
+    async def post_message(self, request: web.Request) -> web.Response:
+        contact, text, client_id = parse_message_body(
+            await request.text(), max_text_length=self._settings.max_text_length
+        )
+        # Scoped by contact: one client's id can never fetch another contact's reply.
+        external_id = f"{contact}\x1f{client_id or uuid.uuid4().hex}"
+        message = InboundMessage(
+            address=Address(self.name, contact), external_id=external_id, sender_id=contact, text=text
+        )
+        receipt = await self.hub.receive(message)
+        reply = await self.hub.wait_for_reply(receipt.message_id, timeout=REPLY_TIMEOUT_S)
+        if reply is None:
+            body = {"conversation_id": receipt.conversation_id, "message_id": receipt.message_id, "reply": None}
+            return web.json_response(body, status=202)
+        return web.json_response(
+            {
+                "conversation_id": receipt.conversation_id,
+                "message_id": receipt.message_id,
+                "reply": {"text": reply.text, "citations": citation_json(reply), "handoff": reply.handoff},
+            }
+        )
+
+    async def list_messages(self, request: web.Request) -> web.Response:
+        after = int_param(request, "after", default=0, low=0, high=2**63 - 1)
+        limit = int_param(request, "limit", default=200, low=1, high=1000)
+        messages = await self.hub.conversation_messages(
+            request.match_info["conversation_id"], after=after, limit=limit
+        )
+        if messages is None:
+            raise web.HTTPNotFound(text=json.dumps({"error": "no such conversation"}), content_type="application/json")
+        return web.json_response({"messages": [message_json(m) for m in messages]})
+
+    async def search(self, request: web.Request) -> web.Response:
+        query = request.query.get("q", "").strip()
+        if not query:
+            raise bad_request("'q' is required")
+        if len(query) > self._settings.max_text_length:
+            raise bad_request(f"'q' is longer than {self._settings.max_text_length} characters")
+        k = int_param(request, "k", default=5, low=1, high=MAX_K)
+        hits = await self.hub.search(query, k)
+        return web.json_response([hit_json(hit) for hit in hits])
+

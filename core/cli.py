@@ -1,0 +1,154 @@
+"""The `supporthub` command line."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import json
+import logging
+import sys
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+
+from core.messages import Address, InboundMessage, StoredMessage
+from core.registry import UnknownChannelError
+from core.runtime import open_runtime
+from core.settings import Settings, SettingsError, load_settings
+from core.terminal import TerminalChannel
+
+ANSWER_TIMEOUT_S = 120.0
+
+
+def configure_logging(level: str) -> None:
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    for noisy in ("httpx", "chromadb", "sentence_transformers", "aiohttp.access", "apscheduler"):
+        logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLevelName(level)))
+
+
+def uses_settings(command: Callable[..., Any]) -> Callable[..., Any]:
+    """Give a command `--config` and a loaded `settings` argument; a bad setting exits 2."""
+
+    @click.option(
+        "--config",
+        "config_path",
+        type=click.Path(path_type=Path, dir_okay=False),
+        default=None,
+        help="TOML settings file (default: config/supporthub.toml when present).",
+    )
+    @functools.wraps(command)
+    def wrapper(config_path: Path | None, **kwargs: Any) -> Any:
+        try:
+            settings = load_settings(config_path)
+        except SettingsError as exc:
+            click.echo(f"supporthub: invalid setting {exc}", err=True)
+            sys.exit(2)
+        configure_logging(settings.log_level)
+        try:
+            return command(settings, **kwargs)
+        except UnknownChannelError as exc:
+            click.echo(f"supporthub: invalid setting {exc}", err=True)
+            sys.exit(2)
+
+    return wrapper
+
+
+@click.group()
+def main() -> None:
+    """supporthub: cited answers from your help centre, on every channel."""
+
+
+@main.command()
+@click.option("--host", default=None, help="Interface to listen on (default: server.host).")
+@click.option("--port", type=int, default=None, help="Port to listen on (default: server.port).")
+@uses_settings
+def serve(settings: Settings, host: str | None, port: int | None) -> None:
+    """Serve the hub: the web widget, the REST API and every configured channel."""
+    from aiohttp import web
+
+    from core.server import create_app
+
+    app = create_app(settings)
+    host = host or settings.server.host
+    port = port or settings.server.port
+    web.run_app(app, host=host, port=port, access_log=None,
+                print=lambda _: click.echo(f"supporthub serving on http://{host}:{port}", err=True))
+
+
+def citation_lines(message: StoredMessage) -> list[str]:
+    return [f"  [{i}] {c.title} — {c.section} ({c.source})" for i, c in enumerate(message.citations, 1)]
+
+
+def reply_json(message: StoredMessage) -> dict[str, Any]:
+    return {
+        "text": message.text,
+        "citations": [
+            {"source": c.source, "title": c.title, "section": c.section, "score": c.score} for c in message.citations
+        ],
+        "handoff": message.handoff,
+    }
+
+
+async def _ask_hub(settings: Settings, questions: Any, show: Callable[[StoredMessage], None]) -> None:
+    """Send each question through the hub as one conversation and show each answer."""
+    channel = TerminalChannel()
+    chat_id = f"terminal-{uuid.uuid4().hex}"
+    async with open_runtime(settings, {channel.name: channel}) as runtime:
+        async for question in questions:
+            message = InboundMessage(
+                address=Address(channel.name, chat_id), external_id=uuid.uuid4().hex, sender_id=chat_id, text=question
+            )
+            receipt = await runtime.hub.receive(message)
+            reply = await runtime.hub.wait_for_reply(receipt.message_id, timeout=ANSWER_TIMEOUT_S)
+            if reply is None:
+                raise click.ClickException("no answer within two minutes")
+            show(reply)
+
+
+@main.command()
+@click.argument("question")
+@click.option("--json", "as_json", is_flag=True, help="Print the reply as JSON.")
+@uses_settings
+def ask(settings: Settings, question: str, as_json: bool) -> None:
+    """Ask one question through the same agent path as the channels."""
+
+    async def one() -> Any:
+        yield question
+
+    def show(reply: StoredMessage) -> None:
+        if as_json:
+            click.echo(json.dumps(reply_json(reply), indent=2))
+        else:
+            click.echo(reply.text)
+            for line in citation_lines(reply):
+                click.echo(line)
+
+    asyncio.run(_ask_hub(settings, one(), show))
+
+
+@main.command()
+@uses_settings
+def chat(settings: Settings) -> None:
+    """A conversation in the terminal, through the hub (Ctrl-D or 'quit' ends it)."""
+
+    async def lines() -> Any:
+        while True:
+            try:
+                line = await asyncio.to_thread(input, "you> ")
+            except EOFError:
+                return
+            if line.strip().lower() in {"quit", "exit"}:
+                return
+            if line.strip():
+                yield line.strip()
+
+    def show(reply: StoredMessage) -> None:
+        click.echo(f"bot> {reply.text}")
+        for line in citation_lines(reply):
+            click.echo(line)
+
+    click.echo("Ask a question (Ctrl-D or 'quit' to leave).", err=True)
+    asyncio.run(_ask_hub(settings, lines(), show))

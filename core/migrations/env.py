@@ -1,0 +1,33 @@
+"""Alembic environment: runs on the connection `prepare_database` hands over, or on
+`sqlalchemy.url` when invoked as `alembic -c core/migrations/alembic.ini upgrade head`."""
+
+from __future__ import annotations
+
+import asyncio
+
+from alembic import context
+from sqlalchemy.engine import Connection
+
+from core.db import Base, make_engine
+
+config = context.config
+
+
+def run_on(connection: Connection) -> None:
+    context.configure(connection=connection, target_metadata=Base.metadata, render_as_batch=True)
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+async def run_with_own_engine(url: str) -> None:
+    engine = make_engine(url)
+    async with engine.begin() as connection:
+        await connection.run_sync(run_on)
+    await engine.dispose()
+
+
+given = config.attributes.get("connection")
+if given is not None:
+    run_on(given)
+else:
+    asyncio.run(run_with_own_engine(config.get_main_option("sqlalchemy.url") or ""))

@@ -1,0 +1,26 @@
+"""Channels are found, not imported: adapters register under the `supporthub.channels`
+entry-point group, and the configured ones are loaded by name."""
+
+from __future__ import annotations
+
+from importlib.metadata import entry_points
+
+from core.channel import Channel
+from core.settings import Settings
+
+GROUP = "supporthub.channels"
+
+
+class UnknownChannelError(Exception):
+    pass
+
+
+def load_channels(settings: Settings) -> dict[str, Channel]:
+    available = {ep.name: ep for ep in entry_points(group=GROUP)}
+    channels: dict[str, Channel] = {}
+    for name in settings.channels:
+        if name not in available:
+            known = ", ".join(sorted(available)) or "none"
+            raise UnknownChannelError(f"channels: no channel named {name!r} is installed (installed: {known})")
+        channels[name] = available[name].load()(settings)
+    return channels

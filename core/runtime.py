@@ -1,0 +1,72 @@
+"""Wiring, once: database, knowledge base, agent and hub for a set of channels.
+
+The server and the CLI's `ask`/`chat` share it, so every answer takes the same path.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from core.agent import Agent
+from core.channel import Channel
+from core.db import make_engine, make_sessionmaker, prepare_database
+from core.hub import Hub
+from core.settings import Settings
+from core.store import Store
+from knowledge.base import KnowledgeBase
+
+
+@dataclass(frozen=True, slots=True)
+class Runtime:
+    engine: AsyncEngine
+    sessionmaker: async_sessionmaker[AsyncSession]
+    knowledge: KnowledgeBase
+    hub: Hub
+
+    async def database_ready(self) -> bool:
+        try:
+            async with self.engine.connect() as connection:
+                await connection.execute(text("SELECT 1"))
+        except Exception:  # noqa: BLE001 — any failure means "not ready"
+            return False
+        return True
+
+
+@asynccontextmanager
+async def open_database(settings: Settings) -> AsyncIterator[tuple[AsyncEngine, async_sessionmaker[AsyncSession]]]:
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    engine = make_engine(settings.resolved_database_url)
+    try:
+        await prepare_database(engine)
+        yield engine, make_sessionmaker(engine)
+    finally:
+        await engine.dispose()
+
+
+@asynccontextmanager
+async def open_runtime(settings: Settings, channels: Mapping[str, Channel]) -> AsyncIterator[Runtime]:
+    """Open everything, start the hub and the channels; close it all in reverse order."""
+    async with open_database(settings) as (engine, sessionmaker):
+        knowledge = await asyncio.to_thread(KnowledgeBase.open, settings, sessionmaker)
+        try:
+            agent = Agent(knowledge=knowledge, settings=settings.answer)
+            hub = Hub(store=Store(sessionmaker), agent=agent, channels=channels, settings=settings)
+            await hub.start()
+            started: list[Channel] = []
+            try:
+                for channel in channels.values():
+                    await channel.start(hub)
+                    started.append(channel)
+                yield Runtime(engine, sessionmaker, knowledge, hub)
+            finally:
+                for channel in reversed(started):
+                    await channel.stop()
+                await hub.stop()
+        finally:
+            await knowledge.aclose()

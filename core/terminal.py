@@ -1,0 +1,28 @@
+"""The CLI's own channel for `supporthub ask` and `supporthub chat`: the terminal pulls each
+answer, so nothing is pushed and no outbox row is written."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from core.channel import Capabilities
+from core.hub import Hub
+from core.messages import Address, StoredMessage
+
+
+class TerminalChannel:
+    name = "cli"
+    capabilities = Capabilities(max_text_length=100_000, formatting="markdown", push=False)
+
+    def routes(self) -> list[web.AbstractRouteDef]:
+        return []
+
+    async def start(self, hub: Hub) -> None:
+        return None
+
+    async def stop(self) -> None:
+        return None
+
+    async def send(self, address: Address, message: StoredMessage) -> str | None:
+        """Never called: `push=False`, the terminal reads the stored answer itself."""
+        return None

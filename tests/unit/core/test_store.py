@@ -1,0 +1,88 @@
+"""Storage behaviour on SQLite and PostgreSQL: idempotent receive, answer-once, history."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from core.db import Conversation, Message, OutboxItem
+from core.messages import Address, Author, InboundMessage, Reply
+from core.store import Store
+
+LEASE = timedelta(seconds=60)
+
+
+def inbound(external_id: str, text: str = "hello?", *, chat: str = "alice", channel: str = "api") -> InboundMessage:
+    return InboundMessage(address=Address(channel, chat), external_id=external_id, sender_id=chat, text=text)
+
+
+async def count(sessionmaker: async_sessionmaker[AsyncSession], model: type) -> int:
+    async with sessionmaker() as session:
+        return (await session.execute(select(func.count()).select_from(model))).scalar_one()
+
+
+async def test_same_external_id_is_stored_once(sessionmaker: async_sessionmaker[AsyncSession]) -> None:
+    store = Store(sessionmaker)
+    first = await store.save_inbound(inbound("m1"))
+    again = await store.save_inbound(inbound("m1", "edited retry"))
+    assert not first.duplicate and again.duplicate
+    assert again.message_id == first.message_id
+    assert await count(sessionmaker, Message) == 1
+
+
+async def test_concurrent_duplicates_and_first_messages_race_safely(
+    sessionmaker: async_sessionmaker[AsyncSession],
+) -> None:
+    store = Store(sessionmaker)
+    receipts = await asyncio.gather(*(store.save_inbound(inbound("same")) for _ in range(6)))
+    assert sum(not r.duplicate for r in receipts) == 1
+    assert len({r.message_id for r in receipts}) == 1
+    others = await asyncio.gather(*(store.save_inbound(inbound(f"n{i}", chat="bob")) for i in range(6)))
+    assert len({r.conversation_id for r in others}) == 1  # one conversation, not six
+    assert await count(sessionmaker, Conversation) == 2
+
+
+async def test_same_external_id_on_another_channel_is_a_new_message(
+    sessionmaker: async_sessionmaker[AsyncSession],
+) -> None:
+    store = Store(sessionmaker)
+    a = await store.save_inbound(inbound("x", channel="api"))
+    b = await store.save_inbound(inbound("x", channel="web"))
+    assert not b.duplicate and a.conversation_id != b.conversation_id
+
+
+async def test_a_message_is_answered_once_even_by_two_workers(
+    sessionmaker: async_sessionmaker[AsyncSession],
+) -> None:
+    store = Store(sessionmaker)
+    receipt = await store.save_inbound(inbound("q1"))
+    [claimed] = await store.claim_pending(receipt.conversation_id, lease=LEASE)
+    assert await store.claim_pending(receipt.conversation_id, lease=LEASE) == []  # the lease holds
+    results = await asyncio.gather(
+        store.save_reply(claimed, Reply("answer A"), push=True),
+        store.save_reply(claimed, Reply("answer B"), push=True),
+    )
+    assert sum(r is not None for r in results) == 1
+    assert await count(sessionmaker, OutboxItem) == 1
+    history = await store.history(Address("api", "alice"))
+    assert [m.author for m in history] == [Author.CUSTOMER, Author.BOT]
+
+
+async def test_expired_claims_are_claimable_again(sessionmaker: async_sessionmaker[AsyncSession]) -> None:
+    store = Store(sessionmaker)
+    receipt = await store.save_inbound(inbound("q1"))
+    await store.claim_pending(receipt.conversation_id, lease=timedelta(seconds=-1))
+    assert await store.conversations_with_pending() == [receipt.conversation_id]
+    assert len(await store.claim_pending(receipt.conversation_id, lease=LEASE)) == 1
+
+
+async def test_history_pages_after_an_id(sessionmaker: async_sessionmaker[AsyncSession]) -> None:
+    store = Store(sessionmaker)
+    ids = [(await store.save_inbound(inbound(f"m{i}", f"question {i}"))).message_id for i in range(4)]
+    conversation_id = (await store.save_inbound(inbound("m0"))).conversation_id
+    later = await store.conversation_messages(conversation_id, after=ids[1])
+    assert later is not None and [m.text for m in later] == ["question 2", "question 3"]
+    assert await store.conversation_messages("no-such-conversation") is None
