@@ -152,3 +152,7 @@ def chat(settings: Settings) -> None:
 
     click.echo("Ask a question (Ctrl-D or 'quit' to leave).", err=True)
     asyncio.run(_ask_hub(settings, lines(), show))
+
+
+if __name__ == "__main__":
+    main()

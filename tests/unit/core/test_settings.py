@@ -1,0 +1,69 @@
+"""Settings: TOML plus environment, and one clear line naming a bad key."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from core.settings import SettingsError, load_settings
+
+EXAMPLE = Path("config/supporthub.example.toml")
+
+
+def test_example_config_loads_and_documents_every_section() -> None:
+    settings = load_settings(EXAMPLE)
+    text = EXAMPLE.read_text()
+    for section in ("server", "knowledge", "answer", "api", "web", "outbox", "schedule"):
+        assert f"[{section}]" in text or f"[[{section}]]" in text
+    assert settings.schedule[0].cron == "0 3 * * *"
+
+
+def test_environment_overrides_the_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    config = tmp_path / "hub.toml"
+    config.write_text('[server]\nport = 9000\n[answer]\ntop_k = 3\n')
+    monkeypatch.setenv("SUPPORTHUB_SERVER__PORT", "9100")
+    monkeypatch.setenv("SUPPORTHUB_DATA_DIR", str(tmp_path / "d"))
+    monkeypatch.setenv("SUPPORTHUB_API__TOKEN", "s3cret")
+    settings = load_settings(config)
+    assert settings.server.port == 9100 and settings.answer.top_k == 3
+    assert settings.data_dir == tmp_path / "d"
+    assert settings.resolved_database_url.endswith("/d/supporthub.db")
+    assert settings.api.token is not None and "s3cret" not in repr(settings)
+
+
+@pytest.mark.parametrize(
+    ("toml", "key"),
+    [
+        ("[server]\nport = 'eighty'\n", "server.port"),
+        ("[answer]\ntop_k = 0\n", "answer.top_k"),
+        ("[server]\nprot = 80\n", "server.prot"),
+        ("[api]\ntoken = 'in-the-file'\n", "api.token"),
+        ("[[schedule]]\nname = 'x'\n", "schedule.0"),
+        ("[server\n", "not valid TOML"),
+    ],
+)
+def test_bad_settings_name_the_key(tmp_path: Path, toml: str, key: str) -> None:
+    config = tmp_path / "bad.toml"
+    config.write_text(toml)
+    with pytest.raises(SettingsError, match=key.replace(".", r"\.")):
+        load_settings(config)
+
+
+def test_bad_setting_stops_the_cli_with_status_2_and_one_line(tmp_path: Path) -> None:
+    config = tmp_path / "bad.toml"
+    config.write_text("[server]\nport = 70000\n")
+    result = subprocess.run(
+        [sys.executable, "-m", "core.cli", "serve", "--config", str(config)],
+        capture_output=True, text=True, timeout=60,
+    )
+    assert result.returncode == 2
+    assert result.stderr.strip().count("\n") == 0 and "server.port" in result.stderr
+
+
+def test_bad_environment_value_names_the_variable_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SUPPORTHUB_OUTBOX__MAX_ATTEMPTS", "many")
+    with pytest.raises(SettingsError, match="outbox.max_attempts"):
+        load_settings(EXAMPLE)
