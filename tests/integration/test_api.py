@@ -1,0 +1,125 @@
+"""The REST channel end to end: real app, real index of the sample help centre, SQLite."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from aiohttp.test_utils import TestClient
+from pydantic import SecretStr
+
+from core.server import create_app
+from core.settings import ApiSettings, Settings
+
+
+async def ask(client: TestClient, text: str, *, contact: str = "alice@example.com", **extra: Any) -> dict[str, Any]:
+    response = await client.post("/api/messages", json={"contact": contact, "text": text, **extra})
+    assert response.status == 200, await response.text()
+    return await response.json()  # type: ignore[no-any-return]
+
+
+async def test_a_question_gets_a_cited_answer_from_the_help_centre(client: TestClient) -> None:
+    body = await ask(client, "how do I reset my password?")
+    reply = body["reply"]
+    assert reply["handoff"] is False
+    assert "reset" in reply["text"].lower() and "password" in reply["text"].lower()
+    assert reply["citations"][0]["source"].endswith("reset-your-password.md")
+    assert set(reply["citations"][0]) == {"source", "title", "section", "score"}
+
+
+async def test_an_error_code_finds_the_one_place_that_explains_it(client: TestClient) -> None:
+    reply = (await ask(client, "I keep getting BD-4012, what now?"))["reply"]
+    assert "BD-4012" in reply["text"] or "seat" in reply["text"].lower()
+    assert not reply["handoff"]
+
+
+async def test_an_unrelated_question_is_declined_with_a_person_offered(client: TestClient) -> None:
+    reply = (await ask(client, "Which wine goes best with grilled salmon?"))["reply"]
+    assert reply["handoff"] is True
+    assert reply["citations"] == []
+    assert "person" in reply["text"]
+
+
+async def test_the_same_id_returns_the_stored_reply_not_a_second_answer(client: TestClient) -> None:
+    first = await ask(client, "Can I pay by invoice?", id="client-42")
+    again = await ask(client, "Can I pay by invoice?", id="client-42")
+    assert again == first
+    listed = await client.get(f"/api/conversations/{first['conversation_id']}/messages")
+    messages = (await listed.json())["messages"]
+    assert [m["author"] for m in messages] == ["customer", "bot"]
+
+
+async def test_ids_are_scoped_per_contact(client: TestClient) -> None:
+    alice = await ask(client, "How do I reset my password?", contact="alice", id="1")
+    bob = await ask(client, "Which wine goes with salmon?", contact="bob", id="1")
+    assert alice["conversation_id"] != bob["conversation_id"]
+    assert bob["reply"]["handoff"] is True
+
+
+async def test_messages_after_an_id_lets_a_client_pick_up_later_messages(client: TestClient) -> None:
+    first = await ask(client, "How do I invite a teammate?")
+    await ask(client, "How do I export my data?")
+    conversation = first["conversation_id"]
+    listed = await (await client.get(f"/api/conversations/{conversation}/messages")).json()
+    ids = [m["id"] for m in listed["messages"]]
+    assert len(ids) == 4 and ids == sorted(ids)
+    later = await (await client.get(f"/api/conversations/{conversation}/messages?after={ids[1]}")).json()
+    assert [m["id"] for m in later["messages"]] == ids[2:]
+    assert later["messages"][0]["text"] == "How do I export my data?"
+    assert {"author", "text", "citations", "created_at"} <= set(later["messages"][1])
+
+
+@pytest.mark.parametrize(
+    ("body", "reason"),
+    [
+        ("{not json", "not valid JSON"),
+        ('["a list"]', "JSON object"),
+        ('{"text": "hi"}', "'contact'"),
+        ('{"contact": "a", "text": "   "}', "'text'"),
+        ('{"contact": 5, "text": "hi"}', "'contact'"),
+        ('{"contact": "a", "text": "hi", "id": 7}', "'id'"),
+        ('{"contact": "a", "text": "' + "x" * 4001 + '"}', "longer than 4000"),
+    ],
+)
+async def test_bad_requests_get_400_with_a_reason(client: TestClient, body: str, reason: str) -> None:
+    response = await client.post("/api/messages", data=body, headers={"Content-Type": "application/json"})
+    assert response.status == 400
+    assert reason in (await response.json())["error"]
+
+
+async def test_unknown_conversation_and_bad_paging(client: TestClient) -> None:
+    assert (await client.get("/api/conversations/nope/messages")).status == 404
+    first = await ask(client, "hello")
+    bad = await client.get(f"/api/conversations/{first['conversation_id']}/messages?after=abc")
+    assert bad.status == 400 and "'after'" in (await bad.json())["error"]
+
+
+async def test_search_returns_hits_like_the_cli(client: TestClient) -> None:
+    response = await client.get("/api/search", params={"q": "E-AUTH-019", "k": "3"})
+    hits = await response.json()
+    assert response.status == 200 and 1 <= len(hits) <= 3
+    assert set(hits[0]) == {"source", "title", "section", "score", "relevance", "text"}
+    assert "E-AUTH-019" in hits[0]["text"]
+    assert (await client.get("/api/search")).status == 400
+    assert (await client.get("/api/search", params={"q": "x", "k": "500"})).status == 400
+
+
+async def test_a_configured_token_is_required(
+    aiohttp_client: Callable[..., Any], make_settings: Callable[..., Settings]
+) -> None:
+    settings = make_settings(api=ApiSettings(token=SecretStr("t0ken")))
+    client = await aiohttp_client(create_app(settings))
+    payload = {"contact": "a", "text": "How do I reset my password?"}
+    missing = await client.post("/api/messages", json=payload)
+    wrong = await client.post("/api/messages", json=payload, headers={"Authorization": "Bearer nope"})
+    right = await client.post("/api/messages", json=payload, headers={"Authorization": "Bearer t0ken"})
+    assert (missing.status, wrong.status, right.status) == (401, 401, 200)
+    assert (await client.get("/api/search?q=x")).status == 401
+
+
+async def test_health_and_readiness(client: TestClient) -> None:
+    assert (await client.get("/healthz")).status == 200
+    ready = await client.get("/readyz")
+    body = await ready.json()
+    assert ready.status == 200 and body["database"] == "ok" and body["knowledge"] == "ok" and body["chunks"] > 25

@@ -1,0 +1,90 @@
+"""Restart safety: what a stopped hub left unanswered or undelivered is handled — once."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from datetime import timedelta
+
+from sqlalchemy import func, select
+
+from core.db import Message, OutboxItem
+from core.messages import Address, Author, InboundMessage, Reply
+from core.runtime import open_database, open_runtime
+from core.settings import OutboxSettings, Settings
+from core.store import Store
+from tests.fakes.flaky_channel import FlakyChannel
+
+
+def question(i: int, text: str) -> InboundMessage:
+    return InboundMessage(address=Address("flaky", "carol"), external_id=f"q{i}", sender_id="carol", text=text)
+
+
+async def wait_until(condition: Callable[[], object], timeout: float = 20.0) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not condition():
+        assert asyncio.get_running_loop().time() < deadline, "timed out waiting"
+        await asyncio.sleep(0.05)
+
+
+async def test_unanswered_messages_are_answered_after_a_restart_in_order_once(
+    make_settings: Callable[..., Settings],
+) -> None:
+    settings = make_settings(outbox=OutboxSettings(poll_interval_s=0.1))
+    async with open_database(settings) as (_, sessionmaker):  # a hub that stored, then died
+        store = Store(sessionmaker)
+        for i, text in enumerate(["How do I reset my password?", "How do I export my data?"]):
+            await store.save_inbound(question(i, text))
+
+    channel = FlakyChannel()
+    async with open_runtime(settings, {"flaky": channel}) as runtime:
+        await wait_until(lambda: len(channel.delivered) == 2)
+        await asyncio.sleep(0.5)  # a few more sweeps: nothing more may go out
+        history = await runtime.hub.history(Address("flaky", "carol"))
+    assert len(channel.delivered) == 2
+    assert "password" in channel.delivered[0][1].text.lower()
+    assert "export" in channel.delivered[1][1].text.lower()
+    assert [m.author for m in history] == [Author.CUSTOMER, Author.CUSTOMER, Author.BOT, Author.BOT]
+
+
+async def test_undelivered_replies_are_sent_after_a_restart_and_sent_ones_are_not(
+    make_settings: Callable[..., Settings],
+) -> None:
+    settings = make_settings(outbox=OutboxSettings(poll_interval_s=0.1))
+    async with open_database(settings) as (_, sessionmaker):
+        store = Store(sessionmaker)
+        for i, text in enumerate(["already delivered", "never delivered"]):
+            receipt = await store.save_inbound(question(i, "q"))
+            [pending] = await store.claim_pending(receipt.conversation_id, lease=timedelta(seconds=60))
+            await store.save_reply(pending, Reply(text), push=True)
+        async with sessionmaker() as session:
+            first = (await session.execute(select(OutboxItem.id).order_by(OutboxItem.id))).scalars().first()
+        assert first is not None
+        await store.mark_sent(first, "ext-1")
+
+    channel = FlakyChannel()
+    async with open_runtime(settings, {"flaky": channel}) as runtime:
+        await wait_until(lambda: len(channel.delivered) == 1)
+        await asyncio.sleep(0.5)
+        async with runtime.sessionmaker() as session:
+            pending = (
+                await session.execute(select(func.count()).select_from(OutboxItem).where(OutboxItem.status != "sent"))
+            ).scalar_one()
+            answered = (
+                await session.execute(select(func.count()).select_from(Message).where(Message.author == "bot"))
+            ).scalar_one()
+    assert [m.text for _, m in channel.delivered] == ["never delivered"]
+    assert pending == 0 and answered == 2
+
+
+async def test_a_burst_in_one_conversation_is_answered_in_order(make_settings: Callable[..., Settings]) -> None:
+    channel = FlakyChannel()
+    texts = ["How do I reset my password?", "Can I pay by invoice?", "How do I invite teammates?",
+             "What does BD-4012 mean?", "How do I export my data?"]
+    async with open_runtime(make_settings(), {"flaky": channel}) as runtime:
+        receipts = await asyncio.gather(*(runtime.hub.receive(question(i, t)) for i, t in enumerate(texts)))
+        await wait_until(lambda: len(channel.delivered) == len(texts))
+        history = await runtime.hub.history(Address("flaky", "carol"))
+    replies = [m for m in history if m.author is Author.BOT]
+    assert [m.id for _, m in channel.delivered] == [m.id for m in replies]
+    assert len({r.conversation_id for r in receipts}) == 1
