@@ -1,0 +1,418 @@
+"""The web channel: a demo page, the embeddable widget script, and the widget's websocket.
+
+A visitor's session is a server-signed token holding a random session id; the widget keeps
+the token in localStorage and sends it in its first frame, so no cookie is involved and a
+page on any origin can embed the widget. The conversation history is the source of truth:
+a reconnecting widget says which message id it saw last and receives everything newer.
+
+Wire protocol (JSON text frames):
+
+    client → server  {"type": "hello", "token": str | null, "after": int}     first frame
+                     {"type": "message", "id": str, "text": str}              id: client uuid
+    server → client  {"type": "session", "token": str, "title": str, "max_text_length": int}
+                     {"type": "message", "id": int, "author": ..., "text": ..., "citations": [...],
+                      "handoff": bool, "created_at": iso, "client_id"?: str}
+                     {"type": "typing", "message_id": int}                    reply on its way
+                     {"type": "error", "reason": str}                         socket stays open
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import logging
+import os
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from aiohttp import WSCloseCode, WSMsgType, web
+from itsdangerous import BadData, URLSafeSerializer
+
+from core.channel import Capabilities
+from core.messages import Address, Author, InboundMessage, StoredMessage
+
+if TYPE_CHECKING:
+    from core.hub import Hub
+    from core.settings import Settings
+
+log = logging.getLogger(__name__)
+
+CHANNEL = "web"
+TOKEN_SALT = "supporthub-widget"
+SECRET_FILE = "web_session_secret"
+STATIC_DIR = Path(__file__).parent / "static"
+HEARTBEAT_S = 30.0
+MAX_CLIENT_ID = 100
+_CLIENT_ID_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_")
+
+
+# --- sessions -------------------------------------------------------------------------------
+
+
+def load_or_create_secret(path: Path) -> str:
+    """The session-signing secret stored at `path` (mode 0600), created once when missing.
+
+    Written to a temporary file and hard-linked into place, so two processes starting at
+    once agree on one secret and a crash never leaves a half-written file behind.
+    """
+    try:
+        secret = path.read_text(encoding="ascii").strip()
+    except FileNotFoundError:
+        secret = ""
+    if secret:
+        if path.stat().st_mode & 0o077:
+            log.warning("%s is readable by other users; chmod 600 it", path)
+        return secret
+    path.parent.mkdir(parents=True, exist_ok=True)
+    candidate = secrets.token_urlsafe(48)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(fd, "w", encoding="ascii") as handle:
+            handle.write(candidate)
+        try:
+            os.link(tmp, path)
+        except FileExistsError:
+            existing = path.read_text(encoding="ascii").strip()
+            if existing:
+                return existing
+            os.replace(tmp, path)  # an empty leftover from a crash: take its place
+            return candidate
+    finally:
+        tmp.unlink(missing_ok=True)
+    return candidate
+
+
+class SessionTokens:
+    """Signs and checks widget session tokens; a token carries only a random session id."""
+
+    def __init__(self, secret: str) -> None:
+        self._serializer = URLSafeSerializer(secret, salt=TOKEN_SALT)
+
+    def issue(self) -> tuple[str, str]:
+        """A fresh session: (session_id, token)."""
+        session_id = secrets.token_urlsafe(16)
+        return session_id, self.sign(session_id)
+
+    def sign(self, session_id: str) -> str:
+        token = self._serializer.dumps({"sid": session_id})
+        assert isinstance(token, str)
+        return token
+
+    def verify(self, token: str | None) -> str | None:
+        """The session id in a genuine token; None for a missing, forged or malformed one."""
+        if not token:
+            return None
+        try:
+            payload = self._serializer.loads(token)
+        except BadData:
+            return None
+        session_id = payload.get("sid") if isinstance(payload, dict) else None
+        return session_id if isinstance(session_id, str) and session_id else None
+
+
+# --- frames (pure) --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Hello:
+    token: str | None
+    after: int
+
+
+@dataclass(frozen=True, slots=True)
+class ClientMessage:
+    client_id: str
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class FrameError:
+    reason: str
+
+
+ClientFrame = Hello | ClientMessage | FrameError
+
+
+def parse_frame(raw: str, *, max_text_length: int) -> ClientFrame:
+    """Validate one client frame; anything unusable becomes a `FrameError` with a reason."""
+    try:
+        data = json.loads(raw)
+    except ValueError:
+        return FrameError("not JSON")
+    if not isinstance(data, dict):
+        return FrameError("a frame must be a JSON object")
+    kind = data.get("type")
+    if kind == "hello":
+        return _parse_hello(data)
+    if kind == "message":
+        return _parse_message(data, max_text_length=max_text_length)
+    return FrameError(f"unknown frame type {kind!r}" if isinstance(kind, str) else "missing frame type")
+
+
+def _parse_hello(data: dict[str, Any]) -> ClientFrame:
+    token = data.get("token")
+    after = data.get("after", 0)
+    if token is not None and not isinstance(token, str):
+        return FrameError("token must be a string or null")
+    if isinstance(after, bool) or not isinstance(after, int) or after < 0:
+        return FrameError("after must be a non-negative integer")
+    return Hello(token=token, after=after)
+
+
+def _parse_message(data: dict[str, Any], *, max_text_length: int) -> ClientFrame:
+    client_id = data.get("id")
+    text = data.get("text")
+    if (
+        not isinstance(client_id, str)
+        or not 0 < len(client_id) <= MAX_CLIENT_ID
+        or not set(client_id) <= _CLIENT_ID_CHARS
+    ):
+        return FrameError(f"id must be 1-{MAX_CLIENT_ID} characters of [A-Za-z0-9_-]")
+    if not isinstance(text, str):
+        return FrameError("text must be a string")
+    text = text.strip()
+    if not text:
+        return FrameError("empty text")
+    if len(text) > max_text_length:
+        return FrameError(f"text longer than {max_text_length} characters")
+    return ClientMessage(client_id=client_id, text=text)
+
+
+def message_frame(message: StoredMessage, *, client_id: str | None = None) -> dict[str, Any]:
+    """A stored message as the widget receives it."""
+    frame: dict[str, Any] = {
+        "type": "message",
+        "id": message.id,
+        "author": str(message.author),
+        "text": message.text,
+        "citations": [
+            {"source": c.source, "title": c.title, "section": c.section, "score": c.score}
+            for c in message.citations
+        ],
+        "handoff": message.handoff,
+        "created_at": message.created_at.isoformat(),
+    }
+    if client_id is not None:
+        frame["client_id"] = client_id
+    return frame
+
+
+def error_frame(reason: str) -> dict[str, Any]:
+    return {"type": "error", "reason": reason}
+
+
+# --- the channel ----------------------------------------------------------------------------
+
+
+class _Socket:
+    """One open widget socket; sends are serialized so frames never interleave."""
+
+    __slots__ = ("ws", "_lock")
+
+    def __init__(self, ws: web.WebSocketResponse) -> None:
+        self.ws = ws
+        self._lock = asyncio.Lock()
+
+    async def send(self, frame: dict[str, Any]) -> bool:
+        """Send one frame; False when the socket is gone (the history still has the message)."""
+        if self.ws.closed:
+            return False
+        async with self._lock:
+            try:
+                await self.ws.send_json(frame)
+            except (ConnectionError, RuntimeError) as exc:
+                log.debug("web: dropping frame for a closing socket: %s", exc)
+                return False
+        return True
+
+
+class WebChannel:
+    """The chat widget: demo page, script, and a websocket per open browser tab."""
+
+    name = CHANNEL
+
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings.web
+        self._secret_path = settings.data_dir / SECRET_FILE
+        self.capabilities = Capabilities(
+            max_text_length=settings.api.max_text_length,
+            formatting="markdown",
+            typing=True,
+            push=True,
+        )
+        self._hub: Hub | None = None
+        self._tokens: SessionTokens | None = None
+        self._sessions: dict[str, set[_Socket]] = {}
+        # The newest bot/staff message id pushed per session: a reply that overtook the
+        # receipt of its question must not be followed by a stale typing indicator.
+        self._last_reply: dict[str, int] = {}
+        self._script: tuple[bytes, str] | None = None
+
+    # The Channel protocol -------------------------------------------------------------------
+
+    def routes(self) -> list[web.AbstractRouteDef]:
+        return [
+            web.get("/", self._index),
+            web.get("/widget.js", self._widget_js),
+            web.get("/widget/ws", self._websocket),
+        ]
+
+    async def start(self, hub: Hub) -> None:
+        secret = self._settings.session_secret
+        if secret is not None:
+            value = secret.get_secret_value()
+        else:
+            value = await asyncio.to_thread(load_or_create_secret, self._secret_path)
+        self._tokens = SessionTokens(value)
+        self._hub = hub
+
+    async def stop(self) -> None:
+        sockets = [s for group in self._sessions.values() for s in group]
+        self._hub = None
+        await asyncio.gather(
+            *(s.ws.close(code=WSCloseCode.GOING_AWAY, message=b"server shutdown") for s in sockets),
+            return_exceptions=True,
+        )
+        self._sessions.clear()
+
+    async def send(self, address: Address, message: StoredMessage) -> str | None:
+        """Push to every open tab of the session; with none open the history delivers it."""
+        if message.author is not Author.CUSTOMER and address.chat_id in self._sessions:
+            last = self._last_reply.get(address.chat_id, 0)
+            self._last_reply[address.chat_id] = max(last, message.id)
+        await self._broadcast(address.chat_id, message_frame(message))
+        return str(message.id)
+
+    # Pages -------------------------------------------------------------------------------
+
+    async def _index(self, request: web.Request) -> web.Response:
+        body = (STATIC_DIR / "index.html").read_text(encoding="utf-8")
+        return web.Response(text=body, content_type="text/html", headers={"Cache-Control": "no-cache"})
+
+    async def _widget_js(self, request: web.Request) -> web.Response:
+        if self._script is None:
+            data = (STATIC_DIR / "widget.js").read_bytes()
+            self._script = (data, f'"{hashlib.sha256(data).hexdigest()[:32]}"')
+        data, etag = self._script
+        headers = {"Cache-Control": "public, max-age=300", "ETag": etag}
+        if etag in request.headers.get("If-None-Match", ""):
+            return web.Response(status=304, headers=headers)
+        return web.Response(body=data, content_type="application/javascript", charset="utf-8", headers=headers)
+
+    # The websocket ---------------------------------------------------------------------------
+
+    async def _websocket(self, request: web.Request) -> web.StreamResponse:
+        if self._hub is None or self._tokens is None:
+            raise web.HTTPServiceUnavailable(text="web channel not started")
+        max_len = self.capabilities.max_text_length
+        ws = web.WebSocketResponse(heartbeat=HEARTBEAT_S, max_msg_size=64 * 1024 + 6 * max_len)
+        await ws.prepare(request)
+        sock = _Socket(ws)
+        session_id: str | None = None
+        try:
+            async for msg in ws:
+                if msg.type is not WSMsgType.TEXT:
+                    if msg.type is WSMsgType.BINARY:
+                        await sock.send(error_frame("frames must be JSON text"))
+                    continue
+                frame = parse_frame(msg.data, max_text_length=max_len)
+                try:
+                    session_id = await self._handle(sock, frame, session_id)
+                except asyncio.CancelledError:
+                    raise
+                except Exception:
+                    log.exception("web: failed to handle a %s frame", type(frame).__name__)
+                    await sock.send(error_frame("internal error, please try again"))
+        finally:
+            if session_id is not None:
+                self._forget(session_id, sock)
+        return ws
+
+    async def _handle(self, sock: _Socket, frame: ClientFrame, session_id: str | None) -> str | None:
+        match frame:
+            case FrameError(reason):
+                await sock.send(error_frame(reason))
+            case Hello() if session_id is not None:
+                await sock.send(error_frame("hello was already sent"))
+            case Hello(token, after):
+                session_id = await self._hello(sock, token=token, after=after)
+            case ClientMessage() if session_id is None:
+                await sock.send(error_frame("send hello first"))
+            case ClientMessage() if session_id is not None:
+                await self._accept(sock, frame, session_id)
+        return session_id
+
+    async def _hello(self, sock: _Socket, *, token: str | None, after: int) -> str:
+        assert self._tokens is not None and self._hub is not None
+        session_id = self._tokens.verify(token)
+        if session_id is None:
+            session_id, token = self._tokens.issue()
+        self._sessions.setdefault(session_id, set()).add(sock)
+        await sock.send(
+            {
+                "type": "session",
+                "token": token,
+                "title": self._settings.title,
+                "max_text_length": self.capabilities.max_text_length,
+            }
+        )
+        address = Address(CHANNEL, session_id)
+        limit = self._settings.history_limit
+        while True:
+            batch = await self._hub.history(address, after=after, limit=limit)
+            for message in batch:
+                await sock.send(message_frame(message))
+            if len(batch) < limit:
+                return session_id
+            after = batch[-1].id
+
+    async def _accept(self, sock: _Socket, frame: ClientMessage, session_id: str) -> None:
+        assert self._hub is not None
+        address = Address(CHANNEL, session_id)
+        receipt = await self._hub.receive(
+            InboundMessage(
+                address=address,
+                external_id=f"{session_id}:{frame.client_id}",
+                sender_id=session_id,
+                text=frame.text,
+                sent_at=datetime.now(UTC),
+            )
+        )
+        stored = await self._stored(address, receipt.message_id)
+        if stored is None:  # the hub keeps what it persists; be lenient all the same
+            stored = StoredMessage(
+                id=receipt.message_id,
+                conversation_id=receipt.conversation_id,
+                author=Author.CUSTOMER,
+                text=frame.text,
+                citations=(),
+                handoff=False,
+                created_at=datetime.now(UTC),
+            )
+        await self._broadcast(session_id, message_frame(stored, client_id=frame.client_id))
+        if not receipt.duplicate and self._last_reply.get(session_id, 0) < receipt.message_id:
+            await self._broadcast(session_id, {"type": "typing", "message_id": receipt.message_id})
+
+    async def _stored(self, address: Address, message_id: int) -> StoredMessage | None:
+        assert self._hub is not None
+        found = await self._hub.history(address, after=message_id - 1, limit=1)
+        return found[0] if found and found[0].id == message_id else None
+
+    async def _broadcast(self, session_id: str, frame: dict[str, Any]) -> None:
+        sockets = list(self._sessions.get(session_id, ()))
+        if sockets:
+            await asyncio.gather(*(s.send(frame) for s in sockets))
+
+    def _forget(self, session_id: str, sock: _Socket) -> None:
+        group = self._sessions.get(session_id)
+        if group is None:
+            return
+        group.discard(sock)
+        if not group:
+            del self._sessions[session_id]
+            self._last_reply.pop(session_id, None)

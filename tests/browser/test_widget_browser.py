@@ -1,0 +1,268 @@
+"""The widget in headless Chromium against the real server (database, knowledge base, hub,
+offline responder) — and, for hostile bot output, against the channel with a fake hub."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiohttp import web
+
+from channels.web import WebChannel
+from core.messages import Address, InboundMessage
+from core.settings import KnowledgeSettings, Settings
+from tests.unit.channels.test_web import FakeHub
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+KNOWLEDGE = Path(__file__).resolve().parents[2] / "config" / "knowledge"
+TIMEOUT_MS = 30_000
+
+if not CHROMIUM.exists():
+    pytest.skip(
+        f"browser tests need Debian's chromium at {CHROMIUM} (apt-get install -y chromium)",
+        allow_module_level=True,
+    )
+playwright_api = pytest.importorskip("playwright.async_api")
+expect = playwright_api.expect
+expect.set_options(timeout=TIMEOUT_MS)
+
+
+@dataclass
+class Live:
+    url: str
+    app: web.Application
+
+
+async def serve(app: web.Application) -> tuple[web.AppRunner, str]:
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    host, port = runner.addresses[0][:2]
+    return runner, f"http://{host}:{port}"
+
+
+@pytest.fixture
+async def live_server(tmp_path: Path) -> AsyncIterator[Live]:
+    """`core.server.create_app` on a free port, its knowledge base holding the sample help centre."""
+    from core.runtime import open_database
+    from core.server import create_app
+    from knowledge.base import KnowledgeBase
+
+    settings = Settings(data_dir=tmp_path, channels=["web"], knowledge=KnowledgeSettings(paths=[KNOWLEDGE]))
+    async with open_database(settings) as (_, sessionmaker):
+        kb = KnowledgeBase.open(settings, sessionmaker)
+        try:
+            await kb.ingest(settings.knowledge.paths, trigger="test")
+        finally:
+            await kb.aclose()
+    app = create_app(settings)
+    runner, url = await serve(app)
+    try:
+        yield Live(url=url, app=app)
+    finally:
+        await runner.cleanup()
+
+
+@pytest.fixture
+async def browser() -> AsyncIterator[Any]:
+    async with playwright_api.async_playwright() as pw:
+        chromium = await pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            yield chromium
+        finally:
+            await chromium.close()
+
+
+@pytest.fixture
+async def page(browser: Any) -> AsyncIterator[Any]:
+    context = await browser.new_context()
+    page = await context.new_page()
+    page.errors = []  # uncaught exceptions in the page fail the test
+    page.on("pageerror", lambda exc: page.errors.append(str(exc)))
+    yield page
+    await context.close()
+    assert page.errors == []
+
+
+async def ask(page: Any, text: str) -> None:
+    box = page.get_by_test_id("input")
+    await box.fill(text)
+    await box.press("Enter")
+
+
+def web_channel_of(app: web.Application) -> WebChannel:
+    """The app's WebChannel, found through the handler it mounted for the socket route."""
+    for route in app.router.routes():
+        owner = getattr(route.handler, "__self__", None)
+        if isinstance(owner, WebChannel):
+            return owner
+    raise LookupError("no web channel mounted")
+
+
+async def test_question_answer_with_citation_survives_a_reload(live_server: Live, page: Any) -> None:
+    await page.goto(live_server.url + "/")
+    await page.get_by_test_id("bubble").click()
+    await expect(page.get_by_test_id("panel")).to_be_visible()
+    await ask(page, "how do I reset my password?")
+
+    bot = page.locator('[data-testid="message"][data-author="bot"]')
+    await expect(page.get_by_test_id("typing").or_(bot)).to_be_visible()
+    await expect(bot).to_have_count(1)
+    await expect(bot).to_contain_text(re.compile("password", re.I))
+    await expect(bot.get_by_test_id("citation").filter(has_text="Reset your password").first).to_be_visible()
+    await expect(page.get_by_test_id("typing")).to_be_hidden()
+    answer = await bot.inner_text()
+
+    await page.reload()
+    await page.get_by_test_id("bubble").click()
+    customer = page.locator('[data-testid="message"][data-author="customer"]')
+    await expect(customer).to_have_text(["how do I reset my password?"])
+    await expect(bot).to_have_count(1)
+    assert await bot.inner_text() == answer
+
+
+async def test_html_from_the_customer_is_shown_as_text(live_server: Live, page: Any) -> None:
+    dialogs: list[str] = []
+    page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+    await page.goto(live_server.url + "/")
+    await page.get_by_test_id("bubble").click()
+    hostile = "<img src=x onerror=alert(1)>"
+    await ask(page, hostile)
+
+    customer = page.locator('[data-testid="message"][data-author="customer"][data-id]')
+    await expect(customer).to_have_text([hostile])
+    await expect(page.locator('[data-testid="message"][data-author="bot"]')).to_have_count(1)
+    assert await page.locator('[data-testid="panel"] img').count() == 0
+    assert dialogs == []
+
+
+async def test_reply_sent_while_disconnected_arrives_after_reconnect(live_server: Live, page: Any) -> None:
+    await page.goto(live_server.url + "/")
+    await page.get_by_test_id("bubble").click()
+    await ask(page, "how do I reset my password?")
+    bot = page.locator('[data-testid="message"][data-author="bot"]')
+    await expect(bot).to_have_count(1)
+
+    channel = web_channel_of(live_server.app)
+    (session_id,) = channel._sessions
+    await page.context.set_offline(True)  # keep the widget from reconnecting at once
+    for sock in list(channel._sessions[session_id]):
+        await sock.ws.close()
+    # The same visitor asks from another device meanwhile; the answer is stored and the push finds no socket.
+    from core.server import RUNTIME
+
+    hub = live_server.app[RUNTIME].hub
+    receipt = await hub.receive(
+        InboundMessage(
+            address=Address("web", session_id), external_id=f"{session_id}:other-device",
+            sender_id=session_id, text="how do I enable two-factor authentication?",
+        )
+    )
+    assert await hub.wait_for_reply(receipt.message_id, timeout=30) is not None
+
+    await page.context.set_offline(False)
+    await expect(bot).to_have_count(2)
+    await expect(page.locator('[data-testid="message"][data-author="customer"]')).to_have_text(
+        ["how do I reset my password?", "how do I enable two-factor authentication?"]
+    )
+    await ask(page, "thanks!")  # the new socket carries messages again
+    await expect(bot).to_have_count(3)
+
+
+@pytest.fixture
+async def fake_server(tmp_path: Path) -> AsyncIterator[tuple[str, FakeHub]]:
+    """Only the web channel, answered by an in-memory hub whose reply text a test chooses."""
+    channel = WebChannel(Settings(data_dir=tmp_path))
+    hub = FakeHub(channel)
+    await channel.start(hub)  # type: ignore[arg-type]  # a stand-in for core.hub.Hub
+    app = web.Application()
+    app.add_routes(channel.routes())
+    runner, url = await serve(app)
+    try:
+        yield url, hub
+    finally:
+        await channel.stop()
+        await runner.cleanup()
+
+
+async def test_bot_markdown_is_rendered_without_running_anything(
+    fake_server: tuple[str, FakeHub], page: Any
+) -> None:
+    url, hub = fake_server
+    hub.reply_text = (
+        "Try **this** and *that*: `reset --now`, see [the guide](https://help.example/reset).\n"
+        "Not [a link](javascript:alert%281%29) nor <img src=x onerror=alert(1)>.\n\n"
+        "1. first\n2. second\n\n"
+        "> quoted from the help centre"
+    )
+    hub.reply_handoff = True
+    dialogs: list[str] = []
+    page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+    await page.goto(url + "/")
+    await page.get_by_test_id("bubble").click()
+    await ask(page, "help")
+
+    bot = page.locator('[data-testid="message"][data-author="bot"]')
+    await expect(bot).to_have_count(1)
+    await expect(bot.locator("strong")).to_have_text("this")
+    await expect(bot.locator("em")).to_have_text("that")
+    await expect(bot.locator("code")).to_have_text("reset --now")
+    await expect(bot.locator("ol > li")).to_have_text(["first", "second"])
+    await expect(bot.locator("blockquote")).to_have_text("quoted from the help centre")
+    await expect(bot.locator("p a")).to_have_count(1)
+    await expect(bot.locator("p a")).to_have_attribute("href", "https://help.example/reset")
+    await expect(bot).to_contain_text("Not a link nor <img src=x onerror=alert(1)>.")
+    await expect(bot).to_contain_text("A person can help")
+    await expect(bot.get_by_test_id("citation")).to_have_text(["Reset your password \u2014 How to reset"])
+    assert await bot.locator("img").count() == 0
+    assert dialogs == []
+
+
+async def test_messages_typed_offline_are_sent_on_reconnect(fake_server: tuple[str, FakeHub], page: Any) -> None:
+    url, hub = fake_server
+    await page.goto(url + "/")
+    await page.get_by_test_id("bubble").click()
+    await ask(page, "first")
+    bot = page.locator('[data-testid="message"][data-author="bot"]')
+    await expect(bot).to_have_count(1)
+
+    channel = hub.channel
+    await page.context.set_offline(True)
+    for group in list(channel._sessions.values()):
+        for sock in list(group):
+            await sock.ws.close()
+    await ask(page, "typed while offline")
+    await expect(page.locator(".pending")).to_have_count(1)
+    await page.context.set_offline(False)
+
+    await expect(bot).to_have_count(2)
+    await expect(bot.last).to_contain_text("typed while offline")
+    await expect(page.locator(".pending")).to_have_count(0)
+    assert [m.text for m in hub.received] == ["first", "typed while offline"]
+
+
+async def test_typing_indicator_shows_until_the_reply(fake_server: tuple[str, FakeHub], page: Any) -> None:
+    url, hub = fake_server
+    hub.gate.clear()
+    await page.goto(url + "/")
+    await page.get_by_test_id("bubble").click()
+    await ask(page, "anyone there?")
+    await expect(page.get_by_test_id("typing")).to_be_visible()
+    hub.gate.set()
+    await expect(page.locator('[data-testid="message"][data-author="bot"]')).to_have_count(1)
+    await expect(page.get_by_test_id("typing")).to_be_hidden()

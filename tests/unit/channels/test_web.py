@@ -1,0 +1,437 @@
+"""The web channel through its real routes: a websocket client against an app holding only
+the channel, with an in-memory hub standing in for core.hub."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiohttp import WSMsgType, web
+from aiohttp.test_utils import TestClient
+from itsdangerous import URLSafeSerializer
+
+from channels.web import SECRET_FILE, SessionTokens, WebChannel, load_or_create_secret
+from core.channel import Channel
+from core.messages import Address, Author, Citation, InboundMessage, StoredMessage
+from core.settings import ApiSettings, Settings, WebSettings
+from core.store import Receipt
+
+CITATION = Citation(source="reset-your-password.md", title="Reset your password", section="How to reset", score=0.81)
+MAX_TEXT = 50
+
+ClientFactory = Callable[[web.Application], Awaitable[TestClient[Any, Any]]]
+
+
+class FakeHub:
+    """The hub's two calls, in memory: stores both directions and answers every new
+    customer message with a canned cited reply through `channel.send`, as the outbox would."""
+
+    def __init__(self, channel: WebChannel, *, answer_inline: bool = False) -> None:
+        self.channel = channel
+        self.answer_inline = answer_inline
+        self.received: list[InboundMessage] = []
+        self.messages: list[tuple[Address, StoredMessage]] = []
+        self.by_external_id: dict[str, StoredMessage] = {}
+        self.gate = asyncio.Event()  # cleared by a test to hold the answer back
+        self.gate.set()
+        self.fail_next = False
+        self.reply_text: str | None = None  # None: "**Answer** to: <question>"
+        self.reply_handoff = False
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    def add(self, address: Address, author: Author, text: str, **extra: Any) -> StoredMessage:
+        message = StoredMessage(
+            id=len(self.messages) + 1,
+            conversation_id=f"conv-{address.chat_id}",
+            author=author,
+            text=text,
+            citations=extra.get("citations", ()),
+            handoff=extra.get("handoff", False),
+            created_at=datetime(2025, 1, 2, 3, 4, 5, tzinfo=UTC),
+        )
+        self.messages.append((address, message))
+        return message
+
+    async def receive(self, message: InboundMessage) -> Receipt:
+        self.received.append(message)
+        if self.fail_next:
+            self.fail_next = False
+            raise RuntimeError("database went away")
+        if (known := self.by_external_id.get(message.external_id)) is not None:
+            return Receipt(message_id=known.id, conversation_id=known.conversation_id, duplicate=True)
+        stored = self.add(message.address, Author.CUSTOMER, message.text)
+        self.by_external_id[message.external_id] = stored
+        if self.answer_inline:
+            await self._answer(message.address, stored)
+        else:
+            task = asyncio.create_task(self._answer(message.address, stored))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+        return Receipt(message_id=stored.id, conversation_id=stored.conversation_id, duplicate=False)
+
+    async def _answer(self, address: Address, question: StoredMessage) -> None:
+        await self.gate.wait()
+        text = self.reply_text if self.reply_text is not None else f"**Answer** to: {question.text}"
+        reply = self.add(address, Author.BOT, text, citations=(CITATION,), handoff=self.reply_handoff)
+        await self.channel.send(address, reply)
+
+    async def history(self, address: Address, *, after: int = 0, limit: int = 200) -> list[StoredMessage]:
+        found = [m for a, m in self.messages if a == address and m.id > after]
+        return found[:limit]
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return Settings(data_dir=tmp_path, api=ApiSettings(max_text_length=MAX_TEXT), web=WebSettings(history_limit=3))
+
+
+@pytest.fixture
+async def channel(settings: Settings) -> AsyncIterator[WebChannel]:
+    web_channel = WebChannel(settings)
+    yield web_channel
+    await web_channel.stop()
+
+
+@pytest.fixture
+async def hub(channel: WebChannel) -> FakeHub:
+    fake = FakeHub(channel)
+    await channel.start(fake)  # type: ignore[arg-type]  # a stand-in for core.hub.Hub
+    return fake
+
+
+@pytest.fixture
+async def client(aiohttp_client: ClientFactory, channel: WebChannel, hub: FakeHub) -> TestClient[Any, Any]:
+    app = web.Application()
+    app.add_routes(channel.routes())
+    return await aiohttp_client(app)
+
+
+async def recv(ws: Any) -> dict[str, Any]:
+    frame: dict[str, Any] = await ws.receive_json(timeout=3)
+    return frame
+
+
+async def hello(client: TestClient[Any, Any], token: str | None = None, after: int = 0) -> tuple[Any, str]:
+    ws = await client.ws_connect("/widget/ws")
+    await ws.send_json({"type": "hello", "token": token, "after": after})
+    session = await recv(ws)
+    assert session["type"] == "session"
+    return ws, session["token"]
+
+
+async def say(ws: Any, text: str, client_id: str = "c-1") -> None:
+    await ws.send_json({"type": "message", "id": client_id, "text": text})
+
+
+async def frames_until_reply(ws: Any) -> list[dict[str, Any]]:
+    frames = []
+    while not frames or frames[-1].get("author") != "bot":
+        frames.append(await recv(ws))
+    return frames
+
+
+# --- the channel port --------------------------------------------------------------------
+
+
+def test_satisfies_the_channel_port(settings: Settings) -> None:
+    web_channel = WebChannel(settings)
+    assert isinstance(web_channel, Channel)
+    assert web_channel.name == "web"
+    caps = web_channel.capabilities
+    assert (caps.max_text_length, caps.formatting, caps.typing, caps.push) == (MAX_TEXT, "markdown", True, True)
+
+
+# --- sessions ------------------------------------------------------------------------------
+
+
+async def test_hello_without_token_starts_a_signed_session(client: TestClient[Any, Any], channel: WebChannel) -> None:
+    ws, token = await hello(client)
+    secret = (channel._secret_path).read_text()
+    session_id = SessionTokens(secret).verify(token)
+    assert session_id
+    await say(ws, "hi")
+    await frames_until_reply(ws)
+    hub_message = (await _hub_of(channel)).received[0]
+    assert hub_message.address == Address("web", session_id)
+    assert hub_message.sender_id == session_id
+    assert hub_message.external_id == f"{session_id}:c-1"
+
+
+async def _hub_of(channel: WebChannel) -> FakeHub:
+    assert isinstance(channel._hub, FakeHub)
+    return channel._hub
+
+
+async def test_token_round_trip_keeps_the_session_and_its_history(client: TestClient[Any, Any], hub: FakeHub) -> None:
+    ws, token = await hello(client)
+    await say(ws, "first question")
+    await frames_until_reply(ws)
+    await ws.close()
+
+    ws2, token2 = await hello(client, token)
+    assert token2 == token
+    history = [await recv(ws2), await recv(ws2)]
+    assert [(f["author"], f["id"]) for f in history] == [("customer", 1), ("bot", 2)]
+    assert hub.received[0].address == Address("web", hub.messages[0][0].chat_id)
+
+
+@pytest.mark.parametrize(
+    "forged",
+    [
+        "not-a-token",
+        URLSafeSerializer("someone else's secret", salt="supporthub-widget").dumps({"sid": "victim"}),
+        "",
+    ],
+)
+async def test_forged_or_bad_token_starts_a_new_session(
+    client: TestClient[Any, Any], channel: WebChannel, forged: str
+) -> None:
+    ws, token = await hello(client, forged)
+    assert token != forged
+    assert SessionTokens(channel._secret_path.read_text()).verify(token) not in (None, "victim")
+
+
+async def test_token_with_the_right_secret_but_another_salt_is_refused(channel: WebChannel, hub: FakeHub) -> None:
+    secret = channel._secret_path.read_text()
+    other = URLSafeSerializer(secret, salt="something-else").dumps({"sid": "victim"})
+    assert SessionTokens(secret).verify(other) is None
+    assert SessionTokens(secret).verify(URLSafeSerializer(secret, salt="supporthub-widget").dumps(["victim"])) is None
+
+
+def test_secret_file_is_private_and_survives_restarts(tmp_path: Path) -> None:
+    path = tmp_path / "nested" / SECRET_FILE
+    first = load_or_create_secret(path)
+    assert len(first) >= 32
+    assert path.stat().st_mode & 0o777 == 0o600
+    assert load_or_create_secret(path) == first
+    assert list(path.parent.iterdir()) == [path]  # no temporary file left behind
+
+
+def test_an_empty_secret_file_is_replaced(tmp_path: Path) -> None:
+    path = tmp_path / SECRET_FILE
+    path.write_text("")
+    secret = load_or_create_secret(path)
+    assert secret and path.read_text() == secret
+
+
+async def test_tokens_survive_a_restart(settings: Settings) -> None:
+    before, after = WebChannel(settings), WebChannel(settings)
+    await before.start(FakeHub(before))  # type: ignore[arg-type]
+    await after.start(FakeHub(after))  # type: ignore[arg-type]
+    session_id, token = before._tokens.issue()  # type: ignore[union-attr]
+    assert after._tokens.verify(token) == session_id  # type: ignore[union-attr]
+
+
+async def test_configured_secret_is_used_and_nothing_is_written(tmp_path: Path) -> None:
+    configured = Settings(data_dir=tmp_path, web=WebSettings(session_secret="s3cret-from-env"))
+    web_channel = WebChannel(configured)
+    await web_channel.start(FakeHub(web_channel))  # type: ignore[arg-type]
+    _, token = web_channel._tokens.issue()  # type: ignore[union-attr]
+    assert SessionTokens("s3cret-from-env").verify(token)
+    assert not (tmp_path / SECRET_FILE).exists()
+
+
+# --- messages ------------------------------------------------------------------------------
+
+
+async def test_message_is_echoed_then_typing_then_the_reply(client: TestClient[Any, Any], hub: FakeHub) -> None:
+    ws, _ = await hello(client)
+    hub.gate.clear()
+    await say(ws, "  how do I reset my password?  ", client_id="abc-123")
+
+    echo = await recv(ws)
+    assert echo == {
+        "type": "message", "id": 1, "author": "customer", "text": "how do I reset my password?",
+        "citations": [], "handoff": False, "created_at": "2025-01-02T03:04:05+00:00", "client_id": "abc-123",
+    }
+    assert await recv(ws) == {"type": "typing", "message_id": 1}
+
+    hub.gate.set()
+    reply = await recv(ws)
+    assert reply["author"] == "bot" and reply["id"] == 2
+    assert reply["text"] == "**Answer** to: how do I reset my password?"
+    assert reply["citations"] == [
+        {"source": "reset-your-password.md", "title": "Reset your password", "section": "How to reset", "score": 0.81}
+    ]
+    assert "client_id" not in reply
+
+
+async def test_a_reply_that_overtakes_the_receipt_gets_no_typing_frame(
+    client: TestClient[Any, Any], hub: FakeHub
+) -> None:
+    hub.answer_inline = True  # the reply is pushed before receive() even returns
+    ws, _ = await hello(client)
+    await say(ws, "quick one")
+    frames = [await recv(ws), await recv(ws)]
+    assert sorted(f["author"] for f in frames) == ["bot", "customer"]
+    await say(ws, "next", client_id="c-2")  # the next frame proves nothing else was queued
+    assert (await recv(ws))["text"] in {"next", "**Answer** to: next"}
+
+
+async def test_duplicate_client_id_reaches_the_hub_with_the_same_external_id(
+    client: TestClient[Any, Any], hub: FakeHub
+) -> None:
+    ws, token = await hello(client)
+    await say(ws, "once", client_id="same")
+    await frames_until_reply(ws)
+    await ws.close()
+
+    ws2, _ = await hello(client, token, after=2)  # a reconnect that resends its queue
+    await say(ws2, "once", client_id="same")
+    echo = await recv(ws2)
+    assert (echo["id"], echo["client_id"]) == (1, "same")
+
+    await say(ws2, "probe", client_id="probe")  # no typing frame and no second answer came first
+    assert (await recv(ws2))["text"] == "probe"
+    assert [m.external_id for m in hub.received[:2]] == [hub.received[0].external_id] * 2
+    assert len([m for _, m in hub.messages if m.text == "**Answer** to: once"]) == 1
+
+
+@pytest.mark.parametrize(
+    ("raw", "reason"),
+    [
+        ("not json", "not JSON"),
+        ("[1, 2]", "a frame must be a JSON object"),
+        ('{"type": "shout"}', "unknown frame type 'shout'"),
+        ('{"text": "hi"}', "missing frame type"),
+        ('{"type": "message", "id": "c", "text": "   "}', "empty text"),
+        ('{"type": "message", "id": "c", "text": 5}', "text must be a string"),
+        ('{"type": "message", "id": "c", "text": "' + "x" * (MAX_TEXT + 1) + '"}', f"text longer than {MAX_TEXT} characters"),
+        ('{"type": "message", "id": "<b>", "text": "hi"}', "id must be 1-100 characters of [A-Za-z0-9_-]"),
+        ('{"type": "message", "text": "hi"}', "id must be 1-100 characters of [A-Za-z0-9_-]"),
+        ('{"type": "hello", "token": null, "after": 0}', "hello was already sent"),
+    ],
+)
+async def test_bad_frames_get_an_error_and_the_socket_stays_usable(
+    client: TestClient[Any, Any], raw: str, reason: str
+) -> None:
+    ws, _ = await hello(client)
+    await ws.send_str(raw)
+    assert await recv(ws) == {"type": "error", "reason": reason}
+    await say(ws, "still there?")
+    assert (await recv(ws))["text"] == "still there?"
+
+
+async def test_text_of_exactly_the_limit_is_accepted(client: TestClient[Any, Any]) -> None:
+    ws, _ = await hello(client)
+    await say(ws, "y" * MAX_TEXT)
+    assert (await recv(ws))["author"] == "customer"
+
+
+async def test_message_before_hello_is_refused(client: TestClient[Any, Any], hub: FakeHub) -> None:
+    ws = await client.ws_connect("/widget/ws")
+    await say(ws, "hi")
+    assert await recv(ws) == {"type": "error", "reason": "send hello first"}
+    assert hub.received == []
+
+
+@pytest.mark.parametrize("after", [-1, "3", True, 1.5])
+async def test_hello_with_a_bad_after_is_refused(client: TestClient[Any, Any], after: Any) -> None:
+    ws = await client.ws_connect("/widget/ws")
+    await ws.send_str(json.dumps({"type": "hello", "token": None, "after": after}))
+    assert await recv(ws) == {"type": "error", "reason": "after must be a non-negative integer"}
+
+
+async def test_binary_frames_are_refused(client: TestClient[Any, Any]) -> None:
+    ws, _ = await hello(client)
+    await ws.send_bytes(b"\x00\x01")
+    assert await recv(ws) == {"type": "error", "reason": "frames must be JSON text"}
+
+
+async def test_a_hub_failure_is_an_error_frame_not_a_dead_socket(
+    client: TestClient[Any, Any], hub: FakeHub, caplog: pytest.LogCaptureFixture
+) -> None:
+    ws, _ = await hello(client)
+    hub.fail_next = True
+    await say(ws, "first try")
+    assert await recv(ws) == {"type": "error", "reason": "internal error, please try again"}
+    assert "failed to handle" in caplog.text
+    await say(ws, "first try")  # the widget resends with the same client id
+    assert (await recv(ws))["text"] == "first try"
+
+
+async def test_reconnect_with_after_gets_only_newer_messages(client: TestClient[Any, Any], hub: FakeHub) -> None:
+    ws, token = await hello(client)
+    await say(ws, "one", client_id="c-1")
+    await frames_until_reply(ws)
+    await ws.close()
+    # Meanwhile the bot (or staff) says more, with no socket open: send() still succeeds.
+    address = hub.messages[0][0]
+    for text in ("while you were away", "and one more", "and another"):
+        late = hub.add(address, Author.STAFF, text)
+        assert await hub.channel.send(address, late) == str(late.id)
+
+    ws2, _ = await hello(client, token, after=2)
+    # history_limit is 3 in these tests, so this also crosses a page boundary
+    got = [await recv(ws2) for _ in range(3)]
+    assert [(f["id"], f["author"], f["text"]) for f in got] == [
+        (3, "staff", "while you were away"), (4, "staff", "and one more"), (5, "staff", "and another")
+    ]
+    await say(ws2, "probe", client_id="p")
+    assert (await recv(ws2))["text"] == "probe"
+
+
+async def test_every_tab_of_a_session_sees_the_echo_and_the_reply(client: TestClient[Any, Any], hub: FakeHub) -> None:
+    tab1, token = await hello(client)
+    tab2, _ = await hello(client, token)
+    hub.gate.clear()
+    await say(tab1, "from tab one")
+    frames = [await recv(tab2), await recv(tab2)]
+    hub.gate.set()
+    frames += await frames_until_reply(tab2)
+    assert [f["type"] for f in frames] == ["message", "typing", "message"]
+    assert frames[0]["text"] == "from tab one"
+
+
+async def test_other_sessions_see_nothing(client: TestClient[Any, Any]) -> None:
+    alice, _ = await hello(client)
+    bob, _ = await hello(client)
+    await say(alice, "private")
+    await frames_until_reply(alice)
+    await say(bob, "mine", client_id="b")
+    assert (await recv(bob))["text"] == "mine"
+
+
+async def test_stop_closes_open_sockets(client: TestClient[Any, Any], channel: WebChannel) -> None:
+    ws, _ = await hello(client)
+    await channel.stop()
+    msg = await ws.receive(timeout=3)
+    assert msg.type in (WSMsgType.CLOSE, WSMsgType.CLOSED, WSMsgType.CLOSING)
+    assert channel._sessions == {}
+
+
+async def test_socket_refused_before_start(aiohttp_client: ClientFactory, settings: Settings) -> None:
+    app = web.Application()
+    app.add_routes(WebChannel(settings).routes())
+    client = await aiohttp_client(app)
+    resp = await client.get("/widget/ws")
+    assert resp.status == 503
+
+
+# --- pages ---------------------------------------------------------------------------------
+
+
+async def test_demo_page_embeds_the_widget_with_exactly_one_tag(client: TestClient[Any, Any]) -> None:
+    resp = await client.get("/")
+    assert resp.status == 200
+    assert resp.content_type == "text/html"
+    page = await resp.text()
+    assert "Brightdesk" in page
+    assert re.findall(r"<script\b[^>]*>", page) == ['<script src="/widget.js" defer>']
+
+
+async def test_widget_script_is_served_as_javascript_with_a_cache_header(client: TestClient[Any, Any]) -> None:
+    resp = await client.get("/widget.js")
+    assert resp.status == 200
+    assert resp.content_type == "application/javascript"
+    assert "max-age" in resp.headers["Cache-Control"]
+    body = await resp.text()
+    assert "attachShadow" in body and "innerHTML" not in body  # no HTML parsing in the widget
+    again = await client.get("/widget.js", headers={"If-None-Match": resp.headers["ETag"]})
+    assert again.status == 304
