@@ -1,0 +1,48 @@
+"""What every `supporthub` command shares: `--config`, loaded settings, logging."""
+
+from __future__ import annotations
+
+import functools
+import logging
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+
+from core.registry import UnknownChannelError
+from core.settings import SettingsError, load_settings
+
+
+def configure_logging(level: str) -> None:
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    for noisy in ("httpx", "chromadb", "sentence_transformers", "aiohttp.access", "apscheduler"):
+        logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLevelName(level)))
+
+
+def uses_settings(command: Callable[..., Any]) -> Callable[..., Any]:
+    """Give a command `--config` and a loaded `settings` argument; a bad setting exits 2."""
+
+    @click.option(
+        "--config",
+        "config_path",
+        type=click.Path(path_type=Path, dir_okay=False),
+        default=None,
+        help="TOML settings file (default: config/supporthub.toml when present).",
+    )
+    @functools.wraps(command)
+    def wrapper(config_path: Path | None, **kwargs: Any) -> Any:
+        try:
+            settings = load_settings(config_path)
+        except SettingsError as exc:
+            click.echo(f"supporthub: invalid setting {exc}", err=True)
+            sys.exit(2)
+        configure_logging(settings.log_level)
+        try:
+            return command(settings, **kwargs)
+        except UnknownChannelError as exc:
+            click.echo(f"supporthub: invalid setting {exc}", err=True)
+            sys.exit(2)
+
+    return wrapper

@@ -1,0 +1,92 @@
+"""`supporthub ingest | reindex | search`: the knowledge commands, registered on the main group.
+
+Each command opens the database (creating tables when missing) and the knowledge base, does
+one thing, and closes them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import TypeVar
+
+import click
+
+from core.cli_support import uses_settings
+from core.runtime import open_database
+from core.settings import Settings
+from knowledge.base import KnowledgeBase
+from knowledge.hits import Hit, hit_json
+from knowledge.ingest import IngestSummary
+
+T = TypeVar("T")
+
+
+def _with_kb(settings: Settings, action: Callable[[KnowledgeBase], Awaitable[T]]) -> T:
+    async def main() -> T:
+        async with open_database(settings) as (_, sessionmaker):
+            kb = await asyncio.to_thread(KnowledgeBase.open, settings, sessionmaker)
+            try:
+                return await action(kb)
+            finally:
+                await kb.aclose()
+
+    return asyncio.run(main())
+
+
+def _echo_summary(summary: IngestSummary) -> None:
+    click.echo(summary.line)
+    for path in summary.skipped_paths:
+        click.echo(f"skipped (unreadable or unsupported): {path}", err=True)
+
+
+@click.command("ingest")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+@click.option("--no-progress", is_flag=True, help="No progress bar.")
+@uses_settings
+def ingest_command(settings: Settings, paths: tuple[Path, ...], no_progress: bool) -> None:
+    """Add or update the files and folders PATHS in the knowledge base."""
+    summary = _with_kb(settings, lambda kb: kb.ingest(list(paths), trigger="cli:ingest", progress=not no_progress))
+    _echo_summary(summary)
+
+
+@click.command("reindex")
+@click.option("--no-progress", is_flag=True, help="No progress bar.")
+@uses_settings
+def reindex_command(settings: Settings, no_progress: bool) -> None:
+    """Re-ingest knowledge.paths and drop documents no longer there."""
+    summary = _with_kb(
+        settings,
+        lambda kb: kb.ingest(settings.knowledge.paths, trigger="cli:reindex", prune=True, progress=not no_progress),
+    )
+    _echo_summary(summary)
+
+
+@click.command("search")
+@click.argument("query")
+@click.option("--k", "k", default=5, show_default=True, type=click.IntRange(1, 50), help="How many hits.")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON list.")
+@uses_settings
+def search_command(settings: Settings, query: str, k: int, as_json: bool) -> None:
+    """Search the knowledge base for QUERY."""
+
+    async def search(kb: KnowledgeBase) -> list[Hit]:
+        return await asyncio.to_thread(kb.search_sync, query, k)
+
+    hits = _with_kb(settings, search)
+    if as_json:
+        click.echo(json.dumps([hit_json(hit) for hit in hits], ensure_ascii=False, indent=2))
+        return
+    if not hits:
+        click.echo("no results")
+    for rank, hit in enumerate(hits, 1):
+        click.echo(f"{rank}. {hit.title} › {hit.section}  (score {hit.score:.3f}, relevance {hit.relevance:.3f})")
+        click.echo(f"   {hit.source}")
+        click.echo("   " + hit.text.replace("\n", "\n   "))
+        click.echo()
+
+
+COMMANDS = (ingest_command, reindex_command, search_command)
+

@@ -1,0 +1,325 @@
+"""Turning files into indexed chunks, incrementally.
+
+Why a content hash: a scheduled re-index walks every file of the help centre, and most of them
+have not changed. Reading and hashing a file costs microseconds; converting a PDF and embedding
+its chunks costs seconds. So a file whose sha256 equals `knowledge_documents.content_hash` is
+neither converted nor embedded. Chroma is written before the table: if a run dies in between,
+the next run sees the old hash and does the work again, and a chunk count that disagrees with
+the table (a deleted chroma directory) makes every file count as changed.
+
+Conversion never crashes a run: an unreadable or unsupported file is logged with its path and
+skipped (and its old chunks, if any, are kept).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import io
+import logging
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from tqdm import tqdm
+
+from core.db import IndexRun, KnowledgeDocument, utcnow
+from knowledge.chunking import Chunk, chunk_csv, chunk_markdown, embedding_text, humanize_stem
+from knowledge.embedder import Embedder
+from knowledge.index import ChunkRecord, DenseStore, LocalIndex
+
+log = logging.getLogger(__name__)
+
+TEXT_FORMATS = frozenset({".md", ".markdown", ".txt"})
+CONVERTED_FORMATS = frozenset({".html", ".htm", ".pdf", ".docx", ".xlsx", ".pptx", ".csv", ".json"})
+SUPPORTED_FORMATS = TEXT_FORMATS | CONVERTED_FORMATS
+_ENCODE_SLICE = 1024  # texts per encode call: big enough to batch well, small enough for a progress bar
+
+
+@dataclass(frozen=True, slots=True)
+class IngestSummary:
+    trigger: str
+    added: int
+    changed: int
+    removed: int
+    unchanged: int
+    skipped: int
+    """Files that could not be read or converted (each logged with its path)."""
+    chunks_embedded: int
+    seconds: float
+    run_id: int | None = None
+    skipped_paths: tuple[str, ...] = ()
+
+    @property
+    def line(self) -> str:
+        text = (f"added {self.added}, changed {self.changed}, removed {self.removed}, "
+                f"unchanged {self.unchanged} in {self.seconds:.1f} s")
+        return f"{text} ({self.skipped} skipped)" if self.skipped else text
+
+
+@dataclass(slots=True)
+class _Document:
+    source: str
+    content_hash: str
+    title: str
+    chunks: list[Chunk]
+    is_new: bool
+
+
+@dataclass(slots=True)
+class _Plan:
+    documents: list[_Document] = field(default_factory=list)
+    unchanged: int = 0
+    skipped: list[str] = field(default_factory=list)
+    seen: set[str] = field(default_factory=set)
+
+
+def discover(paths: Sequence[Path]) -> list[Path]:
+    """Supported files under `paths` (recursively, sorted, hidden files ignored)."""
+    found: dict[Path, None] = {}
+    for root in paths:
+        if root.is_dir():
+            for path in sorted(root.rglob("*")):
+                relative = path.relative_to(root).parts
+                if path.is_file() and not any(part.startswith(".") for part in relative):
+                    if path.suffix.lower() in SUPPORTED_FORMATS:
+                        found[path.resolve()] = None
+                    else:
+                        log.debug("not a supported format, skipped: %s", path)
+        elif root.is_file():
+            if root.suffix.lower() in SUPPORTED_FORMATS:
+                found[root.resolve()] = None
+            else:
+                log.warning("not a supported format (%s), skipped: %s", ", ".join(sorted(SUPPORTED_FORMATS)), root)
+        else:
+            log.warning("no such file or directory, skipped: %s", root)
+    return list(found)
+
+
+_MAGIC = {".pdf": (b"%PDF",), ".docx": (b"PK\x03\x04",), ".xlsx": (b"PK\x03\x04",), ".pptx": (b"PK\x03\x04",)}
+
+
+def check_signature(suffix: str, data: bytes) -> None:
+    """Refuse a binary format whose bytes are not that format: markitdown would otherwise fall
+    back to reading the bytes as text and index garbage."""
+    magic = _MAGIC.get(suffix)
+    if magic and not any(sig in data[:1024] for sig in magic):
+        raise ValueError(f"not a valid {suffix[1:].upper()} file")
+
+
+def convert(path: Path, data: bytes, *, max_chars: int, converter: Any) -> list[Chunk]:
+    """The chunks of one file's bytes; raises on an unreadable file."""
+    suffix = path.suffix.lower()
+    check_signature(suffix, data)
+    if suffix in TEXT_FORMATS:
+        return chunk_markdown(data.decode("utf-8", errors="replace"), stem=path.stem, max_chars=max_chars)
+    if suffix == ".csv":
+        faq = chunk_csv(data.decode("utf-8-sig", errors="replace"), stem=path.stem, max_chars=max_chars)
+        if faq is not None:
+            return faq
+    from markitdown import StreamInfo
+
+    result = converter.convert_stream(io.BytesIO(data), stream_info=StreamInfo(extension=suffix))
+    markdown = result.markdown or ""
+    chunks = chunk_markdown(markdown, stem=path.stem, max_chars=max_chars)
+    if result.title and not markdown.lstrip().startswith("# "):
+        chunks = [Chunk(title=result.title.strip(), section=c.section if c.section != c.title else result.title.strip(),
+                        text=c.text) for c in chunks]
+    return chunks
+
+
+def source_name(path: Path) -> str:
+    """A document's name in the index and in citations: relative to the working directory
+    when it lies under it (no server paths in customers' citations), else absolute."""
+    try:
+        return str(path.relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
+def chunk_ids(source: str, content_hash: str, count: int) -> list[str]:
+    key = hashlib.sha1(source.encode("utf-8")).hexdigest()[:16]
+    return [f"{key}-{content_hash[:8]}-{i}" for i in range(count)]
+
+
+class Ingestor:
+    """One ingest run at a time over a dense store, a local index and the documents table."""
+
+    def __init__(
+        self,
+        *,
+        embedder: Embedder,
+        dense: DenseStore,
+        local: LocalIndex,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        max_chars: int,
+    ) -> None:
+        self.embedder = embedder
+        self.dense = dense
+        self.local = local
+        self.sessionmaker = sessionmaker
+        self.max_chars = max_chars
+        self._lock = asyncio.Lock()
+
+    async def run(self, paths: Sequence[Path], *, trigger: str, prune: bool = False, progress: bool = False) -> IngestSummary:
+        """Bring the index in line with `paths`; with `prune`, drop documents no longer among them."""
+        async with self._lock:
+            show = progress and sys.stderr.isatty()
+            started = time.perf_counter()
+            run_id = await self._start_run(trigger)
+            try:
+                summary = await self._run(paths, trigger=trigger, prune=prune, show=show, started=started, run_id=run_id)
+            except Exception as exc:
+                await self._finish_run(run_id, error=f"{type(exc).__name__}: {exc}", seconds=time.perf_counter() - started)
+                raise
+            await self._finish_run(run_id, summary=summary)
+            return summary
+
+    async def _run(self, paths: Sequence[Path], *, trigger: str, prune: bool, show: bool,
+                   started: float, run_id: int) -> IngestSummary:
+        async with self.sessionmaker() as session:
+            rows = (await session.execute(select(KnowledgeDocument.source, KnowledgeDocument.content_hash,
+                                                 KnowledgeDocument.chunk_count))).all()
+        known = {source: content_hash for source, content_hash, _ in rows}
+        consistent = await asyncio.to_thread(self.dense.count) == sum(count for _, _, count in rows)
+        if not consistent:
+            log.warning("the vector store disagrees with the documents table: re-indexing every file")
+        files = await asyncio.to_thread(discover, paths)
+        plan = await asyncio.to_thread(self._plan, files, known if consistent else {}, set(known), show)
+        removed = sorted(set(known) - plan.seen) if prune else []
+        records, vectors = await asyncio.to_thread(self._embed, plan.documents, show)
+        stale = [d.source for d in plan.documents if not d.is_new] + removed
+        if not consistent:
+            stale = sorted(set(known) | {d.source for d in plan.documents})
+        await asyncio.to_thread(self._write_vectors, stale, records, vectors)
+        await self._write_table(plan.documents, removed)
+        if plan.documents or removed or not consistent or self.local.stamp_missing():
+            await asyncio.to_thread(self.rebuild_local)
+        return IngestSummary(
+            trigger=trigger,
+            added=sum(1 for d in plan.documents if d.is_new),
+            changed=sum(1 for d in plan.documents if not d.is_new),
+            removed=len(removed),
+            unchanged=plan.unchanged,
+            skipped=len(plan.skipped),
+            chunks_embedded=len(records),
+            seconds=time.perf_counter() - started,
+            run_id=run_id,
+            skipped_paths=tuple(plan.skipped),
+        )
+
+    def _plan(self, files: Sequence[Path], known: dict[str, str], in_table: set[str], show: bool) -> _Plan:
+        from markitdown import MarkItDown
+
+        converter = MarkItDown(enable_plugins=False)
+        plan = _Plan()
+        for path in tqdm(files, desc="reading", unit="file", disable=not show, file=sys.stderr):
+            source = source_name(path)
+            try:
+                data = path.read_bytes()
+            except OSError as exc:
+                log.warning("cannot read %s: %s", path, exc)
+                plan.skipped.append(source)
+                plan.seen.add(source)  # still there: keep what was indexed before
+                continue
+            plan.seen.add(source)
+            content_hash = hashlib.sha256(data).hexdigest()
+            if known.get(source) == content_hash:
+                plan.unchanged += 1
+                continue
+            try:
+                chunks = convert(path, data, max_chars=self.max_chars, converter=converter)
+            except Exception as exc:  # markitdown raises many types; a bad file must not stop the run
+                log.warning("cannot convert %s, skipped: %s: %s", path, type(exc).__name__, exc)
+                plan.skipped.append(source)
+                continue
+            if not chunks:
+                log.warning("no text found in %s", path)
+            title = chunks[0].title if chunks else humanize_stem(path.stem)
+            plan.documents.append(_Document(source, content_hash, title, chunks, is_new=source not in in_table))
+        return plan
+
+    def _embed(self, documents: Sequence[_Document], show: bool) -> tuple[list[ChunkRecord], Any]:
+        """Every new chunk of the run, encoded in large length-sorted slices."""
+        import numpy as np
+
+        records: list[ChunkRecord] = []
+        texts: list[str] = []
+        for doc in documents:
+            for chunk_id, chunk in zip(chunk_ids(doc.source, doc.content_hash, len(doc.chunks)), doc.chunks, strict=True):
+                records.append(ChunkRecord(chunk_id, doc.source, chunk.title, chunk.section, chunk.text))
+                texts.append(embedding_text(chunk))
+        vectors = np.zeros((len(texts), self.embedder.dim), dtype=np.float32)
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]), reverse=True)
+        with tqdm(total=len(texts), desc="embedding", unit="chunk", disable=not show, file=sys.stderr) as bar:
+            for start in range(0, len(order), _ENCODE_SLICE):
+                part = order[start : start + _ENCODE_SLICE]
+                vectors[part] = self.embedder.encode([texts[i] for i in part])
+                bar.update(len(part))
+        return records, vectors
+
+    def _write_vectors(self, stale: Sequence[str], records: Sequence[ChunkRecord], vectors: Any) -> None:
+        if stale:
+            self.dense.delete_sources(stale)
+        if records:
+            self.dense.add(records, vectors)
+
+    async def _write_table(self, documents: Sequence[_Document], removed: Sequence[str]) -> None:
+        if not documents and not removed:
+            return
+        async with self.sessionmaker() as session, session.begin():
+            if removed:
+                await session.execute(delete(KnowledgeDocument).where(KnowledgeDocument.source.in_(removed)))
+            existing = {
+                row.source: row
+                for row in (await session.scalars(select(KnowledgeDocument).where(
+                    KnowledgeDocument.source.in_([d.source for d in documents])))).all()
+            } if documents else {}
+            for doc in documents:
+                row = existing.get(doc.source)
+                if row is None:
+                    row = KnowledgeDocument(source=doc.source)
+                    session.add(row)
+                row.content_hash, row.title = doc.content_hash, doc.title[:500]
+                row.chunk_count, row.updated_at = len(doc.chunks), utcnow()
+
+    def rebuild_local(self) -> None:
+        """Re-derive the local index (BM25, and vectors when few enough) from chroma."""
+        import numpy as np
+
+        from knowledge.index import BRUTE_FORCE_LIMIT
+
+        with_vectors = self.dense.count() <= BRUTE_FORCE_LIMIT
+        records: list[ChunkRecord] = []
+        blocks = []
+        for page, vectors in self.dense.pages(vectors=with_vectors):
+            records.extend(page)
+            if vectors is not None:
+                blocks.append(vectors)
+        matrix = np.concatenate(blocks) if with_vectors and blocks else None
+        self.local.rebuild(records, matrix)
+
+    async def _start_run(self, trigger: str) -> int:
+        async with self.sessionmaker() as session, session.begin():
+            run = IndexRun(trigger=trigger[:100], started_at=utcnow())
+            session.add(run)
+            await session.flush()
+            return run.id
+
+    async def _finish_run(self, run_id: int, *, summary: IngestSummary | None = None,
+                          error: str | None = None, seconds: float | None = None) -> None:
+        async with self.sessionmaker() as session, session.begin():
+            run = await session.get(IndexRun, run_id)
+            if run is None:
+                return
+            run.finished_at = utcnow()
+            if summary is not None:
+                run.added, run.changed, run.removed = summary.added, summary.changed, summary.removed
+                run.unchanged, run.seconds = summary.unchanged, summary.seconds
+            else:
+                run.seconds, run.error = seconds, (error or "")[:4000]

@@ -1,0 +1,199 @@
+"""`/api/messages` throughput and latency against the physical floor of the path.
+
+A real `supporthub serve` process over a ~2,000-chunk index built from StackFAQ; questions
+are the StackFAQ paraphrases. Measured in one run, side by side:
+- one client alone: p50/p95 latency;
+- 50 concurrent clients: answered messages/s, p50/p95, errors;
+- the same model batch-encoding the same questions (questions/s) — the floor of this path;
+- a bare aiohttp handler under the same 50-client load (requests/s) — the HTTP floor;
+- the server's resident memory with the model loaded.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import psutil
+from aiohttp import web
+
+from knowledge.embedder import Embedder
+from core.settings import KnowledgeSettings
+
+CONCURRENCY = 50
+TARGET_CHUNKS = 2000
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def write_corpus(threads: Sequence[dict[str, Any]], directory: Path) -> None:
+    """One markdown file per answer, so 125 threads make a realistic ~2,000-chunk help centre."""
+    directory.mkdir(parents=True, exist_ok=True)
+    for i, thread in enumerate(threads):
+        for j, answer in enumerate(a for a in thread["answer"] if a.strip()):
+            (directory / f"thread-{i:03d}-{j}.md").write_text(
+                f"# {thread['question'].strip()}\n\n{answer.strip()}\n", encoding="utf-8"
+            )
+
+
+def percentile(values: Sequence[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+async def drive(url: str, questions: Sequence[str], *, clients: int, payload: bool = True) -> dict[str, float]:
+    """`clients` concurrent clients, each sending its share of `questions` one after another."""
+    latencies: list[float] = []
+    errors = 0
+    queue: asyncio.Queue[str] = asyncio.Queue()
+    for q in questions:
+        queue.put_nowait(q)
+
+    async def client(n: int, session: aiohttp.ClientSession) -> None:
+        nonlocal errors
+        while not queue.empty():
+            text = queue.get_nowait()
+            body = {"contact": f"bench-{n}", "text": text} if payload else {}
+            start = time.perf_counter()
+            try:
+                async with session.post(url, json=body) as response:
+                    await response.read()
+                    if response.status != 200:
+                        errors += 1
+            except aiohttp.ClientError:
+                errors += 1
+            latencies.append(time.perf_counter() - start)
+
+    connector = aiohttp.TCPConnector(limit=clients)
+    async with aiohttp.ClientSession(connector=connector) as session:
+        start = time.perf_counter()
+        await asyncio.gather(*(client(n, session) for n in range(clients)))
+        elapsed = time.perf_counter() - start
+    return {
+        "rate": len(questions) / elapsed,
+        "p50_ms": percentile(latencies, 0.5) * 1000,
+        "p95_ms": percentile(latencies, 0.95) * 1000,
+        "errors": float(errors),
+    }
+
+
+async def bare_handler_rate(questions: Sequence[str]) -> dict[str, float]:
+    async def handler(request: web.Request) -> web.Response:
+        await request.read()
+        return web.json_response({"reply": {"text": "ok", "citations": [], "handoff": False}})
+
+    app = web.Application()
+    app.router.add_post("/", handler)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    port = free_port()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    try:
+        return await drive(f"http://127.0.0.1:{port}/", questions, clients=CONCURRENCY)
+    finally:
+        await runner.cleanup()
+
+
+def batch_encode_rate(questions: Sequence[str]) -> float:
+    embedder = Embedder.load(KnowledgeSettings())
+    embedder.encode(list(questions[:64]))  # warm-up
+    start = time.perf_counter()
+    embedder.encode(list(questions))
+    return len(questions) / (time.perf_counter() - start)
+
+
+async def wait_ready(url: str, process: subprocess.Popen[bytes], timeout: float = 180.0) -> None:
+    deadline = time.monotonic() + timeout
+    async with aiohttp.ClientSession() as session:
+        while time.monotonic() < deadline:
+            if process.poll() is not None:
+                raise RuntimeError(f"server exited with {process.returncode}")
+            try:
+                async with session.get(url) as response:
+                    if response.status == 200:
+                        return
+            except aiohttp.ClientError:
+                pass
+            await asyncio.sleep(0.5)
+    raise RuntimeError("server did not become ready")
+
+
+def run(threads: Sequence[dict[str, Any]]) -> dict[str, float]:
+    questions = [q for t in threads for q in t["queries"]]
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        write_corpus(threads, root / "corpus")
+        port = free_port()
+        env = {
+            **os.environ,
+            "SUPPORTHUB_DATA_DIR": str(root / "data"),
+            "SUPPORTHUB_KNOWLEDGE__PATHS": json.dumps([str(root / "corpus")]),
+            "SUPPORTHUB_KNOWLEDGE__CHUNK_MAX_CHARS": "300",
+            "SUPPORTHUB_SCHEDULE": "[]",
+            "SUPPORTHUB_LOG_LEVEL": "WARNING",
+        }
+        cli = [sys.executable, "-m", "core.cli"]
+        subprocess.run([*cli, "reindex"], env=env, check=True, stdout=subprocess.DEVNULL)
+        server = subprocess.Popen([*cli, "serve", "--port", str(port)], env=env, stderr=subprocess.DEVNULL)
+        try:
+            base = f"http://127.0.0.1:{port}"
+            asyncio.run(wait_ready(f"{base}/readyz", server))
+            chunks = asyncio.run(_chunks(f"{base}/readyz"))
+            url = f"{base}/api/messages"
+            asyncio.run(drive(url, questions[:50], clients=1))  # warm-up
+            alone = asyncio.run(drive(url, questions[:300], clients=1))
+            loaded = asyncio.run(drive(url, questions, clients=CONCURRENCY))
+            rss_mb = psutil.Process(server.pid).memory_info().rss / 2**20
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+    encode_rate = batch_encode_rate(questions)
+    bare = asyncio.run(bare_handler_rate(questions))
+    return {
+        "chunks": chunks,
+        "alone_p50_ms": alone["p50_ms"],
+        "alone_p95_ms": alone["p95_ms"],
+        "loaded_rate": loaded["rate"],
+        "loaded_p50_ms": loaded["p50_ms"],
+        "loaded_p95_ms": loaded["p95_ms"],
+        "loaded_errors": loaded["errors"],
+        "encode_rate": encode_rate,
+        "bare_rate": bare["rate"],
+        "rss_mb": rss_mb,
+    }
+
+
+async def _chunks(url: str) -> float:
+    async with aiohttp.ClientSession() as session, session.get(url) as response:
+        return float((await response.json())["chunks"])
+
+
+def report(figures: dict[str, float]) -> str:
+    ratio = figures["loaded_rate"] / figures["encode_rate"]
+    rows = [
+        ("index size (chunks)", f"{figures['chunks']:.0f}", ""),
+        ("one client: p50 / p95", f"{figures['alone_p50_ms']:.1f} / {figures['alone_p95_ms']:.1f} ms", "target p50 <= 40 ms"),
+        (f"{CONCURRENCY} clients: answered/s", f"{figures['loaded_rate']:.0f}", f"errors {figures['loaded_errors']:.0f}"),
+        (f"{CONCURRENCY} clients: p50 / p95", f"{figures['loaded_p50_ms']:.0f} / {figures['loaded_p95_ms']:.0f} ms", ""),
+        ("raw batch encode of the same questions/s", f"{figures['encode_rate']:.0f}", ""),
+        ("answered/s ÷ encode/s", f"{ratio:.0%}", "target >= 60 %"),
+        (f"bare aiohttp handler, {CONCURRENCY} clients, req/s", f"{figures['bare_rate']:.0f}", ""),
+        ("server resident memory", f"{figures['rss_mb']:.0f} MB", "target <= 800 MB"),
+    ]
+    width = max(len(r[0]) for r in rows)
+    return "\n".join(f"{name:<{width}}  {value:>16}  {note}" for name, value, note in rows)

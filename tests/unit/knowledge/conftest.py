@@ -1,0 +1,42 @@
+"""Knowledge fixtures: the model loads once per session; every test gets its own data_dir."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from core.db import make_engine, make_sessionmaker, prepare_database
+from core.settings import KnowledgeSettings
+from knowledge.base import KnowledgeBase
+from knowledge.embedder import Embedder
+from knowledge.index import DenseStore, LocalIndex
+
+
+@pytest.fixture(scope="session")
+def embedder() -> Embedder:
+    return Embedder.load(KnowledgeSettings())
+
+
+@pytest.fixture
+async def kb_engine(tmp_path: Path) -> AsyncIterator[AsyncEngine]:
+    engine = make_engine(f"sqlite+aiosqlite:///{tmp_path / 'kb.db'}")
+    await prepare_database(engine)
+    yield engine
+    await engine.dispose()
+
+
+@pytest.fixture
+async def kb(tmp_path: Path, embedder: Embedder, kb_engine: AsyncEngine) -> AsyncIterator[KnowledgeBase]:
+    data_dir = tmp_path / "data"
+    knowledge = KnowledgeBase(
+        embedder=embedder,
+        dense=DenseStore.open(chroma_url="", data_dir=data_dir, collection="knowledge"),
+        local=LocalIndex(data_dir / "bm25" / "knowledge"),
+        sessionmaker=make_sessionmaker(kb_engine),
+        max_chars=600,
+    )
+    yield knowledge
+    await knowledge.aclose()

@@ -1,0 +1,198 @@
+from __future__ import annotations
+
+import asyncio
+import logging
+import zipfile
+from pathlib import Path
+
+import pytest
+from openpyxl import Workbook
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from core.db import IndexRun, KnowledgeDocument, make_sessionmaker
+from knowledge import fusion
+from knowledge.base import KnowledgeBase
+
+MARKDOWN = """# Account security
+
+## Two-factor authentication
+
+Turn on two-factor authentication under Settings › Security. You will need an authenticator app.
+
+## Lost phone
+
+If you lost the phone with your authenticator app, use one of your recovery codes to sign in.
+"""
+
+FAQ_CSV = """question,answer
+How do I cancel my subscription?,Open Billing and press Cancel subscription; you keep access until the period ends.
+Do you offer student discounts?,Students get 50 percent off the Pro plan with a valid university email.
+"""
+
+HTML = """<html><head><title>Shipping</title></head><body>
+<h1>Shipping</h1><h2>Delivery times</h2><p>Parcels within Europe arrive in three to five working days.</p>
+</body></html>"""
+
+
+def write_docx(path: Path, paragraphs: list[str]) -> None:
+    """A minimal valid .docx (python-docx is not installed; the format is a zip of XML)."""
+    body = "".join(f"<w:p><w:r><w:t>{text}</w:t></w:r></w:p>" for text in paragraphs)
+    ns = "http://schemas.openxmlformats.org"
+    with zipfile.ZipFile(path, "w") as docx:
+        docx.writestr("[Content_Types].xml", (
+            f'<?xml version="1.0" encoding="UTF-8"?><Types xmlns="{ns}/package/2006/content-types">'
+            f'<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
+            f'<Default Extension="xml" ContentType="application/xml"/>'
+            f'<Override PartName="/word/document.xml" ContentType="application/vnd.openxmlformats-officedocument.'
+            f'wordprocessingml.document.main+xml"/></Types>'))
+        docx.writestr("_rels/.rels", (
+            f'<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="{ns}/package/2006/relationships">'
+            f'<Relationship Id="rId1" Type="{ns}/officeDocument/2006/relationships/officeDocument" '
+            f'Target="word/document.xml"/></Relationships>'))
+        docx.writestr("word/document.xml", (
+            f'<?xml version="1.0" encoding="UTF-8"?><w:document xmlns:w="{ns}/wordprocessingml/2006/main">'
+            f"<w:body>{body}</w:body></w:document>"))
+
+
+def write_corpus(root: Path) -> Path:
+    docs = root / "docs"
+    (docs / "nested").mkdir(parents=True)
+    (docs / "security.md").write_text(MARKDOWN, encoding="utf-8")
+    (docs / "faq.csv").write_text(FAQ_CSV, encoding="utf-8")
+    (docs / "nested" / "shipping.html").write_text(HTML, encoding="utf-8")
+    write_docx(docs / "warranty.docx", ["Warranty", "Every keyboard has a two year warranty covering manufacturing defects."])
+    book = Workbook()
+    sheet = book.active
+    sheet.title = "Prices"
+    sheet.append(["Plan", "Monthly price", "Seats"])
+    sheet.append(["Starter", "9 EUR", "1"])
+    sheet.append(["Team", "49 EUR", "10"])
+    book.save(docs / "prices.xlsx")
+    return docs
+
+
+async def runs(engine: AsyncEngine) -> list[IndexRun]:
+    async with make_sessionmaker(engine)() as session:
+        return list((await session.scalars(select(IndexRun).order_by(IndexRun.id))).all())
+
+
+async def test_ingest_every_format_then_search_finds_the_right_chunk(kb: KnowledgeBase, tmp_path: Path) -> None:
+    docs = write_corpus(tmp_path)
+    summary = await kb.ingest([docs], trigger="test")
+    assert (summary.added, summary.changed, summary.removed, summary.unchanged, summary.skipped) == (5, 0, 0, 0, 0)
+    assert kb.chunk_count == summary.chunks_embedded > 5
+
+    cases = {
+        "I lost my phone and can't log in": ("security.md", "Lost phone"),
+        "how can I stop paying for my plan": ("faq.csv", "How do I cancel my subscription?"),
+        "how long does delivery take": ("shipping.html", "Delivery times"),
+        "is there a warranty on keyboards": ("warranty.docx", None),
+        "how much does the Team plan cost per month": ("prices.xlsx", None),
+    }
+    for query, (filename, section) in cases.items():
+        top = (await kb.search(query, 3))[0]
+        assert Path(top.source).name == filename, query
+        if section is not None:
+            assert top.section == section
+        assert 0.0 < top.relevance <= 1.0
+    assert "| Team | 49 EUR | 10 |" in (await kb.search("Team plan price", 1))[0].text  # tables stay tables
+
+
+async def test_unchanged_files_cost_nothing_and_a_changed_file_only_itself(
+    kb: KnowledgeBase, kb_engine: AsyncEngine, tmp_path: Path
+) -> None:
+    docs = write_corpus(tmp_path)
+    await kb.ingest([docs], trigger="first")
+    again = await kb.ingest([docs], trigger="second")
+    assert (again.added, again.changed, again.unchanged, again.chunks_embedded) == (0, 0, 5, 0)
+
+    (docs / "security.md").write_text(MARKDOWN + "\n## Sessions\n\nSign out of all devices from Settings › Sessions.\n")
+    changed = await kb.ingest([docs], trigger="third")
+    assert (changed.added, changed.changed, changed.unchanged) == (0, 1, 4)
+    assert changed.chunks_embedded == 3  # only security.md's chunks were embedded again
+    assert (await kb.search("sign out everywhere", 1))[0].section == "Sessions"
+
+    recorded = await runs(kb_engine)
+    assert [(r.trigger, r.added, r.changed, r.unchanged, r.error) for r in recorded] == [
+        ("first", 5, 0, 0, None), ("second", 0, 0, 5, None), ("third", 0, 1, 4, None)]
+    assert all(r.finished_at is not None and r.seconds is not None for r in recorded)
+
+
+async def test_reindex_with_prune_removes_deleted_files(kb: KnowledgeBase, kb_engine: AsyncEngine, tmp_path: Path) -> None:
+    docs = write_corpus(tmp_path)
+    await kb.ingest([docs], trigger="first")
+    (docs / "nested" / "shipping.html").unlink()
+    without_prune = await kb.ingest([docs], trigger="no-prune")
+    assert without_prune.removed == 0
+    summary = await kb.ingest([docs], trigger="reindex", prune=True)
+    assert summary.removed == 1
+    hits = await kb.search("how long does delivery take", 10)
+    assert all(Path(hit.source).name != "shipping.html" for hit in hits)
+    async with make_sessionmaker(kb_engine)() as session:
+        sources = (await session.scalars(select(KnowledgeDocument.source))).all()
+    assert sorted(Path(s).name for s in sources) == ["faq.csv", "prices.xlsx", "security.md", "warranty.docx"]
+
+
+async def test_broken_file_is_skipped_with_a_warning(
+    kb: KnowledgeBase, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    docs = write_corpus(tmp_path)
+    broken = docs / "manual.pdf"
+    broken.write_bytes(b"\x00\x01 this is not a pdf \xff" * 10)
+    with caplog.at_level(logging.WARNING, logger="knowledge.ingest"):
+        summary = await kb.ingest([docs], trigger="test")
+    assert summary.added == 5 and summary.skipped == 1
+    assert summary.skipped_paths == (str(broken.resolve()),)
+    assert any(str(broken.resolve()) in record.getMessage() for record in caplog.records)
+
+
+async def test_exact_token_query_ranks_the_document_with_that_code_first(kb: KnowledgeBase, tmp_path: Path) -> None:
+    docs = tmp_path / "errors"
+    docs.mkdir()
+    for i in range(10):
+        code = f"BD-40{12 + i}"
+        (docs / f"{code}.md").write_text(
+            f"# Payment error {code}\n\nThe payment failed with error {code}. Try another card or contact your bank.\n")
+    await kb.ingest([docs], trigger="test")
+    query = "what does BD-4017 mean?"
+    hits = await kb.search(query, 5)
+    assert Path(hits[0].source).name == "BD-4017.md"
+    assert hits[0].exact_match and not any(h.exact_match for h in hits[1:])
+
+    dense_only = fusion.FusionWeights(lexical=0.0, exact=0.0)
+    vector = kb.embedder.encode([query])[0]
+    ranked = fusion.rank(query_vector=vector, dense=kb.local.search_dense(vector, 10), lexical=[], tokens=[],
+                         embeddings=kb.local.vectors_for, k=10, weights=dense_only)
+    # dense alone sees ten near-identical documents; it is not required to get this right
+    assert {Path(h.source).name for h in ranked} >= {"BD-4017.md"}
+
+
+def test_exact_tokens_are_codes_and_rare_names_only() -> None:
+    frequency = {"enterprise": 1, "gmail": 40, "inbox": 30}
+    assert fusion.exact_tokens("Where is order INV-2024-00731?", frequency, 100) == ["INV-2024-00731"]
+    assert fusion.exact_tokens("Does Enterprise include SSO?", frequency, 100) == ["Enterprise"]
+    assert fusion.exact_tokens("Gmail inbox is full", frequency, 100) == []
+    assert fusion.exact_fraction(["BD-4012"], "error BD-4012.") == 1.0
+    assert fusion.exact_fraction(["BD-4012"], "error BD-40123") == 0.0
+
+
+async def test_concurrent_searches_share_encode_calls(kb: KnowledgeBase, tmp_path: Path) -> None:
+    await kb.ingest([write_corpus(tmp_path)], trigger="test")
+    before = kb.batcher.batches
+    queries = [f"question number {i} about shipping" for i in range(40)]
+    results = await asyncio.gather(*(kb.search(q, 2) for q in queries))
+    assert all(len(hits) == 2 for hits in results)
+    assert kb.batcher.batches - before < len(queries) / 2
+
+
+async def test_another_process_sees_a_new_index_version(kb: KnowledgeBase, embedder, kb_engine, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from knowledge.index import DenseStore, LocalIndex
+
+    data_dir = tmp_path / "data"
+    reader = KnowledgeBase(embedder=embedder, dense=DenseStore.open(chroma_url="", data_dir=data_dir, collection="knowledge"),
+                           local=LocalIndex(data_dir / "bm25" / "knowledge"),
+                           sessionmaker=make_sessionmaker(kb_engine), max_chars=600)
+    assert reader.search_sync("delivery", 3) == []
+    await kb.ingest([write_corpus(tmp_path)], trigger="test")
+    assert Path(reader.search_sync("how long does delivery take", 1)[0].source).name == "shipping.html"
