@@ -177,7 +177,9 @@ class IndexRun(Base):
 def make_engine(url: str) -> AsyncEngine:
     """An async engine; SQLite gets WAL and a busy timeout so a CLI and a server can share it."""
     if url.startswith("sqlite"):
-        engine = create_async_engine(url, connect_args={"timeout": 30})
+        # One connection per process: SQLite has one writer at a time anyway, and queueing
+        # in the pool is cheap where lock contention between connections means sleeping.
+        engine = create_async_engine(url, connect_args={"timeout": 30}, pool_size=1, max_overflow=0)
 
         @event.listens_for(engine.sync_engine, "connect")
         def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

@@ -1,16 +1,17 @@
 """The hub pipeline: receive → persist → answer in conversation order → deliver.
 
 `receive()` returns as soon as the message is stored, so a channel can acknowledge its
-platform fast; answering happens in a per-conversation worker. Unanswered messages and
-undelivered replies left by a restart (or a crashed process) are picked up by `start()`
-and the periodic sweep.
+platform fast. The message is stored already claimed by this process for a short lease and
+answered by a per-conversation worker. If the process dies first, the lease runs out and the
+sweep (here, or in any other hub process) claims and answers it; undelivered replies are
+picked up the same way. The database's conditional updates make every answer happen once.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
+from collections import deque
 from collections.abc import Mapping
 from datetime import timedelta
 
@@ -24,7 +25,8 @@ from knowledge.hits import Hit
 
 log = logging.getLogger(__name__)
 
-ANSWER_LEASE = timedelta(seconds=120)
+ANSWER_LEASE = timedelta(seconds=15)
+REPLY_POLL_S = 0.2
 
 
 class Hub:
@@ -36,9 +38,10 @@ class Hub:
         self._channels = channels
         self._settings = settings
         self._outbox = Outbox(store, channels, settings.outbox)
+        self._queues: dict[str, deque[PendingMessage]] = {}
         self._workers: dict[str, asyncio.Task[None]] = {}
-        self._again: set[str] = set()
-        self._reply_waiters: dict[int, list[asyncio.Future[StoredMessage]]] = {}
+        self._in_hand: set[int] = set()
+        self._replies: dict[int, asyncio.Future[StoredMessage]] = {}
         self._sweeper: asyncio.Task[None] | None = None
 
     # -- what channels call --------------------------------------------------------------
@@ -47,28 +50,25 @@ class Hub:
         """Store a customer message (idempotent on channel + external id) and queue its answer."""
         if message.address.channel not in self._channels:
             raise ValueError(f"channel {message.address.channel!r} is not enabled")
-        receipt = await self._store.save_inbound(message)
+        receipt = await self._store.save_inbound(message, lease=ANSWER_LEASE)
         if not receipt.duplicate:
-            self._schedule(receipt.conversation_id)
+            self._replies[receipt.message_id] = asyncio.get_running_loop().create_future()
+            self._enqueue(PendingMessage(receipt.message_id, receipt.conversation_id, message.text, message.address))
         return receipt
 
     async def wait_for_reply(self, message_id: int, *, timeout: float) -> StoredMessage | None:
         """The bot's answer to an inbound message, waiting up to `timeout` seconds for it."""
-        future: asyncio.Future[StoredMessage] = asyncio.get_running_loop().create_future()
-        self._reply_waiters.setdefault(message_id, []).append(future)
-        try:
-            stored = await self._store.reply_to(message_id)
-            if stored is not None:
-                return stored
-            with contextlib.suppress(TimeoutError):
-                return await asyncio.wait_for(future, timeout)
-            return await self._store.reply_to(message_id)
-        finally:
-            waiters = self._reply_waiters.get(message_id, [])
-            if future in waiters:
-                waiters.remove(future)
-            if not waiters:
-                self._reply_waiters.pop(message_id, None)
+        future = self._replies.get(message_id)
+        if future is not None:  # being answered here
+            try:
+                return await asyncio.wait_for(asyncio.shield(future), timeout)
+            except TimeoutError:
+                return None
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while (stored := await self._store.reply_to(message_id)) is None and loop.time() < deadline:
+            await asyncio.sleep(REPLY_POLL_S)  # answered earlier, or by another process
+        return stored
 
     async def history(self, address: Address, *, after: int = 0, limit: int = 200) -> list[StoredMessage]:
         return await self._store.history(address, after=after, limit=limit)
@@ -84,9 +84,8 @@ class Hub:
     # -- lifecycle -----------------------------------------------------------------------
 
     async def start(self) -> None:
-        """Answer what a previous run left unanswered, then keep sweeping for due work."""
-        for conversation_id in await self._store.conversations_with_pending():
-            self._schedule(conversation_id)
+        """Answer and deliver what a previous run left behind, then keep sweeping."""
+        await self._sweep()
         self._sweeper = asyncio.create_task(self._sweep_forever(), name="hub-sweeper")
 
     async def stop(self) -> None:
@@ -95,46 +94,55 @@ class Hub:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
         self._workers.clear()
+        self._queues.clear()
+
+    async def _sweep(self) -> None:
+        for conversation_id in await self._store.conversations_with_pending():
+            for pending in await self._store.claim_pending(conversation_id, lease=ANSWER_LEASE):
+                if pending.id not in self._in_hand:
+                    self._enqueue(pending)
+        for conversation_id in await self._store.conversations_with_due_deliveries():
+            await self._outbox.deliver_conversation(conversation_id)
 
     async def _sweep_forever(self) -> None:
-        interval = self._settings.outbox.poll_interval_s
         while True:
+            await asyncio.sleep(self._settings.outbox.poll_interval_s)
             try:
-                for conversation_id in await self._store.conversations_with_pending():
-                    self._schedule(conversation_id)
-                for conversation_id in await self._store.conversations_with_due_deliveries():
-                    await self._outbox.deliver_conversation(conversation_id)
+                await self._sweep()
             except asyncio.CancelledError:
                 raise
             except Exception:
                 log.exception("hub: sweep failed; trying again")
-            await asyncio.sleep(interval)
 
     # -- answering -----------------------------------------------------------------------
 
-    def _schedule(self, conversation_id: str) -> None:
-        """One worker per conversation: answers stay in order and none is answered twice."""
-        if conversation_id in self._workers:
-            self._again.add(conversation_id)
-            return
-        task = asyncio.create_task(self._work(conversation_id), name=f"conversation-{conversation_id}")
-        self._workers[conversation_id] = task
+    def _enqueue(self, pending: PendingMessage) -> None:
+        """One worker per conversation drains its queue: answers stay in order."""
+        self._in_hand.add(pending.id)
+        self._queues.setdefault(pending.conversation_id, deque()).append(pending)
+        if pending.conversation_id not in self._workers:
+            self._workers[pending.conversation_id] = asyncio.create_task(
+                self._work(pending.conversation_id), name=f"conversation-{pending.conversation_id}"
+            )
 
     async def _work(self, conversation_id: str) -> None:
+        queue = self._queues[conversation_id]
         try:
-            while True:
-                self._again.discard(conversation_id)
-                for pending in await self._store.claim_pending(conversation_id, lease=ANSWER_LEASE):
+            while queue:
+                pending = queue[0]
+                try:
                     await self._answer(pending)
-                if conversation_id not in self._again:
-                    break
-        except asyncio.CancelledError:
-            raise
-        except Exception:
-            log.exception("hub: answering conversation %s failed; the sweep will retry", conversation_id)
+                except asyncio.CancelledError:
+                    raise
+                except Exception:
+                    log.exception("hub: answering message %s failed; it will be retried", pending.id)
+                queue.popleft()
+                self._in_hand.discard(pending.id)
+                self._replies.pop(pending.id, None)
         finally:
             self._workers.pop(conversation_id, None)
-            self._again.discard(conversation_id)
+            if not queue:
+                self._queues.pop(conversation_id, None)
 
     async def _answer(self, pending: PendingMessage) -> None:
         channel = self._channels.get(pending.address.channel)
@@ -145,8 +153,8 @@ class Hub:
         stored = await self._store.save_reply(pending, reply, push=channel.capabilities.push)
         if stored is None:
             return
-        for future in self._reply_waiters.get(pending.id, ()):
-            if not future.done():
-                future.set_result(stored)
+        future = self._replies.get(pending.id)
+        if future is not None and not future.done():
+            future.set_result(stored)
         if channel.capabilities.push:
             await self._outbox.deliver_conversation(pending.conversation_id)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -66,25 +66,33 @@ class Store:
 
     # -- inbound -----------------------------------------------------------------------
 
-    async def save_inbound(self, message: InboundMessage) -> Receipt:
-        """Persist a customer message once; a repeat of (channel, external_id) is reported as such."""
+    async def save_inbound(self, message: InboundMessage, *, lease: timedelta) -> Receipt:
+        """Persist a customer message once, claimed by the caller for `lease` so that it
+        can answer without another round trip; a repeat of (channel, external_id) is
+        reported as a duplicate instead."""
         channel = message.address.channel
         async with self._sessionmaker() as session:
-            existing = await self._find_external(session, channel, message.external_id)
-            if existing is not None:
-                return existing
             conversation_id = await self._conversation_for(session, message)
-            row = Message(
-                conversation_id=conversation_id,
-                channel=channel,
-                external_id=message.external_id,
-                author=Author.CUSTOMER,
-                text=message.text,
-                status="pending",
-                created_at=utcnow(),
-            )
-            session.add(row)
+            now = utcnow()
             try:
+                message_id = (
+                    await session.execute(
+                        insert(Message)
+                        .values(
+                            conversation_id=conversation_id,
+                            channel=channel,
+                            external_id=message.external_id,
+                            author=Author.CUSTOMER.value,
+                            text=message.text,
+                            citations=[],
+                            handoff=False,
+                            status="pending",
+                            claimed_until=now + lease,
+                            created_at=now,
+                        )
+                        .returning(Message.id)
+                    )
+                ).scalar_one()
                 await session.commit()
             except IntegrityError:
                 await session.rollback()
@@ -92,7 +100,7 @@ class Store:
                 if found is None:
                     raise
                 return found
-            return Receipt(row.id, conversation_id, duplicate=False)
+            return Receipt(message_id, conversation_id, duplicate=False)
 
     @staticmethod
     async def _find_external(session: AsyncSession, channel: str, external_id: str) -> Receipt | None:
@@ -117,9 +125,9 @@ class Store:
         if conversation_id is not None:
             return conversation_id
         contact_id = await self._contact_for(session, message)
-        insert = _insert_for(session)
+        dialect_insert = _insert_for(session)
         await session.execute(
-            insert(Conversation)
+            dialect_insert(Conversation)
             .values(
                 id=new_id(),
                 contact_id=contact_id,
@@ -146,9 +154,9 @@ class Store:
         contact = Contact(display_name=message.sender_name, created_at=utcnow())
         session.add(contact)
         await session.flush()
-        insert = _insert_for(session)
+        dialect_insert = _insert_for(session)
         await session.execute(
-            insert(Identity)
+            dialect_insert(Identity)
             .values(channel=channel, external_user_id=message.sender_id, contact_id=contact.id)
             .on_conflict_do_nothing()
         )
@@ -198,6 +206,8 @@ class Store:
     async def save_reply(self, pending: PendingMessage, reply: Reply, *, push: bool) -> StoredMessage | None:
         """Store the answer, mark the question answered and, for push channels, queue the
         delivery — all in one transaction. None when another worker answered it first."""
+        citations = [{"source": c.source, "title": c.title, "section": c.section, "score": c.score} for c in reply.citations]
+        now = utcnow()
         async with self._sessionmaker() as session:
             answered = await session.execute(
                 update(Message)
@@ -207,38 +217,46 @@ class Store:
             if answered.rowcount != 1:  # type: ignore[attr-defined]
                 await session.rollback()
                 return None
-            row = Message(
-                conversation_id=pending.conversation_id,
-                channel=pending.address.channel,
-                author=Author.BOT,
-                text=reply.text,
-                citations=[
-                    {"source": c.source, "title": c.title, "section": c.section, "score": c.score}
-                    for c in reply.citations
-                ],
-                handoff=reply.handoff,
-                reply_to=pending.id,
-                created_at=utcnow(),
-            )
-            session.add(row)
-            await session.flush()
+            reply_id = (
+                await session.execute(
+                    insert(Message)
+                    .values(
+                        conversation_id=pending.conversation_id,
+                        channel=pending.address.channel,
+                        author=Author.BOT.value,
+                        text=reply.text,
+                        citations=citations,
+                        handoff=reply.handoff,
+                        reply_to=pending.id,
+                        created_at=now,
+                    )
+                    .returning(Message.id)
+                )
+            ).scalar_one()
             if push:
-                session.add(
-                    OutboxItem(
-                        message_id=row.id,
+                await session.execute(
+                    insert(OutboxItem).values(
+                        message_id=reply_id,
                         conversation_id=pending.conversation_id,
                         channel=pending.address.channel,
                         chat_id=pending.address.chat_id,
                         thread_id=pending.address.thread_id or "",
-                        next_attempt_at=utcnow(),
-                        created_at=utcnow(),
+                        status="pending",
+                        attempts=0,
+                        next_attempt_at=now,
+                        created_at=now,
                     )
                 )
-            await session.execute(
-                update(Conversation).where(Conversation.id == pending.conversation_id).values(updated_at=utcnow())
-            )
             await session.commit()
-            return to_stored(row)
+        return StoredMessage(
+            id=reply_id,
+            conversation_id=pending.conversation_id,
+            author=Author.BOT,
+            text=reply.text,
+            citations=reply.citations,
+            handoff=reply.handoff,
+            created_at=now,
+        )
 
     async def reply_to(self, message_id: int) -> StoredMessage | None:
         async with self._sessionmaker() as session:

@@ -1,11 +1,13 @@
-"""Shared fixtures: an internet guard, databases on both backends, settings in a temp dir."""
+"""Shared fixtures: an internet guard, databases on both backends, the sample help centre
+indexed once per session, and settings pointing at it."""
 
 from __future__ import annotations
 
+import asyncio
 import ipaddress
 import os
 import socket
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +16,9 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from core.db import make_engine, make_sessionmaker, prepare_database
+from core.runtime import open_database
+from core.settings import KnowledgeSettings, Settings
+from knowledge.base import KnowledgeBase
 
 POSTGRES_ENV = "SUPPORTHUB_TEST_POSTGRES_URL"
 _real_connect = socket.socket.connect
@@ -69,3 +74,37 @@ async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
 @pytest.fixture
 def sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return make_sessionmaker(engine)
+
+
+SAMPLE_KNOWLEDGE = Path(__file__).resolve().parents[2] / "config" / "knowledge"
+
+
+async def _index(settings: Settings) -> None:
+    async with open_database(settings) as (_, sessionmaker):
+        knowledge = await asyncio.to_thread(KnowledgeBase.open, settings, sessionmaker)
+        try:
+            await knowledge.ingest([SAMPLE_KNOWLEDGE], trigger="test")
+        finally:
+            await knowledge.aclose()
+
+
+@pytest.fixture(scope="session")
+def indexed_data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A data dir holding the sample knowledge base's index (tests get their own database)."""
+    data_dir = tmp_path_factory.mktemp("indexed")
+    asyncio.run(_index(Settings(data_dir=data_dir, knowledge=KnowledgeSettings(paths=[SAMPLE_KNOWLEDGE]))))
+    return data_dir
+
+
+@pytest.fixture
+def make_settings(indexed_data_dir: Path, tmp_path: Path) -> Callable[..., Settings]:
+    def make(**overrides: object) -> Settings:
+        values: dict[str, object] = {
+            "data_dir": indexed_data_dir,
+            "database_url": f"sqlite+aiosqlite:///{tmp_path / 'hub.db'}",
+            "knowledge": KnowledgeSettings(paths=[SAMPLE_KNOWLEDGE]),
+        }
+        values.update(overrides)
+        return Settings(**values)  # type: ignore[arg-type]
+
+    return make

@@ -15,7 +15,6 @@ import asyncio
 import json
 import os
 import socket
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -28,8 +27,8 @@ import aiohttp
 import psutil
 from aiohttp import web
 
-from knowledge.embedder import Embedder
 from core.settings import KnowledgeSettings
+from knowledge.embedder import Embedder
 
 CONCURRENCY = 50
 TARGET_CHUNKS = 2000

@@ -15,6 +15,8 @@ from core.settings import OutboxSettings, Settings
 from core.store import Store
 from tests.fakes.flaky_channel import FlakyChannel
 
+LAPSED = timedelta(seconds=-1)  # the claim of a process that died
+
 
 def question(i: int, text: str) -> InboundMessage:
     return InboundMessage(address=Address("flaky", "carol"), external_id=f"q{i}", sender_id="carol", text=text)
@@ -34,7 +36,7 @@ async def test_unanswered_messages_are_answered_after_a_restart_in_order_once(
     async with open_database(settings) as (_, sessionmaker):  # a hub that stored, then died
         store = Store(sessionmaker)
         for i, text in enumerate(["How do I reset my password?", "How do I export my data?"]):
-            await store.save_inbound(question(i, text))
+            await store.save_inbound(question(i, text), lease=LAPSED)
 
     channel = FlakyChannel()
     async with open_runtime(settings, {"flaky": channel}) as runtime:
@@ -54,7 +56,7 @@ async def test_undelivered_replies_are_sent_after_a_restart_and_sent_ones_are_no
     async with open_database(settings) as (_, sessionmaker):
         store = Store(sessionmaker)
         for i, text in enumerate(["already delivered", "never delivered"]):
-            receipt = await store.save_inbound(question(i, "q"))
+            receipt = await store.save_inbound(question(i, "q"), lease=LAPSED)
             [pending] = await store.claim_pending(receipt.conversation_id, lease=timedelta(seconds=60))
             await store.save_reply(pending, Reply(text), push=True)
         async with sessionmaker() as session:

@@ -6,7 +6,14 @@ from datetime import UTC, datetime
 
 import pytest
 
-from channels.web import ClientMessage, FrameError, Hello, SessionTokens, message_frame, parse_frame
+from channels.web import (
+    ClientMessage,
+    FrameError,
+    Hello,
+    SessionTokens,
+    message_frame,
+    parse_frame,
+)
 from core.messages import Author, Citation, StoredMessage
 
 

@@ -23,7 +23,8 @@ async def queue_replies(store: Store, texts: list[str], *, chat: str = "c1") -> 
     conversation_id = ""
     for i, text in enumerate(texts):
         receipt = await store.save_inbound(
-            InboundMessage(address=Address("flaky", chat), external_id=f"{chat}-{i}", sender_id=chat, text="q")
+            InboundMessage(address=Address("flaky", chat), external_id=f"{chat}-{i}", sender_id=chat, text="q"),
+            lease=timedelta(seconds=-1),
         )
         conversation_id = receipt.conversation_id
         for pending in await store.claim_pending(conversation_id, lease=LEASE):

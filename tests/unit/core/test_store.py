@@ -13,6 +13,7 @@ from core.messages import Address, Author, InboundMessage, Reply
 from core.store import Store
 
 LEASE = timedelta(seconds=60)
+EXPIRED = timedelta(seconds=-1)  # as if the receiving process had died
 
 
 def inbound(external_id: str, text: str = "hello?", *, chat: str = "alice", channel: str = "api") -> InboundMessage:
@@ -26,8 +27,8 @@ async def count(sessionmaker: async_sessionmaker[AsyncSession], model: type) -> 
 
 async def test_same_external_id_is_stored_once(sessionmaker: async_sessionmaker[AsyncSession]) -> None:
     store = Store(sessionmaker)
-    first = await store.save_inbound(inbound("m1"))
-    again = await store.save_inbound(inbound("m1", "edited retry"))
+    first = await store.save_inbound(inbound("m1"), lease=LEASE)
+    again = await store.save_inbound(inbound("m1", "edited retry"), lease=LEASE)
     assert not first.duplicate and again.duplicate
     assert again.message_id == first.message_id
     assert await count(sessionmaker, Message) == 1
@@ -37,10 +38,10 @@ async def test_concurrent_duplicates_and_first_messages_race_safely(
     sessionmaker: async_sessionmaker[AsyncSession],
 ) -> None:
     store = Store(sessionmaker)
-    receipts = await asyncio.gather(*(store.save_inbound(inbound("same")) for _ in range(6)))
+    receipts = await asyncio.gather(*(store.save_inbound(inbound("same"), lease=LEASE) for _ in range(6)))
     assert sum(not r.duplicate for r in receipts) == 1
     assert len({r.message_id for r in receipts}) == 1
-    others = await asyncio.gather(*(store.save_inbound(inbound(f"n{i}", chat="bob")) for i in range(6)))
+    others = await asyncio.gather(*(store.save_inbound(inbound(f"n{i}", chat="bob"), lease=LEASE) for i in range(6)))
     assert len({r.conversation_id for r in others}) == 1  # one conversation, not six
     assert await count(sessionmaker, Conversation) == 2
 
@@ -49,8 +50,8 @@ async def test_same_external_id_on_another_channel_is_a_new_message(
     sessionmaker: async_sessionmaker[AsyncSession],
 ) -> None:
     store = Store(sessionmaker)
-    a = await store.save_inbound(inbound("x", channel="api"))
-    b = await store.save_inbound(inbound("x", channel="web"))
+    a = await store.save_inbound(inbound("x", channel="api"), lease=LEASE)
+    b = await store.save_inbound(inbound("x", channel="web"), lease=LEASE)
     assert not b.duplicate and a.conversation_id != b.conversation_id
 
 
@@ -58,7 +59,7 @@ async def test_a_message_is_answered_once_even_by_two_workers(
     sessionmaker: async_sessionmaker[AsyncSession],
 ) -> None:
     store = Store(sessionmaker)
-    receipt = await store.save_inbound(inbound("q1"))
+    receipt = await store.save_inbound(inbound("q1"), lease=EXPIRED)
     [claimed] = await store.claim_pending(receipt.conversation_id, lease=LEASE)
     assert await store.claim_pending(receipt.conversation_id, lease=LEASE) == []  # the lease holds
     results = await asyncio.gather(
@@ -71,18 +72,23 @@ async def test_a_message_is_answered_once_even_by_two_workers(
     assert [m.author for m in history] == [Author.CUSTOMER, Author.BOT]
 
 
-async def test_expired_claims_are_claimable_again(sessionmaker: async_sessionmaker[AsyncSession]) -> None:
+async def test_a_received_message_is_claimed_until_its_lease_runs_out(
+    sessionmaker: async_sessionmaker[AsyncSession],
+) -> None:
     store = Store(sessionmaker)
-    receipt = await store.save_inbound(inbound("q1"))
-    await store.claim_pending(receipt.conversation_id, lease=timedelta(seconds=-1))
-    assert await store.conversations_with_pending() == [receipt.conversation_id]
-    assert len(await store.claim_pending(receipt.conversation_id, lease=LEASE)) == 1
+    live = await store.save_inbound(inbound("q1"), lease=LEASE)
+    assert await store.conversations_with_pending() == []  # the receiving process answers it
+    assert await store.claim_pending(live.conversation_id, lease=LEASE) == []
+    lapsed = await store.save_inbound(inbound("q2", chat="dave"), lease=EXPIRED)
+    assert await store.conversations_with_pending() == [lapsed.conversation_id]
+    assert len(await store.claim_pending(lapsed.conversation_id, lease=LEASE)) == 1
+    assert await store.conversations_with_pending() == []
 
 
 async def test_history_pages_after_an_id(sessionmaker: async_sessionmaker[AsyncSession]) -> None:
     store = Store(sessionmaker)
-    ids = [(await store.save_inbound(inbound(f"m{i}", f"question {i}"))).message_id for i in range(4)]
-    conversation_id = (await store.save_inbound(inbound("m0"))).conversation_id
+    ids = [(await store.save_inbound(inbound(f"m{i}", f"question {i}"), lease=LEASE)).message_id for i in range(4)]
+    conversation_id = (await store.save_inbound(inbound("m0"), lease=LEASE)).conversation_id
     later = await store.conversation_messages(conversation_id, after=ids[1])
     assert later is not None and [m.text for m in later] == ["question 2", "question 3"]
     assert await store.conversation_messages("no-such-conversation") is None

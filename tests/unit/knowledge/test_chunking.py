@@ -2,7 +2,13 @@ from __future__ import annotations
 
 import pytest
 
-from knowledge.chunking import chunk_csv, chunk_markdown, embedding_text, humanize_stem, split_text
+from knowledge.chunking import (
+    chunk_csv,
+    chunk_markdown,
+    embedding_text,
+    humanize_stem,
+    split_text,
+)
 
 ARTICLE = """# Billing and refunds
 
