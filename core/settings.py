@@ -9,7 +9,8 @@ import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
+from apscheduler.triggers.cron import CronTrigger
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 DEFAULT_CONFIG = Path("config/supporthub.toml")
@@ -64,6 +65,13 @@ class ScheduleJob(Section):
     name: str = Field(min_length=1)
     cron: str | None = None
     interval_minutes: float | None = Field(None, gt=0)
+
+    @field_validator("cron")
+    @classmethod
+    def _valid_crontab(cls, cron: str | None) -> str | None:
+        if cron is not None:
+            CronTrigger.from_crontab(cron)  # raises ValueError with the reason
+        return cron
 
     @model_validator(mode="after")
     def _one_trigger(self) -> ScheduleJob:

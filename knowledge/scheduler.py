@@ -24,12 +24,9 @@ log = logging.getLogger(__name__)
 
 
 def trigger_for(job: ScheduleJob) -> BaseTrigger:
-    """A crontab line or an interval; a bad crontab raises ValueError naming the job."""
+    """A crontab line (validated with the settings) or an interval."""
     if job.cron is not None:
-        try:
-            return CronTrigger.from_crontab(job.cron)
-        except ValueError as exc:
-            raise ValueError(f"schedule {job.name!r}: invalid cron {job.cron!r}: {exc}") from None
+        return CronTrigger.from_crontab(job.cron)
     assert job.interval_minutes is not None  # the settings validator guarantees one of the two
     return IntervalTrigger(minutes=job.interval_minutes)
 

@@ -42,6 +42,7 @@ def test_environment_overrides_the_file(tmp_path: Path, monkeypatch: pytest.Monk
         ("[server]\nprot = 80\n", "server.prot"),
         ("[api]\ntoken = 'in-the-file'\n", "api.token"),
         ("[[schedule]]\nname = 'x'\n", "schedule.0"),
+        ("[[schedule]]\nname = 'x'\ncron = '61 * * * *'\n", "schedule.0.cron"),
         ("[server\n", "not valid TOML"),
     ],
 )

@@ -1,0 +1,54 @@
+"""The `supporthub` command as a user runs it: ingest, search, ask, reindex."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+SUPPORTHUB = str(Path(sys.executable).parent / "supporthub")
+
+
+def run(*args: str, data_dir: Path, **extra_env: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "SUPPORTHUB_DATA_DIR": str(data_dir), "SUPPORTHUB_LOG_LEVEL": "WARNING", **extra_env}
+    return subprocess.run([SUPPORTHUB, *args], capture_output=True, text=True, timeout=300, env=env, check=False)
+
+
+def test_ingest_search_ask_and_reindex(tmp_path: Path) -> None:
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "refunds.md").write_text(
+        "# Refunds\n\n## Annual plans\n\nAnnual plans are refunded pro rata within 30 days of purchase. "
+        "Write to billing with your invoice number.\n"
+    )
+    (docs / "errors.csv").write_text("question,answer\nWhat is error QX-981?,QX-981 means your seat limit is reached.\n")
+    data = tmp_path / "data"
+
+    first = run("ingest", str(docs), data_dir=data)
+    assert first.returncode == 0, first.stderr
+    assert "added 2, changed 0, removed 0, unchanged 0" in first.stdout
+    again = run("ingest", str(docs), data_dir=data)
+    assert "added 0, changed 0, removed 0, unchanged 2" in again.stdout
+
+    found = run("search", "QX-981", "--k", "1", "--json", data_dir=data)
+    hits = json.loads(found.stdout)
+    assert len(hits) == 1 and hits[0]["source"].endswith("errors.csv")
+    assert {"source", "title", "section", "score", "text"} <= set(hits[0])
+
+    asked = run("ask", "can I get a refund for my annual plan?", "--json", data_dir=data)
+    reply = json.loads(asked.stdout)
+    assert reply["handoff"] is False and "pro rata" in reply["text"]
+    assert reply["citations"][0]["source"].endswith("refunds.md")
+
+    (docs / "errors.csv").unlink()
+    pruned = run("reindex", data_dir=data, SUPPORTHUB_KNOWLEDGE__PATHS=json.dumps([str(docs)]))
+    assert "removed 1" in pruned.stdout, pruned.stderr
+    gone = json.loads(run("search", "QX-981", "--json", data_dir=data).stdout)
+    assert all(not hit["source"].endswith("errors.csv") for hit in gone)
+
+
+def test_ingest_of_a_missing_path_is_a_usage_error(tmp_path: Path) -> None:
+    result = run("ingest", str(tmp_path / "nope"), data_dir=tmp_path)
+    assert result.returncode == 2 and "does not exist" in result.stderr

@@ -1,0 +1,53 @@
+"""Scheduled re-index: APScheduler runs the configured job inside the process, and every run
+is recorded with its counts."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from sqlalchemy import select
+
+from core.db import IndexRun
+from core.runtime import open_database
+from core.settings import KnowledgeSettings, ScheduleJob, Settings
+from knowledge.base import KnowledgeBase
+from knowledge.scheduler import build_scheduler
+
+
+async def finished_runs(sessionmaker: object) -> list[IndexRun]:
+    async with sessionmaker() as session:  # type: ignore[operator]
+        rows = await session.execute(
+            select(IndexRun).where(IndexRun.finished_at.is_not(None)).order_by(IndexRun.id)
+        )
+        return list(rows.scalars())
+
+
+async def test_an_interval_job_reindexes_and_records_each_run(tmp_path: Path) -> None:
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "hours.md").write_text("# Support hours\n\nWe answer Monday to Friday, 07:00-19:00 UTC.\n")
+    settings = Settings(
+        data_dir=tmp_path / "data",
+        knowledge=KnowledgeSettings(paths=[docs]),
+        schedule=[ScheduleJob(name="often", interval_minutes=0.01)],
+    )
+    async with open_database(settings) as (_, sessionmaker):
+        knowledge = await asyncio.to_thread(KnowledgeBase.open, settings, sessionmaker)
+        scheduler = build_scheduler(settings, knowledge)
+        assert [job.id for job in scheduler.get_jobs()] == ["reindex:often"]
+        scheduler.start()
+        try:
+            async with asyncio.timeout(60):
+                while not (runs := await finished_runs(sessionmaker)):
+                    await asyncio.sleep(0.1)
+                assert (runs[0].trigger, runs[0].added) == ("schedule:often", 1)
+                (docs / "refunds.md").write_text("# Refunds\n\nRefunds are possible within 30 days.\n")
+                (docs / "hours.md").unlink()
+                while not any(r.added == 1 and r.removed == 1 for r in await finished_runs(sessionmaker)):
+                    await asyncio.sleep(0.1)
+        finally:
+            scheduler.shutdown(wait=False)
+        hits = await knowledge.search("can I get my money back?", 3)
+        await knowledge.aclose()
+    assert [h.title for h in hits] == ["Refunds"]
