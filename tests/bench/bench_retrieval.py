@@ -1,6 +1,6 @@
 """Retrieval benchmark on StackFAQ (and a synthetic exact-token set), run with:
 
-    python -m tests.bench.bench_retrieval [path/to/stackfaq]
+    make bench            (python -m tests.bench [path/to/stackfaq])
 
 Quality: one document per thread (question + answers), every human paraphrase a query; hit@1
 and MRR@10 at the document level for dense, BM25, reciprocal-rank fusion and our fusion.
@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import sys
 import tempfile
 import time
 from collections.abc import Callable, Sequence
@@ -30,7 +29,6 @@ from knowledge.base import KnowledgeBase
 from knowledge.embedder import Embedder
 from knowledge.hits import Hit
 
-DEFAULT_PATH = Path("/work/shared/data/stackfaq")
 DEPTH = 40
 
 
@@ -334,7 +332,7 @@ async def _decline(threads: list[dict[str, Any]], root: Path, embedder: Embedder
 GRID = [fusion.FusionWeights(lexical=lex, exact=ex) for lex in (0.0, 0.05, 0.1) for ex in (0.0, 0.1, 0.2, 0.3)]
 
 
-def run(stackfaq_path: Path = DEFAULT_PATH, *, grid: Sequence[fusion.FusionWeights] = GRID) -> dict[str, Any]:
+def run(stackfaq_path: Path, *, grid: Sequence[fusion.FusionWeights] = GRID) -> dict[str, Any]:
     threads = load_threads(stackfaq_path)
     embedder = Embedder.load(KnowledgeSettings())
     out: dict[str, Any] = {"threads": len(threads), "queries": sum(len(t["queries"]) for t in threads)}
@@ -364,6 +362,3 @@ def print_report(out: dict[str, Any]) -> None:
         for threshold, answered, declined in info["rows"]:
             print(f"    t={threshold:5.3f}  answered in-domain {answered:6.1%}  declined out-of-domain {declined:6.1%}")
 
-
-if __name__ == "__main__":
-    print_report(run(Path(sys.argv[1]) if len(sys.argv) > 1 else DEFAULT_PATH))

@@ -1,0 +1,52 @@
+"""`make bench`: every benchmark in one run, on this machine, printed as tables.
+
+    python -m tests.bench [STACKFAQ_DIR]
+
+STACKFAQ_DIR defaults to ../shared/data/stackfaq beside the repository (see its
+PROVENANCE.md); the data set is read from there and never copied into the repository.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import time
+from pathlib import Path
+
+DEFAULT_STACKFAQ = Path(__file__).resolve().parents[3] / "shared" / "data" / "stackfaq"
+
+
+def section(title: str) -> None:
+    print(f"\n== {title} " + "=" * max(0, 76 - len(title)), flush=True)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(prog="python -m tests.bench", description=__doc__.splitlines()[0])
+    parser.add_argument("stackfaq", nargs="?", type=Path, default=DEFAULT_STACKFAQ,
+                        help=f"folder holding stackExchange-FAQ.json (default: {DEFAULT_STACKFAQ})")
+    args = parser.parse_args()
+    if not (args.stackfaq / "stackExchange-FAQ.json").is_file():
+        print(f"StackFAQ is not at {args.stackfaq}: the benchmarks need it. Pass its folder: "
+              "make bench BENCH_ARGS=/path/to/stackfaq", file=sys.stderr)
+        return 2
+    logging.basicConfig(level=logging.WARNING)
+
+    from tests.bench import bench_answers, bench_api, bench_reingest, bench_retrieval
+
+    started = time.perf_counter()
+    threads = bench_retrieval.load_threads(args.stackfaq)
+    section("retrieval quality, ingest and search speed (StackFAQ)")
+    bench_retrieval.print_report(bench_retrieval.run(args.stackfaq))
+    section("re-ingest of unchanged documents")
+    print(bench_reingest.report(bench_reingest.run(threads)))
+    section("answer or decline (offline responder; KB = half of the threads)")
+    print(bench_answers.report(bench_answers.run(args.stackfaq)))
+    section("/api/messages (a real `supporthub serve`)")
+    print(bench_api.report(bench_api.run(threads)))
+    print(f"\nall benchmarks: {time.perf_counter() - started:.0f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
