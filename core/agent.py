@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+from core.messages import Reply
 from core.offline_responder import OfflineResponder
 from core.settings import AnswerSettings
 from knowledge.base import KnowledgeBase
 from knowledge.hits import Hit
-from core.messages import Reply
 
 
 class Agent:

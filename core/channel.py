@@ -13,7 +13,7 @@ from aiohttp import web
 
 if TYPE_CHECKING:
     from core.hub import Hub
-    from core.messages import Address, Reply, StoredMessage
+    from core.messages import Address, StoredMessage
     from core.settings import Settings
 
 

@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import json
-import sys
 import uuid
 from collections.abc import Callable
 from typing import Any
 
 import click
 
-from core.messages import Address, InboundMessage, StoredMessage
 from core.cli_support import uses_settings
+from core.messages import Address, InboundMessage, StoredMessage
 from core.runtime import open_runtime
 from core.settings import Settings
 from core.terminal import TerminalChannel

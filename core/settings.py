@@ -10,8 +10,20 @@ from pathlib import Path
 from typing import Any, Literal
 
 from apscheduler.triggers.cron import CronTrigger
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
 
 DEFAULT_CONFIG = Path("config/supporthub.toml")
 SECRET_KEYS = {("api", "token"), ("web", "session_secret")}
@@ -37,7 +49,7 @@ class KnowledgeSettings(Section):
 
 class AnswerSettings(Section):
     top_k: int = Field(5, ge=1, le=50)
-    min_relevance: float = Field(0.45, ge=-1.0, le=1.0)
+    min_match: float = Field(0.55, ge=-1.0, le=1.0)
     max_sentences: int = Field(3, ge=1, le=10)
 
 

@@ -16,7 +16,14 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from core.db import Contact, Conversation, Identity, Message, OutboxItem, new_id, utcnow
-from core.messages import Address, Author, Citation, InboundMessage, Reply, StoredMessage
+from core.messages import (
+    Address,
+    Author,
+    Citation,
+    InboundMessage,
+    Reply,
+    StoredMessage,
+)
 
 
 @dataclass(frozen=True, slots=True)

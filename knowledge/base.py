@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 from collections.abc import Sequence
 from pathlib import Path
@@ -12,12 +13,22 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from core.settings import Settings
 from knowledge import fusion
+from knowledge.chunking import SECTION_SEPARATOR
 from knowledge.embedder import Embedder, QueryBatcher
 from knowledge.hits import Hit
 from knowledge.index import DenseStore, LocalIndex
 from knowledge.ingest import Ingestor, IngestSummary
 
 log = logging.getLogger(__name__)
+
+HEADING_CACHE_LIMIT = 50_000
+
+
+def heading(hit: Hit) -> str:
+    """The question a chunk answers, as its headings put it: `Title › Section` (or the title)."""
+    if not hit.section or hit.section == hit.title:
+        return hit.title
+    return f"{hit.title}{SECTION_SEPARATOR}{hit.section}"
 
 
 class KnowledgeBase:
@@ -38,6 +49,9 @@ class KnowledgeBase:
         self.local = local
         self.weights = weights
         self.batcher = QueryBatcher(embedder, max_batch=64)
+        self._headings: dict[str, np.ndarray] = {}
+        """Heading text → embedding, filled lazily for returned hits (a heading is a few words;
+        a warm cache costs nothing per query, a cold one one batched encode of <= k headings)."""
         self.ingestor = Ingestor(embedder=embedder, dense=dense, local=local,
                                  sessionmaker=sessionmaker, max_chars=max_chars)
         self._ready = False
@@ -71,12 +85,39 @@ class KnowledgeBase:
         if not query.strip():
             return []
         vector = await self.batcher.embed_query(query)
-        return await asyncio.to_thread(self._rank, query, vector, k)
+        hits = await asyncio.to_thread(self._rank, query, vector, k)
+        missing = self._missing_headings(hits)
+        if missing:
+            vectors = await asyncio.gather(*(self.batcher.embed_query(text) for text in missing))
+            self._remember_headings(missing, vectors)
+        return self._with_heading_relevance(vector, hits)
 
     def search_sync(self, query: str, k: int = 5) -> list[Hit]:
         if not query.strip():
             return []
-        return self._rank(query, self.embedder.encode([query])[0], k)
+        vector = self.embedder.encode([query])[0]
+        hits = self._rank(query, vector, k)
+        missing = self._missing_headings(hits)
+        if missing:
+            self._remember_headings(missing, list(self.embedder.encode(missing)))
+        return self._with_heading_relevance(vector, hits)
+
+    def _missing_headings(self, hits: Sequence[Hit]) -> list[str]:
+        return list(dict.fromkeys(h for h in map(heading, hits) if h and h not in self._headings))
+
+    def _remember_headings(self, texts: Sequence[str], vectors: Sequence[np.ndarray]) -> None:
+        if len(self._headings) + len(texts) > HEADING_CACHE_LIMIT:
+            self._headings.clear()  # keyed by text, so never stale; only bounded
+        self._headings.update(zip(texts, vectors, strict=True))
+
+    def _with_heading_relevance(self, vector: np.ndarray, hits: list[Hit]) -> list[Hit]:
+        out = []
+        for hit in hits:
+            heading_vector = self._headings.get(heading(hit))
+            if heading_vector is not None:
+                hit = dataclasses.replace(hit, heading_relevance=float(np.dot(vector, heading_vector)))
+            out.append(hit)
+        return out
 
     def _rank(self, query: str, vector: np.ndarray, k: int) -> list[Hit]:
         local = self.local

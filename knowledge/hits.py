@@ -19,6 +19,11 @@ class Hit:
     the responder can decide whether anything relevant was found at all."""
     exact_match: bool = False
     """The query's exact tokens (order numbers, error codes, plan names) occur in this chunk."""
+    heading_relevance: float | None = None
+    """Cosine similarity of the query and the chunk's heading (title › section): in an FAQ the
+    heading *is* the question the passage answers, and a question-to-question cosine tells
+    "answers this question" from "is about the same app" better than the passage cosine
+    (see core.offline_responder). None when not computed."""
 
 
 def hit_json(hit: Hit) -> dict[str, str | float]:

@@ -29,7 +29,13 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from tqdm import tqdm
 
 from core.db import IndexRun, KnowledgeDocument, utcnow
-from knowledge.chunking import Chunk, chunk_csv, chunk_markdown, embedding_text, humanize_stem
+from knowledge.chunking import (
+    Chunk,
+    chunk_csv,
+    chunk_markdown,
+    embedding_text,
+    humanize_stem,
+)
 from knowledge.embedder import Embedder
 from knowledge.index import ChunkRecord, DenseStore, LocalIndex
 

@@ -76,7 +76,7 @@ def sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return make_sessionmaker(engine)
 
 
-SAMPLE_KNOWLEDGE = Path(__file__).resolve().parents[2] / "config" / "knowledge"
+SAMPLE_KNOWLEDGE = Path(__file__).resolve().parents[1] / "config" / "knowledge"
 
 
 async def _index(settings: Settings) -> None:
