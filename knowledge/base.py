@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import logging
 from collections.abc import Sequence
@@ -13,23 +12,12 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from core.settings import Settings
 from knowledge import fusion
-from knowledge.chunking import SECTION_SEPARATOR
 from knowledge.embedder import Embedder, QueryBatcher
 from knowledge.hits import Hit
 from knowledge.index import DenseStore, LocalIndex
 from knowledge.ingest import Ingestor, IngestSummary
 
 log = logging.getLogger(__name__)
-
-HEADING_CACHE_LIMIT = 50_000
-
-
-def heading(hit: Hit) -> str:
-    """The question a chunk answers, as its headings put it: `Title › Section` (or the title)."""
-    if not hit.section or hit.section == hit.title:
-        return hit.title
-    return f"{hit.title}{SECTION_SEPARATOR}{hit.section}"
-
 
 class KnowledgeBase:
     """Search (dense + lexical, fused) and incremental ingest over one collection."""
@@ -49,9 +37,6 @@ class KnowledgeBase:
         self.local = local
         self.weights = weights
         self.batcher = QueryBatcher(embedder, max_batch=64)
-        self._headings: dict[str, np.ndarray] = {}
-        """Heading text → embedding, filled lazily for returned hits (a heading is a few words;
-        a warm cache costs nothing per query, a cold one one batched encode of <= k headings)."""
         self.ingestor = Ingestor(embedder=embedder, dense=dense, local=local,
                                  sessionmaker=sessionmaker, max_chars=max_chars)
         self._ready = False
@@ -65,9 +50,10 @@ class KnowledgeBase:
         local = LocalIndex(settings.data_dir / "bm25" / knowledge.collection)
         kb = cls(embedder=embedder, dense=dense, local=local, sessionmaker=sessionmaker,
                  max_chars=knowledge.chunk_max_chars)
-        if not local.refresh() and dense.count():
-            # chroma has chunks but no lexical index was published here (a new host, a copied
-            # directory, a shared Chroma server): derive it now rather than search half-blind.
+        if (not local.refresh() or local.headings is None) and dense.count():
+            # chroma has chunks but no local index (with heading embeddings) was published
+            # here (a new host, a copied directory, a shared Chroma server, an index from an
+            # older version): derive it now rather than search half-blind.
             kb.ingestor.rebuild_local()
         kb._ready = True
         return kb
@@ -81,39 +67,22 @@ class KnowledgeBase:
         return self.dense.count()
 
     async def search(self, query: str, k: int = 5) -> list[Hit]:
-        """Top `k` hits; concurrent calls share one batched encode, ranking runs off the loop."""
+        """Top `k` hits; concurrent calls share one batched encode. Ranking (a fraction of a
+        millisecond) stays on the event loop: handing it to threads costs more in GIL
+        contention with the encoder than it saves."""
         if not query.strip():
             return []
-        vector = await self.batcher.embed_query(query)
-        hits = await asyncio.to_thread(self._rank, query, vector, k)
-        missing = self._missing_headings(hits)
-        if missing:
-            vectors = await asyncio.gather(*(self.batcher.embed_query(text) for text in missing))
-            self._remember_headings(missing, vectors)
-        return self._with_heading_relevance(vector, hits)
+        return self._rank(query, await self.batcher.embed_query(query), k)
 
     def search_sync(self, query: str, k: int = 5) -> list[Hit]:
         if not query.strip():
             return []
-        vector = self.embedder.encode([query])[0]
-        hits = self._rank(query, vector, k)
-        missing = self._missing_headings(hits)
-        if missing:
-            self._remember_headings(missing, list(self.embedder.encode(missing)))
-        return self._with_heading_relevance(vector, hits)
-
-    def _missing_headings(self, hits: Sequence[Hit]) -> list[str]:
-        return list(dict.fromkeys(h for h in map(heading, hits) if h and h not in self._headings))
-
-    def _remember_headings(self, texts: Sequence[str], vectors: Sequence[np.ndarray]) -> None:
-        if len(self._headings) + len(texts) > HEADING_CACHE_LIMIT:
-            self._headings.clear()  # keyed by text, so never stale; only bounded
-        self._headings.update(zip(texts, vectors, strict=True))
+        return self._rank(query, self.embedder.encode([query])[0], k)
 
     def _with_heading_relevance(self, vector: np.ndarray, hits: list[Hit]) -> list[Hit]:
         out = []
         for hit in hits:
-            heading_vector = self._headings.get(heading(hit))
+            heading_vector = self.local.heading_vector(hit.chunk_id)
             if heading_vector is not None:
                 hit = dataclasses.replace(hit, heading_relevance=float(np.dot(vector, heading_vector)))
             out.append(hit)
@@ -128,7 +97,7 @@ class KnowledgeBase:
             dense, embeddings = local.search_dense(vector, depth), local.vectors_for
         else:
             dense, embeddings = self.dense.query(vector, depth), self.dense.embeddings
-        return fusion.rank(
+        hits = fusion.rank(
             query_vector=vector,
             dense=dense,
             lexical=local.search(query, depth),
@@ -137,6 +106,7 @@ class KnowledgeBase:
             k=k,
             weights=self.weights,
         )
+        return self._with_heading_relevance(vector, hits)
 
     async def ingest(self, paths: Sequence[Path], *, trigger: str, prune: bool = False,
                      progress: bool = False) -> IngestSummary:

@@ -39,10 +39,14 @@ def humanize_stem(stem: str) -> str:
     return words[:1].upper() + words[1:] if words else "Untitled"
 
 
+def heading_text(title: str, section: str) -> str:
+    """The question a chunk answers, as its headings put it: `Title › Section` (or the title)."""
+    return title if not section or section == title else f"{title}{SECTION_SEPARATOR}{section}"
+
+
 def embedding_text(chunk: Chunk) -> str:
     """What gets embedded: the title and section give a bare paragraph its context."""
-    head = chunk.title if not chunk.section or chunk.section == chunk.title else f"{chunk.title}{SECTION_SEPARATOR}{chunk.section}"
-    return f"{head}\n{chunk.text}"
+    return f"{heading_text(chunk.title, chunk.section)}\n{chunk.text}"
 
 
 def chunk_markdown(markdown: str, *, stem: str, max_chars: int) -> list[Chunk]:

@@ -27,7 +27,7 @@ from urllib.parse import urlparse
 
 import numpy as np
 
-from knowledge.chunking import SECTION_SEPARATOR
+from knowledge.chunking import heading_text
 
 log = logging.getLogger(__name__)
 
@@ -47,8 +47,7 @@ class ChunkRecord:
     @property
     def searchable(self) -> str:
         """Title, section and text: the words a lexical match may hit."""
-        section = "" if self.section == self.title else f"{SECTION_SEPARATOR}{self.section}"
-        return f"{self.title}{section}\n{self.text}"
+        return f"{heading_text(self.title, self.section)}\n{self.text}"
 
 
 def _record(chunk_id: str, document: str | None, meta: Any) -> ChunkRecord:
@@ -182,6 +181,8 @@ class LocalIndex:
         self._retriever: Any = None
         self.records: list[ChunkRecord] = []
         self.vectors: np.ndarray | None = None
+        self.headings: np.ndarray | None = None
+        """Embeddings of each chunk's heading, same order as `records` (see `heading_text`)."""
         self.document_frequency: Counter[str] = Counter()
         """How many chunks contain each lower-cased word: what makes a query word rare."""
 
@@ -217,23 +218,31 @@ class LocalIndex:
         rows = [json.loads(line) for line in (version / "chunks.jsonl").read_text(encoding="utf-8").splitlines() if line]
         records = [ChunkRecord(**row) for row in rows]
         retriever = bm25s.BM25.load(str(version / "bm25"), show_progress=False) if records else None
-        vectors_path = version / "vectors.npy"
+        vectors_path, headings_path = version / "vectors.npy", version / "headings.npy"
         vectors = np.load(vectors_path) if vectors_path.exists() else None
-        self._install(records, retriever, vectors)
+        headings = np.load(headings_path) if headings_path.exists() else None
+        self._install(records, retriever, vectors, headings)
 
-    def _install(self, records: list[ChunkRecord], retriever: Any, vectors: np.ndarray | None) -> None:
+    def _install(
+        self, records: list[ChunkRecord], retriever: Any, vectors: np.ndarray | None, headings: np.ndarray | None
+    ) -> None:
         frequency: Counter[str] = Counter()
         for record in records:
             frequency.update({word.lower() for word in _WORD.findall(record.searchable)})
         if vectors is not None and len(vectors) != len(records):
             vectors = None
+        if headings is not None and len(headings) != len(records):
+            headings = None
         self.records, self._retriever, self.document_frequency = records, retriever, frequency
-        self.vectors = vectors
+        self.vectors, self.headings = vectors, headings
         self._row = {record.chunk_id: i for i, record in enumerate(records)}
 
-    def rebuild(self, records: Sequence[ChunkRecord], vectors: np.ndarray | None = None) -> None:
+    def rebuild(
+        self, records: Sequence[ChunkRecord], vectors: np.ndarray | None, headings: np.ndarray
+    ) -> None:
         """Index `records` (with their `vectors`, same order, when the corpus is small enough
-        for brute force), publish them as the current version, and use them here at once."""
+        for brute force, and their heading embeddings), publish them as the current version,
+        and use them here at once."""
         import bm25s
 
         retriever = None
@@ -248,6 +257,8 @@ class LocalIndex:
             retriever.save(str(version / "bm25"), show_progress=False)
         if vectors is not None:
             np.save(version / "vectors.npy", vectors)
+        headings = np.ascontiguousarray(headings, dtype=np.float32)
+        np.save(version / "headings.npy", headings)
         with (version / "chunks.jsonl").open("w", encoding="utf-8") as out:
             for r in records:
                 out.write(json.dumps({"chunk_id": r.chunk_id, "source": r.source, "title": r.title,
@@ -256,7 +267,7 @@ class LocalIndex:
         temporary.write_text(version.name, encoding="utf-8")
         with self._lock:
             os.replace(temporary, self._pointer)
-            self._install(list(records), retriever, vectors)
+            self._install(list(records), retriever, vectors, headings)
             self._stamp = self._pointer.stat().st_mtime_ns
         self._remove_old_versions(keep=version.name)
 
@@ -293,6 +304,17 @@ class LocalIndex:
         if vectors is None:
             return {}
         return {cid: vectors[self._row[cid]] for cid in ids if cid in self._row}
+
+
+    def heading_vector(self, chunk_id: str) -> np.ndarray | None:
+        row = self._row.get(chunk_id)
+        return self.headings[row] if self.headings is not None and row is not None else None
+
+    def heading_vectors_by_text(self) -> dict[str, np.ndarray]:
+        """The current version's heading embeddings by heading text, to reuse in a rebuild."""
+        if self.headings is None:
+            return {}
+        return {heading_text(r.title, r.section): self.headings[i] for i, r in enumerate(self.records)}
 
 
 def _top(scores: np.ndarray, n: int) -> list[int]:

@@ -34,6 +34,7 @@ from knowledge.chunking import (
     chunk_csv,
     chunk_markdown,
     embedding_text,
+    heading_text,
     humanize_stem,
 )
 from knowledge.embedder import Embedder
@@ -308,7 +309,20 @@ class Ingestor:
             if vectors is not None:
                 blocks.append(vectors)
         matrix = np.concatenate(blocks) if with_vectors and blocks else None
-        self.local.rebuild(records, matrix)
+        self.local.rebuild(records, matrix, self._heading_vectors(records))
+
+    def _heading_vectors(self, records: Sequence[ChunkRecord]) -> Any:
+        """Each chunk's heading embedded (headings are few and short; known ones are reused)."""
+        import numpy as np
+
+        known = self.local.heading_vectors_by_text()
+        texts = [heading_text(r.title, r.section) for r in records]
+        missing = sorted({t for t in texts if t not in known})
+        if missing:
+            known.update(zip(missing, self.embedder.encode(missing), strict=True))
+        if not texts:
+            return np.zeros((0, self.embedder.dim), dtype=np.float32)
+        return np.stack([known[t] for t in texts])
 
     async def _start_run(self, trigger: str) -> int:
         async with self.sessionmaker() as session, session.begin():
