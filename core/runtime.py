@@ -19,6 +19,7 @@ from core.db import make_engine, make_sessionmaker, prepare_database
 from core.hub import Hub
 from core.settings import Settings
 from core.store import Store
+from core.transactions import transactions_for
 from knowledge.base import KnowledgeBase
 
 
@@ -56,7 +57,8 @@ async def open_runtime(settings: Settings, channels: Mapping[str, Channel]) -> A
         knowledge = await asyncio.to_thread(KnowledgeBase.open, settings, sessionmaker)
         try:
             agent = Agent(knowledge=knowledge, settings=settings.answer)
-            hub = Hub(store=Store(sessionmaker), agent=agent, channels=channels, settings=settings)
+            transactions = transactions_for(engine, sessionmaker)
+            hub = Hub(store=Store(transactions), agent=agent, channels=channels, settings=settings)
             await hub.start()
             started: list[Channel] = []
             try:
@@ -68,5 +70,6 @@ async def open_runtime(settings: Settings, channels: Mapping[str, Channel]) -> A
                 for channel in reversed(started):
                     await channel.stop()
                 await hub.stop()
+                await transactions.close()
         finally:
             await knowledge.aclose()

@@ -1,19 +1,23 @@
 """Persistence of contacts, conversations, messages and the outbox.
 
-Every method is one short transaction. Idempotency and at-most-once answering are enforced
-by the database (a unique key on (channel, external_id); a conditional status update), so
-they hold across several hub processes, not just inside one.
+Every method is one short transaction, written as a synchronous function of a `Session`
+and run by `core.transactions` (one thread hop on SQLite, the async driver on PostgreSQL).
+Idempotency and at-most-once answering are enforced by the database (a unique key on
+(channel, external_id); a conditional status update), so they hold across several hub
+processes, not just inside one.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
+from typing import Any
 
 from sqlalchemy import insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm import Session
 
 from core.db import Contact, Conversation, Identity, Message, OutboxItem, new_id, utcnow
 from core.messages import (
@@ -24,6 +28,7 @@ from core.messages import (
     Reply,
     StoredMessage,
 )
+from core.transactions import Transactions
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,8 +73,8 @@ def _address(conversation: Conversation) -> Address:
 
 
 class Store:
-    def __init__(self, sessionmaker: async_sessionmaker[AsyncSession]) -> None:
-        self._sessionmaker = sessionmaker
+    def __init__(self, transactions: Transactions) -> None:
+        self._run = transactions.run
 
     # -- inbound -----------------------------------------------------------------------
 
@@ -77,307 +82,316 @@ class Store:
         """Persist a customer message once, claimed by the caller for `lease` so that it
         can answer without another round trip; a repeat of (channel, external_id) is
         reported as a duplicate instead."""
-        channel = message.address.channel
-        async with self._sessionmaker() as session:
-            conversation_id = await self._conversation_for(session, message)
-            now = utcnow()
-            try:
-                message_id = (
-                    await session.execute(
-                        insert(Message)
-                        .values(
-                            conversation_id=conversation_id,
-                            channel=channel,
-                            external_id=message.external_id,
-                            author=Author.CUSTOMER.value,
-                            text=message.text,
-                            citations=[],
-                            handoff=False,
-                            status="pending",
-                            claimed_until=now + lease,
-                            created_at=now,
-                        )
-                        .returning(Message.id)
-                    )
-                ).scalar_one()
-                await session.commit()
-            except IntegrityError:
-                await session.rollback()
-                found = await self._find_external(session, channel, message.external_id)
-                if found is None:
-                    raise
-                return found
-            return Receipt(message_id, conversation_id, duplicate=False)
-
-    @staticmethod
-    async def _find_external(session: AsyncSession, channel: str, external_id: str) -> Receipt | None:
-        found = (
-            await session.execute(
-                select(Message.id, Message.conversation_id).where(
-                    Message.channel == channel, Message.external_id == external_id
-                )
-            )
-        ).first()
-        return Receipt(found.id, found.conversation_id, duplicate=True) if found else None
-
-    async def _conversation_for(self, session: AsyncSession, message: InboundMessage) -> str:
-        address = message.address
-        thread = address.thread_id or ""
-        query = select(Conversation.id).where(
-            Conversation.channel == address.channel,
-            Conversation.chat_id == address.chat_id,
-            Conversation.thread_id == thread,
-        )
-        conversation_id = (await session.execute(query)).scalar_one_or_none()
-        if conversation_id is not None:
-            return conversation_id
-        contact_id = await self._contact_for(session, message)
-        dialect_insert = _insert_for(session)
-        await session.execute(
-            dialect_insert(Conversation)
-            .values(
-                id=new_id(),
-                contact_id=contact_id,
-                channel=address.channel,
-                chat_id=address.chat_id,
-                thread_id=thread,
-                state="bot",
-                created_at=utcnow(),
-                updated_at=utcnow(),
-            )
-            .on_conflict_do_nothing()
-        )
-        return (await session.execute(query)).scalar_one()
-
-    @staticmethod
-    async def _contact_for(session: AsyncSession, message: InboundMessage) -> str:
-        channel = message.address.channel
-        query = select(Identity.contact_id).where(
-            Identity.channel == channel, Identity.external_user_id == message.sender_id
-        )
-        contact_id = (await session.execute(query)).scalar_one_or_none()
-        if contact_id is not None:
-            return contact_id
-        contact = Contact(display_name=message.sender_name, created_at=utcnow())
-        session.add(contact)
-        await session.flush()
-        dialect_insert = _insert_for(session)
-        await session.execute(
-            dialect_insert(Identity)
-            .values(channel=channel, external_user_id=message.sender_id, contact_id=contact.id)
-            .on_conflict_do_nothing()
-        )
-        return (await session.execute(query)).scalar_one()
+        try:
+            return await self._run(partial(_insert_inbound, message=message, lease=lease))
+        except IntegrityError:
+            found = await self._run(partial(_find_external, channel=message.address.channel,
+                                            external_id=message.external_id))
+            if found is None:
+                raise
+            return found
 
     # -- answering -----------------------------------------------------------------------
 
     async def claim_pending(self, conversation_id: str, *, lease: timedelta) -> list[PendingMessage]:
-        """Claim the conversation's unanswered messages, oldest first, for `lease`."""
-        now = utcnow()
-        async with self._sessionmaker() as session:
-            conversation = await session.get(Conversation, conversation_id)
-            if conversation is None:
-                return []
-            rows = (
-                await session.execute(
-                    update(Message)
-                    .where(
-                        Message.conversation_id == conversation_id,
-                        Message.status == "pending",
-                        or_(Message.claimed_until.is_(None), Message.claimed_until < now),
-                    )
-                    .values(claimed_until=now + lease)
-                    .returning(Message.id, Message.text)
-                )
-            ).all()
-            await session.commit()
-        address = _address(conversation)
-        return sorted(
-            (PendingMessage(r.id, conversation_id, r.text, address) for r in rows), key=lambda p: p.id
-        )
+        """Claim the conversation's unanswered messages whose claim has lapsed, oldest first."""
+        return await self._run(partial(_claim_pending, conversation_id=conversation_id, lease=lease))
 
     async def conversations_with_pending(self) -> list[str]:
         """Conversations holding unanswered messages nobody holds a live claim on."""
-        now = utcnow()
-        async with self._sessionmaker() as session:
-            rows = await session.execute(
-                select(Message.conversation_id)
-                .where(
-                    Message.status == "pending",
-                    or_(Message.claimed_until.is_(None), Message.claimed_until < now),
-                )
-                .distinct()
-            )
-            return list(rows.scalars())
+        return await self._run(_conversations_with_pending)
 
     async def save_reply(self, pending: PendingMessage, reply: Reply, *, push: bool) -> StoredMessage | None:
         """Store the answer, mark the question answered and, for push channels, queue the
         delivery — all in one transaction. None when another worker answered it first."""
-        citations = [{"source": c.source, "title": c.title, "section": c.section, "score": c.score} for c in reply.citations]
-        now = utcnow()
-        async with self._sessionmaker() as session:
-            answered = await session.execute(
-                update(Message)
-                .where(Message.id == pending.id, Message.status == "pending")
-                .values(status="answered", claimed_until=None)
-            )
-            if answered.rowcount != 1:  # type: ignore[attr-defined]
-                await session.rollback()
-                return None
-            reply_id = (
-                await session.execute(
-                    insert(Message)
-                    .values(
-                        conversation_id=pending.conversation_id,
-                        channel=pending.address.channel,
-                        author=Author.BOT.value,
-                        text=reply.text,
-                        citations=citations,
-                        handoff=reply.handoff,
-                        reply_to=pending.id,
-                        created_at=now,
-                    )
-                    .returning(Message.id)
-                )
-            ).scalar_one()
-            if push:
-                await session.execute(
-                    insert(OutboxItem).values(
-                        message_id=reply_id,
-                        conversation_id=pending.conversation_id,
-                        channel=pending.address.channel,
-                        chat_id=pending.address.chat_id,
-                        thread_id=pending.address.thread_id or "",
-                        status="pending",
-                        attempts=0,
-                        next_attempt_at=now,
-                        created_at=now,
-                    )
-                )
-            await session.commit()
-        return StoredMessage(
-            id=reply_id,
-            conversation_id=pending.conversation_id,
-            author=Author.BOT,
-            text=reply.text,
-            citations=reply.citations,
-            handoff=reply.handoff,
-            created_at=now,
-        )
+        return await self._run(partial(_save_reply, pending=pending, reply=reply, push=push))
 
     async def reply_to(self, message_id: int) -> StoredMessage | None:
-        async with self._sessionmaker() as session:
-            row = (
-                await session.execute(select(Message).where(Message.reply_to == message_id).order_by(Message.id))
-            ).scalars().first()
-            return to_stored(row) if row else None
+        return await self._run(partial(_reply_to, message_id=message_id))
 
     # -- reading -------------------------------------------------------------------------
 
     async def history(self, address: Address, *, after: int = 0, limit: int = 200) -> list[StoredMessage]:
-        async with self._sessionmaker() as session:
-            conversation_id = (
-                await session.execute(
-                    select(Conversation.id).where(
-                        Conversation.channel == address.channel,
-                        Conversation.chat_id == address.chat_id,
-                        Conversation.thread_id == (address.thread_id or ""),
-                    )
-                )
-            ).scalar_one_or_none()
-            if conversation_id is None:
-                return []
-            return await self._messages(session, conversation_id, after=after, limit=limit)
+        return await self._run(partial(_history, address=address, after=after, limit=limit))
 
     async def conversation_messages(
         self, conversation_id: str, *, after: int = 0, limit: int = 200
     ) -> list[StoredMessage] | None:
-        async with self._sessionmaker() as session:
-            if await session.get(Conversation, conversation_id) is None:
-                return None
-            return await self._messages(session, conversation_id, after=after, limit=limit)
-
-    @staticmethod
-    async def _messages(session: AsyncSession, conversation_id: str, *, after: int, limit: int) -> list[StoredMessage]:
-        rows = await session.execute(
-            select(Message)
-            .where(Message.conversation_id == conversation_id, Message.id > after)
-            .order_by(Message.id)
-            .limit(limit)
-        )
-        return [to_stored(row) for row in rows.scalars()]
+        return await self._run(partial(_conversation_messages, conversation_id=conversation_id,
+                                       after=after, limit=limit))
 
     # -- outbox --------------------------------------------------------------------------
 
     async def conversations_with_due_deliveries(self) -> list[str]:
-        now = utcnow()
-        async with self._sessionmaker() as session:
-            rows = await session.execute(
-                select(OutboxItem.conversation_id)
-                .where(OutboxItem.status == "pending", OutboxItem.next_attempt_at <= now)
-                .distinct()
-            )
-            return list(rows.scalars())
+        return await self._run(_conversations_with_due_deliveries)
 
     async def claim_next_delivery(self, conversation_id: str, *, lease: timedelta) -> DueDelivery | None:
         """The conversation's oldest undelivered reply, claimed — or None when there is none,
         when it is not yet due, or when another worker holds it. Later replies never overtake it."""
-        now = utcnow()
-        async with self._sessionmaker() as session:
-            head = (
-                await session.execute(
-                    select(OutboxItem)
-                    .where(OutboxItem.conversation_id == conversation_id, OutboxItem.status == "pending")
-                    .order_by(OutboxItem.id)
-                    .limit(1)
-                )
-            ).scalar_one_or_none()
-            if head is None or head.next_attempt_at > now:
-                return None
-            claimed = await session.execute(
-                update(OutboxItem)
-                .where(
-                    OutboxItem.id == head.id,
-                    OutboxItem.status == "pending",
-                    or_(OutboxItem.claimed_until.is_(None), OutboxItem.claimed_until < now),
-                )
-                .values(claimed_until=now + lease)
-            )
-            if claimed.rowcount != 1:  # type: ignore[attr-defined]
-                await session.rollback()
-                return None
-            message = await session.get(Message, head.message_id)
-            await session.commit()
-            assert message is not None  # the foreign key guarantees it
-            address = Address(head.channel, head.chat_id, head.thread_id or None)
-            return DueDelivery(head.id, head.attempts, address, to_stored(message))
+        return await self._run(partial(_claim_next_delivery, conversation_id=conversation_id, lease=lease))
 
     async def mark_sent(self, outbox_id: int, external_id: str | None) -> None:
-        async with self._sessionmaker() as session:
-            await session.execute(
-                update(OutboxItem)
-                .where(OutboxItem.id == outbox_id)
-                .values(status="sent", external_id=external_id, sent_at=utcnow(), claimed_until=None, last_error=None)
-            )
-            await session.commit()
+        await self._run(partial(_mark_sent, outbox_id=outbox_id, external_id=external_id))
 
     async def mark_failed(self, outbox_id: int, *, error: str, retry_at: datetime | None) -> None:
         """Record a failed attempt: retry at `retry_at`, or dead-letter when it is None."""
-        values: dict[str, object] = {
-            "attempts": OutboxItem.attempts + 1,
-            "last_error": error[:2000],
-            "claimed_until": None,
-        }
-        if retry_at is None:
-            values["status"] = "dead"
-        else:
-            values["next_attempt_at"] = retry_at
-        async with self._sessionmaker() as session:
-            await session.execute(update(OutboxItem).where(OutboxItem.id == outbox_id).values(**values))
-            await session.commit()
+        await self._run(partial(_mark_failed, outbox_id=outbox_id, error=error, retry_at=retry_at))
 
 
-def _insert_for(session: AsyncSession):  # type: ignore[no-untyped-def]
-    """The dialect's INSERT, which knows ON CONFLICT DO NOTHING on both of our backends."""
+# -- the transactions ---------------------------------------------------------------------
+
+
+def _insert_inbound(session: Session, *, message: InboundMessage, lease: timedelta) -> Receipt:
+    conversation_id = _conversation_for(session, message)
+    now = utcnow()
+    message_id = session.execute(
+        insert(Message)
+        .values(
+            conversation_id=conversation_id,
+            channel=message.address.channel,
+            external_id=message.external_id,
+            author=Author.CUSTOMER.value,
+            text=message.text,
+            citations=[],
+            handoff=False,
+            status="pending",
+            claimed_until=now + lease,
+            created_at=now,
+        )
+        .returning(Message.id)
+    ).scalar_one()
+    return Receipt(message_id, conversation_id, duplicate=False)
+
+
+def _find_external(session: Session, *, channel: str, external_id: str) -> Receipt | None:
+    found = session.execute(
+        select(Message.id, Message.conversation_id).where(
+            Message.channel == channel, Message.external_id == external_id
+        )
+    ).first()
+    return Receipt(found.id, found.conversation_id, duplicate=True) if found else None
+
+
+def _conversation_for(session: Session, message: InboundMessage) -> str:
+    address = message.address
+    thread = address.thread_id or ""
+    query = select(Conversation.id).where(
+        Conversation.channel == address.channel,
+        Conversation.chat_id == address.chat_id,
+        Conversation.thread_id == thread,
+    )
+    conversation_id = session.execute(query).scalar_one_or_none()
+    if conversation_id is not None:
+        return conversation_id
+    now = utcnow()
+    session.execute(
+        _insert_ignoring_conflicts(session, Conversation).values(
+            id=new_id(),
+            contact_id=_contact_for(session, message),
+            channel=address.channel,
+            chat_id=address.chat_id,
+            thread_id=thread,
+            state="bot",
+            created_at=now,
+            updated_at=now,
+        )
+    )
+    return session.execute(query).scalar_one()
+
+
+def _contact_for(session: Session, message: InboundMessage) -> str:
+    channel = message.address.channel
+    query = select(Identity.contact_id).where(
+        Identity.channel == channel, Identity.external_user_id == message.sender_id
+    )
+    contact_id = session.execute(query).scalar_one_or_none()
+    if contact_id is not None:
+        return contact_id
+    contact = Contact(display_name=message.sender_name, created_at=utcnow())
+    session.add(contact)
+    session.flush()
+    session.execute(
+        _insert_ignoring_conflicts(session, Identity).values(
+            channel=channel, external_user_id=message.sender_id, contact_id=contact.id
+        )
+    )
+    return session.execute(query).scalar_one()
+
+
+def _claim_pending(session: Session, *, conversation_id: str, lease: timedelta) -> list[PendingMessage]:
+    conversation = session.get(Conversation, conversation_id)
+    if conversation is None:
+        return []
+    now = utcnow()
+    rows = session.execute(
+        update(Message)
+        .where(
+            Message.conversation_id == conversation_id,
+            Message.status == "pending",
+            or_(Message.claimed_until.is_(None), Message.claimed_until < now),
+        )
+        .values(claimed_until=now + lease)
+        .returning(Message.id, Message.text)
+    ).all()
+    address = _address(conversation)
+    return sorted((PendingMessage(r.id, conversation_id, r.text, address) for r in rows), key=lambda p: p.id)
+
+
+def _conversations_with_pending(session: Session) -> list[str]:
+    now = utcnow()
+    rows = session.execute(
+        select(Message.conversation_id)
+        .where(Message.status == "pending", or_(Message.claimed_until.is_(None), Message.claimed_until < now))
+        .distinct()
+    )
+    return list(rows.scalars())
+
+
+def _save_reply(session: Session, *, pending: PendingMessage, reply: Reply, push: bool) -> StoredMessage | None:
+    answered = session.execute(
+        update(Message)
+        .where(Message.id == pending.id, Message.status == "pending")
+        .values(status="answered", claimed_until=None)
+    )
+    if answered.rowcount != 1:  # type: ignore[attr-defined]
+        return None
+    now = utcnow()
+    reply_id = session.execute(
+        insert(Message)
+        .values(
+            conversation_id=pending.conversation_id,
+            channel=pending.address.channel,
+            author=Author.BOT.value,
+            text=reply.text,
+            citations=[_citation_json(c) for c in reply.citations],
+            handoff=reply.handoff,
+            reply_to=pending.id,
+            created_at=now,
+        )
+        .returning(Message.id)
+    ).scalar_one()
+    if push:
+        session.execute(
+            insert(OutboxItem).values(
+                message_id=reply_id,
+                conversation_id=pending.conversation_id,
+                channel=pending.address.channel,
+                chat_id=pending.address.chat_id,
+                thread_id=pending.address.thread_id or "",
+                status="pending",
+                attempts=0,
+                next_attempt_at=now,
+                created_at=now,
+            )
+        )
+    return StoredMessage(
+        id=reply_id,
+        conversation_id=pending.conversation_id,
+        author=Author.BOT,
+        text=reply.text,
+        citations=reply.citations,
+        handoff=reply.handoff,
+        created_at=now,
+    )
+
+
+def _reply_to(session: Session, *, message_id: int) -> StoredMessage | None:
+    row = session.execute(
+        select(Message).where(Message.reply_to == message_id).order_by(Message.id).limit(1)
+    ).scalar_one_or_none()
+    return to_stored(row) if row else None
+
+
+def _history(session: Session, *, address: Address, after: int, limit: int) -> list[StoredMessage]:
+    conversation_id = session.execute(
+        select(Conversation.id).where(
+            Conversation.channel == address.channel,
+            Conversation.chat_id == address.chat_id,
+            Conversation.thread_id == (address.thread_id or ""),
+        )
+    ).scalar_one_or_none()
+    if conversation_id is None:
+        return []
+    return _messages(session, conversation_id, after=after, limit=limit)
+
+
+def _conversation_messages(
+    session: Session, *, conversation_id: str, after: int, limit: int
+) -> list[StoredMessage] | None:
+    if session.get(Conversation, conversation_id) is None:
+        return None
+    return _messages(session, conversation_id, after=after, limit=limit)
+
+
+def _messages(session: Session, conversation_id: str, *, after: int, limit: int) -> list[StoredMessage]:
+    rows = session.execute(
+        select(Message)
+        .where(Message.conversation_id == conversation_id, Message.id > after)
+        .order_by(Message.id)
+        .limit(limit)
+    )
+    return [to_stored(row) for row in rows.scalars()]
+
+
+def _conversations_with_due_deliveries(session: Session) -> list[str]:
+    rows = session.execute(
+        select(OutboxItem.conversation_id)
+        .where(OutboxItem.status == "pending", OutboxItem.next_attempt_at <= utcnow())
+        .distinct()
+    )
+    return list(rows.scalars())
+
+
+def _claim_next_delivery(session: Session, *, conversation_id: str, lease: timedelta) -> DueDelivery | None:
+    now = utcnow()
+    head = session.execute(
+        select(OutboxItem)
+        .where(OutboxItem.conversation_id == conversation_id, OutboxItem.status == "pending")
+        .order_by(OutboxItem.id)
+        .limit(1)
+    ).scalar_one_or_none()
+    if head is None or head.next_attempt_at > now:
+        return None
+    claimed = session.execute(
+        update(OutboxItem)
+        .where(
+            OutboxItem.id == head.id,
+            OutboxItem.status == "pending",
+            or_(OutboxItem.claimed_until.is_(None), OutboxItem.claimed_until < now),
+        )
+        .values(claimed_until=now + lease)
+    )
+    if claimed.rowcount != 1:  # type: ignore[attr-defined]
+        return None
+    message = session.get(Message, head.message_id)
+    assert message is not None  # the foreign key guarantees it
+    address = Address(head.channel, head.chat_id, head.thread_id or None)
+    return DueDelivery(head.id, head.attempts, address, to_stored(message))
+
+
+def _mark_sent(session: Session, *, outbox_id: int, external_id: str | None) -> None:
+    session.execute(
+        update(OutboxItem)
+        .where(OutboxItem.id == outbox_id)
+        .values(status="sent", external_id=external_id, sent_at=utcnow(), claimed_until=None, last_error=None)
+    )
+
+
+def _mark_failed(session: Session, *, outbox_id: int, error: str, retry_at: datetime | None) -> None:
+    values: dict[str, object] = {"attempts": OutboxItem.attempts + 1, "last_error": error[:2000], "claimed_until": None}
+    if retry_at is None:
+        values["status"] = "dead"
+    else:
+        values["next_attempt_at"] = retry_at
+    session.execute(update(OutboxItem).where(OutboxItem.id == outbox_id).values(**values))
+
+
+def _citation_json(citation: Citation) -> dict[str, Any]:
+    return {"source": citation.source, "title": citation.title, "section": citation.section, "score": citation.score}
+
+
+def _insert_ignoring_conflicts(session: Session, table: type[Any]) -> Any:
+    """INSERT … ON CONFLICT DO NOTHING, in the dialect at hand (both of ours know it)."""
     name = session.get_bind().dialect.name
-    return postgresql.insert if name == "postgresql" else sqlite.insert
+    dialect_insert = postgresql.insert if name == "postgresql" else sqlite.insert
+    return dialect_insert(table).on_conflict_do_nothing()

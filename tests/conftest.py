@@ -18,6 +18,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from core.db import make_engine, make_sessionmaker, prepare_database
 from core.runtime import open_database
 from core.settings import KnowledgeSettings, Settings
+from core.store import Store
+from core.transactions import transactions_for
 from knowledge.base import KnowledgeBase
 
 POSTGRES_ENV = "SUPPORTHUB_TEST_POSTGRES_URL"
@@ -74,6 +76,13 @@ async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
 @pytest.fixture
 def sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return make_sessionmaker(engine)
+
+
+@pytest.fixture
+async def store(engine: AsyncEngine, sessionmaker: async_sessionmaker[AsyncSession]) -> AsyncIterator[Store]:
+    transactions = transactions_for(engine, sessionmaker)
+    yield Store(transactions)
+    await transactions.close()
 
 
 SAMPLE_KNOWLEDGE = Path(__file__).resolve().parents[1] / "config" / "knowledge"

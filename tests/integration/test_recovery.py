@@ -13,6 +13,7 @@ from core.messages import Address, Author, InboundMessage, Reply
 from core.runtime import open_database, open_runtime
 from core.settings import OutboxSettings, Settings
 from core.store import Store
+from core.transactions import transactions_for
 from tests.fakes.flaky_channel import FlakyChannel
 
 LAPSED = timedelta(seconds=-1)  # the claim of a process that died
@@ -33,10 +34,12 @@ async def test_unanswered_messages_are_answered_after_a_restart_in_order_once(
     make_settings: Callable[..., Settings],
 ) -> None:
     settings = make_settings(outbox=OutboxSettings(poll_interval_s=0.1))
-    async with open_database(settings) as (_, sessionmaker):  # a hub that stored, then died
-        store = Store(sessionmaker)
+    async with open_database(settings) as (engine, sessionmaker):  # a hub that stored, then died
+        transactions = transactions_for(engine, sessionmaker)
+        store = Store(transactions)
         for i, text in enumerate(["How do I reset my password?", "How do I export my data?"]):
             await store.save_inbound(question(i, text), lease=LAPSED)
+        await transactions.close()
 
     channel = FlakyChannel()
     async with open_runtime(settings, {"flaky": channel}) as runtime:
@@ -53,8 +56,9 @@ async def test_undelivered_replies_are_sent_after_a_restart_and_sent_ones_are_no
     make_settings: Callable[..., Settings],
 ) -> None:
     settings = make_settings(outbox=OutboxSettings(poll_interval_s=0.1))
-    async with open_database(settings) as (_, sessionmaker):
-        store = Store(sessionmaker)
+    async with open_database(settings) as (engine, sessionmaker):
+        transactions = transactions_for(engine, sessionmaker)
+        store = Store(transactions)
         for i, text in enumerate(["already delivered", "never delivered"]):
             receipt = await store.save_inbound(question(i, "q"), lease=LAPSED)
             [pending] = await store.claim_pending(receipt.conversation_id, lease=timedelta(seconds=60))
@@ -63,6 +67,7 @@ async def test_undelivered_replies_are_sent_after_a_restart_and_sent_ones_are_no
             first = (await session.execute(select(OutboxItem.id).order_by(OutboxItem.id))).scalars().first()
         assert first is not None
         await store.mark_sent(first, "ext-1")
+        await transactions.close()
 
     channel = FlakyChannel()
     async with open_runtime(settings, {"flaky": channel}) as runtime:

@@ -44,8 +44,8 @@ async def statuses(sessionmaker: async_sessionmaker[AsyncSession]) -> list[tuple
         return [tuple(r) for r in rows]  # type: ignore[misc]
 
 
-async def test_replies_go_out_in_order_once(sessionmaker: async_sessionmaker[AsyncSession]) -> None:
-    store, channel = Store(sessionmaker), FlakyChannel()
+async def test_replies_go_out_in_order_once(store: Store, sessionmaker: async_sessionmaker[AsyncSession]) -> None:
+    channel = FlakyChannel()
     conversation_id = await queue_replies(store, ["one", "two", "three"])
     outbox = Outbox(store, {"flaky": channel}, OutboxSettings())
     await outbox.deliver_conversation(conversation_id)
@@ -55,9 +55,9 @@ async def test_replies_go_out_in_order_once(sessionmaker: async_sessionmaker[Asy
 
 
 async def test_a_failed_send_is_retried_later_and_blocks_later_replies(
-    sessionmaker: async_sessionmaker[AsyncSession],
+    store: Store, sessionmaker: async_sessionmaker[AsyncSession]
 ) -> None:
-    store, channel = Store(sessionmaker), FlakyChannel()
+    channel = FlakyChannel()
     conversation_id = await queue_replies(store, ["first", "second"])
     channel.failures_left, channel.retry_after = 1, 30.0
     outbox = Outbox(store, {"flaky": channel}, OutboxSettings())
@@ -76,9 +76,9 @@ async def test_a_failed_send_is_retried_later_and_blocks_later_replies(
 
 
 async def test_after_max_attempts_a_reply_is_dead_lettered_and_the_queue_moves_on(
-    sessionmaker: async_sessionmaker[AsyncSession],
+    store: Store, sessionmaker: async_sessionmaker[AsyncSession]
 ) -> None:
-    store, channel = Store(sessionmaker), FlakyChannel()
+    channel = FlakyChannel()
     conversation_id = await queue_replies(store, ["doomed", "next"])
     channel.failures_left = 2
     outbox = Outbox(store, {"flaky": channel}, OutboxSettings(max_attempts=2))
@@ -90,9 +90,9 @@ async def test_after_max_attempts_a_reply_is_dead_lettered_and_the_queue_moves_o
 
 
 async def test_a_delivery_claimed_by_another_worker_is_not_sent_twice(
-    sessionmaker: async_sessionmaker[AsyncSession],
+    store: Store, sessionmaker: async_sessionmaker[AsyncSession]
 ) -> None:
-    store, channel = Store(sessionmaker), FlakyChannel()
+    channel = FlakyChannel()
     conversation_id = await queue_replies(store, ["only"])
     held = await store.claim_next_delivery(conversation_id, lease=LEASE)  # another process holds it
     assert held is not None

@@ -25,8 +25,7 @@ async def count(sessionmaker: async_sessionmaker[AsyncSession], model: type) -> 
         return (await session.execute(select(func.count()).select_from(model))).scalar_one()
 
 
-async def test_same_external_id_is_stored_once(sessionmaker: async_sessionmaker[AsyncSession]) -> None:
-    store = Store(sessionmaker)
+async def test_same_external_id_is_stored_once(store: Store, sessionmaker: async_sessionmaker[AsyncSession]) -> None:
     first = await store.save_inbound(inbound("m1"), lease=LEASE)
     again = await store.save_inbound(inbound("m1", "edited retry"), lease=LEASE)
     assert not first.duplicate and again.duplicate
@@ -35,9 +34,8 @@ async def test_same_external_id_is_stored_once(sessionmaker: async_sessionmaker[
 
 
 async def test_concurrent_duplicates_and_first_messages_race_safely(
-    sessionmaker: async_sessionmaker[AsyncSession],
+    store: Store, sessionmaker: async_sessionmaker[AsyncSession]
 ) -> None:
-    store = Store(sessionmaker)
     receipts = await asyncio.gather(*(store.save_inbound(inbound("same"), lease=LEASE) for _ in range(6)))
     assert sum(not r.duplicate for r in receipts) == 1
     assert len({r.message_id for r in receipts}) == 1
@@ -47,18 +45,16 @@ async def test_concurrent_duplicates_and_first_messages_race_safely(
 
 
 async def test_same_external_id_on_another_channel_is_a_new_message(
-    sessionmaker: async_sessionmaker[AsyncSession],
+    store: Store, sessionmaker: async_sessionmaker[AsyncSession]
 ) -> None:
-    store = Store(sessionmaker)
     a = await store.save_inbound(inbound("x", channel="api"), lease=LEASE)
     b = await store.save_inbound(inbound("x", channel="web"), lease=LEASE)
     assert not b.duplicate and a.conversation_id != b.conversation_id
 
 
 async def test_a_message_is_answered_once_even_by_two_workers(
-    sessionmaker: async_sessionmaker[AsyncSession],
+    store: Store, sessionmaker: async_sessionmaker[AsyncSession]
 ) -> None:
-    store = Store(sessionmaker)
     receipt = await store.save_inbound(inbound("q1"), lease=EXPIRED)
     [claimed] = await store.claim_pending(receipt.conversation_id, lease=LEASE)
     assert await store.claim_pending(receipt.conversation_id, lease=LEASE) == []  # the lease holds
@@ -73,9 +69,8 @@ async def test_a_message_is_answered_once_even_by_two_workers(
 
 
 async def test_a_received_message_is_claimed_until_its_lease_runs_out(
-    sessionmaker: async_sessionmaker[AsyncSession],
+    store: Store, sessionmaker: async_sessionmaker[AsyncSession]
 ) -> None:
-    store = Store(sessionmaker)
     live = await store.save_inbound(inbound("q1"), lease=LEASE)
     assert await store.conversations_with_pending() == []  # the receiving process answers it
     assert await store.claim_pending(live.conversation_id, lease=LEASE) == []
@@ -85,8 +80,7 @@ async def test_a_received_message_is_claimed_until_its_lease_runs_out(
     assert await store.conversations_with_pending() == []
 
 
-async def test_history_pages_after_an_id(sessionmaker: async_sessionmaker[AsyncSession]) -> None:
-    store = Store(sessionmaker)
+async def test_history_pages_after_an_id(store: Store, sessionmaker: async_sessionmaker[AsyncSession]) -> None:
     ids = [(await store.save_inbound(inbound(f"m{i}", f"question {i}"), lease=LEASE)).message_id for i in range(4)]
     conversation_id = (await store.save_inbound(inbound("m0"), lease=LEASE)).conversation_id
     later = await store.conversation_messages(conversation_id, after=ids[1])

@@ -1,0 +1,71 @@
+"""Running one database transaction from async code, as cheaply as each backend allows.
+
+The store's transactions are plain synchronous SQLAlchemy functions of a `Session`:
+- SQLite: the function runs whole in the one database thread (a synchronous engine on the
+  same file), so a transaction costs one thread hop. Through aiosqlite every statement
+  costs about four (cursor, execute, fetch, close): measured here, 0.17 ms a hop, which made
+  a received-and-answered message cost ~7 ms of pure waiting.
+- PostgreSQL (asyncpg): `AsyncSession.run_sync` runs the same function on the async
+  driver, with the connection pool's parallelism.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Protocol, TypeVar
+
+from sqlalchemy import create_engine
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.orm import Session
+
+from core.db import sqlite_pragmas
+
+T = TypeVar("T")
+Work = Callable[[Session], T]
+
+
+class Transactions(Protocol):
+    async def run(self, work: Work[T]) -> T:
+        """Run `work` in one transaction: committed when it returns, rolled back if it raises."""
+        ...
+
+    async def close(self) -> None: ...
+
+
+class SQLiteThreadTransactions:
+    def __init__(self, async_engine: AsyncEngine) -> None:
+        url = async_engine.url.set(drivername="sqlite")
+        self._engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
+        sqlite_pragmas(self._engine)
+        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite")
+
+    async def run(self, work: Work[T]) -> T:
+        return await asyncio.get_running_loop().run_in_executor(self._thread, self._transaction, work)
+
+    def _transaction(self, work: Work[T]) -> T:
+        with Session(self._engine, expire_on_commit=False) as session, session.begin():
+            return work(session)
+
+    async def close(self) -> None:
+        await asyncio.get_running_loop().run_in_executor(self._thread, self._engine.dispose)
+        self._thread.shutdown(wait=True)
+
+
+class AsyncDriverTransactions:
+    def __init__(self, sessionmaker: async_sessionmaker[AsyncSession]) -> None:
+        self._sessionmaker = sessionmaker
+
+    async def run(self, work: Work[T]) -> T:
+        async with self._sessionmaker() as session, session.begin():
+            return await session.run_sync(work)
+
+    async def close(self) -> None:
+        return None
+
+
+def transactions_for(engine: AsyncEngine, sessionmaker: async_sessionmaker[AsyncSession]) -> Transactions:
+    if engine.dialect.name == "sqlite":
+        return SQLiteThreadTransactions(engine)
+    return AsyncDriverTransactions(sessionmaker)
