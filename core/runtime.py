@@ -9,6 +9,7 @@ import asyncio
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from functools import partial
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
@@ -54,7 +55,7 @@ async def open_database(settings: Settings) -> AsyncIterator[tuple[AsyncEngine, 
 async def open_runtime(settings: Settings, channels: Mapping[str, Channel]) -> AsyncIterator[Runtime]:
     """Open everything, start the hub and the channels; close it all in reverse order."""
     async with open_database(settings) as (engine, sessionmaker):
-        knowledge = await asyncio.to_thread(KnowledgeBase.open, settings, sessionmaker)
+        knowledge = await asyncio.to_thread(partial(KnowledgeBase.open, settings, sessionmaker, serving=True))
         try:
             agent = Agent(knowledge=knowledge, settings=settings.answer)
             transactions = transactions_for(engine, sessionmaker)

@@ -45,6 +45,7 @@ class KnowledgeSettings(Section):
     chroma_url: str = Field("", description="Chroma server URL; empty = embedded PersistentClient in data_dir")
     chunk_max_chars: int = Field(1200, ge=200, le=20000)
     embed_batch_size: int = Field(64, ge=1, le=1024)
+    query_workers: int = Field(0, ge=0, le=64, description="threads encoding queries in `serve`; 0 = one per core")
 
 
 class AnswerSettings(Section):
