@@ -95,15 +95,19 @@ def _with_paths(sections: Sequence[tuple[int, str, str]], title: str) -> Iterabl
 
 def split_text(body: str, *, max_chars: int) -> list[str]:
     """Pack the blocks of `body` into pieces of at most `max_chars`; never an empty piece."""
+    return _pack((part for block in _blocks(body) for part in _fit(block, max_chars)), "\n\n", max_chars)
+
+
+def _pack(parts: Iterable[str], separator: str, max_chars: int) -> list[str]:
+    """Join consecutive parts with `separator` greedily into pieces of at most `max_chars`."""
     pieces: list[str] = []
     current = ""
-    for block in _blocks(body):
-        for part in _fit(block, max_chars):
-            if current and len(current) + 2 + len(part) > max_chars:
-                pieces.append(current)
-                current = part
-            else:
-                current = f"{current}\n\n{part}" if current else part
+    for part in parts:
+        if current and len(current) + len(separator) + len(part) > max_chars:
+            pieces.append(current)
+            current = part
+        else:
+            current = f"{current}{separator}{part}" if current else part
     if current:
         pieces.append(current)
     return pieces
@@ -161,18 +165,8 @@ def _split_table(block: str, max_chars: int) -> list[str]:
 
 
 def _split_sentences(block: str, max_chars: int) -> list[str]:
-    pieces: list[str] = []
-    current = ""
-    for sentence in _SENTENCE_END.split(block):
-        for part in _split_words(sentence.strip(), max_chars):
-            if current and len(current) + 1 + len(part) > max_chars:
-                pieces.append(current)
-                current = part
-            else:
-                current = f"{current} {part}" if current else part
-    if current:
-        pieces.append(current)
-    return pieces
+    parts = (part for sentence in _SENTENCE_END.split(block) for part in _split_words(sentence.strip(), max_chars))
+    return _pack(parts, " ", max_chars)
 
 
 def _split_words(sentence: str, max_chars: int) -> list[str]:

@@ -31,6 +31,7 @@ from core.settings import KnowledgeSettings
 from knowledge.embedder import Embedder
 
 CONCURRENCY = 50
+ROUNDS = 3
 TARGET_CHUNKS = 2000
 
 
@@ -156,7 +157,9 @@ def run(threads: Sequence[dict[str, Any]]) -> dict[str, float]:
             url = f"{base}/api/messages"
             asyncio.run(drive(url, questions[:50], clients=1))  # warm-up
             alone = asyncio.run(drive(url, questions[:300], clients=1))
-            loaded = asyncio.run(drive(url, questions, clients=CONCURRENCY))
+            asyncio.run(drive(url, questions[:300], clients=CONCURRENCY))  # warm-up under load
+            rounds = [asyncio.run(drive(url, questions, clients=CONCURRENCY)) for _ in range(ROUNDS)]
+            loaded = sorted(rounds, key=lambda r: r["rate"])[ROUNDS // 2]  # the median round
             rss_mb = psutil.Process(server.pid).memory_info().rss / 2**20
         finally:
             server.terminate()
@@ -187,7 +190,8 @@ def report(figures: dict[str, float]) -> str:
     rows = [
         ("index size (chunks)", f"{figures['chunks']:.0f}", ""),
         ("one client: p50 / p95", f"{figures['alone_p50_ms']:.1f} / {figures['alone_p95_ms']:.1f} ms", "target p50 <= 40 ms"),
-        (f"{CONCURRENCY} clients: answered/s", f"{figures['loaded_rate']:.0f}", f"errors {figures['loaded_errors']:.0f}"),
+        (f"{CONCURRENCY} clients: answered/s", f"{figures['loaded_rate']:.0f}",
+         f"median of {ROUNDS} rounds; errors {figures['loaded_errors']:.0f}"),
         (f"{CONCURRENCY} clients: p50 / p95", f"{figures['loaded_p50_ms']:.0f} / {figures['loaded_p95_ms']:.0f} ms", ""),
         ("raw batch encode of the same questions/s", f"{figures['encode_rate']:.0f}", ""),
         ("answered/s ÷ encode/s", f"{ratio:.0%}", "target >= 60 %"),
