@@ -67,6 +67,9 @@ class Embedder:
             torch.set_num_threads(torch_threads)
             threadpool_limits(limits=torch_threads)
         location = model_location(knowledge)
+        from transformers.utils import logging as transformers_logging
+
+        transformers_logging.disable_progress_bar()  # a "Loading weights" bar in every server log
         with _offline():
             model = SentenceTransformer(location, device="cpu")
         log.info("embedding model loaded from %s", location)
