@@ -3,6 +3,7 @@ messages (a person's reply after a handoff) from the conversation's message list
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import json
 import uuid
@@ -13,12 +14,20 @@ from aiohttp import web
 
 from core.channel import Capabilities
 from core.hub import Hub
-from core.messages import Address, InboundMessage, StoredMessage
+from core.messages import (
+    Address,
+    InboundMessage,
+    StoredMessage,
+    citation_json,
+    stored_message_json,
+)
 from core.settings import Settings
 from knowledge.hits import hit_json
 
 REPLY_TIMEOUT_S = 30.0
 MAX_ID_LENGTH = 200
+MAX_CONTACT_LENGTH = 200
+MAX_MESSAGE_ID = 2**31 - 1  # message ids are 32-bit integers on PostgreSQL
 MAX_K = 50
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -28,41 +37,55 @@ def bad_request(reason: str) -> web.HTTPBadRequest:
     return web.HTTPBadRequest(text=json.dumps({"error": reason}), content_type="application/json")
 
 
-def citation_json(message: StoredMessage) -> list[dict[str, Any]]:
-    return [{"source": c.source, "title": c.title, "section": c.section, "score": c.score} for c in message.citations]
-
-
-def message_json(message: StoredMessage) -> dict[str, Any]:
-    return {
-        "id": message.id,
-        "author": message.author.value,
-        "text": message.text,
-        "citations": citation_json(message),
-        "handoff": message.handoff,
-        "created_at": message.created_at.isoformat(),
-    }
-
-
-def parse_message_body(raw: str, *, max_text_length: int) -> tuple[str, str, str | None]:
+def parse_message_body(raw: bytes, *, max_text_length: int) -> tuple[str, str, str | None]:
     """(contact, text, id) from a request body, or HTTPBadRequest naming what is wrong."""
     try:
         body = json.loads(raw)
     except json.JSONDecodeError as exc:
         raise bad_request(f"body is not valid JSON: {exc.msg}") from None
+    except UnicodeDecodeError:
+        raise bad_request("body is not valid UTF-8") from None
+    except RecursionError:
+        raise bad_request("body is nested too deeply") from None
     if not isinstance(body, dict):
         raise bad_request("body must be a JSON object")
-    fields: dict[str, str] = {}
-    for name in ("contact", "text"):
-        value = body.get(name)
-        if not isinstance(value, str) or not value.strip():
-            raise bad_request(f"'{name}' is required and must be a non-empty string")
-        fields[name] = value.strip()
-    if len(fields["text"]) > max_text_length:
-        raise bad_request(f"'text' is longer than {max_text_length} characters")
-    message_id = body.get("id")
-    if message_id is not None and (not isinstance(message_id, str) or not message_id or len(message_id) > MAX_ID_LENGTH):
-        raise bad_request(f"'id' must be a non-empty string of at most {MAX_ID_LENGTH} characters")
-    return fields["contact"], fields["text"], message_id
+    contact = checked_string(body, "contact", max_length=MAX_CONTACT_LENGTH, required=True)
+    text = checked_string(body, "text", max_length=max_text_length, required=True, multiline=True)
+    message_id = checked_string(body, "id", max_length=MAX_ID_LENGTH, required=False)
+    assert contact is not None and text is not None  # required=True guarantees it
+    return contact, text, message_id
+
+
+def checked_string(
+    body: dict[str, Any], name: str, *, max_length: int, required: bool, multiline: bool = False
+) -> str | None:
+    """A field that must be a non-empty string of printable text within `max_length`."""
+    value = body.get(name)
+    if value is None and not required:
+        return None
+    if not isinstance(value, str) or not value.strip():
+        raise bad_request(f"'{name}' is required and must be a non-empty string")
+    value = value.strip()
+    if len(value) > max_length:
+        raise bad_request(f"'{name}' is longer than {max_length} characters")
+    allowed = "\n\t\r" if multiline else ""
+    if any(ord(c) < 32 and c not in allowed for c in value) or not _encodable(value):
+        raise bad_request(f"'{name}' holds control characters or invalid unicode")
+    return value
+
+
+def _encodable(value: str) -> bool:
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:  # lone surrogates
+        return False
+    return True
+
+
+def external_id(contact: str, client_id: str) -> str:
+    """The stored id of a client's message: scoped by contact, so one client's id can never
+    fetch another contact's reply, and hashed to a fixed length no separator can fool."""
+    return hashlib.sha256(json.dumps([contact, client_id]).encode()).hexdigest()
 
 
 def int_param(request: web.Request, name: str, *, default: int, low: int, high: int) -> int:
@@ -116,9 +139,9 @@ class ApiChannel:
 
         async def checked(request: web.Request) -> web.StreamResponse:
             if token is not None:
-                given = request.headers.get("Authorization", "")
-                expected = f"Bearer {token.get_secret_value()}"
-                if not hmac.compare_digest(given.encode(), expected.encode()):
+                given = request.headers.get("Authorization", "").encode("utf-8", "surrogateescape")
+                expected = f"Bearer {token.get_secret_value()}".encode()
+                if not hmac.compare_digest(given, expected):
                     raise web.HTTPUnauthorized(
                         text=json.dumps({"error": "a valid 'Authorization: Bearer <token>' header is required"}),
                         content_type="application/json",
@@ -130,12 +153,13 @@ class ApiChannel:
 
     async def post_message(self, request: web.Request) -> web.Response:
         contact, text, client_id = parse_message_body(
-            await request.text(), max_text_length=self._settings.max_text_length
+            await request.read(), max_text_length=self._settings.max_text_length
         )
-        # Scoped by contact: one client's id can never fetch another contact's reply.
-        external_id = f"{contact}\x1f{client_id or uuid.uuid4().hex}"
         message = InboundMessage(
-            address=Address(self.name, contact), external_id=external_id, sender_id=contact, text=text
+            address=Address(self.name, contact),
+            external_id=external_id(contact, client_id or uuid.uuid4().hex),
+            sender_id=contact,
+            text=text,
         )
         receipt = await self.hub.receive(message)
         reply = await self.hub.wait_for_reply(receipt.message_id, timeout=REPLY_TIMEOUT_S)
@@ -146,19 +170,19 @@ class ApiChannel:
             {
                 "conversation_id": receipt.conversation_id,
                 "message_id": receipt.message_id,
-                "reply": {"text": reply.text, "citations": citation_json(reply), "handoff": reply.handoff},
+                "reply": {"text": reply.text, "citations": [citation_json(c) for c in reply.citations], "handoff": reply.handoff},
             }
         )
 
     async def list_messages(self, request: web.Request) -> web.Response:
-        after = int_param(request, "after", default=0, low=0, high=2**63 - 1)
+        after = int_param(request, "after", default=0, low=0, high=MAX_MESSAGE_ID)
         limit = int_param(request, "limit", default=200, low=1, high=1000)
         messages = await self.hub.conversation_messages(
             request.match_info["conversation_id"], after=after, limit=limit
         )
         if messages is None:
             raise web.HTTPNotFound(text=json.dumps({"error": "no such conversation"}), content_type="application/json")
-        return web.json_response({"messages": [message_json(m) for m in messages]})
+        return web.json_response({"messages": [stored_message_json(m) for m in messages]})
 
     async def search(self, request: web.Request) -> web.Response:
         query = request.query.get("q", "").strip()

@@ -33,7 +33,13 @@ from aiohttp import WSCloseCode, WSMsgType, web
 from itsdangerous import BadData, URLSafeSerializer
 
 from core.channel import Capabilities
-from core.messages import Address, Author, InboundMessage, StoredMessage
+from core.messages import (
+    Address,
+    Author,
+    InboundMessage,
+    StoredMessage,
+    stored_message_json,
+)
 
 if TYPE_CHECKING:
     from core.hub import Hub
@@ -47,6 +53,7 @@ SECRET_FILE = "web_session_secret"
 STATIC_DIR = Path(__file__).parent / "static"
 HEARTBEAT_S = 30.0
 MAX_CLIENT_ID = 100
+MAX_MESSAGE_ID = 2**31 - 1  # message ids are a 32-bit integer column on PostgreSQL
 _CLIENT_ID_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_")
 
 
@@ -142,7 +149,9 @@ def parse_frame(raw: str, *, max_text_length: int) -> ClientFrame:
     """Validate one client frame; anything unusable becomes a `FrameError` with a reason."""
     try:
         data = json.loads(raw)
-    except ValueError:
+    except RecursionError:
+        return FrameError("frame nested too deeply")
+    except (ValueError, UnicodeError):
         return FrameError("not JSON")
     if not isinstance(data, dict):
         return FrameError("a frame must be a JSON object")
@@ -159,8 +168,10 @@ def _parse_hello(data: dict[str, Any]) -> ClientFrame:
     after = data.get("after", 0)
     if token is not None and not isinstance(token, str):
         return FrameError("token must be a string or null")
-    if isinstance(after, bool) or not isinstance(after, int) or after < 0:
-        return FrameError("after must be a non-negative integer")
+    if token is not None and not _storable(token):
+        return FrameError("token holds a NUL or an invalid character")
+    if isinstance(after, bool) or not isinstance(after, int) or not 0 <= after <= MAX_MESSAGE_ID:
+        return FrameError(f"after must be an integer from 0 to {MAX_MESSAGE_ID}")
     return Hello(token=token, after=after)
 
 
@@ -175,6 +186,8 @@ def _parse_message(data: dict[str, Any], *, max_text_length: int) -> ClientFrame
         return FrameError(f"id must be 1-{MAX_CLIENT_ID} characters of [A-Za-z0-9_-]")
     if not isinstance(text, str):
         return FrameError("text must be a string")
+    if not _storable(text):
+        return FrameError("text holds a NUL or an invalid character")
     text = text.strip()
     if not text:
         return FrameError("empty text")
@@ -183,20 +196,20 @@ def _parse_message(data: dict[str, Any], *, max_text_length: int) -> ClientFrame
     return ClientMessage(client_id=client_id, text=text)
 
 
+def _storable(value: str) -> bool:
+    """False for text holding NUL (PostgreSQL refuses it) or a lone surrogate (not UTF-8)."""
+    if "\x00" in value:
+        return False
+    try:
+        value.encode("utf-8")
+    except UnicodeError:
+        return False
+    return True
+
+
 def message_frame(message: StoredMessage, *, client_id: str | None = None) -> dict[str, Any]:
     """A stored message as the widget receives it."""
-    frame: dict[str, Any] = {
-        "type": "message",
-        "id": message.id,
-        "author": str(message.author),
-        "text": message.text,
-        "citations": [
-            {"source": c.source, "title": c.title, "section": c.section, "score": c.score}
-            for c in message.citations
-        ],
-        "handoff": message.handoff,
-        "created_at": message.created_at.isoformat(),
-    }
+    frame: dict[str, Any] = {"type": "message", **stored_message_json(message)}
     if client_id is not None:
         frame["client_id"] = client_id
     return frame
@@ -320,13 +333,14 @@ class WebChannel:
                     if msg.type is WSMsgType.BINARY:
                         await sock.send(error_frame("frames must be JSON text"))
                     continue
-                frame = parse_frame(msg.data, max_text_length=max_len)
+                frame: ClientFrame | None = None
                 try:
+                    frame = parse_frame(msg.data, max_text_length=max_len)
                     session_id = await self._handle(sock, frame, session_id)
                 except asyncio.CancelledError:
                     raise
                 except Exception:
-                    log.exception("web: failed to handle a %s frame", type(frame).__name__)
+                    log.exception("web: failed to handle a %s frame", type(frame).__name__ if frame else "client")
                     await sock.send(error_frame("internal error, please try again"))
         finally:
             if session_id is not None:
@@ -352,24 +366,31 @@ class WebChannel:
         session_id = self._tokens.verify(token)
         if session_id is None:
             session_id, token = self._tokens.issue()
+        # Registered before the replay so nothing pushed meanwhile is missed (the widget
+        # drops a message id it already has); a failed or cancelled replay unregisters, so
+        # the socket is never left receiving pushes for a session it has not joined.
         self._sessions.setdefault(session_id, set()).add(sock)
-        await sock.send(
-            {
-                "type": "session",
-                "token": token,
-                "title": self._settings.title,
-                "max_text_length": self.capabilities.max_text_length,
-            }
-        )
-        address = Address(CHANNEL, session_id)
-        limit = self._settings.history_limit
-        while True:
-            batch = await self._hub.history(address, after=after, limit=limit)
-            for message in batch:
-                await sock.send(message_frame(message))
-            if len(batch) < limit:
-                return session_id
-            after = batch[-1].id
+        try:
+            await sock.send(
+                {
+                    "type": "session",
+                    "token": token,
+                    "title": self._settings.title,
+                    "max_text_length": self.capabilities.max_text_length,
+                }
+            )
+            address = Address(CHANNEL, session_id)
+            limit = self._settings.history_limit
+            while True:
+                batch = await self._hub.history(address, after=after, limit=limit)
+                for message in batch:
+                    await sock.send(message_frame(message))
+                if len(batch) < limit:
+                    return session_id
+                after = batch[-1].id
+        except BaseException:
+            self._forget(session_id, sock)
+            raise
 
     async def _accept(self, sock: _Socket, frame: ClientMessage, session_id: str) -> None:
         assert self._hub is not None

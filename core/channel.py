@@ -14,7 +14,6 @@ from aiohttp import web
 if TYPE_CHECKING:
     from core.hub import Hub
     from core.messages import Address, StoredMessage
-    from core.settings import Settings
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,7 +59,3 @@ class Channel(Protocol):
         Raise `DeliveryError` for a failure worth retrying; anything else is retried too.
         """
         ...
-
-
-class ChannelFactory(Protocol):
-    def __call__(self, settings: Settings) -> Channel: ...

@@ -11,7 +11,7 @@ from typing import Any
 import click
 
 from core.cli_support import uses_settings
-from core.messages import Address, InboundMessage, StoredMessage
+from core.messages import Address, InboundMessage, StoredMessage, citation_json
 from core.runtime import open_runtime
 from core.settings import Settings
 from core.terminal import TerminalChannel
@@ -53,9 +53,7 @@ def citation_lines(message: StoredMessage) -> list[str]:
 def reply_json(message: StoredMessage) -> dict[str, Any]:
     return {
         "text": message.text,
-        "citations": [
-            {"source": c.source, "title": c.title, "section": c.section, "score": c.score} for c in message.citations
-        ],
+        "citations": [citation_json(c) for c in message.citations],
         "handoff": message.handoff,
     }
 

@@ -194,8 +194,9 @@ def sqlite_pragmas(engine: Engine) -> None:
 def make_engine(url: str) -> AsyncEngine:
     """An async engine; SQLite gets WAL and a busy timeout so a CLI and a server can share it."""
     if url.startswith("sqlite"):
-        # One connection per process: SQLite has one writer at a time anyway, and queueing
-        # in the pool is cheap where lock contention between connections means sleeping.
+        # One async connection per process (the store has its own, see core.transactions):
+        # SQLite has one writer at a time anyway, and queueing in the pool is cheap where
+        # lock contention between connections means sleeping.
         engine = create_async_engine(url, connect_args={"timeout": 30}, pool_size=1, max_overflow=0)
         sqlite_pragmas(engine.sync_engine)
         return engine

@@ -97,11 +97,13 @@ class Hub:
         self._queues.clear()
 
     async def _sweep(self) -> None:
-        for conversation_id in await self._store.conversations_with_pending():
+        """Only this hub's channels: a `supporthub ask` beside a running server must not take
+        the server's work (nor fail to deliver it)."""
+        for conversation_id in await self._store.conversations_with_pending(self._channels.keys()):
             for pending in await self._store.claim_pending(conversation_id, lease=ANSWER_LEASE):
                 if pending.id not in self._in_hand:
                     self._enqueue(pending)
-        for conversation_id in await self._store.conversations_with_due_deliveries():
+        for conversation_id in await self._store.conversations_with_due_deliveries(self._channels.keys()):
             await self._outbox.deliver_conversation(conversation_id)
 
     async def _sweep_forever(self) -> None:

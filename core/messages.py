@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
 
 class Author(StrEnum):
@@ -58,6 +59,11 @@ class Citation:
     score: float
 
 
+def citation_json(citation: Citation) -> dict[str, str | float]:
+    """A citation as every JSON surface shows it (API, widget, CLI, the database)."""
+    return {"source": citation.source, "title": citation.title, "section": citation.section, "score": citation.score}
+
+
 @dataclass(frozen=True, slots=True)
 class Reply:
     """What the hub says back. `handoff` is set when the bot offers a person instead of an answer."""
@@ -78,3 +84,15 @@ class StoredMessage:
     citations: tuple[Citation, ...]
     handoff: bool
     created_at: datetime
+
+
+def stored_message_json(message: StoredMessage) -> dict[str, Any]:
+    """A history message as the API lists it and the widget receives it."""
+    return {
+        "id": message.id,
+        "author": message.author.value,
+        "text": message.text,
+        "citations": [citation_json(c) for c in message.citations],
+        "handoff": message.handoff,
+        "created_at": message.created_at.isoformat(),
+    }

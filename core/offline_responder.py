@@ -69,7 +69,10 @@ MAX_LIST_ITEMS = 8
 MAX_QUOTE_CHARS = 1200
 
 _GREETING = re.compile(r"^\s*(hi|hello|hey|hiya|good (morning|afternoon|evening))\b[\s!.,]*(there)?[\s!.]*$", re.IGNORECASE)
-_THANKS = re.compile(r"^\s*(thanks|thank you|thx|cheers)\b[\w\s!.,]*$", re.IGNORECASE)
+_THANKS = re.compile(
+    r"^\s*(thanks|thank you|thx|cheers|ok,? thanks)\b( (so much|a lot|again))?( for (the|your) help)?[\s!.]*$",
+    re.IGNORECASE,
+)
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[\"'(\[]?[A-Z0-9`*])")
 _WORD = re.compile(r"[a-z0-9]+(?:[-_.][a-z0-9]+)*")
 _LIST_ITEM = re.compile(r"^\s*([-*+]|\d+[.)])\s+(.*)$")
@@ -247,6 +250,9 @@ class OfflineResponder:
         quoted_hits = {pool[block.chunk] for block in quoted}
         cited = [best] if best in quoted_hits else []
         cited += [hit for hit in pool if hit in quoted_hits and hit is not best]
+        cited = list({(hit.source, hit.section): hit for hit in reversed(cited)}.values())[::-1]
+        if not cited:  # nothing quotable in the passage (e.g. only a rule line): don't quote it
+            return Reply(DECLINE, handoff=True)
         one = cited[0]
         title = one.title if len(cited) > 1 or not one.section or one.section == one.title else f"{one.title} › {one.section}"
         text = f"Here's what our help centre says in **{title}**:\n\n{_render(quoted)}"

@@ -24,6 +24,7 @@ from pydantic_settings import (
     PydanticBaseSettingsSource,
     SettingsConfigDict,
 )
+from pydantic_settings import SettingsError as EnvironmentParseError
 
 DEFAULT_CONFIG = Path("config/supporthub.toml")
 SECRET_KEYS = {("api", "token"), ("web", "session_secret")}
@@ -151,6 +152,8 @@ def load_settings(config: Path | None = None) -> Settings:
             raise SettingsError(f"{section}.{key}: secrets are read only from the environment ({env})")
     try:
         return Settings(**data)
+    except EnvironmentParseError as exc:  # a list or table given as non-JSON text
+        raise SettingsError(f"{exc} (lists and tables in the environment are JSON, e.g. '[\"docs\"]')") from None
     except ValidationError as exc:
         error = exc.errors()[0]
         key = ".".join(str(part) for part in error["loc"]) or "settings"

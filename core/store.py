@@ -9,6 +9,7 @@ processes, not just inside one.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import partial
@@ -27,6 +28,7 @@ from core.messages import (
     InboundMessage,
     Reply,
     StoredMessage,
+    citation_json,
 )
 from core.transactions import Transactions
 
@@ -97,9 +99,9 @@ class Store:
         """Claim the conversation's unanswered messages whose claim has lapsed, oldest first."""
         return await self._run(partial(_claim_pending, conversation_id=conversation_id, lease=lease))
 
-    async def conversations_with_pending(self) -> list[str]:
-        """Conversations holding unanswered messages nobody holds a live claim on."""
-        return await self._run(_conversations_with_pending)
+    async def conversations_with_pending(self, channels: Collection[str]) -> list[str]:
+        """Conversations on `channels` holding unanswered messages nobody holds a live claim on."""
+        return await self._run(partial(_conversations_with_pending, channels=list(channels)))
 
     async def save_reply(self, pending: PendingMessage, reply: Reply, *, push: bool) -> StoredMessage | None:
         """Store the answer, mark the question answered and, for push channels, queue the
@@ -122,8 +124,8 @@ class Store:
 
     # -- outbox --------------------------------------------------------------------------
 
-    async def conversations_with_due_deliveries(self) -> list[str]:
-        return await self._run(_conversations_with_due_deliveries)
+    async def conversations_with_due_deliveries(self, channels: Collection[str]) -> list[str]:
+        return await self._run(partial(_conversations_with_due_deliveries, channels=list(channels)))
 
     async def claim_next_delivery(self, conversation_id: str, *, lease: timedelta) -> DueDelivery | None:
         """The conversation's oldest undelivered reply, claimed — or None when there is none,
@@ -249,11 +251,15 @@ def _claim_pending(session: Session, *, conversation_id: str, lease: timedelta) 
     return sorted((PendingMessage(r.id, conversation_id, r.text, address) for r in rows), key=lambda p: p.id)
 
 
-def _conversations_with_pending(session: Session) -> list[str]:
+def _conversations_with_pending(session: Session, *, channels: list[str]) -> list[str]:
     now = utcnow()
     rows = session.execute(
         select(Message.conversation_id)
-        .where(Message.status == "pending", or_(Message.claimed_until.is_(None), Message.claimed_until < now))
+        .where(
+            Message.status == "pending",
+            Message.channel.in_(channels),
+            or_(Message.claimed_until.is_(None), Message.claimed_until < now),
+        )
         .distinct()
     )
     return list(rows.scalars())
@@ -272,7 +278,7 @@ def _save_reply(session: Session, *, pending: PendingMessage, reply: Reply, push
             "external_id": None,
             "author": Author.BOT.value,
             "text": reply.text,
-            "citations": [_citation_json(c) for c in reply.citations],
+            "citations": [citation_json(c) for c in reply.citations],
             "handoff": reply.handoff,
             "status": None,
             "claimed_until": None,
@@ -344,10 +350,14 @@ def _messages(session: Session, conversation_id: str, *, after: int, limit: int)
     return [to_stored(row) for row in rows.scalars()]
 
 
-def _conversations_with_due_deliveries(session: Session) -> list[str]:
+def _conversations_with_due_deliveries(session: Session, *, channels: list[str]) -> list[str]:
     rows = session.execute(
         select(OutboxItem.conversation_id)
-        .where(OutboxItem.status == "pending", OutboxItem.next_attempt_at <= utcnow())
+        .where(
+            OutboxItem.status == "pending",
+            OutboxItem.channel.in_(channels),
+            OutboxItem.next_attempt_at <= utcnow(),
+        )
         .distinct()
     )
     return list(rows.scalars())
@@ -395,10 +405,6 @@ def _mark_failed(session: Session, *, outbox_id: int, error: str, retry_at: date
     else:
         values["next_attempt_at"] = retry_at
     session.execute(update(OutboxItem).where(OutboxItem.id == outbox_id).values(**values))
-
-
-def _citation_json(citation: Citation) -> dict[str, Any]:
-    return {"source": citation.source, "title": citation.title, "section": citation.section, "score": citation.score}
 
 
 def _insert_ignoring_conflicts(session: Session, table: type[Any]) -> Any:

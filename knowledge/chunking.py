@@ -18,6 +18,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 SECTION_SEPARATOR = " › "
+_WORDLESS = re.compile(r"[\W_]*")
 
 _HEADING = re.compile(r"^(#{1,6})\s+(.+?)\s*#*\s*$")
 _FENCE = re.compile(r"^\s*(```|~~~)")
@@ -95,7 +96,8 @@ def _with_paths(sections: Sequence[tuple[int, str, str]], title: str) -> Iterabl
 
 def split_text(body: str, *, max_chars: int) -> list[str]:
     """Pack the blocks of `body` into pieces of at most `max_chars`; never an empty piece."""
-    return _pack((part for block in _blocks(body) for part in _fit(block, max_chars)), "\n\n", max_chars)
+    blocks = (block for block in _blocks(body) if not _WORDLESS.fullmatch(block))  # rule lines (---)
+    return _pack((part for block in blocks for part in _fit(block, max_chars)), "\n\n", max_chars)
 
 
 def _pack(parts: Iterable[str], separator: str, max_chars: int) -> list[str]:

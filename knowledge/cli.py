@@ -57,10 +57,13 @@ def ingest_command(settings: Settings, paths: tuple[Path, ...], no_progress: boo
 @uses_settings
 def reindex_command(settings: Settings, no_progress: bool) -> None:
     """Re-ingest knowledge.paths and drop documents no longer there."""
-    summary = _with_kb(
-        settings,
-        lambda kb: kb.ingest(settings.knowledge.paths, trigger="cli:reindex", prune=True, progress=not no_progress),
-    )
+    try:
+        summary = _with_kb(
+            settings,
+            lambda kb: kb.ingest(settings.knowledge.paths, trigger="cli:reindex", prune=True, progress=not no_progress),
+        )
+    except FileNotFoundError as exc:
+        raise click.ClickException(str(exc)) from None
     _echo_summary(summary)
 
 

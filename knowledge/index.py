@@ -1,7 +1,7 @@
 """The two indexes behind a knowledge base: chromadb (dense vectors) and bm25s (lexical).
 
 Chroma is the source of truth for chunks: ids, embeddings, display text and metadata. The
-BM25 index is derived from it: after a run that changed anything, `LexicalIndex.rebuild`
+BM25 index is derived from it: after a run that changed anything, `LocalIndex.rebuild`
 writes a new version under `data_dir/bm25/` and flips a `CURRENT` pointer atomically; every
 process checks that pointer's mtime before a search (one `stat`) and reloads when it moved,
 so a CLI ingest is seen by a running server without a restart.

@@ -196,6 +196,11 @@ class Ingestor:
         consistent = await asyncio.to_thread(self.dense.count) == sum(count for _, _, count in rows)
         if not consistent:
             log.warning("the vector store disagrees with the documents table: re-indexing every file")
+        missing = [str(path) for path in paths if not path.exists()]
+        if prune and missing:
+            # a re-index from the wrong directory, or an unmounted volume, must not empty the
+            # knowledge base: refuse, and let the run be recorded as failed
+            raise FileNotFoundError(f"knowledge path not found, nothing removed: {', '.join(missing)}")
         files = await asyncio.to_thread(discover, paths)
         plan = await asyncio.to_thread(self._plan, files, known if consistent else {}, set(known), show)
         removed = sorted(set(known) - plan.seen) if prune else []

@@ -30,7 +30,8 @@ async def test_a_question_gets_a_cited_answer_from_the_help_centre(client: TestC
 
 async def test_an_error_code_finds_the_one_place_that_explains_it(client: TestClient) -> None:
     reply = (await ask(client, "I keep getting BD-4012, what now?"))["reply"]
-    assert "BD-4012" in reply["text"] or "seat" in reply["text"].lower()
+    assert "BD-4012" in reply["text"] and "Seat limit reached" in reply["text"]
+    assert reply["citations"][0]["source"].endswith("error-codes.json")
     assert not reply["handoff"]
 
 
@@ -80,9 +81,15 @@ async def test_messages_after_an_id_lets_a_client_pick_up_later_messages(client:
         ('{"contact": 5, "text": "hi"}', "'contact'"),
         ('{"contact": "a", "text": "hi", "id": 7}', "'id'"),
         ('{"contact": "a", "text": "' + "x" * 4001 + '"}', "longer than 4000"),
+        ('{"contact": "' + "c" * 201 + '", "text": "hi"}', "'contact' is longer than 200"),
+        ('{"contact": "a", "text": "nul \\u0000 here"}', "control characters"),
+        ('{"contact": "a", "text": "lone \\ud800 surrogate"}', "invalid unicode"),
+        ('{"contact": "a\\u001fb", "text": "hi"}', "control characters"),
+        ("[" * 100_000 + "]" * 100_000, "nested too deeply"),
+        (b'{"contact": "a", "text": "\xff\xfe"}', "UTF-8"),
     ],
 )
-async def test_bad_requests_get_400_with_a_reason(client: TestClient, body: str, reason: str) -> None:
+async def test_bad_requests_get_400_with_a_reason(client: TestClient, body: str | bytes, reason: str) -> None:
     response = await client.post("/api/messages", data=body, headers={"Content-Type": "application/json"})
     assert response.status == 400
     assert reason in (await response.json())["error"]
@@ -91,8 +98,9 @@ async def test_bad_requests_get_400_with_a_reason(client: TestClient, body: str,
 async def test_unknown_conversation_and_bad_paging(client: TestClient) -> None:
     assert (await client.get("/api/conversations/nope/messages")).status == 404
     first = await ask(client, "hello")
-    bad = await client.get(f"/api/conversations/{first['conversation_id']}/messages?after=abc")
-    assert bad.status == 400 and "'after'" in (await bad.json())["error"]
+    for after in ("abc", "-1", str(2**31)):
+        bad = await client.get(f"/api/conversations/{first['conversation_id']}/messages?after={after}")
+        assert bad.status == 400 and "'after'" in (await bad.json())["error"]
 
 
 async def test_search_returns_hits_like_the_cli(client: TestClient) -> None:
@@ -113,6 +121,8 @@ async def test_a_configured_token_is_required(
     payload = {"contact": "a", "text": "How do I reset my password?"}
     missing = await client.post("/api/messages", json=payload)
     wrong = await client.post("/api/messages", json=payload, headers={"Authorization": "Bearer nope"})
+    garbled = await client.post("/api/messages", json=payload, headers={"Authorization": "Bearer t0k\u00e9n"})
+    assert garbled.status == 401
     right = await client.post("/api/messages", json=payload, headers={"Authorization": "Bearer t0ken"})
     assert (missing.status, wrong.status, right.status) == (401, 401, 200)
     assert (await client.get("/api/search?q=x")).status == 401
@@ -123,3 +133,10 @@ async def test_health_and_readiness(client: TestClient) -> None:
     ready = await client.get("/readyz")
     body = await ready.json()
     assert ready.status == 200 and body["database"] == "ok" and body["knowledge"] == "ok" and body["chunks"] > 25
+
+
+async def test_a_crafted_contact_and_id_cannot_collide_with_another_contacts_message(client: TestClient) -> None:
+    victim = await ask(client, "How do I reset my password?", contact="victim", id="x:y")
+    other = await ask(client, "Which wine goes with salmon?", contact="victim:x", id="y")
+    assert other["conversation_id"] != victim["conversation_id"]
+    assert other["reply"]["handoff"] is True  # its own answer, not the victim's

@@ -52,3 +52,15 @@ def test_ingest_search_ask_and_reindex(tmp_path: Path) -> None:
 def test_ingest_of_a_missing_path_is_a_usage_error(tmp_path: Path) -> None:
     result = run("ingest", str(tmp_path / "nope"), data_dir=tmp_path)
     assert result.returncode == 2 and "does not exist" in result.stderr
+
+
+def test_reindex_with_a_missing_folder_removes_nothing(tmp_path: Path) -> None:
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "hours.md").write_text("# Support hours\n\nMonday to Friday, 07:00-19:00 UTC.\n")
+    data = tmp_path / "data"
+    assert run("ingest", str(docs), data_dir=data).returncode == 0
+    moved = run("reindex", data_dir=data, SUPPORTHUB_KNOWLEDGE__PATHS=json.dumps([str(tmp_path / "elsewhere")]))
+    assert moved.returncode == 1 and "not found, nothing removed" in moved.stderr
+    hits = json.loads(run("search", "when is support open?", "--json", data_dir=data).stdout)
+    assert hits and hits[0]["source"].endswith("hours.md")

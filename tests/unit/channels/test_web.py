@@ -3,6 +3,7 @@ the channel, with an in-memory hub standing in for core.hub."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -245,7 +246,12 @@ async def test_duplicate_client_id_reaches_the_hub_with_the_same_external_id(
         ('{"type": "message", "id": "<b>", "text": "hi"}', "id must be 1-100 characters of [A-Za-z0-9_-]"),
         ('{"type": "message", "text": "hi"}', "id must be 1-100 characters of [A-Za-z0-9_-]"),
         ('{"type": "hello", "token": null, "after": 0}', "hello was already sent"),
+        # deep enough to overflow the JSON parser, yet under the socket's frame size limit
+        ("[" * 30000 + "]" * 30000, "frame nested too deeply"),
+        ('{"type": "message", "id": "c", "text": "nul\\u0000byte"}', "text holds a NUL or an invalid character"),
+        ('{"type": "message", "id": "c", "text": "lone \\ud800"}', "text holds a NUL or an invalid character"),
     ],
+    ids=lambda value: value[:60] if isinstance(value, str) else None,
 )
 async def test_bad_frames_get_an_error_and_the_socket_stays_usable(
     client: TestClient[Any, Any], raw: str, reason: str
@@ -270,11 +276,64 @@ async def test_message_before_hello_is_refused(client: TestClient[Any, Any], hub
     assert hub.received == []
 
 
-@pytest.mark.parametrize("after", [-1, "3", True, 1.5])
-async def test_hello_with_a_bad_after_is_refused(client: TestClient[Any, Any], after: Any) -> None:
+@pytest.mark.parametrize("after", [-1, "3", True, 1.5, 2**31, 2**63])
+async def test_hello_with_a_bad_after_is_refused(client: TestClient[Any, Any], hub: FakeHub, after: Any) -> None:
     ws = await client.ws_connect("/widget/ws")
     await ws.send_str(json.dumps({"type": "hello", "token": None, "after": after}))
-    assert await recv(ws) == {"type": "error", "reason": "after must be a non-negative integer"}
+    assert await recv(ws) == {"type": "error", "reason": "after must be an integer from 0 to 2147483647"}
+    ws2, _ = await hello(client, after=2**31 - 1)  # the largest 32-bit message id is fine
+    await say(ws2, "hi")
+    assert (await recv(ws2))["text"] == "hi"
+
+
+async def test_a_hello_whose_replay_fails_leaves_nothing_registered(
+    client: TestClient[Any, Any], channel: WebChannel, hub: FakeHub, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ws, token = await hello(client)
+    await say(ws, "before")
+    await frames_until_reply(ws)
+    await ws.close()
+    await _until_no_sessions(channel)
+
+    real_history = hub.history
+    calls = 0
+
+    async def failing_once(address: Address, *, after: int = 0, limit: int = 200) -> list[Any]:
+        nonlocal calls
+        calls += 1
+        if calls == 1:
+            raise RuntimeError("database went away")
+        return await real_history(address, after=after, limit=limit)
+
+    monkeypatch.setattr(hub, "history", failing_once)
+    ws2 = await client.ws_connect("/widget/ws")
+    await ws2.send_json({"type": "hello", "token": token, "after": 0})
+    assert (await recv(ws2))["type"] == "session"
+    assert await recv(ws2) == {"type": "error", "reason": "internal error, please try again"}
+    assert channel._sessions == {}  # not half-registered: no pushes to a socket that has no session
+
+    await ws2.send_json({"type": "hello", "token": token, "after": 0})  # the retry works
+    assert (await recv(ws2))["type"] == "session"
+    assert [(await recv(ws2))["text"] for _ in range(2)] == ["before", "**Answer** to: before"]
+    await say(ws2, "after", client_id="c-2")
+    assert (await recv(ws2))["text"] == "after"
+    await ws2.close()
+    await _until_no_sessions(channel)
+
+
+async def test_a_closed_socket_leaves_its_session(client: TestClient[Any, Any], channel: WebChannel) -> None:
+    ws, _ = await hello(client)
+    assert len(channel._sessions) == 1
+    await ws.close()
+    await _until_no_sessions(channel)
+
+
+async def _until_no_sessions(channel: WebChannel) -> None:
+    for _ in range(300):
+        if not channel._sessions:
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError(f"sockets still registered: {channel._sessions}")
 
 
 async def test_binary_frames_are_refused(client: TestClient[Any, Any]) -> None:

@@ -34,10 +34,28 @@ from core.messages import Author, Citation, StoredMessage
         ("null", FrameError("a frame must be a JSON object")),
         ("{", FrameError("not JSON")),
         ('{"type":null}', FrameError("missing frame type")),
+        # NUL (refused by PostgreSQL) and lone surrogates (not encodable) are refused
+        ('{"type":"message","id":"x","text":"a\\u0000b"}', FrameError("text holds a NUL or an invalid character")),
+        ('{"type":"message","id":"x","text":"a\\ud800"}', FrameError("text holds a NUL or an invalid character")),
+        ('{"type":"message","id":"x","text":"\\udfff"}', FrameError("text holds a NUL or an invalid character")),
+        ('{"type":"message","id":"x","text":"\\ud83d\\ude00"}', ClientMessage(client_id="x", text="\U0001f600")),
+        ('{"type":"hello","token":"t\\u0000k"}', FrameError("token holds a NUL or an invalid character")),
+        ('{"type":"hello","token":"t\\ud800"}', FrameError("token holds a NUL or an invalid character")),
+        # after fits the 32-bit message id column
+        ('{"type":"hello","after":2147483647}', Hello(token=None, after=2**31 - 1)),
+        ('{"type":"hello","after":2147483648}', FrameError("after must be an integer from 0 to 2147483647")),
+        ('{"type":"hello","after":' + "9" * 30 + "}", FrameError("after must be an integer from 0 to 2147483647")),
+        ('{"type":"hello","after":-1}', FrameError("after must be an integer from 0 to 2147483647")),
     ],
 )
 def test_parse_frame(raw: str, expected: object) -> None:
     assert parse_frame(raw, max_text_length=5) == expected
+
+
+@pytest.mark.parametrize("prefix", ["", '{"type":"message","id":"x","text":"hi","extra":'])
+def test_deeply_nested_json_is_an_error_not_a_recursion_error(prefix: str) -> None:
+    raw = prefix + "[" * 40000 + "]" * 40000 + ("}" if prefix else "")
+    assert parse_frame(raw, max_text_length=5) == FrameError("frame nested too deeply")
 
 
 def test_message_frame_carries_citations_handoff_and_an_iso_time() -> None:

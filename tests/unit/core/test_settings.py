@@ -68,3 +68,9 @@ def test_bad_environment_value_names_the_variable_key(monkeypatch: pytest.Monkey
     monkeypatch.setenv("SUPPORTHUB_OUTBOX__MAX_ATTEMPTS", "many")
     with pytest.raises(SettingsError, match="outbox.max_attempts"):
         load_settings(EXAMPLE)
+
+
+def test_a_list_in_the_environment_that_is_not_json_is_one_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SUPPORTHUB_KNOWLEDGE__PATHS", "config/knowledge")
+    with pytest.raises(SettingsError, match="knowledge.*JSON"):
+        load_settings(EXAMPLE)

@@ -72,12 +72,13 @@ async def test_a_received_message_is_claimed_until_its_lease_runs_out(
     store: Store, sessionmaker: async_sessionmaker[AsyncSession]
 ) -> None:
     live = await store.save_inbound(inbound("q1"), lease=LEASE)
-    assert await store.conversations_with_pending() == []  # the receiving process answers it
+    assert await store.conversations_with_pending(["api"]) == []  # the receiving process answers it
     assert await store.claim_pending(live.conversation_id, lease=LEASE) == []
     lapsed = await store.save_inbound(inbound("q2", chat="dave"), lease=EXPIRED)
-    assert await store.conversations_with_pending() == [lapsed.conversation_id]
+    assert await store.conversations_with_pending(["api"]) == [lapsed.conversation_id]
+    assert await store.conversations_with_pending(["web"]) == []  # another hub's channels
     assert len(await store.claim_pending(lapsed.conversation_id, lease=LEASE)) == 1
-    assert await store.conversations_with_pending() == []
+    assert await store.conversations_with_pending(["api"]) == []
 
 
 async def test_history_pages_after_an_id(store: Store, sessionmaker: async_sessionmaker[AsyncSession]) -> None:

@@ -92,3 +92,8 @@ def test_faq_csv_gives_one_chunk_per_row_with_the_question_as_section() -> None:
 
 def test_csv_without_question_and_answer_columns_is_not_an_faq() -> None:
     assert chunk_csv("sku,price\nA1,10\nB2,20\n", stem="prices", max_chars=500) is None
+
+
+def test_a_rule_line_between_sections_is_not_a_chunk() -> None:
+    chunks = chunk_markdown("# Guide\n\n## One\n\nFirst part.\n\n---\n\n## Two\n\nSecond part.\n", stem="guide", max_chars=500)
+    assert [c.text for c in chunks] == ["First part.", "Second part."]
