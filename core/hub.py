@@ -17,7 +17,7 @@ from datetime import timedelta
 
 from core.agent import Agent
 from core.channel import Channel
-from core.messages import Address, InboundMessage, StoredMessage
+from core.messages import Address, InboundMessage, Reply, StoredMessage
 from core.outbox import Outbox
 from core.settings import Settings
 from core.store import PendingMessage, Receipt, Store
@@ -27,6 +27,11 @@ log = logging.getLogger(__name__)
 
 ANSWER_LEASE = timedelta(seconds=15)
 REPLY_POLL_S = 0.2
+ANSWER_ATTEMPTS = 3
+APOLOGY = (
+    "Sorry, something went wrong on our side while answering. "
+    "A person from our support team will follow up here."
+)
 
 
 class Hub:
@@ -132,12 +137,7 @@ class Hub:
         try:
             while queue:
                 pending = queue[0]
-                try:
-                    await self._answer(pending)
-                except asyncio.CancelledError:
-                    raise
-                except Exception:
-                    log.exception("hub: answering message %s failed; it will be retried", pending.id)
+                await self._answer_or_apologise(pending)
                 queue.popleft()
                 self._in_hand.discard(pending.id)
                 self._replies.pop(pending.id, None)
@@ -146,12 +146,29 @@ class Hub:
             if not queue:
                 self._queues.pop(conversation_id, None)
 
-    async def _answer(self, pending: PendingMessage) -> None:
+    async def _answer_or_apologise(self, pending: PendingMessage) -> None:
+        """Never leave a customer without a reply: after repeated failures to answer, say
+        sorry and offer a person. If even that cannot be stored, the sweep tries again."""
+        for attempt in range(1, ANSWER_ATTEMPTS + 1):
+            try:
+                await self._answer(pending, await self._agent.respond(pending.text))
+                return
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("hub: answering message %s failed (attempt %d of %d)", pending.id, attempt, ANSWER_ATTEMPTS)
+        try:
+            await self._answer(pending, Reply(APOLOGY, handoff=True))
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("hub: could not store an apology for message %s; the sweep will retry", pending.id)
+
+    async def _answer(self, pending: PendingMessage, reply: Reply) -> None:
         channel = self._channels.get(pending.address.channel)
         if channel is None:
             log.warning("hub: message %s is for disabled channel %s; left unanswered", pending.id, pending.address.channel)
             return
-        reply = await self._agent.respond(pending.text)
         stored = await self._store.save_reply(pending, reply, push=channel.capabilities.push)
         if stored is None:
             return
