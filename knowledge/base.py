@@ -6,6 +6,7 @@ import dataclasses
 import logging
 import os
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -16,7 +17,7 @@ from knowledge import fusion
 from knowledge.batching import MicroBatcher
 from knowledge.embedder import Embedder
 from knowledge.hits import Hit
-from knowledge.index import DenseStore, LocalIndex
+from knowledge.index import ChunkRecord, DenseStore, LocalIndex
 from knowledge.ingest import Ingestor, IngestSummary
 
 log = logging.getLogger(__name__)
@@ -25,6 +26,18 @@ QUERY_SUB_BATCH = 25
 """sentence-transformers sorts one call's texts by length and batches them: small sub-batches
 pad less. Measured on StackFAQ questions in groups of 50: 247/s as one batch, 341/s in
 sub-batches of 25."""
+
+def _depth(k: int) -> int:
+    """How many candidates each retriever contributes for `k` hits."""
+    return max(4 * k, 30)
+
+
+@dataclass(frozen=True, slots=True)
+class _Encoded:
+    vector: np.ndarray
+    dense: list[tuple[ChunkRecord, float]] | None
+    """Brute-force dense candidates, when the local index holds the vectors."""
+
 
 class KnowledgeBase:
     """Search (dense + lexical, fused) and incremental ingest over one collection."""
@@ -44,8 +57,8 @@ class KnowledgeBase:
         self.dense = dense
         self.local = local
         self.weights = weights
-        self.batcher: MicroBatcher[str, np.ndarray] = MicroBatcher(
-            self._encode_queries, size=len, max_batch=64, workers=query_workers
+        self.batcher: MicroBatcher[tuple[str, int], _Encoded] = MicroBatcher(
+            self._encode_queries, size=lambda item: len(item[0]), max_batch=64, workers=query_workers
         )
         self.ingestor = Ingestor(embedder=embedder, dense=dense, local=local,
                                  sessionmaker=sessionmaker, max_chars=max_chars)
@@ -85,23 +98,28 @@ class KnowledgeBase:
         return self.dense.count()
 
     async def search(self, query: str, k: int = 5) -> list[Hit]:
-        """Top `k` hits. Concurrent calls are encoded together in worker threads; ranking (a
-        fraction of a millisecond) stays on the event loop — measured, moving it into the
+        """Top `k` hits. Concurrent calls are encoded, and their dense candidates scored, together
+        in worker threads (numpy releases the GIL); the rest of the ranking (a fraction of a
+        millisecond of Python) stays on the event loop — measured, moving all of it into the
         workers cost a quarter of the throughput in contention for the GIL."""
         if not query.strip():
             return []
-        vector = await self.batcher.submit(query)
-        self.local.refresh()
-        return self._rank(query, vector, k)
+        encoded = await self.batcher.submit((query, k))
+        return self._rank(query, encoded.vector, k, dense=encoded.dense)
 
     def search_sync(self, query: str, k: int = 5) -> list[Hit]:
         if not query.strip():
             return []
-        self.local.refresh()
-        return self._rank(query, self._encode_queries([query])[0], k)
+        [encoded] = self._encode_queries([(query, k)])
+        return self._rank(query, encoded.vector, k, dense=encoded.dense)
 
-    def _encode_queries(self, queries: list[str]) -> list[np.ndarray]:
-        return list(self.embedder.encode(queries, batch_size=QUERY_SUB_BATCH))
+    def _encode_queries(self, queries: list[tuple[str, int]]) -> list[_Encoded]:
+        vectors = self.embedder.encode([query for query, _ in queries], batch_size=QUERY_SUB_BATCH)
+        self.local.refresh()
+        if not self.local.has_vectors:
+            return [_Encoded(vector, None) for vector in vectors]
+        dense = self.local.search_dense_many(vectors, [_depth(k) for _, k in queries])
+        return [_Encoded(vector, candidates) for vector, candidates in zip(vectors, dense, strict=True)]
 
     def _with_heading_relevance(self, vector: np.ndarray, hits: list[Hit]) -> list[Hit]:
         out = []
@@ -112,13 +130,17 @@ class KnowledgeBase:
             out.append(hit)
         return out
 
-    def _rank(self, query: str, vector: np.ndarray, k: int) -> list[Hit]:
+    def _rank(
+        self, query: str, vector: np.ndarray, k: int, *, dense: list[tuple[ChunkRecord, float]] | None = None
+    ) -> list[Hit]:
+        """Fuse dense candidates (given, or found here) with lexical ones into `k` hits."""
         local = self.local
-        depth = max(4 * k, 30)
+        depth = _depth(k)
         tokens = fusion.exact_tokens(query, local.document_frequency, len(local), weights=self.weights)
         if local.has_vectors:
-            dense, embeddings = local.search_dense(vector, depth), local.vectors_for
-        else:
+            dense = dense if dense is not None else local.search_dense(vector, depth)
+            embeddings = local.vectors_for
+        else:  # too many chunks for brute force: ask chroma
             dense, embeddings = self.dense.query(vector, depth), self.dense.embeddings
         hits = fusion.rank(
             query_vector=vector,

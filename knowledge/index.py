@@ -299,6 +299,14 @@ class LocalIndex:
         scores = vectors @ vector
         return [(records[i], float(scores[i])) for i in _top(scores, n)]
 
+    def search_dense_many(self, queries: np.ndarray, depths: Sequence[int]) -> list[list[tuple[ChunkRecord, float]]]:
+        """`search_dense` for several query vectors at once: one matrix product."""
+        vectors, records = self.vectors, self.records
+        if vectors is None or not records:
+            return [[] for _ in depths]
+        scores = queries @ vectors.T
+        return [[(records[i], float(row[i])) for i in _top(row, n)] for row, n in zip(scores, depths, strict=True)]
+
     def vectors_for(self, ids: Sequence[str]) -> dict[str, np.ndarray]:
         vectors = self.vectors
         if vectors is None:
