@@ -148,7 +148,7 @@ def run(threads: Sequence[dict[str, Any]]) -> dict[str, float]:
             "SUPPORTHUB_LOG_LEVEL": "WARNING",
         }
         cli = [sys.executable, "-m", "core.cli"]
-        subprocess.run([*cli, "reindex"], env=env, check=True, stdout=subprocess.DEVNULL)
+        subprocess.run([*cli, "reindex"], env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         server = subprocess.Popen([*cli, "serve", "--port", str(port)], env=env, stderr=subprocess.DEVNULL)
         try:
             base = f"http://127.0.0.1:{port}"
