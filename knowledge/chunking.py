@@ -174,23 +174,9 @@ def _split_sentences(block: str, max_chars: int) -> list[str]:
 def _split_words(sentence: str, max_chars: int) -> list[str]:
     if len(sentence) <= max_chars:
         return [sentence] if sentence else []
-    pieces: list[str] = []
-    current = ""
-    for word in sentence.split():
-        while len(word) > max_chars:  # a URL or a base64 blob: cut it
-            if current:
-                pieces.append(current)
-                current = ""
-            pieces.append(word[:max_chars])
-            word = word[max_chars:]
-        if current and len(current) + 1 + len(word) > max_chars:
-            pieces.append(current)
-            current = word
-        else:
-            current = f"{current} {word}" if current else word
-    if current:
-        pieces.append(current)
-    return pieces
+    # a word longer than a chunk (a URL, a base64 blob) is cut into chunk-sized slices
+    words = (word[i : i + max_chars] for word in sentence.split() for i in range(0, len(word), max_chars))
+    return _pack(words, " ", max_chars)
 
 
 def faq_columns(header: Sequence[str]) -> tuple[int, int] | None:
