@@ -1,4 +1,4 @@
-"""`supporthub ingest | reindex | search`: the knowledge commands, registered on the main group.
+"""`supporthub ingest | reindex | search | eval`: the knowledge commands, registered on the main group.
 
 Each command opens the database (creating tables when missing) and the knowledge base, does
 one thing, and closes them.
@@ -18,6 +18,16 @@ from core.cli_support import uses_settings
 from core.runtime import open_database
 from core.settings import Settings
 from knowledge.base import KnowledgeBase
+from knowledge.evaluation import (
+    EvalFileError,
+    EvalQuestion,
+    EvalReport,
+    evaluate,
+    format_report,
+    load_questions,
+    report_json,
+    unknown_sources,
+)
 from knowledge.hits import Hit, hit_json
 from knowledge.ingest import IngestSummary
 
@@ -91,5 +101,42 @@ def search_command(settings: Settings, query: str, k: int, as_json: bool) -> Non
         click.echo()
 
 
-COMMANDS = (ingest_command, reindex_command, search_command)
+def _eval_file(ctx: click.Context, param: click.Parameter, path: Path) -> list[EvalQuestion]:
+    try:
+        return load_questions(path)
+    except EvalFileError as exc:
+        raise click.BadParameter(f"{path}: {exc}", ctx=ctx, param=param) from None
+    except OSError as exc:
+        raise click.BadParameter(f"{path}: {exc.strerror or exc}", ctx=ctx, param=param) from None
+
+
+@click.command("eval")
+@click.argument("questions", metavar="FILE.jsonl", callback=_eval_file,
+                type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--k", "k", default=5, show_default=True, type=click.IntRange(1, 50), help="Documents scored per search (hit@k, MRR@k).")
+@click.option("--json", "as_json", is_flag=True, help="Print the figures as one JSON object.")
+@uses_settings
+def eval_command(settings: Settings, questions: list[EvalQuestion], k: int, as_json: bool) -> None:
+    """Measure search and answers on FILE.jsonl: one {"question": ..., "expected_source": ...}
+    per line; expected_source null means the bot should decline."""
+
+    async def run(kb: KnowledgeBase) -> EvalReport:
+        unknown = await asyncio.to_thread(unknown_sources, kb, questions)
+        if unknown:
+            first = unknown[0]
+            more = f" (and {len(unknown) - 1} more)" if len(unknown) > 1 else ""
+            raise click.UsageError(
+                f"line {first.line}: expected_source {first.expected_source!r} matches no indexed document{more}; "
+                "check the name, or ingest the file first"
+            )
+        return await asyncio.to_thread(evaluate, kb, settings.answer, questions, k)
+
+    report = _with_kb(settings, run)
+    if as_json:
+        click.echo(json.dumps(report_json(report), indent=2))
+    else:
+        click.echo(format_report(report))
+
+
+COMMANDS = (ingest_command, reindex_command, search_command, eval_command)
 
