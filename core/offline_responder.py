@@ -96,11 +96,6 @@ def _stem(word: str) -> str:
     return word
 
 
-def split_sentences(text: str) -> list[str]:
-    """Sentences and list items of a markdown chunk, markup stripped, in order."""
-    return [unit.text for block in _blocks(text, chunk=0, list_limit=0) for unit in block.units]
-
-
 def match(hit: Hit) -> float:
     """How well a hit matches the question: the passage cosine or its heading's, the better."""
     if hit.heading_relevance is None:

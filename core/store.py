@@ -320,13 +320,8 @@ def _reply_to(session: Session, *, message_id: int) -> StoredMessage | None:
 
 
 def _history(session: Session, *, address: Address, after: int, limit: int) -> list[StoredMessage]:
-    conversation_id = session.execute(
-        select(Conversation.id).where(
-            Conversation.channel == address.channel,
-            Conversation.chat_id == address.chat_id,
-            Conversation.thread_id == (address.thread_id or ""),
-        )
-    ).scalar_one_or_none()
+    where = {"channel": address.channel, "chat_id": address.chat_id, "thread_id": address.thread_id or ""}
+    conversation_id = session.connection().execute(_FIND_CONVERSATION, where).scalar_one_or_none()
     if conversation_id is None:
         return []
     return _messages(session, conversation_id, after=after, limit=limit)

@@ -29,6 +29,7 @@ from aiohttp import web
 
 from core.settings import KnowledgeSettings
 from knowledge.embedder import Embedder
+from tests.bench.bench_retrieval import percentile
 
 CONCURRENCY = 50
 ROUNDS = 3
@@ -49,11 +50,6 @@ def write_corpus(threads: Sequence[dict[str, Any]], directory: Path) -> None:
             (directory / f"thread-{i:03d}-{j}.md").write_text(
                 f"# {thread['question'].strip()}\n\n{answer.strip()}\n", encoding="utf-8"
             )
-
-
-def percentile(values: Sequence[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
 async def drive(url: str, questions: Sequence[str], *, clients: int, payload: bool = True) -> dict[str, float]:
@@ -86,8 +82,8 @@ async def drive(url: str, questions: Sequence[str], *, clients: int, payload: bo
         elapsed = time.perf_counter() - start
     return {
         "rate": len(questions) / elapsed,
-        "p50_ms": percentile(latencies, 0.5) * 1000,
-        "p95_ms": percentile(latencies, 0.95) * 1000,
+        "p50_ms": percentile(latencies, 50) * 1000,
+        "p95_ms": percentile(latencies, 95) * 1000,
         "errors": float(errors),
     }
 

@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from core.db import Base, make_engine, make_sessionmaker
+from core.db import make_engine, make_sessionmaker, prepare_database
 from core.settings import KnowledgeSettings, Settings
 from knowledge import fusion
 from knowledge.base import KnowledgeBase
@@ -55,8 +55,7 @@ async def open_kb(root: Path, embedder: Embedder | None = None) -> tuple[Knowled
     settings = Settings(data_dir=root / "data")
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     engine = make_engine(settings.resolved_database_url)
-    async with engine.begin() as conn:
-        await conn.run_sync(Base.metadata.create_all)
+    await prepare_database(engine)
     if embedder is None:
         kb = KnowledgeBase.open(settings, make_sessionmaker(engine))
     else:
@@ -137,6 +136,17 @@ class Candidates:
         return [ranks_by_source([(h.source, h.score) for h in hits]) for hits in self.fused(weights)]
 
 
+def method_table(cands: Candidates, expected: Sequence[str],
+                 grid: Sequence[fusion.FusionWeights]) -> dict[str, dict[str, float]]:
+    """hit@1 and MRR@10 of every retrieval method over the same candidates."""
+    table = {"dense": metrics(cands.dense_rankings(), expected),
+             "bm25": metrics(cands.lexical_rankings(), expected),
+             "rrf(equal)": metrics(cands.rrf_rankings(), expected)}
+    for w in grid:
+        table[f"fused(lex={w.lexical},exact={w.exact})"] = metrics(cands.fused_rankings(w), expected)
+    return table
+
+
 def exact_token_corpus(directory: Path) -> list[tuple[str, str]]:
     """Error codes, invoice numbers and plan names in near-identical documents: dense alone
     cannot tell BD-4012 from BD-4013. Returns (query, expected source) pairs."""
@@ -200,12 +210,7 @@ async def _quality(threads: list[dict[str, Any]], root: Path, embedder: Embedder
     expected = [str(paths[i].resolve()) for i, t in enumerate(threads) for _ in t["queries"]]
     vectors = embedder.encode(queries)
     cands = Candidates(kb, queries, vectors)
-    table = {"dense": metrics(cands.dense_rankings(), expected),
-             "bm25": metrics(cands.lexical_rankings(), expected),
-             "rrf(equal)": metrics(cands.rrf_rankings(), expected)}
-    for w in grid:
-        table[f"fused(lex={w.lexical},exact={w.exact})"] = metrics(cands.fused_rankings(w), expected)
-    out["stackfaq"] = table
+    out["stackfaq"] = method_table(cands, expected, grid)
     token_lists = [fusion.exact_tokens(q, kb.local.document_frequency, len(kb.local)) for q in queries]
     dense_top = [r[0] if r else "" for r in cands.dense_rankings()]
     fused_top = [r[0] if r else "" for r in cands.fused_rankings(fusion.DEFAULT_WEIGHTS)]
@@ -220,13 +225,7 @@ async def _quality(threads: list[dict[str, Any]], root: Path, embedder: Embedder
     await kb.ingest([root / "full" / "docs", root / "full" / "exact"], trigger="bench")
     ex_queries = [q for q, _ in pairs]
     ex_cands = Candidates(kb, ex_queries, embedder.encode(ex_queries))
-    ex_expected = [s for _, s in pairs]
-    ex_table = {"dense": metrics(ex_cands.dense_rankings(), ex_expected),
-                "bm25": metrics(ex_cands.lexical_rankings(), ex_expected),
-                "rrf(equal)": metrics(ex_cands.rrf_rankings(), ex_expected)}
-    for w in grid:
-        ex_table[f"fused(lex={w.lexical},exact={w.exact})"] = metrics(ex_cands.fused_rankings(w), ex_expected)
-    out["exact_tokens"] = ex_table
+    out["exact_tokens"] = method_table(ex_cands, [s for _, s in pairs], grid)
 
     # also StackFAQ again with the exact-token docs present (must not hurt)
     cands2 = Candidates(kb, queries, vectors)
