@@ -1,23 +1,81 @@
-"""The agent: turns one customer message into a reply, from the knowledge base."""
+"""The agent: turns one customer turn into a reply, from memory and the knowledge base.
+
+With an LLM configured the model answers (tools, streaming); when it fails for any reason the
+offline responder answers that turn instead, so a customer is never left without a reply.
+Questions about what the customer told us ("what's my name?") are answered from memory on
+both paths' behalf before any search.
+"""
 
 from __future__ import annotations
 
+import logging
+
+from core.llm_responder import LlmFailure, LlmResponder
+from core.memory import acknowledgement, recall_key, recall_reply
 from core.messages import Reply
 from core.offline_responder import OfflineResponder
 from core.settings import AnswerSettings
+from core.turn import AgentOutcome, AttachmentText, TurnContext, StreamSink
 from knowledge.base import KnowledgeBase
 from knowledge.hits import Hit
 
+log = logging.getLogger(__name__)
+
+ATTACHMENT_QUERY_CHARS = 1000
+"""How much of a file's text searches the knowledge base when the message says little."""
+
 
 class Agent:
-    def __init__(self, *, knowledge: KnowledgeBase, settings: AnswerSettings) -> None:
+    def __init__(
+        self, *, knowledge: KnowledgeBase, settings: AnswerSettings, llm: LlmResponder | None = None
+    ) -> None:
         self._knowledge = knowledge
         self._settings = settings
-        self._responder = OfflineResponder(settings)
+        self._offline = OfflineResponder(settings)
+        self._llm = llm
+
+    @property
+    def llm(self) -> LlmResponder | None:
+        return self._llm
 
     async def search(self, query: str, k: int) -> list[Hit]:
         return await self._knowledge.search(query, k)
 
-    async def respond(self, text: str) -> Reply:
-        hits = await self._knowledge.search(text, self._settings.top_k)
-        return self._responder.answer(text, hits)
+    async def respond(self, context: TurnContext, *, stream: StreamSink | None = None) -> AgentOutcome:
+        key = recall_key(context.text)
+        if key is not None:
+            return AgentOutcome(recall_reply(key, context.facts))
+        hits = await self._knowledge.search(_query(context), self._settings.top_k)
+        if self._llm is not None:
+            try:
+                return await self._llm.respond(context, hits=hits, search=self._search_top_k, stream=stream)
+            except LlmFailure as failure:
+                log.warning("agent: the LLM failed (%s); answering message %s offline", failure, context.message_id)
+        return self._respond_offline(context, hits)
+
+    async def _search_top_k(self, query: str) -> list[Hit]:
+        return await self._knowledge.search(query, self._settings.top_k)
+
+    def _respond_offline(self, context: TurnContext, hits: list[Hit]) -> AgentOutcome:
+        readable = [a for a in context.attachments if a.text]
+        stated = [f for f in context.facts if f.source_message_id == context.message_id]
+        if stated and "?" not in context.text and not readable:
+            return AgentOutcome(acknowledgement(stated))
+        reply = self._offline.answer(context.text if context.text.strip() else _query(context), hits)
+        declined = reply.handoff and not reply.citations
+        if readable:
+            reply = Reply(f"I've read {_names(readable)}. {reply.text}", reply.citations, reply.handoff)
+        return AgentOutcome(reply, declined=declined)
+
+
+def _query(context: TurnContext) -> str:
+    """The message, or with little said, the message with the start of its files' text."""
+    texts = [a.text for a in context.attachments if a.text]
+    if not texts or len(context.text.split()) >= 8:
+        return context.text
+    return f"{context.text}\n{texts[0][:ATTACHMENT_QUERY_CHARS]}".strip()
+
+
+def _names(files: list[AttachmentText]) -> str:
+    names = [f.filename for f in files]
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]

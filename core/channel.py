@@ -14,6 +14,7 @@ from aiohttp import web
 if TYPE_CHECKING:
     from core.hub import Hub
     from core.messages import Address, StoredMessage
+    from core.turn import StreamEvent
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,6 +29,8 @@ class Capabilities:
     push: bool = True
     """False when the conversation history itself is the delivery (a client pulls it):
     such replies need no outbox row."""
+    streaming: bool = False
+    """The channel shows an answer while it is written (implements `StreamingChannel`)."""
 
 
 class DeliveryError(Exception):
@@ -57,5 +60,15 @@ class Channel(Protocol):
         """Deliver one stored outgoing message; return the platform's id for it, if any.
 
         Raise `DeliveryError` for a failure worth retrying; anything else is retried too.
+        """
+        ...
+
+
+@runtime_checkable
+class StreamingChannel(Protocol):
+    async def stream(self, address: Address, reply_to: int, event: StreamEvent) -> None:
+        """Show progress of the answer to message `reply_to` (text so far, citations, done).
+
+        Best effort: the stored reply is delivered as usual afterwards and replaces the draft.
         """
         ...

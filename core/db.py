@@ -18,6 +18,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
     Text,
     TypeDecorator,
@@ -81,15 +82,22 @@ class Identity(Base):
 
 class Conversation(Base):
     __tablename__ = "conversations"
-    __table_args__ = (UniqueConstraint("channel", "chat_id", "thread_id"),)
+    __table_args__ = (
+        UniqueConstraint("channel", "chat_id", "thread_id"),
+        Index("ix_conversations_updated_at", "updated_at"),
+    )
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
     contact_id: Mapped[str] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE"), index=True)
     channel: Mapped[str] = mapped_column(String(40))
     chat_id: Mapped[str] = mapped_column(String(255))
     thread_id: Mapped[str] = mapped_column(String(255), default="")
-    state: Mapped[str] = mapped_column(String(16), default="bot")  # bot | human | closed
+    state: Mapped[str] = mapped_column(String(16), default="bot")  # bot | waiting | human | closed
+    summary: Mapped[str | None] = mapped_column(Text)
+    """A rolling summary of the messages up to `summary_upto` (memory of long conversations)."""
+    summary_upto: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    """The last message in either direction; retention expires conversations by it."""
 
 
 class Message(Base):
@@ -116,6 +124,10 @@ class Message(Base):
     status: Mapped[str | None] = mapped_column(String(16))  # inbound: pending | answered
     claimed_until: Mapped[datetime | None] = mapped_column()
     reply_to: Mapped[int | None] = mapped_column(ForeignKey("messages.id", ondelete="SET NULL"))
+    intent: Mapped[str | None] = mapped_column(String(20))  # customer messages, once analysed
+    polarity: Mapped[float | None] = mapped_column(Float)
+    frustration: Mapped[float | None] = mapped_column(Float)
+    declined: Mapped[bool] = mapped_column(Boolean, default=False)  # bot: the KB had no answer
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
@@ -126,7 +138,70 @@ class AttachmentRow(Base):
     filename: Mapped[str] = mapped_column(String(255))
     content_type: Mapped[str] = mapped_column(String(120))
     size: Mapped[int] = mapped_column(Integer)
+    data: Mapped[bytes | None] = mapped_column(LargeBinary)
+    """The file as received, kept until its text is extracted (a restart loses nothing)."""
     text: Mapped[str | None] = mapped_column(Text)
+    problem: Mapped[str | None] = mapped_column(Text)
+    """Why the file could not be read, as the customer was told."""
+
+
+class Memory(Base):
+    """A fact about a contact (name, email, plan, order number…), with the message it came from."""
+
+    __tablename__ = "memories"
+    __table_args__ = (UniqueConstraint("contact_id", "key", "value"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    contact_id: Mapped[str] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE"), index=True)
+    key: Mapped[str] = mapped_column(String(40))
+    value: Mapped[str] = mapped_column(String(500))
+    source_message_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Case(Base):
+    """An escalation: the conversation is out of the bot's hands until a person gives it back.
+
+    States: waiting (for a person) → human (claimed) → returned (to the bot) | closed.
+    """
+
+    __tablename__ = "cases"
+    __table_args__ = (Index("ix_cases_open", "state", "opened_at"),)
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    conversation_id: Mapped[str] = mapped_column(ForeignKey("conversations.id", ondelete="CASCADE"), index=True)
+    state: Mapped[str] = mapped_column(String(16), default="waiting")
+    rule: Mapped[str] = mapped_column(String(40))
+    reason: Mapped[str] = mapped_column(Text)
+    frustration: Mapped[float | None] = mapped_column(Float)
+    owner: Mapped[str | None] = mapped_column(String(255))
+    opened_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    closed_at: Mapped[datetime | None] = mapped_column()
+
+
+class CaseEvent(Base):
+    """One change of a case's state: who, when, from what to what."""
+
+    __tablename__ = "case_events"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    case_id: Mapped[str] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    from_state: Mapped[str | None] = mapped_column(String(16))
+    to_state: Mapped[str] = mapped_column(String(16))
+    actor: Mapped[str] = mapped_column(String(255))
+    note: Mapped[str | None] = mapped_column(Text)
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Feedback(Base):
+    """A customer's thumbs up or down on one bot reply; a second vote replaces the first."""
+
+    __tablename__ = "feedback"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    message_id: Mapped[int] = mapped_column(ForeignKey("messages.id", ondelete="CASCADE"), unique=True)
+    rating: Mapped[str] = mapped_column(String(4))  # up | down
+    comment: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class OutboxItem(Base):

@@ -16,11 +16,13 @@ from collections.abc import Mapping
 from datetime import timedelta
 
 from core.agent import Agent
-from core.channel import Channel
+from core.channel import Channel, StreamingChannel
 from core.messages import Address, InboundMessage, Reply, StoredMessage
 from core.outbox import Outbox
 from core.settings import Settings
 from core.store import PendingMessage, Receipt, Store
+from core.turn import StreamEvent, StreamSink
+from core.turns import TurnRunner
 from knowledge.hits import Hit
 
 log = logging.getLogger(__name__)
@@ -36,17 +38,24 @@ APOLOGY = (
 
 class Hub:
     def __init__(
-        self, *, store: Store, agent: Agent, channels: Mapping[str, Channel], settings: Settings
+        self,
+        *,
+        store: Store,
+        agent: Agent,
+        turns: TurnRunner,
+        channels: Mapping[str, Channel],
+        settings: Settings,
     ) -> None:
         self._store = store
         self._agent = agent
+        self._turns = turns
         self._channels = channels
         self._settings = settings
         self._outbox = Outbox(store, channels, settings.outbox)
         self._queues: dict[str, deque[PendingMessage]] = {}
         self._workers: dict[str, asyncio.Task[None]] = {}
         self._in_hand: set[int] = set()
-        self._replies: dict[int, asyncio.Future[StoredMessage]] = {}
+        self._replies: dict[int, asyncio.Future[StoredMessage | None]] = {}
         self._sweeper: asyncio.Task[None] | None = None
 
     # -- what channels call --------------------------------------------------------------
@@ -62,7 +71,8 @@ class Hub:
         return receipt
 
     async def wait_for_reply(self, message_id: int, *, timeout: float) -> StoredMessage | None:
-        """The bot's answer to an inbound message, waiting up to `timeout` seconds for it."""
+        """The bot's answer to an inbound message, waiting up to `timeout` seconds for it; None
+        when there is none yet, or none coming (a person has the conversation)."""
         future = self._replies.get(message_id)
         if future is not None:  # being answered here
             try:
@@ -151,7 +161,7 @@ class Hub:
         sorry and offer a person. If even that cannot be stored, the sweep tries again."""
         for attempt in range(1, ANSWER_ATTEMPTS + 1):
             try:
-                await self._answer(pending, await self._agent.respond(pending.text))
+                await self._take_turn(pending)
                 return
             except asyncio.CancelledError:
                 raise
@@ -164,16 +174,41 @@ class Hub:
         except Exception:
             log.exception("hub: could not store an apology for message %s; the sweep will retry", pending.id)
 
+    async def _take_turn(self, pending: PendingMessage) -> None:
+        channel = self._channel_for(pending)
+        if channel is None:
+            return
+        finished = await self._turns.run(pending, push=channel.capabilities.push, stream=self._sink(channel, pending))
+        if finished is not None:
+            await self._delivered(pending, channel, finished.reply)
+
     async def _answer(self, pending: PendingMessage, reply: Reply) -> None:
+        channel = self._channel_for(pending)
+        if channel is not None:
+            stored = await self._store.save_reply(pending, reply, push=channel.capabilities.push)
+            if stored is not None:
+                await self._delivered(pending, channel, stored)
+
+    def _channel_for(self, pending: PendingMessage) -> Channel | None:
         channel = self._channels.get(pending.address.channel)
         if channel is None:
             log.warning("hub: message %s is for disabled channel %s; left unanswered", pending.id, pending.address.channel)
-            return
-        stored = await self._store.save_reply(pending, reply, push=channel.capabilities.push)
-        if stored is None:
-            return
+        return channel
+
+    @staticmethod
+    def _sink(channel: Channel, pending: PendingMessage) -> StreamSink | None:
+        if not (channel.capabilities.streaming and isinstance(channel, StreamingChannel)):
+            return None
+
+        async def sink(event: StreamEvent) -> None:
+            await channel.stream(pending.address, pending.id, event)
+
+        return sink
+
+    async def _delivered(self, pending: PendingMessage, channel: Channel, stored: StoredMessage | None) -> None:
+        """Wake whoever waits for this answer (None: no bot answer is coming) and push it."""
         future = self._replies.get(pending.id)
         if future is not None and not future.done():
             future.set_result(stored)
-        if channel.capabilities.push:
+        if stored is not None and channel.capabilities.push:
             await self._outbox.deliver_conversation(pending.conversation_id)

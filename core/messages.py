@@ -49,6 +49,10 @@ class InboundMessage:
     sender_name: str | None = None
     attachments: tuple[Attachment, ...] = ()
     sent_at: datetime | None = None
+    verified_email: str | None = None
+    """Set only when the platform or the integrating site verified it: links this sender to
+    the contact that has the same verified address on any channel (cross-channel memory)."""
+    verified_phone: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +88,8 @@ class StoredMessage:
     citations: tuple[Citation, ...]
     handoff: bool
     created_at: datetime
+    reply_to: int | None = None
+    """The customer message a bot reply answers (the widget swaps its streamed draft for it)."""
 
 
 def stored_message_json(message: StoredMessage) -> dict[str, Any]:
@@ -95,4 +101,5 @@ def stored_message_json(message: StoredMessage) -> dict[str, Any]:
         "citations": [citation_json(c) for c in message.citations],
         "handoff": message.handoff,
         "created_at": message.created_at.isoformat(),
+        "reply_to": message.reply_to,
     }

@@ -15,12 +15,16 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from core.agent import Agent
+from core.attachments import AttachmentReader
 from core.channel import Channel
 from core.db import make_engine, make_sessionmaker, prepare_database
 from core.hub import Hub
+from core.llm_responder import LlmResponder
+from core.sentiment import SentimentAnalyzer
 from core.settings import Settings
 from core.store import Store
 from core.transactions import transactions_for
+from core.turns import TurnRunner
 from knowledge.base import KnowledgeBase
 
 
@@ -56,10 +60,20 @@ async def open_runtime(settings: Settings, channels: Mapping[str, Channel]) -> A
     """Open everything, start the hub and the channels; close it all in reverse order."""
     async with open_database(settings) as (engine, sessionmaker):
         knowledge = await asyncio.to_thread(partial(KnowledgeBase.open, settings, sessionmaker, serving=True))
+        llm = LlmResponder(settings.llm) if settings.llm.enabled else None
+        reader = AttachmentReader(settings.attachments)
         try:
-            agent = Agent(knowledge=knowledge, settings=settings.answer)
+            agent = Agent(knowledge=knowledge, settings=settings.answer, llm=llm)
             transactions = transactions_for(engine, sessionmaker)
-            hub = Hub(store=Store(transactions), agent=agent, channels=channels, settings=settings)
+            store = Store(transactions)
+            turns = TurnRunner(
+                store=store,
+                agent=agent,
+                analyzer=SentimentAnalyzer(settings.sentiment),
+                reader=reader,
+                settings=settings,
+            )
+            hub = Hub(store=store, agent=agent, turns=turns, channels=channels, settings=settings)
             await hub.start()
             started: list[Channel] = []
             try:
@@ -73,4 +87,7 @@ async def open_runtime(settings: Settings, channels: Mapping[str, Channel]) -> A
                 await hub.stop()
                 await transactions.close()
         finally:
+            await reader.aclose()
+            if llm is not None:
+                await llm.aclose()
             await knowledge.aclose()

@@ -27,7 +27,7 @@ from pydantic_settings import (
 from pydantic_settings import SettingsError as EnvironmentParseError
 
 DEFAULT_CONFIG = Path("config/supporthub.toml")
-SECRET_KEYS = {("api", "token"), ("web", "session_secret")}
+SECRET_KEYS = {("api", "token"), ("web", "session_secret"), ("llm", "api_key")}
 
 
 class Section(BaseModel):
@@ -73,6 +73,66 @@ class OutboxSettings(Section):
     poll_interval_s: float = Field(1.0, gt=0)
 
 
+class LlmSettings(Section):
+    """An OpenAI-compatible chat model; off (the offline responder answers) unless `base_url`
+    or the API key is set."""
+
+    base_url: str = Field("", description="e.g. http://127.0.0.1:11434/v1 for Ollama; empty = api.openai.com")
+    model: str = "gpt-4o-mini"
+    api_key: SecretStr | None = None
+    temperature: float = Field(0.2, ge=0.0, le=2.0)
+    max_tokens: int = Field(600, ge=16, le=32_000)
+    timeout_s: float = Field(30.0, gt=0)
+    max_retries: int = Field(2, ge=0, le=10)
+    max_tool_rounds: int = Field(4, ge=1, le=10)
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.base_url) or self.api_key is not None
+
+
+class MemorySettings(Section):
+    context_tokens: int = Field(1500, ge=100, le=100_000, description="budget for recent turns in a prompt")
+    summarize_after: int = Field(20, ge=4, le=1000, description="messages before older turns are summarized")
+    retention_days: int = Field(0, ge=0, description="delete conversations idle this long; 0 = keep")
+
+
+class AttachmentSettings(Section):
+    max_bytes: int = Field(10 * 1024 * 1024, ge=1)
+    allowed_types: list[str] = [".pdf", ".docx", ".xlsx", ".pptx", ".txt", ".md", ".csv", ".json", ".html", ".htm"]
+    max_pages: int = Field(50, ge=1, description="pages of a PDF, slides of a deck, sheets of a workbook")
+    timeout_s: float = Field(20.0, gt=0)
+    max_chars: int = Field(20_000, ge=100, description="extracted text kept per file")
+    max_files: int = Field(5, ge=1, le=50, description="files per message")
+
+
+class SentimentSettings(Section):
+    frustration_phrases: list[str] = [
+        "this is ridiculous",
+        "still not working",
+        "still doesn't work",
+        "waste of time",
+        "fed up",
+        "sick of",
+        "unacceptable",
+        "useless",
+        "third time",
+        "again and again",
+        "nobody helps",
+        "not helpful",
+        "cancel my account",
+    ]
+
+
+class HandoffSettings(Section):
+    frustration_threshold: float = Field(0.7, ge=0.0, le=1.0, description="one message this frustrated escalates")
+    frustrated_level: float = Field(0.4, ge=0.0, le=1.0, description="a message counts as frustrated from here")
+    frustrated_in_row: int = Field(3, ge=1, description="this many frustrated customer messages in a row escalate")
+    unanswered_in_row: int = Field(2, ge=1, description="this many questions in a row the bot could not answer escalate")
+    keywords: list[str] = ["legal", "lawyer", "lawsuit", "chargeback", "gdpr", "data breach"]
+    sla_minutes: int = Field(30, ge=1)
+
+
 class ScheduleJob(Section):
     """A re-index job: exactly one of `cron` (crontab syntax) or `interval_minutes`."""
 
@@ -112,6 +172,11 @@ class Settings(BaseSettings):
     api: ApiSettings = ApiSettings()
     web: WebSettings = WebSettings()
     outbox: OutboxSettings = OutboxSettings()
+    llm: LlmSettings = LlmSettings()
+    memory: MemorySettings = MemorySettings()
+    attachments: AttachmentSettings = AttachmentSettings()
+    sentiment: SentimentSettings = SentimentSettings()
+    handoff: HandoffSettings = HandoffSettings()
     schedule: list[ScheduleJob] = []
 
     @classmethod

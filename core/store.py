@@ -15,12 +15,12 @@ from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
 
-from sqlalchemy import bindparam, insert, or_, select, update
+from sqlalchemy import bindparam, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from core.db import Contact, Conversation, Identity, Message, OutboxItem, new_id, utcnow
+from core.db import AttachmentRow, Contact, Conversation, Identity, Message, OutboxItem, new_id, utcnow
 from core.messages import (
     Address,
     Author,
@@ -28,9 +28,17 @@ from core.messages import (
     InboundMessage,
     Reply,
     StoredMessage,
-    citation_json,
 )
 from core.transactions import Transactions
+from core.turn_store import (
+    INSERT_MESSAGE,
+    FinishedTurn,
+    PendingMessage,
+    TurnResult,
+    TurnState,
+    finish_turn,
+    load_turn,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,16 +46,6 @@ class Receipt:
     message_id: int
     conversation_id: str
     duplicate: bool
-
-
-@dataclass(frozen=True, slots=True)
-class PendingMessage:
-    """An inbound message claimed for answering."""
-
-    id: int
-    conversation_id: str
-    text: str
-    address: Address
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +65,7 @@ def to_stored(row: Message) -> StoredMessage:
         citations=tuple(Citation(**c) for c in row.citations or ()),
         handoff=row.handoff,
         created_at=row.created_at,
+        reply_to=row.reply_to,
     )
 
 
@@ -103,10 +102,22 @@ class Store:
         """Conversations on `channels` holding unanswered messages nobody holds a live claim on."""
         return await self._run(partial(_conversations_with_pending, channels=list(channels)))
 
-    async def save_reply(self, pending: PendingMessage, reply: Reply, *, push: bool) -> StoredMessage | None:
-        """Store the answer, mark the question answered and, for push channels, queue the
+    async def load_turn(self, pending: PendingMessage) -> TurnState:
+        """What answering `pending` needs: conversation state, history, facts, files."""
+        return await self._run(partial(load_turn, message_id=pending.id, conversation_id=pending.conversation_id))
+
+    async def finish_turn(self, pending: PendingMessage, result: TurnResult, *, push: bool) -> FinishedTurn | None:
+        """Store a turn's outcome, mark the question answered and, for push channels, queue the
         delivery — all in one transaction. None when another worker answered it first."""
-        return await self._run(partial(_save_reply, pending=pending, reply=reply, push=push))
+        return await self._run(partial(finish_turn, pending=pending, result=result, push=push))
+
+    async def save_reply(self, pending: PendingMessage, reply: Reply, *, push: bool) -> StoredMessage | None:
+        """`finish_turn` with nothing but a reply (an apology after repeated failures)."""
+        finished = await self.finish_turn(pending, TurnResult(signals=None, reply=reply), push=push)
+        return finished.reply if finished else None
+
+    async def save_summary(self, conversation_id: str, *, summary: str, upto: int) -> None:
+        await self._run(partial(_save_summary, conversation_id=conversation_id, summary=summary, upto=upto))
 
     async def reply_to(self, message_id: int) -> StoredMessage | None:
         return await self._run(partial(_reply_to, message_id=message_id))
@@ -151,20 +162,18 @@ _FIND_CONVERSATION = select(Conversation.id).where(
     Conversation.chat_id == bindparam("chat_id"),
     Conversation.thread_id == bindparam("thread_id"),
 )
-_INSERT_MESSAGE = insert(Message).returning(Message.id)
 _MARK_ANSWERED = (
     update(Message)
     .where(Message.id == bindparam("message_id"), Message.status == "pending")
     .values(status="answered", claimed_until=None)
 )
-_INSERT_OUTBOX = insert(OutboxItem)
 
 
 def _insert_inbound(session: Session, *, message: InboundMessage, lease: timedelta) -> Receipt:
     conversation_id = _conversation_for(session, message)
     now = utcnow()
     message_id = session.connection().execute(
-        _INSERT_MESSAGE,
+        INSERT_MESSAGE,
         {
             "conversation_id": conversation_id,
             "channel": message.address.channel,
@@ -178,6 +187,16 @@ def _insert_inbound(session: Session, *, message: InboundMessage, lease: timedel
             "created_at": now,
         },
     ).scalar_one()
+    for attachment in message.attachments:
+        session.add(
+            AttachmentRow(
+                message_id=message_id,
+                filename=attachment.filename[:255],
+                content_type=attachment.content_type[:120],
+                size=len(attachment.data),
+                data=attachment.data,
+            )
+        )
     return Receipt(message_id, conversation_id, duplicate=False)
 
 
@@ -214,22 +233,46 @@ def _conversation_for(session: Session, message: InboundMessage) -> str:
 
 
 def _contact_for(session: Session, message: InboundMessage) -> str:
-    channel = message.address.channel
-    query = select(Identity.contact_id).where(
-        Identity.channel == channel, Identity.external_user_id == message.sender_id
-    )
-    contact_id = session.execute(query).scalar_one_or_none()
-    if contact_id is not None:
-        return contact_id
-    contact = Contact(display_name=message.sender_name, created_at=utcnow())
-    session.add(contact)
-    session.flush()
-    session.execute(
-        _insert_ignoring_conflicts(session, Identity).values(
-            channel=channel, external_user_id=message.sender_id, contact_id=contact.id
+    """The sender's contact: by their identity on this channel, else by a verified email or
+    phone another channel already linked (so memory follows them), else a new contact."""
+    identities = [(message.address.channel, message.sender_id), *_verified(message)]
+    for channel, user in identities:
+        contact_id = session.execute(
+            select(Identity.contact_id).where(Identity.channel == channel, Identity.external_user_id == user)
+        ).scalar_one_or_none()
+        if contact_id is not None:
+            break
+    else:
+        contact = Contact(display_name=message.sender_name, created_at=utcnow())
+        session.add(contact)
+        session.flush()
+        contact_id = contact.id
+    _link(session, contact_id, identities)
+    return session.execute(
+        select(Identity.contact_id).where(
+            Identity.channel == message.address.channel, Identity.external_user_id == message.sender_id
         )
-    )
-    return session.execute(query).scalar_one()
+    ).scalar_one()
+
+
+def _verified(message: InboundMessage) -> list[tuple[str, str]]:
+    found = []
+    if message.verified_email:
+        found.append(("email", message.verified_email.strip().lower()))
+    if message.verified_phone:
+        found.append(("phone", message.verified_phone.strip()))
+    return found
+
+
+def _link(session: Session, contact_id: str, identities: list[tuple[str, str]]) -> None:
+    """Attach identities the contact does not have yet; one already linked elsewhere stays
+    where it is (first come; merging contacts is a decision for a person)."""
+    for channel, user in identities:
+        session.execute(
+            _insert_ignoring_conflicts(session, Identity).values(
+                channel=channel, external_user_id=user, contact_id=contact_id
+            )
+        )
 
 
 def _claim_pending(session: Session, *, conversation_id: str, lease: timedelta) -> list[PendingMessage]:
@@ -265,50 +308,11 @@ def _conversations_with_pending(session: Session, *, channels: list[str]) -> lis
     return list(rows.scalars())
 
 
-def _save_reply(session: Session, *, pending: PendingMessage, reply: Reply, push: bool) -> StoredMessage | None:
-    connection = session.connection()
-    if connection.execute(_MARK_ANSWERED, {"message_id": pending.id}).rowcount != 1:
-        return None
-    now = utcnow()
-    reply_id = connection.execute(
-        _INSERT_MESSAGE,
-        {
-            "conversation_id": pending.conversation_id,
-            "channel": pending.address.channel,
-            "external_id": None,
-            "author": Author.BOT.value,
-            "text": reply.text,
-            "citations": [citation_json(c) for c in reply.citations],
-            "handoff": reply.handoff,
-            "status": None,
-            "claimed_until": None,
-            "reply_to": pending.id,
-            "created_at": now,
-        },
-    ).scalar_one()
-    if push:
-        connection.execute(
-            _INSERT_OUTBOX,
-            {
-                "message_id": reply_id,
-                "conversation_id": pending.conversation_id,
-                "channel": pending.address.channel,
-                "chat_id": pending.address.chat_id,
-                "thread_id": pending.address.thread_id or "",
-                "status": "pending",
-                "attempts": 0,
-                "next_attempt_at": now,
-                "created_at": now,
-            },
-        )
-    return StoredMessage(
-        id=reply_id,
-        conversation_id=pending.conversation_id,
-        author=Author.BOT,
-        text=reply.text,
-        citations=reply.citations,
-        handoff=reply.handoff,
-        created_at=now,
+def _save_summary(session: Session, *, conversation_id: str, summary: str, upto: int) -> None:
+    session.execute(
+        update(Conversation)
+        .where(Conversation.id == conversation_id, Conversation.summary_upto < upto)
+        .values(summary=summary, summary_upto=upto)
     )
 
 

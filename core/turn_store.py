@@ -1,0 +1,228 @@
+"""The transactions of one turn: what the agent needs to know, and everything it decided.
+
+`load_turn` reads the conversation's state, its messages since the last summary, the
+contact's facts and the message's attachments. `finish_turn` writes the outcome in one
+transaction — the message's signals, its attachments' text, new facts, the reply and its
+delivery, an escalation's case — so a crash leaves either all of it or none, and the
+conditional status update keeps a turn to one outcome across processes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from core.db import AttachmentRow, Conversation, Memory, Message, OutboxItem, utcnow
+from core.messages import Address, Attachment, Author, Reply, StoredMessage, citation_json
+from core.turn import AttachmentText, Fact, Intent, PastMessage, Signals
+from handoff.cases import open_case
+
+HISTORY_LIMIT = 200
+"""Messages read per turn at most; summaries keep a conversation's unsummarized tail shorter."""
+
+
+@dataclass(frozen=True, slots=True)
+class PendingMessage:
+    """An inbound message claimed for answering."""
+
+    id: int
+    conversation_id: str
+    text: str
+    address: Address
+
+
+@dataclass(frozen=True, slots=True)
+class TurnState:
+    state: str
+    """bot | waiting | human | closed: anything but bot or closed means a person has it."""
+    contact_id: str
+    messages: tuple[PastMessage, ...]
+    """The conversation after its summary and before this message, oldest first."""
+    summary: str | None
+    summary_upto: int
+    facts: tuple[Fact, ...]
+    unread: tuple[tuple[int, Attachment], ...]
+    """This message's files not yet converted: (attachment row id, file)."""
+    read: tuple[AttachmentText, ...]
+    """This message's files converted by an earlier attempt."""
+
+
+@dataclass(frozen=True, slots=True)
+class TurnResult:
+    signals: Signals | None
+    reply: Reply | None
+    """None: the bot stays silent (a person has the conversation)."""
+    declined: bool = False
+    attachments: dict[int, AttachmentText] = field(default_factory=dict)
+    facts: Sequence[Fact] = ()
+    escalation: tuple[str, str, float | None] | None = None
+    """(rule, reason, frustration) of an escalation to a person."""
+
+
+@dataclass(frozen=True, slots=True)
+class FinishedTurn:
+    reply: StoredMessage | None
+    case_id: str | None
+
+
+# Prebuilt statements on the hot path (see core.store).
+INSERT_MESSAGE = insert(Message).returning(Message.id)
+INSERT_OUTBOX = insert(OutboxItem)
+_MARK_ANSWERED = (
+    update(Message)
+    .where(Message.id == bindparam("message_id"), Message.status == "pending")
+    .values(status="answered", claimed_until=None)
+)
+
+
+def load_turn(session: Session, *, message_id: int, conversation_id: str) -> TurnState:
+    conversation = session.get(Conversation, conversation_id)
+    assert conversation is not None  # the message's foreign key guarantees it
+    rows = session.execute(
+        select(Message)
+        .where(
+            Message.conversation_id == conversation_id,
+            Message.id > conversation.summary_upto,
+            Message.id < message_id,
+        )
+        .order_by(Message.id.desc())
+        .limit(HISTORY_LIMIT)
+    ).scalars()
+    messages = tuple(reversed([past_message(row) for row in rows]))
+    facts = session.execute(
+        select(Memory).where(Memory.contact_id == conversation.contact_id).order_by(Memory.updated_at, Memory.id)
+    ).scalars()
+    files = session.execute(
+        select(AttachmentRow).where(AttachmentRow.message_id == message_id).order_by(AttachmentRow.id)
+    ).scalars().all()
+    unread = tuple(
+        (f.id, Attachment(f.filename, f.content_type, f.data or b""))
+        for f in files
+        if f.text is None and f.problem is None
+    )
+    read = tuple(AttachmentText(f.filename, f.text, f.problem) for f in files if f.text is not None or f.problem is not None)
+    return TurnState(
+        state=conversation.state,
+        contact_id=conversation.contact_id,
+        messages=messages,
+        summary=conversation.summary,
+        summary_upto=conversation.summary_upto,
+        facts=tuple(Fact(m.key, m.value, m.source_message_id, m.updated_at) for m in facts),
+        unread=unread,
+        read=read,
+    )
+
+
+def past_message(row: Message) -> PastMessage:
+    signals = None
+    if row.intent is not None:
+        signals = Signals(row.polarity or 0.0, row.frustration or 0.0, Intent(row.intent))
+    return PastMessage(row.id, Author(row.author), row.text, signals, row.declined)
+
+
+def finish_turn(session: Session, *, pending: PendingMessage, result: TurnResult, push: bool) -> FinishedTurn | None:
+    """Write a turn's outcome; None when the message was already answered (by another worker)."""
+    connection = session.connection()
+    if connection.execute(_MARK_ANSWERED, {"message_id": pending.id}).rowcount != 1:
+        return None
+    now = utcnow()
+    if result.signals is not None:
+        session.execute(
+            update(Message)
+            .where(Message.id == pending.id)
+            .values(
+                intent=result.signals.intent.value,
+                polarity=result.signals.polarity,
+                frustration=result.signals.frustration,
+            )
+        )
+    for row_id, read in result.attachments.items():
+        session.execute(
+            update(AttachmentRow).where(AttachmentRow.id == row_id).values(text=read.text, problem=read.problem, data=None)
+        )
+    conversation = session.get(Conversation, pending.conversation_id)
+    assert conversation is not None
+    if result.facts:
+        _remember(session, contact_id=conversation.contact_id, facts=result.facts, message_id=pending.id)
+    stored = _insert_reply(session, pending=pending, reply=result.reply, declined=result.declined, push=push) if result.reply else None
+    case_id = None
+    if result.escalation is not None and conversation.state in ("bot", "closed"):
+        rule, reason, frustration = result.escalation
+        case_id = open_case(session, conversation=conversation, rule=rule, reason=reason, frustration=frustration)
+    elif conversation.state == "closed":
+        conversation.state = "bot"  # the customer wrote again after the case was resolved
+    conversation.updated_at = now
+    return FinishedTurn(stored, case_id)
+
+
+def _remember(session: Session, *, contact_id: str, facts: Sequence[Fact], message_id: int) -> None:
+    """Upsert: a fact stated again becomes the newest (what recall of a single-valued key uses)."""
+    now = utcnow()
+    dialect_insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    for fact in facts:
+        statement = dialect_insert(Memory).values(
+            contact_id=contact_id,
+            key=fact.key,
+            value=fact.value[:500],
+            source_message_id=message_id,
+            created_at=now,
+            updated_at=now,
+        )
+        session.execute(
+            statement.on_conflict_do_update(
+                index_elements=["contact_id", "key", "value"],
+                set_={"updated_at": now, "source_message_id": message_id},
+            )
+        )
+
+
+def _insert_reply(session: Session, *, pending: PendingMessage, reply: Reply, declined: bool, push: bool) -> StoredMessage:
+    connection = session.connection()
+    now = utcnow()
+    address = pending.address
+    reply_id = connection.execute(
+        INSERT_MESSAGE,
+        {
+            "conversation_id": pending.conversation_id,
+            "channel": address.channel,
+            "external_id": None,
+            "author": Author.BOT.value,
+            "text": reply.text,
+            "citations": [citation_json(c) for c in reply.citations],
+            "handoff": reply.handoff,
+            "status": None,
+            "claimed_until": None,
+            "reply_to": pending.id,
+            "declined": declined,
+            "created_at": now,
+        },
+    ).scalar_one()
+    if push:
+        connection.execute(
+            INSERT_OUTBOX,
+            {
+                "message_id": reply_id,
+                "conversation_id": pending.conversation_id,
+                "channel": address.channel,
+                "chat_id": address.chat_id,
+                "thread_id": address.thread_id or "",
+                "status": "pending",
+                "attempts": 0,
+                "next_attempt_at": now,
+                "created_at": now,
+            },
+        )
+    return StoredMessage(
+        id=reply_id,
+        conversation_id=pending.conversation_id,
+        author=Author.BOT,
+        text=reply.text,
+        citations=reply.citations,
+        handoff=reply.handoff,
+        created_at=now,
+        reply_to=pending.id,
+    )

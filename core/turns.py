@@ -1,0 +1,130 @@
+"""One turn of a conversation, start to finish: read the message (signals, files, facts),
+let a person have it when a person owns the conversation, ask the escalation policy, let the
+agent answer, ask the policy again, and store it all at once.
+
+The policy runs twice: before answering (a request for a person, a keyword, frustration need
+no answer first) and after (a reply that could not answer, or the LLM asking for a person).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import replace
+
+from core.agent import Agent
+from core.attachments import AttachmentReader
+from core.memory import extract_facts, extractive_summary, within_budget
+from core.messages import Author, Reply
+from core.sentiment import SentimentAnalyzer
+from core.settings import Settings
+from core.store import Store
+from core.turn import AgentOutcome, AttachmentText, Fact, PastMessage, Signals, StreamSink, TurnContext
+from core.turn_store import FinishedTurn, PendingMessage, TurnResult, TurnState
+from handoff.policy import Escalation, decide
+
+log = logging.getLogger(__name__)
+
+HANDOFF_NOTICE = "I've passed this conversation to a person from our support team; they'll follow up here."
+DECLINED_HANDOFF = (
+    "I couldn't find this in our help centre, so I've passed your question to a person "
+    "from our support team; they'll follow up here."
+)
+BOT_STATES = ("bot", "closed")
+
+
+class TurnRunner:
+    def __init__(
+        self,
+        *,
+        store: Store,
+        agent: Agent,
+        analyzer: SentimentAnalyzer,
+        reader: AttachmentReader,
+        settings: Settings,
+    ) -> None:
+        self._store = store
+        self._agent = agent
+        self._analyzer = analyzer
+        self._reader = reader
+        self._settings = settings
+
+    async def run(self, pending: PendingMessage, *, push: bool, stream: StreamSink | None) -> FinishedTurn | None:
+        """Answer (or stay silent for a person), store the outcome; None if answered elsewhere."""
+        state = await self._store.load_turn(pending)
+        signals = self._analyzer.analyze(pending.text)
+        converted = {row_id: await self._reader.read(file) for row_id, file in state.unread}
+        files = (*state.read, *converted.values())
+        facts = [replace(f, source_message_id=pending.id) for f in extract_facts(pending.text)]
+        base = TurnResult(signals=signals, reply=None, attachments=converted, facts=facts)
+        if state.state not in BOT_STATES:
+            return await self._store.finish_turn(pending, base, push=push)  # a person has it
+        history = (*state.messages, PastMessage(pending.id, Author.CUSTOMER, pending.text, signals))
+        early = decide(history, settings=self._settings.handoff)
+        if early is not None:
+            reply = Reply(_with_problems(HANDOFF_NOTICE, files), handoff=True)
+            return await self._finish(pending, replace(base, reply=reply), early, signals, push=push)
+        outcome = await self._agent.respond(self._context(pending, state, facts, files), stream=stream)
+        drafted = (*history, PastMessage(0, Author.BOT, outcome.reply.text, declined=outcome.declined))
+        late = decide(drafted, settings=self._settings.handoff, agent_request=outcome.escalation)
+        reply = _handed_over(outcome) if late is not None else outcome.reply
+        reply = replace(reply, text=_with_problems(reply.text, files))
+        result = replace(base, reply=reply, declined=outcome.declined, facts=[*facts, *_sourced(outcome.facts, pending.id)])
+        finished = await self._finish(pending, result, late, signals, push=push)
+        if finished is not None:
+            await self._summarize_if_long(pending, state)
+        return finished
+
+    async def _finish(
+        self, pending: PendingMessage, result: TurnResult, escalation: Escalation | None, signals: Signals, *, push: bool
+    ) -> FinishedTurn | None:
+        if escalation is not None:
+            log.info("turn: conversation %s escalated (%s): %s", pending.conversation_id, escalation.rule, escalation.reason)
+            result = replace(result, escalation=(escalation.rule.value, escalation.reason, signals.frustration))
+        return await self._store.finish_turn(pending, result, push=push)
+
+    def _context(
+        self, pending: PendingMessage, state: TurnState, facts: list[Fact], files: tuple[AttachmentText, ...]
+    ) -> TurnContext:
+        _, recent = within_budget(state.messages, self._settings.memory.context_tokens)
+        return TurnContext(
+            message_id=pending.id,
+            text=pending.text,
+            recent=tuple(recent),
+            summary=state.summary,
+            facts=(*state.facts, *facts),
+            attachments=files,
+        )
+
+    async def _summarize_if_long(self, pending: PendingMessage, state: TurnState) -> None:
+        """Fold the turns that no longer fit the budget into the rolling summary once the
+        unsummarized tail is long; the LLM writes it when configured, else it is extractive."""
+        if len(state.messages) + 2 < self._settings.memory.summarize_after:
+            return
+        older, _ = within_budget(state.messages, self._settings.memory.context_tokens // 2)
+        if not older:
+            return
+        summary = extractive_summary(state.summary, older)
+        llm = self._agent.llm
+        if llm is not None:
+            try:
+                summary = await llm.summarize(state.summary, older)
+            except Exception as exc:  # noqa: BLE001 — the extractive summary stands in
+                log.warning("turn: the LLM could not summarize conversation %s (%s); kept an extractive summary",
+                            pending.conversation_id, exc)
+        await self._store.save_summary(pending.conversation_id, summary=summary, upto=older[-1].id)
+
+
+def _handed_over(outcome: AgentOutcome) -> Reply:
+    if outcome.declined:
+        return Reply(DECLINED_HANDOFF, handoff=True)
+    return Reply(f"{outcome.reply.text}\n\n{HANDOFF_NOTICE}", outcome.reply.citations, handoff=True)
+
+
+def _with_problems(text: str, files: tuple[AttachmentText, ...]) -> str:
+    """The reply, preceded by what could not be done with the customer's files."""
+    notes = [f"I couldn't use a file you sent: {f.problem}" for f in files if f.problem]
+    return "\n".join([*notes, "", text]) if notes else text
+
+
+def _sourced(facts: tuple[Fact, ...], message_id: int) -> list[Fact]:
+    return [replace(f, source_message_id=message_id) for f in facts]

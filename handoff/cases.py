@@ -1,0 +1,87 @@
+"""Cases: an escalated conversation's life with a person, as an explicit state machine.
+
+    waiting ──claim──▶ human ──return──▶ returned (the bot has the conversation again)
+       │                 │
+       └──resolve / return──┴──resolve──▶ closed
+
+Every change is a `case_events` row (from, to, who, when, why), written in the same
+transaction as the change, so a restart loses nothing. The conversation's own `state` mirrors
+the open case (waiting, human) and is what the hub checks: the bot says nothing to the
+customer unless it is `bot` or `closed`.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from sqlalchemy.orm import Session
+
+from core.db import Case, CaseEvent, Conversation, utcnow
+
+
+class CaseState(StrEnum):
+    WAITING = "waiting"
+    HUMAN = "human"
+    RETURNED = "returned"
+    CLOSED = "closed"
+
+
+TRANSITIONS: dict[CaseState, frozenset[CaseState]] = {
+    CaseState.WAITING: frozenset({CaseState.HUMAN, CaseState.RETURNED, CaseState.CLOSED}),
+    CaseState.HUMAN: frozenset({CaseState.HUMAN, CaseState.RETURNED, CaseState.CLOSED}),
+    CaseState.RETURNED: frozenset(),
+    CaseState.CLOSED: frozenset(),
+}
+CONVERSATION_STATE = {
+    CaseState.WAITING: "waiting",
+    CaseState.HUMAN: "human",
+    CaseState.RETURNED: "bot",
+    CaseState.CLOSED: "closed",
+}
+
+
+class CaseTransitionError(Exception):
+    """A change the state machine does not allow (e.g. claiming a closed case)."""
+
+
+def open_case(
+    session: Session, *, conversation: Conversation, rule: str, reason: str, frustration: float | None
+) -> str:
+    """Open a case waiting for a person and take the conversation out of the bot's hands."""
+    now = utcnow()
+    case = Case(
+        conversation_id=conversation.id,
+        state=CaseState.WAITING.value,
+        rule=rule,
+        reason=reason,
+        frustration=frustration,
+        opened_at=now,
+        updated_at=now,
+    )
+    session.add(case)
+    session.flush()
+    session.add(CaseEvent(case_id=case.id, from_state=None, to_state=case.state, actor="bot", note=reason, at=now))
+    conversation.state = CONVERSATION_STATE[CaseState.WAITING]
+    return case.id
+
+
+def move_case(session: Session, *, case_id: str, to: CaseState, actor: str, note: str | None = None) -> Case:
+    """Change a case's state (claim: to HUMAN with the actor as owner), with its event."""
+    case = session.get(Case, case_id, with_for_update=True)
+    if case is None:
+        raise CaseTransitionError(f"no case {case_id}")
+    current = CaseState(case.state)
+    if to not in TRANSITIONS[current]:
+        raise CaseTransitionError(f"a {current.value} case cannot become {to.value}")
+    now = utcnow()
+    session.add(CaseEvent(case_id=case.id, from_state=current.value, to_state=to.value, actor=actor, note=note, at=now))
+    case.state = to.value
+    case.updated_at = now
+    if to is CaseState.HUMAN:
+        case.owner = actor
+    if to in (CaseState.RETURNED, CaseState.CLOSED):
+        case.closed_at = now
+    conversation = session.get(Conversation, case.conversation_id)
+    assert conversation is not None
+    conversation.state = CONVERSATION_STATE[to]
+    return case
