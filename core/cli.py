@@ -13,9 +13,12 @@ import click
 
 from core.cli_support import uses_settings
 from core.messages import Address, InboundMessage, StoredMessage, citation_json
-from core.runtime import open_runtime
+from core.privacy import Erased
+from core.runtime import open_database, open_runtime
 from core.settings import Settings
+from core.store import Store
 from core.terminal import TerminalChannel
+from core.transactions import transactions_for
 from knowledge.cli import COMMANDS as KNOWLEDGE_COMMANDS
 
 ANSWER_TIMEOUT_S = 120.0
@@ -83,9 +86,12 @@ async def _ask_hub(settings: Settings, questions: Any, show: Callable[[StoredMes
             )
             receipt = await runtime.hub.receive(message)
             reply = await runtime.hub.wait_for_reply(receipt.message_id, timeout=ANSWER_TIMEOUT_S)
-            if reply is None:
+            if reply is not None:
+                show(reply)
+            elif await runtime.hub.answered(receipt.message_id):
+                click.echo("(a person from the support team has this conversation; the bot stays silent)", err=True)
+            else:
                 raise click.ClickException("no answer within two minutes")
-            show(reply)
 
 
 @main.command()
@@ -132,6 +138,33 @@ def chat(settings: Settings) -> None:
 
     click.echo("Ask a question (Ctrl-D or 'quit' to leave).", err=True)
     asyncio.run(_ask_hub(settings, lines(), show))
+
+
+@main.command()
+@click.argument("contact")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@uses_settings
+def forget(settings: Settings, contact: str, yes: bool) -> None:
+    """Erase a contact: identities, facts, conversations, messages, files, cases, feedback.
+
+    CONTACT is a contact id or an identity as channel:user, e.g. email:alice@example.com,
+    api:crm-42 or web:<session id>.
+    """
+    if not yes:
+        click.confirm(f"Erase everything kept about {contact}?", abort=True)
+
+    async def erase() -> Erased | None:
+        async with open_database(settings) as (engine, sessionmaker):
+            transactions = transactions_for(engine, sessionmaker)
+            try:
+                return await Store(transactions).forget_contact(contact)
+            finally:
+                await transactions.close()
+
+    erased = asyncio.run(erase())
+    if erased is None:
+        raise click.ClickException(f"no contact matches {contact!r}")
+    click.echo(erased.line)
 
 
 if __name__ == "__main__":

@@ -17,7 +17,7 @@ from core.settings import SettingsError, load_settings
 
 def configure_logging(level: str) -> None:
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
-    for noisy in ("httpx", "chromadb", "sentence_transformers", "aiohttp.access", "apscheduler", "alembic", "bm25s"):
+    for noisy in ("httpx", "openai", "chromadb", "sentence_transformers", "aiohttp.access", "apscheduler", "alembic", "bm25s"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLevelName(level)))
 
 

@@ -85,6 +85,11 @@ class Hub:
             await asyncio.sleep(REPLY_POLL_S)  # answered earlier, or by another process
         return stored
 
+    async def answered(self, message_id: int) -> bool:
+        """Whether the turn of a customer message is over; with no reply to it, a person has
+        the conversation."""
+        return await self._store.is_answered(message_id)
+
     async def history(self, address: Address, *, after: int = 0, limit: int = 200) -> list[StoredMessage]:
         return await self._store.history(address, after=after, limit=limit)
 

@@ -33,6 +33,7 @@ class Runtime:
     engine: AsyncEngine
     sessionmaker: async_sessionmaker[AsyncSession]
     knowledge: KnowledgeBase
+    store: Store
     hub: Hub
 
     async def database_ready(self) -> bool:
@@ -80,7 +81,7 @@ async def open_runtime(settings: Settings, channels: Mapping[str, Channel]) -> A
                 for channel in channels.values():
                     await channel.start(hub)
                     started.append(channel)
-                yield Runtime(engine, sessionmaker, knowledge, hub)
+                yield Runtime(engine, sessionmaker, knowledge, store, hub)
             finally:
                 for channel in reversed(started):
                     await channel.stop()

@@ -29,7 +29,7 @@ import re
 from collections.abc import Sequence
 from statistics import fmean
 
-from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
+from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer  # type: ignore[import-untyped]
 
 from core.settings import SentimentSettings
 from core.turn import Intent, Signals
@@ -92,7 +92,7 @@ _QUESTION_OPENERS = frozenset(
         "is", "are", "am", "was", "were", "do", "does", "did", "have", "has", "any",
         "what's", "where's", "how's", "who's", "isn't", "can't", "doesn't", "won't",
     }
-)  # fmt: skip
+)
 
 _REQUEST = re.compile(
     r"\bplease\b"
@@ -107,7 +107,7 @@ _IMPERATIVES = frozenset(
         "unsubscribe", "fix", "check", "book", "move", "transfer", "switch", "let", "make",
         "set", "activate", "deactivate", "renew", "email", "call", "find", "restore",
     }
-)  # fmt: skip
+)
 
 
 class SentimentAnalyzer:

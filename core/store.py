@@ -11,16 +11,16 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from dataclasses import dataclass
+from enum import StrEnum
 from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
 
 from sqlalchemy import bindparam, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from core.db import AttachmentRow, Contact, Conversation, Identity, Message, OutboxItem, new_id, utcnow
+from core.db import AttachmentRow, Contact, Conversation, Feedback, Identity, Message, OutboxItem, new_id, utcnow
 from core.messages import (
     Address,
     Author,
@@ -29,9 +29,11 @@ from core.messages import (
     Reply,
     StoredMessage,
 )
+from core.privacy import Erased, expire_conversations, forget_contact
 from core.transactions import Transactions
 from core.turn_store import (
     INSERT_MESSAGE,
+    dialect_insert,
     FinishedTurn,
     PendingMessage,
     TurnResult,
@@ -116,8 +118,26 @@ class Store:
         finished = await self.finish_turn(pending, TurnResult(signals=None, reply=reply), push=push)
         return finished.reply if finished else None
 
+    async def save_feedback(
+        self, message_id: int, *, rating: str, comment: str | None = None, conversation_id: str | None = None
+    ) -> FeedbackResult:
+        """Record a thumbs up/down on a bot reply (a new vote replaces the old one); with
+        `conversation_id`, only a reply of that conversation counts as found."""
+        return await self._run(partial(_save_feedback, message_id=message_id, rating=rating,
+                                       comment=comment, conversation_id=conversation_id))
+
+    async def forget_contact(self, selector: str) -> Erased | None:
+        return await self._run(partial(forget_contact, selector=selector))
+
+    async def expire_conversations(self, *, idle_since: datetime) -> int:
+        return await self._run(partial(expire_conversations, idle_since=idle_since))
+
     async def save_summary(self, conversation_id: str, *, summary: str, upto: int) -> None:
         await self._run(partial(_save_summary, conversation_id=conversation_id, summary=summary, upto=upto))
+
+    async def is_answered(self, message_id: int) -> bool:
+        """Whether a customer message's turn is over (with a reply, or silently for a person)."""
+        return await self._run(partial(_is_answered, message_id=message_id))
 
     async def reply_to(self, message_id: int) -> StoredMessage | None:
         return await self._run(partial(_reply_to, message_id=message_id))
@@ -174,6 +194,7 @@ def _insert_inbound(session: Session, *, message: InboundMessage, lease: timedel
     now = utcnow()
     message_id = session.connection().execute(
         INSERT_MESSAGE,
+    dialect_insert,
         {
             "conversation_id": conversation_id,
             "channel": message.address.channel,
@@ -316,6 +337,10 @@ def _save_summary(session: Session, *, conversation_id: str, summary: str, upto:
     )
 
 
+def _is_answered(session: Session, *, message_id: int) -> bool:
+    return session.execute(select(Message.status).where(Message.id == message_id)).scalar_one_or_none() == "answered"
+
+
 def _reply_to(session: Session, *, message_id: int) -> StoredMessage | None:
     row = session.execute(
         select(Message).where(Message.reply_to == message_id).order_by(Message.id).limit(1)
@@ -407,7 +432,30 @@ def _mark_failed(session: Session, *, outbox_id: int, error: str, retry_at: date
 
 
 def _insert_ignoring_conflicts(session: Session, table: type[Any]) -> Any:
-    """INSERT … ON CONFLICT DO NOTHING, in the dialect at hand (both of ours know it)."""
-    name = session.get_bind().dialect.name
-    dialect_insert = postgresql.insert if name == "postgresql" else sqlite.insert
-    return dialect_insert(table).on_conflict_do_nothing()
+    return dialect_insert(session)(table).on_conflict_do_nothing()
+
+
+class FeedbackResult(StrEnum):
+    SAVED = "saved"
+    NOT_FOUND = "not_found"
+    NOT_A_REPLY = "not_a_reply"
+
+
+def _save_feedback(
+    session: Session, *, message_id: int, rating: str, comment: str | None, conversation_id: str | None
+) -> FeedbackResult:
+    message = session.get(Message, message_id)
+    if message is None or (conversation_id is not None and message.conversation_id != conversation_id):
+        return FeedbackResult.NOT_FOUND
+    if message.author != Author.BOT.value:
+        return FeedbackResult.NOT_A_REPLY
+    now = utcnow()
+    statement = dialect_insert(session)(Feedback).values(
+        message_id=message_id, rating=rating, comment=comment, created_at=now, updated_at=now
+    )
+    session.execute(
+        statement.on_conflict_do_update(
+            index_elements=["message_id"], set_={"rating": rating, "comment": comment, "updated_at": now}
+        )
+    )
+    return FeedbackResult.SAVED

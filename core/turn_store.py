@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -77,6 +78,11 @@ _MARK_ANSWERED = (
     .where(Message.id == bindparam("message_id"), Message.status == "pending")
     .values(status="answered", claimed_until=None)
 )
+
+
+def dialect_insert(session: Session) -> Any:
+    """The INSERT with ON CONFLICT of the dialect at hand (both of ours know it)."""
+    return postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
 
 
 def load_turn(session: Session, *, message_id: int, conversation_id: str) -> TurnState:
@@ -162,9 +168,8 @@ def finish_turn(session: Session, *, pending: PendingMessage, result: TurnResult
 def _remember(session: Session, *, contact_id: str, facts: Sequence[Fact], message_id: int) -> None:
     """Upsert: a fact stated again becomes the newest (what recall of a single-valued key uses)."""
     now = utcnow()
-    dialect_insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
     for fact in facts:
-        statement = dialect_insert(Memory).values(
+        statement = dialect_insert(session)(Memory).values(
             contact_id=contact_id,
             key=fact.key,
             value=fact.value[:500],

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
+from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer  # type: ignore[import-untyped]
 
 from core.sentiment import SentimentAnalyzer, trend
 from core.settings import SentimentSettings

@@ -116,7 +116,7 @@ def test_frustrated_messages_in_a_row_escalate_across_bot_replies() -> None:
         customer("Where is my order?", 0.45), bot(),
         customer("It still hasn't arrived.", 0.5), bot(),
         customer("Still nothing, this is annoying.", 0.6),
-    )  # fmt: skip
+    )
     assert decide(history, settings=SETTINGS) == Escalation(Rule.FRUSTRATED_STREAK, "3 frustrated messages in a row.")
 
 
@@ -136,14 +136,14 @@ def test_the_streak_reports_its_full_length() -> None:
             conversation(
                 customer("Still broken.", 0.5), customer("OK, trying again.", 0.1),
                 customer("Still broken.", 0.5), customer("Still broken.", 0.5),
-            ),  # fmt: skip
+            ),
             id="a calm message in between",
         ),
         pytest.param(
             conversation(
                 customer("Still broken.", 0.5), staff(),
                 customer("Still broken.", 0.5), customer("Still broken.", 0.5),
-            ),  # fmt: skip
+            ),
             id="a staff message in between",
         ),
         pytest.param(
@@ -169,7 +169,7 @@ def test_two_declined_replies_in_a_row_escalate_after_answering() -> None:
     history = conversation(
         customer("Do you ship to Mars?"), declined(),
         customer("What about the Moon?"), declined(),
-    )  # fmt: skip
+    )
     assert decide(history, settings=SETTINGS) == Escalation(
         Rule.UNANSWERED, "2 questions in a row the help centre could not answer."
     )
@@ -180,7 +180,7 @@ def test_declined_replies_escalate_before_answering_the_next_question() -> None:
         customer("Do you ship to Mars?"), declined(),
         customer("What about the Moon?"), declined(),
         customer("And Venus?"),
-    )  # fmt: skip
+    )
     assert decide(history, settings=SETTINGS) == Escalation(
         Rule.UNANSWERED, "2 questions in a row the help centre could not answer."
     )
@@ -195,7 +195,7 @@ def test_declined_replies_escalate_before_answering_the_next_question() -> None:
                 customer("Do you ship to Mars?"), declined(),
                 customer("How do I reset my password?"), bot(),
                 customer("What about the Moon?"), declined(),
-            ),  # fmt: skip
+            ),
             id="an answered reply in between",
         ),
         pytest.param(
@@ -203,14 +203,14 @@ def test_declined_replies_escalate_before_answering_the_next_question() -> None:
                 customer("Do you ship to Mars?"), declined(),
                 customer("thanks anyway", intent=Intent.OTHER), bot("You're welcome!"),
                 customer("What about the Moon?"), declined(),
-            ),  # fmt: skip
+            ),
             id="a thanks reply in between",
         ),
         pytest.param(
             conversation(
                 customer("Do you ship to Mars?"), declined(), staff("We don't, sorry."),
                 customer("What about the Moon?"), declined(),
-            ),  # fmt: skip
+            ),
             id="a staff message in between",
         ),
     ],

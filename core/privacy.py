@@ -1,0 +1,76 @@
+"""Erasing a contact on request, and expiring idle conversations after the retention period.
+
+Deleting rows relies on the schema's ON DELETE CASCADE (SQLite enforces it with the
+`foreign_keys` pragma every connection sets): a contact takes its identities, facts and
+conversations with it, a conversation its messages, files, cases, deliveries and feedback.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.orm import Session
+
+from core.db import Case, Contact, Conversation, Identity, Memory, Message
+
+OPEN_CASE_STATES = ("waiting", "human")
+
+
+@dataclass(frozen=True, slots=True)
+class Erased:
+    contact_id: str
+    conversations: int
+    messages: int
+    facts: int
+    identities: int
+
+    @property
+    def line(self) -> str:
+        return (f"forgot contact {self.contact_id}: {self.conversations} conversations, "
+                f"{self.messages} messages, {self.facts} facts, {self.identities} identities")
+
+
+def find_contact(session: Session, selector: str) -> str | None:
+    """A contact by id, or by an identity written `channel:user` (`email:alice@example.com`,
+    `api:crm-42`, `web:<session id>`)."""
+    if session.get(Contact, selector) is not None:
+        return selector
+    channel, _, user = selector.partition(":")
+    if not user:
+        return None
+    return session.execute(
+        select(Identity.contact_id).where(Identity.channel == channel, Identity.external_user_id == user)
+    ).scalar_one_or_none()
+
+
+def forget_contact(session: Session, *, selector: str) -> Erased | None:
+    """Delete everything kept about a contact; None when no contact matches."""
+    contact_id = find_contact(session, selector)
+    if contact_id is None:
+        return None
+    conversations = select(Conversation.id).where(Conversation.contact_id == contact_id)
+    erased = Erased(
+        contact_id=contact_id,
+        conversations=_count(session, conversations.subquery()),
+        messages=_count(session, select(Message.id).where(Message.conversation_id.in_(conversations)).subquery()),
+        facts=_count(session, select(Memory.id).where(Memory.contact_id == contact_id).subquery()),
+        identities=_count(session, select(Identity.id).where(Identity.contact_id == contact_id).subquery()),
+    )
+    session.execute(delete(Contact).where(Contact.id == contact_id))
+    return erased
+
+
+def expire_conversations(session: Session, *, idle_since: datetime) -> int:
+    """Delete conversations with no message since `idle_since`, except those a person still
+    owes an answer (an open case). Facts about the contact stay (long-term memory)."""
+    open_cases = select(Case.conversation_id).where(Case.state.in_(OPEN_CASE_STATES))
+    result = session.execute(
+        delete(Conversation).where(Conversation.updated_at < idle_since, Conversation.id.not_in(open_cases))
+    )
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+def _count(session: Session, subquery: object) -> int:
+    return int(session.execute(select(func.count()).select_from(subquery)).scalar_one())  # type: ignore[arg-type]
