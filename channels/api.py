@@ -3,11 +3,15 @@ messages (a person's reply after a handoff) from the conversation's message list
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
 import hmac
 import json
+import re
 import uuid
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
 from aiohttp import web
@@ -16,12 +20,14 @@ from core.channel import Capabilities
 from core.hub import Hub
 from core.messages import (
     Address,
+    Attachment,
     InboundMessage,
     StoredMessage,
     citation_json,
     stored_message_json,
 )
-from core.settings import Settings
+from core.settings import AttachmentSettings, Settings
+from core.store import FeedbackResult
 from knowledge.hits import hit_json
 
 REPLY_TIMEOUT_S = 30.0
@@ -29,6 +35,10 @@ MAX_ID_LENGTH = 200
 MAX_CONTACT_LENGTH = 200
 MAX_MESSAGE_ID = 2**31 - 1  # message ids are 32-bit integers on PostgreSQL
 MAX_K = 50
+MAX_COMMENT_LENGTH = 2000
+RATINGS = ("up", "down")
+EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+PHONE = re.compile(r"\+[1-9]\d{6,14}")
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -37,8 +47,47 @@ def bad_request(reason: str) -> web.HTTPBadRequest:
     return web.HTTPBadRequest(text=json.dumps({"error": reason}), content_type="application/json")
 
 
-def parse_message_body(raw: bytes, *, max_text_length: int) -> tuple[str, str, str | None]:
-    """(contact, text, id) from a request body, or HTTPBadRequest naming what is wrong."""
+@dataclass(frozen=True, slots=True)
+class ApiMessage:
+    contact: str
+    text: str
+    id: str | None
+    email: str | None
+    phone: str | None
+    attachments: tuple[Attachment, ...]
+
+
+def parse_message_body(raw: bytes, *, max_text_length: int, attachments: AttachmentSettings) -> ApiMessage:
+    """The message in a request body, or HTTPBadRequest naming what is wrong."""
+    body = _json_object(raw)
+    contact = checked_string(body, "contact", max_length=MAX_CONTACT_LENGTH, required=True)
+    files = _attachments(body, attachments)
+    text = checked_string(body, "text", max_length=max_text_length, required=not files, multiline=True)
+    message_id = checked_string(body, "id", max_length=MAX_ID_LENGTH, required=False)
+    email = checked_string(body, "email", max_length=MAX_CONTACT_LENGTH, required=False)
+    phone = checked_string(body, "phone", max_length=MAX_CONTACT_LENGTH, required=False)
+    if email is not None and not EMAIL.fullmatch(email):
+        raise bad_request("'email' is not an email address")
+    if phone is not None and not PHONE.fullmatch(phone):
+        raise bad_request("'phone' must be in international format, e.g. +4915112345678")
+    assert contact is not None  # required=True guarantees it
+    return ApiMessage(contact, text or "", message_id, email, phone, files)
+
+
+def parse_feedback_body(raw: bytes) -> tuple[int, str, str | None]:
+    """(message_id, rating, comment) from a feedback request body."""
+    body = _json_object(raw)
+    message_id = body.get("message_id")
+    if isinstance(message_id, bool) or not isinstance(message_id, int) or not 0 < message_id <= MAX_MESSAGE_ID:
+        raise bad_request(f"'message_id' must be an integer from 1 to {MAX_MESSAGE_ID}")
+    rating = body.get("rating")
+    if rating not in RATINGS:
+        raise bad_request("'rating' must be \"up\" or \"down\"")
+    comment = checked_string(body, "comment", max_length=MAX_COMMENT_LENGTH, required=False, multiline=True)
+    return message_id, rating, comment
+
+
+def _json_object(raw: bytes) -> dict[str, Any]:
     try:
         body = json.loads(raw)
     except json.JSONDecodeError as exc:
@@ -49,11 +98,31 @@ def parse_message_body(raw: bytes, *, max_text_length: int) -> tuple[str, str, s
         raise bad_request("body is nested too deeply") from None
     if not isinstance(body, dict):
         raise bad_request("body must be a JSON object")
-    contact = checked_string(body, "contact", max_length=MAX_CONTACT_LENGTH, required=True)
-    text = checked_string(body, "text", max_length=max_text_length, required=True, multiline=True)
-    message_id = checked_string(body, "id", max_length=MAX_ID_LENGTH, required=False)
-    assert contact is not None and text is not None  # required=True guarantees it
-    return contact, text, message_id
+    return body
+
+
+def _attachments(body: dict[str, Any], settings: AttachmentSettings) -> tuple[Attachment, ...]:
+    """Files as `[{"filename", "content_type"?, "data": base64}]`; their content is checked
+    when the message is answered, so the customer hears what was wrong with a file."""
+    raw = body.get("attachments", [])
+    if not isinstance(raw, list) or not all(isinstance(item, dict) for item in raw):
+        raise bad_request("'attachments' must be a list of objects")
+    if len(raw) > settings.max_files:
+        raise bad_request(f"at most {settings.max_files} attachments per message")
+    files = []
+    for item in raw:
+        filename = checked_string(item, "filename", max_length=255, required=True)
+        content_type = checked_string(item, "content_type", max_length=120, required=False)
+        encoded = item.get("data")
+        if not isinstance(encoded, str):
+            raise bad_request("each attachment needs 'data', the file in base64")
+        try:
+            data = base64.b64decode(encoded, validate=True)
+        except binascii.Error:
+            raise bad_request(f"attachment {filename!r}: 'data' is not valid base64") from None
+        assert filename is not None
+        files.append(Attachment(filename, content_type or "application/octet-stream", data))
+    return tuple(files)
 
 
 def checked_string(
@@ -106,6 +175,7 @@ class ApiChannel:
 
     def __init__(self, settings: Settings) -> None:
         self._settings = settings.api
+        self._attachments = settings.attachments
         self.capabilities = Capabilities(
             max_text_length=settings.api.max_text_length, formatting="markdown", push=False
         )
@@ -114,8 +184,10 @@ class ApiChannel:
     def routes(self) -> list[web.AbstractRouteDef]:
         return [
             web.post("/api/messages", self._authorized(self.post_message)),
+            web.get("/api/conversations/{conversation_id}", self._authorized(self.get_conversation)),
             web.get("/api/conversations/{conversation_id}/messages", self._authorized(self.list_messages)),
             web.get("/api/search", self._authorized(self.search)),
+            web.post("/api/feedback", self._authorized(self.post_feedback)),
         ]
 
     async def start(self, hub: Hub) -> None:
@@ -152,25 +224,74 @@ class ApiChannel:
         return checked
 
     async def post_message(self, request: web.Request) -> web.Response:
-        contact, text, client_id = parse_message_body(
-            await request.read(), max_text_length=self._settings.max_text_length
+        body = parse_message_body(
+            await request.read(), max_text_length=self._settings.max_text_length, attachments=self._attachments
         )
         message = InboundMessage(
-            address=Address(self.name, contact),
-            external_id=external_id(contact, client_id or uuid.uuid4().hex),
-            sender_id=contact,
-            text=text,
+            address=Address(self.name, body.contact),
+            external_id=external_id(body.contact, body.id or uuid.uuid4().hex),
+            sender_id=body.contact,
+            text=body.text,
+            attachments=body.attachments,
+            verified_email=body.email,
+            verified_phone=body.phone,
         )
         receipt = await self.hub.receive(message)
         reply = await self.hub.wait_for_reply(receipt.message_id, timeout=REPLY_TIMEOUT_S)
         if reply is None:
-            body = {"conversation_id": receipt.conversation_id, "message_id": receipt.message_id, "reply": None}
-            return web.json_response(body, status=202)
+            with_staff = await self.hub.answered(receipt.message_id)
+            body_json = {
+                "conversation_id": receipt.conversation_id,
+                "message_id": receipt.message_id,
+                "reply": None,
+                "status": "with_staff" if with_staff else "pending",
+            }
+            return web.json_response(body_json, status=202)
         return web.json_response(
             {
                 "conversation_id": receipt.conversation_id,
                 "message_id": receipt.message_id,
-                "reply": {"text": reply.text, "citations": [citation_json(c) for c in reply.citations], "handoff": reply.handoff},
+                "reply": {
+                    "id": reply.id,
+                    "text": reply.text,
+                    "citations": [citation_json(c) for c in reply.citations],
+                    "handoff": reply.handoff,
+                },
+            }
+        )
+
+    async def post_feedback(self, request: web.Request) -> web.Response:
+        message_id, rating, comment = parse_feedback_body(await request.read())
+        result = await self.hub.feedback(message_id, rating=rating, comment=comment)
+        if result is FeedbackResult.NOT_FOUND:
+            raise web.HTTPNotFound(text=json.dumps({"error": "no such message"}), content_type="application/json")
+        if result is FeedbackResult.NOT_A_REPLY:
+            raise bad_request("feedback is for the bot's replies; this message is not one")
+        return web.json_response({"message_id": message_id, "rating": rating})
+
+    async def get_conversation(self, request: web.Request) -> web.Response:
+        overview = await self.hub.conversation_overview(request.match_info["conversation_id"])
+        if overview is None:
+            raise web.HTTPNotFound(text=json.dumps({"error": "no such conversation"}), content_type="application/json")
+        case = overview.case
+        return web.json_response(
+            {
+                "id": overview.id,
+                "state": overview.state,
+                "summary": overview.summary,
+                "case": None if case is None else {
+                    "id": case.id,
+                    "state": case.state,
+                    "rule": case.rule,
+                    "reason": case.reason,
+                    "owner": case.owner,
+                    "opened_at": case.opened_at.isoformat(),
+                },
+                "sentiment": {
+                    "intents": list(overview.intents),
+                    "frustration": [round(f, 3) for f in overview.frustration],
+                    "trend": round(overview.trend, 3),
+                },
             }
         )
 

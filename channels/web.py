@@ -7,19 +7,37 @@ a reconnecting widget says which message id it saw last and receives everything 
 
 Wire protocol (JSON text frames):
 
-    client → server  {"type": "hello", "token": str | null, "after": int}     first frame
-                     {"type": "message", "id": str, "text": str}              id: client uuid
-    server → client  {"type": "session", "token": str, "title": str, "max_text_length": int}
+    client → server  {"type": "hello", "token": str | null, "after": int,    first frame
+                      "identity"?: {"email": str, "signature": hex}}         see below
+                     {"type": "message", "id": str, "text": str,              id: client uuid
+                      "attachments"?: [{"filename", "content_type", "data": base64}]}
+                     {"type": "feedback", "message_id": int, "rating": "up" | "down"}
+    server → client  {"type": "session", "token": str, "title": str, "max_text_length": int,
+                      "max_file_bytes": int}
                      {"type": "message", "id": int, "author": ..., "text": ..., "citations": [...],
-                      "handoff": bool, "created_at": iso, "client_id"?: str}
+                      "handoff": bool, "created_at": iso, "reply_to": int | null, "client_id"?: str}
                      {"type": "typing", "message_id": int}                    reply on its way
+                     {"type": "delta", "reply_to": int, "text": str}          an answer being written
+                     {"type": "citations", "reply_to": int, "citations": [...]}
+                     {"type": "done", "reply_to": int}                        the stored message follows
+                     {"type": "reset", "reply_to": int}                       drop the draft
+                     {"type": "feedback", "message_id": int, "rating": str}   vote recorded
                      {"type": "error", "reason": str}                         socket stays open
+
+A streamed draft is only a preview: the stored `message` frame (with `reply_to`) replaces it.
+
+Identity: a site that knows its visitor may pass their email with an HMAC-SHA256 of it under
+`web.identity_secret` (computed on the site's server). A valid signature makes the email
+verified, linking the visitor to the same contact on every channel (memory follows them).
 """
 
 from __future__ import annotations
 
 import asyncio
+import base64
+import binascii
 import hashlib
+import hmac
 import json
 import logging
 import os
@@ -35,11 +53,15 @@ from itsdangerous import BadData, URLSafeSerializer
 from core.channel import Capabilities
 from core.messages import (
     Address,
+    Attachment,
     Author,
     InboundMessage,
     StoredMessage,
+    citation_json,
     stored_message_json,
 )
+from core.store import FeedbackResult
+from core.turn import CitationsReady, StreamDone, StreamEvent, StreamReset, TextDelta
 
 if TYPE_CHECKING:
     from core.hub import Hub
@@ -129,12 +151,21 @@ class SessionTokens:
 class Hello:
     token: str | None
     after: int
+    email: str | None = None
+    signature: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class ClientMessage:
     client_id: str
     text: str
+    attachments: tuple[Attachment, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ClientFeedback:
+    message_id: int
+    rating: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,7 +173,13 @@ class FrameError:
     reason: str
 
 
-ClientFrame = Hello | ClientMessage | FrameError
+ClientFrame = Hello | ClientMessage | ClientFeedback | FrameError
+MAX_FILES_PER_MESSAGE = 1
+
+
+def identity_signature(secret: str, email: str) -> str:
+    """What the embedding site computes on its server to vouch for a visitor's email."""
+    return hmac.new(secret.encode(), email.strip().lower().encode(), hashlib.sha256).hexdigest()
 
 
 def parse_frame(raw: str, *, max_text_length: int) -> ClientFrame:
@@ -160,6 +197,8 @@ def parse_frame(raw: str, *, max_text_length: int) -> ClientFrame:
         return _parse_hello(data)
     if kind == "message":
         return _parse_message(data, max_text_length=max_text_length)
+    if kind == "feedback":
+        return _parse_feedback(data)
     return FrameError(f"unknown frame type {kind!r}" if isinstance(kind, str) else "missing frame type")
 
 
@@ -172,7 +211,46 @@ def _parse_hello(data: dict[str, Any]) -> ClientFrame:
         return FrameError("token holds a NUL or an invalid character")
     if isinstance(after, bool) or not isinstance(after, int) or not 0 <= after <= MAX_MESSAGE_ID:
         return FrameError(f"after must be an integer from 0 to {MAX_MESSAGE_ID}")
-    return Hello(token=token, after=after)
+    identity = data.get("identity")
+    if identity is None:
+        return Hello(token=token, after=after)
+    email = identity.get("email") if isinstance(identity, dict) else None
+    signature = identity.get("signature") if isinstance(identity, dict) else None
+    if not isinstance(email, str) or not isinstance(signature, str) or not 0 < len(email) <= 200 or len(signature) > 128:
+        return FrameError("identity must be {\"email\": str, \"signature\": str}")
+    return Hello(token=token, after=after, email=email, signature=signature)
+
+
+def _parse_feedback(data: dict[str, Any]) -> ClientFrame:
+    message_id = data.get("message_id")
+    if isinstance(message_id, bool) or not isinstance(message_id, int) or not 0 < message_id <= MAX_MESSAGE_ID:
+        return FrameError(f"message_id must be an integer from 1 to {MAX_MESSAGE_ID}")
+    rating = data.get("rating")
+    if rating not in ("up", "down"):
+        return FrameError('rating must be "up" or "down"')
+    return ClientFeedback(message_id, rating)
+
+
+def _parse_attachments(data: dict[str, Any]) -> tuple[Attachment, ...] | FrameError:
+    raw = data.get("attachments", [])
+    if not isinstance(raw, list) or len(raw) > MAX_FILES_PER_MESSAGE:
+        return FrameError(f"attachments must be a list of at most {MAX_FILES_PER_MESSAGE} file")
+    files = []
+    for item in raw:
+        filename = item.get("filename") if isinstance(item, dict) else None
+        content_type = item.get("content_type") if isinstance(item, dict) else None
+        encoded = item.get("data") if isinstance(item, dict) else None
+        if not isinstance(filename, str) or not 0 < len(filename) <= 255 or not _storable(filename):
+            return FrameError("an attachment needs a filename of 1-255 characters")
+        if not isinstance(encoded, str):
+            return FrameError(f"{filename}: data must be the file in base64")
+        try:
+            content = base64.b64decode(encoded, validate=True)
+        except binascii.Error:
+            return FrameError(f"{filename}: data is not valid base64")
+        kind = content_type if isinstance(content_type, str) and 0 < len(content_type) <= 120 else ""
+        files.append(Attachment(filename, kind or "application/octet-stream", content))
+    return tuple(files)
 
 
 def _parse_message(data: dict[str, Any], *, max_text_length: int) -> ClientFrame:
@@ -188,12 +266,15 @@ def _parse_message(data: dict[str, Any], *, max_text_length: int) -> ClientFrame
         return FrameError("text must be a string")
     if not _storable(text):
         return FrameError("text holds a NUL or an invalid character")
+    files = _parse_attachments(data)
+    if isinstance(files, FrameError):
+        return files
     text = text.strip()
-    if not text:
+    if not text and not files:
         return FrameError("empty text")
     if len(text) > max_text_length:
         return FrameError(f"text longer than {max_text_length} characters")
-    return ClientMessage(client_id=client_id, text=text)
+    return ClientMessage(client_id=client_id, text=text, attachments=files)
 
 
 def _storable(value: str) -> bool:
@@ -219,7 +300,27 @@ def error_frame(reason: str) -> dict[str, Any]:
     return {"type": "error", "reason": reason}
 
 
+def stream_frame(reply_to: int, event: StreamEvent) -> dict[str, Any]:
+    match event:
+        case TextDelta(text):
+            return {"type": "delta", "reply_to": reply_to, "text": text}
+        case CitationsReady(citations):
+            return {"type": "citations", "reply_to": reply_to, "citations": [citation_json(c) for c in citations]}
+        case StreamDone():
+            return {"type": "done", "reply_to": reply_to}
+        case StreamReset():
+            return {"type": "reset", "reply_to": reply_to}
+
+
 # --- the channel ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _Session:
+    """A socket's visitor: the session id, and the email the embedding site vouched for."""
+
+    id: str
+    email: str | None
 
 
 class _Socket:
@@ -251,12 +352,15 @@ class WebChannel:
 
     def __init__(self, settings: Settings) -> None:
         self._settings = settings.web
+        self._max_file_bytes = settings.attachments.max_bytes
         self._secret_path = settings.data_dir / SECRET_FILE
         self.capabilities = Capabilities(
             max_text_length=settings.api.max_text_length,
             formatting="markdown",
             typing=True,
+            attachments=True,
             push=True,
+            streaming=True,
         )
         self._hub: Hub | None = None
         self._tokens: SessionTokens | None = None
@@ -301,6 +405,10 @@ class WebChannel:
         await self._broadcast(address.chat_id, message_frame(message))
         return str(message.id)
 
+    async def stream(self, address: Address, reply_to: int, event: StreamEvent) -> None:
+        """The answer to `reply_to` as it is written, to every open tab of the session."""
+        await self._broadcast(address.chat_id, stream_frame(reply_to, event))
+
     # Pages -------------------------------------------------------------------------------
 
     async def _index(self, request: web.Request) -> web.Response:
@@ -323,10 +431,12 @@ class WebChannel:
         if self._hub is None or self._tokens is None:
             raise web.HTTPServiceUnavailable(text="web channel not started")
         max_len = self.capabilities.max_text_length
-        ws = web.WebSocketResponse(heartbeat=HEARTBEAT_S, max_msg_size=64 * 1024 + 6 * max_len)
+        # room for one file in base64 (4 bytes per 3) beside the longest escaped text
+        frame_limit = 64 * 1024 + 6 * max_len + (self._max_file_bytes + 2) // 3 * 4
+        ws = web.WebSocketResponse(heartbeat=HEARTBEAT_S, max_msg_size=frame_limit)
         await ws.prepare(request)
         sock = _Socket(ws)
-        session_id: str | None = None
+        session: _Session | None = None
         try:
             async for msg in ws:
                 if msg.type is not WSMsgType.TEXT:
@@ -336,30 +446,48 @@ class WebChannel:
                 frame: ClientFrame | None = None
                 try:
                     frame = parse_frame(msg.data, max_text_length=max_len)
-                    session_id = await self._handle(sock, frame, session_id)
+                    session = await self._handle(sock, frame, session)
                 except asyncio.CancelledError:
                     raise
                 except Exception:
                     log.exception("web: failed to handle a %s frame", type(frame).__name__ if frame else "client")
                     await sock.send(error_frame("internal error, please try again"))
         finally:
-            if session_id is not None:
-                self._forget(session_id, sock)
+            if session is not None:
+                self._forget(session.id, sock)
         return ws
 
-    async def _handle(self, sock: _Socket, frame: ClientFrame, session_id: str | None) -> str | None:
+    async def _handle(self, sock: _Socket, frame: ClientFrame, session: _Session | None) -> _Session | None:
         match frame:
             case FrameError(reason):
                 await sock.send(error_frame(reason))
-            case Hello() if session_id is not None:
+            case Hello() if session is not None:
                 await sock.send(error_frame("hello was already sent"))
-            case Hello(token, after):
-                session_id = await self._hello(sock, token=token, after=after)
-            case ClientMessage() if session_id is None:
+            case Hello():
+                session = _Session(await self._hello(sock, token=frame.token, after=frame.after), self._verified(frame))
+            case ClientMessage() | ClientFeedback() if session is None:
                 await sock.send(error_frame("send hello first"))
-            case ClientMessage() if session_id is not None:
-                await self._accept(sock, frame, session_id)
-        return session_id
+            case ClientMessage() if session is not None:
+                await self._accept(sock, frame, session)
+            case ClientFeedback(message_id, rating) if session is not None:
+                await self._feedback(sock, session, message_id=message_id, rating=rating)
+        return session
+
+    def _verified(self, hello: Hello) -> str | None:
+        """The visitor's email when the embedding site signed it with `web.identity_secret`."""
+        secret = self._settings.identity_secret
+        if hello.email is None or hello.signature is None or secret is None:
+            return None
+        expected = identity_signature(secret.get_secret_value(), hello.email)
+        return hello.email.strip().lower() if hmac.compare_digest(expected, hello.signature.lower()) else None
+
+    async def _feedback(self, sock: _Socket, session: _Session, *, message_id: int, rating: str) -> None:
+        assert self._hub is not None
+        result = await self._hub.feedback(message_id, rating=rating, address=Address(CHANNEL, session.id))
+        if result is FeedbackResult.SAVED:
+            await self._broadcast(session.id, {"type": "feedback", "message_id": message_id, "rating": rating})
+        else:
+            await sock.send(error_frame("feedback is for the bot's replies in this conversation"))
 
     async def _hello(self, sock: _Socket, *, token: str | None, after: int) -> str:
         assert self._tokens is not None and self._hub is not None
@@ -377,6 +505,7 @@ class WebChannel:
                     "token": token,
                     "title": self._settings.title,
                     "max_text_length": self.capabilities.max_text_length,
+                    "max_file_bytes": self._max_file_bytes,
                 }
             )
             address = Address(CHANNEL, session_id)
@@ -392,8 +521,9 @@ class WebChannel:
             self._forget(session_id, sock)
             raise
 
-    async def _accept(self, sock: _Socket, frame: ClientMessage, session_id: str) -> None:
+    async def _accept(self, sock: _Socket, frame: ClientMessage, session: _Session) -> None:
         assert self._hub is not None
+        session_id = session.id
         address = Address(CHANNEL, session_id)
         receipt = await self._hub.receive(
             InboundMessage(
@@ -401,7 +531,9 @@ class WebChannel:
                 external_id=f"{session_id}:{frame.client_id}",
                 sender_id=session_id,
                 text=frame.text,
+                attachments=frame.attachments,
                 sent_at=datetime.now(UTC),
+                verified_email=session.email,
             )
         )
         stored = await self._stored(address, receipt.message_id)

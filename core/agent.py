@@ -61,7 +61,7 @@ class Agent:
         stated = [f for f in context.facts if f.source_message_id == context.message_id]
         if stated and "?" not in context.text and not readable:
             return AgentOutcome(acknowledgement(stated))
-        reply = self._offline.answer(context.text if context.text.strip() else _query(context), hits)
+        reply = self._offline.answer(_query(context), hits)
         declined = reply.handoff and not reply.citations
         if readable:
             reply = Reply(f"I've read {_names(readable)}. {reply.text}", reply.citations, reply.handoff)

@@ -20,7 +20,7 @@ from core.channel import Channel, StreamingChannel
 from core.messages import Address, InboundMessage, Reply, StoredMessage
 from core.outbox import Outbox
 from core.settings import Settings
-from core.store import PendingMessage, Receipt, Store
+from core.store import ConversationOverview, FeedbackResult, PendingMessage, Receipt, Store
 from core.turn import StreamEvent, StreamSink
 from core.turns import TurnRunner
 from knowledge.hits import Hit
@@ -90,8 +90,17 @@ class Hub:
         the conversation."""
         return await self._store.is_answered(message_id)
 
+    async def feedback(
+        self, message_id: int, *, rating: str, comment: str | None = None, address: Address | None = None
+    ) -> FeedbackResult:
+        """A thumbs up/down on a bot reply; with `address`, only a reply in that conversation."""
+        return await self._store.save_feedback(message_id, rating=rating, comment=comment, address=address)
+
     async def history(self, address: Address, *, after: int = 0, limit: int = 200) -> list[StoredMessage]:
         return await self._store.history(address, after=after, limit=limit)
+
+    async def conversation_overview(self, conversation_id: str) -> ConversationOverview | None:
+        return await self._store.conversation_overview(conversation_id)
 
     async def conversation_messages(
         self, conversation_id: str, *, after: int = 0, limit: int = 200

@@ -64,6 +64,7 @@ _RECALL = re.compile(
     re.IGNORECASE,
 )
 _WHO_AM_I = re.compile(r"\bwho am i\b", re.IGNORECASE)
+_WHICH_PLAN = re.compile(r"\b(?:which|what) plan (?:am i|are we|do i have|do we have|have i|have we)\b", re.IGNORECASE)
 _LABEL = {
     "name": "name",
     "email": "email address",
@@ -103,6 +104,8 @@ def recall_key(text: str) -> str | None:
     """The fact a question asks back ("what's my name?" → "name"), or None."""
     if _WHO_AM_I.search(text):
         return "name"
+    if _WHICH_PLAN.search(text):
+        return "plan"
     match = _RECALL.search(text)
     if match is None:
         return None

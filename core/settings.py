@@ -27,7 +27,7 @@ from pydantic_settings import (
 from pydantic_settings import SettingsError as EnvironmentParseError
 
 DEFAULT_CONFIG = Path("config/supporthub.toml")
-SECRET_KEYS = {("api", "token"), ("web", "session_secret"), ("llm", "api_key")}
+SECRET_KEYS = {("api", "token"), ("web", "session_secret"), ("web", "identity_secret"), ("llm", "api_key")}
 
 
 class Section(BaseModel):
@@ -62,6 +62,8 @@ class ApiSettings(Section):
 
 class WebSettings(Section):
     session_secret: SecretStr | None = None
+    identity_secret: SecretStr | None = None
+    """Shared with the embedding site, which signs a visitor's email with it (HMAC-SHA256)."""
     title: str = "Help"
     history_limit: int = Field(200, ge=1, le=5000)
 

@@ -20,7 +20,7 @@ from sqlalchemy import bindparam, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from core.db import AttachmentRow, Contact, Conversation, Feedback, Identity, Message, OutboxItem, new_id, utcnow
+from core.db import AttachmentRow, Case, Contact, Conversation, Feedback, Identity, Message, OutboxItem, new_id, utcnow
 from core.messages import (
     Address,
     Author,
@@ -30,14 +30,15 @@ from core.messages import (
     StoredMessage,
 )
 from core.privacy import Erased, expire_conversations, forget_contact
+from core.sentiment import trend
 from core.transactions import Transactions
 from core.turn_store import (
     INSERT_MESSAGE,
-    dialect_insert,
     FinishedTurn,
     PendingMessage,
     TurnResult,
     TurnState,
+    dialect_insert,
     finish_turn,
     load_turn,
 )
@@ -48,6 +49,31 @@ class Receipt:
     message_id: int
     conversation_id: str
     duplicate: bool
+
+
+@dataclass(frozen=True, slots=True)
+class CaseOverview:
+    id: str
+    state: str
+    rule: str
+    reason: str
+    owner: str | None
+    opened_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class ConversationOverview:
+    """Who has a conversation and how the customer feels, for the API and the staff desk."""
+
+    id: str
+    state: str
+    summary: str | None
+    case: CaseOverview | None
+    intents: tuple[str, ...]
+    """Of each analysed customer message, oldest first."""
+    frustration: tuple[float, ...]
+    trend: float
+    """Recent polarity minus earlier polarity: below zero, the customer is getting unhappier."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,12 +145,12 @@ class Store:
         return finished.reply if finished else None
 
     async def save_feedback(
-        self, message_id: int, *, rating: str, comment: str | None = None, conversation_id: str | None = None
+        self, message_id: int, *, rating: str, comment: str | None = None, address: Address | None = None
     ) -> FeedbackResult:
         """Record a thumbs up/down on a bot reply (a new vote replaces the old one); with
-        `conversation_id`, only a reply of that conversation counts as found."""
+        `address`, only a reply in that conversation counts as found."""
         return await self._run(partial(_save_feedback, message_id=message_id, rating=rating,
-                                       comment=comment, conversation_id=conversation_id))
+                                       comment=comment, address=address))
 
     async def forget_contact(self, selector: str) -> Erased | None:
         return await self._run(partial(forget_contact, selector=selector))
@@ -146,6 +172,9 @@ class Store:
 
     async def history(self, address: Address, *, after: int = 0, limit: int = 200) -> list[StoredMessage]:
         return await self._run(partial(_history, address=address, after=after, limit=limit))
+
+    async def conversation_overview(self, conversation_id: str) -> ConversationOverview | None:
+        return await self._run(partial(_conversation_overview, conversation_id=conversation_id))
 
     async def conversation_messages(
         self, conversation_id: str, *, after: int = 0, limit: int = 200
@@ -194,7 +223,6 @@ def _insert_inbound(session: Session, *, message: InboundMessage, lease: timedel
     now = utcnow()
     message_id = session.connection().execute(
         INSERT_MESSAGE,
-    dialect_insert,
         {
             "conversation_id": conversation_id,
             "channel": message.address.channel,
@@ -236,6 +264,9 @@ def _conversation_for(session: Session, message: InboundMessage) -> str:
     where = {"channel": address.channel, "chat_id": address.chat_id, "thread_id": thread}
     conversation_id = session.connection().execute(_FIND_CONVERSATION, where).scalar_one_or_none()
     if conversation_id is not None:
+        if verified := _verified(message):  # e.g. the widget's visitor signed in meanwhile
+            contact_id = session.execute(select(Conversation.contact_id).where(Conversation.id == conversation_id))
+            _link(session, contact_id.scalar_one(), verified)
         return conversation_id
     now = utcnow()
     session.execute(
@@ -356,6 +387,29 @@ def _history(session: Session, *, address: Address, after: int, limit: int) -> l
     return _messages(session, conversation_id, after=after, limit=limit)
 
 
+def _conversation_overview(session: Session, *, conversation_id: str) -> ConversationOverview | None:
+    conversation = session.get(Conversation, conversation_id)
+    if conversation is None:
+        return None
+    case = session.execute(
+        select(Case).where(Case.conversation_id == conversation_id).order_by(Case.opened_at.desc()).limit(1)
+    ).scalar_one_or_none()
+    signals = session.execute(
+        select(Message.intent, Message.polarity, Message.frustration)
+        .where(Message.conversation_id == conversation_id, Message.intent.is_not(None))
+        .order_by(Message.id)
+    ).all()
+    return ConversationOverview(
+        id=conversation_id,
+        state=conversation.state,
+        summary=conversation.summary,
+        case=CaseOverview(case.id, case.state, case.rule, case.reason, case.owner, case.opened_at) if case else None,
+        intents=tuple(row.intent for row in signals),
+        frustration=tuple(row.frustration for row in signals),
+        trend=trend([row.polarity for row in signals]),
+    )
+
+
 def _conversation_messages(
     session: Session, *, conversation_id: str, after: int, limit: int
 ) -> list[StoredMessage] | None:
@@ -442,11 +496,15 @@ class FeedbackResult(StrEnum):
 
 
 def _save_feedback(
-    session: Session, *, message_id: int, rating: str, comment: str | None, conversation_id: str | None
+    session: Session, *, message_id: int, rating: str, comment: str | None, address: Address | None
 ) -> FeedbackResult:
     message = session.get(Message, message_id)
-    if message is None or (conversation_id is not None and message.conversation_id != conversation_id):
+    if message is None:
         return FeedbackResult.NOT_FOUND
+    if address is not None:
+        conversation = session.get(Conversation, message.conversation_id)
+        if conversation is None or _address(conversation) != address:
+            return FeedbackResult.NOT_FOUND
     if message.author != Author.BOT.value:
         return FeedbackResult.NOT_A_REPLY
     now = utcnow()

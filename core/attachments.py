@@ -1,0 +1,230 @@
+"""Turning the files of a customer's message into text the agent can use, within `[attachments]`.
+
+Why a separate process: a converter given a hostile or merely huge file (a workbook that
+unzips to gigabytes, a PDF page with a million glyphs) can run for minutes, and a thread
+cannot be stopped. pebble's pool kills its worker after `timeout_s` and starts a fresh one.
+The worker imports markitdown and builds its converter before it takes a task, so the timeout
+measures the conversion, not the start-up (≈ 2 s). One worker is enough: files are rare next
+to messages, and the pool queues them without charging the wait to a file's timeout.
+
+`precheck` is cheap and runs in the caller's process (type, emptiness, size, signature). Page
+counts need a parser, so the worker checks them, under the same timeout, before converting.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import io
+import logging
+import math
+import mimetypes
+import multiprocessing
+import zipfile
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import PurePosixPath
+from typing import TYPE_CHECKING
+
+from pebble import ProcessPool
+
+from core.messages import Attachment
+from core.settings import AttachmentSettings
+from core.turn import AttachmentText
+from knowledge.ingest import check_signature
+
+if TYPE_CHECKING:
+    from markitdown import MarkItDown
+
+log = logging.getLogger(__name__)
+
+# Python's own table lacks these, and slim images have no /etc/mime.types to fill the gap.
+_EXTENSIONS_BY_TYPE = {
+    "text/markdown": ".md",
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document": ".docx",
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": ".xlsx",
+    "application/vnd.openxmlformats-officedocument.presentationml.presentation": ".pptx",
+}
+_PAGE_UNITS = {".pdf": "pages", ".pptx": "slides", ".xlsx": "sheets"}
+
+
+def extension_of(attachment: Attachment) -> str:
+    """The file's type as a lower-case extension (".pdf"): from the filename, else from the
+    content type; "" when neither tells."""
+    suffix = PurePosixPath(attachment.filename.replace("\\", "/")).suffix.lower()
+    if suffix:
+        return suffix
+    mime = attachment.content_type.split(";", 1)[0].strip().lower()
+    return _EXTENSIONS_BY_TYPE.get(mime) or mimetypes.guess_extension(mime) or ""
+
+
+def size_text(size: int, *, round_up: bool = False) -> str:
+    """ "14.2 MB", "10 MB", "3.5 KB", "900 bytes". Rounding a file's size up keeps "over the
+    limit" true when the size is a hair above it."""
+    for unit, scale in (("MB", 1024 * 1024), ("KB", 1024)):
+        if size >= scale:
+            value = math.ceil(size * 10 / scale) / 10 if round_up else round(size / scale, 1)
+            return f"{value:,.1f}".removesuffix(".0") + f" {unit}"
+    return f"{size:,} bytes"
+
+
+def cut(text: str, max_chars: int) -> str:
+    """`text` cut to `max_chars`, saying so on a last line."""
+    if len(text) <= max_chars:
+        return text
+    return f"{text[:max_chars].rstrip()}\n\n[… cut at {max_chars:,} characters]"
+
+
+class AttachmentReader:
+    """Reads customers' files into markdown in a worker process; `aclose` stops the worker."""
+
+    def __init__(self, settings: AttachmentSettings) -> None:
+        self.settings = settings
+        self._allowed = tuple(dict.fromkeys("." + t.lower().lstrip(".") for t in settings.allowed_types))
+        self._pool: ProcessPool | None = None
+
+    def precheck(self, attachment: Attachment) -> str | None:
+        """Why the file will be refused, in words for the customer; None when it may be read.
+        Converts nothing."""
+        name, extension, size = attachment.filename, extension_of(attachment), len(attachment.data)
+        if extension not in self._allowed:
+            kind = f"type {extension}" if extension else "this type"
+            return f"{name}: files of {kind} are not supported (allowed: {', '.join(self._allowed)})"
+        if size == 0:
+            return f"{name} is empty"
+        if size > self.settings.max_bytes:
+            return f"{name} is {size_text(size, round_up=True)}, over the {size_text(self.settings.max_bytes)} limit"
+        try:
+            check_signature(extension, attachment.data)
+        except ValueError as exc:
+            return f"{name} looks broken ({exc})"
+        return None
+
+    async def read(self, attachment: Attachment) -> AttachmentText:
+        """The file's text, or the problem that kept it unread; never raises for a bad file."""
+        name = attachment.filename
+        problem = self.precheck(attachment)
+        if problem is not None:
+            return AttachmentText(name, None, problem)
+        extension = extension_of(attachment)
+        try:
+            text = await self._extract(attachment.data, extension)
+        except TimeoutError:
+            log.warning("attachment %s: reading it took over %s s, stopped", name, self.settings.timeout_s)
+            problem = f"{name} took too long to read"
+        except _TooManyPages as exc:
+            problem = f"{name} has {exc.count} {_PAGE_UNITS[extension]}; the limit is {self.settings.max_pages}"
+        except Exception as exc:  # whatever a converter or the pool raises, the turn goes on
+            log.warning("attachment %s could not be read: %s: %s", name, type(exc).__name__, exc)
+            problem = f"{name} could not be read (it looks damaged or password-protected)"
+        else:
+            if text:
+                return AttachmentText(name, text)
+            problem = f"{name} has no readable text (a scanned image?)"
+        return AttachmentText(name, None, problem)
+
+    async def read_all(self, attachments: Sequence[Attachment]) -> tuple[AttachmentText, ...]:
+        """Every file of a message, in order; those past `max_files` are not read."""
+        limit = self.settings.max_files
+        read = await asyncio.gather(*(self.read(a) for a in attachments[:limit]))
+        first = "the first file of a message is" if limit == 1 else f"the first {limit} files of a message are"
+        skipped = (AttachmentText(a.filename, None, f"{a.filename} was not read: only {first} read")
+                   for a in attachments[limit:])
+        return (*read, *skipped)
+
+    async def aclose(self) -> None:
+        """Stop the worker, killing a conversion under way. Call after the last `read`."""
+        if self._pool is not None:
+            pool, self._pool = self._pool, None
+            pool.stop()
+            await asyncio.to_thread(pool.join)
+
+    async def _extract(self, data: bytes, extension: str) -> str:
+        if self._pool is None:
+            # spawn, not fork: forking a process that runs torch and chromadb threads can
+            # leave the child holding a lock no thread will release
+            self._pool = ProcessPool(max_workers=1, initializer=_markitdown,
+                                     context=multiprocessing.get_context("spawn"))
+        future = self._pool.schedule(_extract, args=(data, extension, self.settings.max_pages, self.settings.max_chars),
+                                     timeout=self.settings.timeout_s)
+        return await asyncio.wrap_future(future)
+
+
+# In the worker process from here on.
+
+
+class _TooManyPages(Exception):
+    def __init__(self, count: int) -> None:
+        super().__init__(count)  # the args are what pickling carries back to the caller
+        self.count = count
+
+
+class _Unreadable(Exception):
+    """A conversion failed; the message names exception types only."""
+
+
+@functools.cache  # once per worker process: loading Magika's model takes a while
+def _markitdown() -> MarkItDown:
+    from markitdown import MarkItDown
+
+    return MarkItDown(enable_plugins=False)
+
+
+def _extract(data: bytes, extension: str, max_pages: int, max_chars: int) -> str:
+    """The file's markdown, stripped and cut to `max_chars` ("" when it has no text)."""
+    from markitdown import StreamInfo
+
+    with _content_free_errors():
+        pages = _count_pages(data, extension)
+    if pages > max_pages:
+        raise _TooManyPages(pages)
+    with _content_free_errors():
+        result = _markitdown().convert_stream(io.BytesIO(data), stream_info=StreamInfo(extension=extension))
+    return cut((result.markdown or "").strip(), max_chars)
+
+
+def _count_pages(data: bytes, extension: str) -> int:
+    """Pages of a PDF, slides of a deck, sheets of a workbook; 0 for a format without pages.
+
+    Opening the file also checks that it is what its name says, which matters for a .docx:
+    markitdown reads a plain zip named .docx as a zip archive, converting every file inside.
+    """
+    stream = io.BytesIO(data)
+    if extension == ".docx":
+        with zipfile.ZipFile(stream) as package:
+            package.getinfo("word/document.xml")  # KeyError: a zip, not a document
+        return 0
+    if extension == ".pdf":
+        from pdfminer.pdfdocument import PDFDocument
+        from pdfminer.pdfpage import PDFPage
+        from pdfminer.pdfparser import PDFParser
+
+        return sum(1 for _ in PDFPage.create_pages(PDFDocument(PDFParser(stream))))
+    if extension == ".pptx":
+        from pptx import Presentation
+
+        return len(Presentation(stream).slides)
+    if extension == ".xlsx":
+        from openpyxl import load_workbook
+
+        workbook = load_workbook(stream, read_only=True)  # reads the sheet list, not the cells
+        try:
+            return len(workbook.sheetnames)
+        finally:
+            workbook.close()
+    return 0
+
+
+@contextmanager
+def _content_free_errors() -> Iterator[None]:
+    """Re-raise any failure as `_Unreadable` naming its types: converters' messages quote the
+    file (a bad byte, a token), and they end up in the caller's log."""
+    from markitdown import FileConversionException
+
+    try:
+        yield
+    except Exception as exc:
+        names = type(exc).__name__
+        if isinstance(exc, FileConversionException) and exc.attempts:
+            names += " (" + ", ".join(a.exc_info[0].__name__ for a in exc.attempts if a.exc_info) + ")"
+        raise _Unreadable(names) from None

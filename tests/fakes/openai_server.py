@@ -1,0 +1,236 @@
+"""A scriptable OpenAI-compatible chat-completions server, for pointing the real `openai`
+client at.
+
+Tests queue what the "model" does next — `Text`, `ToolCalls`, `HttpError`, `Stall`,
+`StreamError` — and read back every request the server received (`requests`: headers and
+JSON body). Streaming requests get real `chat.completion.chunk` SSE events, text and tool-call
+arguments split across several deltas; non-streaming ones a `chat.completion` object.
+A request with nothing left in the script is answered 418, so a test that under-scripts fails
+loudly.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import time
+from collections import deque
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+
+
+@dataclass(frozen=True, slots=True)
+class Text:
+    """The model answers with `text`, streamed in `pieces` deltas."""
+
+    text: str
+    pieces: int = 3
+
+
+@dataclass(frozen=True, slots=True)
+class Call:
+    """One tool call. `arguments` as a mapping is sent as JSON; a string is sent as it is (for
+    malformed calls)."""
+
+    name: str
+    arguments: Mapping[str, Any] | str
+    id: str | None = None
+    """None: a fresh `call_<n>`; "" sends no id at all."""
+
+
+@dataclass(frozen=True, slots=True)
+class ToolCalls:
+    """The model calls tools (optionally after some text); arguments arrive in several deltas."""
+
+    calls: tuple[Call, ...]
+    text: str = ""
+
+    def __init__(self, *calls: Call, text: str = "") -> None:
+        object.__setattr__(self, "calls", calls)
+        object.__setattr__(self, "text", text)
+
+
+@dataclass(frozen=True, slots=True)
+class HttpError:
+    status: int
+    retry_after: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Stall:
+    """Stream `before` (nothing: not even the headers), then go silent for `seconds`."""
+
+    seconds: float
+    before: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class StreamError:
+    """Stream `before`, then an `{"error": …}` event, as OpenAI does when a stream breaks."""
+
+    message: str
+    before: str = ""
+
+
+Response = Text | ToolCalls | HttpError | Stall | StreamError
+
+
+@dataclass(frozen=True, slots=True)
+class RecordedRequest:
+    path: str
+    headers: Mapping[str, str]
+    body: dict[str, Any]
+
+
+@dataclass(slots=True)
+class _Chunks:
+    """Builds the chunks of one streamed completion."""
+
+    model: str
+    id: str = field(default_factory=lambda: f"chatcmpl-fake-{time.monotonic_ns()}")
+    created: int = field(default_factory=lambda: int(time.time()))
+
+    def chunk(self, delta: dict[str, Any], finish_reason: str | None = None) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "object": "chat.completion.chunk",
+            "created": self.created,
+            "model": self.model,
+            "choices": [{"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish_reason}],
+        }
+
+
+def split(text: str, pieces: int) -> list[str]:
+    """`text` in `pieces` nearly equal parts (fewer when it is shorter), in order."""
+    size = max(1, -(-len(text) // max(1, pieces)))
+    return [text[i : i + size] for i in range(0, len(text), size)]
+
+
+class FakeOpenAI:
+    def __init__(self) -> None:
+        self.requests: list[RecordedRequest] = []
+        self._script: deque[Response] = deque()
+        self._call_ids = itertools.count(1)
+        self._closing = asyncio.Event()
+        self._runner: web.AppRunner | None = None
+        self.base_url = ""
+        """Set by `start`."""
+
+    def script(self, *responses: Response) -> None:
+        """Queue what the next requests get, in order."""
+        self._script.extend(responses)
+
+    async def start(self) -> str:
+        """Serve on 127.0.0.1 at a free port; the base URL to give the client (…/v1)."""
+        app = web.Application()
+        app.router.add_post("/v1/chat/completions", self._completions)
+        self._runner = web.AppRunner(app, shutdown_timeout=1.0)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        host, port = self._runner.addresses[0][:2]
+        self.base_url = f"http://{host}:{port}/v1"
+        return self.base_url
+
+    async def close(self) -> None:
+        self._closing.set()  # ends stalls at once
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+    async def _completions(self, request: web.Request) -> web.StreamResponse:
+        body = await request.json()
+        self.requests.append(RecordedRequest(request.path, dict(request.headers), body))
+        if not self._script:
+            return _error(418, "the fake OpenAI server has no scripted response left")
+        response = self._script.popleft()
+        if isinstance(response, HttpError):
+            headers = {"Retry-After": str(response.retry_after)} if response.retry_after is not None else {}
+            return _error(response.status, f"scripted HTTP {response.status}", headers)
+        if isinstance(response, Stall) and not response.before:
+            await self._stall(response.seconds)
+        if body.get("stream"):
+            return await self._stream(request, body["model"], response)
+        if isinstance(response, Stall | StreamError):  # nothing streamed: a plain failure
+            return _error(500, "scripted failure")
+        return web.json_response(self._completion(body["model"], response))
+
+    async def _stall(self, seconds: float) -> None:
+        try:
+            await asyncio.wait_for(self._closing.wait(), seconds)
+        except TimeoutError:
+            pass
+
+    async def _stream(
+        self, request: web.Request, model: str, response: Text | ToolCalls | Stall | StreamError
+    ) -> web.StreamResponse:
+        out = web.StreamResponse(headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"})
+        await out.prepare(request)
+        chunks = _Chunks(model)
+
+        async def send(data: Mapping[str, Any]) -> None:
+            await out.write(f"data: {json.dumps(data)}\n\n".encode())
+
+        await send(chunks.chunk({"role": "assistant", "content": ""}))
+        text = response.text if isinstance(response, Text | ToolCalls) else response.before
+        for piece in split(text, response.pieces if isinstance(response, Text) else 3):
+            await send(chunks.chunk({"content": piece}))
+        if isinstance(response, Stall):
+            await self._stall(response.seconds)
+        if isinstance(response, StreamError):
+            await send({"error": {"message": response.message, "type": "server_error"}})
+            await out.write_eof()
+            return out
+        for index, call in enumerate(response.calls if isinstance(response, ToolCalls) else ()):
+            for delta in self._call_deltas(index, call):
+                await send(chunks.chunk({"tool_calls": [delta]}))
+        finish = "tool_calls" if isinstance(response, ToolCalls) else "stop"
+        await send(chunks.chunk({}, finish_reason=finish))
+        await out.write(b"data: [DONE]\n\n")
+        await out.write_eof()
+        return out
+
+    def _call_deltas(self, index: int, call: Call) -> list[dict[str, Any]]:
+        """The first delta names the call; the arguments follow in three pieces."""
+        first: dict[str, Any] = {"index": index, "type": "function", "function": {"name": call.name, "arguments": ""}}
+        call_id = self._call_id(call)
+        if call_id:
+            first["id"] = call_id
+        arguments = call.arguments if isinstance(call.arguments, str) else json.dumps(call.arguments)
+        return [first] + [{"index": index, "function": {"arguments": piece}} for piece in split(arguments, 3)]
+
+    def _call_id(self, call: Call) -> str:
+        return f"call_{next(self._call_ids)}" if call.id is None else call.id
+
+    def _completion(self, model: str, response: Text | ToolCalls) -> dict[str, Any]:
+        message: dict[str, Any] = {"role": "assistant", "content": response.text or None}
+        finish = "stop"
+        if isinstance(response, ToolCalls):
+            message["tool_calls"] = [
+                {
+                    "id": self._call_id(call),
+                    "type": "function",
+                    "function": {
+                        "name": call.name,
+                        "arguments": call.arguments if isinstance(call.arguments, str) else json.dumps(call.arguments),
+                    },
+                }
+                for call in response.calls
+            ]
+            finish = "tool_calls"
+        return {
+            "id": f"chatcmpl-fake-{time.monotonic_ns()}",
+            "object": "chat.completion",
+            "created": int(time.time()),
+            "model": model,
+            "choices": [{"index": 0, "message": message, "logprobs": None, "finish_reason": finish}],
+            "usage": {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0},
+        }
+
+
+def _error(status: int, message: str, headers: Mapping[str, str] | None = None) -> web.Response:
+    body = {"error": {"message": message, "type": "server_error" if status >= 500 else "invalid_request_error"}}
+    return web.json_response(body, status=status, headers=headers)

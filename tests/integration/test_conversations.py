@@ -1,0 +1,238 @@
+"""Conversations through the real hub on the offline path (no LLM configured): memory across
+turns and channels, files, sentiment, escalation and feedback, as a customer meets them."""
+
+from __future__ import annotations
+
+import base64
+import io
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import openpyxl
+from aiohttp.test_utils import TestClient
+from pydantic import SecretStr
+
+from channels.web import identity_signature
+from core.server import RUNTIME, create_app
+from core.settings import AttachmentSettings, HandoffSettings, MemorySettings, Settings, WebSettings
+
+
+async def say(client: TestClient, text: str, *, contact: str = "alice", status: int = 200, **extra: Any) -> dict[str, Any]:
+    response = await client.post("/api/messages", json={"contact": contact, "text": text, **extra})
+    assert response.status == status, await response.text()
+    return await response.json()  # type: ignore[no-any-return]
+
+
+async def overview(client: TestClient, conversation_id: str) -> dict[str, Any]:
+    response = await client.get(f"/api/conversations/{conversation_id}")
+    assert response.status == 200
+    return await response.json()  # type: ignore[no-any-return]
+
+
+def xlsx_file(*rows: tuple[str, ...]) -> str:
+    workbook = openpyxl.Workbook()
+    for row in rows:
+        workbook.active.append(row)
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return base64.b64encode(buffer.getvalue()).decode()
+
+
+# -- memory ----------------------------------------------------------------------------------
+
+
+async def test_the_bot_remembers_a_name_within_a_conversation(client: TestClient) -> None:
+    told = await say(client, "Hi, my name is Alice.")
+    assert "Alice" in told["reply"]["text"] and not told["reply"]["handoff"]
+    asked = await say(client, "what's my name?")
+    assert asked["reply"]["text"] == "Your name is Alice."
+
+
+async def test_facts_follow_a_verified_email_to_another_channel(
+    aiohttp_client: Callable[..., Any], make_settings: Callable[..., Settings]
+) -> None:
+    settings = make_settings(web=WebSettings(identity_secret=SecretStr("site-secret")))
+    client = await aiohttp_client(create_app(settings))
+    await say(client, "My order number is BD-77123 and I'm on the Pro plan", contact="crm-1", email="alice@example.com")
+
+    ws = await client.ws_connect("/widget/ws")
+    signature = identity_signature("site-secret", "Alice@Example.com")
+    await ws.send_json({"type": "hello", "token": None, "after": 0,
+                        "identity": {"email": "Alice@Example.com", "signature": signature}})
+    assert (await ws.receive_json())["type"] == "session"
+    await ws.send_json({"type": "message", "id": "q1", "text": "which plan am I on?"})
+    reply = await _bot_message(ws)
+    assert reply["text"] == "Your plan is Pro."
+
+    stranger = await client.ws_connect("/widget/ws")
+    await stranger.send_json({"type": "hello", "token": None, "after": 0,
+                              "identity": {"email": "alice@example.com", "signature": "0" * 64}})
+    await stranger.receive_json()
+    await stranger.send_json({"type": "message", "id": "q1", "text": "which plan am I on?"})
+    assert (await _bot_message(stranger))["text"] == "You haven't told me your plan yet."
+
+
+async def _bot_message(ws: Any) -> dict[str, Any]:
+    while True:
+        frame = await ws.receive_json(timeout=30)
+        if frame["type"] == "message" and frame["author"] == "bot":
+            return frame  # type: ignore[no-any-return]
+
+
+async def test_forget_erases_what_the_bot_knew(client: TestClient) -> None:
+    await say(client, "my name is Bob", contact="bob", email="bob@example.com")
+    runtime = client.app[RUNTIME]
+    erased = await runtime.store.forget_contact("email:bob@example.com")
+    assert erased is not None and (erased.messages, erased.facts) == (2, 1)
+    again = await say(client, "what's my name?", contact="bob")
+    assert again["reply"]["text"] == "You haven't told me your name yet."
+    assert await runtime.store.forget_contact("email:nobody@example.com") is None
+
+
+async def test_retention_expires_idle_conversations_but_not_open_cases(client: TestClient) -> None:
+    idle = await say(client, "How do I reset my password?", contact="idle")
+    waiting = await say(client, "I want to talk to a human", contact="escalated")
+    store = client.app[RUNTIME].store
+    assert await store.expire_conversations(idle_since=datetime.now(UTC) - timedelta(days=1)) == 0
+    assert await store.expire_conversations(idle_since=datetime.now(UTC) + timedelta(seconds=1)) == 1
+    assert (await client.get(f"/api/conversations/{idle['conversation_id']}")).status == 404
+    assert (await client.get(f"/api/conversations/{waiting['conversation_id']}")).status == 200
+
+
+async def test_a_long_conversation_gets_a_rolling_summary(
+    aiohttp_client: Callable[..., Any], make_settings: Callable[..., Settings]
+) -> None:
+    settings = make_settings(memory=MemorySettings(context_tokens=200, summarize_after=4))
+    client = await aiohttp_client(create_app(settings))
+    questions = ["How do I reset my password?", "How do I invite a teammate?", "Can I pay by invoice?",
+                 "How do I export my data?", "How do I delete my account?"]
+    for question in questions:
+        first = await say(client, question)
+    summary = (await overview(client, first["conversation_id"]))["summary"]
+    assert summary.startswith("Earlier in this conversation:")
+    assert "Customer: How do I reset my password?" in summary
+
+
+# -- attachments -----------------------------------------------------------------------------
+
+
+async def test_a_document_is_read_and_searched_against_the_help_centre(client: TestClient) -> None:
+    body = await say(client, "see attached", attachments=[
+        {"filename": "error-log.xlsx", "data": xlsx_file(("Problem", "The app says BD-4012 when I add a teammate"),)}
+    ])
+    reply = body["reply"]
+    assert reply["text"].startswith("I've read error-log.xlsx.")
+    assert "BD-4012" in reply["text"] and reply["citations"][0]["source"].endswith("error-codes.json")
+
+
+async def test_unsupported_and_oversized_files_get_a_clear_reply(
+    aiohttp_client: Callable[..., Any], make_settings: Callable[..., Settings]
+) -> None:
+    settings = make_settings(attachments=AttachmentSettings(max_bytes=2000))
+    client = await aiohttp_client(create_app(settings))
+    exe = base64.b64encode(b"MZ" + b"\0" * 100).decode()
+    body = await say(client, "How do I reset my password?", attachments=[{"filename": "tool.exe", "data": exe}])
+    assert "I couldn't use a file you sent: " in body["reply"]["text"] and ".exe" in body["reply"]["text"]
+    assert body["reply"]["citations"], "the question is still answered"
+    big = await say(client, "here", attachments=[{"filename": "big.txt", "data": base64.b64encode(b"x" * 5000).decode()}])
+    assert "big.txt" in big["reply"]["text"] and "limit" in big["reply"]["text"]
+    broken = await say(client, "here", attachments=[{"filename": "a.pdf", "data": base64.b64encode(b"not a pdf").decode()}])
+    assert "a.pdf" in broken["reply"]["text"]
+
+
+async def test_bad_attachment_payloads_are_400(client: TestClient) -> None:
+    for attachments, reason in [
+        ("nope", "'attachments'"),
+        ([{"filename": "a.txt", "data": "!!!"}], "base64"),
+        ([{"data": "aGk="}], "'filename'"),
+        ([{"filename": "a.txt", "data": "aGk="}] * 6, "at most 5"),
+    ]:
+        response = await client.post("/api/messages", json={"contact": "a", "text": "x", "attachments": attachments})
+        assert response.status == 400 and reason in (await response.json())["error"]
+
+
+# -- sentiment and escalation ----------------------------------------------------------------
+
+
+async def test_asking_for_a_person_opens_a_case_and_the_bot_goes_quiet(client: TestClient) -> None:
+    body = await say(client, "Can I talk to a real person please?")
+    assert body["reply"]["handoff"] is True and "person" in body["reply"]["text"]
+    seen = await overview(client, body["conversation_id"])
+    assert seen["state"] == "waiting"
+    assert seen["case"]["rule"] == "human_request" and seen["case"]["reason"] == "The customer asked for a person."
+    assert seen["sentiment"]["intents"] == ["human_request"]
+
+    quiet = await say(client, "hello? how do I reset my password?", status=202)
+    assert quiet["reply"] is None and quiet["status"] == "with_staff"
+    listed = await (await client.get(f"/api/conversations/{body['conversation_id']}/messages")).json()
+    assert [m["author"] for m in listed["messages"]] == ["customer", "bot", "customer"]
+
+
+async def test_a_configured_keyword_escalates(client: TestClient) -> None:
+    body = await say(client, "I will file a chargeback with my bank")
+    seen = await overview(client, body["conversation_id"])
+    assert seen["case"]["rule"] == "keyword" and "chargeback" in seen["case"]["reason"]
+
+
+async def test_frustration_is_measured_and_a_streak_escalates(
+    aiohttp_client: Callable[..., Any], make_settings: Callable[..., Settings]
+) -> None:
+    settings = make_settings(handoff=HandoffSettings(frustrated_in_row=2))
+    client = await aiohttp_client(create_app(settings))
+    calm = await say(client, "How do I reset my password?")
+    await say(client, "It still doesn't work, this is annoying")
+    assert (await overview(client, calm["conversation_id"]))["state"] == "bot"
+    second = await say(client, "Still broken. This is really frustrating.")
+    assert second["reply"]["handoff"] is True
+    seen = await overview(client, calm["conversation_id"])
+    assert seen["case"]["rule"] == "frustrated_streak"
+    calm_f, *annoyed = seen["sentiment"]["frustration"]
+    assert calm_f == 0 and all(0.4 <= f < 0.7 for f in annoyed)
+    assert seen["sentiment"]["intents"] == ["question", "complaint", "complaint"]
+    assert seen["sentiment"]["trend"] < 0
+
+
+async def test_one_very_frustrated_message_escalates(client: TestClient) -> None:
+    body = await say(client, "This is ridiculous, STILL not working!!! Useless.")
+    case = (await overview(client, body["conversation_id"]))["case"]
+    assert case["rule"] == "frustration" and "over the 0.70 threshold" in case["reason"]
+
+
+async def test_two_questions_the_help_centre_cannot_answer_escalate(client: TestClient) -> None:
+    first = await say(client, "Which wine goes best with grilled salmon?")
+    assert first["reply"]["handoff"] is True  # offered, not yet escalated
+    assert (await overview(client, first["conversation_id"]))["state"] == "bot"
+    second = await say(client, "What is the capital of Mongolia?")
+    assert "passed your question to a person" in second["reply"]["text"]
+    seen = await overview(client, first["conversation_id"])
+    assert seen["state"] == "waiting" and seen["case"]["rule"] == "unanswered"
+
+
+# -- feedback --------------------------------------------------------------------------------
+
+
+async def test_feedback_on_a_reply_through_the_api(client: TestClient) -> None:
+    body = await say(client, "How do I reset my password?")
+    reply_id = body["reply"]["id"]
+    up = await client.post("/api/feedback", json={"message_id": reply_id, "rating": "up"})
+    assert up.status == 200 and (await up.json()) == {"message_id": reply_id, "rating": "up"}
+    down = await client.post("/api/feedback", json={"message_id": reply_id, "rating": "down", "comment": "too long"})
+    assert down.status == 200
+    assert (await client.post("/api/feedback", json={"message_id": body["message_id"], "rating": "up"})).status == 400
+    assert (await client.post("/api/feedback", json={"message_id": 999999, "rating": "up"})).status == 404
+    bad = await client.post("/api/feedback", json={"message_id": reply_id, "rating": "meh"})
+    assert bad.status == 400 and "'rating'" in (await bad.json())["error"]
+
+
+async def test_feedback_from_the_widget_only_counts_for_its_own_conversation(client: TestClient) -> None:
+    other = await say(client, "How do I reset my password?", contact="someone-else")
+    ws = await client.ws_connect("/widget/ws")
+    await ws.send_json({"type": "hello", "token": None, "after": 0})
+    await ws.receive_json()
+    await ws.send_json({"type": "message", "id": "q1", "text": "How do I invite a teammate?"})
+    reply = await _bot_message(ws)
+    await ws.send_json({"type": "feedback", "message_id": reply["id"], "rating": "down"})
+    assert await ws.receive_json(timeout=10) == {"type": "feedback", "message_id": reply["id"], "rating": "down"}
+    await ws.send_json({"type": "feedback", "message_id": other["reply"]["id"], "rating": "down"})
+    assert (await ws.receive_json(timeout=10))["type"] == "error"
