@@ -188,7 +188,8 @@ async def test_message_is_echoed_then_typing_then_the_reply(client: TestClient[A
     echo = await recv(ws)
     assert echo == {
         "type": "message", "id": 1, "author": "customer", "text": "how do I reset my password?",
-        "citations": [], "handoff": False, "created_at": "2025-01-02T03:04:05+00:00", "client_id": "abc-123",
+        "citations": [], "handoff": False, "created_at": "2025-01-02T03:04:05+00:00", "reply_to": None,
+        "client_id": "abc-123",
     }
     assert await recv(ws) == {"type": "typing", "message_id": 1}
 

@@ -7,14 +7,17 @@ from datetime import UTC, datetime
 import pytest
 
 from channels.web import (
+    ClientFeedback,
     ClientMessage,
     FrameError,
     Hello,
     SessionTokens,
     message_frame,
     parse_frame,
+    stream_frame,
 )
-from core.messages import Author, Citation, StoredMessage
+from core.messages import Attachment, Author, Citation, StoredMessage
+from core.turn import CitationsReady, StreamDone, StreamReset, TextDelta
 
 
 @pytest.mark.parametrize(
@@ -67,6 +70,7 @@ def test_message_frame_carries_citations_handoff_and_an_iso_time() -> None:
         citations=(Citation("https://help.example/reset", "Reset your password", "Steps", 0.5),),
         handoff=True,
         created_at=datetime(2025, 5, 6, 7, 8, 9, tzinfo=UTC),
+        reply_to=8,
     )
     assert message_frame(stored) == {
         "type": "message",
@@ -76,8 +80,45 @@ def test_message_frame_carries_citations_handoff_and_an_iso_time() -> None:
         "citations": [{"source": "https://help.example/reset", "title": "Reset your password", "section": "Steps", "score": 0.5}],
         "handoff": True,
         "created_at": "2025-05-06T07:08:09+00:00",
+        "reply_to": 8,
     }
     assert message_frame(stored, client_id="u-1")["client_id"] == "u-1"
+
+
+def test_feedback_attachment_and_identity_frames_parse() -> None:
+    assert parse_frame('{"type": "feedback", "message_id": 3, "rating": "up"}', max_text_length=10) == ClientFeedback(3, "up")
+    frame = parse_frame(
+        '{"type": "message", "id": "a", "text": "", "attachments": [{"filename": "n.txt", "content_type": "text/plain", "data": "aGk="}]}',
+        max_text_length=10,
+    )
+    assert isinstance(frame, ClientMessage) and frame.attachments == (Attachment("n.txt", "text/plain", b"hi"),)
+    hello = parse_frame('{"type": "hello", "token": null, "after": 0, "identity": {"email": "a@b.c", "signature": "ff"}}',
+                        max_text_length=10)
+    assert hello == Hello(token=None, after=0, email="a@b.c", signature="ff")
+
+
+@pytest.mark.parametrize(
+    ("raw", "reason"),
+    [
+        ('{"type": "feedback", "message_id": 0, "rating": "up"}', "message_id"),
+        ('{"type": "feedback", "message_id": 3, "rating": "meh"}', "rating"),
+        ('{"type": "message", "id": "a", "text": "x", "attachments": [{"filename": "a", "data": "%%"}]}', "base64"),
+        ('{"type": "message", "id": "a", "text": "x", "attachments": [{"data": "aGk="}]}', "filename"),
+        ('{"type": "message", "id": "a", "text": "x", "attachments": [{}, {}]}', "at most 1"),
+        ('{"type": "hello", "token": null, "after": 0, "identity": "me"}', "identity"),
+    ],
+)
+def test_bad_new_frames_name_the_problem(raw: str, reason: str) -> None:
+    frame = parse_frame(raw, max_text_length=10)
+    assert isinstance(frame, FrameError) and reason in frame.reason
+
+
+def test_stream_events_become_frames_for_the_reply_they_belong_to() -> None:
+    citation = Citation("a.md", "A", "S", 0.5)
+    assert stream_frame(7, TextDelta("Hel")) == {"type": "delta", "reply_to": 7, "text": "Hel"}
+    assert stream_frame(7, CitationsReady((citation,)))["citations"][0]["source"] == "a.md"
+    assert stream_frame(7, StreamDone()) == {"type": "done", "reply_to": 7}
+    assert stream_frame(7, StreamReset()) == {"type": "reset", "reply_to": 7}
 
 
 def test_session_tokens_round_trip_and_are_unique() -> None:

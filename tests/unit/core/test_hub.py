@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import asyncio
 
+from core.attachments import AttachmentReader
 from core.hub import ANSWER_ATTEMPTS, APOLOGY, Hub
-from core.messages import Address, Author, InboundMessage, Reply
+from core.messages import Address, Author, InboundMessage
+from core.sentiment import SentimentAnalyzer
 from core.settings import Settings
 from core.store import Store
+from core.turn import AgentOutcome, StreamSink, TurnContext
+from core.turns import TurnRunner
 from tests.fakes.flaky_channel import FlakyChannel
 
 
@@ -17,7 +21,7 @@ class BrokenAgent:
     def __init__(self) -> None:
         self.calls = 0
 
-    async def respond(self, text: str) -> Reply:
+    async def respond(self, context: TurnContext, *, stream: StreamSink | None = None) -> AgentOutcome:
         self.calls += 1
         raise RuntimeError("the model crashed")
 
@@ -26,8 +30,12 @@ class BrokenAgent:
 
 
 async def test_repeated_failures_end_in_an_apology_that_offers_a_person(store: Store) -> None:
-    agent, channel = BrokenAgent(), FlakyChannel()
-    hub = Hub(store=store, agent=agent, channels={"flaky": channel}, settings=Settings())  # type: ignore[arg-type]
+    agent, channel, settings = BrokenAgent(), FlakyChannel(), Settings()
+    reader = AttachmentReader(settings.attachments)
+    turns = TurnRunner(
+        store=store, agent=agent, analyzer=SentimentAnalyzer(settings.sentiment), reader=reader, settings=settings  # type: ignore[arg-type]
+    )
+    hub = Hub(store=store, agent=agent, turns=turns, channels={"flaky": channel}, settings=settings)  # type: ignore[arg-type]
     receipt = await hub.receive(
         InboundMessage(address=Address("flaky", "erin"), external_id="q1", sender_id="erin", text="help?")
     )
