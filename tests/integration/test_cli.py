@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import subprocess
 import sys
+from datetime import timedelta
 from pathlib import Path
+
+from core.messages import Address, InboundMessage
+from core.runtime import open_database
+from core.settings import Settings
+from core.store import Store
+from core.transactions import transactions_for
 
 SUPPORTHUB = str(Path(sys.executable).parent / "supporthub")
 
@@ -64,3 +72,26 @@ def test_reindex_with_a_missing_folder_removes_nothing(tmp_path: Path) -> None:
     assert moved.returncode == 1 and "not found, nothing removed" in moved.stderr
     hits = json.loads(run("search", "when is support open?", "--json", data_dir=data).stdout)
     assert hits and hits[0]["source"].endswith("hours.md")
+
+
+def test_forget_erases_a_contact_found_by_a_verified_email(tmp_path: Path) -> None:
+    async def seed() -> None:
+        settings = Settings(data_dir=tmp_path)
+        async with open_database(settings) as (engine, sessionmaker):
+            transactions = transactions_for(engine, sessionmaker)
+            store = Store(transactions)
+            for n, text in enumerate(["my name is Zoe", "my order number is BD-99812"]):
+                await store.save_inbound(
+                    InboundMessage(Address("api", "crm-7"), f"m{n}", "crm-7", text, verified_email="zoe@example.com"),
+                    lease=timedelta(seconds=0),
+                )
+            await transactions.close()
+
+    asyncio.run(seed())
+    refused = run("forget", "email:nobody@example.com", "--yes", data_dir=tmp_path)
+    assert refused.returncode == 1 and "no contact matches 'email:nobody@example.com'" in refused.stderr
+    erased = run("forget", "email:zoe@example.com", "--yes", data_dir=tmp_path)
+    assert erased.returncode == 0, erased.stderr
+    assert "1 conversations, 2 messages, 0 facts, 2 identities" in erased.stdout
+    again = run("forget", "api:crm-7", "--yes", data_dir=tmp_path)
+    assert again.returncode == 1
