@@ -21,6 +21,7 @@ from knowledge.hits import Hit
 
 log = logging.getLogger(__name__)
 
+ASK_WHAT = "What would you like to know? Tell me in a sentence and I'll look it up."
 ATTACHMENT_QUERY_CHARS = 1000
 """How much of a file's text searches the knowledge base when the message says little."""
 
@@ -45,7 +46,10 @@ class Agent:
         key = recall_key(context.text)
         if key is not None:
             return AgentOutcome(recall_reply(key, context.facts))
-        hits = await self._knowledge.search(_query(context), self._settings.top_k)
+        query = _query(context)
+        if not query.strip():  # only a file, and it could not be read
+            return AgentOutcome(Reply(ASK_WHAT))
+        hits = await self._knowledge.search(query, self._settings.top_k)
         if self._llm is not None:
             try:
                 return await self._llm.respond(context, hits=hits, search=self._search_top_k, stream=stream)
@@ -58,11 +62,11 @@ class Agent:
 
     def _respond_offline(self, context: TurnContext, hits: list[Hit]) -> AgentOutcome:
         readable = [a for a in context.attachments if a.text]
-        stated = [f for f in context.facts if f.source_message_id == context.message_id]
-        if stated and "?" not in context.text and not readable:
-            return AgentOutcome(acknowledgement(stated))
         reply = self._offline.answer(_query(context), hits)
         declined = reply.handoff and not reply.citations
+        stated = [f for f in context.facts if f.source_message_id == context.message_id]
+        if declined and stated:  # "my name is Alice": nothing to look up, something to note
+            return AgentOutcome(acknowledgement(stated))
         if readable:
             reply = Reply(f"I've read {_names(readable)}. {reply.text}", reply.citations, reply.handoff)
         return AgentOutcome(reply, declined=declined)

@@ -20,7 +20,7 @@ from sqlalchemy import bindparam, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from core.db import AttachmentRow, Case, Contact, Conversation, Feedback, Identity, Message, OutboxItem, new_id, utcnow
+from core.db import AttachmentRow, Case, CaseEvent, Contact, Conversation, Feedback, Identity, Message, OutboxItem, new_id, utcnow
 from core.messages import (
     Address,
     Author,
@@ -42,6 +42,7 @@ from core.turn_store import (
     finish_turn,
     load_turn,
 )
+from handoff.cases import CaseState, move_case
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +60,15 @@ class CaseOverview:
     reason: str
     owner: str | None
     opened_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class CaseEventRecord:
+    from_state: str | None
+    to_state: str
+    actor: str
+    note: str | None
+    at: datetime
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,6 +161,13 @@ class Store:
         `address`, only a reply in that conversation counts as found."""
         return await self._run(partial(_save_feedback, message_id=message_id, rating=rating,
                                        comment=comment, address=address))
+
+    async def move_case(self, case_id: str, *, to: CaseState, actor: str, note: str | None = None) -> CaseOverview:
+        """Claim, resolve or return a case; raises CaseTransitionError for a move not allowed."""
+        return await self._run(partial(_move_case, case_id=case_id, to=to, actor=actor, note=note))
+
+    async def case_events(self, case_id: str) -> list[CaseEventRecord]:
+        return await self._run(partial(_case_events, case_id=case_id))
 
     async def forget_contact(self, selector: str) -> Erased | None:
         return await self._run(partial(forget_contact, selector=selector))
@@ -403,11 +420,24 @@ def _conversation_overview(session: Session, *, conversation_id: str) -> Convers
         id=conversation_id,
         state=conversation.state,
         summary=conversation.summary,
-        case=CaseOverview(case.id, case.state, case.rule, case.reason, case.owner, case.opened_at) if case else None,
+        case=_case_overview(case) if case else None,
         intents=tuple(row.intent for row in signals),
         frustration=tuple(row.frustration for row in signals),
         trend=trend([row.polarity for row in signals]),
     )
+
+
+def _case_overview(case: Case) -> CaseOverview:
+    return CaseOverview(case.id, case.state, case.rule, case.reason, case.owner, case.opened_at)
+
+
+def _move_case(session: Session, *, case_id: str, to: CaseState, actor: str, note: str | None) -> CaseOverview:
+    return _case_overview(move_case(session, case_id=case_id, to=to, actor=actor, note=note))
+
+
+def _case_events(session: Session, *, case_id: str) -> list[CaseEventRecord]:
+    rows = session.execute(select(CaseEvent).where(CaseEvent.case_id == case_id).order_by(CaseEvent.id)).scalars()
+    return [CaseEventRecord(r.from_state, r.to_state, r.actor, r.note, r.at) for r in rows]
 
 
 def _conversation_messages(

@@ -3,7 +3,12 @@
  * Dependency-free. Everything lives in an open shadow root, so the host page's CSS cannot
  * reach in and ours cannot leak out. No HTML string is ever parsed: every piece of text,
  * including rendered markdown, is put in the page with createTextNode/textContent.
- * Optional attributes on the script tag: data-title="Help" (header title).
+ * Optional attributes on the script tag: data-title="Help" (header title); data-email and
+ * data-email-signature (the visitor's email and its HMAC-SHA256 under web.identity_secret,
+ * computed on the embedding site's server) to link the visitor to their contact.
+ *
+ * An answer may arrive as a stream (delta/citations/done frames): it is shown as a draft bubble
+ * that the stored message, carrying the same reply_to, replaces in place; reset drops it.
  */
 (function () {
   "use strict";
@@ -16,6 +21,8 @@
   var KEY = "supporthub:" + BASE.origin + BASE.pathname + ":";
   var BACKOFF_MS = [1000, 2000, 4000, 8000, 15000];
   var TYPING_TIMEOUT_MS = 30000;
+  var MAX_FILE_BYTES = 10 * 1024 * 1024; // until the server says otherwise
+  var BASE64_CHUNK = 3 * 8192; // a multiple of 3, so the chunks' base64 can be joined
   var HANDOFF_NOTE = "A person can help \u2014 they\u2019ll reply here.";
 
   var CSS = [
@@ -25,11 +32,11 @@
     "button{font:inherit;cursor:pointer}",
     ".bubble{width:56px;height:56px;border-radius:50%;border:0;background:#3157d5;color:#fff;box-shadow:0 6px 20px rgba(20,30,60,.28);display:flex;align-items:center;justify-content:center;position:relative;transition:transform .15s}",
     ".bubble:hover{transform:scale(1.06)}",
-    ".bubble:focus-visible,.send:focus-visible,.close:focus-visible{outline:3px solid #9db2ff;outline-offset:2px}",
+    ".bubble:focus-visible,.send:focus-visible,.close:focus-visible,.attach:focus-visible,.thumb:focus-visible,.unattach:focus-visible{outline:3px solid #9db2ff;outline-offset:2px}",
     ".bubble svg{width:26px;height:26px;fill:currentColor}",
     ".badge{position:absolute;top:-2px;right:-2px;min-width:20px;height:20px;padding:0 5px;border-radius:10px;background:#e5484d;color:#fff;font-size:12px;font-weight:600;line-height:20px;text-align:center}",
     ".panel{position:absolute;right:0;bottom:72px;width:370px;height:min(560px,calc(100vh - 110px));background:#fff;border-radius:14px;box-shadow:0 12px 40px rgba(20,30,60,.25);display:flex;flex-direction:column;overflow:hidden}",
-    ".panel[hidden],.badge[hidden],.typing[hidden],.status:empty{display:none}",
+    ".panel[hidden],.badge[hidden],.typing[hidden],.files[hidden],.status:empty{display:none}",
     ".header{background:#3157d5;color:#fff;padding:14px 16px;display:flex;align-items:center;gap:10px}",
     ".header h2{margin:0;font-size:16px;font-weight:600}",
     ".titles{flex:1;min-width:0}",
@@ -45,6 +52,12 @@
     ".msg-bot,.msg-staff{align-self:flex-start;background:#fff;border:1px solid #e3e6ef;border-bottom-left-radius:4px}",
     ".msg-staff{border-color:#c9d6ff}",
     ".msg.pending{opacity:.6}",
+    ".file{font-size:12.5px;opacity:.9}",
+    ".rate{display:flex;gap:2px;margin:6px -4px -4px 0;justify-content:flex-end}",
+    ".thumb{width:26px;height:26px;padding:0;border:1px solid transparent;border-radius:6px;background:transparent;color:#9aa3b8;display:flex;align-items:center;justify-content:center}",
+    ".thumb:hover{background:#eef0f6;color:#3157d5}",
+    ".thumb[aria-pressed=true]{background:#eef2ff;border-color:#c9d6ff;color:#3157d5}",
+    ".thumb svg{width:14px;height:14px;fill:currentColor}",
     ".who{font-size:11px;font-weight:600;color:#3157d5;margin-bottom:2px}",
     ".msg p{margin:0 0 6px}.msg p:last-child{margin-bottom:0}",
     ".msg ul,.msg ol{margin:4px 0 6px;padding-left:20px}",
@@ -63,7 +76,17 @@
     ".typing span{width:7px;height:7px;border-radius:50%;background:#9aa3b8;animation:sh-blink 1.2s infinite ease-in-out}",
     ".typing span:nth-child(2){animation-delay:.2s}.typing span:nth-child(3){animation-delay:.4s}",
     "@keyframes sh-blink{0%,80%,100%{opacity:.3;transform:translateY(0)}40%{opacity:1;transform:translateY(-3px)}}",
+    ".files{display:flex;padding:8px 10px 0;background:#fff;border-top:1px solid #e3e6ef}",
+    ".files:not([hidden]) + .composer{border-top:0}",
+    ".chip{display:flex;align-items:center;gap:4px;max-width:100%;background:#eef2ff;color:#2c3f8f;border-radius:12px;padding:2px 4px 2px 10px;font-size:12.5px}",
+    ".chip-name{overflow:hidden;text-overflow:ellipsis;white-space:nowrap}",
+    ".unattach{width:22px;height:22px;padding:0;border:0;border-radius:50%;background:transparent;color:inherit;display:flex;align-items:center;justify-content:center;flex:none}",
+    ".unattach:hover{background:#dfe5fb}",
+    ".unattach svg{width:14px;height:14px;fill:currentColor}",
     ".composer{display:flex;gap:8px;padding:10px;border-top:1px solid #e3e6ef;background:#fff}",
+    ".attach{width:32px;height:40px;padding:0;border:0;border-radius:10px;background:transparent;color:#6b7285;display:flex;align-items:center;justify-content:center;flex:none}",
+    ".attach:hover{color:#3157d5;background:#eef0f6}",
+    ".attach svg{width:20px;height:20px;fill:currentColor}",
     ".input{flex:1;resize:none;border:1px solid #d3d8e5;border-radius:10px;padding:8px 10px;font:inherit;color:inherit;height:40px;max-height:120px;outline:none}",
     ".input:focus{border-color:#3157d5;box-shadow:0 0 0 3px rgba(49,87,213,.15)}",
     ".send{width:40px;height:40px;border:0;border-radius:10px;background:#3157d5;color:#fff;display:flex;align-items:center;justify-content:center}",
@@ -78,6 +101,10 @@
   var ICON_CLOSE = "M6.4 5 12 10.6 17.6 5 19 6.4 13.4 12 19 17.6 17.6 19 12 13.4 6.4 19 5 17.6 10.6 12 5 6.4z";
   var ICON_DOWN = "M7.4 8.6 12 13.2l4.6-4.6L18 10l-6 6-6-6z";
   var ICON_SEND = "M3 20.5 21 12 3 3.5V10l12 2-12 2z";
+  var ICON_CLIP = "M16.5 6v11.5a4 4 0 0 1-8 0V5a2.5 2.5 0 0 1 5 0v10.5a1 1 0 0 1-2 0V6H10v9.5a2.5 2.5 0 0 0 5 0V5a4 4 0 0 0-8 0v12.5a5.5 5.5 0 0 0 11 0V6z";
+  var ICON_UP = "M1 21h4V9H1zm22-11a2 2 0 0 0-2-2h-6.31l.95-4.57.03-.32c0-.41-.17-.79-.44-1.06L14.17 1 7.59 7.59C7.22 7.95 7 8.45 7 9v10a2 2 0 0 0 2 2h9c.83 0 1.54-.5 1.84-1.22l3.02-7.05c.09-.23.14-.47.14-.73z";
+  var ICON_THUMB_DOWN = "M15 3H6c-.83 0-1.54.5-1.84 1.22l-3.02 7.05c-.09.23-.14.47-.14.73v2a2 2 0 0 0 2 2h6.31l-.95 4.57-.03.32c0 .41.17.79.44 1.06L9.83 23l6.59-6.59c.36-.36.58-.86.58-1.41V5a2 2 0 0 0-2-2zm4 0v12h4V3z";
+  var RATINGS = [["up", "Helpful", ICON_UP], ["down", "Not helpful", ICON_THUMB_DOWN]];
 
   // --- small DOM helpers -------------------------------------------------------------------
 
@@ -223,7 +250,12 @@
 
   // --- the widget ---------------------------------------------------------------------------
 
-  var title = (script && script.getAttribute("data-title")) || "Help";
+  function attr(name) { return (script && script.getAttribute(name)) || ""; }
+
+  var title = attr("data-title") || "Help";
+  var identity = attr("data-email") && attr("data-email-signature")
+    ? { email: attr("data-email"), signature: attr("data-email-signature") }
+    : null;
   var state = {
     ws: null,
     ready: false, // hello answered on the current socket
@@ -231,12 +263,16 @@
     retryTimer: null,
     lastSeen: 0, // newest message id rendered on this page
     maxText: 4000,
+    maxFile: MAX_FILE_BYTES,
+    file: null, // the File chosen for the next message
     typingFor: 0,
     typingTimer: null,
     unread: 0,
   };
   var byId = new Map(); // message id -> element
-  var pending = new Map(); // client id -> {text, node}; resent on every (re)connect until echoed
+  var pending = new Map(); // client id -> {text, node, files, ready}; resent on every (re)connect until echoed
+  var drafts = new Map(); // id of the question -> {node, text, citations, stale}: an answer being streamed
+  var answered = new Set(); // ids of questions whose stored answer is shown: late stream frames are ignored
 
   var host = el("div", { id: "supporthub-widget" });
   var shadow = host.attachShadow({ mode: "open" });
@@ -259,16 +295,21 @@
     className: "typing", "data-testid": "typing", hidden: "", role: "status", "aria-label": "Assistant is typing",
   }, [el("span"), el("span"), el("span")]);
   ui.scroll = el("div", { className: "scroll" }, [ui.empty, ui.list, ui.typing]);
+  ui.files = el("div", { className: "files", "data-testid": "attachments", hidden: "" });
+  ui.fileInput = el("input", { type: "file", "data-testid": "file-input", hidden: "", tabindex: "-1" });
+  ui.attach = el("button", {
+    className: "attach", type: "button", "data-testid": "attach", "aria-label": "Attach a file", title: "Attach a file",
+  }, [icon(ICON_CLIP)]);
   ui.input = el("textarea", {
     className: "input", "data-testid": "input", rows: "1",
     "aria-label": "Type your message", placeholder: "Ask a question\u2026",
   });
   ui.send = el("button", { className: "send", type: "submit", "data-testid": "send", "aria-label": "Send message" }, [icon(ICON_SEND)]);
-  ui.form = el("form", { className: "composer" }, [ui.input, ui.send]);
+  ui.form = el("form", { className: "composer" }, [ui.attach, ui.fileInput, ui.input, ui.send]);
   ui.panel = el("section", {
     className: "panel", id: "sh-panel", "data-testid": "panel", role: "dialog",
     "aria-labelledby": "sh-title", hidden: "",
-  }, [el("div", { className: "header" }, [el("div", { className: "titles" }, [ui.title, ui.status]), ui.close]), ui.scroll, ui.form]);
+  }, [el("div", { className: "header" }, [el("div", { className: "titles" }, [ui.title, ui.status]), ui.close]), ui.scroll, ui.files, ui.form]);
   if (window.CSSStyleSheet && "adoptedStyleSheets" in shadow && CSSStyleSheet.prototype.replaceSync) {
     var sheet = new CSSStyleSheet(); // constructed sheets are not blocked by a page's CSP style-src
     sheet.replaceSync(CSS);
@@ -305,6 +346,20 @@
 
   function setStatus(text) { ui.status.textContent = text; }
 
+  function connected() { return state.ready && state.ws && state.ws.readyState === WebSocket.OPEN; }
+
+  function sendFrame(frame) {
+    if (!connected()) return false;
+    state.ws.send(JSON.stringify(frame));
+    return true;
+  }
+
+  function sizeText(bytes) {
+    if (bytes >= 1048576) return (Math.round(bytes / 104857.6) / 10) + " MB";
+    if (bytes >= 1024) return (Math.round(bytes / 102.4) / 10) + " KB";
+    return bytes + " bytes";
+  }
+
   function citationChip(c) {
     var label = c.section && c.section !== c.title ? c.title + " \u2014 " + c.section : c.title || c.source;
     var attrs = { className: "cite", "data-testid": "citation", title: c.source, text: label };
@@ -317,14 +372,10 @@
     return el("span", attrs);
   }
 
-  function renderMessage(f) {
-    var node = el("div", { className: "msg msg-" + f.author, "data-testid": "message", "data-author": f.author });
-    if (f.created_at) node.title = new Date(f.created_at).toLocaleString();
-    if (f.author === "customer") {
-      node.textContent = f.text; // customers' words are shown exactly as typed
-      return node;
-    }
-    if (f.author === "staff") node.appendChild(el("div", { className: "who", text: "Support team" }));
+  function fileLine(name) { return el("div", { className: "file", text: "\uD83D\uDCCE " + name }); }
+
+  // The answer's body: markdown, the handoff note and the sources (shared by drafts and messages).
+  function fillAnswer(node, f) {
     node.appendChild(renderMarkdown(f.text));
     if (f.handoff) node.appendChild(el("div", { className: "note", text: HANDOFF_NOTE }));
     var seen = new Set();
@@ -335,30 +386,75 @@
     if (chips.length) {
       node.appendChild(el("div", { className: "cites" }, [el("span", { className: "cites-label", text: "Sources:" })].concat(chips.map(citationChip))));
     }
+  }
+
+  function ratingButtons(id) {
+    return el("div", { className: "rate", role: "group", "aria-label": "Was this answer helpful?" }, RATINGS.map(function (r) {
+      var button = el("button", {
+        className: "thumb", type: "button", "data-rating": r[0], "aria-label": r[1], title: r[1], "aria-pressed": "false",
+      }, [icon(r[2])]);
+      button.addEventListener("click", function () { rate(id, r[0]); });
+      return button;
+    }));
+  }
+
+  function renderMessage(f) {
+    var node = el("div", { className: "msg msg-" + f.author, "data-testid": "message", "data-author": f.author });
+    if (f.created_at) node.title = new Date(f.created_at).toLocaleString();
+    if (f.author === "customer") {
+      node.textContent = f.text; // customers' words are shown exactly as typed
+      if (f.filename) node.appendChild(fileLine(f.filename));
+      else if (!f.text) node.appendChild(fileLine("a file")); // the history keeps no filenames
+      return node;
+    }
+    if (f.author === "staff") node.appendChild(el("div", { className: "who", text: "Support team" }));
+    fillAnswer(node, f);
+    if (f.author === "bot" && f.id) node.appendChild(ratingButtons(f.id));
     return node;
+  }
+
+  // Messages sit in id order; a draft right after its question; pending ones stay at the end.
+  function orderKey(node) {
+    var id = Number(node.getAttribute("data-id"));
+    if (id) return id;
+    var question = Number(node.getAttribute("data-reply-to"));
+    return question ? question + 0.5 : 0;
+  }
+
+  function insertInOrder(node, key) {
+    var after = null;
+    for (var child = ui.list.firstChild; child; child = child.nextSibling) {
+      var k = orderKey(child);
+      if (child !== node && (!k || k > key)) { after = child; break; }
+    }
+    ui.list.insertBefore(node, after);
   }
 
   function placeInOrder(node, id) {
     node.setAttribute("data-id", String(id));
     byId.set(id, node);
-    var after = null;
-    for (var child = ui.list.firstChild; child; child = child.nextSibling) {
-      var cid = Number(child.getAttribute("data-id"));
-      if (!cid || cid > id) { after = child; break; } // pending ones stay at the end
-    }
-    ui.list.insertBefore(node, after);
+    insertInOrder(node, id);
   }
 
   function onMessage(f) {
     ui.empty.hidden = true;
     var mine = f.client_id && pending.get(f.client_id);
     if (mine) pending.delete(f.client_id);
+    var draft = f.author !== "customer" && f.reply_to ? drafts.get(f.reply_to) : null;
+    if (draft) drafts.delete(f.reply_to);
+    if (f.author !== "customer" && f.reply_to) answered.add(f.reply_to);
     if (byId.has(f.id)) {
       if (mine) mine.node.remove();
+      if (draft) draft.node.remove();
     } else if (mine) {
       mine.node.classList.remove("pending");
       if (f.created_at) mine.node.title = new Date(f.created_at).toLocaleString();
       placeInOrder(mine.node, f.id);
+    } else if (draft) {
+      var node = renderMessage(f); // the stored answer takes the draft's place
+      node.setAttribute("data-id", String(f.id));
+      byId.set(f.id, node);
+      ui.list.replaceChild(node, draft.node);
     } else {
       placeInOrder(renderMessage(f), f.id);
     }
@@ -374,6 +470,115 @@
     if (isOpen()) markRead();
     scrollDown();
   }
+
+  // --- streamed answers ----------------------------------------------------------------------
+
+  function renderDraft(d) {
+    d.node.textContent = "";
+    fillAnswer(d.node, { text: d.text, citations: d.citations });
+  }
+
+  function onDelta(f) {
+    var question = f.reply_to;
+    if (!question || typeof f.text !== "string" || answered.has(question)) return;
+    var d = drafts.get(question);
+    if (!d) {
+      d = {
+        node: el("div", {
+          className: "msg msg-bot draft", "data-testid": "draft", "data-author": "bot",
+          "data-reply-to": String(question), "aria-busy": "true", // read out once, when stored
+        }),
+        text: "", citations: [], stale: false,
+      };
+      drafts.set(question, d);
+      ui.empty.hidden = true;
+      insertInOrder(d.node, question + 0.5);
+    }
+    if (d.stale) return; // a socket dropped mid-stream: the rest would have a gap; the stored answer follows
+    d.text += f.text;
+    renderDraft(d);
+    showTyping(false);
+    scrollDown();
+  }
+
+  function onCitations(f) {
+    var d = drafts.get(f.reply_to);
+    if (!d || d.stale) return;
+    d.citations = Array.isArray(f.citations) ? f.citations : [];
+    renderDraft(d);
+    scrollDown();
+  }
+
+  function onReset(f) {
+    var d = drafts.get(f.reply_to);
+    if (!d) return;
+    drafts.delete(f.reply_to);
+    d.node.remove();
+    if (!answered.has(f.reply_to)) showTyping(true, f.reply_to); // another answer is on its way
+  }
+
+  // --- feedback ------------------------------------------------------------------------------
+
+  function rate(id, rating) {
+    if (!sendFrame({ type: "feedback", message_id: id, rating: rating })) {
+      systemNote("Not connected \u2014 please try again in a moment.");
+      if (!state.ws) connect();
+    }
+  }
+
+  function onFeedback(f) {
+    var node = byId.get(f.message_id);
+    if (!node) return;
+    Array.prototype.forEach.call(node.querySelectorAll(".thumb"), function (button) {
+      button.setAttribute("aria-pressed", String(button.getAttribute("data-rating") === f.rating));
+    });
+  }
+
+  // --- files ---------------------------------------------------------------------------------
+
+  function tooLarge(file) {
+    if (file.size <= state.maxFile) return false;
+    systemNote(file.name + " is too large to send (" + sizeText(file.size) + "; the limit is " + sizeText(state.maxFile) + ").");
+    return true;
+  }
+
+  function chooseFile(file) {
+    setFile(tooLarge(file) ? null : file);
+  }
+
+  function setFile(file) {
+    state.file = file;
+    ui.files.textContent = "";
+    ui.files.hidden = !file;
+    if (!file) return;
+    var remove = el("button", { className: "unattach", type: "button", "aria-label": "Remove " + file.name }, [icon(ICON_CLOSE)]);
+    remove.addEventListener("click", function () { setFile(null); ui.input.focus(); });
+    ui.files.appendChild(el("div", { className: "chip", "data-testid": "attachment", title: sizeText(file.size) }, [
+      el("span", { className: "chip-name", text: "\uD83D\uDCCE " + file.name }), remove,
+    ]));
+  }
+
+  function toBase64(buffer) {
+    var bytes = new Uint8Array(buffer);
+    var parts = [];
+    for (var i = 0; i < bytes.length; i += BASE64_CHUNK) {
+      parts.push(btoa(String.fromCharCode.apply(null, bytes.subarray(i, i + BASE64_CHUNK))));
+    }
+    return parts.join("");
+  }
+
+  function readFile(file, done) {
+    var reader = new FileReader();
+    reader.onload = function () {
+      var data;
+      try { data = toBase64(reader.result); } catch (e) { done(e); return; }
+      done(null, { filename: file.name, content_type: file.type, data: data });
+    };
+    reader.onerror = function () { done(reader.error || new Error("unreadable")); };
+    reader.readAsArrayBuffer(file);
+  }
+
+  // --- sending -------------------------------------------------------------------------------
 
   function hasReplyAfter(id) {
     for (var child = ui.list.lastChild; child; child = child.previousSibling) {
@@ -395,31 +600,52 @@
   }
 
   function systemNote(text) {
-    ui.list.appendChild(el("div", { className: "sys", role: "alert", text: text }));
+    ui.list.appendChild(el("div", { className: "sys", "data-testid": "notice", role: "alert", text: text }));
     scrollDown();
   }
 
-  function transmit(clientId, text) {
-    if (state.ready && state.ws && state.ws.readyState === WebSocket.OPEN) {
-      state.ws.send(JSON.stringify({ type: "message", id: clientId, text: text }));
-    }
+  function transmit(clientId, p) {
+    if (!p.ready) return; // its file is still being read
+    var frame = { type: "message", id: clientId, text: p.text };
+    if (p.files) frame.attachments = p.files;
+    sendFrame(frame);
   }
 
   function submit() {
     var text = ui.input.value.trim();
-    if (!text) return;
+    var file = state.file;
+    if (!text && !file) return;
     if (text.length > state.maxText) {
       systemNote("That message is too long (" + text.length + " of at most " + state.maxText + " characters).");
       return;
     }
+    if (file && tooLarge(file)) { setFile(null); return; }
     ui.input.value = "";
+    setFile(null);
     ui.empty.hidden = true;
     var clientId = uuid();
-    var node = renderMessage({ author: "customer", text: text });
+    var node = renderMessage({ author: "customer", text: text, filename: file ? file.name : "" });
     node.classList.add("pending");
     ui.list.appendChild(node);
-    pending.set(clientId, { text: text, node: node });
-    transmit(clientId, text);
+    var entry = { text: text, node: node, files: null, ready: !file };
+    pending.set(clientId, entry);
+    if (file) {
+      readFile(file, function (error, attachment) {
+        if (pending.get(clientId) !== entry) return;
+        if (error) {
+          pending.delete(clientId);
+          node.remove();
+          if (!ui.input.value) ui.input.value = text;
+          systemNote("Sorry, " + file.name + " could not be read. Please choose it again.");
+          return;
+        }
+        entry.files = [attachment];
+        entry.ready = true;
+        transmit(clientId, entry);
+      });
+    } else {
+      transmit(clientId, entry);
+    }
     if (!state.ws) connect();
     scrollDown();
   }
@@ -429,19 +655,29 @@
     try { f = JSON.parse(event.data); } catch (e) { return; }
     if (f.type === "session") {
       store.set("token", f.token);
-      if (f.title && !(script && script.getAttribute("data-title"))) ui.title.textContent = f.title;
+      if (f.title && !attr("data-title")) ui.title.textContent = f.title;
       if (f.max_text_length) state.maxText = f.max_text_length;
+      if (f.max_file_bytes) state.maxFile = f.max_file_bytes;
       state.ready = true;
       state.attempt = 0;
       setStatus("");
-      pending.forEach(function (p, clientId) { transmit(clientId, p.text); });
+      pending.forEach(function (p, clientId) { transmit(clientId, p); });
     } else if (f.type === "message") {
       onMessage(f);
     } else if (f.type === "typing") {
-      if (!hasReplyAfter(f.message_id || 0)) showTyping(true, f.message_id);
+      var question = f.message_id || 0;
+      if (!hasReplyAfter(question) && !drafts.has(question) && !answered.has(question)) showTyping(true, f.message_id);
+    } else if (f.type === "delta") {
+      onDelta(f);
+    } else if (f.type === "citations") {
+      onCitations(f);
+    } else if (f.type === "reset") {
+      onReset(f);
+    } else if (f.type === "feedback") {
+      onFeedback(f);
     } else if (f.type === "error") {
       systemNote("Sorry, something went wrong: " + f.reason);
-    }
+    } // "done": the stored message follows and replaces the draft
   }
 
   function connect() {
@@ -458,13 +694,16 @@
     state.ready = false;
     if (!state.lastSeen) setStatus("Connecting\u2026");
     ws.onopen = function () {
-      ws.send(JSON.stringify({ type: "hello", token: store.get("token") || null, after: state.lastSeen }));
+      var hello = { type: "hello", token: store.get("token") || null, after: state.lastSeen };
+      if (identity) hello.identity = identity;
+      ws.send(JSON.stringify(hello));
     };
     ws.onmessage = onFrame;
     ws.onclose = function () {
       if (state.ws !== ws) return;
       state.ws = null;
       state.ready = false;
+      drafts.forEach(function (d) { d.stale = true; });
       scheduleReconnect();
     };
   }
@@ -485,6 +724,13 @@
   ui.form.addEventListener("submit", function (e) { e.preventDefault(); submit(); });
   ui.input.addEventListener("keydown", function (e) {
     if (e.key === "Enter" && !e.shiftKey && !e.isComposing) { e.preventDefault(); submit(); }
+  });
+  ui.attach.addEventListener("click", function () { ui.fileInput.click(); });
+  ui.fileInput.addEventListener("change", function () {
+    var file = ui.fileInput.files && ui.fileInput.files[0];
+    ui.fileInput.value = ""; // choosing the same file again fires change again
+    if (file) chooseFile(file);
+    ui.input.focus();
   });
   window.addEventListener("online", function () {
     if (!state.ws && state.retryTimer) { state.attempt = 0; connect(); }

@@ -3,21 +3,26 @@ offline responder) — and, for hostile bot output, against the channel with a f
 
 from __future__ import annotations
 
+import json
 import os
 import re
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 from aiohttp import web
+from pydantic import SecretStr
+from sqlalchemy import select
 
 from channels.web import WebChannel
+from core.db import Feedback
 from core.messages import Address, InboundMessage
-from core.server import create_app
-from core.settings import Settings
+from core.server import RUNTIME, create_app
+from core.settings import AttachmentSettings, LlmSettings, Settings
 from tests.fakes.hub import FakeHub
+from tests.fakes.openai_server import FakeOpenAI, StreamError, Text
 
 pytestmark = pytest.mark.browser
 
@@ -57,15 +62,43 @@ async def serve(app: web.Application) -> tuple[web.AppRunner, str]:
     return runner, f"http://{host}:{port}"
 
 
+Launch = Callable[..., Awaitable[Live]]
+
+
 @pytest.fixture
-async def live_server(make_settings: Callable[..., Settings]) -> AsyncIterator[Live]:
-    """`core.server.create_app` on a free port, its knowledge base holding the sample help centre."""
-    app = create_app(make_settings(channels=["web"]))
-    runner, url = await serve(app)
+async def launch(make_settings: Callable[..., Settings]) -> AsyncIterator[Launch]:
+    """Starts `core.server.create_app` on a free port, its knowledge base holding the sample
+    help centre; keyword arguments override settings."""
+    runners: list[web.AppRunner] = []
+
+    async def start(**overrides: object) -> Live:
+        app = create_app(make_settings(channels=["web"], **overrides))
+        runner, url = await serve(app)
+        runners.append(runner)
+        return Live(url=url, app=app)
+
     try:
-        yield Live(url=url, app=app)
+        yield start
     finally:
-        await runner.cleanup()
+        for runner in reversed(runners):
+            await runner.cleanup()
+
+
+@pytest.fixture
+async def live_server(launch: Launch) -> Live:
+    return await launch()
+
+
+@pytest.fixture
+async def model() -> AsyncIterator[FakeOpenAI]:
+    fake = FakeOpenAI()
+    await fake.start()
+    yield fake
+    await fake.close()
+
+
+def llm_settings(model: FakeOpenAI) -> LlmSettings:
+    return LlmSettings(base_url=model.base_url, api_key=SecretStr("sk-test"), max_retries=0, timeout_s=10)
 
 
 @pytest.fixture
@@ -87,6 +120,19 @@ async def page(browser: Any) -> AsyncIterator[Any]:
     yield page
     await context.close()
     assert page.errors == []
+
+
+async def open_chat(page: Any, url: str) -> None:
+    await page.goto(url + "/")
+    await page.get_by_test_id("bubble").click()
+    await expect(page.get_by_test_id("panel")).to_be_visible()
+
+
+def sent_frames(page: Any) -> list[dict[str, Any]]:
+    """Every JSON frame the page's widget sockets send from now on (call before `goto`)."""
+    frames: list[dict[str, Any]] = []
+    page.on("websocket", lambda ws: ws.on("framesent", lambda payload: frames.append(json.loads(payload))))
+    return frames
 
 
 async def ask(page: Any, text: str) -> None:
@@ -173,6 +219,122 @@ async def test_reply_sent_while_disconnected_arrives_after_reconnect(live_server
     await expect(bot).to_have_count(3)
 
 
+BOT = '[data-testid="message"][data-author="bot"]'
+
+
+async def votes(app: web.Application) -> list[tuple[int, str]]:
+    """The feedback table, read straight from the server's database."""
+    async with app[RUNTIME].sessionmaker() as session:
+        rows = await session.execute(select(Feedback.message_id, Feedback.rating).order_by(Feedback.message_id))
+        return [(message_id, rating) for message_id, rating in rows]
+
+
+async def test_a_thumb_vote_reaches_the_database(live_server: Live, page: Any) -> None:
+    await open_chat(page, live_server.url)
+    await ask(page, "how do I reset my password?")
+    bot = page.locator(BOT)
+    await expect(bot).to_have_count(1)
+    helpful = bot.get_by_role("button", name="Helpful", exact=True)
+    unhelpful = bot.get_by_role("button", name="Not helpful", exact=True)
+    await expect(helpful).to_have_attribute("aria-pressed", "false")
+    await expect(page.locator('[data-testid="message"][data-author="customer"] .thumb')).to_have_count(0)
+
+    await helpful.click()
+    await expect(helpful).to_have_attribute("aria-pressed", "true")
+    await expect(unhelpful).to_have_attribute("aria-pressed", "false")
+    message_id = int(await bot.get_attribute("data-id"))
+    assert await votes(live_server.app) == [(message_id, "up")]
+
+    await unhelpful.focus()  # a real button: reachable and pressed from the keyboard
+    await page.keyboard.press("Enter")
+    await expect(unhelpful).to_have_attribute("aria-pressed", "true")
+    await expect(helpful).to_have_attribute("aria-pressed", "false")
+    assert await votes(live_server.app) == [(message_id, "down")]
+
+
+async def test_an_attached_file_is_read_and_an_oversized_one_never_sent(
+    launch: Launch, page: Any, tmp_path: Path
+) -> None:
+    live = await launch(attachments=AttachmentSettings(max_bytes=2048))
+    frames = sent_frames(page)
+    log = tmp_path / "error-log.txt"
+    log.write_text("The app says BD-4012 when I add a teammate\n", encoding="utf-8")
+    await open_chat(page, live.url)
+
+    async with page.expect_file_chooser() as chooser:
+        await page.get_by_role("button", name="Attach a file").click()
+    await (await chooser.value).set_files(log)
+    await expect(page.get_by_test_id("attachment")).to_contain_text("error-log.txt")
+    await ask(page, "What does this mean?")
+    await expect(page.get_by_test_id("attachment")).to_be_hidden()
+
+    customer = page.locator('[data-testid="message"][data-author="customer"]')
+    await expect(customer).to_have_count(1)
+    await expect(customer).to_contain_text("What does this mean?")
+    await expect(customer).to_contain_text("error-log.txt")
+    bot = page.locator(BOT)
+    await expect(bot).to_have_count(1)
+    await expect(bot.locator("p").first).to_have_text(re.compile(r"^I've read error-log\.txt\. "))
+    await expect(bot).to_contain_text("BD-4012")
+    await expect(bot.locator('[data-testid="citation"][title$="error-codes.json"]').first).to_be_visible()
+    (sent,) = [f for f in frames if f["type"] == "message"]
+    assert [a["filename"] for a in sent["attachments"]] == ["error-log.txt"]
+
+    big = tmp_path / "export.csv"
+    big.write_bytes(b"code,meaning\n" + b"BD-4012,seat limit reached\n" * 100)  # 2.6 KB
+    await page.get_by_test_id("file-input").set_input_files(big)
+    await expect(page.get_by_test_id("notice")).to_contain_text("export.csv is too large to send")
+    await expect(page.get_by_test_id("attachment")).to_be_hidden()
+    await ask(page, "and this one?")
+    await expect(bot).to_have_count(2)
+    assert [f.get("attachments", []) for f in frames if f["type"] == "message"][1] == []
+    assert not any("export.csv" in json.dumps(f) for f in frames)
+
+
+async def test_a_streamed_answer_gives_way_to_the_stored_one(launch: Launch, model: FakeOpenAI, page: Any) -> None:
+    live = await launch(llm=llm_settings(model))
+    answer = "Click Forgot password on the sign-in page and follow the link we email you [1]."
+    model.script(Text(answer, pieces=8, delay=0.4))
+    await open_chat(page, live.url)
+    await ask(page, "how do I reset my password?")
+
+    draft = page.get_by_test_id("draft")
+    await expect(draft).to_contain_text("Click")
+    partial = (await draft.inner_text()).strip()
+    assert answer.startswith(partial) and len(partial) < len(answer)
+    await expect(page.get_by_test_id("typing")).to_be_hidden()
+    await expect(page.locator(BOT)).to_have_count(0)
+
+    bot = page.locator(BOT)
+    await expect(bot).to_have_count(1)
+    await expect(draft).to_have_count(0)
+    await expect(page.locator('[data-author="bot"]')).to_have_count(1)  # no draft left beside it
+    await expect(bot.locator("p")).to_have_text(answer)
+    await expect(bot.get_by_test_id("citation")).to_have_count(1)
+    await expect(bot.get_by_test_id("citation")).to_contain_text("Reset your password")
+    await expect(bot.get_by_role("button", name="Helpful", exact=True)).to_be_visible()
+    order = await page.locator('[data-testid="messages"] > *').evaluate_all("ns => ns.map(n => n.dataset.author)")
+    assert order == ["customer", "bot"]
+    assert len(model.requests) == 1
+
+
+async def test_a_failed_stream_is_dropped_for_the_offline_answer(
+    launch: Launch, model: FakeOpenAI, page: Any
+) -> None:
+    live = await launch(llm=llm_settings(model))
+    model.script(StreamError("overloaded", before="Half an answer that never"))
+    await open_chat(page, live.url)
+    await ask(page, "how do I reset my password?")
+
+    bot = page.locator(BOT)
+    await expect(bot).to_have_count(1)
+    await expect(page.get_by_test_id("draft")).to_have_count(0)
+    await expect(page.locator('[data-author="bot"]')).to_have_count(1)
+    await expect(bot).not_to_contain_text("Half an answer")
+    await expect(bot.get_by_test_id("citation").filter(has_text="Reset your password").first).to_be_visible()
+    await expect(page.get_by_test_id("typing")).to_be_hidden()
+
+
 @pytest.fixture
 async def fake_server(tmp_path: Path) -> AsyncIterator[tuple[str, FakeHub]]:
     """Only the web channel, answered by an in-memory hub whose reply text a test chooses."""
@@ -255,3 +417,21 @@ async def test_typing_indicator_shows_until_the_reply(fake_server: tuple[str, Fa
     hub.gate.set()
     await expect(page.locator('[data-testid="message"][data-author="bot"]')).to_have_count(1)
     await expect(page.get_by_test_id("typing")).to_be_hidden()
+
+
+async def test_the_embedding_site_vouches_for_the_visitor(fake_server: tuple[str, FakeHub], page: Any) -> None:
+    url, _ = fake_server
+    embed = (
+        '<!doctype html><title>shop</title><script src="/widget.js" defer '
+        'data-email="erin@example.com" data-email-signature="ab12"></script>'
+    )
+    await page.route(url + "/shop", lambda route: route.fulfill(body=embed, content_type="text/html"))
+    frames = sent_frames(page)
+    await page.goto(url + "/shop")
+    await page.get_by_test_id("bubble").click()
+    await ask(page, "hello")
+    await expect(page.locator(BOT)).to_have_count(1)
+    assert frames[0] == {
+        "type": "hello", "token": None, "after": 0,
+        "identity": {"email": "erin@example.com", "signature": "ab12"},
+    }

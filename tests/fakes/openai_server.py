@@ -25,10 +25,12 @@ from aiohttp import web
 
 @dataclass(frozen=True, slots=True)
 class Text:
-    """The model answers with `text`, streamed in `pieces` deltas."""
+    """The model answers with `text`, streamed in `pieces` deltas, `delay` seconds before each
+    (for watching a client show an answer as it is written)."""
 
     text: str
     pieces: int = 3
+    delay: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,7 +178,10 @@ class FakeOpenAI:
 
         await send(chunks.chunk({"role": "assistant", "content": ""}))
         text = response.text if isinstance(response, Text | ToolCalls) else response.before
+        delay = response.delay if isinstance(response, Text) else 0.0
         for piece in split(text, response.pieces if isinstance(response, Text) else 3):
+            if delay:
+                await self._stall(delay)
             await send(chunks.chunk({"content": piece}))
         if isinstance(response, Stall):
             await self._stall(response.seconds)

@@ -14,6 +14,7 @@ from aiohttp.test_utils import TestClient
 from pydantic import SecretStr
 
 from channels.web import identity_signature
+from core.agent import ASK_WHAT
 from core.server import RUNTIME, create_app
 from core.settings import AttachmentSettings, HandoffSettings, MemorySettings, Settings, WebSettings
 
@@ -139,6 +140,9 @@ async def test_unsupported_and_oversized_files_get_a_clear_reply(
     assert "big.txt" in big["reply"]["text"] and "limit" in big["reply"]["text"]
     broken = await say(client, "here", attachments=[{"filename": "a.pdf", "data": base64.b64encode(b"not a pdf").decode()}])
     assert "a.pdf" in broken["reply"]["text"]
+    alone = await say(client, "", attachments=[{"filename": "tool.exe", "data": exe}])
+    assert alone["reply"]["text"].startswith("I couldn't use a file you sent: tool.exe")
+    assert alone["reply"]["text"].endswith(ASK_WHAT)
 
 
 async def test_bad_attachment_payloads_are_400(client: TestClient) -> None:
