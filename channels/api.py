@@ -62,6 +62,8 @@ def parse_message_body(raw: bytes, *, max_text_length: int, attachments: Attachm
     body = _json_object(raw)
     contact = checked_string(body, "contact", max_length=MAX_CONTACT_LENGTH, required=True)
     files = _attachments(body, attachments)
+    if files and body.get("text") in (None, ""):
+        body = {**body, "text": None}  # a file alone is a message too
     text = checked_string(body, "text", max_length=max_text_length, required=not files, multiline=True)
     message_id = checked_string(body, "id", max_length=MAX_ID_LENGTH, required=False)
     email = checked_string(body, "email", max_length=MAX_CONTACT_LENGTH, required=False)

@@ -51,7 +51,7 @@ class KnowledgeSettings(Section):
 
 class AnswerSettings(Section):
     top_k: int = Field(5, ge=1, le=50)
-    min_match: float = Field(0.50, ge=-1.0, le=1.0)
+    min_match: float = Field(0.55, ge=-1.0, le=1.0)
     max_sentences: int = Field(3, ge=1, le=10)
 
 

@@ -78,8 +78,9 @@
     "@keyframes sh-blink{0%,80%,100%{opacity:.3;transform:translateY(0)}40%{opacity:1;transform:translateY(-3px)}}",
     ".files{display:flex;padding:8px 10px 0;background:#fff;border-top:1px solid #e3e6ef}",
     ".files:not([hidden]) + .composer{border-top:0}",
-    ".chip{display:flex;align-items:center;gap:4px;max-width:100%;background:#eef2ff;color:#2c3f8f;border-radius:12px;padding:2px 4px 2px 10px;font-size:12.5px}",
+    ".chip{display:flex;align-items:center;gap:4px;max-width:100%;background:#eef2ff;color:#2c3f8f;border-radius:12px;padding:2px 4px 2px 8px;font-size:12.5px}",
     ".chip-name{overflow:hidden;text-overflow:ellipsis;white-space:nowrap}",
+    ".chip > svg{width:14px;height:14px;fill:currentColor;flex:none}",
     ".unattach{width:22px;height:22px;padding:0;border:0;border-radius:50%;background:transparent;color:inherit;display:flex;align-items:center;justify-content:center;flex:none}",
     ".unattach:hover{background:#dfe5fb}",
     ".unattach svg{width:14px;height:14px;fill:currentColor}",
@@ -554,7 +555,7 @@
     var remove = el("button", { className: "unattach", type: "button", "aria-label": "Remove " + file.name }, [icon(ICON_CLOSE)]);
     remove.addEventListener("click", function () { setFile(null); ui.input.focus(); });
     ui.files.appendChild(el("div", { className: "chip", "data-testid": "attachment", title: sizeText(file.size) }, [
-      el("span", { className: "chip-name", text: "\uD83D\uDCCE " + file.name }), remove,
+      icon(ICON_CLIP), el("span", { className: "chip-name", text: file.name }), remove,
     ]));
   }
 

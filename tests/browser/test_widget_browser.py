@@ -421,16 +421,24 @@ async def test_typing_indicator_shows_until_the_reply(fake_server: tuple[str, Fa
 
 async def test_the_embedding_site_vouches_for_the_visitor(fake_server: tuple[str, FakeHub], page: Any) -> None:
     url, _ = fake_server
+    shop = web.Application()  # another origin embedding the widget, as a customer's site does
     embed = (
-        '<!doctype html><title>shop</title><script src="/widget.js" defer '
+        f'<!doctype html><title>shop</title><script src="{url}/widget.js" defer '
         'data-email="erin@example.com" data-email-signature="ab12"></script>'
     )
-    await page.route(url + "/shop", lambda route: route.fulfill(body=embed, content_type="text/html"))
-    frames = sent_frames(page)
-    await page.goto(url + "/shop")
-    await page.get_by_test_id("bubble").click()
-    await ask(page, "hello")
-    await expect(page.locator(BOT)).to_have_count(1)
+
+    async def page_of_the_shop(request: web.Request) -> web.Response:
+        return web.Response(text=embed, content_type="text/html")
+
+    shop.router.add_get("/", page_of_the_shop)
+    runner, shop_url = await serve(shop)
+    try:
+        frames = sent_frames(page)
+        await open_chat(page, shop_url)
+        await ask(page, "hello")
+        await expect(page.locator(BOT)).to_have_count(1)
+    finally:
+        await runner.cleanup()
     assert frames[0] == {
         "type": "hello", "token": None, "after": 0,
         "identity": {"email": "erin@example.com", "signature": "ab12"},

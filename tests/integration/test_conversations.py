@@ -136,11 +136,11 @@ async def test_unsupported_and_oversized_files_get_a_clear_reply(
     body = await say(client, "How do I reset my password?", attachments=[{"filename": "tool.exe", "data": exe}])
     assert "I couldn't use a file you sent: " in body["reply"]["text"] and ".exe" in body["reply"]["text"]
     assert body["reply"]["citations"], "the question is still answered"
-    big = await say(client, "here", attachments=[{"filename": "big.txt", "data": base64.b64encode(b"x" * 5000).decode()}])
+    big = await say(client, "here", contact="big", attachments=[{"filename": "big.txt", "data": base64.b64encode(b"x" * 5000).decode()}])
     assert "big.txt" in big["reply"]["text"] and "limit" in big["reply"]["text"]
-    broken = await say(client, "here", attachments=[{"filename": "a.pdf", "data": base64.b64encode(b"not a pdf").decode()}])
+    broken = await say(client, "here", contact="broken", attachments=[{"filename": "a.pdf", "data": base64.b64encode(b"not a pdf").decode()}])
     assert "a.pdf" in broken["reply"]["text"]
-    alone = await say(client, "", attachments=[{"filename": "tool.exe", "data": exe}])
+    alone = await say(client, "", contact="alone", attachments=[{"filename": "tool.exe", "data": exe}])
     assert alone["reply"]["text"].startswith("I couldn't use a file you sent: tool.exe")
     assert alone["reply"]["text"].endswith(ASK_WHAT)
 
