@@ -142,6 +142,11 @@ def run(threads: Sequence[dict[str, Any]]) -> dict[str, float]:
             "SUPPORTHUB_KNOWLEDGE__CHUNK_MAX_CHARS": "300",
             "SUPPORTHUB_SCHEDULE": "[]",
             "SUPPORTHUB_LOG_LEVEL": "WARNING",
+            # Each client is one long conversation of unrelated questions: keep it with the
+            # bot so every message measures an answer (a handover would answer nothing).
+            "SUPPORTHUB_HANDOFF__UNANSWERED_IN_ROW": "1000000",
+            "SUPPORTHUB_HANDOFF__FRUSTRATED_IN_ROW": "1000000",
+            "SUPPORTHUB_HANDOFF__KEYWORDS": "[]",
         }
         cli = [sys.executable, "-m", "core.cli"]
         subprocess.run([*cli, "reindex"], env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

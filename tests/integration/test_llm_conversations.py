@@ -163,3 +163,18 @@ async def test_the_model_writes_the_rolling_summary_of_a_long_conversation(
     summary = (await (await client.get(f"/api/conversations/{first['conversation_id']}")).json())["summary"]
     assert summary == "Erin could not reset her password."
     assert "summar" in json.dumps(model.requests[2].body["messages"][0]).lower()
+
+
+async def test_an_angry_message_goes_to_a_person_without_asking_the_model(client: TestClient, model: FakeOpenAI) -> None:
+    body = await say(client, "This is ridiculous, STILL not working!!! Useless.")
+    assert body["reply"]["handoff"] is True
+    overview = await (await client.get(f"/api/conversations/{body['conversation_id']}")).json()
+    assert overview["case"]["rule"] == "frustration" and overview["sentiment"]["intents"] == ["complaint"]
+    assert model.requests == []
+
+
+async def test_a_model_reply_takes_feedback(client: TestClient, model: FakeOpenAI) -> None:
+    model.script(Text("Use Forgot password on the sign-in page [1]."))
+    reply = (await say(client, "how do I reset my password?"))["reply"]
+    rated = await client.post("/api/feedback", json={"message_id": reply["id"], "rating": "down", "comment": "vague"})
+    assert rated.status == 200 and (await rated.json())["rating"] == "down"
