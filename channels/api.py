@@ -3,8 +3,6 @@ messages (a person's reply after a handoff) from the conversation's message list
 
 from __future__ import annotations
 
-import base64
-import binascii
 import hashlib
 import hmac
 import json
@@ -16,6 +14,7 @@ from typing import Any
 
 from aiohttp import web
 
+from channels.payloads import MAX_MESSAGE_ID, PayloadError, parse_attachments, parse_vote
 from core.channel import Capabilities
 from core.hub import Hub
 from core.messages import (
@@ -33,10 +32,8 @@ from knowledge.hits import hit_json
 REPLY_TIMEOUT_S = 30.0
 MAX_ID_LENGTH = 200
 MAX_CONTACT_LENGTH = 200
-MAX_MESSAGE_ID = 2**31 - 1  # message ids are 32-bit integers on PostgreSQL
 MAX_K = 50
 MAX_COMMENT_LENGTH = 2000
-RATINGS = ("up", "down")
 EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 PHONE = re.compile(r"\+[1-9]\d{6,14}")
 
@@ -61,7 +58,10 @@ def parse_message_body(raw: bytes, *, max_text_length: int, attachments: Attachm
     """The message in a request body, or HTTPBadRequest naming what is wrong."""
     body = _json_object(raw)
     contact = checked_string(body, "contact", max_length=MAX_CONTACT_LENGTH, required=True)
-    files = _attachments(body, attachments)
+    try:
+        files = parse_attachments(body.get("attachments"), max_files=attachments.max_files)
+    except PayloadError as exc:
+        raise bad_request(str(exc)) from None
     if files and body.get("text") in (None, ""):
         body = {**body, "text": None}  # a file alone is a message too
     text = checked_string(body, "text", max_length=max_text_length, required=not files, multiline=True)
@@ -79,12 +79,10 @@ def parse_message_body(raw: bytes, *, max_text_length: int, attachments: Attachm
 def parse_feedback_body(raw: bytes) -> tuple[int, str, str | None]:
     """(message_id, rating, comment) from a feedback request body."""
     body = _json_object(raw)
-    message_id = body.get("message_id")
-    if isinstance(message_id, bool) or not isinstance(message_id, int) or not 0 < message_id <= MAX_MESSAGE_ID:
-        raise bad_request(f"'message_id' must be an integer from 1 to {MAX_MESSAGE_ID}")
-    rating = body.get("rating")
-    if rating not in RATINGS:
-        raise bad_request("'rating' must be \"up\" or \"down\"")
+    try:
+        message_id, rating = parse_vote(body.get("message_id"), body.get("rating"))
+    except PayloadError as exc:
+        raise bad_request(str(exc)) from None
     comment = checked_string(body, "comment", max_length=MAX_COMMENT_LENGTH, required=False, multiline=True)
     return message_id, rating, comment
 
@@ -101,30 +99,6 @@ def _json_object(raw: bytes) -> dict[str, Any]:
     if not isinstance(body, dict):
         raise bad_request("body must be a JSON object")
     return body
-
-
-def _attachments(body: dict[str, Any], settings: AttachmentSettings) -> tuple[Attachment, ...]:
-    """Files as `[{"filename", "content_type"?, "data": base64}]`; their content is checked
-    when the message is answered, so the customer hears what was wrong with a file."""
-    raw = body.get("attachments", [])
-    if not isinstance(raw, list) or not all(isinstance(item, dict) for item in raw):
-        raise bad_request("'attachments' must be a list of objects")
-    if len(raw) > settings.max_files:
-        raise bad_request(f"at most {settings.max_files} attachments per message")
-    files = []
-    for item in raw:
-        filename = checked_string(item, "filename", max_length=255, required=True)
-        content_type = checked_string(item, "content_type", max_length=120, required=False)
-        encoded = item.get("data")
-        if not isinstance(encoded, str):
-            raise bad_request("each attachment needs 'data', the file in base64")
-        try:
-            data = base64.b64decode(encoded, validate=True)
-        except binascii.Error:
-            raise bad_request(f"attachment {filename!r}: 'data' is not valid base64") from None
-        assert filename is not None
-        files.append(Attachment(filename, content_type or "application/octet-stream", data))
-    return tuple(files)
 
 
 def checked_string(
@@ -240,8 +214,11 @@ class ApiChannel:
         )
         receipt = await self.hub.receive(message)
         reply = await self.hub.wait_for_reply(receipt.message_id, timeout=REPLY_TIMEOUT_S)
+        with_staff = False
+        if reply is None and await self.hub.answered(receipt.message_id):
+            reply = await self.hub.wait_for_reply(receipt.message_id, timeout=0)  # it may have just landed
+            with_staff = reply is None
         if reply is None:
-            with_staff = await self.hub.answered(receipt.message_id)
             body_json = {
                 "conversation_id": receipt.conversation_id,
                 "message_id": receipt.message_id,

@@ -34,12 +34,11 @@ verified, linking the visitor to the same contact on every channel (memory follo
 from __future__ import annotations
 
 import asyncio
-import base64
-import binascii
 import hashlib
 import hmac
 import json
 import logging
+import re
 import os
 import secrets
 from dataclasses import dataclass
@@ -50,6 +49,7 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import WSCloseCode, WSMsgType, web
 from itsdangerous import BadData, URLSafeSerializer
 
+from channels.payloads import MAX_MESSAGE_ID, PayloadError, parse_attachments, parse_vote
 from core.channel import Capabilities
 from core.messages import (
     Address,
@@ -75,7 +75,7 @@ SECRET_FILE = "web_session_secret"
 STATIC_DIR = Path(__file__).parent / "static"
 HEARTBEAT_S = 30.0
 MAX_CLIENT_ID = 100
-MAX_MESSAGE_ID = 2**31 - 1  # message ids are a 32-bit integer column on PostgreSQL
+
 _CLIENT_ID_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_")
 
 
@@ -175,6 +175,7 @@ class FrameError:
 
 ClientFrame = Hello | ClientMessage | ClientFeedback | FrameError
 MAX_FILES_PER_MESSAGE = 1
+_HEX_SIGNATURE = re.compile(r"[0-9a-fA-F]{64}")
 
 
 def identity_signature(secret: str, email: str) -> str:
@@ -216,41 +217,18 @@ def _parse_hello(data: dict[str, Any]) -> ClientFrame:
         return Hello(token=token, after=after)
     email = identity.get("email") if isinstance(identity, dict) else None
     signature = identity.get("signature") if isinstance(identity, dict) else None
-    if not isinstance(email, str) or not isinstance(signature, str) or not 0 < len(email) <= 200 or len(signature) > 128:
+    if not isinstance(email, str) or not isinstance(signature, str) or not 0 < len(email) <= 200:
         return FrameError("identity must be {\"email\": str, \"signature\": str}")
+    if not _HEX_SIGNATURE.fullmatch(signature) or not _storable(email):
+        return FrameError("identity signature must be the hex HMAC-SHA256 of the email")
     return Hello(token=token, after=after, email=email, signature=signature)
 
 
 def _parse_feedback(data: dict[str, Any]) -> ClientFrame:
-    message_id = data.get("message_id")
-    if isinstance(message_id, bool) or not isinstance(message_id, int) or not 0 < message_id <= MAX_MESSAGE_ID:
-        return FrameError(f"message_id must be an integer from 1 to {MAX_MESSAGE_ID}")
-    rating = data.get("rating")
-    if rating not in ("up", "down"):
-        return FrameError('rating must be "up" or "down"')
-    return ClientFeedback(message_id, rating)
-
-
-def _parse_attachments(data: dict[str, Any]) -> tuple[Attachment, ...] | FrameError:
-    raw = data.get("attachments", [])
-    if not isinstance(raw, list) or len(raw) > MAX_FILES_PER_MESSAGE:
-        return FrameError(f"attachments must be a list of at most {MAX_FILES_PER_MESSAGE} file")
-    files = []
-    for item in raw:
-        filename = item.get("filename") if isinstance(item, dict) else None
-        content_type = item.get("content_type") if isinstance(item, dict) else None
-        encoded = item.get("data") if isinstance(item, dict) else None
-        if not isinstance(filename, str) or not 0 < len(filename) <= 255 or not _storable(filename):
-            return FrameError("an attachment needs a filename of 1-255 characters")
-        if not isinstance(encoded, str):
-            return FrameError(f"{filename}: data must be the file in base64")
-        try:
-            content = base64.b64decode(encoded, validate=True)
-        except binascii.Error:
-            return FrameError(f"{filename}: data is not valid base64")
-        kind = content_type if isinstance(content_type, str) and 0 < len(content_type) <= 120 else ""
-        files.append(Attachment(filename, kind or "application/octet-stream", content))
-    return tuple(files)
+    try:
+        return ClientFeedback(*parse_vote(data.get("message_id"), data.get("rating")))
+    except PayloadError as exc:
+        return FrameError(str(exc))
 
 
 def _parse_message(data: dict[str, Any], *, max_text_length: int) -> ClientFrame:
@@ -266,9 +244,10 @@ def _parse_message(data: dict[str, Any], *, max_text_length: int) -> ClientFrame
         return FrameError("text must be a string")
     if not _storable(text):
         return FrameError("text holds a NUL or an invalid character")
-    files = _parse_attachments(data)
-    if isinstance(files, FrameError):
-        return files
+    try:
+        files = parse_attachments(data.get("attachments"), max_files=MAX_FILES_PER_MESSAGE)
+    except PayloadError as exc:
+        return FrameError(str(exc))
     text = text.strip()
     if not text and not files:
         return FrameError("empty text")

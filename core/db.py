@@ -24,6 +24,8 @@ from sqlalchemy import (
     TypeDecorator,
     UniqueConstraint,
     event,
+    false,
+    text,
 )
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.ext.asyncio import (
@@ -94,7 +96,7 @@ class Conversation(Base):
     state: Mapped[str] = mapped_column(String(16), default="bot")  # bot | waiting | human | closed
     summary: Mapped[str | None] = mapped_column(Text)
     """A rolling summary of the messages up to `summary_upto` (memory of long conversations)."""
-    summary_upto: Mapped[int] = mapped_column(Integer, default=0)
+    summary_upto: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
     """The last message in either direction; retention expires conversations by it."""
@@ -127,7 +129,7 @@ class Message(Base):
     intent: Mapped[str | None] = mapped_column(String(20))  # customer messages, once analysed
     polarity: Mapped[float | None] = mapped_column(Float)
     frustration: Mapped[float | None] = mapped_column(Float)
-    declined: Mapped[bool] = mapped_column(Boolean, default=False)  # bot: the KB had no answer
+    declined: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())  # bot: KB had no answer
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
@@ -154,7 +156,7 @@ class Memory(Base):
     contact_id: Mapped[str] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE"), index=True)
     key: Mapped[str] = mapped_column(String(40))
     value: Mapped[str] = mapped_column(String(500))
-    source_message_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id", ondelete="SET NULL"))
+    source_message_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id", ondelete="SET NULL"), index=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 

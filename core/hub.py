@@ -12,7 +12,8 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import deque
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
 from datetime import timedelta
 
 from core.agent import Agent
@@ -22,7 +23,9 @@ from core.outbox import Outbox
 from core.settings import Settings
 from core.store import ConversationOverview, FeedbackResult, PendingMessage, Receipt, Store
 from core.turn import StreamEvent, StreamSink
+from core.turn_store import FinishedTurn, TurnResult
 from core.turns import TurnRunner
+from handoff.cases import CaseOpening
 from knowledge.hits import Hit
 
 log = logging.getLogger(__name__)
@@ -173,35 +176,63 @@ class Hub:
     async def _answer_or_apologise(self, pending: PendingMessage) -> None:
         """Never leave a customer without a reply: after repeated failures to answer, say
         sorry and offer a person. If even that cannot be stored, the sweep tries again."""
-        for attempt in range(1, ANSWER_ATTEMPTS + 1):
-            try:
-                await self._take_turn(pending)
-                return
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.exception("hub: answering message %s failed (attempt %d of %d)", pending.id, attempt, ANSWER_ATTEMPTS)
-        try:
-            await self._answer(pending, Reply(APOLOGY, handoff=True))
-        except asyncio.CancelledError:
-            raise
-        except Exception:
-            log.exception("hub: could not store an apology for message %s; the sweep will retry", pending.id)
-
-    async def _take_turn(self, pending: PendingMessage) -> None:
         channel = self._channel_for(pending)
         if channel is None:
             return
-        finished = await self._turns.run(pending, push=channel.capabilities.push, stream=self._sink(channel, pending))
-        if finished is not None:
+        async with self._claim_kept(pending):
+            for attempt in range(1, ANSWER_ATTEMPTS + 1):
+                try:
+                    await self._take_turn(pending, channel)
+                    return
+                except asyncio.CancelledError:
+                    raise
+                except Exception:
+                    log.exception("hub: answering message %s failed (attempt %d of %d)", pending.id, attempt, ANSWER_ATTEMPTS)
+            try:
+                await self._apologise(pending, channel)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("hub: could not store an apology for message %s; the sweep will retry", pending.id)
+
+    @asynccontextmanager
+    async def _claim_kept(self, pending: PendingMessage) -> AsyncIterator[None]:
+        """Renew the message's claim while its turn runs: a model or a file may take longer
+        than the lease, and another process must not take the message over meanwhile."""
+
+        async def renew() -> None:
+            while True:
+                await asyncio.sleep(ANSWER_LEASE.total_seconds() / 3)
+                try:
+                    await self._store.extend_claim(pending.id, lease=ANSWER_LEASE)
+                except Exception:  # noqa: BLE001 — the next renewal tries again
+                    log.warning("hub: could not renew the claim on message %s", pending.id, exc_info=True)
+
+        renewal = asyncio.create_task(renew(), name=f"claim-{pending.id}")
+        try:
+            yield
+        finally:
+            renewal.cancel()
+            await asyncio.gather(renewal, return_exceptions=True)
+
+    async def _take_turn(self, pending: PendingMessage, channel: Channel) -> None:
+        async def delivered(finished: FinishedTurn) -> None:
             await self._delivered(pending, channel, finished.reply)
 
-    async def _answer(self, pending: PendingMessage, reply: Reply) -> None:
-        channel = self._channel_for(pending)
-        if channel is not None:
-            stored = await self._store.save_reply(pending, reply, push=channel.capabilities.push)
-            if stored is not None:
-                await self._delivered(pending, channel, stored)
+        await self._turns.run(
+            pending, push=channel.capabilities.push, stream=self._sink(channel, pending), delivered=delivered
+        )
+
+    async def _apologise(self, pending: PendingMessage, channel: Channel) -> None:
+        """The apology promises a person, so it opens a case like any escalation."""
+        result = TurnResult(
+            signals=None,
+            reply=Reply(APOLOGY, handoff=True),
+            escalation=CaseOpening("error", f"Answering failed {ANSWER_ATTEMPTS} times; see the server log."),
+        )
+        finished = await self._store.finish_turn(pending, result, push=channel.capabilities.push)
+        if finished is not None:
+            await self._delivered(pending, channel, finished.reply)
 
     def _channel_for(self, pending: PendingMessage) -> Channel | None:
         channel = self._channels.get(pending.address.channel)

@@ -34,8 +34,9 @@ numbering.
 ## Declined and handoff
 
 A turn is *declined* (the knowledge base did not answer; it feeds the escalation policy) when
-the final text kept no citation, the model did not escalate, did not call `remember_fact` ("I'm
-on the Pro plan" has nothing to cite), and the customer's message was not small talk
+the final text kept no citation, the model did not escalate, did not call `remember_fact` and
+no fact was found in the message ("I'm on the Pro plan" has nothing to cite), and the
+customer's message was not small talk
 (greetings, thanks, "ok", goodbyes: every word from a short list). So "I don't know" replies count, and so does an
 uncited answer the model made up despite the prompt. `Reply.handoff` is set when the turn
 escalated or declined — the declined reply offers a person, as the offline responder's does.
@@ -209,7 +210,9 @@ class LlmResponder:
             if turn.streamed and stream is not None:
                 await stream(StreamReset())
             raise
-        declined = not citations and turn.escalation is None and not turn.facts and not is_small_talk(context.text)
+        stated = any(fact.source_message_id == context.message_id for fact in context.facts)
+        declined = (not citations and turn.escalation is None and not turn.facts and not stated
+                    and not is_small_talk(context.text))
         if stream is not None:
             await stream(CitationsReady(citations))
             await stream(StreamDone())

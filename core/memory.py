@@ -36,9 +36,11 @@ _NAME = re.compile(
     re.IGNORECASE,
 )
 _INTRO = re.compile(
-    rf"^(?:(?:hi|hello|hey)\b[\s,!]*)?(?:i'm|i am|this is|it's)\s+({_NAME_WORD})\s*(?:[.,!]|$|here\b|from\b)",
+    rf"^(?:(?:hi|hello|hey)\b[\s,!]*)?(?:i'm|i am)\s+({_NAME_WORD})\s*(?:[,!]|$|here\b|from\b)",
     re.IGNORECASE,
 )
+"""An introduction opening the message ("Hi, I'm Priya, from Acme"); the name must be
+capitalised as written, so "I'm done here" or "I am furious!" name nobody."""
 _EMAIL = re.compile(r"\b[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}\b")
 _PHONE = re.compile(
     r"(?:\b(?:phone|mobile|cell|number is|reach me at|call me at|text me at)\b[^+\d]{0,20})(\+?\d[\d\s().-]{6,}\d)"
@@ -46,8 +48,9 @@ _PHONE = re.compile(
     re.IGNORECASE,
 )
 _PLAN = re.compile(
-    r"\b(?:i'm on|i am on|we're on|we are on|i have|we have|i pay for|we pay for|subscribed to|my plan is|our plan is)"
-    r"\s+(?:the\s+|a\s+|an\s+)?([A-Za-z][A-Za-z+]*)(?:\s+plan\b|\s*$|[.,!])",
+    r"\b(?:i'm on|i am on|we're on|we are on|i have|we have|i pay for|we pay for|subscribed to)"
+    r"\s+(?:the\s+|a\s+|an\s+)?([A-Za-z][A-Za-z+]*)\s+plan\b"
+    r"|\b(?:my|our) plan is\s+(?:the\s+)?([A-Za-z][A-Za-z+]*)\b",
     re.IGNORECASE,
 )
 _ORDER = re.compile(
@@ -60,11 +63,16 @@ _PREFERENCE = re.compile(
 )
 _RECALL = re.compile(
     r"\b(?:what(?:'s| is| was| are| were)?|do you (?:know|remember|have)|tell me|remind me(?: of| what)?|which is)"
-    r"\s+(?:my|our)\s+(name|e-?mail(?: address)?|phone(?: number)?|plan|orders?(?: numbers?| no\.?| ids?)?|preferences?)\b",
+    r"\s+(?:my|our)\s+(name|e-?mail(?: address)?|phone(?: number)?|plan|orders?(?: numbers?| no\.?| ids?)?|preferences?)"
+    r"(?:\s+again)?\s*[?.!]*\s*$",
     re.IGNORECASE,
 )
-_WHO_AM_I = re.compile(r"\bwho am i\b", re.IGNORECASE)
-_WHICH_PLAN = re.compile(r"\b(?:which|what) plan (?:am i|are we|do i have|do we have|have i|have we)\b", re.IGNORECASE)
+"""A question that ends at the fact it asks for: "what's my plan?" — not "what's my plan
+limit on projects?", which is for the help centre."""
+_WHO_AM_I = re.compile(r"\bwho am i\s*[?.!]*\s*$", re.IGNORECASE)
+_WHICH_PLAN = re.compile(
+    r"\b(?:which|what) plan (?:am i on|are we on|do i have|do we have|have i got|have we got)\s*[?.!]*\s*$", re.IGNORECASE
+)
 _LABEL = {
     "name": "name",
     "email": "email address",
@@ -78,19 +86,17 @@ _LABEL = {
 def extract_facts(text: str) -> list[Fact]:
     """Facts the customer states about themselves in `text`, in the order found."""
     found: list[Fact] = []
-    for pattern in (_NAME, _INTRO):
-        if match := pattern.search(text):
-            words = match.group(1).split()
-            if words[0].lower() not in _NOT_NAMES:
-                name = " ".join(w for w in words if w.lower() not in _NOT_NAMES)
-                found.append(Fact("name", name[:1].upper() + name[1:]))
-                break
+    if (match := _NAME.search(text)) and match.group(1).split()[0].lower() not in _NOT_NAMES:
+        name = " ".join(w for w in match.group(1).split() if w.lower() not in _NOT_NAMES)
+        found.append(Fact("name", name[:1].upper() + name[1:]))
+    elif (match := _INTRO.search(text.strip())) and match.group(1)[0].isupper() and match.group(1).lower() not in _NOT_NAMES:
+        found.append(Fact("name", match.group(1)))
     found += [Fact("email", m.group(0).lower()) for m in _EMAIL.finditer(text)]
     for m in _PHONE.finditer(text):
         found.append(Fact("phone", re.sub(r"[\s().-]", "", m.group(1) or m.group(2))))
     if m := _PLAN.search(text):
-        plan = m.group(1)
-        if plan.lower() not in _NOT_NAMES | {"problem", "issue", "question", "account", "trouble"}:
+        plan = m.group(1) or m.group(2)
+        if plan.lower() not in _NOT_NAMES | {"same", "new", "old", "current", "which", "what"}:
             found.append(Fact("plan", plan[:1].upper() + plan[1:]))
     found += [Fact("order_number", m.group(1).upper()) for m in _ORDER.finditer(text) if any(c.isdigit() for c in m.group(1))]
     found += [Fact("preference", m.group(1).strip()) for m in _PREFERENCE.finditer(text)]

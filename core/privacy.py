@@ -14,8 +14,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from core.db import Case, Contact, Conversation, Identity, Memory, Message
-
-OPEN_CASE_STATES = ("waiting", "human")
+from handoff.cases import OPEN_STATES
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +39,8 @@ def find_contact(session: Session, selector: str) -> str | None:
     channel, _, user = selector.partition(":")
     if not user:
         return None
+    if channel == "email":
+        user = user.strip().lower()  # stored lower-cased, like every verified email
     return session.execute(
         select(Identity.contact_id).where(Identity.channel == channel, Identity.external_user_id == user)
     ).scalar_one_or_none()
@@ -64,10 +65,16 @@ def forget_contact(session: Session, *, selector: str) -> Erased | None:
 
 def expire_conversations(session: Session, *, idle_since: datetime) -> int:
     """Delete conversations with no message since `idle_since`, except those a person still
-    owes an answer (an open case). Facts about the contact stay (long-term memory)."""
-    open_cases = select(Case.conversation_id).where(Case.state.in_(OPEN_CASE_STATES))
+    owes an answer (an open case) or one just written to. Facts about the contact stay
+    (long-term memory)."""
+    open_cases = select(Case.conversation_id).where(Case.state.in_(OPEN_STATES))
+    unanswered = select(Message.conversation_id).where(Message.status == "pending")
     result = session.execute(
-        delete(Conversation).where(Conversation.updated_at < idle_since, Conversation.id.not_in(open_cases))
+        delete(Conversation).where(
+            Conversation.updated_at < idle_since,
+            Conversation.id.not_in(open_cases),
+            Conversation.id.not_in(unanswered),  # a message arrived meanwhile
+        )
     )
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
 

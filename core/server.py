@@ -20,11 +20,15 @@ from knowledge.scheduler import build_scheduler
 log = logging.getLogger(__name__)
 
 RUNTIME = web.AppKey("runtime", Runtime)
-MAX_BODY_BYTES = 12 * 1024 * 1024
+def max_body_bytes(settings: Settings) -> int:
+    """Room for the largest message the settings allow: every file in base64 (4 bytes per 3)
+    beside the longest text, escaped, plus slack for the JSON around them."""
+    files = settings.attachments.max_files * ((settings.attachments.max_bytes + 2) // 3 * 4 + 1024)
+    return 64 * 1024 + 6 * settings.api.max_text_length + files
 
 
 def create_app(settings: Settings) -> web.Application:
-    app = web.Application(client_max_size=MAX_BODY_BYTES)
+    app = web.Application(client_max_size=max_body_bytes(settings))
     channels = load_channels(settings)
     for channel in channels.values():
         app.add_routes(channel.routes())

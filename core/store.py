@@ -140,6 +140,10 @@ class Store:
         """Conversations on `channels` holding unanswered messages nobody holds a live claim on."""
         return await self._run(partial(_conversations_with_pending, channels=list(channels)))
 
+    async def extend_claim(self, message_id: int, *, lease: timedelta) -> None:
+        """Keep holding an unanswered message for another `lease` from now."""
+        await self._run(partial(_extend_claim, message_id=message_id, lease=lease))
+
     async def load_turn(self, pending: PendingMessage) -> TurnState:
         """What answering `pending` needs: conversation state, history, facts, files."""
         return await self._run(partial(load_turn, message_id=pending.id, conversation_id=pending.conversation_id))
@@ -228,11 +232,6 @@ _FIND_CONVERSATION = select(Conversation.id).where(
     Conversation.chat_id == bindparam("chat_id"),
     Conversation.thread_id == bindparam("thread_id"),
 )
-_MARK_ANSWERED = (
-    update(Message)
-    .where(Message.id == bindparam("message_id"), Message.status == "pending")
-    .values(status="answered", claimed_until=None)
-)
 
 
 def _insert_inbound(session: Session, *, message: InboundMessage, lease: timedelta) -> Receipt:
@@ -281,9 +280,12 @@ def _conversation_for(session: Session, message: InboundMessage) -> str:
     where = {"channel": address.channel, "chat_id": address.chat_id, "thread_id": thread}
     conversation_id = session.connection().execute(_FIND_CONVERSATION, where).scalar_one_or_none()
     if conversation_id is not None:
-        if verified := _verified(message):  # e.g. the widget's visitor signed in meanwhile
-            contact_id = session.execute(select(Conversation.contact_id).where(Conversation.id == conversation_id))
-            _link(session, contact_id.scalar_one(), verified)
+        if message.verified_email or message.verified_phone:  # e.g. the visitor signed in meanwhile
+            session.execute(
+                update(Conversation)
+                .where(Conversation.id == conversation_id)
+                .values(contact_id=_contact_for(session, message))
+            )
         return conversation_id
     now = utcnow()
     session.execute(
@@ -302,26 +304,28 @@ def _conversation_for(session: Session, message: InboundMessage) -> str:
 
 
 def _contact_for(session: Session, message: InboundMessage) -> str:
-    """The sender's contact: by their identity on this channel, else by a verified email or
-    phone another channel already linked (so memory follows them), else a new contact."""
-    identities = [(message.address.channel, message.sender_id), *_verified(message)]
-    for channel, user in identities:
-        contact_id = session.execute(
-            select(Identity.contact_id).where(Identity.channel == channel, Identity.external_user_id == user)
-        ).scalar_one_or_none()
-        if contact_id is not None:
-            break
-    else:
+    """The sender's contact. A verified email or phone wins: a visitor known so far only by
+    a widget session becomes the contact that email belongs to on every channel, so memory
+    follows them. Otherwise their identity on this channel, else a new contact."""
+    own = (message.address.channel, message.sender_id)
+    verified = _verified(message)
+    contact_id = next(filter(None, (_owner(session, identity) for identity in verified)), None)
+    if contact_id is None:
+        contact_id = _owner(session, own)
+    if contact_id is None:
         contact = Contact(display_name=message.sender_name, created_at=utcnow())
         session.add(contact)
         session.flush()
         contact_id = contact.id
-    _link(session, contact_id, identities)
+    _link(session, contact_id, [own, *verified])
+    return contact_id
+
+
+def _owner(session: Session, identity: tuple[str, str]) -> str | None:
+    channel, user = identity
     return session.execute(
-        select(Identity.contact_id).where(
-            Identity.channel == message.address.channel, Identity.external_user_id == message.sender_id
-        )
-    ).scalar_one()
+        select(Identity.contact_id).where(Identity.channel == channel, Identity.external_user_id == user)
+    ).scalar_one_or_none()
 
 
 def _verified(message: InboundMessage) -> list[tuple[str, str]]:
@@ -334,14 +338,21 @@ def _verified(message: InboundMessage) -> list[tuple[str, str]]:
 
 
 def _link(session: Session, contact_id: str, identities: list[tuple[str, str]]) -> None:
-    """Attach identities the contact does not have yet; one already linked elsewhere stays
-    where it is (first come; merging contacts is a decision for a person)."""
-    for channel, user in identities:
+    """Give the contact these identities: new ones are added; the channel identity of an
+    anonymous sender moves over. A verified identity linked elsewhere stays where it is
+    (first come; merging two verified contacts is a decision for a person)."""
+    for index, (channel, user) in enumerate(identities):
         session.execute(
             _insert_ignoring_conflicts(session, Identity).values(
                 channel=channel, external_user_id=user, contact_id=contact_id
             )
         )
+        if index == 0:
+            session.execute(
+                update(Identity)
+                .where(Identity.channel == channel, Identity.external_user_id == user)
+                .values(contact_id=contact_id)
+            )
 
 
 def _claim_pending(session: Session, *, conversation_id: str, lease: timedelta) -> list[PendingMessage]:
@@ -361,6 +372,14 @@ def _claim_pending(session: Session, *, conversation_id: str, lease: timedelta) 
     ).all()
     address = _address(conversation)
     return sorted((PendingMessage(r.id, conversation_id, r.text, address) for r in rows), key=lambda p: p.id)
+
+
+def _extend_claim(session: Session, *, message_id: int, lease: timedelta) -> None:
+    session.execute(
+        update(Message)
+        .where(Message.id == message_id, Message.status == "pending")
+        .values(claimed_until=utcnow() + lease)
+    )
 
 
 def _conversations_with_pending(session: Session, *, channels: list[str]) -> list[str]:

@@ -13,14 +13,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from core.db import AttachmentRow, Conversation, Memory, Message, OutboxItem, utcnow
+from core.db import AttachmentRow, Case, Conversation, Memory, Message, OutboxItem, utcnow
 from core.messages import Address, Attachment, Author, Reply, StoredMessage, citation_json
 from core.turn import AttachmentText, Fact, Intent, PastMessage, Signals
-from handoff.cases import open_case
+from handoff.cases import BOT_STATES, CaseOpening, open_case
 
 HISTORY_LIMIT = 200
 """Messages read per turn at most; summaries keep a conversation's unsummarized tail shorter."""
@@ -50,6 +50,9 @@ class TurnState:
     """This message's files not yet converted: (attachment row id, file)."""
     read: tuple[AttachmentText, ...]
     """This message's files converted by an earlier attempt."""
+    policy_from: int
+    """The escalation policy looks only at messages after this id: the end of the last
+    case, so a conversation handed back to the bot starts afresh."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,8 +63,7 @@ class TurnResult:
     declined: bool = False
     attachments: dict[int, AttachmentText] = field(default_factory=dict)
     facts: Sequence[Fact] = ()
-    escalation: tuple[str, str, float | None] | None = None
-    """(rule, reason, frustration) of an escalation to a person."""
+    escalation: CaseOpening | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,6 +113,14 @@ def load_turn(session: Session, *, message_id: int, conversation_id: str) -> Tur
         if f.text is None and f.problem is None
     )
     read = tuple(AttachmentText(f.filename, f.text, f.problem) for f in files if f.text is not None or f.problem is not None)
+    case_ended = session.execute(
+        select(func.max(Case.closed_at)).where(Case.conversation_id == conversation_id)
+    ).scalar_one_or_none()
+    policy_from = 0
+    if case_ended is not None:
+        policy_from = session.execute(
+            select(func.max(Message.id)).where(Message.conversation_id == conversation_id, Message.created_at <= case_ended)
+        ).scalar_one_or_none() or 0
     return TurnState(
         state=conversation.state,
         contact_id=conversation.contact_id,
@@ -120,6 +130,7 @@ def load_turn(session: Session, *, message_id: int, conversation_id: str) -> Tur
         facts=tuple(Fact(m.key, m.value, m.source_message_id, m.updated_at) for m in facts),
         unread=unread,
         read=read,
+        policy_from=policy_from,
     )
 
 
@@ -150,15 +161,19 @@ def finish_turn(session: Session, *, pending: PendingMessage, result: TurnResult
         session.execute(
             update(AttachmentRow).where(AttachmentRow.id == row_id).values(text=read.text, problem=read.problem, data=None)
         )
-    conversation = session.get(Conversation, pending.conversation_id)
+    # Locked, and checked again: a person may have taken the conversation (or another
+    # process opened a case) since the turn was loaded; then the bot says nothing.
+    conversation = session.get(Conversation, pending.conversation_id, with_for_update=True)
     assert conversation is not None
     if result.facts:
         _remember(session, contact_id=conversation.contact_id, facts=result.facts, message_id=pending.id)
-    stored = _insert_reply(session, pending=pending, reply=result.reply, declined=result.declined, push=push) if result.reply else None
+    with_bot = conversation.state in BOT_STATES
+    stored = None
+    if result.reply is not None and with_bot:
+        stored = _insert_reply(session, pending=pending, reply=result.reply, declined=result.declined, push=push)
     case_id = None
-    if result.escalation is not None and conversation.state in ("bot", "closed"):
-        rule, reason, frustration = result.escalation
-        case_id = open_case(session, conversation=conversation, rule=rule, reason=reason, frustration=frustration)
+    if result.escalation is not None and with_bot:
+        case_id = open_case(session, conversation=conversation, opening=result.escalation)
     elif conversation.state == "closed":
         conversation.state = "bot"  # the customer wrote again after the case was resolved
     conversation.updated_at = now

@@ -9,6 +9,7 @@ no answer first) and after (a reply that could not answer, or the LLM asking for
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import replace
 
 from core.agent import Agent
@@ -20,6 +21,7 @@ from core.settings import Settings
 from core.store import Store
 from core.turn import AgentOutcome, AttachmentText, Fact, PastMessage, Signals, StreamSink, TurnContext
 from core.turn_store import FinishedTurn, PendingMessage, TurnResult, TurnState
+from handoff.cases import BOT_STATES, CaseOpening
 from handoff.policy import Escalation, decide
 
 log = logging.getLogger(__name__)
@@ -29,7 +31,6 @@ DECLINED_HANDOFF = (
     "I couldn't find this in our help centre, so I've passed your question to a person "
     "from our support team; they'll follow up here."
 )
-BOT_STATES = ("bot", "closed")
 
 
 class TurnRunner:
@@ -48,39 +49,60 @@ class TurnRunner:
         self._reader = reader
         self._settings = settings
 
-    async def run(self, pending: PendingMessage, *, push: bool, stream: StreamSink | None) -> FinishedTurn | None:
-        """Answer (or stay silent for a person), store the outcome; None if answered elsewhere."""
+    async def run(
+        self,
+        pending: PendingMessage,
+        *,
+        push: bool,
+        stream: StreamSink | None,
+        delivered: Callable[[FinishedTurn], Awaitable[None]],
+    ) -> None:
+        """Answer (or stay silent for a person) and store the outcome; `delivered` is called
+        with it (not when another worker answered first), before any summarizing."""
         state = await self._store.load_turn(pending)
         signals = self._analyzer.analyze(pending.text)
-        converted = {row_id: await self._reader.read(file) for row_id, file in state.unread}
+        converted = dict(zip((row_id for row_id, _ in state.unread),
+                             await self._reader.read_all([file for _, file in state.unread]), strict=True))
         files = (*state.read, *converted.values())
         facts = [replace(f, source_message_id=pending.id) for f in extract_facts(pending.text)]
         base = TurnResult(signals=signals, reply=None, attachments=converted, facts=facts)
-        if state.state not in BOT_STATES:
-            return await self._store.finish_turn(pending, base, push=push)  # a person has it
-        history = (*state.messages, PastMessage(pending.id, Author.CUSTOMER, pending.text, signals))
+        if state.state not in BOT_STATES:  # a person has it
+            await self._finish(pending, base, None, signals, push=push, delivered=delivered)
+            return
+        history = [m for m in state.messages if m.id > state.policy_from]
+        history.append(PastMessage(pending.id, Author.CUSTOMER, pending.text, signals))
         early = decide(history, settings=self._settings.handoff)
         if early is not None:
             reply = Reply(_with_problems(HANDOFF_NOTICE, files), handoff=True)
-            return await self._finish(pending, replace(base, reply=reply), early, signals, push=push)
+            await self._finish(pending, replace(base, reply=reply), early, signals, push=push, delivered=delivered)
+            return
         outcome = await self._agent.respond(self._context(pending, state, facts, files), stream=stream)
-        drafted = (*history, PastMessage(0, Author.BOT, outcome.reply.text, declined=outcome.declined))
+        drafted = [*history, PastMessage(0, Author.BOT, outcome.reply.text, declined=outcome.declined)]
         late = decide(drafted, settings=self._settings.handoff, agent_request=outcome.escalation)
         reply = _handed_over(outcome) if late is not None else outcome.reply
         reply = replace(reply, text=_with_problems(reply.text, files))
-        result = replace(base, reply=reply, declined=outcome.declined, facts=[*facts, *_sourced(outcome.facts, pending.id)])
-        finished = await self._finish(pending, result, late, signals, push=push)
-        if finished is not None:
+        result = replace(base, reply=reply, declined=outcome.declined, facts=[*facts, *outcome.facts])
+        if await self._finish(pending, result, late, signals, push=push, delivered=delivered):
             await self._summarize_if_long(pending, state)
-        return finished
 
     async def _finish(
-        self, pending: PendingMessage, result: TurnResult, escalation: Escalation | None, signals: Signals, *, push: bool
-    ) -> FinishedTurn | None:
+        self,
+        pending: PendingMessage,
+        result: TurnResult,
+        escalation: Escalation | None,
+        signals: Signals,
+        *,
+        push: bool,
+        delivered: Callable[[FinishedTurn], Awaitable[None]],
+    ) -> bool:
         if escalation is not None:
             log.info("turn: conversation %s escalated (%s): %s", pending.conversation_id, escalation.rule, escalation.reason)
-            result = replace(result, escalation=(escalation.rule.value, escalation.reason, signals.frustration))
-        return await self._store.finish_turn(pending, result, push=push)
+            opening = CaseOpening(escalation.rule.value, escalation.reason, signals.frustration)
+            result = replace(result, escalation=opening)
+        finished = await self._store.finish_turn(pending, result, push=push)
+        if finished is not None:
+            await delivered(finished)
+        return finished is not None
 
     def _context(
         self, pending: PendingMessage, state: TurnState, facts: list[Fact], files: tuple[AttachmentText, ...]
@@ -124,7 +146,3 @@ def _with_problems(text: str, files: tuple[AttachmentText, ...]) -> str:
     """The reply, preceded by what could not be done with the customer's files."""
     notes = [f"I couldn't use a file you sent: {f.problem}" for f in files if f.problem]
     return "\n".join([*notes, "", text]) if notes else text
-
-
-def _sourced(facts: tuple[Fact, ...], message_id: int) -> list[Fact]:
-    return [replace(f, source_message_id=message_id) for f in facts]

@@ -12,6 +12,7 @@ customer unless it is `bot` or `closed`.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from enum import StrEnum
 
 from sqlalchemy.orm import Session
@@ -40,27 +41,39 @@ CONVERSATION_STATE = {
 }
 
 
+BOT_STATES = frozenset({"bot", "closed"})
+"""Conversation states in which the bot answers (a resolved case's customer writing again)."""
+OPEN_STATES = (CaseState.WAITING.value, CaseState.HUMAN.value)
+
+
+@dataclass(frozen=True, slots=True)
+class CaseOpening:
+    """Why a conversation goes to a person, as the case records it."""
+
+    rule: str
+    reason: str
+    frustration: float | None = None
+
+
 class CaseTransitionError(Exception):
     """A change the state machine does not allow (e.g. claiming a closed case)."""
 
 
-def open_case(
-    session: Session, *, conversation: Conversation, rule: str, reason: str, frustration: float | None
-) -> str:
+def open_case(session: Session, *, conversation: Conversation, opening: CaseOpening) -> str:
     """Open a case waiting for a person and take the conversation out of the bot's hands."""
     now = utcnow()
     case = Case(
         conversation_id=conversation.id,
         state=CaseState.WAITING.value,
-        rule=rule,
-        reason=reason,
-        frustration=frustration,
+        rule=opening.rule,
+        reason=opening.reason,
+        frustration=opening.frustration,
         opened_at=now,
         updated_at=now,
     )
     session.add(case)
     session.flush()
-    session.add(CaseEvent(case_id=case.id, from_state=None, to_state=case.state, actor="bot", note=reason, at=now))
+    session.add(CaseEvent(case_id=case.id, from_state=None, to_state=case.state, actor="bot", note=opening.reason, at=now))
     conversation.state = CONVERSATION_STATE[CaseState.WAITING]
     return case.id
 

@@ -40,6 +40,7 @@ def upgrade() -> None:
     sa.UniqueConstraint('contact_id', 'key', 'value')
     )
     op.create_index(op.f('ix_memories_contact_id'), 'memories', ['contact_id'], unique=False)
+    op.create_index(op.f('ix_memories_source_message_id'), 'memories', ['source_message_id'], unique=False)
     op.create_table('cases',
     sa.Column('id', sa.String(length=32), nullable=False),
     sa.Column('conversation_id', sa.String(length=32), nullable=False),
@@ -88,6 +89,7 @@ def downgrade() -> None:
     op.drop_index('ix_cases_open', table_name='cases')
     op.drop_index(op.f('ix_cases_conversation_id'), table_name='cases')
     op.drop_table('cases')
+    op.drop_index(op.f('ix_memories_source_message_id'), table_name='memories')
     op.drop_index(op.f('ix_memories_contact_id'), table_name='memories')
     op.drop_table('memories')
     op.drop_index('ix_conversations_updated_at', table_name='conversations')

@@ -92,9 +92,10 @@ def test_feedback_attachment_and_identity_frames_parse() -> None:
         max_text_length=10,
     )
     assert isinstance(frame, ClientMessage) and frame.attachments == (Attachment("n.txt", "text/plain", b"hi"),)
-    hello = parse_frame('{"type": "hello", "token": null, "after": 0, "identity": {"email": "a@b.c", "signature": "ff"}}',
-                        max_text_length=10)
-    assert hello == Hello(token=None, after=0, email="a@b.c", signature="ff")
+    signature = "ab" * 32
+    hello = parse_frame('{"type": "hello", "token": null, "after": 0, "identity": {"email": "a@b.c", "signature": "%s"}}'
+                        % signature, max_text_length=10)
+    assert hello == Hello(token=None, after=0, email="a@b.c", signature=signature)
 
 
 @pytest.mark.parametrize(
@@ -106,6 +107,7 @@ def test_feedback_attachment_and_identity_frames_parse() -> None:
         ('{"type": "message", "id": "a", "text": "x", "attachments": [{"data": "aGk="}]}', "filename"),
         ('{"type": "message", "id": "a", "text": "x", "attachments": [{}, {}]}', "at most 1"),
         ('{"type": "hello", "token": null, "after": 0, "identity": "me"}', "identity"),
+        ('{"type": "hello", "token": null, "after": 0, "identity": {"email": "a@b.c", "signature": "\u00e9"}}', "hex"),
     ],
 )
 def test_bad_new_frames_name_the_problem(raw: str, reason: str) -> None:

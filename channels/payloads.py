@@ -1,0 +1,65 @@
+"""What the widget's frames and the REST API's bodies share: files in base64 and a vote on a
+reply, checked the same way whichever channel they came through."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from typing import Any
+
+from core.messages import Attachment
+
+MAX_MESSAGE_ID = 2**31 - 1  # message ids are 32-bit integers on PostgreSQL
+RATINGS = ("up", "down")
+
+
+class PayloadError(ValueError):
+    """A part of a request that cannot be used; the message says which and why."""
+
+
+def parse_attachments(raw: Any, *, max_files: int) -> tuple[Attachment, ...]:
+    """Files as `[{"filename", "content_type"?, "data": base64}]`. Their content is checked
+    when the message is answered, so the customer hears what was wrong with a file."""
+    if raw is None:
+        return ()
+    if not isinstance(raw, list) or not all(isinstance(item, dict) for item in raw):
+        raise PayloadError("'attachments' must be a list of objects")
+    if len(raw) > max_files:
+        raise PayloadError(f"at most {max_files} attachment{'s' if max_files != 1 else ''} per message")
+    return tuple(_attachment(item) for item in raw)
+
+
+def _attachment(item: dict[str, Any]) -> Attachment:
+    filename = item.get("filename")
+    if not isinstance(filename, str) or not 0 < len(filename.strip()) <= 255 or not _printable(filename):
+        raise PayloadError("each attachment needs a 'filename' of 1-255 printable characters")
+    content_type = item.get("content_type")
+    if content_type is not None and (not isinstance(content_type, str) or len(content_type) > 120):
+        raise PayloadError(f"attachment {filename!r}: 'content_type' must be a string of at most 120 characters")
+    encoded = item.get("data")
+    if not isinstance(encoded, str):
+        raise PayloadError(f"attachment {filename!r} needs 'data', the file in base64")
+    try:
+        data = base64.b64decode(encoded, validate=True)
+    except binascii.Error:
+        raise PayloadError(f"attachment {filename!r}: 'data' is not valid base64") from None
+    return Attachment(filename.strip(), content_type or "application/octet-stream", data)
+
+
+def parse_vote(message_id: Any, rating: Any) -> tuple[int, str]:
+    if isinstance(message_id, bool) or not isinstance(message_id, int) or not 0 < message_id <= MAX_MESSAGE_ID:
+        raise PayloadError(f"'message_id' must be an integer from 1 to {MAX_MESSAGE_ID}")
+    if rating not in RATINGS:
+        raise PayloadError("'rating' must be \"up\" or \"down\"")
+    return message_id, rating
+
+
+def _printable(value: str) -> bool:
+    """No control characters, NUL or lone surrogates (PostgreSQL and UTF-8 refuse them)."""
+    if any(ord(c) < 32 for c in value):
+        return False
+    try:
+        value.encode("utf-8")
+    except UnicodeError:
+        return False
+    return True
