@@ -17,6 +17,7 @@ from channels.web import identity_signature
 from core.agent import ASK_WHAT
 from core.server import RUNTIME, create_app
 from core.settings import AttachmentSettings, HandoffSettings, MemorySettings, Settings, WebSettings
+from handoff.cases import CaseState
 
 
 async def say(client: TestClient, text: str, *, contact: str = "alice", status: int = 200, **extra: Any) -> dict[str, Any]:
@@ -240,3 +241,34 @@ async def test_feedback_from_the_widget_only_counts_for_its_own_conversation(cli
     assert await ws.receive_json(timeout=10) == {"type": "feedback", "message_id": reply["id"], "rating": "down"}
     await ws.send_json({"type": "feedback", "message_id": other["reply"]["id"], "rating": "down"})
     assert (await ws.receive_json(timeout=10))["type"] == "error"
+
+
+async def test_a_conversation_handed_back_to_the_bot_starts_afresh(client: TestClient) -> None:
+    first = await say(client, "Which wine goes best with grilled salmon?")
+    await say(client, "What is the capital of Mongolia?")
+    case = (await overview(client, first["conversation_id"]))["case"]
+    await client.app[RUNTIME].store.move_case(case["id"], to=CaseState.RETURNED, actor="U-staff")
+    again = await say(client, "Who won the 1998 world cup?")
+    assert again["reply"]["handoff"] is True and "passed" not in again["reply"]["text"]  # a decline, not a new case
+    seen = await overview(client, first["conversation_id"])
+    assert seen["state"] == "bot" and seen["case"]["id"] == case["id"]
+
+
+async def test_a_widget_visitor_who_signs_in_later_meets_their_memory(
+    aiohttp_client: Callable[..., Any], make_settings: Callable[..., Settings]
+) -> None:
+    client = await aiohttp_client(create_app(make_settings(web=WebSettings(identity_secret=SecretStr("s3")))))
+    await say(client, "I'm on the Business plan", contact="crm-9", email="kim@example.com")
+    ws = await client.ws_connect("/widget/ws")
+    await ws.send_json({"type": "hello", "token": None, "after": 0})
+    token = (await ws.receive_json())["token"]
+    await ws.send_json({"type": "message", "id": "q1", "text": "which plan am I on?"})
+    assert (await _bot_message(ws))["text"] == "You haven't told me your plan yet."
+    await ws.close()
+
+    signed = await client.ws_connect("/widget/ws")
+    await signed.send_json({"type": "hello", "token": token, "after": 10**6,
+                            "identity": {"email": "kim@example.com", "signature": identity_signature("s3", "kim@example.com")}})
+    await signed.receive_json()
+    await signed.send_json({"type": "message", "id": "q2", "text": "which plan am I on?"})
+    assert (await _bot_message(signed))["text"] == "Your plan is Business."

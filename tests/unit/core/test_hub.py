@@ -47,3 +47,5 @@ async def test_repeated_failures_end_in_an_apology_that_offers_a_person(store: S
     assert agent.calls == ANSWER_ATTEMPTS
     assert reply is not None and reply.text == APOLOGY and reply.handoff and reply.author is Author.BOT
     assert [m.text for _, m in channel.delivered] == [APOLOGY]
+    case = (await store.conversation_overview(receipt.conversation_id)).case  # type: ignore[union-attr]
+    assert case is not None and case.rule == "error" and case.state == "waiting"
