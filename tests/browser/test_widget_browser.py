@@ -16,7 +16,7 @@ from aiohttp import web
 from pydantic import SecretStr
 from sqlalchemy import select
 
-from channels.web import WebChannel
+from channels.web import WebChannel, identity_signature
 from core.db import Feedback
 from core.messages import Address, InboundMessage
 from core.server import RUNTIME, create_app
@@ -421,10 +421,11 @@ async def test_typing_indicator_shows_until_the_reply(fake_server: tuple[str, Fa
 
 async def test_the_embedding_site_vouches_for_the_visitor(fake_server: tuple[str, FakeHub], page: Any) -> None:
     url, _ = fake_server
+    signature = identity_signature("the shop's secret", "erin@example.com")
     shop = web.Application()  # another origin embedding the widget, as a customer's site does
     embed = (
         f'<!doctype html><title>shop</title><script src="{url}/widget.js" defer '
-        'data-email="erin@example.com" data-email-signature="ab12"></script>'
+        f'data-email="erin@example.com" data-email-signature="{signature}"></script>'
     )
 
     async def page_of_the_shop(request: web.Request) -> web.Response:
@@ -441,5 +442,5 @@ async def test_the_embedding_site_vouches_for_the_visitor(fake_server: tuple[str
         await runner.cleanup()
     assert frames[0] == {
         "type": "hello", "token": None, "after": 0,
-        "identity": {"email": "erin@example.com", "signature": "ab12"},
+        "identity": {"email": "erin@example.com", "signature": signature},
     }

@@ -10,7 +10,7 @@ import pytest
 from core.messages import Address, InboundMessage, Reply
 from core.store import Store
 from core.turn_store import PendingMessage, TurnResult
-from handoff.cases import CaseState, CaseTransitionError
+from handoff.cases import CaseOpening, CaseState, CaseTransitionError
 
 pytestmark = pytest.mark.postgres
 
@@ -21,7 +21,7 @@ async def escalated(store: Store) -> tuple[str, str]:
     receipt = await store.save_inbound(InboundMessage(address, "m1", "carol", "I want a human"), lease=timedelta(seconds=30))
     pending = PendingMessage(receipt.message_id, receipt.conversation_id, "I want a human", address)
     result = TurnResult(signals=None, reply=Reply("A person will follow up.", handoff=True),
-                        escalation=("human_request", "The customer asked for a person.", 0.1))
+                        escalation=CaseOpening("human_request", "The customer asked for a person.", 0.1))
     finished = await store.finish_turn(pending, result, push=False)
     assert finished is not None and finished.case_id is not None
     return receipt.conversation_id, finished.case_id
