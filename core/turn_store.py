@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from core.db import AttachmentRow, Case, Conversation, Memory, Message, OutboxItem, utcnow
 from core.messages import Address, Attachment, Author, Reply, StoredMessage, citation_json
 from core.turn import AttachmentText, Fact, Intent, PastMessage, Signals
-from handoff.cases import BOT_STATES, CaseOpening, open_case
+from handoff.cases import BOT_STATES, CONVERSATION_STATE, CaseOpening, CaseState, open_case
 
 HISTORY_LIMIT = 200
 """Messages read per turn at most; summaries keep a conversation's unsummarized tail shorter."""
@@ -87,35 +87,58 @@ def dialect_insert(session: Session) -> Any:
     return postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
 
 
-def load_turn(session: Session, *, message_id: int, conversation_id: str) -> TurnState:
-    conversation = session.get(Conversation, conversation_id)
-    assert conversation is not None  # the message's foreign key guarantees it
-    rows = session.execute(
-        select(Message)
-        .where(
-            Message.conversation_id == conversation_id,
-            Message.id > conversation.summary_upto,
-            Message.id < message_id,
-        )
-        .order_by(Message.id.desc())
-        .limit(HISTORY_LIMIT)
-    ).scalars()
-    messages = tuple(reversed([past_message(row) for row in rows]))
-    facts = session.execute(
-        select(Memory).where(Memory.contact_id == conversation.contact_id).order_by(Memory.updated_at, Memory.id)
-    ).scalars()
-    files = session.execute(
-        select(AttachmentRow).where(AttachmentRow.message_id == message_id).order_by(AttachmentRow.id)
-    ).scalars().all()
-    unread = tuple(
-        (f.id, Attachment(f.filename, f.content_type, f.data or b""))
-        for f in files
-        if f.text is None and f.problem is None
+_CONVERSATION = select(
+    Conversation.state, Conversation.contact_id, Conversation.summary, Conversation.summary_upto
+).where(Conversation.id == bindparam("conversation_id"))
+_LOCKED_CONVERSATION = (
+    select(Conversation.state, Conversation.contact_id)
+    .where(Conversation.id == bindparam("conversation_id"))
+    .with_for_update()
+)
+_HISTORY = (
+    select(Message.id, Message.author, Message.text, Message.intent, Message.polarity, Message.frustration,
+           Message.declined)
+    .where(
+        Message.conversation_id == bindparam("conversation_id"),
+        Message.id > bindparam("after"),
+        Message.id < bindparam("before"),
     )
-    read = tuple(AttachmentText(f.filename, f.text, f.problem) for f in files if f.text is not None or f.problem is not None)
-    case_ended = session.execute(
-        select(func.max(Case.closed_at)).where(Case.conversation_id == conversation_id)
-    ).scalar_one_or_none()
+    .order_by(Message.id.desc())
+    .limit(HISTORY_LIMIT)
+)
+_FACTS = (
+    select(Memory.key, Memory.value, Memory.source_message_id, Memory.updated_at)
+    .where(Memory.contact_id == bindparam("contact_id"))
+    .order_by(Memory.updated_at, Memory.id)
+)
+_FILES = (
+    select(AttachmentRow.id, AttachmentRow.filename, AttachmentRow.content_type, AttachmentRow.data,
+           AttachmentRow.text, AttachmentRow.problem)
+    .where(AttachmentRow.message_id == bindparam("message_id"))
+    .order_by(AttachmentRow.id)
+)
+_CASE_ENDED = select(func.max(Case.closed_at)).where(Case.conversation_id == bindparam("conversation_id"))
+_SIGNALS = (
+    update(Message)
+    .where(Message.id == bindparam("message_id"))
+    .values(intent=bindparam("intent"), polarity=bindparam("polarity"), frustration=bindparam("frustration"))
+)
+_TOUCH = (
+    update(Conversation)
+    .where(Conversation.id == bindparam("conversation_id"))
+    .values(updated_at=bindparam("now"), state=bindparam("state"))
+)
+
+
+def load_turn(session: Session, *, message_id: int, conversation_id: str) -> TurnState:
+    connection = session.connection()
+    conversation = connection.execute(_CONVERSATION, {"conversation_id": conversation_id}).one()
+    rows = connection.execute(
+        _HISTORY, {"conversation_id": conversation_id, "after": conversation.summary_upto, "before": message_id}
+    ).all()
+    facts = connection.execute(_FACTS, {"contact_id": conversation.contact_id}).all()
+    files = connection.execute(_FILES, {"message_id": message_id}).all()
+    case_ended = connection.execute(_CASE_ENDED, {"conversation_id": conversation_id}).scalar_one_or_none()
     policy_from = 0
     if case_ended is not None:
         policy_from = session.execute(
@@ -124,17 +147,22 @@ def load_turn(session: Session, *, message_id: int, conversation_id: str) -> Tur
     return TurnState(
         state=conversation.state,
         contact_id=conversation.contact_id,
-        messages=messages,
+        messages=tuple(past_message(row) for row in reversed(rows)),
         summary=conversation.summary,
         summary_upto=conversation.summary_upto,
-        facts=tuple(Fact(m.key, m.value, m.source_message_id, m.updated_at) for m in facts),
-        unread=unread,
-        read=read,
+        facts=tuple(Fact(f.key, f.value, f.source_message_id, f.updated_at) for f in facts),
+        unread=tuple(
+            (f.id, Attachment(f.filename, f.content_type, f.data or b""))
+            for f in files
+            if f.text is None and f.problem is None
+        ),
+        read=tuple(AttachmentText(f.filename, f.text, f.problem) for f in files if f.text is not None or f.problem is not None),
         policy_from=policy_from,
     )
 
 
-def past_message(row: Message) -> PastMessage:
+def past_message(row: Any) -> PastMessage:
+    """A message row (ORM object or Core row with the same columns) as memory sees it."""
     signals = None
     if row.intent is not None:
         signals = Signals(row.polarity or 0.0, row.frustration or 0.0, Intent(row.intent))
@@ -146,25 +174,17 @@ def finish_turn(session: Session, *, pending: PendingMessage, result: TurnResult
     connection = session.connection()
     if connection.execute(_MARK_ANSWERED, {"message_id": pending.id}).rowcount != 1:
         return None
-    now = utcnow()
     if result.signals is not None:
-        session.execute(
-            update(Message)
-            .where(Message.id == pending.id)
-            .values(
-                intent=result.signals.intent.value,
-                polarity=result.signals.polarity,
-                frustration=result.signals.frustration,
-            )
-        )
+        signals = result.signals
+        connection.execute(_SIGNALS, {"message_id": pending.id, "intent": signals.intent.value,
+                                      "polarity": signals.polarity, "frustration": signals.frustration})
     for row_id, read in result.attachments.items():
         session.execute(
             update(AttachmentRow).where(AttachmentRow.id == row_id).values(text=read.text, problem=read.problem, data=None)
         )
     # Locked, and checked again: a person may have taken the conversation (or another
     # process opened a case) since the turn was loaded; then the bot says nothing.
-    conversation = session.get(Conversation, pending.conversation_id, with_for_update=True)
-    assert conversation is not None
+    conversation = connection.execute(_LOCKED_CONVERSATION, {"conversation_id": pending.conversation_id}).one()
     if result.facts:
         _remember(session, contact_id=conversation.contact_id, facts=result.facts, message_id=pending.id)
     with_bot = conversation.state in BOT_STATES
@@ -172,11 +192,11 @@ def finish_turn(session: Session, *, pending: PendingMessage, result: TurnResult
     if result.reply is not None and with_bot:
         stored = _insert_reply(session, pending=pending, reply=result.reply, declined=result.declined, push=push)
     case_id = None
+    state = "bot" if conversation.state == "closed" else conversation.state  # written again after resolving
     if result.escalation is not None and with_bot:
-        case_id = open_case(session, conversation=conversation, opening=result.escalation)
-    elif conversation.state == "closed":
-        conversation.state = "bot"  # the customer wrote again after the case was resolved
-    conversation.updated_at = now
+        case_id = open_case(session, conversation_id=pending.conversation_id, opening=result.escalation)
+        state = CONVERSATION_STATE[CaseState.WAITING]
+    connection.execute(_TOUCH, {"conversation_id": pending.conversation_id, "now": utcnow(), "state": state})
     return FinishedTurn(stored, case_id)
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
+from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from core.db import Case, CaseEvent, Conversation, utcnow
@@ -59,11 +60,11 @@ class CaseTransitionError(Exception):
     """A change the state machine does not allow (e.g. claiming a closed case)."""
 
 
-def open_case(session: Session, *, conversation: Conversation, opening: CaseOpening) -> str:
+def open_case(session: Session, *, conversation_id: str, opening: CaseOpening) -> str:
     """Open a case waiting for a person and take the conversation out of the bot's hands."""
     now = utcnow()
     case = Case(
-        conversation_id=conversation.id,
+        conversation_id=conversation_id,
         state=CaseState.WAITING.value,
         rule=opening.rule,
         reason=opening.reason,
@@ -74,7 +75,11 @@ def open_case(session: Session, *, conversation: Conversation, opening: CaseOpen
     session.add(case)
     session.flush()
     session.add(CaseEvent(case_id=case.id, from_state=None, to_state=case.state, actor="bot", note=opening.reason, at=now))
-    conversation.state = CONVERSATION_STATE[CaseState.WAITING]
+    session.execute(
+        update(Conversation)
+        .where(Conversation.id == conversation_id)
+        .values(state=CONVERSATION_STATE[CaseState.WAITING])
+    )
     return case.id
 
 
