@@ -54,12 +54,17 @@ def parse_vote(message_id: Any, rating: Any) -> tuple[int, str]:
     return message_id, rating
 
 
-def _printable(value: str) -> bool:
-    """No control characters, NUL or lone surrogates (PostgreSQL and UTF-8 refuse them)."""
-    if any(ord(c) < 32 for c in value):
+def storable(value: str) -> bool:
+    """False for text holding NUL (PostgreSQL refuses it) or a lone surrogate (not UTF-8)."""
+    if "\x00" in value:
         return False
     try:
         value.encode("utf-8")
     except UnicodeError:
         return False
     return True
+
+
+def _printable(value: str) -> bool:
+    """Storable, and without control characters (a file name)."""
+    return storable(value) and not any(ord(c) < 32 for c in value)

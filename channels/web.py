@@ -49,7 +49,7 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import WSCloseCode, WSMsgType, web
 from itsdangerous import BadData, URLSafeSerializer
 
-from channels.payloads import MAX_MESSAGE_ID, PayloadError, parse_attachments, parse_vote
+from channels.payloads import MAX_MESSAGE_ID, PayloadError, parse_attachments, parse_vote, storable
 from core.channel import Capabilities
 from core.messages import (
     Address,
@@ -208,7 +208,7 @@ def _parse_hello(data: dict[str, Any]) -> ClientFrame:
     after = data.get("after", 0)
     if token is not None and not isinstance(token, str):
         return FrameError("token must be a string or null")
-    if token is not None and not _storable(token):
+    if token is not None and not storable(token):
         return FrameError("token holds a NUL or an invalid character")
     if isinstance(after, bool) or not isinstance(after, int) or not 0 <= after <= MAX_MESSAGE_ID:
         return FrameError(f"after must be an integer from 0 to {MAX_MESSAGE_ID}")
@@ -219,7 +219,7 @@ def _parse_hello(data: dict[str, Any]) -> ClientFrame:
     signature = identity.get("signature") if isinstance(identity, dict) else None
     if not isinstance(email, str) or not isinstance(signature, str) or not 0 < len(email) <= 200:
         return FrameError("identity must be {\"email\": str, \"signature\": str}")
-    if not _HEX_SIGNATURE.fullmatch(signature) or not _storable(email):
+    if not _HEX_SIGNATURE.fullmatch(signature) or not storable(email):
         return FrameError("identity signature must be the hex HMAC-SHA256 of the email")
     return Hello(token=token, after=after, email=email, signature=signature)
 
@@ -242,7 +242,7 @@ def _parse_message(data: dict[str, Any], *, max_text_length: int) -> ClientFrame
         return FrameError(f"id must be 1-{MAX_CLIENT_ID} characters of [A-Za-z0-9_-]")
     if not isinstance(text, str):
         return FrameError("text must be a string")
-    if not _storable(text):
+    if not storable(text):
         return FrameError("text holds a NUL or an invalid character")
     try:
         files = parse_attachments(data.get("attachments"), max_files=MAX_FILES_PER_MESSAGE)
@@ -254,17 +254,6 @@ def _parse_message(data: dict[str, Any], *, max_text_length: int) -> ClientFrame
     if len(text) > max_text_length:
         return FrameError(f"text longer than {max_text_length} characters")
     return ClientMessage(client_id=client_id, text=text, attachments=files)
-
-
-def _storable(value: str) -> bool:
-    """False for text holding NUL (PostgreSQL refuses it) or a lone surrogate (not UTF-8)."""
-    if "\x00" in value:
-        return False
-    try:
-        value.encode("utf-8")
-    except UnicodeError:
-        return False
-    return True
 
 
 def message_frame(message: StoredMessage, *, client_id: str | None = None) -> dict[str, Any]:
