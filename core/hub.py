@@ -88,6 +88,10 @@ class Hub:
             await asyncio.sleep(REPLY_POLL_S)  # answered earlier, or by another process
         return stored
 
+    async def has_conversation(self, address: Address) -> bool:
+        """Whether a conversation lives at `address` (a Slack thread the bot is part of)."""
+        return await self._store.conversation_at(address) is not None
+
     async def answered(self, message_id: int) -> bool:
         """Whether the turn of a customer message is over; with no reply to it, a person has
         the conversation."""

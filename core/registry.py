@@ -16,6 +16,8 @@ class UnknownChannelError(Exception):
 
 
 def load_channels(settings: Settings) -> dict[str, Channel]:
+    """The channels named in `channels`, plus any installed channel whose class says its own
+    settings switch it on (`configured(settings) -> bool`, e.g. Slack once a bot token is set)."""
     available = {ep.name: ep for ep in entry_points(group=GROUP)}
     channels: dict[str, Channel] = {}
     for name in settings.channels:
@@ -23,4 +25,10 @@ def load_channels(settings: Settings) -> dict[str, Channel]:
             known = ", ".join(sorted(available)) or "none"
             raise UnknownChannelError(f"channels: no channel named {name!r} is installed (installed: {known})")
         channels[name] = available[name].load()(settings)
+    for name, entry in available.items():
+        if name not in channels:
+            factory = entry.load()
+            configured = getattr(factory, "configured", None)
+            if configured is not None and configured(settings):
+                channels[name] = factory(settings)
     return channels

@@ -27,7 +27,8 @@ from pydantic_settings import (
 from pydantic_settings import SettingsError as EnvironmentParseError
 
 DEFAULT_CONFIG = Path("config/supporthub.toml")
-SECRET_KEYS = {("api", "token"), ("web", "session_secret"), ("web", "identity_secret"), ("llm", "api_key")}
+SECRET_KEYS = {("api", "token"), ("web", "session_secret"), ("web", "identity_secret"), ("llm", "api_key"),
+               ("slack", "bot_token"), ("slack", "signing_secret"), ("slack", "app_token")}
 
 
 class Section(BaseModel):
@@ -135,6 +136,28 @@ class HandoffSettings(Section):
     sla_minutes: int = Field(30, ge=1)
 
 
+class SlackSettings(Section):
+    """Slack as a customer channel and as the staff desk; on when `bot_token` is set."""
+
+    bot_token: SecretStr | None = None
+    signing_secret: SecretStr | None = None
+    app_token: SecretStr | None = None
+    """Socket Mode's app-level token (xapp-…)."""
+    api_url: str = Field("https://slack.com/api/", description="Web API base URL (tests point it at a fake)")
+    staff_channel: str = Field("", description="channel id where cases are posted")
+    customer_channels: list[str] = Field(default_factory=list, description="channel ids where customers may ask")
+    socket_mode: bool = False
+    note_prefix: str = Field("note:", min_length=1)
+
+    @model_validator(mode="after")
+    def _complete(self) -> SlackSettings:
+        if self.bot_token is not None and not self.socket_mode and self.signing_secret is None:
+            raise ValueError("set SUPPORTHUB_SLACK__SIGNING_SECRET (events are verified with it)")
+        if self.socket_mode and self.app_token is None:
+            raise ValueError("socket_mode needs SUPPORTHUB_SLACK__APP_TOKEN (xapp-…)")
+        return self
+
+
 class ScheduleJob(Section):
     """A re-index job: exactly one of `cron` (crontab syntax) or `interval_minutes`."""
 
@@ -179,6 +202,7 @@ class Settings(BaseSettings):
     attachments: AttachmentSettings = AttachmentSettings()
     sentiment: SentimentSettings = SentimentSettings()
     handoff: HandoffSettings = HandoffSettings()
+    slack: SlackSettings = SlackSettings()
     schedule: list[ScheduleJob] = []
 
     @classmethod

@@ -194,6 +194,9 @@ class Store:
     async def history(self, address: Address, *, after: int = 0, limit: int = 200) -> list[StoredMessage]:
         return await self._run(partial(_history, address=address, after=after, limit=limit))
 
+    async def conversation_at(self, address: Address) -> str | None:
+        return await self._run(partial(_conversation_at, address=address))
+
     async def conversation_overview(self, conversation_id: str) -> ConversationOverview | None:
         return await self._run(partial(_conversation_overview, conversation_id=conversation_id))
 
@@ -416,11 +419,15 @@ def _reply_to(session: Session, *, message_id: int) -> StoredMessage | None:
 
 
 def _history(session: Session, *, address: Address, after: int, limit: int) -> list[StoredMessage]:
-    where = {"channel": address.channel, "chat_id": address.chat_id, "thread_id": address.thread_id or ""}
-    conversation_id = session.connection().execute(_FIND_CONVERSATION, where).scalar_one_or_none()
+    conversation_id = _conversation_at(session, address=address)
     if conversation_id is None:
         return []
     return _messages(session, conversation_id, after=after, limit=limit)
+
+
+def _conversation_at(session: Session, *, address: Address) -> str | None:
+    where = {"channel": address.channel, "chat_id": address.chat_id, "thread_id": address.thread_id or ""}
+    return session.connection().execute(_FIND_CONVERSATION, where).scalar_one_or_none()
 
 
 def _conversation_overview(session: Session, *, conversation_id: str) -> ConversationOverview | None:

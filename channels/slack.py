@@ -1,0 +1,247 @@
+"""Slack as a customer channel: slack-bolt's AsyncApp on our aiohttp app (`POST /slack/events`,
+or Socket Mode), the Web API through slack-sdk at a configurable base URL.
+
+Customers write to the bot in a direct message, or in a configured customer channel by
+mentioning it (the answer starts a thread) and then inside that thread. Bolt verifies every
+request's signature (401 for a bad or stale one) and drops the bot's own messages; other
+bots' messages are ignored here. A message is stored under `<channel>:<ts>`, so Slack's
+retries and the `message` + `app_mention` pair of one mention give one answer.
+
+The translation is pure functions — `route_event`, `render_mrkdwn`, `reply_blocks` — tested
+on payloads; `SlackChannel` wires them to Bolt and the hub.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from enum import Enum
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlparse
+
+import aiohttp
+from aiohttp import web
+from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
+from slack_bolt.async_app import AsyncApp
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from core.channel import Capabilities, DeliveryError
+from core.messages import Address, Attachment, InboundMessage, StoredMessage
+
+if TYPE_CHECKING:
+    from core.hub import Hub
+    from core.settings import Settings, SlackSettings
+
+log = logging.getLogger(__name__)
+
+CHANNEL = "slack"
+SECTION_LIMIT = 3000
+"""Characters in one section block: Slack's limit."""
+MAX_BLOCKS = 50
+"""Blocks in one message: Slack's limit. A reply is one message, so a retry never repeats part of it."""
+FALLBACK_LIMIT = 3000
+ACCEPTED_SUBTYPES = frozenset({None, "file_share", "thread_broadcast"})
+_MENTION = re.compile(r"<@([A-Z0-9]+)>")
+
+
+class Route(Enum):
+    CUSTOMER = "customer"
+    """A new question or a follow-up: goes to the hub."""
+    FOLLOW_UP = "follow_up"
+    """A reply in a customer channel's thread: goes to the hub if the thread is ours."""
+    IGNORE = "ignore"
+
+
+@dataclass(frozen=True, slots=True)
+class Routed:
+    route: Route
+    address: Address | None = None
+    text: str = ""
+
+
+def route_event(event: Mapping[str, Any], *, bot_user_id: str | None, settings: SlackSettings) -> Routed:
+    """Where a `message` or `app_mention` event goes. Pure: no I/O."""
+    if event.get("bot_id") or event.get("subtype") not in ACCEPTED_SUBTYPES:
+        return Routed(Route.IGNORE)  # other bots (no loops), edits, deletions, joins
+    user, channel, ts = event.get("user"), event.get("channel"), event.get("ts")
+    if not user or not channel or not ts or user == bot_user_id:
+        return Routed(Route.IGNORE)
+    text = _MENTION.sub(lambda m: "" if m.group(1) == bot_user_id else m.group(0), event.get("text") or "").strip()
+    thread = event.get("thread_ts")
+    if channel == settings.staff_channel:
+        return Routed(Route.IGNORE)  # the bot never answers the staff channel
+    if event.get("channel_type") == "im" or channel.startswith("D"):
+        return Routed(Route.CUSTOMER, Address(CHANNEL, channel, thread), text)
+    if channel not in settings.customer_channels:
+        return Routed(Route.IGNORE)
+    mentioned = event.get("type") == "app_mention" or f"<@{bot_user_id}>" in (event.get("text") or "")
+    if thread and thread != ts:
+        return Routed(Route.CUSTOMER if mentioned else Route.FOLLOW_UP, Address(CHANNEL, channel, thread), text)
+    if mentioned:
+        return Routed(Route.CUSTOMER, Address(CHANNEL, channel, ts), text)  # answer in a new thread
+    return Routed(Route.IGNORE)
+
+
+def render_mrkdwn(message: StoredMessage) -> str:
+    """Our markdown as Slack mrkdwn, with the citations as links (or names) underneath."""
+    text = _escape(message.text)
+    text = re.sub(r"\*\*(.+?)\*\*", r"*\1*", text)
+    text = re.sub(r"__(.+?)__", r"_\1_", text)
+    text = re.sub(r"\[([^\]]+)\]\((https?://[^)\s]+)\)", r"<\2|\1>", text)
+    text = re.sub(r"^#{1,6}\s+(.+)$", r"*\1*", text, flags=re.MULTILINE)
+    text = re.sub(r"^&gt; ?", "> ", text, flags=re.MULTILINE)  # quotes survive the escaping
+    sources = [_source(c.source, c.title, c.section) for c in message.citations]
+    if sources:
+        text += "\n\n*Sources:* " + " · ".join(sources)
+    return text
+
+
+def reply_blocks(text: str) -> list[dict[str, Any]]:
+    """Section blocks of at most SECTION_LIMIT characters, cut at paragraph, then line, then
+    word boundaries; at most MAX_BLOCKS (a longer reply is cut with a note)."""
+    pieces = _split(text, SECTION_LIMIT)
+    if len(pieces) > MAX_BLOCKS:
+        pieces = [*pieces[: MAX_BLOCKS - 1], "_… the rest of this answer was too long for Slack._"]
+    return [{"type": "section", "text": {"type": "mrkdwn", "text": piece}} for piece in pieces]
+
+
+def _split(text: str, limit: int) -> list[str]:
+    pieces: list[str] = []
+    rest = text
+    while len(rest) > limit:
+        window = rest[:limit]
+        cut = max(window.rfind("\n\n"), window.rfind("\n"), window.rfind(" "))
+        cut = cut if cut > limit // 2 else limit
+        pieces.append(rest[:cut].rstrip())
+        rest = rest[cut:].lstrip()
+    if rest:
+        pieces.append(rest)
+    return pieces
+
+
+def _escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _source(source: str, title: str, section: str) -> str:
+    label = _escape(title if not section or section == title else f"{title} › {section}")
+    if urlparse(source).scheme in ("http", "https"):
+        return f"<{source}|{label}>"
+    return f"_{label}_"
+
+
+class SlackChannel:
+    """Customers in DMs and customer channels; the staff desk lives in `handoff.desk`."""
+
+    name = CHANNEL
+
+    @staticmethod
+    def configured(settings: Settings) -> bool:
+        """On when a bot token is set, whether or not `channels` names it."""
+        return settings.slack.bot_token is not None
+
+    def __init__(self, settings: Settings) -> None:
+        slack = settings.slack
+        if slack.bot_token is None:
+            raise ValueError("slack: set SUPPORTHUB_SLACK__BOT_TOKEN to enable the Slack channel")
+        self._settings = slack
+        self._max_file_bytes = settings.attachments.max_bytes
+        self._token = slack.bot_token.get_secret_value()
+        self.capabilities = Capabilities(
+            max_text_length=SECTION_LIMIT * MAX_BLOCKS, formatting="mrkdwn", threads=True, attachments=True
+        )
+        # No retry handlers: the outbox owns retries and honours Retry-After itself.
+        self.client = AsyncWebClient(token=self._token, base_url=slack.api_url, retry_handlers=[])
+        self.app = AsyncApp(
+            client=self.client,
+            signing_secret=slack.signing_secret.get_secret_value() if slack.signing_secret else "",
+            process_before_response=True,  # store the message before Slack hears 200
+            request_verification_enabled=not slack.socket_mode,
+        )
+        self.app.event("message")(self._on_event)
+        self.app.event("app_mention")(self._on_event)
+        self._hub: Hub | None = None
+        self._http: aiohttp.ClientSession | None = None
+        self._socket: Any = None
+
+    def routes(self) -> list[web.AbstractRouteDef]:
+        return [web.post("/slack/events", self._events)]
+
+    async def start(self, hub: Hub) -> None:
+        self._hub = hub
+        self._http = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=60))
+        if self._settings.socket_mode:
+            from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+
+            assert self._settings.app_token is not None  # the settings validator guarantees it
+            self._socket = AsyncSocketModeHandler(self.app, self._settings.app_token.get_secret_value())
+            await self._socket.connect_async()
+
+    async def stop(self) -> None:
+        if self._socket is not None:
+            await self._socket.close_async()
+        if self._http is not None:
+            await self._http.close()
+        self._hub = None
+
+    async def send(self, address: Address, message: StoredMessage) -> str | None:
+        text = render_mrkdwn(message)
+        try:
+            response = await self.client.chat_postMessage(
+                channel=address.chat_id,
+                thread_ts=address.thread_id,
+                text=text[:FALLBACK_LIMIT],
+                blocks=reply_blocks(text),
+                unfurl_links=False,
+            )
+        except SlackApiError as exc:
+            status = exc.response.status_code
+            retry_after = exc.response.headers.get("Retry-After") or exc.response.headers.get("retry-after")
+            raise DeliveryError(
+                f"slack chat.postMessage: HTTP {status} {exc.response.get('error')}",
+                retry_after=float(retry_after) if retry_after else None,
+            ) from None
+        return str(response.get("ts"))
+
+    # -- inbound ---------------------------------------------------------------------------
+
+    async def _events(self, request: web.Request) -> web.Response:
+        return await to_aiohttp_response(await self.app.async_dispatch(await to_bolt_request(request)))
+
+    async def _on_event(self, event: dict[str, Any], context: dict[str, Any]) -> None:
+        if self._hub is None:
+            raise web.HTTPServiceUnavailable(text="starting up")
+        routed = route_event(event, bot_user_id=context.get("bot_user_id"), settings=self._settings)
+        if routed.route is Route.IGNORE or routed.address is None:
+            return
+        if routed.route is Route.FOLLOW_UP and not await self._hub.has_conversation(routed.address):
+            return  # a thread among people, not one the bot is part of
+        files = tuple([await self._download(f) for f in event.get("files") or () if isinstance(f, dict)])
+        await self._hub.receive(
+            InboundMessage(
+                address=routed.address,
+                external_id=f"{event['channel']}:{event['ts']}",
+                sender_id=event["user"],
+                text=routed.text,
+                attachments=files,
+            )
+        )
+
+    async def _download(self, file: dict[str, Any]) -> Attachment:
+        """A shared file, fetched with the bot token; at most one byte over the size limit is
+        read, enough for the reader to refuse it by size."""
+        name = str(file.get("name") or file.get("id") or "file")
+        kind = str(file.get("mimetype") or "application/octet-stream")
+        url = file.get("url_private_download") or file.get("url_private")
+        if not url or self._http is None:
+            return Attachment(name, kind, b"")
+        limit = self._max_file_bytes + 1
+        async with self._http.get(url, headers={"Authorization": f"Bearer {self._token}"}) as response:
+            if response.status != 200:
+                log.warning("slack: downloading %s failed: HTTP %s", name, response.status)
+                return Attachment(name, kind, b"")
+            data = await response.content.read(limit)
+        return Attachment(name, kind, data)

@@ -1,0 +1,83 @@
+"""Slack's payloads to routes, and our replies to mrkdwn blocks: pure functions, on recorded
+payloads (tests/fixtures/slack/)."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from channels.slack import MAX_BLOCKS, SECTION_LIMIT, Route, render_mrkdwn, reply_blocks, route_event
+from core.messages import Address, Author, Citation, StoredMessage
+from core.settings import SlackSettings
+
+FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "slack"
+SETTINGS = SlackSettings(customer_channels=["C0LAN2Q65"], staff_channel="CSTAFF")
+
+
+def event(name: str, **changes: Any) -> dict[str, Any]:
+    payload = json.loads((FIXTURES / f"{name}.json").read_text())
+    return {**payload["event"], **changes}
+
+
+def test_a_direct_message_is_a_customer_question() -> None:
+    routed = route_event(event("dm_message"), bot_user_id="UBOT", settings=SETTINGS)
+    assert routed.route is Route.CUSTOMER
+    assert routed.address == Address("slack", "D024BE91L", None)
+    assert routed.text == "How do I reset my password?"
+
+
+def test_a_mention_in_a_customer_channel_starts_a_thread_at_its_own_ts() -> None:
+    routed = route_event(event("channel_mention"), bot_user_id="UBOT", settings=SETTINGS)
+    assert routed.route is Route.CUSTOMER
+    assert routed.address == Address("slack", "C0LAN2Q65", "1515449522.000016")
+    assert routed.text == "can I pay by invoice?"
+
+
+def test_a_thread_reply_belongs_to_the_thread_root_never_its_own_ts() -> None:
+    routed = route_event(event("thread_reply"), bot_user_id="UBOT", settings=SETTINGS)
+    assert routed.route is Route.FOLLOW_UP
+    assert routed.address == Address("slack", "C0LAN2Q65", "1515449522.000016")
+
+
+@pytest.mark.parametrize(
+    ("name", "changes"),
+    [
+        ("bot_message", {}),
+        ("dm_message", {"user": "UBOT"}),  # our own
+        ("dm_message", {"bot_id": "B999"}),  # another bot posting as a user
+        ("dm_message", {"subtype": "message_changed"}),
+        ("channel_mention", {"channel": "CSTAFF"}),  # the staff channel is never answered
+        ("channel_mention", {"channel": "CRANDOM"}),  # not a customer channel
+        ("thread_reply", {"text": "no mention, top level", "thread_ts": None}),
+    ],
+)
+def test_what_the_bot_must_not_answer(name: str, changes: dict[str, Any]) -> None:
+    assert route_event(event(name, **changes), bot_user_id="UBOT", settings=SETTINGS).route is Route.IGNORE
+
+
+def test_replies_render_as_mrkdwn_with_citations_as_links() -> None:
+    message = StoredMessage(
+        id=1, conversation_id="c", author=Author.BOT,
+        text="Here's what **our help centre** says:\n\n> Open [the portal](https://x.example/p) & click <Reset>.",
+        citations=(Citation("https://help.example/reset", "Reset your password", "Steps", 0.8),
+                   Citation("config/knowledge/faq.csv", "FAQ", "FAQ", 0.5)),
+        handoff=False, created_at=datetime(2026, 1, 1, tzinfo=UTC),
+    )
+    assert render_mrkdwn(message) == (
+        "Here's what *our help centre* says:\n\n> Open <https://x.example/p|the portal> &amp; click &lt;Reset&gt;."
+        "\n\n*Sources:* <https://help.example/reset|Reset your password › Steps> · _FAQ_"
+    )
+
+
+def test_long_replies_split_at_slacks_limits_on_word_boundaries() -> None:
+    text = " ".join(f"word{i}" for i in range(2000))  # ~17,000 characters
+    blocks = reply_blocks(text)
+    pieces = [b["text"]["text"] for b in blocks]
+    assert len(blocks) > 1 and all(len(p) <= SECTION_LIMIT for p in pieces)
+    assert " ".join(pieces).split() == text.split()
+    huge = reply_blocks("x " * (SECTION_LIMIT * MAX_BLOCKS))
+    assert len(huge) == MAX_BLOCKS and "too long" in huge[-1]["text"]["text"]
