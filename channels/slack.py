@@ -173,6 +173,7 @@ class SlackChannel:
     async def start(self, hub: Hub) -> None:
         self._hub = hub
         self._http = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=60))
+        self.client.session = self._http  # one connection pool, not a session per API call
         if self._settings.socket_mode:
             from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
@@ -240,8 +241,13 @@ class SlackChannel:
             return Attachment(name, kind, b"")
         limit = self._max_file_bytes + 1
         async with self._http.get(url, headers={"Authorization": f"Bearer {self._token}"}) as response:
-            if response.status != 200:
-                log.warning("slack: downloading %s failed: HTTP %s", name, response.status)
+            # Slack answers a download it does not authorize with its HTML sign-in page
+            if response.status != 200 or response.content_type == "text/html" and kind != "text/html":
+                log.warning("slack: downloading %s failed: HTTP %s %s", name, response.status, response.content_type)
                 return Attachment(name, kind, b"")
-            data = await response.content.read(limit)
-        return Attachment(name, kind, data)
+            data = bytearray()
+            async for chunk in response.content.iter_chunked(64 * 1024):
+                data += chunk
+                if len(data) >= limit:
+                    break
+        return Attachment(name, kind, bytes(data[:limit]))

@@ -19,9 +19,10 @@ from __future__ import annotations
 import itertools
 import time
 from collections import defaultdict, deque
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import quote
 
 from aiohttp import web
 from multidict import CIMultiDict, CIMultiDictProxy
@@ -40,19 +41,25 @@ _LOGIN_PAGE = "<!DOCTYPE html><html><head><title>Slack</title></head><body>Sign 
 
 @dataclass(frozen=True, slots=True)
 class RecordedCall:
-    """One Web API request as it crossed the wire: `body` merges query string and body."""
+    """One Web API request as it crossed the wire (`body` merges query string and body) and
+    what the fake answered (`status`, `response`), so tests can tell delivered calls from
+    refused ones without the fake adding keys to the body."""
 
     method: str
     headers: Mapping[str, str]
     body: dict[str, Any]
+    status: int
+    response: dict[str, Any]
 
 
 @dataclass(frozen=True, slots=True)
 class RecordedDownload:
-    """One GET on a file URL; `served` is False when it was refused (bad token, unknown file)."""
+    """One GET on a file URL: `authorized` when it carried the bot token, `served` when the
+    bytes were sent (authorized and the file exists)."""
 
     file_id: str
     headers: Mapping[str, str]
+    authorized: bool
     served: bool
 
 
@@ -64,13 +71,20 @@ class _Failure:
 
 
 @dataclass(frozen=True, slots=True)
+class _Answer:
+    body: dict[str, Any]
+    status: int = 200
+    headers: Mapping[str, str] | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class _File:
     name: str
     content: bytes
     mimetype: str
 
 
-Handler = Callable[[dict[str, Any]], Awaitable[dict[str, Any]]]
+Handler = Callable[[dict[str, Any]], dict[str, Any]]
 
 
 class FakeSlack:
@@ -131,10 +145,16 @@ class FakeSlack:
         """The bodies of every request received for `method`, failed ones included, in order."""
         return [call.body for call in self.requests if call.method == method]
 
+    def delivered(self, method: str) -> list[dict[str, Any]]:
+        """The bodies of the requests for `method` that the fake answered `ok`."""
+        return [call.body for call in self.requests if call.method == method and call.response["ok"]]
+
     def received_request_count(self, method: str) -> int:
         return sum(1 for call in self.requests if call.method == method)
 
-    def fail_next(self, method: str, *, status: int = 200, error: str | None = None, retry_after: int | None = None) -> None:
+    def fail_next(
+        self, method: str, *, status: int = 200, error: str | None = None, retry_after: int | None = None
+    ) -> None:
         """The next call to `method` fails and changes nothing; calls queue up in order.
 
         `status=429` answers HTTP 429 with `Retry-After: retry_after` (default 1) and error
@@ -152,7 +172,7 @@ class FakeSlack:
             raise RuntimeError("FakeSlack.add_file needs the server started (its URLs name the port)")
         file_id = f"F{next(self._file_ids):09d}"
         self._files[file_id] = _File(name, content, mimetype)
-        url = f"{self.root}/files/{file_id}/{name}"
+        url = f"{self.root}/files/{file_id}/{quote(name)}"
         created = int(time.time())
         return {
             "id": file_id,
@@ -168,37 +188,42 @@ class FakeSlack:
             "is_public": False,
             "url_private": url,
             "url_private_download": url,
-            "permalink": f"https://supporthub-test.slack.com/files/{BOT_USER_ID}/{file_id}/{name}",
+            "permalink": f"https://supporthub-test.slack.com/files/{BOT_USER_ID}/{file_id}/{quote(name)}",
         }
 
     async def _api(self, request: web.Request) -> web.Response:
         method = request.match_info["method"]
         headers = CIMultiDictProxy(CIMultiDict(request.headers))
-        self.requests.append(RecordedCall(method, headers, await _arguments(request)))
+        arguments = await _arguments(request)
+        answer = self._answer(method, headers, arguments)
+        self.requests.append(RecordedCall(method, headers, arguments, answer.status, answer.body))
+        return web.json_response(answer.body, status=answer.status, headers=answer.headers)
+
+    def _answer(self, method: str, headers: Mapping[str, str], arguments: dict[str, Any]) -> _Answer:
         handler = self._methods.get(method)
         if handler is None:
-            return _fail("unknown_method")
+            return _Answer(_error("unknown_method"))
         authorization = headers.get("Authorization")
         if authorization is None:
-            return _fail("not_authed")
+            return _Answer(_error("not_authed"))
         if authorization != f"Bearer {self.token}":
-            return _fail("invalid_auth")
+            return _Answer(_error("invalid_auth"))
         if self._failures[method]:
             failure = self._failures[method].popleft()
-            retry = {"Retry-After": str(failure.retry_after)} if failure.retry_after is not None else {}
-            return _fail(failure.error, status=failure.status, headers=retry)
-        return web.json_response(await handler(self.requests[-1].body))
+            retry = {"Retry-After": str(failure.retry_after)} if failure.retry_after is not None else None
+            return _Answer(_error(failure.error), failure.status, retry)
+        return _Answer(handler(arguments))
 
     async def _download(self, request: web.Request) -> web.Response:
         file_id = request.match_info["file_id"]
         headers = CIMultiDictProxy(CIMultiDict(request.headers))
         file = self._files.get(file_id)
         authorized = headers.get("Authorization") == f"Bearer {self.token}"
-        served = file is not None and authorized and request.match_info["name"] == file.name
-        self.downloads.append(RecordedDownload(file_id, headers, served))
+        found = file is not None and request.match_info["name"] == file.name
+        self.downloads.append(RecordedDownload(file_id, headers, authorized, served=authorized and found))
         if not authorized:
             return web.Response(status=403, text=_LOGIN_PAGE, content_type="text/html")
-        if file is None or not served:
+        if file is None or not found:
             return web.Response(status=404, text="File not found", content_type="text/plain")
         return web.Response(body=file.content, content_type=file.mimetype)
 
@@ -206,7 +231,7 @@ class FakeSlack:
         micros = next(self._ts)
         return f"{micros // 1_000_000}.{micros % 1_000_000:06d}"
 
-    async def _auth_test(self, _: dict[str, Any]) -> dict[str, Any]:
+    def _auth_test(self, _: dict[str, Any]) -> dict[str, Any]:
         return {
             "ok": True,
             "url": "https://supporthub-test.slack.com/",
@@ -218,11 +243,11 @@ class FakeSlack:
             "is_enterprise_install": False,
         }
 
-    async def _post_message(self, body: dict[str, Any]) -> dict[str, Any]:
+    def _post_message(self, body: dict[str, Any]) -> dict[str, Any]:
         if not body.get("channel"):
-            return {"ok": False, "error": "channel_not_found"}
+            return _error("channel_not_found")
         if not (body.get("text") or body.get("blocks") or body.get("attachments")):
-            return {"ok": False, "error": "no_text"}
+            return _error("no_text")
         ts = self._next_ts()
         message = {
             "type": "message",
@@ -239,35 +264,35 @@ class FakeSlack:
         self._messages[(body["channel"], ts)] = message
         return {"ok": True, "channel": body["channel"], "ts": ts, "message": message}
 
-    async def _update(self, body: dict[str, Any]) -> dict[str, Any]:
+    def _update(self, body: dict[str, Any]) -> dict[str, Any]:
         """Only messages this fake posted exist: the bot cannot edit anyone else's."""
         channel, ts = body.get("channel", ""), body.get("ts", "")
         message = self._messages.get((channel, ts))
         if message is None:
-            return {"ok": False, "error": "message_not_found"}
+            return _error("message_not_found")
         message.update({key: body[key] for key in ("text", "blocks") if key in body})
         return {"ok": True, "channel": channel, "ts": ts, "text": message["text"], "message": message}
 
-    async def _post_ephemeral(self, body: dict[str, Any]) -> dict[str, Any]:
+    def _post_ephemeral(self, body: dict[str, Any]) -> dict[str, Any]:
         if not body.get("channel"):
-            return {"ok": False, "error": "channel_not_found"}
+            return _error("channel_not_found")
         if not body.get("user"):
-            return {"ok": False, "error": "user_not_in_channel"}
+            return _error("user_not_in_channel")
         return {"ok": True, "message_ts": self._next_ts()}
 
-    async def _add_reaction(self, body: dict[str, Any]) -> dict[str, Any]:
+    def _add_reaction(self, body: dict[str, Any]) -> dict[str, Any]:
         key = (body.get("channel", ""), body.get("timestamp", ""), body.get("name", ""))
         if not all(key):
-            return {"ok": False, "error": "invalid_arguments"}
+            return _error("invalid_arguments")
         if key in self._reactions:
-            return {"ok": False, "error": "already_reacted"}
+            return _error("already_reacted")
         self._reactions.add(key)
         return {"ok": True}
 
-    async def _conversation_info(self, body: dict[str, Any]) -> dict[str, Any]:
+    def _conversation_info(self, body: dict[str, Any]) -> dict[str, Any]:
         channel_id = body.get("channel", "")
         if not channel_id:
-            return {"ok": False, "error": "channel_not_found"}
+            return _error("channel_not_found")
         is_im = channel_id.startswith("D")
         channel = {
             "id": channel_id,
@@ -285,11 +310,11 @@ class FakeSlack:
             channel["name"] = channel_id.lower()
         return {"ok": True, "channel": channel | self.channels.get(channel_id, {})}
 
-    async def _user_info(self, body: dict[str, Any]) -> dict[str, Any]:
+    def _user_info(self, body: dict[str, Any]) -> dict[str, Any]:
         user_id = body.get("user", "")
         configured = self.users.get(user_id)
         if configured is None:
-            return {"ok": False, "error": "user_not_found"}
+            return _error("user_not_found")
         user: dict[str, Any] = {
             "id": user_id,
             "team_id": TEAM_ID,
@@ -313,5 +338,5 @@ async def _arguments(request: web.Request) -> dict[str, Any]:
     return arguments
 
 
-def _fail(error: str, *, status: int = 200, headers: Mapping[str, str] | None = None) -> web.Response:
-    return web.json_response({"ok": False, "error": error}, status=status, headers=headers)
+def _error(error: str) -> dict[str, Any]:
+    return {"ok": False, "error": error}

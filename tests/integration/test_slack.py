@@ -1,0 +1,155 @@
+"""Slack as a customer channel, end to end: the real app with slack-bolt and slack-sdk, signed
+event requests in, the Web API calls recorded by a local fake of Slack out."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+import pytest
+from aiohttp.test_utils import TestClient
+from pydantic import SecretStr
+
+from core.server import create_app
+from core.settings import OutboxSettings, Settings, SlackSettings
+from tests.fakes.slack_api import BOT_TOKEN, BOT_USER_ID, FakeSlack
+from tests.fakes.slack_events import app_mention_event, message_event, signed_headers
+
+SECRET = "signing-secret-for-tests"
+CUSTOMER_CHANNEL = "C0CUSTOMER"
+STAFF_CHANNEL = "C0STAFF"
+
+
+@pytest.fixture
+async def slack() -> AsyncIterator[FakeSlack]:
+    fake = FakeSlack()
+    await fake.start()
+    yield fake
+    await fake.close()
+
+
+@pytest.fixture
+async def client(aiohttp_client: Callable[..., Any], make_settings: Callable[..., Settings], slack: FakeSlack) -> TestClient:
+    settings = make_settings(
+        slack=SlackSettings(
+            bot_token=SecretStr(BOT_TOKEN),
+            signing_secret=SecretStr(SECRET),
+            api_url=slack.base_url,
+            customer_channels=[CUSTOMER_CHANNEL],
+            staff_channel=STAFF_CHANNEL,
+        ),
+        outbox=OutboxSettings(poll_interval_s=0.2, backoff_base_s=0.2),
+    )
+    return await aiohttp_client(create_app(settings))  # type: ignore[no-any-return]
+
+
+async def post_event(client: TestClient, payload: dict[str, Any], **header_options: Any) -> int:
+    body = json.dumps(payload)
+    response = await client.post("/slack/events", data=body, headers=signed_headers(SECRET, body, **header_options))
+    return response.status
+
+
+async def posted(slack: FakeSlack, count: int, *, timeout: float = 30) -> list[dict[str, Any]]:
+    """The bodies of the bot's chat.postMessage calls, once there are `count` of them."""
+    async with asyncio.timeout(timeout):
+        while len(calls := slack.calls("chat.postMessage")) < count:
+            await asyncio.sleep(0.05)
+    return calls
+
+
+async def test_a_dm_gets_a_cited_answer(client: TestClient, slack: FakeSlack) -> None:
+    event = message_event(channel="D0ALICE", user="U0ALICE", text="How do I reset my password?", ts="1700000001.000100")
+    assert await post_event(client, event) == 200
+    (reply,) = await posted(slack, 1)
+    assert reply["channel"] == "D0ALICE" and not reply.get("thread_ts")
+    blocks = json.loads(reply["blocks"]) if isinstance(reply["blocks"], str) else reply["blocks"]
+    text = "\n".join(b["text"]["text"] for b in blocks)
+    assert "password" in text.lower() and "*Sources:*" in text and "_Reset your password" in text
+
+
+async def test_a_mention_is_answered_in_its_thread_and_the_thread_continues(client: TestClient, slack: FakeSlack) -> None:
+    root = "1700000002.000100"
+    mention = app_mention_event(channel=CUSTOMER_CHANNEL, user="U0BOB", text=f"<@{BOT_USER_ID}> can I pay by invoice?", ts=root)
+    also_as_message = message_event(channel=CUSTOMER_CHANNEL, user="U0BOB", text=f"<@{BOT_USER_ID}> can I pay by invoice?",
+                                    ts=root, channel_type="channel")
+    assert await post_event(client, mention) == 200
+    assert await post_event(client, also_as_message) == 200  # Slack sends both for one post
+    first = await posted(slack, 1)
+    assert first[0]["channel"] == CUSTOMER_CHANNEL and first[0]["thread_ts"] == root
+
+    follow_up = message_event(channel=CUSTOMER_CHANNEL, user="U0BOB", text="how do I invite a teammate?",
+                              ts="1700000002.000500", thread_ts=root, channel_type="channel")
+    assert await post_event(client, follow_up) == 200
+    second = await posted(slack, 2)
+    assert second[1]["thread_ts"] == root  # the thread root, never the child's ts
+    await asyncio.sleep(0.5)
+    assert slack.received_request_count("chat.postMessage") == 2
+
+
+async def test_slack_retries_and_repeated_events_give_one_reply(client: TestClient, slack: FakeSlack) -> None:
+    event = message_event(channel="D0CAROL", user="U0CAROL", text="How do I export my data?", ts="1700000003.000100")
+    assert await post_event(client, event) == 200
+    assert await post_event(client, event, retry_num=1) == 200
+    assert await post_event(client, event, retry_num=2) == 200
+    await posted(slack, 1)
+    await asyncio.sleep(1.0)
+    assert slack.received_request_count("chat.postMessage") == 1
+
+
+async def test_bad_or_stale_signatures_get_401_and_do_nothing(client: TestClient, slack: FakeSlack) -> None:
+    body = json.dumps(message_event(channel="D0EVE", user="U0EVE", text="hi", ts="1700000004.000100"))
+    forged = signed_headers("not-the-secret", body)
+    stale = signed_headers(SECRET, body, timestamp=int(time.time()) - 600)
+    assert (await client.post("/slack/events", data=body, headers=forged)).status == 401
+    assert (await client.post("/slack/events", data=body, headers=stale)).status == 401
+    await asyncio.sleep(0.5)
+    assert slack.received_request_count("chat.postMessage") == 0
+
+
+async def test_staff_channel_bots_and_our_own_messages_are_never_answered(client: TestClient, slack: FakeSlack) -> None:
+    events = [
+        message_event(channel=STAFF_CHANNEL, user="U0STAFF", text="How do I reset my password?", ts="1700000005.000100",
+                      channel_type="channel"),
+        app_mention_event(channel=STAFF_CHANNEL, user="U0STAFF", text=f"<@{BOT_USER_ID}> help", ts="1700000005.000200"),
+        message_event(channel="D0X", user="U0OTHER", text="How do I reset my password?", ts="1700000005.000300",
+                      bot_id="B0OTHER", subtype="bot_message"),
+        message_event(channel="D0X", user=BOT_USER_ID, text="Here's what our help centre says", ts="1700000005.000400"),
+        message_event(channel=CUSTOMER_CHANNEL, user="U0DAN", text="lunch?", ts="1700000005.000500", channel_type="channel"),
+    ]
+    for event in events:
+        assert await post_event(client, event) == 200
+    await asyncio.sleep(1.0)
+    assert slack.received_request_count("chat.postMessage") == 0
+
+
+async def test_a_shared_file_is_downloaded_with_the_bot_token_and_read(client: TestClient, slack: FakeSlack) -> None:
+    file = slack.add_file("error-log.txt", b"The app says BD-4012 when I add a teammate", "text/plain")
+    event = message_event(channel="D0FRAN", user="U0FRAN", text="see the log", ts="1700000006.000100", files=[file])
+    assert await post_event(client, event) == 200
+    (reply,) = await posted(slack, 1)
+    assert [d.served for d in slack.downloads] == [True]
+    assert slack.downloads[0].headers["Authorization"] == f"Bearer {BOT_TOKEN}"
+    assert "I've read error-log.txt." in reply["text"] and "BD-4012" in reply["text"]
+
+
+async def test_a_rate_limited_reply_is_sent_after_retry_after(client: TestClient, slack: FakeSlack) -> None:
+    slack.fail_next("chat.postMessage", status=429, retry_after=1)
+    started = time.monotonic()
+    event = message_event(channel="D0GUS", user="U0GUS", text="How do I reset my password?", ts="1700000007.000100")
+    assert await post_event(client, event) == 200
+    refused, sent = await posted(slack, 2)  # the 429, then the reply
+    assert time.monotonic() - started >= 1.0
+    assert sent["channel"] == refused["channel"] == "D0GUS" and sent["text"] == refused["text"]
+
+
+async def test_a_file_over_the_limit_is_refused_without_reading_all_of_it(client: TestClient, slack: FakeSlack) -> None:
+    file = slack.add_file("huge.txt", b"x" * (10 * 1024 * 1024 + 5000), "text/plain")
+    event = message_event(channel="D0HAL", user="U0HAL", text="How do I reset my password?", ts="1700000008.000100",
+                          files=[file])
+    assert await post_event(client, event) == 200
+    (reply,) = await posted(slack, 1)
+    assert "huge.txt" in reply["text"] and "over the 10 MB limit" in reply["text"]
+    assert "password" in reply["text"].lower()  # the question is still answered
