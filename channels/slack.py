@@ -30,6 +30,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from core.channel import Capabilities, DeliveryError
 from core.messages import Address, Attachment, InboundMessage, StoredMessage
+from handoff.desk_store import CaseCard
 
 if TYPE_CHECKING:
     from core.hub import Hub
@@ -52,6 +53,8 @@ class Route(Enum):
     """A new question or a follow-up: goes to the hub."""
     FOLLOW_UP = "follow_up"
     """A reply in a customer channel's thread: goes to the hub if the thread is ours."""
+    STAFF = "staff"
+    """A person writing in a case thread of the staff channel: goes to the desk."""
     IGNORE = "ignore"
 
 
@@ -71,8 +74,10 @@ def route_event(event: Mapping[str, Any], *, bot_user_id: str | None, settings: 
         return Routed(Route.IGNORE)
     text = _MENTION.sub(lambda m: "" if m.group(1) == bot_user_id else m.group(0), event.get("text") or "").strip()
     thread = event.get("thread_ts")
-    if channel == settings.staff_channel:
-        return Routed(Route.IGNORE)  # the bot never answers the staff channel
+    if channel == settings.staff_channel:  # the bot never answers here; threads are cases
+        if thread and thread != ts:
+            return Routed(Route.STAFF, Address(CHANNEL, channel, thread), event.get("text") or "")
+        return Routed(Route.IGNORE)
     if event.get("channel_type") == "im" or channel.startswith("D"):
         return Routed(Route.CUSTOMER, Address(CHANNEL, channel, thread), text)
     if channel not in settings.customer_channels:
@@ -106,6 +111,35 @@ def reply_blocks(text: str) -> list[dict[str, Any]]:
     if len(pieces) > MAX_BLOCKS:
         pieces = [*pieces[: MAX_BLOCKS - 1], "_… the rest of this answer was too long for Slack._"]
     return [{"type": "section", "text": {"type": "mrkdwn", "text": piece}} for piece in pieces]
+
+
+def card_blocks(card: CaseCard) -> list[dict[str, Any]]:
+    """A case as Block Kit: who and why, the latest messages, and the three buttons."""
+    frustration = "–" if card.frustration is None else f"{card.frustration:.2f}"
+    owner = f"<@{card.owner}>" if card.owner else "nobody yet"
+    fields = [
+        f"*Customer:*\n{_escape(card.customer)}",
+        f"*Channel:*\n{_escape(card.channel)}",
+        f"*State:*\n{card.state}",
+        f"*Owner:*\n{owner}",
+        f"*Frustration:*\n{frustration}",
+    ]
+    transcript = "\n".join(f"*{author}:* {_escape(text)}" for author, text in card.last_messages)
+    buttons = [("case_claim", "Claim", "primary"), ("case_resolve", "Resolve", None), ("case_return", "Return to bot", None)]
+    return [
+        {"type": "header", "text": {"type": "plain_text", "text": "Case: a customer needs a person"}},
+        {"type": "section", "text": {"type": "mrkdwn", "text": f"*Reason:* {_escape(card.reason)}"},
+         "fields": [{"type": "mrkdwn", "text": field} for field in fields]},
+        {"type": "section", "text": {"type": "mrkdwn", "text": _split(transcript or "_no messages_", SECTION_LIMIT)[-1]}},
+        {"type": "context", "elements": [{"type": "mrkdwn", "text": (
+            "Reply in this thread to answer the customer; start with the note prefix to keep it internal; "
+            "`!claim`, `!resolve`, `!bot` work here too.")}]},
+        {"type": "actions", "block_id": "case", "elements": [
+            {"type": "button", "action_id": action, "value": card.case_id, "text": {"type": "plain_text", "text": label},
+             **({"style": style} if style else {})}
+            for action, label, style in buttons
+        ]},
+    ]
 
 
 def _split(text: str, limit: int) -> list[str]:
@@ -163,6 +197,8 @@ class SlackChannel:
         )
         self.app.event("message")(self._on_event)
         self.app.event("app_mention")(self._on_event)
+        self.app.action(re.compile(r"^case_(claim|resolve|return)$"))(self._on_case_button)
+        self.desk_ready = bool(slack.staff_channel)
         self._hub: Hub | None = None
         self._http: aiohttp.ClientSession | None = None
         self._socket: Any = None
@@ -207,6 +243,22 @@ class SlackChannel:
             ) from None
         return str(response.get("ts"))
 
+    # -- the staff desk's port --------------------------------------------------------------
+
+    async def post_case(self, card: CaseCard) -> str:
+        response = await self.client.chat_postMessage(
+            channel=self._settings.staff_channel, text=f"Case: {card.reason}", blocks=card_blocks(card)
+        )
+        return str(response["ts"])
+
+    async def update_case(self, desk_ref: str, card: CaseCard) -> None:
+        await self.client.chat_update(
+            channel=self._settings.staff_channel, ts=desk_ref, text=f"Case: {card.reason}", blocks=card_blocks(card)
+        )
+
+    async def post_to_case(self, desk_ref: str, text: str) -> None:
+        await self.client.chat_postMessage(channel=self._settings.staff_channel, thread_ts=desk_ref, text=_escape(text))
+
     # -- inbound ---------------------------------------------------------------------------
 
     async def _events(self, request: web.Request) -> web.Response:
@@ -217,6 +269,10 @@ class SlackChannel:
             raise web.HTTPServiceUnavailable(text="starting up")
         routed = route_event(event, bot_user_id=context.get("bot_user_id"), settings=self._settings)
         if routed.route is Route.IGNORE or routed.address is None:
+            return
+        if routed.route is Route.STAFF:
+            assert routed.address.thread_id is not None
+            await self._hub.staff_message(desk_ref=routed.address.thread_id, actor=event["user"], text=routed.text)
             return
         if routed.route is Route.FOLLOW_UP and not await self._hub.has_conversation(routed.address):
             return  # a thread among people, not one the bot is part of
@@ -230,6 +286,13 @@ class SlackChannel:
                 attachments=files,
             )
         )
+
+    async def _on_case_button(self, ack: Any, body: dict[str, Any], action: dict[str, Any]) -> None:
+        await ack()
+        if self._hub is None:
+            return
+        kind = action["action_id"].removeprefix("case_")
+        await self._hub.staff_action(case_id=action["value"], action=kind, actor=body["user"]["id"])
 
     async def _download(self, file: dict[str, Any]) -> Attachment:
         """A shared file, fetched with the bot token; at most one byte over the size limit is

@@ -176,6 +176,10 @@ class Case(Base):
     reason: Mapped[str] = mapped_column(Text)
     frustration: Mapped[float | None] = mapped_column(Float)
     owner: Mapped[str | None] = mapped_column(String(255))
+    desk_ref: Mapped[str | None] = mapped_column(String(64), index=True)
+    """Where the case lives on the staff desk (the Slack thread's ts); None until posted."""
+    mirrored_upto: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    """The last customer message copied into the case thread."""
     opened_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
     closed_at: Mapped[datetime | None] = mapped_column()

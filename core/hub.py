@@ -26,6 +26,8 @@ from core.turn import StreamEvent, StreamSink
 from core.turn_store import FinishedTurn, TurnResult
 from core.turns import TurnRunner
 from handoff.cases import CaseOpening
+from handoff.desk import StaffDesk
+from handoff.desk_store import Action
 from knowledge.hits import Hit
 
 log = logging.getLogger(__name__)
@@ -48,10 +50,13 @@ class Hub:
         turns: TurnRunner,
         channels: Mapping[str, Channel],
         settings: Settings,
+        desk: StaffDesk | None = None,
     ) -> None:
         self._store = store
         self._agent = agent
         self._turns = turns
+        self._desk = desk
+        self._desk_sync: asyncio.Task[None] | None = None
         self._channels = channels
         self._settings = settings
         self._outbox = Outbox(store, channels, settings.outbox)
@@ -87,6 +92,42 @@ class Hub:
         while (stored := await self._store.reply_to(message_id)) is None and loop.time() < deadline:
             await asyncio.sleep(REPLY_POLL_S)  # answered earlier, or by another process
         return stored
+
+    # -- what the staff desk's channel calls ------------------------------------------------
+
+    async def staff_message(self, *, desk_ref: str, actor: str, text: str) -> None:
+        """A person wrote in a case thread (a reply, a note or a command)."""
+        if self._desk is not None:
+            relayed = await self._desk.staff_message(desk_ref=desk_ref, actor=actor, text=text)
+            if relayed is not None:
+                await self._deliver_to(relayed.conversation_id, relayed.channel)
+
+    async def staff_action(self, *, case_id: str, action: str, actor: str) -> None:
+        """A person pressed Claim, Resolve or Return to bot on a case card."""
+        if self._desk is not None:
+            relayed = await self._desk.act(case_id=case_id, action=Action(action), actor=actor)
+            if relayed is not None:
+                await self._deliver_to(relayed.conversation_id, relayed.channel)
+
+    async def _deliver_to(self, conversation_id: str, channel_name: str) -> None:
+        channel = self._channels.get(channel_name)
+        if channel is not None and channel.capabilities.push:
+            await self._outbox.deliver_conversation(conversation_id)
+
+    def _sync_desk_soon(self) -> None:
+        """Post a new case's card or mirror a message without holding up the answer."""
+        if self._desk is not None and (self._desk_sync is None or self._desk_sync.done()):
+            self._desk_sync = asyncio.create_task(self._sync_desk(), name="desk-sync")
+
+    async def _sync_desk(self) -> None:
+        if self._desk is None:
+            return
+        try:
+            await self._desk.sync()
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("hub: the staff desk could not sync; the sweep tries again")
 
     async def has_conversation(self, address: Address) -> bool:
         """Whether a conversation lives at `address` (a Slack thread the bot is part of)."""
@@ -125,7 +166,7 @@ class Hub:
         self._sweeper = asyncio.create_task(self._sweep_forever(), name="hub-sweeper")
 
     async def stop(self) -> None:
-        tasks = [t for t in (self._sweeper, *self._workers.values()) if t is not None]
+        tasks = [t for t in (self._sweeper, self._desk_sync, *self._workers.values()) if t is not None]
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
@@ -141,6 +182,7 @@ class Hub:
                     self._enqueue(pending)
         for conversation_id in await self._store.conversations_with_due_deliveries(self._channels.keys()):
             await self._outbox.deliver_conversation(conversation_id)
+        await self._sync_desk()
 
     async def _sweep_forever(self) -> None:
         while True:
@@ -222,6 +264,8 @@ class Hub:
     async def _take_turn(self, pending: PendingMessage, channel: Channel) -> None:
         async def delivered(finished: FinishedTurn) -> None:
             await self._delivered(pending, channel, finished.reply)
+            if finished.case_id is not None or finished.reply is None:
+                self._sync_desk_soon()  # a new case, or a message for the person who has it
 
         await self._turns.run(
             pending, push=channel.capabilities.push, stream=self._sink(channel, pending), delivered=delivered
@@ -237,6 +281,7 @@ class Hub:
         finished = await self._store.finish_turn(pending, result, push=channel.capabilities.push)
         if finished is not None:
             await self._delivered(pending, channel, finished.reply)
+            self._sync_desk_soon()
 
     def _channel_for(self, pending: PendingMessage) -> Channel | None:
         channel = self._channels.get(pending.address.channel)

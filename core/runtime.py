@@ -23,8 +23,9 @@ from core.llm_responder import LlmResponder
 from core.sentiment import SentimentAnalyzer
 from core.settings import Settings
 from core.store import Store
-from core.transactions import transactions_for
+from core.transactions import Transactions, transactions_for
 from core.turns import TurnRunner
+from handoff.desk import DeskPort, StaffDesk
 from knowledge.base import KnowledgeBase
 
 
@@ -56,6 +57,16 @@ async def open_database(settings: Settings) -> AsyncIterator[tuple[AsyncEngine, 
         await engine.dispose()
 
 
+def staff_desk(transactions: Transactions, channels: Mapping[str, Channel], settings: Settings) -> StaffDesk | None:
+    """The desk, on the first channel that can hold one and is configured to (Slack with a
+    staff channel); None without: cases are then kept for `supporthub cases` and the API."""
+    port = next((c for c in channels.values() if isinstance(c, DeskPort) and c.desk_ready), None)
+    if port is None:
+        return None
+    push = frozenset(name for name, channel in channels.items() if channel.capabilities.push)
+    return StaffDesk(transactions=transactions, port=port, note_prefix=settings.slack.note_prefix, push=push)
+
+
 @asynccontextmanager
 async def open_runtime(settings: Settings, channels: Mapping[str, Channel]) -> AsyncIterator[Runtime]:
     """Open everything, start the hub and the channels; close it all in reverse order."""
@@ -74,7 +85,8 @@ async def open_runtime(settings: Settings, channels: Mapping[str, Channel]) -> A
                 reader=reader,
                 settings=settings,
             )
-            hub = Hub(store=store, agent=agent, turns=turns, channels=channels, settings=settings)
+            hub = Hub(store=store, agent=agent, turns=turns, channels=channels, settings=settings,
+                      desk=staff_desk(transactions, channels, settings))
             await hub.start()
             started: list[Channel] = []
             try:

@@ -1,0 +1,106 @@
+"""The staff desk: escalated conversations become cases in a staff channel, where people
+answer the customer and hand the conversation back.
+
+The desk imports no chat SDK: it talks to a `DeskPort`, which a channel adapter implements
+(Slack today) — post a case card, update it, write in its thread. `sync()` posts the cards of
+new cases and mirrors later customer messages into their threads; it runs after every turn
+and on the hub's sweep, so nothing is lost to a restart or a failed post (at worst a card is
+posted twice if the process dies between posting it and recording where).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from functools import partial
+from typing import Protocol, runtime_checkable
+
+from core.transactions import Transactions
+from handoff.cases import CaseTransitionError
+from handoff.desk_store import (
+    Action,
+    CaseCard,
+    Relayed,
+    act_on_case,
+    case_id_at,
+    desk_ref_of,
+    due_mirrors,
+    mark_mirrored,
+    relay_staff_reply,
+    set_desk_ref,
+    unposted_cards,
+)
+
+log = logging.getLogger(__name__)
+
+COMMANDS = {"!claim": Action.CLAIM, "!resolve": Action.RESOLVE, "!bot": Action.RETURN}
+
+
+@runtime_checkable
+class DeskPort(Protocol):
+    """What a staff desk needs of a chat platform."""
+
+    desk_ready: bool
+
+    async def post_case(self, card: CaseCard) -> str:
+        """Post a new case card; return the reference of its thread."""
+        ...
+
+    async def update_case(self, desk_ref: str, card: CaseCard) -> None: ...
+
+    async def post_to_case(self, desk_ref: str, text: str) -> None: ...
+
+
+class StaffDesk:
+    def __init__(self, *, transactions: Transactions, port: DeskPort, note_prefix: str, push: frozenset[str]) -> None:
+        self._run = transactions.run
+        self._port = port
+        self._note_prefix = note_prefix.lower()
+        self._push = push
+        self._lock = asyncio.Lock()
+
+    async def sync(self) -> None:
+        """Post new cases' cards and mirror customer messages into case threads."""
+        async with self._lock:  # one sync at a time: a card must not be posted twice
+            for card in await self._run(unposted_cards):
+                desk_ref = await self._port.post_case(card)
+                await self._run(partial(set_desk_ref, case_id=card.case_id, desk_ref=desk_ref))
+            for mirror in await self._run(due_mirrors):
+                for message_id, text in mirror.messages:
+                    await self._port.post_to_case(mirror.desk_ref, f"*Customer:* {text}")
+                    await self._run(partial(mark_mirrored, case_id=mirror.case_id, upto=message_id))
+
+    async def staff_message(self, *, desk_ref: str, actor: str, text: str) -> Relayed | None:
+        """A person wrote in a case thread: a command, an internal note, or a reply that goes
+        to the customer. None when nothing reaches the customer's conversation."""
+        command = COMMANDS.get(text.strip().lower())
+        if command is not None:
+            case_id = await self._run(partial(case_id_at, desk_ref=desk_ref))
+            return await self.act(case_id=case_id, action=command, actor=actor) if case_id else None
+        if text.strip().lower().startswith(self._note_prefix):
+            return None  # stays in the staff thread
+        relayed = await self._run(partial(relay_staff_reply, desk_ref=desk_ref, actor=actor, text=text, push=self._push))
+        if relayed is not None and relayed.card is not None:
+            await self._refresh(relayed)
+        return relayed
+
+    async def act(self, *, case_id: str, action: Action, actor: str) -> Relayed | None:
+        """Claim, resolve or return a case; a move the case cannot make is explained in its
+        thread (e.g. resolving it twice) and changes nothing."""
+        try:
+            relayed = await self._run(partial(act_on_case, case_id=case_id, action=action, actor=actor, push=self._push))
+        except CaseTransitionError as exc:
+            desk_ref = await self._run(partial(desk_ref_of, case_id=case_id))
+            if desk_ref is not None:
+                await self._port.post_to_case(desk_ref, f"Nothing changed: {exc}.")
+            return None
+        await self._refresh(relayed)
+        return relayed
+
+    async def _refresh(self, relayed: Relayed) -> None:
+        if relayed.desk_ref is None or relayed.card is None:
+            return
+        try:
+            await self._port.update_case(relayed.desk_ref, relayed.card)
+        except Exception:  # noqa: BLE001 — the case changed; only its card is stale
+            log.warning("desk: could not update the card of case %s", relayed.card.case_id, exc_info=True)
