@@ -1,0 +1,137 @@
+"""The staff desk end to end: a customer escalates on the widget or the API, a case card
+appears in the staff channel of a local fake of Slack, staff answer from its thread (signed
+events), notes stay internal, and the buttons and thread commands move the case."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+import pytest
+from aiohttp.test_utils import TestClient
+from pydantic import SecretStr
+
+from core.server import create_app
+from core.settings import OutboxSettings, Settings, SlackSettings
+from handoff.desk_store import RESOLVED_NOTICE
+from tests.fakes.slack_api import BOT_TOKEN, FakeSlack
+from tests.fakes.slack_events import block_action, message_event, signed_headers
+
+SECRET = "desk-signing-secret"
+STAFF = "C0STAFF"
+AGENT = "U0SAM"
+
+
+@pytest.fixture
+async def slack() -> AsyncIterator[FakeSlack]:
+    fake = FakeSlack()
+    await fake.start()
+    yield fake
+    await fake.close()
+
+
+@pytest.fixture
+async def client(aiohttp_client: Callable[..., Any], make_settings: Callable[..., Settings], slack: FakeSlack) -> TestClient:
+    settings = make_settings(
+        slack=SlackSettings(bot_token=SecretStr(BOT_TOKEN), signing_secret=SecretStr(SECRET), api_url=slack.base_url,
+                            staff_channel=STAFF),
+        outbox=OutboxSettings(poll_interval_s=0.2),
+    )
+    return await aiohttp_client(create_app(settings))  # type: ignore[no-any-return]
+
+
+async def signed_post(client: TestClient, body: str) -> None:
+    response = await client.post("/slack/events", data=body, headers=signed_headers(SECRET, body))
+    assert response.status == 200, await response.text()
+
+
+async def staff_says(client: TestClient, card_ts: str, text: str, ts: str) -> None:
+    event = message_event(channel=STAFF, user=AGENT, text=text, ts=ts, thread_ts=card_ts, channel_type="channel")
+    await signed_post(client, json.dumps(event))
+
+
+async def until(condition: Callable[[], Any], timeout: float = 30) -> Any:
+    async with asyncio.timeout(timeout):
+        while not (found := condition()):
+            await asyncio.sleep(0.05)
+    return found
+
+
+def cards(slack: FakeSlack) -> list[Any]:
+    return [c for c in slack.requests if c.method == "chat.postMessage" and c.body["channel"] == STAFF
+            and not c.body.get("thread_ts")]
+
+
+def in_thread(slack: FakeSlack, card_ts: str) -> list[str]:
+    return [c.body["text"] for c in slack.requests
+            if c.method == "chat.postMessage" and c.body.get("thread_ts") == card_ts]
+
+
+def case_id_of(card: Any) -> str:
+    blocks = card.body["blocks"]
+    blocks = json.loads(blocks) if isinstance(blocks, str) else blocks
+    actions = next(b for b in blocks if b["type"] == "actions")
+    return str(actions["elements"][0]["value"])
+
+
+async def frame_from(ws: Any, author: str, seen: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    while True:
+        frame = await ws.receive_json(timeout=30)
+        if seen is not None:
+            seen.append(frame)
+        if frame["type"] == "message" and frame["author"] == author:
+            return frame  # type: ignore[no-any-return]
+
+
+async def test_a_widget_customer_is_answered_from_the_staff_thread_and_handed_back(
+    client: TestClient, slack: FakeSlack
+) -> None:
+    ws = await client.ws_connect("/widget/ws")
+    await ws.send_json({"type": "hello", "token": None, "after": 0})
+    await ws.receive_json()
+    await ws.send_json({"type": "message", "id": "m1", "text": "I want to talk to a human please"})
+    assert "person" in (await frame_from(ws, "bot"))["text"]
+
+    (card,) = await until(lambda: cards(slack))
+    card_ts = card.response["ts"]
+    blocks = json.dumps(card.body["blocks"])
+    assert "The customer asked for a person." in blocks and "Claim" in blocks and "Return to bot" in blocks
+
+    await ws.send_json({"type": "message", "id": "m2", "text": "hello? anyone?"})
+    await until(lambda: "*Customer:* hello? anyone?" in in_thread(slack, card_ts))
+
+    await staff_says(client, card_ts, "Hi, Sam here. I've refunded the double charge.", ts="1700000100.000100")
+    staff = await frame_from(ws, "staff")
+    assert staff["text"] == "Hi, Sam here. I've refunded the double charge."
+    await until(lambda: slack.calls("chat.update"))
+    assert f"<@{AGENT}>" in json.dumps(slack.calls("chat.update")[-1]["blocks"])  # claimed by replying
+
+    await staff_says(client, card_ts, "note: VIP customer, be nice", ts="1700000100.000200")
+    action = block_action(action_id="case_return", value=case_id_of(card), user=AGENT, channel=STAFF, message_ts=card_ts)
+    await signed_post(client, action)
+    assert "returned" in json.dumps(slack.calls("chat.update")[-1]["blocks"])  # the card shows it
+    await ws.send_json({"type": "message", "id": "m3", "text": "how do I reset my password?"})
+    seen: list[dict[str, Any]] = []
+    answer = await frame_from(ws, "bot", seen)
+    assert answer["citations"] and "password" in answer["text"].lower()
+    assert not any("VIP" in json.dumps(frame) for frame in seen)  # the note stayed in Slack
+
+
+async def test_thread_commands_claim_and_resolve_and_the_customer_is_told(client: TestClient, slack: FakeSlack) -> None:
+    body = await (await client.post("/api/messages", json={"contact": "zed", "text": "I want to speak to an agent"})).json()
+    (card,) = await until(lambda: cards(slack))
+    card_ts = card.response["ts"]
+    await staff_says(client, card_ts, "!claim", ts="1700000200.000100")
+    await until(lambda: slack.calls("chat.update"))
+    seen = await (await client.get(f"/api/conversations/{body['conversation_id']}")).json()
+    assert seen["state"] == "human" and seen["case"]["owner"] == AGENT
+
+    await staff_says(client, card_ts, "!resolve", ts="1700000200.000200")
+    messages = (await (await client.get(f"/api/conversations/{body['conversation_id']}/messages")).json())["messages"]
+    assert messages[-1] == {**messages[-1], "author": "staff", "text": RESOLVED_NOTICE}
+    assert (await (await client.get(f"/api/conversations/{body['conversation_id']}")).json())["state"] == "closed"
+
+    await staff_says(client, card_ts, "!resolve", ts="1700000200.000300")
+    assert any(text.startswith("Nothing changed") for text in in_thread(slack, card_ts))
