@@ -19,6 +19,7 @@ from core.settings import Settings
 from core.store import Store
 from core.terminal import TerminalChannel
 from core.transactions import transactions_for
+from handoff.cli import COMMANDS as HANDOFF_COMMANDS
 from knowledge.cli import COMMANDS as KNOWLEDGE_COMMANDS
 
 ANSWER_TIMEOUT_S = 120.0
@@ -30,8 +31,8 @@ def main() -> None:
     """supporthub: cited answers from your help centre, on every channel."""
 
 
-for knowledge_command in KNOWLEDGE_COMMANDS:
-    main.add_command(knowledge_command)
+for command in (*KNOWLEDGE_COMMANDS, *HANDOFF_COMMANDS):
+    main.add_command(command)
 
 
 @main.command()

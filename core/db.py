@@ -180,6 +180,8 @@ class Case(Base):
     """Where the case lives on the staff desk (the Slack thread's ts); None until posted."""
     mirrored_upto: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
     """The last customer message copied into the case thread."""
+    reminded_at: Mapped[datetime | None] = mapped_column()
+    """When the desk was reminded that nobody had replied within `handoff.sla_minutes`."""
     opened_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
     closed_at: Mapped[datetime | None] = mapped_column()

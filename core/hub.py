@@ -14,7 +14,7 @@ import logging
 from collections import deque
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from core.agent import Agent
 from core.channel import Channel, StreamingChannel
@@ -108,6 +108,15 @@ class Hub:
             relayed = await self._desk.act(case_id=case_id, action=Action(action), actor=actor)
             if relayed is not None:
                 await self._deliver_to(relayed.conversation_id, relayed.channel)
+
+    async def remind_overdue_cases(self, *, now: datetime | None = None) -> int:
+        """The SLA job: remind staff of unanswered cases and tell their customers; how many."""
+        if self._desk is None:
+            return 0
+        overdue = await self._desk.remind_overdue(sla=timedelta(minutes=self._settings.handoff.sla_minutes), now=now)
+        for case in overdue:
+            await self._deliver_to(case.conversation_id, case.channel)
+        return len(overdue)
 
     async def _deliver_to(self, conversation_id: str, channel_name: str) -> None:
         channel = self._channels.get(channel_name)

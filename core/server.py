@@ -13,6 +13,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from core.registry import load_channels
 from core.runtime import Runtime, open_runtime
+from core.hub import Hub
 from core.settings import Settings
 from core.store import Store
 from knowledge.scheduler import build_scheduler
@@ -48,6 +49,15 @@ def create_app(settings: Settings) -> web.Application:
                     coalesce=True,
                     next_run_time=datetime.now(UTC),
                 )
+            scheduler.add_job(
+                remind_overdue_cases,
+                trigger=IntervalTrigger(minutes=1),
+                args=(runtime.hub,),
+                id="case-sla",
+                name="remind overdue cases",
+                max_instances=1,
+                coalesce=True,
+            )
             scheduler.start()
             app[RUNTIME] = runtime
             log.info("supporthub ready: channels %s, %d knowledge chunks",
@@ -70,6 +80,17 @@ async def expire_idle_conversations(store: Store, days: int) -> None:
         return
     if expired:
         log.info("retention: deleted %d conversations idle for more than %d days", expired, days)
+
+
+async def remind_overdue_cases(hub: Hub) -> None:
+    """The SLA job (every minute): failures are logged, never raised."""
+    try:
+        reminded = await hub.remind_overdue_cases()
+    except Exception:
+        log.exception("desk: checking overdue cases failed")
+        return
+    if reminded:
+        log.info("desk: reminded staff of %d unanswered cases", reminded)
 
 
 async def healthz(request: web.Request) -> web.Response:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import Protocol, runtime_checkable
 
@@ -24,6 +25,8 @@ from handoff.desk_store import (
     act_on_case,
     case_id_at,
     desk_ref_of,
+    Overdue,
+    remind_overdue,
     due_mirrors,
     mark_mirrored,
     relay_staff_reply,
@@ -69,6 +72,17 @@ class StaffDesk:
                 for message_id, text in mirror.messages:
                     await self._port.post_to_case(mirror.desk_ref, f"*Customer:* {text}")
                     await self._run(partial(mark_mirrored, case_id=mirror.case_id, upto=message_id))
+
+    async def remind_overdue(self, *, sla: timedelta, now: datetime | None = None) -> list[Overdue]:
+        """Remind the case thread of every case nobody answered within `sla` (once), and tell
+        its customer they are not forgotten; the caller delivers those notices."""
+        overdue = await self._run(partial(remind_overdue, now=now or datetime.now(UTC), sla=sla, push=self._push))
+        for case in overdue:
+            if case.desk_ref is not None:
+                await self._port.post_to_case(
+                    case.desk_ref, f"Reminder: nobody has replied to this customer for {case.waited_minutes} minutes."
+                )
+        return overdue
 
     async def staff_message(self, *, desk_ref: str, actor: str, text: str) -> Relayed | None:
         """A person wrote in a case thread: a command, an internal note, or a reply that goes

@@ -5,6 +5,7 @@ yet posted is posted by the next sync; mirroring resumes after `cases.mirrored_u
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from enum import StrEnum
 
 from sqlalchemy import select, update
@@ -15,6 +16,7 @@ from core.messages import Author
 from handoff.cases import OPEN_STATES, CaseState, move_case
 
 CARD_MESSAGES = 5
+STILL_WITH_US = "Thanks for your patience — a person from our support team has your conversation and will reply here soon."
 RESOLVED_NOTICE = "A person from our support team has marked this as resolved. If you need anything else, just write here."
 
 
@@ -191,3 +193,58 @@ def _say(session: Session, conversation: Conversation, *, author: Author, text: 
             )
         )
     conversation.updated_at = now
+
+
+@dataclass(frozen=True, slots=True)
+class Overdue:
+    case_id: str
+    desk_ref: str | None
+    conversation_id: str
+    channel: str
+    waited_minutes: int
+
+
+def remind_overdue(session: Session, *, now: datetime, sla: timedelta, push: frozenset[str]) -> list[Overdue]:
+    """Open cases nobody from staff has answered within `sla`, each once: marked reminded,
+    and the customer told they are not forgotten."""
+    overdue = []
+    cases = session.execute(
+        select(Case).where(Case.state.in_(OPEN_STATES), Case.reminded_at.is_(None), Case.opened_at <= now - sla)
+    ).scalars()
+    for case in cases:
+        answered = session.execute(
+            select(Message.id).where(
+                Message.conversation_id == case.conversation_id,
+                Message.author == Author.STAFF.value,
+                Message.created_at >= case.opened_at,
+            ).limit(1)
+        ).first()
+        if answered:
+            continue
+        case.reminded_at = now
+        conversation = session.get(Conversation, case.conversation_id)
+        assert conversation is not None
+        _say(session, conversation, author=Author.BOT, text=STILL_WITH_US, push=push)
+        waited = int((now - case.opened_at).total_seconds() // 60)
+        overdue.append(Overdue(case.id, case.desk_ref, conversation.id, conversation.channel, waited))
+    return overdue
+
+
+@dataclass(frozen=True, slots=True)
+class OpenCase:
+    id: str
+    state: str
+    channel: str
+    owner: str | None
+    reason: str
+    opened_at: datetime
+
+
+def open_cases(session: Session) -> list[OpenCase]:
+    rows = session.execute(
+        select(Case.id, Case.state, Conversation.channel, Case.owner, Case.reason, Case.opened_at)
+        .join(Conversation, Conversation.id == Case.conversation_id)
+        .where(Case.state.in_(OPEN_STATES))
+        .order_by(Case.opened_at)
+    ).all()
+    return [OpenCase(r.id, r.state, r.channel, r.owner, r.reason, r.opened_at) for r in rows]

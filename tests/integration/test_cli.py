@@ -10,11 +10,13 @@ import sys
 from datetime import timedelta
 from pathlib import Path
 
-from core.messages import Address, InboundMessage
+from core.messages import Address, InboundMessage, Reply
 from core.runtime import open_database
 from core.settings import Settings
 from core.store import Store
 from core.transactions import transactions_for
+from core.turn_store import PendingMessage, TurnResult
+from handoff.cases import CaseOpening, CaseState
 
 SUPPORTHUB = str(Path(sys.executable).parent / "supporthub")
 
@@ -95,3 +97,35 @@ def test_forget_erases_a_contact_found_by_a_verified_email(tmp_path: Path) -> No
     assert "1 conversations, 2 messages, 0 facts, 2 identities" in erased.stdout
     again = run("forget", "api:crm-7", "--yes", data_dir=tmp_path)
     assert again.returncode == 1
+
+
+def test_cases_lists_open_cases_with_age_and_owner(tmp_path: Path) -> None:
+    async def seed() -> None:
+        settings = Settings(data_dir=tmp_path)
+        async with open_database(settings) as (engine, sessionmaker):
+            transactions = transactions_for(engine, sessionmaker)
+            store = Store(transactions)
+            for contact in ("kim", "lee"):
+                address = Address("api", contact)
+                receipt = await store.save_inbound(InboundMessage(address, f"m-{contact}", contact, "a human please"),
+                                                   lease=timedelta(seconds=30))
+                pending = PendingMessage(receipt.message_id, receipt.conversation_id, "a human please", address)
+                finished = await store.finish_turn(pending, TurnResult(
+                    signals=None, reply=Reply("A person will follow up.", handoff=True),
+                    escalation=CaseOpening("human_request", "The customer asked for a person."),
+                ), push=False)
+                assert finished is not None and finished.case_id is not None
+                if contact == "lee":
+                    await store.move_case(finished.case_id, to=CaseState.HUMAN, actor="U0SAM")
+            await transactions.close()
+
+    assert "no open cases" in run("cases", data_dir=tmp_path).stdout
+    asyncio.run(seed())
+    listed = run("cases", data_dir=tmp_path)
+    assert listed.returncode == 0, listed.stderr
+    lines = listed.stdout.splitlines()
+    assert lines[0].split()[:5] == ["case", "state", "age", "owner", "channel"]
+    assert "waiting" in lines[1] and "0 min" in lines[1] and "The customer asked for a person." in lines[1]
+    assert "human" in lines[2] and "U0SAM" in lines[2]
+    as_json = json.loads(run("cases", "--json", data_dir=tmp_path).stdout)
+    assert [(c["state"], c["owner"]) for c in as_json] == [("waiting", None), ("human", "U0SAM")]

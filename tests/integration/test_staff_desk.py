@@ -7,15 +7,16 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestClient
 from pydantic import SecretStr
 
-from core.server import create_app
+from core.server import RUNTIME, create_app
 from core.settings import OutboxSettings, Settings, SlackSettings
-from handoff.desk_store import RESOLVED_NOTICE
+from handoff.desk_store import RESOLVED_NOTICE, STILL_WITH_US
 from tests.fakes.slack_api import BOT_TOKEN, FakeSlack
 from tests.fakes.slack_events import block_action, message_event, signed_headers
 
@@ -135,3 +136,26 @@ async def test_thread_commands_claim_and_resolve_and_the_customer_is_told(client
 
     await staff_says(client, card_ts, "!resolve", ts="1700000200.000300")
     assert any(text.startswith("Nothing changed") for text in in_thread(slack, card_ts))
+
+
+async def test_an_unanswered_case_is_reminded_once_and_the_customer_hears_once(
+    client: TestClient, slack: FakeSlack
+) -> None:
+    body = await (await client.post("/api/messages", json={"contact": "yan", "text": "I want to talk to a human please"})).json()
+    (card,) = await until(lambda: cards(slack))
+    hub = client.app[RUNTIME].hub
+    assert await hub.remind_overdue_cases() == 0  # within handoff.sla_minutes
+    later = datetime.now(UTC) + timedelta(minutes=31)
+    assert await hub.remind_overdue_cases(now=later) == 1
+    assert await hub.remind_overdue_cases(now=later + timedelta(minutes=30)) == 0  # once
+    assert any("nobody has replied" in text for text in in_thread(slack, card.response["ts"]))
+    messages = (await (await client.get(f"/api/conversations/{body['conversation_id']}/messages")).json())["messages"]
+    assert [m["text"] for m in messages].count(STILL_WITH_US) == 1
+
+
+async def test_a_case_answered_in_time_gets_no_reminder(client: TestClient, slack: FakeSlack) -> None:
+    await client.post("/api/messages", json={"contact": "ines", "text": "I need a real person"})
+    (card,) = await until(lambda: cards(slack))
+    await staff_says(client, card.response["ts"], "On it!", ts="1700000300.000100")
+    later = datetime.now(UTC) + timedelta(minutes=31)
+    assert await client.app[RUNTIME].hub.remind_overdue_cases(now=later) == 0
