@@ -131,6 +131,8 @@ def card_blocks(card: CaseCard) -> list[dict[str, Any]]:
         {"type": "section", "text": {"type": "mrkdwn", "text": f"*Reason:* {_escape(card.reason)}"},
          "fields": [{"type": "mrkdwn", "text": field} for field in fields]},
         {"type": "section", "text": {"type": "mrkdwn", "text": _split(transcript or "_no messages_", SECTION_LIMIT)[-1]}},
+        *([{"type": "section", "text": {"type": "mrkdwn", "text": _split(
+            f"*Suggested reply:* {_escape(card.suggestion)}", SECTION_LIMIT)[0]}}] if card.suggestion else []),
         {"type": "context", "elements": [{"type": "mrkdwn", "text": (
             "Reply in this thread to answer the customer; start with the note prefix to keep it internal; "
             "`!claim`, `!resolve`, `!bot` work here too.")}]},

@@ -175,6 +175,8 @@ class Case(Base):
     rule: Mapped[str] = mapped_column(String(40))
     reason: Mapped[str] = mapped_column(Text)
     frustration: Mapped[float | None] = mapped_column(Float)
+    suggestion: Mapped[str | None] = mapped_column(Text)
+    """The LLM's draft answer for the person taking over (only with an LLM configured)."""
     owner: Mapped[str | None] = mapped_column(String(255))
     desk_ref: Mapped[str | None] = mapped_column(String(64), index=True)
     """Where the case lives on the staff desk (the Slack thread's ts); None until posted."""

@@ -71,18 +71,21 @@ class TurnRunner:
             return
         history = [m for m in state.messages if m.id > state.policy_from]
         history.append(PastMessage(pending.id, Author.CUSTOMER, pending.text, signals))
+        context = self._context(pending, state, facts, files)
         early = decide(history, settings=self._settings.handoff)
         if early is not None:
             reply = Reply(_with_problems(HANDOFF_NOTICE, files), handoff=True)
-            await self._finish(pending, replace(base, reply=reply), early, signals, push=push, delivered=delivered)
+            await self._finish(pending, replace(base, reply=reply), early, signals, push=push, delivered=delivered,
+                               suggestion=await self._suggestion(context))
             return
-        outcome = await self._agent.respond(self._context(pending, state, facts, files), stream=stream)
+        outcome = await self._agent.respond(context, stream=stream)
         drafted = [*history, PastMessage(0, Author.BOT, outcome.reply.text, declined=outcome.declined)]
         late = decide(drafted, settings=self._settings.handoff, agent_request=outcome.escalation)
         reply = _handed_over(outcome) if late is not None else outcome.reply
         reply = replace(reply, text=_with_problems(reply.text, files))
         result = replace(base, reply=reply, declined=outcome.declined, facts=[*facts, *outcome.facts])
-        if await self._finish(pending, result, late, signals, push=push, delivered=delivered):
+        suggestion = outcome.reply.text if late is not None and self._agent.llm is not None else None
+        if await self._finish(pending, result, late, signals, push=push, delivered=delivered, suggestion=suggestion):
             await self._summarize_if_long(pending, state)
 
     async def _finish(
@@ -94,15 +97,26 @@ class TurnRunner:
         *,
         push: bool,
         delivered: Callable[[FinishedTurn], Awaitable[None]],
+        suggestion: str | None = None,
     ) -> bool:
         if escalation is not None:
             log.info("turn: conversation %s escalated (%s): %s", pending.conversation_id, escalation.rule, escalation.reason)
-            opening = CaseOpening(escalation.rule.value, escalation.reason, signals.frustration)
+            opening = CaseOpening(escalation.rule.value, escalation.reason, signals.frustration, suggestion)
             result = replace(result, escalation=opening)
         finished = await self._store.finish_turn(pending, result, push=push)
         if finished is not None:
             await delivered(finished)
         return finished is not None
+
+    async def _suggestion(self, context: TurnContext) -> str | None:
+        """With an LLM, a draft answer for the person who takes over; never for the customer."""
+        if self._agent.llm is None:
+            return None
+        try:
+            return (await self._agent.respond(context)).reply.text
+        except Exception:  # noqa: BLE001 — the case opens without a suggestion
+            log.warning("turn: no suggested reply for message %s", context.message_id, exc_info=True)
+            return None
 
     def _context(
         self, pending: PendingMessage, state: TurnState, facts: list[Fact], files: tuple[AttachmentText, ...]

@@ -54,6 +54,8 @@ class CaseOpening:
     rule: str
     reason: str
     frustration: float | None = None
+    suggestion: str | None = None
+    """A draft answer for the person taking over (the LLM's, when one is configured)."""
 
 
 class CaseTransitionError(Exception):
@@ -69,6 +71,7 @@ def open_case(session: Session, *, conversation_id: str, opening: CaseOpening) -
         rule=opening.rule,
         reason=opening.reason,
         frustration=opening.frustration,
+        suggestion=opening.suggestion,
         opened_at=now,
         updated_at=now,
     )

@@ -42,6 +42,7 @@ class CaseCard:
     owner: str | None
     last_messages: tuple[tuple[str, str], ...]
     """(author, text) of the conversation's latest messages, oldest first."""
+    suggestion: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,6 +89,7 @@ def card_of(session: Session, case: Case) -> CaseCard:
         frustration=case.frustration,
         owner=case.owner,
         last_messages=tuple((row.author, row.text) for row in reversed(rows)),
+        suggestion=case.suggestion,
     )
 
 

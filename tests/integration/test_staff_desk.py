@@ -15,8 +15,9 @@ from aiohttp.test_utils import TestClient
 from pydantic import SecretStr
 
 from core.server import RUNTIME, create_app
-from core.settings import OutboxSettings, Settings, SlackSettings
+from core.settings import LlmSettings, OutboxSettings, Settings, SlackSettings
 from handoff.desk_store import RESOLVED_NOTICE, STILL_WITH_US
+from tests.fakes.openai_server import FakeOpenAI, Text
 from tests.fakes.slack_api import BOT_TOKEN, FakeSlack
 from tests.fakes.slack_events import block_action, message_event, signed_headers
 
@@ -159,3 +160,27 @@ async def test_a_case_answered_in_time_gets_no_reminder(client: TestClient, slac
     await staff_says(client, card.response["ts"], "On it!", ts="1700000300.000100")
     later = datetime.now(UTC) + timedelta(minutes=31)
     assert await client.app[RUNTIME].hub.remind_overdue_cases(now=later) == 0
+
+
+async def test_with_an_llm_the_card_carries_a_suggested_reply(
+    aiohttp_client: Callable[..., Any], make_settings: Callable[..., Settings], slack: FakeSlack
+) -> None:
+    model = FakeOpenAI()
+    await model.start()
+    try:
+        settings = make_settings(
+            slack=SlackSettings(bot_token=SecretStr(BOT_TOKEN), signing_secret=SecretStr(SECRET), api_url=slack.base_url,
+                                staff_channel=STAFF),
+            llm=LlmSettings(base_url=model.base_url, max_retries=0),
+        )
+        client = await aiohttp_client(create_app(settings))
+        model.script(Text("Refunds for annual plans are pro rata within 30 days [1]."))
+        await client.post("/api/messages", json={"contact": "ola", "text": "I want a human, I was charged twice"})
+        (card,) = await until(lambda: cards(slack))
+        blocks = json.dumps(card.body["blocks"])
+        assert "Suggested reply:" in blocks and "pro rata within 30 days" in blocks
+        messages = (await (await client.get("/api/conversations/" + (await (await client.post(
+            "/api/messages", json={"contact": "ola", "text": "hello?"})).json())["conversation_id"] + "/messages")).json())
+        assert not any("pro rata" in m["text"] for m in messages["messages"])  # staff only
+    finally:
+        await model.close()

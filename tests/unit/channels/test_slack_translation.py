@@ -10,9 +10,10 @@ from typing import Any
 
 import pytest
 
-from channels.slack import MAX_BLOCKS, SECTION_LIMIT, Route, render_mrkdwn, reply_blocks, route_event
+from channels.slack import MAX_BLOCKS, SECTION_LIMIT, Route, card_blocks, render_mrkdwn, reply_blocks, route_event
 from core.messages import Address, Author, Citation, StoredMessage
 from core.settings import SlackSettings
+from handoff.desk_store import CaseCard
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "slack"
 SETTINGS = SlackSettings(customer_channels=["C0LAN2Q65"], staff_channel="CSTAFF")
@@ -81,3 +82,22 @@ def test_long_replies_split_at_slacks_limits_on_word_boundaries() -> None:
     assert " ".join(pieces).split() == text.split()
     huge = reply_blocks("x " * (SECTION_LIMIT * MAX_BLOCKS))
     assert len(huge) == MAX_BLOCKS and "too long" in huge[-1]["text"]["text"]
+
+
+def test_a_reply_in_a_staff_thread_goes_to_the_desk_with_its_case_thread() -> None:
+    reply = event("thread_reply", channel="CSTAFF", text="Hi, I've refunded you.")
+    routed = route_event(reply, bot_user_id="UBOT", settings=SETTINGS)
+    assert routed.route is Route.STAFF
+    assert routed.address == Address("slack", "CSTAFF", "1515449522.000016") and routed.text == "Hi, I've refunded you."
+
+
+def test_a_case_card_has_who_why_the_transcript_and_three_buttons() -> None:
+    card = CaseCard(case_id="k1", state="waiting", channel="web", customer="Ann <ann@x>", reason="Frustration 0.82",
+                    frustration=0.82, owner=None, last_messages=(("customer", "STILL broken!!!"), ("bot", "Sorry")),
+                    suggestion="Try clearing the cache.")
+    blocks = card_blocks(card)
+    text = json.dumps(blocks)
+    assert "Ann &lt;ann@x&gt;" in text and "0.82" in text and "*customer:* STILL broken!!!" in text
+    assert "*Suggested reply:* Try clearing the cache." in text
+    actions = next(b for b in blocks if b["type"] == "actions")["elements"]
+    assert [(a["action_id"], a["value"]) for a in actions] == [("case_claim", "k1"), ("case_resolve", "k1"), ("case_return", "k1")]
