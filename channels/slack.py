@@ -2,7 +2,9 @@
 or Socket Mode), the Web API through slack-sdk at a configurable base URL.
 
 Customers write to the bot in a direct message, or in a configured customer channel by
-mentioning it (the answer starts a thread) and then inside that thread. Bolt verifies every
+mentioning it (the answer starts a thread) and then inside that thread. The staff channel's
+case threads go to the staff desk (`handoff.desk`), whose port this channel implements: case
+cards in Block Kit, thread posts, and the card buttons' clicks. Bolt verifies every
 request's signature (401 for a bad or stale one) and drops the bot's own messages; other
 bots' messages are ignored here. A message is stored under `<channel>:<ts>`, so Slack's
 retries and the `message` + `app_mention` pair of one mention give one answer.
@@ -267,8 +269,8 @@ class SlackChannel:
         return await to_aiohttp_response(await self.app.async_dispatch(await to_bolt_request(request)))
 
     async def _on_event(self, event: dict[str, Any], context: dict[str, Any]) -> None:
-        if self._hub is None:
-            raise web.HTTPServiceUnavailable(text="starting up")
+        if self._hub is None:  # Bolt answers 500, so Slack delivers the event again later
+            raise RuntimeError("the Slack channel is not started")
         routed = route_event(event, bot_user_id=context.get("bot_user_id"), settings=self._settings)
         if routed.route is Route.IGNORE or routed.address is None:
             return

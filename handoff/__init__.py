@@ -1,2 +1,2 @@
-"""Human handoff: when a person should take over (`policy`), and the cases that record it
-(`cases`). The staff desk that works the cases comes with the Slack channel."""
+"""Human handoff: when a person should take over (`policy`), the cases that record it
+(`cases`), and the staff desk where people work them (`desk`, through a channel's port)."""
