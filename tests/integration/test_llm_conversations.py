@@ -165,12 +165,15 @@ async def test_the_model_writes_the_rolling_summary_of_a_long_conversation(
     assert "summar" in json.dumps(model.requests[2].body["messages"][0]).lower()
 
 
-async def test_an_angry_message_goes_to_a_person_without_asking_the_model(client: TestClient, model: FakeOpenAI) -> None:
+async def test_an_angry_message_goes_to_a_person_and_the_models_draft_only_to_staff(
+    client: TestClient, model: FakeOpenAI
+) -> None:
+    model.script(Text("Sorry about that, clearing the app cache usually fixes it [1]."))
     body = await say(client, "This is ridiculous, STILL not working!!! Useless.")
-    assert body["reply"]["handoff"] is True
+    assert body["reply"]["handoff"] is True and "cache" not in body["reply"]["text"]
     overview = await (await client.get(f"/api/conversations/{body['conversation_id']}")).json()
     assert overview["case"]["rule"] == "frustration" and overview["sentiment"]["intents"] == ["complaint"]
-    assert model.requests == []
+    assert len(model.requests) == 1  # one draft for the person taking over, kept on the case
 
 
 async def test_a_model_reply_takes_feedback(client: TestClient, model: FakeOpenAI) -> None:
