@@ -74,11 +74,11 @@ def route_event(event: Mapping[str, Any], *, bot_user_id: str | None, settings: 
     user, channel, ts = event.get("user"), event.get("channel"), event.get("ts")
     if not user or not channel or not ts or user == bot_user_id:
         return Routed(Route.IGNORE)
-    text = _MENTION.sub(lambda m: "" if m.group(1) == bot_user_id else m.group(0), event.get("text") or "").strip()
+    text = _unescape(_MENTION.sub(lambda m: "" if m.group(1) == bot_user_id else m.group(0), event.get("text") or "")).strip()
     thread = event.get("thread_ts")
     if channel == settings.staff_channel:  # the bot never answers here; threads are cases
         if thread and thread != ts:
-            return Routed(Route.STAFF, Address(CHANNEL, channel, thread), event.get("text") or "")
+            return Routed(Route.STAFF, Address(CHANNEL, channel, thread), _unescape(event.get("text") or ""))
         return Routed(Route.IGNORE)
     if event.get("channel_type") == "im" or channel.startswith("D"):
         return Routed(Route.CUSTOMER, Address(CHANNEL, channel, thread), text)
@@ -162,6 +162,11 @@ def _split(text: str, limit: int) -> list[str]:
 
 def _escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _unescape(text: str) -> str:
+    """Slack sends &, < and > in message text escaped; customers and staff wrote them plain."""
+    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
 
 
 def _source(source: str, title: str, section: str) -> str:

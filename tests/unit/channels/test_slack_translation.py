@@ -101,3 +101,10 @@ def test_a_case_card_has_who_why_the_transcript_and_three_buttons() -> None:
     assert "*Suggested reply:* Try clearing the cache." in text
     actions = next(b for b in blocks if b["type"] == "actions")["elements"]
     assert [(a["action_id"], a["value"]) for a in actions] == [("case_claim", "k1"), ("case_resolve", "k1"), ("case_return", "k1")]
+
+
+def test_slacks_escaping_is_undone_for_what_customers_and_staff_wrote() -> None:
+    question = event("dm_message", text="is 2 &lt; 3 &amp; what about &gt;?")
+    assert route_event(question, bot_user_id="UBOT", settings=SETTINGS).text == "is 2 < 3 & what about >?"
+    staff = event("thread_reply", channel="CSTAFF", text="Refund &amp; apology sent")
+    assert route_event(staff, bot_user_id="UBOT", settings=SETTINGS).text == "Refund & apology sent"
