@@ -21,6 +21,8 @@ from core.settings import KnowledgeSettings, Settings
 from core.store import Store
 from core.transactions import transactions_for
 from knowledge.base import KnowledgeBase
+from tests.fakes.openai_server import FakeOpenAI
+from tests.fakes.slack_api import FakeSlack
 
 POSTGRES_ENV = "SUPPORTHUB_TEST_POSTGRES_URL"
 _real_connect = socket.socket.connect
@@ -83,6 +85,24 @@ async def store(engine: AsyncEngine, sessionmaker: async_sessionmaker[AsyncSessi
     transactions = transactions_for(engine, sessionmaker)
     yield Store(transactions)
     await transactions.close()
+
+
+@pytest.fixture
+async def slack() -> AsyncIterator[FakeSlack]:
+    """A local fake of Slack's Web API, for the real slack-sdk client."""
+    fake = FakeSlack()
+    await fake.start()
+    yield fake
+    await fake.close()
+
+
+@pytest.fixture
+async def model() -> AsyncIterator[FakeOpenAI]:
+    """A scriptable OpenAI-compatible server, for the real openai client."""
+    fake = FakeOpenAI()
+    await fake.start()
+    yield fake
+    await fake.close()
 
 
 SAMPLE_KNOWLEDGE = Path(__file__).resolve().parents[1] / "config" / "knowledge"

@@ -89,14 +89,6 @@ async def live_server(launch: Launch) -> Live:
     return await launch()
 
 
-@pytest.fixture
-async def model() -> AsyncIterator[FakeOpenAI]:
-    fake = FakeOpenAI()
-    await fake.start()
-    yield fake
-    await fake.close()
-
-
 def llm_settings(model: FakeOpenAI) -> LlmSettings:
     return LlmSettings(base_url=model.base_url, api_key=SecretStr("sk-test"), max_retries=0, timeout_s=10)
 

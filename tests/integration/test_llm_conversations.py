@@ -8,7 +8,7 @@ import base64
 import io
 import json
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from typing import Any
 
 import openpyxl
@@ -20,14 +20,6 @@ from core.llm_responder import DATA_OPEN
 from core.server import create_app
 from core.settings import LlmSettings, MemorySettings, Settings
 from tests.fakes.openai_server import Call, FakeOpenAI, HttpError, Text, ToolCalls
-
-
-@pytest.fixture
-async def model() -> AsyncIterator[FakeOpenAI]:
-    fake = FakeOpenAI()
-    await fake.start()
-    yield fake
-    await fake.close()
 
 
 @pytest.fixture

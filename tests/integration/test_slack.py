@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -21,14 +21,6 @@ from tests.fakes.slack_events import app_mention_event, message_event, signed_he
 SECRET = "signing-secret-for-tests"
 CUSTOMER_CHANNEL = "C0CUSTOMER"
 STAFF_CHANNEL = "C0STAFF"
-
-
-@pytest.fixture
-async def slack() -> AsyncIterator[FakeSlack]:
-    fake = FakeSlack()
-    await fake.start()
-    yield fake
-    await fake.close()
 
 
 @pytest.fixture

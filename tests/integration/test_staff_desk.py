@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -26,21 +26,14 @@ STAFF = "C0STAFF"
 AGENT = "U0SAM"
 
 
-@pytest.fixture
-async def slack() -> AsyncIterator[FakeSlack]:
-    fake = FakeSlack()
-    await fake.start()
-    yield fake
-    await fake.close()
+def desk_settings(slack: FakeSlack) -> SlackSettings:
+    return SlackSettings(bot_token=SecretStr(BOT_TOKEN), signing_secret=SecretStr(SECRET), api_url=slack.base_url,
+                         staff_channel=STAFF)
 
 
 @pytest.fixture
 async def client(aiohttp_client: Callable[..., Any], make_settings: Callable[..., Settings], slack: FakeSlack) -> TestClient:
-    settings = make_settings(
-        slack=SlackSettings(bot_token=SecretStr(BOT_TOKEN), signing_secret=SecretStr(SECRET), api_url=slack.base_url,
-                            staff_channel=STAFF),
-        outbox=OutboxSettings(poll_interval_s=0.2),
-    )
+    settings = make_settings(slack=desk_settings(slack), outbox=OutboxSettings(poll_interval_s=0.2))
     return await aiohttp_client(create_app(settings))  # type: ignore[no-any-return]
 
 
@@ -163,24 +156,14 @@ async def test_a_case_answered_in_time_gets_no_reminder(client: TestClient, slac
 
 
 async def test_with_an_llm_the_card_carries_a_suggested_reply(
-    aiohttp_client: Callable[..., Any], make_settings: Callable[..., Settings], slack: FakeSlack
+    aiohttp_client: Callable[..., Any], make_settings: Callable[..., Settings], slack: FakeSlack, model: FakeOpenAI
 ) -> None:
-    model = FakeOpenAI()
-    await model.start()
-    try:
-        settings = make_settings(
-            slack=SlackSettings(bot_token=SecretStr(BOT_TOKEN), signing_secret=SecretStr(SECRET), api_url=slack.base_url,
-                                staff_channel=STAFF),
-            llm=LlmSettings(base_url=model.base_url, max_retries=0),
-        )
-        client = await aiohttp_client(create_app(settings))
-        model.script(Text("Refunds for annual plans are pro rata within 30 days [1]."))
-        await client.post("/api/messages", json={"contact": "ola", "text": "I want a human, I was charged twice"})
-        (card,) = await until(lambda: cards(slack))
-        blocks = json.dumps(card.body["blocks"])
-        assert "Suggested reply:" in blocks and "pro rata within 30 days" in blocks
-        messages = (await (await client.get("/api/conversations/" + (await (await client.post(
-            "/api/messages", json={"contact": "ola", "text": "hello?"})).json())["conversation_id"] + "/messages")).json())
-        assert not any("pro rata" in m["text"] for m in messages["messages"])  # staff only
-    finally:
-        await model.close()
+    settings = make_settings(slack=desk_settings(slack), llm=LlmSettings(base_url=model.base_url, max_retries=0))
+    client = await aiohttp_client(create_app(settings))
+    model.script(Text("Refunds for annual plans are pro rata within 30 days [1]."))
+    first = await (await client.post("/api/messages", json={"contact": "ola", "text": "I want a human, I was charged twice"})).json()
+    (card,) = await until(lambda: cards(slack))
+    blocks = json.dumps(card.body["blocks"])
+    assert "Suggested reply:" in blocks and "pro rata within 30 days" in blocks
+    listed = await (await client.get(f"/api/conversations/{first['conversation_id']}/messages")).json()
+    assert not any("pro rata" in m["text"] for m in listed["messages"])  # staff only

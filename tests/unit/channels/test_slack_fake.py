@@ -4,7 +4,6 @@ builders through a real Bolt app, so channel tests can trust what they stand on.
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
 from typing import Any
 
 import aiohttp
@@ -19,14 +18,6 @@ from tests.fakes.slack_api import BOT_TOKEN, BOT_USER_ID, TEAM_ID, FakeSlack
 from tests.fakes.slack_events import block_action, message_event, signed_headers
 
 SECRET = "signing-secret"
-
-
-@pytest.fixture
-async def slack() -> AsyncIterator[FakeSlack]:
-    fake = FakeSlack()
-    await fake.start()
-    yield fake
-    await fake.close()
 
 
 @pytest.fixture
