@@ -26,7 +26,6 @@ from core.messages import (
     Author,
     Citation,
     InboundMessage,
-    Reply,
     StoredMessage,
 )
 from core.privacy import Erased, expire_conversations, forget_contact
@@ -152,11 +151,6 @@ class Store:
         """Store a turn's outcome, mark the question answered and, for push channels, queue the
         delivery — all in one transaction. None when another worker answered it first."""
         return await self._run(partial(finish_turn, pending=pending, result=result, push=push))
-
-    async def save_reply(self, pending: PendingMessage, reply: Reply, *, push: bool) -> StoredMessage | None:
-        """`finish_turn` with nothing but a reply (an apology after repeated failures)."""
-        finished = await self.finish_turn(pending, TurnResult(signals=None, reply=reply), push=push)
-        return finished.reply if finished else None
 
     async def save_feedback(
         self, message_id: int, *, rating: str, comment: str | None = None, address: Address | None = None

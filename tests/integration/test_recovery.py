@@ -14,6 +14,7 @@ from core.runtime import open_database, open_runtime
 from core.settings import OutboxSettings, Settings
 from core.store import Store
 from core.transactions import transactions_for
+from core.turn_store import TurnResult
 from tests.fakes.flaky_channel import FlakyChannel
 
 LAPSED = timedelta(seconds=-1)  # the claim of a process that died
@@ -62,7 +63,7 @@ async def test_undelivered_replies_are_sent_after_a_restart_and_sent_ones_are_no
         for i, text in enumerate(["already delivered", "never delivered"]):
             receipt = await store.save_inbound(question(i, "q"), lease=LAPSED)
             [pending] = await store.claim_pending(receipt.conversation_id, lease=timedelta(seconds=60))
-            await store.save_reply(pending, Reply(text), push=True)
+            await store.finish_turn(pending, TurnResult(signals=None, reply=Reply(text)), push=True)
         async with sessionmaker() as session:
             first = (await session.execute(select(OutboxItem.id).order_by(OutboxItem.id))).scalars().first()
         assert first is not None

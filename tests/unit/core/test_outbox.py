@@ -13,6 +13,7 @@ from core.messages import Address, InboundMessage, Reply
 from core.outbox import Outbox, backoff_seconds
 from core.settings import OutboxSettings
 from core.store import Store
+from core.turn_store import TurnResult
 from tests.fakes.flaky_channel import FlakyChannel
 
 LEASE = timedelta(seconds=60)
@@ -28,7 +29,7 @@ async def queue_replies(store: Store, texts: list[str], *, chat: str = "c1") -> 
         )
         conversation_id = receipt.conversation_id
         for pending in await store.claim_pending(conversation_id, lease=LEASE):
-            await store.save_reply(pending, Reply(text), push=True)
+            await store.finish_turn(pending, TurnResult(signals=None, reply=Reply(text)), push=True)
     return conversation_id
 
 

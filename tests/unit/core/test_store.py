@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from core.db import Conversation, Message, OutboxItem
 from core.messages import Address, Author, InboundMessage, Reply
 from core.store import Store
+from core.turn_store import TurnResult
 
 LEASE = timedelta(seconds=60)
 EXPIRED = timedelta(seconds=-1)  # as if the receiving process had died
@@ -59,8 +60,8 @@ async def test_a_message_is_answered_once_even_by_two_workers(
     [claimed] = await store.claim_pending(receipt.conversation_id, lease=LEASE)
     assert await store.claim_pending(receipt.conversation_id, lease=LEASE) == []  # the lease holds
     results = await asyncio.gather(
-        store.save_reply(claimed, Reply("answer A"), push=True),
-        store.save_reply(claimed, Reply("answer B"), push=True),
+        store.finish_turn(claimed, TurnResult(signals=None, reply=Reply("answer A")), push=True),
+        store.finish_turn(claimed, TurnResult(signals=None, reply=Reply("answer B")), push=True),
     )
     assert sum(r is not None for r in results) == 1
     assert await count(sessionmaker, OutboxItem) == 1
