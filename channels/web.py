@@ -61,7 +61,7 @@ from core.messages import (
     stored_message_json,
 )
 from core.store import FeedbackResult
-from core.turn import CitationsReady, StreamDone, StreamEvent, StreamReset, TextDelta
+from core.streaming import CitationsReady, StreamDone, StreamEvent, StreamReset, TextDelta
 
 if TYPE_CHECKING:
     from core.hub import Hub

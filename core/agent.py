@@ -15,7 +15,8 @@ from core.memory import acknowledgement, recall_key, recall_reply
 from core.messages import Reply
 from core.offline_responder import OfflineResponder
 from core.settings import AnswerSettings
-from core.turn import AgentOutcome, AttachmentText, TurnContext, StreamSink
+from core.streaming import StreamSink
+from core.turn_context import AgentOutcome, AttachmentText, TurnContext
 from knowledge.base import KnowledgeBase
 from knowledge.hits import Hit
 

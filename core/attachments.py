@@ -30,7 +30,7 @@ from pebble import ProcessPool
 
 from core.messages import Attachment
 from core.settings import AttachmentSettings
-from core.turn import AttachmentText
+from core.turn_context import AttachmentText
 from knowledge.ingest import check_signature
 
 if TYPE_CHECKING:

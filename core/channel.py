@@ -14,7 +14,7 @@ from aiohttp import web
 if TYPE_CHECKING:
     from core.hub import Hub
     from core.messages import Address, StoredMessage
-    from core.turn import StreamEvent
+    from core.streaming import StreamEvent
 
 
 @dataclass(frozen=True, slots=True)

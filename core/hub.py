@@ -22,9 +22,9 @@ from core.messages import Address, InboundMessage, Reply, StoredMessage
 from core.outbox import Outbox
 from core.settings import Settings
 from core.store import ConversationOverview, FeedbackResult, PendingMessage, Receipt, Store
-from core.turn import StreamEvent, StreamSink
-from core.turn_store import FinishedTurn, TurnResult
-from core.turns import TurnRunner
+from core.streaming import StreamEvent, StreamSink
+from core.turn_transactions import FinishedTurn, TurnResult
+from core.turn_runner import TurnRunner
 from handoff.cases import CaseOpening
 from handoff.desk import StaffDesk
 from handoff.desk_store import Action

@@ -13,9 +13,9 @@ import re
 from collections.abc import Sequence
 
 from core.messages import Author, Reply
-from core.turn import Fact, PastMessage
+from core.turn_context import Fact, FactKey, PastMessage
 
-SINGLE_VALUED = frozenset({"name", "email", "phone", "plan"})
+SINGLE_VALUED = frozenset({FactKey.NAME, FactKey.EMAIL, FactKey.PHONE, FactKey.PLAN})
 """Keys whose newest value replaces the older one when recalled; order numbers and
 preferences accumulate."""
 
@@ -74,12 +74,12 @@ _WHICH_PLAN = re.compile(
     r"\b(?:which|what) plan (?:am i on|are we on|do i have|do we have|have i got|have we got)\s*[?.!]*\s*$", re.IGNORECASE
 )
 _LABEL = {
-    "name": "name",
-    "email": "email address",
-    "phone": "phone number",
-    "plan": "plan",
-    "order_number": "order numbers",
-    "preference": "preferences",
+    FactKey.NAME: "name",
+    FactKey.EMAIL: "email address",
+    FactKey.PHONE: "phone number",
+    FactKey.PLAN: "plan",
+    FactKey.ORDER_NUMBER: "order numbers",
+    FactKey.PREFERENCE: "preferences",
 }
 
 
@@ -88,42 +88,42 @@ def extract_facts(text: str) -> list[Fact]:
     found: list[Fact] = []
     if (match := _NAME.search(text)) and match.group(1).split()[0].lower() not in _NOT_NAMES:
         name = " ".join(w for w in match.group(1).split() if w.lower() not in _NOT_NAMES)
-        found.append(Fact("name", name[:1].upper() + name[1:]))
+        found.append(Fact(FactKey.NAME, name[:1].upper() + name[1:]))
     elif (match := _INTRO.search(text.strip())) and match.group(1)[0].isupper() and match.group(1).lower() not in _NOT_NAMES:
-        found.append(Fact("name", match.group(1)))
-    found += [Fact("email", m.group(0).lower()) for m in _EMAIL.finditer(text)]
+        found.append(Fact(FactKey.NAME, match.group(1)))
+    found += [Fact(FactKey.EMAIL, m.group(0).lower()) for m in _EMAIL.finditer(text)]
     for m in _PHONE.finditer(text):
-        found.append(Fact("phone", re.sub(r"[\s().-]", "", m.group(1) or m.group(2))))
+        found.append(Fact(FactKey.PHONE, re.sub(r"[\s().-]", "", m.group(1) or m.group(2))))
     if m := _PLAN.search(text):
         plan = m.group(1) or m.group(2)
         if plan.lower() not in _NOT_NAMES | {"same", "new", "old", "current", "which", "what"}:
-            found.append(Fact("plan", plan[:1].upper() + plan[1:]))
-    found += [Fact("order_number", m.group(1).upper()) for m in _ORDER.finditer(text) if any(c.isdigit() for c in m.group(1))]
-    found += [Fact("preference", m.group(1).strip()) for m in _PREFERENCE.finditer(text)]
+            found.append(Fact(FactKey.PLAN, plan[:1].upper() + plan[1:]))
+    found += [Fact(FactKey.ORDER_NUMBER, m.group(1).upper()) for m in _ORDER.finditer(text) if any(c.isdigit() for c in m.group(1))]
+    found += [Fact(FactKey.PREFERENCE, m.group(1).strip()) for m in _PREFERENCE.finditer(text)]
     unique: dict[tuple[str, str], Fact] = {}
     for fact in found:
         unique.setdefault((fact.key, fact.value), fact)
     return list(unique.values())
 
 
-def recall_key(text: str) -> str | None:
-    """The fact a question asks back ("what's my name?" → "name"), or None."""
+def recall_key(text: str) -> FactKey | None:
+    """The fact a question asks back ("what's my name?" → name), or None."""
     if _WHO_AM_I.search(text):
-        return "name"
+        return FactKey.NAME
     if _WHICH_PLAN.search(text):
-        return "plan"
+        return FactKey.PLAN
     match = _RECALL.search(text)
     if match is None:
         return None
     word = match.group(1).lower().replace("-", "")
     if word.startswith("order"):
-        return "order_number"
+        return FactKey.ORDER_NUMBER
     if word.startswith("preference"):
-        return "preference"
-    return word.split()[0]
+        return FactKey.PREFERENCE
+    return FactKey(word.split()[0])
 
 
-def current_values(facts: Sequence[Fact], key: str) -> list[str]:
+def current_values(facts: Sequence[Fact], key: FactKey) -> list[str]:
     """What we know for `key`: the newest value of a single-valued key, else every value."""
     matching = [f for f in facts if f.key == key]
     if key in SINGLE_VALUED:
@@ -131,11 +131,11 @@ def current_values(facts: Sequence[Fact], key: str) -> list[str]:
     return [f.value for f in matching]
 
 
-def recall_reply(key: str, facts: Sequence[Fact]) -> Reply:
+def recall_reply(key: FactKey, facts: Sequence[Fact]) -> Reply:
     values = current_values(facts, key)
-    label = _LABEL.get(key, key)
+    label = _LABEL[key]
     if not values:
-        return Reply(f"You haven't told me your {label.removesuffix('s') if key == 'order_number' else label} yet.")
+        return Reply(f"You haven't told me your {label.removesuffix('s') if key == FactKey.ORDER_NUMBER else label} yet.")
     if key in SINGLE_VALUED:
         return Reply(f"Your {label} is {values[0]}.")
     return Reply(f"Your {label}: " + ", ".join(values) + ".")
@@ -143,8 +143,8 @@ def recall_reply(key: str, facts: Sequence[Fact]) -> Reply:
 
 def acknowledgement(facts: Sequence[Fact]) -> Reply:
     """A reply to a message that only told us something about the customer."""
-    names = [f.value for f in facts if f.key == "name"]
-    noted = [_LABEL[f.key].removesuffix("s") for f in facts if f.key != "name"]
+    names = [f.value for f in facts if f.key == FactKey.NAME]
+    noted = [_LABEL[f.key].removesuffix("s") for f in facts if f.key != FactKey.NAME]
     parts = [f"Nice to meet you, {names[0]}!"] if names else []
     if noted:
         parts.append("Thanks, I've noted your " + " and ".join(dict.fromkeys(noted)) + ".")

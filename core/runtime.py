@@ -24,7 +24,7 @@ from core.sentiment import SentimentAnalyzer
 from core.settings import Settings
 from core.store import Store
 from core.transactions import Transactions, transactions_for
-from core.turns import TurnRunner
+from core.turn_runner import TurnRunner
 from handoff.desk import DeskPort, StaffDesk
 from knowledge.base import KnowledgeBase
 

@@ -32,7 +32,7 @@ from statistics import fmean
 from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer  # type: ignore[import-untyped]
 
 from core.settings import SentimentSettings
-from core.turn import Intent, Signals
+from core.turn_context import Intent, Signals
 
 COMPLAINT_FRUSTRATION = 0.5
 """A message this frustrated is a complaint whatever its words."""

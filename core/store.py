@@ -31,7 +31,7 @@ from core.messages import (
 from core.privacy import Erased, expire_conversations, forget_contact
 from core.sentiment import trend
 from core.transactions import Transactions
-from core.turn_store import (
+from core.turn_transactions import (
     INSERT_MESSAGE,
     FinishedTurn,
     PendingMessage,

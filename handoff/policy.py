@@ -26,7 +26,7 @@ from enum import StrEnum
 
 from core.messages import Author
 from core.settings import HandoffSettings
-from core.turn import Intent, PastMessage
+from core.turn_context import Intent, PastMessage
 
 
 class Rule(StrEnum):

@@ -15,7 +15,7 @@ from core.runtime import open_database
 from core.settings import Settings
 from core.store import Store
 from core.transactions import transactions_for
-from core.turn_store import PendingMessage, TurnResult
+from core.turn_transactions import PendingMessage, TurnResult
 from handoff.cases import CaseOpening, CaseState
 
 SUPPORTHUB = str(Path(sys.executable).parent / "supporthub")

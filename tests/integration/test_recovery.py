@@ -14,7 +14,7 @@ from core.runtime import open_database, open_runtime
 from core.settings import OutboxSettings, Settings
 from core.store import Store
 from core.transactions import transactions_for
-from core.turn_store import TurnResult
+from core.turn_transactions import TurnResult
 from tests.fakes.flaky_channel import FlakyChannel
 
 LAPSED = timedelta(seconds=-1)  # the claim of a process that died

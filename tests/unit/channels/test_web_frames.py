@@ -17,7 +17,7 @@ from channels.web import (
     stream_frame,
 )
 from core.messages import Attachment, Author, Citation, StoredMessage
-from core.turn import CitationsReady, StreamDone, StreamReset, TextDelta
+from core.streaming import CitationsReady, StreamDone, StreamReset, TextDelta
 
 
 @pytest.mark.parametrize(

@@ -18,7 +18,7 @@ import pytest
 from core.attachments import AttachmentReader, size_text
 from core.messages import Attachment
 from core.settings import AttachmentSettings
-from core.turn import AttachmentText
+from core.turn_context import AttachmentText
 
 MAX_PAGES = 3
 MAX_CHARS = 2000

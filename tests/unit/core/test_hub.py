@@ -10,8 +10,9 @@ from core.messages import Address, Author, InboundMessage
 from core.sentiment import SentimentAnalyzer
 from core.settings import Settings
 from core.store import Store
-from core.turn import AgentOutcome, StreamSink, TurnContext
-from core.turns import TurnRunner
+from core.streaming import StreamSink
+from core.turn_context import AgentOutcome, TurnContext
+from core.turn_runner import TurnRunner
 from tests.fakes.flaky_channel import FlakyChannel
 
 

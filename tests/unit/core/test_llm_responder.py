@@ -24,17 +24,8 @@ from core.llm_responder import (
 )
 from core.messages import Author, Citation
 from core.settings import LlmSettings
-from core.turn import (
-    AttachmentText,
-    CitationsReady,
-    Fact,
-    PastMessage,
-    StreamDone,
-    StreamEvent,
-    StreamReset,
-    TextDelta,
-    TurnContext,
-)
+from core.streaming import CitationsReady, StreamDone, StreamEvent, StreamReset, TextDelta
+from core.turn_context import AttachmentText, Fact, PastMessage, TurnContext
 from knowledge.hits import Hit
 from tests.fakes.openai_server import (
     Call,

@@ -15,7 +15,7 @@ from core.memory import (
     within_budget,
 )
 from core.messages import Author
-from core.turn import Fact, PastMessage
+from core.turn_context import Fact, PastMessage
 
 
 @pytest.mark.parametrize(

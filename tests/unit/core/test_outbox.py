@@ -13,7 +13,7 @@ from core.messages import Address, InboundMessage, Reply
 from core.outbox import Outbox, backoff_seconds
 from core.settings import OutboxSettings
 from core.store import Store
-from core.turn_store import TurnResult
+from core.turn_transactions import TurnResult
 from tests.fakes.flaky_channel import FlakyChannel
 
 LEASE = timedelta(seconds=60)

@@ -7,7 +7,7 @@ from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer  # type: ig
 
 from core.sentiment import SentimentAnalyzer, trend
 from core.settings import SentimentSettings
-from core.turn import Intent
+from core.turn_context import Intent
 
 
 @pytest.fixture(scope="module")

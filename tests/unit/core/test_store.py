@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from core.db import Conversation, Message, OutboxItem
 from core.messages import Address, Author, InboundMessage, Reply
 from core.store import Store
-from core.turn_store import TurnResult
+from core.turn_transactions import TurnResult
 
 LEASE = timedelta(seconds=60)
 EXPIRED = timedelta(seconds=-1)  # as if the receiving process had died

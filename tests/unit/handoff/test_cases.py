@@ -9,7 +9,7 @@ import pytest
 
 from core.messages import Address, InboundMessage, Reply
 from core.store import Store
-from core.turn_store import PendingMessage, TurnResult
+from core.turn_transactions import PendingMessage, TurnResult
 from handoff.cases import CaseOpening, CaseState, CaseTransitionError
 
 pytestmark = pytest.mark.postgres

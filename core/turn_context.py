@@ -2,18 +2,17 @@
 
 The hub assembles a `TurnContext` from the store (recent turns within the token budget, the
 rolling summary, the contact's remembered facts, the text of the message's attachments); a
-responder turns it into an `AgentOutcome`. Streaming responders report progress through a
-`StreamSink` as `StreamEvent`s.
+responder turns it into an `AgentOutcome` (streaming responders report progress through
+`core.streaming`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-from core.messages import Author, Citation, Reply
+from core.messages import Author, Reply
 
 
 class Intent(StrEnum):
@@ -48,12 +47,22 @@ class PastMessage:
     """Bot messages only: the knowledge base had no answer."""
 
 
+class FactKey(StrEnum):
+    """What we remember about a contact: the only keys memory finds and the LLM may store."""
+
+    NAME = "name"
+    EMAIL = "email"
+    PHONE = "phone"
+    PLAN = "plan"
+    ORDER_NUMBER = "order_number"
+    PREFERENCE = "preference"
+
+
 @dataclass(frozen=True, slots=True)
 class Fact:
     """Something a contact told us about themselves, kept across conversations."""
 
-    key: str
-    """name, email, phone, plan, order_number or preference."""
+    key: FactKey
     value: str
     source_message_id: int | None = None
     updated_at: datetime | None = None
@@ -91,27 +100,3 @@ class AgentOutcome:
     """The LLM asked for a person (`escalate_to_human`), with its reason."""
     facts: tuple[Fact, ...] = ()
     """Facts to remember about the contact (the LLM's `remember_fact`)."""
-
-
-@dataclass(frozen=True, slots=True)
-class TextDelta:
-    text: str
-
-
-@dataclass(frozen=True, slots=True)
-class CitationsReady:
-    citations: tuple[Citation, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class StreamDone:
-    pass
-
-
-@dataclass(frozen=True, slots=True)
-class StreamReset:
-    """Throw away the text streamed so far (the LLM failed mid-answer; another reply follows)."""
-
-
-StreamEvent = TextDelta | CitationsReady | StreamDone | StreamReset
-StreamSink = Callable[[StreamEvent], Awaitable[None]]

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from core.db import AttachmentRow, Case, Conversation, Memory, Message, OutboxItem, utcnow
 from core.messages import Address, Attachment, Author, Reply, StoredMessage, citation_json
-from core.turn import AttachmentText, Fact, Intent, PastMessage, Signals
+from core.turn_context import AttachmentText, Fact, FactKey, Intent, PastMessage, Signals
 from handoff.cases import BOT_STATES, CONVERSATION_STATE, CaseOpening, CaseState, open_case
 
 HISTORY_LIMIT = 200
@@ -150,7 +150,7 @@ def load_turn(session: Session, *, message_id: int, conversation_id: str) -> Tur
         messages=tuple(past_message(row) for row in reversed(rows)),
         summary=conversation.summary,
         summary_upto=conversation.summary_upto,
-        facts=tuple(Fact(f.key, f.value, f.source_message_id, f.updated_at) for f in facts),
+        facts=tuple(Fact(FactKey(f.key), f.value, f.source_message_id, f.updated_at) for f in facts),
         unread=tuple(
             (f.id, Attachment(f.filename, f.content_type, f.data or b""))
             for f in files

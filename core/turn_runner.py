@@ -19,8 +19,9 @@ from core.messages import Author, Reply
 from core.sentiment import SentimentAnalyzer
 from core.settings import Settings
 from core.store import Store
-from core.turn import AgentOutcome, AttachmentText, Fact, PastMessage, Signals, StreamSink, TurnContext
-from core.turn_store import FinishedTurn, PendingMessage, TurnResult, TurnState
+from core.streaming import StreamSink
+from core.turn_context import AgentOutcome, AttachmentText, Fact, PastMessage, Signals, TurnContext
+from core.turn_transactions import FinishedTurn, PendingMessage, TurnResult, TurnState
 from handoff.cases import BOT_STATES, CaseOpening
 from handoff.policy import Escalation, decide
 
