@@ -15,8 +15,7 @@ from typing import Any
 from aiohttp import web
 
 from channels.payloads import MAX_MESSAGE_ID, PayloadError, parse_attachments, parse_vote
-from core.channel import Capabilities
-from core.hub import Hub
+from core.channel import Capabilities, FeedbackResult, HubPort
 from core.messages import (
     Address,
     Attachment,
@@ -26,7 +25,6 @@ from core.messages import (
     stored_message_json,
 )
 from core.settings import AttachmentSettings, Settings
-from core.store import FeedbackResult
 from knowledge.hits import hit_json
 
 REPLY_TIMEOUT_S = 30.0
@@ -155,7 +153,7 @@ class ApiChannel:
         self.capabilities = Capabilities(
             max_text_length=settings.api.max_text_length, formatting="markdown", push=False
         )
-        self._hub: Hub | None = None
+        self._hub: HubPort | None = None
 
     def routes(self) -> list[web.AbstractRouteDef]:
         return [
@@ -166,7 +164,7 @@ class ApiChannel:
             web.post("/api/feedback", self._authorized(self.post_feedback)),
         ]
 
-    async def start(self, hub: Hub) -> None:
+    async def start(self, hub: HubPort) -> None:
         self._hub = hub
 
     async def stop(self) -> None:
@@ -177,7 +175,7 @@ class ApiChannel:
         return None
 
     @property
-    def hub(self) -> Hub:
+    def hub(self) -> HubPort:
         if self._hub is None:
             raise web.HTTPServiceUnavailable(text="starting up")
         return self._hub

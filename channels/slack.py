@@ -30,12 +30,11 @@ from slack_bolt.async_app import AsyncApp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from core.channel import Capabilities, DeliveryError
+from core.channel import Capabilities, DeliveryError, HubPort
 from core.messages import Address, Attachment, InboundMessage, StoredMessage
-from handoff.desk_store import CaseCard
+from handoff.desk_port import CaseAction, CaseCard
 
 if TYPE_CHECKING:
-    from core.hub import Hub
     from core.settings import Settings, SlackSettings
 
 log = logging.getLogger(__name__)
@@ -208,14 +207,14 @@ class SlackChannel:
         self.app.event("app_mention")(self._on_event)
         self.app.action(re.compile(r"^case_(claim|resolve|return)$"))(self._on_case_button)
         self.desk_ready = bool(slack.staff_channel)
-        self._hub: Hub | None = None
+        self._hub: HubPort | None = None
         self._http: aiohttp.ClientSession | None = None
         self._socket: Any = None
 
     def routes(self) -> list[web.AbstractRouteDef]:
         return [web.post("/slack/events", self._events)]
 
-    async def start(self, hub: Hub) -> None:
+    async def start(self, hub: HubPort) -> None:
         self._hub = hub
         self._http = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=60))
         self.client.session = self._http  # one connection pool, not a session per API call
@@ -300,7 +299,7 @@ class SlackChannel:
         await ack()
         if self._hub is None:
             return
-        kind = action["action_id"].removeprefix("case_")
+        kind = CaseAction(action["action_id"].removeprefix("case_"))
         await self._hub.staff_action(case_id=action["value"], action=kind, actor=body["user"]["id"])
 
     async def _download(self, file: dict[str, Any]) -> Attachment:

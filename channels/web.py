@@ -1,287 +1,47 @@
 """The web channel: a demo page, the embeddable widget script, and the widget's websocket.
 
-A visitor's session is a server-signed token holding a random session id; the widget keeps
-the token in localStorage and sends it in its first frame, so no cookie is involved and a
-page on any origin can embed the widget. The conversation history is the source of truth:
-a reconnecting widget says which message id it saw last and receives everything newer.
-
-Wire protocol (JSON text frames):
-
-    client → server  {"type": "hello", "token": str | null, "after": int,    first frame
-                      "identity"?: {"email": str, "signature": hex}}         see below
-                     {"type": "message", "id": str, "text": str,              id: client uuid
-                      "attachments"?: [{"filename", "content_type", "data": base64}]}
-                     {"type": "feedback", "message_id": int, "rating": "up" | "down"}
-    server → client  {"type": "session", "token": str, "title": str, "max_text_length": int,
-                      "max_file_bytes": int}
-                     {"type": "message", "id": int, "author": ..., "text": ..., "citations": [...],
-                      "handoff": bool, "created_at": iso, "reply_to": int | null, "client_id"?: str}
-                     {"type": "typing", "message_id": int}                    reply on its way
-                     {"type": "delta", "reply_to": int, "text": str}          an answer being written
-                     {"type": "citations", "reply_to": int, "citations": [...]}
-                     {"type": "done", "reply_to": int}                        the stored message follows
-                     {"type": "reset", "reply_to": int}                       drop the draft
-                     {"type": "feedback", "message_id": int, "rating": str}   vote recorded
-                     {"type": "error", "reason": str}                         socket stays open
-
-A streamed draft is only a preview: the stored `message` frame (with `reply_to`) replaces it.
-
-Identity: a site that knows its visitor may pass their email with an HMAC-SHA256 of it under
-`web.identity_secret` (computed on the site's server). A valid signature makes the email
-verified, linking the visitor to the same contact on every channel (memory follows them).
+The conversation history is the source of truth: a reconnecting widget says which message id
+it saw last and receives everything newer. Visitors' sessions and identities are in
+`channels.web_sessions`, the frame protocol in `channels.web_frames`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import hashlib
-import hmac
-import json
 import logging
-import re
-import os
-import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import WSCloseCode, WSMsgType, web
-from itsdangerous import BadData, URLSafeSerializer
 
-from channels.payloads import MAX_MESSAGE_ID, PayloadError, parse_attachments, parse_vote, storable
-from core.channel import Capabilities
-from core.messages import (
-    Address,
-    Attachment,
-    Author,
-    InboundMessage,
-    StoredMessage,
-    citation_json,
-    stored_message_json,
+from channels.web_frames import (
+    ClientFeedback,
+    ClientFrame,
+    ClientMessage,
+    FrameError,
+    Hello,
+    MAX_FILES_PER_MESSAGE,
+    error_frame,
+    message_frame,
+    parse_frame,
+    stream_frame,
 )
-from core.store import FeedbackResult
-from core.streaming import CitationsReady, StreamDone, StreamEvent, StreamReset, TextDelta
+from channels.web_sessions import SECRET_FILE, SessionTokens, load_or_create_secret, verified_email
+from core.channel import Capabilities, FeedbackResult, HubPort
+from core.messages import Address, Author, InboundMessage, StoredMessage, encoded_message_bytes
+from core.streaming import StreamEvent
 
 if TYPE_CHECKING:
-    from core.hub import Hub
     from core.settings import Settings
 
 log = logging.getLogger(__name__)
 
 CHANNEL = "web"
-TOKEN_SALT = "supporthub-widget"
-SECRET_FILE = "web_session_secret"
 STATIC_DIR = Path(__file__).parent / "static"
 HEARTBEAT_S = 30.0
-MAX_CLIENT_ID = 100
-
-_CLIENT_ID_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_")
-
-
-# --- sessions -------------------------------------------------------------------------------
-
-
-def load_or_create_secret(path: Path) -> str:
-    """The session-signing secret stored at `path` (mode 0600), created once when missing.
-
-    Written to a temporary file and hard-linked into place, so two processes starting at
-    once agree on one secret and a crash never leaves a half-written file behind.
-    """
-    try:
-        secret = path.read_text(encoding="ascii").strip()
-    except FileNotFoundError:
-        secret = ""
-    if secret:
-        if path.stat().st_mode & 0o077:
-            log.warning("%s is readable by other users; chmod 600 it", path)
-        return secret
-    path.parent.mkdir(parents=True, exist_ok=True)
-    candidate = secrets.token_urlsafe(48)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    try:
-        with os.fdopen(fd, "w", encoding="ascii") as handle:
-            handle.write(candidate)
-        try:
-            os.link(tmp, path)
-        except FileExistsError:
-            existing = path.read_text(encoding="ascii").strip()
-            if existing:
-                return existing
-            os.replace(tmp, path)  # an empty leftover from a crash: take its place
-            return candidate
-    finally:
-        tmp.unlink(missing_ok=True)
-    return candidate
-
-
-class SessionTokens:
-    """Signs and checks widget session tokens; a token carries only a random session id."""
-
-    def __init__(self, secret: str) -> None:
-        self._serializer = URLSafeSerializer(secret, salt=TOKEN_SALT)
-
-    def issue(self) -> tuple[str, str]:
-        """A fresh session: (session_id, token)."""
-        session_id = secrets.token_urlsafe(16)
-        return session_id, self.sign(session_id)
-
-    def sign(self, session_id: str) -> str:
-        token = self._serializer.dumps({"sid": session_id})
-        assert isinstance(token, str)
-        return token
-
-    def verify(self, token: str | None) -> str | None:
-        """The session id in a genuine token; None for a missing, forged or malformed one."""
-        if not token:
-            return None
-        try:
-            payload = self._serializer.loads(token)
-        except BadData:
-            return None
-        session_id = payload.get("sid") if isinstance(payload, dict) else None
-        return session_id if isinstance(session_id, str) and session_id else None
-
-
-# --- frames (pure) --------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class Hello:
-    token: str | None
-    after: int
-    email: str | None = None
-    signature: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class ClientMessage:
-    client_id: str
-    text: str
-    attachments: tuple[Attachment, ...] = ()
-
-
-@dataclass(frozen=True, slots=True)
-class ClientFeedback:
-    message_id: int
-    rating: str
-
-
-@dataclass(frozen=True, slots=True)
-class FrameError:
-    reason: str
-
-
-ClientFrame = Hello | ClientMessage | ClientFeedback | FrameError
-MAX_FILES_PER_MESSAGE = 1
-_HEX_SIGNATURE = re.compile(r"[0-9a-fA-F]{64}")
-
-
-def identity_signature(secret: str, email: str) -> str:
-    """What the embedding site computes on its server to vouch for a visitor's email."""
-    return hmac.new(secret.encode(), email.strip().lower().encode(), hashlib.sha256).hexdigest()
-
-
-def parse_frame(raw: str, *, max_text_length: int) -> ClientFrame:
-    """Validate one client frame; anything unusable becomes a `FrameError` with a reason."""
-    try:
-        data = json.loads(raw)
-    except RecursionError:
-        return FrameError("frame nested too deeply")
-    except (ValueError, UnicodeError):
-        return FrameError("not JSON")
-    if not isinstance(data, dict):
-        return FrameError("a frame must be a JSON object")
-    kind = data.get("type")
-    if kind == "hello":
-        return _parse_hello(data)
-    if kind == "message":
-        return _parse_message(data, max_text_length=max_text_length)
-    if kind == "feedback":
-        return _parse_feedback(data)
-    return FrameError(f"unknown frame type {kind!r}" if isinstance(kind, str) else "missing frame type")
-
-
-def _parse_hello(data: dict[str, Any]) -> ClientFrame:
-    token = data.get("token")
-    after = data.get("after", 0)
-    if token is not None and not isinstance(token, str):
-        return FrameError("token must be a string or null")
-    if token is not None and not storable(token):
-        return FrameError("token holds a NUL or an invalid character")
-    if isinstance(after, bool) or not isinstance(after, int) or not 0 <= after <= MAX_MESSAGE_ID:
-        return FrameError(f"after must be an integer from 0 to {MAX_MESSAGE_ID}")
-    identity = data.get("identity")
-    if identity is None:
-        return Hello(token=token, after=after)
-    email = identity.get("email") if isinstance(identity, dict) else None
-    signature = identity.get("signature") if isinstance(identity, dict) else None
-    if not isinstance(email, str) or not isinstance(signature, str) or not 0 < len(email) <= 200:
-        return FrameError("identity must be {\"email\": str, \"signature\": str}")
-    if not _HEX_SIGNATURE.fullmatch(signature) or not storable(email):
-        return FrameError("identity signature must be the hex HMAC-SHA256 of the email")
-    return Hello(token=token, after=after, email=email, signature=signature)
-
-
-def _parse_feedback(data: dict[str, Any]) -> ClientFrame:
-    try:
-        return ClientFeedback(*parse_vote(data.get("message_id"), data.get("rating")))
-    except PayloadError as exc:
-        return FrameError(str(exc))
-
-
-def _parse_message(data: dict[str, Any], *, max_text_length: int) -> ClientFrame:
-    client_id = data.get("id")
-    text = data.get("text")
-    if (
-        not isinstance(client_id, str)
-        or not 0 < len(client_id) <= MAX_CLIENT_ID
-        or not set(client_id) <= _CLIENT_ID_CHARS
-    ):
-        return FrameError(f"id must be 1-{MAX_CLIENT_ID} characters of [A-Za-z0-9_-]")
-    if not isinstance(text, str):
-        return FrameError("text must be a string")
-    if not storable(text):
-        return FrameError("text holds a NUL or an invalid character")
-    try:
-        files = parse_attachments(data.get("attachments"), max_files=MAX_FILES_PER_MESSAGE)
-    except PayloadError as exc:
-        return FrameError(str(exc))
-    text = text.strip()
-    if not text and not files:
-        return FrameError("empty text")
-    if len(text) > max_text_length:
-        return FrameError(f"text longer than {max_text_length} characters")
-    return ClientMessage(client_id=client_id, text=text, attachments=files)
-
-
-def message_frame(message: StoredMessage, *, client_id: str | None = None) -> dict[str, Any]:
-    """A stored message as the widget receives it."""
-    frame: dict[str, Any] = {"type": "message", **stored_message_json(message)}
-    if client_id is not None:
-        frame["client_id"] = client_id
-    return frame
-
-
-def error_frame(reason: str) -> dict[str, Any]:
-    return {"type": "error", "reason": reason}
-
-
-def stream_frame(reply_to: int, event: StreamEvent) -> dict[str, Any]:
-    match event:
-        case TextDelta(text):
-            return {"type": "delta", "reply_to": reply_to, "text": text}
-        case CitationsReady(citations):
-            return {"type": "citations", "reply_to": reply_to, "citations": [citation_json(c) for c in citations]}
-        case StreamDone():
-            return {"type": "done", "reply_to": reply_to}
-        case StreamReset():
-            return {"type": "reset", "reply_to": reply_to}
-
-
-# --- the channel ----------------------------------------------------------------------------
-
 
 @dataclass(frozen=True, slots=True)
 class _Session:
@@ -330,7 +90,7 @@ class WebChannel:
             push=True,
             streaming=True,
         )
-        self._hub: Hub | None = None
+        self._hub: HubPort | None = None
         self._tokens: SessionTokens | None = None
         self._sessions: dict[str, set[_Socket]] = {}
         # The newest bot/staff message id pushed per session: a reply that overtook the
@@ -340,6 +100,11 @@ class WebChannel:
 
     # The Channel protocol -------------------------------------------------------------------
 
+    @property
+    def connected_sessions(self) -> int:
+        """Visitors with the widget open right now (sessions with at least one live socket)."""
+        return len(self._sessions)
+
     def routes(self) -> list[web.AbstractRouteDef]:
         return [
             web.get("/", self._index),
@@ -347,7 +112,7 @@ class WebChannel:
             web.get("/widget/ws", self._websocket),
         ]
 
-    async def start(self, hub: Hub) -> None:
+    async def start(self, hub: HubPort) -> None:
         secret = self._settings.session_secret
         if secret is not None:
             value = secret.get_secret_value()
@@ -399,8 +164,8 @@ class WebChannel:
         if self._hub is None or self._tokens is None:
             raise web.HTTPServiceUnavailable(text="web channel not started")
         max_len = self.capabilities.max_text_length
-        # room for one file in base64 (4 bytes per 3) beside the longest escaped text
-        frame_limit = 64 * 1024 + 6 * max_len + (self._max_file_bytes + 2) // 3 * 4
+        frame_limit = encoded_message_bytes(max_text_length=max_len, max_file_bytes=self._max_file_bytes,
+                                            files=MAX_FILES_PER_MESSAGE)
         ws = web.WebSocketResponse(heartbeat=HEARTBEAT_S, max_msg_size=frame_limit)
         await ws.prepare(request)
         sock = _Socket(ws)
@@ -444,10 +209,7 @@ class WebChannel:
     def _verified(self, hello: Hello) -> str | None:
         """The visitor's email when the embedding site signed it with `web.identity_secret`."""
         secret = self._settings.identity_secret
-        if hello.email is None or hello.signature is None or secret is None:
-            return None
-        expected = identity_signature(secret.get_secret_value(), hello.email)
-        return hello.email.strip().lower() if hmac.compare_digest(expected, hello.signature.lower()) else None
+        return verified_email(secret.get_secret_value() if secret else None, hello.email, hello.signature)
 
     async def _feedback(self, sock: _Socket, session: _Session, *, message_id: int, rating: str) -> None:
         assert self._hub is not None

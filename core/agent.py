@@ -9,6 +9,7 @@ both paths' behalf before any search.
 from __future__ import annotations
 
 import logging
+from typing import Protocol
 
 from core.llm_responder import LlmFailure, LlmResponder
 from core.memory import acknowledgement, recall_key, recall_reply
@@ -25,6 +26,19 @@ log = logging.getLogger(__name__)
 ASK_WHAT = "What would you like to know? Tell me in a sentence and I'll look it up."
 ATTACHMENT_QUERY_CHARS = 1000
 """How much of a file's text searches the knowledge base when the message says little."""
+
+
+class Answerer(Protocol):
+    """What the hub and a turn need of the agent: `Agent` is the one the app wires."""
+
+    @property
+    def llm(self) -> LlmResponder | None:
+        """The model, when one is configured (it also drafts staff replies and summaries)."""
+        ...
+
+    async def search(self, query: str, k: int) -> list[Hit]: ...
+
+    async def respond(self, context: TurnContext, *, stream: StreamSink | None = None) -> AgentOutcome: ...
 
 
 class Agent:

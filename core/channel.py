@@ -1,20 +1,26 @@
-"""The channel port: what every adapter in `channels/` implements.
+"""The ports between channel adapters and the hub.
 
-Adapters are found through the `supporthub.channels` entry-point group, so core never
-imports a channel module and a company can ship its own channel as a separate package.
+`Channel` is what every adapter in `channels/` implements; `HubPort` is all an adapter may
+ask of the hub. Adapters are found through the `supporthub.channels` entry-point group, so
+core never imports a channel module, and a channel sees the hub only through `HubPort`, so
+importing one loads neither the database layer, the LLM client nor the index.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from aiohttp import web
 
+from core.messages import Address, InboundMessage, StoredMessage
+from core.streaming import StreamEvent
+
 if TYPE_CHECKING:
-    from core.hub import Hub
-    from core.messages import Address, StoredMessage
-    from core.streaming import StreamEvent
+    from handoff.desk_port import CaseAction
+    from knowledge.hits import Hit
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +47,102 @@ class DeliveryError(Exception):
         self.retry_after = retry_after
 
 
+# -- what the hub answers -----------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Receipt:
+    """A received message as stored: a repeat of its external id is reported as a duplicate."""
+
+    message_id: int
+    conversation_id: str
+    duplicate: bool
+
+
+class FeedbackResult(StrEnum):
+    SAVED = "saved"
+    NOT_FOUND = "not_found"
+    NOT_A_REPLY = "not_a_reply"
+
+
+@dataclass(frozen=True, slots=True)
+class CaseOverview:
+    id: str
+    state: str
+    rule: str
+    reason: str
+    owner: str | None
+    opened_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class ConversationOverview:
+    """Who has a conversation and how the customer feels, for the API and the staff desk."""
+
+    id: str
+    state: str
+    summary: str | None
+    case: CaseOverview | None
+    intents: tuple[str, ...]
+    """Of each analysed customer message, oldest first."""
+    frustration: tuple[float, ...]
+    trend: float
+    """Recent polarity minus earlier polarity: below zero, the customer is getting unhappier."""
+
+
+# -- the ports ----------------------------------------------------------------------------
+
+
+class HubPort(Protocol):
+    """Everything a channel adapter may ask of the hub."""
+
+    async def receive(self, message: InboundMessage) -> Receipt:
+        """Store a customer message (idempotent on channel + external id) and queue its answer.
+        Returns once it is stored, so the adapter can acknowledge its platform."""
+        ...
+
+    async def wait_for_reply(self, message_id: int, *, timeout: float) -> StoredMessage | None:
+        """The bot's answer to a received message, waiting up to `timeout` seconds; None when
+        there is none yet, or none coming (a person has the conversation)."""
+        ...
+
+    async def answered(self, message_id: int) -> bool:
+        """Whether a customer message's turn is over; with no reply to it, a person has it."""
+        ...
+
+    async def history(self, address: Address, *, after: int = 0, limit: int = 200) -> list[StoredMessage]:
+        """The conversation at `address`, both directions, after message id `after`."""
+        ...
+
+    async def conversation_messages(
+        self, conversation_id: str, *, after: int = 0, limit: int = 200
+    ) -> list[StoredMessage] | None:
+        """Like `history`, by conversation id; None for an unknown conversation."""
+        ...
+
+    async def conversation_overview(self, conversation_id: str) -> ConversationOverview | None: ...
+
+    async def has_conversation(self, address: Address) -> bool:
+        """Whether a conversation lives at `address` (a Slack thread the bot is part of)."""
+        ...
+
+    async def feedback(
+        self, message_id: int, *, rating: str, comment: str | None = None, address: Address | None = None
+    ) -> FeedbackResult:
+        """A thumbs up/down on a bot reply; with `address`, only a reply in that conversation."""
+        ...
+
+    async def search(self, query: str, k: int) -> list[Hit]: ...
+
+    async def staff_message(self, *, desk_ref: str, actor: str, text: str) -> None:
+        """A person wrote in a case thread on the staff desk (a reply, a note or a command)."""
+        ...
+
+    async def staff_action(self, *, case_id: str, action: CaseAction, actor: str) -> None:
+        """A person pressed a button on a case card."""
+        ...
+
+
 @runtime_checkable
 class Channel(Protocol):
     name: str
@@ -50,7 +152,7 @@ class Channel(Protocol):
         """Webhook and page routes to mount on the one aiohttp app."""
         ...
 
-    async def start(self, hub: Hub) -> None:
+    async def start(self, hub: HubPort) -> None:
         """Start listeners (sockets, polling); called once the hub is ready."""
         ...
 

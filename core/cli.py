@@ -7,16 +7,16 @@ import ctypes
 import json
 import uuid
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 import click
 
 from core.cli_support import uses_settings
 from core.messages import Address, InboundMessage, StoredMessage, citation_json
-from core.privacy import Erased
+from core.privacy import Erased, forget_contact
 from core.runtime import open_database, open_runtime
 from core.settings import Settings
-from core.store import Store
 from core.terminal import TerminalChannel
 from core.transactions import transactions_for
 from handoff.cli import COMMANDS as HANDOFF_COMMANDS
@@ -158,7 +158,7 @@ def forget(settings: Settings, contact: str, yes: bool) -> None:
         async with open_database(settings) as (engine, sessionmaker):
             transactions = transactions_for(engine, sessionmaker)
             try:
-                return await Store(transactions).forget_contact(contact)
+                return await transactions.run(partial(forget_contact, selector=contact))
             finally:
                 await transactions.close()
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
@@ -60,6 +61,29 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value
 
 
+class ConversationState(StrEnum):
+    """Who has the conversation: the bot, or a person through an open case (see handoff.cases)."""
+
+    BOT = "bot"
+    WAITING = "waiting"
+    HUMAN = "human"
+    CLOSED = "closed"
+
+
+class MessageStatus(StrEnum):
+    """Where a customer message is in its turn (bot and staff messages have none)."""
+
+    PENDING = "pending"
+    ANSWERED = "answered"
+
+
+class DeliveryStatus(StrEnum):
+    PENDING = "pending"
+    SENT = "sent"
+    DEAD = "dead"
+    """Given up after `outbox.max_attempts`."""
+
+
 class Base(DeclarativeBase):
     type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: JSON, list[Any]: JSON}
 
@@ -93,7 +117,7 @@ class Conversation(Base):
     channel: Mapped[str] = mapped_column(String(40))
     chat_id: Mapped[str] = mapped_column(String(255))
     thread_id: Mapped[str] = mapped_column(String(255), default="")
-    state: Mapped[str] = mapped_column(String(16), default="bot")  # bot | waiting | human | closed
+    state: Mapped[str] = mapped_column(String(16), default=ConversationState.BOT)
     summary: Mapped[str | None] = mapped_column(Text)
     """A rolling summary of the messages up to `summary_upto` (memory of long conversations)."""
     summary_upto: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
@@ -123,7 +147,7 @@ class Message(Base):
     text: Mapped[str] = mapped_column(Text)
     citations: Mapped[list[Any]] = mapped_column(default=list)
     handoff: Mapped[bool] = mapped_column(Boolean, default=False)
-    status: Mapped[str | None] = mapped_column(String(16))  # inbound: pending | answered
+    status: Mapped[str | None] = mapped_column(String(16))  # a MessageStatus, for customer messages
     claimed_until: Mapped[datetime | None] = mapped_column()
     reply_to: Mapped[int | None] = mapped_column(ForeignKey("messages.id", ondelete="SET NULL"))
     intent: Mapped[str | None] = mapped_column(String(20))  # customer messages, once analysed
@@ -171,7 +195,7 @@ class Case(Base):
     __table_args__ = (Index("ix_cases_open", "state", "opened_at"),)
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
     conversation_id: Mapped[str] = mapped_column(ForeignKey("conversations.id", ondelete="CASCADE"), index=True)
-    state: Mapped[str] = mapped_column(String(16), default="waiting")
+    state: Mapped[str] = mapped_column(String(16))  # a handoff.cases.CaseState
     rule: Mapped[str] = mapped_column(String(40))
     reason: Mapped[str] = mapped_column(Text)
     frustration: Mapped[float | None] = mapped_column(Float)
@@ -225,7 +249,7 @@ class OutboxItem(Base):
     channel: Mapped[str] = mapped_column(String(40))
     chat_id: Mapped[str] = mapped_column(String(255))
     thread_id: Mapped[str] = mapped_column(String(255), default="")
-    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending | sent | dead
+    status: Mapped[str] = mapped_column(String(16), default=DeliveryStatus.PENDING)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)
     claimed_until: Mapped[datetime | None] = mapped_column()

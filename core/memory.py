@@ -4,7 +4,7 @@ the recent turns that fit a token budget, and an extractive rolling summary.
 Facts are found by patterns that need the customer's own framing ("my name is …", "order
 number …", "I'm on the Pro plan"), so a name is not guessed from "I'm having trouble". With an
 LLM configured the model's `remember_fact` adds to them; both are stored with the message
-they came from (see core.store).
+they came from (see core.turn_transactions).
 """
 
 from __future__ import annotations

@@ -103,3 +103,11 @@ def stored_message_json(message: StoredMessage) -> dict[str, Any]:
         "created_at": message.created_at.isoformat(),
         "reply_to": message.reply_to,
     }
+
+
+def encoded_message_bytes(*, max_text_length: int, max_file_bytes: int, files: int) -> int:
+    """Room for the largest message the settings allow, as JSON on the wire: every file in
+    base64 (4 bytes per 3, plus its name and type), beside the longest text escaped (6 bytes a
+    character at worst, \\uXXXX), plus slack for the JSON around them. Request bodies and
+    widget frames are capped at this, so a legal message always fits and little more does."""
+    return 64 * 1024 + 6 * max_text_length + files * ((max_file_bytes + 2) // 3 * 4 + 1024)

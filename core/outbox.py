@@ -17,8 +17,8 @@ from weakref import WeakValueDictionary
 
 from core.channel import Channel, DeliveryError
 from core.db import utcnow
+from core.outbox_queue import DueDelivery, OutboxQueue
 from core.settings import OutboxSettings
-from core.store import DueDelivery, Store
 
 log = logging.getLogger(__name__)
 
@@ -35,8 +35,8 @@ def backoff_seconds(attempt: int, settings: OutboxSettings, *, retry_after: floa
 
 
 class Outbox:
-    def __init__(self, store: Store, channels: Mapping[str, Channel], settings: OutboxSettings) -> None:
-        self._store = store
+    def __init__(self, queue: OutboxQueue, channels: Mapping[str, Channel], settings: OutboxSettings) -> None:
+        self._queue = queue
         self._channels = channels
         self._settings = settings
         # Weak values: a conversation's lock lives only while someone holds or awaits it.
@@ -46,7 +46,7 @@ class Outbox:
         """Send the conversation's due replies in order; stop at the first that fails."""
         lock = self._locks.setdefault(conversation_id, asyncio.Lock())
         async with lock:
-            while (due := await self._store.claim_next_delivery(conversation_id, lease=SEND_LEASE)) is not None:
+            while (due := await self._queue.claim_next(conversation_id, lease=SEND_LEASE)) is not None:
                 if not await self._send(due):
                     break
 
@@ -65,14 +65,14 @@ class Outbox:
             if attempt >= self._settings.max_attempts:
                 log.error("outbox: giving up on message %s to %s after %d attempts: %s",
                           due.message.id, due.address.channel, attempt, reason)
-                await self._store.mark_failed(due.outbox_id, error=reason, retry_at=None)
+                await self._queue.mark_failed(due.outbox_id, error=reason, retry_at=None)
                 return True  # dead-lettered: later replies may go
             delay = backoff_seconds(attempt, self._settings, retry_after=retry_after)
             log.warning("outbox: sending message %s to %s failed (attempt %d), retrying in %.1f s: %s",
                         due.message.id, due.address.channel, attempt, delay, reason)
-            await self._store.mark_failed(
+            await self._queue.mark_failed(
                 due.outbox_id, error=reason, retry_at=utcnow() + timedelta(seconds=delay)
             )
             return False
-        await self._store.mark_sent(due.outbox_id, external_id)
+        await self._queue.mark_sent(due.outbox_id, external_id)
         return True

@@ -13,7 +13,7 @@ from datetime import datetime
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from core.db import Case, Contact, Conversation, Identity, Memory, Message
+from core.db import Case, Contact, Conversation, Identity, Memory, Message, MessageStatus
 from handoff.cases import OPEN_STATES
 
 
@@ -68,7 +68,7 @@ def expire_conversations(session: Session, *, idle_since: datetime) -> int:
     owes an answer (an open case) or one just written to. Facts about the contact stay
     (long-term memory)."""
     open_cases = select(Case.conversation_id).where(Case.state.in_(OPEN_STATES))
-    unanswered = select(Message.conversation_id).where(Message.status == "pending")
+    unanswered = select(Message.conversation_id).where(Message.status == MessageStatus.PENDING)
     result = session.execute(
         delete(Conversation).where(
             Conversation.updated_at < idle_since,

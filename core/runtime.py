@@ -22,10 +22,11 @@ from core.hub import Hub
 from core.llm_responder import LlmResponder
 from core.sentiment import SentimentAnalyzer
 from core.settings import Settings
-from core.store import Store
+from core.storage import Storage
 from core.transactions import Transactions, transactions_for
 from core.turn_runner import TurnRunner
-from handoff.desk import DeskPort, StaffDesk
+from handoff.desk import StaffDesk
+from handoff.desk_port import DeskPort
 from knowledge.base import KnowledgeBase
 
 
@@ -34,7 +35,8 @@ class Runtime:
     engine: AsyncEngine
     sessionmaker: async_sessionmaker[AsyncSession]
     knowledge: KnowledgeBase
-    store: Store
+    transactions: Transactions
+    storage: Storage
     hub: Hub
 
     async def database_ready(self) -> bool:
@@ -77,15 +79,15 @@ async def open_runtime(settings: Settings, channels: Mapping[str, Channel]) -> A
         try:
             agent = Agent(knowledge=knowledge, settings=settings.answer, llm=llm)
             transactions = transactions_for(engine, sessionmaker)
-            store = Store(transactions)
+            storage = Storage.on(transactions)
             turns = TurnRunner(
-                store=store,
+                transactions=storage.turns,
                 agent=agent,
                 analyzer=SentimentAnalyzer(settings.sentiment),
                 reader=reader,
                 settings=settings,
             )
-            hub = Hub(store=store, agent=agent, turns=turns, channels=channels, settings=settings,
+            hub = Hub(storage=storage, agent=agent, turns=turns, channels=channels, settings=settings,
                       desk=staff_desk(transactions, channels, settings))
             await hub.start()
             started: list[Channel] = []
@@ -93,7 +95,7 @@ async def open_runtime(settings: Settings, channels: Mapping[str, Channel]) -> A
                 for channel in channels.values():
                     await channel.start(hub)
                     started.append(channel)
-                yield Runtime(engine, sessionmaker, knowledge, store, hub)
+                yield Runtime(engine, sessionmaker, knowledge, transactions, storage, hub)
             finally:
                 for channel in reversed(started):
                     await channel.stop()

@@ -5,31 +5,29 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator
+from functools import partial
 
 from datetime import UTC, datetime, timedelta
 
 from aiohttp import web
 from apscheduler.triggers.interval import IntervalTrigger
 
+from core.hub import Hub
+from core.messages import encoded_message_bytes
+from core.privacy import expire_conversations
 from core.registry import load_channels
 from core.runtime import Runtime, open_runtime
-from core.hub import Hub
 from core.settings import Settings
-from core.store import Store
+from core.transactions import Transactions
 from knowledge.scheduler import build_scheduler
 
 log = logging.getLogger(__name__)
 
 RUNTIME = web.AppKey("runtime", Runtime)
-def max_body_bytes(settings: Settings) -> int:
-    """Room for the largest message the settings allow: every file in base64 (4 bytes per 3)
-    beside the longest text, escaped, plus slack for the JSON around them."""
-    files = settings.attachments.max_files * ((settings.attachments.max_bytes + 2) // 3 * 4 + 1024)
-    return 64 * 1024 + 6 * settings.api.max_text_length + files
-
-
 def create_app(settings: Settings) -> web.Application:
-    app = web.Application(client_max_size=max_body_bytes(settings))
+    body_limit = encoded_message_bytes(max_text_length=settings.api.max_text_length,
+                                       max_file_bytes=settings.attachments.max_bytes, files=settings.attachments.max_files)
+    app = web.Application(client_max_size=body_limit)
     channels = load_channels(settings)
     for channel in channels.values():
         app.add_routes(channel.routes())
@@ -42,7 +40,7 @@ def create_app(settings: Settings) -> web.Application:
                 scheduler.add_job(
                     expire_idle_conversations,
                     trigger=IntervalTrigger(hours=1),
-                    args=(runtime.store, settings.memory.retention_days),
+                    args=(runtime.transactions, settings.memory.retention_days),
                     id="retention",
                     name="expire idle conversations",
                     max_instances=1,
@@ -71,10 +69,10 @@ def create_app(settings: Settings) -> web.Application:
     return app
 
 
-async def expire_idle_conversations(store: Store, days: int) -> None:
+async def expire_idle_conversations(transactions: Transactions, days: int) -> None:
     """The retention job: failures are logged, never raised (the next hour tries again)."""
     try:
-        expired = await store.expire_conversations(idle_since=datetime.now(UTC) - timedelta(days=days))
+        expired = await transactions.run(partial(expire_conversations, idle_since=datetime.now(UTC) - timedelta(days=days)))
     except Exception:
         log.exception("retention: expiring conversations failed")
         return

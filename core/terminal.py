@@ -5,8 +5,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from core.channel import Capabilities
-from core.hub import Hub
+from core.channel import Capabilities, HubPort
 from core.messages import Address, StoredMessage
 
 
@@ -17,7 +16,7 @@ class TerminalChannel:
     def routes(self) -> list[web.AbstractRouteDef]:
         return []
 
-    async def start(self, hub: Hub) -> None:
+    async def start(self, hub: HubPort) -> None:
         return None
 
     async def stop(self) -> None:

@@ -4,24 +4,27 @@ agent answer, ask the policy again, and store it all at once.
 
 The policy runs twice: before answering (a request for a person, a keyword, frustration need
 no answer first) and after (a reply that could not answer, or the LLM asking for a person).
+
+A turn is taken (`take`, which the hub retries when it fails) and, once its reply is on its
+way, followed up (`follow_up`): work the customer should not wait for — the staff's suggested
+reply for a conversation escalated before any answer, and the rolling summary.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
-from core.agent import Agent
+from core.agent import Answerer
 from core.attachments import AttachmentReader
+from core.inbox import PendingMessage
 from core.memory import extract_facts, extractive_summary, within_budget
 from core.messages import Author, Reply
 from core.sentiment import SentimentAnalyzer
 from core.settings import Settings
-from core.store import Store
 from core.streaming import StreamSink
 from core.turn_context import AgentOutcome, AttachmentText, Fact, PastMessage, Signals, TurnContext
-from core.turn_transactions import FinishedTurn, PendingMessage, TurnResult, TurnState
+from core.turn_transactions import FinishedTurn, TurnResult, TurnState, TurnTransactions
 from handoff.cases import BOT_STATES, CaseOpening
 from handoff.policy import Escalation, decide
 
@@ -34,33 +37,39 @@ DECLINED_HANDOFF = (
 )
 
 
+@dataclass(frozen=True, slots=True)
+class TakenTurn:
+    """A committed turn, and what is left to do once its reply is on its way."""
+
+    finished: FinishedTurn
+    suggest_from: TurnContext | None = None
+    """Escalated before any answer, with an LLM: draft a reply for staff from this context."""
+    summarize: TurnState | None = None
+    """The conversation grew long: fold its older turns into the rolling summary."""
+
+
 class TurnRunner:
     def __init__(
         self,
         *,
-        store: Store,
-        agent: Agent,
+        transactions: TurnTransactions,
+        agent: Answerer,
         analyzer: SentimentAnalyzer,
         reader: AttachmentReader,
         settings: Settings,
     ) -> None:
-        self._store = store
+        self._transactions = transactions
         self._agent = agent
         self._analyzer = analyzer
         self._reader = reader
         self._settings = settings
 
-    async def run(
-        self,
-        pending: PendingMessage,
-        *,
-        push: bool,
-        stream: StreamSink | None,
-        delivered: Callable[[FinishedTurn], Awaitable[None]],
-    ) -> None:
-        """Answer (or stay silent for a person) and store the outcome; `delivered` is called
-        with it (not when another worker answered first), before any summarizing."""
-        state = await self._store.load_turn(pending)
+    async def take(self, pending: PendingMessage, *, push: bool, stream: StreamSink | None) -> TakenTurn | None:
+        """Answer (or stay silent for a person) and store the outcome. None when the message
+        was answered already: by an earlier attempt, or by another worker."""
+        state = await self._transactions.load(pending)
+        if state is None:
+            return None
         signals = self._analyzer.analyze(pending.text)
         converted = dict(zip((row_id for row_id, _ in state.unread),
                              await self._reader.read_all([file for _, file in state.unread]), strict=True))
@@ -68,17 +77,16 @@ class TurnRunner:
         facts = [replace(f, source_message_id=pending.id) for f in extract_facts(pending.text)]
         base = TurnResult(signals=signals, reply=None, attachments=converted, facts=facts)
         if state.state not in BOT_STATES:  # a person has it
-            await self._finish(pending, base, None, signals, push=push, delivered=delivered)
-            return
+            return await self._finish(pending, base, None, signals, push=push)
         history = [m for m in state.messages if m.id > state.policy_from]
         history.append(PastMessage(pending.id, Author.CUSTOMER, pending.text, signals))
         context = self._context(pending, state, facts, files)
         early = decide(history, settings=self._settings.handoff)
-        if early is not None:
+        if early is not None:  # the customer hears so at once; staff get a draft afterwards
             reply = Reply(_with_problems(HANDOFF_NOTICE, files), handoff=True)
-            await self._finish(pending, replace(base, reply=reply), early, signals, push=push, delivered=delivered,
-                               suggestion=await self._suggestion(context))
-            return
+            taken = await self._finish(pending, replace(base, reply=reply), early, signals, push=push)
+            wants_draft = taken is not None and self._agent.llm is not None
+            return replace(taken, suggest_from=context) if taken is not None and wants_draft else taken
         outcome = await self._agent.respond(context, stream=stream)
         drafted = [*history, PastMessage(0, Author.BOT, outcome.reply.text, declined=outcome.declined)]
         late = decide(drafted, settings=self._settings.handoff, agent_request=outcome.escalation)
@@ -86,8 +94,24 @@ class TurnRunner:
         reply = replace(reply, text=_with_problems(reply.text, files))
         result = replace(base, reply=reply, declined=outcome.declined, facts=[*facts, *outcome.facts])
         suggestion = outcome.reply.text if late is not None and self._agent.llm is not None else None
-        if await self._finish(pending, result, late, signals, push=push, delivered=delivered, suggestion=suggestion):
-            await self._summarize_if_long(pending, state)
+        taken = await self._finish(pending, result, late, signals, push=push, suggestion=suggestion)
+        if taken is not None and len(state.messages) + 2 >= self._settings.memory.summarize_after:
+            return replace(taken, summarize=state)
+        return taken
+
+    async def follow_up(self, pending: PendingMessage, taken: TakenTurn) -> str | None:
+        """The work left after a turn's reply went out; the id of a case that got a suggested
+        reply (its card shows it), else None."""
+        if taken.summarize is not None:
+            await self._summarize(pending, taken.summarize)
+        case_id = taken.finished.case_id
+        if taken.suggest_from is None or case_id is None:
+            return None
+        suggestion = await self._suggestion(taken.suggest_from)
+        if suggestion is None:
+            return None
+        await self._transactions.save_suggestion(case_id, suggestion)
+        return case_id
 
     async def _finish(
         self,
@@ -97,25 +121,20 @@ class TurnRunner:
         signals: Signals,
         *,
         push: bool,
-        delivered: Callable[[FinishedTurn], Awaitable[None]],
         suggestion: str | None = None,
-    ) -> bool:
+    ) -> TakenTurn | None:
         if escalation is not None:
             log.info("turn: conversation %s escalated (%s): %s", pending.conversation_id, escalation.rule, escalation.reason)
             opening = CaseOpening(escalation.rule.value, escalation.reason, signals.frustration, suggestion)
             result = replace(result, escalation=opening)
-        finished = await self._store.finish_turn(pending, result, push=push)
-        if finished is not None:
-            await delivered(finished)
-        return finished is not None
+        finished = await self._transactions.finish(pending, result, push=push)
+        return TakenTurn(finished) if finished is not None else None
 
     async def _suggestion(self, context: TurnContext) -> str | None:
         """With an LLM, a draft answer for the person who takes over; never for the customer."""
-        if self._agent.llm is None:
-            return None
         try:
             return (await self._agent.respond(context)).reply.text
-        except Exception:  # noqa: BLE001 — the case opens without a suggestion
+        except Exception:  # noqa: BLE001 — the case stays without a suggestion
             log.warning("turn: no suggested reply for message %s", context.message_id, exc_info=True)
             return None
 
@@ -132,11 +151,9 @@ class TurnRunner:
             attachments=files,
         )
 
-    async def _summarize_if_long(self, pending: PendingMessage, state: TurnState) -> None:
-        """Fold the turns that no longer fit the budget into the rolling summary once the
-        unsummarized tail is long; the LLM writes it when configured, else it is extractive."""
-        if len(state.messages) + 2 < self._settings.memory.summarize_after:
-            return
+    async def _summarize(self, pending: PendingMessage, state: TurnState) -> None:
+        """Fold the turns that no longer fit the budget into the rolling summary; the LLM
+        writes it when configured, else it is extractive."""
         older, _ = within_budget(state.messages, self._settings.memory.context_tokens // 2)
         if not older:
             return
@@ -148,7 +165,7 @@ class TurnRunner:
             except Exception as exc:  # noqa: BLE001 — the extractive summary stands in
                 log.warning("turn: the LLM could not summarize conversation %s (%s); kept an extractive summary",
                             pending.conversation_id, exc)
-        await self._store.save_summary(pending.conversation_id, summary=summary, upto=older[-1].id)
+        await self._transactions.save_summary(pending.conversation_id, summary=summary, upto=older[-1].id)
 
 
 def _handed_over(outcome: AgentOutcome) -> Reply:

@@ -1,39 +1,33 @@
 """The transactions of one turn: what the agent needs to know, and everything it decided.
 
-`load_turn` reads the conversation's state, its messages since the last summary, the
-contact's facts and the message's attachments. `finish_turn` writes the outcome in one
-transaction — the message's signals, its attachments' text, new facts, the reply and its
-delivery, an escalation's case — so a crash leaves either all of it or none, and the
-conditional status update keeps a turn to one outcome across processes.
+`load` reads the conversation's state, its messages since the last summary, the contact's
+facts and the message's attachments. `finish` writes the outcome in one transaction — the
+message's signals, its attachments' text, new facts, the reply and its delivery, an
+escalation's case — so a crash leaves either all of it or none, and the conditional status
+update keeps a turn to one outcome across processes.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
-from sqlalchemy import bindparam, func, insert, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.orm import Session
 
-from core.db import AttachmentRow, Case, Conversation, Memory, Message, OutboxItem, utcnow
-from core.messages import Address, Attachment, Author, Reply, StoredMessage, citation_json
+from core.contacts import dialect_insert
+from core.db import AttachmentRow, Case, Conversation, ConversationState, Memory, Message, MessageStatus, utcnow
+from core.inbox import INSERT_MESSAGE, PendingMessage
+from core.messages import Attachment, Author, Reply, StoredMessage, citation_json
+from core.outbox_queue import queue_delivery
+from core.transactions import Transactions
 from core.turn_context import AttachmentText, Fact, FactKey, Intent, PastMessage, Signals
 from handoff.cases import BOT_STATES, CONVERSATION_STATE, CaseOpening, CaseState, open_case
 
 HISTORY_LIMIT = 200
 """Messages read per turn at most; summaries keep a conversation's unsummarized tail shorter."""
-
-
-@dataclass(frozen=True, slots=True)
-class PendingMessage:
-    """An inbound message claimed for answering."""
-
-    id: int
-    conversation_id: str
-    text: str
-    address: Address
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,21 +66,35 @@ class FinishedTurn:
     case_id: str | None
 
 
-# Prebuilt statements on the hot path (see core.store).
-INSERT_MESSAGE = insert(Message).returning(Message.id)
-INSERT_OUTBOX = insert(OutboxItem)
+class TurnTransactions:
+    def __init__(self, transactions: Transactions) -> None:
+        self._run = transactions.run
+
+    async def load(self, pending: PendingMessage) -> TurnState | None:
+        """What answering `pending` needs: conversation state, history, facts, files. None
+        when the message is answered already (an earlier attempt committed its turn)."""
+        return await self._run(partial(_load, message_id=pending.id, conversation_id=pending.conversation_id))
+
+    async def finish(self, pending: PendingMessage, result: TurnResult, *, push: bool) -> FinishedTurn | None:
+        """Store a turn's outcome, mark the question answered and, for push channels, queue the
+        delivery — all in one transaction. None when another worker answered it first."""
+        return await self._run(partial(_finish, pending=pending, result=result, push=push))
+
+    async def save_summary(self, conversation_id: str, *, summary: str, upto: int) -> None:
+        await self._run(partial(_save_summary, conversation_id=conversation_id, summary=summary, upto=upto))
+
+    async def save_suggestion(self, case_id: str, suggestion: str) -> None:
+        """Attach a draft answer for staff to a case opened without one."""
+        await self._run(partial(_save_suggestion, case_id=case_id, suggestion=suggestion))
+
+
+# Prebuilt statements on the hot path (see core.inbox).
 _MARK_ANSWERED = (
     update(Message)
-    .where(Message.id == bindparam("message_id"), Message.status == "pending")
-    .values(status="answered", claimed_until=None)
+    .where(Message.id == bindparam("message_id"), Message.status == MessageStatus.PENDING)
+    .values(status=MessageStatus.ANSWERED, claimed_until=None)
 )
-
-
-def dialect_insert(session: Session) -> Any:
-    """The INSERT with ON CONFLICT of the dialect at hand (both of ours know it)."""
-    return postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
-
-
+_STATUS = select(Message.status).where(Message.id == bindparam("message_id"))
 _CONVERSATION = select(
     Conversation.state, Conversation.contact_id, Conversation.summary, Conversation.summary_upto
 ).where(Conversation.id == bindparam("conversation_id"))
@@ -130,8 +138,10 @@ _TOUCH = (
 )
 
 
-def load_turn(session: Session, *, message_id: int, conversation_id: str) -> TurnState:
+def _load(session: Session, *, message_id: int, conversation_id: str) -> TurnState | None:
     connection = session.connection()
+    if connection.execute(_STATUS, {"message_id": message_id}).scalar_one_or_none() != MessageStatus.PENDING:
+        return None
     conversation = connection.execute(_CONVERSATION, {"conversation_id": conversation_id}).one()
     rows = connection.execute(
         _HISTORY, {"conversation_id": conversation_id, "after": conversation.summary_upto, "before": message_id}
@@ -147,7 +157,7 @@ def load_turn(session: Session, *, message_id: int, conversation_id: str) -> Tur
     return TurnState(
         state=conversation.state,
         contact_id=conversation.contact_id,
-        messages=tuple(past_message(row) for row in reversed(rows)),
+        messages=tuple(_past_message(row) for row in reversed(rows)),
         summary=conversation.summary,
         summary_upto=conversation.summary_upto,
         facts=tuple(Fact(FactKey(f.key), f.value, f.source_message_id, f.updated_at) for f in facts),
@@ -161,15 +171,15 @@ def load_turn(session: Session, *, message_id: int, conversation_id: str) -> Tur
     )
 
 
-def past_message(row: Any) -> PastMessage:
-    """A message row (ORM object or Core row with the same columns) as memory sees it."""
+def _past_message(row: Any) -> PastMessage:
+    """A message row as memory sees it."""
     signals = None
     if row.intent is not None:
         signals = Signals(row.polarity or 0.0, row.frustration or 0.0, Intent(row.intent))
     return PastMessage(row.id, Author(row.author), row.text, signals, row.declined)
 
 
-def finish_turn(session: Session, *, pending: PendingMessage, result: TurnResult, push: bool) -> FinishedTurn | None:
+def _finish(session: Session, *, pending: PendingMessage, result: TurnResult, push: bool) -> FinishedTurn | None:
     """Write a turn's outcome; None when the message was already answered (by another worker)."""
     connection = session.connection()
     if connection.execute(_MARK_ANSWERED, {"message_id": pending.id}).rowcount != 1:
@@ -192,7 +202,8 @@ def finish_turn(session: Session, *, pending: PendingMessage, result: TurnResult
     if result.reply is not None and with_bot:
         stored = _insert_reply(session, pending=pending, reply=result.reply, declined=result.declined, push=push)
     case_id = None
-    state = "bot" if conversation.state == "closed" else conversation.state  # written again after resolving
+    # a resolved case's customer writing again is the bot's once more
+    state = ConversationState.BOT if conversation.state == ConversationState.CLOSED else conversation.state
     if result.escalation is not None and with_bot:
         case_id = open_case(session, conversation_id=pending.conversation_id, opening=result.escalation)
         state = CONVERSATION_STATE[CaseState.WAITING]
@@ -242,20 +253,7 @@ def _insert_reply(session: Session, *, pending: PendingMessage, reply: Reply, de
         },
     ).scalar_one()
     if push:
-        connection.execute(
-            INSERT_OUTBOX,
-            {
-                "message_id": reply_id,
-                "conversation_id": pending.conversation_id,
-                "channel": address.channel,
-                "chat_id": address.chat_id,
-                "thread_id": address.thread_id or "",
-                "status": "pending",
-                "attempts": 0,
-                "next_attempt_at": now,
-                "created_at": now,
-            },
-        )
+        queue_delivery(session, message_id=reply_id, conversation_id=pending.conversation_id, address=address, now=now)
     return StoredMessage(
         id=reply_id,
         conversation_id=pending.conversation_id,
@@ -266,3 +264,15 @@ def _insert_reply(session: Session, *, pending: PendingMessage, reply: Reply, de
         created_at=now,
         reply_to=pending.id,
     )
+
+
+def _save_summary(session: Session, *, conversation_id: str, summary: str, upto: int) -> None:
+    session.execute(
+        update(Conversation)
+        .where(Conversation.id == conversation_id, Conversation.summary_upto < upto)
+        .values(summary=summary, summary_upto=upto)
+    )
+
+
+def _save_suggestion(session: Session, *, case_id: str, suggestion: str) -> None:
+    session.execute(update(Case).where(Case.id == case_id).values(suggestion=suggestion))

@@ -18,7 +18,7 @@ from enum import StrEnum
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
-from core.db import Case, CaseEvent, Conversation, utcnow
+from core.db import Case, CaseEvent, Conversation, ConversationState, utcnow
 
 
 class CaseState(StrEnum):
@@ -35,16 +35,16 @@ TRANSITIONS: dict[CaseState, frozenset[CaseState]] = {
     CaseState.CLOSED: frozenset(),
 }
 CONVERSATION_STATE = {
-    CaseState.WAITING: "waiting",
-    CaseState.HUMAN: "human",
-    CaseState.RETURNED: "bot",
-    CaseState.CLOSED: "closed",
+    CaseState.WAITING: ConversationState.WAITING,
+    CaseState.HUMAN: ConversationState.HUMAN,
+    CaseState.RETURNED: ConversationState.BOT,
+    CaseState.CLOSED: ConversationState.CLOSED,
 }
 
 
-BOT_STATES = frozenset({"bot", "closed"})
+BOT_STATES = frozenset({ConversationState.BOT, ConversationState.CLOSED})
 """Conversation states in which the bot answers (a resolved case's customer writing again)."""
-OPEN_STATES = (CaseState.WAITING.value, CaseState.HUMAN.value)
+OPEN_STATES = (CaseState.WAITING, CaseState.HUMAN)
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,7 +67,7 @@ def open_case(session: Session, *, conversation_id: str, opening: CaseOpening) -
     now = utcnow()
     case = Case(
         conversation_id=conversation_id,
-        state=CaseState.WAITING.value,
+        state=CaseState.WAITING,
         rule=opening.rule,
         reason=opening.reason,
         frustration=opening.frustration,

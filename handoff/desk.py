@@ -14,44 +14,28 @@ import asyncio
 import logging
 from datetime import UTC, datetime, timedelta
 from functools import partial
-from typing import Protocol, runtime_checkable
 
 from core.transactions import Transactions
 from handoff.cases import CaseTransitionError
+from handoff.desk_port import CaseAction, DeskPort
 from handoff.desk_store import (
-    Action,
-    CaseCard,
+    Overdue,
     Relayed,
     act_on_case,
+    card_at,
     case_id_at,
     desk_ref_of,
-    Overdue,
-    remind_overdue,
     due_mirrors,
     mark_mirrored,
     relay_staff_reply,
+    remind_overdue,
     set_desk_ref,
     unposted_cards,
 )
 
 log = logging.getLogger(__name__)
 
-COMMANDS = {"!claim": Action.CLAIM, "!resolve": Action.RESOLVE, "!bot": Action.RETURN}
-
-
-@runtime_checkable
-class DeskPort(Protocol):
-    """What a staff desk needs of a chat platform."""
-
-    desk_ready: bool
-
-    async def post_case(self, card: CaseCard) -> str:
-        """Post a new case card; return the reference of its thread."""
-        ...
-
-    async def update_case(self, desk_ref: str, card: CaseCard) -> None: ...
-
-    async def post_to_case(self, desk_ref: str, text: str) -> None: ...
+COMMANDS = {"!claim": CaseAction.CLAIM, "!resolve": CaseAction.RESOLVE, "!bot": CaseAction.RETURN}
 
 
 class StaffDesk:
@@ -64,7 +48,7 @@ class StaffDesk:
 
     async def sync(self) -> None:
         """Post new cases' cards and mirror customer messages into case threads."""
-        async with self._lock:  # one sync at a time: a card must not be posted twice
+        async with self._lock:  # one sync at a time: a card must not be posted twice in this process
             for card in await self._run(unposted_cards):
                 desk_ref = await self._port.post_case(card)
                 await self._run(partial(set_desk_ref, case_id=card.case_id, desk_ref=desk_ref))
@@ -98,7 +82,16 @@ class StaffDesk:
             await self._refresh(relayed)
         return relayed
 
-    async def act(self, *, case_id: str, action: Action, actor: str) -> Relayed | None:
+    async def refresh_card(self, case_id: str) -> None:
+        """Show a case's card as it is now (e.g. with a suggested reply added after it was
+        posted). Under the sync lock: a card being posted right now is updated after, not missed."""
+        async with self._lock:
+            found = await self._run(partial(card_at, case_id=case_id))
+            if found is not None:
+                desk_ref, card = found
+                await self._port.update_case(desk_ref, card)
+
+    async def act(self, *, case_id: str, action: CaseAction, actor: str) -> Relayed | None:
         """Claim, resolve or return a case; a move the case cannot make is explained in its
         thread (e.g. resolving it twice) and changes nothing."""
         try:

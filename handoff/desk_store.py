@@ -6,43 +6,27 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from enum import StrEnum
+from itertools import groupby
 
-from sqlalchemy import select, update
+from sqlalchemy import exists, select, update
 from sqlalchemy.orm import Session
 
-from core.db import Case, Contact, Conversation, Message, OutboxItem, utcnow
-from core.messages import Author
+from core.db import Case, Contact, Conversation, Message, utcnow
+from core.messages import Address, Author
+from core.outbox_queue import queue_delivery
 from handoff.cases import OPEN_STATES, CaseState, move_case
+from handoff.desk_port import CaseAction, CaseCard
 
 CARD_MESSAGES = 5
 STILL_WITH_US = "Thanks for your patience — a person from our support team has your conversation and will reply here soon."
 RESOLVED_NOTICE = "A person from our support team has marked this as resolved. If you need anything else, just write here."
 
 
-class Action(StrEnum):
-    CLAIM = "claim"
-    RESOLVE = "resolve"
-    RETURN = "return"
-
-
-ACTION_STATE = {Action.CLAIM: CaseState.HUMAN, Action.RESOLVE: CaseState.CLOSED, Action.RETURN: CaseState.RETURNED}
-
-
-@dataclass(frozen=True, slots=True)
-class CaseCard:
-    """What staff see of a case: a neutral structure the desk's channel renders."""
-
-    case_id: str
-    state: str
-    channel: str
-    customer: str
-    reason: str
-    frustration: float | None
-    owner: str | None
-    last_messages: tuple[tuple[str, str], ...]
-    """(author, text) of the conversation's latest messages, oldest first."""
-    suggestion: str | None = None
+ACTION_STATE = {
+    CaseAction.CLAIM: CaseState.HUMAN,
+    CaseAction.RESOLVE: CaseState.CLOSED,
+    CaseAction.RETURN: CaseState.RETURNED,
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,24 +82,25 @@ def set_desk_ref(session: Session, *, case_id: str, desk_ref: str) -> None:
 
 
 def due_mirrors(session: Session) -> list[Mirror]:
-    """Customer messages that arrived after a case's card and are not yet in its thread."""
-    mirrors = []
-    cases = session.execute(select(Case).where(Case.state.in_(OPEN_STATES), Case.desk_ref.is_not(None))).scalars()
-    for case in cases:
-        rows = session.execute(
-            select(Message.id, Message.text)
-            .where(
-                Message.conversation_id == case.conversation_id,
-                Message.author == Author.CUSTOMER.value,
-                Message.id > case.mirrored_upto,
-                Message.created_at > case.opened_at,
-            )
-            .order_by(Message.id)
-        ).all()
-        if rows:
-            assert case.desk_ref is not None
-            mirrors.append(Mirror(case.id, case.desk_ref, tuple((r.id, r.text) for r in rows)))
-    return mirrors
+    """Customer messages that arrived after a case's card and are not yet in its thread
+    (one query for all open cases)."""
+    rows = session.execute(
+        select(Case.id.label("case_id"), Case.desk_ref, Message.id, Message.text)
+        .join(Message, Message.conversation_id == Case.conversation_id)
+        .where(
+            Case.state.in_(OPEN_STATES),
+            Case.desk_ref.is_not(None),
+            Message.author == Author.CUSTOMER,
+            Message.id > Case.mirrored_upto,
+            Message.created_at > Case.opened_at,
+        )
+        .order_by(Case.opened_at, Case.id, Message.id)
+    ).all()
+    return [
+        Mirror(case_id, desk_ref, tuple((r.id, r.text) for r in messages))
+        for (case_id, desk_ref), messages in ((key, list(group)) for key, group in
+                                              groupby(rows, key=lambda r: (r.case_id, r.desk_ref)))
+    ]
 
 
 def mark_mirrored(session: Session, *, case_id: str, upto: int) -> None:
@@ -145,19 +130,27 @@ def relay_staff_reply(
 
 
 def act_on_case(
-    session: Session, *, case_id: str, action: Action, actor: str, push: frozenset[str]
+    session: Session, *, case_id: str, action: CaseAction, actor: str, push: frozenset[str]
 ) -> Relayed:
     """Claim, resolve (the customer is told) or return to the bot (a marker in the
     conversation's memory, so the bot picks up where the person left off)."""
     case = move_case(session, case_id=case_id, to=ACTION_STATE[action], actor=actor)
     conversation = session.get(Conversation, case.conversation_id)
     assert conversation is not None
-    if action is Action.RESOLVE:
+    if action is CaseAction.RESOLVE:
         _say(session, conversation, author=Author.STAFF, text=RESOLVED_NOTICE, push=push)
-    if action is Action.RETURN:
+    if action is CaseAction.RETURN:
         marker = f"- Staff ({actor}) handled this conversation and handed it back to the bot."
         conversation.summary = "\n".join(filter(None, [conversation.summary or "Earlier in this conversation:", marker]))
     return Relayed(conversation.id, conversation.channel, card_of(session, case), case.desk_ref)
+
+
+def card_at(session: Session, *, case_id: str) -> tuple[str, CaseCard] | None:
+    """A posted case's thread and its card as it is now; None before it is posted."""
+    case = session.get(Case, case_id)
+    if case is None or case.desk_ref is None:
+        return None
+    return case.desk_ref, card_of(session, case)
 
 
 def desk_ref_of(session: Session, *, case_id: str) -> str | None:
@@ -183,17 +176,8 @@ def _say(session: Session, conversation: Conversation, *, author: Author, text: 
     session.add(message)
     session.flush()
     if conversation.channel in push:
-        session.add(
-            OutboxItem(
-                message_id=message.id,
-                conversation_id=conversation.id,
-                channel=conversation.channel,
-                chat_id=conversation.chat_id,
-                thread_id=conversation.thread_id,
-                next_attempt_at=now,
-                created_at=now,
-            )
-        )
+        address = Address(conversation.channel, conversation.chat_id, conversation.thread_id or None)
+        queue_delivery(session, message_id=message.id, conversation_id=conversation.id, address=address, now=now)
     conversation.updated_at = now
 
 
@@ -210,19 +194,16 @@ def remind_overdue(session: Session, *, now: datetime, sla: timedelta, push: fro
     """Open cases nobody from staff has answered within `sla`, each once: marked reminded,
     and the customer told they are not forgotten."""
     overdue = []
+    staff_replied = exists().where(
+        Message.conversation_id == Case.conversation_id,
+        Message.author == Author.STAFF,
+        Message.created_at >= Case.opened_at,
+    )
     cases = session.execute(
-        select(Case).where(Case.state.in_(OPEN_STATES), Case.reminded_at.is_(None), Case.opened_at <= now - sla)
+        select(Case).where(Case.state.in_(OPEN_STATES), Case.reminded_at.is_(None), Case.opened_at <= now - sla,
+                           ~staff_replied)
     ).scalars()
     for case in cases:
-        answered = session.execute(
-            select(Message.id).where(
-                Message.conversation_id == case.conversation_id,
-                Message.author == Author.STAFF.value,
-                Message.created_at >= case.opened_at,
-            ).limit(1)
-        ).first()
-        if answered:
-            continue
         case.reminded_at = now
         conversation = session.get(Conversation, case.conversation_id)
         assert conversation is not None

@@ -18,8 +18,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from core.db import make_engine, make_sessionmaker, prepare_database
 from core.runtime import open_database
 from core.settings import KnowledgeSettings, Settings
-from core.store import Store
-from core.transactions import transactions_for
+from core.storage import Storage
+from core.transactions import Transactions, transactions_for
 from knowledge.base import KnowledgeBase
 from tests.fakes.openai_server import FakeOpenAI
 from tests.fakes.slack_api import FakeSlack
@@ -81,10 +81,15 @@ def sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
 
 
 @pytest.fixture
-async def store(engine: AsyncEngine, sessionmaker: async_sessionmaker[AsyncSession]) -> AsyncIterator[Store]:
+async def transactions(engine: AsyncEngine, sessionmaker: async_sessionmaker[AsyncSession]) -> AsyncIterator[Transactions]:
     transactions = transactions_for(engine, sessionmaker)
-    yield Store(transactions)
+    yield transactions
     await transactions.close()
+
+
+@pytest.fixture
+def storage(transactions: Transactions) -> Storage:
+    return Storage.on(transactions)
 
 
 @pytest.fixture

@@ -16,7 +16,8 @@ from aiohttp import web
 from pydantic import SecretStr
 from sqlalchemy import select
 
-from channels.web import WebChannel, identity_signature
+from channels.web import WebChannel
+from channels.web_sessions import identity_signature
 from core.db import Feedback
 from core.messages import Address, InboundMessage
 from core.server import RUNTIME, create_app
@@ -332,7 +333,7 @@ async def fake_server(tmp_path: Path) -> AsyncIterator[tuple[str, FakeHub]]:
     """Only the web channel, answered by an in-memory hub whose reply text a test chooses."""
     channel = WebChannel(Settings(data_dir=tmp_path))
     hub = FakeHub(channel)
-    await channel.start(hub)  # type: ignore[arg-type]  # a stand-in for core.hub.Hub
+    await channel.start(hub)
     app = web.Application()
     app.add_routes(channel.routes())
     runner, url = await serve(app)

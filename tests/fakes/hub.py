@@ -1,4 +1,4 @@
-"""An in-memory stand-in for the hub's channel-facing calls, for testing a channel alone."""
+"""An in-memory hub behind the hub port, for testing a channel alone."""
 
 from __future__ import annotations
 
@@ -6,23 +6,26 @@ import asyncio
 from datetime import UTC, datetime
 from typing import Any
 
-from channels.web import WebChannel
+from core.channel import Channel, ConversationOverview, FeedbackResult, Receipt
 from core.messages import Address, Author, Citation, InboundMessage, StoredMessage
-from core.store import Receipt
+from handoff.desk_port import CaseAction
+from knowledge.hits import Hit
 
 CITATION = Citation(source="reset-your-password.md", title="Reset your password", section="How to reset", score=0.81)
 
 
 class FakeHub:
-    """The hub's two calls, in memory: stores both directions and answers every new
-    customer message with a canned cited reply through `channel.send`, as the outbox would."""
+    """The hub port in memory: stores both directions and answers every new customer
+    message with a canned cited reply through `channel.send`, as the outbox would."""
 
-    def __init__(self, channel: WebChannel, *, answer_inline: bool = False) -> None:
+    def __init__(self, channel: Channel, *, answer_inline: bool = False) -> None:
         self.channel = channel
         self.answer_inline = answer_inline
         self.received: list[InboundMessage] = []
         self.messages: list[tuple[Address, StoredMessage]] = []
         self.by_external_id: dict[str, StoredMessage] = {}
+        self.votes: dict[int, str] = {}
+        self.staff_events: list[tuple[str, str, str]] = []
         self.gate = asyncio.Event()  # cleared by a test to hold the answer back
         self.gate.set()
         self.fail_next = False
@@ -39,6 +42,7 @@ class FakeHub:
             citations=extra.get("citations", ()),
             handoff=extra.get("handoff", False),
             created_at=datetime(2025, 1, 2, 3, 4, 5, tzinfo=UTC),
+            reply_to=extra.get("reply_to"),
         )
         self.messages.append((address, message))
         return message
@@ -63,9 +67,56 @@ class FakeHub:
     async def _answer(self, address: Address, question: StoredMessage) -> None:
         await self.gate.wait()
         text = self.reply_text if self.reply_text is not None else f"**Answer** to: {question.text}"
-        reply = self.add(address, Author.BOT, text, citations=(CITATION,), handoff=self.reply_handoff)
+        reply = self.add(address, Author.BOT, text, citations=(CITATION,), handoff=self.reply_handoff,
+                         reply_to=question.id)
         await self.channel.send(address, reply)
+
+    def _reply(self, message_id: int) -> StoredMessage | None:
+        return next((m for _, m in self.messages if m.reply_to == message_id), None)
+
+    async def wait_for_reply(self, message_id: int, *, timeout: float) -> StoredMessage | None:
+        async with asyncio.timeout(timeout):
+            while (reply := self._reply(message_id)) is None:
+                await asyncio.sleep(0.01)
+        return reply
+
+    async def answered(self, message_id: int) -> bool:
+        return self._reply(message_id) is not None
 
     async def history(self, address: Address, *, after: int = 0, limit: int = 200) -> list[StoredMessage]:
         found = [m for a, m in self.messages if a == address and m.id > after]
         return found[:limit]
+
+    async def conversation_messages(
+        self, conversation_id: str, *, after: int = 0, limit: int = 200
+    ) -> list[StoredMessage] | None:
+        found = [m for _, m in self.messages if m.conversation_id == conversation_id]
+        return [m for m in found if m.id > after][:limit] if found else None
+
+    async def conversation_overview(self, conversation_id: str) -> ConversationOverview | None:
+        if not any(m.conversation_id == conversation_id for _, m in self.messages):
+            return None
+        return ConversationOverview(conversation_id, "bot", None, None, (), (), 0.0)
+
+    async def has_conversation(self, address: Address) -> bool:
+        return any(a == address for a, _ in self.messages)
+
+    async def feedback(
+        self, message_id: int, *, rating: str, comment: str | None = None, address: Address | None = None
+    ) -> FeedbackResult:
+        found = next(((a, m) for a, m in self.messages if m.id == message_id), None)
+        if found is None or (address is not None and found[0] != address):
+            return FeedbackResult.NOT_FOUND
+        if found[1].author is not Author.BOT:
+            return FeedbackResult.NOT_A_REPLY
+        self.votes[message_id] = rating
+        return FeedbackResult.SAVED
+
+    async def search(self, query: str, k: int) -> list[Hit]:
+        return []
+
+    async def staff_message(self, *, desk_ref: str, actor: str, text: str) -> None:
+        self.staff_events.append((desk_ref, actor, text))
+
+    async def staff_action(self, *, case_id: str, action: CaseAction, actor: str) -> None:
+        self.staff_events.append((case_id, actor, action.value))

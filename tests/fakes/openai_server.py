@@ -118,6 +118,9 @@ class FakeOpenAI:
         self._script: deque[Response] = deque()
         self._call_ids = itertools.count(1)
         self._closing = asyncio.Event()
+        self.gate = asyncio.Event()
+        """Cleared by a test to hold every answer back until it is set again."""
+        self.gate.set()
         self._runner: web.AppRunner | None = None
         self.base_url = ""
         """Set by `start`."""
@@ -149,6 +152,7 @@ class FakeOpenAI:
         if not self._script:
             return _error(418, "the fake OpenAI server has no scripted response left")
         response = self._script.popleft()
+        await self.gate.wait()
         if isinstance(response, HttpError):
             headers = {"Retry-After": str(response.retry_after)} if response.retry_after is not None else {}
             return _error(response.status, f"scripted HTTP {response.status}", headers)

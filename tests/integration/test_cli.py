@@ -8,15 +8,17 @@ import os
 import subprocess
 import sys
 from datetime import timedelta
+from functools import partial
 from pathlib import Path
 
+from core.inbox import PendingMessage
 from core.messages import Address, InboundMessage, Reply
 from core.runtime import open_database
 from core.settings import Settings
-from core.store import Store
+from core.storage import Storage
 from core.transactions import transactions_for
-from core.turn_transactions import PendingMessage, TurnResult
-from handoff.cases import CaseOpening, CaseState
+from core.turn_transactions import TurnResult
+from handoff.cases import CaseOpening, CaseState, move_case
 
 SUPPORTHUB = str(Path(sys.executable).parent / "supporthub")
 
@@ -81,9 +83,9 @@ def test_forget_erases_a_contact_found_by_a_verified_email(tmp_path: Path) -> No
         settings = Settings(data_dir=tmp_path)
         async with open_database(settings) as (engine, sessionmaker):
             transactions = transactions_for(engine, sessionmaker)
-            store = Store(transactions)
+            storage = Storage.on(transactions)
             for n, text in enumerate(["my name is Zoe", "my order number is BD-99812"]):
-                await store.save_inbound(
+                await storage.inbox.save(
                     InboundMessage(Address("api", "crm-7"), f"m{n}", "crm-7", text, verified_email="zoe@example.com"),
                     lease=timedelta(seconds=0),
                 )
@@ -104,19 +106,20 @@ def test_cases_lists_open_cases_with_age_and_owner(tmp_path: Path) -> None:
         settings = Settings(data_dir=tmp_path)
         async with open_database(settings) as (engine, sessionmaker):
             transactions = transactions_for(engine, sessionmaker)
-            store = Store(transactions)
+            storage = Storage.on(transactions)
             for contact in ("kim", "lee"):
                 address = Address("api", contact)
-                receipt = await store.save_inbound(InboundMessage(address, f"m-{contact}", contact, "a human please"),
+                receipt = await storage.inbox.save(InboundMessage(address, f"m-{contact}", contact, "a human please"),
                                                    lease=timedelta(seconds=30))
                 pending = PendingMessage(receipt.message_id, receipt.conversation_id, "a human please", address)
-                finished = await store.finish_turn(pending, TurnResult(
+                finished = await storage.turns.finish(pending, TurnResult(
                     signals=None, reply=Reply("A person will follow up.", handoff=True),
                     escalation=CaseOpening("human_request", "The customer asked for a person."),
                 ), push=False)
                 assert finished is not None and finished.case_id is not None
                 if contact == "lee":
-                    await store.move_case(finished.case_id, to=CaseState.HUMAN, actor="U0SAM")
+                    await transactions.run(partial(move_case, case_id=finished.case_id, to=CaseState.HUMAN,
+                                                   actor="U0SAM"))
             await transactions.close()
 
     assert "no open cases" in run("cases", data_dir=tmp_path).stdout

@@ -7,17 +7,20 @@ import base64
 import io
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any
 
 import openpyxl
 from aiohttp.test_utils import TestClient
 from pydantic import SecretStr
 
-from channels.web import identity_signature
+from channels.web_sessions import identity_signature
 from core.agent import ASK_WHAT
+from core.privacy import expire_conversations, forget_contact
 from core.server import RUNTIME, create_app
 from core.settings import AttachmentSettings, HandoffSettings, MemorySettings, Settings, WebSettings
-from handoff.cases import CaseState
+from handoff.desk_port import CaseAction
+from handoff.desk_store import act_on_case
 
 
 async def say(client: TestClient, text: str, *, contact: str = "alice", status: int = 200, **extra: Any) -> dict[str, Any]:
@@ -85,19 +88,19 @@ async def _bot_message(ws: Any) -> dict[str, Any]:
 async def test_forget_erases_what_the_bot_knew(client: TestClient) -> None:
     await say(client, "my name is Bob", contact="bob", email="bob@example.com")
     runtime = client.app[RUNTIME]
-    erased = await runtime.store.forget_contact("email:bob@example.com")
+    erased = await runtime.transactions.run(partial(forget_contact, selector="email:bob@example.com"))
     assert erased is not None and (erased.messages, erased.facts) == (2, 1)
     again = await say(client, "what's my name?", contact="bob")
     assert again["reply"]["text"] == "You haven't told me your name yet."
-    assert await runtime.store.forget_contact("email:nobody@example.com") is None
+    assert await runtime.transactions.run(partial(forget_contact, selector="email:nobody@example.com")) is None
 
 
 async def test_retention_expires_idle_conversations_but_not_open_cases(client: TestClient) -> None:
     idle = await say(client, "How do I reset my password?", contact="idle")
     waiting = await say(client, "I want to talk to a human", contact="escalated")
-    store = client.app[RUNTIME].store
-    assert await store.expire_conversations(idle_since=datetime.now(UTC) - timedelta(days=1)) == 0
-    assert await store.expire_conversations(idle_since=datetime.now(UTC) + timedelta(seconds=1)) == 1
+    run = client.app[RUNTIME].transactions.run
+    assert await run(partial(expire_conversations, idle_since=datetime.now(UTC) - timedelta(days=1))) == 0
+    assert await run(partial(expire_conversations, idle_since=datetime.now(UTC) + timedelta(seconds=1))) == 1
     assert (await client.get(f"/api/conversations/{idle['conversation_id']}")).status == 404
     assert (await client.get(f"/api/conversations/{waiting['conversation_id']}")).status == 200
 
@@ -247,7 +250,9 @@ async def test_a_conversation_handed_back_to_the_bot_starts_afresh(client: TestC
     first = await say(client, "Which wine goes best with grilled salmon?")
     await say(client, "What is the capital of Mongolia?")
     case = (await overview(client, first["conversation_id"]))["case"]
-    await client.app[RUNTIME].store.move_case(case["id"], to=CaseState.RETURNED, actor="U-staff")
+    await client.app[RUNTIME].transactions.run(
+        partial(act_on_case, case_id=case["id"], action=CaseAction.RETURN, actor="U-staff", push=frozenset())
+    )
     again = await say(client, "Who won the 1998 world cup?")
     assert again["reply"]["handoff"] is True and "passed" not in again["reply"]["text"]  # a decline, not a new case
     seen = await overview(client, first["conversation_id"])

@@ -4,6 +4,7 @@ API and the widget socket."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import io
 import json
@@ -15,9 +16,11 @@ import openpyxl
 import pytest
 from aiohttp.test_utils import TestClient
 from pydantic import SecretStr
+from sqlalchemy import select
 
+from core.db import Case
 from core.llm_responder import DATA_OPEN
-from core.server import create_app
+from core.server import RUNTIME, create_app
 from core.settings import LlmSettings, MemorySettings, Settings
 from tests.fakes.openai_server import Call, FakeOpenAI, HttpError, Text, ToolCalls
 
@@ -165,7 +168,34 @@ async def test_an_angry_message_goes_to_a_person_and_the_models_draft_only_to_st
     assert body["reply"]["handoff"] is True and "cache" not in body["reply"]["text"]
     overview = await (await client.get(f"/api/conversations/{body['conversation_id']}")).json()
     assert overview["case"]["rule"] == "frustration" and overview["sentiment"]["intents"] == ["complaint"]
-    assert len(model.requests) == 1  # one draft for the person taking over, kept on the case
+    draft = await suggestion_of(client, overview["case"]["id"])  # one draft for the person taking over
+    assert "cache" in draft and len(model.requests) == 1
+
+
+async def suggestion_of(client: TestClient, case_id: str) -> str:
+    """The case's suggested reply for staff, once it is stored (drafted after the customer heard)."""
+    async with asyncio.timeout(20):
+        while True:
+            async with client.app[RUNTIME].sessionmaker() as session:
+                suggestion = (await session.execute(select(Case.suggestion).where(Case.id == case_id))).scalar_one()
+            if suggestion is not None:
+                return suggestion
+            await asyncio.sleep(0.05)
+
+
+async def test_an_escalation_tells_the_customer_before_the_model_drafts_for_staff(
+    client: TestClient, model: FakeOpenAI
+) -> None:
+    model.script(Text("A refund for a double charge takes 5 business days [1]."))
+    model.gate.clear()  # the model is slow today
+    async with asyncio.timeout(10):
+        body = await say(client, "I want to talk to a human, I was charged twice")
+    assert body["reply"]["handoff"] is True and "passed this conversation to a person" in body["reply"]["text"]
+    model.gate.set()
+    overview = await (await client.get(f"/api/conversations/{body['conversation_id']}")).json()
+    assert "5 business days" in await suggestion_of(client, overview["case"]["id"])
+    listed = await (await client.get(f"/api/conversations/{body['conversation_id']}/messages")).json()
+    assert not any("business days" in m["text"] for m in listed["messages"])  # staff only
 
 
 async def test_a_model_reply_takes_feedback(client: TestClient, model: FakeOpenAI) -> None:

@@ -12,7 +12,7 @@ from core.db import Message, OutboxItem
 from core.messages import Address, Author, InboundMessage, Reply
 from core.runtime import open_database, open_runtime
 from core.settings import OutboxSettings, Settings
-from core.store import Store
+from core.storage import Storage
 from core.transactions import transactions_for
 from core.turn_transactions import TurnResult
 from tests.fakes.flaky_channel import FlakyChannel
@@ -37,9 +37,9 @@ async def test_unanswered_messages_are_answered_after_a_restart_in_order_once(
     settings = make_settings(outbox=OutboxSettings(poll_interval_s=0.1))
     async with open_database(settings) as (engine, sessionmaker):  # a hub that stored, then died
         transactions = transactions_for(engine, sessionmaker)
-        store = Store(transactions)
+        storage = Storage.on(transactions)
         for i, text in enumerate(["How do I reset my password?", "How do I export my data?"]):
-            await store.save_inbound(question(i, text), lease=LAPSED)
+            await storage.inbox.save(question(i, text), lease=LAPSED)
         await transactions.close()
 
     channel = FlakyChannel()
@@ -59,15 +59,15 @@ async def test_undelivered_replies_are_sent_after_a_restart_and_sent_ones_are_no
     settings = make_settings(outbox=OutboxSettings(poll_interval_s=0.1))
     async with open_database(settings) as (engine, sessionmaker):
         transactions = transactions_for(engine, sessionmaker)
-        store = Store(transactions)
+        storage = Storage.on(transactions)
         for i, text in enumerate(["already delivered", "never delivered"]):
-            receipt = await store.save_inbound(question(i, "q"), lease=LAPSED)
-            [pending] = await store.claim_pending(receipt.conversation_id, lease=timedelta(seconds=60))
-            await store.finish_turn(pending, TurnResult(signals=None, reply=Reply(text)), push=True)
+            receipt = await storage.inbox.save(question(i, "q"), lease=LAPSED)
+            [pending] = await storage.inbox.claim(receipt.conversation_id, lease=timedelta(seconds=60))
+            await storage.turns.finish(pending, TurnResult(signals=None, reply=Reply(text)), push=True)
         async with sessionmaker() as session:
             first = (await session.execute(select(OutboxItem.id).order_by(OutboxItem.id))).scalars().first()
         assert first is not None
-        await store.mark_sent(first, "ext-1")
+        await storage.outbox.mark_sent(first, "ext-1")
         await transactions.close()
 
     channel = FlakyChannel()

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+from dataclasses import replace
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -15,7 +16,8 @@ from aiohttp import WSMsgType, web
 from aiohttp.test_utils import TestClient
 from itsdangerous import URLSafeSerializer
 
-from channels.web import SECRET_FILE, SessionTokens, WebChannel, load_or_create_secret
+from channels.web import WebChannel
+from channels.web_sessions import SECRET_FILE, SessionTokens, load_or_create_secret
 from core.channel import Channel
 from core.messages import Address, Author
 from core.settings import ApiSettings, Settings, WebSettings
@@ -41,7 +43,7 @@ async def channel(settings: Settings) -> AsyncIterator[WebChannel]:
 @pytest.fixture
 async def hub(channel: WebChannel) -> FakeHub:
     fake = FakeHub(channel)
-    await channel.start(fake)  # type: ignore[arg-type]  # a stand-in for core.hub.Hub
+    await channel.start(fake)
     return fake
 
 
@@ -90,22 +92,19 @@ def test_satisfies_the_channel_port(settings: Settings) -> None:
 # --- sessions ------------------------------------------------------------------------------
 
 
-async def test_hello_without_token_starts_a_signed_session(client: TestClient[Any, Any], channel: WebChannel) -> None:
+async def test_hello_without_token_starts_a_signed_session(
+    client: TestClient[Any, Any], settings: Settings, hub: FakeHub
+) -> None:
     ws, token = await hello(client)
-    secret = (channel._secret_path).read_text()
+    secret = (settings.data_dir / SECRET_FILE).read_text()
     session_id = SessionTokens(secret).verify(token)
     assert session_id
     await say(ws, "hi")
     await frames_until_reply(ws)
-    hub_message = (await _hub_of(channel)).received[0]
+    hub_message = hub.received[0]
     assert hub_message.address == Address("web", session_id)
     assert hub_message.sender_id == session_id
     assert hub_message.external_id == f"{session_id}:c-1"
-
-
-async def _hub_of(channel: WebChannel) -> FakeHub:
-    assert isinstance(channel._hub, FakeHub)
-    return channel._hub
 
 
 async def test_token_round_trip_keeps_the_session_and_its_history(client: TestClient[Any, Any], hub: FakeHub) -> None:
@@ -130,15 +129,15 @@ async def test_token_round_trip_keeps_the_session_and_its_history(client: TestCl
     ],
 )
 async def test_forged_or_bad_token_starts_a_new_session(
-    client: TestClient[Any, Any], channel: WebChannel, forged: str
+    client: TestClient[Any, Any], settings: Settings, forged: str
 ) -> None:
     ws, token = await hello(client, forged)
     assert token != forged
-    assert SessionTokens(channel._secret_path.read_text()).verify(token) not in (None, "victim")
+    assert SessionTokens((settings.data_dir / SECRET_FILE).read_text()).verify(token) not in (None, "victim")
 
 
-async def test_token_with_the_right_secret_but_another_salt_is_refused(channel: WebChannel, hub: FakeHub) -> None:
-    secret = channel._secret_path.read_text()
+async def test_token_with_the_right_secret_but_another_salt_is_refused(settings: Settings, hub: FakeHub) -> None:
+    secret = (settings.data_dir / SECRET_FILE).read_text()
     other = URLSafeSerializer(secret, salt="something-else").dumps({"sid": "victim"})
     assert SessionTokens(secret).verify(other) is None
     assert SessionTokens(secret).verify(URLSafeSerializer(secret, salt="supporthub-widget").dumps(["victim"])) is None
@@ -160,19 +159,25 @@ def test_an_empty_secret_file_is_replaced(tmp_path: Path) -> None:
     assert secret and path.read_text() == secret
 
 
-async def test_tokens_survive_a_restart(settings: Settings) -> None:
-    before, after = WebChannel(settings), WebChannel(settings)
-    await before.start(FakeHub(before))  # type: ignore[arg-type]
-    await after.start(FakeHub(after))  # type: ignore[arg-type]
-    session_id, token = before._tokens.issue()  # type: ignore[union-attr]
-    assert after._tokens.verify(token) == session_id  # type: ignore[union-attr]
+async def started(aiohttp_client: ClientFactory, settings: Settings) -> TestClient[Any, Any]:
+    """A client of a newly started web channel on its own app (a server process, in effect)."""
+    web_channel = WebChannel(settings)
+    await web_channel.start(FakeHub(web_channel))
+    app = web.Application()
+    app.add_routes(web_channel.routes())
+    app.on_cleanup.append(lambda _: web_channel.stop())
+    return await aiohttp_client(app)
 
 
-async def test_configured_secret_is_used_and_nothing_is_written(tmp_path: Path) -> None:
+async def test_tokens_survive_a_restart(aiohttp_client: ClientFactory, settings: Settings) -> None:
+    _, token = await hello(await started(aiohttp_client, settings))
+    _, again = await hello(await started(aiohttp_client, settings), token)
+    assert again == token  # the same session: the token was accepted, not replaced
+
+
+async def test_configured_secret_is_used_and_nothing_is_written(aiohttp_client: ClientFactory, tmp_path: Path) -> None:
     configured = Settings(data_dir=tmp_path, web=WebSettings(session_secret="s3cret-from-env"))
-    web_channel = WebChannel(configured)
-    await web_channel.start(FakeHub(web_channel))  # type: ignore[arg-type]
-    _, token = web_channel._tokens.issue()  # type: ignore[union-attr]
+    _, token = await hello(await started(aiohttp_client, configured))
     assert SessionTokens("s3cret-from-env").verify(token)
     assert not (tmp_path / SECRET_FILE).exists()
 
@@ -311,7 +316,13 @@ async def test_a_hello_whose_replay_fails_leaves_nothing_registered(
     await ws2.send_json({"type": "hello", "token": token, "after": 0})
     assert (await recv(ws2))["type"] == "session"
     assert await recv(ws2) == {"type": "error", "reason": "internal error, please try again"}
-    assert channel._sessions == {}  # not half-registered: no pushes to a socket that has no session
+    # not half-registered: a push to the session does not reach this socket (the frame after
+    # the push is the answer to a probe sent later, not the push)
+    assert channel.connected_sessions == 0
+    pushed = replace(hub.messages[-1][1], id=99, text="pushed to nobody")
+    await channel.send(hub.messages[0][0], pushed)
+    await ws2.send_bytes(b"probe")
+    assert await recv(ws2) == {"type": "error", "reason": "frames must be JSON text"}
 
     await ws2.send_json({"type": "hello", "token": token, "after": 0})  # the retry works
     assert (await recv(ws2))["type"] == "session"
@@ -324,17 +335,17 @@ async def test_a_hello_whose_replay_fails_leaves_nothing_registered(
 
 async def test_a_closed_socket_leaves_its_session(client: TestClient[Any, Any], channel: WebChannel) -> None:
     ws, _ = await hello(client)
-    assert len(channel._sessions) == 1
+    assert channel.connected_sessions == 1
     await ws.close()
     await _until_no_sessions(channel)
 
 
 async def _until_no_sessions(channel: WebChannel) -> None:
     for _ in range(300):
-        if not channel._sessions:
+        if not channel.connected_sessions:
             return
         await asyncio.sleep(0.01)
-    raise AssertionError(f"sockets still registered: {channel._sessions}")
+    raise AssertionError(f"{channel.connected_sessions} sessions still connected")
 
 
 async def test_binary_frames_are_refused(client: TestClient[Any, Any]) -> None:
@@ -402,7 +413,7 @@ async def test_stop_closes_open_sockets(client: TestClient[Any, Any], channel: W
     await channel.stop()
     msg = await ws.receive(timeout=3)
     assert msg.type in (WSMsgType.CLOSE, WSMsgType.CLOSED, WSMsgType.CLOSING)
-    assert channel._sessions == {}
+    assert channel.connected_sessions == 0
 
 
 async def test_socket_refused_before_start(aiohttp_client: ClientFactory, settings: Settings) -> None:

@@ -6,16 +6,16 @@ from datetime import UTC, datetime
 
 import pytest
 
-from channels.web import (
+from channels.web_frames import (
     ClientFeedback,
     ClientMessage,
     FrameError,
     Hello,
-    SessionTokens,
     message_frame,
     parse_frame,
     stream_frame,
 )
+from channels.web_sessions import SessionTokens
 from core.messages import Attachment, Author, Citation, StoredMessage
 from core.streaming import CitationsReady, StreamDone, StreamReset, TextDelta
 

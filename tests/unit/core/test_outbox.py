@@ -12,24 +12,24 @@ from core.db import OutboxItem, utcnow
 from core.messages import Address, InboundMessage, Reply
 from core.outbox import Outbox, backoff_seconds
 from core.settings import OutboxSettings
-from core.store import Store
+from core.storage import Storage
 from core.turn_transactions import TurnResult
 from tests.fakes.flaky_channel import FlakyChannel
 
 LEASE = timedelta(seconds=60)
 
 
-async def queue_replies(store: Store, texts: list[str], *, chat: str = "c1") -> str:
+async def queue_replies(storage: Storage, texts: list[str], *, chat: str = "c1") -> str:
     """Store one question per text, answer each with that text, return the conversation id."""
     conversation_id = ""
     for i, text in enumerate(texts):
-        receipt = await store.save_inbound(
+        receipt = await storage.inbox.save(
             InboundMessage(address=Address("flaky", chat), external_id=f"{chat}-{i}", sender_id=chat, text="q"),
             lease=timedelta(seconds=-1),
         )
         conversation_id = receipt.conversation_id
-        for pending in await store.claim_pending(conversation_id, lease=LEASE):
-            await store.finish_turn(pending, TurnResult(signals=None, reply=Reply(text)), push=True)
+        for pending in await storage.inbox.claim(conversation_id, lease=LEASE):
+            await storage.turns.finish(pending, TurnResult(signals=None, reply=Reply(text)), push=True)
     return conversation_id
 
 
@@ -45,10 +45,10 @@ async def statuses(sessionmaker: async_sessionmaker[AsyncSession]) -> list[tuple
         return [tuple(r) for r in rows]  # type: ignore[misc]
 
 
-async def test_replies_go_out_in_order_once(store: Store, sessionmaker: async_sessionmaker[AsyncSession]) -> None:
+async def test_replies_go_out_in_order_once(storage: Storage, sessionmaker: async_sessionmaker[AsyncSession]) -> None:
     channel = FlakyChannel()
-    conversation_id = await queue_replies(store, ["one", "two", "three"])
-    outbox = Outbox(store, {"flaky": channel}, OutboxSettings())
+    conversation_id = await queue_replies(storage, ["one", "two", "three"])
+    outbox = Outbox(storage.outbox, {"flaky": channel}, OutboxSettings())
     await outbox.deliver_conversation(conversation_id)
     await outbox.deliver_conversation(conversation_id)
     assert [m.text for _, m in channel.delivered] == ["one", "two", "three"]
@@ -56,12 +56,12 @@ async def test_replies_go_out_in_order_once(store: Store, sessionmaker: async_se
 
 
 async def test_a_failed_send_is_retried_later_and_blocks_later_replies(
-    store: Store, sessionmaker: async_sessionmaker[AsyncSession]
+    storage: Storage, sessionmaker: async_sessionmaker[AsyncSession]
 ) -> None:
     channel = FlakyChannel()
-    conversation_id = await queue_replies(store, ["first", "second"])
+    conversation_id = await queue_replies(storage, ["first", "second"])
     channel.failures_left, channel.retry_after = 1, 30.0
-    outbox = Outbox(store, {"flaky": channel}, OutboxSettings())
+    outbox = Outbox(storage.outbox, {"flaky": channel}, OutboxSettings())
     before = utcnow()
     await outbox.deliver_conversation(conversation_id)
     assert channel.delivered == []  # "second" did not overtake "first"
@@ -77,12 +77,12 @@ async def test_a_failed_send_is_retried_later_and_blocks_later_replies(
 
 
 async def test_after_max_attempts_a_reply_is_dead_lettered_and_the_queue_moves_on(
-    store: Store, sessionmaker: async_sessionmaker[AsyncSession]
+    storage: Storage, sessionmaker: async_sessionmaker[AsyncSession]
 ) -> None:
     channel = FlakyChannel()
-    conversation_id = await queue_replies(store, ["doomed", "next"])
+    conversation_id = await queue_replies(storage, ["doomed", "next"])
     channel.failures_left = 2
-    outbox = Outbox(store, {"flaky": channel}, OutboxSettings(max_attempts=2))
+    outbox = Outbox(storage.outbox, {"flaky": channel}, OutboxSettings(max_attempts=2))
     await outbox.deliver_conversation(conversation_id)
     await make_due(sessionmaker)
     await outbox.deliver_conversation(conversation_id)
@@ -91,13 +91,13 @@ async def test_after_max_attempts_a_reply_is_dead_lettered_and_the_queue_moves_o
 
 
 async def test_a_delivery_claimed_by_another_worker_is_not_sent_twice(
-    store: Store, sessionmaker: async_sessionmaker[AsyncSession]
+    storage: Storage, sessionmaker: async_sessionmaker[AsyncSession]
 ) -> None:
     channel = FlakyChannel()
-    conversation_id = await queue_replies(store, ["only"])
-    held = await store.claim_next_delivery(conversation_id, lease=LEASE)  # another process holds it
+    conversation_id = await queue_replies(storage, ["only"])
+    held = await storage.outbox.claim_next(conversation_id, lease=LEASE)  # another process holds it
     assert held is not None
-    await Outbox(store, {"flaky": channel}, OutboxSettings()).deliver_conversation(conversation_id)
+    await Outbox(storage.outbox, {"flaky": channel}, OutboxSettings()).deliver_conversation(conversation_id)
     assert channel.delivered == []
 
 

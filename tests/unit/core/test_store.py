@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from core.db import Conversation, Message, OutboxItem
 from core.messages import Address, Author, InboundMessage, Reply
-from core.store import Store
+from core.storage import Storage
 from core.turn_transactions import TurnResult
 
 LEASE = timedelta(seconds=60)
@@ -26,65 +26,65 @@ async def count(sessionmaker: async_sessionmaker[AsyncSession], model: type) -> 
         return (await session.execute(select(func.count()).select_from(model))).scalar_one()
 
 
-async def test_same_external_id_is_stored_once(store: Store, sessionmaker: async_sessionmaker[AsyncSession]) -> None:
-    first = await store.save_inbound(inbound("m1"), lease=LEASE)
-    again = await store.save_inbound(inbound("m1", "edited retry"), lease=LEASE)
+async def test_same_external_id_is_stored_once(storage: Storage, sessionmaker: async_sessionmaker[AsyncSession]) -> None:
+    first = await storage.inbox.save(inbound("m1"), lease=LEASE)
+    again = await storage.inbox.save(inbound("m1", "edited retry"), lease=LEASE)
     assert not first.duplicate and again.duplicate
     assert again.message_id == first.message_id
     assert await count(sessionmaker, Message) == 1
 
 
 async def test_concurrent_duplicates_and_first_messages_race_safely(
-    store: Store, sessionmaker: async_sessionmaker[AsyncSession]
+    storage: Storage, sessionmaker: async_sessionmaker[AsyncSession]
 ) -> None:
-    receipts = await asyncio.gather(*(store.save_inbound(inbound("same"), lease=LEASE) for _ in range(6)))
+    receipts = await asyncio.gather(*(storage.inbox.save(inbound("same"), lease=LEASE) for _ in range(6)))
     assert sum(not r.duplicate for r in receipts) == 1
     assert len({r.message_id for r in receipts}) == 1
-    others = await asyncio.gather(*(store.save_inbound(inbound(f"n{i}", chat="bob"), lease=LEASE) for i in range(6)))
+    others = await asyncio.gather(*(storage.inbox.save(inbound(f"n{i}", chat="bob"), lease=LEASE) for i in range(6)))
     assert len({r.conversation_id for r in others}) == 1  # one conversation, not six
     assert await count(sessionmaker, Conversation) == 2
 
 
 async def test_same_external_id_on_another_channel_is_a_new_message(
-    store: Store, sessionmaker: async_sessionmaker[AsyncSession]
+    storage: Storage, sessionmaker: async_sessionmaker[AsyncSession]
 ) -> None:
-    a = await store.save_inbound(inbound("x", channel="api"), lease=LEASE)
-    b = await store.save_inbound(inbound("x", channel="web"), lease=LEASE)
+    a = await storage.inbox.save(inbound("x", channel="api"), lease=LEASE)
+    b = await storage.inbox.save(inbound("x", channel="web"), lease=LEASE)
     assert not b.duplicate and a.conversation_id != b.conversation_id
 
 
 async def test_a_message_is_answered_once_even_by_two_workers(
-    store: Store, sessionmaker: async_sessionmaker[AsyncSession]
+    storage: Storage, sessionmaker: async_sessionmaker[AsyncSession]
 ) -> None:
-    receipt = await store.save_inbound(inbound("q1"), lease=EXPIRED)
-    [claimed] = await store.claim_pending(receipt.conversation_id, lease=LEASE)
-    assert await store.claim_pending(receipt.conversation_id, lease=LEASE) == []  # the lease holds
+    receipt = await storage.inbox.save(inbound("q1"), lease=EXPIRED)
+    [claimed] = await storage.inbox.claim(receipt.conversation_id, lease=LEASE)
+    assert await storage.inbox.claim(receipt.conversation_id, lease=LEASE) == []  # the lease holds
     results = await asyncio.gather(
-        store.finish_turn(claimed, TurnResult(signals=None, reply=Reply("answer A")), push=True),
-        store.finish_turn(claimed, TurnResult(signals=None, reply=Reply("answer B")), push=True),
+        storage.turns.finish(claimed, TurnResult(signals=None, reply=Reply("answer A")), push=True),
+        storage.turns.finish(claimed, TurnResult(signals=None, reply=Reply("answer B")), push=True),
     )
     assert sum(r is not None for r in results) == 1
     assert await count(sessionmaker, OutboxItem) == 1
-    history = await store.history(Address("api", "alice"))
+    history = await storage.views.history(Address("api", "alice"))
     assert [m.author for m in history] == [Author.CUSTOMER, Author.BOT]
 
 
 async def test_a_received_message_is_claimed_until_its_lease_runs_out(
-    store: Store, sessionmaker: async_sessionmaker[AsyncSession]
+    storage: Storage, sessionmaker: async_sessionmaker[AsyncSession]
 ) -> None:
-    live = await store.save_inbound(inbound("q1"), lease=LEASE)
-    assert await store.conversations_with_pending(["api"]) == []  # the receiving process answers it
-    assert await store.claim_pending(live.conversation_id, lease=LEASE) == []
-    lapsed = await store.save_inbound(inbound("q2", chat="dave"), lease=EXPIRED)
-    assert await store.conversations_with_pending(["api"]) == [lapsed.conversation_id]
-    assert await store.conversations_with_pending(["web"]) == []  # another hub's channels
-    assert len(await store.claim_pending(lapsed.conversation_id, lease=LEASE)) == 1
-    assert await store.conversations_with_pending(["api"]) == []
+    live = await storage.inbox.save(inbound("q1"), lease=LEASE)
+    assert await storage.inbox.conversations_with_pending(["api"]) == []  # the receiving process answers it
+    assert await storage.inbox.claim(live.conversation_id, lease=LEASE) == []
+    lapsed = await storage.inbox.save(inbound("q2", chat="dave"), lease=EXPIRED)
+    assert await storage.inbox.conversations_with_pending(["api"]) == [lapsed.conversation_id]
+    assert await storage.inbox.conversations_with_pending(["web"]) == []  # another hub's channels
+    assert len(await storage.inbox.claim(lapsed.conversation_id, lease=LEASE)) == 1
+    assert await storage.inbox.conversations_with_pending(["api"]) == []
 
 
-async def test_history_pages_after_an_id(store: Store, sessionmaker: async_sessionmaker[AsyncSession]) -> None:
-    ids = [(await store.save_inbound(inbound(f"m{i}", f"question {i}"), lease=LEASE)).message_id for i in range(4)]
-    conversation_id = (await store.save_inbound(inbound("m0"), lease=LEASE)).conversation_id
-    later = await store.conversation_messages(conversation_id, after=ids[1])
+async def test_history_pages_after_an_id(storage: Storage, sessionmaker: async_sessionmaker[AsyncSession]) -> None:
+    ids = [(await storage.inbox.save(inbound(f"m{i}", f"question {i}"), lease=LEASE)).message_id for i in range(4)]
+    conversation_id = (await storage.inbox.save(inbound("m0"), lease=LEASE)).conversation_id
+    later = await storage.views.messages(conversation_id, after=ids[1])
     assert later is not None and [m.text for m in later] == ["question 2", "question 3"]
-    assert await store.conversation_messages("no-such-conversation") is None
+    assert await storage.views.messages("no-such-conversation") is None

@@ -4,38 +4,57 @@ conversation's state following, moves the machine does not allow refused."""
 from __future__ import annotations
 
 from datetime import timedelta
+from functools import partial
 
 import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
+from core.db import CaseEvent
+from core.inbox import PendingMessage
 from core.messages import Address, InboundMessage, Reply
-from core.store import Store
-from core.turn_transactions import PendingMessage, TurnResult
-from handoff.cases import CaseOpening, CaseState, CaseTransitionError
+from core.storage import Storage
+from core.transactions import Transactions
+from core.turn_transactions import TurnResult
+from handoff.cases import CaseOpening, CaseState, CaseTransitionError, move_case
 
 pytestmark = pytest.mark.postgres
 
 
-async def escalated(store: Store) -> tuple[str, str]:
+async def escalated(storage: Storage) -> tuple[str, str]:
     """A conversation whose message escalated: (conversation id, case id)."""
     address = Address("api", "carol")
-    receipt = await store.save_inbound(InboundMessage(address, "m1", "carol", "I want a human"), lease=timedelta(seconds=30))
+    receipt = await storage.inbox.save(InboundMessage(address, "m1", "carol", "I want a human"), lease=timedelta(seconds=30))
     pending = PendingMessage(receipt.message_id, receipt.conversation_id, "I want a human", address)
     result = TurnResult(signals=None, reply=Reply("A person will follow up.", handoff=True),
                         escalation=CaseOpening("human_request", "The customer asked for a person.", 0.1))
-    finished = await store.finish_turn(pending, result, push=False)
+    finished = await storage.turns.finish(pending, result, push=False)
     assert finished is not None and finished.case_id is not None
     return receipt.conversation_id, finished.case_id
 
 
-async def test_claim_then_return_to_the_bot_is_recorded_step_by_step(store: Store) -> None:
-    conversation_id, case_id = await escalated(store)
-    assert (await store.conversation_overview(conversation_id)).state == "waiting"  # type: ignore[union-attr]
-    claimed = await store.move_case(case_id, to=CaseState.HUMAN, actor="U-staff-1")
+def events_of(session: Session, *, case_id: str) -> list[CaseEvent]:
+    return list(session.execute(select(CaseEvent).where(CaseEvent.case_id == case_id).order_by(CaseEvent.id)).scalars())
+
+
+async def state_of(storage: Storage, conversation_id: str) -> str:
+    overview = await storage.views.overview(conversation_id)
+    assert overview is not None
+    return overview.state
+
+
+async def test_claim_then_return_to_the_bot_is_recorded_step_by_step(
+    storage: Storage, transactions: Transactions
+) -> None:
+    conversation_id, case_id = await escalated(storage)
+    assert await state_of(storage, conversation_id) == "waiting"
+    claimed = await transactions.run(partial(move_case, case_id=case_id, to=CaseState.HUMAN, actor="U-staff-1"))
     assert claimed.state == "human" and claimed.owner == "U-staff-1"
-    assert (await store.conversation_overview(conversation_id)).state == "human"  # type: ignore[union-attr]
-    await store.move_case(case_id, to=CaseState.RETURNED, actor="U-staff-1", note="refund issued")
-    assert (await store.conversation_overview(conversation_id)).state == "bot"  # type: ignore[union-attr]
-    events = await store.case_events(case_id)
+    assert await state_of(storage, conversation_id) == "human"
+    await transactions.run(partial(move_case, case_id=case_id, to=CaseState.RETURNED, actor="U-staff-1",
+                                   note="refund issued"))
+    assert await state_of(storage, conversation_id) == "bot"
+    events = await transactions.run(partial(events_of, case_id=case_id))
     assert [(e.from_state, e.to_state, e.actor) for e in events] == [
         (None, "waiting", "bot"), ("waiting", "human", "U-staff-1"), ("human", "returned", "U-staff-1")
     ]
@@ -43,10 +62,10 @@ async def test_claim_then_return_to_the_bot_is_recorded_step_by_step(store: Stor
     assert events[0].at <= events[1].at <= events[2].at
 
 
-async def test_a_closed_case_cannot_be_claimed(store: Store) -> None:
-    _, case_id = await escalated(store)
-    await store.move_case(case_id, to=CaseState.CLOSED, actor="U-staff-2")
+async def test_a_closed_case_cannot_be_claimed(storage: Storage, transactions: Transactions) -> None:
+    _, case_id = await escalated(storage)
+    await transactions.run(partial(move_case, case_id=case_id, to=CaseState.CLOSED, actor="U-staff-2"))
     with pytest.raises(CaseTransitionError, match="a closed case cannot become human"):
-        await store.move_case(case_id, to=CaseState.HUMAN, actor="U-staff-3")
+        await transactions.run(partial(move_case, case_id=case_id, to=CaseState.HUMAN, actor="U-staff-3"))
     with pytest.raises(CaseTransitionError, match="no case"):
-        await store.move_case("nope", to=CaseState.HUMAN, actor="U-staff-3")
+        await transactions.run(partial(move_case, case_id="nope", to=CaseState.HUMAN, actor="U-staff-3"))

@@ -1,0 +1,35 @@
+"""The hub's persistence, one object per job, all running on one `Transactions`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from core.conversation_views import ConversationViews
+from core.feedback import FeedbackStore
+from core.inbox import Inbox
+from core.outbox_queue import OutboxQueue
+from core.transactions import Transactions
+from core.turn_transactions import TurnTransactions
+
+
+@dataclass(frozen=True, slots=True)
+class Storage:
+    inbox: Inbox
+    """Received messages: stored once, claimed, answered once."""
+    turns: TurnTransactions
+    """What a turn reads, and its outcome written at once."""
+    outbox: OutboxQueue
+    """Replies waiting for delivery."""
+    views: ConversationViews
+    """Histories and overviews, as channels show them."""
+    feedback: FeedbackStore
+
+    @classmethod
+    def on(cls, transactions: Transactions) -> Storage:
+        return cls(
+            inbox=Inbox(transactions),
+            turns=TurnTransactions(transactions),
+            outbox=OutboxQueue(transactions),
+            views=ConversationViews(transactions),
+            feedback=FeedbackStore(transactions),
+        )

@@ -1,0 +1,49 @@
+"""The staff desk's port: what the desk needs of a chat platform, and the neutral shapes it
+speaks in (a case card, the actions on it). A channel adapter implements `DeskPort` and
+renders a `CaseCard` in its own format, without loading any of the desk's database code."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Protocol, runtime_checkable
+
+
+class CaseAction(StrEnum):
+    """The buttons on a case card, and the thread commands `!claim`, `!resolve`, `!bot`."""
+
+    CLAIM = "claim"
+    RESOLVE = "resolve"
+    RETURN = "return"
+
+
+@dataclass(frozen=True, slots=True)
+class CaseCard:
+    """What staff see of a case: a neutral structure the desk's channel renders."""
+
+    case_id: str
+    state: str
+    channel: str
+    customer: str
+    reason: str
+    frustration: float | None
+    owner: str | None
+    last_messages: tuple[tuple[str, str], ...]
+    """(author, text) of the conversation's latest messages, oldest first."""
+    suggestion: str | None = None
+
+
+@runtime_checkable
+class DeskPort(Protocol):
+    """What a staff desk needs of a chat platform."""
+
+    desk_ready: bool
+    """Configured to hold the desk (Slack: a staff channel is set)."""
+
+    async def post_case(self, card: CaseCard) -> str:
+        """Post a new case card; return the reference of its thread."""
+        ...
+
+    async def update_case(self, desk_ref: str, card: CaseCard) -> None: ...
+
+    async def post_to_case(self, desk_ref: str, text: str) -> None: ...
