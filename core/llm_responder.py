@@ -36,8 +36,8 @@ numbering.
 A turn is *declined* (the knowledge base did not answer; it feeds the escalation policy) when
 the final text kept no citation, the model did not escalate, did not call `remember_fact` and
 no fact was found in the message ("I'm on the Pro plan" has nothing to cite), and the
-customer's message was not small talk
-(greetings, thanks, "ok", goodbyes: every word from a short list). So "I don't know" replies count, and so does an
+customer's message was not small talk (`core.small_talk`: greetings, thanks, "ok",
+goodbyes and nothing more). So "I don't know" replies count, and so does an
 uncited answer the model made up despite the prompt. `Reply.handoff` is set when the turn
 escalated or declined — the declined reply offers a person, as the offline responder's does.
 
@@ -71,6 +71,7 @@ from openai.types.chat.chat_completion_chunk import ChoiceDeltaToolCall
 
 from core.messages import Author, Citation, Reply
 from core.settings import LlmSettings
+from core.small_talk import small_talk
 from core.streaming import CitationsReady, StreamDone, StreamReset, StreamSink, TextDelta
 from core.turn_context import AgentOutcome, Fact, FactKey, PastMessage, TurnContext
 from knowledge.hits import Hit
@@ -150,13 +151,6 @@ _TOOL_FIELDS: dict[str, tuple[str, ...]] = {
 }
 
 _MARKER_RUN = re.compile(r"([ \t]*)(\[\d+(?:\s*,\s*\d+)*\](?:[ \t]*\[\d+(?:\s*,\s*\d+)*\])*)")
-_SMALL_TALK_ANCHORS = frozenset(
-    "hi hello hey hiya thanks thank thx cheers ok okay great perfect cool bye goodbye".split()
-)
-_SMALL_TALK_WORDS = _SMALL_TALK_ANCHORS | frozenset(
-    "there good morning afternoon evening you so much a lot again for the your help very nice awesome "
-    "got it all that's".split()
-)
 
 
 class LlmFailure(Exception):
@@ -202,7 +196,7 @@ class LlmResponder:
             raise
         stated = any(fact.source_message_id == context.message_id for fact in context.facts)
         declined = (not citations and turn.escalation is None and not turn.facts and not stated
-                    and not is_small_talk(context.text))
+                    and small_talk(context.text) is None)
         if stream is not None:
             await stream(CitationsReady(citations))
             await stream(StreamDone())
@@ -460,12 +454,3 @@ def renumber_citations(text: str, refs: Mapping[int, Hit]) -> tuple[str, tuple[C
         return run.group(1) + "".join(f"[{n}]" for n in kept) if kept else ""
 
     return _MARKER_RUN.sub(rewrite, text).strip(), tuple(citations)
-
-
-def is_small_talk(text: str) -> bool:
-    """A greeting, thanks, "ok" or goodbye and nothing else: no answer was expected, so an
-    uncited reply to it is not a decline."""
-    words = re.findall(r"[a-z']+", text.lower())
-    if re.search(r"\d", text) or not 0 < len(words) <= 8:
-        return False
-    return all(w in _SMALL_TALK_WORDS for w in words) and any(w in _SMALL_TALK_ANCHORS for w in words)

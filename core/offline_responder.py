@@ -55,6 +55,7 @@ from dataclasses import dataclass
 
 from core.messages import Citation, Reply
 from core.settings import AnswerSettings
+from core.small_talk import SmallTalk, small_talk
 from knowledge.hits import Hit
 
 DECLINE = (
@@ -68,11 +69,6 @@ MAX_LIST_ITEMS = 8
 """A list up to this long is quoted as one block; a longer one item by item."""
 MAX_QUOTE_CHARS = 1200
 
-_GREETING = re.compile(r"^\s*(hi|hello|hey|hiya|good (morning|afternoon|evening))\b[\s!.,]*(there)?[\s!.]*$", re.IGNORECASE)
-_THANKS = re.compile(
-    r"^\s*(thanks|thank you|thx|cheers|ok,? thanks)\b( (so much|a lot|again))?( for (the|your) help)?[\s!.]*$",
-    re.IGNORECASE,
-)
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[\"'(\[]?[A-Z0-9`*])")
 _WORD = re.compile(r"[a-z0-9]+(?:[-_.][a-z0-9]+)*")
 _LIST_ITEM = re.compile(r"^\s*([-*+]|\d+[.)])\s+(.*)$")
@@ -233,9 +229,10 @@ class OfflineResponder:
         self._min_match = settings.min_match
 
     def answer(self, question: str, hits: list[Hit]) -> Reply:
-        if _GREETING.match(question):
+        kind = small_talk(question)
+        if kind is SmallTalk.GREETING:
             return Reply(GREETING_REPLY)
-        if _THANKS.match(question):
+        if kind is SmallTalk.THANKS:
             return Reply(THANKS_REPLY)
         best = self.best_hit(hits)
         if best is None:

@@ -32,6 +32,7 @@ from statistics import fmean
 from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer  # type: ignore[import-untyped]
 
 from core.settings import SentimentSettings
+from core.small_talk import SmallTalk, after_greeting, small_talk
 from core.turn_context import Intent, Signals
 
 COMPLAINT_FRUSTRATION = 0.5
@@ -69,13 +70,6 @@ _HUMAN_REQUEST = re.compile(
     ),
     re.IGNORECASE,
 )
-
-_GREETING = re.compile(
-    r"^\W*(?:(?:hi|hello|hey|hiya|howdy|greetings|good\s+(?:morning|afternoon|evening|day)|morning)\b\W*)+"
-    r"(?:(?:there|team|all|everyone|folks|guys|again|support(?:\s+team)?)\b\W*)*",
-    re.IGNORECASE,
-)
-_COURTESY = re.compile(r"\bhow\s+are\s+(?:you|things)(?:\s+(?:doing|today))?\b|\bhow's\s+it\s+going\b", re.IGNORECASE)
 
 _COMPLAINT = re.compile(
     r"\b(?:terrible|awful|horrible|unacceptable|worst|disappointed|disappointing|complaint|"
@@ -167,11 +161,9 @@ def _is_shouting(text: str) -> bool:
 def _intent(text: str, frustration: float) -> Intent:
     if _HUMAN_REQUEST.search(text):
         return Intent.HUMAN_REQUEST
-    greeting = _GREETING.match(text)
-    rest = text[greeting.end() :] if greeting else text  # "Hi, how do I…" is a question
-    words = _WORD.findall(_COURTESY.sub(" ", rest).lower())
-    if greeting and len(words) <= 1:  # a name may follow: "Hello Anna!"
+    if small_talk(text) is SmallTalk.GREETING:
         return Intent.GREETING
+    words = _WORD.findall(after_greeting(text).lower())  # "Hi, how do I…" is a question
     if frustration >= COMPLAINT_FRUSTRATION or _COMPLAINT.search(text):
         return Intent.COMPLAINT
     if text.rstrip().rstrip(".!)").endswith("?") or (words and words[0] in _QUESTION_OPENERS):

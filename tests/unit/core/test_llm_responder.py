@@ -19,7 +19,6 @@ from core.llm_responder import (
     LlmFailure,
     LlmResponder,
     _ToolCallAssembler,
-    is_small_talk,
     renumber_citations,
 )
 from core.messages import Author, Citation
@@ -240,14 +239,6 @@ async def test_an_uncited_reply_is_declined_unless_it_was_small_talk(
     outcome = await ask(make_responder(), question, hits=[BILLING])
     assert outcome.reply.text == answer and outcome.reply.citations == ()
     assert outcome.declined is declined and outcome.reply.handoff is declined
-
-
-@pytest.mark.parametrize(("text", "expected"), [
-    ("hi", True), ("Hello there!", True), ("thank you so much", True), ("ok, got it", True), ("bye", True),
-    ("help", False), ("hi, my order 123 is late", False), ("thanks, but the invoice is wrong", False), ("", False),
-])
-def test_small_talk(text: str, expected: bool) -> None:
-    assert is_small_talk(text) is expected
 
 
 async def test_stream_events_come_in_order(fake: FakeOpenAI, make_responder: Callable[..., LlmResponder]) -> None:

@@ -1,0 +1,65 @@
+"""Small talk: a message that is only a greeting, thanks, an "ok" or a goodbye. One detector
+for the three places that care — the offline responder answers it briefly without a search,
+the LLM path does not count an uncited reply to it as a decline, and the mood analysis reads a
+greeting's intent."""
+
+from __future__ import annotations
+
+import re
+from enum import StrEnum
+
+
+class SmallTalk(StrEnum):
+    GREETING = "greeting"
+    THANKS = "thanks"
+    GOODBYE = "goodbye"
+    ACKNOWLEDGEMENT = "acknowledgement"
+    """"ok", "got it", "great"."""
+
+
+MAX_WORDS = 8
+_APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'", "`": "'", "\u00b4": "'"})
+_WORD = re.compile(r"[a-z']+")
+_KINDS = (  # a message mixing kinds is what its first listed kind says: "ok, thanks!" is thanks
+    (SmallTalk.THANKS, frozenset("thanks thank thx cheers".split())),
+    (SmallTalk.GOODBYE, frozenset("bye goodbye".split())),
+    (SmallTalk.GREETING, frozenset("hi hello hey hiya".split())),
+    (SmallTalk.ACKNOWLEDGEMENT, frozenset("ok okay great perfect cool".split())),
+)
+_ANCHORS = frozenset().union(*(words for _, words in _KINDS))
+_FILLERS = frozenset(
+    "there good morning afternoon evening you so much a lot again for the your help very nice awesome "
+    "got it all that's".split()
+)
+_GREETING = re.compile(
+    r"^\W*(?:(?:hi|hello|hey|hiya|howdy|greetings|good\s+(?:morning|afternoon|evening|day)|morning)\b\W*)+"
+    r"(?:(?:there|team|all|everyone|folks|guys|again|support(?:\s+team)?)\b\W*)*",
+    re.IGNORECASE,
+)
+_COURTESY = re.compile(r"\bhow\s+are\s+(?:you|things)(?:\s+(?:doing|today))?\b|\bhow's\s+it\s+going\b", re.IGNORECASE)
+_NAME = re.compile(r"^\W*[A-Z][\w'-]*\W*$")
+
+
+def small_talk(text: str) -> SmallTalk | None:
+    """What `text` is when it is small talk and nothing else; None when it asks or tells
+    anything more ("thanks, but the invoice is wrong", "hi, my order 123 is late")."""
+    text = text.translate(_APOSTROPHES)
+    if any(char.isdigit() for char in text):
+        return None
+    words = _WORD.findall(text.lower())
+    if 0 < len(words) <= MAX_WORDS and all(w in _ANCHORS or w in _FILLERS for w in words):
+        return next((kind for kind, anchors in _KINDS if anchors.intersection(words)), None)
+    if _GREETING.match(text) is None:
+        return None
+    rest = after_greeting(text)
+    if not _WORD.findall(rest.lower()) or _NAME.match(rest):  # a name may follow: "Hello Anna!"
+        return SmallTalk.GREETING
+    return None
+
+
+def after_greeting(text: str) -> str:
+    """What a message says after its opening greeting and courtesies ("Hi team, what does
+    BD-4012 mean?" → "what does BD-4012 mean?")."""
+    greeting = _GREETING.match(text)
+    rest = text[greeting.end():] if greeting else text
+    return _COURTESY.sub(" ", rest).strip()
