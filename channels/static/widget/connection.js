@@ -1,5 +1,6 @@
 // The connection: one websocket at a time, the hello that resumes the session after the
-// last message seen, reconnecting with backoff, and the frames received.
+// last message seen, and reconnecting with backoff. Each frame received goes to the view's
+// handler for it (view.js: onSession, onMessage, onTyping, …), a lost socket to onDisconnect.
 
 var BACKOFF_MS = [1000, 2000, 4000, 8000, 15000];
 
@@ -16,18 +17,13 @@ function onFrame(event) {
   try { f = JSON.parse(event.data); } catch (e) { return; }
   if (f.type === "session") {
     store.set("token", f.token);
-    if (f.title && !attr("data-title")) ui.title.textContent = f.title;
-    if (f.max_text_length) state.maxText = f.max_text_length;
-    if (f.max_file_bytes) state.maxFile = f.max_file_bytes;
     state.ready = true;
     state.attempt = 0;
-    setStatus("");
-    pending.forEach(function (p, clientId) { transmit(clientId, p); });
+    onSession(f);
   } else if (f.type === "message") {
     onMessage(f);
   } else if (f.type === "typing") {
-    var question = f.message_id || 0;
-    if (!hasReplyAfter(question) && !drafts.has(question) && !answered.has(question)) showTyping(true, f.message_id);
+    onTyping(f);
   } else if (f.type === "delta") {
     onDelta(f);
   } else if (f.type === "citations") {
@@ -37,7 +33,7 @@ function onFrame(event) {
   } else if (f.type === "feedback") {
     onFeedback(f);
   } else if (f.type === "error") {
-    systemNote("Sorry, something went wrong: " + f.reason);
+    onError(f);
   } // "done": the stored message follows and replaces the draft
 }
 
@@ -64,7 +60,7 @@ function connect() {
     if (state.ws !== ws) return;
     state.ws = null;
     state.ready = false;
-    drafts.forEach(function (d) { d.stale = true; });
+    onDisconnect();
     scheduleReconnect();
   };
 }

@@ -1,5 +1,6 @@
 // The view: the bubble and the panel in a shadow root, the messages, streamed drafts,
-// feedback, files and the composer. Sends through connection.js (sendFrame, connect).
+// feedback, files and the composer. It sends through connection.js (connect, sendFrame),
+// which calls the on* functions here with each frame, and setStatus.
 
 var TYPING_TIMEOUT_MS = 30000;
 var BASE64_CHUNK = 3 * 8192; // a multiple of 3, so the chunks' base64 can be joined
@@ -395,6 +396,31 @@ function submit() {
   if (!state.ws) connect();
   scrollDown();
 }
+
+// --- the session ---------------------------------------------------------------------------
+
+function onSession(f) {
+  if (f.title && !attr("data-title")) ui.title.textContent = f.title;
+  if (f.max_text_length) state.maxText = f.max_text_length;
+  if (f.max_file_bytes) state.maxFile = f.max_file_bytes;
+  setStatus("");
+  pending.forEach(function (p, clientId) { transmit(clientId, p); });
+}
+
+function onTyping(f) {
+  var question = f.message_id || 0;
+  if (!hasReplyAfter(question) && !drafts.has(question) && !answered.has(question)) showTyping(true, f.message_id);
+}
+
+function onError(f) {
+  systemNote("Sorry, something went wrong: " + f.reason);
+}
+
+function onDisconnect() {
+  drafts.forEach(function (d) { d.stale = true; });
+}
+
+// --- controls ------------------------------------------------------------------------------
 
 ui.bubble.addEventListener("click", function () { setOpen(!isOpen()); });
 ui.close.addEventListener("click", function () { setOpen(false); ui.bubble.focus(); });
