@@ -8,22 +8,21 @@ it saw last and receives everything newer. Visitors' sessions and identities are
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import WSCloseCode, WSMsgType, web
 
+from channels.web_assets import WidgetAssets
 from channels.web_frames import (
+    MAX_FILES_PER_MESSAGE,
     ClientFeedback,
     ClientFrame,
     ClientMessage,
     FrameError,
     Hello,
-    MAX_FILES_PER_MESSAGE,
     error_frame,
     message_frame,
     parse_frame,
@@ -40,7 +39,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 CHANNEL = "web"
-STATIC_DIR = Path(__file__).parent / "static"
 HEARTBEAT_S = 30.0
 
 @dataclass(frozen=True, slots=True)
@@ -78,8 +76,10 @@ class WebChannel:
 
     name = CHANNEL
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, *, assets: WidgetAssets | None = None) -> None:
+        """`assets` serves the page and script from elsewhere (tests); by default the package's."""
         self._settings = settings.web
+        self._assets = assets if assets is not None else WidgetAssets()
         self._max_file_bytes = settings.attachments.max_bytes
         self._secret_path = settings.data_dir / SECRET_FILE
         self.capabilities = Capabilities(
@@ -96,7 +96,6 @@ class WebChannel:
         # The newest bot/staff message id pushed per session: a reply that overtook the
         # receipt of its question must not be followed by a stale typing indicator.
         self._last_reply: dict[str, int] = {}
-        self._script: tuple[bytes, str] | None = None
 
     # The Channel protocol -------------------------------------------------------------------
 
@@ -119,6 +118,7 @@ class WebChannel:
         else:
             value = await asyncio.to_thread(load_or_create_secret, self._secret_path)
         self._tokens = SessionTokens(value)
+        await self._assets.load()
         self._hub = hub
 
     async def stop(self) -> None:
@@ -145,18 +145,15 @@ class WebChannel:
     # Pages -------------------------------------------------------------------------------
 
     async def _index(self, request: web.Request) -> web.Response:
-        body = (STATIC_DIR / "index.html").read_text(encoding="utf-8")
-        return web.Response(text=body, content_type="text/html", headers={"Cache-Control": "no-cache"})
+        body = await self._assets.index()
+        return web.Response(body=body, content_type="text/html", charset="utf-8", headers={"Cache-Control": "no-cache"})
 
     async def _widget_js(self, request: web.Request) -> web.Response:
-        if self._script is None:
-            data = (STATIC_DIR / "widget.js").read_bytes()
-            self._script = (data, f'"{hashlib.sha256(data).hexdigest()[:32]}"')
-        data, etag = self._script
-        headers = {"Cache-Control": "public, max-age=300", "ETag": etag}
-        if etag in request.headers.get("If-None-Match", ""):
+        script = await self._assets.script()
+        headers = {"Cache-Control": "public, max-age=300", "ETag": script.etag}
+        if script.etag in request.headers.get("If-None-Match", ""):
             return web.Response(status=304, headers=headers)
-        return web.Response(body=data, content_type="application/javascript", charset="utf-8", headers=headers)
+        return web.Response(body=script.body, content_type="application/javascript", charset="utf-8", headers=headers)
 
     # The websocket ---------------------------------------------------------------------------
 

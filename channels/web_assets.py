@@ -1,0 +1,113 @@
+"""The web channel's files — the demo page and the widget script — read once, off the event loop.
+
+A request never touches the disk: the first caller (the channel's start, or a request that
+came before it) reads the files in a worker thread, and every later one gets the same bytes.
+So editing a file under static/ takes a restart, as editing the Python does.
+
+The widget is written as a few files under static/widget/, one job each, and served as one
+script with no build step: `assemble_widget` pastes them, in the order of `WIDGET_PARTS`,
+into one function, with the stylesheet as a string:
+
+    (function () {
+    "use strict";
+    var CSS = "<widget.css>";
+    /* boot.js */ … /* dom.js */ … /* markdown.js */ … /* view.js */ … /* connection.js */ … /* start.js */ …
+    })();
+
+Why pieces of one function rather than modules or a namespace object: it is the scope the
+widget always had, so the split moved lines and renamed nothing; function declarations are
+hoisted across the parts, so the view and the connection call each other without caring
+which comes first; and the page still gets one script that adds no global. The price: a
+part is not a script on its own (boot.js may `return`, view.js uses dom.js's `el`) — read
+them as one file in that order; the tests parse the assembled script with node.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+STATIC_DIR = Path(__file__).parent / "static"
+WIDGET_DIR = "widget"
+WIDGET_CSS = "widget.css"
+WIDGET_PARTS = ("boot.js", "dom.js", "markdown.js", "view.js", "connection.js", "start.js")
+"""The order matters only for statements run at load: boot.js's guard first, start.js's
+mount last, and each `var` set before the load-time code that reads it."""
+
+
+def css_literal(css: str) -> str:
+    """`css` as a JavaScript string literal.
+
+    A JSON string is a JavaScript string: json.dumps escapes quotes, backslashes, control
+    characters and (its output is ASCII) everything else, U+2028 and U+2029 included. "<"
+    becomes \\u003c too, so a "</script>" in the stylesheet could not end an inline script.
+    """
+    return json.dumps(css).replace("<", "\\u003c")
+
+
+def assemble_widget(*, css: str, parts: Sequence[tuple[str, str]]) -> str:
+    """One script: `var CSS` and each (name, source) part, in order, inside one function."""
+    pieces = ["(function () {\n", '"use strict";\n', f"var CSS = {css_literal(css)};\n"]
+    for name, source in parts:
+        # A part's last line may be a // comment: always end it before the next one.
+        pieces.append(f"\n/* {name} */\n{source.rstrip()}\n")
+    pieces.append("})();\n")
+    return "".join(pieces)
+
+
+@dataclass(frozen=True, slots=True)
+class Script:
+    """The widget script and its ETag (quoted, as the header carries it)."""
+
+    body: bytes
+    etag: str
+
+
+@dataclass(frozen=True, slots=True)
+class _Files:
+    index: bytes
+    script: Script
+
+
+class WidgetAssets:
+    """The demo page and the widget script from `static_dir`, read once and kept in memory."""
+
+    def __init__(self, static_dir: Path = STATIC_DIR) -> None:
+        self._dir = static_dir
+        self._files: _Files | None = None
+        self._lock = asyncio.Lock()
+
+    async def load(self) -> None:
+        """Read the files now; the channel calls it at start so a broken install fails there,
+        not at a visitor's first request."""
+        await self._loaded()
+
+    async def index(self) -> bytes:
+        """The demo page, UTF-8."""
+        return (await self._loaded()).index
+
+    async def script(self) -> Script:
+        """The widget script, UTF-8, with its ETag."""
+        return (await self._loaded()).script
+
+    async def _loaded(self) -> _Files:
+        if self._files is None:
+            async with self._lock:
+                if self._files is None:
+                    self._files = await asyncio.to_thread(self._read)
+        return self._files
+
+    def _read(self) -> _Files:
+        widget = self._dir / WIDGET_DIR
+        script = assemble_widget(
+            css=(widget / WIDGET_CSS).read_text(encoding="utf-8"),
+            parts=[(name, (widget / name).read_text(encoding="utf-8")) for name in WIDGET_PARTS],
+        ).encode()
+        return _Files(
+            index=(self._dir / "index.html").read_bytes(),
+            script=Script(body=script, etag=f'"{hashlib.sha256(script).hexdigest()[:32]}"'),
+        )
