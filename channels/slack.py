@@ -15,10 +15,11 @@ on payloads; `SlackChannel` wires them to Bolt and the hub.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import Enum
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
@@ -45,6 +46,9 @@ SECTION_LIMIT = 3000
 MAX_BLOCKS = 50
 """Blocks in one message: Slack's limit. A reply is one message, so a retry never repeats part of it."""
 FALLBACK_LIMIT = 3000
+STORE_ATTEMPTS = 3
+SHUTDOWN_GRACE_S = 10.0
+"""How long stopping waits for messages whose files are still downloading."""
 ACCEPTED_SUBTYPES = frozenset({None, "file_share", "thread_broadcast"})
 _MENTION = re.compile(r"<@([A-Z0-9]+)>")
 
@@ -210,6 +214,9 @@ class SlackChannel:
         self._hub: HubPort | None = None
         self._http: aiohttp.ClientSession | None = None
         self._socket: Any = None
+        self._downloading: set[str] = set()
+        """External ids of messages whose files are being fetched (Slack's retries skip them)."""
+        self._background: set[asyncio.Task[None]] = set()
 
     def routes(self) -> list[web.AbstractRouteDef]:
         return [web.post("/slack/events", self._events)]
@@ -228,6 +235,11 @@ class SlackChannel:
     async def stop(self) -> None:
         if self._socket is not None:
             await self._socket.close_async()
+        if self._background:  # messages whose files are on their way: let them land if they can
+            _, late = await asyncio.wait(self._background, timeout=SHUTDOWN_GRACE_S)
+            for task in late:
+                task.cancel()
+            await asyncio.gather(*late, return_exceptions=True)
         if self._http is not None:
             await self._http.close()
         self._hub = None
@@ -284,16 +296,44 @@ class SlackChannel:
             return
         if routed.route is Route.FOLLOW_UP and not await self._hub.has_conversation(routed.address):
             return  # a thread among people, not one the bot is part of
-        files = tuple([await self._download(f) for f in event.get("files") or () if isinstance(f, dict)])
-        await self._hub.receive(
-            InboundMessage(
-                address=routed.address,
-                external_id=f"{event['channel']}:{event['ts']}",
-                sender_id=event["user"],
-                text=routed.text,
-                attachments=files,
-            )
+        message = InboundMessage(
+            address=routed.address,
+            external_id=f"{event['channel']}:{event['ts']}",
+            sender_id=event["user"],
+            text=routed.text,
         )
+        files = [f for f in event.get("files") or () if isinstance(f, dict)]
+        if not files:
+            await self._hub.receive(message)  # stored before Slack hears 200
+            return
+        # Slack wants its 200 within 3 seconds and sends the event again otherwise: a slow
+        # download must not hold the answer up nor start a second download. Slack hears 200
+        # now; the files are fetched and the message stored right after.
+        if message.external_id not in self._downloading:
+            self._downloading.add(message.external_id)
+            task = asyncio.create_task(self._receive_with_files(message, files), name=f"slack-files-{event['ts']}")
+            self._background.add(task)
+            task.add_done_callback(self._background.discard)
+
+    async def _receive_with_files(self, message: InboundMessage, files: list[dict[str, Any]]) -> None:
+        """Fetch the files and store the message; Slack will not send it again, so storing
+        is tried a few times before the message is given up (and logged)."""
+        try:
+            attachments = tuple([await self._download(file) for file in files])
+            for attempt in range(1, STORE_ATTEMPTS + 1):
+                try:
+                    assert self._hub is not None
+                    await self._hub.receive(replace(message, attachments=attachments))
+                    return
+                except asyncio.CancelledError:
+                    raise
+                except Exception:
+                    log.warning("slack: storing message %s failed (attempt %d of %d)", message.external_id,
+                                attempt, STORE_ATTEMPTS, exc_info=True)
+                    await asyncio.sleep(attempt)
+            log.error("slack: message %s with files was lost: it could not be stored", message.external_id)
+        finally:
+            self._downloading.discard(message.external_id)
 
     async def _on_case_button(self, ack: Any, body: dict[str, Any], action: dict[str, Any]) -> None:
         await ack()
@@ -311,14 +351,18 @@ class SlackChannel:
         if not url or self._http is None:
             return Attachment(name, kind, b"")
         limit = self._max_file_bytes + 1
-        async with self._http.get(url, headers={"Authorization": f"Bearer {self._token}"}) as response:
-            # Slack answers a download it does not authorize with its HTML sign-in page
-            if response.status != 200 or response.content_type == "text/html" and kind != "text/html":
-                log.warning("slack: downloading %s failed: HTTP %s %s", name, response.status, response.content_type)
-                return Attachment(name, kind, b"")
-            data = bytearray()
-            async for chunk in response.content.iter_chunked(64 * 1024):
-                data += chunk
-                if len(data) >= limit:
-                    break
+        data = bytearray()
+        try:
+            async with self._http.get(url, headers={"Authorization": f"Bearer {self._token}"}) as response:
+                # Slack answers a download it does not authorize with its HTML sign-in page
+                if response.status != 200 or response.content_type == "text/html" and kind != "text/html":
+                    log.warning("slack: downloading %s failed: HTTP %s %s", name, response.status, response.content_type)
+                    return Attachment(name, kind, b"")
+                async for chunk in response.content.iter_chunked(64 * 1024):
+                    data += chunk
+                    if len(data) >= limit:
+                        break
+        except (aiohttp.ClientError, TimeoutError) as exc:  # the customer is told the file could not be read
+            log.warning("slack: downloading %s failed: %s", name, exc)
+            return Attachment(name, kind, b"")
         return Attachment(name, kind, bytes(data[:limit]))

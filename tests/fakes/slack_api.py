@@ -16,6 +16,8 @@ gets a 403 HTML login page, so a downloader that forgets the header is caught.
 
 from __future__ import annotations
 
+import asyncio
+
 import itertools
 import time
 from collections import defaultdict, deque
@@ -121,6 +123,9 @@ class FakeSlack:
             "conversations.info": self._conversation_info,
             "users.info": self._user_info,
         }
+        self.download_gate = asyncio.Event()
+        """Cleared by a test to hold file downloads (a slow file host) until it is set again."""
+        self.download_gate.set()
         self._runner: web.AppRunner | None = None
 
     async def start(self) -> str:
@@ -221,6 +226,7 @@ class FakeSlack:
         authorized = headers.get("Authorization") == f"Bearer {self.token}"
         found = file is not None and request.match_info["name"] == file.name
         self.downloads.append(RecordedDownload(file_id, headers, authorized, served=authorized and found))
+        await self.download_gate.wait()
         if not authorized:
             return web.Response(status=403, text=_LOGIN_PAGE, content_type="text/html")
         if file is None or not found:

@@ -8,7 +8,7 @@ from datetime import timedelta
 
 from sqlalchemy import func, select
 
-from core.db import Message, OutboxItem
+from core.db import DeliveryStatus, Message, OutboxItem
 from core.messages import Address, Author, InboundMessage, Reply
 from core.runtime import open_database, open_runtime
 from core.settings import OutboxSettings, Settings
@@ -16,6 +16,7 @@ from core.storage import Storage
 from core.transactions import transactions_for
 from core.turn_transactions import TurnResult
 from tests.fakes.flaky_channel import FlakyChannel
+from tests.settle import settled
 
 LAPSED = timedelta(seconds=-1)  # the claim of a process that died
 
@@ -45,7 +46,7 @@ async def test_unanswered_messages_are_answered_after_a_restart_in_order_once(
     channel = FlakyChannel()
     async with open_runtime(settings, {"flaky": channel}) as runtime:
         await wait_until(lambda: len(channel.delivered) == 2)
-        await asyncio.sleep(0.5)  # a few more sweeps: nothing more may go out
+        await settled(runtime.sessionmaker)  # nothing left that could go out a second time
         history = await runtime.hub.history(Address("flaky", "carol"))
     assert len(channel.delivered) == 2
     assert "password" in channel.delivered[0][1].text.lower()
@@ -73,13 +74,14 @@ async def test_undelivered_replies_are_sent_after_a_restart_and_sent_ones_are_no
     channel = FlakyChannel()
     async with open_runtime(settings, {"flaky": channel}) as runtime:
         await wait_until(lambda: len(channel.delivered) == 1)
-        await asyncio.sleep(0.5)
+        await settled(runtime.sessionmaker)
         async with runtime.sessionmaker() as session:
             pending = (
-                await session.execute(select(func.count()).select_from(OutboxItem).where(OutboxItem.status != "sent"))
+                await session.execute(select(func.count()).select_from(OutboxItem)
+                                      .where(OutboxItem.status != DeliveryStatus.SENT))
             ).scalar_one()
             answered = (
-                await session.execute(select(func.count()).select_from(Message).where(Message.author == "bot"))
+                await session.execute(select(func.count()).select_from(Message).where(Message.author == Author.BOT))
             ).scalar_one()
     assert [m.text for _, m in channel.delivered] == ["never delivered"]
     assert pending == 0 and answered == 2

@@ -13,10 +13,14 @@ import pytest
 from aiohttp.test_utils import TestClient
 from pydantic import SecretStr
 
-from core.server import create_app
+from sqlalchemy import func, select
+
+from core.db import Message
+from core.server import RUNTIME, create_app
 from core.settings import OutboxSettings, Settings, SlackSettings
 from tests.fakes.slack_api import BOT_TOKEN, BOT_USER_ID, FakeSlack
 from tests.fakes.slack_events import app_mention_event, message_event, signed_headers
+from tests.settle import settled
 
 SECRET = "signing-secret-for-tests"
 CUSTOMER_CHANNEL = "C0CUSTOMER"
@@ -52,6 +56,11 @@ async def posted(slack: FakeSlack, count: int, *, timeout: float = 30) -> list[d
     return calls
 
 
+async def stored_messages(client: TestClient) -> int:
+    async with client.app[RUNTIME].sessionmaker() as session:
+        return (await session.execute(select(func.count()).select_from(Message))).scalar_one()
+
+
 async def test_a_dm_gets_a_cited_answer(client: TestClient, slack: FakeSlack) -> None:
     event = message_event(channel="D0ALICE", user="U0ALICE", text="How do I reset my password?", ts="1700000001.000100")
     assert await post_event(client, event) == 200
@@ -77,8 +86,8 @@ async def test_a_mention_is_answered_in_its_thread_and_the_thread_continues(clie
     assert await post_event(client, follow_up) == 200
     second = await posted(slack, 2)
     assert second[1]["thread_ts"] == root  # the thread root, never the child's ts
-    await asyncio.sleep(0.5)
-    assert slack.received_request_count("chat.postMessage") == 2
+    await settled(client.app[RUNTIME].sessionmaker)
+    assert slack.received_request_count("chat.postMessage") == 2 and await stored_messages(client) == 4
 
 
 async def test_slack_retries_and_repeated_events_give_one_reply(client: TestClient, slack: FakeSlack) -> None:
@@ -87,8 +96,8 @@ async def test_slack_retries_and_repeated_events_give_one_reply(client: TestClie
     assert await post_event(client, event, retry_num=1) == 200
     assert await post_event(client, event, retry_num=2) == 200
     await posted(slack, 1)
-    await asyncio.sleep(1.0)
-    assert slack.received_request_count("chat.postMessage") == 1
+    await settled(client.app[RUNTIME].sessionmaker)
+    assert slack.received_request_count("chat.postMessage") == 1 and await stored_messages(client) == 2
 
 
 async def test_bad_or_stale_signatures_get_401_and_do_nothing(client: TestClient, slack: FakeSlack) -> None:
@@ -97,7 +106,7 @@ async def test_bad_or_stale_signatures_get_401_and_do_nothing(client: TestClient
     stale = signed_headers(SECRET, body, timestamp=int(time.time()) - 600)
     assert (await client.post("/slack/events", data=body, headers=forged)).status == 401
     assert (await client.post("/slack/events", data=body, headers=stale)).status == 401
-    await asyncio.sleep(0.5)
+    assert await stored_messages(client) == 0  # refused before anything was stored
     assert slack.received_request_count("chat.postMessage") == 0
 
 
@@ -113,8 +122,13 @@ async def test_staff_channel_bots_and_our_own_messages_are_never_answered(client
     ]
     for event in events:
         assert await post_event(client, event) == 200
-    await asyncio.sleep(1.0)
-    assert slack.received_request_count("chat.postMessage") == 0
+    # A customer's DM after them: once it is answered, the events before it were handled too.
+    probe = message_event(channel="D0PROBE", user="U0PROBE", text="How do I reset my password?", ts="1700000005.000600")
+    assert await post_event(client, probe) == 200
+    (reply,) = await posted(slack, 1)
+    await settled(client.app[RUNTIME].sessionmaker)
+    assert reply["channel"] == "D0PROBE" and slack.received_request_count("chat.postMessage") == 1
+    assert await stored_messages(client) == 2  # the probe and its answer
 
 
 async def test_a_shared_file_is_downloaded_with_the_bot_token_and_read(client: TestClient, slack: FakeSlack) -> None:
@@ -125,6 +139,22 @@ async def test_a_shared_file_is_downloaded_with_the_bot_token_and_read(client: T
     assert [d.served for d in slack.downloads] == [True]
     assert slack.downloads[0].headers["Authorization"] == f"Bearer {BOT_TOKEN}"
     assert "I've read error-log.txt." in reply["text"] and "BD-4012" in reply["text"]
+
+
+async def test_slack_hears_200_before_a_slow_file_is_downloaded_once(client: TestClient, slack: FakeSlack) -> None:
+    file = slack.add_file("screenshot.txt", b"Error BD-4012 when I add a teammate", "text/plain")
+    event = message_event(channel="D0IDA", user="U0IDA", text="see the file", ts="1700000009.000100", files=[file])
+    slack.download_gate.clear()  # the file host is slow today
+    async with asyncio.timeout(5):  # well within Slack's 3-second deadline on a fast machine
+        assert await post_event(client, event) == 200
+        while not slack.downloads:
+            await asyncio.sleep(0.01)
+        assert await post_event(client, event, retry_num=1) == 200  # Slack tries again meanwhile
+    slack.download_gate.set()
+    (reply,) = await posted(slack, 1)
+    await settled(client.app[RUNTIME].sessionmaker)
+    assert "I've read screenshot.txt." in reply["text"]
+    assert len(slack.downloads) == 1 and slack.received_request_count("chat.postMessage") == 1
 
 
 async def test_a_rate_limited_reply_is_sent_after_retry_after(client: TestClient, slack: FakeSlack) -> None:
