@@ -10,11 +10,12 @@ import re
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from aiohttp import web
 
-from channels.payloads import MAX_MESSAGE_ID, PayloadError, parse_attachments, parse_vote
+from channels.payloads import MAX_MESSAGE_ID, PayloadError, decoded_off_loop, parse_attachments, parse_vote
 from core.channel import Capabilities, FeedbackResult, HubPort
 from core.messages import (
     Address,
@@ -198,9 +199,9 @@ class ApiChannel:
         return checked
 
     async def post_message(self, request: web.Request) -> web.Response:
-        body = parse_message_body(
-            await request.read(), max_text_length=self._settings.max_text_length, attachments=self._attachments
-        )
+        parse = partial(parse_message_body, max_text_length=self._settings.max_text_length,
+                        attachments=self._attachments)
+        body = await decoded_off_loop(parse, await request.read())
         message = InboundMessage(
             address=Address(self.name, body.contact),
             external_id=external_id(body.contact, body.id or uuid.uuid4().hex),

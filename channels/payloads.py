@@ -3,14 +3,29 @@ reply, checked the same way whichever channel they came through."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
-from typing import Any
+from collections.abc import Callable, Sized
+from typing import Any, TypeVar
 
 from core.messages import Attachment
 
 MAX_MESSAGE_ID = 2**31 - 1  # message ids are 32-bit integers on PostgreSQL
 RATINGS = ("up", "down")
+LARGE_PAYLOAD = 64 * 1024
+"""Payloads larger than this are decoded in a worker thread: JSON and base64 of megabytes of
+files take tens of milliseconds, a stall for every other conversation on the event loop."""
+
+R = TypeVar("R")
+P = TypeVar("P", bound=Sized)
+
+
+async def decoded_off_loop(parse: Callable[[P], R], raw: P) -> R:
+    """`parse(raw)`, in a worker thread when `raw` is large."""
+    if len(raw) <= LARGE_PAYLOAD:
+        return parse(raw)
+    return await asyncio.to_thread(parse, raw)
 
 
 class PayloadError(ValueError):

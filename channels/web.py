@@ -10,11 +10,13 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass
+from functools import partial
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import WSCloseCode, WSMsgType, web
 
+from channels.payloads import decoded_off_loop
 from channels.web_assets import WidgetAssets
 from channels.web_frames import (
     MAX_FILES_PER_MESSAGE,
@@ -175,7 +177,7 @@ class WebChannel:
                     continue
                 frame: ClientFrame | None = None
                 try:
-                    frame = parse_frame(msg.data, max_text_length=max_len)
+                    frame = await decoded_off_loop(partial(parse_frame, max_text_length=max_len), msg.data)
                     session = await self._handle(sock, frame, session)
                 except asyncio.CancelledError:
                     raise
