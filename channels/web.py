@@ -99,12 +99,12 @@ class WebChannel:
         # receipt of its question must not be followed by a stale typing indicator.
         self._last_reply: dict[str, int] = {}
 
-    # The Channel protocol -------------------------------------------------------------------
-
     @property
     def connected_sessions(self) -> int:
         """Visitors with the widget open right now (sessions with at least one live socket)."""
         return len(self._sessions)
+
+    # The Channel protocol -------------------------------------------------------------------
 
     def routes(self) -> list[web.AbstractRouteDef]:
         return [
@@ -125,6 +125,8 @@ class WebChannel:
 
     async def stop(self) -> None:
         sockets = [s for group in self._sessions.values() for s in group]
+        if sockets:  # the widgets reconnect to the next process and replay what they missed
+            log.info("web: closing the widget sockets of %d visitors", self.connected_sessions)
         self._hub = None
         await asyncio.gather(
             *(s.ws.close(code=WSCloseCode.GOING_AWAY, message=b"server shutdown") for s in sockets),

@@ -18,12 +18,13 @@ from sqlalchemy import select
 
 from channels.web import WebChannel
 from channels.web_sessions import identity_signature
-from core.db import Feedback
+from core.db import Conversation, Feedback
 from core.messages import Address, InboundMessage
 from core.server import RUNTIME, create_app
 from core.settings import AttachmentSettings, LlmSettings, Settings
 from tests.fakes.hub import FakeHub
 from tests.fakes.openai_server import FakeOpenAI, StreamError, Text
+from tests.fakes.tcp_proxy import CuttableProxy
 
 pytestmark = pytest.mark.browser
 
@@ -134,15 +135,6 @@ async def ask(page: Any, text: str) -> None:
     await box.press("Enter")
 
 
-def web_channel_of(app: web.Application) -> WebChannel:
-    """The app's WebChannel, found through the handler it mounted for the socket route."""
-    for route in app.router.routes():
-        owner = getattr(route.handler, "__self__", None)
-        if isinstance(owner, WebChannel):
-            return owner
-    raise LookupError("no web channel mounted")
-
-
 async def test_question_answer_with_citation_survives_a_reload(live_server: Live, page: Any) -> None:
     await page.goto(live_server.url + "/")
     await page.get_by_test_id("bubble").click()
@@ -179,21 +171,43 @@ async def test_html_from_the_customer_is_shown_as_text(live_server: Live, page: 
     assert dialogs == []
 
 
-async def test_reply_sent_while_disconnected_arrives_after_reconnect(live_server: Live, page: Any) -> None:
-    await page.goto(live_server.url + "/")
+@pytest.fixture
+async def flaky_network() -> AsyncIterator[Callable[[str], Awaitable[CuttableProxy]]]:
+    """A proxy in front of a server URL whose connections the test can cut."""
+    proxies: list[CuttableProxy] = []
+
+    async def between(url: str) -> CuttableProxy:
+        host, port = url.removeprefix("http://").split(":")
+        proxy = CuttableProxy(host, int(port))
+        await proxy.start()
+        proxies.append(proxy)
+        return proxy
+
+    yield between
+    for proxy in proxies:
+        await proxy.close()
+
+
+async def web_session_id(app: web.Application) -> str:
+    """The visitor's session id, as the server stored their conversation."""
+    async with app[RUNTIME].sessionmaker() as session:
+        return (await session.execute(select(Conversation.chat_id).where(Conversation.channel == "web"))).scalar_one()
+
+
+async def test_reply_sent_while_disconnected_arrives_after_reconnect(
+    live_server: Live, page: Any, flaky_network: Callable[[str], Awaitable[CuttableProxy]]
+) -> None:
+    network = await flaky_network(live_server.url)
+    await page.goto(network.url + "/")
     await page.get_by_test_id("bubble").click()
     await ask(page, "how do I reset my password?")
     bot = page.locator('[data-testid="message"][data-author="bot"]')
     await expect(bot).to_have_count(1)
 
-    channel = web_channel_of(live_server.app)
-    (session_id,) = channel._sessions
+    session_id = await web_session_id(live_server.app)
     await page.context.set_offline(True)  # keep the widget from reconnecting at once
-    for sock in list(channel._sessions[session_id]):
-        await sock.ws.close()
+    network.cut()
     # The same visitor asks from another device meanwhile; the answer is stored and the push finds no socket.
-    from core.server import RUNTIME
-
     hub = live_server.app[RUNTIME].hub
     receipt = await hub.receive(
         InboundMessage(
@@ -377,19 +391,19 @@ async def test_bot_markdown_is_rendered_without_running_anything(
     assert dialogs == []
 
 
-async def test_messages_typed_offline_are_sent_on_reconnect(fake_server: tuple[str, FakeHub], page: Any) -> None:
+async def test_messages_typed_offline_are_sent_on_reconnect(
+    fake_server: tuple[str, FakeHub], page: Any, flaky_network: Callable[[str], Awaitable[CuttableProxy]]
+) -> None:
     url, hub = fake_server
-    await page.goto(url + "/")
+    network = await flaky_network(url)
+    await page.goto(network.url + "/")
     await page.get_by_test_id("bubble").click()
     await ask(page, "first")
     bot = page.locator('[data-testid="message"][data-author="bot"]')
     await expect(bot).to_have_count(1)
 
-    channel = hub.channel
     await page.context.set_offline(True)
-    for group in list(channel._sessions.values()):
-        for sock in list(group):
-            await sock.ws.close()
+    network.cut()
     await ask(page, "typed while offline")
     await expect(page.locator(".pending")).to_have_count(1)
     await page.context.set_offline(False)

@@ -1,0 +1,59 @@
+"""A TCP proxy in front of a test server whose connections a test can cut, as a flaky
+network would: the browser's websocket drops without the server or the page being touched."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+
+
+class CuttableProxy:
+    def __init__(self, target_host: str, target_port: int) -> None:
+        self._target = (target_host, target_port)
+        self._writers: set[asyncio.StreamWriter] = set()
+        self._pipes: set[asyncio.Task[None]] = set()
+        self._server: asyncio.Server | None = None
+        self.url = ""
+        """Set by `start`: `http://127.0.0.1:PORT`."""
+
+    async def start(self) -> str:
+        self._server = await asyncio.start_server(self._accept, "127.0.0.1", 0)
+        host, port = self._server.sockets[0].getsockname()[:2]
+        self.url = f"http://{host}:{port}"
+        return self.url
+
+    def cut(self) -> None:
+        """Drop every open connection (new ones still get through)."""
+        for writer in list(self._writers):
+            writer.transport.abort()
+
+    async def close(self) -> None:
+        self.cut()
+        if self._server is not None:
+            self._server.close()
+            await self._server.wait_closed()
+        for pipe in list(self._pipes):
+            pipe.cancel()
+        await asyncio.gather(*self._pipes, return_exceptions=True)
+
+    async def _accept(self, client_reader: asyncio.StreamReader, client_writer: asyncio.StreamWriter) -> None:
+        server_reader, server_writer = await asyncio.open_connection(*self._target)
+        self._writers |= {client_writer, server_writer}
+        pipes = [asyncio.create_task(self._pipe(client_reader, server_writer)),
+                 asyncio.create_task(self._pipe(server_reader, client_writer))]
+        self._pipes.update(pipes)
+        try:
+            await asyncio.gather(*pipes, return_exceptions=True)
+        finally:
+            self._pipes.difference_update(pipes)
+            for writer in (client_writer, server_writer):
+                self._writers.discard(writer)
+                writer.transport.abort()
+
+    @staticmethod
+    async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        with contextlib.suppress(ConnectionError, OSError):
+            while data := await reader.read(64 * 1024):
+                writer.write(data)
+                await writer.drain()
+        writer.transport.abort()  # one side gone: the other goes too, as with a dropped line
