@@ -58,7 +58,7 @@ import re
 from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import openai
 from openai import AsyncOpenAI
@@ -147,7 +147,7 @@ TOOLS: list[ChatCompletionFunctionToolParam] = [
     ),
 ]
 _TOOL_FIELDS: dict[str, tuple[str, ...]] = {
-    tool["function"]["name"]: tuple(tool["function"]["parameters"]["properties"]) for tool in TOOLS
+    tool["function"]["name"]: tuple(cast(dict[str, Any], tool["function"]["parameters"])["properties"]) for tool in TOOLS
 }
 
 _MARKER_RUN = re.compile(r"([ \t]*)(\[\d+(?:\s*,\s*\d+)*\](?:[ \t]*\[\d+(?:\s*,\s*\d+)*\])*)")

@@ -94,8 +94,8 @@ def extract_facts(text: str) -> list[Fact]:
     found += [Fact(FactKey.EMAIL, m.group(0).lower()) for m in _EMAIL.finditer(text)]
     for m in _PHONE.finditer(text):
         found.append(Fact(FactKey.PHONE, re.sub(r"[\s().-]", "", m.group(1) or m.group(2))))
-    if m := _PLAN.search(text):
-        plan = m.group(1) or m.group(2)
+    if plan_match := _PLAN.search(text):
+        plan = plan_match.group(1) or plan_match.group(2)
         if plan.lower() not in _NOT_NAMES | {"same", "new", "old", "current", "which", "what"}:
             found.append(Fact(FactKey.PLAN, plan[:1].upper() + plan[1:]))
     found += [Fact(FactKey.ORDER_NUMBER, m.group(1).upper()) for m in _ORDER.finditer(text) if any(c.isdigit() for c in m.group(1))]

@@ -49,6 +49,18 @@ expect = playwright_api.expect
 expect.set_options(timeout=TIMEOUT_MS)
 
 
+def dialogs_of(page: Any) -> list[str]:
+    """The messages of every alert, confirm or prompt the page opens (each dismissed)."""
+    dialogs: list[str] = []
+
+    async def dismiss(dialog: Any) -> None:
+        dialogs.append(dialog.message)
+        await dialog.dismiss()
+
+    page.on("dialog", dismiss)
+    return dialogs
+
+
 @dataclass
 class Live:
     url: str
@@ -157,8 +169,7 @@ async def test_question_answer_with_citation_survives_a_reload(live_server: Live
 
 
 async def test_html_from_the_customer_is_shown_as_text(live_server: Live, page: Any) -> None:
-    dialogs: list[str] = []
-    page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+    dialogs = dialogs_of(page)
     await page.goto(live_server.url + "/")
     await page.get_by_test_id("bubble").click()
     hostile = "<img src=x onerror=alert(1)>"
@@ -369,8 +380,7 @@ async def test_bot_markdown_is_rendered_without_running_anything(
         "> quoted from the help centre"
     )
     hub.reply_handoff = True
-    dialogs: list[str] = []
-    page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+    dialogs = dialogs_of(page)
     await page.goto(url + "/")
     await page.get_by_test_id("bubble").click()
     await ask(page, "help")

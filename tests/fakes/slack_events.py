@@ -38,6 +38,7 @@ def signed_headers(
     """
     timestamp = int(time.time()) if timestamp is None else timestamp
     signature = SignatureVerifier(secret).generate_signature(timestamp=str(timestamp), body=body)
+    assert signature is not None  # None only without a secret
     is_json = body.lstrip().startswith("{")
     headers = {
         "Content-Type": "application/json" if is_json else "application/x-www-form-urlencoded",
@@ -129,7 +130,7 @@ def block_action(
     if thread_ts is not None:
         message["thread_ts"] = thread_ts
         container["thread_ts"] = thread_ts
-    payload = {
+    payload: dict[str, Any] = {
         "type": "block_actions",
         "user": {"id": user, "username": user.lower(), "name": user.lower(), "team_id": TEAM_ID},
         "api_app_id": APP_ID,

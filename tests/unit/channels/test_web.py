@@ -72,7 +72,7 @@ async def say(ws: Any, text: str, client_id: str = "c-1") -> None:
 
 
 async def frames_until_reply(ws: Any) -> list[dict[str, Any]]:
-    frames = []
+    frames: list[dict[str, Any]] = []
     while not frames or frames[-1].get("author") != "bot":
         frames.append(await recv(ws))
     return frames
