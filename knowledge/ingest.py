@@ -38,6 +38,7 @@ from knowledge.chunking import (
     humanize_stem,
 )
 from knowledge.embedder import Embedder
+from knowledge.file_signatures import check_signature
 from knowledge.index import ChunkRecord, DenseStore, LocalIndex
 
 log = logging.getLogger(__name__)
@@ -106,17 +107,6 @@ def discover(paths: Sequence[Path]) -> list[Path]:
         else:
             log.warning("no such file or directory, skipped: %s", root)
     return list(found)
-
-
-_MAGIC = {".pdf": (b"%PDF",), ".docx": (b"PK\x03\x04",), ".xlsx": (b"PK\x03\x04",), ".pptx": (b"PK\x03\x04",)}
-
-
-def check_signature(suffix: str, data: bytes) -> None:
-    """Refuse a binary format whose bytes are not that format: markitdown would otherwise fall
-    back to reading the bytes as text and index garbage."""
-    magic = _MAGIC.get(suffix)
-    if magic and not any(sig in data[:1024] for sig in magic):
-        raise ValueError(f"not a valid {suffix[1:].upper()} file")
 
 
 def convert(path: Path, data: bytes, *, max_chars: int, converter: Any) -> list[Chunk]:
