@@ -17,10 +17,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from core.db import make_engine, make_sessionmaker, prepare_database
 from core.runtime import open_database
-from core.settings import KnowledgeSettings, Settings
+from core.settings import Settings
 from core.store import Store
 from core.transactions import transactions_for
 from knowledge.base import KnowledgeBase
+from knowledge.settings import KnowledgeSettings
 from tests.fakes.openai_server import FakeOpenAI
 from tests.fakes.slack_api import FakeSlack
 

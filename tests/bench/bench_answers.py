@@ -20,8 +20,9 @@ from pathlib import Path
 from typing import Any
 
 from core.offline_responder import OfflineResponder
-from core.settings import AnswerSettings, KnowledgeSettings
+from core.settings import AnswerSettings
 from knowledge.embedder import Embedder
+from knowledge.settings import KnowledgeSettings
 from tests.bench.bench_retrieval import (
     load_threads,
     open_kb,

@@ -10,8 +10,9 @@ from pathlib import Path
 from typing import Any
 
 from core.runtime import open_database
-from core.settings import KnowledgeSettings, Settings
+from core.settings import Settings
 from knowledge.base import KnowledgeBase
+from knowledge.settings import KnowledgeSettings
 
 DOCUMENTS = 1000
 

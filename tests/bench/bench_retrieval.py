@@ -23,11 +23,12 @@ from typing import Any
 import numpy as np
 
 from core.db import make_engine, make_sessionmaker, prepare_database
-from core.settings import KnowledgeSettings, Settings
+from core.settings import Settings
 from knowledge import fusion
 from knowledge.base import KnowledgeBase
 from knowledge.embedder import Embedder
 from knowledge.hits import Hit
+from knowledge.settings import KnowledgeSettings
 
 DEPTH = 40
 

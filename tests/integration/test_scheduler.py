@@ -10,9 +10,10 @@ from sqlalchemy import select
 
 from core.db import IndexRun
 from core.runtime import open_database
-from core.settings import KnowledgeSettings, ScheduleJob, Settings
+from core.settings import ScheduleJob, Settings
 from knowledge.base import KnowledgeBase
 from knowledge.scheduler import build_scheduler
+from knowledge.settings import KnowledgeSettings
 
 
 async def finished_runs(sessionmaker: object) -> list[IndexRun]:
