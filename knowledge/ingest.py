@@ -28,7 +28,6 @@ from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from tqdm import tqdm
 
-from core.db import IndexRun, KnowledgeDocument, utcnow
 from knowledge.chunking import (
     Chunk,
     chunk_csv,
@@ -40,6 +39,8 @@ from knowledge.chunking import (
 from knowledge.embedder import Embedder
 from knowledge.file_signatures import check_signature
 from knowledge.index import ChunkRecord, DenseStore, LocalIndex
+from knowledge.sql_types import utcnow
+from knowledge.tables import IndexRun, KnowledgeDocument
 
 log = logging.getLogger(__name__)
 

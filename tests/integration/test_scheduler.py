@@ -8,12 +8,12 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from core.db import IndexRun
 from core.runtime import open_database
 from core.settings import ScheduleJob, Settings
 from knowledge.base import KnowledgeBase
 from knowledge.scheduler import build_scheduler
 from knowledge.settings import KnowledgeSettings
+from knowledge.tables import IndexRun
 
 
 async def finished_runs(sessionmaker: object) -> list[IndexRun]:

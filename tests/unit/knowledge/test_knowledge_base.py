@@ -10,9 +10,10 @@ from openpyxl import Workbook
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from core.db import IndexRun, KnowledgeDocument, make_sessionmaker
+from core.db import make_sessionmaker
 from knowledge import fusion
 from knowledge.base import KnowledgeBase
+from knowledge.tables import IndexRun, KnowledgeDocument
 
 MARKDOWN = """# Account security
 
