@@ -71,7 +71,8 @@ def staff_desk(transactions: Transactions, channels: Mapping[str, Channel], sett
 async def open_runtime(settings: Settings, channels: Mapping[str, Channel]) -> AsyncIterator[Runtime]:
     """Open everything, start the hub and the channels; close it all in reverse order."""
     async with open_database(settings) as (engine, sessionmaker):
-        knowledge = await asyncio.to_thread(partial(KnowledgeBase.open, settings, sessionmaker, serving=True))
+        knowledge = await asyncio.to_thread(partial(KnowledgeBase.open, settings.knowledge, data_dir=settings.data_dir,
+                                                    sessionmaker=sessionmaker, serving=True))
         llm = LlmResponder(settings.llm) if settings.llm.enabled else None
         reader = AttachmentReader(settings.attachments)
         try:

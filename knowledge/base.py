@@ -12,13 +12,13 @@ from pathlib import Path
 import numpy as np
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from core.settings import Settings
 from knowledge import fusion
 from knowledge.batching import MicroBatcher
 from knowledge.embedder import Embedder
 from knowledge.hits import Hit
 from knowledge.index import ChunkRecord, DenseStore, LocalIndex
 from knowledge.ingest import Ingestor, IngestSummary
+from knowledge.settings import KnowledgeSettings
 
 log = logging.getLogger(__name__)
 
@@ -66,21 +66,26 @@ class KnowledgeBase:
 
     @classmethod
     def open(
-        cls, settings: Settings, sessionmaker: async_sessionmaker[AsyncSession], *, serving: bool = False
+        cls,
+        settings: KnowledgeSettings,
+        *,
+        data_dir: Path,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        serving: bool = False,
     ) -> KnowledgeBase:
-        """Load the model and the indexes (synchronous; seconds, most of it importing torch).
+        """Load the model and the indexes under `data_dir` (synchronous; seconds, most of it
+        importing torch). `sessionmaker` reaches the database holding knowledge's tables.
 
         `serving`: for a process answering many concurrent queries (the server). Torch then
-        runs each operation on one thread and `knowledge.query_workers` threads encode in
-        parallel (see `knowledge.batching` for the measurements); the CLI's bulk indexing
-        keeps torch's own multi-threading."""
-        knowledge = settings.knowledge
-        workers = (knowledge.query_workers or os.cpu_count() or 1) if serving else 1
-        embedder = Embedder.load(knowledge, torch_threads=1 if serving else None)
-        dense = DenseStore.open(chroma_url=knowledge.chroma_url, data_dir=settings.data_dir, collection=knowledge.collection)
-        local = LocalIndex(settings.data_dir / "bm25" / knowledge.collection)
+        runs each operation on one thread and `query_workers` threads encode in parallel (see
+        `knowledge.batching` for the measurements); the CLI's bulk indexing keeps torch's own
+        multi-threading."""
+        workers = (settings.query_workers or os.cpu_count() or 1) if serving else 1
+        embedder = Embedder.load(settings, torch_threads=1 if serving else None)
+        dense = DenseStore.open(chroma_url=settings.chroma_url, data_dir=data_dir, collection=settings.collection)
+        local = LocalIndex(data_dir / "bm25" / settings.collection)
         kb = cls(embedder=embedder, dense=dense, local=local, sessionmaker=sessionmaker,
-                 max_chars=knowledge.chunk_max_chars, query_workers=workers)
+                 max_chars=settings.chunk_max_chars, query_workers=workers)
         if (not local.refresh() or local.headings is None) and dense.count():
             # chroma has chunks but no local index (with heading embeddings) was published
             # here (a new host, a copied directory, a shared Chroma server, an index from an
@@ -112,6 +117,12 @@ class KnowledgeBase:
             return []
         [encoded] = self._encode_queries([(query, k)])
         return self._rank(query, encoded.vector, k, dense=encoded.dense)
+
+    def rank(self, query: str, vector: np.ndarray, k: int) -> list[Hit]:
+        """What `search` returns, for a query encoded beforehand (evaluations and benchmarks
+        encode many queries in one call). Synchronous: call it off the event loop."""
+        self.local.refresh()
+        return self._rank(query, vector, k)
 
     def _encode_queries(self, queries: list[tuple[str, int]]) -> list[_Encoded]:
         vectors = self.embedder.encode([query for query, _ in queries], batch_size=QUERY_SUB_BATCH)
@@ -153,8 +164,18 @@ class KnowledgeBase:
         )
         return self._with_heading_relevance(vector, hits)
 
-    async def ingest(self, paths: Sequence[Path], *, trigger: str, prune: bool = False,
-                     progress: bool = False) -> IngestSummary:
+    async def ingest(self, paths: Sequence[Path], *, trigger: str, progress: bool = False) -> IngestSummary:
+        """Add the files under `paths`, and update those that changed; `trigger` names the run
+        in `index_runs` and in the log."""
+        return await self._ingest(paths, trigger=trigger, prune=False, progress=progress)
+
+    async def reindex(self, paths: Sequence[Path], *, trigger: str, progress: bool = False) -> IngestSummary:
+        """Make the index mirror `paths`: ingest them, and drop the documents no longer there.
+        Raises FileNotFoundError, removing nothing, when one of `paths` does not exist (an
+        unmounted volume must not empty the knowledge base)."""
+        return await self._ingest(paths, trigger=trigger, prune=True, progress=progress)
+
+    async def _ingest(self, paths: Sequence[Path], *, trigger: str, prune: bool, progress: bool) -> IngestSummary:
         summary = await self.ingestor.run(paths, trigger=trigger, prune=prune, progress=progress)
         log.info("knowledge ingest (%s): %s", trigger, summary.line)
         return summary

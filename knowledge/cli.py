@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Awaitable, Callable
+from functools import partial
 from pathlib import Path
 from typing import TypeVar
 
@@ -37,7 +38,8 @@ T = TypeVar("T")
 def _with_kb(settings: Settings, action: Callable[[KnowledgeBase], Awaitable[T]]) -> T:
     async def main() -> T:
         async with open_database(settings) as (_, sessionmaker):
-            kb = await asyncio.to_thread(KnowledgeBase.open, settings, sessionmaker)
+            kb = await asyncio.to_thread(
+                partial(KnowledgeBase.open, settings.knowledge, data_dir=settings.data_dir, sessionmaker=sessionmaker))
             try:
                 return await action(kb)
             finally:
@@ -70,7 +72,7 @@ def reindex_command(settings: Settings, no_progress: bool) -> None:
     try:
         summary = _with_kb(
             settings,
-            lambda kb: kb.ingest(settings.knowledge.paths, trigger="cli:reindex", prune=True, progress=not no_progress),
+            lambda kb: kb.reindex(settings.knowledge.paths, trigger="cli:reindex", progress=not no_progress),
         )
     except FileNotFoundError as exc:
         raise click.ClickException(str(exc)) from None

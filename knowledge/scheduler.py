@@ -36,7 +36,7 @@ async def reindex(settings: Settings, kb: KnowledgeBase, name: str) -> None:
     trigger = f"schedule:{name}"
     log.info("scheduled re-index %r starting", name)
     try:
-        summary = await kb.ingest(settings.knowledge.paths, trigger=trigger, prune=True)
+        summary = await kb.reindex(settings.knowledge.paths, trigger=trigger)
     except Exception:
         log.exception("scheduled re-index %r failed", name)
         return

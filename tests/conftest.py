@@ -8,6 +8,7 @@ import ipaddress
 import os
 import socket
 from collections.abc import AsyncIterator, Callable, Iterator
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -111,7 +112,8 @@ SAMPLE_KNOWLEDGE = Path(__file__).resolve().parents[1] / "config" / "knowledge"
 
 async def _index(settings: Settings) -> None:
     async with open_database(settings) as (_, sessionmaker):
-        knowledge = await asyncio.to_thread(KnowledgeBase.open, settings, sessionmaker)
+        knowledge = await asyncio.to_thread(
+            partial(KnowledgeBase.open, settings.knowledge, data_dir=settings.data_dir, sessionmaker=sessionmaker))
         try:
             await knowledge.ingest([SAMPLE_KNOWLEDGE], trigger="test")
         finally:

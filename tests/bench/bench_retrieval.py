@@ -58,7 +58,7 @@ async def open_kb(root: Path, embedder: Embedder | None = None) -> tuple[Knowled
     engine = make_engine(settings.resolved_database_url)
     await prepare_database(engine)
     if embedder is None:
-        kb = KnowledgeBase.open(settings, make_sessionmaker(engine))
+        kb = KnowledgeBase.open(settings.knowledge, data_dir=settings.data_dir, sessionmaker=make_sessionmaker(engine))
     else:
         from knowledge.index import DenseStore, LocalIndex
 
@@ -256,7 +256,7 @@ async def _speed(kb: KnowledgeBase, embedder: Embedder, queries: Sequence[str], 
             times.append((time.perf_counter() - t) * 1000)
         return times
 
-    rank_ms = timed(lambda i: kb._rank(sample[i], vectors[i], 5))
+    rank_ms = timed(lambda i: kb.rank(sample[i], vectors[i], 5))
     brute_ms = timed(lambda i: np.argpartition(-(matrix @ vectors[i]), 5)[:5])
     full_ms = timed(lambda i: kb.search_sync(sample[i], 5))
     encode_ms = timed(lambda i: embedder.encode([sample[i]]))
@@ -302,7 +302,7 @@ async def _decline(threads: list[dict[str, Any]], root: Path, embedder: Embedder
     title_vectors: dict[str, np.ndarray] = {}
     vectors = embedder.encode(queries)
     for query, vector in zip(queries, vectors, strict=True):
-        hits = kb._rank(query, vector, 10)
+        hits = kb.rank(query, vector, 10)
         top1.append(hits[0].relevance)
         second = next((h.relevance for h in hits[1:] if h.source != hits[0].source), 0.0)
         margin.append(hits[0].relevance - second)

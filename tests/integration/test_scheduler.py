@@ -4,6 +4,7 @@ is recorded with its counts."""
 from __future__ import annotations
 
 import asyncio
+from functools import partial
 from pathlib import Path
 
 from sqlalchemy import select
@@ -34,7 +35,8 @@ async def test_an_interval_job_reindexes_and_records_each_run(tmp_path: Path) ->
         schedule=[ScheduleJob(name="often", interval_minutes=0.01)],
     )
     async with open_database(settings) as (_, sessionmaker):
-        knowledge = await asyncio.to_thread(KnowledgeBase.open, settings, sessionmaker)
+        knowledge = await asyncio.to_thread(
+            partial(KnowledgeBase.open, settings.knowledge, data_dir=settings.data_dir, sessionmaker=sessionmaker))
         scheduler = build_scheduler(settings, knowledge)
         assert [job.id for job in scheduler.get_jobs()] == ["reindex:often"]
         scheduler.start()

@@ -126,7 +126,7 @@ async def test_reindex_with_prune_removes_deleted_files(kb: KnowledgeBase, kb_en
     (docs / "nested" / "shipping.html").unlink()
     without_prune = await kb.ingest([docs], trigger="no-prune")
     assert without_prune.removed == 0
-    summary = await kb.ingest([docs], trigger="reindex", prune=True)
+    summary = await kb.reindex([docs], trigger="reindex")
     assert summary.removed == 1
     hits = await kb.search("how long does delivery take", 10)
     assert all(Path(hit.source).name != "shipping.html" for hit in hits)
