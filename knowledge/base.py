@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,7 +16,7 @@ from knowledge import fusion
 from knowledge.batching import MicroBatcher
 from knowledge.embedder import Embedder
 from knowledge.hits import Hit
-from knowledge.index import ChunkRecord, DenseStore, LocalIndex
+from knowledge.index import ChunkRecord, DenseStore, IndexSnapshot, LocalIndex
 from knowledge.ingest import Ingestor, IngestSummary
 from knowledge.settings import KnowledgeSettings
 
@@ -32,11 +32,20 @@ def _depth(k: int) -> int:
     return max(4 * k, 30)
 
 
+def _with_heading_relevance(hit: Hit, vector: np.ndarray, snapshot: IndexSnapshot) -> Hit:
+    heading_vector = snapshot.heading_vector(hit.chunk_id)
+    if heading_vector is None:
+        return hit
+    return dataclasses.replace(hit, heading_relevance=float(np.dot(vector, heading_vector)))
+
+
 @dataclass(frozen=True, slots=True)
 class _Encoded:
     vector: np.ndarray
+    snapshot: IndexSnapshot
+    """The local index version this query is ranked against, from start to end."""
     dense: list[tuple[ChunkRecord, float]] | None
-    """Brute-force dense candidates, when the local index holds the vectors."""
+    """Brute-force dense candidates, when the snapshot holds the vectors."""
 
 
 class KnowledgeBase:
@@ -86,7 +95,7 @@ class KnowledgeBase:
         local = LocalIndex(data_dir / "bm25" / settings.collection)
         kb = cls(embedder=embedder, dense=dense, local=local, sessionmaker=sessionmaker,
                  max_chars=settings.chunk_max_chars, query_workers=workers)
-        if (not local.refresh() or local.headings is None) and dense.count():
+        if (not local.refresh() or local.snapshot.headings is None) and dense.count():
             # chroma has chunks but no local index (with heading embeddings) was published
             # here (a new host, a copied directory, a shared Chroma server, an index from an
             # older version): derive it now rather than search half-blind.
@@ -110,59 +119,50 @@ class KnowledgeBase:
         if not query.strip():
             return []
         encoded = await self.batcher.submit((query, k))
-        return self._rank(query, encoded.vector, k, dense=encoded.dense)
+        return self._rank(query, encoded, k)
 
     def search_sync(self, query: str, k: int = 5) -> list[Hit]:
         if not query.strip():
             return []
         [encoded] = self._encode_queries([(query, k)])
-        return self._rank(query, encoded.vector, k, dense=encoded.dense)
+        return self._rank(query, encoded, k)
 
     def rank(self, query: str, vector: np.ndarray, k: int) -> list[Hit]:
         """What `search` returns, for a query encoded beforehand (evaluations and benchmarks
         encode many queries in one call). Synchronous: call it off the event loop."""
         self.local.refresh()
-        return self._rank(query, vector, k)
+        return self._rank(query, _Encoded(vector, self.local.snapshot, None), k)
 
     def _encode_queries(self, queries: list[tuple[str, int]]) -> list[_Encoded]:
         vectors = self.embedder.encode([query for query, _ in queries], batch_size=QUERY_SUB_BATCH)
         self.local.refresh()
-        if not self.local.has_vectors:
-            return [_Encoded(vector, None) for vector in vectors]
-        dense = self.local.search_dense_many(vectors, [_depth(k) for _, k in queries])
-        return [_Encoded(vector, candidates) for vector, candidates in zip(vectors, dense, strict=True)]
+        snapshot = self.local.snapshot
+        if not snapshot.has_vectors:
+            return [_Encoded(vector, snapshot, None) for vector in vectors]
+        dense = snapshot.search_dense_many(vectors, [_depth(k) for _, k in queries])
+        return [_Encoded(vector, snapshot, candidates) for vector, candidates in zip(vectors, dense, strict=True)]
 
-    def _with_heading_relevance(self, vector: np.ndarray, hits: list[Hit]) -> list[Hit]:
-        out = []
-        for hit in hits:
-            heading_vector = self.local.heading_vector(hit.chunk_id)
-            if heading_vector is not None:
-                hit = dataclasses.replace(hit, heading_relevance=float(np.dot(vector, heading_vector)))
-            out.append(hit)
-        return out
-
-    def _rank(
-        self, query: str, vector: np.ndarray, k: int, *, dense: list[tuple[ChunkRecord, float]] | None = None
-    ) -> list[Hit]:
+    def _rank(self, query: str, encoded: _Encoded, k: int) -> list[Hit]:
         """Fuse dense candidates (given, or found here) with lexical ones into `k` hits."""
-        local = self.local
+        snapshot, vector = encoded.snapshot, encoded.vector
         depth = _depth(k)
-        tokens = fusion.exact_tokens(query, local.document_frequency, len(local), weights=self.weights)
-        if local.has_vectors:
-            dense = dense if dense is not None else local.search_dense(vector, depth)
-            embeddings = local.vectors_for
+        tokens = fusion.exact_tokens(query, snapshot.document_frequency, len(snapshot.records), weights=self.weights)
+        embeddings: Callable[[Sequence[str]], Mapping[str, np.ndarray]]
+        if snapshot.has_vectors:
+            dense = encoded.dense if encoded.dense is not None else snapshot.search_dense(vector, depth)
+            embeddings = snapshot.vectors_for
         else:  # too many chunks for brute force: ask chroma
             dense, embeddings = self.dense.query(vector, depth), self.dense.embeddings
         hits = fusion.rank(
             query_vector=vector,
             dense=dense,
-            lexical=local.search(query, depth),
+            lexical=snapshot.search(query, depth),
             tokens=tokens,
             embeddings=embeddings,
             k=k,
             weights=self.weights,
         )
-        return self._with_heading_relevance(vector, hits)
+        return [_with_heading_relevance(hit, vector, snapshot) for hit in hits]
 
     async def ingest(self, paths: Sequence[Path], *, trigger: str, progress: bool = False) -> IngestSummary:
         """Add the files under `paths`, and update those that changed; `trigger` names the run

@@ -13,7 +13,7 @@ Two things are measured:
 
 - **Retrieval**, over the answerable questions: hit@1, hit@k and MRR@k of the expected document
   for three rankings side by side: dense only (cosine), BM25 only, and fused (the product's
-  ranking, `KnowledgeBase._rank`). Rankings are of *documents*: the chunk lists are cut to
+  ranking, `KnowledgeBase.rank`). Rankings are of *documents*: the chunk lists are cut to
   each document's first chunk before scoring, since a document often has several chunks.
 - **The offline responder**, through the product's own path (`search` with `answer.top_k`, then
   `OfflineResponder.answer`): of the answerable questions, the share answered with the expected
@@ -205,20 +205,20 @@ def dense_ranking(kb: KnowledgeBase, vector: np.ndarray, n: int) -> list[ChunkRe
     """Chunks by cosine alone, best first (brute force when the local index holds the vectors,
     as in the product; otherwise the dense store)."""
     kb.local.refresh()
-    pairs = kb.local.search_dense(vector, n) if kb.local.has_vectors else kb.dense.query(vector, n)
+    snapshot = kb.local.snapshot
+    pairs = snapshot.search_dense(vector, n) if snapshot.has_vectors else kb.dense.query(vector, n)
     return [record for record, _ in pairs]
 
 
 def bm25_ranking(kb: KnowledgeBase, question: str, n: int) -> list[ChunkRecord]:
     """Chunks by BM25 alone, best first (only chunks sharing a word with the question)."""
     kb.local.refresh()
-    return [record for record, _ in kb.local.search(question, n)]
+    return [record for record, _ in kb.local.snapshot.search(question, n)]
 
 
 def fused_sources(kb: KnowledgeBase, question: str, vector: np.ndarray, n: int) -> list[str]:
     """Sources of the product's ranking (dense + exact-token boost, BM25 as candidates)."""
-    kb.local.refresh()
-    return [hit.source for hit in kb._rank(question, vector, n)]
+    return [hit.source for hit in kb.rank(question, vector, n)]
 
 
 def rankings(kb: KnowledgeBase, question: str, vector: np.ndarray, k: int) -> dict[str, list[str]]:
@@ -268,7 +268,7 @@ def unknown_sources(kb: KnowledgeBase, questions: Sequence[EvalQuestion]) -> lis
     """Answerable questions whose expected_source matches no indexed document (a typo, or a
     file that was never ingested): scoring them would only count misses."""
     kb.local.refresh()
-    indexed = {record.source for record in kb.local.records}
+    indexed = {record.source for record in kb.local.snapshot.records}
     return [q for q in questions if q.expected_source is not None
             and not any(source_matches(q.expected_source, s) for s in indexed)]
 

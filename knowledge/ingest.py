@@ -311,7 +311,7 @@ class Ingestor:
         """Each chunk's heading embedded (headings are few and short; known ones are reused)."""
         import numpy as np
 
-        known = self.local.heading_vectors_by_text()
+        known = self.local.snapshot.heading_vectors_by_text()
         texts = [heading_text(r.title, r.section) for r in records]
         missing = sorted({t for t in texts if t not in known})
         if missing:

@@ -96,10 +96,11 @@ class Candidates:
     """Per query: dense and lexical candidates, fetched once and re-fused with many weights."""
 
     def __init__(self, kb: KnowledgeBase, queries: Sequence[str], vectors: np.ndarray) -> None:
-        self.kb, self.queries, self.vectors = kb, queries, vectors
+        self.queries, self.vectors = queries, vectors
         kb.local.refresh()
+        self.snapshot = kb.local.snapshot
         self.dense = [kb.dense.query(v, DEPTH) for v in vectors]
-        self.lexical = [kb.local.search(q, DEPTH) for q in queries]
+        self.lexical = [self.snapshot.search(q, DEPTH) for q in queries]
         ids = {r.chunk_id for lst in self.lexical for r, _ in lst}
         self._vectors = kb.dense.embeddings(sorted(ids))
 
@@ -123,11 +124,11 @@ class Candidates:
         return out
 
     def fused(self, weights: fusion.FusionWeights) -> list[list[Hit]]:
-        kb = self.kb
+        snapshot = self.snapshot
         return [
             fusion.rank(
                 query_vector=vector, dense=dense, lexical=lexical,
-                tokens=fusion.exact_tokens(query, kb.local.document_frequency, len(kb.local), weights=weights),
+                tokens=fusion.exact_tokens(query, snapshot.document_frequency, len(snapshot.records), weights=weights),
                 embeddings=self.embeddings, k=DEPTH, weights=weights,
             )
             for query, vector, dense, lexical in zip(self.queries, self.vectors, self.dense, self.lexical, strict=True)
@@ -212,7 +213,8 @@ async def _quality(threads: list[dict[str, Any]], root: Path, embedder: Embedder
     vectors = embedder.encode(queries)
     cands = Candidates(kb, queries, vectors)
     out["stackfaq"] = method_table(cands, expected, grid)
-    token_lists = [fusion.exact_tokens(q, kb.local.document_frequency, len(kb.local)) for q in queries]
+    snapshot = kb.local.snapshot
+    token_lists = [fusion.exact_tokens(q, snapshot.document_frequency, len(snapshot.records)) for q in queries]
     dense_top = [r[0] if r else "" for r in cands.dense_rankings()]
     fused_top = [r[0] if r else "" for r in cands.fused_rankings(fusion.DEFAULT_WEIGHTS)]
     out["stackfaq_exact_token_queries"] = sum(1 for t in token_lists if t)
