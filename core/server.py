@@ -61,7 +61,7 @@ def create_app(settings: Settings) -> web.Application:
             scheduler.start()
             app[RUNTIME] = runtime
             log.info("supporthub ready: channels %s, %d knowledge chunks",
-                     ", ".join(channels), runtime.knowledge.chunk_count)
+                     ", ".join(channels), await runtime.knowledge.chunk_count())
             try:
                 yield
             finally:
@@ -104,6 +104,6 @@ async def readyz(request: web.Request) -> web.Response:
     body = {
         "database": "ok" if database else "unavailable",
         "knowledge": "ok" if knowledge else "unavailable",
-        "chunks": runtime.knowledge.chunk_count if runtime is not None else 0,
+        "chunks": await runtime.knowledge.chunk_count() if runtime is not None else 0,
     }
     return web.json_response(body, status=200 if database and knowledge else 503)

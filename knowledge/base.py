@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import logging
 import os
@@ -107,18 +108,23 @@ class KnowledgeBase:
         """The model and the index are loaded (an empty index is ready too)."""
         return self._ready
 
-    @property
-    def chunk_count(self) -> int:
-        return self.dense.count()
+    async def chunk_count(self) -> int:
+        """Chunks in the dense store, counted in a worker thread: chroma's client is synchronous,
+        and with a Chroma server a count is a network round trip."""
+        return await asyncio.to_thread(self.dense.count)
 
     async def search(self, query: str, k: int = 5) -> list[Hit]:
         """Top `k` hits. Concurrent calls are encoded, and their dense candidates scored, together
         in worker threads (numpy releases the GIL); the rest of the ranking (a fraction of a
         millisecond of Python) stays on the event loop — measured, moving all of it into the
-        workers cost a quarter of the throughput in contention for the GIL."""
+        workers cost a quarter of the throughput in contention for the GIL. Without local
+        vectors (a corpus too large for brute force) ranking asks chroma, whose client is
+        synchronous: then it runs in a thread."""
         if not query.strip():
             return []
         encoded = await self.batcher.submit((query, k))
+        if not encoded.snapshot.has_vectors:
+            return await asyncio.to_thread(self._rank, query, encoded, k)
         return self._rank(query, encoded, k)
 
     def search_sync(self, query: str, k: int = 5) -> list[Hit]:

@@ -11,6 +11,7 @@ from pydantic import SecretStr
 
 from core.server import create_app
 from core.settings import ApiSettings, Settings
+from tests.fakes.dense_store import LoopGuardedDenseStore
 
 
 async def ask(client: TestClient, text: str, *, contact: str = "alice@example.com", **extra: Any) -> dict[str, Any]:
@@ -133,6 +134,17 @@ async def test_health_and_readiness(client: TestClient) -> None:
     ready = await client.get("/readyz")
     body = await ready.json()
     assert ready.status == 200 and body["database"] == "ok" and body["knowledge"] == "ok" and body["chunks"] > 25
+
+
+async def test_readiness_counts_chunks_off_the_event_loop(
+    aiohttp_client: Callable[..., Any], make_settings: Callable[..., Settings], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Chroma's count is a synchronous call (a network round trip with a Chroma server): the
+    start-up log line and every probe make it in a worker thread."""
+    monkeypatch.setattr("knowledge.base.DenseStore", LoopGuardedDenseStore)
+    client = await aiohttp_client(create_app(make_settings()))
+    ready = await client.get("/readyz")
+    assert ready.status == 200 and (await ready.json())["chunks"] > 25
 
 
 async def test_a_crafted_contact_and_id_cannot_collide_with_another_contacts_message(client: TestClient) -> None:
