@@ -1,7 +1,8 @@
 """`supporthub ingest | reindex | search | eval`: the knowledge commands, registered on the main group.
 
-Each command opens the database (creating tables when missing) and the knowledge base, does
-one thing, and closes them.
+Each command opens the database (creating tables when missing) and the knowledge base with
+the app's settings, does one thing, and closes them. knowledge itself never reads the app's
+settings: this module wires it.
 """
 
 from __future__ import annotations
@@ -15,20 +16,12 @@ from typing import TypeVar
 
 import click
 
+from core.answer_eval import EvalReport, evaluate, format_report, report_json
 from core.cli_support import uses_settings
 from core.runtime import open_database
 from core.settings import Settings
 from knowledge.base import KnowledgeBase
-from knowledge.evaluation import (
-    EvalFileError,
-    EvalQuestion,
-    EvalReport,
-    evaluate,
-    format_report,
-    load_questions,
-    report_json,
-    unknown_sources,
-)
+from knowledge.evaluation import EvalFileError, EvalQuestion, load_questions, unknown_sources
 from knowledge.hits import Hit, hit_json
 from knowledge.ingest import IngestSummary
 
