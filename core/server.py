@@ -6,17 +6,12 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 
-from datetime import UTC, datetime, timedelta
-
 from aiohttp import web
-from apscheduler.triggers.interval import IntervalTrigger
 
 from core.registry import load_channels
 from core.runtime import Runtime, open_runtime
-from core.hub import Hub
+from core.scheduler import build_scheduler
 from core.settings import Settings
-from core.store import Store
-from knowledge.scheduler import build_scheduler
 
 log = logging.getLogger(__name__)
 
@@ -37,27 +32,7 @@ def create_app(settings: Settings) -> web.Application:
 
     async def runtime_ctx(app: web.Application) -> AsyncIterator[None]:
         async with open_runtime(settings, channels) as runtime:
-            scheduler = build_scheduler(settings, runtime.knowledge)
-            if settings.memory.retention_days:
-                scheduler.add_job(
-                    expire_idle_conversations,
-                    trigger=IntervalTrigger(hours=1),
-                    args=(runtime.store, settings.memory.retention_days),
-                    id="retention",
-                    name="expire idle conversations",
-                    max_instances=1,
-                    coalesce=True,
-                    next_run_time=datetime.now(UTC),
-                )
-            scheduler.add_job(
-                remind_overdue_cases,
-                trigger=IntervalTrigger(minutes=1),
-                args=(runtime.hub,),
-                id="case-sla",
-                name="remind overdue cases",
-                max_instances=1,
-                coalesce=True,
-            )
+            scheduler = build_scheduler(settings, runtime)
             scheduler.start()
             app[RUNTIME] = runtime
             log.info("supporthub ready: channels %s, %d knowledge chunks",
@@ -69,28 +44,6 @@ def create_app(settings: Settings) -> web.Application:
 
     app.cleanup_ctx.append(runtime_ctx)
     return app
-
-
-async def expire_idle_conversations(store: Store, days: int) -> None:
-    """The retention job: failures are logged, never raised (the next hour tries again)."""
-    try:
-        expired = await store.expire_conversations(idle_since=datetime.now(UTC) - timedelta(days=days))
-    except Exception:
-        log.exception("retention: expiring conversations failed")
-        return
-    if expired:
-        log.info("retention: deleted %d conversations idle for more than %d days", expired, days)
-
-
-async def remind_overdue_cases(hub: Hub) -> None:
-    """The SLA job (every minute): failures are logged, never raised."""
-    try:
-        reminded = await hub.remind_overdue_cases()
-    except Exception:
-        log.exception("desk: checking overdue cases failed")
-        return
-    if reminded:
-        log.info("desk: reminded staff of %d unanswered cases", reminded)
 
 
 async def healthz(request: web.Request) -> web.Response:
