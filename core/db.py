@@ -34,7 +34,8 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from knowledge.sql_types import UTCDateTime, utcnow
+from knowledge.sql_types import UTCDateTime
+from knowledge.sql_types import utcnow as utcnow  # the app's modules take it from here
 
 
 def new_id() -> str:

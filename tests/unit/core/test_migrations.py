@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from sqlalchemy import MetaData
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -17,9 +18,18 @@ from knowledge import tables as knowledge_tables
 pytestmark = pytest.mark.postgres
 
 
+def both_metadatas() -> MetaData:
+    """The app's tables and knowledge's in one MetaData (what compare_metadata takes)."""
+    merged = MetaData()
+    for metadata in (Base.metadata, knowledge_tables.Base.metadata):
+        for table in metadata.tables.values():
+            table.to_metadata(merged)
+    return merged
+
+
 def differences(connection: Connection) -> list[Any]:
     context = MigrationContext.configure(connection, opts={"compare_type": True, "compare_server_default": True})
-    return list(compare_metadata(context, [Base.metadata, knowledge_tables.Base.metadata]))
+    return list(compare_metadata(context, both_metadatas()))
 
 
 async def test_the_migrated_schema_matches_both_metadatas(engine: AsyncEngine) -> None:
