@@ -31,7 +31,7 @@ from pebble import ProcessPool
 from core.messages import Attachment
 from core.settings import AttachmentSettings
 from core.turn_context import AttachmentText
-from knowledge.ingest import check_signature
+from knowledge.file_signatures import check_signature
 
 if TYPE_CHECKING:
     from markitdown import MarkItDown

@@ -13,6 +13,7 @@ from typing import Any
 import click
 
 from core.cli_support import uses_settings
+from core.knowledge_commands import COMMANDS as KNOWLEDGE_COMMANDS
 from core.messages import Address, InboundMessage, StoredMessage, citation_json
 from core.privacy import Erased, forget_contact
 from core.runtime import open_database, open_runtime
@@ -20,7 +21,6 @@ from core.settings import Settings
 from core.terminal import TerminalChannel
 from core.transactions import transactions_for
 from handoff.cli import COMMANDS as HANDOFF_COMMANDS
-from knowledge.cli import COMMANDS as KNOWLEDGE_COMMANDS
 
 ANSWER_TIMEOUT_S = 120.0
 M_ARENA_MAX = -8  # mallopt parameter, from glibc's malloc.h

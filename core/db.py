@@ -1,9 +1,10 @@
-"""Database schema (SQLAlchemy 2) and engine set-up. The Alembic migration mirrors these tables."""
+"""Database schema (SQLAlchemy 2) and engine set-up. The Alembic migrations mirror these tables
+and knowledge's own (`knowledge.tables`)."""
 
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
@@ -13,8 +14,6 @@ from alembic.config import Config
 from sqlalchemy import (
     JSON,
     Boolean,
-    DateTime,
-    Dialect,
     Float,
     ForeignKey,
     Index,
@@ -22,7 +21,6 @@ from sqlalchemy import (
     LargeBinary,
     String,
     Text,
-    TypeDecorator,
     UniqueConstraint,
     event,
     false,
@@ -37,28 +35,12 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
+from knowledge.sql_types import UTCDateTime
+from knowledge.sql_types import utcnow as utcnow  # the app's modules take it from here
 
 
 def new_id() -> str:
     return uuid.uuid4().hex
-
-
-class UTCDateTime(TypeDecorator[datetime]):
-    """Timezone-aware UTC on every backend (SQLite hands back naive datetimes)."""
-
-    impl = DateTime(timezone=True)
-    cache_ok = True
-
-    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        return value.astimezone(UTC) if value is not None else None
-
-    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        if value is not None and value.tzinfo is None:
-            return value.replace(tzinfo=UTC)
-        return value
 
 
 class ConversationState(StrEnum):
@@ -257,34 +239,6 @@ class OutboxItem(Base):
     external_id: Mapped[str | None] = mapped_column(String(255))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column()
-
-
-class KnowledgeDocument(Base):
-    """One ingested source file; `content_hash` makes re-ingesting unchanged files free."""
-
-    __tablename__ = "knowledge_documents"
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    source: Mapped[str] = mapped_column(String(1000), unique=True)
-    content_hash: Mapped[str] = mapped_column(String(64))
-    title: Mapped[str] = mapped_column(String(500))
-    chunk_count: Mapped[int] = mapped_column(Integer)
-    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
-
-
-class IndexRun(Base):
-    """A record of one ingest/re-index run, from the CLI or the scheduler."""
-
-    __tablename__ = "index_runs"
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    trigger: Mapped[str] = mapped_column(String(100))
-    started_at: Mapped[datetime] = mapped_column(default=utcnow)
-    finished_at: Mapped[datetime | None] = mapped_column()
-    added: Mapped[int] = mapped_column(Integer, default=0)
-    changed: Mapped[int] = mapped_column(Integer, default=0)
-    removed: Mapped[int] = mapped_column(Integer, default=0)
-    unchanged: Mapped[int] = mapped_column(Integer, default=0)
-    seconds: Mapped[float | None] = mapped_column(Float)
-    error: Mapped[str | None] = mapped_column(Text)
 
 
 def sqlite_pragmas(engine: Engine) -> None:

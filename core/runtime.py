@@ -39,13 +39,14 @@ class Runtime:
     storage: Storage
     hub: Hub
 
-    async def database_ready(self) -> bool:
+    async def database_problem(self) -> str | None:
+        """Why the database does not answer a trivial query; None when it does."""
         try:
             async with self.engine.connect() as connection:
                 await connection.execute(text("SELECT 1"))
-        except Exception:  # noqa: BLE001 — any failure means "not ready"
-            return False
-        return True
+        except Exception as exc:  # noqa: BLE001 — any failure means "not ready"; the probe says which
+            return f"the database does not answer ({type(exc).__name__}: {exc})"
+        return None
 
 
 @asynccontextmanager
@@ -73,7 +74,8 @@ def staff_desk(transactions: Transactions, channels: Mapping[str, Channel], sett
 async def open_runtime(settings: Settings, channels: Mapping[str, Channel]) -> AsyncIterator[Runtime]:
     """Open everything, start the hub and the channels; close it all in reverse order."""
     async with open_database(settings) as (engine, sessionmaker):
-        knowledge = await asyncio.to_thread(partial(KnowledgeBase.open, settings, sessionmaker, serving=True))
+        knowledge = await asyncio.to_thread(partial(KnowledgeBase.open, settings.knowledge, data_dir=settings.data_dir,
+                                                    sessionmaker=sessionmaker, serving=True))
         llm = LlmResponder(settings.llm) if settings.llm.enabled else None
         reader = AttachmentReader(settings.attachments)
         try:

@@ -5,29 +5,27 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator
-from functools import partial
-
-from datetime import UTC, datetime, timedelta
 
 from aiohttp import web
-from apscheduler.triggers.interval import IntervalTrigger
 
-from core.hub import Hub
 from core.messages import encoded_message_bytes
-from core.privacy import expire_conversations
+from core.readiness import ReadinessLog, check
 from core.registry import load_channels
 from core.runtime import Runtime, open_runtime
+from core.scheduler import build_scheduler
 from core.settings import Settings
-from core.transactions import Transactions
-from knowledge.scheduler import build_scheduler
 
 log = logging.getLogger(__name__)
 
 RUNTIME = web.AppKey("runtime", Runtime)
+READINESS_LOG = web.AppKey("readiness_log", ReadinessLog)
+
+
 def create_app(settings: Settings) -> web.Application:
     body_limit = encoded_message_bytes(max_text_length=settings.api.max_text_length,
                                        max_file_bytes=settings.attachments.max_bytes, files=settings.attachments.max_files)
     app = web.Application(client_max_size=body_limit)
+    app[READINESS_LOG] = ReadinessLog()
     channels = load_channels(settings)
     for channel in channels.values():
         app.add_routes(channel.routes())
@@ -35,32 +33,12 @@ def create_app(settings: Settings) -> web.Application:
 
     async def runtime_ctx(app: web.Application) -> AsyncIterator[None]:
         async with open_runtime(settings, channels) as runtime:
-            scheduler = build_scheduler(settings, runtime.knowledge)
-            if settings.memory.retention_days:
-                scheduler.add_job(
-                    expire_idle_conversations,
-                    trigger=IntervalTrigger(hours=1),
-                    args=(runtime.transactions, settings.memory.retention_days),
-                    id="retention",
-                    name="expire idle conversations",
-                    max_instances=1,
-                    coalesce=True,
-                    next_run_time=datetime.now(UTC),
-                )
-            scheduler.add_job(
-                remind_overdue_cases,
-                trigger=IntervalTrigger(minutes=1),
-                args=(runtime.hub,),
-                id="case-sla",
-                name="remind overdue cases",
-                max_instances=1,
-                coalesce=True,
-            )
+            scheduler = build_scheduler(settings, runtime)
             scheduler.start()
             app[RUNTIME] = runtime
-            log.info("supporthub ready: channels %s, %d knowledge chunks",
-                     ", ".join(channels), runtime.knowledge.chunk_count)
             try:
+                log.info("supporthub ready: channels %s, %d knowledge chunks",
+                         ", ".join(channels), await runtime.knowledge.chunk_count())
                 yield
             finally:
                 scheduler.shutdown(wait=False)
@@ -69,39 +47,18 @@ def create_app(settings: Settings) -> web.Application:
     return app
 
 
-async def expire_idle_conversations(transactions: Transactions, days: int) -> None:
-    """The retention job: failures are logged, never raised (the next hour tries again)."""
-    try:
-        expired = await transactions.run(partial(expire_conversations, idle_since=datetime.now(UTC) - timedelta(days=days)))
-    except Exception:
-        log.exception("retention: expiring conversations failed")
-        return
-    if expired:
-        log.info("retention: deleted %d conversations idle for more than %d days", expired, days)
-
-
-async def remind_overdue_cases(hub: Hub) -> None:
-    """The SLA job (every minute): failures are logged, never raised."""
-    try:
-        reminded = await hub.remind_overdue_cases()
-    except Exception:
-        log.exception("desk: checking overdue cases failed")
-        return
-    if reminded:
-        log.info("desk: reminded staff of %d unanswered cases", reminded)
-
-
 async def healthz(request: web.Request) -> web.Response:
     return web.json_response({"status": "alive"})
 
 
 async def readyz(request: web.Request) -> web.Response:
-    runtime = request.app.get(RUNTIME)
-    database = runtime is not None and await runtime.database_ready()
-    knowledge = runtime is not None and runtime.knowledge.ready()
+    """200 when the database answers and the knowledge base is loaded, else 503 (the log says
+    why, once each time the answer changes)."""
+    readiness = await check(request.app.get(RUNTIME))
+    request.app[READINESS_LOG].record(readiness)
     body = {
-        "database": "ok" if database else "unavailable",
-        "knowledge": "ok" if knowledge else "unavailable",
-        "chunks": runtime.knowledge.chunk_count if runtime is not None else 0,
+        "database": "ok" if readiness.database is None else "unavailable",
+        "knowledge": "ok" if readiness.knowledge is None else "unavailable",
+        "chunks": readiness.chunks,
     }
-    return web.json_response(body, status=200 if database and knowledge else 503)
+    return web.json_response(body, status=503 if readiness.problems else 200)

@@ -26,6 +26,8 @@ from pydantic_settings import (
 )
 from pydantic_settings import SettingsError as EnvironmentParseError
 
+from knowledge.settings import KnowledgeSettings
+
 DEFAULT_CONFIG = Path("config/supporthub.toml")
 SECRET_KEYS = {("api", "token"), ("web", "session_secret"), ("web", "identity_secret"), ("llm", "api_key"),
                ("slack", "bot_token"), ("slack", "signing_secret"), ("slack", "app_token")}
@@ -38,16 +40,6 @@ class Section(BaseModel):
 class ServerSettings(Section):
     host: str = "127.0.0.1"
     port: int = Field(8080, ge=1, le=65535)
-
-
-class KnowledgeSettings(Section):
-    paths: list[Path] = [Path("config/knowledge")]
-    model: str = Field("", description="sentence-transformers model name or path; empty = bundled all-MiniLM-L6-v2")
-    collection: str = Field("knowledge", min_length=3)
-    chroma_url: str = Field("", description="Chroma server URL; empty = embedded PersistentClient in data_dir")
-    chunk_max_chars: int = Field(1200, ge=200, le=20000)
-    embed_batch_size: int = Field(64, ge=1, le=1024)
-    query_workers: int = Field(0, ge=0, le=64, description="threads encoding queries in `serve`; 0 = one per core")
 
 
 class AnswerSettings(Section):

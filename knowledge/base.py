@@ -2,23 +2,24 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import logging
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from core.settings import Settings
 from knowledge import fusion
 from knowledge.batching import MicroBatcher
 from knowledge.embedder import Embedder
 from knowledge.hits import Hit
-from knowledge.index import ChunkRecord, DenseStore, LocalIndex
+from knowledge.index import ChunkRecord, DenseStore, IndexSnapshot, LocalIndex
 from knowledge.ingest import Ingestor, IngestSummary
+from knowledge.settings import KnowledgeSettings
 
 log = logging.getLogger(__name__)
 
@@ -32,11 +33,20 @@ def _depth(k: int) -> int:
     return max(4 * k, 30)
 
 
+def _with_heading_relevance(hit: Hit, vector: np.ndarray, snapshot: IndexSnapshot) -> Hit:
+    heading_vector = snapshot.heading_vector(hit.chunk_id)
+    if heading_vector is None:
+        return hit
+    return dataclasses.replace(hit, heading_relevance=float(np.dot(vector, heading_vector)))
+
+
 @dataclass(frozen=True, slots=True)
 class _Encoded:
     vector: np.ndarray
+    snapshot: IndexSnapshot
+    """The local index version this query is ranked against, from start to end."""
     dense: list[tuple[ChunkRecord, float]] | None
-    """Brute-force dense candidates, when the local index holds the vectors."""
+    """Brute-force dense candidates, when the snapshot holds the vectors."""
 
 
 class KnowledgeBase:
@@ -66,22 +76,27 @@ class KnowledgeBase:
 
     @classmethod
     def open(
-        cls, settings: Settings, sessionmaker: async_sessionmaker[AsyncSession], *, serving: bool = False
+        cls,
+        settings: KnowledgeSettings,
+        *,
+        data_dir: Path,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        serving: bool = False,
     ) -> KnowledgeBase:
-        """Load the model and the indexes (synchronous; seconds, most of it importing torch).
+        """Load the model and the indexes under `data_dir` (synchronous; seconds, most of it
+        importing torch). `sessionmaker` reaches the database holding knowledge's tables.
 
         `serving`: for a process answering many concurrent queries (the server). Torch then
-        runs each operation on one thread and `knowledge.query_workers` threads encode in
-        parallel (see `knowledge.batching` for the measurements); the CLI's bulk indexing
-        keeps torch's own multi-threading."""
-        knowledge = settings.knowledge
-        workers = (knowledge.query_workers or os.cpu_count() or 1) if serving else 1
-        embedder = Embedder.load(knowledge, torch_threads=1 if serving else None)
-        dense = DenseStore.open(chroma_url=knowledge.chroma_url, data_dir=settings.data_dir, collection=knowledge.collection)
-        local = LocalIndex(settings.data_dir / "bm25" / knowledge.collection)
+        runs each operation on one thread and `query_workers` threads encode in parallel (see
+        `knowledge.batching` for the measurements); the CLI's bulk indexing keeps torch's own
+        multi-threading."""
+        workers = (settings.query_workers or os.cpu_count() or 1) if serving else 1
+        embedder = Embedder.load(settings, torch_threads=1 if serving else None)
+        dense = DenseStore.open(chroma_url=settings.chroma_url, data_dir=data_dir, collection=settings.collection)
+        local = LocalIndex(data_dir / "bm25" / settings.collection)
         kb = cls(embedder=embedder, dense=dense, local=local, sessionmaker=sessionmaker,
-                 max_chars=knowledge.chunk_max_chars, query_workers=workers)
-        if (not local.refresh() or local.headings is None) and dense.count():
+                 max_chars=settings.chunk_max_chars, query_workers=workers)
+        if (not local.refresh() or local.snapshot.headings is None) and dense.count():
             # chroma has chunks but no local index (with heading embeddings) was published
             # here (a new host, a copied directory, a shared Chroma server, an index from an
             # older version): derive it now rather than search half-blind.
@@ -93,68 +108,80 @@ class KnowledgeBase:
         """The model and the index are loaded (an empty index is ready too)."""
         return self._ready
 
-    @property
-    def chunk_count(self) -> int:
-        return self.dense.count()
+    async def chunk_count(self) -> int:
+        """Chunks in the dense store, counted in a worker thread: chroma's client is synchronous,
+        and with a Chroma server a count is a network round trip."""
+        return await asyncio.to_thread(self.dense.count)
 
     async def search(self, query: str, k: int = 5) -> list[Hit]:
         """Top `k` hits. Concurrent calls are encoded, and their dense candidates scored, together
         in worker threads (numpy releases the GIL); the rest of the ranking (a fraction of a
         millisecond of Python) stays on the event loop — measured, moving all of it into the
-        workers cost a quarter of the throughput in contention for the GIL."""
+        workers cost a quarter of the throughput in contention for the GIL. Without local
+        vectors (a corpus too large for brute force) ranking asks chroma, whose client is
+        synchronous: then it runs in a thread."""
         if not query.strip():
             return []
         encoded = await self.batcher.submit((query, k))
-        return self._rank(query, encoded.vector, k, dense=encoded.dense)
+        if not encoded.snapshot.has_vectors:
+            return await asyncio.to_thread(self._rank, query, encoded, k)
+        return self._rank(query, encoded, k)
 
     def search_sync(self, query: str, k: int = 5) -> list[Hit]:
         if not query.strip():
             return []
         [encoded] = self._encode_queries([(query, k)])
-        return self._rank(query, encoded.vector, k, dense=encoded.dense)
+        return self._rank(query, encoded, k)
+
+    def rank(self, query: str, vector: np.ndarray, k: int) -> list[Hit]:
+        """What `search` returns, for a query encoded beforehand (evaluations and benchmarks
+        encode many queries in one call). Synchronous: call it off the event loop."""
+        self.local.refresh()
+        return self._rank(query, _Encoded(vector, self.local.snapshot, None), k)
 
     def _encode_queries(self, queries: list[tuple[str, int]]) -> list[_Encoded]:
         vectors = self.embedder.encode([query for query, _ in queries], batch_size=QUERY_SUB_BATCH)
         self.local.refresh()
-        if not self.local.has_vectors:
-            return [_Encoded(vector, None) for vector in vectors]
-        dense = self.local.search_dense_many(vectors, [_depth(k) for _, k in queries])
-        return [_Encoded(vector, candidates) for vector, candidates in zip(vectors, dense, strict=True)]
+        snapshot = self.local.snapshot
+        if not snapshot.has_vectors:
+            return [_Encoded(vector, snapshot, None) for vector in vectors]
+        dense = snapshot.search_dense_many(vectors, [_depth(k) for _, k in queries])
+        return [_Encoded(vector, snapshot, candidates) for vector, candidates in zip(vectors, dense, strict=True)]
 
-    def _with_heading_relevance(self, vector: np.ndarray, hits: list[Hit]) -> list[Hit]:
-        out = []
-        for hit in hits:
-            heading_vector = self.local.heading_vector(hit.chunk_id)
-            if heading_vector is not None:
-                hit = dataclasses.replace(hit, heading_relevance=float(np.dot(vector, heading_vector)))
-            out.append(hit)
-        return out
-
-    def _rank(
-        self, query: str, vector: np.ndarray, k: int, *, dense: list[tuple[ChunkRecord, float]] | None = None
-    ) -> list[Hit]:
+    def _rank(self, query: str, encoded: _Encoded, k: int) -> list[Hit]:
         """Fuse dense candidates (given, or found here) with lexical ones into `k` hits."""
-        local = self.local
+        snapshot, vector = encoded.snapshot, encoded.vector
         depth = _depth(k)
-        tokens = fusion.exact_tokens(query, local.document_frequency, len(local), weights=self.weights)
-        if local.has_vectors:
-            dense = dense if dense is not None else local.search_dense(vector, depth)
-            embeddings = local.vectors_for
+        tokens = fusion.exact_tokens(query, snapshot.document_frequency, len(snapshot.records), weights=self.weights)
+        embeddings: Callable[[Sequence[str]], Mapping[str, np.ndarray]]
+        if snapshot.has_vectors:
+            dense = encoded.dense if encoded.dense is not None else snapshot.search_dense(vector, depth)
+            embeddings = snapshot.vectors_for
         else:  # too many chunks for brute force: ask chroma
             dense, embeddings = self.dense.query(vector, depth), self.dense.embeddings
         hits = fusion.rank(
             query_vector=vector,
             dense=dense,
-            lexical=local.search(query, depth),
+            lexical=snapshot.search(query, depth),
             tokens=tokens,
             embeddings=embeddings,
             k=k,
             weights=self.weights,
         )
-        return self._with_heading_relevance(vector, hits)
+        return [_with_heading_relevance(hit, vector, snapshot) for hit in hits]
 
-    async def ingest(self, paths: Sequence[Path], *, trigger: str, prune: bool = False,
-                     progress: bool = False) -> IngestSummary:
+    async def ingest(self, paths: Sequence[Path], *, trigger: str, progress: bool = False) -> IngestSummary:
+        """Add the files under `paths`, and update those that changed; `trigger` names the run
+        in `index_runs` and in the log."""
+        return await self._ingest(paths, trigger=trigger, prune=False, progress=progress)
+
+    async def reindex(self, paths: Sequence[Path], *, trigger: str, progress: bool = False) -> IngestSummary:
+        """Make the index mirror `paths`: ingest them, and drop the documents no longer there.
+        Raises FileNotFoundError, removing nothing, when one of `paths` does not exist (an
+        unmounted volume must not empty the knowledge base)."""
+        return await self._ingest(paths, trigger=trigger, prune=True, progress=progress)
+
+    async def _ingest(self, paths: Sequence[Path], *, trigger: str, prune: bool, progress: bool) -> IngestSummary:
         summary = await self.ingestor.run(paths, trigger=trigger, prune=prune, progress=progress)
         log.info("knowledge ingest (%s): %s", trigger, summary.line)
         return summary

@@ -13,7 +13,7 @@ import numpy as np
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
 
-    from core.settings import KnowledgeSettings
+    from knowledge.settings import KnowledgeSettings
 
 log = logging.getLogger(__name__)
 

@@ -1,4 +1,4 @@
-"""`supporthub eval`: how well the knowledge base finds, and the bot answers, a set of questions.
+"""How well the knowledge base finds the expected document for each question of an eval file.
 
 An eval file is JSON Lines, one question per line:
 
@@ -9,37 +9,28 @@ An eval file is JSON Lines, one question per line:
 "reset-your-password.md" matches "config/knowledge/reset-your-password.md", "password.md" does
 not); null means the knowledge base cannot answer the question and the bot should decline.
 
-Two things are measured:
-
-- **Retrieval**, over the answerable questions: hit@1, hit@k and MRR@k of the expected document
-  for three rankings side by side: dense only (cosine), BM25 only, and fused (the product's
-  ranking, `KnowledgeBase._rank`). Rankings are of *documents*: the chunk lists are cut to
-  each document's first chunk before scoring, since a document often has several chunks.
-- **The offline responder**, through the product's own path (`search` with `answer.top_k`, then
-  `OfflineResponder.answer`): of the answerable questions, the share answered with the expected
-  document as first citation, answered with another (or no) citation, or declined; of the
-  unanswerable ones, the share declined (`handoff`).
+Retrieval is measured over the answerable questions: hit@1, hit@k and MRR@k of the expected
+document for three rankings side by side: dense only (cosine), BM25 only, and fused (the
+product's ranking, `KnowledgeBase.rank`). Rankings are of *documents*: the chunk lists are cut
+to each document's first chunk before scoring, since a document often has several chunks.
+How the bot answers the same questions is the app's to measure (`core.answer_eval`).
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
 
 import numpy as np
 
-from core.messages import Reply
-from core.offline_responder import OfflineResponder
-from core.settings import AnswerSettings
 from knowledge.base import KnowledgeBase
 from knowledge.index import ChunkRecord
 
 RETRIEVERS = ("dense", "bm25", "fused")
 RETRIEVER_LABELS = {"dense": "dense only", "bm25": "BM25 only", "fused": "fused (product)"}
-OUTCOMES = ("right", "wrong", "declined")
 
 
 class EvalFileError(ValueError):
@@ -182,16 +173,6 @@ def retrieval_scores(ranks: Sequence[int | None], k: int) -> RetrievalScores | N
     )
 
 
-def outcome(reply: Reply, expected: str | None) -> str:
-    """'declined' (handoff); else 'right' when the first citation is the expected document,
-    'wrong' otherwise (another document, no citation, or any answer to an unanswerable question)."""
-    if reply.handoff:
-        return "declined"
-    if expected is not None and reply.citations and source_matches(expected, reply.citations[0].source):
-        return "right"
-    return "wrong"
-
-
 # ---------------------------------------------------------------------------------------------
 # running it
 
@@ -205,20 +186,20 @@ def dense_ranking(kb: KnowledgeBase, vector: np.ndarray, n: int) -> list[ChunkRe
     """Chunks by cosine alone, best first (brute force when the local index holds the vectors,
     as in the product; otherwise the dense store)."""
     kb.local.refresh()
-    pairs = kb.local.search_dense(vector, n) if kb.local.has_vectors else kb.dense.query(vector, n)
+    snapshot = kb.local.snapshot
+    pairs = snapshot.search_dense(vector, n) if snapshot.has_vectors else kb.dense.query(vector, n)
     return [record for record, _ in pairs]
 
 
 def bm25_ranking(kb: KnowledgeBase, question: str, n: int) -> list[ChunkRecord]:
     """Chunks by BM25 alone, best first (only chunks sharing a word with the question)."""
     kb.local.refresh()
-    return [record for record, _ in kb.local.search(question, n)]
+    return [record for record, _ in kb.local.snapshot.search(question, n)]
 
 
 def fused_sources(kb: KnowledgeBase, question: str, vector: np.ndarray, n: int) -> list[str]:
     """Sources of the product's ranking (dense + exact-token boost, BM25 as candidates)."""
-    kb.local.refresh()
-    return [hit.source for hit in kb._rank(question, vector, n)]
+    return [hit.source for hit in kb.rank(question, vector, n)]
 
 
 def rankings(kb: KnowledgeBase, question: str, vector: np.ndarray, k: int) -> dict[str, list[str]]:
@@ -231,129 +212,24 @@ def rankings(kb: KnowledgeBase, question: str, vector: np.ndarray, k: int) -> di
     }
 
 
-@dataclass(frozen=True, slots=True)
-class QuestionResult:
-    question: EvalQuestion
-    ranks: dict[str, int | None]
-    """Per retriever, the expected document's rank within the top k (empty when unanswerable)."""
-    outcome: str
-    cited: str | None
-    """The reply's first citation's source, if any."""
-
-
-@dataclass(slots=True)
-class EvalReport:
-    k: int
-    top_k: int
-    min_match: float
-    results: list[QuestionResult] = field(default_factory=list)
-
-    @property
-    def answerable(self) -> list[QuestionResult]:
-        return [r for r in self.results if r.question.answerable]
-
-    @property
-    def unanswerable(self) -> list[QuestionResult]:
-        return [r for r in self.results if not r.question.answerable]
-
-    def retrieval(self, retriever: str) -> RetrievalScores | None:
-        return retrieval_scores([r.ranks[retriever] for r in self.answerable], self.k)
-
-    def share(self, results: Sequence[QuestionResult], what: str) -> tuple[float | None, int, int]:
-        count = sum(1 for r in results if r.outcome == what)
-        return (count / len(results) if results else None), count, len(results)
-
-
 def unknown_sources(kb: KnowledgeBase, questions: Sequence[EvalQuestion]) -> list[EvalQuestion]:
     """Answerable questions whose expected_source matches no indexed document (a typo, or a
     file that was never ingested): scoring them would only count misses."""
     kb.local.refresh()
-    indexed = {record.source for record in kb.local.records}
+    indexed = {record.source for record in kb.local.snapshot.records}
     return [q for q in questions if q.expected_source is not None
             and not any(source_matches(q.expected_source, s) for s in indexed)]
 
 
-def evaluate(kb: KnowledgeBase, answer: AnswerSettings, questions: Sequence[EvalQuestion], k: int) -> EvalReport:
-    """Run every question through the three retrievals and through the responder (synchronous)."""
-    responder = OfflineResponder(answer)
-    report = EvalReport(k=k, top_k=answer.top_k, min_match=answer.min_match)
+def retrieval_ranks(kb: KnowledgeBase, questions: Sequence[EvalQuestion], k: int) -> list[dict[str, int | None]]:
+    """Per question, the expected document's rank within the top `k` of each retriever (None:
+    not among them); empty for an unanswerable question. Synchronous: seconds of encoding."""
     vectors = kb.embedder.encode([q.question for q in questions])
+    ranks: list[dict[str, int | None]] = []
     for question, vector in zip(questions, vectors, strict=True):
-        ranks: dict[str, int | None] = {}
-        if question.expected_source is not None:
-            ranked = rankings(kb, question.question, vector, k)
-            ranks = {name: rank_of(question.expected_source, ranked[name]) for name in RETRIEVERS}
-        reply = responder.answer(question.question, kb.search_sync(question.question, answer.top_k))
-        cited = reply.citations[0].source if reply.citations else None
-        report.results.append(QuestionResult(question, ranks, outcome(reply, question.expected_source), cited))
-    return report
-
-
-# ---------------------------------------------------------------------------------------------
-# output
-
-
-def _round(value: float | None) -> float | None:
-    return None if value is None else round(value, 4)
-
-
-def report_json(report: EvalReport) -> dict[str, Any]:
-    answerable, unanswerable = report.answerable, report.unanswerable
-    retrieval = {}
-    for name in RETRIEVERS:
-        scores = report.retrieval(name)
-        retrieval[name] = {
-            "hit@1": _round(scores.hit_at_1 if scores else None),
-            "hit@k": _round(scores.hit_at_k if scores else None),
-            "mrr@k": _round(scores.mrr_at_k if scores else None),
-        }
-    return {
-        "k": report.k,
-        "questions": len(report.results),
-        "answerable": len(answerable),
-        "unanswerable": len(unanswerable),
-        "retrieval": retrieval,
-        "responder": {
-            "top_k": report.top_k,
-            "min_match": report.min_match,
-            "answerable_right_source": _round(report.share(answerable, "right")[0]),
-            "answerable_wrong_citation": _round(report.share(answerable, "wrong")[0]),
-            "answerable_declined": _round(report.share(answerable, "declined")[0]),
-            "unanswerable_declined": _round(report.share(unanswerable, "declined")[0]),
-        },
-    }
-
-
-def _fmt(value: float | None) -> str:
-    return "n/a" if value is None else f"{value:.3f}"
-
-
-def _table(rows: Sequence[Sequence[str]]) -> list[str]:
-    """Left-aligned first column, right-aligned others, two spaces apart."""
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    return ["  ".join(cell.ljust(w) if i == 0 else cell.rjust(w) for i, (cell, w) in
-                      enumerate(zip(row, widths, strict=True))).rstrip() for row in rows]
-
-
-def format_report(report: EvalReport) -> str:
-    answerable, unanswerable = report.answerable, report.unanswerable
-    k = report.k
-    lines = [f"{len(report.results)} questions: {len(answerable)} answerable, {len(unanswerable)} unanswerable", ""]
-    rows = [["search (answerable)", "hit@1", f"hit@{k}", f"MRR@{k}"]]
-    for name in RETRIEVERS:
-        scores = report.retrieval(name)
-        rows.append([RETRIEVER_LABELS[name], _fmt(scores.hit_at_1 if scores else None),
-                     _fmt(scores.hit_at_k if scores else None), _fmt(scores.mrr_at_k if scores else None)])
-    lines += _table(rows)
-    lines.append("")
-    rows = [[f"offline responder (top_k {report.top_k}, min_match {report.min_match:g})", "share", "count"]]
-    for label, results, what in (
-        ("answerable: expected source cited first", answerable, "right"),
-        ("answerable: answered, wrong citation", answerable, "wrong"),
-        ("answerable: declined", answerable, "declined"),
-        ("unanswerable: declined (right)", unanswerable, "declined"),
-    ):
-        value, count, total = report.share(results, what)
-        rows.append([label, _fmt(value), f"{count}/{total}"])
-    lines += _table(rows)
-    return "\n".join(lines)
+        if question.expected_source is None:
+            ranks.append({})
+            continue
+        ranked = rankings(kb, question.question, vector, k)
+        ranks.append({name: rank_of(question.expected_source, ranked[name]) for name in RETRIEVERS})
+    return ranks

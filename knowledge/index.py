@@ -4,7 +4,8 @@ Chroma is the source of truth for chunks: ids, embeddings, display text and meta
 BM25 index is derived from it: after a run that changed anything, `LocalIndex.rebuild`
 writes a new version under `data_dir/bm25/` and flips a `CURRENT` pointer atomically; every
 process checks that pointer's mtime before a search (one `stat`) and reloads when it moved,
-so a CLI ingest is seen by a running server without a restart.
+so a CLI ingest is seen by a running server without a restart. In memory a version is one
+immutable `IndexSnapshot`, swapped whole.
 
 Only this module imports chromadb or bm25s.
 """
@@ -19,9 +20,10 @@ import shutil
 import threading
 import uuid
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 from urllib.parse import urlparse
 
@@ -170,24 +172,126 @@ def tokenize(texts: Sequence[str]) -> list[list[str]]:
 BRUTE_FORCE_LIMIT = 50_000
 
 
+@dataclass(frozen=True, slots=True, eq=False)
+class IndexSnapshot:
+    """One version of the local index, never changed once built.
+
+    Why one object: a query reads the records, the BM25 index, the vectors and the headings
+    several times, in worker threads and on the event loop, while another thread may install
+    the next version. `LocalIndex` swaps whole snapshots in one assignment, and a reader takes
+    one reference (`LocalIndex.snapshot`) and uses only it, so what it reads always belongs to
+    one version: row `i` of `vectors` is the vector of `records[i]`.
+    """
+
+    records: tuple[ChunkRecord, ...]
+    retriever: Any
+    """bm25s's BM25 over `records` (None when there are none)."""
+    vectors: np.ndarray | None
+    """One unit vector per record (read-only); None when the corpus is too large for brute force."""
+    headings: np.ndarray | None
+    """Embeddings of each record's heading (read-only), same order (see `heading_text`)."""
+    document_frequency: Mapping[str, int]
+    """How many chunks contain each lower-cased word: what makes a query word rare."""
+    rows: Mapping[str, int]
+    stamp: int | None
+    """The mtime of the `CURRENT` pointer this version was published under (None: none)."""
+
+    @classmethod
+    def build(
+        cls,
+        records: Sequence[ChunkRecord],
+        retriever: Any,
+        vectors: np.ndarray | None,
+        headings: np.ndarray | None,
+        *,
+        stamp: int | None,
+    ) -> IndexSnapshot:
+        """A snapshot owning `vectors` and `headings` (made read-only; dropped when their row
+        count does not match `records`)."""
+        frequency: Counter[str] = Counter()
+        for record in records:
+            frequency.update({word.lower() for word in _WORD.findall(record.searchable)})
+        return cls(
+            records=tuple(records),
+            retriever=retriever,
+            vectors=_frozen_rows(vectors, len(records)),
+            headings=_frozen_rows(headings, len(records)),
+            document_frequency=MappingProxyType(dict(frequency)),
+            rows=MappingProxyType({record.chunk_id: i for i, record in enumerate(records)}),
+            stamp=stamp,
+        )
+
+    @property
+    def has_vectors(self) -> bool:
+        return self.vectors is not None
+
+    def search(self, query: str, n: int) -> list[tuple[ChunkRecord, float]]:
+        """Top `n` chunks by BM25 score (only those sharing a word with the query)."""
+        if self.retriever is None or not self.records:
+            return []
+        words = [word for word in tokenize([query])[0] if word in self.retriever.vocab_dict]
+        if not words:
+            return []
+        scores = self.retriever.get_scores(words)  # all chunks at once: cheaper than retrieve()
+        return [(self.records[i], float(scores[i])) for i in _top(scores, n) if scores[i] > 0]
+
+    def search_dense(self, vector: np.ndarray, n: int) -> list[tuple[ChunkRecord, float]]:
+        """Brute-force cosine top `n` (vectors are unit length)."""
+        if self.vectors is None or not self.records:
+            return []
+        scores = self.vectors @ vector
+        return [(self.records[i], float(scores[i])) for i in _top(scores, n)]
+
+    def search_dense_many(self, queries: np.ndarray, depths: Sequence[int]) -> list[list[tuple[ChunkRecord, float]]]:
+        """`search_dense` for several query vectors at once: one matrix product."""
+        if self.vectors is None or not self.records:
+            return [[] for _ in depths]
+        scores = queries @ self.vectors.T
+        return [[(self.records[i], float(row[i])) for i in _top(row, n)] for row, n in zip(scores, depths, strict=True)]
+
+    def vectors_for(self, ids: Sequence[str]) -> dict[str, np.ndarray]:
+        if self.vectors is None:
+            return {}
+        return {cid: self.vectors[self.rows[cid]] for cid in ids if cid in self.rows}
+
+    def heading_vector(self, chunk_id: str) -> np.ndarray | None:
+        row = self.rows.get(chunk_id)
+        return self.headings[row] if self.headings is not None and row is not None else None
+
+    def heading_vectors_by_text(self) -> dict[str, np.ndarray]:
+        """This version's heading embeddings by heading text, to reuse in a rebuild."""
+        if self.headings is None:
+            return {}
+        return {heading_text(r.title, r.section): self.headings[i] for i, r in enumerate(self.records)}
+
+
+def _frozen_rows(array: np.ndarray | None, rows: int) -> np.ndarray | None:
+    if array is None or len(array) != rows:
+        return None
+    array = np.ascontiguousarray(array, dtype=np.float32)
+    array.setflags(write=False)
+    return array
+
+
+_EMPTY = IndexSnapshot.build((), None, None, None, stamp=None)
+
+
 class LocalIndex:
-    """BM25 and a vector matrix over the same chunks as the dense store, versioned on disk."""
+    """BM25 and a vector matrix over the same chunks as the dense store, versioned on disk.
+
+    Readers use `snapshot`; `refresh` and `rebuild` replace it whole (see `IndexSnapshot`)."""
 
     def __init__(self, directory: Path) -> None:
         self.directory = directory
         self._pointer = directory / "CURRENT"
         self._lock = threading.Lock()
-        self._stamp: float | None = None
-        self._retriever: Any = None
-        self.records: list[ChunkRecord] = []
-        self.vectors: np.ndarray | None = None
-        self.headings: np.ndarray | None = None
-        """Embeddings of each chunk's heading, same order as `records` (see `heading_text`)."""
-        self.document_frequency: Counter[str] = Counter()
-        """How many chunks contain each lower-cased word: what makes a query word rare."""
+        """Serialises loading and installing versions (two threads refreshing load once)."""
+        self._snapshot = _EMPTY
 
-    def __len__(self) -> int:
-        return len(self.records)
+    @property
+    def snapshot(self) -> IndexSnapshot:
+        """The current version: take it once and use only it for a whole query."""
+        return self._snapshot
 
     def stamp_missing(self) -> bool:
         """No version was ever published here (a fresh data_dir, or a copied chroma directory)."""
@@ -199,50 +303,30 @@ class LocalIndex:
             stamp = self._pointer.stat().st_mtime_ns
         except FileNotFoundError:
             return False
-        if stamp == self._stamp:
+        if stamp == self._snapshot.stamp:
             return False
         with self._lock:
-            if stamp == self._stamp:
+            if stamp == self._snapshot.stamp:
                 return False
             try:
-                self._load(self.directory / self._pointer.read_text(encoding="utf-8").strip())
+                name = self._pointer.read_text(encoding="utf-8").strip()
+                snapshot = _load(self.directory / name, stamp=stamp)
+                if self._pointer.read_text(encoding="utf-8").strip() != name:
+                    # published over while loading, so perhaps deleted: a file found missing
+                    # would have left this version without its vectors or headings
+                    return False
             except (OSError, ValueError) as exc:  # a version deleted under us: next search retries
                 log.warning("could not load the lexical index in %s: %s", self.directory, exc)
                 return False
-            self._stamp = stamp
+            self._snapshot = snapshot
             return True
-
-    def _load(self, version: Path) -> None:
-        import bm25s
-
-        rows = [json.loads(line) for line in (version / "chunks.jsonl").read_text(encoding="utf-8").splitlines() if line]
-        records = [ChunkRecord(**row) for row in rows]
-        retriever = bm25s.BM25.load(str(version / "bm25"), show_progress=False) if records else None
-        vectors_path, headings_path = version / "vectors.npy", version / "headings.npy"
-        vectors = np.load(vectors_path) if vectors_path.exists() else None
-        headings = np.load(headings_path) if headings_path.exists() else None
-        self._install(records, retriever, vectors, headings)
-
-    def _install(
-        self, records: list[ChunkRecord], retriever: Any, vectors: np.ndarray | None, headings: np.ndarray | None
-    ) -> None:
-        frequency: Counter[str] = Counter()
-        for record in records:
-            frequency.update({word.lower() for word in _WORD.findall(record.searchable)})
-        if vectors is not None and len(vectors) != len(records):
-            vectors = None
-        if headings is not None and len(headings) != len(records):
-            headings = None
-        self.records, self._retriever, self.document_frequency = records, retriever, frequency
-        self.vectors, self.headings = vectors, headings
-        self._row = {record.chunk_id: i for i, record in enumerate(records)}
 
     def rebuild(
         self, records: Sequence[ChunkRecord], vectors: np.ndarray | None, headings: np.ndarray
     ) -> None:
         """Index `records` (with their `vectors`, same order, when the corpus is small enough
         for brute force, and their heading embeddings), publish them as the current version,
-        and use them here at once."""
+        and use them here at once. The arrays become the new snapshot's (read-only)."""
         import bm25s
 
         retriever = None
@@ -267,8 +351,8 @@ class LocalIndex:
         temporary.write_text(version.name, encoding="utf-8")
         with self._lock:
             os.replace(temporary, self._pointer)
-            self._install(list(records), retriever, vectors, headings)
-            self._stamp = self._pointer.stat().st_mtime_ns
+            stamp = self._pointer.stat().st_mtime_ns
+            self._snapshot = IndexSnapshot.build(records, retriever, vectors, headings, stamp=stamp)
         self._remove_old_versions(keep=version.name)
 
     def _remove_old_versions(self, *, keep: str) -> None:
@@ -276,53 +360,17 @@ class LocalIndex:
             if path.name != keep:
                 shutil.rmtree(path, ignore_errors=True)
 
-    def search(self, query: str, n: int) -> list[tuple[ChunkRecord, float]]:
-        """Top `n` chunks by BM25 score (only those sharing a word with the query)."""
-        retriever, records = self._retriever, self.records
-        if retriever is None or not records:
-            return []
-        words = [word for word in tokenize([query])[0] if word in retriever.vocab_dict]
-        if not words:
-            return []
-        scores = retriever.get_scores(words)  # all chunks at once: cheaper than retrieve()
-        return [(records[i], float(scores[i])) for i in _top(scores, n) if scores[i] > 0]
 
-    @property
-    def has_vectors(self) -> bool:
-        return self.vectors is not None
+def _load(version: Path, *, stamp: int) -> IndexSnapshot:
+    import bm25s
 
-    def search_dense(self, vector: np.ndarray, n: int) -> list[tuple[ChunkRecord, float]]:
-        """Brute-force cosine top `n` (vectors are unit length)."""
-        vectors, records = self.vectors, self.records
-        if vectors is None or not records:
-            return []
-        scores = vectors @ vector
-        return [(records[i], float(scores[i])) for i in _top(scores, n)]
-
-    def search_dense_many(self, queries: np.ndarray, depths: Sequence[int]) -> list[list[tuple[ChunkRecord, float]]]:
-        """`search_dense` for several query vectors at once: one matrix product."""
-        vectors, records = self.vectors, self.records
-        if vectors is None or not records:
-            return [[] for _ in depths]
-        scores = queries @ vectors.T
-        return [[(records[i], float(row[i])) for i in _top(row, n)] for row, n in zip(scores, depths, strict=True)]
-
-    def vectors_for(self, ids: Sequence[str]) -> dict[str, np.ndarray]:
-        vectors = self.vectors
-        if vectors is None:
-            return {}
-        return {cid: vectors[self._row[cid]] for cid in ids if cid in self._row}
-
-
-    def heading_vector(self, chunk_id: str) -> np.ndarray | None:
-        row = self._row.get(chunk_id)
-        return self.headings[row] if self.headings is not None and row is not None else None
-
-    def heading_vectors_by_text(self) -> dict[str, np.ndarray]:
-        """The current version's heading embeddings by heading text, to reuse in a rebuild."""
-        if self.headings is None:
-            return {}
-        return {heading_text(r.title, r.section): self.headings[i] for i, r in enumerate(self.records)}
+    rows = [json.loads(line) for line in (version / "chunks.jsonl").read_text(encoding="utf-8").splitlines() if line]
+    records = [ChunkRecord(**row) for row in rows]
+    retriever = bm25s.BM25.load(str(version / "bm25"), show_progress=False) if records else None
+    vectors_path, headings_path = version / "vectors.npy", version / "headings.npy"
+    vectors = np.load(vectors_path) if vectors_path.exists() else None
+    headings = np.load(headings_path) if headings_path.exists() else None
+    return IndexSnapshot.build(records, retriever, vectors, headings, stamp=stamp)
 
 
 def _top(scores: np.ndarray, n: int) -> list[int]:

@@ -28,7 +28,6 @@ from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from tqdm import tqdm
 
-from core.db import IndexRun, KnowledgeDocument, utcnow
 from knowledge.chunking import (
     Chunk,
     chunk_csv,
@@ -38,7 +37,10 @@ from knowledge.chunking import (
     humanize_stem,
 )
 from knowledge.embedder import Embedder
+from knowledge.file_signatures import check_signature
 from knowledge.index import ChunkRecord, DenseStore, LocalIndex
+from knowledge.sql_types import utcnow
+from knowledge.tables import IndexRun, KnowledgeDocument
 
 log = logging.getLogger(__name__)
 
@@ -106,17 +108,6 @@ def discover(paths: Sequence[Path]) -> list[Path]:
         else:
             log.warning("no such file or directory, skipped: %s", root)
     return list(found)
-
-
-_MAGIC = {".pdf": (b"%PDF",), ".docx": (b"PK\x03\x04",), ".xlsx": (b"PK\x03\x04",), ".pptx": (b"PK\x03\x04",)}
-
-
-def check_signature(suffix: str, data: bytes) -> None:
-    """Refuse a binary format whose bytes are not that format: markitdown would otherwise fall
-    back to reading the bytes as text and index garbage."""
-    magic = _MAGIC.get(suffix)
-    if magic and not any(sig in data[:1024] for sig in magic):
-        raise ValueError(f"not a valid {suffix[1:].upper()} file")
 
 
 def convert(path: Path, data: bytes, *, max_chars: int, converter: Any) -> list[Chunk]:
@@ -320,7 +311,7 @@ class Ingestor:
         """Each chunk's heading embedded (headings are few and short; known ones are reused)."""
         import numpy as np
 
-        known = self.local.heading_vectors_by_text()
+        known = self.local.snapshot.heading_vectors_by_text()
         texts = [heading_text(r.title, r.section) for r in records]
         missing = sorted({t for t in texts if t not in known})
         if missing:

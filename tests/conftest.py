@@ -8,6 +8,7 @@ import ipaddress
 import os
 import socket
 from collections.abc import AsyncIterator, Callable, Iterator
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -17,10 +18,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from core.db import make_engine, make_sessionmaker, prepare_database
 from core.runtime import open_database
-from core.settings import KnowledgeSettings, Settings
+from core.settings import Settings
 from core.storage import Storage
 from core.transactions import Transactions, transactions_for
 from knowledge.base import KnowledgeBase
+from knowledge.settings import KnowledgeSettings
 from tests.fakes.openai_server import FakeOpenAI
 from tests.fakes.slack_api import FakeSlack
 
@@ -115,7 +117,8 @@ SAMPLE_KNOWLEDGE = Path(__file__).resolve().parents[1] / "config" / "knowledge"
 
 async def _index(settings: Settings) -> None:
     async with open_database(settings) as (_, sessionmaker):
-        knowledge = await asyncio.to_thread(KnowledgeBase.open, settings, sessionmaker)
+        knowledge = await asyncio.to_thread(
+            partial(KnowledgeBase.open, settings.knowledge, data_dir=settings.data_dir, sessionmaker=sessionmaker))
         try:
             await knowledge.ingest([SAMPLE_KNOWLEDGE], trigger="test")
         finally:

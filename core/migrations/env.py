@@ -9,12 +9,15 @@ from alembic import context
 from sqlalchemy.engine import Connection
 
 from core.db import Base, make_engine
+from knowledge import tables as knowledge_tables
 
 config = context.config
+TARGET_METADATA = [Base.metadata, knowledge_tables.Base.metadata]
+"""The app's tables and knowledge's own: the one history creates both."""
 
 
 def run_on(connection: Connection) -> None:
-    context.configure(connection=connection, target_metadata=Base.metadata, render_as_batch=True)
+    context.configure(connection=connection, target_metadata=TARGET_METADATA, render_as_batch=True)
     with context.begin_transaction():
         context.run_migrations()
 

@@ -20,8 +20,9 @@ from pathlib import Path
 from typing import Any
 
 from core.offline_responder import OfflineResponder
-from core.settings import AnswerSettings, KnowledgeSettings
+from core.settings import AnswerSettings
 from knowledge.embedder import Embedder
+from knowledge.settings import KnowledgeSettings
 from tests.bench.bench_retrieval import (
     load_threads,
     open_kb,
@@ -56,7 +57,7 @@ async def _split(threads: list[dict[str, Any]], parity: int, root: Path, embedde
         counts["in"] += 1
         counts["answered"] += not reply.handoff
         counts["right"] += bool(reply.citations) and reply.citations[0].source == expected
-        dense = kb.local.search_dense(vector, DENSE_DEPTH)
+        dense = kb.local.snapshot.search_dense(vector, DENSE_DEPTH)
         counts["dense_right"] += bool(dense) and dense[0][0].source == expected
     elapsed = time.perf_counter() - started
     await kb.aclose()

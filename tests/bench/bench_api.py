@@ -27,8 +27,8 @@ import aiohttp
 import psutil
 from aiohttp import web
 
-from core.settings import KnowledgeSettings
 from knowledge.embedder import Embedder
+from knowledge.settings import KnowledgeSettings
 from tests.bench.bench_retrieval import percentile
 
 CONCURRENCY = 50

@@ -6,12 +6,14 @@ import asyncio
 import tempfile
 import time
 from collections.abc import Sequence
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 from core.runtime import open_database
-from core.settings import KnowledgeSettings, Settings
+from core.settings import Settings
 from knowledge.base import KnowledgeBase
+from knowledge.settings import KnowledgeSettings
 
 DOCUMENTS = 1000
 
@@ -29,11 +31,12 @@ async def _measure(root: Path) -> dict[str, float]:
     docs = root / "docs"
     settings = Settings(data_dir=root / "data", knowledge=KnowledgeSettings(paths=[docs]))
     async with open_database(settings) as (_, sessionmaker):
-        kb = await asyncio.to_thread(KnowledgeBase.open, settings, sessionmaker)
+        kb = await asyncio.to_thread(
+            partial(KnowledgeBase.open, settings.knowledge, data_dir=settings.data_dir, sessionmaker=sessionmaker))
         try:
             first = await kb.ingest([docs], trigger="bench")
             started = time.perf_counter()
-            again = await kb.ingest([docs], trigger="bench", prune=True)
+            again = await kb.reindex([docs], trigger="bench")
             seconds = time.perf_counter() - started
         finally:
             await kb.aclose()

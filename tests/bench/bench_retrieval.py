@@ -23,11 +23,12 @@ from typing import Any
 import numpy as np
 
 from core.db import make_engine, make_sessionmaker, prepare_database
-from core.settings import KnowledgeSettings, Settings
+from core.settings import Settings
 from knowledge import fusion
 from knowledge.base import KnowledgeBase
 from knowledge.embedder import Embedder
 from knowledge.hits import Hit
+from knowledge.settings import KnowledgeSettings
 
 DEPTH = 40
 
@@ -57,7 +58,7 @@ async def open_kb(root: Path, embedder: Embedder | None = None) -> tuple[Knowled
     engine = make_engine(settings.resolved_database_url)
     await prepare_database(engine)
     if embedder is None:
-        kb = KnowledgeBase.open(settings, make_sessionmaker(engine))
+        kb = KnowledgeBase.open(settings.knowledge, data_dir=settings.data_dir, sessionmaker=make_sessionmaker(engine))
     else:
         from knowledge.index import DenseStore, LocalIndex
 
@@ -95,10 +96,11 @@ class Candidates:
     """Per query: dense and lexical candidates, fetched once and re-fused with many weights."""
 
     def __init__(self, kb: KnowledgeBase, queries: Sequence[str], vectors: np.ndarray) -> None:
-        self.kb, self.queries, self.vectors = kb, queries, vectors
+        self.queries, self.vectors = queries, vectors
         kb.local.refresh()
+        self.snapshot = kb.local.snapshot
         self.dense = [kb.dense.query(v, DEPTH) for v in vectors]
-        self.lexical = [kb.local.search(q, DEPTH) for q in queries]
+        self.lexical = [self.snapshot.search(q, DEPTH) for q in queries]
         ids = {r.chunk_id for lst in self.lexical for r, _ in lst}
         self._vectors = kb.dense.embeddings(sorted(ids))
 
@@ -122,11 +124,11 @@ class Candidates:
         return out
 
     def fused(self, weights: fusion.FusionWeights) -> list[list[Hit]]:
-        kb = self.kb
+        snapshot = self.snapshot
         return [
             fusion.rank(
                 query_vector=vector, dense=dense, lexical=lexical,
-                tokens=fusion.exact_tokens(query, kb.local.document_frequency, len(kb.local), weights=weights),
+                tokens=fusion.exact_tokens(query, snapshot.document_frequency, len(snapshot.records), weights=weights),
                 embeddings=self.embeddings, k=DEPTH, weights=weights,
             )
             for query, vector, dense, lexical in zip(self.queries, self.vectors, self.dense, self.lexical, strict=True)
@@ -211,7 +213,8 @@ async def _quality(threads: list[dict[str, Any]], root: Path, embedder: Embedder
     vectors = embedder.encode(queries)
     cands = Candidates(kb, queries, vectors)
     out["stackfaq"] = method_table(cands, expected, grid)
-    token_lists = [fusion.exact_tokens(q, kb.local.document_frequency, len(kb.local)) for q in queries]
+    snapshot = kb.local.snapshot
+    token_lists = [fusion.exact_tokens(q, snapshot.document_frequency, len(snapshot.records)) for q in queries]
     dense_top = [r[0] if r else "" for r in cands.dense_rankings()]
     fused_top = [r[0] if r else "" for r in cands.fused_rankings(fusion.DEFAULT_WEIGHTS)]
     out["stackfaq_exact_token_queries"] = sum(1 for t in token_lists if t)
@@ -255,7 +258,7 @@ async def _speed(kb: KnowledgeBase, embedder: Embedder, queries: Sequence[str], 
             times.append((time.perf_counter() - t) * 1000)
         return times
 
-    rank_ms = timed(lambda i: kb._rank(sample[i], vectors[i], 5))
+    rank_ms = timed(lambda i: kb.rank(sample[i], vectors[i], 5))
     brute_ms = timed(lambda i: np.argpartition(-(matrix @ vectors[i]), 5)[:5])
     full_ms = timed(lambda i: kb.search_sync(sample[i], 5))
     encode_ms = timed(lambda i: embedder.encode([sample[i]]))
@@ -301,7 +304,7 @@ async def _decline(threads: list[dict[str, Any]], root: Path, embedder: Embedder
     title_vectors: dict[str, np.ndarray] = {}
     vectors = embedder.encode(queries)
     for query, vector in zip(queries, vectors, strict=True):
-        hits = kb._rank(query, vector, 10)
+        hits = kb.rank(query, vector, 10)
         top1.append(hits[0].relevance)
         second = next((h.relevance for h in hits[1:] if h.source != hits[0].source), 0.0)
         margin.append(hits[0].relevance - second)

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestClient
 from pydantic import SecretStr
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import OperationalError
 
 from core.server import create_app
 from core.settings import ApiSettings, Settings
+from tests.fakes.dense_store import LoopGuardedDenseStore
 
 
 async def ask(client: TestClient, text: str, *, contact: str = "alice@example.com", **extra: Any) -> dict[str, Any]:
@@ -133,6 +138,40 @@ async def test_health_and_readiness(client: TestClient) -> None:
     ready = await client.get("/readyz")
     body = await ready.json()
     assert ready.status == 200 and body["database"] == "ok" and body["knowledge"] == "ok" and body["chunks"] > 25
+
+
+async def test_a_failing_readiness_probe_says_why_once_per_change(
+    client: TestClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    down = [True]
+
+    def refuse_while_down(conn: object, cursor: object, statement: str, *args: object) -> None:
+        if down[0] and statement.strip() == "SELECT 1":
+            raise OperationalError(statement, {}, Exception("connection refused"))
+
+    event.listen(Engine, "before_cursor_execute", refuse_while_down)
+    try:
+        with caplog.at_level(logging.INFO, logger="core.readiness"):
+            first, second = await client.get("/readyz"), await client.get("/readyz")
+            assert (first.status, second.status) == (503, 503)
+            assert (await first.json())["database"] == "unavailable" and (await first.json())["knowledge"] == "ok"
+            down[0] = False
+            assert (await client.get("/readyz")).status == 200
+    finally:
+        event.remove(Engine, "before_cursor_execute", refuse_while_down)
+    logged = [r.getMessage() for r in caplog.records if r.name == "core.readiness"]
+    assert len(logged) == 2 and "connection refused" in logged[0] and logged[1] == "ready again"
+
+
+async def test_readiness_counts_chunks_off_the_event_loop(
+    aiohttp_client: Callable[..., Any], make_settings: Callable[..., Settings], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Chroma's count is a synchronous call (a network round trip with a Chroma server): the
+    start-up log line and every probe make it in a worker thread."""
+    monkeypatch.setattr("knowledge.base.DenseStore", LoopGuardedDenseStore)
+    client = await aiohttp_client(create_app(make_settings()))
+    ready = await client.get("/readyz")
+    assert ready.status == 200 and (await ready.json())["chunks"] > 25
 
 
 async def test_a_crafted_contact_and_id_cannot_collide_with_another_contacts_message(client: TestClient) -> None:

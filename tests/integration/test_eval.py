@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
+from core.answer_eval import outcome
 from core.messages import Citation, Reply
 from knowledge.evaluation import (
     EvalFileError,
     documents,
-    outcome,
     parse_questions,
     rank_of,
     retrieval_scores,

@@ -1,18 +1,23 @@
-"""Scheduled re-index: APScheduler runs the configured job inside the process, and every run
-is recorded with its counts."""
+"""The server's scheduler: a scheduled re-index runs the configured job inside the process and
+every run is recorded with its counts; retention and the case SLA run beside it."""
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
+from datetime import timedelta
+from functools import partial
 from pathlib import Path
 
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy import select
 
-from core.db import IndexRun
-from core.runtime import open_database
-from core.settings import KnowledgeSettings, ScheduleJob, Settings
+from core.runtime import open_database, open_runtime
+from core.scheduler import add_reindex_jobs, build_scheduler
+from core.settings import MemorySettings, ScheduleJob, Settings
 from knowledge.base import KnowledgeBase
-from knowledge.scheduler import build_scheduler
+from knowledge.settings import KnowledgeSettings
+from knowledge.tables import IndexRun
 
 
 async def finished_runs(sessionmaker: object) -> list[IndexRun]:
@@ -33,8 +38,10 @@ async def test_an_interval_job_reindexes_and_records_each_run(tmp_path: Path) ->
         schedule=[ScheduleJob(name="often", interval_minutes=0.01)],
     )
     async with open_database(settings) as (_, sessionmaker):
-        knowledge = await asyncio.to_thread(KnowledgeBase.open, settings, sessionmaker)
-        scheduler = build_scheduler(settings, knowledge)
+        knowledge = await asyncio.to_thread(
+            partial(KnowledgeBase.open, settings.knowledge, data_dir=settings.data_dir, sessionmaker=sessionmaker))
+        scheduler = AsyncIOScheduler()
+        add_reindex_jobs(scheduler, settings, knowledge)
         assert [job.id for job in scheduler.get_jobs()] == ["reindex:often"]
         scheduler.start()
         try:
@@ -51,3 +58,17 @@ async def test_an_interval_job_reindexes_and_records_each_run(tmp_path: Path) ->
         hits = await knowledge.search("can I get my money back?", 3)
         await knowledge.aclose()
     assert [h.title for h in hits] == ["Refunds"]
+
+
+async def test_the_server_schedules_reindexing_retention_and_the_case_sla(
+    make_settings: Callable[..., Settings],
+) -> None:
+    settings = make_settings(memory=MemorySettings(retention_days=30),
+                             schedule=[ScheduleJob(name="nightly", cron="0 3 * * *")])
+    async with open_runtime(settings, {}) as runtime:
+        jobs = {job.id: job for job in build_scheduler(settings, runtime).get_jobs()}
+        assert set(jobs) == {"reindex:nightly", "retention", "case-sla"}
+        assert "hour='3', minute='0'" in str(jobs["reindex:nightly"].trigger)
+        assert jobs["reindex:nightly"].args == (runtime.knowledge, settings.knowledge.paths, "nightly")
+        assert (jobs["retention"].trigger.interval, jobs["retention"].args) == (timedelta(hours=1), (runtime.store, 30))
+        assert (jobs["case-sla"].trigger.interval, jobs["case-sla"].args) == (timedelta(minutes=1), (runtime.hub,))

@@ -9,10 +9,10 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from core.db import make_engine, make_sessionmaker, prepare_database
-from core.settings import KnowledgeSettings
 from knowledge.base import KnowledgeBase
 from knowledge.embedder import Embedder
 from knowledge.index import DenseStore, LocalIndex
+from knowledge.settings import KnowledgeSettings
 
 
 @pytest.fixture(scope="session")

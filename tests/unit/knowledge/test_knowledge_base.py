@@ -10,9 +10,13 @@ from openpyxl import Workbook
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from core.db import IndexRun, KnowledgeDocument, make_sessionmaker
-from knowledge import fusion
+from core.db import make_sessionmaker
+from knowledge import fusion, index
 from knowledge.base import KnowledgeBase
+from knowledge.embedder import Embedder
+from knowledge.index import LocalIndex
+from knowledge.tables import IndexRun, KnowledgeDocument
+from tests.fakes.dense_store import LoopGuardedDenseStore
 
 MARKDOWN = """# Account security
 
@@ -81,7 +85,7 @@ async def test_ingest_every_format_then_search_finds_the_right_chunk(kb: Knowled
     docs = write_corpus(tmp_path)
     summary = await kb.ingest([docs], trigger="test")
     assert (summary.added, summary.changed, summary.removed, summary.unchanged, summary.skipped) == (5, 0, 0, 0, 0)
-    assert kb.chunk_count == summary.chunks_embedded > 5
+    assert await kb.chunk_count() == summary.chunks_embedded > 5
 
     cases = {
         "I lost my phone and can't log in": ("security.md", "Lost phone"),
@@ -125,7 +129,7 @@ async def test_reindex_with_prune_removes_deleted_files(kb: KnowledgeBase, kb_en
     (docs / "nested" / "shipping.html").unlink()
     without_prune = await kb.ingest([docs], trigger="no-prune")
     assert without_prune.removed == 0
-    summary = await kb.ingest([docs], trigger="reindex", prune=True)
+    summary = await kb.reindex([docs], trigger="reindex")
     assert summary.removed == 1
     hits = await kb.search("how long does delivery take", 10)
     assert all(Path(hit.source).name != "shipping.html" for hit in hits)
@@ -177,6 +181,27 @@ async def test_concurrent_searches_share_encode_calls(kb: KnowledgeBase, tmp_pat
     results = await asyncio.gather(*(kb.search(q, 2) for q in queries))
     assert all(len(hits) == 2 for hits in results)
     assert kb.batcher.batches - before < len(queries) / 2
+
+
+async def test_without_local_vectors_search_asks_chroma_off_the_event_loop(
+    embedder: Embedder, kb_engine: AsyncEngine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A corpus too large for brute force (the limit is 0 here) is ranked with chroma's
+    candidates and vectors, asked from a worker thread."""
+    monkeypatch.setattr(index, "BRUTE_FORCE_LIMIT", 0)
+    data_dir = tmp_path / "data"
+    kb = KnowledgeBase(embedder=embedder,
+                       dense=LoopGuardedDenseStore.open(chroma_url="", data_dir=data_dir, collection="knowledge"),
+                       local=LocalIndex(data_dir / "bm25" / "knowledge"),
+                       sessionmaker=make_sessionmaker(kb_engine), max_chars=600)
+    try:
+        summary = await kb.ingest([write_corpus(tmp_path)], trigger="test")
+        assert not kb.local.snapshot.has_vectors
+        top = (await kb.search("how long does delivery take", 3))[0]
+        assert (Path(top.source).name, top.section) == ("shipping.html", "Delivery times")
+        assert await kb.chunk_count() == summary.chunks_embedded
+    finally:
+        await kb.aclose()
 
 
 async def test_another_process_sees_a_new_index_version(kb: KnowledgeBase, embedder, kb_engine, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]

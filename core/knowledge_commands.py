@@ -1,7 +1,8 @@
 """`supporthub ingest | reindex | search | eval`: the knowledge commands, registered on the main group.
 
-Each command opens the database (creating tables when missing) and the knowledge base, does
-one thing, and closes them.
+Each command opens the database (creating tables when missing) and the knowledge base with
+the app's settings, does one thing, and closes them. knowledge itself never reads the app's
+settings: this module wires it.
 """
 
 from __future__ import annotations
@@ -9,25 +10,18 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Awaitable, Callable
+from functools import partial
 from pathlib import Path
 from typing import TypeVar
 
 import click
 
+from core.answer_eval import EvalReport, evaluate, format_report, report_json
 from core.cli_support import uses_settings
 from core.runtime import open_database
 from core.settings import Settings
 from knowledge.base import KnowledgeBase
-from knowledge.evaluation import (
-    EvalFileError,
-    EvalQuestion,
-    EvalReport,
-    evaluate,
-    format_report,
-    load_questions,
-    report_json,
-    unknown_sources,
-)
+from knowledge.evaluation import EvalFileError, EvalQuestion, load_questions, unknown_sources
 from knowledge.hits import Hit, hit_json
 from knowledge.ingest import IngestSummary
 
@@ -37,7 +31,8 @@ T = TypeVar("T")
 def _with_kb(settings: Settings, action: Callable[[KnowledgeBase], Awaitable[T]]) -> T:
     async def main() -> T:
         async with open_database(settings) as (_, sessionmaker):
-            kb = await asyncio.to_thread(KnowledgeBase.open, settings, sessionmaker)
+            kb = await asyncio.to_thread(
+                partial(KnowledgeBase.open, settings.knowledge, data_dir=settings.data_dir, sessionmaker=sessionmaker))
             try:
                 return await action(kb)
             finally:
@@ -70,7 +65,7 @@ def reindex_command(settings: Settings, no_progress: bool) -> None:
     try:
         summary = _with_kb(
             settings,
-            lambda kb: kb.ingest(settings.knowledge.paths, trigger="cli:reindex", prune=True, progress=not no_progress),
+            lambda kb: kb.reindex(settings.knowledge.paths, trigger="cli:reindex", progress=not no_progress),
         )
     except FileNotFoundError as exc:
         raise click.ClickException(str(exc)) from None

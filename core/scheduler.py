@@ -1,0 +1,116 @@
+"""The server's scheduled jobs: re-indexing (one per `[[schedule]]` entry), retention of idle
+conversations, and the case SLA reminder. Built when the app starts (core.server), stopped
+with it; a job's failure is logged, never raised, and its next run tries again.
+
+Re-index runs mirror `knowledge.paths` (new and changed files indexed, deleted ones dropped).
+Runs of a job never overlap (`max_instances=1`) and missed runs collapse into one
+(`coalesce`); the ingestor's own lock also serialises a scheduled run with a CLI-triggered
+one in this process.
+"""
+
+from __future__ import annotations
+
+import logging
+from functools import partial
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.base import BaseTrigger
+from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+
+from core.hub import Hub
+from core.runtime import Runtime
+from core.settings import ScheduleJob, Settings
+from core.privacy import expire_conversations
+from core.transactions import Transactions
+from knowledge.base import KnowledgeBase
+
+log = logging.getLogger(__name__)
+
+
+def build_scheduler(settings: Settings, runtime: Runtime) -> AsyncIOScheduler:
+    """A scheduler holding every job of the server (not started)."""
+    scheduler = AsyncIOScheduler()
+    add_reindex_jobs(scheduler, settings, runtime.knowledge)
+    if settings.memory.retention_days:
+        scheduler.add_job(
+            expire_idle_conversations,
+            trigger=IntervalTrigger(hours=1),
+            args=(runtime.transactions, settings.memory.retention_days),
+            id="retention",
+            name="expire idle conversations",
+            max_instances=1,
+            coalesce=True,
+            next_run_time=datetime.now(UTC),
+        )
+    scheduler.add_job(
+        remind_overdue_cases,
+        trigger=IntervalTrigger(minutes=1),
+        args=(runtime.hub,),
+        id="case-sla",
+        name="remind overdue cases",
+        max_instances=1,
+        coalesce=True,
+    )
+    return scheduler
+
+
+def add_reindex_jobs(scheduler: AsyncIOScheduler, settings: Settings, knowledge: KnowledgeBase) -> None:
+    """One re-index job per configured schedule entry."""
+    for job in settings.schedule:
+        scheduler.add_job(
+            reindex_knowledge,
+            trigger=trigger_for(job),
+            args=(knowledge, settings.knowledge.paths, job.name),
+            id=f"reindex:{job.name}",
+            name=f"re-index {job.name}",
+            max_instances=1,
+            coalesce=True,
+            misfire_grace_time=300,
+            replace_existing=True,
+        )
+
+
+def trigger_for(job: ScheduleJob) -> BaseTrigger:
+    """A crontab line (validated with the settings) or an interval."""
+    if job.cron is not None:
+        return CronTrigger.from_crontab(job.cron)
+    assert job.interval_minutes is not None  # the settings validator guarantees one of the two
+    return IntervalTrigger(minutes=job.interval_minutes)
+
+
+async def reindex_knowledge(knowledge: KnowledgeBase, paths: Sequence[Path], name: str) -> None:
+    """One scheduled re-index run (recorded in index_runs, failed or not)."""
+    log.info("scheduled re-index %r starting", name)
+    try:
+        summary = await knowledge.reindex(paths, trigger=f"schedule:{name}")
+    except Exception:
+        log.exception("scheduled re-index %r failed", name)
+        return
+    log.info("scheduled re-index %r: %s", name, summary.line)
+
+
+async def expire_idle_conversations(transactions: Transactions, days: int) -> None:
+    """The retention job (hourly, and once at start-up)."""
+    try:
+        idle_since = datetime.now(UTC) - timedelta(days=days)
+        expired = await transactions.run(partial(expire_conversations, idle_since=idle_since))
+    except Exception:
+        log.exception("retention: expiring conversations failed")
+        return
+    if expired:
+        log.info("retention: deleted %d conversations idle for more than %d days", expired, days)
+
+
+async def remind_overdue_cases(hub: Hub) -> None:
+    """The SLA job (every minute)."""
+    try:
+        reminded = await hub.remind_overdue_cases()
+    except Exception:
+        log.exception("desk: checking overdue cases failed")
+        return
+    if reminded:
+        log.info("desk: reminded staff of %d unanswered cases", reminded)

@@ -1,0 +1,19 @@
+"""The `[knowledge]` section: knowledge's own settings, which the app's settings embed."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class KnowledgeSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    paths: list[Path] = [Path("config/knowledge")]
+    model: str = Field("", description="sentence-transformers model name or path; empty = bundled all-MiniLM-L6-v2")
+    collection: str = Field("knowledge", min_length=3)
+    chroma_url: str = Field("", description="Chroma server URL; empty = embedded PersistentClient in data_dir")
+    chunk_max_chars: int = Field(1200, ge=200, le=20000)
+    embed_batch_size: int = Field(64, ge=1, le=1024)
+    query_workers: int = Field(0, ge=0, le=64, description="threads encoding queries in `serve`; 0 = one per core")
