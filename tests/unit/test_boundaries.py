@@ -1,7 +1,12 @@
-"""The seams a newcomer sees in the imports: a channel adapter loads the ports and its own
-SDK, never the database layer, the LLM client or the index (checked in a fresh interpreter,
-since any test may already have imported them here), and no module imports another that
-imports it back, not even for type checking."""
+"""The seams a newcomer sees in the imports, checked twice: by reading every import statement
+(those inside functions and `if TYPE_CHECKING:` too), and by importing in a fresh interpreter
+(any test may already have imported everything here).
+
+- A channel adapter loads the ports and its own SDK, never the database layer, the LLM client
+  or the index.
+- knowledge is a library the core uses: it imports nothing of core, handoff or channels.
+- No module imports another that imports it back.
+"""
 
 from __future__ import annotations
 
@@ -13,6 +18,7 @@ from graphlib import CycleError, TopologicalSorter
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
+APP_PACKAGES = ("core", "channels", "handoff", "knowledge")
 
 CHANNELS = ("channels.api", "channels.web", "channels.slack")
 NEVER_LOADED_BY_A_CHANNEL = (
@@ -20,6 +26,28 @@ NEVER_LOADED_BY_A_CHANNEL = (
     "core.hub", "core.db", "core.inbox", "core.storage", "core.turn_transactions", "core.outbox",
     "handoff.desk", "handoff.desk_store", "handoff.cases", "knowledge.base",
 )
+
+
+def module_paths() -> dict[str, Path]:
+    return {".".join(p.relative_to(ROOT).with_suffix("").parts).removesuffix(".__init__"): p
+            for package in APP_PACKAGES for p in (ROOT / package).rglob("*.py") if "migrations" not in p.parts}
+
+
+def imported_names(path: Path) -> set[str]:
+    """Every module an import statement in `path` names (and `module.name` for `from` imports)."""
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names |= {node.module, *(f"{node.module}.{alias.name}" for alias in node.names)}
+        elif isinstance(node, ast.Import):
+            names |= {alias.name for alias in node.names}
+    return names
+
+
+def import_graph() -> dict[str, set[str]]:
+    """Every module of the app and the app modules it imports."""
+    paths = module_paths()
+    return {name: (imported_names(path) & paths.keys()) - {name} for name, path in paths.items()}
 
 
 def loaded_after_importing(*modules: str) -> set[str]:
@@ -34,21 +62,24 @@ def test_importing_the_channels_loads_no_database_llm_or_index_code() -> None:
     assert sorted(loaded & set(NEVER_LOADED_BY_A_CHANNEL)) == []
 
 
-def import_graph() -> dict[str, set[str]]:
-    """Every module of the app and the app modules it imports (type-checking imports too)."""
-    paths = {".".join(p.relative_to(ROOT).with_suffix("").parts).removesuffix(".__init__"): p
-             for package in ("core", "channels", "handoff", "knowledge")
-             for p in (ROOT / package).rglob("*.py") if "migrations" not in p.parts}
-    graph: dict[str, set[str]] = {}
-    for name, path in paths.items():
-        imported: set[str] = set()
-        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            if isinstance(node, ast.ImportFrom) and node.module:
-                imported |= {node.module, *(f"{node.module}.{alias.name}" for alias in node.names)}
-            elif isinstance(node, ast.Import):
-                imported |= {alias.name for alias in node.names}
-        graph[name] = (imported & paths.keys()) - {name}
-    return graph
+def test_knowledge_names_nothing_of_the_app_in_an_import() -> None:
+    graph = import_graph()
+    outside = {name: sorted(d for d in deps if not d.startswith("knowledge"))
+               for name, deps in graph.items() if name.startswith("knowledge")}
+    assert len(outside) > 5 and {name: deps for name, deps in outside.items() if deps} == {}
+
+
+def test_importing_all_of_knowledge_loads_nothing_of_the_app() -> None:
+    knowledge = sorted(name for name in module_paths() if name.startswith("knowledge"))
+    loaded = loaded_after_importing(*knowledge)
+    assert set(knowledge) <= loaded
+    assert sorted(m for m in loaded if m.split(".")[0] in ("core", "channels", "handoff")) == []
+
+
+def test_the_file_signature_check_is_a_leaf() -> None:
+    """Attachments use it without loading the ingestor: it imports the standard library only."""
+    names = imported_names(ROOT / "knowledge" / "file_signatures.py")
+    assert all(name.split(".")[0] in sys.stdlib_module_names for name in names), names
 
 
 def test_no_module_imports_one_that_imports_it_back() -> None:
