@@ -70,5 +70,5 @@ async def test_the_server_schedules_reindexing_retention_and_the_case_sla(
         assert set(jobs) == {"reindex:nightly", "retention", "case-sla"}
         assert "hour='3', minute='0'" in str(jobs["reindex:nightly"].trigger)
         assert jobs["reindex:nightly"].args == (runtime.knowledge, settings.knowledge.paths, "nightly")
-        assert (jobs["retention"].trigger.interval, jobs["retention"].args) == (timedelta(hours=1), (runtime.store, 30))
+        assert (jobs["retention"].trigger.interval, jobs["retention"].args) == (timedelta(hours=1), (runtime.transactions, 30))
         assert (jobs["case-sla"].trigger.interval, jobs["case-sla"].args) == (timedelta(minutes=1), (runtime.hub,))
