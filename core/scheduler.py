@@ -11,9 +11,9 @@ one in this process.
 from __future__ import annotations
 
 import logging
-from functools import partial
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -22,9 +22,9 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from core.hub import Hub
+from core.privacy import expire_conversations
 from core.runtime import Runtime
 from core.settings import ScheduleJob, Settings
-from core.privacy import expire_conversations
 from core.transactions import Transactions
 from knowledge.base import KnowledgeBase
 
