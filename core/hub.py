@@ -246,7 +246,7 @@ class Hub:
         except asyncio.CancelledError:
             raise
         except Exception:
-            log.exception("hub: after answering message %s; the sweep delivers what is left", pending.id)
+            log.exception("hub: delivering or following up the answer to message %s failed; the sweep delivers what is left", pending.id)
 
     async def _take_or_apologise(self, pending: PendingMessage, channel: Channel) -> TakenTurn | None:
         """Never leave a customer without a reply: after repeated failures to answer, say
