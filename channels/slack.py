@@ -311,25 +311,26 @@ class SlackChannel:
         # now; the files are fetched and the message stored right after.
         if message.external_id not in self._downloading:
             self._downloading.add(message.external_id)
-            task = asyncio.create_task(self._receive_with_files(message, files), name=f"slack-files-{event['ts']}")
+            task = asyncio.create_task(self._receive_with_files(self._hub, message, files),
+                                       name=f"slack-files-{event['ts']}")
             self._background.add(task)
             task.add_done_callback(self._background.discard)
 
-    async def _receive_with_files(self, message: InboundMessage, files: list[dict[str, Any]]) -> None:
+    async def _receive_with_files(self, hub: HubPort, message: InboundMessage, files: list[dict[str, Any]]) -> None:
         """Fetch the files and store the message; Slack will not send it again, so storing
         is tried a few times before the message is given up (and logged)."""
         try:
             attachments = tuple([await self._download(file) for file in files])
             for attempt in range(1, STORE_ATTEMPTS + 1):
                 try:
-                    assert self._hub is not None
-                    await self._hub.receive(replace(message, attachments=attachments))
+                    await hub.receive(replace(message, attachments=attachments))
                     return
                 except asyncio.CancelledError:
                     raise
                 except Exception:
                     log.warning("slack: storing message %s failed (attempt %d of %d)", message.external_id,
                                 attempt, STORE_ATTEMPTS, exc_info=True)
+                if attempt < STORE_ATTEMPTS:
                     await asyncio.sleep(attempt)
             log.error("slack: message %s with files was lost: it could not be stored", message.external_id)
         finally:

@@ -7,8 +7,8 @@ from functools import partial
 from sqlalchemy.orm import Session
 
 from core.channel import FeedbackResult
-from core.contacts import dialect_insert
-from core.db import Conversation, Feedback, Message, utcnow
+from core.contacts import conversation_at, dialect_insert
+from core.db import Feedback, Message, utcnow
 from core.messages import Address, Author
 from core.transactions import Transactions
 
@@ -32,11 +32,8 @@ def _save(
     message = session.get(Message, message_id)
     if message is None:
         return FeedbackResult.NOT_FOUND
-    if address is not None:
-        conversation = session.get(Conversation, message.conversation_id)
-        where = conversation and Address(conversation.channel, conversation.chat_id, conversation.thread_id or None)
-        if where != address:
-            return FeedbackResult.NOT_FOUND
+    if address is not None and conversation_at(session, address) != message.conversation_id:
+        return FeedbackResult.NOT_FOUND  # a reply in someone else's conversation
     if message.author != Author.BOT.value:
         return FeedbackResult.NOT_A_REPLY
     now = utcnow()
