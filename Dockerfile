@@ -1,4 +1,6 @@
 # Production image: `supporthub serve` on 0.0.0.0:8080, data in the /data volume.
+# Run it with SUPPORTHUB_API__TOKEN set: on 0.0.0.0 `serve` refuses to open the REST API without
+# one (exit 2, naming the key), unless SUPPORTHUB_API__PUBLIC=true says so on purpose.
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 \

@@ -75,15 +75,26 @@ def parse_message_body(raw: bytes, *, max_text_length: int, attachments: Attachm
     return ApiMessage(contact, text or "", message_id, email, phone, files)
 
 
-def parse_feedback_body(raw: bytes) -> tuple[int, str, str | None]:
-    """(message_id, rating, comment) from a feedback request body."""
+@dataclass(frozen=True, slots=True)
+class ApiFeedback:
+    contact: str
+    """Whose conversation the rated reply must be in: ids are sequential, so naming only the
+    message would let anyone rate anyone's replies."""
+    message_id: int
+    rating: str
+    comment: str | None
+
+
+def parse_feedback_body(raw: bytes) -> ApiFeedback:
     body = _json_object(raw)
+    contact = checked_string(body, "contact", max_length=MAX_CONTACT_LENGTH, required=True)
     try:
         message_id, rating = parse_vote(body.get("message_id"), body.get("rating"))
     except PayloadError as exc:
         raise bad_request(str(exc)) from None
     comment = checked_string(body, "comment", max_length=MAX_COMMENT_LENGTH, required=False, multiline=True)
-    return message_id, rating, comment
+    assert contact is not None  # required=True guarantees it
+    return ApiFeedback(contact, message_id, rating, comment)
 
 
 def _json_object(raw: bytes) -> dict[str, Any]:
@@ -93,6 +104,8 @@ def _json_object(raw: bytes) -> dict[str, Any]:
         raise bad_request(f"body is not valid JSON: {exc.msg}") from None
     except UnicodeDecodeError:
         raise bad_request("body is not valid UTF-8") from None
+    except ValueError:  # Python refuses integers of more than 4,300 digits
+        raise bad_request("body holds a number too long to read") from None
     except RecursionError:
         raise bad_request("body is nested too deeply") from None
     if not isinstance(body, dict):
@@ -202,6 +215,12 @@ class ApiChannel:
         parse = partial(parse_message_body, max_text_length=self._settings.max_text_length,
                         attachments=self._attachments)
         body = await decoded_off_loop(parse, await request.read())
+        if (body.email or body.phone) and self._settings.token is None:
+            raise web.HTTPForbidden(
+                text=json.dumps({"error": "'email' and 'phone' link a person's identity and memory across channels, "
+                                          "so they are accepted only when the API requires a token (api.token)"}),
+                content_type="application/json",
+            )
         message = InboundMessage(
             address=Address(self.name, body.contact),
             external_id=external_id(body.contact, body.id or uuid.uuid4().hex),
@@ -239,13 +258,15 @@ class ApiChannel:
         )
 
     async def post_feedback(self, request: web.Request) -> web.Response:
-        message_id, rating, comment = parse_feedback_body(await request.read())
-        result = await self.hub.feedback(message_id, rating=rating, comment=comment)
+        vote = parse_feedback_body(await request.read())
+        result = await self.hub.feedback(vote.message_id, rating=vote.rating, comment=vote.comment,
+                                         address=Address(self.name, vote.contact))
         if result is FeedbackResult.NOT_FOUND:
-            raise web.HTTPNotFound(text=json.dumps({"error": "no such message"}), content_type="application/json")
+            raise web.HTTPNotFound(text=json.dumps({"error": "no such message in this contact's conversation"}),
+                                   content_type="application/json")
         if result is FeedbackResult.NOT_A_REPLY:
             raise bad_request("feedback is for the bot's replies; this message is not one")
-        return web.json_response({"message_id": message_id, "rating": rating})
+        return web.json_response({"message_id": vote.message_id, "rating": vote.rating})
 
     async def get_conversation(self, request: web.Request) -> web.Response:
         overview = await self.hub.conversation_overview(request.match_info["conversation_id"])

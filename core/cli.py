@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import ctypes
 import json
+import sys
 import uuid
 from collections.abc import Callable
 from functools import partial
@@ -13,11 +14,12 @@ from typing import Any
 import click
 
 from core.cli_support import uses_settings
+from core.exposure import api_exposure
 from core.knowledge_commands import COMMANDS as KNOWLEDGE_COMMANDS
 from core.messages import Address, InboundMessage, StoredMessage, citation_json
 from core.privacy import Erased, forget_contact
 from core.runtime import open_database, open_runtime
-from core.settings import Settings
+from core.settings import Settings, SettingsError
 from core.terminal import TerminalChannel
 from core.transactions import transactions_for
 from handoff.cli import COMMANDS as HANDOFF_COMMANDS
@@ -46,9 +48,15 @@ def serve(settings: Settings, host: str | None, port: int | None) -> None:
 
     from core.server import create_app
 
-    app = create_app(settings)
     host = host or settings.server.host
     port = port or settings.server.port
+    try:
+        exposure = api_exposure(settings, host)
+    except SettingsError as exc:
+        click.echo(f"supporthub: invalid setting {exc}", err=True)
+        sys.exit(2)
+    click.echo(exposure, err=True)
+    app = create_app(settings)
     web.run_app(app, host=host, port=port, access_log=None,
                 print=lambda _: click.echo(f"supporthub serving on http://{host}:{port}", err=True))
 

@@ -50,6 +50,7 @@ class AnswerSettings(Section):
 
 class ApiSettings(Section):
     token: SecretStr | None = None
+    public: bool = Field(False, description="serve the API without a token on a non-loopback address, on purpose")
     max_text_length: int = Field(4000, ge=1, le=100_000)
 
 

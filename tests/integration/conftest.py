@@ -9,8 +9,16 @@ from aiohttp.test_utils import TestClient
 
 from core.server import create_app
 from core.settings import Settings
+from tests.integration.trusted import TRUSTED, trusted_api
 
 
 @pytest.fixture
 async def client(aiohttp_client: Callable[..., object], make_settings: Callable[..., Settings]) -> TestClient:
     return await aiohttp_client(create_app(make_settings()))  # type: ignore[no-any-return, operator]
+
+
+@pytest.fixture
+async def trusted_client(aiohttp_client: Callable[..., object], make_settings: Callable[..., Settings]) -> TestClient:
+    """The app with `api.token` set, called with it."""
+    app = create_app(make_settings(api=trusted_api()))
+    return await aiohttp_client(app, headers=TRUSTED)  # type: ignore[no-any-return, operator]

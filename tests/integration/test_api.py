@@ -133,6 +133,24 @@ async def test_a_configured_token_is_required(
     assert (await client.get("/api/search?q=x")).status == 401
 
 
+async def test_claimed_identities_link_only_on_an_authenticated_call(
+    client: TestClient, trusted_client: TestClient
+) -> None:
+    for claim in ({"email": "victim@example.com"}, {"phone": "+4915112345678"}):
+        response = await client.post("/api/messages", json={"contact": "mallory", "text": "what's my name?", **claim})
+        assert response.status == 403 and "api.token" in (await response.json())["error"]
+    await ask(trusted_client, "my name is Victoria", contact="crm-7", email="victim@example.com")
+    later = await ask(trusted_client, "what's my name?", contact="crm-8", email="victim@example.com")
+    assert later["reply"]["text"] == "Your name is Victoria."
+
+
+@pytest.mark.parametrize("route", ["/api/messages", "/api/feedback"])
+async def test_a_number_too_long_for_python_is_a_bad_request(client: TestClient, route: str) -> None:
+    body = '{"contact": "a", "text": "hi", "message_id": %s, "rating": "up", "n": %s}' % ("9" * 4301, "1" * 5000)
+    response = await client.post(route, data=body, headers={"Content-Type": "application/json"})
+    assert response.status == 400 and "number" in (await response.json())["error"]
+
+
 async def test_health_and_readiness(client: TestClient) -> None:
     assert (await client.get("/healthz")).status == 200
     ready = await client.get("/readyz")

@@ -21,6 +21,7 @@ from core.server import RUNTIME, create_app
 from core.settings import AttachmentSettings, HandoffSettings, MemorySettings, Settings, WebSettings
 from handoff.desk_port import CaseAction
 from handoff.desk_store import act_on_case
+from tests.integration.trusted import TRUSTED, trusted_api
 
 
 async def say(client: TestClient, text: str, *, contact: str = "alice", status: int = 200, **extra: Any) -> dict[str, Any]:
@@ -57,8 +58,8 @@ async def test_the_bot_remembers_a_name_within_a_conversation(client: TestClient
 async def test_facts_follow_a_verified_email_to_another_channel(
     aiohttp_client: Callable[..., Any], make_settings: Callable[..., Settings]
 ) -> None:
-    settings = make_settings(web=WebSettings(identity_secret=SecretStr("site-secret")))
-    client = await aiohttp_client(create_app(settings))
+    settings = make_settings(web=WebSettings(identity_secret=SecretStr("site-secret")), api=trusted_api())
+    client = await aiohttp_client(create_app(settings), headers=TRUSTED)
     await say(client, "My order number is BD-77123 and I'm on the Pro plan", contact="crm-1", email="alice@example.com")
 
     ws = await client.ws_connect("/widget/ws")
@@ -85,7 +86,8 @@ async def _bot_message(ws: Any) -> dict[str, Any]:
             return frame  # type: ignore[no-any-return]
 
 
-async def test_forget_erases_what_the_bot_knew(client: TestClient) -> None:
+async def test_forget_erases_what_the_bot_knew(trusted_client: TestClient) -> None:
+    client = trusted_client
     await say(client, "my name is Bob", contact="bob", email="bob@example.com")
     runtime = client.app[RUNTIME]
     erased = await runtime.transactions.run(partial(forget_contact, selector="email:bob@example.com"))
@@ -223,14 +225,31 @@ async def test_two_questions_the_help_centre_cannot_answer_escalate(client: Test
 async def test_feedback_on_a_reply_through_the_api(client: TestClient) -> None:
     body = await say(client, "How do I reset my password?")
     reply_id = body["reply"]["id"]
-    up = await client.post("/api/feedback", json={"message_id": reply_id, "rating": "up"})
+    up = await client.post("/api/feedback", json={"contact": "alice", "message_id": reply_id, "rating": "up"})
     assert up.status == 200 and (await up.json()) == {"message_id": reply_id, "rating": "up"}
-    down = await client.post("/api/feedback", json={"message_id": reply_id, "rating": "down", "comment": "too long"})
+    down = await client.post("/api/feedback", json={"contact": "alice", "message_id": reply_id, "rating": "down",
+                                                     "comment": "too long"})
     assert down.status == 200
-    assert (await client.post("/api/feedback", json={"message_id": body["message_id"], "rating": "up"})).status == 400
-    assert (await client.post("/api/feedback", json={"message_id": 999999, "rating": "up"})).status == 404
-    bad = await client.post("/api/feedback", json={"message_id": reply_id, "rating": "meh"})
+    own_question = {"contact": "alice", "message_id": body["message_id"], "rating": "up"}
+    assert (await client.post("/api/feedback", json=own_question)).status == 400
+    missing = {"contact": "alice", "message_id": 999999, "rating": "up"}
+    assert (await client.post("/api/feedback", json=missing)).status == 404
+    bad = await client.post("/api/feedback", json={"contact": "alice", "message_id": reply_id, "rating": "meh"})
     assert bad.status == 400 and "'rating'" in (await bad.json())["error"]
+
+
+async def test_feedback_through_the_api_only_counts_for_the_named_contacts_replies(client: TestClient) -> None:
+    alice = await say(client, "How do I reset my password?", contact="alice")
+    reply_id = alice["reply"]["id"]
+    unnamed = await client.post("/api/feedback", json={"message_id": reply_id, "rating": "down"})
+    assert unnamed.status == 400 and "'contact'" in (await unnamed.json())["error"]
+    mallory = await client.post("/api/feedback", json={"contact": "mallory", "message_id": reply_id, "rating": "down"})
+    assert mallory.status == 404
+    await say(client, "How do I reset my password?", contact="mallory")  # mallory's own conversation exists now
+    again = await client.post("/api/feedback", json={"contact": "mallory", "message_id": reply_id, "rating": "down"})
+    assert again.status == 404
+    own = await client.post("/api/feedback", json={"contact": "alice", "message_id": reply_id, "rating": "up"})
+    assert own.status == 200
 
 
 async def test_feedback_from_the_widget_only_counts_for_its_own_conversation(client: TestClient) -> None:
@@ -262,7 +281,8 @@ async def test_a_conversation_handed_back_to_the_bot_starts_afresh(client: TestC
 async def test_a_widget_visitor_who_signs_in_later_meets_their_memory(
     aiohttp_client: Callable[..., Any], make_settings: Callable[..., Settings]
 ) -> None:
-    client = await aiohttp_client(create_app(make_settings(web=WebSettings(identity_secret=SecretStr("s3")))))
+    settings = make_settings(web=WebSettings(identity_secret=SecretStr("s3")), api=trusted_api())
+    client = await aiohttp_client(create_app(settings), headers=TRUSTED)
     await say(client, "I'm on the Business plan", contact="crm-9", email="kim@example.com")
     ws = await client.ws_connect("/widget/ws")
     await ws.send_json({"type": "hello", "token": None, "after": 0})

@@ -23,6 +23,7 @@ from core.llm_responder import DATA_OPEN
 from core.server import RUNTIME, create_app
 from core.settings import LlmSettings, MemorySettings, Settings
 from tests.fakes.openai_server import Call, FakeOpenAI, HttpError, Text, ToolCalls
+from tests.integration.trusted import TRUSTED, trusted_api
 
 
 @pytest.fixture
@@ -34,7 +35,8 @@ def llm_settings(model: FakeOpenAI) -> LlmSettings:
 async def client(
     aiohttp_client: Callable[..., Any], make_settings: Callable[..., Settings], llm_settings: LlmSettings
 ) -> TestClient:
-    return await aiohttp_client(create_app(make_settings(llm=llm_settings)))  # type: ignore[no-any-return]
+    app = create_app(make_settings(llm=llm_settings, api=trusted_api()))
+    return await aiohttp_client(app, headers=TRUSTED)  # type: ignore[no-any-return]
 
 
 async def say(client: TestClient, text: str, *, contact: str = "erin", status: int = 200, **extra: Any) -> dict[str, Any]:
@@ -201,5 +203,6 @@ async def test_an_escalation_tells_the_customer_before_the_model_drafts_for_staf
 async def test_a_model_reply_takes_feedback(client: TestClient, model: FakeOpenAI) -> None:
     model.script(Text("Use Forgot password on the sign-in page [1]."))
     reply = (await say(client, "how do I reset my password?"))["reply"]
-    rated = await client.post("/api/feedback", json={"message_id": reply["id"], "rating": "down", "comment": "vague"})
+    rated = await client.post("/api/feedback", json={"contact": "erin", "message_id": reply["id"], "rating": "down",
+                                                           "comment": "vague"})
     assert rated.status == 200 and (await rated.json())["rating"] == "down"
