@@ -47,6 +47,16 @@ class DeliveryError(Exception):
         self.retry_after = retry_after
 
 
+class StorageUnavailable(Exception):
+    """The hub cannot store anything right now (database locked by another process, disk full,
+    database unreachable); nothing was kept, so the sender should try again after
+    `retry_after_s`. The message says why, for the log; never a customer's data."""
+
+    def __init__(self, reason: str, *, retry_after_s: int = 5) -> None:
+        super().__init__(reason)
+        self.retry_after_s = retry_after_s
+
+
 # -- what the hub answers -----------------------------------------------------------------
 
 

@@ -11,6 +11,7 @@ from typing import Any
 
 import click
 
+from core.data_dir import UnusableDirectory, check_writable
 from core.registry import UnknownChannelError
 from core.settings import SettingsError, load_settings
 
@@ -39,6 +40,11 @@ def uses_settings(command: Callable[..., Any]) -> Callable[..., Any]:
             click.echo(f"supporthub: invalid setting {exc}", err=True)
             sys.exit(2)
         configure_logging(settings.log_level)
+        try:
+            check_writable(settings)
+        except UnusableDirectory as exc:
+            click.echo(f"supporthub: {exc}", err=True)
+            sys.exit(2)
         try:
             return command(settings, **kwargs)
         except UnknownChannelError as exc:

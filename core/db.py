@@ -241,6 +241,15 @@ class OutboxItem(Base):
     sent_at: Mapped[datetime | None] = mapped_column()
 
 
+class HealthProbe(Base):
+    """One row the readiness probe rewrites: a database that answers reads but cannot write
+    (locked, disk full, read-only) is not ready."""
+
+    __tablename__ = "health_probes"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    written_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 def sqlite_pragmas(engine: Engine) -> None:
     """WAL (readers never wait for the writer), a relaxed fsync that WAL makes safe against
     corruption, and foreign keys — on every new SQLite connection of `engine`."""
@@ -254,13 +263,19 @@ def sqlite_pragmas(engine: Engine) -> None:
         cursor.close()
 
 
+SQLITE_BUSY_TIMEOUT_S = 5.0
+"""How long a write waits for another process's lock (a CLI re-index, `forget`) before the
+request is answered 503 "try again"; every transaction of a process queues on its one SQLite
+thread, so a longer wait stalls reads too."""
+
+
 def make_engine(url: str) -> AsyncEngine:
     """An async engine; SQLite gets WAL and a busy timeout so a CLI and a server can share it."""
     if url.startswith("sqlite"):
         # One async connection per process (the store has its own, see core.transactions):
         # SQLite has one writer at a time anyway, and queueing in the pool is cheap where
         # lock contention between connections means sleeping.
-        engine = create_async_engine(url, connect_args={"timeout": 30}, pool_size=1, max_overflow=0)
+        engine = create_async_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_S}, pool_size=1, max_overflow=0)
         sqlite_pragmas(engine.sync_engine)
         return engine
     return create_async_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True)

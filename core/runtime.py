@@ -13,11 +13,13 @@ from functools import partial
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.orm import Session
 
 from core.agent import Agent
 from core.attachments import AttachmentReader
 from core.channel import Channel
-from core.db import make_engine, make_sessionmaker, prepare_database
+from core.contacts import dialect_insert
+from core.db import HealthProbe, make_engine, make_sessionmaker, prepare_database, utcnow
 from core.hub import Hub
 from core.llm_responder import LlmResponder
 from core.sentiment import SentimentAnalyzer
@@ -40,13 +42,31 @@ class Runtime:
     hub: Hub
 
     async def database_problem(self) -> str | None:
-        """Why the database does not answer a trivial query; None when it does."""
+        """Why the database cannot answer a query or take a write; None when it can."""
         try:
-            async with self.engine.connect() as connection:
+            async with asyncio.timeout(PROBE_TIMEOUT_S), self.engine.connect() as connection:
                 await connection.execute(text("SELECT 1"))
         except Exception as exc:  # noqa: BLE001 — any failure means "not ready"; the probe says which
             return f"the database does not answer ({type(exc).__name__}: {exc})"
+        try:
+            async with asyncio.timeout(PROBE_TIMEOUT_S):
+                await self.transactions.run(write_probe)
+        except TimeoutError:
+            return f"the database did not take a write within {PROBE_TIMEOUT_S:g} s (locked by another process?)"
+        except Exception as exc:  # noqa: BLE001
+            cause = exc.__cause__ or exc
+            return f"the database cannot write ({type(cause).__name__}: {getattr(cause, 'orig', None) or cause})"
         return None
+
+
+PROBE_TIMEOUT_S = 2.0
+"""Longer than an orchestrator's probe would wait; a database this slow is not ready."""
+
+
+def write_probe(session: Session) -> None:
+    """Rewrite the probe's row: a write that needs the lock and disk space any message does."""
+    statement = dialect_insert(session)(HealthProbe).values(id=1, written_at=utcnow())
+    session.execute(statement.on_conflict_do_update(index_elements=["id"], set_={"written_at": utcnow()}))
 
 
 @asynccontextmanager

@@ -11,6 +11,7 @@ from aiohttp import web
 from core.messages import encoded_message_bytes
 from core.readiness import ReadinessLog, check
 from core.registry import load_channels
+from core.request_guards import body_deadline, client_aborts, storage_unavailable
 from core.runtime import Runtime, open_runtime
 from core.scheduler import build_scheduler
 from core.settings import Settings
@@ -24,7 +25,8 @@ READINESS_LOG = web.AppKey("readiness_log", ReadinessLog)
 def create_app(settings: Settings) -> web.Application:
     body_limit = encoded_message_bytes(max_text_length=settings.api.max_text_length,
                                        max_file_bytes=settings.attachments.max_bytes, files=settings.attachments.max_files)
-    app = web.Application(client_max_size=body_limit)
+    guards = [client_aborts, body_deadline(settings.server.body_timeout_s), storage_unavailable]
+    app = web.Application(client_max_size=body_limit, middlewares=guards)
     app[READINESS_LOG] = ReadinessLog()
     channels = load_channels(settings)
     for channel in channels.values():

@@ -40,6 +40,7 @@ class Section(BaseModel):
 class ServerSettings(Section):
     host: str = "127.0.0.1"
     port: int = Field(8080, ge=1, le=65535)
+    body_timeout_s: float = Field(60.0, gt=0, description="a request whose body has not arrived by then gets 408")
 
 
 class AnswerSettings(Section):

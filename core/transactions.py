@@ -7,20 +7,27 @@ The store's transactions are plain synchronous SQLAlchemy functions of a `Sessio
   a received-and-answered message cost ~7 ms of pure waiting.
 - PostgreSQL (asyncpg): `AsyncSession.run_sync` runs the same function on the async
   driver, with the connection pool's parallelism.
+
+A database that cannot take the transaction (locked by another process past the busy
+timeout, a full disk, a lost server) raises `StorageUnavailable`, which callers answer with
+"try again shortly" (a 503 with Retry-After on HTTP) rather than an internal error.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from concurrent.futures import ThreadPoolExecutor
 from typing import Protocol, TypeVar
 
 from sqlalchemy import create_engine
+from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Session
 
-from core.db import sqlite_pragmas
+from core.channel import StorageUnavailable
+from core.db import SQLITE_BUSY_TIMEOUT_S, sqlite_pragmas
 
 T = TypeVar("T")
 Work = Callable[[Session], T]
@@ -34,15 +41,25 @@ class Transactions(Protocol):
     async def close(self) -> None: ...
 
 
+@contextmanager
+def storage_faults() -> Iterator[None]:
+    """Re-raise the database's own failures (not a bug in our SQL) as `StorageUnavailable`."""
+    try:
+        yield
+    except (OperationalError, InterfaceError) as exc:
+        raise StorageUnavailable(f"the database cannot take the transaction: {exc.orig}") from exc
+
+
 class SQLiteThreadTransactions:
     def __init__(self, async_engine: AsyncEngine) -> None:
         url = async_engine.url.set(drivername="sqlite")
-        self._engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
+        self._engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_S, "check_same_thread": False})
         sqlite_pragmas(self._engine)
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite")
 
     async def run(self, work: Work[T]) -> T:
-        return await asyncio.get_running_loop().run_in_executor(self._thread, self._transaction, work)
+        with storage_faults():
+            return await asyncio.get_running_loop().run_in_executor(self._thread, self._transaction, work)
 
     def _transaction(self, work: Work[T]) -> T:
         with Session(self._engine, expire_on_commit=False) as session, session.begin():
@@ -58,8 +75,9 @@ class AsyncDriverTransactions:
         self._sessionmaker = sessionmaker
 
     async def run(self, work: Work[T]) -> T:
-        async with self._sessionmaker() as session, session.begin():
-            return await session.run_sync(work)
+        with storage_faults():
+            async with self._sessionmaker() as session, session.begin():
+                return await session.run_sync(work)
 
     async def close(self) -> None:
         return None

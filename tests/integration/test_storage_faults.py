@@ -1,0 +1,107 @@
+"""The database stops taking writes — another process holds SQLite's lock, the disk fills
+up — and the hub says "try again" (503 + Retry-After), reports not ready, and recovers by
+itself when the fault goes away."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sqlite3
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiohttp.test_utils import TestClient
+
+from core.server import create_app
+from core.settings import Settings
+
+QUESTION = {"contact": "dana", "text": "How do I reset my password?"}
+
+
+async def _post(client: TestClient, payload: dict[str, Any]) -> tuple[int, float, Any]:
+    started = time.monotonic()
+    response = await client.post("/api/messages", json=payload)
+    return response.status, time.monotonic() - started, response
+
+
+async def test_a_database_locked_by_another_process_is_a_503_then_recovers(
+    aiohttp_client: Callable[..., Any], make_settings: Callable[..., Settings], tmp_path: Path
+) -> None:
+    client = await aiohttp_client(create_app(make_settings()))
+    assert (await client.post("/api/messages", json=QUESTION)).status == 200
+    other_process = sqlite3.connect(tmp_path / "hub.db", isolation_level=None)
+    other_process.execute("BEGIN IMMEDIATE")  # holds the write lock, as a long CLI job would
+    try:
+        status, took, response = await _post(client, {**QUESTION, "id": "while-locked"})
+        assert status == 503 and response.headers["Retry-After"].isdigit(), await response.text()
+        assert took < 15
+        ready = await client.get("/readyz")
+        assert ready.status == 503 and (await ready.json())["database"] == "unavailable"
+    finally:
+        other_process.execute("ROLLBACK")
+        other_process.close()
+    status, _, response = await _post(client, {**QUESTION, "id": "while-locked"})  # the client's retry
+    assert status == 200, await response.text()
+    assert (await client.get("/readyz")).status == 200
+    listed = await (await client.get(f"/api/conversations/{(await response.json())['conversation_id']}/messages")).json()
+    assert [m["author"] for m in listed["messages"]] == ["customer", "bot", "customer", "bot"]
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path) -> Iterator[Path]:
+    """A real 4 MB filesystem (tmpfs), so a full disk is the kernel's ENOSPC, not a fake."""
+    mount_point = tmp_path / "small-disk"
+    mount_point.mkdir()
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", str(mount_point)],
+                             capture_output=True, text=True, check=False)
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a small filesystem here: {mounted.stderr.strip()}")
+    try:
+        yield mount_point
+    finally:
+        subprocess.run(["umount", "-l", str(mount_point)], check=False)
+
+
+def _fill(path: Path) -> None:
+    with path.open("wb") as filler:
+        try:
+            while True:
+                filler.write(b"\0" * 65536)
+                filler.flush()
+        except OSError:
+            pass
+
+
+async def test_a_full_disk_is_a_503_and_not_ready_until_space_returns(
+    aiohttp_client: Callable[..., Any], make_settings: Callable[..., Settings], small_disk: Path
+) -> None:
+    settings = make_settings(database_url=f"sqlite+aiosqlite:///{small_disk / 'hub.db'}")
+    client = await aiohttp_client(create_app(settings))
+    assert (await client.post("/api/messages", json=QUESTION)).status == 200
+    filler = small_disk / "filler"
+    await asyncio.to_thread(_fill, filler)
+    statuses = [(await _post(client, {**QUESTION, "text": f"question {i} " + "x" * 3000}))[0] for i in range(5)]
+    assert set(statuses) == {503}
+    ready = await client.get("/readyz")
+    assert ready.status == 503 and (await ready.json())["database"] == "unavailable"
+    filler.unlink()
+    assert (await client.get("/readyz")).status == 200
+    status, _, response = await _post(client, {**QUESTION, "id": "after"})
+    assert status == 200, await response.text()
+
+
+def test_a_read_only_data_directory_stops_start_up_with_one_line(small_disk: Path) -> None:
+    subprocess.run(["mount", "-o", "remount,ro", str(small_disk)], check=True)
+    supporthub = str(Path(sys.executable).parent / "supporthub")
+    env = {**os.environ, "SUPPORTHUB_DATA_DIR": str(small_disk / "data")}
+    result = subprocess.run([supporthub, "serve", "--port", "1"], capture_output=True, text=True, timeout=120,
+                            env=env, check=False)
+    assert result.returncode == 2
+    lines = [line for line in result.stderr.splitlines() if not line.startswith("REST API")]
+    assert lines == [f"supporthub: cannot use the data directory {small_disk / 'data'}: "
+                     "Read-only file system"], result.stderr
