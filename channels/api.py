@@ -230,6 +230,7 @@ class ApiChannel:
             verified_email=body.email,
             verified_phone=body.phone,
         )
+        await self._admit(request, body.contact)
         receipt = await self.hub.receive(message)
         reply = await self.hub.wait_for_reply(receipt.message_id, timeout=REPLY_TIMEOUT_S)
         with_staff = False
@@ -256,6 +257,19 @@ class ApiChannel:
                 },
             }
         )
+
+    async def _admit(self, request: web.Request, contact: str) -> None:
+        """429 with Retry-After for a contact (or, without an API token, an IP address) over
+        `[limits]`. With the token the caller is the company's backend, speaking for many
+        customers from one address: only its contacts are counted."""
+        ip = request.remote if self._settings.token is None else None
+        admission = await self.hub.admit(channel=self.name, sender=contact, ip=ip)
+        if not admission.allowed:
+            raise web.HTTPTooManyRequests(
+                text=json.dumps({"error": f"too many messages; try again in {admission.retry_after_s} s"}),
+                content_type="application/json",
+                headers={"Retry-After": str(admission.retry_after_s)},
+            )
 
     async def post_feedback(self, request: web.Request) -> web.Response:
         vote = parse_feedback_body(await request.read())

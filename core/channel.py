@@ -69,6 +69,15 @@ class Receipt:
     duplicate: bool
 
 
+@dataclass(frozen=True, slots=True)
+class Admission:
+    """Whether a sender may send one more message now (see `core.rate_limits`)."""
+
+    allowed: bool
+    retry_after_s: int = 0
+    """When refused: whole seconds until the sender may write again (at least 1)."""
+
+
 class FeedbackResult(StrEnum):
     SAVED = "saved"
     NOT_FOUND = "not_found"
@@ -105,6 +114,13 @@ class ConversationOverview:
 
 class HubPort(Protocol):
     """Everything a channel adapter may ask of the hub."""
+
+    async def admit(self, *, channel: str, sender: str | None = None, ip: str | None = None) -> Admission:
+        """Count one incoming message against `[limits]` before it is stored: per sender on the
+        channel, and per IP address where the IP is the customer's own (never a platform's
+        servers). A refused message is not stored: the API answers 429, the widget a polite
+        line, a webhook drops it."""
+        ...
 
     async def receive(self, message: InboundMessage) -> Receipt:
         """Store a customer message (idempotent on channel + external id) and queue its answer.

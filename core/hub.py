@@ -17,10 +17,11 @@ from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
 
 from core.agent import Answerer
-from core.channel import Channel, ConversationOverview, FeedbackResult, Receipt, StreamingChannel
+from core.channel import Admission, Channel, ConversationOverview, FeedbackResult, Receipt, StreamingChannel
 from core.inbox import PendingMessage
 from core.messages import Address, InboundMessage, Reply, StoredMessage
 from core.outbox import Outbox
+from core.rate_limits import RateLimits
 from core.settings import Settings
 from core.storage import Storage
 from core.streaming import StreamEvent, StreamSink
@@ -55,6 +56,7 @@ class Hub:
         turns: TurnRunner,
         channels: Mapping[str, Channel],
         settings: Settings,
+        limits: RateLimits,
         desk: StaffDesk | None = None,
     ) -> None:
         self._storage = storage
@@ -64,6 +66,7 @@ class Hub:
         self._desk_sync: asyncio.Task[None] | None = None
         self._channels = channels
         self._settings = settings
+        self._limits = limits
         self._outbox = Outbox(storage.outbox, channels, settings.outbox)
         self._queues: dict[str, deque[PendingMessage]] = {}
         self._workers: dict[str, asyncio.Task[None]] = {}
@@ -72,6 +75,14 @@ class Hub:
         self._sweeper: asyncio.Task[None] | None = None
 
     # -- the hub port: what channels call --------------------------------------------------
+
+    async def admit(self, *, channel: str, sender: str | None = None, ip: str | None = None) -> Admission:
+        return await self._limits.admit(channel=channel, sender=sender, ip=ip)
+
+    @property
+    def refused_messages(self) -> Mapping[str, int]:
+        """Messages refused by `[limits]` since start, per channel."""
+        return self._limits.refused
 
     async def receive(self, message: InboundMessage) -> Receipt:
         if message.address.channel not in self._channels:

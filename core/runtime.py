@@ -22,6 +22,7 @@ from core.contacts import dialect_insert
 from core.db import HealthProbe, make_engine, make_sessionmaker, prepare_database, utcnow
 from core.hub import Hub
 from core.llm_responder import LlmResponder
+from core.rate_limits import RateLimits
 from core.sentiment import SentimentAnalyzer
 from core.settings import Settings
 from core.storage import Storage
@@ -109,7 +110,9 @@ async def open_runtime(settings: Settings, channels: Mapping[str, Channel]) -> A
                 reader=reader,
                 settings=settings,
             )
-            hub = Hub(storage=storage, agent=agent, turns=turns, channels=channels, settings=settings,
+            limits = RateLimits(per_contact=settings.limits.per_contact, per_ip=settings.limits.per_ip,
+                                redis_url=settings.redis_url)
+            hub = Hub(storage=storage, agent=agent, turns=turns, channels=channels, settings=settings, limits=limits,
                       desk=staff_desk(transactions, channels, settings))
             await hub.start()
             started: list[Channel] = []

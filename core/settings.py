@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from apscheduler.triggers.cron import CronTrigger
+from limits import parse_many
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -61,6 +62,24 @@ class WebSettings(Section):
     """Shared with the embedding site, which signs a visitor's email with it (HMAC-SHA256)."""
     title: str = "Help"
     history_limit: int = Field(200, ge=1, le=5000)
+
+
+class LimitsSettings(Section):
+    """Messages one sender may send, in the `limits` notation ("30/minute", "5/second;100/hour");
+    "" turns a limit off (e.g. `per_ip` behind a reverse proxy, where every visitor shares its IP)."""
+
+    per_contact: str = "30/minute"
+    per_ip: str = "300/minute"
+
+    @field_validator("per_contact", "per_ip")
+    @classmethod
+    def _valid_limit(cls, value: str) -> str:
+        if value:
+            try:
+                parse_many(value)
+            except ValueError:
+                raise ValueError(f"{value!r} is not a rate limit like '30/minute'") from None
+        return value
 
 
 class OutboxSettings(Section):
@@ -183,6 +202,7 @@ class Settings(BaseSettings):
 
     data_dir: Path = Path("data")
     database_url: str = ""
+    redis_url: str = Field("", description="redis://host:6379/0 — shared rate-limit counts for several processes")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     channels: list[str] = ["web", "api"]
     server: ServerSettings = ServerSettings()
@@ -190,6 +210,7 @@ class Settings(BaseSettings):
     answer: AnswerSettings = AnswerSettings()
     api: ApiSettings = ApiSettings()
     web: WebSettings = WebSettings()
+    limits: LimitsSettings = LimitsSettings()
     outbox: OutboxSettings = OutboxSettings()
     llm: LlmSettings = LlmSettings()
     memory: MemorySettings = MemorySettings()

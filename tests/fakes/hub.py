@@ -6,8 +6,9 @@ import asyncio
 from datetime import UTC, datetime
 from typing import Any
 
-from core.channel import Channel, ConversationOverview, FeedbackResult, Receipt
+from core.channel import Admission, Channel, ConversationOverview, FeedbackResult, Receipt
 from core.messages import Address, Author, Citation, InboundMessage, StoredMessage
+from core.rate_limits import RateLimits
 from handoff.desk_port import CaseAction
 from knowledge.hits import Hit
 
@@ -18,8 +19,10 @@ class FakeHub:
     """The hub port in memory: stores both directions and answers every new customer
     message with a canned cited reply through `channel.send`, as the outbox would."""
 
-    def __init__(self, channel: Channel, *, answer_inline: bool = False) -> None:
+    def __init__(self, channel: Channel, *, answer_inline: bool = False, limits: RateLimits | None = None) -> None:
+        """`limits`: the real rate limiter to admit messages with; none by default."""
         self.channel = channel
+        self.limits = limits if limits is not None else RateLimits(per_contact="", per_ip="")
         self.answer_inline = answer_inline
         self.received: list[InboundMessage] = []
         self.messages: list[tuple[Address, StoredMessage]] = []
@@ -46,6 +49,9 @@ class FakeHub:
         )
         self.messages.append((address, message))
         return message
+
+    async def admit(self, *, channel: str, sender: str | None = None, ip: str | None = None) -> Admission:
+        return await self.limits.admit(channel=channel, sender=sender, ip=ip)
 
     async def receive(self, message: InboundMessage) -> Receipt:
         self.received.append(message)

@@ -15,6 +15,7 @@ from core.attachments import AttachmentReader
 from core.hub import ANSWER_ATTEMPTS, APOLOGY, Hub
 from core.llm_responder import LlmResponder
 from core.messages import Address, Author, InboundMessage, Reply
+from core.rate_limits import RateLimits
 from core.sentiment import SentimentAnalyzer
 from core.settings import OutboxSettings, Settings
 from core.storage import Storage
@@ -51,7 +52,9 @@ def hub_for(storage: Storage, agent: ScriptedAgent, channel: FlakyChannel, setti
     reader = AttachmentReader(settings.attachments)
     turns = TurnRunner(transactions=storage.turns, agent=agent, analyzer=SentimentAnalyzer(settings.sentiment),
                        reader=reader, settings=settings)
-    return Hub(storage=storage, agent=agent, turns=turns, channels={channel.name: channel}, settings=settings)
+    limits = RateLimits(per_contact=settings.limits.per_contact, per_ip=settings.limits.per_ip)
+    return Hub(storage=storage, agent=agent, turns=turns, channels={channel.name: channel}, settings=settings,
+               limits=limits)
 
 
 async def delivered(channel: FlakyChannel, count: int) -> None:
