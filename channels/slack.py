@@ -296,6 +296,8 @@ class SlackChannel:
             return
         if routed.route is Route.FOLLOW_UP and not await self._hub.has_conversation(routed.address):
             return  # a thread among people, not one the bot is part of
+        if not (await self._hub.admit(channel=self.name, sender=event["user"])).allowed:
+            return  # dropped: Slack must not redeliver it, and the hub counts and logs the flood
         message = InboundMessage(
             address=routed.address,
             external_id=f"{event['channel']}:{event['ts']}",

@@ -2,18 +2,26 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Callable
 from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestClient
+from pydantic import SecretStr
+from sqlalchemy import func, select
 
+from core.db import Message
 from core.server import RUNTIME, create_app
-from core.settings import LimitsSettings, Settings
+from core.settings import LimitsSettings, Settings, SlackSettings
+from tests.fakes.slack_api import BOT_TOKEN, FakeSlack
+from tests.fakes.slack_events import message_event, signed_headers
 from tests.integration.trusted import TRUSTED, trusted_api
+from tests.settle import settled
 
 REDIS_URL = "redis://127.0.0.1:6379/13"
+SLACK_SECRET = "signing-secret-for-tests"
 
 
 async def _post(client: TestClient, contact: str, text: str = "How do I reset my password?") -> Any:
@@ -68,3 +76,27 @@ async def test_processes_sharing_redis_share_one_count(
     statuses = [(await _post(clients[i % processes], contact)).status for i in range(6)]
     assert statuses.count(200) == 3 and statuses[3:] == [429, 429, 429]
     assert sum(c.app[RUNTIME].hub.refused_messages["api"] for c in clients) == 3
+
+
+async def test_a_slack_sender_over_the_limit_is_dropped_and_counted_never_limited_by_slacks_address(
+    aiohttp_client: Callable[..., Any], make_settings: Callable[..., Settings], slack: FakeSlack,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    settings = make_settings(
+        slack=SlackSettings(bot_token=SecretStr(BOT_TOKEN), signing_secret=SecretStr(SLACK_SECRET), api_url=slack.base_url),
+        limits=LimitsSettings(per_contact="2/minute", per_ip="1/minute"),
+    )
+    client = await aiohttp_client(create_app(settings))
+    events = [message_event(channel="D0FLOOD", user="U0FLOOD", text="How do I reset my password?",
+                            ts=f"1700000100.00010{i}") for i in range(4)]
+    events.append(message_event(channel="D0CALM", user="U0CALM", text="Can I pay by invoice?", ts="1700000101.000100"))
+    for event in events:
+        body = json.dumps(event)
+        response = await client.post("/slack/events", data=body, headers=signed_headers(SLACK_SECRET, body))
+        assert response.status == 200  # Slack must not send a dropped event again
+    await settled(client.app[RUNTIME].sessionmaker)
+    async with client.app[RUNTIME].sessionmaker() as session:
+        stored = (await session.execute(select(func.count()).select_from(Message).where(Message.author == "customer")))
+        assert stored.scalar_one() == 3
+    assert client.app[RUNTIME].hub.refused_messages["slack"] == 2
+    assert len([r for r in caplog.records if "rate limits" in r.getMessage()]) == 1
