@@ -5,7 +5,9 @@ Customers write to the bot in a direct message, or in a configured customer chan
 mentioning it (the answer starts a thread) and then inside that thread. The staff channel's
 case threads go to the staff desk (`handoff.desk`), whose port this channel implements: case
 cards in Block Kit, thread posts, and the card buttons' clicks. Bolt verifies every
-request's signature (401 for a bad or stale one) and drops the bot's own messages; other
+request's signature on the raw bytes before anything parses them (401 for a missing, bad or
+stale one; 413 past `MAX_BODY_BYTES`; 400 for a signed body that is not UTF-8), and Bolt drops
+the bot's own messages; other
 bots' messages are ignored here. A message is stored under `<channel>:<ts>`, so Slack's
 retries and the `message` + `app_mention` pair of one mention give one answer.
 
@@ -16,8 +18,11 @@ on payloads; `SlackChannel` wires them to Bolt and the hub.
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import hmac
 import logging
 import re
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from enum import Enum
@@ -26,8 +31,9 @@ from urllib.parse import urlparse
 
 import aiohttp
 from aiohttp import web
-from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
+from slack_bolt.adapter.aiohttp import to_aiohttp_response
 from slack_bolt.async_app import AsyncApp
+from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
@@ -46,6 +52,11 @@ SECTION_LIMIT = 3000
 MAX_BLOCKS = 50
 """Blocks in one message: Slack's limit. A reply is one message, so a retry never repeats part of it."""
 FALLBACK_LIMIT = 3000
+SIGNATURE_MAX_AGE_S = 300
+"""A signed request older than this is refused: Slack's rule against replays."""
+MAX_BODY_BYTES = 512 * 1024
+"""The largest request body read: Slack's events and interactivity payloads are a few KB to a
+few hundred KB (a modal's full view state); anything larger is refused unread."""
 STORE_ATTEMPTS = 3
 SHUTDOWN_GRACE_S = 10.0
 """How long stopping waits for messages whose files are still downloading."""
@@ -149,6 +160,36 @@ def card_blocks(card: CaseCard) -> list[dict[str, Any]]:
     ]
 
 
+async def _read_at_most(request: web.Request, limit: int) -> bytes | None:
+    """The request body, or None once it passes `limit` bytes (a chunked body has no length)."""
+    chunks: list[bytes] = []
+    size = 0
+    while chunk := await request.content.read(limit + 1 - size):
+        chunks.append(chunk)
+        size += len(chunk)
+        if size > limit:
+            return None
+    return b"".join(chunks)
+
+
+def _signed(secret: bytes, body: bytes, request: web.Request) -> bool:
+    """Slack's v0 signature over the raw bytes, from the last five minutes.
+
+    Hand-written because slack-sdk's `SignatureVerifier` decodes the body as UTF-8 first and
+    raises on bytes that are not, and it raises on a timestamp that is not a number.
+    """
+    timestamp = request.headers.get("X-Slack-Request-Timestamp", "")
+    if not timestamp.isascii() or not timestamp.isdigit() or abs(time.time() - int(timestamp)) > SIGNATURE_MAX_AGE_S:
+        return False
+    expected = "v0=" + hmac.new(secret, b"v0:" + timestamp.encode() + b":" + body, hashlib.sha256).hexdigest()
+    return hmac.compare_digest(expected, request.headers.get("X-Slack-Signature", ""))
+
+
+def _refusal(status: int, reason: str) -> web.Response:
+    log.info("slack: refused a request to /slack/events (HTTP %d: %s)", status, reason)
+    return web.json_response({"error": reason}, status=status)
+
+
 def _split(text: str, limit: int) -> list[str]:
     pieces: list[str] = []
     rest = text
@@ -207,6 +248,7 @@ class SlackChannel:
             process_before_response=True,  # store the message before Slack hears 200
             request_verification_enabled=not slack.socket_mode,
         )
+        self._signing_secret = slack.signing_secret.get_secret_value().encode() if slack.signing_secret else b""
         self.app.event("message")(self._on_event)
         self.app.event("app_mention")(self._on_event)
         self.app.action(re.compile(r"^case_(claim|resolve|return)$"))(self._on_case_button)
@@ -219,7 +261,8 @@ class SlackChannel:
         self._background: set[asyncio.Task[None]] = set()
 
     def routes(self) -> list[web.AbstractRouteDef]:
-        return [web.post("/slack/events", self._events)]
+        """`POST /slack/events`, unless events arrive over Socket Mode: then nothing listens."""
+        return [] if self._settings.socket_mode else [web.post("/slack/events", self._events)]
 
     async def start(self, hub: HubPort) -> None:
         self._hub = hub
@@ -282,7 +325,25 @@ class SlackChannel:
     # -- inbound ---------------------------------------------------------------------------
 
     async def _events(self, request: web.Request) -> web.Response:
-        return await to_aiohttp_response(await self.app.async_dispatch(await to_bolt_request(request)))
+        """Bounded read, signature check on the raw bytes, then Bolt; refusals never log the body."""
+        if request.content_length is not None and request.content_length > MAX_BODY_BYTES:
+            return _refusal(413, "the body is larger than Slack sends")
+        body = await _read_at_most(request, MAX_BODY_BYTES)
+        if body is None:
+            return _refusal(413, "the body is larger than Slack sends")
+        if not self._signing_secret or not _signed(self._signing_secret, body, request):
+            return _refusal(401, "the request is not signed with the app's signing secret")
+        try:
+            text = body.decode("utf-8")
+        except UnicodeDecodeError:
+            return _refusal(400, "the body is not UTF-8")
+        try:
+            bolt_request = AsyncBoltRequest(body=text, query=request.query_string, headers=dict(request.headers))
+        except ValueError:  # JSON that does not parse, or a form whose `payload` is not JSON
+            return _refusal(400, "the body is not a Slack payload")
+        if not isinstance(bolt_request.body, dict):
+            return _refusal(400, "the body is not a Slack payload")
+        return await to_aiohttp_response(await self.app.async_dispatch(bolt_request))
 
     async def _on_event(self, event: dict[str, Any], context: dict[str, Any]) -> None:
         if self._hub is None:  # Bolt answers 500, so Slack delivers the event again later

@@ -4,6 +4,8 @@ event requests in, the Web API calls recorded by a local fake of Slack out."""
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import hmac
 import json
 import time
 from collections.abc import Callable
@@ -175,3 +177,57 @@ async def test_a_file_over_the_limit_is_refused_without_reading_all_of_it(client
     (reply,) = await posted(slack, 1)
     assert "huge.txt" in reply["text"] and "over the 10 MB limit" in reply["text"]
     assert "password" in reply["text"].lower()  # the question is still answered
+
+
+UNSIGNED_MALFORMED = [b'{"type": "event_callback", "event": {', b"[1, 2, 3]", b"\xff\xfe{not utf-8}", b"payload=%7Bnot-json"]
+
+
+@pytest.mark.parametrize("body", UNSIGNED_MALFORMED)
+async def test_an_unsigned_malformed_body_is_401_and_never_logged(
+    client: TestClient, body: bytes, caplog: pytest.LogCaptureFixture
+) -> None:
+    headers = {"Content-Type": "application/json", "X-Slack-Request-Timestamp": "abc", "X-Slack-Signature": "v0=00"}
+    caplog.set_level("DEBUG")
+    response = await client.post("/slack/events", data=body, headers=headers)
+    assert response.status == 401
+    assert "not signed" in (await response.json())["error"]
+    assert body.decode("utf-8", "replace") not in caplog.text
+
+
+@pytest.mark.parametrize("body", [b'{"type": "event_callback", "event": {', b"[1, 2, 3]", b'"text"', b"payload=%7Bnot-json"])
+async def test_a_signed_malformed_body_is_a_4xx_not_a_crash(client: TestClient, body: bytes) -> None:
+    headers = signed_headers(SECRET, body.decode())
+    response = await client.post("/slack/events", data=body, headers=headers)
+    assert 400 <= response.status < 500
+
+
+async def test_a_signed_body_that_is_not_utf8_is_400(client: TestClient) -> None:
+    body = b'{"type": "event_callback", "text": "\xff"}'
+    timestamp = str(int(time.time()))
+    signature = "v0=" + hmac.new(SECRET.encode(), f"v0:{timestamp}:".encode() + body, hashlib.sha256).hexdigest()
+    headers = {"Content-Type": "application/json", "X-Slack-Request-Timestamp": timestamp, "X-Slack-Signature": signature}
+    response = await client.post("/slack/events", data=body, headers=headers)
+    assert response.status == 400 and "UTF-8" in (await response.json())["error"]
+
+
+async def test_a_body_larger_than_slack_sends_is_413_and_never_logged(
+    client: TestClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    body = json.dumps(message_event(channel="D0BIG", user="U0BIG", text="x" * 600_000, ts="1700000009.000100"))
+    caplog.set_level("DEBUG")
+    response = await client.post("/slack/events", data=body, headers=signed_headers(SECRET, body))
+    assert response.status == 413
+    assert "x" * 100 not in caplog.text
+    event = message_event(channel="D0BIG", user="U0BIG", text="How do I reset my password?", ts="1700000009.000200")
+    assert await post_event(client, event) == 200  # the endpoint still answers
+
+
+async def test_in_socket_mode_nothing_listens_for_unsigned_http_events(
+    aiohttp_client: Callable[..., Any], make_settings: Callable[..., Settings], slack: FakeSlack
+) -> None:
+    """Socket Mode turns request verification off, so the HTTP endpoint must not exist at all."""
+    slack_settings = SlackSettings(
+        bot_token=SecretStr(BOT_TOKEN), app_token=SecretStr("xapp-test"), socket_mode=True, api_url=slack.base_url
+    )
+    app = create_app(make_settings(slack=slack_settings))
+    assert not [route for route in app.router.routes() if route.resource and route.resource.canonical == "/slack/events"]
