@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from itertools import takewhile
 
 from core.messages import Author, Reply
 from core.turn_context import Fact, FactKey, PastMessage
@@ -31,6 +32,9 @@ _NOT_NAMES = frozenset(
     "not a an the having trying looking still just very so really sorry new here back fine good ok okay "
     "afraid unable confused stuck using on in with from at".split()
 )
+_NAME_ENDS = frozenset("and or but nor so yet because since as if when while then my i i'm is was".split())
+"""Words that end a name: "my name is Alice and my order is late" names Alice. Punctuation
+ends one too, as a name's words are joined by spaces only."""
 _NAME = re.compile(
     rf"\b(?:my name is|my name's|name's|call me|i am called|i'm called)\s+({_NAME_WORD}(?:\s+{_NAME_WORD})?)",
     re.IGNORECASE,
@@ -87,7 +91,8 @@ def extract_facts(text: str) -> list[Fact]:
     """Facts the customer states about themselves in `text`, in the order found."""
     found: list[Fact] = []
     if (match := _NAME.search(text)) and match.group(1).split()[0].lower() not in _NOT_NAMES:
-        name = " ".join(w for w in match.group(1).split() if w.lower() not in _NOT_NAMES)
+        words = takewhile(lambda word: word.lower() not in _NAME_ENDS, match.group(1).split())
+        name = " ".join(w for w in words if w.lower() not in _NOT_NAMES)
         found.append(Fact(FactKey.NAME, name[:1].upper() + name[1:]))
     elif (match := _INTRO.search(text.strip())) and match.group(1)[0].isupper() and match.group(1).lower() not in _NOT_NAMES:
         found.append(Fact(FactKey.NAME, match.group(1)))
