@@ -3,6 +3,8 @@ and knowledge's own (`knowledge.tables`)."""
 
 from __future__ import annotations
 
+import logging
+import os
 import uuid
 from datetime import datetime
 from enum import StrEnum
@@ -26,7 +28,7 @@ from sqlalchemy import (
     false,
     text,
 )
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -37,6 +39,8 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from knowledge.sql_types import UTCDateTime
 from knowledge.sql_types import utcnow as utcnow  # the app's modules take it from here
+
+log = logging.getLogger(__name__)
 
 
 def new_id() -> str:
@@ -272,6 +276,7 @@ thread, so a longer wait stalls reads too."""
 def make_engine(url: str) -> AsyncEngine:
     """An async engine; SQLite gets WAL and a busy timeout so a CLI and a server can share it."""
     if url.startswith("sqlite"):
+        _private_sqlite_file(make_url(url).database)
         # One async connection per process (the store has its own, see core.transactions):
         # SQLite has one writer at a time anyway, and queueing in the pool is cheap where
         # lock contention between connections means sleeping.
@@ -279,6 +284,22 @@ def make_engine(url: str) -> AsyncEngine:
         sqlite_pragmas(engine.sync_engine)
         return engine
     return create_async_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True)
+
+
+def _private_sqlite_file(database: str | None) -> None:
+    """Create the SQLite file readable by its owner only (0600) before SQLite creates it with
+    the umask's mode (its -wal and -shm files take the database file's mode); warn about an
+    existing one that others can read. An empty file is an empty database to SQLite."""
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return
+    path = Path(database)
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except FileExistsError:
+        if path.stat().st_mode & 0o077:
+            log.warning("%s is readable by other users; chmod 600 it", path)
+    except FileNotFoundError:
+        pass  # no such folder: SQLite's own error names it when the engine connects
 
 
 def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

@@ -131,13 +131,16 @@ def convert(path: Path, data: bytes, *, max_chars: int, converter: Any) -> list[
     return chunks
 
 
-def source_name(path: Path) -> str:
-    """A document's name in the index and in citations: relative to the working directory
-    when it lies under it (no server paths in customers' citations), else absolute."""
-    try:
+def source_name(path: Path, roots: Sequence[Path]) -> str:
+    """A document's name in the index and in citations, never a server path: relative to the
+    working directory when it lies under it, else to the parent of the knowledge path that
+    holds it (`/srv/help/billing.md` under the knowledge path `/srv/help` is `help/billing.md`)."""
+    if path.is_relative_to(Path.cwd()):
         return str(path.relative_to(Path.cwd()))
-    except ValueError:
-        return str(path)
+    for root in (r.resolve() for r in roots):
+        if path.is_relative_to(root):
+            return str(path.relative_to(root.parent))
+    return path.name
 
 
 def chunk_ids(source: str, content_hash: str, count: int) -> list[str]:
@@ -193,7 +196,7 @@ class Ingestor:
             # knowledge base: refuse, and let the run be recorded as failed
             raise FileNotFoundError(f"knowledge path not found, nothing removed: {', '.join(missing)}")
         files = await asyncio.to_thread(discover, paths)
-        plan = await asyncio.to_thread(self._plan, files, known if consistent else {}, set(known), show)
+        plan = await asyncio.to_thread(self._plan, files, paths, known if consistent else {}, set(known), show)
         removed = sorted(set(known) - plan.seen) if prune else []
         records, vectors = await asyncio.to_thread(self._embed, plan.documents, show)
         stale = [d.source for d in plan.documents if not d.is_new] + removed
@@ -216,13 +219,14 @@ class Ingestor:
             skipped_paths=tuple(plan.skipped),
         )
 
-    def _plan(self, files: Sequence[Path], known: dict[str, str], in_table: set[str], show: bool) -> _Plan:
+    def _plan(self, files: Sequence[Path], roots: Sequence[Path], known: dict[str, str], in_table: set[str],
+              show: bool) -> _Plan:
         from markitdown import MarkItDown
 
         converter = MarkItDown(enable_plugins=False)
         plan = _Plan()
         for path in tqdm(files, desc="reading", unit="file", disable=not show, file=sys.stderr):
-            source = source_name(path)
+            source = source_name(path, roots)
             try:
                 data = path.read_bytes()
             except OSError as exc:
