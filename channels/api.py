@@ -15,7 +15,14 @@ from typing import Any
 
 from aiohttp import web
 
-from channels.payloads import MAX_MESSAGE_ID, PayloadError, decoded_off_loop, parse_attachments, parse_vote
+from channels.payloads import (
+    MAX_MESSAGE_ID,
+    PayloadError,
+    decoded_off_loop,
+    parse_attachments,
+    parse_vote,
+    plain_text,
+)
 from core.channel import Capabilities, FeedbackResult, HubPort
 from core.messages import (
     Address,
@@ -125,18 +132,9 @@ def checked_string(
     value = value.strip()
     if len(value) > max_length:
         raise bad_request(f"'{name}' is longer than {max_length} characters")
-    allowed = "\n\t\r" if multiline else ""
-    if any(ord(c) < 32 and c not in allowed for c in value) or not _encodable(value):
+    if not plain_text(value, multiline=multiline):
         raise bad_request(f"'{name}' holds control characters or invalid unicode")
     return value
-
-
-def _encodable(value: str) -> bool:
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:  # lone surrogates
-        return False
-    return True
 
 
 def external_id(contact: str, client_id: str) -> str:

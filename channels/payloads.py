@@ -46,7 +46,7 @@ def parse_attachments(raw: Any, *, max_files: int) -> tuple[Attachment, ...]:
 
 def _attachment(item: dict[str, Any]) -> Attachment:
     filename = item.get("filename")
-    if not isinstance(filename, str) or not 0 < len(filename.strip()) <= 255 or not _printable(filename):
+    if not isinstance(filename, str) or not 0 < len(filename.strip()) <= 255 or not plain_text(filename):
         raise PayloadError("each attachment needs a 'filename' of 1-255 printable characters")
     content_type = item.get("content_type")
     if content_type is not None and (not isinstance(content_type, str) or len(content_type) > 120):
@@ -80,6 +80,7 @@ def storable(value: str) -> bool:
     return True
 
 
-def _printable(value: str) -> bool:
-    """Storable, and without control characters (a file name)."""
-    return storable(value) and not any(ord(c) < 32 for c in value)
+def plain_text(value: str, *, multiline: bool = False) -> bool:
+    """Storable, and without control characters but, in `multiline` text, line breaks and tabs."""
+    allowed = "\n\t\r" if multiline else ""
+    return storable(value) and not any(ord(c) < 32 and c not in allowed for c in value)

@@ -39,6 +39,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from core.channel import Capabilities, DeliveryError, HubPort
 from core.messages import Address, Attachment, InboundMessage, StoredMessage
+from core.quoting import unescaped
 from handoff.desk_port import CaseAction, CaseCard
 
 if TYPE_CHECKING:
@@ -114,6 +115,7 @@ def render_mrkdwn(message: StoredMessage) -> str:
     text = re.sub(r"\[([^\]]+)\]\((https?://[^)\s]+)\)", r"<\2|\1>", text)
     text = re.sub(r"^#{1,6}\s+(.+)$", r"*\1*", text, flags=re.MULTILINE)
     text = re.sub(r"^&gt; ?", "> ", text, flags=re.MULTILINE)  # quotes survive the escaping
+    text = unescaped(text)  # after the conversions, so an escaped `[x](url)` stays text
     sources = [_source(c.source, c.title, c.section) for c in message.citations]
     if sources:
         text += "\n\n*Sources:* " + " · ".join(sources)

@@ -28,7 +28,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from channels.payloads import MAX_MESSAGE_ID, PayloadError, parse_attachments, parse_vote, storable
+from channels.payloads import MAX_MESSAGE_ID, PayloadError, parse_attachments, parse_vote, plain_text, storable
 from core.messages import Attachment, StoredMessage, citation_json, stored_message_json
 from core.streaming import CitationsReady, StreamDone, StreamEvent, StreamReset, TextDelta
 
@@ -127,8 +127,8 @@ def _parse_message(data: dict[str, Any], *, max_text_length: int) -> ClientFrame
         return FrameError(f"id must be 1-{MAX_CLIENT_ID} characters of [A-Za-z0-9_-]")
     if not isinstance(text, str):
         return FrameError("text must be a string")
-    if not storable(text):
-        return FrameError("text holds a NUL or an invalid character")
+    if not plain_text(text, multiline=True):
+        return FrameError("text holds control characters or invalid unicode")
     try:
         files = parse_attachments(data.get("attachments"), max_files=MAX_FILES_PER_MESSAGE)
     except PayloadError as exc:

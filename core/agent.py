@@ -13,6 +13,7 @@ from typing import Protocol
 
 from core.llm_responder import LlmFailure, LlmResponder
 from core.memory import acknowledgement, recall_key, recall_reply
+from core.quoting import literal
 from core.messages import Reply
 from core.offline_responder import OfflineResponder
 from core.settings import AnswerSettings
@@ -96,5 +97,5 @@ def _query(context: TurnContext) -> str:
 
 
 def _names(files: list[AttachmentText]) -> str:
-    names = [f.filename for f in files]
+    names = [literal(f.filename) for f in files]
     return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]

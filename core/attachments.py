@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING
 from pebble import ProcessPool
 
 from core.messages import Attachment
+from core.quoting import literal
 from core.settings import AttachmentSettings
 from core.turn_context import AttachmentText
 from knowledge.file_signatures import check_signature
@@ -86,7 +87,7 @@ class AttachmentReader:
     def precheck(self, attachment: Attachment) -> str | None:
         """Why the file will be refused, in words for the customer; None when it may be read.
         Converts nothing."""
-        name, extension, size = attachment.filename, extension_of(attachment), len(attachment.data)
+        name, extension, size = literal(attachment.filename), extension_of(attachment), len(attachment.data)
         if extension not in self._allowed:
             kind = f"type {extension}" if extension else "this type"
             return f"{name}: files of {kind} are not supported (allowed: {', '.join(self._allowed)})"
@@ -106,21 +107,21 @@ class AttachmentReader:
         problem = self.precheck(attachment)
         if problem is not None:
             return AttachmentText(name, None, problem)
-        extension = extension_of(attachment)
+        extension, shown = extension_of(attachment), literal(name)
         try:
             text = await self._extract(attachment.data, extension)
         except TimeoutError:
             log.warning("attachment %s: reading it took over %s s, stopped", name, self.settings.timeout_s)
-            problem = f"{name} took too long to read"
+            problem = f"{shown} took too long to read"
         except _TooManyPages as exc:
-            problem = f"{name} has {exc.count} {_PAGE_UNITS[extension]}; the limit is {self.settings.max_pages}"
+            problem = f"{shown} has {exc.count} {_PAGE_UNITS[extension]}; the limit is {self.settings.max_pages}"
         except Exception as exc:  # whatever a converter or the pool raises, the turn goes on
             log.warning("attachment %s could not be read: %s: %s", name, type(exc).__name__, exc)
-            problem = f"{name} could not be read (it looks damaged or password-protected)"
+            problem = f"{shown} could not be read (it looks damaged or password-protected)"
         else:
             if text:
                 return AttachmentText(name, text)
-            problem = f"{name} has no readable text (a scanned image?)"
+            problem = f"{shown} has no readable text (a scanned image?)"
         return AttachmentText(name, None, problem)
 
     async def read_all(self, attachments: Sequence[Attachment]) -> tuple[AttachmentText, ...]:

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from itertools import takewhile
 
 from core.messages import Author, Reply
+from core.quoting import literal
 from core.turn_context import Fact, FactKey, PastMessage
 
 SINGLE_VALUED = frozenset({FactKey.NAME, FactKey.EMAIL, FactKey.PHONE, FactKey.PLAN})
@@ -137,7 +138,7 @@ def current_values(facts: Sequence[Fact], key: FactKey) -> list[str]:
 
 
 def recall_reply(key: FactKey, facts: Sequence[Fact]) -> Reply:
-    values = current_values(facts, key)
+    values = [literal(value) for value in current_values(facts, key)]
     label = _LABEL[key]
     if not values:
         return Reply(f"You haven't told me your {label.removesuffix('s') if key == FactKey.ORDER_NUMBER else label} yet.")
@@ -148,7 +149,7 @@ def recall_reply(key: FactKey, facts: Sequence[Fact]) -> Reply:
 
 def acknowledgement(facts: Sequence[Fact]) -> Reply:
     """A reply to a message that only told us something about the customer."""
-    names = [f.value for f in facts if f.key == FactKey.NAME]
+    names = [literal(f.value) for f in facts if f.key == FactKey.NAME]
     noted = [_LABEL[f.key].removesuffix("s") for f in facts if f.key != FactKey.NAME]
     parts = [f"Nice to meet you, {names[0]}!"] if names else []
     if noted:

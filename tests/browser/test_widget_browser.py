@@ -20,6 +20,7 @@ from channels.web import WebChannel
 from channels.web_sessions import identity_signature
 from core.db import Conversation, Feedback
 from core.messages import Address, InboundMessage
+from core.quoting import literal
 from core.server import RUNTIME, create_app
 from core.settings import AttachmentSettings, LlmSettings, Settings
 from tests.fakes.hub import FakeHub
@@ -399,6 +400,19 @@ async def test_bot_markdown_is_rendered_without_running_anything(
     await expect(bot.get_by_test_id("citation")).to_have_text(["Reset your password \u2014 How to reset"])
     assert await bot.locator("img").count() == 0
     assert dialogs == []
+
+
+async def test_a_quoted_file_name_is_shown_as_its_own_text(fake_server: tuple[str, FakeHub], page: Any) -> None:
+    url, hub = fake_server
+    hub.reply_text = f"I've read {literal('[click me](https://evil.example/phish).txt')}. Try **this**."
+    await page.goto(url + "/")
+    await page.get_by_test_id("bubble").click()
+    await ask(page, "see attached")
+
+    bot = page.locator('[data-testid="message"][data-author="bot"]')
+    await expect(bot.locator("p").first).to_have_text("I've read [click me](https://evil.example/phish).txt. Try this.")
+    await expect(bot.locator("strong")).to_have_text("this")
+    assert await bot.locator("a").count() == 0
 
 
 async def test_messages_typed_offline_are_sent_on_reconnect(

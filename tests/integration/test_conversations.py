@@ -151,6 +151,26 @@ async def test_unsupported_and_oversized_files_get_a_clear_reply(
     assert alone["reply"]["text"].endswith(ASK_WHAT)
 
 
+PHISHING_NAME = "[click me](https://evil.example/phish)\u202e.txt"
+"""A file name that is a markdown link, with a right-to-left override before its extension."""
+
+
+async def test_a_file_name_is_repeated_as_literal_text_not_as_a_link(client: TestClient) -> None:
+    note = base64.b64encode(b"The app says BD-4012 when I add a teammate").decode()
+    read = await say(client, "see attached", attachments=[{"filename": PHISHING_NAME, "data": note}])
+    assert read["reply"]["text"].startswith(r"I've read \[click me\]\(https\://evil.example/phish\).txt. ")
+    unreadable = await say(client, "and this", contact="bob", attachments=[{"filename": PHISHING_NAME, "data": ""}])
+    assert r"I couldn't use a file you sent: \[click me\]\(https\://evil.example/phish\).txt is empty" in (
+        unreadable["reply"]["text"])
+    assert "\u202e" not in read["reply"]["text"] + unreadable["reply"]["text"]
+
+
+async def test_a_remembered_preference_is_repeated_as_literal_text(client: TestClient) -> None:
+    await say(client, "I prefer [replies here](https://evil.example/phish) please.", contact="carol")
+    recalled = await say(client, "What are my preferences?", contact="carol")
+    assert recalled["reply"]["text"].startswith(r"Your preferences: \[replies here\]\(https\://evil")
+
+
 async def test_bad_attachment_payloads_are_400(client: TestClient) -> None:
     for attachments, reason in [
         ("nope", "'attachments'"),

@@ -8,6 +8,7 @@ var INLINE = new RegExp(
     "\\*\\*(?=\\S)([\\s\\S]*?\\S)\\*\\*", // 4 bold
     "\\*(?=[^\\s*])([^*\\n]*?[^\\s*])\\*", // 5 italic
     "(https?:\\/\\/[^\\s<>()]*[^\\s<>().,;:!?'\"\\]])", // 6 bare URL
+    "\\\\([!-\\/:-@\\[-`{-~])", // 7 backslash escape: the bot quotes customers' words this way
   ].join("|"),
   "g"
 );
@@ -42,6 +43,7 @@ function inline(text, noLinks) {
     } else if (m[4] !== undefined) out.push(el("strong", {}, inline(m[4], noLinks)));
     else if (m[5] !== undefined) out.push(el("em", {}, inline(m[5], noLinks)));
     else if (m[6] !== undefined) out.push(noLinks ? document.createTextNode(m[6]) : link(m[6], m[6]));
+    else if (m[7] !== undefined) out.push(document.createTextNode(m[7]));
   }
   if (pos < text.length) out.push(document.createTextNode(text.slice(pos)));
   return out;

@@ -12,6 +12,7 @@ import pytest
 
 from channels.slack import MAX_BLOCKS, SECTION_LIMIT, Route, card_blocks, render_mrkdwn, reply_blocks, route_event
 from core.messages import Address, Author, Citation, StoredMessage
+from core.quoting import literal
 from core.settings import SlackSettings
 from handoff.desk_store import CaseCard
 
@@ -71,6 +72,17 @@ def test_replies_render_as_mrkdwn_with_citations_as_links() -> None:
     assert render_mrkdwn(message) == (
         "Here's what *our help centre* says:\n\n> Open <https://x.example/p|the portal> &amp; click &lt;Reset&gt;."
         "\n\n*Sources:* <https://help.example/reset|Reset your password › Steps> · _FAQ_"
+    )
+
+
+def test_a_quoted_file_name_stays_text_in_mrkdwn() -> None:
+    name = literal("[click me](https://evil.example/phish)\u202e.txt")
+    message = StoredMessage(
+        id=1, conversation_id="c", author=Author.BOT, text=f"I've read {name}. See [the guide](https://help.example/g).",
+        citations=(), handoff=False, created_at=datetime(2026, 1, 1, tzinfo=UTC),
+    )
+    assert render_mrkdwn(message) == (
+        "I've read [click me](https://evil.example/phish).txt. See <https://help.example/g|the guide>."
     )
 
 

@@ -38,9 +38,10 @@ from core.streaming import CitationsReady, StreamDone, StreamReset, TextDelta
         ("{", FrameError("not JSON")),
         ('{"type":null}', FrameError("missing frame type")),
         # NUL (refused by PostgreSQL) and lone surrogates (not encodable) are refused
-        ('{"type":"message","id":"x","text":"a\\u0000b"}', FrameError("text holds a NUL or an invalid character")),
-        ('{"type":"message","id":"x","text":"a\\ud800"}', FrameError("text holds a NUL or an invalid character")),
-        ('{"type":"message","id":"x","text":"\\udfff"}', FrameError("text holds a NUL or an invalid character")),
+        ('{"type":"message","id":"x","text":"a\\u0000b"}', FrameError("text holds control characters or invalid unicode")),
+        ('{"type":"message","id":"x","text":"a\\ud800"}', FrameError("text holds control characters or invalid unicode")),
+        ('{"type":"message","id":"x","text":"\\udfff"}', FrameError("text holds control characters or invalid unicode")),
+        ('{"type":"message","id":"x","text":"red \\u001b[31m alert"}', FrameError("text holds control characters or invalid unicode")),
         ('{"type":"message","id":"x","text":"\\ud83d\\ude00"}', ClientMessage(client_id="x", text="\U0001f600")),
         ('{"type":"hello","token":"t\\u0000k"}', FrameError("token holds a NUL or an invalid character")),
         ('{"type":"hello","token":"t\\ud800"}', FrameError("token holds a NUL or an invalid character")),
