@@ -63,7 +63,8 @@ def chunk_markdown(markdown: str, *, stem: str, max_chars: int) -> list[Chunk]:
 
 def _sections(markdown: str) -> Iterable[tuple[int, str, str]]:
     """(heading level, heading text, body) in document order; level 0 = text before any heading."""
-    level, heading, body = 0, "", []
+    level, heading = 0, ""
+    body: list[str] = []
     in_fence = False
     for line in markdown.replace("\r\n", "\n").replace("\r", "\n").split("\n"):
         if _FENCE.match(line):

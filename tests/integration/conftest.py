@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestClient
@@ -13,12 +14,12 @@ from tests.integration.trusted import TRUSTED, trusted_api
 
 
 @pytest.fixture
-async def client(aiohttp_client: Callable[..., object], make_settings: Callable[..., Settings]) -> TestClient:
-    return await aiohttp_client(create_app(make_settings()))  # type: ignore[no-any-return, operator]
+async def client(aiohttp_client: Callable[..., Any], make_settings: Callable[..., Settings]) -> TestClient:
+    return await aiohttp_client(create_app(make_settings()))  # type: ignore[no-any-return]
 
 
 @pytest.fixture
-async def trusted_client(aiohttp_client: Callable[..., object], make_settings: Callable[..., Settings]) -> TestClient:
+async def trusted_client(aiohttp_client: Callable[..., Any], make_settings: Callable[..., Settings]) -> TestClient:
     """The app with `api.token` set, called with it."""
     app = create_app(make_settings(api=trusted_api()))
-    return await aiohttp_client(app, headers=TRUSTED)  # type: ignore[no-any-return, operator]
+    return await aiohttp_client(app, headers=TRUSTED)  # type: ignore[no-any-return]

@@ -76,7 +76,7 @@ async def test_undelivered_replies_are_sent_after_a_restart_and_sent_ones_are_no
         await wait_until(lambda: len(channel.delivered) == 1)
         await settled(runtime.sessionmaker)
         async with runtime.sessionmaker() as session:
-            pending = (
+            unsent = (
                 await session.execute(select(func.count()).select_from(OutboxItem)
                                       .where(OutboxItem.status != DeliveryStatus.SENT))
             ).scalar_one()
@@ -84,7 +84,7 @@ async def test_undelivered_replies_are_sent_after_a_restart_and_sent_ones_are_no
                 await session.execute(select(func.count()).select_from(Message).where(Message.author == Author.BOT))
             ).scalar_one()
     assert [m.text for _, m in channel.delivered] == ["never delivered"]
-    assert pending == 0 and answered == 2
+    assert unsent == 0 and answered == 2
 
 
 async def test_a_burst_in_one_conversation_is_answered_in_order(make_settings: Callable[..., Settings]) -> None:
