@@ -7,8 +7,12 @@ The worker imports markitdown and builds its converter before it takes a task, s
 measures the conversion, not the start-up (≈ 2 s). One worker is enough: files are rare next
 to messages, and the pool queues them without charging the wait to a file's timeout.
 
-`precheck` is cheap and runs in the caller's process (type, emptiness, size, signature). Page
-counts need a parser, so the worker checks them, under the same timeout, before converting.
+`precheck` is cheap and runs in the caller's process (type, emptiness, size, signature). What
+an office file unpacks to (`knowledge.archive_limits`) and page counts need the file opened, so
+the worker checks them, under the same timeout, before converting. And whatever a file makes
+a converter allocate, the worker's address space is capped (`worker_memory_mb`, with
+`setrlimit`): a decompression bomb inside a PDF's streams ends in a MemoryError there, not in
+the host swapping.
 """
 
 from __future__ import annotations
@@ -20,18 +24,20 @@ import logging
 import math
 import mimetypes
 import multiprocessing
+import resource
 import zipfile
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import PurePosixPath
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
-from pebble import ProcessPool
+from pebble import ProcessExpired, ProcessPool
 
 from core.messages import Attachment
 from core.quoting import literal
 from core.settings import AttachmentSettings
 from core.turn_context import AttachmentText
+from knowledge.archive_limits import ArchiveTooLarge, check_unpacked_size
 from knowledge.file_signatures import check_signature
 
 if TYPE_CHECKING:
@@ -115,6 +121,12 @@ class AttachmentReader:
             problem = f"{shown} took too long to read"
         except _TooManyPages as exc:
             problem = f"{shown} has {exc.count} {_PAGE_UNITS[extension]}; the limit is {self.settings.max_pages}"
+        except ArchiveTooLarge as exc:
+            problem = f"{shown} was not read: {exc}"
+        except (MemoryError, ProcessExpired):
+            log.warning("attachment %s: reading it needed more than the converter's %s MB", name,
+                        self.settings.worker_memory_mb)
+            problem = f"{shown} is too large to read"
         except Exception as exc:  # whatever a converter or the pool raises, the turn goes on
             log.warning("attachment %s could not be read: %s: %s", name, type(exc).__name__, exc)
             problem = f"{shown} could not be read (it looks damaged or password-protected)"
@@ -144,10 +156,11 @@ class AttachmentReader:
         if self._pool is None:
             # spawn, not fork: forking a process that runs torch and chromadb threads can
             # leave the child holding a lock no thread will release
-            self._pool = ProcessPool(max_workers=1, initializer=_markitdown,
+            self._pool = ProcessPool(max_workers=1, initializer=_start_worker,
+                                     initargs=(self.settings.worker_memory_mb * 1024 * 1024,),
                                      context=multiprocessing.get_context("spawn"))
-        future = self._pool.schedule(_extract, args=(data, extension, self.settings.max_pages, self.settings.max_chars),
-                                     timeout=self.settings.timeout_s)
+        limits = _Limits(self.settings.max_pages, self.settings.max_chars, self.settings.max_unpacked_bytes)
+        future = self._pool.schedule(_extract, args=(data, extension, limits), timeout=self.settings.timeout_s)
         return await asyncio.wrap_future(future)
 
 
@@ -164,6 +177,18 @@ class _Unreadable(Exception):
     """A conversion failed; the message names exception types only."""
 
 
+class _Limits(NamedTuple):
+    max_pages: int
+    max_chars: int
+    max_unpacked_bytes: int
+
+
+def _start_worker(address_space_bytes: int) -> None:
+    """Cap the worker's address space, then load the converter once, before any task."""
+    resource.setrlimit(resource.RLIMIT_AS, (address_space_bytes, address_space_bytes))
+    _markitdown()
+
+
 @functools.cache  # once per worker process: loading Magika's model takes a while
 def _markitdown() -> MarkItDown:
     from markitdown import MarkItDown
@@ -171,17 +196,18 @@ def _markitdown() -> MarkItDown:
     return MarkItDown(enable_plugins=False)
 
 
-def _extract(data: bytes, extension: str, max_pages: int, max_chars: int) -> str:
+def _extract(data: bytes, extension: str, limits: _Limits) -> str:
     """The file's markdown, stripped and cut to `max_chars` ("" when it has no text)."""
     from markitdown import StreamInfo
 
     with _content_free_errors():
+        check_unpacked_size(extension, data, max_unpacked_bytes=limits.max_unpacked_bytes)
         pages = _count_pages(data, extension)
-    if pages > max_pages:
+    if pages > limits.max_pages:
         raise _TooManyPages(pages)
     with _content_free_errors():
         result = _markitdown().convert_stream(io.BytesIO(data), stream_info=StreamInfo(extension=extension))
-    return cut((result.markdown or "").strip(), max_chars)
+    return cut((result.markdown or "").strip(), limits.max_chars)
 
 
 def _count_pages(data: bytes, extension: str) -> int:
@@ -219,13 +245,18 @@ def _count_pages(data: bytes, extension: str) -> int:
 @contextmanager
 def _content_free_errors() -> Iterator[None]:
     """Re-raise any failure as `_Unreadable` naming its types: converters' messages quote the
-    file (a bad byte, a token), and they end up in the caller's log."""
+    file (a bad byte, a token), and they end up in the caller's log. A file over a size limit
+    and running out of memory pass as they are: they say nothing of the content."""
     from markitdown import FileConversionException
 
     try:
         yield
+    except (ArchiveTooLarge, MemoryError):
+        raise
     except Exception as exc:
-        names = type(exc).__name__
-        if isinstance(exc, FileConversionException) and exc.attempts:
-            names += " (" + ", ".join(a.exc_info[0].__name__ for a in exc.attempts if a.exc_info) + ")"
+        causes = [a.exc_info[0] for a in exc.attempts if a.exc_info and a.exc_info[0]] if (
+            isinstance(exc, FileConversionException) and exc.attempts) else []
+        if any(issubclass(cause, MemoryError) for cause in causes):
+            raise MemoryError from None  # markitdown wraps what its converters raise
+        names = type(exc).__name__ + (" (" + ", ".join(cause.__name__ for cause in causes) + ")" if causes else "")
         raise _Unreadable(names) from None

@@ -120,6 +120,9 @@ class AttachmentSettings(Section):
     timeout_s: float = Field(20.0, gt=0)
     max_chars: int = Field(20_000, ge=100, description="extracted text kept per file")
     max_files: int = Field(5, ge=1, le=50, description="files per message")
+    max_unpacked_bytes: int = Field(50 * 1024 * 1024, ge=1024 * 1024,
+                                    description="what a docx, xlsx or pptx may unpack to before it is converted")
+    worker_memory_mb: int = Field(1536, ge=768, description="address-space cap of the converter process")
 
 
 class SentimentSettings(Section):

@@ -14,6 +14,7 @@ import numpy as np
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from knowledge import fusion
+from knowledge.archive_limits import DEFAULT_MAX_UNPACKED_BYTES
 from knowledge.batching import MicroBatcher
 from knowledge.embedder import Embedder
 from knowledge.hits import Hit
@@ -60,6 +61,7 @@ class KnowledgeBase:
         local: LocalIndex,
         sessionmaker: async_sessionmaker[AsyncSession],
         max_chars: int,
+        max_unpacked_bytes: int = DEFAULT_MAX_UNPACKED_BYTES,
         query_workers: int = 1,
         weights: fusion.FusionWeights = fusion.DEFAULT_WEIGHTS,
     ) -> None:
@@ -71,7 +73,7 @@ class KnowledgeBase:
             self._encode_queries, size=lambda item: len(item[0]), max_batch=64, workers=query_workers
         )
         self.ingestor = Ingestor(embedder=embedder, dense=dense, local=local,
-                                 sessionmaker=sessionmaker, max_chars=max_chars)
+                                 sessionmaker=sessionmaker, max_chars=max_chars, max_unpacked_bytes=max_unpacked_bytes)
         self._ready = False
 
     @classmethod
@@ -95,7 +97,8 @@ class KnowledgeBase:
         dense = DenseStore.open(chroma_url=settings.chroma_url, data_dir=data_dir, collection=settings.collection)
         local = LocalIndex(data_dir / "bm25" / settings.collection)
         kb = cls(embedder=embedder, dense=dense, local=local, sessionmaker=sessionmaker,
-                 max_chars=settings.chunk_max_chars, query_workers=workers)
+                 max_chars=settings.chunk_max_chars, max_unpacked_bytes=settings.max_unpacked_bytes,
+                 query_workers=workers)
         if (not local.refresh() or local.snapshot.headings is None) and dense.count():
             # chroma has chunks but no local index (with heading embeddings) was published
             # here (a new host, a copied directory, a shared Chroma server, an index from an

@@ -36,6 +36,7 @@ from knowledge.chunking import (
     heading_text,
     humanize_stem,
 )
+from knowledge.archive_limits import check_unpacked_size
 from knowledge.embedder import Embedder
 from knowledge.file_signatures import check_signature
 from knowledge.index import ChunkRecord, DenseStore, LocalIndex
@@ -110,10 +111,12 @@ def discover(paths: Sequence[Path]) -> list[Path]:
     return list(found)
 
 
-def convert(path: Path, data: bytes, *, max_chars: int, converter: Any) -> list[Chunk]:
-    """The chunks of one file's bytes; raises on an unreadable file."""
+def convert(path: Path, data: bytes, *, max_chars: int, max_unpacked_bytes: int, converter: Any) -> list[Chunk]:
+    """The chunks of one file's bytes; raises on an unreadable file, or an office file that
+    would unpack past `max_unpacked_bytes` (`knowledge.archive_limits`)."""
     suffix = path.suffix.lower()
     check_signature(suffix, data)
+    check_unpacked_size(suffix, data, max_unpacked_bytes=max_unpacked_bytes)
     if suffix in TEXT_FORMATS:
         return chunk_markdown(data.decode("utf-8", errors="replace"), stem=path.stem, max_chars=max_chars)
     if suffix == ".csv":
@@ -159,12 +162,14 @@ class Ingestor:
         local: LocalIndex,
         sessionmaker: async_sessionmaker[AsyncSession],
         max_chars: int,
+        max_unpacked_bytes: int,
     ) -> None:
         self.embedder = embedder
         self.dense = dense
         self.local = local
         self.sessionmaker = sessionmaker
         self.max_chars = max_chars
+        self.max_unpacked_bytes = max_unpacked_bytes
         self._lock = asyncio.Lock()
 
     async def run(self, paths: Sequence[Path], *, trigger: str, prune: bool = False, progress: bool = False) -> IngestSummary:
@@ -240,7 +245,8 @@ class Ingestor:
                 plan.unchanged += 1
                 continue
             try:
-                chunks = convert(path, data, max_chars=self.max_chars, converter=converter)
+                chunks = convert(path, data, max_chars=self.max_chars, max_unpacked_bytes=self.max_unpacked_bytes,
+                                 converter=converter)
             except Exception as exc:  # markitdown raises many types; a bad file must not stop the run
                 log.warning("cannot convert %s, skipped: %s: %s", path, type(exc).__name__, exc)
                 plan.skipped.append(source)

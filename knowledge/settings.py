@@ -6,6 +6,8 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from knowledge.archive_limits import DEFAULT_MAX_UNPACKED_BYTES
+
 
 class KnowledgeSettings(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -15,5 +17,7 @@ class KnowledgeSettings(BaseModel):
     collection: str = Field("knowledge", min_length=3)
     chroma_url: str = Field("", description="Chroma server URL; empty = embedded PersistentClient in data_dir")
     chunk_max_chars: int = Field(1200, ge=200, le=20000)
+    max_unpacked_bytes: int = Field(DEFAULT_MAX_UNPACKED_BYTES, ge=1024 * 1024,
+                                    description="what a docx, xlsx or pptx may unpack to; larger ones are skipped")
     embed_batch_size: int = Field(64, ge=1, le=1024)
     query_workers: int = Field(0, ge=0, le=64, description="threads encoding queries in `serve`; 0 = one per core")

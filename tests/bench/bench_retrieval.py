@@ -192,10 +192,13 @@ async def _quality(threads: list[dict[str, Any]], root: Path, embedder: Embedder
     summary = await kb.ingest([root / "full" / "docs"], trigger="bench")
     ingest_s = time.perf_counter() - started
     # the same texts, encoded raw in one call
+    from knowledge.archive_limits import DEFAULT_MAX_UNPACKED_BYTES
     from knowledge.chunking import embedding_text
     from knowledge.ingest import convert
 
-    texts = [embedding_text(c) for p in paths for c in convert(p, p.read_bytes(), max_chars=1200, converter=None)]
+    texts = [embedding_text(c) for p in paths for c in convert(p, p.read_bytes(), max_chars=1200,
+                                                                 max_unpacked_bytes=DEFAULT_MAX_UNPACKED_BYTES,
+                                                                 converter=None)]
     started = time.perf_counter()
     embedder.model.encode(texts, batch_size=embedder.batch_size, normalize_embeddings=True, show_progress_bar=False)
     raw_s = time.perf_counter() - started

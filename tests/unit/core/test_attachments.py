@@ -19,6 +19,7 @@ from core.attachments import AttachmentReader, size_text
 from core.messages import Attachment
 from core.settings import AttachmentSettings
 from core.turn_context import AttachmentText
+from tests.zip_bombs import deflated_spaces, padded, understated
 
 MAX_PAGES = 3
 MAX_CHARS = 2000
@@ -26,8 +27,9 @@ MAX_FILES = 3
 MB = 1024 * 1024
 
 
-def make_pdf(pages: list[str], *, compress: bool = False) -> bytes:
-    """A valid PDF with one line of Helvetica text per page."""
+def make_pdf(pages: list[str], *, compress: bool = False, deflated: bytes | None = None) -> bytes:
+    """A valid PDF with one line of Helvetica text per page; `deflated`: every page's content
+    stream instead, already deflated."""
     objects = [
         b"<< /Type /Catalog /Pages 2 0 R >>",
         b"<< /Type /Pages /Kids [%s] /Count %d >>" % (b" ".join(b"%d 0 R" % (4 + 2 * i) for i in range(len(pages))),
@@ -39,6 +41,8 @@ def make_pdf(pages: list[str], *, compress: bool = False) -> bytes:
         flate = b""
         if compress:
             content, flate = zlib.compress(content), b" /Filter /FlateDecode"
+        if deflated is not None:
+            content, flate = deflated, b" /Filter /FlateDecode"
         objects.append(b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] "
                        b"/Resources << /Font << /F1 3 0 R >> >> /Contents %d 0 R >>" % (5 + 2 * i))
         objects.append(b"<< /Length %d%s >>\nstream\n%s\nendstream" % (len(content), flate, content))
@@ -282,3 +286,51 @@ async def test_a_slow_conversion_is_killed_and_the_reader_goes_on() -> None:
         assert after.problem is None and after.text is not None and "Contact us by email" in after.text
     finally:
         await reader.aclose()
+
+
+async def test_an_office_file_that_unpacks_past_the_limit_is_not_converted(reader: AttachmentReader) -> None:
+    """The probe: a small .docx unpacking to a gigabyte took the host to 7 GB. Refused from its
+    declared sizes, before any converter unpacks it."""
+    bomb = Attachment("report.docx", "", padded(make_docx(["Quarterly report"]), 60 * MB))
+    assert len(bomb.data) < MB
+
+    result = await reader.read(bomb)
+
+    assert result == AttachmentText("report.docx", None, "report.docx was not read: it unpacks to 60 MB, over the 50 MB limit")
+
+
+async def test_a_member_compressed_like_a_bomb_is_refused_under_the_size_limit() -> None:
+    reader = AttachmentReader(AttachmentSettings(max_unpacked_bytes=500 * MB))
+    bomb = Attachment("report.docx", "", padded(make_docx(["Quarterly report"]), 30 * MB))
+    try:
+        result = await reader.read(bomb)
+    finally:
+        await reader.aclose()
+
+    assert result == AttachmentText("report.docx", None,
+                                    "report.docx was not read: it is compressed over 200:1, which only a zip bomb is")
+
+
+async def test_a_member_that_unpacks_to_more_than_it_declares_is_damaged(reader: AttachmentReader) -> None:
+    lying = Attachment("report.docx", "", understated(padded(make_docx(["Quarterly report"]), 8 * MB), "word/padding.xml", 4096))
+
+    result = await reader.read(lying)
+
+    assert result == AttachmentText("report.docx", None,
+                                    "report.docx could not be read (it looks damaged or password-protected)")
+
+
+async def test_the_converter_runs_in_a_capped_address_space() -> None:
+    """A PDF page whose content stream inflates to a gigabyte: pdfminer inflates a stream whole.
+    Capped, the worker fails its allocation at once; uncapped, it took the gigabyte and then
+    parsed it past the timeout."""
+    reader = AttachmentReader(AttachmentSettings(worker_memory_mb=768, timeout_s=15))
+    bomb = Attachment("invoice.pdf", "application/pdf", make_pdf([""], deflated=deflated_spaces(1024 * MB)))
+    try:
+        result = await reader.read(bomb)
+        after = await reader.read(PDF)
+    finally:
+        await reader.aclose()
+
+    assert result == AttachmentText("invoice.pdf", None, "invoice.pdf is too large to read")
+    assert after.problem is None and after.text is not None and "Contact us by email" in after.text

@@ -17,6 +17,7 @@ from knowledge.embedder import Embedder
 from knowledge.index import LocalIndex
 from knowledge.tables import IndexRun, KnowledgeDocument
 from tests.fakes.dense_store import LoopGuardedDenseStore
+from tests.zip_bombs import MB, padded
 
 MARKDOWN = """# Account security
 
@@ -149,6 +150,19 @@ async def test_broken_file_is_skipped_with_a_warning(
     assert summary.added == 5 and summary.skipped == 1
     assert summary.skipped_paths == (f"{docs.name}/manual.pdf",)
     assert any(str(broken.resolve()) in record.getMessage() for record in caplog.records)
+
+
+async def test_an_office_file_that_unpacks_past_the_limit_is_skipped_unconverted(
+    kb: KnowledgeBase, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    docs = write_corpus(tmp_path)
+    manual = docs / "manual.docx"
+    write_docx(manual, ["Manual", "How to pair the keyboard."])
+    manual.write_bytes(padded(manual.read_bytes(), 210 * MB))
+    with caplog.at_level(logging.WARNING, logger="knowledge.ingest"):
+        summary = await kb.ingest([docs], trigger="test")
+    assert summary.added == 5 and summary.skipped_paths == (f"{docs.name}/manual.docx",)
+    assert "it unpacks to 210 MB, over the 200 MB limit" in caplog.text
 
 
 async def test_exact_token_query_ranks_the_document_with_that_code_first(kb: KnowledgeBase, tmp_path: Path) -> None:
