@@ -43,12 +43,23 @@ log = logging.getLogger(__name__)
 CHANNEL = "web"
 HEARTBEAT_S = 30.0
 
+
 @dataclass(frozen=True, slots=True)
 class _Session:
-    """A socket's visitor: the session id, and the email the embedding site vouched for."""
+    """A socket's visitor: the session id, the email the embedding site vouched for, and the
+    address the socket comes from (counted by `[limits] per_ip`)."""
 
     id: str
     email: str | None
+    ip: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class _Visitor:
+    """Where a socket comes from: its page's Origin ("" when the client sends none) and IP."""
+
+    origin: str
+    ip: str | None
 
 
 class _Socket:
@@ -119,7 +130,7 @@ class WebChannel:
             value = secret.get_secret_value()
         else:
             value = await asyncio.to_thread(load_or_create_secret, self._secret_path)
-        self._tokens = SessionTokens(value)
+        self._tokens = SessionTokens(value, max_age_s=self._settings.session_days * 86400)
         await self._assets.load()
         self._hub = hub
 
@@ -164,6 +175,11 @@ class WebChannel:
     async def _websocket(self, request: web.Request) -> web.StreamResponse:
         if self._hub is None or self._tokens is None:
             raise web.HTTPServiceUnavailable(text="web channel not started")
+        origin = request.headers.get("Origin", "").lower()
+        if self._settings.allowed_origins and origin not in self._settings.allowed_origins:
+            log.info("web: refused a widget connection from %r (not in web.allowed_origins)", origin[:200])
+            raise web.HTTPForbidden(text="this site may not open the chat widget (web.allowed_origins)")
+        visitor = _Visitor(origin=origin, ip=request.remote)
         max_len = self.capabilities.max_text_length
         frame_limit = encoded_message_bytes(max_text_length=max_len, max_file_bytes=self._max_file_bytes,
                                             files=MAX_FILES_PER_MESSAGE)
@@ -180,7 +196,7 @@ class WebChannel:
                 frame: ClientFrame | None = None
                 try:
                     frame = await decoded_off_loop(partial(parse_frame, max_text_length=max_len), msg.data)
-                    session = await self._handle(sock, frame, session)
+                    session = await self._handle(sock, frame, session, visitor)
                 except asyncio.CancelledError:
                     raise
                 except Exception:
@@ -191,14 +207,16 @@ class WebChannel:
                 self._forget(session.id, sock)
         return ws
 
-    async def _handle(self, sock: _Socket, frame: ClientFrame, session: _Session | None) -> _Session | None:
+    async def _handle(self, sock: _Socket, frame: ClientFrame, session: _Session | None,
+                      visitor: _Visitor) -> _Session | None:
         match frame:
             case FrameError(reason):
                 await sock.send(error_frame(reason))
             case Hello() if session is not None:
                 await sock.send(error_frame("hello was already sent"))
             case Hello():
-                session = _Session(await self._hello(sock, token=frame.token, after=frame.after), self._verified(frame))
+                session_id = await self._hello(sock, token=frame.token, after=frame.after, origin=visitor.origin)
+                session = _Session(session_id, self._verified(frame), visitor.ip)
             case ClientMessage() | ClientFeedback() if session is None:
                 await sock.send(error_frame("send hello first"))
             case ClientMessage() if session is not None:
@@ -220,11 +238,14 @@ class WebChannel:
         else:
             await sock.send(error_frame("feedback is for the bot's replies in this conversation"))
 
-    async def _hello(self, sock: _Socket, *, token: str | None, after: int) -> str:
+    async def _hello(self, sock: _Socket, *, token: str | None, after: int, origin: str) -> str:
         assert self._tokens is not None and self._hub is not None
-        session_id = self._tokens.verify(token)
+        session_id = self._tokens.verify(token, origin)
+        restarted = bool(token) and session_id is None  # expired, or from another site
         if session_id is None:
-            session_id, token = self._tokens.issue()
+            session_id, token = self._tokens.issue(origin)
+        else:
+            token = self._tokens.sign(session_id, origin)  # rotated: the period starts again
         # Registered before the replay so nothing pushed meanwhile is missed (the widget
         # drops a message id it already has); a failed or cancelled replay unregisters, so
         # the socket is never left receiving pushes for a session it has not joined.
@@ -234,6 +255,7 @@ class WebChannel:
                 {
                     "type": "session",
                     "token": token,
+                    "restarted": restarted,
                     "title": self._settings.title,
                     "max_text_length": self.capabilities.max_text_length,
                     "max_file_bytes": self._max_file_bytes,
@@ -256,6 +278,10 @@ class WebChannel:
         assert self._hub is not None
         session_id = session.id
         address = Address(CHANNEL, session_id)
+        admission = await self._hub.admit(channel=CHANNEL, sender=session_id, ip=session.ip)
+        if not admission.allowed:  # not stored: the widget gives the text back to resend later
+            await sock.send({"type": "slow_down", "client_id": frame.client_id, "retry_after": admission.retry_after_s})
+            return
         receipt = await self._hub.receive(
             InboundMessage(
                 address=address,

@@ -5,6 +5,13 @@ A visitor's session is a server-signed token holding a random session id; the wi
 the token in localStorage and sends it in its first frame, so no cookie is involved and a
 page on any origin can embed the widget.
 
+A token is not forever: it carries its issue time and the Origin of the page it was issued
+to. It is accepted for `web.session_days` after it was issued, and only from that Origin
+(a token copied into another site's page starts a new session there); every accepted hello
+answers with a fresh token, so a visitor who comes back within the period stays, and one who
+stays away longer starts anew. The check needs no server state, so it holds across processes;
+the price is that a copied token keeps working from its own Origin until it expires.
+
 Identity: a site that knows its visitor may pass their email with an HMAC-SHA256 of it under
 `web.identity_secret` (computed on the site's server). A valid signature makes the email
 verified, linking the visitor to the same contact on every channel (memory follows them).
@@ -17,6 +24,8 @@ import hmac
 import logging
 import os
 import secrets
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 from itsdangerous import BadData, URLSafeSerializer
@@ -25,6 +34,8 @@ log = logging.getLogger(__name__)
 
 TOKEN_SALT = "supporthub-widget"
 SECRET_FILE = "web_session_secret"
+CLOCK_SKEW_S = 300
+"""How far ahead of this process's clock another process's may run when it issues a token."""
 
 
 def load_or_create_secret(path: Path) -> str:
@@ -62,31 +73,42 @@ def load_or_create_secret(path: Path) -> str:
 
 
 class SessionTokens:
-    """Signs and checks widget session tokens; a token carries only a random session id."""
+    """Signs and checks widget session tokens: a random session id, the Origin it was issued
+    to ("" for a client that sends none) and its issue time."""
 
-    def __init__(self, secret: str) -> None:
+    def __init__(self, secret: str, *, max_age_s: float, clock: Callable[[], float] = time.time) -> None:
         self._serializer = URLSafeSerializer(secret, salt=TOKEN_SALT)
+        self._max_age_s = max_age_s
+        self._clock = clock
 
-    def issue(self) -> tuple[str, str]:
+    def issue(self, origin: str) -> tuple[str, str]:
         """A fresh session: (session_id, token)."""
         session_id = secrets.token_urlsafe(16)
-        return session_id, self.sign(session_id)
+        return session_id, self.sign(session_id, origin)
 
-    def sign(self, session_id: str) -> str:
-        token = self._serializer.dumps({"sid": session_id})
+    def sign(self, session_id: str, origin: str) -> str:
+        """A token for `session_id`, issued now, valid from `origin`."""
+        token = self._serializer.dumps({"sid": session_id, "origin": origin, "iat": int(self._clock())})
         assert isinstance(token, str)
         return token
 
-    def verify(self, token: str | None) -> str | None:
-        """The session id in a genuine token; None for a missing, forged or malformed one."""
+    def verify(self, token: str | None, origin: str) -> str | None:
+        """The session id in a genuine, unexpired token issued to `origin`; None otherwise
+        (missing, forged, malformed, expired, from another site, or of an older format)."""
         if not token:
             return None
         try:
             payload = self._serializer.loads(token)
         except BadData:
             return None
-        session_id = payload.get("sid") if isinstance(payload, dict) else None
-        return session_id if isinstance(session_id, str) and session_id else None
+        if not isinstance(payload, dict):
+            return None
+        session_id, issued = payload.get("sid"), payload.get("iat")
+        if not (isinstance(session_id, str) and session_id and type(issued) is int):
+            return None
+        if payload.get("origin") != origin or not -CLOCK_SKEW_S <= self._clock() - issued <= self._max_age_s:
+            return None
+        return session_id
 
 
 def identity_signature(secret: str, email: str) -> str:

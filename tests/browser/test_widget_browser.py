@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,12 +18,12 @@ from pydantic import SecretStr
 from sqlalchemy import select
 
 from channels.web import WebChannel
-from channels.web_sessions import identity_signature
+from channels.web_sessions import SessionTokens, identity_signature
 from core.db import Conversation, Feedback
 from core.messages import Address, InboundMessage
 from core.quoting import literal
 from core.server import RUNTIME, create_app
-from core.settings import AttachmentSettings, LlmSettings, Settings
+from core.settings import AttachmentSettings, LimitsSettings, LlmSettings, Settings, WebSettings
 from tests.fakes.hub import FakeHub
 from tests.fakes.openai_server import FakeOpenAI, StreamError, Text
 from tests.fakes.tcp_proxy import CuttableProxy
@@ -246,6 +247,40 @@ async def votes(app: web.Application) -> list[tuple[int, str]]:
     async with app[RUNTIME].sessionmaker() as session:
         rows = await session.execute(select(Feedback.message_id, Feedback.rating).order_by(Feedback.message_id))
         return [(message_id, rating) for message_id, rating in rows]
+
+
+async def test_a_visitor_over_the_limit_gets_a_polite_line_and_their_text_back(launch: Launch, page: Any) -> None:
+    live = await launch(limits=LimitsSettings(per_contact="2/minute", per_ip=""))
+    await open_chat(page, live.url)
+    bot = page.locator('[data-testid="message"][data-author="bot"]')
+    for count, question in enumerate(["how do I reset my password?", "can I pay by invoice?"], start=1):
+        await ask(page, question)
+        await expect(bot).to_have_count(count)
+
+    await ask(page, "how do I export my data?")
+
+    await expect(page.get_by_test_id("notice")).to_contain_text(
+        re.compile(r"faster than we can answer\. Please wait \d+ seconds, then send it again"))
+    await expect(page.get_by_test_id("input")).to_have_value("how do I export my data?")
+    await expect(page.locator(".pending")).to_have_count(0)
+    assert live.app[RUNTIME].hub.refused_messages["web"] == 1
+
+
+async def test_a_visitor_back_after_the_session_period_is_told_it_is_a_new_conversation(
+    launch: Launch, page: Any
+) -> None:
+    secret = "a widget session secret for this test"
+    live = await launch(web=WebSettings(session_secret=SecretStr(secret), session_days=30))
+    long_ago = SessionTokens(secret, max_age_s=30 * 86400, clock=lambda: time.time() - 31 * 86400)
+    _, expired = long_ago.issue(live.url)
+    await page.goto(live.url + "/")
+    await page.evaluate("([key, token]) => localStorage.setItem(key, token)", [f"supporthub:{live.url}/:token", expired])
+
+    await open_chat(page, live.url)
+
+    await expect(page.get_by_test_id("notice")).to_have_text("Your earlier conversation has expired, so this is a new one.")
+    stored = await page.evaluate("key => localStorage.getItem(key)", f"supporthub:{live.url}/:token")
+    assert stored != expired and SessionTokens(secret, max_age_s=30 * 86400).verify(stored, live.url)
 
 
 async def test_a_thumb_vote_reaches_the_database(live_server: Live, page: Any) -> None:

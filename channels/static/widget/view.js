@@ -404,12 +404,25 @@ function onSession(f) {
   if (f.max_text_length) state.maxText = f.max_text_length;
   if (f.max_file_bytes) state.maxFile = f.max_file_bytes;
   setStatus("");
+  if (f.restarted) systemNote("Your earlier conversation has expired, so this is a new one.");
   pending.forEach(function (p, clientId) { transmit(clientId, p); });
 }
 
 function onTyping(f) {
   var question = f.message_id || 0;
   if (!hasReplyAfter(question) && !drafts.has(question) && !answered.has(question)) showTyping(true, f.message_id);
+}
+
+// Over [limits]: the message was not stored, so it goes back into the box to send later.
+function onSlowDown(f) {
+  var mine = pending.get(f.client_id);
+  if (mine) {
+    pending.delete(f.client_id);
+    mine.node.remove();
+    if (!ui.input.value) ui.input.value = mine.text;
+  }
+  var wait = f.retry_after === 1 ? "a second" : f.retry_after + " seconds";
+  systemNote("You're sending messages faster than we can answer. Please wait " + wait + ", then send it again.");
 }
 
 function onError(f) {

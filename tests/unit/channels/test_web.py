@@ -6,13 +6,14 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+import time
 from dataclasses import replace
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
-from aiohttp import WSMsgType, web
+from aiohttp import WSMsgType, WSServerHandshakeError, web
 from aiohttp.test_utils import TestClient
 from itsdangerous import URLSafeSerializer
 
@@ -20,10 +21,19 @@ from channels.web import WebChannel
 from channels.web_sessions import SECRET_FILE, SessionTokens, load_or_create_secret
 from core.channel import Channel
 from core.messages import Address, Author
+from core.rate_limits import RateLimits
 from core.settings import ApiSettings, Settings, WebSettings
 from tests.fakes.hub import FakeHub
 
 MAX_TEXT = 50
+DAY = 86400.0
+PERIOD_S = WebSettings().session_days * DAY
+
+
+def tokens_of(settings: Settings, *, days_ago: float = 0) -> SessionTokens:
+    """The channel's token format under its secret, on a clock `days_ago` in the past."""
+    secret = (settings.data_dir / SECRET_FILE).read_text()
+    return SessionTokens(secret, max_age_s=PERIOD_S, clock=lambda: time.time() - days_ago * DAY)
 
 ClientFactory = Callable[[web.Application], Awaitable[TestClient[Any, Any]]]
 
@@ -59,11 +69,17 @@ async def recv(ws: Any) -> dict[str, Any]:
     return frame
 
 
-async def hello(client: TestClient[Any, Any], token: str | None = None, after: int = 0) -> tuple[Any, str]:
-    ws = await client.ws_connect("/widget/ws")
+async def session_frame(client: TestClient[Any, Any], token: str | None = None, after: int = 0,
+                        origin: str | None = None) -> tuple[Any, dict[str, Any]]:
+    ws = await client.ws_connect("/widget/ws", headers={"Origin": origin} if origin else None)
     await ws.send_json({"type": "hello", "token": token, "after": after})
     session = await recv(ws)
     assert session["type"] == "session"
+    return ws, session
+
+
+async def hello(client: TestClient[Any, Any], token: str | None = None, after: int = 0) -> tuple[Any, str]:
+    ws, session = await session_frame(client, token, after)
     return ws, session["token"]
 
 
@@ -96,8 +112,7 @@ async def test_hello_without_token_starts_a_signed_session(
     client: TestClient[Any, Any], settings: Settings, hub: FakeHub
 ) -> None:
     ws, token = await hello(client)
-    secret = (settings.data_dir / SECRET_FILE).read_text()
-    session_id = SessionTokens(secret).verify(token)
+    session_id = tokens_of(settings).verify(token, "")
     assert session_id
     await say(ws, "hi")
     await frames_until_reply(ws)
@@ -107,14 +122,17 @@ async def test_hello_without_token_starts_a_signed_session(
     assert hub_message.external_id == f"{session_id}:c-1"
 
 
-async def test_token_round_trip_keeps_the_session_and_its_history(client: TestClient[Any, Any], hub: FakeHub) -> None:
+async def test_token_round_trip_keeps_the_session_and_its_history(
+    client: TestClient[Any, Any], hub: FakeHub, settings: Settings
+) -> None:
     ws, token = await hello(client)
     await say(ws, "first question")
     await frames_until_reply(ws)
     await ws.close()
 
-    ws2, token2 = await hello(client, token)
-    assert token2 == token
+    ws2, session = await session_frame(client, token)
+    assert session["restarted"] is False
+    assert tokens_of(settings).verify(session["token"], "") == tokens_of(settings).verify(token, "")
     history = [await recv(ws2), await recv(ws2)]
     assert [(f["author"], f["id"]) for f in history] == [("customer", 1), ("bot", 2)]
     assert hub.received[0].address == Address("web", hub.messages[0][0].chat_id)
@@ -133,14 +151,16 @@ async def test_forged_or_bad_token_starts_a_new_session(
 ) -> None:
     ws, token = await hello(client, forged)
     assert token != forged
-    assert SessionTokens((settings.data_dir / SECRET_FILE).read_text()).verify(token) not in (None, "victim")
+    assert tokens_of(settings).verify(token, "") not in (None, "victim")
 
 
 async def test_token_with_the_right_secret_but_another_salt_is_refused(settings: Settings, hub: FakeHub) -> None:
     secret = (settings.data_dir / SECRET_FILE).read_text()
-    other = URLSafeSerializer(secret, salt="something-else").dumps({"sid": "victim"})
-    assert SessionTokens(secret).verify(other) is None
-    assert SessionTokens(secret).verify(URLSafeSerializer(secret, salt="supporthub-widget").dumps(["victim"])) is None
+    other = URLSafeSerializer(secret, salt="something-else").dumps({"sid": "victim", "origin": "", "iat": int(time.time())})
+    assert tokens_of(settings).verify(other, "") is None
+    assert tokens_of(settings).verify(URLSafeSerializer(secret, salt="supporthub-widget").dumps(["victim"]), "") is None
+    without_issue_time = URLSafeSerializer(secret, salt="supporthub-widget").dumps({"sid": "victim", "origin": ""})
+    assert tokens_of(settings).verify(without_issue_time, "") is None  # the format before tokens expired
 
 
 def test_secret_file_is_private_and_survives_restarts(tmp_path: Path) -> None:
@@ -171,15 +191,110 @@ async def started(aiohttp_client: ClientFactory, settings: Settings) -> TestClie
 
 async def test_tokens_survive_a_restart(aiohttp_client: ClientFactory, settings: Settings) -> None:
     _, token = await hello(await started(aiohttp_client, settings))
-    _, again = await hello(await started(aiohttp_client, settings), token)
-    assert again == token  # the same session: the token was accepted, not replaced
+    _, session = await session_frame(await started(aiohttp_client, settings), token)
+    assert session["restarted"] is False
+    assert tokens_of(settings).verify(session["token"], "") == tokens_of(settings).verify(token, "")
 
 
 async def test_configured_secret_is_used_and_nothing_is_written(aiohttp_client: ClientFactory, tmp_path: Path) -> None:
     configured = Settings(data_dir=tmp_path, web=WebSettings(session_secret="s3cret-from-env"))
     _, token = await hello(await started(aiohttp_client, configured))
-    assert SessionTokens("s3cret-from-env").verify(token)
+    assert SessionTokens("s3cret-from-env", max_age_s=PERIOD_S).verify(token, "")
     assert not (tmp_path / SECRET_FILE).exists()
+
+
+async def history_of(client: TestClient[Any, Any], token: str, origin: str | None = None) -> tuple[dict[str, Any], list[str]]:
+    """The session frame a hello with `token` gets, and the texts of the history replayed."""
+    ws, session = await session_frame(client, token, origin=origin)
+    await ws.send_json({"type": "message", "id": "probe", "text": "probe"})  # answered after the replay
+    texts = []
+    while (frame := await recv(ws)).get("client_id") != "probe":
+        texts.append(frame["text"])
+    return session, texts
+
+
+async def a_session_with_history(client: TestClient[Any, Any], settings: Settings, *, days_ago: float,
+                                 origin: str = "") -> str:
+    """A visitor's token issued `days_ago`, for a session that holds one answered question."""
+    session_id, token = tokens_of(settings, days_ago=days_ago).issue(origin)
+    ws, _ = await session_frame(client, tokens_of(settings).sign(session_id, origin), origin=origin or None)
+    await say(ws, "where is my order 1234?")
+    await frames_until_reply(ws)
+    await ws.close()
+    return token
+
+
+async def test_a_session_unused_for_session_days_starts_anew_without_its_history(
+    client: TestClient[Any, Any], settings: Settings
+) -> None:
+    expired = await a_session_with_history(client, settings, days_ago=PERIOD_S / DAY + 1)
+
+    session, history = await history_of(client, expired)
+
+    assert session["restarted"] is True and session["token"] != expired
+    assert history == []
+
+
+async def test_a_returning_visitor_gets_a_fresh_token_and_the_period_starts_again(
+    client: TestClient[Any, Any], settings: Settings
+) -> None:
+    token = await a_session_with_history(client, settings, days_ago=PERIOD_S / DAY - 5)
+
+    session, history = await history_of(client, token)
+
+    assert session["restarted"] is False
+    assert history == ["where is my order 1234?", "**Answer** to: where is my order 1234?"]
+    later = tokens_of(settings, days_ago=-10)  # ten days on: the old token is past its period, the new one not
+    assert later.verify(token, "") is None
+    assert later.verify(session["token"], "") == tokens_of(settings).verify(token, "")
+
+
+async def test_a_token_copied_to_another_site_starts_a_new_session_there(
+    client: TestClient[Any, Any], settings: Settings
+) -> None:
+    token = await a_session_with_history(client, settings, days_ago=0, origin="https://shop.example")
+
+    session, history = await history_of(client, token, origin="https://evil.example")
+    assert session["restarted"] is True and history == []
+    _, own_site = await history_of(client, token, origin="https://shop.example")
+    assert own_site == ["where is my order 1234?", "**Answer** to: where is my order 1234?"]
+
+
+async def test_with_allowed_origins_other_sites_cannot_open_the_widget(
+    aiohttp_client: ClientFactory, tmp_path: Path
+) -> None:
+    settings = Settings(data_dir=tmp_path, web=WebSettings(allowed_origins=["https://Shop.example/"]))
+    client = await started(aiohttp_client, settings)
+
+    with pytest.raises(WSServerHandshakeError) as refused:
+        await client.ws_connect("/widget/ws", headers={"Origin": "https://evil.example"})
+    assert refused.value.status == 403
+    with pytest.raises(WSServerHandshakeError):
+        await client.ws_connect("/widget/ws")  # no Origin: not a page of the site
+    _, session = await session_frame(client, origin="https://shop.example")
+    assert session["restarted"] is False
+
+
+async def test_a_visitor_over_the_limit_is_asked_to_slow_down_and_nothing_is_stored(
+    aiohttp_client: ClientFactory, settings: Settings
+) -> None:
+    web_channel = WebChannel(settings)
+    hub = FakeHub(web_channel, limits=RateLimits(per_contact="2/minute", per_ip=""))
+    await web_channel.start(hub)
+    app = web.Application()
+    app.add_routes(web_channel.routes())
+    app.on_cleanup.append(lambda _: web_channel.stop())
+    ws, _ = await hello(await aiohttp_client(app))
+    for n in (1, 2):
+        await say(ws, f"question {n}", client_id=f"c-{n}")
+        await frames_until_reply(ws)
+
+    await say(ws, "question 3", client_id="c-3")
+
+    refused = await recv(ws)
+    assert refused["type"] == "slow_down" and refused["client_id"] == "c-3"
+    assert 1 <= refused["retry_after"] <= 60
+    assert [m.text for m in hub.received] == ["question 1", "question 2"]
 
 
 # --- messages ------------------------------------------------------------------------------

@@ -124,11 +124,31 @@ def test_stream_events_become_frames_for_the_reply_they_belong_to() -> None:
     assert stream_frame(7, StreamReset()) == {"type": "reset", "reply_to": 7}
 
 
+DAY = 86400.0
+NOW = 1_800_000_000.0
+
+
 def test_session_tokens_round_trip_and_are_unique() -> None:
-    tokens = SessionTokens("secret")
-    (sid_a, token_a), (sid_b, token_b) = tokens.issue(), tokens.issue()
+    tokens = SessionTokens("secret", max_age_s=30 * DAY)
+    (sid_a, token_a), (sid_b, token_b) = tokens.issue(""), tokens.issue("")
     assert sid_a != sid_b and token_a != token_b
-    assert tokens.verify(token_a) == sid_a
-    assert tokens.verify(token_a + "x") is None
-    assert tokens.verify(None) is None
-    assert SessionTokens("other").verify(token_a) is None
+    assert tokens.verify(token_a, "") == sid_a
+    assert tokens.verify(token_a + "x", "") is None
+    assert tokens.verify(None, "") is None
+    assert SessionTokens("other", max_age_s=30 * DAY).verify(token_a, "") is None
+
+
+@pytest.mark.parametrize(("age_days", "accepted"), [(0, True), (29.9, True), (30.1, False), (-1, False)])
+def test_a_session_token_is_accepted_for_its_period_after_issue(age_days: float, accepted: bool) -> None:
+    """Issued `age_days` ago (a negative age: issued by a clock a day ahead, past the skew allowed)."""
+    session_id, token = SessionTokens("secret", max_age_s=30 * DAY, clock=lambda: NOW - age_days * DAY).issue("")
+    verified = SessionTokens("secret", max_age_s=30 * DAY, clock=lambda: NOW).verify(token, "")
+    assert verified == (session_id if accepted else None)
+
+
+def test_a_session_token_works_only_from_the_origin_it_was_issued_to() -> None:
+    tokens = SessionTokens("secret", max_age_s=30 * DAY)
+    session_id, token = tokens.issue("https://shop.example")
+    assert tokens.verify(token, "https://shop.example") == session_id
+    assert tokens.verify(token, "https://evil.example") is None
+    assert tokens.verify(token, "") is None
