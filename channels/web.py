@@ -45,21 +45,22 @@ HEARTBEAT_S = 30.0
 
 
 @dataclass(frozen=True, slots=True)
-class _Session:
-    """A socket's visitor: the session id, the email the embedding site vouched for, and the
-    address the socket comes from (counted by `[limits] per_ip`)."""
+class _Visitor:
+    """Where a socket comes from: its page's Origin ("" when the client sends none) and the
+    IP address counted by `[limits] per_ip`."""
 
-    id: str
-    email: str | None
+    origin: str
     ip: str | None
 
 
 @dataclass(frozen=True, slots=True)
-class _Visitor:
-    """Where a socket comes from: its page's Origin ("" when the client sends none) and IP."""
+class _Session:
+    """A socket's visitor once it said hello: the session id, the email the embedding site
+    vouched for, and where the socket comes from."""
 
-    origin: str
-    ip: str | None
+    id: str
+    email: str | None
+    visitor: _Visitor
 
 
 class _Socket:
@@ -216,7 +217,7 @@ class WebChannel:
                 await sock.send(error_frame("hello was already sent"))
             case Hello():
                 session_id = await self._hello(sock, token=frame.token, after=frame.after, origin=visitor.origin)
-                session = _Session(session_id, self._verified(frame), visitor.ip)
+                session = _Session(session_id, self._verified(frame), visitor)
             case ClientMessage() | ClientFeedback() if session is None:
                 await sock.send(error_frame("send hello first"))
             case ClientMessage() if session is not None:
@@ -278,7 +279,7 @@ class WebChannel:
         assert self._hub is not None
         session_id = session.id
         address = Address(CHANNEL, session_id)
-        admission = await self._hub.admit(channel=CHANNEL, sender=session_id, ip=session.ip)
+        admission = await self._hub.admit(channel=CHANNEL, sender=session_id, ip=session.visitor.ip)
         if not admission.allowed:  # not stored: the widget gives the text back to resend later
             await sock.send({"type": "slow_down", "client_id": frame.client_id, "retry_after": admission.retry_after_s})
             return

@@ -13,9 +13,9 @@ from typing import Protocol
 
 from core.llm_responder import LlmFailure, LlmResponder
 from core.memory import acknowledgement, recall_key, recall_reply
-from core.quoting import literal
 from core.messages import Reply
 from core.offline_responder import OfflineResponder
+from core.quoting import literal
 from core.settings import AnswerSettings
 from core.streaming import StreamSink
 from core.turn_context import AgentOutcome, AttachmentText, TurnContext

@@ -123,9 +123,13 @@ class AttachmentReader:
             problem = f"{shown} has {exc.count} {_PAGE_UNITS[extension]}; the limit is {self.settings.max_pages}"
         except ArchiveTooLarge as exc:
             problem = f"{shown} was not read: {exc}"
-        except (MemoryError, ProcessExpired):
+        except MemoryError:
             log.warning("attachment %s: reading it needed more than the converter's %s MB", name,
                         self.settings.worker_memory_mb)
+            problem = f"{shown} is too large to read"
+        except ProcessExpired as exc:  # a C library that cannot allocate aborts instead of raising
+            log.warning("attachment %s: the converter died reading it (exit code %s; its cap is %s MB)", name,
+                        exc.exitcode, self.settings.worker_memory_mb)
             problem = f"{shown} is too large to read"
         except Exception as exc:  # whatever a converter or the pool raises, the turn goes on
             log.warning("attachment %s could not be read: %s: %s", name, type(exc).__name__, exc)

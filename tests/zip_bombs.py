@@ -3,7 +3,6 @@ member that deflates about 1,000:1, a member whose declared size is a lie, a def
 
 from __future__ import annotations
 
-import functools
 import io
 import struct
 import zipfile
@@ -33,7 +32,6 @@ def understated(package: bytes, member: str, size: int) -> bytes:
     return bytes(out)
 
 
-@functools.cache
 def deflated_spaces(size: int) -> bytes:
     """`size` bytes of spaces, deflated (about 1,000:1)."""
     compressor = zlib.compressobj(9)

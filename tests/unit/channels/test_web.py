@@ -179,14 +179,21 @@ def test_an_empty_secret_file_is_replaced(tmp_path: Path) -> None:
     assert secret and path.read_text() == secret
 
 
-async def started(aiohttp_client: ClientFactory, settings: Settings) -> TestClient[Any, Any]:
-    """A client of a newly started web channel on its own app (a server process, in effect)."""
+async def started_with_hub(aiohttp_client: ClientFactory, settings: Settings, *,
+                           limits: RateLimits | None = None) -> tuple[TestClient[Any, Any], FakeHub]:
+    """A client of a newly started web channel on its own app (a server process, in effect),
+    and the hub behind it, admitting messages within `limits`."""
     web_channel = WebChannel(settings)
-    await web_channel.start(FakeHub(web_channel))
+    hub = FakeHub(web_channel, limits=limits)
+    await web_channel.start(hub)
     app = web.Application()
     app.add_routes(web_channel.routes())
     app.on_cleanup.append(lambda _: web_channel.stop())
-    return await aiohttp_client(app)
+    return await aiohttp_client(app), hub
+
+
+async def started(aiohttp_client: ClientFactory, settings: Settings) -> TestClient[Any, Any]:
+    return (await started_with_hub(aiohttp_client, settings))[0]
 
 
 async def test_tokens_survive_a_restart(aiohttp_client: ClientFactory, settings: Settings) -> None:
@@ -278,13 +285,8 @@ async def test_with_allowed_origins_other_sites_cannot_open_the_widget(
 async def test_a_visitor_over_the_limit_is_asked_to_slow_down_and_nothing_is_stored(
     aiohttp_client: ClientFactory, settings: Settings
 ) -> None:
-    web_channel = WebChannel(settings)
-    hub = FakeHub(web_channel, limits=RateLimits(per_contact="2/minute", per_ip=""))
-    await web_channel.start(hub)
-    app = web.Application()
-    app.add_routes(web_channel.routes())
-    app.on_cleanup.append(lambda _: web_channel.stop())
-    ws, _ = await hello(await aiohttp_client(app))
+    client, hub = await started_with_hub(aiohttp_client, settings, limits=RateLimits(per_contact="2/minute", per_ip=""))
+    ws, _ = await hello(client)
     for n in (1, 2):
         await say(ws, f"question {n}", client_id=f"c-{n}")
         await frames_until_reply(ws)
