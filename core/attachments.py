@@ -93,7 +93,7 @@ class AttachmentReader:
     def precheck(self, attachment: Attachment) -> str | None:
         """Why the file will be refused, in words for the customer; None when it may be read.
         Converts nothing."""
-        name, extension, size = literal(attachment.filename), extension_of(attachment), len(attachment.data)
+        name, extension, size = literal(attachment.filename), extension_of(attachment), attachment.size
         if extension not in self._allowed:
             kind = f"type {extension}" if extension else "this type"
             return f"{name}: files of {kind} are not supported (allowed: {', '.join(self._allowed)})"

@@ -40,11 +40,18 @@ class Capabilities:
 
 
 class DeliveryError(Exception):
-    """A send that failed in a way worth retrying; `retry_after` honours a platform's hint."""
+    """A send that failed. By default it is worth retrying (`retry_after` honours a platform's
+    hint); `permanent` when the platform refused the message itself (retrying cannot help: it
+    is dead-lettered at once); `unreachable` when the customer cannot be written to any more
+    (they blocked the bot): the conversation's later replies are dead-lettered unsent too,
+    until the customer writes again."""
 
-    def __init__(self, reason: str, *, retry_after: float | None = None) -> None:
+    def __init__(self, reason: str, *, retry_after: float | None = None, permanent: bool = False,
+                 unreachable: bool = False) -> None:
         super().__init__(reason)
         self.retry_after = retry_after
+        self.permanent = permanent or unreachable
+        self.unreachable = unreachable
 
 
 class StorageUnavailable(Exception):
@@ -162,6 +169,23 @@ class HubPort(Protocol):
 
     async def staff_message(self, *, desk_ref: str, actor: str, text: str) -> None:
         """A person wrote in a case thread on the staff desk (a reply, a note or a command)."""
+        ...
+
+    async def cursor(self, channel: str, name: str) -> str | None:
+        """A value the channel saved with `save_cursor` (a polling offset), or None."""
+        ...
+
+    async def save_cursor(self, channel: str, name: str, value: str) -> None: ...
+
+    async def sent_parts(self, message_id: int) -> list[str]:
+        """The platform ids of the parts of a reply already delivered (`record_part`), in order:
+        a channel that splits a reply sends only the rest when the outbox retries it."""
+        ...
+
+    async def record_part(self, message_id: int, part: int, external_id: str) -> None: ...
+
+    async def move_chat(self, channel: str, old_chat_id: str, new_chat_id: str) -> None:
+        """The platform moved a chat to a new id: its conversations and replies follow."""
         ...
 
     async def staff_action(self, *, case_id: str, action: CaseAction, actor: str) -> None:

@@ -110,6 +110,9 @@ class Conversation(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
     """The last message in either direction; retention expires conversations by it."""
+    unreachable_reason: Mapped[str | None] = mapped_column(Text)
+    """Set when the platform said the customer cannot be written to any more (a Telegram
+    user who blocked the bot): replies are dead-lettered unsent until the customer writes again."""
 
 
 class Message(Base):
@@ -243,6 +246,28 @@ class OutboxItem(Base):
     external_id: Mapped[str | None] = mapped_column(String(255))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column()
+
+
+class DeliveredPart(Base):
+    """One delivered part of a reply a channel had to split (Telegram's 4,096 characters): a
+    retry of the reply sends only the parts not recorded here."""
+
+    __tablename__ = "delivered_parts"
+    message_id: Mapped[int] = mapped_column(ForeignKey("messages.id", ondelete="CASCADE"), primary_key=True)
+    part: Mapped[int] = mapped_column(Integer, primary_key=True)
+    external_id: Mapped[str] = mapped_column(String(255))
+    sent_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ChannelCursor(Base):
+    """Where a channel's intake stands on its platform (Telegram's getUpdates offset), so a
+    restart resumes there: nothing lost, nothing read twice."""
+
+    __tablename__ = "channel_cursors"
+    channel: Mapped[str] = mapped_column(String(40), primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), primary_key=True)
+    value: Mapped[str] = mapped_column(String(255))
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class HealthProbe(Base):

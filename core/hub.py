@@ -143,6 +143,22 @@ class Hub:
             if relayed is not None:
                 await self._deliver_to(relayed.conversation_id, relayed.channel)
 
+    async def cursor(self, channel: str, name: str) -> str | None:
+        return await self._storage.channel_state.cursor(channel, name)
+
+    async def save_cursor(self, channel: str, name: str, value: str) -> None:
+        await self._storage.channel_state.save_cursor(channel, name, value)
+
+    async def sent_parts(self, message_id: int) -> list[str]:
+        return await self._storage.channel_state.sent_parts(message_id)
+
+    async def record_part(self, message_id: int, part: int, external_id: str) -> None:
+        await self._storage.channel_state.record_part(message_id, part, external_id)
+
+    async def move_chat(self, channel: str, old_chat_id: str, new_chat_id: str) -> None:
+        moved = await self._storage.channel_state.move_chat(channel, old_chat_id, new_chat_id)
+        log.info("hub: %s chat %s moved to %s (%d conversations follow it)", channel, old_chat_id, new_chat_id, moved)
+
     # -- scheduled -------------------------------------------------------------------------
 
     async def remind_overdue_cases(self, *, now: datetime | None = None) -> int:

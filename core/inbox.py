@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from functools import partial
 
-from sqlalchemy import insert, or_, select, update
+from sqlalchemy import bindparam, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -31,6 +31,12 @@ from core.messages import Address, Author, InboundMessage, StoredMessage
 from core.transactions import Transactions
 
 INSERT_MESSAGE = insert(Message).returning(Message.id)
+REACHABLE_AGAIN = (
+    update(Conversation)
+    .where(Conversation.id == bindparam("conversation"), Conversation.unreachable_reason.is_not(None))
+    .values(unreachable_reason=None)
+)
+"""A customer who writes can be written to again (they unblocked the bot)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,6 +87,7 @@ class Inbox:
 
 def _insert(session: Session, *, message: InboundMessage, lease: timedelta) -> Receipt:
     conversation_id = conversation_for(session, message)
+    session.connection().execute(REACHABLE_AGAIN, {"conversation": conversation_id})
     now = utcnow()
     message_id = session.connection().execute(
         INSERT_MESSAGE,
@@ -103,7 +110,7 @@ def _insert(session: Session, *, message: InboundMessage, lease: timedelta) -> R
                 message_id=message_id,
                 filename=attachment.filename[:255],
                 content_type=attachment.content_type[:120],
-                size=len(attachment.data),
+                size=attachment.size,
                 data=attachment.data,
             )
         )

@@ -32,6 +32,13 @@ class Attachment:
     filename: str
     content_type: str
     data: bytes = field(repr=False)
+    declared_size: int | None = None
+    """The size the platform reported, where a file over `attachments.max_bytes` was not
+    fetched at all (`data` is then empty): the customer is told how large it was."""
+
+    @property
+    def size(self) -> int:
+        return max(len(self.data), self.declared_size or 0)
 
 
 @dataclass(frozen=True, slots=True)

@@ -54,14 +54,27 @@ class Outbox:
         channel = self._channels.get(due.address.channel)
         attempt = due.attempts + 1
         retry_after: float | None = None
+        if due.unreachable_reason is not None:
+            log.warning("outbox: not sending message %s to %s: the customer is unreachable (%s)",
+                        due.message.id, due.address.channel, due.unreachable_reason)
+            await self._queue.mark_failed(due.outbox_id, error=f"unreachable: {due.unreachable_reason}", retry_at=None)
+            return True
         try:
             if channel is None:
                 raise DeliveryError(f"channel {due.address.channel!r} is not enabled")
             external_id = await channel.send(due.address, due.message)
         except Exception as exc:  # noqa: BLE001 — any failure is retried, then dead-lettered
+            reason = f"{type(exc).__name__}: {exc}"
             if isinstance(exc, DeliveryError):
                 retry_after = exc.retry_after
-            reason = f"{type(exc).__name__}: {exc}"
+                if exc.permanent:
+                    log.error("outbox: %s refused message %s for good: %s", due.address.channel, due.message.id, reason)
+                    if exc.unreachable:
+                        await self._queue.mark_unreachable(
+                            due.outbox_id, conversation_id=due.message.conversation_id, error=str(exc))
+                    else:
+                        await self._queue.mark_failed(due.outbox_id, error=reason, retry_at=None)
+                    return True  # dead-lettered: later replies may go
             if attempt >= self._settings.max_attempts:
                 log.error("outbox: giving up on message %s to %s after %d attempts: %s",
                           due.message.id, due.address.channel, attempt, reason)

@@ -13,7 +13,7 @@ from sqlalchemy import insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from core.conversation_views import to_stored
-from core.db import DeliveryStatus, Message, OutboxItem, utcnow
+from core.db import Conversation, DeliveryStatus, Message, OutboxItem, utcnow
 from core.messages import Address, StoredMessage
 from core.transactions import Transactions
 
@@ -26,6 +26,8 @@ class DueDelivery:
     attempts: int
     address: Address
     message: StoredMessage
+    unreachable_reason: str | None = None
+    """Why the customer cannot be written to any more, if the platform said so earlier."""
 
 
 def queue_delivery(session: Session, *, message_id: int, conversation_id: str, address: Address,
@@ -66,6 +68,10 @@ class OutboxQueue:
         """Record a failed attempt: retry at `retry_at`, or dead-letter when it is None."""
         await self._run(partial(_mark_failed, outbox_id=outbox_id, error=error, retry_at=retry_at))
 
+    async def mark_unreachable(self, outbox_id: int, *, conversation_id: str, error: str) -> None:
+        """Dead-letter the delivery and mark its conversation unreachable (see `DeliveryError`)."""
+        await self._run(partial(_mark_unreachable, outbox_id=outbox_id, conversation_id=conversation_id, error=error))
+
 
 def _conversations_with_due_deliveries(session: Session, *, channels: list[str]) -> list[str]:
     rows = session.execute(
@@ -104,7 +110,10 @@ def _claim_next(session: Session, *, conversation_id: str, lease: timedelta) -> 
     message = session.get(Message, head.message_id)
     assert message is not None  # the foreign key guarantees it
     address = Address(head.channel, head.chat_id, head.thread_id or None)
-    return DueDelivery(head.id, head.attempts, address, to_stored(message))
+    unreachable = session.execute(
+        select(Conversation.unreachable_reason).where(Conversation.id == conversation_id)
+    ).scalar_one_or_none()
+    return DueDelivery(head.id, head.attempts, address, to_stored(message), unreachable)
 
 
 def _mark_sent(session: Session, *, outbox_id: int, external_id: str | None) -> None:
@@ -123,3 +132,8 @@ def _mark_failed(session: Session, *, outbox_id: int, error: str, retry_at: date
     else:
         values["next_attempt_at"] = retry_at
     session.execute(update(OutboxItem).where(OutboxItem.id == outbox_id).values(**values))
+
+
+def _mark_unreachable(session: Session, *, outbox_id: int, conversation_id: str, error: str) -> None:
+    _mark_failed(session, outbox_id=outbox_id, error=error, retry_at=None)
+    session.execute(update(Conversation).where(Conversation.id == conversation_id).values(unreachable_reason=error[:2000]))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from core.channel_state import ChannelState
 from core.conversation_views import ConversationViews
 from core.feedback import FeedbackStore
 from core.inbox import Inbox
@@ -23,6 +24,8 @@ class Storage:
     views: ConversationViews
     """Histories and overviews, as channels show them."""
     feedback: FeedbackStore
+    channel_state: ChannelState
+    """Cursors and delivered parts the channel adapters keep."""
 
     @classmethod
     def on(cls, transactions: Transactions) -> Storage:
@@ -32,4 +35,5 @@ class Storage:
             outbox=OutboxQueue(transactions),
             views=ConversationViews(transactions),
             feedback=FeedbackStore(transactions),
+            channel_state=ChannelState(transactions),
         )

@@ -120,7 +120,7 @@ _FACTS = (
     .order_by(Memory.updated_at, Memory.id)
 )
 _FILES = (
-    select(AttachmentRow.id, AttachmentRow.filename, AttachmentRow.content_type, AttachmentRow.data,
+    select(AttachmentRow.id, AttachmentRow.filename, AttachmentRow.content_type, AttachmentRow.data, AttachmentRow.size,
            AttachmentRow.text, AttachmentRow.problem)
     .where(AttachmentRow.message_id == bindparam("message_id"))
     .order_by(AttachmentRow.id)
@@ -162,7 +162,7 @@ def _load(session: Session, *, message_id: int, conversation_id: str) -> TurnSta
         summary_upto=conversation.summary_upto,
         facts=tuple(Fact(FactKey(f.key), f.value, f.source_message_id, f.updated_at) for f in facts),
         unread=tuple(
-            (f.id, Attachment(f.filename, f.content_type, f.data or b""))
+            (f.id, Attachment(f.filename, f.content_type, f.data or b"", declared_size=f.size))
             for f in files
             if f.text is None and f.problem is None
         ),

@@ -32,6 +32,8 @@ class FakeHub:
         self.gate = asyncio.Event()  # cleared by a test to hold the answer back
         self.gate.set()
         self.fail_next = False
+        self.cursors: dict[tuple[str, str], str] = {}
+        self.parts: dict[int, dict[int, str]] = {}
         self.reply_text: str | None = None  # None: "**Answer** to: <question>"
         self.reply_handoff = False
         self._tasks: set[asyncio.Task[None]] = set()
@@ -126,3 +128,19 @@ class FakeHub:
 
     async def staff_action(self, *, case_id: str, action: CaseAction, actor: str) -> None:
         self.staff_events.append((case_id, actor, action.value))
+
+    async def cursor(self, channel: str, name: str) -> str | None:
+        return self.cursors.get((channel, name))
+
+    async def save_cursor(self, channel: str, name: str, value: str) -> None:
+        self.cursors[(channel, name)] = value
+
+    async def sent_parts(self, message_id: int) -> list[str]:
+        return [external for _, external in sorted(self.parts.get(message_id, {}).items())]
+
+    async def record_part(self, message_id: int, part: int, external_id: str) -> None:
+        self.parts.setdefault(message_id, {}).setdefault(part, external_id)
+
+    async def move_chat(self, channel: str, old_chat_id: str, new_chat_id: str) -> None:
+        self.messages = [(Address(a.channel, new_chat_id, a.thread_id) if a.channel == channel and a.chat_id == old_chat_id
+                          else a, m) for a, m in self.messages]

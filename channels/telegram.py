@@ -1,0 +1,475 @@
+"""Telegram as a customer channel, on python-telegram-bot's `Bot` (the Bot API over httpx).
+
+Updates arrive on `POST /telegram/webhook` when `telegram.public_url` is set (checked against
+the secret token Telegram sends with each one), otherwise by long-polling `getUpdates` with
+the offset kept in the database, so a restart neither loses nor repeats an update. Either
+way an update is turned into an `InboundMessage` stored under `<chat id>:<message id>`, so a
+redelivered update (a webhook retry, or a leftover poll) is answered once.
+
+Private chats are answered on every message; in groups the bot answers when it is mentioned,
+replied to or sent one of its commands (`telegram.group_mode`), one conversation per chat and
+per forum topic. Replies go out through the outbox as Telegram HTML (`channels.telegram_format`),
+split under 4,096 characters with every delivered part recorded, so a retry sends only the rest.
+
+`route` is pure (an `Update` in, a decision out); `TelegramChannel` wires it to the Bot API
+and the hub. The bot token sits in every API and file URL: it is never logged nor stored.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import json
+import logging
+import re
+import warnings
+from collections import OrderedDict
+from dataclasses import dataclass
+from datetime import timedelta
+from enum import Enum
+from typing import TYPE_CHECKING, Any
+
+from aiohttp import web
+from telegram import Bot, LinkPreviewOptions, Message, Update
+from telegram.constants import ChatAction, ChatType, MessageEntityType, ParseMode
+from telegram.error import (
+    BadRequest,
+    ChatMigrated,
+    Conflict,
+    Forbidden,
+    InvalidToken,
+    NetworkError,
+    RetryAfter,
+    TelegramError,
+)
+from telegram.warnings import PTBDeprecationWarning
+
+from channels.telegram_format import telegram_parts
+from core.channel import Capabilities, DeliveryError, HubPort, StorageUnavailable
+from core.messages import Address, Attachment, InboundMessage, StoredMessage
+
+if TYPE_CHECKING:
+    from core.settings import Settings, TelegramSettings
+
+log = logging.getLogger(__name__)
+
+CHANNEL = "telegram"
+WEBHOOK_PATH = "/telegram/webhook"
+ALLOWED_UPDATES = ["message"]
+"""Edits, channel posts, reactions and the rest are never even sent to us."""
+OFFSET_CURSOR = "update_offset"
+WEBHOOK_CURSOR = "webhook_registration"
+"""A digest of the URL, secret and update types last registered with setWebhook: Telegram
+cannot show the secret back, and setWebhook is rate-limited, so it is called only on a change."""
+MAX_UPDATE_BYTES = 1024 * 1024
+"""An update is a few KB (a 4,096-character message with its entities and the message it replies to)."""
+TYPING_EVERY_S = 4.5
+"""Telegram shows "typing…" for 5 seconds or until the bot's next message."""
+TYPING_FOR_S = 60.0
+RECONNECT_MAX_S = 30.0
+SAID_MEMORY = 1000
+"""Commands answered directly (welcome, help) remembered per process, so a redelivery does
+not repeat them."""
+HUMAN_REQUEST = "I would like to talk to a person."
+UNREADABLE = ("I can read text messages, documents, photos and voice notes, but not stickers, "
+              "locations, polls or other message types. Could you type your question?")
+HELP = ("Ask me a question in your own words and I'll answer from our help centre, with links to the "
+        "articles. You can send documents too. Send /human to talk to a person from our team.")
+
+
+class Kind(Enum):
+    ASK = "ask"
+    """A question or a file: goes to the hub."""
+    HUMAN = "human"
+    """/human: goes to the hub as a request for a person (the escalation rule for it)."""
+    CONTACT = "contact"
+    """The sender shared their own phone number: a verified phone, for cross-channel memory."""
+    START = "start"
+    HELP = "help"
+    UNREADABLE = "unreadable"
+    """A sticker, location, poll…: answered with one sentence saying what the bot can read."""
+    MIGRATED = "migrated"
+    """A group became a supergroup with a new chat id: its conversations follow."""
+    IGNORE = "ignore"
+
+
+@dataclass(frozen=True, slots=True)
+class Routed:
+    kind: Kind
+    address: Address | None = None
+    text: str = ""
+    phone: str | None = None
+    new_chat_id: str | None = None
+
+
+_READABLE_FILES = ("photo", "document", "voice")
+_UNREADABLE = ("sticker", "location", "venue", "poll", "dice", "game", "audio", "video", "video_note",
+               "animation", "story", "invoice", "contact", "paid_media", "checklist")
+
+
+def route(update: Update, *, bot_id: int, bot_username: str, group_mode: str) -> Routed:
+    """What an update asks of the bot. Pure: no I/O."""
+    message = update.message
+    if message is None or message.chat.type == ChatType.CHANNEL:
+        return Routed(Kind.IGNORE)  # edits, channel posts and the rest (not even subscribed)
+    chat_id = str(message.chat.id)
+    if message.migrate_to_chat_id:
+        return Routed(Kind.MIGRATED, Address(CHANNEL, chat_id), new_chat_id=str(message.migrate_to_chat_id))
+    sender = message.from_user
+    if sender is None or sender.is_bot:
+        return Routed(Kind.IGNORE)  # other bots (no loops), anonymous admins
+    thread = str(message.message_thread_id) if message.is_topic_message and message.message_thread_id else None
+    address = Address(CHANNEL, chat_id, thread)
+    command, rest = _command(message, bot_username)
+    private = message.chat.type == ChatType.PRIVATE
+    if command == "":  # a command for another bot
+        return Routed(Kind.IGNORE)
+    if not private and group_mode == "mention" and command is None and not _addressed(message, bot_id, bot_username):
+        return Routed(Kind.IGNORE)
+    if command is not None:
+        kinds = {"start": Kind.START, "help": Kind.HELP, "human": Kind.HUMAN}
+        kind = kinds.get(command, Kind.HELP)
+        return Routed(kind, address, f"{HUMAN_REQUEST} {rest}".strip() if kind is Kind.HUMAN else rest)
+    text = _without_mention(message.text or message.caption or "", bot_username)
+    if message.contact is not None and message.contact.user_id == sender.id:
+        phone = "+" + re.sub(r"\D", "", message.contact.phone_number)
+        return Routed(Kind.CONTACT, address, f"My phone number is {phone}.", phone=phone)
+    if text or any(getattr(message, kind) for kind in _READABLE_FILES):
+        return Routed(Kind.ASK, address, text)
+    if any(getattr(message, kind, None) for kind in _UNREADABLE):
+        return Routed(Kind.UNREADABLE, address)
+    return Routed(Kind.IGNORE)  # service messages: members joining, pins, topic changes
+
+
+def _command(message: Message, bot_username: str) -> tuple[str | None, str]:
+    """The bot command the message starts with ("" when addressed to another bot), and the
+    text after it; (None, "") when it starts with no command."""
+    text = message.text or ""
+    first = next(iter(message.entities or ()), None)
+    if first is None or first.type != MessageEntityType.BOT_COMMAND or first.offset != 0:
+        return None, ""
+    word = message.parse_entity(first)[1:]
+    name, _, target = word.partition("@")
+    if target and target.lower() != bot_username.lower():
+        return "", ""
+    return name.lower(), text[len(message.parse_entity(first)):].strip()
+
+
+def _addressed(message: Message, bot_id: int, bot_username: str) -> bool:
+    """In a group: the message replies to the bot or mentions it."""
+    replied = message.reply_to_message
+    if replied is not None and replied.from_user is not None and replied.from_user.id == bot_id:
+        return True
+    entities = message.parse_entities() | message.parse_caption_entities()
+    for entity, text in entities.items():
+        if entity.type == MessageEntityType.MENTION and text[1:].lower() == bot_username.lower():
+            return True
+        if entity.type == MessageEntityType.TEXT_MENTION and entity.user is not None and entity.user.id == bot_id:
+            return True
+    return False
+
+
+def _without_mention(text: str, bot_username: str) -> str:
+    return re.sub(rf"@{re.escape(bot_username)}\b", "", text, flags=re.IGNORECASE).strip()
+
+
+def retry_seconds(error: RetryAfter) -> float:
+    """RetryAfter's `retry_after` is seconds now (with a deprecation warning on reading it) and a
+    timedelta with PTB_TIMEDELTA=1; both are understood, so the warning says nothing to us."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", PTBDeprecationWarning)
+        retry_after = error.retry_after
+    return retry_after.total_seconds() if isinstance(retry_after, timedelta) else float(retry_after)
+
+
+class TelegramChannel:
+    """Customers in private chats, groups and forum topics."""
+
+    name = CHANNEL
+
+    @staticmethod
+    def configured(settings: Settings) -> bool:
+        """On when a bot token is set, whether or not `channels` names it."""
+        return settings.telegram.bot_token is not None
+
+    def __init__(self, settings: Settings) -> None:
+        telegram = settings.telegram
+        if telegram.bot_token is None:
+            raise ValueError("telegram: set SUPPORTHUB_TELEGRAM__BOT_TOKEN to enable the Telegram channel")
+        self._settings: TelegramSettings = telegram
+        self._max_file_bytes = settings.attachments.max_bytes
+        self._secret = telegram.webhook_secret.get_secret_value().encode() if telegram.webhook_secret else b""
+        self.capabilities = Capabilities(max_text_length=100_000, formatting="html", threads=True, typing=True,
+                                         attachments=True)
+        self.bot = Bot(telegram.bot_token.get_secret_value(), base_url=f"{telegram.api_url}/bot",
+                       base_file_url=f"{telegram.api_url}/file/bot")
+        self._hub: HubPort | None = None
+        self._ready = asyncio.Event()
+        self._connector: asyncio.Task[None] | None = None
+        self._background: set[asyncio.Task[None]] = set()
+        self._said: OrderedDict[str, None] = OrderedDict()
+
+    @property
+    def webhook_mode(self) -> bool:
+        return bool(self._settings.public_url)
+
+    def routes(self) -> list[web.AbstractRouteDef]:
+        """`POST /telegram/webhook` in webhook mode; nothing listens while polling."""
+        return [web.post(WEBHOOK_PATH, self._webhook)] if self.webhook_mode else []
+
+    async def start(self, hub: HubPort) -> None:
+        """Connect in the background: Telegram being unreachable must not keep the other
+        channels from serving. Webhook calls wait (503) until the bot knows who it is."""
+        self._hub = hub
+        self._connector = asyncio.create_task(self._connect(hub), name="telegram-connect")
+
+    async def stop(self) -> None:
+        for task in (self._connector, *self._background):
+            if task is not None:
+                task.cancel()
+        await asyncio.gather(*(t for t in (self._connector, *self._background) if t is not None), return_exceptions=True)
+        if self._ready.is_set():
+            await self.bot.shutdown()
+        self._hub = None
+
+    async def send(self, address: Address, message: StoredMessage) -> str | None:
+        """Send the parts of the reply not yet delivered, recording each as it goes; the id of
+        the reply's first Telegram message."""
+        hub = self._started()
+        parts = telegram_parts(message.text, message.citations)
+        sent = await hub.sent_parts(message.id)
+        chat_id = address.chat_id
+        for index in range(len(sent), len(parts)):
+            try:
+                delivered = await self._send_part(address, chat_id, parts[index])
+            except ChatMigrated as exc:  # a group became a supergroup: follow it, then say it there
+                new_chat_id = str(exc.new_chat_id)
+                await hub.move_chat(CHANNEL, chat_id, new_chat_id)
+                chat_id = new_chat_id
+                delivered = await self._send_part(address, chat_id, parts[index])
+            await hub.record_part(message.id, index, str(delivered.message_id))
+            sent.append(str(delivered.message_id))
+        return sent[0] if sent else None
+
+    async def _send_part(self, address: Address, chat_id: str, html: str) -> Message:
+        """One sendMessage; Telegram's refusals as the outbox understands them (ChatMigrated
+        is left to the caller)."""
+        try:
+            return await self.bot.send_message(
+                chat_id=chat_id,
+                text=html,
+                parse_mode=ParseMode.HTML,
+                message_thread_id=int(address.thread_id) if address.thread_id else None,
+                link_preview_options=LinkPreviewOptions(is_disabled=True),
+            )
+        except RetryAfter as exc:
+            raise DeliveryError("telegram sendMessage: flood control", retry_after=retry_seconds(exc)) from None
+        except Forbidden as exc:  # blocked by the user, kicked from the group
+            raise DeliveryError(f"telegram sendMessage: {exc.message}", unreachable=True) from None
+        except BadRequest as exc:  # before NetworkError, its base class: retrying cannot help
+            raise DeliveryError(f"telegram sendMessage: {exc.message}", permanent=True) from None
+        except (NetworkError, InvalidToken) as exc:  # timeouts, 5xx, a bad gateway: retried
+            raise DeliveryError(f"telegram sendMessage: {type(exc).__name__}: {exc.message}") from None
+
+    # -- connecting ------------------------------------------------------------------------
+
+    async def _connect(self, hub: HubPort) -> None:
+        delay = 1.0
+        while True:
+            try:
+                await self.bot.initialize()  # getMe: the bot's id and username
+                if self.webhook_mode:
+                    await self._register_webhook(hub)
+                else:
+                    await self._leave_webhook()
+                break
+            except InvalidToken:
+                log.error("telegram: the Bot API refused the bot token (getMe: Unauthorized); "
+                          "check SUPPORTHUB_TELEGRAM__BOT_TOKEN. The Telegram channel is off.")
+                return
+            except (TelegramError, StorageUnavailable) as exc:
+                log.warning("telegram: connecting failed (%s: %s); trying again in %.0f s", type(exc).__name__, exc, delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, RECONNECT_MAX_S)
+        self._ready.set()
+        mode = f"webhook at {self._settings.public_url}{WEBHOOK_PATH}" if self.webhook_mode else "long polling"
+        log.info("telegram: connected as @%s (%s)", self.bot.username, mode)
+        if not self.webhook_mode:
+            await self._poll(hub)
+
+    async def _register_webhook(self, hub: HubPort) -> None:
+        """setWebhook only when Telegram's registration differs from ours: Telegram rate-limits it."""
+        url = self._settings.public_url + WEBHOOK_PATH
+        digest = hashlib.sha256(json.dumps([url, self._secret.hex(), ALLOWED_UPDATES]).encode()).hexdigest()
+        info = await self.bot.get_webhook_info()
+        same = (info.url == url and sorted(info.allowed_updates or ()) == sorted(ALLOWED_UPDATES)
+                and await hub.cursor(CHANNEL, WEBHOOK_CURSOR) == digest)
+        if same:
+            return
+        await self.bot.set_webhook(url, secret_token=self._secret.decode(), allowed_updates=ALLOWED_UPDATES)
+        await hub.save_cursor(CHANNEL, WEBHOOK_CURSOR, digest)
+        log.info("telegram: registered the webhook %s", url)
+
+    async def _leave_webhook(self) -> None:
+        """getUpdates fails while a webhook is set: a webhook left from webhook mode is removed,
+        keeping the updates Telegram holds for it."""
+        if (await self.bot.get_webhook_info()).url:
+            await self.bot.delete_webhook(drop_pending_updates=False)
+            log.info("telegram: removed the webhook registered earlier (telegram.public_url is not set: polling)")
+
+    async def _poll(self, hub: HubPort) -> None:
+        """Long-poll for updates; the offset is saved after each update is handled, so a
+        restart resumes after the last stored one (a repeat is a duplicate, answered once)."""
+        offset = int(await hub.cursor(CHANNEL, OFFSET_CURSOR) or 0)
+        delay = 1.0
+        while True:
+            try:
+                updates = await self.bot.get_updates(
+                    offset=offset or None, timeout=self._settings.poll_timeout_s, allowed_updates=ALLOWED_UPDATES
+                )
+                for update in updates:
+                    await self._handle_logged(hub, update)
+                    offset = update.update_id + 1
+                    await hub.save_cursor(CHANNEL, OFFSET_CURSOR, str(offset))
+                delay = 1.0
+            except RetryAfter as exc:
+                await asyncio.sleep(retry_seconds(exc))
+            except (TelegramError, StorageUnavailable) as exc:
+                hint = " (is another process polling with this bot token?)" if isinstance(exc, Conflict) else ""
+                log.warning("telegram: getUpdates failed (%s: %s)%s; trying again in %.0f s",
+                            type(exc).__name__, exc, hint, delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, RECONNECT_MAX_S)
+
+    # -- inbound ---------------------------------------------------------------------------
+
+    async def _webhook(self, request: web.Request) -> web.Response:
+        """Secret first (403, nothing read further), then the update, stored before the 200.
+        A bad update is dropped with a 200: a 5xx would make Telegram send it forever."""
+        given = request.headers.get("X-Telegram-Bot-Api-Secret-Token", "").encode()
+        if not self._secret or not hmac.compare_digest(given, self._secret):
+            log.info("telegram: refused a webhook call without the right secret token (HTTP 403)")
+            return web.json_response({"error": "the secret token is missing or wrong"}, status=403)
+        if request.content_length is not None and request.content_length > MAX_UPDATE_BYTES:
+            return web.json_response({"error": "the body is larger than Telegram sends"}, status=413)
+        hub = self._hub
+        if hub is None or not self._ready.is_set():  # Telegram tries again shortly
+            return web.json_response({"error": "starting"}, status=503, headers={"Retry-After": "5"})
+        try:
+            payload = json.loads(await request.content.read(MAX_UPDATE_BYTES + 1))
+            update = Update.de_json(payload, self.bot) if isinstance(payload, dict) else None
+        except (ValueError, TypeError, KeyError, AttributeError) as exc:
+            log.warning("telegram: dropped a webhook body that is not an update (%s)", type(exc).__name__)
+            return web.json_response({"ok": False, "error": "not an update"})
+        if update is None:
+            return web.json_response({"ok": False, "error": "not an update"})
+        try:
+            await self._handle_logged(hub, update)
+        except StorageUnavailable as exc:  # nothing kept: Telegram must send it again
+            return web.json_response({"error": "try again shortly"}, status=503,
+                                     headers={"Retry-After": str(exc.retry_after_s)})
+        return web.json_response({"ok": True})
+
+    async def _handle_logged(self, hub: HubPort, update: Update) -> None:
+        """Handle an update; one that fails for any reason but storage is logged and dropped."""
+        try:
+            await self._handle(hub, update)
+        except (StorageUnavailable, asyncio.CancelledError):
+            raise
+        except Exception:
+            log.exception("telegram: update %s could not be handled; dropped", update.update_id)
+
+    async def _handle(self, hub: HubPort, update: Update) -> None:
+        routed = route(update, bot_id=self.bot.id, bot_username=self.bot.username,
+                       group_mode=self._settings.group_mode)
+        message = update.message
+        if routed.kind is Kind.IGNORE or routed.address is None or message is None:
+            return
+        if routed.kind is Kind.MIGRATED:
+            assert routed.new_chat_id is not None
+            await hub.move_chat(CHANNEL, routed.address.chat_id, routed.new_chat_id)
+            return
+        assert message.from_user is not None  # route() ignores messages without a sender
+        if not (await hub.admit(channel=CHANNEL, sender=str(message.from_user.id))).allowed:
+            return  # dropped and counted by the hub; Telegram must not send it again
+        if routed.kind in (Kind.START, Kind.HELP, Kind.UNREADABLE):
+            text = {Kind.START: self._settings.welcome, Kind.HELP: HELP, Kind.UNREADABLE: UNREADABLE}[routed.kind]
+            await self._say_once(routed.address, f"{message.chat.id}:{message.message_id}", text)
+            return
+        inbound = InboundMessage(
+            address=routed.address,
+            external_id=f"{message.chat.id}:{message.message_id}",
+            sender_id=str(message.from_user.id),
+            text=routed.text,
+            sender_name=message.from_user.full_name,
+            attachments=await self._attachments(message),
+            sent_at=message.date,
+            verified_phone=routed.phone,
+        )
+        receipt = await hub.receive(inbound)
+        if not receipt.duplicate:
+            self._in_background(self._typing(hub, routed.address, receipt.message_id), f"telegram-typing-{receipt.message_id}")
+
+    async def _say_once(self, address: Address, key: str, text: str) -> None:
+        """A fixed answer (welcome, help), sent at once and not stored; remembered so a
+        redelivered update does not repeat it."""
+        if key in self._said:
+            return
+        await self.bot.send_message(chat_id=address.chat_id, text=text,
+                                    message_thread_id=int(address.thread_id) if address.thread_id else None)
+        self._said[key] = None
+        while len(self._said) > SAID_MEMORY:
+            self._said.popitem(last=False)
+
+    async def _attachments(self, message: Message) -> tuple[Attachment, ...]:
+        files: list[tuple[str, str, str, int | None]] = []  # file id, name, type, size
+        if message.photo:
+            largest = max(message.photo, key=lambda size: (size.width * size.height, size.file_size or 0))
+            files.append((largest.file_id, f"photo-{message.message_id}.jpg", "image/jpeg", largest.file_size))
+        if message.document:
+            document = message.document
+            files.append((document.file_id, document.file_name or f"document-{message.message_id}",
+                          document.mime_type or "application/octet-stream", document.file_size))
+        if message.voice:
+            files.append((message.voice.file_id, f"voice-{message.message_id}.ogg",
+                          message.voice.mime_type or "audio/ogg", message.voice.file_size))
+        return tuple([await self._download(*file) for file in files])
+
+    async def _download(self, file_id: str, name: str, kind: str, size: int | None) -> Attachment:
+        """getFile, then the bytes at once (their URL holds the token: never kept); a file
+        over the size limit is not fetched, and the customer is told its size."""
+        if size is not None and size > self._max_file_bytes:
+            return Attachment(name, kind, b"", declared_size=size)
+        try:
+            file = await self.bot.get_file(file_id)
+            if file.file_size is not None and file.file_size > self._max_file_bytes:
+                return Attachment(name, kind, b"", declared_size=file.file_size)
+            data = bytes(await file.download_as_bytearray())
+        except TelegramError as exc:  # e.g. "file is too big" past the Bot API's 20 MB
+            log.warning("telegram: downloading %s failed: %s", name, exc.message)
+            return Attachment(name, kind, b"")
+        return Attachment(name, kind, data)
+
+    async def _typing(self, hub: HubPort, address: Address, message_id: int) -> None:
+        """"typing…" until the answer is ready (or a person has the conversation)."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + TYPING_FOR_S
+        while loop.time() < deadline:
+            try:
+                await self.bot.send_chat_action(chat_id=address.chat_id, action=ChatAction.TYPING,
+                                                message_thread_id=int(address.thread_id) if address.thread_id else None)
+            except TelegramError:
+                return  # only a courtesy
+            if await hub.wait_for_reply(message_id, timeout=TYPING_EVERY_S) is not None or await hub.answered(message_id):
+                return
+
+    def _in_background(self, work: Any, name: str) -> None:
+        task = asyncio.create_task(work, name=name)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    def _started(self) -> HubPort:
+        if self._hub is None:
+            raise DeliveryError("the Telegram channel is not started")
+        return self._hub

@@ -1,0 +1,85 @@
+"""What a channel adapter keeps in the hub's database about its platform: its intake cursor
+(Telegram's getUpdates offset), the delivered parts of a reply it had to split, and a chat
+that moved to a new id (a Telegram group upgraded to a supergroup)."""
+
+from __future__ import annotations
+
+from functools import partial
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from core.contacts import dialect_insert, insert_ignoring_conflicts
+from core.db import ChannelCursor, Conversation, DeliveredPart, DeliveryStatus, OutboxItem, utcnow
+from core.transactions import Transactions
+
+
+class ChannelState:
+    def __init__(self, transactions: Transactions) -> None:
+        self._run = transactions.run
+
+    async def cursor(self, channel: str, name: str) -> str | None:
+        return await self._run(partial(_cursor, channel=channel, name=name))
+
+    async def save_cursor(self, channel: str, name: str, value: str) -> None:
+        await self._run(partial(_save_cursor, channel=channel, name=name, value=value))
+
+    async def sent_parts(self, message_id: int) -> list[str]:
+        """The platform ids of the parts of a reply already delivered, in part order."""
+        return await self._run(partial(_sent_parts, message_id=message_id))
+
+    async def record_part(self, message_id: int, part: int, external_id: str) -> None:
+        await self._run(partial(_record_part, message_id=message_id, part=part, external_id=external_id))
+
+    async def move_chat(self, channel: str, old_chat_id: str, new_chat_id: str) -> int:
+        """Move the conversations (and their undelivered replies) at a chat to its new id;
+        a conversation already living at the new id keeps it. How many moved."""
+        return await self._run(partial(_move_chat, channel=channel, old=old_chat_id, new=new_chat_id))
+
+
+def _cursor(session: Session, *, channel: str, name: str) -> str | None:
+    return session.execute(
+        select(ChannelCursor.value).where(ChannelCursor.channel == channel, ChannelCursor.name == name)
+    ).scalar_one_or_none()
+
+
+def _save_cursor(session: Session, *, channel: str, name: str, value: str) -> None:
+    now = utcnow()
+    upsert = dialect_insert(session)(ChannelCursor).values(channel=channel, name=name, value=value, updated_at=now)
+    session.execute(upsert.on_conflict_do_update(index_elements=["channel", "name"],
+                                                 set_={"value": value, "updated_at": now}))
+
+
+def _sent_parts(session: Session, *, message_id: int) -> list[str]:
+    rows = session.execute(
+        select(DeliveredPart.external_id).where(DeliveredPart.message_id == message_id).order_by(DeliveredPart.part)
+    )
+    return list(rows.scalars())
+
+
+def _record_part(session: Session, *, message_id: int, part: int, external_id: str) -> None:
+    session.execute(insert_ignoring_conflicts(session, DeliveredPart).values(
+        message_id=message_id, part=part, external_id=external_id, sent_at=utcnow()
+    ))
+
+
+def _move_chat(session: Session, *, channel: str, old: str, new: str) -> int:
+    taken = set(session.execute(
+        select(Conversation.thread_id).where(Conversation.channel == channel, Conversation.chat_id == new)
+    ).scalars())
+    moving = [
+        row for row in session.execute(
+            select(Conversation.id, Conversation.thread_id).where(Conversation.channel == channel,
+                                                                 Conversation.chat_id == old)
+        )
+        if row.thread_id not in taken
+    ]
+    ids = [row.id for row in moving]
+    if ids:
+        session.execute(update(Conversation).where(Conversation.id.in_(ids)).values(chat_id=new))
+        session.execute(
+            update(OutboxItem)
+            .where(OutboxItem.conversation_id.in_(ids), OutboxItem.status == DeliveryStatus.PENDING)
+            .values(chat_id=new)
+        )
+    return len(ids)

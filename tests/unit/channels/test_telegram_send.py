@@ -1,0 +1,121 @@
+"""Replies to Telegram: the real channel and python-telegram-bot against a local fake of the Bot
+API, with the in-memory hub port. What crosses the wire: the parts of a long answer, their
+escaping, and how each refusal of Telegram's becomes the outbox's decision."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+
+import pytest
+from pydantic import SecretStr
+
+from channels.telegram import TelegramChannel
+from channels.telegram_format import visible_length
+from core.channel import DeliveryError
+from core.messages import Address, Author
+from core.settings import Settings, TelegramSettings
+from tests.fakes.hub import FakeHub
+from tests.fakes.telegram_api import BOT_TOKEN, FakeBotApi
+
+CHAT = Address("telegram", "777")
+PARAGRAPH = ("Sentence number {n} explains one more step of exporting your data, with enough words to "
+             "fill a paragraph of a realistic help-centre answer. ") * 3
+
+
+@pytest.fixture
+async def telegram() -> AsyncIterator[FakeBotApi]:
+    fake = FakeBotApi()
+    await fake.start()
+    yield fake
+    await fake.stop()
+
+
+@pytest.fixture
+async def started(telegram: FakeBotApi, tmp_path: Path) -> AsyncIterator[Callable[[], FakeHub]]:
+    settings = Settings(data_dir=tmp_path, telegram=TelegramSettings(
+        bot_token=SecretStr(BOT_TOKEN), api_url=telegram.api_url, public_url="https://hub.example.com",
+        webhook_secret=SecretStr("s3cret")))
+    channel = TelegramChannel(settings)
+    hub = FakeHub(channel)
+    await channel.start(hub)
+    yield lambda: hub
+    await channel.stop()
+
+
+def long_answer(paragraphs: int) -> str:
+    return "\n\n".join(PARAGRAPH.format(n=n) for n in range(paragraphs))
+
+
+async def test_a_long_answer_goes_in_parts_under_4096_in_order_each_recorded(
+    started: Callable[[], FakeHub], telegram: FakeBotApi
+) -> None:
+    hub = started()
+    reply = hub.add(CHAT, Author.BOT, long_answer(40))
+    first_id = await hub.channel.send(CHAT, reply)
+    texts = telegram.sent_texts(777)
+    assert len(texts) >= 4 and all(visible_length(text) <= 4096 for text in texts)
+    numbers = [int(n) for text in texts for n in re.findall(r"Sentence number (\d+)", text)]
+    assert numbers == sorted(numbers) and set(numbers) == set(range(40))  # nothing lost, order kept
+    assert await hub.sent_parts(reply.id) == [str(c.response["result"]["message_id"]) for c in telegram.calls_to("sendMessage")]
+    assert first_id == (await hub.sent_parts(reply.id))[0]
+
+
+async def test_a_retry_after_a_failed_part_sends_only_the_rest(started: Callable[[], FakeHub], telegram: FakeBotApi) -> None:
+    hub = started()
+    reply = hub.add(CHAT, Author.BOT, long_answer(40))
+    await hub.channel.send(CHAT, reply)
+    delivered = telegram.sent_texts(777)
+    # The same reply again, as if the first attempt had failed after its first two parts.
+    hub.parts[reply.id] = {index: external for index, external in hub.parts[reply.id].items() if index < 2}
+    telegram.fail_next("sendMessage", 502)
+    with pytest.raises(DeliveryError) as failed:
+        await hub.channel.send(CHAT, reply)
+    assert not failed.value.permanent
+    await hub.channel.send(CHAT, reply)
+    assert telegram.sent_texts(777) == delivered + delivered[2:]  # parts 1 and 2 never again
+
+
+async def test_script_tags_and_ampersands_are_escaped(started: Callable[[], FakeHub], telegram: FakeBotApi) -> None:
+    hub = started()
+    await hub.channel.send(CHAT, hub.add(CHAT, Author.BOT, "Type <script>alert(1)</script> & press **Save** at AT&T"))
+    (text,) = telegram.sent_texts(777)
+    assert "&lt;script&gt;alert(1)&lt;/script&gt; &amp; press <b>Save</b> at AT&amp;T" in text
+
+
+async def test_flood_control_is_retried_after_telegrams_wait(started: Callable[[], FakeHub], telegram: FakeBotApi) -> None:
+    hub = started()
+    telegram.fail_next("sendMessage", 429, retry_after=7)
+    with pytest.raises(DeliveryError) as failed:
+        await hub.channel.send(CHAT, hub.add(CHAT, Author.BOT, "Hello"))
+    assert failed.value.retry_after == 7 and not failed.value.permanent
+
+
+async def test_a_blocked_bot_makes_the_customer_unreachable(started: Callable[[], FakeHub], telegram: FakeBotApi) -> None:
+    hub = started()
+    telegram.fail_next("sendMessage", 403)
+    with pytest.raises(DeliveryError) as failed:
+        await hub.channel.send(CHAT, hub.add(CHAT, Author.BOT, "Hello"))
+    assert failed.value.unreachable and failed.value.permanent and "blocked" in str(failed.value)
+
+
+async def test_a_bad_request_is_permanent(started: Callable[[], FakeHub], telegram: FakeBotApi) -> None:
+    hub = started()
+    telegram.fail_next("sendMessage", 400, description="Bad Request: message thread not found")
+    with pytest.raises(DeliveryError) as failed:
+        await hub.channel.send(CHAT, hub.add(CHAT, Author.BOT, "Hello"))
+    assert failed.value.permanent and not failed.value.unreachable
+
+
+async def test_a_migrated_group_is_followed_and_the_message_resent_there(
+    started: Callable[[], FakeHub], telegram: FakeBotApi
+) -> None:
+    hub = started()
+    group = Address("telegram", "-4001")
+    reply = hub.add(group, Author.BOT, "Hello group")
+    telegram.fail_next("sendMessage", 400, migrate_to_chat_id=-1004001)
+    await hub.channel.send(group, reply)
+    assert [c.params["chat_id"] for c in telegram.calls_to("sendMessage")] == ["-4001", "-1004001"]
+    assert telegram.sent_texts(-1004001) == ["Hello group"]
+    assert hub.messages[-1][0] == Address("telegram", "-1004001")  # the conversation followed
