@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 
 from core.db import Conversation, DeliveryStatus, Identity, Message, OutboxItem
 from core.server import RUNTIME, create_app
-from core.settings import AttachmentSettings, OutboxSettings, Settings, SlackSettings, TelegramSettings
+from core.settings import AttachmentSettings, LimitsSettings, OutboxSettings, Settings, SlackSettings, TelegramSettings
 from tests.fakes.slack_api import BOT_TOKEN as SLACK_TOKEN
 from tests.fakes.slack_api import FakeSlack
 from tests.fakes.slack_events import message_event, signed_headers
@@ -166,6 +166,39 @@ async def test_in_a_group_only_messages_for_the_bot_are_answered_per_topic(clien
     assert await deliver(client, replying) == 200
     await telegram.wait_for_calls("sendMessage", 2)
     assert await count(client, Conversation) == 1  # one conversation per topic
+
+
+async def test_edits_channel_posts_service_messages_and_bots_are_ignored(client: TestClient, telegram: FakeBotApi) -> None:
+    question = private_message("How do I reset my password?", user_id=811, message_id=1)["message"]
+    bot_user = {"id": 999, "is_bot": True, "first_name": "OtherBot", "username": "other_bot"}
+    ignored = [
+        {"edited_message": question | {"edit_date": 1}},
+        {"channel_post": {"message_id": 5, "date": 1, "chat": {"id": -100999, "type": "channel", "title": "News"},
+                          "text": "How do I reset my password?"}},
+        {"message": question | {"message_id": 2, "from": bot_user}},
+        {"message": question | {"message_id": 3, "text": None, "new_chat_members": [bot_user]}},
+    ]
+    for payload in ignored:
+        assert await deliver(client, update(payload)) == 200
+    assert await deliver(client, update(private_message("How do I export my data?", user_id=812))) == 200
+    (reply,) = await telegram.wait_for_calls("sendMessage", 1)  # the probe after them
+    await settled(client.app[RUNTIME].sessionmaker)
+    assert reply.params["chat_id"] == "812" and len(telegram.calls_to("sendMessage")) == 1
+    assert await count(client, Message) == 2
+
+
+async def test_a_sender_over_the_limit_is_dropped_and_telegram_hears_200(
+    aiohttp_client: Callable[..., Any], settings_for: Callable[..., Settings], telegram: FakeBotApi
+) -> None:
+    client: TestClient = await aiohttp_client(create_app(settings_for(limits=LimitsSettings(per_contact="2/minute"))))
+    await ready(client)
+    for message_id in (1, 2, 3):
+        payload = update(private_message("How do I reset my password?", user_id=813, message_id=message_id))
+        assert await deliver(client, payload) == 200
+    await telegram.wait_for_calls("sendMessage", 2)
+    await settled(client.app[RUNTIME].sessionmaker)
+    assert await count(client, Message, Message.external_id == "813:3") == 0
+    assert len(telegram.calls_to("sendMessage")) == 2
 
 
 async def test_a_rate_limited_reply_waits_for_retry_after(client: TestClient, telegram: FakeBotApi) -> None:
