@@ -188,6 +188,18 @@ class HubPort(Protocol):
         """The platform moved a chat to a new id: its conversations and replies follow."""
         ...
 
+    async def set_opted_out(self, address: Address, opted_out: bool) -> None:
+        """The customer at `address` said STOP (True) or START (False): while opted out, no
+        reply is sent there (each is dead-lettered unsent)."""
+        ...
+
+    async def delivery_status(self, channel: str, external_id: str, status: str, rank: int, *,
+                              unreachable: str | None = None) -> bool:
+        """The platform reported on a reply it accepted (`send` returned `external_id`): keep
+        `status` unless a later one (higher `rank`) came first; `unreachable` says why the
+        customer cannot be written to any more. False for an unknown id or a late report."""
+        ...
+
     async def staff_action(self, *, case_id: str, action: CaseAction, actor: str) -> None:
         """A person pressed a button on a case card."""
         ...

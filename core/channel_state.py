@@ -1,16 +1,18 @@
 """What a channel adapter keeps in the hub's database about its platform: its intake cursor
-(Telegram's getUpdates offset), the delivered parts of a reply it had to split, and a chat
-that moved to a new id (a Telegram group upgraded to a supergroup)."""
+(Telegram's getUpdates offset), the delivered parts of a reply it had to split, a chat that
+moved to a new id (a Telegram group upgraded to a supergroup), customers who opted out (an
+SMS STOP), and what the platform reported about a sent reply (Twilio's status callbacks)."""
 
 from __future__ import annotations
 
 from functools import partial
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, or_, select, update
 from sqlalchemy.orm import Session
 
 from core.contacts import dialect_insert, insert_ignoring_conflicts
-from core.db import ChannelCursor, Conversation, DeliveredPart, DeliveryStatus, OutboxItem, utcnow
+from core.db import ChannelCursor, Conversation, DeliveredPart, DeliveryStatus, OptOut, OutboxItem, utcnow
+from core.messages import Address
 from core.transactions import Transactions
 
 
@@ -35,6 +37,17 @@ class ChannelState:
         """Move the conversations (and their undelivered replies) at a chat to its new id;
         a conversation already living at the new id keeps it. How many moved."""
         return await self._run(partial(_move_chat, channel=channel, old=old_chat_id, new=new_chat_id))
+
+    async def set_opted_out(self, address: Address, opted_out: bool) -> None:
+        await self._run(partial(_set_opted_out, address=address, opted_out=opted_out))
+
+    async def delivery_status(self, channel: str, external_id: str, status: str, rank: int, *,
+                              unreachable: str | None = None) -> bool:
+        """Record what the platform says about a sent reply, unless it already said something
+        later in its order (`rank`); with `unreachable`, the conversation is marked so too.
+        Whether the status was recorded (False: unknown id, or a late report)."""
+        return await self._run(partial(_delivery_status, channel=channel, external_id=external_id, status=status,
+                                       rank=rank, unreachable=unreachable))
 
 
 def _cursor(session: Session, *, channel: str, name: str) -> str | None:
@@ -83,3 +96,25 @@ def _move_chat(session: Session, *, channel: str, old: str, new: str) -> int:
             .values(chat_id=new)
         )
     return len(ids)
+
+
+def _set_opted_out(session: Session, *, address: Address, opted_out: bool) -> None:
+    if opted_out:
+        session.execute(insert_ignoring_conflicts(session, OptOut).values(
+            channel=address.channel, chat_id=address.chat_id, opted_out_at=utcnow()))
+    else:
+        session.execute(delete(OptOut).where(OptOut.channel == address.channel, OptOut.chat_id == address.chat_id))
+
+
+def _delivery_status(session: Session, *, channel: str, external_id: str, status: str, rank: int,
+                     unreachable: str | None) -> bool:
+    updated = session.execute(
+        update(OutboxItem)
+        .where(OutboxItem.channel == channel, OutboxItem.external_id == external_id,
+               or_(OutboxItem.platform_status_rank.is_(None), OutboxItem.platform_status_rank < rank))
+        .values(platform_status=status, platform_status_rank=rank)
+        .returning(OutboxItem.conversation_id)
+    ).scalars().all()
+    if updated and unreachable is not None:
+        session.execute(update(Conversation).where(Conversation.id.in_(updated)).values(unreachable_reason=unreachable))
+    return bool(updated)

@@ -231,7 +231,7 @@ class OutboxItem(Base):
     """A reply waiting to be delivered by a push channel; persisted before any send."""
 
     __tablename__ = "outbox"
-    __table_args__ = (Index("ix_outbox_due", "status", "next_attempt_at"),)
+    __table_args__ = (Index("ix_outbox_due", "status", "next_attempt_at"), Index("ix_outbox_external", "channel", "external_id"))
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     message_id: Mapped[int] = mapped_column(ForeignKey("messages.id", ondelete="CASCADE"), unique=True)
     conversation_id: Mapped[str] = mapped_column(ForeignKey("conversations.id", ondelete="CASCADE"), index=True)
@@ -246,6 +246,10 @@ class OutboxItem(Base):
     external_id: Mapped[str | None] = mapped_column(String(255))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column()
+    platform_status: Mapped[str | None] = mapped_column(String(20))
+    """What the platform reported after accepting it (Twilio: sent, delivered, failed…)."""
+    platform_status_rank: Mapped[int | None] = mapped_column(Integer)
+    """The status's place in the platform's order: a report arriving late never moves it back."""
 
 
 class DeliveredPart(Base):
@@ -257,6 +261,16 @@ class DeliveredPart(Base):
     part: Mapped[int] = mapped_column(Integer, primary_key=True)
     external_id: Mapped[str] = mapped_column(String(255))
     sent_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class OptOut(Base):
+    """A customer who said STOP on a channel (an SMS number): nothing is sent to them until they
+    opt in again."""
+
+    __tablename__ = "opt_outs"
+    channel: Mapped[str] = mapped_column(String(40), primary_key=True)
+    chat_id: Mapped[str] = mapped_column(String(255), primary_key=True)
+    opted_out_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class ChannelCursor(Base):

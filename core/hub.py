@@ -159,6 +159,14 @@ class Hub:
         moved = await self._storage.channel_state.move_chat(channel, old_chat_id, new_chat_id)
         log.info("hub: %s chat %s moved to %s (%d conversations follow it)", channel, old_chat_id, new_chat_id, moved)
 
+    async def set_opted_out(self, address: Address, opted_out: bool) -> None:
+        await self._storage.channel_state.set_opted_out(address, opted_out)
+
+    async def delivery_status(self, channel: str, external_id: str, status: str, rank: int, *,
+                              unreachable: str | None = None) -> bool:
+        return await self._storage.channel_state.delivery_status(channel, external_id, status, rank,
+                                                                 unreachable=unreachable)
+
     # -- scheduled -------------------------------------------------------------------------
 
     async def remind_overdue_cases(self, *, now: datetime | None = None) -> int:

@@ -13,7 +13,7 @@ from sqlalchemy import insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from core.conversation_views import to_stored
-from core.db import Conversation, DeliveryStatus, Message, OutboxItem, utcnow
+from core.db import Conversation, DeliveryStatus, Message, OptOut, OutboxItem, utcnow
 from core.messages import Address, StoredMessage
 from core.transactions import Transactions
 
@@ -27,7 +27,8 @@ class DueDelivery:
     address: Address
     message: StoredMessage
     unreachable_reason: str | None = None
-    """Why the customer cannot be written to any more, if the platform said so earlier."""
+    """Why the customer cannot be written to any more: the platform said so earlier, or the
+    customer opted out (an SMS STOP)."""
 
 
 def queue_delivery(session: Session, *, message_id: int, conversation_id: str, address: Address,
@@ -113,6 +114,11 @@ def _claim_next(session: Session, *, conversation_id: str, lease: timedelta) -> 
     unreachable = session.execute(
         select(Conversation.unreachable_reason).where(Conversation.id == conversation_id)
     ).scalar_one_or_none()
+    opted_out = session.execute(
+        select(OptOut.opted_out_at).where(OptOut.channel == head.channel, OptOut.chat_id == head.chat_id)
+    ).scalar_one_or_none()
+    if opted_out is not None:
+        unreachable = "the customer opted out (STOP)"
     return DueDelivery(head.id, head.attempts, address, to_stored(message), unreachable)
 
 

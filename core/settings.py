@@ -33,7 +33,7 @@ from knowledge.settings import KnowledgeSettings
 DEFAULT_CONFIG = Path("config/supporthub.toml")
 SECRET_KEYS = {("api", "token"), ("web", "session_secret"), ("web", "identity_secret"), ("llm", "api_key"),
                ("slack", "bot_token"), ("slack", "signing_secret"), ("slack", "app_token"),
-               ("telegram", "bot_token"), ("telegram", "webhook_secret")}
+               ("telegram", "bot_token"), ("telegram", "webhook_secret"), ("sms", "auth_token")}
 
 
 class Section(BaseModel):
@@ -230,6 +230,45 @@ class TelegramSettings(Section):
         return self
 
 
+class SmsSettings(Section):
+    """SMS through Twilio; on when the account, its auth token and a sender are set."""
+
+    account_sid: str = ""
+    auth_token: SecretStr | None = None
+    from_number: str = Field("", description="the Twilio number replies come from, E.164 (+15551234567)")
+    messaging_service_sid: str = Field("", description="or a Messaging Service (MG…) that picks the number")
+    api_url: str = Field("https://api.twilio.com", description="REST API base URL (tests point it at a fake)")
+    public_url: str = Field("", description="the hub's public base URL exactly as Twilio calls it")
+    max_segments: int = Field(4, ge=1, le=10, description="SMS segments one reply may take (each is billed)")
+    help_text: str = "Ask a question and we'll answer by text. Reply STOP to stop messages, START to resume."
+    status_callbacks: bool = Field(True, description="ask Twilio to report each reply's delivery")
+
+    @field_validator("api_url", "public_url")
+    @classmethod
+    def _base_url(cls, value: str) -> str:
+        value = value.strip().rstrip("/")
+        if value and not value.startswith(("http://", "https://")):
+            raise ValueError(f"{value!r} is not an http(s) URL")
+        return value
+
+    @field_validator("from_number")
+    @classmethod
+    def _e164(cls, value: str) -> str:
+        if value and not re.fullmatch(r"\+[1-9]\d{6,14}", value):
+            raise ValueError(f"{value!r} is not an E.164 number like +15551234567")
+        return value
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.account_sid) and self.auth_token is not None and bool(self.from_number or self.messaging_service_sid)
+
+    @model_validator(mode="after")
+    def _complete(self) -> SmsSettings:
+        if self.enabled and not self.public_url:
+            raise ValueError("set sms.public_url (SUPPORTHUB_SMS__PUBLIC_URL): Twilio's signatures are checked against it")
+        return self
+
+
 class ScheduleJob(Section):
     """A re-index job: exactly one of `cron` (crontab syntax) or `interval_minutes`."""
 
@@ -278,6 +317,7 @@ class Settings(BaseSettings):
     handoff: HandoffSettings = HandoffSettings()
     slack: SlackSettings = SlackSettings()
     telegram: TelegramSettings = TelegramSettings()
+    sms: SmsSettings = SmsSettings()
     schedule: list[ScheduleJob] = []
 
     @classmethod

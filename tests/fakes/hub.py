@@ -34,6 +34,8 @@ class FakeHub:
         self.fail_next = False
         self.cursors: dict[tuple[str, str], str] = {}
         self.parts: dict[int, dict[int, str]] = {}
+        self.opted_out: set[Address] = set()
+        self.statuses: dict[str, tuple[str, int, str | None]] = {}
         self.reply_text: str | None = None  # None: "**Answer** to: <question>"
         self.reply_handoff = False
         self._tasks: set[asyncio.Task[None]] = set()
@@ -144,3 +146,14 @@ class FakeHub:
     async def move_chat(self, channel: str, old_chat_id: str, new_chat_id: str) -> None:
         self.messages = [(Address(a.channel, new_chat_id, a.thread_id) if a.channel == channel and a.chat_id == old_chat_id
                           else a, m) for a, m in self.messages]
+
+    async def set_opted_out(self, address: Address, opted_out: bool) -> None:
+        (self.opted_out.add if opted_out else self.opted_out.discard)(address)
+
+    async def delivery_status(self, channel: str, external_id: str, status: str, rank: int, *,
+                              unreachable: str | None = None) -> bool:
+        known = self.statuses.get(external_id)
+        if known is not None and known[1] >= rank:
+            return False
+        self.statuses[external_id] = (status, rank, unreachable)
+        return True

@@ -1,0 +1,292 @@
+"""SMS as a customer channel, through Twilio: webhooks in, the twilio SDK's async REST client out.
+
+Twilio posts each incoming text to `POST /sms/twilio`, signed with the account's auth token
+over the URL it called and the form fields; the URL is rebuilt from `sms.public_url`, since
+behind a proxy the request's own URL is not what Twilio signed. A message is stored under its
+`MessageSid` (Twilio's retries are answered once) before Twilio hears an empty TwiML
+`<Response/>`; the answer goes out later through the outbox, as plain text fitted to
+`sms.max_segments` (`channels.sms_format`). The sender's number is a verified phone, so an SMS
+customer is the same person as on any other channel with that number.
+
+Carrier keywords never reach the bot: STOP and its synonyms opt the number out (Twilio
+confirms it itself, so nothing is sent, not even to say so), START and its synonyms opt it
+back in, HELP answers `sms.help_text`. Twilio's delivery reports arrive on
+`POST /sms/twilio/status` and are kept per reply, never moving backwards.
+
+MMS media are fetched with the account's credentials only from Twilio's own API host (a forged
+media URL must not receive them), following Twilio's redirect to its CDN without them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import mimetypes
+import re
+from collections import OrderedDict
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urljoin, urlsplit
+
+import aiohttp
+from aiohttp import web
+from multidict import MultiDictProxy
+from twilio.base import values
+from twilio.base.exceptions import TwilioRestException
+from twilio.http.async_http_client import AsyncTwilioHttpClient
+from twilio.request_validator import RequestValidator, get_signature_algorithm
+from twilio.rest import Client
+from twilio.twiml.messaging_response import MessagingResponse
+
+from channels.sms_format import sms_body
+from core.channel import Capabilities, DeliveryError, HubPort, StorageUnavailable
+from core.messages import Address, Attachment, InboundMessage, StoredMessage
+
+if TYPE_CHECKING:
+    from core.settings import Settings, SmsSettings
+
+log = logging.getLogger(__name__)
+
+CHANNEL = "sms"
+WEBHOOK_PATH = "/sms/twilio"
+STATUS_PATH = "/sms/twilio/status"
+OPT_OUT_WORDS = frozenset({"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT"})
+OPT_IN_WORDS = frozenset({"START", "UNSTOP", "YES"})
+HELP_WORDS = frozenset({"HELP", "INFO"})
+STATUS_RANKS = {"accepted": 0, "scheduled": 0, "queued": 1, "sending": 2, "sent": 3, "canceled": 4,
+                "delivered": 4, "undelivered": 4, "failed": 4, "read": 5}
+"""Twilio's delivery statuses in their order: a report arriving after a later one is kept out."""
+UNSUBSCRIBED = 21610
+"""Twilio's "Attempt to send to unsubscribed recipient": the number replied STOP."""
+UNREACHABLE_CODES = frozenset({21211, 21214, 21612, 21614, UNSUBSCRIBED, 30004, 30005, 30006})
+"""Errors that say the number will not receive texts (invalid, not mobile, blocked, unknown,
+a landline): the conversation is marked unreachable."""
+SEND_TIMEOUT_S = 20
+"""The twilio SDK's async client ignores its own `timeout`: a hanging API must not hold the
+conversation's outbox forever."""
+MAX_REDIRECTS = 5
+MEDIA_TIMEOUT_S = 30
+SAID_MEMORY = 1000
+
+
+def keyword(body: str) -> str | None:
+    """The carrier keyword a text consists of ("stop", " Stop! "), or None."""
+    word = re.sub(r"[^A-Za-z]", "", body).upper() if len(body) <= 20 else ""
+    return word if word in OPT_OUT_WORDS | OPT_IN_WORDS | HELP_WORDS else None
+
+
+def _empty_twiml() -> web.Response:
+    return web.Response(text=str(MessagingResponse()), content_type="application/xml")
+
+
+class SmsChannel:
+    """Customers who text the hub's Twilio number."""
+
+    name = CHANNEL
+
+    @staticmethod
+    def configured(settings: Settings) -> bool:
+        """On when the account, its auth token and a sender are set."""
+        return settings.sms.enabled
+
+    def __init__(self, settings: Settings) -> None:
+        sms = settings.sms
+        if not sms.enabled or sms.auth_token is None:
+            raise ValueError("sms: set SUPPORTHUB_SMS__ACCOUNT_SID, SUPPORTHUB_SMS__AUTH_TOKEN and "
+                             "SUPPORTHUB_SMS__FROM_NUMBER (or MESSAGING_SERVICE_SID) to enable SMS")
+        self._settings: SmsSettings = sms
+        self._token = sms.auth_token.get_secret_value()
+        self._validator = RequestValidator(self._token)
+        self._max_file_bytes = settings.attachments.max_bytes
+        self._max_files = settings.attachments.max_files
+        self._twilio_origin = _origin(sms.api_url)
+        self.capabilities = Capabilities(max_text_length=1600, formatting="plain", attachments=True)
+        self._hub: HubPort | None = None
+        self._http: AsyncTwilioHttpClient | None = None
+        self._client: Client | None = None
+        self._media: aiohttp.ClientSession | None = None
+        self._said: OrderedDict[str, None] = OrderedDict()
+
+    def routes(self) -> list[web.AbstractRouteDef]:
+        return [web.post(WEBHOOK_PATH, self._incoming), web.post(STATUS_PATH, self._status)]
+
+    async def start(self, hub: HubPort) -> None:
+        self._hub = hub
+        # No max_retries: the SDK's retrying client repeats a POST on a 5xx, which can send an
+        # SMS twice. The outbox retries instead.
+        self._http = AsyncTwilioHttpClient()
+        self._client = Client(self._settings.account_sid, self._token, http_client=self._http)
+        self._client.api.base_url = self._settings.api_url
+        self._media = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=MEDIA_TIMEOUT_S))
+
+    async def stop(self) -> None:
+        if self._http is not None:
+            await self._http.close()
+        if self._media is not None:
+            await self._media.close()
+        self._hub = None
+
+    async def send(self, address: Address, message: StoredMessage) -> str | None:
+        hub, client = self._started()
+        settings = self._settings
+        try:
+            async with asyncio.timeout(SEND_TIMEOUT_S):
+                created = await client.messages.create_async(
+                    to=address.chat_id,
+                    body=sms_body(message.text, message.citations, max_segments=settings.max_segments),
+                    from_=settings.from_number or values.unset,
+                    messaging_service_sid=settings.messaging_service_sid or values.unset,
+                    status_callback=settings.public_url + STATUS_PATH if settings.status_callbacks else values.unset,
+                )
+        except TwilioRestException as exc:
+            reason = f"twilio: HTTP {exc.status}, error {exc.code}: {exc.msg}"
+            if exc.code == UNSUBSCRIBED:
+                await hub.set_opted_out(address, True)
+            if exc.status == 429 or exc.status >= 500:
+                raise DeliveryError(reason) from None
+            raise DeliveryError(reason, permanent=True, unreachable=exc.code in UNREACHABLE_CODES) from None
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            raise DeliveryError(f"twilio: {type(exc).__name__}: {exc}") from None
+        return created.sid
+
+    # -- inbound ---------------------------------------------------------------------------
+
+    async def _incoming(self, request: web.Request) -> web.Response:
+        """Signature first (403, nothing stored); keywords handled here; anything else stored
+        before Twilio hears the empty `<Response/>`."""
+        form = await request.post()
+        if not self._signed(request, form):
+            return _refusal(request)
+        hub = self._hub
+        if hub is None:
+            return web.Response(status=503, headers={"Retry-After": "5"})
+        sid, sender, body = form.get("MessageSid"), form.get("From"), form.get("Body", "")
+        if not isinstance(sid, str) or not isinstance(sender, str) or not sid or not sender or not isinstance(body, str):
+            return web.json_response({"error": "MessageSid, From and Body are required"}, status=400)
+        address = Address(CHANNEL, sender)
+        word = keyword(body)
+        try:
+            if word in OPT_OUT_WORDS or word in OPT_IN_WORDS:
+                await hub.set_opted_out(address, word in OPT_OUT_WORDS)
+                log.info("sms: %s opted %s", _masked(sender), "out" if word in OPT_OUT_WORDS else "in")
+                return _empty_twiml()
+            if word in HELP_WORDS:
+                return self._help_once(sid)
+            if not (await hub.admit(channel=CHANNEL, sender=sender)).allowed:
+                return _empty_twiml()  # dropped and counted by the hub
+            await hub.receive(InboundMessage(
+                address=address,
+                external_id=sid,
+                sender_id=sender,
+                text=body,
+                attachments=await self._attachments(form),
+                verified_phone=sender,
+            ))
+        except StorageUnavailable as exc:  # nothing kept: Twilio may try again
+            return web.Response(status=503, headers={"Retry-After": str(exc.retry_after_s)})
+        return _empty_twiml()
+
+    async def _status(self, request: web.Request) -> web.Response:
+        """A delivery report on one of our replies; stored unless a later one came first."""
+        form = await request.post()
+        if not self._signed(request, form):
+            return _refusal(request)
+        hub = self._hub
+        sid, status = form.get("MessageSid"), form.get("MessageStatus")
+        if hub is None:
+            return web.Response(status=503, headers={"Retry-After": "5"})
+        if not isinstance(sid, str) or not isinstance(status, str) or status not in STATUS_RANKS:
+            return web.json_response({"error": "MessageSid and a known MessageStatus are required"}, status=400)
+        code = form.get("ErrorCode")
+        error = int(code) if isinstance(code, str) and code.isdigit() else None
+        unreachable = (f"SMS {status}: Twilio error {error}"
+                       if status in ("undelivered", "failed") and error in UNREACHABLE_CODES else None)
+        try:
+            await hub.delivery_status(CHANNEL, sid, status, STATUS_RANKS[status], unreachable=unreachable)
+            recipient = form.get("To")
+            if error == UNSUBSCRIBED and isinstance(recipient, str):
+                await hub.set_opted_out(Address(CHANNEL, recipient), True)
+        except StorageUnavailable as exc:
+            return web.Response(status=503, headers={"Retry-After": str(exc.retry_after_s)})
+        return web.Response(status=204)
+
+    def _signed(self, request: web.Request, form: MultiDictProxy[Any]) -> bool:
+        """Twilio's signature over the public URL it called (path and query included) and the
+        form; HMAC-SHA256 where Twilio says so in X-Twilio-Webhooks-Signature-Settings."""
+        signature = request.headers.get("X-Twilio-Signature", "")
+        if not signature:
+            return False
+        algorithm = get_signature_algorithm(request.headers.get("X-Twilio-Webhooks-Signature-Settings"))
+        return bool(self._validator.validate(self._settings.public_url + request.path_qs, form, signature, algorithm))
+
+    def _help_once(self, sid: str) -> web.Response:
+        """HELP is answered in the TwiML itself (not stored); a redelivery gets an empty one."""
+        if sid in self._said:
+            return _empty_twiml()
+        self._said[sid] = None
+        while len(self._said) > SAID_MEMORY:
+            self._said.popitem(last=False)
+        response = MessagingResponse()
+        response.message(self._settings.help_text)
+        return web.Response(text=str(response), content_type="application/xml")
+
+    async def _attachments(self, form: MultiDictProxy[Any]) -> tuple[Attachment, ...]:
+        count = form.get("NumMedia", "0")
+        media = int(count) if isinstance(count, str) and count.isdigit() else 0
+        found = []
+        for index in range(min(media, self._max_files + 1)):  # one past the limit: it is named as skipped
+            url, kind = form.get(f"MediaUrl{index}"), form.get(f"MediaContentType{index}")
+            if isinstance(url, str) and url:
+                kind = kind if isinstance(kind, str) and kind else "application/octet-stream"
+                name = f"mms-{index + 1}{mimetypes.guess_extension(kind.split(';')[0].strip()) or ''}"
+                found.append(await self._download(url, name, kind))
+        return tuple(found)
+
+    async def _download(self, url: str, name: str, kind: str) -> Attachment:
+        """The media file, at most one byte over the size limit. The account's credentials go
+        only to Twilio's API host; its redirect to the CDN is followed without them."""
+        if self._media is None or _origin(url) != self._twilio_origin:
+            log.warning("sms: media %s not fetched: %s is not Twilio's media host", name, urlsplit(url).netloc)
+            return Attachment(name, kind, b"")
+        credentials = {"Authorization": aiohttp.encode_basic_auth(self._settings.account_sid, self._token)}
+        limit = self._max_file_bytes + 1
+        try:
+            for _ in range(MAX_REDIRECTS + 1):
+                async with self._media.get(url, headers=credentials if _origin(url) == self._twilio_origin else None,
+                                           allow_redirects=False) as response:
+                    if response.status in (301, 302, 303, 307, 308) and "Location" in response.headers:
+                        url = urljoin(url, response.headers["Location"])
+                        continue
+                    if response.status != 200:
+                        log.warning("sms: fetching media %s failed: HTTP %s", name, response.status)
+                        return Attachment(name, kind, b"")
+                    data = bytearray()
+                    async for chunk in response.content.iter_chunked(64 * 1024):
+                        data += chunk
+                        if len(data) >= limit:
+                            break
+                    return Attachment(name, kind, bytes(data[:limit]))
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            log.warning("sms: fetching media %s failed: %s", name, type(exc).__name__)
+            return Attachment(name, kind, b"")
+        log.warning("sms: fetching media %s failed: more than %d redirects", name, MAX_REDIRECTS)
+        return Attachment(name, kind, b"")
+
+    def _started(self) -> tuple[HubPort, Client]:
+        if self._hub is None or self._client is None:
+            raise DeliveryError("the SMS channel is not started")
+        return self._hub, self._client
+
+
+def _origin(url: str) -> tuple[str, str]:
+    parts = urlsplit(url)
+    return parts.scheme.lower(), parts.netloc.lower()
+
+
+def _masked(number: str) -> str:
+    """A phone number for the log: enough to tell numbers apart, not to dial one."""
+    return number[:4] + "…" + number[-2:] if len(number) > 6 else "…"
+
+
+def _refusal(request: web.Request) -> web.Response:
+    log.info("sms: refused a request to %s without a valid Twilio signature (HTTP 403)", request.path)
+    return web.json_response({"error": "the request is not signed by Twilio for this URL"}, status=403)

@@ -1,0 +1,263 @@
+"""Our markdown replies as SMS bodies: plain text, sized by the segments a carrier bills.
+
+An SMS has no formatting, so the markdown is parsed with markdown-it-py (raw HTML off: a
+`<script>` in a reply is text) and written back as readable plain text: markers dropped,
+list items one a line, links as "title: URL".
+
+A carrier bills by segments, and the encoding decides their size. A text made only of
+GSM-7 characters travels in septets: 160 in a message of one segment; a longer message is
+split into parts of 153, the 7 others carrying the header that joins them. The extension
+characters `€ [ ] { } ^ ~ | \\` and form feed travel as ESC plus a code, 2 septets that stay
+together in one part. One character outside GSM-7 (an emoji, a curly apostrophe, `·`, `ç`)
+switches the whole message to UCS-2: UTF-16 code units, 70 in one segment, 67 per part, a
+surrogate pair never split across parts. So the budget is always measured on the final
+text, never estimated from the answer alone. GSM-7 membership and septets come from the
+`gsm0338` codec: measured with gsm0338 1.1.0, every character it encodes takes 1 byte
+except those extension characters, which take 2 (`"€".encode("gsm03.38") == b"\\x1be"`),
+and it raises `UnicodeEncodeError` for the rest, `ç` and the non-breaking space included.
+
+A body that does not fit `max_segments` (or Twilio's 1,600 characters) keeps as much of
+the answer as fits, cut at a sentence end or a line end, then at a space, and only as a
+last resort inside a word; then a line saying where to read on, then the sources.
+"""
+
+from __future__ import annotations
+
+import re
+from bisect import bisect_left
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import cache
+from itertools import count, repeat
+
+import gsm0338  # noqa: F401  (registers the "gsm03.38" codec)
+from markdown_it import MarkdownIt
+from markdown_it.tree import SyntaxTreeNode
+
+from core.messages import Citation
+
+TWILIO_MAX_CHARS = 1600  # Twilio refuses longer bodies
+MAX_SOURCES = 3
+"""Titles on the sources line: one short line, not a bibliography."""
+CUT_SHORT = "(cut short)"
+"""The last resort when not even the "More:" line leaves room for the answer."""
+TABLE_SEPARATOR = ", "
+"""Between the cells of a table row; GSM-7, where a `·` would make the whole message UCS-2."""
+
+_GSM7 = ("GSM-7", 160, 153)
+_UCS2 = ("UCS-2", 70, 67)
+"""Encoding, units in a message of one segment, units per part of a longer one."""
+
+_PARSER = MarkdownIt("commonmark", {"html": False}).enable("table")
+"""Configured once; parsing keeps no state in it."""
+_SENTENCE_END = re.compile(r"(?:(?<!\d)\.|[!?…])[\"'”’»)\]]*(?=\s|\Z)|(?=\n)|\Z")
+"""Where the answer may end: after a sentence (not after "2.", an item's number), at a line
+end (a list item, a heading) or at its end."""
+_WORD_END = re.compile(r"(?=\s)|\Z")
+_URL = re.compile(r"https?://\S+", re.IGNORECASE)
+
+
+@dataclass(frozen=True, slots=True)
+class Segments:
+    encoding: str
+    """"GSM-7" or "UCS-2"."""
+    units: int
+    """Septets (GSM-7; an extension character counts 2) or UTF-16 code units (UCS-2; an
+    emoji counts 2)."""
+    count: int
+    """Segments a carrier bills: GSM-7 160 units alone, 153 per part of a longer message;
+    UCS-2 70 and 67; a character never split across parts; 0 for ""."""
+
+
+def segments(text: str) -> Segments:
+    """How `text` travels as an SMS: its encoding, its size, and the segments it is billed as."""
+    try:
+        sizes = [_septets(char) for char in text]
+    except UnicodeEncodeError:
+        return _counted([_utf16_units(char) for char in text], *_UCS2)
+    return _counted(sizes, *_GSM7)
+
+
+def plain_text(text: str) -> str:
+    """Our markdown as readable plain text: emphasis markers dropped, headings as their text,
+    list items as lines ("- item" / "1. item"), quotes as their text, code as its text, links
+    as "title: URL" (just the URL when title == URL), images as alt text, tables as lines
+    "cell, cell, cell", paragraphs separated by one blank line; raw HTML shown as text."""
+    return "\n\n".join(_blocks(SyntaxTreeNode(_PARSER.parse(text))))
+
+
+def sms_body(text: str, citations: Sequence[Citation] = (), *, max_segments: int) -> str:
+    """The whole SMS: plain_text(text), then the sources as ONE short line ("Source: Title" /
+    "Sources: Title 1; Title 2", titles only, deduplicated, at most 3), fitted within
+    max_segments and TWILIO_MAX_CHARS.
+
+    A body too long keeps the longest beginning of the answer that fits, cut as the module
+    says, followed by a line saying where to read on: "More: <URL>" (the first citation
+    with a web address), else "More: ask me about <title>", else "More: reply with a
+    narrower question.", and the sources line. When that leaves no room for any of the
+    answer, the sources line goes, then the "More:" line becomes "(cut short)". Python
+    indexes a string by code point, so no cut falls inside an emoji's surrogate pair.
+
+    The body is empty when there is nothing to say (the markdown holds no text, no
+    citations): what to send then is the caller's decision.
+    """
+    if max_segments < 1:
+        raise ValueError(f"max_segments must be at least 1, not {max_segments}")
+    answer = plain_text(text)
+    sources = _sources_line(citations)
+    full = "\n\n".join(part for part in (answer, sources) if part)
+    if _fits(full, max_segments):
+        return full
+    for tail in _tails(_more_line(citations), sources):
+        if kept := _fitted_prefix(answer, "\n\n" + tail, max_segments):
+            return kept + "\n\n" + tail
+    return _fitted_prefix(full, "", max_segments)  # no answer, and the sources alone too long
+
+
+# -- segments --------------------------------------------------------------------------------
+
+
+@cache
+def _septets(char: str) -> int:
+    """Septets for one character, or UnicodeEncodeError when it is not GSM-7. A failed call is
+    not cached, so the cache holds at most the ~150 characters of GSM-7."""
+    return len(char.encode("gsm03.38"))
+
+
+def _utf16_units(text: str) -> int:
+    return len(text.encode("utf-16-le", errors="surrogatepass")) // 2
+
+
+def _counted(sizes: Sequence[int], encoding: str, single: int, part: int) -> Segments:
+    units = sum(sizes)
+    if units <= single:
+        return Segments(encoding, units, 1 if units else 0)
+    return Segments(encoding, units, _parts(sizes, part))
+
+
+def _parts(sizes: Sequence[int], part: int) -> int:
+    """Parts of `part` units filled in order, a character that does not fit whole starting
+    the next: an escape pair or a surrogate pair is never split."""
+    parts, room = 1, part
+    for size in sizes:
+        if size > room:
+            parts, room = parts + 1, part
+        room -= size
+    return parts
+
+
+def _fits(body: str, max_segments: int) -> bool:
+    """Within the segments allowed and within Twilio's limit, counted in UTF-16 code units,
+    the stricter reading of "characters" for a body with emoji."""
+    return _utf16_units(body) <= TWILIO_MAX_CHARS and segments(body).count <= max_segments
+
+
+# -- markdown to plain text ------------------------------------------------------------------
+
+
+def _blocks(container: SyntaxTreeNode) -> list[str]:
+    return [block for node in container.children if (block := _block(node)).strip()]
+
+
+def _block(node: SyntaxTreeNode) -> str:
+    match node.type:
+        case "bullet_list" | "ordered_list":
+            return _list(node)
+        case "blockquote":
+            return "\n\n".join(_blocks(node))
+        case "fence" | "code_block":
+            return node.content.strip("\n").rstrip()
+        case "table":
+            return _table(node)
+        case "hr":  # the blank line between blocks already separates them
+            return ""
+        case _:  # a paragraph or a heading: its one inline child
+            return _inline(node.children)
+
+
+def _inline(nodes: Sequence[SyntaxTreeNode]) -> str:
+    return "".join(map(_inline_one, nodes))
+
+
+def _inline_one(node: SyntaxTreeNode) -> str:
+    match node.type:
+        case "softbreak" | "hardbreak":
+            return "\n"
+        case "link":
+            return _link(node)
+        case _ if node.children:  # the inline container, emphasis, an image (its alt text)
+            return _inline(node.children)
+        case _:  # text, inline code
+            return node.content
+
+
+def _link(node: SyntaxTreeNode) -> str:
+    """"title: URL"; an autolink (`<https://…>`, `<help@example.com>`) as it was written."""
+    title, href = _inline(node.children), str(node.attrs["href"])
+    if node.markup == "autolink":
+        return title
+    return href if title.strip() in ("", href) else f"{title}: {href}"
+
+
+def _list(node: SyntaxTreeNode) -> str:
+    start = int(node.attrs.get("start", 1))
+    markers = (f"{number}. " for number in count(start)) if node.type == "ordered_list" else repeat("- ")
+    return "\n".join(_item(item, marker) for item, marker in zip(node.children, markers))
+
+
+def _item(item: SyntaxTreeNode, marker: str) -> str:
+    """An item's blocks one a line, the marker before the first and the rest indented under
+    its text (a nested list too)."""
+    first, *rest = "\n".join(_blocks(item)).split("\n")
+    indent = " " * len(marker)
+    return "\n".join([(marker + first).rstrip(), *(indent + line if line else line for line in rest)])
+
+
+def _table(node: SyntaxTreeNode) -> str:
+    rows = [row for section in node.children for row in section.children]
+    return "\n".join(TABLE_SEPARATOR.join(_inline(cell.children) for cell in row.children) for row in rows)
+
+
+# -- fitting ---------------------------------------------------------------------------------
+
+
+def _sources_line(citations: Sequence[Citation]) -> str:
+    titles = _titles(citations)[:MAX_SOURCES]
+    if not titles:
+        return ""
+    return ("Source: " if len(titles) == 1 else "Sources: ") + "; ".join(titles)
+
+
+def _titles(citations: Sequence[Citation]) -> list[str]:
+    """Distinct titles in order, each on one line; a citation without a title is left out."""
+    return [title for title in dict.fromkeys(" ".join(c.title.split()) for c in citations) if title]
+
+
+def _more_line(citations: Sequence[Citation]) -> str:
+    url = next((c.source for c in citations if _URL.fullmatch(c.source)), None)
+    if url:
+        return f"More: {url}"
+    titles = _titles(citations)
+    return f"More: ask me about {titles[0]}" if titles else "More: reply with a narrower question."
+
+
+def _tails(more: str, sources: str) -> list[str]:
+    """What may follow a cut answer, most informative first."""
+    return [f"{more}\n{sources}", more, CUT_SHORT] if sources else [more, CUT_SHORT]
+
+
+def _fitted_prefix(text: str, suffix: str, max_segments: int) -> str:
+    """The longest beginning of `text` that fits followed by `suffix`, ending at a sentence or
+    line end if one fits, else at a space, else anywhere; "" if none fits.
+
+    A binary search is right because the segments only grow with the prefix: every character
+    adds units, and the encoding only ever changes from GSM-7 to UCS-2."""
+    for ends in (_ends(_SENTENCE_END, text), _ends(_WORD_END, text), range(1, len(text) + 1)):
+        index = bisect_left(ends, True, key=lambda end: not _fits(text[:end].rstrip() + suffix, max_segments))
+        if index and (kept := text[: ends[index - 1]].rstrip()):
+            return kept
+    return ""
+
+
+def _ends(boundary: re.Pattern[str], text: str) -> list[int]:
+    return sorted({match.end() for match in boundary.finditer(text)})
