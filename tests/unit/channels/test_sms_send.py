@@ -1,0 +1,85 @@
+"""Replies by SMS: the real channel and twilio SDK against a local fake of Twilio's REST API,
+with the in-memory hub port. What crosses the wire: a long answer within `sms.max_segments`
+(GSM-7 and UCS-2), and how each refusal of Twilio's becomes the outbox's decision."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+
+import pytest
+from pydantic import SecretStr
+
+from channels.sms import SmsChannel
+from channels.sms_format import segments
+from core.channel import DeliveryError
+from core.messages import Address, Author, Citation
+from core.settings import Settings, SmsSettings
+from tests.fakes.hub import FakeHub
+from tests.fakes.twilio_api import ACCOUNT_SID, AUTH_TOKEN, HUB_NUMBER, FakeTwilio
+
+CUSTOMER = Address("sms", "+14155550100")
+SOURCE = Citation("https://help.example.com/export", "Exporting your data", "CSV", 0.8)
+SENTENCES = " ".join(f"Step {n} of the export is explained in this sentence of the answer." for n in range(30))
+
+
+@pytest.fixture
+async def twilio() -> AsyncIterator[FakeTwilio]:
+    fake = FakeTwilio()
+    await fake.start()
+    yield fake
+    await fake.stop()
+
+
+@pytest.fixture
+async def started(twilio: FakeTwilio, tmp_path: Path) -> AsyncIterator[Callable[[], FakeHub]]:
+    settings = Settings(data_dir=tmp_path, sms=SmsSettings(
+        account_sid=ACCOUNT_SID, auth_token=SecretStr(AUTH_TOKEN), from_number=HUB_NUMBER, api_url=twilio.api_url,
+        public_url="https://support.example.com", max_segments=3))
+    channel = SmsChannel(settings)
+    hub = FakeHub(channel)
+    await channel.start(hub)
+    yield lambda: hub
+    await channel.stop()
+
+
+@pytest.mark.parametrize("answer, encoding", [(SENTENCES, "GSM-7"), ("🎉 " + SENTENCES, "UCS-2")])
+async def test_a_long_answer_fits_max_segments_and_offers_more(
+    started: Callable[[], FakeHub], twilio: FakeTwilio, answer: str, encoding: str
+) -> None:
+    hub = started()
+    sid = await hub.channel.send(CUSTOMER, hub.add(CUSTOMER, Author.BOT, answer.replace("Step 29", "**Step 29**"),
+                                                   citations=(SOURCE,)))
+    (sent,) = twilio.sent()
+    body = str(sent.params["Body"])
+    counted = segments(body)
+    assert sid == sent.response["sid"] and counted.count <= 3
+    assert counted.encoding == encoding
+    assert "More: https://help.example.com/export" in body and "Source: Exporting your data" in body
+    assert "Step 0 of the export" in body and "Step 29" not in body  # cut at a sentence, from the start
+
+
+async def test_a_rate_limit_or_a_server_error_is_retried(started: Callable[[], FakeHub], twilio: FakeTwilio) -> None:
+    hub = started()
+    for status, code in ((429, 20429), (503, None)):
+        twilio.fail_next(status, code=code)
+        with pytest.raises(DeliveryError) as failed:
+            await hub.channel.send(CUSTOMER, hub.add(CUSTOMER, Author.BOT, "Hello"))
+        assert not failed.value.permanent
+    assert len(twilio.send_attempts()) == 2  # one request each: the SDK itself never retries
+
+
+async def test_an_invalid_number_is_dead_lettered_and_unreachable(started: Callable[[], FakeHub], twilio: FakeTwilio) -> None:
+    hub = started()
+    twilio.fail_next(400, code=21211, message="The 'To' number is not a valid phone number.")
+    with pytest.raises(DeliveryError) as failed:
+        await hub.channel.send(CUSTOMER, hub.add(CUSTOMER, Author.BOT, "Hello"))
+    assert failed.value.permanent and failed.value.unreachable and "21211" in str(failed.value)
+
+
+async def test_an_unsubscribed_number_is_opted_out(started: Callable[[], FakeHub], twilio: FakeTwilio) -> None:
+    hub = started()
+    twilio.opted_out.add(CUSTOMER.chat_id)
+    with pytest.raises(DeliveryError) as failed:
+        await hub.channel.send(CUSTOMER, hub.add(CUSTOMER, Author.BOT, "Hello"))
+    assert failed.value.permanent and CUSTOMER in hub.opted_out
