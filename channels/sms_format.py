@@ -247,16 +247,24 @@ def _tails(more: str, sources: str) -> list[str]:
 
 
 def _fitted_prefix(text: str, suffix: str, max_segments: int) -> str:
-    """The longest beginning of `text` that fits followed by `suffix`, ending at a sentence or
-    line end if one fits, else at a space, else anywhere; "" if none fits.
+    """The longest beginning of `text` that fits followed by `suffix`: ending at a sentence or
+    line end when that keeps at least half of what a cut at a space would (so a long quote with
+    no sentence end is cut inside, not dropped after the line that introduces it), else at a
+    space, else anywhere; "" if none fits."""
+    sentence, word, anywhere = (_longest(text, ends, suffix, max_segments) for ends in
+                                (_ends(_SENTENCE_END, text), _ends(_WORD_END, text), range(1, len(text) + 1)))
+    if sentence and 2 * len(sentence) >= len(word):
+        return sentence
+    return word or anywhere
+
+
+def _longest(text: str, ends: Sequence[int], suffix: str, max_segments: int) -> str:
+    """The longest `text[:end]` for an end in `ends` that fits before `suffix`.
 
     A binary search is right because the segments only grow with the prefix: every character
     adds units, and the encoding only ever changes from GSM-7 to UCS-2."""
-    for ends in (_ends(_SENTENCE_END, text), _ends(_WORD_END, text), range(1, len(text) + 1)):
-        index = bisect_left(ends, True, key=lambda end: not _fits(text[:end].rstrip() + suffix, max_segments))
-        if index and (kept := text[: ends[index - 1]].rstrip()):
-            return kept
-    return ""
+    index = bisect_left(ends, True, key=lambda end: not _fits(text[:end].rstrip() + suffix, max_segments))
+    return text[: ends[index - 1]].rstrip() if index else ""
 
 
 def _ends(boundary: re.Pattern[str], text: str) -> list[int]:

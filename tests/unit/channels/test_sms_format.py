@@ -224,3 +224,9 @@ def test_every_body_fits(text: str, citations: list[Citation], max_segments: int
     assert segments(body).count <= max_segments and len(body) <= TWILIO_MAX_CHARS
     if plain_text(text).strip() or citations:
         assert body.strip()
+
+
+def test_a_long_quote_without_sentence_ends_is_cut_inside_not_dropped() -> None:
+    table = " ".join(f"Plan{n} ${n}0 per seat per month" for n in range(40))
+    body = sms_body(f"Here's what our help centre says in Pricing:\n\n> {table}", max_segments=2)
+    assert "Plan0 $00 per seat per month Plan1" in body and segments(body).count <= 2
