@@ -37,6 +37,7 @@ from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from channels.webhook_bodies import read_at_most
 from core.channel import Capabilities, DeliveryError, HubPort
 from core.messages import Address, Attachment, InboundMessage, StoredMessage
 from core.quoting import unescaped
@@ -160,18 +161,6 @@ def card_blocks(card: CaseCard) -> list[dict[str, Any]]:
             for action, label, style in buttons
         ]},
     ]
-
-
-async def _read_at_most(request: web.Request, limit: int) -> bytes | None:
-    """The request body, or None once it passes `limit` bytes (a chunked body has no length)."""
-    chunks: list[bytes] = []
-    size = 0
-    while chunk := await request.content.read(limit + 1 - size):
-        chunks.append(chunk)
-        size += len(chunk)
-        if size > limit:
-            return None
-    return b"".join(chunks)
 
 
 def _signed(secret: bytes, body: bytes, request: web.Request) -> bool:
@@ -330,7 +319,7 @@ class SlackChannel:
         """Bounded read, signature check on the raw bytes, then Bolt; refusals never log the body."""
         if request.content_length is not None and request.content_length > MAX_BODY_BYTES:
             return _refusal(413, "the body is larger than Slack sends")
-        body = await _read_at_most(request, MAX_BODY_BYTES)
+        body = await read_at_most(request, MAX_BODY_BYTES)
         if body is None:
             return _refusal(413, "the body is larger than Slack sends")
         if not self._signing_secret or not _signed(self._signing_secret, body, request):

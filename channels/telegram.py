@@ -27,6 +27,7 @@ import warnings
 from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import timedelta
+from pathlib import PurePath
 from enum import Enum
 from typing import TYPE_CHECKING, Any
 
@@ -46,6 +47,7 @@ from telegram.error import (
 from telegram.warnings import PTBDeprecationWarning
 
 from channels.telegram_format import telegram_parts
+from channels.webhook_bodies import read_at_most
 from core.channel import Capabilities, DeliveryError, HubPort, StorageUnavailable
 from core.messages import Address, Attachment, InboundMessage, StoredMessage
 
@@ -76,6 +78,13 @@ UNREADABLE = ("I can read text messages, documents, photos and voice notes, but 
               "locations, polls or other message types. Could you type your question?")
 HELP = ("Ask me a question in your own words and I'll answer from our help centre, with links to the "
         "articles. You can send documents too. Send /human to talk to a person from our team.")
+
+
+class RetryLater(Exception):
+    """An update could not be taken in for a passing reason (its file could not be fetched
+    just now): nothing was stored, so Telegram must deliver it again."""
+
+    retry_after_s = 5
 
 
 class Kind(Enum):
@@ -132,7 +141,7 @@ def route(update: Update, *, bot_id: int, bot_username: str, group_mode: str) ->
         kind = kinds.get(command, Kind.HELP)
         return Routed(kind, address, f"{HUMAN_REQUEST} {rest}".strip() if kind is Kind.HUMAN else rest)
     text = _without_mention(message.text or message.caption or "", bot_username)
-    if message.contact is not None and message.contact.user_id == sender.id:
+    if message.contact is not None and private and message.contact.user_id == sender.id:
         phone = "+" + re.sub(r"\D", "", message.contact.phone_number)
         return Routed(Kind.CONTACT, address, f"My phone number is {phone}.", phone=phone)
     if text or any(getattr(message, kind) for kind in _READABLE_FILES):
@@ -199,7 +208,11 @@ class TelegramChannel:
             raise ValueError("telegram: set SUPPORTHUB_TELEGRAM__BOT_TOKEN to enable the Telegram channel")
         self._settings: TelegramSettings = telegram
         self._max_file_bytes = settings.attachments.max_bytes
+        self._allowed_types = {"." + t.lower().lstrip(".") for t in settings.attachments.allowed_types}
         self._secret = telegram.webhook_secret.get_secret_value().encode() if telegram.webhook_secret else b""
+        self._token_key = telegram.bot_token.get_secret_value().encode()
+        """Keys the digest of the registration kept in the database: a dump must not let
+        anyone guess the webhook secret offline."""
         self.capabilities = Capabilities(max_text_length=100_000, formatting="html", threads=True, typing=True,
                                          attachments=True)
         self.bot = Bot(telegram.bot_token.get_secret_value(), base_url=f"{telegram.api_url}/bot",
@@ -301,8 +314,11 @@ class TelegramChannel:
     async def _register_webhook(self, hub: HubPort) -> None:
         """setWebhook only when Telegram's registration differs from ours: Telegram rate-limits it."""
         url = self._settings.public_url + WEBHOOK_PATH
-        digest = hashlib.sha256(json.dumps([url, self._secret.hex(), ALLOWED_UPDATES]).encode()).hexdigest()
+        digest = hmac.new(self._token_key, json.dumps([url, self._secret.hex(), ALLOWED_UPDATES]).encode(),
+                          hashlib.sha256).hexdigest()
         info = await self.bot.get_webhook_info()
+        if info.last_error_message:
+            log.warning("telegram: Telegram reports the webhook's last delivery failed: %s", info.last_error_message)
         same = (info.url == url and sorted(info.allowed_updates or ()) == sorted(ALLOWED_UPDATES)
                 and await hub.cursor(CHANNEL, WEBHOOK_CURSOR) == digest)
         if same:
@@ -335,7 +351,7 @@ class TelegramChannel:
                 delay = 1.0
             except RetryAfter as exc:
                 await asyncio.sleep(retry_seconds(exc))
-            except (TelegramError, StorageUnavailable) as exc:
+            except (TelegramError, StorageUnavailable, RetryLater) as exc:
                 hint = " (is another process polling with this bot token?)" if isinstance(exc, Conflict) else ""
                 log.warning("telegram: getUpdates failed (%s: %s)%s; trying again in %.0f s",
                             type(exc).__name__, exc, hint, delay)
@@ -349,24 +365,27 @@ class TelegramChannel:
         A bad update is dropped with a 200: a 5xx would make Telegram send it forever."""
         given = request.headers.get("X-Telegram-Bot-Api-Secret-Token", "").encode()
         if not self._secret or not hmac.compare_digest(given, self._secret):
-            log.info("telegram: refused a webhook call without the right secret token (HTTP 403)")
+            log.warning("telegram: refused a webhook call without the right secret token (HTTP 403)")
             return web.json_response({"error": "the secret token is missing or wrong"}, status=403)
         if request.content_length is not None and request.content_length > MAX_UPDATE_BYTES:
             return web.json_response({"error": "the body is larger than Telegram sends"}, status=413)
         hub = self._hub
         if hub is None or not self._ready.is_set():  # Telegram tries again shortly
             return web.json_response({"error": "starting"}, status=503, headers={"Retry-After": "5"})
+        body = await read_at_most(request, MAX_UPDATE_BYTES)
+        if body is None:
+            return web.json_response({"error": "the body is larger than Telegram sends"}, status=413)
         try:
-            payload = json.loads(await request.content.read(MAX_UPDATE_BYTES + 1))
+            payload = json.loads(body)
             update = Update.de_json(payload, self.bot) if isinstance(payload, dict) else None
-        except (ValueError, TypeError, KeyError, AttributeError) as exc:
+        except Exception as exc:  # noqa: BLE001 — whatever a malformed update makes the SDK raise
             log.warning("telegram: dropped a webhook body that is not an update (%s)", type(exc).__name__)
             return web.json_response({"ok": False, "error": "not an update"})
         if update is None:
             return web.json_response({"ok": False, "error": "not an update"})
         try:
             await self._handle_logged(hub, update)
-        except StorageUnavailable as exc:  # nothing kept: Telegram must send it again
+        except (StorageUnavailable, RetryLater) as exc:  # nothing kept: Telegram must send it again
             return web.json_response({"error": "try again shortly"}, status=503,
                                      headers={"Retry-After": str(exc.retry_after_s)})
         return web.json_response({"ok": True})
@@ -375,7 +394,7 @@ class TelegramChannel:
         """Handle an update; one that fails for any reason but storage is logged and dropped."""
         try:
             await self._handle(hub, update)
-        except (StorageUnavailable, asyncio.CancelledError):
+        except (StorageUnavailable, RetryLater, asyncio.CancelledError):
             raise
         except Exception:
             log.exception("telegram: update %s could not be handled; dropped", update.update_id)
@@ -416,11 +435,15 @@ class TelegramChannel:
         redelivered update does not repeat it."""
         if key in self._said:
             return
-        await self.bot.send_message(chat_id=address.chat_id, text=text,
-                                    message_thread_id=int(address.thread_id) if address.thread_id else None)
-        self._said[key] = None
+        self._said[key] = None  # before the send: a redelivery arriving meanwhile is a repeat
         while len(self._said) > SAID_MEMORY:
             self._said.popitem(last=False)
+        try:
+            await self.bot.send_message(chat_id=address.chat_id, text=text,
+                                        message_thread_id=int(address.thread_id) if address.thread_id else None)
+        except TelegramError:
+            self._said.pop(key, None)  # a redelivery may try again
+            raise
 
     async def _attachments(self, message: Message) -> tuple[Attachment, ...]:
         files: list[tuple[str, str, str, int | None]] = []  # file id, name, type, size
@@ -437,8 +460,11 @@ class TelegramChannel:
         return tuple([await self._download(*file) for file in files])
 
     async def _download(self, file_id: str, name: str, kind: str, size: int | None) -> Attachment:
-        """getFile, then the bytes at once (their URL holds the token: never kept); a file
-        over the size limit is not fetched, and the customer is told its size."""
+        """getFile, then the bytes at once (their URL holds the token: never kept). A file of a
+        type that is not read, or over the size limit, is not fetched: the customer is told why.
+        A passing failure (a timeout, a 5xx) makes Telegram deliver the update again."""
+        if PurePath(name).suffix.lower() not in self._allowed_types:
+            return Attachment(name, kind, b"")
         if size is not None and size > self._max_file_bytes:
             return Attachment(name, kind, b"", declared_size=size)
         try:
@@ -446,9 +472,12 @@ class TelegramChannel:
             if file.file_size is not None and file.file_size > self._max_file_bytes:
                 return Attachment(name, kind, b"", declared_size=file.file_size)
             data = bytes(await file.download_as_bytearray())
-        except TelegramError as exc:  # e.g. "file is too big" past the Bot API's 20 MB
+        except BadRequest as exc:  # "file is too big" past the Bot API's 20 MB, an expired file id
             log.warning("telegram: downloading %s failed: %s", name, exc.message)
-            return Attachment(name, kind, b"")
+            return Attachment(name, kind, b"", declared_size=size if size and size > self._max_file_bytes else None)
+        except (RetryAfter, NetworkError) as exc:
+            log.warning("telegram: downloading %s failed for now (%s); the update will come again", name, exc.message)
+            raise RetryLater from None
         return Attachment(name, kind, data)
 
     async def _typing(self, hub: HubPort, address: Address, message_id: int) -> None:

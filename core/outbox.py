@@ -68,7 +68,7 @@ class Outbox:
             if isinstance(exc, DeliveryError):
                 retry_after = exc.retry_after
                 if exc.permanent:
-                    log.error("outbox: %s refused message %s for good: %s", due.address.channel, due.message.id, reason)
+                    log.warning("outbox: %s refused message %s for good: %s", due.address.channel, due.message.id, reason)
                     if exc.unreachable:
                         await self._queue.mark_unreachable(
                             due.outbox_id, conversation_id=due.message.conversation_id, error=str(exc))

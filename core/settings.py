@@ -206,14 +206,22 @@ class TelegramSettings(Section):
     group_mode: Literal["mention", "all"] = Field(
         "mention", description="in groups: answer only when mentioned, replied to or commanded; or every message"
     )
-    poll_timeout_s: int = Field(30, ge=0, le=50, description="how long one getUpdates call waits for news (seconds)")
+    poll_timeout_s: int = Field(30, ge=1, le=50, description="how long one getUpdates call waits for news (seconds)")
 
-    @field_validator("api_url", "public_url")
+    @field_validator("api_url")
     @classmethod
     def _base_url(cls, value: str) -> str:
         value = value.strip().rstrip("/")
-        if value and not value.startswith(("http://", "https://")):
+        if not value.startswith(("http://", "https://")):
             raise ValueError(f"{value!r} is not an http(s) URL")
+        return value
+
+    @field_validator("public_url")
+    @classmethod
+    def _https_url(cls, value: str) -> str:
+        value = value.strip().rstrip("/")
+        if value and not value.startswith("https://"):
+            raise ValueError(f"{value!r}: Telegram sends webhooks only to https:// URLs (ports 443, 80, 88 or 8443)")
         return value
 
     @field_validator("webhook_secret")

@@ -18,6 +18,8 @@ class FlakyChannel:
         self.attempts = 0
         self.failures_left = 0
         self.retry_after: float | None = None
+        self.refusal: DeliveryError | None = None
+        """Raised by the next send instead of delivering (a platform's permanent refusal)."""
 
     def routes(self) -> list[web.AbstractRouteDef]:
         return []
@@ -30,6 +32,9 @@ class FlakyChannel:
 
     async def send(self, address: Address, message: StoredMessage) -> str | None:
         self.attempts += 1
+        if self.refusal is not None:
+            refusal, self.refusal = self.refusal, None
+            raise refusal
         if self.failures_left > 0:
             self.failures_left -= 1
             raise DeliveryError("platform said 429", retry_after=self.retry_after)

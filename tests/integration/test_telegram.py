@@ -138,11 +138,46 @@ async def test_a_missing_or_wrong_secret_is_403_and_nothing_is_stored(client: Te
 
 async def test_a_bad_update_is_dropped_with_200_not_redelivered_forever(client: TestClient, telegram: FakeBotApi) -> None:
     broken = {"update_id": next(_update_ids), "message": {"message_id": "x", "chat": "nope"}}
+    far_future = update(private_message("hi", user_id=803)) | {"update_id": next(_update_ids)}
+    far_future["message"] = far_future["message"] | {"date": 10**17}
     response = await client.post("/telegram/webhook", data=b"{not json", headers=secret())
     assert response.status == 200
     assert await deliver(client, broken) == 200
+    assert await deliver(client, far_future) == 200
     assert await deliver(client, update(private_message("How do I reset my password?", user_id=803))) == 200
     await telegram.wait_for_calls("sendMessage", 1)  # the channel still works after them
+
+
+async def test_an_update_arriving_in_pieces_is_read_whole(client: TestClient, telegram: FakeBotApi) -> None:
+    question = "How do I reset my password? " + "I have tried everything, here is the whole story. " * 60
+    body = json.dumps(update(private_message(question, user_id=814))).encode()
+    reader, writer = await asyncio.open_connection(client.host, client.port)
+    writer.write(b"POST /telegram/webhook HTTP/1.1\r\nHost: hub\r\nContent-Type: application/json\r\n"
+                 + f"X-Telegram-Bot-Api-Secret-Token: {SECRET}\r\nContent-Length: {len(body)}\r\n\r\n".encode())
+    writer.write(body[:1000])
+    await writer.drain()
+    await asyncio.sleep(0.3)  # the rest arrives later, as over a slow link
+    writer.write(body[1000:])
+    await writer.drain()
+    status_line = await reader.readline()
+    writer.close()
+    assert b" 200 " in status_line
+    (reply,) = await telegram.wait_for_calls("sendMessage", 1)
+    assert reply.params["chat_id"] == "814"
+
+
+async def test_a_file_telegram_cannot_hand_over_now_makes_it_deliver_the_update_again(
+    client: TestClient, telegram: FakeBotApi
+) -> None:
+    telegram.add_file("DOC3", b"The app says BD-4012 when I add a teammate", file_path="documents/file_3.txt")
+    document = {"file_id": "DOC3", "file_unique_id": "u3", "file_name": "log.txt", "mime_type": "text/plain", "file_size": 42}
+    payload = update(private_message(None, user_id=815, caption="see the log", document=document))
+    telegram.fail_next("getFile", 502)
+    assert await deliver(client, payload) == 503  # nothing stored: Telegram sends it again
+    assert await count(client, Message) == 0
+    assert await deliver(client, payload) == 200
+    (reply,) = await telegram.wait_for_calls("sendMessage", 1)
+    assert "I've read log.txt." in reply.params["text"]
 
 
 async def test_in_a_group_only_messages_for_the_bot_are_answered_per_topic(client: TestClient, telegram: FakeBotApi) -> None:
@@ -236,7 +271,7 @@ async def test_a_document_is_read_and_one_over_the_limit_is_refused_politely(
                 "file_size": 42}
     assert await deliver(client, update(private_message(None, user_id=806, caption="see the log", document=document))) == 200
     (read,) = await telegram.wait_for_calls("sendMessage", 1)
-    assert "error-log.txt" in read.params["text"]
+    assert "I've read error-log.txt." in read.params["text"]
     assert telegram.downloads[0].token_ok
 
     telegram.add_file("DOC2", b"x" * 5000, file_path="documents/file_2.pdf")
@@ -255,8 +290,9 @@ async def test_start_help_and_a_sticker_get_fixed_answers_and_nothing_is_stored(
                "is_animated": False, "is_video": False}
     assert await deliver(client, update(private_message("/start", user_id=807, message_id=1))) == 200
     assert await deliver(client, update(private_message(None, user_id=807, message_id=2, sticker=sticker))) == 200
-    welcome, polite = (c.params["text"] for c in await telegram.wait_for_calls("sendMessage", 2))
-    assert welcome == TelegramSettings().welcome and "sticker" in polite
+    assert await deliver(client, update(private_message("/help", user_id=807, message_id=3))) == 200
+    welcome, polite, help_text = (c.params["text"] for c in await telegram.wait_for_calls("sendMessage", 3))
+    assert welcome == TelegramSettings().welcome and "sticker" in polite and "/human" in help_text
     assert await count(client, Message) == 0
 
 

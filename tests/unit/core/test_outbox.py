@@ -19,12 +19,13 @@ from tests.fakes.flaky_channel import FlakyChannel
 LEASE = timedelta(seconds=60)
 
 
-async def queue_replies(storage: Storage, texts: list[str], *, chat: str = "c1") -> str:
-    """Store one question per text, answer each with that text, return the conversation id."""
+async def queue_replies(storage: Storage, texts: list[str], *, chat: str = "c1", first: int = 0) -> str:
+    """Store one question per text (the `first`-th question of the chat on), answer each with
+    that text, return the conversation id."""
     conversation_id = ""
     for i, text in enumerate(texts):
         receipt = await storage.inbox.save(
-            InboundMessage(address=Address("flaky", chat), external_id=f"{chat}-{i}", sender_id=chat, text="q"),
+            InboundMessage(address=Address("flaky", chat), external_id=f"{chat}-{first + i}", sender_id=chat, text="q"),
             lease=timedelta(seconds=-1),
         )
         conversation_id = receipt.conversation_id

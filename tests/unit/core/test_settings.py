@@ -44,6 +44,10 @@ def test_environment_overrides_the_file(tmp_path: Path, monkeypatch: pytest.Monk
         ("[[schedule]]\nname = 'x'\n", "schedule.0"),
         ("[[schedule]]\nname = 'x'\ncron = '61 * * * *'\n", "schedule.0.cron"),
         ("[server\n", "not valid TOML"),
+        ("[telegram]\npublic_url = 'http://hub.example.com'\n", "telegram.public_url"),
+        ("[telegram]\nwebhook_secret = 'in-the-file'\n", "telegram.webhook_secret"),
+        ("[sms]\nauth_token = 'in-the-file'\n", "sms.auth_token"),
+        ("[sms]\nfrom_number = '5551234'\n", "sms.from_number"),
     ],
 )
 def test_bad_settings_name_the_key(tmp_path: Path, toml: str, key: str) -> None:
@@ -51,6 +55,21 @@ def test_bad_settings_name_the_key(tmp_path: Path, toml: str, key: str) -> None:
     config.write_text(toml)
     with pytest.raises(SettingsError, match=key.replace(".", r"\.")):
         load_settings(config)
+
+
+@pytest.mark.parametrize(("environment", "missing"), [
+    ({"SUPPORTHUB_TELEGRAM__BOT_TOKEN": "1:a", "SUPPORTHUB_TELEGRAM__PUBLIC_URL": "https://hub.example.com"},
+     "SUPPORTHUB_TELEGRAM__WEBHOOK_SECRET"),
+    ({"SUPPORTHUB_SMS__ACCOUNT_SID": "AC1", "SUPPORTHUB_SMS__AUTH_TOKEN": "t", "SUPPORTHUB_SMS__FROM_NUMBER": "+15005550006"},
+     "SUPPORTHUB_SMS__PUBLIC_URL"),
+])
+def test_a_channel_missing_its_webhook_setting_does_not_start(
+    monkeypatch: pytest.MonkeyPatch, environment: dict[str, str], missing: str
+) -> None:
+    for name, value in environment.items():
+        monkeypatch.setenv(name, value)
+    with pytest.raises(SettingsError, match=missing):
+        load_settings(None)
 
 
 def test_bad_setting_stops_the_cli_with_status_2_and_one_line(tmp_path: Path) -> None:

@@ -1,0 +1,22 @@
+"""Reading a platform's webhook body whole, but never more than a platform sends.
+
+`request.content.read(n)` returns what has arrived so far, not `n` bytes: a body that comes in
+several TCP segments (a large update, TLS, a proxy that streams) would be cut. A chunked body
+has no Content-Length to check up front either.
+"""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+
+async def read_at_most(request: web.Request, limit: int) -> bytes | None:
+    """The whole request body, or None once it passes `limit` bytes."""
+    chunks: list[bytes] = []
+    size = 0
+    while chunk := await request.content.read(limit + 1 - size):
+        chunks.append(chunk)
+        size += len(chunk)
+        if size > limit:
+            return None
+    return b"".join(chunks)
