@@ -145,7 +145,7 @@ async def test_bolt_accepts_the_built_payloads(slack: FakeSlack, client: AsyncWe
         action_id="escalate", value="T-42", user="U1", channel="C1", message_ts="1700000001.000300", thread_ts=thread
     )
     for body in (event, action):
-        response = await app.async_dispatch(AsyncBoltRequest(body=body, headers=signed_headers(SECRET, body)))
+        response = await app.async_dispatch(AsyncBoltRequest(body=body, headers=dict(signed_headers(SECRET, body))))
         assert response.status == 200
 
     assert seen == [("message", ("C1", thread, "hi")), ("action", (thread, "T-42"))]

@@ -75,9 +75,10 @@ def test_an_own_contact_in_private_is_a_verified_phone_and_nobody_elses_is() -> 
 
 
 def test_bots_anonymous_admins_service_messages_and_edits_are_ignored() -> None:
-    anonymous = group_message("hello", **{"from": {"id": 1087968824, "is_bot": True, "first_name": "Group",
-                                                   "username": "GroupAnonymousBot"}},
-                              sender_chat={"id": -100123, "type": "supergroup", "title": "x"})
+    anonymous_admin: dict[str, Any] = {"id": 1087968824, "is_bot": True, "first_name": "Group",
+                                       "username": "GroupAnonymousBot"}
+    anonymous = group_message("hello", sender_chat={"id": -100123, "type": "supergroup", "title": "x"})
+    anonymous["message"]["from"] = anonymous_admin
     joined = group_message(None, new_chat_members=[{"id": 5, "is_bot": False, "first_name": "Bo"}])
     edit = {"edited_message": private_message("How do I export?")["message"] | {"edit_date": 2}}
     for payload in (anonymous, joined, edit):
