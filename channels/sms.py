@@ -24,20 +24,21 @@ import logging
 import mimetypes
 import re
 from collections import OrderedDict
-from typing import TYPE_CHECKING, Any
-from urllib.parse import urljoin, urlsplit
+from typing import TYPE_CHECKING
+from urllib.parse import parse_qsl, urljoin, urlsplit
 
 import aiohttp
 from aiohttp import web
-from multidict import MultiDictProxy
+from multidict import MultiDict
 from twilio.base import values
-from twilio.base.exceptions import TwilioRestException
+from twilio.base.exceptions import TwilioException
 from twilio.http.async_http_client import AsyncTwilioHttpClient
 from twilio.request_validator import RequestValidator, get_signature_algorithm
 from twilio.rest import Client
 from twilio.twiml.messaging_response import MessagingResponse
 
 from channels.sms_format import sms_body
+from channels.webhook_bodies import read_at_most
 from core.channel import Capabilities, DeliveryError, HubPort, StorageUnavailable
 from core.messages import Address, Attachment, InboundMessage, StoredMessage
 
@@ -57,14 +58,21 @@ STATUS_RANKS = {"accepted": 0, "scheduled": 0, "queued": 1, "sending": 2, "sent"
 """Twilio's delivery statuses in their order: a report arriving after a later one is kept out."""
 UNSUBSCRIBED = 21610
 """Twilio's "Attempt to send to unsubscribed recipient": the number replied STOP."""
-UNREACHABLE_CODES = frozenset({21211, 21214, 21612, 21614, UNSUBSCRIBED, 30004, 30005, 30006})
+UNREACHABLE_CODES = frozenset({21211, 21214, 21612, 21614, 30004, 30005, 30006})
 """Errors that say the number will not receive texts (invalid, not mobile, blocked, unknown,
-a landline): the conversation is marked unreachable."""
+a landline): the conversation is marked unreachable. (21610, STOP, is an opt-out: START undoes it.)"""
+RETRYABLE_CODES = frozenset({20003, 21611})
+"""Refusals that are not about the message: credentials being rotated, the sender's queue full."""
+MAX_FORM_BYTES = 64 * 1024
+"""A Twilio webhook is a form of a few KB (ten media URLs included)."""
+MEDIA_DEADLINE_S = 10.0
+"""All of a message's media must be fetched by then: Twilio waits 15 s for the webhook's answer."""
+TWILIO_MEDIA_ORIGIN = ("https", "api.twilio.com")
+_E164 = re.compile(r"\+[1-9]\d{6,14}")
 SEND_TIMEOUT_S = 20
 """The twilio SDK's async client ignores its own `timeout`: a hanging API must not hold the
 conversation's outbox forever."""
 MAX_REDIRECTS = 5
-MEDIA_TIMEOUT_S = 30
 SAID_MEMORY = 1000
 
 
@@ -96,9 +104,11 @@ class SmsChannel:
         self._settings: SmsSettings = sms
         self._token = sms.auth_token.get_secret_value()
         self._validator = RequestValidator(self._token)
+        self._shared_key_validator = (RequestValidator(sms.webhook_signing_key.get_secret_value())
+                                      if sms.webhook_signing_key else None)
         self._max_file_bytes = settings.attachments.max_bytes
         self._max_files = settings.attachments.max_files
-        self._twilio_origin = _origin(sms.api_url)
+        self._media_origins = {_origin(sms.api_url), TWILIO_MEDIA_ORIGIN}
         self.capabilities = Capabilities(max_text_length=1600, formatting="plain", attachments=True)
         self._hub: HubPort | None = None
         self._http: AsyncTwilioHttpClient | None = None
@@ -116,7 +126,7 @@ class SmsChannel:
         self._http = AsyncTwilioHttpClient()
         self._client = Client(self._settings.account_sid, self._token, http_client=self._http)
         self._client.api.base_url = self._settings.api_url
-        self._media = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=MEDIA_TIMEOUT_S))
+        self._media = aiohttp.ClientSession()
 
     async def stop(self) -> None:
         if self._http is not None:
@@ -137,14 +147,15 @@ class SmsChannel:
                     messaging_service_sid=settings.messaging_service_sid or values.unset,
                     status_callback=settings.public_url + STATUS_PATH if settings.status_callbacks else values.unset,
                 )
-        except TwilioRestException as exc:
-            reason = f"twilio: HTTP {exc.status}, error {exc.code}: {exc.msg}"
-            if exc.code == UNSUBSCRIBED:
+        except TwilioException as exc:
+            status, code = getattr(exc, "status", 0) or 0, getattr(exc, "code", None)
+            reason = _masked_numbers(f"twilio: HTTP {status}, error {code}: {getattr(exc, 'msg', '') or exc}")
+            if code == UNSUBSCRIBED:
                 await hub.set_opted_out(address, True)
-            if exc.status == 429 or exc.status >= 500:
+            if status == 429 or status >= 500 or code in RETRYABLE_CODES:
                 raise DeliveryError(reason) from None
-            raise DeliveryError(reason, permanent=True, unreachable=exc.code in UNREACHABLE_CODES) from None
-        except (aiohttp.ClientError, TimeoutError) as exc:
+            raise DeliveryError(reason, permanent=True, unreachable=code in UNREACHABLE_CODES) from None
+        except (aiohttp.ClientError, TimeoutError) as exc:  # Twilio may have taken it: see Known limits
             raise DeliveryError(f"twilio: {type(exc).__name__}: {exc}") from None
         return created.sid
 
@@ -153,22 +164,27 @@ class SmsChannel:
     async def _incoming(self, request: web.Request) -> web.Response:
         """Signature first (403, nothing stored); keywords handled here; anything else stored
         before Twilio hears the empty `<Response/>`."""
-        form = await request.post()
+        form = await _form(request)
+        if isinstance(form, web.Response):
+            return form
         if not self._signed(request, form):
             return _refusal(request)
         hub = self._hub
         if hub is None:
             return web.Response(status=503, headers={"Retry-After": "5"})
-        sid, sender, body = form.get("MessageSid"), form.get("From"), form.get("Body", "")
-        if not isinstance(sid, str) or not isinstance(sender, str) or not sid or not sender or not isinstance(body, str):
-            return web.json_response({"error": "MessageSid, From and Body are required"}, status=400)
+        sid, sender, body = form.get("MessageSid", ""), form.get("From", ""), form.get("Body", "")
+        if not sid or not sender:
+            return web.json_response({"error": "MessageSid and From are required"}, status=400)
         address = Address(CHANNEL, sender)
         word = keyword(body)
         try:
-            if word in OPT_OUT_WORDS or word in OPT_IN_WORDS:
-                await hub.set_opted_out(address, word in OPT_OUT_WORDS)
-                log.info("sms: %s opted %s", _masked(sender), "out" if word in OPT_OUT_WORDS else "in")
+            if word in OPT_OUT_WORDS:
+                await hub.set_opted_out(address, True)
+                log.info("sms: %s opted out", _masked(sender))
                 return _empty_twiml()
+            if word in OPT_IN_WORDS and (await hub.set_opted_out(address, False) or word != "YES"):
+                log.info("sms: %s opted in", _masked(sender))
+                return _empty_twiml()  # a "yes" from a number that never opted out is for the bot
             if word in HELP_WORDS:
                 return self._help_once(sid)
             if not (await hub.admit(channel=CHANNEL, sender=sender)).allowed:
@@ -179,44 +195,51 @@ class SmsChannel:
                 sender_id=sender,
                 text=body,
                 attachments=await self._attachments(form),
-                verified_phone=sender,
+                verified_phone=sender if _E164.fullmatch(sender) else None,
             ))
-        except StorageUnavailable as exc:  # nothing kept: Twilio may try again
+        except StorageUnavailable as exc:  # nothing kept (see README: Twilio's retries)
             return web.Response(status=503, headers={"Retry-After": str(exc.retry_after_s)})
         return _empty_twiml()
 
     async def _status(self, request: web.Request) -> web.Response:
         """A delivery report on one of our replies; stored unless a later one came first."""
-        form = await request.post()
+        form = await _form(request)
+        if isinstance(form, web.Response):
+            return form
         if not self._signed(request, form):
             return _refusal(request)
         hub = self._hub
-        sid, status = form.get("MessageSid"), form.get("MessageStatus")
+        sid, status = form.get("MessageSid", ""), form.get("MessageStatus", "")
         if hub is None:
             return web.Response(status=503, headers={"Retry-After": "5"})
-        if not isinstance(sid, str) or not isinstance(status, str) or status not in STATUS_RANKS:
-            return web.json_response({"error": "MessageSid and a known MessageStatus are required"}, status=400)
-        code = form.get("ErrorCode")
-        error = int(code) if isinstance(code, str) and code.isdigit() else None
+        if not sid or not status:
+            return web.json_response({"error": "MessageSid and MessageStatus are required"}, status=400)
+        if status not in STATUS_RANKS:  # a status added after this was written: nothing to do
+            return web.Response(status=204)
+        code = form.get("ErrorCode", "")
+        error = int(code) if code.isdigit() else None
         unreachable = (f"SMS {status}: Twilio error {error}"
                        if status in ("undelivered", "failed") and error in UNREACHABLE_CODES else None)
         try:
             await hub.delivery_status(CHANNEL, sid, status, STATUS_RANKS[status], unreachable=unreachable)
-            recipient = form.get("To")
-            if error == UNSUBSCRIBED and isinstance(recipient, str):
+            recipient = form.get("To", "")
+            if error == UNSUBSCRIBED and recipient:
                 await hub.set_opted_out(Address(CHANNEL, recipient), True)
         except StorageUnavailable as exc:
             return web.Response(status=503, headers={"Retry-After": str(exc.retry_after_s)})
         return web.Response(status=204)
 
-    def _signed(self, request: web.Request, form: MultiDictProxy[Any]) -> bool:
+    def _signed(self, request: web.Request, form: MultiDict[str]) -> bool:
         """Twilio's signature over the public URL it called (path and query included) and the
-        form; HMAC-SHA256 where Twilio says so in X-Twilio-Webhooks-Signature-Settings."""
+        form: with the auth token, or — where X-Twilio-Webhooks-Signature-Settings names
+        HMAC-SHA256 — with the Webhooks SharedKey secret (`sms.webhook_signing_key`)."""
         signature = request.headers.get("X-Twilio-Signature", "")
-        if not signature:
+        settings_header = request.headers.get("X-Twilio-Webhooks-Signature-Settings")
+        validator = self._shared_key_validator if settings_header else self._validator
+        if not signature or validator is None:
             return False
-        algorithm = get_signature_algorithm(request.headers.get("X-Twilio-Webhooks-Signature-Settings"))
-        return bool(self._validator.validate(self._settings.public_url + request.path_qs, form, signature, algorithm))
+        algorithm = get_signature_algorithm(settings_header)
+        return bool(validator.validate(self._settings.public_url + request.path_qs, form, signature, algorithm))
 
     def _help_once(self, sid: str) -> web.Response:
         """HELP is answered in the TwiML itself (not stored); a redelivery gets an empty one."""
@@ -229,47 +252,55 @@ class SmsChannel:
         response.message(self._settings.help_text)
         return web.Response(text=str(response), content_type="application/xml")
 
-    async def _attachments(self, form: MultiDictProxy[Any]) -> tuple[Attachment, ...]:
+    async def _attachments(self, form: MultiDict[str]) -> tuple[Attachment, ...]:
+        """Every `MediaUrl{i}`, fetched within one deadline (Twilio waits 15 s for our answer);
+        those past `attachments.max_files` are only named, not fetched."""
         count = form.get("NumMedia", "0")
-        media = int(count) if isinstance(count, str) and count.isdigit() else 0
         found = []
-        for index in range(min(media, self._max_files + 1)):  # one past the limit: it is named as skipped
-            url, kind = form.get(f"MediaUrl{index}"), form.get(f"MediaContentType{index}")
-            if isinstance(url, str) and url:
-                kind = kind if isinstance(kind, str) and kind else "application/octet-stream"
-                name = f"mms-{index + 1}{mimetypes.guess_extension(kind.split(';')[0].strip()) or ''}"
-                found.append(await self._download(url, name, kind))
+        deadline = asyncio.get_running_loop().time() + MEDIA_DEADLINE_S
+        for index in range(min(int(count) if count.isdigit() else 0, 100)):
+            url, kind = form.get(f"MediaUrl{index}", ""), form.get(f"MediaContentType{index}") or "application/octet-stream"
+            name = f"mms-{index + 1}{mimetypes.guess_extension(kind.split(';')[0].strip()) or ''}"
+            if not url or index >= self._max_files:
+                found.append(Attachment(name, kind, b""))
+                continue
+            try:
+                async with asyncio.timeout_at(deadline):
+                    found.append(await self._download(url, name, kind))
+            except TimeoutError:
+                found.append(Attachment(name, kind, b"", problem=f"{name} could not be fetched in time"))
         return tuple(found)
 
     async def _download(self, url: str, name: str, kind: str) -> Attachment:
         """The media file, at most one byte over the size limit. The account's credentials go
         only to Twilio's API host; its redirect to the CDN is followed without them."""
-        if self._media is None or _origin(url) != self._twilio_origin:
+        unfetched = Attachment(name, kind, b"", problem=f"{name} could not be fetched from Twilio")
+        if self._media is None or _origin(url) not in self._media_origins:
             log.warning("sms: media %s not fetched: %s is not Twilio's media host", name, urlsplit(url).netloc)
-            return Attachment(name, kind, b"")
+            return unfetched
         credentials = {"Authorization": aiohttp.encode_basic_auth(self._settings.account_sid, self._token)}
         limit = self._max_file_bytes + 1
         try:
             for _ in range(MAX_REDIRECTS + 1):
-                async with self._media.get(url, headers=credentials if _origin(url) == self._twilio_origin else None,
+                async with self._media.get(url, headers=credentials if _origin(url) in self._media_origins else None,
                                            allow_redirects=False) as response:
                     if response.status in (301, 302, 303, 307, 308) and "Location" in response.headers:
                         url = urljoin(url, response.headers["Location"])
                         continue
                     if response.status != 200:
                         log.warning("sms: fetching media %s failed: HTTP %s", name, response.status)
-                        return Attachment(name, kind, b"")
+                        return unfetched
                     data = bytearray()
                     async for chunk in response.content.iter_chunked(64 * 1024):
                         data += chunk
                         if len(data) >= limit:
                             break
                     return Attachment(name, kind, bytes(data[:limit]))
-        except (aiohttp.ClientError, TimeoutError) as exc:
+        except aiohttp.ClientError as exc:
             log.warning("sms: fetching media %s failed: %s", name, type(exc).__name__)
-            return Attachment(name, kind, b"")
+            return unfetched
         log.warning("sms: fetching media %s failed: more than %d redirects", name, MAX_REDIRECTS)
-        return Attachment(name, kind, b"")
+        return unfetched
 
     def _started(self) -> tuple[HubPort, Client]:
         if self._hub is None or self._client is None:
@@ -278,6 +309,7 @@ class SmsChannel:
 
 
 def _origin(url: str) -> tuple[str, str]:
+    """Scheme and host (with port): what must match for credentials to be sent."""
     parts = urlsplit(url)
     return parts.scheme.lower(), parts.netloc.lower()
 
@@ -285,6 +317,25 @@ def _origin(url: str) -> tuple[str, str]:
 def _masked(number: str) -> str:
     """A phone number for the log: enough to tell numbers apart, not to dial one."""
     return number[:4] + "…" + number[-2:] if len(number) > 6 else "…"
+
+
+def _masked_numbers(text: str) -> str:
+    """Twilio's error texts quote the recipient's number; logs and dead letters keep it masked."""
+    return re.sub(r"\+\d{7,15}", lambda match: _masked(match.group()), text)
+
+
+async def _form(request: web.Request) -> MultiDict[str] | web.Response:
+    """A webhook's form fields, read whole but never past what Twilio sends; a 4xx for
+    anything that is not a UTF-8 urlencoded form (checked before the signature can be)."""
+    if request.content_type != "application/x-www-form-urlencoded":
+        return web.json_response({"error": "expected a form (application/x-www-form-urlencoded)"}, status=415)
+    body = await read_at_most(request, MAX_FORM_BYTES)
+    if body is None:
+        return web.json_response({"error": "the body is larger than Twilio sends"}, status=413)
+    try:
+        return MultiDict(parse_qsl(body.decode("utf-8"), keep_blank_values=True, errors="strict"))
+    except (UnicodeDecodeError, ValueError):
+        return web.json_response({"error": "the form is not UTF-8"}, status=400)
 
 
 def _refusal(request: web.Request) -> web.Response:

@@ -50,7 +50,7 @@ _UCS2 = ("UCS-2", 70, 67)
 
 _PARSER = MarkdownIt("commonmark", {"html": False}).enable("table")
 """Configured once; parsing keeps no state in it."""
-_SENTENCE_END = re.compile(r"(?:(?<!\d)\.|[!?…])[\"'”’»)\]]*(?=\s|\Z)|(?=\n)|\Z")
+_SENTENCE_END = re.compile(r"(?:(?<!^\d)(?<!^\d\d)(?<!\n\d)(?<!\n\d\d)\.|[!?…])[\"'”’»)\]]*(?=\s|\Z)|(?=\n)|\Z")
 """Where the answer may end: after a sentence (not after "2.", an item's number), at a line
 end (a list item, a heading) or at its end."""
 _WORD_END = re.compile(r"(?=\s)|\Z")

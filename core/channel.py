@@ -188,9 +188,9 @@ class HubPort(Protocol):
         """The platform moved a chat to a new id: its conversations and replies follow."""
         ...
 
-    async def set_opted_out(self, address: Address, opted_out: bool) -> None:
+    async def set_opted_out(self, address: Address, opted_out: bool) -> bool:
         """The customer at `address` said STOP (True) or START (False): while opted out, no
-        reply is sent there (each is dead-lettered unsent)."""
+        reply is sent there (each is dead-lettered unsent). Whether it changed anything."""
         ...
 
     async def delivery_status(self, channel: str, external_id: str, status: str, rank: int, *,

@@ -38,8 +38,9 @@ class ChannelState:
         a conversation already living at the new id keeps it. How many moved."""
         return await self._run(partial(_move_chat, channel=channel, old=old_chat_id, new=new_chat_id))
 
-    async def set_opted_out(self, address: Address, opted_out: bool) -> None:
-        await self._run(partial(_set_opted_out, address=address, opted_out=opted_out))
+    async def set_opted_out(self, address: Address, opted_out: bool) -> bool:
+        """Whether it changed anything (False: the address was already so)."""
+        return await self._run(partial(_set_opted_out, address=address, opted_out=opted_out))
 
     async def delivery_status(self, channel: str, external_id: str, status: str, rank: int, *,
                               unreachable: str | None = None) -> bool:
@@ -98,12 +99,14 @@ def _move_chat(session: Session, *, channel: str, old: str, new: str) -> int:
     return len(ids)
 
 
-def _set_opted_out(session: Session, *, address: Address, opted_out: bool) -> None:
+def _set_opted_out(session: Session, *, address: Address, opted_out: bool) -> bool:
     if opted_out:
-        session.execute(insert_ignoring_conflicts(session, OptOut).values(
+        changed = session.execute(insert_ignoring_conflicts(session, OptOut).values(
             channel=address.channel, chat_id=address.chat_id, opted_out_at=utcnow()))
     else:
-        session.execute(delete(OptOut).where(OptOut.channel == address.channel, OptOut.chat_id == address.chat_id))
+        changed = session.execute(delete(OptOut).where(OptOut.channel == address.channel,
+                                                        OptOut.chat_id == address.chat_id))
+    return bool(changed.rowcount)  # type: ignore[attr-defined]
 
 
 def _delivery_status(session: Session, *, channel: str, external_id: str, status: str, rank: int,

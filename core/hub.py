@@ -159,8 +159,8 @@ class Hub:
         moved = await self._storage.channel_state.move_chat(channel, old_chat_id, new_chat_id)
         log.info("hub: %s chat %s moved to %s (%d conversations follow it)", channel, old_chat_id, new_chat_id, moved)
 
-    async def set_opted_out(self, address: Address, opted_out: bool) -> None:
-        await self._storage.channel_state.set_opted_out(address, opted_out)
+    async def set_opted_out(self, address: Address, opted_out: bool) -> bool:
+        return await self._storage.channel_state.set_opted_out(address, opted_out)
 
     async def delivery_status(self, channel: str, external_id: str, status: str, rank: int, *,
                               unreachable: str | None = None) -> bool:

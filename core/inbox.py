@@ -111,7 +111,8 @@ def _insert(session: Session, *, message: InboundMessage, lease: timedelta) -> R
                 filename=attachment.filename[:255],
                 content_type=attachment.content_type[:120],
                 size=attachment.size,
-                data=attachment.data,
+                data=attachment.data if attachment.problem is None else None,
+                problem=attachment.problem,
             )
         )
     return Receipt(message_id, conversation_id, duplicate=False)

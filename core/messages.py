@@ -35,6 +35,9 @@ class Attachment:
     declared_size: int | None = None
     """The size the platform reported, where a file over `attachments.max_bytes` was not
     fetched at all (`data` is then empty): the customer is told how large it was."""
+    problem: str | None = None
+    """Why the file could not be fetched from the platform, in words for the customer
+    ("mms-1.pdf could not be fetched"); it is then not read at all."""
 
     @property
     def size(self) -> int:

@@ -18,6 +18,7 @@ from pydantic import (
     Field,
     SecretStr,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -33,7 +34,8 @@ from knowledge.settings import KnowledgeSettings
 DEFAULT_CONFIG = Path("config/supporthub.toml")
 SECRET_KEYS = {("api", "token"), ("web", "session_secret"), ("web", "identity_secret"), ("llm", "api_key"),
                ("slack", "bot_token"), ("slack", "signing_secret"), ("slack", "app_token"),
-               ("telegram", "bot_token"), ("telegram", "webhook_secret"), ("sms", "auth_token")}
+               ("telegram", "bot_token"), ("telegram", "webhook_secret"), ("sms", "auth_token"),
+               ("sms", "webhook_signing_key")}
 
 
 class Section(BaseModel):
@@ -243,19 +245,23 @@ class SmsSettings(Section):
 
     account_sid: str = ""
     auth_token: SecretStr | None = None
+    webhook_signing_key: SecretStr | None = None
+    """The secret of a Twilio Webhooks SharedKey, for webhooks Twilio signs with HMAC-SHA256
+    (X-Twilio-Webhooks-Signature-Settings); the classic signature uses the auth token."""
     from_number: str = Field("", description="the Twilio number replies come from, E.164 (+15551234567)")
     messaging_service_sid: str = Field("", description="or a Messaging Service (MG…) that picks the number")
     api_url: str = Field("https://api.twilio.com", description="REST API base URL (tests point it at a fake)")
     public_url: str = Field("", description="the hub's public base URL exactly as Twilio calls it")
     max_segments: int = Field(4, ge=1, le=10, description="SMS segments one reply may take (each is billed)")
-    help_text: str = "Ask a question and we'll answer by text. Reply STOP to stop messages, START to resume."
+    help_text: str = Field("Ask a question and we'll answer by text. Reply STOP to stop messages, START to resume.",
+                           min_length=1, max_length=320)
     status_callbacks: bool = Field(True, description="ask Twilio to report each reply's delivery")
 
     @field_validator("api_url", "public_url")
     @classmethod
-    def _base_url(cls, value: str) -> str:
+    def _base_url(cls, value: str, info: ValidationInfo) -> str:
         value = value.strip().rstrip("/")
-        if value and not value.startswith(("http://", "https://")):
+        if (value or info.field_name == "api_url") and not value.startswith(("http://", "https://")):
             raise ValueError(f"{value!r} is not an http(s) URL")
         return value
 

@@ -147,8 +147,10 @@ class FakeHub:
         self.messages = [(Address(a.channel, new_chat_id, a.thread_id) if a.channel == channel and a.chat_id == old_chat_id
                           else a, m) for a, m in self.messages]
 
-    async def set_opted_out(self, address: Address, opted_out: bool) -> None:
+    async def set_opted_out(self, address: Address, opted_out: bool) -> bool:
+        changed = (address in self.opted_out) != opted_out
         (self.opted_out.add if opted_out else self.opted_out.discard)(address)
+        return changed
 
     async def delivery_status(self, channel: str, external_id: str, status: str, rank: int, *,
                               unreachable: str | None = None) -> bool:

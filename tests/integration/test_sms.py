@@ -39,6 +39,7 @@ WEBHOOK = f"{PUBLIC_URL}/sms/twilio"
 STATUS = f"{PUBLIC_URL}/sms/twilio/status"
 CUSTOMER = "+14155550100"
 SAMPLE_PDF = Path("config/knowledge/refund-policy.pdf")
+SHARED_KEY = "webhooks-shared-key-secret"
 SLACK_SECRET = "desk-signing-secret"
 STAFF = "C0STAFF"
 _sids = itertools.count(1)
@@ -56,7 +57,7 @@ async def twilio() -> AsyncIterator[FakeTwilio]:
 def settings_for(make_settings: Callable[..., Settings], twilio: FakeTwilio) -> Callable[..., Settings]:
     def make(**overrides: Any) -> Settings:
         sms = SmsSettings(account_sid=ACCOUNT_SID, auth_token=SecretStr(AUTH_TOKEN), from_number=HUB_NUMBER,
-                          api_url=twilio.api_url, public_url=PUBLIC_URL)
+                          api_url=twilio.api_url, public_url=PUBLIC_URL, webhook_signing_key=SecretStr(SHARED_KEY))
         return make_settings(sms=sms, outbox=OutboxSettings(poll_interval_s=0.2, backoff_base_s=0.2), **overrides)
 
     return make
@@ -122,13 +123,41 @@ async def test_forged_missing_and_wrong_url_signatures_are_403_and_nothing_is_st
     assert await count(client, Message) == 0 and not twilio.calls
 
 
-async def test_behind_a_proxy_the_public_url_and_query_validate_also_with_sha256(
+async def test_behind_a_proxy_the_public_url_and_query_validate(client: TestClient, twilio: FakeTwilio) -> None:
+    params = incoming_sms("How do I reset my password?", from_=CUSTOMER, message_sid=sid())
+    headers = signed_form(f"{WEBHOOK}?source=proxy", params)
+    assert (await client.post("/sms/twilio?source=proxy", data=params, headers=headers)).status == 200
+    await twilio.wait_for_sent(1)
+
+
+async def test_a_sha256_webhook_is_checked_with_the_shared_key_not_the_auth_token(
     client: TestClient, twilio: FakeTwilio
 ) -> None:
     params = incoming_sms("How do I reset my password?", from_=CUSTOMER, message_sid=sid())
-    headers = signed_form(f"{WEBHOOK}?source=proxy", params, algorithm="HMAC_SHA256")
-    assert (await client.post("/sms/twilio?source=proxy", data=params, headers=headers)).status == 200
+    with_token = signed_form(WEBHOOK, params, algorithm="HMAC_SHA256")
+    assert (await client.post("/sms/twilio", data=params, headers=with_token)).status == 403
+    with_key = signed_form(WEBHOOK, params, token=SHARED_KEY, algorithm="HMAC_SHA256")
+    assert (await client.post("/sms/twilio", data=params, headers=with_key)).status == 200
     await twilio.wait_for_sent(1)
+
+
+@pytest.mark.parametrize(("body", "content_type", "status"), [
+    (b"--x\r\nContent-Disposition: form-data; name=\"a\"; filename=\"a\"\r\n\r\nb\r\n--x--", "multipart/form-data; boundary=x", 415),
+    (b"Body=%FF%FE", "application/x-www-form-urlencoded", 400),
+    (b"x" * 70_000, "application/x-www-form-urlencoded", 413),
+    (b"Body=hi", "application/x-www-form-urlencoded", 403),
+])
+async def test_a_body_that_is_not_a_twilio_form_is_a_4xx(
+    client: TestClient, body: bytes, content_type: str, status: int
+) -> None:
+    response = await client.post("/sms/twilio", data=body, headers={"Content-Type": content_type})
+    assert response.status == status and await count(client, Message) == 0
+
+
+async def test_yes_is_for_the_bot_unless_the_number_opted_out(client: TestClient, twilio: FakeTwilio) -> None:
+    assert (await text_in(client, "Yes"))[0] == 200
+    await twilio.wait_for_sent(1)  # answered: a "yes" to the bot's own question
+    assert await count(client, Message, Message.text == "Yes") == 1
 
 
 async def test_stop_silences_the_number_and_start_brings_answers_back(client: TestClient, twilio: FakeTwilio) -> None:
@@ -177,8 +206,9 @@ async def test_credentials_are_never_sent_to_a_media_url_off_twilio(client: Test
         message_sid = sid()
         forged = elsewhere.add_media(message_sid, "ME9", b"secret-stealer", "text/plain", require_auth=False)
         assert (await text_in(client, "see attached", message_sid=message_sid, media=[(forged, "text/plain")]))[0] == 200
-        await twilio.wait_for_sent(1)
+        (sent,) = await twilio.wait_for_sent(1)
         assert not elsewhere.downloads  # not fetched at all, so no credentials went there
+        assert "mms-1.txt could not be fetched" in str(sent.params["Body"])
     finally:
         await elsewhere.stop()
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from pydantic import SecretStr
 
-from channels.sms import SmsChannel
+from channels.sms import SmsChannel, keyword
 from channels.sms_format import segments
 from core.channel import DeliveryError
 from core.messages import Address, Author, Citation
@@ -71,10 +71,11 @@ async def test_a_rate_limit_or_a_server_error_is_retried(started: Callable[[], F
 
 async def test_an_invalid_number_is_dead_lettered_and_unreachable(started: Callable[[], FakeHub], twilio: FakeTwilio) -> None:
     hub = started()
-    twilio.fail_next(400, code=21211, message="The 'To' number is not a valid phone number.")
+    twilio.fail_next(400, code=21211, message=f"The 'To' number {CUSTOMER.chat_id} is not a valid phone number.")
     with pytest.raises(DeliveryError) as failed:
         await hub.channel.send(CUSTOMER, hub.add(CUSTOMER, Author.BOT, "Hello"))
     assert failed.value.permanent and failed.value.unreachable and "21211" in str(failed.value)
+    assert CUSTOMER.chat_id not in str(failed.value)  # the number is masked in logs and dead letters
 
 
 async def test_an_unsubscribed_number_is_opted_out(started: Callable[[], FakeHub], twilio: FakeTwilio) -> None:
@@ -83,3 +84,22 @@ async def test_an_unsubscribed_number_is_opted_out(started: Callable[[], FakeHub
     with pytest.raises(DeliveryError) as failed:
         await hub.channel.send(CUSTOMER, hub.add(CUSTOMER, Author.BOT, "Hello"))
     assert failed.value.permanent and CUSTOMER in hub.opted_out
+
+
+@pytest.mark.parametrize(("body", "word"), [
+    *((w, w) for w in ("STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "START", "UNSTOP", "YES", "HELP", "INFO")),
+    (" stop! ", "STOP"), ("Help.", "HELP"), ("stop sending me these", None), ("how do I cancel my plan?", None),
+])
+def test_carrier_keywords_are_whole_messages(body: str, word: str | None) -> None:
+    assert keyword(body) == word
+
+
+async def test_credentials_being_rotated_or_a_full_queue_are_retried(
+    started: Callable[[], FakeHub], twilio: FakeTwilio
+) -> None:
+    hub = started()
+    for status, code in ((401, 20003), (400, 21611)):
+        twilio.fail_next(status, code=code)
+        with pytest.raises(DeliveryError) as failed:
+            await hub.channel.send(CUSTOMER, hub.add(CUSTOMER, Author.BOT, "Hello"))
+        assert not failed.value.permanent
