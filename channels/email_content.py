@@ -179,9 +179,14 @@ def _dmarc_verdict(resinfo: str) -> tuple[str, str] | None:
 
 
 def _header(message: MIMEPart, name: str) -> str | None:
-    """The first header of that name, decoded and unfolded; None when absent."""
-    value = message.get(name)
-    return None if value is None else str(value).strip()
+    """The first header of that name, decoded and unfolded; None when absent. The standard
+    library's header parser fails on some malformed headers (an IndexError or AttributeError
+    deep inside it, found by fuzzing the samples): such a header is read as its raw text."""
+    try:
+        value = message.get(name)
+    except Exception:  # only the standard library's header parser runs here
+        value = next((raw for key, raw in message.raw_items() if key.lower() == name.lower()), None)
+    return None if value is None else "".join(str(value).splitlines()).strip()
 
 
 def _thread_subject(subject: str) -> str:
@@ -357,7 +362,7 @@ def _leaves(part: MIMEPart) -> Iterator[MIMEPart]:
 
 def _inline_image(part: MIMEPart, referenced: set[str]) -> bool:
     """An image shown in the HTML (a logo, a pasted picture) rather than a file sent along."""
-    content_id = _MESSAGE_ID.search(str(part.get("Content-ID", "")))
+    content_id = _MESSAGE_ID.search(_header(part, "Content-ID") or "")
     if part.get_content_maintype() != "image" or content_id is None:
         return False
     return part.get_content_disposition() == "inline" or content_id.group(1).lower() in referenced
