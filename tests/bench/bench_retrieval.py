@@ -247,7 +247,7 @@ async def _quality(threads: list[dict[str, Any]], root: Path, embedder: Embedder
 async def _speed(kb: KnowledgeBase, embedder: Embedder, queries: Sequence[str], out: dict[str, Any]) -> None:
     sample = list(queries[:300])
     vectors = embedder.encode(sample)
-    ids, matrix = [], []
+    ids: list[str] = []
     for record in kb.dense.records():
         ids.append(record.chunk_id)
     emb = kb.dense.embeddings(ids)
@@ -302,7 +302,6 @@ async def _decline(threads: list[dict[str, Any]], root: Path, embedder: Embedder
             queries.append(q)
             in_domain.append(i % 2 == 0)
     flags = np.asarray(in_domain)
-    titles = {h.source: h.title for h in []}
     top1, margin, title_cos = [], [], []
     title_vectors: dict[str, np.ndarray] = {}
     vectors = embedder.encode(queries)
@@ -315,7 +314,6 @@ async def _decline(threads: list[dict[str, Any]], root: Path, embedder: Embedder
         if title not in title_vectors:
             title_vectors[title] = embedder.encode([title])[0]
         title_cos.append(max(hits[0].relevance, float(np.dot(vector, title_vectors[title]))))
-    del titles
     signals = {"top1 cosine": np.asarray(top1), "max(cos chunk, cos title)": np.asarray(title_cos),
                "top1 - top2 margin": np.asarray(margin)}
     table: dict[str, Any] = {}

@@ -24,7 +24,7 @@ from core.llm_responder import (
 from core.messages import Author, Citation
 from core.settings import LlmSettings
 from core.streaming import CitationsReady, StreamDone, StreamEvent, StreamReset, TextDelta
-from core.turn_context import AttachmentText, Fact, PastMessage, TurnContext
+from core.turn_context import AttachmentText, Fact, FactKey, PastMessage, TurnContext
 from knowledge.hits import Hit
 from tests.fakes.openai_server import (
     Call,
@@ -117,7 +117,7 @@ async def test_plain_answer_keeps_its_citation_and_sends_a_well_formed_request(
         hits=[RESET, BILLING],
         recent=(PastMessage(1, Author.CUSTOMER, "hello"), PastMessage(2, Author.BOT, "Hi! Ask away."),
                 PastMessage(3, Author.STAFF, "Ana from support here.")),
-        summary="Customer Ana, Pro plan.", facts=(Fact("name", "Ana"),),
+        summary="Customer Ana, Pro plan.", facts=(Fact(FactKey.NAME, "Ana"),),
         attachments=(AttachmentText("error.txt", "ERR_42 at login"), AttachmentText("scan.pdf", None, "unreadable")),
     )
     assert outcome.reply.text == "Click **Forgot password?** on the sign-in page [1]."
@@ -207,7 +207,7 @@ async def test_remember_fact_becomes_a_fact_of_the_outcome(
     fake.script(ToolCalls(Call("remember_fact", {"key": "plan", "value": "Pro"}), text=preamble),
                 Text("Noted: you're on Pro."))
     outcome = await ask(make_responder(), "I'm on the Pro plan", hits=[])
-    assert outcome.facts == (Fact("plan", "Pro"),)
+    assert outcome.facts == (Fact(FactKey.PLAN, "Pro"),)
     assert outcome.reply.text == "Noted: you're on Pro."
     assert not outcome.declined and not outcome.reply.handoff  # taking note is not a decline
     assert json.loads(fake.requests[1].body["messages"][-1]["content"]) == {"ok": True}

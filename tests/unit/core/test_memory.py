@@ -15,7 +15,7 @@ from core.memory import (
     within_budget,
 )
 from core.messages import Author
-from core.turn_context import Fact, PastMessage
+from core.turn_context import Fact, FactKey, PastMessage
 
 
 @pytest.mark.parametrize(
@@ -73,15 +73,16 @@ def test_questions_that_ask_a_fact_back(text: str, key: str | None) -> None:
 
 
 def test_recall_uses_the_newest_single_value_and_every_order_number() -> None:
-    facts = [Fact("name", "Al"), Fact("order_number", "A-1001"), Fact("name", "Alice"), Fact("order_number", "B-2002")]
-    assert recall_reply("name", facts).text == "Your name is Alice."
-    assert recall_reply("order_number", facts).text == "Your order numbers: A-1001, B-2002."
-    assert recall_reply("plan", facts).text == "You haven't told me your plan yet."
-    assert recall_reply("order_number", []).text == "You haven't told me your order number yet."
+    facts = [Fact(FactKey.NAME, "Al"), Fact(FactKey.ORDER_NUMBER, "A-1001"),
+             Fact(FactKey.NAME, "Alice"), Fact(FactKey.ORDER_NUMBER, "B-2002")]
+    assert recall_reply(FactKey.NAME, facts).text == "Your name is Alice."
+    assert recall_reply(FactKey.ORDER_NUMBER, facts).text == "Your order numbers: A-1001, B-2002."
+    assert recall_reply(FactKey.PLAN, facts).text == "You haven't told me your plan yet."
+    assert recall_reply(FactKey.ORDER_NUMBER, []).text == "You haven't told me your order number yet."
 
 
 def test_acknowledgement_greets_by_name_and_lists_what_was_noted() -> None:
-    reply = acknowledgement([Fact("name", "Bo"), Fact("order_number", "X-1234"), Fact("plan", "Pro")])
+    reply = acknowledgement([Fact(FactKey.NAME, "Bo"), Fact(FactKey.ORDER_NUMBER, "X-1234"), Fact(FactKey.PLAN, "Pro")])
     assert reply.text == "Nice to meet you, Bo! Thanks, I've noted your order number and plan. How can I help?"
 
 
