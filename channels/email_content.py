@@ -69,16 +69,16 @@ _QUOTE_BLOCKS = ".gmail_quote, blockquote[type=cite], .moz-cite-prefix"
 what they contain."""
 _SIGNATURE_BLOCKS = "#Signature, #ms-outlook-mobile-signature"
 """Outlook's signatures, which lack the "-- " line that marks Gmail's and Thunderbird's."""
-_QUOTE_STARTS = (
-    "#appendonsend, #divRplyFwdMsg,"
-    ' div[style*="border-top:solid #E1E1E1" i], div[style*="border-top:solid #B5C4DF" i]'
-)
+_QUOTE_STARTS = '#appendonsend, #divRplyFwdMsg, div[style*="border-top:solid #E1E1E1" i]'
 """Where Outlook's quoted mail begins: the web and mobile apps' markers, and the rule above the
-desktop app's "From: … Sent: …" block (Outlook 2013 on, and 2007–2010). Outlook puts the
-quoted mail after these, not inside, so they are removed with everything after them."""
+desktop app's "From: … Sent: …" block. Outlook puts the quoted mail after these, not inside,
+so they are removed with everything after them."""
 _SPACE_RUN = re.compile(r"(?<=\S)[ \t]{2,}(?=\S)")
+"""Spaces inside a line of converted HTML, where the browser would show one."""
 
 _SUBJECT_PREFIXES = re.compile(r"^(?:\s*(?:re|fwd?|aw|wg|sv|vs)\s*(?:\[\d+\]|\(\d+\))?\s*:)+", re.IGNORECASE)
+_FORWARD = re.compile(r"\s*(?:fwd?|wg)\s*(?:\[\d+\]|\(\d+\))?\s*:", re.IGNORECASE)
+"""A subject that starts as a forward ("Fwd:", "FW:", German "WG:"), not as a reply to one."""
 _MESSAGE_ID = re.compile(r"<([^<>\s]+)>")
 _CID = re.compile(r"cid:([^\"'\s>)]+)", re.IGNORECASE)
 _NULL_PATH = re.compile(r"<\s*>")
@@ -96,8 +96,6 @@ class _MailMarkdown(MarkdownConverter):
 
     def convert_div(self, el: Tag, text: str, parent_tags: set[str]) -> str:
         line = text.strip(" \t\r\n")
-        if "_inline" in parent_tags:  # in a heading or a table cell, as markdownify does
-            return f" {line} "
         return f"\n{line}\n" if line else "\n\n"
 
 
@@ -132,8 +130,13 @@ class ParsedMail:
 
 def parse_mail(raw: bytes) -> ParsedMail:
     """A received message as the hub sees it. Never raises on odd mail: missing headers give
-    empty values, unknown charsets are read as UTF-8."""
-    message = message_from_bytes(raw, policy=policy.default)
+    empty values, unknown charsets are read as UTF-8, and a message the standard library
+    cannot parse at all comes back empty with `automatic` saying so, to be recorded, not
+    answered."""
+    try:
+        message = message_from_bytes(raw, policy=policy.default)
+    except Exception as error:  # the parser's own bugs on malformed MIME ("Content-Type: x/y; name*")
+        return _unreadable(raw, error)
     sender, sender_name = _from(message)
     subject = _header(message, "Subject") or ""
     body = _body(message)
@@ -145,10 +148,26 @@ def parse_mail(raw: bytes) -> ParsedMail:
         thread_subject=_thread_subject(subject),
         in_reply_to=_ids(message, "In-Reply-To"),
         references=_ids(message, "References"),
-        text=_body_text(body) if body is not None else "",
+        text=_body_text(body, forward=_FORWARD.match(subject) is not None) if body is not None else "",
         attachments=_attachments(message, body),
         automatic=_why_automatic(message, sender),
         authentication_results=_header(message, "Authentication-Results"),
+    )
+
+
+def _unreadable(raw: bytes, error: Exception) -> ParsedMail:
+    return ParsedMail(
+        message_id=_hash_id(raw),
+        sender="",
+        sender_name=None,
+        subject="",
+        thread_subject="",
+        in_reply_to=(),
+        references=(),
+        text="",
+        attachments=(),
+        automatic=f"unreadable: the standard library's parser failed ({type(error).__name__}: {error})",
+        authentication_results=None,
     )
 
 
@@ -204,7 +223,11 @@ def _message_id(message: MIMEPart, raw: bytes) -> str:
     bracketed = _MESSAGE_ID.search(value)
     if bracketed:
         return bracketed.group(1)
-    return value or f"sha256-{hashlib.sha256(raw).hexdigest()}"
+    return value or _hash_id(raw)
+
+
+def _hash_id(raw: bytes) -> str:
+    return f"sha256-{hashlib.sha256(raw).hexdigest()}"
 
 
 def _ids(message: MIMEPart, name: str) -> tuple[str, ...]:
@@ -261,12 +284,16 @@ def _body(message: MIMEPart) -> MIMEPart | None:
     return next((part for part in texts if part.get_content_subtype() == "plain"), texts[0] if texts else None)
 
 
-def _body_text(body: MIMEPart) -> str:
-    """The new text of the body part; all of it when stripping would leave nothing."""
+def _body_text(body: MIMEPart, *, forward: bool) -> str:
+    """The new text of the body part; all of it for a forward (what was forwarded is the
+    point: a courier's notice, an invoice mail) or when stripping would leave nothing."""
     content = _decoded(body)
-    if body.get_content_subtype() != "html":
-        return _new_text(content) or _tidy(content)
-    return _new_text(_html_text(content, keep_quotes=False)) or _tidy(_html_text(content, keep_quotes=True))
+    html = body.get_content_subtype() == "html"
+    if not forward:
+        new_text = _new_text(_html_text(content, keep_quotes=False) if html else content)
+        if new_text:
+            return new_text
+    return _tidy(_html_text(content, keep_quotes=True) if html else content)
 
 
 def _decoded(part: MIMEPart) -> str:
@@ -278,13 +305,15 @@ def _decoded(part: MIMEPart) -> str:
 
 def _html_text(html: str, *, keep_quotes: bool) -> str:
     soup = BeautifulSoup(html, "html.parser")
+    for mail_link in soup.select('a[href^="mailto:" i]'):  # "[a@b.example](mailto:a@b.example)"
+        mail_link.unwrap()
     if not keep_quotes:
         for block in soup.select(f"{_QUOTE_BLOCKS}, {_SIGNATURE_BLOCKS}"):
             block.extract()
         start = soup.select_one(_QUOTE_STARTS)
         if start is not None:
             _cut_from(start)
-    return _SPACE_RUN.sub(" ", str(_MARKDOWN.convert_soup(soup)))  # HTML's spaces collapse
+    return _SPACE_RUN.sub(" ", _MARKDOWN.convert_soup(soup))
 
 
 def _cut_from(start: Tag) -> None:
