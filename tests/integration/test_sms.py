@@ -19,7 +19,7 @@ from sqlalchemy import func, select
 from channels.sms_format import segments
 from core.db import AttachmentRow, Conversation, DeliveryStatus, Identity, Message, OptOut, OutboxItem
 from core.server import RUNTIME, create_app
-from core.settings import OutboxSettings, Settings, SlackSettings, SmsSettings
+from core.settings import ApiSettings, OutboxSettings, Settings, SlackSettings, SmsSettings
 from tests.fakes.slack_api import BOT_TOKEN as SLACK_TOKEN
 from tests.fakes.slack_api import FakeSlack
 from tests.fakes.slack_events import message_event, signed_headers
@@ -96,6 +96,20 @@ async def test_a_text_is_answered_with_one_sms_and_the_sender_is_a_verified_phon
     assert "password" in body.lower() and "Source" in body and "**" not in body
     assert segments(body).count <= 4 and sent.params["StatusCallback"] == STATUS
     assert await count(client, Identity, Identity.channel == "phone", Identity.external_user_id == CUSTOMER) == 1
+
+
+async def test_a_texter_and_an_api_caller_with_the_same_phone_are_one_contact(
+    aiohttp_client: Callable[..., Any], settings_for: Callable[..., Settings], twilio: FakeTwilio
+) -> None:
+    client: TestClient = await aiohttp_client(create_app(settings_for(api=ApiSettings(token=SecretStr("t0ken")))))
+    api = await client.post("/api/messages", headers={"Authorization": "Bearer t0ken"},
+                            json={"contact": "crm-4711", "text": "My name is Dana.", "phone": CUSTOMER})
+    assert api.status == 200
+    assert (await text_in(client, "How do I reset my password?"))[0] == 200
+    await twilio.wait_for_sent(1)
+    async with client.app[RUNTIME].sessionmaker() as session:
+        contacts = set((await session.execute(select(Conversation.contact_id))).scalars())
+    assert await count(client, Conversation) == 2 and len(contacts) == 1  # two channels, one person
 
 
 async def test_twilios_retry_of_the_same_message_sid_gets_no_second_sms(client: TestClient, twilio: FakeTwilio) -> None:
