@@ -8,6 +8,7 @@ importing one loads neither the database layer, the LLM client nor the index.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -171,8 +172,9 @@ class HubPort(Protocol):
         """A person wrote in a case thread on the staff desk (a reply, a note or a command)."""
         ...
 
-    async def cursor(self, channel: str, name: str) -> str | None:
-        """A value the channel saved with `save_cursor` (a polling offset), or None."""
+    async def cursor(self, channel: str, name: str, *, newer_than: datetime | None = None) -> str | None:
+        """A value the channel saved with `save_cursor` (a polling offset), or None; with
+        `newer_than`, only a value saved since then."""
         ...
 
     async def save_cursor(self, channel: str, name: str, value: str) -> None: ...
@@ -186,6 +188,11 @@ class HubPort(Protocol):
 
     async def move_chat(self, channel: str, old_chat_id: str, new_chat_id: str) -> None:
         """The platform moved a chat to a new id: its conversations and replies follow."""
+        ...
+
+    async def address_of_message(self, channel: str, external_ids: Sequence[str]) -> Address | None:
+        """Where the conversation lives that holds a message with one of these platform ids
+        (a customer's, or one `send` returned): an email reply's References find its thread."""
         ...
 
     async def set_opted_out(self, address: Address, opted_out: bool) -> bool:

@@ -5,13 +5,15 @@ SMS STOP), and what the platform reported about a sent reply (Twilio's status ca
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from datetime import datetime
 from functools import partial
 
-from sqlalchemy import delete, or_, select, update
+from sqlalchemy import delete, or_, select, union_all, update
 from sqlalchemy.orm import Session
 
 from core.contacts import dialect_insert, insert_ignoring_conflicts
-from core.db import ChannelCursor, Conversation, DeliveredPart, DeliveryStatus, OptOut, OutboxItem, utcnow
+from core.db import ChannelCursor, Conversation, DeliveredPart, DeliveryStatus, Message, OptOut, OutboxItem, utcnow
 from core.messages import Address
 from core.transactions import Transactions
 
@@ -20,8 +22,9 @@ class ChannelState:
     def __init__(self, transactions: Transactions) -> None:
         self._run = transactions.run
 
-    async def cursor(self, channel: str, name: str) -> str | None:
-        return await self._run(partial(_cursor, channel=channel, name=name))
+    async def cursor(self, channel: str, name: str, *, newer_than: datetime | None = None) -> str | None:
+        """The saved value; with `newer_than`, only if saved since then."""
+        return await self._run(partial(_cursor, channel=channel, name=name, newer_than=newer_than))
 
     async def save_cursor(self, channel: str, name: str, value: str) -> None:
         await self._run(partial(_save_cursor, channel=channel, name=name, value=value))
@@ -38,6 +41,13 @@ class ChannelState:
         a conversation already living at the new id keeps it. How many moved."""
         return await self._run(partial(_move_chat, channel=channel, old=old_chat_id, new=new_chat_id))
 
+    async def address_of_message(self, channel: str, external_ids: Sequence[str]) -> Address | None:
+        """Where the conversation lives that holds a message (received, or sent by us) with one
+        of these platform ids, the newest first; None when none does."""
+        if not external_ids:
+            return None
+        return await self._run(partial(_address_of_message, channel=channel, external_ids=list(external_ids)))
+
     async def set_opted_out(self, address: Address, opted_out: bool) -> bool:
         """Whether it changed anything (False: the address was already so)."""
         return await self._run(partial(_set_opted_out, address=address, opted_out=opted_out))
@@ -51,10 +61,11 @@ class ChannelState:
                                        rank=rank, unreachable=unreachable))
 
 
-def _cursor(session: Session, *, channel: str, name: str) -> str | None:
-    return session.execute(
-        select(ChannelCursor.value).where(ChannelCursor.channel == channel, ChannelCursor.name == name)
-    ).scalar_one_or_none()
+def _cursor(session: Session, *, channel: str, name: str, newer_than: datetime | None) -> str | None:
+    query = select(ChannelCursor.value).where(ChannelCursor.channel == channel, ChannelCursor.name == name)
+    if newer_than is not None:
+        query = query.where(ChannelCursor.updated_at >= newer_than)
+    return session.execute(query).scalar_one_or_none()
 
 
 def _save_cursor(session: Session, *, channel: str, name: str, value: str) -> None:
@@ -97,6 +108,21 @@ def _move_chat(session: Session, *, channel: str, old: str, new: str) -> int:
             .values(chat_id=new)
         )
     return len(ids)
+
+
+def _address_of_message(session: Session, *, channel: str, external_ids: list[str]) -> Address | None:
+    received = select(Message.conversation_id, Message.id).where(Message.channel == channel,
+                                                                  Message.external_id.in_(external_ids))
+    sent = select(OutboxItem.conversation_id, OutboxItem.message_id).where(OutboxItem.channel == channel,
+                                                                           OutboxItem.external_id.in_(external_ids))
+    found = union_all(received, sent).subquery()
+    row = session.execute(
+        select(Conversation.channel, Conversation.chat_id, Conversation.thread_id)
+        .join(found, found.c.conversation_id == Conversation.id)
+        .order_by(found.c.id.desc())
+        .limit(1)
+    ).first()
+    return Address(row.channel, row.chat_id, row.thread_id or None) if row is not None else None
 
 
 def _set_opted_out(session: Session, *, address: Address, opted_out: bool) -> bool:

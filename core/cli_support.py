@@ -20,7 +20,7 @@ def configure_logging(level: str) -> None:
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
     # httpx logs every request's URL, and python-telegram-bot's debug lines show the API URL:
     # both hold the Telegram bot token.
-    for noisy in ("httpx", "telegram", "twilio", "openai", "chromadb", "sentence_transformers", "aiohttp.access", "apscheduler", "alembic", "bm25s"):
+    for noisy in ("httpx", "telegram", "twilio", "mail.log", "aioimaplib", "openai", "chromadb", "sentence_transformers", "aiohttp.access", "apscheduler", "alembic", "bm25s"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLevelName(level)))
 
 

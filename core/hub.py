@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import deque
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
 
@@ -143,8 +143,11 @@ class Hub:
             if relayed is not None:
                 await self._deliver_to(relayed.conversation_id, relayed.channel)
 
-    async def cursor(self, channel: str, name: str) -> str | None:
-        return await self._storage.channel_state.cursor(channel, name)
+    async def cursor(self, channel: str, name: str, *, newer_than: datetime | None = None) -> str | None:
+        return await self._storage.channel_state.cursor(channel, name, newer_than=newer_than)
+
+    async def address_of_message(self, channel: str, external_ids: Sequence[str]) -> Address | None:
+        return await self._storage.channel_state.address_of_message(channel, external_ids)
 
     async def save_cursor(self, channel: str, name: str, value: str) -> None:
         await self._storage.channel_state.save_cursor(channel, name, value)

@@ -35,7 +35,8 @@ DEFAULT_CONFIG = Path("config/supporthub.toml")
 SECRET_KEYS = {("api", "token"), ("web", "session_secret"), ("web", "identity_secret"), ("llm", "api_key"),
                ("slack", "bot_token"), ("slack", "signing_secret"), ("slack", "app_token"),
                ("telegram", "bot_token"), ("telegram", "webhook_secret"), ("sms", "auth_token"),
-               ("sms", "webhook_signing_key")}
+               ("sms", "webhook_signing_key"),
+               ("email", "smtp_password"), ("email", "imap_password")}
 
 
 class Section(BaseModel):
@@ -283,6 +284,63 @@ class SmsSettings(Section):
         return self
 
 
+class EmailSettings(Section):
+    """Email as a customer channel; on when `address` is set. Mail comes in through the built-in
+    SMTP listener (`listen_port`) and/or an IMAP mailbox (`imap_host`); replies go out through
+    the relay at `smtp_host`."""
+
+    address: str = Field("", description="the support address: replies come from it")
+    display_name: str = "Support"
+    domain: str = Field("", description="for our Message-IDs; default: the address's domain")
+    smtp_host: str = ""
+    smtp_port: int = Field(587, ge=1, le=65535)
+    smtp_security: Literal["starttls", "tls", "none"] = "starttls"
+    smtp_username: str = ""
+    smtp_password: SecretStr | None = None
+    smtp_ca_file: str = Field("", description="PEM file of a private CA that signed the relay's certificate")
+    listen_host: str = "127.0.0.1"
+    listen_port: int | None = Field(None, ge=1, le=65535, description="set = the built-in SMTP listener is on")
+    accept_addresses: list[str] = Field(default_factory=list, description="aliases besides `address`")
+    tls_cert_file: str = Field("", description="STARTTLS certificate (PEM) for the listener")
+    tls_key_file: str = ""
+    max_message_bytes: int = Field(25 * 1024 * 1024, ge=1024)
+    imap_host: str = ""
+    imap_port: int = Field(993, ge=1, le=65535)
+    imap_security: Literal["tls", "none"] = Field("tls", description="implicit TLS (port 993), or none")
+    imap_username: str = ""
+    imap_password: SecretStr | None = None
+    imap_folder: str = "INBOX"
+    imap_poll_interval_s: float = Field(60.0, gt=0)
+    trust_authentication_results: bool = False
+    max_replies_per_sender_per_hour: int = Field(10, ge=1)
+
+    @field_validator("address", "accept_addresses")
+    @classmethod
+    def _addresses(cls, value: str | list[str]) -> str | list[str]:
+        for address in [value] if isinstance(value, str) else value:
+            if address and not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", address):
+                raise ValueError(f"{address!r} is not an email address")
+        return value.strip().lower() if isinstance(value, str) else [a.strip().lower() for a in value]
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.address)
+
+    @property
+    def mail_domain(self) -> str:
+        return self.domain or self.address.rpartition("@")[2]
+
+    @model_validator(mode="after")
+    def _complete(self) -> EmailSettings:
+        if self.enabled and not self.smtp_host:
+            raise ValueError("set email.smtp_host: replies go out through an SMTP relay")
+        if self.enabled and self.listen_port is None and not self.imap_host:
+            raise ValueError("set email.listen_port (the built-in SMTP listener) or email.imap_host (a mailbox)")
+        if bool(self.tls_cert_file) != bool(self.tls_key_file):
+            raise ValueError("set both email.tls_cert_file and email.tls_key_file, or neither")
+        return self
+
+
 class ScheduleJob(Section):
     """A re-index job: exactly one of `cron` (crontab syntax) or `interval_minutes`."""
 
@@ -332,6 +390,7 @@ class Settings(BaseSettings):
     slack: SlackSettings = SlackSettings()
     telegram: TelegramSettings = TelegramSettings()
     sms: SmsSettings = SmsSettings()
+    email: EmailSettings = EmailSettings()
     schedule: list[ScheduleJob] = []
 
     @classmethod

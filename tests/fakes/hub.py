@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -131,8 +132,13 @@ class FakeHub:
     async def staff_action(self, *, case_id: str, action: CaseAction, actor: str) -> None:
         self.staff_events.append((case_id, actor, action.value))
 
-    async def cursor(self, channel: str, name: str) -> str | None:
+    async def cursor(self, channel: str, name: str, *, newer_than: datetime | None = None) -> str | None:
         return self.cursors.get((channel, name))
+
+    async def address_of_message(self, channel: str, external_ids: Sequence[str]) -> Address | None:
+        found = [a for i in external_ids if (m := self.by_external_id.get(i)) is not None
+                 for a, n in self.messages if n.id == m.id and a.channel == channel]
+        return found[-1] if found else None
 
     async def save_cursor(self, channel: str, name: str, value: str) -> None:
         self.cursors[(channel, name)] = value

@@ -20,7 +20,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 APP_PACKAGES = ("core", "channels", "handoff", "knowledge")
 
-CHANNELS = ("channels.api", "channels.web", "channels.slack", "channels.telegram", "channels.sms")
+CHANNELS = ("channels.api", "channels.web", "channels.slack", "channels.telegram", "channels.sms", "channels.email")
 NEVER_LOADED_BY_A_CHANNEL = (
     "openai", "sqlalchemy", "chromadb", "torch",
     "core.hub", "core.db", "core.inbox", "core.storage", "core.turn_transactions", "core.outbox",

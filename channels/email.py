@@ -1,0 +1,269 @@
+"""Email as a customer channel: mail in through the built-in SMTP listener (aiosmtpd's protocol on
+the app's own loop) and/or an IMAP mailbox (`channels.email_imap`), replies out through an SMTP
+relay (aiosmtplib), every conversation one email thread.
+
+A mail is parsed by `channels.email_content` (the new text only, attachments, why it is
+automatic) and stored under its Message-ID, so a mail delivered twice — or by both paths — is
+answered once; the listener says 250 only after the mail is committed. A mail continues the
+conversation its In-Reply-To / References name (ours or the customer's own Message-IDs), but
+only when its sender is that conversation's contact: a forwarded thread must not let someone
+else take it over; failing that, the same sender's thread with the same subject within 14 days.
+
+Loops are the danger of an email bot: automatic mail (auto-replies, lists, bounces, no-reply
+senders), mail from our own addresses, and anything past `max_replies_per_sender_per_hour` is
+never answered, and each such mail is logged with the reason. From is easy to forge, so the
+sender is a verified email (linking the contact across channels) only when
+`trust_authentication_results` is on and the receiving server's DMARC verdict passed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import ssl
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
+
+import aiosmtplib
+from aiohttp import web
+from aiosmtpd.smtp import SMTP, Envelope, Session
+from limits import parse
+from limits.aio.storage import MemoryStorage
+from limits.aio.strategies import MovingWindowRateLimiter
+
+from channels.email_content import ParsedMail, dmarc_passed, parse_mail
+from channels.email_format import ThreadHeaders, reply_message
+from channels.email_imap import ImapPoller
+from core.channel import Capabilities, DeliveryError, HubPort, StorageUnavailable
+from core.messages import Address, Author, InboundMessage, StoredMessage
+
+if TYPE_CHECKING:
+    from core.settings import EmailSettings, Settings
+
+log = logging.getLogger(__name__)
+
+CHANNEL = "email"
+SUBJECT_THREAD_DAYS = 14
+SEND_TIMEOUT_S = 30.0
+
+
+def _key(kind: str, *parts: str) -> str:
+    """A cursor name for thread state: Message-IDs and subjects are longer than a name may be."""
+    return f"{kind}:" + hashlib.sha256("\x00".join(parts).encode()).hexdigest()[:40]
+
+
+class EmailChannel:
+    """Customers who write to the support address."""
+
+    name = CHANNEL
+
+    @staticmethod
+    def configured(settings: Settings) -> bool:
+        """On when `email.address` is set."""
+        return settings.email.enabled
+
+    def __init__(self, settings: Settings) -> None:
+        email = settings.email
+        if not email.enabled:
+            raise ValueError("email: set SUPPORTHUB_EMAIL__ADDRESS to enable the email channel")
+        self._settings: EmailSettings = email
+        self._own = {email.address, *email.accept_addresses}
+        self.capabilities = Capabilities(max_text_length=100_000, formatting="html", threads=True, attachments=True)
+        self._hub: HubPort | None = None
+        self._listener: asyncio.Server | None = None
+        self._poller: ImapPoller | None = None
+        self._replies = MovingWindowRateLimiter(MemoryStorage())
+        self._reply_limit = parse(f"{email.max_replies_per_sender_per_hour}/hour")
+
+    def routes(self) -> list[web.AbstractRouteDef]:
+        return []
+
+    async def start(self, hub: HubPort) -> None:
+        self._hub = hub
+        settings = self._settings
+        if settings.listen_port is not None:
+            loop = asyncio.get_running_loop()
+            self._listener = await loop.create_server(self._smtp_session, settings.listen_host, settings.listen_port)
+            log.info("email: listening for mail on %s:%d", settings.listen_host, settings.listen_port)
+        if settings.imap_host:
+            self._poller = ImapPoller(
+                host=settings.imap_host, port=settings.imap_port, security=settings.imap_security,
+                username=settings.imap_username,
+                password=settings.imap_password.get_secret_value() if settings.imap_password else "",
+                folder=settings.imap_folder, poll_interval_s=settings.imap_poll_interval_s,
+                cursor=_MailboxCursor(hub, settings.imap_folder), deliver=self.take_in,
+            )
+            await self._poller.start()
+
+    async def stop(self) -> None:
+        if self._poller is not None:
+            await self._poller.stop()
+        if self._listener is not None:
+            self._listener.close()
+            await self._listener.wait_closed()
+        self._hub = None
+
+    # -- replies ---------------------------------------------------------------------------
+
+    async def send(self, address: Address, message: StoredMessage) -> str | None:
+        """The reply as a mail in the customer's thread; our Message-ID, stored by the outbox so
+        the customer's answer to it finds the thread."""
+        hub = self._started()
+        thread = address.thread_id or ""
+        settings = self._settings
+        mail, message_id = reply_message(
+            text=message.text,
+            citations=message.citations,
+            to=address.chat_id,
+            from_address=settings.address,
+            display_name=settings.display_name,
+            domain=settings.mail_domain,
+            thread=ThreadHeaders(
+                subject=await hub.cursor(CHANNEL, _key("subject", thread)) or "",
+                in_reply_to=await hub.cursor(CHANNEL, _key("last", thread)) or (thread or None),
+                references=(thread,) if thread else (),
+            ),
+            automatic=message.author is Author.BOT,
+        )
+        try:
+            await aiosmtplib.send(
+                mail,
+                hostname=settings.smtp_host,
+                port=settings.smtp_port,
+                start_tls=True if settings.smtp_security == "starttls" else False,
+                use_tls=settings.smtp_security == "tls",
+                tls_context=self._tls_context(),
+                username=settings.smtp_username or None,
+                password=settings.smtp_password.get_secret_value() if settings.smtp_password else None,
+                timeout=SEND_TIMEOUT_S,
+            )
+        except aiosmtplib.SMTPRecipientsRefused as exc:
+            code = min((r.code for r in exc.recipients), default=550)
+            raise DeliveryError(f"smtp: recipient refused: {code}", permanent=code >= 500) from None
+        except aiosmtplib.SMTPResponseException as exc:
+            reason = f"smtp: {exc.code} {exc.message}"
+            raise DeliveryError(reason, permanent=exc.code >= 500) from None
+        except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:  # down, timed out, TLS
+            raise DeliveryError(f"smtp: {type(exc).__name__}: {exc}") from None
+        return message_id
+
+    def _tls_context(self) -> ssl.SSLContext | None:
+        if not self._settings.smtp_ca_file:
+            return None
+        return ssl.create_default_context(cafile=self._settings.smtp_ca_file)
+
+    # -- intake ----------------------------------------------------------------------------
+
+    def _smtp_session(self) -> SMTP:
+        settings = self._settings
+        tls: ssl.SSLContext | None = None
+        if settings.tls_cert_file:
+            tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+            tls.load_cert_chain(settings.tls_cert_file, settings.tls_key_file)
+        return SMTP(_Handler(self), hostname=settings.mail_domain, enable_SMTPUTF8=True,
+                    data_size_limit=settings.max_message_bytes, tls_context=tls,
+                    loop=asyncio.get_running_loop())
+
+    def accepts(self, recipient: str) -> bool:
+        return recipient.strip().lower() in self._own
+
+    async def take_in(self, raw: bytes, *, envelope_sender: str | None = None) -> None:
+        """Store one mail (raises StorageUnavailable when it could not be); automatic mail, our
+        own and a flood from one sender are logged and dropped."""
+        hub = self._started()
+        mail = parse_mail(raw)
+        reason = self._ignored_because(mail, envelope_sender)
+        if reason is None and not await self._replies.hit(self._reply_limit, CHANNEL, mail.sender):
+            reason = f"over {self._settings.max_replies_per_sender_per_hour} replies an hour to this sender"
+        if reason is not None:
+            log.info("email: not answering mail %s: %s", mail.message_id[:80], reason)
+            return
+        address = await self._thread_for(hub, mail)
+        verified = (mail.sender if self._settings.trust_authentication_results
+                    and dmarc_passed(mail.authentication_results, mail.sender.rpartition("@")[2]) else None)
+        await hub.receive(InboundMessage(
+            address=address,
+            external_id=mail.message_id,
+            sender_id=mail.sender,
+            text=mail.text or mail.subject,
+            sender_name=mail.sender_name,
+            attachments=mail.attachments,
+            verified_email=verified,
+        ))
+        thread = address.thread_id or ""
+        await hub.save_cursor(CHANNEL, _key("last", thread), mail.message_id[:255])
+        if await hub.cursor(CHANNEL, _key("subject", thread)) is None:
+            await hub.save_cursor(CHANNEL, _key("subject", thread), mail.subject[:255])
+        await hub.save_cursor(CHANNEL, _key("by-subject", mail.sender, mail.thread_subject), thread[:255])
+
+    def _ignored_because(self, mail: ParsedMail, envelope_sender: str | None) -> str | None:
+        if mail.automatic:
+            return mail.automatic
+        if envelope_sender is not None and envelope_sender in ("", "<>"):
+            return "an empty envelope sender (a bounce)"
+        if mail.sender in self._own:
+            return "sent from our own address"
+        return None
+
+    async def _thread_for(self, hub: HubPort, mail: ParsedMail) -> Address:
+        """The conversation a mail continues: the one its references name, if this sender is
+        that conversation's; else this sender's thread with this subject from the last 14 days;
+        else a new one, rooted at this mail."""
+        named = await hub.address_of_message(CHANNEL, [*reversed(mail.references), *mail.in_reply_to])
+        if named is not None and named.chat_id == mail.sender:
+            return named
+        if named is None and mail.thread_subject:
+            since = datetime.now(UTC) - timedelta(days=SUBJECT_THREAD_DAYS)
+            root = await hub.cursor(CHANNEL, _key("by-subject", mail.sender, mail.thread_subject), newer_than=since)
+            if root:
+                return Address(CHANNEL, mail.sender, root)
+        return Address(CHANNEL, mail.sender, mail.message_id)
+
+    def _started(self) -> HubPort:
+        if self._hub is None:
+            raise DeliveryError("the email channel is not started")
+        return self._hub
+
+
+class _MailboxCursor:
+    """The IMAP poller's UIDVALIDITY and last UID, kept in the hub's database."""
+
+    def __init__(self, hub: HubPort, folder: str) -> None:
+        self._hub = hub
+        self._name = _key("imap", folder)
+
+    async def load(self) -> tuple[int, int] | None:
+        saved = await self._hub.cursor(CHANNEL, self._name)
+        if saved is None:
+            return None
+        uidvalidity, _, uid = saved.partition(":")
+        return int(uidvalidity), int(uid)
+
+    async def save(self, uidvalidity: int, uid: int) -> None:
+        await self._hub.save_cursor(CHANNEL, self._name, f"{uidvalidity}:{uid}")
+
+
+class _Handler:
+    """aiosmtpd's hooks: recipients we answer for, and a mail committed before the 250."""
+
+    def __init__(self, channel: EmailChannel) -> None:
+        self._channel = channel
+
+    async def handle_RCPT(self, server: SMTP, session: Session, envelope: Envelope, address: str,
+                          rcpt_options: list[str]) -> str:
+        if not self._channel.accepts(address):
+            return "550 5.1.1 No such mailbox here"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        raw = envelope.original_content or b""
+        try:
+            await self._channel.take_in(bytes(raw), envelope_sender=envelope.mail_from)
+        except StorageUnavailable:
+            return "451 4.3.0 Cannot store the message right now; try again later"
+        except Exception:
+            log.exception("email: a mail could not be taken in; the sender is asked to try again")
+            return "451 4.3.0 Temporary failure; try again later"
+        return "250 2.0.0 OK: received"
