@@ -131,7 +131,7 @@ class EmailChannel:
                 mail,
                 hostname=settings.smtp_host,
                 port=settings.smtp_port,
-                start_tls=True if settings.smtp_security == "starttls" else False,
+                start_tls=settings.smtp_security == "starttls",
                 use_tls=settings.smtp_security == "tls",
                 tls_context=self._tls_context(),
                 username=settings.smtp_username or None,
