@@ -93,6 +93,7 @@ class EmailChannel:
                 password=settings.imap_password.get_secret_value() if settings.imap_password else "",
                 folder=settings.imap_folder, poll_interval_s=settings.imap_poll_interval_s,
                 cursor=_MailboxCursor(hub, settings.imap_folder), deliver=self.take_in,
+                idle_timeout_s=settings.imap_poll_interval_s,  # a safety net: a wake-up IDLE missed
             )
             await self._poller.start()
 

@@ -19,7 +19,7 @@ from aiohttp.test_utils import TestClient
 from pydantic import SecretStr
 from sqlalchemy import func, select
 
-from core.db import Conversation, DeliveryStatus, Message, OutboxItem
+from core.db import ChannelCursor, Conversation, DeliveryStatus, Message, OutboxItem
 from core.server import RUNTIME, create_app
 from core.settings import EmailSettings, OutboxSettings, Settings, SlackSettings
 from tests.fakes.slack_api import BOT_TOKEN as SLACK_TOKEN
@@ -238,6 +238,16 @@ async def test_an_escalation_by_email_gets_the_staff_reply_in_the_thread(
     assert "Sam here" in body_text(staff) and staff["Auto-Submitted"] is None  # a person wrote it
 
 
+async def mailbox_watched(client: TestClient) -> None:
+    """Once the poller has read the folder (its cursor is saved) and had a moment to enter IDLE:
+    a mail appended in the instant before IDLE starts waits for the poll interval (60 s here)."""
+    async with asyncio.timeout(30):
+        while not await count(client, ChannelCursor, ChannelCursor.channel == "email",
+                              ChannelCursor.name.startswith("imap:")):
+            await asyncio.sleep(0.1)
+    await asyncio.sleep(1)
+
+
 async def test_a_mail_in_the_imap_mailbox_is_answered_once_also_after_a_restart(
     aiohttp_client: Callable[..., Any], make_settings: Callable[..., Settings], relay: SmtpRelay, dovecot: Dovecot
 ) -> None:
@@ -247,8 +257,9 @@ async def test_a_mail_in_the_imap_mailbox_is_answered_once_also_after_a_restart(
                           imap_poll_interval_s=60)
     settings = make_settings(email=email, outbox=OutboxSettings(poll_interval_s=0.2, backoff_base_s=0.2))
     first: TestClient = await aiohttp_client(create_app(settings))
+    await mailbox_watched(first)
     uid = await dovecot.append(bytes(mail("How do I reset my password?")))  # IDLE wakes the hub up
-    (answer,) = await relay.wait_for(1, timeout=30)
+    (answer,) = await relay.wait_for(1, timeout=90)  # past the 60 s safety net, should IDLE miss it
     assert answer.rcpt_tos == (CUSTOMER,)
     await settled(first.app[RUNTIME].sessionmaker)
     async with asyncio.timeout(10):
@@ -257,7 +268,8 @@ async def test_a_mail_in_the_imap_mailbox_is_answered_once_also_after_a_restart(
     await first.close()
 
     second: TestClient = await aiohttp_client(create_app(settings))
+    await mailbox_watched(second)
     await dovecot.append(bytes(mail("How do I export my data?")))
-    await relay.wait_for(2, timeout=30)
+    await relay.wait_for(2, timeout=90)
     await settled(second.app[RUNTIME].sessionmaker)
     assert len(relay.messages) == 2 and await count(second, Message) == 4  # the first was not answered again
