@@ -5,7 +5,6 @@ would receive them."""
 from __future__ import annotations
 
 import asyncio
-import json
 import socket
 from collections.abc import AsyncIterator, Callable
 from email.message import EmailMessage
@@ -24,16 +23,14 @@ from core.server import RUNTIME, create_app
 from core.settings import EmailSettings, OutboxSettings, Settings, SlackSettings
 from tests.fakes.slack_api import BOT_TOKEN as SLACK_TOKEN
 from tests.fakes.slack_api import FakeSlack
-from tests.fakes.slack_events import message_event, signed_headers
 from tests.fakes.dovecot import Dovecot, dovecot_server  # noqa: F401 — the fixture
 from tests.fakes.smtp_relay import SmtpRelay
+from tests.integration.staff_desk_steps import SLACK_SECRET, STAFF, staff_replies
 from tests.settle import settled
 
 SUPPORT = "support@example.com"
 CUSTOMER = "ana@customer.example"
 FIXTURES = Path("tests/fixtures/email")
-SLACK_SECRET = "desk-signing-secret"
-STAFF = "C0STAFF"
 
 
 def free_port() -> int:
@@ -208,7 +205,7 @@ async def test_replies_go_through_a_relay_with_starttls_and_auth(
         email = EmailSettings(address=SUPPORT, smtp_host=secure.host, smtp_port=secure.port, smtp_security="starttls",
                               smtp_username="hub", smtp_password=SecretStr("relay-secret"), smtp_ca_file=str(ca),
                               listen_port=port)
-        client: TestClient = await aiohttp_client(create_app(settings_for(email=email)))
+        await aiohttp_client(create_app(settings_for(email=email)))
         await deliver(port, mail("How do I reset my password?"))
         (answer,) = await secure.wait_for(1, timeout=30)
         assert answer.tls and answer.login == "hub"
@@ -225,14 +222,7 @@ async def test_an_escalation_by_email_gets_the_staff_reply_in_the_thread(
     await deliver(port, first)
     (offer,) = await relay.wait_for(1, timeout=30)
     assert "person" in body_text(offer.message)
-    async with asyncio.timeout(30):
-        while not (cards := [c for c in slack.requests if c.method == "chat.postMessage" and c.body["channel"] == STAFF
-                             and not c.body.get("thread_ts")]):
-            await asyncio.sleep(0.05)
-    event = message_event(channel=STAFF, user="U0SAM", text="Hi Ana, Sam here: I've corrected the invoice.",
-                          ts="1700000300.000100", thread_ts=cards[0].response["ts"], channel_type="channel")
-    body = json.dumps(event)
-    assert (await client.post("/slack/events", data=body, headers=signed_headers(SLACK_SECRET, body))).status == 200
+    await staff_replies(client, slack, "Hi Ana, Sam here: I've corrected the invoice.", ts="1700000300.000100")
     staff = (await relay.wait_for(2, timeout=30))[1].message
     assert staff["Subject"] == "Re: Invoice wrong" and staff["In-Reply-To"] == first["Message-ID"]
     assert "Sam here" in body_text(staff) and staff["Auto-Submitted"] is None  # a person wrote it

@@ -4,9 +4,7 @@ recorded by a local fake of Twilio."""
 
 from __future__ import annotations
 
-import asyncio
 import itertools
-import json
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
@@ -22,7 +20,6 @@ from core.server import RUNTIME, create_app
 from core.settings import ApiSettings, OutboxSettings, Settings, SlackSettings, SmsSettings
 from tests.fakes.slack_api import BOT_TOKEN as SLACK_TOKEN
 from tests.fakes.slack_api import FakeSlack
-from tests.fakes.slack_events import message_event, signed_headers
 from tests.fakes.twilio_api import (
     ACCOUNT_SID,
     AUTH_TOKEN,
@@ -32,6 +29,7 @@ from tests.fakes.twilio_api import (
     signed_form,
     status_callback,
 )
+from tests.integration.staff_desk_steps import SLACK_SECRET, STAFF, staff_replies
 from tests.settle import settled
 
 PUBLIC_URL = "https://support.example.com"
@@ -40,8 +38,6 @@ STATUS = f"{PUBLIC_URL}/sms/twilio/status"
 CUSTOMER = "+14155550100"
 SAMPLE_PDF = Path("config/knowledge/refund-policy.pdf")
 SHARED_KEY = "webhooks-shared-key-secret"
-SLACK_SECRET = "desk-signing-secret"
-STAFF = "C0STAFF"
 _sids = itertools.count(1)
 
 
@@ -269,13 +265,6 @@ async def test_an_escalation_by_sms_gets_the_staff_reply_from_slack_by_sms(
     assert (await text_in(client, "I want to talk to a human please"))[0] == 200
     (offer,) = await twilio.wait_for_sent(1)
     assert "person" in str(offer.params["Body"])
-    async with asyncio.timeout(30):
-        while not (cards := [c for c in slack.requests if c.method == "chat.postMessage" and c.body["channel"] == STAFF
-                             and not c.body.get("thread_ts")]):
-            await asyncio.sleep(0.05)
-    event = message_event(channel=STAFF, user="U0SAM", text="Hi, Sam here. I've reset it for you.",
-                          ts="1700000200.000100", thread_ts=cards[0].response["ts"], channel_type="channel")
-    body = json.dumps(event)
-    assert (await client.post("/slack/events", data=body, headers=signed_headers(SLACK_SECRET, body))).status == 200
+    await staff_replies(client, slack, "Hi, Sam here. I've reset it for you.", ts="1700000200.000100")
     staff = (await twilio.wait_for_sent(2))[1]
     assert staff.params["To"] == CUSTOMER and staff.params["Body"] == "Hi, Sam here. I've reset it for you."

@@ -20,15 +20,13 @@ from core.server import RUNTIME, create_app
 from core.settings import AttachmentSettings, LimitsSettings, OutboxSettings, Settings, SlackSettings, TelegramSettings
 from tests.fakes.slack_api import BOT_TOKEN as SLACK_TOKEN
 from tests.fakes.slack_api import FakeSlack
-from tests.fakes.slack_events import message_event, signed_headers
 from tests.fakes.telegram_api import BOT_ID, BOT_TOKEN, FakeBotApi
 from tests.fakes.telegram_updates import group_message, private_message
+from tests.integration.staff_desk_steps import SLACK_SECRET, STAFF, staff_replies
 from tests.settle import settled
 
 SECRET = "webhook-secret_for-tests"
 PUBLIC_URL = "https://hub.example.com"
-SLACK_SECRET = "desk-signing-secret"
-STAFF = "C0STAFF"
 _update_ids = itertools.count(1000)
 
 
@@ -318,17 +316,9 @@ async def test_human_opens_a_case_and_the_staff_reply_from_slack_reaches_telegra
     assert await deliver(desk_client, update(private_message("/human my invoice is wrong", user_id=809))) == 200
     (offer,) = await telegram.wait_for_calls("sendMessage", 1)
     assert "person" in offer.params["text"]
-    async with asyncio.timeout(30):
-        while not (cards := [c for c in slack.requests if c.method == "chat.postMessage" and c.body["channel"] == STAFF
-                             and not c.body.get("thread_ts")]):
-            await asyncio.sleep(0.05)
-    assert "The customer asked for a person." in json.dumps(cards[0].body["blocks"])
-
-    event = message_event(channel=STAFF, user="U0SAM", text="Hi, Sam here: I've corrected the invoice & resent it.",
-                          ts="1700000100.000100", thread_ts=cards[0].response["ts"], channel_type="channel")
-    body = json.dumps(event)
-    response = await desk_client.post("/slack/events", data=body, headers=signed_headers(SLACK_SECRET, body))
-    assert response.status == 200
+    card = await staff_replies(desk_client, slack, "Hi, Sam here: I've corrected the invoice & resent it.",
+                               ts="1700000100.000100")
+    assert "The customer asked for a person." in json.dumps(card.body["blocks"])
     staff = (await telegram.wait_for_calls("sendMessage", 2))[1]
     assert staff.params["chat_id"] == "809"
     assert staff.params["text"] == "Hi, Sam here: I've corrected the invoice &amp; resent it."

@@ -1,0 +1,36 @@
+"""What a person does on the staff desk in the channel tests: wait for the case card in the
+staff channel of the fake Slack, and answer in its thread with a signed event."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+from aiohttp.test_utils import TestClient
+
+from tests.fakes.slack_api import FakeSlack
+from tests.fakes.slack_events import message_event, signed_headers
+
+STAFF = "C0STAFF"
+SLACK_SECRET = "desk-signing-secret"
+
+
+async def case_card(slack: FakeSlack, *, timeout: float = 30) -> Any:
+    """The first case card posted in the staff channel (not a thread message)."""
+    async with asyncio.timeout(timeout):
+        while not (cards := [c for c in slack.requests if c.method == "chat.postMessage" and c.body["channel"] == STAFF
+                             and not c.body.get("thread_ts")]):
+            await asyncio.sleep(0.05)
+    return cards[0]
+
+
+async def staff_replies(client: TestClient, slack: FakeSlack, text: str, *, ts: str) -> Any:
+    """A person answers in the thread of the case card; the card, once the hub took the reply."""
+    card = await case_card(slack)
+    event = message_event(channel=STAFF, user="U0SAM", text=text, ts=ts, thread_ts=card.response["ts"],
+                          channel_type="channel")
+    body = json.dumps(event)
+    response = await client.post("/slack/events", data=body, headers=signed_headers(SLACK_SECRET, body))
+    assert response.status == 200
+    return card
