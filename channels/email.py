@@ -105,6 +105,72 @@ class EmailChannel:
             await self._listener.wait_closed()
         self._hub = None
 
+    # -- the live check --------------------------------------------------------------------
+
+    async def check(self) -> str:
+        """The relay (connect, TLS as configured, log in when a username is set) and, with
+        `imap_host`, the mailbox (log in, select the folder): both are tried, each failure named."""
+        from core.channel import CheckFailed
+
+        checks = [self._check_relay()] + ([self._check_mailbox()] if self._settings.imap_host else [])
+        outcomes = await asyncio.gather(*checks, return_exceptions=True)
+        for outcome in outcomes:
+            if isinstance(outcome, BaseException) and not isinstance(outcome, CheckFailed):
+                raise outcome
+        failed = [str(outcome) for outcome in outcomes if isinstance(outcome, CheckFailed)]
+        if failed:
+            raise CheckFailed("; ".join(failed))
+        return "; ".join(str(outcome) for outcome in outcomes)
+
+    async def _check_relay(self) -> str:
+        from core.channel import CheckFailed
+
+        settings = self._settings
+        where = f"SMTP {settings.smtp_host}:{settings.smtp_port}"
+        smtp = aiosmtplib.SMTP(hostname=settings.smtp_host, port=settings.smtp_port,
+                               use_tls=settings.smtp_security == "tls", start_tls=settings.smtp_security == "starttls",
+                               tls_context=self._tls_context(), timeout=SEND_TIMEOUT_S)
+        try:
+            async with smtp:  # connects (and STARTTLS); QUIT on the way out
+                if settings.smtp_username:
+                    password = settings.smtp_password.get_secret_value() if settings.smtp_password else ""
+                    await smtp.login(settings.smtp_username, password)
+        except aiosmtplib.SMTPAuthenticationError as exc:
+            raise CheckFailed(f"{where}: login refused ({exc.code} {exc.message})") from None
+        except (aiosmtplib.SMTPException, OSError) as exc:
+            raise CheckFailed(f"{where}: {type(exc).__name__}: {exc}") from None
+        security = {"starttls": "STARTTLS", "tls": "TLS", "none": "no TLS"}[settings.smtp_security]
+        login = f"logged in as {settings.smtp_username}" if settings.smtp_username else "no login"
+        return f"{where} ({security}, {login})"
+
+    async def _check_mailbox(self) -> str:
+        import aioimaplib
+
+        from channels.email_imap import quote_folder
+        from core.channel import CheckFailed
+
+        settings = self._settings
+        where = f"IMAP {settings.imap_username}@{settings.imap_host}:{settings.imap_port}"
+        client = aioimaplib.IMAP4(host=settings.imap_host, port=settings.imap_port, timeout=SEND_TIMEOUT_S,
+                                  ssl_context=ssl.create_default_context() if settings.imap_security == "tls" else None)
+        try:
+            await client.wait_hello_from_server()
+            password = settings.imap_password.get_secret_value() if settings.imap_password else ""
+            response = await client.login(settings.imap_username, password)
+            if response.result != "OK":
+                raise CheckFailed(f"{where}: login refused ({bytes(response.lines[-1]).decode(errors='replace')})")
+            response = await client.select(quote_folder(settings.imap_folder))
+            if response.result != "OK":
+                reason = bytes(response.lines[-1]).decode(errors="replace")
+                raise CheckFailed(f"{where}: cannot select {settings.imap_folder} ({reason})")
+            await client.logout()
+        except (aioimaplib.AioImapException, OSError, TimeoutError) as exc:
+            raise CheckFailed(f"{where}: {type(exc).__name__}: {exc}") from None
+        finally:
+            if client.protocol.transport is not None:
+                client.protocol.transport.close()
+        return f"{where} ({settings.imap_folder} selected)"
+
     # -- replies ---------------------------------------------------------------------------
 
     async def send(self, address: Address, message: StoredMessage) -> str | None:

@@ -25,6 +25,7 @@ import re
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
+from datetime import datetime
 from enum import Enum
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
@@ -40,6 +41,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from channels.webhook_bodies import read_at_most
 from core.channel import Capabilities, DeliveryError, HubPort
 from core.messages import Address, Attachment, InboundMessage, StoredMessage
+from core.metrics import Rejection, rejected
 from core.quoting import unescaped
 from handoff.desk_port import CaseAction, CaseCard
 
@@ -49,6 +51,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 CHANNEL = "slack"
+CASE_METADATA = "supporthub_case"
+"""The event type of the metadata a case card carries, so a card can be found by its case."""
 SECTION_LIMIT = 3000
 """Characters in one section block: Slack's limit."""
 MAX_BLOCKS = 50
@@ -178,6 +182,7 @@ def _signed(secret: bytes, body: bytes, request: web.Request) -> bool:
 
 def _refusal(status: int, reason: str) -> web.Response:
     log.info("slack: refused a request to /slack/events (HTTP %d: %s)", status, reason)
+    rejected(CHANNEL, Rejection.BAD_SIGNATURE if status == 401 else Rejection.BAD_INPUT)
     return web.json_response({"error": reason}, status=status)
 
 
@@ -278,6 +283,17 @@ class SlackChannel:
             await self._http.close()
         self._hub = None
 
+    async def check(self) -> str:
+        """`auth.test` with the bot token (before `start` the client opens a session per call)."""
+        from core.channel import CheckFailed
+
+        try:
+            response = await self.client.auth_test()
+        except SlackApiError as exc:
+            reason = exc.response.get("error") or f"HTTP {exc.response.status_code}"
+            raise CheckFailed(f"auth.test: {reason}") from None
+        return f"auth.test: bot {response.get('user')} ({response.get('user_id')}) in team {response.get('team')}"
+
     async def send(self, address: Address, message: StoredMessage) -> str | None:
         text = render_mrkdwn(message)
         try:
@@ -301,9 +317,28 @@ class SlackChannel:
 
     async def post_case(self, card: CaseCard) -> str:
         response = await self.client.chat_postMessage(
-            channel=self._settings.staff_channel, text=f"Case: {card.reason}", blocks=card_blocks(card)
+            channel=self._settings.staff_channel, text=f"Case: {card.reason}", blocks=card_blocks(card),
+            metadata={"event_type": CASE_METADATA, "event_payload": {"case_id": card.case_id}},
         )
         return str(response["ts"])
+
+    async def find_case(self, case_id: str, *, since: datetime) -> str | None:
+        """The card is found by the metadata it was posted with, in the staff channel's
+        history since `since`."""
+        cursor = None
+        while True:
+            response = await self.client.conversations_history(
+                channel=self._settings.staff_channel, oldest=f"{since.timestamp():.6f}", include_all_metadata=True,
+                limit=200, cursor=cursor)
+            messages: list[dict[str, Any]] = response.get("messages") or []
+            for message in messages:
+                metadata = message.get("metadata") or {}
+                payload = metadata.get("event_payload") or {}
+                if metadata.get("event_type") == CASE_METADATA and payload.get("case_id") == case_id:
+                    return str(message["ts"])
+            cursor = (response.get("response_metadata") or {}).get("next_cursor")
+            if not cursor:
+                return None
 
     async def update_case(self, desk_ref: str, card: CaseCard) -> None:
         await self.client.chat_update(

@@ -41,6 +41,7 @@ from channels.sms_format import sms_body
 from channels.webhook_bodies import read_at_most
 from core.channel import Capabilities, DeliveryError, HubPort, StorageUnavailable
 from core.messages import Address, Attachment, InboundMessage, StoredMessage
+from core.metrics import Rejection, rejected
 
 if TYPE_CHECKING:
     from core.settings import Settings, SmsSettings
@@ -135,6 +136,23 @@ class SmsChannel:
             await self._media.close()
         self._hub = None
 
+    async def check(self) -> str:
+        """Fetch the account with its sid and auth token, on a client of its own (closed after)."""
+        from core.channel import CheckFailed
+
+        settings = self._settings
+        http = AsyncTwilioHttpClient()
+        try:
+            client = Client(settings.account_sid, self._token, http_client=http)
+            client.api.base_url = settings.api_url
+            account = await client.api.v2010.accounts(settings.account_sid).fetch_async()
+        except TwilioException as exc:
+            status, code = getattr(exc, "status", 0) or 0, getattr(exc, "code", None)
+            raise CheckFailed(f"account fetch: HTTP {status}, error {code}: {getattr(exc, 'msg', '') or exc}") from None
+        finally:
+            await http.close()
+        return f"account {account.sid} ({account.friendly_name}): {account.status}"
+
     async def send(self, address: Address, message: StoredMessage) -> str | None:
         hub, client = self._started()
         settings = self._settings
@@ -174,6 +192,7 @@ class SmsChannel:
             return web.Response(status=503, headers={"Retry-After": "5"})
         sid, sender, body = form.get("MessageSid", ""), form.get("From", ""), form.get("Body", "")
         if not sid or not sender:
+            rejected(CHANNEL, Rejection.BAD_INPUT)
             return web.json_response({"error": "MessageSid and From are required"}, status=400)
         address = Address(CHANNEL, sender)
         word = keyword(body)
@@ -213,6 +232,7 @@ class SmsChannel:
         if hub is None:
             return web.Response(status=503, headers={"Retry-After": "5"})
         if not sid or not status:
+            rejected(CHANNEL, Rejection.BAD_INPUT)
             return web.json_response({"error": "MessageSid and MessageStatus are required"}, status=400)
         if status not in STATUS_RANKS:  # a status added after this was written: nothing to do
             return web.Response(status=204)
@@ -328,16 +348,20 @@ async def _form(request: web.Request) -> MultiDict[str] | web.Response:
     """A webhook's form fields, read whole but never past what Twilio sends; a 4xx for
     anything that is not a UTF-8 urlencoded form (checked before the signature can be)."""
     if request.content_type != "application/x-www-form-urlencoded":
+        rejected(CHANNEL, Rejection.BAD_INPUT)
         return web.json_response({"error": "expected a form (application/x-www-form-urlencoded)"}, status=415)
     body = await read_at_most(request, MAX_FORM_BYTES)
     if body is None:
+        rejected(CHANNEL, Rejection.BAD_INPUT)
         return web.json_response({"error": "the body is larger than Twilio sends"}, status=413)
     try:
         return MultiDict(parse_qsl(body.decode("utf-8"), keep_blank_values=True, errors="strict"))
     except (UnicodeDecodeError, ValueError):
+        rejected(CHANNEL, Rejection.BAD_INPUT)
         return web.json_response({"error": "the form is not UTF-8"}, status=400)
 
 
 def _refusal(request: web.Request) -> web.Response:
     log.info("sms: refused a request to %s without a valid Twilio signature (HTTP 403)", request.path)
+    rejected(CHANNEL, Rejection.BAD_SIGNATURE)
     return web.json_response({"error": "the request is not signed by Twilio for this URL"}, status=403)

@@ -50,6 +50,7 @@ from channels.telegram_format import telegram_parts
 from channels.webhook_bodies import read_at_most
 from core.channel import Capabilities, DeliveryError, HubPort, StorageUnavailable
 from core.messages import Address, Attachment, InboundMessage, StoredMessage
+from core.metrics import Rejection, rejected
 
 if TYPE_CHECKING:
     from core.settings import Settings, TelegramSettings
@@ -246,6 +247,22 @@ class TelegramChannel:
             await self.bot.shutdown()
         self._hub = None
 
+    async def check(self) -> str:
+        """getMe with the bot token; the Bot's connections are closed again afterwards."""
+        from core.channel import CheckFailed
+
+        try:
+            await self.bot.initialize()  # getMe
+            me = self.bot.bot
+        except InvalidToken:  # its message repeats the token
+            raise CheckFailed("getMe: the Bot API refused the bot token (Unauthorized)") from None
+        except TelegramError as exc:
+            raise CheckFailed(f"getMe: {type(exc).__name__}: {exc.message}") from None
+        finally:
+            await self.bot.shutdown()
+        mode = "webhook" if self.webhook_mode else "long polling"
+        return f"getMe: @{me.username} (id {me.id}), updates by {mode}"
+
     async def send(self, address: Address, message: StoredMessage) -> str | None:
         """Send the parts of the reply not yet delivered, recording each as it goes; the id of
         the reply's first Telegram message."""
@@ -366,22 +383,27 @@ class TelegramChannel:
         given = request.headers.get("X-Telegram-Bot-Api-Secret-Token", "").encode()
         if not self._secret or not hmac.compare_digest(given, self._secret):
             log.warning("telegram: refused a webhook call without the right secret token (HTTP 403)")
+            rejected(CHANNEL, Rejection.BAD_SIGNATURE)
             return web.json_response({"error": "the secret token is missing or wrong"}, status=403)
         if request.content_length is not None and request.content_length > MAX_UPDATE_BYTES:
+            rejected(CHANNEL, Rejection.BAD_INPUT)
             return web.json_response({"error": "the body is larger than Telegram sends"}, status=413)
         hub = self._hub
         if hub is None or not self._ready.is_set():  # Telegram tries again shortly
             return web.json_response({"error": "starting"}, status=503, headers={"Retry-After": "5"})
         body = await read_at_most(request, MAX_UPDATE_BYTES)
         if body is None:
+            rejected(CHANNEL, Rejection.BAD_INPUT)
             return web.json_response({"error": "the body is larger than Telegram sends"}, status=413)
         try:
             payload = json.loads(body)
             update = Update.de_json(payload, self.bot) if isinstance(payload, dict) else None
         except Exception as exc:  # noqa: BLE001 — whatever a malformed update makes the SDK raise
             log.warning("telegram: dropped a webhook body that is not an update (%s)", type(exc).__name__)
+            rejected(CHANNEL, Rejection.BAD_INPUT)
             return web.json_response({"ok": False, "error": "not an update"})
         if update is None:
+            rejected(CHANNEL, Rejection.BAD_INPUT)
             return web.json_response({"ok": False, "error": "not an update"})
         try:
             await self._handle_logged(hub, update)

@@ -33,6 +33,7 @@ from channels.web_frames import (
 from channels.web_sessions import SECRET_FILE, SessionTokens, load_or_create_secret, verified_email
 from core.channel import Capabilities, FeedbackResult, HubPort
 from core.messages import Address, Author, InboundMessage, StoredMessage, encoded_message_bytes
+from core.metrics import Rejection, rejected
 from core.streaming import StreamEvent
 
 if TYPE_CHECKING:
@@ -110,6 +111,8 @@ class WebChannel:
         # The newest bot/staff message id pushed per session: a reply that overtook the
         # receipt of its question must not be followed by a stale typing indicator.
         self._last_reply: dict[str, int] = {}
+        # The newest message id sent to a session's sockets: where a catch-up resumes.
+        self._last_sent: dict[str, int] = {}
 
     @property
     def connected_sessions(self) -> int:
@@ -124,6 +127,11 @@ class WebChannel:
             web.get("/widget.js", self._widget_js),
             web.get("/widget/ws", self._websocket),
         ]
+
+    async def check(self) -> str:
+        """Nothing to reach: the hub itself serves the widget."""
+        sites = ", ".join(self._settings.allowed_origins) or "any site (web.allowed_origins is empty)"
+        return f"serves the widget (/, /widget.js, /widget/ws) to {sites}"
 
     async def start(self, hub: HubPort) -> None:
         secret = self._settings.session_secret
@@ -151,8 +159,21 @@ class WebChannel:
         if message.author is not Author.CUSTOMER and address.chat_id in self._sessions:
             last = self._last_reply.get(address.chat_id, 0)
             self._last_reply[address.chat_id] = max(last, message.id)
+        self._sent(address.chat_id, message.id)
         await self._broadcast(address.chat_id, message_frame(message))
         return str(message.id)
+
+    def holds(self, address: Address) -> bool:
+        return address.chat_id in self._sessions
+
+    async def catch_up(self) -> None:
+        """Messages other processes stored while their notifications could not reach us."""
+        assert self._hub is not None
+        for session_id in list(self._sessions):
+            address = Address(CHANNEL, session_id)
+            for message in await self._hub.history(address, after=self._last_sent.get(session_id, 0),
+                                                   limit=self._settings.history_limit):
+                await self.send(address, message)
 
     async def stream(self, address: Address, reply_to: int, event: StreamEvent) -> None:
         """The answer to `reply_to` as it is written, to every open tab of the session."""
@@ -179,6 +200,7 @@ class WebChannel:
         origin = request.headers.get("Origin", "").lower()
         if self._settings.allowed_origins and origin not in self._settings.allowed_origins:
             log.info("web: refused a widget connection from %r (not in web.allowed_origins)", origin[:200])
+            rejected(CHANNEL, Rejection.BAD_INPUT)
             raise web.HTTPForbidden(text="this site may not open the chat widget (web.allowed_origins)")
         visitor = _Visitor(origin=origin, ip=request.remote)
         max_len = self.capabilities.max_text_length
@@ -192,6 +214,7 @@ class WebChannel:
             async for msg in ws:
                 if msg.type is not WSMsgType.TEXT:
                     if msg.type is WSMsgType.BINARY:
+                        rejected(CHANNEL, Rejection.BAD_INPUT)
                         await sock.send(error_frame("frames must be JSON text"))
                     continue
                 frame: ClientFrame | None = None
@@ -212,6 +235,7 @@ class WebChannel:
                       visitor: _Visitor) -> _Session | None:
         match frame:
             case FrameError(reason):
+                rejected(CHANNEL, Rejection.BAD_INPUT)
                 await sock.send(error_frame(reason))
             case Hello() if session is not None:
                 await sock.send(error_frame("hello was already sent"))
@@ -267,6 +291,7 @@ class WebChannel:
             while True:
                 batch = await self._hub.history(address, after=after, limit=limit)
                 for message in batch:
+                    self._sent(session_id, message.id)
                     await sock.send(message_frame(message))
                 if len(batch) < limit:
                     return session_id
@@ -305,6 +330,7 @@ class WebChannel:
                 handoff=False,
                 created_at=datetime.now(UTC),
             )
+        self._sent(session_id, stored.id)
         await self._broadcast(session_id, message_frame(stored, client_id=frame.client_id))
         if not receipt.duplicate and self._last_reply.get(session_id, 0) < receipt.message_id:
             await self._broadcast(session_id, {"type": "typing", "message_id": receipt.message_id})
@@ -319,6 +345,10 @@ class WebChannel:
         if sockets:
             await asyncio.gather(*(s.send(frame) for s in sockets))
 
+    def _sent(self, session_id: str, message_id: int) -> None:
+        if session_id in self._sessions:
+            self._last_sent[session_id] = max(self._last_sent.get(session_id, 0), message_id)
+
     def _forget(self, session_id: str, sock: _Socket) -> None:
         group = self._sessions.get(session_id)
         if group is None:
@@ -327,3 +357,4 @@ class WebChannel:
         if not group:
             del self._sessions[session_id]
             self._last_reply.pop(session_id, None)
+            self._last_sent.pop(session_id, None)

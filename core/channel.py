@@ -243,3 +243,36 @@ class StreamingChannel(Protocol):
         Best effort: the stored reply is delivered as usual afterwards and replaces the draft.
         """
         ...
+
+
+class CheckFailed(Exception):
+    """A live check found a problem; the message is one line, safe to print: it never holds a
+    secret (a token, a password, a URL carrying either)."""
+
+
+@runtime_checkable
+class CheckableChannel(Protocol):
+    async def check(self) -> str:
+        """Prove the configured credentials work against the platform now (`supporthub doctor`),
+        on a channel constructed but never started; change nothing there.
+
+        Returns one line saying what was verified ("auth.test: bot U0123 in team Acme"); raises
+        `CheckFailed` with the reason on a failure the platform reported. Bounded by the caller's
+        timeout.
+        """
+        ...
+
+
+@runtime_checkable
+class LiveChannel(Protocol):
+    """A channel whose `send` reaches only the connections this process holds (the widget's
+    sockets). With several hub processes, the hub also hands it the messages other processes
+    store for an address it holds, and asks it to catch up after missing some."""
+
+    def holds(self, address: Address) -> bool:
+        """Whether this process holds a live connection for `address`."""
+        ...
+
+    async def catch_up(self) -> None:
+        """Send every held connection what was stored for it since it last got a message."""
+        ...

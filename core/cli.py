@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import ctypes
 import json
+import logging
 import sys
 import uuid
 from collections.abc import Callable
@@ -14,15 +15,19 @@ from typing import Any
 import click
 
 from core.cli_support import uses_settings
+from core.doctor import doctor
 from core.exposure import api_exposure
 from core.knowledge_commands import COMMANDS as KNOWLEDGE_COMMANDS
 from core.messages import Address, InboundMessage, StoredMessage, citation_json
+from core.outbox_commands import COMMANDS as OUTBOX_COMMANDS
 from core.privacy import Erased, forget_contact
 from core.runtime import open_database, open_runtime
 from core.settings import Settings, SettingsError
 from core.terminal import TerminalChannel
 from core.transactions import transactions_for
 from handoff.cli import COMMANDS as HANDOFF_COMMANDS
+
+log = logging.getLogger(__name__)
 
 ANSWER_TIMEOUT_S = 120.0
 M_ARENA_MAX = -8  # mallopt parameter, from glibc's malloc.h
@@ -33,8 +38,9 @@ def main() -> None:
     """supporthub: cited answers from your help centre, on every channel."""
 
 
-for command in (*KNOWLEDGE_COMMANDS, *HANDOFF_COMMANDS):
+for command in (*KNOWLEDGE_COMMANDS, *HANDOFF_COMMANDS, *OUTBOX_COMMANDS):
     main.add_command(command)
+main.add_command(doctor)
 
 
 @main.command()
@@ -46,6 +52,7 @@ def serve(settings: Settings, host: str | None, port: int | None) -> None:
     limit_malloc_arenas()
     from aiohttp import web
 
+    from core.log_context import AccessLogger
     from core.server import create_app
 
     host = host or settings.server.host
@@ -55,10 +62,10 @@ def serve(settings: Settings, host: str | None, port: int | None) -> None:
     except SettingsError as exc:
         click.echo(f"supporthub: invalid setting {exc}", err=True)
         sys.exit(2)
-    click.echo(exposure, err=True)
+    log.info("%s", exposure)  # a log line: with log.format = json, stderr is all JSON lines
     app = create_app(settings)
-    web.run_app(app, host=host, port=port, access_log=None,
-                print=lambda _: click.echo(f"supporthub serving on http://{host}:{port}", err=True))
+    web.run_app(app, host=host, port=port, access_log_class=AccessLogger,
+                print=lambda _: log.info("supporthub serving on http://%s:%d", host, port))
 
 
 def limit_malloc_arenas(arenas: int = 2) -> None:

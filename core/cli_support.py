@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import logging
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -12,16 +11,9 @@ from typing import Any
 import click
 
 from core.data_dir import UnusableDirectory, check_writable
+from core.logs import configure_logging
 from core.registry import UnknownChannelError
 from core.settings import SettingsError, load_settings
-
-
-def configure_logging(level: str) -> None:
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
-    # httpx logs every request's URL, and python-telegram-bot's debug lines show the API URL:
-    # both hold the Telegram bot token.
-    for noisy in ("httpx", "telegram", "twilio", "mail.log", "aioimaplib", "openai", "chromadb", "sentence_transformers", "aiohttp.access", "apscheduler", "alembic", "bm25s"):
-        logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLevelName(level)))
 
 
 def uses_settings(command: Callable[..., Any]) -> Callable[..., Any]:
@@ -41,7 +33,7 @@ def uses_settings(command: Callable[..., Any]) -> Callable[..., Any]:
         except SettingsError as exc:
             click.echo(f"supporthub: invalid setting {exc}", err=True)
             sys.exit(2)
-        configure_logging(settings.log_level)
+        configure_logging(settings)
         try:
             check_writable(settings)
         except UnusableDirectory as exc:

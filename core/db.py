@@ -10,6 +10,7 @@ from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
+from weakref import WeakKeyDictionary
 
 from alembic import command
 from alembic.config import Config
@@ -197,6 +198,11 @@ class Case(Base):
     """The last customer message copied into the case thread."""
     reminded_at: Mapped[datetime | None] = mapped_column()
     """When the desk was reminded that nobody had replied within `handoff.sla_minutes`."""
+    desk_claimed_until: Mapped[datetime | None] = mapped_column()
+    """A process posting this case's card or mirroring into its thread holds it until then."""
+    card_attempted_at: Mapped[datetime | None] = mapped_column()
+    """When a process last set out to post the card: with no `desk_ref` yet, it may have died
+    after posting, so the next one looks for the card on the desk before posting again."""
     opened_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
     closed_at: Mapped[datetime | None] = mapped_column()
@@ -322,7 +328,9 @@ def make_engine(url: str) -> AsyncEngine:
         engine = create_async_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_S}, pool_size=1, max_overflow=0)
         sqlite_pragmas(engine.sync_engine)
         return engine
-    return create_async_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True)
+    engine = create_async_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True)
+    _track_backends(engine)
+    return engine
 
 
 def _private_sqlite_file(database: str | None) -> None:
@@ -339,6 +347,39 @@ def _private_sqlite_file(database: str | None) -> None:
             log.warning("%s is readable by other users; chmod 600 it", path)
     except FileNotFoundError:
         pass  # no such folder: SQLite's own error names it when the engine connects
+
+
+def libpq_url(url: str) -> str | None:
+    """The URL asyncpg connects with directly (for the dedicated connections that listen and
+    hold the leader's lock); None for SQLite."""
+    parsed = make_url(url)
+    if not parsed.drivername.startswith("postgresql"):
+        return None
+    return parsed.set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+_BACKENDS: WeakKeyDictionary[Engine, set[int]] = WeakKeyDictionary()
+
+
+def own_backends(engine: AsyncEngine) -> set[int]:
+    """The PostgreSQL backend process ids of `engine`'s pooled connections, kept up to date
+    from the engine's creation on: a notification sent from one of them came from this process."""
+    return _BACKENDS.setdefault(engine.sync_engine, set())
+
+
+def _track_backends(engine: AsyncEngine) -> None:
+    pids = own_backends(engine)
+
+    @event.listens_for(engine.sync_engine, "connect")
+    def _opened(dbapi_connection: Any, record: Any) -> None:
+        record.info["backend_pid"] = dbapi_connection.driver_connection.get_server_pid()
+        pids.add(record.info["backend_pid"])
+
+    def _closed(dbapi_connection: Any, record: Any, *_: Any) -> None:
+        pids.discard(record.info.get("backend_pid", -1))  # PostgreSQL reuses process ids
+
+    event.listen(engine.sync_engine, "close", _closed)
+    event.listen(engine.sync_engine, "invalidate", _closed)
 
 
 def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
@@ -359,7 +400,17 @@ def _upgrade(connection: Connection) -> None:
     command.upgrade(_alembic_config(connection), "head")
 
 
+MIGRATION_LOCK = 0x5375_7070_6F72_7401
+"""PostgreSQL advisory lock key under which migrations run ("Support" + 1 as bytes)."""
+
+
 async def prepare_database(engine: AsyncEngine) -> None:
-    """Bring the schema to the newest migration (creates every table on a new database)."""
+    """Bring the schema to the newest migration (creates every table on a new database).
+
+    On PostgreSQL the upgrade holds a transaction-level advisory lock: processes starting
+    together queue on it, the first migrates, and the others find the schema at head (DDL is
+    transactional there, so the lock is released exactly when the migrated schema is visible)."""
     async with engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            await connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
         await connection.run_sync(_upgrade)

@@ -10,16 +10,30 @@ picked up the same way. The database's conditional updates make every answer hap
 from __future__ import annotations
 
 import asyncio
+import bisect
+import contextvars
 import logging
+import time
 from collections import deque
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
 
 from core.agent import Answerer
-from core.channel import Admission, Channel, ConversationOverview, FeedbackResult, Receipt, StreamingChannel
+from core.channel import (
+    Admission,
+    Channel,
+    ConversationOverview,
+    FeedbackResult,
+    LiveChannel,
+    Receipt,
+    StreamingChannel,
+)
 from core.inbox import PendingMessage
+from core.log_context import bound_ids
 from core.messages import Address, InboundMessage, Reply, StoredMessage
+from core.metrics import MESSAGES_RECEIVED, REPLIES, TURN_SECONDS, Outcome
+from core.notifications import StoredElsewhere
 from core.outbox import Outbox
 from core.rate_limits import RateLimits
 from core.settings import Settings
@@ -36,6 +50,11 @@ log = logging.getLogger(__name__)
 
 ANSWER_LEASE = timedelta(seconds=15)
 REPLY_POLL_S = 0.2
+"""How often a wait for a reply answered elsewhere reads the database without notifications."""
+NOTIFIED_REPLY_POLL_S = 2.0
+"""The same with notifications (PostgreSQL), only a safety net: a notification wakes it."""
+ORDER_POLL_S = 0.25
+"""How often a message waits for an older one of its conversation held by another process."""
 ANSWER_ATTEMPTS = 3
 RETRY_BASE_S = 0.5
 """The wait before the second attempt at a turn; it doubles for each further one."""
@@ -72,7 +91,13 @@ class Hub:
         self._workers: dict[str, asyncio.Task[None]] = {}
         self._in_hand: set[int] = set()
         self._replies: dict[int, asyncio.Future[StoredMessage | None]] = {}
+        self._awaited: dict[int, set[asyncio.Future[None]]] = {}
+        """Replies awaited here for messages another process answers: woken by a notification."""
         self._sweeper: asyncio.Task[None] | None = None
+        self.leading = False
+        """Set while this process leads (core.leadership): only the leader sweeps the desk."""
+        self.notified = False
+        """Set when another process's stored messages are notified here (PostgreSQL)."""
 
     # -- the hub port: what channels call --------------------------------------------------
 
@@ -85,13 +110,16 @@ class Hub:
         return self._limits.refused
 
     async def receive(self, message: InboundMessage) -> Receipt:
-        if message.address.channel not in self._channels:
-            raise ValueError(f"channel {message.address.channel!r} is not enabled")
-        receipt = await self._storage.inbox.save(message, lease=ANSWER_LEASE)
-        if not receipt.duplicate:
-            self._replies[receipt.message_id] = asyncio.get_running_loop().create_future()
-            self._enqueue(PendingMessage(receipt.message_id, receipt.conversation_id, message.text, message.address))
-        return receipt
+        with bound_ids(channel=message.address.channel):
+            if message.address.channel not in self._channels:
+                raise ValueError(f"channel {message.address.channel!r} is not enabled")
+            receipt = await self._storage.inbox.save(message, lease=ANSWER_LEASE)
+            with bound_ids(conversation_id=receipt.conversation_id, message_id=receipt.message_id):
+                if not receipt.duplicate:
+                    MESSAGES_RECEIVED.labels(channel=message.address.channel).inc()
+                    self._replies[receipt.message_id] = asyncio.get_running_loop().create_future()
+                    self._enqueue(PendingMessage(receipt.message_id, receipt.conversation_id, message.text, message.address))
+            return receipt
 
     async def wait_for_reply(self, message_id: int, *, timeout: float) -> StoredMessage | None:
         future = self._replies.get(message_id)
@@ -102,9 +130,27 @@ class Hub:
                 return None
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
-        while (stored := await self._storage.inbox.reply_to(message_id)) is None and loop.time() < deadline:
-            await asyncio.sleep(REPLY_POLL_S)  # answered earlier, or by another process
-        return stored
+        poll = NOTIFIED_REPLY_POLL_S if self.notified else REPLY_POLL_S
+        waiters = self._awaited.setdefault(message_id, set())
+        woken: asyncio.Future[None] | None = None
+        try:
+            while True:  # answered earlier, or by another process
+                woken = loop.create_future()
+                waiters.add(woken)  # before reading: a notification meanwhile is not missed
+                stored = await self._storage.inbox.reply_to(message_id)
+                remaining = deadline - loop.time()
+                if stored is not None or remaining <= 0:
+                    return stored
+                try:
+                    await asyncio.wait_for(woken, min(poll, remaining))
+                except TimeoutError:
+                    pass
+                waiters.discard(woken)
+        finally:
+            if woken is not None:
+                waiters.discard(woken)
+            if not waiters:
+                self._awaited.pop(message_id, None)
 
     async def answered(self, message_id: int) -> bool:
         return await self._storage.inbox.is_answered(message_id)
@@ -170,6 +216,31 @@ class Hub:
         return await self._storage.channel_state.delivery_status(channel, external_id, status, rank,
                                                                  unreachable=unreachable)
 
+    # -- other processes -------------------------------------------------------------------
+
+    async def stored_elsewhere(self, notice: StoredElsewhere) -> None:
+        """Another process stored a message: wake a wait for it, and show it on the widget
+        sockets this process holds for its conversation."""
+        if notice.reply_to is not None:
+            for woken in self._awaited.get(notice.reply_to, ()):
+                if not woken.done():
+                    woken.set_result(None)
+        channel = self._channels.get(notice.address.channel)
+        if isinstance(channel, LiveChannel) and channel.holds(notice.address):
+            found = await self._storage.views.messages(notice.conversation_id, after=notice.message_id - 1, limit=1)
+            if found and found[0].id == notice.message_id:
+                await channel.send(notice.address, found[0])
+
+    async def catch_up(self) -> None:
+        """After notifications may have been missed (the listener reconnected): re-read."""
+        for waiters in self._awaited.values():
+            for woken in waiters:
+                if not woken.done():
+                    woken.set_result(None)
+        for channel in self._channels.values():
+            if isinstance(channel, LiveChannel):
+                await channel.catch_up()
+
     # -- scheduled -------------------------------------------------------------------------
 
     async def remind_overdue_cases(self, *, now: datetime | None = None) -> int:
@@ -189,7 +260,7 @@ class Hub:
     def _sync_desk_soon(self) -> None:
         """Post a new case's card or mirror a message without holding up the answer."""
         if self._desk is not None and (self._desk_sync is None or self._desk_sync.done()):
-            self._desk_sync = asyncio.create_task(self._sync_desk(), name="desk-sync")
+            self._desk_sync = asyncio.create_task(self._sync_desk(), name="desk-sync", context=contextvars.Context())
 
     async def _sync_desk(self) -> None:
         if self._desk is None:
@@ -226,7 +297,8 @@ class Hub:
                     self._enqueue(pending)
         for conversation_id in await self._storage.outbox.conversations_with_due_deliveries(self._channels.keys()):
             await self._outbox.deliver_conversation(conversation_id)
-        await self._sync_desk()
+        if self.leading:
+            await self._sync_desk()
 
     async def _sweep_forever(self) -> None:
         while True:
@@ -241,12 +313,18 @@ class Hub:
     # -- answering -----------------------------------------------------------------------
 
     def _enqueue(self, pending: PendingMessage) -> None:
-        """One worker per conversation drains its queue: answers stay in order."""
+        """One worker per conversation drains its queue, oldest message first: answers stay
+        in order (a message the sweep takes over from a dead process may be older than the
+        queue's)."""
         self._in_hand.add(pending.id)
-        self._queues.setdefault(pending.conversation_id, deque()).append(pending)
+        queue = self._queues.setdefault(pending.conversation_id, deque())
+        queue.insert(bisect.bisect([p.id for p in queue], pending.id), pending)
         if pending.conversation_id not in self._workers:
+            # A fresh context: the worker outlives the request that started it, and must not
+            # log that request's id against later messages.
             self._workers[pending.conversation_id] = asyncio.create_task(
-                self._work(pending.conversation_id), name=f"conversation-{pending.conversation_id}"
+                self._work(pending.conversation_id), name=f"conversation-{pending.conversation_id}",
+                context=contextvars.Context(),
             )
 
     async def _work(self, conversation_id: str) -> None:
@@ -254,14 +332,38 @@ class Hub:
         try:
             while queue:
                 pending = queue[0]
-                await self._answer(pending)
+                if not await self._earlier_answered(pending) or queue[0] is not pending:
+                    continue  # older messages were queued first
                 queue.popleft()
-                self._in_hand.discard(pending.id)
-                self._replies.pop(pending.id, None)
+                try:
+                    with bound_ids(conversation_id=conversation_id, message_id=pending.id,
+                                   channel=pending.address.channel):
+                        await self._answer(pending)
+                finally:
+                    self._in_hand.discard(pending.id)
+                    self._replies.pop(pending.id, None)
         finally:
             self._workers.pop(conversation_id, None)
             if not queue:
                 self._queues.pop(conversation_id, None)
+
+    async def _earlier_answered(self, pending: PendingMessage) -> bool:
+        """Whether the conversation's older messages are answered. Older ones nobody holds
+        are claimed and queued here (False); while another process holds one, wait for it —
+        keeping the claim on `pending` — so replies never overtake each other across processes."""
+        async with self._claim_kept(pending):
+            while True:
+                claimed, waiting = await self._storage.inbox.claim_earlier(
+                    pending.conversation_id, before=pending.id, lease=ANSWER_LEASE)
+                taken = [p for p in claimed if p.id not in self._in_hand]
+                for earlier in taken:
+                    self._enqueue(earlier)
+                if taken:
+                    return False
+                held = {p.id for p in claimed} | self._in_hand
+                if all(message_id in held for message_id in waiting):
+                    return True
+                await asyncio.sleep(ORDER_POLL_S)
 
     async def _answer(self, pending: PendingMessage) -> None:
         """Take the turn, then deliver it and follow it up. Only the turn is retried: what
@@ -271,8 +373,11 @@ class Hub:
         if channel is None:
             log.warning("hub: message %s is for disabled channel %s; left unanswered", pending.id, pending.address.channel)
             return
+        started = time.perf_counter()
         async with self._claim_kept(pending):
             taken = await self._take_or_apologise(pending, channel)
+        if taken is not None:
+            _count_turn(taken, pending.address.channel, seconds=time.perf_counter() - started)
         try:
             if taken is None:  # answered before (by another process), or not even the apology stored
                 self._wake(pending.id, await self._storage.inbox.reply_to(pending.id))
@@ -359,3 +464,12 @@ class Hub:
         future = self._replies.get(message_id)
         if future is not None and not future.done():
             future.set_result(reply)
+
+
+def _count_turn(taken: TakenTurn, channel: str, *, seconds: float) -> None:
+    """The turn's latency by responder, and its reply (if the bot gave one) by outcome."""
+    TURN_SECONDS.labels(responder=taken.responder).observe(seconds)
+    if taken.finished.reply is not None:
+        outcome = (Outcome.ESCALATED if taken.finished.case_id is not None
+                   else Outcome.DECLINED if taken.declined else Outcome.ANSWERED)
+        REPLIES.labels(channel=channel, outcome=outcome).inc()

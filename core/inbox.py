@@ -69,6 +69,13 @@ class Inbox:
         """Claim the conversation's unanswered messages whose claim has lapsed, oldest first."""
         return await self._run(partial(_claim, conversation_id=conversation_id, lease=lease))
 
+    async def claim_earlier(self, conversation_id: str, *, before: int,
+                            lease: timedelta) -> tuple[list[PendingMessage], list[int]]:
+        """Claim the conversation's unanswered messages older than `before` whose claim has
+        lapsed; with the ids of all its unanswered messages older than `before` (claimed now,
+        or held by someone). A conversation is answered in order: these come first."""
+        return await self._run(partial(_claim_earlier, conversation_id=conversation_id, before=before, lease=lease))
+
     async def conversations_with_pending(self, channels: Collection[str]) -> list[str]:
         """Conversations on `channels` holding unanswered messages nobody holds a live claim on."""
         return await self._run(partial(_conversations_with_pending, channels=list(channels)))
@@ -127,7 +134,7 @@ def _find_external(session: Session, *, channel: str, external_id: str) -> Recei
     return Receipt(found.id, found.conversation_id, duplicate=True) if found else None
 
 
-def _claim(session: Session, *, conversation_id: str, lease: timedelta) -> list[PendingMessage]:
+def _claim(session: Session, *, conversation_id: str, lease: timedelta, before: int | None = None) -> list[PendingMessage]:
     conversation = session.get(Conversation, conversation_id)
     if conversation is None:
         return []
@@ -138,12 +145,24 @@ def _claim(session: Session, *, conversation_id: str, lease: timedelta) -> list[
             Message.conversation_id == conversation_id,
             Message.status == MessageStatus.PENDING,
             or_(Message.claimed_until.is_(None), Message.claimed_until < now),
+            *([Message.id < before] if before is not None else []),
         )
         .values(claimed_until=now + lease)
         .returning(Message.id, Message.text)
     ).all()
     address = Address(conversation.channel, conversation.chat_id, conversation.thread_id or None)
     return sorted((PendingMessage(r.id, conversation_id, r.text, address) for r in rows), key=lambda p: p.id)
+
+
+def _claim_earlier(session: Session, *, conversation_id: str, before: int,
+                   lease: timedelta) -> tuple[list[PendingMessage], list[int]]:
+    waiting = list(session.execute(
+        select(Message.id).where(Message.conversation_id == conversation_id, Message.status == MessageStatus.PENDING,
+                                 Message.id < before)
+    ).scalars())
+    if not waiting:
+        return [], []
+    return _claim(session, conversation_id=conversation_id, lease=lease, before=before), waiting
 
 
 def _extend_claim(session: Session, *, message_id: int, lease: timedelta) -> None:

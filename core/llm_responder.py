@@ -70,10 +70,11 @@ from openai.types.chat import (
 from openai.types.chat.chat_completion_chunk import ChoiceDeltaToolCall
 
 from core.messages import Author, Citation, Reply
+from core.metrics import LLM_ERRORS, LLM_REQUEST_SECONDS, LLM_TOKENS
 from core.settings import LlmSettings
 from core.small_talk import small_talk
 from core.streaming import CitationsReady, StreamDone, StreamReset, StreamSink, TextDelta
-from core.turn_context import AgentOutcome, Fact, FactKey, PastMessage, TurnContext
+from core.turn_context import AgentOutcome, Fact, FactKey, PastMessage, Responder, TurnContext
 from knowledge.hits import Hit
 
 SearchFn = Callable[[str], Awaitable[list[Hit]]]
@@ -201,7 +202,8 @@ class LlmResponder:
             await stream(CitationsReady(citations))
             await stream(StreamDone())
         reply = Reply(text, citations=citations, handoff=declined or turn.escalation is not None)
-        return AgentOutcome(reply, declined=declined, escalation=turn.escalation, facts=tuple(turn.facts))
+        return AgentOutcome(reply, declined=declined, escalation=turn.escalation, facts=tuple(turn.facts),
+                            responder=Responder.LLM)
 
     async def summarize(self, previous: str | None, messages: Sequence[PastMessage]) -> str:
         """A short rolling summary of `previous` plus `messages` (facts, open issues), for memory."""
@@ -250,17 +252,21 @@ class LlmResponder:
         """One streamed completion: its text (each delta passed to `emit`) and its tool calls."""
         parts: list[str] = []
         calls = _ToolCallAssembler()
-        with _api_failures():
+        with LLM_REQUEST_SECONDS.time(), _api_failures():
             stream = await self._client.chat.completions.create(
                 model=self._settings.model,
                 messages=messages,
                 temperature=self._settings.temperature,
                 max_tokens=self._settings.max_tokens,
                 stream=True,
+                stream_options={"include_usage": True},  # a last chunk reports the tokens used
                 tools=TOOLS if tools else openai.omit,
             )
             async with stream:
                 async for chunk in stream:
+                    if chunk.usage is not None:
+                        LLM_TOKENS.labels(kind="prompt").inc(chunk.usage.prompt_tokens)
+                        LLM_TOKENS.labels(kind="completion").inc(chunk.usage.completion_tokens)
                     for choice in chunk.choices:
                         if choice.delta.content:
                             parts.append(choice.delta.content)
@@ -387,14 +393,20 @@ def _api_failures() -> Iterator[None]:
     try:
         yield
     except openai.APITimeoutError as error:
+        LLM_ERRORS.labels(kind="timeout").inc()
         raise LlmFailure("the model did not answer in time") from error
     except openai.APIConnectionError as error:
+        LLM_ERRORS.labels(kind="connection").inc()
         raise LlmFailure("could not reach the model's API") from error
     except openai.APIStatusError as error:
-        raise LlmFailure(f"the model's API answered HTTP {error.status_code}") from error
+        status = error.status_code
+        LLM_ERRORS.labels(kind="rate_limited" if status == 429 else f"http_{status // 100}xx").inc()
+        raise LlmFailure(f"the model's API answered HTTP {status}") from error
     except openai.APIError as error:
+        LLM_ERRORS.labels(kind="stream").inc()
         raise LlmFailure("the model's API reported an error while streaming") from error
     except json.JSONDecodeError as error:  # an SSE event that is not JSON
+        LLM_ERRORS.labels(kind="malformed").inc()
         raise LlmFailure("the model's API sent malformed data") from error
 
 

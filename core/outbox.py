@@ -17,6 +17,8 @@ from weakref import WeakValueDictionary
 
 from core.channel import Channel, DeliveryError
 from core.db import utcnow
+from core.log_context import bound_ids
+from core.metrics import OUTBOX_DEAD_LETTERED, OUTBOX_RETRIES, OUTBOX_SENT
 from core.outbox_queue import DueDelivery, OutboxQueue
 from core.settings import OutboxSettings
 
@@ -47,7 +49,9 @@ class Outbox:
         lock = self._locks.setdefault(conversation_id, asyncio.Lock())
         async with lock:
             while (due := await self._queue.claim_next(conversation_id, lease=SEND_LEASE)) is not None:
-                if not await self._send(due):
+                with bound_ids(conversation_id=conversation_id, message_id=due.message.id, channel=due.address.channel):
+                    sent = await self._send(due)
+                if not sent:
                     break
 
     async def _send(self, due: DueDelivery) -> bool:
@@ -58,6 +62,7 @@ class Outbox:
             log.warning("outbox: not sending message %s to %s: the customer is unreachable (%s)",
                         due.message.id, due.address.channel, due.unreachable_reason)
             await self._queue.mark_failed(due.outbox_id, error=f"unreachable: {due.unreachable_reason}", retry_at=None)
+            OUTBOX_DEAD_LETTERED.labels(channel=due.address.channel).inc()
             return True
         try:
             if channel is None:
@@ -74,11 +79,13 @@ class Outbox:
                             due.outbox_id, conversation_id=due.message.conversation_id, error=str(exc))
                     else:
                         await self._queue.mark_failed(due.outbox_id, error=reason, retry_at=None)
+                    OUTBOX_DEAD_LETTERED.labels(channel=due.address.channel).inc()
                     return True  # dead-lettered: later replies may go
             if attempt >= self._settings.max_attempts:
                 log.error("outbox: giving up on message %s to %s after %d attempts: %s",
                           due.message.id, due.address.channel, attempt, reason)
                 await self._queue.mark_failed(due.outbox_id, error=reason, retry_at=None)
+                OUTBOX_DEAD_LETTERED.labels(channel=due.address.channel).inc()
                 return True  # dead-lettered: later replies may go
             delay = backoff_seconds(attempt, self._settings, retry_after=retry_after)
             log.warning("outbox: sending message %s to %s failed (attempt %d), retrying in %.1f s: %s",
@@ -86,6 +93,8 @@ class Outbox:
             await self._queue.mark_failed(
                 due.outbox_id, error=reason, retry_at=utcnow() + timedelta(seconds=delay)
             )
+            OUTBOX_RETRIES.labels(channel=due.address.channel).inc()
             return False
         await self._queue.mark_sent(due.outbox_id, external_id)
+        OUTBOX_SENT.labels(channel=due.address.channel).inc()
         return True

@@ -24,6 +24,7 @@ from limits.aio.storage import MemoryStorage, RedisStorage, Storage
 from limits.aio.strategies import MovingWindowRateLimiter
 
 from core.channel import Admission
+from core.metrics import Rejection, rejected
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +54,7 @@ class RateLimits:
         for item, key in checks:
             if not await self._hit(item, key):
                 self.refused[channel] += 1
+                rejected(channel, Rejection.RATE_LIMITED)
                 if key not in self._refusing:  # once per flood, not once per message
                     self._refusing.add(key)
                     log.warning("rate limits: %s over %s on %s; refusing until it slows down", key[0], item, channel)

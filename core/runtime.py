@@ -19,9 +19,10 @@ from core.agent import Agent
 from core.attachments import AttachmentReader
 from core.channel import Channel
 from core.contacts import dialect_insert
-from core.db import HealthProbe, make_engine, make_sessionmaker, prepare_database, utcnow
+from core.db import HealthProbe, libpq_url, make_engine, make_sessionmaker, own_backends, prepare_database, utcnow
 from core.hub import Hub
 from core.llm_responder import LlmResponder
+from core.notifications import MessageListener
 from core.rate_limits import RateLimits
 from core.sentiment import SentimentAnalyzer
 from core.settings import Settings
@@ -91,6 +92,17 @@ def staff_desk(transactions: Transactions, channels: Mapping[str, Channel], sett
     return StaffDesk(transactions=transactions, port=port, note_prefix=settings.slack.note_prefix, push=push)
 
 
+def message_listener(engine: AsyncEngine, hub: Hub) -> MessageListener | None:
+    """On PostgreSQL, the hub hears of messages other processes store (widget sockets held
+    here, replies awaited here); SQLite has one serving process."""
+    dsn = libpq_url(str(engine.url.render_as_string(hide_password=False)))
+    if dsn is None:
+        return None
+    hub.notified = True
+    return MessageListener(dsn, own_backends=own_backends(engine), on_message=hub.stored_elsewhere,
+                           on_connect=hub.catch_up)
+
+
 @asynccontextmanager
 async def open_runtime(settings: Settings, channels: Mapping[str, Channel]) -> AsyncIterator[Runtime]:
     """Open everything, start the hub and the channels; close it all in reverse order."""
@@ -115,13 +127,18 @@ async def open_runtime(settings: Settings, channels: Mapping[str, Channel]) -> A
             hub = Hub(storage=storage, agent=agent, turns=turns, channels=channels, settings=settings, limits=limits,
                       desk=staff_desk(transactions, channels, settings))
             await hub.start()
+            listener = message_listener(engine, hub)
             started: list[Channel] = []
             try:
                 for channel in channels.values():
                     await channel.start(hub)
                     started.append(channel)
+                if listener is not None:
+                    await listener.start()
                 yield Runtime(engine, sessionmaker, knowledge, transactions, storage, hub)
             finally:
+                if listener is not None:
+                    await listener.stop()
                 for channel in reversed(started):
                     await channel.stop()
                 await hub.stop()

@@ -1,6 +1,10 @@
 """The server's scheduled jobs: re-indexing (one per `[[schedule]]` entry), retention of idle
-conversations, and the case SLA reminder. Built when the app starts (core.server), stopped
-with it; a job's failure is logged, never raised, and its next run tries again.
+conversations, and the case SLA reminder. Only the leader among the hub processes runs them
+(core.leadership): `LeaderJobs` starts a scheduler when this process becomes leader and
+stops it — cancelling running jobs — when it stops leading. A job's failure is logged,
+never raised, and its next run tries again; every job is safe to run twice (re-index skips
+unchanged files, retention deletes what is still there, a case is reminded once: the
+reminder claims it with a skip-locked row lock).
 
 Re-index runs mirror `knowledge.paths` (new and changed files indexed, deleted ones dropped).
 Runs of a job never overlap (`max_instances=1`) and missed runs collapse into one
@@ -48,14 +52,35 @@ def build_scheduler(settings: Settings, runtime: Runtime) -> AsyncIOScheduler:
         )
     scheduler.add_job(
         remind_overdue_cases,
-        trigger=IntervalTrigger(minutes=1),
+        trigger=IntervalTrigger(seconds=settings.handoff.sla_check_s),
         args=(runtime.hub,),
         id="case-sla",
         name="remind overdue cases",
         max_instances=1,
         coalesce=True,
+        next_run_time=datetime.now(UTC),  # a new leader checks at once
     )
     return scheduler
+
+
+class LeaderJobs:
+    """What only the leader runs: the scheduled jobs and the hub's sweep of the staff desk."""
+
+    def __init__(self, settings: Settings, runtime: Runtime) -> None:
+        self._settings = settings
+        self._runtime = runtime
+        self._scheduler: AsyncIOScheduler | None = None
+
+    async def start(self) -> None:
+        self._scheduler = build_scheduler(self._settings, self._runtime)
+        self._scheduler.start()
+        self._runtime.hub.leading = True
+
+    async def stop(self) -> None:
+        self._runtime.hub.leading = False
+        if self._scheduler is not None:
+            self._scheduler.shutdown(wait=False)  # cancels the jobs running now
+            self._scheduler = None
 
 
 def add_reindex_jobs(scheduler: AsyncIOScheduler, settings: Settings, knowledge: KnowledgeBase) -> None:
@@ -106,7 +131,7 @@ async def expire_idle_conversations(transactions: Transactions, days: int) -> No
 
 
 async def remind_overdue_cases(hub: Hub) -> None:
-    """The SLA job (every minute)."""
+    """The SLA job (every `handoff.sla_check_s`)."""
     try:
         reminded = await hub.remind_overdue_cases()
     except Exception:

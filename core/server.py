@@ -8,42 +8,51 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
+from core.db import libpq_url
+from core.leadership import Leadership
+from core.log_context import request_ids
 from core.messages import encoded_message_bytes
+from core.metrics_endpoint import install_metrics
 from core.readiness import ReadinessLog, check
 from core.registry import load_channels
 from core.request_guards import body_deadline, client_aborts, storage_unavailable
 from core.runtime import Runtime, open_runtime
-from core.scheduler import build_scheduler
+from core.scheduler import LeaderJobs
 from core.settings import Settings
 
 log = logging.getLogger(__name__)
 
 RUNTIME = web.AppKey("runtime", Runtime)
 READINESS_LOG = web.AppKey("readiness_log", ReadinessLog)
+LEADERSHIP = web.AppKey("leadership", Leadership)
 
 
 def create_app(settings: Settings) -> web.Application:
     body_limit = encoded_message_bytes(max_text_length=settings.api.max_text_length,
                                        max_file_bytes=settings.attachments.max_bytes, files=settings.attachments.max_files)
-    guards = [client_aborts, body_deadline(settings.server.body_timeout_s), storage_unavailable]
+    guards = [request_ids, client_aborts, body_deadline(settings.server.body_timeout_s), storage_unavailable]
     app = web.Application(client_max_size=body_limit, middlewares=guards)
     app[READINESS_LOG] = ReadinessLog()
     channels = load_channels(settings)
     for channel in channels.values():
         app.add_routes(channel.routes())
     app.add_routes([web.get("/healthz", healthz), web.get("/readyz", readyz)])
+    install_metrics(app, settings, RUNTIME)
 
     async def runtime_ctx(app: web.Application) -> AsyncIterator[None]:
         async with open_runtime(settings, channels) as runtime:
-            scheduler = build_scheduler(settings, runtime)
-            scheduler.start()
+            jobs = LeaderJobs(settings, runtime)
+            leadership = Leadership(libpq_url(settings.resolved_database_url), start_leading=jobs.start,
+                                    stop_leading=jobs.stop)
+            await leadership.start()
             app[RUNTIME] = runtime
+            app[LEADERSHIP] = leadership
             try:
                 log.info("supporthub ready: channels %s, %d knowledge chunks",
                          ", ".join(channels), await runtime.knowledge.chunk_count())
                 yield
             finally:
-                scheduler.shutdown(wait=False)
+                await leadership.stop()
 
     app.cleanup_ctx.append(runtime_ctx)
     return app
@@ -62,5 +71,6 @@ async def readyz(request: web.Request) -> web.Response:
         "database": "ok" if readiness.database is None else "unavailable",
         "knowledge": "ok" if readiness.knowledge is None else "unavailable",
         "chunks": readiness.chunks,
+        "leader": leadership.leading if (leadership := request.app.get(LEADERSHIP)) is not None else False,
     }
     return web.json_response(body, status=503 if readiness.problems else 200)

@@ -36,11 +36,21 @@ SECRET_KEYS = {("api", "token"), ("web", "session_secret"), ("web", "identity_se
                ("slack", "bot_token"), ("slack", "signing_secret"), ("slack", "app_token"),
                ("telegram", "bot_token"), ("telegram", "webhook_secret"), ("sms", "auth_token"),
                ("sms", "webhook_signing_key"),
-               ("email", "smtp_password"), ("email", "imap_password")}
+               ("email", "smtp_password"), ("email", "imap_password"), ("admin", "token")}
 
 
 class Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class LogSettings(Section):
+    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    format: Literal["auto", "json", "text"] = Field(
+        "auto", description="json: one JSON object per line; text: for people; auto: text on a terminal, else json")
+
+
+class AdminSettings(Section):
+    token: SecretStr | None = Field(None, description="Bearer token for /metrics (and the operators' pages)")
 
 
 class ServerSettings(Section):
@@ -172,6 +182,7 @@ class HandoffSettings(Section):
     unanswered_in_row: int = Field(2, ge=1, description="this many questions in a row the bot could not answer escalate")
     keywords: list[str] = ["legal", "lawyer", "lawsuit", "chargeback", "gdpr", "data breach"]
     sla_minutes: int = Field(30, ge=1)
+    sla_check_s: float = Field(60.0, ge=1, description="how often the leader looks for cases past the SLA")
 
 
 class SlackSettings(Section):
@@ -373,8 +384,9 @@ class Settings(BaseSettings):
     data_dir: Path = Path("data")
     database_url: str = ""
     redis_url: str = Field("", description="redis://host:6379/0 — shared rate-limit counts for several processes")
-    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     channels: list[str] = ["web", "api"]
+    log: LogSettings = LogSettings()
+    admin: AdminSettings = AdminSettings()
     server: ServerSettings = ServerSettings()
     knowledge: KnowledgeSettings = KnowledgeSettings()
     answer: AnswerSettings = AnswerSettings()

@@ -91,6 +91,16 @@ class TurnContext:
     attachments: tuple[AttachmentText, ...] = ()
 
 
+class Responder(StrEnum):
+    """Who wrote a turn's reply, for the turn-latency metric."""
+
+    LLM = "llm"
+    OFFLINE = "offline"
+    """Without the model: extractive from the knowledge base, or from memory."""
+    NONE = "none"
+    """Nobody: a person has the conversation, or it was handed over before any answer."""
+
+
 @dataclass(frozen=True, slots=True)
 class AgentOutcome:
     reply: Reply
@@ -100,3 +110,4 @@ class AgentOutcome:
     """The LLM asked for a person (`escalate_to_human`), with its reason."""
     facts: tuple[Fact, ...] = ()
     """Facts to remember about the contact (the LLM's `remember_fact`)."""
+    responder: Responder = Responder.OFFLINE

@@ -23,7 +23,7 @@ from core.messages import Author, Reply
 from core.sentiment import SentimentAnalyzer
 from core.settings import Settings
 from core.streaming import StreamSink
-from core.turn_context import AgentOutcome, AttachmentText, Fact, PastMessage, Signals, TurnContext
+from core.turn_context import AgentOutcome, AttachmentText, Fact, PastMessage, Responder, Signals, TurnContext
 from core.turn_transactions import FinishedTurn, TurnResult, TurnState, TurnTransactions
 from handoff.cases import BOT_STATES, CaseOpening
 from handoff.policy import Escalation, decide
@@ -46,6 +46,9 @@ class TakenTurn:
     """Escalated before any answer, with an LLM: draft a reply for staff from this context."""
     summarize: TurnState | None = None
     """The conversation grew long: fold its older turns into the rolling summary."""
+    responder: Responder = Responder.NONE
+    declined: bool = False
+    """The reply said the knowledge base held no answer."""
 
 
 class TurnRunner:
@@ -94,7 +97,8 @@ class TurnRunner:
         reply = replace(reply, text=_with_problems(reply.text, files))
         result = replace(base, reply=reply, declined=outcome.declined, facts=[*facts, *outcome.facts])
         suggestion = outcome.reply.text if late is not None and self._agent.llm is not None else None
-        taken = await self._finish(pending, result, late, signals, push=push, suggestion=suggestion)
+        taken = await self._finish(pending, result, late, signals, push=push, suggestion=suggestion,
+                                   responder=outcome.responder)
         if taken is not None and len(state.messages) + 2 >= self._settings.memory.summarize_after:
             return replace(taken, summarize=state)
         return taken
@@ -122,13 +126,14 @@ class TurnRunner:
         *,
         push: bool,
         suggestion: str | None = None,
+        responder: Responder = Responder.NONE,
     ) -> TakenTurn | None:
         if escalation is not None:
             log.info("turn: conversation %s escalated (%s): %s", pending.conversation_id, escalation.rule, escalation.reason)
             opening = CaseOpening(escalation.rule.value, escalation.reason, signals.frustration, suggestion)
             result = replace(result, escalation=opening)
         finished = await self._transactions.finish(pending, result, push=push)
-        return TakenTurn(finished) if finished is not None else None
+        return TakenTurn(finished, responder=responder, declined=result.declined) if finished is not None else None
 
     async def _suggestion(self, context: TurnContext) -> str | None:
         """With an LLM, a draft answer for the person who takes over; never for the customer."""

@@ -4,17 +4,25 @@ answer the customer and hand the conversation back.
 The desk imports no chat SDK: it talks to a `DeskPort`, which a channel adapter implements
 (Slack today) — post a case card, update it, write in its thread. `sync()` posts the cards of
 new cases and mirrors later customer messages into their threads; it runs after every turn
-and on the hub's sweep, so nothing is lost to a restart or a failed post (at worst a card is
-posted twice if the process dies between posting it and recording where).
+and on the leader's sweep, so nothing is lost to a restart or a failed post.
+
+Each case's desk work is claimed in the database first, so of several hub processes one
+posts a card, once. A process that dies after posting a card but before recording where
+leaves a note that it tried (`card_attempted_at`): the next one looks for the card on the
+desk and records it rather than posting it again. (A mirrored message can still be posted
+twice if a process dies in that instant: it repeats a customer line in a staff thread.)
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from functools import partial
 
+from core.metrics import REPLIES, Outcome
 from core.transactions import Transactions
 from handoff.cases import CaseTransitionError
 from handoff.desk_port import CaseAction, DeskPort
@@ -24,17 +32,24 @@ from handoff.desk_store import (
     act_on_case,
     card_at,
     case_id_at,
+    claim_desk_work,
     desk_ref_of,
     due_mirrors,
     mark_mirrored,
     relay_staff_reply,
+    release_desk_work,
     remind_overdue,
     set_desk_ref,
-    unposted_cards,
+    start_posting,
+    unposted_cases,
 )
 
 log = logging.getLogger(__name__)
 
+DESK_LEASE = timedelta(seconds=60)
+"""How long a process holds a case's desk work; a process that died lets go when it runs out."""
+POSTED_WITHIN = timedelta(minutes=5)
+"""How far before an unrecorded attempt to look for its card on the desk (clock skew, retries)."""
 COMMANDS = {"!claim": CaseAction.CLAIM, "!resolve": CaseAction.RESOLVE, "!bot": CaseAction.RETURN}
 
 
@@ -48,14 +63,41 @@ class StaffDesk:
 
     async def sync(self) -> None:
         """Post new cases' cards and mirror customer messages into case threads."""
-        async with self._lock:  # one sync at a time: a card must not be posted twice in this process
-            for card in await self._run(unposted_cards):
-                desk_ref = await self._port.post_case(card)
-                await self._run(partial(set_desk_ref, case_id=card.case_id, desk_ref=desk_ref))
-            for mirror in await self._run(due_mirrors):
-                for message_id, text in mirror.messages:
-                    await self._port.post_to_case(mirror.desk_ref, f"*Customer:* {text}")
-                    await self._run(partial(mark_mirrored, case_id=mirror.case_id, upto=message_id))
+        async with self._lock:  # one sync at a time in this process; the claims hold across processes
+            for case_id in await self._run(unposted_cases):
+                async with self._claimed(case_id) as claimed:
+                    if claimed:
+                        await self._post_card(case_id)
+            for due in await self._run(due_mirrors):
+                async with self._claimed(due.case_id) as claimed:
+                    if not claimed:
+                        continue
+                    for mirror in await self._run(partial(due_mirrors, case_id=due.case_id)):
+                        for message_id, text in mirror.messages:
+                            await self._port.post_to_case(mirror.desk_ref, f"*Customer:* {text}")
+                            await self._run(partial(mark_mirrored, case_id=mirror.case_id, upto=message_id))
+
+    @asynccontextmanager
+    async def _claimed(self, case_id: str) -> AsyncIterator[bool]:
+        claimed = await self._run(partial(claim_desk_work, case_id=case_id, now=datetime.now(UTC), lease=DESK_LEASE))
+        try:
+            yield claimed
+        finally:
+            if claimed:
+                await self._run(partial(release_desk_work, case_id=case_id))
+
+    async def _post_card(self, case_id: str) -> None:
+        to_post = await self._run(partial(start_posting, case_id=case_id, now=datetime.now(UTC)))
+        if to_post is None:  # posted, or closed, meanwhile
+            return
+        desk_ref = None
+        if to_post.attempted_at is not None:
+            desk_ref = await self._port.find_case(case_id, since=to_post.attempted_at - POSTED_WITHIN)
+            if desk_ref is not None:
+                log.info("desk: case %s's card was posted by an earlier attempt; recorded it, not posted again", case_id)
+        if desk_ref is None:
+            desk_ref = await self._port.post_case(to_post.card)
+        await self._run(partial(set_desk_ref, case_id=case_id, desk_ref=desk_ref))
 
     async def remind_overdue(self, *, sla: timedelta, now: datetime | None = None) -> list[Overdue]:
         """Remind the case thread of every case nobody answered within `sla` (once), and tell
@@ -78,6 +120,8 @@ class StaffDesk:
         if text.strip().lower().startswith(self._note_prefix):
             return None  # stays in the staff thread
         relayed = await self._run(partial(relay_staff_reply, desk_ref=desk_ref, actor=actor, text=text, push=self._push))
+        if relayed is not None:
+            REPLIES.labels(channel=relayed.channel, outcome=Outcome.STAFF).inc()
         if relayed is not None and relayed.card is not None:
             await self._refresh(relayed)
         return relayed

@@ -5,6 +5,7 @@ renders a `CaseCard` in its own format, without loading any of the desk's databa
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
 from typing import Protocol, runtime_checkable
 
@@ -42,6 +43,11 @@ class DeskPort(Protocol):
 
     async def post_case(self, card: CaseCard) -> str:
         """Post a new case card; return the reference of its thread."""
+        ...
+
+    async def find_case(self, case_id: str, *, since: datetime) -> str | None:
+        """The thread reference of the case's card if it was posted since `since` (a process
+        may have died after posting it, before recording where); None when it is not there."""
         ...
 
     async def update_case(self, desk_ref: str, card: CaseCard) -> None: ...

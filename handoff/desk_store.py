@@ -1,6 +1,10 @@
 """The staff desk's transactions: cards to post, customer messages to mirror, staff replies to
 relay and case actions — each one short transaction, so a restart loses nothing (a card not
-yet posted is posted by the next sync; mirroring resumes after `cases.mirrored_upto`)."""
+yet posted is posted by the next sync; mirroring resumes after `cases.mirrored_upto`).
+
+Several hub processes share the desk: a process claims a case's desk work (a lease in
+`cases.desk_claimed_until`, taken by a conditional update) before posting its card or
+mirroring into its thread, so one card is posted once."""
 
 from __future__ import annotations
 
@@ -8,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from itertools import groupby
 
-from sqlalchemy import exists, select, update
+from sqlalchemy import exists, or_, select, update
 from sqlalchemy.orm import Session
 
 from core.db import Case, Contact, Conversation, Message, utcnow
@@ -46,11 +50,42 @@ class Relayed:
     desk_ref: str | None
 
 
-def unposted_cards(session: Session) -> list[CaseCard]:
-    cases = session.execute(
-        select(Case).where(Case.state.in_(OPEN_STATES), Case.desk_ref.is_(None)).order_by(Case.opened_at)
-    ).scalars()
-    return [card_of(session, case) for case in cases]
+def unposted_cases(session: Session) -> list[str]:
+    return list(session.execute(
+        select(Case.id).where(Case.state.in_(OPEN_STATES), Case.desk_ref.is_(None)).order_by(Case.opened_at)
+    ).scalars())
+
+
+def claim_desk_work(session: Session, *, case_id: str, now: datetime, lease: timedelta) -> bool:
+    """Take the case's desk work for `lease` unless another process holds it."""
+    claimed = session.execute(
+        update(Case)
+        .where(Case.id == case_id, or_(Case.desk_claimed_until.is_(None), Case.desk_claimed_until < now))
+        .values(desk_claimed_until=now + lease)
+        .returning(Case.id)
+    ).first()
+    return claimed is not None
+
+
+def release_desk_work(session: Session, *, case_id: str) -> None:
+    session.execute(update(Case).where(Case.id == case_id).values(desk_claimed_until=None))
+
+
+@dataclass(frozen=True, slots=True)
+class CardToPost:
+    card: CaseCard
+    attempted_at: datetime | None
+    """When an earlier attempt set out to post it (it may be on the desk already), if any."""
+
+
+def start_posting(session: Session, *, case_id: str, now: datetime) -> CardToPost | None:
+    """The card of a case still to post (under the caller's claim), noting the attempt."""
+    case = session.get(Case, case_id)
+    if case is None or case.desk_ref is not None or case.state not in OPEN_STATES:
+        return None
+    attempted_at = case.card_attempted_at
+    case.card_attempted_at = now
+    return CardToPost(card_of(session, case), attempted_at)
 
 
 def card_of(session: Session, case: Case) -> CaseCard:
@@ -81,13 +116,14 @@ def set_desk_ref(session: Session, *, case_id: str, desk_ref: str) -> None:
     session.execute(update(Case).where(Case.id == case_id, Case.desk_ref.is_(None)).values(desk_ref=desk_ref))
 
 
-def due_mirrors(session: Session) -> list[Mirror]:
+def due_mirrors(session: Session, *, case_id: str | None = None) -> list[Mirror]:
     """Customer messages that arrived after a case's card and are not yet in its thread
-    (one query for all open cases)."""
+    (one query for all open cases, or for `case_id`)."""
     rows = session.execute(
         select(Case.id.label("case_id"), Case.desk_ref, Message.id, Message.text)
         .join(Message, Message.conversation_id == Case.conversation_id)
         .where(
+            *([Case.id == case_id] if case_id is not None else []),
             Case.state.in_(OPEN_STATES),
             Case.desk_ref.is_not(None),
             Message.author == Author.CUSTOMER,
@@ -199,9 +235,9 @@ def remind_overdue(session: Session, *, now: datetime, sla: timedelta, push: fro
         Message.author == Author.STAFF,
         Message.created_at >= Case.opened_at,
     )
-    cases = session.execute(
+    cases = session.execute(  # skip-locked: two processes running the job remind each case once
         select(Case).where(Case.state.in_(OPEN_STATES), Case.reminded_at.is_(None), Case.opened_at <= now - sla,
-                           ~staff_replied)
+                           ~staff_replied).with_for_update(skip_locked=True, of=Case)
     ).scalars()
     for case in cases:
         case.reminded_at = now

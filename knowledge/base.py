@@ -21,6 +21,7 @@ from knowledge.hits import Hit
 from knowledge.index import ChunkRecord, DenseStore, IndexSnapshot, LocalIndex
 from knowledge.ingest import Ingestor, IngestSummary
 from knowledge.settings import KnowledgeSettings
+from knowledge.versions import FOLLOW_INTERVAL_S, Follower, read_version
 
 log = logging.getLogger(__name__)
 
@@ -64,7 +65,11 @@ class KnowledgeBase:
         max_unpacked_bytes: int = DEFAULT_MAX_UNPACKED_BYTES,
         query_workers: int = 1,
         weights: fusion.FusionWeights = fusion.DEFAULT_WEIGHTS,
+        follow_interval: float | None = None,
     ) -> None:
+        """`follow_interval`: seconds between checks of the database's index version, for a
+        process whose chunks live on a Chroma server other hosts write to (None: don't; within
+        one data_dir the `CURRENT` pointer tells processes about a new version)."""
         self.embedder = embedder
         self.dense = dense
         self.local = local
@@ -74,6 +79,7 @@ class KnowledgeBase:
         )
         self.ingestor = Ingestor(embedder=embedder, dense=dense, local=local,
                                  sessionmaker=sessionmaker, max_chars=max_chars, max_unpacked_bytes=max_unpacked_bytes)
+        self._follower = Follower(self.catch_up, interval=follow_interval) if follow_interval is not None else None
         self._ready = False
 
     @classmethod
@@ -91,14 +97,16 @@ class KnowledgeBase:
         `serving`: for a process answering many concurrent queries (the server). Torch then
         runs each operation on one thread and `query_workers` threads encode in parallel (see
         `knowledge.batching` for the measurements); the CLI's bulk indexing keeps torch's own
-        multi-threading."""
+        multi-threading. A server on a Chroma server (`chroma_url`) also follows the ingest
+        runs of other hosts (`knowledge.versions`)."""
         workers = (settings.query_workers or os.cpu_count() or 1) if serving else 1
         embedder = Embedder.load(settings, torch_threads=1 if serving else None)
         dense = DenseStore.open(chroma_url=settings.chroma_url, data_dir=data_dir, collection=settings.collection)
         local = LocalIndex(data_dir / "bm25" / settings.collection)
         kb = cls(embedder=embedder, dense=dense, local=local, sessionmaker=sessionmaker,
                  max_chars=settings.chunk_max_chars, max_unpacked_bytes=settings.max_unpacked_bytes,
-                 query_workers=workers)
+                 query_workers=workers,
+                 follow_interval=FOLLOW_INTERVAL_S if serving and settings.chroma_url else None)
         if (not local.refresh() or local.snapshot.headings is None) and dense.count():
             # chroma has chunks but no local index (with heading embeddings) was published
             # here (a new host, a copied directory, a shared Chroma server, an index from an
@@ -116,6 +124,16 @@ class KnowledgeBase:
         and with a Chroma server a count is a network round trip."""
         return await asyncio.to_thread(self.dense.count)
 
+    async def catch_up(self) -> bool:
+        """Rebuild the local index from chroma (in a worker thread) when the database's index
+        version differs from the one it was built from: another host changed the shared Chroma
+        server. True if this process rebuilt it; False when it was up to date, or when another
+        process sharing this data_dir had already published that version (loaded here then)."""
+        version = await read_version(self.ingestor.sessionmaker, self.dense.collection_name)
+        if version is None or version == self.local.snapshot.index_version:
+            return False
+        return await asyncio.to_thread(self.ingestor.rebuild_local, version)
+
     async def search(self, query: str, k: int = 5) -> list[Hit]:
         """Top `k` hits. Concurrent calls are encoded, and their dense candidates scored, together
         in worker threads (numpy releases the GIL); the rest of the ranking (a fraction of a
@@ -125,6 +143,8 @@ class KnowledgeBase:
         synchronous: then it runs in a thread."""
         if not query.strip():
             return []
+        if self._follower is not None:
+            self._follower.poke()
         encoded = await self.batcher.submit((query, k))
         if not encoded.snapshot.has_vectors:
             return await asyncio.to_thread(self._rank, query, encoded, k)
@@ -190,5 +210,7 @@ class KnowledgeBase:
         return summary
 
     async def aclose(self) -> None:
+        if self._follower is not None:
+            await self._follower.aclose()
         await self.batcher.aclose()
         self._ready = False

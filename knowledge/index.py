@@ -5,13 +5,16 @@ BM25 index is derived from it: after a run that changed anything, `LocalIndex.re
 writes a new version under `data_dir/bm25/` and flips a `CURRENT` pointer atomically; every
 process checks that pointer's mtime before a search (one `stat`) and reloads when it moved,
 so a CLI ingest is seen by a running server without a restart. In memory a version is one
-immutable `IndexSnapshot`, swapped whole.
+immutable `IndexSnapshot`, swapped whole. Each version records the database's index version it
+was built from (`knowledge.versions`), which is how hosts with data_dirs of their own follow
+each other's ingest runs on a shared Chroma server.
 
 Only this module imports chromadb or bm25s.
 """
 
 from __future__ import annotations
 
+import fcntl
 import json
 import logging
 import os
@@ -20,7 +23,8 @@ import shutil
 import threading
 import uuid
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
@@ -68,6 +72,7 @@ class DenseStore:
 
     def __init__(self, client: Any, collection_name: str) -> None:
         self._client = client
+        self.collection_name = collection_name
         self._collection = client.get_or_create_collection(
             collection_name, embedding_function=None, configuration={"hnsw": {"space": "cosine"}}
         )
@@ -195,6 +200,8 @@ class IndexSnapshot:
     rows: Mapping[str, int]
     stamp: int | None
     """The mtime of the `CURRENT` pointer this version was published under (None: none)."""
+    index_version: str | None
+    """The database's index version this was built from (None: unknown, or none yet)."""
 
     @classmethod
     def build(
@@ -205,6 +212,7 @@ class IndexSnapshot:
         headings: np.ndarray | None,
         *,
         stamp: int | None,
+        index_version: str | None = None,
     ) -> IndexSnapshot:
         """A snapshot owning `vectors` and `headings` (made read-only; dropped when their row
         count does not match `records`)."""
@@ -219,6 +227,7 @@ class IndexSnapshot:
             document_frequency=MappingProxyType(dict(frequency)),
             rows=MappingProxyType({record.chunk_id: i for i, record in enumerate(records)}),
             stamp=stamp,
+            index_version=index_version,
         )
 
     @property
@@ -284,6 +293,7 @@ class LocalIndex:
     def __init__(self, directory: Path) -> None:
         self.directory = directory
         self._pointer = directory / "CURRENT"
+        self._lock_file = directory / "LOCK"
         self._lock = threading.Lock()
         """Serialises loading and installing versions (two threads refreshing load once)."""
         self._snapshot = _EMPTY
@@ -292,6 +302,17 @@ class LocalIndex:
     def snapshot(self) -> IndexSnapshot:
         """The current version: take it once and use only it for a whole query."""
         return self._snapshot
+
+    @contextmanager
+    def exclusive(self) -> Iterator[None]:
+        """Held, across the processes sharing this directory, from deciding to build a version
+        until it is published: every process of a host may see the same new database version at
+        once, and one building while another publishes would have its half-written version
+        deleted. The next one in sees the version already published (`refresh`), and skips."""
+        self.directory.mkdir(parents=True, exist_ok=True)
+        with self._lock_file.open("a") as handle:  # closing it releases the lock, a crash too
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            yield
 
     def stamp_missing(self) -> bool:
         """No version was ever published here (a fresh data_dir, or a copied chroma directory)."""
@@ -322,11 +343,18 @@ class LocalIndex:
             return True
 
     def rebuild(
-        self, records: Sequence[ChunkRecord], vectors: np.ndarray | None, headings: np.ndarray
+        self,
+        records: Sequence[ChunkRecord],
+        vectors: np.ndarray | None,
+        headings: np.ndarray,
+        *,
+        index_version: str | None = None,
     ) -> None:
         """Index `records` (with their `vectors`, same order, when the corpus is small enough
         for brute force, and their heading embeddings), publish them as the current version,
-        and use them here at once. The arrays become the new snapshot's (read-only)."""
+        and use them here at once. The arrays become the new snapshot's (read-only).
+        `index_version`: the database's, read before chroma was. Call it within `exclusive()`
+        when other processes may publish here."""
         import bm25s
 
         retriever = None
@@ -347,18 +375,24 @@ class LocalIndex:
             for r in records:
                 out.write(json.dumps({"chunk_id": r.chunk_id, "source": r.source, "title": r.title,
                                       "section": r.section, "text": r.text}, ensure_ascii=False) + "\n")
+        (version / _MANIFEST).write_text(json.dumps({"index_version": index_version}), encoding="utf-8")
         temporary = self.directory / f"CURRENT.{uuid.uuid4().hex[:8]}"
         temporary.write_text(version.name, encoding="utf-8")
         with self._lock:
             os.replace(temporary, self._pointer)
             stamp = self._pointer.stat().st_mtime_ns
-            self._snapshot = IndexSnapshot.build(records, retriever, vectors, headings, stamp=stamp)
+            self._snapshot = IndexSnapshot.build(records, retriever, vectors, headings, stamp=stamp,
+                                                 index_version=index_version)
         self._remove_old_versions(keep=version.name)
 
     def _remove_old_versions(self, *, keep: str) -> None:
         for path in self.directory.glob("v-*"):
             if path.name != keep:
                 shutil.rmtree(path, ignore_errors=True)
+
+
+_MANIFEST = "manifest.json"
+"""A version's own facts: the database index version it was built from."""
 
 
 def _load(version: Path, *, stamp: int) -> IndexSnapshot:
@@ -370,7 +404,10 @@ def _load(version: Path, *, stamp: int) -> IndexSnapshot:
     vectors_path, headings_path = version / "vectors.npy", version / "headings.npy"
     vectors = np.load(vectors_path) if vectors_path.exists() else None
     headings = np.load(headings_path) if headings_path.exists() else None
-    return IndexSnapshot.build(records, retriever, vectors, headings, stamp=stamp)
+    manifest_path = version / _MANIFEST
+    manifest = json.loads(manifest_path.read_text(encoding="utf-8")) if manifest_path.exists() else {}
+    return IndexSnapshot.build(records, retriever, vectors, headings, stamp=stamp,
+                               index_version=manifest.get("index_version"))
 
 
 def _top(scores: np.ndarray, n: int) -> list[int]:

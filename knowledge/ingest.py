@@ -5,7 +5,9 @@ have not changed. Reading and hashing a file costs microseconds; converting a PD
 its chunks costs seconds. So a file whose sha256 equals `knowledge_documents.content_hash` is
 neither converted nor embedded. Chroma is written before the table: if a run dies in between,
 the next run sees the old hash and does the work again, and a chunk count that disagrees with
-the table (a deleted chroma directory) makes every file count as changed.
+the table (a deleted chroma directory) makes every file count as changed. A run that changed
+chroma gives the index a new version in the same transaction as the table
+(`knowledge.versions`): other hosts sharing the Chroma server then rebuild their local index.
 
 Conversion never crashes a run: an unreadable or unsupported file is logged with its path and
 skipped (and its old chunks, if any, are kept).
@@ -42,6 +44,7 @@ from knowledge.file_signatures import check_signature
 from knowledge.index import ChunkRecord, DenseStore, LocalIndex
 from knowledge.sql_types import utcnow
 from knowledge.tables import IndexRun, KnowledgeDocument
+from knowledge.versions import bump_version, read_version
 
 log = logging.getLogger(__name__)
 
@@ -208,9 +211,11 @@ class Ingestor:
         if not consistent:
             stale = sorted(set(known) | {d.source for d in plan.documents})
         await asyncio.to_thread(self._write_vectors, stale, records, vectors)
-        await self._write_table(plan.documents, removed)
-        if plan.documents or removed or not consistent or self.local.stamp_missing():
-            await asyncio.to_thread(self.rebuild_local)
+        if plan.documents or removed or not consistent:
+            await asyncio.to_thread(self.rebuild_local, await self._write_table(plan.documents, removed))
+        elif self.local.stamp_missing():
+            current = await read_version(self.sessionmaker, self.dense.collection_name)
+            await asyncio.to_thread(self.rebuild_local, current)
         return IngestSummary(
             trigger=trigger,
             added=sum(1 for d in plan.documents if d.is_new),
@@ -282,9 +287,8 @@ class Ingestor:
         if records:
             self.dense.add(records, vectors)
 
-    async def _write_table(self, documents: Sequence[_Document], removed: Sequence[str]) -> None:
-        if not documents and not removed:
-            return
+    async def _write_table(self, documents: Sequence[_Document], removed: Sequence[str]) -> str:
+        """Record the run's documents, and the index's new version (returned) with them."""
         async with self.sessionmaker() as session, session.begin():
             if removed:
                 await session.execute(delete(KnowledgeDocument).where(KnowledgeDocument.source.in_(removed)))
@@ -300,22 +304,30 @@ class Ingestor:
                     session.add(row)
                 row.content_hash, row.title = doc.content_hash, doc.title[:500]
                 row.chunk_count, row.updated_at = len(doc.chunks), utcnow()
+            return await bump_version(session, self.dense.collection_name)
 
-    def rebuild_local(self) -> None:
-        """Re-derive the local index (BM25, and vectors when few enough) from chroma."""
+    def rebuild_local(self, version: str | None = None) -> bool:
+        """Re-derive the local index (BM25, and vectors when few enough) from chroma, as of the
+        database's index `version` (read before chroma is; None: unknown). False, building
+        nothing, when another process sharing this data_dir has already published `version`."""
         import numpy as np
 
         from knowledge.index import BRUTE_FORCE_LIMIT
 
-        with_vectors = self.dense.count() <= BRUTE_FORCE_LIMIT
-        records: list[ChunkRecord] = []
-        blocks = []
-        for page, vectors in self.dense.pages(vectors=with_vectors):
-            records.extend(page)
-            if vectors is not None:
-                blocks.append(vectors)
-        matrix = np.concatenate(blocks) if with_vectors and blocks else None
-        self.local.rebuild(records, matrix, self._heading_vectors(records))
+        with self.local.exclusive():
+            self.local.refresh()
+            if version is not None and self.local.snapshot.index_version == version:
+                return False
+            with_vectors = self.dense.count() <= BRUTE_FORCE_LIMIT
+            records: list[ChunkRecord] = []
+            blocks = []
+            for page, vectors in self.dense.pages(vectors=with_vectors):
+                records.extend(page)
+                if vectors is not None:
+                    blocks.append(vectors)
+            matrix = np.concatenate(blocks) if with_vectors and blocks else None
+            self.local.rebuild(records, matrix, self._heading_vectors(records), index_version=version)
+            return True
 
     def _heading_vectors(self, records: Sequence[ChunkRecord]) -> Any:
         """Each chunk's heading embedded (headings are few and short; known ones are reused)."""

@@ -1,4 +1,5 @@
-"""knowledge's tables, in their own metadata: the documents an index holds and its runs.
+"""knowledge's tables, in their own metadata: the documents an index holds, its runs and its
+version.
 
 The app creates them with its one Alembic history (core/migrations), whose environment
 compares both metadatas with the database (tests/unit/core/test_migrations.py).
@@ -44,3 +45,16 @@ class IndexRun(Base):
     unchanged: Mapped[int] = mapped_column(Integer, default=0)
     seconds: Mapped[float | None] = mapped_column(Float)
     error: Mapped[str | None] = mapped_column(Text)
+
+
+class IndexVersion(Base):
+    """A collection's index version: a new random one each time an ingest run changes its
+    chunks, written in the transaction that records the run's documents. A process serving from
+    a shared Chroma server rebuilds its local BM25 and heading index when this differs from the
+    version that index was built from (`knowledge.versions`). Random, not a counter: a data_dir
+    kept while the database is replaced must never look up to date by coincidence."""
+
+    __tablename__ = "index_versions"
+    collection: Mapped[str] = mapped_column(String(255), primary_key=True)
+    version: Mapped[str] = mapped_column(String(32))
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)

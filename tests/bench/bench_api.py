@@ -141,7 +141,7 @@ def run(threads: Sequence[dict[str, Any]]) -> dict[str, float]:
             "SUPPORTHUB_KNOWLEDGE__PATHS": json.dumps([str(root / "corpus")]),
             "SUPPORTHUB_KNOWLEDGE__CHUNK_MAX_CHARS": "300",
             "SUPPORTHUB_SCHEDULE": "[]",
-            "SUPPORTHUB_LOG_LEVEL": "WARNING",
+            "SUPPORTHUB_LOG__LEVEL": "WARNING",
             # Each client is one long conversation of unrelated questions: keep it with the
             # bot so every message measures an answer (a handover would answer nothing).
             "SUPPORTHUB_HANDOFF__UNANSWERED_IN_ROW": "1000000",

@@ -6,7 +6,8 @@ Tests queue what the "model" does next — `Text`, `ToolCalls`, `HttpError`, `St
 JSON body). Streaming requests get real `chat.completion.chunk` SSE events, text and tool-call
 arguments split across several deltas; non-streaming ones a `chat.completion` object.
 A request with nothing left in the script is answered 418, so a test that under-scripts fails
-loudly.
+loudly. Token usage (`usage`: one token per word) comes in the last chunk of a stream when the
+request asks for it (`stream_options.include_usage`), and in every non-streamed completion.
 """
 
 from __future__ import annotations
@@ -105,6 +106,18 @@ class _Chunks:
             "choices": [{"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish_reason}],
         }
 
+    def usage_chunk(self, usage: dict[str, int]) -> dict[str, Any]:
+        return {"id": self.id, "object": "chat.completion.chunk", "created": self.created, "model": self.model,
+                "choices": [], "usage": usage}
+
+
+def usage(body: Mapping[str, Any], text: str, calls: int) -> dict[str, int]:
+    """The tokens a request and its answer count: one per word of the messages' text, and one
+    per word of the answer plus one per tool call."""
+    prompt = sum(len(m["content"].split()) for m in body["messages"] if isinstance(m.get("content"), str))
+    completion = len(text.split()) + calls
+    return {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion}
+
 
 def split(text: str, pieces: int) -> list[str]:
     """`text` in `pieces` nearly equal parts (fewer when it is shorter), in order."""
@@ -113,7 +126,13 @@ def split(text: str, pieces: int) -> list[str]:
 
 
 class FakeOpenAI:
-    def __init__(self) -> None:
+    """`GET /v1/models` lists `models`; with `api_key` set, it answers a request without that
+    bearer key 401 `invalid_api_key`, quoting back the key it was given (as some compatible
+    servers do), so a test can prove a client never prints that message."""
+
+    def __init__(self, *, models: tuple[str, ...] = ("gpt-4o-mini",), api_key: str | None = None) -> None:
+        self.models = models
+        self.api_key = api_key
         self.requests: list[RecordedRequest] = []
         self._script: deque[Response] = deque()
         self._call_ids = itertools.count(1)
@@ -133,6 +152,7 @@ class FakeOpenAI:
         """Serve on 127.0.0.1 at a free port; the base URL to give the client (…/v1)."""
         app = web.Application()
         app.router.add_post("/v1/chat/completions", self._completions)
+        app.router.add_get("/v1/models", self._models)
         self._runner = web.AppRunner(app, shutdown_timeout=1.0)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
@@ -145,6 +165,16 @@ class FakeOpenAI:
         self._closing.set()  # ends stalls at once
         if self._runner is not None:
             await self._runner.cleanup()
+
+    async def _models(self, request: web.Request) -> web.Response:
+        self.requests.append(RecordedRequest(request.path, dict(request.headers), {}))
+        given = request.headers.get("Authorization", "").removeprefix("Bearer ")
+        if self.api_key is not None and given != self.api_key:
+            error = {"message": f"Incorrect API key provided: {given}.", "type": "invalid_request_error",
+                     "param": None, "code": "invalid_api_key"}
+            return web.json_response({"error": error}, status=401)
+        listed = [{"id": model, "object": "model", "created": 1_700_000_000, "owned_by": "fake"} for model in self.models]
+        return web.json_response({"object": "list", "data": listed})
 
     async def _completions(self, request: web.Request) -> web.StreamResponse:
         body = await request.json()
@@ -159,10 +189,10 @@ class FakeOpenAI:
         if isinstance(response, Stall) and not response.before:
             await self._stall(response.seconds)
         if body.get("stream"):
-            return await self._stream(request, body["model"], response)
+            return await self._stream(request, body, response)
         if isinstance(response, Stall | StreamError):  # nothing streamed: a plain failure
             return _error(500, "scripted failure")
-        return web.json_response(self._completion(body["model"], response))
+        return web.json_response(self._completion(body, response))
 
     async def _stall(self, seconds: float) -> None:
         try:
@@ -171,11 +201,11 @@ class FakeOpenAI:
             pass
 
     async def _stream(
-        self, request: web.Request, model: str, response: Text | ToolCalls | Stall | StreamError
+        self, request: web.Request, body: Mapping[str, Any], response: Text | ToolCalls | Stall | StreamError
     ) -> web.StreamResponse:
         out = web.StreamResponse(headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"})
         await out.prepare(request)
-        chunks = _Chunks(model)
+        chunks = _Chunks(body["model"])
 
         async def send(data: Mapping[str, Any]) -> None:
             await out.write(f"data: {json.dumps(data)}\n\n".encode())
@@ -198,6 +228,9 @@ class FakeOpenAI:
                 await send(chunks.chunk({"tool_calls": [delta]}))
         finish = "tool_calls" if isinstance(response, ToolCalls) else "stop"
         await send(chunks.chunk({}, finish_reason=finish))
+        if (body.get("stream_options") or {}).get("include_usage"):
+            calls = len(response.calls) if isinstance(response, ToolCalls) else 0
+            await send(chunks.usage_chunk(usage(body, text, calls)))
         await out.write(b"data: [DONE]\n\n")
         await out.write_eof()
         return out
@@ -214,7 +247,7 @@ class FakeOpenAI:
     def _call_id(self, call: Call) -> str:
         return f"call_{next(self._call_ids)}" if call.id is None else call.id
 
-    def _completion(self, model: str, response: Text | ToolCalls) -> dict[str, Any]:
+    def _completion(self, body: Mapping[str, Any], response: Text | ToolCalls) -> dict[str, Any]:
         message: dict[str, Any] = {"role": "assistant", "content": response.text or None}
         finish = "stop"
         if isinstance(response, ToolCalls):
@@ -234,9 +267,9 @@ class FakeOpenAI:
             "id": f"chatcmpl-fake-{time.monotonic_ns()}",
             "object": "chat.completion",
             "created": int(time.time()),
-            "model": model,
+            "model": body["model"],
             "choices": [{"index": 0, "message": message, "logprobs": None, "finish_reason": finish}],
-            "usage": {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0},
+            "usage": usage(body, response.text, len(response.calls) if isinstance(response, ToolCalls) else 0),
         }
 
 

@@ -17,8 +17,8 @@ gets a 403 HTML login page, so a downloader that forgets the header is caught.
 from __future__ import annotations
 
 import asyncio
-
 import itertools
+import json
 import time
 from collections import defaultdict, deque
 from collections.abc import Callable, Mapping
@@ -122,6 +122,7 @@ class FakeSlack:
             "reactions.add": self._add_reaction,
             "conversations.info": self._conversation_info,
             "users.info": self._user_info,
+            "conversations.history": self._history,
         }
         self.download_gate = asyncio.Event()
         """Cleared by a test to hold file downloads (a slow file host) until it is set again."""
@@ -264,11 +265,26 @@ class FakeSlack:
             "ts": ts,
             "text": body.get("text", ""),
         }
-        for key in ("blocks", "thread_ts"):
+        for key in ("blocks", "thread_ts", "metadata"):
             if body.get(key):
-                message[key] = body[key]
+                message[key] = json.loads(body[key]) if isinstance(body[key], str) and key == "metadata" else body[key]
         self._messages[(body["channel"], ts)] = message
         return {"ok": True, "channel": body["channel"], "ts": ts, "message": message}
+
+    def _history(self, body: dict[str, Any]) -> dict[str, Any]:
+        """The channel's top-level messages since `oldest`, newest first, in pages of `limit`
+        (metadata only with `include_all_metadata`)."""
+        channel, oldest = body.get("channel", ""), float(body.get("oldest") or 0)
+        with_metadata = str(body.get("include_all_metadata", "")).lower() in ("1", "true")
+        found = sorted(
+            (m for (c, ts), m in self._messages.items() if c == channel and float(ts) >= oldest and "thread_ts" not in m),
+            key=lambda m: float(m["ts"]), reverse=True)
+        start = int(body.get("cursor") or 0)
+        limit = int(body.get("limit") or 100)
+        page = [m if with_metadata else {k: v for k, v in m.items() if k != "metadata"} for m in found[start:start + limit]]
+        more = start + limit < len(found)
+        return {"ok": True, "messages": page, "has_more": more,
+                "response_metadata": {"next_cursor": str(start + limit) if more else ""}}
 
     def _update(self, body: dict[str, Any]) -> dict[str, Any]:
         """Only messages this fake posted exist: the bot cannot edit anyone else's."""

@@ -1,5 +1,6 @@
-"""A local fake of Twilio's REST API (the Messages resource and message media), for pointing the
-real `twilio` SDK at, and the webhooks Twilio posts to the hub, signed the way Twilio signs them.
+"""A local fake of Twilio's REST API (the Account and Messages resources and message media), for
+pointing the real `twilio` SDK at, and the webhooks Twilio posts to the hub, signed the way Twilio
+signs them.
 
 `api = await fake.start()`, then, inside the running loop (the client opens an aiohttp
 `ClientSession` in its constructor):
@@ -39,6 +40,9 @@ A send the caller gave up on is still answered and recorded here, as Twilio woul
 With aiohttp 3.14 every SDK request warns twice (DeprecationWarning: `BasicAuth` and the `auth`
 parameter, from `async_http_client.py` and `client_base.py`); they are the SDK's, not the hub's.
 
+The Account: `client.api.v2010.accounts(sid).fetch_async()` GETs `/2010-04-01/Accounts/{sid}.json`
+(401 20003 without the account's Basic auth); like Twilio's, the resource carries the auth token.
+
 Media: `add_media` returns the MediaUrl Twilio puts in an inbound webhook. A GET on it answers
 307 to the CDN (`/cdn/<token>` on this server, addressed as `cdn_host`, "localhost", so it is a
 different origin as Twilio's CDN is and aiohttp drops the Authorization header on the way). The
@@ -70,6 +74,7 @@ from twilio.request_validator import HMAC_SHA256, SIGNATURE_HEADER, SIGNATURE_SE
 ACCOUNT_SID = "AC" + "0" * 30 + "01"
 """34 characters, like every Twilio account sid."""
 AUTH_TOKEN = "twilio-test-auth-token"
+ACCOUNT_NAME = "Brightdesk Support"
 HUB_NUMBER = "+15005550006"
 """The hub's own number; the only `From` the fake accepts until a test adds to `numbers`."""
 CUSTOMER_NUMBER = "+14155550100"
@@ -204,6 +209,7 @@ class FakeTwilio:
     async def start(self) -> str:
         """Serve on 127.0.0.1 at a free port; returns the API root `http://127.0.0.1:PORT`."""
         app = web.Application()
+        app.router.add_get(f"/{API_VERSION}/Accounts/{{account}}.json", self._fetch_account)
         app.router.add_post(f"{_MESSAGES}.json", self._create_message)
         app.router.add_get(f"{_MESSAGES}/{{message}}.json", self._fetch_message)
         app.router.add_get(f"{_MESSAGES}/{{message}}/Media/{{media}}", self._media_url)
@@ -358,6 +364,17 @@ class FakeTwilio:
             answer = _Answer(int(HTTPStatus.OK), dict(resource))
         return await self._record(request, params, authorized, answer)
 
+    async def _fetch_account(self, request: web.Request) -> web.Response:
+        params = await _params(request)
+        authorized = _authorized(request)
+        if not authorized:
+            answer = _error(HTTPStatus.UNAUTHORIZED, 20003)
+        elif request.match_info["account"] != ACCOUNT_SID:
+            answer = _not_found_error(request.path)
+        else:
+            answer = _Answer(int(HTTPStatus.OK), _account())
+        return await self._record(request, params, authorized, answer)
+
     async def _not_found(self, request: web.Request) -> web.Response:
         params = await _params(request)
         authorized = _authorized(request)
@@ -504,6 +521,23 @@ def _authorized(request: web.Request) -> bool:
         and secrets.compare_digest(login, ACCOUNT_SID)
         and secrets.compare_digest(password, AUTH_TOKEN)
     )
+
+
+def _account() -> dict[str, Any]:
+    uri = f"/{API_VERSION}/Accounts/{ACCOUNT_SID}"
+    created = format_datetime(datetime(2024, 1, 2, tzinfo=timezone.utc), usegmt=True)
+    return {
+        "auth_token": AUTH_TOKEN,
+        "date_created": created,
+        "date_updated": created,
+        "friendly_name": ACCOUNT_NAME,
+        "owner_account_sid": ACCOUNT_SID,
+        "sid": ACCOUNT_SID,
+        "status": "active",
+        "subresource_uris": {"messages": f"{uri}/Messages.json"},
+        "type": "Full",
+        "uri": f"{uri}.json",
+    }
 
 
 def _first(params: Mapping[str, str | list[str]], key: str) -> str:

@@ -24,7 +24,7 @@ SUPPORTHUB = str(Path(sys.executable).parent / "supporthub")
 
 
 def run(*args: str, data_dir: Path, **extra_env: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "SUPPORTHUB_DATA_DIR": str(data_dir), "SUPPORTHUB_LOG_LEVEL": "WARNING", **extra_env}
+    env = {**os.environ, "SUPPORTHUB_DATA_DIR": str(data_dir), "SUPPORTHUB_LOG__LEVEL": "WARNING", **extra_env}
     return subprocess.run([SUPPORTHUB, *args], capture_output=True, text=True, timeout=300, env=env, check=False)
 
 

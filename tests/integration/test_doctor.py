@@ -1,0 +1,247 @@
+"""`supporthub doctor` as an operator runs it, against the local fakes of every platform: one
+line per check, OK or FAIL with the reason, exit status 1 on any FAIL, and never a secret."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import socket
+import sys
+from collections.abc import AsyncIterator, Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from core.runtime import open_database
+from core.settings import Settings
+from tests.fakes.dovecot import Dovecot, dovecot_server  # noqa: F401 — the fixture
+from tests.fakes.openai_server import FakeOpenAI
+from tests.fakes.slack_api import BOT_TOKEN as SLACK_TOKEN
+from tests.fakes.slack_api import BOT_USER_ID, FakeSlack
+from tests.fakes.smtp_relay import SmtpRelay
+from tests.fakes.telegram_api import BOT_TOKEN as TELEGRAM_TOKEN
+from tests.fakes.telegram_api import BOT_USERNAME, FakeBotApi
+from tests.fakes.twilio_api import ACCOUNT_NAME, ACCOUNT_SID, AUTH_TOKEN, HUB_NUMBER, FakeTwilio
+
+SUPPORTHUB = str(Path(sys.executable).parent / "supporthub")
+SIGNING_SECRET = "slack-signing-secret-for-doctor"
+RELAY_USER, RELAY_PASSWORD = "hub", "relay-secret-for-doctor"
+LLM_KEY = "sk-doctor-right-key"
+WRONG = {
+    "SUPPORTHUB_SLACK__BOT_TOKEN": "xoxb-wrong-doctor-token",
+    "SUPPORTHUB_TELEGRAM__BOT_TOKEN": "654321:WRONG-doctor-token",
+    "SUPPORTHUB_SMS__AUTH_TOKEN": "wrong-twilio-doctor-token",
+    "SUPPORTHUB_EMAIL__SMTP_PASSWORD": "wrong-relay-doctor-password",
+    "SUPPORTHUB_EMAIL__IMAP_PASSWORD": "wrong-imap-doctor-password",
+    "SUPPORTHUB_LLM__API_KEY": "sk-doctor-wrong-key",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Report:
+    returncode: int
+    lines: dict[str, tuple[str, str]]
+    """By check name: (OK | FAIL | SKIP, detail)."""
+    summary: str
+    output: str
+    """stdout and stderr together, for the secrets search."""
+
+
+async def doctor(env: dict[str, str], *args: str) -> Report:
+    process = await asyncio.create_subprocess_exec(
+        SUPPORTHUB, "doctor", *args, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        env={**os.environ, "SUPPORTHUB_LOG__LEVEL": "WARNING", **env})
+    stdout, stderr = await asyncio.wait_for(process.communicate(), timeout=240)
+    out, err = stdout.decode(), stderr.decode()
+    *checks, summary = out.splitlines()
+    lines = {}
+    for line in checks:
+        status, name, detail = line.split(None, 2)
+        lines[name] = (status, detail)
+    assert process.returncode is not None
+    return Report(process.returncode, lines, summary, out + err)
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.fixture
+async def platforms() -> AsyncIterator[tuple[FakeSlack, FakeBotApi, FakeTwilio, FakeOpenAI]]:
+    slack, telegram, twilio, llm = FakeSlack(), FakeBotApi(), FakeTwilio(), FakeOpenAI(api_key=LLM_KEY)
+    await asyncio.gather(slack.start(), telegram.start(), twilio.start(), llm.start())
+    yield slack, telegram, twilio, llm
+    await asyncio.gather(slack.close(), telegram.stop(), twilio.stop(), llm.close())
+
+
+@pytest.fixture
+async def relay() -> AsyncIterator[SmtpRelay]:
+    async with SmtpRelay(require_starttls=True, auth=(RELAY_USER, RELAY_PASSWORD)) as server:
+        yield server
+
+
+@pytest.fixture
+async def migrated(make_settings: Callable[..., Settings]) -> str:
+    """A database at the newest migration, as `serve` leaves it; its URL."""
+    settings = make_settings()
+    async with open_database(settings):
+        pass
+    return settings.database_url
+
+
+@pytest.fixture
+def silent_server() -> Iterator[str]:
+    """A host that accepts connections and never answers; its URL."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+    yield f"http://127.0.0.1:{listener.getsockname()[1]}"
+    listener.close()
+
+
+def channel_env(slack: FakeSlack, telegram: FakeBotApi, twilio: FakeTwilio) -> dict[str, str]:
+    return {
+        "SUPPORTHUB_SLACK__BOT_TOKEN": SLACK_TOKEN,
+        "SUPPORTHUB_SLACK__SIGNING_SECRET": SIGNING_SECRET,
+        "SUPPORTHUB_SLACK__API_URL": slack.base_url,
+        "SUPPORTHUB_TELEGRAM__BOT_TOKEN": TELEGRAM_TOKEN,
+        "SUPPORTHUB_TELEGRAM__API_URL": telegram.api_url,
+        "SUPPORTHUB_SMS__ACCOUNT_SID": ACCOUNT_SID,
+        "SUPPORTHUB_SMS__AUTH_TOKEN": AUTH_TOKEN,
+        "SUPPORTHUB_SMS__FROM_NUMBER": HUB_NUMBER,
+        "SUPPORTHUB_SMS__PUBLIC_URL": "https://hub.example.com",
+        "SUPPORTHUB_SMS__API_URL": twilio.api_url,
+    }
+
+
+def email_env(relay: SmtpRelay, ca_file: Path, dovecot: Dovecot | None) -> dict[str, str]:
+    env = {
+        "SUPPORTHUB_EMAIL__ADDRESS": "support@example.com",
+        "SUPPORTHUB_EMAIL__SMTP_HOST": relay.host,
+        "SUPPORTHUB_EMAIL__SMTP_PORT": str(relay.port),
+        "SUPPORTHUB_EMAIL__SMTP_SECURITY": "starttls",
+        "SUPPORTHUB_EMAIL__SMTP_CA_FILE": str(ca_file),
+        "SUPPORTHUB_EMAIL__SMTP_USERNAME": RELAY_USER,
+        "SUPPORTHUB_EMAIL__SMTP_PASSWORD": RELAY_PASSWORD,
+        "SUPPORTHUB_EMAIL__LISTEN_PORT": str(free_port()),
+    }
+    if dovecot is not None:
+        env |= {
+            "SUPPORTHUB_EMAIL__IMAP_HOST": dovecot.host,
+            "SUPPORTHUB_EMAIL__IMAP_PORT": str(dovecot.port),
+            "SUPPORTHUB_EMAIL__IMAP_SECURITY": "none",
+            "SUPPORTHUB_EMAIL__IMAP_USERNAME": dovecot.username,
+            "SUPPORTHUB_EMAIL__IMAP_PASSWORD": dovecot.password,
+        }
+    return env
+
+
+def assert_no_secret(report: Report, env: dict[str, str]) -> None:
+    secrets = [value for key, value in env.items() if key.endswith(("TOKEN", "SECRET", "PASSWORD", "API_KEY"))]
+    assert secrets
+    for secret in secrets:
+        assert secret not in report.output, secret
+    assert "Traceback" not in report.output
+
+
+async def test_all_good_then_every_wrong_credential_named(
+    platforms: tuple[FakeSlack, FakeBotApi, FakeTwilio, FakeOpenAI], relay: SmtpRelay, dovecot: Dovecot,
+    migrated: str, indexed_data_dir: Path, tmp_path: Path,
+) -> None:
+    slack, telegram, twilio, llm = platforms
+    ca_file = tmp_path / "relay-ca.pem"
+    ca_file.write_bytes(relay.ca_pem)
+    env = {
+        "SUPPORTHUB_DATA_DIR": str(indexed_data_dir),
+        "SUPPORTHUB_DATABASE_URL": migrated,
+        "SUPPORTHUB_LLM__BASE_URL": llm.base_url,
+        "SUPPORTHUB_LLM__API_KEY": LLM_KEY,
+        **channel_env(slack, telegram, twilio),
+        **email_env(relay, ca_file, dovecot),
+    }
+
+    good = await doctor(env)
+
+    assert good.returncode == 0, good.output
+    names = list(good.lines)
+    assert names[:3] == ["database", "index", "model"] and names[-1] == "llm", good.output
+    assert sorted(names[3:-1]) == ["api", "email", "slack", "sms", "telegram", "web"], good.output
+    assert {status for status, _ in good.lines.values()} == {"OK"}, good.output
+    assert good.summary == "all 10 checks passed"
+    detail = {name: text for name, (_, text) in good.lines.items()}
+    assert detail["database"].startswith("sqlite ") and detail["database"].endswith("(up to date)")
+    assert "chunks in collection 'knowledge'" in detail["index"]
+    assert "384 dimensions" in detail["model"]
+    assert detail["slack"] == f"auth.test: bot supporthub ({BOT_USER_ID}) in team T"
+    assert detail["telegram"] == f"getMe: @{BOT_USERNAME} (id 123456), updates by long polling"
+    assert detail["sms"] == f"account {ACCOUNT_SID} ({ACCOUNT_NAME}): active"
+    assert detail["email"] == (f"SMTP {relay.host}:{relay.port} (STARTTLS, logged in as {RELAY_USER}); "
+                               f"IMAP {dovecot.username}@{dovecot.host}:{dovecot.port} (INBOX selected)")
+    assert detail["llm"] == f"{llm.base_url}: model 'gpt-4o-mini' is available (1 models listed)"
+    assert slack.received_request_count("auth.test") == 1 and len(telegram.calls_to("getMe")) == 1
+    assert [call.path for call in twilio.calls] == [f"/2010-04-01/Accounts/{ACCOUNT_SID}.json"]
+    assert relay.messages == [] and twilio.sent() == [] and telegram.calls_to("sendMessage") == []
+    assert_no_secret(good, env)
+
+    wrong = await doctor({**env, **WRONG})
+
+    assert wrong.returncode == 1
+    assert wrong.summary.startswith("5 of 10 checks failed: "), wrong.output
+    failed = {name: text for name, (status, text) in wrong.lines.items() if status == "FAIL"}
+    assert failed == {
+        "slack": "auth.test: invalid_auth",
+        "telegram": "getMe: the Bot API refused the bot token (Unauthorized)",
+        "sms": "account fetch: HTTP 401, error 20003: Unable to fetch record: Authenticate",
+        "email": (f"SMTP {relay.host}:{relay.port}: login refused (535 5.7.8 Authentication credentials invalid); "
+                  f"IMAP {dovecot.username}@{dovecot.host}:{dovecot.port}: login refused "
+                  f"([AUTHENTICATIONFAILED] Authentication failed.)"),
+        "llm": f"{llm.base_url}: GET /models: HTTP 401 invalid_api_key",
+    }
+    assert_no_secret(wrong, {**env, **WRONG})
+
+
+async def test_platforms_down_silent_or_missing_the_model_named(
+    platforms: tuple[FakeSlack, FakeBotApi, FakeTwilio, FakeOpenAI], relay: SmtpRelay, silent_server: str,
+    tmp_path: Path,
+) -> None:
+    slack, telegram, twilio, llm = platforms
+    ca_file = tmp_path / "relay-ca.pem"
+    ca_file.write_bytes(relay.ca_pem)
+    closed = free_port()
+    env = {
+        "SUPPORTHUB_DATA_DIR": str(tmp_path / "empty"),
+        "SUPPORTHUB_DATABASE_URL": f"postgresql+asyncpg://hub:db-doctor-password@127.0.0.1:{closed}/hub",
+        "SUPPORTHUB_LLM__BASE_URL": llm.base_url,
+        "SUPPORTHUB_LLM__API_KEY": LLM_KEY,
+        "SUPPORTHUB_LLM__MODEL": "gpt-5-support",
+        "SUPPORTHUB_CHANNELS": json.dumps(["api"]),
+        **channel_env(slack, telegram, twilio),
+        **email_env(relay, ca_file, None),
+        "SUPPORTHUB_SLACK__API_URL": f"{silent_server}/api/",
+        "SUPPORTHUB_TELEGRAM__API_URL": f"http://127.0.0.1:{closed}",
+    }
+    await twilio.stop()
+    await relay.stop()
+
+    report = await doctor(env, "--timeout", "4")
+
+    assert report.returncode == 1
+    assert sorted(report.lines) == ["api", "database", "email", "index", "llm", "model", "slack", "sms", "telegram"]
+    status = {name: state for name, (state, _) in report.lines.items()}
+    assert status == {"database": "FAIL", "index": "FAIL", "model": "OK", "api": "OK", "slack": "FAIL",
+                      "telegram": "FAIL", "sms": "FAIL", "email": "FAIL", "llm": "FAIL"}
+    detail = {name: text for name, (_, text) in report.lines.items()}
+    assert "Connect call failed" in detail["database"] or "refused" in detail["database"], detail["database"]
+    assert detail["index"] == f"no index in {tmp_path / 'empty' / 'chroma'}: run supporthub reindex"
+    assert detail["slack"] == "no answer within 4 s"
+    assert detail["telegram"].startswith("getMe: NetworkError:"), detail["telegram"]
+    assert detail["sms"].startswith("ClientConnectorError:"), detail["sms"]
+    assert detail["email"].startswith(f"SMTP {relay.host}:{relay.port}: SMTPConnectError:"), detail["email"]
+    assert detail["llm"] == (f"{llm.base_url}: model 'gpt-5-support' is not among the 1 it lists (gpt-4o-mini)")
+    assert report.summary.startswith("7 of 9 checks failed: database, index, "), report.output
+    assert_no_secret(report, {**env, "DATABASE_PASSWORD": "db-doctor-password"})
+    assert not (tmp_path / "empty" / "chroma").exists()  # doctor created no index

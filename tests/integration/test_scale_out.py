@@ -1,0 +1,252 @@
+"""Several `supporthub serve` processes on one PostgreSQL database and one Chroma server, as a
+team runs them behind a load balancer: real processes, killed with SIGKILL."""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import json
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+
+from tests.fakes.chroma_server import chroma_server
+from tests.fakes.slack_events import message_event, signed_headers
+from tests.integration.hub_processes import (
+    API_TOKEN,
+    HubProcess,
+    ThreadedSlack,
+    hub_environment,
+    own_postgres_database,
+    postgres_admin_url,
+    query,
+    reindex,
+)
+from tests.integration.staff_desk_steps import SLACK_SECRET, STAFF
+
+PER_CONTACT = 12
+AUTH = {"Authorization": f"Bearer {API_TOKEN}"}
+QUESTIONS = [
+    "How do I reset my password?",
+    "How do I turn on two-factor authentication?",
+    "How can I export my data?",
+    "Which browsers are supported?",
+    "How do I invite a teammate?",
+    "How do I change my plan?",
+]
+
+
+@dataclass
+class Deployment:
+    a: HubProcess
+    b: HubProcess
+    slack: ThreadedSlack
+    database_url: str
+
+    def ensure_running(self) -> None:
+        for process in (self.a, self.b):
+            if not process.running:
+                process.start()
+        for process in (self.a, self.b):
+            process.wait_ready()
+
+
+@pytest.fixture(scope="module")
+def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]:
+    postgres_admin_url()
+    root = tmp_path_factory.mktemp("scale-out")
+    with own_postgres_database() as database_url, chroma_server(root / "chroma") as chroma_url, \
+            ThreadedSlack() as slack:
+        env = hub_environment(database_url=database_url, chroma_url=chroma_url, slack_api_url=slack.fake.base_url,
+                              redis_url="redis://127.0.0.1:6379/0", per_contact=f"{PER_CONTACT}/minute")
+        reindex(env, root / "indexer")
+        a, b = HubProcess("a", root, env), HubProcess("b", root, env)
+        deployment = Deployment(a, b, slack, database_url)
+        deployment.ensure_running()
+        try:
+            yield deployment
+        finally:
+            a.stop()
+            b.stop()
+
+
+async def until(condition: Any, *, timeout: float = 30, what: str = "the condition") -> Any:
+    """The first truthy value of `condition()` (a value, or an awaitable of one)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = condition()
+        if inspect.isawaitable(found):
+            found = await found
+        if found:
+            return found
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"timed out after {timeout:g} s waiting for {what}")
+
+
+async def next_frame(ws: aiohttp.ClientWebSocketResponse, matches: Any, *, timeout: float = 30) -> dict[str, Any]:
+    async with asyncio.timeout(timeout):
+        while True:
+            frame: dict[str, Any] = json.loads((await ws.receive()).data)
+            if matches(frame):
+                return frame
+
+
+async def case_of_message(database_url: str, message_id: int) -> str | None:
+    rows = await query(database_url, "SELECT c.id FROM cases c JOIN messages m ON m.conversation_id = c.conversation_id "
+                               "WHERE m.id = $1", message_id)
+    return rows[0]["id"] if rows else None
+
+
+async def test_a_staff_reply_taken_by_one_process_reaches_the_widget_held_by_the_other(
+        deployment: Deployment) -> None:
+    deployment.ensure_running()
+    async with aiohttp.ClientSession() as http, http.ws_connect(f"{deployment.a.url}/widget/ws") as ws:
+        await ws.send_json({"type": "hello", "token": None, "after": 0})
+        await next_frame(ws, lambda f: f["type"] == "session")
+        await ws.send_json({"type": "message", "id": uuid.uuid4().hex,
+                            "text": "I am filing a chargeback for last month's invoice."})
+        question = await next_frame(ws, lambda f: f["type"] == "message" and f["author"] == "customer")
+        await next_frame(ws, lambda f: f["type"] == "message" and f["author"] == "bot")
+        case_id = await until(lambda: case_of_message(deployment.database_url, question["id"]), what="the case")
+        [card] = await until(lambda: deployment.slack.cards_of(case_id), what="the case card")
+
+        event = message_event(channel=STAFF, user="U0SAM", text="Hi, Sam here: I have stopped the chargeback.",
+                              ts=f"{time.time():.6f}", thread_ts=card.response["ts"], channel_type="channel")
+        body = json.dumps(event)
+        async with http.post(f"{deployment.b.url}/slack/events", data=body,
+                             headers=signed_headers(SLACK_SECRET, body)) as response:
+            assert response.status == 200
+
+        staff = await next_frame(ws, lambda f: f["type"] == "message" and f["author"] == "staff", timeout=10)
+        assert staff["text"] == "Hi, Sam here: I have stopped the chargeback."
+    assert len(deployment.slack.cards_of(case_id)) == 1
+
+
+async def test_an_overdue_case_is_reminded_once_with_two_processes(deployment: Deployment) -> None:
+    deployment.ensure_running()
+    contact = f"sla-{uuid.uuid4().hex[:8]}"
+    async with aiohttp.ClientSession(headers=AUTH) as http:
+        async with http.post(f"{deployment.b.url}/api/messages",
+                             json={"contact": contact, "text": "My lawyer will call you about this invoice."}) as r:
+            assert r.status == 200, await r.text()
+            conversation_id = (await r.json())["conversation_id"]
+    [case] = await query(deployment.database_url, "SELECT id FROM cases WHERE conversation_id = $1", conversation_id)
+    [card] = await until(lambda: deployment.slack.cards_of(case["id"]), what="the case card")
+    await query(deployment.database_url, "UPDATE cases SET opened_at = now() - interval '2 hours' WHERE id = $1", case["id"])
+
+    thread = card.response["ts"]
+    await until(lambda: deployment.slack.in_thread(thread, "Reminder:"), what="the SLA reminder")
+    await until(lambda: query(deployment.database_url, "SELECT 1 FROM cases WHERE id = $1 AND reminded_at IS NOT NULL",
+                              case["id"]), what="the case marked reminded")
+    await asyncio.sleep(3)  # three more runs of the SLA job (handoff.sla_check_s = 1)
+    assert len(deployment.slack.in_thread(thread, "Reminder:")) == 1
+    notices = await query(deployment.database_url, "SELECT count(*) AS n FROM messages WHERE conversation_id = $1 "
+                                             "AND author = 'bot' AND text LIKE 'Thanks for your patience%'",
+                    conversation_id)
+    assert notices[0]["n"] == 1
+
+
+async def test_leadership_moves_when_the_leader_dies(deployment: Deployment) -> None:
+    deployment.ensure_running()
+    processes = (deployment.a, deployment.b)
+    leaders = [p for p in processes if (p.readiness() or {}).get("leader")]
+    assert len(leaders) == 1
+    [leader] = leaders
+    [follower] = [p for p in processes if p is not leader]
+
+    leader.kill()
+    started = time.monotonic()
+    await until(lambda: (follower.readiness() or {}).get("leader"), timeout=15, what="the survivor to lead")
+    assert time.monotonic() - started < 10
+
+    leader.start()
+    leader.wait_ready()
+    assert (leader.readiness() or {}).get("leader") is False
+    assert (follower.readiness() or {}).get("leader") is True
+
+
+async def test_the_rate_limit_is_counted_once_across_processes(deployment: Deployment) -> None:
+    deployment.ensure_running()
+    contact = f"flood-{uuid.uuid4().hex[:8]}"
+    statuses = []
+    async with aiohttp.ClientSession(headers=AUTH) as http:
+        for i in range(PER_CONTACT + 6):
+            process = (deployment.a, deployment.b)[i % 2]
+            async with http.post(f"{process.url}/api/messages",
+                                 json={"contact": contact, "text": QUESTIONS[i % len(QUESTIONS)]}) as response:
+                statuses.append(response.status)
+    assert statuses.count(429) == 6
+    assert statuses[:PER_CONTACT] == [200] * PER_CONTACT
+
+
+async def send_until_accepted(http: aiohttp.ClientSession, processes: list[HubProcess], first: int,
+                              payload: dict[str, str]) -> None:
+    """Post to processes[first]; on a dead process, the same message (same id) to the next one,
+    as a load balancer's retry would."""
+    for attempt in range(len(processes) * 3):
+        process = processes[(first + attempt) % len(processes)]
+        try:
+            async with http.post(f"{process.url}/api/messages", json=payload) as response:
+                if response.status in (200, 202):
+                    return
+        except (aiohttp.ClientError, TimeoutError):
+            pass
+        await asyncio.sleep(0.2)
+    raise AssertionError(f"no process accepted {payload}")
+
+
+async def test_a_burst_over_both_processes_with_one_killed_midway_is_answered_once_in_order(
+        deployment: Deployment) -> None:
+    deployment.ensure_running()
+    processes = [deployment.a, deployment.b]
+    contacts = [f"burst-{uuid.uuid4().hex[:8]}" for _ in range(10)]
+    posts: list[asyncio.Task[None]] = []
+
+    async def conversation(http: aiohttp.ClientSession, index: int, contact: str) -> None:
+        for turn, text in enumerate(QUESTIONS):
+            payload = {"contact": contact, "text": text, "id": f"{contact}-{turn}"}
+            # Not waiting for the answer: the next question is in flight while this one is answered.
+            posts.append(asyncio.create_task(send_until_accepted(http, processes, index + turn, payload)))
+            await asyncio.sleep(0.15)
+
+    async with aiohttp.ClientSession(headers=AUTH, timeout=aiohttp.ClientTimeout(total=60)) as http:
+        senders = [asyncio.create_task(conversation(http, i, c)) for i, c in enumerate(contacts)]
+        await until(lambda: len(posts) >= len(contacts) * len(QUESTIONS) // 2, what="half the burst sent")
+        deployment.a.kill()
+        await asyncio.gather(*senders)
+        await asyncio.gather(*posts)
+
+    expected = len(contacts) * len(QUESTIONS)
+    placeholders = ", ".join(f"'{c}'" for c in contacts)
+    customer_messages = f"""
+        SELECT m.id, m.conversation_id FROM messages m JOIN conversations c ON c.id = m.conversation_id
+        WHERE c.channel = 'api' AND c.chat_id IN ({placeholders}) AND m.author = 'customer'"""
+    answered = f"""
+        SELECT count(*) AS n FROM ({customer_messages}) q
+        WHERE EXISTS (SELECT 1 FROM messages r WHERE r.reply_to = q.id)"""
+
+    async def stored() -> bool:
+        return len(await query(deployment.database_url, customer_messages)) == expected
+
+    async def all_answered() -> bool:
+        return (await query(deployment.database_url, answered))[0]["n"] == expected
+
+    await until(stored, timeout=60, what="every message stored")
+    await until(all_answered, timeout=90, what="every message answered")
+
+    replies = await query(deployment.database_url, f"""
+        SELECT q.conversation_id, q.id AS question, r.id AS reply FROM ({customer_messages}) q
+        JOIN messages r ON r.reply_to = q.id ORDER BY r.id""")
+    assert len(replies) == expected  # one reply each: none answered twice
+    by_conversation: dict[str, list[int]] = {}
+    for row in replies:
+        by_conversation.setdefault(row["conversation_id"], []).append(row["question"])
+    assert len(by_conversation) == len(contacts)
+    for questions in by_conversation.values():
+        assert questions == sorted(questions)  # replies in the order the questions arrived
