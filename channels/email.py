@@ -25,6 +25,7 @@ import ssl
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
+import aioimaplib
 import aiosmtplib
 from aiohttp import web
 from aiosmtpd.smtp import SMTP, Envelope, Session
@@ -34,8 +35,8 @@ from limits.aio.strategies import MovingWindowRateLimiter
 
 from channels.email_content import ParsedMail, dmarc_passed, parse_mail
 from channels.email_format import ThreadHeaders, reply_message
-from channels.email_imap import ImapPoller
-from core.channel import Capabilities, DeliveryError, HubPort, StorageUnavailable
+from channels.email_imap import ImapPoller, quote_folder
+from core.channel import Capabilities, CheckFailed, DeliveryError, HubPort, StorageUnavailable
 from core.messages import Address, Author, InboundMessage, StoredMessage
 
 if TYPE_CHECKING:
@@ -110,7 +111,6 @@ class EmailChannel:
     async def check(self) -> str:
         """The relay (connect, TLS as configured, log in when a username is set) and, with
         `imap_host`, the mailbox (log in, select the folder): both are tried, each failure named."""
-        from core.channel import CheckFailed
 
         checks = [self._check_relay()] + ([self._check_mailbox()] if self._settings.imap_host else [])
         outcomes = await asyncio.gather(*checks, return_exceptions=True)
@@ -123,7 +123,6 @@ class EmailChannel:
         return "; ".join(str(outcome) for outcome in outcomes)
 
     async def _check_relay(self) -> str:
-        from core.channel import CheckFailed
 
         settings = self._settings
         where = f"SMTP {settings.smtp_host}:{settings.smtp_port}"
@@ -144,10 +143,7 @@ class EmailChannel:
         return f"{where} ({security}, {login})"
 
     async def _check_mailbox(self) -> str:
-        import aioimaplib
 
-        from channels.email_imap import quote_folder
-        from core.channel import CheckFailed
 
         settings = self._settings
         where = f"IMAP {settings.imap_username}@{settings.imap_host}:{settings.imap_port}"

@@ -39,7 +39,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from channels.webhook_bodies import read_at_most
-from core.channel import Capabilities, DeliveryError, HubPort
+from core.channel import Capabilities, CheckFailed, DeliveryError, HubPort
 from core.messages import Address, Attachment, InboundMessage, StoredMessage
 from core.metrics import Rejection, rejected
 from core.quoting import unescaped
@@ -285,7 +285,6 @@ class SlackChannel:
 
     async def check(self) -> str:
         """`auth.test` with the bot token (before `start` the client opens a session per call)."""
-        from core.channel import CheckFailed
 
         try:
             response = await self.client.auth_test()

@@ -39,7 +39,7 @@ from twilio.twiml.messaging_response import MessagingResponse
 
 from channels.sms_format import sms_body
 from channels.webhook_bodies import read_at_most
-from core.channel import Capabilities, DeliveryError, HubPort, StorageUnavailable
+from core.channel import Capabilities, CheckFailed, DeliveryError, HubPort, StorageUnavailable
 from core.messages import Address, Attachment, InboundMessage, StoredMessage
 from core.metrics import Rejection, rejected
 
@@ -138,7 +138,6 @@ class SmsChannel:
 
     async def check(self) -> str:
         """Fetch the account with its sid and auth token, on a client of its own (closed after)."""
-        from core.channel import CheckFailed
 
         settings = self._settings
         http = AsyncTwilioHttpClient()

@@ -48,7 +48,7 @@ from telegram.warnings import PTBDeprecationWarning
 
 from channels.telegram_format import telegram_parts
 from channels.webhook_bodies import read_at_most
-from core.channel import Capabilities, DeliveryError, HubPort, StorageUnavailable
+from core.channel import Capabilities, CheckFailed, DeliveryError, HubPort, StorageUnavailable
 from core.messages import Address, Attachment, InboundMessage, StoredMessage
 from core.metrics import Rejection, rejected
 
@@ -249,7 +249,6 @@ class TelegramChannel:
 
     async def check(self) -> str:
         """getMe with the bot token; the Bot's connections are closed again afterwards."""
-        from core.channel import CheckFailed
 
         try:
             await self.bot.initialize()  # getMe

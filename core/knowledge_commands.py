@@ -34,6 +34,8 @@ def _with_kb(settings: Settings, action: Callable[[KnowledgeBase], Awaitable[T]]
             kb = await asyncio.to_thread(
                 partial(KnowledgeBase.open, settings.knowledge, data_dir=settings.data_dir, sessionmaker=sessionmaker))
             try:
+                if settings.knowledge.chroma_url:
+                    await kb.catch_up()  # another host may have re-indexed the shared server
                 return await action(kb)
             finally:
                 await kb.aclose()

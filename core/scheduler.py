@@ -26,6 +26,7 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from core.hub import Hub
+from core.metrics import LEADER
 from core.privacy import expire_conversations
 from core.runtime import Runtime
 from core.settings import ScheduleJob, Settings
@@ -75,9 +76,11 @@ class LeaderJobs:
         self._scheduler = build_scheduler(self._settings, self._runtime)
         self._scheduler.start()
         self._runtime.hub.leading = True
+        LEADER.set(1)
 
     async def stop(self) -> None:
         self._runtime.hub.leading = False
+        LEADER.set(0)
         if self._scheduler is not None:
             self._scheduler.shutdown(wait=False)  # cancels the jobs running now
             self._scheduler = None

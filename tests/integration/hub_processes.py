@@ -14,6 +14,7 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.request
 import uuid
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -30,6 +31,8 @@ from tests.integration.staff_desk_steps import SLACK_SECRET, STAFF
 SUPPORTHUB = str(Path(sys.executable).parent / "supporthub")
 API_TOKEN = "scale-out-api-token"
 READY_TIMEOUT_S = 120.0
+_DIRECT = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+"""127.0.0.1 is asked directly, whatever proxy the environment names."""
 
 
 def postgres_admin_url() -> str:
@@ -129,15 +132,11 @@ class HubProcess:
 
     def readiness(self) -> dict[str, Any] | None:
         """/readyz's body, or None while it does not answer 200."""
-        import urllib.error
-        import urllib.request
-
-        opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
         try:
-            with opener.open(f"{self.url}/readyz", timeout=2) as response:
+            with _DIRECT.open(f"{self.url}/readyz", timeout=2) as response:
                 body: dict[str, Any] = json.loads(response.read())
                 return body
-        except (OSError, urllib.error.URLError, ValueError):
+        except (OSError, ValueError):  # URLError and HTTPError are OSErrors
             return None
 
     def wait_ready(self) -> None:

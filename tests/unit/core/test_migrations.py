@@ -41,5 +41,5 @@ async def test_the_migrated_schema_matches_both_metadatas(engine: AsyncEngine) -
 
 def test_the_tables_are_declared_once() -> None:
     app, knowledge = set(Base.metadata.tables), set(knowledge_tables.Base.metadata.tables)
-    assert {"knowledge_documents", "index_runs"} <= knowledge
+    assert {"knowledge_documents", "index_runs", "index_versions"} <= knowledge
     assert not app & knowledge
