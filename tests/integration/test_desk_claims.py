@@ -1,0 +1,192 @@
+"""The staff desk shared by several hub processes: each case's card is posted once (its desk
+work claimed in the database first), a card posted by a process that died before recording it
+is found on the desk and recorded rather than posted again, and an overdue case is reminded
+once however many processes run the SLA job. Two "processes" here are two engines (two
+connection pools) and two Slack adapters over one database and one fake Slack."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pydantic import SecretStr
+from slack_sdk.errors import SlackApiError
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.orm import Session
+
+from channels.slack import SlackChannel
+from core.db import Case, Message, make_engine, make_sessionmaker
+from core.inbox import PendingMessage
+from core.messages import Address, InboundMessage, Reply
+from core.settings import Settings, SlackSettings
+from core.storage import Storage
+from core.transactions import Transactions, transactions_for
+from core.turn_transactions import TurnResult
+from handoff.cases import CaseOpening
+from handoff.desk import StaffDesk
+from handoff.desk_port import CaseCard
+from handoff.desk_store import STILL_WITH_US, card_of, desk_ref_of
+from tests.fakes.slack_api import BOT_TOKEN, FakeSlack, RecordedCall
+from tests.integration.staff_desk_steps import SLACK_SECRET, STAFF
+
+pytestmark = pytest.mark.postgres
+
+CASES = 6
+SLA = timedelta(minutes=30)
+
+
+@pytest.fixture
+async def other_transactions(database_url: str, engine: AsyncEngine) -> AsyncIterator[Transactions]:
+    """A second process's transactions: its own engine on the database `engine` prepared."""
+    other = make_engine(database_url)
+    transactions = transactions_for(other, make_sessionmaker(other))
+    yield transactions
+    await transactions.close()
+    await other.dispose()
+
+
+def slack_adapter(slack: FakeSlack, tmp_path: Path) -> SlackChannel:
+    """One process's Slack adapter, pointed at the shared fake Slack."""
+    return SlackChannel(Settings(data_dir=tmp_path, slack=SlackSettings(
+        bot_token=SecretStr(BOT_TOKEN), signing_secret=SecretStr(SLACK_SECRET), api_url=slack.base_url,
+        staff_channel=STAFF)))
+
+
+def desk_on(transactions: Transactions, slack: FakeSlack, tmp_path: Path) -> StaffDesk:
+    """One process's desk, with its own Slack adapter."""
+    return StaffDesk(transactions=transactions, port=slack_adapter(slack, tmp_path), note_prefix="note:",
+                     push=frozenset())
+
+
+async def escalated(storage: Storage, contact: str) -> str:
+    """A conversation whose message escalated; its case id."""
+    address = Address("api", contact)
+    receipt = await storage.inbox.save(InboundMessage(address, f"{contact}-1", contact, "I want a human"),
+                                       lease=timedelta(seconds=30))
+    pending = PendingMessage(receipt.message_id, receipt.conversation_id, "I want a human", address)
+    result = TurnResult(signals=None, reply=Reply("A person will follow up.", handoff=True),
+                        escalation=CaseOpening("human_request", "The customer asked for a person."))
+    finished = await storage.turns.finish(pending, result, push=False)
+    assert finished is not None and finished.case_id is not None
+    return finished.case_id
+
+
+async def open_cases(storage: Storage, count: int) -> list[str]:
+    return [await escalated(storage, f"customer-{n}") for n in range(count)]
+
+
+def cards_of(slack: FakeSlack, case_id: str) -> list[RecordedCall]:
+    """The cards posted to the staff channel for `case_id`, found by the metadata they carry."""
+    return [c for c in slack.requests if c.method == "chat.postMessage" and c.response["ok"]
+            and c.body.get("channel") == STAFF and not c.body.get("thread_ts")
+            and (c.body.get("metadata") or {}).get("event_payload", {}).get("case_id") == case_id]
+
+
+def in_thread(slack: FakeSlack, desk_ref: str, text_start: str) -> list[RecordedCall]:
+    return [c for c in slack.requests if c.method == "chat.postMessage" and c.body.get("thread_ts") == desk_ref
+            and str(c.body.get("text", "")).startswith(text_start)]
+
+
+def left_by_a_dead_process(session: Session, *, case_id: str, attempted_at: datetime) -> None:
+    """What a process leaves when it dies after noting its attempt to post the card: the
+    attempt, no desk reference, and a claim that has since run out."""
+    session.execute(update(Case).where(Case.id == case_id).values(
+        card_attempted_at=attempted_at, desk_claimed_until=datetime.now(UTC) - timedelta(seconds=1), desk_ref=None))
+
+
+def still_with_us_by_conversation(session: Session) -> dict[str, int]:
+    rows = session.execute(select(Message.conversation_id, func.count()).where(Message.text == STILL_WITH_US)
+                           .group_by(Message.conversation_id)).all()
+    return {conversation_id: count for conversation_id, count in rows}
+
+
+def card_for(session: Session, *, case_id: str) -> CaseCard:
+    case = session.get(Case, case_id)
+    assert case is not None
+    return card_of(session, case)
+
+
+def conversation_of(session: Session, *, case_id: str) -> str:
+    case = session.get(Case, case_id)
+    assert case is not None
+    return case.conversation_id
+
+
+async def test_two_processes_syncing_at_once_post_each_new_case_card_once(
+    storage: Storage, transactions: Transactions, other_transactions: Transactions, slack: FakeSlack,
+    tmp_path: Path,
+) -> None:
+    case_ids = await open_cases(storage, CASES)
+    a, b = desk_on(transactions, slack, tmp_path), desk_on(other_transactions, slack, tmp_path)
+
+    await asyncio.gather(a.sync(), b.sync())
+
+    for case_id in case_ids:
+        (card,) = cards_of(slack, case_id)
+        assert await transactions.run(partial(desk_ref_of, case_id=case_id)) == card.response["ts"]
+    await asyncio.gather(a.sync(), b.sync())  # and a later sweep posts nothing more
+    assert slack.received_request_count("chat.postMessage") == CASES
+
+
+async def test_a_card_posted_before_a_process_died_is_recorded_and_an_unposted_one_is_posted_once(
+    storage: Storage, transactions: Transactions, slack: FakeSlack, tmp_path: Path
+) -> None:
+    posted_case, unposted_case = await open_cases(storage, 2)
+    card = await transactions.run(partial(card_for, case_id=posted_case))
+    posted_ts = await slack_adapter(slack, tmp_path).post_case(card)  # and the process died here
+    # The fake Slack's clock starts in 2023: the attempts are noted on its clock, just before the post.
+    attempted_at = datetime.fromtimestamp(float(posted_ts), UTC) - timedelta(seconds=1)
+    for case_id in (posted_case, unposted_case):
+        await transactions.run(partial(left_by_a_dead_process, case_id=case_id, attempted_at=attempted_at))
+
+    await desk_on(transactions, slack, tmp_path).sync()
+
+    assert slack.received_request_count("conversations.history") >= 2  # both attempts were looked for
+    assert [c.response["ts"] for c in cards_of(slack, posted_case)] == [posted_ts]
+    assert await transactions.run(partial(desk_ref_of, case_id=posted_case)) == posted_ts
+    (card_posted_now,) = cards_of(slack, unposted_case)
+    assert await transactions.run(partial(desk_ref_of, case_id=unposted_case)) == card_posted_now.response["ts"]
+
+
+async def test_a_card_whose_post_failed_is_posted_once_by_the_next_sync(
+    storage: Storage, transactions: Transactions, other_transactions: Transactions, slack: FakeSlack,
+    tmp_path: Path,
+) -> None:
+    (case_id,) = await open_cases(storage, 1)
+    slack.fail_next("chat.postMessage", status=500)
+    with pytest.raises(SlackApiError):
+        await desk_on(transactions, slack, tmp_path).sync()
+    assert await transactions.run(partial(desk_ref_of, case_id=case_id)) is None
+
+    await desk_on(other_transactions, slack, tmp_path).sync()
+
+    assert slack.received_request_count("conversations.history") == 1  # looked for the failed attempt's card
+    (card,) = cards_of(slack, case_id)
+    assert await transactions.run(partial(desk_ref_of, case_id=case_id)) == card.response["ts"]
+
+
+@pytest.mark.parametrize("database_url", ["postgres"], indirect=True)
+async def test_two_processes_reminding_at_once_remind_each_overdue_case_once(
+    storage: Storage, transactions: Transactions, other_transactions: Transactions, slack: FakeSlack,
+    tmp_path: Path,
+) -> None:
+    case_ids = await open_cases(storage, CASES)
+    a, b = desk_on(transactions, slack, tmp_path), desk_on(other_transactions, slack, tmp_path)
+    await a.sync()
+    later = datetime.now(UTC) + SLA + timedelta(minutes=1)
+
+    reminded: list[Any] = [case for overdue in await asyncio.gather(
+        a.remind_overdue(sla=SLA, now=later), b.remind_overdue(sla=SLA, now=later)) for case in overdue]
+
+    assert sorted(case.case_id for case in reminded) == sorted(case_ids)
+    conversations = [await transactions.run(partial(conversation_of, case_id=case_id)) for case_id in case_ids]
+    assert await transactions.run(still_with_us_by_conversation) == dict.fromkeys(conversations, 1)
+    for case_id in case_ids:
+        desk_ref = await transactions.run(partial(desk_ref_of, case_id=case_id))
+        assert desk_ref is not None and len(in_thread(slack, desk_ref, "Reminder:")) == 1
