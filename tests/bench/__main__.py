@@ -32,7 +32,7 @@ def main() -> int:
         return 2
     logging.basicConfig(level=logging.WARNING)
 
-    from tests.bench import bench_answers, bench_api, bench_reingest, bench_retrieval
+    from tests.bench import bench_answers, bench_api, bench_reingest, bench_retrieval, bench_scale_out
 
     started = time.perf_counter()
     threads = bench_retrieval.load_threads(args.stackfaq)
@@ -44,6 +44,8 @@ def main() -> int:
     print(bench_answers.report(bench_answers.run(args.stackfaq)))
     section("/api/messages (a real `supporthub serve`)")
     print(bench_api.report(bench_api.run(threads)))
+    section("several processes on one PostgreSQL (real `supporthub serve`, a Chroma server)")
+    print(bench_scale_out.unavailable() or bench_scale_out.report(bench_scale_out.run()))
     print(f"\nall benchmarks: {time.perf_counter() - started:.0f} s")
     return 0
 
