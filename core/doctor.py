@@ -8,15 +8,15 @@ endpoint lists the configured model). Nothing is written: no probe row, no migra
 
 Each result is one line, OK or FAIL with the reason, and the exit status is 1 when any check
 failed. A reason never carries a secret: a channel's `CheckFailed` is written without one,
-any other exception is shown as its type and first line only, and every line is scrubbed of
-the configured secrets (a library's message may quote a URL with a token in it).
+any other exception is shown as its type and first line only, and every line is masked as the
+log is (`core.logs`: the settings' secrets, a Telegram token in a URL), since a library's
+message may quote a URL with a token in it.
 """
 
 from __future__ import annotations
 
 import asyncio
 import concurrent.futures
-import contextlib
 import sys
 import threading
 import time
@@ -28,13 +28,13 @@ from typing import TypeVar
 from urllib.parse import urlsplit
 
 import click
-from pydantic import BaseModel, SecretStr
 from sqlalchemy import text
 from sqlalchemy.engine import Connection, make_url
 
 from core.channel import CheckableChannel, CheckFailed
 from core.cli_support import uses_settings
 from core.db import MIGRATIONS_DIR, make_engine
+from core.logs import SecretMask, settings_secrets
 from core.registry import load_channels
 from core.settings import LlmSettings, Settings
 from knowledge.settings import KnowledgeSettings
@@ -226,8 +226,8 @@ async def in_daemon_thread(work: Callable[[], T]) -> T:
 
 async def run_checks(checks: Sequence[Check], secrets: Iterable[str]) -> AsyncIterator[Outcome]:
     """Start every check at once; yield their outcomes in the order given, as each is known."""
-    hidden = sorted({secret for secret in secrets if secret}, key=len, reverse=True)
-    tasks = [asyncio.create_task(_outcome(check, hidden), name=f"doctor-{check.name}") for check in checks]
+    mask = SecretMask(set(secrets))
+    tasks = [asyncio.create_task(_outcome(check, mask), name=f"doctor-{check.name}") for check in checks]
     try:
         for task in tasks:
             yield await task
@@ -236,7 +236,7 @@ async def run_checks(checks: Sequence[Check], secrets: Iterable[str]) -> AsyncIt
             task.cancel()
 
 
-async def _outcome(check: Check, secrets: Sequence[str]) -> Outcome:
+async def _outcome(check: Check, mask: SecretMask) -> Outcome:
     status = "FAIL"
     try:
         async with asyncio.timeout(check.timeout_s):
@@ -250,7 +250,7 @@ async def _outcome(check: Check, secrets: Sequence[str]) -> Outcome:
         status, detail = "SKIP", str(exc)
     except Exception as exc:  # noqa: BLE001 — any failure is this check's FAIL line
         detail = describe(exc)
-    return Outcome(check.name, status, scrubbed(detail, secrets))
+    return Outcome(check.name, status, one_line(mask.mask(detail)))
 
 
 def describe(exc: BaseException) -> str:
@@ -262,26 +262,9 @@ def describe(exc: BaseException) -> str:
     return f"{type(cause).__name__}: {lines[0]}" if lines else type(cause).__name__
 
 
-def scrubbed(detail: str, secrets: Sequence[str]) -> str:
-    for secret in secrets:
-        detail = detail.replace(secret, "***")
+def one_line(detail: str) -> str:
     detail = " ".join(detail.split())
     return detail if len(detail) <= REASON_MAX_CHARS else detail[: REASON_MAX_CHARS - 1] + "…"
-
-
-def secrets_in(settings: BaseModel) -> list[str]:
-    """Every secret setting's value and every password written into a URL setting."""
-    found: list[str] = []
-    for name in type(settings).model_fields:
-        value = getattr(settings, name)
-        if isinstance(value, SecretStr):
-            found.append(value.get_secret_value())
-        elif isinstance(value, BaseModel):
-            found.extend(secrets_in(value))
-        elif isinstance(value, str) and "://" in value:
-            with contextlib.suppress(ValueError):
-                found.append(urlsplit(value).password or "")
-    return found
 
 
 def without_credentials(url: str) -> str:
@@ -307,7 +290,7 @@ def doctor(settings: Settings, timeout_s: float) -> None:
         checks = all_checks(settings, timeout_s)
         width = max(len(check.name) for check in checks) + 3
         outcomes = []
-        async for outcome in run_checks(checks, secrets_in(settings)):
+        async for outcome in run_checks(checks, settings_secrets(settings)):
             click.echo(f"{outcome.status:<6}{outcome.name:<{width}}{outcome.detail}")
             outcomes.append(outcome)
         return outcomes

@@ -128,6 +128,9 @@ class SecretMask:
     def __call__(self, logger: WrappedLogger, method_name: str, line: EventDict | str) -> str:
         if not isinstance(line, str):
             raise TypeError("SecretMask must come after the renderer")
+        return self.mask(line)
+
+    def mask(self, text: str) -> str:
         if self._secrets is not None:
-            line = self._secrets.sub(MASK, line)
-        return TELEGRAM_TOKEN_IN_URL.sub(f"bot{MASK}", line)
+            text = self._secrets.sub(MASK, text)
+        return TELEGRAM_TOKEN_IN_URL.sub(f"bot{MASK}", text)

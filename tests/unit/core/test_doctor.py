@@ -12,7 +12,8 @@ from pydantic import SecretStr
 
 from core.channel import CheckFailed
 from core.db import MIGRATIONS_DIR
-from core.doctor import Check, Outcome, in_daemon_thread, run_checks, schema_state, secrets_in
+from core.doctor import Check, Outcome, in_daemon_thread, run_checks, schema_state
+from core.logs import settings_secrets
 from core.settings import LlmSettings, Settings, SlackSettings
 
 
@@ -65,12 +66,16 @@ async def test_no_line_carries_a_configured_secret() -> None:
     async def fine() -> str:
         return "logged in with sk-live-abc"
 
+    async def telegram() -> str:  # a token that is not (or no longer) in the settings
+        raise RuntimeError("GET https://api.telegram.org/bot654321:an-old-token/getMe failed")
+
     found = await outcomes(Check("a", leaky, 1), Check("b", reported, 1), Check("c", fine, 1),
-                           secrets=tuple(secrets_in(settings)))
+                           Check("d", telegram, 1), secrets=tuple(settings_secrets(settings)))
 
     assert [outcome.detail for outcome in found] == [
         "RuntimeError: GET https://x.test/bot?token=*** with *** failed",
         "connect to postgresql://hub:***@db.internal refused",
         "logged in with ***",
+        "RuntimeError: GET https://api.telegram.org/bot***/getMe failed",
     ]
-    assert [outcome.status for outcome in found] == ["FAIL", "FAIL", "OK"]
+    assert [outcome.status for outcome in found] == ["FAIL", "FAIL", "OK", "FAIL"]
