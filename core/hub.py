@@ -77,7 +77,10 @@ class Hub:
         settings: Settings,
         limits: RateLimits,
         desk: StaffDesk | None = None,
+        shared: bool = False,
     ) -> None:
+        """`shared`: other hub processes may serve the same database (PostgreSQL); their
+        stored messages are then notified here, and a conversation's order is kept across them."""
         self._storage = storage
         self._agent = agent
         self._turns = turns
@@ -96,8 +99,7 @@ class Hub:
         self._sweeper: asyncio.Task[None] | None = None
         self.leading = False
         """Set while this process leads (core.leadership): only the leader sweeps the desk."""
-        self.notified = False
-        """Set when another process's stored messages are notified here (PostgreSQL)."""
+        self._shared = shared
 
     # -- the hub port: what channels call --------------------------------------------------
 
@@ -130,7 +132,7 @@ class Hub:
                 return None
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
-        poll = NOTIFIED_REPLY_POLL_S if self.notified else REPLY_POLL_S
+        poll = NOTIFIED_REPLY_POLL_S if self._shared else REPLY_POLL_S
         waiters = self._awaited.setdefault(message_id, set())
         woken: asyncio.Future[None] | None = None
         try:
@@ -350,20 +352,28 @@ class Hub:
     async def _earlier_answered(self, pending: PendingMessage) -> bool:
         """Whether the conversation's older messages are answered. Older ones nobody holds
         are claimed and queued here (False); while another process holds one, wait for it —
-        keeping the claim on `pending` — so replies never overtake each other across processes."""
+        keeping the claim on `pending` — so replies never overtake each other across processes.
+        One process alone keeps the order with its sorted queue: nothing to ask then."""
+        if not self._shared:
+            return True
+        if (ready := await self._older_ones_settled(pending)) is not None:
+            return ready
         async with self._claim_kept(pending):
-            while True:
-                claimed, waiting = await self._storage.inbox.claim_earlier(
-                    pending.conversation_id, before=pending.id, lease=ANSWER_LEASE)
-                taken = [p for p in claimed if p.id not in self._in_hand]
-                for earlier in taken:
-                    self._enqueue(earlier)
-                if taken:
-                    return False
-                held = {p.id for p in claimed} | self._in_hand
-                if all(message_id in held for message_id in waiting):
-                    return True
+            while (ready := await self._older_ones_settled(pending)) is None:
                 await asyncio.sleep(ORDER_POLL_S)
+            return ready
+
+    async def _older_ones_settled(self, pending: PendingMessage) -> bool | None:
+        """True: none is left; False: some were queued here first; None: another process holds one."""
+        claimed, waiting = await self._storage.inbox.claim_earlier(
+            pending.conversation_id, before=pending.id, lease=ANSWER_LEASE)
+        taken = [p for p in claimed if p.id not in self._in_hand]
+        for earlier in taken:
+            self._enqueue(earlier)
+        if taken:
+            return False
+        held = {p.id for p in claimed} | self._in_hand
+        return True if all(message_id in held for message_id in waiting) else None
 
     async def _answer(self, pending: PendingMessage) -> None:
         """Take the turn, then deliver it and follow it up. Only the turn is retried: what

@@ -95,10 +95,9 @@ def staff_desk(transactions: Transactions, channels: Mapping[str, Channel], sett
 def message_listener(engine: AsyncEngine, hub: Hub) -> MessageListener | None:
     """On PostgreSQL, the hub hears of messages other processes store (widget sockets held
     here, replies awaited here); SQLite has one serving process."""
-    dsn = libpq_url(str(engine.url.render_as_string(hide_password=False)))
+    dsn = libpq_url(engine.url.render_as_string(hide_password=False))
     if dsn is None:
         return None
-    hub.notified = True
     return MessageListener(dsn, own_backends=own_backends(engine), on_message=hub.stored_elsewhere,
                            on_connect=hub.catch_up)
 
@@ -125,7 +124,8 @@ async def open_runtime(settings: Settings, channels: Mapping[str, Channel]) -> A
             limits = RateLimits(per_contact=settings.limits.per_contact, per_ip=settings.limits.per_ip,
                                 redis_url=settings.redis_url)
             hub = Hub(storage=storage, agent=agent, turns=turns, channels=channels, settings=settings, limits=limits,
-                      desk=staff_desk(transactions, channels, settings))
+                      desk=staff_desk(transactions, channels, settings),
+                      shared=engine.dialect.name == "postgresql")
             await hub.start()
             listener = message_listener(engine, hub)
             started: list[Channel] = []

@@ -70,12 +70,8 @@ class StaffDesk:
                         await self._post_card(case_id)
             for due in await self._run(due_mirrors):
                 async with self._claimed(due.case_id) as claimed:
-                    if not claimed:
-                        continue
-                    for mirror in await self._run(partial(due_mirrors, case_id=due.case_id)):
-                        for message_id, text in mirror.messages:
-                            await self._port.post_to_case(mirror.desk_ref, f"*Customer:* {text}")
-                            await self._run(partial(mark_mirrored, case_id=mirror.case_id, upto=message_id))
+                    if claimed:
+                        await self._mirror(due.case_id)
 
     @asynccontextmanager
     async def _claimed(self, case_id: str) -> AsyncIterator[bool]:
@@ -85,6 +81,13 @@ class StaffDesk:
         finally:
             if claimed:
                 await self._run(partial(release_desk_work, case_id=case_id))
+
+    async def _mirror(self, case_id: str) -> None:
+        """Read again under the claim: another process may have mirrored some meanwhile."""
+        for mirror in await self._run(partial(due_mirrors, case_id=case_id)):
+            for message_id, text in mirror.messages:
+                await self._port.post_to_case(mirror.desk_ref, f"*Customer:* {text}")
+                await self._run(partial(mark_mirrored, case_id=mirror.case_id, upto=message_id))
 
     async def _post_card(self, case_id: str) -> None:
         to_post = await self._run(partial(start_posting, case_id=case_id, now=datetime.now(UTC)))

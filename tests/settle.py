@@ -4,6 +4,9 @@ asserts something did *not* happen cannot pass just because the machine was slow
 from __future__ import annotations
 
 import asyncio
+import inspect
+from collections.abc import Callable
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -24,3 +27,19 @@ async def settled(sessionmaker: async_sessionmaker[AsyncSession], *, timeout: fl
             if pending == undelivered == 0:
                 return
             await asyncio.sleep(0.05)
+
+
+async def until(condition: Callable[[], Any], *, timeout: float = 30, what: str = "the condition",
+                every: float = 0.05) -> Any:
+    """The first truthy value of `condition()` (a value, or an awaitable of one), asked every
+    `every` seconds; fails the test after `timeout` seconds, naming `what` it waited for."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        found = condition()
+        if inspect.isawaitable(found):
+            found = await found
+        if found:
+            return found
+        if asyncio.get_running_loop().time() >= deadline:
+            raise AssertionError(f"timed out after {timeout:g} s waiting for {what}")
+        await asyncio.sleep(every)

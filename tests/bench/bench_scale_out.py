@@ -46,15 +46,15 @@ from tests.conftest import POSTGRES_ENV
 from tests.fakes.chroma_server import chroma_executable, chroma_server
 from tests.fakes.slack_events import message_event, signed_headers
 from tests.integration.hub_processes import (
-    API_TOKEN,
+    AUTH,
     HubProcess,
     ThreadedSlack,
     hub_environment,
-    own_postgres_database,
-    query,
+    post_until_accepted,
     reindex,
 )
 from tests.integration.staff_desk_steps import SLACK_SECRET
+from tests.postgres import own_postgres_database, query
 
 QUESTIONS = Path(__file__).resolve().parents[2] / "config" / "eval" / "sample-questions.jsonl"
 ROUNDS = 3
@@ -74,7 +74,6 @@ BURST_CONVERSATIONS = 32
 BURST_TURNS = 8
 BURST_SPACING_S = 0.2
 ANSWERED_TIMEOUT_S = 120.0
-AUTH = {"Authorization": f"Bearer {API_TOKEN}"}
 BENCH_SETTINGS = {
     "SUPPORTHUB_LOG__LEVEL": "WARNING",
     # Each client asks unrelated questions: keep every conversation with the bot.
@@ -276,22 +275,6 @@ async def paced_acks(urls: Sequence[str], channel_prefix: str, questions: Sequen
         return list(await asyncio.gather(*sent))
 
 
-async def deliver(http: aiohttp.ClientSession, processes: Sequence[HubProcess], first: int,
-                  payload: dict[str, str]) -> None:
-    """Post to processes[first]; on a dead process, the same message (same id) to the next,
-    as a load balancer's retry would."""
-    for attempt in range(len(processes) * 5):
-        process = processes[(first + attempt) % len(processes)]
-        try:
-            async with http.post(f"{process.url}/api/messages", json=payload, headers=AUTH) as response:
-                if response.status in (200, 202):
-                    return
-        except (aiohttp.ClientError, TimeoutError):
-            pass
-        await asyncio.sleep(0.2)
-    raise RuntimeError(f"no process accepted message {payload['id']} of {payload['contact']}")
-
-
 # -- the database --------------------------------------------------------------------------
 
 async def progress(database_url: str, chats: Sequence[str]) -> dict[str, int]:
@@ -393,7 +376,7 @@ async def burst_with_kill(deployment: Deployment, victim: HubProcess, questions:
                        "id": str(turn)}
             if processes[(n + turn) % 2] is victim and victim.running:
                 sent_to_victim.add(external_id(contact, payload["id"]))
-            posts.append(asyncio.create_task(deliver(http, processes, n + turn, payload)))
+            posts.append(asyncio.create_task(post_until_accepted(http, processes, n + turn, payload)))
             await asyncio.sleep(BURST_SPACING_S)
 
     async with new_session() as http:

@@ -1,11 +1,10 @@
-"""Real `supporthub serve` processes for the scale-out tests: a PostgreSQL database of their
-own, a Chroma server, a fake Slack in a thread of its own (it outlives each test's event
-loop), and processes that can be killed with SIGKILL and started again."""
+"""Real `supporthub serve` processes for the scale-out tests and benchmarks: a fake Slack in
+a thread of its own (it outlives each test's event loop), and processes that can be killed
+with SIGKILL and started again."""
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import os
 import signal
@@ -15,63 +14,22 @@ import sys
 import threading
 import time
 import urllib.request
-import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-import asyncpg
-import pytest
-from sqlalchemy.engine import make_url
+import aiohttp
 
-from tests.conftest import POSTGRES_ENV, SAMPLE_KNOWLEDGE
+from tests.conftest import SAMPLE_KNOWLEDGE
 from tests.fakes.slack_api import BOT_TOKEN, FakeSlack, RecordedCall
 from tests.integration.staff_desk_steps import SLACK_SECRET, STAFF
 
 SUPPORTHUB = str(Path(sys.executable).parent / "supporthub")
 API_TOKEN = "scale-out-api-token"
+AUTH = {"Authorization": f"Bearer {API_TOKEN}"}
 READY_TIMEOUT_S = 120.0
 _DIRECT = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 """127.0.0.1 is asked directly, whatever proxy the environment names."""
-
-
-def postgres_admin_url() -> str:
-    """The libpq URL of the test server's `test` database; skips without one."""
-    url = os.environ.get(POSTGRES_ENV)
-    if not url:
-        pytest.skip(f"the scale-out tests need PostgreSQL: set {POSTGRES_ENV}")
-    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
-
-
-@contextlib.contextmanager
-def own_postgres_database() -> Iterator[str]:
-    """A new, empty database on the test server for these processes alone (created and
-    dropped here); yields its SQLAlchemy URL."""
-    admin = postgres_admin_url()
-    name = f"supporthub_{uuid.uuid4().hex[:12]}"
-
-    async def execute(sql: str) -> None:
-        connection = await asyncpg.connect(admin)
-        try:
-            await connection.execute(sql)
-        finally:
-            await connection.close()
-
-    asyncio.run(execute(f'CREATE DATABASE "{name}"'))
-    try:
-        yield make_url(os.environ[POSTGRES_ENV]).set(database=name).render_as_string(hide_password=False)
-    finally:
-        asyncio.run(execute(f'DROP DATABASE "{name}" WITH (FORCE)'))
-
-
-async def query(database_url: str, sql: str, *args: Any) -> list[asyncpg.Record]:
-    """Run one statement on the processes' database from the test."""
-    dsn = make_url(database_url).set(drivername="postgresql").render_as_string(hide_password=False)
-    connection = await asyncpg.connect(dsn)
-    try:
-        return list(await connection.fetch(sql, *args))
-    finally:
-        await connection.close()
 
 
 class ThreadedSlack:
@@ -203,3 +161,19 @@ def reindex(env: Mapping[str, str], data_dir: Path) -> None:
     """Index the sample help centre into the shared Chroma server and database."""
     subprocess.run([SUPPORTHUB, "reindex"], env={**env, "SUPPORTHUB_DATA_DIR": str(data_dir)}, check=True,
                    capture_output=True, timeout=300)
+
+
+async def post_until_accepted(http: aiohttp.ClientSession, processes: Sequence[HubProcess], first: int,
+                              payload: dict[str, str]) -> None:
+    """POST /api/messages to processes[first]; on a dead process, the same message (same id)
+    to the next one, as a load balancer's retry would."""
+    for attempt in range(len(processes) * 5):
+        process = processes[(first + attempt) % len(processes)]
+        try:
+            async with http.post(f"{process.url}/api/messages", json=payload, headers=AUTH) as response:
+                if response.status in (200, 202):
+                    return
+        except (aiohttp.ClientError, TimeoutError):
+            pass
+        await asyncio.sleep(0.2)
+    raise AssertionError(f"no process accepted message {payload.get('id')} of {payload.get('contact')}")

@@ -14,7 +14,8 @@ import pytest
 
 from core.db import libpq_url
 from core.leadership import Leadership
-from tests.integration.hub_processes import own_postgres_database
+from tests.postgres import own_postgres_database
+from tests.settle import until
 
 pytestmark = pytest.mark.postgres
 
@@ -68,18 +69,6 @@ async def campaign(dsn: str) -> AsyncIterator[Callable[..., Any]]:
     yield start
     for candidate in started:
         await candidate.leadership.stop()
-
-
-async def until(condition: Callable[[], Any], *, timeout: float = 5.0) -> Any:
-    """The first truthy value of `condition()` (a value, or an awaitable of one)."""
-    async with asyncio.timeout(timeout):
-        while True:
-            found = condition()
-            if asyncio.iscoroutine(found):
-                found = await found
-            if found:
-                return found
-            await asyncio.sleep(0.02)
 
 
 async def campaigns(dsn: str) -> list[asyncpg.Record]:

@@ -10,8 +10,7 @@ import os
 import re
 import socket
 import sys
-import uuid
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Iterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from email.message import EmailMessage
@@ -21,9 +20,7 @@ from typing import Any
 import aiohttp
 import aiosmtplib
 import pytest
-from sqlalchemy import text
 from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import create_async_engine
 
 from tests.conftest import POSTGRES_ENV
 from tests.fakes.openai_server import FakeOpenAI, HttpError
@@ -31,7 +28,14 @@ from tests.fakes.slack_api import FakeSlack
 from tests.fakes.slack_events import message_event, signed_headers
 from tests.fakes.smtp_relay import SmtpRelay
 from tests.fakes.telegram_api import FakeBotApi
-from tests.fakes.twilio_api import ACCOUNT_SID, HUB_NUMBER, FakeTwilio, incoming_sms, signed_form
+from tests.fakes.twilio_api import (
+    ACCOUNT_SID,
+    HUB_NUMBER,
+    FakeTwilio,
+    incoming_sms,
+    signed_form,
+)
+from tests.postgres import own_postgres_database
 
 SUPPORTHUB = str(Path(sys.executable).parent / "supporthub")
 PUBLIC_URL = "https://support.example.com"
@@ -161,23 +165,14 @@ REDIS_PASSWORD = "redis-pass-5ecret-P16"
 
 
 @pytest.fixture
-async def database_url_with_password(tmp_path: Path) -> AsyncIterator[str]:
+def database_url_with_password(tmp_path: Path) -> Iterator[str]:
     """A PostgreSQL database of its own (trust authentication ignores the password, so the URL
     may carry one) when the tests have PostgreSQL, else SQLite, whose URL has no password."""
-    url = os.environ.get(POSTGRES_ENV)
-    if not url:
+    if not os.environ.get(POSTGRES_ENV):
         yield f"sqlite+aiosqlite:///{tmp_path / 'hub.db'}"
         return
-    name = f"supporthub_logs_{uuid.uuid4().hex[:12]}"
-    admin = create_async_engine(url, isolation_level="AUTOCOMMIT")
-    async with admin.connect() as connection:
-        await connection.execute(text(f"CREATE DATABASE {name}"))
-    try:
-        yield make_url(url).set(database=name, password=DATABASE_PASSWORD).render_as_string(hide_password=False)
-    finally:
-        async with admin.connect() as connection:
-            await connection.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-        await admin.dispose()
+    with own_postgres_database() as url:
+        yield make_url(url).set(password=DATABASE_PASSWORD).render_as_string(hide_password=False)
 
 
 @pytest.fixture

@@ -6,9 +6,8 @@ processes start together. Each test has a database of its own (notifications are
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Iterator
 from datetime import timedelta
-from typing import Any
 
 import asyncpg
 import pytest
@@ -16,14 +15,22 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from core.db import MIGRATIONS_DIR, libpq_url, make_engine, make_sessionmaker, own_backends, prepare_database
+from core.db import (
+    MIGRATIONS_DIR,
+    libpq_url,
+    make_engine,
+    make_sessionmaker,
+    own_backends,
+    prepare_database,
+)
 from core.inbox import PendingMessage
 from core.messages import Address, InboundMessage, Reply
 from core.notifications import MessageListener, StoredElsewhere
 from core.storage import Storage
 from core.transactions import Transactions, transactions_for
 from core.turn_transactions import TurnResult
-from tests.integration.hub_processes import own_postgres_database
+from tests.postgres import own_postgres_database
+from tests.settle import until
 
 pytestmark = pytest.mark.postgres
 
@@ -91,13 +98,6 @@ async def listening(database: str, processes: tuple[Process, Process]) -> AsyncI
     await until(lambda: ears.connects == 1)
     yield ears
     await listener.stop()
-
-
-async def until(condition: Callable[[], Any], *, timeout: float = 10.0) -> Any:
-    async with asyncio.timeout(timeout):
-        while not (found := condition()):
-            await asyncio.sleep(0.02)
-    return found
 
 
 async def customer_says(storage: Storage, address: Address, external_id: str) -> PendingMessage:

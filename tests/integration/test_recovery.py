@@ -16,20 +16,13 @@ from core.storage import Storage
 from core.transactions import transactions_for
 from core.turn_transactions import TurnResult
 from tests.fakes.flaky_channel import FlakyChannel
-from tests.settle import settled
+from tests.settle import settled, until
 
 LAPSED = timedelta(seconds=-1)  # the claim of a process that died
 
 
 def question(i: int, text: str) -> InboundMessage:
     return InboundMessage(address=Address("flaky", "carol"), external_id=f"q{i}", sender_id="carol", text=text)
-
-
-async def wait_until(condition: Callable[[], object], timeout: float = 20.0) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not condition():
-        assert asyncio.get_running_loop().time() < deadline, "timed out waiting"
-        await asyncio.sleep(0.05)
 
 
 async def test_unanswered_messages_are_answered_after_a_restart_in_order_once(
@@ -45,7 +38,7 @@ async def test_unanswered_messages_are_answered_after_a_restart_in_order_once(
 
     channel = FlakyChannel()
     async with open_runtime(settings, {"flaky": channel}) as runtime:
-        await wait_until(lambda: len(channel.delivered) == 2)
+        await until(lambda: len(channel.delivered) == 2)
         await settled(runtime.sessionmaker)  # nothing left that could go out a second time
         history = await runtime.hub.history(Address("flaky", "carol"))
     assert len(channel.delivered) == 2
@@ -73,7 +66,7 @@ async def test_undelivered_replies_are_sent_after_a_restart_and_sent_ones_are_no
 
     channel = FlakyChannel()
     async with open_runtime(settings, {"flaky": channel}) as runtime:
-        await wait_until(lambda: len(channel.delivered) == 1)
+        await until(lambda: len(channel.delivered) == 1)
         await settled(runtime.sessionmaker)
         async with runtime.sessionmaker() as session:
             unsent = (
@@ -93,7 +86,7 @@ async def test_a_burst_in_one_conversation_is_answered_in_order(make_settings: C
              "What does BD-4012 mean?", "How do I export my data?"]
     async with open_runtime(make_settings(), {"flaky": channel}) as runtime:
         receipts = await asyncio.gather(*(runtime.hub.receive(question(i, t)) for i, t in enumerate(texts)))
-        await wait_until(lambda: len(channel.delivered) == len(texts))
+        await until(lambda: len(channel.delivered) == len(texts))
         history = await runtime.hub.history(Address("flaky", "carol"))
     replies = [m for m in history if m.author is Author.BOT]
     assert [m.id for _, m in channel.delivered] == [m.id for m in replies]

@@ -4,13 +4,11 @@ team runs them behind a load balancer: real processes, killed with SIGKILL."""
 from __future__ import annotations
 
 import asyncio
-import inspect
 import json
 import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -19,19 +17,18 @@ import pytest
 from tests.fakes.chroma_server import chroma_server
 from tests.fakes.slack_events import message_event, signed_headers
 from tests.integration.hub_processes import (
-    API_TOKEN,
+    AUTH,
     HubProcess,
     ThreadedSlack,
     hub_environment,
-    own_postgres_database,
-    postgres_admin_url,
-    query,
+    post_until_accepted,
     reindex,
 )
 from tests.integration.staff_desk_steps import SLACK_SECRET, STAFF
+from tests.postgres import own_postgres_database, postgres_url, query
+from tests.settle import until
 
 PER_CONTACT = 12
-AUTH = {"Authorization": f"Bearer {API_TOKEN}"}
 QUESTIONS = [
     "How do I reset my password?",
     "How do I turn on two-factor authentication?",
@@ -59,7 +56,7 @@ class Deployment:
 
 @pytest.fixture(scope="module")
 def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]:
-    postgres_admin_url()
+    postgres_url("the scale-out tests")
     root = tmp_path_factory.mktemp("scale-out")
     with own_postgres_database() as database_url, chroma_server(root / "chroma") as chroma_url, \
             ThreadedSlack() as slack:
@@ -74,19 +71,6 @@ def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]
         finally:
             a.stop()
             b.stop()
-
-
-async def until(condition: Any, *, timeout: float = 30, what: str = "the condition") -> Any:
-    """The first truthy value of `condition()` (a value, or an awaitable of one)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        found = condition()
-        if inspect.isawaitable(found):
-            found = await found
-        if found:
-            return found
-        await asyncio.sleep(0.1)
-    raise AssertionError(f"timed out after {timeout:g} s waiting for {what}")
 
 
 async def next_frame(ws: aiohttp.ClientWebSocketResponse, matches: Any, *, timeout: float = 30) -> dict[str, Any]:
@@ -185,22 +169,6 @@ async def test_the_rate_limit_is_counted_once_across_processes(deployment: Deplo
     assert statuses[:PER_CONTACT] == [200] * PER_CONTACT
 
 
-async def send_until_accepted(http: aiohttp.ClientSession, processes: list[HubProcess], first: int,
-                              payload: dict[str, str]) -> None:
-    """Post to processes[first]; on a dead process, the same message (same id) to the next one,
-    as a load balancer's retry would."""
-    for attempt in range(len(processes) * 3):
-        process = processes[(first + attempt) % len(processes)]
-        try:
-            async with http.post(f"{process.url}/api/messages", json=payload) as response:
-                if response.status in (200, 202):
-                    return
-        except (aiohttp.ClientError, TimeoutError):
-            pass
-        await asyncio.sleep(0.2)
-    raise AssertionError(f"no process accepted {payload}")
-
-
 async def test_a_burst_over_both_processes_with_one_killed_midway_is_answered_once_in_order(
         deployment: Deployment) -> None:
     deployment.ensure_running()
@@ -212,7 +180,7 @@ async def test_a_burst_over_both_processes_with_one_killed_midway_is_answered_on
         for turn, text in enumerate(QUESTIONS):
             payload = {"contact": contact, "text": text, "id": f"{contact}-{turn}"}
             # Not waiting for the answer: the next question is in flight while this one is answered.
-            posts.append(asyncio.create_task(send_until_accepted(http, processes, index + turn, payload)))
+            posts.append(asyncio.create_task(post_until_accepted(http, processes, index + turn, payload)))
             await asyncio.sleep(0.15)
 
     async with aiohttp.ClientSession(headers=AUTH, timeout=aiohttp.ClientTimeout(total=60)) as http:

@@ -5,24 +5,19 @@ without a restart, through its own BM25 and heading index."""
 from __future__ import annotations
 
 import asyncio
-import os
 import time
-import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager
 from functools import partial
 from pathlib import Path
 
 import pytest
-from sqlalchemy import text
-from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import create_async_engine
 
 from core.db import make_engine, make_sessionmaker, prepare_database
 from knowledge.base import KnowledgeBase
 from knowledge.settings import KnowledgeSettings
-from tests.conftest import POSTGRES_ENV
 from tests.fakes.chroma_server import chroma_server_url  # noqa: F401 — the fixture
+from tests.postgres import own_postgres_database
 
 pytestmark = pytest.mark.postgres
 
@@ -43,23 +38,11 @@ Hold the crimson dial for nine seconds, until the hull lamp blinks twice, then r
 
 
 @pytest.fixture
-async def database_of_our_own() -> AsyncIterator[str]:
+def database_of_our_own() -> Iterator[str]:
     """A PostgreSQL database created for this test and dropped after: the hosts migrate it,
     and no other test sees its schema."""
-    base = os.environ.get(POSTGRES_ENV)
-    if not base:
-        pytest.skip(f"the shared-index test needs {POSTGRES_ENV} "
-                    "(e.g. postgresql+asyncpg://postgres@127.0.0.1:5432/test)")
-    name = f"shared_index_{uuid.uuid4().hex[:12]}"
-    admin = create_async_engine(base, isolation_level="AUTOCOMMIT")
-    try:
-        async with admin.connect() as connection:
-            await connection.execute(text(f'CREATE DATABASE "{name}"'))
-        yield make_url(base).set(database=name).render_as_string(hide_password=False)
-    finally:
-        async with admin.connect() as connection:
-            await connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        await admin.dispose()
+    with own_postgres_database("the shared-index test") as url:
+        yield url
 
 
 @asynccontextmanager

@@ -4,7 +4,6 @@ events), notes stay internal, and the buttons and thread commands move the case.
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -20,6 +19,7 @@ from handoff.desk_store import RESOLVED_NOTICE, STILL_WITH_US
 from tests.fakes.openai_server import FakeOpenAI, Text
 from tests.fakes.slack_api import BOT_TOKEN, FakeSlack
 from tests.fakes.slack_events import block_action, message_event, signed_headers
+from tests.settle import until
 
 SECRET = "desk-signing-secret"
 STAFF = "C0STAFF"
@@ -45,13 +45,6 @@ async def signed_post(client: TestClient, body: str) -> None:
 async def staff_says(client: TestClient, card_ts: str, text: str, ts: str) -> None:
     event = message_event(channel=STAFF, user=AGENT, text=text, ts=ts, thread_ts=card_ts, channel_type="channel")
     await signed_post(client, json.dumps(event))
-
-
-async def until(condition: Callable[[], Any], timeout: float = 30) -> Any:
-    async with asyncio.timeout(timeout):
-        while not (found := condition()):
-            await asyncio.sleep(0.05)
-    return found
 
 
 def cards(slack: FakeSlack) -> list[Any]:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -20,6 +20,7 @@ from knowledge.base import KnowledgeBase
 from knowledge.embedder import Embedder
 from knowledge.index import DenseStore, LocalIndex
 from knowledge.versions import read_version
+from tests.settle import until
 from tests.unit.knowledge.test_knowledge_base import write_corpus
 
 FLUMBRINATOR = """# Flumbrinator calibration
@@ -54,13 +55,6 @@ def version_reads(engine: AsyncEngine) -> Iterator[list[str]]:
         yield seen
     finally:
         event.remove(engine.sync_engine, "before_cursor_execute", record)
-
-
-async def until(condition: Callable[[], Any], timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not await condition():
-        assert time.monotonic() < deadline, "not within the time"
-        await asyncio.sleep(0.1)
 
 
 async def test_only_a_run_that_changed_chroma_gives_the_index_a_new_version(
