@@ -14,17 +14,16 @@ from typing import Any
 
 import click
 
-from core.cli_support import uses_settings
+from core.cli_support import in_transaction, uses_settings
 from core.doctor import doctor
 from core.exposure import api_exposure
 from core.knowledge_commands import COMMANDS as KNOWLEDGE_COMMANDS
 from core.messages import Address, InboundMessage, StoredMessage, citation_json
 from core.outbox_commands import COMMANDS as OUTBOX_COMMANDS
-from core.privacy import Erased, forget_contact
-from core.runtime import open_database, open_runtime
+from core.privacy import forget_contact
+from core.runtime import open_runtime
 from core.settings import Settings, SettingsError
 from core.terminal import TerminalChannel
-from core.transactions import transactions_for
 from handoff.cli import COMMANDS as HANDOFF_COMMANDS
 
 log = logging.getLogger(__name__)
@@ -168,16 +167,7 @@ def forget(settings: Settings, contact: str, yes: bool) -> None:
     """
     if not yes:
         click.confirm(f"Erase everything kept about {contact}?", abort=True)
-
-    async def erase() -> Erased | None:
-        async with open_database(settings) as (engine, sessionmaker):
-            transactions = transactions_for(engine, sessionmaker)
-            try:
-                return await transactions.run(partial(forget_contact, selector=contact))
-            finally:
-                await transactions.close()
-
-    erased = asyncio.run(erase())
+    erased = in_transaction(settings, partial(forget_contact, selector=contact))
     if erased is None:
         raise click.ClickException(f"no contact matches {contact!r}")
     click.echo(erased.line)

@@ -2,42 +2,27 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import shutil
-from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import Any
 
 import click
-from sqlalchemy.orm import Session
 
-from core.channel import StorageUnavailable
-from core.cli_support import uses_settings
+from core.cli_support import age, in_transaction, uses_settings
 from core.db import DeliveryStatus
-from core.dead_letters import NotRequeueable, OutboxListing, Requeued, UndeliveredReply, requeue, requeue_all, undelivered
-from core.runtime import open_database
+from core.dead_letters import (
+    NotRequeueable,
+    OutboxListing,
+    Requeued,
+    UndeliveredReply,
+    requeue,
+    requeue_all,
+    undelivered,
+)
 from core.settings import Settings
-from core.transactions import transactions_for
-from handoff.cli import age
 
-T = TypeVar("T")
 MIN_ERROR_WIDTH = 30
-
-
-def _in_transaction(settings: Settings, work: Callable[[Session], T]) -> T:
-    async def run() -> T:
-        async with open_database(settings) as (engine, sessionmaker):
-            transactions = transactions_for(engine, sessionmaker)
-            try:
-                return await transactions.run(work)
-            finally:
-                await transactions.close()
-
-    try:
-        return asyncio.run(run())
-    except StorageUnavailable as exc:
-        raise click.ClickException(str(exc)) from None
 
 
 @click.command("outbox")
@@ -58,16 +43,16 @@ def outbox_command(settings: Settings, dead_only: bool, retry_id: int | None, re
     if dead_only and (retry_id is not None or retry_all):
         raise click.UsageError("--dead chooses what to list; leave it out when re-queuing")
     if retry_id is None and not retry_all:
-        listing = _in_transaction(settings, lambda session: undelivered(session, dead_only=dead_only, limit=limit))
+        listing = in_transaction(settings, lambda session: undelivered(session, dead_only=dead_only, limit=limit))
         _show_listing(listing, dead_only=dead_only, as_json=as_json)
         return
     if retry_id is not None:
         try:
-            requeued = [_in_transaction(settings, lambda session: requeue(session, outbox_id=retry_id))]
+            requeued = [in_transaction(settings, lambda session: requeue(session, outbox_id=retry_id))]
         except NotRequeueable as exc:
             raise click.ClickException(str(exc)) from None
     else:
-        requeued = _in_transaction(settings, requeue_all)
+        requeued = in_transaction(settings, requeue_all)
     _show_requeued(requeued, settings=settings, as_json=as_json)
 
 

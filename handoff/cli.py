@@ -2,26 +2,14 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 from datetime import UTC, datetime
 
 import click
 
-from core.cli_support import uses_settings
-from core.runtime import open_database
+from core.cli_support import age, in_transaction, uses_settings
 from core.settings import Settings
-from core.transactions import transactions_for
-from handoff.desk_store import OpenCase, open_cases
-
-
-def age(opened_at: datetime, now: datetime) -> str:
-    minutes = int((now - opened_at).total_seconds() // 60)
-    if minutes < 60:
-        return f"{minutes} min"
-    if minutes < 48 * 60:
-        return f"{minutes // 60} h {minutes % 60:02d} min"
-    return f"{minutes // (24 * 60)} days"
+from handoff.desk_store import open_cases
 
 
 @click.command()
@@ -29,16 +17,7 @@ def age(opened_at: datetime, now: datetime) -> str:
 @uses_settings
 def cases(settings: Settings, as_json: bool) -> None:
     """List open cases (waiting for a person, or with one) with their age and owner."""
-
-    async def load() -> list[OpenCase]:
-        async with open_database(settings) as (engine, sessionmaker):
-            transactions = transactions_for(engine, sessionmaker)
-            try:
-                return await transactions.run(open_cases)
-            finally:
-                await transactions.close()
-
-    found = asyncio.run(load())
+    found = in_transaction(settings, open_cases)
     now = datetime.now(UTC)
     if as_json:
         click.echo(json.dumps([
