@@ -23,6 +23,7 @@ import hashlib
 import logging
 import ssl
 from datetime import UTC, datetime, timedelta
+from functools import cached_property
 from typing import TYPE_CHECKING
 
 import aioimaplib
@@ -36,6 +37,7 @@ from limits.aio.strategies import MovingWindowRateLimiter
 from channels.email_content import ParsedMail, dmarc_passed, parse_mail
 from channels.email_format import ThreadHeaders, reply_message
 from channels.email_imap import ImapPoller, quote_folder
+from channels.payloads import decoded_off_loop
 from core.channel import Capabilities, CheckFailed, DeliveryError, HubPort, StorageUnavailable
 from core.messages import Address, Author, InboundMessage, StoredMessage
 
@@ -123,17 +125,11 @@ class EmailChannel:
         return "; ".join(str(outcome) for outcome in outcomes)
 
     async def _check_relay(self) -> str:
-
         settings = self._settings
         where = f"SMTP {settings.smtp_host}:{settings.smtp_port}"
-        smtp = aiosmtplib.SMTP(hostname=settings.smtp_host, port=settings.smtp_port,
-                               use_tls=settings.smtp_security == "tls", start_tls=settings.smtp_security == "starttls",
-                               tls_context=self._tls_context(), timeout=SEND_TIMEOUT_S)
         try:
-            async with smtp:  # connects (and STARTTLS); QUIT on the way out
-                if settings.smtp_username:
-                    password = settings.smtp_password.get_secret_value() if settings.smtp_password else ""
-                    await smtp.login(settings.smtp_username, password)
+            async with self._relay():  # connects, STARTTLS and login as configured; QUIT on the way out
+                pass
         except aiosmtplib.SMTPAuthenticationError as exc:
             raise CheckFailed(f"{where}: login refused ({exc.code} {exc.message})") from None
         except (aiosmtplib.SMTPException, OSError) as exc:
@@ -143,8 +139,6 @@ class EmailChannel:
         return f"{where} ({security}, {login})"
 
     async def _check_mailbox(self) -> str:
-
-
         settings = self._settings
         where = f"IMAP {settings.imap_username}@{settings.imap_host}:{settings.imap_port}"
         client = aioimaplib.IMAP4(host=settings.imap_host, port=settings.imap_port, timeout=SEND_TIMEOUT_S,
@@ -190,17 +184,8 @@ class EmailChannel:
             automatic=message.author is Author.BOT,
         )
         try:
-            await aiosmtplib.send(
-                mail,
-                hostname=settings.smtp_host,
-                port=settings.smtp_port,
-                start_tls=settings.smtp_security == "starttls",
-                use_tls=settings.smtp_security == "tls",
-                tls_context=self._tls_context(),
-                username=settings.smtp_username or None,
-                password=settings.smtp_password.get_secret_value() if settings.smtp_password else None,
-                timeout=SEND_TIMEOUT_S,
-            )
+            async with self._relay() as relay:
+                await relay.send_message(mail)
         except aiosmtplib.SMTPRecipientsRefused as exc:
             code = min((r.code for r in exc.recipients), default=550)
             raise DeliveryError(f"smtp: recipient refused: {code}", permanent=code >= 500) from None
@@ -211,22 +196,46 @@ class EmailChannel:
             raise DeliveryError(f"smtp: {type(exc).__name__}: {exc}") from None
         return message_id
 
-    def _tls_context(self) -> ssl.SSLContext | None:
-        if not self._settings.smtp_ca_file:
+    def _relay(self) -> aiosmtplib.SMTP:
+        """A client for the relay as configured: TLS, and a login when `smtp_username` is set."""
+        settings = self._settings
+        return aiosmtplib.SMTP(
+            hostname=settings.smtp_host,
+            port=settings.smtp_port,
+            use_tls=settings.smtp_security == "tls",
+            start_tls=settings.smtp_security == "starttls",
+            tls_context=self._relay_tls,
+            username=settings.smtp_username or None,
+            password=settings.smtp_password.get_secret_value() if settings.smtp_password else None,
+            timeout=SEND_TIMEOUT_S,
+        )
+
+    @cached_property
+    def _relay_tls(self) -> ssl.SSLContext | None:
+        """Made once: it reads the system's trust store (or `smtp_ca_file`), which aiosmtplib
+        would otherwise do again for every reply."""
+        if self._settings.smtp_security == "none":
             return None
-        return ssl.create_default_context(cafile=self._settings.smtp_ca_file)
+        return ssl.create_default_context(cafile=self._settings.smtp_ca_file or None)
 
     # -- intake ----------------------------------------------------------------------------
 
     def _smtp_session(self) -> SMTP:
         settings = self._settings
-        tls: ssl.SSLContext | None = None
-        if settings.tls_cert_file:
-            tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-            tls.load_cert_chain(settings.tls_cert_file, settings.tls_key_file)
         return SMTP(_Handler(self), hostname=settings.mail_domain, enable_SMTPUTF8=True,
-                    data_size_limit=settings.max_message_bytes, tls_context=tls,
+                    data_size_limit=settings.max_message_bytes, tls_context=self._listener_tls,
                     loop=asyncio.get_running_loop())
+
+    @cached_property
+    def _listener_tls(self) -> ssl.SSLContext | None:
+        """STARTTLS for the listener, made once rather than for every connection (it reads the
+        certificate and key files)."""
+        settings = self._settings
+        if not settings.tls_cert_file:
+            return None
+        tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        tls.load_cert_chain(settings.tls_cert_file, settings.tls_key_file)
+        return tls
 
     def accepts(self, recipient: str) -> bool:
         return recipient.strip().lower() in self._own
@@ -235,7 +244,7 @@ class EmailChannel:
         """Store one mail (raises StorageUnavailable when it could not be); automatic mail, our
         own and a flood from one sender are logged and dropped."""
         hub = self._started()
-        mail = parse_mail(raw)
+        mail = await decoded_off_loop(parse_mail, raw)  # a large mail takes the parser a while
         reason = self._ignored_because(mail, envelope_sender)
         if reason is None and not await self._replies.hit(self._reply_limit, CHANNEL, mail.sender):
             reason = f"over {self._settings.max_replies_per_sender_per_hour} replies an hour to this sender"
@@ -263,7 +272,7 @@ class EmailChannel:
     def _ignored_because(self, mail: ParsedMail, envelope_sender: str | None) -> str | None:
         if mail.automatic:
             return mail.automatic
-        if envelope_sender is not None and envelope_sender in ("", "<>"):
+        if envelope_sender in ("", "<>"):
             return "an empty envelope sender (a bounce)"
         if mail.sender in self._own:
             return "sent from our own address"
