@@ -4,7 +4,6 @@ messages (a person's reply after a handoff) from the conversation's message list
 from __future__ import annotations
 
 import hashlib
-import hmac
 import json
 import re
 import uuid
@@ -33,6 +32,7 @@ from core.messages import (
     stored_message_json,
 )
 from core.metrics import Rejection, rejected
+from core.request_guards import bearer_refusal
 from core.settings import AttachmentSettings, Settings
 from knowledge.hits import hit_json
 
@@ -205,16 +205,9 @@ class ApiChannel:
         token = self._settings.token
 
         async def checked(request: web.Request) -> web.StreamResponse:
-            if token is not None:
-                given = request.headers.get("Authorization", "").encode("utf-8", "surrogateescape")
-                expected = f"Bearer {token.get_secret_value()}".encode()
-                if not hmac.compare_digest(given, expected):
-                    rejected(self.name, Rejection.BAD_SIGNATURE)
-                    raise web.HTTPUnauthorized(
-                        text=json.dumps({"error": "a valid 'Authorization: Bearer <token>' header is required"}),
-                        content_type="application/json",
-                        headers={"WWW-Authenticate": "Bearer"},
-                    )
+            if (refusal := bearer_refusal(request, token, named="token")) is not None:
+                rejected(self.name, Rejection.BAD_SIGNATURE)
+                raise refusal
             try:
                 return await handler(request)
             except web.HTTPClientError as exc:

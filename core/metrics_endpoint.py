@@ -13,8 +13,6 @@ endpoint is open, and the README says to keep it behind the reverse proxy.
 from __future__ import annotations
 
 import asyncio
-import hmac
-import json
 import logging
 from collections.abc import AsyncIterator
 from datetime import timedelta
@@ -24,6 +22,7 @@ from prometheus_client.aiohttp import make_aiohttp_handler
 
 from core.metrics import EVENT_LOOP_LAG_SECONDS, REGISTRY, SNAPSHOT_OK
 from core.metrics_snapshot import publish, read_snapshot
+from core.request_guards import bearer_refusal
 from core.runtime import Runtime
 from core.settings import Settings
 
@@ -42,8 +41,7 @@ def install_metrics(app: web.Application, settings: Settings, runtime: web.AppKe
 
 class _MetricsHandler:
     def __init__(self, settings: Settings, runtime: web.AppKey[Runtime]) -> None:
-        token = settings.admin.token
-        self._expected = f"Bearer {token.get_secret_value()}".encode() if token is not None else None
+        self._token = settings.admin.token
         self._runtime = runtime
         self._channels = tuple(settings.channels)
         self._sla = timedelta(minutes=settings.handoff.sla_minutes)
@@ -51,14 +49,8 @@ class _MetricsHandler:
         self._snapshot_failing = False
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
-        if self._expected is not None:
-            given = request.headers.get("Authorization", "").encode("utf-8", "surrogateescape")
-            if not hmac.compare_digest(given, self._expected):
-                raise web.HTTPUnauthorized(
-                    text=json.dumps({"error": "a valid 'Authorization: Bearer <admin token>' header is required"}),
-                    content_type="application/json",
-                    headers={"WWW-Authenticate": "Bearer"},
-                )
+        if (refusal := bearer_refusal(request, self._token, named="admin token")) is not None:
+            raise refusal
         SNAPSHOT_OK.set(await self._refresh(request.app.get(self._runtime)))
         return await self._serve(request)
 

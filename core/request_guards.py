@@ -1,5 +1,6 @@
 """What every HTTP route gets before its handler: a deadline for the request body, quiet
-client aborts, and "try again shortly" when the database cannot take a write.
+client aborts, and "try again shortly" when the database cannot take a write; and the bearer
+token check of the routes that take one.
 
 Channels read their own bodies (a webhook may stream or cap it), so the deadline does not
 read for them: it lets the handler run, and if the body has still not fully arrived after
@@ -10,11 +11,13 @@ never cancelled, so nothing half-stored can result.
 from __future__ import annotations
 
 import asyncio
+import hmac
 import json
 import logging
 
 from aiohttp import web
 from aiohttp.typedefs import Handler, Middleware
+from pydantic import SecretStr
 
 from core.channel import StorageUnavailable
 
@@ -72,6 +75,18 @@ async def storage_unavailable(request: web.Request, handler: Handler) -> web.Str
         log.warning("%s %s: answered 503, %s", request.method, request.path, exc)
         raise _json_error(web.HTTPServiceUnavailable, "the hub cannot store messages right now; try again shortly",
                           headers={"Retry-After": str(exc.retry_after_s)}) from None
+
+
+def bearer_refusal(request: web.Request, token: SecretStr | None, *, named: str) -> web.HTTPError | None:
+    """None when no token is set or `request` carries `Authorization: Bearer <token>` (compared
+    in constant time); else the 401 to raise, asking for the `named` token."""
+    if token is None:
+        return None
+    given = request.headers.get("Authorization", "").encode("utf-8", "surrogateescape")
+    if hmac.compare_digest(given, f"Bearer {token.get_secret_value()}".encode()):
+        return None
+    return _json_error(web.HTTPUnauthorized, f"a valid 'Authorization: Bearer <{named}>' header is required",
+                       headers={"WWW-Authenticate": "Bearer"})
 
 
 def _json_error(kind: type[web.HTTPError], reason: str, *, headers: dict[str, str]) -> web.HTTPError:
