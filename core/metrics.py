@@ -89,6 +89,10 @@ EVENT_LOOP_LAG_SECONDS = Histogram(
     "supporthub_event_loop_lag_seconds", "How late a 0.5 s sleep on the event loop woke up",
     buckets=(0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5), registry=REGISTRY)
 
+LEADER = Gauge(
+    "supporthub_leader", "1 while this process leads (runs the scheduled jobs and the desk sweep), else 0",
+    registry=REGISTRY)
+
 # Read from the database at scrape time (core.metrics_snapshot).
 OUTBOX_DEPTH = Gauge(
     "supporthub_outbox_depth", "Replies waiting in the outbox to be sent", ["channel"], registry=REGISTRY)
@@ -116,6 +120,3 @@ SNAPSHOT_OK = Gauge(
 def rejected(channel: str, reason: Rejection) -> None:
     """Count one refused request, frame or message."""
     WEBHOOK_REJECTIONS.labels(channel=channel, reason=reason).inc()
-LEADER = Gauge(
-    "supporthub_leader", "1 while this process leads (runs the scheduled jobs and the desk sweep), else 0",
-    registry=REGISTRY)
