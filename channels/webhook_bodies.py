@@ -11,7 +11,10 @@ from aiohttp import web
 
 
 async def read_at_most(request: web.Request, limit: int) -> bytes | None:
-    """The whole request body, or None once it passes `limit` bytes."""
+    """The whole request body, or None once it passes `limit` bytes — at once, unread, when
+    its Content-Length says it will."""
+    if request.content_length is not None and request.content_length > limit:
+        return None
     chunks: list[bytes] = []
     size = 0
     while chunk := await request.content.read(limit + 1 - size):

@@ -146,6 +146,11 @@ async def test_a_bad_update_is_dropped_with_200_not_redelivered_forever(client: 
     await telegram.wait_for_calls("sendMessage", 1)  # the channel still works after them
 
 
+async def test_a_body_larger_than_telegram_sends_is_413_and_nothing_is_stored(client: TestClient) -> None:
+    response = await client.post("/telegram/webhook", data=b"x" * (1024 * 1024 + 1), headers=secret())
+    assert response.status == 413 and await count(client, Message) == 0
+
+
 async def test_an_update_arriving_in_pieces_is_read_whole(client: TestClient, telegram: FakeBotApi) -> None:
     question = "How do I reset my password? " + "I have tried everything, here is the whole story. " * 60
     body = json.dumps(update(private_message(question, user_id=814))).encode()
