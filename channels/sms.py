@@ -138,7 +138,6 @@ class SmsChannel:
 
     async def check(self) -> str:
         """Fetch the account with its sid and auth token, on a client of its own (closed after)."""
-
         settings = self._settings
         http = AsyncTwilioHttpClient()
         try:
@@ -181,14 +180,10 @@ class SmsChannel:
     async def _incoming(self, request: web.Request) -> web.Response:
         """Signature first (403, nothing stored); keywords handled here; anything else stored
         before Twilio hears the empty `<Response/>`."""
-        form = await _form(request)
-        if isinstance(form, web.Response):
-            return form
-        if not self._signed(request, form):
-            return _refusal(request)
-        hub = self._hub
-        if hub is None:
-            return web.Response(status=503, headers={"Retry-After": "5"})
+        taken = await self._signed_form(request)
+        if isinstance(taken, web.Response):
+            return taken
+        hub, form = taken
         sid, sender, body = form.get("MessageSid", ""), form.get("From", ""), form.get("Body", "")
         if not sid or not sender:
             rejected(CHANNEL, Rejection.BAD_INPUT)
@@ -221,15 +216,11 @@ class SmsChannel:
 
     async def _status(self, request: web.Request) -> web.Response:
         """A delivery report on one of our replies; stored unless a later one came first."""
-        form = await _form(request)
-        if isinstance(form, web.Response):
-            return form
-        if not self._signed(request, form):
-            return _refusal(request)
-        hub = self._hub
+        taken = await self._signed_form(request)
+        if isinstance(taken, web.Response):
+            return taken
+        hub, form = taken
         sid, status = form.get("MessageSid", ""), form.get("MessageStatus", "")
-        if hub is None:
-            return web.Response(status=503, headers={"Retry-After": "5"})
         if not sid or not status:
             rejected(CHANNEL, Rejection.BAD_INPUT)
             return web.json_response({"error": "MessageSid and MessageStatus are required"}, status=400)
@@ -247,6 +238,18 @@ class SmsChannel:
         except StorageUnavailable as exc:
             return web.Response(status=503, headers={"Retry-After": str(exc.retry_after_s)})
         return web.Response(status=204)
+
+    async def _signed_form(self, request: web.Request) -> tuple[HubPort, MultiDict[str]] | web.Response:
+        """A webhook's form once Twilio's signature over it is checked, with the hub to hand it
+        to; otherwise the answer to give (4xx, 403, or 503 while the channel is not started)."""
+        form = await _form(request)
+        if isinstance(form, web.Response):
+            return form
+        if not self._signed(request, form):
+            return _refusal(request)
+        if self._hub is None:
+            return web.Response(status=503, headers={"Retry-After": "5"})
+        return self._hub, form
 
     def _signed(self, request: web.Request, form: MultiDict[str]) -> bool:
         """Twilio's signature over the public URL it called (path and query included) and the
