@@ -111,6 +111,8 @@ async def open_runtime(settings: Settings, channels: Mapping[str, Channel]) -> A
         llm = LlmResponder(settings.llm) if settings.llm.enabled else None
         reader = AttachmentReader(settings.attachments)
         try:
+            if settings.knowledge.chroma_url:
+                await knowledge.catch_up()  # a new host builds its local index here, once
             agent = Agent(knowledge=knowledge, settings=settings.answer, llm=llm)
             transactions = transactions_for(engine, sessionmaker)
             storage = Storage.on(transactions)

@@ -107,10 +107,11 @@ class KnowledgeBase:
                  max_chars=settings.chunk_max_chars, max_unpacked_bytes=settings.max_unpacked_bytes,
                  query_workers=workers,
                  follow_interval=FOLLOW_INTERVAL_S if serving and settings.chroma_url else None)
-        if (not local.refresh() or local.snapshot.headings is None) and dense.count():
+        if not settings.chroma_url and kb._local_index_missing():
             # chroma has chunks but no local index (with heading embeddings) was published
-            # here (a new host, a copied directory, a shared Chroma server, an index from an
-            # older version): derive it now rather than search half-blind.
+            # here (a copied directory, an index from an older version): derive it now rather
+            # than search half-blind. With a Chroma server the caller's `catch_up()` does it,
+            # once, as of the database's index version.
             kb.ingestor.rebuild_local()
         kb._ready = True
         return kb
@@ -127,12 +128,20 @@ class KnowledgeBase:
     async def catch_up(self) -> bool:
         """Rebuild the local index from chroma (in a worker thread) when the database's index
         version differs from the one it was built from: another host changed the shared Chroma
-        server. True if this process rebuilt it; False when it was up to date, or when another
-        process sharing this data_dir had already published that version (loaded here then)."""
+        server, or no local index was published here yet (a new host). True if this process
+        rebuilt it; False when it was up to date, or when another process sharing this data_dir
+        had already published that version (loaded here then)."""
         version = await read_version(self.ingestor.sessionmaker, self.dense.collection_name)
-        if version is None or version == self.local.snapshot.index_version:
+        if version == self.local.snapshot.index_version:
             return False
+        if version is None and not await asyncio.to_thread(self._local_index_missing):
+            return False  # no run recorded in this database; the local index is all there is to go on
         return await asyncio.to_thread(self.ingestor.rebuild_local, version)
+
+    def _local_index_missing(self) -> bool:
+        """Chroma holds chunks, but no local index (with heading embeddings) was published here."""
+        local = self.local
+        return (not local.refresh() or local.snapshot.headings is None) and self.dense.count() > 0
 
     async def search(self, query: str, k: int = 5) -> list[Hit]:
         """Top `k` hits. Concurrent calls are encoded, and their dense candidates scored, together

@@ -55,6 +55,7 @@ async def host(*, database_url: str, chroma_url: str, data_dir: Path) -> AsyncIt
             KnowledgeBase.open, KnowledgeSettings(chroma_url=chroma_url), data_dir=data_dir,
             sessionmaker=make_sessionmaker(engine), serving=True))
         try:
+            await knowledge.catch_up()
             yield knowledge
         finally:
             await knowledge.aclose()
