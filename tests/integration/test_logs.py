@@ -242,7 +242,7 @@ async def test_no_secret_reaches_the_log_whatever_fails(
         await post("/api/messages", 401, json={"contact": "ana", "text": "hi"},
                    headers={"Authorization": "Bearer not-the-token"})
         async with http.get("/metrics", headers={"Authorization": "Bearer not-the-token"}) as metrics:
-            assert metrics.status in (401, 404)  # 404 until /metrics exists
+            assert metrics.status == 401
         # The model answers 500: the offline responder, with nothing to cite, offers a person.
         answer, _ = await ask(hub.base, "How do I export my invoices?",
                               headers={"Authorization": f"Bearer {SECRETS['SUPPORTHUB_API__TOKEN']}"})
