@@ -106,11 +106,6 @@ class Hub:
     async def admit(self, *, channel: str, sender: str | None = None, ip: str | None = None) -> Admission:
         return await self._limits.admit(channel=channel, sender=sender, ip=ip)
 
-    @property
-    def refused_messages(self) -> Mapping[str, int]:
-        """Messages refused by `[limits]` since start, per channel."""
-        return self._limits.refused
-
     async def receive(self, message: InboundMessage) -> Receipt:
         with bound_ids(channel=message.address.channel):
             if message.address.channel not in self._channels:

@@ -13,11 +13,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import case, exists, func, select
+from sqlalchemy import case, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from core.db import Case, DeliveryStatus, Message, OutboxItem, utcnow
-from core.messages import Author
+from core.db import Case, DeliveryStatus, OutboxItem, utcnow
 from core.metrics import (
     INGEST_LAST_SUCCESS,
     INGEST_RUNS,
@@ -28,6 +27,7 @@ from core.metrics import (
     SLA_BREACHES,
 )
 from handoff.cases import OPEN_STATES
+from handoff.desk_store import past_sla
 from knowledge.base import KnowledgeBase
 from knowledge.tables import IndexRun
 
@@ -103,13 +103,7 @@ async def _open_cases(connection: AsyncConnection) -> dict[str, int]:
 async def _sla_breaches(connection: AsyncConnection, *, since: datetime) -> int:
     """Open cases opened before `since` that no person has answered: the cases the SLA job
     reminds staff of (`handoff.desk_store.remind_overdue`), reminded or not."""
-    staff_replied = exists().where(
-        Message.conversation_id == Case.conversation_id,
-        Message.author == Author.STAFF,
-        Message.created_at >= Case.opened_at,
-    )
-    query = (select(func.count()).select_from(Case)
-             .where(Case.state.in_(OPEN_STATES), Case.opened_at <= since, ~staff_replied))
+    query = select(func.count()).select_from(Case).where(past_sla(since))
     return int((await connection.execute(query)).scalar_one())
 
 

@@ -17,7 +17,6 @@ from __future__ import annotations
 import logging
 import math
 import time
-from collections import Counter
 
 from limits import RateLimitItem, parse_many
 from limits.aio.storage import MemoryStorage, RedisStorage, Storage
@@ -43,8 +42,6 @@ class RateLimits:
         self._limiter = MovingWindowRateLimiter(self._storage)
         self._storage_failing = False
         self._refusing: set[tuple[str, ...]] = set()
-        self.refused: Counter[str] = Counter()
-        """Messages refused so far, per channel."""
 
     async def admit(self, *, channel: str, sender: str | None = None, ip: str | None = None) -> Admission:
         """Count one message from `sender` on `channel` (and from `ip` when given); refused when
@@ -53,7 +50,6 @@ class RateLimits:
             [(item, ("contact", channel, sender)) for item in self._per_contact] if sender else [])
         for item, key in checks:
             if not await self._hit(item, key):
-                self.refused[channel] += 1
                 rejected(channel, Rejection.RATE_LIMITED)
                 if key not in self._refusing:  # once per flood, not once per message
                     self._refusing.add(key)

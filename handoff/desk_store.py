@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from itertools import groupby
 
-from sqlalchemy import exists, or_, select, update
+from sqlalchemy import ColumnElement, and_, exists, or_, select, update
 from sqlalchemy.orm import Session
 
 from core.db import Case, Contact, Conversation, Message, utcnow
@@ -226,18 +226,23 @@ class Overdue:
     waited_minutes: int
 
 
-def remind_overdue(session: Session, *, now: datetime, sla: timedelta, push: frozenset[str]) -> list[Overdue]:
-    """Open cases nobody from staff has answered within `sla`, each once: marked reminded,
-    and the customer told they are not forgotten."""
-    overdue = []
+def past_sla(opened_before: datetime) -> ColumnElement[bool]:
+    """An open case opened before `opened_before` that no person from staff has answered yet:
+    what the SLA job reminds staff of, and what /metrics counts as a breach."""
     staff_replied = exists().where(
         Message.conversation_id == Case.conversation_id,
         Message.author == Author.STAFF,
         Message.created_at >= Case.opened_at,
     )
+    return and_(Case.state.in_(OPEN_STATES), Case.opened_at <= opened_before, ~staff_replied)
+
+
+def remind_overdue(session: Session, *, now: datetime, sla: timedelta, push: frozenset[str]) -> list[Overdue]:
+    """Open cases nobody from staff has answered within `sla`, each once: marked reminded,
+    and the customer told they are not forgotten."""
+    overdue = []
     cases = session.execute(  # skip-locked: two processes running the job remind each case once
-        select(Case).where(Case.state.in_(OPEN_STATES), Case.reminded_at.is_(None), Case.opened_at <= now - sla,
-                           ~staff_replied).with_for_update(skip_locked=True, of=Case)
+        select(Case).where(past_sla(now - sla), Case.reminded_at.is_(None)).with_for_update(skip_locked=True, of=Case)
     ).scalars()
     for case in cases:
         case.reminded_at = now
