@@ -1,5 +1,5 @@
 """Shared fixtures: an internet guard, databases on both backends, the sample help centre
-indexed once per session, and settings pointing at it."""
+indexed once per session, settings pointing at it, and the platforms' fakes."""
 
 from __future__ import annotations
 
@@ -23,8 +23,11 @@ from core.storage import Storage
 from core.transactions import Transactions, transactions_for
 from knowledge.base import KnowledgeBase
 from knowledge.settings import KnowledgeSettings
+from tests.fakes.dovecot import Dovecot, running_dovecot
 from tests.fakes.openai_server import FakeOpenAI
 from tests.fakes.slack_api import FakeSlack
+from tests.fakes.telegram_api import FakeBotApi
+from tests.fakes.twilio_api import FakeTwilio
 
 POSTGRES_ENV = "SUPPORTHUB_TEST_POSTGRES_URL"
 _real_connect = socket.socket.connect
@@ -110,6 +113,32 @@ async def model() -> AsyncIterator[FakeOpenAI]:
     await fake.start()
     yield fake
     await fake.close()
+
+
+@pytest.fixture
+async def telegram() -> AsyncIterator[FakeBotApi]:
+    """A local fake of Telegram's Bot API and file server, for python-telegram-bot's Bot."""
+    fake = FakeBotApi()
+    await fake.start()
+    yield fake
+    await fake.stop()
+
+
+@pytest.fixture
+async def twilio() -> AsyncIterator[FakeTwilio]:
+    """A local fake of Twilio's REST API and media, for the twilio SDK's client."""
+    fake = FakeTwilio()
+    await fake.start()
+    yield fake
+    await fake.stop()
+
+
+@pytest.fixture
+async def dovecot() -> AsyncIterator[Dovecot]:
+    """A real Dovecot IMAP server with one user and an empty INBOX, for this test alone
+    (skipped where Dovecot cannot run, failed instead when CI requires it)."""
+    async with running_dovecot() as server:
+        yield server
 
 
 SAMPLE_KNOWLEDGE = Path(__file__).resolve().parents[1] / "config" / "knowledge"

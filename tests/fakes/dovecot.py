@@ -8,9 +8,9 @@ all in one temp dir, listening on 127.0.0.1 on a free port, `ssl = no`, plain pa
     … point the client under test at server.host, server.port, server.username, server.password …
     await server.close()                        # stop() + remove the temp dir
 
-The `dovecot` fixture does the same per test (its function here is `dovecot_server`; import it
-into a conftest or test module to register it). It skips when Dovecot is missing or unusable,
-and fails instead when SUPPORTHUB_REQUIRE_DOVECOT is set (CI sets it: never skipped there).
+`running_dovecot()` does the same as a context manager, and the `dovecot` fixture in
+tests/conftest.py per test; both skip when Dovecot is missing or unusable, and fail instead
+when SUPPORTHUB_REQUIRE_DOVECOT is set (CI sets it: never skipped there).
 
 `stop()` then `start()` is a server restart: same port, same mail. `reset_uidvalidity(folder)`
 is a server-side rebuild of one folder (Dovecot restarted around it): the messages stay, their
@@ -402,13 +402,6 @@ async def running_dovecot(*, users: Mapping[str, str] = DEFAULT_USERS) -> AsyncI
             pytest.fail(f"{reason} ({REQUIRE_ENV} is set)")
         pytest.skip(reason)
     async with Dovecot(users=users) as server:
-        yield server
-
-
-@pytest.fixture(name="dovecot")
-async def dovecot_server() -> AsyncIterator[Dovecot]:
-    """A real Dovecot IMAP server with one user and an empty INBOX, for this test alone."""
-    async with running_dovecot() as server:
         yield server
 
 

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any
 
@@ -165,3 +166,14 @@ class FakeHub:
             return False
         self.statuses[external_id] = (status, rank, unreachable)
         return True
+
+
+@asynccontextmanager
+async def started(channel: Channel, **options: Any) -> AsyncIterator[FakeHub]:
+    """`channel` started against a FakeHub (`options` as FakeHub takes them), stopped afterwards."""
+    hub = FakeHub(channel, **options)
+    await channel.start(hub)
+    try:
+        yield hub
+    finally:
+        await channel.stop()

@@ -1,5 +1,6 @@
-"""What a person does on the staff desk in the channel tests: wait for the case card in the
-staff channel of the fake Slack, and answer in its thread with a signed event."""
+"""What a person does on the staff desk in the channel tests: the desk's settings, waiting for
+the case card in the staff channel of the fake Slack, and answering in its thread with a
+signed event."""
 
 from __future__ import annotations
 
@@ -8,12 +9,20 @@ import json
 from typing import Any
 
 from aiohttp.test_utils import TestClient
+from pydantic import SecretStr
 
-from tests.fakes.slack_api import FakeSlack
+from core.settings import SlackSettings
+from tests.fakes.slack_api import BOT_TOKEN, FakeSlack
 from tests.fakes.slack_events import message_event, signed_headers
 
 STAFF = "C0STAFF"
 SLACK_SECRET = "desk-signing-secret"
+
+
+def desk_settings(slack: FakeSlack) -> SlackSettings:
+    """The staff desk in the fake Slack's STAFF channel, signing events with SLACK_SECRET."""
+    return SlackSettings(bot_token=SecretStr(BOT_TOKEN), signing_secret=SecretStr(SLACK_SECRET), api_url=slack.base_url,
+                         staff_channel=STAFF)
 
 
 async def case_card(slack: FakeSlack, *, timeout: float = 30) -> Any:

@@ -16,7 +16,7 @@ import pytest
 
 from core.runtime import open_database
 from core.settings import Settings
-from tests.fakes.dovecot import Dovecot, dovecot_server  # noqa: F401 — the fixture
+from tests.fakes.dovecot import Dovecot
 from tests.fakes.openai_server import FakeOpenAI
 from tests.fakes.slack_api import BOT_TOKEN as SLACK_TOKEN
 from tests.fakes.slack_api import BOT_USER_ID, FakeSlack

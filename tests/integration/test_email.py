@@ -16,16 +16,16 @@ import aiosmtplib
 import pytest
 from aiohttp.test_utils import TestClient
 from pydantic import SecretStr
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from core.db import ChannelCursor, Conversation, DeliveryStatus, Message, OutboxItem
 from core.server import RUNTIME, create_app
-from core.settings import EmailSettings, OutboxSettings, Settings, SlackSettings
-from tests.fakes.slack_api import BOT_TOKEN as SLACK_TOKEN
+from core.settings import EmailSettings, OutboxSettings, Settings
+from tests.fakes.dovecot import Dovecot
 from tests.fakes.slack_api import FakeSlack
-from tests.fakes.dovecot import Dovecot, dovecot_server  # noqa: F401 — the fixture
 from tests.fakes.smtp_relay import SmtpRelay
-from tests.integration.staff_desk_steps import SLACK_SECRET, STAFF, staff_replies
+from tests.integration.app_db import count
+from tests.integration.staff_desk_steps import desk_settings, staff_replies
 from tests.settle import settled
 
 SUPPORT = "support@example.com"
@@ -81,11 +81,6 @@ def mail(text: str, *, subject: str = "Password help", sender: str = CUSTOMER, i
 async def deliver(port: int, message: EmailMessage | bytes, *, to: str = SUPPORT) -> None:
     await aiosmtplib.send(message, sender=CUSTOMER, recipients=[to], hostname="127.0.0.1", port=port,
                           start_tls=False, timeout=10)
-
-
-async def count(client: TestClient, table: Any, *where: Any) -> int:
-    async with client.app[RUNTIME].sessionmaker() as session:
-        return (await session.execute(select(func.count()).select_from(table).where(*where))).scalar_one()
 
 
 def body_text(message: EmailMessage) -> str:
@@ -215,9 +210,7 @@ async def test_an_escalation_by_email_gets_the_staff_reply_in_the_thread(
     aiohttp_client: Callable[..., Any], settings_for: Callable[..., Settings], relay: SmtpRelay, slack: FakeSlack,
     port: int
 ) -> None:
-    desk = SlackSettings(bot_token=SecretStr(SLACK_TOKEN), signing_secret=SecretStr(SLACK_SECRET), api_url=slack.base_url,
-                         staff_channel=STAFF)
-    client: TestClient = await aiohttp_client(create_app(settings_for(slack=desk)))
+    client: TestClient = await aiohttp_client(create_app(settings_for(slack=desk_settings(slack))))
     first = mail("I want to talk to a human please", subject="Invoice wrong")
     await deliver(port, first)
     (offer,) = await relay.wait_for(1, timeout=30)

@@ -9,7 +9,7 @@ database)."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
@@ -150,14 +150,6 @@ async def test_the_models_requests_tokens_and_errors_are_counted(
     assert grew(after_answer, after_errors, "supporthub_llm_request_seconds_count") == 2
     assert grew(after_answer, after_errors, "supporthub_turn_seconds_count", responder="offline") == 2
     assert grew(after_answer, after_errors, "supporthub_llm_tokens_total", kind="prompt") == 0
-
-
-@pytest.fixture
-async def telegram() -> AsyncIterator[FakeBotApi]:
-    fake = FakeBotApi()
-    await fake.start()
-    yield fake
-    await fake.stop()
 
 
 async def test_the_outbox_and_telegrams_refusals_show_per_channel_on_both_databases(

@@ -5,20 +5,19 @@ recorded by a local fake of Twilio."""
 from __future__ import annotations
 
 import itertools
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestClient
 from pydantic import SecretStr
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from channels.sms_format import segments
 from core.db import AttachmentRow, Conversation, DeliveryStatus, Identity, Message, OptOut, OutboxItem
 from core.server import RUNTIME, create_app
-from core.settings import ApiSettings, OutboxSettings, Settings, SlackSettings, SmsSettings
-from tests.fakes.slack_api import BOT_TOKEN as SLACK_TOKEN
+from core.settings import ApiSettings, OutboxSettings, Settings, SmsSettings
 from tests.fakes.slack_api import FakeSlack
 from tests.fakes.twilio_api import (
     ACCOUNT_SID,
@@ -29,7 +28,8 @@ from tests.fakes.twilio_api import (
     signed_form,
     status_callback,
 )
-from tests.integration.staff_desk_steps import SLACK_SECRET, STAFF, staff_replies
+from tests.integration.app_db import count
+from tests.integration.staff_desk_steps import desk_settings, staff_replies
 from tests.settle import settled
 
 PUBLIC_URL = "https://support.example.com"
@@ -39,14 +39,6 @@ CUSTOMER = "+14155550100"
 SAMPLE_PDF = Path("config/knowledge/refund-policy.pdf")
 SHARED_KEY = "webhooks-shared-key-secret"
 _sids = itertools.count(1)
-
-
-@pytest.fixture
-async def twilio() -> AsyncIterator[FakeTwilio]:
-    fake = FakeTwilio()
-    await fake.start()
-    yield fake
-    await fake.stop()
 
 
 @pytest.fixture
@@ -74,11 +66,6 @@ async def text_in(client: TestClient, body: str, *, sender: str = CUSTOMER, mess
     params = incoming_sms(body, from_=sender, message_sid=message_sid or sid(), **options)
     response = await client.post("/sms/twilio", data=params, headers=signed_form(WEBHOOK, params))
     return response.status, await response.text()
-
-
-async def count(client: TestClient, table: Any, *where: Any) -> int:
-    async with client.app[RUNTIME].sessionmaker() as session:
-        return (await session.execute(select(func.count()).select_from(table).where(*where))).scalar_one()
 
 
 async def test_a_text_is_answered_with_one_sms_and_the_sender_is_a_verified_phone(
@@ -259,9 +246,7 @@ async def test_status_callbacks_never_move_backwards_and_a_dead_number_is_unreac
 async def test_an_escalation_by_sms_gets_the_staff_reply_from_slack_by_sms(
     aiohttp_client: Callable[..., Any], settings_for: Callable[..., Settings], twilio: FakeTwilio, slack: FakeSlack
 ) -> None:
-    desk = SlackSettings(bot_token=SecretStr(SLACK_TOKEN), signing_secret=SecretStr(SLACK_SECRET), api_url=slack.base_url,
-                         staff_channel=STAFF)
-    client: TestClient = await aiohttp_client(create_app(settings_for(slack=desk)))
+    client: TestClient = await aiohttp_client(create_app(settings_for(slack=desk_settings(slack))))
     assert (await text_in(client, "I want to talk to a human please"))[0] == 200
     (offer,) = await twilio.wait_for_sent(1)
     assert "person" in str(offer.params["Body"])

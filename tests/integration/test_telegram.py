@@ -7,35 +7,26 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestClient
 from pydantic import SecretStr
-from sqlalchemy import func, select
 
 from core.db import Conversation, DeliveryStatus, Identity, Message, OutboxItem
 from core.server import RUNTIME, create_app
-from core.settings import AttachmentSettings, LimitsSettings, OutboxSettings, Settings, SlackSettings, TelegramSettings
-from tests.fakes.slack_api import BOT_TOKEN as SLACK_TOKEN
+from core.settings import AttachmentSettings, LimitsSettings, OutboxSettings, Settings, TelegramSettings
 from tests.fakes.slack_api import FakeSlack
 from tests.fakes.telegram_api import BOT_ID, BOT_TOKEN, FakeBotApi
 from tests.fakes.telegram_updates import group_message, private_message
-from tests.integration.staff_desk_steps import SLACK_SECRET, STAFF, staff_replies
+from tests.integration.app_db import count
+from tests.integration.staff_desk_steps import desk_settings, staff_replies
 from tests.settle import settled
 
 SECRET = "webhook-secret_for-tests"
 PUBLIC_URL = "https://hub.example.com"
 _update_ids = itertools.count(1000)
-
-
-@pytest.fixture
-async def telegram() -> AsyncIterator[FakeBotApi]:
-    fake = FakeBotApi()
-    await fake.start()
-    yield fake
-    await fake.stop()
 
 
 def telegram_settings(api: str, *, webhook: bool = True, **extra: Any) -> TelegramSettings:
@@ -80,11 +71,6 @@ def update(message_update: dict[str, Any]) -> dict[str, Any]:
 async def deliver(client: TestClient, payload: dict[str, Any], *, token: str | None = SECRET) -> int:
     response = await client.post("/telegram/webhook", json=payload, headers=secret(token) if token else {})
     return response.status
-
-
-async def count(client: TestClient, table: Any, *where: Any) -> int:
-    async with client.app[RUNTIME].sessionmaker() as session:
-        return (await session.execute(select(func.count()).select_from(table).where(*where))).scalar_one()
 
 
 async def test_a_private_question_is_answered_with_sources_and_the_follow_up_stays_in_it(
@@ -308,9 +294,7 @@ async def test_a_contact_shared_about_oneself_is_a_verified_phone(client: TestCl
 
 @pytest.fixture
 async def desk_client(aiohttp_client: Callable[..., Any], settings_for: Callable[..., Settings], slack: FakeSlack) -> TestClient:
-    desk = SlackSettings(bot_token=SecretStr(SLACK_TOKEN), signing_secret=SecretStr(SLACK_SECRET), api_url=slack.base_url,
-                         staff_channel=STAFF)
-    client: TestClient = await aiohttp_client(create_app(settings_for(slack=desk)))
+    client: TestClient = await aiohttp_client(create_app(settings_for(slack=desk_settings(slack))))
     await ready(client)
     return client
 

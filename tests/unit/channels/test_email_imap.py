@@ -24,7 +24,7 @@ from channels.email_imap import (
     parse_uidvalidity,
     said_goodbye,
 )
-from tests.fakes.dovecot import Dovecot, dovecot_server  # noqa: F401 (registers "dovecot")
+from tests.fakes.dovecot import Dovecot
 
 WAIT_S = 5.0
 

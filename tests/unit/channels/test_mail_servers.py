@@ -16,7 +16,7 @@ import aiosmtplib
 import pytest
 
 from tests.fakes import dovecot as dovecot_module
-from tests.fakes.dovecot import REQUIRE_ENV, Dovecot, dovecot_server, live_processes, running_dovecot  # noqa: F401 (registers "dovecot")
+from tests.fakes.dovecot import REQUIRE_ENV, Dovecot, live_processes, running_dovecot
 from tests.fakes.smtp_relay import HOSTNAME, SmtpRelay
 
 HUB = "support@hub.example.com"

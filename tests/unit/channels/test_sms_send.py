@@ -4,7 +4,7 @@ with the in-memory hub port. What crosses the wire: a long answer within `sms.ma
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -15,7 +15,7 @@ from channels.sms_format import segments
 from core.channel import DeliveryError
 from core.messages import Address, Author, Citation
 from core.settings import Settings, SmsSettings
-from tests.fakes.hub import FakeHub
+from tests.fakes.hub import FakeHub, started
 from tests.fakes.twilio_api import ACCOUNT_SID, AUTH_TOKEN, HUB_NUMBER, FakeTwilio
 
 CUSTOMER = Address("sms", "+14155550100")
@@ -24,30 +24,18 @@ SENTENCES = " ".join(f"Step {n} of the export is explained in this sentence of t
 
 
 @pytest.fixture
-async def twilio() -> AsyncIterator[FakeTwilio]:
-    fake = FakeTwilio()
-    await fake.start()
-    yield fake
-    await fake.stop()
-
-
-@pytest.fixture
-async def started(twilio: FakeTwilio, tmp_path: Path) -> AsyncIterator[Callable[[], FakeHub]]:
+async def hub(twilio: FakeTwilio, tmp_path: Path) -> AsyncIterator[FakeHub]:
     settings = Settings(data_dir=tmp_path, sms=SmsSettings(
         account_sid=ACCOUNT_SID, auth_token=SecretStr(AUTH_TOKEN), from_number=HUB_NUMBER, api_url=twilio.api_url,
         public_url="https://support.example.com", max_segments=3))
-    channel = SmsChannel(settings)
-    hub = FakeHub(channel)
-    await channel.start(hub)
-    yield lambda: hub
-    await channel.stop()
+    async with started(SmsChannel(settings)) as hub:
+        yield hub
 
 
 @pytest.mark.parametrize("answer, encoding", [(SENTENCES, "GSM-7"), ("🎉 " + SENTENCES, "UCS-2")])
 async def test_a_long_answer_fits_max_segments_and_offers_more(
-    started: Callable[[], FakeHub], twilio: FakeTwilio, answer: str, encoding: str
+    hub: FakeHub, twilio: FakeTwilio, answer: str, encoding: str
 ) -> None:
-    hub = started()
     sid = await hub.channel.send(CUSTOMER, hub.add(CUSTOMER, Author.BOT, answer.replace("Step 29", "**Step 29**"),
                                                    citations=(SOURCE,)))
     (sent,) = twilio.sent()
@@ -59,8 +47,7 @@ async def test_a_long_answer_fits_max_segments_and_offers_more(
     assert "Step 0 of the export" in body and "Step 29" not in body  # cut at a sentence, from the start
 
 
-async def test_a_rate_limit_or_a_server_error_is_retried(started: Callable[[], FakeHub], twilio: FakeTwilio) -> None:
-    hub = started()
+async def test_a_rate_limit_or_a_server_error_is_retried(hub: FakeHub, twilio: FakeTwilio) -> None:
     for status, code in ((429, 20429), (503, None)):
         twilio.fail_next(status, code=code)
         with pytest.raises(DeliveryError) as failed:
@@ -69,8 +56,7 @@ async def test_a_rate_limit_or_a_server_error_is_retried(started: Callable[[], F
     assert len(twilio.send_attempts()) == 2  # one request each: the SDK itself never retries
 
 
-async def test_an_invalid_number_is_dead_lettered_and_unreachable(started: Callable[[], FakeHub], twilio: FakeTwilio) -> None:
-    hub = started()
+async def test_an_invalid_number_is_dead_lettered_and_unreachable(hub: FakeHub, twilio: FakeTwilio) -> None:
     twilio.fail_next(400, code=21211, message=f"The 'To' number {CUSTOMER.chat_id} is not a valid phone number.")
     with pytest.raises(DeliveryError) as failed:
         await hub.channel.send(CUSTOMER, hub.add(CUSTOMER, Author.BOT, "Hello"))
@@ -78,8 +64,7 @@ async def test_an_invalid_number_is_dead_lettered_and_unreachable(started: Calla
     assert CUSTOMER.chat_id not in str(failed.value)  # the number is masked in logs and dead letters
 
 
-async def test_an_unsubscribed_number_is_opted_out(started: Callable[[], FakeHub], twilio: FakeTwilio) -> None:
-    hub = started()
+async def test_an_unsubscribed_number_is_opted_out(hub: FakeHub, twilio: FakeTwilio) -> None:
     twilio.opted_out.add(CUSTOMER.chat_id)
     with pytest.raises(DeliveryError) as failed:
         await hub.channel.send(CUSTOMER, hub.add(CUSTOMER, Author.BOT, "Hello"))
@@ -95,9 +80,8 @@ def test_carrier_keywords_are_whole_messages(body: str, word: str | None) -> Non
 
 
 async def test_credentials_being_rotated_or_a_full_queue_are_retried(
-    started: Callable[[], FakeHub], twilio: FakeTwilio
+    hub: FakeHub, twilio: FakeTwilio
 ) -> None:
-    hub = started()
     for status, code in ((401, 20003), (400, 21611)):
         twilio.fail_next(status, code=code)
         with pytest.raises(DeliveryError) as failed:

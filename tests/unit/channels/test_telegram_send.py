@@ -5,7 +5,7 @@ escaping, and how each refusal of Telegram's becomes the outbox's decision."""
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -16,7 +16,7 @@ from channels.telegram_format import visible_length
 from core.channel import DeliveryError
 from core.messages import Address, Author
 from core.settings import Settings, TelegramSettings
-from tests.fakes.hub import FakeHub
+from tests.fakes.hub import FakeHub, started
 from tests.fakes.telegram_api import BOT_TOKEN, FakeBotApi
 
 CHAT = Address("telegram", "777")
@@ -25,23 +25,12 @@ PARAGRAPH = ("Sentence number {n} explains one more step of exporting your data,
 
 
 @pytest.fixture
-async def telegram() -> AsyncIterator[FakeBotApi]:
-    fake = FakeBotApi()
-    await fake.start()
-    yield fake
-    await fake.stop()
-
-
-@pytest.fixture
-async def started(telegram: FakeBotApi, tmp_path: Path) -> AsyncIterator[Callable[[], FakeHub]]:
+async def hub(telegram: FakeBotApi, tmp_path: Path) -> AsyncIterator[FakeHub]:
     settings = Settings(data_dir=tmp_path, telegram=TelegramSettings(
         bot_token=SecretStr(BOT_TOKEN), api_url=telegram.api_url, public_url="https://hub.example.com",
         webhook_secret=SecretStr("s3cret")))
-    channel = TelegramChannel(settings)
-    hub = FakeHub(channel)
-    await channel.start(hub)
-    yield lambda: hub
-    await channel.stop()
+    async with started(TelegramChannel(settings)) as hub:
+        yield hub
 
 
 def long_answer(paragraphs: int) -> str:
@@ -49,9 +38,8 @@ def long_answer(paragraphs: int) -> str:
 
 
 async def test_a_long_answer_goes_in_parts_under_4096_in_order_each_recorded(
-    started: Callable[[], FakeHub], telegram: FakeBotApi
+    hub: FakeHub, telegram: FakeBotApi
 ) -> None:
-    hub = started()
     reply = hub.add(CHAT, Author.BOT, long_answer(40))
     first_id = await hub.channel.send(CHAT, reply)
     texts = telegram.sent_texts(777)
@@ -62,8 +50,7 @@ async def test_a_long_answer_goes_in_parts_under_4096_in_order_each_recorded(
     assert first_id == (await hub.sent_parts(reply.id))[0]
 
 
-async def test_a_retry_after_a_failed_part_sends_only_the_rest(started: Callable[[], FakeHub], telegram: FakeBotApi) -> None:
-    hub = started()
+async def test_a_retry_after_a_failed_part_sends_only_the_rest(hub: FakeHub, telegram: FakeBotApi) -> None:
     reply = hub.add(CHAT, Author.BOT, long_answer(40))
     await hub.channel.send(CHAT, reply)
     delivered = telegram.sent_texts(777)
@@ -77,31 +64,27 @@ async def test_a_retry_after_a_failed_part_sends_only_the_rest(started: Callable
     assert telegram.sent_texts(777) == delivered + delivered[2:]  # parts 1 and 2 never again
 
 
-async def test_script_tags_and_ampersands_are_escaped(started: Callable[[], FakeHub], telegram: FakeBotApi) -> None:
-    hub = started()
+async def test_script_tags_and_ampersands_are_escaped(hub: FakeHub, telegram: FakeBotApi) -> None:
     await hub.channel.send(CHAT, hub.add(CHAT, Author.BOT, "Type <script>alert(1)</script> & press **Save** at AT&T"))
     (text,) = telegram.sent_texts(777)
     assert "&lt;script&gt;alert(1)&lt;/script&gt; &amp; press <b>Save</b> at AT&amp;T" in text
 
 
-async def test_flood_control_is_retried_after_telegrams_wait(started: Callable[[], FakeHub], telegram: FakeBotApi) -> None:
-    hub = started()
+async def test_flood_control_is_retried_after_telegrams_wait(hub: FakeHub, telegram: FakeBotApi) -> None:
     telegram.fail_next("sendMessage", 429, retry_after=7)
     with pytest.raises(DeliveryError) as failed:
         await hub.channel.send(CHAT, hub.add(CHAT, Author.BOT, "Hello"))
     assert failed.value.retry_after == 7 and not failed.value.permanent
 
 
-async def test_a_blocked_bot_makes_the_customer_unreachable(started: Callable[[], FakeHub], telegram: FakeBotApi) -> None:
-    hub = started()
+async def test_a_blocked_bot_makes_the_customer_unreachable(hub: FakeHub, telegram: FakeBotApi) -> None:
     telegram.fail_next("sendMessage", 403)
     with pytest.raises(DeliveryError) as failed:
         await hub.channel.send(CHAT, hub.add(CHAT, Author.BOT, "Hello"))
     assert failed.value.unreachable and failed.value.permanent and "blocked" in str(failed.value)
 
 
-async def test_a_bad_request_is_permanent(started: Callable[[], FakeHub], telegram: FakeBotApi) -> None:
-    hub = started()
+async def test_a_bad_request_is_permanent(hub: FakeHub, telegram: FakeBotApi) -> None:
     telegram.fail_next("sendMessage", 400, description="Bad Request: message thread not found")
     with pytest.raises(DeliveryError) as failed:
         await hub.channel.send(CHAT, hub.add(CHAT, Author.BOT, "Hello"))
@@ -109,9 +92,8 @@ async def test_a_bad_request_is_permanent(started: Callable[[], FakeHub], telegr
 
 
 async def test_a_migrated_group_is_followed_and_the_message_resent_there(
-    started: Callable[[], FakeHub], telegram: FakeBotApi
+    hub: FakeHub, telegram: FakeBotApi
 ) -> None:
-    hub = started()
     group = Address("telegram", "-4001")
     reply = hub.add(group, Author.BOT, "Hello group")
     telegram.fail_next("sendMessage", 400, migrate_to_chat_id=-1004001)

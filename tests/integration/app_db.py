@@ -1,0 +1,16 @@
+"""Reading the app's own database in a test that drives the app through aiohttp's test client."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp.test_utils import TestClient
+from sqlalchemy import func, select
+
+from core.server import RUNTIME
+
+
+async def count(client: TestClient, table: Any, *where: Any) -> int:
+    """Rows of `table` (a model class) that match every condition in `where`."""
+    async with client.app[RUNTIME].sessionmaker() as session:
+        return (await session.execute(select(func.count()).select_from(table).where(*where))).scalar_one()
