@@ -156,6 +156,12 @@ async def test_yes_is_for_the_bot_unless_the_number_opted_out(client: TestClient
     await twilio.wait_for_sent(1)  # answered: a "yes" to the bot's own question
     assert await count(client, Message, Message.text == "Yes") == 1
 
+    opted_out = "+14155550177"
+    assert (await text_in(client, "STOP", sender=opted_out))[0] == 200
+    assert (await text_in(client, "YES", sender=opted_out))[0] == 200
+    assert await count(client, OptOut, OptOut.chat_id == opted_out) == 0  # opted in again
+    assert await count(client, Message, Message.text == "YES") == 0  # not a question for the bot
+
 
 async def test_stop_silences_the_number_and_start_brings_answers_back(client: TestClient, twilio: FakeTwilio) -> None:
     assert (await text_in(client, "STOP"))[0] == 200
