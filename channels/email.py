@@ -30,9 +30,6 @@ import aioimaplib
 import aiosmtplib
 from aiohttp import web
 from aiosmtpd.smtp import SMTP, Envelope, Session
-from limits import parse
-from limits.aio.storage import MemoryStorage
-from limits.aio.strategies import MovingWindowRateLimiter
 
 from channels.email_content import ParsedMail, dmarc_passed, parse_mail
 from channels.email_format import ThreadHeaders, reply_message
@@ -40,6 +37,7 @@ from channels.email_imap import ImapPoller, quote_folder
 from channels.payloads import decoded_off_loop
 from core.channel import Capabilities, CheckFailed, DeliveryError, HubPort, StorageUnavailable
 from core.messages import Address, Author, InboundMessage, StoredMessage
+from core.rate_limits import RateLimits
 
 if TYPE_CHECKING:
     from core.settings import EmailSettings, Settings
@@ -76,8 +74,9 @@ class EmailChannel:
         self._hub: HubPort | None = None
         self._listener: asyncio.Server | None = None
         self._poller: ImapPoller | None = None
-        self._replies = MovingWindowRateLimiter(MemoryStorage())
-        self._reply_limit = parse(f"{email.max_replies_per_sender_per_hour}/hour")
+        self._replies = RateLimits(per_contact=f"{email.max_replies_per_sender_per_hour}/hour", per_ip="",
+                                   redis_url=settings.redis_url)
+        """The loop guard, counted like `[limits]`: shared by every process when `redis_url` is set."""
 
     def routes(self) -> list[web.AbstractRouteDef]:
         return []
@@ -246,7 +245,7 @@ class EmailChannel:
         hub = self._started()
         mail = await decoded_off_loop(parse_mail, raw)  # a large mail takes the parser a while
         reason = self._ignored_because(mail, envelope_sender)
-        if reason is None and not await self._replies.hit(self._reply_limit, CHANNEL, mail.sender):
+        if reason is None and not (await self._replies.admit(channel=CHANNEL, sender=mail.sender)).allowed:
             reason = f"over {self._settings.max_replies_per_sender_per_hour} replies an hour to this sender"
         if reason is not None:
             log.info("email: not answering mail %s: %s", mail.message_id[:80], reason)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import socket
+import uuid
 from collections.abc import AsyncIterator, Callable
 from email.message import EmailMessage
 from email.utils import make_msgid
@@ -31,6 +32,7 @@ from tests.settle import settled
 SUPPORT = "support@example.com"
 CUSTOMER = "ana@customer.example"
 FIXTURES = Path("tests/fixtures/email")
+REDIS_URL = "redis://127.0.0.1:6379/13"
 
 
 def free_port() -> int:
@@ -158,6 +160,24 @@ async def test_one_sender_gets_at_most_the_hourly_number_of_replies(
     await relay.wait_for(3, timeout=30)
     await settled(client.app[RUNTIME].sessionmaker)
     assert [m.rcpt_tos for m in relay.messages].count((CUSTOMER,)) == 2 and len(relay.messages) == 3
+
+
+async def test_processes_sharing_redis_share_the_hourly_reply_limit(
+    aiohttp_client: Callable[..., Any], settings_for: Callable[..., Settings], relay: SmtpRelay
+) -> None:
+    ports = [free_port(), free_port()]
+    for port in ports:
+        email = EmailSettings(address=SUPPORT, smtp_host=relay.host, smtp_port=relay.port, smtp_security="none",
+                              listen_port=port, max_replies_per_sender_per_hour=2)
+        client: TestClient = await aiohttp_client(create_app(settings_for(email=email, redis_url=REDIS_URL)))
+    sender = f"{uuid.uuid4().hex}@customer.example"  # Redis keeps its counts between test runs
+    questions = ("How do I reset my password?", "How do I export my data?", "How do I invite a teammate?")
+    for index, question in enumerate(questions):
+        await deliver(ports[index % 2], mail(question, subject=question, sender=sender))
+    await deliver(ports[1], mail("How do I reset my password?", sender=f"{uuid.uuid4().hex}@customer.example"))
+    await relay.wait_for(3, timeout=30)
+    await settled(client.app[RUNTIME].sessionmaker)  # both processes store in one database
+    assert [m.rcpt_tos for m in relay.messages].count((sender,)) == 2 and len(relay.messages) == 3
 
 
 async def test_an_attachment_is_read(client: TestClient, relay: SmtpRelay, port: int) -> None:
