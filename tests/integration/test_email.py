@@ -17,7 +17,6 @@ import aiosmtplib
 import pytest
 from aiohttp.test_utils import TestClient
 from pydantic import SecretStr
-from sqlalchemy import select
 
 from core.db import ChannelCursor, Conversation, DeliveryStatus, Message, OutboxItem
 from core.server import RUNTIME, create_app
@@ -27,7 +26,7 @@ from tests.fakes.slack_api import FakeSlack
 from tests.fakes.smtp_relay import SmtpRelay
 from tests.integration.app_db import count
 from tests.integration.staff_desk_steps import desk_settings, staff_replies
-from tests.settle import settled
+from tests.settle import settled, until
 
 SUPPORT = "support@example.com"
 CUSTOMER = "ana@customer.example"
@@ -200,11 +199,8 @@ async def test_a_refusing_relay_dead_letters_and_a_relay_that_is_down_is_retried
 
     await relay.stop()
     await deliver(port, mail("How do I export my data?"))
-    async with client.app[RUNTIME].sessionmaker() as session:
-        async with asyncio.timeout(30):
-            while not (await session.execute(select(OutboxItem.attempts).where(OutboxItem.attempts > 0,
-                                                                              OutboxItem.status == "pending"))).first():
-                await asyncio.sleep(0.1)
+    await until(lambda: count(client, OutboxItem, OutboxItem.attempts > 0,
+                              OutboxItem.status == DeliveryStatus.PENDING), what="a failed attempt, still pending")
     await relay.start()
     (delivered,) = await relay.wait_for(1, timeout=30)
     assert delivered.rcpt_tos == (CUSTOMER,)
@@ -244,11 +240,13 @@ async def test_an_escalation_by_email_gets_the_staff_reply_in_the_thread(
 async def mailbox_watched(client: TestClient) -> None:
     """Once the poller has read the folder (its cursor is saved) and had a moment to enter IDLE:
     a mail appended in the instant before IDLE starts waits for the poll interval (60 s here)."""
-    async with asyncio.timeout(30):
-        while not await count(client, ChannelCursor, ChannelCursor.channel == "email",
-                              ChannelCursor.name.startswith("imap:")):
-            await asyncio.sleep(0.1)
+    await until(lambda: count(client, ChannelCursor, ChannelCursor.channel == "email",
+                              ChannelCursor.name.startswith("imap:")), what="the IMAP cursor")
     await asyncio.sleep(1)
+
+
+async def _seen(dovecot: Dovecot, uid: int) -> bool:
+    return "\\Seen" in await dovecot.flags(uid)
 
 
 async def test_a_mail_in_the_imap_mailbox_is_answered_once_also_after_a_restart(
@@ -265,9 +263,7 @@ async def test_a_mail_in_the_imap_mailbox_is_answered_once_also_after_a_restart(
     (answer,) = await relay.wait_for(1, timeout=90)  # past the 60 s safety net, should IDLE miss it
     assert answer.rcpt_tos == (CUSTOMER,)
     await settled(first.app[RUNTIME].sessionmaker)
-    async with asyncio.timeout(10):
-        while "\\Seen" not in await dovecot.flags(uid):  # marked once it was committed
-            await asyncio.sleep(0.1)
+    await until(lambda: _seen(dovecot, uid), timeout=10, what="\\Seen on the mail")  # marked once it was committed
     await first.close()
 
     second: TestClient = await aiohttp_client(create_app(settings))
