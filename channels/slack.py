@@ -351,8 +351,6 @@ class SlackChannel:
 
     async def _events(self, request: web.Request) -> web.Response:
         """Bounded read, signature check on the raw bytes, then Bolt; refusals never log the body."""
-        if request.content_length is not None and request.content_length > MAX_BODY_BYTES:
-            return _refusal(413, "the body is larger than Slack sends")
         body = await read_at_most(request, MAX_BODY_BYTES)
         if body is None:
             return _refusal(413, "the body is larger than Slack sends")
