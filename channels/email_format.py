@@ -1,7 +1,8 @@
 """Our markdown replies as mail: a threaded `multipart/alternative` message, text and HTML.
 
 Pure: the standard library's `email` package builds the message, the caller sends it. The
-plain-text part is `channels.sms_format.plain_text` with the sources under it, one a line
+plain-text part is `channels.sms_format.plain_text` with tables as aligned columns (clients
+that show text mail in a monospace font line them up) and the sources under it, one a line
 with their URL. The HTML part is the markdown rendered by markdown-it-py with raw HTML off
 (a `<script>` in a reply is text), links kept only for http, https and mailto (any other
 link shows its text: every link is parsed so that even a `javascript:` one keeps its words,
@@ -146,11 +147,11 @@ def email_html(text: str, citations: Sequence[Citation] = ()) -> str:
 
 
 def email_text(text: str, citations: Sequence[Citation] = ()) -> str:
-    """The reply as plain text: `plain_text(text)`, then "Sources:" and a line per source,
-    "Title › Section: URL" or just the name; "" when there is nothing to say."""
+    """The reply as plain text: `plain_text(text, aligned_tables=True)`, then "Sources:" and a
+    line per source, "Title › Section: URL" or just the name; "" when there is nothing to say."""
     lines = [f"{label}: {url}" if url and url != label else label for label, url in _sources(citations)]
     sources = "\n".join(["Sources:", *lines]) if lines else ""
-    return "\n\n".join(part for part in (plain_text(text), sources) if part)
+    return "\n\n".join(part for part in (plain_text(text, aligned_tables=True), sources) if part)
 
 
 def reply_message(

@@ -23,7 +23,7 @@ import hmac
 import logging
 import re
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import Enum
@@ -32,12 +32,15 @@ from urllib.parse import urlparse
 
 import aiohttp
 from aiohttp import web
+from markdown_it import MarkdownIt
+from markdown_it.tree import SyntaxTreeNode
 from slack_bolt.adapter.aiohttp import to_aiohttp_response
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from channels.text_tables import table_lines
 from channels.webhook_bodies import read_at_most
 from core.channel import Capabilities, CheckFailed, DeliveryError, HubPort
 from core.messages import Address, Attachment, InboundMessage, StoredMessage
@@ -68,6 +71,11 @@ SHUTDOWN_GRACE_S = 10.0
 """How long stopping waits for messages whose files are still downloading."""
 ACCEPTED_SUBTYPES = frozenset({None, "file_share", "thread_broadcast"})
 _MENTION = re.compile(r"<@([A-Z0-9]+)>")
+_TABLES = MarkdownIt("commonmark", {"html": False}).enable("table")
+"""Finds the tables in a reply; configured once, parsing keeps no state in it."""
+_LINE_ENDS = re.compile(r"(?<=\n)|(?<=\r)(?!\n)")
+"""Splits after each line break markdown-it counts (LF, CRLF, CR): the lines keep their breaks,
+so the parser's line numbers index them and they join back to the reply."""
 
 
 class Route(Enum):
@@ -113,14 +121,21 @@ def route_event(event: Mapping[str, Any], *, bot_user_id: str | None, settings: 
 
 
 def render_mrkdwn(message: StoredMessage) -> str:
-    """Our markdown as Slack mrkdwn, with the citations as links (or names) underneath."""
-    text = _escape(message.text)
-    text = re.sub(r"\*\*(.+?)\*\*", r"*\1*", text)
-    text = re.sub(r"__(.+?)__", r"_\1_", text)
-    text = re.sub(r"\[([^\]]+)\]\((https?://[^)\s]+)\)", r"<\2|\1>", text)
-    text = re.sub(r"^#{1,6}\s+(.+)$", r"*\1*", text, flags=re.MULTILINE)
-    text = re.sub(r"^&gt; ?", "> ", text, flags=re.MULTILINE)  # quotes survive the escaping
-    text = unescaped(text)  # after the conversions, so an escaped `[x](url)` stays text
+    """Our markdown as Slack mrkdwn, with the citations as links (or names) underneath.
+
+    Slack has no tables: a markdown table's lines become its aligned columns in a code block
+    (quoted when the table was), the cells' formatting dropped. markdown-it finds those lines;
+    the rest of the text goes through `_mrkdwn`'s substitutions.
+    """
+    lines = _LINE_ENDS.split(message.text)
+    pieces: list[str] = []
+    done = 0
+    for table in SyntaxTreeNode(_TABLES.parse(message.text)).walk():
+        if table.type == "table" and table.map:
+            start, end = table.map
+            pieces += [_mrkdwn("".join(lines[done:start])), _code_block(table, lines[end - 1])]
+            done = end
+    text = "".join([*pieces, _mrkdwn("".join(lines[done:]))])
     sources = [_source(c.source, c.title, c.section) for c in message.citations]
     if sources:
         text += "\n\n*Sources:* " + " · ".join(sources)
@@ -198,6 +213,30 @@ def _split(text: str, limit: int) -> list[str]:
     if rest:
         pieces.append(rest)
     return pieces
+
+
+def _mrkdwn(text: str) -> str:
+    text = _escape(text)
+    text = re.sub(r"\*\*(.+?)\*\*", r"*\1*", text)
+    text = re.sub(r"__(.+?)__", r"_\1_", text)
+    text = re.sub(r"\[([^\]]+)\]\((https?://[^)\s]+)\)", r"<\2|\1>", text)
+    text = re.sub(r"^#{1,6}\s+(.+)$", r"*\1*", text, flags=re.MULTILINE)
+    text = re.sub(r"^&gt; ?", "> ", text, flags=re.MULTILINE)  # quotes survive the escaping
+    return unescaped(text)  # after the conversions, so an escaped `[x](url)` stays text
+
+
+def _code_block(table: SyntaxTreeNode, last_line: str) -> str:
+    """The table's aligned lines between ``` lines, each prefixed "> " when the table sat in
+    a quote, ending in a line break when its last line did."""
+    quote = "> " if any(node.type == "blockquote" for node in _ancestors(table)) else ""
+    lines = ["```", *map(_escape, table_lines(table)), "```"]
+    return "\n".join(quote + line for line in lines) + ("\n" if last_line.endswith(("\n", "\r")) else "")
+
+
+def _ancestors(node: SyntaxTreeNode) -> Iterator[SyntaxTreeNode]:
+    while node.parent is not None:
+        node = node.parent
+        yield node
 
 
 def _escape(text: str) -> str:

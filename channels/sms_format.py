@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_left
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cache
 from itertools import count, repeat
@@ -34,6 +34,7 @@ import gsm0338  # noqa: F401  (registers the "gsm03.38" codec)
 from markdown_it import MarkdownIt
 from markdown_it.tree import SyntaxTreeNode
 
+from channels.text_tables import table_lines
 from core.messages import Citation
 
 TWILIO_MAX_CHARS = 1600  # Twilio refuses longer bodies
@@ -41,8 +42,9 @@ MAX_SOURCES = 3
 """Titles on the sources line: one short line, not a bibliography."""
 CUT_SHORT = "(cut short)"
 """The last resort when not even the "More:" line leaves room for the answer."""
-TABLE_SEPARATOR = ", "
-"""Between the cells of a table row; GSM-7, where a `·` would make the whole message UCS-2."""
+TABLE_SEPARATOR = "; "
+"""Between the "header value" pairs of a table row's line; GSM-7, where a `·` would make the
+whole message UCS-2."""
 
 _GSM7 = ("GSM-7", 160, 153)
 _UCS2 = ("UCS-2", 70, 67)
@@ -78,12 +80,19 @@ def segments(text: str) -> Segments:
     return _counted(sizes, *_GSM7)
 
 
-def plain_text(text: str) -> str:
+def plain_text(text: str, *, aligned_tables: bool = False) -> str:
     """Our markdown as readable plain text: emphasis markers dropped, headings as their text,
     list items as lines ("- item" / "1. item"), quotes as their text, code as its text, links
-    as "title: URL" (just the URL when title == URL), images as alt text, tables as lines
-    "cell, cell, cell", paragraphs separated by one blank line; raw HTML shown as text."""
-    return "\n\n".join(_blocks(SyntaxTreeNode(_PARSER.parse(text))))
+    as "title: URL" (just the URL when title == URL), images as alt text, paragraphs separated
+    by one blank line; raw HTML shown as text.
+
+    A table becomes a line per body row, its first cell the label and then each other cell
+    after its column's header: "Pro: Monthly $12; Annual $10." (empty cells left out, the
+    header row not repeated). With `aligned_tables`, for a reader in a monospace font, it is
+    `channels.text_tables.aligned_lines` instead: the header, a rule, the rows, in columns.
+    """
+    table = _aligned_table if aligned_tables else _table
+    return "\n\n".join(_blocks(SyntaxTreeNode(_PARSER.parse(text)), table))
 
 
 def sms_body(text: str, citations: Sequence[Citation] = (), *, max_segments: int) -> str:
@@ -155,20 +164,24 @@ def _fits(body: str, max_segments: int) -> bool:
 # -- markdown to plain text ------------------------------------------------------------------
 
 
-def _blocks(container: SyntaxTreeNode) -> list[str]:
-    return [block for node in container.children if (block := _block(node)).strip()]
+_Table = Callable[[SyntaxTreeNode], str]
+"""How a table is written: `_table` or `_aligned_table`."""
 
 
-def _block(node: SyntaxTreeNode) -> str:
+def _blocks(container: SyntaxTreeNode, table: _Table) -> list[str]:
+    return [block for node in container.children if (block := _block(node, table)).strip()]
+
+
+def _block(node: SyntaxTreeNode, table: _Table) -> str:
     match node.type:
         case "bullet_list" | "ordered_list":
-            return _list(node)
+            return _list(node, table)
         case "blockquote":
-            return "\n\n".join(_blocks(node))
+            return "\n\n".join(_blocks(node, table))
         case "fence" | "code_block":
             return node.content.strip("\n").rstrip()
         case "table":
-            return _table(node)
+            return table(node)
         case "hr":  # the blank line between blocks already separates them
             return ""
         case _:  # a paragraph or a heading: its one inline child
@@ -199,23 +212,38 @@ def _link(node: SyntaxTreeNode) -> str:
     return href if title.strip() in ("", href) else f"{title}: {href}"
 
 
-def _list(node: SyntaxTreeNode) -> str:
+def _list(node: SyntaxTreeNode, table: _Table) -> str:
     start = int(node.attrs.get("start", 1))
     markers = (f"{number}. " for number in count(start)) if node.type == "ordered_list" else repeat("- ")
-    return "\n".join(_item(item, marker) for item, marker in zip(node.children, markers))
+    return "\n".join(_item(item, marker, table) for item, marker in zip(node.children, markers))
 
 
-def _item(item: SyntaxTreeNode, marker: str) -> str:
+def _item(item: SyntaxTreeNode, marker: str, table: _Table) -> str:
     """An item's blocks one a line, the marker before the first and the rest indented under
     its text (a nested list too)."""
-    first, *rest = "\n".join(_blocks(item)).split("\n")
+    first, *rest = "\n".join(_blocks(item, table)).split("\n")
     indent = " " * len(marker)
     return "\n".join([(marker + first).rstrip(), *(indent + line if line else line for line in rest)])
 
 
 def _table(node: SyntaxTreeNode) -> str:
-    rows = [row for section in node.children for row in section.children]
-    return "\n".join(TABLE_SEPARATOR.join(_inline(cell.children) for cell in row.children) for row in rows)
+    """A line per body row (see `plain_text`); a table with no body rows is its header."""
+    header, *body = ([_inline(cell.children) for cell in row.children] for section in node.children
+                     for row in section.children)
+    if not body:
+        return TABLE_SEPARATOR.join(cell for cell in header if cell)
+    return "\n".join(line for row in body if (line := _row_line(header, row)))
+
+
+def _row_line(header: Sequence[str], row: Sequence[str]) -> str:
+    label, *cells = row
+    pairs = TABLE_SEPARATOR.join(f"{name} {cell}" if name else cell for name, cell in zip(header[1:], cells) if cell)
+    line = f"{label}: {pairs}" if label and pairs else label or pairs
+    return line if not line or line.endswith((".", "!", "?", "…")) else line + "."
+
+
+def _aligned_table(node: SyntaxTreeNode) -> str:
+    return "\n".join(table_lines(node, lambda cell: _inline(cell.children)))
 
 
 # -- fitting ---------------------------------------------------------------------------------

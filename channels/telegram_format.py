@@ -29,6 +29,7 @@ from itertools import accumulate
 from markdown_it import MarkdownIt
 from markdown_it.tree import SyntaxTreeNode
 
+from channels.text_tables import table_lines
 from core.messages import Citation
 
 MAX_MESSAGE_LENGTH = 4096
@@ -130,7 +131,7 @@ def _block(node: SyntaxTreeNode) -> list[_Block]:
             quoted = [_Block(_prefixed(block.runs, QUOTE_PREFIX, QUOTE_PREFIX), "\n") for block in _blocks(node)]
             return _first_gap(quoted)
         case "table":
-            runs = (_Run(_table(node), (_PRE,)),)
+            runs = (_Run("\n".join(table_lines(node)), (_PRE,)),)
         case _:  # a block type this renderer does not know: its source, as text
             runs = (_Run(node.content),)
     return [_Block(runs)] if _text(runs).strip() else []
@@ -182,8 +183,8 @@ def _item(item: SyntaxTreeNode, marker: str) -> list[_Block]:
 
 def _prefixed(runs: _Runs, first: str, rest: str) -> _Runs:
     """`first` before the first line, `rest` before each other one; inside a code block the
-    prefix joins the code, so the block stays one."""
-    out = [_Run(first)]
+    prefix joins the code, so the block stays one and its lines stay aligned."""
+    out = [_Run(first, runs[0].tags if runs and _PRE in runs[0].tags else ())]
     for run in runs:
         head, *lines = run.text.split("\n")
         out.append(_Run(head, run.tags))
@@ -195,22 +196,6 @@ def _prefixed(runs: _Runs, first: str, rest: str) -> _Runs:
 def _first_gap(blocks: list[_Block]) -> list[_Block]:
     """A list or a quote: a blank line before it, whatever separates its own blocks."""
     return [replace(blocks[0], gap="\n\n"), *blocks[1:]] if blocks else []
-
-
-def _table(node: SyntaxTreeNode) -> str:
-    """A table as monospace columns, aligned as the markdown asks; cells lose their formatting."""
-    rows = [row.children for section in node.children for row in section.children]
-    texts = [[_text(_inline(cell.children, ())) for cell in row] for row in rows]
-    widths = [max(len(row[column]) for row in texts) for column in range(len(texts[0]))]
-    lines = [" | ".join(map(_aligned, row, row_texts, widths)).rstrip() for row, row_texts in zip(rows, texts)]
-    return "\n".join([lines[0], "-+-".join("-" * width for width in widths), *lines[1:]])
-
-
-def _aligned(cell: SyntaxTreeNode, text: str, width: int) -> str:
-    style = str(cell.attrs.get("style", ""))
-    if style.endswith("right"):
-        return text.rjust(width)
-    return text.center(width) if style.endswith("center") else text.ljust(width)
 
 
 def _sources(citations: Sequence[Citation]) -> list[_Block]:
@@ -266,16 +251,17 @@ def _cut(runs: _Runs, limit: int) -> list[_Runs]:
     """A block as pieces of at most `limit` visible characters, whitespace trimmed at the cuts;
     one piece when it fits."""
     text = _text(runs)
-    boundaries = _CODE_CUTS if runs and _PRE in runs[-1].tags else _PROSE_CUTS
+    code = bool(runs) and _PRE in runs[-1].tags
+    boundaries = _CODE_CUTS if code else _PROSE_CUTS
     starts = _starts(runs)
     pieces: list[_Runs] = []
-    start = _after_space(text, 0)
+    start = _piece_start(text, 0, code=code)
     while start < len(text):
         window = text[start : start + limit + 1]  # never more characters than code units
         fit = _fitting(window, limit)
         end = len(text) if start + fit == len(text) else start + _best_cut(window, fit, boundaries)
         pieces.append(_slice(runs, starts, start, start + len(text[start:end].rstrip())))
-        start = _after_space(text, end)
+        start = _piece_start(text, end, code=code)
     return pieces
 
 
@@ -287,7 +273,7 @@ def _best_cut(text: str, fit: int, boundaries: Sequence[re.Pattern[str]]) -> int
         cuts = [match.start() for match in boundary.finditer(window)]
         if cuts and cuts[-1] > fit // 2:
             return cuts[-1]
-    spaces = [match.start() for match in _SPACE.finditer(window)]
+    spaces = [match.start() for match in _SPACE.finditer(window, _after_space(window, 0))]
     return spaces[-1] if spaces else fit
 
 
@@ -301,6 +287,16 @@ def _fitting(text: str, limit: int) -> int:
     return len(text)
 
 
+def _piece_start(text: str, index: int, *, code: bool) -> int:
+    """Where a piece starts at `index`: past the whitespace there; in code only past its last
+    line break, so that a line keeps its indentation (a table's right-aligned column)."""
+    end = _after_space(text, index)
+    if not code:
+        return end
+    line_start = text.rfind("\n", index, end) + 1
+    return line_start or (index if index == 0 else end)
+
+
 def _after_space(text: str, index: int) -> int:
     found = _NON_SPACE.search(text, index)
     return found.start() if found else len(text)
@@ -308,7 +304,8 @@ def _after_space(text: str, index: int) -> int:
 
 def _trimmed(runs: _Runs) -> _Runs:
     text = _text(runs)
-    return _slice(runs, _starts(runs), _after_space(text, 0), len(text.rstrip()))
+    start = _piece_start(text, 0, code=bool(runs) and _PRE in runs[0].tags)
+    return _slice(runs, _starts(runs), start, len(text.rstrip()))
 
 
 def _starts(runs: _Runs) -> list[int]:

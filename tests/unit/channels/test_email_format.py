@@ -22,6 +22,7 @@ from channels.email_format import (
     reply_subject,
 )
 from core.messages import Citation
+from tests.unit.channels.table_replies import ESCAPED_PIPE, FORMATTED_CELL, PRICING, QUOTED, RIGHT_ALIGNED
 
 GUIDE_STEP = Citation("https://help.example.com/reset", "Reset guide", "Step 2", 0.9)
 PASSWORDS = Citation("kb/passwords.md", "Passwords", "", 0.7)
@@ -234,6 +235,27 @@ def test_text_source_lines(citation: Citation, line: str) -> None:
     assert email_text("", [citation]) == f"Sources:\n{line}"
 
 
+@pytest.mark.parametrize(
+    ("markdown", "expected"),
+    [
+        (PRICING, "Here's what our help centre says in Pricing:\n\n"
+                  "Plan     | Monthly billing        | Annual billing\n"
+                  "---------+------------------------+-----------------------\n"
+                  "Business | $20 per seat per month | $16 per seat per month\n"
+                  "Pro      | $12 per seat per month | $10 per seat per month"),
+        (QUOTED, "From Pricing:\n\nPlan     | Monthly billing\n---------+----------------\nBusiness | $20 per seat"
+                 "\n\nAnything else?"),
+        (FORMATTED_CELL, "Plan | Details\n"
+                         "-----+-------------------------------------------\n"
+                         "Pro  | All of the guide: https://help.example/pro"),
+        (ESCAPED_PIPE, "Plan       | Seats\n-----------+-------\nTeam | Pro | 5 & up"),
+        (RIGHT_ALIGNED, "Plan       |  Price\n-----------+-------\nBasic      |     $5\nEnterprise | $1,200"),
+    ],
+)
+def test_text_shows_a_table_as_aligned_columns(markdown: str, expected: str) -> None:
+    assert email_text(markdown) == expected
+
+
 def test_text_of_nothing_is_empty() -> None:
     assert email_text("") == ""
     assert email_text("Done.") == "Done."
@@ -342,6 +364,20 @@ def test_message_is_text_then_html() -> None:
     assert isinstance(plain, EmailMessage) and isinstance(rich, EmailMessage)
     assert plain.get_content() == email_text(ANSWER, [GUIDE_STEP, PASSWORDS]) + "\n"
     assert rich.get_content() == email_html(ANSWER, [GUIDE_STEP, PASSWORDS])
+
+
+def test_a_table_arrives_as_columns_in_the_text_part_and_a_table_in_the_html() -> None:
+    message, _, _ = build(text=PRICING, citations=())
+    plain, rich = message.iter_parts()
+    assert isinstance(plain, EmailMessage) and isinstance(rich, EmailMessage)
+    assert plain.get_content().splitlines()[2:] == [
+        "Plan     | Monthly billing        | Annual billing",
+        "---------+------------------------+-----------------------",
+        "Business | $20 per seat per month | $16 per seat per month",
+        "Pro      | $12 per seat per month | $10 per seat per month",
+    ]
+    row = r'<tr>\n<td style="[^"]+">Pro</td>\n<td style="[^"]+">\$12 per seat per month</td>'
+    assert re.search(row, rich.get_content())
 
 
 def test_non_ascii_bodies_survive_the_round_trip() -> None:

@@ -15,6 +15,7 @@ from core.messages import Address, Author, Citation, StoredMessage
 from core.quoting import literal
 from core.settings import SlackSettings
 from handoff.desk_store import CaseCard
+from tests.unit.channels.table_replies import ESCAPED_PIPE, FORMATTED_CELL, PRICING, QUOTED, RIGHT_ALIGNED
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "slack"
 SETTINGS = SlackSettings(customer_channels=["C0LAN2Q65"], staff_channel="CSTAFF")
@@ -83,6 +84,46 @@ def test_a_quoted_file_name_stays_text_in_mrkdwn() -> None:
     )
     assert render_mrkdwn(message) == (
         "I've read [click me](https://evil.example/phish).txt. See <https://help.example/g|the guide>."
+    )
+
+
+def bot_message(text: str) -> StoredMessage:
+    return StoredMessage(id=1, conversation_id="c", author=Author.BOT, text=text, citations=(), handoff=False,
+                         created_at=datetime(2026, 1, 1, tzinfo=UTC))
+
+
+@pytest.mark.parametrize(
+    ("markdown", "expected"),
+    [
+        (PRICING, "Here's what our help centre says in *Pricing*:\n\n"
+                  "```\n"
+                  "Plan     | Monthly billing        | Annual billing\n"
+                  "---------+------------------------+-----------------------\n"
+                  "Business | $20 per seat per month | $16 per seat per month\n"
+                  "Pro      | $12 per seat per month | $10 per seat per month\n"
+                  "```"),
+        (QUOTED, "From *Pricing*:\n\n"
+                 "> ```\n"
+                 "> Plan     | Monthly billing\n"
+                 "> ---------+----------------\n"
+                 "> Business | $20 per seat\n"
+                 "> ```\n\n"
+                 "Anything else?"),
+        (FORMATTED_CELL, "```\nPlan | Details\n-----+-----------------\nPro  | All of the guide\n```"),
+        (ESCAPED_PIPE, "```\nPlan       | Seats\n-----------+-------\nTeam | Pro | 5 &amp; up\n```"),
+        (RIGHT_ALIGNED, "```\nPlan       |  Price\n-----------+-------\nBasic      |     $5\nEnterprise | $1,200\n```"),
+    ],
+)
+def test_a_table_becomes_aligned_columns_in_a_code_block(markdown: str, expected: str) -> None:
+    assert render_mrkdwn(bot_message(markdown)) == expected
+
+
+def test_only_a_tables_lines_change_and_a_table_in_code_stays_code() -> None:
+    text = ("**Before** & [a link](https://x.example)\r\n\r\n| a | b |\r\n|---|---|\r\n| 1 | 2 |\r\n\r\n"
+            "```\n| not | a table |\n|---|---|\n```\n# After")
+    assert render_mrkdwn(bot_message(text)) == (
+        "*Before* &amp; <https://x.example|a link>\r\n\r\n```\na | b\n--+--\n1 | 2\n```\n\r\n"
+        "```\n| not | a table |\n|---|---|\n```\n*After*"
     )
 
 

@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 
 from channels.sms_format import TWILIO_MAX_CHARS, Segments, plain_text, segments, sms_body
 from core.messages import Citation
+from tests.unit.channels.table_replies import ESCAPED_PIPE, FORMATTED_CELL, PRICING, QUOTED, RIGHT_ALIGNED
 
 GUIDE = Citation("https://help.example.com/reset", "Reset guide", "", 0.9)
 PASSWORDS = Citation("kb/passwords.md", "Passwords", "", 0.7)
@@ -89,7 +90,6 @@ def test_a_surrogate_pair_is_never_split_across_parts() -> None:
         ("<https://example.com/a>", "https://example.com/a"),
         ("<help@example.com>", "help@example.com"),
         ("![Reset screen](https://example.com/r.png)", "Reset screen"),
-        ("| Plan | Price |\n|---|--:|\n| **Pro** | 10 |\n| Team | 20 |", "Plan, Price\nPro, 10\nTeam, 20"),
         ("<script>alert(1)</script>", "<script>alert(1)</script>"),
         ("Hi <b>there</b> &amp; bye", "Hi <b>there</b> & bye"),
         ("one  \ntwo\nthree", "one\ntwo\nthree"),
@@ -99,6 +99,31 @@ def test_a_surrogate_pair_is_never_split_across_parts() -> None:
 )
 def test_plain_text(markdown: str, expected: str) -> None:
     assert plain_text(markdown) == expected
+
+
+@pytest.mark.parametrize(
+    ("markdown", "expected"),
+    [
+        (PRICING, "Here's what our help centre says in Pricing:\n\n"
+                  "Business: Monthly billing $20 per seat per month; Annual billing $16 per seat per month.\n"
+                  "Pro: Monthly billing $12 per seat per month; Annual billing $10 per seat per month."),
+        (QUOTED, "From Pricing:\n\nBusiness: Monthly billing $20 per seat.\n\nAnything else?"),
+        (FORMATTED_CELL, "Pro: Details All of the guide: https://help.example/pro."),
+        (ESCAPED_PIPE, "Team | Pro: Seats 5 & up."),
+        (RIGHT_ALIGNED, "Basic: Price $5.\nEnterprise: Price $1,200."),
+        ("| Plan | | Note |\n|---|---|---|\n| Pro | $10 | |\n| | $5 | Trial ends. |\n| | | |",
+         "Pro: $10.\n$5; Note Trial ends."),  # no header: the value alone; no label: the pairs alone
+        ("| Plan | Price |\n|---|---|", "Plan; Price"),  # no rows: the header
+    ],
+)
+def test_a_table_is_a_line_per_row_naming_each_value(markdown: str, expected: str) -> None:
+    assert plain_text(markdown) == expected
+
+
+def test_tables_can_be_aligned_columns_instead() -> None:
+    assert plain_text(RIGHT_ALIGNED, aligned_tables=True) == (
+        "Plan       |  Price\n-----------+-------\nBasic      |     $5\nEnterprise | $1,200"
+    )
 
 
 # -- the body --------------------------------------------------------------------------------

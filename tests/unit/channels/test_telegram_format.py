@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 from channels.telegram_format import MAX_MESSAGE_LENGTH, RULE, telegram_parts, visible_length
 from core.messages import Citation
+from tests.unit.channels.table_replies import ESCAPED_PIPE, FORMATTED_CELL, PRICING, QUOTED, RIGHT_ALIGNED
 
 UNLIMITED = 10**9
 _TOKENS = re.compile(r'(?:[^<>&]|&(?:amp|lt|gt|quot);|</?(?:b|i|code|pre)>|<a href="[^"<>]*">|</a>)*', re.DOTALL)
@@ -102,6 +103,45 @@ def one(text: str, citations: tuple[Citation, ...] = ()) -> str:
 )
 def test_markdown_becomes_telegram_html(markdown: str, expected: str) -> None:
     assert one(markdown) == expected
+
+
+@pytest.mark.parametrize(
+    ("markdown", "expected"),
+    [
+        (PRICING, "Here's what our help centre says in <b>Pricing</b>:\n\n"
+                  "<pre>Plan     | Monthly billing        | Annual billing\n"
+                  "---------+------------------------+-----------------------\n"
+                  "Business | $20 per seat per month | $16 per seat per month\n"
+                  "Pro      | $12 per seat per month | $10 per seat per month</pre>"),
+        # the quote's bar joins the code block on every line, the first too, so the columns line up
+        (QUOTED, "From <b>Pricing</b>:\n\n"
+                 "<pre>│ Plan     | Monthly billing\n"
+                 "│ ---------+----------------\n"
+                 "│ Business | $20 per seat</pre>\n\n"
+                 "Anything else?"),
+        (FORMATTED_CELL, "<pre>Plan | Details\n-----+-----------------\nPro  | All of the guide</pre>"),
+        (ESCAPED_PIPE, "<pre>Plan       | Seats\n-----------+-------\nTeam | Pro | 5 &amp; up</pre>"),
+        (RIGHT_ALIGNED, "<pre>Plan       |  Price\n-----------+-------\nBasic      |     $5\nEnterprise | $1,200</pre>"),
+        ("| Qty | Item |\n| --: | --- |\n| 10000 | Seats |", "<pre>  Qty | Item\n------+------\n10000 | Seats</pre>"),
+    ],
+)
+def test_a_table_is_aligned_columns_in_pre(markdown: str, expected: str) -> None:
+    assert one(markdown) == expected
+
+
+def test_a_table_cut_into_messages_is_cut_at_line_ends_and_keeps_its_columns() -> None:
+    rows = "".join(f"| {n} | Plan {n} |\n" for n in (5, 50, 500, 5000))
+    parts = telegram_parts(f"Prices:\n\n| Seats | Plan |\n| --: | --- |\n{rows}", limit=30)
+    for part in parts:
+        assert_well_formed(part)
+        assert visible_length(part) <= 30
+    assert parts == [
+        "Prices:",
+        "<pre>Seats | Plan\n------+----------</pre>",
+        "<pre>    5 | Plan 5\n   50 | Plan 50</pre>",
+        "<pre>  500 | Plan 500</pre>",
+        "<pre> 5000 | Plan 5000</pre>",
+    ]
 
 
 @pytest.mark.parametrize(
