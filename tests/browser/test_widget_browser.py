@@ -439,6 +439,87 @@ async def test_bot_markdown_is_rendered_without_running_anything(
     assert dialogs == []
 
 
+async def bot_says(fake_server: tuple[str, FakeHub], page: Any, text: str) -> Any:
+    """The bot message on the page after the fake hub answered with `text`."""
+    url, hub = fake_server
+    hub.reply_text = text
+    await open_chat(page, url)
+    await ask(page, "help")
+    bot = page.locator(BOT)
+    await expect(bot).to_have_count(1)
+    return bot
+
+
+PRICING = r"""Here's what our help centre says in **Pricing**:
+
+| Plan | Monthly billing | Annual billing |
+| --- | ---: | :---: |
+| Business | $20 per seat per month | **$16** per seat per month |
+| Team | `seats \| users` | [compare plans](https://help.example/plans) | dropped |
+| <img src=x onerror=alert(1)> |
+After the table."""
+
+
+async def test_a_help_centre_table_is_a_table_of_text(fake_server: tuple[str, FakeHub], page: Any) -> None:
+    dialogs = dialogs_of(page)
+    bot = await bot_says(fake_server, page, PRICING)
+
+    table = bot.locator(".table-scroll > table")
+    await expect(table).to_have_count(1)
+    await expect(table.locator("thead th")).to_have_text(["Plan", "Monthly billing", "Annual billing"])
+    rows = table.locator("tbody tr")
+    await expect(rows).to_have_count(3)
+    await expect(rows.nth(0).locator("td")).to_have_text(["Business", "$20 per seat per month", "$16 per seat per month"])
+    await expect(rows.nth(0).locator("td").nth(2).locator("strong")).to_have_text("$16")
+    await expect(rows.nth(1).locator("td")).to_have_text(["Team", "seats | users", "compare plans"])
+    await expect(rows.nth(1).locator("td code")).to_have_text("seats | users")
+    await expect(rows.nth(1).locator("td a")).to_have_attribute("href", "https://help.example/plans")
+    await expect(rows.nth(2).locator("td")).to_have_text(["<img src=x onerror=alert(1)>", "", ""])
+    aligns = await rows.nth(0).locator("td").evaluate_all("cells => cells.map(c => getComputedStyle(c).textAlign)")
+    assert aligns == ["left", "right", "center"]
+    await expect(bot.locator("p")).to_have_text(["Here's what our help centre says in Pricing:", "After the table."])
+    assert await bot.locator("img").count() == 0
+    assert dialogs == []
+
+
+async def test_a_quoted_table_is_a_table_and_pipes_without_a_delimiter_row_are_a_paragraph(
+    fake_server: tuple[str, FakeHub], page: Any
+) -> None:
+    bot = await bot_says(fake_server, page, (
+        "> From the seats article:\n> | Seats | Price |\n> | :-- | --: |\n> | 1 | $20 |\n\n"
+        "Compare | the plans | here\n| Plan | Price |\nno delimiter row under either"
+    ))
+
+    await expect(bot.locator("blockquote p")).to_have_text("From the seats article:")
+    quoted = bot.locator("blockquote table")
+    await expect(quoted.locator("th")).to_have_text(["Seats", "Price"])
+    await expect(quoted.locator("td")).to_have_text(["1", "$20"])
+    await expect(bot.locator("table")).to_have_count(1)
+    await expect(bot.locator(":scope > p")).to_have_text("Compare | the plans | here| Plan | Price |no delimiter row under either")
+
+
+async def test_a_wide_table_scrolls_inside_its_bubble(fake_server: tuple[str, FakeHub], page: Any) -> None:
+    columns = range(1, 9)
+    bot = await bot_says(fake_server, page, "\n".join([
+        "| " + " | ".join(f"Column {n} heading" for n in columns) + " |",
+        "|" + " --- |" * len(columns),
+        "| " + " | ".join(f"a rather long value for column {n}" for n in columns) + " |",
+    ]))
+
+    scroller = bot.locator(".table-scroll")
+    assert await scroller.evaluate("s => s.scrollWidth > s.clientWidth + 200")
+    messages = page.get_by_test_id("messages")
+    assert await messages.evaluate("list => list.parentElement.scrollWidth <= list.parentElement.clientWidth")
+    bubble, list_box = await bot.bounding_box(), await messages.bounding_box()
+    assert bubble["x"] + bubble["width"] <= list_box["x"] + list_box["width"]
+    await expect(page.get_by_test_id("panel")).to_have_css("width", "370px")
+
+    last = scroller.locator("th").last
+    await expect(last).not_to_be_in_viewport()
+    await scroller.evaluate("s => { s.scrollLeft = s.scrollWidth; }")
+    await expect(last).to_be_in_viewport()
+
+
 async def test_a_quoted_file_name_is_shown_as_its_own_text(fake_server: tuple[str, FakeHub], page: Any) -> None:
     url, hub = fake_server
     hub.reply_text = f"I've read {literal('[click me](https://evil.example/phish).txt')}. Try **this**."

@@ -63,6 +63,62 @@ var NUMBERED = /^\s*(\d{1,9})[.)]\s+(.*)$/;
 var FENCE = /^\s*```/;
 var HEADING = /^\s*#{1,6}\s+(.*)$/;
 var QUOTE = /^\s*>\s?(.*)$/;
+var DELIMITER_CELL = /^(:?)-+(:?)$/;
+
+// GFM tables. A row's cells are split at unescaped pipes (a leading and a trailing one are
+// borders); `\|` stands for a pipe in a cell's text, even inside code.
+function splitRow(line) {
+  var s = line.trim().replace(/^\|/, "");
+  var cells = [];
+  var cell = "";
+  var border = false;
+  for (var k = 0; k < s.length; k++) {
+    var c = s.charAt(k);
+    border = c === "|";
+    if (border) { cells.push(cell); cell = ""; }
+    else if (c === "\\" && k + 1 < s.length) cell += c + s.charAt(++k);
+    else cell += c;
+  }
+  if (!border) cells.push(cell);
+  return cells.map(function (text) { return text.trim().replace(/\\\|/g, "|"); });
+}
+
+function hasPipe(line) { return line.replace(/\\./g, "").indexOf("|") !== -1; }
+
+// "left", "right", "center" or "" for each column, or null when the line is no delimiter row.
+function alignments(line) {
+  if (!hasPipe(line)) return null;
+  var aligns = [];
+  var cells = splitRow(line);
+  for (var k = 0; k < cells.length; k++) {
+    var m = DELIMITER_CELL.exec(cells[k]);
+    if (!m) return null;
+    aligns.push(m[1] && m[2] ? "center" : m[2] ? "right" : m[1] ? "left" : "");
+  }
+  return aligns;
+}
+
+// The columns' alignments when lines[i] is a table's header row, else null.
+function tableAt(lines, i) {
+  if (i + 1 >= lines.length || !hasPipe(lines[i])) return null;
+  var aligns = alignments(lines[i + 1]);
+  return aligns && aligns.length === splitRow(lines[i]).length ? aligns : null;
+}
+
+function tableRow(line, tag, aligns) {
+  var cells = splitRow(line);
+  return el("tr", {}, aligns.map(function (align, k) {
+    return el(tag, align ? { className: "align-" + align } : {}, inline(cells[k] || "", false));
+  }));
+}
+
+// The header row, the delimiter row and the body rows; wrapped so that a wide table scrolls
+// inside its bubble instead of widening the widget.
+function renderTable(rows, aligns) {
+  var parts = [el("thead", {}, [tableRow(rows[0], "th", aligns)])];
+  if (rows.length > 2) parts.push(el("tbody", {}, rows.slice(2).map(function (row) { return tableRow(row, "td", aligns); })));
+  return el("div", { className: "table-scroll" }, [el("table", {}, parts)]);
+}
 
 function renderMarkdown(text) {
   var frag = document.createDocumentFragment();
@@ -74,6 +130,7 @@ function renderMarkdown(text) {
   while (i < lines.length) {
     var line = lines[i];
     var m;
+    var aligns;
     if (/^\s*$/.test(line)) { i++; continue; }
     if (FENCE.test(line)) {
       var code = [];
@@ -96,9 +153,14 @@ function renderMarkdown(text) {
         list.appendChild(el("li", {}, inline(m[ordered ? 2 : 1], false)));
       }
       frag.appendChild(list);
+    } else if ((aligns = tableAt(lines, i))) {
+      var end = i + 2;
+      while (end < lines.length && lines[end].indexOf("|") !== -1 && !isBlockStart(lines[end])) end++;
+      frag.appendChild(renderTable(lines.slice(i, end), aligns));
+      i = end;
     } else {
       var para = [];
-      for (; i < lines.length && (para.length === 0 || !isBlockStart(lines[i])); i++) para.push(lines[i]);
+      for (; i < lines.length && (para.length === 0 || !(isBlockStart(lines[i]) || tableAt(lines, i))); i++) para.push(lines[i]);
       frag.appendChild(el("p", {}, inlineLines(para)));
     }
   }
