@@ -8,13 +8,17 @@ both paths' behalf before any search.
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from collections.abc import Awaitable, Callable
+from itertools import chain, zip_longest
 from typing import Protocol
 
 from core.llm_responder import LlmFailure, LlmResponder
 from core.memory import acknowledgement, recall_key, recall_reply
 from core.messages import Reply
-from core.offline_responder import OfflineResponder
+from core.offline_responder import Asked, OfflineResponder
+from core.questions import questions
 from core.quoting import literal
 from core.settings import AnswerSettings
 from core.streaming import StreamSink
@@ -65,20 +69,24 @@ class Agent:
         query = _query(context)
         if not query.strip():  # only a file, and it could not be read
             return AgentOutcome(Reply(ASK_WHAT))
-        hits = await self._knowledge.search(query, self._settings.top_k)
+        if query == context.text:
+            asked = await ask_each(query, self._search_top_k)
+        else:  # a file's text is searched as it is, not taken apart into questions
+            asked = [Asked(query, await self._search_top_k(query))]
         if self._llm is not None:
             try:
-                return await self._llm.respond(context, hits=hits, search=self._search_top_k, stream=stream)
+                return await self._llm.respond(context, hits=focused(asked, self._settings.top_k),
+                                               search=self._search_top_k, stream=stream)
             except LlmFailure as failure:
                 log.warning("agent: the LLM failed (%s); answering message %s offline", failure, context.message_id)
-        return self._respond_offline(context, hits)
+        return self._respond_offline(context, asked)
 
     async def _search_top_k(self, query: str) -> list[Hit]:
         return await self._knowledge.search(query, self._settings.top_k)
 
-    def _respond_offline(self, context: TurnContext, hits: list[Hit]) -> AgentOutcome:
+    def _respond_offline(self, context: TurnContext, asked: list[Asked]) -> AgentOutcome:
         readable = [a for a in context.attachments if a.text]
-        reply = self._offline.answer(_query(context), hits)
+        reply = self._offline.answer_all(asked)
         declined = reply.handoff and not reply.citations
         stated = [f for f in context.facts if f.source_message_id == context.message_id]
         if declined and stated:  # "my name is Alice": nothing to look up, something to note
@@ -86,6 +94,21 @@ class Agent:
         if readable:
             reply = Reply(f"I've read {_names(readable)}. {reply.text}", reply.citations, reply.handoff)
         return AgentOutcome(reply, declined=declined)
+
+
+async def ask_each(message: str, search: Callable[[str], Awaitable[list[Hit]]]) -> list[Asked]:
+    """Each question of `message` (`core.questions`) with its own search results; the searches
+    run together (one encoder batch)."""
+    asked = questions(message)
+    found = await asyncio.gather(*(search(question) for question in asked))
+    return [Asked(question, hits) for question, hits in zip(asked, found, strict=True)]
+
+
+def focused(asked: list[Asked], k: int) -> list[Hit]:
+    """The passages for the model: each question's hits in turn, best first, at most `k` per
+    question, none twice."""
+    merged = chain.from_iterable(zip_longest(*(one.hits[:k] for one in asked)))
+    return list({hit.chunk_id: hit for hit in reversed([h for h in merged if h is not None])}.values())[::-1]
 
 
 def _query(context: TurnContext) -> str:

@@ -1,7 +1,7 @@
 """`supporthub eval`'s report: knowledge's retrieval figures beside how the bot answers.
 
-The offline responder is measured through the product's own path (`search` with
-`answer.top_k`, then `OfflineResponder.answer`): of the answerable questions, the share
+The offline responder is measured through the product's own path (each question of the
+message searched with `answer.top_k`, then `OfflineResponder.answer_all`): of the answerable questions, the share
 answered with the expected document as first citation, answered with another (or no)
 citation, or declined; of the unanswerable ones, the share declined (`handoff`). The eval
 file and the retrieval scores are knowledge's (`knowledge.evaluation`).
@@ -9,11 +9,13 @@ file and the retrieval scores are knowledge's (`knowledge.evaluation`).
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from core.agent import ask_each
 from core.messages import Reply
 from core.offline_responder import OfflineResponder
 from core.settings import AnswerSettings
@@ -27,6 +29,7 @@ from knowledge.evaluation import (
     retrieval_scores,
     source_matches,
 )
+from knowledge.hits import Hit
 
 
 class Outcome(StrEnum):
@@ -79,11 +82,16 @@ class EvalReport:
 
 
 def evaluate(kb: KnowledgeBase, answer: AnswerSettings, questions: Sequence[EvalQuestion], k: int) -> EvalReport:
-    """Run every question through the three retrievals and through the responder (synchronous)."""
+    """Run every question through the three retrievals and through the responder (synchronous:
+    call it in a worker thread)."""
     responder = OfflineResponder(answer)
     report = EvalReport(k=k, top_k=answer.top_k, min_match=answer.min_match)
+
+    async def search(query: str) -> list[Hit]:
+        return kb.search_sync(query, answer.top_k)
+
     for question, ranks in zip(questions, retrieval_ranks(kb, questions, k), strict=True):
-        reply = responder.answer(question.question, kb.search_sync(question.question, answer.top_k))
+        reply = responder.answer_all(asyncio.run(ask_each(question.question, search)))
         cited = reply.citations[0].source if reply.citations else None
         report.results.append(QuestionResult(question, ranks, outcome(reply, question.expected_source), cited))
     return report

@@ -1,62 +1,53 @@
-"""Answers without a language model: quote the sentences of the best document that answer the
-question, cite them, and say plainly when nothing relevant was found (offering a person).
+"""Answers without a language model: quote the sentences (and table rows) of the best document
+that answer each question of a message, cite them, and say plainly what was not found
+(offering a person).
+
+## Questions
+
+A message is cut into its questions (`core.questions`): facts and pleasantries before a
+question are not searched, and each question is answered on its own, with its own sources;
+those the help centre does not cover are named, with a person offered for them. When every
+question is declined, the reply is the decline (`handoff`).
 
 ## Answer or decline
 
-A hit *matches* the question by `max(relevance, heading_relevance)`: the cosine of the question
-to the passage, or to the passage's heading (`Title › Section`: in an FAQ or a help-centre
-article the heading is the question the passage answers, and question-to-question is what
-all-MiniLM-L6-v2 was trained on). The bot answers when some hit matches by at least
-`answer.min_match` (0.55), or holds the question's exact tokens (error codes, invoice numbers);
-otherwise it declines. The best document is the one whose hit ranks first by that match plus
-the lexical part of the fused score (`score - relevance`, i.e. the exact-token boost), so the
-heading cosine also corrects the ranking.
-
-Measured with tests/bench/bench_answers.py (StackFAQ, a knowledge base of half the threads,
-the paraphrases of all threads as questions; all-MiniLM-L6-v2):
-
-    KB = even threads (630 in-domain / 619 out-of-domain questions)
-      old rule: passage cosine >= 0.45   97.8 % answered, 49.9 % declined
-      passage cosine >= 0.55             87.6 % answered, 85.3 % declined
-      max(passage, heading) >= 0.55      95.2 % answered, 76.9 % declined   (chosen)
-      first citation right, of answered  99.2 %  (dense retrieval's top-1: 96.8 %;
-                                         of all in-domain questions 94.4 %)
-    KB = odd threads (check, same rule)  96.1 % answered, 75.9 % declined; 97.8 % vs 94.8 %
-
-The issue's target (>= 95 % answered and >= 90 % declined) is not met: at 95 % answered no
-signal reachable without a second model declines more than ~80 %. Tried and measured at 95 %
-answered, cross-validated between the two splits: IDF-weighted coverage of the question's
-words by the top document (23-33 % declined alone, adds nothing in combination), margin to
-the second document (32-36 %), BM25 agreement with the dense top document (27-40 %),
-token-level BERTScore against the title (worse than the title cosine), a logistic model over
-cosine, heading cosine, margins, coverage and BM25 (75-79 %), gradient boosting over all of
-them (74-80 %). The out-of-domain half asks different questions about the same apps ("where do
-archived mails go?" against "can I see only archived mail?"), often answered in part by the
-indexed thread; separating those needs a cross-encoder, which we cannot ship. Raising
-`min_match` trades one for the other: 0.58 → 92 % answered, 86 % declined; 0.60 → ~90 / 89.
+`core.answer_decision` scores the best hit on its cosines, how much of the question it and its
+heading hold, BM25's agreement and its lead over the next document; `answer.min_match` is the
+cosine at which the rest of the evidence decides (raise it to decline more).
 
 ## Which sentences
 
 The quote comes from the best document's hits only (several chunks of one document are often
 in the top k). Each sentence or list item is scored by the share of the question's content
 words it holds, weighted by rarity within those chunks (a word every sentence of the article
-repeats tells nothing; a word only in its section's heading counts half), plus its chunk's match; a short list (steps, options) is one block
-scored by the union of its items, so a procedure is quoted whole rather than cut at step 3.
+repeats tells nothing; a word only in its section's heading counts half), plus its chunk's
+match; a short list (steps, options) is one block scored by the union of its items, so a
+procedure is quoted whole rather than cut at step 3. A table is one block too, quoted as a
+table: its header and the rows and columns the question names (`core.quoted_tables`).
 At most `answer.max_sentences` blocks, kept in document order; citations are the quoted chunks,
-the best one first.
+the best one first. Question words the quote lacks but another document's hit holds are what
+the answer does not cover: the reply says so ("it doesn't mention …") and offers a person.
 """
 
 from __future__ import annotations
 
+import logging
 import math
 import re
 from collections import Counter
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 
+from core import quoted_tables
+from core.answer_decision import Decision, decide, match
 from core.messages import Citation, Reply
+from core.quoting import literal
 from core.settings import AnswerSettings
 from core.small_talk import SmallTalk, small_talk
+from knowledge.coverage import content_words
 from knowledge.hits import Hit
+
+log = logging.getLogger(__name__)
 
 DECLINE = (
     "I couldn't find anything about that in our help centre, and I'd rather not guess. "
@@ -70,33 +61,11 @@ MAX_LIST_ITEMS = 8
 MAX_QUOTE_CHARS = 1200
 
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[\"'(\[]?[A-Z0-9`*])")
-_WORD = re.compile(r"[a-z0-9]+(?:[-_.][a-z0-9]+)*")
 _LIST_ITEM = re.compile(r"^\s*([-*+]|\d+[.)])\s+(.*)$")
 _HEADING_LINE = re.compile(r"^\s*#{1,6}\s")
 _JSON_KEY = re.compile(r'"\w+"\s*:')
 _JSON_PAIR = re.compile(r'"(\w+)"\s*:\s*(?:"((?:[^"\\]|\\.)*)"|([-\d.]+|true|false))')
-_STOPWORDS = frozenset(
-    ["a", "an", "and", "are", "as", "at", "be", "but", "by", "can", "could", "do", "does", "for", "from", "have", "how", "i", "if", "in", "is", "it", "its", "me", "my", "of", "on", "or", "our", "so", "that", "the", "their", "then", "there", "these", "this", "to", "was", "we", "what", "when", "where", "which", "who", "why", "will", "with", "you", "your", "yours"]
-)
-
-
-def content_words(text: str) -> set[str]:
-    """Lower-cased words without stop words, crudely stemmed so 'resetting' meets 'reset'."""
-    return {_stem(w) for w in _WORD.findall(text.lower()) if w not in _STOPWORDS}
-
-
-def _stem(word: str) -> str:
-    for suffix in ("ing", "ed", "es", "s"):
-        if len(word) > len(suffix) + 3 and word.endswith(suffix):
-            return word[: -len(suffix)]
-    return word
-
-
-def match(hit: Hit) -> float:
-    """How well a hit matches the question: the passage cosine or its heading's, the better."""
-    if hit.heading_relevance is None:
-        return hit.relevance
-    return max(hit.relevance, hit.heading_relevance)
+_TABLE_LINE = re.compile(r"^\s*\|")
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,20 +77,33 @@ class _Unit:
 
 @dataclass(frozen=True, slots=True)
 class _Block:
-    """A sentence, or a whole short list: what the quote picks whole."""
+    """A sentence, a whole short list or a table: what the quote picks whole."""
 
     units: tuple[_Unit, ...]
     chunk: int
     """Index of the hit in the pooled hits (already in document order)."""
     position: int
-
+    table: quoted_tables.Table | None = None
+    """A table, with the sentence introducing it (if any) as its units."""
     @property
     def is_list(self) -> bool:
-        return self.units[0].marker is not None
+        return self.table is None and self.units[0].marker is not None
+
+    @property
+    def text(self) -> str:
+        lead = " ".join(unit.text for unit in self.units)
+        return f"{lead} {self.table.text}" if self.table is not None else lead
 
     @property
     def chars(self) -> int:
-        return sum(len(unit.text) for unit in self.units)
+        table = len(self.table.markdown()) if self.table is not None else 0
+        return table + sum(len(unit.text) for unit in self.units)
+
+    def narrowed(self, wanted: set[str]) -> _Block:
+        """A table block cut to the rows and columns the question names; others as they are."""
+        if self.table is None:
+            return self
+        return replace(self, table=self.table.narrowed(wanted))
 
 
 def _blocks(text: str, *, chunk: int, list_limit: int) -> list[_Block]:
@@ -144,6 +126,14 @@ def _blocks(text: str, *, chunk: int, list_limit: int) -> list[_Block]:
         items.clear()
 
     for kind, marker, paragraph in _paragraphs(text):
+        if kind == "table":
+            flush()
+            table = quoted_tables.parse(paragraph.split("\n"))
+            if table is not None:
+                # "We support the latest two versions of:" belongs to the table it introduces
+                lead = blocks.pop().units if blocks and _introduces(blocks[-1]) else ()
+                blocks.append(_Block(lead, chunk, len(blocks), table))
+            continue
         if kind == "item":
             if items and _ordered(items[-1].marker) != _ordered(marker):
                 flush()  # "- a", "- b", "8. Chargebacks": a new numbered section, not item c
@@ -156,13 +146,18 @@ def _blocks(text: str, *, chunk: int, list_limit: int) -> list[_Block]:
     return blocks
 
 
+def _introduces(block: _Block) -> bool:
+    return block.table is None and not block.is_list and block.units[-1].text.endswith(":")
+
+
 def _ordered(marker: str | None) -> bool:
     return marker is not None and marker[:1].isdigit()
 
 
 def _paragraphs(text: str) -> list[tuple[str, str | None, str]]:
-    """("item", marker, text), ("prose", None, text) or ("heading", None, text), in order.
-    Hard-wrapped lines (converted PDFs, markdown paragraphs) are joined."""
+    """("item", marker, text), ("prose", None, text), ("table", None, its lines) or
+    ("heading", None, text), in order. Hard-wrapped lines (converted PDFs, markdown paragraphs)
+    are joined; a table's lines are kept as lines."""
     out: list[tuple[str, str | None, str]] = []
     current: list[str] = []
     kind: str | None = None
@@ -170,7 +165,9 @@ def _paragraphs(text: str) -> list[tuple[str, str | None, str]]:
 
     def close() -> None:
         nonlocal kind
-        if kind is not None:
+        if kind == "table":
+            out.append((kind, marker, "\n".join(current)))
+        elif kind is not None:
             body = _clean(" ".join(current))
             if body:
                 out.append((kind, marker, body))
@@ -178,6 +175,14 @@ def _paragraphs(text: str) -> list[tuple[str, str | None, str]]:
         kind = None
 
     for raw in text.splitlines():
+        if _TABLE_LINE.match(raw):
+            if kind != "table":
+                close()
+                kind, marker = "table", None
+            current.append(raw)
+            continue
+        if kind == "table":
+            close()
         if not raw.strip():
             close()
             continue
@@ -223,51 +228,93 @@ def _chunk_order(hit: Hit) -> int:
     return int(tail) if tail.isdigit() else 0
 
 
+@dataclass(frozen=True, slots=True)
+class Asked:
+    """One question of a message and what the search found for it."""
+
+    question: str
+    hits: list[Hit]
+
+
+@dataclass(frozen=True, slots=True)
+class _Part:
+    """One question answered: its quote, the hits cited for it and the words it does not cover."""
+
+    question: str
+    quoted: list[_Block]
+    cited: list[Hit]
+    missing: list[str]
+
+
 class OfflineResponder:
     def __init__(self, settings: AnswerSettings) -> None:
         self._settings = settings
-        self._min_match = settings.min_match
 
     def answer(self, question: str, hits: list[Hit]) -> Reply:
-        kind = small_talk(question)
-        if kind is SmallTalk.GREETING:
-            return Reply(GREETING_REPLY)
-        if kind is SmallTalk.THANKS:
-            return Reply(THANKS_REPLY)
-        best = self.best_hit(hits)
-        if best is None:
+        """The reply to a message holding one question."""
+        return self.answer_all([Asked(question, hits)])
+
+    def answer_all(self, asked: Sequence[Asked]) -> Reply:
+        """The reply to a message's questions: each covered one quoted with its sources, the
+        others named with a person offered; the decline when none is covered."""
+        if len(asked) == 1:
+            kind = small_talk(asked[0].question)
+            if kind is SmallTalk.GREETING:
+                return Reply(GREETING_REPLY)
+            if kind is SmallTalk.THANKS:
+                return Reply(THANKS_REPLY)
+        parts: list[_Part] = []
+        unanswered: list[str] = []
+        for one in asked:
+            part = self._part(one)
+            if part is None:
+                unanswered.append(one.question)
+            elif not any({id(h) for h in part.cited} <= {id(h) for h in p.cited} for p in parts):
+                parts.append(part)
+        if not parts:
             return Reply(DECLINE, handoff=True)
-        pool = sorted((h for h in hits if h.source == best.source), key=_chunk_order)
-        quoted = self._quote(question, best, pool)
-        quoted_hits = {pool[block.chunk] for block in quoted}
-        cited = [best] if best in quoted_hits else []
-        cited += [hit for hit in pool if hit in quoted_hits and hit is not best]
+        sections = [_section(part, several=len(asked) > 1) for part in parts]
+        if unanswered:
+            named = ", ".join(f"“{literal(q)}”" for q in unanswered)
+            sections.append(f"I couldn't find anything in our help centre about {named}. "
+                            "Would you like me to bring in a person from our support team for that?")
+        cited = list({(h.source, h.section): h for part in parts for h in reversed(part.cited)}.values())
+        ordered = [h for part in parts for h in part.cited]
+        cited.sort(key=lambda h: next(i for i, o in enumerate(ordered) if (o.source, o.section) == (h.source, h.section)))
+        return Reply("\n\n".join(sections), citations=tuple(self._cite(hit) for hit in cited))
+
+    def decide(self, hits: list[Hit]) -> Decision:
+        """Whether to answer from these hits, and why (`core.answer_decision`)."""
+        return decide(hits, min_match=self._settings.min_match)
+
+    def _part(self, asked: Asked) -> _Part | None:
+        decision = self.decide(asked.hits)
+        log.debug("offline decision on %r: %s", asked.question, decision.explain())
+        best = decision.best
+        if best is None or not decision.answer:
+            return None
+        pool = sorted((h for h in asked.hits if h.source == best.source), key=_chunk_order)
+        quoted = self._quote(asked.question, best, pool)
+        quoted_hits = {id(pool[block.chunk]) for block in quoted}
+        cited = [best] if id(best) in quoted_hits else []
+        cited += [hit for hit in pool if id(hit) in quoted_hits and hit is not best]
         cited = list({(hit.source, hit.section): hit for hit in reversed(cited)}.values())[::-1]
         if not cited:  # nothing quotable in the passage (e.g. only a rule line): don't quote it
-            return Reply(DECLINE, handoff=True)
-        one = cited[0]
-        title = one.title if len(cited) > 1 or not one.section or one.section == one.title else f"{one.title} › {one.section}"
-        text = f"Here's what our help centre says in **{title}**:\n\n{_render(quoted)}"
-        return Reply(text, citations=tuple(self._cite(hit) for hit in cited))
-
-    def best_hit(self, hits: list[Hit]) -> Hit | None:
-        """The hit to answer from, or None when nothing matches well enough (decline)."""
-        relevant = [h for h in hits if h.exact_match or match(h) >= self._min_match]
-        if not relevant:
             return None
-        # the lexical part of the fused score (the exact-token boost) still counts
-        return max(relevant, key=lambda h: match(h) + h.score - h.relevance)
+        return _Part(asked.question, quoted, cited, _not_covered(asked.question, pool, asked.hits))
 
     def _quote(self, question: str, best: Hit, pool: list[Hit]) -> list[_Block]:
         """The blocks that best answer the question, in document order, within the budget."""
-        blocks = [b for i, hit in enumerate(pool) for b in _blocks(hit.text, chunk=i, list_limit=MAX_LIST_ITEMS)]
+        asked = content_words(question)
+        blocks = [b.narrowed(asked) for b in _joined_tables(
+            [b for i, hit in enumerate(pool) for b in _blocks(hit.text, chunk=i, list_limit=MAX_LIST_ITEMS)])]
         main = pool.index(best)
         if not blocks:
             return [_Block((_Unit(best.text.strip(), None),), main, 0)]
-        words = [set().union(*(content_words(u.text) for u in b.units)) for b in blocks]
+        words = [content_words(b.text) for b in blocks]
         frequency = Counter(w for ws in words for w in ws)
         weight = {w: math.log(1 + len(blocks) / n) for w, n in frequency.items()}
-        wanted = [w for w in content_words(question) if w in weight]
+        wanted = [w for w in asked if w in weight]
         total = sum(weight[w] for w in wanted)
         # the section's own heading: the title is shared by every chunk and tells them not apart
         headings = [content_words(hit.section or hit.title) for hit in pool]
@@ -304,14 +351,71 @@ class OfflineResponder:
         return Citation(source=hit.source, title=hit.title, section=hit.section, score=round(hit.score, 4))
 
 
+def _joined_tables(blocks: list[_Block]) -> list[_Block]:
+    """A table split across chunks (each piece headed by the header) as one table again, where
+    its first piece stands, so its rows are picked together."""
+    out: list[_Block] = []
+    first: dict[tuple[str, ...], int] = {}
+    for block in blocks:
+        if block.table is None:
+            out.append(block)
+            continue
+        at = first.setdefault(block.table.header, len(out))
+        if at == len(out):
+            out.append(block)
+        else:
+            joined = out[at].table
+            assert joined is not None
+            out[at] = replace(out[at], table=quoted_tables.Table(joined.header, joined.rows + block.table.rows))
+    return out
+
+
+def _not_covered(question: str, pool: list[Hit], hits: list[Hit]) -> list[str]:
+    """The question's words that the answering document never mentions but another document
+    found for the same question does: what the help centre covers elsewhere, not here."""
+    document = content_words(" ".join(f"{h.title} {h.section} {h.text}" for h in pool))
+    elsewhere = content_words(" ".join(f"{h.title} {h.section} {h.text}" for h in hits if h not in pool))
+    words: dict[str, str] = {}
+    for word in re.findall(r"[A-Za-z][A-Za-z0-9-]{3,}", question):
+        stemmed = next(iter(content_words(word)), None)
+        if stemmed and stemmed not in document and stemmed in elsewhere:
+            words.setdefault(stemmed, word)
+    return list(words.values())
+
+
+def _section(part: _Part, *, several: bool) -> str:
+    one = part.cited[0]
+    title = one.title if len(part.cited) > 1 or not one.section or one.section == one.title else f"{one.title} › {one.section}"
+    lead = f"About “{literal(part.question)}”, our help centre says" if several else "Here's what our help centre says"
+    text = f"{lead} in **{title}**:\n\n{_render(part.quoted)}"
+    if part.missing:
+        named = ", ".join(f"*{literal(word)}*" for word in part.missing)
+        text += (f"\n\nIt doesn't mention {named}. If you need help with that, "
+                 "I can bring in a person from our support team.")
+    return text
+
+
 def _render(blocks: list[_Block]) -> str:
-    """Blockquote lines; a list keeps its markers, and a blank quote line separates a list from
-    what surrounds it so markdown renders it as a list."""
+    """Blockquote lines, and tables as tables between them; a list keeps its markers, and a
+    blank quote line separates a list from what surrounds it so markdown renders it as a list."""
+    pieces: list[str] = []
     lines: list[str] = []
     previous: _Block | None = None
     for block in blocks:
+        if block.table is not None:
+            if previous is not None and block.units:
+                lines.append(">")
+            lines.extend(f"> {unit.text}" for unit in block.units)
+            if lines:
+                pieces.append("\n".join(lines))
+                lines = []
+            pieces.append(block.table.markdown())
+            previous = None
+            continue
         if previous is not None and (block.is_list or previous.is_list or block.chunk != previous.chunk):
             lines.append(">")
         lines.extend(f"> {unit.marker} {unit.text}" if unit.marker else f"> {unit.text}" for unit in block.units)
         previous = block
-    return "\n".join(lines)
+    if lines:
+        pieces.append("\n".join(lines))
+    return "\n\n".join(pieces)

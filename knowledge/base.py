@@ -16,11 +16,14 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from knowledge import fusion
 from knowledge.archive_limits import DEFAULT_MAX_UNPACKED_BYTES
 from knowledge.batching import MicroBatcher
+from knowledge.chunking import heading_text
+from knowledge.coverage import coverage, query_weights
 from knowledge.embedder import Embedder
 from knowledge.hits import Hit
 from knowledge.index import ChunkRecord, DenseStore, IndexSnapshot, LocalIndex
 from knowledge.ingest import Ingestor, IngestSummary
 from knowledge.settings import KnowledgeSettings
+from knowledge.spelling import Speller, english_words
 from knowledge.versions import FOLLOW_INTERVAL_S, Follower, read_version
 
 log = logging.getLogger(__name__)
@@ -35,11 +38,16 @@ def _depth(k: int) -> int:
     return max(4 * k, 30)
 
 
-def _with_heading_relevance(hit: Hit, vector: np.ndarray, snapshot: IndexSnapshot) -> Hit:
+def _with_signals(hit: Hit, vector: np.ndarray, snapshot: IndexSnapshot, weights: Mapping[str, float]) -> Hit:
+    """The hit with what the decision to answer needs beyond its cosine: the heading's cosine
+    and how much of the query the chunk (heading included) holds."""
+    heading = heading_text(hit.title, hit.section)
     heading_vector = snapshot.heading_vector(hit.chunk_id)
-    if heading_vector is None:
-        return hit
-    return dataclasses.replace(hit, heading_relevance=float(np.dot(vector, heading_vector)))
+    return dataclasses.replace(
+        hit,
+        heading_relevance=None if heading_vector is None else float(np.dot(vector, heading_vector)),
+        coverage=coverage(weights, f"{heading}\n{hit.text}"),
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,11 +74,14 @@ class KnowledgeBase:
         query_workers: int = 1,
         weights: fusion.FusionWeights = fusion.DEFAULT_WEIGHTS,
         follow_interval: float | None = None,
+        speller: Speller | None = None,
     ) -> None:
         """`follow_interval`: seconds between checks of the database's index version, for a
         process whose chunks live on a Chroma server other hosts write to (None: don't; within
-        one data_dir the `CURRENT` pointer tells processes about a new version)."""
+        one data_dir the `CURRENT` pointer tells processes about a new version). `speller`
+        corrects misspelt query words (None: queries are searched as written)."""
         self.embedder = embedder
+        self.speller = speller
         self.dense = dense
         self.local = local
         self.weights = weights
@@ -105,7 +116,7 @@ class KnowledgeBase:
         local = LocalIndex(data_dir / "bm25" / settings.collection)
         kb = cls(embedder=embedder, dense=dense, local=local, sessionmaker=sessionmaker,
                  max_chars=settings.chunk_max_chars, max_unpacked_bytes=settings.max_unpacked_bytes,
-                 query_workers=workers,
+                 query_workers=workers, speller=Speller(english_words()),
                  follow_interval=FOLLOW_INTERVAL_S if serving and settings.chroma_url else None)
         if not settings.chroma_url and kb._local_index_missing():
             # chroma has chunks but no local index (with heading embeddings) was published
@@ -143,6 +154,12 @@ class KnowledgeBase:
         local = self.local
         return (not local.refresh() or local.snapshot.headings is None) and self.dense.count() > 0
 
+    def corrected(self, query: str) -> str:
+        """`query` as it is searched: misspelt words replaced by the index's (`knowledge.spelling`)."""
+        if self.speller is None:
+            return query
+        return self.speller.correct(query, self.local.snapshot.document_frequency)
+
     async def search(self, query: str, k: int = 5) -> list[Hit]:
         """Top `k` hits. Concurrent calls are encoded, and their dense candidates scored, together
         in worker threads (numpy releases the GIL); the rest of the ranking (a fraction of a
@@ -154,6 +171,7 @@ class KnowledgeBase:
             return []
         if self._follower is not None:
             self._follower.poke()
+        query = self.corrected(query)
         encoded = await self.batcher.submit((query, k))
         if not encoded.snapshot.has_vectors:
             return await asyncio.to_thread(self._rank, query, encoded, k)
@@ -162,6 +180,7 @@ class KnowledgeBase:
     def search_sync(self, query: str, k: int = 5) -> list[Hit]:
         if not query.strip():
             return []
+        query = self.corrected(query)
         [encoded] = self._encode_queries([(query, k)])
         return self._rank(query, encoded, k)
 
@@ -200,7 +219,8 @@ class KnowledgeBase:
             k=k,
             weights=self.weights,
         )
-        return [_with_heading_relevance(hit, vector, snapshot) for hit in hits]
+        weights = query_weights(query, snapshot.document_frequency, len(snapshot.records))
+        return [_with_signals(hit, vector, snapshot, weights) for hit in hits]
 
     async def ingest(self, paths: Sequence[Path], *, trigger: str, progress: bool = False) -> IngestSummary:
         """Add the files under `paths`, and update those that changed; `trigger` names the run

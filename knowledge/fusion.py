@@ -98,6 +98,7 @@ class Candidate:
     cosine: float | None = None
     bm25: float = 0.0
     exact: float = 0.0
+    lexical_rank: int | None = None
 
 
 def rank(
@@ -114,8 +115,9 @@ def rank(
     candidates: dict[str, Candidate] = {}
     for record, cosine in dense:
         candidates[record.chunk_id] = Candidate(record, cosine=cosine)
-    for record, score in lexical:
-        candidates.setdefault(record.chunk_id, Candidate(record)).bm25 = score
+    for position, (record, score) in enumerate(lexical, 1):
+        candidate = candidates.setdefault(record.chunk_id, Candidate(record))
+        candidate.bm25, candidate.lexical_rank = score, position
     missing = [cid for cid, c in candidates.items() if c.cosine is None]
     if missing:
         # A lexical-only candidate still gets its true cosine: `relevance` must mean the same
@@ -141,6 +143,7 @@ def rank(
             score=score,
             relevance=float(c.cosine or 0.0),
             exact_match=bool(tokens) and c.exact == 1.0,
+            lexical_rank=c.lexical_rank,
         )
         for score, c in scored[:k]
     ]

@@ -24,6 +24,11 @@ class Hit:
     heading *is* the question the passage answers, and a question-to-question cosine tells
     "answers this question" from "is about the same app" better than the passage cosine
     (see core.offline_responder). None when not computed."""
+    lexical_rank: int | None = None
+    """The chunk's rank (1 = best) by BM25 among the candidates; None when BM25 did not find it."""
+    coverage: float | None = None
+    """The rarity-weighted share of the query's content words this chunk holds, heading included
+    (`knowledge.coverage`); None when not computed."""
 
 
 def hit_json(hit: Hit) -> dict[str, str | float]:

@@ -61,6 +61,7 @@ async def open_kb(root: Path, embedder: Embedder | None = None) -> tuple[Knowled
         kb = KnowledgeBase.open(settings.knowledge, data_dir=settings.data_dir, sessionmaker=make_sessionmaker(engine))
     else:
         from knowledge.index import DenseStore, LocalIndex
+        from knowledge.spelling import Speller, english_words
 
         kb = KnowledgeBase(
             embedder=embedder,
@@ -68,6 +69,7 @@ async def open_kb(root: Path, embedder: Embedder | None = None) -> tuple[Knowled
             local=LocalIndex(settings.data_dir / "bm25" / "knowledge"),
             sessionmaker=make_sessionmaker(engine),
             max_chars=settings.knowledge.chunk_max_chars,
+            speller=Speller(english_words()),
         )
     return kb, engine
 

@@ -26,10 +26,16 @@ VALIDITY = "Each reset link works once and expires **60 minutes** after it was s
 
 
 def hit(text: str, *, source: str = RESET, title: str = "Reset your password", section: str = "",
-        relevance: float = 0.7, heading: float | None = None, exact: bool = False, index: int = 0) -> Hit:
+        relevance: float = 0.7, heading: float | None = None, exact: bool = False, index: int = 0,
+        coverage: float | None = None) -> Hit:
     return Hit(chunk_id=f"abc-def-{index}", source=source, title=title, section=section or title, text=text,
                score=relevance + (0.3 if exact else 0.0), relevance=relevance, exact_match=exact,
-               heading_relevance=heading)
+               heading_relevance=heading, coverage=coverage)
+
+
+def elsewhere(text: str = "Invite people from Settings > Members.", relevance: float = 0.30) -> Hit:
+    """A hit from another document: what a real search returns besides the best one."""
+    return hit(text, source="docs/invite.md", title="Inviting teammates", relevance=relevance, heading=0.2, index=9)
 
 
 @pytest.fixture
@@ -69,7 +75,7 @@ def test_a_topical_passage_without_a_matching_question_is_declined(responder: Of
 
 def test_a_heading_that_is_the_question_is_enough(responder: OfflineResponder) -> None:
     hits = [hit("Use ~~two tildes~~ around the text.", title="Strikethrough in GitHub markdown",
-                relevance=0.45, heading=0.62)]
+                relevance=0.45, heading=0.62, coverage=0.5), elsewhere()]
     reply = responder.answer("How can I cross out text on GitHub?", hits)
     assert not reply.handoff and "~~two tildes~~" in reply.text
 

@@ -1,0 +1,109 @@
+"""Answer or decline: a logistic score over what the search already knows of its best hit.
+
+The signals, all in `knowledge.hits.Hit`:
+
+- `match`: the better of the passage's cosine and its heading's (in an FAQ the heading is the
+  question the passage answers; question-to-question is what all-MiniLM-L6-v2 was trained on);
+- `coverage`: the rarity-weighted share of the question's words the chunk holds (typos
+  corrected before the search, `knowledge.spelling`);
+- `bm25_agrees`: BM25 ranks this chunk among its first three;
+- `gap`: how far the best document leads the next one (by `match`).
+
+A question holding exact tokens (an error code, an invoice number) that a chunk contains is
+answered whatever the score. The weights were fitted (logistic regression, scikit-learn, in
+tests/bench/bench_answers.py --calibrate) on the calibration halves only: StackFAQ with the
+even threads as knowledge base, and the first 101 lines of config/eval/sample-questions.jsonl.
+The figures on the held-out halves are in the README ("How the offline answers decide").
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from knowledge.hits import Hit
+
+BM25_AGREES_WITHIN = 3
+
+
+@dataclass(frozen=True, slots=True)
+class Weights:
+    bias: float
+    match: float
+    coverage: float
+    bm25_agrees: float
+    gap: float
+
+
+WEIGHTS = Weights(bias=-1.02, match=11.71, coverage=1.49, bm25_agrees=0.53, gap=3.06)
+"""Fitted on the calibration halves (see the module docstring); 0 is the boundary."""
+
+
+def match(hit: Hit) -> float:
+    """How well a hit matches the question: the passage cosine or its heading's, the better."""
+    if hit.heading_relevance is None:
+        return hit.relevance
+    return max(hit.relevance, hit.heading_relevance)
+
+
+def rank_key(hit: Hit) -> float:
+    """Which hit to answer from: its match plus the lexical part of the fused score (the
+    exact-token boost), so the heading cosine also corrects the ranking."""
+    return match(hit) + hit.score - hit.relevance
+
+
+@dataclass(frozen=True, slots=True)
+class Signal:
+    name: str
+    value: float
+    contribution: float
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    best: Hit | None
+    """The hit to answer from; None when the search found nothing at all."""
+    answer: bool
+    score: float
+    """The logistic score (answer at 0 and above); +inf for an exact-token match."""
+    signals: tuple[Signal, ...]
+
+    def explain(self) -> str:
+        """One line: the decision, its score and each signal's value and contribution."""
+        if self.best is None:
+            return "decline: nothing found"
+        verdict = "answer" if self.answer else "decline"
+        if math.isinf(self.score):
+            return f"{verdict}: the passage holds the question's exact tokens ({self.best.source})"
+        parts = ", ".join(f"{s.name} {s.value:.2f} ({s.contribution:+.2f})" for s in self.signals)
+        return f"{verdict}: score {self.score:+.2f} from {parts}; best {self.best.source} › {self.best.section}"
+
+
+def signals(best: Hit, hits: Sequence[Hit]) -> dict[str, float]:
+    """The decision's inputs for `best` among `hits`."""
+    # no other document in the results: no evidence of a lead
+    runner_up = max((match(h) for h in hits if h.source != best.source), default=match(best))
+    return {
+        "match": match(best),
+        "coverage": best.coverage or 0.0,
+        "bm25_agrees": 1.0 if best.lexical_rank is not None and best.lexical_rank <= BM25_AGREES_WITHIN else 0.0,
+        "gap": max(0.0, match(best) - runner_up),
+    }
+
+
+def decide(hits: Sequence[Hit], *, min_match: float, weights: Weights = WEIGHTS) -> Decision:
+    """Whether to answer from the best of `hits`, and why. `min_match` is the match at which
+    the other signals decide alone (`answer.min_match`): raising it declines more."""
+    if not hits:
+        return Decision(None, False, -math.inf, ())
+    best = max(hits, key=rank_key)
+    exact = next((h for h in sorted(hits, key=rank_key, reverse=True) if h.exact_match), None)
+    if exact is not None:
+        return Decision(exact, True, math.inf, ())
+    values = signals(best, hits)
+    offset = {"match": min_match}
+    parts = tuple(Signal(name, value, getattr(weights, name) * (value - offset.get(name, 0.0)))
+                  for name, value in values.items())
+    score = weights.bias + sum(part.contribution for part in parts)
+    return Decision(best, score >= 0, score, parts)

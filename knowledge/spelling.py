@@ -1,0 +1,64 @@
+"""Typo-tolerant queries: a misspelt word is replaced by the help centre's word it was meant to be.
+
+all-MiniLM-L6-v2 does not forgive typos: "forgot my pasword" has a cosine of 0.24 to the
+password-reset article and "forgot my password" 0.6, because WordPiece cuts "pasword" into
+pieces that mean nothing. So before a query is searched, each word that is neither in the
+index's vocabulary nor an English word (pyspellchecker's dictionary of 160,000 words: a real
+word the help centre does not use, like "stickers", is left alone — corrected to "tickets" it
+would make an unanswerable question look answerable) is matched against the index's
+vocabulary with rapidfuzz: the closest word within one edit (two for words of eight letters or
+more; a swap of two letters counts as one) replaces it, the most frequent on a tie. Words with
+digits or capitals inside (BD-4012, PayPal) are never touched.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+
+from rapidfuzz import process
+from rapidfuzz.distance import OSA
+
+MIN_LENGTH = 4
+"""Shorter words have too many neighbours one edit away to be corrected safely."""
+_WORD = re.compile(r"[A-Za-z]+(?:'[a-z]+)?")
+
+
+def _edits(word: str) -> int:
+    return 2 if len(word) >= 8 else 1
+
+
+class Speller:
+    """Corrects queries against one index's vocabulary (the words of its chunks)."""
+
+    def __init__(self, known_words: frozenset[str]) -> None:
+        """`known_words`: lower-case words that are spelt right though the index may lack them."""
+        self._known = known_words
+        self._vocabulary: Mapping[str, int] | None = None
+        self._choices: list[str] = []
+
+    def correct(self, query: str, vocabulary: Mapping[str, int]) -> str:
+        """`query` with each misspelt word replaced (the rest of the text unchanged)."""
+        if vocabulary is not self._vocabulary:
+            self._vocabulary = vocabulary
+            self._choices = [w for w in vocabulary if len(w) >= MIN_LENGTH - 1 and w.isalpha()]
+        return _WORD.sub(lambda m: self._word(m.group(0), vocabulary), query)
+
+    def _word(self, word: str, vocabulary: Mapping[str, int]) -> str:
+        lower = word.lower()
+        if (len(word) < MIN_LENGTH or lower in vocabulary or lower in self._known
+                or word[1:] != lower[1:]):
+            return word
+        found = process.extract(lower, self._choices, scorer=OSA.distance, score_cutoff=_edits(lower), limit=20)
+        if not found:
+            return word
+        nearest = min(distance for _, distance, _ in found)
+        best = max((choice for choice, distance, _ in found if distance == nearest), key=lambda w: vocabulary[w])
+        return best.capitalize() if word[0].isupper() else best
+
+
+def english_words() -> frozenset[str]:
+    """pyspellchecker's English dictionary (a third of a second to load)."""
+    from spellchecker import SpellChecker
+
+    return frozenset(SpellChecker(language="en").word_frequency.dictionary)
