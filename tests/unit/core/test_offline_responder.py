@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import pytest
 
+from core.messages import Reply
 from core.offline_responder import (
     DECLINE,
     GREETING_REPLY,
     THANKS_REPLY,
+    Asked,
     OfflineResponder,
     match,
 )
@@ -143,3 +145,129 @@ def test_a_question_after_thanks_is_still_a_question(question: str) -> None:
 @pytest.mark.parametrize("thanks", ["thanks", "Thank you so much!", "thanks for the help.", "cheers"])
 def test_plain_thanks_is_acknowledged(thanks: str) -> None:
     assert OfflineResponder(AnswerSettings()).answer(thanks, []).text == THANKS_REPLY
+
+
+PRICING = "docs/pricing.md"
+PLANS = """Our plans compare as follows:
+
+| Plan | Price per month | Seats | Storage |
+|---|---|---|---|
+| Free | $0 | 3 | 1 GB |
+| Pro | $12 | 25 | 100 GB |
+| Business | $29 | Unlimited | 1 TB |
+
+Prices exclude VAT."""
+
+
+def pricing(text: str = PLANS, *, index: int = 0, relevance: float = 0.62) -> Hit:
+    return hit(text, source=PRICING, title="Pricing", section="Plans and prices", relevance=relevance, heading=0.70,
+               coverage=0.8, index=index)
+
+
+def no_flattened_table(text: str) -> bool:
+    """No line mixes `|`-separated cells outside a table: every line holding " | " is a table row."""
+    return all(line.startswith("|") for line in text.splitlines() if " | " in line)
+
+
+def test_a_table_question_quotes_a_table_with_the_row_it_names(responder: OfflineResponder) -> None:
+    reply = responder.answer("How much is the Business plan?", [pricing(), elsewhere()])
+    assert not reply.handoff
+    assert ("| Plan | Price per month | Seats | Storage |\n| --- | --- | --- | --- |\n"
+            "| Business | $29 | Unlimited | 1 TB |") in reply.text
+    assert "| Pro |" not in reply.text and "| Free |" not in reply.text
+    assert no_flattened_table(reply.text)
+
+
+def test_a_table_question_quotes_the_columns_it_names(responder: OfflineResponder) -> None:
+    reply = responder.answer("How much is the Business plan per month?", [pricing(), elsewhere()])
+    assert reply.text.endswith("| Plan | Price per month |\n| --- | --- |\n| Business | $29 |")
+    assert no_flattened_table(reply.text)
+
+
+def test_the_sentence_introducing_a_table_is_quoted_right_before_it(responder: OfflineResponder) -> None:
+    browsers = """Supportdesk runs in any modern browser. We support the latest two versions of:
+
+| Browser | Desktop | Mobile |
+|---|---|---|
+| Chrome | yes | yes |
+| Safari | yes | yes |
+| Firefox | yes | no |"""
+    hits = [hit(browsers, source="docs/browsers.md", title="Supported browsers", relevance=0.6, heading=0.68,
+                coverage=0.7), elsewhere()]
+    reply = responder.answer("Does it work in Safari?", hits)
+    assert reply.text == (
+        "Here's what our help centre says in **Supported browsers**:\n\n"
+        "> We support the latest two versions of:\n\n"
+        "| Browser | Desktop | Mobile |\n| --- | --- | --- |\n| Safari | yes | yes |"
+    )
+
+
+def test_a_table_split_across_chunks_is_quoted_as_one_table(responder: OfflineResponder) -> None:
+    first = "| Plan | Price per month | Storage |\n|---|---|---|\n| Free | $0 | 1 GB |\n| Pro | $12 | 100 GB |"
+    second = "| Plan | Price per month | Storage |\n|---|---|---|\n| Business | $29 | 1 TB |\n| Enterprise | Ask us | Unlimited |"
+    hits = [pricing(first, index=0), pricing(second, index=1, relevance=0.58), elsewhere()]
+    reply = responder.answer("How much storage do Pro and Business get?", hits)
+    assert reply.text.endswith("| Plan | Storage |\n| --- | --- |\n| Pro | 100 GB |\n| Business | 1 TB |")
+    assert reply.text.count("| Plan |") == 1
+    assert no_flattened_table(reply.text)
+
+
+INVOICES = "docs/invoices.md"
+RESET_QUESTION = "how do I reset my password?"
+INVOICE_QUESTION = "where do I find invoices?"
+
+
+def invoice_hits() -> list[Hit]:
+    return [hit("Download any invoice from Billing > Invoices.", source=INVOICES, title="Invoices",
+                relevance=0.66, heading=0.80, coverage=0.9), elsewhere()]
+
+
+@pytest.mark.parametrize("reverse", [False, True])
+def test_two_covered_questions_are_answered_each_with_its_sources(responder: OfflineResponder, reverse: bool) -> None:
+    asked = [Asked(RESET_QUESTION, reset_hits()), Asked(INVOICE_QUESTION, invoice_hits())]
+    asked = asked[::-1] if reverse else asked
+    reply = responder.answer_all(asked)
+    leads = [f"About “{one.question}”, our help centre says in" for one in asked]
+    assert all(lead in reply.text for lead in leads)
+    assert reply.text.index(leads[0]) < reply.text.index(leads[1])
+    assert "> 2. Click the **Forgot password?** link" in reply.text
+    assert "> Download any invoice from Billing > Invoices." in reply.text
+    sources = list(dict.fromkeys(c.source for c in reply.citations))
+    assert sources == ([INVOICES, RESET] if reverse else [RESET, INVOICES])
+    assert not reply.handoff
+
+
+def test_a_question_not_covered_is_named_with_a_person_offered(responder: OfflineResponder) -> None:
+    unrelated = [hit("Supported browsers are Chrome and Firefox.", source="docs/browsers.md", title="Browsers",
+                     relevance=0.12, heading=0.09)]
+    reply = responder.answer_all([Asked(INVOICE_QUESTION, invoice_hits()), Asked("can I pay by PayPal?", unrelated)])
+    assert reply.text == (
+        f"About “{INVOICE_QUESTION}”, our help centre says in **Invoices**:\n\n"
+        "> Download any invoice from Billing > Invoices.\n\n"
+        "I couldn't find anything in our help centre about “can I pay by PayPal?”. "
+        "Would you like me to bring in a person from our support team for that?"
+    )
+    assert [c.source for c in reply.citations] == [INVOICES]
+    assert not reply.handoff
+
+
+def test_no_question_covered_is_the_decline(responder: OfflineResponder) -> None:
+    unrelated = [hit("Supported browsers are Chrome and Firefox.", source="docs/browsers.md", title="Browsers",
+                     relevance=0.12, heading=0.09)]
+    reply = responder.answer_all([Asked("can I pay by PayPal?", unrelated), Asked("Which wine goes with salmon?", [])])
+    assert reply == Reply(DECLINE, handoff=True)
+
+
+def test_a_word_only_another_document_holds_is_named_as_not_covered(responder: OfflineResponder) -> None:
+    mobile = hit("In the mobile app, tap Settings > Account.", source="docs/mobile.md", title="Mobile app",
+                 relevance=0.40, heading=0.30, index=5)
+    reply = responder.answer("How do I reset my password on mobile?", [*reset_hits()[:3], mobile])
+    assert "> 2. Click the **Forgot password?** link" in reply.text
+    assert reply.text.endswith(
+        "\n\nIt doesn't mention *mobile*. If you need help with that, I can bring in a person from our support team.")
+    assert all(c.source == RESET for c in reply.citations) and not reply.handoff
+
+
+def test_a_word_no_document_holds_is_not_named(responder: OfflineResponder) -> None:
+    reply = responder.answer("How do I reset my password on a smartwatch?", reset_hits())
+    assert "It doesn't mention" not in reply.text and not reply.handoff

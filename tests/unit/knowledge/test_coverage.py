@@ -1,0 +1,41 @@
+"""Coverage: the rarity-weighted share of a query's words that a passage holds."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from knowledge.coverage import content_words, coverage, query_weights
+
+
+def test_different_forms_of_a_word_match_by_stem() -> None:
+    weights = query_weights("is our data encrypted", {"data": 3, "encrypted": 1}, 10)
+    assert coverage(weights, "Encryption\nAll data is encrypted at rest and in transit.") == 1.0
+    assert coverage(query_weights("encrypted", {}, 10), "Encryption") == 1.0
+
+
+def test_stop_words_are_not_part_of_the_query() -> None:
+    assert set(query_weights("how do I reset my password?", {}, 10)) == {"reset", "password"}
+    assert content_words("How do I reset my password?") == {"reset", "password"}
+
+
+def test_a_rare_word_counts_more_than_a_common_one() -> None:
+    frequency, chunks = {"account": 90, "sso": 2}, 100
+    weights = query_weights("account sso", frequency, chunks)
+    common, rare = math.log(1 + 101 / 91), math.log(1 + 101 / 3)
+    assert weights == pytest.approx({"account": common, "sso": rare})
+    assert coverage(weights, "Your account settings") == pytest.approx(common / (common + rare))
+    assert coverage(weights, "Setting up SSO") == pytest.approx(rare / (common + rare))
+    assert coverage(weights, "Setting up SSO") > coverage(weights, "Your account settings")
+
+
+def test_a_word_no_chunk_holds_weighs_most() -> None:
+    weights = query_weights("refund chargeback", {"refund": 5}, 10)
+    assert weights == pytest.approx({"refund": math.log(1 + 11 / 6), "chargeback": math.log(1 + 11)})
+    assert weights["chargeback"] > weights["refund"]
+
+
+@pytest.mark.parametrize("query", ["", "how do I?", "???"])
+def test_a_query_without_content_words_covers_nothing(query: str) -> None:
+    assert coverage(query_weights(query, {}, 10), "how do I reset my password") == 0.0
