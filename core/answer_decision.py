@@ -10,8 +10,8 @@ The signals, all in `knowledge.hits.Hit`:
 - `gap`: how far the best document leads the next one (by `match`).
 
 A question holding exact tokens (an error code, an invoice number) that a chunk contains is
-answered whatever the score. The weights were fitted (logistic regression, scikit-learn, in
-tests/bench/bench_answers.py --calibrate) on the calibration halves only: StackFAQ with the
+answered whatever the score. The weights were fitted (logistic regression, scikit-learn, by
+tests/bench/calibrate_answers.py) on the calibration halves only: StackFAQ with the
 even threads as knowledge base, and the first 101 lines of config/eval/sample-questions.jsonl.
 The figures on the held-out halves are in the README ("How the offline answers decide").
 """

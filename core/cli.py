@@ -14,6 +14,7 @@ from typing import Any
 
 import click
 
+from core.answer_explain import explanation
 from core.cli_support import in_transaction, uses_settings
 from core.doctor import doctor
 from core.exposure import api_exposure
@@ -90,8 +91,10 @@ def reply_json(message: StoredMessage) -> dict[str, Any]:
     }
 
 
-async def _ask_hub(settings: Settings, questions: Any, show: Callable[[StoredMessage], None]) -> None:
-    """Send each question through the hub as one conversation and show each answer."""
+async def _ask_hub(settings: Settings, questions: Any, show: Callable[[StoredMessage], None], *,
+                   explain: bool = False) -> None:
+    """Send each question through the hub as one conversation and show each answer; with
+    `explain`, how the offline path decided, on stderr, after each answer."""
     channel = TerminalChannel()
     chat_id = f"terminal-{uuid.uuid4().hex}"
     async with open_runtime(settings, {channel.name: channel}) as runtime:
@@ -103,6 +106,9 @@ async def _ask_hub(settings: Settings, questions: Any, show: Callable[[StoredMes
             reply = await runtime.hub.wait_for_reply(receipt.message_id, timeout=ANSWER_TIMEOUT_S)
             if reply is not None:
                 show(reply)
+                if explain:
+                    for line in await explanation(question, knowledge=runtime.knowledge, settings=settings.answer):
+                        click.echo(line, err=True)
             elif await runtime.hub.answered(receipt.message_id):
                 click.echo("(a person from the support team has this conversation; the bot stays silent)", err=True)
             else:
@@ -112,8 +118,10 @@ async def _ask_hub(settings: Settings, questions: Any, show: Callable[[StoredMes
 @main.command()
 @click.argument("question")
 @click.option("--json", "as_json", is_flag=True, help="Print the reply as JSON.")
+@click.option("--explain", is_flag=True,
+              help="Also show, on stderr, each question found, how it was searched and why it was answered or declined.")
 @uses_settings
-def ask(settings: Settings, question: str, as_json: bool) -> None:
+def ask(settings: Settings, question: str, as_json: bool, explain: bool) -> None:
     """Ask one question through the same agent path as the channels."""
 
     async def one() -> Any:
@@ -127,7 +135,7 @@ def ask(settings: Settings, question: str, as_json: bool) -> None:
             for line in citation_lines(reply):
                 click.echo(line)
 
-    asyncio.run(_ask_hub(settings, one(), show))
+    asyncio.run(_ask_hub(settings, one(), show, explain=explain))
 
 
 @main.command()
