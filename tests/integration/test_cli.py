@@ -1,4 +1,4 @@
-"""The `supporthub` command as a user runs it: ingest, search, ask, reindex."""
+"""The `supporthub` command as a user runs it: ingest, search, ask (and ask --explain), reindex."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ from core.storage import Storage
 from core.transactions import transactions_for
 from core.turn_transactions import TurnResult
 from handoff.cases import CaseOpening, CaseState, move_case
+from tests.conftest import SAMPLE_KNOWLEDGE
 
 SUPPORTHUB = str(Path(sys.executable).parent / "supporthub")
 
@@ -132,3 +133,31 @@ def test_cases_lists_open_cases_with_age_and_owner(tmp_path: Path) -> None:
     assert "human" in lines[2] and "U0SAM" in lines[2]
     as_json = json.loads(run("cases", "--json", data_dir=tmp_path).stdout)
     assert [(c["state"], c["owner"]) for c in as_json] == [("waiting", None), ("human", "U0SAM")]
+
+
+def explain(question: str, *, data_dir: Path, database: Path) -> subprocess.CompletedProcess[str]:
+    """`supporthub ask --explain` over the sample help centre indexed in `data_dir`."""
+    return run("ask", "--explain", question, data_dir=data_dir, SUPPORTHUB_DATABASE_URL=f"sqlite+aiosqlite:///{database}",
+               SUPPORTHUB_KNOWLEDGE__PATHS=json.dumps([str(SAMPLE_KNOWLEDGE)]))
+
+
+def test_ask_explain_shows_the_misspelt_question_searched_corrected_and_why_it_was_answered(
+    indexed_data_dir: Path, tmp_path: Path
+) -> None:
+    asked = explain("is our data encryptd", data_dir=indexed_data_dir, database=tmp_path / "hub.db")
+    assert asked.returncode == 0, asked.stderr
+    assert "AES-256" in asked.stdout and "security.md" in asked.stdout
+    lines = asked.stderr.splitlines()
+    assert "question: is our data encryptd" in lines and "  searched as: is our data encrypted" in lines, lines
+    decision = [line for line in lines if line.startswith("  answer: score")]
+    assert len(decision) == 1 and "coverage" in decision[0] and "security.md › Encryption" in decision[0], lines
+    assert any(line.startswith("  hit: match ") and "security.md › Encryption" in line for line in lines), lines
+
+
+def test_ask_explain_shows_a_decline_and_leaves_real_words_uncorrected(indexed_data_dir: Path, tmp_path: Path) -> None:
+    asked = explain("do you sell stickers or t-shirts?", data_dir=indexed_data_dir, database=tmp_path / "hub.db")
+    assert asked.returncode == 0, asked.stderr
+    lines = asked.stderr.splitlines()
+    assert "question: do you sell stickers or t-shirts?" in lines, lines
+    assert any(line.startswith("  decline: score") for line in lines), lines
+    assert "searched as:" not in asked.stderr
