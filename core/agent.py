@@ -108,7 +108,11 @@ def focused(asked: list[Asked], k: int) -> list[Hit]:
     """The passages for the model: each question's hits in turn, best first, at most `k` per
     question, none twice."""
     merged = chain.from_iterable(zip_longest(*(one.hits[:k] for one in asked)))
-    return list({hit.chunk_id: hit for hit in reversed([h for h in merged if h is not None])}.values())[::-1]
+    first: dict[str, Hit] = {}
+    for hit in merged:
+        if hit is not None:
+            first.setdefault(hit.chunk_id, hit)
+    return list(first.values())
 
 
 def _query(context: TurnContext) -> str:

@@ -35,7 +35,7 @@ import logging
 import math
 import re
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Sequence, Set
 from dataclasses import dataclass, replace
 
 from core import quoted_tables
@@ -99,7 +99,7 @@ class _Block:
         table = len(self.table.markdown()) if self.table is not None else 0
         return table + sum(len(unit.text) for unit in self.units)
 
-    def narrowed(self, wanted: set[str]) -> _Block:
+    def narrowed(self, wanted: Set[str]) -> _Block:
         """A table block cut to the rows and columns the question names; others as they are."""
         if self.table is None:
             return self
@@ -373,14 +373,18 @@ def _joined_tables(blocks: list[_Block]) -> list[_Block]:
 def _not_covered(question: str, pool: list[Hit], hits: list[Hit]) -> list[str]:
     """The question's words that the answering document never mentions but another document
     found for the same question does: what the help centre covers elsewhere, not here."""
-    document = content_words(" ".join(f"{h.title} {h.section} {h.text}" for h in pool))
-    elsewhere = content_words(" ".join(f"{h.title} {h.section} {h.text}" for h in hits if h not in pool))
+    document = _words_of(pool)
+    elsewhere = _words_of([h for h in hits if h not in pool])
     words: dict[str, str] = {}
     for word in re.findall(r"[A-Za-z][A-Za-z0-9-]{3,}", question):
         stemmed = next(iter(content_words(word)), None)
         if stemmed and stemmed not in document and stemmed in elsewhere:
             words.setdefault(stemmed, word)
     return list(words.values())
+
+
+def _words_of(hits: list[Hit]) -> frozenset[str]:
+    return frozenset().union(*(content_words(part) for h in hits for part in (h.title, h.section, h.text)))
 
 
 def _section(part: _Part, *, several: bool) -> str:

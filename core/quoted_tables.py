@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Sequence, Set
 from dataclasses import dataclass
 
 from knowledge.coverage import content_words
@@ -38,7 +38,7 @@ class Table:
         lines = [_row(self.header), _row(tuple("---" for _ in self.header))]
         return "\n".join(lines + [_row(row) for row in self.rows])
 
-    def narrowed(self, wanted: set[str]) -> Table:
+    def narrowed(self, wanted: Set[str]) -> Table:
         """The rows the question's words pick by their first cell (else by any cell; all, up to
         MAX_ROWS, when none), and the first column with the columns whose header the
         question's words pick (all when none)."""
@@ -73,7 +73,7 @@ def _row(cells: Sequence[str]) -> str:
     return "| " + " | ".join(cell.replace("\n", " ") for cell in cells) + " |"
 
 
-def _picked(candidates: Sequence[set[str]], wanted: set[str]) -> list[int]:
+def _picked(candidates: Sequence[Set[str]], wanted: Set[str]) -> list[int]:
     """Indexes of the candidates holding the most rarity-weighted wanted words (ties all)."""
     frequency = Counter(word for words in candidates for word in words & wanted)
     weight = {word: math.log(1 + len(candidates) / n) for word, n in frequency.items() if n < len(candidates)}

@@ -15,11 +15,13 @@ from functools import lru_cache
 
 import snowballstemmer
 
-_WORD = re.compile(r"[a-z0-9]+(?:[-_.][a-z0-9]+)*")
+_WORD = re.compile(r"[a-z0-9]+")
+"""Plain runs of letters and digits: "sign-in" in a heading meets "sign in" in a question."""
 STOPWORDS = frozenset(
     "a an and are as at be but by can could do does for from have how i if in is it its me my of on or our "
     "so that the their then there these this to was we what when where which who why will with you your "
-    "yours am any did get got i'm im please us want would should".split()
+    "yours am any did get got i'm im please us want would should cant can't dont don't doesnt doesn't "
+    "anymore still just really also".split()
 )
 _STEMMER = snowballstemmer.stemmer("english")
 
@@ -30,9 +32,11 @@ def stem(word: str) -> str:
     return str(_STEMMER.stemWord(word))
 
 
-def content_words(text: str) -> set[str]:
-    """Lower-cased, stemmed words without stop words."""
-    return {stem(w) for w in _WORD.findall(text.lower()) if w not in STOPWORDS}
+@lru_cache(maxsize=8192)
+def content_words(text: str) -> frozenset[str]:
+    """Lower-cased, stemmed words without stop words. Cached: the same chunks (and their
+    sentences) come back in the results of query after query."""
+    return frozenset(stem(w) for w in _WORD.findall(text.lower()) if w not in STOPWORDS)
 
 
 def query_weights(query: str, document_frequency: Mapping[str, int], chunk_count: int) -> dict[str, float]:

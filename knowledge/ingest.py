@@ -2,8 +2,8 @@
 
 Why a content hash: a scheduled re-index walks every file of the help centre, and most of them
 have not changed. Reading and hashing a file costs microseconds; converting a PDF and embedding
-its chunks costs seconds. So a file whose sha256 equals `knowledge_documents.content_hash` is
-neither converted nor embedded. Chroma is written before the table: if a run dies in between,
+its chunks costs seconds. So a file whose sha256 (of `CONVERSION` and its bytes) equals
+`knowledge_documents.content_hash` is neither converted nor embedded. Chroma is written before the table: if a run dies in between,
 the next run sees the old hash and does the work again, and a chunk count that disagrees with
 the table (a deleted chroma directory) makes every file count as changed. A run that changed
 chroma gives the index a new version in the same transaction as the table
@@ -51,6 +51,10 @@ log = logging.getLogger(__name__)
 TEXT_FORMATS = frozenset({".md", ".markdown", ".txt"})
 CONVERTED_FORMATS = frozenset({".html", ".htm", ".pdf", ".docx", ".xlsx", ".pptx", ".csv", ".json"})
 SUPPORTED_FORMATS = TEXT_FORMATS | CONVERTED_FORMATS
+CONVERSION = b"2:"
+"""Part of every content hash: changed when conversion or chunking changes what a file's chunks
+hold, so the next re-index converts every file again instead of keeping chunks made the old
+way (2: tables without a marked header row keep their first row as the header)."""
 _ENCODE_SLICE = 1024  # texts per encode call: big enough to batch well, small enough for a progress bar
 
 
@@ -128,7 +132,10 @@ def convert(path: Path, data: bytes, *, max_chars: int, max_unpacked_bytes: int,
             return faq
     from markitdown import StreamInfo
 
-    result = converter.convert_stream(io.BytesIO(data), stream_info=StreamInfo(extension=suffix))
+    # a Word or HTML table without a marked header row: its first row is the header (markdownify
+    # would otherwise put an empty header above it, and a quoted table would lose its column names)
+    result = converter.convert_stream(io.BytesIO(data), stream_info=StreamInfo(extension=suffix),
+                                      table_infer_header=True)
     markdown = result.markdown or ""
     chunks = chunk_markdown(markdown, stem=path.stem, max_chars=max_chars)
     if result.title and not markdown.lstrip().startswith("# "):
@@ -245,7 +252,7 @@ class Ingestor:
                 plan.seen.add(source)  # still there: keep what was indexed before
                 continue
             plan.seen.add(source)
-            content_hash = hashlib.sha256(data).hexdigest()
+            content_hash = hashlib.sha256(CONVERSION + data).hexdigest()
             if known.get(source) == content_hash:
                 plan.unchanged += 1
                 continue

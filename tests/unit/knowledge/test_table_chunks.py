@@ -142,8 +142,6 @@ def test_a_long_table_is_split_by_rows_under_the_same_header(tmp_path: Path, suf
     assert [row for table in tables if table is not None for row in table.rows] == list(LONG_ROWS)
 
 
-@pytest.mark.xfail(strict=True, reason="markitdown (markdownify) gives a table without <th> cells an empty header "
-                                       "row and demotes the real header to the first body row")
 @pytest.mark.parametrize(("suffix", "data"), [
     pytest.param(".docx", _docx(HEADER, ROWS, header_row_marked=False), id="docx-header-row-not-marked"),
     pytest.param(".html", _html(HEADER, ROWS, header_cells="td"), id="html-header-in-td-cells"),
