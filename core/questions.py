@@ -33,7 +33,7 @@ _ASKING_START = re.compile(
     re.IGNORECASE,
 )
 _REQUEST = re.compile(
-    r"\b(?:i|we)\s+(?:need|want|wanna|would\s+like|'d\s+like|d\s+like|am\s+trying|'m\s+trying|m\s+trying|"
+    r"\b(?:i|we)\s*(?:need|want|wanna|would\s+like|'d\s+like|d\s+like|am\s+trying|'m\s+trying|m\s+trying|"
     r"tried|can'?t|cannot|couldn'?t|forgot|lost|keep\s+getting|am\s+getting|'m\s+getting|"
     r"don'?t\s+(?:know|understand|see)|wonder|was\s+wondering|'m\s+wondering|am\s+wondering|am\s+looking|"
     r"'m\s+looking|m\s+looking)\b"
@@ -70,6 +70,7 @@ def _sentences(message: str) -> list[str]:
 
 
 def _asks(sentence: str) -> bool:
+    sentence = sentence.replace("\u2019", "'")  # a phone's keyboard types "I’d like", "can’t"
     if small_talk(sentence) is not None or not _content(sentence):  # "I was wondering,"
         return False
     return sentence.rstrip().endswith("?") or bool(_ASKING_START.match(sentence)) or bool(_REQUEST.search(sentence))
