@@ -269,7 +269,7 @@ class OfflineResponder:
             part = self._part(one)
             if part is None:
                 unanswered.append(one.question)
-            elif not any({id(h) for h in part.cited} <= {id(h) for h in p.cited} for p in parts):
+            elif not any(_said(part) <= _said(p) for p in parts):  # the same quote again
                 parts.append(part)
         if not parts:
             return Reply(DECLINE, handoff=True)
@@ -368,6 +368,12 @@ def _joined_tables(blocks: list[_Block]) -> list[_Block]:
             assert joined is not None
             out[at] = replace(out[at], table=quoted_tables.Table(joined.header, joined.rows + block.table.rows))
     return out
+
+
+def _said(part: _Part) -> set[tuple[str, str]]:
+    """What a part quotes, by source and text (two questions' searches return different `Hit`
+    objects for one chunk, so identity would not tell a repeated quote)."""
+    return {(part.cited[0].source, block.text) for block in part.quoted}
 
 
 def _not_covered(question: str, pool: list[Hit], hits: list[Hit]) -> list[str]:
