@@ -21,7 +21,8 @@ from rapidfuzz.distance import OSA
 
 MIN_LENGTH = 4
 """Shorter words have too many neighbours one edit away to be corrected safely."""
-_WORD = re.compile(r"[A-Za-z]+(?:'[a-z]+)?")
+_WORD = re.compile(r"(?<!\w)[A-Za-z]+(?:'[a-z]+)?(?!\w)")
+"""A whole word of ASCII letters: not the letters of "pasword2" or of "exportación" before its "ó"."""
 
 
 def _edits(word: str) -> int:
