@@ -50,6 +50,11 @@ _FUNCTION_WORDS = frozenset(
     "them one how much many what whats where when why which who does do did can could would will should there "
     "any some so also please know want need wonder wondering ask question quick like".split()
 )
+_COURTESY_WORDS = frozenset(
+    "thanks thank advance appreciate appreciated hope help advise have nice great day let hear soon reply".split()
+)
+"""A sentence of only these and function words asks nothing: "Thanks in advance for your help!",
+"Hope you can help.", "Please advise.", "Have a nice day!" after the question."""
 
 
 def questions(message: str) -> list[str]:
@@ -84,4 +89,4 @@ def _standalone(sentences: list[str], index: int) -> str:
 
 
 def _content(sentence: str) -> list[str]:
-    return [w for w in _CONTENT.findall(sentence.lower()) if w not in _FUNCTION_WORDS]
+    return [w for w in _CONTENT.findall(sentence.lower()) if w not in _FUNCTION_WORDS and w not in _COURTESY_WORDS]
