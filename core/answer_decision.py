@@ -13,7 +13,7 @@ A question holding exact tokens (an error code, an invoice number) that a chunk 
 answered whatever the score. The weights were fitted (logistic regression, scikit-learn, by
 tests/bench/calibrate_answers.py) on the calibration halves only: StackFAQ with the
 even threads as knowledge base, and the first 101 lines of config/eval/sample-questions.jsonl.
-The figures on the held-out halves are in the README ("How the offline answers decide").
+The figures on the held-out halves are in the README (Benchmarks, "Answer or decline").
 """
 
 from __future__ import annotations
