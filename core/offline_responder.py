@@ -381,11 +381,11 @@ def _not_covered(question: str, pool: list[Hit], hits: list[Hit]) -> list[str]:
     found for the same question does: what the help centre covers elsewhere, not here."""
     document = _words_of(pool)
     elsewhere = _words_of([h for h in hits if h not in pool])
-    words: dict[str, str] = {}
+    words: dict[frozenset[str], str] = {}
     for word in re.findall(r"[A-Za-z][A-Za-z0-9-]{3,}", question):
-        stemmed = next(iter(content_words(word)), None)
-        if stemmed and stemmed not in document and stemmed in elsewhere:
-            words.setdefault(stemmed, word)
+        stems = content_words(word)  # all of "two-factor"'s, not whichever the set yields first
+        if (stems - document) & elsewhere:
+            words.setdefault(stems, word)
     return list(words.values())
 
 
