@@ -307,7 +307,8 @@ class OfflineResponder:
         """The blocks that best answer the question, in document order, within the budget."""
         asked = content_words(question)
         blocks = [b.narrowed(asked) for b in _joined_tables(
-            [b for i, hit in enumerate(pool) for b in _blocks(hit.text, chunk=i, list_limit=MAX_LIST_ITEMS)])]
+            [b for i, hit in enumerate(pool) for b in _blocks(hit.text, chunk=i, list_limit=MAX_LIST_ITEMS)],
+            sections=[hit.section for hit in pool])]
         main = pool.index(best)
         if not blocks:
             return [_Block((_Unit(best.text.strip(), None),), main, 0)]
@@ -351,16 +352,18 @@ class OfflineResponder:
         return Citation(source=hit.source, title=hit.title, section=hit.section, score=round(hit.score, 4))
 
 
-def _joined_tables(blocks: list[_Block]) -> list[_Block]:
-    """A table split across chunks (each piece headed by the header) as one table again, where
-    its first piece stands, so its rows are picked together."""
+def _joined_tables(blocks: list[_Block], *, sections: Sequence[str]) -> list[_Block]:
+    """A table split across chunks (each piece headed by the header, under the same section) as
+    one table again, where its first piece stands, so its rows are picked together. Tables of
+    different sections stay apart though their headers match (keyboard-shortcuts.md has four
+    "| Shortcut | Action |" tables): joined, a row would be cited under another section."""
     out: list[_Block] = []
-    first: dict[tuple[str, ...], int] = {}
+    first: dict[tuple[str, tuple[str, ...]], int] = {}
     for block in blocks:
         if block.table is None:
             out.append(block)
             continue
-        at = first.setdefault(block.table.header, len(out))
+        at = first.setdefault((sections[block.chunk], block.table.header), len(out))
         if at == len(out):
             out.append(block)
         else:
