@@ -59,6 +59,8 @@ THANKS_REPLY = "You're welcome! Anything else I can help with?"
 MAX_LIST_ITEMS = 8
 """A list up to this long is quoted as one block; a longer one item by item."""
 MAX_QUOTE_CHARS = 1200
+MAX_ECHO_CHARS = 100
+"""How much of a customer's question a reply repeats ("About “…”")."""
 
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[\"'(\[]?[A-Z0-9`*])")
 _LIST_ITEM = re.compile(r"^\s*([-*+]|\d+[.)])\s+(.*)$")
@@ -275,7 +277,7 @@ class OfflineResponder:
             return Reply(DECLINE, handoff=True)
         sections = [_section(part, several=len(asked) > 1) for part in parts]
         if unanswered:
-            named = ", ".join(f"“{literal(q)}”" for q in unanswered)
+            named = ", ".join(f"“{_echo(q)}”" for q in unanswered)
             sections.append(f"I couldn't find anything in our help centre about {named}. "
                             "Would you like me to bring in a person from our support team for that?")
         cited = list({(h.source, h.section): h for part in parts for h in reversed(part.cited)}.values())
@@ -392,6 +394,11 @@ def _not_covered(question: str, pool: list[Hit], hits: list[Hit]) -> list[str]:
     return list(words.values())
 
 
+def _echo(question: str) -> str:
+    """A customer's question as the reply repeats it: literal, and cut when long."""
+    return literal(question if len(question) <= MAX_ECHO_CHARS else question[: MAX_ECHO_CHARS - 1].rstrip() + "…")
+
+
 def _words_of(hits: list[Hit]) -> frozenset[str]:
     return frozenset().union(*(content_words(part) for h in hits for part in (h.title, h.section, h.text)))
 
@@ -399,7 +406,7 @@ def _words_of(hits: list[Hit]) -> frozenset[str]:
 def _section(part: _Part, *, several: bool) -> str:
     one = part.cited[0]
     title = one.title if len(part.cited) > 1 or not one.section or one.section == one.title else f"{one.title} › {one.section}"
-    lead = f"About “{literal(part.question)}”, our help centre says" if several else "Here's what our help centre says"
+    lead = f"About “{_echo(part.question)}”, our help centre says" if several else "Here's what our help centre says"
     text = f"{lead} in **{title}**:\n\n{_render(part.quoted)}"
     if part.missing:
         named = ", ".join(f"*{literal(word)}*" for word in part.missing)

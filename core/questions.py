@@ -17,6 +17,9 @@ import re
 
 from core.small_talk import after_greeting, small_talk
 
+MAX_QUESTIONS = 5
+"""At most this many searches per message: beyond it, the remaining questions are searched
+together as the last one (a long email must not cost hundreds of searches)."""
 MAX_LEANING_WORDS = 2
 """A question with a pronoun and at most this many content words borrows the sentence before it."""
 
@@ -58,14 +61,18 @@ _COURTESY_WORDS = frozenset(
 
 
 def questions(message: str) -> list[str]:
-    """The message's questions and requests in order; `[message]` when it asks nothing
-    recognisable (a bare keyword, a statement of a problem without a verb of asking)."""
+    """The message's questions and requests in order (at most MAX_QUESTIONS); `[message]` when
+    it asks nothing recognisable (a bare keyword, a statement of a problem without a verb of
+    asking)."""
     sentences = _sentences(message)
     asking = [i for i, sentence in enumerate(sentences) if _asks(sentence)]
     if not asking:
         told = [s for s in sentences if small_talk(s) is None]
         return [" ".join(told)] if told else [message.strip()]
-    return [_standalone(sentences, i) for i in asking]
+    found = [_standalone(sentences, i) for i in asking]
+    if len(found) > MAX_QUESTIONS:
+        found = [*found[: MAX_QUESTIONS - 1], " ".join(sentences[i] for i in asking[MAX_QUESTIONS - 1:])]
+    return found
 
 
 def _sentences(message: str) -> list[str]:

@@ -15,12 +15,26 @@ from functools import lru_cache
 
 import snowballstemmer
 
-_WORD = re.compile(r"[a-z0-9]+")
-"""Plain runs of letters and digits: "sign-in" in a heading meets "sign in" in a question."""
+_TOKEN = re.compile(r"[a-z0-9]+(?:[-_.'’][a-z0-9]+)*")
+_JOINER = re.compile(r"[-_.]")
+
+
+def words(text: str) -> list[str]:
+    """The lower-cased words of `text`: a code with a digit stays whole ("bd-4012", "4.2.1": a
+    neighbouring code must not share "bd"), other joined words are parted ("sign-in" meets
+    "sign in"), a contraction keeps its first part ("can't" is "can"), single letters go."""
+    out: list[str] = []
+    for token in _TOKEN.findall(text.lower()):
+        if any(ch.isdigit() for ch in token):
+            out.append(token)
+            continue
+        token = re.split(r"['’]", token, maxsplit=1)[0]
+        out.extend(part for part in _JOINER.split(token) if len(part) > 1)
+    return out
 STOPWORDS = frozenset(
     "a an and are as at be but by can could do does for from have how i if in is it its me my of on or our "
     "so that the their then there these this to was we what when where which who why will with you your "
-    "yours am any did get got i'm im please us want would should cant can't dont don't doesnt doesn't "
+    "yours am any did get got im please us want would should cant dont doesnt isnt arent wont "
     "anymore still just really also".split()
 )
 _STEMMER = snowballstemmer.stemmer("english")
@@ -36,13 +50,13 @@ def stem(word: str) -> str:
 def content_words(text: str) -> frozenset[str]:
     """Lower-cased, stemmed words without stop words. Cached: the same chunks (and their
     sentences) come back in the results of query after query."""
-    return frozenset(stem(w) for w in _WORD.findall(text.lower()) if w not in STOPWORDS)
+    return frozenset(stem(w) for w in words(text) if w not in STOPWORDS)
 
 
 def query_weights(query: str, document_frequency: Mapping[str, int], chunk_count: int) -> dict[str, float]:
     """The query's content words and their rarity in the index (a word no chunk has weighs most)."""
     weights: dict[str, float] = {}
-    for word in _WORD.findall(query.lower()):
+    for word in words(query):
         if word in STOPWORDS:
             continue
         frequency = document_frequency.get(word, 0)

@@ -19,6 +19,7 @@ from collections.abc import Mapping
 from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
+MAX_WORDS = 40
 MIN_LENGTH = 4
 """Shorter words have too many neighbours one edit away to be corrected safely."""
 _WORD = re.compile(r"(?<!\w)[A-Za-z]+(?:'[a-z]+)?(?!\w)")
@@ -39,7 +40,12 @@ class Speller:
         self._choices: list[str] = []
 
     def correct(self, query: str, vocabulary: Mapping[str, int]) -> str:
-        """`query` with each misspelt word replaced (the rest of the text unchanged)."""
+        """`query` with each misspelt word replaced (the rest of the text unchanged). A query of
+        more than MAX_WORDS words is left as it is: typos matter in a short question, and a
+        long text (a pasted log, another language) would cost a fuzzy lookup per word on the
+        event loop."""
+        if len(query.split()) > MAX_WORDS:
+            return query
         if vocabulary is not self._vocabulary:
             self._vocabulary = vocabulary
             self._choices = [w for w in vocabulary if len(w) >= MIN_LENGTH - 1 and w.isalpha()]

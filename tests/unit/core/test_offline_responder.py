@@ -8,6 +8,7 @@ from core.messages import Reply
 from core.offline_responder import (
     DECLINE,
     GREETING_REPLY,
+    MAX_ECHO_CHARS,
     THANKS_REPLY,
     Asked,
     OfflineResponder,
@@ -271,3 +272,11 @@ def test_a_word_only_another_document_holds_is_named_as_not_covered(responder: O
 def test_a_word_no_document_holds_is_not_named(responder: OfflineResponder) -> None:
     reply = responder.answer("How do I reset my password on a smartwatch?", reset_hits())
     assert "It doesn't mention" not in reply.text and not reply.handoff
+
+
+def test_a_long_question_is_repeated_cut_short() -> None:
+    long_question = "Can I pay for " + "many " * 60 + "seats with a gift card?"
+    reply = OfflineResponder(AnswerSettings()).answer_all([
+        Asked("how do I reset my password?", reset_hits()), Asked(long_question, [])])
+    echoed = reply.text.split("about “", 1)[1].split("”", 1)[0]
+    assert len(echoed) <= MAX_ECHO_CHARS and echoed.endswith("…") and echoed.startswith("Can I pay for many")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from core.questions import questions
+from core.questions import MAX_QUESTIONS, questions
 
 
 @pytest.mark.parametrize(("message", "expected"), [
@@ -63,3 +63,11 @@ def test_a_message_asking_nothing_recognisable_is_searched_whole(message: str, e
 ])
 def test_greetings_only_are_returned_whole(message: str, expected: list[str]) -> None:
     assert questions(message) == expected
+
+
+def test_a_long_list_of_questions_costs_at_most_max_questions_searches() -> None:
+    message = " ".join(f"How do I export report number {n}?" for n in range(12))
+    found = questions(message)
+    assert len(found) == MAX_QUESTIONS
+    assert found[:4] == [f"How do I export report number {n}?" for n in range(4)]
+    assert found[-1] == " ".join(f"How do I export report number {n}?" for n in range(4, 12))  # nothing dropped

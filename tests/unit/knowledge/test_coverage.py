@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from knowledge.coverage import content_words, coverage, query_weights
+from knowledge.coverage import content_words, coverage, query_weights, words
 
 
 def test_different_forms_of_a_word_match_by_stem() -> None:
@@ -39,3 +39,14 @@ def test_a_word_no_chunk_holds_weighs_most() -> None:
 @pytest.mark.parametrize("query", ["", "how do I?", "???"])
 def test_a_query_without_content_words_covers_nothing(query: str) -> None:
     assert coverage(query_weights(query, {}, 10), "how do I reset my password") == 0.0
+
+
+def test_codes_stay_whole_joined_words_part_and_contractions_lose_their_tail() -> None:
+    assert words("I can't sign-in: BD-4012 in v4.2.1, e.g. where's it?") == [
+        "can", "sign", "in", "bd-4012", "in", "v4.2.1", "where", "it"]
+
+
+def test_a_neighbouring_code_does_not_cover_the_code_asked_about() -> None:
+    weights = {"bd-4012": 2.0, "mean": 1.0}
+    assert coverage(weights, "Code: BD-4011. Meaning: Card declined.") == pytest.approx(1 / 3)
+    assert coverage(weights, "Code: BD-4012. Meaning: Seat limit reached.") == 1.0

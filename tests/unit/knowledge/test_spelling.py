@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from knowledge.spelling import Speller, english_words
+from knowledge.spelling import MAX_WORDS, Speller, english_words
 
 VOCABULARY = {"forgot": 4, "password": 12, "reset": 9, "tickets": 7, "tech": 3, "github": 2, "paypal": 2,
               "invoice": 6}
@@ -47,3 +47,8 @@ def test_a_tie_goes_to_the_more_frequent_word(speller: Speller, frequencies: dic
 
 def test_the_rest_of_the_text_is_unchanged(speller: Speller) -> None:
     assert speller.correct("  Forgot my  pasword!!  (again)", VOCABULARY) == "  Forgot my  password!!  (again)"
+
+
+def test_a_long_text_is_searched_as_written(speller: Speller) -> None:
+    long_text = "forgot my pasword " + " ".join(["word"] * MAX_WORDS)
+    assert speller.correct(long_text, VOCABULARY) == long_text
