@@ -280,10 +280,11 @@ class OfflineResponder:
             named = ", ".join(f"“{_echo(q)}”" for q in unanswered)
             sections.append(f"I couldn't find anything in our help centre about {named}. "
                             "Would you like me to bring in a person from our support team for that?")
-        cited = list({(h.source, h.section): h for part in parts for h in reversed(part.cited)}.values())
-        ordered = [h for part in parts for h in part.cited]
-        cited.sort(key=lambda h: next(i for i, o in enumerate(ordered) if (o.source, o.section) == (h.source, h.section)))
-        return Reply("\n\n".join(sections), citations=tuple(self._cite(hit) for hit in cited))
+        cited: dict[tuple[str, str], Hit] = {}  # each section once, where it is first cited
+        for part in parts:
+            for hit in part.cited:
+                cited.setdefault((hit.source, hit.section), hit)
+        return Reply("\n\n".join(sections), citations=tuple(self._cite(hit) for hit in cited.values()))
 
     def decide(self, hits: list[Hit]) -> Decision:
         """Whether to answer from these hits, and why (`core.answer_decision`)."""
