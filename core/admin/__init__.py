@@ -1,0 +1,1 @@
+"""The operators' dashboard (`/admin`): pages that read the database through `queries`."""
