@@ -7,24 +7,23 @@ Definitions (the README's dashboard section says the same):
   *answered* when it cites at least one source, otherwise *other* (small talk, memory);
 - *staff replies*: messages a person wrote from the staff desk;
 - *helpfulness*: thumbs up ÷ (up + down) over the feedback given in the period;
-- open cases by state, and how many of them have waited longer than `handoff.sla_minutes`
-  without a person taking them (state `waiting`).
+- open cases by state, and how many of them are past `handoff.sla_minutes` with no reply from
+  staff yet — the cases the SLA job reminds staff of and /metrics counts
+  (`handoff.desk_store.past_sla`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import ColumnElement, String, and_, case, cast, func, select
+from sqlalchemy import ColumnElement, String, case, cast, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
 from core.db import Case, Feedback, Message
-from handoff.cases import CaseState
-
-OPEN_STATES = (CaseState.WAITING, CaseState.HUMAN)
+from handoff.cases import OPEN_STATES
+from handoff.desk_store import past_sla
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,7 +70,7 @@ class Helpfulness:
 class CaseCounts:
     by_state: dict[str, int]
     breached: int
-    """Waiting for a person longer than the SLA."""
+    """Open past the SLA with no reply from staff yet."""
 
 
 def _in(period: Period, created_at: InstrumentedAttribute[datetime]) -> list[ColumnElement[bool]]:
@@ -129,16 +128,14 @@ async def helpfulness(session: AsyncSession, period: Period) -> Helpfulness:
     return Helpfulness(up=counts.get("up", 0), down=counts.get("down", 0))
 
 
-async def open_cases(session: AsyncSession, *, now: datetime, sla: timedelta,
-                     states: Sequence[str] = OPEN_STATES) -> CaseCounts:
-    """Open cases by state, and those waiting for a person past the SLA."""
-    overdue = and_(Case.state == CaseState.WAITING, Case.opened_at < now - sla)
+async def open_cases(session: AsyncSession, *, now: datetime, sla: timedelta) -> CaseCounts:
+    """Open cases by state, and those past the SLA that no one from staff has answered."""
     rows = await session.execute(
-        select(Case.state, func.count(), func.sum(case((overdue, 1), else_=0)))
-        .where(Case.state.in_(states))
+        select(Case.state, func.count(), func.sum(case((past_sla(now - sla), 1), else_=0)))
+        .where(Case.state.in_(OPEN_STATES))
         .group_by(Case.state)
     )
-    by_state = {state: 0 for state in states}
+    by_state = {str(state): 0 for state in OPEN_STATES}
     breached = 0
     for state, count, late in rows:
         by_state[state] = count
