@@ -1,23 +1,22 @@
 """`supporthub eval`'s report: knowledge's retrieval figures beside how the bot answers.
 
 The offline responder is measured through the product's own path (each question of the
-message searched with `answer.top_k`, then `OfflineResponder.answer_all`): of the answerable questions, the share
-answered with the expected document as first citation, answered with another (or no)
-citation, or declined; of the unanswerable ones, the share declined (`handoff`). The eval
+message searched with `answer.top_k`, then `OfflineResponder.answer_all`): of the answerable
+questions, the share answered with the expected document as first citation, answered with
+another (or no) citation, or declined; of the unanswerable ones, the share declined (`handoff`). The eval
 file and the retrieval scores are knowledge's (`knowledge.evaluation`).
 """
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from core.agent import ask_each
 from core.messages import Reply
-from core.offline_responder import OfflineResponder
+from core.offline_responder import Asked, OfflineResponder
+from core.questions import questions as message_questions
 from core.settings import AnswerSettings
 from knowledge.base import KnowledgeBase
 from knowledge.evaluation import (
@@ -29,7 +28,6 @@ from knowledge.evaluation import (
     retrieval_scores,
     source_matches,
 )
-from knowledge.hits import Hit
 
 
 class Outcome(StrEnum):
@@ -86,12 +84,9 @@ def evaluate(kb: KnowledgeBase, answer: AnswerSettings, questions: Sequence[Eval
     call it in a worker thread)."""
     responder = OfflineResponder(answer)
     report = EvalReport(k=k, top_k=answer.top_k, min_match=answer.min_match)
-
-    async def search(query: str) -> list[Hit]:
-        return kb.search_sync(query, answer.top_k)
-
     for question, ranks in zip(questions, retrieval_ranks(kb, questions, k), strict=True):
-        reply = responder.answer_all(asyncio.run(ask_each(question.question, search)))
+        asked = [Asked(one, kb.search_sync(one, answer.top_k)) for one in message_questions(question.question)]
+        reply = responder.answer_all(asked)
         cited = reply.citations[0].source if reply.citations else None
         report.results.append(QuestionResult(question, ranks, outcome(reply, question.expected_source), cited))
     return report

@@ -4,8 +4,8 @@ Customers write "Hi! I'm Omar, the office manager at a 40-person agency, we move
 last month. How can I get all our projects out as a spreadsheet?". The facts before the
 question are for memory and mood; searched with the question they steer retrieval toward
 whatever they mention (the billing article for "I'm on the Pro plan"). So a message is cut
-into sentences (and "…, and how do I …" clauses; a comma alone does not part a question
-from its context: "In Gmail, how do I archive?" is one question), and the sentences that ask or request
+into sentences (and "…, and how do I …" clauses; a comma alone does not part a question from
+its context: "In Gmail, how do I archive?" is one), and the sentences that ask or request
 something are the questions; a message that asks nothing recognisable is searched whole, as
 before. A short question that points back ("How much is it?") keeps the sentence before it,
 which usually names what "it" is.

@@ -186,7 +186,8 @@ class KnowledgeBase:
 
     def rank(self, query: str, vector: np.ndarray, k: int) -> list[Hit]:
         """What `search` returns, for a query encoded beforehand (evaluations and benchmarks
-        encode many queries in one call). Synchronous: call it off the event loop."""
+        encode many queries in one call) and so searched as written: no spelling correction.
+        Synchronous: call it off the event loop."""
         self.local.refresh()
         return self._rank(query, _Encoded(vector, self.local.snapshot, None), k)
 
