@@ -186,5 +186,6 @@ async def test_seconds_between_two_stored_timestamps(sessionmaker: async_session
         session.add(Conversation(id="v", contact_id="c1", channel="web", chat_id="x", created_at=DAY1,
                                  updated_at=DAY1 + timedelta(days=1, seconds=90.25)))
     async with sessionmaker() as session:
-        seconds = (await session.execute(select(SecondsBetween(Conversation.updated_at, Conversation.created_at)))).scalar_one()
+        between = SecondsBetween(Conversation.updated_at, Conversation.created_at)
+        seconds = (await session.execute(select(between))).scalar_one()
     assert float(seconds) == pytest.approx(86_490.25, abs=1e-3)
