@@ -128,6 +128,11 @@ class Message(Base):
         UniqueConstraint("channel", "external_id", name="uq_messages_channel_external_id"),
         Index("ix_messages_pending", "status", "conversation_id"),
         Index("ix_messages_conversation", "conversation_id", "id"),
+        Index("ix_messages_author_created", "author", "created_at", "channel"),  # the dashboard's periods
+        # one author's messages in a conversation since a time (`handoff.desk_store.past_sla`):
+        # without it SQLite answers that from the index above, through every staff message since
+        Index("ix_messages_conversation_author", "conversation_id", "author", "created_at"),
+        Index("ix_messages_reply_to", "reply_to"),
     )
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     conversation_id: Mapped[str] = mapped_column(ForeignKey("conversations.id", ondelete="CASCADE"))
@@ -225,6 +230,7 @@ class Feedback(Base):
     """A customer's thumbs up or down on one bot reply; a second vote replaces the first."""
 
     __tablename__ = "feedback"
+    __table_args__ = (Index("ix_feedback_created_at", "created_at"),)
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     message_id: Mapped[int] = mapped_column(ForeignKey("messages.id", ondelete="CASCADE"), unique=True)
     rating: Mapped[str] = mapped_column(String(4))  # up | down
@@ -237,7 +243,11 @@ class OutboxItem(Base):
     """A reply waiting to be delivered by a push channel; persisted before any send."""
 
     __tablename__ = "outbox"
-    __table_args__ = (Index("ix_outbox_due", "status", "next_attempt_at"), Index("ix_outbox_external", "channel", "external_id"))
+    __table_args__ = (
+        Index("ix_outbox_due", "status", "next_attempt_at"),
+        Index("ix_outbox_external", "channel", "external_id"),
+        Index("ix_outbox_sent", "channel", "sent_at"),  # the last delivery per channel
+    )
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     message_id: Mapped[int] = mapped_column(ForeignKey("messages.id", ondelete="CASCADE"), unique=True)
     conversation_id: Mapped[str] = mapped_column(ForeignKey("conversations.id", ondelete="CASCADE"), index=True)

@@ -10,7 +10,8 @@ chroma gives the index a new version in the same transaction as the table
 (`knowledge.versions`): other hosts sharing the Chroma server then rebuild their local index.
 
 Conversion never crashes a run: an unreadable or unsupported file is logged with its path and
-skipped (and its old chunks, if any, are kept).
+skipped (and its old chunks, if any, are kept); the run's row in `index_runs` keeps each skipped
+file with the reason, for the dashboard.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from tqdm import tqdm
 
+from knowledge.archive_limits import check_unpacked_size
 from knowledge.chunking import (
     Chunk,
     chunk_csv,
@@ -38,12 +40,11 @@ from knowledge.chunking import (
     heading_text,
     humanize_stem,
 )
-from knowledge.archive_limits import check_unpacked_size
 from knowledge.embedder import Embedder
 from knowledge.file_signatures import check_signature
 from knowledge.index import ChunkRecord, DenseStore, LocalIndex
 from knowledge.sql_types import utcnow
-from knowledge.tables import IndexRun, KnowledgeDocument
+from knowledge.tables import IndexRun, KnowledgeDocument, SkippedFile
 from knowledge.versions import bump_version, read_version
 
 log = logging.getLogger(__name__)
@@ -65,12 +66,20 @@ class IngestSummary:
     changed: int
     removed: int
     unchanged: int
-    skipped: int
-    """Files that could not be read or converted (each logged with its path)."""
     chunks_embedded: int
     seconds: float
     run_id: int | None = None
-    skipped_paths: tuple[str, ...] = ()
+    skipped_files: tuple[SkippedFile, ...] = ()
+    """Files that could not be read or converted, or named but unsupported or missing, with
+    the reason (each also logged with its path)."""
+
+    @property
+    def skipped(self) -> int:
+        return len(self.skipped_files)
+
+    @property
+    def skipped_paths(self) -> tuple[str, ...]:
+        return tuple(skipped.source for skipped in self.skipped_files)
 
     @property
     def line(self) -> str:
@@ -92,13 +101,25 @@ class _Document:
 class _Plan:
     documents: list[_Document] = field(default_factory=list)
     unchanged: int = 0
-    skipped: list[str] = field(default_factory=list)
+    skipped: list[SkippedFile] = field(default_factory=list)
     seen: set[str] = field(default_factory=set)
 
 
-def discover(paths: Sequence[Path]) -> list[Path]:
-    """Supported files under `paths` (recursively, sorted, hidden files ignored)."""
+_REASON_CHARS = 500
+
+
+def _reason(prefix: str, exc: Exception) -> str:
+    """Why a file was skipped, without its server path (an OSError's text repeats it)."""
+    detail = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+    return f"{prefix}: {type(exc).__name__}: {detail}"[:_REASON_CHARS]
+
+
+def discover(paths: Sequence[Path]) -> tuple[list[Path], list[SkippedFile]]:
+    """Supported files under `paths` (recursively, sorted, hidden files ignored), and the
+    paths named directly that are missing or of an unsupported format. Unsupported files found
+    in a folder (images beside the articles) are expected: logged at debug level only."""
     found: dict[Path, None] = {}
+    skipped: list[SkippedFile] = []
     for root in paths:
         if root.is_dir():
             for path in sorted(root.rglob("*")):
@@ -112,10 +133,13 @@ def discover(paths: Sequence[Path]) -> list[Path]:
             if root.suffix.lower() in SUPPORTED_FORMATS:
                 found[root.resolve()] = None
             else:
-                log.warning("not a supported format (%s), skipped: %s", ", ".join(sorted(SUPPORTED_FORMATS)), root)
+                supported = ", ".join(sorted(SUPPORTED_FORMATS))
+                log.warning("not a supported format (%s), skipped: %s", supported, root)
+                skipped.append(SkippedFile(source_name(root.resolve(), paths), f"not a supported format ({supported})"))
         else:
             log.warning("no such file or directory, skipped: %s", root)
-    return list(found)
+            skipped.append(SkippedFile(source_name(root.resolve(), paths), "no such file or directory"))
+    return list(found), skipped
 
 
 def convert(path: Path, data: bytes, *, max_chars: int, max_unpacked_bytes: int, converter: Any) -> list[Chunk]:
@@ -210,7 +234,7 @@ class Ingestor:
             # a re-index from the wrong directory, or an unmounted volume, must not empty the
             # knowledge base: refuse, and let the run be recorded as failed
             raise FileNotFoundError(f"knowledge path not found, nothing removed: {', '.join(missing)}")
-        files = await asyncio.to_thread(discover, paths)
+        files, unfound = await asyncio.to_thread(discover, paths)
         plan = await asyncio.to_thread(self._plan, files, paths, known if consistent else {}, set(known), show)
         removed = sorted(set(known) - plan.seen) if prune else []
         records, vectors = await asyncio.to_thread(self._embed, plan.documents, show)
@@ -229,11 +253,10 @@ class Ingestor:
             changed=sum(1 for d in plan.documents if not d.is_new),
             removed=len(removed),
             unchanged=plan.unchanged,
-            skipped=len(plan.skipped),
             chunks_embedded=len(records),
             seconds=time.perf_counter() - started,
             run_id=run_id,
-            skipped_paths=tuple(plan.skipped),
+            skipped_files=(*unfound, *plan.skipped),
         )
 
     def _plan(self, files: Sequence[Path], roots: Sequence[Path], known: dict[str, str], in_table: set[str],
@@ -248,7 +271,7 @@ class Ingestor:
                 data = path.read_bytes()
             except OSError as exc:
                 log.warning("cannot read %s: %s", path, exc)
-                plan.skipped.append(source)
+                plan.skipped.append(SkippedFile(source, _reason("cannot read", exc)))
                 plan.seen.add(source)  # still there: keep what was indexed before
                 continue
             plan.seen.add(source)
@@ -261,7 +284,7 @@ class Ingestor:
                                  converter=converter)
             except Exception as exc:  # markitdown raises many types; a bad file must not stop the run
                 log.warning("cannot convert %s, skipped: %s: %s", path, type(exc).__name__, exc)
-                plan.skipped.append(source)
+                plan.skipped.append(SkippedFile(source, _reason("cannot convert", exc)))
                 continue
             if not chunks:
                 log.warning("no text found in %s", path)
@@ -366,5 +389,6 @@ class Ingestor:
             if summary is not None:
                 run.added, run.changed, run.removed = summary.added, summary.changed, summary.removed
                 run.unchanged, run.seconds = summary.unchanged, summary.seconds
+                run.skipped = [skipped.as_json() for skipped in summary.skipped_files]
             else:
                 run.seconds, run.error = seconds, (error or "")[:4000]

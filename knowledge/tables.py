@@ -7,16 +7,33 @@ compares both metadatas with the database (tests/unit/core/test_migrations.py).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Float, Integer, String, Text
+from sqlalchemy import JSON, Float, Integer, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from knowledge.sql_types import UTCDateTime, utcnow
 
 
 class Base(DeclarativeBase):
-    type_annotation_map = {datetime: UTCDateTime()}
+    type_annotation_map = {datetime: UTCDateTime(), list[Any]: JSON}
+
+
+@dataclass(frozen=True, slots=True)
+class SkippedFile:
+    """A file an index run left out, and why (its old chunks, if any, are kept)."""
+
+    source: str
+    reason: str
+
+    def as_json(self) -> dict[str, str]:
+        return {"source": self.source, "reason": self.reason}
+
+    @classmethod
+    def from_json(cls, value: Any) -> SkippedFile:
+        return cls(source=str(value["source"]), reason=str(value["reason"]))
 
 
 class KnowledgeDocument(Base):
@@ -45,6 +62,13 @@ class IndexRun(Base):
     unchanged: Mapped[int] = mapped_column(Integer, default=0)
     seconds: Mapped[float | None] = mapped_column(Float)
     error: Mapped[str | None] = mapped_column(Text)
+    skipped: Mapped[list[Any] | None] = mapped_column()
+    """The files the run could not read or convert, as `SkippedFile.as_json` objects; None
+    while it runs, when it failed, and for runs recorded before this column."""
+
+    @property
+    def skipped_files(self) -> list[SkippedFile]:
+        return [SkippedFile.from_json(item) for item in self.skipped or []]
 
 
 class IndexVersion(Base):

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import zipfile
 from pathlib import Path
 
@@ -15,7 +16,7 @@ from knowledge import fusion, index
 from knowledge.base import KnowledgeBase
 from knowledge.embedder import Embedder
 from knowledge.index import LocalIndex
-from knowledge.tables import IndexRun, KnowledgeDocument
+from knowledge.tables import IndexRun, KnowledgeDocument, SkippedFile
 from tests.fakes.dense_store import LoopGuardedDenseStore
 from tests.zip_bombs import MB, padded
 
@@ -139,8 +140,8 @@ async def test_reindex_with_prune_removes_deleted_files(kb: KnowledgeBase, kb_en
     assert sorted(Path(s).name for s in sources) == ["faq.csv", "prices.xlsx", "security.md", "warranty.docx"]
 
 
-async def test_broken_file_is_skipped_with_a_warning(
-    kb: KnowledgeBase, tmp_path: Path, caplog: pytest.LogCaptureFixture
+async def test_broken_file_is_skipped_with_a_warning_and_its_reason_recorded(
+    kb: KnowledgeBase, kb_engine: AsyncEngine, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     docs = write_corpus(tmp_path)
     broken = docs / "manual.pdf"
@@ -150,6 +151,54 @@ async def test_broken_file_is_skipped_with_a_warning(
     assert summary.added == 5 and summary.skipped == 1
     assert summary.skipped_paths == (f"{docs.name}/manual.pdf",)
     assert any(str(broken.resolve()) in record.getMessage() for record in caplog.records)
+    reason = "cannot convert: ValueError: not a valid PDF file"
+    assert summary.skipped_files == (SkippedFile("docs/manual.pdf", reason),)
+    [run] = await runs(kb_engine)
+    assert run.skipped == [{"source": "docs/manual.pdf", "reason": reason}]
+    assert run.skipped_files == [SkippedFile("docs/manual.pdf", reason)]
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root reads a file whatever its mode")
+async def test_an_unreadable_file_is_recorded_with_why_without_its_server_path(
+    kb: KnowledgeBase, kb_engine: AsyncEngine, tmp_path: Path
+) -> None:
+    docs = write_corpus(tmp_path)
+    secret = docs / "secret.md"
+    secret.write_text("# Secret\n\nNot for you.\n")
+    secret.chmod(0)
+    try:
+        summary = await kb.ingest([docs], trigger="test")
+    finally:
+        secret.chmod(0o600)
+    expected = SkippedFile("docs/secret.md", "cannot read: PermissionError: Permission denied")
+    assert summary.skipped_files == (expected,)
+    assert [run.skipped_files for run in await runs(kb_engine)] == [[expected]]
+
+
+async def test_a_named_file_of_another_format_and_a_missing_path_are_recorded_as_skipped(
+    kb: KnowledgeBase, kb_engine: AsyncEngine, tmp_path: Path
+) -> None:
+    docs = write_corpus(tmp_path)
+    notes = tmp_path / "notes.rtf"
+    notes.write_text("{\\rtf1 notes}")
+    summary = await kb.ingest([docs, notes, tmp_path / "gone"], trigger="test")
+    supported = ".csv, .docx, .htm, .html, .json, .markdown, .md, .pdf, .pptx, .txt, .xlsx"
+    assert (summary.added, summary.skipped_files) == (5, (
+        SkippedFile("notes.rtf", f"not a supported format ({supported})"),
+        SkippedFile("gone", "no such file or directory"),
+    ))
+    [run] = await runs(kb_engine)
+    assert run.skipped == [
+        {"source": "notes.rtf", "reason": f"not a supported format ({supported})"},
+        {"source": "gone", "reason": "no such file or directory"},
+    ]
+
+
+async def test_a_run_without_skipped_files_records_none_skipped(
+    kb: KnowledgeBase, kb_engine: AsyncEngine, tmp_path: Path
+) -> None:
+    await kb.ingest([write_corpus(tmp_path)], trigger="test")
+    assert [run.skipped for run in await runs(kb_engine)] == [[]]
 
 
 async def test_an_office_file_that_unpacks_past_the_limit_is_skipped_unconverted(

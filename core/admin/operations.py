@@ -1,0 +1,199 @@
+"""What the dashboard's Cases, Knowledge and Status pages show, and its one outbox action: each
+function is a fixed, small number of queries, whatever the size of the tables.
+
+- the case queue: open cases oldest first, with their age and whether they are past
+  `handoff.sla_minutes` by the SLA job's own definition (`handoff.desk_store.past_sla`);
+- the knowledge base's documents, its recent index runs with the files they skipped and why,
+  and its index version;
+- per push channel, the last successful delivery and the replies still pending or dead;
+  dead letters and re-queuing one, through `core.dead_letters` (what `supporthub outbox` uses).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from urllib.parse import quote
+
+from sqlalchemy import case, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from core.db import Case, Conversation, DeliveryStatus, OutboxItem
+from core.dead_letters import Requeued, UndeliveredReply, requeue, undelivered
+from handoff.cases import OPEN_STATES
+from handoff.desk_store import past_sla
+from knowledge.tables import IndexRun, IndexVersion, KnowledgeDocument, SkippedFile
+
+
+@dataclass(frozen=True, slots=True)
+class QueuedCase:
+    id: str
+    conversation_id: str
+    channel: str
+    state: str
+    rule: str
+    reason: str
+    owner: str | None
+    opened_at: datetime
+    age: timedelta
+    """Open for this long: until `now`, or until it closed."""
+    sla_breached: bool
+    """Open past the SLA with no reply from staff since it opened (`past_sla`)."""
+    waiting_on_staff: bool
+    """Open with no reply from staff since it opened, however long ago that was."""
+    desk_ref: str | None
+    """The case card's message on the staff desk (its Slack ts); None until posted."""
+    closed_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DocumentRow:
+    source: str
+    title: str
+    chunk_count: int
+    updated_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class RunRow:
+    id: int
+    trigger: str
+    started_at: datetime
+    finished_at: datetime | None
+    """None while the run is under way (or when its process died during it)."""
+    added: int
+    changed: int
+    removed: int
+    unchanged: int
+    seconds: float | None
+    error: str | None
+    skipped: tuple[SkippedFile, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelDelivery:
+    channel: str
+    last_sent_at: datetime | None
+    """The last reply the platform accepted; None when none has been yet."""
+    pending: int
+    dead: int
+
+
+async def case_queue(session: AsyncSession, *, now: datetime, sla: timedelta, include_closed: bool = False,
+                     limit: int = 200) -> list[QueuedCase]:
+    """Open cases, oldest first; with `include_closed`, then the others, most recent first.
+
+    "Waiting on staff" is `past_sla` with the SLA at zero: open, opened by `now`, and no staff
+    reply since — the same test, so a breached case is always one waiting on staff."""
+    is_open = Case.state.in_(OPEN_STATES)
+    query = (
+        select(Case, Conversation.channel, past_sla(now - sla).label("breached"), past_sla(now).label("waiting"))
+        .join(Conversation, Conversation.id == Case.conversation_id)
+        .limit(limit)
+    )
+    if include_closed:
+        query = query.order_by(case((is_open, 0), else_=1), case((is_open, Case.opened_at)), Case.opened_at.desc())
+    else:
+        query = query.where(is_open).order_by(Case.opened_at, Case.id)
+    return [
+        QueuedCase(
+            id=row.id, conversation_id=row.conversation_id, channel=channel, state=row.state, rule=row.rule,
+            reason=row.reason, owner=row.owner, opened_at=row.opened_at,
+            age=(row.closed_at if row.closed_at is not None and row.state not in OPEN_STATES else now) - row.opened_at,
+            sla_breached=bool(breached), waiting_on_staff=bool(waiting), desk_ref=row.desk_ref,
+            closed_at=row.closed_at,
+        )
+        for row, channel, breached, waiting in await session.execute(query)
+    ]
+
+
+_SLACK_TS = re.compile(r"[0-9]+\.[0-9]+")
+
+
+def slack_thread_url(desk_ref: str | None, *, staff_channel: str | None, workspace_url: str | None) -> str | None:
+    """A link to a case's thread on the Slack staff desk, built without asking Slack.
+
+    The desk posts each case's card to `slack.staff_channel` and keeps the card's message ts as
+    `Case.desk_ref`; the thread hangs under the card. With the workspace's URL
+    (`https://acme.slack.com`) that is the card's permalink, `…/archives/<channel>/p<ts without
+    the dot>`, which opens the card with its thread. Without it, the best link is Slack's
+    `app_redirect` to the staff channel: it opens the channel in the signed-in workspace, not
+    the thread. None when the case has no card, there is no staff channel, or `desk_ref` is
+    not a Slack ts (another desk)."""
+    if not desk_ref or not staff_channel or not _SLACK_TS.fullmatch(desk_ref):
+        return None
+    channel = quote(staff_channel, safe="")
+    if workspace_url:
+        base = workspace_url.rstrip("/")
+        if "://" not in base:
+            base = f"https://{base}"
+        return f"{base}/archives/{channel}/p{desk_ref.replace('.', '')}"
+    return f"https://slack.com/app_redirect?channel={channel}"
+
+
+async def documents(session: AsyncSession) -> list[DocumentRow]:
+    """Every document in the knowledge base, by source."""
+    rows = await session.execute(
+        select(KnowledgeDocument.source, KnowledgeDocument.title, KnowledgeDocument.chunk_count,
+               KnowledgeDocument.updated_at).order_by(KnowledgeDocument.source)
+    )
+    return [DocumentRow(source, title, chunk_count, updated_at) for source, title, chunk_count, updated_at in rows]
+
+
+async def index_runs(session: AsyncSession, *, limit: int = 20) -> list[RunRow]:
+    """The latest index runs, newest first, with the files each skipped and why."""
+    runs = await session.scalars(select(IndexRun).order_by(IndexRun.started_at.desc(), IndexRun.id.desc()).limit(limit))
+    return [
+        RunRow(run.id, run.trigger, run.started_at, run.finished_at, run.added, run.changed, run.removed,
+               run.unchanged, run.seconds, run.error, tuple(run.skipped_files))
+        for run in runs
+    ]
+
+
+async def index_version(session: AsyncSession, collection: str) -> str | None:
+    """The collection's current index version; None before its first run changed anything."""
+    return await session.scalar(select(IndexVersion.version).where(IndexVersion.collection == collection))
+
+
+async def delivery_status(session: AsyncSession) -> list[ChannelDelivery]:
+    """Each channel that has ever queued a reply, by name: its last delivery, and its replies
+    still pending or dead.
+
+    Two queries that stay fast on a large outbox: the channels are found by skipping through
+    an index (a recursive query, one lookup per channel) and each one's last delivery is the
+    end of its `ix_outbox_sent` range; the counts read only the pending and dead rows
+    (`ix_outbox_due`), a few against all the sent ones."""
+    seen = select(func.min(OutboxItem.channel).label("channel")).cte("seen", recursive=True)
+    following = select(func.min(OutboxItem.channel)).where(OutboxItem.channel > seen.c.channel).scalar_subquery()
+    seen = seen.union_all(select(following).where(seen.c.channel.is_not(None)))
+    last_sent = select(func.max(OutboxItem.sent_at)).where(OutboxItem.channel == seen.c.channel).scalar_subquery()
+    channels = (await session.execute(
+        select(seen.c.channel, last_sent).where(seen.c.channel.is_not(None)).order_by(seen.c.channel)
+    )).all()
+    counts = {
+        (channel, status): count
+        for channel, status, count in (await session.execute(
+            select(OutboxItem.channel, OutboxItem.status, func.count())
+            .where(OutboxItem.status.in_((DeliveryStatus.PENDING, DeliveryStatus.DEAD)))
+            .group_by(OutboxItem.channel, OutboxItem.status)
+        ))
+    }
+    return [
+        ChannelDelivery(channel, sent_at, counts.get((channel, DeliveryStatus.PENDING), 0),
+                        counts.get((channel, DeliveryStatus.DEAD), 0))
+        for channel, sent_at in channels
+    ]
+
+
+async def dead_letters(session: AsyncSession, *, limit: int = 50) -> list[UndeliveredReply]:
+    """The oldest dead letters (each `id` is the outbox item's, the one to retry)."""
+    listing = await session.run_sync(lambda sync: undelivered(sync, dead_only=True, limit=limit))
+    return listing.replies
+
+
+async def retry_dead_letter(session: AsyncSession, reply_id: int) -> Requeued:
+    """Re-queue the dead letter with outbox id `reply_id`, in the caller's transaction (the
+    caller commits). Raises `core.dead_letters.NotRequeueable`, whose message says why, when
+    there is no such item or it is not dead (pending, or delivered)."""
+    return await session.run_sync(lambda sync: requeue(sync, outbox_id=reply_id))
