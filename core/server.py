@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
+from core.admin.app import install_admin
 from core.db import libpq_url
 from core.leadership import Leadership
 from core.log_context import request_ids
@@ -38,6 +39,7 @@ def create_app(settings: Settings) -> web.Application:
         app.add_routes(channel.routes())
     app.add_routes([web.get("/healthz", healthz), web.get("/readyz", readyz)])
     install_metrics(app, settings, RUNTIME)
+    install_admin(app, settings, RUNTIME, channels=list(channels))
 
     async def runtime_ctx(app: web.Application) -> AsyncIterator[None]:
         async with open_runtime(settings, channels) as runtime:

@@ -194,6 +194,7 @@ class SlackSettings(Section):
     """Socket Mode's app-level token (xapp-…)."""
     api_url: str = Field("https://slack.com/api/", description="Web API base URL (tests point it at a fake)")
     staff_channel: str = Field("", description="channel id where cases are posted")
+    workspace_url: str = Field("", description="e.g. https://acme.slack.com — lets /admin link to a case's thread")
     customer_channels: list[str] = Field(default_factory=list, description="channel ids where customers may ask")
     socket_mode: bool = False
     note_prefix: str = Field("note:", min_length=1)

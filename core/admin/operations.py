@@ -197,3 +197,13 @@ async def retry_dead_letter(session: AsyncSession, reply_id: int) -> Requeued:
     caller commits). Raises `core.dead_letters.NotRequeueable`, whose message says why, when
     there is no such item or it is not dead (pending, or delivered)."""
     return await session.run_sync(lambda sync: requeue(sync, outbox_id=reply_id))
+
+
+async def last_scheduled_starts(session: AsyncSession) -> dict[str, datetime]:
+    """Each schedule job's last run start, by job name (its runs' trigger is `schedule:<name>`)."""
+    rows = await session.execute(
+        select(IndexRun.trigger, func.max(IndexRun.started_at))
+        .where(IndexRun.trigger.like("schedule:%"))
+        .group_by(IndexRun.trigger)
+    )
+    return {trigger.removeprefix("schedule:"): started for trigger, started in rows}

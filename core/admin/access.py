@@ -1,0 +1,142 @@
+"""Who may open /admin: the holder of `SUPPORTHUB_ADMIN__TOKEN`, by a signed session cookie
+(browsers) or `Authorization: Bearer <token>` (scripts).
+
+The cookie holds no secret: itsdangerous signs `{"csrf": <random>}` with a key derived from
+the token, and `loads(max_age=…)` refuses it once the session has expired — so changing the
+token signs every browser out, and nothing is stored server-side. It is HttpOnly (no script
+reads it), SameSite=Strict (no other site's page sends it) and scoped to /admin. Every
+state-changing form carries the session's CSRF value as a hidden field, compared in constant
+time; a Bearer request carries no ambient credential, so it needs none.
+
+A wrong token gets 401 and nothing more (not whether a token is set, nor how close it was).
+Failed attempts are counted per client address with the `limits` library (a moving window, in
+Redis when `redis_url` is set so several processes share it): past `FAILURES`, the address
+gets 429 with Retry-After, without its token even being compared, until the window moves on.
+Behind a reverse proxy every operator shares the proxy's address, so someone guessing locks
+the others out for at most a minute — the price of not trusting a spoofable X-Forwarded-For.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+import math
+import secrets
+import time
+from dataclasses import dataclass
+from datetime import timedelta
+
+from aiohttp import web
+from itsdangerous import BadSignature, URLSafeTimedSerializer
+from limits import parse
+from limits.aio.storage import MemoryStorage, RedisStorage, Storage
+from limits.aio.strategies import MovingWindowRateLimiter
+from pydantic import SecretStr
+
+log = logging.getLogger(__name__)
+
+COOKIE = "supporthub_admin"
+COOKIE_PATH = "/admin"
+SESSION_TTL = timedelta(hours=12)
+"""A working day: a lead who signs in in the morning is not asked again before evening."""
+FAILURES = parse("5/minute")
+
+
+@dataclass(frozen=True, slots=True)
+class Visitor:
+    """A signed-in operator: by cookie (with the session's CSRF value) or by Bearer token."""
+
+    csrf: str | None
+    """None for a Bearer request (no cookie, so nothing to forge)."""
+
+
+class AdminAccess:
+    def __init__(self, token: SecretStr, *, redis_url: str = "", session_ttl: timedelta = SESSION_TTL) -> None:
+        self._token = token.get_secret_value().encode()
+        key = hmac.new(self._token, b"supporthub admin session", hashlib.sha256).hexdigest()
+        self._signer = URLSafeTimedSerializer(key, salt="supporthub-admin")
+        self._ttl = session_ttl
+        storage: Storage = (RedisStorage(f"async+{redis_url}", implementation="redispy") if redis_url
+                            else MemoryStorage())
+        self._failures = MovingWindowRateLimiter(storage)
+
+    def visitor(self, request: web.Request) -> Visitor | None:
+        """Who `request` comes from, or None when it carries neither a valid cookie nor the token."""
+        header = request.headers.get("Authorization", "")
+        if header:
+            given = header.encode("utf-8", "surrogateescape")
+            return Visitor(csrf=None) if hmac.compare_digest(given, b"Bearer " + self._token) else None
+        cookie = request.cookies.get(COOKIE)
+        if not cookie:
+            return None
+        try:
+            session = self._signer.loads(cookie, max_age=int(self._ttl.total_seconds()))
+        except BadSignature:  # also SignatureExpired
+            return None
+        csrf = session.get("csrf") if isinstance(session, dict) else None
+        return Visitor(csrf=csrf) if isinstance(csrf, str) else None
+
+    async def refusal(self, request: web.Request) -> web.HTTPException | None:
+        """None when `request` may proceed; else what to answer: 429 for an address past its
+        failures, 401 for a wrong Bearer token (counted as a failure), and for a request with no
+        (or an expired) session the way to the sign-in page."""
+        if (wait := await self.throttled(request)) is not None:
+            return wait
+        if self.visitor(request) is not None:
+            return None
+        if "Authorization" in request.headers:
+            await self.failed(request)
+        return unauthorized(request)
+
+    async def throttled(self, request: web.Request) -> web.HTTPException | None:
+        """429 for an address that failed too often lately; None otherwise."""
+        key = _address(request)
+        if await self._failures.test(FAILURES, "admin-sign-in", key):
+            return None
+        reset, _ = await self._failures.get_window_stats(FAILURES, "admin-sign-in", key)
+        retry_after = max(1, math.ceil(reset - time.time()))
+        return web.HTTPTooManyRequests(text="Too many failed sign-ins; try again later.\n",
+                                       headers={"Retry-After": str(retry_after)})
+
+    async def failed(self, request: web.Request) -> None:
+        await self._failures.hit(FAILURES, "admin-sign-in", _address(request))
+        log.warning("admin: refused a sign-in from %s", _address(request))
+
+    def token_matches(self, given: str) -> bool:
+        return hmac.compare_digest(given.encode("utf-8", "surrogateescape"), self._token)
+
+    def sign_in(self, response: web.StreamResponse, request: web.Request) -> None:
+        """Set a fresh session cookie (a new CSRF value) on `response`."""
+        value = self._signer.dumps({"csrf": secrets.token_urlsafe(24)})
+        response.set_cookie(COOKIE, value, max_age=int(self._ttl.total_seconds()), path=COOKIE_PATH, httponly=True,
+                            samesite="Strict", secure=request.secure)
+
+    @staticmethod
+    def sign_out(response: web.StreamResponse) -> None:
+        response.del_cookie(COOKIE, path=COOKIE_PATH)
+
+    @staticmethod
+    def csrf_refusal(visitor: Visitor, form_value: object) -> web.HTTPException | None:
+        """None when a state-changing request may proceed: a Bearer request, or a cookie
+        session whose form carries its CSRF value."""
+        if visitor.csrf is None:
+            return None
+        if isinstance(form_value, str) and hmac.compare_digest(form_value.encode(), visitor.csrf.encode()):
+            return None
+        return web.HTTPForbidden(text="This form has expired; reload the page and try again.\n")
+
+
+def unauthorized(request: web.Request) -> web.HTTPException:
+    """401 with no hint; a browser asking for a page is sent to the sign-in form instead."""
+    if request.method == "GET" and "text/html" in request.headers.get("Accept", "") and not _is_json(request):
+        return web.HTTPSeeOther(location=f"{COOKIE_PATH}/login")
+    return web.HTTPUnauthorized(text="Unauthorized\n", headers={"WWW-Authenticate": "Bearer"})
+
+
+def _is_json(request: web.Request) -> bool:
+    return request.path.startswith(f"{COOKIE_PATH}/api/")
+
+
+def _address(request: web.Request) -> str:
+    return request.remote or "unknown"

@@ -1,0 +1,89 @@
+"""/admin on the hub's application: off (404, and the log says how to turn it on) unless
+`SUPPORTHUB_ADMIN__TOKEN` is set; then the sign-in and sign-out routes, and every page and
+JSON route behind `AdminAccess`."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+
+from aiohttp import web
+from jinja2 import Environment
+
+from core.admin.access import AdminAccess
+from core.admin.pages import VISITOR, Pages
+from core.admin.render import environment, page
+from core.runtime import Runtime
+from core.settings import Settings
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+TURN_ON = "the dashboard at /admin is off: set SUPPORTHUB_ADMIN__TOKEN (environment only) to turn it on"
+
+
+def install_admin(app: web.Application, settings: Settings, runtime: web.AppKey[Runtime], *,
+                  channels: Sequence[str]) -> None:
+    if settings.admin.token is None:
+        log.info(TURN_ON)
+        app.router.add_route("*", "/admin", _off)
+        app.router.add_route("*", "/admin/{tail:.*}", _off)
+        return
+    access = AdminAccess(settings.admin.token, redis_url=settings.redis_url)
+    env = environment()
+    pages = Pages(settings, runtime, channels=channels, env=env)
+    sign_in = _SignIn(access, env)
+    app.router.add_get("/admin/login", sign_in.form)
+    app.router.add_post("/admin/login", sign_in.submit)
+    app.router.add_post("/admin/logout", _guarded(access, sign_in.sign_out))
+    for route in pages.routes():
+        assert isinstance(route, web.RouteDef)
+        app.router.add_route(route.method, route.path, _guarded(access, route.handler), name=route.kwargs.get("name"))
+
+
+async def _off(request: web.Request) -> web.Response:
+    log.warning("%s asked for %s; %s", request.remote, request.path, TURN_ON)
+    raise web.HTTPNotFound()
+
+
+def _guarded(access: AdminAccess, handler: Handler) -> Handler:
+    async def guarded(request: web.Request) -> web.StreamResponse:
+        if (refusal := await access.refusal(request)) is not None:
+            raise refusal
+        visitor = access.visitor(request)
+        assert visitor is not None  # refusal() said so
+        request[VISITOR] = visitor
+        return await handler(request)
+
+    return guarded
+
+
+class _SignIn:
+    def __init__(self, access: AdminAccess, env: Environment) -> None:
+        self._access = access
+        self._env = env
+
+    async def form(self, request: web.Request) -> web.Response:
+        return page(self._env, "login.html", failed=False)
+
+    async def submit(self, request: web.Request) -> web.Response:
+        if (wait := await self._access.throttled(request)) is not None:
+            raise wait
+        form = await request.post()
+        given = form.get("token")
+        if not isinstance(given, str) or not self._access.token_matches(given.strip()):
+            await self._access.failed(request)
+            return page(self._env, "login.html", status=401, failed=True)
+        response = web.HTTPSeeOther(location="/admin")
+        self._access.sign_in(response, request)
+        log.info("admin: signed in from %s", request.remote)
+        raise response
+
+    async def sign_out(self, request: web.Request) -> web.Response:
+        visitor = request[VISITOR]
+        form = await request.post()
+        if (refusal := AdminAccess.csrf_refusal(visitor, form.get("csrf"))) is not None:
+            raise refusal
+        response = web.HTTPSeeOther(location="/admin/login")
+        AdminAccess.sign_out(response)
+        raise response

@@ -1,0 +1,320 @@
+"""The dashboard's pages and their JSON twins. Each handler reads through the query modules
+(core.admin.queries, conversations, gaps, operations) in one session and renders; nothing
+here knows a channel or the hub's pipeline. The two actions — re-index now, retry a dead
+letter — are POSTs that check the session's CSRF value and redirect back (post/redirect/get).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any, NoReturn
+
+from aiohttp import web
+from jinja2 import Environment
+
+from core.admin import conversations, operations, queries
+from core.admin.access import AdminAccess, Visitor
+from core.admin.charts import Series, data_table, stacked_bars
+from core.admin.gaps import GapFinder
+from core.admin.periods import PERIODS, BadFilter, Chosen, chosen_period
+from core.admin.render import as_json, page
+from core.admin.schedule import upcoming_runs
+from core.admin.status import Status, read_status
+from core.db import ConversationState
+from core.dead_letters import NotRequeueable
+from core.runtime import Runtime
+from core.settings import Settings
+
+log = logging.getLogger(__name__)
+
+VISITOR = web.RequestKey("admin_visitor", Visitor)
+OUTCOME_NAMES = ("answered", "declined", "escalated", "staff", "other")
+PAGE_SIZE = 50
+
+
+@dataclass(frozen=True, slots=True)
+class Overview:
+    period: str
+    channel: str | None
+    since: datetime
+    until: datetime
+    volume: list[queries.DayVolume]
+    outcomes: queries.Outcomes
+    outcomes_by_day: list[queries.DayOutcomes]
+    helpfulness: queries.Helpfulness
+    helpful_share: float | None
+    first_response: queries.FirstResponse
+    cases: queries.CaseCounts
+
+
+class Pages:
+    def __init__(self, settings: Settings, runtime: web.AppKey[Runtime], *, channels: Sequence[str],
+                 env: Environment) -> None:
+        self._settings = settings
+        self._channels = list(channels)
+        """The channels this hub serves (configured by name or switched on by their settings)."""
+        self._runtime_key = runtime
+        self._env = env
+        self._gaps: GapFinder | None = None
+        """Built with the knowledge base at the first request (the runtime opens after the app is built)."""
+        self._sla = timedelta(minutes=settings.handoff.sla_minutes)
+        self._reindexing: asyncio.Task[Any] | None = None
+
+    def routes(self) -> list[web.RouteDef]:
+        return [
+            web.get("/admin", self.overview), web.get("/admin/api/overview", self.overview_json),
+            web.get("/admin/gaps", self.gaps), web.get("/admin/api/gaps", self.gaps_json),
+            web.get("/admin/conversations", self.conversation_search), web.get("/admin/api/conversations", self.conversation_search_json),
+            web.get("/admin/conversations/{id}", self.transcript),
+            web.get("/admin/api/conversations/{id}", self.transcript_json),
+            web.get("/admin/cases", self.cases), web.get("/admin/api/cases", self.cases_json),
+            web.get("/admin/knowledge", self.knowledge), web.get("/admin/api/knowledge", self.knowledge_json),
+            web.post("/admin/knowledge/reindex", self.reindex),
+            web.get("/admin/status", self.status), web.get("/admin/api/status", self.status_json),
+            web.post("/admin/outbox/{id}/retry", self.retry),
+        ]
+
+    def _runtime(self, request: web.Request) -> Runtime:
+        runtime = request.config_dict.get(self._runtime_key)
+        if runtime is None:
+            raise web.HTTPServiceUnavailable(text="supporthub is still starting; try again in a moment\n")
+        return runtime
+
+    def _page(self, request: web.Request, template: str, **context: Any) -> web.Response:
+        visitor: Visitor = request[VISITOR]
+        return page(self._env, template, csrf=visitor.csrf or "", path=request.path, **context)
+
+    def _chosen(self, request: web.Request) -> Chosen:
+        try:
+            return chosen_period(request.query, channels=self._channels, now=datetime.now(UTC))
+        except BadFilter as exc:
+            raise web.HTTPBadRequest(text=f"{exc}\n") from exc
+
+    # -- overview ---------------------------------------------------------------------------
+
+    async def _overview(self, request: web.Request) -> Overview:
+        chosen = self._chosen(request)
+        period = chosen.period
+        async with self._runtime(request).sessionmaker() as session:
+            volume = await queries.volume(session, period)
+            totals = await queries.outcomes(session, period)
+            by_day = await queries.outcomes_by_day(session, period)
+            helpful = await queries.helpfulness(session, period)
+            first = await queries.first_response(session, period)
+            cases = await queries.open_cases(session, now=period.until, sla=self._sla)
+        return Overview(chosen.key, period.channel, period.since, period.until, volume, totals, by_day, helpful,
+                        helpful.share, first, cases)
+
+    async def overview(self, request: web.Request) -> web.Response:
+        data = await self._overview(request)
+        chosen = self._chosen(request)
+        days = chosen.days
+        channels = sorted({row.channel for row in data.volume})
+        per_day = {(row.day, row.channel): row.messages for row in data.volume}
+        volume_series = [Series(channel, [per_day.get((day, channel), 0) for day in days]) for channel in channels]
+        outcome_rows = {row.day: row for row in data.outcomes_by_day}
+        outcome_series = [Series(name, [getattr(outcome_rows[day], name) if day in outcome_rows else 0 for day in days])
+                          for name in OUTCOME_NAMES]
+        return self._page(
+            request, "overview.html", data=data, periods=PERIODS, channels=self._channels,
+            sla_minutes=self._settings.handoff.sla_minutes,
+            volume_chart=stacked_bars(title="Messages in per day", description=_volume_text(data), days=days,
+                                      series=volume_series),
+            volume_table=data_table(caption="Customer messages per UTC day and channel", days=days,
+                                    series=volume_series),
+            outcome_chart=stacked_bars(title="Replies per day by outcome", percent=True, unit="replies",
+                                       description="Share of each day's replies answered with sources, declined, "
+                                                   "escalated, written by staff, or other (small talk).",
+                                       days=days, series=outcome_series),
+            outcome_table=data_table(caption="Replies per UTC day by outcome", days=days, series=outcome_series))
+
+    async def overview_json(self, request: web.Request) -> web.Response:
+        return as_json(await self._overview(request))
+
+    # -- knowledge gaps ---------------------------------------------------------------------
+
+    async def _gap_report(self, request: web.Request) -> tuple[Chosen, Any]:
+        chosen = self._chosen(request)
+        runtime = self._runtime(request)
+        if self._gaps is None:
+            self._gaps = GapFinder(runtime.knowledge)
+        async with runtime.sessionmaker() as session:
+            report = await self._gaps.knowledge_gaps(session, chosen.period, min_match=self._settings.answer.min_match)
+        return chosen, report
+
+    async def gaps(self, request: web.Request) -> web.Response:
+        chosen, report = await self._gap_report(request)
+        return self._page(request, "gaps.html", report=report, chosen=chosen, periods=PERIODS,
+                          channels=self._channels)
+
+    async def gaps_json(self, request: web.Request) -> web.Response:
+        return as_json((await self._gap_report(request))[1])
+
+    # -- conversations ----------------------------------------------------------------------
+
+    def _conversation_filter(self, request: web.Request) -> tuple[conversations.ConversationFilter, int]:
+        query = request.query
+        channel = query.get("channel") or None
+        if channel is not None and channel not in self._channels:
+            raise web.HTTPBadRequest(text=f"channel must be one of {', '.join(self._channels)}\n")
+        state = query.get("state") or None
+        if state is not None and state not in set(ConversationState):
+            raise web.HTTPBadRequest(text=f"state must be one of {', '.join(ConversationState)}\n")
+        try:
+            since = _day(query.get("since"))
+            until = _day(query.get("until"))
+            page_number = int(query.get("page") or 1)
+        except ValueError as exc:
+            raise web.HTTPBadRequest(text="since and until are dates (YYYY-MM-DD); page is a number from 1\n") from exc
+        if page_number < 1:
+            raise web.HTTPBadRequest(text="page is a number from 1\n")
+        found = conversations.ConversationFilter(
+            words=query.get("q", "").strip(), contact=query.get("contact", "").strip(), channel=channel, state=state,
+            since=since, until=until + timedelta(days=1) if until is not None else None)
+        return found, page_number
+
+    async def _search(self, request: web.Request) -> tuple[conversations.ConversationFilter, int,
+                                                            conversations.ConversationPage]:
+        found, page_number = self._conversation_filter(request)
+        async with self._runtime(request).sessionmaker() as session:
+            result = await conversations.search(session, found, limit=PAGE_SIZE, offset=(page_number - 1) * PAGE_SIZE)
+        return found, page_number, result
+
+    async def conversation_search(self, request: web.Request) -> web.Response:
+        found, page_number, result = await self._search(request)
+        return self._page(request, "conversations.html", found=found, page_number=page_number, result=result,
+                          query=request.query, channels=self._channels, states=list(ConversationState))
+
+    async def conversation_search_json(self, request: web.Request) -> web.Response:
+        return as_json((await self._search(request))[2])
+
+    async def _transcript(self, request: web.Request) -> conversations.Transcript:
+        async with self._runtime(request).sessionmaker() as session:
+            found = await conversations.transcript(session, request.match_info["id"])
+        if found is None:
+            raise web.HTTPNotFound(text="no such conversation\n")
+        return found
+
+    async def transcript(self, request: web.Request) -> web.Response:
+        return self._page(request, "transcript.html", transcript=await self._transcript(request))
+
+    async def transcript_json(self, request: web.Request) -> web.Response:
+        return as_json(await self._transcript(request))
+
+    # -- cases ------------------------------------------------------------------------------
+
+    async def _cases(self, request: web.Request) -> list[operations.QueuedCase]:
+        async with self._runtime(request).sessionmaker() as session:
+            return await operations.case_queue(session, now=datetime.now(UTC), sla=self._sla)
+
+    async def cases(self, request: web.Request) -> web.Response:
+        slack = self._settings.slack
+        queue = await self._cases(request)
+        links = {case.id: operations.slack_thread_url(case.desk_ref, staff_channel=slack.staff_channel or None,
+                                                      workspace_url=slack.workspace_url or None)
+                 for case in queue}
+        return self._page(request, "cases.html", queue=queue, links=links,
+                          sla_minutes=self._settings.handoff.sla_minutes)
+
+    async def cases_json(self, request: web.Request) -> web.Response:
+        return as_json(await self._cases(request))
+
+    # -- knowledge --------------------------------------------------------------------------
+
+    async def _knowledge(self, request: web.Request) -> dict[str, Any]:
+        async with self._runtime(request).sessionmaker() as session:
+            documents = await operations.documents(session)
+            runs = await operations.index_runs(session)
+            last_started = await operations.last_scheduled_starts(session)
+        schedule = upcoming_runs(self._settings.schedule, now=datetime.now(UTC), last_started=last_started)
+        return {"documents": documents, "runs": runs, "schedule": schedule,
+                "reindexing": self._reindexing is not None and not self._reindexing.done()}
+
+    async def knowledge(self, request: web.Request) -> web.Response:
+        return self._page(request, "knowledge.html", **await self._knowledge(request),
+                          started=request.query.get("started") == "1")
+
+    async def knowledge_json(self, request: web.Request) -> web.Response:
+        return as_json(await self._knowledge(request))
+
+    async def reindex(self, request: web.Request) -> web.Response:
+        """Start a re-index in this process, recorded as an index run whose trigger names the
+        dashboard and the operator's address; the page shows it when it lands."""
+        visitor = await self._checked_form(request)
+        runtime = self._runtime(request)
+        if self._reindexing is None or self._reindexing.done():
+            trigger = f"admin:dashboard ({'token' if visitor.csrf is None else 'session'} from {request.remote})"
+            self._reindexing = asyncio.create_task(self._run_reindex(runtime, trigger[:100]), name="admin-reindex")
+        _back("/admin/knowledge?started=1")
+
+    async def _run_reindex(self, runtime: Runtime, trigger: str) -> None:
+        log.info("admin: re-index started (%s)", trigger)
+        try:
+            summary = await runtime.knowledge.reindex(self._settings.knowledge.paths, trigger=trigger)
+        except Exception:
+            log.exception("admin: re-index failed (recorded in index_runs)")
+            return
+        log.info("admin: re-index done: %s", summary.line)
+
+    # -- status -----------------------------------------------------------------------------
+
+    async def _status(self, request: web.Request) -> Status:
+        return await read_status(self._runtime(request), self._settings, serving=self._channels)
+
+    async def status(self, request: web.Request) -> web.Response:
+        return self._page(request, "status.html", hub=await self._status(request),
+                          retried=request.query.get("retried"), problem=request.query.get("problem"))
+
+    async def status_json(self, request: web.Request) -> web.Response:
+        return as_json(await self._status(request))
+
+    async def retry(self, request: web.Request) -> web.Response:
+        await self._checked_form(request)
+        try:
+            reply_id = int(request.match_info["id"])
+        except ValueError as exc:
+            raise web.HTTPBadRequest(text="a dead letter's id is a number\n") from exc
+        try:
+            async with self._runtime(request).sessionmaker.begin() as session:
+                requeued = await operations.retry_dead_letter(session, reply_id)
+        except (NotRequeueable, LookupError) as exc:
+            if _wants_json(request):
+                raise web.HTTPConflict(text=f"{exc}\n") from exc
+            _back(f"/admin/status?problem={reply_id}")
+        log.info("admin: dead letter %d re-queued for %s", requeued.id, requeued.channel)
+        if _wants_json(request):
+            return as_json(requeued)
+        _back(f"/admin/status?retried={reply_id}")
+
+    async def _checked_form(self, request: web.Request) -> Visitor:
+        visitor: Visitor = request[VISITOR]
+        form = await request.post() if visitor.csrf is not None else {}
+        if (refusal := AdminAccess.csrf_refusal(visitor, form.get("csrf"))) is not None:
+            raise refusal
+        return visitor
+
+
+def _volume_text(data: Overview) -> str:
+    total = sum(row.messages for row in data.volume)
+    per_channel: dict[str, int] = {}
+    for row in data.volume:
+        per_channel[row.channel] = per_channel.get(row.channel, 0) + row.messages
+    parts = ", ".join(f"{channel} {count}" for channel, count in sorted(per_channel.items()))
+    return f"{total} customer messages in the period" + (f": {parts}." if parts else ".")
+
+
+def _day(value: str | None) -> datetime | None:
+    return datetime.strptime(value, "%Y-%m-%d").replace(tzinfo=UTC) if value else None
+
+
+def _wants_json(request: web.Request) -> bool:
+    return "Authorization" in request.headers
+
+
+def _back(location: str) -> NoReturn:
+    """Post/redirect/get: a reload of the page the action lands on does not repeat it."""
+    raise web.HTTPSeeOther(location=location)

@@ -1,0 +1,69 @@
+"""The Status page's facts: which channels this hub serves and when each last delivered a
+reply, the outbox's depth and dead letters, whether an LLM answers, and the versions that
+explain an answer (supporthub, the database schema, the embedding model, the index)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from importlib.metadata import entry_points, version
+
+from sqlalchemy import Connection
+
+from core.admin import operations
+from core.dead_letters import UndeliveredReply
+from core.registry import GROUP
+from core.runtime import Runtime
+from core.settings import Settings
+
+DEAD_LETTERS_SHOWN = 50
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelStatus:
+    name: str
+    on: bool
+    last_sent_at: datetime | None
+    """The last reply the outbox delivered on this channel (None: none yet, or not an outbox channel)."""
+    pending: int
+    dead: int
+
+
+@dataclass(frozen=True, slots=True)
+class Status:
+    channels: list[ChannelStatus]
+    dead_letters: list[UndeliveredReply]
+    llm_configured: bool
+    llm_model: str | None
+    supporthub_version: str
+    schema_revision: str | None
+    embedding_model: str
+    index_version: str | None
+    chunks: int
+
+
+async def read_status(runtime: Runtime, settings: Settings, *, serving: Sequence[str]) -> Status:
+    installed = sorted({entry.name for entry in entry_points(group=GROUP)} | set(serving))
+    async with runtime.sessionmaker() as session:
+        deliveries = {row.channel: row for row in await operations.delivery_status(session)}
+        dead = await operations.dead_letters(session, limit=DEAD_LETTERS_SHOWN)
+        index_version = await operations.index_version(session, settings.knowledge.collection)
+        connection = await session.connection()
+        revision = await connection.run_sync(_schema_revision)
+    channels = []
+    for name in installed:
+        delivery = deliveries.get(name)
+        channels.append(ChannelStatus(name, name in serving, delivery.last_sent_at if delivery else None,
+                                      delivery.pending if delivery else 0, delivery.dead if delivery else 0))
+    return Status(channels=channels, dead_letters=dead, llm_configured=settings.llm.enabled,
+                  llm_model=settings.llm.model if settings.llm.enabled else None,
+                  supporthub_version=version("supporthub"), schema_revision=revision,
+                  embedding_model=settings.knowledge.model or "all-MiniLM-L6-v2 (bundled)",
+                  index_version=index_version, chunks=await runtime.knowledge.chunk_count())
+
+
+def _schema_revision(connection: Connection) -> str | None:
+    from alembic.runtime.migration import MigrationContext
+
+    return MigrationContext.configure(connection).get_current_revision()
