@@ -38,10 +38,13 @@ def when(value: datetime | None) -> str:
 
 
 def duration(seconds: float | timedelta | None) -> str:
-    """12 s, 4 min 5 s, 3 h 20 min, 2 d 4 h."""
+    """0.42 s, 12 s, 4 min 5 s, 3 h 20 min, 2 d 4 h."""
     if seconds is None:
         return "—"
-    total = int(round(seconds.total_seconds() if isinstance(seconds, timedelta) else seconds))
+    exact = seconds.total_seconds() if isinstance(seconds, timedelta) else seconds
+    if exact < 10:
+        return f"{exact:.2f} s"
+    total = int(round(exact))
     days, rest = divmod(total, 86_400)
     hours, rest = divmod(rest, 3_600)
     minutes, secs = divmod(rest, 60)

@@ -1,0 +1,204 @@
+"""The /admin dashboard in headless Chromium against the real server: sign in, read the
+overview's charts, open a knowledge gap and its conversation, search conversations, retry a
+dead letter, re-index — each checked against rows seeded in the database with known numbers."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pydantic import SecretStr
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from core.db import Case, Contact, Conversation, DeliveryStatus, Message, OutboxItem
+from core.server import RUNTIME, create_app
+from core.settings import AdminSettings, Settings
+from knowledge.settings import KnowledgeSettings
+from knowledge.tables import IndexRun
+from tests.browser.test_widget_browser import CHROMIUM, CHROMIUM_ARGS, Live, expect, playwright_api, serve
+from tests.settle import until
+
+pytestmark = pytest.mark.browser
+
+TOKEN = "lead-of-support-token"
+NOW = datetime.now(UTC)
+TODAY = NOW.replace(hour=0, minute=0, second=0, microsecond=0) + timedelta(minutes=1)
+YESTERDAY = TODAY - timedelta(days=1)
+CITED = [{"source": "billing.md", "title": "Billing", "section": "Invoices", "score": 0.8}]
+BITCOIN = ["Can I pay with bitcoin?", "Do you accept crypto payments like bitcoin?", "is bitcoin accepted for payment"]
+
+
+@pytest.fixture
+async def dashboard(make_settings: Callable[..., Settings]) -> AsyncIterator[Callable[..., Any]]:
+    runners = []
+
+    async def start(**overrides: object) -> Live:
+        settings = make_settings(channels=["web", "api"], admin=AdminSettings(token=SecretStr(TOKEN)), **overrides)
+        app = create_app(settings)
+        runner, url = await serve(app)
+        runners.append(runner)
+        return Live(url=url, app=app)
+
+    try:
+        yield start
+    finally:
+        for runner in reversed(runners):
+            await runner.cleanup()
+
+
+@pytest.fixture
+async def page() -> AsyncIterator[Any]:
+    async with playwright_api.async_playwright() as pw:
+        chromium = await pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            yield await chromium.new_page()
+        finally:
+            await chromium.close()
+
+
+async def seed(sessionmaker: async_sessionmaker[AsyncSession]) -> None:
+    """Today 3 web + 1 api customer messages, yesterday 2 web; the three bitcoin questions and
+    one about invoices were declined; one reply to Telegram is a dead letter."""
+    async with sessionmaker.begin() as session:
+        session.add(Contact(id="ann", display_name="Ann Example"))
+        conversations = {name: Conversation(id=name, contact_id="ann", channel=channel, chat_id=name)
+                         for name, channel in [("w1", "web"), ("w2", "web"), ("w3", "web"), ("a1", "api"),
+                                               ("y1", "web"), ("y2", "web"), ("t1", "telegram")]}
+        session.add_all(conversations.values())
+        await session.flush()
+
+        async def exchange(conversation: str, at: datetime, text: str, *, declined: bool = False) -> Message:
+            asked = Message(conversation_id=conversation, channel=conversations[conversation].channel,
+                            author="customer", text=text, created_at=at)
+            session.add(asked)
+            await session.flush()
+            reply = Message(conversation_id=conversation, channel=asked.channel, author="bot", reply_to=asked.id,
+                            text="I couldn't find that." if declined else "Here is how.",
+                            citations=[] if declined else CITED, declined=declined, handoff=declined,
+                            created_at=at + timedelta(seconds=2))
+            session.add(reply)
+            await session.flush()
+            return reply
+
+        for conversation, text in zip(("w1", "w2", "w3"), BITCOIN, strict=True):
+            await exchange(conversation, TODAY, text, declined=True)
+        await exchange("a1", TODAY, "Where do I download my invoices as a spreadsheet?")
+        await exchange("y1", YESTERDAY, "How do I reset my password?")
+        await exchange("y2", YESTERDAY, "Does the widget work on mobile?")
+        dead = await exchange("t1", YESTERDAY - timedelta(days=30), "hello from telegram")
+        session.add(OutboxItem(message_id=dead.id, conversation_id="t1", channel="telegram", chat_id="t1",
+                               status=DeliveryStatus.DEAD, attempts=5, last_error="HTTP 502 from Telegram"))
+        session.add(Case(id="case1", conversation_id="w1", state="waiting", rule="unanswered",
+                         reason="two questions in a row unanswered", opened_at=NOW - timedelta(hours=2)))
+
+
+async def sign_in(page: Any, live: Live) -> None:
+    await page.goto(f"{live.url}/admin")
+    await expect(page).to_have_url(f"{live.url}/admin/login")
+    await page.get_by_label("Admin token").fill(TOKEN)
+    await page.get_by_role("button", name="Sign in").click()
+    await expect(page).to_have_url(f"{live.url}/admin")
+
+
+async def test_a_wrong_token_is_refused_and_the_right_one_shows_the_overview_charts(
+        dashboard: Callable[..., Any], page: Any) -> None:
+    live = await dashboard()
+    await seed(live.app[RUNTIME].sessionmaker)
+    await page.goto(f"{live.url}/admin/status")
+    await page.get_by_label("Admin token").fill("not-it")
+    await page.get_by_role("button", name="Sign in").click()
+    await expect(page.get_by_role("alert")).to_have_text("Sign-in failed.")
+
+    await sign_in(page, live)
+    await expect(page.locator("#messages-in")).to_have_text("6")
+    await expect(page.locator("#declined")).to_have_text("50%")  # 3 of 6 bot replies
+    await expect(page.locator("#breached")).to_have_text("1")
+    chart = page.get_by_role("img", name="Messages in per day")
+    await expect(chart).to_be_visible()
+    today = TODAY.date().isoformat()
+    web = chart.locator("rect", has=page.locator(f"title:text-is('{today} · web: 3 messages')"))
+    api = chart.locator("rect", has=page.locator(f"title:text-is('{today} · api: 1 message')"))
+    web_box, api_box = await web.bounding_box(), await api.bounding_box()
+    assert web_box is not None and api_box is not None
+    assert web_box["height"] == pytest.approx(3 * api_box["height"], rel=0.02)  # drawn to scale
+    await expect(chart.locator("title", has_text=f"{YESTERDAY.date().isoformat()} · web: 2 messages")).to_have_count(1)
+
+    await page.get_by_role("combobox", name="Channel").select_option("api")
+    await page.get_by_role("button", name="Show").click()
+    await expect(page.locator("#messages-in")).to_have_text("1")
+
+
+async def test_a_knowledge_gap_opens_on_its_questions_and_conversations(dashboard: Callable[..., Any],
+                                                                        page: Any) -> None:
+    live = await dashboard()
+    await seed(live.app[RUNTIME].sessionmaker)
+    await sign_in(page, live)
+    await page.get_by_role("link", name="Knowledge gaps").click()
+    biggest = page.locator("section.gap").first
+    await expect(biggest.locator(".count")).to_have_text("3")
+    await biggest.locator("summary").click()
+    for wording in BITCOIN:
+        await expect(biggest.get_by_text(wording, exact=True)).to_have_count(1)
+    await biggest.get_by_role("link").first.click()
+    await expect(page.get_by_role("heading", name="Conversation with Ann Example")).to_be_visible()
+    await expect(page.locator("#transcript")).to_contain_text("bitcoin")
+    await expect(page.locator("#transcript")).to_contain_text("declined")
+
+
+async def test_conversations_are_found_by_their_words(dashboard: Callable[..., Any], page: Any) -> None:
+    live = await dashboard()
+    await seed(live.app[RUNTIME].sessionmaker)
+    await sign_in(page, live)
+    await page.get_by_role("link", name="Conversations").click()
+    await page.get_by_label("Words").fill("spreadsheet invoices")
+    await page.get_by_role("button", name="Search").click()
+    rows = page.locator("#conversations tbody tr")
+    await expect(rows).to_have_count(1)
+    await expect(rows.first).to_contain_text("api")
+    await rows.first.get_by_role("link").click()
+    await expect(page.locator("#transcript")).to_contain_text("Where do I download my invoices as a spreadsheet?")
+    await expect(page.locator("#transcript")).to_contain_text("Sources: Billing › Invoices")
+
+
+async def test_a_dead_letter_is_retried_from_the_status_page(dashboard: Callable[..., Any], page: Any) -> None:
+    live = await dashboard()
+    sessionmaker = live.app[RUNTIME].sessionmaker
+    await seed(sessionmaker)
+    await sign_in(page, live)
+    await page.get_by_role("link", name="Status").click()
+    letter = page.locator("#dead-letters tbody tr").first
+    await expect(letter).to_contain_text("HTTP 502 from Telegram")
+    await letter.get_by_role("button", name="Retry").click()
+    await expect(page.locator("#retried")).to_contain_text("queued again")
+    await expect(page.locator("#dead-letters")).to_contain_text("No dead letters.")
+    async with sessionmaker() as session:
+        row = (await session.execute(select(OutboxItem.status, OutboxItem.attempts))).one()
+    assert (row.status, row.attempts) == (DeliveryStatus.PENDING, 0)  # telegram is off here: nobody sends it
+
+
+async def test_re_index_now_runs_an_audited_index_run(dashboard: Callable[..., Any], page: Any,
+                                                      tmp_path: Path) -> None:
+    knowledge = tmp_path / "knowledge"
+    knowledge.mkdir()
+    (knowledge / "crypto.md").write_text("# Paying with bitcoin\n\nWe accept bitcoin through our payment partner.\n")
+    live = await dashboard(data_dir=tmp_path / "data", knowledge=KnowledgeSettings(paths=[knowledge]))
+    sessionmaker = live.app[RUNTIME].sessionmaker
+    await sign_in(page, live)
+    await page.get_by_role("link", name="Knowledge", exact=True).click()
+    await page.get_by_role("button", name="Re-index now").click()
+    await expect(page.locator("#reindex-started")).to_be_visible()
+
+    async def finished_runs() -> list[str]:
+        async with sessionmaker() as session:
+            rows = await session.execute(select(IndexRun.trigger).where(IndexRun.finished_at.is_not(None)))
+            return list(rows.scalars())
+
+    triggers = await until(finished_runs, timeout=120, what="the dashboard's index run")
+    assert triggers[0].startswith("admin:dashboard (session from 127.0.0.1)")
+    await page.reload()
+    await expect(page.locator("#runs tbody tr").first).to_contain_text("admin:dashboard")
+    await expect(page.locator("#documents")).to_contain_text("crypto.md")
