@@ -29,6 +29,7 @@ def install_admin(app: web.Application, settings: Settings, runtime: web.AppKey[
         app.router.add_route("*", "/admin", _off)
         app.router.add_route("*", "/admin/{tail:.*}", _off)
         return
+    log.info("the dashboard is on at /admin (sign in with SUPPORTHUB_ADMIN__TOKEN)")
     access = AdminAccess(settings.admin.token, redis_url=settings.redis_url)
     env = environment()
     pages = Pages(settings, runtime, channels=channels, env=env)
