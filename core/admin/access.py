@@ -109,8 +109,10 @@ class AdminAccess:
     def sign_in(self, response: web.StreamResponse, request: web.Request) -> None:
         """Set a fresh session cookie (a new CSRF value) on `response`."""
         value = self._signer.dumps({"csrf": secrets.token_urlsafe(24)})
+        # Secure behind a TLS-terminating proxy too; a forged header can only add the flag
+        secure = request.secure or request.headers.get("X-Forwarded-Proto") == "https"
         response.set_cookie(COOKIE, value, max_age=int(self._ttl.total_seconds()), path=COOKIE_PATH, httponly=True,
-                            samesite="Strict", secure=request.secure)
+                            samesite="Strict", secure=secure)
 
     @staticmethod
     def sign_out(response: web.StreamResponse) -> None:
