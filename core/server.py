@@ -39,7 +39,6 @@ def create_app(settings: Settings) -> web.Application:
         app.add_routes(channel.routes())
     app.add_routes([web.get("/healthz", healthz), web.get("/readyz", readyz)])
     install_metrics(app, settings, RUNTIME)
-    install_admin(app, settings, RUNTIME, channels=list(channels))
 
     async def runtime_ctx(app: web.Application) -> AsyncIterator[None]:
         async with open_runtime(settings, channels) as runtime:
@@ -57,6 +56,7 @@ def create_app(settings: Settings) -> web.Application:
                 await leadership.stop()
 
     app.cleanup_ctx.append(runtime_ctx)
+    install_admin(app, settings, RUNTIME, channels=list(channels))
     return app
 
 

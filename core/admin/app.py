@@ -4,8 +4,11 @@ JSON route behind `AdminAccess`."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
+from functools import partial
+from typing import Any
 
 from aiohttp import web
 from jinja2 import Environment
@@ -24,6 +27,8 @@ TURN_ON = "the dashboard at /admin is off: set SUPPORTHUB_ADMIN__TOKEN (environm
 
 def install_admin(app: web.Application, settings: Settings, runtime: web.AppKey[Runtime], *,
                   channels: Sequence[str]) -> None:
+    """Add /admin to `app`; call it after the runtime's cleanup context is added, so the
+    dashboard's background work stops before the runtime closes."""
     if settings.admin.token is None:
         log.info(TURN_ON)
         app.router.add_route("*", "/admin", _off)
@@ -37,9 +42,20 @@ def install_admin(app: web.Application, settings: Settings, runtime: web.AppKey[
     app.router.add_get("/admin/login", sign_in.form)
     app.router.add_post("/admin/login", sign_in.submit)
     app.router.add_post("/admin/logout", _guarded(access, sign_in.sign_out))
+    app.cleanup_ctx.append(partial(_background, pages.keep_gaps_warm))
     for route in pages.routes():
         assert isinstance(route, web.RouteDef)
         app.router.add_route(route.method, route.path, _guarded(access, route.handler), name=route.kwargs.get("name"))
+
+
+async def _background(work: Callable[[web.Application], Coroutine[Any, Any, None]],
+                      app: web.Application) -> AsyncIterator[None]:
+    task = asyncio.create_task(work(app), name="admin-gaps-warm-up")
+    try:
+        yield
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
 
 
 async def _off(request: web.Request) -> web.Response:

@@ -263,6 +263,14 @@ class GapFinder:
             kept.extend(gap for gap, answered in zip(window, done, strict=True) if not answered)
         return GapReport(kept[:limit_groups], len(found.questions), found.total, resolved)
 
+    async def warm(self, session: AsyncSession, period: Period, *, limit_questions: int = 1000) -> int:
+        """Encode the period's latest unanswered questions ahead of a visit, so the page finds
+        them cached; how many were new."""
+        found = await unanswered_questions(session, period, limit=limit_questions)
+        new = sum(1 for question in found.questions if self._vectors.get(question.message_id) is None)
+        await self._vectors_of(found.questions)
+        return new
+
     async def _vectors_of(self, found: Sequence[Question]) -> np.ndarray:
         """Unit vectors of what each question asks; only those not seen before are encoded, in
         one batch in a worker thread."""

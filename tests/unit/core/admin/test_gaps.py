@@ -234,3 +234,15 @@ async def test_a_gap_the_index_now_answers_from_a_new_document_drops_off(
     assert before.resolved == 0
     assert [(g.typical, g.count) for g in after.gaps] == [(WIDGET_A, 2), (PASSWORD, 1), (BERLIN, 1)]
     assert (after.resolved, after.questions_grouped, after.questions_total) == (1, 7, 7)
+
+
+async def test_warming_encodes_each_question_once_and_the_page_then_groups_the_same(
+    sessionmaker: async_sessionmaker[AsyncSession], knowledge: KnowledgeBase
+) -> None:
+    await seed(sessionmaker, [a for a in SEEDED if a.text != PASSWORD])
+    finder = GapFinder(knowledge)
+    async with sessionmaker() as session:
+        assert await finder.warm(session, WEEK) == 6
+        assert await finder.warm(session, WEEK) == 0
+    report = await gaps(finder, sessionmaker)
+    assert [(g.typical, g.count) for g in report.gaps] == [(INVOICE_A, 3), (WIDGET_A, 2), (BERLIN, 1)]
