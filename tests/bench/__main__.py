@@ -32,7 +32,14 @@ def main() -> int:
         return 2
     logging.basicConfig(level=logging.WARNING)
 
-    from tests.bench import bench_answers, bench_api, bench_reingest, bench_retrieval, bench_scale_out
+    from tests.bench import (
+        bench_answers,
+        bench_api,
+        bench_dashboard,
+        bench_reingest,
+        bench_retrieval,
+        bench_scale_out,
+    )
 
     started = time.perf_counter()
     threads = bench_retrieval.load_threads(args.stackfaq)
@@ -46,6 +53,8 @@ def main() -> int:
     print(bench_api.report(bench_api.run(threads)))
     section("several processes on one PostgreSQL (real `supporthub serve`, a Chroma server)")
     print(bench_scale_out.unavailable() or bench_scale_out.report(bench_scale_out.run()))
+    section("/admin at a million messages (real `supporthub serve`, SQLite and PostgreSQL)")
+    print(bench_dashboard.report(bench_dashboard.run()))  # last: it leaves this process on one torch thread
     print(f"\nall benchmarks: {time.perf_counter() - started:.0f} s")
     return 0
 
