@@ -132,7 +132,7 @@ class Message(Base):
         # one author's messages in a conversation since a time (`handoff.desk_store.past_sla`):
         # without it SQLite answers that from the index above, through every staff message since
         Index("ix_messages_conversation_author", "conversation_id", "author", "created_at"),
-        Index("ix_messages_reply_to", "reply_to"),
+        Index("ix_messages_reply_to", "reply_to", "author", "created_at"),
     )
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     conversation_id: Mapped[str] = mapped_column(ForeignKey("conversations.id", ondelete="CASCADE"))

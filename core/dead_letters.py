@@ -54,6 +54,10 @@ class NotRequeueable(Exception):
     """Only a dead letter can be re-queued; the message says what the row is instead."""
 
 
+class NoSuchOutboxItem(NotRequeueable):
+    """There is no outbox item with that id."""
+
+
 def undelivered(session: Session, *, dead_only: bool, limit: int) -> OutboxListing:
     statuses = [DeliveryStatus.DEAD] if dead_only else [DeliveryStatus.PENDING, DeliveryStatus.DEAD]
     rows = session.execute(
@@ -78,7 +82,7 @@ def requeue(session: Session, *, outbox_id: int) -> Requeued:
         return requeued[0]
     row = session.get(OutboxItem, outbox_id)
     if row is None:
-        raise NotRequeueable(f"there is no outbox item {outbox_id}")
+        raise NoSuchOutboxItem(f"there is no outbox item {outbox_id}")
     if row.status == DeliveryStatus.SENT:
         raise NotRequeueable(f"outbox item {outbox_id} was delivered already; only dead letters can be re-queued")
     failed = f"{row.attempts} failed attempt{'' if row.attempts == 1 else 's'}"

@@ -6,8 +6,10 @@ served all the same, with `supporthub_metrics_snapshot_ok` 0 — a scrape that f
 would hide the very numbers that explain an outage. prometheus_client's aiohttp handler writes
 the answer (content negotiation, OpenMetrics, compression).
 
-With `admin.token` set, a scrape needs `Authorization: Bearer <token>`; without it the
-endpoint is open, and the README says to keep it behind the reverse proxy.
+With `admin.token` set, a scrape needs `Authorization: Bearer <token>` — checked by the
+dashboard's `AdminAccess`, so wrong guesses here count towards the same throttle as the
+sign-in page's; without it the endpoint is open, and the README says to keep it behind the
+reverse proxy.
 """
 
 from __future__ import annotations
@@ -20,9 +22,9 @@ from datetime import timedelta
 from aiohttp import web
 from prometheus_client.aiohttp import make_aiohttp_handler
 
+from core.admin.access import AdminAccess
 from core.metrics import EVENT_LOOP_LAG_SECONDS, REGISTRY, SNAPSHOT_OK
 from core.metrics_snapshot import publish, read_snapshot
-from core.request_guards import bearer_refusal
 from core.runtime import Runtime
 from core.settings import Settings
 
@@ -33,15 +35,17 @@ SNAPSHOT_TIMEOUT_S = 2.0
 LAG_INTERVAL_S = 0.5
 
 
-def install_metrics(app: web.Application, settings: Settings, runtime: web.AppKey[Runtime]) -> None:
-    """Serve `/metrics` on `app`, and sample its event loop's lag while it runs."""
-    app.router.add_get("/metrics", _MetricsHandler(settings, runtime).handle)
+def install_metrics(app: web.Application, settings: Settings, runtime: web.AppKey[Runtime], *,
+                    access: AdminAccess | None) -> None:
+    """Serve `/metrics` on `app` (to the admin token's holder when `access` is given), and
+    sample its event loop's lag while it runs."""
+    app.router.add_get("/metrics", _MetricsHandler(settings, runtime, access).handle)
     app.cleanup_ctx.append(_loop_lag_watched)
 
 
 class _MetricsHandler:
-    def __init__(self, settings: Settings, runtime: web.AppKey[Runtime]) -> None:
-        self._token = settings.admin.token
+    def __init__(self, settings: Settings, runtime: web.AppKey[Runtime], access: AdminAccess | None) -> None:
+        self._access = access
         self._runtime = runtime
         self._channels = tuple(settings.channels)
         self._sla = timedelta(minutes=settings.handoff.sla_minutes)
@@ -49,8 +53,8 @@ class _MetricsHandler:
         self._snapshot_failing = False
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
-        if (refusal := bearer_refusal(request, self._token, named="admin token")) is not None:
-            raise refusal
+        if self._access is not None:
+            await self._access.admit_bearer(request)
         SNAPSHOT_OK.set(await self._refresh(request.app.get(self._runtime)))
         return await self._serve(request)
 

@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
+from core.admin.access import AdminAccess
 from core.admin.app import install_admin
 from core.db import libpq_url
 from core.leadership import Leadership
@@ -38,7 +39,8 @@ def create_app(settings: Settings) -> web.Application:
     for channel in channels.values():
         app.add_routes(channel.routes())
     app.add_routes([web.get("/healthz", healthz), web.get("/readyz", readyz)])
-    install_metrics(app, settings, RUNTIME)
+    access = AdminAccess(settings.admin.token, redis_url=settings.redis_url) if settings.admin.token else None
+    install_metrics(app, settings, RUNTIME, access=access)
 
     async def runtime_ctx(app: web.Application) -> AsyncIterator[None]:
         async with open_runtime(settings, channels) as runtime:
@@ -56,7 +58,7 @@ def create_app(settings: Settings) -> web.Application:
                 await leadership.stop()
 
     app.cleanup_ctx.append(runtime_ctx)
-    install_admin(app, settings, RUNTIME, channels=list(channels))
+    install_admin(app, settings, RUNTIME, channels=list(channels), access=access)
     return app
 
 

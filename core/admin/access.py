@@ -26,6 +26,7 @@ import secrets
 import time
 from dataclasses import dataclass
 from datetime import timedelta
+from urllib.parse import urlsplit
 
 from aiohttp import web
 from itsdangerous import BadSignature, URLSafeTimedSerializer
@@ -77,17 +78,29 @@ class AdminAccess:
         csrf = session.get("csrf") if isinstance(session, dict) else None
         return Visitor(csrf=csrf) if isinstance(csrf, str) else None
 
-    async def refusal(self, request: web.Request) -> web.HTTPException | None:
-        """None when `request` may proceed; else what to answer: 429 for an address past its
-        failures, 401 for a wrong Bearer token (counted as a failure), and for a request with no
-        (or an expired) session the way to the sign-in page."""
+    async def admit(self, request: web.Request) -> Visitor:
+        """The visitor `request` comes from; else raises what to answer. A valid session or
+        token always gets in (someone guessing must not lock the operators out); otherwise 429
+        for an address past its failures, 401 for a wrong Bearer token (counted as a failure),
+        and for a request with no (or an expired) session the way to the sign-in page."""
+        if (visitor := self.visitor(request)) is not None:
+            return visitor
         if (wait := await self.throttled(request)) is not None:
-            return wait
-        if self.visitor(request) is not None:
-            return None
+            raise wait
         if "Authorization" in request.headers:
             await self.failed(request)
-        return unauthorized(request)
+        raise unauthorized(request)
+
+    async def admit_bearer(self, request: web.Request) -> None:
+        """For what scripts call (`/metrics`): the Bearer token only, its failures counted and
+        throttled with the sign-in page's."""
+        if "Authorization" in request.headers and self.visitor(request) is not None:
+            return
+        if (wait := await self.throttled(request)) is not None:
+            raise wait
+        if "Authorization" in request.headers:
+            await self.failed(request)
+        raise web.HTTPUnauthorized(text="Unauthorized\n", headers={"WWW-Authenticate": "Bearer"})
 
     async def throttled(self, request: web.Request) -> web.HTTPException | None:
         """429 for an address that failed too often lately; None otherwise."""
@@ -127,6 +140,16 @@ class AdminAccess:
         if isinstance(form_value, str) and hmac.compare_digest(form_value.encode(), visitor.csrf.encode()):
             return None
         return web.HTTPForbidden(text="This form has expired; reload the page and try again.\n")
+
+
+def cross_site(request: web.Request) -> bool:
+    """A form posted from another site's page (login CSRF: another site making an operator's
+    browser sign in, or fail to). Browsers send Sec-Fetch-Site; older ones at least Origin."""
+    site = request.headers.get("Sec-Fetch-Site")
+    if site is not None:
+        return site not in ("same-origin", "none")
+    origin = request.headers.get("Origin")
+    return origin is not None and urlsplit(origin).netloc != request.host
 
 
 def unauthorized(request: web.Request) -> web.HTTPException:

@@ -13,9 +13,9 @@ from typing import Any
 from aiohttp import web
 from jinja2 import Environment
 
-from core.admin.access import AdminAccess
+from core.admin.access import AdminAccess, cross_site
 from core.admin.pages import VISITOR, Pages
-from core.admin.render import environment, page
+from core.admin.render import SECURITY_HEADERS, environment, page
 from core.runtime import Runtime
 from core.settings import Settings
 
@@ -26,16 +26,16 @@ TURN_ON = "the dashboard at /admin is off: set SUPPORTHUB_ADMIN__TOKEN (environm
 
 
 def install_admin(app: web.Application, settings: Settings, runtime: web.AppKey[Runtime], *,
-                  channels: Sequence[str]) -> None:
+                  channels: Sequence[str], access: AdminAccess | None) -> None:
     """Add /admin to `app`; call it after the runtime's cleanup context is added, so the
     dashboard's background work stops before the runtime closes."""
-    if settings.admin.token is None:
+    if access is None:
         log.info(TURN_ON)
-        app.router.add_route("*", "/admin", _off)
-        app.router.add_route("*", "/admin/{tail:.*}", _off)
+        off = _Off()
+        app.router.add_route("*", "/admin", off.handle)
+        app.router.add_route("*", "/admin/{tail:.*}", off.handle)
         return
     log.info("the dashboard is on at /admin (sign in with SUPPORTHUB_ADMIN__TOKEN)")
-    access = AdminAccess(settings.admin.token, redis_url=settings.redis_url)
     env = environment()
     pages = Pages(settings, runtime, channels=channels, env=env)
     sign_in = _SignIn(access, env)
@@ -43,6 +43,7 @@ def install_admin(app: web.Application, settings: Settings, runtime: web.AppKey[
     app.router.add_post("/admin/login", sign_in.submit)
     app.router.add_post("/admin/logout", _guarded(access, sign_in.sign_out))
     app.cleanup_ctx.append(partial(_background, pages.keep_gaps_warm))
+    app.on_shutdown.append(pages.close)
     for route in pages.routes():
         assert isinstance(route, web.RouteDef)
         app.router.add_route(route.method, route.path, _guarded(access, route.handler), name=route.kwargs.get("name"))
@@ -58,19 +59,27 @@ async def _background(work: Callable[[web.Application], Coroutine[Any, Any, None
         await asyncio.gather(task, return_exceptions=True)
 
 
-async def _off(request: web.Request) -> web.Response:
-    log.warning("%s asked for %s; %s", request.remote, request.path, TURN_ON)
-    raise web.HTTPNotFound()
+class _Off:
+    """404 for every /admin path; the first request also says in the log how to turn it on."""
+
+    def __init__(self) -> None:
+        self._told = False
+
+    async def handle(self, request: web.Request) -> web.Response:
+        if not self._told:
+            self._told = True
+            log.warning("%s asked for %s; %s", request.remote, request.path, TURN_ON)
+        raise web.HTTPNotFound()
 
 
 def _guarded(access: AdminAccess, handler: Handler) -> Handler:
     async def guarded(request: web.Request) -> web.StreamResponse:
-        if (refusal := await access.refusal(request)) is not None:
-            raise refusal
-        visitor = access.visitor(request)
-        assert visitor is not None  # refusal() said so
-        request[VISITOR] = visitor
-        return await handler(request)
+        try:
+            request[VISITOR] = await access.admit(request)
+            return await handler(request)
+        except web.HTTPException as answer:  # refusals and errors echo input: the pages' headers too
+            answer.headers.update(SECURITY_HEADERS)
+            raise
 
     return guarded
 
@@ -84,6 +93,8 @@ class _SignIn:
         return page(self._env, "login.html", failed=False)
 
     async def submit(self, request: web.Request) -> web.Response:
+        if cross_site(request):
+            raise web.HTTPForbidden(text="Sign in from the dashboard's own page.\n")
         if (wait := await self._access.throttled(request)) is not None:
             raise wait
         form = await request.post()

@@ -10,7 +10,7 @@ import asyncio
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, NoReturn
 
 from aiohttp import web
@@ -19,23 +19,25 @@ from jinja2 import Environment
 from core.admin import conversations, operations, queries
 from core.admin.access import AdminAccess, Visitor
 from core.admin.charts import Series, data_table, stacked_bars
-from core.admin.gaps import GapFinder
+from core.admin.gaps import GapFinder, GapReport
 from core.admin.periods import PERIODS, BadFilter, Chosen, chosen_period
 from core.admin.queries import Period
 from core.admin.render import as_json, page
-from core.admin.schedule import upcoming_runs
+from core.admin.schedule import ScheduledJob, upcoming_runs
 from core.admin.status import Status, read_status
 from core.db import ConversationState
-from core.dead_letters import NotRequeueable
+from core.dead_letters import NoSuchOutboxItem, NotRequeueable
 from core.runtime import Runtime
 from core.settings import Settings
 
 log = logging.getLogger(__name__)
 
 VISITOR = web.RequestKey("admin_visitor", Visitor)
-OUTCOME_NAMES = ("answered", "declined", "escalated", "staff", "other")
 PAGE_SIZE = 50
 WARM_EVERY_S = 300
+MAX_WORDS = 10
+"""Each word is a substring scan of the messages: a search of hundreds would tie the database up."""
+MAX_PAGE = 10_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +53,17 @@ class Overview:
     helpful_share: float | None
     first_response: queries.FirstResponse
     cases: queries.CaseCounts
+    days: list[date]
+    """Every UTC day of the period, empty ones included: the charts' x axis."""
+
+
+@dataclass(frozen=True, slots=True)
+class KnowledgeStatus:
+    documents: list[operations.DocumentRow]
+    runs: list[operations.RunRow]
+    schedule: list[ScheduledJob]
+    reindexing: bool
+    """A re-index started from the dashboard is running in this process."""
 
 
 class Pages:
@@ -108,9 +121,9 @@ class Pages:
             raise web.HTTPServiceUnavailable(text="supporthub is still starting; try again in a moment\n")
         return runtime
 
-    def _page(self, request: web.Request, template: str, **context: Any) -> web.Response:
+    def _page(self, request: web.Request, template: str, *, status: int = 200, **context: Any) -> web.Response:
         visitor: Visitor = request[VISITOR]
-        return page(self._env, template, csrf=visitor.csrf or "", path=request.path, **context)
+        return page(self._env, template, status=status, csrf=visitor.csrf or "", path=request.path, **context)
 
     def _chosen(self, request: web.Request) -> Chosen:
         try:
@@ -131,18 +144,17 @@ class Pages:
             first = await queries.first_response(session, period)
             cases = await queries.open_cases(session, now=period.until, sla=self._sla)
         return Overview(chosen.key, period.channel, period.since, period.until, volume, totals, by_day, helpful,
-                        helpful.share, first, cases)
+                        helpful.share, first, cases, chosen.days)
 
     async def overview(self, request: web.Request) -> web.Response:
         data = await self._overview(request)
-        chosen = self._chosen(request)
-        days = chosen.days
+        days = data.days
         channels = sorted({row.channel for row in data.volume})
         per_day = {(row.day, row.channel): row.messages for row in data.volume}
         volume_series = [Series(channel, [per_day.get((day, channel), 0) for day in days]) for channel in channels]
         outcome_rows = {row.day: row for row in data.outcomes_by_day}
         outcome_series = [Series(name, [getattr(outcome_rows[day], name) if day in outcome_rows else 0 for day in days])
-                          for name in OUTCOME_NAMES]
+                          for name in queries.OUTCOME_NAMES]
         return self._page(
             request, "overview.html", data=data, periods=PERIODS, channels=self._channels,
             sla_minutes=self._settings.handoff.sla_minutes,
@@ -161,7 +173,7 @@ class Pages:
 
     # -- knowledge gaps ---------------------------------------------------------------------
 
-    async def _gap_report(self, request: web.Request) -> tuple[Chosen, Any]:
+    async def _gap_report(self, request: web.Request) -> tuple[Chosen, GapReport]:
         chosen = self._chosen(request)
         runtime = self._runtime(request)
         async with runtime.sessionmaker() as session:
@@ -190,13 +202,16 @@ class Pages:
         try:
             since = _day(query.get("since"))
             until = _day(query.get("until"))
-            page_number = int(query.get("page") or 1)
         except ValueError as exc:
-            raise web.HTTPBadRequest(text="since and until are dates (YYYY-MM-DD); page is a number from 1\n") from exc
-        if page_number < 1:
-            raise web.HTTPBadRequest(text="page is a number from 1\n")
+            raise web.HTTPBadRequest(text="since and until are dates (YYYY-MM-DD)\n") from exc
+        page_number = _number(query.get("page") or "1")
+        if page_number is None or page_number > MAX_PAGE:
+            raise web.HTTPBadRequest(text=f"page is a number from 1 to {MAX_PAGE}\n")
+        words = list(dict.fromkeys(query.get("q", "").split()))
+        if len(words) > MAX_WORDS:
+            raise web.HTTPBadRequest(text=f"search for at most {MAX_WORDS} words\n")
         found = conversations.ConversationFilter(
-            words=query.get("q", "").strip(), contact=query.get("contact", "").strip(), channel=channel, state=state,
+            words=" ".join(words), contact=query.get("contact", "").strip(), channel=channel, state=state,
             since=since, until=until + timedelta(days=1) if until is not None else None)
         return found, page_number
 
@@ -248,17 +263,16 @@ class Pages:
 
     # -- knowledge --------------------------------------------------------------------------
 
-    async def _knowledge(self, request: web.Request) -> dict[str, Any]:
+    async def _knowledge(self, request: web.Request) -> KnowledgeStatus:
         async with self._runtime(request).sessionmaker() as session:
             documents = await operations.documents(session)
             runs = await operations.index_runs(session)
             last_started = await operations.last_scheduled_starts(session)
         schedule = upcoming_runs(self._settings.schedule, now=datetime.now(UTC), last_started=last_started)
-        return {"documents": documents, "runs": runs, "schedule": schedule,
-                "reindexing": self._reindexing is not None and not self._reindexing.done()}
+        return KnowledgeStatus(documents, runs, schedule, self._reindexing is not None and not self._reindexing.done())
 
     async def knowledge(self, request: web.Request) -> web.Response:
-        return self._page(request, "knowledge.html", **await self._knowledge(request),
+        return self._page(request, "knowledge.html", knowledge=await self._knowledge(request),
                           started=request.query.get("started") == "1")
 
     async def knowledge_json(self, request: web.Request) -> web.Response:
@@ -273,6 +287,13 @@ class Pages:
             trigger = f"admin:dashboard ({'token' if visitor.csrf is None else 'session'} from {request.remote})"
             self._reindexing = asyncio.create_task(self._run_reindex(runtime, trigger[:100]), name="admin-reindex")
         _back("/admin/knowledge?started=1")
+
+    async def close(self, app: web.Application) -> None:
+        """At shutdown: stop a dashboard re-index before the runtime it uses closes (the run
+        is recorded as failed, and the next re-index picks it up)."""
+        if self._reindexing is not None:
+            self._reindexing.cancel()
+            await asyncio.gather(self._reindexing, return_exceptions=True)
 
     async def _run_reindex(self, runtime: Runtime, trigger: str) -> None:
         log.info("admin: re-index started (%s)", trigger)
@@ -290,24 +311,27 @@ class Pages:
 
     async def status(self, request: web.Request) -> web.Response:
         return self._page(request, "status.html", hub=await self._status(request),
-                          retried=request.query.get("retried"), problem=request.query.get("problem"))
+                          retried=_number(request.query.get("retried")), problem=None)
 
     async def status_json(self, request: web.Request) -> web.Response:
         return as_json(await self._status(request))
 
     async def retry(self, request: web.Request) -> web.Response:
+        """Re-queue a dead letter, then back to the Status page; a row that is not (or no
+        longer) a dead letter gets the page again with the reason, and nothing changed."""
         await self._checked_form(request)
-        try:
-            reply_id = int(request.match_info["id"])
-        except ValueError as exc:
-            raise web.HTTPBadRequest(text="a dead letter's id is a number\n") from exc
+        reply_id = _number(request.match_info["id"])
+        if reply_id is None:
+            raise web.HTTPNotFound(text="a dead letter's id is a number\n")
         try:
             async with self._runtime(request).sessionmaker.begin() as session:
                 requeued = await operations.retry_dead_letter(session, reply_id)
-        except (NotRequeueable, LookupError) as exc:
+        except NotRequeueable as exc:
+            status = 404 if isinstance(exc, NoSuchOutboxItem) else 409
             if _wants_json(request):
-                raise web.HTTPConflict(text=f"{exc}\n") from exc
-            _back(f"/admin/status?problem={reply_id}")
+                raise (web.HTTPNotFound if status == 404 else web.HTTPConflict)(text=f"{exc}\n") from exc
+            return self._page(request, "status.html", status=status, hub=await self._status(request),
+                              retried=None, problem=str(exc))
         log.info("admin: dead letter %d re-queued for %s", requeued.id, requeued.channel)
         if _wants_json(request):
             return as_json(requeued)
@@ -330,8 +354,19 @@ def _volume_text(data: Overview) -> str:
     return f"{total} customer messages in the period" + (f": {parts}." if parts else ".")
 
 
+def _number(value: str | None) -> int | None:
+    """A positive id or page number as the database can hold it; None for anything else."""
+    return int(value) if value is not None and value.isascii() and value.isdigit() and 0 < int(value) < 2**31 else None
+
+
 def _day(value: str | None) -> datetime | None:
-    return datetime.strptime(value, "%Y-%m-%d").replace(tzinfo=UTC) if value else None
+    """A search bound's UTC midnight; ValueError for anything but a date before the year 9999."""
+    if not value:
+        return None
+    day = datetime.strptime(value, "%Y-%m-%d").replace(tzinfo=UTC)
+    if day.year >= 9999:
+        raise ValueError(value)
+    return day
 
 
 def _wants_json(request: web.Request) -> bool:

@@ -52,16 +52,28 @@ async def test_without_a_token_the_dashboard_is_not_there_and_the_log_says_how_t
     assert "set SUPPORTHUB_ADMIN__TOKEN" in caplog.text
 
 
-async def test_every_page_and_json_route_refuses_without_the_token(admin: TestClient) -> None:
-    for path in JSON_ROUTES:
-        response = await admin.get(path)
-        assert response.status == 401, path
+def admin_routes(client: TestClient) -> list[tuple[str, str]]:
+    """Every route the app serves under /admin, with a sample id for its placeholders."""
+    found = []
+    for route in client.app.router.routes():
+        path = route.resource.canonical if route.resource is not None else ""
+        if path.startswith("/admin") and route.method != "HEAD":
+            found.append((route.method, path.replace("{id}", "1")))
+    return found
+
+
+async def test_every_page_json_route_and_action_refuses_without_the_token(admin: TestClient) -> None:
+    routes = admin_routes(admin)
+    assert {path for _, path in routes} >= {*PAGES[:-1], *JSON_ROUTES[:-1], *ACTIONS, "/admin/login"}
+    for method, path in routes:
+        if path == "/admin/login":
+            continue
+        response = await admin.request(method, path)
+        assert response.status == 401, (method, path)
         assert await response.text() == "Unauthorized\n"
     for path in PAGES:
         response = await admin.get(path, headers={"Accept": "text/html"}, allow_redirects=False)
         assert (response.status, response.headers["Location"]) == (303, "/admin/login"), path
-    for path in ACTIONS:
-        assert (await admin.post(path)).status == 401, path
     wrong = {"Authorization": "Bearer not-the-token"}
     assert (await admin.get("/admin/api/status", headers=wrong)).status == 401
 
@@ -87,17 +99,36 @@ async def test_signing_in_sets_a_signed_http_only_strict_cookie_with_an_expiry(a
     assert "Messages in, per channel per day" in await page.text()
 
 
-async def test_a_wrong_token_gets_401_with_no_hint_and_guessing_is_throttled(admin: TestClient) -> None:
+async def test_a_wrong_token_gets_401_with_no_hint_and_guessing_is_throttled_without_locking_out_operators(
+        admin: TestClient) -> None:
+    await sign_in(admin)
+    signed_in_cookie = admin.session.cookie_jar.filter_cookies(admin.make_url("/admin"))[COOKIE].value
+    admin.session.cookie_jar.clear()
     first = await sign_in(admin, "guess-1")
     assert first.status == 401
     assert "Sign-in failed." in await first.text()
     assert COOKIE not in first.cookies
-    for n in range(2, FAILURES.amount + 1):
+    for n in range(2, FAILURES.amount):
         assert (await sign_in(admin, f"guess-{n}")).status == 401
-    throttled = await sign_in(admin)  # even the right token waits out the window
+    assert (await admin.get("/metrics", headers={"Authorization": "Bearer guess-at-metrics"})).status == 401
+    throttled = await sign_in(admin)  # even the right token waits out the window at the sign-in form
     assert throttled.status == 429
     assert 1 <= int(throttled.headers["Retry-After"]) <= 60
-    assert (await admin.get("/admin/api/status", headers=BEARER)).status == 429
+    assert (await admin.get("/metrics", headers={"Authorization": "Bearer another-guess"})).status == 429
+    # those already holding the token or a session are not locked out by someone guessing
+    assert (await admin.get("/admin/api/status", headers=BEARER)).status == 200
+    assert (await admin.get("/metrics", headers=BEARER)).status == 200
+    assert (await admin.get("/admin/api/status", headers={"Cookie": f"{COOKIE}={signed_in_cookie}"})).status == 200
+
+
+async def test_a_sign_in_posted_from_another_site_is_refused(admin: TestClient) -> None:
+    for headers in ({"Sec-Fetch-Site": "cross-site"}, {"Origin": "https://evil.example"}):
+        response = await admin.post("/admin/login", data={"token": TOKEN}, headers=headers, allow_redirects=False)
+        assert response.status == 403
+        assert COOKIE not in response.cookies
+    same = await admin.post("/admin/login", data={"token": TOKEN}, headers={"Sec-Fetch-Site": "same-origin"},
+                            allow_redirects=False)
+    assert same.status == 303
 
 
 async def test_a_tampered_cookie_is_refused(admin: TestClient) -> None:
@@ -110,7 +141,7 @@ async def test_a_tampered_cookie_is_refused(admin: TestClient) -> None:
     assert (await admin.get("/admin/api/status", headers={"Cookie": f"{COOKIE}={forged}"})).status == 401
 
 
-async def test_signing_out_ends_the_session(admin: TestClient) -> None:
+async def test_signing_out_drops_the_session_from_the_browser(admin: TestClient) -> None:
     await sign_in(admin)
     csrf = await csrf_of(admin)
     response = await admin.post("/admin/logout", data={"csrf": csrf}, allow_redirects=False)
@@ -124,3 +155,23 @@ async def test_actions_from_a_cookie_session_need_the_pages_csrf_value(admin: Te
         assert (await admin.post(path, data={})).status == 403, path
         assert (await admin.post(path, data={"csrf": "forged"})).status == 403, path
     assert (await admin.get("/admin/api/status")).status == 200  # still signed in
+
+
+@pytest.mark.parametrize(("method", "path", "status", "reason"), [
+    ("GET", "/admin/api/overview?period=90d", 400, "period must be one of today, 7d, 30d"),
+    ("GET", "/admin/api/gaps?channel=fax", 400, "channel must be one of web, api"),
+    ("GET", "/admin/api/conversations?page=99999999999999999999", 400, "page is a number from 1 to 10000"),
+    ("GET", "/admin/api/conversations?page=0", 400, "page is a number from 1"),
+    ("GET", "/admin/api/conversations?until=9999-12-31", 400, "since and until are dates"),
+    ("GET", "/admin/api/conversations?since=2026-13-45", 400, "since and until are dates"),
+    ("GET", "/admin/api/conversations?q=" + "+".join(f"w{n}" for n in range(11)), 400, "at most 10 words"),
+    ("GET", "/admin/api/conversations?state=lost", 400, "state must be one of"),
+    ("POST", "/admin/outbox/99999999999999999999/retry", 404, "a dead letter's id is a number"),
+    ("POST", "/admin/outbox/7/retry", 404, "there is no outbox item 7"),
+])
+async def test_bad_input_gets_a_4xx_naming_what_is_wrong(admin: TestClient, method: str, path: str, status: int,
+                                                         reason: str) -> None:
+    response = await admin.request(method, path, headers=BEARER)
+    assert response.status == status
+    assert reason in await response.text()
+    assert response.headers["X-Content-Type-Options"] == "nosniff"

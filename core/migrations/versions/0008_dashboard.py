@@ -7,7 +7,10 @@
   Needed because of the index above: SQLite, which has no statistics, prefers it to
   (conversation_id, id) for that test and walks every staff message since the case opened —
   with 300,000 messages and 200 open cases, 9.3 s instead of 9 ms for the case queue;
-- messages (reply_to): a customer message's reply, for first-response times and knowledge gaps;
+- messages (reply_to, author, created_at): a customer message's reply, for first-response
+  times and knowledge gaps; with reply_to alone PostgreSQL merge-joined over the whole index
+  and filtered the bot's replies out of it (830 ms for 30 days of a million messages; 110 ms
+  with the author and time in the index);
 - feedback (created_at): helpfulness in a period;
 - outbox (channel, sent_at): the last successful delivery per channel;
 - index_runs.skipped: the files a run could not read or convert, each with the reason.
@@ -31,7 +34,7 @@ depends_on: str | Sequence[str] | None = None
 def upgrade() -> None:
     op.create_index('ix_messages_author_created', 'messages', ['author', 'created_at', 'channel'])
     op.create_index('ix_messages_conversation_author', 'messages', ['conversation_id', 'author', 'created_at'])
-    op.create_index('ix_messages_reply_to', 'messages', ['reply_to'])
+    op.create_index('ix_messages_reply_to', 'messages', ['reply_to', 'author', 'created_at'])
     op.create_index('ix_feedback_created_at', 'feedback', ['created_at'])
     op.create_index('ix_outbox_sent', 'outbox', ['channel', 'sent_at'])
     with op.batch_alter_table('index_runs') as batch:

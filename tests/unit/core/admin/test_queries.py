@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from core.admin.queries import (
@@ -189,3 +189,20 @@ async def test_seconds_between_two_stored_timestamps(sessionmaker: async_session
         between = SecondsBetween(Conversation.updated_at, Conversation.created_at)
         seconds = (await session.execute(select(between))).scalar_one()
     assert float(seconds) == pytest.approx(86_490.25, abs=1e-3)
+
+
+async def test_days_are_utc_days_whatever_the_database_sessions_time_zone(
+        sessionmaker: async_sessionmaker[AsyncSession]) -> None:
+    late = datetime(2026, 11, 22, 23, 30, tzinfo=UTC)
+    async with sessionmaker.begin() as session:
+        session.add(Contact(id="c1"))
+        session.add(Conversation(id="conv", contact_id="c1", channel="web", chat_id="x"))
+        await session.flush()
+        session.add(Message(conversation_id="conv", channel="web", author="customer", text="t", created_at=late))
+        session.add(Message(conversation_id="conv", channel="web", author="bot", text="t", created_at=late))
+    async with sessionmaker() as session:
+        if session.bind.dialect.name == "postgresql":
+            await session.execute(text("SET TIME ZONE 'Asia/Tokyo'"))  # where it is already the 23rd
+        period = Period(since=late - timedelta(hours=1), until=late + timedelta(hours=1))
+        assert [row.day for row in await volume(session, period)] == [date(2026, 11, 22)]
+        assert [row.day for row in await outcomes_by_day(session, period)] == [date(2026, 11, 22)]
