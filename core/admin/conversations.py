@@ -162,14 +162,14 @@ class Transcript:
     memories: list[MemoryInfo]
 
 
-async def search(session: AsyncSession, filter: ConversationFilter, *, limit: int = 50,
+async def search(session: AsyncSession, criteria: ConversationFilter, *, limit: int = 50,
                  offset: int = 0) -> ConversationPage:
-    """The conversations matching `filter`, most recently active first."""
+    """The conversations matching `criteria`, most recently active first."""
     found = (await session.execute(
         select(Conversation.id, Conversation.channel, Conversation.state, Conversation.contact_id,
                Contact.display_name, Conversation.updated_at)
         .join(Contact, Contact.id == Conversation.contact_id)
-        .where(*_matching(filter))
+        .where(*_matching(criteria))
         .order_by(Conversation.updated_at.desc(), Conversation.id.desc())
         .limit(limit + 1)
         .offset(offset)
@@ -181,18 +181,18 @@ async def search(session: AsyncSession, filter: ConversationFilter, *, limit: in
     return ConversationPage(rows, more=len(found) > limit)
 
 
-def _matching(filter: ConversationFilter) -> list[ColumnElement[bool]]:
-    conditions = [_mentioned(word) for word in filter.words.split()]
-    if contact := filter.contact.strip():
+def _matching(criteria: ConversationFilter) -> list[ColumnElement[bool]]:
+    conditions = [_mentioned(word) for word in criteria.words.split()]
+    if contact := criteria.contact.strip():
         conditions.append(_contact_is(contact))
-    if filter.channel is not None:
-        conditions.append(Conversation.channel == filter.channel)
-    if filter.state is not None:
-        conditions.append(Conversation.state == filter.state)
-    if filter.since is not None:
-        conditions.append(Conversation.updated_at >= filter.since)
-    if filter.until is not None:
-        conditions.append(Conversation.updated_at < filter.until)
+    if criteria.channel is not None:
+        conditions.append(Conversation.channel == criteria.channel)
+    if criteria.state is not None:
+        conditions.append(Conversation.state == criteria.state)
+    if criteria.since is not None:
+        conditions.append(Conversation.updated_at >= criteria.since)
+    if criteria.until is not None:
+        conditions.append(Conversation.updated_at < criteria.until)
     return conditions
 
 

@@ -4,8 +4,9 @@ dead letter, re-index — each checked against rows seeded in the database with 
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -15,11 +16,12 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from core.db import Case, Contact, Conversation, DeliveryStatus, Message, OutboxItem
-from core.server import RUNTIME, create_app
-from core.settings import AdminSettings, Settings
+from core.server import RUNTIME
+from core.settings import AdminSettings
 from knowledge.settings import KnowledgeSettings
 from knowledge.tables import IndexRun
-from tests.browser.test_widget_browser import CHROMIUM, CHROMIUM_ARGS, Live, expect, playwright_api, serve
+from tests.browser.conftest import Launch, Live
+from tests.browser.test_widget_browser import CHROMIUM, CHROMIUM_ARGS, expect, playwright_api
 from tests.settle import until
 
 pytestmark = pytest.mark.browser
@@ -33,21 +35,9 @@ BITCOIN = ["Can I pay with bitcoin?", "Do you accept crypto payments like bitcoi
 
 
 @pytest.fixture
-async def dashboard(make_settings: Callable[..., Settings]) -> AsyncIterator[Callable[..., Any]]:
-    runners = []
-
-    async def start(**overrides: object) -> Live:
-        settings = make_settings(channels=["web", "api"], admin=AdminSettings(token=SecretStr(TOKEN)), **overrides)
-        app = create_app(settings)
-        runner, url = await serve(app)
-        runners.append(runner)
-        return Live(url=url, app=app)
-
-    try:
-        yield start
-    finally:
-        for runner in reversed(runners):
-            await runner.cleanup()
+def dashboard(launch: Launch) -> Launch:
+    """The hub with its web and api channels and the dashboard on."""
+    return partial(launch, channels=["web", "api"], admin=AdminSettings(token=SecretStr(TOKEN)))
 
 
 @pytest.fixture
@@ -105,7 +95,7 @@ async def sign_in(page: Any, live: Live) -> None:
 
 
 async def test_a_wrong_token_is_refused_and_the_right_one_shows_the_overview_charts(
-        dashboard: Callable[..., Any], page: Any) -> None:
+        dashboard: Launch, page: Any) -> None:
     live = await dashboard()
     await seed(live.app[RUNTIME].sessionmaker)
     await page.goto(f"{live.url}/admin/status")
@@ -132,7 +122,7 @@ async def test_a_wrong_token_is_refused_and_the_right_one_shows_the_overview_cha
     await expect(page.locator("#messages-in")).to_have_text("1")
 
 
-async def test_a_knowledge_gap_opens_on_its_questions_and_conversations(dashboard: Callable[..., Any],
+async def test_a_knowledge_gap_opens_on_its_questions_and_conversations(dashboard: Launch,
                                                                         page: Any) -> None:
     live = await dashboard()
     await seed(live.app[RUNTIME].sessionmaker)
@@ -149,7 +139,7 @@ async def test_a_knowledge_gap_opens_on_its_questions_and_conversations(dashboar
     await expect(page.locator("#transcript")).to_contain_text("declined")
 
 
-async def test_conversations_are_found_by_their_words(dashboard: Callable[..., Any], page: Any) -> None:
+async def test_conversations_are_found_by_their_words(dashboard: Launch, page: Any) -> None:
     live = await dashboard()
     await seed(live.app[RUNTIME].sessionmaker)
     await sign_in(page, live)
@@ -164,7 +154,7 @@ async def test_conversations_are_found_by_their_words(dashboard: Callable[..., A
     await expect(page.locator("#transcript")).to_contain_text("Sources: Billing › Invoices")
 
 
-async def test_a_dead_letter_is_retried_from_the_status_page(dashboard: Callable[..., Any], page: Any) -> None:
+async def test_a_dead_letter_is_retried_from_the_status_page(dashboard: Launch, page: Any) -> None:
     live = await dashboard()
     sessionmaker = live.app[RUNTIME].sessionmaker
     await seed(sessionmaker)
@@ -180,7 +170,7 @@ async def test_a_dead_letter_is_retried_from_the_status_page(dashboard: Callable
     assert (row.status, row.attempts) == (DeliveryStatus.PENDING, 0)  # telegram is off here: nobody sends it
 
 
-async def test_re_index_now_runs_an_audited_index_run(dashboard: Callable[..., Any], page: Any,
+async def test_re_index_now_runs_an_audited_index_run(dashboard: Launch, page: Any,
                                                       tmp_path: Path) -> None:
     knowledge = tmp_path / "knowledge"
     knowledge.mkdir()

@@ -8,7 +8,6 @@ import os
 import re
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -22,8 +21,9 @@ from channels.web_sessions import SessionTokens, identity_signature
 from core.db import Conversation, Feedback
 from core.messages import Address, InboundMessage
 from core.quoting import literal
-from core.server import RUNTIME, create_app
+from core.server import RUNTIME
 from core.settings import AttachmentSettings, LimitsSettings, LlmSettings, Settings, WebSettings
+from tests.browser.conftest import Launch, Live, serve
 from tests.fakes.hub import FakeHub
 from tests.fakes.openai_server import FakeOpenAI, StreamError, Text
 from tests.fakes.tcp_proxy import CuttableProxy
@@ -62,43 +62,6 @@ def dialogs_of(page: Any) -> list[str]:
 
     page.on("dialog", dismiss)
     return dialogs
-
-
-@dataclass
-class Live:
-    url: str
-    app: web.Application
-
-
-async def serve(app: web.Application) -> tuple[web.AppRunner, str]:
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    host, port = runner.addresses[0][:2]
-    return runner, f"http://{host}:{port}"
-
-
-Launch = Callable[..., Awaitable[Live]]
-
-
-@pytest.fixture
-async def launch(make_settings: Callable[..., Settings]) -> AsyncIterator[Launch]:
-    """Starts `core.server.create_app` on a free port, its knowledge base holding the sample
-    help centre; keyword arguments override settings."""
-    runners: list[web.AppRunner] = []
-
-    async def start(**overrides: object) -> Live:
-        app = create_app(make_settings(channels=["web"], **overrides))
-        runner, url = await serve(app)
-        runners.append(runner)
-        return Live(url=url, app=app)
-
-    try:
-        yield start
-    finally:
-        for runner in reversed(runners):
-            await runner.cleanup()
 
 
 @pytest.fixture
