@@ -153,7 +153,7 @@ class Pages:
         per_day = {(row.day, row.channel): row.messages for row in data.volume}
         volume_series = [Series(channel, [per_day.get((day, channel), 0) for day in days]) for channel in channels]
         outcome_rows = {row.day: row for row in data.outcomes_by_day}
-        outcome_series = [Series(name, [getattr(outcome_rows[day], name) if day in outcome_rows else 0 for day in days])
+        outcome_series = [Series(name, [getattr(outcome_rows[day].outcomes, name) if day in outcome_rows else 0 for day in days])
                           for name in queries.OUTCOME_NAMES]
         return self._page(
             request, "overview.html", data=data, periods=PERIODS, channels=self._channels,

@@ -78,15 +78,7 @@ class DayOutcomes:
     """`Outcomes` of one UTC day."""
 
     day: date
-    answered: int
-    declined: int
-    escalated: int
-    other: int
-    staff: int
-
-    @property
-    def bot_replies(self) -> int:
-        return self.answered + self.declined + self.escalated + self.other
+    outcomes: Outcomes
 
 
 @dataclass(frozen=True, slots=True)
@@ -187,7 +179,8 @@ async def outcomes_by_day(session: AsyncSession, period: Period) -> list[DayOutc
     days: dict[date, dict[str, int]] = {}
     for d, name, n in rows:
         days.setdefault(_as_date(d), {})[name] = n
-    return [DayOutcomes(d, **{name: counts.get(name, 0) for name in OUTCOME_NAMES}) for d, counts in days.items()]
+    return [DayOutcomes(d, Outcomes(**{name: counts.get(name, 0) for name in OUTCOME_NAMES}))
+            for d, counts in days.items()]
 
 
 async def helpfulness(session: AsyncSession, period: Period) -> Helpfulness:

@@ -9,6 +9,7 @@ from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from core.admin.queries import (
+    Outcomes,
     Percentiles,
     Period,
     SecondsBetween,
@@ -109,11 +110,12 @@ async def test_outcomes_per_day_classify_as_the_totals_do(seeded: async_sessionm
         telegram = await outcomes_by_day(session, Period(WEEK.since, WEEK.until, channel="telegram"))
         total = await outcomes(session, WEEK)
     # WEEK starts the day before DAY1, which has no replies and so no row
-    assert [(d.day, d.answered, d.declined, d.escalated, d.other, d.staff) for d in days] == [
-        (date(2026, 11, 2), 1, 1, 0, 0, 0), (date(2026, 11, 3), 1, 0, 1, 1, 1)]
-    assert [d.bot_replies for d in days] == [2, 3]
-    assert sum(d.bot_replies for d in days) == total.bot_replies
-    assert [(d.day, d.answered, d.staff, d.bot_replies) for d in telegram] == [(date(2026, 11, 3), 1, 1, 1)]
+    assert [(d.day, d.outcomes) for d in days] == [
+        (date(2026, 11, 2), Outcomes(answered=1, declined=1, escalated=0, other=0, staff=0)),
+        (date(2026, 11, 3), Outcomes(answered=1, declined=0, escalated=1, other=1, staff=1))]
+    assert sum(d.outcomes.bot_replies for d in days) == total.bot_replies
+    assert [(d.day, d.outcomes.answered, d.outcomes.staff, d.outcomes.bot_replies) for d in telegram] == [
+        (date(2026, 11, 3), 1, 1, 1)]
 
 
 @pytest.fixture
@@ -201,7 +203,7 @@ async def test_days_are_utc_days_whatever_the_database_sessions_time_zone(
         session.add(Message(conversation_id="conv", channel="web", author="customer", text="t", created_at=late))
         session.add(Message(conversation_id="conv", channel="web", author="bot", text="t", created_at=late))
     async with sessionmaker() as session:
-        if session.bind.dialect.name == "postgresql":
+        if session.get_bind().dialect.name == "postgresql":
             await session.execute(text("SET TIME ZONE 'Asia/Tokyo'"))  # where it is already the 23rd
         period = Period(since=late - timedelta(hours=1), until=late + timedelta(hours=1))
         assert [row.day for row in await volume(session, period)] == [date(2026, 11, 22)]
