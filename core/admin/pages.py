@@ -81,7 +81,8 @@ class Pages:
 
     def routes(self) -> list[web.RouteDef]:
         return [
-            web.get("/admin", self.overview), web.get("/admin/api/overview", self.overview_json),
+            web.get("/admin", self.overview), web.get("/admin/", self.home),
+            web.get("/admin/api/overview", self.overview_json),
             web.get("/admin/gaps", self.gaps), web.get("/admin/api/gaps", self.gaps_json),
             web.get("/admin/conversations", self.conversation_search), web.get("/admin/api/conversations", self.conversation_search_json),
             web.get("/admin/conversations/{id}", self.transcript),
@@ -132,6 +133,9 @@ class Pages:
             raise web.HTTPBadRequest(text=f"{exc}\n") from exc
 
     # -- overview ---------------------------------------------------------------------------
+
+    async def home(self, request: web.Request) -> web.Response:
+        _back("/admin")
 
     async def _overview(self, request: web.Request) -> Overview:
         chosen = self._chosen(request)

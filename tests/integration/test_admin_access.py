@@ -83,6 +83,8 @@ async def test_the_bearer_token_opens_every_route(admin: TestClient) -> None:
         response = await admin.get(path, headers=BEARER)
         assert response.status == 200, (path, await response.text())
     assert (await admin.get("/admin/api/conversations/nope", headers=BEARER)).status == 404
+    slash = await admin.get("/admin/", headers=BEARER, allow_redirects=False)
+    assert (slash.status, slash.headers["Location"]) == (303, "/admin")
 
 
 async def test_signing_in_sets_a_signed_http_only_strict_cookie_with_an_expiry(admin: TestClient) -> None:
