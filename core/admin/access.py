@@ -61,6 +61,7 @@ class AdminAccess:
         storage: Storage = (RedisStorage(f"async+{redis_url}", implementation="redispy") if redis_url
                             else MemoryStorage())
         self._failures = MovingWindowRateLimiter(storage)
+        self._store_failing = False
 
     def visitor(self, request: web.Request) -> Visitor | None:
         """Who `request` comes from, or None when it carries neither a valid cookie nor the token."""
@@ -103,18 +104,40 @@ class AdminAccess:
         raise web.HTTPUnauthorized(text="Unauthorized\n", headers={"WWW-Authenticate": "Bearer"})
 
     async def throttled(self, request: web.Request) -> web.HTTPException | None:
-        """429 for an address that failed too often lately; None otherwise."""
+        """429 for an address that failed too often lately; None otherwise, and None while the
+        count's store (Redis) fails: a long random token is safe from guessing for that long,
+        and operators must not be shut out of the dashboard that shows what is wrong."""
         key = _address(request)
-        if await self._failures.test(FAILURES, "admin-sign-in", key):
+        try:
+            if await self._failures.test(FAILURES, "admin-sign-in", key):
+                self._store_answers()
+                return None
+            reset, _ = await self._failures.get_window_stats(FAILURES, "admin-sign-in", key)
+        except Exception as exc:  # noqa: BLE001 — Redis down or unreachable: fail open, say so once
+            self._store_fails(exc)
             return None
-        reset, _ = await self._failures.get_window_stats(FAILURES, "admin-sign-in", key)
         retry_after = max(1, math.ceil(reset - time.time()))
         return web.HTTPTooManyRequests(text="Too many failed sign-ins; try again later.\n",
                                        headers={"Retry-After": str(retry_after)})
 
     async def failed(self, request: web.Request) -> None:
-        await self._failures.hit(FAILURES, "admin-sign-in", _address(request))
         log.warning("admin: refused a sign-in from %s", _address(request))
+        try:
+            await self._failures.hit(FAILURES, "admin-sign-in", _address(request))
+        except Exception as exc:  # noqa: BLE001
+            self._store_fails(exc)
+
+    def _store_fails(self, exc: Exception) -> None:
+        if not self._store_failing:
+            # the exception's type only: a Redis error may quote its URL, password included
+            log.warning("admin: the sign-in failure count cannot be kept (%s); not throttling until it can",
+                        type(exc).__name__)
+        self._store_failing = True
+
+    def _store_answers(self) -> None:
+        if self._store_failing:
+            log.info("admin: the sign-in failure count is kept again")
+        self._store_failing = False
 
     def token_matches(self, given: str) -> bool:
         return hmac.compare_digest(given.encode("utf-8", "surrogateescape"), self._token)

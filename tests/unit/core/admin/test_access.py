@@ -46,3 +46,17 @@ def test_each_sign_in_gets_its_own_csrf_value() -> None:
     first = access.visitor(request_with(cookie_from(access)))
     second = access.visitor(request_with(cookie_from(access)))
     assert first is not None and second is not None and first.csrf != second.csrf
+
+
+async def test_an_unreachable_failure_store_lets_operators_in_rather_than_failing(
+        caplog: pytest.LogCaptureFixture) -> None:
+    access = AdminAccess(SecretStr("t0ken"), redis_url="redis://:secret-pass@127.0.0.1:1/0")
+    guess = make_mocked_request("GET", "/admin/api/status", headers={"Authorization": "Bearer wrong"})
+    for _ in range(7):
+        with pytest.raises(web.HTTPUnauthorized):
+            await access.admit(guess)
+    right = make_mocked_request("GET", "/admin/api/status", headers={"Authorization": "Bearer t0ken"})
+    assert await access.admit(right) is not None
+    assert "cannot be kept (ConnectionError); not throttling" in caplog.text
+    assert caplog.text.count("cannot be kept") == 1
+    assert "secret-pass" not in caplog.text
