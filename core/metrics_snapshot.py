@@ -51,7 +51,7 @@ async def read_snapshot(engine: AsyncEngine, knowledge: KnowledgeBase, *, sla: t
     """The database's numbers, and the chunk count of the index this process searches (a
     Chroma server's when several processes share one)."""
     async with engine.connect() as connection:
-        pending, dead = await _outbox(connection)
+        pending, dead = await undelivered_by_channel(connection)
         open_cases = await _open_cases(connection)
         breaches = await _sla_breaches(connection, since=utcnow() - sla)
         runs, last_success = await _runs(connection)
@@ -88,7 +88,8 @@ _RUNS = (select(_RUN_STATUS.label("status"), func.count(), func.max(IndexRun.fin
          .group_by("status"))  # by the alias: PostgreSQL would not match a repeated CASE's parameters
 
 
-async def _outbox(connection: AsyncConnection) -> tuple[dict[str, int], dict[str, int]]:
+async def undelivered_by_channel(connection: AsyncConnection) -> tuple[dict[str, int], dict[str, int]]:
+    """Replies still pending and dead-lettered, each per channel (read from `ix_outbox_due`)."""
     pending: dict[str, int] = {}
     dead: dict[str, int] = {}
     for channel, status, rows in await connection.execute(_OUTBOX):

@@ -19,8 +19,9 @@ from urllib.parse import quote
 from sqlalchemy import case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core.db import Case, Conversation, DeliveryStatus, OutboxItem
+from core.db import Case, Conversation, OutboxItem
 from core.dead_letters import Requeued, UndeliveredReply, requeue, undelivered
+from core.metrics_snapshot import undelivered_by_channel
 from handoff.cases import OPEN_STATES
 from handoff.desk_store import past_sla
 from knowledge.tables import IndexRun, IndexVersion, KnowledgeDocument, SkippedFile
@@ -171,19 +172,9 @@ async def delivery_status(session: AsyncSession) -> list[ChannelDelivery]:
     channels = (await session.execute(
         select(seen.c.channel, last_sent).where(seen.c.channel.is_not(None)).order_by(seen.c.channel)
     )).all()
-    counts = {
-        (channel, status): count
-        for channel, status, count in (await session.execute(
-            select(OutboxItem.channel, OutboxItem.status, func.count())
-            .where(OutboxItem.status.in_((DeliveryStatus.PENDING, DeliveryStatus.DEAD)))
-            .group_by(OutboxItem.channel, OutboxItem.status)
-        ))
-    }
-    return [
-        ChannelDelivery(channel, sent_at, counts.get((channel, DeliveryStatus.PENDING), 0),
-                        counts.get((channel, DeliveryStatus.DEAD), 0))
-        for channel, sent_at in channels
-    ]
+    pending, dead = await undelivered_by_channel(await session.connection())
+    return [ChannelDelivery(channel, sent_at, pending.get(channel, 0), dead.get(channel, 0))
+            for channel, sent_at in channels]
 
 
 async def dead_letters(session: AsyncSession, *, limit: int = 50) -> list[UndeliveredReply]:

@@ -27,6 +27,7 @@ from core.admin.schedule import ScheduledJob, upcoming_runs
 from core.admin.status import Status, read_status
 from core.db import ConversationState
 from core.dead_letters import NoSuchOutboxItem, NotRequeueable
+from core.registry import installed_channels
 from core.runtime import Runtime
 from core.settings import Settings
 
@@ -51,6 +52,7 @@ class Overview:
     outcomes_by_day: list[queries.DayOutcomes]
     helpfulness: queries.Helpfulness
     helpful_share: float | None
+    """`helpfulness.share`, carried as a field so the JSON has it (it serialises fields only)."""
     first_response: queries.FirstResponse
     cases: queries.CaseCounts
     days: list[date]
@@ -72,6 +74,7 @@ class Pages:
         self._settings = settings
         self._channels = list(channels)
         """The channels this hub serves (configured by name or switched on by their settings)."""
+        self._installed = installed_channels()
         self._runtime_key = runtime
         self._env = env
         self._gaps: GapFinder | None = None
@@ -311,7 +314,8 @@ class Pages:
     # -- status -----------------------------------------------------------------------------
 
     async def _status(self, request: web.Request) -> Status:
-        return await read_status(self._runtime(request), self._settings, serving=self._channels)
+        return await read_status(self._runtime(request), self._settings, serving=self._channels,
+                                 installed=self._installed)
 
     async def status(self, request: web.Request) -> web.Response:
         return self._page(request, "status.html", hub=await self._status(request),

@@ -7,13 +7,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from importlib.metadata import entry_points, version
+from importlib.metadata import version
 
 from sqlalchemy import Connection
 
 from core.admin import operations
 from core.dead_letters import UndeliveredReply
-from core.registry import GROUP
 from core.runtime import Runtime
 from core.settings import Settings
 
@@ -43,8 +42,10 @@ class Status:
     chunks: int
 
 
-async def read_status(runtime: Runtime, settings: Settings, *, serving: Sequence[str]) -> Status:
-    installed = sorted({entry.name for entry in entry_points(group=GROUP)} | set(serving))
+async def read_status(runtime: Runtime, settings: Settings, *, serving: Sequence[str],
+                      installed: Sequence[str]) -> Status:
+    """`serving`: the channels this hub runs; `installed`: every channel it could."""
+    names = sorted(set(installed) | set(serving))
     async with runtime.sessionmaker() as session:
         deliveries = {row.channel: row for row in await operations.delivery_status(session)}
         dead = await operations.dead_letters(session, limit=DEAD_LETTERS_SHOWN)
@@ -52,7 +53,7 @@ async def read_status(runtime: Runtime, settings: Settings, *, serving: Sequence
         connection = await session.connection()
         revision = await connection.run_sync(_schema_revision)
     channels = []
-    for name in installed:
+    for name in names:
         delivery = deliveries.get(name)
         channels.append(ChannelStatus(name, name in serving, delivery.last_sent_at if delivery else None,
                                       delivery.pending if delivery else 0, delivery.dead if delivery else 0))
