@@ -35,6 +35,7 @@ def main() -> int:
     from tests.bench import (
         bench_answers,
         bench_api,
+        bench_big_corpus,
         bench_dashboard,
         bench_reingest,
         bench_retrieval,
@@ -53,6 +54,8 @@ def main() -> int:
     print(bench_api.report(bench_api.run(threads)))
     section("several processes on one PostgreSQL (real `supporthub serve`, a Chroma server)")
     print(bench_scale_out.unavailable() or bench_scale_out.report(bench_scale_out.run()))
+    section("a big help centre: ~50,000 chunks (real `supporthub serve`, a scheduled re-index under load)")
+    print(bench_big_corpus.report(bench_big_corpus.run(threads)))
     section("/admin at a million messages (real `supporthub serve`, SQLite and PostgreSQL)")
     print(bench_dashboard.report(bench_dashboard.run()))  # last: it leaves this process on one torch thread
     print(f"\nall benchmarks: {time.perf_counter() - started:.0f} s")
