@@ -64,8 +64,19 @@ def serve(settings: Settings, host: str | None, port: int | None) -> None:
         sys.exit(2)
     log.info("%s", exposure)  # a log line: with log.format = json, stderr is all JSON lines
     app = create_app(settings)
-    web.run_app(app, host=host, port=port, access_log_class=AccessLogger,
+    web.run_app(app, host=host, port=port, access_log_class=AccessLogger, loop=serving_loop(),
                 print=lambda _: log.info("supporthub serving on http://%s:%d", host, port))
+
+
+def serving_loop() -> asyncio.AbstractEventLoop:
+    """uvloop where it is installed (not on Windows): its wake-ups from the encoder and
+    database threads and its sockets cost less CPU than asyncio's own loop — under 50 API
+    clients, ~10 % more answers a second (tests/bench/bench_traffic.py)."""
+    try:
+        import uvloop
+    except ImportError:
+        return asyncio.new_event_loop()
+    return uvloop.new_event_loop()
 
 
 def limit_malloc_arenas(arenas: int = 2) -> None:

@@ -40,6 +40,7 @@ def main() -> int:
         bench_reingest,
         bench_retrieval,
         bench_scale_out,
+        bench_traffic,
     )
 
     started = time.perf_counter()
@@ -52,6 +53,8 @@ def main() -> int:
     print(bench_answers.report(bench_answers.run(args.stackfaq)))
     section("/api/messages (a real `supporthub serve`)")
     print(bench_api.report(bench_api.run(threads)))
+    section("real traffic: 4-message conversations, default rules (SQLite and PostgreSQL)")
+    print(bench_traffic.report(bench_traffic.run(threads)))
     section("several processes on one PostgreSQL (real `supporthub serve`, a Chroma server)")
     print(bench_scale_out.unavailable() or bench_scale_out.report(bench_scale_out.run()))
     section("a big help centre: ~50,000 chunks (real `supporthub serve`, a scheduled re-index under load)")
