@@ -23,6 +23,7 @@ from typing import Protocol, TypeVar
 
 from sqlalchemy import create_engine
 from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Session
 
@@ -43,11 +44,14 @@ class Transactions(Protocol):
 
 @contextmanager
 def storage_faults() -> Iterator[None]:
-    """Re-raise the database's own failures (not a bug in our SQL) as `StorageUnavailable`."""
+    """Re-raise the database's own failures (not a bug in our SQL), and a pool with no free
+    connection for its whole timeout, as `StorageUnavailable`."""
     try:
         yield
     except (OperationalError, InterfaceError) as exc:
         raise StorageUnavailable(f"the database cannot take the transaction: {exc.orig}") from exc
+    except PoolTimeout as exc:
+        raise StorageUnavailable(f"no database connection came free: {exc}") from exc
 
 
 class SQLiteThreadTransactions:
