@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import bindparam, exists, func, select, update
 from sqlalchemy.orm import Session
 
 from core.contacts import dialect_insert
@@ -24,7 +24,7 @@ from core.messages import Attachment, Author, Reply, StoredMessage, citation_jso
 from core.outbox_queue import queue_delivery
 from core.transactions import Transactions
 from core.turn_context import AttachmentText, Fact, FactKey, Intent, PastMessage, Signals
-from handoff.cases import BOT_STATES, CONVERSATION_STATE, CaseOpening, CaseState, open_case
+from handoff.cases import BOT_STATES, CaseOpening, open_case
 
 HISTORY_LIMIT = 200
 """Messages read per turn at most; summaries keep a conversation's unsummarized tail shorter."""
@@ -88,21 +88,31 @@ class TurnTransactions:
         await self._run(partial(_save_suggestion, case_id=case_id, suggestion=suggestion))
 
 
-# Prebuilt statements on the hot path (see core.inbox).
+# Prebuilt statements on the hot path (see core.inbox). A turn reads in three statements
+# (the message with its conversation, the history, the facts; the files only when it has
+# some) and writes in three (the message answered with its signals, the conversation touched
+# and locked, the reply): each statement is a round trip on PostgreSQL and a slice of the
+# event loop's CPU through the async driver.
 _MARK_ANSWERED = (
     update(Message)
     .where(Message.id == bindparam("message_id"), Message.status == MessageStatus.PENDING)
     .values(status=MessageStatus.ANSWERED, claimed_until=None)
 )
-_STATUS = select(Message.status).where(Message.id == bindparam("message_id"))
-_CONVERSATION = select(
-    Conversation.state, Conversation.contact_id, Conversation.summary, Conversation.summary_upto
-).where(Conversation.id == bindparam("conversation_id"))
-_LOCKED_CONVERSATION = (
-    select(Conversation.state, Conversation.contact_id)
-    .where(Conversation.id == bindparam("conversation_id"))
-    .with_for_update()
+_MARK_ANSWERED_WITH_SIGNALS = _MARK_ANSWERED.values(
+    intent=bindparam("intent"), polarity=bindparam("polarity"), frustration=bindparam("frustration")
 )
+_CASE_ENDED = (
+    select(func.max(Case.closed_at)).where(Case.conversation_id == Conversation.id).correlate(Conversation).scalar_subquery()
+)
+_HAS_FILES = exists().where(AttachmentRow.message_id == Message.id).correlate(Message)
+_TURN_HEAD = (
+    select(Message.status, Conversation.state, Conversation.contact_id, Conversation.summary,
+           Conversation.summary_upto, _CASE_ENDED.label("case_ended"), _HAS_FILES.label("has_files"))
+    .join(Conversation, Conversation.id == Message.conversation_id)
+    .where(Message.id == bindparam("message_id"))
+)
+"""The message's status and its conversation, with when its last case closed and whether it
+carries files: one round trip where there were four."""
 _HISTORY = (
     select(Message.id, Message.author, Message.text, Message.intent, Message.polarity, Message.frustration,
            Message.declined)
@@ -125,41 +135,42 @@ _FILES = (
     .where(AttachmentRow.message_id == bindparam("message_id"))
     .order_by(AttachmentRow.id)
 )
-_CASE_ENDED = select(func.max(Case.closed_at)).where(Case.conversation_id == bindparam("conversation_id"))
-_SIGNALS = (
-    update(Message)
-    .where(Message.id == bindparam("message_id"))
-    .values(intent=bindparam("intent"), polarity=bindparam("polarity"), frustration=bindparam("frustration"))
+_POLICY_FROM = select(func.max(Message.id)).where(
+    Message.conversation_id == bindparam("conversation_id"), Message.created_at <= bindparam("case_ended")
 )
 _TOUCH = (
     update(Conversation)
     .where(Conversation.id == bindparam("conversation_id"))
-    .values(updated_at=bindparam("now"), state=bindparam("state"))
+    .values(updated_at=bindparam("now"))
+    .returning(Conversation.state, Conversation.contact_id)
 )
+"""Touch the conversation, which locks its row until the turn commits, and read its state
+as of now: a person may have taken it (or another process opened a case) since the turn was
+loaded, and then the bot says nothing."""
+_REOPEN = update(Conversation).where(Conversation.id == bindparam("conversation_id")).values(state=ConversationState.BOT)
 
 
 def _load(session: Session, *, message_id: int, conversation_id: str) -> TurnState | None:
     connection = session.connection()
-    if connection.execute(_STATUS, {"message_id": message_id}).scalar_one_or_none() != MessageStatus.PENDING:
+    head = connection.execute(_TURN_HEAD, {"message_id": message_id}).one_or_none()
+    if head is None or head.status != MessageStatus.PENDING:
         return None
-    conversation = connection.execute(_CONVERSATION, {"conversation_id": conversation_id}).one()
     rows = connection.execute(
-        _HISTORY, {"conversation_id": conversation_id, "after": conversation.summary_upto, "before": message_id}
+        _HISTORY, {"conversation_id": conversation_id, "after": head.summary_upto, "before": message_id}
     ).all()
-    facts = connection.execute(_FACTS, {"contact_id": conversation.contact_id}).all()
-    files = connection.execute(_FILES, {"message_id": message_id}).all()
-    case_ended = connection.execute(_CASE_ENDED, {"conversation_id": conversation_id}).scalar_one_or_none()
+    facts = connection.execute(_FACTS, {"contact_id": head.contact_id}).all()
+    files = connection.execute(_FILES, {"message_id": message_id}).all() if head.has_files else []
     policy_from = 0
-    if case_ended is not None:
-        policy_from = session.execute(
-            select(func.max(Message.id)).where(Message.conversation_id == conversation_id, Message.created_at <= case_ended)
+    if head.case_ended is not None:
+        policy_from = connection.execute(
+            _POLICY_FROM, {"conversation_id": conversation_id, "case_ended": head.case_ended}
         ).scalar_one_or_none() or 0
     return TurnState(
-        state=conversation.state,
-        contact_id=conversation.contact_id,
+        state=head.state,
+        contact_id=head.contact_id,
         messages=tuple(_past_message(row) for row in reversed(rows)),
-        summary=conversation.summary,
-        summary_upto=conversation.summary_upto,
+        summary=head.summary,
+        summary_upto=head.summary_upto,
         facts=tuple(Fact(FactKey(f.key), f.value, f.source_message_id, f.updated_at) for f in facts),
         unread=tuple(
             (f.id, Attachment(f.filename, f.content_type, f.data or b"", declared_size=f.size))
@@ -182,19 +193,19 @@ def _past_message(row: Any) -> PastMessage:
 def _finish(session: Session, *, pending: PendingMessage, result: TurnResult, push: bool) -> FinishedTurn | None:
     """Write a turn's outcome; None when the message was already answered (by another worker)."""
     connection = session.connection()
-    if connection.execute(_MARK_ANSWERED, {"message_id": pending.id}).rowcount != 1:
+    signals = result.signals
+    marked = (
+        connection.execute(_MARK_ANSWERED, {"message_id": pending.id}) if signals is None else
+        connection.execute(_MARK_ANSWERED_WITH_SIGNALS, {"message_id": pending.id, "intent": signals.intent.value,
+                                                         "polarity": signals.polarity, "frustration": signals.frustration})
+    )
+    if marked.rowcount != 1:
         return None
-    if result.signals is not None:
-        signals = result.signals
-        connection.execute(_SIGNALS, {"message_id": pending.id, "intent": signals.intent.value,
-                                      "polarity": signals.polarity, "frustration": signals.frustration})
     for row_id, read in result.attachments.items():
         session.execute(
             update(AttachmentRow).where(AttachmentRow.id == row_id).values(text=read.text, problem=read.problem, data=None)
         )
-    # Locked, and checked again: a person may have taken the conversation (or another
-    # process opened a case) since the turn was loaded; then the bot says nothing.
-    conversation = connection.execute(_LOCKED_CONVERSATION, {"conversation_id": pending.conversation_id}).one()
+    conversation = connection.execute(_TOUCH, {"conversation_id": pending.conversation_id, "now": utcnow()}).one()
     if result.facts:
         _remember(session, contact_id=conversation.contact_id, facts=result.facts, message_id=pending.id)
     with_bot = conversation.state in BOT_STATES
@@ -202,12 +213,10 @@ def _finish(session: Session, *, pending: PendingMessage, result: TurnResult, pu
     if result.reply is not None and with_bot:
         stored = _insert_reply(session, pending=pending, reply=result.reply, declined=result.declined, push=push)
     case_id = None
-    # a resolved case's customer writing again is the bot's once more
-    state = ConversationState.BOT if conversation.state == ConversationState.CLOSED else conversation.state
     if result.escalation is not None and with_bot:
         case_id = open_case(session, conversation_id=pending.conversation_id, opening=result.escalation)
-        state = CONVERSATION_STATE[CaseState.WAITING]
-    connection.execute(_TOUCH, {"conversation_id": pending.conversation_id, "now": utcnow(), "state": state})
+    elif conversation.state == ConversationState.CLOSED:  # a resolved case's customer writing again is the bot's once more
+        connection.execute(_REOPEN, {"conversation_id": pending.conversation_id})
     return FinishedTurn(stored, case_id)
 
 
