@@ -129,29 +129,35 @@ async def wait_ready(url: str, process: subprocess.Popen[bytes], timeout: float 
     raise RuntimeError("server did not become ready")
 
 
+def server_environment(root: Path, *, schedule: str = "[]") -> dict[str, str]:
+    """A benchmark server's settings on `root` (`root/corpus` cut at 300 characters): the bot
+    keeps every conversation and rate limits are off."""
+    return {
+        **os.environ,
+        "SUPPORTHUB_DATA_DIR": str(root / "data"),
+        "SUPPORTHUB_KNOWLEDGE__PATHS": json.dumps([str(root / "corpus")]),
+        "SUPPORTHUB_KNOWLEDGE__CHUNK_MAX_CHARS": "300",
+        "SUPPORTHUB_SCHEDULE": schedule,
+        "SUPPORTHUB_LOG__LEVEL": "WARNING",
+        # Each client is one long conversation of unrelated questions: keep it with the
+        # bot so every message measures an answer (a handover would answer nothing).
+        "SUPPORTHUB_HANDOFF__UNANSWERED_IN_ROW": "1000000",
+        "SUPPORTHUB_HANDOFF__FRUSTRATED_IN_ROW": "1000000",
+        "SUPPORTHUB_HANDOFF__KEYWORDS": "[]",
+        # One contact sends hundreds of messages a minute: without this, the per-contact
+        # limit would answer most of them 429 in a millisecond and the figures mean nothing.
+        "SUPPORTHUB_LIMITS__PER_CONTACT": "",
+        "SUPPORTHUB_LIMITS__PER_IP": "",
+    }
+
+
 def run(threads: Sequence[dict[str, Any]]) -> dict[str, float]:
     questions = [q for t in threads for q in t["queries"]]
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         write_corpus(threads, root / "corpus")
         port = free_port()
-        env = {
-            **os.environ,
-            "SUPPORTHUB_DATA_DIR": str(root / "data"),
-            "SUPPORTHUB_KNOWLEDGE__PATHS": json.dumps([str(root / "corpus")]),
-            "SUPPORTHUB_KNOWLEDGE__CHUNK_MAX_CHARS": "300",
-            "SUPPORTHUB_SCHEDULE": "[]",
-            "SUPPORTHUB_LOG__LEVEL": "WARNING",
-            # Each client is one long conversation of unrelated questions: keep it with the
-            # bot so every message measures an answer (a handover would answer nothing).
-            "SUPPORTHUB_HANDOFF__UNANSWERED_IN_ROW": "1000000",
-            "SUPPORTHUB_HANDOFF__FRUSTRATED_IN_ROW": "1000000",
-            "SUPPORTHUB_HANDOFF__KEYWORDS": "[]",
-            # One contact sends hundreds of messages a minute: without this, the per-contact
-            # limit would answer most of them 429 in a millisecond and the figures mean nothing.
-            "SUPPORTHUB_LIMITS__PER_CONTACT": "",
-            "SUPPORTHUB_LIMITS__PER_IP": "",
-        }
+        env = server_environment(root)
         cli = [sys.executable, "-m", "core.cli"]
         subprocess.run([*cli, "reindex"], env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         server = subprocess.Popen([*cli, "serve", "--port", str(port)], env=env, stderr=subprocess.DEVNULL)

@@ -65,6 +65,7 @@ from tests.bench.bench_api import (
     batch_encode_rate,
     drive,
     free_port,
+    server_environment,
     wait_ready,
     write_corpus,
 )
@@ -94,30 +95,13 @@ def _progress(message: str) -> None:
     print(f"  [{time.strftime('%H:%M:%S')}] {message}", flush=True)
 
 
-def _environment(root: Path, *, schedule: str = "[]") -> dict[str, str]:
-    """bench_api's server settings (the bot keeps every conversation, rate limits off), on `root`."""
-    return {
-        **os.environ,
-        "SUPPORTHUB_DATA_DIR": str(root / "data"),
-        "SUPPORTHUB_KNOWLEDGE__PATHS": json.dumps([str(root / "corpus")]),
-        "SUPPORTHUB_KNOWLEDGE__CHUNK_MAX_CHARS": str(MAX_CHARS),
-        "SUPPORTHUB_SCHEDULE": schedule,
-        "SUPPORTHUB_LOG__LEVEL": "WARNING",
-        "SUPPORTHUB_HANDOFF__UNANSWERED_IN_ROW": "1000000",
-        "SUPPORTHUB_HANDOFF__FRUSTRATED_IN_ROW": "1000000",
-        "SUPPORTHUB_HANDOFF__KEYWORDS": "[]",
-        "SUPPORTHUB_LIMITS__PER_CONTACT": "",
-        "SUPPORTHUB_LIMITS__PER_IP": "",
-    }
-
-
 # -- ingest ---------------------------------------------------------------------------------
 
 
 def _reindex(root: Path) -> tuple[float, float]:
     """`supporthub reindex` on `root`: (wall seconds, the run's own seconds as it reports them)."""
     started = time.perf_counter()
-    done = subprocess.run([*CLI, "reindex", "--no-progress"], env=_environment(root), check=True,
+    done = subprocess.run([*CLI, "reindex", "--no-progress"], env=server_environment(root), check=True,
                           capture_output=True, text=True)
     wall = time.perf_counter() - started
     reported = re.search(r" in ([\d.]+) s", done.stdout)
@@ -192,7 +176,7 @@ def _served(root: Path, *, schedule: str = "[]") -> Iterator[_Server]:
     port = free_port()
     with (root / "serve.log").open("ab") as log:
         started = time.perf_counter()
-        process = subprocess.Popen([*CLI, "serve", "--port", str(port)], env=_environment(root, schedule=schedule),
+        process = subprocess.Popen([*CLI, "serve", "--port", str(port)], env=server_environment(root, schedule=schedule),
                                    stdout=subprocess.DEVNULL, stderr=log)
         try:
             base = f"http://127.0.0.1:{port}"
