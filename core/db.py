@@ -334,6 +334,8 @@ Connections opened past the pool for a burst and closed after it ("overflow") co
 PostgreSQL backend each and re-prepare every statement: under 50 clients a pool of 10 with
 10 more on overflow opened ~1,000 connections in two rounds and answered 35/s; 20 and none
 on overflow opened 23 and answered 42/s (bench_traffic's setting)."""
+POSTGRES_POOL_TIMEOUT_S = 30.0
+"""How long a transaction waits for a pooled connection; then the request is answered 503."""
 
 
 def make_engine(url: str) -> AsyncEngine:
@@ -346,7 +348,8 @@ def make_engine(url: str) -> AsyncEngine:
         engine = create_async_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_S}, pool_size=1, max_overflow=0)
         sqlite_pragmas(engine.sync_engine)
         return engine
-    engine = create_async_engine(url, pool_size=POSTGRES_POOL_SIZE, max_overflow=0, pool_pre_ping=True)
+    engine = create_async_engine(url, pool_size=POSTGRES_POOL_SIZE, max_overflow=0,
+                                 pool_timeout=POSTGRES_POOL_TIMEOUT_S, pool_pre_ping=True)
     _track_backends(engine)
     return engine
 

@@ -16,9 +16,15 @@ from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestClient
+from sqlalchemy import text
+from sqlalchemy.orm import Session
 
+from core import db
+from core.channel import StorageUnavailable
 from core.server import create_app
 from core.settings import Settings
+from core.transactions import transactions_for
+from tests.postgres import postgres_url
 
 QUESTION = {"contact": "dana", "text": "How do I reset my password?"}
 
@@ -105,3 +111,26 @@ def test_a_read_only_data_directory_stops_start_up_with_one_line(small_disk: Pat
     lines = [line for line in result.stderr.splitlines() if not line.startswith("REST API")]
     assert lines == [f"supporthub: cannot use the data directory {small_disk / 'data'}: "
                      "Read-only file system"], result.stderr
+
+
+def _select_one(session: Session) -> int:
+    return int(session.execute(text("SELECT 1")).scalar_one())
+
+
+async def test_a_postgres_pool_with_no_connection_free_is_unavailable_then_recovers(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Every pooled connection busy past the pool's timeout: the transaction fails as
+    StorageUnavailable (the API's 503 "try again"), not as an unexpected error (a 500)."""
+    monkeypatch.setattr(db, "POSTGRES_POOL_TIMEOUT_S", 0.5)
+    engine = db.make_engine(postgres_url("the pool test"))
+    transactions = transactions_for(engine, db.make_sessionmaker(engine))
+    held = [await engine.connect() for _ in range(db.POSTGRES_POOL_SIZE)]
+    try:
+        with pytest.raises(StorageUnavailable, match="no database connection came free"):
+            await transactions.run(_select_one)
+    finally:
+        for connection in held:
+            await connection.close()
+    assert await transactions.run(_select_one) == 1
+    await engine.dispose()
