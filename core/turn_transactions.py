@@ -193,13 +193,11 @@ def _past_message(row: Any) -> PastMessage:
 def _finish(session: Session, *, pending: PendingMessage, result: TurnResult, push: bool) -> FinishedTurn | None:
     """Write a turn's outcome; None when the message was already answered (by another worker)."""
     connection = session.connection()
-    signals = result.signals
-    marked = (
-        connection.execute(_MARK_ANSWERED, {"message_id": pending.id}) if signals is None else
-        connection.execute(_MARK_ANSWERED_WITH_SIGNALS, {"message_id": pending.id, "intent": signals.intent.value,
-                                                         "polarity": signals.polarity, "frustration": signals.frustration})
-    )
-    if marked.rowcount != 1:
+    mark, values = _MARK_ANSWERED, dict[str, Any](message_id=pending.id)
+    if (signals := result.signals) is not None:
+        mark = _MARK_ANSWERED_WITH_SIGNALS
+        values |= {"intent": signals.intent.value, "polarity": signals.polarity, "frustration": signals.frustration}
+    if connection.execute(mark, values).rowcount != 1:
         return None
     for row_id, read in result.attachments.items():
         session.execute(
