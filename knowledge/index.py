@@ -68,11 +68,13 @@ def _record(chunk_id: str, document: str | None, meta: Any) -> ChunkRecord:
 
 
 WRITE_SLICE = 64
-"""Chunks per chroma upsert. Chroma's Python binding holds the GIL for a whole insert (its
-maintainers freed it for reads only), so one call of 2,000 chunks froze every other thread of
-a serving process, the event loop included, for 3.0 s (a 1 ms ticker thread, 6,000-chunk
-collection); slices of 64 froze it 177 ms at the longest, in the same total time there. The
-price at 50,000 chunks: `supporthub reindex` 13 % slower (each call has its own overhead)."""
+"""Chunks per chroma upsert in a serving process. Chroma's Python binding holds the GIL for a
+whole insert (its maintainers freed it for reads only), so one call of 2,000 chunks froze
+every other thread of a serving process, the event loop included, for 3.0 s (a 1 ms ticker
+thread, 6,000-chunk collection); slices of 64 froze it 177 ms at the longest, in the same total
+time there. At 50,000 chunks the slices made `supporthub reindex` 13 % slower (each call has its
+own overhead), so a process with no loop to keep (the command line) writes chroma's largest
+batch at once."""
 DELETE_SLICE = 32
 """Sources per chroma delete, for the same reason: 500 chunks deleted at once froze 108 ms."""
 READ_PAGE = 1000
@@ -83,16 +85,19 @@ with it; pages of 5,000 with their vectors froze the other threads 120 ms, of 1,
 class DenseStore:
     """A chromadb collection in cosine space; embeddings are always ours (no embedding function)."""
 
-    def __init__(self, client: Any, collection_name: str) -> None:
+    def __init__(self, client: Any, collection_name: str, *, serving: bool = False) -> None:
+        """`serving`: writes go in slices of `WRITE_SLICE` chunks, so that other threads (an
+        event loop) get the GIL between them; otherwise in chroma's largest batches."""
         self._client = client
         self.collection_name = collection_name
         self._collection = client.get_or_create_collection(
             collection_name, embedding_function=None, configuration={"hnsw": {"space": "cosine"}}
         )
-        self._max_batch = int(client.get_max_batch_size())
+        max_batch = int(client.get_max_batch_size())
+        self._write_slice = min(WRITE_SLICE, max_batch) if serving else max_batch
 
     @classmethod
-    def open(cls, *, chroma_url: str, data_dir: Path, collection: str) -> DenseStore:
+    def open(cls, *, chroma_url: str, data_dir: Path, collection: str, serving: bool = False) -> DenseStore:
         """Embedded `PersistentClient` under `data_dir/chroma`, or a Chroma server when `chroma_url` is set."""
         import chromadb
         from chromadb.config import Settings as ChromaSettings
@@ -110,15 +115,14 @@ class DenseStore:
             path = data_dir / "chroma"
             path.mkdir(parents=True, exist_ok=True)
             client = chromadb.PersistentClient(path=str(path), settings=chroma_settings)
-        return cls(client, collection)
+        return cls(client, collection, serving=serving)
 
     def count(self) -> int:
         return int(self._collection.count())
 
     def add(self, records: Sequence[ChunkRecord], embeddings: np.ndarray) -> None:
-        slice_size = min(WRITE_SLICE, self._max_batch)
-        for start in range(0, len(records), slice_size):
-            part = records[start : start + slice_size]
+        for start in range(0, len(records), self._write_slice):
+            part = records[start : start + self._write_slice]
             self._collection.upsert(
                 ids=[r.chunk_id for r in part],
                 embeddings=embeddings[start : start + len(part)],
