@@ -102,17 +102,20 @@ class KnowledgeBase:
         sessionmaker: async_sessionmaker[AsyncSession],
         serving: bool = False,
     ) -> KnowledgeBase:
-        """Load the model and the indexes under `data_dir` (synchronous; seconds, most of it
+        """Open the indexes under `data_dir` and the model (synchronous; seconds, most of it
         importing torch). `sessionmaker` reaches the database holding knowledge's tables.
 
-        `serving`: for a process answering many concurrent queries (the server). Torch then
-        runs each operation on one thread and `query_workers` threads encode in parallel (see
-        `knowledge.batching` for the measurements); the CLI's bulk indexing keeps torch's own
-        multi-threading. A server on a Chroma server (`chroma_url`) also follows the ingest
-        runs of other hosts (`knowledge.versions`)."""
+        `serving`: for a process answering many concurrent queries (the server). The model is
+        then loaded now rather than on first use, torch runs each operation on one thread and
+        `query_workers` threads encode in parallel (see `knowledge.batching` for the
+        measurements), and chroma is written in slices that leave the event loop its turns
+        (`knowledge.index.WRITE_SLICE`); the CLI's bulk indexing keeps torch's own
+        multi-threading and chroma's largest batches. A server on a Chroma server
+        (`chroma_url`) also follows the ingest runs of other hosts (`knowledge.versions`)."""
         workers = (settings.query_workers or os.cpu_count() or 1) if serving else 1
-        embedder = Embedder.load(settings, torch_threads=1 if serving else None)
-        dense = DenseStore.open(chroma_url=settings.chroma_url, data_dir=data_dir, collection=settings.collection)
+        embedder = Embedder.load(settings, torch_threads=1 if serving else None, lazy=not serving)
+        dense = DenseStore.open(chroma_url=settings.chroma_url, data_dir=data_dir, collection=settings.collection,
+                               serving=serving)
         local = LocalIndex(data_dir / "bm25" / settings.collection)
         kb = cls(embedder=embedder, dense=dense, local=local, sessionmaker=sessionmaker,
                  max_chars=settings.chunk_max_chars, max_unpacked_bytes=settings.max_unpacked_bytes,

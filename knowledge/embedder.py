@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Sequence
+import threading
+from collections.abc import Callable, Sequence
 from contextlib import contextmanager
+from functools import partial
 from typing import TYPE_CHECKING, Iterator
 
 import numpy as np
@@ -34,6 +36,29 @@ def _offline() -> Iterator[None]:
                 os.environ[key] = value
 
 
+def _load_model(knowledge: KnowledgeSettings, torch_threads: int | None) -> SentenceTransformer:
+    import torch
+    from sentence_transformers import SentenceTransformer
+    from threadpoolctl import threadpool_limits
+
+    if torch_threads is not None:
+        torch.set_num_threads(torch_threads)
+        threadpool_limits(limits=torch_threads)
+    else:
+        # numpy's BLAS threads spin on after a call (a query's dense scores) and take the
+        # cores torch's next encode needs: on 2 cores, search_sync over 2,000 chunks took
+        # 61 ms p50 with two BLAS threads, 17-24 ms with one
+        threadpool_limits(limits=1, user_api="blas")
+    location = model_location(knowledge)
+    from transformers.utils import logging as transformers_logging
+
+    transformers_logging.disable_progress_bar()  # a "Loading weights" bar in every server log
+    with _offline():
+        model = SentenceTransformer(location, device="cpu")
+    log.info("embedding model loaded from %s", location)
+    return model
+
+
 def model_location(knowledge: KnowledgeSettings) -> str:
     """The configured model name or path; the bundled all-MiniLM-L6-v2 when none is set."""
     if knowledge.model:
@@ -44,42 +69,45 @@ def model_location(knowledge: KnowledgeSettings) -> str:
 
 
 class Embedder:
-    """A SentenceTransformer on the CPU producing L2-normalized float32 vectors."""
+    """A SentenceTransformer on the CPU producing L2-normalized float32 vectors.
 
-    def __init__(self, model: SentenceTransformer, *, batch_size: int = 64) -> None:
-        self.model = model
+    The model is loaded on first use, under a lock, unless `load` is told otherwise: a command
+    with nothing to embed (a re-index of unchanged documents) then never imports torch, which
+    is most of its time (the run 3.0 s, the whole command 18.8 s at 50,000 chunks)."""
+
+    def __init__(self, loader: Callable[[], SentenceTransformer], *, batch_size: int = 64) -> None:
+        self._loader = loader
+        self._model: SentenceTransformer | None = None
+        self._lock = threading.Lock()
         self.batch_size = batch_size
-        dim = model.get_embedding_dimension()
-        if dim is None:
-            raise ValueError("the model does not declare its embedding dimension")
-        self.dim: int = dim
 
     @classmethod
-    def load(cls, knowledge: KnowledgeSettings, *, torch_threads: int | None = None) -> Embedder:
-        """Load the model without ever touching the network (seconds: importing torch).
-        `torch_threads` sets the threads per operation of torch and of numpy's BLAS, for
-        the whole process (BLAS threads spin while they wait, starving everything else);
-        without it torch keeps its own threads and BLAS gets one."""
-        import torch
-        from sentence_transformers import SentenceTransformer
-        from threadpoolctl import threadpool_limits
+    def load(cls, knowledge: KnowledgeSettings, *, torch_threads: int | None = None, lazy: bool = False) -> Embedder:
+        """The embedder of `knowledge`'s model, loaded without ever touching the network
+        (seconds: importing torch) now, or with `lazy` on first use. `torch_threads` sets the
+        threads per operation of torch and of numpy's BLAS, for the whole process (BLAS
+        threads spin while they wait, starving everything else); without it torch keeps its
+        own threads and BLAS gets one."""
+        embedder = cls(partial(_load_model, knowledge, torch_threads), batch_size=knowledge.embed_batch_size)
+        if not lazy:
+            embedder.dim  # loads the model, and checks that it declares its dimension
+        return embedder
 
-        if torch_threads is not None:
-            torch.set_num_threads(torch_threads)
-            threadpool_limits(limits=torch_threads)
-        else:
-            # numpy's BLAS threads spin on after a call (a query's dense scores) and take the
-            # cores torch's next encode needs: on 2 cores, search_sync over 2,000 chunks took
-            # 61 ms p50 with two BLAS threads, 17-24 ms with one
-            threadpool_limits(limits=1, user_api="blas")
-        location = model_location(knowledge)
-        from transformers.utils import logging as transformers_logging
+    @property
+    def model(self) -> SentenceTransformer:
+        if self._model is None:
+            with self._lock:
+                if self._model is None:
+                    self._model = self._loader()
+        return self._model
 
-        transformers_logging.disable_progress_bar()  # a "Loading weights" bar in every server log
-        with _offline():
-            model = SentenceTransformer(location, device="cpu")
-        log.info("embedding model loaded from %s", location)
-        return cls(model, batch_size=knowledge.embed_batch_size)
+    @property
+    def dim(self) -> int:
+        """The model's embedding dimension (loads the model)."""
+        dim = self.model.get_embedding_dimension()
+        if dim is None:
+            raise ValueError("the model does not declare its embedding dimension")
+        return dim
 
     def encode(self, texts: Sequence[str], *, batch_size: int | None = None) -> np.ndarray:
         """Embed `texts` → array (len(texts), dim), unit length, float32."""

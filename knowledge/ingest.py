@@ -302,6 +302,8 @@ class Ingestor:
             for chunk_id, chunk in zip(chunk_ids(doc.source, doc.content_hash, len(doc.chunks)), doc.chunks, strict=True):
                 records.append(ChunkRecord(chunk_id, doc.source, chunk.title, chunk.section, chunk.text))
                 texts.append(embedding_text(chunk))
+        if not texts:
+            return records, None  # nothing to embed: the model need not even be loaded
         vectors = np.zeros((len(texts), self.embedder.dim), dtype=np.float32)
         order = sorted(range(len(texts)), key=lambda i: len(texts[i]), reverse=True)
         with tqdm(total=len(texts), desc="embedding", unit="chunk", disable=not show, file=sys.stderr) as bar:

@@ -125,6 +125,37 @@ async def test_unchanged_files_cost_nothing_and_a_changed_file_only_itself(
     assert all(r.finished_at is not None and r.seconds is not None for r in recorded)
 
 
+async def test_a_command_line_reindex_loads_the_model_only_when_something_changed(
+    kb: KnowledgeBase, embedder: Embedder, kb_engine: AsyncEngine, tmp_path: Path
+) -> None:
+    """What `supporthub reindex` runs on (a lazy embedder): loading the model is most of an
+    unchanged run's time, and nothing needs it."""
+    docs = write_corpus(tmp_path)
+    await kb.ingest([docs], trigger="first")
+    loads: list[str] = []
+
+    def load_model():  # type: ignore[no-untyped-def]
+        loads.append("loaded")
+        return embedder.model
+
+    data_dir = tmp_path / "data"
+    command = KnowledgeBase(embedder=Embedder(load_model), dense=LoopGuardedDenseStore.open(
+                                chroma_url="", data_dir=data_dir, collection="knowledge"),
+                            local=LocalIndex(data_dir / "bm25" / "knowledge"),
+                            sessionmaker=make_sessionmaker(kb_engine), max_chars=600)
+    try:
+        again = await command.reindex([docs], trigger="unchanged")
+        assert (again.unchanged, again.chunks_embedded, loads) == (5, 0, [])
+
+        (docs / "faq.csv").write_text(FAQ_CSV + "Can I pay by invoice?,Yes: teams of ten seats or more can.\n")
+        changed = await command.reindex([docs], trigger="changed")
+        assert (changed.changed, loads) == (1, ["loaded"])
+        assert (await command.search("pay by invoice", 1))[0].section == "Can I pay by invoice?"
+        assert loads == ["loaded"]
+    finally:
+        await command.aclose()
+
+
 async def test_reindex_with_prune_removes_deleted_files(kb: KnowledgeBase, kb_engine: AsyncEngine, tmp_path: Path) -> None:
     docs = write_corpus(tmp_path)
     await kb.ingest([docs], trigger="first")
