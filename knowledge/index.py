@@ -9,7 +9,7 @@ immutable `IndexSnapshot`, swapped whole. Each version records the database's in
 was built from (`knowledge.versions`), which is how hosts with data_dirs of their own follow
 each other's ingest runs on a shared Chroma server.
 
-Only this module imports chromadb or bm25s.
+Only this module imports chromadb or bm25s (and `brute_force` faiss).
 """
 
 from __future__ import annotations
@@ -33,6 +33,7 @@ from urllib.parse import urlparse
 
 import numpy as np
 
+from knowledge.brute_force import BruteForce, top_rows
 from knowledge.chunking import heading_text
 
 log = logging.getLogger(__name__)
@@ -211,6 +212,8 @@ class IndexSnapshot:
     """bm25s's BM25 over `records` (None when there are none)."""
     vectors: np.ndarray | None
     """One unit vector per record (read-only); None when the corpus is too large for brute force."""
+    brute_force: BruteForce | None
+    """The dense search over `vectors` (None with them)."""
     headings: np.ndarray | None
     """Embeddings of each record's heading (read-only), same order (see `heading_text`)."""
     document_frequency: Mapping[str, int]
@@ -237,10 +240,12 @@ class IndexSnapshot:
         frequency: Counter[str] = Counter()
         for record in records:
             frequency.update({word.lower() for word in _WORD.findall(record.searchable)})
+        vectors = _frozen_rows(vectors, len(records))
         return cls(
             records=tuple(records),
             retriever=retriever,
-            vectors=_frozen_rows(vectors, len(records)),
+            vectors=vectors,
+            brute_force=None if vectors is None else BruteForce(vectors),
             headings=_frozen_rows(headings, len(records)),
             document_frequency=MappingProxyType(dict(frequency)),
             rows=MappingProxyType({record.chunk_id: i for i, record in enumerate(records)}),
@@ -260,21 +265,17 @@ class IndexSnapshot:
         if not words:
             return []
         scores = self.retriever.get_scores(words)  # all chunks at once: cheaper than retrieve()
-        return [(self.records[i], float(scores[i])) for i in _top(scores, n) if scores[i] > 0]
+        return [(self.records[i], float(scores[i])) for i in top_rows(scores, n) if scores[i] > 0]
 
     def search_dense(self, vector: np.ndarray, n: int) -> list[tuple[ChunkRecord, float]]:
-        """Brute-force cosine top `n` (vectors are unit length)."""
-        if self.vectors is None or not self.records:
-            return []
-        scores = self.vectors @ vector
-        return [(self.records[i], float(scores[i])) for i in _top(scores, n)]
+        """Brute-force cosine top `n` (vectors are unit length; see `knowledge.brute_force`)."""
+        return self.search_dense_many(vector[None, :], [n])[0]
 
     def search_dense_many(self, queries: np.ndarray, depths: Sequence[int]) -> list[list[tuple[ChunkRecord, float]]]:
-        """`search_dense` for several query vectors at once: one matrix product."""
-        if self.vectors is None or not self.records:
+        """`search_dense` for several query vectors at once."""
+        if self.brute_force is None:
             return [[] for _ in depths]
-        scores = queries @ self.vectors.T
-        return [[(self.records[i], float(row[i])) for i in _top(row, n)] for row, n in zip(scores, depths, strict=True)]
+        return [[(self.records[i], score) for i, score in found] for found in self.brute_force.top(queries, depths)]
 
     def vectors_for(self, ids: Sequence[str]) -> dict[str, np.ndarray]:
         if self.vectors is None:
@@ -427,10 +428,3 @@ def _load(version: Path, *, stamp: int) -> IndexSnapshot:
     return IndexSnapshot.build(records, retriever, vectors, headings, stamp=stamp,
                                index_version=manifest.get("index_version"))
 
-
-def _top(scores: np.ndarray, n: int) -> list[int]:
-    """Indexes of the `n` highest scores, best first."""
-    if n >= len(scores):
-        return [int(i) for i in np.argsort(-scores)]
-    part = np.argpartition(-scores, n)[:n]
-    return [int(i) for i in part[np.argsort(-scores[part])]]
