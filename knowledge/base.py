@@ -102,8 +102,8 @@ class KnowledgeBase:
         sessionmaker: async_sessionmaker[AsyncSession],
         serving: bool = False,
     ) -> KnowledgeBase:
-        """Open the indexes under `data_dir` and the model (synchronous; seconds, most of it
-        importing torch). `sessionmaker` reaches the database holding knowledge's tables.
+        """Open the indexes under `data_dir` and the model (synchronous; seconds). `sessionmaker`
+        reaches the database holding knowledge's tables.
 
         `serving`: for a process answering many concurrent queries (the server). The model is
         then loaded now rather than on first use, torch runs each operation on one thread and

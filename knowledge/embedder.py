@@ -90,7 +90,7 @@ class Embedder:
         own threads and BLAS gets one."""
         embedder = cls(partial(_load_model, knowledge, torch_threads), batch_size=knowledge.embed_batch_size)
         if not lazy:
-            embedder.dim  # loads the model, and checks that it declares its dimension
+            _ = embedder.dim  # loads the model now, and checks that it declares its dimension
         return embedder
 
     @property

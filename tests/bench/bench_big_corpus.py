@@ -135,7 +135,8 @@ async def _search_latency(roots: Mapping[str, Path], queries: Sequence[str]) -> 
     """Search p50/p95 and ranking p50/p95 on each index, as `{name}_search_p50_ms`, ...
 
     All indexes are open in one process and searched in turn, `SEARCH_BLOCK` queries at a
-    time (each index's own data stays warm within a block): the encoder is
+    time (each index's own data stays warm within a block), first one then the other going
+    first: the encoder is
     most of a search, and its speed drifts by a third from one minute to the next on this
     machine (the 2,000-chunk p50 measured 14.8, 17.3 and 20.0 ms in three runs of its own),
     so figures taken one index after the other made the ratio between them 1.03-1.42x for the
@@ -154,8 +155,9 @@ async def _search_latency(roots: Mapping[str, Path], queries: Sequence[str]) -> 
         search_ms: dict[str, list[float]] = {name: [] for name in bases}
         rank_ms: dict[str, list[float]] = {name: [] for name in bases}
         vectors = next(iter(bases.values())).embedder.encode(list(queries))
-        for start in range(0, len(queries), SEARCH_BLOCK):
-            for name, kb in bases.items():
+        for block, start in enumerate(range(0, len(queries), SEARCH_BLOCK)):
+            order = list(bases.items())
+            for name, kb in order if block % 2 == 0 else order[::-1]:
                 for query, vector in zip(queries[start:start + SEARCH_BLOCK], vectors[start:start + SEARCH_BLOCK], strict=True):
                     started = time.perf_counter()
                     kb.search_sync(query)
