@@ -210,10 +210,9 @@ class IndexSnapshot:
     records: tuple[ChunkRecord, ...]
     retriever: Any
     """bm25s's BM25 over `records` (None when there are none)."""
-    vectors: np.ndarray | None
-    """One unit vector per record (read-only); None when the corpus is too large for brute force."""
     brute_force: BruteForce | None
-    """The dense search over `vectors` (None with them)."""
+    """The dense search over one unit vector per record; None when the corpus is too large for
+    brute force."""
     headings: np.ndarray | None
     """Embeddings of each record's heading (read-only), same order (see `heading_text`)."""
     document_frequency: Mapping[str, int]
@@ -244,7 +243,6 @@ class IndexSnapshot:
         return cls(
             records=tuple(records),
             retriever=retriever,
-            vectors=vectors,
             brute_force=None if vectors is None else BruteForce(vectors),
             headings=_frozen_rows(headings, len(records)),
             document_frequency=MappingProxyType(dict(frequency)),
@@ -254,8 +252,13 @@ class IndexSnapshot:
         )
 
     @property
+    def vectors(self) -> np.ndarray | None:
+        """One unit vector per record (read-only), row `i` for `records[i]`."""
+        return None if self.brute_force is None else self.brute_force.vectors
+
+    @property
     def has_vectors(self) -> bool:
-        return self.vectors is not None
+        return self.brute_force is not None
 
     def search(self, query: str, n: int) -> list[tuple[ChunkRecord, float]]:
         """Top `n` chunks by BM25 score (only those sharing a word with the query)."""
@@ -278,9 +281,9 @@ class IndexSnapshot:
         return [[(self.records[i], score) for i, score in found] for found in self.brute_force.top(queries, depths)]
 
     def vectors_for(self, ids: Sequence[str]) -> dict[str, np.ndarray]:
-        if self.vectors is None:
+        if (vectors := self.vectors) is None:
             return {}
-        return {cid: self.vectors[self.rows[cid]] for cid in ids if cid in self.rows}
+        return {cid: vectors[self.rows[cid]] for cid in ids if cid in self.rows}
 
     def heading_vector(self, chunk_id: str) -> np.ndarray | None:
         row = self.rows.get(chunk_id)

@@ -136,9 +136,8 @@ async def _search_latency(roots: Mapping[str, Path], queries: Sequence[str]) -> 
 
     All indexes are open in one process and searched in turn, `SEARCH_BLOCK` queries at a
     time (each index's own data stays warm within a block), first one then the other going
-    first: the encoder is
-    most of a search, and its speed drifts by a third from one minute to the next on this
-    machine (the 2,000-chunk p50 measured 14.8, 17.3 and 20.0 ms in three runs of its own),
+    first: the encoder is most of a search, and its speed drifts by a third from one minute to
+    the next on this machine (the 2,000-chunk p50 measured 14.8, 17.3 and 20.0 ms in three runs of its own),
     so figures taken one index after the other made the ratio between them 1.03-1.42x for the
     same code."""
     async with AsyncExitStack() as stack:
