@@ -1,4 +1,5 @@
-"""Sentence embeddings, loaded offline (the batching of concurrent queries is in `batching`)."""
+"""Sentence embeddings, loaded offline (the batching of concurrent queries is in `batching`): on
+ONNX Runtime where the model's shape allows (`onnx_encoder`), else on PyTorch."""
 
 from __future__ import annotations
 
@@ -8,9 +9,12 @@ import threading
 from collections.abc import Callable, Sequence
 from contextlib import contextmanager
 from functools import partial
-from typing import TYPE_CHECKING, Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Iterator, Protocol
 
 import numpy as np
+
+from knowledge.onnx_encoder import OnnxEncoder, UnsupportedModel, quiet_transformers
 
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
@@ -36,27 +40,66 @@ def _offline() -> Iterator[None]:
                 os.environ[key] = value
 
 
-def _load_model(knowledge: KnowledgeSettings, torch_threads: int | None) -> SentenceTransformer:
-    import torch
-    from sentence_transformers import SentenceTransformer
+class SentenceEncoder(Protocol):
+    """A loaded model: texts in, unit-length float32 vectors out."""
+
+    dim: int
+
+    def encode(self, texts: list[str], *, batch_size: int) -> np.ndarray: ...
+
+
+class TorchEncoder:
+    """The model on PyTorch through sentence-transformers: every model it can load."""
+
+    def __init__(self, model: SentenceTransformer) -> None:
+        dim = model.get_embedding_dimension()
+        if dim is None:
+            raise ValueError("the model does not declare its embedding dimension")
+        self.model = model
+        self.dim = dim
+
+    def encode(self, texts: list[str], *, batch_size: int) -> np.ndarray:
+        vectors = self.model.encode(texts, batch_size=batch_size, normalize_embeddings=True,
+                                    convert_to_numpy=True, show_progress_bar=False)
+        return np.asarray(vectors, dtype=np.float32)
+
+
+def _load_model(knowledge: KnowledgeSettings, threads: int | None, cache_dir: Path) -> SentenceEncoder:
     from threadpoolctl import threadpool_limits
 
-    if torch_threads is not None:
-        torch.set_num_threads(torch_threads)
-        threadpool_limits(limits=torch_threads)
-    else:
-        # numpy's BLAS threads spin on after a call (a query's dense scores) and take the
-        # cores torch's next encode needs: on 2 cores, search_sync over 2,000 chunks took
-        # 61 ms p50 with two BLAS threads, 17-24 ms with one
-        threadpool_limits(limits=1, user_api="blas")
+    # numpy's BLAS threads spin on after a call (a query's dense scores) and take the cores
+    # the next encode needs: on 2 cores, search_sync over 2,000 chunks took 61 ms p50 with two
+    # BLAS threads, 17-24 ms with one
+    threadpool_limits(limits=threads or 1, user_api="blas")
     location = model_location(knowledge)
-    from transformers.utils import logging as transformers_logging
+    try:
+        with _offline():
+            return OnnxEncoder.load(location, cache_dir=cache_dir, threads=threads)
+    except UnsupportedModel as exc:
+        log.info("embedding model on PyTorch: %s", exc)
+    except Exception:  # an export that failed: PyTorch still runs the model
+        log.warning("embedding model on PyTorch: its ONNX export failed", exc_info=True)
+    return _load_torch(location, threads)
 
-    transformers_logging.disable_progress_bar()  # a "Loading weights" bar in every server log
+
+def _load_torch(location: str, threads: int | None) -> TorchEncoder:
+    import torch
+    from sentence_transformers import SentenceTransformer
+
+    if threads is not None:
+        torch.set_num_threads(threads)
+    quiet_transformers()
     with _offline():
         model = SentenceTransformer(location, device="cpu")
     log.info("embedding model loaded from %s", location)
-    return model
+    return TorchEncoder(model)
+
+
+def default_cache_dir() -> Path:
+    """Where exported models are kept unless the caller names a folder: the user's cache, as
+    Hugging Face keeps its own, so every data_dir on a machine shares one export (the
+    Dockerfile's check of the model makes it while building the image)."""
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "supporthub" / "models"
 
 
 def model_location(knowledge: KnowledgeSettings) -> str:
@@ -69,32 +112,34 @@ def model_location(knowledge: KnowledgeSettings) -> str:
 
 
 class Embedder:
-    """A SentenceTransformer on the CPU producing L2-normalized float32 vectors.
+    """A sentence model on the CPU producing L2-normalized float32 vectors.
 
     The model is loaded on first use, under a lock, unless `load` is told otherwise: a command
-    with nothing to embed (a re-index of unchanged documents) then never imports torch, which
-    was most of its time (at 50,000 chunks the run 2.9 s, the whole command 18.8 s, now 10.6 s)."""
+    with nothing to embed (a re-index of unchanged documents) then never loads it, which was
+    most of its time (at 50,000 chunks the run 2.9 s, the whole command 18.8 s, now 10.6 s)."""
 
-    def __init__(self, loader: Callable[[], SentenceTransformer], *, batch_size: int = 64) -> None:
+    def __init__(self, loader: Callable[[], SentenceEncoder], *, batch_size: int = 64) -> None:
         self._loader = loader
-        self._model: SentenceTransformer | None = None
+        self._model: SentenceEncoder | None = None
         self._lock = threading.Lock()
         self.batch_size = batch_size
 
     @classmethod
-    def load(cls, knowledge: KnowledgeSettings, *, torch_threads: int | None = None, lazy: bool = False) -> Embedder:
-        """The embedder of `knowledge`'s model, loaded without ever touching the network
-        (seconds: importing torch) now, or with `lazy` on first use. `torch_threads` sets the
-        threads per operation of torch and of numpy's BLAS, for the whole process (BLAS
-        threads spin while they wait, starving everything else); without it torch keeps its
-        own threads and BLAS gets one."""
-        embedder = cls(partial(_load_model, knowledge, torch_threads), batch_size=knowledge.embed_batch_size)
+    def load(cls, knowledge: KnowledgeSettings, *, threads: int | None = None, lazy: bool = False,
+             cache_dir: Path | None = None) -> Embedder:
+        """The embedder of `knowledge`'s model, loaded without ever touching the network now
+        (seconds), or with `lazy` on first use. `threads`: per forward pass, and for numpy's
+        BLAS (its threads spin while they wait, starving everything else); None: one per core
+        for the model, one for BLAS. `cache_dir` keeps the model's ONNX export (default: the
+        user's cache, `default_cache_dir`)."""
+        loader = partial(_load_model, knowledge, threads, cache_dir or default_cache_dir())
+        embedder = cls(loader, batch_size=knowledge.embed_batch_size)
         if not lazy:
-            _ = embedder.dim  # loads the model now, and checks that it declares its dimension
+            _ = embedder.model
         return embedder
 
     @property
-    def model(self) -> SentenceTransformer:
+    def model(self) -> SentenceEncoder:
         if self._model is None:
             with self._lock:
                 if self._model is None:
@@ -104,20 +149,10 @@ class Embedder:
     @property
     def dim(self) -> int:
         """The model's embedding dimension (loads the model)."""
-        dim = self.model.get_embedding_dimension()
-        if dim is None:
-            raise ValueError("the model does not declare its embedding dimension")
-        return dim
+        return self.model.dim
 
     def encode(self, texts: Sequence[str], *, batch_size: int | None = None) -> np.ndarray:
         """Embed `texts` → array (len(texts), dim), unit length, float32."""
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
-        vectors = self.model.encode(
-            list(texts),
-            batch_size=batch_size or self.batch_size,
-            normalize_embeddings=True,
-            convert_to_numpy=True,
-            show_progress_bar=False,
-        )
-        return np.asarray(vectors, dtype=np.float32)
+        return self.model.encode(list(texts), batch_size=batch_size or self.batch_size)

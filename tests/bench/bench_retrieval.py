@@ -202,7 +202,7 @@ async def _quality(threads: list[dict[str, Any]], root: Path, embedder: Embedder
                                                                  max_unpacked_bytes=DEFAULT_MAX_UNPACKED_BYTES,
                                                                  converter=None)]
     started = time.perf_counter()
-    embedder.model.encode(texts, batch_size=embedder.batch_size, normalize_embeddings=True, show_progress_bar=False)
+    embedder.encode(texts)
     raw_s = time.perf_counter() - started
     out["ingest"] = {"docs": summary.added, "chunks": summary.chunks_embedded,
                      "ingest_chunks_per_s": summary.chunks_embedded / ingest_s,

@@ -51,7 +51,8 @@ KEEP_PROFILES_ENV = "SUPPORTHUB_BENCH_PROFILES"
 """A folder to keep py-spy's raw profiles in (`<database>.profile`), for reading them stack by stack."""
 
 STAGES: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("encoder", ("/torch/", "/sentence_transformers/", "/transformers/", "/tokenizers/")),
+    ("encoder", ("/torch/", "/sentence_transformers/", "/transformers/", "/tokenizers/", "/onnxruntime/",
+                 "knowledge/onnx_encoder.py", "knowledge/embedder.py")),
     ("database", ("/sqlalchemy/", "/aiosqlite/", "/sqlite3/", "/asyncpg/", "core/db.py",
                   "core/transactions.py", "core/turn_transactions.py")),
     ("search", ("knowledge/", "/bm25s/", "/chromadb/", "/scipy/")),

@@ -1,0 +1,83 @@
+"""The model on ONNX Runtime gives PyTorch's vectors, is exported once, and otherwise PyTorch runs it."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from sentence_transformers import SentenceTransformer
+
+from knowledge.embedder import Embedder, TorchEncoder, model_location
+from knowledge.onnx_encoder import OnnxEncoder
+from knowledge.settings import KnowledgeSettings
+
+TEXTS = [
+    "How do I reset my password?",
+    "refund",
+    # past the model's 256 tokens: truncated the way sentence-transformers truncates
+    "Invoices are emailed to the billing contact on the first day of each month, and "
+    "every past invoice can be downloaded from Settings, Billing. " * 30,
+    "Zwei-Faktor-Authentifizierung lässt sich unter Sicherheit einschalten.",
+]
+
+
+def bundled() -> Path:
+    return Path(model_location(KnowledgeSettings()))
+
+
+def reference(folder: Path) -> np.ndarray:
+    model = SentenceTransformer(str(folder), device="cpu")
+    return model.encode(TEXTS, normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False)
+
+
+def copy_with_pooling(tmp_path: Path, mode: str) -> Path:
+    folder = tmp_path / f"model-{mode}"
+    shutil.copytree(bundled(), folder)
+    config_file = folder / "1_Pooling" / "config.json"
+    config = json.loads(config_file.read_text())
+    config.update({key: key == mode for key in config if key.startswith("pooling_mode_")})
+    config_file.write_text(json.dumps(config))
+    return folder
+
+
+def test_the_bundled_model_gives_pytorchs_vectors_in_any_batch(tmp_path: Path) -> None:
+    embedder = Embedder.load(KnowledgeSettings(), cache_dir=tmp_path, threads=1)
+    assert isinstance(embedder.model, OnnxEncoder)
+    expected = reference(bundled())
+    for batch_size in (1, 3, 64):
+        assert np.abs(embedder.encode(TEXTS, batch_size=batch_size) - expected).max() < 1e-5
+    assert list(tmp_path.glob("*.onnx"))  # exported once, kept
+
+
+def test_cls_pooling_is_run_on_onnx_too(tmp_path: Path) -> None:
+    folder = copy_with_pooling(tmp_path, "pooling_mode_cls_token")
+    embedder = Embedder.load(KnowledgeSettings(model=str(folder)), cache_dir=tmp_path / "cache")
+    assert isinstance(embedder.model, OnnxEncoder)
+    assert np.abs(embedder.encode(TEXTS) - reference(folder)).max() < 1e-5
+
+
+def test_a_model_of_another_shape_runs_on_pytorch(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    folder = copy_with_pooling(tmp_path, "pooling_mode_max_tokens")
+    caplog.set_level("INFO", logger="knowledge.embedder")
+    embedder = Embedder.load(KnowledgeSettings(model=str(folder)), cache_dir=tmp_path / "cache")
+    assert isinstance(embedder.model, TorchEncoder)
+    assert "pools by ['pooling_mode_max_tokens']" in caplog.text
+    assert np.abs(embedder.encode(TEXTS) - reference(folder)).max() < 1e-6
+    assert not (tmp_path / "cache").exists()
+
+
+def test_a_process_loading_an_exported_model_never_imports_torch(tmp_path: Path) -> None:
+    """What makes `serve` start in half a second less and leaves torch's memory out of it."""
+    load = (f"from knowledge.embedder import Embedder; from knowledge.settings import KnowledgeSettings; "
+            f"import sys; from pathlib import Path; "
+            f"e = Embedder.load(KnowledgeSettings(), cache_dir=Path({str(tmp_path)!r})); e.encode(['ready']); "
+            f"print(type(e.model).__name__, 'torch' in sys.modules)")
+    first = subprocess.run([sys.executable, "-c", load], capture_output=True, text=True, check=True)
+    assert first.stdout.split() == ["OnnxEncoder", "True"]  # exporting needs torch
+    again = subprocess.run([sys.executable, "-c", load], capture_output=True, text=True, check=True)
+    assert again.stdout.split() == ["OnnxEncoder", "False"]
