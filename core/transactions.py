@@ -6,7 +6,12 @@ The store's transactions are plain synchronous SQLAlchemy functions of a `Sessio
   costs about four (cursor, execute, fetch, close): measured here, 0.17 ms a hop, which made
   a received-and-answered message cost ~7 ms of pure waiting.
 - PostgreSQL (asyncpg): `AsyncSession.run_sync` runs the same function on the async
-  driver, with the connection pool's parallelism.
+  driver, with the connection pool's parallelism. The pool hands out no connection the
+  server has closed (`core.db`); one that dies after that check fails before it commits,
+  and then the transaction runs once more on a new connection: nothing of it was written,
+  and SQLAlchemy replaces the pool's older connections when it notices one dead. A
+  connection lost during the commit itself is not retried (the commit may have happened):
+  that one answers `StorageUnavailable`.
 
 A database that cannot take the transaction (locked by another process past the busy
 timeout, a full disk, a lost server) raises `StorageUnavailable`, which callers answer with
@@ -16,19 +21,22 @@ timeout, a full disk, a lost server) raises `StorageUnavailable`, which callers 
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from concurrent.futures import ThreadPoolExecutor
 from typing import Protocol, TypeVar
 
 from sqlalchemy import create_engine
-from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Session
 
 from core.channel import StorageUnavailable
 from core.db import SQLITE_BUSY_TIMEOUT_S, sqlite_pragmas
+
+log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 Work = Callable[[Session], T]
@@ -44,11 +52,14 @@ class Transactions(Protocol):
 
 @contextmanager
 def storage_faults() -> Iterator[None]:
-    """Re-raise the database's own failures (not a bug in our SQL), and a pool with no free
-    connection for its whole timeout, as `StorageUnavailable`."""
+    """Re-raise the database's own failures (not a bug in our SQL: a lock, a full disk, a lost
+    connection), and a pool with no free connection for its whole timeout, as
+    `StorageUnavailable`."""
     try:
         yield
-    except (OperationalError, InterfaceError) as exc:
+    except DBAPIError as exc:
+        if not (isinstance(exc, (OperationalError, InterfaceError)) or exc.connection_invalidated):
+            raise
         raise StorageUnavailable(f"the database cannot take the transaction: {exc.orig}") from exc
     except PoolTimeout as exc:
         raise StorageUnavailable(f"no database connection came free: {exc}") from exc
@@ -74,14 +85,35 @@ class SQLiteThreadTransactions:
         self._thread.shutdown(wait=True)
 
 
+class _LostBeforeCommit(Exception):
+    def __init__(self, lost: DBAPIError) -> None:
+        super().__init__(str(lost))
+        self.lost = lost
+
+
 class AsyncDriverTransactions:
     def __init__(self, sessionmaker: async_sessionmaker[AsyncSession]) -> None:
         self._sessionmaker = sessionmaker
 
     async def run(self, work: Work[T]) -> T:
         with storage_faults():
-            async with self._sessionmaker() as session, session.begin():
+            try:
+                return await self._transaction(work)
+            except _LostBeforeCommit:
+                log.info("database connection lost before a commit; running the transaction again")
+            try:
+                return await self._transaction(work)
+            except _LostBeforeCommit as exc:
+                raise exc.lost from None
+
+    async def _transaction(self, work: Work[T]) -> T:
+        async with self._sessionmaker() as session, session.begin():
+            try:
                 return await session.run_sync(work)
+            except DBAPIError as exc:
+                if exc.connection_invalidated:
+                    raise _LostBeforeCommit(exc) from exc
+                raise
 
     async def close(self) -> None:
         return None

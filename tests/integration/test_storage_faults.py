@@ -24,7 +24,7 @@ from core.channel import StorageUnavailable
 from core.server import create_app
 from core.settings import Settings
 from core.transactions import transactions_for
-from tests.postgres import postgres_url
+from tests.postgres import own_postgres_database, postgres_url, query
 
 QUESTION = {"contact": "dana", "text": "How do I reset my password?"}
 
@@ -134,3 +134,68 @@ async def test_a_postgres_pool_with_no_connection_free_is_unavailable_then_recov
             await connection.close()
     assert await transactions.run(_select_one) == 1
     await engine.dispose()
+
+
+@pytest.fixture
+def own_database() -> Iterator[str]:
+    with own_postgres_database("the lost-connection tests") as url:
+        yield url
+
+
+async def test_a_transaction_whose_connection_dies_before_its_commit_runs_once_more(own_database: str) -> None:
+    """A restarted PostgreSQL drops every pooled connection: the transaction that meets a dead
+    one is run again on a new one, and what its first attempt wrote is not there twice."""
+    await query(own_database, "CREATE TABLE probe (attempt integer)")
+    engine = db.make_engine(own_database)
+    transactions = transactions_for(engine, db.make_sessionmaker(engine))
+    attempts: list[int] = []
+
+    def write(session: Session) -> int:
+        attempts.append(len(attempts) + 1)
+        session.execute(text("INSERT INTO probe VALUES (:attempt)"), {"attempt": attempts[-1]})
+        if len(attempts) == 1:  # the server goes away mid-transaction
+            session.execute(text("SELECT pg_terminate_backend(pg_backend_pid())"))
+        return attempts[-1]
+
+    try:
+        assert await transactions.run(write) == 2
+    finally:
+        await engine.dispose()
+    assert [row["attempt"] for row in await query(own_database, "SELECT attempt FROM probe")] == [2]
+
+
+async def test_a_connection_dying_again_on_the_second_attempt_is_unavailable(own_database: str) -> None:
+    """The API's 503 "try again", not a 500."""
+    engine = db.make_engine(own_database)
+    transactions = transactions_for(engine, db.make_sessionmaker(engine))
+
+    def die(session: Session) -> None:
+        session.execute(text("SELECT pg_terminate_backend(pg_backend_pid())"))
+
+    try:
+        with pytest.raises(StorageUnavailable, match="connection was closed"):
+            await transactions.run(die)
+        assert await transactions.run(_select_one) == 1
+    finally:
+        await engine.dispose()
+
+
+async def test_connections_the_server_closed_are_not_handed_out(
+    own_database: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    engine = db.make_engine(own_database)
+    transactions = transactions_for(engine, db.make_sessionmaker(engine))
+    caplog.set_level("INFO", logger="core.transactions")
+    try:
+        pooled = [await engine.connect() for _ in range(3)]
+        for connection in pooled:
+            await connection.close()  # back in the pool, open
+        backends = sorted(db.own_backends(engine))
+        assert len(backends) == 3
+        ended = await query(own_database, "SELECT pg_terminate_backend(pid, 5000) FROM unnest($1::int[]) AS pid", backends)
+        assert all(row[0] for row in ended)
+        await asyncio.sleep(0.2)  # the driver reads each socket's end
+        assert await asyncio.gather(*(transactions.run(_select_one) for _ in range(3))) == [1, 1, 1]
+    finally:
+        await engine.dispose()
+    assert "running the transaction again" not in caplog.text
