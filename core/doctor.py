@@ -141,7 +141,8 @@ def load_model(knowledge: KnowledgeSettings) -> str:
     if vectors.shape != (1, embedder.dim):
         raise CheckFailed(f"encoding a sentence gave an array of shape {vectors.shape}, not (1, {embedder.dim})")
     name = knowledge.model or "all-MiniLM-L6-v2 (bundled)"
-    return f"{name}: {embedder.dim} dimensions, loaded and encoded a sentence in {time.monotonic() - started:.1f} s"
+    return (f"{name}: {embedder.dim} dimensions on {embedder.model.runtime}, loaded and encoded a sentence "
+            f"in {time.monotonic() - started:.1f} s")
 
 
 async def check_llm(llm: LlmSettings) -> str:

@@ -7,8 +7,9 @@ how many texts. Every `submit` puts its item on a queue; one task takes everythi
 part per worker thread, and runs `process` on the parts in parallel. A lone request waits
 for nothing; while one batch is processed the next one accumulates.
 
-Why parallel single-threaded workers (for a process where torch runs one thread per
-operation): measured on this 2-core machine behind the HTTP API with 50 clients, torch's own
+Why parallel single-threaded workers (for a process where the model runs one thread per
+forward pass): measured on this 2-core machine behind the HTTP API with 50 clients, when the
+model still ran on PyTorch, torch's own
 two threads per operation reached 101 answers/s (its threads wait for each other at every
 operation, and stall whenever the event loop takes a core); one torch thread 137/s; two
 single-threaded workers 180/s.

@@ -44,12 +44,16 @@ class SentenceEncoder(Protocol):
     """A loaded model: texts in, unit-length float32 vectors out."""
 
     dim: int
+    runtime: str
+    """What runs it, as `supporthub doctor` names it."""
 
     def encode(self, texts: list[str], *, batch_size: int) -> np.ndarray: ...
 
 
 class TorchEncoder:
     """The model on PyTorch through sentence-transformers: every model it can load."""
+
+    runtime = "PyTorch"
 
     def __init__(self, model: SentenceTransformer) -> None:
         dim = model.get_embedding_dimension()

@@ -109,6 +109,8 @@ class OnnxEncoder:
     """Tokenizer (Hugging Face `tokenizers`, Rust) → transformer (ONNX Runtime) → pooling and
     normalisation (numpy). Safe to call from several threads at once."""
 
+    runtime = "ONNX Runtime"
+
     def __init__(self, shape: ModelShape, session: onnxruntime.InferenceSession, tokenizer: Tokenizer) -> None:
         self._shape = shape
         self._session = session

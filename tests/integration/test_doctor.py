@@ -175,7 +175,7 @@ async def test_all_good_then_every_wrong_credential_named(
     detail = {name: text for name, (_, text) in good.lines.items()}
     assert detail["database"].startswith("sqlite ") and detail["database"].endswith("(up to date)")
     assert "chunks in collection 'knowledge'" in detail["index"]
-    assert "384 dimensions" in detail["model"]
+    assert "384 dimensions on ONNX Runtime" in detail["model"]
     assert detail["slack"] == f"auth.test: bot supporthub ({BOT_USER_ID}) in team T"
     assert detail["telegram"] == f"getMe: @{BOT_USERNAME} (id 123456), updates by long polling"
     assert detail["sms"] == f"account {ACCOUNT_SID} ({ACCOUNT_NAME}): active"
