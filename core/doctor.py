@@ -136,7 +136,7 @@ def load_model(knowledge: KnowledgeSettings) -> str:
     from knowledge.embedder import Embedder
 
     started = time.monotonic()
-    embedder = Embedder.load(knowledge)
+    embedder = Embedder.load(knowledge, serving=True)  # as `serve` runs it
     vectors = embedder.encode([PROBE_SENTENCE])
     if vectors.shape != (1, embedder.dim):
         raise CheckFailed(f"encoding a sentence gave an array of shape {vectors.shape}, not (1, {embedder.dim})")

@@ -106,14 +106,14 @@ class KnowledgeBase:
         reaches the database holding knowledge's tables.
 
         `serving`: for a process answering many concurrent queries (the server). The model is
-        then loaded now rather than on first use, each forward pass runs on one thread and
-        `query_workers` threads encode in parallel (see `knowledge.batching` for the
+        then loaded now rather than on first use, on ONNX Runtime with one thread per forward
+        pass, and `query_workers` threads encode in parallel (see `knowledge.batching` for the
         measurements), and chroma is written in slices that leave the event loop its turns
-        (`knowledge.index.WRITE_SLICE`); the CLI's bulk indexing runs each forward pass on
+        (`knowledge.index.WRITE_SLICE`); the CLI's bulk indexing runs the model on PyTorch on
         every core and writes chroma's largest batches. A server on a Chroma server
         (`chroma_url`) also follows the ingest runs of other hosts (`knowledge.versions`)."""
         workers = (settings.query_workers or os.cpu_count() or 1) if serving else 1
-        embedder = Embedder.load(settings, threads=1 if serving else None, lazy=not serving)
+        embedder = Embedder.load(settings, serving=serving, lazy=not serving)
         dense = DenseStore.open(chroma_url=settings.chroma_url, data_dir=data_dir, collection=settings.collection,
                                serving=serving)
         local = LocalIndex(data_dir / "bm25" / settings.collection)

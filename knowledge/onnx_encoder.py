@@ -4,7 +4,8 @@ The vectors are the same (within 2e-7 on StackFAQ's questions for the bundled mo
 lone query takes half the time (measured on one thread: 9-12 ms against 22 ms p50), and the
 whole forward pass runs in ONNX Runtime's C++ with the GIL released: PyTorch interleaves
 every layer with Python glue that competes with the event loop for the GIL. A process that
-loads the model this way never imports torch.
+loads the model this way never imports torch. Serving processes run it this way; bulk
+indexing stays on PyTorch, faster on long chunks (`knowledge.embedder._load_model`).
 
 Only models of the usual shape are run here — a local sentence-transformers folder with a
 Hugging Face transformer, mean or CLS pooling, and optionally a Normalize module; anything
@@ -19,6 +20,7 @@ import hashlib
 import json
 import logging
 import os
+import threading
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -105,6 +107,13 @@ def cache_key(shape: ModelShape) -> str:
     return f"{shape.folder.name}-{digest.hexdigest()[:16]}"
 
 
+_LOADED: dict[Path, OnnxEncoder] = {}
+"""A process loads each export once, for every knowledge base it opens (a test suite opens
+hundreds): a session holds its weights in ~200 MB of its own memory, where PyTorch maps the
+weights file, and ONNX Runtime's sessions are safe to share between threads."""
+_LOADED_LOCK = threading.Lock()
+
+
 class OnnxEncoder:
     """Tokenizer (Hugging Face `tokenizers`, Rust) → transformer (ONNX Runtime) → pooling and
     normalisation (numpy). Safe to call from several threads at once."""
@@ -119,11 +128,11 @@ class OnnxEncoder:
         self.dim = int(session.get_outputs()[0].shape[-1])
 
     @classmethod
-    def load(cls, location: str, *, cache_dir: Path, threads: int | None) -> OnnxEncoder:
+    def load(cls, location: str, *, cache_dir: Path) -> OnnxEncoder:
         """The model at `location`, exported into `cache_dir` the first time (seconds: it
-        imports torch), then loaded from there. `threads`: per forward pass (None: one per
-        core). Raises UnsupportedModel for a model of another shape, or one whose export does
-        not reproduce PyTorch's vectors."""
+        imports torch), then loaded from there; each forward pass on one thread. Raises
+        UnsupportedModel for a model of another shape, or one whose export does not reproduce
+        PyTorch's vectors."""
         import onnxruntime
         from tokenizers import Tokenizer
 
@@ -136,14 +145,21 @@ class OnnxEncoder:
         tokenizer.enable_truncation(max_length=shape.max_seq_length)
         tokenizer.enable_padding(pad_id=pad_id, pad_token=shape.pad_token)
         options = onnxruntime.SessionOptions()
-        options.intra_op_num_threads = threads or 0
+        options.intra_op_num_threads = 1
         options.inter_op_num_threads = 1
+        # without its arena a batch's tensors go back to the system when it ends: with it, one
+        # re-index batch of 64 long chunks kept 1.6 GB in a serving process for good
+        options.enable_cpu_mem_arena = False
         options.log_severity_level = 3  # its warnings about unused initialisers are not ours to act on
-        if not path.is_file():
-            _export(shape, path, tokenizer, options)
-        session = onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
-        log.info("embedding model running on ONNX Runtime from %s", path)
-        return cls(shape, session, tokenizer)
+        with _LOADED_LOCK:
+            if (loaded := _LOADED.get(path)) is not None:
+                return loaded
+            if not path.is_file():
+                _export(shape, path, tokenizer, options)
+            session = onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+            log.info("embedding model running on ONNX Runtime from %s", path)
+            _LOADED[path] = loaded = cls(shape, session, tokenizer)
+            return loaded
 
     def encode(self, texts: list[str], *, batch_size: int) -> np.ndarray:
         """Unit vectors (len(texts), dim), float32. Texts are batched longest first, as

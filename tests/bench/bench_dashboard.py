@@ -977,7 +977,7 @@ def run() -> Result:
         for target in targets:
             shutil.copytree(index_dir, target.data_dir, ignore=shutil.ignore_patterns("supporthub.db*"))
             asyncio.run(copy_knowledge(index_dir / "supporthub.db", target.url))
-        embedder = Embedder.load(KnowledgeSettings(), threads=1)  # as `serve` runs it
+        embedder = Embedder.load(KnowledgeSettings(), serving=True)  # as `serve` runs it
         figures = tuple(measure(target, load_s=load_s, embedder=embedder)
                         for target, load_s in zip(targets, seeded.load_s, strict=True))
     return Result(messages=seeded.messages, conversations=seeded.conversations, cases=seeded.cases,

@@ -1,4 +1,5 @@
-"""The model on ONNX Runtime gives PyTorch's vectors, is exported once, and otherwise PyTorch runs it."""
+"""A serving process's model on ONNX Runtime gives PyTorch's vectors, is exported once, and
+otherwise PyTorch runs it; bulk indexing stays on PyTorch."""
 
 from __future__ import annotations
 
@@ -46,7 +47,7 @@ def copy_with_pooling(tmp_path: Path, mode: str) -> Path:
 
 
 def test_the_bundled_model_gives_pytorchs_vectors_in_any_batch(tmp_path: Path) -> None:
-    embedder = Embedder.load(KnowledgeSettings(), cache_dir=tmp_path, threads=1)
+    embedder = Embedder.load(KnowledgeSettings(), serving=True, cache_dir=tmp_path)
     assert isinstance(embedder.model, OnnxEncoder)
     expected = reference(bundled())
     for batch_size in (1, 3, 64):
@@ -56,7 +57,7 @@ def test_the_bundled_model_gives_pytorchs_vectors_in_any_batch(tmp_path: Path) -
 
 def test_cls_pooling_is_run_on_onnx_too(tmp_path: Path) -> None:
     folder = copy_with_pooling(tmp_path, "pooling_mode_cls_token")
-    embedder = Embedder.load(KnowledgeSettings(model=str(folder)), cache_dir=tmp_path / "cache")
+    embedder = Embedder.load(KnowledgeSettings(model=str(folder)), serving=True, cache_dir=tmp_path / "cache")
     assert isinstance(embedder.model, OnnxEncoder)
     assert np.abs(embedder.encode(TEXTS) - reference(folder)).max() < 1e-5
 
@@ -64,7 +65,7 @@ def test_cls_pooling_is_run_on_onnx_too(tmp_path: Path) -> None:
 def test_a_model_of_another_shape_runs_on_pytorch(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     folder = copy_with_pooling(tmp_path, "pooling_mode_max_tokens")
     caplog.set_level("INFO", logger="knowledge.embedder")
-    embedder = Embedder.load(KnowledgeSettings(model=str(folder)), cache_dir=tmp_path / "cache")
+    embedder = Embedder.load(KnowledgeSettings(model=str(folder)), serving=True, cache_dir=tmp_path / "cache")
     assert isinstance(embedder.model, TorchEncoder)
     assert "pools by ['pooling_mode_max_tokens']" in caplog.text
     assert np.abs(embedder.encode(TEXTS) - reference(folder)).max() < 1e-6
@@ -72,12 +73,18 @@ def test_a_model_of_another_shape_runs_on_pytorch(tmp_path: Path, caplog: pytest
 
 
 def test_a_process_loading_an_exported_model_never_imports_torch(tmp_path: Path) -> None:
-    """What makes `serve` start in half a second less and leaves torch's memory out of it."""
+    """What makes `serve` start seconds sooner and leaves torch's memory out of it."""
     load = (f"from knowledge.embedder import Embedder; from knowledge.settings import KnowledgeSettings; "
             f"import sys; from pathlib import Path; "
-            f"e = Embedder.load(KnowledgeSettings(), cache_dir=Path({str(tmp_path)!r})); e.encode(['ready']); "
+            f"e = Embedder.load(KnowledgeSettings(), serving=True, cache_dir=Path({str(tmp_path)!r})); e.encode(['ready']); "
             f"print(type(e.model).__name__, 'torch' in sys.modules)")
     first = subprocess.run([sys.executable, "-c", load], capture_output=True, text=True, check=True)
     assert first.stdout.split() == ["OnnxEncoder", "True"]  # exporting needs torch
     again = subprocess.run([sys.executable, "-c", load], capture_output=True, text=True, check=True)
     assert again.stdout.split() == ["OnnxEncoder", "False"]
+
+
+def test_bulk_indexing_runs_the_model_on_pytorch(tmp_path: Path) -> None:
+    """Faster on long chunks (see knowledge.embedder._load_model); no export is made for it."""
+    embedder = Embedder.load(KnowledgeSettings(), cache_dir=tmp_path)
+    assert isinstance(embedder.model, TorchEncoder) and not list(tmp_path.iterdir())
