@@ -1,5 +1,6 @@
-"""Sentence embeddings, loaded offline (the batching of concurrent queries is in `batching`): on
-ONNX Runtime where the model's shape allows (`onnx_encoder`), else on PyTorch."""
+"""Sentence embeddings, loaded offline (the batching of concurrent queries is in `batching`): a
+serving process runs the model on ONNX Runtime where its shape allows (`onnx_encoder`), bulk
+indexing on PyTorch."""
 
 from __future__ import annotations
 
