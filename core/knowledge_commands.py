@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Awaitable, Callable
-from functools import partial
 from pathlib import Path
 from typing import TypeVar
 
@@ -18,7 +17,7 @@ import click
 
 from core.answer_eval import EvalReport, evaluate, format_report, report_json
 from core.cli_support import uses_settings
-from core.runtime import open_database
+from core.runtime import open_knowledge
 from core.settings import Settings
 from knowledge.base import KnowledgeBase
 from knowledge.evaluation import EvalFileError, EvalQuestion, load_questions, unknown_sources
@@ -30,15 +29,8 @@ T = TypeVar("T")
 
 def _with_kb(settings: Settings, action: Callable[[KnowledgeBase], Awaitable[T]]) -> T:
     async def main() -> T:
-        async with open_database(settings) as (_, sessionmaker):
-            kb = await asyncio.to_thread(
-                partial(KnowledgeBase.open, settings.knowledge, data_dir=settings.data_dir, sessionmaker=sessionmaker))
-            try:
-                if settings.knowledge.chroma_url:
-                    await kb.catch_up()  # another host may have re-indexed the shared server
-                return await action(kb)
-            finally:
-                await kb.aclose()
+        async with open_knowledge(settings) as kb:
+            return await action(kb)
 
     return asyncio.run(main())
 

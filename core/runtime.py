@@ -24,6 +24,7 @@ from core.hub import Hub
 from core.llm_responder import LlmResponder
 from core.notifications import MessageListener
 from core.rate_limits import RateLimits
+from core.reindex_process import ReindexRunner
 from core.sentiment import SentimentAnalyzer
 from core.settings import Settings
 from core.storage import Storage
@@ -42,6 +43,8 @@ class Runtime:
     transactions: Transactions
     storage: Storage
     hub: Hub
+    reindexer: ReindexRunner
+    """The scheduler's and the dashboard's re-index runs, in a child process."""
 
     async def database_problem(self) -> str | None:
         """Why the database cannot answer a query or take a write; None when it can."""
@@ -69,6 +72,21 @@ def write_probe(session: Session) -> None:
     """Rewrite the probe's row: a write that needs the lock and disk space any message does."""
     statement = dialect_insert(session)(HealthProbe).values(id=1, written_at=utcnow())
     session.execute(statement.on_conflict_do_update(index_elements=["id"], set_={"written_at": utcnow()}))
+
+
+@asynccontextmanager
+async def open_knowledge(settings: Settings) -> AsyncIterator[KnowledgeBase]:
+    """The knowledge base alone, as the knowledge commands and re-index runs use it: the model on
+    PyTorch, loaded when a run has something to embed (`KnowledgeBase.open`)."""
+    async with open_database(settings) as (_, sessionmaker):
+        knowledge = await asyncio.to_thread(
+            partial(KnowledgeBase.open, settings.knowledge, data_dir=settings.data_dir, sessionmaker=sessionmaker))
+        try:
+            if settings.knowledge.chroma_url:
+                await knowledge.catch_up()  # another host may have re-indexed the shared server
+            yield knowledge
+        finally:
+            await knowledge.aclose()
 
 
 @asynccontextmanager
@@ -129,6 +147,7 @@ async def open_runtime(settings: Settings, channels: Mapping[str, Channel]) -> A
                       desk=staff_desk(transactions, channels, settings),
                       shared=engine.dialect.name == "postgresql")
             await hub.start()
+            reindexer = ReindexRunner(settings, knowledge)
             listener = message_listener(engine, hub)
             started: list[Channel] = []
             try:
@@ -137,8 +156,9 @@ async def open_runtime(settings: Settings, channels: Mapping[str, Channel]) -> A
                     started.append(channel)
                 if listener is not None:
                     await listener.start()
-                yield Runtime(engine, sessionmaker, knowledge, transactions, storage, hub)
+                yield Runtime(engine, sessionmaker, knowledge, transactions, storage, hub, reindexer)
             finally:
+                await reindexer.aclose()
                 if listener is not None:
                     await listener.stop()
                 for channel in reversed(started):

@@ -7,18 +7,16 @@ unchanged files, retention deletes what is still there, a case is reminded once:
 reminder claims it with a skip-locked row lock).
 
 Re-index runs mirror `knowledge.paths` (new and changed files indexed, deleted ones dropped).
+Each run is a child process (`core.reindex_process`), so the event loop keeps answering.
 Runs of a job never overlap (`max_instances=1`) and missed runs collapse into one
-(`coalesce`); the ingestor's own lock also serialises a scheduled run with a CLI-triggered
-one in this process.
+(`coalesce`); the runner also serialises a scheduled run with the dashboard's.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from functools import partial
-from pathlib import Path
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.base import BaseTrigger
@@ -28,10 +26,10 @@ from apscheduler.triggers.interval import IntervalTrigger
 from core.hub import Hub
 from core.metrics import LEADER
 from core.privacy import expire_conversations
+from core.reindex_process import ReindexFailed, ReindexRunner
 from core.runtime import Runtime
 from core.settings import ScheduleJob, Settings
 from core.transactions import Transactions
-from knowledge.base import KnowledgeBase
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +37,7 @@ log = logging.getLogger(__name__)
 def build_scheduler(settings: Settings, runtime: Runtime) -> AsyncIOScheduler:
     """A scheduler holding every job of the server (not started)."""
     scheduler = AsyncIOScheduler()
-    add_reindex_jobs(scheduler, settings, runtime.knowledge)
+    add_reindex_jobs(scheduler, settings, runtime.reindexer)
     if settings.memory.retention_days:
         scheduler.add_job(
             expire_idle_conversations,
@@ -86,13 +84,13 @@ class LeaderJobs:
             self._scheduler = None
 
 
-def add_reindex_jobs(scheduler: AsyncIOScheduler, settings: Settings, knowledge: KnowledgeBase) -> None:
+def add_reindex_jobs(scheduler: AsyncIOScheduler, settings: Settings, reindexer: ReindexRunner) -> None:
     """One re-index job per configured schedule entry."""
     for job in settings.schedule:
         scheduler.add_job(
             reindex_knowledge,
             trigger=trigger_for(job),
-            args=(knowledge, settings.knowledge.paths, job.name),
+            args=(reindexer, job.name),
             id=f"reindex:{job.name}",
             name=f"re-index {job.name}",
             max_instances=1,
@@ -110,11 +108,14 @@ def trigger_for(job: ScheduleJob) -> BaseTrigger:
     return IntervalTrigger(minutes=job.interval_minutes)
 
 
-async def reindex_knowledge(knowledge: KnowledgeBase, paths: Sequence[Path], name: str) -> None:
+async def reindex_knowledge(reindexer: ReindexRunner, name: str) -> None:
     """One scheduled re-index run (recorded in index_runs, failed or not)."""
     log.info("scheduled re-index %r starting", name)
     try:
-        summary = await knowledge.reindex(paths, trigger=f"schedule:{name}")
+        summary = await reindexer.run(f"schedule:{name}")
+    except ReindexFailed as exc:  # the child logged its traceback
+        log.error("scheduled re-index %r failed: %s", name, exc)
+        return
     except Exception:
         log.exception("scheduled re-index %r failed", name)
         return

@@ -28,6 +28,7 @@ from core.admin.status import Status, read_status
 from core.db import ConversationState
 from core.dead_letters import NoSuchOutboxItem, NotRequeueable
 from core.registry import installed_channels
+from core.reindex_process import ReindexFailed
 from core.runtime import Runtime
 from core.settings import Settings
 
@@ -286,7 +287,7 @@ class Pages:
         return as_json(await self._knowledge(request))
 
     async def reindex(self, request: web.Request) -> web.Response:
-        """Start a re-index in this process, recorded as an index run whose trigger names the
+        """Start a re-index (a child process, `core.reindex_process`), recorded as an index run whose trigger names the
         dashboard and the operator's address; the page shows it when it lands."""
         visitor = await self._checked_form(request)
         runtime = self._runtime(request)
@@ -305,7 +306,10 @@ class Pages:
     async def _run_reindex(self, runtime: Runtime, trigger: str) -> None:
         log.info("admin: re-index started (%s)", trigger)
         try:
-            summary = await runtime.knowledge.reindex(self._settings.knowledge.paths, trigger=trigger)
+            summary = await runtime.reindexer.run(trigger)
+        except ReindexFailed as exc:  # the child logged its traceback
+            log.error("admin: re-index failed (recorded in index_runs): %s", exc)
+            return
         except Exception:
             log.exception("admin: re-index failed (recorded in index_runs)")
             return

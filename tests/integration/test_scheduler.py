@@ -1,4 +1,4 @@
-"""The server's scheduler: a scheduled re-index runs the configured job inside the process and
+"""The server's scheduler: a scheduled re-index runs the configured job (in a child process) and
 every run is recorded with its counts; retention and the case SLA run beside it."""
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from pathlib import Path
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy import select
 
+from core.reindex_process import ReindexRunner
 from core.runtime import open_database, open_runtime
 from core.scheduler import add_reindex_jobs, build_scheduler
 from core.settings import MemorySettings, ScheduleJob, Settings
@@ -41,7 +42,7 @@ async def test_an_interval_job_reindexes_and_records_each_run(tmp_path: Path) ->
         knowledge = await asyncio.to_thread(
             partial(KnowledgeBase.open, settings.knowledge, data_dir=settings.data_dir, sessionmaker=sessionmaker))
         scheduler = AsyncIOScheduler()
-        add_reindex_jobs(scheduler, settings, knowledge)
+        add_reindex_jobs(scheduler, settings, ReindexRunner(settings, knowledge))
         assert [job.id for job in scheduler.get_jobs()] == ["reindex:often"]
         scheduler.start()
         try:
@@ -69,6 +70,6 @@ async def test_the_server_schedules_reindexing_retention_and_the_case_sla(
         jobs = {job.id: job for job in build_scheduler(settings, runtime).get_jobs()}
         assert set(jobs) == {"reindex:nightly", "retention", "case-sla"}
         assert "hour='3', minute='0'" in str(jobs["reindex:nightly"].trigger)
-        assert jobs["reindex:nightly"].args == (runtime.knowledge, settings.knowledge.paths, "nightly")
+        assert jobs["reindex:nightly"].args == (runtime.reindexer, "nightly")
         assert (jobs["retention"].trigger.interval, jobs["retention"].args) == (timedelta(hours=1), (runtime.transactions, 30))
         assert (jobs["case-sla"].trigger.interval, jobs["case-sla"].args) == (timedelta(minutes=1), (runtime.hub,))
