@@ -59,7 +59,7 @@ class ReindexRunner:
             result = _last_json_line(output)
             if "error" in result or self._child.returncode != 0:
                 raise ReindexFailed(result.get("error") or f"the re-index process exited with {self._child.returncode}")
-            await asyncio.to_thread(self._knowledge.local.refresh)
+            await asyncio.to_thread(self._knowledge.refresh)
             return _summary_from_json(result["summary"])
 
     async def aclose(self) -> None:

@@ -22,7 +22,7 @@ from knowledge.embedder import Embedder
 from knowledge.hits import Hit
 from knowledge.index import ChunkRecord, DenseStore, IndexSnapshot, LocalIndex
 from knowledge.ingest import Ingestor, IngestSummary
-from knowledge.settings import KnowledgeSettings
+from knowledge.settings import BRUTE_FORCE_MAX_CHUNKS, KnowledgeSettings
 from knowledge.spelling import Speller, english_words
 from knowledge.versions import FOLLOW_INTERVAL_S, Follower, read_version
 
@@ -71,6 +71,7 @@ class KnowledgeBase:
         sessionmaker: async_sessionmaker[AsyncSession],
         max_chars: int,
         max_unpacked_bytes: int = DEFAULT_MAX_UNPACKED_BYTES,
+        brute_force_max_chunks: int = BRUTE_FORCE_MAX_CHUNKS,
         query_workers: int = 1,
         weights: fusion.FusionWeights = fusion.DEFAULT_WEIGHTS,
         follow_interval: float | None = None,
@@ -89,7 +90,8 @@ class KnowledgeBase:
             self._encode_queries, size=lambda item: len(item[0]), max_batch=64, workers=query_workers
         )
         self.ingestor = Ingestor(embedder=embedder, dense=dense, local=local,
-                                 sessionmaker=sessionmaker, max_chars=max_chars, max_unpacked_bytes=max_unpacked_bytes)
+                                 sessionmaker=sessionmaker, max_chars=max_chars, max_unpacked_bytes=max_unpacked_bytes,
+                                 brute_force_max_chunks=brute_force_max_chunks)
         self._follower = Follower(self.catch_up, interval=follow_interval) if follow_interval is not None else None
         self._ready = False
 
@@ -119,7 +121,7 @@ class KnowledgeBase:
         local = LocalIndex(data_dir / "bm25" / settings.collection)
         kb = cls(embedder=embedder, dense=dense, local=local, sessionmaker=sessionmaker,
                  max_chars=settings.chunk_max_chars, max_unpacked_bytes=settings.max_unpacked_bytes,
-                 query_workers=workers, speller=Speller(english_words()),
+                 brute_force_max_chunks=settings.brute_force_max_chunks, query_workers=workers, speller=Speller(english_words()),
                  follow_interval=FOLLOW_INTERVAL_S if serving and settings.chroma_url else None)
         if not settings.chroma_url and kb._local_index_missing():
             # chroma has chunks but no local index (with heading embeddings) was published
@@ -151,6 +153,14 @@ class KnowledgeBase:
         if version is None and not await asyncio.to_thread(self._local_index_missing):
             return False  # no run recorded in this database; the local index is all there is to go on
         return await asyncio.to_thread(self.ingestor.rebuild_local, version)
+
+    def refresh(self) -> None:
+        """Load the local index version another process published, if any (a `supporthub
+        reindex`, or the server's re-index child). Past brute force, search asks chroma, and the
+        embedded one is then reopened: its HNSW index in memory misses other processes' writes.
+        Synchronous: call it off the event loop."""
+        if self.local.refresh() and not self.local.snapshot.has_vectors:
+            self.dense.reopen()
 
     def _local_index_missing(self) -> bool:
         """Chroma holds chunks, but no local index (with heading embeddings) was published here."""
@@ -191,12 +201,12 @@ class KnowledgeBase:
         """What `search` returns, for a query encoded beforehand (evaluations and benchmarks
         encode many queries in one call) and so searched as written: no spelling correction.
         Synchronous: call it off the event loop."""
-        self.local.refresh()
+        self.refresh()
         return self._rank(query, _Encoded(vector, self.local.snapshot, None), k)
 
     def _encode_queries(self, queries: list[tuple[str, int]]) -> list[_Encoded]:
         vectors = self.embedder.encode([query for query, _ in queries], batch_size=QUERY_SUB_BATCH)
-        self.local.refresh()
+        self.refresh()
         snapshot = self.local.snapshot
         if not snapshot.has_vectors:
             return [_Encoded(vector, snapshot, None) for vector in vectors]

@@ -23,7 +23,7 @@ import shutil
 import threading
 import uuid
 from collections import Counter
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -84,18 +84,28 @@ with it; pages of 5,000 with their vectors froze the other threads 120 ms, of 1,
 
 
 class DenseStore:
-    """A chromadb collection in cosine space; embeddings are always ours (no embedding function)."""
+    """A chromadb collection in cosine space; embeddings are always ours (no embedding function).
 
-    def __init__(self, client: Any, collection_name: str, *, serving: bool = False) -> None:
+    Calls on the collection take a lock, so that `reopen` never closes a client under a call."""
+
+    def __init__(self, client: Any, collection_name: str, *, serving: bool = False,
+                 reconnect: Callable[[], Any] | None = None) -> None:
         """`serving`: writes go in slices of `WRITE_SLICE` chunks, so that other threads (an
-        event loop) get the GIL between them; otherwise in chroma's largest batches."""
+        event loop) get the GIL between them; otherwise in chroma's largest batches.
+        `reconnect`: makes a new client on the same store, for `reopen` (None: a Chroma server,
+        which serves every client the same index)."""
         self._client = client
         self.collection_name = collection_name
-        self._collection = client.get_or_create_collection(
-            collection_name, embedding_function=None, configuration={"hnsw": {"space": "cosine"}}
-        )
+        self._reconnect = reconnect
+        self._lock = threading.Lock()
+        self._collection = self._open_collection()
         max_batch = int(client.get_max_batch_size())
         self._write_slice = min(WRITE_SLICE, max_batch) if serving else max_batch
+
+    def _open_collection(self) -> Any:
+        return self._client.get_or_create_collection(
+            self.collection_name, embedding_function=None, configuration={"hnsw": {"space": "cosine"}}
+        )
 
     @classmethod
     def open(cls, *, chroma_url: str, data_dir: Path, collection: str, serving: bool = False) -> DenseStore:
@@ -112,37 +122,55 @@ class DenseStore:
                 ssl=url.scheme == "https",
                 settings=chroma_settings,
             )
-        else:
-            path = data_dir / "chroma"
-            path.mkdir(parents=True, exist_ok=True)
-            client = chromadb.PersistentClient(path=str(path), settings=chroma_settings)
-        return cls(client, collection, serving=serving)
+            return cls(client, collection, serving=serving)
+        path = data_dir / "chroma"
+        path.mkdir(parents=True, exist_ok=True)
+
+        def embedded() -> Any:
+            return chromadb.PersistentClient(path=str(path), settings=chroma_settings)
+
+        return cls(embedded(), collection, serving=serving, reconnect=embedded)
+
+    def reopen(self) -> None:
+        """See what another process wrote to the embedded store: chroma keeps its HNSW index in
+        memory and never reloads it for another process's writes (counts and reads by id do
+        see them). Reloads only when no other client in this process holds the same store."""
+        if self._reconnect is None:
+            return
+        with self._lock:
+            self._client.close()
+            self._client = self._reconnect()
+            self._collection = self._open_collection()
 
     def count(self) -> int:
-        return int(self._collection.count())
+        with self._lock:
+            return int(self._collection.count())
 
     def add(self, records: Sequence[ChunkRecord], embeddings: np.ndarray) -> None:
         for start in range(0, len(records), self._write_slice):
             part = records[start : start + self._write_slice]
-            self._collection.upsert(
-                ids=[r.chunk_id for r in part],
-                embeddings=embeddings[start : start + len(part)],
-                documents=[r.text for r in part],
-                metadatas=[{"source": r.source, "title": r.title, "section": r.section} for r in part],
-            )
+            with self._lock:
+                self._collection.upsert(
+                    ids=[r.chunk_id for r in part],
+                    embeddings=embeddings[start : start + len(part)],
+                    documents=[r.text for r in part],
+                    metadatas=[{"source": r.source, "title": r.title, "section": r.section} for r in part],
+                )
 
     def delete_sources(self, sources: Sequence[str]) -> None:
         for start in range(0, len(sources), DELETE_SLICE):
-            self._collection.delete(where={"source": {"$in": list(sources[start : start + DELETE_SLICE])}})
+            with self._lock:
+                self._collection.delete(where={"source": {"$in": list(sources[start : start + DELETE_SLICE])}})
 
     def query(self, vector: np.ndarray, n: int) -> list[tuple[ChunkRecord, float]]:
         """Nearest chunks with their cosine similarity, best first."""
-        n = min(n, self.count())
-        if n <= 0:
-            return []
-        result = self._collection.query(
-            query_embeddings=[vector], n_results=n, include=["documents", "metadatas", "distances"]
-        )
+        with self._lock:
+            n = min(n, int(self._collection.count()))
+            if n <= 0:
+                return []
+            result = self._collection.query(
+                query_embeddings=[vector], n_results=n, include=["documents", "metadatas", "distances"]
+            )
         ids, docs = result["ids"][0], (result["documents"] or [[]])[0]
         metas, distances = (result["metadatas"] or [[]])[0], (result["distances"] or [[]])[0]
         return [
@@ -153,7 +181,8 @@ class DenseStore:
     def embeddings(self, ids: Sequence[str]) -> dict[str, np.ndarray]:
         if not ids:
             return {}
-        result = self._collection.get(ids=list(ids), include=["embeddings"])
+        with self._lock:
+            result = self._collection.get(ids=list(ids), include=["embeddings"])
         vectors = result["embeddings"] if result["embeddings"] is not None else []
         return {cid: np.asarray(vec, dtype=np.float32) for cid, vec in zip(result["ids"], vectors, strict=True)}
 
@@ -167,7 +196,8 @@ class DenseStore:
         offset = 0
         include = ["documents", "metadatas", "embeddings"] if vectors else ["documents", "metadatas"]
         while True:
-            result = self._collection.get(include=include, limit=page, offset=offset)
+            with self._lock:
+                result = self._collection.get(include=include, limit=page, offset=offset)
             ids = result["ids"]
             if not ids:
                 return
@@ -191,9 +221,6 @@ def tokenize(texts: Sequence[str]) -> list[list[str]]:
         _STOPWORDS = frozenset(STOPWORDS_EN)
     stop = _STOPWORDS
     return [[word for word in _WORD.findall(text.lower()) if word not in stop] for text in texts]
-
-
-BRUTE_FORCE_LIMIT = 50_000
 
 
 @dataclass(frozen=True, slots=True, eq=False)

@@ -197,6 +197,7 @@ class Ingestor:
         sessionmaker: async_sessionmaker[AsyncSession],
         max_chars: int,
         max_unpacked_bytes: int,
+        brute_force_max_chunks: int,
     ) -> None:
         self.embedder = embedder
         self.dense = dense
@@ -204,6 +205,7 @@ class Ingestor:
         self.sessionmaker = sessionmaker
         self.max_chars = max_chars
         self.max_unpacked_bytes = max_unpacked_bytes
+        self.brute_force_max_chunks = brute_force_max_chunks
         self._lock = asyncio.Lock()
 
     async def run(self, paths: Sequence[Path], *, trigger: str, prune: bool = False, progress: bool = False) -> IngestSummary:
@@ -344,13 +346,11 @@ class Ingestor:
         nothing, when another process sharing this data_dir has already published `version`."""
         import numpy as np
 
-        from knowledge.index import BRUTE_FORCE_LIMIT
-
         with self.local.exclusive():
             self.local.refresh()
             if version is not None and self.local.snapshot.index_version == version:
                 return False
-            with_vectors = self.dense.count() <= BRUTE_FORCE_LIMIT
+            with_vectors = self.dense.count() <= self.brute_force_max_chunks
             records: list[ChunkRecord] = []
             blocks = []
             for page, vectors in self.dense.pages(vectors=with_vectors):

@@ -9,6 +9,9 @@ from pydantic import BaseModel, ConfigDict, Field
 from knowledge.archive_limits import DEFAULT_MAX_UNPACKED_BYTES
 
 
+BRUTE_FORCE_MAX_CHUNKS = 50_000
+
+
 class KnowledgeSettings(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -20,4 +23,7 @@ class KnowledgeSettings(BaseModel):
     max_unpacked_bytes: int = Field(DEFAULT_MAX_UNPACKED_BYTES, ge=1024 * 1024,
                                     description="what a docx, xlsx or pptx may unpack to; larger ones are skipped")
     embed_batch_size: int = Field(64, ge=1, le=1024)
+    brute_force_max_chunks: int = Field(
+        BRUTE_FORCE_MAX_CHUNKS, ge=0, description="up to this many chunks, dense search is exact over vectors held in memory "
+        "(77 MB at 50,000); past it, chroma's approximate HNSW index")
     query_workers: int = Field(0, ge=0, le=64, description="threads encoding queries in `serve`; 0 = one per core")

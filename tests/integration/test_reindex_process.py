@@ -95,3 +95,19 @@ async def test_the_child_runs_at_a_lower_priority_and_stops_with_the_server(docs
             await run
         assert not child.is_running()
         assert reindex_children() == []
+
+
+async def test_past_brute_force_this_process_searches_what_each_run_wrote_to_chroma(docs: Path, tmp_path: Path) -> None:
+    """Chroma's HNSW index in this process does not see another process's writes; each run
+    published reopens it."""
+    (docs / "refunds.md").rename(docs / "later.md.off")
+    (docs / "hours.md").write_text("# Support hours\n\nWe answer Monday to Friday, 07:00-19:00 UTC.\n")
+    settings = Settings(data_dir=tmp_path / "data",
+                        knowledge=KnowledgeSettings(paths=[docs], brute_force_max_chunks=0))
+    async with open_runner(settings) as (runner, knowledge, _):
+        await runner.run("schedule:first")
+        assert not knowledge.local.snapshot.has_vectors
+        assert [hit.title for hit in knowledge.search_sync("when are you open?", 1)] == ["Support hours"]
+        (docs / "later.md.off").rename(docs / "refunds.md")
+        assert (await runner.run("schedule:second")).added == 1
+        assert [hit.title for hit in knowledge.search_sync("can I get my money back?", 1)] == ["Refunds"]

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from core.db import make_sessionmaker
-from knowledge import fusion, index
+from knowledge import fusion
 from knowledge.base import KnowledgeBase
 from knowledge.embedder import Embedder
 from knowledge.index import LocalIndex
@@ -278,16 +278,15 @@ async def test_concurrent_searches_share_encode_calls(kb: KnowledgeBase, tmp_pat
 
 
 async def test_without_local_vectors_search_asks_chroma_off_the_event_loop(
-    embedder: Embedder, kb_engine: AsyncEngine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    embedder: Embedder, kb_engine: AsyncEngine, tmp_path: Path
 ) -> None:
     """A corpus too large for brute force (the limit is 0 here) is ranked with chroma's
     candidates and vectors, asked from a worker thread."""
-    monkeypatch.setattr(index, "BRUTE_FORCE_LIMIT", 0)
     data_dir = tmp_path / "data"
     kb = KnowledgeBase(embedder=embedder,
                        dense=LoopGuardedDenseStore.open(chroma_url="", data_dir=data_dir, collection="knowledge"),
                        local=LocalIndex(data_dir / "bm25" / "knowledge"),
-                       sessionmaker=make_sessionmaker(kb_engine), max_chars=600)
+                       sessionmaker=make_sessionmaker(kb_engine), max_chars=600, brute_force_max_chunks=0)
     try:
         summary = await kb.ingest([write_corpus(tmp_path)], trigger="test")
         assert not kb.local.snapshot.has_vectors
