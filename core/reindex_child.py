@@ -8,6 +8,7 @@ import dataclasses
 import json
 import logging
 import os
+import signal
 import sys
 
 from core.logs import configure_logging
@@ -23,8 +24,17 @@ times in ten (the kernel's weights for nice 0 and 10 are 1024 and 110)."""
 
 
 async def _reindex(settings: Settings, trigger: str) -> IngestSummary:
-    async with open_knowledge(settings) as knowledge:
-        return await knowledge.reindex(settings.knowledge.paths, trigger=trigger)
+    """The run; SIGTERM (the server stopping) ends it recorded as stopped."""
+    main = asyncio.current_task()
+    assert main is not None
+    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, main.cancel)
+    try:
+        async with open_knowledge(settings) as knowledge:
+            return await knowledge.reindex(settings.knowledge.paths, trigger=trigger)
+    except asyncio.CancelledError:
+        log.warning("re-index (%s) stopped: the server is stopping", trigger)
+        # not waiting for a worker thread's embedding batch, as asyncio.run's exit would
+        os._exit(128 + signal.SIGTERM)
 
 
 def main() -> None:

@@ -25,9 +25,11 @@ from knowledge.base import KnowledgeBase
 from knowledge.ingest import IngestSummary, SkippedFile
 
 STOP_GRACE_S = 5.0
-"""How long a child stopped with SIGTERM may take to exit before it is killed."""
+"""How long a child stopped with SIGTERM may take to record its run as stopped and exit
+before it is killed."""
 
 SETTINGS_IT_READS = {"data_dir", "database_url", "log", "knowledge"}
+"""What a run needs of the server's settings; the rest keeps its defaults in the child."""
 
 
 class ReindexFailed(Exception):
@@ -63,7 +65,7 @@ class ReindexRunner:
             return _summary_from_json(result["summary"])
 
     async def aclose(self) -> None:
-        """Stop a run in progress (it stays unfinished in index_runs; the next run redoes its work)."""
+        """Stop a run in progress (recorded as stopped in index_runs; the next run redoes its work)."""
         await self._stop_child()
 
     async def _stop_child(self) -> None:

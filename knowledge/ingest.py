@@ -185,6 +185,10 @@ def chunk_ids(source: str, content_hash: str, count: int) -> list[str]:
     return [f"{key}-{content_hash[:8]}-{i}" for i in range(count)]
 
 
+STOPPED = "stopped before it finished"
+"""The error of a run cancelled (its process stopping); the next run redoes its work."""
+
+
 class Ingestor:
     """One ingest run at a time over a dense store, a local index and the documents table."""
 
@@ -216,6 +220,9 @@ class Ingestor:
             run_id = await self._start_run(trigger)
             try:
                 summary = await self._run(paths, trigger=trigger, prune=prune, show=show, started=started, run_id=run_id)
+            except asyncio.CancelledError:
+                await self._finish_run(run_id, error=STOPPED, seconds=time.perf_counter() - started)
+                raise
             except Exception as exc:
                 await self._finish_run(run_id, error=f"{type(exc).__name__}: {exc}", seconds=time.perf_counter() - started)
                 raise

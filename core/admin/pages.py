@@ -287,8 +287,9 @@ class Pages:
         return as_json(await self._knowledge(request))
 
     async def reindex(self, request: web.Request) -> web.Response:
-        """Start a re-index (a child process, `core.reindex_process`), recorded as an index run whose trigger names the
-        dashboard and the operator's address; the page shows it when it lands."""
+        """Start a re-index (in a child process, `core.reindex_process`), recorded as an index
+        run whose trigger names the dashboard and the operator's address; the page shows it
+        when it lands."""
         visitor = await self._checked_form(request)
         runtime = self._runtime(request)
         if self._reindexing is None or self._reindexing.done():
@@ -298,7 +299,7 @@ class Pages:
 
     async def close(self, app: web.Application) -> None:
         """At shutdown: stop a dashboard re-index before the runtime it uses closes (the run
-        is recorded as failed, and the next re-index picks it up)."""
+        is recorded as stopped, and the next re-index redoes its work)."""
         if self._reindexing is not None:
             self._reindexing.cancel()
             await asyncio.gather(self._reindexing, return_exceptions=True)

@@ -20,6 +20,7 @@ from core.reindex_process import ReindexFailed, ReindexRunner
 from core.runtime import open_database
 from core.settings import Settings
 from knowledge.base import KnowledgeBase
+from knowledge.ingest import STOPPED
 from knowledge.settings import KnowledgeSettings
 from knowledge.tables import IndexRun
 
@@ -83,18 +84,20 @@ async def test_a_failed_run_says_why(tmp_path: Path) -> None:
 
 async def test_the_child_runs_at_a_lower_priority_and_stops_with_the_server(docs: Path, tmp_path: Path) -> None:
     settings = Settings(data_dir=tmp_path / "data", knowledge=KnowledgeSettings(paths=[docs]))
-    async with open_runner(settings) as (runner, _, _):
+    async with open_runner(settings) as (runner, _, sessionmaker):
         run = asyncio.create_task(runner.run("schedule:test"))
         async with asyncio.timeout(60):
-            while not (children := reindex_children()) or children[0].nice() == os.nice(0):
+            while not await runs(sessionmaker):  # the run started (its model loads next)
                 await asyncio.sleep(0.02)
-        [child] = children
+        [child] = reindex_children()
         assert child.nice() == os.nice(0) + NICENESS
         run.cancel()
         with pytest.raises(asyncio.CancelledError):
             await run
         assert not child.is_running()
         assert reindex_children() == []
+        [stopped] = await runs(sessionmaker)
+        assert (stopped.error, stopped.finished_at is not None) == (STOPPED, True)
 
 
 async def test_past_brute_force_this_process_searches_what_each_run_wrote_to_chroma(docs: Path, tmp_path: Path) -> None:
