@@ -4,8 +4,8 @@ process at a lower CPU priority.
 Run inside the server, a re-index of a big help centre held the GIL in chroma's writes, in
 chunking and in building the lexical index: the event loop lagged 700 ms at p99 while 50 clients
 were served, and the model and the run's chunks added 600 MB to the server. In a child, the
-server only loads the version the child publishes (`LocalIndex.refresh`, in a worker thread),
-and `nice` gives the server's own threads the cores first.
+server only loads the version the child publishes (`KnowledgeBase.refresh`, in a worker
+thread), and `nice` gives the server's own threads the cores first.
 
 The child gets the settings it needs as JSON on its stdin (secrets never reach its command
 line; those it reads come from the environment it inherits, as the server's did), writes the
@@ -15,6 +15,7 @@ run's summary as the last line of its stdout, and logs to the stderr it shares w
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 import signal
 import sys
@@ -62,6 +63,8 @@ class ReindexRunner:
             if "error" in result or self._child.returncode != 0:
                 raise ReindexFailed(result.get("error") or f"the re-index process exited with {self._child.returncode}")
             await asyncio.to_thread(self._knowledge.refresh)
+            if gc.get_freeze_count():  # a process that froze its start-up heap (`serve`: core.cli)
+                gc.freeze()  # freezes the new version too
             return _summary_from_json(result["summary"])
 
     async def aclose(self) -> None:

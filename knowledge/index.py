@@ -260,12 +260,12 @@ class IndexSnapshot:
         *,
         stamp: int | None,
         index_version: str | None = None,
+        document_frequency: Mapping[str, int] | None = None,
     ) -> IndexSnapshot:
         """A snapshot owning `vectors` and `headings` (made read-only; dropped when their row
-        count does not match `records`)."""
-        frequency: Counter[str] = Counter()
-        for record in records:
-            frequency.update({word.lower() for word in _WORD.findall(record.searchable)})
+        count does not match `records`). `document_frequency`: `count_documents(records)`,
+        when known."""
+        frequency = count_documents(records) if document_frequency is None else document_frequency
         vectors = _frozen_rows(vectors, len(records))
         return cls(
             records=tuple(records),
@@ -321,6 +321,15 @@ class IndexSnapshot:
         if self.headings is None:
             return {}
         return {heading_text(r.title, r.section): self.headings[i] for i, r in enumerate(self.records)}
+
+
+def count_documents(records: Sequence[ChunkRecord]) -> dict[str, int]:
+    """How many of `records` contain each lower-cased word (2.9 s of Python at 50,000 chunks,
+    so a version stores it: `_FREQUENCY`)."""
+    frequency: Counter[str] = Counter()
+    for record in records:
+        frequency.update({word.lower() for word in _WORD.findall(record.searchable)})
+    return dict(frequency)
 
 
 def _frozen_rows(array: np.ndarray | None, rows: int) -> np.ndarray | None:
@@ -420,6 +429,8 @@ class LocalIndex:
             np.save(version / "vectors.npy", vectors)
         headings = np.ascontiguousarray(headings, dtype=np.float32)
         np.save(version / "headings.npy", headings)
+        frequency = count_documents(records)
+        (version / _FREQUENCY).write_text(json.dumps(frequency, ensure_ascii=False), encoding="utf-8")
         with (version / "chunks.jsonl").open("w", encoding="utf-8") as out:
             for r in records:
                 out.write(json.dumps({"chunk_id": r.chunk_id, "source": r.source, "title": r.title,
@@ -431,7 +442,7 @@ class LocalIndex:
             os.replace(temporary, self._pointer)
             stamp = self._pointer.stat().st_mtime_ns
             self._snapshot = IndexSnapshot.build(records, retriever, vectors, headings, stamp=stamp,
-                                                 index_version=index_version)
+                                                 index_version=index_version, document_frequency=frequency)
         self._remove_old_versions(keep=version.name)
 
     def _remove_old_versions(self, *, keep: str) -> None:
@@ -442,6 +453,10 @@ class LocalIndex:
 
 _MANIFEST = "manifest.json"
 """A version's own facts: the database index version it was built from."""
+
+_FREQUENCY = "document_frequency.json"
+"""`count_documents` of a version's records: loading it instead of counting again takes a
+new version's load in `serve` from ~3 s of Python to ~0.7 s (50,000 chunks)."""
 
 
 def _load(version: Path, *, stamp: int) -> IndexSnapshot:
@@ -455,6 +470,8 @@ def _load(version: Path, *, stamp: int) -> IndexSnapshot:
     headings = np.load(headings_path) if headings_path.exists() else None
     manifest_path = version / _MANIFEST
     manifest = json.loads(manifest_path.read_text(encoding="utf-8")) if manifest_path.exists() else {}
+    frequency_path = version / _FREQUENCY  # missing in versions published before it was stored
+    frequency = json.loads(frequency_path.read_text(encoding="utf-8")) if frequency_path.exists() else None
     return IndexSnapshot.build(records, retriever, vectors, headings, stamp=stamp,
-                               index_version=manifest.get("index_version"))
+                               index_version=manifest.get("index_version"), document_frequency=frequency)
 

@@ -107,3 +107,21 @@ def test_concurrent_readers_never_see_two_versions_at_once(tmp_path: Path) -> No
             reader.join()
     assert not failures, failures[0]
     assert seen == {"writer": {"a", "b"}, "other process": {"a", "b"}}
+
+
+def test_another_process_loads_a_version_with_the_word_counts_it_was_built_with(tmp_path: Path) -> None:
+    """Rare words weigh more in a query; the counts a version stores are the ones a reader gets,
+    and a version published before they were stored has them counted when it loads."""
+    writer, reader = LocalIndex(tmp_path / "bm25"), LocalIndex(tmp_path / "bm25")
+    records, vectors, headings = version("a", 3)
+    records[0] = dataclasses.replace(records[0], text="Refunds take 30 days")
+    writer.rebuild(records, vectors, headings)
+    assert reader.refresh()
+    counts = dict(reader.snapshot.document_frequency)
+    assert counts == dict(writer.snapshot.document_frequency)
+    assert (counts["refunds"], counts["version"], counts["title"]) == (1, 2, 3)
+    writer.rebuild(records, vectors, headings)
+    [stored] = (tmp_path / "bm25").glob("v-*/document_frequency.json")
+    stored.unlink()
+    assert reader.refresh()
+    assert dict(reader.snapshot.document_frequency) == counts
