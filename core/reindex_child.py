@@ -16,7 +16,7 @@ from core.runtime import open_knowledge
 from core.settings import Settings
 from knowledge.ingest import IngestSummary
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("core.reindex_child")  # run as __main__
 
 NICENESS = 10
 """Added to this process's nice value: the server's threads win a contended core about nine
