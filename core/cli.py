@@ -76,6 +76,7 @@ async def freeze_heap(_: object) -> None:
     walked them all with the GIL held — 159 ms for a 50,000-chunk index beside a bare
     interpreter, 20 ms after a freeze; the event loop waited as long. A re-index's new
     version is frozen as it loads (`core.reindex_process`)."""
+    gc.collect()  # garbage left by start-up is freed, not frozen
     gc.freeze()
 
 

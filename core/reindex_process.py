@@ -7,9 +7,9 @@ were served, and the model and the run's chunks added 600 MB to the server. In a
 server only loads the version the child publishes (`KnowledgeBase.refresh`, in a worker
 thread), and `nice` gives the server's own threads the cores first.
 
-The child gets the settings it needs as JSON on its stdin (secrets never reach its command
-line; those it reads come from the environment it inherits, as the server's did), writes the
-run's summary as the last line of its stdout, and logs to the stderr it shares with the server.
+The child gets the server's settings as JSON on its stdin (secrets never reach its command
+line), writes the run's summary as the last line of its stdout, and logs to the stderr it
+shares with the server. It ends with the server, however the server ends (`reindex_child`).
 """
 
 from __future__ import annotations
@@ -17,9 +17,13 @@ from __future__ import annotations
 import asyncio
 import gc
 import json
+import os
 import signal
 import sys
+from pathlib import Path
 from typing import Any
+
+from pydantic import SecretStr
 
 from core.settings import Settings
 from knowledge.base import KnowledgeBase
@@ -29,8 +33,6 @@ STOP_GRACE_S = 5.0
 """How long a child stopped with SIGTERM may take to record its run as stopped and exit
 before it is killed."""
 
-SETTINGS_IT_READS = {"data_dir", "database_url", "log", "knowledge"}
-"""What a run needs of the server's settings; the rest keeps its defaults in the child."""
 
 
 class ReindexFailed(Exception):
@@ -50,8 +52,7 @@ class ReindexRunner:
     async def run(self, trigger: str) -> IngestSummary:
         """One run, after any run in progress. Cancelled, it stops the child."""
         async with self._lock:
-            request = {"trigger": trigger,
-                       "settings": self._settings.model_dump(mode="json", include=SETTINGS_IT_READS)}
+            request = {"trigger": trigger, "parent": os.getpid(), "settings": settings_json(self._settings)}
             self._child = await asyncio.create_subprocess_exec(
                 sys.executable, "-m", "core.reindex_child",
                 stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE)
@@ -64,7 +65,8 @@ class ReindexRunner:
                 raise ReindexFailed(result.get("error") or f"the re-index process exited with {self._child.returncode}")
             await asyncio.to_thread(self._knowledge.refresh)
             if gc.get_freeze_count():  # a process that froze its start-up heap (`serve`: core.cli)
-                gc.freeze()  # freezes the new version too
+                gc.collect(1)  # young garbage is not frozen with the new version
+                gc.freeze()
             return _summary_from_json(result["summary"])
 
     async def aclose(self) -> None:
@@ -81,6 +83,21 @@ class ReindexRunner:
         except TimeoutError:
             child.kill()
             await child.wait()
+
+
+def settings_json(settings: Settings) -> dict[str, Any]:
+    """All of `settings`, secrets included (for a pipe, never a log or a command line): the
+    child validates them again, and checks across sections (Slack's socket mode needs its app
+    token, say) need every section as the server had it."""
+
+    def plain(value: object) -> object:
+        if isinstance(value, SecretStr):
+            return value.get_secret_value()
+        if isinstance(value, Path):
+            return str(value)
+        raise TypeError(f"{type(value).__name__} in the settings")
+
+    return json.loads(json.dumps(settings.model_dump(), default=plain))
 
 
 def _last_json_line(output: bytes) -> dict[str, Any]:

@@ -6,6 +6,7 @@ import asyncio
 import dataclasses
 import logging
 import os
+import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -93,6 +94,8 @@ class KnowledgeBase:
                                  sessionmaker=sessionmaker, max_chars=max_chars, max_unpacked_bytes=max_unpacked_bytes,
                                  brute_force_max_chunks=brute_force_max_chunks)
         self._follower = Follower(self.catch_up, interval=follow_interval) if follow_interval is not None else None
+        self._refreshing = threading.Lock()
+        self._reopen_dense = False
         self._ready = False
 
     @classmethod
@@ -158,9 +161,15 @@ class KnowledgeBase:
         """Load the local index version another process published, if any (a `supporthub
         reindex`, or the server's re-index child). Past brute force, search asks chroma, and the
         embedded one is then reopened: its HNSW index in memory misses other processes' writes.
-        Synchronous: call it off the event loop."""
-        if self.local.refresh() and not self.local.snapshot.has_vectors:
-            self.dense.reopen()
+        Threads refreshing meanwhile wait until it is, rather than search the old client; a
+        reopen that failed is tried again by the next refresh. Synchronous: call it off the
+        event loop."""
+        with self._refreshing:
+            if self.local.refresh() and not self.local.snapshot.has_vectors:
+                self._reopen_dense = True
+            if self._reopen_dense:
+                self.dense.reopen()
+                self._reopen_dense = False
 
     def _local_index_missing(self) -> bool:
         """Chroma holds chunks, but no local index (with heading embeddings) was published here."""

@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from core.reindex_child import NICENESS
-from core.reindex_process import ReindexFailed, ReindexRunner
+from core.reindex_process import ReindexFailed, ReindexRunner, settings_json
 from core.runtime import open_database
 from core.settings import Settings
 from knowledge.base import KnowledgeBase
@@ -114,3 +114,13 @@ async def test_past_brute_force_this_process_searches_what_each_run_wrote_to_chr
         (docs / "later.md.off").rename(docs / "refunds.md")
         assert (await runner.run("schedule:second")).added == 1
         assert [hit.title for hit in knowledge.search_sync("can I get my money back?", 1)] == ["Refunds"]
+
+
+def test_the_child_rebuilds_the_servers_settings_whole(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Checks across sections (Slack's socket mode needs its app token from the environment)
+    must pass in the child as they did in the server, secrets included."""
+    monkeypatch.setenv("SUPPORTHUB_SLACK__BOT_TOKEN", "xoxb-1")
+    monkeypatch.setenv("SUPPORTHUB_SLACK__APP_TOKEN", "xapp-1")
+    server = Settings(data_dir=tmp_path, slack={"socket_mode": True},  # type: ignore[arg-type]
+                      llm={"base_url": "http://llm.example", "api_key": "sk-secret"})  # type: ignore[arg-type]
+    assert Settings(**settings_json(server)) == server

@@ -122,6 +122,11 @@ def test_another_process_loads_a_version_with_the_word_counts_it_was_built_with(
     assert (counts["refunds"], counts["version"], counts["title"]) == (1, 2, 3)
     writer.rebuild(records, vectors, headings)
     [stored] = (tmp_path / "bm25").glob("v-*/document_frequency.json")
+    stored.write_text('{"refunds": 7}')  # what the reader gets is what the version stored
+    assert reader.refresh()
+    assert dict(reader.snapshot.document_frequency) == {"refunds": 7}
+    writer.rebuild(records, vectors, headings)
+    [stored] = (tmp_path / "bm25").glob("v-*/document_frequency.json")
     stored.unlink()
     assert reader.refresh()
     assert dict(reader.snapshot.document_frequency) == counts
