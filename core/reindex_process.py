@@ -34,7 +34,6 @@ STOP_GRACE_S = 5.0
 before it is killed."""
 
 
-
 class ReindexFailed(Exception):
     """The child's run failed (recorded in index_runs, as every run is); the message says why."""
 
