@@ -26,6 +26,12 @@ from typing import Generic, TypeVar
 T = TypeVar("T")
 R = TypeVar("R")
 
+RELEASE_SLICE = 4
+"""Callers woken per pass of the event loop when their batch is done. Measured in `serve` on a
+50,000-chunk index under 50 clients, where a caller's ranking and turn take ~1–2 ms of Python
+after the await: all of a batch at once, the loop's lag p99 was 66 ms; timers, sockets and
+the next batch's callers now get their turn between slices."""
+
 
 @dataclass
 class _LoopState(Generic[T, R]):
@@ -86,9 +92,7 @@ class MicroBatcher(Generic[T, R]):
                         future.set_exception(exc)
                 continue
             self.batches += 1
-            for (_, future), result in zip(live, results, strict=True):
-                if not future.done():
-                    future.set_result(result)
+            _release(state.loop, [(future, result) for (_, future), result in zip(live, results, strict=True)])
 
     async def _in_parallel(self, loop: asyncio.AbstractEventLoop, items: Sequence[T]) -> list[R]:
         order = sorted(range(len(items)), key=lambda i: self._size(items[i]))
@@ -114,3 +118,13 @@ class MicroBatcher(Generic[T, R]):
             except (asyncio.CancelledError, RuntimeError):
                 pass
         self._executor.shutdown(wait=False, cancel_futures=True)
+
+
+def _release(loop: asyncio.AbstractEventLoop, done: Sequence[tuple[asyncio.Future[R], R]], start: int = 0) -> None:
+    """Hand `done[start:]` their results, `RELEASE_SLICE` per pass of the loop: the callers
+    woken now run in the next pass, and this schedules the next slice after them."""
+    for future, result in done[start : start + RELEASE_SLICE]:
+        if not future.done():
+            future.set_result(result)
+    if start + RELEASE_SLICE < len(done):
+        loop.call_soon(_release, loop, done, start + RELEASE_SLICE)

@@ -15,6 +15,11 @@ outside, not blocking it), and every sample is put in the stage its innermost fr
 of a library we call belongs to (`STAGES`). Each thread's own CPU time over that round (from
 /proc), split in the proportions of that thread's samples, gives milliseconds per message by
 stage: sample counts alone would also count a thread waiting for the GIL as busy.
+
+Where the machine's CPU goes in the median round, per message: the server's, this process's
+(the 50 clients: the load generator's) and the rest (PostgreSQL, the kernel; py-spy runs only
+in the profiled round). Next to it, what a target leaves a message: two cores' seconds over
+the rate the target asks for.
 """
 
 from __future__ import annotations
@@ -31,13 +36,15 @@ import sys
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import aiohttp
+import psutil
 
 from tests.bench.bench_api import batch_encode_rate, free_port, wait_ready, write_corpus
 from tests.bench.bench_retrieval import percentile
@@ -91,6 +98,8 @@ class Round:
     errors: int
     seconds: float
     latencies: list[float]
+    cpu_ms: dict[str, float] = field(default_factory=dict)
+    """CPU milliseconds per message: the server's, the load generator's, the rest of the machine's."""
 
     @property
     def rate(self) -> float:
@@ -182,6 +191,31 @@ class Profile:
         return out
 
 
+def busy_cpu_s() -> float:
+    """CPU seconds the machine's cores have spent busy so far."""
+    times = psutil.cpu_times()
+    return times.user + times.nice + times.system + times.irq + times.softirq
+
+
+def cpu_shared(server_pid: int, play: Callable[[], Round]) -> Round:
+    """`play` a round, with the CPU it took from the server, this process and the rest of the
+    machine, per message."""
+    server = psutil.Process(server_pid)
+
+    def server_s() -> float:
+        times = server.cpu_times()
+        return times.user + times.system + times.children_user + times.children_system
+
+    before = (server_s(), time.process_time(), busy_cpu_s())
+    played = play()
+    used_server, used_load, used_machine = (after - start for after, start in
+                                            zip((server_s(), time.process_time(), busy_cpu_s()), before, strict=True))
+    messages = max(1, played.answered + played.with_staff)
+    played.cpu_ms = {"server": used_server / messages * 1000, "load generator": used_load / messages * 1000,
+                     "rest": (used_machine - used_server - used_load) / messages * 1000}
+    return played
+
+
 def thread_cpu(pid: int) -> dict[int, float]:
     """CPU seconds of each of `pid`'s threads so far (Linux: /proc/PID/task)."""
     hertz = os.sysconf("SC_CLK_TCK")
@@ -233,7 +267,8 @@ def measure(root: Path, database_url: str, questions: Sequence[str], label: str)
         asyncio.run(traffic(url, questions[:40], clients=1, label=f"{label}-warm"))
         alone = asyncio.run(traffic(url, questions[:200], clients=1, label=f"{label}-alone"))
         asyncio.run(traffic(url, questions[:400], clients=CLIENTS, label=f"{label}-warm-load"))
-        rounds = [asyncio.run(traffic(url, questions, clients=CLIENTS, label=f"{label}-r{n}")) for n in range(ROUNDS)]
+        rounds = [cpu_shared(server.pid, partial(asyncio.run, traffic(url, questions, clients=CLIENTS, label=f"{label}-r{n}")))
+                  for n in range(ROUNDS)]
         loaded = sorted(rounds, key=lambda r: r.rate)[ROUNDS // 2]
         profile = root / f"{label}.profile"
         with profiled(server.pid, profile):
@@ -248,7 +283,8 @@ def measure(root: Path, database_url: str, questions: Sequence[str], label: str)
     finally:
         server.terminate()
         server.wait(timeout=30)
-    return {"alone": alone.figures(), "loaded": loaded.figures(), "profiled_rate": during.rate,
+    return {"alone": alone.figures(), "loaded": loaded.figures(), "loaded_cpu_ms": loaded.cpu_ms,
+            "profiled_rate": during.rate,
             "cpu_ms": sum(used.values()) / messages * 1000,
             "stages_ms": {stage: seconds / messages * 1000 for stage, seconds in stages.items()}}
 
@@ -303,6 +339,11 @@ def report(figures: dict[str, Any]) -> str:
             (f"{name}: server CPU per message", f"{f['cpu_ms']:.1f} ms",
              f"profiled round: {f['profiled_rate']:.0f} answered/s"),
         ]
+        machine = f["loaded_cpu_ms"]
+        rows.append((f"{name}: machine CPU per message", f"{sum(machine.values()):.1f} ms",
+                     f"server {machine['server']:.1f}, load generator {machine['load generator']:.1f}, the rest "
+                     f"(PostgreSQL, the kernel) {machine['rest']:.1f} ms; median round. At the target, two cores "
+                     f"leave {2000 / (target * encode):.1f} ms a message"))
         outside = sum(ms for stage, ms in f["stages_ms"].items() if stage != "encoder")
         rows.append((f"{name}: of which outside the encoder", f"{outside:.1f} ms", "by stage:"))
         for stage, ms in sorted(f["stages_ms"].items(), key=lambda item: -item[1]):
