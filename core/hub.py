@@ -110,12 +110,16 @@ class Hub:
         with bound_ids(channel=message.address.channel):
             if message.address.channel not in self._channels:
                 raise ValueError(f"channel {message.address.channel!r} is not enabled")
-            receipt = await self._storage.inbox.save(message, lease=ANSWER_LEASE)
+            if self._shared:
+                receipt, first_in_line = await self._storage.inbox.save_in_line(message, lease=ANSWER_LEASE)
+            else:
+                receipt, first_in_line = await self._storage.inbox.save(message, lease=ANSWER_LEASE), False
             with bound_ids(conversation_id=receipt.conversation_id, message_id=receipt.message_id):
                 if not receipt.duplicate:
                     MESSAGES_RECEIVED.labels(channel=message.address.channel).inc()
                     self._replies[receipt.message_id] = asyncio.get_running_loop().create_future()
-                    self._enqueue(PendingMessage(receipt.message_id, receipt.conversation_id, message.text, message.address))
+                    self._enqueue(PendingMessage(receipt.message_id, receipt.conversation_id, message.text,
+                                                 message.address, first_in_line))
             return receipt
 
     async def wait_for_reply(self, message_id: int, *, timeout: float) -> StoredMessage | None:
@@ -348,8 +352,9 @@ class Hub:
         """Whether the conversation's older messages are answered. Older ones nobody holds
         are claimed and queued here (False); while another process holds one, wait for it —
         keeping the claim on `pending` — so replies never overtake each other across processes.
-        One process alone keeps the order with its sorted queue: nothing to ask then."""
-        if not self._shared:
+        One process alone keeps the order with its sorted queue, and a message stored first in
+        line has none to wait for: nothing to ask then."""
+        if not self._shared or pending.first_in_line:
             return True
         if (ready := await self._older_ones_settled(pending)) is not None:
             return ready

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from functools import partial
 
-from sqlalchemy import bindparam, insert, or_, select, update
+from sqlalchemy import bindparam, exists, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -37,6 +37,13 @@ REACHABLE_AGAIN = (
     .values(unreachable_reason=None)
 )
 """A customer who writes can be written to again (they unblocked the bot)."""
+_EARLIER_WAITING = select(
+    exists().where(
+        Message.conversation_id == bindparam("conversation_id"),
+        Message.status == MessageStatus.PENDING,
+        Message.id < bindparam("before"),
+    )
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +54,9 @@ class PendingMessage:
     conversation_id: str
     text: str
     address: Address
+    first_in_line: bool = False
+    """No older message of its conversation was unanswered when this one was stored: its
+    answer waits for none (what processes sharing a database otherwise ask first)."""
 
 
 class Inbox:
@@ -56,14 +66,23 @@ class Inbox:
     async def save(self, message: InboundMessage, *, lease: timedelta) -> Receipt:
         """Persist a customer message once, claimed by the caller for `lease`; a repeat of
         (channel, external_id) is reported as a duplicate instead."""
+        receipt, _ = await self._save(message, lease=lease, ask_earlier=False)
+        return receipt
+
+    async def save_in_line(self, message: InboundMessage, *, lease: timedelta) -> tuple[Receipt, bool]:
+        """`save`, and whether the message is first in line: no older message of its
+        conversation is unanswered (asked in the same transaction; False for a duplicate)."""
+        return await self._save(message, lease=lease, ask_earlier=True)
+
+    async def _save(self, message: InboundMessage, *, lease: timedelta, ask_earlier: bool) -> tuple[Receipt, bool]:
         try:
-            return await self._run(partial(_insert, message=message, lease=lease))
+            return await self._run(partial(_insert, message=message, lease=lease, ask_earlier=ask_earlier))
         except IntegrityError:
             found = await self._run(partial(_find_external, channel=message.address.channel,
                                             external_id=message.external_id))
             if found is None:
                 raise
-            return found
+            return found, False
 
     async def claim(self, conversation_id: str, *, lease: timedelta) -> list[PendingMessage]:
         """Claim the conversation's unanswered messages whose claim has lapsed, oldest first."""
@@ -92,7 +111,7 @@ class Inbox:
         return await self._run(partial(_reply_to, message_id=message_id))
 
 
-def _insert(session: Session, *, message: InboundMessage, lease: timedelta) -> Receipt:
+def _insert(session: Session, *, message: InboundMessage, lease: timedelta, ask_earlier: bool) -> tuple[Receipt, bool]:
     conversation_id = conversation_for(session, message)
     session.connection().execute(REACHABLE_AGAIN, {"conversation": conversation_id})
     now = utcnow()
@@ -122,7 +141,9 @@ def _insert(session: Session, *, message: InboundMessage, lease: timedelta) -> R
                 problem=attachment.problem,
             )
         )
-    return Receipt(message_id, conversation_id, duplicate=False)
+    first_in_line = ask_earlier and not session.connection().execute(
+        _EARLIER_WAITING, {"conversation_id": conversation_id, "before": message_id}).scalar_one()
+    return Receipt(message_id, conversation_id, duplicate=False), first_in_line
 
 
 def _find_external(session: Session, *, channel: str, external_id: str) -> Receipt | None:

@@ -88,3 +88,23 @@ async def test_history_pages_after_an_id(storage: Storage, sessionmaker: async_s
     later = await storage.views.messages(conversation_id, after=ids[1])
     assert later is not None and [m.text for m in later] == ["question 2", "question 3"]
     assert await storage.views.messages("no-such-conversation") is None
+
+
+
+async def test_a_message_is_first_in_line_only_when_no_older_one_of_its_conversation_is_unanswered(
+    storage: Storage,
+) -> None:
+    """What processes sharing a database rely on to answer a conversation in order without
+    asking again: a message stored behind an unanswered one waits for it."""
+    first, first_in_line = await storage.inbox.save_in_line(inbound("o1"), lease=EXPIRED)
+    second, second_in_line = await storage.inbox.save_in_line(inbound("o2"), lease=EXPIRED)
+    _, elsewhere_in_line = await storage.inbox.save_in_line(inbound("o3", chat="bob"), lease=LEASE)
+    repeat, repeat_in_line = await storage.inbox.save_in_line(inbound("o1"), lease=LEASE)
+    assert (first_in_line, second_in_line, elsewhere_in_line) == (True, False, True)
+    assert repeat.duplicate and not repeat_in_line
+    claimed = await storage.inbox.claim(first.conversation_id, lease=LEASE)
+    assert [p.id for p in claimed] == [first.message_id, second.message_id]
+    for pending in claimed:
+        await storage.turns.finish(pending, TurnResult(signals=None, reply=Reply("answer")), push=False)
+    _, later_in_line = await storage.inbox.save_in_line(inbound("o4"), lease=LEASE)
+    assert later_in_line
