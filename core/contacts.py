@@ -8,21 +8,40 @@ memory.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from core.db import Contact, Conversation, ConversationState, Identity, new_id, utcnow
 from core.messages import Address, InboundMessage
 
+# Prebuilt: these run for every message received, and for every first message of a contact
+# (see core.inbox on why).
 FIND_CONVERSATION = select(Conversation.id).where(
     Conversation.channel == bindparam("channel"),
     Conversation.chat_id == bindparam("chat_id"),
     Conversation.thread_id == bindparam("thread_id"),
 )
-"""Prebuilt: this lookup runs for every message received (see core.inbox on why)."""
+_OWNER = select(Identity.contact_id).where(
+    Identity.channel == bindparam("channel"), Identity.external_user_id == bindparam("user")
+)
+_MOVE_IDENTITY = (
+    update(Identity)
+    .where(Identity.channel == bindparam("on_channel"), Identity.external_user_id == bindparam("user"))
+    .values(contact_id=bindparam("owner"))
+)
+_NEW_CONTACT = insert(Contact)
+
+
+def _per_dialect(build: Callable[[Any], Any]) -> dict[str, Any]:
+    return {"postgresql": build(postgresql.insert), "sqlite": build(sqlite.insert)}
+
+
+_NEW_CONVERSATION = _per_dialect(lambda insert_of: insert_of(Conversation).on_conflict_do_nothing())
+_NEW_IDENTITY = _per_dialect(lambda insert_of: insert_of(Identity).on_conflict_do_nothing())
 
 
 def dialect_insert(session: Session) -> Any:
@@ -53,18 +72,17 @@ def conversation_for(session: Session, message: InboundMessage) -> str:
         return conversation_id
     now = utcnow()
     address = message.address
-    session.execute(
-        insert_ignoring_conflicts(session, Conversation).values(
-            id=new_id(),
-            contact_id=contact_for(session, message),
-            channel=address.channel,
-            chat_id=address.chat_id,
-            thread_id=address.thread_id or "",
-            state=ConversationState.BOT,
-            created_at=now,
-            updated_at=now,
-        )
-    )
+    connection = session.connection()
+    connection.execute(_NEW_CONVERSATION[connection.dialect.name], {
+        "id": new_id(),
+        "contact_id": contact_for(session, message),
+        "channel": address.channel,
+        "chat_id": address.chat_id,
+        "thread_id": address.thread_id or "",
+        "state": ConversationState.BOT,
+        "created_at": now,
+        "updated_at": now,
+    })
     found = conversation_at(session, address)
     assert found is not None  # inserted just now, or by the process that won the race
     return found
@@ -80,19 +98,16 @@ def contact_for(session: Session, message: InboundMessage) -> str:
     if contact_id is None:
         contact_id = _owner(session, own)
     if contact_id is None:
-        contact = Contact(display_name=message.sender_name, created_at=utcnow())
-        session.add(contact)
-        session.flush()
-        contact_id = contact.id
+        contact_id = new_id()
+        session.connection().execute(_NEW_CONTACT, {"id": contact_id, "display_name": message.sender_name,
+                                                    "created_at": utcnow()})
     _link(session, contact_id, [own, *verified])
     return contact_id
 
 
 def _owner(session: Session, identity: tuple[str, str]) -> str | None:
     channel, user = identity
-    return session.execute(
-        select(Identity.contact_id).where(Identity.channel == channel, Identity.external_user_id == user)
-    ).scalar_one_or_none()
+    return session.connection().execute(_OWNER, {"channel": channel, "user": user}).scalar_one_or_none()
 
 
 def _verified(message: InboundMessage) -> list[tuple[str, str]]:
@@ -108,15 +123,9 @@ def _link(session: Session, contact_id: str, identities: list[tuple[str, str]]) 
     """Give the contact these identities: new ones are added; the channel identity of an
     anonymous sender moves over. A verified identity linked elsewhere stays where it is
     (first come; merging two verified contacts is a decision for a person)."""
+    connection = session.connection()
     for index, (channel, user) in enumerate(identities):
-        session.execute(
-            insert_ignoring_conflicts(session, Identity).values(
-                channel=channel, external_user_id=user, contact_id=contact_id
-            )
-        )
+        connection.execute(_NEW_IDENTITY[connection.dialect.name],
+                           {"channel": channel, "external_user_id": user, "contact_id": contact_id})
         if index == 0:
-            session.execute(
-                update(Identity)
-                .where(Identity.channel == channel, Identity.external_user_id == user)
-                .values(contact_id=contact_id)
-            )
+            connection.execute(_MOVE_IDENTITY, {"on_channel": channel, "user": user, "owner": contact_id})
