@@ -355,7 +355,9 @@ def _window_figures(watch: _Watch, start: _Scrape, end: _Scrape, prefix: str) ->
     """Loop lag, probe, API and memory figures between two scrapes."""
     lag = _lag_delta(start, end)
     above = lag[-1][1] - dict(lag)[0.05]
-    probes = [(elapsed, ok) for at, elapsed, ok in watch.probes if start.at <= at < end.at] or [(nan, True)]
+    timed = [(at, elapsed, ok) for at, elapsed, ok in watch.probes if start.at <= at < end.at] or [(start.at, nan, True)]
+    probes = [(elapsed, ok) for _, elapsed, ok in timed]
+    slowest_at = max(timed, key=lambda probe: probe[1])[0]
     rounds = [(t0, t1, r) for t0, t1, r in watch.rounds if start.at <= (t0 + t1) / 2 < end.at]
     seconds = sum(t1 - t0 for t0, t1, _ in rounds)
     return {
@@ -363,9 +365,12 @@ def _window_figures(watch: _Watch, start: _Scrape, end: _Scrape, prefix: str) ->
         f"{prefix}_lag_samples": lag[-1][1],
         f"{prefix}_lag_p99_ms": histogram_quantile(0.99, lag) * 1000,
         f"{prefix}_lag_over_50ms": above,
+        f"{prefix}_lag_max_bucket_ms": next(bound for bound, count in lag if count == lag[-1][1]) * 1000,
         f"{prefix}_probe_p50_ms": percentile([e for e, _ in probes], 50) * 1000,
         f"{prefix}_probe_p99_ms": percentile([e for e, _ in probes], 99) * 1000,
         f"{prefix}_probe_max_ms": max(e for e, _ in probes) * 1000,
+        f"{prefix}_probe_max_at_s": slowest_at - start.at,
+        f"{prefix}_probe_max_before_end_s": end.at - slowest_at,
         f"{prefix}_probe_errors": float(sum(1 for _, ok in probes if not ok)),
         f"{prefix}_api_rate": LOAD_ROUND * len(rounds) / seconds if seconds else nan,
         f"{prefix}_api_errors": sum(r["errors"] for _, _, r in rounds),
@@ -464,10 +469,12 @@ def report(figures: dict[str, float]) -> str:
         rows += [
             (f"{title}: loop lag p99", f"{f[f'{window}_lag_p99_ms']:.0f} ms",
              f"{f[f'{window}_lag_samples']:.0f} samples in {f[f'{window}_s']:.0f} s, "
-             f"{f[f'{window}_lag_over_50ms']:.0f} over 50 ms" + ("; target <= 50 ms" if window == "during" else "")),
+             f"{f[f'{window}_lag_over_50ms']:.0f} over 50 ms, the longest under {f[f'{window}_lag_max_bucket_ms']:.0f} ms"
+             + ("; target <= 50 ms" if window == "during" else "")),
             (f"{title}: /healthz p50 / p99 / max",
              f"{f[f'{window}_probe_p50_ms']:.0f} / {f[f'{window}_probe_p99_ms']:.0f} / {f[f'{window}_probe_max_ms']:.0f} ms",
-             f"errors {f[f'{window}_probe_errors']:.0f}"),
+             f"errors {f[f'{window}_probe_errors']:.0f}; the slowest sent {f[f'{window}_probe_max_at_s']:.0f} s into "
+             f"the window, {f[f'{window}_probe_max_before_end_s']:.0f} s before its end"),
             (f"{title}: API answered/s", f"{f[f'{window}_api_rate']:.0f}",
              f"errors {f[f'{window}_api_errors']:.0f}" + ("; target 0" if window == "during" else "")),
         ]
