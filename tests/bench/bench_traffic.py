@@ -212,7 +212,7 @@ def cpu_shared(server_pid: int, play: Callable[[], Round]) -> Round:
                                             zip((server_s(), time.process_time(), busy_cpu_s()), before, strict=True))
     messages = max(1, played.answered + played.with_staff)
     played.cpu_ms = {"server": used_server / messages * 1000, "load generator": used_load / messages * 1000,
-                     "rest": (used_machine - used_server - used_load) / messages * 1000}
+                     "rest": max(0.0, used_machine - used_server - used_load) / messages * 1000}
     return played
 
 
