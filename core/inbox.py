@@ -37,6 +37,12 @@ REACHABLE_AGAIN = (
     .values(unreachable_reason=None)
 )
 """A customer who writes can be written to again (they unblocked the bot)."""
+_IN_TURN = select(Conversation.id).where(Conversation.id == bindparam("conversation")).with_for_update()
+"""Messages into one conversation are stored one transaction at a time (PostgreSQL: a row
+lock until commit; SQLite writes one at a time anyway), so their ids are handed out in the
+order they commit and `_EARLIER_WAITING` sees every older one: without it, a message stored
+while an older one's transaction was still open (two processes, milliseconds apart) missed it
+and was answered first."""
 _EARLIER_WAITING = select(
     exists().where(
         Message.conversation_id == bindparam("conversation_id"),
@@ -113,6 +119,8 @@ class Inbox:
 
 def _insert(session: Session, *, message: InboundMessage, lease: timedelta, ask_earlier: bool) -> tuple[Receipt, bool]:
     conversation_id = conversation_for(session, message)
+    if ask_earlier:
+        session.connection().execute(_IN_TURN, {"conversation": conversation_id})
     session.connection().execute(REACHABLE_AGAIN, {"conversation": conversation_id})
     now = utcnow()
     message_id = session.connection().execute(

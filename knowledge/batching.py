@@ -27,7 +27,7 @@ T = TypeVar("T")
 R = TypeVar("R")
 
 RELEASE_SLICE = 4
-"""Callers woken per pass of the event loop when their batch is done. Measured in `serve` on a
+"""Callers of a finished batch woken per pass of the event loop. Measured in `serve` on a
 50,000-chunk index under 50 clients, where a caller's ranking and turn take a millisecond or
 two of Python after the await: all of a batch at once, the loop's lag p99 was 66 ms; four at
 a time, 23 ms — timers, sockets and the next batch's callers get their turn between slices."""

@@ -5,13 +5,17 @@ from __future__ import annotations
 import asyncio
 from datetime import timedelta
 
-from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+import pytest
+from sqlalchemy import func, select, text
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.orm import Session
 
 from core.db import Conversation, Message, OutboxItem
+from core.inbox import _insert
 from core.messages import Address, Author, InboundMessage, Reply
 from core.storage import Storage
 from core.turn_transactions import TurnResult
+from tests.settle import until
 
 LEASE = timedelta(seconds=60)
 EXPIRED = timedelta(seconds=-1)  # as if the receiving process had died
@@ -108,3 +112,36 @@ async def test_a_message_is_first_in_line_only_when_no_older_one_of_its_conversa
         await storage.turns.finish(pending, TurnResult(signals=None, reply=Reply("answer")), push=False)
     _, later_in_line = await storage.inbox.save_in_line(inbound("o4"), lease=LEASE)
     assert later_in_line
+
+
+
+async def _waiting_for_a_lock(engine: AsyncEngine) -> bool:
+    async with engine.connect() as connection:
+        return bool((await connection.execute(text(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'"
+        ))).scalar_one())
+
+
+async def test_a_message_stored_while_an_older_one_is_being_stored_waits_for_it(
+    storage: Storage, engine: AsyncEngine,
+) -> None:
+    """Two processes, milliseconds apart: the older message's transaction is still open when
+    the newer one is stored. The newer one waits for it to commit, comes after it, and is not
+    first in line (it would otherwise be answered before the older one)."""
+    if engine.dialect.name != "postgresql":
+        pytest.skip("only processes sharing a PostgreSQL database store one conversation's messages at once")
+    earlier, _ = await storage.inbox.save_in_line(inbound("p0"), lease=EXPIRED)
+    [answered] = await storage.inbox.claim(earlier.conversation_id, lease=LEASE)
+    await storage.turns.finish(answered, TurnResult(signals=None, reply=Reply("answer")), push=False)
+    async with engine.connect() as other_process:
+        await other_process.begin()
+        older, _ = await other_process.run_sync(
+            lambda connection: _insert(Session(bind=connection), message=inbound("p1"), lease=LEASE, ask_earlier=True))
+        newer = asyncio.create_task(storage.inbox.save_in_line(inbound("p2"), lease=LEASE))
+        await until(lambda: newer.done() or _waiting_for_a_lock(engine), what="the newer message stored or waiting")
+        assert not newer.done(), "the newer message was stored while the older one's transaction was open"
+        await other_process.commit()
+    receipt, first_in_line = await newer
+    assert receipt.conversation_id == older.conversation_id == earlier.conversation_id
+    assert receipt.message_id > older.message_id
+    assert not first_in_line
