@@ -140,8 +140,15 @@ class KnowledgeBase:
         return self._ready
 
     async def chunk_count(self) -> int:
-        """Chunks in the dense store, counted in a worker thread: chroma's client is synchronous,
-        and with a Chroma server a count is a network round trip."""
+        """Chunks this process searches (readiness, metrics). A Chroma server is asked, in a
+        worker thread: a network round trip, and it tells whether the server answers. The
+        embedded store is not: its client holds the GIL while it waits for a lock another
+        process holds on its files — a re-index child writing, or the command line's — and the
+        whole process, event loop included, waited with it (measured: a count that waited 3 s
+        for a locked file let another thread run once in those 3 s). Its chunks are the local
+        index's."""
+        if self.dense.embedded:
+            return len(self.local.snapshot.records)
         return await asyncio.to_thread(self.dense.count)
 
     async def catch_up(self) -> bool:

@@ -142,6 +142,11 @@ class DenseStore:
             self._client = self._reconnect()
             self._collection = self._open_collection()
 
+    @property
+    def embedded(self) -> bool:
+        """The store is files under this host's data_dir, not a Chroma server."""
+        return self._reconnect is not None
+
     def count(self) -> int:
         with self._lock:
             return int(self._collection.count())

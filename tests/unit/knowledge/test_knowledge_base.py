@@ -3,6 +3,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import sys
 import zipfile
 from pathlib import Path
 
@@ -307,3 +308,39 @@ async def test_another_process_sees_a_new_index_version(kb: KnowledgeBase, embed
     assert reader.search_sync("delivery", 3) == []
     await kb.ingest([write_corpus(tmp_path)], trigger="test")
     assert Path(reader.search_sync("how long does delivery take", 1)[0].source).name == "shipping.html"
+
+
+
+async def test_counting_chunks_does_not_stop_the_process_while_another_holds_the_embedded_store(
+        kb: KnowledgeBase, tmp_path: Path) -> None:
+    """Readiness probes and metrics count the chunks while a re-index in another process
+    writes chroma's files (here: holds their lock for 3 s): the count answers, and the event
+    loop keeps running meanwhile."""
+    summary = await kb.ingest([write_corpus(tmp_path)], trigger="test")
+    holder = await asyncio.create_subprocess_exec(
+        sys.executable, "-c",
+        "import sqlite3, time\n"
+        f"db = sqlite3.connect({str(tmp_path / 'data' / 'chroma' / 'chroma.sqlite3')!r}, isolation_level=None)\n"
+        "db.execute('BEGIN EXCLUSIVE'); print('locked', flush=True); time.sleep(3); db.execute('COMMIT')\n",
+        stdout=asyncio.subprocess.PIPE)
+    assert holder.stdout is not None
+    try:
+        assert await holder.stdout.readline() == b"locked\n"
+        loop = asyncio.get_running_loop()
+        passes: list[float] = []
+
+        async def ticker() -> None:
+            while True:
+                passes.append(loop.time())
+                await asyncio.sleep(0.01)
+
+        tick = asyncio.create_task(ticker())
+        await asyncio.sleep(0.05)
+        count = await kb.chunk_count()
+        await asyncio.sleep(0.05)
+        tick.cancel()
+        assert count == summary.chunks_embedded
+        longest = max(later - earlier for earlier, later in zip(passes, passes[1:]))
+        assert longest < 0.5, f"the event loop stood still {longest:.1f} s"
+    finally:
+        await holder.wait()
