@@ -77,22 +77,30 @@ class MicroBatcher(Generic[T, R]):
         return state
 
     async def _work(self, state: _LoopState[T, R]) -> None:
-        while True:
-            items = [await state.queue.get()]
-            while len(items) < self.max_batch and not state.queue.empty():
-                items.append(state.queue.get_nowait())
-            live = [(item, future) for item, future in items if not future.cancelled()]
-            if not live:
-                continue
-            try:
-                results = await self._in_parallel(state.loop, [item for item, _ in live])
-            except Exception as exc:  # hand the failure to every waiting caller
-                for _, future in live:
-                    if not future.done():
-                        future.set_exception(exc)
-                continue
-            self.batches += 1
-            _release(state.loop, [(future, result) for (_, future), result in zip(live, results, strict=True)])
+        live: list[tuple[T, asyncio.Future[R]]] = []
+        try:
+            while True:
+                items = [await state.queue.get()]
+                while len(items) < self.max_batch and not state.queue.empty():
+                    items.append(state.queue.get_nowait())
+                live = [(item, future) for item, future in items if not future.cancelled()]
+                if not live:
+                    continue
+                try:
+                    results = await self._in_parallel(state.loop, [item for item, _ in live])
+                except Exception as exc:  # hand the failure to every waiting caller
+                    for _, future in live:
+                        if not future.done():
+                            future.set_exception(exc)
+                    continue
+                self.batches += 1
+                _release(state.loop, [(future, result) for (_, future), result in zip(live, results, strict=True)])
+                live = []
+        finally:  # stopped (`aclose`): nobody will answer the callers still waiting
+            for _, future in live:
+                future.cancel()
+            while not state.queue.empty():
+                state.queue.get_nowait()[1].cancel()
 
     async def _in_parallel(self, loop: asyncio.AbstractEventLoop, items: Sequence[T]) -> list[R]:
         order = sorted(range(len(items)), key=lambda i: self._size(items[i]))

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import threading
 
 from knowledge.batching import MicroBatcher
 
@@ -38,3 +39,22 @@ async def test_a_finished_batch_leaves_the_loop_its_turns_between_callers() -> N
     runs = [len(list(group)) for event, group in itertools.groupby(events) if event == "caller"]
     assert sum(runs) == CALLERS
     assert max(runs) <= FEW, f"{max(runs)} callers ran in one pass of the loop"
+
+
+async def test_callers_waiting_when_the_batcher_closes_are_cancelled_not_left_hanging() -> None:
+    started, finish = threading.Event(), threading.Event()
+
+    def slow(items: list[int]) -> list[int]:
+        started.set()
+        finish.wait(5)
+        return items
+
+    batcher: MicroBatcher[int, int] = MicroBatcher(slow, size=lambda item: item, max_batch=1, workers=1)
+    in_flight = asyncio.create_task(batcher.submit(1))
+    queued = asyncio.create_task(batcher.submit(2))
+    await asyncio.to_thread(started.wait, 5)
+    await batcher.aclose()
+    finish.set()
+    done, _ = await asyncio.wait([in_flight, queued], timeout=2)
+    assert done == {in_flight, queued}
+    assert in_flight.cancelled() and queued.cancelled()
