@@ -74,8 +74,8 @@ async def freeze_heap(_: object) -> None:
     """Move everything loaded at start-up out of the garbage collector's sight (`gc.freeze`):
     the index's records alone are hundreds of thousands of objects, and each full collection
     walked them all with the GIL held — 159 ms for a 50,000-chunk index beside a bare
-    interpreter, 20 ms after a freeze; the event loop waited as long. A re-index's new
-    version is frozen as it loads (`core.reindex_process`)."""
+    interpreter, 20 ms after a freeze; the event loop waited as long. Each version a re-index
+    publishes is frozen once its child has finished (`core.reindex_process`)."""
     gc.collect()  # garbage left by start-up is freed, not frozen
     gc.freeze()
 
