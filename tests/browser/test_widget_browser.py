@@ -237,7 +237,7 @@ async def test_a_visitor_back_after_the_session_period_is_told_it_is_a_new_conve
     secret = "a widget session secret for this test"
     live = await launch(web=WebSettings(session_secret=SecretStr(secret), session_days=30))
     long_ago = SessionTokens(secret, max_age_s=30 * 86400, clock=lambda: time.time() - 31 * 86400)
-    _, expired = long_ago.issue(live.url)
+    _, expired = long_ago.issue(live.url, None)
     await page.goto(live.url + "/")
     await page.evaluate("([key, token]) => localStorage.setItem(key, token)", [f"supporthub:{live.url}/:token", expired])
 
@@ -245,7 +245,7 @@ async def test_a_visitor_back_after_the_session_period_is_told_it_is_a_new_conve
 
     await expect(page.get_by_test_id("notice")).to_have_text("Your earlier conversation has expired, so this is a new one.")
     stored = await page.evaluate("key => localStorage.getItem(key)", f"supporthub:{live.url}/:token")
-    assert stored != expired and SessionTokens(secret, max_age_s=30 * 86400).verify(stored, live.url)
+    assert stored != expired and SessionTokens(secret, max_age_s=30 * 86400).verify(stored, live.url, None)
 
 
 async def test_a_thumb_vote_reaches_the_database(live_server: Live, page: Any) -> None:
