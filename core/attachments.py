@@ -21,7 +21,6 @@ import asyncio
 import functools
 import io
 import logging
-import math
 import mimetypes
 import multiprocessing
 import resource
@@ -33,6 +32,7 @@ from typing import TYPE_CHECKING, NamedTuple
 
 from pebble import ProcessExpired, ProcessPool
 
+from core.file_sizes import size_text
 from core.messages import Attachment
 from core.quoting import literal
 from core.settings import AttachmentSettings
@@ -63,16 +63,6 @@ def extension_of(attachment: Attachment) -> str:
         return suffix
     mime = attachment.content_type.split(";", 1)[0].strip().lower()
     return _EXTENSIONS_BY_TYPE.get(mime) or mimetypes.guess_extension(mime) or ""
-
-
-def size_text(size: int, *, round_up: bool = False) -> str:
-    """ "14.2 MB", "10 MB", "3.5 KB", "900 bytes". Rounding a file's size up keeps "over the
-    limit" true when the size is a hair above it."""
-    for unit, scale in (("MB", 1024 * 1024), ("KB", 1024)):
-        if size >= scale:
-            value = math.ceil(size * 10 / scale) / 10 if round_up else round(size / scale, 1)
-            return f"{value:,.1f}".removesuffix(".0") + f" {unit}"
-    return f"{size:,} bytes"
 
 
 def cut(text: str, max_chars: int) -> str:
