@@ -255,7 +255,7 @@ async def test_reads_only_the_first_max_files(reader: AttachmentReader) -> None:
     files = [text_file(f"note{i}.txt", f"note number {i}") for i in range(MAX_FILES)]
     files.insert(1, Attachment("virus.exe", "application/octet-stream", b"MZ"))
 
-    results = await reader.read_all([*files, text_file("late.txt", "late")])
+    results = await reader.read_all([*files, text_file("late.txt", "late")], contact="ada")
 
     assert [r.filename for r in results] == ["note0.txt", "virus.exe", "note1.txt", "note2.txt", "late.txt"]
     assert [r.text for r in results[:4]] == ["note number 0", None, "note number 1", None]
@@ -265,7 +265,7 @@ async def test_reads_only_the_first_max_files(reader: AttachmentReader) -> None:
 
 
 async def test_a_message_without_files_reads_nothing(reader: AttachmentReader) -> None:
-    assert await reader.read_all([]) == ()
+    assert await reader.read_all([], contact="ada") == ()
 
 
 async def test_a_slow_conversion_is_killed_and_the_reader_goes_on() -> None:
