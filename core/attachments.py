@@ -8,7 +8,7 @@ measures the conversion, not the start-up (≈ 2 s).
 
 Whose file converts next: `workers` processes (default 2) are shared out by `FairSlots`, the
 customers waiting taking turns, and one customer's files never hold more than all but one of
-them. With a single first-come queue, one message of five slow spreadsheets held another
+them (of two or more). With a single first-come queue, one message of five slow spreadsheets held another
 customer's 50-byte file for 110 s; now that file takes the free process at once. A message's
 files together get `message_timeout_s` (waiting included): what is not read by then is named
 as not read, so a message of slow files cannot hold its own answer for `max_files` timeouts.
