@@ -176,6 +176,10 @@ class AttachmentSettings(Section):
     max_unpacked_bytes: int = Field(50 * 1024 * 1024, ge=1024 * 1024,
                                     description="what a docx, xlsx or pptx may unpack to before it is converted")
     worker_memory_mb: int = Field(1536, ge=768, description="address-space cap of the converter process")
+    workers: int = Field(2, ge=1, le=16, description="converter processes; one customer's files use all but one "
+                                                     "of them at most, so another customer's file finds one free")
+    message_timeout_s: float = Field(40.0, gt=0, description="what the files of one message may take to read in all, "
+                                                            "waiting their turn included; the rest are named as not read")
 
 
 class SentimentSettings(Section):
