@@ -350,6 +350,8 @@ class EmailSettings(Section):
     imap_poll_interval_s: float = Field(60.0, gt=0)
     trust_authentication_results: bool = False
     max_replies_per_sender_per_hour: int = Field(10, ge=1)
+    max_text_length: int = Field(10_000, ge=1, le=100_000,
+                                 description="characters of a mail's new text kept; the rest is cut")
 
     @field_validator("address", "accept_addresses")
     @classmethod
