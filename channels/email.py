@@ -32,9 +32,10 @@ import aiosmtplib
 from aiohttp import web
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
-from channels.email_content import ParsedMail, dmarc_passed, parse_mail
+from channels.email_content import ParsedMail, TooManyParts, dmarc_passed, parse_mail
 from channels.email_format import ThreadHeaders, reply_message
 from channels.email_imap import ImapPoller, quote_folder
+from channels.email_listener import BoundedSMTP, Connections
 from core.channel import Capabilities, CheckFailed, DeliveryError, HubPort, StorageUnavailable
 from core.messages import Address, Author, InboundMessage, StoredMessage
 from core.rate_limits import RateLimits
@@ -72,6 +73,7 @@ class EmailChannel:
         self._own = {email.address, *email.accept_addresses}
         self.capabilities = Capabilities(max_text_length=email.max_text_length, formatting="html", threads=True,
                                          attachments=True)
+        self._connections = Connections(most=email.max_connections, most_per_client=email.max_connections_per_client)
         self._hub: HubPort | None = None
         self._listener: asyncio.Server | None = None
         self._poller: ImapPoller | None = None
@@ -95,7 +97,7 @@ class EmailChannel:
                 username=settings.imap_username,
                 password=settings.imap_password.get_secret_value() if settings.imap_password else "",
                 folder=settings.imap_folder, poll_interval_s=settings.imap_poll_interval_s,
-                cursor=_MailboxCursor(hub, settings.imap_folder), deliver=self.take_in,
+                cursor=_MailboxCursor(hub, settings.imap_folder), deliver=self._take_in_from_mailbox,
                 idle_timeout_s=settings.imap_poll_interval_s,  # a safety net: a wake-up IDLE missed
             )
             await self._poller.start()
@@ -222,9 +224,10 @@ class EmailChannel:
 
     def _smtp_session(self) -> SMTP:
         settings = self._settings
-        return SMTP(_Handler(self), hostname=settings.mail_domain, enable_SMTPUTF8=True,
-                    data_size_limit=settings.max_message_bytes, tls_context=self._listener_tls,
-                    loop=asyncio.get_running_loop())
+        return BoundedSMTP(_Handler(self), connections=self._connections, data_timeout_s=settings.data_timeout_s,
+                           hostname=settings.mail_domain, enable_SMTPUTF8=True,
+                           data_size_limit=settings.max_message_bytes, tls_context=self._listener_tls,
+                           loop=asyncio.get_running_loop())
 
     @cached_property
     def _listener_tls(self) -> ssl.SSLContext | None:
@@ -241,8 +244,9 @@ class EmailChannel:
         return recipient.strip().lower() in self._own
 
     async def take_in(self, raw: bytes, *, envelope_sender: str | None = None) -> None:
-        """Store one mail (raises StorageUnavailable when it could not be); automatic mail, our
-        own and a flood from one sender are logged and dropped."""
+        """Store one mail (raises StorageUnavailable when it could not be, TooManyParts for a
+        mail not even read); automatic mail, our own and a flood from one sender are logged
+        and dropped."""
         hub = self._started()
         mail = await self._read(raw)
         reason = self._ignored_because(mail, envelope_sender)
@@ -275,6 +279,14 @@ class EmailChannel:
         mail = await asyncio.to_thread(parse_mail, raw)
         limit = self._settings.max_text_length
         return replace(mail, text=_cut(mail.text, limit), subject=mail.subject[:limit])
+
+    async def _take_in_from_mailbox(self, raw: bytes) -> None:
+        """`take_in` for the IMAP poller: a mail that cannot be read stays in the mailbox
+        unanswered rather than being offered again and again."""
+        try:
+            await self.take_in(raw)
+        except TooManyParts as refused:
+            log.warning("email: not answering a mail in %s: %s; it stays there", self._settings.imap_folder, refused)
 
     def _ignored_because(self, mail: ParsedMail, envelope_sender: str | None) -> str | None:
         if mail.automatic:
@@ -347,6 +359,8 @@ class _Handler:
             await self._channel.take_in(bytes(raw), envelope_sender=envelope.mail_from)
         except StorageUnavailable:
             return "451 4.3.0 Cannot store the message right now; try again later"
+        except TooManyParts as refused:
+            return f"552 5.3.4 Message refused: {refused}"
         except Exception:
             log.exception("email: a mail could not be taken in; the sender is asked to try again")
             return "451 4.3.0 Temporary failure; try again later"

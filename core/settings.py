@@ -352,6 +352,10 @@ class EmailSettings(Section):
     max_replies_per_sender_per_hour: int = Field(10, ge=1)
     max_text_length: int = Field(10_000, ge=1, le=100_000,
                                  description="characters of a mail's new text kept; the rest is cut")
+    max_connections: int = Field(100, ge=1, description="SMTP connections the listener holds at once; more get 421")
+    max_connections_per_client: int = Field(10, ge=1, description="of those, from one IP address")
+    data_timeout_s: float = Field(120.0, ge=1, le=3600,
+                                  description="from DATA to the final dot; a slower mail gets 421 and is closed")
 
     @field_validator("address", "accept_addresses")
     @classmethod
