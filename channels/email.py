@@ -10,8 +10,9 @@ only when its sender is that conversation's contact: a forwarded thread must not
 else take it over; failing that, the same sender's thread with the same subject within 14 days.
 
 Loops are the danger of an email bot: automatic mail (auto-replies, lists, bounces, no-reply
-senders), mail from our own addresses, and anything past `max_replies_per_sender_per_hour` is
-never answered, and each such mail is logged with the reason. From is easy to forge, so the
+senders), mail from our own addresses, and anything past the loop guard's hourly counts (per
+sender, domain and thread, and in all: `channels.email_loops`) is never answered, and each
+such mail is logged with the reason. From is easy to forge, so the
 sender is a verified email (linking the contact across channels) only when
 `trust_authentication_results` is on and the receiving server's DMARC verdict passed.
 """
@@ -36,9 +37,9 @@ from channels.email_content import ParsedMail, TooManyParts, dmarc_passed, parse
 from channels.email_format import ThreadHeaders, reply_message
 from channels.email_imap import ImapPoller, quote_folder
 from channels.email_listener import BoundedSMTP, Connections
+from channels.email_loops import LoopGuard
 from core.channel import Capabilities, CheckFailed, DeliveryError, HubPort, StorageUnavailable
 from core.messages import Address, Author, InboundMessage, StoredMessage
-from core.rate_limits import RateLimits
 
 if TYPE_CHECKING:
     from core.settings import EmailSettings, Settings
@@ -77,9 +78,7 @@ class EmailChannel:
         self._hub: HubPort | None = None
         self._listener: asyncio.Server | None = None
         self._poller: ImapPoller | None = None
-        self._replies = RateLimits(per_contact=f"{email.max_replies_per_sender_per_hour}/hour", per_ip="",
-                                   redis_url=settings.redis_url)
-        """The loop guard, counted like `[limits]`: shared by every process when `redis_url` is set."""
+        self._loop_guard = LoopGuard(channel=CHANNEL, settings=email, redis_url=settings.redis_url)
 
     def routes(self) -> list[web.AbstractRouteDef]:
         return []
@@ -245,13 +244,14 @@ class EmailChannel:
 
     async def take_in(self, raw: bytes, *, envelope_sender: str | None = None) -> None:
         """Store one mail (raises StorageUnavailable when it could not be, TooManyParts for a
-        mail not even read); automatic mail, our own and a flood from one sender are logged
-        and dropped."""
+        mail not even read); automatic mail, our own and what the loop guard refuses are
+        logged and dropped."""
         hub = self._started()
         mail = await self._read(raw)
         reason = self._ignored_because(mail, envelope_sender)
-        if reason is None and not (await self._replies.admit(channel=CHANNEL, sender=mail.sender)).allowed:
-            reason = f"over {self._settings.max_replies_per_sender_per_hour} replies an hour to this sender"
+        loop_thread = await self._loop_thread(hub, mail) if reason is None else ""
+        if reason is None:
+            reason = await self._loop_guard.refusal(sender=mail.sender, thread=loop_thread)
         if reason is not None:
             log.info("email: not answering mail %s: %s", mail.message_id[:80], reason)
             return
@@ -272,6 +272,18 @@ class EmailChannel:
         if await hub.cursor(CHANNEL, _key("subject", thread)) is None:
             await hub.save_cursor(CHANNEL, _key("subject", thread), mail.subject[:255])
         await hub.save_cursor(CHANNEL, _key("by-subject", mail.sender, mail.thread_subject), thread[:255])
+        if loop_thread != thread[:255]:  # a new conversation, begun by a reply into another one
+            await hub.save_cursor(CHANNEL, _key("loop", thread), loop_thread)
+
+    async def _loop_thread(self, hub: HubPort, mail: ParsedMail) -> str:
+        """The thread the loop guard counts a mail in: that of the conversation its references
+        name, whoever's it is — carried over when a reply from another address starts a
+        conversation of its own, as an auto-responder writing from a new address each time
+        does — else the mail's own."""
+        named = await hub.address_of_message(CHANNEL, [*reversed(mail.references), *mail.in_reply_to])
+        if named is None or not named.thread_id:
+            return mail.message_id[:255]
+        return await hub.cursor(CHANNEL, _key("loop", named.thread_id)) or named.thread_id[:255]
 
     async def _read(self, raw: bytes) -> ParsedMail:
         """The mail parsed in a worker thread (BeautifulSoup and the reply parser are CPU work,
