@@ -372,6 +372,7 @@ class _Handler:
         except StorageUnavailable:
             return "451 4.3.0 Cannot store the message right now; try again later"
         except TooManyParts as refused:
+            log.warning("email: refused a mail from %s: %s", session.peer, refused)
             return f"552 5.3.4 Message refused: {refused}"
         except Exception:
             log.exception("email: a mail could not be taken in; the sender is asked to try again")

@@ -1,12 +1,12 @@
 """The built-in SMTP listener's bounds, around aiosmtpd's protocol: how many connections it holds
 at once (in all and from one address), and how long a mail's DATA may take to arrive.
 
-aiosmtpd has neither cap. Its one timer (`timeout`, idle between commands) is set again by each
-command, so a client sending NOOP now and then, or trickling its DATA a byte at a time, kept a
-connection for minutes, and nothing stopped a client from opening thousands of them. Over a cap
-a client gets `421` and the connection is closed at once: a mail server retries later, as it
-does on any 4xx. A DATA phase past its deadline gets `421` too and is closed; the mail was not
-taken, so the sender's server tries it again.
+aiosmtpd has neither cap. Its one timer (`timeout`, 300 s idle between commands) is not reset
+while DATA arrives, so a DATA trickled a byte at a time held its connection five minutes, and
+nothing stopped a client from opening thousands of them. Over a cap a client gets `421` and the
+connection is closed at once: a mail server retries later, as it does on any 4xx. A DATA phase
+past its deadline gets `421` too and is closed; the mail was not taken, so the sender's server
+tries it again.
 """
 
 from __future__ import annotations
