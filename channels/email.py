@@ -10,8 +10,9 @@ only when its sender is that conversation's contact: a forwarded thread must not
 else take it over; failing that, the same sender's thread with the same subject within 14 days.
 
 Loops are the danger of an email bot: automatic mail (auto-replies, lists, bounces, no-reply
-senders), mail from our own addresses, and anything past `max_replies_per_sender_per_hour` is
-never answered, and each such mail is logged with the reason. From is easy to forge, so the
+senders), mail from our own addresses, and anything past the loop guard's hourly counts (per
+sender, domain and thread, and in all: `channels.email_loops`) is never answered, and each
+such mail is logged with the reason. From is easy to forge, so the
 sender is a verified email (linking the contact across channels) only when
 `trust_authentication_results` is on and the receiving server's DMARC verdict passed.
 """
@@ -22,6 +23,7 @@ import asyncio
 import hashlib
 import logging
 import ssl
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from functools import cached_property
 from typing import TYPE_CHECKING
@@ -31,13 +33,13 @@ import aiosmtplib
 from aiohttp import web
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
-from channels.email_content import ParsedMail, dmarc_passed, parse_mail
+from channels.email_content import ParsedMail, TooManyParts, dmarc_passed, parse_mail
 from channels.email_format import ThreadHeaders, reply_message
 from channels.email_imap import ImapPoller, quote_folder
-from channels.payloads import decoded_off_loop
+from channels.email_listener import BoundedSMTP, Connections
+from channels.email_loops import LoopGuard
 from core.channel import Capabilities, CheckFailed, DeliveryError, HubPort, StorageUnavailable
 from core.messages import Address, Author, InboundMessage, StoredMessage
-from core.rate_limits import RateLimits
 
 if TYPE_CHECKING:
     from core.settings import EmailSettings, Settings
@@ -70,13 +72,13 @@ class EmailChannel:
             raise ValueError("email: set SUPPORTHUB_EMAIL__ADDRESS to enable the email channel")
         self._settings: EmailSettings = email
         self._own = {email.address, *email.accept_addresses}
-        self.capabilities = Capabilities(max_text_length=100_000, formatting="html", threads=True, attachments=True)
+        self.capabilities = Capabilities(max_text_length=email.max_text_length, formatting="html", threads=True,
+                                         attachments=True)
+        self._connections = Connections(most=email.max_connections, most_per_client=email.max_connections_per_client)
         self._hub: HubPort | None = None
         self._listener: asyncio.Server | None = None
         self._poller: ImapPoller | None = None
-        self._replies = RateLimits(per_contact=f"{email.max_replies_per_sender_per_hour}/hour", per_ip="",
-                                   redis_url=settings.redis_url)
-        """The loop guard, counted like `[limits]`: shared by every process when `redis_url` is set."""
+        self._loop_guard = LoopGuard(channel=CHANNEL, settings=email, redis_url=settings.redis_url)
 
     def routes(self) -> list[web.AbstractRouteDef]:
         return []
@@ -94,7 +96,7 @@ class EmailChannel:
                 username=settings.imap_username,
                 password=settings.imap_password.get_secret_value() if settings.imap_password else "",
                 folder=settings.imap_folder, poll_interval_s=settings.imap_poll_interval_s,
-                cursor=_MailboxCursor(hub, settings.imap_folder), deliver=self.take_in,
+                cursor=_MailboxCursor(hub, settings.imap_folder), deliver=self._take_in_from_mailbox,
                 idle_timeout_s=settings.imap_poll_interval_s,  # a safety net: a wake-up IDLE missed
             )
             await self._poller.start()
@@ -221,9 +223,10 @@ class EmailChannel:
 
     def _smtp_session(self) -> SMTP:
         settings = self._settings
-        return SMTP(_Handler(self), hostname=settings.mail_domain, enable_SMTPUTF8=True,
-                    data_size_limit=settings.max_message_bytes, tls_context=self._listener_tls,
-                    loop=asyncio.get_running_loop())
+        return BoundedSMTP(_Handler(self), connections=self._connections, data_timeout_s=settings.data_timeout_s,
+                           hostname=settings.mail_domain, enable_SMTPUTF8=True,
+                           data_size_limit=settings.max_message_bytes, tls_context=self._listener_tls,
+                           loop=asyncio.get_running_loop())
 
     @cached_property
     def _listener_tls(self) -> ssl.SSLContext | None:
@@ -240,13 +243,15 @@ class EmailChannel:
         return recipient.strip().lower() in self._own
 
     async def take_in(self, raw: bytes, *, envelope_sender: str | None = None) -> None:
-        """Store one mail (raises StorageUnavailable when it could not be); automatic mail, our
-        own and a flood from one sender are logged and dropped."""
+        """Store one mail (raises StorageUnavailable when it could not be, TooManyParts for a
+        mail not even read); automatic mail, our own and what the loop guard refuses are
+        logged and dropped."""
         hub = self._started()
-        mail = await decoded_off_loop(parse_mail, raw)  # a large mail takes the parser a while
+        mail = await self._read(raw)
         reason = self._ignored_because(mail, envelope_sender)
-        if reason is None and not (await self._replies.admit(channel=CHANNEL, sender=mail.sender)).allowed:
-            reason = f"over {self._settings.max_replies_per_sender_per_hour} replies an hour to this sender"
+        loop_thread = await self._loop_thread(hub, mail) if reason is None else ""
+        if reason is None:
+            reason = await self._loop_guard.refusal(sender=mail.sender, thread=loop_thread)
         if reason is not None:
             log.info("email: not answering mail %s: %s", mail.message_id[:80], reason)
             return
@@ -267,6 +272,33 @@ class EmailChannel:
         if await hub.cursor(CHANNEL, _key("subject", thread)) is None:
             await hub.save_cursor(CHANNEL, _key("subject", thread), mail.subject[:255])
         await hub.save_cursor(CHANNEL, _key("by-subject", mail.sender, mail.thread_subject), thread[:255])
+        if loop_thread != thread[:255]:  # a new conversation, begun by a reply into another one
+            await hub.save_cursor(CHANNEL, _key("loop", thread), loop_thread)
+
+    async def _loop_thread(self, hub: HubPort, mail: ParsedMail) -> str:
+        """The thread the loop guard counts a mail in: that of the conversation its references
+        name, whoever's it is — carried over when a reply from another address starts a
+        conversation of its own, as an auto-responder writing from a new address each time
+        does — else the mail's own."""
+        named = await hub.address_of_message(CHANNEL, [*reversed(mail.references), *mail.in_reply_to])
+        if named is None or not named.thread_id:
+            return mail.message_id[:255]
+        return await hub.cursor(CHANNEL, _key("loop", named.thread_id)) or named.thread_id[:255]
+
+    async def _read(self, raw: bytes) -> ParsedMail:
+        """The mail parsed in a worker thread (BeautifulSoup and the reply parser are CPU work,
+        0.35 s for 60 KB of HTML), its text cut to `max_text_length`."""
+        mail = await asyncio.to_thread(parse_mail, raw)
+        limit = self._settings.max_text_length
+        return replace(mail, text=_cut(mail.text, limit), subject=mail.subject[:limit])
+
+    async def _take_in_from_mailbox(self, raw: bytes) -> None:
+        """`take_in` for the IMAP poller: a mail that cannot be read stays in the mailbox
+        unanswered rather than being offered again and again."""
+        try:
+            await self.take_in(raw)
+        except TooManyParts as refused:
+            log.warning("email: not answering a mail in %s: %s; it stays there", self._settings.imap_folder, refused)
 
     def _ignored_because(self, mail: ParsedMail, envelope_sender: str | None) -> str | None:
         if mail.automatic:
@@ -295,6 +327,11 @@ class EmailChannel:
         if self._hub is None:
             raise DeliveryError("the email channel is not started")
         return self._hub
+
+
+def _cut(text: str, limit: int) -> str:
+    """`text`, or its first `limit` characters and a line saying it was cut there."""
+    return text if len(text) <= limit else f"{text[:limit]}\n\n[… cut at {limit:,} characters]"
 
 
 class _MailboxCursor:
@@ -334,6 +371,9 @@ class _Handler:
             await self._channel.take_in(bytes(raw), envelope_sender=envelope.mail_from)
         except StorageUnavailable:
             return "451 4.3.0 Cannot store the message right now; try again later"
+        except TooManyParts as refused:
+            log.warning("email: refused a mail from %s: %s", session.peer, refused)
+            return f"552 5.3.4 Message refused: {refused}"
         except Exception:
             log.exception("email: a mail could not be taken in; the sender is asked to try again")
             return "451 4.3.0 Temporary failure; try again later"

@@ -12,6 +12,7 @@ reply for a conversation escalated before any answer, and the rolling summary.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import dataclass, replace
 
@@ -29,6 +30,12 @@ from handoff.cases import BOT_STATES, CaseOpening
 from handoff.policy import Escalation, decide
 
 log = logging.getLogger(__name__)
+
+READ_CHARS = 10_000
+"""How much of a message a turn reads: its mood, its facts, its questions and what is searched,
+what the policy and the responders see. These are rules and regular expressions whose time
+grows with the text, and most of them run on the event loop; the stored message keeps all the
+channel took in (a channel's own limit: `api.max_text_length`, `email.max_text_length`…)."""
 
 HANDOFF_NOTICE = "I've passed this conversation to a person from our support team; they'll follow up here."
 DECLINED_HANDOFF = (
@@ -73,17 +80,18 @@ class TurnRunner:
         state = await self._transactions.load(pending)
         if state is None:
             return None
-        signals = self._analyzer.analyze(pending.text)
+        text = pending.text[:READ_CHARS]
+        signals, stated = await asyncio.to_thread(self._read, text)
         unread = await self._reader.read_all([file for _, file in state.unread], contact=state.contact_id)
         converted = dict(zip((row_id for row_id, _ in state.unread), unread, strict=True))
         files = (*state.read, *converted.values())
-        facts = [replace(f, source_message_id=pending.id) for f in extract_facts(pending.text)]
+        facts = [replace(f, source_message_id=pending.id) for f in stated]
         base = TurnResult(signals=signals, reply=None, attachments=converted, facts=facts)
         if state.state not in BOT_STATES:  # a person has it
             return await self._finish(pending, base, None, signals, push=push)
         history = [m for m in state.messages if m.id > state.policy_from]
-        history.append(PastMessage(pending.id, Author.CUSTOMER, pending.text, signals))
-        context = self._context(pending, state, facts, files)
+        history.append(PastMessage(pending.id, Author.CUSTOMER, text, signals))
+        context = self._context(pending.id, text, state, facts, files)
         early = decide(history, settings=self._settings.handoff)
         if early is not None:  # the customer hears so at once; staff get a draft afterwards
             reply = Reply(_with_problems(HANDOFF_NOTICE, files), handoff=True)
@@ -143,13 +151,18 @@ class TurnRunner:
             log.warning("turn: no suggested reply for message %s", context.message_id, exc_info=True)
             return None
 
+    def _read(self, text: str) -> tuple[Signals, list[Fact]]:
+        """The message's mood and the facts it states: rules and regular expressions, CPU
+        work that runs in a worker thread (`take`)."""
+        return self._analyzer.analyze(text), extract_facts(text)
+
     def _context(
-        self, pending: PendingMessage, state: TurnState, facts: list[Fact], files: tuple[AttachmentText, ...]
+        self, message_id: int, text: str, state: TurnState, facts: list[Fact], files: tuple[AttachmentText, ...]
     ) -> TurnContext:
         _, recent = within_budget(state.messages, self._settings.memory.context_tokens)
         return TurnContext(
-            message_id=pending.id,
-            text=pending.text,
+            message_id=message_id,
+            text=text,
             recent=tuple(recent),
             summary=state.summary,
             facts=(*state.facts, *facts),
