@@ -351,7 +351,7 @@ class EmailSettings(Section):
     trust_authentication_results: bool = False
     max_replies_per_sender_per_hour: int = Field(10, ge=1, description="to one address, its +tag ignored")
     max_replies_per_domain_per_hour: int = Field(
-        50, ge=1, description="to one sender domain; raise it when many customers share one (gmail.com)")
+        200, ge=1, description="to one sender domain; raise it when more of your customers share one (gmail.com)")
     max_replies_per_thread_per_hour: int = Field(10, ge=1, description="into one thread, whoever writes in it")
     max_replies_per_hour: int = Field(500, ge=1, description="by email in all: the loop guard's last stop")
     max_text_length: int = Field(10_000, ge=1, le=100_000,
