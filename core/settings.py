@@ -57,6 +57,22 @@ class ServerSettings(Section):
     host: str = "127.0.0.1"
     port: int = Field(8080, ge=1, le=65535)
     body_timeout_s: float = Field(60.0, gt=0, description="a request whose body has not arrived by then gets 408")
+    public_hosts: list[str] = Field(
+        default_factory=list, max_length=100,
+        description="host names the hub is reached by (support.example.com) besides localhost, server.host and "
+                    "IP addresses; the REST API without api.token refuses a request for any other Host",
+    )
+
+    @field_validator("public_hosts")
+    @classmethod
+    def _host_names(cls, values: list[str]) -> list[str]:
+        names = []
+        for value in values:
+            name = value.strip().rstrip(".").lower()
+            if not name or any(c in name for c in "/:@[] \t"):
+                raise ValueError(f"{value!r} is not a host name like 'support.example.com' (no scheme, no port)")
+            names.append(name)
+        return names
 
 
 class AnswerSettings(Section):
