@@ -30,6 +30,7 @@ from channels.payloads import (
     parse_vote,
     plain_text,
 )
+from channels.webhook_bodies import read_at_most
 from core.channel import Capabilities, FeedbackResult, HubPort
 from core.messages import (
     Address,
@@ -41,7 +42,6 @@ from core.messages import (
     stored_message_json,
 )
 from core.metrics import Rejection, rejected
-from channels.webhook_bodies import read_at_most
 from core.request_guards import bearer_refusal, could_be_row_id, cross_site, known_host
 from core.settings import AttachmentSettings, Settings
 from knowledge.hits import hit_json
