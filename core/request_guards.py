@@ -102,7 +102,12 @@ def cross_site(request: web.Request) -> bool:
     if site is not None:
         return site not in ("same-origin", "none")
     origin = request.headers.get("Origin")
-    return origin is not None and urlsplit(origin).netloc != request.host
+    if origin is None:
+        return False
+    try:
+        return urlsplit(origin).netloc != request.host
+    except ValueError:  # "http://[::1": no page's origin
+        return True
 
 
 def known_host(request: web.Request, names: Collection[str]) -> bool:

@@ -6,7 +6,6 @@ get past the signature). Whatever arrives, on either database, the hub answers b
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import hashlib
 import hmac
@@ -35,6 +34,7 @@ from tests.fakes.telegram_api import FakeBotApi
 from tests.fakes.telegram_updates import group_message, private_message
 from tests.fakes.twilio_api import ACCOUNT_SID, AUTH_TOKEN, HUB_NUMBER, FakeTwilio, incoming_sms, signed_form, status_callback
 from tests.integration.test_telegram import SECRET as TELEGRAM_SECRET
+from tests.integration.test_request_guards import answer_to
 from tests.integration.test_telegram import ready, telegram_settings
 
 SECRET = "signing-secret-for-fuzzing"
@@ -88,7 +88,7 @@ async def hub(database_url: str, engine: AsyncEngine, aiohttp_client: Callable[.
         slack=SlackSettings(bot_token=SecretStr(BOT_TOKEN), signing_secret=SecretStr(SECRET), api_url=slack.base_url),
         telegram=telegram_settings(telegram.api_url),
         sms=SmsSettings(account_sid=ACCOUNT_SID, auth_token=SecretStr(AUTH_TOKEN), from_number=HUB_NUMBER,
-                        api_url=twilio.api_url, public_url=SMS_URL),
+                        api_url=twilio.api_url, public_url=SMS_URL, webhook_signing_key=SecretStr("shared-key")),
     )
     client: TestClient = await aiohttp_client(create_app(settings))
     await ready(client)  # the Telegram channel has connected
@@ -190,15 +190,8 @@ async def raw_request(hub: TestClient, method: bytes, target: bytes, headers: di
     fields = {b"host": f"{hub.server.host}:{hub.server.port}".encode(), b"connection": b"close",
               b"content-length": str(len(body)).encode()} | {name.lower(): value for name, value in headers.items()}
     head = b"\r\n".join([method + b" " + target + b" HTTP/1.1", *(name + b": " + value for name, value in fields.items())])
-    reader, writer = await asyncio.open_connection(hub.server.host, hub.server.port)
-    try:
-        writer.write(head + b"\r\n\r\n" + body)
-        await writer.drain()
-        response = await asyncio.wait_for(reader.read(), timeout=30)  # the server closes: Connection: close
-    finally:
-        writer.close()
-    status_line, _, rest = response.partition(b"\r\n")
-    return int(status_line.split()[1]), rest.partition(b"\r\n\r\n")[2]
+    status, rest = await answer_to(hub, head + b"\r\n\r\n", body)
+    return int(status.split()[1]), rest.partition(b"\r\n\r\n")[2]
 
 
 def one_line(raw: bytes) -> bytes:
@@ -213,29 +206,33 @@ header_values = st.one_of(
     many_digits.map(str.encode),
     st.sampled_from(["v0=" + "0" * 64, f"Bearer {ADMIN_TOKEN}", "Bearer \u00e9", "now", "²", "١٢٣",
                      "supporthub_admin=\u00e9", "supporthub_admin=eyJjc3JmIjoieCJ9.abc.def", "application/json",
-                     "text/plain", "https://evil.example", "null", "cross-site", "same-origin", "evil.example",
-                     "localhost", "[::1]:8080", "[::1", "key=k,algorithm=HMAC_SHA256"]).map(str.encode),
+                     "text/plain", "application/x-www-form-urlencoded", "https://evil.example", "http://[::1",
+                     "null", "cross-site", "same-origin", "evil.example", "localhost", "[::1]:8080", "[::1",
+                     "key=k,algorithm=HMAC_SHA256", "algorithm=", ",,="]).map(str.encode),
     st.text(max_size=30).map(lambda text: b"supporthub_admin=" + one_line(text.encode())),
 )
 FUZZED_HEADERS = [b"X-Telegram-Bot-Api-Secret-Token", b"X-Slack-Signature", b"X-Slack-Request-Timestamp",
                   b"X-Twilio-Signature", b"X-Twilio-Webhooks-Signature-Settings", b"Cookie", b"Authorization",
                   b"Origin", b"Sec-Fetch-Site", b"Host", b"Content-Type", b"Accept", b"X-Forwarded-Proto",
                   b"If-None-Match"]
-REQUESTS = [
-    (b"POST", b"/telegram/webhook", json.dumps(private_message("hi")).encode()),
-    (b"POST", b"/slack/events", json.dumps(message_event(channel="D1", user="U1", text="hi", ts="1.1")).encode()),
-    (b"POST", b"/sms/twilio", urlencode(incoming_sms("hi")).encode()),
-    (b"POST", b"/sms/twilio/status", urlencode(status_callback("SM1", "failed", error_code="30003")).encode()),
-    (b"GET", b"/admin", b""),
-    (b"GET", b"/admin/api/status", b""),
-    (b"POST", b"/admin/login", b"token=guess"),
-    (b"POST", b"/admin/outbox/1/retry", b"csrf=x"),
-    (b"POST", b"/api/messages", b'{"contact": "fuzz", "text": "How do I reset my password?"}'),
-    (b"POST", b"/api/feedback", b'{"contact": "fuzz", "message_id": 1, "rating": "up"}'),
-    (b"GET", b"/api/search?q=password", b""),
-    (b"GET", b"/metrics", b""),
-    (b"GET", b"/widget/ws", b""),
-    (b"GET", b"/widget.js", b""),
+JSON = {b"Content-Type": b"application/json"}
+FORM = {b"Content-Type": b"application/x-www-form-urlencoded"}
+REQUESTS = [  # what each route takes, for the fuzzed headers to replace
+    (b"POST", b"/telegram/webhook", json.dumps(private_message("hi")).encode(), JSON),
+    (b"POST", b"/slack/events", json.dumps(message_event(channel="D1", user="U1", text="hi", ts="1.1")).encode(), JSON),
+    (b"POST", b"/sms/twilio", urlencode(incoming_sms("hi")).encode(), FORM),
+    (b"POST", b"/sms/twilio/status", urlencode(status_callback("SM1", "failed", error_code="30003")).encode(), FORM),
+    (b"GET", b"/admin", b"", {}),
+    (b"GET", b"/admin/api/status", b"", {}),
+    (b"POST", b"/admin/login", b"token=guess", FORM),
+    (b"POST", b"/admin/outbox/1/retry", b"csrf=x", FORM),
+    (b"POST", b"/api/messages", b'{"contact": "fuzz", "text": "How do I reset my password?"}', JSON),
+    (b"POST", b"/api/feedback", b'{"contact": "fuzz", "message_id": 1, "rating": "up"}', JSON),
+    (b"GET", b"/api/search?q=password", b"", {}),
+    (b"GET", b"/metrics", b"", {}),
+    (b"GET", b"/widget/ws", b"", {b"Upgrade": b"websocket", b"Connection": b"Upgrade", b"Sec-WebSocket-Version": b"13",
+                                  b"Sec-WebSocket-Key": b"dGhlIHNhbXBsZSBub25jZQ=="}),
+    (b"GET", b"/widget.js", b"", {}),
 ]
 
 
@@ -243,12 +240,12 @@ REQUESTS = [
 @given(request=st.sampled_from(REQUESTS),
        headers=st.dictionaries(st.sampled_from(FUZZED_HEADERS), header_values, max_size=5))
 async def test_headers_and_cookies_never_answer_5xx(hub: TestClient, caplog: pytest.LogCaptureFixture,
-                                                    request: tuple[bytes, bytes, bytes],
+                                                    request: tuple[bytes, bytes, bytes, dict[bytes, bytes]],
                                                     headers: dict[bytes, bytes]) -> None:
     caplog.clear()  # each example answers for its own log
-    method, target, body = request
+    method, target, body, usual = request
     stamped = {name: str(int(time.time())).encode() if value == b"now" else value for name, value in headers.items()}
-    status, content = await raw_request(hub, method, target, stamped, body)
+    status, content = await raw_request(hub, method, target, usual | stamped, body)
     answered_with_a_reason(status, content)
     no_errors_logged(caplog)
 
@@ -262,6 +259,8 @@ HOSTILE = [
     pytest.param(b"GET", b"/admin/api/status", {b"Cookie": b"supporthub_admin=\xff\xfe"}, id="admin-cookie-not-utf8"),
     pytest.param(b"POST", b"/admin/outbox/" + b"9" * 5000 + b"/retry", {b"Authorization": f"Bearer {ADMIN_TOKEN}".encode()},
                  id="retry-id-5000-digits"),
+    pytest.param(b"POST", b"/admin/login", {b"Origin": b"http://[::1"}, id="sign-in-origin-not-a-url"),
+    pytest.param(b"POST", b"/api/messages", {b"Origin": b"http://[::1"}, id="api-origin-not-a-url"),
 ]
 
 

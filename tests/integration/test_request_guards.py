@@ -93,20 +93,26 @@ async def test_a_client_that_hangs_up_mid_upload_is_one_debug_line(
     assert not [r for r in caplog.records if r.exc_info]
 
 
-async def _answer(client: TestClient, head: bytes, body: bytes = b"") -> tuple[bytes, bytes]:
-    """The status line and the rest of the answer (headers and body) to `head` (+ `body`) on a
-    connection of its own, read as far as the answer's Content-Length, however long it takes."""
+async def answer_to(client: TestClient, head: bytes, body: bytes = b"") -> tuple[bytes, bytes]:
+    """The status line and the rest of the answer (headers, blank line, body) to `head` (+
+    `body`) on a connection of its own, however long it takes: the body as far as its
+    Content-Length, or until the server closes; none after a switch to a websocket."""
     reader, writer = await _open(client)
-    writer.write(head + body)
-    await writer.drain()
-    status = await reader.readline()
-    headers = b""
-    while (line := await reader.readline()) not in (b"\r\n", b""):
-        headers += line
-    length = next((int(line.split(b":")[1]) for line in headers.splitlines() if line.lower().startswith(b"content-length:")), 0)
-    rest = headers + await reader.readexactly(length)
-    writer.close()
-    return status, rest
+    try:
+        writer.write(head + body)
+        await writer.drain()
+        status = await reader.readline()
+        headers = b""
+        while (line := await reader.readline()) not in (b"\r\n", b""):
+            headers += line
+        lengths = [int(line.partition(b":")[2]) for line in headers.splitlines() if line.lower().startswith(b"content-length:")]
+        if b" 101 " in status:
+            content = b""
+        else:
+            content = await reader.readexactly(lengths[0]) if lengths else await reader.read()
+    finally:
+        writer.close()
+    return status, headers + b"\r\n" + content
 
 
 async def test_a_form_or_a_vote_larger_than_a_few_kb_is_refused(
@@ -126,7 +132,7 @@ async def test_an_api_message_past_what_its_files_allow_is_refused_unread(
     settings = make_settings(attachments=AttachmentSettings(max_bytes=1000, max_files=1),
                              server=ServerSettings(body_timeout_s=30))
     client = await aiohttp_client(create_app(settings))
-    status, rest = await _answer(client, HEADERS)  # a megabyte announced, nothing sent
+    status, rest = await answer_to(client, HEADERS)  # a megabyte announced, nothing sent
     assert status.startswith(b"HTTP/1.1 413"), status
     assert b"the body is larger than" in rest
 
@@ -137,7 +143,7 @@ async def test_the_api_counts_a_caller_before_reading_its_body(
                              server=ServerSettings(body_timeout_s=30))
     client = await aiohttp_client(create_app(settings))
     assert (await client.post("/api/messages", json={"contact": "a", "text": "How do I reset my password?"})).status == 200
-    status, rest = await _answer(client, HEADERS)  # its body never comes
+    status, rest = await answer_to(client, HEADERS)  # its body never comes
     assert status.startswith(b"HTTP/1.1 429"), status
     assert b"Retry-After: " in rest and b"too many messages" in rest
 
@@ -210,7 +216,7 @@ async def test_another_sites_page_may_not_call_the_api(
 async def test_a_url_over_8_kb_is_a_400_without_an_error_logged(
         client: TestClient, caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.DEBUG, logger="aiohttp.server")
-    status, _ = await _answer(client, b"GET /" + b"a" * 9000 + b" HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+    status, _ = await answer_to(client, b"GET /" + b"a" * 9000 + b" HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
     assert status.startswith(b"HTTP/1.0 400") or status.startswith(b"HTTP/1.1 400"), status
     assert not [r for r in caplog.records if r.levelno >= logging.WARNING or r.exc_info]
     (refused,) = [r for r in caplog.records if r.name == "aiohttp.server"]
