@@ -14,10 +14,12 @@ import json
 import logging
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from email.utils import make_msgid
 from typing import Any
 from urllib.parse import parse_qsl, quote, urlencode
 
+import aiosmtplib
 import pytest
 from aiohttp import WSMsgType
 from aiohttp.test_utils import TestClient
@@ -27,19 +29,22 @@ from pydantic import SecretStr
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from core.server import create_app
-from core.settings import AdminSettings, LimitsSettings, Settings, SlackSettings, SmsSettings
+from core.settings import AdminSettings, EmailSettings, LimitsSettings, Settings, SlackSettings, SmsSettings
 from tests.fakes.slack_api import BOT_TOKEN, FakeSlack
+from tests.fakes.smtp_relay import SmtpRelay
 from tests.fakes.slack_events import app_mention_event, block_action, message_event, signed_headers
 from tests.fakes.telegram_api import FakeBotApi
 from tests.fakes.telegram_updates import group_message, private_message
 from tests.fakes.twilio_api import ACCOUNT_SID, AUTH_TOKEN, HUB_NUMBER, FakeTwilio, incoming_sms, signed_form, status_callback
 from tests.integration.test_telegram import SECRET as TELEGRAM_SECRET
+from tests.integration.test_email import free_port
 from tests.integration.test_request_guards import answer_to
 from tests.integration.test_telegram import ready, telegram_settings
 
 SECRET = "signing-secret-for-fuzzing"
 ADMIN_TOKEN = "dashboard-token-for-fuzzing"
 SMS_URL = "https://sms.example.com"
+SUPPORT = "support@example.com"
 FUZZ = settings(max_examples=120, deadline=None,
                 suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 """One server for all examples of a test (that it keeps answering is part of the property)."""
@@ -76,13 +81,27 @@ bodies = st.one_of(
 
 
 @pytest.fixture
+async def relay() -> AsyncIterator[SmtpRelay]:
+    async with SmtpRelay() as server:
+        yield server
+
+
+@pytest.fixture
+def smtp_port() -> int:
+    """Where the hub's SMTP listener takes mail."""
+    return free_port()
+
+
+@pytest.fixture
 async def hub(database_url: str, engine: AsyncEngine, aiohttp_client: Callable[..., Any],
               make_settings: Callable[..., Settings], slack: FakeSlack, telegram: FakeBotApi,
-              twilio: FakeTwilio) -> TestClient:
-    """Every channel that takes webhooks, and the dashboard, on SQLite and on PostgreSQL."""
+              twilio: FakeTwilio, relay: SmtpRelay, smtp_port: int) -> TestClient:
+    """Every channel, and the dashboard, on SQLite and on PostgreSQL."""
     settings = make_settings(
         database_url=database_url,
-        channels=["web", "api", "slack", "telegram", "sms"],
+        channels=["web", "api", "slack", "telegram", "sms", "email"],
+        email=EmailSettings(address=SUPPORT, smtp_host=relay.host, smtp_port=relay.port, smtp_security="none",
+                            listen_port=smtp_port),
         limits=LimitsSettings(per_contact="", per_ip=""),  # every example reaches the handlers
         admin=AdminSettings(token=SecretStr(ADMIN_TOKEN)),
         slack=SlackSettings(bot_token=SecretStr(BOT_TOKEN), signing_secret=SecretStr(SECRET), api_url=slack.base_url),
@@ -401,4 +420,29 @@ async def test_dashboard_paths_and_queries_never_answer_5xx(hub: TestClient, cap
                          ("GET", "/admin/api/conversations"), ("GET", "/admin/api/overview"), ("GET", "/admin/gaps")):
         response = await hub.request(method, path, params=query, headers=bearer)
         answered_with_a_reason(response.status, await response.text())
+    no_errors_logged(caplog)
+
+
+MAIL_HEADERS = [b"From", b"Reply-To", b"Message-ID", b"In-Reply-To", b"References", b"Subject", b"Date",
+                b"Auto-Submitted", b"Precedence", b"List-Id", b"Authentication-Results", b"Content-Type",
+                b"Content-Transfer-Encoding", b"Content-Disposition", b"MIME-Version"]
+
+
+@FUZZ
+@given(headers=st.dictionaries(st.sampled_from(MAIL_HEADERS), header_values.map(lambda v: v[:900]), max_size=4))
+async def test_mail_headers_never_fail_the_listener(hub: TestClient, caplog: pytest.LogCaptureFixture,
+                                                    smtp_port: int, headers: dict[bytes, bytes]) -> None:
+    """Taken in (250) or refused for good with a reason (5xx); never "try again later" for
+    a mail that will never be different."""
+    caplog.clear()  # each example answers for its own log
+    usual = {b"From": b"Ana <ana@customer.example>", b"To": SUPPORT.encode(), b"Subject": b"Password help",
+             b"Message-ID": make_msgid(domain="customer.example").encode()}
+    mail = b"\r\n".join(name + b": " + value for name, value in (usual | headers).items())
+    mail += b"\r\n\r\nHow do I reset my password?\r\n"
+    try:
+        await aiosmtplib.send(mail, sender="ana@customer.example", recipients=[SUPPORT], hostname="127.0.0.1",
+                              port=smtp_port, start_tls=False, timeout=30)
+    except aiosmtplib.SMTPResponseException as refused:
+        assert refused.code >= 500 and refused.message.strip(), (refused.code, refused.message)
+        assert not refused.message.startswith("Error: ("), refused.message  # aiosmtpd's unexpected exception
     no_errors_logged(caplog)
