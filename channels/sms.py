@@ -376,7 +376,9 @@ def _unstorable(form: MultiDict[str]) -> str | None:
     for name, value in form.items():
         if not storable(value):
             return f"{name} holds a NUL character"
-        if name in _ID_FIELDS and len(value) > MAX_ID_CHARS or name.startswith("MediaContentType") and len(value) > 120:
+        too_long = (len(value) > MAX_ID_CHARS if name in _ID_FIELDS
+                    else len(value) > 120 if name.startswith("MediaContentType") else False)
+        if too_long:
             return f"{name} is longer than Twilio sends"
     return None
 

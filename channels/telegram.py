@@ -186,7 +186,8 @@ def _without_mention(text: str, bot_username: str) -> str:
 
 
 def _update(body: bytes, bot: Bot) -> Update | None:
-    """The update a webhook body holds; None (logged when the SDK refused it) for anything else."""
+    """The update a webhook body holds; None for anything else (logged when it is an object:
+    with the field whose type or size the Bot API never sends, or what the SDK raised)."""
     try:
         payload = json.loads(body)
         if not isinstance(payload, dict):

@@ -95,9 +95,9 @@ class _SignIn:
 
     async def submit(self, request: web.Request) -> web.Response:
         """The right token signs in, however many wrong ones this address sent before; a wrong
-        one gets 429 while the address is past its failures, else 401 (and is counted). The
-        form is read whole first, but it is small: the app reads no more than `FORM_BYTES`
-        (login CSRF: another site's page posting it is refused before)."""
+        one gets 429 while the address is past its failures, else 401 (and is counted). A form
+        posted from another site's page is refused first (login CSRF), and the form is never
+        larger than the app's `FORM_BYTES`."""
         if cross_site(request):
             raise web.HTTPForbidden(text="Sign in from the dashboard's own page.\n")
         form = await request.post()

@@ -429,7 +429,8 @@ MAIL_HEADERS = [b"From", b"Reply-To", b"Message-ID", b"In-Reply-To", b"Reference
 
 
 @FUZZ
-@given(headers=st.dictionaries(st.sampled_from(MAIL_HEADERS), header_values.map(lambda v: v[:900]), max_size=4))
+@given(headers=st.dictionaries(st.sampled_from(MAIL_HEADERS), header_values.map(lambda v: v[:900]),  # SMTP's lines end at 1,000
+                               max_size=4))
 async def test_mail_headers_never_fail_the_listener(hub: TestClient, caplog: pytest.LogCaptureFixture,
                                                     smtp_port: int, headers: dict[bytes, bytes]) -> None:
     """Taken in (250) or refused for good with a reason (5xx); never "try again later" for
