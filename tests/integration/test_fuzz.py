@@ -31,14 +31,14 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from core.server import create_app
 from core.settings import AdminSettings, EmailSettings, LimitsSettings, Settings, SlackSettings, SmsSettings
 from tests.fakes.slack_api import BOT_TOKEN, FakeSlack
-from tests.fakes.smtp_relay import SmtpRelay
 from tests.fakes.slack_events import app_mention_event, block_action, message_event, signed_headers
+from tests.fakes.smtp_relay import SmtpRelay
 from tests.fakes.telegram_api import FakeBotApi
 from tests.fakes.telegram_updates import group_message, private_message
 from tests.fakes.twilio_api import ACCOUNT_SID, AUTH_TOKEN, HUB_NUMBER, FakeTwilio, incoming_sms, signed_form, status_callback
-from tests.integration.test_telegram import SECRET as TELEGRAM_SECRET
 from tests.integration.test_email import free_port
 from tests.integration.test_request_guards import answer_to
+from tests.integration.test_telegram import SECRET as TELEGRAM_SECRET
 from tests.integration.test_telegram import ready, telegram_settings
 
 SECRET = "signing-secret-for-fuzzing"
@@ -217,6 +217,11 @@ def one_line(raw: bytes) -> bytes:
     return raw.replace(b"\r", b"").replace(b"\n", b"").strip(b" \t")
 
 
+def stamped(headers: dict[bytes, bytes]) -> dict[bytes, bytes]:
+    """`headers` with the value "now" made the current Unix time (a fresh Slack timestamp)."""
+    return {name: str(int(time.time())).encode() if value == b"now" else value for name, value in headers.items()}
+
+
 many_digits = st.text("0123456789", min_size=4301, max_size=5200)
 """Python refuses to turn more than 4,300 digits into an int."""
 header_values = st.one_of(
@@ -263,8 +268,7 @@ async def test_headers_and_cookies_never_answer_5xx(hub: TestClient, caplog: pyt
                                                     headers: dict[bytes, bytes]) -> None:
     caplog.clear()  # each example answers for its own log
     method, target, body, usual = request
-    stamped = {name: str(int(time.time())).encode() if value == b"now" else value for name, value in headers.items()}
-    status, content = await raw_request(hub, method, target, usual | stamped, body)
+    status, content = await raw_request(hub, method, target, usual | stamped(headers), body)
     answered_with_a_reason(status, content)
     no_errors_logged(caplog)
 
@@ -286,8 +290,7 @@ HOSTILE = [
 @pytest.mark.parametrize(("method", "target", "headers"), HOSTILE)
 async def test_the_probes_hostile_headers_get_a_4xx(hub: TestClient, caplog: pytest.LogCaptureFixture, method: bytes,
                                                      target: bytes, headers: dict[bytes, bytes]) -> None:
-    stamped = {name: str(int(time.time())).encode() if value == b"now" else value for name, value in headers.items()}
-    status, content = await raw_request(hub, method, target, stamped, b"{}")
+    status, content = await raw_request(hub, method, target, stamped(headers), b"{}")
     assert 400 <= status < 500, (status, content)
     assert content.strip()
     no_errors_logged(caplog)
@@ -400,8 +403,8 @@ async def test_signed_twilio_forms_with_odd_numbers_and_fields_never_answer_5xx(
     base = (incoming_sms("How do I reset my password?") if route == "/sms/twilio"
             else status_callback("SMfuzz", "failed", error_code="30003"))
     form = base | fields
-    # a fresh sid per example: this test is about the fields, not about redeliveries
-    form["MessageSid"] = form["MessageSid"] + uuid.uuid4().hex if "MessageSid" in fields else base["MessageSid"]
+    if "MessageSid" in fields:  # still a message of its own: this test is about fields, not redeliveries
+        form["MessageSid"] += uuid.uuid4().hex
     response = await hub.post(route, data=form, headers=signed_form(SMS_URL + route, form))
     answered_with_a_reason(response.status, await response.text())
     no_errors_logged(caplog)
