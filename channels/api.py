@@ -1,5 +1,13 @@
 """The plain REST channel: `POST /api/messages` answers in the response; clients pull later
-messages (a person's reply after a handoff) from the conversation's message list."""
+messages (a person's reply after a handoff) from the conversation's message list.
+
+The API is for the company's servers, not for browsers: another site's page is refused (its
+Origin or Sec-Fetch-Site says so), bodies must be JSON (a page can post `text/plain` to
+another site without asking first, but not JSON), and without `api.token` — where being able
+to reach the hub is the only credential — a request must name the hub by a known Host, so a
+page on a host name its DNS points at 127.0.0.1 (DNS rebinding) cannot read conversations.
+Who is calling is checked and counted before a body is read.
+"""
 
 from __future__ import annotations
 
@@ -22,6 +30,7 @@ from channels.payloads import (
     parse_vote,
     plain_text,
 )
+from channels.webhook_bodies import read_at_most
 from core.channel import Capabilities, FeedbackResult, HubPort
 from core.messages import (
     Address,
@@ -29,10 +38,11 @@ from core.messages import (
     InboundMessage,
     StoredMessage,
     citation_json,
+    encoded_message_bytes,
     stored_message_json,
 )
 from core.metrics import Rejection, rejected
-from core.request_guards import bearer_refusal
+from core.request_guards import bearer_refusal, could_be_row_id, cross_site, known_host
 from core.settings import AttachmentSettings, Settings
 from knowledge.hits import hit_json
 
@@ -41,6 +51,8 @@ MAX_ID_LENGTH = 200
 MAX_CONTACT_LENGTH = 200
 MAX_K = 50
 MAX_COMMENT_LENGTH = 2000
+MAX_FEEDBACK_BYTES = 32 * 1024
+"""A vote with the longest comment, every character escaped as JSON's 12-byte surrogate pair."""
 EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 PHONE = re.compile(r"\+[1-9]\d{6,14}")
 
@@ -51,6 +63,10 @@ BAD_INPUT_STATUSES = frozenset({400, 403, 413, 415})
 
 def bad_request(reason: str) -> web.HTTPBadRequest:
     return web.HTTPBadRequest(text=json.dumps({"error": reason}), content_type="application/json")
+
+
+def _refused(kind: type[web.HTTPClientError], reason: str) -> web.HTTPClientError:
+    return kind(text=json.dumps({"error": reason}), content_type="application/json")
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,7 +125,7 @@ def parse_feedback_body(raw: bytes) -> ApiFeedback:
 
 def _json_object(raw: bytes) -> dict[str, Any]:
     try:
-        body = json.loads(raw)
+        body = json.loads(raw.decode("utf-8"))  # bytes to json.loads would take UTF-16 and UTF-32 too
     except json.JSONDecodeError as exc:
         raise bad_request(f"body is not valid JSON: {exc.msg}") from None
     except UnicodeDecodeError:
@@ -165,6 +181,10 @@ class ApiChannel:
     def __init__(self, settings: Settings) -> None:
         self._settings = settings.api
         self._attachments = settings.attachments
+        self._message_bytes = encoded_message_bytes(max_text_length=settings.api.max_text_length,
+                                                    max_file_bytes=settings.attachments.max_bytes,
+                                                    files=settings.attachments.max_files)
+        self._host_names = frozenset(settings.server.public_hosts) | {settings.server.host.lower()}
         self.capabilities = Capabilities(
             max_text_length=settings.api.max_text_length, formatting="markdown", push=False
         )
@@ -209,6 +229,7 @@ class ApiChannel:
                 rejected(self.name, Rejection.BAD_SIGNATURE)
                 raise refusal
             try:
+                self._refuse_browsers(request)
                 return await handler(request)
             except web.HTTPClientError as exc:
                 if exc.status in BAD_INPUT_STATUSES:
@@ -217,10 +238,31 @@ class ApiChannel:
 
         return checked
 
+    def _refuse_browsers(self, request: web.Request) -> None:
+        """403 for another site's page, and without a token for a Host the hub does not go by."""
+        if self._settings.token is None and not known_host(request, self._host_names):
+            raise _refused(web.HTTPForbidden, "the API without a token answers only to this hub's own host names "
+                                              "(localhost, an IP address, server.host, server.public_hosts)")
+        if cross_site(request):
+            raise _refused(web.HTTPForbidden, "the API is for servers: other sites' pages may not call it")
+
+    async def _body(self, request: web.Request, limit: int) -> bytes:
+        """The JSON body, at most `limit` bytes (413, unread, past it)."""
+        if request.content_type != "application/json":
+            raise _refused(web.HTTPUnsupportedMediaType, "send the body as JSON, with 'Content-Type: application/json'")
+        raw = await read_at_most(request, limit)
+        if raw is None:
+            raise web.HTTPRequestEntityTooLarge(limit, request.content_length or limit + 1,
+                                                text=json.dumps({"error": f"the body is larger than {limit} bytes"}),
+                                                content_type="application/json")
+        return raw
+
     async def post_message(self, request: web.Request) -> web.Response:
         parse = partial(parse_message_body, max_text_length=self._settings.max_text_length,
                         attachments=self._attachments)
-        body = await decoded_off_loop(parse, await request.read())
+        if self._settings.token is None:  # the caller's address is counted before its body is read
+            await self._admit(ip=request.remote)
+        body = await decoded_off_loop(parse, await self._body(request, self._message_bytes))
         if (body.email or body.phone) and self._settings.token is None:
             raise web.HTTPForbidden(
                 text=json.dumps({"error": "'email' and 'phone' link a person's identity and memory across channels, "
@@ -236,7 +278,7 @@ class ApiChannel:
             verified_email=body.email,
             verified_phone=body.phone,
         )
-        await self._admit(request, body.contact)
+        await self._admit(contact=body.contact)
         receipt = await self.hub.receive(message)
         reply = await self.hub.wait_for_reply(receipt.message_id, timeout=REPLY_TIMEOUT_S)
         with_staff = False
@@ -264,11 +306,10 @@ class ApiChannel:
             }
         )
 
-    async def _admit(self, request: web.Request, contact: str) -> None:
-        """429 with Retry-After for a contact (or, without an API token, an IP address) over
-        `[limits]`. With the token the caller is the company's backend, speaking for many
-        customers from one address: only its contacts are counted."""
-        ip = request.remote if self._settings.token is None else None
+    async def _admit(self, *, contact: str | None = None, ip: str | None = None) -> None:
+        """429 with Retry-After for a contact or an IP address over `[limits]`. The address is
+        counted only without an API token: with it the caller is the company's backend,
+        speaking for many customers from one address, and only its contacts are counted."""
         admission = await self.hub.admit(channel=self.name, sender=contact, ip=ip)
         if not admission.allowed:
             raise web.HTTPTooManyRequests(
@@ -278,7 +319,7 @@ class ApiChannel:
             )
 
     async def post_feedback(self, request: web.Request) -> web.Response:
-        vote = parse_feedback_body(await request.read())
+        vote = parse_feedback_body(await self._body(request, MAX_FEEDBACK_BYTES))
         result = await self.hub.feedback(vote.message_id, rating=vote.rating, comment=vote.comment,
                                          address=Address(self.name, vote.contact))
         if result is FeedbackResult.NOT_FOUND:
@@ -289,7 +330,8 @@ class ApiChannel:
         return web.json_response({"message_id": vote.message_id, "rating": vote.rating})
 
     async def get_conversation(self, request: web.Request) -> web.Response:
-        overview = await self.hub.conversation_overview(request.match_info["conversation_id"])
+        conversation_id = request.match_info["conversation_id"]
+        overview = await self.hub.conversation_overview(conversation_id) if could_be_row_id(conversation_id) else None
         if overview is None:
             raise web.HTTPNotFound(text=json.dumps({"error": "no such conversation"}), content_type="application/json")
         case = overview.case
@@ -317,9 +359,9 @@ class ApiChannel:
     async def list_messages(self, request: web.Request) -> web.Response:
         after = int_param(request, "after", default=0, low=0, high=MAX_MESSAGE_ID)
         limit = int_param(request, "limit", default=200, low=1, high=1000)
-        messages = await self.hub.conversation_messages(
-            request.match_info["conversation_id"], after=after, limit=limit
-        )
+        conversation_id = request.match_info["conversation_id"]
+        messages = (await self.hub.conversation_messages(conversation_id, after=after, limit=limit)
+                    if could_be_row_id(conversation_id) else None)
         if messages is None:
             raise web.HTTPNotFound(text=json.dumps({"error": "no such conversation"}), content_type="application/json")
         return web.json_response({"messages": [stored_message_json(m) for m in messages]})

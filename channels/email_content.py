@@ -90,6 +90,7 @@ _SUBJECT_PREFIXES = re.compile(r"^(?:\s*(?:re|fwd?|aw|wg|sv|vs)\s*(?:\[\d+\]|\(\
 _FORWARD = re.compile(r"\s*(?:fwd?|wg)\s*(?:\[\d+\]|\(\d+\))?\s*:", re.IGNORECASE)
 """A subject that starts as a forward ("Fwd:", "FW:", German "WG:"), not as a reply to one."""
 _MESSAGE_ID = re.compile(r"<([^<>\s]+)>")
+MAX_ADDRESS_LENGTH = 254
 _CID = re.compile(r"cid:([^\"'\s>)]+)", re.IGNORECASE)
 _NULL_PATH = re.compile(r"<\s*>")
 _BULK_PRECEDENCE = frozenset({"bulk", "list", "junk"})
@@ -234,12 +235,17 @@ def _dmarc_verdict(resinfo: str) -> tuple[str, str] | None:
 def _header(message: MIMEPart, name: str) -> str | None:
     """The first header of that name, decoded and unfolded; None when absent. The standard
     library's header parser fails on some malformed headers (an IndexError or AttributeError
-    deep inside it, found by fuzzing the samples): such a header is read as its raw text."""
+    deep inside it, found by fuzzing the samples): such a header is read as its raw text.
+    Bytes that are not UTF-8 (the parser keeps them as surrogates) become U+FFFD and NULs are
+    dropped, so what is stored from a header is text a database takes."""
     try:
         value = message.get(name)
     except Exception:  # only the standard library's header parser runs here
         value = next((raw for key, raw in message.raw_items() if key.lower() == name.lower()), None)
-    return None if value is None else "".join(str(value).splitlines()).strip()
+    if value is None:
+        return None
+    text = "".join(str(value).splitlines()).strip().replace("\x00", "")
+    return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
 
 
 def _thread_subject(subject: str) -> str:
@@ -248,16 +254,19 @@ def _thread_subject(subject: str) -> str:
 
 
 def _from(message: MIMEPart) -> tuple[str, str | None]:
+    """The sender's address ("" when it is longer than an address can be: RFC 5321's 254
+    characters) and display name (at most 200 characters, as contacts keep it)."""
     name, address = parseaddr(_header(message, "From") or "")
-    return address.lower(), name or None
+    return (address.lower() if len(address) <= MAX_ADDRESS_LENGTH else ""), name[:200] or None
 
 
 def _message_id(message: MIMEPart, raw: bytes) -> str:
+    """The Message-ID without its brackets; a digest of the mail when there is none, or when
+    it is longer than the 255 characters a message's id is stored in."""
     value = _header(message, "Message-ID") or ""
     bracketed = _MESSAGE_ID.search(value)
-    if bracketed:
-        return bracketed.group(1)
-    return value or _hash_id(raw)
+    found = bracketed.group(1) if bracketed else value
+    return found if 0 < len(found) <= 255 else _hash_id(raw)
 
 
 def _hash_id(raw: bytes) -> str:

@@ -41,12 +41,14 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from channels.downloads import capped_file
+from channels.slack_shapes import shape_problem
 from channels.text_tables import table_lines
 from channels.webhook_bodies import read_at_most
 from core.channel import Capabilities, CheckFailed, DeliveryError, HubPort
 from core.messages import Address, Attachment, InboundMessage, StoredMessage
 from core.metrics import Rejection, rejected
 from core.quoting import literal, unescaped
+from core.request_guards import bounded_int
 from handoff.desk_port import CaseAction, CaseCard
 
 if TYPE_CHECKING:
@@ -189,13 +191,15 @@ def _signed(secret: bytes, body: bytes, request: web.Request) -> bool:
     """Slack's v0 signature over the raw bytes, from the last five minutes.
 
     Hand-written because slack-sdk's `SignatureVerifier` decodes the body as UTF-8 first and
-    raises on bytes that are not, and it raises on a timestamp that is not a number.
+    raises on bytes that are not, and it raises on a timestamp that is not a number. Headers
+    are compared as bytes: they may hold anything, and `compare_digest` refuses non-ASCII text.
     """
     timestamp = request.headers.get("X-Slack-Request-Timestamp", "")
-    if not timestamp.isascii() or not timestamp.isdigit() or abs(time.time() - int(timestamp)) > SIGNATURE_MAX_AGE_S:
+    seconds = bounded_int(timestamp, max_digits=12)
+    if seconds is None or abs(time.time() - seconds) > SIGNATURE_MAX_AGE_S:
         return False
-    expected = "v0=" + hmac.new(secret, b"v0:" + timestamp.encode() + b":" + body, hashlib.sha256).hexdigest()
-    return hmac.compare_digest(expected, request.headers.get("X-Slack-Signature", ""))
+    expected = b"v0=" + hmac.new(secret, b"v0:" + timestamp.encode() + b":" + body, hashlib.sha256).hexdigest().encode()
+    return hmac.compare_digest(expected, request.headers.get("X-Slack-Signature", "").encode("utf-8", "surrogateescape"))
 
 
 def _refusal(status: int, reason: str) -> web.Response:
@@ -414,6 +418,8 @@ class SlackChannel:
             return _refusal(400, "the body is not a Slack payload")
         if not isinstance(bolt_request.body, dict):
             return _refusal(400, "the body is not a Slack payload")
+        if (problem := shape_problem(bolt_request.body)) is not None:
+            return _refusal(400, f"the payload is not as Slack sends it ({problem})")
         return await to_aiohttp_response(await self.app.async_dispatch(bolt_request))
 
     async def _on_event(self, event: dict[str, Any], context: dict[str, Any]) -> None:
@@ -472,7 +478,7 @@ class SlackChannel:
 
     async def _on_case_button(self, ack: Any, body: dict[str, Any], action: dict[str, Any]) -> None:
         await ack()
-        if self._hub is None:
+        if self._hub is None or not action.get("value"):  # our case buttons carry the case id
             return
         kind = CaseAction(action["action_id"].removeprefix("case_"))
         await self._hub.staff_action(case_id=action["value"], action=kind, actor=body["user"]["id"])

@@ -38,11 +38,13 @@ from twilio.rest import Client
 from twilio.twiml.messaging_response import MessagingResponse
 
 from channels.downloads import capped_file
+from channels.payloads import storable
 from channels.sms_format import sms_body
 from channels.webhook_bodies import read_at_most
 from core.channel import Capabilities, CheckFailed, DeliveryError, HubPort, StorageUnavailable
 from core.messages import Address, Attachment, InboundMessage, StoredMessage
 from core.metrics import Rejection, rejected
+from core.request_guards import bounded_int
 
 if TYPE_CHECKING:
     from core.settings import Settings, SmsSettings
@@ -75,6 +77,9 @@ SEND_TIMEOUT_S = 20
 """The twilio SDK's async client ignores its own `timeout`: a hanging API must not hold the
 conversation's outbox forever."""
 MAX_REDIRECTS = 5
+MAX_ID_CHARS = 64
+"""Sids are 34 characters, numbers at most 16 (`whatsapp:+…` 25, sender names 11)."""
+_ID_FIELDS = frozenset({"MessageSid", "From", "To"})
 SAID_MEMORY = 1000
 
 
@@ -227,8 +232,7 @@ class SmsChannel:
             return web.json_response({"error": "MessageSid and MessageStatus are required"}, status=400)
         if status not in STATUS_RANKS:  # a status added after this was written: nothing to do
             return web.Response(status=204)
-        code = form.get("ErrorCode", "")
-        error = int(code) if code.isdigit() else None
+        error = bounded_int(form.get("ErrorCode", ""), max_digits=9)
         unreachable = (f"SMS {status}: Twilio error {error}"
                        if status in ("undelivered", "failed") and error in UNREACHABLE_CODES else None)
         try:
@@ -248,6 +252,9 @@ class SmsChannel:
             return form
         if not self._signed(request, form):
             return _refusal(request)
+        if (problem := _unstorable(form)) is not None:
+            rejected(CHANNEL, Rejection.BAD_INPUT)
+            return web.json_response({"error": problem}, status=400)
         if self._hub is None:
             return web.Response(status=503, headers={"Retry-After": "5"})
         return self._hub, form
@@ -278,10 +285,10 @@ class SmsChannel:
     async def _attachments(self, form: MultiDict[str]) -> tuple[Attachment, ...]:
         """Every `MediaUrl{i}`, fetched within one deadline (Twilio waits 15 s for our answer);
         those past `attachments.max_files` are only named, not fetched."""
-        count = form.get("NumMedia", "0")
+        count = bounded_int(form.get("NumMedia", "0"), max_digits=3) or 0
         found = []
         deadline = asyncio.get_running_loop().time() + MEDIA_DEADLINE_S
-        for index in range(min(int(count) if count.isdigit() else 0, 100)):
+        for index in range(min(count, 100)):
             url, kind = form.get(f"MediaUrl{index}", ""), form.get(f"MediaContentType{index}") or "application/octet-stream"
             name = f"mms-{index + 1}{mimetypes.guess_extension(kind.split(';')[0].strip()) or ''}"
             if not url or index >= self._max_files:
@@ -356,6 +363,19 @@ async def _form(request: web.Request) -> MultiDict[str] | web.Response:
     except (UnicodeDecodeError, ValueError):
         rejected(CHANNEL, Rejection.BAD_INPUT)
         return web.json_response({"error": "the form is not UTF-8"}, status=400)
+
+
+def _unstorable(form: MultiDict[str]) -> str | None:
+    """Why a signed form's fields could not be stored as they are (a NUL character, or an id
+    or media type longer than Twilio's and than its column); None when they can."""
+    for name, value in form.items():
+        if not storable(value):
+            return f"{name} holds a NUL character"
+        too_long = (len(value) > MAX_ID_CHARS if name in _ID_FIELDS
+                    else len(value) > 120 if name.startswith("MediaContentType") else False)
+        if too_long:
+            return f"{name} is longer than Twilio sends"
+    return None
 
 
 def _refusal(request: web.Request) -> web.Response:

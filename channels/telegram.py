@@ -47,6 +47,7 @@ from telegram.error import (
 from telegram.warnings import PTBDeprecationWarning
 
 from channels.telegram_format import telegram_parts
+from channels.telegram_shapes import shape_problem
 from channels.webhook_bodies import read_at_most
 from core.channel import Capabilities, CheckFailed, DeliveryError, HubPort, StorageUnavailable
 from core.messages import Address, Attachment, InboundMessage, StoredMessage
@@ -186,10 +187,16 @@ def _without_mention(text: str, bot_username: str) -> str:
 
 
 def _update(body: bytes, bot: Bot) -> Update | None:
-    """The update a webhook body holds; None (logged when the SDK refused it) for anything else."""
+    """The update a webhook body holds; None for anything else (logged when it is an object:
+    with the field whose type or size the Bot API never sends, or what the SDK raised)."""
     try:
         payload = json.loads(body)
-        return Update.de_json(payload, bot) if isinstance(payload, dict) else None
+        if not isinstance(payload, dict):
+            return None
+        if (problem := shape_problem(payload)) is not None:
+            log.warning("telegram: dropped a webhook body that is not an update (%s)", problem)
+            return None
+        return Update.de_json(payload, bot)
     except Exception as exc:  # noqa: BLE001 — whatever a malformed update makes the SDK raise
         log.warning("telegram: dropped a webhook body that is not an update (%s)", type(exc).__name__)
         return None
@@ -389,7 +396,7 @@ class TelegramChannel:
     async def _webhook(self, request: web.Request) -> web.Response:
         """Secret first (403, nothing read further), then the update, stored before the 200.
         A bad update is dropped with a 200: a 5xx would make Telegram send it forever."""
-        given = request.headers.get("X-Telegram-Bot-Api-Secret-Token", "").encode()
+        given = request.headers.get("X-Telegram-Bot-Api-Secret-Token", "").encode("utf-8", "surrogateescape")
         if not self._secret or not hmac.compare_digest(given, self._secret):
             log.warning("telegram: refused a webhook call without the right secret token (HTTP 403)")
             rejected(CHANNEL, Rejection.BAD_SIGNATURE)

@@ -1,4 +1,5 @@
-"""Reading a platform's webhook body whole, but never more than a platform sends.
+"""Reading a request body whole, but never more than its route takes: a platform's webhook
+no more than the platform sends, the API's messages no more than their text and files.
 
 `request.content.read(n)` returns what has arrived so far, not `n` bytes: a body that comes in
 several TCP segments (a large update, TLS, a proxy that streams) would be cut. A chunked body

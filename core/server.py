@@ -14,11 +14,10 @@ from core.client_address import forwarded_client
 from core.db import libpq_url
 from core.leadership import Leadership
 from core.log_context import request_ids
-from core.messages import encoded_message_bytes
 from core.metrics_endpoint import install_metrics
 from core.readiness import ReadinessLog, check
 from core.registry import load_channels
-from core.request_guards import body_deadline, client_aborts, storage_unavailable
+from core.request_guards import body_deadline, client_aborts, quiet_malformed_requests, storage_unavailable
 from core.runtime import Runtime, open_runtime
 from core.scheduler import LeaderJobs
 from core.settings import Settings
@@ -28,14 +27,18 @@ log = logging.getLogger(__name__)
 RUNTIME = web.AppKey("runtime", Runtime)
 READINESS_LOG = web.AppKey("readiness_log", ReadinessLog)
 LEADERSHIP = web.AppKey("leadership", Leadership)
+FORM_BYTES = 64 * 1024
+"""The most any handler reads with `request.read()`, `post()` or `json()`: the dashboard's
+forms and the API's feedback are a few hundred bytes. A route that takes more (a webhook, the
+API's messages with their files) reads its body itself, bounded by its own limit
+(`channels.webhook_bodies.read_at_most`), after the caller is authenticated and counted."""
 
 
 def create_app(settings: Settings) -> web.Application:
-    body_limit = encoded_message_bytes(max_text_length=settings.api.max_text_length,
-                                       max_file_bytes=settings.attachments.max_bytes, files=settings.attachments.max_files)
+    quiet_malformed_requests()
     guards = [request_ids, forwarded_client(settings.server.trusted_proxies), client_aborts,
               body_deadline(settings.server.body_timeout_s), storage_unavailable]
-    app = web.Application(client_max_size=body_limit, middlewares=guards)
+    app = web.Application(client_max_size=FORM_BYTES, middlewares=guards)
     app[READINESS_LOG] = ReadinessLog()
     channels = load_channels(settings)
     for channel in channels.values():

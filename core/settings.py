@@ -63,6 +63,11 @@ class ServerSettings(Section):
         description="addresses or networks of your reverse proxies (\"10.0.0.0/8\", \"127.0.0.1\"): a request "
                     "from one of them counts the client address its X-Forwarded-For names",
     )
+    public_hosts: list[str] = Field(
+        default_factory=list, max_length=100,
+        description="host names the hub is reached by (support.example.com) besides localhost, server.host and "
+                    "IP addresses; the REST API without api.token refuses a request for any other Host",
+    )
 
     @field_validator("trusted_proxies")
     @classmethod
@@ -73,6 +78,17 @@ class ServerSettings(Section):
             except ValueError:
                 raise ValueError(f"{value!r} is not an IP address or network like '10.0.0.0/8'") from None
         return [value.strip() for value in values]
+
+    @field_validator("public_hosts")
+    @classmethod
+    def _host_names(cls, values: list[str]) -> list[str]:
+        names = []
+        for value in values:
+            name = value.strip().rstrip(".").lower()
+            if not name or any(c in name for c in "/:@[] \t"):
+                raise ValueError(f"{value!r} is not a host name like 'support.example.com' (no scheme, no port)")
+            names.append(name)
+        return names
 
 
 class AnswerSettings(Section):

@@ -13,9 +13,10 @@ from typing import Any
 from aiohttp import web
 from jinja2 import Environment
 
-from core.admin.access import AdminAccess, cross_site
+from core.admin.access import AdminAccess
 from core.admin.pages import VISITOR, Pages
 from core.admin.render import SECURITY_HEADERS, environment, page
+from core.request_guards import cross_site
 from core.runtime import Runtime
 from core.settings import Settings
 
@@ -93,13 +94,17 @@ class _SignIn:
         return page(self._env, "login.html", failed=False)
 
     async def submit(self, request: web.Request) -> web.Response:
+        """The right token signs in, however many wrong ones this address sent before; a wrong
+        one gets 429 while the address is past its failures, else 401 (and is counted). A form
+        posted from another site's page is refused first (login CSRF), and the form is never
+        larger than the app's `FORM_BYTES`."""
         if cross_site(request):
             raise web.HTTPForbidden(text="Sign in from the dashboard's own page.\n")
-        if (wait := await self._access.throttled(request)) is not None:
-            raise wait
         form = await request.post()
         given = form.get("token")
         if not isinstance(given, str) or not self._access.token_matches(given.strip()):
+            if (wait := await self._access.throttled(request)) is not None:
+                raise wait
             await self._access.failed(request)
             return page(self._env, "login.html", status=401, failed=True)
         response = web.HTTPSeeOther(location="/admin")

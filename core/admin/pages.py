@@ -29,6 +29,7 @@ from core.db import ConversationState
 from core.dead_letters import NoSuchOutboxItem, NotRequeueable
 from core.registry import installed_channels
 from core.reindex_process import ReindexFailed
+from core.request_guards import bounded_int, could_be_row_id
 from core.runtime import Runtime
 from core.settings import Settings
 
@@ -239,8 +240,10 @@ class Pages:
         return as_json((await self._search(request))[2])
 
     async def _transcript(self, request: web.Request) -> conversations.Transcript:
+        if not could_be_row_id(conversation_id := request.match_info["id"]):
+            raise web.HTTPNotFound(text="no such conversation\n")
         async with self._runtime(request).sessionmaker() as session:
-            found = await conversations.transcript(session, request.match_info["id"])
+            found = await conversations.transcript(session, conversation_id)
         if found is None:
             raise web.HTTPNotFound(text="no such conversation\n")
         return found
@@ -369,7 +372,8 @@ def _volume_text(data: Overview) -> str:
 
 def _number(value: str | None) -> int | None:
     """A positive id or page number as the database can hold it; None for anything else."""
-    return int(value) if value is not None and value.isascii() and value.isdigit() and 0 < int(value) < 2**31 else None
+    number = bounded_int(value, max_digits=10) if value is not None else None
+    return number if number is not None and 0 < number < 2**31 else None
 
 
 def _day(value: str | None) -> datetime | None:

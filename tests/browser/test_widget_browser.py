@@ -515,6 +515,17 @@ async def test_a_quoted_file_name_is_shown_as_its_own_text(fake_server: tuple[st
     assert await bot.locator("a").count() == 0
 
 
+async def test_a_link_to_another_host_without_a_scheme_is_text(fake_server: tuple[str, FakeHub], page: Any) -> None:
+    """`//host/p` (and `/\\host`, which browsers read the same way) leads to another site, not
+    somewhere on this one: shown as its words, like any link that is not http(s) or mailto."""
+    bot = await bot_says(fake_server, page, (
+        "See [the guide](//evil.example/p), [this](/\\evil.example/p), [that](\\\\evil.example/p) "
+        "and [plans](/plans?x=1) or [help](https://help.example/reset)."))
+    await expect(bot.locator("p").first).to_have_text("See the guide, this, that and plans or help.")
+    hrefs = await bot.locator("a").evaluate_all("links => links.map(a => a.getAttribute('href'))")
+    assert hrefs == ["/plans?x=1", "https://help.example/reset"]
+
+
 async def test_messages_typed_offline_are_sent_on_reconnect(
     fake_server: tuple[str, FakeHub], page: Any, flaky_network: Callable[[str], Awaitable[CuttableProxy]]
 ) -> None:

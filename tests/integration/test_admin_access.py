@@ -113,7 +113,7 @@ async def test_a_wrong_token_gets_401_with_no_hint_and_guessing_is_throttled_wit
     for n in range(2, FAILURES.amount):
         assert (await sign_in(admin, f"guess-{n}")).status == 401
     assert (await admin.get("/metrics", headers={"Authorization": "Bearer guess-at-metrics"})).status == 401
-    throttled = await sign_in(admin)  # even the right token waits out the window at the sign-in form
+    throttled = await sign_in(admin, "guess-at-the-form")
     assert throttled.status == 429
     assert 1 <= int(throttled.headers["Retry-After"]) <= 60
     assert (await admin.get("/metrics", headers={"Authorization": "Bearer another-guess"})).status == 429
@@ -121,6 +121,16 @@ async def test_a_wrong_token_gets_401_with_no_hint_and_guessing_is_throttled_wit
     assert (await admin.get("/admin/api/status", headers=BEARER)).status == 200
     assert (await admin.get("/metrics", headers=BEARER)).status == 200
     assert (await admin.get("/admin/api/status", headers={"Cookie": f"{COOKIE}={signed_in_cookie}"})).status == 200
+
+
+async def test_an_operator_who_mistyped_the_token_five_times_signs_in_with_the_right_one(admin: TestClient) -> None:
+    for n in range(FAILURES.amount):
+        assert (await sign_in(admin, f"typo-{n}")).status == 401
+    assert (await sign_in(admin, "typo-again")).status == 429  # the address is past its failures
+    response = await sign_in(admin)
+    assert (response.status, response.headers["Location"]) == (303, "/admin")
+    assert COOKIE in response.cookies
+    assert (await admin.get("/admin/api/status")).status == 200
 
 
 async def test_a_sign_in_posted_from_another_site_is_refused(admin: TestClient) -> None:

@@ -1,30 +1,50 @@
 """Property-based fuzzing of every route that takes input: the JSON and form routes, the Slack
-endpoint (signed and unsigned) and the widget's frames. Whatever arrives, the hub answers
-below 500, logs no error, and keeps answering."""
+endpoint (signed and unsigned), the widget's frames, the headers and cookies every channel and
+the dashboard read, and the fields of bodies signed the way each platform signs them (so they
+get past the signature). Whatever arrives, on either database, the hub answers below 500 (a
+4xx says why), logs no error, and keeps answering."""
 
 from __future__ import annotations
 
 import base64
 import hashlib
 import hmac
+import itertools
 import json
 import logging
 import time
-from collections.abc import Callable
+import uuid
+from collections.abc import AsyncIterator, Callable
+from email.utils import make_msgid
 from typing import Any
+from urllib.parse import parse_qsl, quote, urlencode
 
+import aiosmtplib
 import pytest
 from aiohttp import WSMsgType
 from aiohttp.test_utils import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import SecretStr
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from core.server import create_app
-from core.settings import LimitsSettings, Settings, SlackSettings
+from core.settings import AdminSettings, EmailSettings, LimitsSettings, Settings, SlackSettings, SmsSettings
 from tests.fakes.slack_api import BOT_TOKEN, FakeSlack
+from tests.fakes.slack_events import app_mention_event, block_action, message_event, signed_headers
+from tests.fakes.smtp_relay import SmtpRelay
+from tests.fakes.telegram_api import FakeBotApi
+from tests.fakes.telegram_updates import group_message, private_message
+from tests.fakes.twilio_api import ACCOUNT_SID, AUTH_TOKEN, HUB_NUMBER, FakeTwilio, incoming_sms, signed_form, status_callback
+from tests.integration.test_email import free_port
+from tests.integration.test_request_guards import answer_to
+from tests.integration.test_telegram import SECRET as TELEGRAM_SECRET
+from tests.integration.test_telegram import ready, telegram_settings
 
 SECRET = "signing-secret-for-fuzzing"
+ADMIN_TOKEN = "dashboard-token-for-fuzzing"
+SMS_URL = "https://sms.example.com"
+SUPPORT = "support@example.com"
 FUZZ = settings(max_examples=120, deadline=None,
                 suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 """One server for all examples of a test (that it keeps answering is part of the property)."""
@@ -61,13 +81,37 @@ bodies = st.one_of(
 
 
 @pytest.fixture
-async def hub(aiohttp_client: Callable[..., Any], make_settings: Callable[..., Settings], slack: FakeSlack) -> TestClient:
+async def relay() -> AsyncIterator[SmtpRelay]:
+    async with SmtpRelay() as server:
+        yield server
+
+
+@pytest.fixture
+def smtp_port() -> int:
+    """Where the hub's SMTP listener takes mail."""
+    return free_port()
+
+
+@pytest.fixture
+async def hub(database_url: str, engine: AsyncEngine, aiohttp_client: Callable[..., Any],
+              make_settings: Callable[..., Settings], slack: FakeSlack, telegram: FakeBotApi,
+              twilio: FakeTwilio, relay: SmtpRelay, smtp_port: int) -> TestClient:
+    """Every channel, and the dashboard, on SQLite and on PostgreSQL."""
     settings = make_settings(
-        channels=["web", "api", "slack"],
-        limits=LimitsSettings(per_contact="", per_ip=""),  # every example reaches the handlers
+        database_url=database_url,
+        channels=["web", "api", "slack", "telegram", "sms", "email"],
+        email=EmailSettings(address=SUPPORT, smtp_host=relay.host, smtp_port=relay.port, smtp_security="none",
+                            listen_port=smtp_port),
+        limits=LimitsSettings(per_contact="", per_ip="", sessions_per_ip=""),  # every example reaches the handlers
+        admin=AdminSettings(token=SecretStr(ADMIN_TOKEN)),
         slack=SlackSettings(bot_token=SecretStr(BOT_TOKEN), signing_secret=SecretStr(SECRET), api_url=slack.base_url),
+        telegram=telegram_settings(telegram.api_url),
+        sms=SmsSettings(account_sid=ACCOUNT_SID, auth_token=SecretStr(AUTH_TOKEN), from_number=HUB_NUMBER,
+                        api_url=twilio.api_url, public_url=SMS_URL, webhook_signing_key=SecretStr("shared-key")),
     )
-    return await aiohttp_client(create_app(settings))  # type: ignore[no-any-return]
+    client: TestClient = await aiohttp_client(create_app(settings))
+    await ready(client)  # the Telegram channel has connected
+    return client
 
 
 def no_errors_logged(caplog: pytest.LogCaptureFixture) -> None:
@@ -148,4 +192,261 @@ async def test_widget_frames_never_break_the_socket(hub: TestClient, caplog: pyt
         seen.append(json.loads(message.data))
     assert not any("internal error" in str(f.get("error", "")) for f in seen), seen
     await ws.close()
+    no_errors_logged(caplog)
+
+
+def answered_with_a_reason(status: int, body: bytes | str) -> None:
+    """Below 500; a refusal says why."""
+    assert status < 500, (status, body[:300])
+    if status >= 400:
+        assert body.strip(), status
+
+
+async def raw_request(hub: TestClient, method: bytes, target: bytes, headers: dict[bytes, bytes],
+                      body: bytes = b"") -> tuple[int, bytes]:
+    """A request written byte for byte on its own connection, for header values aiohttp's
+    client would not send (not UTF-8, control characters); the status and the body."""
+    fields = {b"host": f"{hub.server.host}:{hub.server.port}".encode(), b"connection": b"close",
+              b"content-length": str(len(body)).encode()} | {name.lower(): value for name, value in headers.items()}
+    head = b"\r\n".join([method + b" " + target + b" HTTP/1.1", *(name + b": " + value for name, value in fields.items())])
+    status, rest = await answer_to(hub, head + b"\r\n\r\n", body)
+    return int(status.split()[1]), rest.partition(b"\r\n\r\n")[2]
+
+
+def one_line(raw: bytes) -> bytes:
+    return raw.replace(b"\r", b"").replace(b"\n", b"").strip(b" \t")
+
+
+def stamped(headers: dict[bytes, bytes]) -> dict[bytes, bytes]:
+    """`headers` with the value "now" made the current Unix time (a fresh Slack timestamp)."""
+    return {name: str(int(time.time())).encode() if value == b"now" else value for name, value in headers.items()}
+
+
+many_digits = st.text("0123456789", min_size=4301, max_size=5200)
+"""Python refuses to turn more than 4,300 digits into an int."""
+header_values = st.one_of(
+    st.binary(max_size=40).map(one_line),  # not UTF-8, control characters
+    st.text(max_size=40).map(lambda text: one_line(text.encode())),  # not ASCII
+    many_digits.map(str.encode),
+    st.sampled_from(["v0=" + "0" * 64, f"Bearer {ADMIN_TOKEN}", "Bearer \u00e9", "now", "²", "١٢٣",
+                     "supporthub_admin=\u00e9", "supporthub_admin=eyJjc3JmIjoieCJ9.abc.def", "application/json",
+                     "text/plain", "application/x-www-form-urlencoded", "https://evil.example", "http://[::1",
+                     "null", "cross-site", "same-origin", "evil.example", "localhost", "[::1]:8080", "[::1",
+                     "key=k,algorithm=HMAC_SHA256", "algorithm=", ",,="]).map(str.encode),
+    st.text(max_size=30).map(lambda text: b"supporthub_admin=" + one_line(text.encode())),
+)
+FUZZED_HEADERS = [b"X-Telegram-Bot-Api-Secret-Token", b"X-Slack-Signature", b"X-Slack-Request-Timestamp",
+                  b"X-Twilio-Signature", b"X-Twilio-Webhooks-Signature-Settings", b"Cookie", b"Authorization",
+                  b"Origin", b"Sec-Fetch-Site", b"Host", b"Content-Type", b"Accept", b"X-Forwarded-Proto",
+                  b"If-None-Match"]
+JSON = {b"Content-Type": b"application/json"}
+FORM = {b"Content-Type": b"application/x-www-form-urlencoded"}
+REQUESTS = [  # what each route takes, for the fuzzed headers to replace
+    (b"POST", b"/telegram/webhook", json.dumps(private_message("hi")).encode(), JSON),
+    (b"POST", b"/slack/events", json.dumps(message_event(channel="D1", user="U1", text="hi", ts="1.1")).encode(), JSON),
+    (b"POST", b"/sms/twilio", urlencode(incoming_sms("hi")).encode(), FORM),
+    (b"POST", b"/sms/twilio/status", urlencode(status_callback("SM1", "failed", error_code="30003")).encode(), FORM),
+    (b"GET", b"/admin", b"", {}),
+    (b"GET", b"/admin/api/status", b"", {}),
+    (b"POST", b"/admin/login", b"token=guess", FORM),
+    (b"POST", b"/admin/outbox/1/retry", b"csrf=x", FORM),
+    (b"POST", b"/api/messages", b'{"contact": "fuzz", "text": "How do I reset my password?"}', JSON),
+    (b"POST", b"/api/feedback", b'{"contact": "fuzz", "message_id": 1, "rating": "up"}', JSON),
+    (b"GET", b"/api/search?q=password", b"", {}),
+    (b"GET", b"/metrics", b"", {}),
+    (b"GET", b"/widget/ws", b"", {b"Upgrade": b"websocket", b"Connection": b"Upgrade", b"Sec-WebSocket-Version": b"13",
+                                  b"Sec-WebSocket-Key": b"dGhlIHNhbXBsZSBub25jZQ=="}),
+    (b"GET", b"/widget.js", b"", {}),
+]
+
+
+@FUZZ
+@given(request=st.sampled_from(REQUESTS),
+       headers=st.dictionaries(st.sampled_from(FUZZED_HEADERS), header_values, max_size=5))
+async def test_headers_and_cookies_never_answer_5xx(hub: TestClient, caplog: pytest.LogCaptureFixture,
+                                                    request: tuple[bytes, bytes, bytes, dict[bytes, bytes]],
+                                                    headers: dict[bytes, bytes]) -> None:
+    caplog.clear()  # each example answers for its own log
+    method, target, body, usual = request
+    status, content = await raw_request(hub, method, target, usual | stamped(headers), body)
+    answered_with_a_reason(status, content)
+    no_errors_logged(caplog)
+
+
+HOSTILE = [
+    pytest.param(b"POST", b"/telegram/webhook", {b"X-Telegram-Bot-Api-Secret-Token": b"\xff\xfe"}, id="telegram-secret-not-utf8"),
+    pytest.param(b"POST", b"/slack/events", {b"X-Slack-Request-Timestamp": b"now", b"X-Slack-Signature": "v0=\u00e9".encode()},
+                 id="slack-signature-not-ascii"),
+    pytest.param(b"POST", b"/slack/events", {b"X-Slack-Request-Timestamp": b"1" * 5000, b"X-Slack-Signature": b"v0=00"},
+                 id="slack-timestamp-5000-digits"),
+    pytest.param(b"GET", b"/admin/api/status", {b"Cookie": b"supporthub_admin=\xff\xfe"}, id="admin-cookie-not-utf8"),
+    pytest.param(b"POST", b"/admin/outbox/" + b"9" * 5000 + b"/retry", {b"Authorization": f"Bearer {ADMIN_TOKEN}".encode()},
+                 id="retry-id-5000-digits"),
+    pytest.param(b"POST", b"/admin/login", {b"Origin": b"http://[::1"}, id="sign-in-origin-not-a-url"),
+    pytest.param(b"POST", b"/api/messages", {b"Origin": b"http://[::1"}, id="api-origin-not-a-url"),
+]
+
+
+@pytest.mark.parametrize(("method", "target", "headers"), HOSTILE)
+async def test_the_probes_hostile_headers_get_a_4xx(hub: TestClient, caplog: pytest.LogCaptureFixture, method: bytes,
+                                                     target: bytes, headers: dict[bytes, bytes]) -> None:
+    status, content = await raw_request(hub, method, target, stamped(headers), b"{}")
+    assert 400 <= status < 500, (status, content)
+    assert content.strip()
+    no_errors_logged(caplog)
+
+
+def field_paths(value: Any, prefix: tuple[str | int, ...] = ()) -> list[tuple[str | int, ...]]:
+    """Every key and index in a JSON value, at any depth."""
+    found = [prefix] if prefix else []
+    items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
+    for key, item in items:
+        found += field_paths(item, (*prefix, key))
+    return found
+
+
+@st.composite
+def retyped(draw: st.DrawFn, payload: dict[str, Any]) -> dict[str, Any]:
+    """`payload` with one to three fields, anywhere in it, given a value of any type or removed."""
+    changed = json.loads(json.dumps(payload))
+    for _ in range(draw(st.integers(1, 3))):
+        paths = field_paths(changed)
+        if not paths:
+            break
+        path = draw(st.sampled_from(paths))
+        parent = changed
+        for key in path[:-1]:
+            parent = parent[key]
+        if isinstance(parent, dict) and draw(st.booleans()):
+            del parent[path[-1]]
+        else:
+            parent[path[-1]] = draw(values)
+    return changed
+
+
+_fresh_ids = itertools.count(1)
+
+
+def as_new_message(payload: dict[str, Any], inner: str, key: str, new_id: Callable[[int], Any]) -> dict[str, Any]:
+    """`payload` with `payload[inner][key]`, the message's id, made unique when it is still of
+    the type the platform sends: each example is a message of its own (these tests are about
+    fields, not about redeliveries)."""
+    message = payload.get(inner)
+    if isinstance(message, dict) and type(message.get(key)) is type(new_id(0)):
+        message[key] = new_id(next(_fresh_ids))
+    return payload
+
+
+def slack_interaction(body: str) -> dict[str, Any]:
+    return json.loads(dict(parse_qsl(body))["payload"])
+
+
+SLACK_EVENTS = [
+    message_event(channel="D1", user="U1", text="How do I reset my password?", ts="1700000001.000100"),
+    message_event(channel="D1", user="U1", text="and then?", ts="1700000002.000100", thread_ts="1700000001.000100"),
+    message_event(channel="D1", user="U1", text="a file", ts="1700000003.000100",
+                  files=[{"id": "F1", "name": "a.txt", "mimetype": "text/plain"}]),
+    app_mention_event(channel="C1", user="U1", text="<@UBOT> help", ts="1700000004.000100"),
+]
+SLACK_INTERACTIONS = [
+    slack_interaction(block_action(action_id="case_claim", value="case-1", user="U2", channel="C9",
+                                   message_ts="1700000005.000100", response_url="http://127.0.0.1:9/r")),
+]
+
+
+@FUZZ
+@given(body=st.one_of(
+    st.sampled_from(SLACK_EVENTS).flatmap(retyped).map(
+        lambda p: as_new_message(p, "event", "ts", lambda n: f"{1_700_000_000 + n}.000100")).map(json.dumps),
+    st.sampled_from(SLACK_INTERACTIONS).flatmap(retyped).map(lambda p: urlencode({"payload": json.dumps(p)})),
+))
+async def test_signed_slack_payloads_with_fields_of_any_type_never_answer_5xx(
+        hub: TestClient, caplog: pytest.LogCaptureFixture, body: str) -> None:
+    caplog.clear()  # each example answers for its own log
+    response = await hub.post("/slack/events", data=body.encode(), headers=signed_headers(SECRET, body))
+    answered_with_a_reason(response.status, await response.text())
+    no_errors_logged(caplog)
+
+
+TELEGRAM_UPDATES = [
+    {"update_id": 1, **private_message("How do I reset my password?", message_id=1)},
+    {"update_id": 2, **private_message("/start", message_id=2)},
+    {"update_id": 3, **group_message("@supporthub_test_bot help", message_id=3)},
+    {"update_id": 4, **private_message(None, message_id=4, caption="a file",
+                                       document={"file_id": "f1", "file_unique_id": "u1", "file_name": "a.txt"})},
+]
+
+
+@FUZZ
+@given(update=st.sampled_from(TELEGRAM_UPDATES).flatmap(retyped).map(
+    lambda u: as_new_message(u, "message", "message_id", lambda n: 10_000 + n)))
+async def test_telegram_updates_with_the_secret_and_fields_of_any_type_never_answer_5xx(
+        hub: TestClient, caplog: pytest.LogCaptureFixture, update: dict[str, Any]) -> None:
+    caplog.clear()  # each example answers for its own log
+    response = await hub.post("/telegram/webhook", json=update,
+                              headers={"X-Telegram-Bot-Api-Secret-Token": TELEGRAM_SECRET})
+    answered_with_a_reason(response.status, await response.text())
+    no_errors_logged(caplog)
+
+
+numeric_text = st.one_of(st.text(max_size=12), many_digits,
+                         st.sampled_from(["²", "١٢٣", "-1", "1e3", " 7", "0x10", "99999999999", "30003", "21610"]))
+TWILIO_FIELDS = ["NumMedia", "ErrorCode", "MessageStatus", "MediaUrl0", "MediaContentType0", "MessageSid", "SmsStatus"]
+
+
+@FUZZ
+@given(route=st.sampled_from(["/sms/twilio", "/sms/twilio/status"]),
+       fields=st.dictionaries(st.sampled_from(TWILIO_FIELDS), numeric_text, max_size=3))
+async def test_signed_twilio_forms_with_odd_numbers_and_fields_never_answer_5xx(
+        hub: TestClient, caplog: pytest.LogCaptureFixture, route: str, fields: dict[str, str]) -> None:
+    caplog.clear()  # each example answers for its own log
+    base = (incoming_sms("How do I reset my password?") if route == "/sms/twilio"
+            else status_callback("SMfuzz", "failed", error_code="30003"))
+    form = base | fields
+    if "MessageSid" in fields:  # still a message of its own: this test is about fields, not redeliveries
+        form["MessageSid"] += uuid.uuid4().hex
+    response = await hub.post(route, data=form, headers=signed_form(SMS_URL + route, form))
+    answered_with_a_reason(response.status, await response.text())
+    no_errors_logged(caplog)
+
+
+@FUZZ
+@given(item=st.one_of(st.text(min_size=1, max_size=30), many_digits), query=st.dictionaries(
+    st.sampled_from(["period", "channel", "page", "since", "until", "q", "state", "contact", "retried"]),
+    st.one_of(st.text(max_size=20), many_digits), max_size=3))
+async def test_dashboard_paths_and_queries_never_answer_5xx(hub: TestClient, caplog: pytest.LogCaptureFixture,
+                                                            item: str, query: dict[str, str]) -> None:
+    caplog.clear()  # each example answers for its own log
+    bearer = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+    segment = quote(item, safe="")
+    for method, path in (("POST", f"/admin/outbox/{segment}/retry"), ("GET", f"/admin/api/conversations/{segment}"),
+                         ("GET", "/admin/api/conversations"), ("GET", "/admin/api/overview"), ("GET", "/admin/gaps")):
+        response = await hub.request(method, path, params=query, headers=bearer)
+        answered_with_a_reason(response.status, await response.text())
+    no_errors_logged(caplog)
+
+
+MAIL_HEADERS = [b"From", b"Reply-To", b"Message-ID", b"In-Reply-To", b"References", b"Subject", b"Date",
+                b"Auto-Submitted", b"Precedence", b"List-Id", b"Authentication-Results", b"Content-Type",
+                b"Content-Transfer-Encoding", b"Content-Disposition", b"MIME-Version"]
+
+
+@FUZZ
+@given(headers=st.dictionaries(st.sampled_from(MAIL_HEADERS), header_values.map(lambda v: v[:900]),  # SMTP's lines end at 1,000
+                               max_size=4))
+async def test_mail_headers_never_fail_the_listener(hub: TestClient, caplog: pytest.LogCaptureFixture,
+                                                    smtp_port: int, headers: dict[bytes, bytes]) -> None:
+    """Taken in (250) or refused for good with a reason (5xx); never "try again later" for
+    a mail that will never be different."""
+    caplog.clear()  # each example answers for its own log
+    usual = {b"From": b"Ana <ana@customer.example>", b"To": SUPPORT.encode(), b"Subject": b"Password help",
+             b"Message-ID": make_msgid(domain="customer.example").encode()}
+    mail = b"\r\n".join(name + b": " + value for name, value in (usual | headers).items())
+    mail += b"\r\n\r\nHow do I reset my password?\r\n"
+    try:
+        await aiosmtplib.send(mail, sender="ana@customer.example", recipients=[SUPPORT], hostname="127.0.0.1",
+                              port=smtp_port, start_tls=False, timeout=30)
+    except aiosmtplib.SMTPResponseException as refused:
+        assert refused.code >= 500 and refused.message.strip(), (refused.code, refused.message)
+        assert not refused.message.startswith("Error: ("), refused.message  # aiosmtpd's unexpected exception
     no_errors_logged(caplog)

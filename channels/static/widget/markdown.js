@@ -16,6 +16,7 @@ var INLINE = new RegExp(
 function safeHref(url) {
   if (/[\u0000-\u0020\u007f]/.test(url)) return null; // browsers strip these before the scheme
   if (/^[a-z][a-z0-9+.\-]*:/i.test(url)) return /^(https?:\/\/|mailto:)/i.test(url) ? url : null;
+  if (/^[\/\\]{2}/.test(url)) return null; // "//host/p" is another site; browsers read "\" as "/" here
   return url; // relative
 }
 

@@ -251,6 +251,21 @@ def test_a_missing_message_id_is_a_stable_hash_of_the_bytes() -> None:
     assert different != first
 
 
+def test_headers_are_read_as_text_a_database_stores() -> None:
+    """Found by fuzzing the listener on PostgreSQL: each of these made the mail fail to store
+    (a 451, so the sender's server would have tried again for days)."""
+    too_long_id = "x" * 300 + "@example.org"
+    raw = mail(sender=f"{'N' * 300} <{'a' * 260}@example.org>").replace(
+        b"Message-ID: <1@example.org>", f"Message-ID: <{too_long_id}>".encode()
+    ).replace(b"Subject: Order", b"Subject: Or\xffder \x00now")
+
+    parsed = parse_mail(raw)
+
+    assert parsed.message_id.startswith("sha256-")
+    assert (parsed.sender, parsed.sender_name, parsed.automatic) == ("", "N" * 200, "no From address")
+    assert parsed.subject == "Or\ufffdder now"
+
+
 @pytest.mark.parametrize(
     ("subject", "thread_subject"),
     [
