@@ -20,6 +20,7 @@ from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
 
 from core.agent import Answerer
+from core.clean_text import clean, clean_message, clean_optional
 from core.channel import (
     Admission,
     Channel,
@@ -107,6 +108,7 @@ class Hub:
         return await self._limits.admit(channel=channel, sender=sender, ip=ip)
 
     async def receive(self, message: InboundMessage) -> Receipt:
+        message = clean_message(message)  # the one way in for every channel's messages
         with bound_ids(channel=message.address.channel):
             if message.address.channel not in self._channels:
                 raise ValueError(f"channel {message.address.channel!r} is not enabled")
@@ -173,14 +175,15 @@ class Hub:
     async def feedback(
         self, message_id: int, *, rating: str, comment: str | None = None, address: Address | None = None
     ) -> FeedbackResult:
-        return await self._storage.feedback.save(message_id, rating=rating, comment=comment, address=address)
+        return await self._storage.feedback.save(message_id, rating=rating, comment=clean_optional(comment),
+                                                 address=address)
 
     async def search(self, query: str, k: int) -> list[Hit]:
         return await self._agent.search(query, k)
 
     async def staff_message(self, *, desk_ref: str, actor: str, text: str) -> None:
         if self._desk is not None:
-            relayed = await self._desk.staff_message(desk_ref=desk_ref, actor=actor, text=text)
+            relayed = await self._desk.staff_message(desk_ref=clean(desk_ref), actor=clean(actor), text=clean(text))
             if relayed is not None:
                 await self._deliver_to(relayed.conversation_id, relayed.channel)
 
@@ -194,10 +197,10 @@ class Hub:
         return await self._storage.channel_state.cursor(channel, name, newer_than=newer_than)
 
     async def address_of_message(self, channel: str, external_ids: Sequence[str]) -> Address | None:
-        return await self._storage.channel_state.address_of_message(channel, external_ids)
+        return await self._storage.channel_state.address_of_message(channel, [clean(i) for i in external_ids])
 
     async def save_cursor(self, channel: str, name: str, value: str) -> None:
-        await self._storage.channel_state.save_cursor(channel, name, value)
+        await self._storage.channel_state.save_cursor(channel, name, clean(value))
 
     async def sent_parts(self, message_id: int) -> list[str]:
         return await self._storage.channel_state.sent_parts(message_id)
