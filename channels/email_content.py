@@ -51,6 +51,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from email import message_from_bytes, policy
+from email.header import decode_header, make_header
 from email.message import MIMEPart
 from email.utils import parseaddr
 from urllib.parse import unquote
@@ -200,12 +201,23 @@ def _dmarc_verdict(resinfo: str) -> tuple[str, str] | None:
 def _header(message: MIMEPart, name: str) -> str | None:
     """The first header of that name, decoded and unfolded; None when absent. The standard
     library's header parser fails on some malformed headers (an IndexError or AttributeError
-    deep inside it, found by fuzzing the samples): such a header is read as its raw text."""
+    deep inside it, found by fuzzing the samples), and on an encoded word that decodes to a
+    lone surrogate (UTF-7 holding half an emoji): such a header's encoded words are decoded
+    the older way, which lets the surrogate through for the hub to clean (`core.clean_text`),
+    or failing that it is read as its raw text."""
     try:
         value = message.get(name)
     except Exception:  # only the standard library's header parser runs here
-        value = next((raw for key, raw in message.raw_items() if key.lower() == name.lower()), None)
+        raw = next((raw for key, raw in message.raw_items() if key.lower() == name.lower()), None)
+        value = None if raw is None else _words_decoded(raw)
     return None if value is None else "".join(str(value).splitlines()).strip()
+
+
+def _words_decoded(raw: str) -> str:
+    try:
+        return str(make_header(decode_header(raw)))
+    except Exception:  # the same parser's older half; whatever it cannot read stays raw
+        return raw
 
 
 def _thread_subject(subject: str) -> str:
