@@ -42,12 +42,13 @@ from slack_bolt.response import BoltResponse
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from channels.downloads import capped_file
 from channels.text_tables import table_lines
 from channels.webhook_bodies import read_at_most
 from core.channel import Capabilities, CheckFailed, DeliveryError, HubPort, StorageUnavailable
 from core.messages import Address, Attachment, InboundMessage, StoredMessage
 from core.metrics import Rejection, rejected
-from core.quoting import unescaped
+from core.quoting import literal, unescaped
 from handoff.desk_port import CaseAction, CaseCard
 
 if TYPE_CHECKING:
@@ -71,6 +72,8 @@ few hundred KB (a modal's full view state); anything larger is refused unread.""
 STORE_ATTEMPTS = 3
 SHUTDOWN_GRACE_S = 10.0
 """How long stopping waits for messages whose files are still downloading."""
+SLACK_FILE_ORIGIN = ("https", "files.slack.com")
+"""Where Slack serves shared files: the bot token goes there (and to the Web API's own host)."""
 ACCEPTED_SUBTYPES = frozenset({None, "file_share", "thread_broadcast"})
 _MENTION = re.compile(r"<@([A-Z0-9]+)>")
 _TABLES = MarkdownIt("commonmark", {"html": False}).enable("table")
@@ -248,6 +251,12 @@ def _escape(text: str) -> str:
 def _unescape(text: str) -> str:
     """Slack sends &, < and > in message text escaped; customers and staff wrote them plain."""
     return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+
+
+def _origin(url: str) -> tuple[str, str]:
+    """Scheme and host (with port, and any user info): what must match for the token to go."""
+    parts = urlparse(url)
+    return parts.scheme.lower(), parts.netloc.lower()
 
 
 def _source(source: str, title: str, section: str) -> str:
@@ -483,26 +492,30 @@ class SlackChannel:
         await self._hub.staff_action(case_id=action["value"], action=kind, actor=body["user"]["id"])
 
     async def _download(self, file: dict[str, Any]) -> Attachment:
-        """A shared file, fetched with the bot token; at most one byte over the size limit is
-        read, enough for the reader to refuse it by size."""
+        """A shared file, fetched with the bot token from Slack's file server only: a URL
+        elsewhere in an event is not fetched, since the token would go with it (and aiohttp
+        drops it on a redirect to another host). A file Slack declares over the size limit is
+        not fetched; one that cannot be fetched says so to the customer."""
         name = str(file.get("name") or file.get("id") or "file")
         kind = str(file.get("mimetype") or "application/octet-stream")
         url = file.get("url_private_download") or file.get("url_private")
-        if not url or self._http is None:
-            return Attachment(name, kind, b"")
-        limit = self._max_file_bytes + 1
-        data = bytearray()
+        size = file.get("size") if type(file.get("size")) is int else None
+        unfetched = Attachment(name, kind, b"", problem=f"{literal(name)} could not be fetched from Slack")
+        if not isinstance(url, str) or not url or self._http is None:
+            return unfetched
+        if _origin(url) not in {SLACK_FILE_ORIGIN, _origin(self._settings.api_url)}:
+            log.warning("slack: file %s not fetched: %s is not Slack's file host", name, urlparse(url).netloc)
+            return replace(unfetched, problem=f"{literal(name)} was not fetched: it is not on Slack's file server")
+        if size is not None and size > self._max_file_bytes:
+            return Attachment(name, kind, b"", declared_size=size)
         try:
             async with self._http.get(url, headers={"Authorization": f"Bearer {self._token}"}) as response:
                 # Slack answers a download it does not authorize with its HTML sign-in page
                 if response.status != 200 or response.content_type == "text/html" and kind != "text/html":
                     log.warning("slack: downloading %s failed: HTTP %s %s", name, response.status, response.content_type)
-                    return Attachment(name, kind, b"")
-                async for chunk in response.content.iter_chunked(64 * 1024):
-                    data += chunk
-                    if len(data) >= limit:
-                        break
-        except (aiohttp.ClientError, TimeoutError) as exc:  # the customer is told the file could not be read
+                    return unfetched
+                return await capped_file(response, name=name, kind=kind, max_bytes=self._max_file_bytes,
+                                         declared_size=size)
+        except (aiohttp.ClientError, TimeoutError) as exc:
             log.warning("slack: downloading %s failed: %s", name, exc)
-            return Attachment(name, kind, b"")
-        return Attachment(name, kind, bytes(data[:limit]))
+            return unfetched

@@ -37,6 +37,7 @@ from twilio.request_validator import RequestValidator, get_signature_algorithm
 from twilio.rest import Client
 from twilio.twiml.messaging_response import MessagingResponse
 
+from channels.downloads import capped_file
 from channels.sms_format import sms_body
 from channels.webhook_bodies import read_at_most
 from core.channel import Capabilities, CheckFailed, DeliveryError, HubPort, StorageUnavailable
@@ -294,14 +295,13 @@ class SmsChannel:
         return tuple(found)
 
     async def _download(self, url: str, name: str, kind: str) -> Attachment:
-        """The media file, at most one byte over the size limit. The account's credentials go
+        """The media file (`channels.downloads.capped_file`). The account's credentials go
         only to Twilio's API host; its redirect to the CDN is followed without them."""
         unfetched = Attachment(name, kind, b"", problem=f"{name} could not be fetched from Twilio")
         if self._media is None or _origin(url) not in self._media_origins:
             log.warning("sms: media %s not fetched: %s is not Twilio's media host", name, urlsplit(url).netloc)
             return unfetched
         credentials = {"Authorization": aiohttp.encode_basic_auth(self._settings.account_sid, self._token)}
-        limit = self._max_file_bytes + 1
         try:
             for _ in range(MAX_REDIRECTS + 1):
                 async with self._media.get(url, headers=credentials if _origin(url) in self._media_origins else None,
@@ -312,12 +312,7 @@ class SmsChannel:
                     if response.status != 200:
                         log.warning("sms: fetching media %s failed: HTTP %s", name, response.status)
                         return unfetched
-                    data = bytearray()
-                    async for chunk in response.content.iter_chunked(64 * 1024):
-                        data += chunk
-                        if len(data) >= limit:
-                            break
-                    return Attachment(name, kind, bytes(data[:limit]))
+                    return await capped_file(response, name=name, kind=kind, max_bytes=self._max_file_bytes)
         except aiohttp.ClientError as exc:
             log.warning("sms: fetching media %s failed: %s", name, type(exc).__name__)
             return unfetched

@@ -16,6 +16,13 @@ text, never estimated from the answer alone. GSM-7 membership and septets come f
 except those extension characters, which take 2 (`"€".encode("gsm03.38") == b"\\x1be"`),
 and it raises `UnicodeEncodeError` for the rest, `ç` and the non-breaking space included.
 
+Typographic punctuation with a plain GSM-7 look-alike is written as that look-alike
+(`GSM7_LOOKALIKES`: curly quotes, "›", "…", dashes, special spaces, bullets), as Twilio's Smart
+Encoding does: one "›" between a title and its section, a "—" in a notice or a "“" around an
+echoed question would otherwise make the whole reply UCS-2, at twice the segments. So the
+hub's own words always travel as GSM-7; a letter outside it (`ç`, Cyrillic, an emoji) is
+kept, and then the message is UCS-2.
+
 A body that does not fit `max_segments` (or Twilio's 1,600 characters) keeps as much of
 the answer as fits, cut at a sentence end or a line end, then at a space, and only as a
 last resort inside a word; then a line saying where to read on, then the sources.
@@ -45,6 +52,16 @@ CUT_SHORT = "(cut short)"
 TABLE_SEPARATOR = "; "
 """Between the "header value" pairs of a table row's line; GSM-7, where a `·` would make the
 whole message UCS-2."""
+
+GSM7_LOOKALIKES = str.maketrans({
+    **dict.fromkeys("‘’‚‛′ʼ´`", "'"), **dict.fromkeys("“”„‟″«»", '"'), "‹": "<", "›": ">",
+    **dict.fromkeys("‐‑‒–—―−", "-"), **dict.fromkeys("•·∙", "-"), "…": "...",
+    **dict.fromkeys("\u00a0\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u202f\u205f\u3000", " "),
+    **dict.fromkeys("\u00ad\u200b\u200c\u200d\u2060\ufeff", None),
+})
+"""Characters outside GSM-7 and what an SMS says instead: quotes, primes and guillemets,
+dashes, bullets, the ellipsis, spaces of other widths; invisible joiners and soft hyphens
+dropped. Punctuation only: a letter has no look-alike that keeps its meaning."""
 
 _GSM7 = ("GSM-7", 160, 153)
 _UCS2 = ("UCS-2", 70, 67)
@@ -112,7 +129,7 @@ def sms_body(text: str, citations: Sequence[Citation] = (), *, max_segments: int
     """
     if max_segments < 1:
         raise ValueError(f"max_segments must be at least 1, not {max_segments}")
-    answer = plain_text(text)
+    answer = plain_text(text).translate(GSM7_LOOKALIKES)
     sources = _sources_line(citations)
     full = "\n\n".join(part for part in (answer, sources) if part)
     if _fits(full, max_segments):
@@ -258,7 +275,8 @@ def _sources_line(citations: Sequence[Citation]) -> str:
 
 def _titles(citations: Sequence[Citation]) -> list[str]:
     """Distinct titles in order, each on one line; a citation without a title is left out."""
-    return [title for title in dict.fromkeys(" ".join(c.title.split()) for c in citations) if title]
+    return [title for title in dict.fromkeys(" ".join(c.title.translate(GSM7_LOOKALIKES).split()) for c in citations)
+            if title]
 
 
 def _more_line(citations: Sequence[Citation]) -> str:

@@ -51,6 +51,7 @@ from channels.webhook_bodies import read_at_most
 from core.channel import Capabilities, CheckFailed, DeliveryError, HubPort, StorageUnavailable
 from core.messages import Address, Attachment, InboundMessage, StoredMessage
 from core.metrics import Rejection, rejected
+from core.quoting import literal
 
 if TYPE_CHECKING:
     from core.settings import Settings, TelegramSettings
@@ -488,7 +489,8 @@ class TelegramChannel:
     async def _download(self, file_id: str, name: str, kind: str, size: int | None) -> Attachment:
         """getFile, then the bytes at once (their URL holds the token: never kept). A file of a
         type that is not read, or over the size limit, is not fetched: the customer is told why.
-        A passing failure (a timeout, a 5xx) makes Telegram deliver the update again."""
+        One Telegram refuses (an invalid or expired file id) says so to the customer; a passing
+        failure (a timeout, a 5xx) makes Telegram deliver the update again."""
         if PurePath(name).suffix.lower() not in self._allowed_types:
             return Attachment(name, kind, b"")
         if size is not None and size > self._max_file_bytes:
@@ -500,7 +502,7 @@ class TelegramChannel:
             data = bytes(await file.download_as_bytearray())
         except BadRequest as exc:  # "file is too big" past the Bot API's 20 MB, an expired file id
             log.warning("telegram: downloading %s failed: %s", name, exc.message)
-            return Attachment(name, kind, b"", declared_size=size if size and size > self._max_file_bytes else None)
+            return Attachment(name, kind, b"", problem=f"{literal(name)} could not be fetched from Telegram")
         except (RetryAfter, NetworkError) as exc:
             log.warning("telegram: downloading %s failed for now (%s); the update will come again", name, exc.message)
             raise RetryLater from None

@@ -64,6 +64,14 @@ class _Session:
     visitor: _Visitor
 
 
+class _NoNewSession(Exception):
+    """The visitor's address opened `limits.sessions_per_ip` sessions already."""
+
+    def __init__(self, retry_after_s: int) -> None:
+        super().__init__(f"no new session for {retry_after_s} s")
+        self.retry_after_s = retry_after_s
+
+
 class _Socket:
     """One open widget socket; sends are serialized so frames never interleave."""
 
@@ -221,6 +229,9 @@ class WebChannel:
                 try:
                     frame = await decoded_off_loop(partial(parse_frame, max_text_length=max_len), msg.data)
                     session = await self._handle(sock, frame, session, visitor)
+                except _NoNewSession as refused:  # the widget reconnects later, with backoff
+                    await sock.send({"type": "slow_down", "retry_after": refused.retry_after_s})
+                    await ws.close(code=WSCloseCode.TRY_AGAIN_LATER, message=b"too many new sessions")
                 except asyncio.CancelledError:
                     raise
                 except StorageUnavailable as exc:
@@ -244,8 +255,10 @@ class WebChannel:
             case Hello() if session is not None:
                 await sock.send(error_frame("hello was already sent"))
             case Hello():
-                session_id = await self._hello(sock, token=frame.token, after=frame.after, origin=visitor.origin)
-                session = _Session(session_id, self._verified(frame), visitor)
+                email = self._verified(frame)
+                session_id = await self._hello(sock, token=frame.token, after=frame.after, origin=visitor.origin,
+                                               email=email, ip=visitor.ip)
+                session = _Session(session_id, email, visitor)
             case ClientMessage() | ClientFeedback() if session is None:
                 await sock.send(error_frame("send hello first"))
             case ClientMessage() if session is not None:
@@ -282,14 +295,18 @@ class WebChannel:
         else:
             await sock.send(error_frame("feedback is for the bot's replies in this conversation"))
 
-    async def _hello(self, sock: _Socket, *, token: str | None, after: int, origin: str) -> str:
+    async def _hello(self, sock: _Socket, *, token: str | None, after: int, origin: str, email: str | None,
+                     ip: str | None) -> str:
         assert self._tokens is not None and self._hub is not None
-        session_id = self._tokens.verify(token, origin)
-        restarted = bool(token) and session_id is None  # expired, or from another site
+        session_id = self._tokens.verify(token, origin, email)
+        restarted = bool(token) and session_id is None  # expired, from another site, another person's
         if session_id is None:
-            session_id, token = self._tokens.issue(origin)
+            admission = await self._hub.admit_session(channel=CHANNEL, ip=ip)
+            if not admission.allowed:
+                raise _NoNewSession(admission.retry_after_s)
+            session_id, token = self._tokens.issue(origin, email)
         else:
-            token = self._tokens.sign(session_id, origin)  # rotated: the period starts again
+            token = self._tokens.sign(session_id, origin, email)  # rotated: the period starts again
         # Registered before the replay so nothing pushed meanwhile is missed (the widget
         # drops a message id it already has); a failed or cancelled replay unregisters, so
         # the socket is never left receiving pushes for a session it has not joined.

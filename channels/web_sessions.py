@@ -5,8 +5,8 @@ A visitor's session is a server-signed token holding a random session id; the wi
 the token in localStorage and sends it in its first frame, so no cookie is involved and a
 page on any origin can embed the widget.
 
-A token is not forever: it carries its issue time and the Origin of the page it was issued
-to. It is accepted for `web.session_days` after it was issued, and only from that Origin
+A token is not forever: it carries its issue time, the Origin of the page it was issued
+to, and whom the embedding site had signed in (below) when it was issued. It is accepted for `web.session_days` after it was issued, and only from that Origin
 (a token copied into another site's page starts a new session there); every accepted hello
 answers with a fresh token, so a visitor who comes back within the period stays, and one who
 stays away longer starts anew. The check needs no server state, so it holds across processes;
@@ -15,6 +15,10 @@ the price is that a copied token keeps working from its own Origin until it expi
 Identity: a site that knows its visitor may pass their email with an HMAC-SHA256 of it under
 `web.identity_secret` (computed on the site's server). A valid signature makes the email
 verified, linking the visitor to the same contact on every channel (memory follows them).
+A session belongs to whoever was signed in when it began or first signed in during it: a token
+issued to one signed-in person is refused when the page presents another person, or nobody
+(someone else at the same browser), so they start a session of their own and never see the
+first person's conversation. A visitor who signs in keeps their anonymous session.
 """
 
 from __future__ import annotations
@@ -74,27 +78,33 @@ def load_or_create_secret(path: Path) -> str:
 
 class SessionTokens:
     """Signs and checks widget session tokens: a random session id, the Origin it was issued
-    to ("" for a client that sends none) and its issue time."""
+    to ("" for a client that sends none), its issue time and a digest of the verified email
+    it belongs to (None for an anonymous visitor)."""
 
     def __init__(self, secret: str, *, max_age_s: float, clock: Callable[[], float] = time.time) -> None:
         self._serializer = URLSafeSerializer(secret, salt=TOKEN_SALT)
         self._max_age_s = max_age_s
         self._clock = clock
 
-    def issue(self, origin: str) -> tuple[str, str]:
+    def issue(self, origin: str, email: str | None) -> tuple[str, str]:
         """A fresh session: (session_id, token)."""
         session_id = secrets.token_urlsafe(16)
-        return session_id, self.sign(session_id, origin)
+        return session_id, self.sign(session_id, origin, email)
 
-    def sign(self, session_id: str, origin: str) -> str:
-        """A token for `session_id`, issued now, valid from `origin`."""
-        token = self._serializer.dumps({"sid": session_id, "origin": origin, "iat": int(self._clock())})
+    def sign(self, session_id: str, origin: str, email: str | None) -> str:
+        """A token for `session_id`, issued now, valid from `origin`, belonging to `email`
+        (a verified email, or None)."""
+        payload = {"sid": session_id, "origin": origin, "iat": int(self._clock()), "who": _digest(email)}
+        token = self._serializer.dumps(payload)
         assert isinstance(token, str)
         return token
 
-    def verify(self, token: str | None, origin: str) -> str | None:
-        """The session id in a genuine, unexpired token issued to `origin`; None otherwise
-        (missing, forged, malformed, expired, from another site, or of an older format)."""
+    def verify(self, token: str | None, origin: str, email: str | None) -> str | None:
+        """The session id in a genuine, unexpired token issued to `origin` for the visitor
+        signed in as `email` (a verified email, or None); None otherwise (missing, forged,
+        malformed, expired, from another site, another person's). An anonymous session's
+        token is good for a visitor who has signed in since; a token from before tokens named
+        their person only for an anonymous visitor."""
         if not token:
             return None
         try:
@@ -108,7 +118,15 @@ class SessionTokens:
             return None
         if payload.get("origin") != origin or not -CLOCK_SKEW_S <= self._clock() - issued <= self._max_age_s:
             return None
-        return session_id
+        if "who" not in payload:
+            return session_id if email is None else None
+        owner = payload["who"]
+        return session_id if owner is None or owner == _digest(email) else None
+
+
+def _digest(email: str | None) -> str | None:
+    """Whom a token belongs to, without the address itself in the visitor's storage."""
+    return None if email is None else hashlib.sha256(email.encode()).hexdigest()[:32]
 
 
 def identity_signature(secret: str, email: str) -> str:

@@ -4,8 +4,14 @@ Why a separate process: a converter given a hostile or merely huge file (a workb
 unzips to gigabytes, a PDF page with a million glyphs) can run for minutes, and a thread
 cannot be stopped. pebble's pool kills its worker after `timeout_s` and starts a fresh one.
 The worker imports markitdown and builds its converter before it takes a task, so the timeout
-measures the conversion, not the start-up (≈ 2 s). One worker is enough: files are rare next
-to messages, and the pool queues them without charging the wait to a file's timeout.
+measures the conversion, not the start-up (≈ 2 s).
+
+Whose file converts next: `workers` processes (default 2) are shared out by `FairSlots`, the
+customers waiting taking turns, and one customer's files never hold more than all but one of
+them (of two or more). With a single first-come queue, one message of five slow spreadsheets held another
+customer's 50-byte file for 110 s; now that file takes the free process at once. A message's
+files together get `message_timeout_s` (waiting included): what is not read by then is named
+as not read, so a message of slow files cannot hold its own answer for `max_files` timeouts.
 
 `precheck` is cheap and runs in the caller's process (type, emptiness, size, signature). What
 an office file unpacks to (`knowledge.archive_limits`) and page counts need the file opened, so
@@ -20,12 +26,14 @@ from __future__ import annotations
 import asyncio
 import functools
 import io
+import itertools
 import logging
 import math
 import mimetypes
 import multiprocessing
 import resource
 import zipfile
+from collections import Counter, deque
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import PurePosixPath
@@ -33,6 +41,7 @@ from typing import TYPE_CHECKING, NamedTuple
 
 from pebble import ProcessExpired, ProcessPool
 
+from core.file_sizes import size_text
 from core.messages import Attachment
 from core.quoting import literal
 from core.settings import AttachmentSettings
@@ -65,16 +74,6 @@ def extension_of(attachment: Attachment) -> str:
     return _EXTENSIONS_BY_TYPE.get(mime) or mimetypes.guess_extension(mime) or ""
 
 
-def size_text(size: int, *, round_up: bool = False) -> str:
-    """ "14.2 MB", "10 MB", "3.5 KB", "900 bytes". Rounding a file's size up keeps "over the
-    limit" true when the size is a hair above it."""
-    for unit, scale in (("MB", 1024 * 1024), ("KB", 1024)):
-        if size >= scale:
-            value = math.ceil(size * 10 / scale) / 10 if round_up else round(size / scale, 1)
-            return f"{value:,.1f}".removesuffix(".0") + f" {unit}"
-    return f"{size:,} bytes"
-
-
 def cut(text: str, max_chars: int) -> str:
     """`text` cut to `max_chars`, saying so on a last line."""
     if len(text) <= max_chars:
@@ -89,6 +88,7 @@ class AttachmentReader:
         self.settings = settings
         self._allowed = tuple(dict.fromkeys("." + t.lower().lstrip(".") for t in settings.allowed_types))
         self._pool: ProcessPool | None = None
+        self._slots = FairSlots(settings.workers, per_key=max(1, settings.workers - 1))
 
     def precheck(self, attachment: Attachment) -> str | None:
         """Why the file will be refused, in words for the customer; None when it may be read.
@@ -107,15 +107,21 @@ class AttachmentReader:
             return f"{name} looks broken ({exc})"
         return None
 
-    async def read(self, attachment: Attachment) -> AttachmentText:
-        """The file's text, or the problem that kept it unread; never raises for a bad file."""
+    async def read(self, attachment: Attachment, *, contact: str = "", deadline: float = math.inf) -> AttachmentText:
+        """The file's text, or the problem that kept it unread; never raises for a bad file.
+        It waits its turn among `contact`'s files and other contacts'; `deadline` (the event
+        loop's clock) ends its message's budget."""
         name = attachment.filename
         problem = self.precheck(attachment)
         if problem is not None:
             return AttachmentText(name, None, problem)
         extension, shown = extension_of(attachment), literal(name)
         try:
-            text = await self._extract(attachment.data, extension)
+            text = await self._extract(attachment.data, extension, contact=contact, deadline=deadline)
+        except _OutOfBudget:
+            log.warning("attachment %s: not read within its message's %s s", name, self.settings.message_timeout_s)
+            problem = (f"{shown} was not read: the files of one message may take "
+                       f"{self.settings.message_timeout_s:g} seconds in all")
         except TimeoutError:
             log.warning("attachment %s: reading it took over %s s, stopped", name, self.settings.timeout_s)
             problem = f"{shown} took too long to read"
@@ -140,32 +146,117 @@ class AttachmentReader:
             problem = f"{shown} has no readable text (a scanned image?)"
         return AttachmentText(name, None, problem)
 
-    async def read_all(self, attachments: Sequence[Attachment]) -> tuple[AttachmentText, ...]:
-        """Every file of a message, in order; those past `max_files` are not read."""
+    async def read_all(self, attachments: Sequence[Attachment], *, contact: str) -> tuple[AttachmentText, ...]:
+        """Every file of a message from `contact`, in order, within `message_timeout_s`; those
+        past `max_files` are not read."""
         limit = self.settings.max_files
-        read = await asyncio.gather(*(self.read(a) for a in attachments[:limit]))
+        deadline = asyncio.get_running_loop().time() + self.settings.message_timeout_s
+        read = await asyncio.gather(*(self.read(a, contact=contact, deadline=deadline) for a in attachments[:limit]))
         first = "the first file of a message is" if limit == 1 else f"the first {limit} files of a message are"
         skipped = (AttachmentText(a.filename, None, f"{a.filename} was not read: only {first} read")
                    for a in attachments[limit:])
         return (*read, *skipped)
 
     async def aclose(self) -> None:
-        """Stop the worker, killing a conversion under way. Call after the last `read`."""
+        """Stop the workers, killing conversions under way. Call after the last `read`."""
         if self._pool is not None:
             pool, self._pool = self._pool, None
             pool.stop()
             await asyncio.to_thread(pool.join)
 
-    async def _extract(self, data: bytes, extension: str) -> str:
+    async def _extract(self, data: bytes, extension: str, *, contact: str, deadline: float) -> str:
+        """The conversion on a worker once `contact`'s turn comes, stopped at `timeout_s` or
+        at `deadline`, whichever is first (`_OutOfBudget` for the deadline)."""
+        loop = asyncio.get_running_loop()
+        try:
+            async with asyncio.timeout_at(deadline if deadline < math.inf else None):
+                await self._slots.take(contact)
+        except TimeoutError:
+            raise _OutOfBudget from None
+        try:
+            left = deadline - loop.time()
+            if left <= 0:
+                raise _OutOfBudget
+            limits = _Limits(self.settings.max_pages, self.settings.max_chars, self.settings.max_unpacked_bytes)
+            future = self._started_pool().schedule(_extract, args=(data, extension, limits),
+                                                   timeout=min(self.settings.timeout_s, left))
+            try:
+                return await asyncio.wrap_future(future)
+            except TimeoutError:
+                if left < self.settings.timeout_s:  # the message's budget stopped it, not its own timeout
+                    raise _OutOfBudget from None
+                raise
+        finally:
+            self._slots.give_back(contact)
+
+    def _started_pool(self) -> ProcessPool:
         if self._pool is None:
             # spawn, not fork: forking a process that runs torch and chromadb threads can
             # leave the child holding a lock no thread will release
-            self._pool = ProcessPool(max_workers=1, initializer=_start_worker,
+            self._pool = ProcessPool(max_workers=self.settings.workers, initializer=_start_worker,
                                      initargs=(self.settings.worker_memory_mb * 1024 * 1024,),
                                      context=multiprocessing.get_context("spawn"))
-        limits = _Limits(self.settings.max_pages, self.settings.max_chars, self.settings.max_unpacked_bytes)
-        future = self._pool.schedule(_extract, args=(data, extension, limits), timeout=self.settings.timeout_s)
-        return await asyncio.wrap_future(future)
+        return self._pool
+
+
+class _OutOfBudget(Exception):
+    """The message's files ran out of `message_timeout_s` before this one was read."""
+
+
+class FairSlots:
+    """`size` slots (converter processes) taken in turn by keys (contacts): a freed slot goes
+    to the waiting key served least recently among those holding fewer than `per_key`, so one
+    key's many waiters never hold another key's one behind them. Within a key, first come
+    first served."""
+
+    def __init__(self, size: int, *, per_key: int) -> None:
+        self._free = size
+        self._per_key = per_key
+        self._held: Counter[str] = Counter()
+        self._waiting: dict[str, deque[asyncio.Future[None]]] = {}
+        self._turns = itertools.count(1)
+        self._last_turn: dict[str, int] = {}
+        """When each key holding or awaiting a slot was last given one."""
+
+    async def take(self, key: str) -> None:
+        """Wait for a slot for `key`; a caller cancelled while waiting takes none."""
+        granted = asyncio.get_running_loop().create_future()
+        self._waiting.setdefault(key, deque()).append(granted)
+        self._hand_out()
+        try:
+            await granted
+        except asyncio.CancelledError:
+            if granted.done() and not granted.cancelled():  # granted just as it was cancelled
+                self.give_back(key)
+            raise
+
+    def give_back(self, key: str) -> None:
+        self._held[key] -= 1
+        if not self._held[key]:
+            del self._held[key]
+            if key not in self._waiting:
+                del self._last_turn[key]
+        self._free += 1
+        self._hand_out()
+
+    def _hand_out(self) -> None:
+        while self._free:
+            ready = [key for key in self._waiting if self._held[key] < self._per_key]
+            if not ready:
+                return
+            key = min(ready, key=lambda k: self._last_turn.get(k, 0))  # the first of equals: the earliest in line
+            line = self._waiting[key]
+            granted = line.popleft()
+            if not line:
+                del self._waiting[key]
+            if granted.cancelled():
+                if not self._held[key] and key not in self._waiting:
+                    self._last_turn.pop(key, None)
+                continue
+            self._held[key] += 1
+            self._free -= 1
+            self._last_turn[key] = next(self._turns)
+            granted.set_result(None)
 
 
 # In the worker process from here on.

@@ -130,6 +130,12 @@ class HubPort(Protocol):
         line, a webhook drops it."""
         ...
 
+    async def admit_session(self, *, channel: str, ip: str | None) -> Admission:
+        """Count one new session from `ip` against `limits.sessions_per_ip`, before it is
+        opened: where a session makes a new sender (the widget), opening one per message would
+        otherwise step around the limit per sender."""
+        ...
+
     async def receive(self, message: InboundMessage) -> Receipt:
         """Store a customer message (idempotent on channel + external id) and queue its answer.
         Returns once it is stored, so the adapter can acknowledge its platform."""

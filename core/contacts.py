@@ -1,22 +1,34 @@
 """Who wrote: the conversation a received message belongs to, and the contact behind it.
 
 A contact is a person across channels. Each channel user (a widget session, an API contact,
-a Slack user) is an identity linked to one contact; a verified email or phone is an identity
-too, so a customer who proves the same address on two channels is one contact with one
-memory.
+a Slack user, a mail sender) is an identity linked to one contact; a verified email or phone
+is an identity too, of its own kind (`verified-email`, `verified-phone`), so a customer who
+proves the same address on two channels is one contact with one memory. A plain mail sender
+is an identity of the email channel (`email`, the From: address) and never the verified kind:
+From: is easy to forge.
+
+Two rules keep one customer's data from another:
+- a verified identity is never attached to a contact that holds another verified identity of
+  the same kind (a different person signed in on the same widget, or named by the same API
+  contact id, gets a contact of their own);
+- every customer message is attributed to its writer's contact, so in a conversation several
+  people write in (a Slack thread, a Telegram group) each one's memory stays their own.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NamedTuple
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import bindparam, exists, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from core.db import Contact, Conversation, ConversationState, Identity, new_id, utcnow
 from core.messages import Address, InboundMessage
+
+VERIFIED_EMAIL = "verified-email"
+VERIFIED_PHONE = "verified-phone"
 
 # Prebuilt: these run for every message received, and for every first message of a contact
 # (see core.inbox on why).
@@ -28,6 +40,15 @@ FIND_CONVERSATION = select(Conversation.id).where(
 _OWNER = select(Identity.contact_id).where(
     Identity.channel == bindparam("channel"), Identity.external_user_id == bindparam("user")
 )
+_CONVERSATION_AND_WRITER = select(
+    Conversation.id, Conversation.contact_id, _OWNER.scalar_subquery().label("writer")
+).where(
+    Conversation.channel == bindparam("channel"),
+    Conversation.chat_id == bindparam("chat_id"),
+    Conversation.thread_id == bindparam("thread_id"),
+)
+"""The conversation at an address and the contact its writer's channel identity belongs to:
+one round trip for the usual message (its writer is the conversation's contact)."""
 _MOVE_IDENTITY = (
     update(Identity)
     .where(Identity.channel == bindparam("on_channel"), Identity.external_user_id == bindparam("user"))
@@ -44,6 +65,13 @@ _NEW_CONVERSATION = _per_dialect(lambda insert_of: insert_of(Conversation).on_co
 _NEW_IDENTITY = _per_dialect(lambda insert_of: insert_of(Identity).on_conflict_do_nothing())
 
 
+class Writer(NamedTuple):
+    """Where a received message goes: its conversation, and the contact who wrote it."""
+
+    conversation_id: str
+    contact_id: str
+
+
 def dialect_insert(session: Session) -> Any:
     """The INSERT with ON CONFLICT of the dialect at hand (both of ours know it)."""
     return postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
@@ -54,55 +82,67 @@ def insert_ignoring_conflicts(session: Session, table: type[Any]) -> Any:
 
 
 def conversation_at(session: Session, address: Address) -> str | None:
-    where = {"channel": address.channel, "chat_id": address.chat_id, "thread_id": address.thread_id or ""}
-    return session.connection().execute(FIND_CONVERSATION, where).scalar_one_or_none()
+    return session.connection().execute(FIND_CONVERSATION, _where(address)).scalar_one_or_none()
 
 
-def conversation_for(session: Session, message: InboundMessage) -> str:
-    """The conversation at the message's address, created (with its contact) on first contact;
-    safe when two processes receive a first message at once."""
-    conversation_id = conversation_at(session, message.address)
-    if conversation_id is not None:
-        if message.verified_email or message.verified_phone:  # e.g. the visitor signed in meanwhile
-            session.execute(
-                update(Conversation)
-                .where(Conversation.id == conversation_id)
-                .values(contact_id=contact_for(session, message))
-            )
-        return conversation_id
-    now = utcnow()
-    address = message.address
+def conversation_for(session: Session, message: InboundMessage) -> Writer:
+    """The conversation at the message's address, created (with its contact) on first contact,
+    and the contact who wrote the message; safe when two processes receive a first message at
+    once."""
     connection = session.connection()
+    found = connection.execute(
+        _CONVERSATION_AND_WRITER, {**_where(message.address), "user": message.sender_id}
+    ).one_or_none()
+    if found is not None:
+        if found.writer == found.contact_id and not _verified(message):
+            return Writer(found.id, found.contact_id)
+        writer = contact_for(session, message)
+        if writer != found.contact_id and found.writer == found.contact_id and _owner(session, _own(message)) == writer:
+            # The conversation's own person proved who they are (a visitor signed in): the
+            # conversation follows them to that person's contact.
+            connection.execute(update(Conversation).where(Conversation.id == found.id).values(contact_id=writer))
+        return Writer(found.id, writer)
+    now = utcnow()
+    contact_id = contact_for(session, message)
     connection.execute(_NEW_CONVERSATION[connection.dialect.name], {
         "id": new_id(),
-        "contact_id": contact_for(session, message),
-        "channel": address.channel,
-        "chat_id": address.chat_id,
-        "thread_id": address.thread_id or "",
+        "contact_id": contact_id,
+        **_where(message.address),
         "state": ConversationState.BOT,
         "created_at": now,
         "updated_at": now,
     })
-    found = conversation_at(session, address)
-    assert found is not None  # inserted just now, or by the process that won the race
-    return found
+    created = conversation_at(session, message.address)
+    assert created is not None  # inserted just now, or by the process that won the race
+    return Writer(created, contact_id)
 
 
 def contact_for(session: Session, message: InboundMessage) -> str:
     """The sender's contact. A verified email or phone wins: a visitor known so far only by
     a widget session becomes the contact that email belongs to on every channel, so memory
-    follows them. Otherwise their identity on this channel, else a new contact."""
-    own = (message.address.channel, message.sender_id)
+    follows them. Otherwise their identity on this channel — unless that contact holds
+    another verified identity of a kind this message proves (someone else signed in on this
+    channel identity): then, like a sender never seen, a new contact."""
+    own = _own(message)
     verified = _verified(message)
-    contact_id = next(filter(None, (_owner(session, identity) for identity in verified)), None)
-    if contact_id is None:
-        contact_id = _owner(session, own)
+    owner = _owner(session, own)
+    someone_else = owner is not None and _holds_other(session, owner, verified)
+    claimed = next(filter(None, (_owner(session, identity) for identity in verified)), None)
+    contact_id = claimed or (None if someone_else else owner)
     if contact_id is None:
         contact_id = new_id()
         session.connection().execute(_NEW_CONTACT, {"id": contact_id, "display_name": message.sender_name,
                                                     "created_at": utcnow()})
-    _link(session, contact_id, [own, *verified])
+    _link(session, contact_id, verified, own=None if someone_else else own)
     return contact_id
+
+
+def _where(address: Address) -> dict[str, str]:
+    return {"channel": address.channel, "chat_id": address.chat_id, "thread_id": address.thread_id or ""}
+
+
+def _own(message: InboundMessage) -> tuple[str, str]:
+    return message.address.channel, message.sender_id
 
 
 def _owner(session: Session, identity: tuple[str, str]) -> str | None:
@@ -113,19 +153,30 @@ def _owner(session: Session, identity: tuple[str, str]) -> str | None:
 def _verified(message: InboundMessage) -> list[tuple[str, str]]:
     found = []
     if message.verified_email:
-        found.append(("email", message.verified_email.strip().lower()))
+        found.append((VERIFIED_EMAIL, message.verified_email.strip().lower()))
     if message.verified_phone:
-        found.append(("phone", message.verified_phone.strip()))
+        found.append((VERIFIED_PHONE, message.verified_phone.strip()))
     return found
 
 
-def _link(session: Session, contact_id: str, identities: list[tuple[str, str]]) -> None:
-    """Give the contact these identities: new ones are added; the channel identity of an
-    anonymous sender moves over. A verified identity linked elsewhere stays where it is
+def _holds_other(session: Session, contact_id: str, verified: list[tuple[str, str]]) -> bool:
+    """Whether the contact holds a verified identity of one of these kinds other than these."""
+    return any(
+        session.execute(select(exists().where(
+            Identity.contact_id == contact_id, Identity.channel == kind, Identity.external_user_id != value
+        ))).scalar_one()
+        for kind, value in verified
+    )
+
+
+def _link(session: Session, contact_id: str, verified: list[tuple[str, str]], *, own: tuple[str, str] | None) -> None:
+    """Give the contact these identities: new ones are added; the channel identity (`own`) of
+    an anonymous sender moves over. A verified identity linked elsewhere stays where it is
     (first come; merging two verified contacts is a decision for a person)."""
     connection = session.connection()
-    for index, (channel, user) in enumerate(identities):
+    for channel, user in [*([own] if own is not None else []), *verified]:
         connection.execute(_NEW_IDENTITY[connection.dialect.name],
                            {"channel": channel, "external_user_id": user, "contact_id": contact_id})
-        if index == 0:
-            connection.execute(_MOVE_IDENTITY, {"on_channel": channel, "user": user, "owner": contact_id})
+    if own is not None:
+        channel, user = own
+        connection.execute(_MOVE_IDENTITY, {"on_channel": channel, "user": user, "owner": contact_id})

@@ -137,6 +137,9 @@ class Message(Base):
     )
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     conversation_id: Mapped[str] = mapped_column(ForeignKey("conversations.id", ondelete="CASCADE"))
+    contact_id: Mapped[str | None] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE"), index=True)
+    """The customer who wrote it (customer messages): in a conversation several people write
+    in (a Slack thread, a Telegram group), each one's own contact; its memory is theirs."""
     channel: Mapped[str] = mapped_column(String(40))
     external_id: Mapped[str | None] = mapped_column(String(255))
     author: Mapped[str] = mapped_column(String(16))  # customer | bot | staff

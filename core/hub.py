@@ -107,6 +107,9 @@ class Hub:
     async def admit(self, *, channel: str, sender: str | None = None, ip: str | None = None) -> Admission:
         return await self._limits.admit(channel=channel, sender=sender, ip=ip)
 
+    async def admit_session(self, *, channel: str, ip: str | None) -> Admission:
+        return await self._limits.admit_session(channel=channel, ip=ip)
+
     async def receive(self, message: InboundMessage) -> Receipt:
         message = clean_message(message)  # the one way in for every channel's messages
         with bound_ids(channel=message.address.channel):

@@ -118,7 +118,7 @@ class Inbox:
 
 
 def _insert(session: Session, *, message: InboundMessage, lease: timedelta, ask_earlier: bool) -> tuple[Receipt, bool]:
-    conversation_id = conversation_for(session, message)
+    conversation_id, writer = conversation_for(session, message)
     if ask_earlier:
         session.connection().execute(_IN_TURN, {"conversation": conversation_id})
     session.connection().execute(REACHABLE_AGAIN, {"conversation": conversation_id})
@@ -127,6 +127,7 @@ def _insert(session: Session, *, message: InboundMessage, lease: timedelta, ask_
         INSERT_MESSAGE,
         {
             "conversation_id": conversation_id,
+            "contact_id": writer,
             "channel": message.address.channel,
             "external_id": message.external_id,
             "author": Author.CUSTOMER.value,

@@ -2,7 +2,8 @@
 
 Deleting rows relies on the schema's ON DELETE CASCADE (SQLite enforces it with the
 `foreign_keys` pragma every connection sets): a contact takes its identities, facts and
-conversations with it, a conversation its messages, files, cases, deliveries and feedback.
+conversations with it, and the messages it wrote in other people's conversations (a Slack
+thread); a conversation takes its messages, files, cases, deliveries and feedback.
 """
 
 from __future__ import annotations
@@ -10,9 +11,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, or_, select
 from sqlalchemy.orm import Session
 
+from core.contacts import VERIFIED_EMAIL, VERIFIED_PHONE
 from core.db import Case, Contact, Conversation, Identity, Memory, Message, MessageStatus
 from handoff.cases import OPEN_STATES
 
@@ -32,18 +34,24 @@ class Erased:
 
 
 def find_contact(session: Session, selector: str) -> str | None:
-    """A contact by id, or by an identity written `channel:user` (`email:alice@example.com`,
-    `api:crm-42`, `web:<session id>`)."""
+    """A contact by id, or by an identity written `channel:user` (`verified-email:alice@example.com`,
+    `email:alice@example.com` for a mail sender, `api:crm-42`, `web:<session id>`).
+    `email:` and `phone:` find the verified person first, then the mail sender or texter."""
     if session.get(Contact, selector) is not None:
         return selector
     channel, _, user = selector.partition(":")
     if not user:
         return None
-    if channel == "email":
+    if channel in ("email", VERIFIED_EMAIL):
         user = user.strip().lower()  # stored lower-cased, like every verified email
-    return session.execute(
-        select(Identity.contact_id).where(Identity.channel == channel, Identity.external_user_id == user)
-    ).scalar_one_or_none()
+    kinds = {"email": (VERIFIED_EMAIL, "email"), "phone": (VERIFIED_PHONE, "sms")}.get(channel, (channel,))
+    for kind in kinds:
+        found = session.execute(
+            select(Identity.contact_id).where(Identity.channel == kind, Identity.external_user_id == user)
+        ).scalar_one_or_none()
+        if found is not None:
+            return found
+    return None
 
 
 def forget_contact(session: Session, *, selector: str) -> Erased | None:
@@ -55,7 +63,8 @@ def forget_contact(session: Session, *, selector: str) -> Erased | None:
     erased = Erased(
         contact_id=contact_id,
         conversations=_count(session, conversations.subquery()),
-        messages=_count(session, select(Message.id).where(Message.conversation_id.in_(conversations)).subquery()),
+        messages=_count(session, select(Message.id).where(
+            or_(Message.conversation_id.in_(conversations), Message.contact_id == contact_id)).subquery()),
         facts=_count(session, select(Memory.id).where(Memory.contact_id == contact_id).subquery()),
         identities=_count(session, select(Identity.id).where(Identity.contact_id == contact_id).subquery()),
     )

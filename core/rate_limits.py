@@ -52,11 +52,12 @@ most half a minute's flood through."""
 
 
 class RateLimits:
-    def __init__(self, *, per_contact: str, per_ip: str, redis_url: str = "") -> None:
-        """`per_contact`/`per_ip` in the `limits` notation ("30/minute", several joined by ";");
-        "" turns one off."""
+    def __init__(self, *, per_contact: str, per_ip: str, sessions_per_ip: str = "", redis_url: str = "") -> None:
+        """`per_contact`/`per_ip`/`sessions_per_ip` in the `limits` notation ("30/minute",
+        several joined by ";"); "" turns one off."""
         self._per_contact = parse_many(per_contact) if per_contact else []
         self._per_ip = parse_many(per_ip) if per_ip else []
+        self._sessions_per_ip = parse_many(sessions_per_ip) if sessions_per_ip else []
         self._storage: Storage = (
             RedisStorage(f"async+{redis_url}", implementation="redispy", socket_timeout=REDIS_TIMEOUT_S,
                          socket_connect_timeout=REDIS_TIMEOUT_S) if redis_url else MemoryStorage())
@@ -71,6 +72,14 @@ class RateLimits:
         either is over its limit."""
         checks = ([(item, ("ip", ip)) for item in self._per_ip] if ip else []) + (
             [(item, ("contact", channel, sender)) for item in self._per_contact] if sender else [])
+        return await self._admitted(channel, checks)
+
+    async def admit_session(self, *, channel: str, ip: str | None) -> Admission:
+        """Count one new session (a new sender) from `ip`: sessions cost a visitor nothing, so
+        without this a new one per message would step around `per_contact`."""
+        return await self._admitted(channel, [(item, ("session", ip)) for item in self._sessions_per_ip] if ip else [])
+
+    async def _admitted(self, channel: str, checks: list[tuple[RateLimitItem, tuple[str, ...]]]) -> Admission:
         for item, key in checks:
             if not await self._hit(item, key):
                 rejected(channel, Rejection.RATE_LIMITED)

@@ -142,7 +142,7 @@ async def open_runtime(settings: Settings, channels: Mapping[str, Channel]) -> A
                 settings=settings,
             )
             limits = RateLimits(per_contact=settings.limits.per_contact, per_ip=settings.limits.per_ip,
-                                redis_url=settings.redis_url)
+                                sessions_per_ip=settings.limits.sessions_per_ip, redis_url=settings.redis_url)
             hub = Hub(storage=storage, agent=agent, turns=turns, channels=channels, settings=settings, limits=limits,
                       desk=staff_desk(transactions, channels, settings),
                       shared=engine.dialect.name == "postgresql")

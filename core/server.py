@@ -10,6 +10,7 @@ from aiohttp import web
 
 from core.admin.access import AdminAccess
 from core.admin.app import install_admin
+from core.client_address import forwarded_client
 from core.db import libpq_url
 from core.leadership import Leadership
 from core.log_context import request_ids
@@ -32,7 +33,8 @@ LEADERSHIP = web.AppKey("leadership", Leadership)
 def create_app(settings: Settings) -> web.Application:
     body_limit = encoded_message_bytes(max_text_length=settings.api.max_text_length,
                                        max_file_bytes=settings.attachments.max_bytes, files=settings.attachments.max_files)
-    guards = [request_ids, client_aborts, body_deadline(settings.server.body_timeout_s), storage_unavailable]
+    guards = [request_ids, forwarded_client(settings.server.trusted_proxies), client_aborts,
+              body_deadline(settings.server.body_timeout_s), storage_unavailable]
     app = web.Application(client_max_size=body_limit, middlewares=guards)
     app[READINESS_LOG] = ReadinessLog()
     channels = load_channels(settings)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 import tomllib
+from ipaddress import ip_network
 from pathlib import Path
 from typing import Any, Literal
 
@@ -57,6 +58,21 @@ class ServerSettings(Section):
     host: str = "127.0.0.1"
     port: int = Field(8080, ge=1, le=65535)
     body_timeout_s: float = Field(60.0, gt=0, description="a request whose body has not arrived by then gets 408")
+    trusted_proxies: list[str] = Field(
+        default_factory=list,
+        description="addresses or networks of your reverse proxies (\"10.0.0.0/8\", \"127.0.0.1\"): a request "
+                    "from one of them counts the client address its X-Forwarded-For names",
+    )
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _networks(cls, values: list[str]) -> list[str]:
+        for value in values:
+            try:
+                ip_network(value.strip(), strict=False)
+            except ValueError:
+                raise ValueError(f"{value!r} is not an IP address or network like '10.0.0.0/8'") from None
+        return [value.strip() for value in values]
 
 
 class AnswerSettings(Section):
@@ -98,12 +114,17 @@ class WebSettings(Section):
 
 class LimitsSettings(Section):
     """Messages one sender may send, in the `limits` notation ("30/minute", "5/second;100/hour");
-    "" turns a limit off (e.g. `per_ip` behind a reverse proxy, where every visitor shares its IP)."""
+    "" turns a limit off. Behind a reverse proxy set `server.trusted_proxies`, so that the
+    limits per IP count each visitor's own address rather than the proxy's."""
 
     per_contact: str = "30/minute"
     per_ip: str = "300/minute"
+    sessions_per_ip: str = Field(
+        "20/minute;200/hour",
+        description="new widget sessions one client address may open (a session is a new sender to per_contact)",
+    )
 
-    @field_validator("per_contact", "per_ip")
+    @field_validator("per_contact", "per_ip", "sessions_per_ip")
     @classmethod
     def _valid_limit(cls, value: str) -> str:
         if value:
@@ -155,6 +176,10 @@ class AttachmentSettings(Section):
     max_unpacked_bytes: int = Field(50 * 1024 * 1024, ge=1024 * 1024,
                                     description="what a docx, xlsx or pptx may unpack to before it is converted")
     worker_memory_mb: int = Field(1536, ge=768, description="address-space cap of the converter process")
+    workers: int = Field(2, ge=1, le=16, description="converter processes; one customer's files use all but one "
+                                                     "of them at most, so another customer's file finds one free")
+    message_timeout_s: float = Field(40.0, gt=0, description="what the files of one message may take to read in all, "
+                                                            "waiting their turn included; the rest are named as not read")
 
 
 class SentimentSettings(Section):

@@ -74,8 +74,8 @@ class TurnRunner:
         if state is None:
             return None
         signals = self._analyzer.analyze(pending.text)
-        converted = dict(zip((row_id for row_id, _ in state.unread),
-                             await self._reader.read_all([file for _, file in state.unread]), strict=True))
+        unread = await self._reader.read_all([file for _, file in state.unread], contact=state.contact_id)
+        converted = dict(zip((row_id for row_id, _ in state.unread), unread, strict=True))
         files = (*state.read, *converted.values())
         facts = [replace(f, source_message_id=pending.id) for f in extract_facts(pending.text)]
         base = TurnResult(signals=signals, reply=None, attachments=converted, facts=facts)

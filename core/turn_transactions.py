@@ -35,6 +35,7 @@ class TurnState:
     state: str
     """bot | waiting | human | closed: anything but bot or closed means a person has it."""
     contact_id: str
+    """Who wrote the message: whose facts the turn knows and keeps."""
     messages: tuple[PastMessage, ...]
     """The conversation after its summary and before this message, oldest first."""
     summary: str | None
@@ -105,14 +106,20 @@ _CASE_ENDED = (
     select(func.max(Case.closed_at)).where(Case.conversation_id == Conversation.id).correlate(Conversation).scalar_subquery()
 )
 _HAS_FILES = exists().where(AttachmentRow.message_id == Message.id).correlate(Message)
+_WRITER = func.coalesce(Message.contact_id, Conversation.contact_id)
+"""Who wrote a customer message: its own contact (older rows have none: the conversation's)."""
 _TURN_HEAD = (
-    select(Message.status, Conversation.state, Conversation.contact_id, Conversation.summary,
+    select(Message.status, Conversation.state, _WRITER.label("contact_id"), Conversation.summary,
            Conversation.summary_upto, _CASE_ENDED.label("case_ended"), _HAS_FILES.label("has_files"))
     .join(Conversation, Conversation.id == Message.conversation_id)
     .where(Message.id == bindparam("message_id"))
 )
-"""The message's status and its conversation, with when its last case closed and whether it
-carries files: one round trip where there were four."""
+"""The message's status, writer and conversation, with when its last case closed and whether
+it carries files: one round trip where there were four."""
+_WRITER_OF = (
+    select(_WRITER).join(Conversation, Conversation.id == Message.conversation_id)
+    .where(Message.id == bindparam("message_id"))
+)
 _HISTORY = (
     select(Message.id, Message.author, Message.text, Message.intent, Message.polarity, Message.frustration,
            Message.declined)
@@ -142,7 +149,7 @@ _TOUCH = (
     update(Conversation)
     .where(Conversation.id == bindparam("conversation_id"))
     .values(updated_at=bindparam("now"))
-    .returning(Conversation.state, Conversation.contact_id)
+    .returning(Conversation.state)
 )
 """Touch the conversation, which locks its row until the turn commits, and read its state
 as of now: a person may have taken it (or another process opened a case) since the turn was
@@ -205,7 +212,8 @@ def _finish(session: Session, *, pending: PendingMessage, result: TurnResult, pu
         )
     conversation = connection.execute(_TOUCH, {"conversation_id": pending.conversation_id, "now": utcnow()}).one()
     if result.facts:
-        _remember(session, contact_id=conversation.contact_id, facts=result.facts, message_id=pending.id)
+        writer = connection.execute(_WRITER_OF, {"message_id": pending.id}).scalar_one()
+        _remember(session, contact_id=writer, facts=result.facts, message_id=pending.id)
     with_bot = conversation.state in BOT_STATES
     stored = None
     if result.reply is not None and with_bot:

@@ -254,13 +254,32 @@ async def test_a_message_the_hub_could_not_store_is_sent_again_by_the_widget(
     assert len(sent) == 2 and sent[0]["id"] == sent[1]["id"]  # the same message, once stored
 
 
+async def test_a_browser_refused_a_new_session_waits_and_says_so(launch: Launch, browser: Any, page: Any) -> None:
+    """One address over `limits.sessions_per_ip`: the next new visitor's widget is told to wait,
+    waits, and sends no message meanwhile; the first visitor's widget works on."""
+    live = await launch(limits=LimitsSettings(sessions_per_ip="1/minute"))
+    await open_chat(page, live.url)
+    await ask(page, "how do I reset my password?")
+    await expect(page.locator('[data-testid="message"][data-author="bot"]')).to_have_count(1)
+
+    second = await (await browser.new_context()).new_page()
+    frames = sent_frames(second)
+    await open_chat(second, live.url)
+    await expect(second.locator(".status")).to_have_text(re.compile(r"Busy right now; trying again in \d+ seconds"))
+    assert [frame["type"] for frame in frames] == ["hello"]
+    await second.context.close()
+
+    await ask(page, "can I pay by invoice?")
+    await expect(page.locator('[data-testid="message"][data-author="bot"]')).to_have_count(2)
+
+
 async def test_a_visitor_back_after_the_session_period_is_told_it_is_a_new_conversation(
     launch: Launch, page: Any
 ) -> None:
     secret = "a widget session secret for this test"
     live = await launch(web=WebSettings(session_secret=SecretStr(secret), session_days=30))
     long_ago = SessionTokens(secret, max_age_s=30 * 86400, clock=lambda: time.time() - 31 * 86400)
-    _, expired = long_ago.issue(live.url)
+    _, expired = long_ago.issue(live.url, None)
     await page.goto(live.url + "/")
     await page.evaluate("([key, token]) => localStorage.setItem(key, token)", [f"supporthub:{live.url}/:token", expired])
 
@@ -268,7 +287,7 @@ async def test_a_visitor_back_after_the_session_period_is_told_it_is_a_new_conve
 
     await expect(page.get_by_test_id("notice")).to_have_text("Your earlier conversation has expired, so this is a new one.")
     stored = await page.evaluate("key => localStorage.getItem(key)", f"supporthub:{live.url}/:token")
-    assert stored != expired and SessionTokens(secret, max_age_s=30 * 86400).verify(stored, live.url)
+    assert stored != expired and SessionTokens(secret, max_age_s=30 * 86400).verify(stored, live.url, None)
 
 
 async def test_a_thumb_vote_reaches_the_database(live_server: Live, page: Any) -> None:

@@ -59,6 +59,9 @@ class FakeHub:
     async def admit(self, *, channel: str, sender: str | None = None, ip: str | None = None) -> Admission:
         return await self.limits.admit(channel=channel, sender=sender, ip=ip)
 
+    async def admit_session(self, *, channel: str, ip: str | None) -> Admission:
+        return await self.limits.admit_session(channel=channel, ip=ip)
+
     async def receive(self, message: InboundMessage) -> Receipt:
         self.received.append(message)
         if self.fail_next:

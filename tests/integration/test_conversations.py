@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import base64
 import io
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import Any
@@ -317,3 +317,84 @@ async def test_a_widget_visitor_who_signs_in_later_meets_their_memory(
     await signed.receive_json()
     await signed.send_json({"type": "message", "id": "q2", "text": "which plan am I on?"})
     assert (await _bot_message(signed))["text"] == "Your plan is Business."
+
+
+# -- one person's data never reaches another -------------------------------------------------
+
+
+async def _signed_hello(ws: Any, *, token: str | None, email: str | None, after: int = 0) -> dict[str, Any]:
+    identity = {"email": email, "signature": identity_signature("site-secret", email)} if email else None
+    await ws.send_json({"type": "hello", "token": token, "after": after, **({"identity": identity} if identity else {})})
+    session = await ws.receive_json()
+    assert session["type"] == "session"
+    return session  # type: ignore[no-any-return]
+
+
+async def _ask(ws: Any, client_id: str, text: str) -> str:
+    await ws.send_json({"type": "message", "id": client_id, "text": text})
+    return (await _bot_message(ws))["text"]  # type: ignore[no-any-return]
+
+
+async def test_two_signed_in_visitors_on_one_browser_stay_two_customers(
+    aiohttp_client: Callable[..., Any], make_settings: Callable[..., Settings]
+) -> None:
+    """Carol signs in and tells her name and order number; Dave signs in on the same browser,
+    whose stored widget token is Carol's: he gets a session and a contact of his own, in the
+    widget and through the API, and Carol still has hers."""
+    settings = make_settings(web=WebSettings(identity_secret=SecretStr("site-secret")), api=trusted_api())
+    client = await aiohttp_client(create_app(settings), headers=TRUSTED)
+    carol = await client.ws_connect("/widget/ws")
+    carols = await _signed_hello(carol, token=None, email="carol@example.com")
+    await _ask(carol, "c1", "My name is Carol Lind and my order number is BD-91234")
+    await carol.close()
+
+    dave = await client.ws_connect("/widget/ws")
+    daves = await _signed_hello(dave, token=carols["token"], email="dave@example.com")
+    assert daves["restarted"] is True and daves["token"] != carols["token"]
+    assert await _ask(dave, "d1", "what's my name?") == "You haven't told me your name yet."
+    assert await _ask(dave, "d2", "what are my order numbers?") == "You haven't told me your order number yet."
+    await dave.close()
+
+    through_api = await say(client, "what's my name?", contact="crm-dave", email="dave@example.com")
+    assert through_api["reply"]["text"] == "You haven't told me your name yet."
+    again = await client.ws_connect("/widget/ws")
+    back = await _signed_hello(again, token=carols["token"], email="carol@example.com", after=10**6)
+    assert back["restarted"] is False
+    assert await _ask(again, "c2", "what are my order numbers?") == "Your order numbers: BD-91234."
+
+
+async def test_a_signed_in_visitors_conversation_is_not_shown_to_the_next_visitor_on_that_browser(
+    aiohttp_client: Callable[..., Any], make_settings: Callable[..., Settings]
+) -> None:
+    settings = make_settings(web=WebSettings(identity_secret=SecretStr("site-secret")))
+    client = await aiohttp_client(create_app(settings))
+    carol = await client.ws_connect("/widget/ws")
+    carols = await _signed_hello(carol, token=None, email="carol@example.com")
+    await _ask(carol, "c1", "My name is Carol Lind")
+    await carol.close()
+
+    anonymous = await client.ws_connect("/widget/ws")
+    session = await _signed_hello(anonymous, token=carols["token"], email=None)
+    assert session["restarted"] is True
+    await anonymous.send_json({"type": "hello", "token": session["token"], "after": 0})  # answered after the replay
+    assert [frame async for frame in _frames_until_error(anonymous)] == []
+    assert await _ask(anonymous, "a1", "what's my name?") == "You haven't told me your name yet."
+
+
+async def _frames_until_error(ws: Any) -> AsyncIterator[dict[str, Any]]:
+    """The frames a socket receives until the server's error frame (which proves what came before was all)."""
+    while (frame := await ws.receive_json(timeout=30))["type"] != "error":
+        yield frame
+
+
+async def test_a_verified_email_is_never_added_to_another_verified_persons_contact(trusted_client: TestClient) -> None:
+    """The company's backend names one contact id for two people, each with their verified email:
+    the second is a person of their own, and the first keeps their memory."""
+    await say(trusted_client, "My name is Carol Lind and my order number is BD-91234", contact="desk-7",
+              email="carol@example.com")
+    told = await say(trusted_client, "what's my name?", contact="desk-7", email="dave@example.com")
+    assert told["reply"]["text"] == "You haven't told me your name yet."
+    elsewhere = await say(trusted_client, "what are my order numbers?", contact="crm-dave", email="dave@example.com")
+    assert elsewhere["reply"]["text"] == "You haven't told me your order number yet."
+    carol = await say(trusted_client, "what's my name?", contact="crm-carol", email="carol@example.com")
+    assert carol["reply"]["text"] == "Your name is Carol Lind."

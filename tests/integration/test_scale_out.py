@@ -107,7 +107,7 @@ async def test_a_staff_reply_taken_by_one_process_reaches_the_widget_held_by_the
                              headers=signed_headers(SLACK_SECRET, body)) as response:
             assert response.status == 200
 
-        staff = await next_frame(ws, lambda f: f["type"] == "message" and f["author"] == "staff", timeout=10)
+        staff = await next_frame(ws, lambda f: f["type"] == "message" and f["author"] == "staff")
         assert staff["text"] == "Hi, Sam here: I have stopped the chargeback."
     assert len(deployment.slack.cards_of(case_id)) == 1
 

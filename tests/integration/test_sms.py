@@ -15,6 +15,7 @@ from pydantic import SecretStr
 from sqlalchemy import select
 
 from channels.sms_format import segments
+from core.contacts import VERIFIED_PHONE
 from core.db import AttachmentRow, Conversation, DeliveryStatus, Identity, Message, OptOut, OutboxItem
 from core.server import RUNTIME, create_app
 from core.settings import ApiSettings, OutboxSettings, Settings, SmsSettings
@@ -78,7 +79,7 @@ async def test_a_text_is_answered_with_one_sms_and_the_sender_is_a_verified_phon
     body = str(sent.params["Body"])
     assert "password" in body.lower() and "Source" in body and "**" not in body
     assert segments(body).count <= 4 and sent.params["StatusCallback"] == STATUS
-    assert await count(client, Identity, Identity.channel == "phone", Identity.external_user_id == CUSTOMER) == 1
+    assert await count(client, Identity, Identity.channel == VERIFIED_PHONE, Identity.external_user_id == CUSTOMER) == 1
 
 
 async def test_a_texter_and_an_api_caller_with_the_same_phone_are_one_contact(

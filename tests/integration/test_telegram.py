@@ -14,6 +14,7 @@ import pytest
 from aiohttp.test_utils import TestClient
 from pydantic import SecretStr
 
+from core.contacts import VERIFIED_PHONE
 from core.db import Conversation, DeliveryStatus, Identity, Message, OutboxItem
 from core.server import RUNTIME, create_app
 from core.settings import AttachmentSettings, LimitsSettings, OutboxSettings, Settings, TelegramSettings
@@ -289,7 +290,7 @@ async def test_a_contact_shared_about_oneself_is_a_verified_phone(client: TestCl
     contact = {"phone_number": "4915112345678", "first_name": "Ana", "user_id": 808}
     assert await deliver(client, update(private_message(None, user_id=808, contact=contact))) == 200
     await telegram.wait_for_calls("sendMessage", 1)
-    assert await count(client, Identity, Identity.channel == "phone", Identity.external_user_id == "+4915112345678") == 1
+    assert await count(client, Identity, Identity.channel == VERIFIED_PHONE, Identity.external_user_id == "+4915112345678") == 1
 
 
 @pytest.fixture

@@ -45,6 +45,7 @@ var state = {
   ready: false, // hello answered on the current socket
   attempt: 0,
   retryTimer: null,
+  notBefore: 0, // no reconnect before this time (ms): the hub opens no new session until then
   lastSeen: 0, // newest message id rendered on this page
   maxText: 4000,
   maxFile: MAX_FILE_BYTES,

@@ -71,9 +71,9 @@ function connect() {
 
 function scheduleReconnect() {
   if (state.retryTimer) return;
-  var delay = BACKOFF_MS[Math.min(state.attempt, BACKOFF_MS.length - 1)];
+  var delay = Math.max(BACKOFF_MS[Math.min(state.attempt, BACKOFF_MS.length - 1)], state.notBefore - Date.now());
   state.attempt++;
-  setStatus("Reconnecting\u2026");
+  if (state.notBefore <= Date.now()) setStatus("Reconnecting\u2026");
   state.retryTimer = setTimeout(connect, delay * (1 + Math.random() * 0.1));
 }
 

@@ -414,14 +414,21 @@ function onTyping(f) {
 }
 
 // Over [limits]: the message was not stored, so it goes back into the box to send later.
+// Without a message (too many new sessions from this address) the connection waits, then
+// tries again.
 function onSlowDown(f) {
+  var wait = f.retry_after === 1 ? "a second" : f.retry_after + " seconds";
+  if (!f.client_id) {
+    state.notBefore = Date.now() + f.retry_after * 1000;
+    setStatus("Busy right now; trying again in " + wait + "\u2026");
+    return;
+  }
   var mine = pending.get(f.client_id);
   if (mine) {
     pending.delete(f.client_id);
     mine.node.remove();
     if (!ui.input.value) ui.input.value = mine.text;
   }
-  var wait = f.retry_after === 1 ? "a second" : f.retry_after + " seconds";
   systemNote("You're sending messages faster than we can answer. Please wait " + wait + ", then send it again.");
 }
 

@@ -112,7 +112,7 @@ async def test_hello_without_token_starts_a_signed_session(
     client: TestClient[Any, Any], settings: Settings, hub: FakeHub
 ) -> None:
     ws, token = await hello(client)
-    session_id = tokens_of(settings).verify(token, "")
+    session_id = tokens_of(settings).verify(token, "", None)
     assert session_id
     await say(ws, "hi")
     await frames_until_reply(ws)
@@ -132,7 +132,7 @@ async def test_token_round_trip_keeps_the_session_and_its_history(
 
     ws2, session = await session_frame(client, token)
     assert session["restarted"] is False
-    assert tokens_of(settings).verify(session["token"], "") == tokens_of(settings).verify(token, "")
+    assert tokens_of(settings).verify(session["token"], "", None) == tokens_of(settings).verify(token, "", None)
     history = [await recv(ws2), await recv(ws2)]
     assert [(f["author"], f["id"]) for f in history] == [("customer", 1), ("bot", 2)]
     assert hub.received[0].address == Address("web", hub.messages[0][0].chat_id)
@@ -151,16 +151,16 @@ async def test_forged_or_bad_token_starts_a_new_session(
 ) -> None:
     ws, token = await hello(client, forged)
     assert token != forged
-    assert tokens_of(settings).verify(token, "") not in (None, "victim")
+    assert tokens_of(settings).verify(token, "", None) not in (None, "victim")
 
 
 async def test_token_with_the_right_secret_but_another_salt_is_refused(settings: Settings, hub: FakeHub) -> None:
     secret = (settings.data_dir / SECRET_FILE).read_text()
     other = URLSafeSerializer(secret, salt="something-else").dumps({"sid": "victim", "origin": "", "iat": int(time.time())})
-    assert tokens_of(settings).verify(other, "") is None
-    assert tokens_of(settings).verify(URLSafeSerializer(secret, salt="supporthub-widget").dumps(["victim"]), "") is None
+    assert tokens_of(settings).verify(other, "", None) is None
+    assert tokens_of(settings).verify(URLSafeSerializer(secret, salt="supporthub-widget").dumps(["victim"]), "", None) is None
     without_issue_time = URLSafeSerializer(secret, salt="supporthub-widget").dumps({"sid": "victim", "origin": ""})
-    assert tokens_of(settings).verify(without_issue_time, "") is None  # the format before tokens expired
+    assert tokens_of(settings).verify(without_issue_time, "", None) is None  # the format before tokens expired
 
 
 def test_secret_file_is_private_and_survives_restarts(tmp_path: Path) -> None:
@@ -200,13 +200,13 @@ async def test_tokens_survive_a_restart(aiohttp_client: ClientFactory, settings:
     _, token = await hello(await started(aiohttp_client, settings))
     _, session = await session_frame(await started(aiohttp_client, settings), token)
     assert session["restarted"] is False
-    assert tokens_of(settings).verify(session["token"], "") == tokens_of(settings).verify(token, "")
+    assert tokens_of(settings).verify(session["token"], "", None) == tokens_of(settings).verify(token, "", None)
 
 
 async def test_configured_secret_is_used_and_nothing_is_written(aiohttp_client: ClientFactory, tmp_path: Path) -> None:
     configured = Settings(data_dir=tmp_path, web=WebSettings(session_secret="s3cret-from-env"))
     _, token = await hello(await started(aiohttp_client, configured))
-    assert SessionTokens("s3cret-from-env", max_age_s=PERIOD_S).verify(token, "")
+    assert SessionTokens("s3cret-from-env", max_age_s=PERIOD_S).verify(token, "", None)
     assert not (tmp_path / SECRET_FILE).exists()
 
 
@@ -223,8 +223,8 @@ async def history_of(client: TestClient[Any, Any], token: str, origin: str | Non
 async def a_session_with_history(client: TestClient[Any, Any], settings: Settings, *, days_ago: float,
                                  origin: str = "") -> str:
     """A visitor's token issued `days_ago`, for a session that holds one answered question."""
-    session_id, token = tokens_of(settings, days_ago=days_ago).issue(origin)
-    ws, _ = await session_frame(client, tokens_of(settings).sign(session_id, origin), origin=origin or None)
+    session_id, token = tokens_of(settings, days_ago=days_ago).issue(origin, None)
+    ws, _ = await session_frame(client, tokens_of(settings).sign(session_id, origin, None), origin=origin or None)
     await say(ws, "where is my order 1234?")
     await frames_until_reply(ws)
     await ws.close()
@@ -252,8 +252,8 @@ async def test_a_returning_visitor_gets_a_fresh_token_and_the_period_starts_agai
     assert session["restarted"] is False
     assert history == ["where is my order 1234?", "**Answer** to: where is my order 1234?"]
     later = tokens_of(settings, days_ago=-10)  # ten days on: the old token is past its period, the new one not
-    assert later.verify(token, "") is None
-    assert later.verify(session["token"], "") == tokens_of(settings).verify(token, "")
+    assert later.verify(token, "", None) is None
+    assert later.verify(session["token"], "", None) == tokens_of(settings).verify(token, "", None)
 
 
 async def test_a_token_copied_to_another_site_starts_a_new_session_there(

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime
 
 import pytest
+from itsdangerous import URLSafeSerializer
 
 from channels.web_frames import (
     ClientFeedback,
@@ -130,25 +132,50 @@ NOW = 1_800_000_000.0
 
 def test_session_tokens_round_trip_and_are_unique() -> None:
     tokens = SessionTokens("secret", max_age_s=30 * DAY)
-    (sid_a, token_a), (sid_b, token_b) = tokens.issue(""), tokens.issue("")
+    (sid_a, token_a), (sid_b, token_b) = tokens.issue("", None), tokens.issue("", None)
     assert sid_a != sid_b and token_a != token_b
-    assert tokens.verify(token_a, "") == sid_a
-    assert tokens.verify(token_a + "x", "") is None
-    assert tokens.verify(None, "") is None
-    assert SessionTokens("other", max_age_s=30 * DAY).verify(token_a, "") is None
+    assert tokens.verify(token_a, "", None) == sid_a
+    assert tokens.verify(token_a + "x", "", None) is None
+    assert tokens.verify(None, "", None) is None
+    assert SessionTokens("other", max_age_s=30 * DAY).verify(token_a, "", None) is None
 
 
 @pytest.mark.parametrize(("age_days", "accepted"), [(0, True), (29.9, True), (30.1, False), (-1, False)])
 def test_a_session_token_is_accepted_for_its_period_after_issue(age_days: float, accepted: bool) -> None:
     """Issued `age_days` ago (a negative age: issued by a clock a day ahead, past the skew allowed)."""
-    session_id, token = SessionTokens("secret", max_age_s=30 * DAY, clock=lambda: NOW - age_days * DAY).issue("")
-    verified = SessionTokens("secret", max_age_s=30 * DAY, clock=lambda: NOW).verify(token, "")
+    session_id, token = SessionTokens("secret", max_age_s=30 * DAY, clock=lambda: NOW - age_days * DAY).issue("", None)
+    verified = SessionTokens("secret", max_age_s=30 * DAY, clock=lambda: NOW).verify(token, "", None)
     assert verified == (session_id if accepted else None)
 
 
 def test_a_session_token_works_only_from_the_origin_it_was_issued_to() -> None:
     tokens = SessionTokens("secret", max_age_s=30 * DAY)
-    session_id, token = tokens.issue("https://shop.example")
-    assert tokens.verify(token, "https://shop.example") == session_id
-    assert tokens.verify(token, "https://evil.example") is None
-    assert tokens.verify(token, "") is None
+    session_id, token = tokens.issue("https://shop.example", None)
+    assert tokens.verify(token, "https://shop.example", None) == session_id
+    assert tokens.verify(token, "https://evil.example", None) is None
+    assert tokens.verify(token, "", None) is None
+
+
+def test_a_signed_in_visitors_session_token_is_refused_to_anyone_else() -> None:
+    """Dave signing in on the browser where Carol's token is stored, or somebody anonymous
+    after her, starts a session of their own; Carol herself keeps hers."""
+    tokens = SessionTokens("secret", max_age_s=30 * DAY)
+    session_id, carols = tokens.issue("", "carol@example.com")
+    assert tokens.verify(carols, "", "carol@example.com") == session_id
+    assert tokens.verify(carols, "", "dave@example.com") is None
+    assert tokens.verify(carols, "", None) is None
+
+
+def test_an_anonymous_session_token_is_kept_by_a_visitor_who_signs_in() -> None:
+    tokens = SessionTokens("secret", max_age_s=30 * DAY)
+    session_id, anonymous = tokens.issue("", None)
+    assert tokens.verify(anonymous, "", "carol@example.com") == session_id
+    assert tokens.verify(anonymous, "", None) == session_id
+
+
+def test_a_token_from_before_tokens_named_their_person_is_refused_to_a_signed_in_visitor() -> None:
+    """Such a token may be a signed-in person's: only an anonymous visitor keeps it."""
+    old = URLSafeSerializer("secret", salt="supporthub-widget").dumps({"sid": "s1", "origin": "", "iat": int(time.time())})
+    tokens = SessionTokens("secret", max_age_s=30 * DAY)
+    assert tokens.verify(old, "", None) == "s1"
+    assert tokens.verify(old, "", "dave@example.com") is None

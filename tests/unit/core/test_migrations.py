@@ -6,13 +6,14 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import MetaData
+from sqlalchemy import MetaData, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from core.db import Base
+from core.db import Base, _alembic_config, utcnow
 from knowledge import tables as knowledge_tables
 
 pytestmark = pytest.mark.postgres
@@ -43,3 +44,40 @@ def test_the_tables_are_declared_once() -> None:
     app, knowledge = set(Base.metadata.tables), set(knowledge_tables.Base.metadata.tables)
     assert {"knowledge_documents", "index_runs", "index_versions"} <= knowledge
     assert not app & knowledge
+
+
+def _to(connection: Connection, revision: str) -> None:
+    config = _alembic_config(connection)
+    if revision == "head":
+        command.upgrade(config, revision)
+    else:
+        command.downgrade(config, revision)
+
+
+async def test_verified_identities_get_their_own_kinds_and_a_plain_mail_sender_stays_unverified(
+    engine: AsyncEngine,
+) -> None:
+    """Before 0009 a verified email and a plain From: sender shared the key ('email', address).
+    Such a row is taken as verified only where its contact also wrote on another channel; phones
+    were only ever verified."""
+    async with engine.begin() as connection:
+        await connection.run_sync(_to, "0008")
+        await connection.execute(text(
+            "INSERT INTO contacts (id, created_at) VALUES ('widget-ada', :now), ('mail-only', :now)"), {"now": utcnow()})
+        await connection.execute(text(
+            "INSERT INTO conversations (id, contact_id, channel, chat_id, thread_id, state, created_at, updated_at) "
+            "VALUES ('c1', 'widget-ada', 'web', 's1', '', 'bot', :now, :now), "
+            "('c2', 'mail-only', 'email', 'eve@x.example', 'm1', 'bot', :now, :now)"), {"now": utcnow()})
+        await connection.execute(text(
+            "INSERT INTO identities (channel, external_user_id, contact_id) VALUES "
+            "('email', 'ada@x.example', 'widget-ada'), ('phone', '+15550001', 'widget-ada'), "
+            "('email', 'eve@x.example', 'mail-only')"))
+        await connection.run_sync(_to, "head")
+        rows = (await connection.execute(text(
+            "SELECT channel, external_user_id, contact_id FROM identities ORDER BY channel, external_user_id"))).all()
+    assert [tuple(row) for row in rows] == [
+        ("email", "ada@x.example", "widget-ada"),
+        ("email", "eve@x.example", "mail-only"),
+        ("verified-email", "ada@x.example", "widget-ada"),
+        ("verified-phone", "+15550001", "widget-ada"),
+    ]

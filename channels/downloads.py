@@ -1,0 +1,33 @@
+"""A customer's file read from a platform's file server, never more than one byte past
+`attachments.max_bytes` of it (Slack's and Twilio's downloads share it).
+
+A file over the limit keeps no data and carries the size its server declared (the platform's
+file metadata, or the Content-Length), so the customer hears "report.xlsx is 11.1 MB, over the
+10 MB limit" rather than the 10.1 MB read before stopping. A file that declares no size, or
+sends more than it declared, is stopped at the limit and told as over it, without a size
+nobody knows.
+"""
+
+from __future__ import annotations
+
+import aiohttp
+
+from core.file_sizes import size_text
+from core.messages import Attachment
+from core.quoting import literal
+
+CHUNK_BYTES = 64 * 1024
+
+
+async def capped_file(response: aiohttp.ClientResponse, *, name: str, kind: str, max_bytes: int,
+                      declared_size: int | None = None) -> Attachment:
+    """The file a 200 `response` holds; one over `max_bytes` without its data (see the module)."""
+    declared = max(declared_size or 0, response.content_length or 0)
+    if declared > max_bytes:
+        return Attachment(name, kind, b"", declared_size=declared)
+    data = bytearray()
+    async for chunk in response.content.iter_chunked(CHUNK_BYTES):
+        data += chunk
+        if len(data) > max_bytes:
+            return Attachment(name, kind, b"", problem=f"{literal(name)} is over the {size_text(max_bytes)} limit")
+    return Attachment(name, kind, bytes(data))

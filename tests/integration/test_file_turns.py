@@ -1,0 +1,39 @@
+"""Two customers writing through the API at once, with the real converter: one customer's
+message of slow files does not hold another customer's small file behind it (the probe: a
+50-byte file waited 110 s behind five slow spreadsheets)."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+from collections.abc import Callable
+from typing import Any
+
+from aiohttp.test_utils import TestClient
+
+from core.db import AttachmentRow
+from core.server import create_app
+from core.settings import AttachmentSettings, Settings
+from tests.integration.app_db import count
+from tests.unit.core.test_attachment_turns import HEAVY_PAGE
+
+
+async def test_a_small_file_is_answered_while_another_customers_slow_files_convert(
+    aiohttp_client: Callable[..., Any], make_settings: Callable[..., Settings]
+) -> None:
+    settings = make_settings(attachments=AttachmentSettings(timeout_s=600, message_timeout_s=3000))
+    client: TestClient = await aiohttp_client(create_app(settings))
+    slow = [{"filename": f"sheet{i}.pdf", "data": base64.b64encode(HEAVY_PAGE).decode()} for i in range(5)]
+    ada = asyncio.create_task(client.post("/api/messages", json={"contact": "ada", "text": "see these", "attachments": slow}))
+    try:
+        while await count(client, AttachmentRow) < 5:  # ada's files are in, and her turn has begun
+            await asyncio.sleep(0.05)
+        note = base64.b64encode(b"The app says BD-4012 when I add a teammate").decode()
+        response = await client.post("/api/messages", json={"contact": "bea", "text": "see the log",
+                                                            "attachments": [{"filename": "note.txt", "data": note}]})
+        assert response.status == 200  # answered, not 202 "pending" behind ada's files
+        assert (await response.json())["reply"]["text"].startswith("I've read note.txt.")
+        unread = (AttachmentRow.filename.startswith("sheet"), AttachmentRow.text.is_(None), AttachmentRow.problem.is_(None))
+        assert await count(client, AttachmentRow, *unread) == 5  # ada's are still converting
+    finally:
+        ada.cancel()

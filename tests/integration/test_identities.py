@@ -1,0 +1,95 @@
+"""Whose memory a message reaches, as customers on different channels meet it: a forged
+From: is a sender of its own, a DMARC-passed one is the verified person, and each Slack user
+in a shared thread is a person of their own."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from email.message import EmailMessage
+from typing import Any
+
+from aiohttp.test_utils import TestClient
+from pydantic import SecretStr
+
+from core.server import create_app
+from core.settings import EmailSettings, Settings, SlackSettings
+from tests.fakes.slack_api import BOT_TOKEN, BOT_USER_ID, FakeSlack
+from tests.fakes.slack_events import app_mention_event, message_event
+from tests.fakes.smtp_relay import SmtpRelay
+from tests.integration.test_conversations import say
+from tests.integration.test_email import body_text, deliver, mail, port, relay, settings_for  # noqa: F401 — fixtures
+from tests.integration.test_slack import CUSTOMER_CHANNEL, SECRET, post_event, posted
+from tests.integration.trusted import TRUSTED, trusted_api
+
+VICTORIA = "victoria@shop.example"
+
+
+async def mailed(port: int, relay: SmtpRelay, message: EmailMessage) -> str:
+    """Deliver `message` and return the text of the reply it gets."""
+    before = len(relay.messages)
+    await deliver(port, message)
+    replies = await relay.wait_for(before + 1, timeout=30)
+    return body_text(replies[before].message)
+
+
+def from_victorias_address(text: str, *, authentication: str | None = None) -> EmailMessage:
+    message = mail(text, subject="My account", sender=VICTORIA)
+    if authentication is not None:
+        message["Authentication-Results"] = authentication
+    return message
+
+
+async def test_a_forged_from_never_writes_into_a_verified_customers_memory(
+    aiohttp_client: Callable[..., Any], settings_for: Callable[..., Settings], relay: SmtpRelay, port: int
+) -> None:
+    """Victoria is verified through the company's backend; Mallory mails as From: victoria@…
+    with no authentication. Mallory's facts stay with the mail sender, never reach Victoria,
+    and Mallory is told nothing of Victoria's."""
+    client: TestClient = await aiohttp_client(create_app(settings_for(api=trusted_api())), headers=TRUSTED)
+    await say(client, "My name is Victoria Stone and my order number is BD-11111", contact="crm-v", email=VICTORIA)
+
+    await mailed(port, relay, from_victorias_address("My name is Mallory Grey and my order number is BD-66666"))
+    told_mallory = await mailed(port, relay, from_victorias_address("what are my order numbers?"))
+    assert "BD-66666" in told_mallory and "BD-11111" not in told_mallory
+
+    victoria = await say(client, "what's my name?", contact="crm-v", email=VICTORIA)
+    assert victoria["reply"]["text"] == "Your name is Victoria Stone."
+    orders = await say(client, "what are my order numbers?", contact="crm-v", email=VICTORIA)
+    assert orders["reply"]["text"] == "Your order numbers: BD-11111."
+
+
+async def test_a_dmarc_passed_sender_is_the_verified_person(
+    aiohttp_client: Callable[..., Any], settings_for: Callable[..., Settings], relay: SmtpRelay, port: int
+) -> None:
+    """With `trust_authentication_results`, a mail whose DMARC passed for its From domain meets
+    the memory the verified person built on another channel."""
+    email = EmailSettings(address="support@example.com", smtp_host=relay.host, smtp_port=relay.port,
+                          smtp_security="none", listen_port=port, trust_authentication_results=True)
+    client: TestClient = await aiohttp_client(create_app(settings_for(api=trusted_api(), email=email)), headers=TRUSTED)
+    await say(client, "My order number is BD-11111", contact="crm-v", email=VICTORIA)
+    passed = "mx.example.com; dmarc=pass (p=REJECT) header.from=shop.example"
+    told = await mailed(port, relay, from_victorias_address("what are my order numbers?", authentication=passed))
+    assert "BD-11111" in told
+
+
+async def test_each_slack_user_in_a_shared_thread_has_their_own_memory(
+    aiohttp_client: Callable[..., Any], make_settings: Callable[..., Settings], slack: FakeSlack
+) -> None:
+    """Carol asks in a customer channel and tells her order number in the bot's thread; Dave,
+    from another company in the shared channel, replies in the same thread and asks for his."""
+    settings = make_settings(slack=SlackSettings(bot_token=SecretStr(BOT_TOKEN), signing_secret=SecretStr(SECRET),
+                                                 api_url=slack.base_url, customer_channels=[CUSTOMER_CHANNEL]))
+    client: TestClient = await aiohttp_client(create_app(settings))
+    root = "1700000100.000100"
+    await post_event(client, app_mention_event(
+        channel=CUSTOMER_CHANNEL, user="U0CAROL", ts=root,
+        text=f"<@{BOT_USER_ID}> my name is Carol Lind and my order number is BD-55555"))
+    await posted(slack, 1)
+    await post_event(client, message_event(channel=CUSTOMER_CHANNEL, user="U0DAVE", text="what are my order numbers?",
+                                           ts="1700000100.000200", thread_ts=root, channel_type="channel"))
+    to_dave = (await posted(slack, 2))[1]
+    assert to_dave["thread_ts"] == root
+    assert "BD-55555" not in str(to_dave) and "haven't told me your order number" in str(to_dave)
+    await post_event(client, message_event(channel=CUSTOMER_CHANNEL, user="U0CAROL", text="what are my order numbers?",
+                                           ts="1700000100.000300", thread_ts=root, channel_type="channel"))
+    assert "BD-55555" in str((await posted(slack, 3))[2])
