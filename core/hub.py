@@ -20,7 +20,7 @@ from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
 
 from core.agent import Answerer
-from core.clean_text import clean, clean_message, clean_optional
+from core.clean_text import clean, clean_address, clean_message, clean_optional
 from core.channel import (
     Admission,
     Channel,
@@ -162,18 +162,18 @@ class Hub:
         return await self._storage.inbox.is_answered(message_id)
 
     async def history(self, address: Address, *, after: int = 0, limit: int = 200) -> list[StoredMessage]:
-        return await self._storage.views.history(address, after=after, limit=limit)
+        return await self._storage.views.history(clean_address(address), after=after, limit=limit)
 
     async def conversation_messages(
         self, conversation_id: str, *, after: int = 0, limit: int = 200
     ) -> list[StoredMessage] | None:
-        return await self._storage.views.messages(conversation_id, after=after, limit=limit)
+        return await self._storage.views.messages(clean(conversation_id), after=after, limit=limit)
 
     async def conversation_overview(self, conversation_id: str) -> ConversationOverview | None:
-        return await self._storage.views.overview(conversation_id)
+        return await self._storage.views.overview(clean(conversation_id))
 
     async def has_conversation(self, address: Address) -> bool:
-        return await self._storage.views.conversation_at(address) is not None
+        return await self._storage.views.conversation_at(clean_address(address)) is not None
 
     async def feedback(
         self, message_id: int, *, rating: str, comment: str | None = None, address: Address | None = None
@@ -216,11 +216,11 @@ class Hub:
         log.info("hub: %s chat %s moved to %s (%d conversations follow it)", channel, old_chat_id, new_chat_id, moved)
 
     async def set_opted_out(self, address: Address, opted_out: bool) -> bool:
-        return await self._storage.channel_state.set_opted_out(address, opted_out)
+        return await self._storage.channel_state.set_opted_out(clean_address(address), opted_out)
 
     async def delivery_status(self, channel: str, external_id: str, status: str, rank: int, *,
                               unreachable: str | None = None) -> bool:
-        return await self._storage.channel_state.delivery_status(channel, external_id, status, rank,
+        return await self._storage.channel_state.delivery_status(channel, clean(external_id), status, rank,
                                                                  unreachable=unreachable)
 
     # -- other processes -------------------------------------------------------------------

@@ -106,6 +106,16 @@ async def test_the_widget(aiohttp_client: Callable[..., Any], settings_on: Calla
     await ws.close()
 
 
+@pytest.mark.parametrize("path", ["/api/conversations/ab%00cd", "/api/conversations/ab%00cd/messages",
+                                  "/api/conversations/%ED%A0%80/messages"])
+async def test_an_id_looked_up_with_a_nul_is_not_found(
+    aiohttp_client: Callable[..., Any], settings_on: Callable[..., Settings], path: str
+) -> None:
+    client = await hub(aiohttp_client, settings_on())
+    response = await client.get(path)
+    assert response.status == 404, await response.text()
+
+
 # -- Slack and Telegram ----------------------------------------------------------------------
 
 
