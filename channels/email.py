@@ -52,8 +52,9 @@ SEND_TIMEOUT_S = 30.0
 
 
 def _key(kind: str, *parts: str) -> str:
-    """A cursor name for thread state: Message-IDs and subjects are longer than a name may be."""
-    return f"{kind}:" + hashlib.sha256("\x00".join(parts).encode()).hexdigest()[:40]
+    """A cursor name for thread state: Message-IDs and subjects are longer than a name may be.
+    Any string has one: a subject may hold a lone surrogate (from a UTF-7 encoded word)."""
+    return f"{kind}:" + hashlib.sha256("\x00".join(parts).encode("utf-8", "surrogatepass")).hexdigest()[:40]
 
 
 class EmailChannel:

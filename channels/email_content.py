@@ -51,6 +51,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from email import message_from_bytes, policy
+from email.header import decode_header, make_header
 from email.message import EmailMessage, MIMEPart
 from email.policy import Policy
 from email.utils import parseaddr
@@ -60,6 +61,7 @@ import mailparser_reply
 from bs4 import BeautifulSoup, Tag
 from markdownify import MarkdownConverter
 
+from core.clean_text import clean
 from core.messages import Attachment
 
 LANGUAGES = ("en", "de")
@@ -235,17 +237,24 @@ def _dmarc_verdict(resinfo: str) -> tuple[str, str] | None:
 def _header(message: MIMEPart, name: str) -> str | None:
     """The first header of that name, decoded and unfolded; None when absent. The standard
     library's header parser fails on some malformed headers (an IndexError or AttributeError
-    deep inside it, found by fuzzing the samples): such a header is read as its raw text.
-    Bytes that are not UTF-8 (the parser keeps them as surrogates) become U+FFFD and NULs are
-    dropped, so what is stored from a header is text a database takes."""
+    deep inside it, found by fuzzing the samples), and on an encoded word that decodes to a
+    lone surrogate (UTF-7 holding half an emoji): such a header's encoded words are decoded
+    the older way, or failing that it is read as its raw text. What is kept is cleaned
+    (`core.clean_text`): NULs dropped, bytes that are not UTF-8 (the parser keeps them as
+    surrogates) and lone surrogates U+FFFD, so a header is text a database takes."""
     try:
         value = message.get(name)
     except Exception:  # only the standard library's header parser runs here
-        value = next((raw for key, raw in message.raw_items() if key.lower() == name.lower()), None)
-    if value is None:
-        return None
-    text = "".join(str(value).splitlines()).strip().replace("\x00", "")
-    return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+        raw = next((raw for key, raw in message.raw_items() if key.lower() == name.lower()), None)
+        value = None if raw is None else _words_decoded(raw)
+    return None if value is None else clean("".join(str(value).splitlines()).strip())
+
+
+def _words_decoded(raw: str) -> str:
+    try:
+        return str(make_header(decode_header(raw)))
+    except Exception:  # the same parser's older half; whatever it cannot read stays raw
+        return raw
 
 
 def _thread_subject(subject: str) -> str:

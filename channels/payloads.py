@@ -81,6 +81,9 @@ def storable(value: str) -> bool:
 
 
 def plain_text(value: str, *, multiline: bool = False) -> bool:
-    """Storable, and without control characters but, in `multiline` text, line breaks and tabs."""
-    allowed = "\n\t\r" if multiline else ""
-    return storable(value) and not any(ord(c) < 32 and c not in allowed for c in value)
+    """Without control characters but, in `multiline` text (a message), line breaks and tabs.
+    A single line (a name, an id) must be storable too; a message may hold NULs and lone
+    surrogates, which the hub cleans out of every channel's messages (`core.clean_text`)."""
+    if multiline:
+        return not any(ord(c) < 32 and c not in "\n\t\r\x00" for c in value)
+    return storable(value) and not any(ord(c) < 32 for c in value)

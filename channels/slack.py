@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import hmac
+import json
 import logging
 import re
 import time
@@ -37,6 +38,7 @@ from markdown_it.tree import SyntaxTreeNode
 from slack_bolt.adapter.aiohttp import to_aiohttp_response
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.request.async_request import AsyncBoltRequest
+from slack_bolt.response import BoltResponse
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
@@ -44,7 +46,7 @@ from channels.downloads import capped_file
 from channels.slack_shapes import shape_problem
 from channels.text_tables import table_lines
 from channels.webhook_bodies import read_at_most
-from core.channel import Capabilities, CheckFailed, DeliveryError, HubPort
+from core.channel import Capabilities, CheckFailed, DeliveryError, HubPort, StorageUnavailable
 from core.messages import Address, Attachment, InboundMessage, StoredMessage
 from core.metrics import Rejection, rejected
 from core.quoting import literal, unescaped
@@ -300,6 +302,7 @@ class SlackChannel:
         self.app.event("message")(self._on_event)
         self.app.event("app_mention")(self._on_event)
         self.app.action(re.compile(r"^case_(claim|resolve|return)$"))(self._on_case_button)
+        self.app.error(self._on_error)
         self.desk_ready = bool(slack.staff_channel)
         self._hub: HubPort | None = None
         self._http: aiohttp.ClientSession | None = None
@@ -421,6 +424,17 @@ class SlackChannel:
         if (problem := shape_problem(bolt_request.body)) is not None:
             return _refusal(400, f"the payload is not as Slack sends it ({problem})")
         return await to_aiohttp_response(await self.app.async_dispatch(bolt_request))
+
+    @staticmethod
+    async def _on_error(error: Exception) -> BoltResponse | None:
+        """What a listener raised. Nothing was stored when the hub could not store: 503 with
+        Retry-After, so Slack sends the event again later (Bolt answers 500 to anything else)."""
+        if isinstance(error, StorageUnavailable):
+            log.warning("slack: answered 503, %s", error)
+            return BoltResponse(status=503, body=json.dumps({"error": "try again shortly"}),
+                                headers={"Content-Type": "application/json", "Retry-After": str(error.retry_after_s)})
+        log.error("slack: handling a request failed", exc_info=error)
+        return None
 
     async def _on_event(self, event: dict[str, Any], context: dict[str, Any]) -> None:
         if self._hub is None:  # Bolt answers 500, so Slack delivers the event again later

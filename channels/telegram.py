@@ -369,11 +369,15 @@ class TelegramChannel:
 
     async def _poll(self, hub: HubPort) -> None:
         """Long-poll for updates; the offset is saved after each update is handled, so a
-        restart resumes after the last stored one (a repeat is a duplicate, answered once)."""
-        offset = int(await hub.cursor(CHANNEL, OFFSET_CURSOR) or 0)
+        restart resumes after the last stored one (a repeat is a duplicate, answered once).
+        Until the saved offset is read, nothing is fetched: a database out of reach at start
+        is waited out like a failing getUpdates."""
+        offset: int | None = None
         delay = 1.0
         while True:
             try:
+                if offset is None:
+                    offset = int(await hub.cursor(CHANNEL, OFFSET_CURSOR) or 0)
                 updates = await self.bot.get_updates(
                     offset=offset or None, timeout=self._settings.poll_timeout_s, allowed_updates=ALLOWED_UPDATES
                 )

@@ -31,7 +31,7 @@ from channels.web_frames import (
     stream_frame,
 )
 from channels.web_sessions import SECRET_FILE, SessionTokens, load_or_create_secret, verified_email
-from core.channel import Capabilities, FeedbackResult, HubPort
+from core.channel import Capabilities, FeedbackResult, HubPort, StorageUnavailable
 from core.messages import Address, Author, InboundMessage, StoredMessage, encoded_message_bytes
 from core.metrics import Rejection, rejected
 from core.streaming import StreamEvent
@@ -234,6 +234,10 @@ class WebChannel:
                     await ws.close(code=WSCloseCode.TRY_AGAIN_LATER, message=b"too many new sessions")
                 except asyncio.CancelledError:
                     raise
+                except StorageUnavailable as exc:
+                    log.warning("web: a %s frame could not be stored: %s", type(frame).__name__, exc)
+                    if not await self._try_again(sock, frame, exc.retry_after_s):
+                        break
                 except Exception:
                     log.exception("web: failed to handle a %s frame", type(frame).__name__ if frame else "client")
                     await sock.send(error_frame("internal error, please try again"))
@@ -262,6 +266,21 @@ class WebChannel:
             case ClientFeedback(message_id, rating) if session is not None:
                 await self._feedback(sock, session, message_id=message_id, rating=rating)
         return session
+
+    @staticmethod
+    async def _try_again(sock: _Socket, frame: ClientFrame | None, retry_after_s: int) -> bool:
+        """Nothing of the frame was kept: a message goes back to the widget, which keeps it
+        pending and sends it again after `retry_after_s`; a hello closes the socket (the widget
+        reconnects with backoff). False when the socket is closed."""
+        match frame:
+            case ClientMessage(client_id=client_id):
+                await sock.send({"type": "try_again", "client_id": client_id, "retry_after": retry_after_s})
+            case Hello():
+                await sock.ws.close(code=WSCloseCode.TRY_AGAIN_LATER, message=b"try again shortly")
+                return False
+            case _:
+                await sock.send(error_frame("that could not be saved just now; please try again shortly"))
+        return True
 
     def _verified(self, hello: Hello) -> str | None:
         """The visitor's email when the embedding site signed it with `web.identity_secret`."""

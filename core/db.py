@@ -340,20 +340,31 @@ PostgreSQL backend each and re-prepare every statement: under 50 clients a pool 
 on overflow opened 23 and answered 42/s (bench_traffic's setting)."""
 POSTGRES_POOL_TIMEOUT_S = 30.0
 """How long a transaction waits for a pooled connection; then the request is answered 503."""
+POSTGRES_CONNECT_TIMEOUT_S = 5.0
+"""How long opening a connection may take before the request is answered 503 (asyncpg's own
+default is 60 s, all of it spent on a server that accepts and never answers). Measured here:
+4 ms a connection, 47 ms at most for 20 opened at once (a pool refilling after a restart); 5 s
+leaves room for TLS and a password exchange with a distant server, and is what a write waits
+for SQLite's lock."""
 
 
 def make_engine(url: str) -> AsyncEngine:
-    """An async engine; SQLite gets WAL and a busy timeout so a CLI and a server can share it."""
+    """An async engine; SQLite gets WAL and a busy timeout so a CLI and a server can share it.
+
+    `hide_parameters`: a failing statement's error (and so the ERROR line that logs it) never
+    shows its bound values — a customer's message, a file's bytes — only the SQL."""
     if url.startswith("sqlite"):
         _private_sqlite_file(make_url(url).database)
         # One async connection per process (the store has its own, see core.transactions):
         # SQLite has one writer at a time anyway, and queueing in the pool is cheap where
         # lock contention between connections means sleeping.
-        engine = create_async_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_S}, pool_size=1, max_overflow=0)
+        engine = create_async_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_S}, pool_size=1, max_overflow=0,
+                                     hide_parameters=True)
         sqlite_pragmas(engine.sync_engine)
         return engine
     engine = create_async_engine(url, pool_size=POSTGRES_POOL_SIZE, max_overflow=0,
-                                 pool_timeout=POSTGRES_POOL_TIMEOUT_S)
+                                 pool_timeout=POSTGRES_POOL_TIMEOUT_S, hide_parameters=True,
+                                 connect_args={"timeout": POSTGRES_CONNECT_TIMEOUT_S})
     _track_backends(engine)
     _skip_closed_connections(engine)
     return engine

@@ -20,6 +20,7 @@ from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
 
 from core.agent import Answerer
+from core.clean_text import clean, clean_address, clean_message, clean_optional
 from core.channel import (
     Admission,
     Channel,
@@ -110,6 +111,7 @@ class Hub:
         return await self._limits.admit_session(channel=channel, ip=ip)
 
     async def receive(self, message: InboundMessage) -> Receipt:
+        message = clean_message(message)  # the one way in for every channel's messages
         with bound_ids(channel=message.address.channel):
             if message.address.channel not in self._channels:
                 raise ValueError(f"channel {message.address.channel!r} is not enabled")
@@ -160,30 +162,31 @@ class Hub:
         return await self._storage.inbox.is_answered(message_id)
 
     async def history(self, address: Address, *, after: int = 0, limit: int = 200) -> list[StoredMessage]:
-        return await self._storage.views.history(address, after=after, limit=limit)
+        return await self._storage.views.history(clean_address(address), after=after, limit=limit)
 
     async def conversation_messages(
         self, conversation_id: str, *, after: int = 0, limit: int = 200
     ) -> list[StoredMessage] | None:
-        return await self._storage.views.messages(conversation_id, after=after, limit=limit)
+        return await self._storage.views.messages(clean(conversation_id), after=after, limit=limit)
 
     async def conversation_overview(self, conversation_id: str) -> ConversationOverview | None:
-        return await self._storage.views.overview(conversation_id)
+        return await self._storage.views.overview(clean(conversation_id))
 
     async def has_conversation(self, address: Address) -> bool:
-        return await self._storage.views.conversation_at(address) is not None
+        return await self._storage.views.conversation_at(clean_address(address)) is not None
 
     async def feedback(
         self, message_id: int, *, rating: str, comment: str | None = None, address: Address | None = None
     ) -> FeedbackResult:
-        return await self._storage.feedback.save(message_id, rating=rating, comment=comment, address=address)
+        return await self._storage.feedback.save(message_id, rating=rating, comment=clean_optional(comment),
+                                                 address=address)
 
     async def search(self, query: str, k: int) -> list[Hit]:
         return await self._agent.search(query, k)
 
     async def staff_message(self, *, desk_ref: str, actor: str, text: str) -> None:
         if self._desk is not None:
-            relayed = await self._desk.staff_message(desk_ref=desk_ref, actor=actor, text=text)
+            relayed = await self._desk.staff_message(desk_ref=clean(desk_ref), actor=clean(actor), text=clean(text))
             if relayed is not None:
                 await self._deliver_to(relayed.conversation_id, relayed.channel)
 
@@ -197,10 +200,10 @@ class Hub:
         return await self._storage.channel_state.cursor(channel, name, newer_than=newer_than)
 
     async def address_of_message(self, channel: str, external_ids: Sequence[str]) -> Address | None:
-        return await self._storage.channel_state.address_of_message(channel, external_ids)
+        return await self._storage.channel_state.address_of_message(channel, [clean(i) for i in external_ids])
 
     async def save_cursor(self, channel: str, name: str, value: str) -> None:
-        await self._storage.channel_state.save_cursor(channel, name, value)
+        await self._storage.channel_state.save_cursor(channel, name, clean(value))
 
     async def sent_parts(self, message_id: int) -> list[str]:
         return await self._storage.channel_state.sent_parts(message_id)
@@ -213,11 +216,11 @@ class Hub:
         log.info("hub: %s chat %s moved to %s (%d conversations follow it)", channel, old_chat_id, new_chat_id, moved)
 
     async def set_opted_out(self, address: Address, opted_out: bool) -> bool:
-        return await self._storage.channel_state.set_opted_out(address, opted_out)
+        return await self._storage.channel_state.set_opted_out(clean_address(address), opted_out)
 
     async def delivery_status(self, channel: str, external_id: str, status: str, rank: int, *,
                               unreachable: str | None = None) -> bool:
-        return await self._storage.channel_state.delivery_status(channel, external_id, status, rank,
+        return await self._storage.channel_state.delivery_status(channel, clean(external_id), status, rank,
                                                                  unreachable=unreachable)
 
     # -- other processes -------------------------------------------------------------------

@@ -8,8 +8,14 @@ channel; an IP address only where the IP is the customer's own (the widget, an A
 token) — never for a platform's servers (Slack, Telegram, Twilio) or a company's backend
 calling with the API token, which speak for many customers from one address.
 
-A limiter that cannot reach Redis lets messages through (and says so in the log): losing the
-limit for a while is better than refusing every customer.
+A limiter that cannot reach Redis lets messages through (and says so in the log, once): losing
+the limit for a while is better than refusing every customer. Nor may Redis hold a message up:
+each call gives up after `REDIS_TIMEOUT_S`, and after a failure Redis is left alone for
+`REDIS_PAUSE_S` (messages pass unlimited meanwhile), then one message tries it again — a
+circuit breaker, so a Redis that accepts connections and never answers costs one message half
+a second every 30 s instead of every message redis-py's 5 s. (Written here in a few lines:
+`circuitbreaker` 2.1 lets every caller through once the pause is over, each then waiting out
+a hung Redis, and keeps every breaker in a process-wide registry.)
 """
 
 from __future__ import annotations
@@ -17,6 +23,10 @@ from __future__ import annotations
 import logging
 import math
 import time
+from collections.abc import Awaitable, Callable
+from functools import partial
+from time import monotonic
+from typing import TypeVar
 
 from limits import RateLimitItem, parse_many
 from limits.aio.storage import MemoryStorage, RedisStorage, Storage
@@ -27,8 +37,18 @@ from core.metrics import Rejection, rejected
 
 log = logging.getLogger(__name__)
 
+T = TypeVar("T")
 
 ADMITTED = Admission(True)
+REDIS_TIMEOUT_S = 0.5
+"""Connecting to Redis, and each answer, may take this long before Redis counts as failing.
+Measured here: a hit takes 0.08 ms alone (p99 1.8 ms), and 92 ms at most for 100 messages at
+once on a busy 2-core machine (the client's own queue); five times that still keeps a hung
+Redis well inside Slack's 3-second wait for an event's acknowledgement."""
+REDIS_PAUSE_S = 30.0
+"""After a failure, how long messages pass unlimited before Redis is tried again. A restarted
+Redis is back within seconds; the limits are per minute, so half a minute unlimited lets at
+most half a minute's flood through."""
 
 
 class RateLimits:
@@ -38,10 +58,13 @@ class RateLimits:
         self._per_contact = parse_many(per_contact) if per_contact else []
         self._per_ip = parse_many(per_ip) if per_ip else []
         self._sessions_per_ip = parse_many(sessions_per_ip) if sessions_per_ip else []
-        self._storage: Storage = (RedisStorage(f"async+{redis_url}", implementation="redispy") if redis_url
-                                  else MemoryStorage())
+        self._storage: Storage = (
+            RedisStorage(f"async+{redis_url}", implementation="redispy", socket_timeout=REDIS_TIMEOUT_S,
+                         socket_connect_timeout=REDIS_TIMEOUT_S) if redis_url else MemoryStorage())
         self._limiter = MovingWindowRateLimiter(self._storage)
         self._storage_failing = False
+        self._paused_until = 0.0
+        self._probing = False
         self._refusing: set[tuple[str, ...]] = set()
 
     async def admit(self, *, channel: str, sender: str | None = None, ip: str | None = None) -> Admission:
@@ -68,22 +91,35 @@ class RateLimits:
         return ADMITTED
 
     async def _hit(self, item: RateLimitItem, key: tuple[str, ...]) -> bool:
+        allowed = await self._counted(partial(self._limiter.hit, item, *key))
+        return True if allowed is None else allowed
+
+    async def _retry_after(self, item: RateLimitItem, key: tuple[str, ...]) -> int:
+        stats = await self._counted(partial(self._limiter.get_window_stats, item, *key))
+        if stats is None:
+            return item.get_expiry()
+        return max(1, math.ceil(stats.reset_time - time.time()))
+
+    async def _counted(self, call: Callable[[], Awaitable[T]]) -> T | None:
+        """`call()` on the counter store; None when it failed, or was not made because the
+        store failed within `REDIS_PAUSE_S` (or another message is trying it again just now)."""
+        if self._probing or monotonic() < self._paused_until:
+            return None
+        probe = self._storage_failing  # after a pause, one message at a time tries the store again
+        self._probing = probe
         try:
-            allowed = await self._limiter.hit(item, *key)
-        except Exception as exc:  # noqa: BLE001 — Redis down or unreachable: fail open
+            result = await call()
+        except Exception as exc:  # noqa: BLE001 — Redis down, hung or unreachable: fail open
+            self._paused_until = monotonic() + REDIS_PAUSE_S
             if not self._storage_failing:
-                log.warning("rate limits: the counter store fails (%s: %s); letting messages through",
-                            type(exc).__name__, exc)
+                log.warning("rate limits: the counter store fails (%s: %s); letting messages through unlimited, "
+                            "trying it again every %.0f s", type(exc).__name__, exc, REDIS_PAUSE_S)
             self._storage_failing = True
-            return True
+            return None
+        finally:
+            if probe:
+                self._probing = False
         if self._storage_failing:
             log.info("rate limits: the counter store answers again")
             self._storage_failing = False
-        return allowed
-
-    async def _retry_after(self, item: RateLimitItem, key: tuple[str, ...]) -> int:
-        try:
-            stats = await self._limiter.get_window_stats(item, *key)
-        except Exception:  # noqa: BLE001 — the hit just worked; a failing read here is rare
-            return item.get_expiry()
-        return max(1, math.ceil(stats.reset_time - time.time()))
+        return result

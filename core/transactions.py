@@ -15,7 +15,11 @@ The store's transactions are plain synchronous SQLAlchemy functions of a `Sessio
 
 A database that cannot take the transaction (locked by another process past the busy
 timeout, a full disk, a lost server) raises `StorageUnavailable`, which callers answer with
-"try again shortly" (a 503 with Retry-After on HTTP) rather than an internal error.
+"try again shortly" (a 503 with Retry-After on HTTP) rather than an internal error. So does
+every way of not getting a connection at all: a port nothing listens on (the driver's own
+`ConnectionRefusedError`, not a DBAPIError), a host that does not resolve, a server that
+never answers (`core.db.POSTGRES_CONNECT_TIMEOUT_S`), one that refuses the login, is starting
+up or has no connection slot left (DBAPIErrors of no particular class).
 """
 
 from __future__ import annotations
@@ -58,6 +62,7 @@ def storage_faults() -> Iterator[None]:
     try:
         yield
     except DBAPIError as exc:
+        _without_row_values(exc)
         if not (isinstance(exc, (OperationalError, InterfaceError)) or exc.connection_invalidated):
             raise
         raise StorageUnavailable(f"the database cannot take the transaction: {exc.orig}") from exc
@@ -65,10 +70,23 @@ def storage_faults() -> Iterator[None]:
         raise StorageUnavailable(f"no database connection came free: {exc}") from exc
 
 
+def _without_row_values(exc: DBAPIError) -> None:
+    """The engines hide a failing statement's parameters (`core.db.make_engine`), but
+    PostgreSQL's DETAIL repeats the values a constraint refused ("Key (v)=(…) already exists",
+    "Failing row contains (…)"), and asyncpg prints it with its error, so a logged traceback
+    would show what a customer wrote. Dropped here; the message and the SQL still say what failed."""
+    cause: BaseException | None = exc.orig
+    while cause is not None:
+        if getattr(cause, "detail", None):
+            cause.detail = None  # type: ignore[attr-defined]
+        cause = cause.__cause__
+
+
 class SQLiteThreadTransactions:
     def __init__(self, async_engine: AsyncEngine) -> None:
         url = async_engine.url.set(drivername="sqlite")
-        self._engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_S, "check_same_thread": False})
+        self._engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_S, "check_same_thread": False},
+                                     hide_parameters=True)  # see core.db.make_engine
         sqlite_pragmas(self._engine)
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite")
 
@@ -108,6 +126,7 @@ class AsyncDriverTransactions:
 
     async def _transaction(self, work: Work[T]) -> T:
         async with self._sessionmaker() as session, session.begin():
+            await _connected(session)
             try:
                 return await session.run_sync(work)
             except DBAPIError as exc:
@@ -117,6 +136,16 @@ class AsyncDriverTransactions:
 
     async def close(self) -> None:
         return None
+
+
+async def _connected(session: AsyncSession) -> None:
+    """Take the transaction's connection before its work runs: a failure here, whatever the
+    driver raises, means the database is out of reach and nothing of the work was written."""
+    try:
+        await session.connection()
+    except (DBAPIError, OSError, TimeoutError) as exc:
+        reason = exc.orig if isinstance(exc, DBAPIError) else f"{type(exc).__name__}: {exc}"
+        raise StorageUnavailable(f"cannot connect to the database: {reason}") from exc
 
 
 def transactions_for(engine: AsyncEngine, sessionmaker: async_sessionmaker[AsyncSession]) -> Transactions:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import sqlite3
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
@@ -229,6 +230,28 @@ async def test_a_visitor_over_the_limit_gets_a_polite_line_and_their_text_back(l
     await expect(page.get_by_test_id("input")).to_have_value("how do I export my data?")
     await expect(page.locator(".pending")).to_have_count(0)
     assert rate_limited("web") - refused_before == 1
+
+
+async def test_a_message_the_hub_could_not_store_is_sent_again_by_the_widget(
+    live_server: Live, page: Any, tmp_path: Path
+) -> None:
+    frames = sent_frames(page)
+    await open_chat(page, live_server.url)
+    other_process = sqlite3.connect(tmp_path / "hub.db", isolation_level=None)
+    other_process.execute("BEGIN IMMEDIATE")  # holds the write lock, as a long CLI job would
+    try:
+        await ask(page, "how do I reset my password?")
+        await expect(page.get_by_test_id("notice")).to_have_text(
+            "We couldn't save your message just now; it will be sent again in a moment.")
+        await expect(page.locator(".pending")).to_have_count(1)  # kept, not given back
+    finally:
+        other_process.execute("ROLLBACK")
+        other_process.close()
+    bot = page.locator('[data-testid="message"][data-author="bot"]')
+    await expect(bot).to_contain_text(re.compile("password", re.I))
+    await expect(page.locator(".pending")).to_have_count(0)
+    sent = [f for f in frames if f.get("type") == "message"]
+    assert len(sent) == 2 and sent[0]["id"] == sent[1]["id"]  # the same message, once stored
 
 
 async def test_a_browser_refused_a_new_session_waits_and_says_so(launch: Launch, browser: Any, page: Any) -> None:

@@ -1,5 +1,7 @@
 """A TCP proxy in front of a test server whose connections a test can cut, as a flaky
-network would: the browser's websocket drops without the server or the page being touched."""
+network would: the browser's websocket drops without the server or the page being touched.
+It can also close its port (a server nothing answers for: connections refused) and open it
+again, or hang (connections accepted, requests read, never answered: a hung server)."""
 
 from __future__ import annotations
 
@@ -15,17 +17,31 @@ class CuttableProxy:
         self._server: asyncio.Server | None = None
         self.url = ""
         """Set by `start`: `http://127.0.0.1:PORT`."""
+        self.port = 0
+        self.hung = False
+        """While set, what clients send is read and dropped, and they are never answered."""
+        self.swallowed = 0
+        """Chunks of client requests dropped while hung."""
 
     async def start(self) -> str:
-        self._server = await asyncio.start_server(self._accept, "127.0.0.1", 0)
-        host, port = self._server.sockets[0].getsockname()[:2]
-        self.url = f"http://{host}:{port}"
+        self._server = await asyncio.start_server(self._accept, "127.0.0.1", self.port)
+        host, self.port = self._server.sockets[0].getsockname()[:2]
+        self.url = f"http://{host}:{self.port}"
         return self.url
 
     def cut(self) -> None:
         """Drop every open connection (new ones still get through)."""
         for writer in list(self._writers):
             writer.transport.abort()
+
+    async def close_port(self) -> None:
+        """Stop listening and drop every connection: connecting is refused until `start` opens
+        the same port again."""
+        if self._server is not None:
+            self._server.close()
+            await self._server.wait_closed()
+            self._server = None
+        self.cut()
 
     async def close(self) -> None:
         self.cut()
@@ -39,7 +55,7 @@ class CuttableProxy:
     async def _accept(self, client_reader: asyncio.StreamReader, client_writer: asyncio.StreamWriter) -> None:
         server_reader, server_writer = await asyncio.open_connection(*self._target)
         self._writers |= {client_writer, server_writer}
-        pipes = [asyncio.create_task(self._pipe(client_reader, server_writer)),
+        pipes = [asyncio.create_task(self._pipe(client_reader, server_writer, upstream=True)),
                  asyncio.create_task(self._pipe(server_reader, client_writer))]
         self._pipes.update(pipes)
         try:
@@ -50,10 +66,12 @@ class CuttableProxy:
                 self._writers.discard(writer)
                 writer.transport.abort()
 
-    @staticmethod
-    async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    async def _pipe(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, *, upstream: bool = False) -> None:
         with contextlib.suppress(ConnectionError, OSError):
             while data := await reader.read(64 * 1024):
+                if upstream and self.hung:
+                    self.swallowed += 1
+                    continue
                 writer.write(data)
                 await writer.drain()
         writer.transport.abort()  # one side gone: the other goes too, as with a dropped line

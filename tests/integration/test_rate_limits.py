@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import logging
 import uuid
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from time import monotonic
 from typing import Any
 
 import pytest
@@ -12,11 +14,13 @@ from aiohttp.test_utils import TestClient
 from pydantic import SecretStr
 from sqlalchemy import func, select
 
+from core import rate_limits
 from core.db import Message
 from core.server import RUNTIME, create_app
 from core.settings import LimitsSettings, Settings, SlackSettings
 from tests.fakes.slack_api import BOT_TOKEN, FakeSlack
 from tests.fakes.slack_events import message_event, signed_headers
+from tests.fakes.tcp_proxy import CuttableProxy
 from tests.integration.trusted import TRUSTED, trusted_api
 from tests.readings import rate_limited
 from tests.settle import settled
@@ -103,3 +107,41 @@ async def test_a_slack_sender_over_the_limit_is_dropped_and_counted_never_limite
         assert stored.scalar_one() == 3
     assert rate_limited("slack") - refused_before == 2
     assert len([r for r in caplog.records if "rate limits" in r.getMessage()]) == 1
+
+
+@pytest.fixture
+async def redis_line() -> AsyncIterator[CuttableProxy]:
+    """The way to the test Redis, which a test can make hang (accept, read, never answer)."""
+    proxy = CuttableProxy("127.0.0.1", 6379)
+    await proxy.start()
+    yield proxy
+    await proxy.close()
+
+
+async def test_a_hung_redis_holds_up_one_message_then_is_left_alone_then_tried_again(
+    aiohttp_client: Callable[..., Any], make_settings: Callable[..., Settings], redis_line: CuttableProxy,
+    caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    caplog.set_level(logging.INFO, logger="core.rate_limits")
+    redis_url = f"redis://127.0.0.1:{redis_line.port}/13"
+    client = await aiohttp_client(create_app(make_settings(
+        redis_url=redis_url, limits=LimitsSettings(per_contact="3/minute", per_ip=""))))
+    contact = f"hung-{uuid.uuid4().hex}"
+    assert (await _post(client, contact)).status == 200  # counted in Redis
+
+    redis_line.hung = True
+    assert (await _post(client, contact)).status == 200  # waited REDIS_TIMEOUT_S, then let through
+    asked = redis_line.swallowed
+    assert asked > 0
+    statuses = [(await _post(client, contact)).status for _ in range(4)]
+    assert statuses == [200] * 4  # unlimited meanwhile (4 more would be over 3/minute)
+    assert redis_line.swallowed == asked  # and Redis was not asked again: no wait for any of them
+    failing = [r for r in caplog.records if "counter store fails" in r.getMessage()]
+    assert len(failing) == 1 and failing[0].levelno == logging.WARNING
+
+    redis_line.hung = False
+    later = monotonic() + rate_limits.REDIS_PAUSE_S + 1
+    monkeypatch.setattr(rate_limits, "monotonic", lambda: later)  # the pause is over
+    statuses = [(await _post(client, contact)).status for _ in range(3)]
+    assert statuses == [200, 200, 429]  # counted in Redis again: one earlier, two now, then over
+    assert any("answers again" in r.getMessage() for r in caplog.records)

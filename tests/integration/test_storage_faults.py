@@ -1,29 +1,35 @@
 """The database stops taking writes — another process holds SQLite's lock, the disk fills
-up — and the hub says "try again" (503 + Retry-After), reports not ready, and recovers by
-itself when the fault goes away."""
+up, PostgreSQL cannot be reached — and the hub says "try again" (503 + Retry-After), reports
+not ready, and recovers by itself when the fault goes away. (Each channel's answer to such a
+fault: test_channel_storage_faults.)"""
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
+import socket
 import sqlite3
 import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestClient
 from sqlalchemy import text
+from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
 from core import db
 from core.channel import StorageUnavailable
 from core.server import create_app
 from core.settings import Settings
-from core.transactions import transactions_for
+from core.transactions import Transactions, transactions_for
+from tests.fakes.tcp_proxy import CuttableProxy
 from tests.postgres import own_postgres_database, postgres_url, query
 
 QUESTION = {"contact": "dana", "text": "How do I reset my password?"}
@@ -199,3 +205,54 @@ async def test_connections_the_server_closed_are_not_handed_out(
     finally:
         await engine.dispose()
     assert "running the transaction again" not in caplog.text
+
+
+def _closed_port() -> int:
+    """A port nothing listens on."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.mark.parametrize("way", ["a closed port", "a server that never answers", "an unknown role",
+                                 "a missing database"])
+async def test_every_way_of_not_reaching_postgres_is_unavailable(way: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Not a 500, and not a Telegram update acknowledged unstored: "try again shortly"."""
+    server = make_url(postgres_url("the unreachable-server tests"))
+    silent = CuttableProxy(server.host or "127.0.0.1", server.port or 5432)  # accepts, never answers
+    silent.hung = True
+    await silent.start()
+    monkeypatch.setattr(db, "POSTGRES_CONNECT_TIMEOUT_S", 0.5)
+    url = {"a closed port": server.set(port=_closed_port()),
+           "a server that never answers": server.set(port=silent.port),
+           "an unknown role": server.set(username="nobody_here"),
+           "a missing database": server.set(database="no_such_database")}[way]
+    engine = db.make_engine(url.render_as_string(hide_password=False))
+    transactions = transactions_for(engine, db.make_sessionmaker(engine))
+    try:
+        with pytest.raises(StorageUnavailable, match="cannot connect to the database"):
+            await transactions.run(_select_one)
+    finally:
+        await engine.dispose()
+        await silent.close()
+
+
+def _insert_twice(secret: str, session: Session) -> None:
+    session.execute(text("CREATE TABLE IF NOT EXISTS probe_secret (v TEXT UNIQUE)"))
+    for _ in range(2):
+        session.execute(text("INSERT INTO probe_secret (v) VALUES (:v)"), {"v": secret})
+
+
+async def test_a_failing_statement_logs_its_sql_but_never_its_parameters(
+    transactions: Transactions, caplog: pytest.LogCaptureFixture
+) -> None:
+    """What a customer wrote (or a file's bytes) never reaches the log through an error."""
+    secret = "my card number is 4111 1111 1111 1111"
+    try:
+        await transactions.run(partial(_insert_twice, secret))
+    except Exception:
+        logging.getLogger("core.hub").exception("hub: answering message 1 failed")
+    (error,) = [r for r in caplog.records if r.levelno == logging.ERROR]
+    logged = caplog.text
+    assert "INSERT INTO probe_secret" in logged and "parameters hidden" in logged
+    assert "4111" not in logged and error.exc_info is not None

@@ -34,6 +34,8 @@ function onFrame(event) {
     onFeedback(f);
   } else if (f.type === "slow_down") {
     onSlowDown(f);
+  } else if (f.type === "try_again") {
+    onTryAgain(f);
   } else if (f.type === "error") {
     onError(f);
   } // "done": the stored message follows and replaces the draft

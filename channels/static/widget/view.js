@@ -432,6 +432,18 @@ function onSlowDown(f) {
   systemNote("You're sending messages faster than we can answer. Please wait " + wait + ", then send it again.");
 }
 
+// The hub could not store the message just now: it stays pending and goes again after the wait.
+function onTryAgain(f) {
+  var mine = pending.get(f.client_id);
+  if (!mine) return;
+  if (!mine.retrying) systemNote("We couldn't save your message just now; it will be sent again in a moment.");
+  mine.retrying = true;
+  clearTimeout(mine.retryTimer);
+  mine.retryTimer = setTimeout(function () {
+    if (pending.get(f.client_id) === mine) transmit(f.client_id, mine);
+  }, Math.max(1, f.retry_after || 5) * 1000);
+}
+
 function onError(f) {
   systemNote("Sorry, something went wrong: " + f.reason);
 }

@@ -371,8 +371,7 @@ async def test_duplicate_client_id_reaches_the_hub_with_the_same_external_id(
         ('{"type": "hello", "token": null, "after": 0}', "hello was already sent"),
         # deep enough to overflow the JSON parser, yet under the socket's frame size limit
         ("[" * 30000 + "]" * 30000, "frame nested too deeply"),
-        ('{"type": "message", "id": "c", "text": "nul\\u0000byte"}', "text holds control characters or invalid unicode"),
-        ('{"type": "message", "id": "c", "text": "lone \\ud800"}', "text holds control characters or invalid unicode"),
+        ('{"type": "message", "id": "c", "text": "bell\\u0007here"}', "text holds control characters or invalid unicode"),
     ],
     ids=lambda value: value[:60] if isinstance(value, str) else None,
 )
