@@ -9,6 +9,8 @@ import binascii
 from collections.abc import Callable, Sized
 from typing import Any, TypeVar
 
+from pydantic import AfterValidator
+
 from core.messages import Attachment
 
 MAX_MESSAGE_ID = 2**31 - 1  # message ids are 32-bit integers on PostgreSQL
@@ -87,3 +89,16 @@ def plain_text(value: str, *, multiline: bool = False) -> bool:
     if multiline:
         return not any(ord(c) < 32 and c not in "\n\t\r\x00" for c in value)
     return storable(value) and not any(ord(c) < 32 for c in value)
+
+
+def at_most(characters: int) -> AfterValidator:
+    """A length bound for a pydantic string field, checked in Python: pydantic's own
+    (`StringConstraints`) cannot read a string holding a lone surrogate, which the hub cleans
+    (`core.clean_text`) rather than refuses."""
+
+    def bounded(value: str) -> str:
+        if len(value) > characters:
+            raise ValueError(f"is longer than {characters} characters")
+        return value
+
+    return AfterValidator(bounded)

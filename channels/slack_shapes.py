@@ -2,9 +2,11 @@
 
 A signed request is Slack's, but its fields are read without checking their types (Bolt's
 `body.get("event", {}).get("type")`, our `event["user"]`), and what is stored must fit the
-database (no NUL, which PostgreSQL refuses; ids within their columns): a body that does not
+database (ids within their columns): a body that does not
 (from a bug, or from someone holding the signing secret) would end in a 500. Checked here
-once, after the signature and before Bolt, it gets a 400 naming the field instead. Fields
+once, after the signature and before Bolt, it gets a 400 naming the field instead. A NUL or a
+lone surrogate in what is stored is no reason to refuse: the hub cleans such text where it
+enters (`core.clean_text`). Fields
 that are absent stay absent, and fields nobody reads may hold anything, so payloads of other
 kinds and Slack's future fields pass through.
 """
@@ -13,19 +15,13 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from channels.payloads import storable
-
-
-def _stored(value: str) -> str:
-    if not storable(value):
-        raise ValueError("holds a NUL character or broken UTF-16")
-    return value
+from channels.payloads import at_most
 
 
-_Text = Annotated[str, AfterValidator(_stored)]
-_Id = Annotated[str, StringConstraints(max_length=255), AfterValidator(_stored)]
+
+_Id = Annotated[str, at_most(255)]
 
 
 class _Shape(BaseModel):
@@ -94,7 +90,7 @@ class _Envelope(_Shape):
 class _SharedFile(_Shape):
     id: _Id | None = None
     name: _Id | None = None
-    mimetype: Annotated[_Id, StringConstraints(max_length=120)] | None = None
+    mimetype: Annotated[_Id, at_most(120)] | None = None
     url_private: str | None = None
     url_private_download: str | None = None
 
@@ -108,7 +104,7 @@ class _Message(_Event):
     channel_type: str | None = None
     ts: _Id | None = None
     thread_ts: _Id | None = None
-    text: _Text | None = None
+    text: str | None = None
     files: list[_SharedFile] | None = None
 
 

@@ -38,7 +38,6 @@ from twilio.rest import Client
 from twilio.twiml.messaging_response import MessagingResponse
 
 from channels.downloads import capped_file
-from channels.payloads import storable
 from channels.sms_format import sms_body
 from channels.webhook_bodies import read_at_most
 from core.channel import Capabilities, CheckFailed, DeliveryError, HubPort, StorageUnavailable
@@ -366,11 +365,10 @@ async def _form(request: web.Request) -> MultiDict[str] | web.Response:
 
 
 def _unstorable(form: MultiDict[str]) -> str | None:
-    """Why a signed form's fields could not be stored as they are (a NUL character, or an id
-    or media type longer than Twilio's and than its column); None when they can."""
+    """Why a signed form's fields could not be stored as they are (an id or media type longer
+    than Twilio's and than its column); None when they can. A NUL is no reason: the hub cleans
+    such text where it enters (`core.clean_text`)."""
     for name, value in form.items():
-        if not storable(value):
-            return f"{name} holds a NUL character"
         too_long = (len(value) > MAX_ID_CHARS if name in _ID_FIELDS
                     else len(value) > 120 if name.startswith("MediaContentType") else False)
         if too_long:

@@ -3,9 +3,9 @@
 python-telegram-bot builds an `Update` from whatever JSON it is given without checking types
 (a `text` that is an object stays one), and the secret token only says the body came from
 someone who holds it. An update whose fields have other types or sizes than the Bot API's
-would fail while it is routed or stored (a NUL, which PostgreSQL refuses; a 300-digit chat
-id), or be stored with a chat id no reply can reach; checked here before `Update.de_json`, it
-is dropped as "not an update" instead. Fields that are absent stay absent, and fields nobody
+would fail while it is routed or stored (a 300-digit chat id), or be stored with a chat id no reply can reach; checked here before `Update.de_json`, it
+is dropped as "not an update" instead. A NUL or a lone surrogate in a text is no reason to
+drop it: the hub cleans such text where it enters (`core.clean_text`). Fields that are absent stay absent, and fields nobody
 reads may hold anything.
 """
 
@@ -13,21 +13,15 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from channels.payloads import storable
+from channels.payloads import at_most
 
-
-def _stored(value: str) -> str:
-    if not storable(value):
-        raise ValueError("holds a NUL character or broken UTF-16")
-    return value
 
 
 _Int = Annotated[int, Field(ge=-(2**63), lt=2**63)]
 """Telegram's ids and counts are 64-bit at most."""
-_Text = Annotated[str, AfterValidator(_stored)]
-_Name = Annotated[str, StringConstraints(max_length=64), AfterValidator(_stored)]
+_Name = Annotated[str, at_most(64)]
 """Names and usernames: Telegram's limit is 64 characters."""
 
 
@@ -59,8 +53,8 @@ class _Entity(_Shape):
 class _File(_Shape):
     file_id: str
     file_unique_id: str | None = None
-    file_name: Annotated[_Text, StringConstraints(max_length=255)] | None = None
-    mime_type: Annotated[_Text, StringConstraints(max_length=120)] | None = None
+    file_name: Annotated[str, at_most(255)] | None = None
+    mime_type: Annotated[str, at_most(120)] | None = None
     file_size: _Int | None = None
 
 
@@ -70,7 +64,7 @@ class _PhotoSize(_File):
 
 
 class _Contact(_Shape):
-    phone_number: Annotated[str, StringConstraints(max_length=32)]
+    phone_number: Annotated[str, at_most(32)]
     user_id: _Int | None = None
 
 
@@ -79,8 +73,8 @@ class _Message(_Shape):
     date: _Int
     chat: _Chat
     sender: _User | None = Field(None, alias="from")
-    text: _Text | None = None
-    caption: _Text | None = None
+    text: str | None = None
+    caption: str | None = None
     entities: list[_Entity] | None = None
     caption_entities: list[_Entity] | None = None
     reply_to_message: _Message | None = None
