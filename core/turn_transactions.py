@@ -91,8 +91,8 @@ class TurnTransactions:
 
 # Prebuilt statements on the hot path (see core.inbox). A turn reads in three statements
 # (the message with its conversation, the history, the facts; the files only when it has
-# some) and writes in three (the message answered with its signals, the conversation touched
-# and locked, the reply): each statement is a round trip on PostgreSQL and a slice of the
+# some) and writes in three (the conversation touched and locked, the message answered with
+# its signals, the reply): each statement is a round trip on PostgreSQL and a slice of the
 # event loop's CPU through the async driver.
 _MARK_ANSWERED = (
     update(Message)
@@ -200,6 +200,9 @@ def _past_message(row: Any) -> PastMessage:
 def _finish(session: Session, *, pending: PendingMessage, result: TurnResult, push: bool) -> FinishedTurn | None:
     """Write a turn's outcome; None when the message was already answered (by another worker)."""
     connection = session.connection()
+    # The conversation first, then its message: storing a message (a redelivery of this one,
+    # in another process) locks them in that order, and the opposite order deadlocked.
+    conversation = connection.execute(_TOUCH, {"conversation_id": pending.conversation_id, "now": utcnow()}).one()
     mark, values = _MARK_ANSWERED, dict[str, Any](message_id=pending.id)
     if (signals := result.signals) is not None:
         mark = _MARK_ANSWERED_WITH_SIGNALS
@@ -210,7 +213,6 @@ def _finish(session: Session, *, pending: PendingMessage, result: TurnResult, pu
         session.execute(
             update(AttachmentRow).where(AttachmentRow.id == row_id).values(text=read.text, problem=read.problem, data=None)
         )
-    conversation = connection.execute(_TOUCH, {"conversation_id": pending.conversation_id, "now": utcnow()}).one()
     if result.facts:
         writer = connection.execute(_WRITER_OF, {"message_id": pending.id}).scalar_one()
         _remember(session, contact_id=writer, facts=result.facts, message_id=pending.id)

@@ -7,11 +7,12 @@ from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select, text
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Session
 
 from core.db import Conversation, Message, OutboxItem
-from core.inbox import _insert
+from core.inbox import PendingMessage, _insert
 from core.messages import Address, Author, InboundMessage, Reply
 from core.storage import Storage
 from core.turn_transactions import TurnResult
@@ -145,3 +146,29 @@ async def test_a_message_stored_while_an_older_one_is_being_stored_waits_for_it(
     assert receipt.conversation_id == older.conversation_id == earlier.conversation_id
     assert receipt.message_id > older.message_id
     assert not first_in_line
+
+
+async def test_a_redelivery_while_its_answer_is_written_is_a_duplicate_not_a_deadlock(
+    storage: Storage, engine: AsyncEngine,
+) -> None:
+    """A platform sends a message again while another process writes its answer. The redelivery
+    locks the conversation (messages into one are stored one at a time), then inserts the
+    message again; the answer's transaction takes the conversation before the message, so the
+    redelivery is told at once that the message exists and the answer is written after it."""
+    if engine.dialect.name != "postgresql":
+        pytest.skip("only processes sharing a PostgreSQL database store and answer one conversation at once")
+    receipt, _ = await storage.inbox.save_in_line(inbound("r1"), lease=LEASE)
+    pending = PendingMessage(receipt.message_id, receipt.conversation_id, "hello?", Address("api", "alice"))
+    async with engine.connect() as redelivery:
+        await redelivery.begin()
+        await redelivery.execute(text("SELECT id FROM conversations WHERE id = :id FOR UPDATE"),
+                                 {"id": receipt.conversation_id})
+        answering = asyncio.create_task(
+            storage.turns.finish(pending, TurnResult(signals=None, reply=Reply("answer")), push=False))
+        await until(lambda: answering.done() or _waiting_for_a_lock(engine), what="the answer written or waiting")
+        with pytest.raises(IntegrityError):
+            await redelivery.run_sync(
+                lambda connection: _insert(Session(bind=connection), message=inbound("r1"), lease=LEASE, ask_earlier=True))
+        await redelivery.rollback()
+    finished = await answering
+    assert finished is not None and finished.reply is not None and finished.reply.text == "answer"
