@@ -52,6 +52,8 @@ from typing import Any, Protocol, TypeVar
 
 import aioimaplib
 
+from core.channel import StorageUnavailable
+
 log = logging.getLogger(__name__)
 
 SECURITY_MODES = ("tls", "starttls", "none")
@@ -364,6 +366,9 @@ class ImapPoller:
     async def _delivered(self, raw: bytes, uid: int) -> bool:
         try:
             await self._deliver(raw)
+        except StorageUnavailable as exc:  # no bug of ours: a line, not a traceback
+            log.warning("%s: UID %d could not be stored (%s); it is offered again next pass", self._where, uid, exc)
+            return False
         except Exception:
             log.exception("%s: delivering UID %d failed; it is offered again next pass", self._where, uid)
             return False

@@ -525,8 +525,11 @@ class TelegramChannel:
                                                 message_thread_id=int(address.thread_id) if address.thread_id else None)
             except TelegramError:
                 return  # only a courtesy
-            if await hub.wait_for_reply(message_id, timeout=TYPING_EVERY_S) is not None or await hub.answered(message_id):
-                return
+            try:
+                if await hub.wait_for_reply(message_id, timeout=TYPING_EVERY_S) is not None or await hub.answered(message_id):
+                    return
+            except StorageUnavailable:
+                return  # only a courtesy: the answer arrives whenever the database does
 
     def _in_background(self, work: Any, name: str) -> None:
         task = asyncio.create_task(work, name=name)

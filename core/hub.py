@@ -28,6 +28,7 @@ from core.channel import (
     FeedbackResult,
     LiveChannel,
     Receipt,
+    StorageUnavailable,
     StreamingChannel,
 )
 from core.inbox import PendingMessage
@@ -308,14 +309,27 @@ class Hub:
             await self._sync_desk()
 
     async def _sweep_forever(self) -> None:
+        """Sweep every `outbox.poll_interval_s`. A database out of reach is said once, and
+        once more when it answers again: a traceback on every pass would bury the log."""
+        failed = 0
         while True:
             await asyncio.sleep(self._settings.outbox.poll_interval_s)
             try:
                 await self._sweep()
             except asyncio.CancelledError:
                 raise
+            except StorageUnavailable as exc:
+                if not failed:
+                    log.warning("hub: the sweep cannot reach the database (%s); trying again every %g s",
+                                exc, self._settings.outbox.poll_interval_s)
+                failed += 1
+                continue
             except Exception:
                 log.exception("hub: sweep failed; trying again")
+                continue
+            if failed:
+                log.info("hub: the database answers the sweep again (after %d failed passes)", failed)
+                failed = 0
 
     # -- answering -----------------------------------------------------------------------
 

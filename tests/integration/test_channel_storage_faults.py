@@ -368,3 +368,30 @@ async def test_an_imap_mail_stays_unread_until_it_is_stored(
 
 async def _seen(dovecot: Dovecot, uid: int) -> bool:
     return "\\Seen" in await dovecot.flags(uid)
+
+
+# -- the log ---------------------------------------------------------------------------------
+
+
+async def test_a_database_out_of_reach_is_said_once_by_the_sweep_and_its_return_once(
+    aiohttp_client: Callable[..., Any], make_settings: Callable[..., Settings], fault: DatabaseFault,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The sweep runs every `outbox.poll_interval_s` (0.2 s here): while PostgreSQL is out of
+    reach it warns once, not a traceback each pass, and says when the database answers again."""
+    if isinstance(fault, SQLiteLocked):
+        pytest.skip("a locked SQLite still answers the sweep's reads")
+    await hub(aiohttp_client, make_settings(database_url=fault.url, outbox=FAST_OUTBOX))
+    caplog.set_level(logging.INFO, logger="core.hub")
+
+    def said(words: str) -> list[logging.LogRecord]:
+        return [r for r in caplog.records if r.name == "core.hub" and words in r.getMessage()]
+
+    await fault.begin()
+    try:
+        await until(lambda: said("cannot reach the database"), what="the sweep's warning")
+    finally:
+        await fault.end()
+    await until(lambda: said("answers the sweep again"), what="the sweep's all-clear")
+    assert len(said("cannot reach the database")) == 1
+    assert [r.getMessage() for r in caplog.records if r.name == "core.hub" and r.levelno >= logging.ERROR] == []
