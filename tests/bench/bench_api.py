@@ -14,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -31,16 +30,11 @@ from aiohttp import web
 from knowledge.embedder import Embedder
 from knowledge.settings import KnowledgeSettings
 from tests.bench.bench_retrieval import percentile
+from tests.ports import free_port
 
 CONCURRENCY = 50
 ROUNDS = 3
 TARGET_CHUNKS = 2000
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def write_corpus(threads: Sequence[dict[str, Any]], directory: Path) -> None:

@@ -83,8 +83,9 @@ from knowledge.base import QUERY_SUB_BATCH
 from knowledge.embedder import Embedder
 from knowledge.settings import KnowledgeSettings
 from knowledge.tables import Base as KnowledgeBase
-from tests.bench.bench_api import free_port, wait_ready
+from tests.bench.bench_api import wait_ready
 from tests.conftest import POSTGRES_ENV
+from tests.ports import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 KNOWLEDGE = ROOT / "config" / "knowledge"

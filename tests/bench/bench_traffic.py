@@ -46,9 +46,10 @@ from typing import Any
 import aiohttp
 import psutil
 
-from tests.bench.bench_api import batch_encode_rate, free_port, wait_ready, write_corpus
+from tests.bench.bench_api import batch_encode_rate, wait_ready, write_corpus
 from tests.bench.bench_retrieval import percentile
 from tests.conftest import POSTGRES_ENV
+from tests.ports import free_port
 
 CLIENTS = 50
 TURNS = 4

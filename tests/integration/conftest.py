@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import pytest
@@ -10,7 +10,9 @@ from aiohttp.test_utils import TestClient
 
 from core.server import create_app
 from core.settings import Settings
+from tests.fakes.smtp_relay import SmtpRelay
 from tests.integration.trusted import TRUSTED, trusted_api
+from tests.ports import free_port
 
 
 @pytest.fixture
@@ -23,3 +25,16 @@ async def trusted_client(aiohttp_client: Callable[..., Any], make_settings: Call
     """The app with `api.token` set, called with it."""
     app = create_app(make_settings(api=trusted_api()))
     return await aiohttp_client(app, headers=TRUSTED)  # type: ignore[no-any-return]
+
+
+@pytest.fixture
+async def relay() -> AsyncIterator[SmtpRelay]:
+    """A mail server the hub's replies go to (`relay.wait_for` returns what it received)."""
+    async with SmtpRelay() as server:
+        yield server
+
+
+@pytest.fixture
+def smtp_port() -> int:
+    """Where the hub's SMTP listener takes mail."""
+    return free_port()

@@ -8,7 +8,6 @@ import asyncio
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -23,6 +22,7 @@ import aiohttp
 from tests.conftest import SAMPLE_KNOWLEDGE
 from tests.fakes.slack_api import BOT_TOKEN, FakeSlack, RecordedCall
 from tests.integration.staff_desk_steps import SLACK_SECRET, STAFF
+from tests.ports import free_port
 
 SUPPORTHUB = str(Path(sys.executable).parent / "supporthub")
 API_TOKEN = "scale-out-api-token"
@@ -60,12 +60,6 @@ class ThreadedSlack:
         return [c for c in list(self.fake.requests) if c.method == "chat.postMessage"
                 and c.body.get("thread_ts") == thread_ts and str(c.body.get("text", "")).startswith(text_start)]
 
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 class HubProcess:

@@ -5,10 +5,8 @@ unread), acknowledges nothing it did not store, and takes the message when it co
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
-import socket
 import sqlite3
 import uuid
 from collections.abc import AsyncIterator, Callable
@@ -291,17 +289,6 @@ async def test_an_sms_gets_503_and_twilios_retry_is_answered_once(
     assert await customer_texts(client) == [QUESTION]
 
 
-@pytest.fixture
-async def relay() -> AsyncIterator[SmtpRelay]:
-    async with SmtpRelay() as server:
-        yield server
-
-
-@pytest.fixture
-def smtp_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def question_mail() -> EmailMessage:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import pytest
@@ -143,11 +143,6 @@ async def test_slack_shows_the_price_row_in_a_code_block(slack_client: TestClien
     assert columns_line_up(lines) and labelled(lines, "Business "), text
     assert not labelled(lines, "Starter")
 
-
-@pytest.fixture
-async def relay() -> AsyncIterator[SmtpRelay]:
-    async with SmtpRelay() as server:
-        yield server
 
 
 async def test_email_shows_the_price_row_as_aligned_text_and_an_html_table(

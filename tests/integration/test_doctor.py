@@ -24,6 +24,7 @@ from tests.fakes.smtp_relay import SmtpRelay
 from tests.fakes.telegram_api import BOT_TOKEN as TELEGRAM_TOKEN
 from tests.fakes.telegram_api import BOT_USERNAME, FakeBotApi
 from tests.fakes.twilio_api import ACCOUNT_NAME, ACCOUNT_SID, AUTH_TOKEN, HUB_NUMBER, FakeTwilio
+from tests.ports import free_port
 
 SUPPORTHUB = str(Path(sys.executable).parent / "supporthub")
 SIGNING_SECRET = "slack-signing-secret-for-doctor"
@@ -63,11 +64,6 @@ async def doctor(env: dict[str, str], *args: str) -> Report:
     assert process.returncode is not None
     return Report(process.returncode, lines, summary, out + err)
 
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @pytest.fixture

@@ -5,9 +5,8 @@ would receive them."""
 from __future__ import annotations
 
 import asyncio
-import socket
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from email.message import EmailMessage
 from email.utils import make_msgid
 from pathlib import Path
@@ -27,6 +26,7 @@ from tests.fakes.smtp_relay import SmtpRelay
 from tests.integration.app_db import count
 from tests.integration.staff_desk_steps import desk_settings, staff_replies
 from tests.settle import settled, until
+from tests.ports import free_port
 
 SUPPORT = "support@example.com"
 CUSTOMER = "ana@customer.example"
@@ -34,16 +34,6 @@ FIXTURES = Path("tests/fixtures/email")
 REDIS_URL = "redis://127.0.0.1:6379/13"
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-@pytest.fixture
-async def relay() -> AsyncIterator[SmtpRelay]:
-    async with SmtpRelay() as server:
-        yield server
 
 
 @pytest.fixture

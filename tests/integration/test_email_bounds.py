@@ -31,7 +31,6 @@ from tests.integration.test_email import (  # noqa: F401 — fixtures
     mail,
     mailbox_watched,
     port,
-    relay,
     settings_for,
 )
 from tests.settle import settled, until

@@ -16,7 +16,7 @@ from aiohttp.test_utils import TestClient
 from core.server import RUNTIME, create_app
 from core.settings import EmailSettings, Settings
 from tests.fakes.smtp_relay import RelayedMessage, SmtpRelay
-from tests.integration.test_email import SUPPORT, deliver, mail, port, relay, settings_for  # noqa: F401 — fixtures
+from tests.integration.test_email import SUPPORT, deliver, mail, port, settings_for  # noqa: F401 — fixtures
 from tests.settle import settled
 
 HOPS = 30

@@ -14,7 +14,7 @@ import json
 import logging
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from email.utils import make_msgid
 from typing import Any
 from urllib.parse import parse_qsl, quote, urlencode
@@ -36,7 +36,6 @@ from tests.fakes.smtp_relay import SmtpRelay
 from tests.fakes.telegram_api import FakeBotApi
 from tests.fakes.telegram_updates import group_message, private_message
 from tests.fakes.twilio_api import ACCOUNT_SID, AUTH_TOKEN, HUB_NUMBER, FakeTwilio, incoming_sms, signed_form, status_callback
-from tests.integration.test_email import free_port
 from tests.integration.test_request_guards import answer_to
 from tests.integration.test_telegram import SECRET as TELEGRAM_SECRET
 from tests.integration.test_telegram import ready, telegram_settings
@@ -80,16 +79,6 @@ bodies = st.one_of(
 ).map(str.encode) | st.binary(max_size=300)
 
 
-@pytest.fixture
-async def relay() -> AsyncIterator[SmtpRelay]:
-    async with SmtpRelay() as server:
-        yield server
-
-
-@pytest.fixture
-def smtp_port() -> int:
-    """Where the hub's SMTP listener takes mail."""
-    return free_port()
 
 
 @pytest.fixture

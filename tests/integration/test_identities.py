@@ -12,16 +12,23 @@ from aiohttp.test_utils import TestClient
 from pydantic import SecretStr
 
 from core.server import create_app
-from core.settings import EmailSettings, Settings, SlackSettings
+from core.settings import EmailSettings, OutboxSettings, Settings, SlackSettings
 from tests.fakes.slack_api import BOT_TOKEN, BOT_USER_ID, FakeSlack
 from tests.fakes.slack_events import app_mention_event, message_event
 from tests.fakes.smtp_relay import SmtpRelay
 from tests.integration.test_conversations import say
-from tests.integration.test_email import body_text, deliver, mail, port, relay, settings_for  # noqa: F401 — fixtures
+from tests.integration.test_email import body_text, deliver, mail
 from tests.integration.test_slack import CUSTOMER_CHANNEL, SECRET, post_event, posted
 from tests.integration.trusted import TRUSTED, trusted_api
 
 VICTORIA = "victoria@shop.example"
+
+
+def with_email(make_settings: Callable[..., Settings], relay: SmtpRelay, port: int, **email: Any) -> Settings:
+    """The app answering mail from its SMTP listener on `port`, and the API with its token."""
+    return make_settings(api=trusted_api(), outbox=OutboxSettings(poll_interval_s=0.2, backoff_base_s=0.2),
+                         email=EmailSettings(address="support@example.com", smtp_host=relay.host, smtp_port=relay.port,
+                                             smtp_security="none", listen_port=port, **email))
 
 
 async def mailed(port: int, relay: SmtpRelay, message: EmailMessage) -> str:
@@ -40,16 +47,16 @@ def from_victorias_address(text: str, *, authentication: str | None = None) -> E
 
 
 async def test_a_forged_from_never_writes_into_a_verified_customers_memory(
-    aiohttp_client: Callable[..., Any], settings_for: Callable[..., Settings], relay: SmtpRelay, port: int
+    aiohttp_client: Callable[..., Any], make_settings: Callable[..., Settings], relay: SmtpRelay, smtp_port: int
 ) -> None:
     """Victoria is verified through the company's backend; Mallory mails as From: victoria@…
     with no authentication. Mallory's facts stay with the mail sender, never reach Victoria,
     and Mallory is told nothing of Victoria's."""
-    client: TestClient = await aiohttp_client(create_app(settings_for(api=trusted_api())), headers=TRUSTED)
+    client: TestClient = await aiohttp_client(create_app(with_email(make_settings, relay, smtp_port)), headers=TRUSTED)
     await say(client, "My name is Victoria Stone and my order number is BD-11111", contact="crm-v", email=VICTORIA)
 
-    await mailed(port, relay, from_victorias_address("My name is Mallory Grey and my order number is BD-66666"))
-    told_mallory = await mailed(port, relay, from_victorias_address("what are my order numbers?"))
+    await mailed(smtp_port, relay, from_victorias_address("My name is Mallory Grey and my order number is BD-66666"))
+    told_mallory = await mailed(smtp_port, relay, from_victorias_address("what are my order numbers?"))
     assert "BD-66666" in told_mallory and "BD-11111" not in told_mallory
 
     victoria = await say(client, "what's my name?", contact="crm-v", email=VICTORIA)
@@ -59,16 +66,15 @@ async def test_a_forged_from_never_writes_into_a_verified_customers_memory(
 
 
 async def test_a_dmarc_passed_sender_is_the_verified_person(
-    aiohttp_client: Callable[..., Any], settings_for: Callable[..., Settings], relay: SmtpRelay, port: int
+    aiohttp_client: Callable[..., Any], make_settings: Callable[..., Settings], relay: SmtpRelay, smtp_port: int
 ) -> None:
     """With `trust_authentication_results`, a mail whose DMARC passed for its From domain meets
     the memory the verified person built on another channel."""
-    email = EmailSettings(address="support@example.com", smtp_host=relay.host, smtp_port=relay.port,
-                          smtp_security="none", listen_port=port, trust_authentication_results=True)
-    client: TestClient = await aiohttp_client(create_app(settings_for(api=trusted_api(), email=email)), headers=TRUSTED)
+    settings = with_email(make_settings, relay, smtp_port, trust_authentication_results=True)
+    client: TestClient = await aiohttp_client(create_app(settings), headers=TRUSTED)
     await say(client, "My order number is BD-11111", contact="crm-v", email=VICTORIA)
     passed = "mx.example.com; dmarc=pass (p=REJECT) header.from=shop.example"
-    told = await mailed(port, relay, from_victorias_address("what are my order numbers?", authentication=passed))
+    told = await mailed(smtp_port, relay, from_victorias_address("what are my order numbers?", authentication=passed))
     assert "BD-11111" in told
 
 

@@ -8,7 +8,6 @@ import asyncio
 import json
 import os
 import re
-import socket
 import sys
 from collections.abc import AsyncIterator, Iterator, Mapping
 from contextlib import asynccontextmanager
@@ -36,17 +35,13 @@ from tests.fakes.twilio_api import (
     signed_form,
 )
 from tests.postgres import own_postgres_database
+from tests.ports import free_port
 
 SUPPORTHUB = str(Path(sys.executable).parent / "supporthub")
 PUBLIC_URL = "https://support.example.com"
 LAWYER = "I will ask my lawyer about this invoice"
 """Escalates by keyword: one line logged while the message is answered, at INFO."""
 
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @dataclass(frozen=True, slots=True)

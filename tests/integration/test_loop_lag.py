@@ -23,7 +23,7 @@ from core.server import create_app
 from core.settings import Settings
 from tests.fakes.smtp_relay import SmtpRelay
 from tests.integration.test_api import ask
-from tests.integration.test_email import body_text, deliver, mail, port, relay, settings_for  # noqa: F401 — fixtures
+from tests.integration.test_email import body_text, deliver, mail, port, settings_for  # noqa: F401 — fixtures
 from tests.loop_lag import loop_watched
 
 MAX_HOLD_S = 0.1

@@ -8,8 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
-import socket
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from email.utils import make_msgid
 from typing import Any
 
@@ -204,17 +203,6 @@ def utf7_mail() -> bytes:
     ).encode("ascii")
 
 
-@pytest.fixture
-async def relay() -> AsyncIterator[SmtpRelay]:
-    async with SmtpRelay() as server:
-        yield server
-
-
-@pytest.fixture
-def smtp_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 async def test_email_through_the_smtp_listener(
