@@ -31,7 +31,7 @@ from channels.payloads import (
     plain_text,
 )
 from channels.webhook_bodies import read_at_most
-from core.channel import Capabilities, FeedbackResult, HubPort
+from core.channel import Capabilities, FeedbackResult, HubPort, IdentityConflict
 from core.messages import (
     Address,
     Attachment,
@@ -279,7 +279,10 @@ class ApiChannel:
             verified_phone=body.phone,
         )
         await self._admit(contact=body.contact)
-        receipt = await self.hub.receive(message)
+        try:
+            receipt = await self.hub.receive(message)
+        except IdentityConflict as conflict:
+            raise _refused(web.HTTPConflict, f"contact {body.contact!r}: {conflict}") from None
         reply = await self.hub.wait_for_reply(receipt.message_id, timeout=REPLY_TIMEOUT_S)
         with_staff = False
         if reply is None and await self.hub.answered(receipt.message_id):

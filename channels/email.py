@@ -267,6 +267,7 @@ class EmailChannel:
             sender_name=mail.sender_name,
             attachments=mail.attachments,
             verified_email=verified,
+            sender_unproven=True,
         ))
         thread = address.thread_id or ""
         await hub.save_cursor(CHANNEL, _key("last", thread), mail.message_id[:255])

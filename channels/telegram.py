@@ -25,7 +25,7 @@ import logging
 import re
 import warnings
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from pathlib import PurePath
 from enum import Enum
@@ -49,7 +49,7 @@ from telegram.warnings import PTBDeprecationWarning
 from channels.telegram_format import telegram_parts
 from channels.telegram_shapes import shape_problem
 from channels.webhook_bodies import read_at_most
-from core.channel import Capabilities, CheckFailed, DeliveryError, HubPort, StorageUnavailable
+from core.channel import Capabilities, CheckFailed, DeliveryError, HubPort, IdentityConflict, StorageUnavailable
 from core.messages import Address, Attachment, InboundMessage, StoredMessage
 from core.metrics import Rejection, rejected
 from core.quoting import literal
@@ -460,7 +460,12 @@ class TelegramChannel:
             sent_at=message.date,
             verified_phone=routed.phone,
         )
-        receipt = await hub.receive(inbound)
+        try:
+            receipt = await hub.receive(inbound)
+        except IdentityConflict:  # a second number of the chat's person: kept, not as their proof
+            log.info("telegram: chat %s shared another phone number than its contact's; stored unverified",
+                     routed.address.chat_id)
+            receipt = await hub.receive(replace(inbound, verified_phone=None))
         if not receipt.duplicate:
             self._in_background(self._typing(hub, routed.address, receipt.message_id), f"telegram-typing-{receipt.message_id}")
 

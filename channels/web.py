@@ -31,7 +31,7 @@ from channels.web_frames import (
     stream_frame,
 )
 from channels.web_sessions import SECRET_FILE, SessionTokens, load_or_create_secret, verified_email
-from core.channel import Capabilities, FeedbackResult, HubPort, StorageUnavailable
+from core.channel import Capabilities, FeedbackResult, HubPort, IdentityConflict, StorageUnavailable
 from core.messages import Address, Author, InboundMessage, StoredMessage, encoded_message_bytes
 from core.metrics import Rejection, rejected
 from core.streaming import StreamEvent
@@ -234,6 +234,8 @@ class WebChannel:
                     await ws.close(code=WSCloseCode.TRY_AGAIN_LATER, message=b"too many new sessions")
                 except asyncio.CancelledError:
                     raise
+                except IdentityConflict:  # a token from before tokens named their person
+                    await sock.send(error_frame("you signed in as someone else: reload the page to start anew"))
                 except StorageUnavailable as exc:
                     log.warning("web: a %s frame could not be stored: %s", type(frame).__name__, exc)
                     if not await self._try_again(sock, frame, exc.retry_after_s):

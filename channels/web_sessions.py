@@ -83,6 +83,7 @@ class SessionTokens:
 
     def __init__(self, secret: str, *, max_age_s: float, clock: Callable[[], float] = time.time) -> None:
         self._serializer = URLSafeSerializer(secret, salt=TOKEN_SALT)
+        self._secret = secret.encode()
         self._max_age_s = max_age_s
         self._clock = clock
 
@@ -94,7 +95,7 @@ class SessionTokens:
     def sign(self, session_id: str, origin: str, email: str | None) -> str:
         """A token for `session_id`, issued now, valid from `origin`, belonging to `email`
         (a verified email, or None)."""
-        payload = {"sid": session_id, "origin": origin, "iat": int(self._clock()), "who": _digest(email)}
+        payload = {"sid": session_id, "origin": origin, "iat": int(self._clock()), "who": self._digest(email)}
         token = self._serializer.dumps(payload)
         assert isinstance(token, str)
         return token
@@ -121,12 +122,12 @@ class SessionTokens:
         if "who" not in payload:
             return session_id if email is None else None
         owner = payload["who"]
-        return session_id if owner is None or owner == _digest(email) else None
+        return session_id if owner is None or owner == self._digest(email) else None
 
-
-def _digest(email: str | None) -> str | None:
-    """Whom a token belongs to, without the address itself in the visitor's storage."""
-    return None if email is None else hashlib.sha256(email.encode()).hexdigest()[:32]
+    def _digest(self, email: str | None) -> str | None:
+        """Whom a token belongs to, keyed with the secret: the token is signed, not encrypted,
+        and a plain hash of the email in the visitor's storage would confirm a guessed address."""
+        return None if email is None else hmac.new(self._secret, email.encode(), hashlib.sha256).hexdigest()[:32]
 
 
 def identity_signature(secret: str, email: str) -> str:

@@ -55,6 +55,11 @@ class DeliveryError(Exception):
         self.unreachable = unreachable
 
 
+class IdentityConflict(ValueError):
+    """A message proves a verified identity other than the one the conversation at its address
+    belongs to (a company's backend naming one API contact id for two people): not stored."""
+
+
 class StorageUnavailable(Exception):
     """The hub cannot store anything right now (database locked by another process, disk full,
     database unreachable); nothing was kept, so the sender should try again after

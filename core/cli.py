@@ -22,7 +22,7 @@ from core.exposure import api_exposure
 from core.knowledge_commands import COMMANDS as KNOWLEDGE_COMMANDS
 from core.messages import Address, InboundMessage, StoredMessage, citation_json
 from core.outbox_commands import COMMANDS as OUTBOX_COMMANDS
-from core.privacy import forget_contact
+from core.privacy import forget_contacts
 from core.runtime import open_runtime
 from core.settings import Settings, SettingsError
 from core.terminal import TerminalChannel
@@ -193,15 +193,17 @@ def chat(settings: Settings) -> None:
 def forget(settings: Settings, contact: str, yes: bool) -> None:
     """Erase a contact: identities, facts, conversations, messages, files, cases, feedback.
 
-    CONTACT is a contact id or an identity as channel:user, e.g. email:alice@example.com,
-    api:crm-42 or web:<session id>.
+    CONTACT is a contact id or an identity as channel:user, e.g. email:alice@example.com
+    (the verified person and the plain mail sender of that address, both), api:crm-42 or
+    web:<session id>.
     """
     if not yes:
         click.confirm(f"Erase everything kept about {contact}?", abort=True)
-    erased = in_transaction(settings, partial(forget_contact, selector=contact))
-    if erased is None:
+    erased = in_transaction(settings, partial(forget_contacts, selector=contact))
+    if not erased:
         raise click.ClickException(f"no contact matches {contact!r}")
-    click.echo(erased.line)
+    for each in erased:
+        click.echo(each.line)
 
 
 if __name__ == "__main__":

@@ -16,13 +16,11 @@ Host and scheme too.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
-from ipaddress import IPv4Network, IPv6Network, ip_address, ip_network
+from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network, ip_address, ip_network
 
 from aiohttp import hdrs, web
 
 Network = IPv4Network | IPv6Network
-MAX_ADDRESS_LENGTH = 64
-"""An entry a proxy wrote is an address (at most 45 characters); anything longer is cut."""
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
@@ -32,14 +30,19 @@ def trusted_networks(proxies: Sequence[str]) -> tuple[Network, ...]:
 
 def client_address(peer: str | None, forwarded_for: Sequence[str], trusted: Sequence[Network]) -> str | None:
     """The client's address: `peer` itself unless it is a trusted proxy; then the right-most
-    address of the X-Forwarded-For values that is not (the left-most if all are)."""
-    if not _trusted(peer, trusted):
+    address of the X-Forwarded-For values that is not (the left-most if all are), as the
+    address alone (an IPv4 address a dual-stack socket maps into IPv6 as IPv4, a port dropped).
+    An entry that is no address at all ("unknown") leaves the proxy's own address."""
+    peer_address = _address(peer)
+    if peer_address is None or not _trusted(peer_address, trusted):
         return peer
-    hops = [hop.strip() for value in forwarded_for for hop in value.split(",") if hop.strip()]
+    hops = [_address(hop) for value in forwarded_for for hop in value.split(",") if hop.strip()]
     for hop in reversed(hops):
+        if hop is None:
+            return str(peer_address)
         if not _trusted(hop, trusted):
-            return hop[:MAX_ADDRESS_LENGTH]
-    return hops[0][:MAX_ADDRESS_LENGTH] if hops else peer
+            return str(hop)
+    return str(hops[0]) if hops and hops[0] is not None else str(peer_address)
 
 
 def forwarded_client(proxies: Sequence[str]) -> Callable[[web.Request, Handler], Awaitable[web.StreamResponse]]:
@@ -56,11 +59,22 @@ def forwarded_client(proxies: Sequence[str]) -> Callable[[web.Request, Handler],
     return middleware
 
 
-def _trusted(value: str | None, trusted: Sequence[Network]) -> bool:
+def _address(value: str | None) -> IPv4Address | IPv6Address | None:
+    """`value` as an IP address: "1.2.3.4", "1.2.3.4:5678", "[2001:db8::1]:443", "::ffff:1.2.3.4"
+    (as 1.2.3.4); None for anything else."""
     if value is None:
-        return False
+        return None
+    text = value.strip()
+    if text.startswith("["):
+        text = text[1:].partition("]")[0]
+    elif text.count(":") == 1:
+        text = text.partition(":")[0]
     try:
-        address = ip_address(value)
+        address = ip_address(text)
     except ValueError:
-        return False
+        return None
+    return address.ipv4_mapped or address if isinstance(address, IPv6Address) else address
+
+
+def _trusted(address: IPv4Address | IPv6Address, trusted: Sequence[Network]) -> bool:
     return any(address in network for network in trusted)

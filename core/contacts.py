@@ -4,13 +4,13 @@ A contact is a person across channels. Each channel user (a widget session, an A
 a Slack user, a mail sender) is an identity linked to one contact; a verified email or phone
 is an identity too, of its own kind (`verified-email`, `verified-phone`), so a customer who
 proves the same address on two channels is one contact with one memory. A plain mail sender
-is an identity of the email channel (`email`, the From: address) and never the verified kind:
-From: is easy to forge.
+is an identity of the email channel (`email`, the From: address), never the verified kind and
+never linked to a contact that holds one: From: is easy to forge.
 
 Two rules keep one customer's data from another:
 - a verified identity is never attached to a contact that holds another verified identity of
   the same kind (a different person signed in on the same widget, or named by the same API
-  contact id, gets a contact of their own);
+  contact id, gets a contact of their own, and may not write into the other's conversation);
 - every customer message is attributed to its writer's contact, so in a conversation several
   people write in (a Slack thread, a Telegram group) each one's memory stays their own.
 """
@@ -25,6 +25,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from core.db import Contact, Conversation, ConversationState, Identity, new_id, utcnow
+from core.channel import IdentityConflict
 from core.messages import Address, InboundMessage
 
 VERIFIED_EMAIL = "verified-email"
@@ -40,15 +41,25 @@ FIND_CONVERSATION = select(Conversation.id).where(
 _OWNER = select(Identity.contact_id).where(
     Identity.channel == bindparam("channel"), Identity.external_user_id == bindparam("user")
 )
+
+
+def _owner_of(kind: str, value: str) -> Any:
+    return (select(Identity.contact_id)
+            .where(Identity.channel == bindparam(kind), Identity.external_user_id == bindparam(value))
+            .scalar_subquery())
+
+
 _CONVERSATION_AND_WRITER = select(
-    Conversation.id, Conversation.contact_id, _OWNER.scalar_subquery().label("writer")
+    Conversation.id, Conversation.contact_id, _OWNER.scalar_subquery().label("writer"),
+    _owner_of("email_kind", "email").label("email_owner"), _owner_of("phone_kind", "phone").label("phone_owner"),
 ).where(
     Conversation.channel == bindparam("channel"),
     Conversation.chat_id == bindparam("chat_id"),
     Conversation.thread_id == bindparam("thread_id"),
 )
-"""The conversation at an address and the contact its writer's channel identity belongs to:
-one round trip for the usual message (its writer is the conversation's contact)."""
+"""The conversation at an address, the contact its writer's channel identity belongs to, and
+those of the verified email and phone the message carries: one round trip for the usual
+message (its writer, and whatever they proved, are the conversation's contact)."""
 _MOVE_IDENTITY = (
     update(Identity)
     .where(Identity.channel == bindparam("on_channel"), Identity.external_user_id == bindparam("user"))
@@ -88,15 +99,23 @@ def conversation_at(session: Session, address: Address) -> str | None:
 def conversation_for(session: Session, message: InboundMessage) -> Writer:
     """The conversation at the message's address, created (with its contact) on first contact,
     and the contact who wrote the message; safe when two processes receive a first message at
-    once."""
+    once. Raises `IdentityConflict` when a verified person writes into the conversation of
+    another verified person (the same API contact id for two people)."""
     connection = session.connection()
-    found = connection.execute(
-        _CONVERSATION_AND_WRITER, {**_where(message.address), "user": message.sender_id}
-    ).one_or_none()
+    verified = dict(_verified(message))
+    found = connection.execute(_CONVERSATION_AND_WRITER, {
+        **_where(message.address), "user": message.sender_id,
+        "email_kind": VERIFIED_EMAIL, "email": verified.get(VERIFIED_EMAIL, ""),
+        "phone_kind": VERIFIED_PHONE, "phone": verified.get(VERIFIED_PHONE, ""),
+    }).one_or_none()
     if found is not None:
-        if found.writer == found.contact_id and not _verified(message):
+        proved = {VERIFIED_EMAIL: found.email_owner, VERIFIED_PHONE: found.phone_owner}
+        if found.writer == found.contact_id and all(proved[kind] == found.contact_id for kind in verified):
             return Writer(found.id, found.contact_id)
         writer = contact_for(session, message)
+        if writer != found.contact_id and _holds_other(session, found.contact_id, list(verified.items())):
+            raise IdentityConflict(
+                "this conversation belongs to a person with another verified identity: one contact id is one person")
         if writer != found.contact_id and found.writer == found.contact_id and _owner(session, _own(message)) == writer:
             # The conversation's own person proved who they are (a visitor signed in): the
             # conversation follows them to that person's contact.
@@ -118,22 +137,33 @@ def conversation_for(session: Session, message: InboundMessage) -> Writer:
 
 
 def contact_for(session: Session, message: InboundMessage) -> str:
-    """The sender's contact. A verified email or phone wins: a visitor known so far only by
-    a widget session becomes the contact that email belongs to on every channel, so memory
-    follows them. Otherwise their identity on this channel — unless that contact holds
-    another verified identity of a kind this message proves (someone else signed in on this
-    channel identity): then, like a sender never seen, a new contact."""
+    """The sender's contact: the first of these that holds no other verified identity of a kind
+    the message proves (a different person) — the owner of a verified email or phone the
+    message carries, then the owner of the sender's channel identity — else a new contact.
+
+    A visitor known so far only by a widget session thus becomes the contact their verified
+    email belongs to on every channel, and memory follows them; someone else signing in on
+    that session, or naming an email and a phone of two different people, is a person of their
+    own. The verified identities not yet linked are given to the contact. The channel identity
+    moves over too unless it is someone else's; a sender the channel cannot prove
+    (`sender_unproven`: a mail's From:) is never linked to a contact holding a verified
+    identity, nor from one."""
     own = _own(message)
     verified = _verified(message)
     owner = _owner(session, own)
-    someone_else = owner is not None and _holds_other(session, owner, verified)
-    claimed = next(filter(None, (_owner(session, identity) for identity in verified)), None)
-    contact_id = claimed or (None if someone_else else owner)
+    candidates = [contact for contact in (_owner(session, identity) for identity in verified) if contact]
+    if owner is not None and not (message.sender_unproven and verified):
+        candidates.append(owner)
+    contact_id = next((c for c in candidates if not _holds_other(session, c, verified)), None)
+    if contact_id is not None and message.sender_unproven and not verified and _holds_any_verified(session, contact_id):
+        contact_id = None  # an unproven sender once linked to a verified person (before 0009): a person of their own
     if contact_id is None:
         contact_id = new_id()
         session.connection().execute(_NEW_CONTACT, {"id": contact_id, "display_name": message.sender_name,
                                                     "created_at": utcnow()})
-    _link(session, contact_id, verified, own=None if someone_else else own)
+    keeps_own = not (message.sender_unproven and verified) and (
+        owner is None or owner == contact_id or not _holds_other(session, owner, verified))
+    _link(session, contact_id, verified, own=own if keeps_own else None)
     return contact_id
 
 
@@ -167,6 +197,12 @@ def _holds_other(session: Session, contact_id: str, verified: list[tuple[str, st
         ))).scalar_one()
         for kind, value in verified
     )
+
+
+def _holds_any_verified(session: Session, contact_id: str) -> bool:
+    return bool(session.execute(select(exists().where(
+        Identity.contact_id == contact_id, Identity.channel.in_((VERIFIED_EMAIL, VERIFIED_PHONE))
+    ))).scalar_one())
 
 
 def _link(session: Session, contact_id: str, verified: list[tuple[str, str]], *, own: tuple[str, str] | None) -> None:

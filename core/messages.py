@@ -63,6 +63,9 @@ class InboundMessage:
     """Set only when the platform or the integrating site verified it: links this sender to
     the contact that has the same verified address on any channel (cross-channel memory)."""
     verified_phone: str | None = None
+    sender_unproven: bool = False
+    """`sender_id` is only the sender's word, which anyone can forge (a mail's From:): it is an
+    identity of its own, never linked to a contact that holds a verified email or phone."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -33,32 +33,31 @@ class Erased:
                 f"{self.messages} messages, {self.facts} facts, {self.identities} identities")
 
 
-def find_contact(session: Session, selector: str) -> str | None:
-    """A contact by id, or by an identity written `channel:user` (`verified-email:alice@example.com`,
-    `email:alice@example.com` for a mail sender, `api:crm-42`, `web:<session id>`).
-    `email:` and `phone:` find the verified person first, then the mail sender or texter."""
+def find_contacts(session: Session, selector: str) -> list[str]:
+    """The contacts a selector names: a contact id, or an identity written `channel:user`
+    (`api:crm-42`, `web:<session id>`, `verified-email:alice@example.com`). `email:` names
+    everyone behind that address — the verified person and the plain mail sender, who are
+    contacts apart — and `phone:` the verified person and the texter."""
     if session.get(Contact, selector) is not None:
-        return selector
+        return [selector]
     channel, _, user = selector.partition(":")
     if not user:
-        return None
+        return []
     if channel in ("email", VERIFIED_EMAIL):
         user = user.strip().lower()  # stored lower-cased, like every verified email
     kinds = {"email": (VERIFIED_EMAIL, "email"), "phone": (VERIFIED_PHONE, "sms")}.get(channel, (channel,))
-    for kind in kinds:
-        found = session.execute(
-            select(Identity.contact_id).where(Identity.channel == kind, Identity.external_user_id == user)
-        ).scalar_one_or_none()
-        if found is not None:
-            return found
-    return None
+    found = session.execute(
+        select(Identity.contact_id).where(Identity.channel.in_(kinds), Identity.external_user_id == user)
+    ).scalars()
+    return list(dict.fromkeys(found))
 
 
-def forget_contact(session: Session, *, selector: str) -> Erased | None:
-    """Delete everything kept about a contact; None when no contact matches."""
-    contact_id = find_contact(session, selector)
-    if contact_id is None:
-        return None
+def forget_contacts(session: Session, *, selector: str) -> list[Erased]:
+    """Delete everything kept about the contacts `selector` names; [] when none matches."""
+    return [_forget(session, contact_id) for contact_id in find_contacts(session, selector)]
+
+
+def _forget(session: Session, contact_id: str) -> Erased:
     conversations = select(Conversation.id).where(Conversation.contact_id == contact_id)
     erased = Erased(
         contact_id=contact_id,

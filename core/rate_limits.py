@@ -34,6 +34,7 @@ from limits.aio.strategies import MovingWindowRateLimiter
 
 from core.channel import Admission
 from core.metrics import Rejection, rejected
+from core.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -123,3 +124,16 @@ class RateLimits:
             log.info("rate limits: the counter store answers again")
             self._storage_failing = False
         return result
+
+
+def sessions_per_ip(settings: Settings) -> str:
+    """`limits.sessions_per_ip`, unless the addresses it would count are not the visitors' own:
+    `per_ip` turned off and no `server.trusted_proxies` is how a hub behind a reverse proxy was
+    set up before it could read X-Forwarded-For, and there every visitor has the proxy's
+    address — the whole site would share one allowance of new sessions. Said once at start."""
+    limit = settings.limits.sessions_per_ip
+    if limit and not settings.limits.per_ip and not settings.server.trusted_proxies:
+        log.warning("rate limits: limits.per_ip is off, so widget sessions are not limited per address "
+                    "either; behind a reverse proxy, list it in server.trusted_proxies and turn both on")
+        return ""
+    return limit

@@ -23,7 +23,7 @@ from core.db import HealthProbe, libpq_url, make_engine, make_sessionmaker, own_
 from core.hub import Hub
 from core.llm_responder import LlmResponder
 from core.notifications import MessageListener
-from core.rate_limits import RateLimits
+from core.rate_limits import RateLimits, sessions_per_ip
 from core.reindex_process import ReindexRunner
 from core.sentiment import SentimentAnalyzer
 from core.settings import Settings
@@ -142,7 +142,7 @@ async def open_runtime(settings: Settings, channels: Mapping[str, Channel]) -> A
                 settings=settings,
             )
             limits = RateLimits(per_contact=settings.limits.per_contact, per_ip=settings.limits.per_ip,
-                                sessions_per_ip=settings.limits.sessions_per_ip, redis_url=settings.redis_url)
+                                sessions_per_ip=sessions_per_ip(settings), redis_url=settings.redis_url)
             hub = Hub(storage=storage, agent=agent, turns=turns, channels=channels, settings=settings, limits=limits,
                       desk=staff_desk(transactions, channels, settings),
                       shared=engine.dialect.name == "postgresql")

@@ -26,8 +26,8 @@ async def test_new_widget_sessions_from_one_address_are_limited_and_returning_vi
     aiohttp_client: Callable[..., Any], make_settings: Callable[..., Settings]
 ) -> None:
     """A new session is a new sender to `per_contact`: a script opening one per message is held
-    to `sessions_per_ip` (here with `per_ip` off, as behind a proxy before trusted proxies)."""
-    settings = make_settings(limits=LimitsSettings(sessions_per_ip="3/minute", per_ip=""))
+    to `sessions_per_ip`."""
+    settings = make_settings(limits=LimitsSettings(sessions_per_ip="3/minute"))
     client = await aiohttp_client(create_app(settings))
     opened = [await _hello(client) for _ in range(3)]
     assert [frame["type"] for frame, _ in opened] == ["session"] * 3
@@ -38,6 +38,19 @@ async def test_new_widget_sessions_from_one_address_are_limited_and_returning_vi
 
     returning, _ = await _hello(client, token=opened[0][0]["token"])
     assert returning["type"] == "session" and returning["restarted"] is False
+
+
+async def test_with_per_ip_off_and_no_trusted_proxy_new_sessions_are_not_limited_per_address(
+    aiohttp_client: Callable[..., Any], make_settings: Callable[..., Settings], caplog: pytest.LogCaptureFixture,
+) -> None:
+    """How a hub behind a reverse proxy was set up before `server.trusted_proxies`: every
+    visitor has the proxy's address, so a limit per address would be one for the whole site.
+    Start-up says so instead."""
+    settings = make_settings(limits=LimitsSettings(sessions_per_ip="2/minute", per_ip=""))
+    client = await aiohttp_client(create_app(settings))
+    opened = [await _hello(client) for _ in range(3)]
+    assert [frame["type"] for frame, _ in opened] == ["session"] * 3
+    assert any("server.trusted_proxies" in r.getMessage() for r in caplog.records if r.levelname == "WARNING")
 
 
 async def _post(client: TestClient, forwarded_for: str) -> int:
@@ -72,7 +85,10 @@ async def test_a_forwarded_address_from_a_peer_that_is_not_a_trusted_proxy_is_ig
     ("10.0.0.5", ["198.51.100.1, 203.0.113.7, 10.0.0.9"], "203.0.113.7"),  # two proxies; the left was the client's word
     ("10.0.0.5", ["198.51.100.1", "203.0.113.7"], "203.0.113.7"),  # the header given twice
     ("10.0.0.5", ["10.0.0.1, 10.0.0.9"], "10.0.0.1"),  # every hop a proxy: the left-most
-    ("10.0.0.5", ["unknown"], "unknown"),
+    ("10.0.0.5", ["unknown"], "10.0.0.5"),  # no address: the proxy's own
+    ("::ffff:10.0.0.5", ["203.0.113.7"], "203.0.113.7"),  # a dual-stack socket's view of the proxy
+    ("10.0.0.5", ["203.0.113.7:5678"], "203.0.113.7"),  # one key per visitor, whatever their port
+    ("10.0.0.5", ["[2001:db8::1]:443"], "2001:db8::1"),
     ("10.0.0.5", [], "10.0.0.5"),
     ("192.0.2.1", ["203.0.113.7"], "192.0.2.1"),  # not from a proxy: the header is the client's own word
     (None, ["203.0.113.7"], None),

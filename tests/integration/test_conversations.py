@@ -16,7 +16,7 @@ from pydantic import SecretStr
 
 from channels.web_sessions import identity_signature
 from core.agent import ASK_WHAT
-from core.privacy import expire_conversations, forget_contact
+from core.privacy import expire_conversations, forget_contacts
 from core.server import RUNTIME, create_app
 from core.settings import AttachmentSettings, HandoffSettings, MemorySettings, Settings, WebSettings
 from handoff.desk_port import CaseAction
@@ -90,11 +90,11 @@ async def test_forget_erases_what_the_bot_knew(trusted_client: TestClient) -> No
     client = trusted_client
     await say(client, "my name is Bob", contact="bob", email="bob@example.com")
     runtime = client.app[RUNTIME]
-    erased = await runtime.transactions.run(partial(forget_contact, selector="email:bob@example.com"))
-    assert erased is not None and (erased.messages, erased.facts) == (2, 1)
+    [erased] = await runtime.transactions.run(partial(forget_contacts, selector="email:bob@example.com"))
+    assert (erased.messages, erased.facts) == (2, 1)
     again = await say(client, "what's my name?", contact="bob")
     assert again["reply"]["text"] == "You haven't told me your name yet."
-    assert await runtime.transactions.run(partial(forget_contact, selector="email:nobody@example.com")) is None
+    assert await runtime.transactions.run(partial(forget_contacts, selector="email:nobody@example.com")) == []
 
 
 async def test_retention_expires_idle_conversations_but_not_open_cases(client: TestClient) -> None:
@@ -387,14 +387,29 @@ async def _frames_until_error(ws: Any) -> AsyncIterator[dict[str, Any]]:
         yield frame
 
 
-async def test_a_verified_email_is_never_added_to_another_verified_persons_contact(trusted_client: TestClient) -> None:
+async def test_one_contact_id_for_two_verified_people_is_refused(trusted_client: TestClient) -> None:
     """The company's backend names one contact id for two people, each with their verified email:
-    the second is a person of their own, and the first keeps their memory."""
+    the second is refused (409, saying why) rather than written into the first one's
+    conversation, their email is never linked to the first, and the first keeps their memory."""
     await say(trusted_client, "My name is Carol Lind and my order number is BD-91234", contact="desk-7",
               email="carol@example.com")
-    told = await say(trusted_client, "what's my name?", contact="desk-7", email="dave@example.com")
-    assert told["reply"]["text"] == "You haven't told me your name yet."
+    refused = await say(trusted_client, "what's my name?", contact="desk-7", email="dave@example.com", status=409)
+    assert "one contact id is one person" in refused["error"]
     elsewhere = await say(trusted_client, "what are my order numbers?", contact="crm-dave", email="dave@example.com")
     assert elsewhere["reply"]["text"] == "You haven't told me your order number yet."
     carol = await say(trusted_client, "what's my name?", contact="crm-carol", email="carol@example.com")
     assert carol["reply"]["text"] == "Your name is Carol Lind."
+
+
+async def test_an_email_and_a_phone_of_two_people_make_neither_of_them(trusted_client: TestClient) -> None:
+    """Dave's verified email comes with the verified phone Carol gave: Dave is not Carol, and
+    his email is never linked to her."""
+    await say(trusted_client, "My order number is BD-91234", contact="crm-c", email="carol@example.com",
+              phone="+15550001")
+    mixed = await say(trusted_client, "what are my order numbers?", contact="crm-d", email="dave@example.com",
+                      phone="+15550001")
+    assert mixed["reply"]["text"] == "You haven't told me your order number yet."
+    dave = await say(trusted_client, "what are my order numbers?", contact="crm-x", email="dave@example.com")
+    assert dave["reply"]["text"] == "You haven't told me your order number yet."
+    carol = await say(trusted_client, "what are my order numbers?", contact="crm-y", phone="+15550001")
+    assert carol["reply"]["text"] == "Your order numbers: BD-91234."

@@ -5,13 +5,15 @@ in a shared thread is a person of their own."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 from email.message import EmailMessage
 from typing import Any
 
 from aiohttp.test_utils import TestClient
 from pydantic import SecretStr
 
-from core.server import create_app
+from core.privacy import forget_contacts
+from core.server import RUNTIME, create_app
 from core.settings import EmailSettings, OutboxSettings, Settings, SlackSettings
 from tests.fakes.slack_api import BOT_TOKEN, BOT_USER_ID, FakeSlack
 from tests.fakes.slack_events import app_mention_event, message_event
@@ -65,17 +67,24 @@ async def test_a_forged_from_never_writes_into_a_verified_customers_memory(
     assert orders["reply"]["text"] == "Your order numbers: BD-11111."
 
 
-async def test_a_dmarc_passed_sender_is_the_verified_person(
+async def test_a_dmarc_passed_sender_is_the_verified_person_and_a_forged_one_after_it_is_not(
     aiohttp_client: Callable[..., Any], make_settings: Callable[..., Settings], relay: SmtpRelay, smtp_port: int
 ) -> None:
     """With `trust_authentication_results`, a mail whose DMARC passed for its From domain meets
-    the memory the verified person built on another channel."""
+    the memory the verified person built on another channel; a mail From: the same address that
+    passed nothing, after it, does not."""
     settings = with_email(make_settings, relay, smtp_port, trust_authentication_results=True)
     client: TestClient = await aiohttp_client(create_app(settings), headers=TRUSTED)
     await say(client, "My order number is BD-11111", contact="crm-v", email=VICTORIA)
     passed = "mx.example.com; dmarc=pass (p=REJECT) header.from=shop.example"
     told = await mailed(smtp_port, relay, from_victorias_address("what are my order numbers?", authentication=passed))
     assert "BD-11111" in told
+
+    forged = mail("My order number is BD-66666. What are my order numbers?", subject="Another matter", sender=VICTORIA)
+    told_forger = await mailed(smtp_port, relay, forged)
+    assert "BD-66666" in told_forger and "BD-11111" not in told_forger
+    victoria = await say(client, "what are my order numbers?", contact="crm-v", email=VICTORIA)
+    assert victoria["reply"]["text"] == "Your order numbers: BD-11111."
 
 
 async def test_each_slack_user_in_a_shared_thread_has_their_own_memory(
@@ -99,3 +108,18 @@ async def test_each_slack_user_in_a_shared_thread_has_their_own_memory(
     await post_event(client, message_event(channel=CUSTOMER_CHANNEL, user="U0CAROL", text="what are my order numbers?",
                                            ts="1700000100.000300", thread_ts=root, channel_type="channel"))
     assert "BD-55555" in str((await posted(slack, 3))[2])
+
+
+async def test_forgetting_an_email_forgets_the_verified_person_and_the_mail_sender_of_it(
+    aiohttp_client: Callable[..., Any], make_settings: Callable[..., Settings], relay: SmtpRelay, smtp_port: int
+) -> None:
+    """They are contacts apart by design; an erasure request by address means both."""
+    client: TestClient = await aiohttp_client(create_app(with_email(make_settings, relay, smtp_port)), headers=TRUSTED)
+    await say(client, "My order number is BD-11111", contact="crm-v", email=VICTORIA)
+    await mailed(smtp_port, relay, from_victorias_address("My order number is BD-22222"))
+    erased = await client.app[RUNTIME].transactions.run(partial(forget_contacts, selector=f"email:{VICTORIA}"))
+    assert sorted(e.facts for e in erased) == [1, 1]
+    again = await say(client, "what are my order numbers?", contact="crm-v", email=VICTORIA)
+    assert again["reply"]["text"] == "You haven't told me your order number yet."
+    assert "haven't told me your order number" in await mailed(
+        smtp_port, relay, from_victorias_address("What are my order numbers?"))

@@ -293,6 +293,20 @@ async def test_a_contact_shared_about_oneself_is_a_verified_phone(client: TestCl
     assert await count(client, Identity, Identity.channel == VERIFIED_PHONE, Identity.external_user_id == "+4915112345678") == 1
 
 
+async def test_a_second_number_shared_by_the_same_person_is_kept_unverified(client: TestClient, telegram: FakeBotApi) -> None:
+    """A contact already holds a verified phone: a second one is never added to it (it could be
+    someone else's), and the message sharing it is still stored and answered."""
+    first = {"phone_number": "4915112345678", "first_name": "Ana", "user_id": 808}
+    second = {"phone_number": "4915187654321", "first_name": "Ana", "user_id": 808}
+    assert await deliver(client, update(private_message(None, user_id=808, contact=first))) == 200
+    await telegram.wait_for_calls("sendMessage", 1)
+    assert await deliver(client, update(private_message(None, user_id=808, message_id=2, contact=second))) == 200
+    await telegram.wait_for_calls("sendMessage", 2)
+    await settled(client.app[RUNTIME].sessionmaker)
+    assert await count(client, Message, Message.author == "customer") == 2
+    assert await count(client, Identity, Identity.channel == VERIFIED_PHONE, Identity.external_user_id == "+4915187654321") == 0
+
+
 @pytest.fixture
 async def desk_client(aiohttp_client: Callable[..., Any], settings_for: Callable[..., Settings], slack: FakeSlack) -> TestClient:
     client: TestClient = await aiohttp_client(create_app(settings_for(slack=desk_settings(slack))))

@@ -58,8 +58,8 @@ async def test_verified_identities_get_their_own_kinds_and_a_plain_mail_sender_s
     engine: AsyncEngine,
 ) -> None:
     """Before 0009 a verified email and a plain From: sender shared the key ('email', address).
-    Such a row is taken as verified only where its contact also wrote on another channel; phones
-    were only ever verified."""
+    Such a row is taken as verified only where its contact also wrote on another channel, and
+    the sender's own identity then moves to a contact of its own; phones were only ever verified."""
     async with engine.begin() as connection:
         await connection.run_sync(_to, "0008")
         await connection.execute(text(
@@ -75,9 +75,12 @@ async def test_verified_identities_get_their_own_kinds_and_a_plain_mail_sender_s
         await connection.run_sync(_to, "head")
         rows = (await connection.execute(text(
             "SELECT channel, external_user_id, contact_id FROM identities ORDER BY channel, external_user_id"))).all()
-    assert [tuple(row) for row in rows] == [
-        ("email", "ada@x.example", "widget-ada"),
-        ("email", "eve@x.example", "mail-only"),
-        ("verified-email", "ada@x.example", "widget-ada"),
-        ("verified-phone", "+15550001", "widget-ada"),
-    ]
+    by_key = {(channel, user): contact for channel, user, contact in rows}
+    assert by_key.keys() == {("email", "ada@x.example"), ("email", "eve@x.example"),
+                             ("verified-email", "ada@x.example"), ("verified-phone", "+15550001")}
+    assert by_key["verified-email", "ada@x.example"] == by_key["verified-phone", "+15550001"] == "widget-ada"
+    assert by_key["email", "eve@x.example"] == "mail-only"
+    apart = by_key["email", "ada@x.example"]  # a plain From: ada@… no longer reaches the verified Ada
+    assert apart not in ("widget-ada", "mail-only")
+    async with engine.connect() as connection:
+        assert (await connection.execute(text("SELECT count(*) FROM contacts WHERE id = :id"), {"id": apart})).scalar_one() == 1
