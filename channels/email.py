@@ -10,10 +10,11 @@ only when its sender is that conversation's contact: a forwarded thread must not
 else take it over; failing that, the same sender's thread with the same subject within 14 days.
 
 Loops are the danger of an email bot: automatic mail (auto-replies, lists, bounces, no-reply
-senders), mail from our own addresses, and anything past the loop guard's hourly counts (per
-sender, domain and thread, and in all: `channels.email_loops`) is never answered, and each
-such mail is logged with the reason. From is easy to forge, so the
-sender is a verified email (linking the contact across channels) only when
+senders) and mail from our own addresses are logged with the reason and never stored nor
+answered. Every other mail is stored, and the loop guard (`channels.email_loops`) limits what
+the bot sends back: a bot reply past its hourly counts (per address, domain and thread, and in
+all) is not sent but dead-lettered with the reason; staff replies are never limited. From is
+easy to forge, so the sender is a verified email (linking the contact across channels) only when
 `trust_authentication_results` is on and the receiving server's DMARC verdict passed.
 """
 
@@ -25,6 +26,7 @@ import logging
 import ssl
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from email.message import EmailMessage
 from functools import cached_property
 from typing import TYPE_CHECKING
 
@@ -167,7 +169,8 @@ class EmailChannel:
 
     async def send(self, address: Address, message: StoredMessage) -> str | None:
         """The reply as a mail in the customer's thread; our Message-ID, stored by the outbox so
-        the customer's answer to it finds the thread."""
+        the customer's answer to it finds the thread. A bot reply the loop guard refuses raises a
+        permanent `DeliveryError`: the outbox dead-letters it with the guard's reason."""
         hub = self._started()
         thread = address.thread_id or ""
         settings = self._settings
@@ -185,6 +188,33 @@ class EmailChannel:
             ),
             automatic=message.author is Author.BOT,
         )
+        counted = await self._counted_by_loop_guard(hub, address, message)
+        try:
+            await self._relayed(mail)
+        except Exception:
+            if counted:  # the outbox may try it again: counted once is enough
+                await hub.save_cursor(CHANNEL, _counted_key(message), "counted")
+            raise
+        return message_id
+
+    async def _counted_by_loop_guard(self, hub: HubPort, address: Address, message: StoredMessage) -> bool:
+        """Whether this attempt counted `message` against the loop guard (raising the permanent
+        `DeliveryError` when the guard refuses it). A bot reply is counted once, the first time
+        it is let through: an attempt of it that failed leaves a mark (`_counted_key`), and the
+        outbox's retry does not count again. One the guard refused leaves none: re-queued by a
+        person, it is judged again and goes once the counts have room (let through at once, a
+        loop's re-queued replies would start it again). Staff replies are never counted."""
+        if message.author is not Author.BOT or await hub.cursor(CHANNEL, _counted_key(message)) is not None:
+            return False
+        thread = address.thread_id or ""
+        loop_thread = await hub.cursor(CHANNEL, _key("loop", thread)) or thread[:255]
+        reason = await self._loop_guard.refusal(to=address.chat_id, thread=loop_thread)
+        if reason is not None:
+            raise DeliveryError(f"loop guard: {reason}", permanent=True)
+        return True
+
+    async def _relayed(self, mail: EmailMessage) -> None:
+        """`mail` handed to the relay; a `DeliveryError` saying whether trying again can help."""
         try:
             async with self._relay() as relay:
                 await relay.send_message(mail)
@@ -196,7 +226,6 @@ class EmailChannel:
             raise DeliveryError(reason, permanent=exc.code >= 500) from None
         except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:  # down, timed out, TLS
             raise DeliveryError(f"smtp: {type(exc).__name__}: {exc}") from None
-        return message_id
 
     def _relay(self) -> aiosmtplib.SMTP:
         """A client for the relay as configured: TLS, and a login when `smtp_username` is set."""
@@ -245,18 +274,18 @@ class EmailChannel:
 
     async def take_in(self, raw: bytes, *, envelope_sender: str | None = None) -> None:
         """Store one mail (raises StorageUnavailable when it could not be, TooManyParts for a
-        mail not even read); automatic mail, our own and what the loop guard refuses are
-        logged and dropped."""
+        mail not even read); automatic mail and our own are logged and dropped. Any other mail is
+        stored however many came before it: the loop guard counts the bot's replies (`send`)."""
         hub = self._started()
         mail = await self._read(raw)
         reason = self._ignored_because(mail, envelope_sender)
-        loop_thread = await self._loop_thread(hub, mail) if reason is None else ""
-        if reason is None:
-            reason = await self._loop_guard.refusal(sender=mail.sender, thread=loop_thread)
         if reason is not None:
             log.info("email: not answering mail %s: %s", mail.message_id[:80], reason)
             return
         address = await self._thread_for(hub, mail)
+        thread = address.thread_id or ""
+        if thread == mail.message_id and (carried := await self._carried_loop_thread(hub, mail)) is not None:
+            await hub.save_cursor(CHANNEL, _key("loop", thread), carried)  # before its answer can be sent
         verified = (mail.sender if self._settings.trust_authentication_results
                     and dmarc_passed(mail.authentication_results, mail.sender.rpartition("@")[2]) else None)
         await hub.receive(InboundMessage(
@@ -269,22 +298,19 @@ class EmailChannel:
             verified_email=verified,
             sender_unproven=True,
         ))
-        thread = address.thread_id or ""
         await hub.save_cursor(CHANNEL, _key("last", thread), mail.message_id[:255])
         if await hub.cursor(CHANNEL, _key("subject", thread)) is None:
             await hub.save_cursor(CHANNEL, _key("subject", thread), mail.subject[:255])
         await hub.save_cursor(CHANNEL, _key("by-subject", mail.sender, mail.thread_subject), thread[:255])
-        if loop_thread != thread[:255]:  # a new conversation, begun by a reply into another one
-            await hub.save_cursor(CHANNEL, _key("loop", thread), loop_thread)
 
-    async def _loop_thread(self, hub: HubPort, mail: ParsedMail) -> str:
-        """The thread the loop guard counts a mail in: that of the conversation its references
-        name, whoever's it is — carried over when a reply from another address starts a
-        conversation of its own, as an auto-responder writing from a new address each time
-        does — else the mail's own."""
+    async def _carried_loop_thread(self, hub: HubPort, mail: ParsedMail) -> str | None:
+        """The thread the loop guard counts replies in (`_counted_by_loop_guard`) for the
+        conversation a mail's references name, whoever's it is; None when they name none. A
+        conversation begun by such a reply from another address — as an auto-responder writing
+        from a new address each time does — carries it over."""
         named = await hub.address_of_message(CHANNEL, [*reversed(mail.references), *mail.in_reply_to])
         if named is None or not named.thread_id:
-            return mail.message_id[:255]
+            return None
         return await hub.cursor(CHANNEL, _key("loop", named.thread_id)) or named.thread_id[:255]
 
     async def _read(self, raw: bytes) -> ParsedMail:
@@ -329,6 +355,11 @@ class EmailChannel:
         if self._hub is None:
             raise DeliveryError("the email channel is not started")
         return self._hub
+
+
+def _counted_key(message: StoredMessage) -> str:
+    """The cursor marking a bot reply the loop guard counted on an attempt that failed."""
+    return _key("counted", str(message.id))
 
 
 def _cut(text: str, limit: int) -> str:
