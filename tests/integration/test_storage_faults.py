@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -30,6 +29,7 @@ from core.server import create_app
 from core.settings import Settings
 from core.transactions import Transactions, transactions_for
 from tests.fakes.tcp_proxy import CuttableProxy
+from tests.ports import free_port
 from tests.postgres import own_postgres_database, postgres_url, query
 
 QUESTION = {"contact": "dana", "text": "How do I reset my password?"}
@@ -207,13 +207,6 @@ async def test_connections_the_server_closed_are_not_handed_out(
     assert "running the transaction again" not in caplog.text
 
 
-def _closed_port() -> int:
-    """A port nothing listens on."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 @pytest.mark.parametrize("way", ["a closed port", "a server that never answers", "an unknown role",
                                  "a missing database"])
 async def test_every_way_of_not_reaching_postgres_is_unavailable(way: str, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -223,7 +216,7 @@ async def test_every_way_of_not_reaching_postgres_is_unavailable(way: str, monke
     silent.hung = True
     await silent.start()
     monkeypatch.setattr(db, "POSTGRES_CONNECT_TIMEOUT_S", 0.5)
-    url = {"a closed port": server.set(port=_closed_port()),
+    url = {"a closed port": server.set(port=free_port()),  # nothing listens on it
            "a server that never answers": server.set(port=silent.port),
            "an unknown role": server.set(username="nobody_here"),
            "a missing database": server.set(database="no_such_database")}[way]
