@@ -21,6 +21,8 @@ import pytest
 from aiohttp.test_utils import TestClient
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Session
 
 from core import db
@@ -249,3 +251,21 @@ async def test_a_failing_statement_logs_its_sql_but_never_its_parameters(
     logged = caplog.text
     assert "INSERT INTO probe_secret" in logged and "parameters hidden" in logged
     assert "4111" not in logged and error.exc_info is not None
+
+
+async def test_a_unique_violation_outside_the_stores_transactions_logs_no_row_values(
+    sessionmaker: async_sessionmaker[AsyncSession], caplog: pytest.LogCaptureFixture
+) -> None:
+    """The dashboard, the scheduler and the re-index use a session of their own, outside
+    `storage_faults`: what PostgreSQL repeats of the refused row ("DETAIL:  Key (v)=(…) already
+    exists") is not in their error's traceback either."""
+    secret = "my card number is 4111 1111 1111 1111"
+    try:
+        async with sessionmaker() as session, session.begin():
+            await session.run_sync(partial(_insert_twice, secret))
+    except Exception:
+        logging.getLogger("core.scheduler").exception("scheduled re-index 'nightly' failed")
+    (error,) = [r for r in caplog.records if r.levelno == logging.ERROR]
+    logged = caplog.text
+    assert error.exc_info is not None and isinstance(error.exc_info[1], IntegrityError)  # the unique violation
+    assert "INSERT INTO probe_secret" in logged and "4111" not in logged
