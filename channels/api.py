@@ -42,7 +42,13 @@ from core.messages import (
     stored_message_json,
 )
 from core.metrics import Rejection, rejected
-from core.request_guards import bearer_refusal, could_be_row_id, cross_site, known_host
+from core.request_guards import (
+    bearer_refusal,
+    could_be_row_id,
+    cross_site,
+    json_error,
+    known_host,
+)
 from core.settings import AttachmentSettings, Settings
 from knowledge.hits import hit_json
 
@@ -62,11 +68,7 @@ BAD_INPUT_STATUSES = frozenset({400, 403, 413, 415})
 
 
 def bad_request(reason: str) -> web.HTTPBadRequest:
-    return web.HTTPBadRequest(text=json.dumps({"error": reason}), content_type="application/json")
-
-
-def _refused(kind: type[web.HTTPClientError], reason: str) -> web.HTTPClientError:
-    return kind(text=json.dumps({"error": reason}), content_type="application/json")
+    return json_error(web.HTTPBadRequest, reason)
 
 
 @dataclass(frozen=True, slots=True)
@@ -241,15 +243,15 @@ class ApiChannel:
     def _refuse_browsers(self, request: web.Request) -> None:
         """403 for another site's page, and without a token for a Host the hub does not go by."""
         if self._settings.token is None and not known_host(request, self._host_names):
-            raise _refused(web.HTTPForbidden, "the API without a token answers only to this hub's own host names "
-                                              "(localhost, an IP address, server.host, server.public_hosts)")
+            raise json_error(web.HTTPForbidden, "the API without a token answers only to this hub's own host names "
+                                             "(localhost, an IP address, server.host, server.public_hosts)")
         if cross_site(request):
-            raise _refused(web.HTTPForbidden, "the API is for servers: other sites' pages may not call it")
+            raise json_error(web.HTTPForbidden, "the API is for servers: other sites' pages may not call it")
 
     async def _body(self, request: web.Request, limit: int) -> bytes:
         """The JSON body, at most `limit` bytes (413, unread, past it)."""
         if request.content_type != "application/json":
-            raise _refused(web.HTTPUnsupportedMediaType, "send the body as JSON, with 'Content-Type: application/json'")
+            raise json_error(web.HTTPUnsupportedMediaType, "send the body as JSON, with 'Content-Type: application/json'")
         raw = await read_at_most(request, limit)
         if raw is None:
             raise web.HTTPRequestEntityTooLarge(limit, request.content_length or limit + 1,
@@ -282,7 +284,7 @@ class ApiChannel:
         try:
             receipt = await self.hub.receive(message)
         except IdentityConflict as conflict:
-            raise _refused(web.HTTPConflict, f"contact {body.contact!r}: {conflict}") from None
+            raise json_error(web.HTTPConflict, f"contact {body.contact!r}: {conflict}") from None
         reply = await self.hub.wait_for_reply(receipt.message_id, timeout=REPLY_TIMEOUT_S)
         with_staff = False
         if reply is None and await self.hub.answered(receipt.message_id):

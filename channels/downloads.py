@@ -1,5 +1,6 @@
 """A customer's file read from a platform's file server, never more than one byte past
-`attachments.max_bytes` of it (Slack's and Twilio's downloads share it).
+`attachments.max_bytes` of it (Slack's and Twilio's downloads share it), and the origin a
+file's URL must have for the platform's credentials to go with the request.
 
 A file over the limit keeps no data and carries the size its server declared (the platform's
 file metadata, or the Content-Length), so the customer hears "report.xlsx is 11.1 MB, over the
@@ -10,6 +11,8 @@ nobody knows.
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 import aiohttp
 
 from core.file_sizes import size_text
@@ -17,6 +20,12 @@ from core.messages import Attachment
 from core.quoting import literal
 
 CHUNK_BYTES = 64 * 1024
+
+
+def origin(url: str) -> tuple[str, str]:
+    """Scheme and host (with port, and any user info): what must match for credentials to be sent."""
+    parts = urlsplit(url)
+    return parts.scheme.lower(), parts.netloc.lower()
 
 
 async def capped_file(response: aiohttp.ClientResponse, *, name: str, kind: str, max_bytes: int,

@@ -42,7 +42,7 @@ from slack_bolt.response import BoltResponse
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from channels.downloads import capped_file
+from channels.downloads import capped_file, origin
 from channels.slack_shapes import shape_problem
 from channels.text_tables import table_lines
 from channels.webhook_bodies import read_at_most
@@ -255,12 +255,6 @@ def _escape(text: str) -> str:
 def _unescape(text: str) -> str:
     """Slack sends &, < and > in message text escaped; customers and staff wrote them plain."""
     return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
-
-
-def _origin(url: str) -> tuple[str, str]:
-    """Scheme and host (with port, and any user info): what must match for the token to go."""
-    parts = urlparse(url)
-    return parts.scheme.lower(), parts.netloc.lower()
 
 
 def _source(source: str, title: str, section: str) -> str:
@@ -509,7 +503,7 @@ class SlackChannel:
         unfetched = Attachment(name, kind, b"", problem=f"{literal(name)} could not be fetched from Slack")
         if not isinstance(url, str) or not url or self._http is None:
             return unfetched
-        if _origin(url) not in {SLACK_FILE_ORIGIN, _origin(self._settings.api_url)}:
+        if origin(url) not in {SLACK_FILE_ORIGIN, origin(self._settings.api_url)}:
             log.warning("slack: file %s not fetched: %s is not Slack's file host", name, urlparse(url).netloc)
             return replace(unfetched, problem=f"{literal(name)} was not fetched: it is not on Slack's file server")
         if size is not None and size > self._max_file_bytes:

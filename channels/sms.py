@@ -37,7 +37,7 @@ from twilio.request_validator import RequestValidator, get_signature_algorithm
 from twilio.rest import Client
 from twilio.twiml.messaging_response import MessagingResponse
 
-from channels.downloads import capped_file
+from channels.downloads import capped_file, origin
 from channels.sms_format import sms_body
 from channels.webhook_bodies import read_at_most
 from core.channel import Capabilities, CheckFailed, DeliveryError, HubPort, StorageUnavailable
@@ -114,7 +114,7 @@ class SmsChannel:
                                       if sms.webhook_signing_key else None)
         self._max_file_bytes = settings.attachments.max_bytes
         self._max_files = settings.attachments.max_files
-        self._media_origins = {_origin(sms.api_url), TWILIO_MEDIA_ORIGIN}
+        self._media_origins = {origin(sms.api_url), TWILIO_MEDIA_ORIGIN}
         self.capabilities = Capabilities(max_text_length=1600, formatting="plain", attachments=True)
         self._hub: HubPort | None = None
         self._http: AsyncTwilioHttpClient | None = None
@@ -304,13 +304,13 @@ class SmsChannel:
         """The media file (`channels.downloads.capped_file`). The account's credentials go
         only to Twilio's API host; its redirect to the CDN is followed without them."""
         unfetched = Attachment(name, kind, b"", problem=f"{name} could not be fetched from Twilio")
-        if self._media is None or _origin(url) not in self._media_origins:
+        if self._media is None or origin(url) not in self._media_origins:
             log.warning("sms: media %s not fetched: %s is not Twilio's media host", name, urlsplit(url).netloc)
             return unfetched
         credentials = {"Authorization": aiohttp.encode_basic_auth(self._settings.account_sid, self._token)}
         try:
             for _ in range(MAX_REDIRECTS + 1):
-                async with self._media.get(url, headers=credentials if _origin(url) in self._media_origins else None,
+                async with self._media.get(url, headers=credentials if origin(url) in self._media_origins else None,
                                            allow_redirects=False) as response:
                     if response.status in (301, 302, 303, 307, 308) and "Location" in response.headers:
                         url = urljoin(url, response.headers["Location"])
@@ -329,12 +329,6 @@ class SmsChannel:
         if self._hub is None or self._client is None:
             raise DeliveryError("the SMS channel is not started")
         return self._hub, self._client
-
-
-def _origin(url: str) -> tuple[str, str]:
-    """Scheme and host (with port): what must match for credentials to be sent."""
-    parts = urlsplit(url)
-    return parts.scheme.lower(), parts.netloc.lower()
 
 
 def _masked(number: str) -> str:

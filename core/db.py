@@ -29,7 +29,7 @@ from sqlalchemy import (
     false,
     text,
 )
-from sqlalchemy.engine import Connection, Engine, make_url
+from sqlalchemy.engine import Connection, Engine, ExceptionContext, make_url
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -352,7 +352,8 @@ def make_engine(url: str) -> AsyncEngine:
     """An async engine; SQLite gets WAL and a busy timeout so a CLI and a server can share it.
 
     `hide_parameters`: a failing statement's error (and so the ERROR line that logs it) never
-    shows its bound values — a customer's message, a file's bytes — only the SQL."""
+    shows its bound values — a customer's message, a file's bytes — only the SQL; on
+    PostgreSQL, nor does the row a constraint refused (`_drop_row_values`)."""
     if url.startswith("sqlite"):
         _private_sqlite_file(make_url(url).database)
         # One async connection per process (the store has its own, see core.transactions):
@@ -367,7 +368,25 @@ def make_engine(url: str) -> AsyncEngine:
                                  connect_args={"timeout": POSTGRES_CONNECT_TIMEOUT_S})
     _track_backends(engine)
     _skip_closed_connections(engine)
+    _drop_row_values(engine)
     return engine
+
+
+def _drop_row_values(engine: AsyncEngine) -> None:
+    """`hide_parameters` hides a failing statement's values, but PostgreSQL's DETAIL repeats
+    those a constraint refused ("Key (v)=(…) already exists", "Failing row contains (…)") and
+    asyncpg prints it with its error, so a logged traceback would show what a customer wrote.
+    Dropped from every error the engine raises, as it is raised: the store's transactions, the
+    dashboard, the scheduler and the re-index alike, whoever logs it and however. The message
+    and the SQL still say what failed."""
+
+    @event.listens_for(engine.sync_engine, "handle_error")
+    def _dropped(context: ExceptionContext) -> None:
+        cause: BaseException | None = context.original_exception
+        while cause is not None:
+            if getattr(cause, "detail", None):
+                cause.detail = None  # type: ignore[attr-defined]
+            cause = cause.__cause__
 
 
 def _skip_closed_connections(engine: AsyncEngine) -> None:

@@ -15,7 +15,9 @@ each call gives up after `REDIS_TIMEOUT_S`, and after a failure Redis is left al
 circuit breaker, so a Redis that accepts connections and never answers costs one message half
 a second every 30 s instead of every message redis-py's 5 s. (Written here in a few lines:
 `circuitbreaker` 2.1 lets every caller through once the pause is over, each then waiting out
-a hung Redis, and keeps every breaker in a process-wide registry.)
+a hung Redis, and keeps every breaker in a process-wide registry.) `CounterStore` is that
+store with its breaker; the dashboard's sign-in throttle (`core.admin.access`) counts its
+failures in one too.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from functools import partial
 from time import monotonic
 from typing import TypeVar
 
-from limits import RateLimitItem, parse_many
+from limits import RateLimitItem, WindowStats, parse_many
 from limits.aio.storage import MemoryStorage, RedisStorage, Storage
 from limits.aio.strategies import MovingWindowRateLimiter
 
@@ -52,6 +54,60 @@ Redis is back within seconds; the limits are per minute, so half a minute unlimi
 most half a minute's flood through."""
 
 
+class CounterStore:
+    """Moving-window counts in Redis when `redis_url` is set (every process shares them), in
+    this process's memory otherwise, behind the circuit breaker the module describes: each
+    call answers None instead when the store failed or is being left alone, and its owner
+    decides what an unknown count means. `on_failing` hears the failure that opens the
+    breaker, `on_answering` the first answer after it; neither hears anything in between."""
+
+    def __init__(self, redis_url: str, *, on_failing: Callable[[Exception], None],
+                 on_answering: Callable[[], None]) -> None:
+        storage: Storage = (
+            RedisStorage(f"async+{redis_url}", implementation="redispy", socket_timeout=REDIS_TIMEOUT_S,
+                         socket_connect_timeout=REDIS_TIMEOUT_S) if redis_url else MemoryStorage())
+        self._limiter = MovingWindowRateLimiter(storage)
+        self._on_failing = on_failing
+        self._on_answering = on_answering
+        self._failing = False
+        self._paused_until = 0.0
+        self._probing = False
+
+    async def hit(self, item: RateLimitItem, *key: str) -> bool | None:
+        """Count one against `item` for `key`: whether it was still within the limit."""
+        return await self._counted(partial(self._limiter.hit, item, *key))
+
+    async def test(self, item: RateLimitItem, *key: str) -> bool | None:
+        """Whether one more for `key` would be within `item`, counting nothing."""
+        return await self._counted(partial(self._limiter.test, item, *key))
+
+    async def window_stats(self, item: RateLimitItem, *key: str) -> WindowStats | None:
+        return await self._counted(partial(self._limiter.get_window_stats, item, *key))
+
+    async def _counted(self, call: Callable[[], Awaitable[T]]) -> T | None:
+        """`call()` on the store; None when it failed, or was not made because the store
+        failed within `REDIS_PAUSE_S` (or another caller is trying it again just now)."""
+        if self._probing or monotonic() < self._paused_until:
+            return None
+        probe = self._failing  # after a pause, one caller at a time tries the store again
+        self._probing = probe
+        try:
+            result = await call()
+        except Exception as exc:  # noqa: BLE001 — Redis down, hung or unreachable: fail open
+            self._paused_until = monotonic() + REDIS_PAUSE_S
+            if not self._failing:
+                self._on_failing(exc)
+            self._failing = True
+            return None
+        finally:
+            if probe:
+                self._probing = False
+        if self._failing:
+            self._on_answering()
+            self._failing = False
+        return result
+
+
 class RateLimits:
     def __init__(self, *, per_contact: str, per_ip: str, sessions_per_ip: str = "", redis_url: str = "") -> None:
         """`per_contact`/`per_ip`/`sessions_per_ip` in the `limits` notation ("30/minute",
@@ -59,13 +115,7 @@ class RateLimits:
         self._per_contact = parse_many(per_contact) if per_contact else []
         self._per_ip = parse_many(per_ip) if per_ip else []
         self._sessions_per_ip = parse_many(sessions_per_ip) if sessions_per_ip else []
-        self._storage: Storage = (
-            RedisStorage(f"async+{redis_url}", implementation="redispy", socket_timeout=REDIS_TIMEOUT_S,
-                         socket_connect_timeout=REDIS_TIMEOUT_S) if redis_url else MemoryStorage())
-        self._limiter = MovingWindowRateLimiter(self._storage)
-        self._storage_failing = False
-        self._paused_until = 0.0
-        self._probing = False
+        self._counts = CounterStore(redis_url, on_failing=_counts_fail, on_answering=_counts_answer)
         self._refusing: set[tuple[str, ...]] = set()
 
     async def admit(self, *, channel: str, sender: str | None = None, ip: str | None = None) -> Admission:
@@ -92,38 +142,23 @@ class RateLimits:
         return ADMITTED
 
     async def _hit(self, item: RateLimitItem, key: tuple[str, ...]) -> bool:
-        allowed = await self._counted(partial(self._limiter.hit, item, *key))
+        allowed = await self._counts.hit(item, *key)
         return True if allowed is None else allowed
 
     async def _retry_after(self, item: RateLimitItem, key: tuple[str, ...]) -> int:
-        stats = await self._counted(partial(self._limiter.get_window_stats, item, *key))
+        stats = await self._counts.window_stats(item, *key)
         if stats is None:
             return item.get_expiry()
         return max(1, math.ceil(stats.reset_time - time.time()))
 
-    async def _counted(self, call: Callable[[], Awaitable[T]]) -> T | None:
-        """`call()` on the counter store; None when it failed, or was not made because the
-        store failed within `REDIS_PAUSE_S` (or another message is trying it again just now)."""
-        if self._probing or monotonic() < self._paused_until:
-            return None
-        probe = self._storage_failing  # after a pause, one message at a time tries the store again
-        self._probing = probe
-        try:
-            result = await call()
-        except Exception as exc:  # noqa: BLE001 — Redis down, hung or unreachable: fail open
-            self._paused_until = monotonic() + REDIS_PAUSE_S
-            if not self._storage_failing:
-                log.warning("rate limits: the counter store fails (%s: %s); letting messages through unlimited, "
-                            "trying it again every %.0f s", type(exc).__name__, exc, REDIS_PAUSE_S)
-            self._storage_failing = True
-            return None
-        finally:
-            if probe:
-                self._probing = False
-        if self._storage_failing:
-            log.info("rate limits: the counter store answers again")
-            self._storage_failing = False
-        return result
+
+def _counts_fail(exc: Exception) -> None:
+    log.warning("rate limits: the counter store fails (%s: %s); letting messages through unlimited, "
+                "trying it again every %.0f s", type(exc).__name__, exc, REDIS_PAUSE_S)
+
+
+def _counts_answer() -> None:
+    log.info("rate limits: the counter store answers again")
 
 
 def sessions_per_ip(settings: Settings) -> str:

@@ -17,6 +17,7 @@ import ipaddress
 import json
 import logging
 from collections.abc import Collection
+from typing import TypeVar
 from urllib.parse import urlsplit
 
 from aiohttp import web
@@ -27,6 +28,8 @@ from pydantic import SecretStr
 from core.channel import StorageUnavailable
 
 log = logging.getLogger(__name__)
+
+HttpError = TypeVar("HttpError", bound=web.HTTPError)
 
 
 def body_deadline(timeout_s: float) -> Middleware:
@@ -52,8 +55,8 @@ def body_deadline(timeout_s: float) -> Middleware:
                 raise
             task.uncancel()
             log.debug("%s %s: the body did not arrive within %g s", request.method, request.path, timeout_s)
-            raise _json_error(web.HTTPRequestTimeout, f"the request body did not arrive within {timeout_s:g} s",
-                              headers={"Connection": "close"}) from None
+            raise json_error(web.HTTPRequestTimeout, f"the request body did not arrive within {timeout_s:g} s",
+                             headers={"Connection": "close"}) from None
         finally:
             timer.cancel()
 
@@ -78,8 +81,8 @@ async def storage_unavailable(request: web.Request, handler: Handler) -> web.Str
         return await handler(request)
     except StorageUnavailable as exc:
         log.warning("%s %s: answered 503, %s", request.method, request.path, exc)
-        raise _json_error(web.HTTPServiceUnavailable, "the hub cannot store messages right now; try again shortly",
-                          headers={"Retry-After": str(exc.retry_after_s)}) from None
+        raise json_error(web.HTTPServiceUnavailable, "the hub cannot store messages right now; try again shortly",
+                         headers={"Retry-After": str(exc.retry_after_s)}) from None
 
 
 def bearer_refusal(request: web.Request, token: SecretStr | None, *, named: str) -> web.HTTPError | None:
@@ -90,8 +93,8 @@ def bearer_refusal(request: web.Request, token: SecretStr | None, *, named: str)
     given = request.headers.get("Authorization", "").encode("utf-8", "surrogateescape")
     if hmac.compare_digest(given, f"Bearer {token.get_secret_value()}".encode()):
         return None
-    return _json_error(web.HTTPUnauthorized, f"a valid 'Authorization: Bearer <{named}>' header is required",
-                       headers={"WWW-Authenticate": "Bearer"})
+    return json_error(web.HTTPUnauthorized, f"a valid 'Authorization: Bearer <{named}>' header is required",
+                      headers={"WWW-Authenticate": "Bearer"})
 
 
 def cross_site(request: web.Request) -> bool:
@@ -175,5 +178,6 @@ def quiet_malformed_requests() -> None:
         logger.addFilter(MalformedRequests())
 
 
-def _json_error(kind: type[web.HTTPError], reason: str, *, headers: dict[str, str]) -> web.HTTPError:
+def json_error(kind: type[HttpError], reason: str, *, headers: dict[str, str] | None = None) -> HttpError:
+    """The `kind` of refusal with `{"error": reason}` as its JSON body, as every route answers one."""
     return kind(text=json.dumps({"error": reason}), content_type="application/json", headers=headers)

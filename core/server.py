@@ -28,10 +28,11 @@ RUNTIME = web.AppKey("runtime", Runtime)
 READINESS_LOG = web.AppKey("readiness_log", ReadinessLog)
 LEADERSHIP = web.AppKey("leadership", Leadership)
 FORM_BYTES = 64 * 1024
-"""The most any handler reads with `request.read()`, `post()` or `json()`: the dashboard's
-forms and the API's feedback are a few hundred bytes. A route that takes more (a webhook, the
-API's messages with their files) reads its body itself, bounded by its own limit
-(`channels.webhook_bodies.read_at_most`), after the caller is authenticated and counted."""
+"""The most any handler reads with `request.read()`, `post()` or `json()`: only the
+dashboard's forms (sign-in, sign-out, re-index, retry) read that way, and they are a few
+hundred bytes. Every other route with a body reads it itself, bounded by its own limit
+(`channels.webhook_bodies.read_at_most`), after the caller is authenticated and counted: the
+webhooks, and the API (32 KB for a vote, its messages as much as their text and files allow)."""
 
 
 def create_app(settings: Settings) -> web.Application:

@@ -62,24 +62,11 @@ def storage_faults() -> Iterator[None]:
     try:
         yield
     except DBAPIError as exc:
-        _without_row_values(exc)
         if not (isinstance(exc, (OperationalError, InterfaceError)) or exc.connection_invalidated):
             raise
         raise StorageUnavailable(f"the database cannot take the transaction: {exc.orig}") from exc
     except PoolTimeout as exc:
         raise StorageUnavailable(f"no database connection came free: {exc}") from exc
-
-
-def _without_row_values(exc: DBAPIError) -> None:
-    """The engines hide a failing statement's parameters (`core.db.make_engine`), but
-    PostgreSQL's DETAIL repeats the values a constraint refused ("Key (v)=(…) already exists",
-    "Failing row contains (…)"), and asyncpg prints it with its error, so a logged traceback
-    would show what a customer wrote. Dropped here; the message and the SQL still say what failed."""
-    cause: BaseException | None = exc.orig
-    while cause is not None:
-        if getattr(cause, "detail", None):
-            cause.detail = None  # type: ignore[attr-defined]
-        cause = cause.__cause__
 
 
 class SQLiteThreadTransactions:

@@ -11,7 +11,9 @@ time; a Bearer request carries no ambient credential, so it needs none.
 A wrong token gets 401 and nothing more (not whether a token is set, nor how close it was).
 Failed attempts are counted per client address with the `limits` library (a moving window, in
 Redis when `redis_url` is set so several processes share it): past `FAILURES`, the address
-gets 429 with Retry-After for every wrong token until the window moves on. The right token
+gets 429 with Retry-After for every wrong token until the window moves on. The count is kept
+in a `core.rate_limits.CounterStore`, so a down or hung Redis holds no sign-in up: one waits
+half a second, then nothing is throttled for 30 s before Redis is tried again. The right token
 always gets in, at the sign-in form as with a Bearer header: an operator who mistyped it five
 times, or shares a reverse proxy's address with someone guessing, is never locked out. So the
 count flags guessing rather than slowing it; what makes guessing hopeless is the token's
@@ -32,9 +34,9 @@ from datetime import timedelta
 from aiohttp import web
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from limits import parse
-from limits.aio.storage import MemoryStorage, RedisStorage, Storage
-from limits.aio.strategies import MovingWindowRateLimiter
 from pydantic import SecretStr
+
+from core.rate_limits import CounterStore
 
 log = logging.getLogger(__name__)
 
@@ -59,10 +61,7 @@ class AdminAccess:
         key = hmac.new(self._token, b"supporthub admin session", hashlib.sha256).hexdigest()
         self._signer = URLSafeTimedSerializer(key, salt="supporthub-admin")
         self._ttl = session_ttl
-        storage: Storage = (RedisStorage(f"async+{redis_url}", implementation="redispy") if redis_url
-                            else MemoryStorage())
-        self._failures = MovingWindowRateLimiter(storage)
-        self._store_failing = False
+        self._failures = CounterStore(redis_url, on_failing=_count_fails, on_answering=_count_kept)
 
     def visitor(self, request: web.Request) -> Visitor | None:
         """Who `request` comes from, or None when it carries neither a valid cookie nor the token."""
@@ -109,36 +108,17 @@ class AdminAccess:
         count's store (Redis) fails: a long random token is safe from guessing for that long,
         and operators must not be shut out of the dashboard that shows what is wrong."""
         key = _address(request)
-        try:
-            if await self._failures.test(FAILURES, "admin-sign-in", key):
-                self._store_answers()
-                return None
-            reset, _ = await self._failures.get_window_stats(FAILURES, "admin-sign-in", key)
-        except Exception as exc:  # noqa: BLE001 — Redis down or unreachable: fail open, say so once
-            self._store_fails(exc)
+        if await self._failures.test(FAILURES, "admin-sign-in", key) in (True, None):  # None: the count is unknown
             return None
-        retry_after = max(1, math.ceil(reset - time.time()))
+        if (stats := await self._failures.window_stats(FAILURES, "admin-sign-in", key)) is None:
+            return None
+        retry_after = max(1, math.ceil(stats.reset_time - time.time()))
         return web.HTTPTooManyRequests(text="Too many failed sign-ins; try again later.\n",
                                        headers={"Retry-After": str(retry_after)})
 
     async def failed(self, request: web.Request) -> None:
         log.warning("admin: refused a sign-in from %s", _address(request))
-        try:
-            await self._failures.hit(FAILURES, "admin-sign-in", _address(request))
-        except Exception as exc:  # noqa: BLE001
-            self._store_fails(exc)
-
-    def _store_fails(self, exc: Exception) -> None:
-        if not self._store_failing:
-            # the exception's type only: a Redis error may quote its URL, password included
-            log.warning("admin: the sign-in failure count cannot be kept (%s); not throttling until it can",
-                        type(exc).__name__)
-        self._store_failing = True
-
-    def _store_answers(self) -> None:
-        if self._store_failing:
-            log.info("admin: the sign-in failure count is kept again")
-        self._store_failing = False
+        await self._failures.hit(FAILURES, "admin-sign-in", _address(request))
 
     def token_matches(self, given: str) -> bool:
         return hmac.compare_digest(given.encode("utf-8", "surrogateescape"), self._token)
@@ -179,3 +159,13 @@ def _is_json(request: web.Request) -> bool:
 
 def _address(request: web.Request) -> str:
     return request.remote or "unknown"
+
+
+def _count_fails(exc: Exception) -> None:
+    # the exception's type only: a Redis error may quote its URL, password included
+    log.warning("admin: the sign-in failure count cannot be kept (%s); not throttling until it can",
+                type(exc).__name__)
+
+
+def _count_kept() -> None:
+    log.info("admin: the sign-in failure count is kept again")

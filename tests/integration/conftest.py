@@ -11,6 +11,7 @@ from aiohttp.test_utils import TestClient
 from core.server import create_app
 from core.settings import Settings
 from tests.fakes.smtp_relay import SmtpRelay
+from tests.fakes.tcp_proxy import CuttableProxy
 from tests.integration.trusted import TRUSTED, trusted_api
 from tests.ports import free_port
 
@@ -38,3 +39,12 @@ async def relay() -> AsyncIterator[SmtpRelay]:
 def smtp_port() -> int:
     """Where the hub's SMTP listener takes mail."""
     return free_port()
+
+
+@pytest.fixture
+async def redis_line() -> AsyncIterator[CuttableProxy]:
+    """The way to the test Redis, which a test can make hang (accept, read, never answer)."""
+    proxy = CuttableProxy("127.0.0.1", 6379)
+    await proxy.start()
+    yield proxy
+    await proxy.close()

@@ -15,6 +15,7 @@ from pydantic import SecretStr
 from core.admin.access import COOKIE, FAILURES
 from core.server import create_app
 from core.settings import AdminSettings, Settings
+from tests.fakes.tcp_proxy import CuttableProxy
 
 TOKEN = "dashboard-token-of-the-lead"
 BEARER = {"Authorization": f"Bearer {TOKEN}"}
@@ -131,6 +132,23 @@ async def test_an_operator_who_mistyped_the_token_five_times_signs_in_with_the_r
     assert (response.status, response.headers["Location"]) == (303, "/admin")
     assert COOKIE in response.cookies
     assert (await admin.get("/admin/api/status")).status == 200
+
+
+async def test_a_hung_redis_holds_up_one_mistyped_sign_in_then_none_and_the_right_token_signs_in(
+        aiohttp_client: Callable[..., Any], make_settings: Callable[..., Settings], redis_line: CuttableProxy,
+        caplog: pytest.LogCaptureFixture) -> None:
+    settings = make_settings(admin=AdminSettings(token=SecretStr(TOKEN)), redis_url=f"redis://127.0.0.1:{redis_line.port}/13")
+    admin = await aiohttp_client(create_app(settings))
+    redis_line.hung = True
+    assert (await sign_in(admin, "typo-0")).status == 401  # the count gave up on Redis after a short wait
+    asked = redis_line.swallowed
+    assert asked > 0
+    for n in range(1, FAILURES.amount + 2):
+        assert (await sign_in(admin, f"typo-{n}")).status == 401  # not throttled while the count cannot be kept
+    assert redis_line.swallowed == asked  # and Redis was not asked again: none of them waited on it
+    response = await sign_in(admin)
+    assert (response.status, response.headers["Location"]) == (303, "/admin")
+    assert len([r for r in caplog.records if "cannot be kept" in r.getMessage()]) == 1
 
 
 async def test_a_sign_in_posted_from_another_site_is_refused(admin: TestClient) -> None:

@@ -15,6 +15,7 @@ from core.db import AttachmentRow
 from core.server import create_app
 from core.settings import AttachmentSettings, Settings
 from tests.integration.app_db import count
+from tests.settle import until
 from tests.unit.core.test_attachment_turns import HEAVY_PAGE
 
 
@@ -25,9 +26,18 @@ async def test_a_small_file_is_answered_while_another_customers_slow_files_conve
     client: TestClient = await aiohttp_client(create_app(settings))
     slow = [{"filename": f"sheet{i}.pdf", "data": base64.b64encode(HEAVY_PAGE).decode()} for i in range(5)]
     ada = asyncio.create_task(client.post("/api/messages", json={"contact": "ada", "text": "see these", "attachments": slow}))
+
+    async def adas_files_are_in() -> bool:
+        if await count(client, AttachmentRow) >= 5:
+            return True
+        if ada.done():  # her request ended without storing her files: waiting longer cannot help
+            outcome = ada.exception() or f"answered {ada.result().status}"
+            raise AssertionError(f"ada's message ended before her files were stored: {outcome}")
+        return False
+
     try:
-        while await count(client, AttachmentRow) < 5:  # ada's files are in, and her turn has begun
-            await asyncio.sleep(0.05)
+        # ada's files are in, and her turn has begun; the long bound is only a safety net against a hang
+        await until(adas_files_are_in, timeout=300, what="ada's five files to be stored")
         note = base64.b64encode(b"The app says BD-4012 when I add a teammate").decode()
         response = await client.post("/api/messages", json={"contact": "bea", "text": "see the log",
                                                             "attachments": [{"filename": "note.txt", "data": note}]})

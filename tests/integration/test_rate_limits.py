@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from time import monotonic
 from typing import Any
 
@@ -107,15 +107,6 @@ async def test_a_slack_sender_over_the_limit_is_dropped_and_counted_never_limite
         assert stored.scalar_one() == 3
     assert rate_limited("slack") - refused_before == 2
     assert len([r for r in caplog.records if "rate limits" in r.getMessage()]) == 1
-
-
-@pytest.fixture
-async def redis_line() -> AsyncIterator[CuttableProxy]:
-    """The way to the test Redis, which a test can make hang (accept, read, never answer)."""
-    proxy = CuttableProxy("127.0.0.1", 6379)
-    await proxy.start()
-    yield proxy
-    await proxy.close()
 
 
 async def test_a_hung_redis_holds_up_one_message_then_is_left_alone_then_tried_again(

@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -22,6 +21,8 @@ import pytest
 from aiohttp.test_utils import TestClient
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Session
 
 from core import db
@@ -30,6 +31,7 @@ from core.server import create_app
 from core.settings import Settings
 from core.transactions import Transactions, transactions_for
 from tests.fakes.tcp_proxy import CuttableProxy
+from tests.ports import free_port
 from tests.postgres import own_postgres_database, postgres_url, query
 
 QUESTION = {"contact": "dana", "text": "How do I reset my password?"}
@@ -207,13 +209,6 @@ async def test_connections_the_server_closed_are_not_handed_out(
     assert "running the transaction again" not in caplog.text
 
 
-def _closed_port() -> int:
-    """A port nothing listens on."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 @pytest.mark.parametrize("way", ["a closed port", "a server that never answers", "an unknown role",
                                  "a missing database"])
 async def test_every_way_of_not_reaching_postgres_is_unavailable(way: str, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -223,7 +218,7 @@ async def test_every_way_of_not_reaching_postgres_is_unavailable(way: str, monke
     silent.hung = True
     await silent.start()
     monkeypatch.setattr(db, "POSTGRES_CONNECT_TIMEOUT_S", 0.5)
-    url = {"a closed port": server.set(port=_closed_port()),
+    url = {"a closed port": server.set(port=free_port()),  # nothing listens on it
            "a server that never answers": server.set(port=silent.port),
            "an unknown role": server.set(username="nobody_here"),
            "a missing database": server.set(database="no_such_database")}[way]
@@ -256,3 +251,21 @@ async def test_a_failing_statement_logs_its_sql_but_never_its_parameters(
     logged = caplog.text
     assert "INSERT INTO probe_secret" in logged and "parameters hidden" in logged
     assert "4111" not in logged and error.exc_info is not None
+
+
+async def test_a_unique_violation_outside_the_stores_transactions_logs_no_row_values(
+    sessionmaker: async_sessionmaker[AsyncSession], caplog: pytest.LogCaptureFixture
+) -> None:
+    """The dashboard, the scheduler and the re-index use a session of their own, outside
+    `storage_faults`: what PostgreSQL repeats of the refused row ("DETAIL:  Key (v)=(…) already
+    exists") is not in their error's traceback either."""
+    secret = "my card number is 4111 1111 1111 1111"
+    try:
+        async with sessionmaker() as session, session.begin():
+            await session.run_sync(partial(_insert_twice, secret))
+    except Exception:
+        logging.getLogger("core.scheduler").exception("scheduled re-index 'nightly' failed")
+    (error,) = [r for r in caplog.records if r.levelno == logging.ERROR]
+    logged = caplog.text
+    assert error.exc_info is not None and isinstance(error.exc_info[1], IntegrityError)  # the unique violation
+    assert "INSERT INTO probe_secret" in logged and "4111" not in logged
