@@ -25,6 +25,7 @@ from core.admin.queries import Period
 from core.admin.render import as_json, page
 from core.admin.schedule import ScheduledJob, upcoming_runs
 from core.admin.status import Status, read_status
+from core.clean_text import clean
 from core.db import ConversationState
 from core.dead_letters import NoSuchOutboxItem, NotRequeueable
 from core.registry import installed_channels
@@ -216,11 +217,11 @@ class Pages:
         page_number = _number(query.get("page") or "1")
         if page_number is None or page_number > MAX_PAGE:
             raise web.HTTPBadRequest(text=f"page is a number from 1 to {MAX_PAGE}\n")
-        words = list(dict.fromkeys(query.get("q", "").split()))
+        words = list(dict.fromkeys(clean(query.get("q", "")).split()))  # as stored: no NUL, no lone surrogate
         if len(words) > MAX_WORDS:
             raise web.HTTPBadRequest(text=f"search for at most {MAX_WORDS} words\n")
         found = conversations.ConversationFilter(
-            words=" ".join(words), contact=query.get("contact", "").strip(), channel=channel, state=state,
+            words=" ".join(words), contact=clean(query.get("contact", "")).strip(), channel=channel, state=state,
             since=since, until=until + timedelta(days=1) if until is not None else None)
         return found, page_number
 

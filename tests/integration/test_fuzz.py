@@ -23,7 +23,7 @@ import aiosmtplib
 import pytest
 from aiohttp import WSMsgType
 from aiohttp.test_utils import TestClient
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from pydantic import SecretStr
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -403,6 +403,8 @@ async def test_signed_twilio_forms_with_odd_numbers_and_fields_never_answer_5xx(
 @given(item=st.one_of(st.text(min_size=1, max_size=30), many_digits), query=st.dictionaries(
     st.sampled_from(["period", "channel", "page", "since", "until", "q", "state", "contact", "retried"]),
     st.one_of(st.text(max_size=20), many_digits), max_size=3))
+@example(item="0", query={"q": "\x00"})  # found here: a 500 on PostgreSQL
+@example(item="0", query={"contact": "\ud83d", "q": "a\x00b"})
 async def test_dashboard_paths_and_queries_never_answer_5xx(hub: TestClient, caplog: pytest.LogCaptureFixture,
                                                             item: str, query: dict[str, str]) -> None:
     caplog.clear()  # each example answers for its own log
