@@ -42,7 +42,7 @@ from core.messages import (
     stored_message_json,
 )
 from core.metrics import Rejection, rejected
-from core.request_guards import (
+from core.ops.request_guards import (
     bearer_refusal,
     could_be_row_id,
     cross_site,

@@ -50,8 +50,8 @@ from core.channel import Capabilities, CheckFailed, DeliveryError, HubPort, Stor
 from core.messages import Address, Attachment, InboundMessage, StoredMessage
 from core.metrics import Rejection, rejected
 from core.quoting import literal, unescaped
-from core.request_guards import bounded_int
-from handoff.desk_port import CaseAction, CaseCard
+from core.ops.request_guards import bounded_int
+from core.desk_port import CaseAction, CaseCard
 
 if TYPE_CHECKING:
     from core.settings import Settings, SlackSettings

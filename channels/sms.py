@@ -43,7 +43,7 @@ from channels.webhook_bodies import read_at_most
 from core.channel import Capabilities, CheckFailed, DeliveryError, HubPort, StorageUnavailable
 from core.messages import Address, Attachment, InboundMessage, StoredMessage
 from core.metrics import Rejection, rejected
-from core.request_guards import bounded_int
+from core.ops.request_guards import bounded_int
 
 if TYPE_CHECKING:
     from core.settings import Settings, SmsSettings

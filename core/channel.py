@@ -20,7 +20,7 @@ from core.messages import Address, InboundMessage, StoredMessage
 from core.streaming import StreamEvent
 
 if TYPE_CHECKING:
-    from handoff.desk_port import CaseAction
+    from core.desk_port import CaseAction
     from knowledge.hits import Hit
 
 
@@ -84,7 +84,7 @@ class Receipt:
 
 @dataclass(frozen=True, slots=True)
 class Admission:
-    """Whether a sender may send one more message now (see `core.rate_limits`)."""
+    """Whether a sender may send one more message now (see `core.pipeline.rate_limits`)."""
 
     allowed: bool
     retry_after_s: int = 0

@@ -1,4 +1,4 @@
-"""Text from outside made storable, once, where it enters the hub (`core.hub.Hub`).
+"""Text from outside made storable, once, where it enters the hub (`core.pipeline.hub.Hub`).
 
 Two kinds of character arrive legally and are kept by no database: NUL (U+0000), which
 PostgreSQL's text type refuses ("invalid byte sequence for encoding UTF8: 0x00"), and lone

@@ -1,7 +1,7 @@
 """The hub's Prometheus metrics: one registry, and the metric objects the code updates.
 
 Counters and histograms count what happens in this process (sum them across processes); the
-gauges read from the database at scrape time (`core.metrics_snapshot`) are the same on every
+gauges read from the database at scrape time (`core.ops.metrics_snapshot`) are the same on every
 process (take the max). Label values are channel names, outcomes, responders, reasons and
 states only — never a contact, chat or conversation id, which would make a series per customer.
 
@@ -93,7 +93,7 @@ LEADER = Gauge(
     "supporthub_leader", "1 while this process leads (runs the scheduled jobs and the desk sweep), else 0",
     registry=REGISTRY)
 
-# Read from the database at scrape time (core.metrics_snapshot).
+# Read from the database at scrape time (core.ops.metrics_snapshot).
 OUTBOX_DEPTH = Gauge(
     "supporthub_outbox_depth", "Replies waiting in the outbox to be sent", ["channel"], registry=REGISTRY)
 OUTBOX_DEAD_LETTERS = Gauge(

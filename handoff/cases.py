@@ -18,7 +18,7 @@ from enum import StrEnum
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
-from core.db import Case, CaseEvent, Conversation, ConversationState, utcnow
+from core.store.db import Case, CaseEvent, Conversation, ConversationState, utcnow
 
 
 class CaseState(StrEnum):

@@ -23,9 +23,9 @@ from datetime import UTC, datetime, timedelta
 from functools import partial
 
 from core.metrics import REPLIES, Outcome
-from core.transactions import Transactions
+from core.store.transactions import Transactions
 from handoff.cases import CaseTransitionError
-from handoff.desk_port import CaseAction, DeskPort
+from core.desk_port import CaseAction, DeskPort
 from handoff.desk_store import (
     Overdue,
     Relayed,

@@ -15,11 +15,11 @@ from itertools import groupby
 from sqlalchemy import ColumnElement, and_, exists, or_, select, update
 from sqlalchemy.orm import Session
 
-from core.db import Case, Contact, Conversation, Message, utcnow
+from core.store.db import Case, Contact, Conversation, Message, utcnow
 from core.messages import Address, Author
-from core.outbox_queue import queue_delivery
+from core.store.outbox_queue import queue_delivery
 from handoff.cases import OPEN_STATES, CaseState, move_case
-from handoff.desk_port import CaseAction, CaseCard
+from core.desk_port import CaseAction, CaseCard
 
 CARD_MESSAGES = 5
 STILL_WITH_US = "Thanks for your patience — a person from our support team has your conversation and will reply here soon."

@@ -13,7 +13,7 @@ Retrieval is measured over the answerable questions: hit@1, hit@k and MRR@k of t
 document for three rankings side by side: dense only (cosine), BM25 only, and fused (the
 product's ranking, `KnowledgeBase.rank`). Rankings are of *documents*: the chunk lists are cut
 to each document's first chunk before scoring, since a document often has several chunks.
-How the bot answers the same questions is the app's to measure (`core.answer_eval`).
+How the bot answers the same questions is the app's to measure (`core.answering.answer_eval`).
 """
 
 from __future__ import annotations

@@ -23,7 +23,7 @@ class Hit:
     """Cosine similarity of the query and the chunk's heading (title › section): in an FAQ the
     heading *is* the question the passage answers, and a question-to-question cosine tells
     "answers this question" from "is about the same app" better than the passage cosine
-    (see core.offline_responder). None when not computed."""
+    (see core.answering.offline_responder). None when not computed."""
     lexical_rank: int | None = None
     """The chunk's rank (1 = best) by BM25 among the candidates; None when BM25 did not find it."""
     coverage: float | None = None

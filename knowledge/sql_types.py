@@ -1,4 +1,4 @@
-"""Column types knowledge's tables need; the app's own tables (core.db) use the same ones."""
+"""Column types knowledge's tables need; the app's own tables (core.store.db) use the same ones."""
 
 from __future__ import annotations
 

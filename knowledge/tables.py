@@ -1,8 +1,8 @@
 """knowledge's tables, in their own metadata: the documents an index holds, its runs and its
 version.
 
-The app creates them with its one Alembic history (core/migrations), whose environment
-compares both metadatas with the database (tests/unit/core/test_migrations.py).
+The app creates them with its one Alembic history (core/store/migrations), whose environment
+compares both metadatas with the database (tests/unit/core/store/test_migrations.py).
 """
 
 from __future__ import annotations

@@ -16,11 +16,11 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from core.db import make_engine, make_sessionmaker, prepare_database
-from core.runtime import open_database
+from core.store.db import make_engine, make_sessionmaker, prepare_database
+from core.ops.runtime import open_database
 from core.settings import Settings
-from core.storage import Storage
-from core.transactions import Transactions, transactions_for
+from core.pipeline.storage import Storage
+from core.store.transactions import Transactions, transactions_for
 from knowledge.base import KnowledgeBase
 from knowledge.settings import KnowledgeSettings
 from tests.fakes.dovecot import Dovecot, running_dovecot

@@ -15,7 +15,7 @@ import asyncpg
 import pytest
 from sqlalchemy.engine import make_url
 
-from core.db import libpq_url
+from core.store.db import libpq_url
 from tests.conftest import POSTGRES_ENV
 
 

@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from core.db import DeliveryStatus, Message, MessageStatus, OutboxItem
+from core.store.db import DeliveryStatus, Message, MessageStatus, OutboxItem
 
 
 async def settled(sessionmaker: async_sessionmaker[AsyncSession], *, timeout: float = 30) -> None:

@@ -13,11 +13,11 @@ from typing import Any
 from aiohttp import web
 from jinja2 import Environment
 
-from core.admin.access import AdminAccess
+from core.ops.access import AdminAccess
 from core.admin.pages import VISITOR, Pages
 from core.admin.render import SECURITY_HEADERS, environment, page
-from core.request_guards import cross_site
-from core.runtime import Runtime
+from core.ops.request_guards import cross_site
+from core.ops.runtime import Runtime
 from core.settings import Settings
 
 log = logging.getLogger(__name__)

@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, exists, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core.db import (
+from core.store.db import (
     AttachmentRow,
     Case,
     CaseEvent,
@@ -40,7 +40,7 @@ class ConversationFilter:
       not necessarily the same message;
     - `contact`: part of the contact's display name or of one of its identities' external user
       ids (a phone number, an email, a Slack user), case-insensitively, or the exact contact id;
-    - `state`: the conversation's state (a `core.db.ConversationState`);
+    - `state`: the conversation's state (a `core.store.db.ConversationState`);
     - `since`, `until`: [since, until) bounds on the conversation's last message (`updated_at`).
     """
 

@@ -25,10 +25,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from core.admin.queries import Period
-from core.agent import ask_each
-from core.answer_decision import decide
-from core.db import Feedback, Message
-from core.questions import questions
+from core.answering.agent import ask_each
+from core.answering.answer_decision import decide
+from core.store.db import Feedback, Message
+from core.answering.questions import questions
 from knowledge.base import QUERY_SUB_BATCH, KnowledgeBase
 from knowledge.hits import Hit
 from knowledge.tables import IndexVersion, KnowledgeDocument
@@ -177,7 +177,7 @@ def groups(found: Sequence[Question], vectors: np.ndarray) -> list[Gap]:
 
 
 def asked(text: str) -> str:
-    """What a message asks, as the hub searches it (`core.questions`): the facts and pleasantries
+    """What a message asks, as the hub searches it (`core.answering.questions`): the facts and pleasantries
     around a question ("Hi, I'm Omar from Acme, we moved from Asana last month.") pull the same
     question asked by different people apart. Measured on StackFAQ with one of six such openings
     put before half the questions: pairwise F1 0.641 on the messages as written, 0.656 on what

@@ -6,7 +6,7 @@ function is a fixed, small number of queries, whatever the size of the tables.
 - the knowledge base's documents, its recent index runs with the files they skipped and why,
   and its index version;
 - per push channel, the last successful delivery and the replies still pending or dead;
-  dead letters and re-queuing one, through `core.dead_letters` (what `supporthub outbox` uses).
+  dead letters and re-queuing one, through `core.store.dead_letters` (what `supporthub outbox` uses).
 """
 
 from __future__ import annotations
@@ -19,9 +19,9 @@ from urllib.parse import quote
 from sqlalchemy import case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core.db import Case, Conversation, OutboxItem
-from core.dead_letters import Requeued, UndeliveredReply, requeue, undelivered
-from core.metrics_snapshot import undelivered_by_channel
+from core.store.db import Case, Conversation, OutboxItem
+from core.store.dead_letters import Requeued, UndeliveredReply, requeue, undelivered
+from core.ops.metrics_snapshot import undelivered_by_channel
 from handoff.cases import OPEN_STATES
 from handoff.desk_store import past_sla
 from knowledge.tables import IndexRun, IndexVersion, KnowledgeDocument, SkippedFile
@@ -185,7 +185,7 @@ async def dead_letters(session: AsyncSession, *, limit: int = 50) -> list[Undeli
 
 async def retry_dead_letter(session: AsyncSession, reply_id: int) -> Requeued:
     """Re-queue the dead letter with outbox id `reply_id`, in the caller's transaction (the
-    caller commits). Raises `core.dead_letters.NotRequeueable`, whose message says why, when
+    caller commits). Raises `core.store.dead_letters.NotRequeueable`, whose message says why, when
     there is no such item or it is not dead (pending, or delivered)."""
     return await session.run_sync(lambda sync: requeue(sync, outbox_id=reply_id))
 

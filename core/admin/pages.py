@@ -17,7 +17,7 @@ from aiohttp import web
 from jinja2 import Environment
 
 from core.admin import conversations, operations, queries
-from core.admin.access import AdminAccess, Visitor
+from core.ops.access import AdminAccess, Visitor
 from core.admin.charts import Series, data_table, stacked_bars
 from core.admin.gaps import GapFinder, GapReport
 from core.admin.periods import PERIODS, BadFilter, Chosen, chosen_period
@@ -26,12 +26,12 @@ from core.admin.render import as_json, page
 from core.admin.schedule import ScheduledJob, upcoming_runs
 from core.admin.status import Status, read_status
 from core.clean_text import clean
-from core.db import ConversationState
-from core.dead_letters import NoSuchOutboxItem, NotRequeueable
+from core.store.db import ConversationState
+from core.store.dead_letters import NoSuchOutboxItem, NotRequeueable
 from core.registry import installed_channels
-from core.reindex_process import ReindexFailed
-from core.request_guards import bounded_int, could_be_row_id
-from core.runtime import Runtime
+from core.ops.reindex_process import ReindexFailed
+from core.ops.request_guards import bounded_int, could_be_row_id
+from core.ops.runtime import Runtime
 from core.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -291,7 +291,7 @@ class Pages:
         return as_json(await self._knowledge(request))
 
     async def reindex(self, request: web.Request) -> web.Response:
-        """Start a re-index (in a child process, `core.reindex_process`), recorded as an index
+        """Start a re-index (in a child process, `core.ops.reindex_process`), recorded as an index
         run whose trigger names the dashboard and the operator's address; the page shows it
         when it lands."""
         visitor = await self._checked_form(request)

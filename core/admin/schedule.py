@@ -1,7 +1,7 @@
 """The re-index schedule as the Knowledge page shows it: each job's rule and its next runs.
 
 A crontab job's next runs follow from its line alone (the same `CronTrigger` the leader runs,
-`core.scheduler.trigger_for`). An interval job's do not: the leader starts counting when it
+`core.ops.scheduler.trigger_for`). An interval job's do not: the leader starts counting when it
 starts, which another process cannot see — so its next run is the last scheduled run's start
 (the index run recorded with the trigger `schedule:<name>`) plus the interval, and unknown
 until that job has run once.
@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from core.scheduler import trigger_for
+from core.ops.scheduler import trigger_for
 from core.settings import ScheduleJob
 
 NEXT_RUNS = 3

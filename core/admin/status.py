@@ -12,8 +12,8 @@ from importlib.metadata import version
 from sqlalchemy import Connection
 
 from core.admin import operations
-from core.dead_letters import UndeliveredReply
-from core.runtime import Runtime
+from core.store.dead_letters import UndeliveredReply
+from core.ops.runtime import Runtime
 from core.settings import Settings
 
 DEAD_LETTERS_SHOWN = 50

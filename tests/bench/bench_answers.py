@@ -24,9 +24,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from core.agent import ask_each
-from core.answer_eval import Outcome, evaluate
-from core.offline_responder import OfflineResponder
+from core.answering.agent import ask_each
+from core.answering.answer_eval import Outcome, evaluate
+from core.answering.offline_responder import OfflineResponder
 from core.settings import AnswerSettings
 from knowledge.embedder import Embedder
 from knowledge.evaluation import load_questions

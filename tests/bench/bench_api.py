@@ -164,7 +164,7 @@ def run(threads: Sequence[dict[str, Any]]) -> dict[str, float]:
         write_corpus(threads, root / "corpus")
         port = free_port()
         env = server_environment(root)
-        cli = [sys.executable, "-m", "core.cli"]
+        cli = [sys.executable, "-m", "core.cli.main"]
         subprocess.run([*cli, "reindex"], env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         server = subprocess.Popen([*cli, "serve", "--port", str(port)], env=env, stderr=subprocess.DEVNULL)
         try:

@@ -9,7 +9,7 @@ Measured in one run, each figure beside its floor or target:
 - `supporthub serve` on each: start-up time to `/readyz` 200, one-client `/api/messages`
   p50/p95, resident memory after warm-up and after 50 clients;
 - event-loop health: the scheduler's own re-index job runs in the big server (which runs it in a
-  child process at a lower priority, `core.reindex_process`) while 50 clients
+  child process at a lower priority, `core.ops.reindex_process`) while 50 clients
   load `/api/messages` and a probe GETs `/healthz` every 100 ms. Loop lag p99 comes from the
   delta of the server's `supporthub_event_loop_lag_seconds` histogram over the run (a 0.5 s
   sleep's lateness, so two samples a second), next to the same figures under the same load
@@ -58,7 +58,7 @@ import aiohttp
 import psutil
 from prometheus_client.parser import text_string_to_metric_families
 
-from core.runtime import open_database
+from core.ops.runtime import open_database
 from core.settings import Settings
 from knowledge.base import KnowledgeBase
 from knowledge.settings import KnowledgeSettings
@@ -89,7 +89,7 @@ WARM_UP_S = 5.0
 TICK_AFTER_READY_S = 30.0
 RUN_TIMEOUT_S = 1800.0
 LAG = "supporthub_event_loop_lag_seconds"
-CLI = (sys.executable, "-m", "core.cli")
+CLI = (sys.executable, "-m", "core.cli.main")
 nan = float("nan")
 
 

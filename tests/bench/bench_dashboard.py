@@ -64,10 +64,10 @@ from sqlalchemy.sql.schema import ScalarElementColumnDefault
 
 from core.admin import gaps, queries
 from core.admin.periods import chosen_period
-from core.db import (
+from core.store.db import (
     Base as AppBase,
 )
-from core.db import (
+from core.store.db import (
     Case,
     Contact,
     Conversation,
@@ -804,7 +804,7 @@ def start_indexing(data_dir: Path, log: Path) -> subprocess.Popen[bytes]:
     data_dir.mkdir(parents=True)
     url = f"sqlite+aiosqlite:///{data_dir / 'supporthub.db'}"
     with log.open("wb") as output:
-        return subprocess.Popen([sys.executable, "-m", "core.cli", "reindex"], env=hub_environment(data_dir, url),
+        return subprocess.Popen([sys.executable, "-m", "core.cli.main", "reindex"], env=hub_environment(data_dir, url),
                                 cwd=ROOT, stdout=subprocess.DEVNULL, stderr=output)
 
 
@@ -833,7 +833,7 @@ def serving(data_dir: Path, url: str, log: Path) -> Iterator[Server]:
     port = free_port()
     started = time.perf_counter()
     with log.open("wb") as output:
-        server = subprocess.Popen([sys.executable, "-m", "core.cli", "serve", "--port", str(port)],
+        server = subprocess.Popen([sys.executable, "-m", "core.cli.main", "serve", "--port", str(port)],
                                   env=hub_environment(data_dir, url), cwd=ROOT, stdout=subprocess.DEVNULL,
                                   stderr=output)
     base = f"http://127.0.0.1:{port}"

@@ -10,7 +10,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from core.runtime import open_database
+from core.ops.runtime import open_database
 from core.settings import Settings
 from knowledge.base import KnowledgeBase
 from knowledge.settings import KnowledgeSettings

@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from core.db import make_engine, make_sessionmaker, prepare_database
+from core.store.db import make_engine, make_sessionmaker, prepare_database
 from core.settings import Settings
 from knowledge import fusion
 from knowledge.base import KnowledgeBase

@@ -40,7 +40,7 @@ import psutil
 from sqlalchemy.engine import make_url
 
 from channels.api import external_id
-from core.hub import ANSWER_LEASE
+from core.pipeline.hub import ANSWER_LEASE
 from tests.bench.bench_retrieval import percentile
 from tests.conftest import POSTGRES_ENV
 from tests.fakes.chroma_server import chroma_executable, chroma_server

@@ -62,16 +62,16 @@ KEEP_PROFILES_ENV = "SUPPORTHUB_BENCH_PROFILES"
 STAGES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("encoder", ("/torch/", "/sentence_transformers/", "/transformers/", "/tokenizers/", "/onnxruntime/",
                  "knowledge/onnx_encoder.py", "knowledge/embedder.py")),
-    ("database", ("/sqlalchemy/", "/aiosqlite/", "/sqlite3/", "/asyncpg/", "core/db.py",
-                  "core/transactions.py", "core/turn_transactions.py")),
+    ("database", ("/sqlalchemy/", "/aiosqlite/", "/sqlite3/", "/asyncpg/", "core/store/db.py",
+                  "core/store/transactions.py", "core/pipeline/turn_transactions.py")),
     ("search", ("knowledge/", "/bm25s/", "/chromadb/", "/scipy/")),
-    ("responder", ("core/offline_responder.py", "core/llm_responder.py", "core/answer_")),
-    ("turn", ("core/turn_", "core/agent.py", "core/sentiment.py", "core/memory.py", "core/questions.py",
-              "handoff/", "core/attachments.py")),
-    ("hub", ("core/hub.py", "core/inbox.py", "core/outbox", "core/contacts.py", "core/messages.py",
-             "core/limits", "/limits/", "core/notifications.py", "core/channel")),
+    ("responder", ("core/answering/offline_responder.py", "core/answering/llm_responder.py", "core/answer_")),
+    ("turn", ("core/turn_", "core/answering/agent.py", "core/answering/sentiment.py", "core/answering/memory.py", "core/answering/questions.py",
+              "handoff/", "core/answering/attachments.py")),
+    ("hub", ("core/pipeline/hub.py", "core/store/inbox.py", "core/outbox", "core/store/contacts.py", "core/messages.py",
+             "core/limits", "/limits/", "core/pipeline/notifications.py", "core/channel")),
     ("event loop", ("aiohttp/web.py",)),
-    ("HTTP", ("/aiohttp/", "/multidict/", "/yarl/", "channels/", "core/request_guards.py", "core/app.py",
+    ("HTTP", ("/aiohttp/", "/multidict/", "/yarl/", "channels/", "core/ops/request_guards.py", "core/app.py",
               "/json/")),
 )
 """Stage of a sample: the first of these whose path fragments match a frame, looking from the
@@ -256,7 +256,7 @@ def profiled(pid: int, output: Path) -> Iterator[None]:
 
 def measure(root: Path, database_url: str, questions: Sequence[str], label: str) -> dict[str, Any]:
     env = environment(root, database_url)
-    cli = [sys.executable, "-m", "core.cli"]
+    cli = [sys.executable, "-m", "core.cli.main"]
     subprocess.run([*cli, "reindex", "--no-progress"], env=env, check=True,
                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     port = free_port()

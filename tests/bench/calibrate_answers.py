@@ -1,4 +1,4 @@
-"""Fit the weights of `core.answer_decision` on the calibration halves, run with:
+"""Fit the weights of `core.answering.answer_decision` on the calibration halves, run with:
 
     python -m tests.bench.calibrate_answers [path/to/stackfaq]
 
@@ -9,7 +9,7 @@ held-out halves (the odd threads, the later eval lines) are never read here. A l
 regression gives the direction of the weights; the bias is then set so that
 TARGET_ANSWERED of StackFAQ's in-domain calibration questions are answered, or higher when
 the sample set's unanswerable questions need it to keep DECLINED_UNANSWERABLE declined. Prints the
-weights to paste into core/answer_decision.py.
+weights to paste into core/answering/answer_decision.py.
 """
 
 from __future__ import annotations
@@ -24,8 +24,8 @@ from typing import Any
 
 import numpy as np
 
-from core.agent import ask_each
-from core.answer_decision import Weights, rank_key, signals
+from core.answering.agent import ask_each
+from core.answering.answer_decision import Weights, rank_key, signals
 from core.settings import AnswerSettings
 from knowledge.base import KnowledgeBase
 from knowledge.embedder import Embedder

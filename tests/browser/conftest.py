@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import pytest
 from aiohttp import web
 
-from core.server import create_app
+from core.cli.server import create_app
 from core.settings import Settings
 
 
@@ -32,7 +32,7 @@ Launch = Callable[..., Awaitable[Live]]
 
 @pytest.fixture
 async def launch(make_settings: Callable[..., Settings]) -> AsyncIterator[Launch]:
-    """Starts `core.server.create_app` on a free port, its knowledge base holding the sample
+    """Starts `core.cli.server.create_app` on a free port, its knowledge base holding the sample
     help centre, serving the web channel; keyword arguments override settings."""
     runners: list[web.AppRunner] = []
 

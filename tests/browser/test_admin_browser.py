@@ -15,8 +15,8 @@ from pydantic import SecretStr
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from core.db import Case, Contact, Conversation, DeliveryStatus, Message, OutboxItem
-from core.server import RUNTIME
+from core.store.db import Case, Contact, Conversation, DeliveryStatus, Message, OutboxItem
+from core.cli.server import RUNTIME
 from core.settings import AdminSettings
 from knowledge.settings import KnowledgeSettings
 from knowledge.tables import IndexRun

@@ -19,10 +19,10 @@ from sqlalchemy import select
 
 from channels.web import WebChannel
 from channels.web_sessions import SessionTokens, identity_signature
-from core.db import Conversation, Feedback
+from core.store.db import Conversation, Feedback
 from core.messages import Address, InboundMessage
 from core.quoting import literal
-from core.server import RUNTIME
+from core.cli.server import RUNTIME
 from core.settings import AttachmentSettings, LimitsSettings, LlmSettings, Settings, WebSettings
 from tests.browser.conftest import Launch, Live, serve
 from tests.fakes.hub import FakeHub

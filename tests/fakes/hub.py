@@ -10,8 +10,8 @@ from typing import Any
 
 from core.channel import Admission, Channel, ConversationOverview, FeedbackResult, Receipt
 from core.messages import Address, Author, Citation, InboundMessage, StoredMessage
-from core.rate_limits import RateLimits
-from handoff.desk_port import CaseAction
+from core.pipeline.rate_limits import RateLimits
+from core.desk_port import CaseAction
 from knowledge.hits import Hit
 
 CITATION = Citation(source="reset-your-password.md", title="Reset your password", section="How to reset", score=0.81)

@@ -7,7 +7,7 @@ from typing import Any
 from aiohttp.test_utils import TestClient
 from sqlalchemy import func, select
 
-from core.server import RUNTIME
+from core.cli.server import RUNTIME
 
 
 async def count(client: TestClient, table: Any, *where: Any) -> int:

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestClient
 
-from core.server import create_app
+from core.cli.server import create_app
 from core.settings import Settings
 from tests.fakes.smtp_relay import SmtpRelay
 from tests.fakes.tcp_proxy import CuttableProxy

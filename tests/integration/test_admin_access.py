@@ -12,8 +12,8 @@ import pytest
 from aiohttp.test_utils import TestClient
 from pydantic import SecretStr
 
-from core.admin.access import COOKIE, FAILURES
-from core.server import create_app
+from core.ops.access import COOKIE, FAILURES
+from core.cli.server import create_app
 from core.settings import AdminSettings, Settings
 from tests.fakes.tcp_proxy import CuttableProxy
 

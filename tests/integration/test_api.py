@@ -13,7 +13,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError
 
-from core.server import create_app
+from core.cli.server import create_app
 from core.settings import ApiSettings, Settings
 from tests.fakes.dense_store import LoopGuardedDenseStore
 
@@ -169,7 +169,7 @@ async def test_a_failing_readiness_probe_says_why_once_per_change(
 
     event.listen(Engine, "before_cursor_execute", refuse_while_down)
     try:
-        with caplog.at_level(logging.INFO, logger="core.readiness"):
+        with caplog.at_level(logging.INFO, logger="core.ops.readiness"):
             first, second = await client.get("/readyz"), await client.get("/readyz")
             assert (first.status, second.status) == (503, 503)
             assert (await first.json())["database"] == "unavailable" and (await first.json())["knowledge"] == "ok"
@@ -177,7 +177,7 @@ async def test_a_failing_readiness_probe_says_why_once_per_change(
             assert (await client.get("/readyz")).status == 200
     finally:
         event.remove(Engine, "before_cursor_execute", refuse_while_down)
-    logged = [r.getMessage() for r in caplog.records if r.name == "core.readiness"]
+    logged = [r.getMessage() for r in caplog.records if r.name == "core.ops.readiness"]
     assert len(logged) == 2 and "connection refused" in logged[0] and logged[1] == "ready again"
 
 

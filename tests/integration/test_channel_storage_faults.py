@@ -23,8 +23,8 @@ from pydantic import SecretStr
 from sqlalchemy import select
 from sqlalchemy.engine import make_url
 
-from core.db import ChannelCursor, Message, libpq_url
-from core.server import RUNTIME, create_app
+from core.store.db import ChannelCursor, Message, libpq_url
+from core.cli.server import RUNTIME, create_app
 from core.settings import EmailSettings, OutboxSettings, Settings, SlackSettings, SmsSettings, TelegramSettings
 from tests.fakes.dovecot import Dovecot
 from tests.fakes.slack_api import BOT_TOKEN, FakeSlack
@@ -369,10 +369,10 @@ async def test_a_database_out_of_reach_is_said_once_by_the_sweep_and_its_return_
     if isinstance(fault, SQLiteLocked):
         pytest.skip("a locked SQLite still answers the sweep's reads")
     await hub(aiohttp_client, make_settings(database_url=fault.url, outbox=FAST_OUTBOX))
-    caplog.set_level(logging.INFO, logger="core.hub")
+    caplog.set_level(logging.INFO, logger="core.pipeline.hub")
 
     def said(words: str) -> list[logging.LogRecord]:
-        return [r for r in caplog.records if r.name == "core.hub" and words in r.getMessage()]
+        return [r for r in caplog.records if r.name == "core.pipeline.hub" and words in r.getMessage()]
 
     await fault.begin()
     try:
@@ -381,4 +381,4 @@ async def test_a_database_out_of_reach_is_said_once_by_the_sweep_and_its_return_
         await fault.end()
     await until(lambda: said("answers the sweep again"), what="the sweep's all-clear")
     assert len(said("cannot reach the database")) == 1
-    assert [r.getMessage() for r in caplog.records if r.name == "core.hub" and r.levelno >= logging.ERROR] == []
+    assert [r.getMessage() for r in caplog.records if r.name == "core.pipeline.hub" and r.levelno >= logging.ERROR] == []

@@ -11,8 +11,8 @@ import pytest
 from aiohttp import WSMsgType
 from aiohttp.test_utils import TestClient
 
-from core.client_address import client_address, trusted_networks
-from core.server import create_app
+from core.ops.client_address import client_address, trusted_networks
+from core.cli.server import create_app
 from core.settings import LimitsSettings, ServerSettings, Settings
 
 

@@ -14,7 +14,7 @@ import pytest
 from aiohttp.test_utils import TestClient
 from pydantic import SecretStr
 
-from core.server import create_app
+from core.cli.server import create_app
 from core.settings import (
     EmailSettings,
     OutboxSettings,

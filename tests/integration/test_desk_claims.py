@@ -21,16 +21,16 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.orm import Session
 
 from channels.slack import SlackChannel
-from core.db import Case, Message, make_engine, make_sessionmaker
-from core.inbox import PendingMessage
+from core.store.db import Case, Message, make_engine, make_sessionmaker
+from core.store.inbox import PendingMessage
 from core.messages import Address, InboundMessage, Reply
 from core.settings import Settings, SlackSettings
-from core.storage import Storage
-from core.transactions import Transactions, transactions_for
-from core.turn_transactions import TurnResult
+from core.pipeline.storage import Storage
+from core.store.transactions import Transactions, transactions_for
+from core.pipeline.turn_transactions import TurnResult
 from handoff.cases import CaseOpening
 from handoff.desk import StaffDesk
-from handoff.desk_port import CaseCard
+from core.desk_port import CaseCard
 from handoff.desk_store import STILL_WITH_US, card_of, desk_ref_of
 from tests.fakes.slack_api import BOT_TOKEN, FakeSlack, RecordedCall
 from tests.integration.staff_desk_steps import SLACK_SECRET, STAFF

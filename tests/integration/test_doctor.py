@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from core.runtime import open_database
+from core.ops.runtime import open_database
 from core.settings import Settings
 from tests.fakes.dovecot import Dovecot
 from tests.fakes.openai_server import FakeOpenAI

@@ -17,8 +17,8 @@ import pytest
 from aiohttp.test_utils import TestClient
 from pydantic import SecretStr
 
-from core.db import ChannelCursor, Conversation, DeliveryStatus, Message, OutboxItem
-from core.server import RUNTIME, create_app
+from core.store.db import ChannelCursor, Conversation, DeliveryStatus, Message, OutboxItem
+from core.cli.server import RUNTIME, create_app
 from core.settings import EmailSettings, OutboxSettings, Settings
 from tests.fakes.dovecot import Dovecot
 from tests.fakes.slack_api import FakeSlack

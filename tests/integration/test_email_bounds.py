@@ -18,8 +18,8 @@ from aiohttp.test_utils import TestClient
 from pydantic import SecretStr
 from sqlalchemy import select
 
-from core.db import Message
-from core.server import RUNTIME, create_app
+from core.store.db import Message
+from core.cli.server import RUNTIME, create_app
 from core.settings import EmailSettings, Settings
 from tests.fakes.dovecot import Dovecot
 from tests.fakes.smtp_relay import SmtpRelay

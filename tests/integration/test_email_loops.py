@@ -18,9 +18,9 @@ import pytest
 from aiohttp.test_utils import TestClient
 from pydantic import SecretStr
 
-from core.db import Conversation, DeliveryStatus, Message, OutboxItem
+from core.store.db import Conversation, DeliveryStatus, Message, OutboxItem
 from core.messages import Author
-from core.server import RUNTIME, create_app
+from core.cli.server import RUNTIME, create_app
 from core.settings import EmailSettings, Settings
 from tests.fakes.dovecot import Dovecot
 from tests.fakes.slack_api import FakeSlack

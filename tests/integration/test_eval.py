@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from core.answer_eval import outcome
+from core.answering.answer_eval import outcome
 from core.messages import Citation, Reply
 from knowledge.evaluation import (
     EvalFileError,

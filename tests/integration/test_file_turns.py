@@ -11,12 +11,12 @@ from typing import Any
 
 from aiohttp.test_utils import TestClient
 
-from core.db import AttachmentRow
-from core.server import create_app
+from core.store.db import AttachmentRow
+from core.cli.server import create_app
 from core.settings import AttachmentSettings, Settings
 from tests.integration.app_db import count
 from tests.settle import until
-from tests.unit.core.test_attachment_turns import HEAVY_PAGE
+from tests.unit.core.answering.test_attachment_turns import HEAVY_PAGE
 
 
 async def test_a_small_file_is_answered_while_another_customers_slow_files_convert(

@@ -28,7 +28,7 @@ from hypothesis import strategies as st
 from pydantic import SecretStr
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from core.server import create_app
+from core.cli.server import create_app
 from core.settings import AdminSettings, EmailSettings, LimitsSettings, Settings, SlackSettings, SmsSettings
 from tests.fakes.slack_api import BOT_TOKEN, FakeSlack
 from tests.fakes.slack_events import app_mention_event, block_action, message_event, signed_headers

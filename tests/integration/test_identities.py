@@ -12,8 +12,8 @@ from typing import Any
 from aiohttp.test_utils import TestClient
 from pydantic import SecretStr
 
-from core.privacy import forget_contacts
-from core.server import RUNTIME, create_app
+from core.ops.privacy import forget_contacts
+from core.cli.server import RUNTIME, create_app
 from core.settings import EmailSettings, OutboxSettings, Settings, SlackSettings
 from tests.fakes.slack_api import BOT_TOKEN, BOT_USER_ID, FakeSlack
 from tests.fakes.slack_events import app_mention_event, message_event

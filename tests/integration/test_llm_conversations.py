@@ -18,9 +18,9 @@ from aiohttp.test_utils import TestClient
 from pydantic import SecretStr
 from sqlalchemy import select
 
-from core.db import Case
-from core.llm_responder import DATA_OPEN
-from core.server import RUNTIME, create_app
+from core.store.db import Case
+from core.answering.llm_responder import DATA_OPEN
+from core.cli.server import RUNTIME, create_app
 from core.settings import LlmSettings, MemorySettings, Settings
 from tests.fakes.openai_server import Call, FakeOpenAI, HttpError, Text, ToolCalls
 from tests.integration.trusted import TRUSTED, trusted_api

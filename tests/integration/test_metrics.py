@@ -20,8 +20,8 @@ from pydantic import SecretStr
 from sqlalchemy import insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from core.db import Case, Conversation, utcnow
-from core.server import RUNTIME, create_app
+from core.store.db import Case, Conversation, utcnow
+from core.cli.server import RUNTIME, create_app
 from core.settings import AdminSettings, LimitsSettings, LlmSettings, OutboxSettings, Settings
 from knowledge.tables import IndexRun
 from tests.fakes.openai_server import FakeOpenAI, HttpError, Text, usage

@@ -15,7 +15,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from core.db import (
+from core.store.db import (
     MIGRATIONS_DIR,
     libpq_url,
     make_engine,
@@ -23,12 +23,12 @@ from core.db import (
     own_backends,
     prepare_database,
 )
-from core.inbox import PendingMessage
+from core.store.inbox import PendingMessage
 from core.messages import Address, InboundMessage, Reply
-from core.notifications import MessageListener, StoredElsewhere
-from core.storage import Storage
-from core.transactions import Transactions, transactions_for
-from core.turn_transactions import TurnResult
+from core.pipeline.notifications import MessageListener, StoredElsewhere
+from core.pipeline.storage import Storage
+from core.store.transactions import Transactions, transactions_for
+from core.pipeline.turn_transactions import TurnResult
 from tests.postgres import own_postgres_database
 from tests.settle import until
 

@@ -19,8 +19,8 @@ from pydantic import SecretStr
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from core.db import Contact, Message
-from core.server import RUNTIME, create_app
+from core.store.db import Contact, Message
+from core.cli.server import RUNTIME, create_app
 from core.settings import EmailSettings, OutboxSettings, Settings, SlackSettings, SmsSettings, TelegramSettings
 from tests.fakes.dovecot import Dovecot
 from tests.fakes.slack_api import BOT_TOKEN, FakeSlack

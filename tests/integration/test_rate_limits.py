@@ -15,8 +15,8 @@ from pydantic import SecretStr
 from sqlalchemy import func, select
 
 from core import rate_limits
-from core.db import Message
-from core.server import RUNTIME, create_app
+from core.store.db import Message
+from core.cli.server import RUNTIME, create_app
 from core.settings import LimitsSettings, Settings, SlackSettings
 from tests.fakes.slack_api import BOT_TOKEN, FakeSlack
 from tests.fakes.slack_events import message_event, signed_headers
@@ -113,7 +113,7 @@ async def test_a_hung_redis_holds_up_one_message_then_is_left_alone_then_tried_a
     aiohttp_client: Callable[..., Any], make_settings: Callable[..., Settings], redis_line: CuttableProxy,
     caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    caplog.set_level(logging.INFO, logger="core.rate_limits")
+    caplog.set_level(logging.INFO, logger="core.pipeline.rate_limits")
     redis_url = f"redis://127.0.0.1:{redis_line.port}/13"
     client = await aiohttp_client(create_app(make_settings(
         redis_url=redis_url, limits=LimitsSettings(per_contact="3/minute", per_ip=""))))

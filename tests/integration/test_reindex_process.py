@@ -15,9 +15,9 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from core.reindex_child import NICENESS
-from core.reindex_process import ReindexFailed, ReindexRunner, settings_json
-from core.runtime import open_database
+from core.ops.reindex_child import NICENESS
+from core.ops.reindex_process import ReindexFailed, ReindexRunner, settings_json
+from core.ops.runtime import open_database
 from core.settings import Settings
 from knowledge.base import KnowledgeBase
 from knowledge.ingest import STOPPED
@@ -32,7 +32,7 @@ async def runs(sessionmaker: async_sessionmaker[AsyncSession]) -> list[IndexRun]
 
 def reindex_children() -> list[psutil.Process]:
     return [child for child in psutil.Process().children()
-            if "core.reindex_child" in " ".join(child.cmdline())]
+            if "core.ops.reindex_child" in " ".join(child.cmdline())]
 
 
 @pytest.fixture

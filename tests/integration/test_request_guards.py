@@ -13,7 +13,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient
 from pydantic import SecretStr
 
-from core.server import create_app
+from core.cli.server import create_app
 from core.settings import AdminSettings, ApiSettings, AttachmentSettings, LimitsSettings, ServerSettings, Settings
 from tests.integration.trusted import TRUSTED, trusted_api
 

@@ -19,9 +19,9 @@ from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_EXECUTED, JobExecution
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy import select
 
-from core.reindex_process import ReindexRunner
-from core.runtime import open_database, open_runtime
-from core.scheduler import add_reindex_jobs, build_scheduler
+from core.ops.reindex_process import ReindexRunner
+from core.ops.runtime import open_database, open_runtime
+from core.ops.scheduler import add_reindex_jobs, build_scheduler
 from core.settings import MemorySettings, ScheduleJob, Settings
 from knowledge.base import KnowledgeBase
 from knowledge.settings import KnowledgeSettings

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from core.db import make_engine, make_sessionmaker, prepare_database
+from core.store.db import make_engine, make_sessionmaker, prepare_database
 from knowledge.base import KnowledgeBase
 from knowledge.settings import KnowledgeSettings
 from tests.fakes.chroma_server import chroma_server_url  # noqa: F401 — the fixture

@@ -17,8 +17,8 @@ from pydantic import SecretStr
 
 from sqlalchemy import func, select
 
-from core.db import Message
-from core.server import RUNTIME, create_app
+from core.store.db import Message
+from core.cli.server import RUNTIME, create_app
 from core.settings import OutboxSettings, Settings, SlackSettings
 from tests.fakes.slack_api import BOT_TOKEN, BOT_USER_ID, FakeSlack
 from tests.fakes.slack_events import app_mention_event, message_event, signed_headers

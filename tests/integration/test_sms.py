@@ -15,9 +15,9 @@ from pydantic import SecretStr
 from sqlalchemy import select
 
 from channels.sms_format import segments
-from core.contacts import VERIFIED_PHONE
-from core.db import AttachmentRow, Conversation, DeliveryStatus, Identity, Message, OptOut, OutboxItem
-from core.server import RUNTIME, create_app
+from core.store.contacts import VERIFIED_PHONE
+from core.store.db import AttachmentRow, Conversation, DeliveryStatus, Identity, Message, OptOut, OutboxItem
+from core.cli.server import RUNTIME, create_app
 from core.settings import ApiSettings, OutboxSettings, Settings, SmsSettings
 from tests.fakes.slack_api import FakeSlack
 from tests.fakes.twilio_api import (

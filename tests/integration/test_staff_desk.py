@@ -13,7 +13,7 @@ import pytest
 from aiohttp.test_utils import TestClient
 from pydantic import SecretStr
 
-from core.server import RUNTIME, create_app
+from core.cli.server import RUNTIME, create_app
 from core.settings import LlmSettings, OutboxSettings, Settings, SlackSettings
 from handoff.desk_store import RESOLVED_NOTICE, STILL_WITH_US
 from tests.fakes.openai_server import FakeOpenAI, Text

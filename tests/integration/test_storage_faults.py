@@ -27,9 +27,9 @@ from sqlalchemy.orm import Session
 
 from core import db
 from core.channel import StorageUnavailable
-from core.server import create_app
+from core.cli.server import create_app
 from core.settings import Settings
-from core.transactions import Transactions, transactions_for
+from core.store.transactions import Transactions, transactions_for
 from tests.fakes.tcp_proxy import CuttableProxy
 from tests.ports import free_port
 from tests.postgres import own_postgres_database, postgres_url, query
@@ -193,7 +193,7 @@ async def test_connections_the_server_closed_are_not_handed_out(
 ) -> None:
     engine = db.make_engine(own_database)
     transactions = transactions_for(engine, db.make_sessionmaker(engine))
-    caplog.set_level("INFO", logger="core.transactions")
+    caplog.set_level("INFO", logger="core.store.transactions")
     try:
         pooled = [await engine.connect() for _ in range(3)]
         for connection in pooled:
@@ -246,7 +246,7 @@ async def test_a_failing_statement_logs_its_sql_but_never_its_parameters(
     try:
         await transactions.run(partial(_insert_twice, secret))
     except Exception:
-        logging.getLogger("core.hub").exception("hub: answering message 1 failed")
+        logging.getLogger("core.pipeline.hub").exception("hub: answering message 1 failed")
     (error,) = [r for r in caplog.records if r.levelno == logging.ERROR]
     logged = caplog.text
     assert "INSERT INTO probe_secret" in logged and "parameters hidden" in logged
@@ -264,7 +264,7 @@ async def test_a_unique_violation_outside_the_stores_transactions_logs_no_row_va
         async with sessionmaker() as session, session.begin():
             await session.run_sync(partial(_insert_twice, secret))
     except Exception:
-        logging.getLogger("core.scheduler").exception("scheduled re-index 'nightly' failed")
+        logging.getLogger("core.ops.scheduler").exception("scheduled re-index 'nightly' failed")
     (error,) = [r for r in caplog.records if r.levelno == logging.ERROR]
     logged = caplog.text
     assert error.exc_info is not None and isinstance(error.exc_info[1], IntegrityError)  # the unique violation

@@ -14,9 +14,9 @@ import pytest
 from aiohttp.test_utils import TestClient
 from pydantic import SecretStr
 
-from core.contacts import VERIFIED_PHONE
-from core.db import Conversation, DeliveryStatus, Identity, Message, OutboxItem
-from core.server import RUNTIME, create_app
+from core.store.contacts import VERIFIED_PHONE
+from core.store.db import Conversation, DeliveryStatus, Identity, Message, OutboxItem
+from core.cli.server import RUNTIME, create_app
 from core.settings import AttachmentSettings, LimitsSettings, OutboxSettings, Settings, TelegramSettings
 from tests.fakes.slack_api import FakeSlack
 from tests.fakes.telegram_api import BOT_ID, BOT_TOKEN, FakeBotApi

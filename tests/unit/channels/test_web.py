@@ -1,5 +1,5 @@
 """The web channel through its real routes: a websocket client against an app holding only
-the channel, with an in-memory hub standing in for core.hub."""
+the channel, with an in-memory hub standing in for core.pipeline.hub."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ from channels.web import WebChannel
 from channels.web_sessions import SECRET_FILE, SessionTokens, load_or_create_secret
 from core.channel import Channel
 from core.messages import Address, Author
-from core.rate_limits import RateLimits
+from core.pipeline.rate_limits import RateLimits
 from core.settings import ApiSettings, Settings, WebSettings
 from tests.fakes.hub import FakeHub
 

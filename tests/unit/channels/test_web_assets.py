@@ -47,7 +47,7 @@ async def client(aiohttp_client: ClientFactory, tmp_path: Path) -> TestClient[An
 
 async def started_client(aiohttp_client: ClientFactory, tmp_path: Path, assets: WidgetAssets) -> TestClient[Any, Any]:
     channel = WebChannel(Settings(data_dir=tmp_path), assets=assets)
-    await channel.start(FakeHub(channel))  # type: ignore[arg-type]  # a stand-in for core.hub.Hub
+    await channel.start(FakeHub(channel))  # type: ignore[arg-type]  # a stand-in for core.pipeline.hub.Hub
     app = web.Application()
     app.add_routes(channel.routes())
     app.on_cleanup.append(lambda _: channel.stop())
@@ -155,7 +155,7 @@ async def test_a_missing_file_fails_the_start_not_a_request(tmp_path: Path, stat
     (static_dir / WIDGET_DIR / WIDGET_PARTS[-1]).unlink()
     channel = WebChannel(Settings(data_dir=tmp_path), assets=WidgetAssets(static_dir))
     with pytest.raises(FileNotFoundError):
-        await channel.start(FakeHub(channel))  # type: ignore[arg-type]  # a stand-in for core.hub.Hub
+        await channel.start(FakeHub(channel))  # type: ignore[arg-type]  # a stand-in for core.pipeline.hub.Hub
 
 
 async def test_a_request_before_start_is_served_all_the_same(aiohttp_client: ClientFactory, tmp_path: Path) -> None:

@@ -76,7 +76,7 @@ def test_bad_setting_stops_the_cli_with_status_2_and_one_line(tmp_path: Path) ->
     config = tmp_path / "bad.toml"
     config.write_text("[server]\nport = 70000\n")
     result = subprocess.run(
-        [sys.executable, "-m", "core.cli", "serve", "--config", str(config)],
+        [sys.executable, "-m", "core.cli.main", "serve", "--config", str(config)],
         capture_output=True, text=True, timeout=60,
     )
     assert result.returncode == 2

@@ -10,12 +10,12 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from core.db import CaseEvent
-from core.inbox import PendingMessage
+from core.store.db import CaseEvent
+from core.store.inbox import PendingMessage
 from core.messages import Address, InboundMessage, Reply
-from core.storage import Storage
-from core.transactions import Transactions
-from core.turn_transactions import TurnResult
+from core.pipeline.storage import Storage
+from core.store.transactions import Transactions
+from core.pipeline.turn_transactions import TurnResult
 from handoff.cases import CaseOpening, CaseState, CaseTransitionError, move_case
 
 pytestmark = pytest.mark.postgres

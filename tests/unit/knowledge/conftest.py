@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from core.db import make_engine, make_sessionmaker, prepare_database
+from core.store.db import make_engine, make_sessionmaker, prepare_database
 from knowledge.base import KnowledgeBase
 from knowledge.embedder import Embedder
 from knowledge.index import DenseStore, LocalIndex

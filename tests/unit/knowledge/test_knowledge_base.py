@@ -12,7 +12,7 @@ from openpyxl import Workbook
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from core.db import make_sessionmaker
+from core.store.db import make_sessionmaker
 from knowledge import fusion
 from knowledge.base import KnowledgeBase
 from knowledge.embedder import Embedder

@@ -1,6 +1,6 @@
 """Tables stay tables through ingest (issue 14): a price table in a .md, .html, .docx, .xlsx or
 (non-FAQ) .csv file comes out of `convert` as a markdown table that the offline responder's
-`core.quoted_tables.parse` reads back with its header and rows; a long one is split by rows,
+`core.answering.quoted_tables.parse` reads back with its header and rows; a long one is split by rows,
 each piece headed by the same header."""
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import pytest
 from markitdown import MarkItDown
 from openpyxl import Workbook
 
-from core.quoted_tables import Table, parse
+from core.answering.quoted_tables import Table, parse
 from knowledge.archive_limits import DEFAULT_MAX_UNPACKED_BYTES
 from knowledge.ingest import convert
 

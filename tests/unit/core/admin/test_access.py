@@ -11,7 +11,7 @@ from aiohttp import web
 from aiohttp.test_utils import make_mocked_request
 from pydantic import SecretStr
 
-from core.admin.access import COOKIE, AdminAccess
+from core.ops.access import COOKIE, AdminAccess
 
 
 def cookie_from(access: AdminAccess) -> str:

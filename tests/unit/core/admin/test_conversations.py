@@ -17,7 +17,7 @@ from core.admin.conversations import (
     search,
     transcript,
 )
-from core.db import (
+from core.store.db import (
     AttachmentRow,
     Case,
     CaseEvent,

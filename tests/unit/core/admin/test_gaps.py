@@ -14,8 +14,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from core.admin.gaps import GapFinder, GapReport, unanswered_questions
 from core.admin.queries import Period
-from core.answer_decision import decide
-from core.db import Contact, Conversation, Feedback, Message
+from core.answering.answer_decision import decide
+from core.store.db import Contact, Conversation, Feedback, Message
 from knowledge.base import KnowledgeBase
 from knowledge.embedder import Embedder
 from knowledge.index import DenseStore, LocalIndex

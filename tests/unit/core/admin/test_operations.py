@@ -20,8 +20,8 @@ from core.admin.operations import (
     retry_dead_letter,
     slack_thread_url,
 )
-from core.db import Case, Contact, Conversation, DeliveryStatus, Message, OutboxItem
-from core.dead_letters import NotRequeueable, Requeued
+from core.store.db import Case, Contact, Conversation, DeliveryStatus, Message, OutboxItem
+from core.store.dead_letters import NotRequeueable, Requeued
 from knowledge.tables import IndexRun, IndexVersion, KnowledgeDocument, SkippedFile
 
 NOW = datetime(2026, 11, 3, 14, 0, tzinfo=UTC)

@@ -1,0 +1,128 @@
+"""The agent: turns one customer turn into a reply, from memory and the knowledge base.
+
+With an LLM configured the model answers (tools, streaming); when it fails for any reason the
+offline responder answers that turn instead, so a customer is never left without a reply.
+Questions about what the customer told us ("what's my name?") are answered from memory on
+both paths' behalf before any search.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from itertools import chain, zip_longest
+from typing import Protocol
+
+from core.answering.llm_responder import LlmFailure, LlmResponder
+from core.answering.memory import acknowledgement, recall_key, recall_reply
+from core.messages import Reply
+from core.answering.offline_responder import Asked, OfflineResponder
+from core.answering.questions import questions
+from core.quoting import literal
+from core.settings import AnswerSettings
+from core.streaming import StreamSink
+from core.turn_context import AgentOutcome, AttachmentText, TurnContext
+from knowledge.base import KnowledgeBase
+from knowledge.hits import Hit
+
+log = logging.getLogger(__name__)
+
+ASK_WHAT = "What would you like to know? Tell me in a sentence and I'll look it up."
+ATTACHMENT_QUERY_CHARS = 1000
+"""How much of a file's text searches the knowledge base when the message says little."""
+
+
+class Answerer(Protocol):
+    """What the hub and a turn need of the agent: `Agent` is the one the app wires."""
+
+    @property
+    def llm(self) -> LlmResponder | None:
+        """The model, when one is configured (it also drafts staff replies and summaries)."""
+        ...
+
+    async def search(self, query: str, k: int) -> list[Hit]: ...
+
+    async def respond(self, context: TurnContext, *, stream: StreamSink | None = None) -> AgentOutcome: ...
+
+
+class Agent:
+    def __init__(
+        self, *, knowledge: KnowledgeBase, settings: AnswerSettings, llm: LlmResponder | None = None
+    ) -> None:
+        self._knowledge = knowledge
+        self._settings = settings
+        self._offline = OfflineResponder(settings)
+        self._llm = llm
+
+    @property
+    def llm(self) -> LlmResponder | None:
+        return self._llm
+
+    async def search(self, query: str, k: int) -> list[Hit]:
+        return await self._knowledge.search(query, k)
+
+    async def respond(self, context: TurnContext, *, stream: StreamSink | None = None) -> AgentOutcome:
+        key = recall_key(context.text)
+        if key is not None:
+            return AgentOutcome(recall_reply(key, context.facts))
+        query = _query(context)
+        if not query.strip():  # only a file, and it could not be read
+            return AgentOutcome(Reply(ASK_WHAT))
+        if query == context.text:
+            asked = await ask_each(query, self._search_top_k)
+        else:  # a file's text is searched as it is, not taken apart into questions
+            asked = [Asked(query, await self._search_top_k(query))]
+        if self._llm is not None:
+            try:
+                return await self._llm.respond(context, hits=focused(asked, self._settings.top_k),
+                                               search=self._search_top_k, stream=stream)
+            except LlmFailure as failure:
+                log.warning("agent: the LLM failed (%s); answering message %s offline", failure, context.message_id)
+        return self._respond_offline(context, asked)
+
+    async def _search_top_k(self, query: str) -> list[Hit]:
+        return await self._knowledge.search(query, self._settings.top_k)
+
+    def _respond_offline(self, context: TurnContext, asked: list[Asked]) -> AgentOutcome:
+        readable = [a for a in context.attachments if a.text]
+        reply = self._offline.answer_all(asked)
+        declined = reply.handoff and not reply.citations
+        stated = [f for f in context.facts if f.source_message_id == context.message_id]
+        if declined and stated:  # "my name is Alice": nothing to look up, something to note
+            return AgentOutcome(acknowledgement(stated))
+        if readable:
+            reply = Reply(f"I've read {_names(readable)}. {reply.text}", reply.citations, reply.handoff)
+        return AgentOutcome(reply, declined=declined)
+
+
+async def ask_each(message: str, search: Callable[[str], Awaitable[list[Hit]]]) -> list[Asked]:
+    """Each question of `message` (`core.answering.questions`) with its own search results; the searches
+    run together (one encoder batch)."""
+    asked = questions(message)
+    found = await asyncio.gather(*(search(question) for question in asked))
+    return [Asked(question, hits) for question, hits in zip(asked, found, strict=True)]
+
+
+def focused(asked: list[Asked], k: int) -> list[Hit]:
+    """The passages for the model: each question's hits in turn, best first, at most `k` per
+    question, none twice."""
+    merged = chain.from_iterable(zip_longest(*(one.hits[:k] for one in asked)))
+    first: dict[str, Hit] = {}
+    for hit in merged:
+        if hit is not None:
+            first.setdefault(hit.chunk_id, hit)
+    return list(first.values())
+
+
+def _query(context: TurnContext) -> str:
+    """The message, or with little said, the message with the start of its files' text."""
+    texts = [a.text for a in context.attachments if a.text]
+    if not texts or len(context.text.split()) >= 8:
+        return context.text
+    return f"{context.text}\n{texts[0][:ATTACHMENT_QUERY_CHARS]}".strip()
+
+
+def _names(files: list[AttachmentText]) -> str:
+    names = [literal(f.filename) for f in files]
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]

@@ -1,0 +1,158 @@
+"""`supporthub eval`'s report: knowledge's retrieval figures beside how the bot answers.
+
+The offline responder is measured through the product's own path (each question of the
+message searched with `answer.top_k`, then `OfflineResponder.answer_all`): of the answerable
+questions, the share answered with the expected document as first citation, answered with
+another (or no) citation, or declined; of the unanswerable ones, the share declined (`handoff`). The eval
+file and the retrieval scores are knowledge's (`knowledge.evaluation`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from core.messages import Reply
+from core.answering.offline_responder import Asked, OfflineResponder
+from core.answering.questions import questions as message_questions
+from core.settings import AnswerSettings
+from knowledge.base import KnowledgeBase
+from knowledge.evaluation import (
+    RETRIEVER_LABELS,
+    RETRIEVERS,
+    EvalQuestion,
+    RetrievalScores,
+    retrieval_ranks,
+    retrieval_scores,
+    source_matches,
+)
+
+
+class Outcome(StrEnum):
+    RIGHT = "right"
+    WRONG = "wrong"
+    DECLINED = "declined"
+
+
+def outcome(reply: Reply, expected: str | None) -> Outcome:
+    """'declined' (handoff); else 'right' when the first citation is the expected document,
+    'wrong' otherwise (another document, no citation, or any answer to an unanswerable question)."""
+    if reply.handoff:
+        return Outcome.DECLINED
+    if expected is not None and reply.citations and source_matches(expected, reply.citations[0].source):
+        return Outcome.RIGHT
+    return Outcome.WRONG
+
+
+@dataclass(frozen=True, slots=True)
+class QuestionResult:
+    question: EvalQuestion
+    ranks: dict[str, int | None]
+    """Per retriever, the expected document's rank within the top k (empty when unanswerable)."""
+    outcome: Outcome
+    cited: str | None
+    """The reply's first citation's source, if any."""
+
+
+@dataclass(slots=True)
+class EvalReport:
+    k: int
+    top_k: int
+    min_match: float
+    results: list[QuestionResult] = field(default_factory=list)
+
+    @property
+    def answerable(self) -> list[QuestionResult]:
+        return [r for r in self.results if r.question.answerable]
+
+    @property
+    def unanswerable(self) -> list[QuestionResult]:
+        return [r for r in self.results if not r.question.answerable]
+
+    def retrieval(self, retriever: str) -> RetrievalScores | None:
+        return retrieval_scores([r.ranks[retriever] for r in self.answerable], self.k)
+
+    def share(self, results: Sequence[QuestionResult], what: Outcome) -> tuple[float | None, int, int]:
+        count = sum(1 for r in results if r.outcome == what)
+        return (count / len(results) if results else None), count, len(results)
+
+
+def evaluate(kb: KnowledgeBase, answer: AnswerSettings, questions: Sequence[EvalQuestion], k: int) -> EvalReport:
+    """Run every question through the three retrievals and through the responder (synchronous:
+    call it in a worker thread)."""
+    responder = OfflineResponder(answer)
+    report = EvalReport(k=k, top_k=answer.top_k, min_match=answer.min_match)
+    for question, ranks in zip(questions, retrieval_ranks(kb, questions, k), strict=True):
+        asked = [Asked(one, kb.search_sync(one, answer.top_k)) for one in message_questions(question.question)]
+        reply = responder.answer_all(asked)
+        cited = reply.citations[0].source if reply.citations else None
+        report.results.append(QuestionResult(question, ranks, outcome(reply, question.expected_source), cited))
+    return report
+
+
+def _round(value: float | None) -> float | None:
+    return None if value is None else round(value, 4)
+
+
+def report_json(report: EvalReport) -> dict[str, Any]:
+    answerable, unanswerable = report.answerable, report.unanswerable
+    retrieval = {}
+    for name in RETRIEVERS:
+        scores = report.retrieval(name)
+        retrieval[name] = {
+            "hit@1": _round(scores.hit_at_1 if scores else None),
+            "hit@k": _round(scores.hit_at_k if scores else None),
+            "mrr@k": _round(scores.mrr_at_k if scores else None),
+        }
+    return {
+        "k": report.k,
+        "questions": len(report.results),
+        "answerable": len(answerable),
+        "unanswerable": len(unanswerable),
+        "retrieval": retrieval,
+        "responder": {
+            "top_k": report.top_k,
+            "min_match": report.min_match,
+            "answerable_right_source": _round(report.share(answerable, Outcome.RIGHT)[0]),
+            "answerable_wrong_citation": _round(report.share(answerable, Outcome.WRONG)[0]),
+            "answerable_declined": _round(report.share(answerable, Outcome.DECLINED)[0]),
+            "unanswerable_declined": _round(report.share(unanswerable, Outcome.DECLINED)[0]),
+        },
+    }
+
+
+def _fmt(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.3f}"
+
+
+def _table(rows: Sequence[Sequence[str]]) -> list[str]:
+    """Left-aligned first column, right-aligned others, two spaces apart."""
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    return ["  ".join(cell.ljust(w) if i == 0 else cell.rjust(w) for i, (cell, w) in
+                      enumerate(zip(row, widths, strict=True))).rstrip() for row in rows]
+
+
+def format_report(report: EvalReport) -> str:
+    answerable, unanswerable = report.answerable, report.unanswerable
+    k = report.k
+    lines = [f"{len(report.results)} questions: {len(answerable)} answerable, {len(unanswerable)} unanswerable", ""]
+    rows = [["search (answerable)", "hit@1", f"hit@{k}", f"MRR@{k}"]]
+    for name in RETRIEVERS:
+        scores = report.retrieval(name)
+        rows.append([RETRIEVER_LABELS[name], _fmt(scores.hit_at_1 if scores else None),
+                     _fmt(scores.hit_at_k if scores else None), _fmt(scores.mrr_at_k if scores else None)])
+    lines += _table(rows)
+    lines.append("")
+    rows = [[f"offline responder (top_k {report.top_k}, min_match {report.min_match:g})", "share", "count"]]
+    for label, results, what in (
+        ("answerable: expected source cited first", answerable, Outcome.RIGHT),
+        ("answerable: answered, wrong citation", answerable, Outcome.WRONG),
+        ("answerable: declined", answerable, Outcome.DECLINED),
+        ("unanswerable: declined (right)", unanswerable, Outcome.DECLINED),
+    ):
+        value, count, total = report.share(results, what)
+        rows.append([label, _fmt(value), f"{count}/{total}"])
+    lines += _table(rows)
+    return "\n".join(lines)

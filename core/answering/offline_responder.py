@@ -1,0 +1,442 @@
+"""Answers without a language model: quote the sentences (and table rows) of the best document
+that answer each question of a message, cite them, and say plainly what was not found
+(offering a person).
+
+## Questions
+
+A message is cut into its questions (`core.answering.questions`): facts and pleasantries before a
+question are not searched, and each question is answered on its own, with its own sources;
+those the help centre does not cover are named, with a person offered for them. When every
+question is declined, the reply is the decline (`handoff`).
+
+## Answer or decline
+
+`core.answering.answer_decision` scores the best hit on its cosines, how much of the question it and its
+heading hold, BM25's agreement and its lead over the next document; `answer.min_match` is the
+cosine at which the rest of the evidence decides (raise it to decline more).
+
+## Which sentences
+
+The quote comes from the best document's hits only (several chunks of one document are often
+in the top k). Each sentence or list item is scored by the share of the question's content
+words it holds, weighted by rarity within those chunks (a word every sentence of the article
+repeats tells nothing; a word only in its section's heading counts half), plus its chunk's
+match; a short list (steps, options) is one block scored by the union of its items, so a
+procedure is quoted whole rather than cut at step 3. A table is one block too, quoted as a
+table: its header and the rows and columns the question names (`core.answering.quoted_tables`).
+At most `answer.max_sentences` blocks, kept in document order; citations are the quoted chunks,
+the best one first. Question words the quote lacks but another document's hit holds are what
+the answer does not cover: the reply says so ("it doesn't mention …") and offers a person.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import re
+from collections import Counter
+from collections.abc import Sequence, Set
+from dataclasses import dataclass, replace
+
+from core.answering import quoted_tables
+from core.answering.answer_decision import Decision, decide, match
+from core.messages import Citation, Reply
+from core.quoting import literal
+from core.settings import AnswerSettings
+from core.answering.small_talk import SmallTalk, small_talk
+from knowledge.coverage import content_words
+from knowledge.hits import Hit
+
+log = logging.getLogger(__name__)
+
+DECLINE = (
+    "I couldn't find anything about that in our help centre, and I'd rather not guess. "
+    "Would you like me to bring in a person from our support team?"
+)
+GREETING_REPLY = "Hi! Ask me anything about our product — I'll answer from our help centre and show you where it says so."
+THANKS_REPLY = "You're welcome! Anything else I can help with?"
+
+MAX_LIST_ITEMS = 8
+"""A list up to this long is quoted as one block; a longer one item by item."""
+MAX_QUOTE_CHARS = 1200
+MAX_ECHO_CHARS = 100
+"""How much of a customer's question a reply repeats ("About “…”")."""
+
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[\"'(\[]?[A-Z0-9`*])")
+_LIST_ITEM = re.compile(r"^\s*([-*+]|\d+[.)])\s+(.*)$")
+_HEADING_LINE = re.compile(r"^\s*#{1,6}\s")
+_JSON_KEY = re.compile(r'"\w+"\s*:')
+_JSON_PAIR = re.compile(r'"(\w+)"\s*:\s*(?:"((?:[^"\\]|\\.)*)"|([-\d.]+|true|false))')
+_TABLE_LINE = re.compile(r"^\s*\|")
+
+
+@dataclass(frozen=True, slots=True)
+class _Unit:
+    text: str
+    marker: str | None
+    """The list marker (`-`, `1.`) of a list item; None for a sentence."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Block:
+    """A sentence, a whole short list or a table: what the quote picks whole."""
+
+    units: tuple[_Unit, ...]
+    chunk: int
+    """Index of the hit in the pooled hits (already in document order)."""
+    position: int
+    table: quoted_tables.Table | None = None
+    """A table, with the sentence introducing it (if any) as its units."""
+    @property
+    def is_list(self) -> bool:
+        return self.table is None and self.units[0].marker is not None
+
+    @property
+    def text(self) -> str:
+        lead = " ".join(unit.text for unit in self.units)
+        return f"{lead} {self.table.text}" if self.table is not None else lead
+
+    @property
+    def chars(self) -> int:
+        table = len(self.table.markdown()) if self.table is not None else 0
+        return table + sum(len(unit.text) for unit in self.units)
+
+    def narrowed(self, wanted: Set[str]) -> _Block:
+        """A table block cut to the rows and columns the question names; others as they are."""
+        if self.table is None:
+            return self
+        return replace(self, table=self.table.narrowed(wanted))
+
+
+def _blocks(text: str, *, chunk: int, list_limit: int) -> list[_Block]:
+    """Sentences and lists of a markdown chunk, in order; a list of at most `list_limit` items
+    is one block, a longer one is one block per item."""
+    blocks: list[_Block] = []
+    items: list[_Unit] = []
+
+    def add(units: list[_Unit]) -> None:
+        base = len(blocks)
+        blocks.extend(_Block((unit,), chunk, base + i) for i, unit in enumerate(units))
+
+    def flush() -> None:
+        if len(items) == 1 and not items[0].text.endswith((".", "!", "?", ":", ")")):
+            pass  # "2. Annual plans" in a converted PDF: a numbered heading, not a list
+        elif 0 < len(items) <= list_limit:
+            blocks.append(_Block(tuple(items), chunk, len(blocks)))
+        else:
+            add(items)
+        items.clear()
+
+    for kind, marker, paragraph in _paragraphs(text):
+        if kind == "table":
+            flush()
+            table = quoted_tables.parse(paragraph.split("\n"))
+            if table is not None:
+                # "We support the latest two versions of:" belongs to the table it introduces
+                lead = blocks.pop().units if blocks and _introduces(blocks[-1]) else ()
+                blocks.append(_Block(lead, chunk, len(blocks), table))
+            continue
+        if kind == "item":
+            if items and _ordered(items[-1].marker) != _ordered(marker):
+                flush()  # "- a", "- b", "8. Chargebacks": a new numbered section, not item c
+            items.append(_Unit(paragraph, marker))
+            continue
+        flush()
+        if kind == "prose":
+            add([_Unit(piece, None) for piece in _pieces(paragraph)])
+    flush()
+    return blocks
+
+
+def _introduces(block: _Block) -> bool:
+    return block.table is None and not block.is_list and block.units[-1].text.endswith(":")
+
+
+def _ordered(marker: str | None) -> bool:
+    return marker is not None and marker[:1].isdigit()
+
+
+def _paragraphs(text: str) -> list[tuple[str, str | None, str]]:
+    """("item", marker, text), ("prose", None, text), ("table", None, its lines) or
+    ("heading", None, text), in order. Hard-wrapped lines (converted PDFs, markdown paragraphs)
+    are joined; a table's lines are kept as lines."""
+    out: list[tuple[str, str | None, str]] = []
+    current: list[str] = []
+    kind: str | None = None
+    marker: str | None = None
+
+    def close() -> None:
+        nonlocal kind
+        if kind == "table":
+            out.append((kind, marker, "\n".join(current)))
+        elif kind is not None:
+            body = _clean(" ".join(current))
+            if body:
+                out.append((kind, marker, body))
+        current.clear()
+        kind = None
+
+    for raw in text.splitlines():
+        if _TABLE_LINE.match(raw):
+            if kind != "table":
+                close()
+                kind, marker = "table", None
+            current.append(raw)
+            continue
+        if kind == "table":
+            close()
+        if not raw.strip():
+            close()
+            continue
+        if _HEADING_LINE.match(raw):
+            close()
+            out.append(("heading", None, raw.strip("# ")))
+            continue
+        item = _LIST_ITEM.match(raw)
+        if item:
+            close()
+            kind, marker = "item", item.group(1)
+            current.append(item.group(2))
+            continue
+        if kind is None:
+            kind, marker = "prose", None
+        current.append(re.sub(r"^\s*>\s*", "", raw))
+    close()
+    return out
+
+
+def _pieces(paragraph: str) -> list[str]:
+    """Sentences; JSON (a converted .json file) by object, as `Key: value.` sentences."""
+    if len(_JSON_KEY.findall(paragraph)) >= 2:
+        return [tidy for part in re.split(r"\}\s*,?\s*\{", paragraph) if (tidy := _tidy_json(part))]
+    return [s.strip() for s in _SENTENCE_END.split(paragraph) if s.strip()]
+
+
+def _tidy_json(part: str) -> str:
+    pairs = [(key, text or number) for key, text, number in _JSON_PAIR.findall(part) if (text or number).strip()]
+    if not pairs:
+        return part.strip(" ,{}[]")
+    return " ".join(f"{key.replace('_', ' ').capitalize()}: {value.strip().rstrip('.')}." for key, value in pairs)
+
+
+def _clean(line: str) -> str:
+    line = line.replace("|", " ").strip()
+    return "" if set(line) <= set("-: ") else re.sub(r"\s{2,}", " ", line)
+
+
+def _chunk_order(hit: Hit) -> int:
+    """Chunk ids end in `-<index within the document>`; hand-built hits may not."""
+    tail = hit.chunk_id.rsplit("-", 1)[-1]
+    return int(tail) if tail.isdigit() else 0
+
+
+@dataclass(frozen=True, slots=True)
+class Asked:
+    """One question of a message and what the search found for it."""
+
+    question: str
+    hits: list[Hit]
+
+
+@dataclass(frozen=True, slots=True)
+class _Part:
+    """One question answered: its quote, the hits cited for it and the words it does not cover."""
+
+    question: str
+    quoted: list[_Block]
+    cited: list[Hit]
+    missing: list[str]
+
+
+class OfflineResponder:
+    def __init__(self, settings: AnswerSettings) -> None:
+        self._settings = settings
+
+    def answer(self, question: str, hits: list[Hit]) -> Reply:
+        """The reply to a message holding one question."""
+        return self.answer_all([Asked(question, hits)])
+
+    def answer_all(self, asked: Sequence[Asked]) -> Reply:
+        """The reply to a message's questions: each covered one quoted with its sources, the
+        others named with a person offered; the decline when none is covered."""
+        if len(asked) == 1:
+            kind = small_talk(asked[0].question)
+            if kind is SmallTalk.GREETING:
+                return Reply(GREETING_REPLY)
+            if kind is SmallTalk.THANKS:
+                return Reply(THANKS_REPLY)
+        parts: list[_Part] = []
+        unanswered: list[str] = []
+        for one in asked:
+            part = self._part(one)
+            if part is None:
+                unanswered.append(one.question)
+            elif not any(_said(part) <= _said(p) for p in parts):  # the same quote again
+                parts.append(part)
+        if not parts:
+            return Reply(DECLINE, handoff=True)
+        sections = [_section(part, several=len(asked) > 1) for part in parts]
+        if unanswered:
+            named = ", ".join(f"“{_echo(q)}”" for q in unanswered)
+            sections.append(f"I couldn't find anything in our help centre about {named}. "
+                            "Would you like me to bring in a person from our support team for that?")
+        cited: dict[tuple[str, str], Hit] = {}  # each section once, where it is first cited
+        for part in parts:
+            for hit in part.cited:
+                cited.setdefault((hit.source, hit.section), hit)
+        return Reply("\n\n".join(sections), citations=tuple(self._cite(hit) for hit in cited.values()))
+
+    def decide(self, hits: list[Hit]) -> Decision:
+        """Whether to answer from these hits, and why (`core.answering.answer_decision`)."""
+        return decide(hits, min_match=self._settings.min_match)
+
+    def _part(self, asked: Asked) -> _Part | None:
+        decision = self.decide(asked.hits)
+        log.debug("offline decision on %r: %s", asked.question, decision.explain())
+        best = decision.best
+        if best is None or not decision.answer:
+            return None
+        pool = sorted((h for h in asked.hits if h.source == best.source), key=_chunk_order)
+        quoted = self._quote(asked.question, best, pool)
+        quoted_hits = {id(pool[block.chunk]) for block in quoted}
+        cited = [best] if id(best) in quoted_hits else []
+        cited += [hit for hit in pool if id(hit) in quoted_hits and hit is not best]
+        cited = list({(hit.source, hit.section): hit for hit in reversed(cited)}.values())[::-1]
+        if not cited:  # nothing quotable in the passage (e.g. only a rule line): don't quote it
+            return None
+        return _Part(asked.question, quoted, cited, _not_covered(asked.question, pool, asked.hits))
+
+    def _quote(self, question: str, best: Hit, pool: list[Hit]) -> list[_Block]:
+        """The blocks that best answer the question, in document order, within the budget."""
+        asked = content_words(question)
+        blocks = [b.narrowed(asked) for b in _joined_tables(
+            [b for i, hit in enumerate(pool) for b in _blocks(hit.text, chunk=i, list_limit=MAX_LIST_ITEMS)],
+            sections=[hit.section for hit in pool])]
+        main = pool.index(best)
+        if not blocks:
+            return [_Block((_Unit(best.text.strip(), None),), main, 0)]
+        words = [content_words(b.text) for b in blocks]
+        frequency = Counter(w for ws in words for w in ws)
+        weight = {w: math.log(1 + len(blocks) / n) for w, n in frequency.items()}
+        wanted = [w for w in asked if w in weight]
+        total = sum(weight[w] for w in wanted)
+        # the section's own heading: the title is shared by every chunk and tells them not apart
+        headings = [content_words(hit.section or hit.title) for hit in pool]
+        scored = []
+        for block, ws in zip(blocks, words, strict=True):
+            # a word in the section's heading half counts: under "How to reset your password"
+            # the steps answer "how do I reset my password?" though they never say "reset"
+            heading = headings[block.chunk]
+            held = sum(weight[w] * (1.0 if w in ws else 0.5 if w in heading else 0.0) for w in wanted)
+            overlap = held / total if total else 0.0
+            # the chunk the decision rests on leads; position breaks ties toward the opening
+            score = overlap + match(pool[block.chunk]) + (0.1 if block.chunk == main else 0.0)
+            scored.append((overlap, score - 0.001 * block.position, block))
+        if max(overlap for overlap, _, _ in scored) <= 0:
+            # nothing shares a word: the opening of the best passage is its best summary
+            keep = [b for b in blocks if b.chunk == main][: self._settings.max_sentences]
+        else:
+            keep, chars = [], 0
+            top = max(overlap for overlap, _, _ in scored)
+            for overlap, _, block in sorted(scored, key=lambda row: row[1], reverse=True):
+                if len(keep) >= self._settings.max_sentences:
+                    break
+                # BD-4031 is no answer to BD-4012; another section must be about as close
+                if overlap <= 0 or overlap < (0.5 if block.chunk == main else 0.9) * top:
+                    continue
+                if keep and chars + block.chars > MAX_QUOTE_CHARS:
+                    continue
+                keep.append(block)
+                chars += block.chars
+        return sorted(keep, key=lambda b: (b.chunk, b.position))
+
+    @staticmethod
+    def _cite(hit: Hit) -> Citation:
+        return Citation(source=hit.source, title=hit.title, section=hit.section, score=round(hit.score, 4))
+
+
+def _joined_tables(blocks: list[_Block], *, sections: Sequence[str]) -> list[_Block]:
+    """A table split across chunks (each piece headed by the header, under the same section) as
+    one table again, where its first piece stands, so its rows are picked together. Tables of
+    different sections stay apart though their headers match (keyboard-shortcuts.md has four
+    "| Shortcut | Action |" tables): joined, a row would be cited under another section."""
+    out: list[_Block] = []
+    first: dict[tuple[str, tuple[str, ...]], int] = {}
+    for block in blocks:
+        if block.table is None:
+            out.append(block)
+            continue
+        at = first.setdefault((sections[block.chunk], block.table.header), len(out))
+        if at == len(out):
+            out.append(block)
+        else:
+            joined = out[at].table
+            assert joined is not None
+            out[at] = replace(out[at], table=quoted_tables.Table(joined.header, joined.rows + block.table.rows))
+    return out
+
+
+def _said(part: _Part) -> set[tuple[str, str]]:
+    """What a part quotes, by source and text (two questions' searches return different `Hit`
+    objects for one chunk, so identity would not tell a repeated quote)."""
+    return {(part.cited[0].source, block.text) for block in part.quoted}
+
+
+def _not_covered(question: str, pool: list[Hit], hits: list[Hit]) -> list[str]:
+    """The question's words that the answering document never mentions but another document
+    found for the same question does: what the help centre covers elsewhere, not here."""
+    document = _words_of(pool)
+    elsewhere = _words_of([h for h in hits if h not in pool])
+    words: dict[frozenset[str], str] = {}
+    for word in re.findall(r"[A-Za-z][A-Za-z0-9-]{3,}", question):
+        stems = content_words(word)  # all of "two-factor"'s, not whichever the set yields first
+        if (stems - document) & elsewhere:
+            words.setdefault(stems, word)
+    return list(words.values())
+
+
+def _echo(question: str) -> str:
+    """A customer's question as the reply repeats it: literal, and cut when long."""
+    return literal(question if len(question) <= MAX_ECHO_CHARS else question[: MAX_ECHO_CHARS - 1].rstrip() + "…")
+
+
+def _words_of(hits: list[Hit]) -> frozenset[str]:
+    return frozenset().union(*(content_words(part) for h in hits for part in (h.title, h.section, h.text)))
+
+
+def _section(part: _Part, *, several: bool) -> str:
+    one = part.cited[0]
+    title = one.title if len(part.cited) > 1 or not one.section or one.section == one.title else f"{one.title} › {one.section}"
+    lead = f"About “{_echo(part.question)}”, our help centre says" if several else "Here's what our help centre says"
+    text = f"{lead} in **{title}**:\n\n{_render(part.quoted)}"
+    if part.missing:
+        named = ", ".join(f"*{literal(word)}*" for word in part.missing)
+        text += (f"\n\nIt doesn't mention {named}. If you need help with that, "
+                 "I can bring in a person from our support team.")
+    return text
+
+
+def _render(blocks: list[_Block]) -> str:
+    """Blockquote lines, and tables as tables between them; a list keeps its markers, and a
+    blank quote line separates a list from what surrounds it so markdown renders it as a list."""
+    pieces: list[str] = []
+    lines: list[str] = []
+    previous: _Block | None = None
+    for block in blocks:
+        if block.table is not None:
+            if previous is not None and block.units:
+                lines.append(">")
+            lines.extend(f"> {unit.text}" for unit in block.units)
+            if lines:
+                pieces.append("\n".join(lines))
+                lines = []
+            pieces.append(block.table.markdown())
+            previous = None
+            continue
+        if previous is not None and (block.is_list or previous.is_list or block.chunk != previous.chunk):
+            lines.append(">")
+        lines.extend(f"> {unit.marker} {unit.text}" if unit.marker else f"> {unit.text}" for unit in block.units)
+        previous = block
+    if lines:
+        pieces.append("\n".join(lines))
+    return "\n\n".join(pieces)

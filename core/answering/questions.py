@@ -1,0 +1,99 @@
+"""The questions in a customer's message: what is searched and quoted.
+
+Customers write "Hi! I'm Omar, the office manager at a 40-person agency, we moved from Asana
+last month. How can I get all our projects out as a spreadsheet?". The facts before the
+question are for memory and mood; searched with the question they steer retrieval toward
+whatever they mention (the billing article for "I'm on the Pro plan"). So a message is cut
+into sentences (and "…, and how do I …" clauses; a comma alone does not part a question from
+its context: "In Gmail, how do I archive?" is one), and the sentences that ask or request
+something are the questions; a message that asks nothing recognisable is searched whole, as
+before. A short question that points back ("How much is it?") keeps the sentence before it,
+which usually names what "it" is.
+"""
+
+from __future__ import annotations
+
+import re
+
+from core.answering.small_talk import after_greeting, small_talk
+
+MAX_QUESTIONS = 5
+"""At most this many searches per message: beyond it, the remaining questions are searched
+together as the last one (a long email must not cost hundreds of searches)."""
+MAX_LEANING_WORDS = 2
+"""A question with a pronoun and at most this many content words borrows the sentence before it."""
+
+_SENTENCE = re.compile(r"(?<=[.!?])[\"')\]]*\s+|\n+")
+_CLAUSE = re.compile(
+    r"\s*(?:[,;]\s*|\s)(?:and|also|plus|or)\s+(?=(?:how|what|where|when|why|which|who)\b|"
+    r"(?:can|could|do|does|is|are|will|should)\s+(?:i|we|you|it|they|there|my|our|the|a)\b)",
+    re.IGNORECASE,
+)
+_ASKING_START = re.compile(
+    r"^(?:how|what|what's|whats|where|when|why|which|who|whom|whose|can|can't|cant|could|would|will|"
+    r"should|shall|is|isn't|are|aren't|am|was|were|do|does|doesn't|did|didn't|have|has|may|might|"
+    r"any|anyone|anybody)\b",
+    re.IGNORECASE,
+)
+_REQUEST = re.compile(
+    r"\b(?:i|we)\s*(?:need|want|wanna|would\s+like|'d\s+like|d\s+like|am\s+trying|'m\s+trying|m\s+trying|"
+    r"tried|can'?t|cannot|couldn'?t|forgot|lost|keep\s+getting|am\s+getting|'m\s+getting|"
+    r"don'?t\s+(?:know|understand|see)|wonder|was\s+wondering|'m\s+wondering|am\s+wondering|am\s+looking|"
+    r"'m\s+looking|m\s+looking)\b"
+    r"|\b(?:please|pls|plz|help|tell\s+me|show\s+me|explain|is\s+there|are\s+there|how\s+to|"
+    r"not\s+working|doesn'?t\s+work|won'?t|isn'?t\s+working|broken|error|fails?|failed|stuck|unable)\b",
+    re.IGNORECASE,
+)
+_CONNECTOR = re.compile(r"^(?:(?:and|also|plus|so|oh|btw|by\s+the\s+way|one\s+more\s+thing|another\s+question)\b[\s,:;-]*)+",
+                        re.IGNORECASE)
+_PRONOUN = re.compile(r"\b(?:it|its|this|that|these|those|they|them|one)\b", re.IGNORECASE)
+_CONTENT = re.compile(r"[a-z0-9]+")
+_FUNCTION_WORDS = frozenset(
+    "a an and the it its is are be to of in on for at by me my i we our us you your this that these those they "
+    "them one how much many what whats where when why which who does do did can could would will should there "
+    "any some so also please know want need wonder wondering ask question quick like".split()
+)
+_COURTESY_WORDS = frozenset(
+    "thanks thank advance appreciate appreciated hope help advise have nice great day let hear soon reply".split()
+)
+"""A sentence of only these and function words asks nothing: "Thanks in advance for your help!",
+"Hope you can help.", "Please advise.", "Have a nice day!" after the question."""
+
+
+def questions(message: str) -> list[str]:
+    """The message's questions and requests in order (at most MAX_QUESTIONS); `[message]` when
+    it asks nothing recognisable (a bare keyword, a statement of a problem without a verb of
+    asking)."""
+    sentences = _sentences(message)
+    asking = [i for i, sentence in enumerate(sentences) if _asks(sentence)]
+    if not asking:
+        told = [s for s in sentences if small_talk(s) is None]
+        return [" ".join(told)] if told else [message.strip()]
+    found = [_standalone(sentences, i) for i in asking]
+    if len(found) > MAX_QUESTIONS:
+        found = [*found[: MAX_QUESTIONS - 1], " ".join(sentences[i] for i in asking[MAX_QUESTIONS - 1:])]
+    return found
+
+
+def _sentences(message: str) -> list[str]:
+    pieces = [after_greeting(piece.strip()) for piece in _SENTENCE.split(message.strip())]
+    clauses = (_CONNECTOR.sub("", clause.strip()) for piece in pieces if piece for clause in _CLAUSE.split(piece))
+    return [clause for clause in clauses if clause]
+
+
+def _asks(sentence: str) -> bool:
+    sentence = sentence.replace("\u2019", "'")  # a phone's keyboard types "I’d like", "can’t"
+    if small_talk(sentence) is not None or not _content(sentence):  # "I was wondering,"
+        return False
+    return sentence.rstrip().endswith("?") or bool(_ASKING_START.match(sentence)) or bool(_REQUEST.search(sentence))
+
+
+def _standalone(sentences: list[str], index: int) -> str:
+    sentence = sentences[index]
+    if index == 0 or len(_content(sentence)) > MAX_LEANING_WORDS or not _PRONOUN.search(sentence):
+        return sentence
+    return f"{sentences[index - 1]} {sentence}"
+
+
+def _content(sentence: str) -> list[str]:
+    return [w for w in _CONTENT.findall(sentence.lower()) if w not in _FUNCTION_WORDS and w not in _COURTESY_WORDS]

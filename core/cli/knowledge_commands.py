@@ -1,0 +1,131 @@
+"""`supporthub ingest | reindex | search | eval`: the knowledge commands, registered on the main group.
+
+Each command opens the database (creating tables when missing) and the knowledge base with
+the app's settings, does one thing, and closes them. knowledge itself never reads the app's
+settings: this module wires it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import TypeVar
+
+import click
+
+from core.answering.answer_eval import EvalReport, evaluate, format_report, report_json
+from core.cli.support import uses_settings
+from core.ops.runtime import open_knowledge
+from core.settings import Settings
+from knowledge.base import KnowledgeBase
+from knowledge.evaluation import EvalFileError, EvalQuestion, load_questions, unknown_sources
+from knowledge.hits import Hit, hit_json
+from knowledge.ingest import IngestSummary
+
+T = TypeVar("T")
+
+
+def _with_kb(settings: Settings, action: Callable[[KnowledgeBase], Awaitable[T]]) -> T:
+    async def main() -> T:
+        async with open_knowledge(settings) as kb:
+            return await action(kb)
+
+    return asyncio.run(main())
+
+
+def _echo_summary(summary: IngestSummary) -> None:
+    click.echo(summary.line)
+    for path in summary.skipped_paths:
+        click.echo(f"skipped (unreadable or unsupported): {path}", err=True)
+
+
+@click.command("ingest")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+@click.option("--no-progress", is_flag=True, help="No progress bar.")
+@uses_settings
+def ingest_command(settings: Settings, paths: tuple[Path, ...], no_progress: bool) -> None:
+    """Add or update the files and folders PATHS in the knowledge base."""
+    summary = _with_kb(settings, lambda kb: kb.ingest(list(paths), trigger="cli:ingest", progress=not no_progress))
+    _echo_summary(summary)
+
+
+@click.command("reindex")
+@click.option("--no-progress", is_flag=True, help="No progress bar.")
+@uses_settings
+def reindex_command(settings: Settings, no_progress: bool) -> None:
+    """Re-ingest knowledge.paths and drop documents no longer there."""
+    try:
+        summary = _with_kb(
+            settings,
+            lambda kb: kb.reindex(settings.knowledge.paths, trigger="cli:reindex", progress=not no_progress),
+        )
+    except FileNotFoundError as exc:
+        raise click.ClickException(str(exc)) from None
+    _echo_summary(summary)
+
+
+@click.command("search")
+@click.argument("query")
+@click.option("--k", "k", default=5, show_default=True, type=click.IntRange(1, 50), help="How many hits.")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON list.")
+@uses_settings
+def search_command(settings: Settings, query: str, k: int, as_json: bool) -> None:
+    """Search the knowledge base for QUERY."""
+
+    async def search(kb: KnowledgeBase) -> list[Hit]:
+        return await asyncio.to_thread(kb.search_sync, query, k)
+
+    hits = _with_kb(settings, search)
+    if as_json:
+        click.echo(json.dumps([hit_json(hit) for hit in hits], ensure_ascii=False, indent=2))
+        return
+    if not hits:
+        click.echo("no results")
+    for rank, hit in enumerate(hits, 1):
+        click.echo(f"{rank}. {hit.title} › {hit.section}  (score {hit.score:.3f}, relevance {hit.relevance:.3f})")
+        click.echo(f"   {hit.source}")
+        click.echo("   " + hit.text.replace("\n", "\n   "))
+        click.echo()
+
+
+def _eval_file(ctx: click.Context, param: click.Parameter, path: Path) -> list[EvalQuestion]:
+    try:
+        return load_questions(path)
+    except EvalFileError as exc:
+        raise click.BadParameter(f"{path}: {exc}", ctx=ctx, param=param) from None
+    except OSError as exc:
+        raise click.BadParameter(f"{path}: {exc.strerror or exc}", ctx=ctx, param=param) from None
+
+
+@click.command("eval")
+@click.argument("questions", metavar="FILE.jsonl", callback=_eval_file,
+                type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--k", "k", default=5, show_default=True, type=click.IntRange(1, 50), help="Documents scored per search (hit@k, MRR@k).")
+@click.option("--json", "as_json", is_flag=True, help="Print the figures as one JSON object.")
+@uses_settings
+def eval_command(settings: Settings, questions: list[EvalQuestion], k: int, as_json: bool) -> None:
+    """Measure search and answers on FILE.jsonl: one {"question": ..., "expected_source": ...}
+    per line; expected_source null means the bot should decline."""
+
+    async def run(kb: KnowledgeBase) -> EvalReport:
+        unknown = await asyncio.to_thread(unknown_sources, kb, questions)
+        if unknown:
+            first = unknown[0]
+            more = f" (and {len(unknown) - 1} more)" if len(unknown) > 1 else ""
+            raise click.UsageError(
+                f"line {first.line}: expected_source {first.expected_source!r} matches no indexed document{more}; "
+                "check the name, or ingest the file first"
+            )
+        return await asyncio.to_thread(evaluate, kb, settings.answer, questions, k)
+
+    report = _with_kb(settings, run)
+    if as_json:
+        click.echo(json.dumps(report_json(report), indent=2))
+    else:
+        click.echo(format_report(report))
+
+
+COMMANDS = (ingest_command, reindex_command, search_command, eval_command)
+

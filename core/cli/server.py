@@ -1,0 +1,86 @@
+"""The one aiohttp application: every channel's routes, health checks, and the runtime
+opened and closed in `cleanup_ctx`."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+
+from aiohttp import web
+
+from core.ops.access import AdminAccess
+from core.admin.app import install_admin
+from core.ops.client_address import forwarded_client
+from core.store.db import libpq_url
+from core.ops.leadership import Leadership
+from core.log_context import request_ids
+from core.ops.metrics_endpoint import install_metrics
+from core.ops.readiness import ReadinessLog, check
+from core.registry import load_channels
+from core.ops.request_guards import body_deadline, client_aborts, quiet_malformed_requests, storage_unavailable
+from core.ops.runtime import Runtime, open_runtime
+from core.ops.scheduler import LeaderJobs
+from core.settings import Settings
+
+log = logging.getLogger(__name__)
+
+RUNTIME = web.AppKey("runtime", Runtime)
+READINESS_LOG = web.AppKey("readiness_log", ReadinessLog)
+LEADERSHIP = web.AppKey("leadership", Leadership)
+FORM_BYTES = 64 * 1024
+"""The most any handler reads with `request.read()`, `post()` or `json()`: only the
+dashboard's forms (sign-in, sign-out, re-index, retry) read that way, and they are a few
+hundred bytes. Every other route with a body reads it itself, bounded by its own limit
+(`channels.webhook_bodies.read_at_most`), after the caller is authenticated and counted: the
+webhooks, and the API (32 KB for a vote, its messages as much as their text and files allow)."""
+
+
+def create_app(settings: Settings) -> web.Application:
+    quiet_malformed_requests()
+    guards = [request_ids, forwarded_client(settings.server.trusted_proxies), client_aborts,
+              body_deadline(settings.server.body_timeout_s), storage_unavailable]
+    app = web.Application(client_max_size=FORM_BYTES, middlewares=guards)
+    app[READINESS_LOG] = ReadinessLog()
+    channels = load_channels(settings)
+    for channel in channels.values():
+        app.add_routes(channel.routes())
+    app.add_routes([web.get("/healthz", healthz), web.get("/readyz", readyz)])
+    access = AdminAccess(settings.admin.token, redis_url=settings.redis_url) if settings.admin.token else None
+    install_metrics(app, settings, RUNTIME, access=access)
+
+    async def runtime_ctx(app: web.Application) -> AsyncIterator[None]:
+        async with open_runtime(settings, channels) as runtime:
+            jobs = LeaderJobs(settings, runtime)
+            leadership = Leadership(libpq_url(settings.resolved_database_url), start_leading=jobs.start,
+                                    stop_leading=jobs.stop)
+            await leadership.start()
+            app[RUNTIME] = runtime
+            app[LEADERSHIP] = leadership
+            try:
+                log.info("supporthub ready: channels %s, %d knowledge chunks",
+                         ", ".join(channels), await runtime.knowledge.chunk_count())
+                yield
+            finally:
+                await leadership.stop()
+
+    app.cleanup_ctx.append(runtime_ctx)
+    install_admin(app, settings, RUNTIME, channels=list(channels), access=access)
+    return app
+
+
+async def healthz(request: web.Request) -> web.Response:
+    return web.json_response({"status": "alive"})
+
+
+async def readyz(request: web.Request) -> web.Response:
+    """200 when the database answers and the knowledge base is loaded, else 503 (the log says
+    why, once each time the answer changes)."""
+    readiness = await check(request.app.get(RUNTIME))
+    request.app[READINESS_LOG].record(readiness)
+    body = {
+        "database": "ok" if readiness.database is None else "unavailable",
+        "knowledge": "ok" if readiness.knowledge is None else "unavailable",
+        "chunks": readiness.chunks,
+        "leader": leadership.leading if (leadership := request.app.get(LEADERSHIP)) is not None else False,
+    }
+    return web.json_response(body, status=503 if readiness.problems else 200)

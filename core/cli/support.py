@@ -1,0 +1,85 @@
+"""What every `supporthub` command shares: `--config`, loaded settings, logging, one
+transaction on the database, and ages in tables."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import sys
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+from sqlalchemy.orm import Session
+
+from core.channel import StorageUnavailable
+from core.cli.data_dir import UnusableDirectory, check_writable
+from core.ops.logs import configure_logging
+from core.registry import UnknownChannelError
+from core.ops.runtime import open_database
+from core.settings import Settings, SettingsError, load_settings
+from core.store.transactions import transactions_for
+
+T = TypeVar("T")
+
+
+def uses_settings(command: Callable[..., Any]) -> Callable[..., Any]:
+    """Give a command `--config` and a loaded `settings` argument; a bad setting exits 2."""
+
+    @click.option(
+        "--config",
+        "config_path",
+        type=click.Path(path_type=Path, dir_okay=False),
+        default=None,
+        help="TOML settings file (default: config/supporthub.toml when present).",
+    )
+    @functools.wraps(command)
+    def wrapper(config_path: Path | None, **kwargs: Any) -> Any:
+        try:
+            settings = load_settings(config_path)
+        except SettingsError as exc:
+            click.echo(f"supporthub: invalid setting {exc}", err=True)
+            sys.exit(2)
+        configure_logging(settings)
+        try:
+            check_writable(settings)
+        except UnusableDirectory as exc:
+            click.echo(f"supporthub: {exc}", err=True)
+            sys.exit(2)
+        try:
+            return command(settings, **kwargs)
+        except UnknownChannelError as exc:
+            click.echo(f"supporthub: invalid setting {exc}", err=True)
+            sys.exit(2)
+
+    return wrapper
+
+
+def in_transaction(settings: Settings, work: Callable[[Session], T]) -> T:
+    """Run `work` in one transaction on the database, opened as `serve` opens it; a database
+    that cannot take the transaction ends the command with its reason, not a traceback."""
+
+    async def run() -> T:
+        async with open_database(settings) as (engine, sessionmaker):
+            transactions = transactions_for(engine, sessionmaker)
+            try:
+                return await transactions.run(work)
+            finally:
+                await transactions.close()
+
+    try:
+        return asyncio.run(run())
+    except StorageUnavailable as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+def age(since: datetime, now: datetime) -> str:
+    """How long from `since` to `now`, for a table: "7 min", "3 h 05 min", "4 days"."""
+    minutes = int((now - since).total_seconds() // 60)
+    if minutes < 60:
+        return f"{minutes} min"
+    if minutes < 48 * 60:
+        return f"{minutes // 60} h {minutes % 60:02d} min"
+    return f"{minutes // (24 * 60)} days"

@@ -1,0 +1,118 @@
+"""The metrics that are facts about the whole deployment, read when Prometheus scrapes: outbox
+depth and dead letters per channel, open cases by state, SLA breaches, ingest runs, and the
+chunks in the knowledge index.
+
+They are read, not counted as things happen, so every process reports the same truth whichever
+process did the work (a case opened on one process and claimed on another, an ingest run from
+the CLI). One grouped query each, on indexed columns.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import case, func, select
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from core.store.db import Case, DeliveryStatus, OutboxItem, utcnow
+from core.metrics import (
+    INGEST_LAST_SUCCESS,
+    INGEST_RUNS,
+    KNOWLEDGE_CHUNKS,
+    OPEN_CASES,
+    OUTBOX_DEAD_LETTERS,
+    OUTBOX_DEPTH,
+    SLA_BREACHES,
+)
+from handoff.cases import OPEN_STATES
+from handoff.desk_store import past_sla
+from knowledge.base import KnowledgeBase
+from knowledge.tables import IndexRun
+
+RUN_STATUSES = ("succeeded", "failed", "running")
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    pending: dict[str, int]
+    """Outbox rows waiting to be sent, per channel."""
+    dead: dict[str, int]
+    """Dead letters, per channel."""
+    open_cases: dict[str, int]
+    sla_breaches: int
+    runs: dict[str, int]
+    last_success: datetime | None
+    chunks: int
+
+
+async def read_snapshot(engine: AsyncEngine, knowledge: KnowledgeBase, *, sla: timedelta) -> Snapshot:
+    """The database's numbers, and the chunk count of the index this process searches (a
+    Chroma server's when several processes share one)."""
+    async with engine.connect() as connection:
+        pending, dead = await undelivered_by_channel(connection)
+        open_cases = await _open_cases(connection)
+        breaches = await _sla_breaches(connection, since=utcnow() - sla)
+        runs, last_success = await _runs(connection)
+    return Snapshot(pending, dead, open_cases, breaches, runs, last_success, await knowledge.chunk_count())
+
+
+def publish(snapshot: Snapshot, *, channels: Iterable[str]) -> None:
+    """Set the gauges to `snapshot`: every enabled channel and open state shows, at 0 if need be,
+    and a channel that no longer has rows stops showing its old value."""
+    names = sorted({*channels, *snapshot.pending, *snapshot.dead})
+    OUTBOX_DEPTH.clear()
+    OUTBOX_DEAD_LETTERS.clear()
+    for name in names:
+        OUTBOX_DEPTH.labels(channel=name).set(snapshot.pending.get(name, 0))
+        OUTBOX_DEAD_LETTERS.labels(channel=name).set(snapshot.dead.get(name, 0))
+    for state in OPEN_STATES:
+        OPEN_CASES.labels(state=state).set(snapshot.open_cases.get(state, 0))
+    SLA_BREACHES.set(snapshot.sla_breaches)
+    for status in RUN_STATUSES:
+        INGEST_RUNS.labels(status=status).set(snapshot.runs.get(status, 0))
+    INGEST_LAST_SUCCESS.set(snapshot.last_success.timestamp() if snapshot.last_success is not None else 0)
+    KNOWLEDGE_CHUNKS.set(snapshot.chunks)
+
+
+_OUTBOX = (
+    select(OutboxItem.channel, OutboxItem.status, func.count())
+    .where(OutboxItem.status.in_((DeliveryStatus.PENDING, DeliveryStatus.DEAD)))
+    .group_by(OutboxItem.channel, OutboxItem.status)
+)
+_OPEN_CASES = select(Case.state, func.count()).where(Case.state.in_(OPEN_STATES)).group_by(Case.state)
+_RUN_STATUS = case((IndexRun.error.is_not(None), "failed"), (IndexRun.finished_at.is_(None), "running"),
+                   else_="succeeded")
+_RUNS = (select(_RUN_STATUS.label("status"), func.count(), func.max(IndexRun.finished_at))
+         .group_by("status"))  # by the alias: PostgreSQL would not match a repeated CASE's parameters
+
+
+async def undelivered_by_channel(connection: AsyncConnection) -> tuple[dict[str, int], dict[str, int]]:
+    """Replies still pending and dead-lettered, each per channel (read from `ix_outbox_due`)."""
+    pending: dict[str, int] = {}
+    dead: dict[str, int] = {}
+    for channel, status, rows in await connection.execute(_OUTBOX):
+        (pending if status == DeliveryStatus.PENDING else dead)[channel] = rows
+    return pending, dead
+
+
+async def _open_cases(connection: AsyncConnection) -> dict[str, int]:
+    return {state: rows for state, rows in await connection.execute(_OPEN_CASES)}
+
+
+async def _sla_breaches(connection: AsyncConnection, *, since: datetime) -> int:
+    """Open cases opened before `since` that no person has answered: the cases the SLA job
+    reminds staff of (`handoff.desk_store.remind_overdue`), reminded or not."""
+    query = select(func.count()).select_from(Case).where(past_sla(since))
+    return int((await connection.execute(query)).scalar_one())
+
+
+async def _runs(connection: AsyncConnection) -> tuple[dict[str, int], datetime | None]:
+    runs: dict[str, int] = {}
+    last_success = None
+    for status, count, finished in await connection.execute(_RUNS):
+        runs[status] = count
+        if status == "succeeded":
+            last_success = finished
+    return runs, last_success

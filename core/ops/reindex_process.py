@@ -1,0 +1,113 @@
+"""The server's re-index runs (scheduled, and the dashboard's "Re-index now"), each in a child
+process at a lower CPU priority.
+
+Run inside the server, a re-index of a big help centre held the GIL in chroma's writes, in
+chunking and in building the lexical index: the event loop lagged 700 ms at p99 while 50 clients
+were served, and the model and the run's chunks added 600 MB to the server. In a child, the
+server only loads the version the child publishes (`KnowledgeBase.refresh`, in a worker
+thread), and `nice` gives the server's own threads the cores first.
+
+The child gets the server's settings as JSON on its stdin (secrets never reach its command
+line), writes the run's summary as the last line of its stdout, and logs to the stderr it
+shares with the server. It ends with the server, however the server ends (`reindex_child`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import json
+import os
+import signal
+import sys
+from pathlib import Path
+from typing import Any
+
+from pydantic import SecretStr
+
+from core.settings import Settings
+from knowledge.base import KnowledgeBase
+from knowledge.ingest import IngestSummary, SkippedFile
+
+STOP_GRACE_S = 5.0
+"""How long a child stopped with SIGTERM may take to record its run as stopped and exit
+before it is killed."""
+
+
+class ReindexFailed(Exception):
+    """The child's run failed (recorded in index_runs, as every run is); the message says why."""
+
+
+class ReindexRunner:
+    """Runs re-indexes of `settings.knowledge.paths` one at a time, each in a child process,
+    and loads what it published into `knowledge` before returning."""
+
+    def __init__(self, settings: Settings, knowledge: KnowledgeBase) -> None:
+        self._settings = settings
+        self._knowledge = knowledge
+        self._lock = asyncio.Lock()
+        self._child: asyncio.subprocess.Process | None = None
+
+    async def run(self, trigger: str) -> IngestSummary:
+        """One run, after any run in progress. Cancelled, it stops the child."""
+        async with self._lock:
+            request = {"trigger": trigger, "parent": os.getpid(), "settings": settings_json(self._settings)}
+            self._child = await asyncio.create_subprocess_exec(
+                sys.executable, "-m", "core.ops.reindex_child",
+                stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE)
+            try:
+                output, _ = await self._child.communicate(json.dumps(request).encode())
+            finally:
+                await self._stop_child()
+            result = _last_json_line(output)
+            if "error" in result or self._child.returncode != 0:
+                raise ReindexFailed(result.get("error") or f"the re-index process exited with {self._child.returncode}")
+            await asyncio.to_thread(self._knowledge.refresh)
+            if gc.get_freeze_count():  # a process that froze its start-up heap (`serve`: core.cli.main)
+                gc.collect(1)  # young garbage is not frozen with the new version
+                gc.freeze()
+            return _summary_from_json(result["summary"])
+
+    async def aclose(self) -> None:
+        """Stop a run in progress (recorded as stopped in index_runs; the next run redoes its work)."""
+        await self._stop_child()
+
+    async def _stop_child(self) -> None:
+        child = self._child
+        if child is None or child.returncode is not None:
+            return
+        child.send_signal(signal.SIGTERM)
+        try:
+            await asyncio.wait_for(asyncio.shield(child.wait()), STOP_GRACE_S)
+        except TimeoutError:
+            child.kill()
+            await child.wait()
+
+
+def settings_json(settings: Settings) -> dict[str, Any]:
+    """All of `settings`, secrets included (for a pipe, never a log or a command line): the
+    child validates them again, and checks across sections (Slack's socket mode needs its app
+    token, say) need every section as the server had it."""
+
+    def plain(value: object) -> object:
+        if isinstance(value, SecretStr):
+            return value.get_secret_value()
+        if isinstance(value, Path):
+            return str(value)
+        raise TypeError(f"{type(value).__name__} in the settings")
+
+    return json.loads(json.dumps(settings.model_dump(), default=plain))
+
+
+def _last_json_line(output: bytes) -> dict[str, Any]:
+    lines = output.decode("utf-8", "replace").strip().splitlines()
+    try:
+        result = json.loads(lines[-1]) if lines else {}
+    except json.JSONDecodeError:
+        return {}
+    return result if isinstance(result, dict) else {}
+
+
+def _summary_from_json(data: dict[str, Any]) -> IngestSummary:
+    skipped = tuple(SkippedFile(**item) for item in data.get("skipped_files", ()))
+    return IngestSummary(**{**data, "skipped_files": skipped})

@@ -1,0 +1,172 @@
+"""Wiring, once: database, knowledge base, agent and hub for a set of channels.
+
+The server and the CLI's `ask`/`chat` share it, so every answer takes the same path.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from functools import partial
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.orm import Session
+
+from core.answering.agent import Agent
+from core.answering.attachments import AttachmentReader
+from core.channel import Channel
+from core.store.contacts import dialect_insert
+from core.store.db import HealthProbe, libpq_url, make_engine, make_sessionmaker, own_backends, prepare_database, utcnow
+from core.pipeline.hub import Hub
+from core.answering.llm_responder import LlmResponder
+from core.pipeline.notifications import MessageListener
+from core.pipeline.rate_limits import RateLimits, sessions_per_ip
+from core.ops.reindex_process import ReindexRunner
+from core.answering.sentiment import SentimentAnalyzer
+from core.settings import Settings
+from core.pipeline.storage import Storage
+from core.store.transactions import Transactions, transactions_for
+from core.pipeline.turn_runner import TurnRunner
+from handoff.desk import StaffDesk
+from core.desk_port import DeskPort
+from knowledge.base import KnowledgeBase
+
+
+@dataclass(frozen=True, slots=True)
+class Runtime:
+    engine: AsyncEngine
+    sessionmaker: async_sessionmaker[AsyncSession]
+    knowledge: KnowledgeBase
+    transactions: Transactions
+    storage: Storage
+    hub: Hub
+    reindexer: ReindexRunner
+    """The scheduler's and the dashboard's re-index runs, in a child process."""
+
+    async def database_problem(self) -> str | None:
+        """Why the database cannot answer a query or take a write; None when it can."""
+        try:
+            async with asyncio.timeout(PROBE_TIMEOUT_S), self.engine.connect() as connection:
+                await connection.execute(text("SELECT 1"))
+        except Exception as exc:  # noqa: BLE001 — any failure means "not ready"; the probe says which
+            return f"the database does not answer ({type(exc).__name__}: {exc})"
+        try:
+            async with asyncio.timeout(PROBE_TIMEOUT_S):
+                await self.transactions.run(write_probe)
+        except TimeoutError:
+            return f"the database did not take a write within {PROBE_TIMEOUT_S:g} s (locked by another process?)"
+        except Exception as exc:  # noqa: BLE001
+            cause = exc.__cause__ or exc
+            return f"the database cannot write ({type(cause).__name__}: {getattr(cause, 'orig', None) or cause})"
+        return None
+
+
+PROBE_TIMEOUT_S = 2.0
+"""Longer than an orchestrator's probe would wait; a database this slow is not ready."""
+
+
+def write_probe(session: Session) -> None:
+    """Rewrite the probe's row: a write that needs the lock and disk space any message does."""
+    statement = dialect_insert(session)(HealthProbe).values(id=1, written_at=utcnow())
+    session.execute(statement.on_conflict_do_update(index_elements=["id"], set_={"written_at": utcnow()}))
+
+
+@asynccontextmanager
+async def open_knowledge(settings: Settings) -> AsyncIterator[KnowledgeBase]:
+    """The knowledge base alone, as the knowledge commands and re-index runs use it: the model on
+    PyTorch, loaded when a run has something to embed (`KnowledgeBase.open`)."""
+    async with open_database(settings) as (_, sessionmaker):
+        knowledge = await asyncio.to_thread(
+            partial(KnowledgeBase.open, settings.knowledge, data_dir=settings.data_dir, sessionmaker=sessionmaker))
+        try:
+            if settings.knowledge.chroma_url:
+                await knowledge.catch_up()  # another host may have re-indexed the shared server
+            yield knowledge
+        finally:
+            await knowledge.aclose()
+
+
+@asynccontextmanager
+async def open_database(settings: Settings) -> AsyncIterator[tuple[AsyncEngine, async_sessionmaker[AsyncSession]]]:
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    engine = make_engine(settings.resolved_database_url)
+    try:
+        await prepare_database(engine)
+        yield engine, make_sessionmaker(engine)
+    finally:
+        await engine.dispose()
+
+
+def staff_desk(transactions: Transactions, channels: Mapping[str, Channel], settings: Settings) -> StaffDesk | None:
+    """The desk, on the first channel that can hold one and is configured to (Slack with a
+    staff channel); None without: cases are then kept for `supporthub cases` and the API."""
+    port = next((c for c in channels.values() if isinstance(c, DeskPort) and c.desk_ready), None)
+    if port is None:
+        return None
+    push = frozenset(name for name, channel in channels.items() if channel.capabilities.push)
+    return StaffDesk(transactions=transactions, port=port, note_prefix=settings.slack.note_prefix, push=push)
+
+
+def message_listener(engine: AsyncEngine, hub: Hub) -> MessageListener | None:
+    """On PostgreSQL, the hub hears of messages other processes store (widget sockets held
+    here, replies awaited here); SQLite has one serving process."""
+    dsn = libpq_url(engine.url.render_as_string(hide_password=False))
+    if dsn is None:
+        return None
+    return MessageListener(dsn, own_backends=own_backends(engine), on_message=hub.stored_elsewhere,
+                           on_connect=hub.catch_up)
+
+
+@asynccontextmanager
+async def open_runtime(settings: Settings, channels: Mapping[str, Channel]) -> AsyncIterator[Runtime]:
+    """Open everything, start the hub and the channels; close it all in reverse order."""
+    async with open_database(settings) as (engine, sessionmaker):
+        knowledge = await asyncio.to_thread(partial(KnowledgeBase.open, settings.knowledge, data_dir=settings.data_dir,
+                                                    sessionmaker=sessionmaker, serving=True))
+        llm = LlmResponder(settings.llm) if settings.llm.enabled else None
+        reader = AttachmentReader(settings.attachments)
+        try:
+            if settings.knowledge.chroma_url:
+                await knowledge.catch_up()  # a new host builds its local index here, once
+            agent = Agent(knowledge=knowledge, settings=settings.answer, llm=llm)
+            transactions = transactions_for(engine, sessionmaker)
+            storage = Storage.on(transactions)
+            turns = TurnRunner(
+                transactions=storage.turns,
+                agent=agent,
+                analyzer=SentimentAnalyzer(settings.sentiment),
+                reader=reader,
+                settings=settings,
+            )
+            limits = RateLimits(per_contact=settings.limits.per_contact, per_ip=settings.limits.per_ip,
+                                sessions_per_ip=sessions_per_ip(settings), redis_url=settings.redis_url)
+            hub = Hub(storage=storage, agent=agent, turns=turns, channels=channels, settings=settings, limits=limits,
+                      desk=staff_desk(transactions, channels, settings),
+                      shared=engine.dialect.name == "postgresql")
+            await hub.start()
+            reindexer = ReindexRunner(settings, knowledge)
+            listener = message_listener(engine, hub)
+            started: list[Channel] = []
+            try:
+                for channel in channels.values():
+                    await channel.start(hub)
+                    started.append(channel)
+                if listener is not None:
+                    await listener.start()
+                yield Runtime(engine, sessionmaker, knowledge, transactions, storage, hub, reindexer)
+            finally:
+                await reindexer.aclose()
+                if listener is not None:
+                    await listener.stop()
+                for channel in reversed(started):
+                    await channel.stop()
+                await hub.stop()
+                await transactions.close()
+        finally:
+            await reader.aclose()
+            if llm is not None:
+                await llm.aclose()
+            await knowledge.aclose()

@@ -1,0 +1,505 @@
+"""The hub pipeline: receive → persist → answer in conversation order → deliver.
+
+`receive()` returns as soon as the message is stored, so a channel can acknowledge its
+platform fast. The message is stored already claimed by this process for a short lease and
+answered by a per-conversation worker. If the process dies first, the lease runs out and the
+sweep (here, or in any other hub process) claims and answers it; undelivered replies are
+picked up the same way. The database's conditional updates make every answer happen once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import bisect
+import contextvars
+import logging
+import time
+from collections import deque
+from collections.abc import AsyncIterator, Mapping, Sequence
+from contextlib import asynccontextmanager
+from datetime import datetime, timedelta
+
+from core.answering.agent import Answerer
+from core.clean_text import clean, clean_address, clean_message, clean_optional
+from core.channel import (
+    Admission,
+    Channel,
+    ConversationOverview,
+    FeedbackResult,
+    LiveChannel,
+    Receipt,
+    StorageUnavailable,
+    StreamingChannel,
+)
+from core.store.inbox import PendingMessage
+from core.log_context import bound_ids
+from core.messages import Address, InboundMessage, Reply, StoredMessage
+from core.metrics import MESSAGES_RECEIVED, REPLIES, TURN_SECONDS, Outcome
+from core.pipeline.notifications import StoredElsewhere
+from core.pipeline.outbox import Outbox
+from core.pipeline.rate_limits import RateLimits
+from core.settings import Settings
+from core.pipeline.storage import Storage
+from core.streaming import StreamEvent, StreamSink
+from core.pipeline.turn_runner import TakenTurn, TurnRunner
+from core.pipeline.turn_transactions import FinishedTurn, TurnResult
+from handoff.cases import CaseOpening
+from handoff.desk import StaffDesk
+from core.desk_port import CaseAction
+from knowledge.hits import Hit
+
+log = logging.getLogger(__name__)
+
+ANSWER_LEASE = timedelta(seconds=15)
+REPLY_POLL_S = 0.2
+"""How often a wait for a reply answered elsewhere reads the database without notifications."""
+NOTIFIED_REPLY_POLL_S = 2.0
+"""The same with notifications (PostgreSQL), only a safety net: a notification wakes it."""
+ORDER_POLL_S = 0.25
+"""How often a message waits for an older one of its conversation held by another process."""
+ANSWER_ATTEMPTS = 3
+RETRY_BASE_S = 0.5
+"""The wait before the second attempt at a turn; it doubles for each further one."""
+APOLOGY = (
+    "Sorry, something went wrong on our side while answering. "
+    "A person from our support team will follow up here."
+)
+
+
+class Hub:
+    """The pipeline; channels see it only through `core.channel.HubPort`."""
+
+    def __init__(
+        self,
+        *,
+        storage: Storage,
+        agent: Answerer,
+        turns: TurnRunner,
+        channels: Mapping[str, Channel],
+        settings: Settings,
+        limits: RateLimits,
+        desk: StaffDesk | None = None,
+        shared: bool = False,
+    ) -> None:
+        """`shared`: other hub processes may serve the same database (PostgreSQL); their
+        stored messages are then notified here, and a conversation's order is kept across them."""
+        self._storage = storage
+        self._agent = agent
+        self._turns = turns
+        self._desk = desk
+        self._desk_sync: asyncio.Task[None] | None = None
+        self._channels = channels
+        self._settings = settings
+        self._limits = limits
+        self._outbox = Outbox(storage.outbox, channels, settings.outbox)
+        self._queues: dict[str, deque[PendingMessage]] = {}
+        self._workers: dict[str, asyncio.Task[None]] = {}
+        self._in_hand: set[int] = set()
+        self._replies: dict[int, asyncio.Future[StoredMessage | None]] = {}
+        self._awaited: dict[int, set[asyncio.Future[None]]] = {}
+        """Replies awaited here for messages another process answers: woken by a notification."""
+        self._sweeper: asyncio.Task[None] | None = None
+        self.leading = False
+        """Set while this process leads (core.ops.leadership): only the leader sweeps the desk."""
+        self._shared = shared
+
+    # -- the hub port: what channels call --------------------------------------------------
+
+    async def admit(self, *, channel: str, sender: str | None = None, ip: str | None = None) -> Admission:
+        return await self._limits.admit(channel=channel, sender=sender, ip=ip)
+
+    async def admit_session(self, *, channel: str, ip: str | None) -> Admission:
+        return await self._limits.admit_session(channel=channel, ip=ip)
+
+    async def receive(self, message: InboundMessage) -> Receipt:
+        message = clean_message(message)  # the one way in for every channel's messages
+        with bound_ids(channel=message.address.channel):
+            if message.address.channel not in self._channels:
+                raise ValueError(f"channel {message.address.channel!r} is not enabled")
+            if self._shared:
+                receipt, first_in_line = await self._storage.inbox.save_in_line(message, lease=ANSWER_LEASE)
+            else:
+                receipt, first_in_line = await self._storage.inbox.save(message, lease=ANSWER_LEASE), False
+            with bound_ids(conversation_id=receipt.conversation_id, message_id=receipt.message_id):
+                if not receipt.duplicate:
+                    MESSAGES_RECEIVED.labels(channel=message.address.channel).inc()
+                    self._replies[receipt.message_id] = asyncio.get_running_loop().create_future()
+                    self._enqueue(PendingMessage(receipt.message_id, receipt.conversation_id, message.text,
+                                                 message.address, first_in_line))
+            return receipt
+
+    async def wait_for_reply(self, message_id: int, *, timeout: float) -> StoredMessage | None:
+        future = self._replies.get(message_id)
+        if future is not None:  # being answered here
+            try:
+                return await asyncio.wait_for(asyncio.shield(future), timeout)
+            except TimeoutError:
+                return None
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        poll = NOTIFIED_REPLY_POLL_S if self._shared else REPLY_POLL_S
+        waiters = self._awaited.setdefault(message_id, set())
+        woken: asyncio.Future[None] | None = None
+        try:
+            while True:  # answered earlier, or by another process
+                woken = loop.create_future()
+                waiters.add(woken)  # before reading: a notification meanwhile is not missed
+                stored = await self._storage.inbox.reply_to(message_id)
+                remaining = deadline - loop.time()
+                if stored is not None or remaining <= 0:
+                    return stored
+                try:
+                    await asyncio.wait_for(woken, min(poll, remaining))
+                except TimeoutError:
+                    pass
+                waiters.discard(woken)
+        finally:
+            if woken is not None:
+                waiters.discard(woken)
+            if not waiters:
+                self._awaited.pop(message_id, None)
+
+    async def answered(self, message_id: int) -> bool:
+        return await self._storage.inbox.is_answered(message_id)
+
+    async def history(self, address: Address, *, after: int = 0, limit: int = 200) -> list[StoredMessage]:
+        return await self._storage.views.history(clean_address(address), after=after, limit=limit)
+
+    async def conversation_messages(
+        self, conversation_id: str, *, after: int = 0, limit: int = 200
+    ) -> list[StoredMessage] | None:
+        return await self._storage.views.messages(clean(conversation_id), after=after, limit=limit)
+
+    async def conversation_overview(self, conversation_id: str) -> ConversationOverview | None:
+        return await self._storage.views.overview(clean(conversation_id))
+
+    async def has_conversation(self, address: Address) -> bool:
+        return await self._storage.views.conversation_at(clean_address(address)) is not None
+
+    async def feedback(
+        self, message_id: int, *, rating: str, comment: str | None = None, address: Address | None = None
+    ) -> FeedbackResult:
+        return await self._storage.feedback.save(message_id, rating=rating, comment=clean_optional(comment),
+                                                 address=address)
+
+    async def search(self, query: str, k: int) -> list[Hit]:
+        return await self._agent.search(query, k)
+
+    async def staff_message(self, *, desk_ref: str, actor: str, text: str) -> None:
+        if self._desk is not None:
+            relayed = await self._desk.staff_message(desk_ref=clean(desk_ref), actor=clean(actor), text=clean(text))
+            if relayed is not None:
+                await self._deliver_to(relayed.conversation_id, relayed.channel)
+
+    async def staff_action(self, *, case_id: str, action: CaseAction, actor: str) -> None:
+        if self._desk is not None:
+            relayed = await self._desk.act(case_id=case_id, action=action, actor=actor)
+            if relayed is not None:
+                await self._deliver_to(relayed.conversation_id, relayed.channel)
+
+    async def cursor(self, channel: str, name: str, *, newer_than: datetime | None = None) -> str | None:
+        return await self._storage.channel_state.cursor(channel, name, newer_than=newer_than)
+
+    async def address_of_message(self, channel: str, external_ids: Sequence[str]) -> Address | None:
+        return await self._storage.channel_state.address_of_message(channel, [clean(i) for i in external_ids])
+
+    async def save_cursor(self, channel: str, name: str, value: str) -> None:
+        await self._storage.channel_state.save_cursor(channel, name, clean(value))
+
+    async def sent_parts(self, message_id: int) -> list[str]:
+        return await self._storage.channel_state.sent_parts(message_id)
+
+    async def record_part(self, message_id: int, part: int, external_id: str) -> None:
+        await self._storage.channel_state.record_part(message_id, part, external_id)
+
+    async def move_chat(self, channel: str, old_chat_id: str, new_chat_id: str) -> None:
+        moved = await self._storage.channel_state.move_chat(channel, old_chat_id, new_chat_id)
+        log.info("hub: %s chat %s moved to %s (%d conversations follow it)", channel, old_chat_id, new_chat_id, moved)
+
+    async def set_opted_out(self, address: Address, opted_out: bool) -> bool:
+        return await self._storage.channel_state.set_opted_out(clean_address(address), opted_out)
+
+    async def delivery_status(self, channel: str, external_id: str, status: str, rank: int, *,
+                              unreachable: str | None = None) -> bool:
+        return await self._storage.channel_state.delivery_status(channel, clean(external_id), status, rank,
+                                                                 unreachable=unreachable)
+
+    # -- other processes -------------------------------------------------------------------
+
+    async def stored_elsewhere(self, notice: StoredElsewhere) -> None:
+        """Another process stored a message: wake a wait for it, and show it on the widget
+        sockets this process holds for its conversation."""
+        if notice.reply_to is not None:
+            for woken in self._awaited.get(notice.reply_to, ()):
+                if not woken.done():
+                    woken.set_result(None)
+        channel = self._channels.get(notice.address.channel)
+        if isinstance(channel, LiveChannel) and channel.holds(notice.address):
+            found = await self._storage.views.messages(notice.conversation_id, after=notice.message_id - 1, limit=1)
+            if found and found[0].id == notice.message_id:
+                await channel.send(notice.address, found[0])
+
+    async def catch_up(self) -> None:
+        """After notifications may have been missed (the listener reconnected): re-read."""
+        for waiters in self._awaited.values():
+            for woken in waiters:
+                if not woken.done():
+                    woken.set_result(None)
+        for channel in self._channels.values():
+            if isinstance(channel, LiveChannel):
+                await channel.catch_up()
+
+    # -- scheduled -------------------------------------------------------------------------
+
+    async def remind_overdue_cases(self, *, now: datetime | None = None) -> int:
+        """The SLA job: remind staff of unanswered cases and tell their customers; how many."""
+        if self._desk is None:
+            return 0
+        overdue = await self._desk.remind_overdue(sla=timedelta(minutes=self._settings.handoff.sla_minutes), now=now)
+        for case in overdue:
+            await self._deliver_to(case.conversation_id, case.channel)
+        return len(overdue)
+
+    async def _deliver_to(self, conversation_id: str, channel_name: str) -> None:
+        channel = self._channels.get(channel_name)
+        if channel is not None and channel.capabilities.push:
+            await self._outbox.deliver_conversation(conversation_id)
+
+    def _sync_desk_soon(self) -> None:
+        """Post a new case's card or mirror a message without holding up the answer."""
+        if self._desk is not None and (self._desk_sync is None or self._desk_sync.done()):
+            self._desk_sync = asyncio.create_task(self._sync_desk(), name="desk-sync", context=contextvars.Context())
+
+    async def _sync_desk(self) -> None:
+        if self._desk is None:
+            return
+        try:
+            await self._desk.sync()
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("hub: the staff desk could not sync; the sweep tries again")
+
+    # -- lifecycle -----------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Answer and deliver what a previous run left behind, then keep sweeping."""
+        await self._sweep()
+        self._sweeper = asyncio.create_task(self._sweep_forever(), name="hub-sweeper")
+
+    async def stop(self) -> None:
+        tasks = [t for t in (self._sweeper, self._desk_sync, *self._workers.values()) if t is not None]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        self._workers.clear()
+        self._queues.clear()
+
+    async def _sweep(self) -> None:
+        """Only this hub's channels: a `supporthub ask` beside a running server must not take
+        the server's work (nor fail to deliver it)."""
+        inbox = self._storage.inbox
+        for conversation_id in await inbox.conversations_with_pending(self._channels.keys()):
+            for pending in await inbox.claim(conversation_id, lease=ANSWER_LEASE):
+                if pending.id not in self._in_hand:
+                    self._enqueue(pending)
+        for conversation_id in await self._storage.outbox.conversations_with_due_deliveries(self._channels.keys()):
+            await self._outbox.deliver_conversation(conversation_id)
+        if self.leading:
+            await self._sync_desk()
+
+    async def _sweep_forever(self) -> None:
+        """Sweep every `outbox.poll_interval_s`. A database out of reach is said once, and
+        once more when it answers again: a traceback on every pass would bury the log."""
+        failed = 0
+        while True:
+            await asyncio.sleep(self._settings.outbox.poll_interval_s)
+            try:
+                await self._sweep()
+            except asyncio.CancelledError:
+                raise
+            except StorageUnavailable as exc:
+                if not failed:
+                    log.warning("hub: the sweep cannot reach the database (%s); trying again every %g s",
+                                exc, self._settings.outbox.poll_interval_s)
+                failed += 1
+                continue
+            except Exception:
+                log.exception("hub: sweep failed; trying again")
+                continue
+            if failed:
+                log.info("hub: the database answers the sweep again (after %d failed passes)", failed)
+                failed = 0
+
+    # -- answering -----------------------------------------------------------------------
+
+    def _enqueue(self, pending: PendingMessage) -> None:
+        """One worker per conversation drains its queue, oldest message first: answers stay
+        in order (a message the sweep takes over from a dead process may be older than the
+        queue's)."""
+        self._in_hand.add(pending.id)
+        queue = self._queues.setdefault(pending.conversation_id, deque())
+        queue.insert(bisect.bisect([p.id for p in queue], pending.id), pending)
+        if pending.conversation_id not in self._workers:
+            # A fresh context: the worker outlives the request that started it, and must not
+            # log that request's id against later messages.
+            self._workers[pending.conversation_id] = asyncio.create_task(
+                self._work(pending.conversation_id), name=f"conversation-{pending.conversation_id}",
+                context=contextvars.Context(),
+            )
+
+    async def _work(self, conversation_id: str) -> None:
+        queue = self._queues[conversation_id]
+        try:
+            while queue:
+                pending = queue[0]
+                if not await self._earlier_answered(pending) or queue[0] is not pending:
+                    continue  # older messages were queued first
+                queue.popleft()
+                try:
+                    with bound_ids(conversation_id=conversation_id, message_id=pending.id,
+                                   channel=pending.address.channel):
+                        await self._answer(pending)
+                finally:
+                    self._in_hand.discard(pending.id)
+                    self._replies.pop(pending.id, None)
+        finally:
+            self._workers.pop(conversation_id, None)
+            if not queue:
+                self._queues.pop(conversation_id, None)
+
+    async def _earlier_answered(self, pending: PendingMessage) -> bool:
+        """Whether the conversation's older messages are answered. Older ones nobody holds
+        are claimed and queued here (False); while another process holds one, wait for it —
+        keeping the claim on `pending` — so replies never overtake each other across processes.
+        One process alone keeps the order with its sorted queue, and a message stored first in
+        line has none to wait for: nothing to ask then."""
+        if not self._shared or pending.first_in_line:
+            return True
+        if (ready := await self._older_ones_settled(pending)) is not None:
+            return ready
+        async with self._claim_kept(pending):
+            while (ready := await self._older_ones_settled(pending)) is None:
+                await asyncio.sleep(ORDER_POLL_S)
+            return ready
+
+    async def _older_ones_settled(self, pending: PendingMessage) -> bool | None:
+        """True: none is left; False: some were queued here first; None: another process holds one."""
+        claimed, waiting = await self._storage.inbox.claim_earlier(
+            pending.conversation_id, before=pending.id, lease=ANSWER_LEASE)
+        taken = [p for p in claimed if p.id not in self._in_hand]
+        for earlier in taken:
+            self._enqueue(earlier)
+        if taken:
+            return False
+        held = {p.id for p in claimed} | self._in_hand
+        return True if all(message_id in held for message_id in waiting) else None
+
+    async def _answer(self, pending: PendingMessage) -> None:
+        """Take the turn, then deliver it and follow it up. Only the turn is retried: what
+        fails after it committed (a delivery, the outbox's own database work) must never ask
+        the model again — the sweep delivers what is left in the outbox."""
+        channel = self._channels.get(pending.address.channel)
+        if channel is None:
+            log.warning("hub: message %s is for disabled channel %s; left unanswered", pending.id, pending.address.channel)
+            return
+        started = time.perf_counter()
+        async with self._claim_kept(pending):
+            taken = await self._take_or_apologise(pending, channel)
+        if taken is not None:
+            _count_turn(taken, pending.address.channel, seconds=time.perf_counter() - started)
+        try:
+            if taken is None:  # answered before (by another process), or not even the apology stored
+                self._wake(pending.id, await self._storage.inbox.reply_to(pending.id))
+                return
+            await self._delivered(pending, channel, taken.finished)
+            suggested_case = await self._turns.follow_up(pending, taken)
+            if suggested_case is not None and self._desk is not None:
+                await self._desk.refresh_card(suggested_case)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("hub: delivering or following up the answer to message %s failed; the sweep delivers what is left", pending.id)
+
+    async def _take_or_apologise(self, pending: PendingMessage, channel: Channel) -> TakenTurn | None:
+        """Never leave a customer without a reply: after repeated failures to answer, say
+        sorry and offer a person. If even that cannot be stored, the sweep tries again."""
+        for attempt in range(1, ANSWER_ATTEMPTS + 1):
+            try:
+                return await self._turns.take(pending, push=channel.capabilities.push, stream=self._sink(channel, pending))
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("hub: answering message %s failed (attempt %d of %d)", pending.id, attempt, ANSWER_ATTEMPTS)
+            if attempt < ANSWER_ATTEMPTS:
+                await asyncio.sleep(RETRY_BASE_S * 2 ** (attempt - 1))
+        try:
+            return await self._apologise(pending, channel)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("hub: could not store an apology for message %s; the sweep will retry", pending.id)
+            return None
+
+    async def _apologise(self, pending: PendingMessage, channel: Channel) -> TakenTurn | None:
+        """The apology promises a person, so it opens a case like any escalation."""
+        result = TurnResult(
+            signals=None,
+            reply=Reply(APOLOGY, handoff=True),
+            escalation=CaseOpening("error", f"Answering failed {ANSWER_ATTEMPTS} times; see the server log."),
+        )
+        finished = await self._storage.turns.finish(pending, result, push=channel.capabilities.push)
+        return TakenTurn(finished) if finished is not None else None
+
+    @asynccontextmanager
+    async def _claim_kept(self, pending: PendingMessage) -> AsyncIterator[None]:
+        """Renew the message's claim while its turn runs: a model or a file may take longer
+        than the lease, and another process must not take the message over meanwhile."""
+
+        async def renew() -> None:
+            while True:
+                await asyncio.sleep(ANSWER_LEASE.total_seconds() / 3)
+                try:
+                    await self._storage.inbox.extend_claim(pending.id, lease=ANSWER_LEASE)
+                except Exception:  # noqa: BLE001 — the next renewal tries again
+                    log.warning("hub: could not renew the claim on message %s", pending.id, exc_info=True)
+
+        renewal = asyncio.create_task(renew(), name=f"claim-{pending.id}")
+        try:
+            yield
+        finally:
+            renewal.cancel()
+            await asyncio.gather(renewal, return_exceptions=True)
+
+    @staticmethod
+    def _sink(channel: Channel, pending: PendingMessage) -> StreamSink | None:
+        if not (channel.capabilities.streaming and isinstance(channel, StreamingChannel)):
+            return None
+
+        async def sink(event: StreamEvent) -> None:
+            await channel.stream(pending.address, pending.id, event)
+
+        return sink
+
+    async def _delivered(self, pending: PendingMessage, channel: Channel, finished: FinishedTurn) -> None:
+        """Wake whoever waits for this answer (None: no bot answer is coming), push it, and
+        bring the staff desk up to date (a new case, or a message for the person who has it)."""
+        self._wake(pending.id, finished.reply)
+        if finished.case_id is not None or finished.reply is None:
+            self._sync_desk_soon()
+        if finished.reply is not None and channel.capabilities.push:
+            await self._outbox.deliver_conversation(pending.conversation_id)
+
+    def _wake(self, message_id: int, reply: StoredMessage | None) -> None:
+        future = self._replies.get(message_id)
+        if future is not None and not future.done():
+            future.set_result(reply)
+
+
+def _count_turn(taken: TakenTurn, channel: str, *, seconds: float) -> None:
+    """The turn's latency by responder, and its reply (if the bot gave one) by outcome."""
+    TURN_SECONDS.labels(responder=taken.responder).observe(seconds)
+    if taken.finished.reply is not None:
+        outcome = (Outcome.ESCALATED if taken.finished.case_id is not None
+                   else Outcome.DECLINED if taken.declined else Outcome.ANSWERED)
+        REPLIES.labels(channel=channel, outcome=outcome).inc()

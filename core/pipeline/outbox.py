@@ -1,0 +1,100 @@
+"""The durable outbox: replies for push channels are persisted before any send, then
+delivered in conversation order with retries, backoff and dead-lettering.
+
+The retry schedule lives in the database (`next_attempt_at`), not in a retry loop in
+memory, so a restart or another process picks up exactly where a failed attempt left off;
+that is why this is a few lines of arithmetic rather than a retry library.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections.abc import Mapping
+from datetime import timedelta
+from weakref import WeakValueDictionary
+
+from core.channel import Channel, DeliveryError
+from core.store.db import utcnow
+from core.log_context import bound_ids
+from core.metrics import OUTBOX_DEAD_LETTERED, OUTBOX_RETRIES, OUTBOX_SENT
+from core.store.outbox_queue import DueDelivery, OutboxQueue
+from core.settings import OutboxSettings
+
+log = logging.getLogger(__name__)
+
+SEND_LEASE = timedelta(seconds=60)
+
+
+def backoff_seconds(attempt: int, settings: OutboxSettings, *, retry_after: float | None = None) -> float:
+    """Delay before retry number `attempt` (1-based): the platform's Retry-After when given,
+    else exponential with full jitter in its upper half, capped."""
+    if retry_after is not None:
+        return min(max(retry_after, 0.0), settings.backoff_max_s)
+    ceiling = min(settings.backoff_max_s, settings.backoff_base_s * 2 ** (attempt - 1))
+    return ceiling * random.uniform(0.5, 1.0)
+
+
+class Outbox:
+    def __init__(self, queue: OutboxQueue, channels: Mapping[str, Channel], settings: OutboxSettings) -> None:
+        self._queue = queue
+        self._channels = channels
+        self._settings = settings
+        # Weak values: a conversation's lock lives only while someone holds or awaits it.
+        self._locks: WeakValueDictionary[str, asyncio.Lock] = WeakValueDictionary()
+
+    async def deliver_conversation(self, conversation_id: str) -> None:
+        """Send the conversation's due replies in order; stop at the first that fails."""
+        lock = self._locks.setdefault(conversation_id, asyncio.Lock())
+        async with lock:
+            while (due := await self._queue.claim_next(conversation_id, lease=SEND_LEASE)) is not None:
+                with bound_ids(conversation_id=conversation_id, message_id=due.message.id, channel=due.address.channel):
+                    sent = await self._send(due)
+                if not sent:
+                    break
+
+    async def _send(self, due: DueDelivery) -> bool:
+        channel = self._channels.get(due.address.channel)
+        attempt = due.attempts + 1
+        retry_after: float | None = None
+        if due.unreachable_reason is not None:
+            log.warning("outbox: not sending message %s to %s: the customer is unreachable (%s)",
+                        due.message.id, due.address.channel, due.unreachable_reason)
+            await self._queue.mark_failed(due.outbox_id, error=f"unreachable: {due.unreachable_reason}", retry_at=None)
+            OUTBOX_DEAD_LETTERED.labels(channel=due.address.channel).inc()
+            return True
+        try:
+            if channel is None:
+                raise DeliveryError(f"channel {due.address.channel!r} is not enabled")
+            external_id = await channel.send(due.address, due.message)
+        except Exception as exc:  # noqa: BLE001 — any failure is retried, then dead-lettered
+            reason = f"{type(exc).__name__}: {exc}"
+            if isinstance(exc, DeliveryError):
+                retry_after = exc.retry_after
+                if exc.permanent:
+                    log.warning("outbox: %s refused message %s for good: %s", due.address.channel, due.message.id, reason)
+                    if exc.unreachable:
+                        await self._queue.mark_unreachable(
+                            due.outbox_id, conversation_id=due.message.conversation_id, error=str(exc))
+                    else:
+                        await self._queue.mark_failed(due.outbox_id, error=reason, retry_at=None)
+                    OUTBOX_DEAD_LETTERED.labels(channel=due.address.channel).inc()
+                    return True  # dead-lettered: later replies may go
+            if attempt >= self._settings.max_attempts:
+                log.error("outbox: giving up on message %s to %s after %d attempts: %s",
+                          due.message.id, due.address.channel, attempt, reason)
+                await self._queue.mark_failed(due.outbox_id, error=reason, retry_at=None)
+                OUTBOX_DEAD_LETTERED.labels(channel=due.address.channel).inc()
+                return True  # dead-lettered: later replies may go
+            delay = backoff_seconds(attempt, self._settings, retry_after=retry_after)
+            log.warning("outbox: sending message %s to %s failed (attempt %d), retrying in %.1f s: %s",
+                        due.message.id, due.address.channel, attempt, delay, reason)
+            await self._queue.mark_failed(
+                due.outbox_id, error=reason, retry_at=utcnow() + timedelta(seconds=delay)
+            )
+            OUTBOX_RETRIES.labels(channel=due.address.channel).inc()
+            return False
+        await self._queue.mark_sent(due.outbox_id, external_id)
+        OUTBOX_SENT.labels(channel=due.address.channel).inc()
+        return True

@@ -1,0 +1,39 @@
+"""The hub's persistence, one object per job, all running on one `Transactions`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from core.store.channel_state import ChannelState
+from core.store.conversation_views import ConversationViews
+from core.store.feedback import FeedbackStore
+from core.store.inbox import Inbox
+from core.store.outbox_queue import OutboxQueue
+from core.store.transactions import Transactions
+from core.pipeline.turn_transactions import TurnTransactions
+
+
+@dataclass(frozen=True, slots=True)
+class Storage:
+    inbox: Inbox
+    """Received messages: stored once, claimed, answered once."""
+    turns: TurnTransactions
+    """What a turn reads, and its outcome written at once."""
+    outbox: OutboxQueue
+    """Replies waiting for delivery."""
+    views: ConversationViews
+    """Histories and overviews, as channels show them."""
+    feedback: FeedbackStore
+    channel_state: ChannelState
+    """Cursors and delivered parts the channel adapters keep."""
+
+    @classmethod
+    def on(cls, transactions: Transactions) -> Storage:
+        return cls(
+            inbox=Inbox(transactions),
+            turns=TurnTransactions(transactions),
+            outbox=OutboxQueue(transactions),
+            views=ConversationViews(transactions),
+            feedback=FeedbackStore(transactions),
+            channel_state=ChannelState(transactions),
+        )

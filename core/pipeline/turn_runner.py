@@ -1,0 +1,198 @@
+"""One turn of a conversation, start to finish: read the message (signals, files, facts),
+let a person have it when a person owns the conversation, ask the escalation policy, let the
+agent answer, ask the policy again, and store it all at once.
+
+The policy runs twice: before answering (a request for a person, a keyword, frustration need
+no answer first) and after (a reply that could not answer, or the LLM asking for a person).
+
+A turn is taken (`take`, which the hub retries when it fails) and, once its reply is on its
+way, followed up (`follow_up`): work the customer should not wait for — the staff's suggested
+reply for a conversation escalated before any answer, and the rolling summary.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass, replace
+
+from core.answering.agent import Answerer
+from core.answering.attachments import AttachmentReader
+from core.store.inbox import PendingMessage
+from core.answering.memory import extract_facts, extractive_summary, within_budget
+from core.messages import Author, Reply
+from core.answering.sentiment import SentimentAnalyzer
+from core.settings import Settings
+from core.streaming import StreamSink
+from core.turn_context import AgentOutcome, AttachmentText, Fact, PastMessage, Responder, Signals, TurnContext
+from core.pipeline.turn_transactions import FinishedTurn, TurnResult, TurnState, TurnTransactions
+from handoff.cases import BOT_STATES, CaseOpening
+from handoff.policy import Escalation, decide
+
+log = logging.getLogger(__name__)
+
+READ_CHARS = 10_000
+"""How much of a message a turn reads: its mood, its facts, its questions and what is searched,
+what the policy and the responders see. These are rules and regular expressions whose time
+grows with the text, and most of them run on the event loop; the stored message keeps all the
+channel took in (a channel's own limit: `api.max_text_length`, `email.max_text_length`…)."""
+
+HANDOFF_NOTICE = "I've passed this conversation to a person from our support team; they'll follow up here."
+DECLINED_HANDOFF = (
+    "I couldn't find this in our help centre, so I've passed your question to a person "
+    "from our support team; they'll follow up here."
+)
+
+
+@dataclass(frozen=True, slots=True)
+class TakenTurn:
+    """A committed turn, and what is left to do once its reply is on its way."""
+
+    finished: FinishedTurn
+    suggest_from: TurnContext | None = None
+    """Escalated before any answer, with an LLM: draft a reply for staff from this context."""
+    summarize: TurnState | None = None
+    """The conversation grew long: fold its older turns into the rolling summary."""
+    responder: Responder = Responder.NONE
+    declined: bool = False
+    """The reply said the knowledge base held no answer."""
+
+
+class TurnRunner:
+    def __init__(
+        self,
+        *,
+        transactions: TurnTransactions,
+        agent: Answerer,
+        analyzer: SentimentAnalyzer,
+        reader: AttachmentReader,
+        settings: Settings,
+    ) -> None:
+        self._transactions = transactions
+        self._agent = agent
+        self._analyzer = analyzer
+        self._reader = reader
+        self._settings = settings
+
+    async def take(self, pending: PendingMessage, *, push: bool, stream: StreamSink | None) -> TakenTurn | None:
+        """Answer (or stay silent for a person) and store the outcome. None when the message
+        was answered already: by an earlier attempt, or by another worker."""
+        state = await self._transactions.load(pending)
+        if state is None:
+            return None
+        text = pending.text[:READ_CHARS]
+        signals, stated = await asyncio.to_thread(self._read, text)
+        unread = await self._reader.read_all([file for _, file in state.unread], contact=state.contact_id)
+        converted = dict(zip((row_id for row_id, _ in state.unread), unread, strict=True))
+        files = (*state.read, *converted.values())
+        facts = [replace(f, source_message_id=pending.id) for f in stated]
+        base = TurnResult(signals=signals, reply=None, attachments=converted, facts=facts)
+        if state.state not in BOT_STATES:  # a person has it
+            return await self._finish(pending, base, None, signals, push=push)
+        history = [m for m in state.messages if m.id > state.policy_from]
+        history.append(PastMessage(pending.id, Author.CUSTOMER, text, signals))
+        context = self._context(pending.id, text, state, facts, files)
+        early = decide(history, settings=self._settings.handoff)
+        if early is not None:  # the customer hears so at once; staff get a draft afterwards
+            reply = Reply(_with_problems(HANDOFF_NOTICE, files), handoff=True)
+            taken = await self._finish(pending, replace(base, reply=reply), early, signals, push=push)
+            wants_draft = taken is not None and self._agent.llm is not None
+            return replace(taken, suggest_from=context) if taken is not None and wants_draft else taken
+        outcome = await self._agent.respond(context, stream=stream)
+        drafted = [*history, PastMessage(0, Author.BOT, outcome.reply.text, declined=outcome.declined)]
+        late = decide(drafted, settings=self._settings.handoff, agent_request=outcome.escalation)
+        reply = _handed_over(outcome) if late is not None else outcome.reply
+        reply = replace(reply, text=_with_problems(reply.text, files))
+        result = replace(base, reply=reply, declined=outcome.declined, facts=[*facts, *outcome.facts])
+        suggestion = outcome.reply.text if late is not None and self._agent.llm is not None else None
+        taken = await self._finish(pending, result, late, signals, push=push, suggestion=suggestion,
+                                   responder=outcome.responder)
+        if taken is not None and len(state.messages) + 2 >= self._settings.memory.summarize_after:
+            return replace(taken, summarize=state)
+        return taken
+
+    async def follow_up(self, pending: PendingMessage, taken: TakenTurn) -> str | None:
+        """The work left after a turn's reply went out; the id of a case that got a suggested
+        reply (its card shows it), else None."""
+        if taken.summarize is not None:
+            await self._summarize(pending, taken.summarize)
+        case_id = taken.finished.case_id
+        if taken.suggest_from is None or case_id is None:
+            return None
+        suggestion = await self._suggestion(taken.suggest_from)
+        if suggestion is None:
+            return None
+        await self._transactions.save_suggestion(case_id, suggestion)
+        return case_id
+
+    async def _finish(
+        self,
+        pending: PendingMessage,
+        result: TurnResult,
+        escalation: Escalation | None,
+        signals: Signals,
+        *,
+        push: bool,
+        suggestion: str | None = None,
+        responder: Responder = Responder.NONE,
+    ) -> TakenTurn | None:
+        if escalation is not None:
+            log.info("turn: conversation %s escalated (%s): %s", pending.conversation_id, escalation.rule, escalation.reason)
+            opening = CaseOpening(escalation.rule.value, escalation.reason, signals.frustration, suggestion)
+            result = replace(result, escalation=opening)
+        finished = await self._transactions.finish(pending, result, push=push)
+        return TakenTurn(finished, responder=responder, declined=result.declined) if finished is not None else None
+
+    async def _suggestion(self, context: TurnContext) -> str | None:
+        """With an LLM, a draft answer for the person who takes over; never for the customer."""
+        try:
+            return (await self._agent.respond(context)).reply.text
+        except Exception:  # noqa: BLE001 — the case stays without a suggestion
+            log.warning("turn: no suggested reply for message %s", context.message_id, exc_info=True)
+            return None
+
+    def _read(self, text: str) -> tuple[Signals, list[Fact]]:
+        """The message's mood and the facts it states: rules and regular expressions, CPU
+        work that runs in a worker thread (`take`)."""
+        return self._analyzer.analyze(text), extract_facts(text)
+
+    def _context(
+        self, message_id: int, text: str, state: TurnState, facts: list[Fact], files: tuple[AttachmentText, ...]
+    ) -> TurnContext:
+        _, recent = within_budget(state.messages, self._settings.memory.context_tokens)
+        return TurnContext(
+            message_id=message_id,
+            text=text,
+            recent=tuple(recent),
+            summary=state.summary,
+            facts=(*state.facts, *facts),
+            attachments=files,
+        )
+
+    async def _summarize(self, pending: PendingMessage, state: TurnState) -> None:
+        """Fold the turns that no longer fit the budget into the rolling summary; the LLM
+        writes it when configured, else it is extractive."""
+        older, _ = within_budget(state.messages, self._settings.memory.context_tokens // 2)
+        if not older:
+            return
+        summary = extractive_summary(state.summary, older)
+        llm = self._agent.llm
+        if llm is not None:
+            try:
+                summary = await llm.summarize(state.summary, older)
+            except Exception as exc:  # noqa: BLE001 — the extractive summary stands in
+                log.warning("turn: the LLM could not summarize conversation %s (%s); kept an extractive summary",
+                            pending.conversation_id, exc)
+        await self._transactions.save_summary(pending.conversation_id, summary=summary, upto=older[-1].id)
+
+
+def _handed_over(outcome: AgentOutcome) -> Reply:
+    if outcome.declined:
+        return Reply(DECLINED_HANDOFF, handoff=True)
+    return Reply(f"{outcome.reply.text}\n\n{HANDOFF_NOTICE}", outcome.reply.citations, handoff=True)
+
+
+def _with_problems(text: str, files: tuple[AttachmentText, ...]) -> str:
+    """The reply, preceded by what could not be done with the customer's files."""
+    notes = [f"I couldn't use a file you sent: {f.problem}" for f in files if f.problem]
+    return "\n".join([*notes, "", text]) if notes else text

@@ -1,0 +1,485 @@
+"""Database schema (SQLAlchemy 2) and engine set-up. The Alembic migrations mirror these tables
+and knowledge's own (`knowledge.tables`)."""
+
+from __future__ import annotations
+
+import logging
+import os
+import uuid
+from datetime import datetime
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+from weakref import WeakKeyDictionary
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+    event,
+    false,
+    text,
+)
+from sqlalchemy.engine import Connection, Engine, ExceptionContext, make_url
+from sqlalchemy.exc import DisconnectionError
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from knowledge.sql_types import UTCDateTime
+from knowledge.sql_types import utcnow as utcnow  # the app's modules take it from here
+
+log = logging.getLogger(__name__)
+
+
+def new_id() -> str:
+    return uuid.uuid4().hex
+
+
+class ConversationState(StrEnum):
+    """Who has the conversation: the bot, or a person through an open case (see handoff.cases)."""
+
+    BOT = "bot"
+    WAITING = "waiting"
+    HUMAN = "human"
+    CLOSED = "closed"
+
+
+class MessageStatus(StrEnum):
+    """Where a customer message is in its turn (bot and staff messages have none)."""
+
+    PENDING = "pending"
+    ANSWERED = "answered"
+
+
+class DeliveryStatus(StrEnum):
+    PENDING = "pending"
+    SENT = "sent"
+    DEAD = "dead"
+    """Given up after `outbox.max_attempts`."""
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: JSON, list[Any]: JSON}
+
+
+class Contact(Base):
+    __tablename__ = "contacts"
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    display_name: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Identity(Base):
+    """A channel user (web session, API contact, Slack user…) linked to a contact."""
+
+    __tablename__ = "identities"
+    __table_args__ = (UniqueConstraint("channel", "external_user_id"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    channel: Mapped[str] = mapped_column(String(40))
+    external_user_id: Mapped[str] = mapped_column(String(255))
+    contact_id: Mapped[str] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE"), index=True)
+
+
+class Conversation(Base):
+    __tablename__ = "conversations"
+    __table_args__ = (
+        UniqueConstraint("channel", "chat_id", "thread_id"),
+        Index("ix_conversations_updated_at", "updated_at"),
+    )
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    contact_id: Mapped[str] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE"), index=True)
+    channel: Mapped[str] = mapped_column(String(40))
+    chat_id: Mapped[str] = mapped_column(String(255))
+    thread_id: Mapped[str] = mapped_column(String(255), default="")
+    state: Mapped[str] = mapped_column(String(16), default=ConversationState.BOT)
+    summary: Mapped[str | None] = mapped_column(Text)
+    """A rolling summary of the messages up to `summary_upto` (memory of long conversations)."""
+    summary_upto: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    """The last message in either direction; retention expires conversations by it."""
+    unreachable_reason: Mapped[str | None] = mapped_column(Text)
+    """Set when the platform said the customer cannot be written to any more (a Telegram
+    user who blocked the bot): replies are dead-lettered unsent until the customer writes again."""
+
+
+class Message(Base):
+    """Both directions of a conversation; `id` order is conversation order.
+
+    Inbound messages carry a processing `status` (pending → answered); a lease
+    (`claimed_until`) lets another process take over work a crashed process held.
+    """
+
+    __tablename__ = "messages"
+    __table_args__ = (
+        UniqueConstraint("channel", "external_id", name="uq_messages_channel_external_id"),
+        Index("ix_messages_pending", "status", "conversation_id"),
+        Index("ix_messages_conversation", "conversation_id", "id"),
+        Index("ix_messages_author_created", "author", "created_at", "channel"),  # the dashboard's periods
+        # one author's messages in a conversation since a time (`handoff.desk_store.past_sla`):
+        # without it SQLite answers that from the index above, through every staff message since
+        Index("ix_messages_conversation_author", "conversation_id", "author", "created_at"),
+        Index("ix_messages_reply_to", "reply_to", "author", "created_at"),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    conversation_id: Mapped[str] = mapped_column(ForeignKey("conversations.id", ondelete="CASCADE"))
+    contact_id: Mapped[str | None] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE"), index=True)
+    """The customer who wrote it (customer messages): in a conversation several people write
+    in (a Slack thread, a Telegram group), each one's own contact; its memory is theirs."""
+    channel: Mapped[str] = mapped_column(String(40))
+    external_id: Mapped[str | None] = mapped_column(String(255))
+    author: Mapped[str] = mapped_column(String(16))  # customer | bot | staff
+    text: Mapped[str] = mapped_column(Text)
+    citations: Mapped[list[Any]] = mapped_column(default=list)
+    handoff: Mapped[bool] = mapped_column(Boolean, default=False)
+    status: Mapped[str | None] = mapped_column(String(16))  # a MessageStatus, for customer messages
+    claimed_until: Mapped[datetime | None] = mapped_column()
+    reply_to: Mapped[int | None] = mapped_column(ForeignKey("messages.id", ondelete="SET NULL"))
+    intent: Mapped[str | None] = mapped_column(String(20))  # customer messages, once analysed
+    polarity: Mapped[float | None] = mapped_column(Float)
+    frustration: Mapped[float | None] = mapped_column(Float)
+    declined: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())  # bot: KB had no answer
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class AttachmentRow(Base):
+    __tablename__ = "attachments"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    message_id: Mapped[int] = mapped_column(ForeignKey("messages.id", ondelete="CASCADE"), index=True)
+    filename: Mapped[str] = mapped_column(String(255))
+    content_type: Mapped[str] = mapped_column(String(120))
+    size: Mapped[int] = mapped_column(Integer)
+    data: Mapped[bytes | None] = mapped_column(LargeBinary)
+    """The file as received, kept until its text is extracted (a restart loses nothing)."""
+    text: Mapped[str | None] = mapped_column(Text)
+    problem: Mapped[str | None] = mapped_column(Text)
+    """Why the file could not be read, as the customer was told."""
+
+
+class Memory(Base):
+    """A fact about a contact (name, email, plan, order number…), with the message it came from."""
+
+    __tablename__ = "memories"
+    __table_args__ = (UniqueConstraint("contact_id", "key", "value"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    contact_id: Mapped[str] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE"), index=True)
+    key: Mapped[str] = mapped_column(String(40))
+    value: Mapped[str] = mapped_column(String(500))
+    source_message_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id", ondelete="SET NULL"), index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Case(Base):
+    """An escalation: the conversation is out of the bot's hands until a person gives it back.
+
+    States: waiting (for a person) → human (claimed) → returned (to the bot) | closed.
+    """
+
+    __tablename__ = "cases"
+    __table_args__ = (Index("ix_cases_open", "state", "opened_at"),)
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    conversation_id: Mapped[str] = mapped_column(ForeignKey("conversations.id", ondelete="CASCADE"), index=True)
+    state: Mapped[str] = mapped_column(String(16))  # a handoff.cases.CaseState
+    rule: Mapped[str] = mapped_column(String(40))
+    reason: Mapped[str] = mapped_column(Text)
+    frustration: Mapped[float | None] = mapped_column(Float)
+    suggestion: Mapped[str | None] = mapped_column(Text)
+    """The LLM's draft answer for the person taking over (only with an LLM configured)."""
+    owner: Mapped[str | None] = mapped_column(String(255))
+    desk_ref: Mapped[str | None] = mapped_column(String(64), index=True)
+    """Where the case lives on the staff desk (the Slack thread's ts); None until posted."""
+    mirrored_upto: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    """The last customer message copied into the case thread."""
+    reminded_at: Mapped[datetime | None] = mapped_column()
+    """When the desk was reminded that nobody had replied within `handoff.sla_minutes`."""
+    desk_claimed_until: Mapped[datetime | None] = mapped_column()
+    """A process posting this case's card or mirroring into its thread holds it until then."""
+    card_attempted_at: Mapped[datetime | None] = mapped_column()
+    """When a process last set out to post the card: with no `desk_ref` yet, it may have died
+    after posting, so the next one looks for the card on the desk before posting again."""
+    opened_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    closed_at: Mapped[datetime | None] = mapped_column()
+
+
+class CaseEvent(Base):
+    """One change of a case's state: who, when, from what to what."""
+
+    __tablename__ = "case_events"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    case_id: Mapped[str] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    from_state: Mapped[str | None] = mapped_column(String(16))
+    to_state: Mapped[str] = mapped_column(String(16))
+    actor: Mapped[str] = mapped_column(String(255))
+    note: Mapped[str | None] = mapped_column(Text)
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Feedback(Base):
+    """A customer's thumbs up or down on one bot reply; a second vote replaces the first."""
+
+    __tablename__ = "feedback"
+    __table_args__ = (Index("ix_feedback_created_at", "created_at"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    message_id: Mapped[int] = mapped_column(ForeignKey("messages.id", ondelete="CASCADE"), unique=True)
+    rating: Mapped[str] = mapped_column(String(4))  # up | down
+    comment: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class OutboxItem(Base):
+    """A reply waiting to be delivered by a push channel; persisted before any send."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (
+        Index("ix_outbox_due", "status", "next_attempt_at"),
+        Index("ix_outbox_external", "channel", "external_id"),
+        Index("ix_outbox_sent", "channel", "sent_at"),  # the last delivery per channel
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    message_id: Mapped[int] = mapped_column(ForeignKey("messages.id", ondelete="CASCADE"), unique=True)
+    conversation_id: Mapped[str] = mapped_column(ForeignKey("conversations.id", ondelete="CASCADE"), index=True)
+    channel: Mapped[str] = mapped_column(String(40))
+    chat_id: Mapped[str] = mapped_column(String(255))
+    thread_id: Mapped[str] = mapped_column(String(255), default="")
+    status: Mapped[str] = mapped_column(String(16), default=DeliveryStatus.PENDING)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)
+    claimed_until: Mapped[datetime | None] = mapped_column()
+    last_error: Mapped[str | None] = mapped_column(Text)
+    external_id: Mapped[str | None] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column()
+    platform_status: Mapped[str | None] = mapped_column(String(20))
+    """What the platform reported after accepting it (Twilio: sent, delivered, failed…)."""
+    platform_status_rank: Mapped[int | None] = mapped_column(Integer)
+    """The status's place in the platform's order: a report arriving late never moves it back."""
+
+
+class DeliveredPart(Base):
+    """One delivered part of a reply a channel had to split (Telegram's 4,096 characters): a
+    retry of the reply sends only the parts not recorded here."""
+
+    __tablename__ = "delivered_parts"
+    message_id: Mapped[int] = mapped_column(ForeignKey("messages.id", ondelete="CASCADE"), primary_key=True)
+    part: Mapped[int] = mapped_column(Integer, primary_key=True)
+    external_id: Mapped[str] = mapped_column(String(255))
+    sent_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class OptOut(Base):
+    """A customer who said STOP on a channel (an SMS number): nothing is sent to them until they
+    opt in again."""
+
+    __tablename__ = "opt_outs"
+    channel: Mapped[str] = mapped_column(String(40), primary_key=True)
+    chat_id: Mapped[str] = mapped_column(String(255), primary_key=True)
+    opted_out_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ChannelCursor(Base):
+    """Where a channel's intake stands on its platform (Telegram's getUpdates offset), so a
+    restart resumes there: nothing lost, nothing read twice."""
+
+    __tablename__ = "channel_cursors"
+    channel: Mapped[str] = mapped_column(String(40), primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), primary_key=True)
+    value: Mapped[str] = mapped_column(String(255))
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class HealthProbe(Base):
+    """One row the readiness probe rewrites: a database that answers reads but cannot write
+    (locked, disk full, read-only) is not ready."""
+
+    __tablename__ = "health_probes"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    written_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+def sqlite_pragmas(engine: Engine) -> None:
+    """WAL (readers never wait for the writer), a relaxed fsync that WAL makes safe against
+    corruption, and foreign keys — on every new SQLite connection of `engine`."""
+
+    @event.listens_for(engine, "connect")
+    def _pragmas(dbapi_connection: Any, _record: Any) -> None:
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()
+
+
+SQLITE_BUSY_TIMEOUT_S = 5.0
+"""How long a write waits for another process's lock (a CLI re-index, `forget`) before the
+request is answered 503 "try again"; every transaction of a process queues on its one SQLite
+thread, so a longer wait stalls reads too."""
+
+
+POSTGRES_POOL_SIZE = 20
+"""Connections a process keeps to PostgreSQL, and never more: a busier moment queues for one.
+Connections opened past the pool for a burst and closed after it ("overflow") cost a
+PostgreSQL backend each and re-prepare every statement: under 50 clients a pool of 10 with
+10 more on overflow opened ~1,000 connections in two rounds and answered 35/s; 20 and none
+on overflow opened 23 and answered 42/s (bench_traffic's setting)."""
+POSTGRES_POOL_TIMEOUT_S = 30.0
+"""How long a transaction waits for a pooled connection; then the request is answered 503."""
+POSTGRES_CONNECT_TIMEOUT_S = 5.0
+"""How long opening a connection may take before the request is answered 503 (asyncpg's own
+default is 60 s, all of it spent on a server that accepts and never answers). Measured here:
+4 ms a connection, 47 ms at most for 20 opened at once (a pool refilling after a restart); 5 s
+leaves room for TLS and a password exchange with a distant server, and is what a write waits
+for SQLite's lock."""
+
+
+def make_engine(url: str) -> AsyncEngine:
+    """An async engine; SQLite gets WAL and a busy timeout so a CLI and a server can share it.
+
+    `hide_parameters`: a failing statement's error (and so the ERROR line that logs it) never
+    shows its bound values — a customer's message, a file's bytes — only the SQL; on
+    PostgreSQL, nor does the row a constraint refused (`_drop_row_values`)."""
+    if url.startswith("sqlite"):
+        _private_sqlite_file(make_url(url).database)
+        # One async connection per process (the store has its own, see core.store.transactions):
+        # SQLite has one writer at a time anyway, and queueing in the pool is cheap where
+        # lock contention between connections means sleeping.
+        engine = create_async_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_S}, pool_size=1, max_overflow=0,
+                                     hide_parameters=True)
+        sqlite_pragmas(engine.sync_engine)
+        return engine
+    engine = create_async_engine(url, pool_size=POSTGRES_POOL_SIZE, max_overflow=0,
+                                 pool_timeout=POSTGRES_POOL_TIMEOUT_S, hide_parameters=True,
+                                 connect_args={"timeout": POSTGRES_CONNECT_TIMEOUT_S})
+    _track_backends(engine)
+    _skip_closed_connections(engine)
+    _drop_row_values(engine)
+    return engine
+
+
+def _drop_row_values(engine: AsyncEngine) -> None:
+    """`hide_parameters` hides a failing statement's values, but PostgreSQL's DETAIL repeats
+    those a constraint refused ("Key (v)=(…) already exists", "Failing row contains (…)") and
+    asyncpg prints it with its error, so a logged traceback would show what a customer wrote.
+    Dropped from every error the engine raises, as it is raised: the store's transactions, the
+    dashboard, the scheduler and the re-index alike, whoever logs it and however. The message
+    and the SQL still say what failed."""
+
+    @event.listens_for(engine.sync_engine, "handle_error")
+    def _dropped(context: ExceptionContext) -> None:
+        cause: BaseException | None = context.original_exception
+        while cause is not None:
+            if getattr(cause, "detail", None):
+                cause.detail = None  # type: ignore[attr-defined]
+            cause = cause.__cause__
+
+
+def _skip_closed_connections(engine: AsyncEngine) -> None:
+    """Hand out no pooled connection the server has closed (a restart, a terminated backend):
+    the driver has seen its socket close, so asking costs no round trip — SQLAlchemy's
+    `pool_pre_ping` costs three on asyncpg (BEGIN, a ping, ROLLBACK; 1.5 ms of a message's four
+    transactions). A connection that dies after this check fails its first statement, and the
+    store's transactions then run once more (`core.store.transactions.AsyncDriverTransactions`)."""
+
+    @event.listens_for(engine.sync_engine, "checkout")
+    def _closed(dbapi_connection: Any, record: Any, proxy: Any) -> None:
+        if dbapi_connection.driver_connection.is_closed():
+            raise DisconnectionError("the server closed this pooled connection")  # the pool opens another
+
+
+def _private_sqlite_file(database: str | None) -> None:
+    """Create the SQLite file readable by its owner only (0600) before SQLite creates it with
+    the umask's mode (its -wal and -shm files take the database file's mode); warn about an
+    existing one that others can read. An empty file is an empty database to SQLite."""
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return
+    path = Path(database)
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except FileExistsError:
+        if path.stat().st_mode & 0o077:
+            log.warning("%s is readable by other users; chmod 600 it", path)
+    except FileNotFoundError:
+        pass  # no such folder: SQLite's own error names it when the engine connects
+
+
+def libpq_url(url: str) -> str | None:
+    """The URL asyncpg connects with directly (for the dedicated connections that listen and
+    hold the leader's lock); None for SQLite."""
+    parsed = make_url(url)
+    if not parsed.drivername.startswith("postgresql"):
+        return None
+    return parsed.set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+_BACKENDS: WeakKeyDictionary[Engine, set[int]] = WeakKeyDictionary()
+
+
+def own_backends(engine: AsyncEngine) -> set[int]:
+    """The PostgreSQL backend process ids of `engine`'s pooled connections, kept up to date
+    from the engine's creation on: a notification sent from one of them came from this process."""
+    return _BACKENDS.setdefault(engine.sync_engine, set())
+
+
+def _track_backends(engine: AsyncEngine) -> None:
+    pids = own_backends(engine)
+
+    @event.listens_for(engine.sync_engine, "connect")
+    def _opened(dbapi_connection: Any, record: Any) -> None:
+        record.info["backend_pid"] = dbapi_connection.driver_connection.get_server_pid()
+        pids.add(record.info["backend_pid"])
+
+    def _closed(dbapi_connection: Any, record: Any, *_: Any) -> None:
+        pids.discard(record.info.get("backend_pid", -1))  # PostgreSQL reuses process ids
+
+    event.listen(engine.sync_engine, "close", _closed)
+    event.listen(engine.sync_engine, "invalidate", _closed)
+
+
+def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    return async_sessionmaker(engine, expire_on_commit=False)
+
+
+MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+
+
+def _alembic_config(connection: Connection | None = None) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    config.attributes["connection"] = connection
+    return config
+
+
+def _upgrade(connection: Connection) -> None:
+    command.upgrade(_alembic_config(connection), "head")
+
+
+MIGRATION_LOCK = 0x5375_7070_6F72_7401
+"""PostgreSQL advisory lock key under which migrations run ("Support" + 1 as bytes)."""
+
+
+async def prepare_database(engine: AsyncEngine) -> None:
+    """Bring the schema to the newest migration (creates every table on a new database).
+
+    On PostgreSQL the upgrade holds a transaction-level advisory lock: processes starting
+    together queue on it, the first migrates, and the others find the schema at head (DDL is
+    transactional there, so the lock is released exactly when the migrated schema is visible)."""
+    async with engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            await connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
+        await connection.run_sync(_upgrade)

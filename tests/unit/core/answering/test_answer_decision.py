@@ -1,0 +1,90 @@
+"""Answer or decline: the logistic score over the best hit's signals, and its explanation."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from core.answering.answer_decision import WEIGHTS, decide
+from knowledge.hits import Hit
+
+MIN_MATCH = 0.55
+
+
+def hit(*, source: str = "docs/export.md", section: str = "Export as CSV", relevance: float = 0.5,
+        heading: float | None = None, exact: bool = False, lexical_rank: int | None = None,
+        coverage: float | None = None, index: int = 0) -> Hit:
+    return Hit(chunk_id=f"abc-{index}", source=source, title="Exporting your data", section=section,
+               text="Open Settings > Export and choose CSV.", score=relevance + (0.3 if exact else 0.0),
+               relevance=relevance, exact_match=exact, heading_relevance=heading, lexical_rank=lexical_rank,
+               coverage=coverage)
+
+
+def other_document(relevance: float = 0.30) -> Hit:
+    return hit(source="docs/invite.md", section="Inviting teammates", relevance=relevance, heading=0.2, index=9)
+
+
+def test_no_hits_is_a_decline_with_nothing_found() -> None:
+    decision = decide([], min_match=MIN_MATCH)
+    assert (decision.best, decision.answer, decision.signals) == (None, False, ())
+    assert decision.explain() == "decline: nothing found"
+
+
+def test_an_exact_token_hit_is_answered_whatever_the_score() -> None:
+    code = hit(source="error-codes.json", section="BD-4012", relevance=0.05, heading=0.02, exact=True, coverage=0.0)
+    decision = decide([other_document(relevance=0.6), code], min_match=0.99)
+    assert decision.best is code and decision.answer and decision.score == math.inf
+    assert decision.explain() == "answer: the passage holds the question's exact tokens (error-codes.json)"
+
+
+def test_the_score_is_the_bias_plus_each_weighted_signal() -> None:
+    best = hit(relevance=0.62, heading=0.70, lexical_rank=2, coverage=0.8)
+    decision = decide([best, other_document()], min_match=MIN_MATCH)
+    match, gap = 0.70, 0.70 - 0.30  # the heading cosine is the better; the other document's best is 0.30
+    expected = (WEIGHTS.bias + WEIGHTS.match * (match - MIN_MATCH) + WEIGHTS.coverage * 0.8
+                + WEIGHTS.bm25_agrees * 1.0 + WEIGHTS.gap * gap)
+    assert decision.best is best and decision.answer
+    assert decision.score == pytest.approx(expected)
+    assert {s.name: s.value for s in decision.signals} == pytest.approx(
+        {"match": match, "coverage": 0.8, "bm25_agrees": 1.0, "gap": gap})
+
+
+@pytest.mark.parametrize(("lexical_rank", "agrees"), [(1, 1.0), (3, 1.0), (4, 0.0), (None, 0.0)])
+def test_bm25_agrees_only_within_its_first_three(lexical_rank: int | None, agrees: float) -> None:
+    decision = decide([hit(relevance=0.6, lexical_rank=lexical_rank)], min_match=MIN_MATCH)
+    assert {s.name: s.value for s in decision.signals}["bm25_agrees"] == agrees
+
+
+def test_raising_min_match_turns_an_answer_into_a_decline() -> None:
+    hits = [hit(relevance=0.58, heading=0.60, coverage=0.5), other_document()]
+    assert decide(hits, min_match=MIN_MATCH).answer
+    declined = decide(hits, min_match=0.75)
+    assert not declined.answer and declined.score < 0
+
+
+def test_with_one_document_there_is_no_gap() -> None:
+    hits = [hit(relevance=0.7, section="Export as CSV"), hit(relevance=0.4, section="Export as JSON", index=1)]
+    signals = {s.name: s.value for s in decide(hits, min_match=MIN_MATCH).signals}
+    assert signals["gap"] == 0.0
+
+
+def test_the_best_hit_is_ranked_by_its_heading_cosine_too() -> None:
+    passage = hit(source="a.md", relevance=0.62, heading=0.40)
+    question = hit(source="b.md", relevance=0.58, heading=0.85)
+    decision = decide([passage, question], min_match=MIN_MATCH)
+    assert decision.best is question
+    assert {s.name: s.value for s in decision.signals}["gap"] == pytest.approx(0.85 - 0.62)
+
+
+def test_explain_names_the_verdict_each_signal_and_the_best_passage() -> None:
+    answered = decide([hit(relevance=0.62, heading=0.70, lexical_rank=2, coverage=0.8), other_document()],
+                      min_match=MIN_MATCH).explain()
+    assert answered.startswith("answer: score +")
+    for part in ("match 0.70 (+", "coverage 0.80 (+", "bm25_agrees 1.00 (+", "gap 0.40 (+"):
+        assert part in answered
+    assert answered.endswith("; best docs/export.md › Export as CSV")
+
+    declined = decide([hit(relevance=0.2, coverage=0.1)], min_match=MIN_MATCH).explain()
+    assert declined.startswith("decline: score -")
+    assert "match 0.20 (-" in declined and "bm25_agrees 0.00 (+0.00)" in declined and "gap 0.00 (+0.00)" in declined

@@ -1,0 +1,282 @@
+"""The offline responder on hand-built hits: when it answers, what it quotes, what it cites."""
+
+from __future__ import annotations
+
+import pytest
+
+from core.messages import Reply
+from core.answering.offline_responder import (
+    DECLINE,
+    GREETING_REPLY,
+    MAX_ECHO_CHARS,
+    THANKS_REPLY,
+    Asked,
+    OfflineResponder,
+    match,
+)
+from core.settings import AnswerSettings
+from knowledge.hits import Hit
+
+RESET = "docs/reset-your-password.md"
+INTRO = ("If you forgot your password, you can reset it yourself in a few minutes. "
+         "You do not need to contact support.")
+STEPS = """1. Go to the sign-in page.
+2. Click the **Forgot password?** link under the password field.
+3. Open the email and click **Choose a new password**.
+
+Your new password must be at least 10 characters long."""
+VALIDITY = "Each reset link works once and expires **60 minutes** after it was sent. Request a new one after that."
+
+
+def hit(text: str, *, source: str = RESET, title: str = "Reset your password", section: str = "",
+        relevance: float = 0.7, heading: float | None = None, exact: bool = False, index: int = 0,
+        coverage: float | None = None) -> Hit:
+    return Hit(chunk_id=f"abc-def-{index}", source=source, title=title, section=section or title, text=text,
+               score=relevance + (0.3 if exact else 0.0), relevance=relevance, exact_match=exact,
+               heading_relevance=heading, coverage=coverage)
+
+
+def elsewhere(text: str = "Invite people from Settings > Members.", relevance: float = 0.30) -> Hit:
+    """A hit from another document: what a real search returns besides the best one."""
+    return hit(text, source="docs/invite.md", title="Inviting teammates", relevance=relevance, heading=0.2, index=9)
+
+
+@pytest.fixture
+def responder() -> OfflineResponder:
+    return OfflineResponder(AnswerSettings())
+
+
+def reset_hits() -> list[Hit]:
+    return [
+        hit(INTRO, relevance=0.61, heading=0.90, index=0),
+        hit(STEPS, section="How to reset your password", relevance=0.58, heading=0.94, index=1),
+        hit(VALIDITY, section="The reset link is valid for 60 minutes", relevance=0.50, heading=0.60, index=2),
+        hit("Invite people from Settings > Members.", source="docs/invite.md", title="Inviting teammates",
+            relevance=0.30, heading=0.2),
+    ]
+
+
+@pytest.mark.parametrize(("text", "expected"), [("hi", GREETING_REPLY), ("Hello there!", GREETING_REPLY),
+                                                 ("thanks!", THANKS_REPLY), ("Thank you so much", THANKS_REPLY)])
+def test_greetings_and_thanks_get_a_short_reply_without_search(responder: OfflineResponder, text: str,
+                                                                expected: str) -> None:
+    reply = responder.answer(text, [])
+    assert reply.text == expected and not reply.handoff and reply.citations == ()
+
+
+def test_nothing_relevant_is_declined_with_a_person_offered(responder: OfflineResponder) -> None:
+    hits = [hit("Supported browsers are Chrome and Firefox.", relevance=0.12, heading=0.09)]
+    reply = responder.answer("Which wine goes with salmon?", hits)
+    assert reply == type(reply)(DECLINE, handoff=True)
+
+
+def test_a_topical_passage_without_a_matching_question_is_declined(responder: OfflineResponder) -> None:
+    # about the same app, but neither the passage nor its heading is this question
+    hits = [hit("Archived mail stays in All Mail.", title="Can I see only archived mail?", relevance=0.52, heading=0.50)]
+    assert responder.answer("How do I undo archiving a message?", hits).handoff
+
+
+def test_a_heading_that_is_the_question_is_enough(responder: OfflineResponder) -> None:
+    hits = [hit("Use ~~two tildes~~ around the text.", title="Strikethrough in GitHub markdown",
+                relevance=0.45, heading=0.62, coverage=0.5), elsewhere()]
+    reply = responder.answer("How can I cross out text on GitHub?", hits)
+    assert not reply.handoff and "~~two tildes~~" in reply.text
+
+
+def test_an_exact_token_match_is_answered_even_with_a_low_cosine(responder: OfflineResponder) -> None:
+    hits = [hit('[{"code": "BD-4011", "meaning": "Card declined."}, {"code": "BD-4012", "meaning": "Seat limit reached."}]',
+                source="error-codes.json", title="Error codes", relevance=0.24, heading=0.25, exact=True)]
+    reply = responder.answer("what does BD-4012 mean?", hits)
+    assert not reply.handoff
+    assert "BD-4012" in reply.text and "Seat limit reached" in reply.text
+    assert "BD-4011" not in reply.text  # the neighbouring code is no answer
+
+
+def test_the_steps_are_quoted_whole_not_the_intro_alone(responder: OfflineResponder) -> None:
+    reply = responder.answer("how do I reset my password?", reset_hits())
+    assert "> 2. Click the **Forgot password?** link" in reply.text
+    assert "> 1. Go to the sign-in page." in reply.text and "> 3. Open the email" in reply.text
+    assert "You do not need to contact support" not in reply.text
+    assert reply.text.index("Go to the sign-in page") < reply.text.index("Choose a new password")  # document order
+
+
+def test_the_question_picks_the_section_that_answers_it(responder: OfflineResponder) -> None:
+    hits = [
+        hit(INTRO, relevance=0.55, heading=0.60, index=0),
+        hit(STEPS, section="How to reset your password", relevance=0.50, heading=0.58, index=1),
+        hit(VALIDITY, section="The reset link is valid for 60 minutes", relevance=0.82, heading=0.75, index=2),
+    ]
+    reply = responder.answer("how long is the reset link valid?", hits)
+    assert "**60 minutes**" in reply.text
+    assert "Forgot password" not in reply.text
+    assert reply.citations[0].section == "The reset link is valid for 60 minutes"
+
+
+def test_citations_are_the_quoted_passages_best_first(responder: OfflineResponder) -> None:
+    reply = responder.answer("how do I reset my password?", reset_hits())
+    sections = [c.section for c in reply.citations]
+    assert sections[0] == "How to reset your password"  # the best match by its heading
+    assert all(c.source == RESET for c in reply.citations)  # the unrelated hit is not cited
+    assert len(set(sections)) == len(sections)  # a section is cited once
+
+
+def test_the_quote_is_bounded_by_max_sentences() -> None:
+    text = " ".join(f"Password rule number {i} is important." for i in range(10))
+    reply = OfflineResponder(AnswerSettings(max_sentences=2)).answer("password rules?", [hit(text)])
+    assert reply.text.count("\n> ") == 2
+
+
+def test_the_heading_cosine_reorders_the_documents(responder: OfflineResponder) -> None:
+    general = hit("Gmail keeps every message.", source="a.md", title="How much storage does Gmail have?",
+                  relevance=0.62, heading=0.40)
+    exact = hit("Search for in:anywhere -in:inbox.", source="b.md", title="Can I see only archived mail in Gmail?",
+                relevance=0.58, heading=0.85)
+    reply = responder.answer("show me only my archived gmail", [general, exact])
+    assert reply.citations[0].source == "b.md"
+    assert match(exact) == 0.85
+
+
+@pytest.mark.parametrize(
+    "question", ["thanks, but how do I cancel my subscription", "thank you can I get a refund", "thx why is sync slow"]
+)
+def test_a_question_after_thanks_is_still_a_question(question: str) -> None:
+    assert OfflineResponder(AnswerSettings()).answer(question, []).text != THANKS_REPLY
+
+
+@pytest.mark.parametrize("thanks", ["thanks", "Thank you so much!", "thanks for the help.", "cheers"])
+def test_plain_thanks_is_acknowledged(thanks: str) -> None:
+    assert OfflineResponder(AnswerSettings()).answer(thanks, []).text == THANKS_REPLY
+
+
+PRICING = "docs/pricing.md"
+PLANS = """Our plans compare as follows:
+
+| Plan | Price per month | Seats | Storage |
+|---|---|---|---|
+| Free | $0 | 3 | 1 GB |
+| Pro | $12 | 25 | 100 GB |
+| Business | $29 | Unlimited | 1 TB |
+
+Prices exclude VAT."""
+
+
+def pricing(text: str = PLANS, *, index: int = 0, relevance: float = 0.62) -> Hit:
+    return hit(text, source=PRICING, title="Pricing", section="Plans and prices", relevance=relevance, heading=0.70,
+               coverage=0.8, index=index)
+
+
+def no_flattened_table(text: str) -> bool:
+    """No line mixes `|`-separated cells outside a table: every line holding " | " is a table row."""
+    return all(line.startswith("|") for line in text.splitlines() if " | " in line)
+
+
+def test_a_table_question_quotes_a_table_with_the_row_it_names(responder: OfflineResponder) -> None:
+    reply = responder.answer("How much is the Business plan?", [pricing(), elsewhere()])
+    assert not reply.handoff
+    assert ("| Plan | Price per month | Seats | Storage |\n| --- | --- | --- | --- |\n"
+            "| Business | $29 | Unlimited | 1 TB |") in reply.text
+    assert "| Pro |" not in reply.text and "| Free |" not in reply.text
+    assert no_flattened_table(reply.text)
+
+
+def test_a_table_question_quotes_the_columns_it_names(responder: OfflineResponder) -> None:
+    reply = responder.answer("How much is the Business plan per month?", [pricing(), elsewhere()])
+    assert reply.text.endswith("| Plan | Price per month |\n| --- | --- |\n| Business | $29 |")
+    assert no_flattened_table(reply.text)
+
+
+def test_the_sentence_introducing_a_table_is_quoted_right_before_it(responder: OfflineResponder) -> None:
+    browsers = """Supportdesk runs in any modern browser. We support the latest two versions of:
+
+| Browser | Desktop | Mobile |
+|---|---|---|
+| Chrome | yes | yes |
+| Safari | yes | yes |
+| Firefox | yes | no |"""
+    hits = [hit(browsers, source="docs/browsers.md", title="Supported browsers", relevance=0.6, heading=0.68,
+                coverage=0.7), elsewhere()]
+    reply = responder.answer("Does it work in Safari?", hits)
+    assert reply.text == (
+        "Here's what our help centre says in **Supported browsers**:\n\n"
+        "> We support the latest two versions of:\n\n"
+        "| Browser | Desktop | Mobile |\n| --- | --- | --- |\n| Safari | yes | yes |"
+    )
+
+
+def test_a_table_split_across_chunks_is_quoted_as_one_table(responder: OfflineResponder) -> None:
+    first = "| Plan | Price per month | Storage |\n|---|---|---|\n| Free | $0 | 1 GB |\n| Pro | $12 | 100 GB |"
+    second = "| Plan | Price per month | Storage |\n|---|---|---|\n| Business | $29 | 1 TB |\n| Enterprise | Ask us | Unlimited |"
+    hits = [pricing(first, index=0), pricing(second, index=1, relevance=0.58), elsewhere()]
+    reply = responder.answer("How much storage do Pro and Business get?", hits)
+    assert reply.text.endswith("| Plan | Storage |\n| --- | --- |\n| Pro | 100 GB |\n| Business | 1 TB |")
+    assert reply.text.count("| Plan |") == 1
+    assert no_flattened_table(reply.text)
+
+
+INVOICES = "docs/invoices.md"
+RESET_QUESTION = "how do I reset my password?"
+INVOICE_QUESTION = "where do I find invoices?"
+
+
+def invoice_hits() -> list[Hit]:
+    return [hit("Download any invoice from Billing > Invoices.", source=INVOICES, title="Invoices",
+                relevance=0.66, heading=0.80, coverage=0.9), elsewhere()]
+
+
+@pytest.mark.parametrize("reverse", [False, True])
+def test_two_covered_questions_are_answered_each_with_its_sources(responder: OfflineResponder, reverse: bool) -> None:
+    asked = [Asked(RESET_QUESTION, reset_hits()), Asked(INVOICE_QUESTION, invoice_hits())]
+    asked = asked[::-1] if reverse else asked
+    reply = responder.answer_all(asked)
+    leads = [f"About “{one.question}”, our help centre says in" for one in asked]
+    assert all(lead in reply.text for lead in leads)
+    assert reply.text.index(leads[0]) < reply.text.index(leads[1])
+    assert "> 2. Click the **Forgot password?** link" in reply.text
+    assert "> Download any invoice from Billing > Invoices." in reply.text
+    sources = list(dict.fromkeys(c.source for c in reply.citations))
+    assert sources == ([INVOICES, RESET] if reverse else [RESET, INVOICES])
+    assert not reply.handoff
+
+
+def test_a_question_not_covered_is_named_with_a_person_offered(responder: OfflineResponder) -> None:
+    unrelated = [hit("Supported browsers are Chrome and Firefox.", source="docs/browsers.md", title="Browsers",
+                     relevance=0.12, heading=0.09)]
+    reply = responder.answer_all([Asked(INVOICE_QUESTION, invoice_hits()), Asked("can I pay by PayPal?", unrelated)])
+    assert reply.text == (
+        f"About “{INVOICE_QUESTION}”, our help centre says in **Invoices**:\n\n"
+        "> Download any invoice from Billing > Invoices.\n\n"
+        "I couldn't find anything in our help centre about “can I pay by PayPal?”. "
+        "Would you like me to bring in a person from our support team for that?"
+    )
+    assert [c.source for c in reply.citations] == [INVOICES]
+    assert not reply.handoff
+
+
+def test_no_question_covered_is_the_decline(responder: OfflineResponder) -> None:
+    unrelated = [hit("Supported browsers are Chrome and Firefox.", source="docs/browsers.md", title="Browsers",
+                     relevance=0.12, heading=0.09)]
+    reply = responder.answer_all([Asked("can I pay by PayPal?", unrelated), Asked("Which wine goes with salmon?", [])])
+    assert reply == Reply(DECLINE, handoff=True)
+
+
+def test_a_word_only_another_document_holds_is_named_as_not_covered(responder: OfflineResponder) -> None:
+    mobile = hit("In the mobile app, tap Settings > Account.", source="docs/mobile.md", title="Mobile app",
+                 relevance=0.40, heading=0.30, index=5)
+    reply = responder.answer("How do I reset my password on mobile?", [*reset_hits()[:3], mobile])
+    assert "> 2. Click the **Forgot password?** link" in reply.text
+    assert reply.text.endswith(
+        "\n\nIt doesn't mention *mobile*. If you need help with that, I can bring in a person from our support team.")
+    assert all(c.source == RESET for c in reply.citations) and not reply.handoff
+
+
+def test_a_word_no_document_holds_is_not_named(responder: OfflineResponder) -> None:
+    reply = responder.answer("How do I reset my password on a smartwatch?", reset_hits())
+    assert "It doesn't mention" not in reply.text and not reply.handoff
+
+
+def test_a_long_question_is_repeated_cut_short() -> None:
+    long_question = "Can I pay for " + "many " * 60 + "seats with a gift card?"
+    reply = OfflineResponder(AnswerSettings()).answer_all([
+        Asked("how do I reset my password?", reset_hits()), Asked(long_question, [])])
+    echoed = reply.text.split("about “", 1)[1].split("”", 1)[0]
+    assert len(echoed) <= MAX_ECHO_CHARS and echoed.endswith("…") and echoed.startswith("Can I pay for many")

@@ -1,0 +1,73 @@
+"""The questions in a customer's message: what is searched and quoted, and what is left out."""
+
+from __future__ import annotations
+
+import pytest
+
+from core.answering.questions import MAX_QUESTIONS, questions
+
+
+@pytest.mark.parametrize(("message", "expected"), [
+    ("my name is Dana and I'm on the Pro plan. Can I export my data as CSV?", ["Can I export my data as CSV?"]),
+    (("Hi! I'm Omar, the office manager at a 40-person agency, we moved from Asana last month. "
+      "How can I get all our projects out as a spreadsheet?"),
+     ["How can I get all our projects out as a spreadsheet?"]),
+    ("My name is Dana. I need to reset my password.", ["I need to reset my password."]),
+])
+def test_the_facts_before_a_question_are_not_searched(message: str, expected: list[str]) -> None:
+    assert questions(message) == expected
+
+
+def test_two_questions_joined_by_and_how_do_i_are_two() -> None:
+    assert questions("How do I export my data and how do I delete my account?") == [
+        "How do I export my data", "how do I delete my account?"]
+
+
+def test_thanks_and_connectors_are_dropped_from_the_questions() -> None:
+    assert questions("Thanks! Also, where do I find invoices? And can I pay by PayPal?") == [
+        "where do I find invoices?", "can I pay by PayPal?"]
+
+
+@pytest.mark.parametrize("message", ["I'm on the Pro plan. How much does it cost?",
+                                     "We use Slack. Can it post to a channel?"])
+def test_a_short_question_pointing_back_keeps_the_sentence_before(message: str) -> None:
+    assert questions(message) == [message]
+
+
+def test_a_longer_question_with_a_pronoun_stands_alone() -> None:
+    assert questions("I'm on the Pro plan. How do I move it to another workspace?") == [
+        "How do I move it to another workspace?"]
+
+
+def test_a_pointing_back_question_that_opens_the_message_stands_alone() -> None:
+    assert questions("How much does it cost?") == ["How much does it cost?"]
+
+
+def test_a_comma_does_not_part_a_question_from_its_context() -> None:
+    assert questions("In Gmail, how do I archive?") == ["In Gmail, how do I archive?"]
+
+
+@pytest.mark.parametrize(("message", "expected"), [
+    ("refund", ["refund"]),
+    ("password reset", ["password reset"]),
+    ("My invoice is wrong.", ["My invoice is wrong."]),
+    ("Hi team. My invoice is wrong.", ["My invoice is wrong."]),
+    ("Hello! refund", ["refund"]),
+])
+def test_a_message_asking_nothing_recognisable_is_searched_whole(message: str, expected: list[str]) -> None:
+    assert questions(message) == expected
+
+
+@pytest.mark.parametrize(("message", "expected"), [
+    ("hello", ["hello"]), ("  Hi there!  ", ["Hi there!"]), ("Hi! Thanks!", ["Hi! Thanks!"]),
+])
+def test_greetings_only_are_returned_whole(message: str, expected: list[str]) -> None:
+    assert questions(message) == expected
+
+
+def test_a_long_list_of_questions_costs_at_most_max_questions_searches() -> None:
+    message = " ".join(f"How do I export report number {n}?" for n in range(12))
+    found = questions(message)
+    assert len(found) == MAX_QUESTIONS
+    assert found[:4] == [f"How do I export report number {n}?" for n in range(4)]
+    assert found[-1] == " ".join(f"How do I export report number {n}?" for n in range(4, 12))  # nothing dropped

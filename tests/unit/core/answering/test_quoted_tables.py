@@ -1,0 +1,76 @@
+"""A table in a passage, read from markdown and cut to the rows and columns a question names."""
+
+from __future__ import annotations
+
+import pytest
+
+from core.answering.quoted_tables import MAX_ROWS, Table, parse
+from knowledge.coverage import content_words
+
+PLANS = """| Plan | Price per month (monthly billing) | Price per month (annual billing) | Seats | Storage |
+|---|---:|---:|---|---|
+| Free | $0 | $0 | 3 | 1 GB |
+| Pro | $12 | $10 | 25 | 100 GB |
+| Business | $29 | $24 | Unlimited | 1 TB |""".splitlines()
+
+
+def plans() -> Table:
+    table = parse(PLANS)
+    assert table is not None
+    return table
+
+
+def test_a_markdown_table_is_read_as_header_and_rows() -> None:
+    assert plans() == Table(
+        ("Plan", "Price per month (monthly billing)", "Price per month (annual billing)", "Seats", "Storage"),
+        (("Free", "$0", "$0", "3", "1 GB"), ("Pro", "$12", "$10", "25", "100 GB"),
+         ("Business", "$29", "$24", "Unlimited", "1 TB")),
+    )
+
+
+@pytest.mark.parametrize("lines", [
+    ["| Plan | Price |", "| Free | $0 |", "| Pro | $12 |"],  # no delimiter row
+    ["| Plan | Price |", "|---|---|"],  # too short
+    ["| Plan | Price |", "|---|---|", "|  |  |"],  # no row with anything in it
+])
+def test_lines_that_are_not_a_table_are_none(lines: list[str]) -> None:
+    assert parse(lines) is None
+
+
+def test_an_escaped_pipe_stays_inside_its_cell() -> None:
+    table = parse([r"| Shortcut | Meaning |", "|---|---|", r"| a \| b | a or b |"])
+    assert table == Table(("Shortcut", "Meaning"), ((r"a \| b", "a or b"),))
+
+
+def test_ragged_rows_are_padded_or_cut_to_the_header() -> None:
+    table = parse(["| Plan | Price | Seats |", "|---|---|---|", "| Free |", "| Pro | $12 | 25 | extra |"])
+    assert table == Table(("Plan", "Price", "Seats"), (("Free", "", ""), ("Pro", "$12", "25")))
+
+
+def test_the_question_picks_its_row_by_name() -> None:
+    narrowed = plans().narrowed(content_words("business plan"))
+    assert narrowed.rows == (("Business", "$29", "$24", "Unlimited", "1 TB"),)
+    assert narrowed.header == plans().header  # no header word named: every column
+
+
+def test_the_question_picks_the_columns_its_words_name() -> None:
+    narrowed = plans().narrowed(content_words("How much is the Business plan per month?"))
+    assert narrowed == Table(("Plan", "Price per month (monthly billing)", "Price per month (annual billing)"),
+                             (("Business", "$29", "$24"),))
+
+
+def test_a_word_in_every_row_picks_no_row() -> None:
+    table = Table(("Plan", "Price"), (("Free plan", "$0"), ("Pro plan", "$12"), ("Business plan", "$29")))
+    assert table.narrowed(content_words("plan")) == table
+
+
+def test_a_table_the_question_picks_nothing_from_is_cut_at_max_rows() -> None:
+    table = Table(("Region", "Data centre"), tuple((f"R{i}", f"DC{i}") for i in range(MAX_ROWS + 3)))
+    assert table.narrowed(content_words("where is my data stored")).rows == table.rows[:MAX_ROWS]
+
+
+def test_markdown_round_trips() -> None:
+    table = Table(("Shortcut", "Meaning"), ((r"a \| b", "a or b"), ("Ctrl+K", "")))
+    assert table.markdown() == "| Shortcut | Meaning |\n| --- | --- |\n| a \\| b | a or b |\n| Ctrl+K |  |"
+    assert parse(table.markdown().split("\n")) == table
+    assert parse(plans().markdown().split("\n")) == plans()

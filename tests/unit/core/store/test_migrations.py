@@ -1,0 +1,86 @@
+"""The one Alembic history creates exactly the tables the code declares: the app's
+(`core.store.db`) and knowledge's own (`knowledge.tables`)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import MetaData, text
+from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from core.store.db import Base, _alembic_config, utcnow
+from knowledge import tables as knowledge_tables
+
+pytestmark = pytest.mark.postgres
+
+
+def both_metadatas() -> MetaData:
+    """The app's tables and knowledge's in one MetaData (what compare_metadata takes)."""
+    merged = MetaData()
+    for metadata in (Base.metadata, knowledge_tables.Base.metadata):
+        for table in metadata.tables.values():
+            table.to_metadata(merged)
+    return merged
+
+
+def differences(connection: Connection) -> list[Any]:
+    context = MigrationContext.configure(connection, opts={"compare_type": True, "compare_server_default": True})
+    return list(compare_metadata(context, both_metadatas()))
+
+
+async def test_the_migrated_schema_matches_both_metadatas(engine: AsyncEngine) -> None:
+    """Tables, columns, types, nullability, indexes and unique constraints, and server
+    defaults too (Alembic leaves them out by default; here they compare cleanly)."""
+    async with engine.connect() as connection:
+        assert await connection.run_sync(differences) == []
+
+
+def test_the_tables_are_declared_once() -> None:
+    app, knowledge = set(Base.metadata.tables), set(knowledge_tables.Base.metadata.tables)
+    assert {"knowledge_documents", "index_runs", "index_versions"} <= knowledge
+    assert not app & knowledge
+
+
+def _to(connection: Connection, revision: str) -> None:
+    config = _alembic_config(connection)
+    if revision == "head":
+        command.upgrade(config, revision)
+    else:
+        command.downgrade(config, revision)
+
+
+async def test_verified_identities_get_their_own_kinds_and_a_plain_mail_sender_stays_unverified(
+    engine: AsyncEngine,
+) -> None:
+    """Before 0009 a verified email and a plain From: sender shared the key ('email', address).
+    Such a row is taken as verified only where its contact also wrote on another channel, and
+    the sender's own identity then moves to a contact of its own; phones were only ever verified."""
+    async with engine.begin() as connection:
+        await connection.run_sync(_to, "0008")
+        await connection.execute(text(
+            "INSERT INTO contacts (id, created_at) VALUES ('widget-ada', :now), ('mail-only', :now)"), {"now": utcnow()})
+        await connection.execute(text(
+            "INSERT INTO conversations (id, contact_id, channel, chat_id, thread_id, state, created_at, updated_at) "
+            "VALUES ('c1', 'widget-ada', 'web', 's1', '', 'bot', :now, :now), "
+            "('c2', 'mail-only', 'email', 'eve@x.example', 'm1', 'bot', :now, :now)"), {"now": utcnow()})
+        await connection.execute(text(
+            "INSERT INTO identities (channel, external_user_id, contact_id) VALUES "
+            "('email', 'ada@x.example', 'widget-ada'), ('phone', '+15550001', 'widget-ada'), "
+            "('email', 'eve@x.example', 'mail-only')"))
+        await connection.run_sync(_to, "head")
+        rows = (await connection.execute(text(
+            "SELECT channel, external_user_id, contact_id FROM identities ORDER BY channel, external_user_id"))).all()
+    by_key = {(channel, user): contact for channel, user, contact in rows}
+    assert by_key.keys() == {("email", "ada@x.example"), ("email", "eve@x.example"),
+                             ("verified-email", "ada@x.example"), ("verified-phone", "+15550001")}
+    assert by_key["verified-email", "ada@x.example"] == by_key["verified-phone", "+15550001"] == "widget-ada"
+    assert by_key["email", "eve@x.example"] == "mail-only"
+    apart = by_key["email", "ada@x.example"]  # a plain From: ada@… no longer reaches the verified Ada
+    assert apart not in ("widget-ada", "mail-only")
+    async with engine.connect() as connection:
+        assert (await connection.execute(text("SELECT count(*) FROM contacts WHERE id = :id"), {"id": apart})).scalar_one() == 1
