@@ -1,0 +1,42 @@
+"""supporthub's core, in wings. This docstring is the map; `tests/unit/test_boundaries.py`
+holds the house to it.
+
+Floors, top to bottom; a module imports only from its own floor and the floors below it:
+
+    core.cli, core.admin, channels   the faces: commands, the dashboard, the channel adapters
+    core.ops                         running the hub: wiring, leadership, jobs, metrics, logs
+    core.pipeline                    one message's way: receive → persist → answer → deliver
+    handoff                          when a person takes over: policy, cases, the staff desk
+    core.store (+ handoff.tables)    the database: schema, engine, migrations, the stores
+    core.answering                   what the bot says: agent, responders, decision, memory
+    core (this package's modules)    the contract every wing speaks
+    knowledge                        a library: ingest, chunking, index, search
+
+The contract (directly in core/):
+    messages      what travels: inbound messages, replies, addresses, attachments
+    channel       the ports between a channel adapter and the hub; Capabilities
+    desk_port     the port between handoff and a staff desk (the Slack desk implements it)
+    streaming     an answer shown while it is written
+    turn_context  what one turn knows (signals, facts, files) as the agent reads it
+    settings      the one settings object: a TOML file plus SUPPORTHUB_* variables
+    registry      channels found through the `supporthub.channels` entry points
+    metrics       the Prometheus metrics every wing counts into
+    log_context   the ids a log line carries (request, conversation, message)
+    clean_text    text from outside made storable where it enters
+    quoting       how a quoted passage is cut and marked
+    file_sizes    how sizes are shown to customers
+
+core.store: db (schema, engine), migrations/, transactions (one transaction from async code),
+    contacts, inbox, outbox_queue, conversation_views, channel_state, feedback, dead_letters.
+core.answering: agent, offline_responder, llm_responder, answer_decision, questions,
+    small_talk, quoted_tables, memory, sentiment, attachments, answer_eval, answer_explain.
+core.pipeline: hub, turn_runner, turn_transactions, storage (the stores on one engine),
+    outbox (delivery), rate_limits, notifications (the wake-up between processes).
+core.ops: runtime (wiring), leadership, scheduler, reindex_process + reindex_child,
+    metrics_endpoint + metrics_snapshot, logs, readiness, privacy, access (admin sign-in),
+    client_address, request_guards.
+core.cli: main (the `supporthub` group), support (what commands share), server (the aiohttp
+    application: channels, admin, /metrics on one runtime), knowledge_commands,
+    outbox_commands, case_commands, doctor, terminal (the CLI's own channel), exposure, data_dir.
+core.admin: the dashboard at /admin.
+"""

@@ -5,9 +5,10 @@
        └──resolve / return──┴──resolve──▶ closed
 
 Every change is a `case_events` row (from, to, who, when, why), written in the same
-transaction as the change, so a restart loses nothing. The conversation's own `state` mirrors
-the open case (waiting, human) and is what the hub checks: the bot says nothing to the
-customer unless it is `bot` or `closed`.
+transaction as the change, so a restart loses nothing. The conversation's own `state` is the
+open case's (waiting, human), written only here, and is what the hub checks: the bot says
+nothing to the customer unless it is `bot`, which a conversation is again as soon as its case
+is returned or resolved.
 """
 
 from __future__ import annotations
@@ -18,7 +19,8 @@ from enum import StrEnum
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
-from core.store.db import Case, CaseEvent, Conversation, ConversationState, utcnow
+from core.store.db import Conversation, ConversationState, utcnow
+from handoff.tables import Case, CaseEvent
 
 
 class CaseState(StrEnum):
@@ -38,12 +40,8 @@ CONVERSATION_STATE = {
     CaseState.WAITING: ConversationState.WAITING,
     CaseState.HUMAN: ConversationState.HUMAN,
     CaseState.RETURNED: ConversationState.BOT,
-    CaseState.CLOSED: ConversationState.CLOSED,
+    CaseState.CLOSED: ConversationState.BOT,
 }
-
-
-BOT_STATES = frozenset({ConversationState.BOT, ConversationState.CLOSED})
-"""Conversation states in which the bot answers (a resolved case's customer writing again)."""
 OPEN_STATES = (CaseState.WAITING, CaseState.HUMAN)
 
 

@@ -15,7 +15,8 @@ from itertools import groupby
 from sqlalchemy import ColumnElement, and_, exists, or_, select, update
 from sqlalchemy.orm import Session
 
-from core.store.db import Case, Contact, Conversation, Message, utcnow
+from core.store.db import Contact, Conversation, Message, utcnow
+from handoff.tables import Case
 from core.messages import Address, Author
 from core.store.outbox_queue import queue_delivery
 from handoff.cases import OPEN_STATES, CaseState, move_case

@@ -17,8 +17,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.store.db import (
     AttachmentRow,
-    Case,
-    CaseEvent,
     Contact,
     Conversation,
     Feedback,
@@ -26,6 +24,7 @@ from core.store.db import (
     Memory,
     Message,
 )
+from handoff.tables import Case, CaseEvent
 
 PREVIEW_CHARS = 200
 """How much of a conversation's last message a search row carries."""

@@ -19,7 +19,8 @@ from urllib.parse import quote
 from sqlalchemy import case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core.store.db import Case, Conversation, OutboxItem
+from core.store.db import Conversation, OutboxItem
+from handoff.tables import Case
 from core.store.dead_letters import Requeued, UndeliveredReply, requeue, undelivered
 from core.ops.metrics_snapshot import undelivered_by_channel
 from handoff.cases import OPEN_STATES

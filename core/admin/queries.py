@@ -38,7 +38,8 @@ from sqlalchemy.orm import QueryableAttribute, aliased
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import FunctionElement
 
-from core.store.db import Case, Conversation, Feedback, Message
+from core.store.db import Conversation, Feedback, Message
+from handoff.tables import Case
 from core.messages import Author
 from handoff.cases import OPEN_STATES
 from handoff.desk_store import past_sla

@@ -1,0 +1,1 @@
+"""The `supporthub` command line (`main`) and the server it starts (`server`)."""

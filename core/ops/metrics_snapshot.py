@@ -16,7 +16,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import case, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from core.store.db import Case, DeliveryStatus, OutboxItem, utcnow
+from core.store.db import DeliveryStatus, OutboxItem, utcnow
+from handoff.tables import Case
 from core.metrics import (
     INGEST_LAST_SUCCESS,
     INGEST_RUNS,

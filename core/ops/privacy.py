@@ -15,7 +15,8 @@ from sqlalchemy import delete, func, or_, select
 from sqlalchemy.orm import Session
 
 from core.store.contacts import VERIFIED_EMAIL, VERIFIED_PHONE
-from core.store.db import Case, Contact, Conversation, Identity, Memory, Message, MessageStatus
+from core.store.db import Contact, Conversation, Identity, Memory, Message, MessageStatus
+from handoff.tables import Case
 from handoff.cases import OPEN_STATES
 
 

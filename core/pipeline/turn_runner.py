@@ -18,6 +18,7 @@ from dataclasses import dataclass, replace
 
 from core.answering.agent import Answerer
 from core.answering.attachments import AttachmentReader
+from core.store.db import ConversationState
 from core.store.inbox import PendingMessage
 from core.answering.memory import extract_facts, extractive_summary, within_budget
 from core.messages import Author, Reply
@@ -26,7 +27,7 @@ from core.settings import Settings
 from core.streaming import StreamSink
 from core.turn_context import AgentOutcome, AttachmentText, Fact, PastMessage, Responder, Signals, TurnContext
 from core.pipeline.turn_transactions import FinishedTurn, TurnResult, TurnState, TurnTransactions
-from handoff.cases import BOT_STATES, CaseOpening
+from handoff.cases import CaseOpening
 from handoff.policy import Escalation, decide
 
 log = logging.getLogger(__name__)
@@ -87,7 +88,7 @@ class TurnRunner:
         files = (*state.read, *converted.values())
         facts = [replace(f, source_message_id=pending.id) for f in stated]
         base = TurnResult(signals=signals, reply=None, attachments=converted, facts=facts)
-        if state.state not in BOT_STATES:  # a person has it
+        if state.state != ConversationState.BOT:  # a person has it
             return await self._finish(pending, base, None, signals, push=push)
         history = [m for m in state.messages if m.id > state.policy_from]
         history.append(PastMessage(pending.id, Author.CUSTOMER, text, signals))

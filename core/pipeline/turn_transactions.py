@@ -18,13 +18,14 @@ from sqlalchemy import bindparam, exists, func, select, update
 from sqlalchemy.orm import Session
 
 from core.store.contacts import dialect_insert
-from core.store.db import AttachmentRow, Case, Conversation, ConversationState, Memory, Message, MessageStatus, utcnow
+from core.store.db import AttachmentRow, Conversation, ConversationState, Memory, Message, MessageStatus, utcnow
+from handoff.tables import Case
 from core.store.inbox import INSERT_MESSAGE, PendingMessage
 from core.messages import Attachment, Author, Reply, StoredMessage, citation_json
 from core.store.outbox_queue import queue_delivery
 from core.store.transactions import Transactions
 from core.turn_context import AttachmentText, Fact, FactKey, Intent, PastMessage, Signals
-from handoff.cases import BOT_STATES, CaseOpening, open_case
+from handoff.cases import CaseOpening, open_case
 
 HISTORY_LIMIT = 200
 """Messages read per turn at most; summaries keep a conversation's unsummarized tail shorter."""
@@ -154,7 +155,6 @@ _TOUCH = (
 """Touch the conversation, which locks its row until the turn commits, and read its state
 as of now: a person may have taken it (or another process opened a case) since the turn was
 loaded, and then the bot says nothing."""
-_REOPEN = update(Conversation).where(Conversation.id == bindparam("conversation_id")).values(state=ConversationState.BOT)
 
 
 def _load(session: Session, *, message_id: int, conversation_id: str) -> TurnState | None:
@@ -216,15 +216,13 @@ def _finish(session: Session, *, pending: PendingMessage, result: TurnResult, pu
     if result.facts:
         writer = connection.execute(_WRITER_OF, {"message_id": pending.id}).scalar_one()
         _remember(session, contact_id=writer, facts=result.facts, message_id=pending.id)
-    with_bot = conversation.state in BOT_STATES
+    with_bot = conversation.state == ConversationState.BOT
     stored = None
     if result.reply is not None and with_bot:
         stored = _insert_reply(session, pending=pending, reply=result.reply, declined=result.declined, push=push)
     case_id = None
     if result.escalation is not None and with_bot:
         case_id = open_case(session, conversation_id=pending.conversation_id, opening=result.escalation)
-    elif conversation.state == ConversationState.CLOSED:  # a resolved case's customer writing again is the bot's once more
-        connection.execute(_REOPEN, {"conversation_id": pending.conversation_id})
     return FinishedTurn(stored, case_id)
 
 

@@ -10,7 +10,8 @@ from sqlalchemy.orm import Session
 
 from core.channel import CaseOverview, ConversationOverview
 from core.store.contacts import conversation_at
-from core.store.db import Case, Conversation, Message
+from core.store.db import Conversation, Message
+from handoff.tables import Case
 from core.messages import Address, Author, Citation, StoredMessage
 from core.answering.sentiment import trend
 from core.store.transactions import Transactions

@@ -68,7 +68,6 @@ from core.store.db import (
     Base as AppBase,
 )
 from core.store.db import (
-    Case,
     Contact,
     Conversation,
     Feedback,
@@ -78,6 +77,7 @@ from core.store.db import (
     make_sessionmaker,
     prepare_database,
 )
+from handoff.tables import Case
 from core.settings import HandoffSettings
 from knowledge.base import QUERY_SUB_BATCH
 from knowledge.embedder import Embedder

@@ -15,7 +15,8 @@ from pydantic import SecretStr
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from core.store.db import Case, Contact, Conversation, DeliveryStatus, Message, OutboxItem
+from core.store.db import Contact, Conversation, DeliveryStatus, Message, OutboxItem
+from handoff.tables import Case
 from core.cli.server import RUNTIME
 from core.settings import AdminSettings
 from knowledge.settings import KnowledgeSettings

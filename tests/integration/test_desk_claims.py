@@ -21,7 +21,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.orm import Session
 
 from channels.slack import SlackChannel
-from core.store.db import Case, Message, make_engine, make_sessionmaker
+from core.store.db import Message, make_engine, make_sessionmaker
+from handoff.tables import Case
 from core.store.inbox import PendingMessage
 from core.messages import Address, InboundMessage, Reply
 from core.settings import Settings, SlackSettings

@@ -18,7 +18,7 @@ from aiohttp.test_utils import TestClient
 from pydantic import SecretStr
 from sqlalchemy import select
 
-from core.store.db import Case
+from handoff.tables import Case
 from core.answering.llm_responder import DATA_OPEN
 from core.cli.server import RUNTIME, create_app
 from core.settings import LlmSettings, MemorySettings, Settings

@@ -20,7 +20,8 @@ from pydantic import SecretStr
 from sqlalchemy import insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from core.store.db import Case, Conversation, utcnow
+from core.store.db import Conversation, utcnow
+from handoff.tables import Case
 from core.cli.server import RUNTIME, create_app
 from core.settings import AdminSettings, LimitsSettings, LlmSettings, OutboxSettings, Settings
 from knowledge.tables import IndexRun

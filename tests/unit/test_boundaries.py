@@ -6,6 +6,8 @@
   or the index.
 - knowledge is a library the core uses: it imports nothing of core, handoff or channels.
 - No module imports another that imports it back.
+- Nothing imports upward: each module sits on one floor of the house (the map in
+  `core/__init__.py`) and imports only from its own floor or the floors below it.
 """
 
 from __future__ import annotations
@@ -26,6 +28,29 @@ NEVER_LOADED_BY_A_CHANNEL = (
     "core.pipeline.hub", "core.store.db", "core.store.inbox", "core.pipeline.storage", "core.pipeline.turn_transactions", "core.pipeline.outbox",
     "handoff.desk", "handoff.desk_store", "handoff.cases", "knowledge.base",
 )
+
+
+FLOORS: tuple[tuple[str, ...], ...] = (
+    ("knowledge",),
+    ("core",),  # the contract: the modules directly in core/
+    ("core.answering",),
+    ("core.store", "handoff.tables"),  # handoff owns its tables; the stores read them
+    ("handoff",),
+    ("core.pipeline",),
+    ("core.ops",),
+    ("core.cli", "core.admin", "channels"),
+)
+"""The floors, bottom first; a module is on the floor of the longest package prefix it has."""
+CONTRACT = {"core", "core.messages", "core.channel", "core.streaming", "core.turn_context", "core.settings",
+            "core.desk_port", "core.registry", "core.metrics", "core.log_context", "core.clean_text",
+            "core.quoting", "core.file_sizes"}
+"""What is left directly in core/: the ports and the small vocabulary every wing speaks."""
+
+
+def floor_of(module: str) -> int:
+    floors = [(len(prefix), floor) for floor, prefixes in enumerate(FLOORS) for prefix in prefixes
+              if module == prefix or module.startswith(f"{prefix}.")]
+    return max(floors)[1]
 
 
 def module_paths() -> dict[str, Path]:
@@ -89,3 +114,18 @@ def test_no_module_imports_one_that_imports_it_back() -> None:
         tuple(TopologicalSorter(graph).static_order())
     except CycleError as cycle:
         raise AssertionError(f"import circle: {' -> '.join(cycle.args[1])}") from None
+
+
+def test_nothing_imports_from_a_floor_above_its_own() -> None:
+    graph = import_graph()
+    upward = sorted(f"{name} -> {dep}" for name, deps in graph.items() for dep in deps
+                    if floor_of(dep) > floor_of(name))
+    assert {"core.pipeline.hub", "core.store.db", "handoff.tables", "core.cli.main"} <= graph.keys()
+    assert upward == []
+
+
+def test_core_itself_holds_only_the_contract() -> None:
+    """Every other module of core/ lives in a wing (store, answering, pipeline, ops, cli, admin)."""
+    top = {name for name in module_paths() if name.startswith("core") and name.count(".") <= 1}
+    wings = {"core.store", "core.answering", "core.pipeline", "core.ops", "core.cli", "core.admin"}
+    assert top - wings == CONTRACT

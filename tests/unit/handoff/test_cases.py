@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from core.store.db import CaseEvent
+from handoff.tables import CaseEvent
 from core.store.inbox import PendingMessage
 from core.messages import Address, InboundMessage, Reply
 from core.pipeline.storage import Storage
@@ -63,8 +63,9 @@ async def test_claim_then_return_to_the_bot_is_recorded_step_by_step(
 
 
 async def test_a_closed_case_cannot_be_claimed(storage: Storage, transactions: Transactions) -> None:
-    _, case_id = await escalated(storage)
+    conversation_id, case_id = await escalated(storage)
     await transactions.run(partial(move_case, case_id=case_id, to=CaseState.CLOSED, actor="U-staff-2"))
+    assert await state_of(storage, conversation_id) == "bot"  # resolved: the bot has it, and says so
     with pytest.raises(CaseTransitionError, match="a closed case cannot become human"):
         await transactions.run(partial(move_case, case_id=case_id, to=CaseState.HUMAN, actor="U-staff-3"))
     with pytest.raises(CaseTransitionError, match="no case"):

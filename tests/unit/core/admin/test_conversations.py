@@ -19,8 +19,6 @@ from core.admin.conversations import (
 )
 from core.store.db import (
     AttachmentRow,
-    Case,
-    CaseEvent,
     Contact,
     Conversation,
     Feedback,
@@ -28,6 +26,7 @@ from core.store.db import (
     Memory,
     Message,
 )
+from handoff.tables import Case, CaseEvent
 
 DAY1 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 DAY2 = DAY1 + timedelta(days=1)

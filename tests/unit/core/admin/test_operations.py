@@ -20,7 +20,8 @@ from core.admin.operations import (
     retry_dead_letter,
     slack_thread_url,
 )
-from core.store.db import Case, Contact, Conversation, DeliveryStatus, Message, OutboxItem
+from core.store.db import Contact, Conversation, DeliveryStatus, Message, OutboxItem
+from handoff.tables import Case
 from core.store.dead_letters import NotRequeueable, Requeued
 from knowledge.tables import IndexRun, IndexVersion, KnowledgeDocument, SkippedFile
 

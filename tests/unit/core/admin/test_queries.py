@@ -20,7 +20,8 @@ from core.admin.queries import (
     outcomes_by_day,
     volume,
 )
-from core.store.db import Case, Contact, Conversation, Feedback, Message
+from core.store.db import Contact, Conversation, Feedback, Message
+from handoff.tables import Case
 
 DAY1 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 DAY2 = DAY1 + timedelta(days=1)

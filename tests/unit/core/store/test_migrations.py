@@ -13,6 +13,7 @@ from sqlalchemy import MetaData, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+import handoff.tables  # noqa: F401  (puts handoff's tables on Base.metadata)
 from core.store.db import Base, _alembic_config, utcnow
 from knowledge import tables as knowledge_tables
 
@@ -84,3 +85,17 @@ async def test_verified_identities_get_their_own_kinds_and_a_plain_mail_sender_s
     assert apart not in ("widget-ada", "mail-only")
     async with engine.connect() as connection:
         assert (await connection.execute(text("SELECT count(*) FROM contacts WHERE id = :id"), {"id": apart})).scalar_one() == 1
+
+
+async def test_a_conversation_closed_with_its_case_is_the_bots(engine: AsyncEngine) -> None:
+    """Before 0010 a resolved case left its conversation 'closed', a state in which the bot answered."""
+    async with engine.begin() as connection:
+        await connection.run_sync(_to, "0009")
+        await connection.execute(text("INSERT INTO contacts (id, created_at) VALUES ('ada', :now)"), {"now": utcnow()})
+        await connection.execute(text(
+            "INSERT INTO conversations (id, contact_id, channel, chat_id, thread_id, state, created_at, updated_at) "
+            "VALUES ('c1', 'ada', 'web', 's1', '', 'closed', :now, :now), ('c2', 'ada', 'web', 's2', '', 'human', :now, :now)"),
+            {"now": utcnow()})
+        await connection.run_sync(_to, "head")
+        rows = (await connection.execute(text("SELECT id, state FROM conversations ORDER BY id"))).all()
+    assert [tuple(row) for row in rows] == [("c1", "bot"), ("c2", "human")]

@@ -1,0 +1,58 @@
+"""The tables handoff owns: cases and their events. They sit on the store's `Base` (one
+schema, one migration history), on the store's floor of the house, so the stores that show a
+conversation can join its case; only `handoff.cases` changes them."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Float, ForeignKey, Index, Integer, String, Text, text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from core.store.db import Base, new_id, utcnow
+
+
+class Case(Base):
+    """An escalation: the conversation is out of the bot's hands until a person gives it back.
+
+    States: waiting (for a person) → human (claimed) → returned (to the bot) | closed.
+    """
+
+    __tablename__ = "cases"
+    __table_args__ = (Index("ix_cases_open", "state", "opened_at"),)
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    conversation_id: Mapped[str] = mapped_column(ForeignKey("conversations.id", ondelete="CASCADE"), index=True)
+    state: Mapped[str] = mapped_column(String(16))  # a handoff.cases.CaseState
+    rule: Mapped[str] = mapped_column(String(40))
+    reason: Mapped[str] = mapped_column(Text)
+    frustration: Mapped[float | None] = mapped_column(Float)
+    suggestion: Mapped[str | None] = mapped_column(Text)
+    """The LLM's draft answer for the person taking over (only with an LLM configured)."""
+    owner: Mapped[str | None] = mapped_column(String(255))
+    desk_ref: Mapped[str | None] = mapped_column(String(64), index=True)
+    """Where the case lives on the staff desk (the Slack thread's ts); None until posted."""
+    mirrored_upto: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    """The last customer message copied into the case thread."""
+    reminded_at: Mapped[datetime | None] = mapped_column()
+    """When the desk was reminded that nobody had replied within `handoff.sla_minutes`."""
+    desk_claimed_until: Mapped[datetime | None] = mapped_column()
+    """A process posting this case's card or mirroring into its thread holds it until then."""
+    card_attempted_at: Mapped[datetime | None] = mapped_column()
+    """When a process last set out to post the card: with no `desk_ref` yet, it may have died
+    after posting, so the next one looks for the card on the desk before posting again."""
+    opened_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    closed_at: Mapped[datetime | None] = mapped_column()
+
+
+class CaseEvent(Base):
+    """One change of a case's state: who, when, from what to what."""
+
+    __tablename__ = "case_events"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    case_id: Mapped[str] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    from_state: Mapped[str | None] = mapped_column(String(16))
+    to_state: Mapped[str] = mapped_column(String(16))
+    actor: Mapped[str] = mapped_column(String(255))
+    note: Mapped[str | None] = mapped_column(Text)
+    at: Mapped[datetime] = mapped_column(default=utcnow)
