@@ -14,7 +14,7 @@ from aiohttp.test_utils import TestClient
 from pydantic import SecretStr
 from sqlalchemy import func, select
 
-from core import rate_limits
+from core.pipeline import rate_limits
 from core.store.db import Message
 from core.cli.server import RUNTIME, create_app
 from core.settings import LimitsSettings, Settings, SlackSettings

@@ -25,7 +25,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Session
 
-from core import db
+from core.store import db
 from core.channel import StorageUnavailable
 from core.cli.server import create_app
 from core.settings import Settings
