@@ -125,7 +125,8 @@ async def test_thread_commands_claim_and_resolve_and_the_customer_is_told(client
     await staff_says(client, card_ts, "!resolve", ts="1700000200.000200")
     messages = (await (await client.get(f"/api/conversations/{body['conversation_id']}/messages")).json())["messages"]
     assert messages[-1] == {**messages[-1], "author": "staff", "text": RESOLVED_NOTICE}
-    assert (await (await client.get(f"/api/conversations/{body['conversation_id']}")).json())["state"] == "closed"
+    resolved = await (await client.get(f"/api/conversations/{body['conversation_id']}")).json()
+    assert resolved["state"] == "bot" and resolved["case"]["state"] == "closed"  # the bot has it again
 
     await staff_says(client, card_ts, "!resolve", ts="1700000200.000300")
     assert any(text.startswith("Nothing changed") for text in in_thread(slack, card_ts))
