@@ -21,10 +21,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.orm import Session
 
 from channels.slack import SlackChannel
+from channels.slack_settings import SlackSettings
 from core.db import Case, Message, make_engine, make_sessionmaker
 from core.inbox import PendingMessage
 from core.messages import Address, InboundMessage, Reply
-from core.settings import Settings, SlackSettings
+from core.settings import Settings
 from core.storage import Storage
 from core.transactions import Transactions, transactions_for
 from core.turn_transactions import TurnResult
