@@ -22,6 +22,8 @@ from typing import Any
 
 from aiohttp import web
 
+from channels.api_exposure import api_exposure
+from channels.api_settings import ApiSettings
 from channels.payloads import (
     MAX_MESSAGE_ID,
     PayloadError,
@@ -179,16 +181,18 @@ def int_param(request: web.Request, name: str, *, default: int, low: int, high: 
 
 class ApiChannel:
     name = "api"
+    settings_model = ApiSettings
+    exposure = staticmethod(api_exposure)
 
     def __init__(self, settings: Settings) -> None:
-        self._settings = settings.api
+        self._settings = api = settings.section(ApiSettings)
         self._attachments = settings.attachments
-        self._message_bytes = encoded_message_bytes(max_text_length=settings.api.max_text_length,
+        self._message_bytes = encoded_message_bytes(max_text_length=api.max_text_length,
                                                     max_file_bytes=settings.attachments.max_bytes,
                                                     files=settings.attachments.max_files)
         self._host_names = frozenset(settings.server.public_hosts) | {settings.server.host.lower()}
         self.capabilities = Capabilities(
-            max_text_length=settings.api.max_text_length, formatting="markdown", push=False
+            max_text_length=api.max_text_length, formatting="markdown", push=False
         )
         self._hub: HubPort | None = None
 

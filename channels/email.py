@@ -40,11 +40,12 @@ from channels.email_format import ThreadHeaders, reply_message
 from channels.email_imap import ImapPoller, quote_folder
 from channels.email_listener import BoundedSMTP, Connections
 from channels.email_loops import LoopGuard
+from channels.email_settings import EmailSettings
 from core.channel import Capabilities, CheckFailed, DeliveryError, HubPort, StorageUnavailable
 from core.messages import Address, Author, InboundMessage, StoredMessage
 
 if TYPE_CHECKING:
-    from core.settings import EmailSettings, Settings
+    from core.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -63,14 +64,15 @@ class EmailChannel:
     """Customers who write to the support address."""
 
     name = CHANNEL
+    settings_model = EmailSettings
 
     @staticmethod
     def configured(settings: Settings) -> bool:
         """On when `email.address` is set."""
-        return settings.email.enabled
+        return settings.section(EmailSettings).enabled
 
     def __init__(self, settings: Settings) -> None:
-        email = settings.email
+        email = settings.section(EmailSettings)
         if not email.enabled:
             raise ValueError("email: set SUPPORTHUB_EMAIL__ADDRESS to enable the email channel")
         self._settings: EmailSettings = email

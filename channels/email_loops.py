@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING
 from core.pipeline.rate_limits import RateLimits
 
 if TYPE_CHECKING:
-    from core.settings import EmailSettings
+    from channels.email_settings import EmailSettings
 
 
 def mailbox(address: str) -> str:

@@ -43,6 +43,8 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from channels.downloads import capped_file, origin
+from channels.slack_settings import SlackSettings
+from channels.slack_links import slack_thread_url
 from channels.slack_shapes import shape_problem
 from channels.text_tables import table_lines
 from channels.webhook_bodies import read_at_most
@@ -54,7 +56,7 @@ from core.ops.request_guards import bounded_int
 from core.desk_port import CaseAction, CaseCard
 
 if TYPE_CHECKING:
-    from core.settings import Settings, SlackSettings
+    from core.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -268,14 +270,15 @@ class SlackChannel:
     """Customers in DMs and customer channels; the staff desk lives in `handoff.desk`."""
 
     name = CHANNEL
+    settings_model = SlackSettings
 
     @staticmethod
     def configured(settings: Settings) -> bool:
         """On when a bot token is set, whether or not `channels` names it."""
-        return settings.slack.bot_token is not None
+        return settings.section(SlackSettings).bot_token is not None
 
     def __init__(self, settings: Settings) -> None:
-        slack = settings.slack
+        slack = settings.section(SlackSettings)
         if slack.bot_token is None:
             raise ValueError("slack: set SUPPORTHUB_SLACK__BOT_TOKEN to enable the Slack channel")
         self._settings = slack
@@ -298,6 +301,7 @@ class SlackChannel:
         self.app.action(re.compile(r"^case_(claim|resolve|return)$"))(self._on_case_button)
         self.app.error(self._on_error)
         self.desk_ready = bool(slack.staff_channel)
+        self.note_prefix = slack.note_prefix
         self._hub: HubPort | None = None
         self._http: aiohttp.ClientSession | None = None
         self._socket: Any = None
@@ -392,6 +396,10 @@ class SlackChannel:
         await self.client.chat_update(
             channel=self._settings.staff_channel, ts=desk_ref, text=f"Case: {card.reason}", blocks=card_blocks(card)
         )
+
+    def case_url(self, desk_ref: str) -> str | None:
+        return slack_thread_url(desk_ref, staff_channel=self._settings.staff_channel or None,
+                                workspace_url=self._settings.workspace_url or None)
 
     async def post_to_case(self, desk_ref: str, text: str) -> None:
         await self.client.chat_postMessage(channel=self._settings.staff_channel, thread_ts=desk_ref, text=_escape(text))

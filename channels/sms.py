@@ -39,6 +39,7 @@ from twilio.twiml.messaging_response import MessagingResponse
 
 from channels.downloads import capped_file, origin
 from channels.sms_format import sms_body
+from channels.sms_settings import SmsSettings
 from channels.webhook_bodies import read_at_most
 from core.channel import Capabilities, CheckFailed, DeliveryError, HubPort, StorageUnavailable
 from core.messages import Address, Attachment, InboundMessage, StoredMessage
@@ -46,7 +47,7 @@ from core.metrics import Rejection, rejected
 from core.ops.request_guards import bounded_int
 
 if TYPE_CHECKING:
-    from core.settings import Settings, SmsSettings
+    from core.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -96,14 +97,15 @@ class SmsChannel:
     """Customers who text the hub's Twilio number."""
 
     name = CHANNEL
+    settings_model = SmsSettings
 
     @staticmethod
     def configured(settings: Settings) -> bool:
         """On when the account, its auth token and a sender are set."""
-        return settings.sms.enabled
+        return settings.section(SmsSettings).enabled
 
     def __init__(self, settings: Settings) -> None:
-        sms = settings.sms
+        sms = settings.section(SmsSettings)
         if not sms.enabled or sms.auth_token is None:
             raise ValueError("sms: set SUPPORTHUB_SMS__ACCOUNT_SID, SUPPORTHUB_SMS__AUTH_TOKEN and "
                              "SUPPORTHUB_SMS__FROM_NUMBER (or MESSAGING_SERVICE_SID) to enable SMS")

@@ -47,6 +47,7 @@ from telegram.error import (
 from telegram.warnings import PTBDeprecationWarning
 
 from channels.telegram_format import telegram_parts
+from channels.telegram_settings import TelegramSettings
 from channels.telegram_shapes import shape_problem
 from channels.webhook_bodies import read_at_most
 from core.channel import Capabilities, CheckFailed, DeliveryError, HubPort, IdentityConflict, StorageUnavailable
@@ -55,7 +56,7 @@ from core.metrics import Rejection, rejected
 from core.quoting import literal
 
 if TYPE_CHECKING:
-    from core.settings import Settings, TelegramSettings
+    from core.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -215,14 +216,15 @@ class TelegramChannel:
     """Customers in private chats, groups and forum topics."""
 
     name = CHANNEL
+    settings_model = TelegramSettings
 
     @staticmethod
     def configured(settings: Settings) -> bool:
         """On when a bot token is set, whether or not `channels` names it."""
-        return settings.telegram.bot_token is not None
+        return settings.section(TelegramSettings).bot_token is not None
 
     def __init__(self, settings: Settings) -> None:
-        telegram = settings.telegram
+        telegram = settings.section(TelegramSettings)
         if telegram.bot_token is None:
             raise ValueError("telegram: set SUPPORTHUB_TELEGRAM__BOT_TOKEN to enable the Telegram channel")
         self._settings: TelegramSettings = telegram

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import WSCloseCode, WSMsgType, web
 
+from channels.api_settings import ApiSettings
 from channels.payloads import decoded_off_loop
 from channels.web_assets import WidgetAssets
 from channels.web_frames import (
@@ -31,6 +32,7 @@ from channels.web_frames import (
     stream_frame,
 )
 from channels.web_sessions import SECRET_FILE, SessionTokens, load_or_create_secret, verified_email
+from channels.web_settings import WebSettings
 from core.channel import Capabilities, FeedbackResult, HubPort, IdentityConflict, StorageUnavailable
 from core.messages import Address, Author, InboundMessage, StoredMessage, encoded_message_bytes
 from core.metrics import Rejection, rejected
@@ -98,15 +100,16 @@ class WebChannel:
     """The chat widget: demo page, script, and a websocket per open browser tab."""
 
     name = CHANNEL
+    settings_model = WebSettings
 
     def __init__(self, settings: Settings, *, assets: WidgetAssets | None = None) -> None:
         """`assets` serves the page and script from elsewhere (tests); by default the package's."""
-        self._settings = settings.web
+        self._settings = settings.section(WebSettings)
         self._assets = assets if assets is not None else WidgetAssets()
         self._max_file_bytes = settings.attachments.max_bytes
         self._secret_path = settings.data_dir / SECRET_FILE
         self.capabilities = Capabilities(
-            max_text_length=settings.api.max_text_length,
+            max_text_length=settings.section(ApiSettings).max_text_length,
             formatting="markdown",
             typing=True,
             attachments=True,

@@ -40,6 +40,13 @@ class DeskPort(Protocol):
 
     desk_ready: bool
     """Configured to hold the desk (Slack: a staff channel is set)."""
+    note_prefix: str
+    """A staff message in a case's thread starting with it stays among staff."""
+
+    def case_url(self, desk_ref: str) -> str | None:
+        """A link for people to the case's thread, built without asking the platform; None
+        when there is none."""
+        ...
 
     async def post_case(self, card: CaseCard) -> str:
         """Post a new case card; return the reference of its thread."""

@@ -6,9 +6,8 @@ from __future__ import annotations
 from importlib.metadata import entry_points
 
 from core.channel import Channel
+from core.settings import CHANNEL_GROUP as GROUP
 from core.settings import Settings
-
-GROUP = "supporthub.channels"
 
 
 class UnknownChannelError(Exception):
@@ -19,6 +18,16 @@ def installed_channels() -> list[str]:
     """The names of every installed channel, on or not (reading entry points takes ~10 ms:
     once, at start-up)."""
     return sorted(entry.name for entry in entry_points(group=GROUP))
+
+
+def channel_class(name: str) -> type[Channel]:
+    """The class the entry point `name` names (not built)."""
+    available = {ep.name: ep for ep in entry_points(group=GROUP)}
+    if name not in available:
+        known = ", ".join(sorted(available)) or "none"
+        raise UnknownChannelError(f"channels: no channel named {name!r} is installed (installed: {known})")
+    factory: type[Channel] = available[name].load()
+    return factory
 
 
 def load_channels(settings: Settings) -> dict[str, Channel]:

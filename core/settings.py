@@ -1,15 +1,20 @@
 """One settings object, loaded once: a TOML file plus `SUPPORTHUB_<SECTION>__<KEY>` variables.
 
-Environment variables win over the file. Secrets are read only from the environment.
+Environment variables win over the file. Secrets (every `SecretStr` key) are read only from
+the environment. Core's own sections are declared here; a channel's section is declared by the
+channel itself (`settings_model` on the class its `supporthub.channels` entry point names), so
+this module knows no channel by name and a channel shipped as its own package brings its own
+`[section]`.
 """
 
 from __future__ import annotations
 
-import re
 import tomllib
+from functools import cache
+from importlib.metadata import entry_points
 from ipaddress import ip_network
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal, TypeVar, get_args
 
 from apscheduler.triggers.cron import CronTrigger
 from limits import parse_many
@@ -19,7 +24,7 @@ from pydantic import (
     Field,
     SecretStr,
     ValidationError,
-    ValidationInfo,
+    create_model,
     field_validator,
     model_validator,
 )
@@ -33,15 +38,18 @@ from pydantic_settings import SettingsError as EnvironmentParseError
 from knowledge.settings import KnowledgeSettings
 
 DEFAULT_CONFIG = Path("config/supporthub.toml")
-SECRET_KEYS = {("api", "token"), ("web", "session_secret"), ("web", "identity_secret"), ("llm", "api_key"),
-               ("slack", "bot_token"), ("slack", "signing_secret"), ("slack", "app_token"),
-               ("telegram", "bot_token"), ("telegram", "webhook_secret"), ("sms", "auth_token"),
-               ("sms", "webhook_signing_key"),
-               ("email", "smtp_password"), ("email", "imap_password"), ("admin", "token")}
+CHANNEL_GROUP = "supporthub.channels"
+"""The entry-point group channels register under; its names are the channels' section names."""
 
 
 class Section(BaseModel):
+    """A section of the settings: an unknown key is an error, and values never change once loaded.
+    A channel's `settings_model` derives from it."""
+
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+SectionT = TypeVar("SectionT", bound=Section)
 
 
 class LogSettings(Section):
@@ -95,37 +103,6 @@ class AnswerSettings(Section):
     top_k: int = Field(5, ge=1, le=50)
     min_match: float = Field(0.55, ge=-1.0, le=1.0)
     max_sentences: int = Field(3, ge=1, le=10)
-
-
-class ApiSettings(Section):
-    token: SecretStr | None = None
-    public: bool = Field(False, description="serve the API without a token on a non-loopback address, on purpose")
-    max_text_length: int = Field(4000, ge=1, le=100_000)
-
-
-class WebSettings(Section):
-    session_secret: SecretStr | None = None
-    identity_secret: SecretStr | None = None
-    """Shared with the embedding site, which signs a visitor's email with it (HMAC-SHA256)."""
-    title: str = "Help"
-    history_limit: int = Field(200, ge=1, le=5000)
-    session_days: int = Field(30, ge=1, le=3650, description="a visitor's session ends after this long away")
-    allowed_origins: list[str] = Field(
-        default_factory=list,
-        description="sites (https://www.example.com) whose pages may open the widget; empty = any site",
-    )
-
-    @field_validator("allowed_origins")
-    @classmethod
-    def _origins(cls, values: list[str]) -> list[str]:
-        origins = []
-        for value in values:
-            origin = value.strip().rstrip("/").lower()
-            scheme, _, host = origin.partition("://")
-            if scheme not in ("http", "https") or not host or "/" in host:
-                raise ValueError(f"{value!r} is not an origin like 'https://www.example.com'")
-            origins.append(origin)
-        return origins
 
 
 class LimitsSettings(Section):
@@ -226,184 +203,6 @@ class HandoffSettings(Section):
     sla_check_s: float = Field(60.0, ge=1, description="how often the leader looks for cases past the SLA")
 
 
-class SlackSettings(Section):
-    """Slack as a customer channel and as the staff desk; on when `bot_token` is set."""
-
-    bot_token: SecretStr | None = None
-    signing_secret: SecretStr | None = None
-    app_token: SecretStr | None = None
-    """Socket Mode's app-level token (xapp-…)."""
-    api_url: str = Field("https://slack.com/api/", description="Web API base URL (tests point it at a fake)")
-    staff_channel: str = Field("", description="channel id where cases are posted")
-    workspace_url: str = Field("", description="e.g. https://acme.slack.com — lets /admin link to a case's thread")
-    customer_channels: list[str] = Field(default_factory=list, description="channel ids where customers may ask")
-    socket_mode: bool = False
-    note_prefix: str = Field("note:", min_length=1)
-
-    @model_validator(mode="after")
-    def _complete(self) -> SlackSettings:
-        if self.bot_token is not None and not self.socket_mode and self.signing_secret is None:
-            raise ValueError("set SUPPORTHUB_SLACK__SIGNING_SECRET (events are verified with it)")
-        if self.socket_mode and self.app_token is None:
-            raise ValueError("socket_mode needs SUPPORTHUB_SLACK__APP_TOKEN (xapp-…)")
-        return self
-
-
-class TelegramSettings(Section):
-    """Telegram as a customer channel; on when `bot_token` is set. With `public_url` updates
-    arrive on `POST /telegram/webhook`, otherwise the hub long-polls `getUpdates`."""
-
-    bot_token: SecretStr | None = None
-    api_url: str = Field("https://api.telegram.org", description="Bot API base URL (tests and local Bot API servers)")
-    public_url: str = Field("", description="the hub's public base URL; set = webhook mode, empty = long polling")
-    webhook_secret: SecretStr | None = None
-    """Telegram sends it in X-Telegram-Bot-Api-Secret-Token with every update (1–256 of A–Z a–z 0–9 _ -)."""
-    welcome: str = "Hi! Ask me anything about our product and I'll answer from our help centre. Send /human to reach a person."
-    group_mode: Literal["mention", "all"] = Field(
-        "mention", description="in groups: answer only when mentioned, replied to or commanded; or every message"
-    )
-    poll_timeout_s: int = Field(30, ge=1, le=50, description="how long one getUpdates call waits for news (seconds)")
-
-    @field_validator("api_url")
-    @classmethod
-    def _base_url(cls, value: str) -> str:
-        value = value.strip().rstrip("/")
-        if not value.startswith(("http://", "https://")):
-            raise ValueError(f"{value!r} is not an http(s) URL")
-        return value
-
-    @field_validator("public_url")
-    @classmethod
-    def _https_url(cls, value: str) -> str:
-        value = value.strip().rstrip("/")
-        if value and not value.startswith("https://"):
-            raise ValueError(f"{value!r}: Telegram sends webhooks only to https:// URLs (ports 443, 80, 88 or 8443)")
-        return value
-
-    @field_validator("webhook_secret")
-    @classmethod
-    def _secret_token(cls, value: SecretStr | None) -> SecretStr | None:
-        if value is not None and not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", value.get_secret_value()):
-            raise ValueError("must be 1–256 characters of A–Z, a–z, 0–9, _ and - (Telegram's rule for secret_token)")
-        return value
-
-    @model_validator(mode="after")
-    def _complete(self) -> TelegramSettings:
-        if self.bot_token is not None and self.public_url and self.webhook_secret is None:
-            raise ValueError("webhook mode (public_url is set) needs SUPPORTHUB_TELEGRAM__WEBHOOK_SECRET")
-        return self
-
-
-class SmsSettings(Section):
-    """SMS through Twilio; on when the account, its auth token and a sender are set."""
-
-    account_sid: str = ""
-    auth_token: SecretStr | None = None
-    webhook_signing_key: SecretStr | None = None
-    """The secret of a Twilio Webhooks SharedKey, for webhooks Twilio signs with HMAC-SHA256
-    (X-Twilio-Webhooks-Signature-Settings); the classic signature uses the auth token."""
-    from_number: str = Field("", description="the Twilio number replies come from, E.164 (+15551234567)")
-    messaging_service_sid: str = Field("", description="or a Messaging Service (MG…) that picks the number")
-    api_url: str = Field("https://api.twilio.com", description="REST API base URL (tests point it at a fake)")
-    public_url: str = Field("", description="the hub's public base URL exactly as Twilio calls it")
-    max_segments: int = Field(4, ge=1, le=10, description="SMS segments one reply may take (each is billed)")
-    help_text: str = Field("Ask a question and we'll answer by text. Reply STOP to stop messages, START to resume.",
-                           min_length=1, max_length=320)
-    status_callbacks: bool = Field(True, description="ask Twilio to report each reply's delivery")
-
-    @field_validator("api_url", "public_url")
-    @classmethod
-    def _base_url(cls, value: str, info: ValidationInfo) -> str:
-        value = value.strip().rstrip("/")
-        if (value or info.field_name == "api_url") and not value.startswith(("http://", "https://")):
-            raise ValueError(f"{value!r} is not an http(s) URL")
-        return value
-
-    @field_validator("from_number")
-    @classmethod
-    def _e164(cls, value: str) -> str:
-        if value and not re.fullmatch(r"\+[1-9]\d{6,14}", value):
-            raise ValueError(f"{value!r} is not an E.164 number like +15551234567")
-        return value
-
-    @property
-    def enabled(self) -> bool:
-        return bool(self.account_sid) and self.auth_token is not None and bool(self.from_number or self.messaging_service_sid)
-
-    @model_validator(mode="after")
-    def _complete(self) -> SmsSettings:
-        if self.enabled and not self.public_url:
-            raise ValueError("set sms.public_url (SUPPORTHUB_SMS__PUBLIC_URL): Twilio's signatures are checked against it")
-        return self
-
-
-class EmailSettings(Section):
-    """Email as a customer channel; on when `address` is set. Mail comes in through the built-in
-    SMTP listener (`listen_port`) and/or an IMAP mailbox (`imap_host`); replies go out through
-    the relay at `smtp_host`."""
-
-    address: str = Field("", description="the support address: replies come from it")
-    display_name: str = "Support"
-    domain: str = Field("", description="for our Message-IDs; default: the address's domain")
-    smtp_host: str = ""
-    smtp_port: int = Field(587, ge=1, le=65535)
-    smtp_security: Literal["starttls", "tls", "none"] = "starttls"
-    smtp_username: str = ""
-    smtp_password: SecretStr | None = None
-    smtp_ca_file: str = Field("", description="PEM file of a private CA that signed the relay's certificate")
-    listen_host: str = "127.0.0.1"
-    listen_port: int | None = Field(None, ge=1, le=65535, description="set = the built-in SMTP listener is on")
-    accept_addresses: list[str] = Field(default_factory=list, description="aliases besides `address`")
-    tls_cert_file: str = Field("", description="STARTTLS certificate (PEM) for the listener")
-    tls_key_file: str = ""
-    max_message_bytes: int = Field(25 * 1024 * 1024, ge=1024)
-    imap_host: str = ""
-    imap_port: int = Field(993, ge=1, le=65535)
-    imap_security: Literal["tls", "none"] = Field("tls", description="implicit TLS (port 993), or none")
-    imap_username: str = ""
-    imap_password: SecretStr | None = None
-    imap_folder: str = "INBOX"
-    imap_poll_interval_s: float = Field(60.0, gt=0)
-    trust_authentication_results: bool = False
-    max_replies_per_sender_per_hour: int = Field(10, ge=1, description="to one address, its +tag ignored")
-    max_replies_per_domain_per_hour: int = Field(
-        200, ge=1, description="to one sender domain; raise it when more of your customers share one (gmail.com)")
-    max_replies_per_thread_per_hour: int = Field(10, ge=1, description="into one thread, whoever writes in it")
-    max_replies_per_hour: int = Field(500, ge=1, description="by email in all: the loop guard's last stop")
-    max_text_length: int = Field(10_000, ge=1, le=100_000,
-                                 description="characters of a mail's new text kept; the rest is cut")
-    max_connections: int = Field(100, ge=1, description="SMTP connections the listener holds at once; more get 421")
-    max_connections_per_client: int = Field(10, ge=1, description="of those, from one IP address")
-    data_timeout_s: float = Field(120.0, ge=1, le=3600,
-                                  description="from DATA to the final dot; a slower mail gets 421 and is closed")
-
-    @field_validator("address", "accept_addresses")
-    @classmethod
-    def _addresses(cls, value: str | list[str]) -> str | list[str]:
-        for address in [value] if isinstance(value, str) else value:
-            if address and not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", address):
-                raise ValueError(f"{address!r} is not an email address")
-        return value.strip().lower() if isinstance(value, str) else [a.strip().lower() for a in value]
-
-    @property
-    def enabled(self) -> bool:
-        return bool(self.address)
-
-    @property
-    def mail_domain(self) -> str:
-        return self.domain or self.address.rpartition("@")[2]
-
-    @model_validator(mode="after")
-    def _complete(self) -> EmailSettings:
-        if self.enabled and not self.smtp_host:
-            raise ValueError("set email.smtp_host: replies go out through an SMTP relay")
-        if self.enabled and self.listen_port is None and not self.imap_host:
-            raise ValueError("set email.listen_port (the built-in SMTP listener) or email.imap_host (a mailbox)")
-        if bool(self.tls_cert_file) != bool(self.tls_key_file):
-            raise ValueError("set both email.tls_cert_file and email.tls_key_file, or neither")
-        return self
-
-
 class ScheduleJob(Section):
     """A re-index job: exactly one of `cron` (crontab syntax) or `interval_minutes`."""
 
@@ -426,6 +225,20 @@ class ScheduleJob(Section):
 
 
 class Settings(BaseSettings):
+    """Core's sections, plus one section per installed channel that declares a settings model.
+
+    `Settings(...)` builds an instance of `settings_class()`, the subclass with a field for each
+    channel section (named after its entry point), so the file, the environment variables, the
+    validation and its errors treat a channel's section exactly like core's own. Read one with
+    `settings.section(SlackSettings)`, typed.
+    """
+
+    section_names: ClassVar[dict[type[Section], str]] = {}
+    """Each channel's settings model and its section's name (set on `settings_class()`)."""
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> Settings:
+        return super().__new__(settings_class() if cls is Settings else cls)
+
     model_config = SettingsConfigDict(
         env_prefix="SUPPORTHUB_",
         env_nested_delimiter="__",
@@ -442,8 +255,6 @@ class Settings(BaseSettings):
     server: ServerSettings = ServerSettings()
     knowledge: KnowledgeSettings = KnowledgeSettings()
     answer: AnswerSettings = AnswerSettings()
-    api: ApiSettings = ApiSettings()
-    web: WebSettings = WebSettings()
     limits: LimitsSettings = LimitsSettings()
     outbox: OutboxSettings = OutboxSettings()
     llm: LlmSettings = LlmSettings()
@@ -451,10 +262,6 @@ class Settings(BaseSettings):
     attachments: AttachmentSettings = AttachmentSettings()
     sentiment: SentimentSettings = SentimentSettings()
     handoff: HandoffSettings = HandoffSettings()
-    slack: SlackSettings = SlackSettings()
-    telegram: TelegramSettings = TelegramSettings()
-    sms: SmsSettings = SmsSettings()
-    email: EmailSettings = EmailSettings()
     schedule: list[ScheduleJob] = []
 
     @classmethod
@@ -469,6 +276,14 @@ class Settings(BaseSettings):
         # The TOML file arrives as init kwargs; the environment overrides it.
         return (env_settings, init_settings)
 
+    def section(self, model: type[SectionT]) -> SectionT:
+        """The section a channel declared with `model` as its `settings_model`."""
+        name = type(self).section_names.get(model)
+        if name is None:
+            raise LookupError(f"no installed channel declares {model.__name__} as its settings")
+        value: SectionT = getattr(self, name)
+        return value
+
     @property
     def resolved_database_url(self) -> str:
         return self.database_url or f"sqlite+aiosqlite:///{(self.data_dir / 'supporthub.db').resolve()}"
@@ -476,6 +291,38 @@ class Settings(BaseSettings):
 
 class SettingsError(Exception):
     """A bad setting; the message is one line that names the key."""
+
+
+@cache
+def settings_class() -> type[Settings]:
+    """`Settings` with a field for the section of each installed channel that declares one (its
+    class's `settings_model`, a `Section`). Loading the entry points imports every installed
+    channel's module (≈ 0.5 s for the six built in, none of which loads the database or the
+    index): once per process."""
+    sections: dict[str, Any] = {}
+    for entry in sorted(entry_points(group=CHANNEL_GROUP), key=lambda e: e.name):
+        model = getattr(entry.load(), "settings_model", None)
+        if model is None:
+            continue
+        if not (isinstance(model, type) and issubclass(model, Section)):
+            raise SettingsError(f"{entry.name}: the channel's settings_model is not a core.settings.Section")
+        if entry.name in Settings.model_fields:
+            raise SettingsError(f"{entry.name}: a channel's section cannot take the name of a core setting")
+        sections[entry.name] = (model, Field(default_factory=model))
+    cls: type[Settings] = create_model("Settings", __base__=Settings, __module__=__name__, **sections)
+    cls.section_names = {model: name for name, (model, _) in sections.items()}
+    return cls
+
+
+def secret_keys() -> set[tuple[str, str]]:
+    """(section, key) of every secret: a key typed `SecretStr`, in core's sections and the channels'."""
+    keys = set()
+    for name, field in settings_class().model_fields.items():
+        section = field.annotation
+        if isinstance(section, type) and issubclass(section, BaseModel):
+            keys |= {(name, key) for key, inner in section.model_fields.items()
+                     if inner.annotation is SecretStr or SecretStr in get_args(inner.annotation)}
+    return keys
 
 
 def load_settings(config: Path | None = None) -> Settings:
@@ -489,7 +336,7 @@ def load_settings(config: Path | None = None) -> Settings:
             raise SettingsError(f"config file {path} does not exist") from None
         except tomllib.TOMLDecodeError as exc:
             raise SettingsError(f"config file {path} is not valid TOML: {exc}") from None
-    for section, key in SECRET_KEYS:
+    for section, key in secret_keys():
         if key in data.get(section, {}):
             env = f"SUPPORTHUB_{section.upper()}__{key.upper()}"
             raise SettingsError(f"{section}.{key}: secrets are read only from the environment ({env})")

@@ -27,7 +27,8 @@ TURN_ON = "the dashboard at /admin is off: set SUPPORTHUB_ADMIN__TOKEN (environm
 
 
 def install_admin(app: web.Application, settings: Settings, runtime: web.AppKey[Runtime], *,
-                  channels: Sequence[str], access: AdminAccess | None) -> None:
+                  channels: Sequence[str], access: AdminAccess | None,
+                  case_url: Callable[[str], str | None] | None) -> None:
     """Add /admin to `app`; call it after the runtime's cleanup context is added, so the
     dashboard's background work stops before the runtime closes."""
     if access is None:
@@ -38,7 +39,7 @@ def install_admin(app: web.Application, settings: Settings, runtime: web.AppKey[
         return
     log.info("the dashboard is on at /admin (sign in with SUPPORTHUB_ADMIN__TOKEN)")
     env = environment()
-    pages = Pages(settings, runtime, channels=channels, env=env)
+    pages = Pages(settings, runtime, channels=channels, env=env, case_url=case_url)
     sign_in = _SignIn(access, env)
     app.router.add_get("/admin/login", sign_in.form)
     app.router.add_post("/admin/login", sign_in.submit)

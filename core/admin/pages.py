@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, NoReturn
@@ -73,8 +73,10 @@ class KnowledgeStatus:
 
 class Pages:
     def __init__(self, settings: Settings, runtime: web.AppKey[Runtime], *, channels: Sequence[str],
-                 env: Environment) -> None:
+                 env: Environment, case_url: Callable[[str], str | None] | None) -> None:
+        """`case_url` links a case to its thread on the staff desk (None: no desk, no links)."""
         self._settings = settings
+        self._case_url = case_url
         self._channels = list(channels)
         """The channels this hub serves (configured by name or switched on by their settings)."""
         self._installed = installed_channels()
@@ -262,10 +264,8 @@ class Pages:
             return await operations.case_queue(session, now=datetime.now(UTC), sla=self._sla)
 
     async def cases(self, request: web.Request) -> web.Response:
-        slack = self._settings.slack
         queue = await self._cases(request)
-        links = {case.id: operations.slack_thread_url(case.desk_ref, staff_channel=slack.staff_channel or None,
-                                                      workspace_url=slack.workspace_url or None)
+        links = {case.id: self._case_url(case.desk_ref) if self._case_url and case.desk_ref else None
                  for case in queue}
         return self._page(request, "cases.html", queue=queue, links=links,
                           sla_minutes=self._settings.handoff.sla_minutes)

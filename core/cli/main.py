@@ -18,7 +18,7 @@ import click
 from core.answering.answer_explain import explanation
 from core.cli.support import in_transaction, uses_settings
 from core.cli.doctor import doctor
-from core.cli.exposure import api_exposure
+from core.cli.exposure import exposure_lines
 from core.cli.knowledge_commands import COMMANDS as KNOWLEDGE_COMMANDS
 from core.messages import Address, InboundMessage, StoredMessage, citation_json
 from core.cli.outbox_commands import COMMANDS as OUTBOX_COMMANDS
@@ -59,11 +59,12 @@ def serve(settings: Settings, host: str | None, port: int | None) -> None:
     host = host or settings.server.host
     port = port or settings.server.port
     try:
-        exposure = api_exposure(settings, host)
+        exposure = exposure_lines(settings, host)
     except SettingsError as exc:
         click.echo(f"supporthub: invalid setting {exc}", err=True)
         sys.exit(2)
-    log.info("%s", exposure)  # a log line: with log.format = json, stderr is all JSON lines
+    for line in exposure:
+        log.info("%s", line)  # a log line: with log.format = json, stderr is all JSON lines
     app = create_app(settings)
     app.on_startup.append(freeze_heap)  # after the runtime's start-up: the model and the index loaded
     web.run_app(app, host=host, port=port, access_log_class=AccessLogger, loop=serving_loop(),

@@ -18,7 +18,7 @@ from core.ops.metrics_endpoint import install_metrics
 from core.ops.readiness import ReadinessLog, check
 from core.registry import load_channels
 from core.ops.request_guards import body_deadline, client_aborts, quiet_malformed_requests, storage_unavailable
-from core.ops.runtime import Runtime, open_runtime
+from core.ops.runtime import Runtime, desk_port, open_runtime
 from core.ops.scheduler import LeaderJobs
 from core.settings import Settings
 
@@ -64,7 +64,9 @@ def create_app(settings: Settings) -> web.Application:
                 await leadership.stop()
 
     app.cleanup_ctx.append(runtime_ctx)
-    install_admin(app, settings, RUNTIME, channels=list(channels), access=access)
+    desk = desk_port(channels)
+    install_admin(app, settings, RUNTIME, channels=list(channels), access=access,
+                  case_url=desk.case_url if desk is not None else None)
     return app
 
 

@@ -100,14 +100,18 @@ async def open_database(settings: Settings) -> AsyncIterator[tuple[AsyncEngine, 
         await engine.dispose()
 
 
-def staff_desk(transactions: Transactions, channels: Mapping[str, Channel], settings: Settings) -> StaffDesk | None:
-    """The desk, on the first channel that can hold one and is configured to (Slack with a
-    staff channel); None without: cases are then kept for `supporthub cases` and the API."""
-    port = next((c for c in channels.values() if isinstance(c, DeskPort) and c.desk_ready), None)
+def desk_port(channels: Mapping[str, Channel]) -> DeskPort | None:
+    """The first channel that can hold the staff desk and is configured to (Slack with a staff
+    channel); None without: cases are then kept for `supporthub cases` and the API."""
+    return next((c for c in channels.values() if isinstance(c, DeskPort) and c.desk_ready), None)
+
+
+def staff_desk(transactions: Transactions, channels: Mapping[str, Channel]) -> StaffDesk | None:
+    port = desk_port(channels)
     if port is None:
         return None
     push = frozenset(name for name, channel in channels.items() if channel.capabilities.push)
-    return StaffDesk(transactions=transactions, port=port, note_prefix=settings.slack.note_prefix, push=push)
+    return StaffDesk(transactions=transactions, port=port, note_prefix=port.note_prefix, push=push)
 
 
 def message_listener(engine: AsyncEngine, hub: Hub) -> MessageListener | None:
@@ -144,7 +148,7 @@ async def open_runtime(settings: Settings, channels: Mapping[str, Channel]) -> A
             limits = RateLimits(per_contact=settings.limits.per_contact, per_ip=settings.limits.per_ip,
                                 sessions_per_ip=sessions_per_ip(settings), redis_url=settings.redis_url)
             hub = Hub(storage=storage, agent=agent, turns=turns, channels=channels, settings=settings, limits=limits,
-                      desk=staff_desk(transactions, channels, settings),
+                      desk=staff_desk(transactions, channels),
                       shared=engine.dialect.name == "postgresql")
             await hub.start()
             reindexer = ReindexRunner(settings, knowledge)

@@ -4,6 +4,7 @@ signed event."""
 
 from __future__ import annotations
 
+from channels.slack_settings import SlackSettings
 import asyncio
 import json
 from typing import Any
@@ -11,7 +12,6 @@ from typing import Any
 from aiohttp.test_utils import TestClient
 from pydantic import SecretStr
 
-from core.settings import SlackSettings
 from tests.fakes.slack_api import BOT_TOKEN, FakeSlack
 from tests.fakes.slack_events import message_event, signed_headers
 

@@ -13,8 +13,9 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError
 
+from channels.api_settings import ApiSettings
 from core.cli.server import create_app
-from core.settings import ApiSettings, Settings
+from core.settings import Settings
 from tests.fakes.dense_store import LoopGuardedDenseStore
 
 

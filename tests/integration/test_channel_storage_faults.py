@@ -23,9 +23,13 @@ from pydantic import SecretStr
 from sqlalchemy import select
 from sqlalchemy.engine import make_url
 
+from channels.email_settings import EmailSettings
+from channels.slack_settings import SlackSettings
+from channels.sms_settings import SmsSettings
+from channels.telegram_settings import TelegramSettings
 from core.store.db import ChannelCursor, Message, libpq_url
 from core.cli.server import RUNTIME, create_app
-from core.settings import EmailSettings, OutboxSettings, Settings, SlackSettings, SmsSettings, TelegramSettings
+from core.settings import OutboxSettings, Settings
 from tests.fakes.dovecot import Dovecot
 from tests.fakes.slack_api import BOT_TOKEN, FakeSlack
 from tests.fakes.slack_events import message_event, signed_headers

@@ -15,10 +15,11 @@ from aiohttp.test_utils import TestClient
 from pydantic import SecretStr
 
 from channels.web_sessions import identity_signature
+from channels.web_settings import WebSettings
 from core.answering.agent import ASK_WHAT
 from core.ops.privacy import expire_conversations, forget_contacts
 from core.cli.server import RUNTIME, create_app
-from core.settings import AttachmentSettings, HandoffSettings, MemorySettings, Settings, WebSettings
+from core.settings import AttachmentSettings, HandoffSettings, MemorySettings, Settings
 from core.desk_port import CaseAction
 from handoff.desk_store import act_on_case
 from tests.integration.trusted import TRUSTED, trusted_api

@@ -14,14 +14,11 @@ import pytest
 from aiohttp.test_utils import TestClient
 from pydantic import SecretStr
 
+from channels.email_settings import EmailSettings
+from channels.slack_settings import SlackSettings
+from channels.sms_settings import SmsSettings
 from core.cli.server import create_app
-from core.settings import (
-    EmailSettings,
-    OutboxSettings,
-    Settings,
-    SlackSettings,
-    SmsSettings,
-)
+from core.settings import OutboxSettings, Settings
 from tests.fakes.slack_api import BOT_TOKEN, FakeSlack
 from tests.fakes.slack_events import message_event
 from tests.fakes.smtp_relay import SmtpRelay

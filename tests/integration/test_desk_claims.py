@@ -21,11 +21,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.orm import Session
 
 from channels.slack import SlackChannel
+from channels.slack_settings import SlackSettings
 from core.store.db import Message, make_engine, make_sessionmaker
 from handoff.tables import Case
 from core.store.inbox import PendingMessage
 from core.messages import Address, InboundMessage, Reply
-from core.settings import Settings, SlackSettings
+from core.settings import Settings
 from core.pipeline.storage import Storage
 from core.store.transactions import Transactions, transactions_for
 from core.pipeline.turn_transactions import TurnResult

@@ -17,9 +17,10 @@ import pytest
 from aiohttp.test_utils import TestClient
 from pydantic import SecretStr
 
+from channels.email_settings import EmailSettings
 from core.store.db import ChannelCursor, Conversation, DeliveryStatus, Message, OutboxItem
 from core.cli.server import RUNTIME, create_app
-from core.settings import EmailSettings, OutboxSettings, Settings
+from core.settings import OutboxSettings, Settings
 from tests.fakes.dovecot import Dovecot
 from tests.fakes.slack_api import FakeSlack
 from tests.fakes.smtp_relay import SmtpRelay

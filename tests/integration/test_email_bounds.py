@@ -18,9 +18,10 @@ from aiohttp.test_utils import TestClient
 from pydantic import SecretStr
 from sqlalchemy import select
 
+from channels.email_settings import EmailSettings
 from core.store.db import Message
 from core.cli.server import RUNTIME, create_app
-from core.settings import EmailSettings, Settings
+from core.settings import Settings
 from tests.fakes.dovecot import Dovecot
 from tests.fakes.smtp_relay import SmtpRelay
 from tests.integration.app_db import count

@@ -18,10 +18,11 @@ import pytest
 from aiohttp.test_utils import TestClient
 from pydantic import SecretStr
 
+from channels.email_settings import EmailSettings
 from core.store.db import Conversation, DeliveryStatus, Message, OutboxItem
 from core.messages import Author
 from core.cli.server import RUNTIME, create_app
-from core.settings import EmailSettings, Settings
+from core.settings import Settings
 from tests.fakes.dovecot import Dovecot
 from tests.fakes.slack_api import FakeSlack
 from tests.fakes.smtp_relay import RelayedMessage, SmtpRelay

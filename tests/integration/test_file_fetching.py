@@ -15,8 +15,10 @@ import pytest
 from aiohttp.test_utils import TestClient
 from pydantic import SecretStr
 
+from channels.slack_settings import SlackSettings
+from channels.sms_settings import SmsSettings
 from core.cli.server import create_app
-from core.settings import OutboxSettings, Settings, SlackSettings, SmsSettings
+from core.settings import OutboxSettings, Settings
 from tests.fakes.slack_api import BOT_TOKEN, FakeSlack
 from tests.fakes.slack_events import message_event
 from tests.fakes.telegram_api import FakeBotApi

@@ -28,8 +28,11 @@ from hypothesis import strategies as st
 from pydantic import SecretStr
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from channels.email_settings import EmailSettings
+from channels.slack_settings import SlackSettings
+from channels.sms_settings import SmsSettings
 from core.cli.server import create_app
-from core.settings import AdminSettings, EmailSettings, LimitsSettings, Settings, SlackSettings, SmsSettings
+from core.settings import AdminSettings, LimitsSettings, Settings
 from tests.fakes.slack_api import BOT_TOKEN, FakeSlack
 from tests.fakes.slack_events import app_mention_event, block_action, message_event, signed_headers
 from tests.fakes.smtp_relay import SmtpRelay

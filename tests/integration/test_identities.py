@@ -12,9 +12,11 @@ from typing import Any
 from aiohttp.test_utils import TestClient
 from pydantic import SecretStr
 
+from channels.email_settings import EmailSettings
+from channels.slack_settings import SlackSettings
 from core.ops.privacy import forget_contacts
 from core.cli.server import RUNTIME, create_app
-from core.settings import EmailSettings, OutboxSettings, Settings, SlackSettings
+from core.settings import OutboxSettings, Settings
 from tests.fakes.slack_api import BOT_TOKEN, BOT_USER_ID, FakeSlack
 from tests.fakes.slack_events import app_mention_event, message_event
 from tests.fakes.smtp_relay import SmtpRelay

@@ -15,9 +15,10 @@ from pydantic import SecretStr
 from sqlalchemy import func, select
 
 from core.pipeline import rate_limits
+from channels.slack_settings import SlackSettings
 from core.store.db import Message
 from core.cli.server import RUNTIME, create_app
-from core.settings import LimitsSettings, Settings, SlackSettings
+from core.settings import LimitsSettings, Settings
 from tests.fakes.slack_api import BOT_TOKEN, FakeSlack
 from tests.fakes.slack_events import message_event, signed_headers
 from tests.fakes.tcp_proxy import CuttableProxy

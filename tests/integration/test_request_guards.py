@@ -13,8 +13,9 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient
 from pydantic import SecretStr
 
+from channels.api_settings import ApiSettings
 from core.cli.server import create_app
-from core.settings import AdminSettings, ApiSettings, AttachmentSettings, LimitsSettings, ServerSettings, Settings
+from core.settings import AdminSettings, AttachmentSettings, LimitsSettings, ServerSettings, Settings
 from tests.integration.trusted import TRUSTED, trusted_api
 
 HEADERS = (b"POST /api/messages HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"

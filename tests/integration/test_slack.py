@@ -17,9 +17,10 @@ from pydantic import SecretStr
 
 from sqlalchemy import func, select
 
+from channels.slack_settings import SlackSettings
 from core.store.db import Message
 from core.cli.server import RUNTIME, create_app
-from core.settings import OutboxSettings, Settings, SlackSettings
+from core.settings import OutboxSettings, Settings
 from tests.fakes.slack_api import BOT_TOKEN, BOT_USER_ID, FakeSlack
 from tests.fakes.slack_events import app_mention_event, message_event, signed_headers
 from tests.settle import settled

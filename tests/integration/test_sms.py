@@ -14,11 +14,13 @@ from aiohttp.test_utils import TestClient
 from pydantic import SecretStr
 from sqlalchemy import select
 
+from channels.api_settings import ApiSettings
 from channels.sms_format import segments
+from channels.sms_settings import SmsSettings
 from core.store.contacts import VERIFIED_PHONE
 from core.store.db import AttachmentRow, Conversation, DeliveryStatus, Identity, Message, OptOut, OutboxItem
 from core.cli.server import RUNTIME, create_app
-from core.settings import ApiSettings, OutboxSettings, Settings, SmsSettings
+from core.settings import OutboxSettings, Settings
 from tests.fakes.slack_api import FakeSlack
 from tests.fakes.twilio_api import (
     ACCOUNT_SID,

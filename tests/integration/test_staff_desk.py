@@ -13,8 +13,9 @@ import pytest
 from aiohttp.test_utils import TestClient
 from pydantic import SecretStr
 
+from channels.slack_settings import SlackSettings
 from core.cli.server import RUNTIME, create_app
-from core.settings import LlmSettings, OutboxSettings, Settings, SlackSettings
+from core.settings import LlmSettings, OutboxSettings, Settings
 from handoff.desk_store import RESOLVED_NOTICE, STILL_WITH_US
 from tests.fakes.openai_server import FakeOpenAI, Text
 from tests.fakes.slack_api import BOT_TOKEN, FakeSlack

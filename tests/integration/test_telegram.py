@@ -14,10 +14,11 @@ import pytest
 from aiohttp.test_utils import TestClient
 from pydantic import SecretStr
 
+from channels.telegram_settings import TelegramSettings
 from core.store.contacts import VERIFIED_PHONE
 from core.store.db import Conversation, DeliveryStatus, Identity, Message, OutboxItem
 from core.cli.server import RUNTIME, create_app
-from core.settings import AttachmentSettings, LimitsSettings, OutboxSettings, Settings, TelegramSettings
+from core.settings import AttachmentSettings, LimitsSettings, OutboxSettings, Settings
 from tests.fakes.slack_api import FakeSlack
 from tests.fakes.telegram_api import BOT_ID, BOT_TOKEN, FakeBotApi
 from tests.fakes.telegram_updates import group_message, private_message

@@ -12,9 +12,10 @@ from pydantic import SecretStr
 
 from channels.sms import SmsChannel, keyword
 from channels.sms_format import segments
+from channels.sms_settings import SmsSettings
 from core.channel import DeliveryError
 from core.messages import Address, Author, Citation
-from core.settings import Settings, SmsSettings
+from core.settings import Settings
 from tests.fakes.hub import FakeHub, started
 from tests.fakes.twilio_api import ACCOUNT_SID, AUTH_TOKEN, HUB_NUMBER, FakeTwilio
 

@@ -13,9 +13,10 @@ from pydantic import SecretStr
 
 from channels.telegram import TelegramChannel
 from channels.telegram_format import visible_length
+from channels.telegram_settings import TelegramSettings
 from core.channel import DeliveryError
 from core.messages import Address, Author
-from core.settings import Settings, TelegramSettings
+from core.settings import Settings
 from tests.fakes.hub import FakeHub, started
 from tests.fakes.telegram_api import BOT_TOKEN, FakeBotApi
 

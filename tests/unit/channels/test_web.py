@@ -17,12 +17,14 @@ from aiohttp import WSMsgType, WSServerHandshakeError, web
 from aiohttp.test_utils import TestClient
 from itsdangerous import URLSafeSerializer
 
+from channels.api_settings import ApiSettings
 from channels.web import WebChannel
 from channels.web_sessions import SECRET_FILE, SessionTokens, load_or_create_secret
+from channels.web_settings import WebSettings
 from core.channel import Channel
 from core.messages import Address, Author
 from core.pipeline.rate_limits import RateLimits
-from core.settings import ApiSettings, Settings, WebSettings
+from core.settings import Settings
 from tests.fakes.hub import FakeHub
 
 MAX_TEXT = 50

@@ -18,7 +18,6 @@ from core.admin.operations import (
     index_runs,
     index_version,
     retry_dead_letter,
-    slack_thread_url,
 )
 from core.store.db import Contact, Conversation, DeliveryStatus, Message, OutboxItem
 from handoff.tables import Case
@@ -92,20 +91,6 @@ async def test_a_longer_sla_breaches_fewer_cases(seeded: async_sessionmaker[Asyn
     async with seeded() as session:
         queue = await case_queue(session, now=NOW, sla=timedelta(minutes=100))
     assert [c.id for c in queue if c.sla_breached] == ["k5"]
-
-
-@pytest.mark.parametrize(("desk_ref", "staff_channel", "workspace_url", "expected"), [
-    ("1700000000.000100", "C0STAFF", "https://acme.slack.com/", "https://acme.slack.com/archives/C0STAFF/p1700000000000100"),
-    ("1700000000.000100", "C0STAFF", "acme.slack.com", "https://acme.slack.com/archives/C0STAFF/p1700000000000100"),
-    ("1700000000.000100", "C0STAFF", None, "https://slack.com/app_redirect?channel=C0STAFF"),
-    ("1700000000.000100", "", "https://acme.slack.com", None),
-    ("1700000000.000100", None, None, None),
-    (None, "C0STAFF", "https://acme.slack.com", None),
-    ("not-a-ts", "C0STAFF", "https://acme.slack.com", None),
-])
-def test_slack_thread_url(desk_ref: str | None, staff_channel: str | None, workspace_url: str | None,
-                          expected: str | None) -> None:
-    assert slack_thread_url(desk_ref, staff_channel=staff_channel, workspace_url=workspace_url) == expected
 
 
 async def test_documents_by_source_and_runs_newest_first_with_skipped_reasons(

@@ -14,7 +14,8 @@ from core.channel import CheckFailed
 from core.store.db import MIGRATIONS_DIR
 from core.cli.doctor import Check, Outcome, in_daemon_thread, run_checks, schema_state
 from core.ops.logs import settings_secrets
-from core.settings import LlmSettings, Settings, SlackSettings
+from channels.slack_settings import SlackSettings
+from core.settings import LlmSettings, Settings
 
 
 def test_schema_state_against_the_migrations() -> None:

@@ -10,8 +10,9 @@ from pathlib import Path
 import pytest
 from pydantic import SecretStr
 
-from core.cli.exposure import api_exposure, is_loopback
-from core.settings import ApiSettings, Settings, SettingsError
+from channels.api_exposure import api_exposure, is_loopback
+from channels.api_settings import ApiSettings
+from core.settings import Settings, SettingsError
 
 
 @pytest.mark.parametrize("host", ["127.0.0.1", "127.8.0.1", "::1", "[::1]", "localhost"])

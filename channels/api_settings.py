@@ -1,0 +1,13 @@
+"""The `[api]` section of the settings: this channel's own model, declared through its entry point."""
+
+from __future__ import annotations
+
+from pydantic import Field, SecretStr
+
+from core.settings import Section
+
+
+class ApiSettings(Section):
+    token: SecretStr | None = None
+    public: bool = Field(False, description="serve the API without a token on a non-loopback address, on purpose")
+    max_text_length: int = Field(4000, ge=1, le=100_000)
