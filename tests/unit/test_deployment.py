@@ -17,7 +17,7 @@ import pytest
 import yaml
 from pydantic import BaseModel, SecretStr
 
-from core.settings import Settings
+from core.settings import Settings, settings_class
 
 ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy"
@@ -85,7 +85,7 @@ def dockerfile_variables() -> dict[str, str]:
 def field_path(name: str) -> list[str] | None:
     """SUPPORTHUB_<KEY> or SUPPORTHUB_<SECTION>__<KEY> as the field names it reaches, or None
     when a part names no field."""
-    model: type[BaseModel] = Settings
+    model: type[BaseModel] = settings_class()  # with each installed channel's section
     path = name.removeprefix(PREFIX).lower().split("__")
     for depth, part in enumerate(path):
         field = model.model_fields.get(part)
