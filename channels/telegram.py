@@ -355,11 +355,11 @@ class TelegramChannel:
         if info.last_error_message:
             log.warning("telegram: Telegram reports the webhook's last delivery failed: %s", info.last_error_message)
         same = (info.url == url and sorted(info.allowed_updates or ()) == sorted(ALLOWED_UPDATES)
-                and await hub.cursor(CHANNEL, WEBHOOK_CURSOR) == digest)
+                and await hub.values(CHANNEL).get(WEBHOOK_CURSOR) == digest)
         if same:
             return
         await self.bot.set_webhook(url, secret_token=self._secret.decode(), allowed_updates=ALLOWED_UPDATES)
-        await hub.save_cursor(CHANNEL, WEBHOOK_CURSOR, digest)
+        await hub.values(CHANNEL).put(WEBHOOK_CURSOR, digest)
         log.info("telegram: registered the webhook %s", url)
 
     async def _leave_webhook(self) -> None:
@@ -379,14 +379,14 @@ class TelegramChannel:
         while True:
             try:
                 if offset is None:
-                    offset = int(await hub.cursor(CHANNEL, OFFSET_CURSOR) or 0)
+                    offset = int(await hub.values(CHANNEL).get(OFFSET_CURSOR) or 0)
                 updates = await self.bot.get_updates(
                     offset=offset or None, timeout=self._settings.poll_timeout_s, allowed_updates=ALLOWED_UPDATES
                 )
                 for update in updates:
                     await self._handle_logged(hub, update)
                     offset = update.update_id + 1
-                    await hub.save_cursor(CHANNEL, OFFSET_CURSOR, str(offset))
+                    await hub.values(CHANNEL).put(OFFSET_CURSOR, str(offset))
                 delay = 1.0
             except RetryAfter as exc:
                 await asyncio.sleep(retry_seconds(exc))
