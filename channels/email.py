@@ -28,7 +28,7 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from functools import cached_property
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 import aioimaplib
 import aiosmtplib
@@ -41,7 +41,17 @@ from channels.email_imap import ImapPoller, quote_folder
 from channels.email_listener import BoundedSMTP, Connections
 from channels.email_loops import LoopGuard
 from channels.email_settings import EmailSettings
-from core.channel import Capabilities, ChannelValues, CheckFailed, DeliveryError, HubPort, StorageUnavailable
+from core.channel import (
+    Capabilities,
+    ChannelRecords,
+    ChannelValues,
+    CheckFailed,
+    ConversationReads,
+    DeliveryError,
+    HubPort,
+    Intake,
+    StorageUnavailable,
+)
 from core.messages import Address, Author, InboundMessage, StoredMessage
 
 if TYPE_CHECKING:
@@ -58,6 +68,10 @@ def _key(kind: str, *parts: str) -> str:
     """A cursor name for thread state: Message-IDs and subjects are longer than a name may be.
     Any string has one: a subject may hold a lone surrogate (from a UTF-7 encoded word)."""
     return f"{kind}:" + hashlib.sha256("\x00".join(parts).encode("utf-8", "surrogatepass")).hexdigest()[:40]
+
+
+class EmailHub(Intake, ConversationReads, ChannelRecords, Protocol):
+    """What email asks of the hub."""
 
 
 class EmailChannel:
@@ -80,7 +94,7 @@ class EmailChannel:
         self.capabilities = Capabilities(max_text_length=email.max_text_length, formatting="html", threads=True,
                                          attachments=True)
         self._connections = Connections(most=email.max_connections, most_per_client=email.max_connections_per_client)
-        self._hub: HubPort | None = None
+        self._hub: EmailHub | None = None
         self._listener: asyncio.Server | None = None
         self._poller: ImapPoller | None = None
         self._loop_guard = LoopGuard(channel=CHANNEL, settings=email, redis_url=settings.redis_url)
@@ -199,7 +213,7 @@ class EmailChannel:
             raise
         return message_id
 
-    async def _counted_by_loop_guard(self, hub: HubPort, address: Address, message: StoredMessage) -> bool:
+    async def _counted_by_loop_guard(self, hub: EmailHub, address: Address, message: StoredMessage) -> bool:
         """Whether this attempt counted `message` against the loop guard (raising the permanent
         `DeliveryError` when the guard refuses it). A bot reply is counted once, the first time
         it is let through: an attempt of it that failed leaves a mark (`_counted_key`), and the
@@ -305,7 +319,7 @@ class EmailChannel:
             await hub.values(CHANNEL).put(_key("subject", thread), mail.subject[:255])
         await hub.values(CHANNEL).put(_key("by-subject", mail.sender, mail.thread_subject), thread[:255])
 
-    async def _carried_loop_thread(self, hub: HubPort, mail: ParsedMail) -> str | None:
+    async def _carried_loop_thread(self, hub: EmailHub, mail: ParsedMail) -> str | None:
         """The thread the loop guard counts replies in (`_counted_by_loop_guard`) for the
         conversation a mail's references name, whoever's it is; None when they name none. A
         conversation begun by such a reply from another address — as an auto-responder writing
@@ -339,7 +353,7 @@ class EmailChannel:
             return "sent from our own address"
         return None
 
-    async def _thread_for(self, hub: HubPort, mail: ParsedMail) -> Address:
+    async def _thread_for(self, hub: EmailHub, mail: ParsedMail) -> Address:
         """The conversation a mail continues: the one its references name, if this sender is
         that conversation's; else this sender's thread with this subject from the last 14 days;
         else a new one, rooted at this mail."""
@@ -353,7 +367,7 @@ class EmailChannel:
                 return Address(CHANNEL, mail.sender, root)
         return Address(CHANNEL, mail.sender, mail.message_id)
 
-    def _started(self) -> HubPort:
+    def _started(self) -> EmailHub:
         if self._hub is None:
             raise DeliveryError("the email channel is not started")
         return self._hub
