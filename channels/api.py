@@ -18,7 +18,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from functools import partial
-from typing import Any
+from typing import Any, Protocol
 
 from aiohttp import web
 
@@ -33,7 +33,7 @@ from channels.payloads import (
     plain_text,
 )
 from channels.webhook_bodies import read_at_most
-from core.channel import Capabilities, FeedbackResult, HubPort, IdentityConflict
+from core.channel import Capabilities, ConversationReads, FeedbackResult, HubPort, IdentityConflict, Intake
 from core.messages import (
     Address,
     Attachment,
@@ -179,6 +179,10 @@ def int_param(request: web.Request, name: str, *, default: int, low: int, high: 
     return value
 
 
+class ApiHub(Intake, ConversationReads, Protocol):
+    """What the REST API asks of the hub."""
+
+
 class ApiChannel:
     name = "api"
     settings_model = ApiSettings
@@ -194,7 +198,7 @@ class ApiChannel:
         self.capabilities = Capabilities(
             max_text_length=api.max_text_length, formatting="markdown", push=False
         )
-        self._hub: HubPort | None = None
+        self._hub: ApiHub | None = None
 
     def routes(self) -> list[web.AbstractRouteDef]:
         return [
@@ -222,7 +226,7 @@ class ApiChannel:
         return None
 
     @property
-    def hub(self) -> HubPort:
+    def hub(self) -> ApiHub:
         if self._hub is None:
             raise web.HTTPServiceUnavailable(text="starting up")
         return self._hub

@@ -28,7 +28,7 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from functools import cached_property
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 import aioimaplib
 import aiosmtplib
@@ -41,7 +41,17 @@ from channels.email_imap import ImapPoller, quote_folder
 from channels.email_listener import BoundedSMTP, Connections
 from channels.email_loops import LoopGuard
 from channels.email_settings import EmailSettings
-from core.channel import Capabilities, CheckFailed, DeliveryError, HubPort, StorageUnavailable
+from core.channel import (
+    Capabilities,
+    ChannelRecords,
+    ChannelValues,
+    CheckFailed,
+    ConversationReads,
+    DeliveryError,
+    HubPort,
+    Intake,
+    StorageUnavailable,
+)
 from core.messages import Address, Author, InboundMessage, StoredMessage
 
 if TYPE_CHECKING:
@@ -58,6 +68,10 @@ def _key(kind: str, *parts: str) -> str:
     """A cursor name for thread state: Message-IDs and subjects are longer than a name may be.
     Any string has one: a subject may hold a lone surrogate (from a UTF-7 encoded word)."""
     return f"{kind}:" + hashlib.sha256("\x00".join(parts).encode("utf-8", "surrogatepass")).hexdigest()[:40]
+
+
+class EmailHub(Intake, ConversationReads, ChannelRecords, Protocol):
+    """What email asks of the hub."""
 
 
 class EmailChannel:
@@ -80,7 +94,7 @@ class EmailChannel:
         self.capabilities = Capabilities(max_text_length=email.max_text_length, formatting="html", threads=True,
                                          attachments=True)
         self._connections = Connections(most=email.max_connections, most_per_client=email.max_connections_per_client)
-        self._hub: HubPort | None = None
+        self._hub: EmailHub | None = None
         self._listener: asyncio.Server | None = None
         self._poller: ImapPoller | None = None
         self._loop_guard = LoopGuard(channel=CHANNEL, settings=email, redis_url=settings.redis_url)
@@ -101,7 +115,7 @@ class EmailChannel:
                 username=settings.imap_username,
                 password=settings.imap_password.get_secret_value() if settings.imap_password else "",
                 folder=settings.imap_folder, poll_interval_s=settings.imap_poll_interval_s,
-                cursor=_MailboxCursor(hub, settings.imap_folder), deliver=self._take_in_from_mailbox,
+                cursor=_MailboxCursor(hub.values(CHANNEL), settings.imap_folder), deliver=self._take_in_from_mailbox,
                 idle_timeout_s=settings.imap_poll_interval_s,  # a safety net: a wake-up IDLE missed
             )
             await self._poller.start()
@@ -184,8 +198,8 @@ class EmailChannel:
             display_name=settings.display_name,
             domain=settings.mail_domain,
             thread=ThreadHeaders(
-                subject=await hub.cursor(CHANNEL, _key("subject", thread)) or "",
-                in_reply_to=await hub.cursor(CHANNEL, _key("last", thread)) or (thread or None),
+                subject=await hub.values(CHANNEL).get(_key("subject", thread)) or "",
+                in_reply_to=await hub.values(CHANNEL).get(_key("last", thread)) or (thread or None),
                 references=(thread,) if thread else (),
             ),
             automatic=message.author is Author.BOT,
@@ -195,21 +209,21 @@ class EmailChannel:
             await self._relayed(mail)
         except Exception:
             if counted:  # the outbox may try it again: counted once is enough
-                await hub.save_cursor(CHANNEL, _counted_key(message), "counted")
+                await hub.values(CHANNEL).put(_counted_key(message), "counted")
             raise
         return message_id
 
-    async def _counted_by_loop_guard(self, hub: HubPort, address: Address, message: StoredMessage) -> bool:
+    async def _counted_by_loop_guard(self, hub: EmailHub, address: Address, message: StoredMessage) -> bool:
         """Whether this attempt counted `message` against the loop guard (raising the permanent
         `DeliveryError` when the guard refuses it). A bot reply is counted once, the first time
         it is let through: an attempt of it that failed leaves a mark (`_counted_key`), and the
         outbox's retry does not count again. One the guard refused leaves none: re-queued by a
         person, it is judged again and goes once the counts have room (let through at once, a
         loop's re-queued replies would start it again). Staff replies are never counted."""
-        if message.author is not Author.BOT or await hub.cursor(CHANNEL, _counted_key(message)) is not None:
+        if message.author is not Author.BOT or await hub.values(CHANNEL).get(_counted_key(message)) is not None:
             return False
         thread = address.thread_id or ""
-        loop_thread = await hub.cursor(CHANNEL, _key("loop", thread)) or thread[:255]
+        loop_thread = await hub.values(CHANNEL).get(_key("loop", thread)) or thread[:255]
         reason = await self._loop_guard.refusal(to=address.chat_id, thread=loop_thread)
         if reason is not None:
             raise DeliveryError(f"loop guard: {reason}", permanent=True)
@@ -287,7 +301,7 @@ class EmailChannel:
         address = await self._thread_for(hub, mail)
         thread = address.thread_id or ""
         if thread == mail.message_id and (carried := await self._carried_loop_thread(hub, mail)) is not None:
-            await hub.save_cursor(CHANNEL, _key("loop", thread), carried)  # before its answer can be sent
+            await hub.values(CHANNEL).put(_key("loop", thread), carried)  # before its answer can be sent
         verified = (mail.sender if self._settings.trust_authentication_results
                     and dmarc_passed(mail.authentication_results, mail.sender.rpartition("@")[2]) else None)
         await hub.receive(InboundMessage(
@@ -300,12 +314,12 @@ class EmailChannel:
             verified_email=verified,
             sender_unproven=True,
         ))
-        await hub.save_cursor(CHANNEL, _key("last", thread), mail.message_id[:255])
-        if await hub.cursor(CHANNEL, _key("subject", thread)) is None:
-            await hub.save_cursor(CHANNEL, _key("subject", thread), mail.subject[:255])
-        await hub.save_cursor(CHANNEL, _key("by-subject", mail.sender, mail.thread_subject), thread[:255])
+        await hub.values(CHANNEL).put(_key("last", thread), mail.message_id[:255])
+        if await hub.values(CHANNEL).get(_key("subject", thread)) is None:
+            await hub.values(CHANNEL).put(_key("subject", thread), mail.subject[:255])
+        await hub.values(CHANNEL).put(_key("by-subject", mail.sender, mail.thread_subject), thread[:255])
 
-    async def _carried_loop_thread(self, hub: HubPort, mail: ParsedMail) -> str | None:
+    async def _carried_loop_thread(self, hub: EmailHub, mail: ParsedMail) -> str | None:
         """The thread the loop guard counts replies in (`_counted_by_loop_guard`) for the
         conversation a mail's references name, whoever's it is; None when they name none. A
         conversation begun by such a reply from another address — as an auto-responder writing
@@ -313,7 +327,7 @@ class EmailChannel:
         named = await hub.address_of_message(CHANNEL, [*reversed(mail.references), *mail.in_reply_to])
         if named is None or not named.thread_id:
             return None
-        return await hub.cursor(CHANNEL, _key("loop", named.thread_id)) or named.thread_id[:255]
+        return await hub.values(CHANNEL).get(_key("loop", named.thread_id)) or named.thread_id[:255]
 
     async def _read(self, raw: bytes) -> ParsedMail:
         """The mail parsed in a worker thread (BeautifulSoup and the reply parser are CPU work,
@@ -339,7 +353,7 @@ class EmailChannel:
             return "sent from our own address"
         return None
 
-    async def _thread_for(self, hub: HubPort, mail: ParsedMail) -> Address:
+    async def _thread_for(self, hub: EmailHub, mail: ParsedMail) -> Address:
         """The conversation a mail continues: the one its references name, if this sender is
         that conversation's; else this sender's thread with this subject from the last 14 days;
         else a new one, rooted at this mail."""
@@ -348,12 +362,12 @@ class EmailChannel:
             return named
         if named is None and mail.thread_subject:
             since = datetime.now(UTC) - timedelta(days=SUBJECT_THREAD_DAYS)
-            root = await hub.cursor(CHANNEL, _key("by-subject", mail.sender, mail.thread_subject), newer_than=since)
+            root = await hub.values(CHANNEL).get(_key("by-subject", mail.sender, mail.thread_subject), newer_than=since)
             if root:
                 return Address(CHANNEL, mail.sender, root)
         return Address(CHANNEL, mail.sender, mail.message_id)
 
-    def _started(self) -> HubPort:
+    def _started(self) -> EmailHub:
         if self._hub is None:
             raise DeliveryError("the email channel is not started")
         return self._hub
@@ -372,19 +386,19 @@ def _cut(text: str, limit: int) -> str:
 class _MailboxCursor:
     """The IMAP poller's UIDVALIDITY and last UID, kept in the hub's database."""
 
-    def __init__(self, hub: HubPort, folder: str) -> None:
-        self._hub = hub
+    def __init__(self, values: ChannelValues, folder: str) -> None:
+        self._values = values
         self._name = _key("imap", folder)
 
     async def load(self) -> tuple[int, int] | None:
-        saved = await self._hub.cursor(CHANNEL, self._name)
+        saved = await self._values.get(self._name)
         if saved is None:
             return None
         uidvalidity, _, uid = saved.partition(":")
         return int(uidvalidity), int(uid)
 
     async def save(self, uidvalidity: int, uid: int) -> None:
-        await self._hub.save_cursor(CHANNEL, self._name, f"{uidvalidity}:{uid}")
+        await self._values.put(self._name, f"{uidvalidity}:{uid}")
 
 
 class _Handler:

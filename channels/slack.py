@@ -28,7 +28,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import Enum
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import urlparse
 
 import aiohttp
@@ -48,7 +48,16 @@ from channels.slack_links import slack_thread_url
 from channels.slack_shapes import shape_problem
 from channels.text_tables import table_lines
 from channels.webhook_bodies import read_at_most
-from core.channel import Capabilities, CheckFailed, DeliveryError, HubPort, StorageUnavailable
+from core.channel import (
+    Capabilities,
+    CheckFailed,
+    ConversationReads,
+    DeliveryError,
+    HubPort,
+    Intake,
+    StaffEvents,
+    StorageUnavailable,
+)
 from core.messages import Address, Attachment, InboundMessage, StoredMessage
 from core.metrics import Rejection, rejected
 from core.quoting import literal, unescaped
@@ -266,6 +275,10 @@ def _source(source: str, title: str, section: str) -> str:
     return f"_{label}_"
 
 
+class SlackHub(Intake, ConversationReads, StaffEvents, Protocol):
+    """What Slack asks of the hub: customers' messages in, and staff's on the desk."""
+
+
 class SlackChannel:
     """Customers in DMs and customer channels; the staff desk lives in `handoff.desk`."""
 
@@ -302,7 +315,7 @@ class SlackChannel:
         self.app.error(self._on_error)
         self.desk_ready = bool(slack.staff_channel)
         self.note_prefix = slack.note_prefix
-        self._hub: HubPort | None = None
+        self._hub: SlackHub | None = None
         self._http: aiohttp.ClientSession | None = None
         self._socket: Any = None
         self._downloading: set[str] = set()
@@ -472,7 +485,7 @@ class SlackChannel:
             self._background.add(task)
             task.add_done_callback(self._background.discard)
 
-    async def _receive_with_files(self, hub: HubPort, message: InboundMessage, files: list[dict[str, Any]]) -> None:
+    async def _receive_with_files(self, hub: SlackHub, message: InboundMessage, files: list[dict[str, Any]]) -> None:
         """Fetch the files and store the message; Slack will not send it again, so storing
         is tried a few times before the message is given up (and logged)."""
         try:

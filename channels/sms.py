@@ -24,7 +24,7 @@ import logging
 import mimetypes
 import re
 from collections import OrderedDict
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 from urllib.parse import parse_qsl, urljoin, urlsplit
 
 import aiohttp
@@ -41,7 +41,7 @@ from channels.downloads import capped_file, origin
 from channels.sms_format import sms_body
 from channels.sms_settings import SmsSettings
 from channels.webhook_bodies import read_at_most
-from core.channel import Capabilities, CheckFailed, DeliveryError, HubPort, StorageUnavailable
+from core.channel import Capabilities, ChannelRecords, CheckFailed, DeliveryError, HubPort, Intake, StorageUnavailable
 from core.messages import Address, Attachment, InboundMessage, StoredMessage
 from core.metrics import Rejection, rejected
 from core.ops.request_guards import bounded_int
@@ -93,6 +93,10 @@ def _empty_twiml() -> web.Response:
     return web.Response(text=str(MessagingResponse()), content_type="application/xml")
 
 
+class SmsHub(Intake, ChannelRecords, Protocol):
+    """What SMS asks of the hub."""
+
+
 class SmsChannel:
     """Customers who text the hub's Twilio number."""
 
@@ -118,7 +122,7 @@ class SmsChannel:
         self._max_files = settings.attachments.max_files
         self._media_origins = {origin(sms.api_url), TWILIO_MEDIA_ORIGIN}
         self.capabilities = Capabilities(max_text_length=1600, formatting="plain", attachments=True)
-        self._hub: HubPort | None = None
+        self._hub: SmsHub | None = None
         self._http: AsyncTwilioHttpClient | None = None
         self._client: Client | None = None
         self._media: aiohttp.ClientSession | None = None
@@ -245,7 +249,7 @@ class SmsChannel:
             return web.Response(status=503, headers={"Retry-After": str(exc.retry_after_s)})
         return web.Response(status=204)
 
-    async def _signed_form(self, request: web.Request) -> tuple[HubPort, MultiDict[str]] | web.Response:
+    async def _signed_form(self, request: web.Request) -> tuple[SmsHub, MultiDict[str]] | web.Response:
         """A webhook's form once Twilio's signature over it is checked, with the hub to hand it
         to; otherwise the answer to give (4xx, 403, or 503 while the channel is not started)."""
         form = await _form(request)
@@ -327,7 +331,7 @@ class SmsChannel:
         log.warning("sms: fetching media %s failed: more than %d redirects", name, MAX_REDIRECTS)
         return unfetched
 
-    def _started(self) -> tuple[HubPort, Client]:
+    def _started(self) -> tuple[SmsHub, Client]:
         if self._hub is None or self._client is None:
             raise DeliveryError("the SMS channel is not started")
         return self._hub, self._client

@@ -29,7 +29,7 @@ from dataclasses import dataclass, replace
 from datetime import timedelta
 from pathlib import PurePath
 from enum import Enum
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from aiohttp import web
 from telegram import Bot, LinkPreviewOptions, Message, Update
@@ -50,7 +50,17 @@ from channels.telegram_format import telegram_parts
 from channels.telegram_settings import TelegramSettings
 from channels.telegram_shapes import shape_problem
 from channels.webhook_bodies import read_at_most
-from core.channel import Capabilities, CheckFailed, DeliveryError, HubPort, IdentityConflict, StorageUnavailable
+from core.channel import (
+    Capabilities,
+    ChannelRecords,
+    CheckFailed,
+    DeliveredParts,
+    DeliveryError,
+    HubPort,
+    IdentityConflict,
+    Intake,
+    StorageUnavailable,
+)
 from core.messages import Address, Attachment, InboundMessage, StoredMessage
 from core.metrics import Rejection, rejected
 from core.quoting import literal
@@ -212,6 +222,10 @@ def retry_seconds(error: RetryAfter) -> float:
     return retry_after.total_seconds() if isinstance(retry_after, timedelta) else float(retry_after)
 
 
+class TelegramHub(Intake, ChannelRecords, DeliveredParts, Protocol):
+    """What Telegram asks of the hub."""
+
+
 class TelegramChannel:
     """Customers in private chats, groups and forum topics."""
 
@@ -238,7 +252,7 @@ class TelegramChannel:
                                          attachments=True)
         self.bot = Bot(telegram.bot_token.get_secret_value(), base_url=f"{telegram.api_url}/bot",
                        base_file_url=f"{telegram.api_url}/file/bot")
-        self._hub: HubPort | None = None
+        self._hub: TelegramHub | None = None
         self._ready = asyncio.Event()
         self._connector: asyncio.Task[None] | None = None
         self._background: set[asyncio.Task[None]] = set()
@@ -322,7 +336,7 @@ class TelegramChannel:
 
     # -- connecting ------------------------------------------------------------------------
 
-    async def _connect(self, hub: HubPort) -> None:
+    async def _connect(self, hub: TelegramHub) -> None:
         delay = 1.0
         while True:
             try:
@@ -346,7 +360,7 @@ class TelegramChannel:
         if not self.webhook_mode:
             await self._poll(hub)
 
-    async def _register_webhook(self, hub: HubPort) -> None:
+    async def _register_webhook(self, hub: TelegramHub) -> None:
         """setWebhook only when Telegram's registration differs from ours: Telegram rate-limits it."""
         url = self._settings.public_url + WEBHOOK_PATH
         digest = hmac.new(self._token_key, json.dumps([url, self._secret.hex(), ALLOWED_UPDATES]).encode(),
@@ -355,11 +369,11 @@ class TelegramChannel:
         if info.last_error_message:
             log.warning("telegram: Telegram reports the webhook's last delivery failed: %s", info.last_error_message)
         same = (info.url == url and sorted(info.allowed_updates or ()) == sorted(ALLOWED_UPDATES)
-                and await hub.cursor(CHANNEL, WEBHOOK_CURSOR) == digest)
+                and await hub.values(CHANNEL).get(WEBHOOK_CURSOR) == digest)
         if same:
             return
         await self.bot.set_webhook(url, secret_token=self._secret.decode(), allowed_updates=ALLOWED_UPDATES)
-        await hub.save_cursor(CHANNEL, WEBHOOK_CURSOR, digest)
+        await hub.values(CHANNEL).put(WEBHOOK_CURSOR, digest)
         log.info("telegram: registered the webhook %s", url)
 
     async def _leave_webhook(self) -> None:
@@ -369,7 +383,7 @@ class TelegramChannel:
             await self.bot.delete_webhook(drop_pending_updates=False)
             log.info("telegram: removed the webhook registered earlier (telegram.public_url is not set: polling)")
 
-    async def _poll(self, hub: HubPort) -> None:
+    async def _poll(self, hub: TelegramHub) -> None:
         """Long-poll for updates; the offset is saved after each update is handled, so a
         restart resumes after the last stored one (a repeat is a duplicate, answered once).
         Until the saved offset is read, nothing is fetched: a database out of reach at start
@@ -379,14 +393,14 @@ class TelegramChannel:
         while True:
             try:
                 if offset is None:
-                    offset = int(await hub.cursor(CHANNEL, OFFSET_CURSOR) or 0)
+                    offset = int(await hub.values(CHANNEL).get(OFFSET_CURSOR) or 0)
                 updates = await self.bot.get_updates(
                     offset=offset or None, timeout=self._settings.poll_timeout_s, allowed_updates=ALLOWED_UPDATES
                 )
                 for update in updates:
                     await self._handle_logged(hub, update)
                     offset = update.update_id + 1
-                    await hub.save_cursor(CHANNEL, OFFSET_CURSOR, str(offset))
+                    await hub.values(CHANNEL).put(OFFSET_CURSOR, str(offset))
                 delay = 1.0
             except RetryAfter as exc:
                 await asyncio.sleep(retry_seconds(exc))
@@ -425,7 +439,7 @@ class TelegramChannel:
                                      headers={"Retry-After": str(exc.retry_after_s)})
         return web.json_response({"ok": True})
 
-    async def _handle_logged(self, hub: HubPort, update: Update) -> None:
+    async def _handle_logged(self, hub: TelegramHub, update: Update) -> None:
         """Handle an update; one that fails for any reason but storage is logged and dropped."""
         try:
             await self._handle(hub, update)
@@ -434,7 +448,7 @@ class TelegramChannel:
         except Exception:
             log.exception("telegram: update %s could not be handled; dropped", update.update_id)
 
-    async def _handle(self, hub: HubPort, update: Update) -> None:
+    async def _handle(self, hub: TelegramHub, update: Update) -> None:
         routed = route(update, bot_id=self.bot.id, bot_username=self.bot.username,
                        group_mode=self._settings.group_mode)
         message = update.message
@@ -522,7 +536,7 @@ class TelegramChannel:
             raise RetryLater from None
         return Attachment(name, kind, data)
 
-    async def _typing(self, hub: HubPort, address: Address, message_id: int) -> None:
+    async def _typing(self, hub: TelegramHub, address: Address, message_id: int) -> None:
         """"typing…" until the answer is ready (or a person has the conversation)."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + TYPING_FOR_S
@@ -543,7 +557,7 @@ class TelegramChannel:
         self._background.add(task)
         task.add_done_callback(self._background.discard)
 
-    def _started(self) -> HubPort:
+    def _started(self) -> TelegramHub:
         if self._hub is None:
             raise DeliveryError("the Telegram channel is not started")
         return self._hub

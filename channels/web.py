@@ -12,7 +12,7 @@ import logging
 from dataclasses import dataclass
 from functools import partial
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from aiohttp import WSCloseCode, WSMsgType, web
 
@@ -33,7 +33,15 @@ from channels.web_frames import (
 )
 from channels.web_sessions import SECRET_FILE, SessionTokens, load_or_create_secret, verified_email
 from channels.web_settings import WebSettings
-from core.channel import Capabilities, FeedbackResult, HubPort, IdentityConflict, StorageUnavailable
+from core.channel import (
+    Capabilities,
+    ConversationReads,
+    FeedbackResult,
+    HubPort,
+    IdentityConflict,
+    Intake,
+    StorageUnavailable,
+)
 from core.messages import Address, Author, InboundMessage, StoredMessage, encoded_message_bytes
 from core.metrics import Rejection, rejected
 from core.streaming import StreamEvent
@@ -96,6 +104,10 @@ class _Socket:
         return True
 
 
+class WebHub(Intake, ConversationReads, Protocol):
+    """What the widget asks of the hub."""
+
+
 class WebChannel:
     """The chat widget: demo page, script, and a websocket per open browser tab."""
 
@@ -116,7 +128,7 @@ class WebChannel:
             push=True,
             streaming=True,
         )
-        self._hub: HubPort | None = None
+        self._hub: WebHub | None = None
         self._tokens: SessionTokens | None = None
         self._sessions: dict[str, set[_Socket]] = {}
         # The newest bot/staff message id pushed per session: a reply that overtook the

@@ -27,7 +27,8 @@ The contract (directly in core/):
     file_sizes    how sizes are shown to customers
 
 core.store: db (schema, engine), migrations/, transactions (one transaction from async code),
-    contacts, inbox, outbox_queue, conversation_views, channel_state, feedback, dead_letters.
+    contacts, inbox, outbox_queue, conversation_views, channel_state (delivered parts, opt-outs,
+    delivery statuses), channel_values (each channel's own key-value store), feedback, dead_letters.
 core.answering: agent, offline_responder, llm_responder, answer_decision, questions,
     small_talk, quoted_tables, memory, sentiment, attachments, answer_eval, answer_explain.
 core.pipeline: hub, turn_runner, turn_transactions, storage (the stores on one engine),

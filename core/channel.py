@@ -1,8 +1,10 @@
 """The ports between channel adapters and the hub.
 
-`Channel` is what every adapter in `channels/` implements; `HubPort` is all an adapter may
-ask of the hub. Adapters are found through the `supporthub.channels` entry-point group, so
-core never imports a channel module, and a channel sees the hub only through `HubPort`, so
+`Channel` is what every adapter in `channels/` implements; what an adapter may ask of the hub
+comes in small ports by concern: `Intake` (messages in), `ConversationReads`, `ChannelRecords`
+(its own values and what it knows of its platform), `DeliveredParts` and `StaffEvents`;
+`HubPort` is all of them. Adapters are found through the `supporthub.channels` entry-point group, so
+core never imports a channel module, and a channel sees the hub only through these ports, so
 importing one loads neither the database layer, the LLM client nor the index.
 """
 
@@ -125,8 +127,9 @@ class ConversationOverview:
 # -- the ports ----------------------------------------------------------------------------
 
 
-class HubPort(Protocol):
-    """Everything a channel adapter may ask of the hub."""
+class Intake(Protocol):
+    """What a channel hands the hub from its customers: messages, after the rate limits, and
+    votes on replies; and the wait for a reply, for channels that answer in the same request."""
 
     async def admit(self, *, channel: str, sender: str | None = None, ip: str | None = None) -> Admission:
         """Count one incoming message against `[limits]` before it is stored: per sender on the
@@ -155,6 +158,16 @@ class HubPort(Protocol):
         """Whether a customer message's turn is over; with no reply to it, a person has it."""
         ...
 
+    async def feedback(
+        self, message_id: int, *, rating: str, comment: str | None = None, address: Address | None = None
+    ) -> FeedbackResult:
+        """A thumbs up/down on a bot reply; with `address`, only a reply in that conversation."""
+        ...
+
+
+class ConversationReads(Protocol):
+    """What a channel reads back: conversations as stored, who has them, and the knowledge."""
+
     async def history(self, address: Address, *, after: int = 0, limit: int = 200) -> list[StoredMessage]:
         """The conversation at `address`, both directions, after message id `after`."""
         ...
@@ -171,39 +184,38 @@ class HubPort(Protocol):
         """Whether a conversation lives at `address` (a Slack thread the bot is part of)."""
         ...
 
-    async def feedback(
-        self, message_id: int, *, rating: str, comment: str | None = None, address: Address | None = None
-    ) -> FeedbackResult:
-        """A thumbs up/down on a bot reply; with `address`, only a reply in that conversation."""
+    async def address_of_message(self, channel: str, external_ids: Sequence[str]) -> Address | None:
+        """Where the conversation lives that holds a message with one of these platform ids
+        (a customer's, or one `send` returned): an email reply's References find its thread."""
         ...
 
     async def search(self, query: str, k: int) -> list[Hit]: ...
 
-    async def staff_message(self, *, desk_ref: str, actor: str, text: str) -> None:
-        """A person wrote in a case thread on the staff desk (a reply, a note or a command)."""
+
+class ChannelValues(Protocol):
+    """A channel's own small key-value store in the hub's database (Telegram's getUpdates
+    offset, an IMAP folder's last UID, an email thread's subject): what it needs to find again
+    after a restart, in no other channel's way. `ChannelRecords.values` hands one out."""
+
+    async def get(self, key: str, *, newer_than: datetime | None = None) -> str | None:
+        """The value saved under `key`, or None; with `newer_than`, only a value saved since then."""
         ...
 
-    async def cursor(self, channel: str, name: str, *, newer_than: datetime | None = None) -> str | None:
-        """A value the channel saved with `save_cursor` (a polling offset), or None; with
-        `newer_than`, only a value saved since then."""
+    async def put(self, key: str, value: str) -> None:
+        """Save `value` (at most 255 characters) under `key` (at most 100), replacing the last."""
         ...
 
-    async def save_cursor(self, channel: str, name: str, value: str) -> None: ...
 
-    async def sent_parts(self, message_id: int) -> list[str]:
-        """The platform ids of the parts of a reply already delivered (`record_part`), in order:
-        a channel that splits a reply sends only the rest when the outbox retries it."""
+class ChannelRecords(Protocol):
+    """What a channel keeps in the hub about its platform: its own values, chats that moved,
+    customers who opted out, and what the platform reported about a sent reply."""
+
+    def values(self, channel: str) -> ChannelValues:
+        """The key-value store of `channel`."""
         ...
-
-    async def record_part(self, message_id: int, part: int, external_id: str) -> None: ...
 
     async def move_chat(self, channel: str, old_chat_id: str, new_chat_id: str) -> None:
         """The platform moved a chat to a new id: its conversations and replies follow."""
-        ...
-
-    async def address_of_message(self, channel: str, external_ids: Sequence[str]) -> Address | None:
-        """Where the conversation lives that holds a message with one of these platform ids
-        (a customer's, or one `send` returned): an email reply's References find its thread."""
         ...
 
     async def set_opted_out(self, address: Address, opted_out: bool) -> bool:
@@ -218,9 +230,33 @@ class HubPort(Protocol):
         customer cannot be written to any more. False for an unknown id or a late report."""
         ...
 
+
+class DeliveredParts(Protocol):
+    """The parts of a split reply already delivered, so a retry sends only the rest."""
+
+    async def sent_parts(self, message_id: int) -> list[str]:
+        """The platform ids of the parts of a reply already delivered (`record_part`), in order:
+        a channel that splits a reply sends only the rest when the outbox retries it."""
+        ...
+
+    async def record_part(self, message_id: int, part: int, external_id: str) -> None: ...
+
+
+class StaffEvents(Protocol):
+    """What a staff desk's platform hands the hub: people's messages and button presses in cases."""
+
+    async def staff_message(self, *, desk_ref: str, actor: str, text: str) -> None:
+        """A person wrote in a case thread on the staff desk (a reply, a note or a command)."""
+        ...
+
     async def staff_action(self, *, case_id: str, action: CaseAction, actor: str) -> None:
         """A person pressed a button on a case card."""
         ...
+
+
+class HubPort(Intake, ConversationReads, ChannelRecords, DeliveredParts, StaffEvents, Protocol):
+    """All the ports at once: what the hub implements and hands each channel at start. A channel
+    keeps it typed as the ports it uses (`channels.api.ApiHub`, an Intake and ConversationReads)."""
 
 
 @runtime_checkable

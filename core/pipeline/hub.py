@@ -24,6 +24,7 @@ from core.clean_text import clean, clean_address, clean_message, clean_optional
 from core.channel import (
     Admission,
     Channel,
+    ChannelValues,
     ConversationOverview,
     FeedbackResult,
     LiveChannel,
@@ -197,14 +198,11 @@ class Hub:
             if relayed is not None:
                 await self._deliver_to(relayed.conversation_id, relayed.channel)
 
-    async def cursor(self, channel: str, name: str, *, newer_than: datetime | None = None) -> str | None:
-        return await self._storage.channel_state.cursor(channel, name, newer_than=newer_than)
+    def values(self, channel: str) -> ChannelValues:
+        return self._storage.channel_values.of(channel)
 
     async def address_of_message(self, channel: str, external_ids: Sequence[str]) -> Address | None:
         return await self._storage.channel_state.address_of_message(channel, [clean(i) for i in external_ids])
-
-    async def save_cursor(self, channel: str, name: str, value: str) -> None:
-        await self._storage.channel_state.save_cursor(channel, name, clean(value))
 
     async def sent_parts(self, message_id: int) -> list[str]:
         return await self._storage.channel_state.sent_parts(message_id)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from core.store.channel_state import ChannelState
+from core.store.channel_values import ChannelValueTable
 from core.store.conversation_views import ConversationViews
 from core.store.feedback import FeedbackStore
 from core.store.inbox import Inbox
@@ -25,7 +26,9 @@ class Storage:
     """Histories and overviews, as channels show them."""
     feedback: FeedbackStore
     channel_state: ChannelState
-    """Cursors and delivered parts the channel adapters keep."""
+    """Delivered parts, moved chats, opt-outs and delivery statuses the channel adapters keep."""
+    channel_values: ChannelValueTable
+    """Each channel's own key-value store."""
 
     @classmethod
     def on(cls, transactions: Transactions) -> Storage:
@@ -36,4 +39,5 @@ class Storage:
             views=ConversationViews(transactions),
             feedback=FeedbackStore(transactions),
             channel_state=ChannelState(transactions),
+            channel_values=ChannelValueTable(transactions),
         )

@@ -1,19 +1,18 @@
-"""What a channel adapter keeps in the hub's database about its platform: its intake cursor
-(Telegram's getUpdates offset), the delivered parts of a reply it had to split, a chat that
+"""What a channel adapter keeps in the hub's database about its platform: the delivered parts
+of a reply it had to split, a chat that
 moved to a new id (a Telegram group upgraded to a supergroup), customers who opted out (an
 SMS STOP), and what the platform reported about a sent reply (Twilio's status callbacks)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
 from functools import partial
 
 from sqlalchemy import delete, or_, select, union_all, update
 from sqlalchemy.orm import Session
 
-from core.store.contacts import dialect_insert, insert_ignoring_conflicts
-from core.store.db import ChannelCursor, Conversation, DeliveredPart, DeliveryStatus, Message, OptOut, OutboxItem, utcnow
+from core.store.contacts import insert_ignoring_conflicts
+from core.store.db import Conversation, DeliveredPart, DeliveryStatus, Message, OptOut, OutboxItem, utcnow
 from core.messages import Address
 from core.store.transactions import Transactions
 
@@ -21,13 +20,6 @@ from core.store.transactions import Transactions
 class ChannelState:
     def __init__(self, transactions: Transactions) -> None:
         self._run = transactions.run
-
-    async def cursor(self, channel: str, name: str, *, newer_than: datetime | None = None) -> str | None:
-        """The saved value; with `newer_than`, only if saved since then."""
-        return await self._run(partial(_cursor, channel=channel, name=name, newer_than=newer_than))
-
-    async def save_cursor(self, channel: str, name: str, value: str) -> None:
-        await self._run(partial(_save_cursor, channel=channel, name=name, value=value))
 
     async def sent_parts(self, message_id: int) -> list[str]:
         """The platform ids of the parts of a reply already delivered, in part order."""
@@ -59,20 +51,6 @@ class ChannelState:
         Whether the status was recorded (False: unknown id, or a late report)."""
         return await self._run(partial(_delivery_status, channel=channel, external_id=external_id, status=status,
                                        rank=rank, unreachable=unreachable))
-
-
-def _cursor(session: Session, *, channel: str, name: str, newer_than: datetime | None) -> str | None:
-    query = select(ChannelCursor.value).where(ChannelCursor.channel == channel, ChannelCursor.name == name)
-    if newer_than is not None:
-        query = query.where(ChannelCursor.updated_at >= newer_than)
-    return session.execute(query).scalar_one_or_none()
-
-
-def _save_cursor(session: Session, *, channel: str, name: str, value: str) -> None:
-    now = utcnow()
-    upsert = dialect_insert(session)(ChannelCursor).values(channel=channel, name=name, value=value, updated_at=now)
-    session.execute(upsert.on_conflict_do_update(index_elements=["channel", "name"],
-                                                 set_={"value": value, "updated_at": now}))
 
 
 def _sent_parts(session: Session, *, message_id: int) -> list[str]:

@@ -249,13 +249,14 @@ class OptOut(Base):
     opted_out_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
-class ChannelCursor(Base):
-    """Where a channel's intake stands on its platform (Telegram's getUpdates offset), so a
-    restart resumes there: nothing lost, nothing read twice."""
+class ChannelValue(Base):
+    """A channel's own key-value store (`core.store.channel_values`): where its intake stands on its
+    platform (Telegram's getUpdates offset, an IMAP folder's last UID), so a restart resumes
+    there, and what it must find again later (an email thread's subject)."""
 
-    __tablename__ = "channel_cursors"
+    __tablename__ = "channel_values"
     channel: Mapped[str] = mapped_column(String(40), primary_key=True)
-    name: Mapped[str] = mapped_column(String(100), primary_key=True)
+    key: Mapped[str] = mapped_column(String(100), primary_key=True)
     value: Mapped[str] = mapped_column(String(255))
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -15,6 +16,19 @@ from core.desk_port import CaseAction
 from knowledge.hits import Hit
 
 CITATION = Citation(source="reset-your-password.md", title="Reset your password", section="How to reset", score=0.81)
+
+
+@dataclass(frozen=True)
+class MemoryValues:
+    """A channel's key-value store in a dict (every value counts as saved just now)."""
+
+    saved: dict[str, str]
+
+    async def get(self, key: str, *, newer_than: datetime | None = None) -> str | None:
+        return self.saved.get(key)
+
+    async def put(self, key: str, value: str) -> None:
+        self.saved[key] = value
 
 
 class FakeHub:
@@ -34,7 +48,7 @@ class FakeHub:
         self.gate = asyncio.Event()  # cleared by a test to hold the answer back
         self.gate.set()
         self.fail_next = False
-        self.cursors: dict[tuple[str, str], str] = {}
+        self.values_by_channel: dict[str, dict[str, str]] = {}
         self.parts: dict[int, dict[int, str]] = {}
         self.opted_out: set[Address] = set()
         self.statuses: dict[str, tuple[str, int, str | None]] = {}
@@ -136,16 +150,13 @@ class FakeHub:
     async def staff_action(self, *, case_id: str, action: CaseAction, actor: str) -> None:
         self.staff_events.append((case_id, actor, action.value))
 
-    async def cursor(self, channel: str, name: str, *, newer_than: datetime | None = None) -> str | None:
-        return self.cursors.get((channel, name))
+    def values(self, channel: str) -> MemoryValues:
+        return MemoryValues(self.values_by_channel.setdefault(channel, {}))
 
     async def address_of_message(self, channel: str, external_ids: Sequence[str]) -> Address | None:
         found = [a for i in external_ids if (m := self.by_external_id.get(i)) is not None
                  for a, n in self.messages if n.id == m.id and a.channel == channel]
         return found[-1] if found else None
-
-    async def save_cursor(self, channel: str, name: str, value: str) -> None:
-        self.cursors[(channel, name)] = value
 
     async def sent_parts(self, message_id: int) -> list[str]:
         return [external for _, external in sorted(self.parts.get(message_id, {}).items())]

@@ -27,7 +27,7 @@ from channels.email_settings import EmailSettings
 from channels.slack_settings import SlackSettings
 from channels.sms_settings import SmsSettings
 from channels.telegram_settings import TelegramSettings
-from core.store.db import ChannelCursor, Message, libpq_url
+from core.store.db import ChannelValue, Message, libpq_url
 from core.cli.server import RUNTIME, create_app
 from core.settings import OutboxSettings, Settings
 from tests.fakes.dovecot import Dovecot
@@ -339,7 +339,7 @@ async def test_an_imap_mail_stays_unread_until_it_is_stored(
                           imap_username=dovecot.username, imap_password=SecretStr(dovecot.password),
                           imap_poll_interval_s=1)
     client = await hub(aiohttp_client, make_settings(database_url=fault.url, outbox=FAST_OUTBOX, email=email))
-    await until(lambda: count(client, ChannelCursor, ChannelCursor.name.startswith("imap:")),
+    await until(lambda: count(client, ChannelValue, ChannelValue.key.startswith("imap:")),
                 what="the poller's first pass")
     await fault.begin()
     try:

@@ -18,7 +18,7 @@ from aiohttp.test_utils import TestClient
 from pydantic import SecretStr
 
 from channels.email_settings import EmailSettings
-from core.store.db import ChannelCursor, Conversation, DeliveryStatus, Message, OutboxItem
+from core.store.db import ChannelValue, Conversation, DeliveryStatus, Message, OutboxItem
 from core.cli.server import RUNTIME, create_app
 from core.settings import OutboxSettings, Settings
 from tests.fakes.dovecot import Dovecot
@@ -231,8 +231,8 @@ async def test_an_escalation_by_email_gets_the_staff_reply_in_the_thread(
 async def mailbox_watched(client: TestClient) -> None:
     """Once the poller has read the folder (its cursor is saved) and had a moment to enter IDLE:
     a mail appended in the instant before IDLE starts waits for the poll interval (60 s here)."""
-    await until(lambda: count(client, ChannelCursor, ChannelCursor.channel == "email",
-                              ChannelCursor.name.startswith("imap:")), what="the IMAP cursor")
+    await until(lambda: count(client, ChannelValue, ChannelValue.channel == "email",
+                              ChannelValue.key.startswith("imap:")), what="the IMAP cursor")
     await asyncio.sleep(1)
 
 

@@ -1,6 +1,6 @@
-"""What channel adapters keep in the database, on both backends: cursors, delivered parts,
-moved chats, opt-outs, platform delivery statuses, and how the outbox treats a customer who
-cannot be written to."""
+"""What channel adapters keep in the database, on both backends: delivered parts, moved chats,
+opt-outs, platform delivery statuses, and how the outbox treats a customer who cannot be
+written to."""
 
 from __future__ import annotations
 
@@ -28,15 +28,6 @@ async def outbox_rows(sessionmaker: async_sessionmaker[AsyncSession]) -> list[tu
     async with sessionmaker() as session:
         rows = await session.execute(select(OutboxItem.status, OutboxItem.last_error).order_by(OutboxItem.id))
         return [(status, error) for status, error in rows.all()]
-
-
-async def test_a_cursor_is_saved_and_replaced(storage: Storage) -> None:
-    state = storage.channel_state
-    assert await state.cursor("telegram", "update_offset") is None
-    await state.save_cursor("telegram", "update_offset", "41")
-    await state.save_cursor("telegram", "update_offset", "42")
-    assert await state.cursor("telegram", "update_offset") == "42"
-    assert await state.cursor("other", "update_offset") is None
 
 
 async def test_delivered_parts_are_kept_once_in_order(storage: Storage) -> None:
