@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install run test bench clean
+.PHONY: install run test check bench clean
 
 install: $(STAMP)
 
@@ -22,6 +22,13 @@ run: install
 
 test: install
 	$(BIN)/python -m pytest
+
+# The gates CI runs beside the tests: ruff (lint and format) and mypy --strict, over the
+# product and the tests (settings in pyproject.toml).
+check: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 
 bench: install
 	$(BIN)/python -m tests.bench $(BENCH_ARGS)

@@ -169,10 +169,11 @@ def parse_mail(raw: bytes) -> ParsedMail:
     recorded, not answered. CPU-bound (BeautifulSoup takes 0.35 s for 60 KB of HTML): call it
     off the event loop."""
     try:
-        message = message_from_bytes(raw, _CountedParts(), policy=policy.default)
+        # the parser calls its factory with policy= (email.feedparser); typeshed says without arguments
+        message = message_from_bytes(raw, _CountedParts(), policy=policy.default)  # type: ignore[arg-type]
     except TooManyParts:
         raise
-    except Exception as error:  # the parser's own bugs on malformed MIME ("Content-Type: x/y; name*")
+    except Exception as error:  # noqa: BLE001 — the parser's own bugs on malformed MIME ("Content-Type: x/y; name*")
         return _unreadable(raw, error)
     sender, sender_name = _from(message)
     subject = _header(message, "Subject") or ""
@@ -244,7 +245,7 @@ def _header(message: MIMEPart, name: str) -> str | None:
     surrogates) and lone surrogates U+FFFD, so a header is text a database takes."""
     try:
         value = message.get(name)
-    except Exception:  # only the standard library's header parser runs here
+    except Exception:  # noqa: BLE001 — only the standard library's header parser runs here
         raw = next((raw for key, raw in message.raw_items() if key.lower() == name.lower()), None)
         value = None if raw is None else _words_decoded(raw)
     return None if value is None else clean("".join(str(value).splitlines()).strip())
@@ -253,7 +254,7 @@ def _header(message: MIMEPart, name: str) -> str | None:
 def _words_decoded(raw: str) -> str:
     try:
         return str(make_header(decode_header(raw)))
-    except Exception:  # the same parser's older half; whatever it cannot read stays raw
+    except Exception:  # noqa: BLE001 — the same parser's older half; whatever it cannot read stays raw
         return raw
 
 

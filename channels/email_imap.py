@@ -109,7 +109,7 @@ def quote_folder(folder: str) -> str:
     """The folder as an IMAP quoted string (RFC 3501 section 9); ASCII names only."""
     if not folder or not folder.isascii() or any(c in folder for c in "\r\n\0"):
         raise ValueError(f"imap folder {folder!r}: a non-empty ASCII name without line breaks")
-    return aioimaplib.quoted(folder)
+    return str(aioimaplib.quoted(folder))
 
 
 def parse_uidvalidity(lines: list[Any]) -> int | None:

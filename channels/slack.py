@@ -43,8 +43,8 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from channels.downloads import capped_file, origin
-from channels.slack_settings import SlackSettings
 from channels.slack_links import slack_thread_url
+from channels.slack_settings import SlackSettings
 from channels.slack_shapes import shape_problem
 from channels.text_tables import table_lines
 from channels.webhook_bodies import read_at_most
@@ -58,11 +58,11 @@ from core.channel import (
     StaffEvents,
     StorageUnavailable,
 )
+from core.desk_port import CaseAction, CaseCard
 from core.messages import Address, Attachment, InboundMessage, StoredMessage
 from core.metrics import Rejection, rejected
-from core.quoting import literal, unescaped
 from core.ops.request_guards import bounded_int
-from core.desk_port import CaseAction, CaseCard
+from core.quoting import literal, unescaped
 
 if TYPE_CHECKING:
     from core.settings import Settings
@@ -432,7 +432,7 @@ class SlackChannel:
             return _refusal(400, "the body is not UTF-8")
         try:
             bolt_request = AsyncBoltRequest(body=text, query=request.query_string, headers=dict(request.headers))
-        except Exception:  # Bolt reads the payload's fields without checking their types
+        except Exception:  # noqa: BLE001 — Bolt reads the payload's fields without checking their types
             return _refusal(400, "the body is not a Slack payload")
         if not isinstance(bolt_request.body, dict):
             return _refusal(400, "the body is not a Slack payload")
@@ -532,7 +532,7 @@ class SlackChannel:
         try:
             async with self._http.get(url, headers={"Authorization": f"Bearer {self._token}"}) as response:
                 # Slack answers a download it does not authorize with its HTML sign-in page
-                if response.status != 200 or response.content_type == "text/html" and kind != "text/html":
+                if response.status != 200 or (response.content_type == "text/html" and kind != "text/html"):
                     log.warning("slack: downloading %s failed: HTTP %s %s", name, response.status, response.content_type)
                     return unfetched
                 return await capped_file(response, name=name, kind=kind, max_bytes=self._max_file_bytes,

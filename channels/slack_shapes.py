@@ -19,8 +19,6 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from channels.payloads import at_most
 
-
-
 _Id = Annotated[str, at_most(255)]
 
 
@@ -128,7 +126,7 @@ class _Clicker(_Shape):
 
 
 class _BlockActions(_Envelope):
-    user: _Clicker
+    user: _Clicker  # type: ignore[assignment]  # a button's clicker is an object with an id, never a string
     actions: list[_Action] = Field(min_length=1)
     response_url: str | None = None
     trigger_id: str | None = None
@@ -141,6 +139,7 @@ def shape_problem(payload: dict[str, Any]) -> str | None:
     """What in `payload` has a type Slack does not send ("event.user must be a string"); None
     when nothing that is read does."""
     event = payload.get("event")
+    read: type[_Envelope]
     if payload.get("type") == "event_callback":
         read = _MessageCallback if isinstance(event, dict) and event.get("type") in _MESSAGE_EVENTS else _EventCallback
     elif payload.get("type") == "block_actions":

@@ -184,7 +184,7 @@ class SmsChannel:
             raise DeliveryError(reason, permanent=True, unreachable=code in UNREACHABLE_CODES) from None
         except (aiohttp.ClientError, TimeoutError) as exc:  # Twilio may have taken it: see Known limits
             raise DeliveryError(f"twilio: {type(exc).__name__}: {exc}") from None
-        return created.sid
+        return str(created.sid)
 
     # -- inbound ---------------------------------------------------------------------------
 

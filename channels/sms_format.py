@@ -232,7 +232,7 @@ def _link(node: SyntaxTreeNode) -> str:
 def _list(node: SyntaxTreeNode, table: _Table) -> str:
     start = int(node.attrs.get("start", 1))
     markers = (f"{number}. " for number in count(start)) if node.type == "ordered_list" else repeat("- ")
-    return "\n".join(_item(item, marker, table) for item, marker in zip(node.children, markers))
+    return "\n".join(_item(item, marker, table) for item, marker in zip(node.children, markers, strict=False))
 
 
 def _item(item: SyntaxTreeNode, marker: str, table: _Table) -> str:
@@ -254,7 +254,7 @@ def _table(node: SyntaxTreeNode) -> str:
 
 def _row_line(header: Sequence[str], row: Sequence[str]) -> str:
     label, *cells = row
-    pairs = TABLE_SEPARATOR.join(f"{name} {cell}" if name else cell for name, cell in zip(header[1:], cells) if cell)
+    pairs = TABLE_SEPARATOR.join(f"{name} {cell}" if name else cell for name, cell in zip(header[1:], cells, strict=False) if cell)
     line = f"{label}: {pairs}" if label and pairs else label or pairs
     return line if not line or line.endswith((".", "!", "?", "…")) else line + "."
 

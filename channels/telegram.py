@@ -27,8 +27,8 @@ import warnings
 from collections import OrderedDict
 from dataclasses import dataclass, replace
 from datetime import timedelta
-from pathlib import PurePath
 from enum import Enum
+from pathlib import PurePath
 from typing import TYPE_CHECKING, Any, Protocol
 
 from aiohttp import web

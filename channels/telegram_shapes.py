@@ -17,8 +17,6 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from channels.payloads import at_most
 
-
-
 _Int = Annotated[int, Field(ge=-(2**63), lt=2**63)]
 """Telegram's ids and counts are 64-bit at most."""
 _Name = Annotated[str, at_most(64)]

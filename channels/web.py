@@ -10,8 +10,8 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass
-from functools import partial
 from datetime import UTC, datetime
+from functools import partial
 from typing import TYPE_CHECKING, Any, Protocol
 
 from aiohttp import WSCloseCode, WSMsgType, web
@@ -85,7 +85,7 @@ class _NoNewSession(Exception):
 class _Socket:
     """One open widget socket; sends are serialized so frames never interleave."""
 
-    __slots__ = ("ws", "_lock")
+    __slots__ = ("_lock", "ws")
 
     def __init__(self, ws: web.WebSocketResponse) -> None:
         self.ws = ws

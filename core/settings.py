@@ -14,7 +14,7 @@ from functools import cache
 from importlib.metadata import entry_points
 from ipaddress import ip_network
 from pathlib import Path
-from typing import Any, ClassVar, Literal, TypeVar, get_args
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, TypeVar, get_args
 
 from apscheduler.triggers.cron import CronTrigger
 from limits import parse_many
@@ -238,6 +238,11 @@ class Settings(BaseSettings):
 
     def __new__(cls, *args: Any, **kwargs: Any) -> Settings:
         return super().__new__(settings_class() if cls is Settings else cls)
+
+    if TYPE_CHECKING:
+        def __init__(self, **values: Any) -> None:
+            """Core's sections and each installed channel's, by name: the channels' are known only
+            when the entry points are read, so a type checker takes any name; validation does not."""
 
     model_config = SettingsConfigDict(
         env_prefix="SUPPORTHUB_",

@@ -22,10 +22,10 @@ from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from functools import partial
 
+from core.desk_port import CaseAction, DeskPort
 from core.metrics import REPLIES, Outcome
 from core.store.transactions import Transactions
 from handoff.cases import CaseTransitionError
-from core.desk_port import CaseAction, DeskPort
 from handoff.desk_store import (
     Overdue,
     Relayed,
@@ -156,5 +156,5 @@ class StaffDesk:
             return
         try:
             await self._port.update_case(relayed.desk_ref, relayed.card)
-        except Exception:  # noqa: BLE001 — the case changed; only its card is stale
+        except Exception:
             log.warning("desk: could not update the card of case %s", relayed.card.case_id, exc_info=True)

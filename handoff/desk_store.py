@@ -15,12 +15,12 @@ from itertools import groupby
 from sqlalchemy import ColumnElement, and_, exists, or_, select, update
 from sqlalchemy.orm import Session
 
-from core.store.db import Contact, Conversation, Message, utcnow
-from handoff.tables import Case
+from core.desk_port import CaseAction, CaseCard
 from core.messages import Address, Author
+from core.store.db import Contact, Conversation, Message, utcnow
 from core.store.outbox_queue import queue_delivery
 from handoff.cases import OPEN_STATES, CaseState, move_case
-from core.desk_port import CaseAction, CaseCard
+from handoff.tables import Case
 
 CARD_MESSAGES = 5
 STILL_WITH_US = "Thanks for your patience — a person from our support team has your conversation and will reply here soon."

@@ -88,7 +88,7 @@ class MicroBatcher(Generic[T, R]):
                     continue
                 try:
                     results = await self._in_parallel(state.loop, [item for item, _ in live])
-                except Exception as exc:  # hand the failure to every waiting caller
+                except Exception as exc:  # noqa: BLE001 — hand the failure to every waiting caller
                     for _, future in live:
                         if not future.done():
                             future.set_exception(exc)

@@ -32,10 +32,7 @@ def words(text: str) -> list[str]:
         out.extend(part for part in _JOINER.split(token) if len(part) > 1)
     return out
 STOPWORDS = frozenset(
-    "a an and are as at be but by can could do does for from have how i if in is it its me my of on or our "
-    "so that the their then there these this to was we what when where which who why will with you your "
-    "yours am any did get got im please us want would should cant dont doesnt isnt arent wont "
-    "anymore still just really also".split()
+    ["a", "an", "and", "are", "as", "at", "be", "but", "by", "can", "could", "do", "does", "for", "from", "have", "how", "i", "if", "in", "is", "it", "its", "me", "my", "of", "on", "or", "our", "so", "that", "the", "their", "then", "there", "these", "this", "to", "was", "we", "what", "when", "where", "which", "who", "why", "will", "with", "you", "your", "yours", "am", "any", "did", "get", "got", "im", "please", "us", "want", "would", "should", "cant", "dont", "doesnt", "isnt", "arent", "wont", "anymore", "still", "just", "really", "also"]
 )
 _STEMMER = snowballstemmer.stemmer("english")
 

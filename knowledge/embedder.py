@@ -7,11 +7,11 @@ from __future__ import annotations
 import logging
 import os
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterator, Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
@@ -30,7 +30,7 @@ def _offline() -> Iterator[None]:
     """Forbid the Hugging Face hub for the duration of a model load (restoring the old value)."""
     keys = ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE")
     old = {key: os.environ.get(key) for key in keys}
-    os.environ.update({key: "1" for key in keys})
+    os.environ.update(dict.fromkeys(keys, "1"))
     try:
         yield
     finally:

@@ -291,7 +291,7 @@ class Ingestor:
             try:
                 chunks = convert(path, data, max_chars=self.max_chars, max_unpacked_bytes=self.max_unpacked_bytes,
                                  converter=converter)
-            except Exception as exc:  # markitdown raises many types; a bad file must not stop the run
+            except Exception as exc:  # noqa: BLE001 — markitdown raises many types; a bad file must not stop the run
                 log.warning("cannot convert %s, skipped: %s: %s", path, type(exc).__name__, exc)
                 plan.skipped.append(SkippedFile(source, _reason("cannot convert", exc)))
                 continue

@@ -190,13 +190,14 @@ class OnnxEncoder:
             weights = mask[:, :, None].astype(np.float32)
             pooled = (hidden * weights).sum(axis=1) / np.clip(weights.sum(axis=1), 1e-9, None)
         norms = np.linalg.norm(pooled, axis=1, keepdims=True)
-        return (pooled / np.clip(norms, 1e-12, None)).astype(np.float32)
+        vectors: np.ndarray = (pooled / np.clip(norms, 1e-12, None)).astype(np.float32)
+        return vectors
 
 
 def quiet_transformers() -> None:
     from transformers.utils import logging as transformers_logging
 
-    transformers_logging.disable_progress_bar()  # a "Loading weights" bar in every server log
+    transformers_logging.disable_progress_bar()  # type: ignore[no-untyped-call]  # else a "Loading weights" bar in every server log
 
 
 def _export(shape: ModelShape, path: Path, tokenizer: Tokenizer, options: onnxruntime.SessionOptions) -> None:
@@ -221,7 +222,8 @@ def _export(shape: ModelShape, path: Path, tokenizer: Tokenizer, options: onnxru
             self.model = model
 
         def forward(self, *inputs: torch.Tensor) -> torch.Tensor:
-            return self.model(**dict(zip(names, inputs, strict=True))).last_hidden_state
+            hidden: torch.Tensor = self.model(**dict(zip(names, inputs, strict=True))).last_hidden_state
+            return hidden
 
     encodings = tokenizer.encode_batch(["a sample", "a longer sample sentence"])
     fields = {"input_ids": "ids", "attention_mask": "attention_mask", "token_type_ids": "type_ids"}

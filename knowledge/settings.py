@@ -8,7 +8,6 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from knowledge.archive_limits import DEFAULT_MAX_UNPACKED_BYTES
 
-
 BRUTE_FORCE_MAX_CHUNKS = 50_000
 
 

@@ -16,10 +16,10 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from core.store.db import make_engine, make_sessionmaker, prepare_database
 from core.ops.runtime import open_database
-from core.settings import Settings
 from core.pipeline.storage import Storage
+from core.settings import Settings
+from core.store.db import make_engine, make_sessionmaker, prepare_database
 from core.store.transactions import Transactions, transactions_for
 from knowledge.base import KnowledgeBase
 from knowledge.settings import KnowledgeSettings
@@ -171,6 +171,6 @@ def make_settings(indexed_data_dir: Path, tmp_path: Path) -> Callable[..., Setti
             "knowledge": KnowledgeSettings(paths=[SAMPLE_KNOWLEDGE]),
         }
         values.update(overrides)
-        return Settings(**values)  # type: ignore[arg-type]
+        return Settings(**values)
 
     return make

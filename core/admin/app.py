@@ -13,9 +13,9 @@ from typing import Any
 from aiohttp import web
 from jinja2 import Environment
 
-from core.ops.access import AdminAccess
 from core.admin.pages import VISITOR, Pages
 from core.admin.render import SECURITY_HEADERS, environment, page
+from core.ops.access import AdminAccess
 from core.ops.request_guards import cross_site
 from core.ops.runtime import Runtime
 from core.settings import Settings

@@ -27,8 +27,8 @@ from sqlalchemy.orm import aliased
 from core.admin.queries import Period
 from core.answering.agent import ask_each
 from core.answering.answer_decision import decide
-from core.store.db import Feedback, Message
 from core.answering.questions import questions
+from core.store.db import Feedback, Message
 from knowledge.base import QUERY_SUB_BATCH, KnowledgeBase
 from knowledge.hits import Hit
 from knowledge.tables import IndexVersion, KnowledgeDocument

@@ -17,7 +17,6 @@ from aiohttp import web
 from jinja2 import Environment
 
 from core.admin import conversations, operations, queries
-from core.ops.access import AdminAccess, Visitor
 from core.admin.charts import Series, data_table, stacked_bars
 from core.admin.gaps import GapFinder, GapReport
 from core.admin.periods import PERIODS, BadFilter, Chosen, chosen_period
@@ -26,13 +25,14 @@ from core.admin.render import as_json, page
 from core.admin.schedule import ScheduledJob, upcoming_runs
 from core.admin.status import Status, read_status
 from core.clean_text import clean
-from core.store.db import ConversationState
-from core.store.dead_letters import NoSuchOutboxItem, NotRequeueable
-from core.registry import installed_channels
+from core.ops.access import AdminAccess, Visitor
 from core.ops.reindex_process import ReindexFailed
 from core.ops.request_guards import bounded_int, could_be_row_id
 from core.ops.runtime import Runtime
+from core.registry import installed_channels
 from core.settings import Settings
+from core.store.db import ConversationState
+from core.store.dead_letters import NoSuchOutboxItem, NotRequeueable
 
 log = logging.getLogger(__name__)
 
@@ -120,7 +120,7 @@ class Pages:
                     new = await self._gap_finder(runtime).warm(session, Period(now - timedelta(days=30), now))
                 if new:
                     log.info("admin: %d unanswered questions encoded for the knowledge gaps page", new)
-            except Exception:  # noqa: BLE001 — the page encodes what is missing itself
+            except Exception:
                 log.warning("admin: could not prepare the knowledge gaps page", exc_info=True)
             await asyncio.sleep(WARM_EVERY_S)
 

@@ -38,11 +38,11 @@ from sqlalchemy.orm import QueryableAttribute, aliased
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import FunctionElement
 
-from core.store.db import Conversation, Feedback, Message
-from handoff.tables import Case
 from core.messages import Author
+from core.store.db import Conversation, Feedback, Message
 from handoff.cases import OPEN_STATES
 from handoff.desk_store import past_sla
+from handoff.tables import Case
 
 
 @dataclass(frozen=True, slots=True)

@@ -44,7 +44,7 @@ def duration(seconds: float | timedelta | None) -> str:
     exact = seconds.total_seconds() if isinstance(seconds, timedelta) else seconds
     if exact < 10:
         return f"{exact:.2f} s"
-    total = int(round(exact))
+    total = round(exact)
     days, rest = divmod(total, 86_400)
     hours, rest = divmod(rest, 3_600)
     minutes, secs = divmod(rest, 60)

@@ -12,9 +12,9 @@ from importlib.metadata import version
 from sqlalchemy import Connection
 
 from core.admin import operations
-from core.store.dead_letters import UndeliveredReply
 from core.ops.runtime import Runtime
 from core.settings import Settings
+from core.store.dead_letters import UndeliveredReply
 
 DEAD_LETTERS_SHOWN = 50
 

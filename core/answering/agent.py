@@ -16,9 +16,9 @@ from typing import Protocol
 
 from core.answering.llm_responder import LlmFailure, LlmResponder
 from core.answering.memory import acknowledgement, recall_key, recall_reply
-from core.messages import Reply
 from core.answering.offline_responder import Asked, OfflineResponder
 from core.answering.questions import questions
+from core.messages import Reply
 from core.quoting import literal
 from core.settings import AnswerSettings
 from core.streaming import StreamSink

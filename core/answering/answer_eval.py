@@ -14,9 +14,9 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from core.messages import Reply
 from core.answering.offline_responder import Asked, OfflineResponder
 from core.answering.questions import questions as message_questions
+from core.messages import Reply
 from core.settings import AnswerSettings
 from knowledge.base import KnowledgeBase
 from knowledge.evaluation import (

@@ -137,7 +137,7 @@ class AttachmentReader:
             log.warning("attachment %s: the converter died reading it (exit code %s; its cap is %s MB)", name,
                         exc.exitcode, self.settings.worker_memory_mb)
             problem = f"{shown} is too large to read"
-        except Exception as exc:  # whatever a converter or the pool raises, the turn goes on
+        except Exception as exc:  # noqa: BLE001 — whatever a converter or the pool raises, the turn goes on
             log.warning("attachment %s could not be read: %s: %s", name, type(exc).__name__, exc)
             problem = f"{shown} could not be read (it looks damaged or password-protected)"
         else:
@@ -161,7 +161,7 @@ class AttachmentReader:
         """Stop the workers, killing conversions under way. Call after the last `read`."""
         if self._pool is not None:
             pool, self._pool = self._pool, None
-            pool.stop()
+            pool.stop()  # type: ignore[no-untyped-call]  # pebble's stop() has no annotations
             await asyncio.to_thread(pool.join)
 
     async def _extract(self, data: bytes, extension: str, *, contact: str, deadline: float) -> str:
@@ -348,7 +348,7 @@ def _content_free_errors() -> Iterator[None]:
         yield
     except (ArchiveTooLarge, MemoryError):
         raise
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001
         causes = [a.exc_info[0] for a in exc.attempts if a.exc_info and a.exc_info[0]] if (
             isinstance(exc, FileConversionException) and exc.attempts) else []
         if any(issubclass(cause, MemoryError) for cause in causes):

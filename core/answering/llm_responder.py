@@ -69,10 +69,10 @@ from openai.types.chat import (
 )
 from openai.types.chat.chat_completion_chunk import ChoiceDeltaToolCall
 
+from core.answering.small_talk import small_talk
 from core.messages import Author, Citation, Reply
 from core.metrics import LLM_ERRORS, LLM_REQUEST_SECONDS, LLM_TOKENS
 from core.settings import LlmSettings
-from core.answering.small_talk import small_talk
 from core.streaming import CitationsReady, StreamDone, StreamReset, StreamSink, TextDelta
 from core.turn_context import AgentOutcome, Fact, FactKey, PastMessage, Responder, TurnContext
 from knowledge.hits import Hit
@@ -314,7 +314,7 @@ class _ToolCallAssembler:
             self._arguments[slot].append(delta.function.arguments or "")
 
     def finish(self) -> list[_ToolCall]:
-        calls = [_ToolCall(i, "".join(n), "".join(a)) for i, n, a in zip(self._ids, self._names, self._arguments)]
+        calls = [_ToolCall(i, "".join(n), "".join(a)) for i, n, a in zip(self._ids, self._names, self._arguments, strict=False)]
         for call in calls:
             if not call.id or not call.name:
                 raise LlmFailure("the model sent a tool call without an id or a name")

@@ -35,10 +35,9 @@ in short lines took 73 ms whole."""
 
 _NAME_WORD = r"[A-Za-zÀ-ÖØ-öø-ÿ][A-Za-zÀ-ÖØ-öø-ÿ'\-]+"
 _NOT_NAMES = frozenset(
-    "not a an the having trying looking still just very so really sorry new here back fine good ok okay "
-    "afraid unable confused stuck using on in with from at".split()
+    ["not", "a", "an", "the", "having", "trying", "looking", "still", "just", "very", "so", "really", "sorry", "new", "here", "back", "fine", "good", "ok", "okay", "afraid", "unable", "confused", "stuck", "using", "on", "in", "with", "from", "at"]
 )
-_NAME_ENDS = frozenset("and or but nor so yet because since as if when while then my i i'm is was".split())
+_NAME_ENDS = frozenset(["and", "or", "but", "nor", "so", "yet", "because", "since", "as", "if", "when", "while", "then", "my", "i", "i'm", "is", "was"])
 """Words that end a name: "my name is Alice and my order is late" names Alice. Punctuation
 ends one too, as a name's words are joined by spaces only."""
 _NAME = re.compile(

@@ -40,10 +40,10 @@ from dataclasses import dataclass, replace
 
 from core.answering import quoted_tables
 from core.answering.answer_decision import Decision, decide, match
+from core.answering.small_talk import SmallTalk, small_talk
 from core.messages import Citation, Reply
 from core.quoting import literal
 from core.settings import AnswerSettings
-from core.answering.small_talk import SmallTalk, small_talk
 from knowledge.coverage import content_words
 from knowledge.hits import Hit
 

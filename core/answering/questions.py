@@ -49,12 +49,10 @@ _CONNECTOR = re.compile(r"^(?:(?:and|also|plus|so|oh|btw|by\s+the\s+way|one\s+mo
 _PRONOUN = re.compile(r"\b(?:it|its|this|that|these|those|they|them|one)\b", re.IGNORECASE)
 _CONTENT = re.compile(r"[a-z0-9]+")
 _FUNCTION_WORDS = frozenset(
-    "a an and the it its is are be to of in on for at by me my i we our us you your this that these those they "
-    "them one how much many what whats where when why which who does do did can could would will should there "
-    "any some so also please know want need wonder wondering ask question quick like".split()
+    ["a", "an", "and", "the", "it", "its", "is", "are", "be", "to", "of", "in", "on", "for", "at", "by", "me", "my", "i", "we", "our", "us", "you", "your", "this", "that", "these", "those", "they", "them", "one", "how", "much", "many", "what", "whats", "where", "when", "why", "which", "who", "does", "do", "did", "can", "could", "would", "will", "should", "there", "any", "some", "so", "also", "please", "know", "want", "need", "wonder", "wondering", "ask", "question", "quick", "like"]
 )
 _COURTESY_WORDS = frozenset(
-    "thanks thank advance appreciate appreciated hope help advise have nice great day let hear soon reply".split()
+    ["thanks", "thank", "advance", "appreciate", "appreciated", "hope", "help", "advise", "have", "nice", "great", "day", "let", "hear", "soon", "reply"]
 )
 """A sentence of only these and function words asks nothing: "Thanks in advance for your help!",
 "Hope you can help.", "Please advise.", "Have a nice day!" after the question."""

@@ -37,8 +37,8 @@ from statistics import fmean
 
 from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer  # type: ignore[import-untyped]
 
-from core.settings import SentimentSettings
 from core.answering.small_talk import SmallTalk, after_greeting, small_talk
+from core.settings import SentimentSettings
 from core.turn_context import Intent, Signals
 
 COMPLAINT_FRUSTRATION = 0.5

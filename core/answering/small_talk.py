@@ -21,15 +21,14 @@ MAX_WORDS = 8
 _APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'", "`": "'", "\u00b4": "'"})
 _WORD = re.compile(r"[a-z']+")
 _KINDS = (  # a message mixing kinds is what its first listed kind says: "ok, thanks!" is thanks
-    (SmallTalk.THANKS, frozenset("thanks thank thx cheers".split())),
-    (SmallTalk.GOODBYE, frozenset("bye goodbye".split())),
-    (SmallTalk.GREETING, frozenset("hi hello hey hiya".split())),
-    (SmallTalk.ACKNOWLEDGEMENT, frozenset("ok okay great perfect cool".split())),
+    (SmallTalk.THANKS, frozenset(["thanks", "thank", "thx", "cheers"])),
+    (SmallTalk.GOODBYE, frozenset(["bye", "goodbye"])),
+    (SmallTalk.GREETING, frozenset(["hi", "hello", "hey", "hiya"])),
+    (SmallTalk.ACKNOWLEDGEMENT, frozenset(["ok", "okay", "great", "perfect", "cool"])),
 )
 _ANCHORS = frozenset().union(*(words for _, words in _KINDS))
 _FILLERS = frozenset(
-    "there good morning afternoon evening you so much a lot again for the your help very nice awesome "
-    "got it all that's".split()
+    ["there", "good", "morning", "afternoon", "evening", "you", "so", "much", "a", "lot", "again", "for", "the", "your", "help", "very", "nice", "awesome", "got", "it", "all", "that's"]
 )
 _GREETING = re.compile(
     r"^\W*(?:(?:hi|hello|hey|hiya|howdy|greetings|good\s+(?:morning|afternoon|evening|day)|morning)\b\W*)+"

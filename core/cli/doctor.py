@@ -33,10 +33,10 @@ from sqlalchemy.engine import Connection, make_url
 
 from core.channel import CheckableChannel, CheckFailed
 from core.cli.support import uses_settings
-from core.store.db import MIGRATIONS_DIR, make_engine
 from core.ops.logs import SecretMask, settings_secrets
 from core.registry import load_channels
 from core.settings import LlmSettings, Settings
+from core.store.db import MIGRATIONS_DIR, make_engine
 from knowledge.settings import KnowledgeSettings
 
 T = TypeVar("T")

@@ -16,17 +16,17 @@ from typing import Any
 import click
 
 from core.answering.answer_explain import explanation
-from core.cli.support import in_transaction, uses_settings
+from core.cli.case_commands import COMMANDS as HANDOFF_COMMANDS
 from core.cli.doctor import doctor
 from core.cli.exposure import exposure_lines
 from core.cli.knowledge_commands import COMMANDS as KNOWLEDGE_COMMANDS
-from core.messages import Address, InboundMessage, StoredMessage, citation_json
 from core.cli.outbox_commands import COMMANDS as OUTBOX_COMMANDS
+from core.cli.support import in_transaction, uses_settings
+from core.cli.terminal import TerminalChannel
+from core.messages import Address, InboundMessage, StoredMessage, citation_json
 from core.ops.privacy import forget_contacts
 from core.ops.runtime import open_runtime
 from core.settings import Settings, SettingsError
-from core.cli.terminal import TerminalChannel
-from core.cli.case_commands import COMMANDS as HANDOFF_COMMANDS
 
 log = logging.getLogger(__name__)
 
@@ -53,8 +53,8 @@ def serve(settings: Settings, host: str | None, port: int | None) -> None:
     limit_malloc_arenas()
     from aiohttp import web
 
-    from core.log_context import AccessLogger
     from core.cli.server import create_app
+    from core.log_context import AccessLogger
 
     host = host or settings.server.host
     port = port or settings.server.port

@@ -10,6 +10,7 @@ from typing import Any
 import click
 
 from core.cli.support import age, in_transaction, uses_settings
+from core.settings import Settings
 from core.store.db import DeliveryStatus
 from core.store.dead_letters import (
     NotRequeueable,
@@ -20,7 +21,6 @@ from core.store.dead_letters import (
     requeue_all,
     undelivered,
 )
-from core.settings import Settings
 
 MIN_ERROR_WIDTH = 30
 

@@ -7,20 +7,21 @@ import logging
 from collections.abc import AsyncIterator
 
 from aiohttp import web
+from aiohttp.typedefs import Middleware
 
-from core.ops.access import AdminAccess
 from core.admin.app import install_admin
-from core.ops.client_address import forwarded_client
-from core.store.db import libpq_url
-from core.ops.leadership import Leadership
 from core.log_context import request_ids
+from core.ops.access import AdminAccess
+from core.ops.client_address import forwarded_client
+from core.ops.leadership import Leadership
 from core.ops.metrics_endpoint import install_metrics
 from core.ops.readiness import ReadinessLog, check
-from core.registry import load_channels
 from core.ops.request_guards import body_deadline, client_aborts, quiet_malformed_requests, storage_unavailable
 from core.ops.runtime import Runtime, desk_port, open_runtime
 from core.ops.scheduler import LeaderJobs
+from core.registry import load_channels
 from core.settings import Settings
+from core.store.db import libpq_url
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +38,7 @@ webhooks, and the API (32 KB for a vote, its messages as much as their text and 
 
 def create_app(settings: Settings) -> web.Application:
     quiet_malformed_requests()
-    guards = [request_ids, forwarded_client(settings.server.trusted_proxies), client_aborts,
+    guards: list[Middleware] = [request_ids, forwarded_client(settings.server.trusted_proxies), client_aborts,
               body_deadline(settings.server.body_timeout_s), storage_unavailable]
     app = web.Application(client_max_size=FORM_BYTES, middlewares=guards)
     app[READINESS_LOG] = ReadinessLog()

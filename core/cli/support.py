@@ -17,8 +17,8 @@ from sqlalchemy.orm import Session
 from core.channel import StorageUnavailable
 from core.cli.data_dir import UnusableDirectory, check_writable
 from core.ops.logs import configure_logging
-from core.registry import UnknownChannelError
 from core.ops.runtime import open_database
+from core.registry import UnknownChannelError
 from core.settings import Settings, SettingsError, load_settings
 from core.store.transactions import transactions_for
 

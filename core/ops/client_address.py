@@ -19,6 +19,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network, ip_address, ip_network
 
 from aiohttp import hdrs, web
+from aiohttp.typedefs import Middleware
 
 Network = IPv4Network | IPv6Network
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -45,14 +46,14 @@ def client_address(peer: str | None, forwarded_for: Sequence[str], trusted: Sequ
     return str(hops[0]) if hops and hops[0] is not None else str(peer_address)
 
 
-def forwarded_client(proxies: Sequence[str]) -> Callable[[web.Request, Handler], Awaitable[web.StreamResponse]]:
+def forwarded_client(proxies: Sequence[str]) -> Middleware:
     """A middleware giving every handler the client's address as `request.remote`."""
     trusted = trusted_networks(proxies)
 
     @web.middleware
     async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
         client = client_address(request.remote, request.headers.getall(hdrs.X_FORWARDED_FOR, []), trusted)
-        if client != request.remote:
+        if client is not None and client != request.remote:
             request = request.clone(remote=client)
         return await handler(request)
 

@@ -15,6 +15,7 @@ On SQLite there is one process: it leads from the start.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 
@@ -91,10 +92,8 @@ class Leadership:
                 await connection.fetchval("SELECT 1", timeout=QUERY_TIMEOUT_S)
             elif await connection.fetchval("SELECT pg_try_advisory_lock($1)", LEADER_LOCK, timeout=QUERY_TIMEOUT_S):
                 await self._gain()
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(lost.wait(), self._interval_s)
-            except TimeoutError:
-                pass
         log.warning("leadership: the database closed the connection")
 
     async def _gain(self) -> None:

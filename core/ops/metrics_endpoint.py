@@ -22,8 +22,8 @@ from datetime import timedelta
 from aiohttp import web
 from prometheus_client.aiohttp import make_aiohttp_handler
 
-from core.ops.access import AdminAccess
 from core.metrics import EVENT_LOOP_LAG_SECONDS, REGISTRY, SNAPSHOT_OK
+from core.ops.access import AdminAccess
 from core.ops.metrics_snapshot import publish, read_snapshot
 from core.ops.runtime import Runtime
 from core.settings import Settings

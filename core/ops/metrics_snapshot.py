@@ -16,8 +16,6 @@ from datetime import datetime, timedelta
 from sqlalchemy import case, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from core.store.db import DeliveryStatus, OutboxItem, utcnow
-from handoff.tables import Case
 from core.metrics import (
     INGEST_LAST_SUCCESS,
     INGEST_RUNS,
@@ -27,8 +25,10 @@ from core.metrics import (
     OUTBOX_DEPTH,
     SLA_BREACHES,
 )
+from core.store.db import DeliveryStatus, OutboxItem, utcnow
 from handoff.cases import OPEN_STATES
 from handoff.desk_store import past_sla
+from handoff.tables import Case
 from knowledge.base import KnowledgeBase
 from knowledge.tables import IndexRun
 

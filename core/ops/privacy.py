@@ -16,8 +16,8 @@ from sqlalchemy.orm import Session
 
 from core.store.contacts import VERIFIED_EMAIL, VERIFIED_PHONE
 from core.store.db import Contact, Conversation, Identity, Memory, Message, MessageStatus
-from handoff.tables import Case
 from handoff.cases import OPEN_STATES
+from handoff.tables import Case
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,6 +11,7 @@ import logging
 import os
 import signal
 import sys
+from contextlib import suppress
 
 from pydantic import ValidationError
 
@@ -53,10 +54,8 @@ def _end_with(parent: int) -> None:
     """SIGTERM when the server dies, even killed outright (Linux's parent-death signal);
     Ctrl-C on the server reaches this process too, and is left to the server's SIGTERM."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    try:
+    with suppress(OSError):  # no glibc: the server's shutdown still stops this process
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
-    except OSError:  # no glibc: the server's shutdown still stops this process
-        pass
     if os.getppid() != parent:  # the server died before the signal was set
         sys.exit(1)
 

@@ -27,7 +27,8 @@ from pydantic import SecretStr
 
 from core.settings import Settings
 from knowledge.base import KnowledgeBase
-from knowledge.ingest import IngestSummary, SkippedFile
+from knowledge.ingest import IngestSummary
+from knowledge.tables import SkippedFile
 
 STOP_GRACE_S = 5.0
 """How long a child stopped with SIGTERM may take to record its run as stopped and exit
@@ -96,7 +97,8 @@ def settings_json(settings: Settings) -> dict[str, Any]:
             return str(value)
         raise TypeError(f"{type(value).__name__} in the settings")
 
-    return json.loads(json.dumps(settings.model_dump(), default=plain))
+    plain_settings: dict[str, Any] = json.loads(json.dumps(settings.model_dump(), default=plain))
+    return plain_settings
 
 
 def _last_json_line(output: bytes) -> dict[str, Any]:

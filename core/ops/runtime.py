@@ -17,21 +17,21 @@ from sqlalchemy.orm import Session
 
 from core.answering.agent import Agent
 from core.answering.attachments import AttachmentReader
-from core.channel import Channel
-from core.store.contacts import dialect_insert
-from core.store.db import HealthProbe, libpq_url, make_engine, make_sessionmaker, own_backends, prepare_database, utcnow
-from core.pipeline.hub import Hub
 from core.answering.llm_responder import LlmResponder
+from core.answering.sentiment import SentimentAnalyzer
+from core.channel import Channel
+from core.desk_port import DeskPort
+from core.ops.reindex_process import ReindexRunner
+from core.pipeline.hub import Hub
 from core.pipeline.notifications import MessageListener
 from core.pipeline.rate_limits import RateLimits, sessions_per_ip
-from core.ops.reindex_process import ReindexRunner
-from core.answering.sentiment import SentimentAnalyzer
-from core.settings import Settings
 from core.pipeline.storage import Storage
-from core.store.transactions import Transactions, transactions_for
 from core.pipeline.turn_runner import TurnRunner
+from core.settings import Settings
+from core.store.contacts import dialect_insert
+from core.store.db import HealthProbe, libpq_url, make_engine, make_sessionmaker, own_backends, prepare_database, utcnow
+from core.store.transactions import Transactions, transactions_for
 from handoff.desk import StaffDesk
-from core.desk_port import DeskPort
 from knowledge.base import KnowledgeBase
 
 

@@ -23,11 +23,11 @@ from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from core.pipeline.hub import Hub
 from core.metrics import LEADER
 from core.ops.privacy import expire_conversations
 from core.ops.reindex_process import ReindexFailed, ReindexRunner
 from core.ops.runtime import Runtime
+from core.pipeline.hub import Hub
 from core.settings import ScheduleJob, Settings
 from core.store.transactions import Transactions
 

@@ -16,11 +16,10 @@ import logging
 import time
 from collections import deque
 from collections.abc import AsyncIterator, Mapping, Sequence
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 from datetime import datetime, timedelta
 
 from core.answering.agent import Answerer
-from core.clean_text import clean, clean_address, clean_message, clean_optional
 from core.channel import (
     Admission,
     Channel,
@@ -32,21 +31,22 @@ from core.channel import (
     StorageUnavailable,
     StreamingChannel,
 )
-from core.store.inbox import PendingMessage
+from core.clean_text import clean, clean_address, clean_message, clean_optional
+from core.desk_port import CaseAction
 from core.log_context import bound_ids
 from core.messages import Address, InboundMessage, Reply, StoredMessage
 from core.metrics import MESSAGES_RECEIVED, REPLIES, TURN_SECONDS, Outcome
 from core.pipeline.notifications import StoredElsewhere
 from core.pipeline.outbox import Outbox
 from core.pipeline.rate_limits import RateLimits
-from core.settings import Settings
 from core.pipeline.storage import Storage
-from core.streaming import StreamEvent, StreamSink
 from core.pipeline.turn_runner import TakenTurn, TurnRunner
 from core.pipeline.turn_transactions import FinishedTurn, TurnResult
+from core.settings import Settings
+from core.store.inbox import PendingMessage
+from core.streaming import StreamEvent, StreamSink
 from handoff.cases import CaseOpening
 from handoff.desk import StaffDesk
-from core.desk_port import CaseAction
 from knowledge.hits import Hit
 
 log = logging.getLogger(__name__)
@@ -149,10 +149,8 @@ class Hub:
                 remaining = deadline - loop.time()
                 if stored is not None or remaining <= 0:
                     return stored
-                try:
+                with suppress(TimeoutError):
                     await asyncio.wait_for(woken, min(poll, remaining))
-                except TimeoutError:
-                    pass
                 waiters.discard(woken)
         finally:
             if woken is not None:
@@ -459,7 +457,7 @@ class Hub:
                 await asyncio.sleep(ANSWER_LEASE.total_seconds() / 3)
                 try:
                     await self._storage.inbox.extend_claim(pending.id, lease=ANSWER_LEASE)
-                except Exception:  # noqa: BLE001 — the next renewal tries again
+                except Exception:
                     log.warning("hub: could not renew the claim on message %s", pending.id, exc_info=True)
 
         renewal = asyncio.create_task(renew(), name=f"claim-{pending.id}")

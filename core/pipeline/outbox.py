@@ -16,11 +16,11 @@ from datetime import timedelta
 from weakref import WeakValueDictionary
 
 from core.channel import Channel, DeliveryError
-from core.store.db import utcnow
 from core.log_context import bound_ids
 from core.metrics import OUTBOX_DEAD_LETTERED, OUTBOX_RETRIES, OUTBOX_SENT
-from core.store.outbox_queue import DueDelivery, OutboxQueue
 from core.settings import OutboxSettings
+from core.store.db import utcnow
+from core.store.outbox_queue import DueDelivery, OutboxQueue
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +32,7 @@ def backoff_seconds(attempt: int, settings: OutboxSettings, *, retry_after: floa
     else exponential with full jitter in its upper half, capped."""
     if retry_after is not None:
         return min(max(retry_after, 0.0), settings.backoff_max_s)
-    ceiling = min(settings.backoff_max_s, settings.backoff_base_s * 2 ** (attempt - 1))
+    ceiling = min(settings.backoff_max_s, settings.backoff_base_s * 2.0 ** (attempt - 1))
     return ceiling * random.uniform(0.5, 1.0)
 
 

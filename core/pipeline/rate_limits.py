@@ -121,7 +121,7 @@ class RateLimits:
     async def admit(self, *, channel: str, sender: str | None = None, ip: str | None = None) -> Admission:
         """Count one message from `sender` on `channel` (and from `ip` when given); refused when
         either is over its limit."""
-        checks = ([(item, ("ip", ip)) for item in self._per_ip] if ip else []) + (
+        checks: list[tuple[RateLimitItem, tuple[str, ...]]] = ([(item, ("ip", ip)) for item in self._per_ip] if ip else []) + (
             [(item, ("contact", channel, sender)) for item in self._per_contact] if sender else [])
         return await self._admitted(channel, checks)
 

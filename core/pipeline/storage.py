@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from core.pipeline.turn_transactions import TurnTransactions
 from core.store.channel_state import ChannelState
 from core.store.channel_values import ChannelValueTable
 from core.store.conversation_views import ConversationViews
@@ -11,7 +12,6 @@ from core.store.feedback import FeedbackStore
 from core.store.inbox import Inbox
 from core.store.outbox_queue import OutboxQueue
 from core.store.transactions import Transactions
-from core.pipeline.turn_transactions import TurnTransactions
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,15 +18,15 @@ from dataclasses import dataclass, replace
 
 from core.answering.agent import Answerer
 from core.answering.attachments import AttachmentReader
+from core.answering.memory import extract_facts, extractive_summary, within_budget
+from core.answering.sentiment import SentimentAnalyzer
+from core.messages import Author, Reply
+from core.pipeline.turn_transactions import FinishedTurn, TurnResult, TurnState, TurnTransactions
+from core.settings import Settings
 from core.store.db import ConversationState
 from core.store.inbox import PendingMessage
-from core.answering.memory import extract_facts, extractive_summary, within_budget
-from core.messages import Author, Reply
-from core.answering.sentiment import SentimentAnalyzer
-from core.settings import Settings
 from core.streaming import StreamSink
 from core.turn_context import AgentOutcome, AttachmentText, Fact, PastMessage, Responder, Signals, TurnContext
-from core.pipeline.turn_transactions import FinishedTurn, TurnResult, TurnState, TurnTransactions
 from handoff.cases import CaseOpening
 from handoff.policy import Escalation, decide
 
@@ -148,7 +148,7 @@ class TurnRunner:
         """With an LLM, a draft answer for the person who takes over; never for the customer."""
         try:
             return (await self._agent.respond(context)).reply.text
-        except Exception:  # noqa: BLE001 — the case stays without a suggestion
+        except Exception:
             log.warning("turn: no suggested reply for message %s", context.message_id, exc_info=True)
             return None
 

@@ -17,15 +17,15 @@ from typing import Any
 from sqlalchemy import bindparam, exists, func, select, update
 from sqlalchemy.orm import Session
 
+from core.messages import Attachment, Author, Reply, StoredMessage, citation_json
 from core.store.contacts import dialect_insert
 from core.store.db import AttachmentRow, Conversation, ConversationState, Memory, Message, MessageStatus, utcnow
-from handoff.tables import Case
 from core.store.inbox import INSERT_MESSAGE, PendingMessage
-from core.messages import Attachment, Author, Reply, StoredMessage, citation_json
 from core.store.outbox_queue import queue_delivery
 from core.store.transactions import Transactions
 from core.turn_context import AttachmentText, Fact, FactKey, Intent, PastMessage, Signals
 from handoff.cases import CaseOpening, open_case
+from handoff.tables import Case
 
 HISTORY_LIMIT = 200
 """Messages read per turn at most; summaries keep a conversation's unsummarized tail shorter."""

@@ -11,9 +11,9 @@ from functools import partial
 from sqlalchemy import delete, or_, select, union_all, update
 from sqlalchemy.orm import Session
 
+from core.messages import Address
 from core.store.contacts import insert_ignoring_conflicts
 from core.store.db import Conversation, DeliveredPart, DeliveryStatus, Message, OptOut, OutboxItem, utcnow
-from core.messages import Address
 from core.store.transactions import Transactions
 
 

@@ -24,9 +24,9 @@ from sqlalchemy import bindparam, exists, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from core.store.db import Contact, Conversation, ConversationState, Identity, new_id, utcnow
 from core.channel import IdentityConflict
 from core.messages import Address, InboundMessage
+from core.store.db import Contact, Conversation, ConversationState, Identity, new_id, utcnow
 
 VERIFIED_EMAIL = "verified-email"
 VERIFIED_PHONE = "verified-phone"

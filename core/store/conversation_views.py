@@ -8,13 +8,13 @@ from functools import partial
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from core.answering.sentiment import trend
 from core.channel import CaseOverview, ConversationOverview
+from core.messages import Address, Author, Citation, StoredMessage
 from core.store.contacts import conversation_at
 from core.store.db import Conversation, Message
-from handoff.tables import Case
-from core.messages import Address, Author, Citation, StoredMessage
-from core.answering.sentiment import trend
 from core.store.transactions import Transactions
+from handoff.tables import Case
 
 
 def to_stored(row: Message) -> StoredMessage:

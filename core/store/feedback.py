@@ -7,9 +7,9 @@ from functools import partial
 from sqlalchemy.orm import Session
 
 from core.channel import FeedbackResult
+from core.messages import Address, Author
 from core.store.contacts import conversation_at, dialect_insert
 from core.store.db import Feedback, Message, utcnow
-from core.messages import Address, Author
 from core.store.transactions import Transactions
 
 

@@ -24,10 +24,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from core.channel import Receipt
+from core.messages import Address, Author, InboundMessage, StoredMessage
 from core.store.contacts import conversation_for
 from core.store.conversation_views import to_stored
 from core.store.db import AttachmentRow, Conversation, Message, MessageStatus, utcnow
-from core.messages import Address, Author, InboundMessage, StoredMessage
 from core.store.transactions import Transactions
 
 INSERT_MESSAGE = insert(Message).returning(Message.id)

@@ -12,9 +12,9 @@ from functools import partial
 from sqlalchemy import insert, or_, select, update
 from sqlalchemy.orm import Session
 
+from core.messages import Address, StoredMessage
 from core.store.conversation_views import to_stored
 from core.store.db import Conversation, DeliveryStatus, Message, OptOut, OutboxItem, utcnow
-from core.messages import Address, StoredMessage
 from core.store.transactions import Transactions
 
 _INSERT = insert(OutboxItem)

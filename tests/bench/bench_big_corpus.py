@@ -65,13 +65,13 @@ from knowledge.settings import KnowledgeSettings
 from tests.bench.bench_api import (
     batch_encode_rate,
     drive,
-    free_port,
     server_environment,
     wait_ready,
     write_corpus,
 )
 from tests.bench.bench_retrieval import percentile
 from tests.bench.synthetic_help_centre import edit_articles, texts_of, write_help_centre
+from tests.ports import free_port
 
 CHUNKS = int(os.environ.get("SUPPORTHUB_BENCH_BIG_CHUNKS", "50000"))
 MAX_CHARS = 300
@@ -186,7 +186,7 @@ class _Server:
 
     @property
     def rss_mb(self) -> float:
-        return psutil.Process(self.process.pid).memory_info().rss / 2**20
+        return float(psutil.Process(self.process.pid).memory_info().rss) / 2**20
 
 
 @contextmanager

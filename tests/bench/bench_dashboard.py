@@ -64,6 +64,7 @@ from sqlalchemy.sql.schema import ScalarElementColumnDefault
 
 from core.admin import gaps, queries
 from core.admin.periods import chosen_period
+from core.settings import HandoffSettings
 from core.store.db import (
     Base as AppBase,
 )
@@ -78,7 +79,6 @@ from core.store.db import (
     prepare_database,
 )
 from handoff.tables import Case
-from core.settings import HandoffSettings
 from knowledge.base import QUERY_SUB_BATCH
 from knowledge.embedder import Embedder
 from knowledge.settings import KnowledgeSettings

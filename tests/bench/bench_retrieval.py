@@ -22,8 +22,8 @@ from typing import Any
 
 import numpy as np
 
-from core.store.db import make_engine, make_sessionmaker, prepare_database
 from core.settings import Settings
+from core.store.db import make_engine, make_sessionmaker, prepare_database
 from knowledge import fusion
 from knowledge.base import KnowledgeBase
 from knowledge.embedder import Embedder
@@ -35,7 +35,7 @@ DEPTH = 40
 
 def load_threads(stackfaq_path: Path) -> list[dict[str, Any]]:
     data = json.loads((stackfaq_path / "stackExchange-FAQ.json").read_text(encoding="utf-8"))
-    threads = data["root"]["qapair"]
+    threads: list[dict[str, Any]] = data["root"]["qapair"]
     for thread in threads:
         thread["queries"] = [q.strip() for q in thread["rephr"] if q and q.strip() and q.strip() != "*"]
     return threads

@@ -171,7 +171,7 @@ def _all_cores(times: Any) -> float:
 
 def _cmdline(process: psutil.Process) -> list[str]:
     try:
-        return process.cmdline()
+        return list(process.cmdline())
     except psutil.Error:
         return []
 

@@ -195,7 +195,7 @@ class Profile:
 def busy_cpu_s() -> float:
     """CPU seconds the machine's cores have spent busy so far."""
     times = psutil.cpu_times()
-    return times.user + times.nice + times.system + times.irq + times.softirq
+    return float(times.user + times.nice + times.system + times.irq + times.softirq)
 
 
 def cpu_shared(server_pid: int, play: Callable[[], Round]) -> Round:
@@ -205,7 +205,7 @@ def cpu_shared(server_pid: int, play: Callable[[], Round]) -> Round:
 
     def server_s() -> float:
         times = server.cpu_times()
-        return times.user + times.system + times.children_user + times.children_system
+        return float(times.user + times.system + times.children_user + times.children_system)
 
     before = (server_s(), time.process_time(), busy_cpu_s())
     played = play()

@@ -15,10 +15,10 @@ from pydantic import SecretStr
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from core.store.db import Contact, Conversation, DeliveryStatus, Message, OutboxItem
-from handoff.tables import Case
 from core.cli.server import RUNTIME
 from core.settings import AdminSettings
+from core.store.db import Contact, Conversation, DeliveryStatus, Message, OutboxItem
+from handoff.tables import Case
 from knowledge.settings import KnowledgeSettings
 from knowledge.tables import IndexRun
 from tests.browser.conftest import Launch, Live

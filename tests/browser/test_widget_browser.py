@@ -20,11 +20,11 @@ from sqlalchemy import select
 from channels.web import WebChannel
 from channels.web_sessions import SessionTokens, identity_signature
 from channels.web_settings import WebSettings
-from core.store.db import Conversation, Feedback
+from core.cli.server import RUNTIME
 from core.messages import Address, InboundMessage
 from core.quoting import literal
-from core.cli.server import RUNTIME
 from core.settings import AttachmentSettings, LimitsSettings, LlmSettings, Settings
+from core.store.db import Conversation, Feedback
 from tests.browser.conftest import Launch, Live, serve
 from tests.fakes.hub import FakeHub
 from tests.fakes.openai_server import FakeOpenAI, StreamError, Text

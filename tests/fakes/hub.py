@@ -10,9 +10,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from core.channel import Admission, Channel, ConversationOverview, FeedbackResult, Receipt
+from core.desk_port import CaseAction
 from core.messages import Address, Author, Citation, InboundMessage, StoredMessage
 from core.pipeline.rate_limits import RateLimits
-from core.desk_port import CaseAction
 from knowledge.hits import Hit
 
 CITATION = Citation(source="reset-your-password.md", title="Reset your password", section="How to reset", score=0.81)

@@ -13,6 +13,7 @@ request asks for it (`stream_options.include_usage`), and in every non-streamed 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import json
 import time
@@ -195,10 +196,8 @@ class FakeOpenAI:
         return web.json_response(self._completion(body, response))
 
     async def _stall(self, seconds: float) -> None:
-        try:
+        with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._closing.wait(), seconds)
-        except TimeoutError:
-            pass
 
     async def _stream(
         self, request: web.Request, body: Mapping[str, Any], response: Text | ToolCalls | Stall | StreamError

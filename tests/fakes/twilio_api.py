@@ -63,8 +63,8 @@ import uuid
 from collections import deque
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from email.utils import format_datetime
-from datetime import datetime, timezone
 from http import HTTPStatus
 from typing import Any
 
@@ -325,7 +325,7 @@ class FakeTwilio:
                 message = f"{_MESSAGES_ERRORS[code]}: {to}" if code == 21211 else None
                 return _error(HTTPStatus.BAD_REQUEST, code, message)
         sid = "SM" + uuid.uuid4().hex
-        created = format_datetime(datetime.now(timezone.utc))
+        created = format_datetime(datetime.now(UTC))
         uri = f"/{API_VERSION}/Accounts/{ACCOUNT_SID}/Messages/{sid}"
         resource: dict[str, Any] = {
             "account_sid": ACCOUNT_SID,
@@ -525,7 +525,7 @@ def _authorized(request: web.Request) -> bool:
 
 def _account() -> dict[str, Any]:
     uri = f"/{API_VERSION}/Accounts/{ACCOUNT_SID}"
-    created = format_datetime(datetime(2024, 1, 2, tzinfo=timezone.utc), usegmt=True)
+    created = format_datetime(datetime(2024, 1, 2, tzinfo=UTC), usegmt=True)
     return {
         "auth_token": AUTH_TOKEN,
         "date_created": created,

@@ -6,10 +6,10 @@ from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import pytest
-from aiohttp.test_utils import TestClient
 
 from core.cli.server import create_app
 from core.settings import Settings
+from tests.app_client import AppClient
 from tests.fakes.smtp_relay import SmtpRelay
 from tests.fakes.tcp_proxy import CuttableProxy
 from tests.integration.trusted import TRUSTED, trusted_api
@@ -17,12 +17,12 @@ from tests.ports import free_port
 
 
 @pytest.fixture
-async def client(aiohttp_client: Callable[..., Any], make_settings: Callable[..., Settings]) -> TestClient:
+async def client(aiohttp_client: Callable[..., Any], make_settings: Callable[..., Settings]) -> AppClient:
     return await aiohttp_client(create_app(make_settings()))  # type: ignore[no-any-return]
 
 
 @pytest.fixture
-async def trusted_client(aiohttp_client: Callable[..., Any], make_settings: Callable[..., Settings]) -> TestClient:
+async def trusted_client(aiohttp_client: Callable[..., Any], make_settings: Callable[..., Settings]) -> AppClient:
     """The app with `api.token` set, called with it."""
     app = create_app(make_settings(api=trusted_api()))
     return await aiohttp_client(app, headers=TRUSTED)  # type: ignore[no-any-return]

@@ -4,14 +4,14 @@ signed event."""
 
 from __future__ import annotations
 
-from channels.slack_settings import SlackSettings
 import asyncio
 import json
 from typing import Any
 
-from aiohttp.test_utils import TestClient
 from pydantic import SecretStr
 
+from channels.slack_settings import SlackSettings
+from tests.app_client import AppClient
 from tests.fakes.slack_api import BOT_TOKEN, FakeSlack
 from tests.fakes.slack_events import message_event, signed_headers
 
@@ -34,7 +34,7 @@ async def case_card(slack: FakeSlack, *, timeout: float = 30) -> Any:
     return cards[0]
 
 
-async def staff_replies(client: TestClient, slack: FakeSlack, text: str, *, ts: str) -> Any:
+async def staff_replies(client: AppClient, slack: FakeSlack, text: str, *, ts: str) -> Any:
     """A person answers in the thread of the case card; the card, once the hub took the reply."""
     card = await case_card(slack)
     event = message_event(channel=STAFF, user="U0SAM", text=text, ts=ts, thread_ts=card.response["ts"],

@@ -9,12 +9,12 @@ from http.cookies import SimpleCookie
 from typing import Any
 
 import pytest
-from aiohttp.test_utils import TestClient
 from pydantic import SecretStr
 
-from core.ops.access import COOKIE, FAILURES
 from core.cli.server import create_app
+from core.ops.access import COOKIE, FAILURES
 from core.settings import AdminSettings, Settings
+from tests.app_client import AppClient
 from tests.fakes.tcp_proxy import CuttableProxy
 
 TOKEN = "dashboard-token-of-the-lead"
@@ -27,16 +27,16 @@ ACTIONS = ["/admin/knowledge/reindex", "/admin/outbox/1/retry", "/admin/logout"]
 
 
 @pytest.fixture
-async def admin(aiohttp_client: Callable[..., Any], make_settings: Callable[..., Settings]) -> TestClient:
+async def admin(aiohttp_client: Callable[..., Any], make_settings: Callable[..., Settings]) -> AppClient:
     app = create_app(make_settings(admin=AdminSettings(token=SecretStr(TOKEN))))
     return await aiohttp_client(app)  # type: ignore[no-any-return]
 
 
-async def sign_in(client: TestClient, token: str = TOKEN) -> Any:
+async def sign_in(client: AppClient, token: str = TOKEN) -> Any:
     return await client.post("/admin/login", data={"token": token}, allow_redirects=False)
 
 
-async def csrf_of(client: TestClient, page: str = "/admin/status") -> str:
+async def csrf_of(client: AppClient, page: str = "/admin/status") -> str:
     html = await (await client.get(page)).text()
     marker = 'name="csrf" value="'
     start = html.index(marker) + len(marker)
@@ -44,7 +44,7 @@ async def csrf_of(client: TestClient, page: str = "/admin/status") -> str:
 
 
 async def test_without_a_token_the_dashboard_is_not_there_and_the_log_says_how_to_turn_it_on(
-        client: TestClient, caplog: pytest.LogCaptureFixture) -> None:
+        client: AppClient, caplog: pytest.LogCaptureFixture) -> None:
     with caplog.at_level(logging.WARNING, logger="core.admin.app"):
         for path in [*PAGES, *JSON_ROUTES, "/admin/login"]:
             response = await client.get(path)
@@ -53,7 +53,7 @@ async def test_without_a_token_the_dashboard_is_not_there_and_the_log_says_how_t
     assert "set SUPPORTHUB_ADMIN__TOKEN" in caplog.text
 
 
-def admin_routes(client: TestClient) -> list[tuple[str, str]]:
+def admin_routes(client: AppClient) -> list[tuple[str, str]]:
     """Every route the app serves under /admin, with a sample id for its placeholders."""
     found = []
     for route in client.app.router.routes():
@@ -63,7 +63,7 @@ def admin_routes(client: TestClient) -> list[tuple[str, str]]:
     return found
 
 
-async def test_every_page_json_route_and_action_refuses_without_the_token(admin: TestClient) -> None:
+async def test_every_page_json_route_and_action_refuses_without_the_token(admin: AppClient) -> None:
     routes = admin_routes(admin)
     assert {path for _, path in routes} >= {*PAGES[:-1], *JSON_ROUTES[:-1], *ACTIONS, "/admin/login"}
     for method, path in routes:
@@ -79,7 +79,7 @@ async def test_every_page_json_route_and_action_refuses_without_the_token(admin:
     assert (await admin.get("/admin/api/status", headers=wrong)).status == 401
 
 
-async def test_the_bearer_token_opens_every_route(admin: TestClient) -> None:
+async def test_the_bearer_token_opens_every_route(admin: AppClient) -> None:
     for path in PAGES[:-1] + JSON_ROUTES[:-1]:
         response = await admin.get(path, headers=BEARER)
         assert response.status == 200, (path, await response.text())
@@ -88,7 +88,7 @@ async def test_the_bearer_token_opens_every_route(admin: TestClient) -> None:
     assert (slash.status, slash.headers["Location"]) == (303, "/admin")
 
 
-async def test_signing_in_sets_a_signed_http_only_strict_cookie_with_an_expiry(admin: TestClient) -> None:
+async def test_signing_in_sets_a_signed_http_only_strict_cookie_with_an_expiry(admin: AppClient) -> None:
     response = await sign_in(admin)
     assert (response.status, response.headers["Location"]) == (303, "/admin")
     cookie = SimpleCookie(response.headers["Set-Cookie"])[COOKIE]
@@ -103,7 +103,7 @@ async def test_signing_in_sets_a_signed_http_only_strict_cookie_with_an_expiry(a
 
 
 async def test_a_wrong_token_gets_401_with_no_hint_and_guessing_is_throttled_without_locking_out_operators(
-        admin: TestClient) -> None:
+        admin: AppClient) -> None:
     await sign_in(admin)
     signed_in_cookie = admin.session.cookie_jar.filter_cookies(admin.make_url("/admin"))[COOKIE].value
     admin.session.cookie_jar.clear()
@@ -124,7 +124,7 @@ async def test_a_wrong_token_gets_401_with_no_hint_and_guessing_is_throttled_wit
     assert (await admin.get("/admin/api/status", headers={"Cookie": f"{COOKIE}={signed_in_cookie}"})).status == 200
 
 
-async def test_an_operator_who_mistyped_the_token_five_times_signs_in_with_the_right_one(admin: TestClient) -> None:
+async def test_an_operator_who_mistyped_the_token_five_times_signs_in_with_the_right_one(admin: AppClient) -> None:
     for n in range(FAILURES.amount):
         assert (await sign_in(admin, f"typo-{n}")).status == 401
     assert (await sign_in(admin, "typo-again")).status == 429  # the address is past its failures
@@ -151,7 +151,7 @@ async def test_a_hung_redis_holds_up_one_mistyped_sign_in_then_none_and_the_righ
     assert len([r for r in caplog.records if "cannot be kept" in r.getMessage()]) == 1
 
 
-async def test_a_sign_in_posted_from_another_site_is_refused(admin: TestClient) -> None:
+async def test_a_sign_in_posted_from_another_site_is_refused(admin: AppClient) -> None:
     for headers in ({"Sec-Fetch-Site": "cross-site"}, {"Origin": "https://evil.example"}):
         response = await admin.post("/admin/login", data={"token": TOKEN}, headers=headers, allow_redirects=False)
         assert response.status == 403
@@ -161,7 +161,7 @@ async def test_a_sign_in_posted_from_another_site_is_refused(admin: TestClient) 
     assert same.status == 303
 
 
-async def test_a_tampered_cookie_is_refused(admin: TestClient) -> None:
+async def test_a_tampered_cookie_is_refused(admin: AppClient) -> None:
     await sign_in(admin)
     value = admin.session.cookie_jar.filter_cookies(admin.make_url("/admin"))[COOKIE].value
     admin.session.cookie_jar.clear()
@@ -171,7 +171,7 @@ async def test_a_tampered_cookie_is_refused(admin: TestClient) -> None:
     assert (await admin.get("/admin/api/status", headers={"Cookie": f"{COOKIE}={forged}"})).status == 401
 
 
-async def test_signing_out_drops_the_session_from_the_browser(admin: TestClient) -> None:
+async def test_signing_out_drops_the_session_from_the_browser(admin: AppClient) -> None:
     await sign_in(admin)
     csrf = await csrf_of(admin)
     response = await admin.post("/admin/logout", data={"csrf": csrf}, allow_redirects=False)
@@ -179,7 +179,7 @@ async def test_signing_out_drops_the_session_from_the_browser(admin: TestClient)
     assert (await admin.get("/admin/api/status")).status == 401
 
 
-async def test_actions_from_a_cookie_session_need_the_pages_csrf_value(admin: TestClient) -> None:
+async def test_actions_from_a_cookie_session_need_the_pages_csrf_value(admin: AppClient) -> None:
     await sign_in(admin)
     for path in ACTIONS:
         assert (await admin.post(path, data={})).status == 403, path
@@ -199,7 +199,7 @@ async def test_actions_from_a_cookie_session_need_the_pages_csrf_value(admin: Te
     ("POST", "/admin/outbox/99999999999999999999/retry", 404, "a dead letter's id is a number"),
     ("POST", "/admin/outbox/7/retry", 404, "there is no outbox item 7"),
 ])
-async def test_bad_input_gets_a_4xx_naming_what_is_wrong(admin: TestClient, method: str, path: str, status: int,
+async def test_bad_input_gets_a_4xx_naming_what_is_wrong(admin: AppClient, method: str, path: str, status: int,
                                                          reason: str) -> None:
     response = await admin.request(method, path, headers=BEARER)
     assert response.status == status

@@ -7,7 +7,6 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from aiohttp.test_utils import TestClient
 from pydantic import SecretStr
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
@@ -16,16 +15,17 @@ from sqlalchemy.exc import OperationalError
 from channels.api_settings import ApiSettings
 from core.cli.server import create_app
 from core.settings import Settings
+from tests.app_client import AppClient
 from tests.fakes.dense_store import LoopGuardedDenseStore
 
 
-async def ask(client: TestClient, text: str, *, contact: str = "alice@example.com", **extra: Any) -> dict[str, Any]:
+async def ask(client: AppClient, text: str, *, contact: str = "alice@example.com", **extra: Any) -> dict[str, Any]:
     response = await client.post("/api/messages", json={"contact": contact, "text": text, **extra})
     assert response.status == 200, await response.text()
     return await response.json()  # type: ignore[no-any-return]
 
 
-async def test_a_question_gets_a_cited_answer_from_the_help_centre(client: TestClient) -> None:
+async def test_a_question_gets_a_cited_answer_from_the_help_centre(client: AppClient) -> None:
     body = await ask(client, "how do I reset my password?")
     reply = body["reply"]
     assert reply["handoff"] is False
@@ -34,21 +34,21 @@ async def test_a_question_gets_a_cited_answer_from_the_help_centre(client: TestC
     assert set(reply["citations"][0]) == {"source", "title", "section", "score"}
 
 
-async def test_an_error_code_finds_the_one_place_that_explains_it(client: TestClient) -> None:
+async def test_an_error_code_finds_the_one_place_that_explains_it(client: AppClient) -> None:
     reply = (await ask(client, "I keep getting BD-4012, what now?"))["reply"]
     assert "BD-4012" in reply["text"] and "Seat limit reached" in reply["text"]
     assert reply["citations"][0]["source"].endswith("error-codes.json")
     assert not reply["handoff"]
 
 
-async def test_an_unrelated_question_is_declined_with_a_person_offered(client: TestClient) -> None:
+async def test_an_unrelated_question_is_declined_with_a_person_offered(client: AppClient) -> None:
     reply = (await ask(client, "Which wine goes best with grilled salmon?"))["reply"]
     assert reply["handoff"] is True
     assert reply["citations"] == []
     assert "person" in reply["text"]
 
 
-async def test_the_same_id_returns_the_stored_reply_not_a_second_answer(client: TestClient) -> None:
+async def test_the_same_id_returns_the_stored_reply_not_a_second_answer(client: AppClient) -> None:
     first = await ask(client, "Can I pay by invoice?", id="client-42")
     again = await ask(client, "Can I pay by invoice?", id="client-42")
     assert again == first
@@ -57,14 +57,14 @@ async def test_the_same_id_returns_the_stored_reply_not_a_second_answer(client: 
     assert [m["author"] for m in messages] == ["customer", "bot"]
 
 
-async def test_ids_are_scoped_per_contact(client: TestClient) -> None:
+async def test_ids_are_scoped_per_contact(client: AppClient) -> None:
     alice = await ask(client, "How do I reset my password?", contact="alice", id="1")
     bob = await ask(client, "Which wine goes with salmon?", contact="bob", id="1")
     assert alice["conversation_id"] != bob["conversation_id"]
     assert bob["reply"]["handoff"] is True
 
 
-async def test_messages_after_an_id_lets_a_client_pick_up_later_messages(client: TestClient) -> None:
+async def test_messages_after_an_id_lets_a_client_pick_up_later_messages(client: AppClient) -> None:
     first = await ask(client, "How do I invite a teammate?")
     await ask(client, "How do I export my data?")
     conversation = first["conversation_id"]
@@ -95,13 +95,13 @@ async def test_messages_after_an_id_lets_a_client_pick_up_later_messages(client:
         (b'{"contact": "a", "text": "\xff\xfe"}', "UTF-8"),
     ],
 )
-async def test_bad_requests_get_400_with_a_reason(client: TestClient, body: str | bytes, reason: str) -> None:
+async def test_bad_requests_get_400_with_a_reason(client: AppClient, body: str | bytes, reason: str) -> None:
     response = await client.post("/api/messages", data=body, headers={"Content-Type": "application/json"})
     assert response.status == 400
     assert reason in (await response.json())["error"]
 
 
-async def test_unknown_conversation_and_bad_paging(client: TestClient) -> None:
+async def test_unknown_conversation_and_bad_paging(client: AppClient) -> None:
     assert (await client.get("/api/conversations/nope/messages")).status == 404
     first = await ask(client, "hello")
     for after in ("abc", "-1", str(2**31)):
@@ -109,7 +109,7 @@ async def test_unknown_conversation_and_bad_paging(client: TestClient) -> None:
         assert bad.status == 400 and "'after'" in (await bad.json())["error"]
 
 
-async def test_search_returns_hits_like_the_cli(client: TestClient) -> None:
+async def test_search_returns_hits_like_the_cli(client: AppClient) -> None:
     response = await client.get("/api/search", params={"q": "E-AUTH-019", "k": "3"})
     hits = await response.json()
     assert response.status == 200 and 1 <= len(hits) <= 3
@@ -135,7 +135,7 @@ async def test_a_configured_token_is_required(
 
 
 async def test_claimed_identities_link_only_on_an_authenticated_call(
-    client: TestClient, trusted_client: TestClient
+    client: AppClient, trusted_client: AppClient
 ) -> None:
     for claim in ({"email": "victim@example.com"}, {"phone": "+4915112345678"}):
         response = await client.post("/api/messages", json={"contact": "mallory", "text": "what's my name?", **claim})
@@ -146,13 +146,13 @@ async def test_claimed_identities_link_only_on_an_authenticated_call(
 
 
 @pytest.mark.parametrize("route", ["/api/messages", "/api/feedback"])
-async def test_a_number_too_long_for_python_is_a_bad_request(client: TestClient, route: str) -> None:
-    body = '{"contact": "a", "text": "hi", "message_id": %s, "rating": "up", "n": %s}' % ("9" * 4301, "1" * 5000)
+async def test_a_number_too_long_for_python_is_a_bad_request(client: AppClient, route: str) -> None:
+    body = '{{"contact": "a", "text": "hi", "message_id": {}, "rating": "up", "n": {}}}'.format("9" * 4301, "1" * 5000)
     response = await client.post(route, data=body, headers={"Content-Type": "application/json"})
     assert response.status == 400 and "number" in (await response.json())["error"]
 
 
-async def test_health_and_readiness(client: TestClient) -> None:
+async def test_health_and_readiness(client: AppClient) -> None:
     assert (await client.get("/healthz")).status == 200
     ready = await client.get("/readyz")
     body = await ready.json()
@@ -160,7 +160,7 @@ async def test_health_and_readiness(client: TestClient) -> None:
 
 
 async def test_a_failing_readiness_probe_says_why_once_per_change(
-    client: TestClient, caplog: pytest.LogCaptureFixture
+    client: AppClient, caplog: pytest.LogCaptureFixture
 ) -> None:
     down = [True]
 
@@ -193,7 +193,7 @@ async def test_readiness_counts_chunks_off_the_event_loop(
     assert ready.status == 200 and (await ready.json())["chunks"] > 25
 
 
-async def test_a_crafted_contact_and_id_cannot_collide_with_another_contacts_message(client: TestClient) -> None:
+async def test_a_crafted_contact_and_id_cannot_collide_with_another_contacts_message(client: AppClient) -> None:
     victim = await ask(client, "How do I reset my password?", contact="victim", id="x:y")
     other = await ask(client, "Which wine goes with salmon?", contact="victim:x", id="y")
     assert other["conversation_id"] != victim["conversation_id"]

@@ -18,7 +18,6 @@ from typing import Any, Protocol
 import aiosmtplib
 import asyncpg
 import pytest
-from aiohttp.test_utils import TestClient
 from pydantic import SecretStr
 from sqlalchemy import select
 from sqlalchemy.engine import make_url
@@ -27,9 +26,10 @@ from channels.email_settings import EmailSettings
 from channels.slack_settings import SlackSettings
 from channels.sms_settings import SmsSettings
 from channels.telegram_settings import TelegramSettings
-from core.store.db import ChannelValue, Message, libpq_url
 from core.cli.server import RUNTIME, create_app
 from core.settings import OutboxSettings, Settings
+from core.store.db import ChannelValue, Message, libpq_url
+from tests.app_client import AppClient
 from tests.fakes.dovecot import Dovecot
 from tests.fakes.slack_api import BOT_TOKEN, FakeSlack
 from tests.fakes.slack_events import message_event, signed_headers
@@ -127,13 +127,13 @@ async def fault(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator
         await _admin(server, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-async def customer_texts(client: TestClient) -> list[str]:
+async def customer_texts(client: AppClient) -> list[str]:
     async with client.app[RUNTIME].sessionmaker() as session:
         rows = await session.execute(select(Message.text).where(Message.author == "customer").order_by(Message.id))
         return list(rows.scalars())
 
 
-async def hub(aiohttp_client: Callable[..., Any], settings: Settings) -> TestClient:
+async def hub(aiohttp_client: Callable[..., Any], settings: Settings) -> AppClient:
     return await aiohttp_client(create_app(settings))  # type: ignore[no-any-return]
 
 
@@ -174,7 +174,7 @@ async def test_the_widget_is_told_to_send_again_and_its_resend_is_taken(
     finally:
         await fault.end()
     await ws.send_json({"type": "message", "id": "q1", "text": QUESTION})  # what the widget does after the wait
-    frames = []
+    frames: list[dict[str, Any]] = []
     while not any(f["type"] == "message" and f["author"] == "bot" for f in frames):
         frames.append(await ws.receive_json(timeout=30))
     echo = next(f for f in frames if f["type"] == "message" and f["author"] == "customer")

@@ -11,13 +11,13 @@ from datetime import timedelta
 from functools import partial
 from pathlib import Path
 
-from core.store.inbox import PendingMessage
 from core.messages import Address, InboundMessage, Reply
 from core.ops.runtime import open_database
-from core.settings import Settings
 from core.pipeline.storage import Storage
-from core.store.transactions import transactions_for
 from core.pipeline.turn_transactions import TurnResult
+from core.settings import Settings
+from core.store.inbox import PendingMessage
+from core.store.transactions import transactions_for
 from handoff.cases import CaseOpening, CaseState, move_case
 from tests.conftest import SAMPLE_KNOWLEDGE
 

@@ -9,14 +9,14 @@ from typing import Any
 
 import pytest
 from aiohttp import WSMsgType
-from aiohttp.test_utils import TestClient
 
-from core.ops.client_address import client_address, trusted_networks
 from core.cli.server import create_app
+from core.ops.client_address import client_address, trusted_networks
 from core.settings import LimitsSettings, ServerSettings, Settings
+from tests.app_client import AppClient
 
 
-async def _hello(client: TestClient, token: str | None = None) -> tuple[dict[str, Any], Any]:
+async def _hello(client: AppClient, token: str | None = None) -> tuple[dict[str, Any], Any]:
     ws = await client.ws_connect("/widget/ws")
     await ws.send_json({"type": "hello", "token": token, "after": 0})
     return await ws.receive_json(), ws
@@ -53,7 +53,7 @@ async def test_with_per_ip_off_and_no_trusted_proxy_new_sessions_are_not_limited
     assert any("server.trusted_proxies" in r.getMessage() for r in caplog.records if r.levelname == "WARNING")
 
 
-async def _post(client: TestClient, forwarded_for: str) -> int:
+async def _post(client: AppClient, forwarded_for: str) -> int:
     response = await client.post("/api/messages", json={"contact": f"visitor-{forwarded_for}", "text": "hi"},
                                  headers={"X-Forwarded-For": forwarded_for})
     return response.status

@@ -11,27 +11,27 @@ from functools import partial
 from typing import Any
 
 import openpyxl
-from aiohttp.test_utils import TestClient
 from pydantic import SecretStr
 
 from channels.web_sessions import identity_signature
 from channels.web_settings import WebSettings
 from core.answering.agent import ASK_WHAT
-from core.ops.privacy import expire_conversations, forget_contacts
 from core.cli.server import RUNTIME, create_app
-from core.settings import AttachmentSettings, HandoffSettings, MemorySettings, Settings
 from core.desk_port import CaseAction
+from core.ops.privacy import expire_conversations, forget_contacts
+from core.settings import AttachmentSettings, HandoffSettings, MemorySettings, Settings
 from handoff.desk_store import act_on_case
+from tests.app_client import AppClient
 from tests.integration.trusted import TRUSTED, trusted_api
 
 
-async def say(client: TestClient, text: str, *, contact: str = "alice", status: int = 200, **extra: Any) -> dict[str, Any]:
+async def say(client: AppClient, text: str, *, contact: str = "alice", status: int = 200, **extra: Any) -> dict[str, Any]:
     response = await client.post("/api/messages", json={"contact": contact, "text": text, **extra})
     assert response.status == status, await response.text()
     return await response.json()  # type: ignore[no-any-return]
 
 
-async def overview(client: TestClient, conversation_id: str) -> dict[str, Any]:
+async def overview(client: AppClient, conversation_id: str) -> dict[str, Any]:
     response = await client.get(f"/api/conversations/{conversation_id}")
     assert response.status == 200
     return await response.json()  # type: ignore[no-any-return]
@@ -49,7 +49,7 @@ def xlsx_file(*rows: tuple[str, ...]) -> str:
 # -- memory ----------------------------------------------------------------------------------
 
 
-async def test_the_bot_remembers_a_name_within_a_conversation(client: TestClient) -> None:
+async def test_the_bot_remembers_a_name_within_a_conversation(client: AppClient) -> None:
     told = await say(client, "Hi, my name is Alice.")
     assert "Alice" in told["reply"]["text"] and not told["reply"]["handoff"]
     asked = await say(client, "what's my name?")
@@ -87,7 +87,7 @@ async def _bot_message(ws: Any) -> dict[str, Any]:
             return frame  # type: ignore[no-any-return]
 
 
-async def test_forget_erases_what_the_bot_knew(trusted_client: TestClient) -> None:
+async def test_forget_erases_what_the_bot_knew(trusted_client: AppClient) -> None:
     client = trusted_client
     await say(client, "my name is Bob", contact="bob", email="bob@example.com")
     runtime = client.app[RUNTIME]
@@ -98,7 +98,7 @@ async def test_forget_erases_what_the_bot_knew(trusted_client: TestClient) -> No
     assert await runtime.transactions.run(partial(forget_contacts, selector="email:nobody@example.com")) == []
 
 
-async def test_retention_expires_idle_conversations_but_not_open_cases(client: TestClient) -> None:
+async def test_retention_expires_idle_conversations_but_not_open_cases(client: AppClient) -> None:
     idle = await say(client, "How do I reset my password?", contact="idle")
     waiting = await say(client, "I want to talk to a human", contact="escalated")
     run = client.app[RUNTIME].transactions.run
@@ -125,7 +125,7 @@ async def test_a_long_conversation_gets_a_rolling_summary(
 # -- attachments -----------------------------------------------------------------------------
 
 
-async def test_a_document_is_read_and_searched_against_the_help_centre(client: TestClient) -> None:
+async def test_a_document_is_read_and_searched_against_the_help_centre(client: AppClient) -> None:
     body = await say(client, "see attached", attachments=[
         {"filename": "error-log.xlsx", "data": xlsx_file(("Problem", "The app says BD-4012 when I add a teammate"),)}
     ])
@@ -156,7 +156,7 @@ PHISHING_NAME = "[click me](https://evil.example/phish)\u202e.txt"
 """A file name that is a markdown link, with a right-to-left override before its extension."""
 
 
-async def test_a_file_name_is_repeated_as_literal_text_not_as_a_link(client: TestClient) -> None:
+async def test_a_file_name_is_repeated_as_literal_text_not_as_a_link(client: AppClient) -> None:
     note = base64.b64encode(b"The app says BD-4012 when I add a teammate").decode()
     read = await say(client, "see attached", attachments=[{"filename": PHISHING_NAME, "data": note}])
     assert read["reply"]["text"].startswith(r"I've read \[click me\]\(https\://evil.example/phish\).txt. ")
@@ -166,13 +166,13 @@ async def test_a_file_name_is_repeated_as_literal_text_not_as_a_link(client: Tes
     assert "\u202e" not in read["reply"]["text"] + unreadable["reply"]["text"]
 
 
-async def test_a_remembered_preference_is_repeated_as_literal_text(client: TestClient) -> None:
+async def test_a_remembered_preference_is_repeated_as_literal_text(client: AppClient) -> None:
     await say(client, "I prefer [replies here](https://evil.example/phish) please.", contact="carol")
     recalled = await say(client, "What are my preferences?", contact="carol")
     assert recalled["reply"]["text"].startswith(r"Your preferences: \[replies here\]\(https\://evil")
 
 
-async def test_bad_attachment_payloads_are_400(client: TestClient) -> None:
+async def test_bad_attachment_payloads_are_400(client: AppClient) -> None:
     for attachments, reason in [
         ("nope", "'attachments'"),
         ([{"filename": "a.txt", "data": "!!!"}], "base64"),
@@ -186,7 +186,7 @@ async def test_bad_attachment_payloads_are_400(client: TestClient) -> None:
 # -- sentiment and escalation ----------------------------------------------------------------
 
 
-async def test_asking_for_a_person_opens_a_case_and_the_bot_goes_quiet(client: TestClient) -> None:
+async def test_asking_for_a_person_opens_a_case_and_the_bot_goes_quiet(client: AppClient) -> None:
     body = await say(client, "Can I talk to a real person please?")
     assert body["reply"]["handoff"] is True and "person" in body["reply"]["text"]
     seen = await overview(client, body["conversation_id"])
@@ -200,7 +200,7 @@ async def test_asking_for_a_person_opens_a_case_and_the_bot_goes_quiet(client: T
     assert [m["author"] for m in listed["messages"]] == ["customer", "bot", "customer"]
 
 
-async def test_a_configured_keyword_escalates(client: TestClient) -> None:
+async def test_a_configured_keyword_escalates(client: AppClient) -> None:
     body = await say(client, "I will file a chargeback with my bank")
     seen = await overview(client, body["conversation_id"])
     assert seen["case"]["rule"] == "keyword" and "chargeback" in seen["case"]["reason"]
@@ -224,13 +224,13 @@ async def test_frustration_is_measured_and_a_streak_escalates(
     assert seen["sentiment"]["trend"] < 0
 
 
-async def test_one_very_frustrated_message_escalates(client: TestClient) -> None:
+async def test_one_very_frustrated_message_escalates(client: AppClient) -> None:
     body = await say(client, "This is ridiculous, STILL not working!!! Useless.")
     case = (await overview(client, body["conversation_id"]))["case"]
     assert case["rule"] == "frustration" and "over the 0.70 threshold" in case["reason"]
 
 
-async def test_two_questions_the_help_centre_cannot_answer_escalate(client: TestClient) -> None:
+async def test_two_questions_the_help_centre_cannot_answer_escalate(client: AppClient) -> None:
     first = await say(client, "Which wine goes best with grilled salmon?")
     assert first["reply"]["handoff"] is True  # offered, not yet escalated
     assert (await overview(client, first["conversation_id"]))["state"] == "bot"
@@ -243,7 +243,7 @@ async def test_two_questions_the_help_centre_cannot_answer_escalate(client: Test
 # -- feedback --------------------------------------------------------------------------------
 
 
-async def test_feedback_on_a_reply_through_the_api(client: TestClient) -> None:
+async def test_feedback_on_a_reply_through_the_api(client: AppClient) -> None:
     body = await say(client, "How do I reset my password?")
     reply_id = body["reply"]["id"]
     up = await client.post("/api/feedback", json={"contact": "alice", "message_id": reply_id, "rating": "up"})
@@ -259,7 +259,7 @@ async def test_feedback_on_a_reply_through_the_api(client: TestClient) -> None:
     assert bad.status == 400 and "'rating'" in (await bad.json())["error"]
 
 
-async def test_feedback_through_the_api_only_counts_for_the_named_contacts_replies(client: TestClient) -> None:
+async def test_feedback_through_the_api_only_counts_for_the_named_contacts_replies(client: AppClient) -> None:
     alice = await say(client, "How do I reset my password?", contact="alice")
     reply_id = alice["reply"]["id"]
     unnamed = await client.post("/api/feedback", json={"message_id": reply_id, "rating": "down"})
@@ -273,7 +273,7 @@ async def test_feedback_through_the_api_only_counts_for_the_named_contacts_repli
     assert own.status == 200
 
 
-async def test_feedback_from_the_widget_only_counts_for_its_own_conversation(client: TestClient) -> None:
+async def test_feedback_from_the_widget_only_counts_for_its_own_conversation(client: AppClient) -> None:
     other = await say(client, "How do I reset my password?", contact="someone-else")
     ws = await client.ws_connect("/widget/ws")
     await ws.send_json({"type": "hello", "token": None, "after": 0})
@@ -286,7 +286,7 @@ async def test_feedback_from_the_widget_only_counts_for_its_own_conversation(cli
     assert (await ws.receive_json(timeout=10))["type"] == "error"
 
 
-async def test_a_conversation_handed_back_to_the_bot_starts_afresh(client: TestClient) -> None:
+async def test_a_conversation_handed_back_to_the_bot_starts_afresh(client: AppClient) -> None:
     first = await say(client, "Which wine goes best with grilled salmon?")
     await say(client, "What is the capital of Mongolia?")
     case = (await overview(client, first["conversation_id"]))["case"]
@@ -388,7 +388,7 @@ async def _frames_until_error(ws: Any) -> AsyncIterator[dict[str, Any]]:
         yield frame
 
 
-async def test_one_contact_id_for_two_verified_people_is_refused(trusted_client: TestClient) -> None:
+async def test_one_contact_id_for_two_verified_people_is_refused(trusted_client: AppClient) -> None:
     """The company's backend names one contact id for two people, each with their verified email:
     the second is refused (409, saying why) rather than written into the first one's
     conversation, their email is never linked to the first, and the first keeps their memory."""
@@ -402,7 +402,7 @@ async def test_one_contact_id_for_two_verified_people_is_refused(trusted_client:
     assert carol["reply"]["text"] == "Your name is Carol Lind."
 
 
-async def test_an_email_and_a_phone_of_two_people_make_neither_of_them(trusted_client: TestClient) -> None:
+async def test_an_email_and_a_phone_of_two_people_make_neither_of_them(trusted_client: AppClient) -> None:
     """Dave's verified email comes with the verified phone Carol gave: Dave is not Carol, and
     his email is never linked to her."""
     await say(trusted_client, "My order number is BD-91234", contact="crm-c", email="carol@example.com",

@@ -11,7 +11,6 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import pytest
-from aiohttp.test_utils import TestClient
 from pydantic import SecretStr
 
 from channels.email_settings import EmailSettings
@@ -19,6 +18,7 @@ from channels.slack_settings import SlackSettings
 from channels.sms_settings import SmsSettings
 from core.cli.server import create_app
 from core.settings import OutboxSettings, Settings
+from tests.app_client import AppClient
 from tests.fakes.slack_api import BOT_TOKEN, FakeSlack
 from tests.fakes.slack_events import message_event
 from tests.fakes.smtp_relay import SmtpRelay
@@ -30,6 +30,7 @@ from tests.integration import test_slack as slack_steps
 from tests.integration import test_sms as sms_steps
 from tests.integration import test_telegram as telegram_steps
 from tests.integration.test_api import ask
+from tests.ports import free_port
 
 BUSINESS_PER_MONTH = "how much is the Business plan per month?"
 OUTBOX = OutboxSettings(poll_interval_s=0.2, backoff_base_s=0.2)
@@ -48,7 +49,7 @@ def labelled(lines: Sequence[str], label: str) -> list[str]:
     return [line for line in lines if line.startswith(label)]
 
 
-async def test_a_preamble_neither_steers_the_search_nor_is_forgotten(client: TestClient) -> None:
+async def test_a_preamble_neither_steers_the_search_nor_is_forgotten(client: AppClient) -> None:
     message = "Hi! my name is Dana and I'm on the Pro plan. Can I export my data as CSV?"
     reply = (await ask(client, message, contact="dana"))["reply"]
     sources = [citation["source"] for citation in reply["citations"]]
@@ -59,7 +60,7 @@ async def test_a_preamble_neither_steers_the_search_nor_is_forgotten(client: Tes
     assert (await ask(client, "what's my plan?", contact="dana"))["reply"]["text"] == "Your plan is Pro."
 
 
-async def test_a_price_question_is_answered_with_a_table_of_the_row_it_names(client: TestClient) -> None:
+async def test_a_price_question_is_answered_with_a_table_of_the_row_it_names(client: AppClient) -> None:
     reply = (await ask(client, BUSINESS_PER_MONTH))["reply"]
     lines = reply["text"].splitlines()
     assert not reply["handoff"] and labelled(lines, "| Plan") and labelled(lines, "| Business |"), reply["text"]
@@ -67,7 +68,7 @@ async def test_a_price_question_is_answered_with_a_table_of_the_row_it_names(cli
     assert all(line.startswith("|") for line in lines if " | " in line), "a table flattened into a line"
 
 
-async def test_two_questions_in_one_message_are_each_answered_with_their_sources(client: TestClient) -> None:
+async def test_two_questions_in_one_message_are_each_answered_with_their_sources(client: AppClient) -> None:
     reply = (await ask(client, "Can I export my data as CSV and how do I cancel my subscription?"))["reply"]
     sources = [citation["source"] for citation in reply["citations"]]
     export = [i for i, source in enumerate(sources) if source.endswith("exporting-your-data.md")]
@@ -78,16 +79,16 @@ async def test_two_questions_in_one_message_are_each_answered_with_their_sources
 
 @pytest.fixture
 async def telegram_client(aiohttp_client: Callable[..., Any], make_settings: Callable[..., Settings],
-                          telegram: FakeBotApi) -> TestClient:
+                          telegram: FakeBotApi) -> AppClient:
     settings = make_settings(telegram=telegram_steps.telegram_settings(telegram.api_url), outbox=OUTBOX)
-    client: TestClient = await aiohttp_client(create_app(settings))
+    client: AppClient = await aiohttp_client(create_app(settings))
     await telegram.wait_for_calls("getWebhookInfo", 1)
     await telegram_steps.ready(client)
     return client
 
 
 async def test_telegram_shows_the_price_row_as_aligned_columns(
-    telegram_client: TestClient, telegram: FakeBotApi
+    telegram_client: AppClient, telegram: FakeBotApi
 ) -> None:
     update = telegram_steps.update(private_message(BUSINESS_PER_MONTH, user_id=901))
     assert await telegram_steps.deliver(telegram_client, update) == 200
@@ -101,14 +102,14 @@ async def test_telegram_shows_the_price_row_as_aligned_columns(
 
 @pytest.fixture
 async def sms_client(aiohttp_client: Callable[..., Any], make_settings: Callable[..., Settings],
-                     twilio: FakeTwilio) -> TestClient:
+                     twilio: FakeTwilio) -> AppClient:
     sms = SmsSettings(account_sid=ACCOUNT_SID, auth_token=SecretStr(AUTH_TOKEN), from_number=HUB_NUMBER,
                       api_url=twilio.api_url, public_url=sms_steps.PUBLIC_URL,
                       webhook_signing_key=SecretStr(sms_steps.SHARED_KEY))
     return await aiohttp_client(create_app(make_settings(sms=sms, outbox=OUTBOX)))  # type: ignore[no-any-return]
 
 
-async def test_sms_says_the_price_row_as_a_sentence(sms_client: TestClient, twilio: FakeTwilio) -> None:
+async def test_sms_says_the_price_row_as_a_sentence(sms_client: AppClient, twilio: FakeTwilio) -> None:
     assert (await sms_steps.text_in(sms_client, BUSINESS_PER_MONTH))[0] == 200
     (sent,) = await twilio.wait_for_sent(1)
     body = str(sent.params["Body"])
@@ -119,7 +120,7 @@ async def test_sms_says_the_price_row_as_a_sentence(sms_client: TestClient, twil
 
 @pytest.fixture
 async def slack_client(aiohttp_client: Callable[..., Any], make_settings: Callable[..., Settings],
-                       slack: FakeSlack) -> TestClient:
+                       slack: FakeSlack) -> AppClient:
     settings = make_settings(
         slack=SlackSettings(bot_token=SecretStr(BOT_TOKEN), signing_secret=SecretStr(slack_steps.SECRET),
                             api_url=slack.base_url, customer_channels=[slack_steps.CUSTOMER_CHANNEL],
@@ -129,7 +130,7 @@ async def slack_client(aiohttp_client: Callable[..., Any], make_settings: Callab
     return await aiohttp_client(create_app(settings))  # type: ignore[no-any-return]
 
 
-async def test_slack_shows_the_price_row_in_a_code_block(slack_client: TestClient, slack: FakeSlack) -> None:
+async def test_slack_shows_the_price_row_in_a_code_block(slack_client: AppClient, slack: FakeSlack) -> None:
     event = message_event(channel="D0DANA", user="U0DANA", text=BUSINESS_PER_MONTH, ts="1700000901.000100")
     assert await slack_steps.post_event(slack_client, event) == 200
     (reply,) = await slack_steps.posted(slack, 1)
@@ -145,7 +146,7 @@ async def test_slack_shows_the_price_row_in_a_code_block(slack_client: TestClien
 async def test_email_shows_the_price_row_as_aligned_text_and_an_html_table(
     aiohttp_client: Callable[..., Any], make_settings: Callable[..., Settings], relay: SmtpRelay
 ) -> None:
-    port = email_steps.free_port()
+    port = free_port()
     email = EmailSettings(address=email_steps.SUPPORT, display_name="Brightdesk Support", smtp_host=relay.host,
                           smtp_port=relay.port, smtp_security="none", listen_port=port)
     await aiohttp_client(create_app(make_settings(email=email, outbox=OUTBOX)))

@@ -22,18 +22,18 @@ from sqlalchemy.orm import Session
 
 from channels.slack import SlackChannel
 from channels.slack_settings import SlackSettings
-from core.store.db import Message, make_engine, make_sessionmaker
-from handoff.tables import Case
-from core.store.inbox import PendingMessage
+from core.desk_port import CaseCard
 from core.messages import Address, InboundMessage, Reply
-from core.settings import Settings
 from core.pipeline.storage import Storage
-from core.store.transactions import Transactions, transactions_for
 from core.pipeline.turn_transactions import TurnResult
+from core.settings import Settings
+from core.store.db import Message, make_engine, make_sessionmaker
+from core.store.inbox import PendingMessage
+from core.store.transactions import Transactions, transactions_for
 from handoff.cases import CaseOpening
 from handoff.desk import StaffDesk
-from core.desk_port import CaseCard
 from handoff.desk_store import STILL_WITH_US, card_of, desk_ref_of
+from handoff.tables import Case
 from tests.fakes.slack_api import BOT_TOKEN, FakeSlack, RecordedCall
 from tests.integration.staff_desk_steps import SLACK_SECRET, STAFF
 
@@ -105,7 +105,7 @@ def left_by_a_dead_process(session: Session, *, case_id: str, attempted_at: date
 def still_with_us_by_conversation(session: Session) -> dict[str, int]:
     rows = session.execute(select(Message.conversation_id, func.count()).where(Message.text == STILL_WITH_US)
                            .group_by(Message.conversation_id)).all()
-    return {conversation_id: count for conversation_id, count in rows}
+    return dict(rows)
 
 
 def card_for(session: Session, *, case_id: str) -> CaseCard:

@@ -14,20 +14,20 @@ from typing import Any
 
 import aiosmtplib
 import pytest
-from aiohttp.test_utils import TestClient
 from pydantic import SecretStr
 
 from channels.email_settings import EmailSettings
-from core.store.db import ChannelValue, Conversation, DeliveryStatus, Message, OutboxItem
 from core.cli.server import RUNTIME, create_app
 from core.settings import OutboxSettings, Settings
+from core.store.db import ChannelValue, Conversation, DeliveryStatus, Message, OutboxItem
+from tests.app_client import AppClient
 from tests.fakes.dovecot import Dovecot
 from tests.fakes.slack_api import FakeSlack
 from tests.fakes.smtp_relay import SmtpRelay
 from tests.integration.app_db import count
 from tests.integration.staff_desk_steps import desk_settings, staff_replies
-from tests.settle import settled, until
 from tests.ports import free_port
+from tests.settle import settled, until
 
 SUPPORT = "support@example.com"
 CUSTOMER = "ana@customer.example"
@@ -55,7 +55,7 @@ def settings_for(make_settings: Callable[..., Settings], relay: SmtpRelay, port:
 
 
 @pytest.fixture
-async def client(aiohttp_client: Callable[..., Any], settings_for: Callable[..., Settings]) -> TestClient:
+async def client(aiohttp_client: Callable[..., Any], settings_for: Callable[..., Settings]) -> AppClient:
     return await aiohttp_client(create_app(settings_for()))  # type: ignore[no-any-return]
 
 
@@ -81,7 +81,7 @@ def body_text(message: EmailMessage) -> str:
     return str(part.get_content())
 
 
-async def test_a_mail_is_answered_in_its_thread_and_replies_continue_it(client: TestClient, relay: SmtpRelay, port: int) -> None:
+async def test_a_mail_is_answered_in_its_thread_and_replies_continue_it(client: AppClient, relay: SmtpRelay, port: int) -> None:
     first = mail("How do I reset my password?")
     await deliver(port, first)
     (answer,) = await relay.wait_for(1, timeout=30)
@@ -101,7 +101,7 @@ async def test_a_mail_is_answered_in_its_thread_and_replies_continue_it(client: 
     assert await count(client, Conversation) == 1
 
 
-async def test_the_same_mail_twice_is_answered_once(client: TestClient, relay: SmtpRelay, port: int) -> None:
+async def test_the_same_mail_twice_is_answered_once(client: AppClient, relay: SmtpRelay, port: int) -> None:
     message = mail("How do I export my data?")
     await deliver(port, message)
     await deliver(port, message)
@@ -110,14 +110,14 @@ async def test_the_same_mail_twice_is_answered_once(client: TestClient, relay: S
     assert len(relay.messages) == 1 and await count(client, Message) == 2
 
 
-async def test_a_recipient_we_do_not_answer_for_is_refused(client: TestClient, port: int) -> None:
+async def test_a_recipient_we_do_not_answer_for_is_refused(client: AppClient, port: int) -> None:
     with pytest.raises(aiosmtplib.SMTPRecipientsRefused) as refused:
         await deliver(port, mail("hello"), to="someone-else@example.com")
     assert refused.value.recipients[0].code == 550
     assert await count(client, Message) == 0
 
 
-async def test_someone_else_replying_into_a_thread_starts_their_own(client: TestClient, relay: SmtpRelay, port: int) -> None:
+async def test_someone_else_replying_into_a_thread_starts_their_own(client: AppClient, relay: SmtpRelay, port: int) -> None:
     await deliver(port, mail("How do I reset my password?"))
     (answer,) = await relay.wait_for(1, timeout=30)
     forwarded = mail("How do I reset my password?", sender="mallory@else.example", subject="Re: Password help",
@@ -128,7 +128,7 @@ async def test_someone_else_replying_into_a_thread_starts_their_own(client: Test
     assert await count(client, Conversation) == 2
 
 
-async def test_automatic_mail_and_our_own_are_never_answered(client: TestClient, relay: SmtpRelay, port: int) -> None:
+async def test_automatic_mail_and_our_own_are_never_answered(client: AppClient, relay: SmtpRelay, port: int) -> None:
     for name in ("out_of_office.eml", "bounce.eml", "list_mail.eml"):
         await deliver(port, (FIXTURES / name).read_bytes())
     await deliver(port, mail("How do I reset my password?", sender=SUPPORT))
@@ -143,7 +143,7 @@ async def test_one_sender_gets_at_most_the_hourly_number_of_replies(
 ) -> None:
     email = EmailSettings(address=SUPPORT, smtp_host=relay.host, smtp_port=relay.port, smtp_security="none",
                           listen_port=port, max_replies_per_sender_per_hour=2)
-    client: TestClient = await aiohttp_client(create_app(settings_for(email=email)))
+    client: AppClient = await aiohttp_client(create_app(settings_for(email=email)))
     for question in ("How do I reset my password?", "How do I export my data?", "How do I invite a teammate?"):
         await deliver(port, mail(question, subject=question))
     await deliver(port, mail("How do I reset my password?", sender="other@customer.example"))  # the probe
@@ -159,7 +159,7 @@ async def test_processes_sharing_redis_share_the_hourly_reply_limit(
     for port in ports:
         email = EmailSettings(address=SUPPORT, smtp_host=relay.host, smtp_port=relay.port, smtp_security="none",
                               listen_port=port, max_replies_per_sender_per_hour=2)
-        client: TestClient = await aiohttp_client(create_app(settings_for(email=email, redis_url=REDIS_URL)))
+        client: AppClient = await aiohttp_client(create_app(settings_for(email=email, redis_url=REDIS_URL)))
     sender = f"{uuid.uuid4().hex}@customer.example"  # Redis keeps its counts between test runs
     questions = ("How do I reset my password?", "How do I export my data?", "How do I invite a teammate?")
     for index, question in enumerate(questions):
@@ -170,7 +170,7 @@ async def test_processes_sharing_redis_share_the_hourly_reply_limit(
     assert [m.rcpt_tos for m in relay.messages].count((sender,)) == 2 and len(relay.messages) == 3
 
 
-async def test_an_attachment_is_read(client: TestClient, relay: SmtpRelay, port: int) -> None:
+async def test_an_attachment_is_read(client: AppClient, relay: SmtpRelay, port: int) -> None:
     message = mail("see the log")
     message.add_attachment(b"The app says BD-4012 when I add a teammate", maintype="text", subtype="plain",
                            filename="error-log.txt")
@@ -180,7 +180,7 @@ async def test_an_attachment_is_read(client: TestClient, relay: SmtpRelay, port:
 
 
 async def test_a_refusing_relay_dead_letters_and_a_relay_that_is_down_is_retried(
-    client: TestClient, relay: SmtpRelay, port: int
+    client: AppClient, relay: SmtpRelay, port: int
 ) -> None:
     relay.refuse_next(550, "5.7.1 Relaying denied")
     await deliver(port, mail("How do I reset my password?", sender="first@customer.example"))
@@ -217,7 +217,7 @@ async def test_an_escalation_by_email_gets_the_staff_reply_in_the_thread(
     aiohttp_client: Callable[..., Any], settings_for: Callable[..., Settings], relay: SmtpRelay, slack: FakeSlack,
     port: int
 ) -> None:
-    client: TestClient = await aiohttp_client(create_app(settings_for(slack=desk_settings(slack))))
+    client: AppClient = await aiohttp_client(create_app(settings_for(slack=desk_settings(slack))))
     first = mail("I want to talk to a human please", subject="Invoice wrong")
     await deliver(port, first)
     (offer,) = await relay.wait_for(1, timeout=30)
@@ -228,7 +228,7 @@ async def test_an_escalation_by_email_gets_the_staff_reply_in_the_thread(
     assert "Sam here" in body_text(staff) and staff["Auto-Submitted"] is None  # a person wrote it
 
 
-async def mailbox_watched(client: TestClient) -> None:
+async def mailbox_watched(client: AppClient) -> None:
     """Once the poller has read the folder (its cursor is saved) and had a moment to enter IDLE:
     a mail appended in the instant before IDLE starts waits for the poll interval (60 s here)."""
     await until(lambda: count(client, ChannelValue, ChannelValue.channel == "email",
@@ -248,7 +248,7 @@ async def test_a_mail_in_the_imap_mailbox_is_answered_once_also_after_a_restart(
                           imap_username=dovecot.username, imap_password=SecretStr(dovecot.password),
                           imap_poll_interval_s=60)
     settings = make_settings(email=email, outbox=OutboxSettings(poll_interval_s=0.2, backoff_base_s=0.2))
-    first: TestClient = await aiohttp_client(create_app(settings))
+    first: AppClient = await aiohttp_client(create_app(settings))
     await mailbox_watched(first)
     uid = await dovecot.append(bytes(mail("How do I reset my password?")))  # IDLE wakes the hub up
     (answer,) = await relay.wait_for(1, timeout=90)  # past the 60 s safety net, should IDLE miss it
@@ -257,7 +257,7 @@ async def test_a_mail_in_the_imap_mailbox_is_answered_once_also_after_a_restart(
     await until(lambda: _seen(dovecot, uid), timeout=10, what="\\Seen on the mail")  # marked once it was committed
     await first.close()
 
-    second: TestClient = await aiohttp_client(create_app(settings))
+    second: AppClient = await aiohttp_client(create_app(settings))
     await mailbox_watched(second)
     await dovecot.append(bytes(mail("How do I export my data?")))
     await relay.wait_for(2, timeout=90)

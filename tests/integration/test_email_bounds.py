@@ -14,14 +14,14 @@ from typing import Any
 import aiosmtplib
 import pytest
 import trustme
-from aiohttp.test_utils import TestClient
 from pydantic import SecretStr
 from sqlalchemy import select
 
 from channels.email_settings import EmailSettings
-from core.store.db import Message
 from core.cli.server import RUNTIME, create_app
 from core.settings import Settings
+from core.store.db import Message
+from tests.app_client import AppClient
 from tests.fakes.dovecot import Dovecot
 from tests.fakes.smtp_relay import SmtpRelay
 from tests.integration.app_db import count
@@ -42,7 +42,7 @@ def _email(relay: SmtpRelay, port: int, **bounds: Any) -> EmailSettings:
                          listen_port=port, **bounds)
 
 
-async def _customer_texts(client: TestClient) -> list[str]:
+async def _customer_texts(client: AppClient) -> list[str]:
     async with client.app[RUNTIME].sessionmaker() as session:
         found = await session.execute(select(Message.text).where(Message.author == "customer").order_by(Message.id))
         return list(found.scalars())
@@ -51,7 +51,7 @@ async def _customer_texts(client: TestClient) -> list[str]:
 async def test_a_long_mail_is_kept_up_to_the_channels_length_and_says_where_it_was_cut(
     aiohttp_client: Callable[..., Any], settings_for: Callable[..., Settings], relay: SmtpRelay, port: int
 ) -> None:
-    client: TestClient = await aiohttp_client(create_app(settings_for(email=_email(relay, port, max_text_length=2000))))
+    client: AppClient = await aiohttp_client(create_app(settings_for(email=_email(relay, port, max_text_length=2000))))
     text = "How do I reset my password? " + "The log says: nothing useful here. " * 200
     await deliver(port, mail(text))
     await relay.wait_for(1, timeout=30)
@@ -131,7 +131,7 @@ async def test_a_connection_upgraded_by_starttls_is_counted_once(
 async def test_a_data_phase_that_trickles_past_its_deadline_is_closed_and_nothing_is_stored(
     aiohttp_client: Callable[..., Any], settings_for: Callable[..., Settings], relay: SmtpRelay, port: int
 ) -> None:
-    client: TestClient = await aiohttp_client(create_app(settings_for(email=_email(relay, port, data_timeout_s=1))))
+    client: AppClient = await aiohttp_client(create_app(settings_for(email=_email(relay, port, data_timeout_s=1))))
     async with smtp_connection(port) as (reader, writer):
         assert (await _greeting(reader)).startswith(b"220 ")
         for command in (b"HELO client.example", f"MAIL FROM:<{CUSTOMER}>".encode(), f"RCPT TO:<{SUPPORT}>".encode(),
@@ -167,7 +167,7 @@ def _many_parts(parts: int) -> bytes:
 async def test_a_mail_of_60000_parts_is_refused_unread(
     aiohttp_client: Callable[..., Any], settings_for: Callable[..., Settings], relay: SmtpRelay, port: int
 ) -> None:
-    client: TestClient = await aiohttp_client(create_app(settings_for()))
+    client: AppClient = await aiohttp_client(create_app(settings_for()))
     with pytest.raises(aiosmtplib.SMTPDataError) as refused:
         await deliver(port, _many_parts(60_000))
     assert refused.value.code == 552 and "MIME parts" in refused.value.message
@@ -184,7 +184,7 @@ async def test_a_mail_of_60000_parts_in_the_mailbox_is_left_there_and_the_next_o
                           imap_host=dovecot.host, imap_port=dovecot.port, imap_security="none",
                           imap_username=dovecot.username, imap_password=SecretStr(dovecot.password),
                           imap_poll_interval_s=60)
-    client: TestClient = await aiohttp_client(create_app(make_settings(email=email)))
+    client: AppClient = await aiohttp_client(create_app(make_settings(email=email)))
     await mailbox_watched(client)
     await dovecot.append(_many_parts(60_000))
     await dovecot.append(bytes(mail("How do I reset my password?")))

@@ -15,14 +15,14 @@ from typing import Any
 
 import aiosmtplib
 import pytest
-from aiohttp.test_utils import TestClient
 from pydantic import SecretStr
 
 from channels.email_settings import EmailSettings
-from core.store.db import Conversation, DeliveryStatus, Message, OutboxItem
-from core.messages import Author
 from core.cli.server import RUNTIME, create_app
+from core.messages import Author
 from core.settings import Settings
+from core.store.db import Conversation, DeliveryStatus, Message, OutboxItem
+from tests.app_client import AppClient
 from tests.fakes.dovecot import Dovecot
 from tests.fakes.slack_api import FakeSlack
 from tests.fakes.smtp_relay import RelayedMessage, SmtpRelay
@@ -71,7 +71,7 @@ def _reply_to(ours: RelayedMessage, text: str) -> EmailMessage:
                 in_reply_to=str(ours.message["Message-ID"]).strip("<>"))
 
 
-async def _replies_to_a_responder(client: TestClient, relay: SmtpRelay, port: int,
+async def _replies_to_a_responder(client: AppClient, relay: SmtpRelay, port: int,
                                   address: Callable[[int], str]) -> tuple[int, int]:
     """Our replies before the hub stopped answering a responder writing from `address(hop)`, and
     the mails it wrote."""
@@ -87,11 +87,11 @@ async def _replies_to_a_responder(client: TestClient, relay: SmtpRelay, port: in
     return len(relay.messages), written
 
 
-async def _customer_mails(client: TestClient) -> int:
+async def _customer_mails(client: AppClient) -> int:
     return await count(client, Message, Message.author == Author.CUSTOMER)
 
 
-async def _dead_letters(client: TestClient, reason: str = "") -> int:
+async def _dead_letters(client: AppClient, reason: str = "") -> int:
     return await count(client, OutboxItem, OutboxItem.status == DeliveryStatus.DEAD,
                        OutboxItem.last_error.contains(reason))
 
@@ -112,7 +112,7 @@ async def test_a_responder_writing_from_a_new_address_each_time_gets_the_hourly_
     limit: str, address: Callable[[int], str], reason: str, aiohttp_client: Callable[..., Any],
     settings_for: Callable[..., Settings], relay: SmtpRelay, port: int
 ) -> None:
-    client: TestClient = await aiohttp_client(create_app(settings_for(email=_email(relay, port, **{limit: 3}))))
+    client: AppClient = await aiohttp_client(create_app(settings_for(email=_email(relay, port, **{limit: 3}))))
     replies, written = await _replies_to_a_responder(client, relay, port, address)
     assert (replies, written) == (3, 4)
     assert await _customer_mails(client) == written  # every mail of the responder is kept
@@ -122,7 +122,7 @@ async def test_a_responder_writing_from_a_new_address_each_time_gets_the_hourly_
 async def test_with_the_default_limits_the_loop_ends_within_ten_replies(
     aiohttp_client: Callable[..., Any], settings_for: Callable[..., Settings], relay: SmtpRelay, port: int
 ) -> None:
-    client: TestClient = await aiohttp_client(create_app(settings_for()))
+    client: AppClient = await aiohttp_client(create_app(settings_for()))
     replies, written = await _replies_to_a_responder(client, relay, port, lambda hop: f"desk@t{hop}.responder.example")
     assert replies == EmailSettings().max_replies_per_thread_per_hour == 10
     assert await _customer_mails(client) == written == 11
@@ -131,7 +131,7 @@ async def test_with_the_default_limits_the_loop_ends_within_ten_replies(
 async def test_past_the_hourly_total_mail_is_kept_and_the_bots_reply_is_a_dead_letter(
     aiohttp_client: Callable[..., Any], settings_for: Callable[..., Settings], relay: SmtpRelay, port: int
 ) -> None:
-    client: TestClient = await aiohttp_client(create_app(settings_for(email=_email(relay, port,
+    client: AppClient = await aiohttp_client(create_app(settings_for(email=_email(relay, port,
                                                                                    max_replies_per_hour=3))))
     for person in range(4):
         await deliver(port, mail("How do I reset my password?", sender=f"person{person}@customer{person}.example",
@@ -146,7 +146,7 @@ async def _handed_over(dovecot: Dovecot, uid: int) -> bool:
     return "\\Seen" in await dovecot.flags(uid)
 
 
-async def _second_question_after(client: TestClient, relay: SmtpRelay, port: int) -> None:
+async def _second_question_after(client: AppClient, relay: SmtpRelay, port: int) -> None:
     """The customer's next question, once the first went in twice: it is answered too."""
     await deliver(port, mail("How do I export my data?", subject="Export"))
     await settled(client.app[RUNTIME].sessionmaker)
@@ -158,7 +158,7 @@ async def test_a_mail_sent_again_over_smtp_counts_once(
     aiohttp_client: Callable[..., Any], settings_for: Callable[..., Settings], relay: SmtpRelay, port: int
 ) -> None:
     email = _email(relay, port, max_replies_per_sender_per_hour=2)
-    client: TestClient = await aiohttp_client(create_app(settings_for(email=email)))
+    client: AppClient = await aiohttp_client(create_app(settings_for(email=email)))
     first = mail("How do I reset my password?")
     await deliver(port, first)  # the 250 comes once the mail is stored
     await deliver(port, first)  # the sender's server did not hear that 250, and sends it again
@@ -172,7 +172,7 @@ async def test_a_mail_delivered_by_smtp_and_imap_counts_once(
     email = _email(relay, port, max_replies_per_sender_per_hour=2).model_copy(update={
         "imap_host": dovecot.host, "imap_port": dovecot.port, "imap_security": "none",
         "imap_username": dovecot.username, "imap_password": SecretStr(dovecot.password)})
-    client: TestClient = await aiohttp_client(create_app(settings_for(email=email)))
+    client: AppClient = await aiohttp_client(create_app(settings_for(email=email)))
     await mailbox_watched(client)
     first = mail("How do I reset my password?")
     await deliver(port, first)
@@ -186,7 +186,7 @@ async def test_a_mail_the_database_could_not_take_is_taken_however_often_it_came
     fault: DatabaseFault
 ) -> None:
     email = _email(relay, port, max_replies_per_sender_per_hour=2)
-    client: TestClient = await aiohttp_client(create_app(settings_for(email=email, database_url=fault.url)))
+    client: AppClient = await aiohttp_client(create_app(settings_for(email=email, database_url=fault.url)))
     question = mail("How do I reset my password?")
 
     async def send() -> None:  # a locked SQLite answers after its 5 s busy timeout
@@ -209,7 +209,7 @@ async def test_a_mail_the_database_could_not_take_is_taken_however_often_it_came
 async def test_a_reply_the_relay_made_us_send_again_counts_once(
     aiohttp_client: Callable[..., Any], settings_for: Callable[..., Settings], relay: SmtpRelay, port: int
 ) -> None:
-    client: TestClient = await aiohttp_client(create_app(settings_for(email=_email(
+    client: AppClient = await aiohttp_client(create_app(settings_for(email=_email(
         relay, port, max_replies_per_sender_per_hour=2))))
     relay.refuse_next(451, "4.3.0 Try again later")  # the first reply is sent twice
     for answered, question in enumerate(("How do I reset my password?", "How do I export my data?",
@@ -226,7 +226,7 @@ async def test_a_customer_writing_to_a_person_is_never_held_back_nor_is_the_pers
     port: int
 ) -> None:
     email = _email(relay, port, max_replies_per_sender_per_hour=1, max_replies_per_thread_per_hour=1)
-    client: TestClient = await aiohttp_client(create_app(settings_for(email=email, slack=desk_settings(slack))))
+    client: AppClient = await aiohttp_client(create_app(settings_for(email=email, slack=desk_settings(slack))))
     await deliver(port, mail("I want to talk to a human please", subject="Invoice wrong"))
     (offer,) = await relay.wait_for(1, timeout=30)  # the bot's one reply this hour; a case is open
     for line in ("The invoice says 12 seats.", "We have 10.", "Please also fix March's."):
@@ -245,7 +245,7 @@ async def test_a_refused_bot_reply_is_a_dead_letter_and_the_conversation_stays_r
     port: int
 ) -> None:
     email = _email(relay, port, max_replies_per_sender_per_hour=1)
-    client: TestClient = await aiohttp_client(create_app(settings_for(email=email, slack=desk_settings(slack))))
+    client: AppClient = await aiohttp_client(create_app(settings_for(email=email, slack=desk_settings(slack))))
     await deliver(port, mail("How do I reset my password?"))
     (answer,) = await relay.wait_for(1, timeout=30)
     await deliver(port, _reply_to(answer, "I want to talk to a human please"))

@@ -12,19 +12,19 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from aiohttp.test_utils import TestClient
 from pydantic import SecretStr
 
 from channels.slack_settings import SlackSettings
 from channels.sms_settings import SmsSettings
 from core.cli.server import create_app
 from core.settings import OutboxSettings, Settings
+from tests.app_client import AppClient
 from tests.fakes.slack_api import BOT_TOKEN, FakeSlack
 from tests.fakes.slack_events import message_event
 from tests.fakes.telegram_api import FakeBotApi
 from tests.fakes.telegram_updates import private_message
 from tests.fakes.twilio_api import ACCOUNT_SID, AUTH_TOKEN, HUB_NUMBER, FakeTwilio
-from tests.integration import test_slack, test_sms, test_telegram
+from tests.integration import test_slack, test_sms
 from tests.integration.test_slack import post_event, posted
 from tests.integration.test_sms import sid, text_in
 from tests.integration.test_telegram import deliver, ready, telegram_settings, update
@@ -36,7 +36,7 @@ FAST_OUTBOX = OutboxSettings(poll_interval_s=0.2, backoff_base_s=0.2)
 
 @pytest.fixture
 async def slack_client(aiohttp_client: Callable[..., Any], make_settings: Callable[..., Settings],
-                       slack: FakeSlack) -> TestClient:
+                       slack: FakeSlack) -> AppClient:
     slack_settings = SlackSettings(bot_token=SecretStr(BOT_TOKEN), signing_secret=SecretStr(test_slack.SECRET),
                                    api_url=slack.base_url)
     return await aiohttp_client(create_app(make_settings(slack=slack_settings, outbox=FAST_OUTBOX)))  # type: ignore[no-any-return]
@@ -44,9 +44,9 @@ async def slack_client(aiohttp_client: Callable[..., Any], make_settings: Callab
 
 @pytest.fixture
 async def telegram_client(aiohttp_client: Callable[..., Any], make_settings: Callable[..., Settings],
-                          telegram: FakeBotApi) -> TestClient:
+                          telegram: FakeBotApi) -> AppClient:
     settings = make_settings(telegram=telegram_settings(telegram.api_url), outbox=FAST_OUTBOX)
-    client: TestClient = await aiohttp_client(create_app(settings))
+    client: AppClient = await aiohttp_client(create_app(settings))
     await telegram.wait_for_calls("getWebhookInfo", 1)
     await ready(client)
     return client
@@ -54,7 +54,7 @@ async def telegram_client(aiohttp_client: Callable[..., Any], make_settings: Cal
 
 @pytest.fixture
 async def sms_client(aiohttp_client: Callable[..., Any], make_settings: Callable[..., Settings],
-                     twilio: FakeTwilio) -> TestClient:
+                     twilio: FakeTwilio) -> AppClient:
     sms = SmsSettings(account_sid=ACCOUNT_SID, auth_token=SecretStr(AUTH_TOKEN), from_number=HUB_NUMBER,
                       api_url=twilio.api_url, public_url=test_sms.PUBLIC_URL,
                       webhook_signing_key=SecretStr(test_sms.SHARED_KEY))
@@ -62,7 +62,7 @@ async def sms_client(aiohttp_client: Callable[..., Any], make_settings: Callable
 
 
 async def test_a_slack_file_url_off_slacks_file_host_gets_no_token_and_the_customer_is_told(
-    slack_client: TestClient, slack: FakeSlack
+    slack_client: AppClient, slack: FakeSlack
 ) -> None:
     elsewhere = FakeSlack()
     await elsewhere.start()
@@ -79,7 +79,7 @@ async def test_a_slack_file_url_off_slacks_file_host_gets_no_token_and_the_custo
 
 
 async def test_a_slack_file_that_cannot_be_fetched_is_told_so_not_called_empty(
-    slack_client: TestClient, slack: FakeSlack
+    slack_client: AppClient, slack: FakeSlack
 ) -> None:
     file = slack.add_file("error-log.txt", b"BD-4012", "text/plain")
     gone = file | {"url_private_download": file["url_private"].replace(file["id"], "F000000999")}
@@ -92,7 +92,7 @@ async def test_a_slack_file_that_cannot_be_fetched_is_told_so_not_called_empty(
 
 @pytest.mark.parametrize("declared", [True, False], ids=["size in the event", "size from the download"])
 async def test_a_slack_file_over_the_limit_is_told_its_real_size(
-    slack_client: TestClient, slack: FakeSlack, declared: bool
+    slack_client: AppClient, slack: FakeSlack, declared: bool
 ) -> None:
     file = slack.add_file("export.csv", b"x" * ELEVEN_MB, "text/csv")
     if not declared:
@@ -105,7 +105,7 @@ async def test_a_slack_file_over_the_limit_is_told_its_real_size(
 
 
 async def test_a_telegram_file_id_telegram_refuses_is_told_as_not_fetched_not_empty(
-    telegram_client: TestClient, telegram: FakeBotApi
+    telegram_client: AppClient, telegram: FakeBotApi
 ) -> None:
     document = {"file_id": "NO-SUCH-FILE", "file_unique_id": "u9", "file_name": "contract.pdf",
                 "mime_type": "application/pdf", "file_size": 4200}
@@ -117,7 +117,7 @@ async def test_a_telegram_file_id_telegram_refuses_is_told_as_not_fetched_not_em
     assert "empty" not in reply.params["text"]
 
 
-async def test_an_mms_file_over_the_limit_is_told_its_real_size(sms_client: TestClient, twilio: FakeTwilio) -> None:
+async def test_an_mms_file_over_the_limit_is_told_its_real_size(sms_client: AppClient, twilio: FakeTwilio) -> None:
     message_sid = sid()
     export = twilio.add_media(message_sid, "ME1", b"x" * ELEVEN_MB, "text/csv")
     status, _ = await text_in(sms_client, "see the export", message_sid=message_sid, media=[(export, "text/csv")])

@@ -9,11 +9,10 @@ import base64
 from collections.abc import Callable
 from typing import Any
 
-from aiohttp.test_utils import TestClient
-
-from core.store.db import AttachmentRow
 from core.cli.server import create_app
 from core.settings import AttachmentSettings, Settings
+from core.store.db import AttachmentRow
+from tests.app_client import AppClient
 from tests.integration.app_db import count
 from tests.settle import until
 from tests.unit.core.answering.test_attachment_turns import HEAVY_PAGE
@@ -23,7 +22,7 @@ async def test_a_small_file_is_answered_while_another_customers_slow_files_conve
     aiohttp_client: Callable[..., Any], make_settings: Callable[..., Settings]
 ) -> None:
     settings = make_settings(attachments=AttachmentSettings(timeout_s=600, message_timeout_s=3000))
-    client: TestClient = await aiohttp_client(create_app(settings))
+    client: AppClient = await aiohttp_client(create_app(settings))
     slow = [{"filename": f"sheet{i}.pdf", "data": base64.b64encode(HEAVY_PAGE).decode()} for i in range(5)]
     ada = asyncio.create_task(client.post("/api/messages", json={"contact": "ada", "text": "see these", "attachments": slow}))
 

@@ -22,7 +22,6 @@ from urllib.parse import parse_qsl, quote, urlencode
 import aiosmtplib
 import pytest
 from aiohttp import WSMsgType
-from aiohttp.test_utils import TestClient
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from pydantic import SecretStr
@@ -33,12 +32,21 @@ from channels.slack_settings import SlackSettings
 from channels.sms_settings import SmsSettings
 from core.cli.server import create_app
 from core.settings import AdminSettings, LimitsSettings, Settings
+from tests.app_client import AppClient
 from tests.fakes.slack_api import BOT_TOKEN, FakeSlack
 from tests.fakes.slack_events import app_mention_event, block_action, message_event, signed_headers
 from tests.fakes.smtp_relay import SmtpRelay
 from tests.fakes.telegram_api import FakeBotApi
 from tests.fakes.telegram_updates import group_message, private_message
-from tests.fakes.twilio_api import ACCOUNT_SID, AUTH_TOKEN, HUB_NUMBER, FakeTwilio, incoming_sms, signed_form, status_callback
+from tests.fakes.twilio_api import (
+    ACCOUNT_SID,
+    AUTH_TOKEN,
+    HUB_NUMBER,
+    FakeTwilio,
+    incoming_sms,
+    signed_form,
+    status_callback,
+)
 from tests.integration.test_request_guards import answer_to
 from tests.integration.test_telegram import SECRET as TELEGRAM_SECRET
 from tests.integration.test_telegram import ready, telegram_settings
@@ -63,7 +71,7 @@ attachment = st.fixed_dictionaries({}, optional={
 FIELDS = ("contact", "text", "id", "email", "phone", "message_id", "rating", "comment", "type", "token", "after",
           "identity", "client_id")
 objects = st.fixed_dictionaries({}, optional={
-    **{name: values for name in FIELDS},
+    **dict.fromkeys(FIELDS, values),
     "attachments": st.lists(attachment, max_size=3) | values,
 })
 huge_number = st.text("123456789", min_size=4301, max_size=4400)
@@ -87,7 +95,7 @@ bodies = st.one_of(
 @pytest.fixture
 async def hub(database_url: str, engine: AsyncEngine, aiohttp_client: Callable[..., Any],
               make_settings: Callable[..., Settings], slack: FakeSlack, telegram: FakeBotApi,
-              twilio: FakeTwilio, relay: SmtpRelay, smtp_port: int) -> TestClient:
+              twilio: FakeTwilio, relay: SmtpRelay, smtp_port: int) -> AppClient:
     """Every channel, and the dashboard, on SQLite and on PostgreSQL."""
     settings = make_settings(
         database_url=database_url,
@@ -101,7 +109,7 @@ async def hub(database_url: str, engine: AsyncEngine, aiohttp_client: Callable[.
         sms=SmsSettings(account_sid=ACCOUNT_SID, auth_token=SecretStr(AUTH_TOKEN), from_number=HUB_NUMBER,
                         api_url=twilio.api_url, public_url=SMS_URL, webhook_signing_key=SecretStr("shared-key")),
     )
-    client: TestClient = await aiohttp_client(create_app(settings))
+    client: AppClient = await aiohttp_client(create_app(settings))
     await ready(client)  # the Telegram channel has connected
     return client
 
@@ -111,7 +119,7 @@ def no_errors_logged(caplog: pytest.LogCaptureFixture) -> None:
     assert not errors, [r.getMessage() for r in errors]
 
 
-async def still_answers(hub: TestClient) -> None:
+async def still_answers(hub: AppClient) -> None:
     response = await hub.get("/healthz")
     assert response.status == 200
 
@@ -119,7 +127,7 @@ async def still_answers(hub: TestClient) -> None:
 @FUZZ
 @given(route=st.sampled_from(["/api/messages", "/api/feedback"]), body=bodies,
        content_type=st.sampled_from(["application/json", "text/plain", "application/x-www-form-urlencoded"]))
-async def test_json_routes_never_answer_5xx(hub: TestClient, caplog: pytest.LogCaptureFixture, route: str,
+async def test_json_routes_never_answer_5xx(hub: AppClient, caplog: pytest.LogCaptureFixture, route: str,
                                              body: bytes, content_type: str) -> None:
     response = await hub.post(route, data=body, headers={"Content-Type": content_type})
     assert response.status < 500, (response.status, await response.text())
@@ -130,7 +138,7 @@ async def test_json_routes_never_answer_5xx(hub: TestClient, caplog: pytest.LogC
 @FUZZ
 @given(query=st.dictionaries(st.sampled_from(["q", "k", "after", "limit"]), st.text(max_size=30), max_size=4),
        conversation=st.text(min_size=1, max_size=40).filter(lambda s: "/" not in s and s not in {".", ".."}))
-async def test_query_routes_never_answer_5xx(hub: TestClient, caplog: pytest.LogCaptureFixture,
+async def test_query_routes_never_answer_5xx(hub: AppClient, caplog: pytest.LogCaptureFixture,
                                              query: dict[str, str], conversation: str) -> None:
     for path in ("/api/search", f"/api/conversations/{conversation}", f"/api/conversations/{conversation}/messages"):
         response = await hub.get(path, params=query)
@@ -148,7 +156,7 @@ def slack_signature(body: bytes, timestamp: str) -> str:
        signed=st.booleans(),
        timestamp=st.sampled_from(["abc", "", "-1", "1" * 30]) | st.just("now"),
        content_type=st.sampled_from(["application/json", "application/x-www-form-urlencoded"]))
-async def test_the_slack_endpoint_never_answers_5xx(hub: TestClient, caplog: pytest.LogCaptureFixture, body: bytes,
+async def test_the_slack_endpoint_never_answers_5xx(hub: AppClient, caplog: pytest.LogCaptureFixture, body: bytes,
                                                     signed: bool, timestamp: str, content_type: str) -> None:
     stamp = str(int(time.time())) if timestamp == "now" else timestamp
     headers = {"Content-Type": content_type, "X-Slack-Request-Timestamp": stamp,
@@ -171,7 +179,7 @@ frames = st.one_of(
 
 @FUZZ
 @given(sequence=st.lists(frames, min_size=1, max_size=5))
-async def test_widget_frames_never_break_the_socket(hub: TestClient, caplog: pytest.LogCaptureFixture,
+async def test_widget_frames_never_break_the_socket(hub: AppClient, caplog: pytest.LogCaptureFixture,
                                                     sequence: list[str]) -> None:
     ws = await hub.ws_connect("/widget/ws")
     for frame in sequence:
@@ -194,7 +202,7 @@ def answered_with_a_reason(status: int, body: bytes | str) -> None:
         assert body.strip(), status
 
 
-async def raw_request(hub: TestClient, method: bytes, target: bytes, headers: dict[bytes, bytes],
+async def raw_request(hub: AppClient, method: bytes, target: bytes, headers: dict[bytes, bytes],
                       body: bytes = b"") -> tuple[int, bytes]:
     """A request written byte for byte on its own connection, for header values aiohttp's
     client would not send (not UTF-8, control characters); the status and the body."""
@@ -255,7 +263,7 @@ REQUESTS = [  # what each route takes, for the fuzzed headers to replace
 @FUZZ
 @given(request=st.sampled_from(REQUESTS),
        headers=st.dictionaries(st.sampled_from(FUZZED_HEADERS), header_values, max_size=5))
-async def test_headers_and_cookies_never_answer_5xx(hub: TestClient, caplog: pytest.LogCaptureFixture,
+async def test_headers_and_cookies_never_answer_5xx(hub: AppClient, caplog: pytest.LogCaptureFixture,
                                                     request: tuple[bytes, bytes, bytes, dict[bytes, bytes]],
                                                     headers: dict[bytes, bytes]) -> None:
     caplog.clear()  # each example answers for its own log
@@ -280,7 +288,7 @@ HOSTILE = [
 
 
 @pytest.mark.parametrize(("method", "target", "headers"), HOSTILE)
-async def test_the_probes_hostile_headers_get_a_4xx(hub: TestClient, caplog: pytest.LogCaptureFixture, method: bytes,
+async def test_the_probes_hostile_headers_get_a_4xx(hub: AppClient, caplog: pytest.LogCaptureFixture, method: bytes,
                                                      target: bytes, headers: dict[bytes, bytes]) -> None:
     status, content = await raw_request(hub, method, target, stamped(headers), b"{}")
     assert 400 <= status < 500, (status, content)
@@ -300,13 +308,13 @@ def field_paths(value: Any, prefix: tuple[str | int, ...] = ()) -> list[tuple[st
 @st.composite
 def retyped(draw: st.DrawFn, payload: dict[str, Any]) -> dict[str, Any]:
     """`payload` with one to three fields, anywhere in it, given a value of any type or removed."""
-    changed = json.loads(json.dumps(payload))
+    changed: dict[str, Any] = json.loads(json.dumps(payload))
     for _ in range(draw(st.integers(1, 3))):
         paths = field_paths(changed)
         if not paths:
             break
         path = draw(st.sampled_from(paths))
-        parent = changed
+        parent: Any = changed
         for key in path[:-1]:
             parent = parent[key]
         if isinstance(parent, dict) and draw(st.booleans()):
@@ -330,7 +338,8 @@ def as_new_message(payload: dict[str, Any], inner: str, key: str, new_id: Callab
 
 
 def slack_interaction(body: str) -> dict[str, Any]:
-    return json.loads(dict(parse_qsl(body))["payload"])
+    payload: dict[str, Any] = json.loads(dict(parse_qsl(body))["payload"])
+    return payload
 
 
 SLACK_EVENTS = [
@@ -353,7 +362,7 @@ SLACK_INTERACTIONS = [
     st.sampled_from(SLACK_INTERACTIONS).flatmap(retyped).map(lambda p: urlencode({"payload": json.dumps(p)})),
 ))
 async def test_signed_slack_payloads_with_fields_of_any_type_never_answer_5xx(
-        hub: TestClient, caplog: pytest.LogCaptureFixture, body: str) -> None:
+        hub: AppClient, caplog: pytest.LogCaptureFixture, body: str) -> None:
     caplog.clear()  # each example answers for its own log
     response = await hub.post("/slack/events", data=body.encode(), headers=signed_headers(SECRET, body))
     answered_with_a_reason(response.status, await response.text())
@@ -373,7 +382,7 @@ TELEGRAM_UPDATES = [
 @given(update=st.sampled_from(TELEGRAM_UPDATES).flatmap(retyped).map(
     lambda u: as_new_message(u, "message", "message_id", lambda n: 10_000 + n)))
 async def test_telegram_updates_with_the_secret_and_fields_of_any_type_never_answer_5xx(
-        hub: TestClient, caplog: pytest.LogCaptureFixture, update: dict[str, Any]) -> None:
+        hub: AppClient, caplog: pytest.LogCaptureFixture, update: dict[str, Any]) -> None:
     caplog.clear()  # each example answers for its own log
     response = await hub.post("/telegram/webhook", json=update,
                               headers={"X-Telegram-Bot-Api-Secret-Token": TELEGRAM_SECRET})
@@ -390,7 +399,7 @@ TWILIO_FIELDS = ["NumMedia", "ErrorCode", "MessageStatus", "MediaUrl0", "MediaCo
 @given(route=st.sampled_from(["/sms/twilio", "/sms/twilio/status"]),
        fields=st.dictionaries(st.sampled_from(TWILIO_FIELDS), numeric_text, max_size=3))
 async def test_signed_twilio_forms_with_odd_numbers_and_fields_never_answer_5xx(
-        hub: TestClient, caplog: pytest.LogCaptureFixture, route: str, fields: dict[str, str]) -> None:
+        hub: AppClient, caplog: pytest.LogCaptureFixture, route: str, fields: dict[str, str]) -> None:
     caplog.clear()  # each example answers for its own log
     base = (incoming_sms("How do I reset my password?") if route == "/sms/twilio"
             else status_callback("SMfuzz", "failed", error_code="30003"))
@@ -408,7 +417,7 @@ async def test_signed_twilio_forms_with_odd_numbers_and_fields_never_answer_5xx(
     st.one_of(st.text(max_size=20), many_digits), max_size=3))
 @example(item="0", query={"q": "\x00"})  # found here: a 500 on PostgreSQL
 @example(item="0", query={"contact": "\ud83d", "q": "a\x00b"})
-async def test_dashboard_paths_and_queries_never_answer_5xx(hub: TestClient, caplog: pytest.LogCaptureFixture,
+async def test_dashboard_paths_and_queries_never_answer_5xx(hub: AppClient, caplog: pytest.LogCaptureFixture,
                                                             item: str, query: dict[str, str]) -> None:
     caplog.clear()  # each example answers for its own log
     bearer = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
@@ -428,7 +437,7 @@ MAIL_HEADERS = [b"From", b"Reply-To", b"Message-ID", b"In-Reply-To", b"Reference
 @FUZZ
 @given(headers=st.dictionaries(st.sampled_from(MAIL_HEADERS), header_values.map(lambda v: v[:900]),  # SMTP's lines end at 1,000
                                max_size=4))
-async def test_mail_headers_never_fail_the_listener(hub: TestClient, caplog: pytest.LogCaptureFixture,
+async def test_mail_headers_never_fail_the_listener(hub: AppClient, caplog: pytest.LogCaptureFixture,
                                                     smtp_port: int, headers: dict[bytes, bytes]) -> None:
     """Taken in (250) or refused for good with a reason (5xx); never "try again later" for
     a mail that will never be different."""

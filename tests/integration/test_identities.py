@@ -5,18 +5,18 @@ in a shared thread is a person of their own."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from functools import partial
 from email.message import EmailMessage
+from functools import partial
 from typing import Any
 
-from aiohttp.test_utils import TestClient
 from pydantic import SecretStr
 
 from channels.email_settings import EmailSettings
 from channels.slack_settings import SlackSettings
-from core.ops.privacy import forget_contacts
 from core.cli.server import RUNTIME, create_app
+from core.ops.privacy import forget_contacts
 from core.settings import OutboxSettings, Settings
+from tests.app_client import AppClient
 from tests.fakes.slack_api import BOT_TOKEN, BOT_USER_ID, FakeSlack
 from tests.fakes.slack_events import app_mention_event, message_event
 from tests.fakes.smtp_relay import SmtpRelay
@@ -56,7 +56,7 @@ async def test_a_forged_from_never_writes_into_a_verified_customers_memory(
     """Victoria is verified through the company's backend; Mallory mails as From: victoria@…
     with no authentication. Mallory's facts stay with the mail sender, never reach Victoria,
     and Mallory is told nothing of Victoria's."""
-    client: TestClient = await aiohttp_client(create_app(with_email(make_settings, relay, smtp_port)), headers=TRUSTED)
+    client: AppClient = await aiohttp_client(create_app(with_email(make_settings, relay, smtp_port)), headers=TRUSTED)
     await say(client, "My name is Victoria Stone and my order number is BD-11111", contact="crm-v", email=VICTORIA)
 
     await mailed(smtp_port, relay, from_victorias_address("My name is Mallory Grey and my order number is BD-66666"))
@@ -76,7 +76,7 @@ async def test_a_dmarc_passed_sender_is_the_verified_person_and_a_forged_one_aft
     the memory the verified person built on another channel; a mail From: the same address that
     passed nothing, after it, does not."""
     settings = with_email(make_settings, relay, smtp_port, trust_authentication_results=True)
-    client: TestClient = await aiohttp_client(create_app(settings), headers=TRUSTED)
+    client: AppClient = await aiohttp_client(create_app(settings), headers=TRUSTED)
     await say(client, "My order number is BD-11111", contact="crm-v", email=VICTORIA)
     passed = "mx.example.com; dmarc=pass (p=REJECT) header.from=shop.example"
     told = await mailed(smtp_port, relay, from_victorias_address("what are my order numbers?", authentication=passed))
@@ -96,7 +96,7 @@ async def test_each_slack_user_in_a_shared_thread_has_their_own_memory(
     from another company in the shared channel, replies in the same thread and asks for his."""
     settings = make_settings(slack=SlackSettings(bot_token=SecretStr(BOT_TOKEN), signing_secret=SecretStr(SECRET),
                                                  api_url=slack.base_url, customer_channels=[CUSTOMER_CHANNEL]))
-    client: TestClient = await aiohttp_client(create_app(settings))
+    client: AppClient = await aiohttp_client(create_app(settings))
     root = "1700000100.000100"
     await post_event(client, app_mention_event(
         channel=CUSTOMER_CHANNEL, user="U0CAROL", ts=root,
@@ -116,7 +116,7 @@ async def test_forgetting_an_email_forgets_the_verified_person_and_the_mail_send
     aiohttp_client: Callable[..., Any], make_settings: Callable[..., Settings], relay: SmtpRelay, smtp_port: int
 ) -> None:
     """They are contacts apart by design; an erasure request by address means both."""
-    client: TestClient = await aiohttp_client(create_app(with_email(make_settings, relay, smtp_port)), headers=TRUSTED)
+    client: AppClient = await aiohttp_client(create_app(with_email(make_settings, relay, smtp_port)), headers=TRUSTED)
     await say(client, "My order number is BD-11111", contact="crm-v", email=VICTORIA)
     await mailed(smtp_port, relay, from_victorias_address("My order number is BD-22222"))
     erased = await client.app[RUNTIME].transactions.run(partial(forget_contacts, selector=f"email:{VICTORIA}"))

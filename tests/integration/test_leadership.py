@@ -12,8 +12,8 @@ from typing import Any
 import asyncpg
 import pytest
 
-from core.store.db import libpq_url
 from core.ops.leadership import Leadership
+from core.store.db import libpq_url
 from tests.postgres import own_postgres_database
 from tests.settle import until
 

@@ -34,8 +34,8 @@ from tests.fakes.twilio_api import (
     incoming_sms,
     signed_form,
 )
-from tests.postgres import own_postgres_database
 from tests.ports import free_port
+from tests.postgres import own_postgres_database
 
 SUPPORTHUB = str(Path(sys.executable).parent / "supporthub")
 PUBLIC_URL = "https://support.example.com"

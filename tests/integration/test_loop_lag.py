@@ -17,10 +17,10 @@ from email.message import EmailMessage
 from typing import Any
 
 import pytest
-from aiohttp.test_utils import TestClient
 
 from core.cli.server import create_app
 from core.settings import Settings
+from tests.app_client import AppClient
 from tests.fakes.smtp_relay import SmtpRelay
 from tests.integration.test_api import ask
 from tests.integration.test_email import body_text, deliver, mail, port, settings_for  # noqa: F401 — fixtures
@@ -30,7 +30,7 @@ MAX_HOLD_S = 0.1
 KISSES = "\N{FACE THROWING A KISS}"
 
 
-async def test_a_message_of_emoji_through_the_api_does_not_hold_the_loop(client: TestClient) -> None:
+async def test_a_message_of_emoji_through_the_api_does_not_hold_the_loop(client: AppClient) -> None:
     await ask(client, "How do I reset my password?")  # first use of everything, outside the watch
     async with loop_watched() as watch:
         reply = (await ask(client, KISSES * 4000))["reply"]
@@ -38,7 +38,7 @@ async def test_a_message_of_emoji_through_the_api_does_not_hold_the_loop(client:
     assert watch.longest_hold < MAX_HOLD_S, f"the loop was held {watch.longest_hold * 1000:.0f} ms"
 
 
-async def test_a_message_of_emoji_through_the_widget_does_not_hold_the_loop(client: TestClient) -> None:
+async def test_a_message_of_emoji_through_the_widget_does_not_hold_the_loop(client: AppClient) -> None:
     ws = await client.ws_connect("/widget/ws")
     await ws.send_json({"type": "hello", "token": None, "after": 0})
     assert (await ws.receive_json())["type"] == "session"

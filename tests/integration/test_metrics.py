@@ -14,17 +14,17 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from aiohttp.test_utils import TestClient
 from prometheus_client.parser import text_string_to_metric_families
 from pydantic import SecretStr
 from sqlalchemy import insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from core.store.db import Conversation, utcnow
-from handoff.tables import Case
 from core.cli.server import RUNTIME, create_app
 from core.settings import AdminSettings, LimitsSettings, LlmSettings, OutboxSettings, Settings
+from core.store.db import Conversation, utcnow
+from handoff.tables import Case
 from knowledge.tables import IndexRun
+from tests.app_client import AppClient
 from tests.fakes.openai_server import FakeOpenAI, HttpError, Text, usage
 from tests.fakes.telegram_api import FakeBotApi
 from tests.fakes.telegram_updates import private_message
@@ -52,7 +52,7 @@ class Scrape:
         return {value for _, labels in self.samples for _, value in labels}
 
 
-async def scrape(client: TestClient, headers: dict[str, str] | None = None) -> Scrape:
+async def scrape(client: AppClient, headers: dict[str, str] | None = None) -> Scrape:
     response = await client.get("/metrics", headers=headers or {})
     assert response.status == 200, await response.text()
     assert response.content_type == "text/plain"
@@ -63,7 +63,7 @@ def grew(before: Scrape, after: Scrape, name: str, **labels: str) -> float:
     return after.value(name, **labels) - before.value(name, **labels)
 
 
-async def ask(client: TestClient, text: str, *, contact: str) -> dict[str, Any]:
+async def ask(client: AppClient, text: str, *, contact: str) -> dict[str, Any]:
     response = await client.post("/api/messages", json={"contact": contact, "text": text})
     assert response.status == 200, await response.text()
     return await response.json()  # type: ignore[no-any-return]
@@ -72,7 +72,7 @@ async def ask(client: TestClient, text: str, *, contact: str) -> dict[str, Any]:
 async def test_messages_replies_and_turns_are_counted_by_channel_outcome_and_responder(
     aiohttp_client: Callable[..., Any], make_settings: Callable[..., Settings]
 ) -> None:
-    client: TestClient = await aiohttp_client(create_app(make_settings()))
+    client: AppClient = await aiohttp_client(create_app(make_settings()))
     before = await scrape(client)
     answered = await ask(client, PASSWORD_QUESTION, contact="metrics-contact-1")
     declined = await ask(client, "Which wine goes best with grilled salmon?", contact="metrics-contact-2")
@@ -101,7 +101,7 @@ async def test_refused_api_requests_are_counted_by_reason(
     aiohttp_client: Callable[..., Any], make_settings: Callable[..., Settings]
 ) -> None:
     settings = make_settings(api=trusted_api(), limits=LimitsSettings(per_contact="1/minute"))
-    client: TestClient = await aiohttp_client(create_app(settings), headers=TRUSTED)
+    client: AppClient = await aiohttp_client(create_app(settings), headers=TRUSTED)
     before = await scrape(client)
     unsigned = await client.post("/api/messages", json={"contact": "x", "text": "hi"},
                                  headers={"Authorization": "Bearer no"})
@@ -117,7 +117,7 @@ async def test_refused_api_requests_are_counted_by_reason(
 @pytest.fixture
 def llm_client(aiohttp_client: Callable[..., Any], make_settings: Callable[..., Settings],
                model: FakeOpenAI) -> Callable[[], Any]:
-    async def make() -> TestClient:
+    async def make() -> AppClient:
         llm = LlmSettings(base_url=model.base_url, api_key=SecretStr("sk-test-123"), max_retries=0, timeout_s=10)
         return await aiohttp_client(create_app(make_settings(llm=llm)))  # type: ignore[no-any-return]
 
@@ -127,7 +127,7 @@ def llm_client(aiohttp_client: Callable[..., Any], make_settings: Callable[..., 
 async def test_the_models_requests_tokens_and_errors_are_counted(
     llm_client: Callable[[], Any], model: FakeOpenAI
 ) -> None:
-    client: TestClient = await llm_client()
+    client: AppClient = await llm_client()
     before = await scrape(client)
     model.script(Text("Use **Forgot password?** on the sign-in page [1]."))
     assert (await ask(client, PASSWORD_QUESTION, contact="llm-contact"))["reply"]["citations"]
@@ -159,7 +159,7 @@ async def test_the_outbox_and_telegrams_refusals_show_per_channel_on_both_databa
 ) -> None:
     settings = make_settings(database_url=database_url, telegram=telegram_settings(telegram.api_url),
                              outbox=OutboxSettings(poll_interval_s=0.2, backoff_base_s=0.2))
-    client: TestClient = await aiohttp_client(create_app(settings))
+    client: AppClient = await aiohttp_client(create_app(settings))
     await telegram.wait_for_calls("getWebhookInfo", 1)
     await ready(client)
     before = await scrape(client)
@@ -191,7 +191,7 @@ async def test_the_outbox_and_telegrams_refusals_show_per_channel_on_both_databa
 async def test_cases_sla_breaches_and_ingest_runs_are_read_from_the_database(
     database_url: str, engine: AsyncEngine, aiohttp_client: Callable[..., Any], make_settings: Callable[..., Settings],
 ) -> None:
-    client: TestClient = await aiohttp_client(create_app(make_settings(database_url=database_url)))
+    client: AppClient = await aiohttp_client(create_app(make_settings(database_url=database_url)))
     await ask(client, "I want to talk to a human please", contact="waiting-long")
     await ask(client, "Can I speak to a person?", contact="waiting-briefly")
     finished = utcnow() - timedelta(hours=1)
@@ -217,7 +217,7 @@ async def test_a_database_that_does_not_answer_still_gets_the_in_process_metrics
 ) -> None:
     if engine.dialect.name != "postgresql":
         pytest.skip("SQLite in WAL mode never blocks a reader; PostgreSQL's table lock does")
-    client: TestClient = await aiohttp_client(create_app(make_settings(database_url=database_url)))
+    client: AppClient = await aiohttp_client(create_app(make_settings(database_url=database_url)))
     await ask(client, PASSWORD_QUESTION, contact="before-the-lock")
     async with engine.connect() as other_process:
         await other_process.execute(text("BEGIN"))
@@ -233,7 +233,7 @@ async def test_the_admin_token_guards_the_metrics(
     aiohttp_client: Callable[..., Any], make_settings: Callable[..., Settings]
 ) -> None:
     settings = make_settings(admin=AdminSettings(token=SecretStr(ADMIN_TOKEN)))
-    client: TestClient = await aiohttp_client(create_app(settings))
+    client: AppClient = await aiohttp_client(create_app(settings))
     for headers in ({}, {"Authorization": "Bearer wrong"}, {"Authorization": ADMIN_TOKEN}):
         refused = await client.get("/metrics", headers=headers)
         assert refused.status == 401 and refused.headers["WWW-Authenticate"] == "Bearer"
@@ -242,7 +242,7 @@ async def test_the_admin_token_guards_the_metrics(
     assert metrics.value("supporthub_metrics_snapshot_ok") == 1
 
 
-async def test_the_event_loops_lag_is_sampled(client: TestClient) -> None:
+async def test_the_event_loops_lag_is_sampled(client: AppClient) -> None:
     before = (await scrape(client)).value("supporthub_event_loop_lag_seconds_count")
     await asyncio.sleep(1.2)
     assert (await scrape(client)).value("supporthub_event_loop_lag_seconds_count") - before >= 2

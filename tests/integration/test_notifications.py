@@ -15,6 +15,10 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from core.messages import Address, InboundMessage, Reply
+from core.pipeline.notifications import MessageListener, StoredElsewhere
+from core.pipeline.storage import Storage
+from core.pipeline.turn_transactions import TurnResult
 from core.store.db import (
     MIGRATIONS_DIR,
     libpq_url,
@@ -24,11 +28,7 @@ from core.store.db import (
     prepare_database,
 )
 from core.store.inbox import PendingMessage
-from core.messages import Address, InboundMessage, Reply
-from core.pipeline.notifications import MessageListener, StoredElsewhere
-from core.pipeline.storage import Storage
 from core.store.transactions import Transactions, transactions_for
-from core.pipeline.turn_transactions import TurnResult
 from tests.postgres import own_postgres_database
 from tests.settle import until
 

@@ -14,11 +14,11 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from core.channel import DeliveryError
-from core.store.db import OutboxItem
 from core.messages import Address, InboundMessage
 from core.pipeline.outbox import Outbox
-from core.settings import OutboxSettings
 from core.pipeline.storage import Storage
+from core.settings import OutboxSettings
+from core.store.db import OutboxItem
 from tests.fakes.flaky_channel import FlakyChannel
 from tests.integration.test_cli import run
 from tests.unit.core.pipeline.test_outbox import LEASE, queue_replies

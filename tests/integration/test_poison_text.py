@@ -14,7 +14,6 @@ from typing import Any
 
 import aiosmtplib
 import pytest
-from aiohttp.test_utils import TestClient
 from pydantic import SecretStr
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -23,9 +22,10 @@ from channels.email_settings import EmailSettings
 from channels.slack_settings import SlackSettings
 from channels.sms_settings import SmsSettings
 from channels.telegram_settings import TelegramSettings
-from core.store.db import Contact, Message
 from core.cli.server import RUNTIME, create_app
 from core.settings import OutboxSettings, Settings
+from core.store.db import Contact, Message
+from tests.app_client import AppClient
 from tests.fakes.dovecot import Dovecot
 from tests.fakes.slack_api import BOT_TOKEN, FakeSlack
 from tests.fakes.slack_events import message_event, signed_headers
@@ -67,17 +67,17 @@ def no_errors_logged(caplog: pytest.LogCaptureFixture) -> Any:
     assert not errors, errors
 
 
-async def hub(aiohttp_client: Callable[..., Any], settings: Settings) -> TestClient:
+async def hub(aiohttp_client: Callable[..., Any], settings: Settings) -> AppClient:
     return await aiohttp_client(create_app(settings))  # type: ignore[no-any-return]
 
 
-async def customer_texts(client: TestClient) -> list[str]:
+async def customer_texts(client: AppClient) -> list[str]:
     async with client.app[RUNTIME].sessionmaker() as session:
         rows = await session.execute(select(Message.text).where(Message.author == "customer").order_by(Message.id))
         return list(rows.scalars())
 
 
-async def contact_names(client: TestClient) -> list[str | None]:
+async def contact_names(client: AppClient) -> list[str | None]:
     async with client.app[RUNTIME].sessionmaker() as session:
         return list((await session.execute(select(Contact.display_name))).scalars())
 

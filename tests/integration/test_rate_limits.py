@@ -10,15 +10,15 @@ from time import monotonic
 from typing import Any
 
 import pytest
-from aiohttp.test_utils import TestClient
 from pydantic import SecretStr
 from sqlalchemy import func, select
 
-from core.pipeline import rate_limits
 from channels.slack_settings import SlackSettings
-from core.store.db import Message
 from core.cli.server import RUNTIME, create_app
+from core.pipeline import rate_limits
 from core.settings import LimitsSettings, Settings
+from core.store.db import Message
+from tests.app_client import AppClient
 from tests.fakes.slack_api import BOT_TOKEN, FakeSlack
 from tests.fakes.slack_events import message_event, signed_headers
 from tests.fakes.tcp_proxy import CuttableProxy
@@ -30,7 +30,7 @@ REDIS_URL = "redis://127.0.0.1:6379/13"
 SLACK_SECRET = "signing-secret-for-tests"
 
 
-async def _post(client: TestClient, contact: str, text: str = "How do I reset my password?") -> Any:
+async def _post(client: AppClient, contact: str, text: str = "How do I reset my password?") -> Any:
     return await client.post("/api/messages", json={"contact": contact, "text": text})
 
 

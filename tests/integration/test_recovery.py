@@ -8,13 +8,13 @@ from datetime import timedelta
 
 from sqlalchemy import func, select
 
-from core.store.db import DeliveryStatus, Message, OutboxItem
 from core.messages import Address, Author, InboundMessage, Reply
 from core.ops.runtime import open_database, open_runtime
-from core.settings import OutboxSettings, Settings
 from core.pipeline.storage import Storage
-from core.store.transactions import transactions_for
 from core.pipeline.turn_transactions import TurnResult
+from core.settings import OutboxSettings, Settings
+from core.store.db import DeliveryStatus, Message, OutboxItem
+from core.store.transactions import transactions_for
 from tests.fakes.flaky_channel import FlakyChannel
 from tests.settle import settled, until
 

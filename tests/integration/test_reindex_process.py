@@ -121,6 +121,6 @@ def test_the_child_rebuilds_the_servers_settings_whole(monkeypatch: pytest.Monke
     must pass in the child as they did in the server, secrets included."""
     monkeypatch.setenv("SUPPORTHUB_SLACK__BOT_TOKEN", "xoxb-1")
     monkeypatch.setenv("SUPPORTHUB_SLACK__APP_TOKEN", "xapp-1")
-    server = Settings(data_dir=tmp_path, slack={"socket_mode": True},  # type: ignore[arg-type]
-                      llm={"base_url": "http://llm.example", "api_key": "sk-secret"})  # type: ignore[arg-type]
+    server = Settings(data_dir=tmp_path, slack={"socket_mode": True},
+                      llm={"base_url": "http://llm.example", "api_key": "sk-secret"})
     assert Settings(**settings_json(server)) == server

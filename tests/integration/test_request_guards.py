@@ -10,12 +10,12 @@ from typing import Any
 
 import pytest
 from aiohttp import web
-from aiohttp.test_utils import TestClient
 from pydantic import SecretStr
 
 from channels.api_settings import ApiSettings
 from core.cli.server import create_app
 from core.settings import AdminSettings, AttachmentSettings, LimitsSettings, ServerSettings, Settings
+from tests.app_client import AppClient
 from tests.integration.trusted import TRUSTED, trusted_api
 
 HEADERS = (b"POST /api/messages HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
@@ -24,7 +24,7 @@ HEADERS = (b"POST /api/messages HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: app
 
 
 @pytest.fixture
-async def impatient(aiohttp_client: Callable[..., Any], make_settings: Callable[..., Settings]) -> TestClient:
+async def impatient(aiohttp_client: Callable[..., Any], make_settings: Callable[..., Settings]) -> AppClient:
     settings = make_settings(server=ServerSettings(body_timeout_s=0.5))
     return await aiohttp_client(create_app(settings))  # type: ignore[no-any-return]
 
@@ -44,11 +44,11 @@ async def production_server(make_settings: Callable[..., Settings]) -> AsyncIter
         await runner.cleanup()
 
 
-async def _open(client: TestClient) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+async def _open(client: AppClient) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
     return await asyncio.open_connection(client.server.host, client.server.port)
 
 
-async def test_a_body_that_never_arrives_gets_408_and_its_connection_is_closed(impatient: TestClient) -> None:
+async def test_a_body_that_never_arrives_gets_408_and_its_connection_is_closed(impatient: AppClient) -> None:
     held = [await _open(impatient) for _ in range(20)]
     for _, writer in held:
         writer.write(HEADERS + b'{"contact": ')
@@ -62,7 +62,7 @@ async def test_a_body_that_never_arrives_gets_408_and_its_connection_is_closed(i
     assert ok.status == 200
 
 
-async def test_a_slow_body_that_arrives_in_time_is_answered(impatient: TestClient) -> None:
+async def test_a_slow_body_that_arrives_in_time_is_answered(impatient: AppClient) -> None:
     body = b'{"contact": "slow", "text": "How do I reset my password?"}'
     reader, writer = await _open(impatient)
     writer.write(HEADERS.replace(b"1000000", str(len(body)).encode()) + body[:10])
@@ -79,7 +79,7 @@ async def test_a_client_that_hangs_up_mid_upload_is_one_debug_line(
     production_server: tuple[str, int], caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.DEBUG)
-    reader, writer = await asyncio.open_connection(*production_server)
+    _reader, writer = await asyncio.open_connection(*production_server)
     writer.write(HEADERS + b'{"contact": "a", "text": "')
     await writer.drain()
     await asyncio.sleep(0.3)  # the handler is reading the body
@@ -94,7 +94,7 @@ async def test_a_client_that_hangs_up_mid_upload_is_one_debug_line(
     assert not [r for r in caplog.records if r.exc_info]
 
 
-async def answer_to(client: TestClient, head: bytes, body: bytes = b"") -> tuple[bytes, bytes]:
+async def answer_to(client: AppClient, head: bytes, body: bytes = b"") -> tuple[bytes, bytes]:
     """The status line and the rest of the answer (headers, blank line, body) to `head` (+
     `body`) on a connection of its own, however long it takes: the body as far as its
     Content-Length, or until the server closes; none after a switch to a websocket."""
@@ -149,7 +149,7 @@ async def test_the_api_counts_a_caller_before_reading_its_body(
     assert b"Retry-After: " in rest and b"too many messages" in rest
 
 
-async def test_the_api_takes_json_only(client: TestClient) -> None:
+async def test_the_api_takes_json_only(client: AppClient) -> None:
     body = '{"contact": "a", "text": "How do I reset my password?"}'
     for content_type in ("text/plain", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x"):
         response = await client.post("/api/messages", data=body, headers={"Content-Type": content_type})
@@ -158,7 +158,7 @@ async def test_the_api_takes_json_only(client: TestClient) -> None:
     assert (await client.post("/api/messages", data=body, headers={"Content-Type": "application/json"})).status == 200
 
 
-async def test_a_json_body_that_is_not_utf8_is_refused(client: TestClient) -> None:
+async def test_a_json_body_that_is_not_utf8_is_refused(client: AppClient) -> None:
     body = '{"contact": "a", "text": "How do I reset my password?"}'
     for encoding in ("utf-16", "utf-32"):
         response = await client.post("/api/messages", data=body.encode(encoding),
@@ -168,21 +168,21 @@ async def test_a_json_body_that_is_not_utf8_is_refused(client: TestClient) -> No
 
 
 @pytest.fixture
-async def named_hub(aiohttp_client: Callable[..., Any], make_settings: Callable[..., Settings]) -> TestClient:
+async def named_hub(aiohttp_client: Callable[..., Any], make_settings: Callable[..., Settings]) -> AppClient:
     settings = make_settings(server=ServerSettings(public_hosts=["Support.Example.com"]))
     return await aiohttp_client(create_app(settings))  # type: ignore[no-any-return]
 
 
 @pytest.mark.parametrize("host", ["127.0.0.1:8080", "localhost", "LOCALHOST.:8080", "[::1]:8080", "10.1.2.3",
                                   "support.example.com", "support.example.com:443"])
-async def test_the_api_without_a_token_answers_to_its_own_host_names(named_hub: TestClient, host: str) -> None:
+async def test_the_api_without_a_token_answers_to_its_own_host_names(named_hub: AppClient, host: str) -> None:
     response = await named_hub.get("/api/search", params={"q": "password"}, headers={"Host": host})
     assert response.status == 200, await response.text()
 
 
 @pytest.mark.parametrize("host", ["evil.example:8080", "support.example.com.evil.example", "127.0.0.1.nip.io",
                                   "localhost@evil.example", "[::1", "evil.example:notaport"])
-async def test_the_api_without_a_token_refuses_any_other_host_name(named_hub: TestClient, host: str) -> None:
+async def test_the_api_without_a_token_refuses_any_other_host_name(named_hub: AppClient, host: str) -> None:
     """A page on a host name its owner's DNS points at 127.0.0.1 (DNS rebinding) is same-origin
     to the browser; its Host header is what gives it away."""
     for method, path, body in (("GET", "/api/search?q=password", None),
@@ -203,7 +203,7 @@ async def test_with_a_token_the_api_answers_whatever_the_host(
 @pytest.mark.parametrize("api", [ApiSettings(), trusted_api()], ids=["no-token", "token"])
 async def test_another_sites_page_may_not_call_the_api(
         aiohttp_client: Callable[..., Any], make_settings: Callable[..., Settings], api: ApiSettings) -> None:
-    client: TestClient = await aiohttp_client(create_app(make_settings(api=api)), headers=TRUSTED)
+    client: AppClient = await aiohttp_client(create_app(make_settings(api=api)), headers=TRUSTED)
     question = {"contact": "a", "text": "How do I reset my password?"}
     for page in ({"Origin": "https://evil.example"}, {"Origin": "null"}, {"Sec-Fetch-Site": "cross-site"},
                  {"Sec-Fetch-Site": "same-site", "Origin": "https://www.example.com"}):
@@ -215,7 +215,7 @@ async def test_another_sites_page_may_not_call_the_api(
 
 
 async def test_a_url_over_8_kb_is_a_400_without_an_error_logged(
-        client: TestClient, caplog: pytest.LogCaptureFixture) -> None:
+        client: AppClient, caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.DEBUG, logger="aiohttp.server")
     status, _ = await answer_to(client, b"GET /" + b"a" * 9000 + b" HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
     assert status.startswith(b"HTTP/1.0 400") or status.startswith(b"HTTP/1.1 400"), status

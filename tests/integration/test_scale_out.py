@@ -115,11 +115,10 @@ async def test_a_staff_reply_taken_by_one_process_reaches_the_widget_held_by_the
 async def test_an_overdue_case_is_reminded_once_with_two_processes(deployment: Deployment) -> None:
     deployment.ensure_running()
     contact = f"sla-{uuid.uuid4().hex[:8]}"
-    async with aiohttp.ClientSession(headers=AUTH) as http:
-        async with http.post(f"{deployment.b.url}/api/messages",
-                             json={"contact": contact, "text": "My lawyer will call you about this invoice."}) as r:
-            assert r.status == 200, await r.text()
-            conversation_id = (await r.json())["conversation_id"]
+    async with aiohttp.ClientSession(headers=AUTH) as http, http.post(f"{deployment.b.url}/api/messages",
+                         json={"contact": contact, "text": "My lawyer will call you about this invoice."}) as r:
+        assert r.status == 200, await r.text()
+        conversation_id = (await r.json())["conversation_id"]
     [case] = await query(deployment.database_url, "SELECT id FROM cases WHERE conversation_id = $1", conversation_id)
     [card] = await until(lambda: deployment.slack.cards_of(case["id"]), what="the case card")
     await query(deployment.database_url, "UPDATE cases SET opened_at = now() - interval '2 hours' WHERE id = $1", case["id"])
@@ -203,7 +202,7 @@ async def test_a_burst_over_both_processes_with_one_killed_midway_is_answered_on
         return len(await query(deployment.database_url, customer_messages)) == expected
 
     async def all_answered() -> bool:
-        return (await query(deployment.database_url, answered))[0]["n"] == expected
+        return bool((await query(deployment.database_url, answered))[0]["n"] == expected)
 
     await until(stored, timeout=60, what="every message stored")
     await until(all_answered, timeout=90, what="every message answered")

@@ -12,15 +12,14 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from aiohttp.test_utils import TestClient
 from pydantic import SecretStr
-
 from sqlalchemy import func, select
 
 from channels.slack_settings import SlackSettings
-from core.store.db import Message
 from core.cli.server import RUNTIME, create_app
 from core.settings import OutboxSettings, Settings
+from core.store.db import Message
+from tests.app_client import AppClient
 from tests.fakes.slack_api import BOT_TOKEN, BOT_USER_ID, FakeSlack
 from tests.fakes.slack_events import app_mention_event, message_event, signed_headers
 from tests.settle import settled
@@ -31,7 +30,7 @@ STAFF_CHANNEL = "C0STAFF"
 
 
 @pytest.fixture
-async def client(aiohttp_client: Callable[..., Any], make_settings: Callable[..., Settings], slack: FakeSlack) -> TestClient:
+async def client(aiohttp_client: Callable[..., Any], make_settings: Callable[..., Settings], slack: FakeSlack) -> AppClient:
     settings = make_settings(
         slack=SlackSettings(
             bot_token=SecretStr(BOT_TOKEN),
@@ -45,7 +44,7 @@ async def client(aiohttp_client: Callable[..., Any], make_settings: Callable[...
     return await aiohttp_client(create_app(settings))  # type: ignore[no-any-return]
 
 
-async def post_event(client: TestClient, payload: dict[str, Any], **header_options: Any) -> int:
+async def post_event(client: AppClient, payload: dict[str, Any], **header_options: Any) -> int:
     body = json.dumps(payload)
     response = await client.post("/slack/events", data=body, headers=signed_headers(SECRET, body, **header_options))
     return response.status
@@ -59,12 +58,12 @@ async def posted(slack: FakeSlack, count: int, *, timeout: float = 30) -> list[d
     return calls
 
 
-async def stored_messages(client: TestClient) -> int:
+async def stored_messages(client: AppClient) -> int:
     async with client.app[RUNTIME].sessionmaker() as session:
         return (await session.execute(select(func.count()).select_from(Message))).scalar_one()
 
 
-async def test_a_dm_gets_a_cited_answer(client: TestClient, slack: FakeSlack) -> None:
+async def test_a_dm_gets_a_cited_answer(client: AppClient, slack: FakeSlack) -> None:
     event = message_event(channel="D0ALICE", user="U0ALICE", text="How do I reset my password?", ts="1700000001.000100")
     assert await post_event(client, event) == 200
     (reply,) = await posted(slack, 1)
@@ -74,7 +73,7 @@ async def test_a_dm_gets_a_cited_answer(client: TestClient, slack: FakeSlack) ->
     assert "password" in text.lower() and "*Sources:*" in text and "_Reset your password" in text
 
 
-async def test_a_mention_is_answered_in_its_thread_and_the_thread_continues(client: TestClient, slack: FakeSlack) -> None:
+async def test_a_mention_is_answered_in_its_thread_and_the_thread_continues(client: AppClient, slack: FakeSlack) -> None:
     root = "1700000002.000100"
     mention = app_mention_event(channel=CUSTOMER_CHANNEL, user="U0BOB", text=f"<@{BOT_USER_ID}> can I pay by invoice?", ts=root)
     also_as_message = message_event(channel=CUSTOMER_CHANNEL, user="U0BOB", text=f"<@{BOT_USER_ID}> can I pay by invoice?",
@@ -93,7 +92,7 @@ async def test_a_mention_is_answered_in_its_thread_and_the_thread_continues(clie
     assert slack.received_request_count("chat.postMessage") == 2 and await stored_messages(client) == 4
 
 
-async def test_slack_retries_and_repeated_events_give_one_reply(client: TestClient, slack: FakeSlack) -> None:
+async def test_slack_retries_and_repeated_events_give_one_reply(client: AppClient, slack: FakeSlack) -> None:
     event = message_event(channel="D0CAROL", user="U0CAROL", text="How do I export my data?", ts="1700000003.000100")
     assert await post_event(client, event) == 200
     assert await post_event(client, event, retry_num=1) == 200
@@ -103,7 +102,7 @@ async def test_slack_retries_and_repeated_events_give_one_reply(client: TestClie
     assert slack.received_request_count("chat.postMessage") == 1 and await stored_messages(client) == 2
 
 
-async def test_bad_or_stale_signatures_get_401_and_do_nothing(client: TestClient, slack: FakeSlack) -> None:
+async def test_bad_or_stale_signatures_get_401_and_do_nothing(client: AppClient, slack: FakeSlack) -> None:
     body = json.dumps(message_event(channel="D0EVE", user="U0EVE", text="hi", ts="1700000004.000100"))
     forged = signed_headers("not-the-secret", body)
     stale = signed_headers(SECRET, body, timestamp=int(time.time()) - 600)
@@ -113,7 +112,7 @@ async def test_bad_or_stale_signatures_get_401_and_do_nothing(client: TestClient
     assert slack.received_request_count("chat.postMessage") == 0
 
 
-async def test_staff_channel_bots_and_our_own_messages_are_never_answered(client: TestClient, slack: FakeSlack) -> None:
+async def test_staff_channel_bots_and_our_own_messages_are_never_answered(client: AppClient, slack: FakeSlack) -> None:
     events = [
         message_event(channel=STAFF_CHANNEL, user="U0STAFF", text="How do I reset my password?", ts="1700000005.000100",
                       channel_type="channel"),
@@ -134,7 +133,7 @@ async def test_staff_channel_bots_and_our_own_messages_are_never_answered(client
     assert await stored_messages(client) == 2  # the probe and its answer
 
 
-async def test_a_shared_file_is_downloaded_with_the_bot_token_and_read(client: TestClient, slack: FakeSlack) -> None:
+async def test_a_shared_file_is_downloaded_with_the_bot_token_and_read(client: AppClient, slack: FakeSlack) -> None:
     file = slack.add_file("error-log.txt", b"The app says BD-4012 when I add a teammate", "text/plain")
     event = message_event(channel="D0FRAN", user="U0FRAN", text="see the log", ts="1700000006.000100", files=[file])
     assert await post_event(client, event) == 200
@@ -144,7 +143,7 @@ async def test_a_shared_file_is_downloaded_with_the_bot_token_and_read(client: T
     assert "I've read error-log.txt." in reply["text"] and "BD-4012" in reply["text"]
 
 
-async def test_slack_hears_200_before_a_slow_file_is_downloaded_once(client: TestClient, slack: FakeSlack) -> None:
+async def test_slack_hears_200_before_a_slow_file_is_downloaded_once(client: AppClient, slack: FakeSlack) -> None:
     file = slack.add_file("screenshot.txt", b"Error BD-4012 when I add a teammate", "text/plain")
     event = message_event(channel="D0IDA", user="U0IDA", text="see the file", ts="1700000009.000100", files=[file])
     slack.download_gate.clear()  # the file host is slow today
@@ -160,7 +159,7 @@ async def test_slack_hears_200_before_a_slow_file_is_downloaded_once(client: Tes
     assert len(slack.downloads) == 1 and slack.received_request_count("chat.postMessage") == 1
 
 
-async def test_a_rate_limited_reply_is_sent_after_retry_after(client: TestClient, slack: FakeSlack) -> None:
+async def test_a_rate_limited_reply_is_sent_after_retry_after(client: AppClient, slack: FakeSlack) -> None:
     slack.fail_next("chat.postMessage", status=429, retry_after=1)
     started = time.monotonic()
     event = message_event(channel="D0GUS", user="U0GUS", text="How do I reset my password?", ts="1700000007.000100")
@@ -170,7 +169,7 @@ async def test_a_rate_limited_reply_is_sent_after_retry_after(client: TestClient
     assert sent["channel"] == refused["channel"] == "D0GUS" and sent["text"] == refused["text"]
 
 
-async def test_a_file_over_the_limit_is_refused_without_reading_all_of_it(client: TestClient, slack: FakeSlack) -> None:
+async def test_a_file_over_the_limit_is_refused_without_reading_all_of_it(client: AppClient, slack: FakeSlack) -> None:
     file = slack.add_file("huge.txt", b"x" * (10 * 1024 * 1024 + 5000), "text/plain")
     event = message_event(channel="D0HAL", user="U0HAL", text="How do I reset my password?", ts="1700000008.000100",
                           files=[file])
@@ -185,7 +184,7 @@ UNSIGNED_MALFORMED = [b'{"type": "event_callback", "event": {', b"[1, 2, 3]", b"
 
 @pytest.mark.parametrize("body", UNSIGNED_MALFORMED)
 async def test_an_unsigned_malformed_body_is_401_and_never_logged(
-    client: TestClient, body: bytes, caplog: pytest.LogCaptureFixture
+    client: AppClient, body: bytes, caplog: pytest.LogCaptureFixture
 ) -> None:
     headers = {"Content-Type": "application/json", "X-Slack-Request-Timestamp": "abc", "X-Slack-Signature": "v0=00"}
     caplog.set_level("DEBUG")
@@ -196,13 +195,13 @@ async def test_an_unsigned_malformed_body_is_401_and_never_logged(
 
 
 @pytest.mark.parametrize("body", [b'{"type": "event_callback", "event": {', b"[1, 2, 3]", b'"text"', b"payload=%7Bnot-json"])
-async def test_a_signed_malformed_body_is_a_4xx_not_a_crash(client: TestClient, body: bytes) -> None:
+async def test_a_signed_malformed_body_is_a_4xx_not_a_crash(client: AppClient, body: bytes) -> None:
     headers = signed_headers(SECRET, body.decode())
     response = await client.post("/slack/events", data=body, headers=headers)
     assert 400 <= response.status < 500
 
 
-async def test_a_signed_body_that_is_not_utf8_is_400(client: TestClient) -> None:
+async def test_a_signed_body_that_is_not_utf8_is_400(client: AppClient) -> None:
     body = b'{"type": "event_callback", "text": "\xff"}'
     timestamp = str(int(time.time()))
     signature = "v0=" + hmac.new(SECRET.encode(), f"v0:{timestamp}:".encode() + body, hashlib.sha256).hexdigest()
@@ -212,7 +211,7 @@ async def test_a_signed_body_that_is_not_utf8_is_400(client: TestClient) -> None
 
 
 async def test_a_body_larger_than_slack_sends_is_413_and_never_logged(
-    client: TestClient, caplog: pytest.LogCaptureFixture
+    client: AppClient, caplog: pytest.LogCaptureFixture
 ) -> None:
     body = json.dumps(message_event(channel="D0BIG", user="U0BIG", text="x" * 600_000, ts="1700000009.000100"))
     caplog.set_level("DEBUG")

@@ -10,17 +10,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from aiohttp.test_utils import TestClient
 from pydantic import SecretStr
 from sqlalchemy import select
 
 from channels.api_settings import ApiSettings
 from channels.sms_format import segments
 from channels.sms_settings import SmsSettings
-from core.store.contacts import VERIFIED_PHONE
-from core.store.db import AttachmentRow, Conversation, DeliveryStatus, Identity, Message, OptOut, OutboxItem
 from core.cli.server import RUNTIME, create_app
 from core.settings import OutboxSettings, Settings
+from core.store.contacts import VERIFIED_PHONE
+from core.store.db import AttachmentRow, Conversation, DeliveryStatus, Identity, Message, OptOut, OutboxItem
+from tests.app_client import AppClient
 from tests.fakes.slack_api import FakeSlack
 from tests.fakes.twilio_api import (
     ACCOUNT_SID,
@@ -55,7 +55,7 @@ def settings_for(make_settings: Callable[..., Settings], twilio: FakeTwilio) -> 
 
 
 @pytest.fixture
-async def client(aiohttp_client: Callable[..., Any], settings_for: Callable[..., Settings]) -> TestClient:
+async def client(aiohttp_client: Callable[..., Any], settings_for: Callable[..., Settings]) -> AppClient:
     return await aiohttp_client(create_app(settings_for()))  # type: ignore[no-any-return]
 
 
@@ -63,7 +63,7 @@ def sid() -> str:
     return f"SM{next(_sids):032x}"
 
 
-async def text_in(client: TestClient, body: str, *, sender: str = CUSTOMER, message_sid: str | None = None,
+async def text_in(client: AppClient, body: str, *, sender: str = CUSTOMER, message_sid: str | None = None,
                   **options: Any) -> tuple[int, str]:
     """Twilio posting an incoming SMS, signed for the public URL; the status and the TwiML."""
     params = incoming_sms(body, from_=sender, message_sid=message_sid or sid(), **options)
@@ -72,7 +72,7 @@ async def text_in(client: TestClient, body: str, *, sender: str = CUSTOMER, mess
 
 
 async def test_a_text_is_answered_with_one_sms_and_the_sender_is_a_verified_phone(
-    client: TestClient, twilio: FakeTwilio
+    client: AppClient, twilio: FakeTwilio
 ) -> None:
     status, twiml = await text_in(client, "How do I reset my password?")
     assert status == 200 and "<Response />" in twiml.replace("<Response/>", "<Response />")
@@ -87,7 +87,7 @@ async def test_a_text_is_answered_with_one_sms_and_the_sender_is_a_verified_phon
 async def test_a_texter_and_an_api_caller_with_the_same_phone_are_one_contact(
     aiohttp_client: Callable[..., Any], settings_for: Callable[..., Settings], twilio: FakeTwilio
 ) -> None:
-    client: TestClient = await aiohttp_client(create_app(settings_for(api=ApiSettings(token=SecretStr("t0ken")))))
+    client: AppClient = await aiohttp_client(create_app(settings_for(api=ApiSettings(token=SecretStr("t0ken")))))
     api = await client.post("/api/messages", headers={"Authorization": "Bearer t0ken"},
                             json={"contact": "crm-4711", "text": "My name is Dana.", "phone": CUSTOMER})
     assert api.status == 200
@@ -98,7 +98,7 @@ async def test_a_texter_and_an_api_caller_with_the_same_phone_are_one_contact(
     assert await count(client, Conversation) == 2 and len(contacts) == 1  # two channels, one person
 
 
-async def test_twilios_retry_of_the_same_message_sid_gets_no_second_sms(client: TestClient, twilio: FakeTwilio) -> None:
+async def test_twilios_retry_of_the_same_message_sid_gets_no_second_sms(client: AppClient, twilio: FakeTwilio) -> None:
     message_sid = sid()
     for _ in range(3):
         assert (await text_in(client, "How do I export my data?", message_sid=message_sid))[0] == 200
@@ -108,7 +108,7 @@ async def test_twilios_retry_of_the_same_message_sid_gets_no_second_sms(client: 
 
 
 async def test_forged_missing_and_wrong_url_signatures_are_403_and_nothing_is_stored(
-    client: TestClient, twilio: FakeTwilio
+    client: AppClient, twilio: FakeTwilio
 ) -> None:
     params = incoming_sms("How do I reset my password?", from_=CUSTOMER, message_sid=sid())
     attempts = [
@@ -123,7 +123,7 @@ async def test_forged_missing_and_wrong_url_signatures_are_403_and_nothing_is_st
     assert await count(client, Message) == 0 and not twilio.calls
 
 
-async def test_behind_a_proxy_the_public_url_and_query_validate(client: TestClient, twilio: FakeTwilio) -> None:
+async def test_behind_a_proxy_the_public_url_and_query_validate(client: AppClient, twilio: FakeTwilio) -> None:
     params = incoming_sms("How do I reset my password?", from_=CUSTOMER, message_sid=sid())
     headers = signed_form(f"{WEBHOOK}?source=proxy", params)
     assert (await client.post("/sms/twilio?source=proxy", data=params, headers=headers)).status == 200
@@ -131,7 +131,7 @@ async def test_behind_a_proxy_the_public_url_and_query_validate(client: TestClie
 
 
 async def test_a_sha256_webhook_is_checked_with_the_shared_key_not_the_auth_token(
-    client: TestClient, twilio: FakeTwilio
+    client: AppClient, twilio: FakeTwilio
 ) -> None:
     params = incoming_sms("How do I reset my password?", from_=CUSTOMER, message_sid=sid())
     with_token = signed_form(WEBHOOK, params, algorithm="HMAC_SHA256")
@@ -148,13 +148,13 @@ async def test_a_sha256_webhook_is_checked_with_the_shared_key_not_the_auth_toke
     (b"Body=hi", "application/x-www-form-urlencoded", 403),
 ])
 async def test_a_body_that_is_not_a_twilio_form_is_a_4xx(
-    client: TestClient, body: bytes, content_type: str, status: int
+    client: AppClient, body: bytes, content_type: str, status: int
 ) -> None:
     response = await client.post("/sms/twilio", data=body, headers={"Content-Type": content_type})
     assert response.status == status and await count(client, Message) == 0
 
 
-async def test_yes_is_for_the_bot_unless_the_number_opted_out(client: TestClient, twilio: FakeTwilio) -> None:
+async def test_yes_is_for_the_bot_unless_the_number_opted_out(client: AppClient, twilio: FakeTwilio) -> None:
     assert (await text_in(client, "Yes"))[0] == 200
     await twilio.wait_for_sent(1)  # answered: a "yes" to the bot's own question
     assert await count(client, Message, Message.text == "Yes") == 1
@@ -166,7 +166,7 @@ async def test_yes_is_for_the_bot_unless_the_number_opted_out(client: TestClient
     assert await count(client, Message, Message.text == "YES") == 0  # not a question for the bot
 
 
-async def test_stop_silences_the_number_and_start_brings_answers_back(client: TestClient, twilio: FakeTwilio) -> None:
+async def test_stop_silences_the_number_and_start_brings_answers_back(client: AppClient, twilio: FakeTwilio) -> None:
     assert (await text_in(client, "STOP"))[0] == 200
     assert await count(client, OptOut, OptOut.chat_id == CUSTOMER) == 1
     assert (await text_in(client, "How do I reset my password?"))[0] == 200
@@ -182,14 +182,14 @@ async def test_stop_silences_the_number_and_start_brings_answers_back(client: Te
     assert await count(client, Message, Message.text.in_(["STOP", "start"])) == 0  # keywords never reach the bot
 
 
-async def test_help_is_answered_in_the_twiml_with_the_help_text(client: TestClient, twilio: FakeTwilio) -> None:
+async def test_help_is_answered_in_the_twiml_with_the_help_text(client: AppClient, twilio: FakeTwilio) -> None:
     status, twiml = await text_in(client, "help")
     assert status == 200 and SmsSettings().help_text in twiml and "<Message>" in twiml
     assert await count(client, Message) == 0 and not twilio.calls
 
 
 async def test_an_mms_image_and_a_pdf_are_read_as_attachments_with_twilio_credentials(
-    client: TestClient, twilio: FakeTwilio
+    client: AppClient, twilio: FakeTwilio
 ) -> None:
     message_sid = sid()
     image = twilio.add_media(message_sid, "ME1", b"\xff\xd8\xff\xe0fake-jpeg", "image/jpeg")
@@ -205,7 +205,7 @@ async def test_an_mms_image_and_a_pdf_are_read_as_attachments_with_twilio_creden
     assert not any(d.authorized for d in twilio.downloads if "/Media/" not in d.path)  # the CDN never sees them
 
 
-async def test_credentials_are_never_sent_to_a_media_url_off_twilio(client: TestClient, twilio: FakeTwilio) -> None:
+async def test_credentials_are_never_sent_to_a_media_url_off_twilio(client: AppClient, twilio: FakeTwilio) -> None:
     elsewhere = FakeTwilio()
     await elsewhere.start()
     try:
@@ -219,7 +219,7 @@ async def test_credentials_are_never_sent_to_a_media_url_off_twilio(client: Test
         await elsewhere.stop()
 
 
-async def test_a_5xx_is_retried_and_the_customer_gets_one_sms(client: TestClient, twilio: FakeTwilio) -> None:
+async def test_a_5xx_is_retried_and_the_customer_gets_one_sms(client: AppClient, twilio: FakeTwilio) -> None:
     twilio.fail_next(500)
     assert (await text_in(client, "How do I reset my password?"))[0] == 200
     attempts = await twilio.wait_for_sent(2, ok_only=False)
@@ -229,7 +229,7 @@ async def test_a_5xx_is_retried_and_the_customer_gets_one_sms(client: TestClient
 
 
 async def test_status_callbacks_never_move_backwards_and_a_dead_number_is_unreachable(
-    client: TestClient, twilio: FakeTwilio
+    client: AppClient, twilio: FakeTwilio
 ) -> None:
     assert (await text_in(client, "How do I reset my password?"))[0] == 200
     (sent,) = await twilio.wait_for_sent(1)
@@ -255,7 +255,7 @@ async def test_status_callbacks_never_move_backwards_and_a_dead_number_is_unreac
 async def test_an_escalation_by_sms_gets_the_staff_reply_from_slack_by_sms(
     aiohttp_client: Callable[..., Any], settings_for: Callable[..., Settings], twilio: FakeTwilio, slack: FakeSlack
 ) -> None:
-    client: TestClient = await aiohttp_client(create_app(settings_for(slack=desk_settings(slack))))
+    client: AppClient = await aiohttp_client(create_app(settings_for(slack=desk_settings(slack))))
     assert (await text_in(client, "I want to talk to a human please"))[0] == 200
     (offer,) = await twilio.wait_for_sent(1)
     assert "person" in str(offer.params["Body"])

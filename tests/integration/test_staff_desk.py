@@ -10,13 +10,13 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from aiohttp.test_utils import TestClient
 from pydantic import SecretStr
 
 from channels.slack_settings import SlackSettings
 from core.cli.server import RUNTIME, create_app
 from core.settings import LlmSettings, OutboxSettings, Settings
 from handoff.desk_store import RESOLVED_NOTICE, STILL_WITH_US
+from tests.app_client import AppClient
 from tests.fakes.openai_server import FakeOpenAI, Text
 from tests.fakes.slack_api import BOT_TOKEN, FakeSlack
 from tests.fakes.slack_events import block_action, message_event, signed_headers
@@ -33,17 +33,17 @@ def desk_settings(slack: FakeSlack) -> SlackSettings:
 
 
 @pytest.fixture
-async def client(aiohttp_client: Callable[..., Any], make_settings: Callable[..., Settings], slack: FakeSlack) -> TestClient:
+async def client(aiohttp_client: Callable[..., Any], make_settings: Callable[..., Settings], slack: FakeSlack) -> AppClient:
     settings = make_settings(slack=desk_settings(slack), outbox=OutboxSettings(poll_interval_s=0.2))
     return await aiohttp_client(create_app(settings))  # type: ignore[no-any-return]
 
 
-async def signed_post(client: TestClient, body: str) -> None:
+async def signed_post(client: AppClient, body: str) -> None:
     response = await client.post("/slack/events", data=body, headers=signed_headers(SECRET, body))
     assert response.status == 200, await response.text()
 
 
-async def staff_says(client: TestClient, card_ts: str, text: str, ts: str) -> None:
+async def staff_says(client: AppClient, card_ts: str, text: str, ts: str) -> None:
     event = message_event(channel=STAFF, user=AGENT, text=text, ts=ts, thread_ts=card_ts, channel_type="channel")
     await signed_post(client, json.dumps(event))
 
@@ -81,7 +81,7 @@ async def frame_from(ws: Any, author: str, seen: list[dict[str, Any]] | None = N
 
 
 async def test_a_widget_customer_is_answered_from_the_staff_thread_and_handed_back(
-    client: TestClient, slack: FakeSlack
+    client: AppClient, slack: FakeSlack
 ) -> None:
     ws = await client.ws_connect("/widget/ws")
     await ws.send_json({"type": "hello", "token": None, "after": 0})
@@ -114,7 +114,7 @@ async def test_a_widget_customer_is_answered_from_the_staff_thread_and_handed_ba
     assert not any("VIP" in json.dumps(frame) for frame in seen)  # the note stayed in Slack
 
 
-async def test_thread_commands_claim_and_resolve_and_the_customer_is_told(client: TestClient, slack: FakeSlack) -> None:
+async def test_thread_commands_claim_and_resolve_and_the_customer_is_told(client: AppClient, slack: FakeSlack) -> None:
     body = await (await client.post("/api/messages", json={"contact": "zed", "text": "I want to speak to an agent"})).json()
     (card,) = await until(lambda: cards(slack))
     card_ts = card.response["ts"]
@@ -134,7 +134,7 @@ async def test_thread_commands_claim_and_resolve_and_the_customer_is_told(client
 
 
 async def test_an_unanswered_case_is_reminded_once_and_the_customer_hears_once(
-    client: TestClient, slack: FakeSlack
+    client: AppClient, slack: FakeSlack
 ) -> None:
     body = await (await client.post("/api/messages", json={"contact": "yan", "text": "I want to talk to a human please"})).json()
     (card,) = await until(lambda: cards(slack))
@@ -148,7 +148,7 @@ async def test_an_unanswered_case_is_reminded_once_and_the_customer_hears_once(
     assert [m["text"] for m in messages].count(STILL_WITH_US) == 1
 
 
-async def test_a_case_answered_in_time_gets_no_reminder(client: TestClient, slack: FakeSlack) -> None:
+async def test_a_case_answered_in_time_gets_no_reminder(client: AppClient, slack: FakeSlack) -> None:
     await client.post("/api/messages", json={"contact": "ines", "text": "I need a real person"})
     (card,) = await until(lambda: cards(slack))
     await staff_says(client, card.response["ts"], "On it!", ts="1700000300.000100")

@@ -18,18 +18,18 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from aiohttp.test_utils import TestClient
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Session
 
-from core.store import db
 from core.channel import StorageUnavailable
 from core.cli.server import create_app
 from core.settings import Settings
+from core.store import db
 from core.store.transactions import Transactions, transactions_for
+from tests.app_client import AppClient
 from tests.fakes.tcp_proxy import CuttableProxy
 from tests.ports import free_port
 from tests.postgres import own_postgres_database, postgres_url, query
@@ -37,7 +37,7 @@ from tests.postgres import own_postgres_database, postgres_url, query
 QUESTION = {"contact": "dana", "text": "How do I reset my password?"}
 
 
-async def _post(client: TestClient, payload: dict[str, Any]) -> tuple[int, float, Any]:
+async def _post(client: AppClient, payload: dict[str, Any]) -> tuple[int, float, Any]:
     started = time.monotonic()
     response = await client.post("/api/messages", json=payload)
     return response.status, time.monotonic() - started, response

@@ -11,14 +11,14 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from aiohttp.test_utils import TestClient
 from pydantic import SecretStr
 
 from channels.telegram_settings import TelegramSettings
-from core.store.contacts import VERIFIED_PHONE
-from core.store.db import Conversation, DeliveryStatus, Identity, Message, OutboxItem
 from core.cli.server import RUNTIME, create_app
 from core.settings import AttachmentSettings, LimitsSettings, OutboxSettings, Settings
+from core.store.contacts import VERIFIED_PHONE
+from core.store.db import Conversation, DeliveryStatus, Identity, Message, OutboxItem
+from tests.app_client import AppClient
 from tests.fakes.slack_api import FakeSlack
 from tests.fakes.telegram_api import BOT_ID, BOT_TOKEN, FakeBotApi
 from tests.fakes.telegram_updates import group_message, private_message
@@ -48,14 +48,14 @@ def settings_for(make_settings: Callable[..., Settings], telegram: FakeBotApi) -
 
 @pytest.fixture
 async def client(aiohttp_client: Callable[..., Any], settings_for: Callable[..., Settings],
-                 telegram: FakeBotApi) -> TestClient:
-    client: TestClient = await aiohttp_client(create_app(settings_for()))
+                 telegram: FakeBotApi) -> AppClient:
+    client: AppClient = await aiohttp_client(create_app(settings_for()))
     await telegram.wait_for_calls("getWebhookInfo", 1)  # connected: the bot knows who it is
     await ready(client)
     return client
 
 
-async def ready(client: TestClient) -> None:
+async def ready(client: AppClient) -> None:
     """Until the webhook stops answering 503 (the channel connects in the background)."""
     async with asyncio.timeout(10):
         while (await client.post("/telegram/webhook", json={}, headers=secret())).status == 503:
@@ -70,13 +70,13 @@ def update(message_update: dict[str, Any]) -> dict[str, Any]:
     return {"update_id": next(_update_ids), **message_update}
 
 
-async def deliver(client: TestClient, payload: dict[str, Any], *, token: str | None = SECRET) -> int:
+async def deliver(client: AppClient, payload: dict[str, Any], *, token: str | None = SECRET) -> int:
     response = await client.post("/telegram/webhook", json=payload, headers=secret(token) if token else {})
     return response.status
 
 
 async def test_a_private_question_is_answered_with_sources_and_the_follow_up_stays_in_it(
-    client: TestClient, telegram: FakeBotApi
+    client: AppClient, telegram: FakeBotApi
 ) -> None:
     assert await deliver(client, update(private_message("How do I reset my password?", message_id=1))) == 200
     (first,) = await telegram.wait_for_calls("sendMessage", 1)
@@ -93,19 +93,19 @@ async def test_a_private_question_is_answered_with_sources_and_the_follow_up_sta
 async def test_the_webhook_is_registered_once_not_on_every_start(
     aiohttp_client: Callable[..., Any], settings_for: Callable[..., Settings], telegram: FakeBotApi
 ) -> None:
-    first: TestClient = await aiohttp_client(create_app(settings_for()))
+    first: AppClient = await aiohttp_client(create_app(settings_for()))
     await ready(first)
     (registered,) = telegram.calls_to("setWebhook")
     assert registered.params["url"] == f"{PUBLIC_URL}/telegram/webhook"
     assert registered.params["secret_token"] == SECRET and registered.params["allowed_updates"] == ["message"]
     await first.close()
-    second: TestClient = await aiohttp_client(create_app(settings_for()))
+    second: AppClient = await aiohttp_client(create_app(settings_for()))
     await telegram.wait_for_calls("getWebhookInfo", 2)
     await ready(second)
     assert len(telegram.calls_to("setWebhook")) == 1
 
 
-async def test_a_redelivered_update_is_answered_once(client: TestClient, telegram: FakeBotApi) -> None:
+async def test_a_redelivered_update_is_answered_once(client: AppClient, telegram: FakeBotApi) -> None:
     payload = update(private_message("How do I export my data?", user_id=801, message_id=7))
     for _ in range(3):
         assert await deliver(client, payload) == 200
@@ -114,7 +114,7 @@ async def test_a_redelivered_update_is_answered_once(client: TestClient, telegra
     assert len(telegram.calls_to("sendMessage")) == 1 and await count(client, Message) == 2
 
 
-async def test_a_missing_or_wrong_secret_is_403_and_nothing_is_stored(client: TestClient, telegram: FakeBotApi) -> None:
+async def test_a_missing_or_wrong_secret_is_403_and_nothing_is_stored(client: AppClient, telegram: FakeBotApi) -> None:
     payload = update(private_message("How do I reset my password?", user_id=802))
     assert await deliver(client, payload, token=None) == 403
     assert await deliver(client, payload, token="not-the-secret") == 403
@@ -122,7 +122,7 @@ async def test_a_missing_or_wrong_secret_is_403_and_nothing_is_stored(client: Te
     assert await count(client, Message) == 0 and not telegram.calls_to("sendMessage")
 
 
-async def test_a_bad_update_is_dropped_with_200_not_redelivered_forever(client: TestClient, telegram: FakeBotApi) -> None:
+async def test_a_bad_update_is_dropped_with_200_not_redelivered_forever(client: AppClient, telegram: FakeBotApi) -> None:
     broken = {"update_id": next(_update_ids), "message": {"message_id": "x", "chat": "nope"}}
     far_future = update(private_message("hi", user_id=803)) | {"update_id": next(_update_ids)}
     far_future["message"] = far_future["message"] | {"date": 10**17}
@@ -134,12 +134,12 @@ async def test_a_bad_update_is_dropped_with_200_not_redelivered_forever(client: 
     await telegram.wait_for_calls("sendMessage", 1)  # the channel still works after them
 
 
-async def test_a_body_larger_than_telegram_sends_is_413_and_nothing_is_stored(client: TestClient) -> None:
+async def test_a_body_larger_than_telegram_sends_is_413_and_nothing_is_stored(client: AppClient) -> None:
     response = await client.post("/telegram/webhook", data=b"x" * (1024 * 1024 + 1), headers=secret())
     assert response.status == 413 and await count(client, Message) == 0
 
 
-async def test_an_update_arriving_in_pieces_is_read_whole(client: TestClient, telegram: FakeBotApi) -> None:
+async def test_an_update_arriving_in_pieces_is_read_whole(client: AppClient, telegram: FakeBotApi) -> None:
     question = "How do I reset my password? " + "I have tried everything, here is the whole story. " * 60
     body = json.dumps(update(private_message(question, user_id=814))).encode()
     reader, writer = await asyncio.open_connection(client.host, client.port)
@@ -158,7 +158,7 @@ async def test_an_update_arriving_in_pieces_is_read_whole(client: TestClient, te
 
 
 async def test_a_file_telegram_cannot_hand_over_now_makes_it_deliver_the_update_again(
-    client: TestClient, telegram: FakeBotApi
+    client: AppClient, telegram: FakeBotApi
 ) -> None:
     telegram.add_file("DOC3", b"The app says BD-4012 when I add a teammate", file_path="documents/file_3.txt")
     document = {"file_id": "DOC3", "file_unique_id": "u3", "file_name": "log.txt", "mime_type": "text/plain", "file_size": 42}
@@ -171,7 +171,7 @@ async def test_a_file_telegram_cannot_hand_over_now_makes_it_deliver_the_update_
     assert "I've read log.txt." in reply.params["text"]
 
 
-async def test_in_a_group_only_messages_for_the_bot_are_answered_per_topic(client: TestClient, telegram: FakeBotApi) -> None:
+async def test_in_a_group_only_messages_for_the_bot_are_answered_per_topic(client: AppClient, telegram: FakeBotApi) -> None:
     chatter = update(group_message("anyone for lunch? how do I reset my password lol", message_id=10))
     for_other_bot = update(group_message("/help@some_other_bot", message_id=11))
     mention = update(group_message("@supporthub_test_bot how do I reset my password?", message_id=12, forum=True,
@@ -194,7 +194,7 @@ async def test_in_a_group_only_messages_for_the_bot_are_answered_per_topic(clien
     assert await count(client, Conversation) == 1  # one conversation per topic
 
 
-async def test_edits_channel_posts_service_messages_and_bots_are_ignored(client: TestClient, telegram: FakeBotApi) -> None:
+async def test_edits_channel_posts_service_messages_and_bots_are_ignored(client: AppClient, telegram: FakeBotApi) -> None:
     question = private_message("How do I reset my password?", user_id=811, message_id=1)["message"]
     bot_user = {"id": 999, "is_bot": True, "first_name": "OtherBot", "username": "other_bot"}
     ignored = [
@@ -216,7 +216,7 @@ async def test_edits_channel_posts_service_messages_and_bots_are_ignored(client:
 async def test_a_sender_over_the_limit_is_dropped_and_telegram_hears_200(
     aiohttp_client: Callable[..., Any], settings_for: Callable[..., Settings], telegram: FakeBotApi
 ) -> None:
-    client: TestClient = await aiohttp_client(create_app(settings_for(limits=LimitsSettings(per_contact="2/minute"))))
+    client: AppClient = await aiohttp_client(create_app(settings_for(limits=LimitsSettings(per_contact="2/minute"))))
     await ready(client)
     for message_id in (1, 2, 3):
         payload = update(private_message("How do I reset my password?", user_id=813, message_id=message_id))
@@ -227,7 +227,7 @@ async def test_a_sender_over_the_limit_is_dropped_and_telegram_hears_200(
     assert len(telegram.calls_to("sendMessage")) == 2
 
 
-async def test_a_rate_limited_reply_waits_for_retry_after(client: TestClient, telegram: FakeBotApi) -> None:
+async def test_a_rate_limited_reply_waits_for_retry_after(client: AppClient, telegram: FakeBotApi) -> None:
     telegram.fail_next("sendMessage", 429, retry_after=1)
     assert await deliver(client, update(private_message("How do I reset my password?", user_id=804))) == 200
     attempts = await telegram.wait_for_calls("sendMessage", 2, ok_only=False, timeout=15)
@@ -237,7 +237,7 @@ async def test_a_rate_limited_reply_waits_for_retry_after(client: TestClient, te
 
 
 async def test_a_user_who_blocked_the_bot_is_not_retried_until_they_write_again(
-    client: TestClient, telegram: FakeBotApi
+    client: AppClient, telegram: FakeBotApi
 ) -> None:
     telegram.fail_next("sendMessage", 403)
     assert await deliver(client, update(private_message("How do I reset my password?", user_id=805))) == 200
@@ -255,7 +255,7 @@ async def test_a_user_who_blocked_the_bot_is_not_retried_until_they_write_again(
 async def test_a_document_is_read_and_one_over_the_limit_is_refused_politely(
     aiohttp_client: Callable[..., Any], settings_for: Callable[..., Settings], telegram: FakeBotApi
 ) -> None:
-    client: TestClient = await aiohttp_client(create_app(settings_for(attachments=AttachmentSettings(max_bytes=1000))))
+    client: AppClient = await aiohttp_client(create_app(settings_for(attachments=AttachmentSettings(max_bytes=1000))))
     await ready(client)
     telegram.add_file("DOC1", b"The app says BD-4012 when I add a teammate", file_path="documents/file_1.txt")
     document = {"file_id": "DOC1", "file_unique_id": "u1", "file_name": "error-log.txt", "mime_type": "text/plain",
@@ -275,7 +275,7 @@ async def test_a_document_is_read_and_one_over_the_limit_is_refused_politely(
 
 
 async def test_start_help_and_a_sticker_get_fixed_answers_and_nothing_is_stored(
-    client: TestClient, telegram: FakeBotApi
+    client: AppClient, telegram: FakeBotApi
 ) -> None:
     sticker = {"file_id": "S1", "file_unique_id": "s1", "type": "regular", "width": 512, "height": 512,
                "is_animated": False, "is_video": False}
@@ -287,14 +287,14 @@ async def test_start_help_and_a_sticker_get_fixed_answers_and_nothing_is_stored(
     assert await count(client, Message) == 0
 
 
-async def test_a_contact_shared_about_oneself_is_a_verified_phone(client: TestClient, telegram: FakeBotApi) -> None:
+async def test_a_contact_shared_about_oneself_is_a_verified_phone(client: AppClient, telegram: FakeBotApi) -> None:
     contact = {"phone_number": "4915112345678", "first_name": "Ana", "user_id": 808}
     assert await deliver(client, update(private_message(None, user_id=808, contact=contact))) == 200
     await telegram.wait_for_calls("sendMessage", 1)
     assert await count(client, Identity, Identity.channel == VERIFIED_PHONE, Identity.external_user_id == "+4915112345678") == 1
 
 
-async def test_a_second_number_shared_by_the_same_person_is_kept_unverified(client: TestClient, telegram: FakeBotApi) -> None:
+async def test_a_second_number_shared_by_the_same_person_is_kept_unverified(client: AppClient, telegram: FakeBotApi) -> None:
     """A contact already holds a verified phone: a second one is never added to it (it could be
     someone else's), and the message sharing it is still stored and answered."""
     first = {"phone_number": "4915112345678", "first_name": "Ana", "user_id": 808}
@@ -309,14 +309,14 @@ async def test_a_second_number_shared_by_the_same_person_is_kept_unverified(clie
 
 
 @pytest.fixture
-async def desk_client(aiohttp_client: Callable[..., Any], settings_for: Callable[..., Settings], slack: FakeSlack) -> TestClient:
-    client: TestClient = await aiohttp_client(create_app(settings_for(slack=desk_settings(slack))))
+async def desk_client(aiohttp_client: Callable[..., Any], settings_for: Callable[..., Settings], slack: FakeSlack) -> AppClient:
+    client: AppClient = await aiohttp_client(create_app(settings_for(slack=desk_settings(slack))))
     await ready(client)
     return client
 
 
 async def test_human_opens_a_case_and_the_staff_reply_from_slack_reaches_telegram(
-    desk_client: TestClient, telegram: FakeBotApi, slack: FakeSlack
+    desk_client: AppClient, telegram: FakeBotApi, slack: FakeSlack
 ) -> None:
     assert await deliver(desk_client, update(private_message("/human my invoice is wrong", user_id=809))) == 200
     (offer,) = await telegram.wait_for_calls("sendMessage", 1)
@@ -333,7 +333,7 @@ async def test_polling_answers_and_a_restart_neither_loses_nor_repeats_an_update
     aiohttp_client: Callable[..., Any], settings_for: Callable[..., Settings], telegram: FakeBotApi
 ) -> None:
     first_update = telegram.push_update(private_message("How do I reset my password?", user_id=810, message_id=1))
-    first: TestClient = await aiohttp_client(create_app(settings_for(webhook=False)))
+    first: AppClient = await aiohttp_client(create_app(settings_for(webhook=False)))
     (answer,) = await telegram.wait_for_calls("sendMessage", 1)
     assert "password" in answer.params["text"].lower()
     await settled(first.app[RUNTIME].sessionmaker)
@@ -341,7 +341,7 @@ async def test_polling_answers_and_a_restart_neither_loses_nor_repeats_an_update
 
     telegram.push_update(private_message("How do I export my data?", user_id=810, message_id=2))
     before_restart = len(telegram.calls)
-    second: TestClient = await aiohttp_client(create_app(settings_for(webhook=False)))
+    second: AppClient = await aiohttp_client(create_app(settings_for(webhook=False)))
     texts = [c.params["text"] for c in await telegram.wait_for_calls("sendMessage", 2)]
     assert "export" in texts[1].lower()
     resumed = next(c for c in telegram.calls[before_restart:] if c.method == "getUpdates")

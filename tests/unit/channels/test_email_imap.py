@@ -213,7 +213,7 @@ async def test_the_loop_reconnects_after_the_server_restarts(dovecot: Dovecot, m
 async def test_a_wrong_password_is_a_clear_error(dovecot: Dovecot, make_poller: MakePoller) -> None:
     poller = make_poller(cursor=MemoryCursor(), inbox=Inbox(), password="not-the-password")
 
-    with pytest.raises(ImapAuthenticationError, match="login refused: .*AUTHENTICATIONFAILED") as caught:
+    with pytest.raises(ImapAuthenticationError, match=r"login refused: .*AUTHENTICATIONFAILED") as caught:
         await poller.poll_once()
 
     assert dovecot.username in str(caught.value)

@@ -11,10 +11,10 @@ from typing import Any
 import pytest
 
 from channels.slack import MAX_BLOCKS, SECTION_LIMIT, Route, card_blocks, render_mrkdwn, reply_blocks, route_event
+from channels.slack_settings import SlackSettings
+from core.desk_port import CaseCard
 from core.messages import Address, Author, Citation, StoredMessage
 from core.quoting import literal
-from channels.slack_settings import SlackSettings
-from handoff.desk_store import CaseCard
 from tests.unit.channels.table_replies import ESCAPED_PIPE, FORMATTED_CELL, PRICING, QUOTED, RIGHT_ALIGNED
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "slack"

@@ -9,11 +9,11 @@ import pytest
 from channels.sms_format import Segments, segments, sms_body
 from channels.sms_settings import SmsSettings
 from core.answering.attachments import AttachmentReader
-from core.messages import Attachment, Citation
 from core.answering.offline_responder import DECLINE, GREETING_REPLY, THANKS_REPLY, Asked, OfflineResponder
+from core.messages import Attachment, Citation
+from core.pipeline.turn_runner import DECLINED_HANDOFF, HANDOFF_NOTICE, _with_problems
 from core.settings import AnswerSettings, AttachmentSettings
 from core.turn_context import AttachmentText
-from core.pipeline.turn_runner import DECLINED_HANDOFF, HANDOFF_NOTICE, _with_problems
 from handoff.desk_store import RESOLVED_NOTICE, STILL_WITH_US
 from knowledge.hits import Hit
 

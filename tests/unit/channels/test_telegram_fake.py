@@ -103,7 +103,7 @@ async def test_send_message_echoes_a_chat_seen_in_an_update(fake: FakeBotApi, bo
 async def test_send_message_refuses_an_overlong_text(fake: FakeBotApi, bot: Bot) -> None:
     await bot.send_message(chat_id=1, text="<b>" + "x" * 4096 + "</b>", parse_mode="HTML")
 
-    with pytest.raises(BadRequest, match="^Message is too long$"):
+    with pytest.raises(BadRequest, match=r"^Message is too long$"):
         await bot.send_message(chat_id=1, text="x" * 4097)
     assert [call.status for call in fake.calls_to("sendMessage")] == [200, 400]
 
@@ -302,7 +302,7 @@ async def test_a_newer_get_updates_terminates_the_waiting_one(fake: FakeBotApi, 
 
     async with _bot(fake) as second:
         newer = asyncio.create_task(second.get_updates(timeout=5))
-        with pytest.raises(Conflict, match="^Conflict: terminated by other getUpdates request"):
+        with pytest.raises(Conflict, match=r"^Conflict: terminated by other getUpdates request"):
             await older
         update_id = fake.push_update(private_message("hello"))
 

@@ -58,7 +58,7 @@ async def client(fake: FakeTwilio) -> AsyncIterator[Client]:
 
 async def _send(client: Client, to: str = CUSTOMER, body: str = "Your ticket #42 is answered") -> str | None:
     message = await client.messages.create_async(to=to, from_=HUB_NUMBER, body=body, status_callback=CALLBACK)
-    return message.sid
+    return str(message.sid) if message.sid is not None else None
 
 
 async def test_create_posts_the_form_with_basic_auth_and_returns_a_queued_message(

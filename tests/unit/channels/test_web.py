@@ -7,14 +7,13 @@ import asyncio
 import json
 import re
 import time
-from dataclasses import replace
 from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pytest
 from aiohttp import WSMsgType, WSServerHandshakeError, web
-from aiohttp.test_utils import TestClient
 from itsdangerous import URLSafeSerializer
 
 from channels.api_settings import ApiSettings
@@ -25,6 +24,7 @@ from core.channel import Channel
 from core.messages import Address, Author
 from core.pipeline.rate_limits import RateLimits
 from core.settings import Settings
+from tests.app_client import AppClient
 from tests.fakes.hub import FakeHub
 
 MAX_TEXT = 50
@@ -37,7 +37,7 @@ def tokens_of(settings: Settings, *, days_ago: float = 0) -> SessionTokens:
     secret = (settings.data_dir / SECRET_FILE).read_text()
     return SessionTokens(secret, max_age_s=PERIOD_S, clock=lambda: time.time() - days_ago * DAY)
 
-ClientFactory = Callable[[web.Application], Awaitable[TestClient[Any, Any]]]
+ClientFactory = Callable[[web.Application], Awaitable[AppClient]]
 
 
 @pytest.fixture
@@ -60,7 +60,7 @@ async def hub(channel: WebChannel) -> FakeHub:
 
 
 @pytest.fixture
-async def client(aiohttp_client: ClientFactory, channel: WebChannel, hub: FakeHub) -> TestClient[Any, Any]:
+async def client(aiohttp_client: ClientFactory, channel: WebChannel, hub: FakeHub) -> AppClient:
     app = web.Application()
     app.add_routes(channel.routes())
     return await aiohttp_client(app)
@@ -71,7 +71,7 @@ async def recv(ws: Any) -> dict[str, Any]:
     return frame
 
 
-async def session_frame(client: TestClient[Any, Any], token: str | None = None, after: int = 0,
+async def session_frame(client: AppClient, token: str | None = None, after: int = 0,
                         origin: str | None = None) -> tuple[Any, dict[str, Any]]:
     ws = await client.ws_connect("/widget/ws", headers={"Origin": origin} if origin else None)
     await ws.send_json({"type": "hello", "token": token, "after": after})
@@ -80,7 +80,7 @@ async def session_frame(client: TestClient[Any, Any], token: str | None = None, 
     return ws, session
 
 
-async def hello(client: TestClient[Any, Any], token: str | None = None, after: int = 0) -> tuple[Any, str]:
+async def hello(client: AppClient, token: str | None = None, after: int = 0) -> tuple[Any, str]:
     ws, session = await session_frame(client, token, after)
     return ws, session["token"]
 
@@ -111,7 +111,7 @@ def test_satisfies_the_channel_port(settings: Settings) -> None:
 
 
 async def test_hello_without_token_starts_a_signed_session(
-    client: TestClient[Any, Any], settings: Settings, hub: FakeHub
+    client: AppClient, settings: Settings, hub: FakeHub
 ) -> None:
     ws, token = await hello(client)
     session_id = tokens_of(settings).verify(token, "", None)
@@ -125,7 +125,7 @@ async def test_hello_without_token_starts_a_signed_session(
 
 
 async def test_token_round_trip_keeps_the_session_and_its_history(
-    client: TestClient[Any, Any], hub: FakeHub, settings: Settings
+    client: AppClient, hub: FakeHub, settings: Settings
 ) -> None:
     ws, token = await hello(client)
     await say(ws, "first question")
@@ -149,9 +149,9 @@ async def test_token_round_trip_keeps_the_session_and_its_history(
     ],
 )
 async def test_forged_or_bad_token_starts_a_new_session(
-    client: TestClient[Any, Any], settings: Settings, forged: str
+    client: AppClient, settings: Settings, forged: str
 ) -> None:
-    ws, token = await hello(client, forged)
+    _ws, token = await hello(client, forged)
     assert token != forged
     assert tokens_of(settings).verify(token, "", None) not in (None, "victim")
 
@@ -182,7 +182,7 @@ def test_an_empty_secret_file_is_replaced(tmp_path: Path) -> None:
 
 
 async def started_with_hub(aiohttp_client: ClientFactory, settings: Settings, *,
-                           limits: RateLimits | None = None) -> tuple[TestClient[Any, Any], FakeHub]:
+                           limits: RateLimits | None = None) -> tuple[AppClient, FakeHub]:
     """A client of a newly started web channel on its own app (a server process, in effect),
     and the hub behind it, admitting messages within `limits`."""
     web_channel = WebChannel(settings)
@@ -194,7 +194,7 @@ async def started_with_hub(aiohttp_client: ClientFactory, settings: Settings, *,
     return await aiohttp_client(app), hub
 
 
-async def started(aiohttp_client: ClientFactory, settings: Settings) -> TestClient[Any, Any]:
+async def started(aiohttp_client: ClientFactory, settings: Settings) -> AppClient:
     return (await started_with_hub(aiohttp_client, settings))[0]
 
 
@@ -212,7 +212,7 @@ async def test_configured_secret_is_used_and_nothing_is_written(aiohttp_client: 
     assert not (tmp_path / SECRET_FILE).exists()
 
 
-async def history_of(client: TestClient[Any, Any], token: str, origin: str | None = None) -> tuple[dict[str, Any], list[str]]:
+async def history_of(client: AppClient, token: str, origin: str | None = None) -> tuple[dict[str, Any], list[str]]:
     """The session frame a hello with `token` gets, and the texts of the history replayed."""
     ws, session = await session_frame(client, token, origin=origin)
     await ws.send_json({"type": "message", "id": "probe", "text": "probe"})  # answered after the replay
@@ -222,7 +222,7 @@ async def history_of(client: TestClient[Any, Any], token: str, origin: str | Non
     return session, texts
 
 
-async def a_session_with_history(client: TestClient[Any, Any], settings: Settings, *, days_ago: float,
+async def a_session_with_history(client: AppClient, settings: Settings, *, days_ago: float,
                                  origin: str = "") -> str:
     """A visitor's token issued `days_ago`, for a session that holds one answered question."""
     session_id, token = tokens_of(settings, days_ago=days_ago).issue(origin, None)
@@ -234,7 +234,7 @@ async def a_session_with_history(client: TestClient[Any, Any], settings: Setting
 
 
 async def test_a_session_unused_for_session_days_starts_anew_without_its_history(
-    client: TestClient[Any, Any], settings: Settings
+    client: AppClient, settings: Settings
 ) -> None:
     expired = await a_session_with_history(client, settings, days_ago=PERIOD_S / DAY + 1)
 
@@ -245,7 +245,7 @@ async def test_a_session_unused_for_session_days_starts_anew_without_its_history
 
 
 async def test_a_returning_visitor_gets_a_fresh_token_and_the_period_starts_again(
-    client: TestClient[Any, Any], settings: Settings
+    client: AppClient, settings: Settings
 ) -> None:
     token = await a_session_with_history(client, settings, days_ago=PERIOD_S / DAY - 5)
 
@@ -259,7 +259,7 @@ async def test_a_returning_visitor_gets_a_fresh_token_and_the_period_starts_agai
 
 
 async def test_a_token_copied_to_another_site_starts_a_new_session_there(
-    client: TestClient[Any, Any], settings: Settings
+    client: AppClient, settings: Settings
 ) -> None:
     token = await a_session_with_history(client, settings, days_ago=0, origin="https://shop.example")
 
@@ -304,7 +304,7 @@ async def test_a_visitor_over_the_limit_is_asked_to_slow_down_and_nothing_is_sto
 # --- messages ------------------------------------------------------------------------------
 
 
-async def test_message_is_echoed_then_typing_then_the_reply(client: TestClient[Any, Any], hub: FakeHub) -> None:
+async def test_message_is_echoed_then_typing_then_the_reply(client: AppClient, hub: FakeHub) -> None:
     ws, _ = await hello(client)
     hub.gate.clear()
     await say(ws, "  how do I reset my password?  ", client_id="abc-123")
@@ -328,7 +328,7 @@ async def test_message_is_echoed_then_typing_then_the_reply(client: TestClient[A
 
 
 async def test_a_reply_that_overtakes_the_receipt_gets_no_typing_frame(
-    client: TestClient[Any, Any], hub: FakeHub
+    client: AppClient, hub: FakeHub
 ) -> None:
     hub.answer_inline = True  # the reply is pushed before receive() even returns
     ws, _ = await hello(client)
@@ -340,7 +340,7 @@ async def test_a_reply_that_overtakes_the_receipt_gets_no_typing_frame(
 
 
 async def test_duplicate_client_id_reaches_the_hub_with_the_same_external_id(
-    client: TestClient[Any, Any], hub: FakeHub
+    client: AppClient, hub: FakeHub
 ) -> None:
     ws, token = await hello(client)
     await say(ws, "once", client_id="same")
@@ -378,7 +378,7 @@ async def test_duplicate_client_id_reaches_the_hub_with_the_same_external_id(
     ids=lambda value: value[:60] if isinstance(value, str) else None,
 )
 async def test_bad_frames_get_an_error_and_the_socket_stays_usable(
-    client: TestClient[Any, Any], raw: str, reason: str
+    client: AppClient, raw: str, reason: str
 ) -> None:
     ws, _ = await hello(client)
     await ws.send_str(raw)
@@ -387,13 +387,13 @@ async def test_bad_frames_get_an_error_and_the_socket_stays_usable(
     assert (await recv(ws))["text"] == "still there?"
 
 
-async def test_text_of_exactly_the_limit_is_accepted(client: TestClient[Any, Any]) -> None:
+async def test_text_of_exactly_the_limit_is_accepted(client: AppClient) -> None:
     ws, _ = await hello(client)
     await say(ws, "y" * MAX_TEXT)
     assert (await recv(ws))["author"] == "customer"
 
 
-async def test_message_before_hello_is_refused(client: TestClient[Any, Any], hub: FakeHub) -> None:
+async def test_message_before_hello_is_refused(client: AppClient, hub: FakeHub) -> None:
     ws = await client.ws_connect("/widget/ws")
     await say(ws, "hi")
     assert await recv(ws) == {"type": "error", "reason": "send hello first"}
@@ -401,7 +401,7 @@ async def test_message_before_hello_is_refused(client: TestClient[Any, Any], hub
 
 
 @pytest.mark.parametrize("after", [-1, "3", True, 1.5, 2**31, 2**63])
-async def test_hello_with_a_bad_after_is_refused(client: TestClient[Any, Any], hub: FakeHub, after: Any) -> None:
+async def test_hello_with_a_bad_after_is_refused(client: AppClient, hub: FakeHub, after: Any) -> None:
     ws = await client.ws_connect("/widget/ws")
     await ws.send_str(json.dumps({"type": "hello", "token": None, "after": after}))
     assert await recv(ws) == {"type": "error", "reason": "after must be an integer from 0 to 2147483647"}
@@ -411,7 +411,7 @@ async def test_hello_with_a_bad_after_is_refused(client: TestClient[Any, Any], h
 
 
 async def test_a_hello_whose_replay_fails_leaves_nothing_registered(
-    client: TestClient[Any, Any], channel: WebChannel, hub: FakeHub, monkeypatch: pytest.MonkeyPatch
+    client: AppClient, channel: WebChannel, hub: FakeHub, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     ws, token = await hello(client)
     await say(ws, "before")
@@ -451,7 +451,7 @@ async def test_a_hello_whose_replay_fails_leaves_nothing_registered(
     await _until_no_sessions(channel)
 
 
-async def test_a_closed_socket_leaves_its_session(client: TestClient[Any, Any], channel: WebChannel) -> None:
+async def test_a_closed_socket_leaves_its_session(client: AppClient, channel: WebChannel) -> None:
     ws, _ = await hello(client)
     assert channel.connected_sessions == 1
     await ws.close()
@@ -466,14 +466,14 @@ async def _until_no_sessions(channel: WebChannel) -> None:
     raise AssertionError(f"{channel.connected_sessions} sessions still connected")
 
 
-async def test_binary_frames_are_refused(client: TestClient[Any, Any]) -> None:
+async def test_binary_frames_are_refused(client: AppClient) -> None:
     ws, _ = await hello(client)
     await ws.send_bytes(b"\x00\x01")
     assert await recv(ws) == {"type": "error", "reason": "frames must be JSON text"}
 
 
 async def test_a_hub_failure_is_an_error_frame_not_a_dead_socket(
-    client: TestClient[Any, Any], hub: FakeHub, caplog: pytest.LogCaptureFixture
+    client: AppClient, hub: FakeHub, caplog: pytest.LogCaptureFixture
 ) -> None:
     ws, _ = await hello(client)
     hub.fail_next = True
@@ -484,7 +484,7 @@ async def test_a_hub_failure_is_an_error_frame_not_a_dead_socket(
     assert (await recv(ws))["text"] == "first try"
 
 
-async def test_reconnect_with_after_gets_only_newer_messages(client: TestClient[Any, Any], hub: FakeHub) -> None:
+async def test_reconnect_with_after_gets_only_newer_messages(client: AppClient, hub: FakeHub) -> None:
     ws, token = await hello(client)
     await say(ws, "one", client_id="c-1")
     await frames_until_reply(ws)
@@ -505,7 +505,7 @@ async def test_reconnect_with_after_gets_only_newer_messages(client: TestClient[
     assert (await recv(ws2))["text"] == "probe"
 
 
-async def test_every_tab_of_a_session_sees_the_echo_and_the_reply(client: TestClient[Any, Any], hub: FakeHub) -> None:
+async def test_every_tab_of_a_session_sees_the_echo_and_the_reply(client: AppClient, hub: FakeHub) -> None:
     tab1, token = await hello(client)
     tab2, _ = await hello(client, token)
     hub.gate.clear()
@@ -517,7 +517,7 @@ async def test_every_tab_of_a_session_sees_the_echo_and_the_reply(client: TestCl
     assert frames[0]["text"] == "from tab one"
 
 
-async def test_other_sessions_see_nothing(client: TestClient[Any, Any]) -> None:
+async def test_other_sessions_see_nothing(client: AppClient) -> None:
     alice, _ = await hello(client)
     bob, _ = await hello(client)
     await say(alice, "private")
@@ -526,7 +526,7 @@ async def test_other_sessions_see_nothing(client: TestClient[Any, Any]) -> None:
     assert (await recv(bob))["text"] == "mine"
 
 
-async def test_stop_closes_open_sockets(client: TestClient[Any, Any], channel: WebChannel) -> None:
+async def test_stop_closes_open_sockets(client: AppClient, channel: WebChannel) -> None:
     ws, _ = await hello(client)
     await channel.stop()
     msg = await ws.receive(timeout=3)
@@ -545,7 +545,7 @@ async def test_socket_refused_before_start(aiohttp_client: ClientFactory, settin
 # --- pages ---------------------------------------------------------------------------------
 
 
-async def test_demo_page_embeds_the_widget_with_exactly_one_tag(client: TestClient[Any, Any]) -> None:
+async def test_demo_page_embeds_the_widget_with_exactly_one_tag(client: AppClient) -> None:
     resp = await client.get("/")
     assert resp.status == 200
     assert resp.content_type == "text/html"
@@ -554,7 +554,7 @@ async def test_demo_page_embeds_the_widget_with_exactly_one_tag(client: TestClie
     assert re.findall(r"<script\b[^>]*>", page) == ['<script src="/widget.js" defer>']
 
 
-async def test_widget_script_is_served_as_javascript_with_a_cache_header(client: TestClient[Any, Any]) -> None:
+async def test_widget_script_is_served_as_javascript_with_a_cache_header(client: AppClient) -> None:
     resp = await client.get("/widget.js")
     assert resp.status == 200
     assert resp.content_type == "application/javascript"

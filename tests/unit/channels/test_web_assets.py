@@ -9,18 +9,17 @@ import shutil
 import subprocess
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any
 
 import pytest
 from aiohttp import web
-from aiohttp.test_utils import TestClient
 
 from channels.web import WebChannel
 from channels.web_assets import STATIC_DIR, WIDGET_CSS, WIDGET_DIR, WIDGET_PARTS, WidgetAssets, assemble_widget
 from core.settings import Settings
+from tests.app_client import AppClient
 from tests.fakes.hub import FakeHub
 
-ClientFactory = Callable[[web.Application], Awaitable[TestClient[Any, Any]]]
+ClientFactory = Callable[[web.Application], Awaitable[AppClient]]
 
 NODE = shutil.which("node")
 needs_node = pytest.mark.skipif(NODE is None, reason="node is not installed, so no JavaScript parser to check with")
@@ -41,13 +40,13 @@ def static_dir(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-async def client(aiohttp_client: ClientFactory, tmp_path: Path) -> TestClient[Any, Any]:
+async def client(aiohttp_client: ClientFactory, tmp_path: Path) -> AppClient:
     return await started_client(aiohttp_client, tmp_path, WidgetAssets())
 
 
-async def started_client(aiohttp_client: ClientFactory, tmp_path: Path, assets: WidgetAssets) -> TestClient[Any, Any]:
+async def started_client(aiohttp_client: ClientFactory, tmp_path: Path, assets: WidgetAssets) -> AppClient:
     channel = WebChannel(Settings(data_dir=tmp_path), assets=assets)
-    await channel.start(FakeHub(channel))  # type: ignore[arg-type]  # a stand-in for core.pipeline.hub.Hub
+    await channel.start(FakeHub(channel))
     app = web.Application()
     app.add_routes(channel.routes())
     app.on_cleanup.append(lambda _: channel.stop())
@@ -101,7 +100,7 @@ def test_javascript_reads_the_stylesheet_back_exactly(css: str, tmp_path: Path) 
 # --- the served script ---------------------------------------------------------------------
 
 
-async def test_the_script_is_every_part_in_order_and_the_stylesheet(client: TestClient[Any, Any]) -> None:
+async def test_the_script_is_every_part_in_order_and_the_stylesheet(client: AppClient) -> None:
     script = await (await client.get("/widget.js")).text()
     widget = STATIC_DIR / WIDGET_DIR
     positions = [script.find((widget / name).read_text(encoding="utf-8").rstrip()) for name in WIDGET_PARTS]
@@ -112,14 +111,14 @@ async def test_the_script_is_every_part_in_order_and_the_stylesheet(client: Test
 
 
 @needs_node
-async def test_the_served_script_parses(client: TestClient[Any, Any], tmp_path: Path) -> None:
+async def test_the_served_script_parses(client: AppClient, tmp_path: Path) -> None:
     path = tmp_path / "widget.js"
     path.write_bytes(await (await client.get("/widget.js")).read())
     result = run_node("--check", str(path))
     assert result.returncode == 0, result.stderr
 
 
-async def test_the_etag_names_the_script_and_answers_a_revalidation(client: TestClient[Any, Any]) -> None:
+async def test_the_etag_names_the_script_and_answers_a_revalidation(client: AppClient) -> None:
     first = await client.get("/widget.js")
     body = await first.read()
     etag = first.headers["ETag"]
@@ -155,7 +154,7 @@ async def test_a_missing_file_fails_the_start_not_a_request(tmp_path: Path, stat
     (static_dir / WIDGET_DIR / WIDGET_PARTS[-1]).unlink()
     channel = WebChannel(Settings(data_dir=tmp_path), assets=WidgetAssets(static_dir))
     with pytest.raises(FileNotFoundError):
-        await channel.start(FakeHub(channel))  # type: ignore[arg-type]  # a stand-in for core.pipeline.hub.Hub
+        await channel.start(FakeHub(channel))
 
 
 async def test_a_request_before_start_is_served_all_the_same(aiohttp_client: ClientFactory, tmp_path: Path) -> None:

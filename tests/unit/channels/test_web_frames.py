@@ -96,8 +96,7 @@ def test_feedback_attachment_and_identity_frames_parse() -> None:
     )
     assert isinstance(frame, ClientMessage) and frame.attachments == (Attachment("n.txt", "text/plain", b"hi"),)
     signature = "ab" * 32
-    hello = parse_frame('{"type": "hello", "token": null, "after": 0, "identity": {"email": "a@b.c", "signature": "%s"}}'
-                        % signature, max_text_length=10)
+    hello = parse_frame(f'{{"type": "hello", "token": null, "after": 0, "identity": {{"email": "a@b.c", "signature": "{signature}"}}}}', max_text_length=10)
     assert hello == Hello(token=None, after=0, email="a@b.c", signature=signature)
 
 

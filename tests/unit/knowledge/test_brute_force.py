@@ -7,7 +7,8 @@ from knowledge.brute_force import EXACT_BATCH, BruteForce
 
 
 def unit_rows(array: np.ndarray) -> np.ndarray:
-    return (array / np.linalg.norm(array, axis=1, keepdims=True)).astype(np.float32)
+    rows: np.ndarray = (array / np.linalg.norm(array, axis=1, keepdims=True)).astype(np.float32)
+    return rows
 
 
 @pytest.fixture(scope="module")

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
 import os
 import sys
@@ -340,7 +341,7 @@ async def test_counting_chunks_does_not_stop_the_process_while_another_holds_the
         await asyncio.sleep(0.05)
         tick.cancel()
         assert count == summary.chunks_embedded
-        longest = max(later - earlier for earlier, later in zip(passes, passes[1:]))
+        longest = max(later - earlier for earlier, later in itertools.pairwise(passes))
         assert longest < 0.5, f"the event loop stood still {longest:.1f} s"
     finally:
         await holder.wait()

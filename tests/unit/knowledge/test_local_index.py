@@ -89,7 +89,7 @@ def test_concurrent_readers_never_see_two_versions_at_once(tmp_path: Path) -> No
                     index.refresh()
                 if index.snapshot.records:
                     seen[name].add(assert_one_version(index.snapshot))
-        except BaseException as exc:  # handed to the test's thread
+        except BaseException as exc:  # noqa: BLE001 — handed to the test's thread
             failures.append(exc)
 
     readers = [threading.Thread(target=read, args=("writer", writer, False)),

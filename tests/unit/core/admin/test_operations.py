@@ -20,8 +20,8 @@ from core.admin.operations import (
     retry_dead_letter,
 )
 from core.store.db import Contact, Conversation, DeliveryStatus, Message, OutboxItem
-from handoff.tables import Case
 from core.store.dead_letters import NotRequeueable, Requeued
+from handoff.tables import Case
 from knowledge.tables import IndexRun, IndexVersion, KnowledgeDocument, SkippedFile
 
 NOW = datetime(2026, 11, 3, 14, 0, tzinfo=UTC)

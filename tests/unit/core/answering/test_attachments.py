@@ -15,7 +15,8 @@ import openpyxl
 import pptx
 import pytest
 
-from core.answering.attachments import AttachmentReader, size_text
+from core.answering.attachments import AttachmentReader
+from core.file_sizes import size_text
 from core.messages import Attachment
 from core.settings import AttachmentSettings
 from core.turn_context import AttachmentText

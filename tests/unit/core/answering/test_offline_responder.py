@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from core.messages import Reply
+from core.answering.answer_decision import match
 from core.answering.offline_responder import (
     DECLINE,
     GREETING_REPLY,
@@ -12,8 +12,8 @@ from core.answering.offline_responder import (
     THANKS_REPLY,
     Asked,
     OfflineResponder,
-    match,
 )
+from core.messages import Reply
 from core.settings import AnswerSettings
 from knowledge.hits import Hit
 

@@ -10,12 +10,12 @@ import pytest
 from alembic.script import ScriptDirectory
 from pydantic import SecretStr
 
+from channels.slack_settings import SlackSettings
 from core.channel import CheckFailed
-from core.store.db import MIGRATIONS_DIR
 from core.cli.doctor import Check, Outcome, in_daemon_thread, run_checks, schema_state
 from core.ops.logs import settings_secrets
-from channels.slack_settings import SlackSettings
 from core.settings import LlmSettings, Settings
+from core.store.db import MIGRATIONS_DIR
 
 
 def test_schema_state_against_the_migrations() -> None:

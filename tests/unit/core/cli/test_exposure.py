@@ -26,7 +26,7 @@ def test_hosts_other_machines_can_reach(host: str) -> None:
 
 
 def test_a_reachable_api_needs_a_token_or_a_deliberate_choice() -> None:
-    with pytest.raises(SettingsError, match="api.token: required to listen on 0.0.0.0"):
+    with pytest.raises(SettingsError, match=r"api\.token: required to listen on 0\.0\.0\.0"):
         api_exposure(Settings(), "0.0.0.0")
     assert "bearer token" in api_exposure(Settings(api=ApiSettings(token=SecretStr("t"))), "0.0.0.0")
     assert "OPEN to anyone" in api_exposure(Settings(api=ApiSettings(public=True)), "0.0.0.0")

@@ -12,16 +12,16 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError
 
 from core.answering.attachments import AttachmentReader
-from core.pipeline.hub import ANSWER_ATTEMPTS, APOLOGY, Hub
 from core.answering.llm_responder import LlmResponder
-from core.messages import Address, Author, InboundMessage, Reply
-from core.pipeline.rate_limits import RateLimits
 from core.answering.sentiment import SentimentAnalyzer
-from core.settings import OutboxSettings, Settings
+from core.messages import Address, Author, InboundMessage, Reply
+from core.pipeline.hub import ANSWER_ATTEMPTS, APOLOGY, Hub
+from core.pipeline.rate_limits import RateLimits
 from core.pipeline.storage import Storage
+from core.pipeline.turn_runner import TurnRunner
+from core.settings import OutboxSettings, Settings
 from core.streaming import StreamSink
 from core.turn_context import AgentOutcome, TurnContext
-from core.pipeline.turn_runner import TurnRunner
 from knowledge.hits import Hit
 from tests.fakes.flaky_channel import FlakyChannel
 

@@ -8,12 +8,12 @@ import pytest
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from core.store.db import OutboxItem, utcnow
 from core.messages import Address, InboundMessage, Reply
 from core.pipeline.outbox import Outbox, backoff_seconds
-from core.settings import OutboxSettings
 from core.pipeline.storage import Storage
 from core.pipeline.turn_transactions import TurnResult
+from core.settings import OutboxSettings
+from core.store.db import OutboxItem, utcnow
 from tests.fakes.flaky_channel import FlakyChannel
 
 LEASE = timedelta(seconds=60)

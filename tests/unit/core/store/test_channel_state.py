@@ -11,11 +11,11 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from core.channel import DeliveryError
-from core.store.db import Conversation, OutboxItem
 from core.messages import Address, InboundMessage
 from core.pipeline.outbox import Outbox
-from core.settings import OutboxSettings
 from core.pipeline.storage import Storage
+from core.settings import OutboxSettings
+from core.store.db import Conversation, OutboxItem
 from tests.fakes.flaky_channel import FlakyChannel
 from tests.unit.core.pipeline.test_outbox import queue_replies
 

@@ -11,8 +11,8 @@ from sqlalchemy import text
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from core.store.db import _alembic_config, utcnow
 from core.pipeline.storage import Storage
+from core.store.db import _alembic_config, utcnow
 
 pytestmark = pytest.mark.postgres
 

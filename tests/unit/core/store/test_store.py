@@ -11,11 +11,11 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Session
 
-from core.store.db import Conversation, Message, OutboxItem
-from core.store.inbox import PendingMessage, _insert
 from core.messages import Address, Author, InboundMessage, Reply
 from core.pipeline.storage import Storage
 from core.pipeline.turn_transactions import TurnResult
+from core.store.db import Conversation, Message, OutboxItem
+from core.store.inbox import PendingMessage, _insert
 from tests.settle import until
 
 LEASE = timedelta(seconds=60)
