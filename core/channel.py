@@ -268,8 +268,10 @@ class Channel(Protocol):
         """Webhook and page routes to mount on the one aiohttp app."""
         ...
 
-    async def start(self, hub: HubPort) -> None:
-        """Start listeners (sockets, polling); called once the hub is ready."""
+    async def start(self) -> None:
+        """Start listeners (sockets, polling); called once the hub is ready. A channel is built
+        as `Channel(settings, hub)` and keeps `hub`, typed as the ports it uses: until the hub
+        runs, a call on it raises `StorageUnavailable` (`core.hub_gate`)."""
         ...
 
     async def stop(self) -> None: ...

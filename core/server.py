@@ -12,6 +12,7 @@ from core.admin.access import AdminAccess
 from core.admin.app import install_admin
 from core.client_address import forwarded_client
 from core.db import libpq_url
+from core.hub_gate import HubGate
 from core.leadership import Leadership
 from core.log_context import request_ids
 from core.metrics_endpoint import install_metrics
@@ -41,7 +42,8 @@ def create_app(settings: Settings) -> web.Application:
               body_deadline(settings.server.body_timeout_s), storage_unavailable]
     app = web.Application(client_max_size=FORM_BYTES, middlewares=guards)
     app[READINESS_LOG] = ReadinessLog()
-    channels = load_channels(settings)
+    gate = HubGate()
+    channels = load_channels(settings, gate.port)
     for channel in channels.values():
         app.add_routes(channel.routes())
     app.add_routes([web.get("/healthz", healthz), web.get("/readyz", readyz)])
@@ -49,7 +51,7 @@ def create_app(settings: Settings) -> web.Application:
     install_metrics(app, settings, RUNTIME, access=access)
 
     async def runtime_ctx(app: web.Application) -> AsyncIterator[None]:
-        async with open_runtime(settings, channels) as runtime:
+        async with open_runtime(settings, channels, gate=gate) as runtime:
             jobs = LeaderJobs(settings, runtime)
             leadership = Leadership(libpq_url(settings.resolved_database_url), start_leading=jobs.start,
                                     stop_leading=jobs.stop)

@@ -21,6 +21,7 @@ from channels.web import WebChannel
 from channels.web_sessions import SessionTokens, identity_signature
 from channels.web_settings import WebSettings
 from core.db import Conversation, Feedback
+from core.hub_gate import HubGate
 from core.messages import Address, InboundMessage
 from core.quoting import literal
 from core.server import RUNTIME
@@ -400,9 +401,11 @@ async def test_a_failed_stream_is_dropped_for_the_offline_answer(
 @pytest.fixture
 async def fake_server(tmp_path: Path) -> AsyncIterator[tuple[str, FakeHub]]:
     """Only the web channel, answered by an in-memory hub whose reply text a test chooses."""
-    channel = WebChannel(Settings(data_dir=tmp_path))
+    gate = HubGate()
+    channel = WebChannel(Settings(data_dir=tmp_path), gate.port)
     hub = FakeHub(channel)
-    await channel.start(hub)
+    gate.open(hub)
+    await channel.start()
     app = web.Application()
     app.add_routes(channel.routes())
     runner, url = await serve(app)

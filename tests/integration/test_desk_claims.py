@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 from channels.slack import SlackChannel
 from channels.slack_settings import SlackSettings
 from core.db import Case, Message, make_engine, make_sessionmaker
+from core.hub_gate import HubGate
 from core.inbox import PendingMessage
 from core.messages import Address, InboundMessage, Reply
 from core.settings import Settings
@@ -56,7 +57,7 @@ def slack_adapter(slack: FakeSlack, tmp_path: Path) -> SlackChannel:
     """One process's Slack adapter, pointed at the shared fake Slack."""
     return SlackChannel(Settings(data_dir=tmp_path, slack=SlackSettings(
         bot_token=SecretStr(BOT_TOKEN), signing_secret=SecretStr(SLACK_SECRET), api_url=slack.base_url,
-        staff_channel=STAFF)))
+        staff_channel=STAFF)), HubGate().port)
 
 
 def desk_on(transactions: Transactions, slack: FakeSlack, tmp_path: Path) -> StaffDesk:
