@@ -114,7 +114,8 @@ class EmailChannel:
                 username=settings.imap_username,
                 password=settings.imap_password.get_secret_value() if settings.imap_password else "",
                 folder=settings.imap_folder, poll_interval_s=settings.imap_poll_interval_s,
-                cursor=_MailboxCursor(self._hub.values(CHANNEL), settings.imap_folder), deliver=self._take_in_from_mailbox,
+                cursor=_MailboxCursor(self._hub.values(CHANNEL), settings.imap_folder),
+                deliver=self._take_in_from_mailbox,
                 idle_timeout_s=settings.imap_poll_interval_s,  # a safety net: a wake-up IDLE missed
             )
             await self._poller.start()
