@@ -188,7 +188,7 @@ class ApiChannel:
     settings_model = ApiSettings
     exposure = staticmethod(api_exposure)
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, hub: HubPort) -> None:
         self._settings = api = settings.section(ApiSettings)
         self._attachments = settings.attachments
         self._message_bytes = encoded_message_bytes(max_text_length=api.max_text_length,
@@ -198,7 +198,7 @@ class ApiChannel:
         self.capabilities = Capabilities(
             max_text_length=api.max_text_length, formatting="markdown", push=False
         )
-        self._hub: ApiHub | None = None
+        self._hub: ApiHub = hub
 
     def routes(self) -> list[web.AbstractRouteDef]:
         return [
@@ -215,11 +215,11 @@ class ApiChannel:
             return "serves the REST API (/api/…) to callers with the bearer token (api.token)"
         return "serves the REST API (/api/…) without a token: on loopback only, unless api.public = true"
 
-    async def start(self, hub: HubPort) -> None:
-        self._hub = hub
+    async def start(self) -> None:
+        return None
 
     async def stop(self) -> None:
-        self._hub = None
+        return None
 
     async def send(self, address: Address, message: StoredMessage) -> str | None:
         """Never called: `push=False`, the conversation's message list is the delivery."""
@@ -227,8 +227,6 @@ class ApiChannel:
 
     @property
     def hub(self) -> ApiHub:
-        if self._hub is None:
-            raise web.HTTPServiceUnavailable(text="starting up")
         return self._hub
 
     def _authorized(self, handler: Handler) -> Handler:

@@ -85,7 +85,7 @@ class EmailChannel:
         """On when `email.address` is set."""
         return settings.section(EmailSettings).enabled
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, hub: HubPort) -> None:
         email = settings.section(EmailSettings)
         if not email.enabled:
             raise ValueError("email: set SUPPORTHUB_EMAIL__ADDRESS to enable the email channel")
@@ -94,7 +94,7 @@ class EmailChannel:
         self.capabilities = Capabilities(max_text_length=email.max_text_length, formatting="html", threads=True,
                                          attachments=True)
         self._connections = Connections(most=email.max_connections, most_per_client=email.max_connections_per_client)
-        self._hub: EmailHub | None = None
+        self._hub: EmailHub = hub
         self._listener: asyncio.Server | None = None
         self._poller: ImapPoller | None = None
         self._loop_guard = LoopGuard(channel=CHANNEL, settings=email, redis_url=settings.redis_url)
@@ -102,8 +102,7 @@ class EmailChannel:
     def routes(self) -> list[web.AbstractRouteDef]:
         return []
 
-    async def start(self, hub: HubPort) -> None:
-        self._hub = hub
+    async def start(self) -> None:
         settings = self._settings
         if settings.listen_port is not None:
             loop = asyncio.get_running_loop()
@@ -115,7 +114,8 @@ class EmailChannel:
                 username=settings.imap_username,
                 password=settings.imap_password.get_secret_value() if settings.imap_password else "",
                 folder=settings.imap_folder, poll_interval_s=settings.imap_poll_interval_s,
-                cursor=_MailboxCursor(hub.values(CHANNEL), settings.imap_folder), deliver=self._take_in_from_mailbox,
+                cursor=_MailboxCursor(self._hub.values(CHANNEL), settings.imap_folder),
+                deliver=self._take_in_from_mailbox,
                 idle_timeout_s=settings.imap_poll_interval_s,  # a safety net: a wake-up IDLE missed
             )
             await self._poller.start()
@@ -126,7 +126,6 @@ class EmailChannel:
         if self._listener is not None:
             self._listener.close()
             await self._listener.wait_closed()
-        self._hub = None
 
     # -- the live check --------------------------------------------------------------------
 
@@ -187,7 +186,7 @@ class EmailChannel:
         """The reply as a mail in the customer's thread; our Message-ID, stored by the outbox so
         the customer's answer to it finds the thread. A bot reply the loop guard refuses raises a
         permanent `DeliveryError`: the outbox dead-letters it with the guard's reason."""
-        hub = self._started()
+        hub = self._hub
         thread = address.thread_id or ""
         settings = self._settings
         mail, message_id = reply_message(
@@ -292,7 +291,7 @@ class EmailChannel:
         """Store one mail (raises StorageUnavailable when it could not be, TooManyParts for a
         mail not even read); automatic mail and our own are logged and dropped. Any other mail is
         stored however many came before it: the loop guard counts the bot's replies (`send`)."""
-        hub = self._started()
+        hub = self._hub
         mail = await self._read(raw)
         reason = self._ignored_because(mail, envelope_sender)
         if reason is not None:
@@ -367,10 +366,6 @@ class EmailChannel:
                 return Address(CHANNEL, mail.sender, root)
         return Address(CHANNEL, mail.sender, mail.message_id)
 
-    def _started(self) -> EmailHub:
-        if self._hub is None:
-            raise DeliveryError("the email channel is not started")
-        return self._hub
 
 
 def _counted_key(message: StoredMessage) -> str:

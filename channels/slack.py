@@ -290,7 +290,7 @@ class SlackChannel:
         """On when a bot token is set, whether or not `channels` names it."""
         return settings.section(SlackSettings).bot_token is not None
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, hub: HubPort) -> None:
         slack = settings.section(SlackSettings)
         if slack.bot_token is None:
             raise ValueError("slack: set SUPPORTHUB_SLACK__BOT_TOKEN to enable the Slack channel")
@@ -315,7 +315,7 @@ class SlackChannel:
         self.app.error(self._on_error)
         self.desk_ready = bool(slack.staff_channel)
         self.note_prefix = slack.note_prefix
-        self._hub: SlackHub | None = None
+        self._hub: SlackHub = hub
         self._http: aiohttp.ClientSession | None = None
         self._socket: Any = None
         self._downloading: set[str] = set()
@@ -326,8 +326,7 @@ class SlackChannel:
         """`POST /slack/events`, unless events arrive over Socket Mode: then nothing listens."""
         return [] if self._settings.socket_mode else [web.post("/slack/events", self._events)]
 
-    async def start(self, hub: HubPort) -> None:
-        self._hub = hub
+    async def start(self) -> None:
         self._http = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=60))
         self.client.session = self._http  # one connection pool, not a session per API call
         if self._settings.socket_mode:
@@ -347,7 +346,6 @@ class SlackChannel:
             await asyncio.gather(*late, return_exceptions=True)
         if self._http is not None:
             await self._http.close()
-        self._hub = None
 
     async def check(self) -> str:
         """`auth.test` with the bot token (before `start` the client opens a session per call)."""
@@ -452,8 +450,6 @@ class SlackChannel:
         return None
 
     async def _on_event(self, event: dict[str, Any], context: dict[str, Any]) -> None:
-        if self._hub is None:  # Bolt answers 500, so Slack delivers the event again later
-            raise RuntimeError("the Slack channel is not started")
         routed = route_event(event, bot_user_id=context.get("bot_user_id"), settings=self._settings)
         if routed.route is Route.IGNORE or routed.address is None:
             return
@@ -507,7 +503,7 @@ class SlackChannel:
 
     async def _on_case_button(self, ack: Any, body: dict[str, Any], action: dict[str, Any]) -> None:
         await ack()
-        if self._hub is None or not action.get("value"):  # our case buttons carry the case id
+        if not action.get("value"):  # our case buttons carry the case id
             return
         kind = CaseAction(action["action_id"].removeprefix("case_"))
         await self._hub.staff_action(case_id=action["value"], action=kind, actor=body["user"]["id"])

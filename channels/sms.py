@@ -108,7 +108,7 @@ class SmsChannel:
         """On when the account, its auth token and a sender are set."""
         return settings.section(SmsSettings).enabled
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, hub: HubPort) -> None:
         sms = settings.section(SmsSettings)
         if not sms.enabled or sms.auth_token is None:
             raise ValueError("sms: set SUPPORTHUB_SMS__ACCOUNT_SID, SUPPORTHUB_SMS__AUTH_TOKEN and "
@@ -122,7 +122,7 @@ class SmsChannel:
         self._max_files = settings.attachments.max_files
         self._media_origins = {origin(sms.api_url), TWILIO_MEDIA_ORIGIN}
         self.capabilities = Capabilities(max_text_length=1600, formatting="plain", attachments=True)
-        self._hub: SmsHub | None = None
+        self._hub: SmsHub = hub
         self._http: AsyncTwilioHttpClient | None = None
         self._client: Client | None = None
         self._media: aiohttp.ClientSession | None = None
@@ -131,8 +131,7 @@ class SmsChannel:
     def routes(self) -> list[web.AbstractRouteDef]:
         return [web.post(WEBHOOK_PATH, self._incoming), web.post(STATUS_PATH, self._status)]
 
-    async def start(self, hub: HubPort) -> None:
-        self._hub = hub
+    async def start(self) -> None:
         # No max_retries: the SDK's retrying client repeats a POST on a 5xx, which can send an
         # SMS twice. The outbox retries instead.
         self._http = AsyncTwilioHttpClient()
@@ -145,7 +144,6 @@ class SmsChannel:
             await self._http.close()
         if self._media is not None:
             await self._media.close()
-        self._hub = None
 
     async def check(self) -> str:
         """Fetch the account with its sid and auth token, on a client of its own (closed after)."""
@@ -260,8 +258,6 @@ class SmsChannel:
         if (problem := _unstorable(form)) is not None:
             rejected(CHANNEL, Rejection.BAD_INPUT)
             return web.json_response({"error": problem}, status=400)
-        if self._hub is None:
-            return web.Response(status=503, headers={"Retry-After": "5"})
         return self._hub, form
 
     def _signed(self, request: web.Request, form: MultiDict[str]) -> bool:
@@ -332,7 +328,7 @@ class SmsChannel:
         return unfetched
 
     def _started(self) -> tuple[SmsHub, Client]:
-        if self._hub is None or self._client is None:
+        if self._client is None:
             raise DeliveryError("the SMS channel is not started")
         return self._hub, self._client
 

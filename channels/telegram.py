@@ -237,7 +237,7 @@ class TelegramChannel:
         """On when a bot token is set, whether or not `channels` names it."""
         return settings.section(TelegramSettings).bot_token is not None
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, hub: HubPort) -> None:
         telegram = settings.section(TelegramSettings)
         if telegram.bot_token is None:
             raise ValueError("telegram: set SUPPORTHUB_TELEGRAM__BOT_TOKEN to enable the Telegram channel")
@@ -252,7 +252,7 @@ class TelegramChannel:
                                          attachments=True)
         self.bot = Bot(telegram.bot_token.get_secret_value(), base_url=f"{telegram.api_url}/bot",
                        base_file_url=f"{telegram.api_url}/file/bot")
-        self._hub: TelegramHub | None = None
+        self._hub: TelegramHub = hub
         self._ready = asyncio.Event()
         self._connector: asyncio.Task[None] | None = None
         self._background: set[asyncio.Task[None]] = set()
@@ -266,11 +266,10 @@ class TelegramChannel:
         """`POST /telegram/webhook` in webhook mode; nothing listens while polling."""
         return [web.post(WEBHOOK_PATH, self._webhook)] if self.webhook_mode else []
 
-    async def start(self, hub: HubPort) -> None:
+    async def start(self) -> None:
         """Connect in the background: Telegram being unreachable must not keep the other
         channels from serving. Webhook calls wait (503) until the bot knows who it is."""
-        self._hub = hub
-        self._connector = asyncio.create_task(self._connect(hub), name="telegram-connect")
+        self._connector = asyncio.create_task(self._connect(self._hub), name="telegram-connect")
 
     async def stop(self) -> None:
         tasks = [task for task in (self._connector, *self._background) if task is not None]
@@ -279,7 +278,6 @@ class TelegramChannel:
         await asyncio.gather(*tasks, return_exceptions=True)
         if self._ready.is_set():
             await self.bot.shutdown()
-        self._hub = None
 
     async def check(self) -> str:
         """getMe with the bot token; the Bot's connections are closed again afterwards."""
@@ -298,7 +296,7 @@ class TelegramChannel:
     async def send(self, address: Address, message: StoredMessage) -> str | None:
         """Send the parts of the reply not yet delivered, recording each as it goes; the id of
         the reply's first Telegram message."""
-        hub = self._started()
+        hub = self._hub
         parts = telegram_parts(message.text, message.citations)
         sent = await hub.sent_parts(message.id)
         chat_id = address.chat_id
@@ -422,7 +420,7 @@ class TelegramChannel:
             rejected(CHANNEL, Rejection.BAD_SIGNATURE)
             return web.json_response({"error": "the secret token is missing or wrong"}, status=403)
         hub = self._hub
-        if hub is None or not self._ready.is_set():  # Telegram tries again shortly
+        if not self._ready.is_set():  # Telegram tries again shortly
             return web.json_response({"error": "starting"}, status=503, headers={"Retry-After": "5"})
         body = await read_at_most(request, MAX_UPDATE_BYTES)
         if body is None:
@@ -557,7 +555,3 @@ class TelegramChannel:
         self._background.add(task)
         task.add_done_callback(self._background.discard)
 
-    def _started(self) -> TelegramHub:
-        if self._hub is None:
-            raise DeliveryError("the Telegram channel is not started")
-        return self._hub

@@ -114,7 +114,7 @@ class WebChannel:
     name = CHANNEL
     settings_model = WebSettings
 
-    def __init__(self, settings: Settings, *, assets: WidgetAssets | None = None) -> None:
+    def __init__(self, settings: Settings, hub: HubPort, *, assets: WidgetAssets | None = None) -> None:
         """`assets` serves the page and script from elsewhere (tests); by default the package's."""
         self._settings = settings.section(WebSettings)
         self._assets = assets if assets is not None else WidgetAssets()
@@ -128,7 +128,7 @@ class WebChannel:
             push=True,
             streaming=True,
         )
-        self._hub: WebHub | None = None
+        self._hub: WebHub = hub
         self._tokens: SessionTokens | None = None
         self._sessions: dict[str, set[_Socket]] = {}
         # The newest bot/staff message id pushed per session: a reply that overtook the
@@ -156,7 +156,7 @@ class WebChannel:
         sites = ", ".join(self._settings.allowed_origins) or "any site (web.allowed_origins is empty)"
         return f"serves the widget (/, /widget.js, /widget/ws) to {sites}"
 
-    async def start(self, hub: HubPort) -> None:
+    async def start(self) -> None:
         secret = self._settings.session_secret
         if secret is not None:
             value = secret.get_secret_value()
@@ -164,13 +164,11 @@ class WebChannel:
             value = await asyncio.to_thread(load_or_create_secret, self._secret_path)
         self._tokens = SessionTokens(value, max_age_s=self._settings.session_days * 86400)
         await self._assets.load()
-        self._hub = hub
 
     async def stop(self) -> None:
         sockets = [s for group in self._sessions.values() for s in group]
         if sockets:  # the widgets reconnect to the next process and replay what they missed
             log.info("web: closing the widget sockets of %d visitors", self.connected_sessions)
-        self._hub = None
         await asyncio.gather(
             *(s.ws.close(code=WSCloseCode.GOING_AWAY, message=b"server shutdown") for s in sockets),
             return_exceptions=True,
@@ -191,7 +189,6 @@ class WebChannel:
 
     async def catch_up(self) -> None:
         """Messages other processes stored while their notifications could not reach us."""
-        assert self._hub is not None
         for session_id in list(self._sessions):
             address = Address(CHANNEL, session_id)
             for message in await self._hub.history(address, after=self._last_sent.get(session_id, 0),
@@ -218,7 +215,7 @@ class WebChannel:
     # The websocket ---------------------------------------------------------------------------
 
     async def _websocket(self, request: web.Request) -> web.StreamResponse:
-        if self._hub is None or self._tokens is None:
+        if self._tokens is None:
             raise web.HTTPServiceUnavailable(text="web channel not started")
         origin = request.headers.get("Origin", "").lower()
         if self._settings.allowed_origins and origin not in self._settings.allowed_origins:
@@ -305,7 +302,6 @@ class WebChannel:
         return verified_email(secret.get_secret_value() if secret else None, hello.email, hello.signature)
 
     async def _feedback(self, sock: _Socket, session: _Session, *, message_id: int, rating: str) -> None:
-        assert self._hub is not None
         result = await self._hub.feedback(message_id, rating=rating, address=Address(CHANNEL, session.id))
         if result is FeedbackResult.SAVED:
             await self._broadcast(session.id, {"type": "feedback", "message_id": message_id, "rating": rating})
@@ -314,7 +310,7 @@ class WebChannel:
 
     async def _hello(self, sock: _Socket, *, token: str | None, after: int, origin: str, email: str | None,
                      ip: str | None) -> str:
-        assert self._tokens is not None and self._hub is not None
+        assert self._tokens is not None
         session_id = self._tokens.verify(token, origin, email)
         restarted = bool(token) and session_id is None  # expired, from another site, another person's
         if session_id is None:
@@ -354,7 +350,6 @@ class WebChannel:
             raise
 
     async def _accept(self, sock: _Socket, frame: ClientMessage, session: _Session) -> None:
-        assert self._hub is not None
         session_id = session.id
         address = Address(CHANNEL, session_id)
         admission = await self._hub.admit(channel=CHANNEL, sender=session_id, ip=session.visitor.ip)
@@ -389,7 +384,6 @@ class WebChannel:
             await self._broadcast(session_id, {"type": "typing", "message_id": receipt.message_id})
 
     async def _stored(self, address: Address, message_id: int) -> StoredMessage | None:
-        assert self._hub is not None
         found = await self._hub.history(address, after=message_id - 1, limit=1)
         return found[0] if found and found[0].id == message_id else None
 

@@ -3,9 +3,10 @@
 `Channel` is what every adapter in `channels/` implements; what an adapter may ask of the hub
 comes in small ports by concern: `Intake` (messages in), `ConversationReads`, `ChannelRecords`
 (its own values and what it knows of its platform), `DeliveredParts` and `StaffEvents`;
-`HubPort` is all of them. Adapters are found through the `supporthub.channels` entry-point group, so
-core never imports a channel module, and a channel sees the hub only through these ports, so
-importing one loads neither the database layer, the LLM client nor the index.
+`HubPort` is all of them. Adapters are found through the `supporthub.channels` entry-point
+group, so core never imports a channel module, and a channel sees the hub only through these
+ports, handed to it when it is built (`core.pipeline.hub_gate`), so importing one loads neither the
+database layer, the LLM client nor the index.
 """
 
 from __future__ import annotations
@@ -268,8 +269,10 @@ class Channel(Protocol):
         """Webhook and page routes to mount on the one aiohttp app."""
         ...
 
-    async def start(self, hub: HubPort) -> None:
-        """Start listeners (sockets, polling); called once the hub is ready."""
+    async def start(self) -> None:
+        """Start listeners (sockets, polling); called once the hub is ready. A channel is built
+        as `Channel(settings, hub)` and keeps `hub`, typed as the ports it uses: until the hub
+        runs, a call on it raises `StorageUnavailable` (`core.pipeline.hub_gate`)."""
         ...
 
     async def stop(self) -> None: ...

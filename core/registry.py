@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from importlib.metadata import entry_points
 
-from core.channel import Channel
+from core.channel import Channel, HubPort
 from core.settings import CHANNEL_GROUP as GROUP
 from core.settings import Settings
 
@@ -30,20 +30,22 @@ def channel_class(name: str) -> type[Channel]:
     return factory
 
 
-def load_channels(settings: Settings) -> dict[str, Channel]:
+def load_channels(settings: Settings, hub: HubPort) -> dict[str, Channel]:
     """The channels named in `channels`, plus any installed channel whose class says its own
-    settings switch it on (`configured(settings) -> bool`, e.g. Slack once a bot token is set)."""
+    settings switch it on (`configured(settings) -> bool`, e.g. Slack once a bot token is set),
+    each built as `Channel(settings, hub)`: `hub` is the hub's ports (`core.pipeline.hub_gate.HubGate`
+    until the hub runs), which a channel keeps typed as the ports it uses."""
     available = {ep.name: ep for ep in entry_points(group=GROUP)}
     channels: dict[str, Channel] = {}
     for name in settings.channels:
         if name not in available:
             known = ", ".join(sorted(available)) or "none"
             raise UnknownChannelError(f"channels: no channel named {name!r} is installed (installed: {known})")
-        channels[name] = available[name].load()(settings)
+        channels[name] = available[name].load()(settings, hub)
     for name, entry in available.items():
         if name not in channels:
             factory = entry.load()
             configured = getattr(factory, "configured", None)
             if configured is not None and configured(settings):
-                channels[name] = factory(settings)
+                channels[name] = factory(settings, hub)
     return channels

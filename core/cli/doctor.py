@@ -34,6 +34,7 @@ from sqlalchemy.engine import Connection, make_url
 from core.channel import CheckableChannel, CheckFailed
 from core.cli.support import uses_settings
 from core.ops.logs import SecretMask, settings_secrets
+from core.pipeline.hub_gate import HubGate
 from core.registry import load_channels
 from core.settings import LlmSettings, Settings
 from core.store.db import MIGRATIONS_DIR, make_engine
@@ -169,7 +170,7 @@ async def check_llm(llm: LlmSettings) -> str:
 def channel_checks(settings: Settings, timeout_s: float) -> list[Check]:
     """Every configured channel's own check; one failing line when they cannot be loaded."""
     try:
-        channels = load_channels(settings)
+        channels = load_channels(settings, HubGate().port)  # never opened: a check asks the platform only
     except Exception as exc:  # noqa: BLE001 — an unknown or misconfigured channel, a broken plugin
         return [Check("channels", _failing(describe(exc)), timeout_s)]
     return [Check(name, channel.check if isinstance(channel, CheckableChannel) else _skipped, timeout_s)

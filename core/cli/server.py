@@ -19,6 +19,7 @@ from core.ops.readiness import ReadinessLog, check
 from core.ops.request_guards import body_deadline, client_aborts, quiet_malformed_requests, storage_unavailable
 from core.ops.runtime import Runtime, desk_port, open_runtime
 from core.ops.scheduler import LeaderJobs
+from core.pipeline.hub_gate import HubGate
 from core.registry import load_channels
 from core.settings import Settings
 from core.store.db import libpq_url
@@ -42,7 +43,8 @@ def create_app(settings: Settings) -> web.Application:
               body_deadline(settings.server.body_timeout_s), storage_unavailable]
     app = web.Application(client_max_size=FORM_BYTES, middlewares=guards)
     app[READINESS_LOG] = ReadinessLog()
-    channels = load_channels(settings)
+    gate = HubGate()
+    channels = load_channels(settings, gate.port)
     for channel in channels.values():
         app.add_routes(channel.routes())
     app.add_routes([web.get("/healthz", healthz), web.get("/readyz", readyz)])
@@ -50,7 +52,7 @@ def create_app(settings: Settings) -> web.Application:
     install_metrics(app, settings, RUNTIME, access=access)
 
     async def runtime_ctx(app: web.Application) -> AsyncIterator[None]:
-        async with open_runtime(settings, channels) as runtime:
+        async with open_runtime(settings, channels, gate=gate) as runtime:
             jobs = LeaderJobs(settings, runtime)
             leadership = Leadership(libpq_url(settings.resolved_database_url), start_leading=jobs.start,
                                     stop_leading=jobs.stop)

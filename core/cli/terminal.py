@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from core.channel import Capabilities, HubPort
+from core.channel import Capabilities
 from core.messages import Address, StoredMessage
 
 
@@ -16,7 +16,7 @@ class TerminalChannel:
     def routes(self) -> list[web.AbstractRouteDef]:
         return []
 
-    async def start(self, hub: HubPort) -> None:
+    async def start(self) -> None:
         return None
 
     async def stop(self) -> None:

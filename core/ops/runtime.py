@@ -23,6 +23,7 @@ from core.channel import Channel
 from core.desk_port import DeskPort
 from core.ops.reindex_process import ReindexRunner
 from core.pipeline.hub import Hub
+from core.pipeline.hub_gate import HubGate
 from core.pipeline.notifications import MessageListener
 from core.pipeline.rate_limits import RateLimits, sessions_per_ip
 from core.pipeline.storage import Storage
@@ -125,8 +126,10 @@ def message_listener(engine: AsyncEngine, hub: Hub) -> MessageListener | None:
 
 
 @asynccontextmanager
-async def open_runtime(settings: Settings, channels: Mapping[str, Channel]) -> AsyncIterator[Runtime]:
-    """Open everything, start the hub and the channels; close it all in reverse order."""
+async def open_runtime(settings: Settings, channels: Mapping[str, Channel], *,
+                       gate: HubGate | None = None) -> AsyncIterator[Runtime]:
+    """Open everything, start the hub and the channels; close it all in reverse order. `gate`
+    is the one the channels were built with: it passes their calls to the hub while it runs."""
     async with open_database(settings) as (engine, sessionmaker):
         knowledge = await asyncio.to_thread(partial(KnowledgeBase.open, settings.knowledge, data_dir=settings.data_dir,
                                                     sessionmaker=sessionmaker, serving=True))
@@ -154,9 +157,11 @@ async def open_runtime(settings: Settings, channels: Mapping[str, Channel]) -> A
             reindexer = ReindexRunner(settings, knowledge)
             listener = message_listener(engine, hub)
             started: list[Channel] = []
+            if gate is not None:
+                gate.open(hub)
             try:
                 for channel in channels.values():
-                    await channel.start(hub)
+                    await channel.start()
                     started.append(channel)
                 if listener is not None:
                     await listener.start()
@@ -167,6 +172,8 @@ async def open_runtime(settings: Settings, channels: Mapping[str, Channel]) -> A
                     await listener.stop()
                 for channel in reversed(started):
                     await channel.stop()
+                if gate is not None:
+                    gate.close()
                 await hub.stop()
                 await transactions.close()
         finally:

@@ -22,6 +22,7 @@ from channels.web_sessions import SessionTokens, identity_signature
 from channels.web_settings import WebSettings
 from core.cli.server import RUNTIME
 from core.messages import Address, InboundMessage
+from core.pipeline.hub_gate import HubGate
 from core.quoting import literal
 from core.settings import AttachmentSettings, LimitsSettings, LlmSettings, Settings
 from core.store.db import Conversation, Feedback
@@ -400,9 +401,11 @@ async def test_a_failed_stream_is_dropped_for_the_offline_answer(
 @pytest.fixture
 async def fake_server(tmp_path: Path) -> AsyncIterator[tuple[str, FakeHub]]:
     """Only the web channel, answered by an in-memory hub whose reply text a test chooses."""
-    channel = WebChannel(Settings(data_dir=tmp_path))
+    gate = HubGate()
+    channel = WebChannel(Settings(data_dir=tmp_path), gate.port)
     hub = FakeHub(channel)
-    await channel.start(hub)
+    gate.open(hub)
+    await channel.start()
     app = web.Application()
     app.add_routes(channel.routes())
     runner, url = await serve(app)

@@ -24,7 +24,7 @@ class FlakyChannel:
     def routes(self) -> list[web.AbstractRouteDef]:
         return []
 
-    async def start(self, hub: object) -> None:
+    async def start(self) -> None:
         return None
 
     async def stop(self) -> None:

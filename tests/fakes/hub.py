@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from core.channel import Admission, Channel, ConversationOverview, FeedbackResult, Receipt
+from core.channel import Admission, Channel, ConversationOverview, FeedbackResult, HubPort, Receipt
 from core.desk_port import CaseAction
 from core.messages import Address, Author, Citation, InboundMessage, StoredMessage
+from core.pipeline.hub_gate import HubGate
 from core.pipeline.rate_limits import RateLimits
 from knowledge.hits import Hit
 
@@ -183,10 +184,14 @@ class FakeHub:
 
 
 @asynccontextmanager
-async def started(channel: Channel, **options: Any) -> AsyncIterator[FakeHub]:
-    """`channel` started against a FakeHub (`options` as FakeHub takes them), stopped afterwards."""
+async def started(build: Callable[[HubPort], Channel], **options: Any) -> AsyncIterator[FakeHub]:
+    """The channel `build` makes with the hub's ports, started against a FakeHub (`options` as
+    FakeHub takes them), stopped afterwards."""
+    gate = HubGate()
+    channel = build(gate.port)
     hub = FakeHub(channel, **options)
-    await channel.start(hub)
+    gate.open(hub)
+    await channel.start()
     try:
         yield hub
     finally:

@@ -24,6 +24,7 @@ from channels.slack import SlackChannel
 from channels.slack_settings import SlackSettings
 from core.desk_port import CaseCard
 from core.messages import Address, InboundMessage, Reply
+from core.pipeline.hub_gate import HubGate
 from core.pipeline.storage import Storage
 from core.pipeline.turn_transactions import TurnResult
 from core.settings import Settings
@@ -57,7 +58,7 @@ def slack_adapter(slack: FakeSlack, tmp_path: Path) -> SlackChannel:
     """One process's Slack adapter, pointed at the shared fake Slack."""
     return SlackChannel(Settings(data_dir=tmp_path, slack=SlackSettings(
         bot_token=SecretStr(BOT_TOKEN), signing_secret=SecretStr(SLACK_SECRET), api_url=slack.base_url,
-        staff_channel=STAFF)))
+        staff_channel=STAFF)), HubGate().port)
 
 
 def desk_on(transactions: Transactions, slack: FakeSlack, tmp_path: Path) -> StaffDesk:

@@ -29,7 +29,7 @@ async def hub(twilio: FakeTwilio, tmp_path: Path) -> AsyncIterator[FakeHub]:
     settings = Settings(data_dir=tmp_path, sms=SmsSettings(
         account_sid=ACCOUNT_SID, auth_token=SecretStr(AUTH_TOKEN), from_number=HUB_NUMBER, api_url=twilio.api_url,
         public_url="https://support.example.com", max_segments=3))
-    async with started(SmsChannel(settings)) as hub:
+    async with started(lambda ports: SmsChannel(settings, ports)) as hub:
         yield hub
 
 

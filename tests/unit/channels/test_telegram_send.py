@@ -30,7 +30,7 @@ async def hub(telegram: FakeBotApi, tmp_path: Path) -> AsyncIterator[FakeHub]:
     settings = Settings(data_dir=tmp_path, telegram=TelegramSettings(
         bot_token=SecretStr(BOT_TOKEN), api_url=telegram.api_url, public_url="https://hub.example.com",
         webhook_secret=SecretStr("s3cret")))
-    async with started(TelegramChannel(settings)) as hub:
+    async with started(lambda ports: TelegramChannel(settings, ports)) as hub:
         yield hub
 
 

@@ -22,6 +22,7 @@ from channels.web_sessions import SECRET_FILE, SessionTokens, load_or_create_sec
 from channels.web_settings import WebSettings
 from core.channel import Channel
 from core.messages import Address, Author
+from core.pipeline.hub_gate import HubGate
 from core.pipeline.rate_limits import RateLimits
 from core.settings import Settings
 from tests.app_client import AppClient
@@ -46,16 +47,22 @@ def settings(tmp_path: Path) -> Settings:
 
 
 @pytest.fixture
-async def channel(settings: Settings) -> AsyncIterator[WebChannel]:
-    web_channel = WebChannel(settings)
+def gate() -> HubGate:
+    return HubGate()
+
+
+@pytest.fixture
+async def channel(settings: Settings, gate: HubGate) -> AsyncIterator[WebChannel]:
+    web_channel = WebChannel(settings, gate.port)
     yield web_channel
     await web_channel.stop()
 
 
 @pytest.fixture
-async def hub(channel: WebChannel) -> FakeHub:
+async def hub(channel: WebChannel, gate: HubGate) -> FakeHub:
     fake = FakeHub(channel)
-    await channel.start(fake)
+    gate.open(fake)
+    await channel.start()
     return fake
 
 
@@ -100,7 +107,7 @@ async def frames_until_reply(ws: Any) -> list[dict[str, Any]]:
 
 
 def test_satisfies_the_channel_port(settings: Settings) -> None:
-    web_channel = WebChannel(settings)
+    web_channel = WebChannel(settings, HubGate().port)
     assert isinstance(web_channel, Channel)
     assert web_channel.name == "web"
     caps = web_channel.capabilities
@@ -185,9 +192,11 @@ async def started_with_hub(aiohttp_client: ClientFactory, settings: Settings, *,
                            limits: RateLimits | None = None) -> tuple[AppClient, FakeHub]:
     """A client of a newly started web channel on its own app (a server process, in effect),
     and the hub behind it, admitting messages within `limits`."""
-    web_channel = WebChannel(settings)
+    gate = HubGate()
+    web_channel = WebChannel(settings, gate.port)
     hub = FakeHub(web_channel, limits=limits)
-    await web_channel.start(hub)
+    gate.open(hub)
+    await web_channel.start()
     app = web.Application()
     app.add_routes(web_channel.routes())
     app.on_cleanup.append(lambda _: web_channel.stop())
@@ -536,7 +545,7 @@ async def test_stop_closes_open_sockets(client: AppClient, channel: WebChannel) 
 
 async def test_socket_refused_before_start(aiohttp_client: ClientFactory, settings: Settings) -> None:
     app = web.Application()
-    app.add_routes(WebChannel(settings).routes())
+    app.add_routes(WebChannel(settings, HubGate().port).routes())
     client = await aiohttp_client(app)
     resp = await client.get("/widget/ws")
     assert resp.status == 503

@@ -15,6 +15,7 @@ from aiohttp import web
 
 from channels.web import WebChannel
 from channels.web_assets import STATIC_DIR, WIDGET_CSS, WIDGET_DIR, WIDGET_PARTS, WidgetAssets, assemble_widget
+from core.pipeline.hub_gate import HubGate
 from core.settings import Settings
 from tests.app_client import AppClient
 from tests.fakes.hub import FakeHub
@@ -45,8 +46,10 @@ async def client(aiohttp_client: ClientFactory, tmp_path: Path) -> AppClient:
 
 
 async def started_client(aiohttp_client: ClientFactory, tmp_path: Path, assets: WidgetAssets) -> AppClient:
-    channel = WebChannel(Settings(data_dir=tmp_path), assets=assets)
-    await channel.start(FakeHub(channel))
+    gate = HubGate()
+    channel = WebChannel(Settings(data_dir=tmp_path), gate.port, assets=assets)
+    gate.open(FakeHub(channel))
+    await channel.start()
     app = web.Application()
     app.add_routes(channel.routes())
     app.on_cleanup.append(lambda _: channel.stop())
@@ -152,14 +155,14 @@ async def test_files_changed_on_disk_after_start_are_not_served(
 
 async def test_a_missing_file_fails_the_start_not_a_request(tmp_path: Path, static_dir: Path) -> None:
     (static_dir / WIDGET_DIR / WIDGET_PARTS[-1]).unlink()
-    channel = WebChannel(Settings(data_dir=tmp_path), assets=WidgetAssets(static_dir))
+    channel = WebChannel(Settings(data_dir=tmp_path), HubGate().port, assets=WidgetAssets(static_dir))
     with pytest.raises(FileNotFoundError):
-        await channel.start(FakeHub(channel))
+        await channel.start()
 
 
 async def test_a_request_before_start_is_served_all_the_same(aiohttp_client: ClientFactory, tmp_path: Path) -> None:
     app = web.Application()
-    app.add_routes(WebChannel(Settings(data_dir=tmp_path)).routes())
+    app.add_routes(WebChannel(Settings(data_dir=tmp_path), HubGate().port).routes())
     client = await aiohttp_client(app)
     assert (await client.get("/")).status == 200
     assert (await client.get("/widget.js")).status == 200

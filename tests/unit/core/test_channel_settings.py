@@ -20,6 +20,7 @@ PLUGIN = ROOT / "tests" / "fixtures" / "plugin_channel"
 LOAD = """
 import json, sys
 from pathlib import Path
+from core.pipeline.hub_gate import HubGate
 from core.registry import load_channels
 from core.settings import SettingsError, load_settings
 try:
@@ -27,7 +28,7 @@ try:
 except SettingsError as exc:
     print(json.dumps({"error": str(exc)}))
     raise SystemExit(0)
-echo = load_channels(settings).get("echo")
+echo = load_channels(settings, HubGate().port).get("echo")
 print(json.dumps(None if echo is None else {
     "greeting": echo.settings.greeting, "max_text_length": echo.capabilities.max_text_length,
     "api_key": echo.settings.api_key.get_secret_value() if echo.settings.api_key else None}))
