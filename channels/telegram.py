@@ -54,11 +54,11 @@ from core.channel import (
     Capabilities,
     ChannelRecords,
     CheckFailed,
-    DeliveredParts,
     DeliveryError,
     HubPort,
     IdentityConflict,
     Intake,
+    SentParts,
     StorageUnavailable,
 )
 from core.messages import Address, Attachment, InboundMessage, StoredMessage
@@ -222,7 +222,7 @@ def retry_seconds(error: RetryAfter) -> float:
     return retry_after.total_seconds() if isinstance(retry_after, timedelta) else float(retry_after)
 
 
-class TelegramHub(Intake, ChannelRecords, DeliveredParts, Protocol):
+class TelegramHub(Intake, ChannelRecords, Protocol):
     """What Telegram asks of the hub."""
 
 
@@ -294,22 +294,25 @@ class TelegramChannel:
         return f"getMe: @{me.username} (id {me.id}), updates by {mode}"
 
     async def send(self, address: Address, message: StoredMessage) -> str | None:
+        """Every part of the reply (the outbox calls `send_split`, which skips those delivered)."""
+        return await self.send_split(address, message, SentParts())
+
+    async def send_split(self, address: Address, message: StoredMessage, parts: SentParts) -> str | None:
         """Send the parts of the reply not yet delivered, recording each as it goes; the id of
         the reply's first Telegram message."""
         hub = self._hub
-        parts = telegram_parts(message.text, message.citations)
-        sent = await hub.sent_parts(message.id)
+        texts = telegram_parts(message.text, message.citations)
+        sent = parts.sent
         chat_id = address.chat_id
-        for index in range(len(sent), len(parts)):
+        for index in range(len(sent), len(texts)):
             try:
-                delivered = await self._send_part(address, chat_id, parts[index])
+                delivered = await self._send_part(address, chat_id, texts[index])
             except ChatMigrated as exc:  # a group became a supergroup: follow it, then say it there
                 new_chat_id = str(exc.new_chat_id)
                 await hub.move_chat(CHANNEL, chat_id, new_chat_id)
                 chat_id = new_chat_id
-                delivered = await self._send_part(address, chat_id, parts[index])
-            await hub.record_part(message.id, index, str(delivered.message_id))
-            sent.append(str(delivered.message_id))
+                delivered = await self._send_part(address, chat_id, texts[index])
+            await parts.record(index, str(delivered.message_id), last=index == len(texts) - 1)
         return sent[0] if sent else None
 
     async def _send_part(self, address: Address, chat_id: str, html: str) -> Message:

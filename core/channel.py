@@ -2,8 +2,9 @@
 
 `Channel` is what every adapter in `channels/` implements; what an adapter may ask of the hub
 comes in small ports by concern: `Intake` (messages in), `ConversationReads`, `ChannelRecords`
-(its own values and what it knows of its platform), `DeliveredParts` and `StaffEvents`;
-`HubPort` is all of them. Adapters are found through the `supporthub.channels` entry-point
+(its own values and what it knows of its platform) and `StaffEvents`; `HubPort` is all of
+them. A channel that splits a reply is handed the parts already delivered with each delivery
+(`SplittingChannel`, `SentParts`). Adapters are found through the `supporthub.channels` entry-point
 group, so core never imports a channel module, and a channel sees the hub only through these
 ports, handed to it when it is built (`core.pipeline.hub_gate`), so importing one loads neither the
 database layer, the LLM client nor the index.
@@ -11,7 +12,7 @@ database layer, the LLM client nor the index.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -232,15 +233,23 @@ class ChannelRecords(Protocol):
         ...
 
 
-class DeliveredParts(Protocol):
-    """The parts of a split reply already delivered, so a retry sends only the rest."""
+class SentParts:
+    """The parts of a split reply already delivered, as the outbox claimed the delivery with
+    them, and the way to keep each one sent now, so that a retry sends only the rest. A part
+    before the last is kept at once (a transaction of its own); the last is kept with the
+    delivery's own status, in one transaction (`last`)."""
 
-    async def sent_parts(self, message_id: int) -> list[str]:
-        """The platform ids of the parts of a reply already delivered (`record_part`), in order:
-        a channel that splits a reply sends only the rest when the outbox retries it."""
-        ...
+    def __init__(self, sent: Sequence[str] = (), keep: Callable[[int, str], Awaitable[None]] | None = None) -> None:
+        self.sent = list(sent)
+        self._keep = keep
+        self.last: tuple[int, str] | None = None
 
-    async def record_part(self, message_id: int, part: int, external_id: str) -> None: ...
+    async def record(self, part: int, external_id: str, *, last: bool) -> None:
+        self.sent.append(external_id)
+        if last:
+            self.last = (part, external_id)
+        elif self._keep is not None:
+            await self._keep(part, external_id)
 
 
 class StaffEvents(Protocol):
@@ -255,7 +264,7 @@ class StaffEvents(Protocol):
         ...
 
 
-class HubPort(Intake, ConversationReads, ChannelRecords, DeliveredParts, StaffEvents, Protocol):
+class HubPort(Intake, ConversationReads, ChannelRecords, StaffEvents, Protocol):
     """All the ports at once: what the hub implements and hands each channel at start. A channel
     keeps it typed as the ports it uses (`channels.api.ApiHub`, an Intake and ConversationReads)."""
 
@@ -282,6 +291,16 @@ class Channel(Protocol):
 
         Raise `DeliveryError` for a failure worth retrying; anything else is retried too.
         """
+        ...
+
+
+@runtime_checkable
+class SplittingChannel(Protocol):
+    """A channel that sends a long reply as several platform messages (Telegram's 4,096)."""
+
+    async def send_split(self, address: Address, message: StoredMessage, parts: SentParts) -> str | None:
+        """`send`, skipping the parts already in `parts.sent` and recording each part it sends
+        there; the platform id of the reply's first part."""
         ...
 
 

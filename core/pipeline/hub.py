@@ -202,12 +202,6 @@ class Hub:
     async def address_of_message(self, channel: str, external_ids: Sequence[str]) -> Address | None:
         return await self._storage.channel_state.address_of_message(channel, [clean(i) for i in external_ids])
 
-    async def sent_parts(self, message_id: int) -> list[str]:
-        return await self._storage.channel_state.sent_parts(message_id)
-
-    async def record_part(self, message_id: int, part: int, external_id: str) -> None:
-        await self._storage.channel_state.record_part(message_id, part, external_id)
-
     async def move_chat(self, channel: str, old_chat_id: str, new_chat_id: str) -> None:
         moved = await self._storage.channel_state.move_chat(channel, old_chat_id, new_chat_id)
         log.info("hub: %s chat %s moved to %s (%d conversations follow it)", channel, old_chat_id, new_chat_id, moved)

@@ -13,9 +13,10 @@ import logging
 import random
 from collections.abc import Mapping
 from datetime import timedelta
+from functools import partial
 from weakref import WeakValueDictionary
 
-from core.channel import Channel, DeliveryError
+from core.channel import Channel, DeliveryError, SentParts, SplittingChannel
 from core.log_context import bound_ids
 from core.metrics import OUTBOX_DEAD_LETTERED, OUTBOX_RETRIES, OUTBOX_SENT
 from core.settings import OutboxSettings
@@ -48,14 +49,16 @@ class Outbox:
         """Send the conversation's due replies in order; stop at the first that fails."""
         lock = self._locks.setdefault(conversation_id, asyncio.Lock())
         async with lock:
-            while (due := await self._queue.claim_next(conversation_id, lease=SEND_LEASE)) is not None:
+            due = await self._queue.claim_next(conversation_id, lease=SEND_LEASE)
+            while due is not None:
                 with bound_ids(conversation_id=conversation_id, message_id=due.message.id, channel=due.address.channel):
-                    sent = await self._send(due)
-                if not sent:
-                    break
+                    due = await self._send(due)
 
-    async def _send(self, due: DueDelivery) -> bool:
+    async def _send(self, due: DueDelivery) -> DueDelivery | None:
+        """Send `due`; the conversation's next reply, claimed, when this one is done with
+        (delivered or dead-lettered), or None when there is none or this one waits for a retry."""
         channel = self._channels.get(due.address.channel)
+        parts = SentParts(due.sent_parts, partial(self._queue.record_part, due.message.id))
         attempt = due.attempts + 1
         retry_after: float | None = None
         if due.unreachable_reason is not None:
@@ -63,11 +66,14 @@ class Outbox:
                         due.message.id, due.address.channel, due.unreachable_reason)
             await self._queue.mark_failed(due.outbox_id, error=f"unreachable: {due.unreachable_reason}", retry_at=None)
             OUTBOX_DEAD_LETTERED.labels(channel=due.address.channel).inc()
-            return True
+            return await self._next(due)
         try:
             if channel is None:
                 raise DeliveryError(f"channel {due.address.channel!r} is not enabled")
-            external_id = await channel.send(due.address, due.message)
+            if isinstance(channel, SplittingChannel):
+                external_id = await channel.send_split(due.address, due.message, parts)
+            else:
+                external_id = await channel.send(due.address, due.message)
         except Exception as exc:  # noqa: BLE001 — any failure is retried, then dead-lettered
             reason = f"{type(exc).__name__}: {exc}"
             if isinstance(exc, DeliveryError):
@@ -80,13 +86,13 @@ class Outbox:
                     else:
                         await self._queue.mark_failed(due.outbox_id, error=reason, retry_at=None)
                     OUTBOX_DEAD_LETTERED.labels(channel=due.address.channel).inc()
-                    return True  # dead-lettered: later replies may go
+                    return await self._next(due)  # dead-lettered: later replies may go
             if attempt >= self._settings.max_attempts:
                 log.error("outbox: giving up on message %s to %s after %d attempts: %s",
                           due.message.id, due.address.channel, attempt, reason)
                 await self._queue.mark_failed(due.outbox_id, error=reason, retry_at=None)
                 OUTBOX_DEAD_LETTERED.labels(channel=due.address.channel).inc()
-                return True  # dead-lettered: later replies may go
+                return await self._next(due)  # dead-lettered: later replies may go
             delay = backoff_seconds(attempt, self._settings, retry_after=retry_after)
             log.warning("outbox: sending message %s to %s failed (attempt %d), retrying in %.1f s: %s",
                         due.message.id, due.address.channel, attempt, delay, reason)
@@ -94,7 +100,9 @@ class Outbox:
                 due.outbox_id, error=reason, retry_at=utcnow() + timedelta(seconds=delay)
             )
             OUTBOX_RETRIES.labels(channel=due.address.channel).inc()
-            return False
-        await self._queue.mark_sent(due.outbox_id, external_id)
+            return None
         OUTBOX_SENT.labels(channel=due.address.channel).inc()
-        return True
+        return await self._queue.mark_sent(due, external_id, last_part=parts.last, lease=SEND_LEASE)
+
+    async def _next(self, due: DueDelivery) -> DueDelivery | None:
+        return await self._queue.claim_next(due.message.conversation_id, lease=SEND_LEASE)

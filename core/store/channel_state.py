@@ -1,6 +1,4 @@
-"""What a channel adapter keeps in the hub's database about its platform: the delivered parts
-of a reply it had to split, a chat that
-moved to a new id (a Telegram group upgraded to a supergroup), customers who opted out (an
+"""What a channel adapter keeps in the hub's database about its platform: a chat that moved to a new id (a Telegram group upgraded to a supergroup), customers who opted out (an
 SMS STOP), and what the platform reported about a sent reply (Twilio's status callbacks)."""
 
 from __future__ import annotations
@@ -13,20 +11,13 @@ from sqlalchemy.orm import Session
 
 from core.messages import Address
 from core.store.contacts import insert_ignoring_conflicts
-from core.store.db import Conversation, DeliveredPart, DeliveryStatus, Message, OptOut, OutboxItem, utcnow
+from core.store.db import Conversation, DeliveryStatus, Message, OptOut, OutboxItem, utcnow
 from core.store.transactions import Transactions
 
 
 class ChannelState:
     def __init__(self, transactions: Transactions) -> None:
         self._run = transactions.run
-
-    async def sent_parts(self, message_id: int) -> list[str]:
-        """The platform ids of the parts of a reply already delivered, in part order."""
-        return await self._run(partial(_sent_parts, message_id=message_id))
-
-    async def record_part(self, message_id: int, part: int, external_id: str) -> None:
-        await self._run(partial(_record_part, message_id=message_id, part=part, external_id=external_id))
 
     async def move_chat(self, channel: str, old_chat_id: str, new_chat_id: str) -> int:
         """Move the conversations (and their undelivered replies) at a chat to its new id;
@@ -51,19 +42,6 @@ class ChannelState:
         Whether the status was recorded (False: unknown id, or a late report)."""
         return await self._run(partial(_delivery_status, channel=channel, external_id=external_id, status=status,
                                        rank=rank, unreachable=unreachable))
-
-
-def _sent_parts(session: Session, *, message_id: int) -> list[str]:
-    rows = session.execute(
-        select(DeliveredPart.external_id).where(DeliveredPart.message_id == message_id).order_by(DeliveredPart.part)
-    )
-    return list(rows.scalars())
-
-
-def _record_part(session: Session, *, message_id: int, part: int, external_id: str) -> None:
-    session.execute(insert_ignoring_conflicts(session, DeliveredPart).values(
-        message_id=message_id, part=part, external_id=external_id, sent_at=utcnow()
-    ))
 
 
 def _move_chat(session: Session, *, channel: str, old: str, new: str) -> int:

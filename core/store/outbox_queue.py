@@ -1,6 +1,12 @@
 """The outbox's rows: replies for push channels, persisted before any send, claimed one at a
 time per conversation (in order), marked sent or failed with the next attempt's time, or
-dead-lettered. `core.pipeline.outbox` is the dispatcher that works this queue."""
+dead-lettered. `core.pipeline.outbox` is the dispatcher that works this queue.
+
+A delivery is claimed by one statement (an UPDATE of the conversation's oldest pending row,
+when it is due and nobody holds it) and read with what sending it needs in one more: the
+message, whether the customer can be reached, and the parts of a split reply already
+delivered. Marking a reply sent claims the conversation's next in the same transaction, so a
+reply costs two transactions to deliver."""
 
 from __future__ import annotations
 
@@ -9,12 +15,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import partial
 
-from sqlalchemy import insert, or_, select, update
+from sqlalchemy import and_, bindparam, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from core.messages import Address, StoredMessage
+from core.store.contacts import insert_ignoring_conflicts
 from core.store.conversation_views import to_stored
-from core.store.db import Conversation, DeliveryStatus, Message, OptOut, OutboxItem, utcnow
+from core.store.db import Conversation, DeliveredPart, DeliveryStatus, Message, OptOut, OutboxItem, utcnow
 from core.store.transactions import Transactions
 
 _INSERT = insert(OutboxItem)
@@ -29,6 +36,8 @@ class DueDelivery:
     unreachable_reason: str | None = None
     """Why the customer cannot be written to any more: the platform said so earlier, or the
     customer opted out (an SMS STOP)."""
+    sent_parts: tuple[str, ...] = ()
+    """The platform ids of the parts of a split reply an earlier attempt delivered, in order."""
 
 
 def queue_delivery(session: Session, *, message_id: int, conversation_id: str, address: Address,
@@ -62,8 +71,16 @@ class OutboxQueue:
         when it is not yet due, or when another worker holds it. Later replies never overtake it."""
         return await self._run(partial(_claim_next, conversation_id=conversation_id, lease=lease))
 
-    async def mark_sent(self, outbox_id: int, external_id: str | None) -> None:
-        await self._run(partial(_mark_sent, outbox_id=outbox_id, external_id=external_id))
+    async def mark_sent(self, due: DueDelivery, external_id: str | None, *, last_part: tuple[int, str] | None = None,
+                        lease: timedelta) -> DueDelivery | None:
+        """Record the reply as delivered (and the last part of a split one), then claim the
+        conversation's next reply as `claim_next` does, in one transaction."""
+        return await self._run(partial(_mark_sent_and_claim_next, due=due, external_id=external_id,
+                                       last_part=last_part, lease=lease))
+
+    async def record_part(self, message_id: int, part: int, external_id: str) -> None:
+        """Keep one delivered part of a split reply (before its last), so a retry skips it."""
+        await self._run(partial(_record_part, message_id=message_id, part=part, external_id=external_id))
 
     async def mark_failed(self, outbox_id: int, *, error: str, retry_at: datetime | None) -> None:
         """Record a failed attempt: retry at `retry_at`, or dead-letter when it is None."""
@@ -87,48 +104,65 @@ def _conversations_with_due_deliveries(session: Session, *, channels: list[str])
     return list(rows.scalars())
 
 
+_HEAD = (
+    select(func.min(OutboxItem.id))
+    .where(OutboxItem.conversation_id == bindparam("head_of"), OutboxItem.status == DeliveryStatus.PENDING)
+    .scalar_subquery()
+)
+_CLAIM = (
+    update(OutboxItem)
+    .where(
+        OutboxItem.id == _HEAD,
+        OutboxItem.next_attempt_at <= bindparam("now"),
+        or_(OutboxItem.claimed_until.is_(None), OutboxItem.claimed_until < bindparam("now")),
+    )
+    .values(claimed_until=bindparam("until"))
+    .returning(OutboxItem.id, OutboxItem.attempts, OutboxItem.message_id, OutboxItem.channel, OutboxItem.chat_id,
+               OutboxItem.thread_id)
+)
+"""The conversation's oldest pending reply, claimed when it is due and nobody holds it: one
+statement. A later reply never overtakes it (the head is chosen before due and held are asked)."""
+
+
 def _claim_next(session: Session, *, conversation_id: str, lease: timedelta) -> DueDelivery | None:
     now = utcnow()
-    head = session.execute(
-        select(OutboxItem)
-        .where(OutboxItem.conversation_id == conversation_id, OutboxItem.status == DeliveryStatus.PENDING)
-        .order_by(OutboxItem.id)
-        .limit(1)
-    ).scalar_one_or_none()
-    if head is None or head.next_attempt_at > now:
+    head = session.connection().execute(
+        _CLAIM, {"head_of": conversation_id, "now": now, "until": now + lease}).one_or_none()
+    if head is None:
         return None
-    claimed = session.execute(
-        update(OutboxItem)
-        .where(
-            OutboxItem.id == head.id,
-            OutboxItem.status == DeliveryStatus.PENDING,
-            or_(OutboxItem.claimed_until.is_(None), OutboxItem.claimed_until < now),
-        )
-        .values(claimed_until=now + lease)
-    )
-    if claimed.rowcount != 1:  # type: ignore[attr-defined]
-        return None
-    message = session.get(Message, head.message_id)
-    assert message is not None  # the foreign key guarantees it
-    address = Address(head.channel, head.chat_id, head.thread_id or None)
-    unreachable = session.execute(
-        select(Conversation.unreachable_reason).where(Conversation.id == conversation_id)
-    ).scalar_one_or_none()
-    opted_out = session.execute(
-        select(OptOut.opted_out_at).where(OptOut.channel == head.channel, OptOut.chat_id == head.chat_id)
-    ).scalar_one_or_none()
+    found = session.execute(
+        select(Message, Conversation.unreachable_reason, OptOut.opted_out_at)
+        .join(Conversation, Conversation.id == Message.conversation_id)
+        .outerjoin(OptOut, and_(OptOut.channel == head.channel, OptOut.chat_id == head.chat_id))
+        .where(Message.id == head.message_id)
+    ).one()
+    message, unreachable, opted_out = found
     if opted_out is not None:
         unreachable = "the customer opted out (STOP)"
-    return DueDelivery(head.id, head.attempts, address, to_stored(message), unreachable)
+    parts = session.execute(
+        select(DeliveredPart.external_id).where(DeliveredPart.message_id == head.message_id).order_by(DeliveredPart.part)
+    ).scalars()
+    address = Address(head.channel, head.chat_id, head.thread_id or None)
+    return DueDelivery(head.id, head.attempts, address, to_stored(message), unreachable, tuple(parts))
 
 
-def _mark_sent(session: Session, *, outbox_id: int, external_id: str | None) -> None:
+def _mark_sent_and_claim_next(session: Session, *, due: DueDelivery, external_id: str | None,
+                              last_part: tuple[int, str] | None, lease: timedelta) -> DueDelivery | None:
+    if last_part is not None:
+        _record_part(session, message_id=due.message.id, part=last_part[0], external_id=last_part[1])
     session.execute(
         update(OutboxItem)
-        .where(OutboxItem.id == outbox_id)
+        .where(OutboxItem.id == due.outbox_id)
         .values(status=DeliveryStatus.SENT, external_id=external_id, sent_at=utcnow(), claimed_until=None,
                 last_error=None)
     )
+    return _claim_next(session, conversation_id=due.message.conversation_id, lease=lease)
+
+
+def _record_part(session: Session, *, message_id: int, part: int, external_id: str) -> None:
+    session.execute(insert_ignoring_conflicts(session, DeliveredPart).values(
+        message_id=message_id, part=part, external_id=external_id, sent_at=utcnow()
+    ))
 
 
 def _mark_failed(session: Session, *, outbox_id: int, error: str, retry_at: datetime | None) -> None:

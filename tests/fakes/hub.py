@@ -50,7 +50,6 @@ class FakeHub:
         self.gate.set()
         self.fail_next = False
         self.values_by_channel: dict[str, dict[str, str]] = {}
-        self.parts: dict[int, dict[int, str]] = {}
         self.opted_out: set[Address] = set()
         self.statuses: dict[str, tuple[str, int, str | None]] = {}
         self.reply_text: str | None = None  # None: "**Answer** to: <question>"
@@ -158,12 +157,6 @@ class FakeHub:
         found = [a for i in external_ids if (m := self.by_external_id.get(i)) is not None
                  for a, n in self.messages if n.id == m.id and a.channel == channel]
         return found[-1] if found else None
-
-    async def sent_parts(self, message_id: int) -> list[str]:
-        return [external for _, external in sorted(self.parts.get(message_id, {}).items())]
-
-    async def record_part(self, message_id: int, part: int, external_id: str) -> None:
-        self.parts.setdefault(message_id, {}).setdefault(part, external_id)
 
     async def move_chat(self, channel: str, old_chat_id: str, new_chat_id: str) -> None:
         self.messages = [(Address(a.channel, new_chat_id, a.thread_id) if a.channel == channel and a.chat_id == old_chat_id

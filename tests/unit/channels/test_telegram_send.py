@@ -14,7 +14,7 @@ from pydantic import SecretStr
 from channels.telegram import TelegramChannel
 from channels.telegram_format import visible_length
 from channels.telegram_settings import TelegramSettings
-from core.channel import DeliveryError
+from core.channel import DeliveryError, SentParts
 from core.messages import Address, Author
 from core.settings import Settings
 from tests.fakes.hub import FakeHub, started
@@ -34,6 +34,11 @@ async def hub(telegram: FakeBotApi, tmp_path: Path) -> AsyncIterator[FakeHub]:
         yield hub
 
 
+def telegram_of(hub: FakeHub) -> TelegramChannel:
+    assert isinstance(hub.channel, TelegramChannel)
+    return hub.channel
+
+
 def long_answer(paragraphs: int) -> str:
     return "\n\n".join(PARAGRAPH.format(n=n) for n in range(paragraphs))
 
@@ -42,13 +47,21 @@ async def test_a_long_answer_goes_in_parts_under_4096_in_order_each_recorded(
     hub: FakeHub, telegram: FakeBotApi
 ) -> None:
     reply = hub.add(CHAT, Author.BOT, long_answer(40))
-    first_id = await hub.channel.send(CHAT, reply)
+    kept: dict[int, str] = {}
+
+    async def keep(part: int, external_id: str) -> None:
+        kept[part] = external_id
+
+    parts = SentParts(keep=keep)
+    first_id = await telegram_of(hub).send_split(CHAT, reply, parts)
     texts = telegram.sent_texts(777)
     assert len(texts) >= 4 and all(visible_length(text) <= 4096 for text in texts)
     numbers = [int(n) for text in texts for n in re.findall(r"Sentence number (\d+)", text)]
     assert numbers == sorted(numbers) and set(numbers) == set(range(40))  # nothing lost, order kept
-    assert await hub.sent_parts(reply.id) == [str(c.response["result"]["message_id"]) for c in telegram.calls_to("sendMessage")]
-    assert first_id == (await hub.sent_parts(reply.id))[0]
+    ids = [str(c.response["result"]["message_id"]) for c in telegram.calls_to("sendMessage")]
+    assert parts.sent == ids and first_id == ids[0]
+    # each part is kept as it goes; the last with the delivery's own status (the outbox's one transaction)
+    assert kept == dict(enumerate(ids[:-1])) and parts.last == (len(ids) - 1, ids[-1])
 
 
 async def test_a_retry_after_a_failed_part_sends_only_the_rest(hub: FakeHub, telegram: FakeBotApi) -> None:
@@ -56,12 +69,12 @@ async def test_a_retry_after_a_failed_part_sends_only_the_rest(hub: FakeHub, tel
     await hub.channel.send(CHAT, reply)
     delivered = telegram.sent_texts(777)
     # The same reply again, as if the first attempt had failed after its first two parts.
-    hub.parts[reply.id] = {index: external for index, external in hub.parts[reply.id].items() if index < 2}
+    first_two = [str(c.response["result"]["message_id"]) for c in telegram.calls_to("sendMessage")][:2]
     telegram.fail_next("sendMessage", 502)
     with pytest.raises(DeliveryError) as failed:
-        await hub.channel.send(CHAT, reply)
+        await telegram_of(hub).send_split(CHAT, reply, SentParts(first_two))
     assert not failed.value.permanent
-    await hub.channel.send(CHAT, reply)
+    await telegram_of(hub).send_split(CHAT, reply, SentParts(first_two))
     assert telegram.sent_texts(777) == delivered + delivered[2:]  # parts 1 and 2 never again
 
 

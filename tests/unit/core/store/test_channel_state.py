@@ -30,12 +30,13 @@ async def outbox_rows(sessionmaker: async_sessionmaker[AsyncSession]) -> list[tu
         return [(status, error) for status, error in rows.all()]
 
 
-async def test_delivered_parts_are_kept_once_in_order(storage: Storage) -> None:
-    await queue_replies(storage, ["long reply"])
+async def test_delivered_parts_are_kept_once_in_order_and_come_with_the_claimed_delivery(storage: Storage) -> None:
+    conversation_id = await queue_replies(storage, ["long reply"])
     message_id = 2  # the bot's reply to the first question
     for part, external in ((1, "m2"), (0, "m1"), (1, "again")):
-        await storage.channel_state.record_part(message_id, part, external)
-    assert await storage.channel_state.sent_parts(message_id) == ["m1", "m2"]
+        await storage.outbox.record_part(message_id, part, external)
+    due = await storage.outbox.claim_next(conversation_id, lease=LEASE)
+    assert due is not None and due.message.id == message_id and due.sent_parts == ("m1", "m2")
 
 
 async def test_a_moved_chat_takes_its_conversation_and_pending_replies_along(
