@@ -196,7 +196,7 @@ class ApiChannel:
                                                     files=settings.attachments.max_files)
         self._host_names = frozenset(settings.server.public_hosts) | {settings.server.host.lower()}
         self.capabilities = Capabilities(
-            max_text_length=api.max_text_length, formatting="markdown", push=False
+            max_text_length=api.max_text_length, push=False
         )
         self._hub: ApiHub = hub
 

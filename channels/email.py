@@ -91,8 +91,7 @@ class EmailChannel:
             raise ValueError("email: set SUPPORTHUB_EMAIL__ADDRESS to enable the email channel")
         self._settings: EmailSettings = email
         self._own = {email.address, *email.accept_addresses}
-        self.capabilities = Capabilities(max_text_length=email.max_text_length, formatting="html", threads=True,
-                                         attachments=True)
+        self.capabilities = Capabilities(max_text_length=email.max_text_length)
         self._connections = Connections(most=email.max_connections, most_per_client=email.max_connections_per_client)
         self._hub: EmailHub = hub
         self._listener: asyncio.Server | None = None

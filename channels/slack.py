@@ -298,8 +298,7 @@ class SlackChannel:
         self._max_file_bytes = settings.attachments.max_bytes
         self._token = slack.bot_token.get_secret_value()
         self.capabilities = Capabilities(
-            max_text_length=SECTION_LIMIT * MAX_BLOCKS, formatting="mrkdwn", threads=True, attachments=True
-        )
+            max_text_length=SECTION_LIMIT * MAX_BLOCKS)
         # No retry handlers: the outbox owns retries and honours Retry-After itself.
         self.client = AsyncWebClient(token=self._token, base_url=slack.api_url, retry_handlers=[])
         self.app = AsyncApp(

@@ -121,7 +121,7 @@ class SmsChannel:
         self._max_file_bytes = settings.attachments.max_bytes
         self._max_files = settings.attachments.max_files
         self._media_origins = {origin(sms.api_url), TWILIO_MEDIA_ORIGIN}
-        self.capabilities = Capabilities(max_text_length=1600, formatting="plain", attachments=True)
+        self.capabilities = Capabilities(max_text_length=1600)
         self._hub: SmsHub = hub
         self._http: AsyncTwilioHttpClient | None = None
         self._client: Client | None = None

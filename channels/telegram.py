@@ -248,8 +248,7 @@ class TelegramChannel:
         self._token_key = telegram.bot_token.get_secret_value().encode()
         """Keys the digest of the registration kept in the database: a dump must not let
         anyone guess the webhook secret offline."""
-        self.capabilities = Capabilities(max_text_length=100_000, formatting="html", threads=True, typing=True,
-                                         attachments=True)
+        self.capabilities = Capabilities(max_text_length=100_000)
         self.bot = Bot(telegram.bot_token.get_secret_value(), base_url=f"{telegram.api_url}/bot",
                        base_file_url=f"{telegram.api_url}/file/bot")
         self._hub: TelegramHub = hub

@@ -122,12 +122,8 @@ class WebChannel:
         self._secret_path = settings.data_dir / SECRET_FILE
         self.capabilities = Capabilities(
             max_text_length=settings.section(ApiSettings).max_text_length,
-            formatting="markdown",
-            typing=True,
-            attachments=True,
             push=True,
-            streaming=True,
-        )
+            streaming=True)
         self._hub: WebHub = hub
         self._tokens: SessionTokens | None = None
         self._sessions: dict[str, set[_Socket]] = {}

@@ -30,13 +30,12 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True, slots=True)
 class Capabilities:
-    """What a channel can do; optional features are flags, never methods that raise."""
+    """What the hub needs to know of a channel to serve it; optional features are flags, never
+    methods that raise. How a reply looks on the platform is the channel's own renderer's
+    business, so no flag says it."""
 
     max_text_length: int
-    formatting: str  # "markdown", "mrkdwn", "html", "plain"
-    threads: bool = False
-    typing: bool = False
-    attachments: bool = False
+    """The longest message a customer may send on the channel (the widget is told it)."""
     push: bool = True
     """False when the conversation history itself is the delivery (a client pulls it):
     such replies need no outbox row."""

@@ -11,7 +11,7 @@ from core.messages import Address, StoredMessage
 
 class TerminalChannel:
     name = "cli"
-    capabilities = Capabilities(max_text_length=100_000, formatting="markdown", push=False)
+    capabilities = Capabilities(max_text_length=100_000, push=False)
 
     def routes(self) -> list[web.AbstractRouteDef]:
         return []

@@ -10,7 +10,7 @@ from core.messages import Address, StoredMessage
 
 
 class FlakyChannel:
-    capabilities = Capabilities(max_text_length=4000, formatting="plain", push=True)
+    capabilities = Capabilities(max_text_length=4000, push=True)
 
     def __init__(self, name: str = "flaky") -> None:
         self.name = name

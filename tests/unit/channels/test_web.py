@@ -111,7 +111,7 @@ def test_satisfies_the_channel_port(settings: Settings) -> None:
     assert isinstance(web_channel, Channel)
     assert web_channel.name == "web"
     caps = web_channel.capabilities
-    assert (caps.max_text_length, caps.formatting, caps.typing, caps.push) == (MAX_TEXT, "markdown", True, True)
+    assert (caps.max_text_length, caps.push, caps.streaming) == (MAX_TEXT, True, True)
 
 
 # --- sessions ------------------------------------------------------------------------------
