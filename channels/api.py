@@ -191,13 +191,13 @@ class ApiChannel:
     def __init__(self, settings: Settings, hub: HubPort) -> None:
         self._settings = api = settings.section(ApiSettings)
         self._attachments = settings.attachments
-        self._message_bytes = encoded_message_bytes(max_text_length=api.max_text_length,
-                                                    max_file_bytes=settings.attachments.max_bytes,
-                                                    files=settings.attachments.max_files)
-        self._host_names = frozenset(settings.server.public_hosts) | {settings.server.host.lower()}
-        self.capabilities = Capabilities(
-            max_text_length=api.max_text_length, push=False
+        self._message_bytes = encoded_message_bytes(
+            max_text_length=api.max_text_length,
+            max_file_bytes=settings.attachments.max_bytes,
+            files=settings.attachments.max_files,
         )
+        self._host_names = frozenset(settings.server.public_hosts) | {settings.server.host.lower()}
+        self.capabilities = Capabilities(max_text_length=api.max_text_length, push=False)
         self._hub: ApiHub = hub
 
     def routes(self) -> list[web.AbstractRouteDef]:
@@ -249,32 +249,45 @@ class ApiChannel:
     def _refuse_browsers(self, request: web.Request) -> None:
         """403 for another site's page, and without a token for a Host the hub does not go by."""
         if self._settings.token is None and not known_host(request, self._host_names):
-            raise json_error(web.HTTPForbidden, "the API without a token answers only to this hub's own host names "
-                                             "(localhost, an IP address, server.host, server.public_hosts)")
+            raise json_error(
+                web.HTTPForbidden,
+                "the API without a token answers only to this hub's own host names "
+                "(localhost, an IP address, server.host, server.public_hosts)",
+            )
         if cross_site(request):
             raise json_error(web.HTTPForbidden, "the API is for servers: other sites' pages may not call it")
 
     async def _body(self, request: web.Request, limit: int) -> bytes:
         """The JSON body, at most `limit` bytes (413, unread, past it)."""
         if request.content_type != "application/json":
-            raise json_error(web.HTTPUnsupportedMediaType, "send the body as JSON, with 'Content-Type: application/json'")
+            raise json_error(
+                web.HTTPUnsupportedMediaType, "send the body as JSON, with 'Content-Type: application/json'"
+            )
         raw = await read_at_most(request, limit)
         if raw is None:
-            raise web.HTTPRequestEntityTooLarge(limit, request.content_length or limit + 1,
-                                                text=json.dumps({"error": f"the body is larger than {limit} bytes"}),
-                                                content_type="application/json")
+            raise web.HTTPRequestEntityTooLarge(
+                limit,
+                request.content_length or limit + 1,
+                text=json.dumps({"error": f"the body is larger than {limit} bytes"}),
+                content_type="application/json",
+            )
         return raw
 
     async def post_message(self, request: web.Request) -> web.Response:
-        parse = partial(parse_message_body, max_text_length=self._settings.max_text_length,
-                        attachments=self._attachments)
+        parse = partial(
+            parse_message_body, max_text_length=self._settings.max_text_length, attachments=self._attachments
+        )
         if self._settings.token is None:  # the caller's address is counted before its body is read
             await self._admit(ip=request.remote)
         body = await decoded_off_loop(parse, await self._body(request, self._message_bytes))
         if (body.email or body.phone) and self._settings.token is None:
             raise web.HTTPForbidden(
-                text=json.dumps({"error": "'email' and 'phone' link a person's identity and memory across channels, "
-                                          "so they are accepted only when the API requires a token (api.token)"}),
+                text=json.dumps(
+                    {
+                        "error": "'email' and 'phone' link a person's identity and memory across channels, "
+                        "so they are accepted only when the API requires a token (api.token)"
+                    }
+                ),
                 content_type="application/json",
             )
         message = InboundMessage(
@@ -331,11 +344,14 @@ class ApiChannel:
 
     async def post_feedback(self, request: web.Request) -> web.Response:
         vote = parse_feedback_body(await self._body(request, MAX_FEEDBACK_BYTES))
-        result = await self.hub.feedback(vote.message_id, rating=vote.rating, comment=vote.comment,
-                                         address=Address(self.name, vote.contact))
+        result = await self.hub.feedback(
+            vote.message_id, rating=vote.rating, comment=vote.comment, address=Address(self.name, vote.contact)
+        )
         if result is FeedbackResult.NOT_FOUND:
-            raise web.HTTPNotFound(text=json.dumps({"error": "no such message in this contact's conversation"}),
-                                   content_type="application/json")
+            raise web.HTTPNotFound(
+                text=json.dumps({"error": "no such message in this contact's conversation"}),
+                content_type="application/json",
+            )
         if result is FeedbackResult.NOT_A_REPLY:
             raise bad_request("feedback is for the bot's replies; this message is not one")
         return web.json_response({"message_id": vote.message_id, "rating": vote.rating})
@@ -351,7 +367,9 @@ class ApiChannel:
                 "id": overview.id,
                 "state": overview.state,
                 "summary": overview.summary,
-                "case": None if case is None else {
+                "case": None
+                if case is None
+                else {
                     "id": case.id,
                     "state": case.state,
                     "rule": case.rule,
@@ -371,8 +389,11 @@ class ApiChannel:
         after = int_param(request, "after", default=0, low=0, high=MAX_MESSAGE_ID)
         limit = int_param(request, "limit", default=200, low=1, high=1000)
         conversation_id = request.match_info["conversation_id"]
-        messages = (await self.hub.conversation_messages(conversation_id, after=after, limit=limit)
-                    if could_be_row_id(conversation_id) else None)
+        messages = (
+            await self.hub.conversation_messages(conversation_id, after=after, limit=limit)
+            if could_be_row_id(conversation_id)
+            else None
+        )
         if messages is None:
             raise web.HTTPNotFound(text=json.dumps({"error": "no such conversation"}), content_type="application/json")
         return web.json_response({"messages": [stored_message_json(m) for m in messages]})
@@ -386,4 +407,3 @@ class ApiChannel:
         k = int_param(request, "k", default=5, low=1, high=MAX_K)
         hits = await self.hub.search(query, k)
         return web.json_response([hit_json(hit) for hit in hits])
-

@@ -34,8 +34,10 @@ def api_exposure(settings: Settings, host: str) -> str:
     if is_loopback(host):
         return f"REST API: no token, reachable from this machine only ({host})"
     if api.public:
-        return (f"REST API: OPEN to anyone who can reach {host} — no token, api.public = true; "
-                "any caller can read any contact's conversations")
+        return (
+            f"REST API: OPEN to anyone who can reach {host} — no token, api.public = true; "
+            "any caller can read any contact's conversations"
+        )
     raise SettingsError(
         f"api.token: required to listen on {host}, a non-loopback address (set SUPPORTHUB_API__TOKEN, "
         "or api.public = true to serve the API without one on purpose)"

@@ -28,8 +28,9 @@ def origin(url: str) -> tuple[str, str]:
     return parts.scheme.lower(), parts.netloc.lower()
 
 
-async def capped_file(response: aiohttp.ClientResponse, *, name: str, kind: str, max_bytes: int,
-                      declared_size: int | None = None) -> Attachment:
+async def capped_file(
+    response: aiohttp.ClientResponse, *, name: str, kind: str, max_bytes: int, declared_size: int | None = None
+) -> Attachment:
     """The file a 200 `response` holds; one over `max_bytes` without its data (see the module)."""
     declared = max(declared_size or 0, response.content_length or 0)
     if declared > max_bytes:

@@ -109,10 +109,13 @@ class EmailChannel:
             log.info("email: listening for mail on %s:%d", settings.listen_host, settings.listen_port)
         if settings.imap_host:
             self._poller = ImapPoller(
-                host=settings.imap_host, port=settings.imap_port, security=settings.imap_security,
+                host=settings.imap_host,
+                port=settings.imap_port,
+                security=settings.imap_security,
                 username=settings.imap_username,
                 password=settings.imap_password.get_secret_value() if settings.imap_password else "",
-                folder=settings.imap_folder, poll_interval_s=settings.imap_poll_interval_s,
+                folder=settings.imap_folder,
+                poll_interval_s=settings.imap_poll_interval_s,
                 cursor=_MailboxCursor(self._hub.values(CHANNEL), settings.imap_folder),
                 deliver=self._take_in_from_mailbox,
                 idle_timeout_s=settings.imap_poll_interval_s,  # a safety net: a wake-up IDLE missed
@@ -159,8 +162,12 @@ class EmailChannel:
     async def _check_mailbox(self) -> str:
         settings = self._settings
         where = f"IMAP {settings.imap_username}@{settings.imap_host}:{settings.imap_port}"
-        client = aioimaplib.IMAP4(host=settings.imap_host, port=settings.imap_port, timeout=SEND_TIMEOUT_S,
-                                  ssl_context=ssl.create_default_context() if settings.imap_security == "tls" else None)
+        client = aioimaplib.IMAP4(
+            host=settings.imap_host,
+            port=settings.imap_port,
+            timeout=SEND_TIMEOUT_S,
+            ssl_context=ssl.create_default_context() if settings.imap_security == "tls" else None,
+        )
         try:
             await client.wait_hello_from_server()
             password = settings.imap_password.get_secret_value() if settings.imap_password else ""
@@ -267,10 +274,16 @@ class EmailChannel:
 
     def _smtp_session(self) -> SMTP:
         settings = self._settings
-        return BoundedSMTP(_Handler(self), connections=self._connections, data_timeout_s=settings.data_timeout_s,
-                           hostname=settings.mail_domain, enable_SMTPUTF8=True,
-                           data_size_limit=settings.max_message_bytes, tls_context=self._listener_tls,
-                           loop=asyncio.get_running_loop())
+        return BoundedSMTP(
+            _Handler(self),
+            connections=self._connections,
+            data_timeout_s=settings.data_timeout_s,
+            hostname=settings.mail_domain,
+            enable_SMTPUTF8=True,
+            data_size_limit=settings.max_message_bytes,
+            tls_context=self._listener_tls,
+            loop=asyncio.get_running_loop(),
+        )
 
     @cached_property
     def _listener_tls(self) -> ssl.SSLContext | None:
@@ -300,18 +313,24 @@ class EmailChannel:
         thread = address.thread_id or ""
         if thread == mail.message_id and (carried := await self._carried_loop_thread(hub, mail)) is not None:
             await hub.values(CHANNEL).put(_key("loop", thread), carried)  # before its answer can be sent
-        verified = (mail.sender if self._settings.trust_authentication_results
-                    and dmarc_passed(mail.authentication_results, mail.sender.rpartition("@")[2]) else None)
-        await hub.receive(InboundMessage(
-            address=address,
-            external_id=mail.message_id,
-            sender_id=mail.sender,
-            text=mail.text or mail.subject,
-            sender_name=mail.sender_name,
-            attachments=mail.attachments,
-            verified_email=verified,
-            sender_unproven=True,
-        ))
+        verified = (
+            mail.sender
+            if self._settings.trust_authentication_results
+            and dmarc_passed(mail.authentication_results, mail.sender.rpartition("@")[2])
+            else None
+        )
+        await hub.receive(
+            InboundMessage(
+                address=address,
+                external_id=mail.message_id,
+                sender_id=mail.sender,
+                text=mail.text or mail.subject,
+                sender_name=mail.sender_name,
+                attachments=mail.attachments,
+                verified_email=verified,
+                sender_unproven=True,
+            )
+        )
         await hub.values(CHANNEL).put(_key("last", thread), mail.message_id[:255])
         if await hub.values(CHANNEL).get(_key("subject", thread)) is None:
             await hub.values(CHANNEL).put(_key("subject", thread), mail.subject[:255])
@@ -366,7 +385,6 @@ class EmailChannel:
         return Address(CHANNEL, mail.sender, mail.message_id)
 
 
-
 def _counted_key(message: StoredMessage) -> str:
     """The cursor marking a bot reply the loop guard counted on an attempt that failed."""
     return _key("counted", str(message.id))
@@ -401,8 +419,9 @@ class _Handler:
     def __init__(self, channel: EmailChannel) -> None:
         self._channel = channel
 
-    async def handle_RCPT(self, server: SMTP, session: Session, envelope: Envelope, address: str,
-                          rcpt_options: list[str]) -> str:
+    async def handle_RCPT(
+        self, server: SMTP, session: Session, envelope: Envelope, address: str, rcpt_options: list[str]
+    ) -> str:
         if not self._channel.accepts(address):
             return "550 5.1.1 No such mailbox here"
         envelope.rcpt_tos.append(address)

@@ -259,7 +259,7 @@ def _words_decoded(raw: str) -> str:
 
 
 def _thread_subject(subject: str) -> str:
-    """"Re: AW: Fwd: Re[2]:  Billing  question" → "billing question"."""
+    """ "Re: AW: Fwd: Re[2]:  Billing  question" → "billing question"."""
     return " ".join(_SUBJECT_PREFIXES.sub("", subject).split()).lower()
 
 
@@ -405,7 +405,7 @@ def _signature_start(text: str, signature: re.Pattern[str]) -> int:
 
 
 def _is_sign_off(line: str) -> bool:
-    """"Best regards,", "-- ", "Sent from my iPhone": a few words, not ending like a sentence."""
+    """ "Best regards,", "-- ", "Sent from my iPhone": a few words, not ending like a sentence."""
     return len(line.split()) <= _MAX_SIGN_OFF_WORDS and not line.rstrip().endswith(_SENTENCE_END)
 
 

@@ -64,8 +64,10 @@ encoded in the header and match nothing."""
 _FONT = "-apple-system,BlinkMacSystemFont,'Segoe UI',Helvetica,Arial,sans-serif"
 _MONO = "ui-monospace,SFMono-Regular,Menlo,Consolas,monospace"
 _BODY_STYLE = f"margin:0;padding:16px;font-family:{_FONT};font-size:15px;line-height:1.5;color:#1f2328"
-_PRE_STYLE = (f"font-family:{_MONO};font-size:13px;background:#f6f8fa;padding:8px 12px;border-radius:4px;"
-              "white-space:pre-wrap;overflow-wrap:anywhere")
+_PRE_STYLE = (
+    f"font-family:{_MONO};font-size:13px;background:#f6f8fa;padding:8px 12px;border-radius:4px;"
+    "white-space:pre-wrap;overflow-wrap:anywhere"
+)
 _CELL_STYLE = "border:1px solid #d0d7de;padding:4px 8px"
 _STYLES = {
     "code_inline": f"font-family:{_MONO};font-size:13px;background:#f6f8fa;padding:1px 4px;border-radius:3px",
@@ -124,7 +126,7 @@ class ThreadHeaders:
 
 
 def reply_subject(subject: str) -> str:
-    """"Re: " and the subject without its reply prefixes ("RE: AW: Billing" → "Re: Billing",
+    """ "Re: " and the subject without its reply prefixes ("RE: AW: Billing" → "Re: Billing",
     never "Re: Re:"), whitespace collapsed; "Re: Your question" when nothing is left. A
     forward's "Fwd:" stays: the reply answers the forward."""
     rest = " ".join(_REPLY_PREFIXES.sub("", subject).split())
@@ -222,8 +224,10 @@ def _html_sources(citations: Sequence[Citation]) -> str:
     if not sources:
         return ""
     items = "".join(f"<li>{_source_html(label, url)}</li>\n" for label, url in sources)
-    return (f'<div style="{_SOURCES_STYLE}">\n<p style="margin:0"><strong>Sources</strong></p>\n'
-            f'<ul style="margin:4px 0 0;padding-left:20px">\n{items}</ul>\n</div>\n')
+    return (
+        f'<div style="{_SOURCES_STYLE}">\n<p style="margin:0"><strong>Sources</strong></p>\n'
+        f'<ul style="margin:4px 0 0;padding-left:20px">\n{items}</ul>\n</div>\n'
+    )
 
 
 def _source_html(label: str, url: str | None) -> str:
@@ -261,6 +265,6 @@ def _thread_ids(thread: ThreadHeaders) -> list[tuple[str, list[str]]]:
     theirs = (id_.strip().strip("<>") for id_ in thread.references)
     ids = [id_ for id_ in dict.fromkeys([*(id_ for id_ in theirs if id_ != parent), parent]) if _MSG_ID.fullmatch(id_)]
     if len(ids) > MAX_REFERENCES:
-        ids = [ids[0], *ids[-(MAX_REFERENCES - 1):]]
+        ids = [ids[0], *ids[-(MAX_REFERENCES - 1) :]]
     headers = [("In-Reply-To", [parent])] if _MSG_ID.fullmatch(parent) else []
     return [*headers, ("References", ids)] if ids else headers

@@ -100,6 +100,7 @@ class ImapAuthenticationError(ImapError):
 
 # --- pure helpers ---
 
+
 def backoff_s(failures: int) -> float:
     """Seconds to wait after the `failures`-th failure in a row: 1, 2, 4, … at most 60."""
     return float(min(BACKOFF_MAX_S, BACKOFF_BASE_S * 2 ** max(failures - 1, 0)))
@@ -150,6 +151,7 @@ def said_goodbye(pushed: list[Any]) -> bool:
 
 
 # --- one connection ---
+
 
 class _Session:
     """One logged-in connection with the folder selected. Every command races the connection
@@ -277,17 +279,31 @@ def _expect_ok(response: Any, what: str) -> None:
 
 # --- the poller ---
 
+
 class ImapPoller:
     """Hands every new mail of one folder to `deliver`, once; see the module docstring."""
 
-    def __init__(self, *, host: str, port: int, security: str, username: str, password: str, folder: str,
-                 poll_interval_s: float, cursor: MailboxCursor, deliver: Deliver,
-                 idle_timeout_s: float = 300.0) -> None:
+    def __init__(
+        self,
+        *,
+        host: str,
+        port: int,
+        security: str,
+        username: str,
+        password: str,
+        folder: str,
+        poll_interval_s: float,
+        cursor: MailboxCursor,
+        deliver: Deliver,
+        idle_timeout_s: float = 300.0,
+    ) -> None:
         if security not in SECURITY_MODES:
             raise ValueError(f"imap_security {security!r}: one of {', '.join(SECURITY_MODES)}")
         if security == "starttls":
-            raise ValueError("imap_security 'starttls' is not supported: aioimaplib 2.0 cannot upgrade a "
-                             "connection to TLS; use 'tls' (implicit TLS, usually port 993)")
+            raise ValueError(
+                "imap_security 'starttls' is not supported: aioimaplib 2.0 cannot upgrade a "
+                "connection to TLS; use 'tls' (implicit TLS, usually port 993)"
+            )
         if poll_interval_s <= 0 or idle_timeout_s <= 0:
             raise ValueError("imap poll_interval_s and idle_timeout_s must be positive")
         quote_folder(folder)  # fails now, not at the first pass
@@ -356,8 +372,12 @@ class ImapPoller:
         if saved is None:
             log.info("%s: no cursor yet, offering every message (UIDVALIDITY %d)", self._where, uidvalidity)
         elif saved[0] != uidvalidity:
-            log.warning("%s: UIDVALIDITY changed from %d to %d, offering every message again",
-                        self._where, saved[0], uidvalidity)
+            log.warning(
+                "%s: UIDVALIDITY changed from %d to %d, offering every message again",
+                self._where,
+                saved[0],
+                uidvalidity,
+            )
         else:
             return saved[1]
         await self._cursor.save(uidvalidity, 0)
@@ -386,8 +406,13 @@ class ImapPoller:
     async def _connect(self) -> _Session:
         lost = asyncio.Event()
         context = ssl.create_default_context() if self._security == "tls" else None
-        client = aioimaplib.IMAP4(host=self._host, port=self._port, timeout=COMMAND_TIMEOUT_S,
-                                  conn_lost_cb=lambda _exc: lost.set(), ssl_context=context)
+        client = aioimaplib.IMAP4(
+            host=self._host,
+            port=self._port,
+            timeout=COMMAND_TIMEOUT_S,
+            conn_lost_cb=lambda _exc: lost.set(),
+            ssl_context=context,
+        )
         session = _Session(client, lost, self._where)
         try:
             await session.run(client.wait_hello_from_server(), "greeting")

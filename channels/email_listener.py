@@ -87,7 +87,8 @@ class BoundedSMTP(SMTP):
         if self.envelope is not None and self.envelope.original_content is not None:
             return  # all of it arrived in time: the mail is being stored
         if self.transport is not None:
-            log.warning("email: closed a connection from %s: its DATA took over %g s", self._client,
-                        self._data_timeout_s)
+            log.warning(
+                "email: closed a connection from %s: its DATA took over %g s", self._client, self._data_timeout_s
+            )
             self.transport.write(TOO_SLOW)  # type: ignore[attr-defined]
             self.transport.close()

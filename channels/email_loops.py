@@ -51,14 +51,26 @@ class LoopGuard:
             return RateLimits(per_contact=f"{most}/hour", per_ip="", redis_url=redis_url)
 
         self._counts = (
-            (per_hour(settings.max_replies_per_sender_per_hour), "sender",
-             f"over {settings.max_replies_per_sender_per_hour} replies an hour to this address"),
-            (per_hour(settings.max_replies_per_domain_per_hour), "domain",
-             f"over {settings.max_replies_per_domain_per_hour} replies an hour to this address's domain"),
-            (per_hour(settings.max_replies_per_thread_per_hour), "thread",
-             f"over {settings.max_replies_per_thread_per_hour} replies an hour in this thread"),
-            (per_hour(settings.max_replies_per_hour), "all",
-             f"over {settings.max_replies_per_hour} replies an hour in all"),
+            (
+                per_hour(settings.max_replies_per_sender_per_hour),
+                "sender",
+                f"over {settings.max_replies_per_sender_per_hour} replies an hour to this address",
+            ),
+            (
+                per_hour(settings.max_replies_per_domain_per_hour),
+                "domain",
+                f"over {settings.max_replies_per_domain_per_hour} replies an hour to this address's domain",
+            ),
+            (
+                per_hour(settings.max_replies_per_thread_per_hour),
+                "thread",
+                f"over {settings.max_replies_per_thread_per_hour} replies an hour in this thread",
+            ),
+            (
+                per_hour(settings.max_replies_per_hour),
+                "all",
+                f"over {settings.max_replies_per_hour} replies an hour in all",
+            ),
         )
 
     async def refusal(self, *, to: str, thread: str) -> str | None:

@@ -40,15 +40,18 @@ class EmailSettings(Section):
     trust_authentication_results: bool = False
     max_replies_per_sender_per_hour: int = Field(10, ge=1, description="to one address, its +tag ignored")
     max_replies_per_domain_per_hour: int = Field(
-        200, ge=1, description="to one sender domain; raise it when more of your customers share one (gmail.com)")
+        200, ge=1, description="to one sender domain; raise it when more of your customers share one (gmail.com)"
+    )
     max_replies_per_thread_per_hour: int = Field(10, ge=1, description="into one thread, whoever writes in it")
     max_replies_per_hour: int = Field(500, ge=1, description="by email in all: the loop guard's last stop")
-    max_text_length: int = Field(10_000, ge=1, le=100_000,
-                                 description="characters of a mail's new text kept; the rest is cut")
+    max_text_length: int = Field(
+        10_000, ge=1, le=100_000, description="characters of a mail's new text kept; the rest is cut"
+    )
     max_connections: int = Field(100, ge=1, description="SMTP connections the listener holds at once; more get 421")
     max_connections_per_client: int = Field(10, ge=1, description="of those, from one IP address")
-    data_timeout_s: float = Field(120.0, ge=1, le=3600,
-                                  description="from DATA to the final dot; a slower mail gets 421 and is closed")
+    data_timeout_s: float = Field(
+        120.0, ge=1, le=3600, description="from DATA to the final dot; a slower mail gets 421 and is closed"
+    )
 
     @field_validator("address", "accept_addresses")
     @classmethod

@@ -67,7 +67,7 @@ def parse_vote(message_id: Any, rating: Any) -> tuple[int, str]:
     if isinstance(message_id, bool) or not isinstance(message_id, int) or not 0 < message_id <= MAX_MESSAGE_ID:
         raise PayloadError(f"'message_id' must be an integer from 1 to {MAX_MESSAGE_ID}")
     if rating not in RATINGS:
-        raise PayloadError("'rating' must be \"up\" or \"down\"")
+        raise PayloadError('\'rating\' must be "up" or "down"')
     return message_id, rating
 
 

@@ -120,7 +120,9 @@ def route_event(event: Mapping[str, Any], *, bot_user_id: str | None, settings: 
     user, channel, ts = event.get("user"), event.get("channel"), event.get("ts")
     if not user or not channel or not ts or user == bot_user_id:
         return Routed(Route.IGNORE)
-    text = _unescape(_MENTION.sub(lambda m: "" if m.group(1) == bot_user_id else m.group(0), event.get("text") or "")).strip()
+    text = _unescape(
+        _MENTION.sub(lambda m: "" if m.group(1) == bot_user_id else m.group(0), event.get("text") or "")
+    ).strip()
     thread = event.get("thread_ts")
     if channel == settings.staff_channel:  # the bot never answers here; threads are cases
         if thread and thread != ts:
@@ -181,22 +183,61 @@ def card_blocks(card: CaseCard) -> list[dict[str, Any]]:
         f"*Frustration:*\n{frustration}",
     ]
     transcript = "\n".join(f"*{author}:* {_escape(text)}" for author, text in card.last_messages)
-    buttons = [("case_claim", "Claim", "primary"), ("case_resolve", "Resolve", None), ("case_return", "Return to bot", None)]
+    buttons = [
+        ("case_claim", "Claim", "primary"),
+        ("case_resolve", "Resolve", None),
+        ("case_return", "Return to bot", None),
+    ]
     return [
         {"type": "header", "text": {"type": "plain_text", "text": "Case: a customer needs a person"}},
-        {"type": "section", "text": {"type": "mrkdwn", "text": f"*Reason:* {_escape(card.reason)}"},
-         "fields": [{"type": "mrkdwn", "text": field} for field in fields]},
-        {"type": "section", "text": {"type": "mrkdwn", "text": _split(transcript or "_no messages_", SECTION_LIMIT)[-1]}},
-        *([{"type": "section", "text": {"type": "mrkdwn", "text": _split(
-            f"*Suggested reply:* {_escape(card.suggestion)}", SECTION_LIMIT)[0]}}] if card.suggestion else []),
-        {"type": "context", "elements": [{"type": "mrkdwn", "text": (
-            "Reply in this thread to answer the customer; start with the note prefix to keep it internal; "
-            "`!claim`, `!resolve`, `!bot` work here too.")}]},
-        {"type": "actions", "block_id": "case", "elements": [
-            {"type": "button", "action_id": action, "value": card.case_id, "text": {"type": "plain_text", "text": label},
-             **({"style": style} if style else {})}
-            for action, label, style in buttons
-        ]},
+        {
+            "type": "section",
+            "text": {"type": "mrkdwn", "text": f"*Reason:* {_escape(card.reason)}"},
+            "fields": [{"type": "mrkdwn", "text": field} for field in fields],
+        },
+        {
+            "type": "section",
+            "text": {"type": "mrkdwn", "text": _split(transcript or "_no messages_", SECTION_LIMIT)[-1]},
+        },
+        *(
+            [
+                {
+                    "type": "section",
+                    "text": {
+                        "type": "mrkdwn",
+                        "text": _split(f"*Suggested reply:* {_escape(card.suggestion)}", SECTION_LIMIT)[0],
+                    },
+                }
+            ]
+            if card.suggestion
+            else []
+        ),
+        {
+            "type": "context",
+            "elements": [
+                {
+                    "type": "mrkdwn",
+                    "text": (
+                        "Reply in this thread to answer the customer; start with the note prefix to keep it internal; "
+                        "`!claim`, `!resolve`, `!bot` work here too."
+                    ),
+                }
+            ],
+        },
+        {
+            "type": "actions",
+            "block_id": "case",
+            "elements": [
+                {
+                    "type": "button",
+                    "action_id": action,
+                    "value": card.case_id,
+                    "text": {"type": "plain_text", "text": label},
+                    **({"style": style} if style else {}),
+                }
+                for action, label, style in buttons
+            ],
+        },
     ]
 
 
@@ -212,7 +253,9 @@ def _signed(secret: bytes, body: bytes, request: web.Request) -> bool:
     if seconds is None or abs(time.time() - seconds) > SIGNATURE_MAX_AGE_S:
         return False
     expected = b"v0=" + hmac.new(secret, b"v0:" + timestamp.encode() + b":" + body, hashlib.sha256).hexdigest().encode()
-    return hmac.compare_digest(expected, request.headers.get("X-Slack-Signature", "").encode("utf-8", "surrogateescape"))
+    return hmac.compare_digest(
+        expected, request.headers.get("X-Slack-Signature", "").encode("utf-8", "surrogateescape")
+    )
 
 
 def _refusal(status: int, reason: str) -> web.Response:
@@ -297,8 +340,7 @@ class SlackChannel:
         self._settings = slack
         self._max_file_bytes = settings.attachments.max_bytes
         self._token = slack.bot_token.get_secret_value()
-        self.capabilities = Capabilities(
-            max_text_length=SECTION_LIMIT * MAX_BLOCKS)
+        self.capabilities = Capabilities(max_text_length=SECTION_LIMIT * MAX_BLOCKS)
         # No retry handlers: the outbox owns retries and honours Retry-After itself.
         self.client = AsyncWebClient(token=self._token, base_url=slack.api_url, retry_handlers=[])
         self.app = AsyncApp(
@@ -379,7 +421,9 @@ class SlackChannel:
 
     async def post_case(self, card: CaseCard) -> str:
         response = await self.client.chat_postMessage(
-            channel=self._settings.staff_channel, text=f"Case: {card.reason}", blocks=card_blocks(card),
+            channel=self._settings.staff_channel,
+            text=f"Case: {card.reason}",
+            blocks=card_blocks(card),
             metadata={"event_type": CASE_METADATA, "event_payload": {"case_id": card.case_id}},
         )
         return str(response["ts"])
@@ -390,8 +434,12 @@ class SlackChannel:
         cursor = None
         while True:
             response = await self.client.conversations_history(
-                channel=self._settings.staff_channel, oldest=f"{since.timestamp():.6f}", include_all_metadata=True,
-                limit=200, cursor=cursor)
+                channel=self._settings.staff_channel,
+                oldest=f"{since.timestamp():.6f}",
+                include_all_metadata=True,
+                limit=200,
+                cursor=cursor,
+            )
             messages: list[dict[str, Any]] = response.get("messages") or []
             for message in messages:
                 metadata = message.get("metadata") or {}
@@ -408,8 +456,11 @@ class SlackChannel:
         )
 
     def case_url(self, desk_ref: str) -> str | None:
-        return slack_thread_url(desk_ref, staff_channel=self._settings.staff_channel or None,
-                                workspace_url=self._settings.workspace_url or None)
+        return slack_thread_url(
+            desk_ref,
+            staff_channel=self._settings.staff_channel or None,
+            workspace_url=self._settings.workspace_url or None,
+        )
 
     async def post_to_case(self, desk_ref: str, text: str) -> None:
         await self.client.chat_postMessage(channel=self._settings.staff_channel, thread_ts=desk_ref, text=_escape(text))
@@ -443,8 +494,11 @@ class SlackChannel:
         Retry-After, so Slack sends the event again later (Bolt answers 500 to anything else)."""
         if isinstance(error, StorageUnavailable):
             log.warning("slack: answered 503, %s", error)
-            return BoltResponse(status=503, body=json.dumps({"error": "try again shortly"}),
-                                headers={"Content-Type": "application/json", "Retry-After": str(error.retry_after_s)})
+            return BoltResponse(
+                status=503,
+                body=json.dumps({"error": "try again shortly"}),
+                headers={"Content-Type": "application/json", "Retry-After": str(error.retry_after_s)},
+            )
         log.error("slack: handling a request failed", exc_info=error)
         return None
 
@@ -475,8 +529,9 @@ class SlackChannel:
         # now; the files are fetched and the message stored right after.
         if message.external_id not in self._downloading:
             self._downloading.add(message.external_id)
-            task = asyncio.create_task(self._receive_with_files(self._hub, message, files),
-                                       name=f"slack-files-{event['ts']}")
+            task = asyncio.create_task(
+                self._receive_with_files(self._hub, message, files), name=f"slack-files-{event['ts']}"
+            )
             self._background.add(task)
             task.add_done_callback(self._background.discard)
 
@@ -492,8 +547,13 @@ class SlackChannel:
                 except asyncio.CancelledError:
                     raise
                 except Exception:
-                    log.warning("slack: storing message %s failed (attempt %d of %d)", message.external_id,
-                                attempt, STORE_ATTEMPTS, exc_info=True)
+                    log.warning(
+                        "slack: storing message %s failed (attempt %d of %d)",
+                        message.external_id,
+                        attempt,
+                        STORE_ATTEMPTS,
+                        exc_info=True,
+                    )
                 if attempt < STORE_ATTEMPTS:
                     await asyncio.sleep(attempt)
             log.error("slack: message %s with files was lost: it could not be stored", message.external_id)
@@ -528,10 +588,13 @@ class SlackChannel:
             async with self._http.get(url, headers={"Authorization": f"Bearer {self._token}"}) as response:
                 # Slack answers a download it does not authorize with its HTML sign-in page
                 if response.status != 200 or (response.content_type == "text/html" and kind != "text/html"):
-                    log.warning("slack: downloading %s failed: HTTP %s %s", name, response.status, response.content_type)
+                    log.warning(
+                        "slack: downloading %s failed: HTTP %s %s", name, response.status, response.content_type
+                    )
                     return unfetched
-                return await capped_file(response, name=name, kind=kind, max_bytes=self._max_file_bytes,
-                                         declared_size=size)
+                return await capped_file(
+                    response, name=name, kind=kind, max_bytes=self._max_file_bytes, declared_size=size
+                )
         except (aiohttp.ClientError, TimeoutError) as exc:
             log.warning("slack: downloading %s failed: %s", name, exc)
             return unfetched

@@ -57,8 +57,18 @@ STATUS_PATH = "/sms/twilio/status"
 OPT_OUT_WORDS = frozenset({"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT"})
 OPT_IN_WORDS = frozenset({"START", "UNSTOP", "YES"})
 HELP_WORDS = frozenset({"HELP", "INFO"})
-STATUS_RANKS = {"accepted": 0, "scheduled": 0, "queued": 1, "sending": 2, "sent": 3, "canceled": 4,
-                "delivered": 4, "undelivered": 4, "failed": 4, "read": 5}
+STATUS_RANKS = {
+    "accepted": 0,
+    "scheduled": 0,
+    "queued": 1,
+    "sending": 2,
+    "sent": 3,
+    "canceled": 4,
+    "delivered": 4,
+    "undelivered": 4,
+    "failed": 4,
+    "read": 5,
+}
 """Twilio's delivery statuses in their order: a report arriving after a later one is kept out."""
 UNSUBSCRIBED = 21610
 """Twilio's "Attempt to send to unsubscribed recipient": the number replied STOP."""
@@ -111,13 +121,16 @@ class SmsChannel:
     def __init__(self, settings: Settings, hub: HubPort) -> None:
         sms = settings.section(SmsSettings)
         if not sms.enabled or sms.auth_token is None:
-            raise ValueError("sms: set SUPPORTHUB_SMS__ACCOUNT_SID, SUPPORTHUB_SMS__AUTH_TOKEN and "
-                             "SUPPORTHUB_SMS__FROM_NUMBER (or MESSAGING_SERVICE_SID) to enable SMS")
+            raise ValueError(
+                "sms: set SUPPORTHUB_SMS__ACCOUNT_SID, SUPPORTHUB_SMS__AUTH_TOKEN and "
+                "SUPPORTHUB_SMS__FROM_NUMBER (or MESSAGING_SERVICE_SID) to enable SMS"
+            )
         self._settings: SmsSettings = sms
         self._token = sms.auth_token.get_secret_value()
         self._validator = RequestValidator(self._token)
-        self._shared_key_validator = (RequestValidator(sms.webhook_signing_key.get_secret_value())
-                                      if sms.webhook_signing_key else None)
+        self._shared_key_validator = (
+            RequestValidator(sms.webhook_signing_key.get_secret_value()) if sms.webhook_signing_key else None
+        )
         self._max_file_bytes = settings.attachments.max_bytes
         self._max_files = settings.attachments.max_files
         self._media_origins = {origin(sms.api_url), TWILIO_MEDIA_ORIGIN}
@@ -211,14 +224,16 @@ class SmsChannel:
                 return self._help_once(sid)
             if not (await hub.admit(channel=CHANNEL, sender=sender)).allowed:
                 return _empty_twiml()  # dropped and counted by the hub
-            await hub.receive(InboundMessage(
-                address=address,
-                external_id=sid,
-                sender_id=sender,
-                text=body,
-                attachments=await self._attachments(form),
-                verified_phone=sender if _E164.fullmatch(sender) else None,
-            ))
+            await hub.receive(
+                InboundMessage(
+                    address=address,
+                    external_id=sid,
+                    sender_id=sender,
+                    text=body,
+                    attachments=await self._attachments(form),
+                    verified_phone=sender if _E164.fullmatch(sender) else None,
+                )
+            )
         except StorageUnavailable as exc:  # nothing kept (see README: Twilio's retries)
             return web.Response(status=503, headers={"Retry-After": str(exc.retry_after_s)})
         return _empty_twiml()
@@ -236,8 +251,11 @@ class SmsChannel:
         if status not in STATUS_RANKS:  # a status added after this was written: nothing to do
             return web.Response(status=204)
         error = bounded_int(form.get("ErrorCode", ""), max_digits=9)
-        unreachable = (f"SMS {status}: Twilio error {error}"
-                       if status in ("undelivered", "failed") and error in UNREACHABLE_CODES else None)
+        unreachable = (
+            f"SMS {status}: Twilio error {error}"
+            if status in ("undelivered", "failed") and error in UNREACHABLE_CODES
+            else None
+        )
         try:
             await hub.delivery_status(CHANNEL, sid, status, STATUS_RANKS[status], unreachable=unreachable)
             recipient = form.get("To", "")
@@ -290,7 +308,10 @@ class SmsChannel:
         found = []
         deadline = asyncio.get_running_loop().time() + MEDIA_DEADLINE_S
         for index in range(min(count, 100)):
-            url, kind = form.get(f"MediaUrl{index}", ""), form.get(f"MediaContentType{index}") or "application/octet-stream"
+            url, kind = (
+                form.get(f"MediaUrl{index}", ""),
+                form.get(f"MediaContentType{index}") or "application/octet-stream",
+            )
             name = f"mms-{index + 1}{mimetypes.guess_extension(kind.split(';')[0].strip()) or ''}"
             if not url or index >= self._max_files:
                 found.append(Attachment(name, kind, b""))
@@ -312,8 +333,9 @@ class SmsChannel:
         credentials = {"Authorization": aiohttp.encode_basic_auth(self._settings.account_sid, self._token)}
         try:
             for _ in range(MAX_REDIRECTS + 1):
-                async with self._media.get(url, headers=credentials if origin(url) in self._media_origins else None,
-                                           allow_redirects=False) as response:
+                async with self._media.get(
+                    url, headers=credentials if origin(url) in self._media_origins else None, allow_redirects=False
+                ) as response:
                     if response.status in (301, 302, 303, 307, 308) and "Location" in response.headers:
                         url = urljoin(url, response.headers["Location"])
                         continue
@@ -365,8 +387,13 @@ def _unstorable(form: MultiDict[str]) -> str | None:
     than Twilio's and than its column); None when they can. A NUL is no reason: the hub cleans
     such text where it enters (`core.clean_text`)."""
     for name, value in form.items():
-        too_long = (len(value) > MAX_ID_CHARS if name in _ID_FIELDS
-                    else len(value) > 120 if name.startswith("MediaContentType") else False)
+        too_long = (
+            len(value) > MAX_ID_CHARS
+            if name in _ID_FIELDS
+            else len(value) > 120
+            if name.startswith("MediaContentType")
+            else False
+        )
         if too_long:
             return f"{name} is longer than Twilio sends"
     return None

@@ -53,12 +53,21 @@ TABLE_SEPARATOR = "; "
 """Between the "header value" pairs of a table row's line; GSM-7, where a `·` would make the
 whole message UCS-2."""
 
-GSM7_LOOKALIKES = str.maketrans({
-    **dict.fromkeys("‘’‚‛′ʼ´`", "'"), **dict.fromkeys("“”„‟″«»", '"'), "‹": "<", "›": ">",
-    **dict.fromkeys("‐‑‒–—―−", "-"), **dict.fromkeys("•·∙", "-"), "…": "...",
-    **dict.fromkeys("\u00a0\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u202f\u205f\u3000", " "),
-    **dict.fromkeys("\u00ad\u200b\u200c\u200d\u2060\ufeff", None),
-})
+GSM7_LOOKALIKES = str.maketrans(
+    {
+        **dict.fromkeys("‘’‚‛′ʼ´`", "'"),
+        **dict.fromkeys("“”„‟″«»", '"'),
+        "‹": "<",
+        "›": ">",
+        **dict.fromkeys("‐‑‒–—―−", "-"),
+        **dict.fromkeys("•·∙", "-"),
+        "…": "...",
+        **dict.fromkeys(
+            "\u00a0\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u202f\u205f\u3000", " "
+        ),
+        **dict.fromkeys("\u00ad\u200b\u200c\u200d\u2060\ufeff", None),
+    }
+)
 """Characters outside GSM-7 and what an SMS says instead: quotes, primes and guillemets,
 dashes, bullets, the ellipsis, spaces of other widths; invisible joiners and soft hyphens
 dropped. Punctuation only: a letter has no look-alike that keeps its meaning."""
@@ -222,7 +231,7 @@ def _inline_one(node: SyntaxTreeNode) -> str:
 
 
 def _link(node: SyntaxTreeNode) -> str:
-    """"title: URL"; an autolink (`<https://…>`, `<help@example.com>`) as it was written."""
+    """ "title: URL"; an autolink (`<https://…>`, `<help@example.com>`) as it was written."""
     title, href = _inline(node.children), str(node.attrs["href"])
     if node.markup == "autolink":
         return title
@@ -245,8 +254,9 @@ def _item(item: SyntaxTreeNode, marker: str, table: _Table) -> str:
 
 def _table(node: SyntaxTreeNode) -> str:
     """A line per body row (see `plain_text`); a table with no body rows is its header."""
-    header, *body = ([_inline(cell.children) for cell in row.children] for section in node.children
-                     for row in section.children)
+    header, *body = (
+        [_inline(cell.children) for cell in row.children] for section in node.children for row in section.children
+    )
     if not body:
         return TABLE_SEPARATOR.join(cell for cell in header if cell)
     return "\n".join(line for row in body if (line := _row_line(header, row)))
@@ -254,7 +264,9 @@ def _table(node: SyntaxTreeNode) -> str:
 
 def _row_line(header: Sequence[str], row: Sequence[str]) -> str:
     label, *cells = row
-    pairs = TABLE_SEPARATOR.join(f"{name} {cell}" if name else cell for name, cell in zip(header[1:], cells, strict=False) if cell)
+    pairs = TABLE_SEPARATOR.join(
+        f"{name} {cell}" if name else cell for name, cell in zip(header[1:], cells, strict=False) if cell
+    )
     line = f"{label}: {pairs}" if label and pairs else label or pairs
     return line if not line or line.endswith((".", "!", "?", "…")) else line + "."
 
@@ -275,8 +287,11 @@ def _sources_line(citations: Sequence[Citation]) -> str:
 
 def _titles(citations: Sequence[Citation]) -> list[str]:
     """Distinct titles in order, each on one line; a citation without a title is left out."""
-    return [title for title in dict.fromkeys(" ".join(c.title.translate(GSM7_LOOKALIKES).split()) for c in citations)
-            if title]
+    return [
+        title
+        for title in dict.fromkeys(" ".join(c.title.translate(GSM7_LOOKALIKES).split()) for c in citations)
+        if title
+    ]
 
 
 def _more_line(citations: Sequence[Citation]) -> str:
@@ -297,8 +312,10 @@ def _fitted_prefix(text: str, suffix: str, max_segments: int) -> str:
     line end when that keeps at least half of what a cut at a space would (so a long quote with
     no sentence end is cut inside, not dropped after the line that introduces it), else at a
     space, else anywhere; "" if none fits."""
-    sentence, word, anywhere = (_longest(text, ends, suffix, max_segments) for ends in
-                                (_ends(_SENTENCE_END, text), _ends(_WORD_END, text), range(1, len(text) + 1)))
+    sentence, word, anywhere = (
+        _longest(text, ends, suffix, max_segments)
+        for ends in (_ends(_SENTENCE_END, text), _ends(_WORD_END, text), range(1, len(text) + 1))
+    )
     if sentence and 2 * len(sentence) >= len(word):
         return sentence
     return word or anywhere

@@ -22,8 +22,11 @@ class SmsSettings(Section):
     api_url: str = Field("https://api.twilio.com", description="REST API base URL (tests point it at a fake)")
     public_url: str = Field("", description="the hub's public base URL exactly as Twilio calls it")
     max_segments: int = Field(4, ge=1, le=10, description="SMS segments one reply may take (each is billed)")
-    help_text: str = Field("Ask a question and we'll answer by text. Reply STOP to stop messages, START to resume.",
-                           min_length=1, max_length=320)
+    help_text: str = Field(
+        "Ask a question and we'll answer by text. Reply STOP to stop messages, START to resume.",
+        min_length=1,
+        max_length=320,
+    )
     status_callbacks: bool = Field(True, description="ask Twilio to report each reply's delivery")
 
     @field_validator("api_url", "public_url")
@@ -43,10 +46,16 @@ class SmsSettings(Section):
 
     @property
     def enabled(self) -> bool:
-        return bool(self.account_sid) and self.auth_token is not None and bool(self.from_number or self.messaging_service_sid)
+        return (
+            bool(self.account_sid)
+            and self.auth_token is not None
+            and bool(self.from_number or self.messaging_service_sid)
+        )
 
     @model_validator(mode="after")
     def _complete(self) -> SmsSettings:
         if self.enabled and not self.public_url:
-            raise ValueError("set sms.public_url (SUPPORTHUB_SMS__PUBLIC_URL): Twilio's signatures are checked against it")
+            raise ValueError(
+                "set sms.public_url (SUPPORTHUB_SMS__PUBLIC_URL): Twilio's signatures are checked against it"
+            )
         return self

@@ -88,10 +88,14 @@ SAID_MEMORY = 1000
 """Commands answered directly (welcome, help) remembered per process, so a redelivery does
 not repeat them."""
 HUMAN_REQUEST = "I would like to talk to a person."
-UNREADABLE = ("I can read text messages, documents, photos and voice notes, but not stickers, "
-              "locations, polls or other message types. Could you type your question?")
-HELP = ("Ask me a question in your own words and I'll answer from our help centre, with links to the "
-        "articles. You can send documents too. Send /human to talk to a person from our team.")
+UNREADABLE = (
+    "I can read text messages, documents, photos and voice notes, but not stickers, "
+    "locations, polls or other message types. Could you type your question?"
+)
+HELP = (
+    "Ask me a question in your own words and I'll answer from our help centre, with links to the "
+    "articles. You can send documents too. Send /human to talk to a person from our team."
+)
 
 
 class RetryLater(Exception):
@@ -127,8 +131,23 @@ class Routed:
 
 
 _READABLE_FILES = ("photo", "document", "voice")
-_UNREADABLE = ("sticker", "location", "venue", "poll", "dice", "game", "audio", "video", "video_note",
-               "animation", "story", "invoice", "contact", "paid_media", "checklist")
+_UNREADABLE = (
+    "sticker",
+    "location",
+    "venue",
+    "poll",
+    "dice",
+    "game",
+    "audio",
+    "video",
+    "video_note",
+    "animation",
+    "story",
+    "invoice",
+    "contact",
+    "paid_media",
+    "checklist",
+)
 
 
 def route(update: Update, *, bot_id: int, bot_username: str, group_mode: str) -> Routed:
@@ -176,7 +195,7 @@ def _command(message: Message, bot_username: str) -> tuple[str | None, str]:
     name, _, target = word.partition("@")
     if target and target.lower() != bot_username.lower():
         return "", ""
-    return name.lower(), text[len(message.parse_entity(first)):].strip()
+    return name.lower(), text[len(message.parse_entity(first)) :].strip()
 
 
 def _addressed(message: Message, bot_id: int, bot_username: str) -> bool:
@@ -249,8 +268,11 @@ class TelegramChannel:
         """Keys the digest of the registration kept in the database: a dump must not let
         anyone guess the webhook secret offline."""
         self.capabilities = Capabilities(max_text_length=100_000)
-        self.bot = Bot(telegram.bot_token.get_secret_value(), base_url=f"{telegram.api_url}/bot",
-                       base_file_url=f"{telegram.api_url}/file/bot")
+        self.bot = Bot(
+            telegram.bot_token.get_secret_value(),
+            base_url=f"{telegram.api_url}/bot",
+            base_file_url=f"{telegram.api_url}/file/bot",
+        )
         self._hub: TelegramHub = hub
         self._ready = asyncio.Event()
         self._connector: asyncio.Task[None] | None = None
@@ -347,11 +369,15 @@ class TelegramChannel:
                     await self._leave_webhook()
                 break
             except InvalidToken:
-                log.error("telegram: the Bot API refused the bot token (getMe: Unauthorized); "
-                          "check SUPPORTHUB_TELEGRAM__BOT_TOKEN. The Telegram channel is off.")
+                log.error(
+                    "telegram: the Bot API refused the bot token (getMe: Unauthorized); "
+                    "check SUPPORTHUB_TELEGRAM__BOT_TOKEN. The Telegram channel is off."
+                )
                 return
             except (TelegramError, StorageUnavailable) as exc:
-                log.warning("telegram: connecting failed (%s: %s); trying again in %.0f s", type(exc).__name__, exc, delay)
+                log.warning(
+                    "telegram: connecting failed (%s: %s); trying again in %.0f s", type(exc).__name__, exc, delay
+                )
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, RECONNECT_MAX_S)
         self._ready.set()
@@ -363,13 +389,17 @@ class TelegramChannel:
     async def _register_webhook(self, hub: TelegramHub) -> None:
         """setWebhook only when Telegram's registration differs from ours: Telegram rate-limits it."""
         url = self._settings.public_url + WEBHOOK_PATH
-        digest = hmac.new(self._token_key, json.dumps([url, self._secret.hex(), ALLOWED_UPDATES]).encode(),
-                          hashlib.sha256).hexdigest()
+        digest = hmac.new(
+            self._token_key, json.dumps([url, self._secret.hex(), ALLOWED_UPDATES]).encode(), hashlib.sha256
+        ).hexdigest()
         info = await self.bot.get_webhook_info()
         if info.last_error_message:
             log.warning("telegram: Telegram reports the webhook's last delivery failed: %s", info.last_error_message)
-        same = (info.url == url and sorted(info.allowed_updates or ()) == sorted(ALLOWED_UPDATES)
-                and await hub.values(CHANNEL).get(WEBHOOK_CURSOR) == digest)
+        same = (
+            info.url == url
+            and sorted(info.allowed_updates or ()) == sorted(ALLOWED_UPDATES)
+            and await hub.values(CHANNEL).get(WEBHOOK_CURSOR) == digest
+        )
         if same:
             return
         await self.bot.set_webhook(url, secret_token=self._secret.decode(), allowed_updates=ALLOWED_UPDATES)
@@ -406,8 +436,13 @@ class TelegramChannel:
                 await asyncio.sleep(retry_seconds(exc))
             except (TelegramError, StorageUnavailable, RetryLater) as exc:
                 hint = " (is another process polling with this bot token?)" if isinstance(exc, Conflict) else ""
-                log.warning("telegram: getUpdates failed (%s: %s)%s; trying again in %.0f s",
-                            type(exc).__name__, exc, hint, delay)
+                log.warning(
+                    "telegram: getUpdates failed (%s: %s)%s; trying again in %.0f s",
+                    type(exc).__name__,
+                    exc,
+                    hint,
+                    delay,
+                )
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, RECONNECT_MAX_S)
 
@@ -435,8 +470,9 @@ class TelegramChannel:
         try:
             await self._handle_logged(hub, update)
         except (StorageUnavailable, RetryLater) as exc:  # nothing kept: Telegram must send it again
-            return web.json_response({"error": "try again shortly"}, status=503,
-                                     headers={"Retry-After": str(exc.retry_after_s)})
+            return web.json_response(
+                {"error": "try again shortly"}, status=503, headers={"Retry-After": str(exc.retry_after_s)}
+            )
         return web.json_response({"ok": True})
 
     async def _handle_logged(self, hub: TelegramHub, update: Update) -> None:
@@ -449,8 +485,7 @@ class TelegramChannel:
             log.exception("telegram: update %s could not be handled; dropped", update.update_id)
 
     async def _handle(self, hub: TelegramHub, update: Update) -> None:
-        routed = route(update, bot_id=self.bot.id, bot_username=self.bot.username,
-                       group_mode=self._settings.group_mode)
+        routed = route(update, bot_id=self.bot.id, bot_username=self.bot.username, group_mode=self._settings.group_mode)
         message = update.message
         if routed.kind is Kind.IGNORE or routed.address is None or message is None:
             return
@@ -479,11 +514,15 @@ class TelegramChannel:
         try:
             receipt = await hub.receive(inbound)
         except IdentityConflict:  # a second number of the chat's person: kept, not as their proof
-            log.info("telegram: chat %s shared another phone number than its contact's; stored unverified",
-                     routed.address.chat_id)
+            log.info(
+                "telegram: chat %s shared another phone number than its contact's; stored unverified",
+                routed.address.chat_id,
+            )
             receipt = await hub.receive(replace(inbound, verified_phone=None))
         if not receipt.duplicate:
-            self._in_background(self._typing(hub, routed.address, receipt.message_id), f"telegram-typing-{receipt.message_id}")
+            self._in_background(
+                self._typing(hub, routed.address, receipt.message_id), f"telegram-typing-{receipt.message_id}"
+            )
 
     async def _say_once(self, address: Address, key: str, text: str) -> None:
         """A fixed answer (welcome, help), sent at once and not stored; remembered so a
@@ -494,8 +533,11 @@ class TelegramChannel:
         while len(self._said) > SAID_MEMORY:
             self._said.popitem(last=False)
         try:
-            await self.bot.send_message(chat_id=address.chat_id, text=text,
-                                        message_thread_id=int(address.thread_id) if address.thread_id else None)
+            await self.bot.send_message(
+                chat_id=address.chat_id,
+                text=text,
+                message_thread_id=int(address.thread_id) if address.thread_id else None,
+            )
         except TelegramError:
             self._said.pop(key, None)  # a redelivery may try again
             raise
@@ -507,11 +549,23 @@ class TelegramChannel:
             files.append((largest.file_id, f"photo-{message.message_id}.jpg", "image/jpeg", largest.file_size))
         if message.document:
             document = message.document
-            files.append((document.file_id, document.file_name or f"document-{message.message_id}",
-                          document.mime_type or "application/octet-stream", document.file_size))
+            files.append(
+                (
+                    document.file_id,
+                    document.file_name or f"document-{message.message_id}",
+                    document.mime_type or "application/octet-stream",
+                    document.file_size,
+                )
+            )
         if message.voice:
-            files.append((message.voice.file_id, f"voice-{message.message_id}.ogg",
-                          message.voice.mime_type or "audio/ogg", message.voice.file_size))
+            files.append(
+                (
+                    message.voice.file_id,
+                    f"voice-{message.message_id}.ogg",
+                    message.voice.mime_type or "audio/ogg",
+                    message.voice.file_size,
+                )
+            )
         return tuple([await self._download(*file) for file in files])
 
     async def _download(self, file_id: str, name: str, kind: str, size: int | None) -> Attachment:
@@ -537,17 +591,22 @@ class TelegramChannel:
         return Attachment(name, kind, data)
 
     async def _typing(self, hub: TelegramHub, address: Address, message_id: int) -> None:
-        """"typing…" until the answer is ready (or a person has the conversation)."""
+        """ "typing…" until the answer is ready (or a person has the conversation)."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + TYPING_FOR_S
         while loop.time() < deadline:
             try:
-                await self.bot.send_chat_action(chat_id=address.chat_id, action=ChatAction.TYPING,
-                                                message_thread_id=int(address.thread_id) if address.thread_id else None)
+                await self.bot.send_chat_action(
+                    chat_id=address.chat_id,
+                    action=ChatAction.TYPING,
+                    message_thread_id=int(address.thread_id) if address.thread_id else None,
+                )
             except TelegramError:
                 return  # only a courtesy
             try:
-                if await hub.wait_for_reply(message_id, timeout=TYPING_EVERY_S) is not None or await hub.answered(message_id):
+                if await hub.wait_for_reply(message_id, timeout=TYPING_EVERY_S) is not None or await hub.answered(
+                    message_id
+                ):
                     return
             except StorageUnavailable:
                 return  # only a courtesy: the answer arrives whenever the database does
@@ -556,4 +615,3 @@ class TelegramChannel:
         task = asyncio.create_task(work, name=name)
         self._background.add(task)
         task.add_done_callback(self._background.discard)
-

@@ -19,7 +19,9 @@ class TelegramSettings(Section):
     public_url: str = Field("", description="the hub's public base URL; set = webhook mode, empty = long polling")
     webhook_secret: SecretStr | None = None
     """Telegram sends it in X-Telegram-Bot-Api-Secret-Token with every update (1–256 of A–Z a–z 0–9 _ -)."""
-    welcome: str = "Hi! Ask me anything about our product and I'll answer from our help centre. Send /human to reach a person."
+    welcome: str = (
+        "Hi! Ask me anything about our product and I'll answer from our help centre. Send /human to reach a person."
+    )
     group_mode: Literal["mention", "all"] = Field(
         "mention", description="in groups: answer only when mentioned, replied to or commanded; or every message"
     )

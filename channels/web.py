@@ -121,9 +121,8 @@ class WebChannel:
         self._max_file_bytes = settings.attachments.max_bytes
         self._secret_path = settings.data_dir / SECRET_FILE
         self.capabilities = Capabilities(
-            max_text_length=settings.section(ApiSettings).max_text_length,
-            push=True,
-            streaming=True)
+            max_text_length=settings.section(ApiSettings).max_text_length, push=True, streaming=True
+        )
         self._hub: WebHub = hub
         self._tokens: SessionTokens | None = None
         self._sessions: dict[str, set[_Socket]] = {}
@@ -187,8 +186,9 @@ class WebChannel:
         """Messages other processes stored while their notifications could not reach us."""
         for session_id in list(self._sessions):
             address = Address(CHANNEL, session_id)
-            for message in await self._hub.history(address, after=self._last_sent.get(session_id, 0),
-                                                   limit=self._settings.history_limit):
+            for message in await self._hub.history(
+                address, after=self._last_sent.get(session_id, 0), limit=self._settings.history_limit
+            ):
                 await self.send(address, message)
 
     async def stream(self, address: Address, reply_to: int, event: StreamEvent) -> None:
@@ -220,8 +220,9 @@ class WebChannel:
             raise web.HTTPForbidden(text="this site may not open the chat widget (web.allowed_origins)")
         visitor = _Visitor(origin=origin, ip=request.remote)
         max_len = self.capabilities.max_text_length
-        frame_limit = encoded_message_bytes(max_text_length=max_len, max_file_bytes=self._max_file_bytes,
-                                            files=MAX_FILES_PER_MESSAGE)
+        frame_limit = encoded_message_bytes(
+            max_text_length=max_len, max_file_bytes=self._max_file_bytes, files=MAX_FILES_PER_MESSAGE
+        )
         ws = web.WebSocketResponse(heartbeat=HEARTBEAT_S, max_msg_size=frame_limit)
         await ws.prepare(request)
         sock = _Socket(ws)
@@ -256,8 +257,9 @@ class WebChannel:
                 self._forget(session.id, sock)
         return ws
 
-    async def _handle(self, sock: _Socket, frame: ClientFrame, session: _Session | None,
-                      visitor: _Visitor) -> _Session | None:
+    async def _handle(
+        self, sock: _Socket, frame: ClientFrame, session: _Session | None, visitor: _Visitor
+    ) -> _Session | None:
         match frame:
             case FrameError(reason):
                 rejected(CHANNEL, Rejection.BAD_INPUT)
@@ -266,8 +268,9 @@ class WebChannel:
                 await sock.send(error_frame("hello was already sent"))
             case Hello():
                 email = self._verified(frame)
-                session_id = await self._hello(sock, token=frame.token, after=frame.after, origin=visitor.origin,
-                                               email=email, ip=visitor.ip)
+                session_id = await self._hello(
+                    sock, token=frame.token, after=frame.after, origin=visitor.origin, email=email, ip=visitor.ip
+                )
                 session = _Session(session_id, email, visitor)
             case ClientMessage() | ClientFeedback() if session is None:
                 await sock.send(error_frame("send hello first"))
@@ -304,8 +307,9 @@ class WebChannel:
         else:
             await sock.send(error_frame("feedback is for the bot's replies in this conversation"))
 
-    async def _hello(self, sock: _Socket, *, token: str | None, after: int, origin: str, email: str | None,
-                     ip: str | None) -> str:
+    async def _hello(
+        self, sock: _Socket, *, token: str | None, after: int, origin: str, email: str | None, ip: str | None
+    ) -> str:
         assert self._tokens is not None
         session_id = self._tokens.verify(token, origin, email)
         restarted = bool(token) and session_id is None  # expired, from another site, another person's

@@ -36,7 +36,6 @@ MAX_CLIENT_ID = 100
 _CLIENT_ID_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_")
 
 
-
 @dataclass(frozen=True, slots=True)
 class Hello:
     token: str | None
@@ -103,7 +102,7 @@ def _parse_hello(data: dict[str, Any]) -> ClientFrame:
     email = identity.get("email") if isinstance(identity, dict) else None
     signature = identity.get("signature") if isinstance(identity, dict) else None
     if not isinstance(email, str) or not isinstance(signature, str) or not 0 < len(email) <= 200:
-        return FrameError("identity must be {\"email\": str, \"signature\": str}")
+        return FrameError('identity must be {"email": str, "signature": str}')
     if not _HEX_SIGNATURE.fullmatch(signature) or not storable(email):
         return FrameError("identity signature must be the hex HMAC-SHA256 of the email")
     return Hello(token=token, after=after, email=email, signature=signature)

@@ -50,8 +50,9 @@ class DeliveryError(Exception):
     (they blocked the bot): the conversation's later replies are dead-lettered unsent too,
     until the customer writes again."""
 
-    def __init__(self, reason: str, *, retry_after: float | None = None, permanent: bool = False,
-                 unreachable: bool = False) -> None:
+    def __init__(
+        self, reason: str, *, retry_after: float | None = None, permanent: bool = False, unreachable: bool = False
+    ) -> None:
         super().__init__(reason)
         self.retry_after = retry_after
         self.permanent = permanent or unreachable
@@ -224,8 +225,9 @@ class ChannelRecords(Protocol):
         reply is sent there (each is dead-lettered unsent). Whether it changed anything."""
         ...
 
-    async def delivery_status(self, channel: str, external_id: str, status: str, rank: int, *,
-                              unreachable: str | None = None) -> bool:
+    async def delivery_status(
+        self, channel: str, external_id: str, status: str, rank: int, *, unreachable: str | None = None
+    ) -> bool:
         """The platform reported on a reply it accepted (`send` returned `external_id`): keep
         `status` unless a later one (higher `rank`) came first; `unreachable` says why the
         customer cannot be written to any more. False for an unknown id or a late report."""

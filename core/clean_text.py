@@ -63,5 +63,9 @@ def clean_message(message: InboundMessage) -> InboundMessage:
 
 
 def _clean_attachment(attachment: Attachment) -> Attachment:
-    return replace(attachment, filename=clean(attachment.filename), content_type=clean(attachment.content_type),
-                   problem=clean_optional(attachment.problem))
+    return replace(
+        attachment,
+        filename=clean(attachment.filename),
+        content_type=clean(attachment.content_type),
+        problem=clean_optional(attachment.problem),
+    )

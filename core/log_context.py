@@ -46,8 +46,12 @@ class AccessLogger(AbstractAccessLogger):
     def log(self, request: BaseRequest, response: web.StreamResponse, time: float) -> None:
         path = request.rel_url.raw_path  # percent-encoded: no line breaks to forge a line with
         duration_ms = round(time * 1000, 1)
-        fields: dict[str, object] = {"method": request.method, "path": path, "status": response.status,
-                                     "duration_ms": duration_ms}
+        fields: dict[str, object] = {
+            "method": request.method,
+            "path": path,
+            "status": response.status,
+            "duration_ms": duration_ms,
+        }
         request_id = request.get(REQUEST_ID)
         if request_id is not None:
             fields["request_id"] = request_id
@@ -59,8 +63,9 @@ class AccessLogger(AbstractAccessLogger):
         return self.logger.isEnabledFor(logging.INFO)
 
 
-def bound_ids(*, conversation_id: str | None = None, message_id: int | None = None,
-              channel: str | None = None) -> AbstractContextManager[None]:
+def bound_ids(
+    *, conversation_id: str | None = None, message_id: int | None = None, channel: str | None = None
+) -> AbstractContextManager[None]:
     """Bind the given ids to every line logged in the block (and in tasks it starts)."""
     ids = {"conversation_id": conversation_id, "message_id": message_id, "channel": channel}
     return bound_contextvars(**{key: value for key, value in ids.items() if value is not None})

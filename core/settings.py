@@ -55,7 +55,8 @@ SectionT = TypeVar("SectionT", bound=Section)
 class LogSettings(Section):
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     format: Literal["auto", "json", "text"] = Field(
-        "auto", description="json: one JSON object per line; text: for people; auto: text on a terminal, else json")
+        "auto", description="json: one JSON object per line; text: for people; auto: text on a terminal, else json"
+    )
 
 
 class AdminSettings(Section):
@@ -68,13 +69,14 @@ class ServerSettings(Section):
     body_timeout_s: float = Field(60.0, gt=0, description="a request whose body has not arrived by then gets 408")
     trusted_proxies: list[str] = Field(
         default_factory=list,
-        description="addresses or networks of your reverse proxies (\"10.0.0.0/8\", \"127.0.0.1\"): a request "
-                    "from one of them counts the client address its X-Forwarded-For names",
+        description='addresses or networks of your reverse proxies ("10.0.0.0/8", "127.0.0.1"): a request '
+        "from one of them counts the client address its X-Forwarded-For names",
     )
     public_hosts: list[str] = Field(
-        default_factory=list, max_length=100,
+        default_factory=list,
+        max_length=100,
         description="host names the hub is reached by (support.example.com) besides localhost, server.host and "
-                    "IP addresses; the REST API without api.token refuses a request for any other Host",
+        "IP addresses; the REST API without api.token refuses a request for any other Host",
     )
 
     @field_validator("trusted_proxies")
@@ -166,13 +168,23 @@ class AttachmentSettings(Section):
     timeout_s: float = Field(20.0, gt=0)
     max_chars: int = Field(20_000, ge=100, description="extracted text kept per file")
     max_files: int = Field(5, ge=1, le=50, description="files per message")
-    max_unpacked_bytes: int = Field(50 * 1024 * 1024, ge=1024 * 1024,
-                                    description="what a docx, xlsx or pptx may unpack to before it is converted")
+    max_unpacked_bytes: int = Field(
+        50 * 1024 * 1024, ge=1024 * 1024, description="what a docx, xlsx or pptx may unpack to before it is converted"
+    )
     worker_memory_mb: int = Field(1536, ge=768, description="address-space cap of the converter process")
-    workers: int = Field(2, ge=1, le=16, description="converter processes; one customer's files use all but one "
-                                                     "of them at most, so another customer's file finds one free")
-    message_timeout_s: float = Field(40.0, gt=0, description="what the files of one message may take to read in all, "
-                                                            "waiting their turn included; the rest are named as not read")
+    workers: int = Field(
+        2,
+        ge=1,
+        le=16,
+        description="converter processes; one customer's files use all but one "
+        "of them at most, so another customer's file finds one free",
+    )
+    message_timeout_s: float = Field(
+        40.0,
+        gt=0,
+        description="what the files of one message may take to read in all, "
+        "waiting their turn included; the rest are named as not read",
+    )
 
 
 class SentimentSettings(Section):
@@ -197,7 +209,9 @@ class HandoffSettings(Section):
     frustration_threshold: float = Field(0.7, ge=0.0, le=1.0, description="one message this frustrated escalates")
     frustrated_level: float = Field(0.4, ge=0.0, le=1.0, description="a message counts as frustrated from here")
     frustrated_in_row: int = Field(3, ge=1, description="this many frustrated customer messages in a row escalate")
-    unanswered_in_row: int = Field(2, ge=1, description="this many questions in a row the bot could not answer escalate")
+    unanswered_in_row: int = Field(
+        2, ge=1, description="this many questions in a row the bot could not answer escalate"
+    )
     keywords: list[str] = ["legal", "lawyer", "lawsuit", "chargeback", "gdpr", "data breach"]
     sla_minutes: int = Field(30, ge=1)
     sla_check_s: float = Field(60.0, ge=1, description="how often the leader looks for cases past the SLA")
@@ -240,6 +254,7 @@ class Settings(BaseSettings):
         return super().__new__(settings_class() if cls is Settings else cls)
 
     if TYPE_CHECKING:
+
         def __init__(self, **values: Any) -> None:
             """Core's sections and each installed channel's, by name: the channels' are known only
             when the entry points are read, so a type checker takes any name; validation does not."""
@@ -325,8 +340,11 @@ def secret_keys() -> set[tuple[str, str]]:
     for name, field in settings_class().model_fields.items():
         section = field.annotation
         if isinstance(section, type) and issubclass(section, BaseModel):
-            keys |= {(name, key) for key, inner in section.model_fields.items()
-                     if inner.annotation is SecretStr or SecretStr in get_args(inner.annotation)}
+            keys |= {
+                (name, key)
+                for key, inner in section.model_fields.items()
+                if inner.annotation is SecretStr or SecretStr in get_args(inner.annotation)
+            }
     return keys
 
 

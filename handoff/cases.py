@@ -75,7 +75,9 @@ def open_case(session: Session, *, conversation_id: str, opening: CaseOpening) -
     )
     session.add(case)
     session.flush()
-    session.add(CaseEvent(case_id=case.id, from_state=None, to_state=case.state, actor="bot", note=opening.reason, at=now))
+    session.add(
+        CaseEvent(case_id=case.id, from_state=None, to_state=case.state, actor="bot", note=opening.reason, at=now)
+    )
     session.execute(
         update(Conversation)
         .where(Conversation.id == conversation_id)

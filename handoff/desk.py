@@ -97,7 +97,9 @@ class StaffDesk:
         if to_post.attempted_at is not None:
             desk_ref = await self._port.find_case(case_id, since=to_post.attempted_at - POSTED_WITHIN)
             if desk_ref is not None:
-                log.info("desk: case %s's card was posted by an earlier attempt; recorded it, not posted again", case_id)
+                log.info(
+                    "desk: case %s's card was posted by an earlier attempt; recorded it, not posted again", case_id
+                )
         if desk_ref is None:
             desk_ref = await self._port.post_case(to_post.card)
         await self._run(partial(set_desk_ref, case_id=case_id, desk_ref=desk_ref))
@@ -122,7 +124,9 @@ class StaffDesk:
             return await self.act(case_id=case_id, action=command, actor=actor) if case_id else None
         if text.strip().lower().startswith(self._note_prefix):
             return None  # stays in the staff thread
-        relayed = await self._run(partial(relay_staff_reply, desk_ref=desk_ref, actor=actor, text=text, push=self._push))
+        relayed = await self._run(
+            partial(relay_staff_reply, desk_ref=desk_ref, actor=actor, text=text, push=self._push)
+        )
         if relayed is not None:
             REPLIES.labels(channel=relayed.channel, outcome=Outcome.STAFF).inc()
         if relayed is not None and relayed.card is not None:
@@ -142,7 +146,9 @@ class StaffDesk:
         """Claim, resolve or return a case; a move the case cannot make is explained in its
         thread (e.g. resolving it twice) and changes nothing."""
         try:
-            relayed = await self._run(partial(act_on_case, case_id=case_id, action=action, actor=actor, push=self._push))
+            relayed = await self._run(
+                partial(act_on_case, case_id=case_id, action=action, actor=actor, push=self._push)
+            )
         except CaseTransitionError as exc:
             desk_ref = await self._run(partial(desk_ref_of, case_id=case_id))
             if desk_ref is not None:

@@ -23,8 +23,12 @@ from handoff.cases import OPEN_STATES, CaseState, move_case
 from handoff.tables import Case
 
 CARD_MESSAGES = 5
-STILL_WITH_US = "Thanks for your patience — a person from our support team has your conversation and will reply here soon."
-RESOLVED_NOTICE = "A person from our support team has marked this as resolved. If you need anything else, just write here."
+STILL_WITH_US = (
+    "Thanks for your patience — a person from our support team has your conversation and will reply here soon."
+)
+RESOLVED_NOTICE = (
+    "A person from our support team has marked this as resolved. If you need anything else, just write here."
+)
 
 
 ACTION_STATE = {
@@ -52,9 +56,11 @@ class Relayed:
 
 
 def unposted_cases(session: Session) -> list[str]:
-    return list(session.execute(
-        select(Case.id).where(Case.state.in_(OPEN_STATES), Case.desk_ref.is_(None)).order_by(Case.opened_at)
-    ).scalars())
+    return list(
+        session.execute(
+            select(Case.id).where(Case.state.in_(OPEN_STATES), Case.desk_ref.is_(None)).order_by(Case.opened_at)
+        ).scalars()
+    )
 
 
 def claim_desk_work(session: Session, *, case_id: str, now: datetime, lease: timedelta) -> bool:
@@ -135,8 +141,9 @@ def due_mirrors(session: Session, *, case_id: str | None = None) -> list[Mirror]
     ).all()
     return [
         Mirror(case_id, desk_ref, tuple((r.id, r.text) for r in messages))
-        for (case_id, desk_ref), messages in ((key, list(group)) for key, group in
-                                              groupby(rows, key=lambda r: (r.case_id, r.desk_ref)))
+        for (case_id, desk_ref), messages in (
+            (key, list(group)) for key, group in groupby(rows, key=lambda r: (r.case_id, r.desk_ref))
+        )
     ]
 
 
@@ -166,9 +173,7 @@ def relay_staff_reply(
     return Relayed(conversation.id, conversation.channel, card_of(session, case), case.desk_ref)
 
 
-def act_on_case(
-    session: Session, *, case_id: str, action: CaseAction, actor: str, push: frozenset[str]
-) -> Relayed:
+def act_on_case(session: Session, *, case_id: str, action: CaseAction, actor: str, push: frozenset[str]) -> Relayed:
     """Claim, resolve (the customer is told) or return to the bot (a marker in the
     conversation's memory, so the bot picks up where the person left off)."""
     case = move_case(session, case_id=case_id, to=ACTION_STATE[action], actor=actor)
@@ -178,7 +183,9 @@ def act_on_case(
         _say(session, conversation, author=Author.STAFF, text=RESOLVED_NOTICE, push=push)
     if action is CaseAction.RETURN:
         marker = f"- Staff ({actor}) handled this conversation and handed it back to the bot."
-        conversation.summary = "\n".join(filter(None, [conversation.summary or "Earlier in this conversation:", marker]))
+        conversation.summary = "\n".join(
+            filter(None, [conversation.summary or "Earlier in this conversation:", marker])
+        )
     return Relayed(conversation.id, conversation.channel, card_of(session, case), case.desk_ref)
 
 

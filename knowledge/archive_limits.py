@@ -31,8 +31,9 @@ class ArchiveTooLarge(ValueError):
     """The package unpacks past a limit; `str()` says which, in words for a person."""
 
 
-def check_unpacked_size(suffix: str, data: bytes, *, max_unpacked_bytes: int,
-                        max_ratio: int = MAX_COMPRESSION_RATIO) -> None:
+def check_unpacked_size(
+    suffix: str, data: bytes, *, max_unpacked_bytes: int, max_ratio: int = MAX_COMPRESSION_RATIO
+) -> None:
     """Raise `ArchiveTooLarge` when the zip package in `data` (`suffix` ".docx", ".xlsx" or
     ".pptx") would unpack past `max_unpacked_bytes` or holds a member compressed more than
     `max_ratio`:1, and `zipfile.BadZipFile` when it is not a sound zip (a bad CRC included).
@@ -43,7 +44,9 @@ def check_unpacked_size(suffix: str, data: bytes, *, max_unpacked_bytes: int,
         members = package.infolist()
         declared = sum(member.file_size for member in members)
         if declared > max_unpacked_bytes:
-            raise ArchiveTooLarge(f"it unpacks to {_megabytes(declared)}, over the {_megabytes(max_unpacked_bytes)} limit")
+            raise ArchiveTooLarge(
+                f"it unpacks to {_megabytes(declared)}, over the {_megabytes(max_unpacked_bytes)} limit"
+            )
         for member in members:
             if member.file_size > _RATIO_FLOOR and member.file_size > max_ratio * max(member.compress_size, 1):
                 raise ArchiveTooLarge(f"it is compressed over {max_ratio}:1, which only a zip bomb is")

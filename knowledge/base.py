@@ -34,6 +34,7 @@ QUERY_SUB_BATCH = 25
 pad less. Measured on StackFAQ questions in groups of 50: 247/s as one batch, 341/s in
 sub-batches of 25."""
 
+
 def _depth(k: int) -> int:
     """How many candidates each retriever contributes for `k` hits."""
     return max(4 * k, 30)
@@ -90,9 +91,15 @@ class KnowledgeBase:
         self.batcher: MicroBatcher[tuple[str, int], _Encoded] = MicroBatcher(
             self._encode_queries, size=lambda item: len(item[0]), max_batch=64, workers=query_workers
         )
-        self.ingestor = Ingestor(embedder=embedder, dense=dense, local=local,
-                                 sessionmaker=sessionmaker, max_chars=max_chars, max_unpacked_bytes=max_unpacked_bytes,
-                                 brute_force_max_chunks=brute_force_max_chunks)
+        self.ingestor = Ingestor(
+            embedder=embedder,
+            dense=dense,
+            local=local,
+            sessionmaker=sessionmaker,
+            max_chars=max_chars,
+            max_unpacked_bytes=max_unpacked_bytes,
+            brute_force_max_chunks=brute_force_max_chunks,
+        )
         self._follower = Follower(self.catch_up, interval=follow_interval) if follow_interval is not None else None
         self._refreshing = threading.Lock()
         self._reopen_dense = False
@@ -119,13 +126,22 @@ class KnowledgeBase:
         (`chroma_url`) also follows the ingest runs of other hosts (`knowledge.versions`)."""
         workers = (settings.query_workers or os.cpu_count() or 1) if serving else 1
         embedder = Embedder.load(settings, serving=serving, lazy=not serving)
-        dense = DenseStore.open(chroma_url=settings.chroma_url, data_dir=data_dir, collection=settings.collection,
-                               serving=serving)
+        dense = DenseStore.open(
+            chroma_url=settings.chroma_url, data_dir=data_dir, collection=settings.collection, serving=serving
+        )
         local = LocalIndex(data_dir / "bm25" / settings.collection)
-        kb = cls(embedder=embedder, dense=dense, local=local, sessionmaker=sessionmaker,
-                 max_chars=settings.chunk_max_chars, max_unpacked_bytes=settings.max_unpacked_bytes,
-                 brute_force_max_chunks=settings.brute_force_max_chunks, query_workers=workers, speller=Speller(english_words()),
-                 follow_interval=FOLLOW_INTERVAL_S if serving and settings.chroma_url else None)
+        kb = cls(
+            embedder=embedder,
+            dense=dense,
+            local=local,
+            sessionmaker=sessionmaker,
+            max_chars=settings.chunk_max_chars,
+            max_unpacked_bytes=settings.max_unpacked_bytes,
+            brute_force_max_chunks=settings.brute_force_max_chunks,
+            query_workers=workers,
+            speller=Speller(english_words()),
+            follow_interval=FOLLOW_INTERVAL_S if serving and settings.chroma_url else None,
+        )
         if not settings.chroma_url and kb._local_index_missing():
             # chroma has chunks but no local index (with heading embeddings) was published
             # here (a copied directory, an index from an older version): derive it now rather

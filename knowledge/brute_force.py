@@ -48,7 +48,8 @@ class BruteForce:
 
         self.vectors = vectors
         self._codes: Any = faiss.IndexScalarQuantizer(
-            vectors.shape[1], faiss.ScalarQuantizer.QT_8bit, faiss.METRIC_INNER_PRODUCT)
+            vectors.shape[1], faiss.ScalarQuantizer.QT_8bit, faiss.METRIC_INNER_PRODUCT
+        )
         if len(vectors):
             self._codes.train(vectors)
             self._codes.add(vectors)

@@ -151,7 +151,7 @@ def _split_table(block: str, max_chars: int) -> list[str]:
     lines = block.split("\n")
     has_separator = len(lines) > 1 and re.fullmatch(r"\s*\|?[\s:|-]+\|?\s*", lines[1]) is not None
     header = lines[:2] if has_separator else lines[:1]
-    rows = lines[len(header):]
+    rows = lines[len(header) :]
     head = "\n".join(header)
     pieces: list[str] = []
     current: list[str] = []
@@ -164,7 +164,11 @@ def _split_table(block: str, max_chars: int) -> list[str]:
     if current:
         pieces.append("\n".join([head, *current]))
     # A single row longer than the limit is still one row: split its text, header first.
-    return [part for piece in pieces for part in ([piece] if len(piece) <= max_chars else _split_sentences(piece, max_chars))]
+    return [
+        part
+        for piece in pieces
+        for part in ([piece] if len(piece) <= max_chars else _split_sentences(piece, max_chars))
+    ]
 
 
 def _split_sentences(block: str, max_chars: int) -> list[str]:

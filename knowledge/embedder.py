@@ -64,8 +64,9 @@ class TorchEncoder:
         self.dim = dim
 
     def encode(self, texts: list[str], *, batch_size: int) -> np.ndarray:
-        vectors = self.model.encode(texts, batch_size=batch_size, normalize_embeddings=True,
-                                    convert_to_numpy=True, show_progress_bar=False)
+        vectors = self.model.encode(
+            texts, batch_size=batch_size, normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False
+        )
         return np.asarray(vectors, dtype=np.float32)
 
 
@@ -137,8 +138,9 @@ class Embedder:
         self.batch_size = batch_size
 
     @classmethod
-    def load(cls, knowledge: KnowledgeSettings, *, serving: bool = False, lazy: bool = False,
-             cache_dir: Path | None = None) -> Embedder:
+    def load(
+        cls, knowledge: KnowledgeSettings, *, serving: bool = False, lazy: bool = False, cache_dir: Path | None = None
+    ) -> Embedder:
         """The embedder of `knowledge`'s model, loaded without ever touching the network now
         (seconds), or with `lazy` on first use. `serving`: for a process answering queries (one
         thread per forward pass, on ONNX Runtime where the model allows, see `_load_model`);

@@ -134,7 +134,7 @@ def _parts(path: str) -> tuple[str, ...]:
 def source_matches(expected: str, source: str) -> bool:
     """`expected` is `source` or a tail of its path, by whole components."""
     want, have = _parts(expected), _parts(source)
-    return bool(want) and len(want) <= len(have) and have[len(have) - len(want):] == want
+    return bool(want) and len(want) <= len(have) and have[len(have) - len(want) :] == want
 
 
 def documents(sources: Iterable[str], k: int) -> list[str]:
@@ -217,8 +217,11 @@ def unknown_sources(kb: KnowledgeBase, questions: Sequence[EvalQuestion]) -> lis
     file that was never ingested): scoring them would only count misses."""
     kb.local.refresh()
     indexed = {record.source for record in kb.local.snapshot.records}
-    return [q for q in questions if q.expected_source is not None
-            and not any(source_matches(q.expected_source, s) for s in indexed)]
+    return [
+        q
+        for q in questions
+        if q.expected_source is not None and not any(source_matches(q.expected_source, s) for s in indexed)
+    ]
 
 
 def retrieval_ranks(kb: KnowledgeBase, questions: Sequence[EvalQuestion], k: int) -> list[dict[str, int | None]]:

@@ -55,8 +55,9 @@ class FusionWeights:
 DEFAULT_WEIGHTS = FusionWeights()
 
 
-def exact_tokens(query: str, document_frequency: Mapping[str, int], chunk_count: int, *,
-                 weights: FusionWeights = DEFAULT_WEIGHTS) -> list[str]:
+def exact_tokens(
+    query: str, document_frequency: Mapping[str, int], chunk_count: int, *, weights: FusionWeights = DEFAULT_WEIGHTS
+) -> list[str]:
     """The query's tokens that must match literally: codes with digits, rare names.
 
     - anything with a digit, 3+ characters: `INV-2024-00731`, `BD-4012`, `v2.3`, `2024`;
@@ -147,4 +148,3 @@ def rank(
         )
         for score, c in scored[:k]
     ]
-

@@ -88,8 +88,9 @@ class DenseStore:
 
     Calls on the collection take a lock, so that `reopen` never closes a client under a call."""
 
-    def __init__(self, client: Any, collection_name: str, *, serving: bool = False,
-                 reconnect: Callable[[], Any] | None = None) -> None:
+    def __init__(
+        self, client: Any, collection_name: str, *, serving: bool = False, reconnect: Callable[[], Any] | None = None
+    ) -> None:
         """`serving`: writes go in slices of `WRITE_SLICE` chunks, so that other threads (an
         event loop) get the GIL between them; otherwise in chroma's largest batches.
         `reconnect`: makes a new client on the same store, for `reopen` (None: a Chroma server,
@@ -196,7 +197,9 @@ class DenseStore:
         for records, _ in self.pages(page=page, vectors=False):
             yield from records
 
-    def pages(self, *, page: int = READ_PAGE, vectors: bool = True) -> Iterable[tuple[list[ChunkRecord], np.ndarray | None]]:
+    def pages(
+        self, *, page: int = READ_PAGE, vectors: bool = True
+    ) -> Iterable[tuple[list[ChunkRecord], np.ndarray | None]]:
         """Every stored chunk, with its embedding when asked, one page at a time."""
         offset = 0
         include = ["documents", "metadatas", "embeddings"] if vectors else ["documents", "metadatas"]
@@ -206,8 +209,10 @@ class DenseStore:
             ids = result["ids"]
             if not ids:
                 return
-            records = [_record(cid, doc, meta) for cid, doc, meta in
-                       zip(ids, result["documents"] or [], result["metadatas"] or [], strict=True)]
+            records = [
+                _record(cid, doc, meta)
+                for cid, doc, meta in zip(ids, result["documents"] or [], result["metadatas"] or [], strict=True)
+            ]
             embeddings = np.asarray(result["embeddings"], dtype=np.float32) if vectors else None
             yield records, embeddings
             offset += len(ids)
@@ -438,16 +443,34 @@ class LocalIndex:
         (version / _FREQUENCY).write_text(json.dumps(frequency, ensure_ascii=False), encoding="utf-8")
         with (version / "chunks.jsonl").open("w", encoding="utf-8") as out:
             for r in records:
-                out.write(json.dumps({"chunk_id": r.chunk_id, "source": r.source, "title": r.title,
-                                      "section": r.section, "text": r.text}, ensure_ascii=False) + "\n")
+                out.write(
+                    json.dumps(
+                        {
+                            "chunk_id": r.chunk_id,
+                            "source": r.source,
+                            "title": r.title,
+                            "section": r.section,
+                            "text": r.text,
+                        },
+                        ensure_ascii=False,
+                    )
+                    + "\n"
+                )
         (version / _MANIFEST).write_text(json.dumps({"index_version": index_version}), encoding="utf-8")
         temporary = self.directory / f"CURRENT.{uuid.uuid4().hex[:8]}"
         temporary.write_text(version.name, encoding="utf-8")
         with self._lock:
             os.replace(temporary, self._pointer)
             stamp = self._pointer.stat().st_mtime_ns
-            self._snapshot = IndexSnapshot.build(records, retriever, vectors, headings, stamp=stamp,
-                                                 index_version=index_version, document_frequency=frequency)
+            self._snapshot = IndexSnapshot.build(
+                records,
+                retriever,
+                vectors,
+                headings,
+                stamp=stamp,
+                index_version=index_version,
+                document_frequency=frequency,
+            )
         self._remove_old_versions(keep=version.name)
 
     def _remove_old_versions(self, *, keep: str) -> None:
@@ -477,6 +500,12 @@ def _load(version: Path, *, stamp: int) -> IndexSnapshot:
     manifest = json.loads(manifest_path.read_text(encoding="utf-8")) if manifest_path.exists() else {}
     frequency_path = version / _FREQUENCY  # missing in versions published before it was stored
     frequency = json.loads(frequency_path.read_text(encoding="utf-8")) if frequency_path.exists() else None
-    return IndexSnapshot.build(records, retriever, vectors, headings, stamp=stamp,
-                               index_version=manifest.get("index_version"), document_frequency=frequency)
-
+    return IndexSnapshot.build(
+        records,
+        retriever,
+        vectors,
+        headings,
+        stamp=stamp,
+        index_version=manifest.get("index_version"),
+        document_frequency=frequency,
+    )

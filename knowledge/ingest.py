@@ -83,8 +83,10 @@ class IngestSummary:
 
     @property
     def line(self) -> str:
-        text = (f"added {self.added}, changed {self.changed}, removed {self.removed}, "
-                f"unchanged {self.unchanged} in {self.seconds:.1f} s")
+        text = (
+            f"added {self.added}, changed {self.changed}, removed {self.removed}, "
+            f"unchanged {self.unchanged} in {self.seconds:.1f} s"
+        )
         return f"{text} ({self.skipped} skipped)" if self.skipped else text
 
 
@@ -158,13 +160,20 @@ def convert(path: Path, data: bytes, *, max_chars: int, max_unpacked_bytes: int,
 
     # a Word or HTML table without a marked header row: its first row is the header (markdownify
     # would otherwise put an empty header above it, and a quoted table would lose its column names)
-    result = converter.convert_stream(io.BytesIO(data), stream_info=StreamInfo(extension=suffix),
-                                      table_infer_header=True)
+    result = converter.convert_stream(
+        io.BytesIO(data), stream_info=StreamInfo(extension=suffix), table_infer_header=True
+    )
     markdown = result.markdown or ""
     chunks = chunk_markdown(markdown, stem=path.stem, max_chars=max_chars)
     if result.title and not markdown.lstrip().startswith("# "):
-        chunks = [Chunk(title=result.title.strip(), section=c.section if c.section != c.title else result.title.strip(),
-                        text=c.text) for c in chunks]
+        chunks = [
+            Chunk(
+                title=result.title.strip(),
+                section=c.section if c.section != c.title else result.title.strip(),
+                text=c.text,
+            )
+            for c in chunks
+        ]
     return chunks
 
 
@@ -212,28 +221,38 @@ class Ingestor:
         self.brute_force_max_chunks = brute_force_max_chunks
         self._lock = asyncio.Lock()
 
-    async def run(self, paths: Sequence[Path], *, trigger: str, prune: bool = False, progress: bool = False) -> IngestSummary:
+    async def run(
+        self, paths: Sequence[Path], *, trigger: str, prune: bool = False, progress: bool = False
+    ) -> IngestSummary:
         """Bring the index in line with `paths`; with `prune`, drop documents no longer among them."""
         async with self._lock:
             show = progress and sys.stderr.isatty()
             started = time.perf_counter()
             run_id = await self._start_run(trigger)
             try:
-                summary = await self._run(paths, trigger=trigger, prune=prune, show=show, started=started, run_id=run_id)
+                summary = await self._run(
+                    paths, trigger=trigger, prune=prune, show=show, started=started, run_id=run_id
+                )
             except asyncio.CancelledError:
                 await self._finish_run(run_id, error=STOPPED, seconds=time.perf_counter() - started)
                 raise
             except Exception as exc:
-                await self._finish_run(run_id, error=f"{type(exc).__name__}: {exc}", seconds=time.perf_counter() - started)
+                await self._finish_run(
+                    run_id, error=f"{type(exc).__name__}: {exc}", seconds=time.perf_counter() - started
+                )
                 raise
             await self._finish_run(run_id, summary=summary)
             return summary
 
-    async def _run(self, paths: Sequence[Path], *, trigger: str, prune: bool, show: bool,
-                   started: float, run_id: int) -> IngestSummary:
+    async def _run(
+        self, paths: Sequence[Path], *, trigger: str, prune: bool, show: bool, started: float, run_id: int
+    ) -> IngestSummary:
         async with self.sessionmaker() as session:
-            rows = (await session.execute(select(KnowledgeDocument.source, KnowledgeDocument.content_hash,
-                                                 KnowledgeDocument.chunk_count))).all()
+            rows = (
+                await session.execute(
+                    select(KnowledgeDocument.source, KnowledgeDocument.content_hash, KnowledgeDocument.chunk_count)
+                )
+            ).all()
         known = {source: content_hash for source, content_hash, _ in rows}
         consistent = await asyncio.to_thread(self.dense.count) == sum(count for _, _, count in rows)
         if not consistent:
@@ -268,8 +287,9 @@ class Ingestor:
             skipped_files=(*unfound, *plan.skipped),
         )
 
-    def _plan(self, files: Sequence[Path], roots: Sequence[Path], known: dict[str, str], in_table: set[str],
-              show: bool) -> _Plan:
+    def _plan(
+        self, files: Sequence[Path], roots: Sequence[Path], known: dict[str, str], in_table: set[str], show: bool
+    ) -> _Plan:
         from markitdown import MarkItDown
 
         converter = MarkItDown(enable_plugins=False)
@@ -289,8 +309,13 @@ class Ingestor:
                 plan.unchanged += 1
                 continue
             try:
-                chunks = convert(path, data, max_chars=self.max_chars, max_unpacked_bytes=self.max_unpacked_bytes,
-                                 converter=converter)
+                chunks = convert(
+                    path,
+                    data,
+                    max_chars=self.max_chars,
+                    max_unpacked_bytes=self.max_unpacked_bytes,
+                    converter=converter,
+                )
             except Exception as exc:  # noqa: BLE001 — markitdown raises many types; a bad file must not stop the run
                 log.warning("cannot convert %s, skipped: %s: %s", path, type(exc).__name__, exc)
                 plan.skipped.append(SkippedFile(source, _reason("cannot convert", exc)))
@@ -308,7 +333,9 @@ class Ingestor:
         records: list[ChunkRecord] = []
         texts: list[str] = []
         for doc in documents:
-            for chunk_id, chunk in zip(chunk_ids(doc.source, doc.content_hash, len(doc.chunks)), doc.chunks, strict=True):
+            for chunk_id, chunk in zip(
+                chunk_ids(doc.source, doc.content_hash, len(doc.chunks)), doc.chunks, strict=True
+            ):
                 records.append(ChunkRecord(chunk_id, doc.source, chunk.title, chunk.section, chunk.text))
                 texts.append(embedding_text(chunk))
         if not texts:
@@ -333,11 +360,18 @@ class Ingestor:
         async with self.sessionmaker() as session, session.begin():
             if removed:
                 await session.execute(delete(KnowledgeDocument).where(KnowledgeDocument.source.in_(removed)))
-            existing = {
-                row.source: row
-                for row in (await session.scalars(select(KnowledgeDocument).where(
-                    KnowledgeDocument.source.in_([d.source for d in documents])))).all()
-            } if documents else {}
+            existing = (
+                {
+                    row.source: row
+                    for row in (
+                        await session.scalars(
+                            select(KnowledgeDocument).where(KnowledgeDocument.source.in_([d.source for d in documents]))
+                        )
+                    ).all()
+                }
+                if documents
+                else {}
+            )
             for doc in documents:
                 row = existing.get(doc.source)
                 if row is None:
@@ -388,8 +422,14 @@ class Ingestor:
             await session.flush()
             return run.id
 
-    async def _finish_run(self, run_id: int, *, summary: IngestSummary | None = None,
-                          error: str | None = None, seconds: float | None = None) -> None:
+    async def _finish_run(
+        self,
+        run_id: int,
+        *,
+        summary: IngestSummary | None = None,
+        error: str | None = None,
+        seconds: float | None = None,
+    ) -> None:
         async with self.sessionmaker() as session, session.begin():
             run = await session.get(IndexRun, run_id)
             if run is None:

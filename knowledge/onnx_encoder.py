@@ -88,8 +88,13 @@ def shape_of(location: str) -> ModelShape:
         pad_token = pad_token.get("content")
     if not isinstance(config.get("max_seq_length"), int) or not isinstance(pad_token, str):
         raise UnsupportedModel(f"{location} does not state its max_seq_length and pad token")
-    return ModelShape(folder=folder, max_seq_length=config["max_seq_length"], pooling=modes[0],
-                      lowercase=bool(config.get("do_lower_case")), pad_token=pad_token)
+    return ModelShape(
+        folder=folder,
+        max_seq_length=config["max_seq_length"],
+        pooling=modes[0],
+        lowercase=bool(config.get("do_lower_case")),
+        pad_token=pad_token,
+    )
 
 
 def _json_or_empty(path: Path) -> dict[str, Any]:
@@ -234,13 +239,21 @@ def _export(shape: ModelShape, path: Path, tokenizer: Tokenizer, options: onnxru
     try:
         with torch.no_grad(), warnings.catch_warnings():
             warnings.simplefilter("ignore")  # the tracer's notes on Python conditionals
-            torch.onnx.export(LastHiddenState(), sample, str(partial), input_names=names,
-                              output_names=["last_hidden_state"], opset_version=17, dynamo=False,
-                              dynamic_axes={name: {0: "batch", 1: "tokens"} for name in [*names, "last_hidden_state"]})
+            torch.onnx.export(
+                LastHiddenState(),
+                sample,
+                str(partial),
+                input_names=names,
+                output_names=["last_hidden_state"],
+                opset_version=17,
+                dynamo=False,
+                dynamic_axes={name: {0: "batch", 1: "tokens"} for name in [*names, "last_hidden_state"]},
+            )
         session = onnxruntime.InferenceSession(str(partial), options, providers=["CPUExecutionProvider"])
         exported = OnnxEncoder(shape, session, tokenizer).encode(list(PROBE_TEXTS), batch_size=len(PROBE_TEXTS))
         reference = SentenceTransformer(str(shape.folder), device="cpu").encode(
-            list(PROBE_TEXTS), normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False)
+            list(PROBE_TEXTS), normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False
+        )
         difference = float(np.abs(exported - reference).max())
         if difference > EXPORT_TOLERANCE:
             raise UnsupportedModel(f"its ONNX export differs from PyTorch by {difference:.2g}")

@@ -19,10 +19,16 @@ class KnowledgeSettings(BaseModel):
     collection: str = Field("knowledge", min_length=3)
     chroma_url: str = Field("", description="Chroma server URL; empty = embedded PersistentClient in data_dir")
     chunk_max_chars: int = Field(1200, ge=200, le=20000)
-    max_unpacked_bytes: int = Field(DEFAULT_MAX_UNPACKED_BYTES, ge=1024 * 1024,
-                                    description="what a docx, xlsx or pptx may unpack to; larger ones are skipped")
+    max_unpacked_bytes: int = Field(
+        DEFAULT_MAX_UNPACKED_BYTES,
+        ge=1024 * 1024,
+        description="what a docx, xlsx or pptx may unpack to; larger ones are skipped",
+    )
     embed_batch_size: int = Field(64, ge=1, le=1024)
     brute_force_max_chunks: int = Field(
-        BRUTE_FORCE_MAX_CHUNKS, ge=0, description="up to this many chunks, dense search is exact over vectors held in memory "
-        "(77 MB at 50,000); past it, chroma's approximate HNSW index")
+        BRUTE_FORCE_MAX_CHUNKS,
+        ge=0,
+        description="up to this many chunks, dense search is exact over vectors held in memory "
+        "(77 MB at 50,000); past it, chroma's approximate HNSW index",
+    )
     query_workers: int = Field(0, ge=0, le=64, description="threads encoding queries in `serve`; 0 = one per core")

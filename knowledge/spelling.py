@@ -53,8 +53,7 @@ class Speller:
 
     def _word(self, word: str, vocabulary: Mapping[str, int]) -> str:
         lower = word.lower()
-        if (len(word) < MIN_LENGTH or lower in vocabulary or lower in self._known
-                or word[1:] != lower[1:]):
+        if len(word) < MIN_LENGTH or lower in vocabulary or lower in self._known or word[1:] != lower[1:]:
             return word
         found = process.extract(lower, self._choices, scorer=OSA.distance, score_cutoff=_edits(lower), limit=20)
         if not found:

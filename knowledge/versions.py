@@ -39,7 +39,8 @@ async def read_version(sessionmaker: async_sessionmaker[AsyncSession], collectio
     """The collection's current version; None before any ingest run recorded one."""
     async with sessionmaker() as session:
         version: str | None = await session.scalar(
-            select(IndexVersion.version).where(IndexVersion.collection == collection))
+            select(IndexVersion.version).where(IndexVersion.collection == collection)
+        )
         return version
 
 
@@ -48,8 +49,9 @@ async def bump_version(session: AsyncSession, collection: str) -> str:
     version, now = uuid.uuid4().hex, utcnow()
     insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
     statement = insert(IndexVersion).values(collection=collection, version=version, updated_at=now)
-    await session.execute(statement.on_conflict_do_update(
-        index_elements=["collection"], set_={"version": version, "updated_at": now}))
+    await session.execute(
+        statement.on_conflict_do_update(index_elements=["collection"], set_={"version": version, "updated_at": now})
+    )
     return version
 
 
@@ -82,8 +84,10 @@ class Follower:
             log.warning("could not check the knowledge index version: %s: %s", type(exc).__name__, exc)
             return
         if rebuilt:
-            log.info("knowledge index changed on another host: rebuilt the local index in %.1f s",
-                     time.perf_counter() - started)
+            log.info(
+                "knowledge index changed on another host: rebuilt the local index in %.1f s",
+                time.perf_counter() - started,
+            )
 
     async def aclose(self) -> None:
         """Stop a check under way (a rebuild already in its worker thread finishes there)."""

@@ -36,13 +36,17 @@ class LoopWatch:
     def longest_hold(self) -> float:
         """The longest time, in seconds, the loop was held by work of this process."""
         pairs = zip(self.ticks, self.ticks[1:], strict=False)
-        return max((min(wall - earlier_wall, cpu - earlier_cpu)
-                    for (earlier_wall, earlier_cpu), (wall, cpu) in pairs), default=0.0)
+        return max(
+            (min(wall - earlier_wall, cpu - earlier_cpu) for (earlier_wall, earlier_cpu), (wall, cpu) in pairs),
+            default=0.0,
+        )
 
     @property
     def longest_gap(self) -> float:
         """The longest wall-clock gap between two ticks, whoever caused it (for messages)."""
-        return max((later[0] - earlier[0] for earlier, later in zip(self.ticks, self.ticks[1:], strict=False)), default=0.0)
+        return max(
+            (later[0] - earlier[0] for earlier, later in zip(self.ticks, self.ticks[1:], strict=False)), default=0.0
+        )
 
 
 @asynccontextmanager

@@ -23,8 +23,9 @@ def postgres_url(purpose: str) -> str:
     """The test server's URL (SQLAlchemy form); skips, saying what needs it, without one."""
     url = os.environ.get(POSTGRES_ENV)
     if not url:
-        pytest.skip(f"{purpose} need PostgreSQL: set {POSTGRES_ENV} "
-                    "(e.g. postgresql+asyncpg://postgres@127.0.0.1:5432/test)")
+        pytest.skip(
+            f"{purpose} need PostgreSQL: set {POSTGRES_ENV} (e.g. postgresql+asyncpg://postgres@127.0.0.1:5432/test)"
+        )
     return url
 
 

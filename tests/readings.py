@@ -8,6 +8,7 @@ from core.metrics import REGISTRY
 
 def rate_limited(channel: str) -> float:
     """Messages refused by `[limits]` on `channel` so far in this process."""
-    value = REGISTRY.get_sample_value("supporthub_webhook_rejections_total",
-                                      {"channel": channel, "reason": "rate_limited"})
+    value = REGISTRY.get_sample_value(
+        "supporthub_webhook_rejections_total", {"channel": channel, "reason": "rate_limited"}
+    )
     return value or 0.0

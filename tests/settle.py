@@ -20,17 +20,24 @@ async def settled(sessionmaker: async_sessionmaker[AsyncSession], *, timeout: fl
     async with asyncio.timeout(timeout):
         while True:
             async with sessionmaker() as session:
-                pending = (await session.execute(select(func.count()).select_from(Message)
-                                                 .where(Message.status == MessageStatus.PENDING))).scalar_one()
-                undelivered = (await session.execute(select(func.count()).select_from(OutboxItem)
-                                                     .where(OutboxItem.status == DeliveryStatus.PENDING))).scalar_one()
+                pending = (
+                    await session.execute(
+                        select(func.count()).select_from(Message).where(Message.status == MessageStatus.PENDING)
+                    )
+                ).scalar_one()
+                undelivered = (
+                    await session.execute(
+                        select(func.count()).select_from(OutboxItem).where(OutboxItem.status == DeliveryStatus.PENDING)
+                    )
+                ).scalar_one()
             if pending == undelivered == 0:
                 return
             await asyncio.sleep(0.05)
 
 
-async def until(condition: Callable[[], Any], *, timeout: float = 30, what: str = "the condition",
-                every: float = 0.05) -> Any:
+async def until(
+    condition: Callable[[], Any], *, timeout: float = 30, what: str = "the condition", every: float = 0.05
+) -> Any:
     """The first truthy value of `condition()` (a value, or an awaitable of one), asked every
     `every` seconds; fails the test after `timeout` seconds, naming `what` it waited for."""
     deadline = asyncio.get_running_loop().time() + timeout

@@ -26,7 +26,7 @@ def understated(package: bytes, member: str, size: int) -> bytes:
     header (the one readers go by)."""
     out = bytearray(package)
     central = out.index(b"PK\x01\x02")
-    while out[central + 46:central + 46 + struct.unpack_from("<H", out, central + 28)[0]] != member.encode():
+    while out[central + 46 : central + 46 + struct.unpack_from("<H", out, central + 28)[0]] != member.encode():
         central = out.index(b"PK\x01\x02", central + 4)
     struct.pack_into("<I", out, central + 24, size)
     return bytes(out)

@@ -26,9 +26,15 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 TURN_ON = "the dashboard at /admin is off: set SUPPORTHUB_ADMIN__TOKEN (environment only) to turn it on"
 
 
-def install_admin(app: web.Application, settings: Settings, runtime: web.AppKey[Runtime], *,
-                  channels: Sequence[str], access: AdminAccess | None,
-                  case_url: Callable[[str], str | None] | None) -> None:
+def install_admin(
+    app: web.Application,
+    settings: Settings,
+    runtime: web.AppKey[Runtime],
+    *,
+    channels: Sequence[str],
+    access: AdminAccess | None,
+    case_url: Callable[[str], str | None] | None,
+) -> None:
     """Add /admin to `app`; call it after the runtime's cleanup context is added, so the
     dashboard's background work stops before the runtime closes."""
     if access is None:
@@ -51,8 +57,9 @@ def install_admin(app: web.Application, settings: Settings, runtime: web.AppKey[
         app.router.add_route(route.method, route.path, _guarded(access, route.handler), name=route.kwargs.get("name"))
 
 
-async def _background(work: Callable[[web.Application], Coroutine[Any, Any, None]],
-                      app: web.Application) -> AsyncIterator[None]:
+async def _background(
+    work: Callable[[web.Application], Coroutine[Any, Any, None]], app: web.Application
+) -> AsyncIterator[None]:
     task = asyncio.create_task(work(app), name="admin-gaps-warm-up")
     try:
         yield

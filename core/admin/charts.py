@@ -55,8 +55,15 @@ class Series:
     values: Sequence[float]
 
 
-def stacked_bars(*, title: str, description: str, days: Sequence[date], series: Sequence[Series],
-                 unit: str = "messages", percent: bool = False) -> Markup:
+def stacked_bars(
+    *,
+    title: str,
+    description: str,
+    days: Sequence[date],
+    series: Sequence[Series],
+    unit: str = "messages",
+    percent: bool = False,
+) -> Markup:
     """One bar per day, stacked bottom-up in the order of `series`.
 
     `unit` is plural ("messages", "replies"); a count of one reads in the singular. In `percent`
@@ -79,21 +86,27 @@ def stacked_bars(*, title: str, description: str, days: Sequence[date], series: 
     def y(value: float) -> float:
         return base - value / ticks[-1] * PLOT_HEIGHT
 
-    patterns = [f'<pattern id="{cid}-s{k}" width="6" height="6" patternUnits="userSpaceOnUse">'
-                f'<rect width="6" height="6" fill="{_colour(k)}"/>{_texture(k)}</pattern>' for k in range(len(series))]
+    patterns = [
+        f'<pattern id="{cid}-s{k}" width="6" height="6" patternUnits="userSpaceOnUse">'
+        f'<rect width="6" height="6" fill="{_colour(k)}"/>{_texture(k)}</pattern>'
+        for k in range(len(series))
+    ]
     parts = [f"<defs>{''.join(patterns)}</defs>", '<g class="y-axis">']
     for tick, label in zip(ticks, labels, strict=True):
-        parts.append(f'<line x1="{left}" x2="{WIDTH - RIGHT}" y1="{y(tick):.2f}" y2="{y(tick):.2f}" stroke="{GRID}" '
-                     f'stroke-width="{1 if tick == 0 else 0.25}"/><text x="{left - 6}" y="{y(tick):.2f}" '
-                     f'text-anchor="end" dominant-baseline="middle">{label}</text>')
+        parts.append(
+            f'<line x1="{left}" x2="{WIDTH - RIGHT}" y1="{y(tick):.2f}" y2="{y(tick):.2f}" stroke="{GRID}" '
+            f'stroke-width="{1 if tick == 0 else 0.25}"/><text x="{left - 6}" y="{y(tick):.2f}" '
+            f'text-anchor="end" dominant-baseline="middle">{label}</text>'
+        )
     parts.append('</g><g class="bars">')
     slot = (WIDTH - RIGHT - left) / len(days)
     parts += _bars(cid, days, series, totals, unit=unit, percent=percent, left=left, slot=slot, y=y)
     parts.append('</g><g class="x-axis">')
     for i in range(0, len(days), math.ceil(len(days) / MAX_X_LABELS)):
         day = days[i]
-        parts.append(f'<text x="{left + slot * (i + 0.5):.2f}" y="{base + 16}" text-anchor="middle">'
-                     f"{day:%b} {day.day}</text>")
+        parts.append(
+            f'<text x="{left + slot * (i + 0.5):.2f}" y="{base + 16}" text-anchor="middle">{day:%b} {day.day}</text>'
+        )
     parts.append("</g>")
     legend, legend_height = _legend(cid, series, left=left, top=base + X_LABELS)
     return _svg(cid, title, description, base + X_LABELS + legend_height, "".join(parts) + legend)
@@ -113,17 +126,32 @@ def data_table(*, caption: str, days: Sequence[date], series: Sequence[Series], 
         return f"<td>{_percent(value, total)} ({_number(value)})</td>" if total else f"<td>{_number(value)}</td>"
 
     head = "".join(f'<th scope="col">{escape(s.name)}</th>' for s in series)
-    rows = "".join(f'<tr><th scope="row">{day.isoformat()}</th>{"".join(cell(s.values[i], totals[i]) for s in series)}'
-                   f"<td>{_number(totals[i])}</td></tr>" for i, day in enumerate(days))
+    rows = "".join(
+        f'<tr><th scope="row">{day.isoformat()}</th>{"".join(cell(s.values[i], totals[i]) for s in series)}'
+        f"<td>{_number(totals[i])}</td></tr>"
+        for i, day in enumerate(days)
+    )
     grand = sum(totals)
     foot = "".join(cell(sum(s.values), grand) for s in series)
-    return Markup(f'<table><caption>{escape(caption)}</caption><thead><tr><th scope="col">Day</th>{head}'
-                  f'<th scope="col">Total</th></tr></thead><tbody>{rows}</tbody><tfoot><tr><th scope="row">Total</th>'
-                  f"{foot}<td>{_number(grand)}</td></tr></tfoot></table>")
+    return Markup(
+        f'<table><caption>{escape(caption)}</caption><thead><tr><th scope="col">Day</th>{head}'
+        f'<th scope="col">Total</th></tr></thead><tbody>{rows}</tbody><tfoot><tr><th scope="row">Total</th>'
+        f"{foot}<td>{_number(grand)}</td></tr></tfoot></table>"
+    )
 
 
-def _bars(cid: str, days: Sequence[date], series: Sequence[Series], totals: Sequence[float], *, unit: str,
-          percent: bool, left: float, slot: float, y: Callable[[float], float]) -> list[str]:
+def _bars(
+    cid: str,
+    days: Sequence[date],
+    series: Sequence[Series],
+    totals: Sequence[float],
+    *,
+    unit: str,
+    percent: bool,
+    left: float,
+    slot: float,
+    y: Callable[[float], float],
+) -> list[str]:
     width = min(slot * 0.7, MAX_BAR)
     rects = []
     for i, (day, total) in enumerate(zip(days, totals, strict=True)):
@@ -134,11 +162,16 @@ def _bars(cid: str, days: Sequence[date], series: Sequence[Series], totals: Sequ
             if not value:
                 continue
             size = value / total * 100 if percent else value
-            amount = (f"{_percent(value, total)} ({_number(value)} of {_number(total)})" if percent
-                      else f"{_number(value)} {_unit(unit, value)}")
-            rects.append(f'<rect x="{x:.2f}" y="{y(bottom + size):.2f}" width="{width:.2f}" '
-                         f'height="{y(bottom) - y(bottom + size):.2f}" fill="{_fill(cid, k)}" stroke="#fff" '
-                         f'stroke-width="1"><title>{escape(f"{day.isoformat()} · {s.name}: {amount}")}</title></rect>')
+            amount = (
+                f"{_percent(value, total)} ({_number(value)} of {_number(total)})"
+                if percent
+                else f"{_number(value)} {_unit(unit, value)}"
+            )
+            rects.append(
+                f'<rect x="{x:.2f}" y="{y(bottom + size):.2f}" width="{width:.2f}" '
+                f'height="{y(bottom) - y(bottom + size):.2f}" fill="{_fill(cid, k)}" stroke="#fff" '
+                f'stroke-width="1"><title>{escape(f"{day.isoformat()} · {s.name}: {amount}")}</title></rect>'
+            )
             bottom += size
     return rects
 
@@ -151,20 +184,24 @@ def _legend(cid: str, series: Sequence[Series], *, left: float, top: float) -> t
         width = 16 + CHAR * len(s.name) + 14
         if x > left and x + width > WIDTH:
             x, y = left, y + LEGEND_ROW
-        items.append(f'<rect x="{x:.2f}" y="{y}" width="12" height="12" fill="{_fill(cid, k)}" stroke="{GRID}" '
-                     f'stroke-width="0.5"/><text x="{x + 16:.2f}" y="{y + 6}" dominant-baseline="middle">'
-                     f"{escape(s.name)}</text>")
+        items.append(
+            f'<rect x="{x:.2f}" y="{y}" width="12" height="12" fill="{_fill(cid, k)}" stroke="{GRID}" '
+            f'stroke-width="0.5"/><text x="{x + 16:.2f}" y="{y + 6}" dominant-baseline="middle">'
+            f"{escape(s.name)}</text>"
+        )
         x += width
     items.append("</g>")
     return "".join(items), y + LEGEND_ROW - top
 
 
 def _svg(cid: str, title: str, description: str, height: float, content: str) -> Markup:
-    return Markup(f'<svg xmlns="http://www.w3.org/2000/svg" role="img" aria-labelledby="{cid}-title {cid}-desc" '
-                  f'viewBox="0 0 {WIDTH} {height:g}" width="100%" preserveAspectRatio="xMidYMid meet" '
-                  f'font-family="system-ui, sans-serif" font-size="{FONT}" fill="currentColor">'
-                  f'<title id="{cid}-title">{escape(title)}</title><desc id="{cid}-desc">{escape(description)}</desc>'
-                  f"{content}</svg>")
+    return Markup(
+        f'<svg xmlns="http://www.w3.org/2000/svg" role="img" aria-labelledby="{cid}-title {cid}-desc" '
+        f'viewBox="0 0 {WIDTH} {height:g}" width="100%" preserveAspectRatio="xMidYMid meet" '
+        f'font-family="system-ui, sans-serif" font-size="{FONT}" fill="currentColor">'
+        f'<title id="{cid}-title">{escape(title)}</title><desc id="{cid}-desc">{escape(description)}</desc>'
+        f"{content}</svg>"
+    )
 
 
 def _ticks(maximum: float, *, whole: bool) -> tuple[float, ...]:
@@ -173,8 +210,12 @@ def _ticks(maximum: float, *, whole: bool) -> tuple[float, ...]:
     Whole counts never get a fractional step, so a maximum of 1 gives 0, 1, 2 rather than 0, 0.5, 1.
     """
     exponent = math.floor(math.log10(maximum)) - 1
-    step = next(m * 10.0**k for k in range(exponent, exponent + 3) for m in (1, 2, 5)
-                if math.ceil(round(maximum / (m * 10.0**k), 9)) <= 4)
+    step = next(
+        m * 10.0**k
+        for k in range(exponent, exponent + 3)
+        for m in (1, 2, 5)
+        if math.ceil(round(maximum / (m * 10.0**k), 9)) <= 4
+    )
     if whole:
         step = max(step, 1.0)
     steps = max(math.ceil(round(maximum / step, 9)), 2)

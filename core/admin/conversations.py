@@ -161,22 +161,41 @@ class Transcript:
     memories: list[MemoryInfo]
 
 
-async def search(session: AsyncSession, criteria: ConversationFilter, *, limit: int = 50,
-                 offset: int = 0) -> ConversationPage:
+async def search(
+    session: AsyncSession, criteria: ConversationFilter, *, limit: int = 50, offset: int = 0
+) -> ConversationPage:
     """The conversations matching `criteria`, most recently active first."""
-    found = (await session.execute(
-        select(Conversation.id, Conversation.channel, Conversation.state, Conversation.contact_id,
-               Contact.display_name, Conversation.updated_at)
-        .join(Contact, Contact.id == Conversation.contact_id)
-        .where(*_matching(criteria))
-        .order_by(Conversation.updated_at.desc(), Conversation.id.desc())
-        .limit(limit + 1)
-        .offset(offset)
-    )).all()
+    found = (
+        await session.execute(
+            select(
+                Conversation.id,
+                Conversation.channel,
+                Conversation.state,
+                Conversation.contact_id,
+                Contact.display_name,
+                Conversation.updated_at,
+            )
+            .join(Contact, Contact.id == Conversation.contact_id)
+            .where(*_matching(criteria))
+            .order_by(Conversation.updated_at.desc(), Conversation.id.desc())
+            .limit(limit + 1)
+            .offset(offset)
+        )
+    ).all()
     page = found[:limit]
     counts = await _counts_and_last_texts(session, [row.id for row in page])
-    rows = [ConversationRow(row.id, row.channel, row.state, row.contact_id, row.display_name, row.updated_at,
-                           *counts.get(row.id, (0, ""))) for row in page]
+    rows = [
+        ConversationRow(
+            row.id,
+            row.channel,
+            row.state,
+            row.contact_id,
+            row.display_name,
+            row.updated_at,
+            *counts.get(row.id, (0, "")),
+        )
+        for row in page
+    ]
     return ConversationPage(rows, more=len(found) > limit)
 
 
@@ -196,13 +215,13 @@ def _matching(criteria: ConversationFilter) -> list[ColumnElement[bool]]:
 
 
 def _mentioned(word: str) -> ColumnElement[bool]:
-    return exists().where(Message.conversation_id == Conversation.id,
-                          Message.text.icontains(word, autoescape=True))
+    return exists().where(Message.conversation_id == Conversation.id, Message.text.icontains(word, autoescape=True))
 
 
 def _contact_is(contact: str) -> ColumnElement[bool]:
-    identity = exists().where(Identity.contact_id == Conversation.contact_id,
-                              Identity.external_user_id.icontains(contact, autoescape=True))
+    identity = exists().where(
+        Identity.contact_id == Conversation.contact_id, Identity.external_user_id.icontains(contact, autoescape=True)
+    )
     return or_(Conversation.contact_id == contact, Contact.display_name.icontains(contact, autoescape=True), identity)
 
 
@@ -213,8 +232,13 @@ async def _counts_and_last_texts(session: AsyncSession, ids: list[str]) -> dict[
         return {}
     inner = Message.conversation_id == Conversation.id
     count = select(func.count()).where(inner).scalar_subquery()
-    last = (select(func.substr(Message.text, 1, PREVIEW_CHARS)).where(inner)
-            .order_by(Message.id.desc()).limit(1).scalar_subquery())
+    last = (
+        select(func.substr(Message.text, 1, PREVIEW_CHARS))
+        .where(inner)
+        .order_by(Message.id.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
     rows = await session.execute(select(Conversation.id, count, last).where(Conversation.id.in_(ids)))
     return {id: (n, text or "") for id, n, text in rows}
 
@@ -228,9 +252,9 @@ async def transcript(session: AsyncSession, conversation_id: str) -> Transcript 
     in_conversation = select(Message.id).where(Message.conversation_id == conversation_id)
     files = await _files(session, in_conversation)
     feedback = await _feedback(session, in_conversation)
-    messages = (await session.execute(
-        select(Message).where(Message.conversation_id == conversation_id).order_by(Message.id)
-    )).scalars()
+    messages = (
+        await session.execute(select(Message).where(Message.conversation_id == conversation_id).order_by(Message.id))
+    ).scalars()
     return Transcript(
         conversation=header,
         messages=[_message(row, files.get(row.id, []), feedback.get(row.id)) for row in messages],
@@ -240,27 +264,41 @@ async def transcript(session: AsyncSession, conversation_id: str) -> Transcript 
 
 
 async def _header(session: AsyncSession, conversation_id: str) -> ConversationHeader | None:
-    row = (await session.execute(
-        select(Conversation, Contact.display_name)
-        .join(Contact, Contact.id == Conversation.contact_id)
-        .where(Conversation.id == conversation_id)
-    )).one_or_none()
+    row = (
+        await session.execute(
+            select(Conversation, Contact.display_name)
+            .join(Contact, Contact.id == Conversation.contact_id)
+            .where(Conversation.id == conversation_id)
+        )
+    ).one_or_none()
     if row is None:
         return None
     conversation, name = row
     return ConversationHeader(
-        id=conversation.id, channel=conversation.channel, chat_id=conversation.chat_id,
-        thread_id=conversation.thread_id, state=conversation.state, contact_id=conversation.contact_id,
-        contact_name=name, created_at=conversation.created_at, updated_at=conversation.updated_at,
-        summary=conversation.summary, unreachable_reason=conversation.unreachable_reason,
+        id=conversation.id,
+        channel=conversation.channel,
+        chat_id=conversation.chat_id,
+        thread_id=conversation.thread_id,
+        state=conversation.state,
+        contact_id=conversation.contact_id,
+        contact_name=name,
+        created_at=conversation.created_at,
+        updated_at=conversation.updated_at,
+        summary=conversation.summary,
+        unreachable_reason=conversation.unreachable_reason,
     )
 
 
 async def _files(session: AsyncSession, message_ids: Select[int]) -> dict[int, list[FileInfo]]:
     """The files of those messages (their metadata; the bytes stay in the database)."""
     rows = await session.execute(
-        select(AttachmentRow.message_id, AttachmentRow.filename, AttachmentRow.content_type, AttachmentRow.size,
-               AttachmentRow.problem)
+        select(
+            AttachmentRow.message_id,
+            AttachmentRow.filename,
+            AttachmentRow.content_type,
+            AttachmentRow.size,
+            AttachmentRow.problem,
+        )
         .where(AttachmentRow.message_id.in_(message_ids))
         .order_by(AttachmentRow.id)
     )
@@ -279,16 +317,33 @@ async def _feedback(session: AsyncSession, message_ids: Select[int]) -> dict[int
 
 def _message(row: Message, files: list[FileInfo], feedback: FeedbackInfo | None) -> TranscriptMessage:
     return TranscriptMessage(
-        id=row.id, author=row.author, text=row.text, created_at=row.created_at, channel=row.channel,
-        reply_to=row.reply_to, citations=list(row.citations or []), intent=row.intent, polarity=row.polarity,
-        frustration=row.frustration, declined=row.declined, handoff=row.handoff, files=files, feedback=feedback,
+        id=row.id,
+        author=row.author,
+        text=row.text,
+        created_at=row.created_at,
+        channel=row.channel,
+        reply_to=row.reply_to,
+        citations=list(row.citations or []),
+        intent=row.intent,
+        polarity=row.polarity,
+        frustration=row.frustration,
+        declined=row.declined,
+        handoff=row.handoff,
+        files=files,
+        feedback=feedback,
     )
 
 
 async def _cases(session: AsyncSession, conversation_id: str) -> list[CaseSummary]:
-    cases = (await session.execute(
-        select(Case).where(Case.conversation_id == conversation_id).order_by(Case.opened_at, Case.id)
-    )).scalars().all()
+    cases = (
+        (
+            await session.execute(
+                select(Case).where(Case.conversation_id == conversation_id).order_by(Case.opened_at, Case.id)
+            )
+        )
+        .scalars()
+        .all()
+    )
     events = await session.execute(
         select(CaseEvent)
         .join(Case, Case.id == CaseEvent.case_id)
@@ -297,10 +352,15 @@ async def _cases(session: AsyncSession, conversation_id: str) -> list[CaseSummar
     )
     by_case: defaultdict[str, list[CaseEventInfo]] = defaultdict(list)
     for event in events.scalars():
-        by_case[event.case_id].append(CaseEventInfo(event.at, event.actor, event.from_state, event.to_state,
-                                                    event.note))
-    return [CaseSummary(case.id, case.state, case.rule, case.reason, case.owner, case.opened_at, case.closed_at,
-                        by_case[case.id]) for case in cases]
+        by_case[event.case_id].append(
+            CaseEventInfo(event.at, event.actor, event.from_state, event.to_state, event.note)
+        )
+    return [
+        CaseSummary(
+            case.id, case.state, case.rule, case.reason, case.owner, case.opened_at, case.closed_at, by_case[case.id]
+        )
+        for case in cases
+    ]
 
 
 async def _memories(session: AsyncSession, contact_id: str) -> list[MemoryInfo]:

@@ -113,8 +113,15 @@ def _unanswered(period: Period) -> Select[int, str, str, str, datetime, bool, in
         .subquery()
     )
     return (
-        select(customer.id, customer.conversation_id, customer.channel, customer.text, customer.created_at,
-               replies.c.declined, func.count().over())
+        select(
+            customer.id,
+            customer.conversation_id,
+            customer.channel,
+            customer.text,
+            customer.created_at,
+            replies.c.declined,
+            func.count().over(),
+        )
         .join(replies, customer.id == replies.c.question)
         .where(customer.author == "customer")
         .order_by(replies.c.created_at.desc(), replies.c.id.desc())
@@ -127,9 +134,10 @@ async def unanswered_questions(session: AsyncSession, period: Period, *, limit: 
     if limit < 1:
         raise ValueError(f"limit must be at least 1, not {limit}")
     rows = (await session.execute(_unanswered(period).limit(limit))).all()
-    found = [Question(message_id, conversation_id, channel, text, created_at,
-                      "declined" if declined else "thumbs down")
-             for message_id, conversation_id, channel, text, created_at, declined, _ in rows]
+    found = [
+        Question(message_id, conversation_id, channel, text, created_at, "declined" if declined else "thumbs down")
+        for message_id, conversation_id, channel, text, created_at, declined, _ in rows
+    ]
     return UnansweredQuestions(found, rows[0][-1] if rows else 0)
 
 
@@ -231,14 +239,23 @@ class GapFinder:
     million messages: 0.2-0.3 s on SQLite, 0.3 s on PostgreSQL); afterwards a load encodes only
     the questions that arrived since."""
 
-    def __init__(self, knowledge: KnowledgeBase, *, max_vectors: int = MAX_VECTORS,
-                 max_rechecks: int = MAX_RECHECKS) -> None:
+    def __init__(
+        self, knowledge: KnowledgeBase, *, max_vectors: int = MAX_VECTORS, max_rechecks: int = MAX_RECHECKS
+    ) -> None:
         self._knowledge = knowledge
         self._vectors: _Lru[int, np.ndarray] = _Lru(max_vectors)
         self._rechecks: _Lru[tuple[str, str, float, int], _Recheck] = _Lru(max_rechecks)
 
-    async def knowledge_gaps(self, session: AsyncSession, period: Period, *, min_match: float, top_k: int = 5,
-                             limit_groups: int = 50, limit_questions: int = 1000) -> GapReport:
+    async def knowledge_gaps(
+        self,
+        session: AsyncSession,
+        period: Period,
+        *,
+        min_match: float,
+        top_k: int = 5,
+        limit_groups: int = 50,
+        limit_questions: int = 1000,
+    ) -> GapReport:
         """The period's latest `limit_questions` unanswered questions grouped, the largest
         `limit_groups` groups first, without those the current index answers. `min_match` and
         `top_k` are the answer settings the hub decides with (`answer.*`).
@@ -284,8 +301,9 @@ class GapFinder:
                 vectors[question.message_id] = vector
         missing = [q for q in found if q.message_id not in vectors]
         if missing:
-            encoded = await asyncio.to_thread(embedder.encode, [asked(q.text) for q in missing],
-                                              batch_size=QUERY_SUB_BATCH)
+            encoded = await asyncio.to_thread(
+                embedder.encode, [asked(q.text) for q in missing], batch_size=QUERY_SUB_BATCH
+            )
             for question, vector in zip(missing, encoded, strict=True):
                 self._vectors.put(question.message_id, vector)
                 vectors[question.message_id] = vector
@@ -294,27 +312,34 @@ class GapFinder:
     async def _index_state(self, session: AsyncSession) -> _IndexState | None:
         """The collection's index version and when an ingest run last changed it; None before
         any run recorded one (then no group can be known to be answered since)."""
-        row = (await session.execute(
-            select(IndexVersion.version, IndexVersion.updated_at)
-            .where(IndexVersion.collection == self._knowledge.dense.collection_name))).first()
+        row = (
+            await session.execute(
+                select(IndexVersion.version, IndexVersion.updated_at).where(
+                    IndexVersion.collection == self._knowledge.dense.collection_name
+                )
+            )
+        ).first()
         return None if row is None else _IndexState(row.version, row.updated_at)
 
-    async def _answered_now(self, session: AsyncSession, gaps: Sequence[Gap], index: _IndexState | None, *,
-                            min_match: float, top_k: int) -> list[bool]:
+    async def _answered_now(
+        self, session: AsyncSession, gaps: Sequence[Gap], index: _IndexState | None, *, min_match: float, top_k: int
+    ) -> list[bool]:
         """Per gap: the index changed after it was last seen and now answers its typical question
         from a document changed since. The version's time rules most groups out without a search:
         only those seen before the last run that changed the index are searched."""
         if index is None:
             return [False] * len(gaps)
         candidates = [i for i, gap in enumerate(gaps) if gap.last_seen < index.changed_at]
-        checks = await self._recheck([gaps[i].typical for i in candidates], index.version,
-                                     min_match=min_match, top_k=top_k)
+        checks = await self._recheck(
+            [gaps[i].typical for i in candidates], index.version, min_match=min_match, top_k=top_k
+        )
         changed = await _changed_at(session, set().union(*(check.answered_from or () for check in checks)))
         answered = [False] * len(gaps)
         for i, check in zip(candidates, checks, strict=True):
             if check.answered_from is not None:
-                answered[i] = any(changed[source] > gaps[i].last_seen
-                                  for source in check.answered_from if source in changed)
+                answered[i] = any(
+                    changed[source] > gaps[i].last_seen for source in check.answered_from if source in changed
+                )
         return answered
 
     async def _recheck(self, texts: Sequence[str], version: str, *, min_match: float, top_k: int) -> list[_Recheck]:
@@ -348,6 +373,9 @@ async def _changed_at(session: AsyncSession, sources: set[str]) -> dict[str, dat
     """When each of these documents was last added or changed."""
     if not sources:
         return {}
-    rows = await session.execute(select(KnowledgeDocument.source, KnowledgeDocument.updated_at)
-                                 .where(KnowledgeDocument.source.in_(sorted(sources))))
+    rows = await session.execute(
+        select(KnowledgeDocument.source, KnowledgeDocument.updated_at).where(
+            KnowledgeDocument.source.in_(sorted(sources))
+        )
+    )
     return {source: updated_at for source, updated_at in rows}

@@ -80,8 +80,9 @@ class ChannelDelivery:
     dead: int
 
 
-async def case_queue(session: AsyncSession, *, now: datetime, sla: timedelta, include_closed: bool = False,
-                     limit: int = 200) -> list[QueuedCase]:
+async def case_queue(
+    session: AsyncSession, *, now: datetime, sla: timedelta, include_closed: bool = False, limit: int = 200
+) -> list[QueuedCase]:
     """Open cases, oldest first; with `include_closed`, then the others, most recent first.
 
     "Waiting on staff" is `past_sla` with the SLA at zero: open, opened by `now`, and no staff
@@ -98,23 +99,33 @@ async def case_queue(session: AsyncSession, *, now: datetime, sla: timedelta, in
         query = query.where(is_open).order_by(Case.opened_at, Case.id)
     return [
         QueuedCase(
-            id=row.id, conversation_id=row.conversation_id, channel=channel, state=row.state, rule=row.rule,
-            reason=row.reason, owner=row.owner, opened_at=row.opened_at,
+            id=row.id,
+            conversation_id=row.conversation_id,
+            channel=channel,
+            state=row.state,
+            rule=row.rule,
+            reason=row.reason,
+            owner=row.owner,
+            opened_at=row.opened_at,
             age=(row.closed_at if row.closed_at is not None and row.state not in OPEN_STATES else now) - row.opened_at,
-            sla_breached=bool(breached), waiting_on_staff=bool(waiting), desk_ref=row.desk_ref,
+            sla_breached=bool(breached),
+            waiting_on_staff=bool(waiting),
+            desk_ref=row.desk_ref,
             closed_at=row.closed_at,
         )
         for row, channel, breached, waiting in await session.execute(query)
     ]
 
 
-
-
 async def documents(session: AsyncSession) -> list[DocumentRow]:
     """Every document in the knowledge base, by source."""
     rows = await session.execute(
-        select(KnowledgeDocument.source, KnowledgeDocument.title, KnowledgeDocument.chunk_count,
-               KnowledgeDocument.updated_at).order_by(KnowledgeDocument.source)
+        select(
+            KnowledgeDocument.source,
+            KnowledgeDocument.title,
+            KnowledgeDocument.chunk_count,
+            KnowledgeDocument.updated_at,
+        ).order_by(KnowledgeDocument.source)
     )
     return [DocumentRow(source, title, chunk_count, updated_at) for source, title, chunk_count, updated_at in rows]
 
@@ -123,8 +134,19 @@ async def index_runs(session: AsyncSession, *, limit: int = 20) -> list[RunRow]:
     """The latest index runs, newest first, with the files each skipped and why."""
     runs = await session.scalars(select(IndexRun).order_by(IndexRun.started_at.desc(), IndexRun.id.desc()).limit(limit))
     return [
-        RunRow(run.id, run.trigger, run.started_at, run.finished_at, run.added, run.changed, run.removed,
-               run.unchanged, run.seconds, run.error, tuple(run.skipped_files))
+        RunRow(
+            run.id,
+            run.trigger,
+            run.started_at,
+            run.finished_at,
+            run.added,
+            run.changed,
+            run.removed,
+            run.unchanged,
+            run.seconds,
+            run.error,
+            tuple(run.skipped_files),
+        )
         for run in runs
     ]
 
@@ -146,12 +168,16 @@ async def delivery_status(session: AsyncSession) -> list[ChannelDelivery]:
     following = select(func.min(OutboxItem.channel)).where(OutboxItem.channel > seen.c.channel).scalar_subquery()
     seen = seen.union_all(select(following).where(seen.c.channel.is_not(None)))
     last_sent = select(func.max(OutboxItem.sent_at)).where(OutboxItem.channel == seen.c.channel).scalar_subquery()
-    channels = (await session.execute(
-        select(seen.c.channel, last_sent).where(seen.c.channel.is_not(None)).order_by(seen.c.channel)
-    )).all()
+    channels = (
+        await session.execute(
+            select(seen.c.channel, last_sent).where(seen.c.channel.is_not(None)).order_by(seen.c.channel)
+        )
+    ).all()
     pending, dead = await undelivered_by_channel(await session.connection())
-    return [ChannelDelivery(channel, sent_at, pending.get(channel, 0), dead.get(channel, 0))
-            for channel, sent_at in channels]
+    return [
+        ChannelDelivery(channel, sent_at, pending.get(channel, 0), dead.get(channel, 0))
+        for channel, sent_at in channels
+    ]
 
 
 async def dead_letters(session: AsyncSession, *, limit: int = 50) -> list[UndeliveredReply]:

@@ -72,8 +72,15 @@ class KnowledgeStatus:
 
 
 class Pages:
-    def __init__(self, settings: Settings, runtime: web.AppKey[Runtime], *, channels: Sequence[str],
-                 env: Environment, case_url: Callable[[str], str | None] | None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        runtime: web.AppKey[Runtime],
+        *,
+        channels: Sequence[str],
+        env: Environment,
+        case_url: Callable[[str], str | None] | None,
+    ) -> None:
         """`case_url` links a case to its thread on the staff desk (None: no desk, no links)."""
         self._settings = settings
         self._case_url = case_url
@@ -89,16 +96,22 @@ class Pages:
 
     def routes(self) -> list[web.RouteDef]:
         return [
-            web.get("/admin", self.overview), web.get("/admin/", self.home),
+            web.get("/admin", self.overview),
+            web.get("/admin/", self.home),
             web.get("/admin/api/overview", self.overview_json),
-            web.get("/admin/gaps", self.gaps), web.get("/admin/api/gaps", self.gaps_json),
-            web.get("/admin/conversations", self.conversation_search), web.get("/admin/api/conversations", self.conversation_search_json),
+            web.get("/admin/gaps", self.gaps),
+            web.get("/admin/api/gaps", self.gaps_json),
+            web.get("/admin/conversations", self.conversation_search),
+            web.get("/admin/api/conversations", self.conversation_search_json),
             web.get("/admin/conversations/{id}", self.transcript),
             web.get("/admin/api/conversations/{id}", self.transcript_json),
-            web.get("/admin/cases", self.cases), web.get("/admin/api/cases", self.cases_json),
-            web.get("/admin/knowledge", self.knowledge), web.get("/admin/api/knowledge", self.knowledge_json),
+            web.get("/admin/cases", self.cases),
+            web.get("/admin/api/cases", self.cases_json),
+            web.get("/admin/knowledge", self.knowledge),
+            web.get("/admin/api/knowledge", self.knowledge_json),
             web.post("/admin/knowledge/reindex", self.reindex),
-            web.get("/admin/status", self.status), web.get("/admin/api/status", self.status_json),
+            web.get("/admin/status", self.status),
+            web.get("/admin/api/status", self.status_json),
             web.post("/admin/outbox/{id}/retry", self.retry),
         ]
 
@@ -155,8 +168,20 @@ class Pages:
             helpful = await queries.helpfulness(session, period)
             first = await queries.first_response(session, period)
             cases = await queries.open_cases(session, now=period.until, sla=self._sla)
-        return Overview(chosen.key, period.channel, period.since, period.until, volume, totals, by_day, helpful,
-                        helpful.share, first, cases, chosen.days)
+        return Overview(
+            chosen.key,
+            period.channel,
+            period.since,
+            period.until,
+            volume,
+            totals,
+            by_day,
+            helpful,
+            helpful.share,
+            first,
+            cases,
+            chosen.days,
+        )
 
     async def overview(self, request: web.Request) -> web.Response:
         data = await self._overview(request)
@@ -165,20 +190,34 @@ class Pages:
         per_day = {(row.day, row.channel): row.messages for row in data.volume}
         volume_series = [Series(channel, [per_day.get((day, channel), 0) for day in days]) for channel in channels]
         outcome_rows = {row.day: row for row in data.outcomes_by_day}
-        outcome_series = [Series(name, [getattr(outcome_rows[day].outcomes, name) if day in outcome_rows else 0 for day in days])
-                          for name in queries.OUTCOME_NAMES]
+        outcome_series = [
+            Series(name, [getattr(outcome_rows[day].outcomes, name) if day in outcome_rows else 0 for day in days])
+            for name in queries.OUTCOME_NAMES
+        ]
         return self._page(
-            request, "overview.html", data=data, periods=PERIODS, channels=self._channels,
+            request,
+            "overview.html",
+            data=data,
+            periods=PERIODS,
+            channels=self._channels,
             sla_minutes=self._settings.handoff.sla_minutes,
-            volume_chart=stacked_bars(title="Messages in per day", description=_volume_text(data), days=days,
-                                      series=volume_series),
-            volume_table=data_table(caption="Customer messages per UTC day and channel", days=days,
-                                    series=volume_series),
-            outcome_chart=stacked_bars(title="Replies per day by outcome", percent=True, unit="replies",
-                                       description="Share of each day's replies answered with sources, declined, "
-                                                   "escalated, written by staff, or other (small talk).",
-                                       days=days, series=outcome_series),
-            outcome_table=data_table(caption="Replies per UTC day by outcome", days=days, series=outcome_series))
+            volume_chart=stacked_bars(
+                title="Messages in per day", description=_volume_text(data), days=days, series=volume_series
+            ),
+            volume_table=data_table(
+                caption="Customer messages per UTC day and channel", days=days, series=volume_series
+            ),
+            outcome_chart=stacked_bars(
+                title="Replies per day by outcome",
+                percent=True,
+                unit="replies",
+                description="Share of each day's replies answered with sources, declined, "
+                "escalated, written by staff, or other (small talk).",
+                days=days,
+                series=outcome_series,
+            ),
+            outcome_table=data_table(caption="Replies per UTC day by outcome", days=days, series=outcome_series),
+        )
 
     async def overview_json(self, request: web.Request) -> web.Response:
         return as_json(await self._overview(request))
@@ -190,13 +229,13 @@ class Pages:
         runtime = self._runtime(request)
         async with runtime.sessionmaker() as session:
             report = await self._gap_finder(runtime).knowledge_gaps(
-                session, chosen.period, min_match=self._settings.answer.min_match, top_k=self._settings.answer.top_k)
+                session, chosen.period, min_match=self._settings.answer.min_match, top_k=self._settings.answer.top_k
+            )
         return chosen, report
 
     async def gaps(self, request: web.Request) -> web.Response:
         chosen, report = await self._gap_report(request)
-        return self._page(request, "gaps.html", report=report, chosen=chosen, periods=PERIODS,
-                          channels=self._channels)
+        return self._page(request, "gaps.html", report=report, chosen=chosen, periods=PERIODS, channels=self._channels)
 
     async def gaps_json(self, request: web.Request) -> web.Response:
         return as_json((await self._gap_report(request))[1])
@@ -223,12 +262,18 @@ class Pages:
         if len(words) > MAX_WORDS:
             raise web.HTTPBadRequest(text=f"search for at most {MAX_WORDS} words\n")
         found = conversations.ConversationFilter(
-            words=" ".join(words), contact=clean(query.get("contact", "")).strip(), channel=channel, state=state,
-            since=since, until=until + timedelta(days=1) if until is not None else None)
+            words=" ".join(words),
+            contact=clean(query.get("contact", "")).strip(),
+            channel=channel,
+            state=state,
+            since=since,
+            until=until + timedelta(days=1) if until is not None else None,
+        )
         return found, page_number
 
-    async def _search(self, request: web.Request) -> tuple[conversations.ConversationFilter, int,
-                                                            conversations.ConversationPage]:
+    async def _search(
+        self, request: web.Request
+    ) -> tuple[conversations.ConversationFilter, int, conversations.ConversationPage]:
         found, page_number = self._conversation_filter(request)
         async with self._runtime(request).sessionmaker() as session:
             result = await conversations.search(session, found, limit=PAGE_SIZE, offset=(page_number - 1) * PAGE_SIZE)
@@ -236,8 +281,16 @@ class Pages:
 
     async def conversation_search(self, request: web.Request) -> web.Response:
         found, page_number, result = await self._search(request)
-        return self._page(request, "conversations.html", found=found, page_number=page_number, result=result,
-                          query=request.query, channels=self._channels, states=list(ConversationState))
+        return self._page(
+            request,
+            "conversations.html",
+            found=found,
+            page_number=page_number,
+            result=result,
+            query=request.query,
+            channels=self._channels,
+            states=list(ConversationState),
+        )
 
     async def conversation_search_json(self, request: web.Request) -> web.Response:
         return as_json((await self._search(request))[2])
@@ -265,10 +318,10 @@ class Pages:
 
     async def cases(self, request: web.Request) -> web.Response:
         queue = await self._cases(request)
-        links = {case.id: self._case_url(case.desk_ref) if self._case_url and case.desk_ref else None
-                 for case in queue}
-        return self._page(request, "cases.html", queue=queue, links=links,
-                          sla_minutes=self._settings.handoff.sla_minutes)
+        links = {case.id: self._case_url(case.desk_ref) if self._case_url and case.desk_ref else None for case in queue}
+        return self._page(
+            request, "cases.html", queue=queue, links=links, sla_minutes=self._settings.handoff.sla_minutes
+        )
 
     async def cases_json(self, request: web.Request) -> web.Response:
         return as_json(await self._cases(request))
@@ -284,8 +337,12 @@ class Pages:
         return KnowledgeStatus(documents, runs, schedule, self._reindexing is not None and not self._reindexing.done())
 
     async def knowledge(self, request: web.Request) -> web.Response:
-        return self._page(request, "knowledge.html", knowledge=await self._knowledge(request),
-                          started=request.query.get("started") == "1")
+        return self._page(
+            request,
+            "knowledge.html",
+            knowledge=await self._knowledge(request),
+            started=request.query.get("started") == "1",
+        )
 
     async def knowledge_json(self, request: web.Request) -> web.Response:
         return as_json(await self._knowledge(request))
@@ -323,12 +380,18 @@ class Pages:
     # -- status -----------------------------------------------------------------------------
 
     async def _status(self, request: web.Request) -> Status:
-        return await read_status(self._runtime(request), self._settings, serving=self._channels,
-                                 installed=self._installed)
+        return await read_status(
+            self._runtime(request), self._settings, serving=self._channels, installed=self._installed
+        )
 
     async def status(self, request: web.Request) -> web.Response:
-        return self._page(request, "status.html", hub=await self._status(request),
-                          retried=_number(request.query.get("retried")), problem=None)
+        return self._page(
+            request,
+            "status.html",
+            hub=await self._status(request),
+            retried=_number(request.query.get("retried")),
+            problem=None,
+        )
 
     async def status_json(self, request: web.Request) -> web.Response:
         return as_json(await self._status(request))
@@ -347,8 +410,9 @@ class Pages:
             status = 404 if isinstance(exc, NoSuchOutboxItem) else 409
             if _wants_json(request):
                 raise (web.HTTPNotFound if status == 404 else web.HTTPConflict)(text=f"{exc}\n") from exc
-            return self._page(request, "status.html", status=status, hub=await self._status(request),
-                              retried=None, problem=str(exc))
+            return self._page(
+                request, "status.html", status=status, hub=await self._status(request), retried=None, problem=str(exc)
+            )
         log.info("admin: dead letter %d re-queued for %s", requeued.id, requeued.channel)
         if _wants_json(request):
             return as_json(requeued)

@@ -180,8 +180,9 @@ async def outcomes_by_day(session: AsyncSession, period: Period) -> list[DayOutc
     days: dict[date, dict[str, int]] = {}
     for d, name, n in rows:
         days.setdefault(_as_date(d), {})[name] = n
-    return [DayOutcomes(d, Outcomes(**{name: counts.get(name, 0) for name in OUTCOME_NAMES}))
-            for d, counts in days.items()]
+    return [
+        DayOutcomes(d, Outcomes(**{name: counts.get(name, 0) for name in OUTCOME_NAMES})) for d, counts in days.items()
+    ]
 
 
 async def helpfulness(session: AsyncSession, period: Period) -> Helpfulness:
@@ -264,8 +265,9 @@ def _bot_waits(period: Period) -> Subquery:
     return (
         select(func.min(SecondsBetween(reply.created_at, asked.created_at)).label("seconds"))
         .join_from(asked, reply, reply.reply_to == asked.id)
-        .where(asked.author == Author.CUSTOMER, reply.author == Author.BOT,
-               *_in(period, asked.created_at, asked.channel))
+        .where(
+            asked.author == Author.CUSTOMER, reply.author == Author.BOT, *_in(period, asked.created_at, asked.channel)
+        )
         .group_by(asked.id)
         .subquery()
     )
@@ -279,8 +281,11 @@ def _staff_waits(period: Period) -> Subquery:
     staff message ever written, 1.2 s at a million messages against 45 ms this way."""
     first_answer = (
         select(func.min(Message.created_at))
-        .where(Message.conversation_id == Case.conversation_id, Message.author == Author.STAFF,
-               Message.created_at >= Case.opened_at)
+        .where(
+            Message.conversation_id == Case.conversation_id,
+            Message.author == Author.STAFF,
+            Message.created_at >= Case.opened_at,
+        )
         .correlate(Case)
         .scalar_subquery()
     )
@@ -312,9 +317,9 @@ async def _percentiles(session: AsyncSession, waits: Subquery) -> Percentiles:
         return func.max(case((ranked.c.rank == rank, ranked.c.seconds)))
 
     n = ranked.c.n
-    count, median, p90 = (await session.execute(
-        select(func.count(), at((n + 1) // 2), at((9 * n + 9) // 10)).select_from(ranked)
-    )).one()
+    count, median, p90 = (
+        await session.execute(select(func.count(), at((n + 1) // 2), at((9 * n + 9) // 10)).select_from(ranked))
+    ).one()
     return Percentiles(count, _ms(median), _ms(p90))
 
 

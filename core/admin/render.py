@@ -24,8 +24,10 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescap
 STYLESHEET = files("core.admin").joinpath("admin.css").read_text(encoding="utf-8")
 _STYLE_HASH = base64.b64encode(hashlib.sha256(STYLESHEET.encode()).digest()).decode()
 SECURITY_HEADERS = {
-    "Content-Security-Policy": (f"default-src 'none'; style-src 'sha256-{_STYLE_HASH}'; img-src 'self' data:; "
-                                "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"),
+    "Content-Security-Policy": (
+        f"default-src 'none'; style-src 'sha256-{_STYLE_HASH}'; img-src 'self' data:; "
+        "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+    ),
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "same-origin",
     "Cache-Control": "no-store",
@@ -65,8 +67,13 @@ def pageless(query: Mapping[str, str]) -> str:
 
 
 def environment() -> Environment:
-    env = Environment(loader=PackageLoader("core.admin", "templates"), autoescape=select_autoescape(default=True),
-                      undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+    env = Environment(
+        loader=PackageLoader("core.admin", "templates"),
+        autoescape=select_autoescape(default=True),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
     env.filters.update(when=when, duration=duration, pageless=pageless)
     env.globals.update(percent=percent, stylesheet=STYLESHEET)
     return env
@@ -78,8 +85,11 @@ def page(env: Environment, template: str, *, status: int = 200, **context: Any) 
 
 
 def as_json(data: object) -> web.Response:
-    return web.Response(text=json.dumps(data, default=_plain, ensure_ascii=False), content_type="application/json",
-                        headers=SECURITY_HEADERS)
+    return web.Response(
+        text=json.dumps(data, default=_plain, ensure_ascii=False),
+        content_type="application/json",
+        headers=SECURITY_HEADERS,
+    )
 
 
 def _plain(value: object) -> object:

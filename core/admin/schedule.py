@@ -28,8 +28,9 @@ class ScheduledJob:
     """Empty for an interval job that has not run yet."""
 
 
-def upcoming_runs(jobs: Sequence[ScheduleJob], *, now: datetime, last_started: Mapping[str, datetime],
-                  count: int = NEXT_RUNS) -> list[ScheduledJob]:
+def upcoming_runs(
+    jobs: Sequence[ScheduleJob], *, now: datetime, last_started: Mapping[str, datetime], count: int = NEXT_RUNS
+) -> list[ScheduledJob]:
     """Each job's next `count` run times after `now`; `last_started` maps a job's name to its
     last scheduled run's start."""
     return [_upcoming(job, now=now, last=last_started.get(job.name), count=count) for job in jobs]

@@ -42,8 +42,9 @@ class Status:
     chunks: int
 
 
-async def read_status(runtime: Runtime, settings: Settings, *, serving: Sequence[str],
-                      installed: Sequence[str]) -> Status:
+async def read_status(
+    runtime: Runtime, settings: Settings, *, serving: Sequence[str], installed: Sequence[str]
+) -> Status:
     """`serving`: the channels this hub runs; `installed`: every channel it could."""
     names = sorted(set(installed) | set(serving))
     async with runtime.sessionmaker() as session:
@@ -55,13 +56,26 @@ async def read_status(runtime: Runtime, settings: Settings, *, serving: Sequence
     channels = []
     for name in names:
         delivery = deliveries.get(name)
-        channels.append(ChannelStatus(name, name in serving, delivery.last_sent_at if delivery else None,
-                                      delivery.pending if delivery else 0, delivery.dead if delivery else 0))
-    return Status(channels=channels, dead_letters=dead, llm_configured=settings.llm.enabled,
-                  llm_model=settings.llm.model if settings.llm.enabled else None,
-                  supporthub_version=version("supporthub"), schema_revision=revision,
-                  embedding_model=settings.knowledge.model or "all-MiniLM-L6-v2 (bundled)",
-                  index_version=index_version, chunks=await runtime.knowledge.chunk_count())
+        channels.append(
+            ChannelStatus(
+                name,
+                name in serving,
+                delivery.last_sent_at if delivery else None,
+                delivery.pending if delivery else 0,
+                delivery.dead if delivery else 0,
+            )
+        )
+    return Status(
+        channels=channels,
+        dead_letters=dead,
+        llm_configured=settings.llm.enabled,
+        llm_model=settings.llm.model if settings.llm.enabled else None,
+        supporthub_version=version("supporthub"),
+        schema_revision=revision,
+        embedding_model=settings.knowledge.model or "all-MiniLM-L6-v2 (bundled)",
+        index_version=index_version,
+        chunks=await runtime.knowledge.chunk_count(),
+    )
 
 
 def _schema_revision(connection: Connection) -> str | None:

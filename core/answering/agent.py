@@ -47,9 +47,7 @@ class Answerer(Protocol):
 
 
 class Agent:
-    def __init__(
-        self, *, knowledge: KnowledgeBase, settings: AnswerSettings, llm: LlmResponder | None = None
-    ) -> None:
+    def __init__(self, *, knowledge: KnowledgeBase, settings: AnswerSettings, llm: LlmResponder | None = None) -> None:
         self._knowledge = knowledge
         self._settings = settings
         self._offline = OfflineResponder(settings)
@@ -75,8 +73,9 @@ class Agent:
             asked = [Asked(query, await self._search_top_k(query))]
         if self._llm is not None:
             try:
-                return await self._llm.respond(context, hits=focused(asked, self._settings.top_k),
-                                               search=self._search_top_k, stream=stream)
+                return await self._llm.respond(
+                    context, hits=focused(asked, self._settings.top_k), search=self._search_top_k, stream=stream
+                )
             except LlmFailure as failure:
                 log.warning("agent: the LLM failed (%s); answering message %s offline", failure, context.message_id)
         return self._respond_offline(context, asked)

@@ -103,7 +103,8 @@ def decide(hits: Sequence[Hit], *, min_match: float, weights: Weights = WEIGHTS)
         return Decision(exact, True, math.inf, ())
     values = signals(best, hits)
     offset = {"match": min_match}
-    parts = tuple(Signal(name, value, getattr(weights, name) * (value - offset.get(name, 0.0)))
-                  for name, value in values.items())
+    parts = tuple(
+        Signal(name, value, getattr(weights, name) * (value - offset.get(name, 0.0))) for name, value in values.items()
+    )
     score = weights.bias + sum(part.contribution for part in parts)
     return Decision(best, score >= 0, score, parts)

@@ -130,8 +130,12 @@ def _fmt(value: float | None) -> str:
 def _table(rows: Sequence[Sequence[str]]) -> list[str]:
     """Left-aligned first column, right-aligned others, two spaces apart."""
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    return ["  ".join(cell.ljust(w) if i == 0 else cell.rjust(w) for i, (cell, w) in
-                      enumerate(zip(row, widths, strict=True))).rstrip() for row in rows]
+    return [
+        "  ".join(
+            cell.ljust(w) if i == 0 else cell.rjust(w) for i, (cell, w) in enumerate(zip(row, widths, strict=True))
+        ).rstrip()
+        for row in rows
+    ]
 
 
 def format_report(report: EvalReport) -> str:
@@ -141,8 +145,14 @@ def format_report(report: EvalReport) -> str:
     rows = [["search (answerable)", "hit@1", f"hit@{k}", f"MRR@{k}"]]
     for name in RETRIEVERS:
         scores = report.retrieval(name)
-        rows.append([RETRIEVER_LABELS[name], _fmt(scores.hit_at_1 if scores else None),
-                     _fmt(scores.hit_at_k if scores else None), _fmt(scores.mrr_at_k if scores else None)])
+        rows.append(
+            [
+                RETRIEVER_LABELS[name],
+                _fmt(scores.hit_at_1 if scores else None),
+                _fmt(scores.hit_at_k if scores else None),
+                _fmt(scores.mrr_at_k if scores else None),
+            ]
+        )
     lines += _table(rows)
     lines.append("")
     rows = [[f"offline responder (top_k {report.top_k}, min_match {report.min_match:g})", "share", "count"]]

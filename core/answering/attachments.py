@@ -120,8 +120,10 @@ class AttachmentReader:
             text = await self._extract(attachment.data, extension, contact=contact, deadline=deadline)
         except _OutOfBudget:
             log.warning("attachment %s: not read within its message's %s s", name, self.settings.message_timeout_s)
-            problem = (f"{shown} was not read: the files of one message may take "
-                       f"{self.settings.message_timeout_s:g} seconds in all")
+            problem = (
+                f"{shown} was not read: the files of one message may take "
+                f"{self.settings.message_timeout_s:g} seconds in all"
+            )
         except TimeoutError:
             log.warning("attachment %s: reading it took over %s s, stopped", name, self.settings.timeout_s)
             problem = f"{shown} took too long to read"
@@ -130,12 +132,17 @@ class AttachmentReader:
         except ArchiveTooLarge as exc:
             problem = f"{shown} was not read: {exc}"
         except MemoryError:
-            log.warning("attachment %s: reading it needed more than the converter's %s MB", name,
-                        self.settings.worker_memory_mb)
+            log.warning(
+                "attachment %s: reading it needed more than the converter's %s MB", name, self.settings.worker_memory_mb
+            )
             problem = f"{shown} is too large to read"
         except ProcessExpired as exc:  # a C library that cannot allocate aborts instead of raising
-            log.warning("attachment %s: the converter died reading it (exit code %s; its cap is %s MB)", name,
-                        exc.exitcode, self.settings.worker_memory_mb)
+            log.warning(
+                "attachment %s: the converter died reading it (exit code %s; its cap is %s MB)",
+                name,
+                exc.exitcode,
+                self.settings.worker_memory_mb,
+            )
             problem = f"{shown} is too large to read"
         except Exception as exc:  # noqa: BLE001 — whatever a converter or the pool raises, the turn goes on
             log.warning("attachment %s could not be read: %s: %s", name, type(exc).__name__, exc)
@@ -153,8 +160,10 @@ class AttachmentReader:
         deadline = asyncio.get_running_loop().time() + self.settings.message_timeout_s
         read = await asyncio.gather(*(self.read(a, contact=contact, deadline=deadline) for a in attachments[:limit]))
         first = "the first file of a message is" if limit == 1 else f"the first {limit} files of a message are"
-        skipped = (AttachmentText(a.filename, None, f"{a.filename} was not read: only {first} read")
-                   for a in attachments[limit:])
+        skipped = (
+            AttachmentText(a.filename, None, f"{a.filename} was not read: only {first} read")
+            for a in attachments[limit:]
+        )
         return (*read, *skipped)
 
     async def aclose(self) -> None:
@@ -178,8 +187,9 @@ class AttachmentReader:
             if left <= 0:
                 raise _OutOfBudget
             limits = _Limits(self.settings.max_pages, self.settings.max_chars, self.settings.max_unpacked_bytes)
-            future = self._started_pool().schedule(_extract, args=(data, extension, limits),
-                                                   timeout=min(self.settings.timeout_s, left))
+            future = self._started_pool().schedule(
+                _extract, args=(data, extension, limits), timeout=min(self.settings.timeout_s, left)
+            )
             try:
                 return await asyncio.wrap_future(future)
             except TimeoutError:
@@ -193,9 +203,12 @@ class AttachmentReader:
         if self._pool is None:
             # spawn, not fork: forking a process that runs torch and chromadb threads can
             # leave the child holding a lock no thread will release
-            self._pool = ProcessPool(max_workers=self.settings.workers, initializer=_start_worker,
-                                     initargs=(self.settings.worker_memory_mb * 1024 * 1024,),
-                                     context=multiprocessing.get_context("spawn"))
+            self._pool = ProcessPool(
+                max_workers=self.settings.workers,
+                initializer=_start_worker,
+                initargs=(self.settings.worker_memory_mb * 1024 * 1024,),
+                context=multiprocessing.get_context("spawn"),
+            )
         return self._pool
 
 
@@ -349,8 +362,11 @@ def _content_free_errors() -> Iterator[None]:
     except (ArchiveTooLarge, MemoryError):
         raise
     except Exception as exc:  # noqa: BLE001
-        causes = [a.exc_info[0] for a in exc.attempts if a.exc_info and a.exc_info[0]] if (
-            isinstance(exc, FileConversionException) and exc.attempts) else []
+        causes = (
+            [a.exc_info[0] for a in exc.attempts if a.exc_info and a.exc_info[0]]
+            if (isinstance(exc, FileConversionException) and exc.attempts)
+            else []
+        )
         if any(issubclass(cause, MemoryError) for cause in causes):
             raise MemoryError from None  # markitdown wraps what its converters raise
         names = type(exc).__name__ + (" (" + ", ".join(cause.__name__ for cause in causes) + ")" if causes else "")

@@ -148,7 +148,8 @@ TOOLS: list[ChatCompletionFunctionToolParam] = [
     ),
 ]
 _TOOL_FIELDS: dict[str, tuple[str, ...]] = {
-    tool["function"]["name"]: tuple(cast(dict[str, Any], tool["function"]["parameters"])["properties"]) for tool in TOOLS
+    tool["function"]["name"]: tuple(cast(dict[str, Any], tool["function"]["parameters"])["properties"])
+    for tool in TOOLS
 }
 
 _MARKER_RUN = re.compile(r"([ \t]*)(\[\d+(?:\s*,\s*\d+)*\](?:[ \t]*\[\d+(?:\s*,\s*\d+)*\])*)")
@@ -196,14 +197,20 @@ class LlmResponder:
                 await stream(StreamReset())
             raise
         stated = any(fact.source_message_id == context.message_id for fact in context.facts)
-        declined = (not citations and turn.escalation is None and not turn.facts and not stated
-                    and small_talk(context.text) is None)
+        declined = (
+            not citations
+            and turn.escalation is None
+            and not turn.facts
+            and not stated
+            and small_talk(context.text) is None
+        )
         if stream is not None:
             await stream(CitationsReady(citations))
             await stream(StreamDone())
         reply = Reply(text, citations=citations, handoff=declined or turn.escalation is not None)
-        return AgentOutcome(reply, declined=declined, escalation=turn.escalation, facts=tuple(turn.facts),
-                            responder=Responder.LLM)
+        return AgentOutcome(
+            reply, declined=declined, escalation=turn.escalation, facts=tuple(turn.facts), responder=Responder.LLM
+        )
 
     async def summarize(self, previous: str | None, messages: Sequence[PastMessage]) -> str:
         """A short rolling summary of `previous` plus `messages` (facts, open issues), for memory."""
@@ -314,7 +321,10 @@ class _ToolCallAssembler:
             self._arguments[slot].append(delta.function.arguments or "")
 
     def finish(self) -> list[_ToolCall]:
-        calls = [_ToolCall(i, "".join(n), "".join(a)) for i, n, a in zip(self._ids, self._names, self._arguments, strict=False)]
+        calls = [
+            _ToolCall(i, "".join(n), "".join(a))
+            for i, n, a in zip(self._ids, self._names, self._arguments, strict=False)
+        ]
         for call in calls:
             if not call.id or not call.name:
                 raise LlmFailure("the model sent a tool call without an id or a name")

@@ -35,9 +35,61 @@ in short lines took 73 ms whole."""
 
 _NAME_WORD = r"[A-Za-zÀ-ÖØ-öø-ÿ][A-Za-zÀ-ÖØ-öø-ÿ'\-]+"
 _NOT_NAMES = frozenset(
-    ["not", "a", "an", "the", "having", "trying", "looking", "still", "just", "very", "so", "really", "sorry", "new", "here", "back", "fine", "good", "ok", "okay", "afraid", "unable", "confused", "stuck", "using", "on", "in", "with", "from", "at"]
+    [
+        "not",
+        "a",
+        "an",
+        "the",
+        "having",
+        "trying",
+        "looking",
+        "still",
+        "just",
+        "very",
+        "so",
+        "really",
+        "sorry",
+        "new",
+        "here",
+        "back",
+        "fine",
+        "good",
+        "ok",
+        "okay",
+        "afraid",
+        "unable",
+        "confused",
+        "stuck",
+        "using",
+        "on",
+        "in",
+        "with",
+        "from",
+        "at",
+    ]
 )
-_NAME_ENDS = frozenset(["and", "or", "but", "nor", "so", "yet", "because", "since", "as", "if", "when", "while", "then", "my", "i", "i'm", "is", "was"])
+_NAME_ENDS = frozenset(
+    [
+        "and",
+        "or",
+        "but",
+        "nor",
+        "so",
+        "yet",
+        "because",
+        "since",
+        "as",
+        "if",
+        "when",
+        "while",
+        "then",
+        "my",
+        "i",
+        "i'm",
+        "is",
+        "was",
+    ]
+)
 """Words that end a name: "my name is Alice and my order is late" names Alice. Punctuation
 ends one too, as a name's words are joined by spaces only."""
 _NAME = re.compile(
@@ -80,7 +132,8 @@ _RECALL = re.compile(
 limit on projects?", which is for the help centre."""
 _WHO_AM_I = re.compile(r"\bwho am i\s*[?.!]*\s*$", re.IGNORECASE)
 _WHICH_PLAN = re.compile(
-    r"\b(?:which|what) plan (?:am i on|are we on|do i have|do we have|have i got|have we got)\s*[?.!]*\s*$", re.IGNORECASE
+    r"\b(?:which|what) plan (?:am i on|are we on|do i have|do we have|have i got|have we got)\s*[?.!]*\s*$",
+    re.IGNORECASE,
 )
 _LABEL = {
     FactKey.NAME: "name",
@@ -99,7 +152,11 @@ def extract_facts(text: str) -> list[Fact]:
         words = takewhile(lambda word: word.lower() not in _NAME_ENDS, match.group(1).split())
         name = " ".join(w for w in words if w.lower() not in _NOT_NAMES)
         found.append(Fact(FactKey.NAME, name[:1].upper() + name[1:]))
-    elif (match := _INTRO.search(text.strip())) and match.group(1)[0].isupper() and match.group(1).lower() not in _NOT_NAMES:
+    elif (
+        (match := _INTRO.search(text.strip()))
+        and match.group(1)[0].isupper()
+        and match.group(1).lower() not in _NOT_NAMES
+    ):
         found.append(Fact(FactKey.NAME, match.group(1)))
     found += [Fact(FactKey.EMAIL, m.group(0).lower()) for m in _EMAIL.finditer(text)]
     for m in _PHONE.finditer(text):
@@ -108,7 +165,11 @@ def extract_facts(text: str) -> list[Fact]:
         plan = plan_match.group(1) or plan_match.group(2)
         if plan.lower() not in _NOT_NAMES | {"same", "new", "old", "current", "which", "what"}:
             found.append(Fact(FactKey.PLAN, plan[:1].upper() + plan[1:]))
-    found += [Fact(FactKey.ORDER_NUMBER, m.group(1).upper()) for m in _ORDER.finditer(text) if any(c.isdigit() for c in m.group(1))]
+    found += [
+        Fact(FactKey.ORDER_NUMBER, m.group(1).upper())
+        for m in _ORDER.finditer(text)
+        if any(c.isdigit() for c in m.group(1))
+    ]
     found += [Fact(FactKey.PREFERENCE, m.group(1).strip()) for m in _PREFERENCE.finditer(text)]
     unique: dict[tuple[str, str], Fact] = {}
     for fact in found:
@@ -145,7 +206,9 @@ def recall_reply(key: FactKey, facts: Sequence[Fact]) -> Reply:
     values = [literal(value) for value in current_values(facts, key)]
     label = _LABEL[key]
     if not values:
-        return Reply(f"You haven't told me your {label.removesuffix('s') if key == FactKey.ORDER_NUMBER else label} yet.")
+        return Reply(
+            f"You haven't told me your {label.removesuffix('s') if key == FactKey.ORDER_NUMBER else label} yet."
+        )
     if key in SINGLE_VALUED:
         return Reply(f"Your {label} is {values[0]}.")
     return Reply(f"Your {label}: " + ", ".join(values) + ".")

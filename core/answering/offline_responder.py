@@ -53,7 +53,9 @@ DECLINE = (
     "I couldn't find anything about that in our help centre, and I'd rather not guess. "
     "Would you like me to bring in a person from our support team?"
 )
-GREETING_REPLY = "Hi! Ask me anything about our product — I'll answer from our help centre and show you where it says so."
+GREETING_REPLY = (
+    "Hi! Ask me anything about our product — I'll answer from our help centre and show you where it says so."
+)
 THANKS_REPLY = "You're welcome! Anything else I can help with?"
 
 MAX_LIST_ITEMS = 8
@@ -87,6 +89,7 @@ class _Block:
     position: int
     table: quoted_tables.Table | None = None
     """A table, with the sentence introducing it (if any) as its units."""
+
     @property
     def is_list(self) -> bool:
         return self.table is None and self.units[0].marker is not None
@@ -278,8 +281,10 @@ class OfflineResponder:
         sections = [_section(part, several=len(asked) > 1) for part in parts]
         if unanswered:
             named = ", ".join(f"“{_echo(q)}”" for q in unanswered)
-            sections.append(f"I couldn't find anything in our help centre about {named}. "
-                            "Would you like me to bring in a person from our support team for that?")
+            sections.append(
+                f"I couldn't find anything in our help centre about {named}. "
+                "Would you like me to bring in a person from our support team for that?"
+            )
         cited: dict[tuple[str, str], Hit] = {}  # each section once, where it is first cited
         for part in parts:
             for hit in part.cited:
@@ -309,9 +314,13 @@ class OfflineResponder:
     def _quote(self, question: str, best: Hit, pool: list[Hit]) -> list[_Block]:
         """The blocks that best answer the question, in document order, within the budget."""
         asked = content_words(question)
-        blocks = [b.narrowed(asked) for b in _joined_tables(
-            [b for i, hit in enumerate(pool) for b in _blocks(hit.text, chunk=i, list_limit=MAX_LIST_ITEMS)],
-            sections=[hit.section for hit in pool])]
+        blocks = [
+            b.narrowed(asked)
+            for b in _joined_tables(
+                [b for i, hit in enumerate(pool) for b in _blocks(hit.text, chunk=i, list_limit=MAX_LIST_ITEMS)],
+                sections=[hit.section for hit in pool],
+            )
+        ]
         main = pool.index(best)
         if not blocks:
             return [_Block((_Unit(best.text.strip(), None),), main, 0)]
@@ -406,13 +415,19 @@ def _words_of(hits: list[Hit]) -> frozenset[str]:
 
 def _section(part: _Part, *, several: bool) -> str:
     one = part.cited[0]
-    title = one.title if len(part.cited) > 1 or not one.section or one.section == one.title else f"{one.title} › {one.section}"
+    title = (
+        one.title
+        if len(part.cited) > 1 or not one.section or one.section == one.title
+        else f"{one.title} › {one.section}"
+    )
     lead = f"About “{_echo(part.question)}”, our help centre says" if several else "Here's what our help centre says"
     text = f"{lead} in **{title}**:\n\n{_render(part.quoted)}"
     if part.missing:
         named = ", ".join(f"*{literal(word)}*" for word in part.missing)
-        text += (f"\n\nIt doesn't mention {named}. If you need help with that, "
-                 "I can bring in a person from our support team.")
+        text += (
+            f"\n\nIt doesn't mention {named}. If you need help with that, "
+            "I can bring in a person from our support team."
+        )
     return text
 
 

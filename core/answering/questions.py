@@ -44,15 +44,98 @@ _REQUEST = re.compile(
     r"not\s+working|doesn'?t\s+work|won'?t|isn'?t\s+working|broken|error|fails?|failed|stuck|unable)\b",
     re.IGNORECASE,
 )
-_CONNECTOR = re.compile(r"^(?:(?:and|also|plus|so|oh|btw|by\s+the\s+way|one\s+more\s+thing|another\s+question)\b[\s,:;-]*)+",
-                        re.IGNORECASE)
+_CONNECTOR = re.compile(
+    r"^(?:(?:and|also|plus|so|oh|btw|by\s+the\s+way|one\s+more\s+thing|another\s+question)\b[\s,:;-]*)+", re.IGNORECASE
+)
 _PRONOUN = re.compile(r"\b(?:it|its|this|that|these|those|they|them|one)\b", re.IGNORECASE)
 _CONTENT = re.compile(r"[a-z0-9]+")
 _FUNCTION_WORDS = frozenset(
-    ["a", "an", "and", "the", "it", "its", "is", "are", "be", "to", "of", "in", "on", "for", "at", "by", "me", "my", "i", "we", "our", "us", "you", "your", "this", "that", "these", "those", "they", "them", "one", "how", "much", "many", "what", "whats", "where", "when", "why", "which", "who", "does", "do", "did", "can", "could", "would", "will", "should", "there", "any", "some", "so", "also", "please", "know", "want", "need", "wonder", "wondering", "ask", "question", "quick", "like"]
+    [
+        "a",
+        "an",
+        "and",
+        "the",
+        "it",
+        "its",
+        "is",
+        "are",
+        "be",
+        "to",
+        "of",
+        "in",
+        "on",
+        "for",
+        "at",
+        "by",
+        "me",
+        "my",
+        "i",
+        "we",
+        "our",
+        "us",
+        "you",
+        "your",
+        "this",
+        "that",
+        "these",
+        "those",
+        "they",
+        "them",
+        "one",
+        "how",
+        "much",
+        "many",
+        "what",
+        "whats",
+        "where",
+        "when",
+        "why",
+        "which",
+        "who",
+        "does",
+        "do",
+        "did",
+        "can",
+        "could",
+        "would",
+        "will",
+        "should",
+        "there",
+        "any",
+        "some",
+        "so",
+        "also",
+        "please",
+        "know",
+        "want",
+        "need",
+        "wonder",
+        "wondering",
+        "ask",
+        "question",
+        "quick",
+        "like",
+    ]
 )
 _COURTESY_WORDS = frozenset(
-    ["thanks", "thank", "advance", "appreciate", "appreciated", "hope", "help", "advise", "have", "nice", "great", "day", "let", "hear", "soon", "reply"]
+    [
+        "thanks",
+        "thank",
+        "advance",
+        "appreciate",
+        "appreciated",
+        "hope",
+        "help",
+        "advise",
+        "have",
+        "nice",
+        "great",
+        "day",
+        "let",
+        "hear",
+        "soon",
+        "reply",
+    ]
 )
 """A sentence of only these and function words asks nothing: "Thanks in advance for your help!",
 "Hope you can help.", "Please advise.", "Have a nice day!" after the question."""
@@ -69,7 +152,7 @@ def questions(message: str) -> list[str]:
         return [" ".join(told)] if told else [message.strip()]
     found = [_standalone(sentences, i) for i in asking]
     if len(found) > MAX_QUESTIONS:
-        found = [*found[: MAX_QUESTIONS - 1], " ".join(sentences[i] for i in asking[MAX_QUESTIONS - 1:])]
+        found = [*found[: MAX_QUESTIONS - 1], " ".join(sentences[i] for i in asking[MAX_QUESTIONS - 1 :])]
     return found
 
 

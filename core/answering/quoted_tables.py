@@ -42,8 +42,9 @@ class Table:
         """The rows the question's words pick by their first cell (else by any cell; all, up to
         MAX_ROWS, when none), and the first column with the columns whose header the
         question's words pick (all when none)."""
-        rows = (_picked([content_words(row[0]) for row in self.rows], wanted)
-                or _picked([content_words(" ".join(row)) for row in self.rows], wanted))
+        rows = _picked([content_words(row[0]) for row in self.rows], wanted) or _picked(
+            [content_words(" ".join(row)) for row in self.rows], wanted
+        )
         kept_rows = [self.rows[i] for i in rows] if rows else list(self.rows[:MAX_ROWS])
         columns = _picked([content_words(cell) for cell in self.header[1:]], wanted)
         keep = [0, *(i + 1 for i in columns)] if columns else list(range(len(self.header)))

@@ -28,7 +28,30 @@ _KINDS = (  # a message mixing kinds is what its first listed kind says: "ok, th
 )
 _ANCHORS = frozenset().union(*(words for _, words in _KINDS))
 _FILLERS = frozenset(
-    ["there", "good", "morning", "afternoon", "evening", "you", "so", "much", "a", "lot", "again", "for", "the", "your", "help", "very", "nice", "awesome", "got", "it", "all", "that's"]
+    [
+        "there",
+        "good",
+        "morning",
+        "afternoon",
+        "evening",
+        "you",
+        "so",
+        "much",
+        "a",
+        "lot",
+        "again",
+        "for",
+        "the",
+        "your",
+        "help",
+        "very",
+        "nice",
+        "awesome",
+        "got",
+        "it",
+        "all",
+        "that's",
+    ]
 )
 _GREETING = re.compile(
     r"^\W*(?:(?:hi|hello|hey|hiya|howdy|greetings|good\s+(?:morning|afternoon|evening|day)|morning)\b\W*)+"
@@ -60,5 +83,5 @@ def after_greeting(text: str) -> str:
     """What a message says after its opening greeting and courtesies ("Hi team, what does
     BD-4012 mean?" → "what does BD-4012 mean?")."""
     greeting = _GREETING.match(text)
-    rest = text[greeting.end():] if greeting else text
+    rest = text[greeting.end() :] if greeting else text
     return _COURTESY.sub(" ", rest).strip()

@@ -107,8 +107,10 @@ def schema_state(current: str | None) -> str:
     try:
         pending = len(list(script.iterate_revisions("heads", current)))
     except ResolutionError:
-        raise CheckFailed(f"schema at revision {current}, which this supporthub does not know "
-                          f"(its newest is {head}): was it migrated by a newer version?") from None
+        raise CheckFailed(
+            f"schema at revision {current}, which this supporthub does not know "
+            f"(its newest is {head}): was it migrated by a newer version?"
+        ) from None
     if not pending:
         return f"schema at revision {current} (up to date)"
     return f"schema at revision {current}, {pending} migration(s) to {head} pending (serve applies them)"
@@ -142,8 +144,10 @@ def load_model(knowledge: KnowledgeSettings) -> str:
     if vectors.shape != (1, embedder.dim):
         raise CheckFailed(f"encoding a sentence gave an array of shape {vectors.shape}, not (1, {embedder.dim})")
     name = knowledge.model or "all-MiniLM-L6-v2 (bundled)"
-    return (f"{name}: {embedder.dim} dimensions on {embedder.model.runtime}, loaded and encoded a sentence "
-            f"in {time.monotonic() - started:.1f} s")
+    return (
+        f"{name}: {embedder.dim} dimensions on {embedder.model.runtime}, loaded and encoded a sentence "
+        f"in {time.monotonic() - started:.1f} s"
+    )
 
 
 async def check_llm(llm: LlmSettings) -> str:
@@ -152,8 +156,9 @@ async def check_llm(llm: LlmSettings) -> str:
 
     key = llm.api_key.get_secret_value() if llm.api_key is not None else ""
     where = without_credentials(llm.base_url) if llm.base_url else "api.openai.com"
-    client = AsyncOpenAI(base_url=llm.base_url or None, api_key=key or "not-needed", timeout=llm.timeout_s,
-                         max_retries=0)
+    client = AsyncOpenAI(
+        base_url=llm.base_url or None, api_key=key or "not-needed", timeout=llm.timeout_s, max_retries=0
+    )
     try:
         models = [model.id async for model in client.models.list()]
     except APIStatusError as exc:  # its message may quote the key back: only the status and code
@@ -173,8 +178,10 @@ def channel_checks(settings: Settings, timeout_s: float) -> list[Check]:
         channels = load_channels(settings, HubGate().port)  # never opened: a check asks the platform only
     except Exception as exc:  # noqa: BLE001 — an unknown or misconfigured channel, a broken plugin
         return [Check("channels", _failing(describe(exc)), timeout_s)]
-    return [Check(name, channel.check if isinstance(channel, CheckableChannel) else _skipped, timeout_s)
-            for name, channel in channels.items()]
+    return [
+        Check(name, channel.check if isinstance(channel, CheckableChannel) else _skipped, timeout_s)
+        for name, channel in channels.items()
+    ]
 
 
 class Skipped(Exception):
@@ -195,10 +202,12 @@ def _failing(reason: str) -> Callable[[], Awaitable[str]]:
 def all_checks(settings: Settings, timeout_s: float) -> list[Check]:
     checks = [
         Check("database", partial(check_database, settings), timeout_s),
-        Check("index", partial(in_daemon_thread, partial(count_chunks, settings.knowledge, settings.data_dir)),
-              timeout_s),
-        Check("model", partial(in_daemon_thread, partial(load_model, settings.knowledge)),
-              max(timeout_s, MODEL_TIMEOUT_S)),
+        Check(
+            "index", partial(in_daemon_thread, partial(count_chunks, settings.knowledge, settings.data_dir)), timeout_s
+        ),
+        Check(
+            "model", partial(in_daemon_thread, partial(load_model, settings.knowledge)), max(timeout_s, MODEL_TIMEOUT_S)
+        ),
         *channel_checks(settings, timeout_s),
     ]
     if settings.llm.enabled:
@@ -279,8 +288,14 @@ def without_credentials(url: str) -> str:
 
 
 @click.command()
-@click.option("--timeout", "timeout_s", type=click.FloatRange(min=0, min_open=True), default=DEFAULT_TIMEOUT_S,
-              show_default=True, help="Seconds each check may take (loading the model gets at least 60).")
+@click.option(
+    "--timeout",
+    "timeout_s",
+    type=click.FloatRange(min=0, min_open=True),
+    default=DEFAULT_TIMEOUT_S,
+    show_default=True,
+    help="Seconds each check may take (loading the model gets at least 60).",
+)
 @uses_settings
 def doctor(settings: Settings, timeout_s: float) -> None:
     """Check the database, the index, the model, every channel and the LLM, live.

@@ -100,9 +100,17 @@ def _eval_file(ctx: click.Context, param: click.Parameter, path: Path) -> list[E
 
 
 @click.command("eval")
-@click.argument("questions", metavar="FILE.jsonl", callback=_eval_file,
-                type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--k", "k", default=5, show_default=True, type=click.IntRange(1, 50), help="Documents scored per search (hit@k, MRR@k).")
+@click.argument(
+    "questions", metavar="FILE.jsonl", callback=_eval_file, type=click.Path(exists=True, dir_okay=False, path_type=Path)
+)
+@click.option(
+    "--k",
+    "k",
+    default=5,
+    show_default=True,
+    type=click.IntRange(1, 50),
+    help="Documents scored per search (hit@k, MRR@k).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the figures as one JSON object.")
 @uses_settings
 def eval_command(settings: Settings, questions: list[EvalQuestion], k: int, as_json: bool) -> None:
@@ -128,4 +136,3 @@ def eval_command(settings: Settings, questions: list[EvalQuestion], k: int, as_j
 
 
 COMMANDS = (ingest_command, reindex_command, search_command, eval_command)
-

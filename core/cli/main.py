@@ -67,8 +67,14 @@ def serve(settings: Settings, host: str | None, port: int | None) -> None:
         log.info("%s", line)  # a log line: with log.format = json, stderr is all JSON lines
     app = create_app(settings)
     app.on_startup.append(freeze_heap)  # after the runtime's start-up: the model and the index loaded
-    web.run_app(app, host=host, port=port, access_log_class=AccessLogger, loop=serving_loop(),
-                print=lambda _: log.info("supporthub serving on http://%s:%d", host, port))
+    web.run_app(
+        app,
+        host=host,
+        port=port,
+        access_log_class=AccessLogger,
+        loop=serving_loop(),
+        print=lambda _: log.info("supporthub serving on http://%s:%d", host, port),
+    )
 
 
 async def freeze_heap(_: object) -> None:
@@ -115,8 +121,9 @@ def reply_json(message: StoredMessage) -> dict[str, Any]:
     }
 
 
-async def _ask_hub(settings: Settings, questions: Any, show: Callable[[StoredMessage], None], *,
-                   explain: bool = False) -> None:
+async def _ask_hub(
+    settings: Settings, questions: Any, show: Callable[[StoredMessage], None], *, explain: bool = False
+) -> None:
     """Send each question through the hub as one conversation and show each answer; with
     `explain`, how the offline path decided, on stderr, after each answer."""
     channel = TerminalChannel()
@@ -142,8 +149,11 @@ async def _ask_hub(settings: Settings, questions: Any, show: Callable[[StoredMes
 @main.command()
 @click.argument("question")
 @click.option("--json", "as_json", is_flag=True, help="Print the reply as JSON.")
-@click.option("--explain", is_flag=True,
-              help="Also show, on stderr, each question found, how it was searched and why it was answered or declined.")
+@click.option(
+    "--explain",
+    is_flag=True,
+    help="Also show, on stderr, each question found, how it was searched and why it was answered or declined.",
+)
 @uses_settings
 def ask(settings: Settings, question: str, as_json: bool, explain: bool) -> None:
     """Ask one question through the same agent path as the channels."""

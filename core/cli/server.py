@@ -39,8 +39,13 @@ webhooks, and the API (32 KB for a vote, its messages as much as their text and 
 
 def create_app(settings: Settings) -> web.Application:
     quiet_malformed_requests()
-    guards: list[Middleware] = [request_ids, forwarded_client(settings.server.trusted_proxies), client_aborts,
-              body_deadline(settings.server.body_timeout_s), storage_unavailable]
+    guards: list[Middleware] = [
+        request_ids,
+        forwarded_client(settings.server.trusted_proxies),
+        client_aborts,
+        body_deadline(settings.server.body_timeout_s),
+        storage_unavailable,
+    ]
     app = web.Application(client_max_size=FORM_BYTES, middlewares=guards)
     app[READINESS_LOG] = ReadinessLog()
     gate = HubGate()
@@ -54,22 +59,32 @@ def create_app(settings: Settings) -> web.Application:
     async def runtime_ctx(app: web.Application) -> AsyncIterator[None]:
         async with open_runtime(settings, channels, gate=gate) as runtime:
             jobs = LeaderJobs(settings, runtime)
-            leadership = Leadership(libpq_url(settings.resolved_database_url), start_leading=jobs.start,
-                                    stop_leading=jobs.stop)
+            leadership = Leadership(
+                libpq_url(settings.resolved_database_url), start_leading=jobs.start, stop_leading=jobs.stop
+            )
             await leadership.start()
             app[RUNTIME] = runtime
             app[LEADERSHIP] = leadership
             try:
-                log.info("supporthub ready: channels %s, %d knowledge chunks",
-                         ", ".join(channels), await runtime.knowledge.chunk_count())
+                log.info(
+                    "supporthub ready: channels %s, %d knowledge chunks",
+                    ", ".join(channels),
+                    await runtime.knowledge.chunk_count(),
+                )
                 yield
             finally:
                 await leadership.stop()
 
     app.cleanup_ctx.append(runtime_ctx)
     desk = desk_port(channels)
-    install_admin(app, settings, RUNTIME, channels=list(channels), access=access,
-                  case_url=desk.case_url if desk is not None else None)
+    install_admin(
+        app,
+        settings,
+        RUNTIME,
+        channels=list(channels),
+        access=access,
+        case_url=desk.case_url if desk is not None else None,
+    )
     return app
 
 

@@ -113,8 +113,9 @@ class AdminAccess:
         if (stats := await self._failures.window_stats(FAILURES, "admin-sign-in", key)) is None:
             return None
         retry_after = max(1, math.ceil(stats.reset_time - time.time()))
-        return web.HTTPTooManyRequests(text="Too many failed sign-ins; try again later.\n",
-                                       headers={"Retry-After": str(retry_after)})
+        return web.HTTPTooManyRequests(
+            text="Too many failed sign-ins; try again later.\n", headers={"Retry-After": str(retry_after)}
+        )
 
     async def failed(self, request: web.Request) -> None:
         log.warning("admin: refused a sign-in from %s", _address(request))
@@ -128,8 +129,15 @@ class AdminAccess:
         value = self._signer.dumps({"csrf": secrets.token_urlsafe(24)})
         # Secure behind a TLS-terminating proxy too; a forged header can only add the flag
         secure = request.secure or request.headers.get("X-Forwarded-Proto") == "https"
-        response.set_cookie(COOKIE, value, max_age=int(self._ttl.total_seconds()), path=COOKIE_PATH, httponly=True,
-                            samesite="Strict", secure=secure)
+        response.set_cookie(
+            COOKIE,
+            value,
+            max_age=int(self._ttl.total_seconds()),
+            path=COOKIE_PATH,
+            httponly=True,
+            samesite="Strict",
+            secure=secure,
+        )
 
     @staticmethod
     def sign_out(response: web.StreamResponse) -> None:
@@ -163,8 +171,7 @@ def _address(request: web.Request) -> str:
 
 def _count_fails(exc: Exception) -> None:
     # the exception's type only: a Redis error may quote its URL, password included
-    log.warning("admin: the sign-in failure count cannot be kept (%s); not throttling until it can",
-                type(exc).__name__)
+    log.warning("admin: the sign-in failure count cannot be kept (%s); not throttling until it can", type(exc).__name__)
 
 
 def _count_kept() -> None:

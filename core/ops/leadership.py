@@ -33,8 +33,14 @@ LeaderHook = Callable[[], Awaitable[None]]
 
 
 class Leadership:
-    def __init__(self, dsn: str | None, *, start_leading: LeaderHook, stop_leading: LeaderHook,
-                 interval_s: float = CHECK_INTERVAL_S) -> None:
+    def __init__(
+        self,
+        dsn: str | None,
+        *,
+        start_leading: LeaderHook,
+        stop_leading: LeaderHook,
+        interval_s: float = CHECK_INTERVAL_S,
+    ) -> None:
         """`dsn`: a libpq URL for the dedicated connection; None (SQLite) = lead at once."""
         self._dsn = dsn
         self._start_leading = start_leading
@@ -63,12 +69,18 @@ class Leadership:
         unreachable = False
         while True:
             try:
-                connection = await asyncpg.connect(self._dsn, timeout=QUERY_TIMEOUT_S, server_settings={
-                    "application_name": "supporthub-leadership", **KEEPALIVES})
+                connection = await asyncpg.connect(
+                    self._dsn,
+                    timeout=QUERY_TIMEOUT_S,
+                    server_settings={"application_name": "supporthub-leadership", **KEEPALIVES},
+                )
             except (OSError, asyncpg.PostgresError, TimeoutError) as exc:
                 if not unreachable:
-                    log.warning("leadership: cannot reach the database (%s); trying every %g s",
-                                type(exc).__name__, self._interval_s)
+                    log.warning(
+                        "leadership: cannot reach the database (%s); trying every %g s",
+                        type(exc).__name__,
+                        self._interval_s,
+                    )
                 unreachable = True
                 await asyncio.sleep(self._interval_s)
                 continue

@@ -26,8 +26,23 @@ from structlog.typing import EventDict, Processor, WrappedLogger
 from core.settings import Settings
 
 HANDLER_NAME = "supporthub"
-NOISY = ("httpx", "httpx2", "telegram", "twilio", "mail.log", "aioimaplib", "openai", "chromadb",
-         "sentence_transformers", "apscheduler", "alembic", "bm25s", "httpcore", "httpcore2", "markdown_it")
+NOISY = (
+    "httpx",
+    "httpx2",
+    "telegram",
+    "twilio",
+    "mail.log",
+    "aioimaplib",
+    "openai",
+    "chromadb",
+    "sentence_transformers",
+    "apscheduler",
+    "alembic",
+    "bm25s",
+    "httpcore",
+    "httpcore2",
+    "markdown_it",
+)
 """Held at WARNING even at DEBUG: httpx (and httpx2, under openai) logs every request's URL and
 python-telegram-bot's debug lines show the API URL, both holding the Telegram bot token; the
 rest are chatty (markdown_it logs every rule it tries on every reply).
@@ -51,15 +66,20 @@ def configure_logging(settings: Settings) -> None:
         structlog.processors.TimeStamper(fmt="iso", utc=True),
     ]
     renderer: list[Processor] = (
-        [structlog.processors.format_exc_info, structlog.processors.JSONRenderer()] if wants_json(settings)
-        else [structlog.dev.ConsoleRenderer(colors=sys.stderr.isatty(),
-                                            exception_formatter=structlog.dev.plain_traceback)]
+        [structlog.processors.format_exc_info, structlog.processors.JSONRenderer()]
+        if wants_json(settings)
+        else [
+            structlog.dev.ConsoleRenderer(colors=sys.stderr.isatty(), exception_formatter=structlog.dev.plain_traceback)
+        ]
     )
     # plain_traceback, not rich's: rich shows every frame's local variables, secrets included.
     formatter = structlog.stdlib.ProcessorFormatter(
         foreign_pre_chain=shared,
-        processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, *renderer,
-                    SecretMask(settings_secrets(settings))],
+        processors=[
+            structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+            *renderer,
+            SecretMask(settings_secrets(settings)),
+        ],
     )
     handler = logging.StreamHandler(sys.stderr)
     handler.set_name(HANDLER_NAME)

@@ -35,8 +35,9 @@ SNAPSHOT_TIMEOUT_S = 2.0
 LAG_INTERVAL_S = 0.5
 
 
-def install_metrics(app: web.Application, settings: Settings, runtime: web.AppKey[Runtime], *,
-                    access: AdminAccess | None) -> None:
+def install_metrics(
+    app: web.Application, settings: Settings, runtime: web.AppKey[Runtime], *, access: AdminAccess | None
+) -> None:
     """Serve `/metrics` on `app` (to the admin token's holder when `access` is given), and
     sample its event loop's lag while it runs."""
     app.router.add_get("/metrics", _MetricsHandler(settings, runtime, access).handle)

@@ -83,10 +83,12 @@ _OUTBOX = (
     .group_by(OutboxItem.channel, OutboxItem.status)
 )
 _OPEN_CASES = select(Case.state, func.count()).where(Case.state.in_(OPEN_STATES)).group_by(Case.state)
-_RUN_STATUS = case((IndexRun.error.is_not(None), "failed"), (IndexRun.finished_at.is_(None), "running"),
-                   else_="succeeded")
-_RUNS = (select(_RUN_STATUS.label("status"), func.count(), func.max(IndexRun.finished_at))
-         .group_by("status"))  # by the alias: PostgreSQL would not match a repeated CASE's parameters
+_RUN_STATUS = case(
+    (IndexRun.error.is_not(None), "failed"), (IndexRun.finished_at.is_(None), "running"), else_="succeeded"
+)
+_RUNS = select(_RUN_STATUS.label("status"), func.count(), func.max(IndexRun.finished_at)).group_by(
+    "status"
+)  # by the alias: PostgreSQL would not match a repeated CASE's parameters
 
 
 async def undelivered_by_channel(connection: AsyncConnection) -> tuple[dict[str, int], dict[str, int]]:

@@ -30,8 +30,10 @@ class Erased:
 
     @property
     def line(self) -> str:
-        return (f"forgot contact {self.contact_id}: {self.conversations} conversations, "
-                f"{self.messages} messages, {self.facts} facts, {self.identities} identities")
+        return (
+            f"forgot contact {self.contact_id}: {self.conversations} conversations, "
+            f"{self.messages} messages, {self.facts} facts, {self.identities} identities"
+        )
 
 
 def find_contacts(session: Session, selector: str) -> list[str]:
@@ -63,8 +65,12 @@ def _forget(session: Session, contact_id: str) -> Erased:
     erased = Erased(
         contact_id=contact_id,
         conversations=_count(session, conversations.subquery()),
-        messages=_count(session, select(Message.id).where(
-            or_(Message.conversation_id.in_(conversations), Message.contact_id == contact_id)).subquery()),
+        messages=_count(
+            session,
+            select(Message.id)
+            .where(or_(Message.conversation_id.in_(conversations), Message.contact_id == contact_id))
+            .subquery(),
+        ),
         facts=_count(session, select(Memory.id).where(Memory.contact_id == contact_id).subquery()),
         identities=_count(session, select(Identity.id).where(Identity.contact_id == contact_id).subquery()),
     )

@@ -54,8 +54,12 @@ class ReindexRunner:
         async with self._lock:
             request = {"trigger": trigger, "parent": os.getpid(), "settings": settings_json(self._settings)}
             self._child = await asyncio.create_subprocess_exec(
-                sys.executable, "-m", "core.ops.reindex_child",
-                stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE)
+                sys.executable,
+                "-m",
+                "core.ops.reindex_child",
+                stdin=asyncio.subprocess.PIPE,
+                stdout=asyncio.subprocess.PIPE,
+            )
             try:
                 output, _ = await self._child.communicate(json.dumps(request).encode())
             finally:

@@ -55,8 +55,11 @@ def body_deadline(timeout_s: float) -> Middleware:
                 raise
             task.uncancel()
             log.debug("%s %s: the body did not arrive within %g s", request.method, request.path, timeout_s)
-            raise json_error(web.HTTPRequestTimeout, f"the request body did not arrive within {timeout_s:g} s",
-                             headers={"Connection": "close"}) from None
+            raise json_error(
+                web.HTTPRequestTimeout,
+                f"the request body did not arrive within {timeout_s:g} s",
+                headers={"Connection": "close"},
+            ) from None
         finally:
             timer.cancel()
 
@@ -81,8 +84,11 @@ async def storage_unavailable(request: web.Request, handler: Handler) -> web.Str
         return await handler(request)
     except StorageUnavailable as exc:
         log.warning("%s %s: answered 503, %s", request.method, request.path, exc)
-        raise json_error(web.HTTPServiceUnavailable, "the hub cannot store messages right now; try again shortly",
-                         headers={"Retry-After": str(exc.retry_after_s)}) from None
+        raise json_error(
+            web.HTTPServiceUnavailable,
+            "the hub cannot store messages right now; try again shortly",
+            headers={"Retry-After": str(exc.retry_after_s)},
+        ) from None
 
 
 def bearer_refusal(request: web.Request, token: SecretStr | None, *, named: str) -> web.HTTPError | None:
@@ -93,8 +99,11 @@ def bearer_refusal(request: web.Request, token: SecretStr | None, *, named: str)
     given = request.headers.get("Authorization", "").encode("utf-8", "surrogateescape")
     if hmac.compare_digest(given, f"Bearer {token.get_secret_value()}".encode()):
         return None
-    return json_error(web.HTTPUnauthorized, f"a valid 'Authorization: Bearer <{named}>' header is required",
-                      headers={"WWW-Authenticate": "Bearer"})
+    return json_error(
+        web.HTTPUnauthorized,
+        f"a valid 'Authorization: Bearer <{named}>' header is required",
+        headers={"WWW-Authenticate": "Bearer"},
+    )
 
 
 def cross_site(request: web.Request) -> bool:
@@ -164,8 +173,10 @@ class MalformedRequests(logging.Filter):
         if not isinstance(fault, HttpProcessingError):
             return True
         remote = record.args[0] if isinstance(record.args, tuple) and record.args else "?"
-        record.msg, record.args = "refused a malformed request from %s (HTTP %s, %s)", (
-            remote, fault.code, type(fault).__name__)
+        record.msg, record.args = (
+            "refused a malformed request from %s (HTTP %s, %s)",
+            (remote, fault.code, type(fault).__name__),
+        )
         record.levelno, record.levelname = logging.DEBUG, logging.getLevelName(logging.DEBUG)
         record.exc_info, record.exc_text = None, None
         return logging.getLogger(record.name).isEnabledFor(logging.DEBUG)

@@ -81,7 +81,8 @@ async def open_knowledge(settings: Settings) -> AsyncIterator[KnowledgeBase]:
     PyTorch, loaded when a run has something to embed (`KnowledgeBase.open`)."""
     async with open_database(settings) as (_, sessionmaker):
         knowledge = await asyncio.to_thread(
-            partial(KnowledgeBase.open, settings.knowledge, data_dir=settings.data_dir, sessionmaker=sessionmaker))
+            partial(KnowledgeBase.open, settings.knowledge, data_dir=settings.data_dir, sessionmaker=sessionmaker)
+        )
         try:
             if settings.knowledge.chroma_url:
                 await knowledge.catch_up()  # another host may have re-indexed the shared server
@@ -121,18 +122,27 @@ def message_listener(engine: AsyncEngine, hub: Hub) -> MessageListener | None:
     dsn = libpq_url(engine.url.render_as_string(hide_password=False))
     if dsn is None:
         return None
-    return MessageListener(dsn, own_backends=own_backends(engine), on_message=hub.stored_elsewhere,
-                           on_connect=hub.catch_up)
+    return MessageListener(
+        dsn, own_backends=own_backends(engine), on_message=hub.stored_elsewhere, on_connect=hub.catch_up
+    )
 
 
 @asynccontextmanager
-async def open_runtime(settings: Settings, channels: Mapping[str, Channel], *,
-                       gate: HubGate | None = None) -> AsyncIterator[Runtime]:
+async def open_runtime(
+    settings: Settings, channels: Mapping[str, Channel], *, gate: HubGate | None = None
+) -> AsyncIterator[Runtime]:
     """Open everything, start the hub and the channels; close it all in reverse order. `gate`
     is the one the channels were built with: it passes their calls to the hub while it runs."""
     async with open_database(settings) as (engine, sessionmaker):
-        knowledge = await asyncio.to_thread(partial(KnowledgeBase.open, settings.knowledge, data_dir=settings.data_dir,
-                                                    sessionmaker=sessionmaker, serving=True))
+        knowledge = await asyncio.to_thread(
+            partial(
+                KnowledgeBase.open,
+                settings.knowledge,
+                data_dir=settings.data_dir,
+                sessionmaker=sessionmaker,
+                serving=True,
+            )
+        )
         llm = LlmResponder(settings.llm) if settings.llm.enabled else None
         reader = AttachmentReader(settings.attachments)
         try:
@@ -148,11 +158,22 @@ async def open_runtime(settings: Settings, channels: Mapping[str, Channel], *,
                 reader=reader,
                 settings=settings,
             )
-            limits = RateLimits(per_contact=settings.limits.per_contact, per_ip=settings.limits.per_ip,
-                                sessions_per_ip=sessions_per_ip(settings), redis_url=settings.redis_url)
-            hub = Hub(storage=storage, agent=agent, turns=turns, channels=channels, settings=settings, limits=limits,
-                      desk=staff_desk(transactions, channels),
-                      shared=engine.dialect.name == "postgresql")
+            limits = RateLimits(
+                per_contact=settings.limits.per_contact,
+                per_ip=settings.limits.per_ip,
+                sessions_per_ip=sessions_per_ip(settings),
+                redis_url=settings.redis_url,
+            )
+            hub = Hub(
+                storage=storage,
+                agent=agent,
+                turns=turns,
+                channels=channels,
+                settings=settings,
+                limits=limits,
+                desk=staff_desk(transactions, channels),
+                shared=engine.dialect.name == "postgresql",
+            )
             await hub.start()
             reindexer = ReindexRunner(settings, knowledge)
             listener = message_listener(engine, hub)

@@ -61,10 +61,7 @@ ORDER_POLL_S = 0.25
 ANSWER_ATTEMPTS = 3
 RETRY_BASE_S = 0.5
 """The wait before the second attempt at a turn; it doubles for each further one."""
-APOLOGY = (
-    "Sorry, something went wrong on our side while answering. "
-    "A person from our support team will follow up here."
-)
+APOLOGY = "Sorry, something went wrong on our side while answering. A person from our support team will follow up here."
 
 
 class Hub:
@@ -125,8 +122,11 @@ class Hub:
                 if not receipt.duplicate:
                     MESSAGES_RECEIVED.labels(channel=message.address.channel).inc()
                     self._replies[receipt.message_id] = asyncio.get_running_loop().create_future()
-                    self._enqueue(PendingMessage(receipt.message_id, receipt.conversation_id, message.text,
-                                                 message.address, first_in_line))
+                    self._enqueue(
+                        PendingMessage(
+                            receipt.message_id, receipt.conversation_id, message.text, message.address, first_in_line
+                        )
+                    )
             return receipt
 
     async def wait_for_reply(self, message_id: int, *, timeout: float) -> StoredMessage | None:
@@ -178,8 +178,9 @@ class Hub:
     async def feedback(
         self, message_id: int, *, rating: str, comment: str | None = None, address: Address | None = None
     ) -> FeedbackResult:
-        return await self._storage.feedback.save(message_id, rating=rating, comment=clean_optional(comment),
-                                                 address=address)
+        return await self._storage.feedback.save(
+            message_id, rating=rating, comment=clean_optional(comment), address=address
+        )
 
     async def search(self, query: str, k: int) -> list[Hit]:
         return await self._agent.search(query, k)
@@ -209,10 +210,12 @@ class Hub:
     async def set_opted_out(self, address: Address, opted_out: bool) -> bool:
         return await self._storage.channel_state.set_opted_out(clean_address(address), opted_out)
 
-    async def delivery_status(self, channel: str, external_id: str, status: str, rank: int, *,
-                              unreachable: str | None = None) -> bool:
-        return await self._storage.channel_state.delivery_status(channel, clean(external_id), status, rank,
-                                                                 unreachable=unreachable)
+    async def delivery_status(
+        self, channel: str, external_id: str, status: str, rank: int, *, unreachable: str | None = None
+    ) -> bool:
+        return await self._storage.channel_state.delivery_status(
+            channel, clean(external_id), status, rank, unreachable=unreachable
+        )
 
     # -- other processes -------------------------------------------------------------------
 
@@ -310,8 +313,11 @@ class Hub:
                 raise
             except StorageUnavailable as exc:
                 if not failed:
-                    log.warning("hub: the sweep cannot reach the database (%s); trying again every %g s",
-                                exc, self._settings.outbox.poll_interval_s)
+                    log.warning(
+                        "hub: the sweep cannot reach the database (%s); trying again every %g s",
+                        exc,
+                        self._settings.outbox.poll_interval_s,
+                    )
                 failed += 1
                 continue
             except Exception:
@@ -334,7 +340,8 @@ class Hub:
             # A fresh context: the worker outlives the request that started it, and must not
             # log that request's id against later messages.
             self._workers[pending.conversation_id] = asyncio.create_task(
-                self._work(pending.conversation_id), name=f"conversation-{pending.conversation_id}",
+                self._work(pending.conversation_id),
+                name=f"conversation-{pending.conversation_id}",
                 context=contextvars.Context(),
             )
 
@@ -347,8 +354,9 @@ class Hub:
                     continue  # older messages were queued first
                 queue.popleft()
                 try:
-                    with bound_ids(conversation_id=conversation_id, message_id=pending.id,
-                                   channel=pending.address.channel):
+                    with bound_ids(
+                        conversation_id=conversation_id, message_id=pending.id, channel=pending.address.channel
+                    ):
                         await self._answer(pending)
                 finally:
                     self._in_hand.discard(pending.id)
@@ -376,7 +384,8 @@ class Hub:
     async def _older_ones_settled(self, pending: PendingMessage) -> bool | None:
         """True: none is left; False: some were queued here first; None: another process holds one."""
         claimed, waiting = await self._storage.inbox.claim_earlier(
-            pending.conversation_id, before=pending.id, lease=ANSWER_LEASE)
+            pending.conversation_id, before=pending.id, lease=ANSWER_LEASE
+        )
         taken = [p for p in claimed if p.id not in self._in_hand]
         for earlier in taken:
             self._enqueue(earlier)
@@ -391,7 +400,9 @@ class Hub:
         the model again — the sweep delivers what is left in the outbox."""
         channel = self._channels.get(pending.address.channel)
         if channel is None:
-            log.warning("hub: message %s is for disabled channel %s; left unanswered", pending.id, pending.address.channel)
+            log.warning(
+                "hub: message %s is for disabled channel %s; left unanswered", pending.id, pending.address.channel
+            )
             return
         started = time.perf_counter()
         async with self._claim_kept(pending):
@@ -409,18 +420,25 @@ class Hub:
         except asyncio.CancelledError:
             raise
         except Exception:
-            log.exception("hub: delivering or following up the answer to message %s failed; the sweep delivers what is left", pending.id)
+            log.exception(
+                "hub: delivering or following up the answer to message %s failed; the sweep delivers what is left",
+                pending.id,
+            )
 
     async def _take_or_apologise(self, pending: PendingMessage, channel: Channel) -> TakenTurn | None:
         """Never leave a customer without a reply: after repeated failures to answer, say
         sorry and offer a person. If even that cannot be stored, the sweep tries again."""
         for attempt in range(1, ANSWER_ATTEMPTS + 1):
             try:
-                return await self._turns.take(pending, push=channel.capabilities.push, stream=self._sink(channel, pending))
+                return await self._turns.take(
+                    pending, push=channel.capabilities.push, stream=self._sink(channel, pending)
+                )
             except asyncio.CancelledError:
                 raise
             except Exception:
-                log.exception("hub: answering message %s failed (attempt %d of %d)", pending.id, attempt, ANSWER_ATTEMPTS)
+                log.exception(
+                    "hub: answering message %s failed (attempt %d of %d)", pending.id, attempt, ANSWER_ATTEMPTS
+                )
             if attempt < ANSWER_ATTEMPTS:
                 await asyncio.sleep(RETRY_BASE_S * 2 ** (attempt - 1))
         try:
@@ -490,6 +508,11 @@ def _count_turn(taken: TakenTurn, channel: str, *, seconds: float) -> None:
     """The turn's latency by responder, and its reply (if the bot gave one) by outcome."""
     TURN_SECONDS.labels(responder=taken.responder).observe(seconds)
     if taken.finished.reply is not None:
-        outcome = (Outcome.ESCALATED if taken.finished.case_id is not None
-                   else Outcome.DECLINED if taken.declined else Outcome.ANSWERED)
+        outcome = (
+            Outcome.ESCALATED
+            if taken.finished.case_id is not None
+            else Outcome.DECLINED
+            if taken.declined
+            else Outcome.ANSWERED
+        )
         REPLIES.labels(channel=channel, outcome=outcome).inc()

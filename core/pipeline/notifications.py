@@ -99,8 +99,9 @@ class MessageListener:
             await asyncio.sleep(RECONNECT_S)
 
     async def _listen(self) -> None:
-        connection = await asyncpg.connect(self._dsn, timeout=QUERY_TIMEOUT_S,
-                                           server_settings={"application_name": "supporthub-listener"})
+        connection = await asyncpg.connect(
+            self._dsn, timeout=QUERY_TIMEOUT_S, server_settings={"application_name": "supporthub-listener"}
+        )
         try:
             lost = asyncio.Event()
             connection.add_termination_listener(lambda _: lost.set())

@@ -62,8 +62,12 @@ class Outbox:
         attempt = due.attempts + 1
         retry_after: float | None = None
         if due.unreachable_reason is not None:
-            log.warning("outbox: not sending message %s to %s: the customer is unreachable (%s)",
-                        due.message.id, due.address.channel, due.unreachable_reason)
+            log.warning(
+                "outbox: not sending message %s to %s: the customer is unreachable (%s)",
+                due.message.id,
+                due.address.channel,
+                due.unreachable_reason,
+            )
             await self._queue.mark_failed(due.outbox_id, error=f"unreachable: {due.unreachable_reason}", retry_at=None)
             OUTBOX_DEAD_LETTERED.labels(channel=due.address.channel).inc()
             return await self._next(due)
@@ -79,26 +83,38 @@ class Outbox:
             if isinstance(exc, DeliveryError):
                 retry_after = exc.retry_after
                 if exc.permanent:
-                    log.warning("outbox: %s refused message %s for good: %s", due.address.channel, due.message.id, reason)
+                    log.warning(
+                        "outbox: %s refused message %s for good: %s", due.address.channel, due.message.id, reason
+                    )
                     if exc.unreachable:
                         await self._queue.mark_unreachable(
-                            due.outbox_id, conversation_id=due.message.conversation_id, error=str(exc))
+                            due.outbox_id, conversation_id=due.message.conversation_id, error=str(exc)
+                        )
                     else:
                         await self._queue.mark_failed(due.outbox_id, error=reason, retry_at=None)
                     OUTBOX_DEAD_LETTERED.labels(channel=due.address.channel).inc()
                     return await self._next(due)  # dead-lettered: later replies may go
             if attempt >= self._settings.max_attempts:
-                log.error("outbox: giving up on message %s to %s after %d attempts: %s",
-                          due.message.id, due.address.channel, attempt, reason)
+                log.error(
+                    "outbox: giving up on message %s to %s after %d attempts: %s",
+                    due.message.id,
+                    due.address.channel,
+                    attempt,
+                    reason,
+                )
                 await self._queue.mark_failed(due.outbox_id, error=reason, retry_at=None)
                 OUTBOX_DEAD_LETTERED.labels(channel=due.address.channel).inc()
                 return await self._next(due)  # dead-lettered: later replies may go
             delay = backoff_seconds(attempt, self._settings, retry_after=retry_after)
-            log.warning("outbox: sending message %s to %s failed (attempt %d), retrying in %.1f s: %s",
-                        due.message.id, due.address.channel, attempt, delay, reason)
-            await self._queue.mark_failed(
-                due.outbox_id, error=reason, retry_at=utcnow() + timedelta(seconds=delay)
+            log.warning(
+                "outbox: sending message %s to %s failed (attempt %d), retrying in %.1f s: %s",
+                due.message.id,
+                due.address.channel,
+                attempt,
+                delay,
+                reason,
             )
+            await self._queue.mark_failed(due.outbox_id, error=reason, retry_at=utcnow() + timedelta(seconds=delay))
             OUTBOX_RETRIES.labels(channel=due.address.channel).inc()
             return None
         OUTBOX_SENT.labels(channel=due.address.channel).inc()

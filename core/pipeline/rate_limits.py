@@ -61,11 +61,19 @@ class CounterStore:
     decides what an unknown count means. `on_failing` hears the failure that opens the
     breaker, `on_answering` the first answer after it; neither hears anything in between."""
 
-    def __init__(self, redis_url: str, *, on_failing: Callable[[Exception], None],
-                 on_answering: Callable[[], None]) -> None:
+    def __init__(
+        self, redis_url: str, *, on_failing: Callable[[Exception], None], on_answering: Callable[[], None]
+    ) -> None:
         storage: Storage = (
-            RedisStorage(f"async+{redis_url}", implementation="redispy", socket_timeout=REDIS_TIMEOUT_S,
-                         socket_connect_timeout=REDIS_TIMEOUT_S) if redis_url else MemoryStorage())
+            RedisStorage(
+                f"async+{redis_url}",
+                implementation="redispy",
+                socket_timeout=REDIS_TIMEOUT_S,
+                socket_connect_timeout=REDIS_TIMEOUT_S,
+            )
+            if redis_url
+            else MemoryStorage()
+        )
         self._limiter = MovingWindowRateLimiter(storage)
         self._on_failing = on_failing
         self._on_answering = on_answering
@@ -121,8 +129,9 @@ class RateLimits:
     async def admit(self, *, channel: str, sender: str | None = None, ip: str | None = None) -> Admission:
         """Count one message from `sender` on `channel` (and from `ip` when given); refused when
         either is over its limit."""
-        checks: list[tuple[RateLimitItem, tuple[str, ...]]] = ([(item, ("ip", ip)) for item in self._per_ip] if ip else []) + (
-            [(item, ("contact", channel, sender)) for item in self._per_contact] if sender else [])
+        checks: list[tuple[RateLimitItem, tuple[str, ...]]] = (
+            [(item, ("ip", ip)) for item in self._per_ip] if ip else []
+        ) + ([(item, ("contact", channel, sender)) for item in self._per_contact] if sender else [])
         return await self._admitted(channel, checks)
 
     async def admit_session(self, *, channel: str, ip: str | None) -> Admission:
@@ -153,8 +162,13 @@ class RateLimits:
 
 
 def _counts_fail(exc: Exception) -> None:
-    log.warning("rate limits: the counter store fails (%s: %s); letting messages through unlimited, "
-                "trying it again every %.0f s", type(exc).__name__, exc, REDIS_PAUSE_S)
+    log.warning(
+        "rate limits: the counter store fails (%s: %s); letting messages through unlimited, "
+        "trying it again every %.0f s",
+        type(exc).__name__,
+        exc,
+        REDIS_PAUSE_S,
+    )
 
 
 def _counts_answer() -> None:
@@ -168,7 +182,9 @@ def sessions_per_ip(settings: Settings) -> str:
     address — the whole site would share one allowance of new sessions. Said once at start."""
     limit = settings.limits.sessions_per_ip
     if limit and not settings.limits.per_ip and not settings.server.trusted_proxies:
-        log.warning("rate limits: limits.per_ip is off, so widget sessions are not limited per address "
-                    "either; behind a reverse proxy, list it in server.trusted_proxies and turn both on")
+        log.warning(
+            "rate limits: limits.per_ip is off, so widget sessions are not limited per address "
+            "either; behind a reverse proxy, list it in server.trusted_proxies and turn both on"
+        )
         return ""
     return limit

@@ -106,8 +106,9 @@ class TurnRunner:
         reply = replace(reply, text=_with_problems(reply.text, files))
         result = replace(base, reply=reply, declined=outcome.declined, facts=[*facts, *outcome.facts])
         suggestion = outcome.reply.text if late is not None and self._agent.llm is not None else None
-        taken = await self._finish(pending, result, late, signals, push=push, suggestion=suggestion,
-                                   responder=outcome.responder)
+        taken = await self._finish(
+            pending, result, late, signals, push=push, suggestion=suggestion, responder=outcome.responder
+        )
         if taken is not None and len(state.messages) + 2 >= self._settings.memory.summarize_after:
             return replace(taken, summarize=state)
         return taken
@@ -138,7 +139,9 @@ class TurnRunner:
         responder: Responder = Responder.NONE,
     ) -> TakenTurn | None:
         if escalation is not None:
-            log.info("turn: conversation %s escalated (%s): %s", pending.conversation_id, escalation.rule, escalation.reason)
+            log.info(
+                "turn: conversation %s escalated (%s): %s", pending.conversation_id, escalation.rule, escalation.reason
+            )
             opening = CaseOpening(escalation.rule.value, escalation.reason, signals.frustration, suggestion)
             result = replace(result, escalation=opening)
         finished = await self._transactions.finish(pending, result, push=push)
@@ -182,8 +185,11 @@ class TurnRunner:
             try:
                 summary = await llm.summarize(state.summary, older)
             except Exception as exc:  # noqa: BLE001 — the extractive summary stands in
-                log.warning("turn: the LLM could not summarize conversation %s (%s); kept an extractive summary",
-                            pending.conversation_id, exc)
+                log.warning(
+                    "turn: the LLM could not summarize conversation %s (%s); kept an extractive summary",
+                    pending.conversation_id,
+                    exc,
+                )
         await self._transactions.save_summary(pending.conversation_id, summary=summary, upto=older[-1].id)
 
 

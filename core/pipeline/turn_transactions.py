@@ -104,26 +104,44 @@ _MARK_ANSWERED_WITH_SIGNALS = _MARK_ANSWERED.values(
     intent=bindparam("intent"), polarity=bindparam("polarity"), frustration=bindparam("frustration")
 )
 _CASE_ENDED = (
-    select(func.max(Case.closed_at)).where(Case.conversation_id == Conversation.id).correlate(Conversation).scalar_subquery()
+    select(func.max(Case.closed_at))
+    .where(Case.conversation_id == Conversation.id)
+    .correlate(Conversation)
+    .scalar_subquery()
 )
 _HAS_FILES = exists().where(AttachmentRow.message_id == Message.id).correlate(Message)
 _WRITER = func.coalesce(Message.contact_id, Conversation.contact_id)
 """Who wrote a customer message: its own contact (older rows have none: the conversation's)."""
 _TURN_HEAD = (
-    select(Message.status, Conversation.state, _WRITER.label("contact_id"), Conversation.summary,
-           Conversation.summary_upto, _CASE_ENDED.label("case_ended"), _HAS_FILES.label("has_files"))
+    select(
+        Message.status,
+        Conversation.state,
+        _WRITER.label("contact_id"),
+        Conversation.summary,
+        Conversation.summary_upto,
+        _CASE_ENDED.label("case_ended"),
+        _HAS_FILES.label("has_files"),
+    )
     .join(Conversation, Conversation.id == Message.conversation_id)
     .where(Message.id == bindparam("message_id"))
 )
 """The message's status, writer and conversation, with when its last case closed and whether
 it carries files: one round trip where there were four."""
 _WRITER_OF = (
-    select(_WRITER).join(Conversation, Conversation.id == Message.conversation_id)
+    select(_WRITER)
+    .join(Conversation, Conversation.id == Message.conversation_id)
     .where(Message.id == bindparam("message_id"))
 )
 _HISTORY = (
-    select(Message.id, Message.author, Message.text, Message.intent, Message.polarity, Message.frustration,
-           Message.declined)
+    select(
+        Message.id,
+        Message.author,
+        Message.text,
+        Message.intent,
+        Message.polarity,
+        Message.frustration,
+        Message.declined,
+    )
     .where(
         Message.conversation_id == bindparam("conversation_id"),
         Message.id > bindparam("after"),
@@ -138,8 +156,15 @@ _FACTS = (
     .order_by(Memory.updated_at, Memory.id)
 )
 _FILES = (
-    select(AttachmentRow.id, AttachmentRow.filename, AttachmentRow.content_type, AttachmentRow.data, AttachmentRow.size,
-           AttachmentRow.text, AttachmentRow.problem)
+    select(
+        AttachmentRow.id,
+        AttachmentRow.filename,
+        AttachmentRow.content_type,
+        AttachmentRow.data,
+        AttachmentRow.size,
+        AttachmentRow.text,
+        AttachmentRow.problem,
+    )
     .where(AttachmentRow.message_id == bindparam("message_id"))
     .order_by(AttachmentRow.id)
 )
@@ -169,9 +194,12 @@ def _load(session: Session, *, message_id: int, conversation_id: str) -> TurnSta
     files = connection.execute(_FILES, {"message_id": message_id}).all() if head.has_files else []
     policy_from = 0
     if head.case_ended is not None:
-        policy_from = connection.execute(
-            _POLICY_FROM, {"conversation_id": conversation_id, "case_ended": head.case_ended}
-        ).scalar_one_or_none() or 0
+        policy_from = (
+            connection.execute(
+                _POLICY_FROM, {"conversation_id": conversation_id, "case_ended": head.case_ended}
+            ).scalar_one_or_none()
+            or 0
+        )
     return TurnState(
         state=head.state,
         contact_id=head.contact_id,
@@ -184,7 +212,9 @@ def _load(session: Session, *, message_id: int, conversation_id: str) -> TurnSta
             for f in files
             if f.text is None and f.problem is None
         ),
-        read=tuple(AttachmentText(f.filename, f.text, f.problem) for f in files if f.text is not None or f.problem is not None),
+        read=tuple(
+            AttachmentText(f.filename, f.text, f.problem) for f in files if f.text is not None or f.problem is not None
+        ),
         policy_from=policy_from,
     )
 
@@ -211,7 +241,9 @@ def _finish(session: Session, *, pending: PendingMessage, result: TurnResult, pu
         return None
     for row_id, read in result.attachments.items():
         session.execute(
-            update(AttachmentRow).where(AttachmentRow.id == row_id).values(text=read.text, problem=read.problem, data=None)
+            update(AttachmentRow)
+            .where(AttachmentRow.id == row_id)
+            .values(text=read.text, problem=read.problem, data=None)
         )
     if result.facts:
         writer = connection.execute(_WRITER_OF, {"message_id": pending.id}).scalar_one()
@@ -246,7 +278,9 @@ def _remember(session: Session, *, contact_id: str, facts: Sequence[Fact], messa
         )
 
 
-def _insert_reply(session: Session, *, pending: PendingMessage, reply: Reply, declined: bool, push: bool) -> StoredMessage:
+def _insert_reply(
+    session: Session, *, pending: PendingMessage, reply: Reply, declined: bool, push: bool
+) -> StoredMessage:
     connection = session.connection()
     now = utcnow()
     address = pending.address

@@ -35,23 +35,36 @@ class ChannelState:
         """Whether it changed anything (False: the address was already so)."""
         return await self._run(partial(_set_opted_out, address=address, opted_out=opted_out))
 
-    async def delivery_status(self, channel: str, external_id: str, status: str, rank: int, *,
-                              unreachable: str | None = None) -> bool:
+    async def delivery_status(
+        self, channel: str, external_id: str, status: str, rank: int, *, unreachable: str | None = None
+    ) -> bool:
         """Record what the platform says about a sent reply, unless it already said something
         later in its order (`rank`); with `unreachable`, the conversation is marked so too.
         Whether the status was recorded (False: unknown id, or a late report)."""
-        return await self._run(partial(_delivery_status, channel=channel, external_id=external_id, status=status,
-                                       rank=rank, unreachable=unreachable))
+        return await self._run(
+            partial(
+                _delivery_status,
+                channel=channel,
+                external_id=external_id,
+                status=status,
+                rank=rank,
+                unreachable=unreachable,
+            )
+        )
 
 
 def _move_chat(session: Session, *, channel: str, old: str, new: str) -> int:
-    taken = set(session.execute(
-        select(Conversation.thread_id).where(Conversation.channel == channel, Conversation.chat_id == new)
-    ).scalars())
+    taken = set(
+        session.execute(
+            select(Conversation.thread_id).where(Conversation.channel == channel, Conversation.chat_id == new)
+        ).scalars()
+    )
     moving = [
-        row for row in session.execute(
-            select(Conversation.id, Conversation.thread_id).where(Conversation.channel == channel,
-                                                                 Conversation.chat_id == old)
+        row
+        for row in session.execute(
+            select(Conversation.id, Conversation.thread_id).where(
+                Conversation.channel == channel, Conversation.chat_id == old
+            )
         )
         if row.thread_id not in taken
     ]
@@ -67,10 +80,12 @@ def _move_chat(session: Session, *, channel: str, old: str, new: str) -> int:
 
 
 def _address_of_message(session: Session, *, channel: str, external_ids: list[str]) -> Address | None:
-    received = select(Message.conversation_id, Message.id).where(Message.channel == channel,
-                                                                  Message.external_id.in_(external_ids))
-    sent = select(OutboxItem.conversation_id, OutboxItem.message_id).where(OutboxItem.channel == channel,
-                                                                           OutboxItem.external_id.in_(external_ids))
+    received = select(Message.conversation_id, Message.id).where(
+        Message.channel == channel, Message.external_id.in_(external_ids)
+    )
+    sent = select(OutboxItem.conversation_id, OutboxItem.message_id).where(
+        OutboxItem.channel == channel, OutboxItem.external_id.in_(external_ids)
+    )
     found = union_all(received, sent).subquery()
     row = session.execute(
         select(Conversation.channel, Conversation.chat_id, Conversation.thread_id)
@@ -83,23 +98,35 @@ def _address_of_message(session: Session, *, channel: str, external_ids: list[st
 
 def _set_opted_out(session: Session, *, address: Address, opted_out: bool) -> bool:
     if opted_out:
-        changed = session.execute(insert_ignoring_conflicts(session, OptOut).values(
-            channel=address.channel, chat_id=address.chat_id, opted_out_at=utcnow()))
+        changed = session.execute(
+            insert_ignoring_conflicts(session, OptOut).values(
+                channel=address.channel, chat_id=address.chat_id, opted_out_at=utcnow()
+            )
+        )
     else:
-        changed = session.execute(delete(OptOut).where(OptOut.channel == address.channel,
-                                                        OptOut.chat_id == address.chat_id))
+        changed = session.execute(
+            delete(OptOut).where(OptOut.channel == address.channel, OptOut.chat_id == address.chat_id)
+        )
     return bool(changed.rowcount)  # type: ignore[attr-defined]
 
 
-def _delivery_status(session: Session, *, channel: str, external_id: str, status: str, rank: int,
-                     unreachable: str | None) -> bool:
-    updated = session.execute(
-        update(OutboxItem)
-        .where(OutboxItem.channel == channel, OutboxItem.external_id == external_id,
-               or_(OutboxItem.platform_status_rank.is_(None), OutboxItem.platform_status_rank < rank))
-        .values(platform_status=status, platform_status_rank=rank)
-        .returning(OutboxItem.conversation_id)
-    ).scalars().all()
+def _delivery_status(
+    session: Session, *, channel: str, external_id: str, status: str, rank: int, unreachable: str | None
+) -> bool:
+    updated = (
+        session.execute(
+            update(OutboxItem)
+            .where(
+                OutboxItem.channel == channel,
+                OutboxItem.external_id == external_id,
+                or_(OutboxItem.platform_status_rank.is_(None), OutboxItem.platform_status_rank < rank),
+            )
+            .values(platform_status=status, platform_status_rank=rank)
+            .returning(OutboxItem.conversation_id)
+        )
+        .scalars()
+        .all()
+    )
     if updated and unreachable is not None:
         session.execute(update(Conversation).where(Conversation.id.in_(updated)).values(unreachable_reason=unreachable))
     return bool(updated)

@@ -58,5 +58,6 @@ def _get(session: Session, *, channel: str, key: str, newer_than: datetime | Non
 def _put(session: Session, *, channel: str, key: str, value: str) -> None:
     now = utcnow()
     upsert = dialect_insert(session)(ChannelValue).values(channel=channel, key=key, value=value, updated_at=now)
-    session.execute(upsert.on_conflict_do_update(index_elements=["channel", "key"],
-                                                 set_={"value": value, "updated_at": now}))
+    session.execute(
+        upsert.on_conflict_do_update(index_elements=["channel", "key"], set_={"value": value, "updated_at": now})
+    )

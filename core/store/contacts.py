@@ -44,14 +44,19 @@ _OWNER = select(Identity.contact_id).where(
 
 
 def _owner_of(kind: str, value: str) -> Any:
-    return (select(Identity.contact_id)
-            .where(Identity.channel == bindparam(kind), Identity.external_user_id == bindparam(value))
-            .scalar_subquery())
+    return (
+        select(Identity.contact_id)
+        .where(Identity.channel == bindparam(kind), Identity.external_user_id == bindparam(value))
+        .scalar_subquery()
+    )
 
 
 _CONVERSATION_AND_WRITER = select(
-    Conversation.id, Conversation.contact_id, _OWNER.scalar_subquery().label("writer"),
-    _owner_of("email_kind", "email").label("email_owner"), _owner_of("phone_kind", "phone").label("phone_owner"),
+    Conversation.id,
+    Conversation.contact_id,
+    _OWNER.scalar_subquery().label("writer"),
+    _owner_of("email_kind", "email").label("email_owner"),
+    _owner_of("phone_kind", "phone").label("phone_owner"),
 ).where(
     Conversation.channel == bindparam("channel"),
     Conversation.chat_id == bindparam("chat_id"),
@@ -103,11 +108,17 @@ def conversation_for(session: Session, message: InboundMessage) -> Writer:
     another verified person (the same API contact id for two people)."""
     connection = session.connection()
     verified = dict(_verified(message))
-    found = connection.execute(_CONVERSATION_AND_WRITER, {
-        **_where(message.address), "user": message.sender_id,
-        "email_kind": VERIFIED_EMAIL, "email": verified.get(VERIFIED_EMAIL, ""),
-        "phone_kind": VERIFIED_PHONE, "phone": verified.get(VERIFIED_PHONE, ""),
-    }).one_or_none()
+    found = connection.execute(
+        _CONVERSATION_AND_WRITER,
+        {
+            **_where(message.address),
+            "user": message.sender_id,
+            "email_kind": VERIFIED_EMAIL,
+            "email": verified.get(VERIFIED_EMAIL, ""),
+            "phone_kind": VERIFIED_PHONE,
+            "phone": verified.get(VERIFIED_PHONE, ""),
+        },
+    ).one_or_none()
     if found is not None:
         proved = {VERIFIED_EMAIL: found.email_owner, VERIFIED_PHONE: found.phone_owner}
         if found.writer == found.contact_id and all(proved[kind] == found.contact_id for kind in verified):
@@ -115,7 +126,8 @@ def conversation_for(session: Session, message: InboundMessage) -> Writer:
         writer = contact_for(session, message)
         if writer != found.contact_id and _holds_other(session, found.contact_id, list(verified.items())):
             raise IdentityConflict(
-                "this conversation belongs to a person with another verified identity: one contact id is one person")
+                "this conversation belongs to a person with another verified identity: one contact id is one person"
+            )
         if writer != found.contact_id and found.writer == found.contact_id and _owner(session, _own(message)) == writer:
             # The conversation's own person proved who they are (a visitor signed in): the
             # conversation follows them to that person's contact.
@@ -123,14 +135,17 @@ def conversation_for(session: Session, message: InboundMessage) -> Writer:
         return Writer(found.id, writer)
     now = utcnow()
     contact_id = contact_for(session, message)
-    connection.execute(_NEW_CONVERSATION[connection.dialect.name], {
-        "id": new_id(),
-        "contact_id": contact_id,
-        **_where(message.address),
-        "state": ConversationState.BOT,
-        "created_at": now,
-        "updated_at": now,
-    })
+    connection.execute(
+        _NEW_CONVERSATION[connection.dialect.name],
+        {
+            "id": new_id(),
+            "contact_id": contact_id,
+            **_where(message.address),
+            "state": ConversationState.BOT,
+            "created_at": now,
+            "updated_at": now,
+        },
+    )
     created = conversation_at(session, message.address)
     assert created is not None  # inserted just now, or by the process that won the race
     return Writer(created, contact_id)
@@ -159,10 +174,12 @@ def contact_for(session: Session, message: InboundMessage) -> str:
         contact_id = None  # an unproven sender once linked to a verified person (before 0009): a person of their own
     if contact_id is None:
         contact_id = new_id()
-        session.connection().execute(_NEW_CONTACT, {"id": contact_id, "display_name": message.sender_name,
-                                                    "created_at": utcnow()})
+        session.connection().execute(
+            _NEW_CONTACT, {"id": contact_id, "display_name": message.sender_name, "created_at": utcnow()}
+        )
     keeps_own = not (message.sender_unproven and verified) and (
-        owner is None or owner == contact_id or not _holds_other(session, owner, verified))
+        owner is None or owner == contact_id or not _holds_other(session, owner, verified)
+    )
     _link(session, contact_id, verified, own=own if keeps_own else None)
     return contact_id
 
@@ -192,17 +209,27 @@ def _verified(message: InboundMessage) -> list[tuple[str, str]]:
 def _holds_other(session: Session, contact_id: str, verified: list[tuple[str, str]]) -> bool:
     """Whether the contact holds a verified identity of one of these kinds other than these."""
     return any(
-        session.execute(select(exists().where(
-            Identity.contact_id == contact_id, Identity.channel == kind, Identity.external_user_id != value
-        ))).scalar_one()
+        session.execute(
+            select(
+                exists().where(
+                    Identity.contact_id == contact_id, Identity.channel == kind, Identity.external_user_id != value
+                )
+            )
+        ).scalar_one()
         for kind, value in verified
     )
 
 
 def _holds_any_verified(session: Session, contact_id: str) -> bool:
-    return bool(session.execute(select(exists().where(
-        Identity.contact_id == contact_id, Identity.channel.in_((VERIFIED_EMAIL, VERIFIED_PHONE))
-    ))).scalar_one())
+    return bool(
+        session.execute(
+            select(
+                exists().where(
+                    Identity.contact_id == contact_id, Identity.channel.in_((VERIFIED_EMAIL, VERIFIED_PHONE))
+                )
+            )
+        ).scalar_one()
+    )
 
 
 def _link(session: Session, contact_id: str, verified: list[tuple[str, str]], *, own: tuple[str, str] | None) -> None:
@@ -211,8 +238,10 @@ def _link(session: Session, contact_id: str, verified: list[tuple[str, str]], *,
     (first come; merging two verified contacts is a decision for a person)."""
     connection = session.connection()
     for channel, user in [*([own] if own is not None else []), *verified]:
-        connection.execute(_NEW_IDENTITY[connection.dialect.name],
-                           {"channel": channel, "external_user_id": user, "contact_id": contact_id})
+        connection.execute(
+            _NEW_IDENTITY[connection.dialect.name],
+            {"channel": channel, "external_user_id": user, "contact_id": contact_id},
+        )
     if own is not None:
         channel, user = own
         connection.execute(_MOVE_IDENTITY, {"on_channel": channel, "user": user, "owner": contact_id})

@@ -45,8 +45,9 @@ class ConversationViews:
 
     async def messages(self, conversation_id: str, *, after: int = 0, limit: int = 200) -> list[StoredMessage] | None:
         """The conversation's messages after id `after`; None for an unknown conversation."""
-        return await self._run(partial(_conversation_messages, conversation_id=conversation_id,
-                                       after=after, limit=limit))
+        return await self._run(
+            partial(_conversation_messages, conversation_id=conversation_id, after=after, limit=limit)
+        )
 
 
 def _history(session: Session, *, address: Address, after: int, limit: int) -> list[StoredMessage]:
@@ -72,8 +73,9 @@ def _overview(session: Session, *, conversation_id: str) -> ConversationOverview
         id=conversation_id,
         state=conversation.state,
         summary=conversation.summary,
-        case=None if case is None else CaseOverview(case.id, case.state, case.rule, case.reason, case.owner,
-                                                    case.opened_at),
+        case=None
+        if case is None
+        else CaseOverview(case.id, case.state, case.rule, case.reason, case.owner, case.opened_at),
         intents=tuple(row.intent for row in signals),
         frustration=tuple(row.frustration for row in signals),
         trend=trend([row.polarity for row in signals]),

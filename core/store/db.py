@@ -316,13 +316,19 @@ def make_engine(url: str) -> AsyncEngine:
         # One async connection per process (the store has its own, see core.store.transactions):
         # SQLite has one writer at a time anyway, and queueing in the pool is cheap where
         # lock contention between connections means sleeping.
-        engine = create_async_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_S}, pool_size=1, max_overflow=0,
-                                     hide_parameters=True)
+        engine = create_async_engine(
+            url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_S}, pool_size=1, max_overflow=0, hide_parameters=True
+        )
         sqlite_pragmas(engine.sync_engine)
         return engine
-    engine = create_async_engine(url, pool_size=POSTGRES_POOL_SIZE, max_overflow=0,
-                                 pool_timeout=POSTGRES_POOL_TIMEOUT_S, hide_parameters=True,
-                                 connect_args={"timeout": POSTGRES_CONNECT_TIMEOUT_S})
+    engine = create_async_engine(
+        url,
+        pool_size=POSTGRES_POOL_SIZE,
+        max_overflow=0,
+        pool_timeout=POSTGRES_POOL_TIMEOUT_S,
+        hide_parameters=True,
+        connect_args={"timeout": POSTGRES_CONNECT_TIMEOUT_S},
+    )
     _track_backends(engine)
     _skip_closed_connections(engine)
     _drop_row_values(engine)

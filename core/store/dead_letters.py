@@ -63,12 +63,24 @@ def undelivered(session: Session, *, dead_only: bool, limit: int) -> OutboxListi
     rows = session.execute(
         select(OutboxItem).where(OutboxItem.status.in_(statuses)).order_by(OutboxItem.id).limit(limit)
     ).scalars()
-    counts = dict(session.execute(
-        select(OutboxItem.status, func.count()).where(OutboxItem.status.in_(statuses)).group_by(OutboxItem.status)
-    ).tuples().all())
+    counts = dict(
+        session.execute(
+            select(OutboxItem.status, func.count()).where(OutboxItem.status.in_(statuses)).group_by(OutboxItem.status)
+        )
+        .tuples()
+        .all()
+    )
     replies = [
-        UndeliveredReply(row.id, DeliveryStatus(row.status), row.channel, row.conversation_id, row.attempts,
-                         row.created_at, row.next_attempt_at, row.last_error)
+        UndeliveredReply(
+            row.id,
+            DeliveryStatus(row.status),
+            row.channel,
+            row.conversation_id,
+            row.attempts,
+            row.created_at,
+            row.next_attempt_at,
+            row.last_error,
+        )
         for row in rows
     ]
     return OutboxListing(replies, counts.get(DeliveryStatus.PENDING, 0), counts.get(DeliveryStatus.DEAD, 0))
@@ -86,8 +98,9 @@ def requeue(session: Session, *, outbox_id: int) -> Requeued:
     if row.status == DeliveryStatus.SENT:
         raise NotRequeueable(f"outbox item {outbox_id} was delivered already; only dead letters can be re-queued")
     failed = f"{row.attempts} failed attempt{'' if row.attempts == 1 else 's'}"
-    raise NotRequeueable(f"outbox item {outbox_id} is not dead but still pending (after {failed}): "
-                         "the outbox retries it by itself")
+    raise NotRequeueable(
+        f"outbox item {outbox_id} is not dead but still pending (after {failed}): the outbox retries it by itself"
+    )
 
 
 def requeue_all(session: Session) -> list[Requeued]:
@@ -103,8 +116,10 @@ def _requeue(session: Session, which: ColumnElement[bool]) -> list[Requeued]:
         .values(status=DeliveryStatus.PENDING, attempts=0, next_attempt_at=utcnow(), claimed_until=None)
         .returning(OutboxItem.id, OutboxItem.channel, OutboxItem.conversation_id)
     ).all()
-    return sorted((Requeued(row.id, row.channel, row.conversation_id, blocked.get(row.id)) for row in rows),
-                  key=lambda requeued: requeued.id)
+    return sorted(
+        (Requeued(row.id, row.channel, row.conversation_id, blocked.get(row.id)) for row in rows),
+        key=lambda requeued: requeued.id,
+    )
 
 
 def _unreachable(session: Session, *which: ColumnElement[bool]) -> dict[int, str]:
@@ -116,5 +131,9 @@ def _unreachable(session: Session, *which: ColumnElement[bool]) -> dict[int, str
         .outerjoin(OptOut, (OptOut.channel == OutboxItem.channel) & (OptOut.chat_id == OutboxItem.chat_id))
         .where(*which, (Conversation.unreachable_reason.is_not(None)) | (OptOut.opted_out_at.is_not(None)))
     )
-    return {row.id: OPTED_OUT if row.opted_out_at is not None
-            else f"the customer cannot be written to ({row.unreachable_reason})" for row in rows}
+    return {
+        row.id: OPTED_OUT
+        if row.opted_out_at is not None
+        else f"the customer cannot be written to ({row.unreachable_reason})"
+        for row in rows
+    }

@@ -22,8 +22,7 @@ class FeedbackStore:
     ) -> FeedbackResult:
         """Record a vote on a bot reply; with `address`, only a reply in that conversation
         counts as found."""
-        return await self._run(partial(_save, message_id=message_id, rating=rating, comment=comment,
-                                       address=address))
+        return await self._run(partial(_save, message_id=message_id, rating=rating, comment=comment, address=address))
 
 
 def _save(

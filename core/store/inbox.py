@@ -84,8 +84,9 @@ class Inbox:
         try:
             return await self._run(partial(_insert, message=message, lease=lease, ask_earlier=ask_earlier))
         except IntegrityError:
-            found = await self._run(partial(_find_external, channel=message.address.channel,
-                                            external_id=message.external_id))
+            found = await self._run(
+                partial(_find_external, channel=message.address.channel, external_id=message.external_id)
+            )
             if found is None:
                 raise
             return found, False
@@ -94,8 +95,9 @@ class Inbox:
         """Claim the conversation's unanswered messages whose claim has lapsed, oldest first."""
         return await self._run(partial(_claim, conversation_id=conversation_id, lease=lease))
 
-    async def claim_earlier(self, conversation_id: str, *, before: int,
-                            lease: timedelta) -> tuple[list[PendingMessage], list[int]]:
+    async def claim_earlier(
+        self, conversation_id: str, *, before: int, lease: timedelta
+    ) -> tuple[list[PendingMessage], list[int]]:
         """Claim the conversation's unanswered messages older than `before` whose claim has
         lapsed; with the ids of all its unanswered messages older than `before` (claimed now,
         or held by someone). A conversation is answered in order: these come first."""
@@ -123,22 +125,26 @@ def _insert(session: Session, *, message: InboundMessage, lease: timedelta, ask_
         session.connection().execute(_IN_TURN, {"conversation": conversation_id})
     session.connection().execute(REACHABLE_AGAIN, {"conversation": conversation_id})
     now = utcnow()
-    message_id = session.connection().execute(
-        INSERT_MESSAGE,
-        {
-            "conversation_id": conversation_id,
-            "contact_id": writer,
-            "channel": message.address.channel,
-            "external_id": message.external_id,
-            "author": Author.CUSTOMER.value,
-            "text": message.text,
-            "citations": [],
-            "handoff": False,
-            "status": MessageStatus.PENDING,
-            "claimed_until": now + lease,
-            "created_at": now,
-        },
-    ).scalar_one()
+    message_id = (
+        session.connection()
+        .execute(
+            INSERT_MESSAGE,
+            {
+                "conversation_id": conversation_id,
+                "contact_id": writer,
+                "channel": message.address.channel,
+                "external_id": message.external_id,
+                "author": Author.CUSTOMER.value,
+                "text": message.text,
+                "citations": [],
+                "handoff": False,
+                "status": MessageStatus.PENDING,
+                "claimed_until": now + lease,
+                "created_at": now,
+            },
+        )
+        .scalar_one()
+    )
     for attachment in message.attachments:
         session.add(
             AttachmentRow(
@@ -150,8 +156,12 @@ def _insert(session: Session, *, message: InboundMessage, lease: timedelta, ask_
                 problem=attachment.problem,
             )
         )
-    first_in_line = ask_earlier and not session.connection().execute(
-        _EARLIER_WAITING, {"conversation_id": conversation_id, "before": message_id}).scalar_one()
+    first_in_line = (
+        ask_earlier
+        and not session.connection()
+        .execute(_EARLIER_WAITING, {"conversation_id": conversation_id, "before": message_id})
+        .scalar_one()
+    )
     return Receipt(message_id, conversation_id, duplicate=False), first_in_line
 
 
@@ -164,7 +174,9 @@ def _find_external(session: Session, *, channel: str, external_id: str) -> Recei
     return Receipt(found.id, found.conversation_id, duplicate=True) if found else None
 
 
-def _claim(session: Session, *, conversation_id: str, lease: timedelta, before: int | None = None) -> list[PendingMessage]:
+def _claim(
+    session: Session, *, conversation_id: str, lease: timedelta, before: int | None = None
+) -> list[PendingMessage]:
     conversation = session.get(Conversation, conversation_id)
     if conversation is None:
         return []
@@ -184,12 +196,16 @@ def _claim(session: Session, *, conversation_id: str, lease: timedelta, before: 
     return sorted((PendingMessage(r.id, conversation_id, r.text, address) for r in rows), key=lambda p: p.id)
 
 
-def _claim_earlier(session: Session, *, conversation_id: str, before: int,
-                   lease: timedelta) -> tuple[list[PendingMessage], list[int]]:
-    waiting = list(session.execute(
-        select(Message.id).where(Message.conversation_id == conversation_id, Message.status == MessageStatus.PENDING,
-                                 Message.id < before)
-    ).scalars())
+def _claim_earlier(
+    session: Session, *, conversation_id: str, before: int, lease: timedelta
+) -> tuple[list[PendingMessage], list[int]]:
+    waiting = list(
+        session.execute(
+            select(Message.id).where(
+                Message.conversation_id == conversation_id, Message.status == MessageStatus.PENDING, Message.id < before
+            )
+        ).scalars()
+    )
     if not waiting:
         return [], []
     return _claim(session, conversation_id=conversation_id, lease=lease, before=before), waiting

@@ -40,8 +40,7 @@ class DueDelivery:
     """The platform ids of the parts of a split reply an earlier attempt delivered, in order."""
 
 
-def queue_delivery(session: Session, *, message_id: int, conversation_id: str, address: Address,
-                   now: datetime) -> None:
+def queue_delivery(session: Session, *, message_id: int, conversation_id: str, address: Address, now: datetime) -> None:
     """Queue a stored outgoing message for delivery, in the transaction that stored it."""
     session.connection().execute(
         _INSERT,
@@ -71,12 +70,14 @@ class OutboxQueue:
         when it is not yet due, or when another worker holds it. Later replies never overtake it."""
         return await self._run(partial(_claim_next, conversation_id=conversation_id, lease=lease))
 
-    async def mark_sent(self, due: DueDelivery, external_id: str | None, *, last_part: tuple[int, str] | None = None,
-                        lease: timedelta) -> DueDelivery | None:
+    async def mark_sent(
+        self, due: DueDelivery, external_id: str | None, *, last_part: tuple[int, str] | None = None, lease: timedelta
+    ) -> DueDelivery | None:
         """Record the reply as delivered (and the last part of a split one), then claim the
         conversation's next reply as `claim_next` does, in one transaction."""
-        return await self._run(partial(_mark_sent_and_claim_next, due=due, external_id=external_id,
-                                       last_part=last_part, lease=lease))
+        return await self._run(
+            partial(_mark_sent_and_claim_next, due=due, external_id=external_id, last_part=last_part, lease=lease)
+        )
 
     async def record_part(self, message_id: int, part: int, external_id: str) -> None:
         """Keep one delivered part of a split reply (before its last), so a retry skips it."""
@@ -117,8 +118,14 @@ _CLAIM = (
         or_(OutboxItem.claimed_until.is_(None), OutboxItem.claimed_until < bindparam("now")),
     )
     .values(claimed_until=bindparam("until"))
-    .returning(OutboxItem.id, OutboxItem.attempts, OutboxItem.message_id, OutboxItem.channel, OutboxItem.chat_id,
-               OutboxItem.thread_id)
+    .returning(
+        OutboxItem.id,
+        OutboxItem.attempts,
+        OutboxItem.message_id,
+        OutboxItem.channel,
+        OutboxItem.chat_id,
+        OutboxItem.thread_id,
+    )
 )
 """The conversation's oldest pending reply, claimed when it is due and nobody holds it: one
 statement. A later reply never overtakes it (the head is chosen before due and held are asked)."""
@@ -126,8 +133,11 @@ statement. A later reply never overtakes it (the head is chosen before due and h
 
 def _claim_next(session: Session, *, conversation_id: str, lease: timedelta) -> DueDelivery | None:
     now = utcnow()
-    head = session.connection().execute(
-        _CLAIM, {"head_of": conversation_id, "now": now, "until": now + lease}).one_or_none()
+    head = (
+        session.connection()
+        .execute(_CLAIM, {"head_of": conversation_id, "now": now, "until": now + lease})
+        .one_or_none()
+    )
     if head is None:
         return None
     found = session.execute(
@@ -140,29 +150,35 @@ def _claim_next(session: Session, *, conversation_id: str, lease: timedelta) -> 
     if opted_out is not None:
         unreachable = "the customer opted out (STOP)"
     parts = session.execute(
-        select(DeliveredPart.external_id).where(DeliveredPart.message_id == head.message_id).order_by(DeliveredPart.part)
+        select(DeliveredPart.external_id)
+        .where(DeliveredPart.message_id == head.message_id)
+        .order_by(DeliveredPart.part)
     ).scalars()
     address = Address(head.channel, head.chat_id, head.thread_id or None)
     return DueDelivery(head.id, head.attempts, address, to_stored(message), unreachable, tuple(parts))
 
 
-def _mark_sent_and_claim_next(session: Session, *, due: DueDelivery, external_id: str | None,
-                              last_part: tuple[int, str] | None, lease: timedelta) -> DueDelivery | None:
+def _mark_sent_and_claim_next(
+    session: Session, *, due: DueDelivery, external_id: str | None, last_part: tuple[int, str] | None, lease: timedelta
+) -> DueDelivery | None:
     if last_part is not None:
         _record_part(session, message_id=due.message.id, part=last_part[0], external_id=last_part[1])
     session.execute(
         update(OutboxItem)
         .where(OutboxItem.id == due.outbox_id)
-        .values(status=DeliveryStatus.SENT, external_id=external_id, sent_at=utcnow(), claimed_until=None,
-                last_error=None)
+        .values(
+            status=DeliveryStatus.SENT, external_id=external_id, sent_at=utcnow(), claimed_until=None, last_error=None
+        )
     )
     return _claim_next(session, conversation_id=due.message.conversation_id, lease=lease)
 
 
 def _record_part(session: Session, *, message_id: int, part: int, external_id: str) -> None:
-    session.execute(insert_ignoring_conflicts(session, DeliveredPart).values(
-        message_id=message_id, part=part, external_id=external_id, sent_at=utcnow()
-    ))
+    session.execute(
+        insert_ignoring_conflicts(session, DeliveredPart).values(
+            message_id=message_id, part=part, external_id=external_id, sent_at=utcnow()
+        )
+    )
 
 
 def _mark_failed(session: Session, *, outbox_id: int, error: str, retry_at: datetime | None) -> None:
@@ -176,4 +192,6 @@ def _mark_failed(session: Session, *, outbox_id: int, error: str, retry_at: date
 
 def _mark_unreachable(session: Session, *, outbox_id: int, conversation_id: str, error: str) -> None:
     _mark_failed(session, outbox_id=outbox_id, error=error, retry_at=None)
-    session.execute(update(Conversation).where(Conversation.id == conversation_id).values(unreachable_reason=error[:2000]))
+    session.execute(
+        update(Conversation).where(Conversation.id == conversation_id).values(unreachable_reason=error[:2000])
+    )

@@ -72,8 +72,9 @@ def storage_faults() -> Iterator[None]:
 class SQLiteThreadTransactions:
     def __init__(self, async_engine: AsyncEngine) -> None:
         url = async_engine.url.set(drivername="sqlite")
-        self._engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_S, "check_same_thread": False},
-                                     hide_parameters=True)  # see core.store.db.make_engine
+        self._engine = create_engine(
+            url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_S, "check_same_thread": False}, hide_parameters=True
+        )  # see core.store.db.make_engine
         sqlite_pragmas(self._engine)
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite")
 

@@ -23,12 +23,20 @@ def section(title: str) -> None:
 
 def main() -> int:
     parser = argparse.ArgumentParser(prog="python -m tests.bench", description=__doc__.splitlines()[0])
-    parser.add_argument("stackfaq", nargs="?", type=Path, default=DEFAULT_STACKFAQ,
-                        help=f"folder holding stackExchange-FAQ.json (default: {DEFAULT_STACKFAQ})")
+    parser.add_argument(
+        "stackfaq",
+        nargs="?",
+        type=Path,
+        default=DEFAULT_STACKFAQ,
+        help=f"folder holding stackExchange-FAQ.json (default: {DEFAULT_STACKFAQ})",
+    )
     args = parser.parse_args()
     if not (args.stackfaq / "stackExchange-FAQ.json").is_file():
-        print(f"StackFAQ is not at {args.stackfaq}: the benchmarks need it. Pass its folder: "
-              "make bench BENCH_ARGS=/path/to/stackfaq", file=sys.stderr)
+        print(
+            f"StackFAQ is not at {args.stackfaq}: the benchmarks need it. Pass its folder: "
+            "make bench BENCH_ARGS=/path/to/stackfaq",
+            file=sys.stderr,
+        )
         return 2
     logging.basicConfig(level=logging.WARNING)
 

@@ -38,8 +38,9 @@ from tests.bench.calibrate_answers import CALIBRATION_LINES, ROOT
 DENSE_DEPTH = 10
 
 
-async def _split(threads: list[dict[str, Any]], parity: int, root: Path, embedder: Embedder,
-                 settings: AnswerSettings) -> dict[str, Any]:
+async def _split(
+    threads: list[dict[str, Any]], parity: int, root: Path, embedder: Embedder, settings: AnswerSettings
+) -> dict[str, Any]:
     kb, engine = await open_kb(root, embedder)
     indexed = [i for i in range(len(threads)) if i % 2 == parity]
     paths = write_threads([threads[i] for i in indexed], root / "docs")
@@ -75,7 +76,8 @@ async def _split(threads: list[dict[str, Any]], parity: int, root: Path, embedde
     n_in, n_out = max(counts["in"], 1), max(counts["out"], 1)
     return {
         "kb": "even threads (calibration)" if parity == 0 else "odd threads (held out)",
-        "in_domain": counts["in"], "out_of_domain": counts["out"],
+        "in_domain": counts["in"],
+        "out_of_domain": counts["out"],
         "answered": counts["answered"] / n_in,
         "first_citation_right": counts["right"] / n_in,
         "dense_top1": counts["dense_right"] / n_in,
@@ -93,8 +95,10 @@ async def _sample(root: Path, embedder: Embedder, settings: AnswerSettings) -> d
     await kb.aclose()
     await engine.dispose()
     parts: dict[str, Any] = {}
-    for name, results in (("calibration", report.results[:CALIBRATION_LINES]),
-                          ("held out", report.results[CALIBRATION_LINES:])):
+    for name, results in (
+        ("calibration", report.results[:CALIBRATION_LINES]),
+        ("held out", report.results[CALIBRATION_LINES:]),
+    ):
         answerable = [r for r in results if r.question.answerable]
         unanswerable = [r for r in results if not r.question.answerable]
         parts[name] = {
@@ -111,8 +115,12 @@ def run(stackfaq_path: Path, *, settings: AnswerSettings | None = None) -> dict[
     threads = load_threads(stackfaq_path)
     settings = settings or AnswerSettings()
     embedder = Embedder.load(KnowledgeSettings())
-    out: dict[str, Any] = {"threads": len(threads), "queries": sum(len(t["queries"]) for t in threads),
-                           "min_match": settings.min_match, "splits": []}
+    out: dict[str, Any] = {
+        "threads": len(threads),
+        "queries": sum(len(t["queries"]) for t in threads),
+        "min_match": settings.min_match,
+        "splits": [],
+    }
     for parity in (0, 1):
         with tempfile.TemporaryDirectory() as tmp:
             out["splits"].append(asyncio.run(_split(threads, parity, Path(tmp), embedder, settings)))
@@ -126,17 +134,25 @@ def _share(part: int, whole: int) -> str:
 
 
 def report(out: dict[str, Any]) -> str:
-    lines = [(f"StackFAQ answer-or-decline: {out['threads']} threads, {out['queries']} questions, "
-              f"min_match {out['min_match']}")]
+    lines = [
+        (
+            f"StackFAQ answer-or-decline: {out['threads']} threads, {out['queries']} questions, "
+            f"min_match {out['min_match']}"
+        )
+    ]
     for s in out["splits"]:
         lines += [
             f"  KB = {s['kb']} ({s['in_domain']} in-domain / {s['out_of_domain']} out-of-domain questions)",
             f"    in-domain answered            {s['answered']:6.1%}   (target >= 95 %)",
-            (f"    first citation right          {s['first_citation_right']:6.1%} of all in-domain, declines "
-             f"counted as misses   (dense alone top-1 {s['dense_top1']:.1%}; target: at least as often)"),
+            (
+                f"    first citation right          {s['first_citation_right']:6.1%} of all in-domain, declines "
+                f"counted as misses   (dense alone top-1 {s['dense_top1']:.1%}; target: at least as often)"
+            ),
             f"    out-of-domain declined        {s['declined']:6.1%}   (target >= 85 %)",
-            (f"    answer_all() p50 {s['answer_ms_p50']:.2f} ms; search + answer, one at a time: "
-             f"{s['search_and_answer_per_s']:.0f} questions/s"),
+            (
+                f"    answer_all() p50 {s['answer_ms_p50']:.2f} ms; search + answer, one at a time: "
+                f"{s['search_and_answer_per_s']:.0f} questions/s"
+            ),
         ]
     lines.append("Sample help centre, config/eval/sample-questions.jsonl")
     sample: dict[str, Any] = out["sample"]

@@ -105,8 +105,10 @@ def batch_encode_rate(texts: Sequence[str]) -> float:
     PyTorch encodes in one call, its operators on every core (how `reindex` runs it); ONNX
     Runtime as `serve` runs it, a single-threaded pass per core, the cores in parallel. Which
     wins depends on the texts (short questions: ONNX Runtime; 256-token chunks: PyTorch)."""
-    return max(_rate(Embedder.load(KnowledgeSettings()), texts, parallel=1),
-               _rate(Embedder.load(KnowledgeSettings(), serving=True), texts, parallel=os.cpu_count() or 1))
+    return max(
+        _rate(Embedder.load(KnowledgeSettings()), texts, parallel=1),
+        _rate(Embedder.load(KnowledgeSettings(), serving=True), texts, parallel=os.cpu_count() or 1),
+    )
 
 
 def _rate(embedder: Embedder, texts: Sequence[str], *, parallel: int) -> float:
@@ -206,10 +208,21 @@ def report(figures: dict[str, float]) -> str:
     ratio = figures["loaded_rate"] / figures["encode_rate"]
     rows = [
         ("index size (chunks)", f"{figures['chunks']:.0f}", ""),
-        ("one client: p50 / p95", f"{figures['alone_p50_ms']:.1f} / {figures['alone_p95_ms']:.1f} ms", "target p50 <= 40 ms"),
-        (f"{CONCURRENCY} clients: answered/s", f"{figures['loaded_rate']:.0f}",
-         f"median of {ROUNDS} rounds; errors {figures['loaded_errors']:.0f}"),
-        (f"{CONCURRENCY} clients: p50 / p95", f"{figures['loaded_p50_ms']:.0f} / {figures['loaded_p95_ms']:.0f} ms", ""),
+        (
+            "one client: p50 / p95",
+            f"{figures['alone_p50_ms']:.1f} / {figures['alone_p95_ms']:.1f} ms",
+            "target p50 <= 40 ms",
+        ),
+        (
+            f"{CONCURRENCY} clients: answered/s",
+            f"{figures['loaded_rate']:.0f}",
+            f"median of {ROUNDS} rounds; errors {figures['loaded_errors']:.0f}",
+        ),
+        (
+            f"{CONCURRENCY} clients: p50 / p95",
+            f"{figures['loaded_p50_ms']:.0f} / {figures['loaded_p95_ms']:.0f} ms",
+            "",
+        ),
         ("raw batch encode of the same questions/s", f"{figures['encode_rate']:.0f}", ""),
         ("answered/s ÷ encode/s", f"{ratio:.0%}", "target >= 60 %"),
         (f"bare aiohttp handler, {CONCURRENCY} clients, req/s", f"{figures['bare_rate']:.0f}", ""),

@@ -103,8 +103,9 @@ def _progress(message: str) -> None:
 def _reindex(root: Path) -> tuple[float, float]:
     """`supporthub reindex` on `root`: (wall seconds, the run's own seconds as it reports them)."""
     started = time.perf_counter()
-    done = subprocess.run([*CLI, "reindex", "--no-progress"], env=server_environment(root), check=True,
-                          capture_output=True, text=True)
+    done = subprocess.run(
+        [*CLI, "reindex", "--no-progress"], env=server_environment(root), check=True, capture_output=True, text=True
+    )
     wall = time.perf_counter() - started
     reported = re.search(r" in ([\d.]+) s", done.stdout)
     return wall, float(reported.group(1)) if reported else float("nan")
@@ -122,10 +123,15 @@ def _ingest(big: Path, small: Path, chunks: int, articles: Sequence[Path]) -> di
     _progress(f"raw encode of {len(sample)} of the same chunk texts")
     small_chunks = len(texts_of(sorted((small / "corpus").iterdir()), MAX_CHARS))
     return {
-        "chunks": float(chunks), "ingest_wall_s": wall, "ingest_run_s": run_s,
-        "ingest_rate": chunks / wall, "encode_rate": batch_encode_rate(sample),
-        "small_chunks": float(small_chunks), "small_ingest_rate": small_chunks / small_wall,
-        "reingest_wall_s": again_wall, "reingest_run_s": again_run_s,
+        "chunks": float(chunks),
+        "ingest_wall_s": wall,
+        "ingest_run_s": run_s,
+        "ingest_rate": chunks / wall,
+        "encode_rate": batch_encode_rate(sample),
+        "small_chunks": float(small_chunks),
+        "small_ingest_rate": small_chunks / small_wall,
+        "reingest_wall_s": again_wall,
+        "reingest_run_s": again_run_s,
     }
 
 
@@ -144,11 +150,13 @@ async def _search_latency(roots: Mapping[str, Path], queries: Sequence[str]) -> 
     async with AsyncExitStack() as stack:
         bases: dict[str, KnowledgeBase] = {}
         for name, root in roots.items():
-            settings = Settings(data_dir=root / "data",
-                                knowledge=KnowledgeSettings(paths=[root / "corpus"], chunk_max_chars=MAX_CHARS))
+            settings = Settings(
+                data_dir=root / "data", knowledge=KnowledgeSettings(paths=[root / "corpus"], chunk_max_chars=MAX_CHARS)
+            )
             _, sessionmaker = await stack.enter_async_context(open_database(settings))
             bases[name] = kb = await asyncio.to_thread(
-                partial(KnowledgeBase.open, settings.knowledge, data_dir=settings.data_dir, sessionmaker=sessionmaker))
+                partial(KnowledgeBase.open, settings.knowledge, data_dir=settings.data_dir, sessionmaker=sessionmaker)
+            )
             stack.push_async_callback(kb.aclose)
             for query in queries[:20]:
                 kb.search_sync(query)  # warm-up
@@ -158,7 +166,9 @@ async def _search_latency(roots: Mapping[str, Path], queries: Sequence[str]) -> 
         for block, start in enumerate(range(0, len(queries), SEARCH_BLOCK)):
             order = list(bases.items())
             for name, kb in order if block % 2 == 0 else order[::-1]:
-                for query, vector in zip(queries[start:start + SEARCH_BLOCK], vectors[start:start + SEARCH_BLOCK], strict=True):
+                for query, vector in zip(
+                    queries[start : start + SEARCH_BLOCK], vectors[start : start + SEARCH_BLOCK], strict=True
+                ):
                     started = time.perf_counter()
                     kb.search_sync(query)
                     search_ms[name].append((time.perf_counter() - started) * 1000)
@@ -167,11 +177,13 @@ async def _search_latency(roots: Mapping[str, Path], queries: Sequence[str]) -> 
                     rank_ms[name].append((time.perf_counter() - started) * 1000)
         figures: dict[str, float] = {}
         for name, kb in bases.items():
-            figures |= {f"{name}_search_p50_ms": percentile(search_ms[name], 50),
-                        f"{name}_search_p95_ms": percentile(search_ms[name], 95),
-                        f"{name}_rank_p50_ms": percentile(rank_ms[name], 50),
-                        f"{name}_rank_p95_ms": percentile(rank_ms[name], 95),
-                        f"{name}_brute_force": float(kb.local.snapshot.has_vectors)}
+            figures |= {
+                f"{name}_search_p50_ms": percentile(search_ms[name], 50),
+                f"{name}_search_p95_ms": percentile(search_ms[name], 95),
+                f"{name}_rank_p50_ms": percentile(rank_ms[name], 50),
+                f"{name}_rank_p95_ms": percentile(rank_ms[name], 95),
+                f"{name}_brute_force": float(kb.local.snapshot.has_vectors),
+            }
         return figures
 
 
@@ -195,8 +207,12 @@ def _served(root: Path, *, schedule: str = "[]") -> Iterator[_Server]:
     port = free_port()
     with (root / "serve.log").open("ab") as log:
         started = time.perf_counter()
-        process = subprocess.Popen([*CLI, "serve", "--port", str(port)], env=server_environment(root, schedule=schedule),
-                                   stdout=subprocess.DEVNULL, stderr=log)
+        process = subprocess.Popen(
+            [*CLI, "serve", "--port", str(port)],
+            env=server_environment(root, schedule=schedule),
+            stdout=subprocess.DEVNULL,
+            stderr=log,
+        )
         try:
             base = f"http://127.0.0.1:{port}"
             asyncio.run(wait_ready(f"{base}/readyz", process))
@@ -216,7 +232,11 @@ def _serve_figures(root: Path, questions: Sequence[str], *, load: bool) -> dict[
         figures |= {"alone_p50_ms": alone["p50_ms"], "alone_p95_ms": alone["p95_ms"]}
         if load:
             loaded = asyncio.run(drive(url, questions, clients=CLIENTS))
-            figures |= {"loaded_rate": loaded["rate"], "loaded_errors": loaded["errors"], "rss_loaded_mb": server.rss_mb}
+            figures |= {
+                "loaded_rate": loaded["rate"],
+                "loaded_errors": loaded["errors"],
+                "rss_loaded_mb": server.rss_mb,
+            }
     return figures
 
 
@@ -252,8 +272,15 @@ def _parse_scrape(text: str, at: float, rss_mb: float, child_rss_mb: float) -> _
                 runs[sample.labels["status"]] = sample.value
             elif sample.name == f"{LAG}_bucket":
                 buckets.append((float(sample.labels["le"]), sample.value))
-    return _Scrape(at, runs.get("running", 0.0), runs.get("succeeded", 0.0), runs.get("failed", 0.0),
-                   tuple(sorted(buckets)), rss_mb, child_rss_mb)
+    return _Scrape(
+        at,
+        runs.get("running", 0.0),
+        runs.get("succeeded", 0.0),
+        runs.get("failed", 0.0),
+        tuple(sorted(buckets)),
+        rss_mb,
+        child_rss_mb,
+    )
 
 
 def histogram_quantile(q: float, buckets: Sequence[tuple[float, float]]) -> float:
@@ -274,7 +301,9 @@ def histogram_quantile(q: float, buckets: Sequence[tuple[float, float]]) -> floa
 
 
 def _lag_delta(start: _Scrape, end: _Scrape) -> list[tuple[float, float]]:
-    return [(bound, count - before) for (bound, count), (_, before) in zip(end.lag_buckets, start.lag_buckets, strict=True)]
+    return [
+        (bound, count - before) for (bound, count), (_, before) in zip(end.lag_buckets, start.lag_buckets, strict=True)
+    ]
 
 
 async def _watch_reindex(server: _Server, questions: Sequence[str]) -> tuple[_Watch, _Scrape, _Scrape, _Scrape]:
@@ -355,7 +384,9 @@ def _window_figures(watch: _Watch, start: _Scrape, end: _Scrape, prefix: str) ->
     """Loop lag, probe, API and memory figures between two scrapes."""
     lag = _lag_delta(start, end)
     above = lag[-1][1] - dict(lag)[0.05]
-    timed = [(at, elapsed, ok) for at, elapsed, ok in watch.probes if start.at <= at < end.at] or [(start.at, nan, True)]
+    timed = [(at, elapsed, ok) for at, elapsed, ok in watch.probes if start.at <= at < end.at] or [
+        (start.at, nan, True)
+    ]
     probes = [(elapsed, ok) for _, elapsed, ok in timed]
     slowest_at = max(timed, key=lambda probe: probe[1])[0]
     rounds = [(t0, t1, r) for t0, t1, r in watch.rounds if start.at <= (t0 + t1) / 2 < end.at]
@@ -402,8 +433,10 @@ def _loop_health(big: Path, questions: Sequence[str], *, ready_s: float) -> dict
     if run["error"] or not str(run["trigger"]).startswith("schedule:"):
         raise RuntimeError(f"the scheduled re-index did not succeed: {run}")
     return {
-        "loop_ready_s": server.ready_s, "reindex_s": float(run["seconds"]),
-        "reindex_changed": float(run["changed"]), "reindex_unchanged": float(run["unchanged"]),
+        "loop_ready_s": server.ready_s,
+        "reindex_s": float(run["seconds"]),
+        "reindex_changed": float(run["changed"]),
+        "reindex_unchanged": float(run["unchanged"]),
         **_window_figures(watch, baseline, run_start, "before"),
         **_window_figures(watch, run_start, run_end, "during"),
     }
@@ -437,46 +470,91 @@ def report(figures: dict[str, float]) -> str:
     rss = max(f["big_rss_warm_mb"], f["big_rss_loaded_mb"], f["during_rss_max_mb"])
     dense = "brute force" if f["big_brute_force"] else "chroma HNSW"
     rows = [
-        ("index size (chunks)", f"{f['chunks']:.0f}", f"dense search: {dense}; beside bench_api's {f['small_chunks']:.0f}"),
-        ("ingest (supporthub reindex, wall)", f"{f['ingest_rate']:.1f} chunks/s",
-         f"{f['ingest_wall_s']:.0f} s, of which the run {f['ingest_run_s']:.0f} s; "
-         f"raw encode {f['encode_rate']:.1f}/s ({f['ingest_rate'] / f['encode_rate']:.0%})"),
-        ("ingest of the 2k index (wall)", f"{f['small_ingest_rate']:.1f} chunks/s",
-         f"{f['small_chunks']:.0f} chunks; wall includes ~10 s of start-up"),
-        ("re-ingest, nothing changed: run / wall", f"{f['reingest_run_s']:.1f} / {f['reingest_wall_s']:.1f} s",
-         "target run <= 5 s (wall adds start-up: imports, chroma, the local index)"),
-        ("search in-process p50 / p95: 2k", f"{f['small_search_p50_ms']:.1f} / {f['small_search_p95_ms']:.1f} ms",
-         f"ranking given the vector {f['small_rank_p50_ms']:.2f} / {f['small_rank_p95_ms']:.2f} ms"),
-        ("search in-process p50 / p95: big", f"{f['big_search_p50_ms']:.1f} / {f['big_search_p95_ms']:.1f} ms",
-         f"ranking given the vector {f['big_rank_p50_ms']:.2f} / {f['big_rank_p95_ms']:.2f} ms"),
+        (
+            "index size (chunks)",
+            f"{f['chunks']:.0f}",
+            f"dense search: {dense}; beside bench_api's {f['small_chunks']:.0f}",
+        ),
+        (
+            "ingest (supporthub reindex, wall)",
+            f"{f['ingest_rate']:.1f} chunks/s",
+            f"{f['ingest_wall_s']:.0f} s, of which the run {f['ingest_run_s']:.0f} s; "
+            f"raw encode {f['encode_rate']:.1f}/s ({f['ingest_rate'] / f['encode_rate']:.0%})",
+        ),
+        (
+            "ingest of the 2k index (wall)",
+            f"{f['small_ingest_rate']:.1f} chunks/s",
+            f"{f['small_chunks']:.0f} chunks; wall includes ~10 s of start-up",
+        ),
+        (
+            "re-ingest, nothing changed: run / wall",
+            f"{f['reingest_run_s']:.1f} / {f['reingest_wall_s']:.1f} s",
+            "target run <= 5 s (wall adds start-up: imports, chroma, the local index)",
+        ),
+        (
+            "search in-process p50 / p95: 2k",
+            f"{f['small_search_p50_ms']:.1f} / {f['small_search_p95_ms']:.1f} ms",
+            f"ranking given the vector {f['small_rank_p50_ms']:.2f} / {f['small_rank_p95_ms']:.2f} ms",
+        ),
+        (
+            "search in-process p50 / p95: big",
+            f"{f['big_search_p50_ms']:.1f} / {f['big_search_p95_ms']:.1f} ms",
+            f"ranking given the vector {f['big_rank_p50_ms']:.2f} / {f['big_rank_p95_ms']:.2f} ms",
+        ),
         ("big ÷ 2k search p50", f"{ratio:.2f}×", "target <= 1.5×"),
-        ("/api/messages one client p50 / p95: 2k", f"{f['small_alone_p50_ms']:.1f} / {f['small_alone_p95_ms']:.1f} ms", ""),
-        ("/api/messages one client p50 / p95: big", f"{f['big_alone_p50_ms']:.1f} / {f['big_alone_p95_ms']:.1f} ms",
-         f"{f['big_alone_p50_ms'] / f['small_alone_p50_ms']:.2f}× the 2k p50"),
-        ("serve start-up to ready: 2k / big", f"{f['small_ready_s']:.1f} / {f['big_ready_s']:.1f} s",
-         f"target big <= 20 s (again, loop test: {f['loop_ready_s']:.1f} s)"),
-        ("serve RSS: 2k warm / big warm / loaded",
-         f"{f['small_rss_warm_mb']:.0f} / {f['big_rss_warm_mb']:.0f} / {f['big_rss_loaded_mb']:.0f} MB",
-         f"peak during the re-index {f['during_rss_max_mb']:.0f} MB; target <= 1,229 MB (max {rss:.0f})"),
-        ("the re-index's own process: RSS peak", f"{f['during_child_rss_max_mb']:.0f} MB",
-         "a child of serve, gone when the run ends"),
+        (
+            "/api/messages one client p50 / p95: 2k",
+            f"{f['small_alone_p50_ms']:.1f} / {f['small_alone_p95_ms']:.1f} ms",
+            "",
+        ),
+        (
+            "/api/messages one client p50 / p95: big",
+            f"{f['big_alone_p50_ms']:.1f} / {f['big_alone_p95_ms']:.1f} ms",
+            f"{f['big_alone_p50_ms'] / f['small_alone_p50_ms']:.2f}× the 2k p50",
+        ),
+        (
+            "serve start-up to ready: 2k / big",
+            f"{f['small_ready_s']:.1f} / {f['big_ready_s']:.1f} s",
+            f"target big <= 20 s (again, loop test: {f['loop_ready_s']:.1f} s)",
+        ),
+        (
+            "serve RSS: 2k warm / big warm / loaded",
+            f"{f['small_rss_warm_mb']:.0f} / {f['big_rss_warm_mb']:.0f} / {f['big_rss_loaded_mb']:.0f} MB",
+            f"peak during the re-index {f['during_rss_max_mb']:.0f} MB; target <= 1,229 MB (max {rss:.0f})",
+        ),
+        (
+            "the re-index's own process: RSS peak",
+            f"{f['during_child_rss_max_mb']:.0f} MB",
+            "a child of serve, gone when the run ends",
+        ),
         (f"big, {CLIENTS} clients: answered/s", f"{f['big_loaded_rate']:.0f}", f"errors {f['big_loaded_errors']:.0f}"),
-        ("scheduled re-index under load", f"{f['reindex_s']:.0f} s",
-         f"{f['changed_articles']:.0f} articles changed ({f['reindex_changed']:.0f} seen), "
-         f"{f['reindex_unchanged']:.0f} unchanged"),
+        (
+            "scheduled re-index under load",
+            f"{f['reindex_s']:.0f} s",
+            f"{f['changed_articles']:.0f} articles changed ({f['reindex_changed']:.0f} seen), "
+            f"{f['reindex_unchanged']:.0f} unchanged",
+        ),
     ]
     for window, title in (("before", "load alone, before the run"), ("during", "load + the re-index")):
         rows += [
-            (f"{title}: loop lag p99", f"{f[f'{window}_lag_p99_ms']:.0f} ms",
-             f"{f[f'{window}_lag_samples']:.0f} samples in {f[f'{window}_s']:.0f} s, "
-             f"{f[f'{window}_lag_over_50ms']:.0f} over 50 ms, the longest under {f[f'{window}_lag_max_bucket_ms']:.0f} ms"
-             + ("; target <= 50 ms" if window == "during" else "")),
-            (f"{title}: /healthz p50 / p99 / max",
-             f"{f[f'{window}_probe_p50_ms']:.0f} / {f[f'{window}_probe_p99_ms']:.0f} / {f[f'{window}_probe_max_ms']:.0f} ms",
-             f"errors {f[f'{window}_probe_errors']:.0f}; the slowest sent {f[f'{window}_probe_max_at_s']:.0f} s into "
-             f"the window, {f[f'{window}_probe_max_before_end_s']:.0f} s before its end"),
-            (f"{title}: API answered/s", f"{f[f'{window}_api_rate']:.0f}",
-             f"errors {f[f'{window}_api_errors']:.0f}" + ("; target 0" if window == "during" else "")),
+            (
+                f"{title}: loop lag p99",
+                f"{f[f'{window}_lag_p99_ms']:.0f} ms",
+                f"{f[f'{window}_lag_samples']:.0f} samples in {f[f'{window}_s']:.0f} s, "
+                f"{f[f'{window}_lag_over_50ms']:.0f} over 50 ms, the longest under {f[f'{window}_lag_max_bucket_ms']:.0f} ms"
+                + ("; target <= 50 ms" if window == "during" else ""),
+            ),
+            (
+                f"{title}: /healthz p50 / p99 / max",
+                f"{f[f'{window}_probe_p50_ms']:.0f} / {f[f'{window}_probe_p99_ms']:.0f} / {f[f'{window}_probe_max_ms']:.0f} ms",
+                f"errors {f[f'{window}_probe_errors']:.0f}; the slowest sent {f[f'{window}_probe_max_at_s']:.0f} s into "
+                f"the window, {f[f'{window}_probe_max_before_end_s']:.0f} s before its end",
+            ),
+            (
+                f"{title}: API answered/s",
+                f"{f[f'{window}_api_rate']:.0f}",
+                f"errors {f[f'{window}_api_errors']:.0f}" + ("; target 0" if window == "during" else ""),
+            ),
         ]
     width = max(len(r[0]) for r in rows)
     return "\n".join(f"{name:<{width}}  {value:>22}  {note}" for name, value, note in rows)

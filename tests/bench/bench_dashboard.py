@@ -117,8 +117,32 @@ UNANSWERED_CASES = 0.15
 FEEDBACK = 0.05
 CHANNELS = ("web", "email", "slack", "telegram", "sms")
 CHANNEL_WEIGHTS = (45, 20, 15, 12, 8)
-HOUR_WEIGHTS = (0.15, 0.1, 0.1, 0.1, 0.15, 0.25, 0.4, 0.6, 0.85, 1.0, 1.0, 1.0,
-                0.9, 1.0, 1.0, 1.0, 0.95, 0.8, 0.6, 0.45, 0.35, 0.3, 0.25, 0.2)
+HOUR_WEIGHTS = (
+    0.15,
+    0.1,
+    0.1,
+    0.1,
+    0.15,
+    0.25,
+    0.4,
+    0.6,
+    0.85,
+    1.0,
+    1.0,
+    1.0,
+    0.9,
+    1.0,
+    1.0,
+    1.0,
+    0.95,
+    0.8,
+    0.6,
+    0.45,
+    0.35,
+    0.3,
+    0.25,
+    0.2,
+)
 """Customers start conversations mostly in (European) working hours, UTC."""
 WEEKEND = 0.45
 
@@ -180,31 +204,83 @@ can i export a gantt chart to ms project | import from microsoft project | ms pr
 do you have a status badge for our website | can i embed a project progress widget on my site | public progress page for clients | share a live project status page | embed a board on our website
 """
 
-SMALL_TALK = ("hi", "hello?", "thanks!", "ok great, thank you", "perfect, that worked", "are you a bot?",
-              "ok", "thank you so much", "got it", "cool")
-HANDOFF_ASKS = ("can i talk to a human please", "this is not helping, i want a person", "speak to an agent",
-                "I need a real person, this is urgent", "let me talk to someone from support",
-                "you're useless, get me a human")
-CASE_FOLLOW_UPS = ("any update?", "ok, thanks for looking into it", "my account email is the one I signed up with",
-                   "still waiting...", "here is the screenshot you asked for", "that fixed it, thanks")
-STAFF_LINES = ("Hi, this is Sam from support. Let me look into this for you.",
-               "Thanks for your patience. I've checked your account and found the problem.",
-               "I've passed this on to our billing team; you'll hear from us today.",
-               "Could you tell me which browser and version you're using?",
-               "That's sorted now. Is there anything else I can help with?",
-               "Good question. That's not possible yet, but I've added your vote to the feature request.")
+SMALL_TALK = (
+    "hi",
+    "hello?",
+    "thanks!",
+    "ok great, thank you",
+    "perfect, that worked",
+    "are you a bot?",
+    "ok",
+    "thank you so much",
+    "got it",
+    "cool",
+)
+HANDOFF_ASKS = (
+    "can i talk to a human please",
+    "this is not helping, i want a person",
+    "speak to an agent",
+    "I need a real person, this is urgent",
+    "let me talk to someone from support",
+    "you're useless, get me a human",
+)
+CASE_FOLLOW_UPS = (
+    "any update?",
+    "ok, thanks for looking into it",
+    "my account email is the one I signed up with",
+    "still waiting...",
+    "here is the screenshot you asked for",
+    "that fixed it, thanks",
+)
+STAFF_LINES = (
+    "Hi, this is Sam from support. Let me look into this for you.",
+    "Thanks for your patience. I've checked your account and found the problem.",
+    "I've passed this on to our billing team; you'll hear from us today.",
+    "Could you tell me which browser and version you're using?",
+    "That's sorted now. Is there anything else I can help with?",
+    "Good question. That's not possible yet, but I've added your vote to the feature request.",
+)
 OPENERS = ("",) * 8 + ("hi, ", "Hi! ", "hello, ", "Hey team - ", "Good morning. ", "Quick question: ")
 CLOSERS = ("",) * 8 + (" thanks", " Thanks!", " thx", " Thanks in advance.", " cheers", "??")
-ANSWER = ("Here's how to do it. Open Settings from the menu in the top right corner and choose the section "
-          "named in the article below; the change applies to everyone in your workspace at once. Admins and "
-          "owners can change it; members see it greyed out. If the option is missing, your plan may not include "
-          "it: the article lists which plans do. ")
-DECLINE = ("I couldn't find that in our help centre, so I'd rather not guess. Would you like me to pass you to a "
-           "person from our support team?")
+ANSWER = (
+    "Here's how to do it. Open Settings from the menu in the top right corner and choose the section "
+    "named in the article below; the change applies to everyone in your workspace at once. Admins and "
+    "owners can change it; members see it greyed out. If the option is missing, your plan may not include "
+    "it: the article lists which plans do. "
+)
+DECLINE = (
+    "I couldn't find that in our help centre, so I'd rather not guess. Would you like me to pass you to a "
+    "person from our support team?"
+)
 HANDOVER = "I'm passing you to a colleague from support; they'll reply here as soon as they can."
 CHAT = "You're welcome! Is there anything else I can help with?"
-NAMES = ("Ana", "Ben", "Chloé", "Dev", "Eun-ji", "Femi", "Gita", "Hugo", "Ines", "Jon", "Kofi", "Lena", "Marek",
-         "Nia", "Omar", "Priya", "Quinn", "Rosa", "Sven", "Tariq", "Uma", "Vik", "Wen", "Yara", "Zoe")
+NAMES = (
+    "Ana",
+    "Ben",
+    "Chloé",
+    "Dev",
+    "Eun-ji",
+    "Femi",
+    "Gita",
+    "Hugo",
+    "Ines",
+    "Jon",
+    "Kofi",
+    "Lena",
+    "Marek",
+    "Nia",
+    "Omar",
+    "Priya",
+    "Quinn",
+    "Rosa",
+    "Sven",
+    "Tariq",
+    "Uma",
+    "Vik",
+    "Wen",
+    "Yara",
+    "Zoe",
+)
 
 
 def gap_topics() -> list[list[str]]:
@@ -238,8 +314,10 @@ def _table(model: type[AppBase]) -> Table:
 def _shape(table: Table) -> Callable[..., tuple[Any, ...]]:
     """A row of `table` from keyword values, in column order; the columns' scalar defaults fill the rest."""
     names = tuple(column.name for column in table.columns)
-    defaults = tuple(column.default.arg if isinstance(column.default, ScalarElementColumnDefault) else None
-                     for column in table.columns)
+    defaults = tuple(
+        column.default.arg if isinstance(column.default, ScalarElementColumnDefault) else None
+        for column in table.columns
+    )
 
     def row(**values: Any) -> tuple[Any, ...]:
         return tuple(map(values.get, names, defaults))
@@ -345,8 +423,9 @@ class _Year:
             if asked is None:
                 break
             replied_at = at + min(6.0, max(0.3, rng.lognormvariate(0.2, 0.6)))
-            reply = self._say(_Said(replied_at, conversation_id, channel, "bot", "", reply_to=asked,
-                                    outcome=outcome, source=source))
+            reply = self._say(
+                _Said(replied_at, conversation_id, channel, "bot", "", reply_to=asked, outcome=outcome, source=source)
+            )
             if reply is None:
                 break
             last = replied_at
@@ -361,10 +440,19 @@ class _Year:
             rule = {"handoff": "human_request", "declined": "unanswered"}.get(outcome, "frustration")
             last, case_state = self._open_case(conversation_id, channel, rule=rule, opened=last + 1)
             state = {"waiting": "waiting", "human": "human", "closed": "closed"}.get(case_state, "bot")
-        self.conversations.append(self._conversation(
-            id=conversation_id, contact_id=_contact_id(rng.randrange(CONTACTS)), channel=channel,
-            chat_id=f"{channel}-{len(self.conversations)}", thread_id="", state=state, summary_upto=0,
-            created_at=_utc(started), updated_at=_utc(last)))
+        self.conversations.append(
+            self._conversation(
+                id=conversation_id,
+                contact_id=_contact_id(rng.randrange(CONTACTS)),
+                channel=channel,
+                chat_id=f"{channel}-{len(self.conversations)}",
+                thread_id="",
+                state=state,
+                summary_upto=0,
+                created_at=_utc(started),
+                updated_at=_utc(last),
+            )
+        )
 
     def _rate(self, reply: int, outcome: str, replied_at: float) -> None:
         happy = {"answered": 0.75, "declined": 0.2, "handoff": 0.3}.get(outcome, 0.6)
@@ -381,8 +469,20 @@ class _Year:
         staff_kept = 0
         unanswered = opened > self.anchor - 2 * 86_400 and rng.random() < UNANSWERED_CASES
         for n in range(0 if unanswered else rng.randint(1, 4)):
-            if n and self._say(_Said(at, conversation_id, channel, "customer", rng.choice(CASE_FOLLOW_UPS),
-                                     frustration=rng.uniform(0.0, 0.4))) is not None:
+            if (
+                n
+                and self._say(
+                    _Said(
+                        at,
+                        conversation_id,
+                        channel,
+                        "customer",
+                        rng.choice(CASE_FOLLOW_UPS),
+                        frustration=rng.uniform(0.0, 0.4),
+                    )
+                )
+                is not None
+            ):
                 last = at
                 at += rng.uniform(60, 1200)
             if self._say(_Said(at, conversation_id, channel, "staff", rng.choice(STAFF_LINES))) is None:
@@ -398,10 +498,20 @@ class _Year:
         else:
             state, owner = ("returned" if rng.random() < 0.2 else "closed"), f"U{rng.randrange(12):03d}"
             closed = _utc(min(last + 600, self.anchor - 1))
-        self.cases.append(self._case(
-            id=uuid.UUID(int=rng.getrandbits(128)).hex, conversation_id=conversation_id, state=state, rule=rule,
-            reason="The customer asked for a person." if rule == "human_request" else "Seeded by the benchmark.",
-            owner=owner, mirrored_upto=0, opened_at=_utc(opened), updated_at=_utc(last), closed_at=closed))
+        self.cases.append(
+            self._case(
+                id=uuid.UUID(int=rng.getrandbits(128)).hex,
+                conversation_id=conversation_id,
+                state=state,
+                rule=rule,
+                reason="The customer asked for a person." if rule == "human_request" else "Seeded by the benchmark.",
+                owner=owner,
+                mirrored_upto=0,
+                opened_at=_utc(opened),
+                updated_at=_utc(last),
+                closed_at=closed,
+            )
+        )
         return last, state
 
 
@@ -431,18 +541,45 @@ def _message_rows(year: _Year) -> tuple[list[tuple[Any, ...]], list[int]]:
         said = year.said[index]
         message_id = ids[index]
         if said.author == "customer":
-            rows.append(row(id=message_id, conversation_id=said.conversation_id, channel=said.channel,
-                            external_id=f"{said.channel}-{message_id}", author="customer", text=said.text,
-                            citations=[], handoff=False, status="answered", intent="question",
-                            polarity=0.1 - said.frustration if said.frustration is not None else None,
-                            frustration=said.frustration, declined=False, created_at=_utc(said.at)))
+            rows.append(
+                row(
+                    id=message_id,
+                    conversation_id=said.conversation_id,
+                    channel=said.channel,
+                    external_id=f"{said.channel}-{message_id}",
+                    author="customer",
+                    text=said.text,
+                    citations=[],
+                    handoff=False,
+                    status="answered",
+                    intent="question",
+                    polarity=0.1 - said.frustration if said.frustration is not None else None,
+                    frustration=said.frustration,
+                    declined=False,
+                    created_at=_utc(said.at),
+                )
+            )
             continue
-        text, cited = {"answered": (ANSWER, citations.get(said.source or "", [])), "declined": (DECLINE, []),
-                       "handoff": (HANDOVER, []), "other": (CHAT, [])}.get(said.outcome or "", (said.text, []))
-        rows.append(row(id=message_id, conversation_id=said.conversation_id, channel=said.channel,
-                        author=said.author, text=text, citations=cited, handoff=said.outcome == "handoff",
-                        reply_to=ids[said.reply_to] if said.reply_to is not None else None,
-                        declined=said.outcome == "declined", created_at=_utc(said.at)))
+        text, cited = {
+            "answered": (ANSWER, citations.get(said.source or "", [])),
+            "declined": (DECLINE, []),
+            "handoff": (HANDOVER, []),
+            "other": (CHAT, []),
+        }.get(said.outcome or "", (said.text, []))
+        rows.append(
+            row(
+                id=message_id,
+                conversation_id=said.conversation_id,
+                channel=said.channel,
+                author=said.author,
+                text=text,
+                citations=cited,
+                handoff=said.outcome == "handoff",
+                reply_to=ids[said.reply_to] if said.reply_to is not None else None,
+                declined=said.outcome == "declined",
+                created_at=_utc(said.at),
+            )
+        )
     return rows, ids
 
 
@@ -470,18 +607,28 @@ def _seed_rows(anchor: datetime, *, messages: int, seed: int) -> Seed:
     del year.said[messages:]  # the tail of the last conversation
     message_rows, ids = _message_rows(year)
     feedback = _shape(_table(Feedback))
-    thumbs = [feedback(id=n + 1, message_id=ids[index], rating=rating, created_at=_utc(at), updated_at=_utc(at))
-              for n, (index, rating, at) in enumerate(t for t in year.thumbs if t[0] < messages)]
+    thumbs = [
+        feedback(id=n + 1, message_id=ids[index], rating=rating, created_at=_utc(at), updated_at=_utc(at))
+        for n, (index, rating, at) in enumerate(t for t in year.thumbs if t[0] < messages)
+    ]
     contact = _shape(_table(Contact))
-    contacts = [contact(id=_contact_id(n), display_name=f"{NAMES[n % len(NAMES)]} {n}",
-                        created_at=anchor - timedelta(days=DAYS + 30)) for n in range(CONTACTS)]
-    return Seed((
-        (_table(Contact), contacts),
-        (_table(Conversation), year.conversations),
-        (_table(Message), message_rows),
-        (_table(Case), year.cases),
-        (_table(Feedback), thumbs),
-    ))
+    contacts = [
+        contact(
+            id=_contact_id(n),
+            display_name=f"{NAMES[n % len(NAMES)]} {n}",
+            created_at=anchor - timedelta(days=DAYS + 30),
+        )
+        for n in range(CONTACTS)
+    ]
+    return Seed(
+        (
+            (_table(Contact), contacts),
+            (_table(Conversation), year.conversations),
+            (_table(Message), message_rows),
+            (_table(Case), year.cases),
+            (_table(Feedback), thumbs),
+        )
+    )
 
 
 # -- loading --------------------------------------------------------------------------------------
@@ -505,8 +652,16 @@ def load_sqlite(path: Path, seed: Seed) -> None:
             names = ", ".join(column.name for column in table.columns)
             sql = f"INSERT INTO {table.name} ({names}) VALUES ({', '.join('?' * len(processors))})"
             for batch in _batches(rows):
-                db.executemany(sql, [tuple(value if process is None else process(value)
-                                           for process, value in zip(processors, row, strict=True)) for row in batch])
+                db.executemany(
+                    sql,
+                    [
+                        tuple(
+                            value if process is None else process(value)
+                            for process, value in zip(processors, row, strict=True)
+                        )
+                        for row in batch
+                    ],
+                )
         db.commit()
 
 
@@ -520,13 +675,21 @@ async def load_postgres(url: str, seed: Seed) -> None:
         await connection.execute("SET session_replication_role = replica")
         for table, rows in seed.tables:
             json_columns = {i for i, column in enumerate(table.columns) if isinstance(column.type, JSON)}
-            records: Iterable[tuple[Any, ...]] = rows if not json_columns else (
-                tuple(json.dumps(value) if i in json_columns else value for i, value in enumerate(row)) for row in rows)
-            await connection.copy_records_to_table(table.name, records=records,
-                                                   columns=[column.name for column in table.columns])
+            records: Iterable[tuple[Any, ...]] = (
+                rows
+                if not json_columns
+                else (
+                    tuple(json.dumps(value) if i in json_columns else value for i, value in enumerate(row))
+                    for row in rows
+                )
+            )
+            await connection.copy_records_to_table(
+                table.name, records=records, columns=[column.name for column in table.columns]
+            )
         for table in (_table(Message), _table(Feedback)):
-            await connection.execute(f"SELECT setval(pg_get_serial_sequence('{table.name}', 'id'), "
-                                     f"(SELECT max(id) FROM {table.name}))")
+            await connection.execute(
+                f"SELECT setval(pg_get_serial_sequence('{table.name}', 'id'), (SELECT max(id) FROM {table.name}))"
+            )
         await connection.execute("VACUUM ANALYZE")
     finally:
         await connection.close()
@@ -538,8 +701,10 @@ async def copy_knowledge(index_database: Path, url: str) -> None:
     source = create_engine(f"sqlite:///{index_database}")
     try:
         with source.connect() as connection:
-            tables = [(table, [dict(row._mapping) for row in connection.execute(select(table))])
-                      for table in KnowledgeBase.metadata.sorted_tables]
+            tables = [
+                (table, [dict(row._mapping) for row in connection.execute(select(table))])
+                for table in KnowledgeBase.metadata.sorted_tables
+            ]
     finally:
         source.dispose()
     engine = make_engine(url)
@@ -693,10 +858,15 @@ def _overview_queries() -> dict[str, Query]:
     async def open_cases(session: AsyncSession, period: queries.Period) -> object:
         return await queries.open_cases(session, now=period.until, sla=sla)
 
-    return {"queries.volume": queries.volume, "queries.outcomes": queries.outcomes,
-            "queries.outcomes_by_day": queries.outcomes_by_day, "queries.helpfulness": queries.helpfulness,
-            "queries.first_response": queries.first_response, "queries.open_cases": open_cases,
-            "gaps.unanswered_questions": gaps.unanswered_questions}
+    return {
+        "queries.volume": queries.volume,
+        "queries.outcomes": queries.outcomes,
+        "queries.outcomes_by_day": queries.outcomes_by_day,
+        "queries.helpfulness": queries.helpfulness,
+        "queries.first_response": queries.first_response,
+        "queries.open_cases": open_cases,
+        "gaps.unanswered_questions": gaps.unanswered_questions,
+    }
 
 
 def period_30d() -> queries.Period:
@@ -726,9 +896,15 @@ async def in_process(url: str) -> InProcess:
     period = period_30d()
     engine = make_engine(url)
     sessions = make_sessionmaker(engine)
-    count = (select(func.count()).select_from(Message)
-             .where(Message.author.in_(("customer", "bot", "staff")),
-                    Message.created_at >= period.since, Message.created_at < period.until))
+    count = (
+        select(func.count())
+        .select_from(Message)
+        .where(
+            Message.author.in_(("customer", "bot", "staff")),
+            Message.created_at >= period.since,
+            Message.created_at < period.until,
+        )
+    )
 
     async def counted() -> int:
         async with sessions() as session:
@@ -738,6 +914,7 @@ async def in_process(url: str) -> InProcess:
         async def call() -> object:
             async with sessions() as session:
                 return await query(session, period)
+
         return call
 
     try:
@@ -794,9 +971,15 @@ def encode_seconds(embedder: Embedder, texts: Sequence[str]) -> float:
 
 def hub_environment(data_dir: Path, url: str) -> dict[str, str]:
     """The default log level (INFO, an access line per request): the warm-up is read from the log."""
-    return {**os.environ, "SUPPORTHUB_DATA_DIR": str(data_dir), "SUPPORTHUB_DATABASE_URL": url,
-            "SUPPORTHUB_KNOWLEDGE__PATHS": json.dumps([str(KNOWLEDGE)]), "SUPPORTHUB_SCHEDULE": "[]",
-            "SUPPORTHUB_LOG__LEVEL": "INFO", "SUPPORTHUB_ADMIN__TOKEN": TOKEN}
+    return {
+        **os.environ,
+        "SUPPORTHUB_DATA_DIR": str(data_dir),
+        "SUPPORTHUB_DATABASE_URL": url,
+        "SUPPORTHUB_KNOWLEDGE__PATHS": json.dumps([str(KNOWLEDGE)]),
+        "SUPPORTHUB_SCHEDULE": "[]",
+        "SUPPORTHUB_LOG__LEVEL": "INFO",
+        "SUPPORTHUB_ADMIN__TOKEN": TOKEN,
+    }
 
 
 def start_indexing(data_dir: Path, log: Path) -> subprocess.Popen[bytes]:
@@ -804,8 +987,13 @@ def start_indexing(data_dir: Path, log: Path) -> subprocess.Popen[bytes]:
     data_dir.mkdir(parents=True)
     url = f"sqlite+aiosqlite:///{data_dir / 'supporthub.db'}"
     with log.open("wb") as output:
-        return subprocess.Popen([sys.executable, "-m", "core.cli.main", "reindex"], env=hub_environment(data_dir, url),
-                                cwd=ROOT, stdout=subprocess.DEVNULL, stderr=output)
+        return subprocess.Popen(
+            [sys.executable, "-m", "core.cli.main", "reindex"],
+            env=hub_environment(data_dir, url),
+            cwd=ROOT,
+            stdout=subprocess.DEVNULL,
+            stderr=output,
+        )
 
 
 def _finished(process: subprocess.Popen[bytes], log: Path, what: str) -> None:
@@ -833,9 +1021,13 @@ def serving(data_dir: Path, url: str, log: Path) -> Iterator[Server]:
     port = free_port()
     started = time.perf_counter()
     with log.open("wb") as output:
-        server = subprocess.Popen([sys.executable, "-m", "core.cli.main", "serve", "--port", str(port)],
-                                  env=hub_environment(data_dir, url), cwd=ROOT, stdout=subprocess.DEVNULL,
-                                  stderr=output)
+        server = subprocess.Popen(
+            [sys.executable, "-m", "core.cli.main", "serve", "--port", str(port)],
+            env=hub_environment(data_dir, url),
+            cwd=ROOT,
+            stdout=subprocess.DEVNULL,
+            stderr=output,
+        )
     base = f"http://127.0.0.1:{port}"
     try:
         try:
@@ -885,6 +1077,7 @@ SEARCHES = (f"/admin/conversations?q={COMMON_WORD}", f"/admin/conversations?q={A
 async def over_http(base: str) -> OverHttp:
     headers = {"Authorization": f"Bearer {TOKEN}"}
     async with aiohttp.ClientSession(base, headers=headers) as session:
+
         def get(path: str) -> Callable[[], Awaitable[object]]:
             return lambda: _get(session, path)
 
@@ -897,8 +1090,12 @@ async def over_http(base: str) -> OverHttp:
         pages.append((SEARCHES[0], await _timed(get(SEARCHES[0]), REQUESTS)))
         pages.append((SEARCHES[1], await _timed(get(SEARCHES[1]), FULL_SCAN_REQUESTS)))
         shown = json.loads(await _get(session, GAPS.replace("/admin/gaps", "/admin/api/gaps")))
-    return OverHttp(floor, tuple(pages), first, GapFigures(len(shown["gaps"]), shown["questions_grouped"],
-                                                          shown["questions_total"], shown["resolved"]))
+    return OverHttp(
+        floor,
+        tuple(pages),
+        first,
+        GapFigures(len(shown["gaps"]), shown["questions_grouped"], shown["questions_total"], shown["resolved"]),
+    )
 
 
 def measure(target: Target, *, load_s: float, embedder: Embedder) -> DatabaseFigures:
@@ -910,10 +1107,22 @@ def measure(target: Target, *, load_s: float, embedder: Embedder) -> DatabaseFig
     encode_s = encode_seconds(embedder, texts)  # soon after the server's, in case other work shares the machine
     local = asyncio.run(in_process(target.url))
     return DatabaseFigures(
-        name=target.name, load_s=load_s, measure_s=time.perf_counter() - started, messages_in_period=local.messages,
-        count_floor=local.count_floor, queries=local.queries, volume_plan=local.volume_plan,
-        http_floor=http.http_floor, pages=http.pages, ready_s=server.ready_s, warm_s=server.warm_s,
-        gaps_first_s=http.gaps_first_s, questions_encoded=len(texts), encode_floor_s=encode_s, gaps=http.gaps)
+        name=target.name,
+        load_s=load_s,
+        measure_s=time.perf_counter() - started,
+        messages_in_period=local.messages,
+        count_floor=local.count_floor,
+        queries=local.queries,
+        volume_plan=local.volume_plan,
+        http_floor=http.http_floor,
+        pages=http.pages,
+        ready_s=server.ready_s,
+        warm_s=server.warm_s,
+        gaps_first_s=http.gaps_first_s,
+        questions_encoded=len(texts),
+        encode_floor_s=encode_s,
+        gaps=http.gaps,
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -948,9 +1157,14 @@ def seed_targets(targets: Sequence[Target], anchor: datetime) -> Seeded:
             loads.append(load(target.url, seed))
     finally:
         gc.unfreeze()
-    return Seeded(messages=seed.count(_table(Message)), conversations=seed.count(_table(Conversation)),
-                  cases=seed.count(_table(Case)), feedback=seed.count(_table(Feedback)), generate_s=generate_s,
-                  load_s=tuple(loads))
+    return Seeded(
+        messages=seed.count(_table(Message)),
+        conversations=seed.count(_table(Conversation)),
+        cases=seed.count(_table(Case)),
+        feedback=seed.count(_table(Feedback)),
+        generate_s=generate_s,
+        load_s=tuple(loads),
+    )
 
 
 def run() -> Result:
@@ -979,12 +1193,22 @@ def run() -> Result:
             shutil.copytree(index_dir, target.data_dir, ignore=shutil.ignore_patterns("supporthub.db*"))
             asyncio.run(copy_knowledge(index_dir / "supporthub.db", target.url))
         embedder = Embedder.load(KnowledgeSettings(), serving=True)  # as `serve` runs it
-        figures = tuple(measure(target, load_s=load_s, embedder=embedder)
-                        for target, load_s in zip(targets, seeded.load_s, strict=True))
-    return Result(messages=seeded.messages, conversations=seeded.conversations, cases=seeded.cases,
-                  feedback=seeded.feedback, generate_s=seeded.generate_s, index_s=index_s,
-                  total_s=time.perf_counter() - started, load_average=(load_before, os.getloadavg()[0]),
-                  databases=figures, skipped=(skipped,) if skipped else ())
+        figures = tuple(
+            measure(target, load_s=load_s, embedder=embedder)
+            for target, load_s in zip(targets, seeded.load_s, strict=True)
+        )
+    return Result(
+        messages=seeded.messages,
+        conversations=seeded.conversations,
+        cases=seeded.cases,
+        feedback=seeded.feedback,
+        generate_s=seeded.generate_s,
+        index_s=index_s,
+        total_s=time.perf_counter() - started,
+        load_average=(load_before, os.getloadavg()[0]),
+        databases=figures,
+        skipped=(skipped,) if skipped else (),
+    )
 
 
 # -- the report -----------------------------------------------------------------------------------
@@ -1010,17 +1234,22 @@ Row = tuple[str, list[str], str]
 
 def _head(result: Result) -> list[str]:
     dbs = result.databases
-    plans = "; ".join(f"{db.name} uses index {VOLUME_INDEX} ✓" if db.volume_uses_index else f"{db.name}: FULL SCAN ✗"
-                      for db in dbs)
+    plans = "; ".join(
+        f"{db.name} uses index {VOLUME_INDEX} ✓" if db.volume_uses_index else f"{db.name}: FULL SCAN ✗" for db in dbs
+    )
     return [
-        (f"{result.messages:,} messages over the last {DAYS} days (a mid-size team's year, "
-         f"~{result.messages / DAYS:,.0f} a day): {result.conversations:,} conversations, {result.cases:,} cases, "
-         f"{result.feedback:,} thumbs up/down; generated in {result.generate_s:.0f} s; the sample help centre "
-         "(config/knowledge) indexed alongside"),
-        (f"this section took {result.total_s:.0f} s: seeding and indexing {result.index_s:.0f} s, then measuring "
-         + ", ".join(f"{db.name} {db.measure_s:.0f} s" for db in dbs)
-         + f"; load average (1 min) before / after: {result.load_average[0]:.1f} / {result.load_average[1]:.1f} "
-         f"on {os.cpu_count()} cores"),
+        (
+            f"{result.messages:,} messages over the last {DAYS} days (a mid-size team's year, "
+            f"~{result.messages / DAYS:,.0f} a day): {result.conversations:,} conversations, {result.cases:,} cases, "
+            f"{result.feedback:,} thumbs up/down; generated in {result.generate_s:.0f} s; the sample help centre "
+            "(config/knowledge) indexed alongside"
+        ),
+        (
+            f"this section took {result.total_s:.0f} s: seeding and indexing {result.index_s:.0f} s, then measuring "
+            + ", ".join(f"{db.name} {db.measure_s:.0f} s" for db in dbs)
+            + f"; load average (1 min) before / after: {result.load_average[0]:.1f} / {result.load_average[1]:.1f} "
+            f"on {os.cpu_count()} cores"
+        ),
         f"the overview's volume query, 30 days: {plans} (plans below)",
         *result.skipped,
     ]
@@ -1036,34 +1265,64 @@ def _rows(dbs: Sequence[DatabaseFigures]) -> list[Row]:
     rows: list[Row] = [
         ("bulk load (not a figure)", [f"{db.load_s:.0f} s" for db in dbs], ""),
         ("messages in the 30-day period", [f"{db.messages_in_period:,}" for db in dbs], ""),
-        ("floor: SELECT count(*) of them, median", [_time(db.count_floor.median_s) for db in dbs],
-         "what the overview reads at least"),
+        (
+            "floor: SELECT count(*) of them, median",
+            [_time(db.count_floor.median_s) for db in dbs],
+            "what the overview reads at least",
+        ),
         ("floor: GET /healthz, median", [_time(db.http_floor.median_s) for db in dbs], "an HTTP round trip"),
     ]
-    rows += [(f"GET {path}, median / max of {runs(path)}", [_target(t) for t in page(path)], "target: max < 1 s")
-             for path in PAGES]
     rows += [
-        ("  30-day overview ÷ count(*) floor",
-         [f"{t.median_s / db.count_floor.median_s:.0f}×" for t, db in zip(page(PAGES[-1]), dbs, strict=True)], ""),
-        ("server start: ready / gaps page warm, after", [f"{db.ready_s:.1f} s / {db.warm_s:.1f} s" for db in dbs],
-         "warm: the 30 days' latest questions encoded"),
-        ("  floor: encode them alone, one call", [f"{_time(db.encode_floor_s)} ({db.questions_encoded:,})"
-                                                  for db in dbs], "same model, one torch thread, as served"),
-        (f"GET {GAPS}, first load", [_target(Timing(db.gaps_first_s, db.gaps_first_s, 1)) for db in dbs],
-         "re-checks each group against the index"),
-        (f"GET {GAPS}, reloads, median / max of {runs(GAP_RELOADS)}", [_target(t) for t in page(GAP_RELOADS)],
-         "target: max < 1 s"),
-        ("  groups shown / questions grouped / in period",
-         [f"{db.gaps.groups} / {db.gaps.questions_grouped:,} / {db.gaps.questions_total:,}" for db in dbs],
-         "groups left out as answered now: " + ", ".join(str(db.gaps.resolved) for db in dbs)),
-        (f"GET {SEARCHES[0]}, median / max of {runs(SEARCHES[0])}", [_spread(t) for t in page(SEARCHES[0])],
-         "newest first, stops at 51 matches"),
-        (f"GET {SEARCHES[1]}, median / max of {runs(SEARCHES[1])}", [_spread(t) for t in page(SEARCHES[1])],
-         "in no message: reads every message"),
+        (f"GET {path}, median / max of {runs(path)}", [_target(t) for t in page(path)], "target: max < 1 s")
+        for path in PAGES
+    ]
+    rows += [
+        (
+            "  30-day overview ÷ count(*) floor",
+            [f"{t.median_s / db.count_floor.median_s:.0f}×" for t, db in zip(page(PAGES[-1]), dbs, strict=True)],
+            "",
+        ),
+        (
+            "server start: ready / gaps page warm, after",
+            [f"{db.ready_s:.1f} s / {db.warm_s:.1f} s" for db in dbs],
+            "warm: the 30 days' latest questions encoded",
+        ),
+        (
+            "  floor: encode them alone, one call",
+            [f"{_time(db.encode_floor_s)} ({db.questions_encoded:,})" for db in dbs],
+            "same model, one torch thread, as served",
+        ),
+        (
+            f"GET {GAPS}, first load",
+            [_target(Timing(db.gaps_first_s, db.gaps_first_s, 1)) for db in dbs],
+            "re-checks each group against the index",
+        ),
+        (
+            f"GET {GAPS}, reloads, median / max of {runs(GAP_RELOADS)}",
+            [_target(t) for t in page(GAP_RELOADS)],
+            "target: max < 1 s",
+        ),
+        (
+            "  groups shown / questions grouped / in period",
+            [f"{db.gaps.groups} / {db.gaps.questions_grouped:,} / {db.gaps.questions_total:,}" for db in dbs],
+            "groups left out as answered now: " + ", ".join(str(db.gaps.resolved) for db in dbs),
+        ),
+        (
+            f"GET {SEARCHES[0]}, median / max of {runs(SEARCHES[0])}",
+            [_spread(t) for t in page(SEARCHES[0])],
+            "newest first, stops at 51 matches",
+        ),
+        (
+            f"GET {SEARCHES[1]}, median / max of {runs(SEARCHES[1])}",
+            [_spread(t) for t in page(SEARCHES[1])],
+            "in no message: reads every message",
+        ),
         (f"each query alone, 30 days, median of {REQUESTS}:", ["" for _ in dbs], "in this process, after the pages"),
     ]
-    rows += [(f"  {name}", [_time(dict(db.queries)[name].median_s) for db in dbs], "")
-             for name, _ in (dbs[0].queries if dbs else ())]
+    rows += [
+        (f"  {name}", [_time(dict(db.queries)[name].median_s) for db in dbs], "")
+        for name, _ in (dbs[0].queries if dbs else ())
+    ]
     return rows
 
 
@@ -1073,8 +1332,10 @@ def report(result: Result) -> str:
     width = max(len(label) for label, _, _ in rows)
     cell = max([len(c) for _, cells, _ in rows for c in cells] + [len(db.name) for db in dbs])
     lines = [*_head(result), "", (" " * width + "  " + "  ".join(f"{db.name:<{cell}}" for db in dbs)).rstrip()]
-    lines += [(f"{label:<{width}}  " + "  ".join(f"{c:<{cell}}" for c in cells) + f"  {note}").rstrip()
-              for label, cells, note in rows]
+    lines += [
+        (f"{label:<{width}}  " + "  ".join(f"{c:<{cell}}" for c in cells) + f"  {note}").rstrip()
+        for label, cells, note in rows
+    ]
     for db in dbs:
         explain = "EXPLAIN QUERY PLAN" if db.name == "SQLite" else "EXPLAIN"
         lines += ["", f"{explain} of the volume query ({db.name}):", *(f"  {line}" for line in db.volume_plan)]

@@ -32,7 +32,8 @@ async def _measure(root: Path) -> dict[str, float]:
     settings = Settings(data_dir=root / "data", knowledge=KnowledgeSettings(paths=[docs]))
     async with open_database(settings) as (_, sessionmaker):
         kb = await asyncio.to_thread(
-            partial(KnowledgeBase.open, settings.knowledge, data_dir=settings.data_dir, sessionmaker=sessionmaker))
+            partial(KnowledgeBase.open, settings.knowledge, data_dir=settings.data_dir, sessionmaker=sessionmaker)
+        )
         try:
             first = await kb.ingest([docs], trigger="bench")
             started = time.perf_counter()
@@ -40,8 +41,12 @@ async def _measure(root: Path) -> dict[str, float]:
             seconds = time.perf_counter() - started
         finally:
             await kb.aclose()
-    return {"documents": float(first.added), "unchanged": float(again.unchanged),
-            "embedded_again": float(again.chunks_embedded), "seconds": seconds}
+    return {
+        "documents": float(first.added),
+        "unchanged": float(again.unchanged),
+        "embedded_again": float(again.chunks_embedded),
+        "seconds": seconds,
+    }
 
 
 def run(threads: Sequence[dict[str, Any]]) -> dict[str, float]:
@@ -51,5 +56,7 @@ def run(threads: Sequence[dict[str, Any]]) -> dict[str, float]:
 
 
 def report(figures: dict[str, float]) -> str:
-    return (f"re-ingest of {figures['unchanged']:.0f} unchanged documents: {figures['seconds']:.2f} s, "
-            f"{figures['embedded_again']:.0f} chunks embedded again (target < 2 s, 0 embedded)")
+    return (
+        f"re-ingest of {figures['unchanged']:.0f} unchanged documents: {figures['seconds']:.2f} s, "
+        f"{figures['embedded_again']:.0f} chunks embedded again (target < 2 s, 0 embedded)"
+    )

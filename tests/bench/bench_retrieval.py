@@ -129,9 +129,13 @@ class Candidates:
         snapshot = self.snapshot
         return [
             fusion.rank(
-                query_vector=vector, dense=dense, lexical=lexical,
+                query_vector=vector,
+                dense=dense,
+                lexical=lexical,
                 tokens=fusion.exact_tokens(query, snapshot.document_frequency, len(snapshot.records), weights=weights),
-                embeddings=self.embeddings, k=DEPTH, weights=weights,
+                embeddings=self.embeddings,
+                k=DEPTH,
+                weights=weights,
             )
             for query, vector, dense, lexical in zip(self.queries, self.vectors, self.dense, self.lexical, strict=True)
         ]
@@ -140,12 +144,15 @@ class Candidates:
         return [ranks_by_source([(h.source, h.score) for h in hits]) for hits in self.fused(weights)]
 
 
-def method_table(cands: Candidates, expected: Sequence[str],
-                 grid: Sequence[fusion.FusionWeights]) -> dict[str, dict[str, float]]:
+def method_table(
+    cands: Candidates, expected: Sequence[str], grid: Sequence[fusion.FusionWeights]
+) -> dict[str, dict[str, float]]:
     """hit@1 and MRR@10 of every retrieval method over the same candidates."""
-    table = {"dense": metrics(cands.dense_rankings(), expected),
-             "bm25": metrics(cands.lexical_rankings(), expected),
-             "rrf(equal)": metrics(cands.rrf_rankings(), expected)}
+    table = {
+        "dense": metrics(cands.dense_rankings(), expected),
+        "bm25": metrics(cands.lexical_rankings(), expected),
+        "rrf(equal)": metrics(cands.rrf_rankings(), expected),
+    }
     for w in grid:
         table[f"fused(lex={w.lexical},exact={w.exact})"] = metrics(cands.fused_rankings(w), expected)
     return table
@@ -155,29 +162,46 @@ def exact_token_corpus(directory: Path) -> list[tuple[str, str]]:
     """Error codes, invoice numbers and plan names in near-identical documents: dense alone
     cannot tell BD-4012 from BD-4013. Returns (query, expected source) pairs."""
     directory.mkdir(parents=True, exist_ok=True)
-    reasons = ["the card issuer declined the charge", "the card has expired", "the CVC check failed",
-               "the billing address does not match", "the bank requires 3-D Secure authentication",
-               "the currency is not supported for this card", "the daily spending limit was reached",
-               "the card was reported lost", "the payment processor timed out", "the account is frozen"]
+    reasons = [
+        "the card issuer declined the charge",
+        "the card has expired",
+        "the CVC check failed",
+        "the billing address does not match",
+        "the bank requires 3-D Secure authentication",
+        "the currency is not supported for this card",
+        "the daily spending limit was reached",
+        "the card was reported lost",
+        "the payment processor timed out",
+        "the account is frozen",
+    ]
     pairs: list[tuple[str, str]] = []
     for i, reason in enumerate(reasons):
         code = f"BD-40{12 + i}"
         path = directory / f"error-{code}.md"
-        path.write_text(f"# Payment error {code}\n\nA payment fails with error {code} when {reason}. "
-                        "Ask the customer to try another card or contact their bank.\n", encoding="utf-8")
+        path.write_text(
+            f"# Payment error {code}\n\nA payment fails with error {code} when {reason}. "
+            "Ask the customer to try another card or contact their bank.\n",
+            encoding="utf-8",
+        )
         pairs.append((f"What does error {code} mean?", str(path.resolve())))
         pairs.append((f"my payment failed with {code}", str(path.resolve())))
     for i in range(10):
         number = f"INV-2024-{731 + i * 17:05d}"
         path = directory / f"invoice-{number}.md"
-        path.write_text(f"# Invoice {number}\n\nInvoice {number} was issued to customer account {1000 + i} "
-                        f"for the annual subscription; it was paid by bank transfer.\n", encoding="utf-8")
+        path.write_text(
+            f"# Invoice {number}\n\nInvoice {number} was issued to customer account {1000 + i} "
+            f"for the annual subscription; it was paid by bank transfer.\n",
+            encoding="utf-8",
+        )
         pairs.append((f"Was invoice {number} paid?", str(path.resolve())))
     plans = ["Nimbus", "Stratus", "Cirrus", "Cumulus", "Altostratus"]
     for i, plan in enumerate(plans):
         path = directory / f"plan-{plan.lower()}.md"
-        path.write_text(f"# The {plan} plan\n\nThe {plan} plan includes {5 * (i + 1)} seats, "
-                        f"{10 * (i + 1)} GB of storage and email support.\n", encoding="utf-8")
+        path.write_text(
+            f"# The {plan} plan\n\nThe {plan} plan includes {5 * (i + 1)} seats, "
+            f"{10 * (i + 1)} GB of storage and email support.\n",
+            encoding="utf-8",
+        )
         pairs.append((f"How many seats does the {plan} plan include?", str(path.resolve())))
     return pairs
 
@@ -186,8 +210,13 @@ def percentile(values: Sequence[float], q: float) -> float:
     return float(np.percentile(np.asarray(values), q))
 
 
-async def _quality(threads: list[dict[str, Any]], root: Path, embedder: Embedder, out: dict[str, Any],
-                   grid: Sequence[fusion.FusionWeights]) -> None:
+async def _quality(
+    threads: list[dict[str, Any]],
+    root: Path,
+    embedder: Embedder,
+    out: dict[str, Any],
+    grid: Sequence[fusion.FusionWeights],
+) -> None:
     kb, engine = await open_kb(root / "full", embedder)
     paths = write_threads(threads, root / "full" / "docs")
     started = time.perf_counter()
@@ -198,16 +227,23 @@ async def _quality(threads: list[dict[str, Any]], root: Path, embedder: Embedder
     from knowledge.chunking import embedding_text
     from knowledge.ingest import convert
 
-    texts = [embedding_text(c) for p in paths for c in convert(p, p.read_bytes(), max_chars=1200,
-                                                                 max_unpacked_bytes=DEFAULT_MAX_UNPACKED_BYTES,
-                                                                 converter=None)]
+    texts = [
+        embedding_text(c)
+        for p in paths
+        for c in convert(
+            p, p.read_bytes(), max_chars=1200, max_unpacked_bytes=DEFAULT_MAX_UNPACKED_BYTES, converter=None
+        )
+    ]
     started = time.perf_counter()
     embedder.encode(texts)
     raw_s = time.perf_counter() - started
-    out["ingest"] = {"docs": summary.added, "chunks": summary.chunks_embedded,
-                     "ingest_chunks_per_s": summary.chunks_embedded / ingest_s,
-                     "raw_encode_chunks_per_s": len(texts) / raw_s,
-                     "ratio": (summary.chunks_embedded / ingest_s) / (len(texts) / raw_s)}
+    out["ingest"] = {
+        "docs": summary.added,
+        "chunks": summary.chunks_embedded,
+        "ingest_chunks_per_s": summary.chunks_embedded / ingest_s,
+        "raw_encode_chunks_per_s": len(texts) / raw_s,
+        "ratio": (summary.chunks_embedded / ingest_s) / (len(texts) / raw_s),
+    }
     started = time.perf_counter()
     again = await kb.ingest([root / "full" / "docs"], trigger="bench")
     out["ingest"]["reingest_unchanged_s"] = time.perf_counter() - started
@@ -225,7 +261,8 @@ async def _quality(threads: list[dict[str, Any]], root: Path, embedder: Embedder
     out["stackfaq_exact_token_queries"] = sum(1 for t in token_lists if t)
     out["stackfaq_top1_changed"] = [
         (q, t, "fixed" if f == e else ("broke" if d == e else "other"))
-        for q, t, d, f, e in zip(queries, token_lists, dense_top, fused_top, expected, strict=True) if d != f
+        for q, t, d, f, e in zip(queries, token_lists, dense_top, fused_top, expected, strict=True)
+        if d != f
     ]
 
     # exact tokens: the synthetic set beside the StackFAQ documents as distractors
@@ -289,8 +326,14 @@ async def _speed(kb: KnowledgeBase, embedder: Embedder, queries: Sequence[str], 
     started = time.perf_counter()
     await asyncio.gather(*(client() for _ in range(50)))
     qps = len(load) / (time.perf_counter() - started)
-    out["concurrency"] = {"clients": 50, "searches": len(load), "search_qps": qps, "raw_encode_qps": raw_qps,
-                          "ratio": qps / raw_qps, "encode_calls": kb.batcher.batches - batches_before}
+    out["concurrency"] = {
+        "clients": 50,
+        "searches": len(load),
+        "search_qps": qps,
+        "raw_encode_qps": raw_qps,
+        "ratio": qps / raw_qps,
+        "encode_calls": kb.batcher.batches - batches_before,
+    }
 
 
 async def _decline(threads: list[dict[str, Any]], root: Path, embedder: Embedder, out: dict[str, Any]) -> None:
@@ -316,8 +359,11 @@ async def _decline(threads: list[dict[str, Any]], root: Path, embedder: Embedder
         if title not in title_vectors:
             title_vectors[title] = embedder.encode([title])[0]
         title_cos.append(max(hits[0].relevance, float(np.dot(vector, title_vectors[title]))))
-    signals = {"top1 cosine": np.asarray(top1), "max(cos chunk, cos title)": np.asarray(title_cos),
-               "top1 - top2 margin": np.asarray(margin)}
+    signals = {
+        "top1 cosine": np.asarray(top1),
+        "max(cos chunk, cos title)": np.asarray(title_cos),
+        "top1 - top2 margin": np.asarray(margin),
+    }
     table: dict[str, Any] = {}
     for name, values in signals.items():
         rows = []
@@ -327,8 +373,12 @@ async def _decline(threads: list[dict[str, Any]], root: Path, embedder: Embedder
             declined = float(np.mean(values[~flags] < threshold))
             rows.append((round(float(threshold), 3), answered, declined))
         best = max(rows, key=lambda r: min(r[1], r[2]))
-        table[name] = {"rows": rows, "best_balanced": best,
-                       "in_mean": float(values[flags].mean()), "out_mean": float(values[~flags].mean())}
+        table[name] = {
+            "rows": rows,
+            "best_balanced": best,
+            "in_mean": float(values[flags].mean()),
+            "out_mean": float(values[~flags].mean()),
+        }
     out["decline"] = table
     await kb.aclose()
     await engine.dispose()
@@ -363,7 +413,8 @@ def print_report(out: dict[str, Any]) -> None:
     print("concurrency:", {k: round(v, 3) if isinstance(v, float) else v for k, v in out["concurrency"].items()})
     print("\nanswer-or-decline (KB = even threads; in-domain answered >= t, out-of-domain declined < t)")
     for name, info in out["decline"].items():
-        print(f"  {name}: mean in {info['in_mean']:.3f}, out {info['out_mean']:.3f}; best balanced {info['best_balanced']}")
+        print(
+            f"  {name}: mean in {info['in_mean']:.3f}, out {info['out_mean']:.3f}; best balanced {info['best_balanced']}"
+        )
         for threshold, answered, declined in info["rows"]:
             print(f"    t={threshold:5.3f}  answered in-domain {answered:6.1%}  declined out-of-domain {declined:6.1%}")
-

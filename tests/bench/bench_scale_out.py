@@ -118,10 +118,21 @@ class Deployment:
 
 @contextmanager
 def deployment(root: Path) -> Iterator[Deployment]:
-    with own_postgres_database() as database_url, chroma_server(root / "chroma") as chroma_url, \
-            ThreadedSlack() as slack:
-        env = hub_environment(database_url=database_url, chroma_url=chroma_url, slack_api_url=slack.fake.base_url,
-                              redis_url="", per_contact="") | BENCH_SETTINGS
+    with (
+        own_postgres_database() as database_url,
+        chroma_server(root / "chroma") as chroma_url,
+        ThreadedSlack() as slack,
+    ):
+        env = (
+            hub_environment(
+                database_url=database_url,
+                chroma_url=chroma_url,
+                slack_api_url=slack.fake.base_url,
+                redis_url="",
+                per_contact="",
+            )
+            | BENCH_SETTINGS
+        )
         reindex(env, root / "indexer")
         a, b = HubProcess("a", root, env), HubProcess("b", root, env)
         try:
@@ -132,6 +143,7 @@ def deployment(root: Path) -> Iterator[Deployment]:
 
 
 # -- CPU -----------------------------------------------------------------------------------
+
 
 class CpuMeter:
     """CPU used since it was made: by this stack (the hub processes, the Chroma server, this
@@ -154,9 +166,12 @@ class CpuMeter:
         cpu = _cpu_by_pid(self._stack)
         used = {pid: cpu[pid] - self._cpu[pid] for pid in cpu.keys() & self._cpu.keys()}  # a gone process: left out
         stack = sum(used.values())
-        return {"machine_busy": (total - idle) / total, "stack_cores": stack / wall,
-                "stack_ms": stack / messages * 1000,
-                "hubs_ms": sum(seconds for pid, seconds in used.items() if pid in self._hubs) / messages * 1000}
+        return {
+            "machine_busy": (total - idle) / total,
+            "stack_cores": stack / wall,
+            "stack_ms": stack / messages * 1000,
+            "hubs_ms": sum(seconds for pid, seconds in used.items() if pid in self._hubs) / messages * 1000,
+        }
 
 
 def _backends(database: str) -> list[psutil.Process]:
@@ -189,13 +204,16 @@ def _cpu_by_pid(processes: Sequence[psutil.Process]) -> dict[int, float]:
 
 # -- clients -------------------------------------------------------------------------------
 
+
 def new_session() -> aiohttp.ClientSession:
-    return aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0),
-                                 timeout=aiohttp.ClientTimeout(total=ANSWERED_TIMEOUT_S))
+    return aiohttp.ClientSession(
+        connector=aiohttp.TCPConnector(limit=0), timeout=aiohttp.ClientTimeout(total=ANSWERED_TIMEOUT_S)
+    )
 
 
-async def api_round(urls: Sequence[str], contacts: Sequence[str], questions: Sequence[str], *,
-                    turns: int) -> dict[str, float]:
+async def api_round(
+    urls: Sequence[str], contacts: Sequence[str], questions: Sequence[str], *, turns: int
+) -> dict[str, float]:
     """Each contact a conversation asking `turns` questions one after another, message i of
     contact n to `urls[(n + i) % len(urls)]`."""
     latencies: list[float] = []
@@ -207,8 +225,9 @@ async def api_round(urls: Sequence[str], contacts: Sequence[str], questions: Seq
             payload = {"contact": contact, "text": questions[(n * turns + turn) % len(questions)]}
             started = time.perf_counter()
             try:
-                async with http.post(f"{urls[(n + turn) % len(urls)]}/api/messages", json=payload,
-                                     headers=AUTH) as response:
+                async with http.post(
+                    f"{urls[(n + turn) % len(urls)]}/api/messages", json=payload, headers=AUTH
+                ) as response:
                     await response.read()
                     errors += response.status != 200
             except (aiohttp.ClientError, TimeoutError):
@@ -219,8 +238,12 @@ async def api_round(urls: Sequence[str], contacts: Sequence[str], questions: Seq
         started = time.perf_counter()
         await asyncio.gather(*(conversation(http, n, c) for n, c in enumerate(contacts)))
         elapsed = time.perf_counter() - started
-    return {"rate": len(latencies) / elapsed, "p50_ms": percentile(latencies, 50) * 1000,
-            "p95_ms": percentile(latencies, 95) * 1000, "errors": float(errors)}
+    return {
+        "rate": len(latencies) / elapsed,
+        "p50_ms": percentile(latencies, 50) * 1000,
+        "p95_ms": percentile(latencies, 95) * 1000,
+        "errors": float(errors),
+    }
 
 
 def signed_event(channel: str, text: str) -> tuple[str, dict[str, str]]:
@@ -243,8 +266,9 @@ async def post_event(http: aiohttp.ClientSession, url: str, channel: str, text: 
     return time.perf_counter() - started if ok else None
 
 
-async def ack_round(urls: Sequence[str], channels: Sequence[str], questions: Sequence[str], *,
-                    turns: int) -> dict[str, Any]:
+async def ack_round(
+    urls: Sequence[str], channels: Sequence[str], questions: Sequence[str], *, turns: int
+) -> dict[str, Any]:
     """Every channel a sender posting `turns` messages one after another."""
     acks: list[float | None] = []
 
@@ -260,8 +284,9 @@ async def ack_round(urls: Sequence[str], channels: Sequence[str], questions: Seq
     return {"acks": acks, "rate": len(acks) / (ended - started), "ended": ended}
 
 
-async def paced_acks(urls: Sequence[str], channel_prefix: str, questions: Sequence[str],
-                     until: asyncio.Task[Any], *, every_s: float) -> list[float | None]:
+async def paced_acks(
+    urls: Sequence[str], channel_prefix: str, questions: Sequence[str], until: asyncio.Task[Any], *, every_s: float
+) -> list[float | None]:
     """A new customer DM every `every_s` until `until` is done (PACED_MAX at most), each sent on
     time whether or not the earlier ones were acknowledged: a slow ack must not slow the
     arrivals down."""
@@ -269,13 +294,17 @@ async def paced_acks(urls: Sequence[str], channel_prefix: str, questions: Sequen
     async with new_session() as http:
         while not until.done() and len(sent) < PACED_MAX:
             n = len(sent)
-            sent.append(asyncio.create_task(post_event(http, urls[n % len(urls)], f"{channel_prefix}{n:04d}",
-                                                       questions[n % len(questions)])))
+            sent.append(
+                asyncio.create_task(
+                    post_event(http, urls[n % len(urls)], f"{channel_prefix}{n:04d}", questions[n % len(questions)])
+                )
+            )
             await asyncio.sleep(every_s)
         return list(await asyncio.gather(*sent))
 
 
 # -- the database --------------------------------------------------------------------------
+
 
 async def progress(database_url: str, chats: Sequence[str]) -> dict[str, int]:
     [row] = await query(database_url, PROGRESS, list(chats))
@@ -293,6 +322,7 @@ async def all_answered(database_url: str, chats: Sequence[str], expected: int) -
 
 
 # -- the measurements ----------------------------------------------------------------------
+
 
 def median_round(rounds: Sequence[dict[str, float]], key: str) -> dict[str, float]:
     return sorted(rounds, key=lambda r: r[key])[len(rounds) // 2]
@@ -327,16 +357,20 @@ def acknowledgements(deployment: Deployment, questions: Sequence[str]) -> dict[s
         measured = await ack_round(urls, channels, questions, turns=turns)
         answered = await all_answered(deployment.database_url, channels, ACK_CLIENTS * turns)
         acks = [a for a in measured["acks"] if a is not None]
-        return {"p50_ms": percentile(acks, 50) * 1000, "p99_ms": percentile(acks, 99) * 1000,
-                "max_ms": max(acks) * 1000, "rate": measured["rate"],
-                "errors": float(len(measured["acks"]) - len(acks)), "drain_s": answered - measured["ended"]}
+        return {
+            "p50_ms": percentile(acks, 50) * 1000,
+            "p99_ms": percentile(acks, 99) * 1000,
+            "max_ms": max(acks) * 1000,
+            "rate": measured["rate"],
+            "errors": float(len(measured["acks"]) - len(acks)),
+            "drain_s": answered - measured["ended"],
+        }
 
     asyncio.run(one_round("WARM", turns=1))
     return median_round([asyncio.run(one_round(f"R{r}", turns=ACK_TURNS)) for r in range(ROUNDS)], "p99_ms")
 
 
-def paced_acknowledgements(deployment: Deployment, questions: Sequence[str], *,
-                           busy: bool) -> dict[str, float]:
+def paced_acknowledgements(deployment: Deployment, questions: Sequence[str], *, busy: bool) -> dict[str, float]:
     """Paced Slack DMs over both processes: while LOAD_CLIENTS API clients keep them answering
     (`busy`), or for IDLE_ACKS_S with nothing else to do (the floor of an ack)."""
     urls = [deployment.a.url, deployment.b.url]
@@ -345,23 +379,29 @@ def paced_acknowledgements(deployment: Deployment, questions: Sequence[str], *,
         prefix = f"D{'B' if busy else 'I'}{r}"
         load: asyncio.Task[Any]
         if busy:
-            load = asyncio.create_task(api_round(urls, [f"load-{r}-{n}" for n in range(LOAD_CLIENTS)], questions,
-                                                 turns=LOAD_TURNS))
+            load = asyncio.create_task(
+                api_round(urls, [f"load-{r}-{n}" for n in range(LOAD_CLIENTS)], questions, turns=LOAD_TURNS)
+            )
         else:
             load = asyncio.create_task(asyncio.sleep(IDLE_ACKS_S))
         sent = await paced_acks(urls, prefix, questions, load, every_s=BUSY_EVERY_S if busy else IDLE_EVERY_S)
         await load
         acks = [a for a in sent if a is not None]
         await all_answered(deployment.database_url, [f"{prefix}{n:04d}" for n in range(len(sent))], len(sent))
-        return {"p50_ms": percentile(acks, 50) * 1000, "p99_ms": percentile(acks, 99) * 1000,
-                "acks": float(len(acks)), "errors": float(len(sent) - len(acks)),
-                "api_rate": load.result()["rate"] if busy else 0.0}
+        return {
+            "p50_ms": percentile(acks, 50) * 1000,
+            "p99_ms": percentile(acks, 99) * 1000,
+            "acks": float(len(acks)),
+            "errors": float(len(sent) - len(acks)),
+            "api_rate": load.result()["rate"] if busy else 0.0,
+        }
 
     return median_round([asyncio.run(one_round(r)) for r in range(ROUNDS if busy else 1)], "p99_ms")
 
 
-async def burst_with_kill(deployment: Deployment, victim: HubProcess, questions: Sequence[str],
-                          tag: str) -> dict[str, float]:
+async def burst_with_kill(
+    deployment: Deployment, victim: HubProcess, questions: Sequence[str], tag: str
+) -> dict[str, float]:
     """BURST_CONVERSATIONS conversations post over both processes without waiting for answers;
     `victim` is killed once half the burst is sent."""
     processes = [deployment.a, deployment.b]
@@ -372,8 +412,11 @@ async def burst_with_kill(deployment: Deployment, victim: HubProcess, questions:
 
     async def conversation(http: aiohttp.ClientSession, n: int, contact: str) -> None:
         for turn in range(BURST_TURNS):
-            payload = {"contact": contact, "text": questions[(n * BURST_TURNS + turn) % len(questions)],
-                       "id": str(turn)}
+            payload = {
+                "contact": contact,
+                "text": questions[(n * BURST_TURNS + turn) % len(questions)],
+                "id": str(turn),
+            }
             if processes[(n + turn) % 2] is victim and victim.running:
                 sent_to_victim.add(external_id(contact, payload["id"]))
             posts.append(asyncio.create_task(post_until_accepted(http, processes, n + turn, payload)))
@@ -390,9 +433,14 @@ async def burst_with_kill(deployment: Deployment, victim: HubProcess, questions:
         answered = await all_answered(deployment.database_url, contacts, expected)
         await asyncio.gather(*posts)
     final = await progress(deployment.database_url, contacts)
-    return {"seconds": answered - killed, "orphans": float(len(orphans & sent_to_victim)),
-            "unanswered_at_kill": float(len(orphans)), "twice": float(final["replies"] - final["answered"]),
-            "stored": float(final["stored"]), "expected": float(expected)}
+    return {
+        "seconds": answered - killed,
+        "orphans": float(len(orphans & sent_to_victim)),
+        "unanswered_at_kill": float(len(orphans)),
+        "twice": float(final["replies"] - final["answered"]),
+        "stored": float(final["stored"]),
+        "expected": float(expected),
+    }
 
 
 def kills(deployment: Deployment, questions: Sequence[str]) -> dict[str, float]:
@@ -404,14 +452,18 @@ def kills(deployment: Deployment, questions: Sequence[str]) -> dict[str, float]:
         if r < ROUNDS - 1:
             deployment.start(victim)
     median = median_round(rounds, "seconds")
-    return median | {"min_s": min(r["seconds"] for r in rounds), "max_s": max(r["seconds"] for r in rounds),
-                     "twice": sum(r["twice"] for r in rounds),
-                     "lost": sum(r["expected"] - r["stored"] for r in rounds)}
+    return median | {
+        "min_s": min(r["seconds"] for r in rounds),
+        "max_s": max(r["seconds"] for r in rounds),
+        "twice": sum(r["twice"] for r in rounds),
+        "lost": sum(r["expected"] - r["stored"] for r in rounds),
+    }
 
 
 def run() -> dict[str, float]:
-    questions = [json.loads(line)["question"] for line in QUESTIONS.read_text(encoding="utf-8").splitlines()
-                 if line.strip()]
+    questions = [
+        json.loads(line)["question"] for line in QUESTIONS.read_text(encoding="utf-8").splitlines() if line.strip()
+    ]
     with TemporaryDirectory() as tmp, deployment(Path(tmp)) as hub:
         started = time.perf_counter()
         hub.start(hub.a, hub.b)
@@ -422,7 +474,13 @@ def run() -> dict[str, float]:
         loaded = paced_acknowledgements(hub, questions, busy=True)
         killed = kills(hub, questions)
         seconds = time.perf_counter() - started
-    figures = {"chunks": chunks, "seconds": seconds, "cores": float(psutil.cpu_count() or 1), "lease_s": ANSWER_LEASE.total_seconds(), "sweep_s": hub.sweep_s}
+    figures = {
+        "chunks": chunks,
+        "seconds": seconds,
+        "cores": float(psutil.cpu_count() or 1),
+        "lease_s": ANSWER_LEASE.total_seconds(),
+        "sweep_s": hub.sweep_s,
+    }
     parts = {"one_": rates["one"], "two_": rates["two"], "idle_": idle, "ack_": acks, "load_": loaded, "kill_": killed}
     for prefix, part in parts.items():
         figures |= {prefix + key: value for key, value in part.items()}
@@ -436,34 +494,60 @@ def report(f: dict[str, float]) -> str:
     floor = f["lease_s"] + f["sweep_s"]
     rows = [
         ("index: the sample help centre (chunks)", f"{f['chunks']:.0f}", "questions: config/eval, 101"),
-        (f"one process, {API_CLIENTS} API clients: answered/s", f"{f['one_rate']:.0f}",
-         f"the other idle; median of {ROUNDS} rounds, alternated with two's; p50/p95 {f['one_p50_ms']:.0f}/{f['one_p95_ms']:.0f} ms; errors {f['one_errors']:.0f}"),
-        (f"two processes, {API_CLIENTS} API clients: answered/s", f"{f['two_rate']:.0f}",
-         f"p50/p95 {f['two_p50_ms']:.0f}/{f['two_p95_ms']:.0f} ms; errors {f['two_errors']:.0f}"),
-        ("two ÷ one", f"{ratio:.2f}×",
-         f"ceiling {ceiling:.2f}×: one process's stack used {f['one_stack_cores']:.2f} cores and left "
-         f"{idle_cores:.2f} idle (alone on the machine: {f['cores']:.0f} ÷ {f['one_stack_cores']:.2f} = "
-         f"{f['cores'] / f['one_stack_cores']:.2f}×)"),
-        ("CPU per answer, the stack: one / two", f"{f['one_stack_ms']:.1f} / {f['two_stack_ms']:.1f} ms",
-         f"of which the hubs {f['one_hubs_ms']:.1f} / {f['two_hubs_ms']:.1f} ms; the stack used "
-         f"{f['one_stack_cores']:.2f} / {f['two_stack_cores']:.2f} cores, the machine was "
-         f"{f['one_machine_busy']:.0%} / {f['two_machine_busy']:.0%} busy"),
-        ("Slack webhook ack, idle processes: p50 / p99", f"{f['idle_p50_ms']:.0f} / {f['idle_p99_ms']:.0f} ms",
-         f"the floor: {f['idle_acks']:.0f} DMs, one every {IDLE_EVERY_S * 1000:.0f} ms; errors {f['idle_errors']:.0f}"),
-        (f"Slack webhook ack, {ACK_CLIENTS} senders: p50 / p99", f"{f['ack_p50_ms']:.0f} / {f['ack_p99_ms']:.0f} ms",
-         f"target p99 <= {ACK_TARGET_MS:.0f} ms; median of {ROUNDS}; max {f['ack_max_ms']:.0f} ms; "
-         f"{f['ack_rate']:.0f} acks/s; "
-         f"errors {f['ack_errors']:.0f}; all answered {f['ack_drain_s']:.1f} s after the last ack"),
-        (f"Slack ack during {LOAD_CLIENTS} API clients: p50 / p99",
-         f"{f['load_p50_ms']:.0f} / {f['load_p99_ms']:.0f} ms",
-         f"a DM every {BUSY_EVERY_S * 1000:.0f} ms ({f['load_acks']:.0f} in the median of {ROUNDS}); target p99 <= {ACK_TARGET_MS:.0f} ms; API meanwhile "
-         f"{f['load_api_rate']:.0f} answered/s; errors {f['load_errors']:.0f}"),
-        ("SIGKILL midway: kill → every message answered", f"{f['kill_seconds']:.1f} s",
-         f"median of {ROUNDS} ({f['kill_min_s']:.1f}–{f['kill_max_s']:.1f} s); floor {floor:g} s: the "
-         f"{f['lease_s']:g} s answer lease + the {f['sweep_s']:g} s sweep"),
-        ("the killed process's unanswered messages", f"{f['kill_orphans']:.0f}",
-         f"of {f['kill_unanswered_at_kill']:.0f} unanswered at the kill, {f['kill_expected']:.0f} in the burst; "
-         f"answered twice {f['kill_twice']:.0f}, lost {f['kill_lost']:.0f} (all rounds)"),
+        (
+            f"one process, {API_CLIENTS} API clients: answered/s",
+            f"{f['one_rate']:.0f}",
+            f"the other idle; median of {ROUNDS} rounds, alternated with two's; p50/p95 {f['one_p50_ms']:.0f}/{f['one_p95_ms']:.0f} ms; errors {f['one_errors']:.0f}",
+        ),
+        (
+            f"two processes, {API_CLIENTS} API clients: answered/s",
+            f"{f['two_rate']:.0f}",
+            f"p50/p95 {f['two_p50_ms']:.0f}/{f['two_p95_ms']:.0f} ms; errors {f['two_errors']:.0f}",
+        ),
+        (
+            "two ÷ one",
+            f"{ratio:.2f}×",
+            f"ceiling {ceiling:.2f}×: one process's stack used {f['one_stack_cores']:.2f} cores and left "
+            f"{idle_cores:.2f} idle (alone on the machine: {f['cores']:.0f} ÷ {f['one_stack_cores']:.2f} = "
+            f"{f['cores'] / f['one_stack_cores']:.2f}×)",
+        ),
+        (
+            "CPU per answer, the stack: one / two",
+            f"{f['one_stack_ms']:.1f} / {f['two_stack_ms']:.1f} ms",
+            f"of which the hubs {f['one_hubs_ms']:.1f} / {f['two_hubs_ms']:.1f} ms; the stack used "
+            f"{f['one_stack_cores']:.2f} / {f['two_stack_cores']:.2f} cores, the machine was "
+            f"{f['one_machine_busy']:.0%} / {f['two_machine_busy']:.0%} busy",
+        ),
+        (
+            "Slack webhook ack, idle processes: p50 / p99",
+            f"{f['idle_p50_ms']:.0f} / {f['idle_p99_ms']:.0f} ms",
+            f"the floor: {f['idle_acks']:.0f} DMs, one every {IDLE_EVERY_S * 1000:.0f} ms; errors {f['idle_errors']:.0f}",
+        ),
+        (
+            f"Slack webhook ack, {ACK_CLIENTS} senders: p50 / p99",
+            f"{f['ack_p50_ms']:.0f} / {f['ack_p99_ms']:.0f} ms",
+            f"target p99 <= {ACK_TARGET_MS:.0f} ms; median of {ROUNDS}; max {f['ack_max_ms']:.0f} ms; "
+            f"{f['ack_rate']:.0f} acks/s; "
+            f"errors {f['ack_errors']:.0f}; all answered {f['ack_drain_s']:.1f} s after the last ack",
+        ),
+        (
+            f"Slack ack during {LOAD_CLIENTS} API clients: p50 / p99",
+            f"{f['load_p50_ms']:.0f} / {f['load_p99_ms']:.0f} ms",
+            f"a DM every {BUSY_EVERY_S * 1000:.0f} ms ({f['load_acks']:.0f} in the median of {ROUNDS}); target p99 <= {ACK_TARGET_MS:.0f} ms; API meanwhile "
+            f"{f['load_api_rate']:.0f} answered/s; errors {f['load_errors']:.0f}",
+        ),
+        (
+            "SIGKILL midway: kill → every message answered",
+            f"{f['kill_seconds']:.1f} s",
+            f"median of {ROUNDS} ({f['kill_min_s']:.1f}–{f['kill_max_s']:.1f} s); floor {floor:g} s: the "
+            f"{f['lease_s']:g} s answer lease + the {f['sweep_s']:g} s sweep",
+        ),
+        (
+            "the killed process's unanswered messages",
+            f"{f['kill_orphans']:.0f}",
+            f"of {f['kill_unanswered_at_kill']:.0f} unanswered at the kill, {f['kill_expected']:.0f} in the burst; "
+            f"answered twice {f['kill_twice']:.0f}, lost {f['kill_lost']:.0f} (all rounds)",
+        ),
     ]
     width = max(len(r[0]) for r in rows)
     body = "\n".join(f"{name:<{width}}  {value:>16}  {note}" for name, value, note in rows)

@@ -60,19 +60,63 @@ KEEP_PROFILES_ENV = "SUPPORTHUB_BENCH_PROFILES"
 """A folder to keep py-spy's raw profiles in (`<database>.profile`), for reading them stack by stack."""
 
 STAGES: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("encoder", ("/torch/", "/sentence_transformers/", "/transformers/", "/tokenizers/", "/onnxruntime/",
-                 "knowledge/onnx_encoder.py", "knowledge/embedder.py")),
-    ("database", ("/sqlalchemy/", "/aiosqlite/", "/sqlite3/", "/asyncpg/", "core/store/db.py",
-                  "core/store/transactions.py", "core/pipeline/turn_transactions.py")),
+    (
+        "encoder",
+        (
+            "/torch/",
+            "/sentence_transformers/",
+            "/transformers/",
+            "/tokenizers/",
+            "/onnxruntime/",
+            "knowledge/onnx_encoder.py",
+            "knowledge/embedder.py",
+        ),
+    ),
+    (
+        "database",
+        (
+            "/sqlalchemy/",
+            "/aiosqlite/",
+            "/sqlite3/",
+            "/asyncpg/",
+            "core/store/db.py",
+            "core/store/transactions.py",
+            "core/pipeline/turn_transactions.py",
+        ),
+    ),
     ("search", ("knowledge/", "/bm25s/", "/chromadb/", "/scipy/")),
     ("responder", ("core/answering/offline_responder.py", "core/answering/llm_responder.py", "core/answer_")),
-    ("turn", ("core/turn_", "core/answering/agent.py", "core/answering/sentiment.py", "core/answering/memory.py", "core/answering/questions.py",
-              "handoff/", "core/answering/attachments.py")),
-    ("hub", ("core/pipeline/hub.py", "core/store/inbox.py", "core/outbox", "core/store/contacts.py", "core/messages.py",
-             "core/limits", "/limits/", "core/pipeline/notifications.py", "core/channel")),
+    (
+        "turn",
+        (
+            "core/turn_",
+            "core/answering/agent.py",
+            "core/answering/sentiment.py",
+            "core/answering/memory.py",
+            "core/answering/questions.py",
+            "handoff/",
+            "core/answering/attachments.py",
+        ),
+    ),
+    (
+        "hub",
+        (
+            "core/pipeline/hub.py",
+            "core/store/inbox.py",
+            "core/outbox",
+            "core/store/contacts.py",
+            "core/messages.py",
+            "core/limits",
+            "/limits/",
+            "core/pipeline/notifications.py",
+            "core/channel",
+        ),
+    ),
     ("event loop", ("aiohttp/web.py",)),
-    ("HTTP", ("/aiohttp/", "/multidict/", "/yarl/", "channels/", "core/ops/request_guards.py", "core/app.py",
-              "/json/")),
+    (
+        "HTTP",
+        ("/aiohttp/", "/multidict/", "/yarl/", "channels/", "core/ops/request_guards.py", "core/app.py", "/json/"),
+    ),
 )
 """Stage of a sample: the first of these whose path fragments match a frame, looking from the
 innermost frame outwards (a database call made by the turn is the database's). Under uvloop
@@ -107,9 +151,14 @@ class Round:
         return self.answered / self.seconds
 
     def figures(self) -> dict[str, float]:
-        return {"rate": self.rate, "p50_ms": percentile(self.latencies, 50) * 1000,
-                "p95_ms": percentile(self.latencies, 95) * 1000, "answered": float(self.answered),
-                "with_staff": float(self.with_staff), "errors": float(self.errors)}
+        return {
+            "rate": self.rate,
+            "p50_ms": percentile(self.latencies, 50) * 1000,
+            "p95_ms": percentile(self.latencies, 95) * 1000,
+            "answered": float(self.answered),
+            "with_staff": float(self.with_staff),
+            "errors": float(self.errors),
+        }
 
 
 async def traffic(url: str, questions: Sequence[str], *, clients: int, label: str) -> Round:
@@ -209,11 +258,15 @@ def cpu_shared(server_pid: int, play: Callable[[], Round]) -> Round:
 
     before = (server_s(), time.process_time(), busy_cpu_s())
     played = play()
-    used_server, used_load, used_machine = (after - start for after, start in
-                                            zip((server_s(), time.process_time(), busy_cpu_s()), before, strict=True))
+    used_server, used_load, used_machine = (
+        after - start for after, start in zip((server_s(), time.process_time(), busy_cpu_s()), before, strict=True)
+    )
     messages = max(1, played.answered + played.with_staff)
-    played.cpu_ms = {"server": used_server / messages * 1000, "load generator": used_load / messages * 1000,
-                     "rest": max(0.0, used_machine - used_server - used_load) / messages * 1000}
+    played.cpu_ms = {
+        "server": used_server / messages * 1000,
+        "load generator": used_load / messages * 1000,
+        "rest": max(0.0, used_machine - used_server - used_load) / messages * 1000,
+    }
     return played
 
 
@@ -243,9 +296,24 @@ def profiled(pid: int, output: Path) -> Iterator[None]:
         yield
         return
     recorder = subprocess.Popen(
-        [executable, "record", "--pid", str(pid), "--rate", str(PROFILE_RATE_HZ), "--nonblocking",
-         "--full-filenames", "--threads", "--format", "raw", "--output", str(output)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        [
+            executable,
+            "record",
+            "--pid",
+            str(pid),
+            "--rate",
+            str(PROFILE_RATE_HZ),
+            "--nonblocking",
+            "--full-filenames",
+            "--threads",
+            "--format",
+            "raw",
+            "--output",
+            str(output),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     time.sleep(1.0)  # attached
     try:
         yield
@@ -257,8 +325,9 @@ def profiled(pid: int, output: Path) -> Iterator[None]:
 def measure(root: Path, database_url: str, questions: Sequence[str], label: str) -> dict[str, Any]:
     env = environment(root, database_url)
     cli = [sys.executable, "-m", "core.cli.main"]
-    subprocess.run([*cli, "reindex", "--no-progress"], env=env, check=True,
-                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    subprocess.run(
+        [*cli, "reindex", "--no-progress"], env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     port = free_port()
     server = subprocess.Popen([*cli, "serve", "--port", str(port)], env=env, stderr=subprocess.DEVNULL)
     try:
@@ -268,8 +337,12 @@ def measure(root: Path, database_url: str, questions: Sequence[str], label: str)
         asyncio.run(traffic(url, questions[:40], clients=1, label=f"{label}-warm"))
         alone = asyncio.run(traffic(url, questions[:200], clients=1, label=f"{label}-alone"))
         asyncio.run(traffic(url, questions[:400], clients=CLIENTS, label=f"{label}-warm-load"))
-        rounds = [cpu_shared(server.pid, partial(asyncio.run, traffic(url, questions, clients=CLIENTS, label=f"{label}-r{n}")))
-                  for n in range(ROUNDS)]
+        rounds = [
+            cpu_shared(
+                server.pid, partial(asyncio.run, traffic(url, questions, clients=CLIENTS, label=f"{label}-r{n}"))
+            )
+            for n in range(ROUNDS)
+        ]
         loaded = sorted(rounds, key=lambda r: r.rate)[ROUNDS // 2]
         profile = root / f"{label}.profile"
         with profiled(server.pid, profile):
@@ -284,10 +357,14 @@ def measure(root: Path, database_url: str, questions: Sequence[str], label: str)
     finally:
         server.terminate()
         server.wait(timeout=30)
-    return {"alone": alone.figures(), "loaded": loaded.figures(), "loaded_cpu_ms": loaded.cpu_ms,
-            "profiled_rate": during.rate,
-            "cpu_ms": sum(used.values()) / messages * 1000,
-            "stages_ms": {stage: seconds / messages * 1000 for stage, seconds in stages.items()}}
+    return {
+        "alone": alone.figures(),
+        "loaded": loaded.figures(),
+        "loaded_cpu_ms": loaded.cpu_ms,
+        "profiled_rate": during.rate,
+        "cpu_ms": sum(used.values()) / messages * 1000,
+        "stages_ms": {stage: seconds / messages * 1000 for stage, seconds in stages.items()},
+    }
 
 
 @contextmanager
@@ -330,21 +407,38 @@ def report(figures: dict[str, Any]) -> str:
         f = figures[name]
         loaded, alone = f["loaded"], f["alone"]
         rows += [
-            (f"{name}: {CLIENTS} clients, answered/s", f"{loaded['rate']:.0f}",
-             f"{loaded['rate'] / encode:.0%} of raw encode (target >= {target:.0%}); median of {ROUNDS} rounds"),
-            (f"{name}: {CLIENTS} clients, p50 / p95", f"{loaded['p50_ms']:.0f} / {loaded['p95_ms']:.0f} ms",
-             f"with staff {loaded['with_staff']:.0f}, errors {loaded['errors']:.0f} of "
-             f"{figures['questions']} messages"),
-            (f"{name}: one client, p50 / p95", f"{alone['p50_ms']:.1f} / {alone['p95_ms']:.1f} ms",
-             "target p50 <= 40 ms"),
-            (f"{name}: server CPU per message", f"{f['cpu_ms']:.1f} ms",
-             f"profiled round: {f['profiled_rate']:.0f} answered/s"),
+            (
+                f"{name}: {CLIENTS} clients, answered/s",
+                f"{loaded['rate']:.0f}",
+                f"{loaded['rate'] / encode:.0%} of raw encode (target >= {target:.0%}); median of {ROUNDS} rounds",
+            ),
+            (
+                f"{name}: {CLIENTS} clients, p50 / p95",
+                f"{loaded['p50_ms']:.0f} / {loaded['p95_ms']:.0f} ms",
+                f"with staff {loaded['with_staff']:.0f}, errors {loaded['errors']:.0f} of "
+                f"{figures['questions']} messages",
+            ),
+            (
+                f"{name}: one client, p50 / p95",
+                f"{alone['p50_ms']:.1f} / {alone['p95_ms']:.1f} ms",
+                "target p50 <= 40 ms",
+            ),
+            (
+                f"{name}: server CPU per message",
+                f"{f['cpu_ms']:.1f} ms",
+                f"profiled round: {f['profiled_rate']:.0f} answered/s",
+            ),
         ]
         machine = f["loaded_cpu_ms"]
-        rows.append((f"{name}: machine CPU per message", f"{sum(machine.values()):.1f} ms",
-                     f"server {machine['server']:.1f}, load generator {machine['load generator']:.1f}, the rest "
-                     f"(PostgreSQL, the kernel) {machine['rest']:.1f} ms; median round. At the target, two cores "
-                     f"leave {2000 / (target * encode):.1f} ms a message"))
+        rows.append(
+            (
+                f"{name}: machine CPU per message",
+                f"{sum(machine.values()):.1f} ms",
+                f"server {machine['server']:.1f}, load generator {machine['load generator']:.1f}, the rest "
+                f"(PostgreSQL, the kernel) {machine['rest']:.1f} ms; median round. At the target, two cores "
+                f"leave {2000 / (target * encode):.1f} ms a message",
+            )
+        )
         outside = sum(ms for stage, ms in f["stages_ms"].items() if stage != "encoder")
         rows.append((f"{name}: of which outside the encoder", f"{outside:.1f} ms", "by stage:"))
         for stage, ms in sorted(f["stages_ms"].items(), key=lambda item: -item[1]):

@@ -82,8 +82,9 @@ async def _sample(root: Path, embedder: Embedder, top_k: int) -> tuple[list[list
     return rows, [int(q.answerable) for q in questions]
 
 
-def fit(stackfaq: tuple[list[list[float]], list[int]], sample: tuple[list[list[float]], list[int]],
-        min_match: float) -> tuple[Weights, dict[str, Any]]:
+def fit(
+    stackfaq: tuple[list[list[float]], list[int]], sample: tuple[list[list[float]], list[int]], min_match: float
+) -> tuple[Weights, dict[str, Any]]:
     from sklearn.linear_model import LogisticRegression
 
     x = np.array(stackfaq[0] + sample[0])
@@ -103,8 +104,10 @@ def fit(stackfaq: tuple[list[list[float]], list[int]], sample: tuple[list[list[f
     ranked = np.sort(sm_raw[unanswerable])[::-1]
     allowed = len(ranked) - math.ceil(DECLINED_UNANSWERABLE * len(ranked))
     boundary = max(boundary, float(ranked[allowed]) + 1e-3)
-    weights = Weights(bias=round(-boundary + float(coefficients[0]) * min_match, 2),
-                      **{name: round(float(c), 2) for name, c in zip(NAMES, coefficients, strict=True)})
+    weights = Weights(
+        bias=round(-boundary + float(coefficients[0]) * min_match, 2),
+        **{name: round(float(c), 2) for name, c in zip(NAMES, coefficients, strict=True)},
+    )
     report = {
         "stackfaq_in_answered": float((sf_raw[inside] >= boundary).mean()),
         "stackfaq_out_declined": float((sf_raw[outside] < boundary).mean()),

@@ -56,21 +56,42 @@ async def seed(sessionmaker: async_sessionmaker[AsyncSession]) -> None:
     one about invoices were declined; one reply to Telegram is a dead letter."""
     async with sessionmaker.begin() as session:
         session.add(Contact(id="ann", display_name="Ann Example"))
-        conversations = {name: Conversation(id=name, contact_id="ann", channel=channel, chat_id=name)
-                         for name, channel in [("w1", "web"), ("w2", "web"), ("w3", "web"), ("a1", "api"),
-                                               ("y1", "web"), ("y2", "web"), ("t1", "telegram")]}
+        conversations = {
+            name: Conversation(id=name, contact_id="ann", channel=channel, chat_id=name)
+            for name, channel in [
+                ("w1", "web"),
+                ("w2", "web"),
+                ("w3", "web"),
+                ("a1", "api"),
+                ("y1", "web"),
+                ("y2", "web"),
+                ("t1", "telegram"),
+            ]
+        }
         session.add_all(conversations.values())
         await session.flush()
 
         async def exchange(conversation: str, at: datetime, text: str, *, declined: bool = False) -> Message:
-            asked = Message(conversation_id=conversation, channel=conversations[conversation].channel,
-                            author="customer", text=text, created_at=at)
+            asked = Message(
+                conversation_id=conversation,
+                channel=conversations[conversation].channel,
+                author="customer",
+                text=text,
+                created_at=at,
+            )
             session.add(asked)
             await session.flush()
-            reply = Message(conversation_id=conversation, channel=asked.channel, author="bot", reply_to=asked.id,
-                            text="I couldn't find that." if declined else "Here is how.",
-                            citations=[] if declined else CITED, declined=declined, handoff=declined,
-                            created_at=at + timedelta(seconds=2))
+            reply = Message(
+                conversation_id=conversation,
+                channel=asked.channel,
+                author="bot",
+                reply_to=asked.id,
+                text="I couldn't find that." if declined else "Here is how.",
+                citations=[] if declined else CITED,
+                declined=declined,
+                handoff=declined,
+                created_at=at + timedelta(seconds=2),
+            )
             session.add(reply)
             await session.flush()
             return reply
@@ -81,10 +102,27 @@ async def seed(sessionmaker: async_sessionmaker[AsyncSession]) -> None:
         await exchange("y1", YESTERDAY, "How do I reset my password?")
         await exchange("y2", YESTERDAY, "Does the widget work on mobile?")
         dead = await exchange("t1", YESTERDAY - timedelta(days=30), "hello from telegram")
-        session.add(OutboxItem(message_id=dead.id, conversation_id="t1", channel="telegram", chat_id="t1",
-                               status=DeliveryStatus.DEAD, attempts=5, last_error="HTTP 502 from Telegram"))
-        session.add(Case(id="case1", conversation_id="w1", state="waiting", rule="unanswered",
-                         reason="two questions in a row unanswered", opened_at=NOW - timedelta(hours=2)))
+        session.add(
+            OutboxItem(
+                message_id=dead.id,
+                conversation_id="t1",
+                channel="telegram",
+                chat_id="t1",
+                status=DeliveryStatus.DEAD,
+                attempts=5,
+                last_error="HTTP 502 from Telegram",
+            )
+        )
+        session.add(
+            Case(
+                id="case1",
+                conversation_id="w1",
+                state="waiting",
+                rule="unanswered",
+                reason="two questions in a row unanswered",
+                opened_at=NOW - timedelta(hours=2),
+            )
+        )
 
 
 async def sign_in(page: Any, live: Live) -> None:
@@ -96,7 +134,8 @@ async def sign_in(page: Any, live: Live) -> None:
 
 
 async def test_a_wrong_token_is_refused_and_the_right_one_shows_the_overview_charts(
-        dashboard: Launch, page: Any) -> None:
+    dashboard: Launch, page: Any
+) -> None:
     live = await dashboard()
     await seed(live.app[RUNTIME].sessionmaker)
     await page.goto(f"{live.url}/admin/status")
@@ -123,8 +162,7 @@ async def test_a_wrong_token_is_refused_and_the_right_one_shows_the_overview_cha
     await expect(page.locator("#messages-in")).to_have_text("1")
 
 
-async def test_a_knowledge_gap_opens_on_its_questions_and_conversations(dashboard: Launch,
-                                                                        page: Any) -> None:
+async def test_a_knowledge_gap_opens_on_its_questions_and_conversations(dashboard: Launch, page: Any) -> None:
     live = await dashboard()
     await seed(live.app[RUNTIME].sessionmaker)
     await sign_in(page, live)
@@ -171,8 +209,7 @@ async def test_a_dead_letter_is_retried_from_the_status_page(dashboard: Launch, 
     assert (row.status, row.attempts) == (DeliveryStatus.PENDING, 0)  # telegram is off here: nobody sends it
 
 
-async def test_re_index_now_runs_an_audited_index_run(dashboard: Launch, page: Any,
-                                                      tmp_path: Path) -> None:
+async def test_re_index_now_runs_an_audited_index_run(dashboard: Launch, page: Any, tmp_path: Path) -> None:
     knowledge = tmp_path / "knowledge"
     knowledge.mkdir()
     (knowledge / "crypto.md").write_text("# Paying with bitcoin\n\nWe accept bitcoin through our payment partner.\n")

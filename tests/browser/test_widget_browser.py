@@ -191,8 +191,10 @@ async def test_reply_sent_while_disconnected_arrives_after_reconnect(
     hub = live_server.app[RUNTIME].hub
     receipt = await hub.receive(
         InboundMessage(
-            address=Address("web", session_id), external_id=f"{session_id}:other-device",
-            sender_id=session_id, text="how do I enable two-factor authentication?",
+            address=Address("web", session_id),
+            external_id=f"{session_id}:other-device",
+            sender_id=session_id,
+            text="how do I enable two-factor authentication?",
         )
     )
     assert await hub.wait_for_reply(receipt.message_id, timeout=30) is not None
@@ -228,7 +230,8 @@ async def test_a_visitor_over_the_limit_gets_a_polite_line_and_their_text_back(l
     await ask(page, "how do I export my data?")
 
     await expect(page.get_by_test_id("notice")).to_contain_text(
-        re.compile(r"faster than we can answer\. Please wait \d+ seconds, then send it again"))
+        re.compile(r"faster than we can answer\. Please wait \d+ seconds, then send it again")
+    )
     await expect(page.get_by_test_id("input")).to_have_value("how do I export my data?")
     await expect(page.locator(".pending")).to_have_count(0)
     assert rate_limited("web") - refused_before == 1
@@ -244,7 +247,8 @@ async def test_a_message_the_hub_could_not_store_is_sent_again_by_the_widget(
     try:
         await ask(page, "how do I reset my password?")
         await expect(page.get_by_test_id("notice")).to_have_text(
-            "We couldn't save your message just now; it will be sent again in a moment.")
+            "We couldn't save your message just now; it will be sent again in a moment."
+        )
         await expect(page.locator(".pending")).to_have_count(1)  # kept, not given back
     finally:
         other_process.execute("ROLLBACK")
@@ -283,11 +287,15 @@ async def test_a_visitor_back_after_the_session_period_is_told_it_is_a_new_conve
     long_ago = SessionTokens(secret, max_age_s=30 * 86400, clock=lambda: time.time() - 31 * 86400)
     _, expired = long_ago.issue(live.url, None)
     await page.goto(live.url + "/")
-    await page.evaluate("([key, token]) => localStorage.setItem(key, token)", [f"supporthub:{live.url}/:token", expired])
+    await page.evaluate(
+        "([key, token]) => localStorage.setItem(key, token)", [f"supporthub:{live.url}/:token", expired]
+    )
 
     await open_chat(page, live.url)
 
-    await expect(page.get_by_test_id("notice")).to_have_text("Your earlier conversation has expired, so this is a new one.")
+    await expect(page.get_by_test_id("notice")).to_have_text(
+        "Your earlier conversation has expired, so this is a new one."
+    )
     stored = await page.evaluate("key => localStorage.getItem(key)", f"supporthub:{live.url}/:token")
     assert stored != expired and SessionTokens(secret, max_age_s=30 * 86400).verify(stored, live.url, None)
 
@@ -381,9 +389,7 @@ async def test_a_streamed_answer_gives_way_to_the_stored_one(launch: Launch, mod
     assert len(model.requests) == 1
 
 
-async def test_a_failed_stream_is_dropped_for_the_offline_answer(
-    launch: Launch, model: FakeOpenAI, page: Any
-) -> None:
+async def test_a_failed_stream_is_dropped_for_the_offline_answer(launch: Launch, model: FakeOpenAI, page: Any) -> None:
     live = await launch(llm=llm_settings(model))
     model.script(StreamError("overloaded", before="Half an answer that never"))
     await open_chat(page, live.url)
@@ -416,9 +422,7 @@ async def fake_server(tmp_path: Path) -> AsyncIterator[tuple[str, FakeHub]]:
         await runner.cleanup()
 
 
-async def test_bot_markdown_is_rendered_without_running_anything(
-    fake_server: tuple[str, FakeHub], page: Any
-) -> None:
+async def test_bot_markdown_is_rendered_without_running_anything(fake_server: tuple[str, FakeHub], page: Any) -> None:
     url, hub = fake_server
     hub.reply_text = (
         "Try **this** and *that*: `reset --now`, see [the guide](https://help.example/reset).\n"
@@ -478,7 +482,9 @@ async def test_a_help_centre_table_is_a_table_of_text(fake_server: tuple[str, Fa
     await expect(table.locator("thead th")).to_have_text(["Plan", "Monthly billing", "Annual billing"])
     rows = table.locator("tbody tr")
     await expect(rows).to_have_count(3)
-    await expect(rows.nth(0).locator("td")).to_have_text(["Business", "$20 per seat per month", "$16 per seat per month"])
+    await expect(rows.nth(0).locator("td")).to_have_text(
+        ["Business", "$20 per seat per month", "$16 per seat per month"]
+    )
     await expect(rows.nth(0).locator("td").nth(2).locator("strong")).to_have_text("$16")
     await expect(rows.nth(1).locator("td")).to_have_text(["Team", "seats | users", "compare plans"])
     await expect(rows.nth(1).locator("td code")).to_have_text("seats | users")
@@ -494,26 +500,38 @@ async def test_a_help_centre_table_is_a_table_of_text(fake_server: tuple[str, Fa
 async def test_a_quoted_table_is_a_table_and_pipes_without_a_delimiter_row_are_a_paragraph(
     fake_server: tuple[str, FakeHub], page: Any
 ) -> None:
-    bot = await bot_says(fake_server, page, (
-        "> From the seats article:\n> | Seats | Price |\n> | :-- | --: |\n> | 1 | $20 |\n\n"
-        "Compare | the plans | here\n| Plan | Price |\nno delimiter row under either"
-    ))
+    bot = await bot_says(
+        fake_server,
+        page,
+        (
+            "> From the seats article:\n> | Seats | Price |\n> | :-- | --: |\n> | 1 | $20 |\n\n"
+            "Compare | the plans | here\n| Plan | Price |\nno delimiter row under either"
+        ),
+    )
 
     await expect(bot.locator("blockquote p")).to_have_text("From the seats article:")
     quoted = bot.locator("blockquote table")
     await expect(quoted.locator("th")).to_have_text(["Seats", "Price"])
     await expect(quoted.locator("td")).to_have_text(["1", "$20"])
     await expect(bot.locator("table")).to_have_count(1)
-    await expect(bot.locator(":scope > p")).to_have_text("Compare | the plans | here| Plan | Price |no delimiter row under either")
+    await expect(bot.locator(":scope > p")).to_have_text(
+        "Compare | the plans | here| Plan | Price |no delimiter row under either"
+    )
 
 
 async def test_a_wide_table_scrolls_inside_its_bubble(fake_server: tuple[str, FakeHub], page: Any) -> None:
     columns = range(1, 9)
-    bot = await bot_says(fake_server, page, "\n".join([
-        "| " + " | ".join(f"Column {n} heading" for n in columns) + " |",
-        "|" + " --- |" * len(columns),
-        "| " + " | ".join(f"a rather long value for column {n}" for n in columns) + " |",
-    ]))
+    bot = await bot_says(
+        fake_server,
+        page,
+        "\n".join(
+            [
+                "| " + " | ".join(f"Column {n} heading" for n in columns) + " |",
+                "|" + " --- |" * len(columns),
+                "| " + " | ".join(f"a rather long value for column {n}" for n in columns) + " |",
+            ]
+        ),
+    )
 
     scroller = bot.locator(".table-scroll")
     assert await scroller.evaluate("s => s.scrollWidth > s.clientWidth + 200")
@@ -545,9 +563,14 @@ async def test_a_quoted_file_name_is_shown_as_its_own_text(fake_server: tuple[st
 async def test_a_link_to_another_host_without_a_scheme_is_text(fake_server: tuple[str, FakeHub], page: Any) -> None:
     """`//host/p` (and `/\\host`, which browsers read the same way) leads to another site, not
     somewhere on this one: shown as its words, like any link that is not http(s) or mailto."""
-    bot = await bot_says(fake_server, page, (
-        "See [the guide](//evil.example/p), [this](/\\evil.example/p), [that](\\\\evil.example/p) "
-        "and [plans](/plans?x=1) or [help](https://help.example/reset)."))
+    bot = await bot_says(
+        fake_server,
+        page,
+        (
+            "See [the guide](//evil.example/p), [this](/\\evil.example/p), [that](\\\\evil.example/p) "
+            "and [plans](/plans?x=1) or [help](https://help.example/reset)."
+        ),
+    )
     await expect(bot.locator("p").first).to_have_text("See the guide, this, that and plans or help.")
     hrefs = await bot.locator("a").evaluate_all("links => links.map(a => a.getAttribute('href'))")
     assert hrefs == ["/plans?x=1", "https://help.example/reset"]
@@ -610,6 +633,8 @@ async def test_the_embedding_site_vouches_for_the_visitor(fake_server: tuple[str
     finally:
         await runner.cleanup()
     assert frames[0] == {
-        "type": "hello", "token": None, "after": 0,
+        "type": "hello",
+        "token": None,
+        "after": 0,
         "identity": {"email": "erin@example.com", "signature": signature},
     }

@@ -80,7 +80,11 @@ def _start(executable: str, path: Path) -> tuple[subprocess.Popen[bytes], str]:
         with log_path.open("ab") as log:
             process = subprocess.Popen(
                 [executable, "run", "--path", str(path), "--host", HOST, "--port", str(port)],
-                stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
         url = f"http://{HOST}:{port}"
         if _wait_ready(process, url):
             return process, url

@@ -93,7 +93,8 @@ class DovecotError(RuntimeError):
 
 def find_dovecot() -> str | None:
     return shutil.which("dovecot") or next(
-        (path for path in ("/usr/sbin/dovecot", "/usr/local/sbin/dovecot") if os.access(path, os.X_OK)), None)
+        (path for path in ("/usr/sbin/dovecot", "/usr/local/sbin/dovecot") if os.access(path, os.X_OK)), None
+    )
 
 
 def unavailable_reason() -> str | None:
@@ -144,7 +145,9 @@ class Dovecot:
 
     def log(self) -> str:
         """Dovecot's own log (logins, errors), for assertions and failure messages."""
-        parts = [path.read_text(errors="replace") for path in (self._root / "stderr.log", self.log_path) if path.exists()]
+        parts = [
+            path.read_text(errors="replace") for path in (self._root / "stderr.log", self.log_path) if path.exists()
+        ]
         return "".join(parts)
 
     async def start(self) -> None:
@@ -202,7 +205,9 @@ class Dovecot:
 
     # --- helpers: what other mail clients and the server's operator do ---
 
-    async def append(self, raw: bytes, folder: str = "INBOX", flags: Iterable[str] = (), *, user: str | None = None) -> int:
+    async def append(
+        self, raw: bytes, folder: str = "INBOX", flags: Iterable[str] = (), *, user: str | None = None
+    ) -> int:
         """Deliver `raw` into `folder` (IMAP APPEND; bare LF becomes CRLF) and return its UID."""
         flag_list = "(" + " ".join(flags) + ")"
 
@@ -294,7 +299,9 @@ class Dovecot:
         root.chmod(0o755)  # nobody reaches the maildirs, the dovecot user reads the passwd-file
         (root / "home").mkdir()
         os.chown(root / "home", NOBODY, NOBODY)
-        (root / "users").write_text("".join(f"{name}:{{PLAIN}}{password}::::::\n" for name, password in self.users.items()))
+        (root / "users").write_text(
+            "".join(f"{name}:{{PLAIN}}{password}::::::\n" for name, password in self.users.items())
+        )
         self.root = root
 
     def _write_config(self) -> None:
@@ -337,7 +344,9 @@ service imap-login {{
         with open(self._root / "stderr.log", "ab") as stderr:
             return subprocess.Popen(
                 [binary, "-F", "-c", str(self._root / "dovecot.conf")],
-                stdin=subprocess.DEVNULL, stdout=stderr, stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                stdout=stderr,
+                stderr=subprocess.STDOUT,
                 start_new_session=True,  # its own process group, for stop()
             )
 
@@ -357,7 +366,9 @@ service imap-login {{
                 if greeting.startswith(b"* OK"):
                     return
             await asyncio.sleep(0.05)
-        raise DovecotError(f"Dovecot did not greet on {self.host}:{self.port} within {START_TIMEOUT_S} s:\n{self._log_tail()}")
+        raise DovecotError(
+            f"Dovecot did not greet on {self.host}:{self.port} within {START_TIMEOUT_S} s:\n{self._log_tail()}"
+        )
 
     def _log_tail(self, lines: int = 30) -> str:
         return "\n".join(self.log().splitlines()[-lines:])
@@ -387,7 +398,7 @@ def live_processes(pgid: int) -> list[int]:
             stat = (entry / "stat").read_text()
         except OSError:
             continue  # gone meanwhile
-        fields = stat[stat.rindex(")") + 2:].split()  # after "pid (comm) ": state ppid pgrp …
+        fields = stat[stat.rindex(")") + 2 :].split()  # after "pid (comm) ": state ppid pgrp …
         if int(fields[2]) == pgid and fields[0] != "Z":
             alive.append(int(entry.name))
     return alive

@@ -96,8 +96,9 @@ class FakeHub:
     async def _answer(self, address: Address, question: StoredMessage) -> None:
         await self.gate.wait()
         text = self.reply_text if self.reply_text is not None else f"**Answer** to: {question.text}"
-        reply = self.add(address, Author.BOT, text, citations=(CITATION,), handoff=self.reply_handoff,
-                         reply_to=question.id)
+        reply = self.add(
+            address, Author.BOT, text, citations=(CITATION,), handoff=self.reply_handoff, reply_to=question.id
+        )
         await self.channel.send(address, reply)
 
     def _reply(self, message_id: int) -> StoredMessage | None:
@@ -154,21 +155,34 @@ class FakeHub:
         return MemoryValues(self.values_by_channel.setdefault(channel, {}))
 
     async def address_of_message(self, channel: str, external_ids: Sequence[str]) -> Address | None:
-        found = [a for i in external_ids if (m := self.by_external_id.get(i)) is not None
-                 for a, n in self.messages if n.id == m.id and a.channel == channel]
+        found = [
+            a
+            for i in external_ids
+            if (m := self.by_external_id.get(i)) is not None
+            for a, n in self.messages
+            if n.id == m.id and a.channel == channel
+        ]
         return found[-1] if found else None
 
     async def move_chat(self, channel: str, old_chat_id: str, new_chat_id: str) -> None:
-        self.messages = [(Address(a.channel, new_chat_id, a.thread_id) if a.channel == channel and a.chat_id == old_chat_id
-                          else a, m) for a, m in self.messages]
+        self.messages = [
+            (
+                Address(a.channel, new_chat_id, a.thread_id)
+                if a.channel == channel and a.chat_id == old_chat_id
+                else a,
+                m,
+            )
+            for a, m in self.messages
+        ]
 
     async def set_opted_out(self, address: Address, opted_out: bool) -> bool:
         changed = (address in self.opted_out) != opted_out
         (self.opted_out.add if opted_out else self.opted_out.discard)(address)
         return changed
 
-    async def delivery_status(self, channel: str, external_id: str, status: str, rank: int, *,
-                              unreachable: str | None = None) -> bool:
+    async def delivery_status(
+        self, channel: str, external_id: str, status: str, rank: int, *, unreachable: str | None = None
+    ) -> bool:
         known = self.statuses.get(external_id)
         if known is not None and known[1] >= rank:
             return False

@@ -108,8 +108,14 @@ class _Chunks:
         }
 
     def usage_chunk(self, usage: dict[str, int]) -> dict[str, Any]:
-        return {"id": self.id, "object": "chat.completion.chunk", "created": self.created, "model": self.model,
-                "choices": [], "usage": usage}
+        return {
+            "id": self.id,
+            "object": "chat.completion.chunk",
+            "created": self.created,
+            "model": self.model,
+            "choices": [],
+            "usage": usage,
+        }
 
 
 def usage(body: Mapping[str, Any], text: str, calls: int) -> dict[str, int]:
@@ -171,10 +177,16 @@ class FakeOpenAI:
         self.requests.append(RecordedRequest(request.path, dict(request.headers), {}))
         given = request.headers.get("Authorization", "").removeprefix("Bearer ")
         if self.api_key is not None and given != self.api_key:
-            error = {"message": f"Incorrect API key provided: {given}.", "type": "invalid_request_error",
-                     "param": None, "code": "invalid_api_key"}
+            error = {
+                "message": f"Incorrect API key provided: {given}.",
+                "type": "invalid_request_error",
+                "param": None,
+                "code": "invalid_api_key",
+            }
             return web.json_response({"error": error}, status=401)
-        listed = [{"id": model, "object": "model", "created": 1_700_000_000, "owned_by": "fake"} for model in self.models]
+        listed = [
+            {"id": model, "object": "model", "created": 1_700_000_000, "owned_by": "fake"} for model in self.models
+        ]
         return web.json_response({"object": "list", "data": listed})
 
     async def _completions(self, request: web.Request) -> web.StreamResponse:

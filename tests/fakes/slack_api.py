@@ -277,14 +277,27 @@ class FakeSlack:
         channel, oldest = body.get("channel", ""), float(body.get("oldest") or 0)
         with_metadata = str(body.get("include_all_metadata", "")).lower() in ("1", "true")
         found = sorted(
-            (m for (c, ts), m in self._messages.items() if c == channel and float(ts) >= oldest and "thread_ts" not in m),
-            key=lambda m: float(m["ts"]), reverse=True)
+            (
+                m
+                for (c, ts), m in self._messages.items()
+                if c == channel and float(ts) >= oldest and "thread_ts" not in m
+            ),
+            key=lambda m: float(m["ts"]),
+            reverse=True,
+        )
         start = int(body.get("cursor") or 0)
         limit = int(body.get("limit") or 100)
-        page = [m if with_metadata else {k: v for k, v in m.items() if k != "metadata"} for m in found[start:start + limit]]
+        page = [
+            m if with_metadata else {k: v for k, v in m.items() if k != "metadata"}
+            for m in found[start : start + limit]
+        ]
         more = start + limit < len(found)
-        return {"ok": True, "messages": page, "has_more": more,
-                "response_metadata": {"next_cursor": str(start + limit) if more else ""}}
+        return {
+            "ok": True,
+            "messages": page,
+            "has_more": more,
+            "response_metadata": {"next_cursor": str(start + limit) if more else ""},
+        }
 
     def _update(self, body: dict[str, Any]) -> dict[str, Any]:
         """Only messages this fake posted exist: the bot cannot edit anyone else's."""

@@ -132,7 +132,8 @@ class SmtpRelay:
         except TimeoutError:
             raise TimeoutError(
                 f"the relay accepted {len(self.messages)} of {count} messages within {timeout} s "
-                f"(refused {len(self.refusals)})") from None
+                f"(refused {len(self.refusals)})"
+            ) from None
         return list(self.messages)
 
     async def start(self) -> None:
@@ -182,8 +183,9 @@ class SmtpRelay:
         self._sessions.add(session)
         return session
 
-    def _authenticate(self, server: SMTP, session: Session, envelope: Envelope, mechanism: str,
-                      auth_data: Any) -> AuthResult:
+    def _authenticate(
+        self, server: SMTP, session: Session, envelope: Envelope, mechanism: str, auth_data: Any
+    ) -> AuthResult:
         assert self.auth is not None
         user, password = self.auth
         if isinstance(auth_data, LoginPassword) and auth_data == (user.encode(), password.encode()):
@@ -199,14 +201,16 @@ class SmtpRelay:
 
     async def _accept(self, session: Session, envelope: Envelope) -> str:
         raw = envelope.original_content or b""
-        self.messages.append(RelayedMessage(
-            mail_from=envelope.mail_from or "",
-            rcpt_tos=tuple(envelope.rcpt_tos),
-            raw=raw,
-            message=BytesParser(_class=EmailMessage, policy=policy.default).parsebytes(raw),
-            tls=session.ssl is not None,
-            login=session.auth_data if session.authenticated else None,
-        ))
+        self.messages.append(
+            RelayedMessage(
+                mail_from=envelope.mail_from or "",
+                rcpt_tos=tuple(envelope.rcpt_tos),
+                raw=raw,
+                message=BytesParser(_class=EmailMessage, policy=policy.default).parsebytes(raw),
+                tls=session.ssl is not None,
+                login=session.auth_data if session.authenticated else None,
+            )
+        )
         async with self._arrived:
             self._arrived.notify_all()
         return "250 2.0.0 OK: queued"
@@ -219,8 +223,9 @@ class _Handler:
     def __init__(self, relay: SmtpRelay) -> None:
         self._relay = relay
 
-    async def handle_RCPT(self, server: SMTP, session: Session, envelope: Envelope, address: str,
-                          rcpt_options: list[str]) -> str:
+    async def handle_RCPT(
+        self, server: SMTP, session: Session, envelope: Envelope, address: str, rcpt_options: list[str]
+    ) -> str:
         refused = self._relay._scripted_reply("RCPT", envelope.mail_from or "", (address,))
         if refused is not None:
             return refused

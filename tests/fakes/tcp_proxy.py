@@ -55,8 +55,10 @@ class CuttableProxy:
     async def _accept(self, client_reader: asyncio.StreamReader, client_writer: asyncio.StreamWriter) -> None:
         server_reader, server_writer = await asyncio.open_connection(*self._target)
         self._writers |= {client_writer, server_writer}
-        pipes = [asyncio.create_task(self._pipe(client_reader, server_writer, upstream=True)),
-                 asyncio.create_task(self._pipe(server_reader, client_writer))]
+        pipes = [
+            asyncio.create_task(self._pipe(client_reader, server_writer, upstream=True)),
+            asyncio.create_task(self._pipe(server_reader, client_writer)),
+        ]
         self._pipes.update(pipes)
         try:
             await asyncio.gather(*pipes, return_exceptions=True)
@@ -66,7 +68,9 @@ class CuttableProxy:
                 self._writers.discard(writer)
                 writer.transport.abort()
 
-    async def _pipe(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, *, upstream: bool = False) -> None:
+    async def _pipe(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, *, upstream: bool = False
+    ) -> None:
         with contextlib.suppress(ConnectionError, OSError):
             while data := await reader.read(64 * 1024):
                 if upstream and self.hung:

@@ -52,14 +52,24 @@ class ThreadedSlack:
 
     def cards_of(self, case_id: str) -> list[RecordedCall]:
         """The case cards posted to the staff channel for `case_id` (found by their metadata)."""
-        return [c for c in list(self.fake.requests) if c.method == "chat.postMessage" and c.status == 200
-                and c.body.get("channel") == STAFF and not c.body.get("thread_ts")
-                and (c.body.get("metadata") or {}).get("event_payload", {}).get("case_id") == case_id]
+        return [
+            c
+            for c in list(self.fake.requests)
+            if c.method == "chat.postMessage"
+            and c.status == 200
+            and c.body.get("channel") == STAFF
+            and not c.body.get("thread_ts")
+            and (c.body.get("metadata") or {}).get("event_payload", {}).get("case_id") == case_id
+        ]
 
     def in_thread(self, thread_ts: str, text_start: str) -> list[RecordedCall]:
-        return [c for c in list(self.fake.requests) if c.method == "chat.postMessage"
-                and c.body.get("thread_ts") == thread_ts and str(c.body.get("text", "")).startswith(text_start)]
-
+        return [
+            c
+            for c in list(self.fake.requests)
+            if c.method == "chat.postMessage"
+            and c.body.get("thread_ts") == thread_ts
+            and str(c.body.get("text", "")).startswith(text_start)
+        ]
 
 
 class HubProcess:
@@ -75,8 +85,13 @@ class HubProcess:
 
     def start(self) -> None:
         with self.log_path.open("ab") as log:
-            self._process = subprocess.Popen([SUPPORTHUB, "serve", "--port", str(self.port)], env=self._env,
-                                             stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT)
+            self._process = subprocess.Popen(
+                [SUPPORTHUB, "serve", "--port", str(self.port)],
+                env=self._env,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
 
     @property
     def running(self) -> bool:
@@ -122,8 +137,9 @@ class HubProcess:
             return "(no log)"
 
 
-def hub_environment(*, database_url: str, chroma_url: str, slack_api_url: str, redis_url: str,
-                    per_contact: str) -> dict[str, str]:
+def hub_environment(
+    *, database_url: str, chroma_url: str, slack_api_url: str, redis_url: str, per_contact: str
+) -> dict[str, str]:
     """Settings shared by every process of one deployment."""
     return {
         **os.environ,
@@ -153,12 +169,18 @@ def hub_environment(*, database_url: str, chroma_url: str, slack_api_url: str, r
 
 def reindex(env: Mapping[str, str], data_dir: Path) -> None:
     """Index the sample help centre into the shared Chroma server and database."""
-    subprocess.run([SUPPORTHUB, "reindex"], env={**env, "SUPPORTHUB_DATA_DIR": str(data_dir)}, check=True,
-                   capture_output=True, timeout=300)
+    subprocess.run(
+        [SUPPORTHUB, "reindex"],
+        env={**env, "SUPPORTHUB_DATA_DIR": str(data_dir)},
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
 
 
-async def post_until_accepted(http: aiohttp.ClientSession, processes: Sequence[HubProcess], first: int,
-                              payload: dict[str, str]) -> None:
+async def post_until_accepted(
+    http: aiohttp.ClientSession, processes: Sequence[HubProcess], first: int, payload: dict[str, str]
+) -> None:
     """POST /api/messages to processes[first]; on a dead process, the same message (same id)
     to the next one, as a load balancer's retry would."""
     for attempt in range(len(processes) * 5):

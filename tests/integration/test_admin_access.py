@@ -19,10 +19,24 @@ from tests.fakes.tcp_proxy import CuttableProxy
 
 TOKEN = "dashboard-token-of-the-lead"
 BEARER = {"Authorization": f"Bearer {TOKEN}"}
-PAGES = ["/admin", "/admin/gaps", "/admin/conversations", "/admin/cases", "/admin/knowledge", "/admin/status",
-         "/admin/conversations/nope"]
-JSON_ROUTES = ["/admin/api/overview", "/admin/api/gaps", "/admin/api/conversations", "/admin/api/cases",
-               "/admin/api/knowledge", "/admin/api/status", "/admin/api/conversations/nope"]
+PAGES = [
+    "/admin",
+    "/admin/gaps",
+    "/admin/conversations",
+    "/admin/cases",
+    "/admin/knowledge",
+    "/admin/status",
+    "/admin/conversations/nope",
+]
+JSON_ROUTES = [
+    "/admin/api/overview",
+    "/admin/api/gaps",
+    "/admin/api/conversations",
+    "/admin/api/cases",
+    "/admin/api/knowledge",
+    "/admin/api/status",
+    "/admin/api/conversations/nope",
+]
 ACTIONS = ["/admin/knowledge/reindex", "/admin/outbox/1/retry", "/admin/logout"]
 
 
@@ -40,11 +54,12 @@ async def csrf_of(client: AppClient, page: str = "/admin/status") -> str:
     html = await (await client.get(page)).text()
     marker = 'name="csrf" value="'
     start = html.index(marker) + len(marker)
-    return html[start:html.index('"', start)]
+    return html[start : html.index('"', start)]
 
 
 async def test_without_a_token_the_dashboard_is_not_there_and_the_log_says_how_to_turn_it_on(
-        client: AppClient, caplog: pytest.LogCaptureFixture) -> None:
+    client: AppClient, caplog: pytest.LogCaptureFixture
+) -> None:
     with caplog.at_level(logging.WARNING, logger="core.admin.app"):
         for path in [*PAGES, *JSON_ROUTES, "/admin/login"]:
             response = await client.get(path)
@@ -103,7 +118,8 @@ async def test_signing_in_sets_a_signed_http_only_strict_cookie_with_an_expiry(a
 
 
 async def test_a_wrong_token_gets_401_with_no_hint_and_guessing_is_throttled_without_locking_out_operators(
-        admin: AppClient) -> None:
+    admin: AppClient,
+) -> None:
     await sign_in(admin)
     signed_in_cookie = admin.session.cookie_jar.filter_cookies(admin.make_url("/admin"))[COOKIE].value
     admin.session.cookie_jar.clear()
@@ -135,9 +151,14 @@ async def test_an_operator_who_mistyped_the_token_five_times_signs_in_with_the_r
 
 
 async def test_a_hung_redis_holds_up_one_mistyped_sign_in_then_none_and_the_right_token_signs_in(
-        aiohttp_client: Callable[..., Any], make_settings: Callable[..., Settings], redis_line: CuttableProxy,
-        caplog: pytest.LogCaptureFixture) -> None:
-    settings = make_settings(admin=AdminSettings(token=SecretStr(TOKEN)), redis_url=f"redis://127.0.0.1:{redis_line.port}/13")
+    aiohttp_client: Callable[..., Any],
+    make_settings: Callable[..., Settings],
+    redis_line: CuttableProxy,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    settings = make_settings(
+        admin=AdminSettings(token=SecretStr(TOKEN)), redis_url=f"redis://127.0.0.1:{redis_line.port}/13"
+    )
     admin = await aiohttp_client(create_app(settings))
     redis_line.hung = True
     assert (await sign_in(admin, "typo-0")).status == 401  # the count gave up on Redis after a short wait
@@ -156,8 +177,9 @@ async def test_a_sign_in_posted_from_another_site_is_refused(admin: AppClient) -
         response = await admin.post("/admin/login", data={"token": TOKEN}, headers=headers, allow_redirects=False)
         assert response.status == 403
         assert COOKIE not in response.cookies
-    same = await admin.post("/admin/login", data={"token": TOKEN}, headers={"Sec-Fetch-Site": "same-origin"},
-                            allow_redirects=False)
+    same = await admin.post(
+        "/admin/login", data={"token": TOKEN}, headers={"Sec-Fetch-Site": "same-origin"}, allow_redirects=False
+    )
     assert same.status == 303
 
 
@@ -187,20 +209,24 @@ async def test_actions_from_a_cookie_session_need_the_pages_csrf_value(admin: Ap
     assert (await admin.get("/admin/api/status")).status == 200  # still signed in
 
 
-@pytest.mark.parametrize(("method", "path", "status", "reason"), [
-    ("GET", "/admin/api/overview?period=90d", 400, "period must be one of today, 7d, 30d"),
-    ("GET", "/admin/api/gaps?channel=fax", 400, "channel must be one of web, api"),
-    ("GET", "/admin/api/conversations?page=99999999999999999999", 400, "page is a number from 1 to 10000"),
-    ("GET", "/admin/api/conversations?page=0", 400, "page is a number from 1"),
-    ("GET", "/admin/api/conversations?until=9999-12-31", 400, "since and until are dates"),
-    ("GET", "/admin/api/conversations?since=2026-13-45", 400, "since and until are dates"),
-    ("GET", "/admin/api/conversations?q=" + "+".join(f"w{n}" for n in range(11)), 400, "at most 10 words"),
-    ("GET", "/admin/api/conversations?state=lost", 400, "state must be one of"),
-    ("POST", "/admin/outbox/99999999999999999999/retry", 404, "a dead letter's id is a number"),
-    ("POST", "/admin/outbox/7/retry", 404, "there is no outbox item 7"),
-])
-async def test_bad_input_gets_a_4xx_naming_what_is_wrong(admin: AppClient, method: str, path: str, status: int,
-                                                         reason: str) -> None:
+@pytest.mark.parametrize(
+    ("method", "path", "status", "reason"),
+    [
+        ("GET", "/admin/api/overview?period=90d", 400, "period must be one of today, 7d, 30d"),
+        ("GET", "/admin/api/gaps?channel=fax", 400, "channel must be one of web, api"),
+        ("GET", "/admin/api/conversations?page=99999999999999999999", 400, "page is a number from 1 to 10000"),
+        ("GET", "/admin/api/conversations?page=0", 400, "page is a number from 1"),
+        ("GET", "/admin/api/conversations?until=9999-12-31", 400, "since and until are dates"),
+        ("GET", "/admin/api/conversations?since=2026-13-45", 400, "since and until are dates"),
+        ("GET", "/admin/api/conversations?q=" + "+".join(f"w{n}" for n in range(11)), 400, "at most 10 words"),
+        ("GET", "/admin/api/conversations?state=lost", 400, "state must be one of"),
+        ("POST", "/admin/outbox/99999999999999999999/retry", 404, "a dead letter's id is a number"),
+        ("POST", "/admin/outbox/7/retry", 404, "there is no outbox item 7"),
+    ],
+)
+async def test_bad_input_gets_a_4xx_naming_what_is_wrong(
+    admin: AppClient, method: str, path: str, status: int, reason: str
+) -> None:
     response = await admin.request(method, path, headers=BEARER)
     assert response.status == status
     assert reason in await response.text()

@@ -38,9 +38,12 @@ async def served_before_start(aiohttp_client: Callable[..., Any], settings: Sett
 async def test_every_channel_answers_503_with_retry_after_until_the_hub_runs(
     aiohttp_client: Callable[..., Any], slack: FakeSlack, tmp_path: Path
 ) -> None:
-    settings = Settings(data_dir=tmp_path, channels=["api"], api=ApiSettings(token=SecretStr(API_TOKEN)),
-                        slack=SlackSettings(bot_token=SecretStr(BOT_TOKEN), signing_secret=SecretStr(SECRET),
-                                            api_url=slack.base_url))
+    settings = Settings(
+        data_dir=tmp_path,
+        channels=["api"],
+        api=ApiSettings(token=SecretStr(API_TOKEN)),
+        slack=SlackSettings(bot_token=SecretStr(BOT_TOKEN), signing_secret=SecretStr(SECRET), api_url=slack.base_url),
+    )
     client = await served_before_start(aiohttp_client, settings)
 
     api = await client.post("/api/messages", json={"contact": "c-1", "text": "hello"}, headers=TRUSTED)

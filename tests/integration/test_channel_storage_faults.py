@@ -87,8 +87,9 @@ class PostgresUnreachable:
 
     def __init__(self, server: str, name: str, proxy: CuttableProxy) -> None:
         self._proxy = proxy
-        self.url = make_url(server).set(host="127.0.0.1", port=proxy.port, database=name).render_as_string(
-            hide_password=False)
+        self.url = (
+            make_url(server).set(host="127.0.0.1", port=proxy.port, database=name).render_as_string(hide_password=False)
+        )
 
     async def begin(self) -> None:
         await self._proxy.close_port()
@@ -187,11 +188,18 @@ async def test_the_widget_is_told_to_send_again_and_its_resend_is_taken(
 
 
 async def test_slack_events_get_503_and_the_redelivery_is_answered_once(
-    aiohttp_client: Callable[..., Any], make_settings: Callable[..., Settings], slack: FakeSlack,
+    aiohttp_client: Callable[..., Any],
+    make_settings: Callable[..., Settings],
+    slack: FakeSlack,
     fault: DatabaseFault,
 ) -> None:
-    settings = make_settings(database_url=fault.url, outbox=FAST_OUTBOX, slack=SlackSettings(
-        bot_token=SecretStr(BOT_TOKEN), signing_secret=SecretStr(SLACK_SECRET), api_url=slack.base_url))
+    settings = make_settings(
+        database_url=fault.url,
+        outbox=FAST_OUTBOX,
+        slack=SlackSettings(
+            bot_token=SecretStr(BOT_TOKEN), signing_secret=SecretStr(SLACK_SECRET), api_url=slack.base_url
+        ),
+    )
     client = await hub(aiohttp_client, settings)
     body = json.dumps(message_event(channel="D0DANA", user="U0DANA", text=QUESTION, ts="1700000001.000100"))
     await fault.begin()
@@ -214,11 +222,14 @@ def telegram_settings(telegram: FakeBotApi, *, webhook: bool) -> TelegramSetting
 
 
 async def test_the_telegram_webhook_gets_503_and_the_redelivery_is_answered_once(
-    aiohttp_client: Callable[..., Any], make_settings: Callable[..., Settings], telegram: FakeBotApi,
+    aiohttp_client: Callable[..., Any],
+    make_settings: Callable[..., Settings],
+    telegram: FakeBotApi,
     fault: DatabaseFault,
 ) -> None:
-    settings = make_settings(database_url=fault.url, outbox=FAST_OUTBOX,
-                             telegram=telegram_settings(telegram, webhook=True))
+    settings = make_settings(
+        database_url=fault.url, outbox=FAST_OUTBOX, telegram=telegram_settings(telegram, webhook=True)
+    )
     client = await hub(aiohttp_client, settings)
     headers = {"X-Telegram-Bot-Api-Secret-Token": TELEGRAM_SECRET}
 
@@ -242,16 +253,22 @@ async def test_the_telegram_webhook_gets_503_and_the_redelivery_is_answered_once
 
 def _fetched(telegram: FakeBotApi, update_id: int) -> int:
     """How many getUpdates answers carried the update."""
-    return sum(1 for call in telegram.calls_to("getUpdates")
-               if any(u.get("update_id") == update_id for u in call.response.get("result") or ()))
+    return sum(
+        1
+        for call in telegram.calls_to("getUpdates")
+        if any(u.get("update_id") == update_id for u in call.response.get("result") or ())
+    )
 
 
 async def test_telegram_polling_confirms_no_update_it_could_not_store(
-    aiohttp_client: Callable[..., Any], make_settings: Callable[..., Settings], telegram: FakeBotApi,
+    aiohttp_client: Callable[..., Any],
+    make_settings: Callable[..., Settings],
+    telegram: FakeBotApi,
     fault: DatabaseFault,
 ) -> None:
-    settings = make_settings(database_url=fault.url, outbox=FAST_OUTBOX,
-                             telegram=telegram_settings(telegram, webhook=False))
+    settings = make_settings(
+        database_url=fault.url, outbox=FAST_OUTBOX, telegram=telegram_settings(telegram, webhook=False)
+    )
     client = await hub(aiohttp_client, settings)
     await telegram.wait_for_calls("getUpdates", 1, ok_only=False)  # polling
     await fault.begin()
@@ -272,11 +289,18 @@ async def test_telegram_polling_confirms_no_update_it_could_not_store(
 
 
 async def test_an_sms_gets_503_and_twilios_retry_is_answered_once(
-    aiohttp_client: Callable[..., Any], make_settings: Callable[..., Settings], twilio: FakeTwilio,
+    aiohttp_client: Callable[..., Any],
+    make_settings: Callable[..., Settings],
+    twilio: FakeTwilio,
     fault: DatabaseFault,
 ) -> None:
-    sms = SmsSettings(account_sid=ACCOUNT_SID, auth_token=SecretStr(AUTH_TOKEN), from_number=HUB_NUMBER,
-                      api_url=twilio.api_url, public_url=PUBLIC_URL)
+    sms = SmsSettings(
+        account_sid=ACCOUNT_SID,
+        auth_token=SecretStr(AUTH_TOKEN),
+        from_number=HUB_NUMBER,
+        api_url=twilio.api_url,
+        public_url=PUBLIC_URL,
+    )
     client = await hub(aiohttp_client, make_settings(database_url=fault.url, outbox=FAST_OUTBOX, sms=sms))
     form = incoming_sms(QUESTION, from_="+14155550123", message_sid="SM" + "d" * 32)
     headers = signed_form(f"{PUBLIC_URL}/sms/twilio", form)
@@ -293,8 +317,6 @@ async def test_an_sms_gets_503_and_twilios_retry_is_answered_once(
     assert await customer_texts(client) == [QUESTION]
 
 
-
-
 def question_mail() -> EmailMessage:
     message = EmailMessage()
     message["From"], message["To"], message["Subject"] = f"Ana <{CUSTOMER}>", SUPPORT, "Password help"
@@ -304,17 +326,28 @@ def question_mail() -> EmailMessage:
 
 
 async def test_smtp_gets_451_and_the_senders_retry_is_answered_once(
-    aiohttp_client: Callable[..., Any], make_settings: Callable[..., Settings], relay: SmtpRelay,
-    smtp_port: int, fault: DatabaseFault,
+    aiohttp_client: Callable[..., Any],
+    make_settings: Callable[..., Settings],
+    relay: SmtpRelay,
+    smtp_port: int,
+    fault: DatabaseFault,
 ) -> None:
-    email = EmailSettings(address=SUPPORT, smtp_host=relay.host, smtp_port=relay.port, smtp_security="none",
-                          listen_port=smtp_port)
+    email = EmailSettings(
+        address=SUPPORT, smtp_host=relay.host, smtp_port=relay.port, smtp_security="none", listen_port=smtp_port
+    )
     client = await hub(aiohttp_client, make_settings(database_url=fault.url, outbox=FAST_OUTBOX, email=email))
     mail = question_mail()
 
     async def deliver() -> None:
-        await aiosmtplib.send(mail, sender=CUSTOMER, recipients=[SUPPORT], hostname="127.0.0.1",
-                              port=smtp_port, start_tls=False, timeout=30)
+        await aiosmtplib.send(
+            mail,
+            sender=CUSTOMER,
+            recipients=[SUPPORT],
+            hostname="127.0.0.1",
+            port=smtp_port,
+            start_tls=False,
+            timeout=30,
+        )
 
     await fault.begin()
     try:
@@ -331,22 +364,38 @@ async def test_smtp_gets_451_and_the_senders_retry_is_answered_once(
 
 
 async def test_an_imap_mail_stays_unread_until_it_is_stored(
-    aiohttp_client: Callable[..., Any], make_settings: Callable[..., Settings], relay: SmtpRelay, dovecot: Dovecot,
-    fault: DatabaseFault, caplog: pytest.LogCaptureFixture,
+    aiohttp_client: Callable[..., Any],
+    make_settings: Callable[..., Settings],
+    relay: SmtpRelay,
+    dovecot: Dovecot,
+    fault: DatabaseFault,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
-    email = EmailSettings(address=SUPPORT, smtp_host=relay.host, smtp_port=relay.port, smtp_security="none",
-                          imap_host=dovecot.host, imap_port=dovecot.port, imap_security="none",
-                          imap_username=dovecot.username, imap_password=SecretStr(dovecot.password),
-                          imap_poll_interval_s=1)
+    email = EmailSettings(
+        address=SUPPORT,
+        smtp_host=relay.host,
+        smtp_port=relay.port,
+        smtp_security="none",
+        imap_host=dovecot.host,
+        imap_port=dovecot.port,
+        imap_security="none",
+        imap_username=dovecot.username,
+        imap_password=SecretStr(dovecot.password),
+        imap_poll_interval_s=1,
+    )
     client = await hub(aiohttp_client, make_settings(database_url=fault.url, outbox=FAST_OUTBOX, email=email))
-    await until(lambda: count(client, ChannelValue, ChannelValue.key.startswith("imap:")),
-                what="the poller's first pass")
+    await until(
+        lambda: count(client, ChannelValue, ChannelValue.key.startswith("imap:")), what="the poller's first pass"
+    )
     await fault.begin()
     try:
         warned = len([r for r in caplog.records if r.levelno >= logging.WARNING])
         uid = await dovecot.append(bytes(question_mail()))
-        await until(lambda: len([r for r in caplog.records if r.levelno >= logging.WARNING]) > warned, timeout=60,
-                    what="the poller failing to hand the mail over")
+        await until(
+            lambda: len([r for r in caplog.records if r.levelno >= logging.WARNING]) > warned,
+            timeout=60,
+            what="the poller failing to hand the mail over",
+        )
         assert "\\Seen" not in await dovecot.flags(uid) and not relay.messages
     finally:
         await fault.end()
@@ -365,7 +414,9 @@ async def _seen(dovecot: Dovecot, uid: int) -> bool:
 
 
 async def test_a_database_out_of_reach_is_said_once_by_the_sweep_and_its_return_once(
-    aiohttp_client: Callable[..., Any], make_settings: Callable[..., Settings], fault: DatabaseFault,
+    aiohttp_client: Callable[..., Any],
+    make_settings: Callable[..., Settings],
+    fault: DatabaseFault,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     """The sweep runs every `outbox.poll_interval_s` (0.2 s here): while PostgreSQL is out of
@@ -385,4 +436,6 @@ async def test_a_database_out_of_reach_is_said_once_by_the_sweep_and_its_return_
         await fault.end()
     await until(lambda: said("answers the sweep again"), what="the sweep's all-clear")
     assert len(said("cannot reach the database")) == 1
-    assert [r.getMessage() for r in caplog.records if r.name == "core.pipeline.hub" and r.levelno >= logging.ERROR] == []
+    assert [
+        r.getMessage() for r in caplog.records if r.name == "core.pipeline.hub" and r.levelno >= logging.ERROR
+    ] == []

@@ -36,7 +36,9 @@ def test_ingest_search_ask_and_reindex(tmp_path: Path) -> None:
         "# Refunds\n\n## Annual plans\n\nAnnual plans are refunded pro rata within 30 days of purchase. "
         "Write to billing with your invoice number.\n"
     )
-    (docs / "errors.csv").write_text("question,answer\nWhat is error QX-981?,QX-981 means your seat limit is reached.\n")
+    (docs / "errors.csv").write_text(
+        "question,answer\nWhat is error QX-981?,QX-981 means your seat limit is reached.\n"
+    )
     data = tmp_path / "data"
 
     first = run("ingest", str(docs), data_dir=data)
@@ -110,17 +112,24 @@ def test_cases_lists_open_cases_with_age_and_owner(tmp_path: Path) -> None:
             storage = Storage.on(transactions)
             for contact in ("kim", "lee"):
                 address = Address("api", contact)
-                receipt = await storage.inbox.save(InboundMessage(address, f"m-{contact}", contact, "a human please"),
-                                                   lease=timedelta(seconds=30))
+                receipt = await storage.inbox.save(
+                    InboundMessage(address, f"m-{contact}", contact, "a human please"), lease=timedelta(seconds=30)
+                )
                 pending = PendingMessage(receipt.message_id, receipt.conversation_id, "a human please", address)
-                finished = await storage.turns.finish(pending, TurnResult(
-                    signals=None, reply=Reply("A person will follow up.", handoff=True),
-                    escalation=CaseOpening("human_request", "The customer asked for a person."),
-                ), push=False)
+                finished = await storage.turns.finish(
+                    pending,
+                    TurnResult(
+                        signals=None,
+                        reply=Reply("A person will follow up.", handoff=True),
+                        escalation=CaseOpening("human_request", "The customer asked for a person."),
+                    ),
+                    push=False,
+                )
                 assert finished is not None and finished.case_id is not None
                 if contact == "lee":
-                    await transactions.run(partial(move_case, case_id=finished.case_id, to=CaseState.HUMAN,
-                                                   actor="U0SAM"))
+                    await transactions.run(
+                        partial(move_case, case_id=finished.case_id, to=CaseState.HUMAN, actor="U0SAM")
+                    )
             await transactions.close()
 
     assert "no open cases" in run("cases", data_dir=tmp_path).stdout
@@ -137,8 +146,14 @@ def test_cases_lists_open_cases_with_age_and_owner(tmp_path: Path) -> None:
 
 def explain(question: str, *, data_dir: Path, database: Path) -> subprocess.CompletedProcess[str]:
     """`supporthub ask --explain` over the sample help centre indexed in `data_dir`."""
-    return run("ask", "--explain", question, data_dir=data_dir, SUPPORTHUB_DATABASE_URL=f"sqlite+aiosqlite:///{database}",
-               SUPPORTHUB_KNOWLEDGE__PATHS=json.dumps([str(SAMPLE_KNOWLEDGE)]))
+    return run(
+        "ask",
+        "--explain",
+        question,
+        data_dir=data_dir,
+        SUPPORTHUB_DATABASE_URL=f"sqlite+aiosqlite:///{database}",
+        SUPPORTHUB_KNOWLEDGE__PATHS=json.dumps([str(SAMPLE_KNOWLEDGE)]),
+    )
 
 
 def test_ask_explain_shows_the_misspelt_question_searched_corrected_and_why_it_was_answered(

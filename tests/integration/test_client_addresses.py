@@ -41,7 +41,9 @@ async def test_new_widget_sessions_from_one_address_are_limited_and_returning_vi
 
 
 async def test_with_per_ip_off_and_no_trusted_proxy_new_sessions_are_not_limited_per_address(
-    aiohttp_client: Callable[..., Any], make_settings: Callable[..., Settings], caplog: pytest.LogCaptureFixture,
+    aiohttp_client: Callable[..., Any],
+    make_settings: Callable[..., Settings],
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     """How a hub behind a reverse proxy was set up before `server.trusted_proxies`: every
     visitor has the proxy's address, so a limit per address would be one for the whole site.
@@ -54,8 +56,11 @@ async def test_with_per_ip_off_and_no_trusted_proxy_new_sessions_are_not_limited
 
 
 async def _post(client: AppClient, forwarded_for: str) -> int:
-    response = await client.post("/api/messages", json={"contact": f"visitor-{forwarded_for}", "text": "hi"},
-                                 headers={"X-Forwarded-For": forwarded_for})
+    response = await client.post(
+        "/api/messages",
+        json={"contact": f"visitor-{forwarded_for}", "text": "hi"},
+        headers={"X-Forwarded-For": forwarded_for},
+    )
     return response.status
 
 
@@ -63,8 +68,9 @@ async def test_behind_a_trusted_proxy_each_visitor_is_counted_by_their_own_addre
     aiohttp_client: Callable[..., Any], make_settings: Callable[..., Settings]
 ) -> None:
     """The proxy (the test client, on 127.0.0.1) names each visitor in X-Forwarded-For."""
-    settings = make_settings(server=ServerSettings(trusted_proxies=["127.0.0.1"]),
-                             limits=LimitsSettings(per_contact="", per_ip="2/minute"))
+    settings = make_settings(
+        server=ServerSettings(trusted_proxies=["127.0.0.1"]), limits=LimitsSettings(per_contact="", per_ip="2/minute")
+    )
     client = await aiohttp_client(create_app(settings))
     assert [await _post(client, "203.0.113.7") for _ in range(3)] == [200, 200, 429]
     assert await _post(client, "203.0.113.8") == 200
@@ -74,25 +80,33 @@ async def test_behind_a_trusted_proxy_each_visitor_is_counted_by_their_own_addre
 async def test_a_forwarded_address_from_a_peer_that_is_not_a_trusted_proxy_is_ignored(
     aiohttp_client: Callable[..., Any], make_settings: Callable[..., Settings]
 ) -> None:
-    settings = make_settings(server=ServerSettings(trusted_proxies=["10.0.0.0/8"]),
-                             limits=LimitsSettings(per_contact="", per_ip="2/minute"))
+    settings = make_settings(
+        server=ServerSettings(trusted_proxies=["10.0.0.0/8"]), limits=LimitsSettings(per_contact="", per_ip="2/minute")
+    )
     client = await aiohttp_client(create_app(settings))
     assert [await _post(client, f"203.0.113.{i}") for i in range(3)] == [200, 200, 429]
 
 
-@pytest.mark.parametrize(("peer", "forwarded", "client"), [
-    ("10.0.0.5", ["203.0.113.7"], "203.0.113.7"),
-    ("10.0.0.5", ["198.51.100.1, 203.0.113.7, 10.0.0.9"], "203.0.113.7"),  # two proxies; the left was the client's word
-    ("10.0.0.5", ["198.51.100.1", "203.0.113.7"], "203.0.113.7"),  # the header given twice
-    ("10.0.0.5", ["10.0.0.1, 10.0.0.9"], "10.0.0.1"),  # every hop a proxy: the left-most
-    ("10.0.0.5", ["unknown"], "10.0.0.5"),  # no address: the proxy's own
-    ("::ffff:10.0.0.5", ["203.0.113.7"], "203.0.113.7"),  # a dual-stack socket's view of the proxy
-    ("10.0.0.5", ["203.0.113.7:5678"], "203.0.113.7"),  # one key per visitor, whatever their port
-    ("10.0.0.5", ["[2001:db8::1]:443"], "2001:db8::1"),
-    ("10.0.0.5", [], "10.0.0.5"),
-    ("192.0.2.1", ["203.0.113.7"], "192.0.2.1"),  # not from a proxy: the header is the client's own word
-    (None, ["203.0.113.7"], None),
-])
+@pytest.mark.parametrize(
+    ("peer", "forwarded", "client"),
+    [
+        ("10.0.0.5", ["203.0.113.7"], "203.0.113.7"),
+        (
+            "10.0.0.5",
+            ["198.51.100.1, 203.0.113.7, 10.0.0.9"],
+            "203.0.113.7",
+        ),  # two proxies; the left was the client's word
+        ("10.0.0.5", ["198.51.100.1", "203.0.113.7"], "203.0.113.7"),  # the header given twice
+        ("10.0.0.5", ["10.0.0.1, 10.0.0.9"], "10.0.0.1"),  # every hop a proxy: the left-most
+        ("10.0.0.5", ["unknown"], "10.0.0.5"),  # no address: the proxy's own
+        ("::ffff:10.0.0.5", ["203.0.113.7"], "203.0.113.7"),  # a dual-stack socket's view of the proxy
+        ("10.0.0.5", ["203.0.113.7:5678"], "203.0.113.7"),  # one key per visitor, whatever their port
+        ("10.0.0.5", ["[2001:db8::1]:443"], "2001:db8::1"),
+        ("10.0.0.5", [], "10.0.0.5"),
+        ("192.0.2.1", ["203.0.113.7"], "192.0.2.1"),  # not from a proxy: the header is the client's own word
+        (None, ["203.0.113.7"], None),
+    ],
+)
 def test_the_client_is_the_first_address_from_the_right_that_is_not_a_trusted_proxy(
     peer: str | None, forwarded: list[str], client: str | None
 ) -> None:

@@ -25,7 +25,9 @@ from tests.app_client import AppClient
 from tests.integration.trusted import TRUSTED, trusted_api
 
 
-async def say(client: AppClient, text: str, *, contact: str = "alice", status: int = 200, **extra: Any) -> dict[str, Any]:
+async def say(
+    client: AppClient, text: str, *, contact: str = "alice", status: int = 200, **extra: Any
+) -> dict[str, Any]:
     response = await client.post("/api/messages", json={"contact": contact, "text": text, **extra})
     assert response.status == status, await response.text()
     return await response.json()  # type: ignore[no-any-return]
@@ -65,16 +67,18 @@ async def test_facts_follow_a_verified_email_to_another_channel(
 
     ws = await client.ws_connect("/widget/ws")
     signature = identity_signature("site-secret", "Alice@Example.com")
-    await ws.send_json({"type": "hello", "token": None, "after": 0,
-                        "identity": {"email": "Alice@Example.com", "signature": signature}})
+    await ws.send_json(
+        {"type": "hello", "token": None, "after": 0, "identity": {"email": "Alice@Example.com", "signature": signature}}
+    )
     assert (await ws.receive_json())["type"] == "session"
     await ws.send_json({"type": "message", "id": "q1", "text": "which plan am I on?"})
     reply = await _bot_message(ws)
     assert reply["text"] == "Your plan is Pro."
 
     stranger = await client.ws_connect("/widget/ws")
-    await stranger.send_json({"type": "hello", "token": None, "after": 0,
-                              "identity": {"email": "alice@example.com", "signature": "0" * 64}})
+    await stranger.send_json(
+        {"type": "hello", "token": None, "after": 0, "identity": {"email": "alice@example.com", "signature": "0" * 64}}
+    )
     await stranger.receive_json()
     await stranger.send_json({"type": "message", "id": "q1", "text": "which plan am I on?"})
     assert (await _bot_message(stranger))["text"] == "You haven't told me your plan yet."
@@ -113,8 +117,13 @@ async def test_a_long_conversation_gets_a_rolling_summary(
 ) -> None:
     settings = make_settings(memory=MemorySettings(context_tokens=200, summarize_after=4))
     client = await aiohttp_client(create_app(settings))
-    questions = ["How do I reset my password?", "How do I invite a teammate?", "Can I pay by invoice?",
-                 "How do I export my data?", "How do I delete my account?"]
+    questions = [
+        "How do I reset my password?",
+        "How do I invite a teammate?",
+        "Can I pay by invoice?",
+        "How do I export my data?",
+        "How do I delete my account?",
+    ]
     for question in questions:
         first = await say(client, question)
     summary = (await overview(client, first["conversation_id"]))["summary"]
@@ -126,9 +135,18 @@ async def test_a_long_conversation_gets_a_rolling_summary(
 
 
 async def test_a_document_is_read_and_searched_against_the_help_centre(client: AppClient) -> None:
-    body = await say(client, "see attached", attachments=[
-        {"filename": "error-log.xlsx", "data": xlsx_file(("Problem", "The app says BD-4012 when I add a teammate"),)}
-    ])
+    body = await say(
+        client,
+        "see attached",
+        attachments=[
+            {
+                "filename": "error-log.xlsx",
+                "data": xlsx_file(
+                    ("Problem", "The app says BD-4012 when I add a teammate"),
+                ),
+            }
+        ],
+    )
     reply = body["reply"]
     assert reply["text"].startswith("I've read error-log.xlsx.")
     assert "BD-4012" in reply["text"] and reply["citations"][0]["source"].endswith("error-codes.json")
@@ -143,9 +161,19 @@ async def test_unsupported_and_oversized_files_get_a_clear_reply(
     body = await say(client, "How do I reset my password?", attachments=[{"filename": "tool.exe", "data": exe}])
     assert "I couldn't use a file you sent: " in body["reply"]["text"] and ".exe" in body["reply"]["text"]
     assert body["reply"]["citations"], "the question is still answered"
-    big = await say(client, "here", contact="big", attachments=[{"filename": "big.txt", "data": base64.b64encode(b"x" * 5000).decode()}])
+    big = await say(
+        client,
+        "here",
+        contact="big",
+        attachments=[{"filename": "big.txt", "data": base64.b64encode(b"x" * 5000).decode()}],
+    )
     assert "big.txt" in big["reply"]["text"] and "limit" in big["reply"]["text"]
-    broken = await say(client, "here", contact="broken", attachments=[{"filename": "a.pdf", "data": base64.b64encode(b"not a pdf").decode()}])
+    broken = await say(
+        client,
+        "here",
+        contact="broken",
+        attachments=[{"filename": "a.pdf", "data": base64.b64encode(b"not a pdf").decode()}],
+    )
     assert "a.pdf" in broken["reply"]["text"]
     alone = await say(client, "", contact="alone", attachments=[{"filename": "tool.exe", "data": exe}])
     assert alone["reply"]["text"].startswith("I couldn't use a file you sent: tool.exe")
@@ -161,8 +189,10 @@ async def test_a_file_name_is_repeated_as_literal_text_not_as_a_link(client: App
     read = await say(client, "see attached", attachments=[{"filename": PHISHING_NAME, "data": note}])
     assert read["reply"]["text"].startswith(r"I've read \[click me\]\(https\://evil.example/phish\).txt. ")
     unreadable = await say(client, "and this", contact="bob", attachments=[{"filename": PHISHING_NAME, "data": ""}])
-    assert r"I couldn't use a file you sent: \[click me\]\(https\://evil.example/phish\).txt is empty" in (
-        unreadable["reply"]["text"])
+    assert (
+        r"I couldn't use a file you sent: \[click me\]\(https\://evil.example/phish\).txt is empty"
+        in (unreadable["reply"]["text"])
+    )
     assert "\u202e" not in read["reply"]["text"] + unreadable["reply"]["text"]
 
 
@@ -248,8 +278,9 @@ async def test_feedback_on_a_reply_through_the_api(client: AppClient) -> None:
     reply_id = body["reply"]["id"]
     up = await client.post("/api/feedback", json={"contact": "alice", "message_id": reply_id, "rating": "up"})
     assert up.status == 200 and (await up.json()) == {"message_id": reply_id, "rating": "up"}
-    down = await client.post("/api/feedback", json={"contact": "alice", "message_id": reply_id, "rating": "down",
-                                                     "comment": "too long"})
+    down = await client.post(
+        "/api/feedback", json={"contact": "alice", "message_id": reply_id, "rating": "down", "comment": "too long"}
+    )
     assert down.status == 200
     own_question = {"contact": "alice", "message_id": body["message_id"], "rating": "up"}
     assert (await client.post("/api/feedback", json=own_question)).status == 400
@@ -313,8 +344,14 @@ async def test_a_widget_visitor_who_signs_in_later_meets_their_memory(
     await ws.close()
 
     signed = await client.ws_connect("/widget/ws")
-    await signed.send_json({"type": "hello", "token": token, "after": 10**6,
-                            "identity": {"email": "kim@example.com", "signature": identity_signature("s3", "kim@example.com")}})
+    await signed.send_json(
+        {
+            "type": "hello",
+            "token": token,
+            "after": 10**6,
+            "identity": {"email": "kim@example.com", "signature": identity_signature("s3", "kim@example.com")},
+        }
+    )
     await signed.receive_json()
     await signed.send_json({"type": "message", "id": "q2", "text": "which plan am I on?"})
     assert (await _bot_message(signed))["text"] == "Your plan is Business."
@@ -325,7 +362,9 @@ async def test_a_widget_visitor_who_signs_in_later_meets_their_memory(
 
 async def _signed_hello(ws: Any, *, token: str | None, email: str | None, after: int = 0) -> dict[str, Any]:
     identity = {"email": email, "signature": identity_signature("site-secret", email)} if email else None
-    await ws.send_json({"type": "hello", "token": token, "after": after, **({"identity": identity} if identity else {})})
+    await ws.send_json(
+        {"type": "hello", "token": token, "after": after, **({"identity": identity} if identity else {})}
+    )
     session = await ws.receive_json()
     assert session["type"] == "session"
     return session  # type: ignore[no-any-return]
@@ -392,8 +431,12 @@ async def test_one_contact_id_for_two_verified_people_is_refused(trusted_client:
     """The company's backend names one contact id for two people, each with their verified email:
     the second is refused (409, saying why) rather than written into the first one's
     conversation, their email is never linked to the first, and the first keeps their memory."""
-    await say(trusted_client, "My name is Carol Lind and my order number is BD-91234", contact="desk-7",
-              email="carol@example.com")
+    await say(
+        trusted_client,
+        "My name is Carol Lind and my order number is BD-91234",
+        contact="desk-7",
+        email="carol@example.com",
+    )
     refused = await say(trusted_client, "what's my name?", contact="desk-7", email="dave@example.com", status=409)
     assert "one contact id is one person" in refused["error"]
     elsewhere = await say(trusted_client, "what are my order numbers?", contact="crm-dave", email="dave@example.com")
@@ -405,10 +448,12 @@ async def test_one_contact_id_for_two_verified_people_is_refused(trusted_client:
 async def test_an_email_and_a_phone_of_two_people_make_neither_of_them(trusted_client: AppClient) -> None:
     """Dave's verified email comes with the verified phone Carol gave: Dave is not Carol, and
     his email is never linked to her."""
-    await say(trusted_client, "My order number is BD-91234", contact="crm-c", email="carol@example.com",
-              phone="+15550001")
-    mixed = await say(trusted_client, "what are my order numbers?", contact="crm-d", email="dave@example.com",
-                      phone="+15550001")
+    await say(
+        trusted_client, "My order number is BD-91234", contact="crm-c", email="carol@example.com", phone="+15550001"
+    )
+    mixed = await say(
+        trusted_client, "what are my order numbers?", contact="crm-d", email="dave@example.com", phone="+15550001"
+    )
     assert mixed["reply"]["text"] == "You haven't told me your order number yet."
     dave = await say(trusted_client, "what are my order numbers?", contact="crm-x", email="dave@example.com")
     assert dave["reply"]["text"] == "You haven't told me your order number yet."

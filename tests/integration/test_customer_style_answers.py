@@ -78,8 +78,9 @@ async def test_two_questions_in_one_message_are_each_answered_with_their_sources
 
 
 @pytest.fixture
-async def telegram_client(aiohttp_client: Callable[..., Any], make_settings: Callable[..., Settings],
-                          telegram: FakeBotApi) -> AppClient:
+async def telegram_client(
+    aiohttp_client: Callable[..., Any], make_settings: Callable[..., Settings], telegram: FakeBotApi
+) -> AppClient:
     settings = make_settings(telegram=telegram_steps.telegram_settings(telegram.api_url), outbox=OUTBOX)
     client: AppClient = await aiohttp_client(create_app(settings))
     await telegram.wait_for_calls("getWebhookInfo", 1)
@@ -101,11 +102,17 @@ async def test_telegram_shows_the_price_row_as_aligned_columns(
 
 
 @pytest.fixture
-async def sms_client(aiohttp_client: Callable[..., Any], make_settings: Callable[..., Settings],
-                     twilio: FakeTwilio) -> AppClient:
-    sms = SmsSettings(account_sid=ACCOUNT_SID, auth_token=SecretStr(AUTH_TOKEN), from_number=HUB_NUMBER,
-                      api_url=twilio.api_url, public_url=sms_steps.PUBLIC_URL,
-                      webhook_signing_key=SecretStr(sms_steps.SHARED_KEY))
+async def sms_client(
+    aiohttp_client: Callable[..., Any], make_settings: Callable[..., Settings], twilio: FakeTwilio
+) -> AppClient:
+    sms = SmsSettings(
+        account_sid=ACCOUNT_SID,
+        auth_token=SecretStr(AUTH_TOKEN),
+        from_number=HUB_NUMBER,
+        api_url=twilio.api_url,
+        public_url=sms_steps.PUBLIC_URL,
+        webhook_signing_key=SecretStr(sms_steps.SHARED_KEY),
+    )
     return await aiohttp_client(create_app(make_settings(sms=sms, outbox=OUTBOX)))  # type: ignore[no-any-return]
 
 
@@ -119,12 +126,17 @@ async def test_sms_says_the_price_row_as_a_sentence(sms_client: AppClient, twili
 
 
 @pytest.fixture
-async def slack_client(aiohttp_client: Callable[..., Any], make_settings: Callable[..., Settings],
-                       slack: FakeSlack) -> AppClient:
+async def slack_client(
+    aiohttp_client: Callable[..., Any], make_settings: Callable[..., Settings], slack: FakeSlack
+) -> AppClient:
     settings = make_settings(
-        slack=SlackSettings(bot_token=SecretStr(BOT_TOKEN), signing_secret=SecretStr(slack_steps.SECRET),
-                            api_url=slack.base_url, customer_channels=[slack_steps.CUSTOMER_CHANNEL],
-                            staff_channel=slack_steps.STAFF_CHANNEL),
+        slack=SlackSettings(
+            bot_token=SecretStr(BOT_TOKEN),
+            signing_secret=SecretStr(slack_steps.SECRET),
+            api_url=slack.base_url,
+            customer_channels=[slack_steps.CUSTOMER_CHANNEL],
+            staff_channel=slack_steps.STAFF_CHANNEL,
+        ),
         outbox=OUTBOX,
     )
     return await aiohttp_client(create_app(settings))  # type: ignore[no-any-return]
@@ -142,13 +154,18 @@ async def test_slack_shows_the_price_row_in_a_code_block(slack_client: AppClient
     assert not labelled(lines, "Starter")
 
 
-
 async def test_email_shows_the_price_row_as_aligned_text_and_an_html_table(
     aiohttp_client: Callable[..., Any], make_settings: Callable[..., Settings], relay: SmtpRelay
 ) -> None:
     port = free_port()
-    email = EmailSettings(address=email_steps.SUPPORT, display_name="Brightdesk Support", smtp_host=relay.host,
-                          smtp_port=relay.port, smtp_security="none", listen_port=port)
+    email = EmailSettings(
+        address=email_steps.SUPPORT,
+        display_name="Brightdesk Support",
+        smtp_host=relay.host,
+        smtp_port=relay.port,
+        smtp_security="none",
+        listen_port=port,
+    )
     await aiohttp_client(create_app(make_settings(email=email, outbox=OUTBOX)))
     await email_steps.deliver(port, email_steps.mail(BUSINESS_PER_MONTH, subject="Prices"))
     (answer,) = await relay.wait_for(1, timeout=30)

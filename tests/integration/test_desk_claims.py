@@ -56,25 +56,39 @@ async def other_transactions(database_url: str, engine: AsyncEngine) -> AsyncIte
 
 def slack_adapter(slack: FakeSlack, tmp_path: Path) -> SlackChannel:
     """One process's Slack adapter, pointed at the shared fake Slack."""
-    return SlackChannel(Settings(data_dir=tmp_path, slack=SlackSettings(
-        bot_token=SecretStr(BOT_TOKEN), signing_secret=SecretStr(SLACK_SECRET), api_url=slack.base_url,
-        staff_channel=STAFF)), HubGate().port)
+    return SlackChannel(
+        Settings(
+            data_dir=tmp_path,
+            slack=SlackSettings(
+                bot_token=SecretStr(BOT_TOKEN),
+                signing_secret=SecretStr(SLACK_SECRET),
+                api_url=slack.base_url,
+                staff_channel=STAFF,
+            ),
+        ),
+        HubGate().port,
+    )
 
 
 def desk_on(transactions: Transactions, slack: FakeSlack, tmp_path: Path) -> StaffDesk:
     """One process's desk, with its own Slack adapter."""
-    return StaffDesk(transactions=transactions, port=slack_adapter(slack, tmp_path), note_prefix="note:",
-                     push=frozenset())
+    return StaffDesk(
+        transactions=transactions, port=slack_adapter(slack, tmp_path), note_prefix="note:", push=frozenset()
+    )
 
 
 async def escalated(storage: Storage, contact: str) -> str:
     """A conversation whose message escalated; its case id."""
     address = Address("api", contact)
-    receipt = await storage.inbox.save(InboundMessage(address, f"{contact}-1", contact, "I want a human"),
-                                       lease=timedelta(seconds=30))
+    receipt = await storage.inbox.save(
+        InboundMessage(address, f"{contact}-1", contact, "I want a human"), lease=timedelta(seconds=30)
+    )
     pending = PendingMessage(receipt.message_id, receipt.conversation_id, "I want a human", address)
-    result = TurnResult(signals=None, reply=Reply("A person will follow up.", handoff=True),
-                        escalation=CaseOpening("human_request", "The customer asked for a person."))
+    result = TurnResult(
+        signals=None,
+        reply=Reply("A person will follow up.", handoff=True),
+        escalation=CaseOpening("human_request", "The customer asked for a person."),
+    )
     finished = await storage.turns.finish(pending, result, push=False)
     assert finished is not None and finished.case_id is not None
     return finished.case_id
@@ -86,26 +100,45 @@ async def open_cases(storage: Storage, count: int) -> list[str]:
 
 def cards_of(slack: FakeSlack, case_id: str) -> list[RecordedCall]:
     """The cards posted to the staff channel for `case_id`, found by the metadata they carry."""
-    return [c for c in slack.requests if c.method == "chat.postMessage" and c.response["ok"]
-            and c.body.get("channel") == STAFF and not c.body.get("thread_ts")
-            and (c.body.get("metadata") or {}).get("event_payload", {}).get("case_id") == case_id]
+    return [
+        c
+        for c in slack.requests
+        if c.method == "chat.postMessage"
+        and c.response["ok"]
+        and c.body.get("channel") == STAFF
+        and not c.body.get("thread_ts")
+        and (c.body.get("metadata") or {}).get("event_payload", {}).get("case_id") == case_id
+    ]
 
 
 def in_thread(slack: FakeSlack, desk_ref: str, text_start: str) -> list[RecordedCall]:
-    return [c for c in slack.requests if c.method == "chat.postMessage" and c.body.get("thread_ts") == desk_ref
-            and str(c.body.get("text", "")).startswith(text_start)]
+    return [
+        c
+        for c in slack.requests
+        if c.method == "chat.postMessage"
+        and c.body.get("thread_ts") == desk_ref
+        and str(c.body.get("text", "")).startswith(text_start)
+    ]
 
 
 def left_by_a_dead_process(session: Session, *, case_id: str, attempted_at: datetime) -> None:
     """What a process leaves when it dies after noting its attempt to post the card: the
     attempt, no desk reference, and a claim that has since run out."""
-    session.execute(update(Case).where(Case.id == case_id).values(
-        card_attempted_at=attempted_at, desk_claimed_until=datetime.now(UTC) - timedelta(seconds=1), desk_ref=None))
+    session.execute(
+        update(Case)
+        .where(Case.id == case_id)
+        .values(
+            card_attempted_at=attempted_at, desk_claimed_until=datetime.now(UTC) - timedelta(seconds=1), desk_ref=None
+        )
+    )
 
 
 def still_with_us_by_conversation(session: Session) -> dict[str, int]:
-    rows = session.execute(select(Message.conversation_id, func.count()).where(Message.text == STILL_WITH_US)
-                           .group_by(Message.conversation_id)).all()
+    rows = session.execute(
+        select(Message.conversation_id, func.count())
+        .where(Message.text == STILL_WITH_US)
+        .group_by(Message.conversation_id)
+    ).all()
     return dict(rows)
 
 
@@ -122,7 +155,10 @@ def conversation_of(session: Session, *, case_id: str) -> str:
 
 
 async def test_two_processes_syncing_at_once_post_each_new_case_card_once(
-    storage: Storage, transactions: Transactions, other_transactions: Transactions, slack: FakeSlack,
+    storage: Storage,
+    transactions: Transactions,
+    other_transactions: Transactions,
+    slack: FakeSlack,
     tmp_path: Path,
 ) -> None:
     case_ids = await open_cases(storage, CASES)
@@ -158,7 +194,10 @@ async def test_a_card_posted_before_a_process_died_is_recorded_and_an_unposted_o
 
 
 async def test_a_card_whose_post_failed_is_posted_once_by_the_next_sync(
-    storage: Storage, transactions: Transactions, other_transactions: Transactions, slack: FakeSlack,
+    storage: Storage,
+    transactions: Transactions,
+    other_transactions: Transactions,
+    slack: FakeSlack,
     tmp_path: Path,
 ) -> None:
     (case_id,) = await open_cases(storage, 1)
@@ -176,7 +215,10 @@ async def test_a_card_whose_post_failed_is_posted_once_by_the_next_sync(
 
 @pytest.mark.parametrize("database_url", ["postgres"], indirect=True)
 async def test_two_processes_reminding_at_once_remind_each_overdue_case_once(
-    storage: Storage, transactions: Transactions, other_transactions: Transactions, slack: FakeSlack,
+    storage: Storage,
+    transactions: Transactions,
+    other_transactions: Transactions,
+    slack: FakeSlack,
     tmp_path: Path,
 ) -> None:
     case_ids = await open_cases(storage, CASES)
@@ -184,8 +226,11 @@ async def test_two_processes_reminding_at_once_remind_each_overdue_case_once(
     await a.sync()
     later = datetime.now(UTC) + SLA + timedelta(minutes=1)
 
-    reminded: list[Any] = [case for overdue in await asyncio.gather(
-        a.remind_overdue(sla=SLA, now=later), b.remind_overdue(sla=SLA, now=later)) for case in overdue]
+    reminded: list[Any] = [
+        case
+        for overdue in await asyncio.gather(a.remind_overdue(sla=SLA, now=later), b.remind_overdue(sla=SLA, now=later))
+        for case in overdue
+    ]
 
     assert sorted(case.case_id for case in reminded) == sorted(case_ids)
     conversations = [await transactions.run(partial(conversation_of, case_id=case_id)) for case_id in case_ids]

@@ -52,8 +52,13 @@ class Report:
 
 async def doctor(env: dict[str, str], *args: str) -> Report:
     process = await asyncio.create_subprocess_exec(
-        SUPPORTHUB, "doctor", *args, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-        env={**os.environ, "SUPPORTHUB_LOG__LEVEL": "WARNING", **env})
+        SUPPORTHUB,
+        "doctor",
+        *args,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        env={**os.environ, "SUPPORTHUB_LOG__LEVEL": "WARNING", **env},
+    )
     stdout, stderr = await asyncio.wait_for(process.communicate(), timeout=240)
     out, err = stdout.decode(), stderr.decode()
     *checks, summary = out.splitlines()
@@ -63,7 +68,6 @@ async def doctor(env: dict[str, str], *args: str) -> Report:
         lines[name] = (status, detail)
     assert process.returncode is not None
     return Report(process.returncode, lines, summary, out + err)
-
 
 
 @pytest.fixture
@@ -145,8 +149,12 @@ def assert_no_secret(report: Report, env: dict[str, str]) -> None:
 
 
 async def test_all_good_then_every_wrong_credential_named(
-    platforms: tuple[FakeSlack, FakeBotApi, FakeTwilio, FakeOpenAI], relay: SmtpRelay, dovecot: Dovecot,
-    migrated: str, indexed_data_dir: Path, tmp_path: Path,
+    platforms: tuple[FakeSlack, FakeBotApi, FakeTwilio, FakeOpenAI],
+    relay: SmtpRelay,
+    dovecot: Dovecot,
+    migrated: str,
+    indexed_data_dir: Path,
+    tmp_path: Path,
 ) -> None:
     slack, telegram, twilio, llm = platforms
     ca_file = tmp_path / "relay-ca.pem"
@@ -175,8 +183,10 @@ async def test_all_good_then_every_wrong_credential_named(
     assert detail["slack"] == f"auth.test: bot supporthub ({BOT_USER_ID}) in team T"
     assert detail["telegram"] == f"getMe: @{BOT_USERNAME} (id 123456), updates by long polling"
     assert detail["sms"] == f"account {ACCOUNT_SID} ({ACCOUNT_NAME}): active"
-    assert detail["email"] == (f"SMTP {relay.host}:{relay.port} (STARTTLS, logged in as {RELAY_USER}); "
-                               f"IMAP {dovecot.username}@{dovecot.host}:{dovecot.port} (INBOX selected)")
+    assert detail["email"] == (
+        f"SMTP {relay.host}:{relay.port} (STARTTLS, logged in as {RELAY_USER}); "
+        f"IMAP {dovecot.username}@{dovecot.host}:{dovecot.port} (INBOX selected)"
+    )
     assert detail["llm"] == f"{llm.base_url}: model 'gpt-4o-mini' is available (1 models listed)"
     assert slack.received_request_count("auth.test") == 1 and len(telegram.calls_to("getMe")) == 1
     assert [call.path for call in twilio.calls] == [f"/2010-04-01/Accounts/{ACCOUNT_SID}.json"]
@@ -192,16 +202,20 @@ async def test_all_good_then_every_wrong_credential_named(
         "slack": "auth.test: invalid_auth",
         "telegram": "getMe: the Bot API refused the bot token (Unauthorized)",
         "sms": "account fetch: HTTP 401, error 20003: Unable to fetch record: Authenticate",
-        "email": (f"SMTP {relay.host}:{relay.port}: login refused (535 5.7.8 Authentication credentials invalid); "
-                  f"IMAP {dovecot.username}@{dovecot.host}:{dovecot.port}: login refused "
-                  f"([AUTHENTICATIONFAILED] Authentication failed.)"),
+        "email": (
+            f"SMTP {relay.host}:{relay.port}: login refused (535 5.7.8 Authentication credentials invalid); "
+            f"IMAP {dovecot.username}@{dovecot.host}:{dovecot.port}: login refused "
+            f"([AUTHENTICATIONFAILED] Authentication failed.)"
+        ),
         "llm": f"{llm.base_url}: GET /models: HTTP 401 invalid_api_key",
     }
     assert_no_secret(wrong, {**env, **WRONG})
 
 
 async def test_platforms_down_silent_or_missing_the_model_named(
-    platforms: tuple[FakeSlack, FakeBotApi, FakeTwilio, FakeOpenAI], relay: SmtpRelay, silent_server: str,
+    platforms: tuple[FakeSlack, FakeBotApi, FakeTwilio, FakeOpenAI],
+    relay: SmtpRelay,
+    silent_server: str,
     tmp_path: Path,
 ) -> None:
     slack, telegram, twilio, llm = platforms
@@ -228,8 +242,17 @@ async def test_platforms_down_silent_or_missing_the_model_named(
     assert report.returncode == 1
     assert sorted(report.lines) == ["api", "database", "email", "index", "llm", "model", "slack", "sms", "telegram"]
     status = {name: state for name, (state, _) in report.lines.items()}
-    assert status == {"database": "FAIL", "index": "FAIL", "model": "OK", "api": "OK", "slack": "FAIL",
-                      "telegram": "FAIL", "sms": "FAIL", "email": "FAIL", "llm": "FAIL"}
+    assert status == {
+        "database": "FAIL",
+        "index": "FAIL",
+        "model": "OK",
+        "api": "OK",
+        "slack": "FAIL",
+        "telegram": "FAIL",
+        "sms": "FAIL",
+        "email": "FAIL",
+        "llm": "FAIL",
+    }
     detail = {name: text for name, (_, text) in report.lines.items()}
     assert "Connect call failed" in detail["database"] or "refused" in detail["database"], detail["database"]
     assert detail["index"] == f"no index in {tmp_path / 'empty' / 'chroma'}: run supporthub reindex"

@@ -35,8 +35,6 @@ FIXTURES = Path("tests/fixtures/email")
 REDIS_URL = "redis://127.0.0.1:6379/13"
 
 
-
-
 @pytest.fixture
 def port() -> int:
     """Where the hub's SMTP listener takes mail in this test."""
@@ -47,8 +45,13 @@ def port() -> int:
 def settings_for(make_settings: Callable[..., Settings], relay: SmtpRelay, port: int) -> Callable[..., Settings]:
     def make(**overrides: Any) -> Settings:
         email = overrides.pop("email", None) or EmailSettings(
-            address=SUPPORT, display_name="Brightdesk Support", smtp_host=relay.host, smtp_port=relay.port,
-            smtp_security="none", listen_port=port)
+            address=SUPPORT,
+            display_name="Brightdesk Support",
+            smtp_host=relay.host,
+            smtp_port=relay.port,
+            smtp_security="none",
+            listen_port=port,
+        )
         return make_settings(email=email, outbox=OutboxSettings(poll_interval_s=0.2, backoff_base_s=0.2), **overrides)
 
     return make
@@ -59,8 +62,14 @@ async def client(aiohttp_client: Callable[..., Any], settings_for: Callable[...,
     return await aiohttp_client(create_app(settings_for()))  # type: ignore[no-any-return]
 
 
-def mail(text: str, *, subject: str = "Password help", sender: str = CUSTOMER, in_reply_to: str | None = None,
-         message_id: str | None = None) -> EmailMessage:
+def mail(
+    text: str,
+    *,
+    subject: str = "Password help",
+    sender: str = CUSTOMER,
+    in_reply_to: str | None = None,
+    message_id: str | None = None,
+) -> EmailMessage:
     message = EmailMessage()
     message["From"], message["To"], message["Subject"] = f"Ana <{sender}>", SUPPORT, subject
     message["Message-ID"] = message_id or make_msgid(domain="customer.example")
@@ -71,8 +80,9 @@ def mail(text: str, *, subject: str = "Password help", sender: str = CUSTOMER, i
 
 
 async def deliver(port: int, message: EmailMessage | bytes, *, to: str = SUPPORT) -> None:
-    await aiosmtplib.send(message, sender=CUSTOMER, recipients=[to], hostname="127.0.0.1", port=port,
-                          start_tls=False, timeout=10)
+    await aiosmtplib.send(
+        message, sender=CUSTOMER, recipients=[to], hostname="127.0.0.1", port=port, start_tls=False, timeout=10
+    )
 
 
 def body_text(message: EmailMessage) -> str:
@@ -81,7 +91,9 @@ def body_text(message: EmailMessage) -> str:
     return str(part.get_content())
 
 
-async def test_a_mail_is_answered_in_its_thread_and_replies_continue_it(client: AppClient, relay: SmtpRelay, port: int) -> None:
+async def test_a_mail_is_answered_in_its_thread_and_replies_continue_it(
+    client: AppClient, relay: SmtpRelay, port: int
+) -> None:
     first = mail("How do I reset my password?")
     await deliver(port, first)
     (answer,) = await relay.wait_for(1, timeout=30)
@@ -91,8 +103,9 @@ async def test_a_mail_is_answered_in_its_thread_and_replies_continue_it(client: 
     assert "password" in body_text(reply).lower() and "Sources" in body_text(reply)
     assert reply.get_body(("html",)) is not None and str(reply["Message-ID"]).endswith("@example.com>")
 
-    follow_up = mail("And how do I invite a teammate?", subject="Re: Password help",
-                     in_reply_to=str(reply["Message-ID"]).strip("<>"))
+    follow_up = mail(
+        "And how do I invite a teammate?", subject="Re: Password help", in_reply_to=str(reply["Message-ID"]).strip("<>")
+    )
     await deliver(port, follow_up)
     second = (await relay.wait_for(2, timeout=30))[1].message
     assert second["Subject"] == "Re: Password help" and second["In-Reply-To"] == follow_up["Message-ID"]
@@ -117,11 +130,17 @@ async def test_a_recipient_we_do_not_answer_for_is_refused(client: AppClient, po
     assert await count(client, Message) == 0
 
 
-async def test_someone_else_replying_into_a_thread_starts_their_own(client: AppClient, relay: SmtpRelay, port: int) -> None:
+async def test_someone_else_replying_into_a_thread_starts_their_own(
+    client: AppClient, relay: SmtpRelay, port: int
+) -> None:
     await deliver(port, mail("How do I reset my password?"))
     (answer,) = await relay.wait_for(1, timeout=30)
-    forwarded = mail("How do I reset my password?", sender="mallory@else.example", subject="Re: Password help",
-                     in_reply_to=str(answer.message["Message-ID"]).strip("<>"))
+    forwarded = mail(
+        "How do I reset my password?",
+        sender="mallory@else.example",
+        subject="Re: Password help",
+        in_reply_to=str(answer.message["Message-ID"]).strip("<>"),
+    )
     await deliver(port, forwarded)
     second = (await relay.wait_for(2, timeout=30))[1]
     assert second.rcpt_tos == ("mallory@else.example",)
@@ -141,8 +160,14 @@ async def test_automatic_mail_and_our_own_are_never_answered(client: AppClient, 
 async def test_one_sender_gets_at_most_the_hourly_number_of_replies(
     aiohttp_client: Callable[..., Any], settings_for: Callable[..., Settings], relay: SmtpRelay, port: int
 ) -> None:
-    email = EmailSettings(address=SUPPORT, smtp_host=relay.host, smtp_port=relay.port, smtp_security="none",
-                          listen_port=port, max_replies_per_sender_per_hour=2)
+    email = EmailSettings(
+        address=SUPPORT,
+        smtp_host=relay.host,
+        smtp_port=relay.port,
+        smtp_security="none",
+        listen_port=port,
+        max_replies_per_sender_per_hour=2,
+    )
     client: AppClient = await aiohttp_client(create_app(settings_for(email=email)))
     for question in ("How do I reset my password?", "How do I export my data?", "How do I invite a teammate?"):
         await deliver(port, mail(question, subject=question))
@@ -157,8 +182,14 @@ async def test_processes_sharing_redis_share_the_hourly_reply_limit(
 ) -> None:
     ports = [free_port(), free_port()]
     for port in ports:
-        email = EmailSettings(address=SUPPORT, smtp_host=relay.host, smtp_port=relay.port, smtp_security="none",
-                              listen_port=port, max_replies_per_sender_per_hour=2)
+        email = EmailSettings(
+            address=SUPPORT,
+            smtp_host=relay.host,
+            smtp_port=relay.port,
+            smtp_security="none",
+            listen_port=port,
+            max_replies_per_sender_per_hour=2,
+        )
         client: AppClient = await aiohttp_client(create_app(settings_for(email=email, redis_url=REDIS_URL)))
     sender = f"{uuid.uuid4().hex}@customer.example"  # Redis keeps its counts between test runs
     questions = ("How do I reset my password?", "How do I export my data?", "How do I invite a teammate?")
@@ -172,8 +203,9 @@ async def test_processes_sharing_redis_share_the_hourly_reply_limit(
 
 async def test_an_attachment_is_read(client: AppClient, relay: SmtpRelay, port: int) -> None:
     message = mail("see the log")
-    message.add_attachment(b"The app says BD-4012 when I add a teammate", maintype="text", subtype="plain",
-                           filename="error-log.txt")
+    message.add_attachment(
+        b"The app says BD-4012 when I add a teammate", maintype="text", subtype="plain", filename="error-log.txt"
+    )
     await deliver(port, message)
     (answer,) = await relay.wait_for(1, timeout=30)
     assert "I've read error-log.txt." in body_text(answer.message)
@@ -185,13 +217,22 @@ async def test_a_refusing_relay_dead_letters_and_a_relay_that_is_down_is_retried
     relay.refuse_next(550, "5.7.1 Relaying denied")
     await deliver(port, mail("How do I reset my password?", sender="first@customer.example"))
     await settled(client.app[RUNTIME].sessionmaker)
-    assert await count(client, OutboxItem, OutboxItem.status == DeliveryStatus.DEAD,
-                       OutboxItem.last_error.contains("Relaying denied")) == 1
+    assert (
+        await count(
+            client,
+            OutboxItem,
+            OutboxItem.status == DeliveryStatus.DEAD,
+            OutboxItem.last_error.contains("Relaying denied"),
+        )
+        == 1
+    )
 
     await relay.stop()
     await deliver(port, mail("How do I export my data?"))
-    await until(lambda: count(client, OutboxItem, OutboxItem.attempts > 0,
-                              OutboxItem.status == DeliveryStatus.PENDING), what="a failed attempt, still pending")
+    await until(
+        lambda: count(client, OutboxItem, OutboxItem.attempts > 0, OutboxItem.status == DeliveryStatus.PENDING),
+        what="a failed attempt, still pending",
+    )
     await relay.start()
     (delivered,) = await relay.wait_for(1, timeout=30)
     assert delivered.rcpt_tos == (CUSTOMER,)
@@ -204,9 +245,16 @@ async def test_replies_go_through_a_relay_with_starttls_and_auth(
     async with SmtpRelay(require_starttls=True, auth=("hub", "relay-secret")) as secure:
         ca = tmp_path / "relay-ca.pem"
         ca.write_bytes(secure.ca_pem)
-        email = EmailSettings(address=SUPPORT, smtp_host=secure.host, smtp_port=secure.port, smtp_security="starttls",
-                              smtp_username="hub", smtp_password=SecretStr("relay-secret"), smtp_ca_file=str(ca),
-                              listen_port=port)
+        email = EmailSettings(
+            address=SUPPORT,
+            smtp_host=secure.host,
+            smtp_port=secure.port,
+            smtp_security="starttls",
+            smtp_username="hub",
+            smtp_password=SecretStr("relay-secret"),
+            smtp_ca_file=str(ca),
+            listen_port=port,
+        )
         await aiohttp_client(create_app(settings_for(email=email)))
         await deliver(port, mail("How do I reset my password?"))
         (answer,) = await secure.wait_for(1, timeout=30)
@@ -214,8 +262,11 @@ async def test_replies_go_through_a_relay_with_starttls_and_auth(
 
 
 async def test_an_escalation_by_email_gets_the_staff_reply_in_the_thread(
-    aiohttp_client: Callable[..., Any], settings_for: Callable[..., Settings], relay: SmtpRelay, slack: FakeSlack,
-    port: int
+    aiohttp_client: Callable[..., Any],
+    settings_for: Callable[..., Settings],
+    relay: SmtpRelay,
+    slack: FakeSlack,
+    port: int,
 ) -> None:
     client: AppClient = await aiohttp_client(create_app(settings_for(slack=desk_settings(slack))))
     first = mail("I want to talk to a human please", subject="Invoice wrong")
@@ -231,8 +282,10 @@ async def test_an_escalation_by_email_gets_the_staff_reply_in_the_thread(
 async def mailbox_watched(client: AppClient) -> None:
     """Once the poller has read the folder (its cursor is saved) and had a moment to enter IDLE:
     a mail appended in the instant before IDLE starts waits for the poll interval (60 s here)."""
-    await until(lambda: count(client, ChannelValue, ChannelValue.channel == "email",
-                              ChannelValue.key.startswith("imap:")), what="the IMAP cursor")
+    await until(
+        lambda: count(client, ChannelValue, ChannelValue.channel == "email", ChannelValue.key.startswith("imap:")),
+        what="the IMAP cursor",
+    )
     await asyncio.sleep(1)
 
 
@@ -243,10 +296,18 @@ async def _seen(dovecot: Dovecot, uid: int) -> bool:
 async def test_a_mail_in_the_imap_mailbox_is_answered_once_also_after_a_restart(
     aiohttp_client: Callable[..., Any], make_settings: Callable[..., Settings], relay: SmtpRelay, dovecot: Dovecot
 ) -> None:
-    email = EmailSettings(address=SUPPORT, smtp_host=relay.host, smtp_port=relay.port, smtp_security="none",
-                          imap_host=dovecot.host, imap_port=dovecot.port, imap_security="none",
-                          imap_username=dovecot.username, imap_password=SecretStr(dovecot.password),
-                          imap_poll_interval_s=60)
+    email = EmailSettings(
+        address=SUPPORT,
+        smtp_host=relay.host,
+        smtp_port=relay.port,
+        smtp_security="none",
+        imap_host=dovecot.host,
+        imap_port=dovecot.port,
+        imap_security="none",
+        imap_username=dovecot.username,
+        imap_password=SecretStr(dovecot.password),
+        imap_poll_interval_s=60,
+    )
     settings = make_settings(email=email, outbox=OutboxSettings(poll_interval_s=0.2, backoff_base_s=0.2))
     first: AppClient = await aiohttp_client(create_app(settings))
     await mailbox_watched(first)

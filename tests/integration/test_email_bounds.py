@@ -38,8 +38,9 @@ from tests.settle import settled, until
 
 
 def _email(relay: SmtpRelay, port: int, **bounds: Any) -> EmailSettings:
-    return EmailSettings(address=SUPPORT, smtp_host=relay.host, smtp_port=relay.port, smtp_security="none",
-                         listen_port=port, **bounds)
+    return EmailSettings(
+        address=SUPPORT, smtp_host=relay.host, smtp_port=relay.port, smtp_security="none", listen_port=port, **bounds
+    )
 
 
 async def _customer_texts(client: AppClient) -> list[str]:
@@ -63,8 +64,9 @@ async def test_a_long_mail_is_kept_up_to_the_channels_length_and_says_where_it_w
 
 
 @contextlib.asynccontextmanager
-async def smtp_connection(port: int, source: str = "127.0.0.1") -> AsyncIterator[tuple[asyncio.StreamReader,
-                                                                                        asyncio.StreamWriter]]:
+async def smtp_connection(
+    port: int, source: str = "127.0.0.1"
+) -> AsyncIterator[tuple[asyncio.StreamReader, asyncio.StreamWriter]]:
     """A raw connection to the listener from `source` (any 127.0.0.0/8 address works on Linux)."""
     reader, writer = await asyncio.open_connection("127.0.0.1", port, local_addr=(source, 0))
     try:
@@ -105,8 +107,11 @@ async def test_the_listener_holds_at_most_its_connections_in_all_and_per_client(
 
 
 async def test_a_connection_upgraded_by_starttls_is_counted_once(
-    aiohttp_client: Callable[..., Any], settings_for: Callable[..., Settings], relay: SmtpRelay, port: int,
-    tmp_path: Path
+    aiohttp_client: Callable[..., Any],
+    settings_for: Callable[..., Settings],
+    relay: SmtpRelay,
+    port: int,
+    tmp_path: Path,
 ) -> None:
     ca = trustme.CA()
     certificate = ca.issue_cert("127.0.0.1")
@@ -116,8 +121,16 @@ async def test_a_connection_upgraded_by_starttls_is_counted_once(
     await aiohttp_client(create_app(settings_for(email=email)))
     client_tls = ssl.create_default_context()
     ca.configure_trust(client_tls)
-    await aiosmtplib.send(mail("How do I reset my password?"), sender=CUSTOMER, recipients=[SUPPORT],
-                          hostname="127.0.0.1", port=port, start_tls=True, tls_context=client_tls, timeout=10)
+    await aiosmtplib.send(
+        mail("How do I reset my password?"),
+        sender=CUSTOMER,
+        recipients=[SUPPORT],
+        hostname="127.0.0.1",
+        port=port,
+        start_tls=True,
+        tls_context=client_tls,
+        timeout=10,
+    )
     (answer,) = await relay.wait_for(1, timeout=30)
     assert answer.rcpt_tos == (CUSTOMER,)
 
@@ -134,8 +147,12 @@ async def test_a_data_phase_that_trickles_past_its_deadline_is_closed_and_nothin
     client: AppClient = await aiohttp_client(create_app(settings_for(email=_email(relay, port, data_timeout_s=1))))
     async with smtp_connection(port) as (reader, writer):
         assert (await _greeting(reader)).startswith(b"220 ")
-        for command in (b"HELO client.example", f"MAIL FROM:<{CUSTOMER}>".encode(), f"RCPT TO:<{SUPPORT}>".encode(),
-                        b"DATA"):
+        for command in (
+            b"HELO client.example",
+            f"MAIL FROM:<{CUSTOMER}>".encode(),
+            f"RCPT TO:<{SUPPORT}>".encode(),
+            b"DATA",
+        ):
             writer.write(command + b"\r\n")
             assert (await _greeting(reader))[:1] in b"23"
         writer.write(b"Subject: slow\r\n\r\n")
@@ -159,9 +176,11 @@ async def test_a_data_phase_that_trickles_past_its_deadline_is_closed_and_nothin
 def _many_parts(parts: int) -> bytes:
     boundary = "b0undary"
     body = "".join(f"--{boundary}\r\nContent-Type: text/plain\r\n\r\nx\r\n" for _ in range(parts))
-    return (f"From: Ana <{CUSTOMER}>\r\nTo: {SUPPORT}\r\nSubject: parts\r\nMessage-ID: <parts@customer.example>\r\n"
-            f"MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary={boundary}\r\n\r\n"
-            f"{body}--{boundary}--\r\n").encode()
+    return (
+        f"From: Ana <{CUSTOMER}>\r\nTo: {SUPPORT}\r\nSubject: parts\r\nMessage-ID: <parts@customer.example>\r\n"
+        f"MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary={boundary}\r\n\r\n"
+        f"{body}--{boundary}--\r\n"
+    ).encode()
 
 
 async def test_a_mail_of_60000_parts_is_refused_unread(
@@ -180,10 +199,18 @@ async def test_a_mail_of_60000_parts_is_refused_unread(
 async def test_a_mail_of_60000_parts_in_the_mailbox_is_left_there_and_the_next_one_answered(
     aiohttp_client: Callable[..., Any], make_settings: Callable[..., Settings], relay: SmtpRelay, dovecot: Dovecot
 ) -> None:
-    email = EmailSettings(address=SUPPORT, smtp_host=relay.host, smtp_port=relay.port, smtp_security="none",
-                          imap_host=dovecot.host, imap_port=dovecot.port, imap_security="none",
-                          imap_username=dovecot.username, imap_password=SecretStr(dovecot.password),
-                          imap_poll_interval_s=60)
+    email = EmailSettings(
+        address=SUPPORT,
+        smtp_host=relay.host,
+        smtp_port=relay.port,
+        smtp_security="none",
+        imap_host=dovecot.host,
+        imap_port=dovecot.port,
+        imap_security="none",
+        imap_username=dovecot.username,
+        imap_password=SecretStr(dovecot.password),
+        imap_poll_interval_s=60,
+    )
     client: AppClient = await aiohttp_client(create_app(make_settings(email=email)))
     await mailbox_watched(client)
     await dovecot.append(_many_parts(60_000))

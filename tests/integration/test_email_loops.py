@@ -46,10 +46,16 @@ GENEROUS = 100
 
 
 def _email(relay: SmtpRelay, port: int, **limits: Any) -> EmailSettings:
-    counts = {"max_replies_per_sender_per_hour": GENEROUS, "max_replies_per_domain_per_hour": GENEROUS,
-              "max_replies_per_thread_per_hour": GENEROUS, "max_replies_per_hour": GENEROUS, **limits}
-    return EmailSettings(address=SUPPORT, smtp_host=relay.host, smtp_port=relay.port, smtp_security="none",
-                         listen_port=port, **counts)
+    counts = {
+        "max_replies_per_sender_per_hour": GENEROUS,
+        "max_replies_per_domain_per_hour": GENEROUS,
+        "max_replies_per_thread_per_hour": GENEROUS,
+        "max_replies_per_hour": GENEROUS,
+        **limits,
+    }
+    return EmailSettings(
+        address=SUPPORT, smtp_host=relay.host, smtp_port=relay.port, smtp_security="none", listen_port=port, **counts
+    )
 
 
 def _auto_reply(sender: str, to: RelayedMessage) -> EmailMessage:
@@ -67,12 +73,16 @@ def _auto_reply(sender: str, to: RelayedMessage) -> EmailMessage:
 
 def _reply_to(ours: RelayedMessage, text: str) -> EmailMessage:
     """The customer answering one of our mails in its thread."""
-    return mail(text, subject=f"Re: {ours.message['Subject']}".replace("Re: Re: ", "Re: "),
-                in_reply_to=str(ours.message["Message-ID"]).strip("<>"))
+    return mail(
+        text,
+        subject=f"Re: {ours.message['Subject']}".replace("Re: Re: ", "Re: "),
+        in_reply_to=str(ours.message["Message-ID"]).strip("<>"),
+    )
 
 
-async def _replies_to_a_responder(client: AppClient, relay: SmtpRelay, port: int,
-                                  address: Callable[[int], str]) -> tuple[int, int]:
+async def _replies_to_a_responder(
+    client: AppClient, relay: SmtpRelay, port: int, address: Callable[[int], str]
+) -> tuple[int, int]:
     """Our replies before the hub stopped answering a responder writing from `address(hop)`, and
     the mails it wrote."""
     await deliver(port, mail("How do I reset my password?", sender=address(0)))
@@ -92,25 +102,40 @@ async def _customer_mails(client: AppClient) -> int:
 
 
 async def _dead_letters(client: AppClient, reason: str = "") -> int:
-    return await count(client, OutboxItem, OutboxItem.status == DeliveryStatus.DEAD,
-                       OutboxItem.last_error.contains(reason))
+    return await count(
+        client, OutboxItem, OutboxItem.status == DeliveryStatus.DEAD, OutboxItem.last_error.contains(reason)
+    )
 
 
 @pytest.mark.parametrize(
     ("limit", "address", "reason"),
     [
-        ("max_replies_per_sender_per_hour", lambda hop: f"desk+t{hop}@responder.example",
-         "over 3 replies an hour to this address"),
-        ("max_replies_per_domain_per_hour", lambda hop: f"desk{hop}@responder.example",
-         "over 3 replies an hour to this address's domain"),
-        ("max_replies_per_thread_per_hour", lambda hop: f"desk@t{hop}.responder.example",
-         "over 3 replies an hour in this thread"),
+        (
+            "max_replies_per_sender_per_hour",
+            lambda hop: f"desk+t{hop}@responder.example",
+            "over 3 replies an hour to this address",
+        ),
+        (
+            "max_replies_per_domain_per_hour",
+            lambda hop: f"desk{hop}@responder.example",
+            "over 3 replies an hour to this address's domain",
+        ),
+        (
+            "max_replies_per_thread_per_hour",
+            lambda hop: f"desk@t{hop}.responder.example",
+            "over 3 replies an hour in this thread",
+        ),
     ],
     ids=["a new sub-address each time", "a new address each time", "a new domain each time"],
 )
 async def test_a_responder_writing_from_a_new_address_each_time_gets_the_hourly_number_of_replies(
-    limit: str, address: Callable[[int], str], reason: str, aiohttp_client: Callable[..., Any],
-    settings_for: Callable[..., Settings], relay: SmtpRelay, port: int
+    limit: str,
+    address: Callable[[int], str],
+    reason: str,
+    aiohttp_client: Callable[..., Any],
+    settings_for: Callable[..., Settings],
+    relay: SmtpRelay,
+    port: int,
 ) -> None:
     client: AppClient = await aiohttp_client(create_app(settings_for(email=_email(relay, port, **{limit: 3}))))
     replies, written = await _replies_to_a_responder(client, relay, port, address)
@@ -131,11 +156,18 @@ async def test_with_the_default_limits_the_loop_ends_within_ten_replies(
 async def test_past_the_hourly_total_mail_is_kept_and_the_bots_reply_is_a_dead_letter(
     aiohttp_client: Callable[..., Any], settings_for: Callable[..., Settings], relay: SmtpRelay, port: int
 ) -> None:
-    client: AppClient = await aiohttp_client(create_app(settings_for(email=_email(relay, port,
-                                                                                   max_replies_per_hour=3))))
+    client: AppClient = await aiohttp_client(
+        create_app(settings_for(email=_email(relay, port, max_replies_per_hour=3)))
+    )
     for person in range(4):
-        await deliver(port, mail("How do I reset my password?", sender=f"person{person}@customer{person}.example",
-                                 subject=f"Question {person}"))
+        await deliver(
+            port,
+            mail(
+                "How do I reset my password?",
+                sender=f"person{person}@customer{person}.example",
+                subject=f"Question {person}",
+            ),
+        )
     await settled(client.app[RUNTIME].sessionmaker)
     assert len(relay.messages) == 3 and await _customer_mails(client) == 4
     assert await _dead_letters(client, "loop guard: over 3 replies an hour in all") == 1
@@ -166,12 +198,21 @@ async def test_a_mail_sent_again_over_smtp_counts_once(
 
 
 async def test_a_mail_delivered_by_smtp_and_imap_counts_once(
-    aiohttp_client: Callable[..., Any], settings_for: Callable[..., Settings], relay: SmtpRelay, port: int,
-    dovecot: Dovecot
+    aiohttp_client: Callable[..., Any],
+    settings_for: Callable[..., Settings],
+    relay: SmtpRelay,
+    port: int,
+    dovecot: Dovecot,
 ) -> None:
-    email = _email(relay, port, max_replies_per_sender_per_hour=2).model_copy(update={
-        "imap_host": dovecot.host, "imap_port": dovecot.port, "imap_security": "none",
-        "imap_username": dovecot.username, "imap_password": SecretStr(dovecot.password)})
+    email = _email(relay, port, max_replies_per_sender_per_hour=2).model_copy(
+        update={
+            "imap_host": dovecot.host,
+            "imap_port": dovecot.port,
+            "imap_security": "none",
+            "imap_username": dovecot.username,
+            "imap_password": SecretStr(dovecot.password),
+        }
+    )
     client: AppClient = await aiohttp_client(create_app(settings_for(email=email)))
     await mailbox_watched(client)
     first = mail("How do I reset my password?")
@@ -182,16 +223,26 @@ async def test_a_mail_delivered_by_smtp_and_imap_counts_once(
 
 
 async def test_a_mail_the_database_could_not_take_is_taken_however_often_it_came(
-    aiohttp_client: Callable[..., Any], settings_for: Callable[..., Settings], relay: SmtpRelay, port: int,
-    fault: DatabaseFault
+    aiohttp_client: Callable[..., Any],
+    settings_for: Callable[..., Settings],
+    relay: SmtpRelay,
+    port: int,
+    fault: DatabaseFault,
 ) -> None:
     email = _email(relay, port, max_replies_per_sender_per_hour=2)
     client: AppClient = await aiohttp_client(create_app(settings_for(email=email, database_url=fault.url)))
     question = mail("How do I reset my password?")
 
     async def send() -> None:  # a locked SQLite answers after its 5 s busy timeout
-        await aiosmtplib.send(question, sender=CUSTOMER, recipients=[SUPPORT], hostname="127.0.0.1", port=port,
-                              start_tls=False, timeout=30)
+        await aiosmtplib.send(
+            question,
+            sender=CUSTOMER,
+            recipients=[SUPPORT],
+            hostname="127.0.0.1",
+            port=port,
+            start_tls=False,
+            timeout=30,
+        )
 
     await fault.begin()
     try:
@@ -209,11 +260,13 @@ async def test_a_mail_the_database_could_not_take_is_taken_however_often_it_came
 async def test_a_reply_the_relay_made_us_send_again_counts_once(
     aiohttp_client: Callable[..., Any], settings_for: Callable[..., Settings], relay: SmtpRelay, port: int
 ) -> None:
-    client: AppClient = await aiohttp_client(create_app(settings_for(email=_email(
-        relay, port, max_replies_per_sender_per_hour=2))))
+    client: AppClient = await aiohttp_client(
+        create_app(settings_for(email=_email(relay, port, max_replies_per_sender_per_hour=2)))
+    )
     relay.refuse_next(451, "4.3.0 Try again later")  # the first reply is sent twice
-    for answered, question in enumerate(("How do I reset my password?", "How do I export my data?",
-                                         "How do I invite a teammate?")):
+    for answered, question in enumerate(
+        ("How do I reset my password?", "How do I export my data?", "How do I invite a teammate?")
+    ):
         await deliver(port, mail(question, subject=question))
         await settled(client.app[RUNTIME].sessionmaker)
         assert len(relay.messages) == min(answered + 1, 2)
@@ -222,8 +275,11 @@ async def test_a_reply_the_relay_made_us_send_again_counts_once(
 
 
 async def test_a_customer_writing_to_a_person_is_never_held_back_nor_is_the_persons_reply(
-    aiohttp_client: Callable[..., Any], settings_for: Callable[..., Settings], relay: SmtpRelay, slack: FakeSlack,
-    port: int
+    aiohttp_client: Callable[..., Any],
+    settings_for: Callable[..., Settings],
+    relay: SmtpRelay,
+    slack: FakeSlack,
+    port: int,
 ) -> None:
     email = _email(relay, port, max_replies_per_sender_per_hour=1, max_replies_per_thread_per_hour=1)
     client: AppClient = await aiohttp_client(create_app(settings_for(email=email, slack=desk_settings(slack))))
@@ -241,8 +297,11 @@ async def test_a_customer_writing_to_a_person_is_never_held_back_nor_is_the_pers
 
 
 async def test_a_refused_bot_reply_is_a_dead_letter_and_the_conversation_stays_reachable(
-    aiohttp_client: Callable[..., Any], settings_for: Callable[..., Settings], relay: SmtpRelay, slack: FakeSlack,
-    port: int
+    aiohttp_client: Callable[..., Any],
+    settings_for: Callable[..., Settings],
+    relay: SmtpRelay,
+    slack: FakeSlack,
+    port: int,
 ) -> None:
     email = _email(relay, port, max_replies_per_sender_per_hour=1)
     client: AppClient = await aiohttp_client(create_app(settings_for(email=email, slack=desk_settings(slack))))

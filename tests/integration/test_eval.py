@@ -21,7 +21,7 @@ from tests.integration.test_cli import run
 
 CORPUS = {
     "refunds.md": "# Refunds\n\n## Annual plans\n\nAnnual plans are refunded pro rata within 30 days of purchase. "
-                  "Write to billing with your invoice number.\n",
+    "Write to billing with your invoice number.\n",
     "errors.csv": "question,answer\nWhat is error QX-981?,QX-981 means your seat limit is reached.\n",
     "hours.md": "# Support hours\n\nOur support staff answers Monday to Friday, 07:00-19:00 UTC.\n",
 }
@@ -47,7 +47,9 @@ def indexed(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def write_lines(path: Path, rows: list[object]) -> Path:
-    path.write_text("".join((row if isinstance(row, str) else json.dumps(row)) + "\n" for row in rows), encoding="utf-8")
+    path.write_text(
+        "".join((row if isinstance(row, str) else json.dumps(row)) + "\n" for row in rows), encoding="utf-8"
+    )
     return path
 
 
@@ -72,10 +74,13 @@ def test_json_figures_of_a_tiny_case(indexed: Path, tmp_path: Path) -> None:
 
 def test_table_and_k(indexed: Path, tmp_path: Path) -> None:
     # a question only BM25 misses (no shared word) and one nothing can miss, at k=1
-    questions = write_lines(tmp_path / "q.jsonl", [
-        {"question": "when is your team available?", "expected_source": "hours.md"},
-        QUESTIONS[1],
-    ])
+    questions = write_lines(
+        tmp_path / "q.jsonl",
+        [
+            {"question": "when is your team available?", "expected_source": "hours.md"},
+            QUESTIONS[1],
+        ],
+    )
     result = run("eval", str(questions), "--k", "1", data_dir=indexed)
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
@@ -149,8 +154,13 @@ def test_reply_outcomes() -> None:
 
 
 def test_parse_questions_skips_blank_lines_and_reads_bytes() -> None:
-    parsed = parse_questions([b'\xef\xbb\xbf{"question": " hi ", "expected_source": null}\n', b"\n",
-                              b'{"question": "q", "expected_source": "a.md"}'])
+    parsed = parse_questions(
+        [
+            b'\xef\xbb\xbf{"question": " hi ", "expected_source": null}\n',
+            b"\n",
+            b'{"question": "q", "expected_source": "a.md"}',
+        ]
+    )
     assert [(q.line, q.question, q.expected_source) for q in parsed] == [(1, "hi", None), (3, "q", "a.md")]
     with pytest.raises(EvalFileError, match="line 2: not UTF-8"):
         parse_questions([b'{"question": "q", "expected_source": null}', b"\xff\xfe"])

@@ -35,16 +35,19 @@ FAST_OUTBOX = OutboxSettings(poll_interval_s=0.2, backoff_base_s=0.2)
 
 
 @pytest.fixture
-async def slack_client(aiohttp_client: Callable[..., Any], make_settings: Callable[..., Settings],
-                       slack: FakeSlack) -> AppClient:
-    slack_settings = SlackSettings(bot_token=SecretStr(BOT_TOKEN), signing_secret=SecretStr(test_slack.SECRET),
-                                   api_url=slack.base_url)
+async def slack_client(
+    aiohttp_client: Callable[..., Any], make_settings: Callable[..., Settings], slack: FakeSlack
+) -> AppClient:
+    slack_settings = SlackSettings(
+        bot_token=SecretStr(BOT_TOKEN), signing_secret=SecretStr(test_slack.SECRET), api_url=slack.base_url
+    )
     return await aiohttp_client(create_app(make_settings(slack=slack_settings, outbox=FAST_OUTBOX)))  # type: ignore[no-any-return]
 
 
 @pytest.fixture
-async def telegram_client(aiohttp_client: Callable[..., Any], make_settings: Callable[..., Settings],
-                          telegram: FakeBotApi) -> AppClient:
+async def telegram_client(
+    aiohttp_client: Callable[..., Any], make_settings: Callable[..., Settings], telegram: FakeBotApi
+) -> AppClient:
     settings = make_settings(telegram=telegram_settings(telegram.api_url), outbox=FAST_OUTBOX)
     client: AppClient = await aiohttp_client(create_app(settings))
     await telegram.wait_for_calls("getWebhookInfo", 1)
@@ -53,11 +56,17 @@ async def telegram_client(aiohttp_client: Callable[..., Any], make_settings: Cal
 
 
 @pytest.fixture
-async def sms_client(aiohttp_client: Callable[..., Any], make_settings: Callable[..., Settings],
-                     twilio: FakeTwilio) -> AppClient:
-    sms = SmsSettings(account_sid=ACCOUNT_SID, auth_token=SecretStr(AUTH_TOKEN), from_number=HUB_NUMBER,
-                      api_url=twilio.api_url, public_url=test_sms.PUBLIC_URL,
-                      webhook_signing_key=SecretStr(test_sms.SHARED_KEY))
+async def sms_client(
+    aiohttp_client: Callable[..., Any], make_settings: Callable[..., Settings], twilio: FakeTwilio
+) -> AppClient:
+    sms = SmsSettings(
+        account_sid=ACCOUNT_SID,
+        auth_token=SecretStr(AUTH_TOKEN),
+        from_number=HUB_NUMBER,
+        api_url=twilio.api_url,
+        public_url=test_sms.PUBLIC_URL,
+        webhook_signing_key=SecretStr(test_sms.SHARED_KEY),
+    )
     return await aiohttp_client(create_app(make_settings(sms=sms, outbox=FAST_OUTBOX)))  # type: ignore[no-any-return]
 
 
@@ -68,8 +77,9 @@ async def test_a_slack_file_url_off_slacks_file_host_gets_no_token_and_the_custo
     await elsewhere.start()
     try:
         forged = elsewhere.add_file("invoice.txt", b"Invoice 4411, due in 30 days", "text/plain")
-        event = message_event(channel="D0EVE", user="U0EVE", text="see the invoice", ts="1700000101.000100",
-                              files=[forged])
+        event = message_event(
+            channel="D0EVE", user="U0EVE", text="see the invoice", ts="1700000101.000100", files=[forged]
+        )
         assert await post_event(slack_client, event) == 200
         (reply,) = await posted(slack, 1)
         assert not elsewhere.downloads  # never fetched: the bot token went nowhere off Slack
@@ -107,8 +117,13 @@ async def test_a_slack_file_over_the_limit_is_told_its_real_size(
 async def test_a_telegram_file_id_telegram_refuses_is_told_as_not_fetched_not_empty(
     telegram_client: AppClient, telegram: FakeBotApi
 ) -> None:
-    document = {"file_id": "NO-SUCH-FILE", "file_unique_id": "u9", "file_name": "contract.pdf",
-                "mime_type": "application/pdf", "file_size": 4200}
+    document = {
+        "file_id": "NO-SUCH-FILE",
+        "file_unique_id": "u9",
+        "file_name": "contract.pdf",
+        "mime_type": "application/pdf",
+        "file_size": 4200,
+    }
     payload = update(private_message(None, user_id=901, caption="see the contract", document=document))
     assert await deliver(telegram_client, payload) == 200
     (reply,) = await telegram.wait_for_calls("sendMessage", 1)

@@ -24,7 +24,9 @@ async def test_a_small_file_is_answered_while_another_customers_slow_files_conve
     settings = make_settings(attachments=AttachmentSettings(timeout_s=600, message_timeout_s=3000))
     client: AppClient = await aiohttp_client(create_app(settings))
     slow = [{"filename": f"sheet{i}.pdf", "data": base64.b64encode(HEAVY_PAGE).decode()} for i in range(5)]
-    ada = asyncio.create_task(client.post("/api/messages", json={"contact": "ada", "text": "see these", "attachments": slow}))
+    ada = asyncio.create_task(
+        client.post("/api/messages", json={"contact": "ada", "text": "see these", "attachments": slow})
+    )
 
     async def adas_files_are_in() -> bool:
         if await count(client, AttachmentRow) >= 5:
@@ -38,11 +40,17 @@ async def test_a_small_file_is_answered_while_another_customers_slow_files_conve
         # ada's files are in, and her turn has begun; the long bound is only a safety net against a hang
         await until(adas_files_are_in, timeout=300, what="ada's five files to be stored")
         note = base64.b64encode(b"The app says BD-4012 when I add a teammate").decode()
-        response = await client.post("/api/messages", json={"contact": "bea", "text": "see the log",
-                                                            "attachments": [{"filename": "note.txt", "data": note}]})
+        response = await client.post(
+            "/api/messages",
+            json={"contact": "bea", "text": "see the log", "attachments": [{"filename": "note.txt", "data": note}]},
+        )
         assert response.status == 200  # answered, not 202 "pending" behind ada's files
         assert (await response.json())["reply"]["text"].startswith("I've read note.txt.")
-        unread = (AttachmentRow.filename.startswith("sheet"), AttachmentRow.text.is_(None), AttachmentRow.problem.is_(None))
+        unread = (
+            AttachmentRow.filename.startswith("sheet"),
+            AttachmentRow.text.is_(None),
+            AttachmentRow.problem.is_(None),
+        )
         assert await count(client, AttachmentRow, *unread) == 5  # ada's are still converting
     finally:
         ada.cancel()

@@ -30,9 +30,18 @@ VICTORIA = "victoria@shop.example"
 
 def with_email(make_settings: Callable[..., Settings], relay: SmtpRelay, port: int, **email: Any) -> Settings:
     """The app answering mail from its SMTP listener on `port`, and the API with its token."""
-    return make_settings(api=trusted_api(), outbox=OutboxSettings(poll_interval_s=0.2, backoff_base_s=0.2),
-                         email=EmailSettings(address="support@example.com", smtp_host=relay.host, smtp_port=relay.port,
-                                             smtp_security="none", listen_port=port, **email))
+    return make_settings(
+        api=trusted_api(),
+        outbox=OutboxSettings(poll_interval_s=0.2, backoff_base_s=0.2),
+        email=EmailSettings(
+            address="support@example.com",
+            smtp_host=relay.host,
+            smtp_port=relay.port,
+            smtp_security="none",
+            listen_port=port,
+            **email,
+        ),
+    )
 
 
 async def mailed(port: int, relay: SmtpRelay, message: EmailMessage) -> str:
@@ -94,21 +103,51 @@ async def test_each_slack_user_in_a_shared_thread_has_their_own_memory(
 ) -> None:
     """Carol asks in a customer channel and tells her order number in the bot's thread; Dave,
     from another company in the shared channel, replies in the same thread and asks for his."""
-    settings = make_settings(slack=SlackSettings(bot_token=SecretStr(BOT_TOKEN), signing_secret=SecretStr(SECRET),
-                                                 api_url=slack.base_url, customer_channels=[CUSTOMER_CHANNEL]))
+    settings = make_settings(
+        slack=SlackSettings(
+            bot_token=SecretStr(BOT_TOKEN),
+            signing_secret=SecretStr(SECRET),
+            api_url=slack.base_url,
+            customer_channels=[CUSTOMER_CHANNEL],
+        )
+    )
     client: AppClient = await aiohttp_client(create_app(settings))
     root = "1700000100.000100"
-    await post_event(client, app_mention_event(
-        channel=CUSTOMER_CHANNEL, user="U0CAROL", ts=root,
-        text=f"<@{BOT_USER_ID}> my name is Carol Lind and my order number is BD-55555"))
+    await post_event(
+        client,
+        app_mention_event(
+            channel=CUSTOMER_CHANNEL,
+            user="U0CAROL",
+            ts=root,
+            text=f"<@{BOT_USER_ID}> my name is Carol Lind and my order number is BD-55555",
+        ),
+    )
     await posted(slack, 1)
-    await post_event(client, message_event(channel=CUSTOMER_CHANNEL, user="U0DAVE", text="what are my order numbers?",
-                                           ts="1700000100.000200", thread_ts=root, channel_type="channel"))
+    await post_event(
+        client,
+        message_event(
+            channel=CUSTOMER_CHANNEL,
+            user="U0DAVE",
+            text="what are my order numbers?",
+            ts="1700000100.000200",
+            thread_ts=root,
+            channel_type="channel",
+        ),
+    )
     to_dave = (await posted(slack, 2))[1]
     assert to_dave["thread_ts"] == root
     assert "BD-55555" not in str(to_dave) and "haven't told me your order number" in str(to_dave)
-    await post_event(client, message_event(channel=CUSTOMER_CHANNEL, user="U0CAROL", text="what are my order numbers?",
-                                           ts="1700000100.000300", thread_ts=root, channel_type="channel"))
+    await post_event(
+        client,
+        message_event(
+            channel=CUSTOMER_CHANNEL,
+            user="U0CAROL",
+            text="what are my order numbers?",
+            ts="1700000100.000300",
+            thread_ts=root,
+            channel_type="channel",
+        ),
+    )
     assert "BD-55555" in str((await posted(slack, 3))[2])
 
 
@@ -124,4 +163,5 @@ async def test_forgetting_an_email_forgets_the_verified_person_and_the_mail_send
     again = await say(client, "what are my order numbers?", contact="crm-v", email=VICTORIA)
     assert again["reply"]["text"] == "You haven't told me your order number yet."
     assert "haven't told me your order number" in await mailed(
-        smtp_port, relay, from_victorias_address("What are my order numbers?"))
+        smtp_port, relay, from_victorias_address("What are my order numbers?")
+    )

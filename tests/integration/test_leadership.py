@@ -83,8 +83,10 @@ async def campaigns(dsn: str) -> list[asyncpg.Record]:
 async def follower_tried(dsn: str, *, besides: int | None = None) -> bool:
     """Proof that a candidate not holding the lock has asked for it (and been refused);
     `besides`: a connection that does not count (one being terminated)."""
-    return any(not row["holds_lock"] and "pg_try_advisory_lock" in row["query"] and row["pid"] != besides
-               for row in await campaigns(dsn))
+    return any(
+        not row["holds_lock"] and "pg_try_advisory_lock" in row["query"] and row["pid"] != besides
+        for row in await campaigns(dsn)
+    )
 
 
 def leaders(*candidates: Candidate) -> list[Candidate]:

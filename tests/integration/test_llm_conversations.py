@@ -39,7 +39,9 @@ async def client(
     return await aiohttp_client(app, headers=TRUSTED)  # type: ignore[no-any-return]
 
 
-async def say(client: AppClient, text: str, *, contact: str = "erin", status: int = 200, **extra: Any) -> dict[str, Any]:
+async def say(
+    client: AppClient, text: str, *, contact: str = "erin", status: int = 200, **extra: Any
+) -> dict[str, Any]:
     response = await client.post("/api/messages", json={"contact": contact, "text": text, **extra})
     assert response.status == status, await response.text()
     return await response.json()  # type: ignore[no-any-return]
@@ -82,7 +84,9 @@ async def test_a_tool_search_adds_passages_the_answer_may_cite(client: AppClient
 async def test_a_fact_the_model_remembers_is_recalled_in_a_later_conversation(
     client: AppClient, model: FakeOpenAI
 ) -> None:
-    model.script(ToolCalls(Call("remember_fact", {"key": "name", "value": "Dana"})), Text("Hello Dana, how can I help?"))
+    model.script(
+        ToolCalls(Call("remember_fact", {"key": "name", "value": "Dana"})), Text("Hello Dana, how can I help?")
+    )
     await say(client, "Dana here, from Acme", contact="dana", email="dana@acme.example")
     later = await say(client, "what's my name?", contact="dana-on-another-system", email="dana@acme.example")
     assert later["reply"]["text"] == "Your name is Dana."
@@ -90,8 +94,12 @@ async def test_a_fact_the_model_remembers_is_recalled_in_a_later_conversation(
 
 
 async def test_the_model_can_hand_over_to_a_person(client: AppClient, model: FakeOpenAI) -> None:
-    model.script(ToolCalls(Call("escalate_to_human", {"reason": "billing dispute over two charges"}),
-                           text="I'm sorry about the double charge."))
+    model.script(
+        ToolCalls(
+            Call("escalate_to_human", {"reason": "billing dispute over two charges"}),
+            text="I'm sorry about the double charge.",
+        )
+    )
     body = await say(client, "you charged me twice for March")
     assert body["reply"]["handoff"] is True and body["reply"]["text"].startswith("I'm sorry about the double charge.")
     case = (await (await client.get(f"/api/conversations/{body['conversation_id']}")).json())["case"]
@@ -118,9 +126,11 @@ async def test_a_files_text_reaches_the_model_as_data(client: AppClient, model: 
     buffer = io.BytesIO()
     workbook.save(buffer)
     model.script(Text("I see invoice INV-2024-00042 in your file."))
-    body = await say(client, "what is wrong with this invoice?", attachments=[
-        {"filename": "invoice.xlsx", "data": base64.b64encode(buffer.getvalue()).decode()}
-    ])
+    body = await say(
+        client,
+        "what is wrong with this invoice?",
+        attachments=[{"filename": "invoice.xlsx", "data": base64.b64encode(buffer.getvalue()).decode()}],
+    )
     assert body["reply"]["text"] == "I see invoice INV-2024-00042 in your file."
     attachments = data_block(model.requests[0].body)["attachments"]
     assert attachments[0]["filename"] == "invoice.xlsx" and "INV-2024-00042" in attachments[0]["text"]
@@ -148,7 +158,9 @@ async def test_the_widget_sees_the_answer_streamed_then_stored(client: AppClient
 
 
 async def test_the_model_writes_the_rolling_summary_of_a_long_conversation(
-    aiohttp_client: Callable[..., Any], make_settings: Callable[..., Settings], llm_settings: LlmSettings,
+    aiohttp_client: Callable[..., Any],
+    make_settings: Callable[..., Settings],
+    llm_settings: LlmSettings,
     model: FakeOpenAI,
 ) -> None:
     settings = make_settings(llm=llm_settings, memory=MemorySettings(context_tokens=100, summarize_after=4))
@@ -203,6 +215,7 @@ async def test_an_escalation_tells_the_customer_before_the_model_drafts_for_staf
 async def test_a_model_reply_takes_feedback(client: AppClient, model: FakeOpenAI) -> None:
     model.script(Text("Use Forgot password on the sign-in page [1]."))
     reply = (await say(client, "how do I reset my password?"))["reply"]
-    rated = await client.post("/api/feedback", json={"contact": "erin", "message_id": reply["id"], "rating": "down",
-                                                           "comment": "vague"})
+    rated = await client.post(
+        "/api/feedback", json={"contact": "erin", "message_id": reply["id"], "rating": "down", "comment": "vague"}
+    )
     assert rated.status == 200 and (await rated.json())["rating"] == "down"

@@ -25,7 +25,9 @@ async def titles_given(client: AppClient, model: FakeOpenAI, message: str) -> li
 
 
 async def test_a_preamble_does_not_put_another_article_first(client: AppClient, model: FakeOpenAI) -> None:
-    titles = await titles_given(client, model, "Hi! my name is Dana and I'm on the Pro plan. Can I export my data as CSV?")
+    titles = await titles_given(
+        client, model, "Hi! my name is Dana and I'm on the Pro plan. Can I export my data as CSV?"
+    )
     assert titles and titles[0] == EXPORTING, titles
 
 

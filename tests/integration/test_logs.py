@@ -43,7 +43,6 @@ LAWYER = "I will ask my lawyer about this invoice"
 """Escalates by keyword: one line logged while the message is answered, at INFO."""
 
 
-
 @dataclass(frozen=True, slots=True)
 class Served:
     base: str
@@ -68,7 +67,8 @@ async def serving(tmp_path: Path, env: Mapping[str, str]) -> AsyncIterator[Serve
     full_env = {**os.environ, "SUPPORTHUB_DATA_DIR": str(tmp_path / "data"), "SUPPORTHUB_SCHEDULE": "[]", **env}
     with served.stdout.open("wb") as stdout, served.stderr.open("wb") as stderr:
         process = await asyncio.create_subprocess_exec(
-            SUPPORTHUB, "serve", "--port", str(port), env=full_env, stdout=stdout, stderr=stderr)
+            SUPPORTHUB, "serve", "--port", str(port), env=full_env, stdout=stdout, stderr=stderr
+        )
         try:
             await _until_serving(served.base, process)
             yield served
@@ -98,8 +98,10 @@ async def _until_serving(base: str, process: asyncio.subprocess.Process) -> None
 
 async def ask(base: str, text: str, *, headers: Mapping[str, str] | None = None) -> tuple[dict[str, Any], str]:
     """POST /api/messages; the JSON answer and the response's X-Request-Id."""
-    async with aiohttp.ClientSession() as http, http.post(
-            f"{base}/api/messages", json={"contact": "ana", "text": text}, headers=headers) as response:
+    async with (
+        aiohttp.ClientSession() as http,
+        http.post(f"{base}/api/messages", json={"contact": "ana", "text": text}, headers=headers) as response,
+    ):
         assert response.status == 200, await response.text()
         return await response.json(), response.headers["X-Request-Id"]
 
@@ -230,30 +232,50 @@ async def test_no_secret_reaches_the_log_whatever_fails(
         "SUPPORTHUB_OUTBOX__POLL_INTERVAL_S": "0.2",
     }
     async with serving(tmp_path, env) as hub, aiohttp.ClientSession(base_url=hub.base) as http:
+
         async def post(path: str, expected: int, **kwargs: Any) -> None:
             async with http.post(path, **kwargs) as response:
                 assert response.status == expected, (path, await response.text())
 
-        await post("/api/messages", 401, json={"contact": "ana", "text": "hi"},
-                   headers={"Authorization": "Bearer not-the-token"})
+        await post(
+            "/api/messages",
+            401,
+            json={"contact": "ana", "text": "hi"},
+            headers={"Authorization": "Bearer not-the-token"},
+        )
         async with http.get("/metrics", headers={"Authorization": "Bearer not-the-token"}) as metrics:
             assert metrics.status == 401
         # The model answers 500: the offline responder, with nothing to cite, offers a person.
-        answer, _ = await ask(hub.base, "How do I export my invoices?",
-                              headers={"Authorization": f"Bearer {SECRETS['SUPPORTHUB_API__TOKEN']}"})
+        answer, _ = await ask(
+            hub.base,
+            "How do I export my invoices?",
+            headers={"Authorization": f"Bearer {SECRETS['SUPPORTHUB_API__TOKEN']}"},
+        )
         assert answer["reply"]["handoff"] is True
 
-        event = json.dumps(message_event(channel="C0CUSTOMER", user="U0ANA", text="hello", ts="1700000000.000100",
-                                         channel_type="channel"))
+        event = json.dumps(
+            message_event(
+                channel="C0CUSTOMER", user="U0ANA", text="hello", ts="1700000000.000100", channel_type="channel"
+            )
+        )
         await post("/slack/events", 401, data=event, headers=signed_headers("not-the-signing-secret", event))
-        await post("/slack/events", 200, data=event,
-                   headers=signed_headers(SECRETS["SUPPORTHUB_SLACK__SIGNING_SECRET"], event))
-        await post("/telegram/webhook", 403, json={"update_id": 1},
-                   headers={"X-Telegram-Bot-Api-Secret-Token": "not-the-webhook-secret"})
+        await post(
+            "/slack/events", 200, data=event, headers=signed_headers(SECRETS["SUPPORTHUB_SLACK__SIGNING_SECRET"], event)
+        )
+        await post(
+            "/telegram/webhook",
+            403,
+            json={"update_id": 1},
+            headers={"X-Telegram-Bot-Api-Secret-Token": "not-the-webhook-secret"},
+        )
         form = incoming_sms("Where is my parcel?")
         await post("/sms/twilio", 403, data=form, headers=signed_form(f"{PUBLIC_URL}/sms/twilio", form))
-        await post("/sms/twilio", 200, data=form, headers=signed_form(
-            f"{PUBLIC_URL}/sms/twilio", form, token=SECRETS["SUPPORTHUB_SMS__AUTH_TOKEN"]))
+        await post(
+            "/sms/twilio",
+            200,
+            data=form,
+            headers=signed_form(f"{PUBLIC_URL}/sms/twilio", form, token=SECRETS["SUPPORTHUB_SMS__AUTH_TOKEN"]),
+        )
         mail = EmailMessage()
         mail["From"], mail["To"], mail["Subject"] = "ana@customer.example", "support@example.com", "Invoices"
         mail.set_content("How do I export my invoices?")
@@ -267,6 +289,9 @@ async def test_no_secret_reaches_the_log_whatever_fails(
         assert failing["slack"].requests and len(failing["model"].requests) >= 3
 
     output = hub.stdout.read_text(errors="replace") + hub.log()
-    leaked = [name for name, secret in {**SECRETS, "database": DATABASE_PASSWORD, "redis": REDIS_PASSWORD}.items()
-              if secret in output or secret.split(":")[-1] in output]
+    leaked = [
+        name
+        for name, secret in {**SECRETS, "database": DATABASE_PASSWORD, "redis": REDIS_PASSWORD}.items()
+        if secret in output or secret.split(":")[-1] in output
+    ]
     assert leaked == []

@@ -59,11 +59,15 @@ def _html_mail() -> EmailMessage:
     return message
 
 
-@pytest.mark.parametrize("hostile", [lambda: mail(KISSES * 6000, subject="xoxo"), _html_mail],
-                         ids=["6000 emoji", "60 KB of HTML"])
+@pytest.mark.parametrize(
+    "hostile", [lambda: mail(KISSES * 6000, subject="xoxo"), _html_mail], ids=["6000 emoji", "60 KB of HTML"]
+)
 async def test_an_email_does_not_hold_the_loop(
-    hostile: Callable[[], EmailMessage], aiohttp_client: Callable[..., Any], settings_for: Callable[..., Settings],
-    relay: SmtpRelay, port: int
+    hostile: Callable[[], EmailMessage],
+    aiohttp_client: Callable[..., Any],
+    settings_for: Callable[..., Settings],
+    relay: SmtpRelay,
+    port: int,
 ) -> None:
     await aiohttp_client(create_app(settings_for()))
     await deliver(port, mail("How do I reset my password?"))

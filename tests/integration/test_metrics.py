@@ -41,8 +41,11 @@ class Scrape:
     """One answer of /metrics, parsed with prometheus_client's own parser."""
 
     def __init__(self, exposition: str) -> None:
-        self.samples = {(s.name, frozenset(s.labels.items())): s.value
-                        for family in text_string_to_metric_families(exposition) for s in family.samples}
+        self.samples = {
+            (s.name, frozenset(s.labels.items())): s.value
+            for family in text_string_to_metric_families(exposition)
+            for s in family.samples
+        }
 
     def value(self, name: str, **labels: str) -> float:
         """The sample's value; 0 for a series not exported (yet)."""
@@ -103,8 +106,9 @@ async def test_refused_api_requests_are_counted_by_reason(
     settings = make_settings(api=trusted_api(), limits=LimitsSettings(per_contact="1/minute"))
     client: AppClient = await aiohttp_client(create_app(settings), headers=TRUSTED)
     before = await scrape(client)
-    unsigned = await client.post("/api/messages", json={"contact": "x", "text": "hi"},
-                                 headers={"Authorization": "Bearer no"})
+    unsigned = await client.post(
+        "/api/messages", json={"contact": "x", "text": "hi"}, headers={"Authorization": "Bearer no"}
+    )
     malformed = await client.post("/api/messages", data=b"{not json", headers={"Content-Type": "application/json"})
     first = await client.post("/api/messages", json={"contact": "flooder", "text": PASSWORD_QUESTION})
     second = await client.post("/api/messages", json={"contact": "flooder", "text": PASSWORD_QUESTION, "id": "2"})
@@ -115,8 +119,9 @@ async def test_refused_api_requests_are_counted_by_reason(
 
 
 @pytest.fixture
-def llm_client(aiohttp_client: Callable[..., Any], make_settings: Callable[..., Settings],
-               model: FakeOpenAI) -> Callable[[], Any]:
+def llm_client(
+    aiohttp_client: Callable[..., Any], make_settings: Callable[..., Settings], model: FakeOpenAI
+) -> Callable[[], Any]:
     async def make() -> AppClient:
         llm = LlmSettings(base_url=model.base_url, api_key=SecretStr("sk-test-123"), max_retries=0, timeout_s=10)
         return await aiohttp_client(create_app(make_settings(llm=llm)))  # type: ignore[no-any-return]
@@ -154,11 +159,17 @@ async def test_the_models_requests_tokens_and_errors_are_counted(
 
 
 async def test_the_outbox_and_telegrams_refusals_show_per_channel_on_both_databases(
-    database_url: str, engine: AsyncEngine, aiohttp_client: Callable[..., Any],
-    make_settings: Callable[..., Settings], telegram: FakeBotApi,
+    database_url: str,
+    engine: AsyncEngine,
+    aiohttp_client: Callable[..., Any],
+    make_settings: Callable[..., Settings],
+    telegram: FakeBotApi,
 ) -> None:
-    settings = make_settings(database_url=database_url, telegram=telegram_settings(telegram.api_url),
-                             outbox=OutboxSettings(poll_interval_s=0.2, backoff_base_s=0.2))
+    settings = make_settings(
+        database_url=database_url,
+        telegram=telegram_settings(telegram.api_url),
+        outbox=OutboxSettings(poll_interval_s=0.2, backoff_base_s=0.2),
+    )
     client: AppClient = await aiohttp_client(create_app(settings))
     await telegram.wait_for_calls("getWebhookInfo", 1)
     await ready(client)
@@ -189,7 +200,10 @@ async def test_the_outbox_and_telegrams_refusals_show_per_channel_on_both_databa
 
 
 async def test_cases_sla_breaches_and_ingest_runs_are_read_from_the_database(
-    database_url: str, engine: AsyncEngine, aiohttp_client: Callable[..., Any], make_settings: Callable[..., Settings],
+    database_url: str,
+    engine: AsyncEngine,
+    aiohttp_client: Callable[..., Any],
+    make_settings: Callable[..., Settings],
 ) -> None:
     client: AppClient = await aiohttp_client(create_app(make_settings(database_url=database_url)))
     await ask(client, "I want to talk to a human please", contact="waiting-long")
@@ -198,11 +212,19 @@ async def test_cases_sla_breaches_and_ingest_runs_are_read_from_the_database(
     async with engine.begin() as connection:
         oldest = (await connection.execute(select(Case.id).order_by(Case.opened_at).limit(1))).scalar_one()
         await connection.execute(update(Case).where(Case.id == oldest).values(opened_at=utcnow() - timedelta(hours=2)))
-        await connection.execute(insert(IndexRun), [
-            {"trigger": "cli", "started_at": finished - timedelta(seconds=5), "finished_at": finished, "error": None},
-            {"trigger": "schedule", "started_at": finished, "finished_at": finished, "error": "disk full"},
-            {"trigger": "schedule", "started_at": utcnow(), "finished_at": None, "error": None},
-        ])
+        await connection.execute(
+            insert(IndexRun),
+            [
+                {
+                    "trigger": "cli",
+                    "started_at": finished - timedelta(seconds=5),
+                    "finished_at": finished,
+                    "error": None,
+                },
+                {"trigger": "schedule", "started_at": finished, "finished_at": finished, "error": "disk full"},
+                {"trigger": "schedule", "started_at": utcnow(), "finished_at": None, "error": None},
+            ],
+        )
     metrics = await scrape(client)
     assert metrics.value("supporthub_open_cases", state="waiting") == 2
     assert metrics.value("supporthub_open_cases", state="human") == 0
@@ -213,7 +235,10 @@ async def test_cases_sla_breaches_and_ingest_runs_are_read_from_the_database(
 
 
 async def test_a_database_that_does_not_answer_still_gets_the_in_process_metrics_served(
-    database_url: str, engine: AsyncEngine, aiohttp_client: Callable[..., Any], make_settings: Callable[..., Settings],
+    database_url: str,
+    engine: AsyncEngine,
+    aiohttp_client: Callable[..., Any],
+    make_settings: Callable[..., Settings],
 ) -> None:
     if engine.dialect.name != "postgresql":
         pytest.skip("SQLite in WAL mode never blocks a reader; PostgreSQL's table lock does")

@@ -92,8 +92,9 @@ async def listening(database: str, processes: tuple[Process, Process]) -> AsyncI
     dsn = libpq_url(database)
     assert dsn is not None
     ears = Ears(here.storage)
-    listener = MessageListener(dsn, own_backends=own_backends(here.engine), on_message=ears.on_message,
-                               on_connect=ears.on_connect)
+    listener = MessageListener(
+        dsn, own_backends=own_backends(here.engine), on_message=ears.on_message, on_connect=ears.on_connect
+    )
     await listener.start()
     await until(lambda: ears.connects == 1)
     yield ears
@@ -101,14 +102,16 @@ async def listening(database: str, processes: tuple[Process, Process]) -> AsyncI
 
 
 async def customer_says(storage: Storage, address: Address, external_id: str) -> PendingMessage:
-    receipt = await storage.inbox.save(InboundMessage(address, external_id, "U0ANA", "How do I export?"),
-                                       lease=timedelta(seconds=30))
+    receipt = await storage.inbox.save(
+        InboundMessage(address, external_id, "U0ANA", "How do I export?"), lease=timedelta(seconds=30)
+    )
     return PendingMessage(receipt.message_id, receipt.conversation_id, "How do I export?", address)
 
 
 async def bot_answers(storage: Storage, pending: PendingMessage) -> int:
-    finished = await storage.turns.finish(pending, TurnResult(signals=None, reply=Reply("Settings → Export.")),
-                                          push=False)
+    finished = await storage.turns.finish(
+        pending, TurnResult(signals=None, reply=Reply("Settings → Export.")), push=False
+    )
     assert finished is not None and finished.reply is not None
     return finished.reply.id
 
@@ -142,7 +145,8 @@ async def test_after_its_connection_is_terminated_the_listener_reconnects_and_ca
     try:
         terminated = await killer.fetchval(
             "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
-            "WHERE application_name = 'supporthub-listener' AND datname = current_database()")
+            "WHERE application_name = 'supporthub-listener' AND datname = current_database()"
+        )
     finally:
         await killer.close()
     assert terminated == 1
@@ -159,8 +163,9 @@ async def test_processes_starting_together_migrate_a_new_database_once(database:
             await asyncio.gather(*(prepare_database(engine) for engine in engines))
         async with engines[0].connect() as connection:
             versions = (await connection.execute(text("SELECT version_num FROM alembic_version"))).scalars().all()
-            triggers = (await connection.execute(
-                text("SELECT count(*) FROM pg_trigger WHERE tgname = 'messages_notify'"))).scalar_one()
+            triggers = (
+                await connection.execute(text("SELECT count(*) FROM pg_trigger WHERE tgname = 'messages_notify'"))
+            ).scalar_one()
     finally:
         for engine in engines:
             await engine.dispose()

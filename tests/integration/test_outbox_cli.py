@@ -52,8 +52,9 @@ async def make_outbox(storage: Storage) -> None:
     timing_out.failures_left = 1
     await send_once(storage, "c-timeout", timing_out, max_attempts=1)
     refusing = FlakyChannel()
-    refusing.refusal = DeliveryError("Bad Request: message is too long\n  (5,210 characters, the limit is 4,096)",
-                                     permanent=True)
+    refusing.refusal = DeliveryError(
+        "Bad Request: message is too long\n  (5,210 characters, the limit is 4,096)", permanent=True
+    )
     await send_once(storage, "c-refused", refusing)
     blocking = FlakyChannel()
     blocking.refusal = DeliveryError("Forbidden: bot was blocked by the user", unreachable=True)
@@ -93,7 +94,9 @@ def supporthub_outbox(database_url: str, tmp_path: Path) -> Command:
     """`supporthub outbox ARGS…` in its own process, on the test's database."""
 
     def outbox(*args: str) -> subprocess.CompletedProcess[str]:
-        return run("outbox", *args, data_dir=tmp_path, SUPPORTHUB_DATABASE_URL=database_url, COLUMNS=str(TERMINAL_WIDTH))
+        return run(
+            "outbox", *args, data_dir=tmp_path, SUPPORTHUB_DATABASE_URL=database_url, COLUMNS=str(TERMINAL_WIDTH)
+        )
 
     return outbox
 
@@ -105,30 +108,49 @@ async def test_lists_undelivered_replies_and_refuses_to_requeue_what_is_not_dead
     await make_outbox(storage)
     rows = await outbox_rows(sessionmaker)
     assert {chat: status for chat, (_, status, _) in rows.items()} == {
-        "c-timeout": "dead", "c-refused": "dead", "c-blocked": "dead", "c-stopped": "dead",
-        "c-retrying": "pending", "c-sent": "sent",
+        "c-timeout": "dead",
+        "c-refused": "dead",
+        "c-blocked": "dead",
+        "c-stopped": "dead",
+        "c-retrying": "pending",
+        "c-sent": "sent",
     }
 
     listed = outbox()
     assert listed.returncode == 0, listed.stderr
     header, *lines, summary = listed.stdout.splitlines()
-    assert header.split() == ["id", "status", "channel", "conversation", "attempts", "age", "next", "try", "last", "error"]
+    assert header.split() == [
+        "id",
+        "status",
+        "channel",
+        "conversation",
+        "attempts",
+        "age",
+        "next",
+        "try",
+        "last",
+        "error",
+    ]
     by_id = {int(line.split()[0]): line for line in lines}
     assert all(len(line) <= TERMINAL_WIDTH for line in lines)
     assert sorted(by_id) == sorted(rows[chat][0] for chat in rows if chat != "c-sent")
     refused = by_id[rows["c-refused"][0]].split()
     assert refused[1:3] == ["dead", "flaky"] and refused[4:7] == ["1", "0", "min"] and refused[7] == "-"
     assert by_id[rows["c-refused"][0]].endswith(
-        "DeliveryError: Bad Request: message is too long (5,210 characters, the limit is 4,096)")
+        "DeliveryError: Bad Request: message is too long (5,210 characters, the limit is 4,096)"
+    )
     assert "unreachable: the customer opted out (STOP)" in by_id[rows["c-stopped"][0]]
     waiting = by_id[rows["c-retrying"][0]]
-    assert " pending " in waiting and ("in 4 min" in waiting or "in 5 min" in waiting) and "platform said 429" in waiting
+    assert (
+        " pending " in waiting and ("in 4 min" in waiting or "in 5 min" in waiting) and "platform said 429" in waiting
+    )
     assert summary.startswith("1 pending, 4 dead — re-queue with `supporthub outbox --retry ID` or `--retry-all`")
 
     as_json = json.loads(outbox("--dead", "--json").stdout)
     assert (as_json["pending"], as_json["dead"]) == (0, 4)
     assert [reply["id"] for reply in as_json["replies"]] == sorted(
-        rows[chat][0] for chat in ("c-timeout", "c-refused", "c-blocked", "c-stopped"))
+        rows[chat][0] for chat in ("c-timeout", "c-refused", "c-blocked", "c-stopped")
+    )
     assert {reply["status"] for reply in as_json["replies"]} == {"dead"}
     assert as_json["replies"][0]["last_error"] == "DeliveryError: platform said 429"
     assert as_json["replies"][0]["next_attempt_at"] is None
@@ -173,13 +195,16 @@ async def test_requeued_dead_letters_are_delivered_by_the_next_sweep(
     after = await outbox_rows(sessionmaker)
     assert after["c-blocked"][1:] == ("dead", 1) and after["c-stopped"][1:] == ("dead", 1)  # tried again, not sent
 
-    await storage.inbox.save(InboundMessage(Address("flaky", "c-blocked"), "c-blocked-back", "c-blocked", "hello?"),
-                             lease=LEASE)
+    await storage.inbox.save(
+        InboundMessage(Address("flaky", "c-blocked"), "c-blocked-back", "c-blocked", "hello?"), lease=LEASE
+    )
     await storage.channel_state.set_opted_out(Address("flaky", "c-stopped"), False)
     again = outbox("--retry-all", "--json")
     assert again.returncode == 0 and warnings_in(again) == []
     requeued = json.loads(again.stdout)["requeued"]
     assert [(item["id"], item["channel"], item["unreachable"]) for item in requeued] == [
-        (blocked_id, "flaky", None), (stopped_id, "flaky", None)]
+        (blocked_id, "flaky", None),
+        (stopped_id, "flaky", None),
+    ]
     assert await sweep(storage) == sorted([TEXTS["c-blocked"], TEXTS["c-stopped"]])
     assert (await outbox_rows(sessionmaker))["c-stopped"][1] == "sent"

@@ -49,8 +49,9 @@ FAST_OUTBOX = OutboxSettings(poll_interval_s=0.2, backoff_base_s=0.2)
 
 
 @pytest.fixture
-def settings_on(make_settings: Callable[..., Settings], engine: AsyncEngine,
-                database_url: str) -> Callable[..., Settings]:
+def settings_on(
+    make_settings: Callable[..., Settings], engine: AsyncEngine, database_url: str
+) -> Callable[..., Settings]:
     """Settings for an app on the test's database (SQLite, or PostgreSQL emptied by `engine`)."""
 
     def make(**overrides: Any) -> Settings:
@@ -87,8 +88,11 @@ async def contact_names(client: AppClient) -> list[str | None]:
 
 async def test_the_api(aiohttp_client: Callable[..., Any], settings_on: Callable[..., Settings]) -> None:
     client = await hub(aiohttp_client, settings_on())
-    response = await client.post("/api/messages", data=json.dumps({"contact": "dana", "text": POISON}),
-                                 headers={"Content-Type": "application/json"})
+    response = await client.post(
+        "/api/messages",
+        data=json.dumps({"contact": "dana", "text": POISON}),
+        headers={"Content-Type": "application/json"},
+    )
     assert response.status == 200, await response.text()
     assert "password" in (await response.json())["reply"]["text"].lower()
     assert await customer_texts(client) == [CLEANED]
@@ -109,8 +113,10 @@ async def test_the_widget(aiohttp_client: Callable[..., Any], settings_on: Calla
     await ws.close()
 
 
-@pytest.mark.parametrize("path", ["/api/conversations/ab%00cd", "/api/conversations/ab%00cd/messages",
-                                  "/api/conversations/%ED%A0%80/messages"])
+@pytest.mark.parametrize(
+    "path",
+    ["/api/conversations/ab%00cd", "/api/conversations/ab%00cd/messages", "/api/conversations/%ED%A0%80/messages"],
+)
 async def test_an_id_looked_up_with_a_nul_is_not_found(
     aiohttp_client: Callable[..., Any], settings_on: Callable[..., Settings], path: str
 ) -> None:
@@ -122,9 +128,17 @@ async def test_an_id_looked_up_with_a_nul_is_not_found(
 # -- Slack and Telegram ----------------------------------------------------------------------
 
 
-async def test_slack(aiohttp_client: Callable[..., Any], settings_on: Callable[..., Settings], slack: FakeSlack) -> None:
-    client = await hub(aiohttp_client, settings_on(slack=SlackSettings(
-        bot_token=SecretStr(BOT_TOKEN), signing_secret=SecretStr(SLACK_SECRET), api_url=slack.base_url)))
+async def test_slack(
+    aiohttp_client: Callable[..., Any], settings_on: Callable[..., Settings], slack: FakeSlack
+) -> None:
+    client = await hub(
+        aiohttp_client,
+        settings_on(
+            slack=SlackSettings(
+                bot_token=SecretStr(BOT_TOKEN), signing_secret=SecretStr(SLACK_SECRET), api_url=slack.base_url
+            )
+        ),
+    )
     body = json.dumps(message_event(channel="D0DANA", user="U0DANA", text=POISON, ts="1700000001.000100"))
     response = await client.post("/slack/events", data=body, headers=signed_headers(SLACK_SECRET, body))
     assert response.status == 200, await response.text()
@@ -143,17 +157,28 @@ def telegram_update(update_id: int | None = None) -> dict[str, Any]:
 async def test_the_telegram_webhook(
     aiohttp_client: Callable[..., Any], settings_on: Callable[..., Settings], telegram: FakeBotApi
 ) -> None:
-    client = await hub(aiohttp_client, settings_on(telegram=TelegramSettings(
-        bot_token=SecretStr(TELEGRAM_TOKEN), api_url=telegram.api_url, public_url=PUBLIC_URL,
-        webhook_secret=SecretStr(TELEGRAM_SECRET))))
+    client = await hub(
+        aiohttp_client,
+        settings_on(
+            telegram=TelegramSettings(
+                bot_token=SecretStr(TELEGRAM_TOKEN),
+                api_url=telegram.api_url,
+                public_url=PUBLIC_URL,
+                webhook_secret=SecretStr(TELEGRAM_SECRET),
+            )
+        ),
+    )
     headers = {"X-Telegram-Bot-Api-Secret-Token": TELEGRAM_SECRET}
 
     async def connected() -> bool:  # the webhook answers 503 "starting" until then
         return (await client.post("/telegram/webhook", json={}, headers=headers)).status != 503
 
     await until(connected, what="the Telegram channel connected")
-    response = await client.post("/telegram/webhook", data=json.dumps(telegram_update(6001)),
-                                 headers={**headers, "Content-Type": "application/json"})
+    response = await client.post(
+        "/telegram/webhook",
+        data=json.dumps(telegram_update(6001)),
+        headers={**headers, "Content-Type": "application/json"},
+    )
     assert response.status == 200 and (await response.json()) == {"ok": True}
     (reply,) = await telegram.wait_for_calls("sendMessage", 1, timeout=30)
     assert "password" in reply.params["text"].lower()
@@ -165,8 +190,12 @@ async def test_telegram_polling(
     aiohttp_client: Callable[..., Any], settings_on: Callable[..., Settings], telegram: FakeBotApi
 ) -> None:
     telegram.push_update(telegram_update())
-    client = await hub(aiohttp_client, settings_on(telegram=TelegramSettings(
-        bot_token=SecretStr(TELEGRAM_TOKEN), api_url=telegram.api_url, poll_timeout_s=1)))
+    client = await hub(
+        aiohttp_client,
+        settings_on(
+            telegram=TelegramSettings(bot_token=SecretStr(TELEGRAM_TOKEN), api_url=telegram.api_url, poll_timeout_s=1)
+        ),
+    )
     (reply,) = await telegram.wait_for_calls("sendMessage", 1, timeout=30)
     assert "password" in reply.params["text"].lower()
     assert await customer_texts(client) == [CLEANED]
@@ -175,19 +204,33 @@ async def test_telegram_polling(
 # -- SMS and email ---------------------------------------------------------------------------
 
 
-async def test_sms(aiohttp_client: Callable[..., Any], settings_on: Callable[..., Settings], twilio: FakeTwilio) -> None:
+async def test_sms(
+    aiohttp_client: Callable[..., Any], settings_on: Callable[..., Settings], twilio: FakeTwilio
+) -> None:
     """A form decodes as strict UTF-8, which has no surrogates: those bytes are a 400 with a reason."""
-    client = await hub(aiohttp_client, settings_on(sms=SmsSettings(
-        account_sid=ACCOUNT_SID, auth_token=SecretStr(AUTH_TOKEN), from_number=HUB_NUMBER, api_url=twilio.api_url,
-        public_url=PUBLIC_URL)))
+    client = await hub(
+        aiohttp_client,
+        settings_on(
+            sms=SmsSettings(
+                account_sid=ACCOUNT_SID,
+                auth_token=SecretStr(AUTH_TOKEN),
+                from_number=HUB_NUMBER,
+                api_url=twilio.api_url,
+                public_url=PUBLIC_URL,
+            )
+        ),
+    )
     form = incoming_sms(NUL_ONLY, from_="+14155550124")
     response = await client.post("/sms/twilio", data=form, headers=signed_form(f"{PUBLIC_URL}/sms/twilio", form))
     assert response.status == 200, await response.text()
     (sent,) = await twilio.wait_for_sent(1, timeout=30)
     assert "password" in str(sent.params["Body"]).lower()
     assert await customer_texts(client) == [NUL_CLEANED]
-    surrogate = await client.post("/sms/twilio", data=b"Body=%ED%A0%BD&From=%2B14155550124&MessageSid=SM1",
-                                  headers={"Content-Type": "application/x-www-form-urlencoded"})
+    surrogate = await client.post(
+        "/sms/twilio",
+        data=b"Body=%ED%A0%BD&From=%2B14155550124&MessageSid=SM1",
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
     assert surrogate.status == 400 and "not UTF-8" in (await surrogate.json())["error"]
 
 
@@ -207,15 +250,26 @@ def utf7_mail() -> bytes:
     ).encode("ascii")
 
 
-
-
 async def test_email_through_the_smtp_listener(
     aiohttp_client: Callable[..., Any], settings_on: Callable[..., Settings], relay: SmtpRelay, smtp_port: int
 ) -> None:
-    client = await hub(aiohttp_client, settings_on(email=EmailSettings(
-        address=SUPPORT, smtp_host=relay.host, smtp_port=relay.port, smtp_security="none", listen_port=smtp_port)))
-    errors, reply = await aiosmtplib.send(utf7_mail(), sender=CUSTOMER, recipients=[SUPPORT], hostname="127.0.0.1",
-                                          port=smtp_port, start_tls=False, timeout=30)
+    client = await hub(
+        aiohttp_client,
+        settings_on(
+            email=EmailSettings(
+                address=SUPPORT, smtp_host=relay.host, smtp_port=relay.port, smtp_security="none", listen_port=smtp_port
+            )
+        ),
+    )
+    errors, reply = await aiosmtplib.send(
+        utf7_mail(),
+        sender=CUSTOMER,
+        recipients=[SUPPORT],
+        hostname="127.0.0.1",
+        port=smtp_port,
+        start_tls=False,
+        timeout=30,
+    )
     assert errors == {} and reply.startswith("2.0.0"), reply  # 250: stored
     (answer,) = await relay.wait_for(1, timeout=30)
     assert answer.rcpt_tos == (CUSTOMER,) and answer.message["Subject"] == "Re: Password help \ufffd"
@@ -227,10 +281,23 @@ async def test_email_from_an_imap_mailbox(
     aiohttp_client: Callable[..., Any], settings_on: Callable[..., Settings], relay: SmtpRelay, dovecot: Dovecot
 ) -> None:
     uid = await dovecot.append(utf7_mail())
-    client = await hub(aiohttp_client, settings_on(email=EmailSettings(
-        address=SUPPORT, smtp_host=relay.host, smtp_port=relay.port, smtp_security="none", imap_host=dovecot.host,
-        imap_port=dovecot.port, imap_security="none", imap_username=dovecot.username,
-        imap_password=SecretStr(dovecot.password), imap_poll_interval_s=60)))
+    client = await hub(
+        aiohttp_client,
+        settings_on(
+            email=EmailSettings(
+                address=SUPPORT,
+                smtp_host=relay.host,
+                smtp_port=relay.port,
+                smtp_security="none",
+                imap_host=dovecot.host,
+                imap_port=dovecot.port,
+                imap_security="none",
+                imap_username=dovecot.username,
+                imap_password=SecretStr(dovecot.password),
+                imap_poll_interval_s=60,
+            )
+        ),
+    )
     (answer,) = await relay.wait_for(1, timeout=60)
     assert answer.rcpt_tos == (CUSTOMER,)
     assert "\\Seen" in await dovecot.flags(uid)

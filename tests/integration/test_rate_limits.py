@@ -86,17 +86,23 @@ async def test_processes_sharing_redis_share_one_count(
 
 
 async def test_a_slack_sender_over_the_limit_is_dropped_and_counted_never_limited_by_slacks_address(
-    aiohttp_client: Callable[..., Any], make_settings: Callable[..., Settings], slack: FakeSlack,
+    aiohttp_client: Callable[..., Any],
+    make_settings: Callable[..., Settings],
+    slack: FakeSlack,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     settings = make_settings(
-        slack=SlackSettings(bot_token=SecretStr(BOT_TOKEN), signing_secret=SecretStr(SLACK_SECRET), api_url=slack.base_url),
+        slack=SlackSettings(
+            bot_token=SecretStr(BOT_TOKEN), signing_secret=SecretStr(SLACK_SECRET), api_url=slack.base_url
+        ),
         limits=LimitsSettings(per_contact="2/minute", per_ip="1/minute"),
     )
     client = await aiohttp_client(create_app(settings))
     refused_before = rate_limited("slack")
-    events = [message_event(channel="D0FLOOD", user="U0FLOOD", text="How do I reset my password?",
-                            ts=f"1700000100.00010{i}") for i in range(4)]
+    events = [
+        message_event(channel="D0FLOOD", user="U0FLOOD", text="How do I reset my password?", ts=f"1700000100.00010{i}")
+        for i in range(4)
+    ]
     events.append(message_event(channel="D0CALM", user="U0CALM", text="Can I pay by invoice?", ts="1700000101.000100"))
     for event in events:
         body = json.dumps(event)
@@ -104,20 +110,24 @@ async def test_a_slack_sender_over_the_limit_is_dropped_and_counted_never_limite
         assert response.status == 200  # Slack must not send a dropped event again
     await settled(client.app[RUNTIME].sessionmaker)
     async with client.app[RUNTIME].sessionmaker() as session:
-        stored = (await session.execute(select(func.count()).select_from(Message).where(Message.author == "customer")))
+        stored = await session.execute(select(func.count()).select_from(Message).where(Message.author == "customer"))
         assert stored.scalar_one() == 3
     assert rate_limited("slack") - refused_before == 2
     assert len([r for r in caplog.records if "rate limits" in r.getMessage()]) == 1
 
 
 async def test_a_hung_redis_holds_up_one_message_then_is_left_alone_then_tried_again(
-    aiohttp_client: Callable[..., Any], make_settings: Callable[..., Settings], redis_line: CuttableProxy,
-    caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch,
+    aiohttp_client: Callable[..., Any],
+    make_settings: Callable[..., Settings],
+    redis_line: CuttableProxy,
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     caplog.set_level(logging.INFO, logger="core.pipeline.rate_limits")
     redis_url = f"redis://127.0.0.1:{redis_line.port}/13"
-    client = await aiohttp_client(create_app(make_settings(
-        redis_url=redis_url, limits=LimitsSettings(per_contact="3/minute", per_ip=""))))
+    client = await aiohttp_client(
+        create_app(make_settings(redis_url=redis_url, limits=LimitsSettings(per_contact="3/minute", per_ip="")))
+    )
     contact = f"hung-{uuid.uuid4().hex}"
     assert (await _post(client, contact)).status == 200  # counted in Redis
 

@@ -61,8 +61,9 @@ async def test_undelivered_replies_are_sent_after_a_restart_and_sent_ones_are_no
         async with sessionmaker() as session, session.begin():  # the first was delivered before the restart
             first = (await session.execute(select(OutboxItem.id).order_by(OutboxItem.id))).scalars().first()
             assert first is not None
-            await session.execute(update(OutboxItem).where(OutboxItem.id == first)
-                                  .values(status=DeliveryStatus.SENT, external_id="ext-1"))
+            await session.execute(
+                update(OutboxItem).where(OutboxItem.id == first).values(status=DeliveryStatus.SENT, external_id="ext-1")
+            )
         await transactions.close()
 
     channel = FlakyChannel()
@@ -71,8 +72,9 @@ async def test_undelivered_replies_are_sent_after_a_restart_and_sent_ones_are_no
         await settled(runtime.sessionmaker)
         async with runtime.sessionmaker() as session:
             unsent = (
-                await session.execute(select(func.count()).select_from(OutboxItem)
-                                      .where(OutboxItem.status != DeliveryStatus.SENT))
+                await session.execute(
+                    select(func.count()).select_from(OutboxItem).where(OutboxItem.status != DeliveryStatus.SENT)
+                )
             ).scalar_one()
             answered = (
                 await session.execute(select(func.count()).select_from(Message).where(Message.author == Author.BOT))
@@ -83,8 +85,13 @@ async def test_undelivered_replies_are_sent_after_a_restart_and_sent_ones_are_no
 
 async def test_a_burst_in_one_conversation_is_answered_in_order(make_settings: Callable[..., Settings]) -> None:
     channel = FlakyChannel()
-    texts = ["How do I reset my password?", "Can I pay by invoice?", "How do I invite teammates?",
-             "What does BD-4012 mean?", "How do I export my data?"]
+    texts = [
+        "How do I reset my password?",
+        "Can I pay by invoice?",
+        "How do I invite teammates?",
+        "What does BD-4012 mean?",
+        "How do I export my data?",
+    ]
     async with open_runtime(make_settings(), {"flaky": channel}) as runtime:
         receipts = await asyncio.gather(*(runtime.hub.receive(question(i, t)) for i, t in enumerate(texts)))
         await until(lambda: len(channel.delivered) == len(texts))

@@ -31,8 +31,7 @@ async def runs(sessionmaker: async_sessionmaker[AsyncSession]) -> list[IndexRun]
 
 
 def reindex_children() -> list[psutil.Process]:
-    return [child for child in psutil.Process().children()
-            if "core.ops.reindex_child" in " ".join(child.cmdline())]
+    return [child for child in psutil.Process().children() if "core.ops.reindex_child" in " ".join(child.cmdline())]
 
 
 @pytest.fixture
@@ -50,7 +49,8 @@ async def open_runner(
     """A runner as the server holds one, beside the knowledge base it loads each run into."""
     async with open_database(settings) as (_, sessionmaker):
         knowledge = await asyncio.to_thread(
-            partial(KnowledgeBase.open, settings.knowledge, data_dir=settings.data_dir, sessionmaker=sessionmaker))
+            partial(KnowledgeBase.open, settings.knowledge, data_dir=settings.data_dir, sessionmaker=sessionmaker)
+        )
         runner = ReindexRunner(settings, knowledge)
         try:
             yield runner, knowledge, sessionmaker
@@ -60,7 +60,8 @@ async def open_runner(
 
 
 async def test_runs_asked_for_together_take_turns_and_this_process_searches_them_at_once(
-    docs: Path, tmp_path: Path,
+    docs: Path,
+    tmp_path: Path,
 ) -> None:
     settings = Settings(data_dir=tmp_path / "data", knowledge=KnowledgeSettings(paths=[docs]))
     async with open_runner(settings) as (runner, knowledge, sessionmaker):
@@ -105,8 +106,7 @@ async def test_past_brute_force_this_process_searches_what_each_run_wrote_to_chr
     published reopens it."""
     (docs / "refunds.md").rename(docs / "later.md.off")
     (docs / "hours.md").write_text("# Support hours\n\nWe answer Monday to Friday, 07:00-19:00 UTC.\n")
-    settings = Settings(data_dir=tmp_path / "data",
-                        knowledge=KnowledgeSettings(paths=[docs], brute_force_max_chunks=0))
+    settings = Settings(data_dir=tmp_path / "data", knowledge=KnowledgeSettings(paths=[docs], brute_force_max_chunks=0))
     async with open_runner(settings) as (runner, knowledge, _):
         await runner.run("schedule:first")
         assert not knowledge.local.snapshot.has_vectors
@@ -121,6 +121,7 @@ def test_the_child_rebuilds_the_servers_settings_whole(monkeypatch: pytest.Monke
     must pass in the child as they did in the server, secrets included."""
     monkeypatch.setenv("SUPPORTHUB_SLACK__BOT_TOKEN", "xoxb-1")
     monkeypatch.setenv("SUPPORTHUB_SLACK__APP_TOKEN", "xapp-1")
-    server = Settings(data_dir=tmp_path, slack={"socket_mode": True},
-                      llm={"base_url": "http://llm.example", "api_key": "sk-secret"})
+    server = Settings(
+        data_dir=tmp_path, slack={"socket_mode": True}, llm={"base_url": "http://llm.example", "api_key": "sk-secret"}
+    )
     assert Settings(**settings_json(server)) == server

@@ -18,8 +18,10 @@ from core.settings import AdminSettings, AttachmentSettings, LimitsSettings, Ser
 from tests.app_client import AppClient
 from tests.integration.trusted import TRUSTED, trusted_api
 
-HEADERS = (b"POST /api/messages HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
-           b"Content-Length: 1000000\r\n\r\n")
+HEADERS = (
+    b"POST /api/messages HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+    b"Content-Length: 1000000\r\n\r\n"
+)
 """A megabyte announced: within what a message with files may take."""
 
 
@@ -106,7 +108,9 @@ async def answer_to(client: AppClient, head: bytes, body: bytes = b"") -> tuple[
         headers = b""
         while (line := await reader.readline()) not in (b"\r\n", b""):
             headers += line
-        lengths = [int(line.partition(b":")[2]) for line in headers.splitlines() if line.lower().startswith(b"content-length:")]
+        lengths = [
+            int(line.partition(b":")[2]) for line in headers.splitlines() if line.lower().startswith(b"content-length:")
+        ]
         if b" 101 " in status:
             content = b""
         else:
@@ -117,21 +121,25 @@ async def answer_to(client: AppClient, head: bytes, body: bytes = b"") -> tuple[
 
 
 async def test_a_form_or_a_vote_larger_than_a_few_kb_is_refused(
-        aiohttp_client: Callable[..., Any], make_settings: Callable[..., Settings]) -> None:
+    aiohttp_client: Callable[..., Any], make_settings: Callable[..., Settings]
+) -> None:
     client = await aiohttp_client(create_app(make_settings(admin=AdminSettings(token=SecretStr("the-token")))))
     sign_in = await client.post("/admin/login", data={"token": "x" * 1_000_000})
     assert sign_in.status == 413
     assert "Maximum request body size" in await sign_in.text()
-    vote = await client.post("/api/feedback", json={"contact": "a", "message_id": 1, "rating": "up",
-                                                    "comment": "x" * 1_000_000})
+    vote = await client.post(
+        "/api/feedback", json={"contact": "a", "message_id": 1, "rating": "up", "comment": "x" * 1_000_000}
+    )
     assert vote.status == 413
     assert "larger than" in (await vote.json())["error"]
 
 
 async def test_an_api_message_past_what_its_files_allow_is_refused_unread(
-        aiohttp_client: Callable[..., Any], make_settings: Callable[..., Settings]) -> None:
-    settings = make_settings(attachments=AttachmentSettings(max_bytes=1000, max_files=1),
-                             server=ServerSettings(body_timeout_s=30))
+    aiohttp_client: Callable[..., Any], make_settings: Callable[..., Settings]
+) -> None:
+    settings = make_settings(
+        attachments=AttachmentSettings(max_bytes=1000, max_files=1), server=ServerSettings(body_timeout_s=30)
+    )
     client = await aiohttp_client(create_app(settings))
     status, rest = await answer_to(client, HEADERS)  # a megabyte announced, nothing sent
     assert status.startswith(b"HTTP/1.1 413"), status
@@ -139,11 +147,15 @@ async def test_an_api_message_past_what_its_files_allow_is_refused_unread(
 
 
 async def test_the_api_counts_a_caller_before_reading_its_body(
-        aiohttp_client: Callable[..., Any], make_settings: Callable[..., Settings]) -> None:
-    settings = make_settings(limits=LimitsSettings(per_contact="", per_ip="1/minute"),
-                             server=ServerSettings(body_timeout_s=30))
+    aiohttp_client: Callable[..., Any], make_settings: Callable[..., Settings]
+) -> None:
+    settings = make_settings(
+        limits=LimitsSettings(per_contact="", per_ip="1/minute"), server=ServerSettings(body_timeout_s=30)
+    )
     client = await aiohttp_client(create_app(settings))
-    assert (await client.post("/api/messages", json={"contact": "a", "text": "How do I reset my password?"})).status == 200
+    assert (
+        await client.post("/api/messages", json={"contact": "a", "text": "How do I reset my password?"})
+    ).status == 200
     status, rest = await answer_to(client, HEADERS)  # its body never comes
     assert status.startswith(b"HTTP/1.1 429"), status
     assert b"Retry-After: " in rest and b"too many messages" in rest
@@ -161,8 +173,9 @@ async def test_the_api_takes_json_only(client: AppClient) -> None:
 async def test_a_json_body_that_is_not_utf8_is_refused(client: AppClient) -> None:
     body = '{"contact": "a", "text": "How do I reset my password?"}'
     for encoding in ("utf-16", "utf-32"):
-        response = await client.post("/api/messages", data=body.encode(encoding),
-                                     headers={"Content-Type": "application/json"})
+        response = await client.post(
+            "/api/messages", data=body.encode(encoding), headers={"Content-Type": "application/json"}
+        )
         assert response.status == 400, encoding
         assert (await response.json())["error"] == "body is not valid UTF-8"
 
@@ -173,28 +186,50 @@ async def named_hub(aiohttp_client: Callable[..., Any], make_settings: Callable[
     return await aiohttp_client(create_app(settings))  # type: ignore[no-any-return]
 
 
-@pytest.mark.parametrize("host", ["127.0.0.1:8080", "localhost", "LOCALHOST.:8080", "[::1]:8080", "10.1.2.3",
-                                  "support.example.com", "support.example.com:443"])
+@pytest.mark.parametrize(
+    "host",
+    [
+        "127.0.0.1:8080",
+        "localhost",
+        "LOCALHOST.:8080",
+        "[::1]:8080",
+        "10.1.2.3",
+        "support.example.com",
+        "support.example.com:443",
+    ],
+)
 async def test_the_api_without_a_token_answers_to_its_own_host_names(named_hub: AppClient, host: str) -> None:
     response = await named_hub.get("/api/search", params={"q": "password"}, headers={"Host": host})
     assert response.status == 200, await response.text()
 
 
-@pytest.mark.parametrize("host", ["evil.example:8080", "support.example.com.evil.example", "127.0.0.1.nip.io",
-                                  "localhost@evil.example", "[::1", "evil.example:notaport"])
+@pytest.mark.parametrize(
+    "host",
+    [
+        "evil.example:8080",
+        "support.example.com.evil.example",
+        "127.0.0.1.nip.io",
+        "localhost@evil.example",
+        "[::1",
+        "evil.example:notaport",
+    ],
+)
 async def test_the_api_without_a_token_refuses_any_other_host_name(named_hub: AppClient, host: str) -> None:
     """A page on a host name its owner's DNS points at 127.0.0.1 (DNS rebinding) is same-origin
     to the browser; its Host header is what gives it away."""
-    for method, path, body in (("GET", "/api/search?q=password", None),
-                               ("GET", "/api/conversations/any/messages", None),
-                               ("POST", "/api/messages", {"contact": "a", "text": "How do I reset my password?"})):
+    for method, path, body in (
+        ("GET", "/api/search?q=password", None),
+        ("GET", "/api/conversations/any/messages", None),
+        ("POST", "/api/messages", {"contact": "a", "text": "How do I reset my password?"}),
+    ):
         response = await named_hub.request(method, path, json=body, headers={"Host": host})
         assert response.status == 403, (host, path)
         assert "host names" in (await response.json())["error"]
 
 
 async def test_with_a_token_the_api_answers_whatever_the_host(
-        aiohttp_client: Callable[..., Any], make_settings: Callable[..., Settings]) -> None:
+    aiohttp_client: Callable[..., Any], make_settings: Callable[..., Settings]
+) -> None:
     client = await aiohttp_client(create_app(make_settings(api=trusted_api())), headers=TRUSTED)
     response = await client.get("/api/search", params={"q": "password"}, headers={"Host": "api.internal.example"})
     assert response.status == 200
@@ -202,11 +237,16 @@ async def test_with_a_token_the_api_answers_whatever_the_host(
 
 @pytest.mark.parametrize("api", [ApiSettings(), trusted_api()], ids=["no-token", "token"])
 async def test_another_sites_page_may_not_call_the_api(
-        aiohttp_client: Callable[..., Any], make_settings: Callable[..., Settings], api: ApiSettings) -> None:
+    aiohttp_client: Callable[..., Any], make_settings: Callable[..., Settings], api: ApiSettings
+) -> None:
     client: AppClient = await aiohttp_client(create_app(make_settings(api=api)), headers=TRUSTED)
     question = {"contact": "a", "text": "How do I reset my password?"}
-    for page in ({"Origin": "https://evil.example"}, {"Origin": "null"}, {"Sec-Fetch-Site": "cross-site"},
-                 {"Sec-Fetch-Site": "same-site", "Origin": "https://www.example.com"}):
+    for page in (
+        {"Origin": "https://evil.example"},
+        {"Origin": "null"},
+        {"Sec-Fetch-Site": "cross-site"},
+        {"Sec-Fetch-Site": "same-site", "Origin": "https://www.example.com"},
+    ):
         response = await client.post("/api/messages", json=question, headers=page)
         assert response.status == 403, page
         assert "other sites' pages" in (await response.json())["error"]
@@ -215,7 +255,8 @@ async def test_another_sites_page_may_not_call_the_api(
 
 
 async def test_a_url_over_8_kb_is_a_400_without_an_error_logged(
-        client: AppClient, caplog: pytest.LogCaptureFixture) -> None:
+    client: AppClient, caplog: pytest.LogCaptureFixture
+) -> None:
     caplog.set_level(logging.DEBUG, logger="aiohttp.server")
     status, _ = await answer_to(client, b"GET /" + b"a" * 9000 + b" HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
     assert status.startswith(b"HTTP/1.0 400") or status.startswith(b"HTTP/1.1 400"), status

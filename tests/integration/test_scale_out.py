@@ -58,10 +58,18 @@ class Deployment:
 def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]:
     postgres_url("the scale-out tests")
     root = tmp_path_factory.mktemp("scale-out")
-    with own_postgres_database() as database_url, chroma_server(root / "chroma") as chroma_url, \
-            ThreadedSlack() as slack:
-        env = hub_environment(database_url=database_url, chroma_url=chroma_url, slack_api_url=slack.fake.base_url,
-                              redis_url="redis://127.0.0.1:6379/0", per_contact=f"{PER_CONTACT}/minute")
+    with (
+        own_postgres_database() as database_url,
+        chroma_server(root / "chroma") as chroma_url,
+        ThreadedSlack() as slack,
+    ):
+        env = hub_environment(
+            database_url=database_url,
+            chroma_url=chroma_url,
+            slack_api_url=slack.fake.base_url,
+            redis_url="redis://127.0.0.1:6379/0",
+            per_contact=f"{PER_CONTACT}/minute",
+        )
         reindex(env, root / "indexer")
         a, b = HubProcess("a", root, env), HubProcess("b", root, env)
         deployment = Deployment(a, b, slack, database_url)
@@ -82,29 +90,39 @@ async def next_frame(ws: aiohttp.ClientWebSocketResponse, matches: Any, *, timeo
 
 
 async def case_of_message(database_url: str, message_id: int) -> str | None:
-    rows = await query(database_url, "SELECT c.id FROM cases c JOIN messages m ON m.conversation_id = c.conversation_id "
-                               "WHERE m.id = $1", message_id)
+    rows = await query(
+        database_url,
+        "SELECT c.id FROM cases c JOIN messages m ON m.conversation_id = c.conversation_id WHERE m.id = $1",
+        message_id,
+    )
     return rows[0]["id"] if rows else None
 
 
-async def test_a_staff_reply_taken_by_one_process_reaches_the_widget_held_by_the_other(
-        deployment: Deployment) -> None:
+async def test_a_staff_reply_taken_by_one_process_reaches_the_widget_held_by_the_other(deployment: Deployment) -> None:
     deployment.ensure_running()
     async with aiohttp.ClientSession() as http, http.ws_connect(f"{deployment.a.url}/widget/ws") as ws:
         await ws.send_json({"type": "hello", "token": None, "after": 0})
         await next_frame(ws, lambda f: f["type"] == "session")
-        await ws.send_json({"type": "message", "id": uuid.uuid4().hex,
-                            "text": "I am filing a chargeback for last month's invoice."})
+        await ws.send_json(
+            {"type": "message", "id": uuid.uuid4().hex, "text": "I am filing a chargeback for last month's invoice."}
+        )
         question = await next_frame(ws, lambda f: f["type"] == "message" and f["author"] == "customer")
         await next_frame(ws, lambda f: f["type"] == "message" and f["author"] == "bot")
         case_id = await until(lambda: case_of_message(deployment.database_url, question["id"]), what="the case")
         [card] = await until(lambda: deployment.slack.cards_of(case_id), what="the case card")
 
-        event = message_event(channel=STAFF, user="U0SAM", text="Hi, Sam here: I have stopped the chargeback.",
-                              ts=f"{time.time():.6f}", thread_ts=card.response["ts"], channel_type="channel")
+        event = message_event(
+            channel=STAFF,
+            user="U0SAM",
+            text="Hi, Sam here: I have stopped the chargeback.",
+            ts=f"{time.time():.6f}",
+            thread_ts=card.response["ts"],
+            channel_type="channel",
+        )
         body = json.dumps(event)
-        async with http.post(f"{deployment.b.url}/slack/events", data=body,
-                             headers=signed_headers(SLACK_SECRET, body)) as response:
+        async with http.post(
+            f"{deployment.b.url}/slack/events", data=body, headers=signed_headers(SLACK_SECRET, body)
+        ) as response:
             assert response.status == 200
 
         staff = await next_frame(ws, lambda f: f["type"] == "message" and f["author"] == "staff")
@@ -115,23 +133,37 @@ async def test_a_staff_reply_taken_by_one_process_reaches_the_widget_held_by_the
 async def test_an_overdue_case_is_reminded_once_with_two_processes(deployment: Deployment) -> None:
     deployment.ensure_running()
     contact = f"sla-{uuid.uuid4().hex[:8]}"
-    async with aiohttp.ClientSession(headers=AUTH) as http, http.post(f"{deployment.b.url}/api/messages",
-                         json={"contact": contact, "text": "My lawyer will call you about this invoice."}) as r:
+    async with (
+        aiohttp.ClientSession(headers=AUTH) as http,
+        http.post(
+            f"{deployment.b.url}/api/messages",
+            json={"contact": contact, "text": "My lawyer will call you about this invoice."},
+        ) as r,
+    ):
         assert r.status == 200, await r.text()
         conversation_id = (await r.json())["conversation_id"]
     [case] = await query(deployment.database_url, "SELECT id FROM cases WHERE conversation_id = $1", conversation_id)
     [card] = await until(lambda: deployment.slack.cards_of(case["id"]), what="the case card")
-    await query(deployment.database_url, "UPDATE cases SET opened_at = now() - interval '2 hours' WHERE id = $1", case["id"])
+    await query(
+        deployment.database_url, "UPDATE cases SET opened_at = now() - interval '2 hours' WHERE id = $1", case["id"]
+    )
 
     thread = card.response["ts"]
     await until(lambda: deployment.slack.in_thread(thread, "Reminder:"), what="the SLA reminder")
-    await until(lambda: query(deployment.database_url, "SELECT 1 FROM cases WHERE id = $1 AND reminded_at IS NOT NULL",
-                              case["id"]), what="the case marked reminded")
+    await until(
+        lambda: query(
+            deployment.database_url, "SELECT 1 FROM cases WHERE id = $1 AND reminded_at IS NOT NULL", case["id"]
+        ),
+        what="the case marked reminded",
+    )
     await asyncio.sleep(3)  # three more runs of the SLA job (handoff.sla_check_s = 1)
     assert len(deployment.slack.in_thread(thread, "Reminder:")) == 1
-    notices = await query(deployment.database_url, "SELECT count(*) AS n FROM messages WHERE conversation_id = $1 "
-                                             "AND author = 'bot' AND text LIKE 'Thanks for your patience%'",
-                    conversation_id)
+    notices = await query(
+        deployment.database_url,
+        "SELECT count(*) AS n FROM messages WHERE conversation_id = $1 "
+        "AND author = 'bot' AND text LIKE 'Thanks for your patience%'",
+        conversation_id,
+    )
     assert notices[0]["n"] == 1
 
 
@@ -161,15 +193,17 @@ async def test_the_rate_limit_is_counted_once_across_processes(deployment: Deplo
     async with aiohttp.ClientSession(headers=AUTH) as http:
         for i in range(PER_CONTACT + 6):
             process = (deployment.a, deployment.b)[i % 2]
-            async with http.post(f"{process.url}/api/messages",
-                                 json={"contact": contact, "text": QUESTIONS[i % len(QUESTIONS)]}) as response:
+            async with http.post(
+                f"{process.url}/api/messages", json={"contact": contact, "text": QUESTIONS[i % len(QUESTIONS)]}
+            ) as response:
                 statuses.append(response.status)
     assert statuses.count(429) == 6
     assert statuses[:PER_CONTACT] == [200] * PER_CONTACT
 
 
 async def test_a_burst_over_both_processes_with_one_killed_midway_is_answered_once_in_order(
-        deployment: Deployment) -> None:
+    deployment: Deployment,
+) -> None:
     deployment.ensure_running()
     processes = [deployment.a, deployment.b]
     contacts = [f"burst-{uuid.uuid4().hex[:8]}" for _ in range(10)]
@@ -207,9 +241,12 @@ async def test_a_burst_over_both_processes_with_one_killed_midway_is_answered_on
     await until(stored, timeout=60, what="every message stored")
     await until(all_answered, timeout=90, what="every message answered")
 
-    replies = await query(deployment.database_url, f"""
+    replies = await query(
+        deployment.database_url,
+        f"""
         SELECT q.conversation_id, q.id AS question, r.id AS reply FROM ({customer_messages}) q
-        JOIN messages r ON r.reply_to = q.id ORDER BY r.id""")
+        JOIN messages r ON r.reply_to = q.id ORDER BY r.id""",
+    )
     assert len(replies) == expected  # one reply each: none answered twice
     by_conversation: dict[str, list[int]] = {}
     for row in replies:

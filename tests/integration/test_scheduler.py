@@ -30,9 +30,7 @@ from knowledge.tables import IndexRun
 
 async def finished_runs(sessionmaker: object) -> list[IndexRun]:
     async with sessionmaker() as session:  # type: ignore[operator]
-        rows = await session.execute(
-            select(IndexRun).where(IndexRun.finished_at.is_not(None)).order_by(IndexRun.id)
-        )
+        rows = await session.execute(select(IndexRun).where(IndexRun.finished_at.is_not(None)).order_by(IndexRun.id))
         return list(rows.scalars())
 
 
@@ -40,8 +38,9 @@ def runs_reported(scheduler: AsyncIOScheduler) -> asyncio.Queue[JobExecutionEven
     """Each run of a job, as the scheduler reports it done (or raising)."""
     reported: asyncio.Queue[JobExecutionEvent] = asyncio.Queue()
     loop = asyncio.get_running_loop()
-    scheduler.add_listener(lambda event: loop.call_soon_threadsafe(reported.put_nowait, event),
-                           EVENT_JOB_EXECUTED | EVENT_JOB_ERROR)
+    scheduler.add_listener(
+        lambda event: loop.call_soon_threadsafe(reported.put_nowait, event), EVENT_JOB_EXECUTED | EVENT_JOB_ERROR
+    )
     return reported
 
 
@@ -65,7 +64,8 @@ async def test_an_interval_job_reindexes_and_records_each_run(tmp_path: Path) ->
     )
     async with open_database(settings) as (_, sessionmaker):
         knowledge = await asyncio.to_thread(
-            partial(KnowledgeBase.open, settings.knowledge, data_dir=settings.data_dir, sessionmaker=sessionmaker))
+            partial(KnowledgeBase.open, settings.knowledge, data_dir=settings.data_dir, sessionmaker=sessionmaker)
+        )
         scheduler = AsyncIOScheduler()
         add_reindex_jobs(scheduler, settings, ReindexRunner(settings, knowledge))
         assert [job.id for job in scheduler.get_jobs()] == ["reindex:often"]
@@ -81,8 +81,10 @@ async def test_an_interval_job_reindexes_and_records_each_run(tmp_path: Path) ->
                     while not any(r.added == 1 and r.removed == 1 for r in runs):
                         runs = await next_finished_run(ran, sessionmaker)
             except TimeoutError:
-                raise AssertionError("no run within 900 s both added refunds.md and removed hours.md; "
-                                     f"runs (added, removed): {[(r.added, r.removed) for r in runs]}") from None
+                raise AssertionError(
+                    "no run within 900 s both added refunds.md and removed hours.md; "
+                    f"runs (added, removed): {[(r.added, r.removed) for r in runs]}"
+                ) from None
         finally:
             scheduler.shutdown(wait=False)
         hits = await knowledge.search("can I get my money back?", 3)
@@ -93,12 +95,16 @@ async def test_an_interval_job_reindexes_and_records_each_run(tmp_path: Path) ->
 async def test_the_server_schedules_reindexing_retention_and_the_case_sla(
     make_settings: Callable[..., Settings],
 ) -> None:
-    settings = make_settings(memory=MemorySettings(retention_days=30),
-                             schedule=[ScheduleJob(name="nightly", cron="0 3 * * *")])
+    settings = make_settings(
+        memory=MemorySettings(retention_days=30), schedule=[ScheduleJob(name="nightly", cron="0 3 * * *")]
+    )
     async with open_runtime(settings, {}) as runtime:
         jobs = {job.id: job for job in build_scheduler(settings, runtime).get_jobs()}
         assert set(jobs) == {"reindex:nightly", "retention", "case-sla"}
         assert "hour='3', minute='0'" in str(jobs["reindex:nightly"].trigger)
         assert jobs["reindex:nightly"].args == (runtime.reindexer, "nightly")
-        assert (jobs["retention"].trigger.interval, jobs["retention"].args) == (timedelta(hours=1), (runtime.transactions, 30))
+        assert (jobs["retention"].trigger.interval, jobs["retention"].args) == (
+            timedelta(hours=1),
+            (runtime.transactions, 30),
+        )
         assert (jobs["case-sla"].trigger.interval, jobs["case-sla"].args) == (timedelta(minutes=1), (runtime.hub,))

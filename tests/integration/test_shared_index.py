@@ -51,9 +51,15 @@ async def host(*, database_url: str, chroma_url: str, data_dir: Path) -> AsyncIt
     engine = make_engine(database_url)
     try:
         await prepare_database(engine)
-        knowledge = await asyncio.to_thread(partial(
-            KnowledgeBase.open, KnowledgeSettings(chroma_url=chroma_url), data_dir=data_dir,
-            sessionmaker=make_sessionmaker(engine), serving=True))
+        knowledge = await asyncio.to_thread(
+            partial(
+                KnowledgeBase.open,
+                KnowledgeSettings(chroma_url=chroma_url),
+                data_dir=data_dir,
+                sessionmaker=make_sessionmaker(engine),
+                serving=True,
+            )
+        )
         try:
             await knowledge.catch_up()
             yield knowledge

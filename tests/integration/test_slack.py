@@ -30,7 +30,9 @@ STAFF_CHANNEL = "C0STAFF"
 
 
 @pytest.fixture
-async def client(aiohttp_client: Callable[..., Any], make_settings: Callable[..., Settings], slack: FakeSlack) -> AppClient:
+async def client(
+    aiohttp_client: Callable[..., Any], make_settings: Callable[..., Settings], slack: FakeSlack
+) -> AppClient:
     settings = make_settings(
         slack=SlackSettings(
             bot_token=SecretStr(BOT_TOKEN),
@@ -73,18 +75,33 @@ async def test_a_dm_gets_a_cited_answer(client: AppClient, slack: FakeSlack) -> 
     assert "password" in text.lower() and "*Sources:*" in text and "_Reset your password" in text
 
 
-async def test_a_mention_is_answered_in_its_thread_and_the_thread_continues(client: AppClient, slack: FakeSlack) -> None:
+async def test_a_mention_is_answered_in_its_thread_and_the_thread_continues(
+    client: AppClient, slack: FakeSlack
+) -> None:
     root = "1700000002.000100"
-    mention = app_mention_event(channel=CUSTOMER_CHANNEL, user="U0BOB", text=f"<@{BOT_USER_ID}> can I pay by invoice?", ts=root)
-    also_as_message = message_event(channel=CUSTOMER_CHANNEL, user="U0BOB", text=f"<@{BOT_USER_ID}> can I pay by invoice?",
-                                    ts=root, channel_type="channel")
+    mention = app_mention_event(
+        channel=CUSTOMER_CHANNEL, user="U0BOB", text=f"<@{BOT_USER_ID}> can I pay by invoice?", ts=root
+    )
+    also_as_message = message_event(
+        channel=CUSTOMER_CHANNEL,
+        user="U0BOB",
+        text=f"<@{BOT_USER_ID}> can I pay by invoice?",
+        ts=root,
+        channel_type="channel",
+    )
     assert await post_event(client, mention) == 200
     assert await post_event(client, also_as_message) == 200  # Slack sends both for one post
     first = await posted(slack, 1)
     assert first[0]["channel"] == CUSTOMER_CHANNEL and first[0]["thread_ts"] == root
 
-    follow_up = message_event(channel=CUSTOMER_CHANNEL, user="U0BOB", text="how do I invite a teammate?",
-                              ts="1700000002.000500", thread_ts=root, channel_type="channel")
+    follow_up = message_event(
+        channel=CUSTOMER_CHANNEL,
+        user="U0BOB",
+        text="how do I invite a teammate?",
+        ts="1700000002.000500",
+        thread_ts=root,
+        channel_type="channel",
+    )
     assert await post_event(client, follow_up) == 200
     second = await posted(slack, 2)
     assert second[1]["thread_ts"] == root  # the thread root, never the child's ts
@@ -114,13 +131,26 @@ async def test_bad_or_stale_signatures_get_401_and_do_nothing(client: AppClient,
 
 async def test_staff_channel_bots_and_our_own_messages_are_never_answered(client: AppClient, slack: FakeSlack) -> None:
     events = [
-        message_event(channel=STAFF_CHANNEL, user="U0STAFF", text="How do I reset my password?", ts="1700000005.000100",
-                      channel_type="channel"),
+        message_event(
+            channel=STAFF_CHANNEL,
+            user="U0STAFF",
+            text="How do I reset my password?",
+            ts="1700000005.000100",
+            channel_type="channel",
+        ),
         app_mention_event(channel=STAFF_CHANNEL, user="U0STAFF", text=f"<@{BOT_USER_ID}> help", ts="1700000005.000200"),
-        message_event(channel="D0X", user="U0OTHER", text="How do I reset my password?", ts="1700000005.000300",
-                      bot_id="B0OTHER", subtype="bot_message"),
+        message_event(
+            channel="D0X",
+            user="U0OTHER",
+            text="How do I reset my password?",
+            ts="1700000005.000300",
+            bot_id="B0OTHER",
+            subtype="bot_message",
+        ),
         message_event(channel="D0X", user=BOT_USER_ID, text="Here's what our help centre says", ts="1700000005.000400"),
-        message_event(channel=CUSTOMER_CHANNEL, user="U0DAN", text="lunch?", ts="1700000005.000500", channel_type="channel"),
+        message_event(
+            channel=CUSTOMER_CHANNEL, user="U0DAN", text="lunch?", ts="1700000005.000500", channel_type="channel"
+        ),
     ]
     for event in events:
         assert await post_event(client, event) == 200
@@ -171,15 +201,21 @@ async def test_a_rate_limited_reply_is_sent_after_retry_after(client: AppClient,
 
 async def test_a_file_over_the_limit_is_refused_without_reading_all_of_it(client: AppClient, slack: FakeSlack) -> None:
     file = slack.add_file("huge.txt", b"x" * (10 * 1024 * 1024 + 5000), "text/plain")
-    event = message_event(channel="D0HAL", user="U0HAL", text="How do I reset my password?", ts="1700000008.000100",
-                          files=[file])
+    event = message_event(
+        channel="D0HAL", user="U0HAL", text="How do I reset my password?", ts="1700000008.000100", files=[file]
+    )
     assert await post_event(client, event) == 200
     (reply,) = await posted(slack, 1)
     assert "huge.txt" in reply["text"] and "over the 10 MB limit" in reply["text"]
     assert "password" in reply["text"].lower()  # the question is still answered
 
 
-UNSIGNED_MALFORMED = [b'{"type": "event_callback", "event": {', b"[1, 2, 3]", b"\xff\xfe{not utf-8}", b"payload=%7Bnot-json"]
+UNSIGNED_MALFORMED = [
+    b'{"type": "event_callback", "event": {',
+    b"[1, 2, 3]",
+    b"\xff\xfe{not utf-8}",
+    b"payload=%7Bnot-json",
+]
 
 
 @pytest.mark.parametrize("body", UNSIGNED_MALFORMED)
@@ -194,7 +230,9 @@ async def test_an_unsigned_malformed_body_is_401_and_never_logged(
     assert body.decode("utf-8", "replace") not in caplog.text
 
 
-@pytest.mark.parametrize("body", [b'{"type": "event_callback", "event": {', b"[1, 2, 3]", b'"text"', b"payload=%7Bnot-json"])
+@pytest.mark.parametrize(
+    "body", [b'{"type": "event_callback", "event": {', b"[1, 2, 3]", b'"text"', b"payload=%7Bnot-json"]
+)
 async def test_a_signed_malformed_body_is_a_4xx_not_a_crash(client: AppClient, body: bytes) -> None:
     headers = signed_headers(SECRET, body.decode())
     response = await client.post("/slack/events", data=body, headers=headers)
@@ -205,7 +243,11 @@ async def test_a_signed_body_that_is_not_utf8_is_400(client: AppClient) -> None:
     body = b'{"type": "event_callback", "text": "\xff"}'
     timestamp = str(int(time.time()))
     signature = "v0=" + hmac.new(SECRET.encode(), f"v0:{timestamp}:".encode() + body, hashlib.sha256).hexdigest()
-    headers = {"Content-Type": "application/json", "X-Slack-Request-Timestamp": timestamp, "X-Slack-Signature": signature}
+    headers = {
+        "Content-Type": "application/json",
+        "X-Slack-Request-Timestamp": timestamp,
+        "X-Slack-Signature": signature,
+    }
     response = await client.post("/slack/events", data=body, headers=headers)
     assert response.status == 400 and "UTF-8" in (await response.json())["error"]
 
@@ -230,4 +272,6 @@ async def test_in_socket_mode_nothing_listens_for_unsigned_http_events(
         bot_token=SecretStr(BOT_TOKEN), app_token=SecretStr("xapp-test"), socket_mode=True, api_url=slack.base_url
     )
     app = create_app(make_settings(slack=slack_settings))
-    assert not [route for route in app.router.routes() if route.resource and route.resource.canonical == "/slack/events"]
+    assert not [
+        route for route in app.router.routes() if route.resource and route.resource.canonical == "/slack/events"
+    ]

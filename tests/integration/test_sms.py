@@ -47,8 +47,14 @@ _sids = itertools.count(1)
 @pytest.fixture
 def settings_for(make_settings: Callable[..., Settings], twilio: FakeTwilio) -> Callable[..., Settings]:
     def make(**overrides: Any) -> Settings:
-        sms = SmsSettings(account_sid=ACCOUNT_SID, auth_token=SecretStr(AUTH_TOKEN), from_number=HUB_NUMBER,
-                          api_url=twilio.api_url, public_url=PUBLIC_URL, webhook_signing_key=SecretStr(SHARED_KEY))
+        sms = SmsSettings(
+            account_sid=ACCOUNT_SID,
+            auth_token=SecretStr(AUTH_TOKEN),
+            from_number=HUB_NUMBER,
+            api_url=twilio.api_url,
+            public_url=PUBLIC_URL,
+            webhook_signing_key=SecretStr(SHARED_KEY),
+        )
         return make_settings(sms=sms, outbox=OutboxSettings(poll_interval_s=0.2, backoff_base_s=0.2), **overrides)
 
     return make
@@ -63,8 +69,9 @@ def sid() -> str:
     return f"SM{next(_sids):032x}"
 
 
-async def text_in(client: AppClient, body: str, *, sender: str = CUSTOMER, message_sid: str | None = None,
-                  **options: Any) -> tuple[int, str]:
+async def text_in(
+    client: AppClient, body: str, *, sender: str = CUSTOMER, message_sid: str | None = None, **options: Any
+) -> tuple[int, str]:
     """Twilio posting an incoming SMS, signed for the public URL; the status and the TwiML."""
     params = incoming_sms(body, from_=sender, message_sid=message_sid or sid(), **options)
     response = await client.post("/sms/twilio", data=params, headers=signed_form(WEBHOOK, params))
@@ -88,8 +95,11 @@ async def test_a_texter_and_an_api_caller_with_the_same_phone_are_one_contact(
     aiohttp_client: Callable[..., Any], settings_for: Callable[..., Settings], twilio: FakeTwilio
 ) -> None:
     client: AppClient = await aiohttp_client(create_app(settings_for(api=ApiSettings(token=SecretStr("t0ken")))))
-    api = await client.post("/api/messages", headers={"Authorization": "Bearer t0ken"},
-                            json={"contact": "crm-4711", "text": "My name is Dana.", "phone": CUSTOMER})
+    api = await client.post(
+        "/api/messages",
+        headers={"Authorization": "Bearer t0ken"},
+        json={"contact": "crm-4711", "text": "My name is Dana.", "phone": CUSTOMER},
+    )
     assert api.status == 200
     assert (await text_in(client, "How do I reset my password?"))[0] == 200
     await twilio.wait_for_sent(1)
@@ -141,12 +151,19 @@ async def test_a_sha256_webhook_is_checked_with_the_shared_key_not_the_auth_toke
     await twilio.wait_for_sent(1)
 
 
-@pytest.mark.parametrize(("body", "content_type", "status"), [
-    (b"--x\r\nContent-Disposition: form-data; name=\"a\"; filename=\"a\"\r\n\r\nb\r\n--x--", "multipart/form-data; boundary=x", 415),
-    (b"Body=%FF%FE", "application/x-www-form-urlencoded", 400),
-    (b"x" * 70_000, "application/x-www-form-urlencoded", 413),
-    (b"Body=hi", "application/x-www-form-urlencoded", 403),
-])
+@pytest.mark.parametrize(
+    ("body", "content_type", "status"),
+    [
+        (
+            b'--x\r\nContent-Disposition: form-data; name="a"; filename="a"\r\n\r\nb\r\n--x--',
+            "multipart/form-data; boundary=x",
+            415,
+        ),
+        (b"Body=%FF%FE", "application/x-www-form-urlencoded", 400),
+        (b"x" * 70_000, "application/x-www-form-urlencoded", 413),
+        (b"Body=hi", "application/x-www-form-urlencoded", 403),
+    ],
+)
 async def test_a_body_that_is_not_a_twilio_form_is_a_4xx(
     client: AppClient, body: bytes, content_type: str, status: int
 ) -> None:
@@ -172,8 +189,12 @@ async def test_stop_silences_the_number_and_start_brings_answers_back(client: Ap
     assert (await text_in(client, "How do I reset my password?"))[0] == 200
     await settled(client.app[RUNTIME].sessionmaker)
     assert not twilio.sent()  # not even a confirmation: Twilio sends that itself
-    assert await count(client, OutboxItem, OutboxItem.status == DeliveryStatus.DEAD,
-                       OutboxItem.last_error.contains("opted out")) == 1
+    assert (
+        await count(
+            client, OutboxItem, OutboxItem.status == DeliveryStatus.DEAD, OutboxItem.last_error.contains("opted out")
+        )
+        == 1
+    )
 
     assert (await text_in(client, "start"))[0] == 200
     assert (await text_in(client, "How do I export my data?"))[0] == 200
@@ -194,8 +215,12 @@ async def test_an_mms_image_and_a_pdf_are_read_as_attachments_with_twilio_creden
     message_sid = sid()
     image = twilio.add_media(message_sid, "ME1", b"\xff\xd8\xff\xe0fake-jpeg", "image/jpeg")
     pdf = twilio.add_media(message_sid, "ME2", SAMPLE_PDF.read_bytes(), "application/pdf")
-    status, _ = await text_in(client, "what does this say about refunds?", message_sid=message_sid,
-                              media=[(image, "image/jpeg"), (pdf, "application/pdf")])
+    status, _ = await text_in(
+        client,
+        "what does this say about refunds?",
+        message_sid=message_sid,
+        media=[(image, "image/jpeg"), (pdf, "application/pdf")],
+    )
     assert status == 200
     (sent,) = await twilio.wait_for_sent(1)
     body = str(sent.params["Body"])
@@ -211,7 +236,9 @@ async def test_credentials_are_never_sent_to_a_media_url_off_twilio(client: AppC
     try:
         message_sid = sid()
         forged = elsewhere.add_media(message_sid, "ME9", b"secret-stealer", "text/plain", require_auth=False)
-        assert (await text_in(client, "see attached", message_sid=message_sid, media=[(forged, "text/plain")]))[0] == 200
+        assert (await text_in(client, "see attached", message_sid=message_sid, media=[(forged, "text/plain")]))[
+            0
+        ] == 200
         (sent,) = await twilio.wait_for_sent(1)
         assert not elsewhere.downloads  # not fetched at all, so no credentials went there
         assert "mms-1.txt could not be fetched" in str(sent.params["Body"])

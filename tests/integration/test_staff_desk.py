@@ -28,12 +28,15 @@ AGENT = "U0SAM"
 
 
 def desk_settings(slack: FakeSlack) -> SlackSettings:
-    return SlackSettings(bot_token=SecretStr(BOT_TOKEN), signing_secret=SecretStr(SECRET), api_url=slack.base_url,
-                         staff_channel=STAFF)
+    return SlackSettings(
+        bot_token=SecretStr(BOT_TOKEN), signing_secret=SecretStr(SECRET), api_url=slack.base_url, staff_channel=STAFF
+    )
 
 
 @pytest.fixture
-async def client(aiohttp_client: Callable[..., Any], make_settings: Callable[..., Settings], slack: FakeSlack) -> AppClient:
+async def client(
+    aiohttp_client: Callable[..., Any], make_settings: Callable[..., Settings], slack: FakeSlack
+) -> AppClient:
     settings = make_settings(slack=desk_settings(slack), outbox=OutboxSettings(poll_interval_s=0.2))
     return await aiohttp_client(create_app(settings))  # type: ignore[no-any-return]
 
@@ -49,8 +52,11 @@ async def staff_says(client: AppClient, card_ts: str, text: str, ts: str) -> Non
 
 
 def cards(slack: FakeSlack) -> list[Any]:
-    return [c for c in slack.requests if c.method == "chat.postMessage" and c.body["channel"] == STAFF
-            and not c.body.get("thread_ts")]
+    return [
+        c
+        for c in slack.requests
+        if c.method == "chat.postMessage" and c.body["channel"] == STAFF and not c.body.get("thread_ts")
+    ]
 
 
 def card_as_shown(slack: FakeSlack, card: Any) -> str:
@@ -60,8 +66,9 @@ def card_as_shown(slack: FakeSlack, card: Any) -> str:
 
 
 def in_thread(slack: FakeSlack, card_ts: str) -> list[str]:
-    return [c.body["text"] for c in slack.requests
-            if c.method == "chat.postMessage" and c.body.get("thread_ts") == card_ts]
+    return [
+        c.body["text"] for c in slack.requests if c.method == "chat.postMessage" and c.body.get("thread_ts") == card_ts
+    ]
 
 
 def case_id_of(card: Any) -> str:
@@ -104,7 +111,9 @@ async def test_a_widget_customer_is_answered_from_the_staff_thread_and_handed_ba
     assert f"<@{AGENT}>" in json.dumps(slack.calls("chat.update")[-1]["blocks"])  # claimed by replying
 
     await staff_says(client, card_ts, "note: VIP customer, be nice", ts="1700000100.000200")
-    action = block_action(action_id="case_return", value=case_id_of(card), user=AGENT, channel=STAFF, message_ts=card_ts)
+    action = block_action(
+        action_id="case_return", value=case_id_of(card), user=AGENT, channel=STAFF, message_ts=card_ts
+    )
     await signed_post(client, action)
     assert "returned" in json.dumps(slack.calls("chat.update")[-1]["blocks"])  # the card shows it
     await ws.send_json({"type": "message", "id": "m3", "text": "how do I reset my password?"})
@@ -115,7 +124,9 @@ async def test_a_widget_customer_is_answered_from_the_staff_thread_and_handed_ba
 
 
 async def test_thread_commands_claim_and_resolve_and_the_customer_is_told(client: AppClient, slack: FakeSlack) -> None:
-    body = await (await client.post("/api/messages", json={"contact": "zed", "text": "I want to speak to an agent"})).json()
+    body = await (
+        await client.post("/api/messages", json={"contact": "zed", "text": "I want to speak to an agent"})
+    ).json()
     (card,) = await until(lambda: cards(slack))
     card_ts = card.response["ts"]
     await staff_says(client, card_ts, "!claim", ts="1700000200.000100")
@@ -136,7 +147,9 @@ async def test_thread_commands_claim_and_resolve_and_the_customer_is_told(client
 async def test_an_unanswered_case_is_reminded_once_and_the_customer_hears_once(
     client: AppClient, slack: FakeSlack
 ) -> None:
-    body = await (await client.post("/api/messages", json={"contact": "yan", "text": "I want to talk to a human please"})).json()
+    body = await (
+        await client.post("/api/messages", json={"contact": "yan", "text": "I want to talk to a human please"})
+    ).json()
     (card,) = await until(lambda: cards(slack))
     hub = client.app[RUNTIME].hub
     assert await hub.remind_overdue_cases() == 0  # within handoff.sla_minutes
@@ -162,7 +175,9 @@ async def test_with_an_llm_the_card_carries_a_suggested_reply(
     settings = make_settings(slack=desk_settings(slack), llm=LlmSettings(base_url=model.base_url, max_retries=0))
     client = await aiohttp_client(create_app(settings))
     model.script(Text("Refunds for annual plans are pro rata within 30 days [1]."))
-    first = await (await client.post("/api/messages", json={"contact": "ola", "text": "I want a human, I was charged twice"})).json()
+    first = await (
+        await client.post("/api/messages", json={"contact": "ola", "text": "I want a human, I was charged twice"})
+    ).json()
     (card,) = await until(lambda: cards(slack))
     # the customer hears first; the draft follows, on the card as posted or in an update of it
     blocks = await until(lambda: "Suggested reply:" in (shown := card_as_shown(slack, card)) and shown)

@@ -62,7 +62,9 @@ async def test_a_database_locked_by_another_process_is_a_503_then_recovers(
     status, _, response = await _post(client, {**QUESTION, "id": "while-locked"})  # the client's retry
     assert status == 200, await response.text()
     assert (await client.get("/readyz")).status == 200
-    listed = await (await client.get(f"/api/conversations/{(await response.json())['conversation_id']}/messages")).json()
+    listed = await (
+        await client.get(f"/api/conversations/{(await response.json())['conversation_id']}/messages")
+    ).json()
     assert [m["author"] for m in listed["messages"]] == ["customer", "bot", "customer", "bot"]
 
 
@@ -71,8 +73,12 @@ def small_disk(tmp_path: Path) -> Iterator[Path]:
     """A real 4 MB filesystem (tmpfs), so a full disk is the kernel's ENOSPC, not a fake."""
     mount_point = tmp_path / "small-disk"
     mount_point.mkdir()
-    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", str(mount_point)],
-                             capture_output=True, text=True, check=False)
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", str(mount_point)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     if mounted.returncode != 0:
         pytest.skip(f"cannot mount a small filesystem here: {mounted.stderr.strip()}")
     try:
@@ -113,12 +119,14 @@ def test_a_read_only_data_directory_stops_start_up_with_one_line(small_disk: Pat
     subprocess.run(["mount", "-o", "remount,ro", str(small_disk)], check=True)
     supporthub = str(Path(sys.executable).parent / "supporthub")
     env = {**os.environ, "SUPPORTHUB_DATA_DIR": str(small_disk / "data")}
-    result = subprocess.run([supporthub, "serve", "--port", "1"], capture_output=True, text=True, timeout=120,
-                            env=env, check=False)
+    result = subprocess.run(
+        [supporthub, "serve", "--port", "1"], capture_output=True, text=True, timeout=120, env=env, check=False
+    )
     assert result.returncode == 2
     lines = [line for line in result.stderr.splitlines() if not line.startswith("REST API")]
-    assert lines == [f"supporthub: cannot use the data directory {small_disk / 'data'}: "
-                     "Read-only file system"], result.stderr
+    assert lines == [f"supporthub: cannot use the data directory {small_disk / 'data'}: Read-only file system"], (
+        result.stderr
+    )
 
 
 def _select_one(session: Session) -> int:
@@ -200,7 +208,9 @@ async def test_connections_the_server_closed_are_not_handed_out(
             await connection.close()  # back in the pool, open
         backends = sorted(db.own_backends(engine))
         assert len(backends) == 3
-        ended = await query(own_database, "SELECT pg_terminate_backend(pid, 5000) FROM unnest($1::int[]) AS pid", backends)
+        ended = await query(
+            own_database, "SELECT pg_terminate_backend(pid, 5000) FROM unnest($1::int[]) AS pid", backends
+        )
         assert all(row[0] for row in ended)
         await asyncio.sleep(0.2)  # the driver reads each socket's end
         assert await asyncio.gather(*(transactions.run(_select_one) for _ in range(3))) == [1, 1, 1]
@@ -209,8 +219,9 @@ async def test_connections_the_server_closed_are_not_handed_out(
     assert "running the transaction again" not in caplog.text
 
 
-@pytest.mark.parametrize("way", ["a closed port", "a server that never answers", "an unknown role",
-                                 "a missing database"])
+@pytest.mark.parametrize(
+    "way", ["a closed port", "a server that never answers", "an unknown role", "a missing database"]
+)
 async def test_every_way_of_not_reaching_postgres_is_unavailable(way: str, monkeypatch: pytest.MonkeyPatch) -> None:
     """Not a 500, and not a Telegram update acknowledged unstored: "try again shortly"."""
     server = make_url(postgres_url("the unreachable-server tests"))
@@ -218,10 +229,12 @@ async def test_every_way_of_not_reaching_postgres_is_unavailable(way: str, monke
     silent.hung = True
     await silent.start()
     monkeypatch.setattr(db, "POSTGRES_CONNECT_TIMEOUT_S", 0.5)
-    url = {"a closed port": server.set(port=free_port()),  # nothing listens on it
-           "a server that never answers": server.set(port=silent.port),
-           "an unknown role": server.set(username="nobody_here"),
-           "a missing database": server.set(database="no_such_database")}[way]
+    url = {
+        "a closed port": server.set(port=free_port()),  # nothing listens on it
+        "a server that never answers": server.set(port=silent.port),
+        "an unknown role": server.set(username="nobody_here"),
+        "a missing database": server.set(database="no_such_database"),
+    }[way]
     engine = db.make_engine(url.render_as_string(hide_password=False))
     transactions = transactions_for(engine, db.make_sessionmaker(engine))
     try:

@@ -40,15 +40,19 @@ def telegram_settings(api: str, *, webhook: bool = True, **extra: Any) -> Telegr
 @pytest.fixture
 def settings_for(make_settings: Callable[..., Settings], telegram: FakeBotApi) -> Callable[..., Settings]:
     def make(*, webhook: bool = True, **overrides: Any) -> Settings:
-        return make_settings(telegram=telegram_settings(telegram.api_url, webhook=webhook),
-                             outbox=OutboxSettings(poll_interval_s=0.2, backoff_base_s=0.2), **overrides)
+        return make_settings(
+            telegram=telegram_settings(telegram.api_url, webhook=webhook),
+            outbox=OutboxSettings(poll_interval_s=0.2, backoff_base_s=0.2),
+            **overrides,
+        )
 
     return make
 
 
 @pytest.fixture
-async def client(aiohttp_client: Callable[..., Any], settings_for: Callable[..., Settings],
-                 telegram: FakeBotApi) -> AppClient:
+async def client(
+    aiohttp_client: Callable[..., Any], settings_for: Callable[..., Settings], telegram: FakeBotApi
+) -> AppClient:
     client: AppClient = await aiohttp_client(create_app(settings_for()))
     await telegram.wait_for_calls("getWebhookInfo", 1)  # connected: the bot knows who it is
     await ready(client)
@@ -122,7 +126,9 @@ async def test_a_missing_or_wrong_secret_is_403_and_nothing_is_stored(client: Ap
     assert await count(client, Message) == 0 and not telegram.calls_to("sendMessage")
 
 
-async def test_a_bad_update_is_dropped_with_200_not_redelivered_forever(client: AppClient, telegram: FakeBotApi) -> None:
+async def test_a_bad_update_is_dropped_with_200_not_redelivered_forever(
+    client: AppClient, telegram: FakeBotApi
+) -> None:
     broken = {"update_id": next(_update_ids), "message": {"message_id": "x", "chat": "nope"}}
     far_future = update(private_message("hi", user_id=803)) | {"update_id": next(_update_ids)}
     far_future["message"] = far_future["message"] | {"date": 10**17}
@@ -143,8 +149,10 @@ async def test_an_update_arriving_in_pieces_is_read_whole(client: AppClient, tel
     question = "How do I reset my password? " + "I have tried everything, here is the whole story. " * 60
     body = json.dumps(update(private_message(question, user_id=814))).encode()
     reader, writer = await asyncio.open_connection(client.host, client.port)
-    writer.write(b"POST /telegram/webhook HTTP/1.1\r\nHost: hub\r\nContent-Type: application/json\r\n"
-                 + f"X-Telegram-Bot-Api-Secret-Token: {SECRET}\r\nContent-Length: {len(body)}\r\n\r\n".encode())
+    writer.write(
+        b"POST /telegram/webhook HTTP/1.1\r\nHost: hub\r\nContent-Type: application/json\r\n"
+        + f"X-Telegram-Bot-Api-Secret-Token: {SECRET}\r\nContent-Length: {len(body)}\r\n\r\n".encode()
+    )
     writer.write(body[:1000])
     await writer.drain()
     await asyncio.sleep(0.3)  # the rest arrives later, as over a slow link
@@ -161,7 +169,13 @@ async def test_a_file_telegram_cannot_hand_over_now_makes_it_deliver_the_update_
     client: AppClient, telegram: FakeBotApi
 ) -> None:
     telegram.add_file("DOC3", b"The app says BD-4012 when I add a teammate", file_path="documents/file_3.txt")
-    document = {"file_id": "DOC3", "file_unique_id": "u3", "file_name": "log.txt", "mime_type": "text/plain", "file_size": 42}
+    document = {
+        "file_id": "DOC3",
+        "file_unique_id": "u3",
+        "file_name": "log.txt",
+        "mime_type": "text/plain",
+        "file_size": 42,
+    }
     payload = update(private_message(None, user_id=815, caption="see the log", document=document))
     telegram.fail_next("getFile", 502)
     assert await deliver(client, payload) == 503  # nothing stored: Telegram sends it again
@@ -171,11 +185,20 @@ async def test_a_file_telegram_cannot_hand_over_now_makes_it_deliver_the_update_
     assert "I've read log.txt." in reply.params["text"]
 
 
-async def test_in_a_group_only_messages_for_the_bot_are_answered_per_topic(client: AppClient, telegram: FakeBotApi) -> None:
+async def test_in_a_group_only_messages_for_the_bot_are_answered_per_topic(
+    client: AppClient, telegram: FakeBotApi
+) -> None:
     chatter = update(group_message("anyone for lunch? how do I reset my password lol", message_id=10))
     for_other_bot = update(group_message("/help@some_other_bot", message_id=11))
-    mention = update(group_message("@supporthub_test_bot how do I reset my password?", message_id=12, forum=True,
-                                   message_thread_id=42, is_topic_message=True))
+    mention = update(
+        group_message(
+            "@supporthub_test_bot how do I reset my password?",
+            message_id=12,
+            forum=True,
+            message_thread_id=42,
+            is_topic_message=True,
+        )
+    )
     for payload in (chatter, for_other_bot, mention):
         assert await deliver(client, payload) == 200
     (reply,) = await telegram.wait_for_calls("sendMessage", 1)
@@ -184,23 +207,41 @@ async def test_in_a_group_only_messages_for_the_bot_are_answered_per_topic(clien
     await settled(client.app[RUNTIME].sessionmaker)
     assert len(telegram.calls_to("sendMessage")) == 1 and await count(client, Message) == 2
 
-    replying = update(group_message("and how do I invite a teammate?", message_id=13, forum=True, message_thread_id=42,
-                                    is_topic_message=True,
-                                    reply_to_message={"message_id": int(reply.response["result"]["message_id"]),
-                                                      "date": 1, "chat": {"id": -100123, "type": "supergroup"},
-                                                      "from": {"id": BOT_ID, "is_bot": True, "first_name": "Help"}}))
+    replying = update(
+        group_message(
+            "and how do I invite a teammate?",
+            message_id=13,
+            forum=True,
+            message_thread_id=42,
+            is_topic_message=True,
+            reply_to_message={
+                "message_id": int(reply.response["result"]["message_id"]),
+                "date": 1,
+                "chat": {"id": -100123, "type": "supergroup"},
+                "from": {"id": BOT_ID, "is_bot": True, "first_name": "Help"},
+            },
+        )
+    )
     assert await deliver(client, replying) == 200
     await telegram.wait_for_calls("sendMessage", 2)
     assert await count(client, Conversation) == 1  # one conversation per topic
 
 
-async def test_edits_channel_posts_service_messages_and_bots_are_ignored(client: AppClient, telegram: FakeBotApi) -> None:
+async def test_edits_channel_posts_service_messages_and_bots_are_ignored(
+    client: AppClient, telegram: FakeBotApi
+) -> None:
     question = private_message("How do I reset my password?", user_id=811, message_id=1)["message"]
     bot_user = {"id": 999, "is_bot": True, "first_name": "OtherBot", "username": "other_bot"}
     ignored = [
         {"edited_message": question | {"edit_date": 1}},
-        {"channel_post": {"message_id": 5, "date": 1, "chat": {"id": -100999, "type": "channel", "title": "News"},
-                          "text": "How do I reset my password?"}},
+        {
+            "channel_post": {
+                "message_id": 5,
+                "date": 1,
+                "chat": {"id": -100999, "type": "channel", "title": "News"},
+                "text": "How do I reset my password?",
+            }
+        },
         {"message": question | {"message_id": 2, "from": bot_user}},
         {"message": question | {"message_id": 3, "text": None, "new_chat_members": [bot_user]}},
     ]
@@ -243,8 +284,12 @@ async def test_a_user_who_blocked_the_bot_is_not_retried_until_they_write_again(
     assert await deliver(client, update(private_message("How do I reset my password?", user_id=805))) == 200
     await settled(client.app[RUNTIME].sessionmaker)
     assert len(telegram.calls_to("sendMessage")) == 1  # one attempt, no retries
-    assert await count(client, OutboxItem, OutboxItem.status == DeliveryStatus.DEAD,
-                       OutboxItem.last_error.contains("blocked")) == 1
+    assert (
+        await count(
+            client, OutboxItem, OutboxItem.status == DeliveryStatus.DEAD, OutboxItem.last_error.contains("blocked")
+        )
+        == 1
+    )
     assert await count(client, Conversation, Conversation.unreachable_reason.is_not(None)) == 1
 
     assert await deliver(client, update(private_message("How do I export my data?", user_id=805, message_id=2))) == 200
@@ -258,16 +303,29 @@ async def test_a_document_is_read_and_one_over_the_limit_is_refused_politely(
     client: AppClient = await aiohttp_client(create_app(settings_for(attachments=AttachmentSettings(max_bytes=1000))))
     await ready(client)
     telegram.add_file("DOC1", b"The app says BD-4012 when I add a teammate", file_path="documents/file_1.txt")
-    document = {"file_id": "DOC1", "file_unique_id": "u1", "file_name": "error-log.txt", "mime_type": "text/plain",
-                "file_size": 42}
-    assert await deliver(client, update(private_message(None, user_id=806, caption="see the log", document=document))) == 200
+    document = {
+        "file_id": "DOC1",
+        "file_unique_id": "u1",
+        "file_name": "error-log.txt",
+        "mime_type": "text/plain",
+        "file_size": 42,
+    }
+    assert (
+        await deliver(client, update(private_message(None, user_id=806, caption="see the log", document=document)))
+        == 200
+    )
     (read,) = await telegram.wait_for_calls("sendMessage", 1)
     assert "I've read error-log.txt." in read.params["text"]
     assert telegram.downloads[0].token_ok
 
     telegram.add_file("DOC2", b"x" * 5000, file_path="documents/file_2.pdf")
-    large = {"file_id": "DOC2", "file_unique_id": "u2", "file_name": "scan.pdf", "mime_type": "application/pdf",
-             "file_size": 5000}
+    large = {
+        "file_id": "DOC2",
+        "file_unique_id": "u2",
+        "file_name": "scan.pdf",
+        "mime_type": "application/pdf",
+        "file_size": 5000,
+    }
     assert await deliver(client, update(private_message(None, user_id=806, message_id=2, document=large))) == 200
     refused = (await telegram.wait_for_calls("sendMessage", 2))[1]
     assert "scan.pdf" in refused.params["text"] and "limit" in refused.params["text"]
@@ -277,8 +335,15 @@ async def test_a_document_is_read_and_one_over_the_limit_is_refused_politely(
 async def test_start_help_and_a_sticker_get_fixed_answers_and_nothing_is_stored(
     client: AppClient, telegram: FakeBotApi
 ) -> None:
-    sticker = {"file_id": "S1", "file_unique_id": "s1", "type": "regular", "width": 512, "height": 512,
-               "is_animated": False, "is_video": False}
+    sticker = {
+        "file_id": "S1",
+        "file_unique_id": "s1",
+        "type": "regular",
+        "width": 512,
+        "height": 512,
+        "is_animated": False,
+        "is_video": False,
+    }
     assert await deliver(client, update(private_message("/start", user_id=807, message_id=1))) == 200
     assert await deliver(client, update(private_message(None, user_id=807, message_id=2, sticker=sticker))) == 200
     assert await deliver(client, update(private_message("/help", user_id=807, message_id=3))) == 200
@@ -291,10 +356,15 @@ async def test_a_contact_shared_about_oneself_is_a_verified_phone(client: AppCli
     contact = {"phone_number": "4915112345678", "first_name": "Ana", "user_id": 808}
     assert await deliver(client, update(private_message(None, user_id=808, contact=contact))) == 200
     await telegram.wait_for_calls("sendMessage", 1)
-    assert await count(client, Identity, Identity.channel == VERIFIED_PHONE, Identity.external_user_id == "+4915112345678") == 1
+    assert (
+        await count(client, Identity, Identity.channel == VERIFIED_PHONE, Identity.external_user_id == "+4915112345678")
+        == 1
+    )
 
 
-async def test_a_second_number_shared_by_the_same_person_is_kept_unverified(client: AppClient, telegram: FakeBotApi) -> None:
+async def test_a_second_number_shared_by_the_same_person_is_kept_unverified(
+    client: AppClient, telegram: FakeBotApi
+) -> None:
     """A contact already holds a verified phone: a second one is never added to it (it could be
     someone else's), and the message sharing it is still stored and answered."""
     first = {"phone_number": "4915112345678", "first_name": "Ana", "user_id": 808}
@@ -305,11 +375,16 @@ async def test_a_second_number_shared_by_the_same_person_is_kept_unverified(clie
     await telegram.wait_for_calls("sendMessage", 2)
     await settled(client.app[RUNTIME].sessionmaker)
     assert await count(client, Message, Message.author == "customer") == 2
-    assert await count(client, Identity, Identity.channel == VERIFIED_PHONE, Identity.external_user_id == "+4915187654321") == 0
+    assert (
+        await count(client, Identity, Identity.channel == VERIFIED_PHONE, Identity.external_user_id == "+4915187654321")
+        == 0
+    )
 
 
 @pytest.fixture
-async def desk_client(aiohttp_client: Callable[..., Any], settings_for: Callable[..., Settings], slack: FakeSlack) -> AppClient:
+async def desk_client(
+    aiohttp_client: Callable[..., Any], settings_for: Callable[..., Settings], slack: FakeSlack
+) -> AppClient:
     client: AppClient = await aiohttp_client(create_app(settings_for(slack=desk_settings(slack))))
     await ready(client)
     return client
@@ -321,8 +396,9 @@ async def test_human_opens_a_case_and_the_staff_reply_from_slack_reaches_telegra
     assert await deliver(desk_client, update(private_message("/human my invoice is wrong", user_id=809))) == 200
     (offer,) = await telegram.wait_for_calls("sendMessage", 1)
     assert "person" in offer.params["text"]
-    card = await staff_replies(desk_client, slack, "Hi, Sam here: I've corrected the invoice & resent it.",
-                               ts="1700000100.000100")
+    card = await staff_replies(
+        desk_client, slack, "Hi, Sam here: I've corrected the invoice & resent it.", ts="1700000100.000100"
+    )
     assert "The customer asked for a person." in json.dumps(card.body["blocks"])
     staff = (await telegram.wait_for_calls("sendMessage", 2))[1]
     assert staff.params["chat_id"] == "809"

@@ -24,9 +24,20 @@ APP_PACKAGES = ("core", "channels", "handoff", "knowledge")
 
 CHANNELS = ("channels.api", "channels.web", "channels.slack", "channels.telegram", "channels.sms", "channels.email")
 NEVER_LOADED_BY_A_CHANNEL = (
-    "openai", "sqlalchemy", "chromadb", "torch",
-    "core.pipeline.hub", "core.store.db", "core.store.inbox", "core.pipeline.storage", "core.pipeline.turn_transactions", "core.pipeline.outbox",
-    "handoff.desk", "handoff.desk_store", "handoff.cases", "knowledge.base",
+    "openai",
+    "sqlalchemy",
+    "chromadb",
+    "torch",
+    "core.pipeline.hub",
+    "core.store.db",
+    "core.store.inbox",
+    "core.pipeline.storage",
+    "core.pipeline.turn_transactions",
+    "core.pipeline.outbox",
+    "handoff.desk",
+    "handoff.desk_store",
+    "handoff.cases",
+    "knowledge.base",
 )
 
 
@@ -41,21 +52,41 @@ FLOORS: tuple[tuple[str, ...], ...] = (
     ("core.cli", "core.admin", "channels"),
 )
 """The floors, bottom first; a module is on the floor of the longest package prefix it has."""
-CONTRACT = {"core", "core.messages", "core.channel", "core.streaming", "core.turn_context", "core.settings",
-            "core.desk_port", "core.registry", "core.metrics", "core.log_context", "core.clean_text",
-            "core.quoting", "core.file_sizes"}
+CONTRACT = {
+    "core",
+    "core.messages",
+    "core.channel",
+    "core.streaming",
+    "core.turn_context",
+    "core.settings",
+    "core.desk_port",
+    "core.registry",
+    "core.metrics",
+    "core.log_context",
+    "core.clean_text",
+    "core.quoting",
+    "core.file_sizes",
+}
 """What is left directly in core/: the ports and the small vocabulary every wing speaks."""
 
 
 def floor_of(module: str) -> int:
-    floors = [(len(prefix), floor) for floor, prefixes in enumerate(FLOORS) for prefix in prefixes
-              if module == prefix or module.startswith(f"{prefix}.")]
+    floors = [
+        (len(prefix), floor)
+        for floor, prefixes in enumerate(FLOORS)
+        for prefix in prefixes
+        if module == prefix or module.startswith(f"{prefix}.")
+    ]
     return max(floors)[1]
 
 
 def module_paths() -> dict[str, Path]:
-    return {".".join(p.relative_to(ROOT).with_suffix("").parts).removesuffix(".__init__"): p
-            for package in APP_PACKAGES for p in (ROOT / package).rglob("*.py") if "migrations" not in p.parts}
+    return {
+        ".".join(p.relative_to(ROOT).with_suffix("").parts).removesuffix(".__init__"): p
+        for package in APP_PACKAGES
+        for p in (ROOT / package).rglob("*.py")
+        if "migrations" not in p.parts
+    }
 
 
 def imported_names(path: Path) -> set[str]:
@@ -89,8 +120,11 @@ def test_importing_the_channels_loads_no_database_llm_or_index_code() -> None:
 
 def test_knowledge_names_nothing_of_the_app_in_an_import() -> None:
     graph = import_graph()
-    outside = {name: sorted(d for d in deps if not d.startswith("knowledge"))
-               for name, deps in graph.items() if name.startswith("knowledge")}
+    outside = {
+        name: sorted(d for d in deps if not d.startswith("knowledge"))
+        for name, deps in graph.items()
+        if name.startswith("knowledge")
+    }
     assert len(outside) > 5 and {name: deps for name, deps in outside.items() if deps} == {}
 
 
@@ -118,8 +152,9 @@ def test_no_module_imports_one_that_imports_it_back() -> None:
 
 def test_nothing_imports_from_a_floor_above_its_own() -> None:
     graph = import_graph()
-    upward = sorted(f"{name} -> {dep}" for name, deps in graph.items() for dep in deps
-                    if floor_of(dep) > floor_of(name))
+    upward = sorted(
+        f"{name} -> {dep}" for name, deps in graph.items() for dep in deps if floor_of(dep) > floor_of(name)
+    )
     assert {"core.pipeline.hub", "core.store.db", "handoff.tables", "core.cli.main"} <= graph.keys()
     assert upward == []
 

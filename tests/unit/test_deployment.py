@@ -34,6 +34,7 @@ def compose() -> dict[str, Any]:
 def interpolate(value: str) -> str:
     """A value as compose would pass it, with ${NAME:-default} taking its default and a
     required ${NAME:?…} a placeholder (the operator's secret)."""
+
     def one(match: re.Match[str]) -> str:
         return match.group(3) if match.group(2) == "-" else PLACEHOLDER
 
@@ -64,8 +65,11 @@ def dockerfile_instructions() -> list[tuple[str, str]]:
     text = (ROOT / "Dockerfile").read_text(encoding="utf-8")
     lines = [line for line in text.splitlines() if not line.lstrip().startswith("#")]
     joined = re.sub(r"\\\n", " ", "\n".join(lines))
-    return [(words[0].upper(), words[1].strip() if len(words) > 1 else "")
-            for line in joined.splitlines() if (words := line.strip().split(None, 1))]
+    return [
+        (words[0].upper(), words[1].strip() if len(words) > 1 else "")
+        for line in joined.splitlines()
+        if (words := line.strip().split(None, 1))
+    ]
 
 
 def runtime_stage() -> list[tuple[str, str]]:
@@ -111,8 +115,11 @@ def plain(value: object) -> object:
     return value if isinstance(value, (dict, str)) else str(value)
 
 
-SOURCES = {"deploy/compose.yaml": compose_variables, "deploy/.env.example": env_file_variables,
-           "Dockerfile": dockerfile_variables}
+SOURCES = {
+    "deploy/compose.yaml": compose_variables,
+    "deploy/.env.example": env_file_variables,
+    "Dockerfile": dockerfile_variables,
+}
 
 
 @pytest.mark.parametrize("source", SOURCES)
@@ -169,7 +176,10 @@ def test_the_image_checks_readiness_runs_as_a_user_and_stays_offline() -> None:
     assert users and users[-1].split(":")[0] not in ("root", "0")
     environment = " ".join(arguments for instruction, arguments in stage if instruction == "ENV")
     assert "HF_HUB_OFFLINE=1" in environment and "TRANSFORMERS_OFFLINE=1" in environment
-    assert json.loads(next(arguments for instruction, arguments in stage if instruction == "CMD")) == ["supporthub", "serve"]
+    assert json.loads(next(arguments for instruction, arguments in stage if instruction == "CMD")) == [
+        "supporthub",
+        "serve",
+    ]
 
 
 def test_the_proxy_forwards_the_widget_socket_and_the_client_address() -> None:
@@ -177,9 +187,12 @@ def test_the_proxy_forwards_the_widget_socket_and_the_client_address() -> None:
     socket = re.search(r"location\s*=\s*/widget/ws\s*\{(?P<body>[^}]*)\}", config)
     assert socket is not None
     directives = {" ".join(line.split()) for line in socket["body"].split(";")}
-    assert {"proxy_http_version 1.1", "proxy_set_header Upgrade $http_upgrade",
-            "proxy_set_header Connection $connection_upgrade",
-            "proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for",
-            "proxy_set_header X-Forwarded-Proto $scheme"} <= directives
+    assert {
+        "proxy_http_version 1.1",
+        "proxy_set_header Upgrade $http_upgrade",
+        "proxy_set_header Connection $connection_upgrade",
+        "proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for",
+        "proxy_set_header X-Forwarded-Proto $scheme",
+    } <= directives
     assert re.search(r"map\s+\$http_upgrade\s+\$connection_upgrade", config)
     assert "./nginx.conf:/etc/nginx/conf.d/default.conf:ro" in compose()["services"]["proxy"]["volumes"]

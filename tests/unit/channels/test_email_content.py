@@ -35,8 +35,13 @@ def sample(name: str) -> bytes:
     return (FIXTURES / f"{name}.eml").read_bytes()
 
 
-def mail(headers: str = "", *, sender: str = "Anna <anna@example.org>", content_type: str = "text/plain",
-         body: str = "Hello, my order has not arrived.") -> bytes:
+def mail(
+    headers: str = "",
+    *,
+    sender: str = "Anna <anna@example.org>",
+    content_type: str = "text/plain",
+    body: str = "Hello, my order has not arrived.",
+) -> bytes:
     """A minimal mail from a person; `headers` are extra header lines, each ending in a newline."""
     return (
         f"From: {sender}\nTo: support@example.com\nSubject: Order\nMessage-ID: <1@example.org>\n"
@@ -107,7 +112,7 @@ def test_html_only_mail_becomes_text_without_the_quoted_mail_or_signature() -> N
             id="gmail-french",
         ),
         pytest.param(
-            "<p>Dank je, het werkt weer.</p><div class=\"moz-cite-prefix\">Op 05-01-2026 om 10:00 "
+            '<p>Dank je, het werkt weer.</p><div class="moz-cite-prefix">Op 05-01-2026 om 10:00 '
             'schreef Example Support:<br></div><blockquote type="cite">Hallo,<br>probeer het opnieuw.'
             "</blockquote>",
             "Dank je, het werkt weer.",
@@ -255,9 +260,11 @@ def test_headers_are_read_as_text_a_database_stores() -> None:
     """Found by fuzzing the listener on PostgreSQL: each of these made the mail fail to store
     (a 451, so the sender's server would have tried again for days)."""
     too_long_id = "x" * 300 + "@example.org"
-    raw = mail(sender=f"{'N' * 300} <{'a' * 260}@example.org>").replace(
-        b"Message-ID: <1@example.org>", f"Message-ID: <{too_long_id}>".encode()
-    ).replace(b"Subject: Order", b"Subject: Or\xffder \x00now")
+    raw = (
+        mail(sender=f"{'N' * 300} <{'a' * 260}@example.org>")
+        .replace(b"Message-ID: <1@example.org>", f"Message-ID: <{too_long_id}>".encode())
+        .replace(b"Subject: Order", b"Subject: Or\xffder \x00now")
+    )
 
     parsed = parse_mail(raw)
 
@@ -326,8 +333,9 @@ def test_an_inline_image_with_a_content_id_is_left_out_even_when_no_html_shows_i
     message = EmailMessage()
     message["From"] = "Anna <anna@example.org>"
     message.set_content("Our logo is below.")
-    message.add_related(b"\x89PNG\r\n\x1a\n", "image", "png", cid="<logo@example.org>", disposition="inline",
-                        filename="logo.png")
+    message.add_related(
+        b"\x89PNG\r\n\x1a\n", "image", "png", cid="<logo@example.org>", disposition="inline", filename="logo.png"
+    )
 
     assert parse_mail(bytes(message)).attachments == ()
 
@@ -363,8 +371,9 @@ _REPORT_BODY = (
         pytest.param(mail("Precedence: bulk\n"), "Precedence: bulk", id="precedence-bulk"),
         pytest.param(mail("Precedence: list\n"), "Precedence: list", id="precedence-list"),
         pytest.param(mail("Precedence: junk\n"), "Precedence: junk", id="precedence-junk"),
-        pytest.param(mail("List-Id: Users <users.lists.example.org>\n"), "List-Id: Users <users.lists.example.org>",
-                     id="list-id"),
+        pytest.param(
+            mail("List-Id: Users <users.lists.example.org>\n"), "List-Id: Users <users.lists.example.org>", id="list-id"
+        ),
         pytest.param(mail("Return-Path: <>\n"), "Return-Path: <> (a bounce or a notification)", id="null-return-path"),
         pytest.param(
             mail(content_type='multipart/report; report-type=delivery-status; boundary="b"', body=_REPORT_BODY),
@@ -376,13 +385,15 @@ _REPORT_BODY = (
             "a delivery report (message/delivery-status)",
             id="delivery-status-part",
         ),
-        pytest.param(mail(sender="MAILER-DAEMON@mx.example.net"), "sent from mailer-daemon@mx.example.net",
-                     id="mailer-daemon"),
+        pytest.param(
+            mail(sender="MAILER-DAEMON@mx.example.net"), "sent from mailer-daemon@mx.example.net", id="mailer-daemon"
+        ),
         pytest.param(mail(sender="postmaster@example.net"), "sent from postmaster@example.net", id="postmaster"),
         pytest.param(mail(sender="Shop <no-reply@shop.example>"), "sent from no-reply@shop.example", id="no-reply"),
         pytest.param(mail(sender="NoReply@shop.example"), "sent from noreply@shop.example", id="noreply"),
-        pytest.param(mail(sender="do-not-reply+42@shop.example"), "sent from do-not-reply+42@shop.example",
-                     id="do-not-reply"),
+        pytest.param(
+            mail(sender="do-not-reply+42@shop.example"), "sent from do-not-reply+42@shop.example", id="do-not-reply"
+        ),
         pytest.param(mail(sender=""), "no From address", id="no-sender"),
     ],
 )
@@ -472,8 +483,11 @@ def test_a_mail_without_authentication_results_has_none() -> None:
 @pytest.mark.parametrize(
     ("results", "domain", "passed"),
     [
-        ("mx.example.com; spf=pass smtp.mailfrom=a@gmail.com; dmarc=pass (p=NONE) header.from=gmail.com", "gmail.com",
-         True),
+        (
+            "mx.example.com; spf=pass smtp.mailfrom=a@gmail.com; dmarc=pass (p=NONE) header.from=gmail.com",
+            "gmail.com",
+            True,
+        ),
         ("MX.example.com; DMARC=Pass header.from=GMail.com", "gmail.COM", True),
         ("mx.example.com; dmarc=pass (p=none; dis=none) header.from=gmail.com", "gmail.com", True),
         ("mx.example.com; dmarc=pass header.from=gmail.com", "example.org", False),

@@ -31,8 +31,37 @@ ANSWER = "# Reset\n\n**First** open *Settings*.\n\n- one\n- [the guide](https://
 OUTLOOK_ID = "AM0PR04MB6619C5E52F0D4F5D2E7F3A11B9E12@AM0PR04MB6619.eurprd04.prod.outlook.com"
 """Long enough that the standard library would fold it into RFC 2047 encoded words."""
 THREAD = ThreadHeaders("Frage zur Rechnung – März", "c3@mail.example.de", ("c1@mail.example.de", "c2@mail.example.de"))
-ALLOWED_TAGS = {"html", "head", "meta", "body", "div", "p", "h1", "h2", "h3", "h4", "h5", "h6", "strong", "em", "code",
-                "pre", "ul", "ol", "li", "a", "blockquote", "hr", "br", "table", "thead", "tbody", "tr", "th", "td"}
+ALLOWED_TAGS = {
+    "html",
+    "head",
+    "meta",
+    "body",
+    "div",
+    "p",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "strong",
+    "em",
+    "code",
+    "pre",
+    "ul",
+    "ol",
+    "li",
+    "a",
+    "blockquote",
+    "hr",
+    "br",
+    "table",
+    "thead",
+    "tbody",
+    "tr",
+    "th",
+    "td",
+}
 ALLOWED_ATTRIBUTES = {"charset", "name", "content", "style", "href", "title", "start"}
 
 
@@ -109,7 +138,7 @@ def test_reply_subject(subject: str, expected: str) -> None:
 
 def test_html_is_a_small_complete_document() -> None:
     document = email_html(ANSWER)
-    assert document.startswith("<!DOCTYPE html>\n<html>\n<head>\n<meta charset=\"utf-8\">")
+    assert document.startswith('<!DOCTYPE html>\n<html>\n<head>\n<meta charset="utf-8">')
     assert document.endswith("</body>\n</html>\n")
     assert_safe(document)
 
@@ -190,12 +219,48 @@ def test_html_without_citations_has_no_sources() -> None:
     assert "Sources" not in email_html("Done.")
 
 
-_FRAGMENTS = st.sampled_from([
-    "<script>", "</script>", "<img src=x onerror=alert(1)>", "&", "&amp;", '"', "'", "[", "]", "(", ")", "!", "*", "_",
-    "`", "```\n", "# ", "- ", "1. ", "> ", "\n", "\n\n", " ", "|", "---",
-    "javascript:", "https://x.example/", "mailto:",
-    "data:", "<", ">", "text", "&#106;", "%6A", "\\", "<https://x.example>", "<a@b.example>", "<javascript:x>",
-])
+_FRAGMENTS = st.sampled_from(
+    [
+        "<script>",
+        "</script>",
+        "<img src=x onerror=alert(1)>",
+        "&",
+        "&amp;",
+        '"',
+        "'",
+        "[",
+        "]",
+        "(",
+        ")",
+        "!",
+        "*",
+        "_",
+        "`",
+        "```\n",
+        "# ",
+        "- ",
+        "1. ",
+        "> ",
+        "\n",
+        "\n\n",
+        " ",
+        "|",
+        "---",
+        "javascript:",
+        "https://x.example/",
+        "mailto:",
+        "data:",
+        "<",
+        ">",
+        "text",
+        "&#106;",
+        "%6A",
+        "\\",
+        "<https://x.example>",
+        "<a@b.example>",
+        "<javascript:x>",
+    ]
+)
 
 
 @settings(max_examples=300, deadline=None)
@@ -221,10 +286,14 @@ def test_text_has_no_markdown_markers() -> None:
 @pytest.mark.parametrize(
     ("citation", "line"),
     [
-        (Citation("https://help.example.com/reset", "Reset guide", "", 0.5),
-         "Reset guide: https://help.example.com/reset"),
-        (Citation("https://help.example.com/reset", "Reset guide", "Reset guide", 0.5),
-         "Reset guide: https://help.example.com/reset"),
+        (
+            Citation("https://help.example.com/reset", "Reset guide", "", 0.5),
+            "Reset guide: https://help.example.com/reset",
+        ),
+        (
+            Citation("https://help.example.com/reset", "Reset guide", "Reset guide", 0.5),
+            "Reset guide: https://help.example.com/reset",
+        ),
         (Citation("https://help.example.com/reset", "", "", 0.5), "https://help.example.com/reset"),
         (Citation("kb/billing.md", "Billing", "Refunds", 0.5), "Billing › Refunds"),
         (Citation("kb/billing.md", "", "", 0.5), "kb/billing.md"),
@@ -238,16 +307,25 @@ def test_text_source_lines(citation: Citation, line: str) -> None:
 @pytest.mark.parametrize(
     ("markdown", "expected"),
     [
-        (PRICING, "Here's what our help centre says in Pricing:\n\n"
-                  "Plan     | Monthly billing        | Annual billing\n"
-                  "---------+------------------------+-----------------------\n"
-                  "Business | $20 per seat per month | $16 per seat per month\n"
-                  "Pro      | $12 per seat per month | $10 per seat per month"),
-        (QUOTED, "From Pricing:\n\nPlan     | Monthly billing\n---------+----------------\nBusiness | $20 per seat"
-                 "\n\nAnything else?"),
-        (FORMATTED_CELL, "Plan | Details\n"
-                         "-----+-------------------------------------------\n"
-                         "Pro  | All of the guide: https://help.example/pro"),
+        (
+            PRICING,
+            "Here's what our help centre says in Pricing:\n\n"
+            "Plan     | Monthly billing        | Annual billing\n"
+            "---------+------------------------+-----------------------\n"
+            "Business | $20 per seat per month | $16 per seat per month\n"
+            "Pro      | $12 per seat per month | $10 per seat per month",
+        ),
+        (
+            QUOTED,
+            "From Pricing:\n\nPlan     | Monthly billing\n---------+----------------\nBusiness | $20 per seat"
+            "\n\nAnything else?",
+        ),
+        (
+            FORMATTED_CELL,
+            "Plan | Details\n"
+            "-----+-------------------------------------------\n"
+            "Pro  | All of the guide: https://help.example/pro",
+        ),
         (ESCAPED_PIPE, "Plan       | Seats\n-----------+-------\nTeam | Pro | 5 & up"),
         (RIGHT_ALIGNED, "Plan       |  Price\n-----------+-------\nBasic      |     $5\nEnterprise | $1,200"),
     ],
@@ -394,9 +472,7 @@ def test_auto_submitted_only_on_bot_replies(automatic: bool, expected: str | Non
     assert message["Auto-Submitted"] == expected
 
 
-@pytest.mark.parametrize(
-    ("automatic", "reason"), [(True, "Auto-Submitted: auto-replied"), (False, None)]
-)
+@pytest.mark.parametrize(("automatic", "reason"), [(True, "Auto-Submitted: auto-replied"), (False, None)])
 def test_our_inbound_parser_reads_the_reply(automatic: bool, reason: str | None) -> None:
     """A bot reply that came back to us (a forward, a misrouted copy) would not be answered;
     a staff reply reads as a person's mail; the thread keys are the ones we wrote."""
@@ -406,7 +482,9 @@ def test_our_inbound_parser_reads_the_reply(automatic: bool, reason: str | None)
     assert (mail.message_id, mail.in_reply_to) == (message_id, ("c3@mail.example.de",))
     assert mail.references == ("c1@mail.example.de", "c2@mail.example.de", "c3@mail.example.de")
     assert (mail.sender, mail.sender_name, mail.thread_subject) == (
-        "help@support.example.com", "Suppört", "frage zur rechnung – märz"
+        "help@support.example.com",
+        "Suppört",
+        "frage zur rechnung – märz",
     )
     assert mail.text.startswith("Reset\n\nFirst open Settings.")
 
@@ -414,6 +492,12 @@ def test_our_inbound_parser_reads_the_reply(automatic: bool, reason: str | None)
 def test_a_domain_is_required() -> None:
     with pytest.raises(ValueError, match="domain"):
         reply_message(
-            text="x", citations=(), to="a@b.example", from_address="help@support.example.com", display_name="",
-            domain="", thread=THREAD, automatic=True,
+            text="x",
+            citations=(),
+            to="a@b.example",
+            from_address="help@support.example.com",
+            display_name="",
+            domain="",
+            thread=THREAD,
+            automatic=True,
         )

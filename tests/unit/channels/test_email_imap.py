@@ -55,13 +55,16 @@ class Inbox:
 
 
 class MakePoller(Protocol):
-    def __call__(self, *, cursor: MemoryCursor, inbox: Inbox, password: str | None = None,
-                 poll_interval_s: float = 60.0) -> ImapPoller: ...
+    def __call__(
+        self, *, cursor: MemoryCursor, inbox: Inbox, password: str | None = None, poll_interval_s: float = 60.0
+    ) -> ImapPoller: ...
 
 
 def _mail(subject: str) -> bytes:
-    return (f"From: ann@example.com\r\nTo: support@example.test\r\nSubject: {subject}\r\n"
-            f"Message-ID: {make_msgid(domain='example.com')}\r\n\r\nHello, {subject}.\r\n").encode()
+    return (
+        f"From: ann@example.com\r\nTo: support@example.test\r\nSubject: {subject}\r\n"
+        f"Message-ID: {make_msgid(domain='example.com')}\r\n\r\nHello, {subject}.\r\n"
+    ).encode()
 
 
 async def _until(condition: Callable[[], bool], timeout: float = WAIT_S) -> float:
@@ -78,11 +81,20 @@ async def _until(condition: Callable[[], bool], timeout: float = WAIT_S) -> floa
 async def make_poller(dovecot: Dovecot) -> AsyncIterator[MakePoller]:
     pollers: list[ImapPoller] = []
 
-    def make(*, cursor: MemoryCursor, inbox: Inbox, password: str | None = None,
-             poll_interval_s: float = 60.0) -> ImapPoller:
-        poller = ImapPoller(host=dovecot.host, port=dovecot.port, security="none", username=dovecot.username,
-                            password=dovecot.password if password is None else password, folder="INBOX",
-                            poll_interval_s=poll_interval_s, cursor=cursor, deliver=inbox)
+    def make(
+        *, cursor: MemoryCursor, inbox: Inbox, password: str | None = None, poll_interval_s: float = 60.0
+    ) -> ImapPoller:
+        poller = ImapPoller(
+            host=dovecot.host,
+            port=dovecot.port,
+            security="none",
+            username=dovecot.username,
+            password=dovecot.password if password is None else password,
+            folder="INBOX",
+            poll_interval_s=poll_interval_s,
+            cursor=cursor,
+            deliver=inbox,
+        )
         pollers.append(poller)
         return poller
 
@@ -106,7 +118,9 @@ async def test_a_mail_is_handed_over_once_and_flagged_seen_after(dovecot: Doveco
     assert inbox.mails == [raw]
 
 
-async def test_a_restart_hands_over_nothing_old_and_the_next_mail_once(dovecot: Dovecot, make_poller: MakePoller) -> None:
+async def test_a_restart_hands_over_nothing_old_and_the_next_mail_once(
+    dovecot: Dovecot, make_poller: MakePoller
+) -> None:
     cursor, first_inbox = MemoryCursor(), Inbox()
     await dovecot.append(_mail("old one"))
     await dovecot.append(_mail("old two"))
@@ -127,7 +141,8 @@ async def test_a_restart_hands_over_nothing_old_and_the_next_mail_once(dovecot: 
 
 
 async def test_a_failing_deliver_leaves_the_mail_unseen_and_unsaved_until_the_next_pass(
-        dovecot: Dovecot, make_poller: MakePoller, caplog: pytest.LogCaptureFixture) -> None:
+    dovecot: Dovecot, make_poller: MakePoller, caplog: pytest.LogCaptureFixture
+) -> None:
     validity = await dovecot.uidvalidity()
     first, second = _mail("first"), _mail("second")
     uid_first, uid_second = await dovecot.append(first), await dovecot.append(second)
@@ -147,8 +162,9 @@ async def test_a_failing_deliver_leaves_the_mail_unseen_and_unsaved_until_the_ne
     assert "\\Seen" in await dovecot.flags(uid_first) & await dovecot.flags(uid_second)
 
 
-async def test_the_loop_wakes_up_through_idle(dovecot: Dovecot, make_poller: MakePoller,
-                                              caplog: pytest.LogCaptureFixture) -> None:
+async def test_the_loop_wakes_up_through_idle(
+    dovecot: Dovecot, make_poller: MakePoller, caplog: pytest.LogCaptureFixture
+) -> None:
     caplog.set_level(logging.DEBUG, logger="aioimaplib")
     inbox = Inbox()
     poller = make_poller(cursor=MemoryCursor(), inbox=inbox, poll_interval_s=60)  # only IDLE explains a wake
@@ -169,8 +185,9 @@ async def test_the_loop_wakes_up_through_idle(dovecot: Dovecot, make_poller: Mak
     assert "Logout completed" in caplog.text
 
 
-async def test_a_new_uidvalidity_offers_every_message_again(dovecot: Dovecot, make_poller: MakePoller,
-                                                             caplog: pytest.LogCaptureFixture) -> None:
+async def test_a_new_uidvalidity_offers_every_message_again(
+    dovecot: Dovecot, make_poller: MakePoller, caplog: pytest.LogCaptureFixture
+) -> None:
     mails = [_mail("one"), _mail("two")]
     for raw in mails:
         await dovecot.append(raw)
@@ -187,10 +204,14 @@ async def test_a_new_uidvalidity_offers_every_message_again(dovecot: Dovecot, ma
     assert f"UIDVALIDITY changed from {old} to {new}" in caplog.text
 
 
-@pytest.mark.parametrize(("kill", "warning"), [(False, "the server said goodbye: BYE Server shutting down."),
-                                               (True, "connection lost during IDLE")], ids=["bye", "crash"])
-async def test_the_loop_reconnects_after_the_server_restarts(dovecot: Dovecot, make_poller: MakePoller, kill: bool,
-                                                              warning: str, caplog: pytest.LogCaptureFixture) -> None:
+@pytest.mark.parametrize(
+    ("kill", "warning"),
+    [(False, "the server said goodbye: BYE Server shutting down."), (True, "connection lost during IDLE")],
+    ids=["bye", "crash"],
+)
+async def test_the_loop_reconnects_after_the_server_restarts(
+    dovecot: Dovecot, make_poller: MakePoller, kill: bool, warning: str, caplog: pytest.LogCaptureFixture
+) -> None:
     before, after = _mail("before"), _mail("after")
     await dovecot.append(before)
     inbox = Inbox()
@@ -221,12 +242,15 @@ async def test_a_wrong_password_is_a_clear_error(dovecot: Dovecot, make_poller: 
 
 
 async def test_the_loop_logs_a_wrong_password_and_keeps_trying(
-        dovecot: Dovecot, make_poller: MakePoller, caplog: pytest.LogCaptureFixture) -> None:
+    dovecot: Dovecot, make_poller: MakePoller, caplog: pytest.LogCaptureFixture
+) -> None:
     poller = make_poller(cursor=MemoryCursor(), inbox=Inbox(), password="not-the-password")
     caplog.set_level(logging.DEBUG)
 
     def warnings() -> list[str]:
-        return [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING and r.name == "channels.email_imap"]
+        return [
+            r.getMessage() for r in caplog.records if r.levelno == logging.WARNING and r.name == "channels.email_imap"
+        ]
 
     def logins() -> int:
         return sum("LOGIN support@example.test" in r.getMessage() for r in caplog.records)
@@ -236,8 +260,10 @@ async def test_the_loop_logs_a_wrong_password_and_keeps_trying(
     await _until(lambda: logins() == 2)  # the next try, 1 s later (Dovecot holds its answer ~4 s:
     #                                      its anvil penalises repeated failures from one address)
 
-    assert warnings() == [f"IMAP {dovecot.username}@{dovecot.host}:{dovecot.port}/INBOX: login refused: "
-                          "[AUTHENTICATIONFAILED] Authentication failed.; retrying in 1 s"]
+    assert warnings() == [
+        f"IMAP {dovecot.username}@{dovecot.host}:{dovecot.port}/INBOX: login refused: "
+        "[AUTHENTICATIONFAILED] Authentication failed.; retrying in 1 s"
+    ]
     assert poller.running
     assert "not-the-password" not in caplog.text
 
@@ -251,9 +277,17 @@ async def test_an_unreachable_server_is_a_connection_error(dovecot: Dovecot, mak
 
 
 async def test_tls_against_a_plain_text_port_fails_the_handshake(dovecot: Dovecot) -> None:
-    poller = ImapPoller(host=dovecot.host, port=dovecot.port, security="tls", username=dovecot.username,
-                        password=dovecot.password, folder="INBOX", poll_interval_s=60, cursor=MemoryCursor(),
-                        deliver=Inbox())
+    poller = ImapPoller(
+        host=dovecot.host,
+        port=dovecot.port,
+        security="tls",
+        username=dovecot.username,
+        password=dovecot.password,
+        folder="INBOX",
+        poll_interval_s=60,
+        cursor=MemoryCursor(),
+        deliver=Inbox(),
+    )
     try:
         with pytest.raises(ImapError, match="cannot connect: SSLError"):
             await poller.poll_once()
@@ -263,16 +297,28 @@ async def test_tls_against_a_plain_text_port_fails_the_handshake(dovecot: Doveco
 
 # --- construction and the pure parts ---
 
-@pytest.mark.parametrize(("changes", "message"), [
-    ({"security": "starttls"}, "'starttls' is not supported: aioimaplib 2.0"),
-    ({"security": "ssl"}, "one of tls, starttls, none"),
-    ({"folder": "Entwürfe"}, "ASCII"),
-    ({"poll_interval_s": 0}, "must be positive"),
-])
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"security": "starttls"}, "'starttls' is not supported: aioimaplib 2.0"),
+        ({"security": "ssl"}, "one of tls, starttls, none"),
+        ({"folder": "Entwürfe"}, "ASCII"),
+        ({"poll_interval_s": 0}, "must be positive"),
+    ],
+)
 def test_bad_settings_fail_at_construction(changes: dict[str, Any], message: str) -> None:
     settings: dict[str, Any] = {
-        "host": "127.0.0.1", "port": 143, "security": "none", "username": "u", "password": "p",
-        "folder": "INBOX", "poll_interval_s": 60.0, "cursor": MemoryCursor(), "deliver": Inbox()}
+        "host": "127.0.0.1",
+        "port": 143,
+        "security": "none",
+        "username": "u",
+        "password": "p",
+        "folder": "INBOX",
+        "poll_interval_s": 60.0,
+        "cursor": MemoryCursor(),
+        "deliver": Inbox(),
+    }
 
     with pytest.raises(ValueError, match=message):
         ImapPoller(**(settings | changes))
@@ -285,8 +331,13 @@ def test_backoff_doubles_up_to_a_minute() -> None:
 def test_responses_recorded_from_dovecot_are_parsed() -> None:
     select = [b"2 EXISTS", b"OK [UIDVALIDITY 1795391466] UIDs valid", b"OK [UIDNEXT 3] Predicted next UID"]
     status = [b"INBOX (UIDNEXT 3 UIDVALIDITY 1795391466)", b"Status completed (0.001 + 0.000 secs)."]
-    fetch = [b"7 FETCH (FLAGS (\\Seen))", b"2 FETCH (UID 2 BODY[] {20}", bytearray(b"Subject: b\r\n\r\nhi b\r\n"),
-             b")", b"Fetch completed (0.001 + 0.000 secs)."]
+    fetch = [
+        b"7 FETCH (FLAGS (\\Seen))",
+        b"2 FETCH (UID 2 BODY[] {20}",
+        bytearray(b"Subject: b\r\n\r\nhi b\r\n"),
+        b")",
+        b"Fetch completed (0.001 + 0.000 secs).",
+    ]
 
     assert parse_uidvalidity(select) == parse_uidvalidity(status) == 1795391466
     assert parse_search([b"2", b"Search completed (0.001 + 0.000 secs)."], after=2) == []

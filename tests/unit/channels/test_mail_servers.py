@@ -36,17 +36,30 @@ def _reply(subject: str = "Re: Where is my order?", body: str = "Grüße — you
 
 
 def _raw_mail(subject: str, sender: str = CUSTOMER) -> bytes:
-    return (f"From: {sender}\r\nTo: {HUB}\r\nSubject: {subject}\r\n"
-            f"Message-ID: {make_msgid(domain='example.com')}\r\n\r\nHello, {subject}.\r\n").encode()
+    return (
+        f"From: {sender}\r\nTo: {HUB}\r\nSubject: {subject}\r\n"
+        f"Message-ID: {make_msgid(domain='example.com')}\r\n\r\nHello, {subject}.\r\n"
+    ).encode()
 
 
-async def _send(relay: SmtpRelay, message: EmailMessage | None = None, *, auth: tuple[str, str] | None = RELAY_USER,
-                start_tls: bool | None = None) -> None:
+async def _send(
+    relay: SmtpRelay,
+    message: EmailMessage | None = None,
+    *,
+    auth: tuple[str, str] | None = RELAY_USER,
+    start_tls: bool | None = None,
+) -> None:
     tls = relay.require_starttls if start_tls is None else start_tls
     await aiosmtplib.send(
-        message or _reply(), hostname=relay.host, port=relay.port, start_tls=tls,
+        message or _reply(),
+        hostname=relay.host,
+        port=relay.port,
+        start_tls=tls,
         tls_context=relay.client_tls_context() if relay.require_starttls else None,
-        username=auth[0] if auth else None, password=auth[1] if auth else None, timeout=TIMEOUT)
+        username=auth[0] if auth else None,
+        password=auth[1] if auth else None,
+        timeout=TIMEOUT,
+    )
 
 
 @pytest.fixture
@@ -57,8 +70,12 @@ async def relay() -> AsyncIterator[SmtpRelay]:
 
 # --- the SMTP relay ---
 
-@pytest.mark.parametrize(("require_starttls", "auth"), [(True, RELAY_USER), (True, None), (False, RELAY_USER), (False, None)],
-                         ids=["starttls+auth", "starttls", "auth-in-clear", "open"])
+
+@pytest.mark.parametrize(
+    ("require_starttls", "auth"),
+    [(True, RELAY_USER), (True, None), (False, RELAY_USER), (False, None)],
+    ids=["starttls+auth", "starttls", "auth-in-clear", "open"],
+)
 async def test_the_relay_records_what_crossed_the_wire(require_starttls: bool, auth: tuple[str, str] | None) -> None:
     sent = _reply()
     async with SmtpRelay(require_starttls=require_starttls, auth=auth) as relay:
@@ -74,14 +91,22 @@ async def test_the_relay_records_what_crossed_the_wire(require_starttls: bool, a
     assert relay.refusals == []
 
 
-@pytest.mark.parametrize(("auth", "start_tls", "refused", "code"), [
-    (None, True, aiosmtplib.SMTPSenderRefused, 530),          # 530 5.7.0 Authentication required
-    (("hub", "wrong"), True, aiosmtplib.SMTPAuthenticationError, 535),
-    (None, False, aiosmtplib.SMTPSenderRefused, 530),         # 530 Must issue a STARTTLS command first
-], ids=["no-auth", "wrong-password", "no-starttls"])
+@pytest.mark.parametrize(
+    ("auth", "start_tls", "refused", "code"),
+    [
+        (None, True, aiosmtplib.SMTPSenderRefused, 530),  # 530 5.7.0 Authentication required
+        (("hub", "wrong"), True, aiosmtplib.SMTPAuthenticationError, 535),
+        (None, False, aiosmtplib.SMTPSenderRefused, 530),  # 530 Must issue a STARTTLS command first
+    ],
+    ids=["no-auth", "wrong-password", "no-starttls"],
+)
 async def test_the_relay_refuses_a_client_that_skips_tls_or_auth(
-        relay: SmtpRelay, auth: tuple[str, str] | None, start_tls: bool,
-        refused: type[aiosmtplib.SMTPResponseException], code: int) -> None:
+    relay: SmtpRelay,
+    auth: tuple[str, str] | None,
+    start_tls: bool,
+    refused: type[aiosmtplib.SMTPResponseException],
+    code: int,
+) -> None:
     with pytest.raises(refused) as caught:
         await _send(relay, auth=auth, start_tls=start_tls)
 
@@ -99,12 +124,16 @@ async def test_auth_is_offered_only_after_starttls(relay: SmtpRelay) -> None:
         assert client.last_ehlo_response.message.startswith(HOSTNAME)
 
 
-@pytest.mark.parametrize(("code", "text", "times"), [
-    (550, "5.7.1 Message rejected as spam", 1),
-    (451, "4.3.0 Try again later", 2),
-])
+@pytest.mark.parametrize(
+    ("code", "text", "times"),
+    [
+        (550, "5.7.1 Message rejected as spam", 1),
+        (451, "4.3.0 Try again later", 2),
+    ],
+)
 async def test_a_scripted_data_refusal_reaches_the_client_with_its_code(
-        relay: SmtpRelay, code: int, text: str, times: int) -> None:
+    relay: SmtpRelay, code: int, text: str, times: int
+) -> None:
     relay.refuse_next(code, text, times=times)
 
     for _ in range(times):
@@ -132,8 +161,9 @@ async def test_a_scripted_rcpt_refusal_refuses_that_recipient(relay: SmtpRelay) 
 
 async def test_a_relay_that_is_down_refuses_connections_then_comes_back_on_its_port(relay: SmtpRelay) -> None:
     port = relay.port
-    client = aiosmtplib.SMTP(hostname=relay.host, port=port, start_tls=True,
-                             tls_context=relay.client_tls_context(), timeout=TIMEOUT)
+    client = aiosmtplib.SMTP(
+        hostname=relay.host, port=port, start_tls=True, tls_context=relay.client_tls_context(), timeout=TIMEOUT
+    )
     await client.connect()
     await client.login(*RELAY_USER)
 
@@ -157,6 +187,7 @@ async def test_wait_for_says_how_many_arrived(relay: SmtpRelay) -> None:
 
 
 # --- Dovecot ---
+
 
 @asynccontextmanager
 async def _imap(server: Dovecot, lost: list[Exception | None] | None = None) -> AsyncIterator[aioimaplib.IMAP4]:
@@ -254,7 +285,12 @@ async def test_a_rebuilt_folder_has_a_new_uidvalidity_and_uids_from_one(dovecot:
         await asyncio.sleep(0.1)
         # the server said goodbye and closed the line; aioimaplib only reports it through
         # conn_lost_cb: the IDLE command never completes and the state stays SELECTED
-        assert (pushed, lost, idle.done(), client.get_state()) == ([b"BYE Server shutting down."], [None], False, "SELECTED")
+        assert (pushed, lost, idle.done(), client.get_state()) == (
+            [b"BYE Server shutting down."],
+            [None],
+            False,
+            "SELECTED",
+        )
         idle.cancel()
 
     assert new != old
@@ -299,7 +335,8 @@ async def test_close_leaves_nothing_running() -> None:
 
 @pytest.mark.parametrize(("required", "outcome"), [("", pytest.skip.Exception), ("1", pytest.fail.Exception)])
 async def test_without_dovecot_the_fixture_skips_unless_ci_requires_it(
-        monkeypatch: pytest.MonkeyPatch, required: str, outcome: type[BaseException]) -> None:
+    monkeypatch: pytest.MonkeyPatch, required: str, outcome: type[BaseException]
+) -> None:
     monkeypatch.setattr(dovecot_module, "find_dovecot", lambda: None)
     monkeypatch.setenv(REQUIRE_ENV, required)
 

@@ -99,7 +99,10 @@ async def test_files_are_served_to_the_bot_token_only(
 ) -> None:
     file = slack.add_file("invoice.pdf", b"%PDF-1.7 fake", "application/pdf")
 
-    async with aiohttp.ClientSession() as session, session.get(file["url_private_download"], headers=headers) as response:
+    async with (
+        aiohttp.ClientSession() as session,
+        session.get(file["url_private_download"], headers=headers) as response,
+    ):
         body = await response.read()
 
     assert (response.status, response.content_type) == (status, content_type)

@@ -64,11 +64,16 @@ def test_what_the_bot_must_not_answer(name: str, changes: dict[str, Any]) -> Non
 
 def test_replies_render_as_mrkdwn_with_citations_as_links() -> None:
     message = StoredMessage(
-        id=1, conversation_id="c", author=Author.BOT,
+        id=1,
+        conversation_id="c",
+        author=Author.BOT,
         text="Here's what **our help centre** says:\n\n> Open [the portal](https://x.example/p) & click <Reset>.",
-        citations=(Citation("https://help.example/reset", "Reset your password", "Steps", 0.8),
-                   Citation("config/knowledge/faq.csv", "FAQ", "FAQ", 0.5)),
-        handoff=False, created_at=datetime(2026, 1, 1, tzinfo=UTC),
+        citations=(
+            Citation("https://help.example/reset", "Reset your password", "Steps", 0.8),
+            Citation("config/knowledge/faq.csv", "FAQ", "FAQ", 0.5),
+        ),
+        handoff=False,
+        created_at=datetime(2026, 1, 1, tzinfo=UTC),
     )
     assert render_mrkdwn(message) == (
         "Here's what *our help centre* says:\n\n> Open <https://x.example/p|the portal> &amp; click &lt;Reset&gt;."
@@ -79,8 +84,13 @@ def test_replies_render_as_mrkdwn_with_citations_as_links() -> None:
 def test_a_quoted_file_name_stays_text_in_mrkdwn() -> None:
     name = literal("[click me](https://evil.example/phish)\u202e.txt")
     message = StoredMessage(
-        id=1, conversation_id="c", author=Author.BOT, text=f"I've read {name}. See [the guide](https://help.example/g).",
-        citations=(), handoff=False, created_at=datetime(2026, 1, 1, tzinfo=UTC),
+        id=1,
+        conversation_id="c",
+        author=Author.BOT,
+        text=f"I've read {name}. See [the guide](https://help.example/g).",
+        citations=(),
+        handoff=False,
+        created_at=datetime(2026, 1, 1, tzinfo=UTC),
     )
     assert render_mrkdwn(message) == (
         "I've read [click me](https://evil.example/phish).txt. See <https://help.example/g|the guide>."
@@ -88,27 +98,40 @@ def test_a_quoted_file_name_stays_text_in_mrkdwn() -> None:
 
 
 def bot_message(text: str) -> StoredMessage:
-    return StoredMessage(id=1, conversation_id="c", author=Author.BOT, text=text, citations=(), handoff=False,
-                         created_at=datetime(2026, 1, 1, tzinfo=UTC))
+    return StoredMessage(
+        id=1,
+        conversation_id="c",
+        author=Author.BOT,
+        text=text,
+        citations=(),
+        handoff=False,
+        created_at=datetime(2026, 1, 1, tzinfo=UTC),
+    )
 
 
 @pytest.mark.parametrize(
     ("markdown", "expected"),
     [
-        (PRICING, "Here's what our help centre says in *Pricing*:\n\n"
-                  "```\n"
-                  "Plan     | Monthly billing        | Annual billing\n"
-                  "---------+------------------------+-----------------------\n"
-                  "Business | $20 per seat per month | $16 per seat per month\n"
-                  "Pro      | $12 per seat per month | $10 per seat per month\n"
-                  "```"),
-        (QUOTED, "From *Pricing*:\n\n"
-                 "> ```\n"
-                 "> Plan     | Monthly billing\n"
-                 "> ---------+----------------\n"
-                 "> Business | $20 per seat\n"
-                 "> ```\n\n"
-                 "Anything else?"),
+        (
+            PRICING,
+            "Here's what our help centre says in *Pricing*:\n\n"
+            "```\n"
+            "Plan     | Monthly billing        | Annual billing\n"
+            "---------+------------------------+-----------------------\n"
+            "Business | $20 per seat per month | $16 per seat per month\n"
+            "Pro      | $12 per seat per month | $10 per seat per month\n"
+            "```",
+        ),
+        (
+            QUOTED,
+            "From *Pricing*:\n\n"
+            "> ```\n"
+            "> Plan     | Monthly billing\n"
+            "> ---------+----------------\n"
+            "> Business | $20 per seat\n"
+            "> ```\n\n"
+            "Anything else?",
+        ),
         (FORMATTED_CELL, "```\nPlan | Details\n-----+-----------------\nPro  | All of the guide\n```"),
         (ESCAPED_PIPE, "```\nPlan       | Seats\n-----------+-------\nTeam | Pro | 5 &amp; up\n```"),
         (RIGHT_ALIGNED, "```\nPlan       |  Price\n-----------+-------\nBasic      |     $5\nEnterprise | $1,200\n```"),
@@ -119,8 +142,10 @@ def test_a_table_becomes_aligned_columns_in_a_code_block(markdown: str, expected
 
 
 def test_only_a_tables_lines_change_and_a_table_in_code_stays_code() -> None:
-    text = ("**Before** & [a link](https://x.example)\r\n\r\n| a | b |\r\n|---|---|\r\n| 1 | 2 |\r\n\r\n"
-            "```\n| not | a table |\n|---|---|\n```\n# After")
+    text = (
+        "**Before** & [a link](https://x.example)\r\n\r\n| a | b |\r\n|---|---|\r\n| 1 | 2 |\r\n\r\n"
+        "```\n| not | a table |\n|---|---|\n```\n# After"
+    )
     assert render_mrkdwn(bot_message(text)) == (
         "*Before* &amp; <https://x.example|a link>\r\n\r\n```\na | b\n--+--\n1 | 2\n```\n\r\n"
         "```\n| not | a table |\n|---|---|\n```\n*After*"
@@ -145,15 +170,27 @@ def test_a_reply_in_a_staff_thread_goes_to_the_desk_with_its_case_thread() -> No
 
 
 def test_a_case_card_has_who_why_the_transcript_and_three_buttons() -> None:
-    card = CaseCard(case_id="k1", state="waiting", channel="web", customer="Ann <ann@x>", reason="Frustration 0.82",
-                    frustration=0.82, owner=None, last_messages=(("customer", "STILL broken!!!"), ("bot", "Sorry")),
-                    suggestion="Try clearing the cache.")
+    card = CaseCard(
+        case_id="k1",
+        state="waiting",
+        channel="web",
+        customer="Ann <ann@x>",
+        reason="Frustration 0.82",
+        frustration=0.82,
+        owner=None,
+        last_messages=(("customer", "STILL broken!!!"), ("bot", "Sorry")),
+        suggestion="Try clearing the cache.",
+    )
     blocks = card_blocks(card)
     text = json.dumps(blocks)
     assert "Ann &lt;ann@x&gt;" in text and "0.82" in text and "*customer:* STILL broken!!!" in text
     assert "*Suggested reply:* Try clearing the cache." in text
     actions = next(b for b in blocks if b["type"] == "actions")["elements"]
-    assert [(a["action_id"], a["value"]) for a in actions] == [("case_claim", "k1"), ("case_resolve", "k1"), ("case_return", "k1")]
+    assert [(a["action_id"], a["value"]) for a in actions] == [
+        ("case_claim", "k1"),
+        ("case_resolve", "k1"),
+        ("case_return", "k1"),
+    ]
 
 
 def test_slacks_escaping_is_undone_for_what_customers_and_staff_wrote() -> None:

@@ -104,15 +104,20 @@ def test_plain_text(markdown: str, expected: str) -> None:
 @pytest.mark.parametrize(
     ("markdown", "expected"),
     [
-        (PRICING, "Here's what our help centre says in Pricing:\n\n"
-                  "Business: Monthly billing $20 per seat per month; Annual billing $16 per seat per month.\n"
-                  "Pro: Monthly billing $12 per seat per month; Annual billing $10 per seat per month."),
+        (
+            PRICING,
+            "Here's what our help centre says in Pricing:\n\n"
+            "Business: Monthly billing $20 per seat per month; Annual billing $16 per seat per month.\n"
+            "Pro: Monthly billing $12 per seat per month; Annual billing $10 per seat per month.",
+        ),
         (QUOTED, "From Pricing:\n\nBusiness: Monthly billing $20 per seat.\n\nAnything else?"),
         (FORMATTED_CELL, "Pro: Details All of the guide: https://help.example/pro."),
         (ESCAPED_PIPE, "Team | Pro: Seats 5 & up."),
         (RIGHT_ALIGNED, "Basic: Price $5.\nEnterprise: Price $1,200."),
-        ("| Plan | | Note |\n|---|---|---|\n| Pro | $10 | |\n| | $5 | Trial ends. |\n| | | |",
-         "Pro: $10.\n$5; Note Trial ends."),  # no header: the value alone; no label: the pairs alone
+        (
+            "| Plan | | Note |\n|---|---|---|\n| Pro | $10 | |\n| | $5 | Trial ends. |\n| | | |",
+            "Pro: $10.\n$5; Note Trial ends.",
+        ),  # no header: the value alone; no label: the pairs alone
         ("| Plan | Price |\n|---|---|", "Plan; Price"),  # no rows: the header
     ],
 )
@@ -202,7 +207,10 @@ def test_with_a_long_url_one_segment_drops_the_sources_then_the_url() -> None:
 
 def test_a_word_longer_than_the_room_is_cut_inside() -> None:
     body = sms_body("x" * 500, (), max_segments=1)
-    assert body == "x" * (160 - len("\n\nMore: reply with a narrower question.")) + "\n\nMore: reply with a narrower question."
+    assert (
+        body
+        == "x" * (160 - len("\n\nMore: reply with a narrower question.")) + "\n\nMore: reply with a narrower question."
+    )
 
 
 def test_a_hard_cut_keeps_an_emoji_whole() -> None:

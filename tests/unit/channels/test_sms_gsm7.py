@@ -17,9 +17,18 @@ from core.turn_context import AttachmentText
 from handoff.desk_store import RESOLVED_NOTICE, STILL_WITH_US
 from knowledge.hits import Hit
 
-ANNUAL = Hit("c1", "refunds.md", "Refunds", "Annual plans",
-             "Annual plans are refunded pro rata for the whole months left, within 9 days.", 1.0, 0.9,
-             heading_relevance=0.8, lexical_rank=1, coverage=0.5)
+ANNUAL = Hit(
+    "c1",
+    "refunds.md",
+    "Refunds",
+    "Annual plans",
+    "Annual plans are refunded pro rata for the whole months left, within 9 days.",
+    1.0,
+    0.9,
+    heading_relevance=0.8,
+    lexical_rank=1,
+    coverage=0.5,
+)
 PAYPAL = Hit("c2", "payments.md", "Payments", "PayPal", "We take PayPal for monthly plans.", 0.2, 0.3)
 """Another document naming PayPal: the answer from ANNUAL then says it does not mention it."""
 ANNUAL_CITATION = Citation(source="refunds.md", title="Refunds", section="Annual plans", score=1.0)
@@ -33,9 +42,12 @@ def offline_answer(*questions: str) -> str:
 def file_problems() -> list[str]:
     """What the reader tells a customer about files it refuses before converting them."""
     reader = AttachmentReader(AttachmentSettings())
-    files = [Attachment("setup.exe", "application/octet-stream", b"MZ"), Attachment("notes.txt", "text/plain", b""),
-             Attachment("scan_2024.pdf", "application/pdf", b"", declared_size=14_900_000),
-             Attachment("invoice.pdf", "application/pdf", b"not a pdf")]
+    files = [
+        Attachment("setup.exe", "application/octet-stream", b"MZ"),
+        Attachment("notes.txt", "text/plain", b""),
+        Attachment("scan_2024.pdf", "application/pdf", b"", declared_size=14_900_000),
+        Attachment("invoice.pdf", "application/pdf", b"not a pdf"),
+    ]
     return [problem for file in files if (problem := reader.precheck(file)) is not None]
 
 
@@ -45,8 +57,10 @@ def test_a_257_character_answer_with_a_source_line_is_two_segments_and_keeps_its
     body = sms_body(reply.text, reply.citations, max_segments=2)
     assert segments(body) == Segments("GSM-7", 257, 2)
     assert body.startswith("Here's what our help centre says in Refunds > Annual plans:\n\n")
-    assert body.endswith("It doesn't mention PayPal. If you need help with that, I can bring in a person from our "
-                         "support team.\n\nSource: Refunds")
+    assert body.endswith(
+        "It doesn't mention PayPal. If you need help with that, I can bring in a person from our "
+        "support team.\n\nSource: Refunds"
+    )
 
 
 HUB_TEXTS = {
@@ -71,8 +85,10 @@ def test_what_the_hub_writes_travels_as_gsm7(text: str) -> None:
 def test_file_problems_told_by_sms_travel_as_gsm7() -> None:
     problems = file_problems()
     assert len(problems) == 4 and "is 14.3 MB, over the 10 MB limit" in problems[2]
-    text = _with_problems("Annual plans are refunded pro rata.",
-                          tuple(AttachmentText(f"file{i}", None, p) for i, p in enumerate(problems)))
+    text = _with_problems(
+        "Annual plans are refunded pro rata.",
+        tuple(AttachmentText(f"file{i}", None, p) for i, p in enumerate(problems)),
+    )
     assert segments(sms_body(text, max_segments=10)).encoding == "GSM-7"
 
 

@@ -26,9 +26,17 @@ SENTENCES = " ".join(f"Step {n} of the export is explained in this sentence of t
 
 @pytest.fixture
 async def hub(twilio: FakeTwilio, tmp_path: Path) -> AsyncIterator[FakeHub]:
-    settings = Settings(data_dir=tmp_path, sms=SmsSettings(
-        account_sid=ACCOUNT_SID, auth_token=SecretStr(AUTH_TOKEN), from_number=HUB_NUMBER, api_url=twilio.api_url,
-        public_url="https://support.example.com", max_segments=3))
+    settings = Settings(
+        data_dir=tmp_path,
+        sms=SmsSettings(
+            account_sid=ACCOUNT_SID,
+            auth_token=SecretStr(AUTH_TOKEN),
+            from_number=HUB_NUMBER,
+            api_url=twilio.api_url,
+            public_url="https://support.example.com",
+            max_segments=3,
+        ),
+    )
     async with started(lambda ports: SmsChannel(settings, ports)) as hub:
         yield hub
 
@@ -37,8 +45,9 @@ async def hub(twilio: FakeTwilio, tmp_path: Path) -> AsyncIterator[FakeHub]:
 async def test_a_long_answer_fits_max_segments_and_offers_more(
     hub: FakeHub, twilio: FakeTwilio, answer: str, encoding: str
 ) -> None:
-    sid = await hub.channel.send(CUSTOMER, hub.add(CUSTOMER, Author.BOT, answer.replace("Step 29", "**Step 29**"),
-                                                   citations=(SOURCE,)))
+    sid = await hub.channel.send(
+        CUSTOMER, hub.add(CUSTOMER, Author.BOT, answer.replace("Step 29", "**Step 29**"), citations=(SOURCE,))
+    )
     (sent,) = twilio.sent()
     body = str(sent.params["Body"])
     counted = segments(body)
@@ -72,17 +81,36 @@ async def test_an_unsubscribed_number_is_opted_out(hub: FakeHub, twilio: FakeTwi
     assert failed.value.permanent and CUSTOMER in hub.opted_out
 
 
-@pytest.mark.parametrize(("body", "word"), [
-    *((w, w) for w in ("STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "START", "UNSTOP", "YES", "HELP", "INFO")),
-    (" stop! ", "STOP"), ("Help.", "HELP"), ("stop sending me these", None), ("how do I cancel my plan?", None),
-])
+@pytest.mark.parametrize(
+    ("body", "word"),
+    [
+        *(
+            (w, w)
+            for w in (
+                "STOP",
+                "STOPALL",
+                "UNSUBSCRIBE",
+                "CANCEL",
+                "END",
+                "QUIT",
+                "START",
+                "UNSTOP",
+                "YES",
+                "HELP",
+                "INFO",
+            )
+        ),
+        (" stop! ", "STOP"),
+        ("Help.", "HELP"),
+        ("stop sending me these", None),
+        ("how do I cancel my plan?", None),
+    ],
+)
 def test_carrier_keywords_are_whole_messages(body: str, word: str | None) -> None:
     assert keyword(body) == word
 
 
-async def test_credentials_being_rotated_or_a_full_queue_are_retried(
-    hub: FakeHub, twilio: FakeTwilio
-) -> None:
+async def test_credentials_being_rotated_or_a_full_queue_are_retried(hub: FakeHub, twilio: FakeTwilio) -> None:
     for status, code in ((401, 20003), (400, 21611)):
         twilio.fail_next(status, code=code)
         with pytest.raises(DeliveryError) as failed:

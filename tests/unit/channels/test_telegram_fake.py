@@ -62,9 +62,7 @@ async def test_get_me_names_the_bot_and_initialize_called_it(fake: FakeBotApi, b
     assert all(call.ok and call.params == {} for call in fake.calls)
 
 
-async def test_send_message_records_params_as_they_travelled_and_returns_a_message(
-    fake: FakeBotApi, bot: Bot
-) -> None:
+async def test_send_message_records_params_as_they_travelled_and_returns_a_message(fake: FakeBotApi, bot: Bot) -> None:
     first = await bot.send_message(
         chat_id=-100123,
         text="<b>Hello</b> &amp; welcome",

@@ -97,8 +97,10 @@ def one(text: str, citations: tuple[Citation, ...] = ()) -> str:
         ("> quoted **words**\n> here", "│ quoted <b>words</b>\n│ here"),
         ("---", RULE),
         ("![a cat](https://example.com/cat.png)", "a cat"),
-        ("| Plan | Price |\n|:--|--:|\n| Basic | 5 |\n| Pro | 25 |",
-         "<pre>Plan  | Price\n------+------\nBasic |     5\nPro   |    25</pre>"),
+        (
+            "| Plan | Price |\n|:--|--:|\n| Basic | 5 |\n| Pro | 25 |",
+            "<pre>Plan  | Price\n------+------\nBasic |     5\nPro   |    25</pre>",
+        ),
     ],
 )
 def test_markdown_becomes_telegram_html(markdown: str, expected: str) -> None:
@@ -108,20 +110,29 @@ def test_markdown_becomes_telegram_html(markdown: str, expected: str) -> None:
 @pytest.mark.parametrize(
     ("markdown", "expected"),
     [
-        (PRICING, "Here's what our help centre says in <b>Pricing</b>:\n\n"
-                  "<pre>Plan     | Monthly billing        | Annual billing\n"
-                  "---------+------------------------+-----------------------\n"
-                  "Business | $20 per seat per month | $16 per seat per month\n"
-                  "Pro      | $12 per seat per month | $10 per seat per month</pre>"),
+        (
+            PRICING,
+            "Here's what our help centre says in <b>Pricing</b>:\n\n"
+            "<pre>Plan     | Monthly billing        | Annual billing\n"
+            "---------+------------------------+-----------------------\n"
+            "Business | $20 per seat per month | $16 per seat per month\n"
+            "Pro      | $12 per seat per month | $10 per seat per month</pre>",
+        ),
         # the quote's bar joins the code block on every line, the first too, so the columns line up
-        (QUOTED, "From <b>Pricing</b>:\n\n"
-                 "<pre>│ Plan     | Monthly billing\n"
-                 "│ ---------+----------------\n"
-                 "│ Business | $20 per seat</pre>\n\n"
-                 "Anything else?"),
+        (
+            QUOTED,
+            "From <b>Pricing</b>:\n\n"
+            "<pre>│ Plan     | Monthly billing\n"
+            "│ ---------+----------------\n"
+            "│ Business | $20 per seat</pre>\n\n"
+            "Anything else?",
+        ),
         (FORMATTED_CELL, "<pre>Plan | Details\n-----+-----------------\nPro  | All of the guide</pre>"),
         (ESCAPED_PIPE, "<pre>Plan       | Seats\n-----------+-------\nTeam | Pro | 5 &amp; up</pre>"),
-        (RIGHT_ALIGNED, "<pre>Plan       |  Price\n-----------+-------\nBasic      |     $5\nEnterprise | $1,200</pre>"),
+        (
+            RIGHT_ALIGNED,
+            "<pre>Plan       |  Price\n-----------+-------\nBasic      |     $5\nEnterprise | $1,200</pre>",
+        ),
         ("| Qty | Item |\n| --: | --- |\n| 10000 | Seats |", "<pre>  Qty | Item\n------+------\n10000 | Seats</pre>"),
     ],
 )
@@ -174,9 +185,9 @@ def test_a_link_to_another_scheme_is_not_a_link(markdown: str, expected: str) ->
 
 def test_sources_follow_the_answer_as_links_or_names_once_each() -> None:
     citations = (
-        Citation("https://help.example.com/billing?x=1&y=\"2\"", "Billing", "Refunds", 0.9),
+        Citation('https://help.example.com/billing?x=1&y="2"', "Billing", "Refunds", 0.9),
         Citation("handbook.pdf", "Handbook", "Handbook", 0.8),
-        Citation("https://help.example.com/billing?x=1&y=\"2\"", "Billing", "Refunds", 0.7),
+        Citation('https://help.example.com/billing?x=1&y="2"', "Billing", "Refunds", 0.7),
         Citation("notes.md", "Notes", "", 0.6),
         Citation("http://old.example.com", "Old <FAQ>", "A & B", 0.5),
     )
@@ -200,7 +211,7 @@ def test_nothing_to_show_is_no_message_and_sources_alone_are_one() -> None:
 
 @pytest.mark.parametrize(
     ("html_text", "length"),
-    [("plain", 5), ("<b>a</b> &amp; <a href=\"https://x.y/?a=1&amp;b=2\">b</a>", 5), ("😀", 2), ("<i>é😀</i>\n", 4)],
+    [("plain", 5), ('<b>a</b> &amp; <a href="https://x.y/?a=1&amp;b=2">b</a>', 5), ("😀", 2), ("<i>é😀</i>\n", 4)],
 )
 def test_visible_length_counts_utf16_units_of_the_shown_text(html_text: str, length: int) -> None:
     assert visible_length(html_text) == length
@@ -260,8 +271,30 @@ def test_a_limit_below_one_emoji_is_refused() -> None:
 
 
 WORDS = ("lorem", "ipsum", "dolor")
-PIECES = (*WORDS, " ", " ", "\n", "\n\n", "*", "**", "_", "`", "```", "[x](http://a)", "<", "&", "- ", "> ",
-          "# ", "1. ", "| ", "|---|---|", "😀", ".", "    ")
+PIECES = (
+    *WORDS,
+    " ",
+    " ",
+    "\n",
+    "\n\n",
+    "*",
+    "**",
+    "_",
+    "`",
+    "```",
+    "[x](http://a)",
+    "<",
+    "&",
+    "- ",
+    "> ",
+    "# ",
+    "1. ",
+    "| ",
+    "|---|---|",
+    "😀",
+    ".",
+    "    ",
+)
 
 
 @settings(max_examples=400, deadline=None)

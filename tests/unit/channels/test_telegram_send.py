@@ -21,15 +21,23 @@ from tests.fakes.hub import FakeHub, started
 from tests.fakes.telegram_api import BOT_TOKEN, FakeBotApi
 
 CHAT = Address("telegram", "777")
-PARAGRAPH = ("Sentence number {n} explains one more step of exporting your data, with enough words to "
-             "fill a paragraph of a realistic help-centre answer. ") * 3
+PARAGRAPH = (
+    "Sentence number {n} explains one more step of exporting your data, with enough words to "
+    "fill a paragraph of a realistic help-centre answer. "
+) * 3
 
 
 @pytest.fixture
 async def hub(telegram: FakeBotApi, tmp_path: Path) -> AsyncIterator[FakeHub]:
-    settings = Settings(data_dir=tmp_path, telegram=TelegramSettings(
-        bot_token=SecretStr(BOT_TOKEN), api_url=telegram.api_url, public_url="https://hub.example.com",
-        webhook_secret=SecretStr("s3cret")))
+    settings = Settings(
+        data_dir=tmp_path,
+        telegram=TelegramSettings(
+            bot_token=SecretStr(BOT_TOKEN),
+            api_url=telegram.api_url,
+            public_url="https://hub.example.com",
+            webhook_secret=SecretStr("s3cret"),
+        ),
+    )
     async with started(lambda ports: TelegramChannel(settings, ports)) as hub:
         yield hub
 
@@ -105,9 +113,7 @@ async def test_a_bad_request_is_permanent(hub: FakeHub, telegram: FakeBotApi) ->
     assert failed.value.permanent and not failed.value.unreachable
 
 
-async def test_a_migrated_group_is_followed_and_the_message_resent_there(
-    hub: FakeHub, telegram: FakeBotApi
-) -> None:
+async def test_a_migrated_group_is_followed_and_the_message_resent_there(hub: FakeHub, telegram: FakeBotApi) -> None:
     group = Address("telegram", "-4001")
     reply = hub.add(group, Author.BOT, "Hello group")
     telegram.fail_next("sendMessage", 400, migrate_to_chat_id=-1004001)

@@ -83,7 +83,12 @@ async def test_create_posts_the_form_with_basic_auth_and_returns_a_queued_messag
     }
     assert message.sid == call.sid and message.sid is not None
     assert len(message.sid) == 34 and message.sid.startswith("SM")
-    assert (message.status, message.to, message.from_, message.account_sid) == ("queued", CUSTOMER, HUB_NUMBER, ACCOUNT_SID)
+    assert (message.status, message.to, message.from_, message.account_sid) == (
+        "queued",
+        CUSTOMER,
+        HUB_NUMBER,
+        ACCOUNT_SID,
+    )
     assert (message.num_segments, message.num_media, message.error_code, message.price) == ("1", "0", None, None)
     assert isinstance(message.date_created, datetime) and message.date_created.tzinfo is not None
     assert message.uri == f"/2010-04-01/Accounts/{ACCOUNT_SID}/Messages/{message.sid}.json"
@@ -288,7 +293,9 @@ async def test_media_redirects_to_the_cdn_which_gets_no_credentials(fake: FakeTw
             location, hop_status = hop.headers["Location"], hop.status
         async with session.get(url) as anonymous:
             refusal = await anonymous.json()
-        async with session.get(url, headers={"Authorization": aiohttp.encode_basic_auth(ACCOUNT_SID, "wrong")}) as wrong:
+        async with session.get(
+            url, headers={"Authorization": aiohttp.encode_basic_auth(ACCOUNT_SID, "wrong")}
+        ) as wrong:
             wrong_status = wrong.status
 
     assert (followed.status, data, content_type) == (200, b"\x89PNG-bytes", "image/png")
@@ -340,7 +347,12 @@ def test_incoming_sms_carries_twilios_fields() -> None:
     mms = incoming_sms("", media=[("https://api.example/m0", "image/jpeg"), ("https://api.example/m1", "text/vcard")])
 
     assert sms["MessageSid"] == sms["SmsSid"] == sms["SmsMessageSid"] == "SM" + "a" * 32
-    assert (sms["From"], sms["To"], sms["Body"], sms["AccountSid"]) == ("+14155550100", HUB_NUMBER, "hello", ACCOUNT_SID)
+    assert (sms["From"], sms["To"], sms["Body"], sms["AccountSid"]) == (
+        "+14155550100",
+        HUB_NUMBER,
+        "hello",
+        ACCOUNT_SID,
+    )
     assert (sms["NumMedia"], sms["NumSegments"], sms["SmsStatus"], sms["FromCountry"]) == ("0", "1", "received", "US")
     assert not any(key.startswith("MediaUrl") for key in sms)
     assert mms["MessageSid"].startswith("MM") and mms["NumMedia"] == "2"
@@ -351,14 +363,27 @@ def test_status_callback_carries_the_status_twice_and_error_code_only_when_given
     failed = status_callback("SM1", "undelivered", error_code="30007")
     delivered = status_callback("SM1", "delivered", to=CUSTOMER)
 
-    assert (failed["MessageStatus"], failed["SmsStatus"], failed["ErrorCode"]) == ("undelivered", "undelivered", "30007")
+    assert (failed["MessageStatus"], failed["SmsStatus"], failed["ErrorCode"]) == (
+        "undelivered",
+        "undelivered",
+        "30007",
+    )
     assert (delivered["MessageSid"], delivered["To"], delivered["From"]) == ("SM1", CUSTOMER, HUB_NUMBER)
     assert "ErrorCode" not in delivered
 
 
 @pytest.mark.parametrize(
     ("body", "segments"),
-    [("", 1), ("a" * 160, 1), ("a" * 161, 2), ("a" * 306, 2), ("€" * 80, 1), ("€" * 81, 2), ("😀" * 35, 1), ("😀" * 36, 2)],
+    [
+        ("", 1),
+        ("a" * 160, 1),
+        ("a" * 161, 2),
+        ("a" * 306, 2),
+        ("€" * 80, 1),
+        ("€" * 81, 2),
+        ("😀" * 35, 1),
+        ("😀" * 36, 2),
+    ],
 )
 def test_segment_count(body: str, segments: int) -> None:
     assert segment_count(body) == segments

@@ -38,6 +38,7 @@ def tokens_of(settings: Settings, *, days_ago: float = 0) -> SessionTokens:
     secret = (settings.data_dir / SECRET_FILE).read_text()
     return SessionTokens(secret, max_age_s=PERIOD_S, clock=lambda: time.time() - days_ago * DAY)
 
+
 ClientFactory = Callable[[web.Application], Awaitable[AppClient]]
 
 
@@ -78,8 +79,9 @@ async def recv(ws: Any) -> dict[str, Any]:
     return frame
 
 
-async def session_frame(client: AppClient, token: str | None = None, after: int = 0,
-                        origin: str | None = None) -> tuple[Any, dict[str, Any]]:
+async def session_frame(
+    client: AppClient, token: str | None = None, after: int = 0, origin: str | None = None
+) -> tuple[Any, dict[str, Any]]:
     ws = await client.ws_connect("/widget/ws", headers={"Origin": origin} if origin else None)
     await ws.send_json({"type": "hello", "token": token, "after": after})
     session = await recv(ws)
@@ -117,9 +119,7 @@ def test_satisfies_the_channel_port(settings: Settings) -> None:
 # --- sessions ------------------------------------------------------------------------------
 
 
-async def test_hello_without_token_starts_a_signed_session(
-    client: AppClient, settings: Settings, hub: FakeHub
-) -> None:
+async def test_hello_without_token_starts_a_signed_session(client: AppClient, settings: Settings, hub: FakeHub) -> None:
     ws, token = await hello(client)
     session_id = tokens_of(settings).verify(token, "", None)
     assert session_id
@@ -155,9 +155,7 @@ async def test_token_round_trip_keeps_the_session_and_its_history(
         "",
     ],
 )
-async def test_forged_or_bad_token_starts_a_new_session(
-    client: AppClient, settings: Settings, forged: str
-) -> None:
+async def test_forged_or_bad_token_starts_a_new_session(client: AppClient, settings: Settings, forged: str) -> None:
     _ws, token = await hello(client, forged)
     assert token != forged
     assert tokens_of(settings).verify(token, "", None) not in (None, "victim")
@@ -165,9 +163,14 @@ async def test_forged_or_bad_token_starts_a_new_session(
 
 async def test_token_with_the_right_secret_but_another_salt_is_refused(settings: Settings, hub: FakeHub) -> None:
     secret = (settings.data_dir / SECRET_FILE).read_text()
-    other = URLSafeSerializer(secret, salt="something-else").dumps({"sid": "victim", "origin": "", "iat": int(time.time())})
+    other = URLSafeSerializer(secret, salt="something-else").dumps(
+        {"sid": "victim", "origin": "", "iat": int(time.time())}
+    )
     assert tokens_of(settings).verify(other, "", None) is None
-    assert tokens_of(settings).verify(URLSafeSerializer(secret, salt="supporthub-widget").dumps(["victim"]), "", None) is None
+    assert (
+        tokens_of(settings).verify(URLSafeSerializer(secret, salt="supporthub-widget").dumps(["victim"]), "", None)
+        is None
+    )
     without_issue_time = URLSafeSerializer(secret, salt="supporthub-widget").dumps({"sid": "victim", "origin": ""})
     assert tokens_of(settings).verify(without_issue_time, "", None) is None  # the format before tokens expired
 
@@ -188,8 +191,9 @@ def test_an_empty_secret_file_is_replaced(tmp_path: Path) -> None:
     assert secret and path.read_text() == secret
 
 
-async def started_with_hub(aiohttp_client: ClientFactory, settings: Settings, *,
-                           limits: RateLimits | None = None) -> tuple[AppClient, FakeHub]:
+async def started_with_hub(
+    aiohttp_client: ClientFactory, settings: Settings, *, limits: RateLimits | None = None
+) -> tuple[AppClient, FakeHub]:
     """A client of a newly started web channel on its own app (a server process, in effect),
     and the hub behind it, admitting messages within `limits`."""
     gate = HubGate()
@@ -231,8 +235,7 @@ async def history_of(client: AppClient, token: str, origin: str | None = None) -
     return session, texts
 
 
-async def a_session_with_history(client: AppClient, settings: Settings, *, days_ago: float,
-                                 origin: str = "") -> str:
+async def a_session_with_history(client: AppClient, settings: Settings, *, days_ago: float, origin: str = "") -> str:
     """A visitor's token issued `days_ago`, for a session that holds one answered question."""
     session_id, token = tokens_of(settings, days_ago=days_ago).issue(origin, None)
     ws, _ = await session_frame(client, tokens_of(settings).sign(session_id, origin, None), origin=origin or None)
@@ -267,9 +270,7 @@ async def test_a_returning_visitor_gets_a_fresh_token_and_the_period_starts_agai
     assert later.verify(session["token"], "", None) == tokens_of(settings).verify(token, "", None)
 
 
-async def test_a_token_copied_to_another_site_starts_a_new_session_there(
-    client: AppClient, settings: Settings
-) -> None:
+async def test_a_token_copied_to_another_site_starts_a_new_session_there(client: AppClient, settings: Settings) -> None:
     token = await a_session_with_history(client, settings, days_ago=0, origin="https://shop.example")
 
     session, history = await history_of(client, token, origin="https://evil.example")
@@ -320,8 +321,14 @@ async def test_message_is_echoed_then_typing_then_the_reply(client: AppClient, h
 
     echo = await recv(ws)
     assert echo == {
-        "type": "message", "id": 1, "author": "customer", "text": "how do I reset my password?",
-        "citations": [], "handoff": False, "created_at": "2025-01-02T03:04:05+00:00", "reply_to": None,
+        "type": "message",
+        "id": 1,
+        "author": "customer",
+        "text": "how do I reset my password?",
+        "citations": [],
+        "handoff": False,
+        "created_at": "2025-01-02T03:04:05+00:00",
+        "reply_to": None,
         "client_id": "abc-123",
     }
     assert await recv(ws) == {"type": "typing", "message_id": 1}
@@ -336,9 +343,7 @@ async def test_message_is_echoed_then_typing_then_the_reply(client: AppClient, h
     assert "client_id" not in reply
 
 
-async def test_a_reply_that_overtakes_the_receipt_gets_no_typing_frame(
-    client: AppClient, hub: FakeHub
-) -> None:
+async def test_a_reply_that_overtakes_the_receipt_gets_no_typing_frame(client: AppClient, hub: FakeHub) -> None:
     hub.answer_inline = True  # the reply is pushed before receive() even returns
     ws, _ = await hello(client)
     await say(ws, "quick one")
@@ -348,9 +353,7 @@ async def test_a_reply_that_overtakes_the_receipt_gets_no_typing_frame(
     assert (await recv(ws))["text"] in {"next", "**Answer** to: next"}
 
 
-async def test_duplicate_client_id_reaches_the_hub_with_the_same_external_id(
-    client: AppClient, hub: FakeHub
-) -> None:
+async def test_duplicate_client_id_reaches_the_hub_with_the_same_external_id(client: AppClient, hub: FakeHub) -> None:
     ws, token = await hello(client)
     await say(ws, "once", client_id="same")
     await frames_until_reply(ws)
@@ -376,19 +379,23 @@ async def test_duplicate_client_id_reaches_the_hub_with_the_same_external_id(
         ('{"text": "hi"}', "missing frame type"),
         ('{"type": "message", "id": "c", "text": "   "}', "empty text"),
         ('{"type": "message", "id": "c", "text": 5}', "text must be a string"),
-        ('{"type": "message", "id": "c", "text": "' + "x" * (MAX_TEXT + 1) + '"}', f"text longer than {MAX_TEXT} characters"),
+        (
+            '{"type": "message", "id": "c", "text": "' + "x" * (MAX_TEXT + 1) + '"}',
+            f"text longer than {MAX_TEXT} characters",
+        ),
         ('{"type": "message", "id": "<b>", "text": "hi"}', "id must be 1-100 characters of [A-Za-z0-9_-]"),
         ('{"type": "message", "text": "hi"}', "id must be 1-100 characters of [A-Za-z0-9_-]"),
         ('{"type": "hello", "token": null, "after": 0}', "hello was already sent"),
         # deep enough to overflow the JSON parser, yet under the socket's frame size limit
         ("[" * 30000 + "]" * 30000, "frame nested too deeply"),
-        ('{"type": "message", "id": "c", "text": "bell\\u0007here"}', "text holds control characters or invalid unicode"),
+        (
+            '{"type": "message", "id": "c", "text": "bell\\u0007here"}',
+            "text holds control characters or invalid unicode",
+        ),
     ],
     ids=lambda value: value[:60] if isinstance(value, str) else None,
 )
-async def test_bad_frames_get_an_error_and_the_socket_stays_usable(
-    client: AppClient, raw: str, reason: str
-) -> None:
+async def test_bad_frames_get_an_error_and_the_socket_stays_usable(client: AppClient, raw: str, reason: str) -> None:
     ws, _ = await hello(client)
     await ws.send_str(raw)
     assert await recv(ws) == {"type": "error", "reason": reason}
@@ -508,7 +515,9 @@ async def test_reconnect_with_after_gets_only_newer_messages(client: AppClient, 
     # history_limit is 3 in these tests, so this also crosses a page boundary
     got = [await recv(ws2) for _ in range(3)]
     assert [(f["id"], f["author"], f["text"]) for f in got] == [
-        (3, "staff", "while you were away"), (4, "staff", "and one more"), (5, "staff", "and another")
+        (3, "staff", "while you were away"),
+        (4, "staff", "and one more"),
+        (5, "staff", "and another"),
     ]
     await say(ws2, "probe", client_id="p")
     assert (await recv(ws2))["text"] == "probe"

@@ -30,8 +30,10 @@ from core.streaming import CitationsReady, StreamDone, StreamReset, TextDelta
         ('{"type":"hello"}', Hello(token=None, after=0)),
         ('{"type":"hello","token":7}', FrameError("token must be a string or null")),
         ('{"type":"message","id":"4f1c-9a_B","text":" hi \\n"}', ClientMessage(client_id="4f1c-9a_B", text="hi")),
-        ('{"type":"message","id":"' + "a" * 101 + '","text":"hi"}',
-         FrameError("id must be 1-100 characters of [A-Za-z0-9_-]")),
+        (
+            '{"type":"message","id":"' + "a" * 101 + '","text":"hi"}',
+            FrameError("id must be 1-100 characters of [A-Za-z0-9_-]"),
+        ),
         ('{"type":"message","id":"","text":"hi"}', FrameError("id must be 1-100 characters of [A-Za-z0-9_-]")),
         ('{"type":"message","id":"x","text":"12345"}', ClientMessage(client_id="x", text="12345")),
         ('{"type":"message","id":"x","text":"123456"}', FrameError("text longer than 5 characters")),
@@ -43,7 +45,10 @@ from core.streaming import CitationsReady, StreamDone, StreamReset, TextDelta
         # them out of every channel's messages (core.clean_text)
         ('{"type":"message","id":"x","text":"a\\u0000b"}', ClientMessage(client_id="x", text="a\x00b")),
         ('{"type":"message","id":"x","text":"a\\ud800"}', ClientMessage(client_id="x", text="a\ud800")),
-        ('{"type":"message","id":"x","text":"red \\u001b[31m alert"}', FrameError("text holds control characters or invalid unicode")),
+        (
+            '{"type":"message","id":"x","text":"red \\u001b[31m alert"}',
+            FrameError("text holds control characters or invalid unicode"),
+        ),
         ('{"type":"message","id":"x","text":"\\ud83d\\ude00"}', ClientMessage(client_id="x", text="\U0001f600")),
         ('{"type":"hello","token":"t\\u0000k"}', FrameError("token holds a NUL or an invalid character")),
         ('{"type":"hello","token":"t\\ud800"}', FrameError("token holds a NUL or an invalid character")),
@@ -80,7 +85,9 @@ def test_message_frame_carries_citations_handoff_and_an_iso_time() -> None:
         "id": 9,
         "author": "bot",
         "text": "Try **this**",
-        "citations": [{"source": "https://help.example/reset", "title": "Reset your password", "section": "Steps", "score": 0.5}],
+        "citations": [
+            {"source": "https://help.example/reset", "title": "Reset your password", "section": "Steps", "score": 0.5}
+        ],
         "handoff": True,
         "created_at": "2025-05-06T07:08:09+00:00",
         "reply_to": 8,
@@ -89,14 +96,19 @@ def test_message_frame_carries_citations_handoff_and_an_iso_time() -> None:
 
 
 def test_feedback_attachment_and_identity_frames_parse() -> None:
-    assert parse_frame('{"type": "feedback", "message_id": 3, "rating": "up"}', max_text_length=10) == ClientFeedback(3, "up")
+    assert parse_frame('{"type": "feedback", "message_id": 3, "rating": "up"}', max_text_length=10) == ClientFeedback(
+        3, "up"
+    )
     frame = parse_frame(
         '{"type": "message", "id": "a", "text": "", "attachments": [{"filename": "n.txt", "content_type": "text/plain", "data": "aGk="}]}',
         max_text_length=10,
     )
     assert isinstance(frame, ClientMessage) and frame.attachments == (Attachment("n.txt", "text/plain", b"hi"),)
     signature = "ab" * 32
-    hello = parse_frame(f'{{"type": "hello", "token": null, "after": 0, "identity": {{"email": "a@b.c", "signature": "{signature}"}}}}', max_text_length=10)
+    hello = parse_frame(
+        f'{{"type": "hello", "token": null, "after": 0, "identity": {{"email": "a@b.c", "signature": "{signature}"}}}}',
+        max_text_length=10,
+    )
     assert hello == Hello(token=None, after=0, email="a@b.c", signature=signature)
 
 
@@ -174,7 +186,9 @@ def test_an_anonymous_session_token_is_kept_by_a_visitor_who_signs_in() -> None:
 
 def test_a_token_from_before_tokens_named_their_person_is_refused_to_a_signed_in_visitor() -> None:
     """Such a token may be a signed-in person's: only an anonymous visitor keeps it."""
-    old = URLSafeSerializer("secret", salt="supporthub-widget").dumps({"sid": "s1", "origin": "", "iat": int(time.time())})
+    old = URLSafeSerializer("secret", salt="supporthub-widget").dumps(
+        {"sid": "s1", "origin": "", "iat": int(time.time())}
+    )
     tokens = SessionTokens("secret", max_age_s=30 * DAY)
     assert tokens.verify(old, "", None) == "s1"
     assert tokens.verify(old, "", "dave@example.com") is None

@@ -42,14 +42,24 @@ def load(tmp_path: Path, toml: str, *, environment: dict[str, str] | None = None
     env = {name: value for name, value in os.environ.items() if not name.startswith("SUPPORTHUB_")}
     env["PYTHONPATH"] = os.pathsep.join([*([str(PLUGIN)] if plugin else []), str(ROOT)])
     env.update(environment or {})
-    result = subprocess.run([sys.executable, "-c", LOAD, str(config)], capture_output=True, text=True,
-                            cwd=tmp_path, env=env, timeout=120, check=True)
+    result = subprocess.run(
+        [sys.executable, "-c", LOAD, str(config)],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env=env,
+        timeout=120,
+        check=True,
+    )
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
 def test_a_plugin_channel_gets_its_section_from_the_file_and_the_environment(tmp_path: Path) -> None:
-    loaded = load(tmp_path, '[echo]\ngreeting = "from the file"\nmax_text_length = 50\n',
-                  environment={"SUPPORTHUB_ECHO__MAX_TEXT_LENGTH": "70", "SUPPORTHUB_ECHO__API_KEY": "k3y"})
+    loaded = load(
+        tmp_path,
+        '[echo]\ngreeting = "from the file"\nmax_text_length = 50\n',
+        environment={"SUPPORTHUB_ECHO__MAX_TEXT_LENGTH": "70", "SUPPORTHUB_ECHO__API_KEY": "k3y"},
+    )
     assert loaded == {"greeting": "from the file", "max_text_length": 70, "api_key": "k3y"}
 
 
@@ -58,16 +68,22 @@ def test_a_plugin_channel_named_in_channels_gets_its_defaults(tmp_path: Path) ->
     assert loaded == {"greeting": "hello", "max_text_length": 100, "api_key": None}
 
 
-@pytest.mark.parametrize(("toml", "error"), [
-    ("[echo]\nbogus = 1\n", "echo.bogus: Extra inputs are not permitted"),
-    ("[echo]\nmax_text_length = 0\n", "echo.max_text_length: Input should be greater than or equal to 1"),
-    ("[echo]\napi_key = 'in-the-file'\n",
-     "echo.api_key: secrets are read only from the environment (SUPPORTHUB_ECHO__API_KEY)"),
-])
+@pytest.mark.parametrize(
+    ("toml", "error"),
+    [
+        ("[echo]\nbogus = 1\n", "echo.bogus: Extra inputs are not permitted"),
+        ("[echo]\nmax_text_length = 0\n", "echo.max_text_length: Input should be greater than or equal to 1"),
+        (
+            "[echo]\napi_key = 'in-the-file'\n",
+            "echo.api_key: secrets are read only from the environment (SUPPORTHUB_ECHO__API_KEY)",
+        ),
+    ],
+)
 def test_a_bad_key_in_a_plugin_section_stops_the_start_naming_it(tmp_path: Path, toml: str, error: str) -> None:
     assert load(tmp_path, toml) == {"error": error}
 
 
 def test_without_the_package_its_section_is_an_unknown_key(tmp_path: Path) -> None:
     assert load(tmp_path, '[echo]\ngreeting = "hi"\n', plugin=False) == {
-        "error": "echo: Extra inputs are not permitted"}
+        "error": "echo: Extra inputs are not permitted"
+    }

@@ -40,6 +40,10 @@ def test_every_string_of_a_message_is_cleaned() -> None:
     cleaned = clean_message(message)
     assert cleaned.address == Address("email", "ana\ufffd@customer.example", "<id@customer.example>")
     assert (cleaned.external_id, cleaned.sender_id, cleaned.text, cleaned.sender_name) == (
-        "<id@customer.example>", "ana\ufffd@customer.example", "Hello \ufffd", "Ana \ufffd")
+        "<id@customer.example>",
+        "ana\ufffd@customer.example",
+        "Hello \ufffd",
+        "Ana \ufffd",
+    )
     assert cleaned.attachments == (Attachment("report.txt", "text/plain", b"\x00 bytes stay \x00", problem="p\ufffd"),)
     assert (cleaned.verified_email, cleaned.verified_phone) == ("ana@customer.example", "+4915")

@@ -24,7 +24,7 @@ def test_example_config_loads_and_documents_every_section() -> None:
 
 def test_environment_overrides_the_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     config = tmp_path / "hub.toml"
-    config.write_text('[server]\nport = 9000\n[answer]\ntop_k = 3\n')
+    config.write_text("[server]\nport = 9000\n[answer]\ntop_k = 3\n")
     monkeypatch.setenv("SUPPORTHUB_SERVER__PORT", "9100")
     monkeypatch.setenv("SUPPORTHUB_DATA_DIR", str(tmp_path / "d"))
     monkeypatch.setenv("SUPPORTHUB_API__TOKEN", "s3cret")
@@ -58,12 +58,23 @@ def test_bad_settings_name_the_key(tmp_path: Path, toml: str, key: str) -> None:
         load_settings(config)
 
 
-@pytest.mark.parametrize(("environment", "missing"), [
-    ({"SUPPORTHUB_TELEGRAM__BOT_TOKEN": "1:a", "SUPPORTHUB_TELEGRAM__PUBLIC_URL": "https://hub.example.com"},
-     "SUPPORTHUB_TELEGRAM__WEBHOOK_SECRET"),
-    ({"SUPPORTHUB_SMS__ACCOUNT_SID": "AC1", "SUPPORTHUB_SMS__AUTH_TOKEN": "t", "SUPPORTHUB_SMS__FROM_NUMBER": "+15005550006"},
-     "SUPPORTHUB_SMS__PUBLIC_URL"),
-])
+@pytest.mark.parametrize(
+    ("environment", "missing"),
+    [
+        (
+            {"SUPPORTHUB_TELEGRAM__BOT_TOKEN": "1:a", "SUPPORTHUB_TELEGRAM__PUBLIC_URL": "https://hub.example.com"},
+            "SUPPORTHUB_TELEGRAM__WEBHOOK_SECRET",
+        ),
+        (
+            {
+                "SUPPORTHUB_SMS__ACCOUNT_SID": "AC1",
+                "SUPPORTHUB_SMS__AUTH_TOKEN": "t",
+                "SUPPORTHUB_SMS__FROM_NUMBER": "+15005550006",
+            },
+            "SUPPORTHUB_SMS__PUBLIC_URL",
+        ),
+    ],
+)
 def test_a_channel_missing_its_webhook_setting_does_not_start(
     monkeypatch: pytest.MonkeyPatch, environment: dict[str, str], missing: str
 ) -> None:
@@ -78,7 +89,9 @@ def test_bad_setting_stops_the_cli_with_status_2_and_one_line(tmp_path: Path) ->
     config.write_text("[server]\nport = 70000\n")
     result = subprocess.run(
         [sys.executable, "-m", "core.cli.main", "serve", "--config", str(config)],
-        capture_output=True, text=True, timeout=60,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert result.returncode == 2
     assert result.stderr.strip().count("\n") == 0 and "server.port" in result.stderr

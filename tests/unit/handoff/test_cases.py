@@ -24,10 +24,15 @@ pytestmark = pytest.mark.postgres
 async def escalated(storage: Storage) -> tuple[str, str]:
     """A conversation whose message escalated: (conversation id, case id)."""
     address = Address("api", "carol")
-    receipt = await storage.inbox.save(InboundMessage(address, "m1", "carol", "I want a human"), lease=timedelta(seconds=30))
+    receipt = await storage.inbox.save(
+        InboundMessage(address, "m1", "carol", "I want a human"), lease=timedelta(seconds=30)
+    )
     pending = PendingMessage(receipt.message_id, receipt.conversation_id, "I want a human", address)
-    result = TurnResult(signals=None, reply=Reply("A person will follow up.", handoff=True),
-                        escalation=CaseOpening("human_request", "The customer asked for a person.", 0.1))
+    result = TurnResult(
+        signals=None,
+        reply=Reply("A person will follow up.", handoff=True),
+        escalation=CaseOpening("human_request", "The customer asked for a person.", 0.1),
+    )
     finished = await storage.turns.finish(pending, result, push=False)
     assert finished is not None and finished.case_id is not None
     return receipt.conversation_id, finished.case_id
@@ -51,12 +56,15 @@ async def test_claim_then_return_to_the_bot_is_recorded_step_by_step(
     claimed = await transactions.run(partial(move_case, case_id=case_id, to=CaseState.HUMAN, actor="U-staff-1"))
     assert claimed.state == "human" and claimed.owner == "U-staff-1"
     assert await state_of(storage, conversation_id) == "human"
-    await transactions.run(partial(move_case, case_id=case_id, to=CaseState.RETURNED, actor="U-staff-1",
-                                   note="refund issued"))
+    await transactions.run(
+        partial(move_case, case_id=case_id, to=CaseState.RETURNED, actor="U-staff-1", note="refund issued")
+    )
     assert await state_of(storage, conversation_id) == "bot"
     events = await transactions.run(partial(events_of, case_id=case_id))
     assert [(e.from_state, e.to_state, e.actor) for e in events] == [
-        (None, "waiting", "bot"), ("waiting", "human", "U-staff-1"), ("human", "returned", "U-staff-1")
+        (None, "waiting", "bot"),
+        ("waiting", "human", "U-staff-1"),
+        ("human", "returned", "U-staff-1"),
     ]
     assert events[0].note == "The customer asked for a person." and events[2].note == "refund issued"
     assert events[0].at <= events[1].at <= events[2].at

@@ -113,8 +113,10 @@ def test_one_message_just_under_the_threshold_does_not_escalate() -> None:
 
 def test_frustrated_messages_in_a_row_escalate_across_bot_replies() -> None:
     history = conversation(
-        customer("Where is my order?", 0.45), bot(),
-        customer("It still hasn't arrived.", 0.5), bot(),
+        customer("Where is my order?", 0.45),
+        bot(),
+        customer("It still hasn't arrived.", 0.5),
+        bot(),
         customer("Still nothing, this is annoying.", 0.6),
     )
     assert decide(history, settings=SETTINGS) == Escalation(Rule.FRUSTRATED_STREAK, "3 frustrated messages in a row.")
@@ -134,15 +136,19 @@ def test_the_streak_reports_its_full_length() -> None:
         ),
         pytest.param(
             conversation(
-                customer("Still broken.", 0.5), customer("OK, trying again.", 0.1),
-                customer("Still broken.", 0.5), customer("Still broken.", 0.5),
+                customer("Still broken.", 0.5),
+                customer("OK, trying again.", 0.1),
+                customer("Still broken.", 0.5),
+                customer("Still broken.", 0.5),
             ),
             id="a calm message in between",
         ),
         pytest.param(
             conversation(
-                customer("Still broken.", 0.5), staff(),
-                customer("Still broken.", 0.5), customer("Still broken.", 0.5),
+                customer("Still broken.", 0.5),
+                staff(),
+                customer("Still broken.", 0.5),
+                customer("Still broken.", 0.5),
             ),
             id="a staff message in between",
         ),
@@ -167,8 +173,10 @@ def test_the_frustrated_level_is_inclusive() -> None:
 
 def test_two_declined_replies_in_a_row_escalate_after_answering() -> None:
     history = conversation(
-        customer("Do you ship to Mars?"), declined(),
-        customer("What about the Moon?"), declined(),
+        customer("Do you ship to Mars?"),
+        declined(),
+        customer("What about the Moon?"),
+        declined(),
     )
     assert decide(history, settings=SETTINGS) == Escalation(
         Rule.UNANSWERED, "2 questions in a row the help centre could not answer."
@@ -177,8 +185,10 @@ def test_two_declined_replies_in_a_row_escalate_after_answering() -> None:
 
 def test_declined_replies_escalate_before_answering_the_next_question() -> None:
     history = conversation(
-        customer("Do you ship to Mars?"), declined(),
-        customer("What about the Moon?"), declined(),
+        customer("Do you ship to Mars?"),
+        declined(),
+        customer("What about the Moon?"),
+        declined(),
         customer("And Venus?"),
     )
     assert decide(history, settings=SETTINGS) == Escalation(
@@ -192,24 +202,33 @@ def test_declined_replies_escalate_before_answering_the_next_question() -> None:
         pytest.param(conversation(customer("Do you ship to Mars?"), declined()), id="a single declined reply"),
         pytest.param(
             conversation(
-                customer("Do you ship to Mars?"), declined(),
-                customer("How do I reset my password?"), bot(),
-                customer("What about the Moon?"), declined(),
+                customer("Do you ship to Mars?"),
+                declined(),
+                customer("How do I reset my password?"),
+                bot(),
+                customer("What about the Moon?"),
+                declined(),
             ),
             id="an answered reply in between",
         ),
         pytest.param(
             conversation(
-                customer("Do you ship to Mars?"), declined(),
-                customer("thanks anyway", intent=Intent.OTHER), bot("You're welcome!"),
-                customer("What about the Moon?"), declined(),
+                customer("Do you ship to Mars?"),
+                declined(),
+                customer("thanks anyway", intent=Intent.OTHER),
+                bot("You're welcome!"),
+                customer("What about the Moon?"),
+                declined(),
             ),
             id="a thanks reply in between",
         ),
         pytest.param(
             conversation(
-                customer("Do you ship to Mars?"), declined(), staff("We don't, sorry."),
-                customer("What about the Moon?"), declined(),
+                customer("Do you ship to Mars?"),
+                declined(),
+                staff("We don't, sorry."),
+                customer("What about the Moon?"),
+                declined(),
             ),
             id="a staff message in between",
         ),

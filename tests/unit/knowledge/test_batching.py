@@ -14,8 +14,9 @@ async def test_a_finished_batch_leaves_the_loop_its_turns_between_callers() -> N
     """64 callers of one batch, each running on the loop once it has its result (as a search
     ranks its hits and runs its turn): the loop still comes round every few callers, not only
     after all of them."""
-    batcher: MicroBatcher[int, int] = MicroBatcher(lambda items: [item * 2 for item in items], size=lambda item: item,
-                                                   max_batch=CALLERS, workers=2)
+    batcher: MicroBatcher[int, int] = MicroBatcher(
+        lambda items: [item * 2 for item in items], size=lambda item: item, max_batch=CALLERS, workers=2
+    )
     events: list[str] = []
 
     async def caller(item: int) -> int:

@@ -80,7 +80,7 @@ def test_empty_and_heading_only_documents_give_no_empty_chunks() -> None:
 def test_faq_csv_gives_one_chunk_per_row_with_the_question_as_section() -> None:
     csv_text = (
         "Question,Answer,Category\n"
-        "How do I reset my password?,\"Use the \"\"Forgot password\"\" link, then check your email.\",Account\n"
+        'How do I reset my password?,"Use the ""Forgot password"" link, then check your email.",Account\n'
         "Can I pay by invoice?,Yes on the Business plan.,Billing\n"
     )
     chunks = chunk_csv(csv_text, stem="faq", max_chars=500)
@@ -95,5 +95,7 @@ def test_csv_without_question_and_answer_columns_is_not_an_faq() -> None:
 
 
 def test_a_rule_line_between_sections_is_not_a_chunk() -> None:
-    chunks = chunk_markdown("# Guide\n\n## One\n\nFirst part.\n\n---\n\n## Two\n\nSecond part.\n", stem="guide", max_chars=500)
+    chunks = chunk_markdown(
+        "# Guide\n\n## One\n\nFirst part.\n\n---\n\n## Two\n\nSecond part.\n", stem="guide", max_chars=500
+    )
     assert [c.text for c in chunks] == ["First part.", "Second part."]

@@ -43,7 +43,15 @@ def test_a_query_without_content_words_covers_nothing(query: str) -> None:
 
 def test_codes_stay_whole_joined_words_part_and_contractions_lose_their_tail() -> None:
     assert words("I can't sign-in: BD-4012 in v4.2.1, e.g. where's it?") == [
-        "can", "sign", "in", "bd-4012", "in", "v4.2.1", "where", "it"]
+        "can",
+        "sign",
+        "in",
+        "bd-4012",
+        "in",
+        "v4.2.1",
+        "where",
+        "it",
+    ]
 
 
 def test_a_neighbouring_code_does_not_cover_the_code_asked_about() -> None:

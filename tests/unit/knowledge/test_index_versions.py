@@ -35,10 +35,14 @@ def other_host(
     embedder: Embedder, engine: AsyncEngine, root: Path, *, follow_interval: float | None = None
 ) -> KnowledgeBase:
     """A knowledge base on the `kb` fixture's chroma (under root/data) with its own local index."""
-    return KnowledgeBase(embedder=embedder,
-                         dense=DenseStore.open(chroma_url="", data_dir=root / "data", collection="knowledge"),
-                         local=LocalIndex(root / "other-host" / "bm25" / "knowledge"),
-                         sessionmaker=make_sessionmaker(engine), max_chars=600, follow_interval=follow_interval)
+    return KnowledgeBase(
+        embedder=embedder,
+        dense=DenseStore.open(chroma_url="", data_dir=root / "data", collection="knowledge"),
+        local=LocalIndex(root / "other-host" / "bm25" / "knowledge"),
+        sessionmaker=make_sessionmaker(engine),
+        max_chars=600,
+        follow_interval=follow_interval,
+    )
 
 
 @contextmanager

@@ -48,19 +48,31 @@ def write_docx(path: Path, paragraphs: list[str]) -> None:
     body = "".join(f"<w:p><w:r><w:t>{text}</w:t></w:r></w:p>" for text in paragraphs)
     ns = "http://schemas.openxmlformats.org"
     with zipfile.ZipFile(path, "w") as docx:
-        docx.writestr("[Content_Types].xml", (
-            f'<?xml version="1.0" encoding="UTF-8"?><Types xmlns="{ns}/package/2006/content-types">'
-            f'<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
-            f'<Default Extension="xml" ContentType="application/xml"/>'
-            f'<Override PartName="/word/document.xml" ContentType="application/vnd.openxmlformats-officedocument.'
-            f'wordprocessingml.document.main+xml"/></Types>'))
-        docx.writestr("_rels/.rels", (
-            f'<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="{ns}/package/2006/relationships">'
-            f'<Relationship Id="rId1" Type="{ns}/officeDocument/2006/relationships/officeDocument" '
-            f'Target="word/document.xml"/></Relationships>'))
-        docx.writestr("word/document.xml", (
-            f'<?xml version="1.0" encoding="UTF-8"?><w:document xmlns:w="{ns}/wordprocessingml/2006/main">'
-            f"<w:body>{body}</w:body></w:document>"))
+        docx.writestr(
+            "[Content_Types].xml",
+            (
+                f'<?xml version="1.0" encoding="UTF-8"?><Types xmlns="{ns}/package/2006/content-types">'
+                f'<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
+                f'<Default Extension="xml" ContentType="application/xml"/>'
+                f'<Override PartName="/word/document.xml" ContentType="application/vnd.openxmlformats-officedocument.'
+                f'wordprocessingml.document.main+xml"/></Types>'
+            ),
+        )
+        docx.writestr(
+            "_rels/.rels",
+            (
+                f'<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="{ns}/package/2006/relationships">'
+                f'<Relationship Id="rId1" Type="{ns}/officeDocument/2006/relationships/officeDocument" '
+                f'Target="word/document.xml"/></Relationships>'
+            ),
+        )
+        docx.writestr(
+            "word/document.xml",
+            (
+                f'<?xml version="1.0" encoding="UTF-8"?><w:document xmlns:w="{ns}/wordprocessingml/2006/main">'
+                f"<w:body>{body}</w:body></w:document>"
+            ),
+        )
 
 
 def write_corpus(root: Path) -> Path:
@@ -69,7 +81,9 @@ def write_corpus(root: Path) -> Path:
     (docs / "security.md").write_text(MARKDOWN, encoding="utf-8")
     (docs / "faq.csv").write_text(FAQ_CSV, encoding="utf-8")
     (docs / "nested" / "shipping.html").write_text(HTML, encoding="utf-8")
-    write_docx(docs / "warranty.docx", ["Warranty", "Every keyboard has a two year warranty covering manufacturing defects."])
+    write_docx(
+        docs / "warranty.docx", ["Warranty", "Every keyboard has a two year warranty covering manufacturing defects."]
+    )
     book = Workbook()
     sheet = book.active
     sheet.title = "Prices"
@@ -123,7 +137,10 @@ async def test_unchanged_files_cost_nothing_and_a_changed_file_only_itself(
 
     recorded = await runs(kb_engine)
     assert [(r.trigger, r.added, r.changed, r.unchanged, r.error) for r in recorded] == [
-        ("first", 5, 0, 0, None), ("second", 0, 0, 5, None), ("third", 0, 1, 4, None)]
+        ("first", 5, 0, 0, None),
+        ("second", 0, 0, 5, None),
+        ("third", 0, 1, 4, None),
+    ]
     assert all(r.finished_at is not None and r.seconds is not None for r in recorded)
 
 
@@ -141,10 +158,13 @@ async def test_a_command_line_reindex_loads_the_model_only_when_something_change
         return embedder.model
 
     data_dir = tmp_path / "data"
-    command = KnowledgeBase(embedder=Embedder(load_model), dense=LoopGuardedDenseStore.open(
-                                chroma_url="", data_dir=data_dir, collection="knowledge"),
-                            local=LocalIndex(data_dir / "bm25" / "knowledge"),
-                            sessionmaker=make_sessionmaker(kb_engine), max_chars=600)
+    command = KnowledgeBase(
+        embedder=Embedder(load_model),
+        dense=LoopGuardedDenseStore.open(chroma_url="", data_dir=data_dir, collection="knowledge"),
+        local=LocalIndex(data_dir / "bm25" / "knowledge"),
+        sessionmaker=make_sessionmaker(kb_engine),
+        max_chars=600,
+    )
     try:
         again = await command.reindex([docs], trigger="unchanged")
         assert (again.unchanged, again.chunks_embedded, loads) == (5, 0, [])
@@ -158,7 +178,9 @@ async def test_a_command_line_reindex_loads_the_model_only_when_something_change
         await command.aclose()
 
 
-async def test_reindex_with_prune_removes_deleted_files(kb: KnowledgeBase, kb_engine: AsyncEngine, tmp_path: Path) -> None:
+async def test_reindex_with_prune_removes_deleted_files(
+    kb: KnowledgeBase, kb_engine: AsyncEngine, tmp_path: Path
+) -> None:
     docs = write_corpus(tmp_path)
     await kb.ingest([docs], trigger="first")
     (docs / "nested" / "shipping.html").unlink()
@@ -216,10 +238,13 @@ async def test_a_named_file_of_another_format_and_a_missing_path_are_recorded_as
     notes.write_text("{\\rtf1 notes}")
     summary = await kb.ingest([docs, notes, tmp_path / "gone"], trigger="test")
     supported = ".csv, .docx, .htm, .html, .json, .markdown, .md, .pdf, .pptx, .txt, .xlsx"
-    assert (summary.added, summary.skipped_files) == (5, (
-        SkippedFile("notes.rtf", f"not a supported format ({supported})"),
-        SkippedFile("gone", "no such file or directory"),
-    ))
+    assert (summary.added, summary.skipped_files) == (
+        5,
+        (
+            SkippedFile("notes.rtf", f"not a supported format ({supported})"),
+            SkippedFile("gone", "no such file or directory"),
+        ),
+    )
     [run] = await runs(kb_engine)
     assert run.skipped == [
         {"source": "notes.rtf", "reason": f"not a supported format ({supported})"},
@@ -253,7 +278,8 @@ async def test_exact_token_query_ranks_the_document_with_that_code_first(kb: Kno
     for i in range(10):
         code = f"BD-40{12 + i}"
         (docs / f"{code}.md").write_text(
-            f"# Payment error {code}\n\nThe payment failed with error {code}. Try another card or contact your bank.\n")
+            f"# Payment error {code}\n\nThe payment failed with error {code}. Try another card or contact your bank.\n"
+        )
     await kb.ingest([docs], trigger="test")
     query = "what does BD-4017 mean?"
     hits = await kb.search(query, 5)
@@ -285,10 +311,14 @@ async def test_without_local_vectors_search_asks_chroma_off_the_event_loop(
     """A corpus too large for brute force (the limit is 0 here) is ranked with chroma's
     candidates and vectors, asked from a worker thread."""
     data_dir = tmp_path / "data"
-    kb = KnowledgeBase(embedder=embedder,
-                       dense=LoopGuardedDenseStore.open(chroma_url="", data_dir=data_dir, collection="knowledge"),
-                       local=LocalIndex(data_dir / "bm25" / "knowledge"),
-                       sessionmaker=make_sessionmaker(kb_engine), max_chars=600, brute_force_max_chunks=0)
+    kb = KnowledgeBase(
+        embedder=embedder,
+        dense=LoopGuardedDenseStore.open(chroma_url="", data_dir=data_dir, collection="knowledge"),
+        local=LocalIndex(data_dir / "bm25" / "knowledge"),
+        sessionmaker=make_sessionmaker(kb_engine),
+        max_chars=600,
+        brute_force_max_chunks=0,
+    )
     try:
         summary = await kb.ingest([write_corpus(tmp_path)], trigger="test")
         assert not kb.local.snapshot.has_vectors
@@ -303,27 +333,33 @@ async def test_another_process_sees_a_new_index_version(kb: KnowledgeBase, embed
     from knowledge.index import DenseStore, LocalIndex
 
     data_dir = tmp_path / "data"
-    reader = KnowledgeBase(embedder=embedder, dense=DenseStore.open(chroma_url="", data_dir=data_dir, collection="knowledge"),
-                           local=LocalIndex(data_dir / "bm25" / "knowledge"),
-                           sessionmaker=make_sessionmaker(kb_engine), max_chars=600)
+    reader = KnowledgeBase(
+        embedder=embedder,
+        dense=DenseStore.open(chroma_url="", data_dir=data_dir, collection="knowledge"),
+        local=LocalIndex(data_dir / "bm25" / "knowledge"),
+        sessionmaker=make_sessionmaker(kb_engine),
+        max_chars=600,
+    )
     assert reader.search_sync("delivery", 3) == []
     await kb.ingest([write_corpus(tmp_path)], trigger="test")
     assert Path(reader.search_sync("how long does delivery take", 1)[0].source).name == "shipping.html"
 
 
-
 async def test_counting_chunks_does_not_stop_the_process_while_another_holds_the_embedded_store(
-        kb: KnowledgeBase, tmp_path: Path) -> None:
+    kb: KnowledgeBase, tmp_path: Path
+) -> None:
     """Readiness probes and metrics count the chunks while a re-index in another process
     writes chroma's files (here: holds their lock for 3 s): the count answers, and the event
     loop keeps running meanwhile."""
     summary = await kb.ingest([write_corpus(tmp_path)], trigger="test")
     holder = await asyncio.create_subprocess_exec(
-        sys.executable, "-c",
+        sys.executable,
+        "-c",
         "import sqlite3, time\n"
         f"db = sqlite3.connect({str(tmp_path / 'data' / 'chroma' / 'chroma.sqlite3')!r}, isolation_level=None)\n"
         "db.execute('BEGIN EXCLUSIVE'); print('locked', flush=True); time.sleep(3); db.execute('COMMIT')\n",
-        stdout=asyncio.subprocess.PIPE)
+        stdout=asyncio.subprocess.PIPE,
+    )
     assert holder.stdout is not None
     try:
         assert await holder.stdout.readline() == b"locked\n"

@@ -21,8 +21,10 @@ MAX_REBUILDS = 5000
 def version(tag: str, count: int) -> tuple[list[ChunkRecord], np.ndarray, np.ndarray]:
     """`count` chunks whose text, vectors and heading vectors all name version `tag`: vectors
     of version "a" point along the first axis, those of "b" along the second."""
-    records = [ChunkRecord(f"{tag}-{i}", f"{tag}.md", "Title", f"Section {i}", f"version {tag} chunk {i}")
-               for i in range(count)]
+    records = [
+        ChunkRecord(f"{tag}-{i}", f"{tag}.md", "Title", f"Section {i}", f"version {tag} chunk {i}")
+        for i in range(count)
+    ]
     axis = np.zeros(DIM, dtype=np.float32)
     axis["ab".index(tag)] = 1.0
     return records, np.tile(axis, (count, 1)), np.tile(axis, (count, 1))
@@ -92,8 +94,10 @@ def test_concurrent_readers_never_see_two_versions_at_once(tmp_path: Path) -> No
         except BaseException as exc:  # noqa: BLE001 — handed to the test's thread
             failures.append(exc)
 
-    readers = [threading.Thread(target=read, args=("writer", writer, False)),
-               threading.Thread(target=read, args=("other process", other_process, True))]
+    readers = [
+        threading.Thread(target=read, args=("writer", writer, False)),
+        threading.Thread(target=read, args=("other process", other_process, True)),
+    ]
     for reader in readers:
         reader.start()
     try:

@@ -74,10 +74,12 @@ def test_a_model_of_another_shape_runs_on_pytorch(tmp_path: Path, caplog: pytest
 
 def test_a_process_loading_an_exported_model_never_imports_torch(tmp_path: Path) -> None:
     """What makes `serve` start seconds sooner and leaves torch's memory out of it."""
-    load = (f"from knowledge.embedder import Embedder; from knowledge.settings import KnowledgeSettings; "
-            f"import sys; from pathlib import Path; "
-            f"e = Embedder.load(KnowledgeSettings(), serving=True, cache_dir=Path({str(tmp_path)!r})); e.encode(['ready']); "
-            f"print(type(e.model).__name__, 'torch' in sys.modules)")
+    load = (
+        f"from knowledge.embedder import Embedder; from knowledge.settings import KnowledgeSettings; "
+        f"import sys; from pathlib import Path; "
+        f"e = Embedder.load(KnowledgeSettings(), serving=True, cache_dir=Path({str(tmp_path)!r})); e.encode(['ready']); "
+        f"print(type(e.model).__name__, 'torch' in sys.modules)"
+    )
     first = subprocess.run([sys.executable, "-c", load], capture_output=True, text=True, check=True)
     assert first.stdout.split() == ["OnnxEncoder", "True"]  # exporting needs torch
     again = subprocess.run([sys.executable, "-c", load], capture_output=True, text=True, check=True)

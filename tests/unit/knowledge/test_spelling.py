@@ -6,8 +6,7 @@ import pytest
 
 from knowledge.spelling import MAX_WORDS, Speller, english_words
 
-VOCABULARY = {"forgot": 4, "password": 12, "reset": 9, "tickets": 7, "tech": 3, "github": 2, "paypal": 2,
-              "invoice": 6}
+VOCABULARY = {"forgot": 4, "password": 12, "reset": 9, "tickets": 7, "tech": 3, "github": 2, "paypal": 2, "invoice": 6}
 
 
 @pytest.fixture(scope="module")
@@ -39,8 +38,9 @@ def test_a_capitalised_word_keeps_its_capital(speller: Speller) -> None:
     assert speller.correct("Pasword forgotten", VOCABULARY) == "Password forgotten"
 
 
-@pytest.mark.parametrize(("frequencies", "expected"), [({"export": 9, "expert": 2}, "export"),
-                                                      ({"export": 2, "expert": 9}, "expert")])
+@pytest.mark.parametrize(
+    ("frequencies", "expected"), [({"export": 9, "expert": 2}, "export"), ({"export": 2, "expert": 9}, "expert")]
+)
 def test_a_tie_goes_to_the_more_frequent_word(speller: Speller, frequencies: dict[str, int], expected: str) -> None:
     assert speller.correct("exprt my data", frequencies) == f"{expected} my data"
 

@@ -57,20 +57,28 @@ def _html(header: Sequence[str], rows: Rows, *, header_cells: str = "th") -> byt
         return "<tr>" + "".join(f"<{tag}>{html.escape(cell)}</{tag}>" for cell in cells) + "</tr>"
 
     body = row(header, header_cells) + "".join(row(cells, "td") for cells in rows)
-    return f"<html><head><title>Pricing</title></head><body><h1>Pricing</h1><table>{body}</table></body></html>".encode()
+    return (
+        f"<html><head><title>Pricing</title></head><body><h1>Pricing</h1><table>{body}</table></body></html>".encode()
+    )
 
 
 def _docx(header: Sequence[str], rows: Rows, *, header_row_marked: bool = True) -> bytes:
     """A minimal WordprocessingML package: one table, its first row marked as the header row
     (Word's "Repeat as header row") unless `header_row_marked` is false."""
+
     def row(cells: Sequence[str], properties: str = "") -> str:
-        return f"<w:tr>{properties}" + "".join(
-            f"<w:tc><w:p><w:r><w:t>{escape(cell)}</w:t></w:r></w:p></w:tc>" for cell in cells) + "</w:tr>"
+        return (
+            f"<w:tr>{properties}"
+            + "".join(f"<w:tc><w:p><w:r><w:t>{escape(cell)}</w:t></w:r></w:p></w:tc>" for cell in cells)
+            + "</w:tr>"
+        )
 
     head = row(header, "<w:trPr><w:tblHeader/></w:trPr>" if header_row_marked else "")
     table = "<w:tbl>" + head + "".join(row(cells) for cells in rows) + "</w:tbl>"
-    document = (f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
-                f'<w:document xmlns:w="{_W}"><w:body>{table}<w:p/></w:body></w:document>')
+    document = (
+        f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
+        f'<w:document xmlns:w="{_W}"><w:body>{table}<w:p/></w:body></w:document>'
+    )
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as package:
         package.writestr("[Content_Types].xml", _CONTENT_TYPES)
@@ -98,7 +106,11 @@ def _csv(header: Sequence[str], rows: Rows) -> bytes:
 
 
 FORMATS: dict[str, Callable[[Sequence[str], Rows], bytes]] = {
-    ".md": _markdown, ".html": _html, ".docx": _docx, ".xlsx": _xlsx, ".csv": _csv,
+    ".md": _markdown,
+    ".html": _html,
+    ".docx": _docx,
+    ".xlsx": _xlsx,
+    ".csv": _csv,
 }
 
 
@@ -107,12 +119,15 @@ def converter() -> MarkItDown:
     return MarkItDown(enable_plugins=False)  # as knowledge.ingest builds it
 
 
-def _chunk_tables(tmp_path: Path, suffix: str, data: bytes, *, max_chars: int, converter: MarkItDown) -> list[Table | None]:
+def _chunk_tables(
+    tmp_path: Path, suffix: str, data: bytes, *, max_chars: int, converter: MarkItDown
+) -> list[Table | None]:
     """Each chunk's table as the responder reads it: the run of lines starting with "|"."""
     path = tmp_path / f"pricing{suffix}"
     path.write_bytes(data)
-    chunks = convert(path, path.read_bytes(), max_chars=max_chars,
-                     max_unpacked_bytes=DEFAULT_MAX_UNPACKED_BYTES, converter=converter)
+    chunks = convert(
+        path, path.read_bytes(), max_chars=max_chars, max_unpacked_bytes=DEFAULT_MAX_UNPACKED_BYTES, converter=converter
+    )
     tables: list[Table | None] = []
     for chunk in chunks:
         lines = chunk.text.split("\n")
@@ -133,8 +148,9 @@ def test_a_price_table_comes_out_as_a_markdown_table(tmp_path: Path, suffix: str
 
 
 @pytest.mark.parametrize("suffix", FORMATS)
-def test_a_long_table_is_split_by_rows_under_the_same_header(tmp_path: Path, suffix: str,
-                                                             converter: MarkItDown) -> None:
+def test_a_long_table_is_split_by_rows_under_the_same_header(
+    tmp_path: Path, suffix: str, converter: MarkItDown
+) -> None:
     tables = _chunk_tables(tmp_path, suffix, FORMATS[suffix](HEADER, LONG_ROWS), max_chars=400, converter=converter)
 
     assert len(tables) > 1
@@ -142,12 +158,16 @@ def test_a_long_table_is_split_by_rows_under_the_same_header(tmp_path: Path, suf
     assert [row for table in tables if table is not None for row in table.rows] == list(LONG_ROWS)
 
 
-@pytest.mark.parametrize(("suffix", "data"), [
-    pytest.param(".docx", _docx(HEADER, ROWS, header_row_marked=False), id="docx-header-row-not-marked"),
-    pytest.param(".html", _html(HEADER, ROWS, header_cells="td"), id="html-header-in-td-cells"),
-])
-def test_a_table_whose_header_row_is_not_marked_keeps_its_header(tmp_path: Path, suffix: str, data: bytes,
-                                                                 converter: MarkItDown) -> None:
+@pytest.mark.parametrize(
+    ("suffix", "data"),
+    [
+        pytest.param(".docx", _docx(HEADER, ROWS, header_row_marked=False), id="docx-header-row-not-marked"),
+        pytest.param(".html", _html(HEADER, ROWS, header_cells="td"), id="html-header-in-td-cells"),
+    ],
+)
+def test_a_table_whose_header_row_is_not_marked_keeps_its_header(
+    tmp_path: Path, suffix: str, data: bytes, converter: MarkItDown
+) -> None:
     tables = _chunk_tables(tmp_path, suffix, data, max_chars=1200, converter=converter)
 
     assert tables[0] is not None and tables[0].header == HEADER

@@ -49,7 +49,8 @@ def test_each_sign_in_gets_its_own_csrf_value() -> None:
 
 
 async def test_an_unreachable_failure_store_lets_operators_in_rather_than_failing(
-        caplog: pytest.LogCaptureFixture) -> None:
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     access = AdminAccess(SecretStr("t0ken"), redis_url="redis://:secret-pass@127.0.0.1:1/0")
     guess = make_mocked_request("GET", "/admin/api/status", headers={"Authorization": "Bearer wrong"})
     for _ in range(7):

@@ -15,10 +15,17 @@ NOV3 = date(2026, 11, 3)
 NOV4 = date(2026, 11, 4)
 
 
-def chart(series: list[Series], days: list[date] | None = None, *, unit: str = "messages",
-          percent: bool = False) -> ET.Element:
-    markup = stacked_bars(title="Messages in per channel", description="Customer messages per day.",
-                          days=[NOV3, NOV4] if days is None else days, series=series, unit=unit, percent=percent)
+def chart(
+    series: list[Series], days: list[date] | None = None, *, unit: str = "messages", percent: bool = False
+) -> ET.Element:
+    markup = stacked_bars(
+        title="Messages in per channel",
+        description="Customer messages per day.",
+        days=[NOV3, NOV4] if days is None else days,
+        series=series,
+        unit=unit,
+        percent=percent,
+    )
     assert isinstance(markup, Markup)
     return ET.fromstring(str(markup))
 
@@ -50,8 +57,11 @@ def test_segments_are_proportional_and_the_tallest_day_is_scaled_to_the_top_tick
     svg = chart([Series("web", [3, 13]), Series("telegram", [1, 0])])
 
     bars = segments(svg)
-    assert list(bars) == ["2026-11-03 · web: 3 messages", "2026-11-03 · telegram: 1 message",
-                          "2026-11-04 · web: 13 messages"]
+    assert list(bars) == [
+        "2026-11-03 · web: 3 messages",
+        "2026-11-03 · telegram: 1 message",
+        "2026-11-04 · web: 13 messages",
+    ]
     web, telegram, tallest = bars.values()
     assert height(web) == pytest.approx(3 * height(telegram), abs=0.02)
     ticks = tick_y(svg)
@@ -61,14 +71,17 @@ def test_segments_are_proportional_and_the_tallest_day_is_scaled_to_the_top_tick
     assert float(telegram.get("y", "")) + height(telegram) == pytest.approx(float(web.get("y", "")))
 
 
-@pytest.mark.parametrize(("maximum", "labels"), [
-    (13, ["0", "5", "10", "15"]),
-    (1, ["0", "1", "2"]),
-    (4, ["0", "1", "2", "3", "4"]),
-    (100, ["0", "50", "100"]),
-    (1500, ["0", "500", "1,000", "1,500"]),
-    (0.3, ["0", "0.1", "0.2", "0.3"]),
-])
+@pytest.mark.parametrize(
+    ("maximum", "labels"),
+    [
+        (13, ["0", "5", "10", "15"]),
+        (1, ["0", "1", "2"]),
+        (4, ["0", "1", "2", "3", "4"]),
+        (100, ["0", "50", "100"]),
+        (1500, ["0", "500", "1,000", "1,500"]),
+        (0.3, ["0", "0.1", "0.2", "0.3"]),
+    ],
+)
 def test_the_y_axis_has_three_to_five_nice_ticks(maximum: float, labels: list[str]) -> None:
     assert list(tick_y(chart([Series("web", [maximum, 0])]))) == labels
 
@@ -116,14 +129,20 @@ def test_names_and_titles_are_escaped(name: str) -> None:
 
 
 def test_percent_mode_fills_each_day_with_its_shares() -> None:
-    svg = chart([Series("answered", [12, 1]), Series("declined", [18, 0]), Series("escalated", [0, 0])],
-                unit="replies", percent=True)
+    svg = chart(
+        [Series("answered", [12, 1]), Series("declined", [18, 0]), Series("escalated", [0, 0])],
+        unit="replies",
+        percent=True,
+    )
 
     ticks = tick_y(svg)
     assert list(ticks) == ["0 %", "25 %", "50 %", "75 %", "100 %"]
     bars = segments(svg)
-    assert list(bars) == ["2026-11-03 · answered: 40 % (12 of 30)", "2026-11-03 · declined: 60 % (18 of 30)",
-                          "2026-11-04 · answered: 100 % (1 of 1)"]
+    assert list(bars) == [
+        "2026-11-03 · answered: 40 % (12 of 30)",
+        "2026-11-03 · declined: 60 % (18 of 30)",
+        "2026-11-04 · answered: 100 % (1 of 1)",
+    ]
     full = ticks["0 %"] - ticks["100 %"]
     answered, declined, alone = bars.values()
     assert height(answered) + height(declined) == pytest.approx(full, abs=0.02)
@@ -131,11 +150,14 @@ def test_percent_mode_fills_each_day_with_its_shares() -> None:
     assert height(alone) == pytest.approx(full)
 
 
-@pytest.mark.parametrize(("days", "series"), [
-    ([], [Series("web", [])]),
-    ([], []),
-    ([NOV3, NOV4], [Series("web", [0, 0]), Series("telegram", [0, 0])]),
-])
+@pytest.mark.parametrize(
+    ("days", "series"),
+    [
+        ([], [Series("web", [])]),
+        ([], []),
+        ([NOV3, NOV4], [Series("web", [0, 0]), Series("telegram", [0, 0])]),
+    ],
+)
 @pytest.mark.parametrize("percent", [False, True])
 def test_an_empty_period_says_so(days: list[date], series: list[Series], percent: bool) -> None:
     svg = chart(series, days=days, percent=percent)
@@ -146,16 +168,20 @@ def test_an_empty_period_says_so(days: list[date], series: list[Series], percent
 
 
 def test_the_empty_state_names_the_unit() -> None:
-    markup = stacked_bars(title="Bot outcomes", description="d", days=[NOV3], series=[Series("answered", [0])],
-                          unit="replies")
+    markup = stacked_bars(
+        title="Bot outcomes", description="d", days=[NOV3], series=[Series("answered", [0])], unit="replies"
+    )
     assert ET.fromstring(str(markup)).findtext(f"{SVG}text") == "No replies in this period"
 
 
-@pytest.mark.parametrize(("count", "labels"), [
-    (1, ["Nov 3"]),
-    (7, ["Nov 3", "Nov 4", "Nov 5", "Nov 6", "Nov 7", "Nov 8", "Nov 9"]),
-    (30, ["Nov 3", "Nov 7", "Nov 11", "Nov 15", "Nov 19", "Nov 23", "Nov 27", "Dec 1"]),
-])
+@pytest.mark.parametrize(
+    ("count", "labels"),
+    [
+        (1, ["Nov 3"]),
+        (7, ["Nov 3", "Nov 4", "Nov 5", "Nov 6", "Nov 7", "Nov 8", "Nov 9"]),
+        (30, ["Nov 3", "Nov 7", "Nov 11", "Nov 15", "Nov 19", "Nov 23", "Nov 27", "Dec 1"]),
+    ],
+)
 def test_day_labels_are_thinned_to_at_most_eight(count: int, labels: list[str]) -> None:
     days = [NOV3 + timedelta(days=i) for i in range(count)]
     svg = chart([Series("web", [1] * count)], days=days)
@@ -184,8 +210,15 @@ def rows(table: ET.Element) -> list[list[str]]:
 
 
 def test_the_data_table_has_a_row_per_day_and_totals() -> None:
-    table = ET.fromstring(str(data_table(caption="Messages in per channel", days=[NOV3, NOV4],
-                                         series=[Series("web", [3, 13]), Series("telegram", [1, 0])])))
+    table = ET.fromstring(
+        str(
+            data_table(
+                caption="Messages in per channel",
+                days=[NOV3, NOV4],
+                series=[Series("web", [3, 13]), Series("telegram", [1, 0])],
+            )
+        )
+    )
 
     assert table.findtext("caption") == "Messages in per channel"
     assert rows(table) == [
@@ -198,8 +231,16 @@ def test_the_data_table_has_a_row_per_day_and_totals() -> None:
 
 
 def test_the_percent_data_table_shows_shares_and_counts() -> None:
-    table = ET.fromstring(str(data_table(caption="Bot outcomes", days=[NOV3, NOV4], percent=True,
-                                         series=[Series("answered", [12, 0]), Series("declined", [18, 0])])))
+    table = ET.fromstring(
+        str(
+            data_table(
+                caption="Bot outcomes",
+                days=[NOV3, NOV4],
+                percent=True,
+                series=[Series("answered", [12, 0]), Series("declined", [18, 0])],
+            )
+        )
+    )
 
     assert rows(table)[1:] == [
         ["2026-11-03", "40 % (12)", "60 % (18)", "30"],

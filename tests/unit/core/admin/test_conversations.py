@@ -42,30 +42,56 @@ async def seeded(sessionmaker: async_sessionmaker[AsyncSession]) -> async_sessio
     async with sessionmaker.begin() as session:
         session.add_all([Contact(id="id-ada", display_name="Ada Lovelace"), Contact(id="id-sms")])
         await session.flush()
-        session.add_all([
-            Identity(channel="web", external_user_id="session-AAA", contact_id="id-ada"),
-            Identity(channel="sms", external_user_id="+15551234567", contact_id="id-sms"),
-            Conversation(id="v1", contact_id="id-ada", channel="web", chat_id="w1", state="bot", updated_at=DAY1,
-                         created_at=DAY1 - timedelta(hours=1), summary="Asked how to reset a password."),
-            Conversation(id="v2", contact_id="id-ada", channel="telegram", chat_id="t1", state="waiting",
-                         updated_at=DAY2),
-            Conversation(id="v3", contact_id="id-sms", channel="sms", chat_id="s1", state="closed", updated_at=DAY3,
-                         unreachable_reason="opted out"),
-            Conversation(id="v4", contact_id="id-sms", channel="web", chat_id="w2", state="bot",
-                         updated_at=DAY1 - timedelta(days=1)),
-        ])
+        session.add_all(
+            [
+                Identity(channel="web", external_user_id="session-AAA", contact_id="id-ada"),
+                Identity(channel="sms", external_user_id="+15551234567", contact_id="id-sms"),
+                Conversation(
+                    id="v1",
+                    contact_id="id-ada",
+                    channel="web",
+                    chat_id="w1",
+                    state="bot",
+                    updated_at=DAY1,
+                    created_at=DAY1 - timedelta(hours=1),
+                    summary="Asked how to reset a password.",
+                ),
+                Conversation(
+                    id="v2", contact_id="id-ada", channel="telegram", chat_id="t1", state="waiting", updated_at=DAY2
+                ),
+                Conversation(
+                    id="v3",
+                    contact_id="id-sms",
+                    channel="sms",
+                    chat_id="s1",
+                    state="closed",
+                    updated_at=DAY3,
+                    unreachable_reason="opted out",
+                ),
+                Conversation(
+                    id="v4",
+                    contact_id="id-sms",
+                    channel="web",
+                    chat_id="w2",
+                    state="bot",
+                    updated_at=DAY1 - timedelta(days=1),
+                ),
+            ]
+        )
         await session.flush()
 
         async def message(conversation: str, author: str, text: str, **fields: object) -> Message:
             channel = {"v1": "web", "v2": "telegram", "v3": "sms"}[conversation]
-            row = Message(conversation_id=conversation, channel=channel, author=author, text=text, created_at=DAY1,
-                          **fields)
+            row = Message(
+                conversation_id=conversation, channel=channel, author=author, text=text, created_at=DAY1, **fields
+            )
             session.add(row)
             await session.flush()
             return row
 
-        asked = await message("v1", "customer", "How do I reset my password?", intent="question", polarity=-0.25,
-                              frustration=0.5)
+        asked = await message(
+            "v1", "customer", "How do I reset my password?", intent="question", polarity=-0.25, frustration=0.5
+        )
         answer = await message("v1", "bot", "Settings > Reset password.", citations=CITED, reply_to=asked.id)
         await message("v1", "customer", "thanks, 100% done")
         await message("v2", "customer", "My INVOICE is wrong")
@@ -73,25 +99,54 @@ async def seeded(sessionmaker: async_sessionmaker[AsyncSession]) -> async_sessio
         await message("v2", "staff", LONG)
         await message("v3", "customer", "password for code 50_off?")
 
-        session.add_all([
-            AttachmentRow(message_id=asked.id, filename="screen.png", content_type="image/png", size=1234),
-            AttachmentRow(message_id=asked.id, filename="notes.pages", content_type="application/octet-stream",
-                          size=99, problem="I can't read .pages files."),
-            Feedback(message_id=answer.id, rating="up", comment="spot on"),
-            Memory(contact_id="id-ada", key="email", value="ada@example.com"),
-            Case(id="k1", conversation_id="v1", state="human", rule="keyword", reason="asked for a person",
-                 owner="alice", opened_at=DAY1 + timedelta(minutes=1)),
-            Case(id="k2", conversation_id="v2", state="waiting", rule="declined", reason="no answer",
-                 opened_at=DAY2),
-        ])
+        session.add_all(
+            [
+                AttachmentRow(message_id=asked.id, filename="screen.png", content_type="image/png", size=1234),
+                AttachmentRow(
+                    message_id=asked.id,
+                    filename="notes.pages",
+                    content_type="application/octet-stream",
+                    size=99,
+                    problem="I can't read .pages files.",
+                ),
+                Feedback(message_id=answer.id, rating="up", comment="spot on"),
+                Memory(contact_id="id-ada", key="email", value="ada@example.com"),
+                Case(
+                    id="k1",
+                    conversation_id="v1",
+                    state="human",
+                    rule="keyword",
+                    reason="asked for a person",
+                    owner="alice",
+                    opened_at=DAY1 + timedelta(minutes=1),
+                ),
+                Case(
+                    id="k2", conversation_id="v2", state="waiting", rule="declined", reason="no answer", opened_at=DAY2
+                ),
+            ]
+        )
         await session.flush()
-        session.add_all([  # written out of order: the transcript orders them by time
-            CaseEvent(case_id="k1", from_state="waiting", to_state="human", actor="alice", note="on it",
-                      at=DAY1 + timedelta(minutes=5)),
-            CaseEvent(case_id="k1", from_state=None, to_state="waiting", actor="bot", note="asked for a person",
-                      at=DAY1 + timedelta(minutes=1)),
-            CaseEvent(case_id="k2", from_state=None, to_state="waiting", actor="bot", at=DAY2),
-        ])
+        session.add_all(
+            [  # written out of order: the transcript orders them by time
+                CaseEvent(
+                    case_id="k1",
+                    from_state="waiting",
+                    to_state="human",
+                    actor="alice",
+                    note="on it",
+                    at=DAY1 + timedelta(minutes=5),
+                ),
+                CaseEvent(
+                    case_id="k1",
+                    from_state=None,
+                    to_state="waiting",
+                    actor="bot",
+                    note="asked for a person",
+                    at=DAY1 + timedelta(minutes=1),
+                ),
+                CaseEvent(case_id="k2", from_state=None, to_state="waiting", actor="bot", at=DAY2),
+            ]
+        )
     return sessionmaker
 
 
@@ -101,27 +156,33 @@ async def found(sessionmaker: async_sessionmaker[AsyncSession], filter: Conversa
     return [row.id for row in page.rows]
 
 
-@pytest.mark.parametrize(("words", "ids"), [
-    ("password", ["v3", "v1"]),  # v1 has it in two messages and is still one row
-    ("PASSWORD reset", ["v1"]),  # every word, in any case
-    ("invoice check", ["v2"]),  # the words may be in different messages (customer's, staff's)
-    ("password invoice", []),
-    ("%", ["v1"]),  # literal, not a wildcard
-    ("_", ["v3"]),
-    ("  ", ["v3", "v2", "v1", "v4"]),
-])
+@pytest.mark.parametrize(
+    ("words", "ids"),
+    [
+        ("password", ["v3", "v1"]),  # v1 has it in two messages and is still one row
+        ("PASSWORD reset", ["v1"]),  # every word, in any case
+        ("invoice check", ["v2"]),  # the words may be in different messages (customer's, staff's)
+        ("password invoice", []),
+        ("%", ["v1"]),  # literal, not a wildcard
+        ("_", ["v3"]),
+        ("  ", ["v3", "v2", "v1", "v4"]),
+    ],
+)
 async def test_search_by_words(seeded: async_sessionmaker[AsyncSession], words: str, ids: list[str]) -> None:
     assert await found(seeded, ConversationFilter(words=words)) == ids
 
 
-@pytest.mark.parametrize(("contact", "ids"), [
-    ("ada", ["v2", "v1"]),  # display name
-    ("5551234", ["v3", "v4"]),  # an identity's external user id
-    (" SESSION-aaa ", ["v2", "v1"]),
-    ("id-sms", ["v3", "v4"]),  # the contact id, exactly
-    ("id-", []),  # not a substring of the id
-    ("%", []),
-])
+@pytest.mark.parametrize(
+    ("contact", "ids"),
+    [
+        ("ada", ["v2", "v1"]),  # display name
+        ("5551234", ["v3", "v4"]),  # an identity's external user id
+        (" SESSION-aaa ", ["v2", "v1"]),
+        ("id-sms", ["v3", "v4"]),  # the contact id, exactly
+        ("id-", []),  # not a substring of the id
+        ("%", []),
+    ],
+)
 async def test_search_by_contact(seeded: async_sessionmaker[AsyncSession], contact: str, ids: list[str]) -> None:
     assert await found(seeded, ConversationFilter(contact=contact)) == ids
 
@@ -145,7 +206,14 @@ async def test_search_rows_and_paging(seeded: async_sessionmaker[AsyncSession]) 
     assert exact.more is False
     v3, v2, v1 = first.rows
     assert (v1.channel, v1.state, v1.contact_id, v1.contact_name, v1.updated_at, v1.messages, v1.last_text) == (
-        "web", "bot", "id-ada", "Ada Lovelace", DAY1, 3, "thanks, 100% done")
+        "web",
+        "bot",
+        "id-ada",
+        "Ada Lovelace",
+        DAY1,
+        3,
+        "thanks, 100% done",
+    )
     assert (v2.messages, v2.last_text) == (3, LONG[:PREVIEW_CHARS])
     assert (v3.contact_name, v3.messages) == (None, 1)
     assert (rest.rows[0].messages, rest.rows[0].last_text) == (0, "")
@@ -157,23 +225,47 @@ async def test_transcript(seeded: async_sessionmaker[AsyncSession]) -> None:
     assert shown is not None
     header = shown.conversation
     assert (header.id, header.channel, header.chat_id, header.thread_id, header.state, header.contact_name) == (
-        "v1", "web", "w1", "", "bot", "Ada Lovelace")
+        "v1",
+        "web",
+        "w1",
+        "",
+        "bot",
+        "Ada Lovelace",
+    )
     assert (header.created_at, header.updated_at, header.summary, header.unreachable_reason) == (
-        DAY1 - timedelta(hours=1), DAY1, "Asked how to reset a password.", None)
+        DAY1 - timedelta(hours=1),
+        DAY1,
+        "Asked how to reset a password.",
+        None,
+    )
 
     asked, answer, thanks = shown.messages
     assert [m.author for m in shown.messages] == ["customer", "bot", "customer"]
     assert (asked.intent, asked.polarity, asked.frustration, asked.created_at, asked.channel) == (
-        "question", -0.25, 0.5, DAY1, "web")
-    assert asked.files == [FileInfo("screen.png", "image/png", 1234, None),
-                           FileInfo("notes.pages", "application/octet-stream", 99, "I can't read .pages files.")]
+        "question",
+        -0.25,
+        0.5,
+        DAY1,
+        "web",
+    )
+    assert asked.files == [
+        FileInfo("screen.png", "image/png", 1234, None),
+        FileInfo("notes.pages", "application/octet-stream", 99, "I can't read .pages files."),
+    ]
     assert (answer.citations, answer.reply_to, answer.feedback) == (CITED, asked.id, FeedbackInfo("up", "spot on"))
     assert (answer.declined, answer.handoff, answer.files) == (False, False, [])
     assert (thanks.citations, thanks.feedback, thanks.intent) == ([], None, None)
 
     (case,) = shown.cases
     assert (case.id, case.state, case.rule, case.reason, case.owner, case.opened_at, case.closed_at) == (
-        "k1", "human", "keyword", "asked for a person", "alice", DAY1 + timedelta(minutes=1), None)
+        "k1",
+        "human",
+        "keyword",
+        "asked for a person",
+        "alice",
+        DAY1 + timedelta(minutes=1),
+        None,
+    )
     assert case.events == [
         CaseEventInfo(DAY1 + timedelta(minutes=1), "bot", None, "waiting", "asked for a person"),
         CaseEventInfo(DAY1 + timedelta(minutes=5), "alice", "waiting", "human", "on it"),
@@ -183,7 +275,8 @@ async def test_transcript(seeded: async_sessionmaker[AsyncSession]) -> None:
 
 
 async def test_transcript_of_a_conversation_with_a_decline_and_no_memories(
-        seeded: async_sessionmaker[AsyncSession]) -> None:
+    seeded: async_sessionmaker[AsyncSession],
+) -> None:
     async with seeded() as session:
         shown = await transcript(session, "v3")
         declined = await transcript(session, "v2")

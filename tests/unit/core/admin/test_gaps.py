@@ -100,13 +100,22 @@ async def seed(sessionmaker: async_sessionmaker[AsyncSession], asked: list[Seede
         await session.flush()
         for one in asked:
             at = DAY + timedelta(minutes=one.minutes)
-            question = Message(conversation_id=one.conversation, channel=one.channel, author="customer",
-                               text=one.text, created_at=at)
+            question = Message(
+                conversation_id=one.conversation, channel=one.channel, author="customer", text=one.text, created_at=at
+            )
             session.add(question)
             await session.flush()
-            reply = Message(conversation_id=one.conversation, channel=one.channel, author="bot",
-                            text="…", reply_to=question.id, declined=one.declined, handoff=one.declined,
-                            citations=[] if one.declined else CITED, created_at=at + timedelta(seconds=1))
+            reply = Message(
+                conversation_id=one.conversation,
+                channel=one.channel,
+                author="bot",
+                text="…",
+                reply_to=question.id,
+                declined=one.declined,
+                handoff=one.declined,
+                citations=[] if one.declined else CITED,
+                created_at=at + timedelta(seconds=1),
+            )
             session.add(reply)
             await session.flush()
             if one.rating is not None:
@@ -121,13 +130,18 @@ def embedder() -> Embedder:
 
 
 @pytest.fixture
-async def knowledge(tmp_path: Path, embedder: Embedder,
-                    sessionmaker: async_sessionmaker[AsyncSession]) -> AsyncIterator[KnowledgeBase]:
+async def knowledge(
+    tmp_path: Path, embedder: Embedder, sessionmaker: async_sessionmaker[AsyncSession]
+) -> AsyncIterator[KnowledgeBase]:
     """An empty knowledge base whose tables are in the test's database, as in the app."""
     data_dir = tmp_path / "data"
-    kb = KnowledgeBase(embedder=embedder,
-                       dense=DenseStore.open(chroma_url="", data_dir=data_dir, collection="knowledge"),
-                       local=LocalIndex(data_dir / "bm25" / "knowledge"), sessionmaker=sessionmaker, max_chars=600)
+    kb = KnowledgeBase(
+        embedder=embedder,
+        dense=DenseStore.open(chroma_url="", data_dir=data_dir, collection="knowledge"),
+        local=LocalIndex(data_dir / "bm25" / "knowledge"),
+        sessionmaker=sessionmaker,
+        max_chars=600,
+    )
     yield kb
     await kb.aclose()
 
@@ -140,8 +154,9 @@ def help_centre(root: Path, **documents: str) -> Path:
     return directory
 
 
-async def indexed_long_ago(knowledge: KnowledgeBase, sessionmaker: async_sessionmaker[AsyncSession],
-                           docs: Path) -> None:
+async def indexed_long_ago(
+    knowledge: KnowledgeBase, sessionmaker: async_sessionmaker[AsyncSession], docs: Path
+) -> None:
     """Ingest `docs`, then date the run before every seeded question."""
     await knowledge.ingest([docs], trigger="test")
     async with sessionmaker.begin() as session:
@@ -206,7 +221,11 @@ async def test_a_thumbed_down_answer_is_a_gap_and_the_limits_cut_the_newest(
     latest = await gaps(finder, sessionmaker, limit_questions=3)
     two = await gaps(finder, sessionmaker, limit_groups=2)
     assert [(g.typical, g.count, g.declined, g.thumbs_down) for g in everything.gaps] == [
-        (INVOICE_A, 3, 3, 0), (WIDGET_A, 2, 2, 0), (PASSWORD, 1, 0, 1), (BERLIN, 1, 1, 0)]
+        (INVOICE_A, 3, 3, 0),
+        (WIDGET_A, 2, 2, 0),
+        (PASSWORD, 1, 0, 1),
+        (BERLIN, 1, 1, 0),
+    ]
     # the three newest questions: INVOICE_A, WIDGET_A, PASSWORD
     assert [(g.typical, g.count) for g in latest.gaps] == [(INVOICE_A, 1), (WIDGET_A, 1), (PASSWORD, 1)]
     assert (latest.questions_grouped, latest.questions_total) == (3, 7)

@@ -42,18 +42,58 @@ async def seeded(sessionmaker: async_sessionmaker[AsyncSession]) -> async_sessio
             ("human", 180, "k3", "conv-tg"),  # staff answered after it opened
             ("human", 120, "k5", "conv-sms"),  # staff wrote only before it opened: breached
         ):
-            session.add(Case(id=case_id, conversation_id=conversation_id, state=state, rule="unanswered",
-                             reason=f"reason {case_id}", owner="U1" if state == "human" else None,
-                             desk_ref="1700000000.000100" if case_id == "k1" else None,
-                             opened_at=NOW - timedelta(minutes=minutes)))
-        session.add(Case(id="k4", conversation_id="conv-tg", state="closed", rule="keyword", reason="r",
-                         opened_at=NOW - timedelta(hours=9), closed_at=NOW - timedelta(hours=8)))
-        session.add(Case(id="k6", conversation_id="conv-web", state="returned", rule="keyword", reason="r",
-                         opened_at=NOW - timedelta(hours=1), closed_at=NOW - timedelta(minutes=20)))
-        session.add(Message(conversation_id="conv-tg", channel="telegram", author="staff", text="on it",
-                            created_at=NOW - timedelta(hours=2)))
-        session.add(Message(conversation_id="conv-sms", channel="sms", author="staff", text="earlier case",
-                            created_at=NOW - timedelta(hours=5)))
+            session.add(
+                Case(
+                    id=case_id,
+                    conversation_id=conversation_id,
+                    state=state,
+                    rule="unanswered",
+                    reason=f"reason {case_id}",
+                    owner="U1" if state == "human" else None,
+                    desk_ref="1700000000.000100" if case_id == "k1" else None,
+                    opened_at=NOW - timedelta(minutes=minutes),
+                )
+            )
+        session.add(
+            Case(
+                id="k4",
+                conversation_id="conv-tg",
+                state="closed",
+                rule="keyword",
+                reason="r",
+                opened_at=NOW - timedelta(hours=9),
+                closed_at=NOW - timedelta(hours=8),
+            )
+        )
+        session.add(
+            Case(
+                id="k6",
+                conversation_id="conv-web",
+                state="returned",
+                rule="keyword",
+                reason="r",
+                opened_at=NOW - timedelta(hours=1),
+                closed_at=NOW - timedelta(minutes=20),
+            )
+        )
+        session.add(
+            Message(
+                conversation_id="conv-tg",
+                channel="telegram",
+                author="staff",
+                text="on it",
+                created_at=NOW - timedelta(hours=2),
+            )
+        )
+        session.add(
+            Message(
+                conversation_id="conv-sms",
+                channel="sms",
+                author="staff",
+                text="earlier case",
+                created_at=NOW - timedelta(hours=5),
+            )
+        )
     return sessionmaker
 
 
@@ -68,7 +108,12 @@ async def test_the_queue_is_open_cases_oldest_first_with_age_and_sla(seeded: asy
     ]
     k1 = queue[2]
     assert (k1.conversation_id, k1.rule, k1.reason, k1.opened_at, k1.desk_ref) == (
-        "conv-web", "unanswered", "reason k1", NOW - timedelta(minutes=45), "1700000000.000100")
+        "conv-web",
+        "unanswered",
+        "reason k1",
+        NOW - timedelta(minutes=45),
+        "1700000000.000100",
+    )
 
 
 async def test_the_queue_with_closed_cases_lists_them_after_the_open_ones_newest_first(
@@ -78,7 +123,9 @@ async def test_the_queue_with_closed_cases_lists_them_after_the_open_ones_newest
         queue = await case_queue(session, now=NOW, sla=SLA, include_closed=True)
         first_two = await case_queue(session, now=NOW, sla=SLA, limit=2)
     assert [(c.id, c.age, c.sla_breached, c.waiting_on_staff) for c in queue[4:]] == [
-        ("k6", timedelta(minutes=40), False, False), ("k4", timedelta(hours=1), False, False)]
+        ("k6", timedelta(minutes=40), False, False),
+        ("k4", timedelta(hours=1), False, False),
+    ]
     assert [c.id for c in queue[:4]] == ["k3", "k5", "k1", "k2"]
     assert queue[5].closed_at == NOW - timedelta(hours=8)
     assert [c.id for c in first_two] == ["k3", "k5"]
@@ -98,23 +145,53 @@ async def test_documents_by_source_and_runs_newest_first_with_skipped_reasons(
 ) -> None:
     unreadable = SkippedFile("help/manual.pdf", "cannot convert: ValueError: not a valid PDF file")
     async with sessionmaker.begin() as session:
-        session.add(KnowledgeDocument(source="help/refunds.md", content_hash="h2", title="Refunds", chunk_count=4,
-                                      updated_at=NOW - timedelta(days=1)))
-        session.add(KnowledgeDocument(source="help/billing.md", content_hash="h1", title="Billing", chunk_count=7,
-                                      updated_at=NOW))
-        session.add(IndexRun(trigger="cli:ingest", started_at=NOW - timedelta(hours=2),
-                             finished_at=NOW - timedelta(hours=2) + timedelta(seconds=3), added=2, seconds=3.0))
-        session.add(IndexRun(trigger="schedule", started_at=NOW - timedelta(hours=1), finished_at=NOW - timedelta(hours=1),
-                             changed=1, unchanged=1, seconds=0.5, skipped=[unreadable.as_json()]))
-        session.add(IndexRun(trigger="admin:alice", started_at=NOW, error="FileNotFoundError: knowledge path not found"))
+        session.add(
+            KnowledgeDocument(
+                source="help/refunds.md",
+                content_hash="h2",
+                title="Refunds",
+                chunk_count=4,
+                updated_at=NOW - timedelta(days=1),
+            )
+        )
+        session.add(
+            KnowledgeDocument(
+                source="help/billing.md", content_hash="h1", title="Billing", chunk_count=7, updated_at=NOW
+            )
+        )
+        session.add(
+            IndexRun(
+                trigger="cli:ingest",
+                started_at=NOW - timedelta(hours=2),
+                finished_at=NOW - timedelta(hours=2) + timedelta(seconds=3),
+                added=2,
+                seconds=3.0,
+            )
+        )
+        session.add(
+            IndexRun(
+                trigger="schedule",
+                started_at=NOW - timedelta(hours=1),
+                finished_at=NOW - timedelta(hours=1),
+                changed=1,
+                unchanged=1,
+                seconds=0.5,
+                skipped=[unreadable.as_json()],
+            )
+        )
+        session.add(
+            IndexRun(trigger="admin:alice", started_at=NOW, error="FileNotFoundError: knowledge path not found")
+        )
         session.add(IndexVersion(collection="knowledge", version="v42"))
     async with sessionmaker() as session:
         docs = await documents(session)
         runs = await index_runs(session, limit=2)
         every_run = await index_runs(session)
         version, unknown = await index_version(session, "knowledge"), await index_version(session, "other")
-    assert docs == [DocumentRow("help/billing.md", "Billing", 7, NOW),
-                    DocumentRow("help/refunds.md", "Refunds", 4, NOW - timedelta(days=1))]
+    assert docs == [
+        DocumentRow("help/billing.md", "Billing", 7, NOW),
+        DocumentRow("help/refunds.md", "Refunds", 4, NOW - timedelta(days=1)),
+    ]
     assert [(r.trigger, r.finished_at, r.changed, r.unchanged, r.seconds, r.error, r.skipped) for r in runs] == [
         ("admin:alice", None, 0, 0, None, "FileNotFoundError: knowledge path not found", ()),
         ("schedule", NOW - timedelta(hours=1), 1, 1, 0.5, None, (unreadable,)),
@@ -147,16 +224,25 @@ async def outbox(sessionmaker: async_sessionmaker[AsyncSession]) -> dict[str, in
             message = Message(conversation_id=conversation_id, channel=channel, author="bot", text=name)
             session.add(message)
             await session.flush()
-            item = OutboxItem(message_id=message.id, conversation_id=conversation_id, channel=channel,
-                              chat_id=conversation_id, status=status, attempts=attempts, sent_at=sent_at,
-                              last_error="HTTP 403: blocked" if status == DeliveryStatus.DEAD else None)
+            item = OutboxItem(
+                message_id=message.id,
+                conversation_id=conversation_id,
+                channel=channel,
+                chat_id=conversation_id,
+                status=status,
+                attempts=attempts,
+                sent_at=sent_at,
+                last_error="HTTP 403: blocked" if status == DeliveryStatus.DEAD else None,
+            )
             session.add(item)
             await session.flush()
             ids[name] = item.id
     return ids
 
 
-async def test_delivery_status_per_channel(sessionmaker: async_sessionmaker[AsyncSession], outbox: dict[str, int]) -> None:
+async def test_delivery_status_per_channel(
+    sessionmaker: async_sessionmaker[AsyncSession], outbox: dict[str, int]
+) -> None:
     async with sessionmaker() as session:
         status = await delivery_status(session)
     assert status == [
@@ -171,7 +257,9 @@ async def test_delivery_status_of_an_empty_outbox(sessionmaker: async_sessionmak
         assert await delivery_status(session) == []
 
 
-async def test_dead_letters_oldest_first(sessionmaker: async_sessionmaker[AsyncSession], outbox: dict[str, int]) -> None:
+async def test_dead_letters_oldest_first(
+    sessionmaker: async_sessionmaker[AsyncSession], outbox: dict[str, int]
+) -> None:
     async with sessionmaker() as session:
         letters = await dead_letters(session)
         first = await dead_letters(session, limit=1)

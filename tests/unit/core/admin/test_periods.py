@@ -16,18 +16,27 @@ NOW = datetime(2026, 11, 23, 10, 7, tzinfo=UTC)
 def test_seven_days_start_at_midnight_six_days_ago_and_end_now() -> None:
     chosen = chosen_period({"period": "7d", "channel": "web"}, channels=["web", "api"], now=NOW)
     assert (chosen.period.since, chosen.period.until, chosen.period.channel) == (
-        datetime(2026, 11, 17, tzinfo=UTC), NOW, "web")
+        datetime(2026, 11, 17, tzinfo=UTC),
+        NOW,
+        "web",
+    )
     assert chosen.days == [date(2026, 11, d) for d in range(17, 24)]
     today = chosen_period({"period": "today"}, channels=["web"], now=NOW)
     assert (today.period.since, today.days, today.period.channel) == (
-        datetime(2026, 11, 23, tzinfo=UTC), [date(2026, 11, 23)], None)
+        datetime(2026, 11, 23, tzinfo=UTC),
+        [date(2026, 11, 23)],
+        None,
+    )
     assert len(chosen_period({}, channels=[], now=NOW).days) == 7  # the default
 
 
-@pytest.mark.parametrize(("query", "message"), [
-    ({"period": "90d"}, "period must be one of today, 7d, 30d, not '90d'"),
-    ({"channel": "fax"}, "channel must be one of web, api (or empty for all), not 'fax'"),
-])
+@pytest.mark.parametrize(
+    ("query", "message"),
+    [
+        ({"period": "90d"}, "period must be one of today, 7d, 30d, not '90d'"),
+        ({"channel": "fax"}, "channel must be one of web, api (or empty for all), not 'fax'"),
+    ],
+)
 def test_an_unknown_period_or_channel_is_named(query: dict[str, str], message: str) -> None:
     with pytest.raises(BadFilter) as refused:
         chosen_period(query, channels=["web", "api"], now=NOW)

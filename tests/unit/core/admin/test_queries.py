@@ -38,8 +38,9 @@ async def seeded(sessionmaker: async_sessionmaker[AsyncSession]) -> async_sessio
         await session.flush()
 
         def message(channel: str, author: str, at: datetime, **fields: object) -> Message:
-            row = Message(conversation_id=f"conv-{channel}", channel=channel, author=author, text="t", created_at=at,
-                          **fields)
+            row = Message(
+                conversation_id=f"conv-{channel}", channel=channel, author=author, text="t", created_at=at, **fields
+            )
             session.add(row)
             return row
 
@@ -58,14 +59,46 @@ async def seeded(sessionmaker: async_sessionmaker[AsyncSession]) -> async_sessio
         session.add(Feedback(message_id=answered.id, rating="up", created_at=DAY1))
         session.add(Feedback(message_id=cited_on_telegram.id, rating="down", created_at=DAY2))
         now = DAY2 + timedelta(hours=5)
-        session.add(Case(id="k1", conversation_id="conv-web", state="waiting", rule="unanswered", reason="r",
-                         opened_at=now - timedelta(minutes=45)))
-        session.add(Case(id="k2", conversation_id="conv-web", state="waiting", rule="unanswered", reason="r",
-                         opened_at=now - timedelta(minutes=10)))
-        session.add(Case(id="k3", conversation_id="conv-telegram", state="human", rule="keyword", reason="r",
-                         opened_at=now - timedelta(hours=3)))
-        session.add(Case(id="k4", conversation_id="conv-telegram", state="closed", rule="keyword", reason="r",
-                         opened_at=now - timedelta(hours=9)))
+        session.add(
+            Case(
+                id="k1",
+                conversation_id="conv-web",
+                state="waiting",
+                rule="unanswered",
+                reason="r",
+                opened_at=now - timedelta(minutes=45),
+            )
+        )
+        session.add(
+            Case(
+                id="k2",
+                conversation_id="conv-web",
+                state="waiting",
+                rule="unanswered",
+                reason="r",
+                opened_at=now - timedelta(minutes=10),
+            )
+        )
+        session.add(
+            Case(
+                id="k3",
+                conversation_id="conv-telegram",
+                state="human",
+                rule="keyword",
+                reason="r",
+                opened_at=now - timedelta(hours=3),
+            )
+        )
+        session.add(
+            Case(
+                id="k4",
+                conversation_id="conv-telegram",
+                state="closed",
+                rule="keyword",
+                reason="r",
+                opened_at=now - timedelta(hours=9),
+            )
+        )
     return sessionmaker
 
 
@@ -74,7 +107,10 @@ async def test_messages_in_per_day_and_channel(seeded: async_sessionmaker[AsyncS
         rows = await volume(session, WEEK)
         only_web = await volume(session, Period(WEEK.since, WEEK.until, channel="web"))
     assert [(r.day, r.channel, r.messages) for r in rows] == [
-        (date(2026, 11, 2), "web", 3), (date(2026, 11, 3), "telegram", 1), (date(2026, 11, 3), "web", 1)]
+        (date(2026, 11, 2), "web", 3),
+        (date(2026, 11, 3), "telegram", 1),
+        (date(2026, 11, 3), "web", 1),
+    ]
     assert [(r.day, r.messages) for r in only_web] == [(date(2026, 11, 2), 3), (date(2026, 11, 3), 1)]
 
 
@@ -83,7 +119,12 @@ async def test_bot_outcomes_and_staff_replies(seeded: async_sessionmaker[AsyncSe
         everything = await outcomes(session, WEEK)
         telegram = await outcomes(session, Period(WEEK.since, WEEK.until, channel="telegram"))
     assert (everything.answered, everything.declined, everything.escalated, everything.other, everything.staff) == (
-        2, 1, 1, 1, 1)
+        2,
+        1,
+        1,
+        1,
+        1,
+    )
     assert everything.bot_replies == 5
     assert (telegram.answered, telegram.declined, telegram.escalated, telegram.other, telegram.staff) == (1, 0, 0, 0, 1)
 
@@ -113,10 +154,12 @@ async def test_outcomes_per_day_classify_as_the_totals_do(seeded: async_sessionm
     # WEEK starts the day before DAY1, which has no replies and so no row
     assert [(d.day, d.outcomes) for d in days] == [
         (date(2026, 11, 2), Outcomes(answered=1, declined=1, escalated=0, other=0, staff=0)),
-        (date(2026, 11, 3), Outcomes(answered=1, declined=0, escalated=1, other=1, staff=1))]
+        (date(2026, 11, 3), Outcomes(answered=1, declined=0, escalated=1, other=1, staff=1)),
+    ]
     assert sum(d.outcomes.bot_replies for d in days) == total.bot_replies
     assert [(d.day, d.outcomes.answered, d.outcomes.staff, d.outcomes.bot_replies) for d in telegram] == [
-        (date(2026, 11, 3), 1, 1, 1)]
+        (date(2026, 11, 3), 1, 1, 1)
+    ]
 
 
 @pytest.fixture
@@ -130,8 +173,14 @@ async def replies(sessionmaker: async_sessionmaker[AsyncSession]) -> async_sessi
         await session.flush()
 
         async def message(channel: str, author: str, at: datetime, reply_to: Message | None = None) -> Message:
-            row = Message(conversation_id=f"conv-{channel}", channel=channel, author=author, text="t", created_at=at,
-                          reply_to=None if reply_to is None else reply_to.id)
+            row = Message(
+                conversation_id=f"conv-{channel}",
+                channel=channel,
+                author=author,
+                text="t",
+                created_at=at,
+                reply_to=None if reply_to is None else reply_to.id,
+            )
             session.add(row)
             await session.flush()
             return row
@@ -153,13 +202,37 @@ async def replies(sessionmaker: async_sessionmaker[AsyncSession]) -> async_sessi
         await message("web", "staff", opened + timedelta(seconds=60))
         await message("web", "staff", opened + timedelta(seconds=120))
         # opened after those staff replies and not answered since: not counted
-        session.add(Case(id="k2", conversation_id="conv-web", state="waiting", rule="r", reason="r",
-                         opened_at=opened + timedelta(hours=1)))
-        session.add(Case(id="k3", conversation_id="conv-telegram", state="human", rule="r", reason="r",
-                         opened_at=DAY2 + timedelta(hours=1)))
+        session.add(
+            Case(
+                id="k2",
+                conversation_id="conv-web",
+                state="waiting",
+                rule="r",
+                reason="r",
+                opened_at=opened + timedelta(hours=1),
+            )
+        )
+        session.add(
+            Case(
+                id="k3",
+                conversation_id="conv-telegram",
+                state="human",
+                rule="r",
+                reason="r",
+                opened_at=DAY2 + timedelta(hours=1),
+            )
+        )
         await message("telegram", "staff", DAY2 + timedelta(hours=1, seconds=300))
-        session.add(Case(id="k4", conversation_id="conv-telegram", state="closed", rule="r", reason="r",
-                         opened_at=WEEK.since - timedelta(hours=1)))  # opened before the period
+        session.add(
+            Case(
+                id="k4",
+                conversation_id="conv-telegram",
+                state="closed",
+                rule="r",
+                reason="r",
+                opened_at=WEEK.since - timedelta(hours=1),
+            )
+        )  # opened before the period
     return sessionmaker
 
 
@@ -186,8 +259,16 @@ async def test_seconds_between_two_stored_timestamps(sessionmaker: async_session
     async with sessionmaker.begin() as session:
         session.add(Contact(id="c1"))
         await session.flush()
-        session.add(Conversation(id="v", contact_id="c1", channel="web", chat_id="x", created_at=DAY1,
-                                 updated_at=DAY1 + timedelta(days=1, seconds=90.25)))
+        session.add(
+            Conversation(
+                id="v",
+                contact_id="c1",
+                channel="web",
+                chat_id="x",
+                created_at=DAY1,
+                updated_at=DAY1 + timedelta(days=1, seconds=90.25),
+            )
+        )
     async with sessionmaker() as session:
         between = SecondsBetween(Conversation.updated_at, Conversation.created_at)
         seconds = (await session.execute(select(between))).scalar_one()
@@ -195,7 +276,8 @@ async def test_seconds_between_two_stored_timestamps(sessionmaker: async_session
 
 
 async def test_days_are_utc_days_whatever_the_database_sessions_time_zone(
-        sessionmaker: async_sessionmaker[AsyncSession]) -> None:
+    sessionmaker: async_sessionmaker[AsyncSession],
+) -> None:
     late = datetime(2026, 11, 22, 23, 30, tzinfo=UTC)
     async with sessionmaker.begin() as session:
         session.add(Contact(id="c1"))

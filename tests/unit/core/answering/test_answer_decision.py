@@ -12,13 +12,30 @@ from knowledge.hits import Hit
 MIN_MATCH = 0.55
 
 
-def hit(*, source: str = "docs/export.md", section: str = "Export as CSV", relevance: float = 0.5,
-        heading: float | None = None, exact: bool = False, lexical_rank: int | None = None,
-        coverage: float | None = None, index: int = 0) -> Hit:
-    return Hit(chunk_id=f"abc-{index}", source=source, title="Exporting your data", section=section,
-               text="Open Settings > Export and choose CSV.", score=relevance + (0.3 if exact else 0.0),
-               relevance=relevance, exact_match=exact, heading_relevance=heading, lexical_rank=lexical_rank,
-               coverage=coverage)
+def hit(
+    *,
+    source: str = "docs/export.md",
+    section: str = "Export as CSV",
+    relevance: float = 0.5,
+    heading: float | None = None,
+    exact: bool = False,
+    lexical_rank: int | None = None,
+    coverage: float | None = None,
+    index: int = 0,
+) -> Hit:
+    return Hit(
+        chunk_id=f"abc-{index}",
+        source=source,
+        title="Exporting your data",
+        section=section,
+        text="Open Settings > Export and choose CSV.",
+        score=relevance + (0.3 if exact else 0.0),
+        relevance=relevance,
+        exact_match=exact,
+        heading_relevance=heading,
+        lexical_rank=lexical_rank,
+        coverage=coverage,
+    )
 
 
 def other_document(relevance: float = 0.30) -> Hit:
@@ -42,12 +59,18 @@ def test_the_score_is_the_bias_plus_each_weighted_signal() -> None:
     best = hit(relevance=0.62, heading=0.70, lexical_rank=2, coverage=0.8)
     decision = decide([best, other_document()], min_match=MIN_MATCH)
     match, gap = 0.70, 0.70 - 0.30  # the heading cosine is the better; the other document's best is 0.30
-    expected = (WEIGHTS.bias + WEIGHTS.match * (match - MIN_MATCH) + WEIGHTS.coverage * 0.8
-                + WEIGHTS.bm25_agrees * 1.0 + WEIGHTS.gap * gap)
+    expected = (
+        WEIGHTS.bias
+        + WEIGHTS.match * (match - MIN_MATCH)
+        + WEIGHTS.coverage * 0.8
+        + WEIGHTS.bm25_agrees * 1.0
+        + WEIGHTS.gap * gap
+    )
     assert decision.best is best and decision.answer
     assert decision.score == pytest.approx(expected)
     assert {s.name: s.value for s in decision.signals} == pytest.approx(
-        {"match": match, "coverage": 0.8, "bm25_agrees": 1.0, "gap": gap})
+        {"match": match, "coverage": 0.8, "bm25_agrees": 1.0, "gap": gap}
+    )
 
 
 @pytest.mark.parametrize(("lexical_rank", "agrees"), [(1, 1.0), (3, 1.0), (4, 0.0), (None, 0.0)])
@@ -78,8 +101,9 @@ def test_the_best_hit_is_ranked_by_its_heading_cosine_too() -> None:
 
 
 def test_explain_names_the_verdict_each_signal_and_the_best_passage() -> None:
-    answered = decide([hit(relevance=0.62, heading=0.70, lexical_rank=2, coverage=0.8), other_document()],
-                      min_match=MIN_MATCH).explain()
+    answered = decide(
+        [hit(relevance=0.62, heading=0.70, lexical_rank=2, coverage=0.8), other_document()], min_match=MIN_MATCH
+    ).explain()
     assert answered.startswith("answer: score +")
     for part in ("match 0.70 (+", "coverage 0.80 (+", "bm25_agrees 1.00 (+", "gap 0.40 (+"):
         assert part in answered

@@ -55,8 +55,17 @@ async def test_a_freed_slot_goes_to_the_contact_served_least_recently() -> None:
         await release.wait()
         slots.give_back(key)
 
-    tasks = [asyncio.create_task(use(key, label)) for key, label in
-             [("ada", "ada1"), ("ada", "ada2"), ("ada", "ada3"), ("bea", "bea1"), ("cy", "cy1"), ("bea", "bea2")]]
+    tasks = [
+        asyncio.create_task(use(key, label))
+        for key, label in [
+            ("ada", "ada1"),
+            ("ada", "ada2"),
+            ("ada", "ada3"),
+            ("bea", "bea1"),
+            ("cy", "cy1"),
+            ("bea", "bea2"),
+        ]
+    ]
     await asyncio.sleep(0)  # each has asked, in this order; ada1 holds the slot
     release.set()
     await asyncio.gather(*tasks)

@@ -33,8 +33,8 @@ def make_pdf(pages: list[str], *, compress: bool = False, deflated: bytes | None
     stream instead, already deflated."""
     objects = [
         b"<< /Type /Catalog /Pages 2 0 R >>",
-        b"<< /Type /Pages /Kids [%s] /Count %d >>" % (b" ".join(b"%d 0 R" % (4 + 2 * i) for i in range(len(pages))),
-                                                      len(pages)),
+        b"<< /Type /Pages /Kids [%s] /Count %d >>"
+        % (b" ".join(b"%d 0 R" % (4 + 2 * i) for i in range(len(pages))), len(pages)),
         b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
     ]
     for i, text in enumerate(pages):
@@ -44,8 +44,10 @@ def make_pdf(pages: list[str], *, compress: bool = False, deflated: bytes | None
             content, flate = zlib.compress(content), b" /Filter /FlateDecode"
         if deflated is not None:
             content, flate = deflated, b" /Filter /FlateDecode"
-        objects.append(b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] "
-                       b"/Resources << /Font << /F1 3 0 R >> >> /Contents %d 0 R >>" % (5 + 2 * i))
+        objects.append(
+            b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] "
+            b"/Resources << /Font << /F1 3 0 R >> >> /Contents %d 0 R >>" % (5 + 2 * i)
+        )
         objects.append(b"<< /Length %d%s >>\nstream\n%s\nendstream" % (len(content), flate, content))
     out = bytearray(b"%PDF-1.4\n")
     offsets = []
@@ -64,21 +66,27 @@ def make_docx(paragraphs: list[str]) -> bytes:
     body = "".join(f"<w:p><w:r><w:t>{p}</w:t></w:r></w:p>" for p in paragraphs)
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as package:
-        package.writestr("[Content_Types].xml",
-                         '<?xml version="1.0" encoding="UTF-8"?>'
-                         '<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
-                         '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
-                         '<Default Extension="xml" ContentType="application/xml"/>'
-                         '<Override PartName="/word/document.xml" ContentType="application/'
-                         'vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml"/></Types>')
-        package.writestr("_rels/.rels",
-                         '<?xml version="1.0" encoding="UTF-8"?>'
-                         '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
-                         '<Relationship Id="rId1" Target="word/document.xml" Type="http://schemas.openxmlformats.org/'
-                         'officeDocument/2006/relationships/officeDocument"/></Relationships>')
-        package.writestr("word/document.xml",
-                         '<?xml version="1.0" encoding="UTF-8"?><w:document xmlns:w='
-                         f'"http://schemas.openxmlformats.org/wordprocessingml/2006/main"><w:body>{body}</w:body></w:document>')
+        package.writestr(
+            "[Content_Types].xml",
+            '<?xml version="1.0" encoding="UTF-8"?>'
+            '<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
+            '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
+            '<Default Extension="xml" ContentType="application/xml"/>'
+            '<Override PartName="/word/document.xml" ContentType="application/'
+            'vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml"/></Types>',
+        )
+        package.writestr(
+            "_rels/.rels",
+            '<?xml version="1.0" encoding="UTF-8"?>'
+            '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+            '<Relationship Id="rId1" Target="word/document.xml" Type="http://schemas.openxmlformats.org/'
+            'officeDocument/2006/relationships/officeDocument"/></Relationships>',
+        )
+        package.writestr(
+            "word/document.xml",
+            '<?xml version="1.0" encoding="UTF-8"?><w:document xmlns:w='
+            f'"http://schemas.openxmlformats.org/wordprocessingml/2006/main"><w:body>{body}</w:body></w:document>',
+        )
     return buffer.getvalue()
 
 
@@ -125,30 +133,50 @@ def reader() -> Iterator[AttachmentReader]:
     asyncio.run(reader.aclose())
 
 
-PDF = Attachment("guide.pdf", "application/pdf",
-                 make_pdf(["Refund policy: 30 days", "Shipping takes five days", "Contact us by email"]))
+PDF = Attachment(
+    "guide.pdf",
+    "application/pdf",
+    make_pdf(["Refund policy: 30 days", "Shipping takes five days", "Contact us by email"]),
+)
 
 FORMATS: dict[str, tuple[Attachment, list[str]]] = {
     "pdf": (PDF, ["Refund policy: 30 days", "Shipping takes five days", "Contact us by email"]),
-    "docx": (Attachment("letter.docx", "application/octet-stream",
-                        make_docx(["Order 1234 arrived damaged", "Please send a replacement"])),
-             ["Order 1234 arrived damaged", "Please send a replacement"]),
-    "xlsx": (Attachment("stock.xlsx", "application/octet-stream",
-                        make_xlsx({"Stock": [["sku", "qty"], ["A-100", 7]], "Prices": [["sku", "eur"], ["A-100", 19]]})),
-             ["## Stock", "| A-100 | 7 |", "## Prices", "| A-100 | 19 |"]),
-    "pptx": (Attachment("deck.pptx", "application/octet-stream", make_pptx(["Welcome deck", "Pricing tiers"])),
-             ["# Welcome deck", "# Pricing tiers"]),
+    "docx": (
+        Attachment(
+            "letter.docx",
+            "application/octet-stream",
+            make_docx(["Order 1234 arrived damaged", "Please send a replacement"]),
+        ),
+        ["Order 1234 arrived damaged", "Please send a replacement"],
+    ),
+    "xlsx": (
+        Attachment(
+            "stock.xlsx",
+            "application/octet-stream",
+            make_xlsx({"Stock": [["sku", "qty"], ["A-100", 7]], "Prices": [["sku", "eur"], ["A-100", 19]]}),
+        ),
+        ["## Stock", "| A-100 | 7 |", "## Prices", "| A-100 | 19 |"],
+    ),
+    "pptx": (
+        Attachment("deck.pptx", "application/octet-stream", make_pptx(["Welcome deck", "Pricing tiers"])),
+        ["# Welcome deck", "# Pricing tiers"],
+    ),
     "csv": (Attachment("orders.csv", "text/csv", b"order,status\n1234,shipped\n"), ["| 1234 | shipped |"]),
-    "html": (Attachment("page.HTML", "text/html", b"<html><body><h1>Opening hours</h1><p>9 to 5</p></body></html>"),
-             ["# Opening hours", "9 to 5"]),
-    "no extension, type from content_type": (Attachment("scan", "application/pdf; name=scan", PDF.data),
-                                             ["Shipping takes five days"]),
+    "html": (
+        Attachment("page.HTML", "text/html", b"<html><body><h1>Opening hours</h1><p>9 to 5</p></body></html>"),
+        ["# Opening hours", "9 to 5"],
+    ),
+    "no extension, type from content_type": (
+        Attachment("scan", "application/pdf; name=scan", PDF.data),
+        ["Shipping takes five days"],
+    ),
 }
 
 
 @pytest.mark.parametrize(("attachment", "expected"), FORMATS.values(), ids=FORMATS.keys())
-async def test_reads_the_text_of_each_format(reader: AttachmentReader, attachment: Attachment,
-                                             expected: list[str]) -> None:
+async def test_reads_the_text_of_each_format(
+    reader: AttachmentReader, attachment: Attachment, expected: list[str]
+) -> None:
     result = await reader.read(attachment)
 
     assert result.problem is None
@@ -160,16 +188,24 @@ async def test_reads_the_text_of_each_format(reader: AttachmentReader, attachmen
 
 ALLOWED = ".pdf, .docx, .xlsx, .pptx, .txt, .md, .csv, .json, .html, .htm"
 REFUSED: dict[str, tuple[Attachment, str]] = {
-    "type": (Attachment("invoice.exe", "application/octet-stream", b"MZ..."),
-             f"invoice.exe: files of type .exe are not supported (allowed: {ALLOWED})"),
-    "unknown type, no extension": (Attachment("blob", "application/x-unknown", b"data"),
-                                   f"blob: files of this type are not supported (allowed: {ALLOWED})"),
+    "type": (
+        Attachment("invoice.exe", "application/octet-stream", b"MZ..."),
+        f"invoice.exe: files of type .exe are not supported (allowed: {ALLOWED})",
+    ),
+    "unknown type, no extension": (
+        Attachment("blob", "application/x-unknown", b"data"),
+        f"blob: files of this type are not supported (allowed: {ALLOWED})",
+    ),
     "empty": (text_file("notes.txt", ""), "notes.txt is empty"),
     "over the limit": (text_file("big.txt", "x" * (2 * 1024 + 1)), "big.txt is 2.1 KB, over the 2 KB limit"),
-    "not a PDF": (Attachment("scan.pdf", "application/pdf", b"hello, I am text"),
-                  "scan.pdf looks broken (not a valid PDF file)"),
-    "not a DOCX": (Attachment("letter.docx", "application/msword", b"\xd0\xcf\x11\xe0 an old .doc"),
-                   "letter.docx looks broken (not a valid DOCX file)"),
+    "not a PDF": (
+        Attachment("scan.pdf", "application/pdf", b"hello, I am text"),
+        "scan.pdf looks broken (not a valid PDF file)",
+    ),
+    "not a DOCX": (
+        Attachment("letter.docx", "application/msword", b"\xd0\xcf\x11\xe0 an old .doc"),
+        "letter.docx looks broken (not a valid DOCX file)",
+    ),
 }
 
 
@@ -181,12 +217,15 @@ async def test_refuses_before_converting(attachment: Attachment, reason: str) ->
     assert await reader.read(attachment) == AttachmentText(attachment.filename, None, reason)
 
 
-@pytest.mark.parametrize(("filename", "content_type", "data"), [
-    ("Report.PDF", "application/octet-stream", b"%PDF-1.4"),
-    ("notes", "text/markdown; charset=utf-8", b"# Notes"),
-    ("sheet", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", b"PK\x03\x04"),
-    ("C:\\Users\\ann\\v1.2\\data.csv", "text/plain", b"a,b"),
-])
+@pytest.mark.parametrize(
+    ("filename", "content_type", "data"),
+    [
+        ("Report.PDF", "application/octet-stream", b"%PDF-1.4"),
+        ("notes", "text/markdown; charset=utf-8", b"# Notes"),
+        ("sheet", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", b"PK\x03\x04"),
+        ("C:\\Users\\ann\\v1.2\\data.csv", "text/plain", b"a,b"),
+    ],
+)
 def test_type_comes_from_the_extension_else_the_content_type(filename: str, content_type: str, data: bytes) -> None:
     assert AttachmentReader(AttachmentSettings()).precheck(Attachment(filename, content_type, data)) is None
 
@@ -204,14 +243,22 @@ def test_size_text(size: int, text: str) -> None:
     assert size_text(size) == text
 
 
-@pytest.mark.parametrize(("attachment", "reason"), [
-    (Attachment("long.pdf", "application/pdf", make_pdf([f"page {i}" for i in range(4)])),
-     "long.pdf has 4 pages; the limit is 3"),
-    (Attachment("long.pptx", "", make_pptx(["a", "b", "c", "d"])), "long.pptx has 4 slides; the limit is 3"),
-    (Attachment("wide.xlsx", "", make_xlsx({name: [["x"]] for name in "ABCD"})), "wide.xlsx has 4 sheets; the limit is 3"),
-], ids=["pdf", "pptx", "xlsx"])
-async def test_refuses_more_pages_than_the_limit(reader: AttachmentReader, attachment: Attachment,
-                                                 reason: str) -> None:
+@pytest.mark.parametrize(
+    ("attachment", "reason"),
+    [
+        (
+            Attachment("long.pdf", "application/pdf", make_pdf([f"page {i}" for i in range(4)])),
+            "long.pdf has 4 pages; the limit is 3",
+        ),
+        (Attachment("long.pptx", "", make_pptx(["a", "b", "c", "d"])), "long.pptx has 4 slides; the limit is 3"),
+        (
+            Attachment("wide.xlsx", "", make_xlsx({name: [["x"]] for name in "ABCD"})),
+            "wide.xlsx has 4 sheets; the limit is 3",
+        ),
+    ],
+    ids=["pdf", "pptx", "xlsx"],
+)
+async def test_refuses_more_pages_than_the_limit(reader: AttachmentReader, attachment: Attachment, reason: str) -> None:
     assert await reader.read(attachment) == AttachmentText(attachment.filename, None, reason)
 
 
@@ -224,12 +271,14 @@ DAMAGED = {
 
 @pytest.mark.parametrize("attachment", DAMAGED.values(), ids=DAMAGED.keys())
 async def test_a_damaged_file_is_a_problem_logged_without_its_content(
-        reader: AttachmentReader, attachment: Attachment, caplog: pytest.LogCaptureFixture) -> None:
+    reader: AttachmentReader, attachment: Attachment, caplog: pytest.LogCaptureFixture
+) -> None:
     with caplog.at_level(logging.WARNING, logger="core.answering.attachments"):
         result = await reader.read(attachment)
 
-    assert result == AttachmentText(attachment.filename, None,
-                                    f"{attachment.filename} could not be read (it looks damaged or password-protected)")
+    assert result == AttachmentText(
+        attachment.filename, None, f"{attachment.filename} could not be read (it looks damaged or password-protected)"
+    )
     assert attachment.filename in caplog.text
     assert "SECRET" not in caplog.text
 
@@ -237,7 +286,9 @@ async def test_a_damaged_file_is_a_problem_logged_without_its_content(
 async def test_a_file_without_text_says_so(reader: AttachmentReader) -> None:
     blank = Attachment("scan.pdf", "application/pdf", make_pdf(["", ""]))
 
-    assert await reader.read(blank) == AttachmentText("scan.pdf", None, "scan.pdf has no readable text (a scanned image?)")
+    assert await reader.read(blank) == AttachmentText(
+        "scan.pdf", None, "scan.pdf has no readable text (a scanned image?)"
+    )
 
 
 async def test_long_text_is_cut_and_says_so(reader: AttachmentReader) -> None:
@@ -298,7 +349,9 @@ async def test_an_office_file_that_unpacks_past_the_limit_is_not_converted(reade
 
     result = await reader.read(bomb)
 
-    assert result == AttachmentText("report.docx", None, "report.docx was not read: it unpacks to 60 MB, over the 50 MB limit")
+    assert result == AttachmentText(
+        "report.docx", None, "report.docx was not read: it unpacks to 60 MB, over the 50 MB limit"
+    )
 
 
 async def test_a_member_compressed_like_a_bomb_is_refused_under_the_size_limit() -> None:
@@ -309,17 +362,21 @@ async def test_a_member_compressed_like_a_bomb_is_refused_under_the_size_limit()
     finally:
         await reader.aclose()
 
-    assert result == AttachmentText("report.docx", None,
-                                    "report.docx was not read: it is compressed over 200:1, which only a zip bomb is")
+    assert result == AttachmentText(
+        "report.docx", None, "report.docx was not read: it is compressed over 200:1, which only a zip bomb is"
+    )
 
 
 async def test_a_member_that_unpacks_to_more_than_it_declares_is_damaged(reader: AttachmentReader) -> None:
-    lying = Attachment("report.docx", "", understated(padded(make_docx(["Quarterly report"]), 8 * MB), "word/padding.xml", 4096))
+    lying = Attachment(
+        "report.docx", "", understated(padded(make_docx(["Quarterly report"]), 8 * MB), "word/padding.xml", 4096)
+    )
 
     result = await reader.read(lying)
 
-    assert result == AttachmentText("report.docx", None,
-                                    "report.docx could not be read (it looks damaged or password-protected)")
+    assert result == AttachmentText(
+        "report.docx", None, "report.docx could not be read (it looks damaged or password-protected)"
+    )
 
 
 async def test_the_converter_runs_in_a_capped_address_space() -> None:

@@ -73,8 +73,12 @@ def test_questions_that_ask_a_fact_back(text: str, key: str | None) -> None:
 
 
 def test_recall_uses_the_newest_single_value_and_every_order_number() -> None:
-    facts = [Fact(FactKey.NAME, "Al"), Fact(FactKey.ORDER_NUMBER, "A-1001"),
-             Fact(FactKey.NAME, "Alice"), Fact(FactKey.ORDER_NUMBER, "B-2002")]
+    facts = [
+        Fact(FactKey.NAME, "Al"),
+        Fact(FactKey.ORDER_NUMBER, "A-1001"),
+        Fact(FactKey.NAME, "Alice"),
+        Fact(FactKey.ORDER_NUMBER, "B-2002"),
+    ]
     assert recall_reply(FactKey.NAME, facts).text == "Your name is Alice."
     assert recall_reply(FactKey.ORDER_NUMBER, facts).text == "Your order numbers: A-1001, B-2002."
     assert recall_reply(FactKey.PLAN, facts).text == "You haven't told me your plan yet."

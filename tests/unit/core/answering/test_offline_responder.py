@@ -18,8 +18,7 @@ from core.settings import AnswerSettings
 from knowledge.hits import Hit
 
 RESET = "docs/reset-your-password.md"
-INTRO = ("If you forgot your password, you can reset it yourself in a few minutes. "
-         "You do not need to contact support.")
+INTRO = "If you forgot your password, you can reset it yourself in a few minutes. You do not need to contact support."
 STEPS = """1. Go to the sign-in page.
 2. Click the **Forgot password?** link under the password field.
 3. Open the email and click **Choose a new password**.
@@ -28,12 +27,30 @@ Your new password must be at least 10 characters long."""
 VALIDITY = "Each reset link works once and expires **60 minutes** after it was sent. Request a new one after that."
 
 
-def hit(text: str, *, source: str = RESET, title: str = "Reset your password", section: str = "",
-        relevance: float = 0.7, heading: float | None = None, exact: bool = False, index: int = 0,
-        coverage: float | None = None) -> Hit:
-    return Hit(chunk_id=f"abc-def-{index}", source=source, title=title, section=section or title, text=text,
-               score=relevance + (0.3 if exact else 0.0), relevance=relevance, exact_match=exact,
-               heading_relevance=heading, coverage=coverage)
+def hit(
+    text: str,
+    *,
+    source: str = RESET,
+    title: str = "Reset your password",
+    section: str = "",
+    relevance: float = 0.7,
+    heading: float | None = None,
+    exact: bool = False,
+    index: int = 0,
+    coverage: float | None = None,
+) -> Hit:
+    return Hit(
+        chunk_id=f"abc-def-{index}",
+        source=source,
+        title=title,
+        section=section or title,
+        text=text,
+        score=relevance + (0.3 if exact else 0.0),
+        relevance=relevance,
+        exact_match=exact,
+        heading_relevance=heading,
+        coverage=coverage,
+    )
 
 
 def elsewhere(text: str = "Invite people from Settings > Members.", relevance: float = 0.30) -> Hit:
@@ -51,15 +68,28 @@ def reset_hits() -> list[Hit]:
         hit(INTRO, relevance=0.61, heading=0.90, index=0),
         hit(STEPS, section="How to reset your password", relevance=0.58, heading=0.94, index=1),
         hit(VALIDITY, section="The reset link is valid for 60 minutes", relevance=0.50, heading=0.60, index=2),
-        hit("Invite people from Settings > Members.", source="docs/invite.md", title="Inviting teammates",
-            relevance=0.30, heading=0.2),
+        hit(
+            "Invite people from Settings > Members.",
+            source="docs/invite.md",
+            title="Inviting teammates",
+            relevance=0.30,
+            heading=0.2,
+        ),
     ]
 
 
-@pytest.mark.parametrize(("text", "expected"), [("hi", GREETING_REPLY), ("Hello there!", GREETING_REPLY),
-                                                 ("thanks!", THANKS_REPLY), ("Thank you so much", THANKS_REPLY)])
-def test_greetings_and_thanks_get_a_short_reply_without_search(responder: OfflineResponder, text: str,
-                                                                expected: str) -> None:
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("hi", GREETING_REPLY),
+        ("Hello there!", GREETING_REPLY),
+        ("thanks!", THANKS_REPLY),
+        ("Thank you so much", THANKS_REPLY),
+    ],
+)
+def test_greetings_and_thanks_get_a_short_reply_without_search(
+    responder: OfflineResponder, text: str, expected: str
+) -> None:
     reply = responder.answer(text, [])
     assert reply.text == expected and not reply.handoff and reply.citations == ()
 
@@ -72,20 +102,38 @@ def test_nothing_relevant_is_declined_with_a_person_offered(responder: OfflineRe
 
 def test_a_topical_passage_without_a_matching_question_is_declined(responder: OfflineResponder) -> None:
     # about the same app, but neither the passage nor its heading is this question
-    hits = [hit("Archived mail stays in All Mail.", title="Can I see only archived mail?", relevance=0.52, heading=0.50)]
+    hits = [
+        hit("Archived mail stays in All Mail.", title="Can I see only archived mail?", relevance=0.52, heading=0.50)
+    ]
     assert responder.answer("How do I undo archiving a message?", hits).handoff
 
 
 def test_a_heading_that_is_the_question_is_enough(responder: OfflineResponder) -> None:
-    hits = [hit("Use ~~two tildes~~ around the text.", title="Strikethrough in GitHub markdown",
-                relevance=0.45, heading=0.62, coverage=0.5), elsewhere()]
+    hits = [
+        hit(
+            "Use ~~two tildes~~ around the text.",
+            title="Strikethrough in GitHub markdown",
+            relevance=0.45,
+            heading=0.62,
+            coverage=0.5,
+        ),
+        elsewhere(),
+    ]
     reply = responder.answer("How can I cross out text on GitHub?", hits)
     assert not reply.handoff and "~~two tildes~~" in reply.text
 
 
 def test_an_exact_token_match_is_answered_even_with_a_low_cosine(responder: OfflineResponder) -> None:
-    hits = [hit('[{"code": "BD-4011", "meaning": "Card declined."}, {"code": "BD-4012", "meaning": "Seat limit reached."}]',
-                source="error-codes.json", title="Error codes", relevance=0.24, heading=0.25, exact=True)]
+    hits = [
+        hit(
+            '[{"code": "BD-4011", "meaning": "Card declined."}, {"code": "BD-4012", "meaning": "Seat limit reached."}]',
+            source="error-codes.json",
+            title="Error codes",
+            relevance=0.24,
+            heading=0.25,
+            exact=True,
+        )
+    ]
     reply = responder.answer("what does BD-4012 mean?", hits)
     assert not reply.handoff
     assert "BD-4012" in reply.text and "Seat limit reached" in reply.text
@@ -127,10 +175,20 @@ def test_the_quote_is_bounded_by_max_sentences() -> None:
 
 
 def test_the_heading_cosine_reorders_the_documents(responder: OfflineResponder) -> None:
-    general = hit("Gmail keeps every message.", source="a.md", title="How much storage does Gmail have?",
-                  relevance=0.62, heading=0.40)
-    exact = hit("Search for in:anywhere -in:inbox.", source="b.md", title="Can I see only archived mail in Gmail?",
-                relevance=0.58, heading=0.85)
+    general = hit(
+        "Gmail keeps every message.",
+        source="a.md",
+        title="How much storage does Gmail have?",
+        relevance=0.62,
+        heading=0.40,
+    )
+    exact = hit(
+        "Search for in:anywhere -in:inbox.",
+        source="b.md",
+        title="Can I see only archived mail in Gmail?",
+        relevance=0.58,
+        heading=0.85,
+    )
     reply = responder.answer("show me only my archived gmail", [general, exact])
     assert reply.citations[0].source == "b.md"
     assert match(exact) == 0.85
@@ -161,8 +219,16 @@ Prices exclude VAT."""
 
 
 def pricing(text: str = PLANS, *, index: int = 0, relevance: float = 0.62) -> Hit:
-    return hit(text, source=PRICING, title="Pricing", section="Plans and prices", relevance=relevance, heading=0.70,
-               coverage=0.8, index=index)
+    return hit(
+        text,
+        source=PRICING,
+        title="Pricing",
+        section="Plans and prices",
+        relevance=relevance,
+        heading=0.70,
+        coverage=0.8,
+        index=index,
+    )
 
 
 def no_flattened_table(text: str) -> bool:
@@ -173,8 +239,9 @@ def no_flattened_table(text: str) -> bool:
 def test_a_table_question_quotes_a_table_with_the_row_it_names(responder: OfflineResponder) -> None:
     reply = responder.answer("How much is the Business plan?", [pricing(), elsewhere()])
     assert not reply.handoff
-    assert ("| Plan | Price per month | Seats | Storage |\n| --- | --- | --- | --- |\n"
-            "| Business | $29 | Unlimited | 1 TB |") in reply.text
+    assert (
+        "| Plan | Price per month | Seats | Storage |\n| --- | --- | --- | --- |\n| Business | $29 | Unlimited | 1 TB |"
+    ) in reply.text
     assert "| Pro |" not in reply.text and "| Free |" not in reply.text
     assert no_flattened_table(reply.text)
 
@@ -193,8 +260,10 @@ def test_the_sentence_introducing_a_table_is_quoted_right_before_it(responder: O
 | Chrome | yes | yes |
 | Safari | yes | yes |
 | Firefox | yes | no |"""
-    hits = [hit(browsers, source="docs/browsers.md", title="Supported browsers", relevance=0.6, heading=0.68,
-                coverage=0.7), elsewhere()]
+    hits = [
+        hit(browsers, source="docs/browsers.md", title="Supported browsers", relevance=0.6, heading=0.68, coverage=0.7),
+        elsewhere(),
+    ]
     reply = responder.answer("Does it work in Safari?", hits)
     assert reply.text == (
         "Here's what our help centre says in **Supported browsers**:\n\n"
@@ -219,8 +288,17 @@ INVOICE_QUESTION = "where do I find invoices?"
 
 
 def invoice_hits() -> list[Hit]:
-    return [hit("Download any invoice from Billing > Invoices.", source=INVOICES, title="Invoices",
-                relevance=0.66, heading=0.80, coverage=0.9), elsewhere()]
+    return [
+        hit(
+            "Download any invoice from Billing > Invoices.",
+            source=INVOICES,
+            title="Invoices",
+            relevance=0.66,
+            heading=0.80,
+            coverage=0.9,
+        ),
+        elsewhere(),
+    ]
 
 
 @pytest.mark.parametrize("reverse", [False, True])
@@ -239,8 +317,15 @@ def test_two_covered_questions_are_answered_each_with_its_sources(responder: Off
 
 
 def test_a_question_not_covered_is_named_with_a_person_offered(responder: OfflineResponder) -> None:
-    unrelated = [hit("Supported browsers are Chrome and Firefox.", source="docs/browsers.md", title="Browsers",
-                     relevance=0.12, heading=0.09)]
+    unrelated = [
+        hit(
+            "Supported browsers are Chrome and Firefox.",
+            source="docs/browsers.md",
+            title="Browsers",
+            relevance=0.12,
+            heading=0.09,
+        )
+    ]
     reply = responder.answer_all([Asked(INVOICE_QUESTION, invoice_hits()), Asked("can I pay by PayPal?", unrelated)])
     assert reply.text == (
         f"About “{INVOICE_QUESTION}”, our help centre says in **Invoices**:\n\n"
@@ -253,19 +338,33 @@ def test_a_question_not_covered_is_named_with_a_person_offered(responder: Offlin
 
 
 def test_no_question_covered_is_the_decline(responder: OfflineResponder) -> None:
-    unrelated = [hit("Supported browsers are Chrome and Firefox.", source="docs/browsers.md", title="Browsers",
-                     relevance=0.12, heading=0.09)]
+    unrelated = [
+        hit(
+            "Supported browsers are Chrome and Firefox.",
+            source="docs/browsers.md",
+            title="Browsers",
+            relevance=0.12,
+            heading=0.09,
+        )
+    ]
     reply = responder.answer_all([Asked("can I pay by PayPal?", unrelated), Asked("Which wine goes with salmon?", [])])
     assert reply == Reply(DECLINE, handoff=True)
 
 
 def test_a_word_only_another_document_holds_is_named_as_not_covered(responder: OfflineResponder) -> None:
-    mobile = hit("In the mobile app, tap Settings > Account.", source="docs/mobile.md", title="Mobile app",
-                 relevance=0.40, heading=0.30, index=5)
+    mobile = hit(
+        "In the mobile app, tap Settings > Account.",
+        source="docs/mobile.md",
+        title="Mobile app",
+        relevance=0.40,
+        heading=0.30,
+        index=5,
+    )
     reply = responder.answer("How do I reset my password on mobile?", [*reset_hits()[:3], mobile])
     assert "> 2. Click the **Forgot password?** link" in reply.text
     assert reply.text.endswith(
-        "\n\nIt doesn't mention *mobile*. If you need help with that, I can bring in a person from our support team.")
+        "\n\nIt doesn't mention *mobile*. If you need help with that, I can bring in a person from our support team."
+    )
     assert all(c.source == RESET for c in reply.citations) and not reply.handoff
 
 
@@ -276,7 +375,8 @@ def test_a_word_no_document_holds_is_not_named(responder: OfflineResponder) -> N
 
 def test_a_long_question_is_repeated_cut_short() -> None:
     long_question = "Can I pay for " + "many " * 60 + "seats with a gift card?"
-    reply = OfflineResponder(AnswerSettings()).answer_all([
-        Asked("how do I reset my password?", reset_hits()), Asked(long_question, [])])
+    reply = OfflineResponder(AnswerSettings()).answer_all(
+        [Asked("how do I reset my password?", reset_hits()), Asked(long_question, [])]
+    )
     echoed = reply.text.split("about “", 1)[1].split("”", 1)[0]
     assert len(echoed) <= MAX_ECHO_CHARS and echoed.endswith("…") and echoed.startswith("Can I pay for many")

@@ -7,36 +7,49 @@ import pytest
 from core.answering.questions import MAX_QUESTIONS, questions
 
 
-@pytest.mark.parametrize(("message", "expected"), [
-    ("my name is Dana and I'm on the Pro plan. Can I export my data as CSV?", ["Can I export my data as CSV?"]),
-    (("Hi! I'm Omar, the office manager at a 40-person agency, we moved from Asana last month. "
-      "How can I get all our projects out as a spreadsheet?"),
-     ["How can I get all our projects out as a spreadsheet?"]),
-    ("My name is Dana. I need to reset my password.", ["I need to reset my password."]),
-])
+@pytest.mark.parametrize(
+    ("message", "expected"),
+    [
+        ("my name is Dana and I'm on the Pro plan. Can I export my data as CSV?", ["Can I export my data as CSV?"]),
+        (
+            (
+                "Hi! I'm Omar, the office manager at a 40-person agency, we moved from Asana last month. "
+                "How can I get all our projects out as a spreadsheet?"
+            ),
+            ["How can I get all our projects out as a spreadsheet?"],
+        ),
+        ("My name is Dana. I need to reset my password.", ["I need to reset my password."]),
+    ],
+)
 def test_the_facts_before_a_question_are_not_searched(message: str, expected: list[str]) -> None:
     assert questions(message) == expected
 
 
 def test_two_questions_joined_by_and_how_do_i_are_two() -> None:
     assert questions("How do I export my data and how do I delete my account?") == [
-        "How do I export my data", "how do I delete my account?"]
+        "How do I export my data",
+        "how do I delete my account?",
+    ]
 
 
 def test_thanks_and_connectors_are_dropped_from_the_questions() -> None:
     assert questions("Thanks! Also, where do I find invoices? And can I pay by PayPal?") == [
-        "where do I find invoices?", "can I pay by PayPal?"]
+        "where do I find invoices?",
+        "can I pay by PayPal?",
+    ]
 
 
-@pytest.mark.parametrize("message", ["I'm on the Pro plan. How much does it cost?",
-                                     "We use Slack. Can it post to a channel?"])
+@pytest.mark.parametrize(
+    "message", ["I'm on the Pro plan. How much does it cost?", "We use Slack. Can it post to a channel?"]
+)
 def test_a_short_question_pointing_back_keeps_the_sentence_before(message: str) -> None:
     assert questions(message) == [message]
 
 
 def test_a_longer_question_with_a_pronoun_stands_alone() -> None:
     assert questions("I'm on the Pro plan. How do I move it to another workspace?") == [
-        "How do I move it to another workspace?"]
+        "How do I move it to another workspace?"
+    ]
 
 
 def test_a_pointing_back_question_that_opens_the_message_stands_alone() -> None:
@@ -47,20 +60,28 @@ def test_a_comma_does_not_part_a_question_from_its_context() -> None:
     assert questions("In Gmail, how do I archive?") == ["In Gmail, how do I archive?"]
 
 
-@pytest.mark.parametrize(("message", "expected"), [
-    ("refund", ["refund"]),
-    ("password reset", ["password reset"]),
-    ("My invoice is wrong.", ["My invoice is wrong."]),
-    ("Hi team. My invoice is wrong.", ["My invoice is wrong."]),
-    ("Hello! refund", ["refund"]),
-])
+@pytest.mark.parametrize(
+    ("message", "expected"),
+    [
+        ("refund", ["refund"]),
+        ("password reset", ["password reset"]),
+        ("My invoice is wrong.", ["My invoice is wrong."]),
+        ("Hi team. My invoice is wrong.", ["My invoice is wrong."]),
+        ("Hello! refund", ["refund"]),
+    ],
+)
 def test_a_message_asking_nothing_recognisable_is_searched_whole(message: str, expected: list[str]) -> None:
     assert questions(message) == expected
 
 
-@pytest.mark.parametrize(("message", "expected"), [
-    ("hello", ["hello"]), ("  Hi there!  ", ["Hi there!"]), ("Hi! Thanks!", ["Hi! Thanks!"]),
-])
+@pytest.mark.parametrize(
+    ("message", "expected"),
+    [
+        ("hello", ["hello"]),
+        ("  Hi there!  ", ["Hi there!"]),
+        ("Hi! Thanks!", ["Hi! Thanks!"]),
+    ],
+)
 def test_greetings_only_are_returned_whole(message: str, expected: list[str]) -> None:
     assert questions(message) == expected
 

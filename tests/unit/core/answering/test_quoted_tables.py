@@ -23,16 +23,22 @@ def plans() -> Table:
 def test_a_markdown_table_is_read_as_header_and_rows() -> None:
     assert plans() == Table(
         ("Plan", "Price per month (monthly billing)", "Price per month (annual billing)", "Seats", "Storage"),
-        (("Free", "$0", "$0", "3", "1 GB"), ("Pro", "$12", "$10", "25", "100 GB"),
-         ("Business", "$29", "$24", "Unlimited", "1 TB")),
+        (
+            ("Free", "$0", "$0", "3", "1 GB"),
+            ("Pro", "$12", "$10", "25", "100 GB"),
+            ("Business", "$29", "$24", "Unlimited", "1 TB"),
+        ),
     )
 
 
-@pytest.mark.parametrize("lines", [
-    ["| Plan | Price |", "| Free | $0 |", "| Pro | $12 |"],  # no delimiter row
-    ["| Plan | Price |", "|---|---|"],  # too short
-    ["| Plan | Price |", "|---|---|", "|  |  |"],  # no row with anything in it
-])
+@pytest.mark.parametrize(
+    "lines",
+    [
+        ["| Plan | Price |", "| Free | $0 |", "| Pro | $12 |"],  # no delimiter row
+        ["| Plan | Price |", "|---|---|"],  # too short
+        ["| Plan | Price |", "|---|---|", "|  |  |"],  # no row with anything in it
+    ],
+)
 def test_lines_that_are_not_a_table_are_none(lines: list[str]) -> None:
     assert parse(lines) is None
 
@@ -55,8 +61,9 @@ def test_the_question_picks_its_row_by_name() -> None:
 
 def test_the_question_picks_the_columns_its_words_name() -> None:
     narrowed = plans().narrowed(content_words("How much is the Business plan per month?"))
-    assert narrowed == Table(("Plan", "Price per month (monthly billing)", "Price per month (annual billing)"),
-                             (("Business", "$29", "$24"),))
+    assert narrowed == Table(
+        ("Plan", "Price per month (monthly billing)", "Price per month (annual billing)"), (("Business", "$29", "$24"),)
+    )
 
 
 def test_a_word_in_every_row_picks_no_row() -> None:

@@ -7,22 +7,43 @@ import pytest
 from core.answering.small_talk import SmallTalk, after_greeting, small_talk
 
 
-@pytest.mark.parametrize(("text", "kind"), [
-    ("hi", SmallTalk.GREETING), ("Hello there!", SmallTalk.GREETING), ("hey hey", SmallTalk.GREETING),
-    ("Good morning team, how are you?", SmallTalk.GREETING), ("Hello Anna", SmallTalk.GREETING),
-    ("thanks!", SmallTalk.THANKS), ("Thank you so much", SmallTalk.THANKS), ("thanks for the help.", SmallTalk.THANKS),
-    ("cheers", SmallTalk.THANKS), ("ok, thanks", SmallTalk.THANKS), ("Thanks a lot!", SmallTalk.THANKS),
-    ("ok, got it", SmallTalk.ACKNOWLEDGEMENT), ("bye", SmallTalk.GOODBYE),
-])
+@pytest.mark.parametrize(
+    ("text", "kind"),
+    [
+        ("hi", SmallTalk.GREETING),
+        ("Hello there!", SmallTalk.GREETING),
+        ("hey hey", SmallTalk.GREETING),
+        ("Good morning team, how are you?", SmallTalk.GREETING),
+        ("Hello Anna", SmallTalk.GREETING),
+        ("thanks!", SmallTalk.THANKS),
+        ("Thank you so much", SmallTalk.THANKS),
+        ("thanks for the help.", SmallTalk.THANKS),
+        ("cheers", SmallTalk.THANKS),
+        ("ok, thanks", SmallTalk.THANKS),
+        ("Thanks a lot!", SmallTalk.THANKS),
+        ("ok, got it", SmallTalk.ACKNOWLEDGEMENT),
+        ("bye", SmallTalk.GOODBYE),
+    ],
+)
 def test_small_talk_and_its_kind(text: str, kind: SmallTalk) -> None:
     assert small_talk(text) is kind
 
 
-@pytest.mark.parametrize("text", [
-    "help", "", "hi, my order 123 is late", "thanks, but the invoice is wrong", "thanks, but how do I cancel my subscription",
-    "thank you can I get a refund", "thx why is sync slow", "Hi, how do I reset my password?", "hi refund",
-    "Thanks so much, that fixed it!",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "help",
+        "",
+        "hi, my order 123 is late",
+        "thanks, but the invoice is wrong",
+        "thanks, but how do I cancel my subscription",
+        "thank you can I get a refund",
+        "thx why is sync slow",
+        "Hi, how do I reset my password?",
+        "hi refund",
+        "Thanks so much, that fixed it!",
+    ],
+)
 def test_anything_more_than_small_talk_is_not(text: str) -> None:
     assert small_talk(text) is None
 

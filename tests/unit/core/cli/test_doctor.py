@@ -70,8 +70,13 @@ async def test_no_line_carries_a_configured_secret() -> None:
     async def telegram() -> str:  # a token that is not (or no longer) in the settings
         raise RuntimeError("GET https://api.telegram.org/bot654321:an-old-token/getMe failed")
 
-    found = await outcomes(Check("a", leaky, 1), Check("b", reported, 1), Check("c", fine, 1),
-                           Check("d", telegram, 1), secrets=tuple(settings_secrets(settings)))
+    found = await outcomes(
+        Check("a", leaky, 1),
+        Check("b", reported, 1),
+        Check("c", fine, 1),
+        Check("d", telegram, 1),
+        secrets=tuple(settings_secrets(settings)),
+    )
 
     assert [outcome.detail for outcome in found] == [
         "RuntimeError: GET https://x.test/bot?token=*** with *** failed",

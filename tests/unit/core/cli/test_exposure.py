@@ -38,8 +38,14 @@ def test_serve_refuses_to_open_the_api_to_the_network_without_a_token(tmp_path: 
     env = {**os.environ, "SUPPORTHUB_DATA_DIR": str(tmp_path)}
     env.pop("SUPPORTHUB_API__TOKEN", None)
     supporthub = str(Path(sys.executable).parent / "supporthub")
-    result = subprocess.run([supporthub, "serve", "--host", "0.0.0.0", "--port", "1"], capture_output=True, text=True,
-                            timeout=120, env=env, check=False)
+    result = subprocess.run(
+        [supporthub, "serve", "--host", "0.0.0.0", "--port", "1"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+        check=False,
+    )
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == [
         "supporthub: invalid setting api.token: required to listen on 0.0.0.0, a non-loopback address "

@@ -32,17 +32,23 @@ DATABASE_PASSWORD = "pg/pass word"
 
 
 def settings(**overrides: Any) -> Settings:
-    return Settings.model_validate({
-        **SECRETS,
-        "database_url": "postgresql+asyncpg://hub:pg%2Fpass%20word@db:5432/hub",
-        "redis_url": "redis://:redis-password@cache:6379/0",
-        **overrides,
-    })
+    return Settings.model_validate(
+        {
+            **SECRETS,
+            "database_url": "postgresql+asyncpg://hub:pg%2Fpass%20word@db:5432/hub",
+            "redis_url": "redis://:redis-password@cache:6379/0",
+            **overrides,
+        }
+    )
 
 
 def every_secret() -> list[str]:
-    return [*(value for section in SECRETS.values() for value in section.values()),
-            DATABASE_PASSWORD, "pg%2Fpass%20word", "redis-password"]
+    return [
+        *(value for section in SECRETS.values() for value in section.values()),
+        DATABASE_PASSWORD,
+        "pg%2Fpass%20word",
+        "redis-password",
+    ]
 
 
 @pytest.fixture

@@ -50,11 +50,17 @@ class ScriptedAgent:
 
 def hub_for(storage: Storage, agent: ScriptedAgent, channel: FlakyChannel, settings: Settings) -> Hub:
     reader = AttachmentReader(settings.attachments)
-    turns = TurnRunner(transactions=storage.turns, agent=agent, analyzer=SentimentAnalyzer(settings.sentiment),
-                       reader=reader, settings=settings)
+    turns = TurnRunner(
+        transactions=storage.turns,
+        agent=agent,
+        analyzer=SentimentAnalyzer(settings.sentiment),
+        reader=reader,
+        settings=settings,
+    )
     limits = RateLimits(per_contact=settings.limits.per_contact, per_ip=settings.limits.per_ip)
-    return Hub(storage=storage, agent=agent, turns=turns, channels={channel.name: channel}, settings=settings,
-               limits=limits)
+    return Hub(
+        storage=storage, agent=agent, turns=turns, channels={channel.name: channel}, settings=settings, limits=limits
+    )
 
 
 async def delivered(channel: FlakyChannel, count: int) -> None:
@@ -115,6 +121,9 @@ async def test_a_failure_after_the_turn_committed_never_asks_the_model_again(
     await delivered(channel, 2)
     await hub.stop()
     assert agent.calls == 2
-    assert [m.text for _, m in channel.delivered] == ["An answer to: where is my invoice?", "An answer to: and my receipt?"]
+    assert [m.text for _, m in channel.delivered] == [
+        "An answer to: where is my invoice?",
+        "An answer to: and my receipt?",
+    ]
     history = await storage.views.history(address)
     assert [m.author for m in history] == [Author.CUSTOMER, Author.BOT, Author.CUSTOMER, Author.BOT]

@@ -59,8 +59,10 @@ async def test_an_unreachable_customer_gets_nothing_until_they_write_again(
     channel.refusal = DeliveryError("Forbidden: bot was blocked by the user", unreachable=True)
     await outbox.deliver_conversation(conversation_id)
     assert channel.attempts == 1 and channel.delivered == []  # the second was not even tried
-    assert await outbox_rows(sessionmaker) == [("dead", "Forbidden: bot was blocked by the user"),
-                                               ("dead", "unreachable: Forbidden: bot was blocked by the user")]
+    assert await outbox_rows(sessionmaker) == [
+        ("dead", "Forbidden: bot was blocked by the user"),
+        ("dead", "unreachable: Forbidden: bot was blocked by the user"),
+    ]
 
     await queue_replies(storage, ["after unblocking"], first=2)  # the customer wrote again
     await outbox.deliver_conversation(conversation_id)
@@ -107,5 +109,8 @@ async def test_a_delivery_status_never_moves_backwards(
     assert await state.delivery_status("flaky", external, "read", 5, unreachable=None)
     async with sessionmaker() as session:
         assert (await session.execute(select(OutboxItem.platform_status))).scalar_one() == "read"
-        assert (await session.execute(select(func.count()).select_from(Conversation)
-                                      .where(Conversation.unreachable_reason.is_not(None)))).scalar_one() == 0
+        assert (
+            await session.execute(
+                select(func.count()).select_from(Conversation).where(Conversation.unreachable_reason.is_not(None))
+            )
+        ).scalar_one() == 0

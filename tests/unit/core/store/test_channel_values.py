@@ -41,9 +41,13 @@ def _migrate(connection: Connection, revision: str) -> None:
 async def test_the_cursor_tables_values_move_to_the_channels_own_store(engine: AsyncEngine, storage: Storage) -> None:
     async with engine.begin() as connection:
         await connection.run_sync(_migrate, "0009")
-        await connection.execute(text(
-            "INSERT INTO channel_cursors (channel, name, value, updated_at) VALUES "
-            "('telegram', 'update_offset', '42', :now), ('email', 'imap:INBOX', '7:19', :now)"), {"now": utcnow()})
+        await connection.execute(
+            text(
+                "INSERT INTO channel_cursors (channel, name, value, updated_at) VALUES "
+                "('telegram', 'update_offset', '42', :now), ('email', 'imap:INBOX', '7:19', :now)"
+            ),
+            {"now": utcnow()},
+        )
         await connection.run_sync(_migrate, "head")
     assert await storage.channel_values.of("telegram").get("update_offset") == "42"
     assert await storage.channel_values.of("email").get("imap:INBOX") == "7:19"

@@ -63,28 +63,46 @@ async def test_verified_identities_get_their_own_kinds_and_a_plain_mail_sender_s
     the sender's own identity then moves to a contact of its own; phones were only ever verified."""
     async with engine.begin() as connection:
         await connection.run_sync(_to, "0008")
-        await connection.execute(text(
-            "INSERT INTO contacts (id, created_at) VALUES ('widget-ada', :now), ('mail-only', :now)"), {"now": utcnow()})
-        await connection.execute(text(
-            "INSERT INTO conversations (id, contact_id, channel, chat_id, thread_id, state, created_at, updated_at) "
-            "VALUES ('c1', 'widget-ada', 'web', 's1', '', 'bot', :now, :now), "
-            "('c2', 'mail-only', 'email', 'eve@x.example', 'm1', 'bot', :now, :now)"), {"now": utcnow()})
-        await connection.execute(text(
-            "INSERT INTO identities (channel, external_user_id, contact_id) VALUES "
-            "('email', 'ada@x.example', 'widget-ada'), ('phone', '+15550001', 'widget-ada'), "
-            "('email', 'eve@x.example', 'mail-only')"))
+        await connection.execute(
+            text("INSERT INTO contacts (id, created_at) VALUES ('widget-ada', :now), ('mail-only', :now)"),
+            {"now": utcnow()},
+        )
+        await connection.execute(
+            text(
+                "INSERT INTO conversations (id, contact_id, channel, chat_id, thread_id, state, created_at, updated_at) "
+                "VALUES ('c1', 'widget-ada', 'web', 's1', '', 'bot', :now, :now), "
+                "('c2', 'mail-only', 'email', 'eve@x.example', 'm1', 'bot', :now, :now)"
+            ),
+            {"now": utcnow()},
+        )
+        await connection.execute(
+            text(
+                "INSERT INTO identities (channel, external_user_id, contact_id) VALUES "
+                "('email', 'ada@x.example', 'widget-ada'), ('phone', '+15550001', 'widget-ada'), "
+                "('email', 'eve@x.example', 'mail-only')"
+            )
+        )
         await connection.run_sync(_to, "head")
-        rows = (await connection.execute(text(
-            "SELECT channel, external_user_id, contact_id FROM identities ORDER BY channel, external_user_id"))).all()
+        rows = (
+            await connection.execute(
+                text("SELECT channel, external_user_id, contact_id FROM identities ORDER BY channel, external_user_id")
+            )
+        ).all()
     by_key = {(channel, user): contact for channel, user, contact in rows}
-    assert by_key.keys() == {("email", "ada@x.example"), ("email", "eve@x.example"),
-                             ("verified-email", "ada@x.example"), ("verified-phone", "+15550001")}
+    assert by_key.keys() == {
+        ("email", "ada@x.example"),
+        ("email", "eve@x.example"),
+        ("verified-email", "ada@x.example"),
+        ("verified-phone", "+15550001"),
+    }
     assert by_key["verified-email", "ada@x.example"] == by_key["verified-phone", "+15550001"] == "widget-ada"
     assert by_key["email", "eve@x.example"] == "mail-only"
     apart = by_key["email", "ada@x.example"]  # a plain From: ada@… no longer reaches the verified Ada
     assert apart not in ("widget-ada", "mail-only")
     async with engine.connect() as connection:
-        assert (await connection.execute(text("SELECT count(*) FROM contacts WHERE id = :id"), {"id": apart})).scalar_one() == 1
+        assert (
+            await connection.execute(text("SELECT count(*) FROM contacts WHERE id = :id"), {"id": apart})
+        ).scalar_one() == 1
 
 
 async def test_a_conversation_closed_with_its_case_is_the_bots(engine: AsyncEngine) -> None:
@@ -92,10 +110,13 @@ async def test_a_conversation_closed_with_its_case_is_the_bots(engine: AsyncEngi
     async with engine.begin() as connection:
         await connection.run_sync(_to, "0009")
         await connection.execute(text("INSERT INTO contacts (id, created_at) VALUES ('ada', :now)"), {"now": utcnow()})
-        await connection.execute(text(
-            "INSERT INTO conversations (id, contact_id, channel, chat_id, thread_id, state, created_at, updated_at) "
-            "VALUES ('c1', 'ada', 'web', 's1', '', 'closed', :now, :now), ('c2', 'ada', 'web', 's2', '', 'human', :now, :now)"),
-            {"now": utcnow()})
+        await connection.execute(
+            text(
+                "INSERT INTO conversations (id, contact_id, channel, chat_id, thread_id, state, created_at, updated_at) "
+                "VALUES ('c1', 'ada', 'web', 's1', '', 'closed', :now, :now), ('c2', 'ada', 'web', 's2', '', 'human', :now, :now)"
+            ),
+            {"now": utcnow()},
+        )
         await connection.run_sync(_to, "head")
         rows = (await connection.execute(text("SELECT id, state FROM conversations ORDER BY id"))).all()
     assert [tuple(row) for row in rows] == [("c1", "bot"), ("c2", "human")]

@@ -31,7 +31,9 @@ async def count(sessionmaker: async_sessionmaker[AsyncSession], model: type) -> 
         return (await session.execute(select(func.count()).select_from(model))).scalar_one()
 
 
-async def test_same_external_id_is_stored_once(storage: Storage, sessionmaker: async_sessionmaker[AsyncSession]) -> None:
+async def test_same_external_id_is_stored_once(
+    storage: Storage, sessionmaker: async_sessionmaker[AsyncSession]
+) -> None:
     first = await storage.inbox.save(inbound("m1"), lease=LEASE)
     again = await storage.inbox.save(inbound("m1", "edited retry"), lease=LEASE)
     assert not first.duplicate and again.duplicate
@@ -95,7 +97,6 @@ async def test_history_pages_after_an_id(storage: Storage, sessionmaker: async_s
     assert await storage.views.messages("no-such-conversation") is None
 
 
-
 async def test_a_message_is_first_in_line_only_when_no_older_one_of_its_conversation_is_unanswered(
     storage: Storage,
 ) -> None:
@@ -115,16 +116,22 @@ async def test_a_message_is_first_in_line_only_when_no_older_one_of_its_conversa
     assert later_in_line
 
 
-
 async def _waiting_for_a_lock(engine: AsyncEngine) -> bool:
     async with engine.connect() as connection:
-        return bool((await connection.execute(text(
-            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'"
-        ))).scalar_one())
+        return bool(
+            (
+                await connection.execute(
+                    text(
+                        "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'"
+                    )
+                )
+            ).scalar_one()
+        )
 
 
 async def test_a_message_stored_while_an_older_one_is_being_stored_waits_for_it(
-    storage: Storage, engine: AsyncEngine,
+    storage: Storage,
+    engine: AsyncEngine,
 ) -> None:
     """Two processes, milliseconds apart: the older message's transaction is still open when
     the newer one is stored. The newer one waits for it to commit, comes after it, and is not
@@ -137,7 +144,8 @@ async def test_a_message_stored_while_an_older_one_is_being_stored_waits_for_it(
     async with engine.connect() as other_process:
         await other_process.begin()
         older, _ = await other_process.run_sync(
-            lambda connection: _insert(Session(bind=connection), message=inbound("p1"), lease=LEASE, ask_earlier=True))
+            lambda connection: _insert(Session(bind=connection), message=inbound("p1"), lease=LEASE, ask_earlier=True)
+        )
         newer = asyncio.create_task(storage.inbox.save_in_line(inbound("p2"), lease=LEASE))
         await until(lambda: newer.done() or _waiting_for_a_lock(engine), what="the newer message stored or waiting")
         assert not newer.done(), "the newer message was stored while the older one's transaction was open"
@@ -149,7 +157,8 @@ async def test_a_message_stored_while_an_older_one_is_being_stored_waits_for_it(
 
 
 async def test_a_redelivery_while_its_answer_is_written_is_a_duplicate_not_a_deadlock(
-    storage: Storage, engine: AsyncEngine,
+    storage: Storage,
+    engine: AsyncEngine,
 ) -> None:
     """A platform sends a message again while another process writes its answer. The redelivery
     locks the conversation (messages into one are stored one at a time), then inserts the
@@ -161,14 +170,19 @@ async def test_a_redelivery_while_its_answer_is_written_is_a_duplicate_not_a_dea
     pending = PendingMessage(receipt.message_id, receipt.conversation_id, "hello?", Address("api", "alice"))
     async with engine.connect() as redelivery:
         await redelivery.begin()
-        await redelivery.execute(text("SELECT id FROM conversations WHERE id = :id FOR UPDATE"),
-                                 {"id": receipt.conversation_id})
+        await redelivery.execute(
+            text("SELECT id FROM conversations WHERE id = :id FOR UPDATE"), {"id": receipt.conversation_id}
+        )
         answering = asyncio.create_task(
-            storage.turns.finish(pending, TurnResult(signals=None, reply=Reply("answer")), push=False))
+            storage.turns.finish(pending, TurnResult(signals=None, reply=Reply("answer")), push=False)
+        )
         await until(lambda: answering.done() or _waiting_for_a_lock(engine), what="the answer written or waiting")
         with pytest.raises(IntegrityError):
             await redelivery.run_sync(
-                lambda connection: _insert(Session(bind=connection), message=inbound("r1"), lease=LEASE, ask_earlier=True))
+                lambda connection: _insert(
+                    Session(bind=connection), message=inbound("r1"), lease=LEASE, ask_earlier=True
+                )
+            )
         await redelivery.rollback()
     finished = await answering
     assert finished is not None and finished.reply is not None and finished.reply.text == "answer"
