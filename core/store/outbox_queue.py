@@ -3,9 +3,9 @@ time per conversation (in order), marked sent or failed with the next attempt's 
 dead-lettered. `core.pipeline.outbox` is the dispatcher that works this queue.
 
 A delivery is claimed by one statement (an UPDATE of the conversation's oldest pending row,
-when it is due and nobody holds it) and read with what sending it needs in one more: the
-message, whether the customer can be reached, and the parts of a split reply already
-delivered. Marking a reply sent claims the conversation's next in the same transaction, so a
+when it is due and nobody holds it) and read with what sending it needs in two more: the
+message with whether the customer can be reached (one join), and the parts of a split reply
+already delivered. Marking a reply sent claims the conversation's next in the same transaction, so a
 reply costs two transactions to deliver."""
 
 from __future__ import annotations
