@@ -24,10 +24,11 @@ import json
 import logging
 import re
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import Enum
+from functools import partial
 from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import urlparse
 
@@ -41,6 +42,7 @@ from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
+from slack_sdk.web.async_slack_response import AsyncSlackResponse
 
 from channels.downloads import capped_file, origin
 from channels.slack_links import slack_thread_url
@@ -72,6 +74,8 @@ log = logging.getLogger(__name__)
 CHANNEL = "slack"
 CASE_METADATA = "supporthub_case"
 """The event type of the metadata a case card carries, so a card can be found by its case."""
+LINE_METADATA = "supporthub_line"
+"""The event type of the metadata a desk line carries, so a line can be found by its key."""
 SECTION_LIMIT = 3000
 """Characters in one section block: Slack's limit."""
 MAX_BLOCKS = 50
@@ -431,24 +435,11 @@ class SlackChannel:
     async def find_case(self, case_id: str, *, since: datetime) -> str | None:
         """The card is found by the metadata it was posted with, in the staff channel's
         history since `since`."""
-        cursor = None
-        while True:
-            response = await self.client.conversations_history(
-                channel=self._settings.staff_channel,
-                oldest=f"{since.timestamp():.6f}",
-                include_all_metadata=True,
-                limit=200,
-                cursor=cursor,
-            )
-            messages: list[dict[str, Any]] = response.get("messages") or []
-            for message in messages:
-                metadata = message.get("metadata") or {}
-                payload = metadata.get("event_payload") or {}
-                if metadata.get("event_type") == CASE_METADATA and payload.get("case_id") == case_id:
-                    return str(message["ts"])
-            cursor = (response.get("response_metadata") or {}).get("next_cursor")
-            if not cursor:
-                return None
+        return await self._find_marked(
+            partial(self.client.conversations_history, channel=self._settings.staff_channel),
+            since=since,
+            marked=(CASE_METADATA, "case_id", case_id),
+        )
 
     async def update_case(self, desk_ref: str, card: CaseCard) -> None:
         await self.client.chat_update(
@@ -462,8 +453,44 @@ class SlackChannel:
             workspace_url=self._settings.workspace_url or None,
         )
 
-    async def post_to_case(self, desk_ref: str, text: str) -> None:
-        await self.client.chat_postMessage(channel=self._settings.staff_channel, thread_ts=desk_ref, text=_escape(text))
+    async def post_to_case(self, desk_ref: str, text: str, *, key: str | None = None) -> str:
+        metadata = {"event_type": LINE_METADATA, "event_payload": {"key": key}} if key is not None else None
+        response = await self.client.chat_postMessage(
+            channel=self._settings.staff_channel, thread_ts=desk_ref, text=_escape(text), metadata=metadata
+        )
+        return str(response["ts"])
+
+    async def find_in_case(self, desk_ref: str, key: str, *, since: datetime) -> str | None:
+        """The line is found by the metadata it was posted with, among the thread's replies."""
+        return await self._find_marked(
+            partial(self.client.conversations_replies, channel=self._settings.staff_channel, ts=desk_ref),
+            since=since,
+            marked=(LINE_METADATA, "key", key),
+        )
+
+    @staticmethod
+    async def _find_marked(
+        pages: Callable[..., Awaitable[AsyncSlackResponse]], *, since: datetime, marked: tuple[str, str, str]
+    ) -> str | None:
+        """The ts of the first message since `since` whose metadata is `marked` (event type,
+        payload field, value), reading `pages` (a history or a thread) page by page."""
+        event_type, field, value = marked
+        cursor = None
+        while True:
+            response = await pages(
+                oldest=f"{since.timestamp():.6f}", include_all_metadata=True, limit=200, cursor=cursor
+            )
+            messages: list[dict[str, Any]] = response.get("messages") or []
+            for message in messages:
+                metadata = message.get("metadata") or {}
+                if (
+                    metadata.get("event_type") == event_type
+                    and (metadata.get("event_payload") or {}).get(field) == value
+                ):
+                    return str(message["ts"])
+            cursor = (response.get("response_metadata") or {}).get("next_cursor")
+            if not cursor:
+                return None
 
     # -- inbound ---------------------------------------------------------------------------
 

@@ -59,4 +59,12 @@ class DeskPort(Protocol):
 
     async def update_case(self, desk_ref: str, card: CaseCard) -> None: ...
 
-    async def post_to_case(self, desk_ref: str, text: str) -> None: ...
+    async def post_to_case(self, desk_ref: str, text: str, *, key: str | None = None) -> str:
+        """Write in the case's thread; the reference of the line. `key` marks the line so
+        `find_in_case` can find it."""
+        ...
+
+    async def find_in_case(self, desk_ref: str, key: str, *, since: datetime) -> str | None:
+        """The reference of the line posted with `key` in the case's thread since `since`
+        (an attempt that may have posted it ended unrecorded); None when it is not there."""
+        ...

@@ -116,7 +116,7 @@ EVENT_LOOP_LAG_SECONDS = Histogram(
 
 LEADER = Gauge(
     "supporthub_leader",
-    "1 while this process leads (runs the scheduled jobs and the desk sweep), else 0",
+    "1 while this process leads (runs the scheduled jobs), else 0",
     registry=REGISTRY,
 )
 

@@ -5,7 +5,8 @@
        └──resolve / return──┴──resolve──▶ closed
 
 Every change is a `case_events` row (from, to, who, when, why), written in the same
-transaction as the change, so a restart loses nothing. The conversation's own `state` is the
+transaction as the change, so a restart loses nothing; so is the staff desk's work it makes
+due (the card of a new case, in the outbox; a closed case's unposted work is dropped). The conversation's own `state` is the
 open case's (waiting, human), written only here, and is what the hub checks: the bot says
 nothing to the customer unless it is `bot`, which a conversation is again as soon as its case
 is returned or resolved.
@@ -19,7 +20,8 @@ from enum import StrEnum
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
-from core.store.db import Conversation, ConversationState, utcnow
+from core.store.db import Conversation, ConversationState, DeliveryKind, utcnow
+from core.store.outbox_queue import drop_desk_work, queue_desk_work
 from handoff.tables import Case, CaseEvent
 
 
@@ -60,8 +62,9 @@ class CaseTransitionError(Exception):
     """A change the state machine does not allow (e.g. claiming a closed case)."""
 
 
-def open_case(session: Session, *, conversation_id: str, opening: CaseOpening) -> str:
-    """Open a case waiting for a person and take the conversation out of the bot's hands."""
+def open_case(session: Session, *, conversation_id: str, message_id: int, opening: CaseOpening) -> str:
+    """Open a case waiting for a person, take the conversation out of the bot's hands and
+    queue the case's card for the staff desk (`message_id`: the message that escalated)."""
     now = utcnow()
     case = Case(
         conversation_id=conversation_id,
@@ -83,6 +86,13 @@ def open_case(session: Session, *, conversation_id: str, opening: CaseOpening) -
         .where(Conversation.id == conversation_id)
         .values(state=CONVERSATION_STATE[CaseState.WAITING])
     )
+    queue_desk_work(
+        session,
+        kind=DeliveryKind.CARD,
+        case_id=case.id,
+        conversation_id=conversation_id,
+        message_id=message_id,
+    )
     return case.id
 
 
@@ -102,6 +112,7 @@ def move_case(session: Session, *, case_id: str, to: CaseState, actor: str, note
         case.owner = actor
     if to in (CaseState.RETURNED, CaseState.CLOSED):
         case.closed_at = now
+        drop_desk_work(session, case_id=case.id)
     conversation = session.get(Conversation, case.conversation_id)
     assert conversation is not None
     conversation.state = CONVERSATION_STATE[to]

@@ -2,28 +2,26 @@
 answer the customer and hand the conversation back.
 
 The desk imports no chat SDK: it talks to a `DeskPort`, which a channel adapter implements
-(Slack today) — post a case card, update it, write in its thread. `sync()` posts the cards of
-new cases and mirrors later customer messages into their threads; it runs after every turn
-and on the leader's sweep, so nothing is lost to a restart or a failed post.
-
-Each case's desk work is claimed in the database first, so of several hub processes one
-posts a card, once. A process that dies after posting a card but before recording where
-leaves a note that it tried (`card_attempted_at`): the next one looks for the card on the
-desk and records it rather than posting it again. (A mirrored message can still be posted
-twice if a process dies in that instant: it repeats a customer line in a staff thread.)
+(Slack today) — post a case card, update it, write in its thread. What the desk posts (a new
+case's card, customer messages copied into its thread, SLA reminders) is queued in the
+outbox in the transaction that made it due, and delivered by the outbox like a reply: in
+order per case, once, with retries, by whichever process with a desk gets there first
+(`deliver`). An attempt that ended unrecorded (a timeout, a process that died mid-post) may
+have posted: the next looks for the post on the desk, by the mark it carries, before posting.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from functools import partial
 
+from core.channel import DeliveryError
 from core.desk_port import CaseAction, DeskPort
 from core.metrics import REPLIES, Outcome
+from core.store.db import DeliveryKind
+from core.store.outbox_queue import DueDelivery
 from core.store.transactions import Transactions
 from handoff.cases import CaseTransitionError
 from handoff.desk_store import (
@@ -31,25 +29,19 @@ from handoff.desk_store import (
     Relayed,
     act_on_case,
     card_at,
+    card_to_post,
     case_id_at,
-    claim_desk_work,
     desk_ref_of,
-    due_mirrors,
-    mark_mirrored,
     relay_staff_reply,
-    release_desk_work,
     remind_overdue,
     set_desk_ref,
-    start_posting,
-    unposted_cases,
+    thread_of,
 )
 
 log = logging.getLogger(__name__)
 
-DESK_LEASE = timedelta(seconds=60)
-"""How long a process holds a case's desk work; a process that died lets go when it runs out."""
 POSTED_WITHIN = timedelta(minutes=5)
-"""How far before an unrecorded attempt to look for its card on the desk (clock skew, retries)."""
+"""How far before a row was queued to look for its post on the desk (clock skew)."""
 COMMANDS = {"!claim": CaseAction.CLAIM, "!resolve": CaseAction.RESOLVE, "!bot": CaseAction.RETURN}
 
 
@@ -59,61 +51,53 @@ class StaffDesk:
         self._port = port
         self._note_prefix = note_prefix.lower()
         self._push = push
-        self._lock = asyncio.Lock()
+        self._cards = asyncio.Lock()
+        """Held while this process posts a card or refreshes one."""
 
-    async def sync(self) -> None:
-        """Post new cases' cards and mirror customer messages into case threads."""
-        async with self._lock:  # one sync at a time in this process; the claims hold across processes
-            for case_id in await self._run(unposted_cases):
-                async with self._claimed(case_id) as claimed:
-                    if claimed:
-                        await self._post_card(case_id)
-            for due in await self._run(due_mirrors):
-                async with self._claimed(due.case_id) as claimed:
-                    if claimed:
-                        await self._mirror(due.case_id)
+    async def deliver(self, due: DueDelivery) -> str | None:
+        """Post an outbox row of the desk's (see `core.pipeline.outbox.DeskSender`)."""
+        case_id = due.address.chat_id
+        if due.kind is DeliveryKind.CARD:
+            async with self._cards:
+                return await self._post_card(case_id, due)
+        thread = await self._run(partial(thread_of, case_id=case_id))
+        if thread is None:
+            return None  # the conversation was erased
+        if thread.desk_ref is None:
+            raise DeliveryError("the case's card is not on the desk (it was dead-lettered)", permanent=True)
+        key = f"{due.kind}-{due.message.id}"
+        if due.claimed_before and due.created_at is not None:
+            found = await self._port.find_in_case(thread.desk_ref, key, since=due.created_at - POSTED_WITHIN)
+            if found is not None:
+                log.info("desk: case %s's %s was posted by an earlier attempt; not posted again", case_id, due.kind)
+                return found
+        if due.kind is DeliveryKind.REMINDER:
+            waited = int((datetime.now(UTC) - thread.opened_at).total_seconds() // 60)
+            text = f"Reminder: nobody has replied to this customer for {waited} minutes."
+        else:
+            text = f"*Customer:* {due.message.text}"
+        return await self._port.post_to_case(thread.desk_ref, text, key=key)
 
-    @asynccontextmanager
-    async def _claimed(self, case_id: str) -> AsyncIterator[bool]:
-        claimed = await self._run(partial(claim_desk_work, case_id=case_id, now=datetime.now(UTC), lease=DESK_LEASE))
-        try:
-            yield claimed
-        finally:
-            if claimed:
-                await self._run(partial(release_desk_work, case_id=case_id))
-
-    async def _mirror(self, case_id: str) -> None:
-        """Read again under the claim: another process may have mirrored some meanwhile."""
-        for mirror in await self._run(partial(due_mirrors, case_id=case_id)):
-            for message_id, text in mirror.messages:
-                await self._port.post_to_case(mirror.desk_ref, f"*Customer:* {text}")
-                await self._run(partial(mark_mirrored, case_id=mirror.case_id, upto=message_id))
-
-    async def _post_card(self, case_id: str) -> None:
-        to_post = await self._run(partial(start_posting, case_id=case_id, now=datetime.now(UTC)))
-        if to_post is None:  # posted, or closed, meanwhile
-            return
+    async def _post_card(self, case_id: str, due: DueDelivery) -> str | None:
+        to_post = await self._run(partial(card_to_post, case_id=case_id))
+        if to_post is None or isinstance(to_post, str):  # closed meanwhile, or on the desk already
+            return to_post
         desk_ref = None
-        if to_post.attempted_at is not None:
-            desk_ref = await self._port.find_case(case_id, since=to_post.attempted_at - POSTED_WITHIN)
+        if due.claimed_before and due.created_at is not None:
+            desk_ref = await self._port.find_case(case_id, since=due.created_at - POSTED_WITHIN)
             if desk_ref is not None:
                 log.info(
                     "desk: case %s's card was posted by an earlier attempt; recorded it, not posted again", case_id
                 )
         if desk_ref is None:
-            desk_ref = await self._port.post_case(to_post.card)
+            desk_ref = await self._port.post_case(to_post)
         await self._run(partial(set_desk_ref, case_id=case_id, desk_ref=desk_ref))
+        return desk_ref
 
     async def remind_overdue(self, *, sla: timedelta, now: datetime | None = None) -> list[Overdue]:
-        """Remind the case thread of every case nobody answered within `sla` (once), and tell
-        its customer they are not forgotten; the caller delivers those notices."""
-        overdue = await self._run(partial(remind_overdue, now=now or datetime.now(UTC), sla=sla, push=self._push))
-        for case in overdue:
-            if case.desk_ref is not None:
-                await self._port.post_to_case(
-                    case.desk_ref, f"Reminder: nobody has replied to this customer for {case.waited_minutes} minutes."
-                )
-        return overdue
+        """Remind the thread of every case nobody answered within `sla` (once), and tell its
+        customer they are not forgotten; the caller delivers both from the outbox."""
+        return await self._run(partial(remind_overdue, now=now or datetime.now(UTC), sla=sla, push=self._push))
 
     async def staff_message(self, *, desk_ref: str, actor: str, text: str) -> Relayed | None:
         """A person wrote in a case thread: a command, an internal note, or a reply that goes
@@ -135,8 +119,8 @@ class StaffDesk:
 
     async def refresh_card(self, case_id: str) -> None:
         """Show a case's card as it is now (e.g. with a suggested reply added after it was
-        posted). Under the sync lock: a card being posted right now is updated after, not missed."""
-        async with self._lock:
+        posted). Under the cards' lock: a card being posted right now is updated after, not missed."""
+        async with self._cards:
             found = await self._run(partial(card_at, case_id=case_id))
             if found is not None:
                 desk_ref, card = found

@@ -1,24 +1,20 @@
-"""The staff desk's transactions: cards to post, customer messages to mirror, staff replies to
-relay and case actions — each one short transaction, so a restart loses nothing (a card not
-yet posted is posted by the next sync; mirroring resumes after `cases.mirrored_upto`).
-
-Several hub processes share the desk: a process claims a case's desk work (a lease in
-`cases.desk_claimed_until`, taken by a conditional update) before posting its card or
-mirroring into its thread, so one card is posted once."""
+"""The staff desk's transactions: what a card shows, the customer messages to copy into case
+threads, staff replies to relay and case actions — each one short transaction, so a restart
+loses nothing. The desk's posts themselves (cards, lines, reminders) are outbox rows, queued
+in the transaction that made them due and delivered by the outbox (`handoff.desk`)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from itertools import groupby
 
-from sqlalchemy import ColumnElement, and_, exists, or_, select, update
+from sqlalchemy import ColumnElement, and_, exists, select, update
 from sqlalchemy.orm import Session
 
 from core.desk_port import CaseAction, CaseCard
 from core.messages import Address, Author
-from core.store.db import Contact, Conversation, Message, utcnow
-from core.store.outbox_queue import queue_delivery
+from core.store.db import Contact, Conversation, DeliveryKind, Message, utcnow
+from core.store.outbox_queue import queue_delivery, queue_desk_work
 from handoff.cases import OPEN_STATES, CaseState, move_case
 from handoff.tables import Case
 
@@ -39,13 +35,6 @@ ACTION_STATE = {
 
 
 @dataclass(frozen=True, slots=True)
-class Mirror:
-    case_id: str
-    desk_ref: str
-    messages: tuple[tuple[int, str], ...]
-
-
-@dataclass(frozen=True, slots=True)
 class Relayed:
     """A staff message or action that reached the customer's conversation."""
 
@@ -55,44 +44,45 @@ class Relayed:
     desk_ref: str | None
 
 
-def unposted_cases(session: Session) -> list[str]:
-    return list(
-        session.execute(
-            select(Case.id).where(Case.state.in_(OPEN_STATES), Case.desk_ref.is_(None)).order_by(Case.opened_at)
-        ).scalars()
-    )
-
-
-def claim_desk_work(session: Session, *, case_id: str, now: datetime, lease: timedelta) -> bool:
-    """Take the case's desk work for `lease` unless another process holds it."""
-    claimed = session.execute(
-        update(Case)
-        .where(Case.id == case_id, or_(Case.desk_claimed_until.is_(None), Case.desk_claimed_until < now))
-        .values(desk_claimed_until=now + lease)
-        .returning(Case.id)
-    ).first()
-    return claimed is not None
-
-
-def release_desk_work(session: Session, *, case_id: str) -> None:
-    session.execute(update(Case).where(Case.id == case_id).values(desk_claimed_until=None))
-
-
 @dataclass(frozen=True, slots=True)
-class CardToPost:
-    card: CaseCard
-    attempted_at: datetime | None
-    """When an earlier attempt set out to post it (it may be on the desk already), if any."""
+class CaseThread:
+    """Where a case is on the desk (None until its card is posted) and since when it is open."""
+
+    desk_ref: str | None
+    opened_at: datetime
 
 
-def start_posting(session: Session, *, case_id: str, now: datetime) -> CardToPost | None:
-    """The card of a case still to post (under the caller's claim), noting the attempt."""
+def thread_of(session: Session, *, case_id: str) -> CaseThread | None:
     case = session.get(Case, case_id)
-    if case is None or case.desk_ref is not None or case.state not in OPEN_STATES:
+    if case is None:
         return None
-    attempted_at = case.card_attempted_at
-    case.card_attempted_at = now
-    return CardToPost(card_of(session, case), attempted_at)
+    return CaseThread(case.desk_ref, case.opened_at)
+
+
+def card_to_post(session: Session, *, case_id: str) -> CaseCard | str | None:
+    """The card of an open case not yet on the desk; its desk reference when it is posted
+    already; None when the case is closed or gone (nothing to post)."""
+    case = session.get(Case, case_id)
+    if case is None or case.state not in OPEN_STATES:
+        return None
+    return case.desk_ref if case.desk_ref is not None else card_of(session, case)
+
+
+def mirror_to_case(session: Session, *, conversation_id: str, message_id: int) -> bool:
+    """Queue a customer message for the thread of its conversation's open case, if there is
+    one; whether it was queued."""
+    case_id = session.execute(
+        select(Case.id).where(Case.conversation_id == conversation_id, Case.state.in_(OPEN_STATES))
+    ).scalar_one_or_none()
+    if case_id is not None:
+        queue_desk_work(
+            session,
+            kind=DeliveryKind.LINE,
+            case_id=case_id,
+            conversation_id=conversation_id,
+            message_id=message_id,
+        )
+    return case_id is not None
 
 
 def card_of(session: Session, case: Case) -> CaseCard:
@@ -121,34 +111,6 @@ def card_of(session: Session, case: Case) -> CaseCard:
 
 def set_desk_ref(session: Session, *, case_id: str, desk_ref: str) -> None:
     session.execute(update(Case).where(Case.id == case_id, Case.desk_ref.is_(None)).values(desk_ref=desk_ref))
-
-
-def due_mirrors(session: Session, *, case_id: str | None = None) -> list[Mirror]:
-    """Customer messages that arrived after a case's card and are not yet in its thread
-    (one query for all open cases, or for `case_id`)."""
-    rows = session.execute(
-        select(Case.id.label("case_id"), Case.desk_ref, Message.id, Message.text)
-        .join(Message, Message.conversation_id == Case.conversation_id)
-        .where(
-            *([Case.id == case_id] if case_id is not None else []),
-            Case.state.in_(OPEN_STATES),
-            Case.desk_ref.is_not(None),
-            Message.author == Author.CUSTOMER,
-            Message.id > Case.mirrored_upto,
-            Message.created_at > Case.opened_at,
-        )
-        .order_by(Case.opened_at, Case.id, Message.id)
-    ).all()
-    return [
-        Mirror(case_id, desk_ref, tuple((r.id, r.text) for r in messages))
-        for (case_id, desk_ref), messages in (
-            (key, list(group)) for key, group in groupby(rows, key=lambda r: (r.case_id, r.desk_ref))
-        )
-    ]
-
-
-def mark_mirrored(session: Session, *, case_id: str, upto: int) -> None:
-    session.execute(update(Case).where(Case.id == case_id, Case.mirrored_upto < upto).values(mirrored_upto=upto))
 
 
 def open_case_at(session: Session, desk_ref: str) -> Case | None:
@@ -206,7 +168,8 @@ def case_id_at(session: Session, desk_ref: str) -> str | None:
     return case.scalar_one_or_none()
 
 
-def _say(session: Session, conversation: Conversation, *, author: Author, text: str, push: frozenset[str]) -> None:
+def _say(session: Session, conversation: Conversation, *, author: Author, text: str, push: frozenset[str]) -> int:
+    """Store a message to the customer (queued for delivery on a push channel); its id."""
     now = utcnow()
     message = Message(
         conversation_id=conversation.id,
@@ -223,15 +186,14 @@ def _say(session: Session, conversation: Conversation, *, author: Author, text: 
         address = Address(conversation.channel, conversation.chat_id, conversation.thread_id or None)
         queue_delivery(session, message_id=message.id, conversation_id=conversation.id, address=address, now=now)
     conversation.updated_at = now
+    return message.id
 
 
 @dataclass(frozen=True, slots=True)
 class Overdue:
     case_id: str
-    desk_ref: str | None
     conversation_id: str
     channel: str
-    waited_minutes: int
 
 
 def past_sla(opened_before: datetime) -> ColumnElement[bool]:
@@ -247,7 +209,7 @@ def past_sla(opened_before: datetime) -> ColumnElement[bool]:
 
 def remind_overdue(session: Session, *, now: datetime, sla: timedelta, push: frozenset[str]) -> list[Overdue]:
     """Open cases nobody from staff has answered within `sla`, each once: marked reminded,
-    and the customer told they are not forgotten."""
+    the customer told they are not forgotten, and a reminder queued for the case's thread."""
     overdue = []
     cases = session.execute(  # skip-locked: two processes running the job remind each case once
         select(Case).where(past_sla(now - sla), Case.reminded_at.is_(None)).with_for_update(skip_locked=True, of=Case)
@@ -256,9 +218,15 @@ def remind_overdue(session: Session, *, now: datetime, sla: timedelta, push: fro
         case.reminded_at = now
         conversation = session.get(Conversation, case.conversation_id)
         assert conversation is not None
-        _say(session, conversation, author=Author.BOT, text=STILL_WITH_US, push=push)
-        waited = int((now - case.opened_at).total_seconds() // 60)
-        overdue.append(Overdue(case.id, case.desk_ref, conversation.id, conversation.channel, waited))
+        told = _say(session, conversation, author=Author.BOT, text=STILL_WITH_US, push=push)
+        queue_desk_work(
+            session,
+            kind=DeliveryKind.REMINDER,
+            case_id=case.id,
+            conversation_id=conversation.id,
+            message_id=told,
+        )
+        overdue.append(Overdue(case.id, conversation.id, conversation.channel))
     return overdue
 
 

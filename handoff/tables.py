@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Float, ForeignKey, Index, Integer, String, Text, text
+from sqlalchemy import Float, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core.store.db import Base, new_id, utcnow
@@ -31,15 +31,8 @@ class Case(Base):
     owner: Mapped[str | None] = mapped_column(String(255))
     desk_ref: Mapped[str | None] = mapped_column(String(64), index=True)
     """Where the case lives on the staff desk (the Slack thread's ts); None until posted."""
-    mirrored_upto: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
-    """The last customer message copied into the case thread."""
     reminded_at: Mapped[datetime | None] = mapped_column()
     """When the desk was reminded that nobody had replied within `handoff.sla_minutes`."""
-    desk_claimed_until: Mapped[datetime | None] = mapped_column()
-    """A process posting this case's card or mirroring into its thread holds it until then."""
-    card_attempted_at: Mapped[datetime | None] = mapped_column()
-    """When a process last set out to post the card: with no `desk_ref` yet, it may have died
-    after posting, so the next one looks for the card on the desk before posting again."""
     opened_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
     closed_at: Mapped[datetime | None] = mapped_column()

@@ -1,5 +1,5 @@
 """One leader among the hub processes sharing a database: it alone runs the scheduled jobs
-and the staff desk's sweep.
+(the staff desk needs no leader: its posts are outbox rows).
 
 On PostgreSQL the leader is whoever holds a session advisory lock on a dedicated
 connection (never a pooled one: a session lock stays held by a connection returned to the
@@ -110,7 +110,7 @@ class Leadership:
 
     async def _gain(self) -> None:
         self.leading = True
-        log.info("leadership: this process leads (scheduled jobs, the staff desk's sweep)")
+        log.info("leadership: this process leads (scheduled jobs)")
         await self._start_leading()
 
     async def _lose(self) -> None:

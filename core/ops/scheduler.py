@@ -63,7 +63,7 @@ def build_scheduler(settings: Settings, runtime: Runtime) -> AsyncIOScheduler:
 
 
 class LeaderJobs:
-    """What only the leader runs: the scheduled jobs and the hub's sweep of the staff desk."""
+    """What only the leader runs: the scheduled jobs."""
 
     def __init__(self, settings: Settings, runtime: Runtime) -> None:
         self._settings = settings
@@ -73,11 +73,9 @@ class LeaderJobs:
     async def start(self) -> None:
         self._scheduler = build_scheduler(self._settings, self._runtime)
         self._scheduler.start()
-        self._runtime.hub.leading = True
         LEADER.set(1)
 
     async def stop(self) -> None:
-        self._runtime.hub.leading = False
         LEADER.set(0)
         if self._scheduler is not None:
             self._scheduler.shutdown(wait=False)  # cancels the jobs running now

@@ -43,7 +43,9 @@ from core.pipeline.storage import Storage
 from core.pipeline.turn_runner import TakenTurn, TurnRunner
 from core.pipeline.turn_transactions import FinishedTurn, TurnResult
 from core.settings import Settings
+from core.store.db import DESK
 from core.store.inbox import PendingMessage
+from core.store.outbox_queue import Lane
 from core.streaming import StreamEvent, StreamSink
 from handoff.cases import CaseOpening
 from handoff.desk import StaffDesk
@@ -85,11 +87,11 @@ class Hub:
         self._agent = agent
         self._turns = turns
         self._desk = desk
-        self._desk_sync: asyncio.Task[None] | None = None
+        self._desk_work: set[asyncio.Task[None]] = set()
         self._channels = channels
         self._settings = settings
         self._limits = limits
-        self._outbox = Outbox(storage.outbox, channels, settings.outbox)
+        self._outbox = Outbox(storage.outbox, channels, settings.outbox, desk)
         self._queues: dict[str, deque[PendingMessage]] = {}
         self._workers: dict[str, asyncio.Task[None]] = {}
         self._in_hand: set[int] = set()
@@ -97,8 +99,6 @@ class Hub:
         self._awaited: dict[int, set[asyncio.Future[None]]] = {}
         """Replies awaited here for messages another process answers: woken by a notification."""
         self._sweeper: asyncio.Task[None] | None = None
-        self.leading = False
-        """Set while this process leads (core.ops.leadership): only the leader sweeps the desk."""
         self._shared = shared
 
     # -- the hub port: what channels call --------------------------------------------------
@@ -251,6 +251,7 @@ class Hub:
         overdue = await self._desk.remind_overdue(sla=timedelta(minutes=self._settings.handoff.sla_minutes), now=now)
         for case in overdue:
             await self._deliver_to(case.conversation_id, case.channel)
+            await self._outbox.deliver_conversation(case.conversation_id, Lane.DESK)
         return len(overdue)
 
     async def _deliver_to(self, conversation_id: str, channel_name: str) -> None:
@@ -258,20 +259,20 @@ class Hub:
         if channel is not None and channel.capabilities.push:
             await self._outbox.deliver_conversation(conversation_id)
 
-    def _sync_desk_soon(self) -> None:
-        """Post a new case's card or mirror a message without holding up the answer."""
-        if self._desk is not None and (self._desk_sync is None or self._desk_sync.done()):
-            self._desk_sync = asyncio.create_task(self._sync_desk(), name="desk-sync", context=contextvars.Context())
+    def _to_desk_soon(self, conversation_id: str) -> None:
+        """Post a new case's card or a customer's line without holding up the conversation."""
+        task = asyncio.create_task(
+            self._outbox.deliver_conversation(conversation_id, Lane.DESK),
+            name=f"desk-{conversation_id}",
+            context=contextvars.Context(),
+        )
+        self._desk_work.add(task)
+        task.add_done_callback(self._desk_done)
 
-    async def _sync_desk(self) -> None:
-        if self._desk is None:
-            return
-        try:
-            await self._desk.sync()
-        except asyncio.CancelledError:
-            raise
-        except Exception:
-            log.exception("hub: the staff desk could not sync; the sweep tries again")
+    def _desk_done(self, task: asyncio.Task[None]) -> None:
+        self._desk_work.discard(task)
+        if not task.cancelled() and (exc := task.exception()) is not None:
+            log.error("hub: the staff desk's delivery failed; the sweep tries again", exc_info=exc)
 
     # -- lifecycle -----------------------------------------------------------------------
 
@@ -281,7 +282,7 @@ class Hub:
         self._sweeper = asyncio.create_task(self._sweep_forever(), name="hub-sweeper")
 
     async def stop(self) -> None:
-        tasks = [t for t in (self._sweeper, self._desk_sync, *self._workers.values()) if t is not None]
+        tasks = [t for t in (self._sweeper, *self._desk_work, *self._workers.values()) if t is not None]
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
@@ -296,10 +297,9 @@ class Hub:
             for pending in await inbox.claim(conversation_id, lease=ANSWER_LEASE):
                 if pending.id not in self._in_hand:
                     self._enqueue(pending)
-        for conversation_id in await self._storage.outbox.conversations_with_due_deliveries(self._channels.keys()):
-            await self._outbox.deliver_conversation(conversation_id)
-        if self.leading:
-            await self._sync_desk()
+        lanes = [*self._channels.keys(), *([DESK] if self._desk is not None else [])]
+        for conversation_id, lane in await self._storage.outbox.due_lanes(lanes):
+            await self._outbox.deliver_conversation(conversation_id, lane)
 
     async def _sweep_forever(self) -> None:
         """Sweep every `outbox.poll_interval_s`. A database out of reach is said once, and
@@ -493,8 +493,8 @@ class Hub:
         """Wake whoever waits for this answer (None: no bot answer is coming), push it, and
         bring the staff desk up to date (a new case, or a message for the person who has it)."""
         self._wake(pending.id, finished.reply)
-        if finished.case_id is not None or finished.reply is None:
-            self._sync_desk_soon()
+        if finished.to_desk and self._desk is not None:
+            self._to_desk_soon(pending.conversation_id)
         if finished.reply is not None and channel.capabilities.push:
             await self._outbox.deliver_conversation(pending.conversation_id)
 

@@ -1,5 +1,7 @@
-"""The durable outbox: replies for push channels are persisted before any send, then
-delivered in conversation order with retries, backoff and dead-lettering.
+"""The durable outbox: replies for push channels, and the staff desk's cards and thread lines,
+are persisted before any send, then delivered in conversation order (each lane on its own)
+with retries, backoff and dead-lettering. One machine for both: the desk has no leases,
+sweep or retry loop of its own.
 
 The retry schedule lives in the database (`next_attempt_at`), not in a retry loop in
 memory, so a restart or another process picks up exactly where a failed attempt left off;
@@ -14,6 +16,7 @@ import random
 from collections.abc import Mapping
 from datetime import timedelta
 from functools import partial
+from typing import Protocol
 from weakref import WeakValueDictionary
 
 from core.channel import Channel, DeliveryError, SentParts, SplittingChannel
@@ -21,7 +24,7 @@ from core.log_context import bound_ids
 from core.metrics import OUTBOX_DEAD_LETTERED, OUTBOX_RETRIES, OUTBOX_SENT
 from core.settings import OutboxSettings
 from core.store.db import utcnow
-from core.store.outbox_queue import DueDelivery, OutboxQueue
+from core.store.outbox_queue import DueDelivery, Lane, OutboxQueue
 
 log = logging.getLogger(__name__)
 
@@ -37,26 +40,45 @@ def backoff_seconds(attempt: int, settings: OutboxSettings, *, retry_after: floa
     return ceiling * random.uniform(0.5, 1.0)
 
 
+class DeskSender(Protocol):
+    """What delivers the staff desk's rows (`handoff.desk.StaffDesk`)."""
+
+    async def deliver(self, due: DueDelivery) -> str | None:
+        """Post the row's card or line; the desk's reference for it, None when it is no longer
+        wanted. Raises as a channel's `send` does."""
+        ...
+
+
 class Outbox:
-    def __init__(self, queue: OutboxQueue, channels: Mapping[str, Channel], settings: OutboxSettings) -> None:
+    def __init__(
+        self,
+        queue: OutboxQueue,
+        channels: Mapping[str, Channel],
+        settings: OutboxSettings,
+        desk: DeskSender | None = None,
+    ) -> None:
         self._queue = queue
         self._channels = channels
         self._settings = settings
-        # Weak values: a conversation's lock lives only while someone holds or awaits it.
-        self._locks: WeakValueDictionary[str, asyncio.Lock] = WeakValueDictionary()
+        self._desk = desk
+        # Weak values: a lane's lock lives only while someone holds or awaits it.
+        self._locks: WeakValueDictionary[tuple[str, Lane], asyncio.Lock] = WeakValueDictionary()
 
-    async def deliver_conversation(self, conversation_id: str) -> None:
-        """Send the conversation's due replies in order; stop at the first that fails."""
-        lock = self._locks.setdefault(conversation_id, asyncio.Lock())
+    async def deliver_conversation(self, conversation_id: str, lane: Lane = Lane.CUSTOMER) -> None:
+        """Send the lane's due deliveries in order; stop at the first that fails. The desk's
+        lane waits for a process with a desk."""
+        if lane is Lane.DESK and self._desk is None:
+            return
+        lock = self._locks.setdefault((conversation_id, lane), asyncio.Lock())
         async with lock:
-            due = await self._queue.claim_next(conversation_id, lease=SEND_LEASE)
+            due = await self._queue.claim_next(conversation_id, lane=lane, lease=SEND_LEASE)
             while due is not None:
                 with bound_ids(conversation_id=conversation_id, message_id=due.message.id, channel=due.address.channel):
                     due = await self._send(due)
 
     async def _send(self, due: DueDelivery) -> DueDelivery | None:
-        """Send `due`; the conversation's next reply, claimed, when this one is done with
-        (delivered or dead-lettered), or None when there is none or this one waits for a retry."""
+        """Send `due`; the lane's next delivery, claimed, when this one is done with (delivered
+        or dead-lettered), or None when there is none or this one waits for a retry."""
         channel = self._channels.get(due.address.channel)
         parts = SentParts(due.sent_parts, partial(self._queue.record_part, due.message.id))
         attempt = due.attempts + 1
@@ -72,9 +94,12 @@ class Outbox:
             OUTBOX_DEAD_LETTERED.labels(channel=due.address.channel).inc()
             return await self._next(due)
         try:
-            if channel is None:
+            if due.lane is Lane.DESK:
+                assert self._desk is not None  # a desk lane is claimed only with a desk
+                external_id = await self._desk.deliver(due)
+            elif channel is None:
                 raise DeliveryError(f"channel {due.address.channel!r} is not enabled")
-            if isinstance(channel, SplittingChannel):
+            elif isinstance(channel, SplittingChannel):
                 external_id = await channel.send_split(due.address, due.message, parts)
             else:
                 external_id = await channel.send(due.address, due.message)
@@ -86,7 +111,7 @@ class Outbox:
                     log.warning(
                         "outbox: %s refused message %s for good: %s", due.address.channel, due.message.id, reason
                     )
-                    if exc.unreachable:
+                    if exc.unreachable and due.lane is Lane.CUSTOMER:
                         await self._queue.mark_unreachable(
                             due.outbox_id, conversation_id=due.message.conversation_id, error=str(exc)
                         )
@@ -121,4 +146,4 @@ class Outbox:
         return await self._queue.mark_sent(due, external_id, last_part=parts.last, lease=SEND_LEASE)
 
     async def _next(self, due: DueDelivery) -> DueDelivery | None:
-        return await self._queue.claim_next(due.message.conversation_id, lease=SEND_LEASE)
+        return await self._queue.claim_next(due.message.conversation_id, lane=due.lane, lease=SEND_LEASE)

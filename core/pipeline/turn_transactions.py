@@ -25,6 +25,7 @@ from core.store.outbox_queue import queue_delivery
 from core.store.transactions import Transactions
 from core.turn_context import AttachmentText, Fact, FactKey, Intent, PastMessage, Signals
 from handoff.cases import CaseOpening, open_case
+from handoff.desk_store import mirror_to_case
 from handoff.tables import Case
 
 HISTORY_LIMIT = 200
@@ -66,6 +67,10 @@ class TurnResult:
 class FinishedTurn:
     reply: StoredMessage | None
     case_id: str | None
+    """The case the turn opened, if it escalated."""
+    to_desk: bool = False
+    """The turn queued work for the staff desk: a new case's card, or the customer's message
+    for the person who has the conversation."""
 
 
 class TurnTransactions:
@@ -254,8 +259,13 @@ def _finish(session: Session, *, pending: PendingMessage, result: TurnResult, pu
         stored = _insert_reply(session, pending=pending, reply=result.reply, declined=result.declined, push=push)
     case_id = None
     if result.escalation is not None and with_bot:
-        case_id = open_case(session, conversation_id=pending.conversation_id, opening=result.escalation)
-    return FinishedTurn(stored, case_id)
+        case_id = open_case(
+            session, conversation_id=pending.conversation_id, message_id=pending.id, opening=result.escalation
+        )
+    to_desk = case_id is not None
+    if not with_bot:
+        to_desk = mirror_to_case(session, conversation_id=pending.conversation_id, message_id=pending.id)
+    return FinishedTurn(stored, case_id, to_desk)
 
 
 def _remember(session: Session, *, contact_id: str, facts: Sequence[Fact], message_id: int) -> None:

@@ -73,7 +73,11 @@ def _move_chat(session: Session, *, channel: str, old: str, new: str) -> int:
         session.execute(update(Conversation).where(Conversation.id.in_(ids)).values(chat_id=new))
         session.execute(
             update(OutboxItem)
-            .where(OutboxItem.conversation_id.in_(ids), OutboxItem.status == DeliveryStatus.PENDING)
+            .where(
+                OutboxItem.conversation_id.in_(ids),
+                OutboxItem.channel == channel,
+                OutboxItem.status == DeliveryStatus.PENDING,
+            )
             .values(chat_id=new)
         )
     return len(ids)

@@ -72,6 +72,26 @@ class DeliveryStatus(StrEnum):
     SENT = "sent"
     DEAD = "dead"
     """Given up after `outbox.max_attempts`."""
+    DROPPED = "dropped"
+    """Staff-desk work no longer wanted: its case closed before it was posted."""
+
+
+class DeliveryKind(StrEnum):
+    """What an outbox row delivers. A reply goes to the customer on their channel; the others
+    are the staff desk's work for a case, delivered in their own lane (see `DESK`)."""
+
+    REPLY = "reply"
+    CARD = "card"
+    """A new case's card in the staff channel."""
+    LINE = "line"
+    """A customer message copied into its case's thread."""
+    REMINDER = "reminder"
+    """A case nobody answered within the SLA, reminded in its thread."""
+
+
+DESK = "desk"
+"""The `channel` of the staff desk's rows, whose `chat_id` is their case: a conversation's
+desk work is delivered in order, apart from its replies, so neither holds up the other."""
 
 
 class Base(DeclarativeBase):
@@ -200,16 +220,19 @@ class Feedback(Base):
 
 
 class OutboxItem(Base):
-    """A reply waiting to be delivered by a push channel; persisted before any send."""
+    """A delivery, persisted before any send: a reply for a push channel, or the staff desk's
+    work for a case (`kind`)."""
 
     __tablename__ = "outbox"
     __table_args__ = (
         Index("ix_outbox_due", "status", "next_attempt_at"),
         Index("ix_outbox_external", "channel", "external_id"),
         Index("ix_outbox_sent", "channel", "sent_at"),  # the last delivery per channel
+        UniqueConstraint("message_id", "kind", name="uq_outbox_message_kind"),
     )
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    message_id: Mapped[int] = mapped_column(ForeignKey("messages.id", ondelete="CASCADE"), unique=True)
+    message_id: Mapped[int] = mapped_column(ForeignKey("messages.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(16), default=DeliveryKind.REPLY, server_default=DeliveryKind.REPLY.value)
     conversation_id: Mapped[str] = mapped_column(ForeignKey("conversations.id", ondelete="CASCADE"), index=True)
     channel: Mapped[str] = mapped_column(String(40))
     chat_id: Mapped[str] = mapped_column(String(255))
@@ -218,6 +241,9 @@ class OutboxItem(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)
     claimed_until: Mapped[datetime | None] = mapped_column()
+    claims: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    """How often the row was claimed: after the first, the staff desk looks for its post on
+    the desk before posting (an attempt may have posted and died before recording it)."""
     last_error: Mapped[str | None] = mapped_column(Text)
     external_id: Mapped[str | None] = mapped_column(String(255))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -15,7 +15,7 @@ from datetime import datetime
 from sqlalchemy import ColumnElement, func, select, update
 from sqlalchemy.orm import Session
 
-from core.store.db import Conversation, DeliveryStatus, OptOut, OutboxItem, utcnow
+from core.store.db import Conversation, DeliveryKind, DeliveryStatus, OptOut, OutboxItem, utcnow
 
 OPTED_OUT = "the customer opted out (STOP); they must opt in again (START)"
 
@@ -97,6 +97,8 @@ def requeue(session: Session, *, outbox_id: int) -> Requeued:
         raise NoSuchOutboxItem(f"there is no outbox item {outbox_id}")
     if row.status == DeliveryStatus.SENT:
         raise NotRequeueable(f"outbox item {outbox_id} was delivered already; only dead letters can be re-queued")
+    if row.status == DeliveryStatus.DROPPED:
+        raise NotRequeueable(f"outbox item {outbox_id} was staff-desk work for a case closed before it was posted")
     failed = f"{row.attempts} failed attempt{'' if row.attempts == 1 else 's'}"
     raise NotRequeueable(
         f"outbox item {outbox_id} is not dead but still pending (after {failed}): the outbox retries it by itself"
@@ -129,7 +131,11 @@ def _unreachable(session: Session, *which: ColumnElement[bool]) -> dict[int, str
         select(OutboxItem.id, Conversation.unreachable_reason, OptOut.opted_out_at)
         .join(Conversation, Conversation.id == OutboxItem.conversation_id)
         .outerjoin(OptOut, (OptOut.channel == OutboxItem.channel) & (OptOut.chat_id == OutboxItem.chat_id))
-        .where(*which, (Conversation.unreachable_reason.is_not(None)) | (OptOut.opted_out_at.is_not(None)))
+        .where(
+            *which,
+            OutboxItem.kind == DeliveryKind.REPLY,
+            (Conversation.unreachable_reason.is_not(None)) | (OptOut.opted_out_at.is_not(None)),
+        )
     )
     return {
         row.id: OPTED_OUT

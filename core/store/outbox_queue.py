@@ -1,28 +1,56 @@
-"""The outbox's rows: replies for push channels, persisted before any send, claimed one at a
-time per conversation (in order), marked sent or failed with the next attempt's time, or
-dead-lettered. `core.pipeline.outbox` is the dispatcher that works this queue.
+"""The outbox's rows: replies for push channels and the staff desk's work, persisted before
+any send, claimed one at a time per conversation and lane (in order), marked sent or failed
+with the next attempt's time, or dead-lettered. `core.pipeline.outbox` is the dispatcher that
+works this queue.
 
-A delivery is claimed by one statement (an UPDATE of the conversation's oldest pending row,
-when it is due and nobody holds it) and read with what sending it needs in two more: the
-message with whether the customer can be reached (one join), and the parts of a split reply
-already delivered. Marking a reply sent claims the conversation's next in the same transaction, so a
-reply costs two transactions to deliver."""
+A conversation has two lanes: its replies to the customer, and its case's desk work (cards,
+mirrored customer lines, reminders: rows of channel `DESK` whose `chat_id` is the case). Each
+lane keeps its order; a card the staff channel refuses never holds up a reply.
+
+A delivery is claimed by one statement (an UPDATE of the lane's oldest pending row, when it
+is due and nobody holds it) and read with what sending it needs in two more: the message
+with whether the customer can be reached (one join), and the parts of a split reply already
+delivered. Marking a delivery sent claims the lane's next in the same transaction, so a reply
+costs two transactions to deliver."""
 
 from __future__ import annotations
 
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from enum import StrEnum
 from functools import partial
 
-from sqlalchemy import and_, bindparam, func, insert, or_, select, update
+from sqlalchemy import Update, and_, bindparam, func, insert, literal, or_, select, update
 from sqlalchemy.orm import Session
 
 from core.messages import Address, StoredMessage
 from core.store.contacts import insert_ignoring_conflicts
 from core.store.conversation_views import to_stored
-from core.store.db import Conversation, DeliveredPart, DeliveryStatus, Message, OptOut, OutboxItem, utcnow
+from core.store.db import (
+    DESK,
+    Conversation,
+    DeliveredPart,
+    DeliveryKind,
+    DeliveryStatus,
+    Message,
+    OptOut,
+    OutboxItem,
+    utcnow,
+)
 from core.store.transactions import Transactions
+
+
+class Lane(StrEnum):
+    CUSTOMER = "customer"
+    """Replies to the customer, on their channel."""
+    DESK = "desk"
+    """The staff desk's work for the conversation's case."""
+
+
+def lane_of(kind: DeliveryKind) -> Lane:
+    return Lane.CUSTOMER if kind is DeliveryKind.REPLY else Lane.DESK
+
 
 _INSERT = insert(OutboxItem)
 
@@ -32,12 +60,22 @@ class DueDelivery:
     outbox_id: int
     attempts: int
     address: Address
+    """The customer's address for a reply; (`DESK`, the case id) for the desk's work."""
     message: StoredMessage
     unreachable_reason: str | None = None
     """Why the customer cannot be written to any more: the platform said so earlier, or the
     customer opted out (an SMS STOP)."""
     sent_parts: tuple[str, ...] = ()
     """The platform ids of the parts of a split reply an earlier attempt delivered, in order."""
+    kind: DeliveryKind = DeliveryKind.REPLY
+    created_at: datetime | None = None
+    claimed_before: bool = False
+    """An earlier attempt was made: it may have delivered (a timeout, a worker that died
+    mid-send), so the staff desk looks for its post before posting again."""
+
+    @property
+    def lane(self) -> Lane:
+        return lane_of(self.kind)
 
 
 def queue_delivery(session: Session, *, message_id: int, conversation_id: str, address: Address, now: datetime) -> None:
@@ -46,15 +84,49 @@ def queue_delivery(session: Session, *, message_id: int, conversation_id: str, a
         _INSERT,
         {
             "message_id": message_id,
+            "kind": DeliveryKind.REPLY,
             "conversation_id": conversation_id,
             "channel": address.channel,
             "chat_id": address.chat_id,
             "thread_id": address.thread_id or "",
             "status": DeliveryStatus.PENDING,
             "attempts": 0,
+            "claims": 0,
             "next_attempt_at": now,
             "created_at": now,
         },
+    )
+
+
+def queue_desk_work(
+    session: Session, *, kind: DeliveryKind, case_id: str, conversation_id: str, message_id: int
+) -> None:
+    """Queue a case's card, a customer line or a reminder for the staff desk, in the
+    transaction that made it due; once per case, message and kind, however often asked."""
+    now = utcnow()
+    row = {
+        "message_id": message_id,
+        "kind": kind,
+        "conversation_id": conversation_id,
+        "channel": DESK,
+        "chat_id": case_id,
+        "thread_id": "",
+        "status": DeliveryStatus.PENDING,
+        "attempts": 0,
+        "claims": 0,
+        "next_attempt_at": now,
+        "created_at": now,
+    }
+    session.execute(insert_ignoring_conflicts(session, OutboxItem).values(**row))
+
+
+def drop_desk_work(session: Session, *, case_id: str) -> None:
+    """A closed case's desk work not yet done is no longer wanted (a card, a line, a reminder
+    for a case staff already finished)."""
+    session.execute(
+        update(OutboxItem)
+        .where(OutboxItem.channel == DESK, OutboxItem.chat_id == case_id, OutboxItem.status == DeliveryStatus.PENDING)
+        .values(status=DeliveryStatus.DROPPED, claimed_until=None)
     )
 
 
@@ -62,19 +134,23 @@ class OutboxQueue:
     def __init__(self, transactions: Transactions) -> None:
         self._run = transactions.run
 
-    async def conversations_with_due_deliveries(self, channels: Collection[str]) -> list[str]:
-        return await self._run(partial(_conversations_with_due_deliveries, channels=list(channels)))
+    async def due_lanes(self, channels: Collection[str]) -> list[tuple[str, Lane]]:
+        """The conversations' lanes with a delivery due on one of `channels` (the desk's work
+        when `DESK` is one of them)."""
+        return await self._run(partial(_due_lanes, channels=list(channels)))
 
-    async def claim_next(self, conversation_id: str, *, lease: timedelta) -> DueDelivery | None:
-        """The conversation's oldest undelivered reply, claimed — or None when there is none,
-        when it is not yet due, or when another worker holds it. Later replies never overtake it."""
-        return await self._run(partial(_claim_next, conversation_id=conversation_id, lease=lease))
+    async def claim_next(
+        self, conversation_id: str, *, lane: Lane = Lane.CUSTOMER, lease: timedelta
+    ) -> DueDelivery | None:
+        """The lane's oldest undelivered row, claimed — or None when there is none, when it is
+        not yet due, or when another worker holds it. Later rows never overtake it."""
+        return await self._run(partial(_claim_next, conversation_id=conversation_id, lane=lane, lease=lease))
 
     async def mark_sent(
         self, due: DueDelivery, external_id: str | None, *, last_part: tuple[int, str] | None = None, lease: timedelta
     ) -> DueDelivery | None:
-        """Record the reply as delivered (and the last part of a split one), then claim the
-        conversation's next reply as `claim_next` does, in one transaction."""
+        """Record the delivery as made (and the last part of a split reply), then claim the
+        lane's next as `claim_next` does, in one transaction."""
         return await self._run(
             partial(_mark_sent_and_claim_next, due=due, external_id=external_id, last_part=last_part, lease=lease)
         )
@@ -92,9 +168,9 @@ class OutboxQueue:
         await self._run(partial(_mark_unreachable, outbox_id=outbox_id, conversation_id=conversation_id, error=error))
 
 
-def _conversations_with_due_deliveries(session: Session, *, channels: list[str]) -> list[str]:
+def _due_lanes(session: Session, *, channels: list[str]) -> list[tuple[str, Lane]]:
     rows = session.execute(
-        select(OutboxItem.conversation_id)
+        select(OutboxItem.conversation_id, OutboxItem.channel == DESK)
         .where(
             OutboxItem.status == DeliveryStatus.PENDING,
             OutboxItem.channel.in_(channels),
@@ -102,40 +178,48 @@ def _conversations_with_due_deliveries(session: Session, *, channels: list[str])
         )
         .distinct()
     )
-    return list(rows.scalars())
+    return [(conversation_id, Lane.DESK if desk else Lane.CUSTOMER) for conversation_id, desk in rows]
 
 
-_HEAD = (
-    select(func.min(OutboxItem.id))
-    .where(OutboxItem.conversation_id == bindparam("head_of"), OutboxItem.status == DeliveryStatus.PENDING)
-    .scalar_subquery()
-)
-_CLAIM = (
-    update(OutboxItem)
-    .where(
-        OutboxItem.id == _HEAD,
-        OutboxItem.next_attempt_at <= bindparam("now"),
-        or_(OutboxItem.claimed_until.is_(None), OutboxItem.claimed_until < bindparam("now")),
+def _claim(lane: Lane) -> Update:
+    in_lane = OutboxItem.kind == DeliveryKind.REPLY if lane is Lane.CUSTOMER else OutboxItem.kind != DeliveryKind.REPLY
+    head = (
+        select(func.min(OutboxItem.id))
+        .where(OutboxItem.conversation_id == bindparam("head_of"), in_lane, OutboxItem.status == DeliveryStatus.PENDING)
+        .scalar_subquery()
     )
-    .values(claimed_until=bindparam("until"))
-    .returning(
-        OutboxItem.id,
-        OutboxItem.attempts,
-        OutboxItem.message_id,
-        OutboxItem.channel,
-        OutboxItem.chat_id,
-        OutboxItem.thread_id,
+    return (
+        update(OutboxItem)
+        .where(
+            OutboxItem.id == head,
+            OutboxItem.next_attempt_at <= bindparam("now"),
+            or_(OutboxItem.claimed_until.is_(None), OutboxItem.claimed_until < bindparam("now")),
+        )
+        .values(claimed_until=bindparam("until"), claims=OutboxItem.claims + literal(1))
+        .returning(
+            OutboxItem.id,
+            OutboxItem.attempts,
+            OutboxItem.claims,
+            OutboxItem.kind,
+            OutboxItem.message_id,
+            OutboxItem.channel,
+            OutboxItem.chat_id,
+            OutboxItem.thread_id,
+            OutboxItem.created_at,
+        )
     )
-)
-"""The conversation's oldest pending reply, claimed when it is due and nobody holds it: one
-statement. A later reply never overtakes it (the head is chosen before due and held are asked)."""
 
 
-def _claim_next(session: Session, *, conversation_id: str, lease: timedelta) -> DueDelivery | None:
+_CLAIMS = {lane: _claim(lane) for lane in Lane}
+"""A lane's oldest pending row, claimed when it is due and nobody holds it: one statement. A
+later row never overtakes it (the head is chosen before due and held are asked)."""
+
+
+def _claim_next(session: Session, *, conversation_id: str, lane: Lane, lease: timedelta) -> DueDelivery | None:
     now = utcnow()
     head = (
         session.connection()
-        .execute(_CLAIM, {"head_of": conversation_id, "now": now, "until": now + lease})
+        .execute(_CLAIMS[lane], {"head_of": conversation_id, "now": now, "until": now + lease})
         .one_or_none()
     )
     if head is None:
@@ -149,13 +233,28 @@ def _claim_next(session: Session, *, conversation_id: str, lease: timedelta) -> 
     message, unreachable, opted_out = found
     if opted_out is not None:
         unreachable = "the customer opted out (STOP)"
-    parts = session.execute(
-        select(DeliveredPart.external_id)
-        .where(DeliveredPart.message_id == head.message_id)
-        .order_by(DeliveredPart.part)
-    ).scalars()
+    kind = DeliveryKind(head.kind)
+    parts: tuple[str, ...] = ()
+    if kind is DeliveryKind.REPLY:
+        parts = tuple(
+            session.execute(
+                select(DeliveredPart.external_id)
+                .where(DeliveredPart.message_id == head.message_id)
+                .order_by(DeliveredPart.part)
+            ).scalars()
+        )
     address = Address(head.channel, head.chat_id, head.thread_id or None)
-    return DueDelivery(head.id, head.attempts, address, to_stored(message), unreachable, tuple(parts))
+    return DueDelivery(
+        head.id,
+        head.attempts,
+        address,
+        to_stored(message),
+        unreachable if kind is DeliveryKind.REPLY else None,
+        parts,
+        kind=kind,
+        created_at=head.created_at,
+        claimed_before=head.claims > 1,
+    )
 
 
 def _mark_sent_and_claim_next(
@@ -170,7 +269,7 @@ def _mark_sent_and_claim_next(
             status=DeliveryStatus.SENT, external_id=external_id, sent_at=utcnow(), claimed_until=None, last_error=None
         )
     )
-    return _claim_next(session, conversation_id=due.message.conversation_id, lease=lease)
+    return _claim_next(session, conversation_id=due.message.conversation_id, lane=due.lane, lease=lease)
 
 
 def _record_part(session: Session, *, message_id: int, part: int, external_id: str) -> None:

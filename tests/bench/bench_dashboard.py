@@ -506,7 +506,6 @@ class _Year:
                 rule=rule,
                 reason="The customer asked for a person." if rule == "human_request" else "Seeded by the benchmark.",
                 owner=owner,
-                mirrored_upto=0,
                 opened_at=_utc(opened),
                 updated_at=_utc(last),
                 closed_at=closed,

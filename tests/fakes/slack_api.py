@@ -34,8 +34,6 @@ TEAM_ID = "T1"
 BOT_USER_ID = "UBOT"
 BOT_ID = "BBOT"
 APP_ID = "A1"
-FIRST_TS = 1_700_000_000_000_100
-"""The first message ts the fake hands out, in microseconds; each next one is 100 µs later."""
 
 _DEFAULT_ERRORS = {200: "fatal_error", 429: "ratelimited"}
 _LOGIN_PAGE = "<!DOCTYPE html><html><head><title>Slack</title></head><body>Sign in to Slack</body></html>"
@@ -109,7 +107,7 @@ class FakeSlack:
         self.root = ""
         """Set by `start`: `http://127.0.0.1:PORT`, where file URLs live."""
         self._failures: defaultdict[str, deque[_Failure]] = defaultdict(deque)
-        self._ts = itertools.count(FIRST_TS, 100)
+        self._last_ts = 0
         self._file_ids = itertools.count(1)
         self._files: dict[str, _File] = {}
         self._messages: dict[tuple[str, str], dict[str, Any]] = {}
@@ -123,6 +121,7 @@ class FakeSlack:
             "conversations.info": self._conversation_info,
             "users.info": self._user_info,
             "conversations.history": self._history,
+            "conversations.replies": self._replies,
         }
         self.download_gate = asyncio.Event()
         """Cleared by a test to hold file downloads (a slow file host) until it is set again."""
@@ -235,7 +234,8 @@ class FakeSlack:
         return web.Response(body=file.content, content_type=file.mimetype)
 
     def _next_ts(self) -> str:
-        micros = next(self._ts)
+        """Slack's message ids are its clock's time, unique per channel: now, or just after the last."""
+        micros = self._last_ts = max(self._last_ts + 100, time.time_ns() // 1000)
         return f"{micros // 1_000_000}.{micros % 1_000_000:06d}"
 
     def _auth_test(self, _: dict[str, Any]) -> dict[str, Any]:
@@ -284,6 +284,35 @@ class FakeSlack:
             ),
             key=lambda m: float(m["ts"]),
             reverse=True,
+        )
+        start = int(body.get("cursor") or 0)
+        limit = int(body.get("limit") or 100)
+        page = [
+            m if with_metadata else {k: v for k, v in m.items() if k != "metadata"}
+            for m in found[start : start + limit]
+        ]
+        more = start + limit < len(found)
+        return {
+            "ok": True,
+            "messages": page,
+            "has_more": more,
+            "response_metadata": {"next_cursor": str(start + limit) if more else ""},
+        }
+
+    def _replies(self, body: dict[str, Any]) -> dict[str, Any]:
+        """A thread: its parent and its replies since `oldest`, oldest first, in pages of
+        `limit` (metadata only with `include_all_metadata`)."""
+        channel, parent, oldest = body.get("channel", ""), body.get("ts", ""), float(body.get("oldest") or 0)
+        if (channel, parent) not in self._messages:
+            return _error("thread_not_found")
+        with_metadata = str(body.get("include_all_metadata", "")).lower() in ("1", "true")
+        found = sorted(
+            (
+                m
+                for (c, ts), m in self._messages.items()
+                if c == channel and (ts == parent or (m.get("thread_ts") == parent and float(ts) >= oldest))
+            ),
+            key=lambda m: float(m["ts"]),
         )
         start = int(body.get("cursor") or 0)
         limit = int(body.get("limit") or 100)

@@ -77,8 +77,8 @@ async def sweep(storage: Storage) -> list[str]:
     """What a hub's next sweep sends: every due reply on the channel, through the real outbox."""
     channel = FlakyChannel()
     outbox = Outbox(storage.outbox, {"flaky": channel}, OutboxSettings())
-    for conversation_id in await storage.outbox.conversations_with_due_deliveries(["flaky"]):
-        await outbox.deliver_conversation(conversation_id)
+    for conversation_id, lane in await storage.outbox.due_lanes(["flaky"]):
+        await outbox.deliver_conversation(conversation_id, lane)
     return sorted(message.text for _, message in channel.delivered)
 
 

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -120,3 +121,55 @@ async def test_a_conversation_closed_with_its_case_is_the_bots(engine: AsyncEngi
         await connection.run_sync(_to, "head")
         rows = (await connection.execute(text("SELECT id, state FROM conversations ORDER BY id"))).all()
     assert [tuple(row) for row in rows] == [("c1", "bot"), ("c2", "human")]
+
+
+async def test_desk_work_the_cases_still_owed_is_queued_in_the_outbox(engine: AsyncEngine) -> None:
+    """Before 0012 the desk found its work in the cases (no card posted yet, `mirrored_upto`):
+    an open case's unposted card and its customer lines not yet mirrored become outbox rows."""
+    before, after = datetime(2026, 11, 1, 9, 0, tzinfo=UTC), datetime(2026, 11, 1, 9, 30, tzinfo=UTC)
+    async with engine.begin() as connection:
+        await connection.run_sync(_to, "0011")
+        await connection.execute(text("INSERT INTO contacts (id, created_at) VALUES ('ada', :at)"), {"at": before})
+        await connection.execute(
+            text(
+                "INSERT INTO conversations (id, contact_id, channel, chat_id, thread_id, state, created_at, updated_at) "
+                "VALUES ('c1', 'ada', 'web', 's1', '', 'waiting', :at, :at), "
+                "('c2', 'ada', 'web', 's2', '', 'human', :at, :at), ('c3', 'ada', 'web', 's3', '', 'bot', :at, :at)"
+            ),
+            {"at": before},
+        )
+        for message_id, conversation, author, at in [
+            (1, "c1", "customer", before),
+            (2, "c2", "customer", before),
+            (3, "c2", "customer", after),  # mirrored already
+            (4, "c2", "customer", after),  # not yet
+            (5, "c2", "staff", after),
+            (6, "c3", "customer", after),
+        ]:
+            await connection.execute(
+                text(
+                    "INSERT INTO messages (id, conversation_id, channel, author, text, citations, handoff, created_at) "
+                    "VALUES (:id, :conversation, 'web', :author, 'text', '[]', false, :at)"
+                ),
+                {"id": message_id, "conversation": conversation, "author": author, "at": at},
+            )
+        opened = before + timedelta(minutes=10)
+        await connection.execute(
+            text(
+                "INSERT INTO cases (id, conversation_id, state, rule, reason, desk_ref, mirrored_upto, opened_at, "
+                "updated_at) VALUES ('k1', 'c1', 'waiting', 'human_request', 'r', NULL, 0, :opened, :opened), "
+                "('k2', 'c2', 'human', 'human_request', 'r', '1.0', 3, :opened, :opened), "
+                "('k3', 'c3', 'closed', 'human_request', 'r', NULL, 0, :opened, :opened)"
+            ),
+            {"opened": opened},
+        )
+        await connection.run_sync(_to, "head")
+        rows = (
+            await connection.execute(
+                text("SELECT kind, chat_id, message_id, channel, status FROM outbox ORDER BY message_id")
+            )
+        ).all()
+    assert [tuple(row) for row in rows] == [
+        ("card", "k1", 1, "desk", "pending"),
+        ("line", "k2", 4, "desk", "pending"),
+    ]
