@@ -34,12 +34,12 @@ from email import policy
 from email.message import EmailMessage
 from email.utils import formataddr, formatdate, make_msgid
 
-from markdown_it import MarkdownIt
 from markdown_it.common.utils import escapeHtml
 from markdown_it.renderer import RendererHTML
 from markdown_it.token import Token
 from markdown_it.utils import EnvType, OptionsDict
 
+from channels.markdown_tree import PARSER, tokens
 from channels.sms_format import plain_text
 from core.messages import Citation
 
@@ -102,15 +102,8 @@ class _MailRenderer(RendererHTML):
     code_block = fence
 
 
-class _Markdown(MarkdownIt):
-    def validateLink(self, url: str) -> bool:
-        """Every link is parsed, so that one we do not keep still shows its text; `_unlinked`
-        then keeps only LINK_SCHEMES."""
-        return True
-
-
-_PARSER = _Markdown("commonmark", {"html": False}, renderer_cls=_MailRenderer).enable("table")
-"""Configured once; parsing and rendering keep no state in it."""
+_RENDERER = _MailRenderer()
+"""Keeps no state between replies."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,13 +131,13 @@ def email_html(text: str, citations: Sequence[Citation] = ()) -> str:
     then "Sources", one a line: a link for a web address, else the name ("Title › Section",
     or the title). With no text and no citations the body is empty: whether to send is the
     caller's decision."""
-    tokens = _PARSER.parse(text)
-    for token in tokens:
+    parsed = tokens(text)
+    for token in parsed:
         if token.children:
             token.children = _unlinked(token.children)
         for styled in (token, *(token.children or ())):
             _style(styled)
-    content = _PARSER.renderer.render(tokens, _PARSER.options, {}) + _html_sources(citations)
+    content = _RENDERER.render(parsed, PARSER.options, {}) + _html_sources(citations)
     return _DOCUMENT.format(style=_BODY_STYLE, content=content)
 
 

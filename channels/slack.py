@@ -11,8 +11,8 @@ the bot's own messages; other
 bots' messages are ignored here. A message is stored under `<channel>:<ts>`, so Slack's
 retries and the `message` + `app_mention` pair of one mention give one answer.
 
-The translation is pure functions — `route_event`, `render_mrkdwn`, `reply_blocks` — tested
-on payloads; `SlackChannel` wires them to Bolt and the hub.
+The translation is pure functions — `route_event` here, the rendering in `slack_format` —
+tested on payloads; `SlackChannel` wires them to Bolt and the hub.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ import json
 import logging
 import re
 import time
-from collections.abc import Awaitable, Callable, Iterator, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import Enum
@@ -34,8 +34,6 @@ from urllib.parse import urlparse
 
 import aiohttp
 from aiohttp import web
-from markdown_it import MarkdownIt
-from markdown_it.tree import SyntaxTreeNode
 from slack_bolt.adapter.aiohttp import to_aiohttp_response
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.request.async_request import AsyncBoltRequest
@@ -45,10 +43,10 @@ from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.web.async_slack_response import AsyncSlackResponse
 
 from channels.downloads import capped_file, origin
+from channels.slack_format import MAX_BLOCKS, SECTION_LIMIT, card_blocks, escape, render_mrkdwn, reply_blocks
 from channels.slack_links import slack_thread_url
 from channels.slack_settings import SlackSettings
 from channels.slack_shapes import shape_problem
-from channels.text_tables import table_lines
 from channels.webhook_bodies import read_at_most
 from core.channel import (
     Capabilities,
@@ -64,7 +62,7 @@ from core.desk_port import CaseAction, CaseCard
 from core.messages import Address, Attachment, InboundMessage, StoredMessage
 from core.metrics import Rejection, rejected
 from core.ops.request_guards import bounded_int
-from core.quoting import literal, unescaped
+from core.quoting import literal
 
 if TYPE_CHECKING:
     from core.settings import Settings
@@ -76,10 +74,6 @@ CASE_METADATA = "supporthub_case"
 """The event type of the metadata a case card carries, so a card can be found by its case."""
 LINE_METADATA = "supporthub_line"
 """The event type of the metadata a desk line carries, so a line can be found by its key."""
-SECTION_LIMIT = 3000
-"""Characters in one section block: Slack's limit."""
-MAX_BLOCKS = 50
-"""Blocks in one message: Slack's limit. A reply is one message, so a retry never repeats part of it."""
 FALLBACK_LIMIT = 3000
 SIGNATURE_MAX_AGE_S = 300
 """A signed request older than this is refused: Slack's rule against replays."""
@@ -93,11 +87,6 @@ SLACK_FILE_ORIGIN = ("https", "files.slack.com")
 """Where Slack serves shared files: the bot token goes there (and to the Web API's own host)."""
 ACCEPTED_SUBTYPES = frozenset({None, "file_share", "thread_broadcast"})
 _MENTION = re.compile(r"<@([A-Z0-9]+)>")
-_TABLES = MarkdownIt("commonmark", {"html": False}).enable("table")
-"""Finds the tables in a reply; configured once, parsing keeps no state in it."""
-_LINE_ENDS = re.compile(r"(?<=\n)|(?<=\r)(?!\n)")
-"""Splits after each line break markdown-it counts (LF, CRLF, CR): the lines keep their breaks,
-so the parser's line numbers index them and they join back to the reply."""
 
 
 class Route(Enum):
@@ -144,107 +133,6 @@ def route_event(event: Mapping[str, Any], *, bot_user_id: str | None, settings: 
     return Routed(Route.IGNORE)
 
 
-def render_mrkdwn(message: StoredMessage) -> str:
-    """Our markdown as Slack mrkdwn, with the citations as links (or names) underneath.
-
-    Slack has no tables: a markdown table's lines become its aligned columns in a code block
-    (quoted when the table was), the cells' formatting dropped. markdown-it finds those lines;
-    the rest of the text goes through `_mrkdwn`'s substitutions.
-    """
-    lines = _LINE_ENDS.split(message.text)
-    pieces: list[str] = []
-    done = 0
-    for table in SyntaxTreeNode(_TABLES.parse(message.text)).walk():
-        if table.type == "table" and table.map:
-            start, end = table.map
-            pieces += [_mrkdwn("".join(lines[done:start])), _code_block(table, lines[end - 1])]
-            done = end
-    text = "".join([*pieces, _mrkdwn("".join(lines[done:]))])
-    sources = [_source(c.source, c.title, c.section) for c in message.citations]
-    if sources:
-        text += "\n\n*Sources:* " + " · ".join(sources)
-    return text
-
-
-def reply_blocks(text: str) -> list[dict[str, Any]]:
-    """Section blocks of at most SECTION_LIMIT characters, cut at paragraph, then line, then
-    word boundaries; at most MAX_BLOCKS (a longer reply is cut with a note)."""
-    pieces = _split(text, SECTION_LIMIT)
-    if len(pieces) > MAX_BLOCKS:
-        pieces = [*pieces[: MAX_BLOCKS - 1], "_… the rest of this answer was too long for Slack._"]
-    return [{"type": "section", "text": {"type": "mrkdwn", "text": piece}} for piece in pieces]
-
-
-def card_blocks(card: CaseCard) -> list[dict[str, Any]]:
-    """A case as Block Kit: who and why, the latest messages, and the three buttons."""
-    frustration = "–" if card.frustration is None else f"{card.frustration:.2f}"
-    owner = f"<@{card.owner}>" if card.owner else "nobody yet"
-    fields = [
-        f"*Customer:*\n{_escape(card.customer)}",
-        f"*Channel:*\n{_escape(card.channel)}",
-        f"*State:*\n{card.state}",
-        f"*Owner:*\n{owner}",
-        f"*Frustration:*\n{frustration}",
-    ]
-    transcript = "\n".join(f"*{author}:* {_escape(text)}" for author, text in card.last_messages)
-    buttons = [
-        ("case_claim", "Claim", "primary"),
-        ("case_resolve", "Resolve", None),
-        ("case_return", "Return to bot", None),
-    ]
-    return [
-        {"type": "header", "text": {"type": "plain_text", "text": "Case: a customer needs a person"}},
-        {
-            "type": "section",
-            "text": {"type": "mrkdwn", "text": f"*Reason:* {_escape(card.reason)}"},
-            "fields": [{"type": "mrkdwn", "text": field} for field in fields],
-        },
-        {
-            "type": "section",
-            "text": {"type": "mrkdwn", "text": _split(transcript or "_no messages_", SECTION_LIMIT)[-1]},
-        },
-        *(
-            [
-                {
-                    "type": "section",
-                    "text": {
-                        "type": "mrkdwn",
-                        "text": _split(f"*Suggested reply:* {_escape(card.suggestion)}", SECTION_LIMIT)[0],
-                    },
-                }
-            ]
-            if card.suggestion
-            else []
-        ),
-        {
-            "type": "context",
-            "elements": [
-                {
-                    "type": "mrkdwn",
-                    "text": (
-                        "Reply in this thread to answer the customer; start with the note prefix to keep it internal; "
-                        "`!claim`, `!resolve`, `!bot` work here too."
-                    ),
-                }
-            ],
-        },
-        {
-            "type": "actions",
-            "block_id": "case",
-            "elements": [
-                {
-                    "type": "button",
-                    "action_id": action,
-                    "value": card.case_id,
-                    "text": {"type": "plain_text", "text": label},
-                    **({"style": style} if style else {}),
-                }
-                for action, label, style in buttons
-            ],
-        },
-    ]
-
-
 def _signed(secret: bytes, body: bytes, request: web.Request) -> bool:
     """Slack's v0 signature over the raw bytes, from the last five minutes.
 
@@ -268,58 +156,9 @@ def _refusal(status: int, reason: str) -> web.Response:
     return web.json_response({"error": reason}, status=status)
 
 
-def _split(text: str, limit: int) -> list[str]:
-    pieces: list[str] = []
-    rest = text
-    while len(rest) > limit:
-        window = rest[:limit]
-        cut = max(window.rfind("\n\n"), window.rfind("\n"), window.rfind(" "))
-        cut = cut if cut > limit // 2 else limit
-        pieces.append(rest[:cut].rstrip())
-        rest = rest[cut:].lstrip()
-    if rest:
-        pieces.append(rest)
-    return pieces
-
-
-def _mrkdwn(text: str) -> str:
-    text = _escape(text)
-    text = re.sub(r"\*\*(.+?)\*\*", r"*\1*", text)
-    text = re.sub(r"__(.+?)__", r"_\1_", text)
-    text = re.sub(r"\[([^\]]+)\]\((https?://[^)\s]+)\)", r"<\2|\1>", text)
-    text = re.sub(r"^#{1,6}\s+(.+)$", r"*\1*", text, flags=re.MULTILINE)
-    text = re.sub(r"^&gt; ?", "> ", text, flags=re.MULTILINE)  # quotes survive the escaping
-    return unescaped(text)  # after the conversions, so an escaped `[x](url)` stays text
-
-
-def _code_block(table: SyntaxTreeNode, last_line: str) -> str:
-    """The table's aligned lines between ``` lines, each prefixed "> " when the table sat in
-    a quote, ending in a line break when its last line did."""
-    quote = "> " if any(node.type == "blockquote" for node in _ancestors(table)) else ""
-    lines = ["```", *map(_escape, table_lines(table)), "```"]
-    return "\n".join(quote + line for line in lines) + ("\n" if last_line.endswith(("\n", "\r")) else "")
-
-
-def _ancestors(node: SyntaxTreeNode) -> Iterator[SyntaxTreeNode]:
-    while node.parent is not None:
-        node = node.parent
-        yield node
-
-
-def _escape(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
 def _unescape(text: str) -> str:
     """Slack sends &, < and > in message text escaped; customers and staff wrote them plain."""
     return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
-
-
-def _source(source: str, title: str, section: str) -> str:
-    label = _escape(title if not section or section == title else f"{title} › {section}")
-    if urlparse(source).scheme in ("http", "https"):
-        return f"<{source}|{label}>"
-    return f"_{label}_"
 
 
 class SlackHub(Intake, ConversationReads, StaffEvents, Protocol):
@@ -456,7 +295,7 @@ class SlackChannel:
     async def post_to_case(self, desk_ref: str, text: str, *, key: str | None = None) -> str:
         metadata = {"event_type": LINE_METADATA, "event_payload": {"key": key}} if key is not None else None
         response = await self.client.chat_postMessage(
-            channel=self._settings.staff_channel, thread_ts=desk_ref, text=_escape(text), metadata=metadata
+            channel=self._settings.staff_channel, thread_ts=desk_ref, text=escape(text), metadata=metadata
         )
         return str(response["ts"])
 

@@ -38,9 +38,9 @@ from functools import cache
 from itertools import count, repeat
 
 import gsm0338  # noqa: F401  (registers the "gsm03.38" codec)
-from markdown_it import MarkdownIt
 from markdown_it.tree import SyntaxTreeNode
 
+from channels.markdown_tree import tree
 from channels.text_tables import table_lines
 from core.messages import Citation
 
@@ -76,8 +76,6 @@ _GSM7 = ("GSM-7", 160, 153)
 _UCS2 = ("UCS-2", 70, 67)
 """Encoding, units in a message of one segment, units per part of a longer one."""
 
-_PARSER = MarkdownIt("commonmark", {"html": False}).enable("table")
-"""Configured once; parsing keeps no state in it."""
 _SENTENCE_END = re.compile(r"(?:(?<!^\d)(?<!^\d\d)(?<!\n\d)(?<!\n\d\d)\.|[!?…])[\"'”’»)\]]*(?=\s|\Z)|(?=\n)|\Z")
 """Where the answer may end: after a sentence (not after "2.", an item's number), at a line
 end (a list item, a heading) or at its end."""
@@ -118,7 +116,7 @@ def plain_text(text: str, *, aligned_tables: bool = False) -> str:
     `channels.text_tables.aligned_lines` instead: the header, a rule, the rows, in columns.
     """
     table = _aligned_table if aligned_tables else _table
-    return "\n\n".join(_blocks(SyntaxTreeNode(_PARSER.parse(text)), table))
+    return "\n\n".join(_blocks(tree(text), table))
 
 
 def sms_body(text: str, citations: Sequence[Citation] = (), *, max_segments: int) -> str:

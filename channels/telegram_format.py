@@ -26,9 +26,9 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from itertools import accumulate
 
-from markdown_it import MarkdownIt
 from markdown_it.tree import SyntaxTreeNode
 
+from channels.markdown_tree import tree
 from channels.text_tables import table_lines
 from core.messages import Citation
 
@@ -41,8 +41,6 @@ RULE = "──────────"
 QUOTE_PREFIX = "│ "
 BULLET = "• "
 
-_PARSER = MarkdownIt("commonmark", {"html": False}).enable("table")
-"""Configured once; parsing keeps no state in it."""
 _SCHEME = re.compile(r"([a-z][a-z0-9+.-]*):", re.IGNORECASE)
 _TAG = re.compile(r"<[^>]*>")
 _SENTENCE_END = re.compile(r"(?:(?<=[.!?…])|(?<=[.!?…][\"'”’»)\]]))\s")
@@ -98,7 +96,7 @@ def telegram_parts(text: str, citations: Sequence[Citation] = (), *, limit: int 
     """
     if limit < 2:
         raise ValueError(f"limit must be at least 2 (one emoji counts 2), not {limit}")
-    blocks = [*_blocks(SyntaxTreeNode(_PARSER.parse(text))), *_sources(citations)]
+    blocks = [*_blocks(tree(text)), *_sources(citations)]
     return [_html(runs) for runs in _pack(blocks, limit)]
 
 

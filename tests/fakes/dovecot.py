@@ -404,14 +404,19 @@ def live_processes(pgid: int) -> list[int]:
     return alive
 
 
-@contextlib.asynccontextmanager
-async def running_dovecot(*, users: Mapping[str, str] = DEFAULT_USERS) -> AsyncIterator[Dovecot]:
-    """A started Dovecot, skipping the test where it cannot run (failing if REQUIRE_ENV is set)."""
+def require_dovecot() -> None:
+    """Skip the test where Dovecot cannot run; fail it instead when REQUIRE_ENV is set (CI)."""
     reason = unavailable_reason()
     if reason is not None:
         if os.environ.get(REQUIRE_ENV):  # CI sets it: never skipped there
             pytest.fail(f"{reason} ({REQUIRE_ENV} is set)")
         pytest.skip(reason)
+
+
+@contextlib.asynccontextmanager
+async def running_dovecot(*, users: Mapping[str, str] = DEFAULT_USERS) -> AsyncIterator[Dovecot]:
+    """A started Dovecot, skipping the test where it cannot run (failing if REQUIRE_ENV is set)."""
+    require_dovecot()
     async with Dovecot(users=users) as server:
         yield server
 

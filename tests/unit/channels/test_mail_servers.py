@@ -16,7 +16,7 @@ import aiosmtplib
 import pytest
 
 from tests.fakes import dovecot as dovecot_module
-from tests.fakes.dovecot import REQUIRE_ENV, Dovecot, live_processes, running_dovecot
+from tests.fakes.dovecot import REQUIRE_ENV, Dovecot, live_processes, require_dovecot, running_dovecot
 from tests.fakes.smtp_relay import HOSTNAME, SmtpRelay
 
 HUB = "support@hub.example.com"
@@ -315,6 +315,7 @@ async def test_a_restart_keeps_port_and_mail(dovecot: Dovecot) -> None:
 
 
 async def test_close_leaves_nothing_running() -> None:
+    require_dovecot()
     server = Dovecot(users={"a@example.test": "pw-a", "b@example.test": "pw-b"})
     try:
         await server.start()

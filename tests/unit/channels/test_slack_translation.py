@@ -10,7 +10,8 @@ from typing import Any
 
 import pytest
 
-from channels.slack import MAX_BLOCKS, SECTION_LIMIT, Route, card_blocks, render_mrkdwn, reply_blocks, route_event
+from channels.slack import Route, route_event
+from channels.slack_format import MAX_BLOCKS, SECTION_LIMIT, card_blocks, render_mrkdwn, reply_blocks
 from channels.slack_settings import SlackSettings
 from core.desk_port import CaseCard
 from core.messages import Address, Author, Citation, StoredMessage
@@ -141,15 +142,31 @@ def test_a_table_becomes_aligned_columns_in_a_code_block(markdown: str, expected
     assert render_mrkdwn(bot_message(markdown)) == expected
 
 
-def test_only_a_tables_lines_change_and_a_table_in_code_stays_code() -> None:
+def test_a_table_in_code_stays_code_and_crlf_breaks_render_as_lf() -> None:
     text = (
         "**Before** & [a link](https://x.example)\r\n\r\n| a | b |\r\n|---|---|\r\n| 1 | 2 |\r\n\r\n"
         "```\n| not | a table |\n|---|---|\n```\n# After"
     )
     assert render_mrkdwn(bot_message(text)) == (
-        "*Before* &amp; <https://x.example|a link>\r\n\r\n```\na | b\n--+--\n1 | 2\n```\n\r\n"
-        "```\n| not | a table |\n|---|---|\n```\n*After*"
+        "*Before* &amp; <https://x.example|a link>\n\n```\na | b\n--+--\n1 | 2\n```\n\n"
+        "```\n| not | a table |\n|---|---|\n```\n\n*After*"
     )
+
+
+@pytest.mark.parametrize(
+    ("markdown", "expected"),
+    [
+        ("Steps:\n\n- Open **Settings**\n- Click *Export*", "Steps:\n\n• Open *Settings*\n• Click _Export_"),
+        ("3. Third\n4. Fourth\n   - nested", "3. Third\n4. Fourth\n   • nested"),
+        ("[click](javascript:alert(1)) and <javascript:alert(1)>", "click and javascript:alert(1)"),
+        ("Ask <@U0ADMIN> or <!channel>", "Ask &lt;@U0ADMIN&gt; or &lt;!channel&gt;"),
+        ("Use `a <b> & c`", "Use `a &lt;b&gt; &amp; c`"),
+        ("## **Billing** questions", "*Billing questions*"),
+        ("Mail <help@example.com>", "Mail <mailto:help@example.com|help@example.com>"),
+    ],
+)
+def test_markdown_renders_as_mrkdwn_with_nothing_slack_would_read_as_a_mention(markdown: str, expected: str) -> None:
+    assert render_mrkdwn(bot_message(markdown)) == expected
 
 
 def test_long_replies_split_at_slacks_limits_on_word_boundaries() -> None:

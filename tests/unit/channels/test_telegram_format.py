@@ -171,12 +171,12 @@ def test_html_in_an_answer_is_text(markdown: str, expected: str) -> None:
 @pytest.mark.parametrize(
     ("markdown", "expected"),
     [
-        ("[click](javascript:alert(1))", "[click](javascript:alert(1))"),  # markdown-it refuses it
-        ("[click](JAVASCRIPT:alert(1))", "[click](JAVASCRIPT:alert(1))"),
-        ("<javascript:alert(1)>", "&lt;javascript:alert(1)&gt;"),
-        ("[click](data:text/html,hi)", "[click](data:text/html,hi)"),
-        ("[click](ftp://example.com/x)", "click"),  # a link markdown-it accepts and Telegram should not show
-        ("[click](file:///etc/passwd)", "[click](file:///etc/passwd)"),
+        ("[click](javascript:alert(1))", "click"),  # its text, as every channel shows a link it does not keep
+        ("[click](JAVASCRIPT:alert(1))", "click"),
+        ("<javascript:alert(1)>", "javascript:alert(1)"),
+        ("[click](data:text/html,hi)", "click"),
+        ("[click](ftp://example.com/x)", "click"),
+        ("[click](file:///etc/passwd)", "click"),
     ],
 )
 def test_a_link_to_another_scheme_is_not_a_link(markdown: str, expected: str) -> None:

@@ -1,0 +1,228 @@
+"""Our replies and case cards as Slack shows them: mrkdwn rendered from the one markdown parse
+(`channels.markdown_tree`), cut into Block Kit sections, and the staff desk's case card.
+
+mrkdwn is not markdown: bold is `*x*`, italics `_x_`, a link `<url|label>`, there are no
+headings, lists or tables, and `&`, `<` and `>` are escaped everywhere. So a heading is shown
+bold, list items get their markers as text, a table becomes its aligned columns in a code
+block (quoted when the table was), and a link is kept only to a web address (any other shows
+its text). Text is escaped as it is written out, so nothing a customer or a help-centre
+article contains becomes a Slack mention or link.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from typing import Any
+from urllib.parse import urlparse
+
+from markdown_it.tree import SyntaxTreeNode
+
+from channels.markdown_tree import tree
+from channels.text_tables import table_lines
+from core.desk_port import CaseCard
+from core.messages import StoredMessage
+
+SECTION_LIMIT = 3000
+"""Characters in one section block: Slack's limit."""
+MAX_BLOCKS = 50
+"""Blocks in one message: Slack's limit. A reply is one message, so a retry never repeats part of it."""
+LINK_SCHEMES = frozenset({"http", "https", "mailto"})
+"""Links kept as links; a link to anything else is shown as its text."""
+RULE = "──────────"
+"""A horizontal rule: mrkdwn has none."""
+BULLET = "• "
+
+
+def render_mrkdwn(message: StoredMessage) -> str:
+    """The reply as mrkdwn, with the citations as links (or names) underneath."""
+    text = "\n\n".join(_blocks(tree(message.text)))
+    sources = [_source(c.source, c.title, c.section) for c in message.citations]
+    if sources:
+        text += "\n\n*Sources:* " + " · ".join(sources)
+    return text
+
+
+def _blocks(container: SyntaxTreeNode) -> list[str]:
+    return [block for node in container.children if (block := _block(node)).strip()]
+
+
+def _block(node: SyntaxTreeNode) -> str:
+    match node.type:
+        case "paragraph":
+            return _inline(node.children)
+        case "heading":
+            return _bold(_inline(node.children, bold=True))
+        case "fence" | "code_block":
+            return _code(node.content.rstrip("\n").split("\n"))
+        case "table":
+            return _code(table_lines(node))
+        case "hr":
+            return RULE
+        case "bullet_list" | "ordered_list":
+            return _list(node)
+        case "blockquote":
+            return "\n".join("> " + line for line in "\n\n".join(_blocks(node)).split("\n"))
+        case _:  # a block type this renderer does not know: its source, as text
+            return escape(node.content)
+
+
+def _inline(nodes: Sequence[SyntaxTreeNode], *, bold: bool = False, linked: bool = False) -> str:
+    """Inline nodes as mrkdwn; `bold` and `linked`: inside bold text or a link already (mrkdwn
+    does not nest them)."""
+    out: list[str] = []
+    for node in nodes:
+        match node.type:
+            case "softbreak" | "hardbreak":
+                out.append("\n")
+            case "code_inline":
+                out.append(f"`{escape(node.content)}`" if not linked else escape(node.content))
+            case "strong":
+                inner = _inline(node.children, bold=True, linked=linked)
+                out.append(inner if bold or linked else _bold(inner))
+            case "em":
+                inner = _inline(node.children, bold=bold, linked=linked)
+                out.append(inner if linked or not inner.strip() else f"_{inner}_")
+            case "link":
+                out.append(_link(node, bold=bold, linked=linked))
+            case _ if node.children:  # the inline container, and an image: its alt text
+                out.append(_inline(node.children, bold=bold, linked=linked))
+            case _:
+                out.append(escape(node.content))
+    return "".join(out)
+
+
+def _link(node: SyntaxTreeNode, *, bold: bool, linked: bool) -> str:
+    label = _inline(node.children, bold=bold, linked=True)
+    href = str(node.attrs.get("href", ""))
+    if linked or urlparse(href).scheme.lower() not in LINK_SCHEMES or "|" in href or ">" in href:
+        return label
+    return f"<{escape(href)}|{label}>" if label and label != escape(href) else f"<{escape(href)}>"
+
+
+def _bold(text: str) -> str:
+    return f"*{text}*" if text.strip() else text
+
+
+def _code(lines: Sequence[str]) -> str:
+    return "\n".join(["```", *map(escape, lines), "```"])
+
+
+def _list(node: SyntaxTreeNode) -> str:
+    start = int(node.attrs.get("start", 1))
+    lines: list[str] = []
+    for number, item in enumerate(node.children, start=start):
+        marker = f"{number}{node.markup} " if node.type == "ordered_list" else BULLET
+        lines += _item(item, marker)
+    return "\n".join(lines)
+
+
+def _item(item: SyntaxTreeNode, marker: str) -> Iterator[str]:
+    """A list item's lines: the marker before its first, the rest indented under its text."""
+    indent = " " * len(marker)
+    for number, line in enumerate("\n".join(_blocks(item)).split("\n")):
+        yield (marker if number == 0 else indent) + line
+
+
+def escape(text: str) -> str:
+    """Slack's escaping of `&`, `<` and `>`, which mrkdwn reads as entities, links, mentions."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def reply_blocks(text: str) -> list[dict[str, Any]]:
+    """Section blocks of at most SECTION_LIMIT characters, cut at paragraph, then line, then
+    word boundaries; at most MAX_BLOCKS (a longer reply is cut with a note)."""
+    pieces = _split(text, SECTION_LIMIT)
+    if len(pieces) > MAX_BLOCKS:
+        pieces = [*pieces[: MAX_BLOCKS - 1], "_… the rest of this answer was too long for Slack._"]
+    return [{"type": "section", "text": {"type": "mrkdwn", "text": piece}} for piece in pieces]
+
+
+def card_blocks(card: CaseCard) -> list[dict[str, Any]]:
+    """A case as Block Kit: who and why, the latest messages, and the three buttons."""
+    frustration = "–" if card.frustration is None else f"{card.frustration:.2f}"
+    owner = f"<@{card.owner}>" if card.owner else "nobody yet"
+    fields = [
+        f"*Customer:*\n{escape(card.customer)}",
+        f"*Channel:*\n{escape(card.channel)}",
+        f"*State:*\n{card.state}",
+        f"*Owner:*\n{owner}",
+        f"*Frustration:*\n{frustration}",
+    ]
+    transcript = "\n".join(f"*{author}:* {escape(text)}" for author, text in card.last_messages)
+    buttons = [
+        ("case_claim", "Claim", "primary"),
+        ("case_resolve", "Resolve", None),
+        ("case_return", "Return to bot", None),
+    ]
+    return [
+        {"type": "header", "text": {"type": "plain_text", "text": "Case: a customer needs a person"}},
+        {
+            "type": "section",
+            "text": {"type": "mrkdwn", "text": f"*Reason:* {escape(card.reason)}"},
+            "fields": [{"type": "mrkdwn", "text": field} for field in fields],
+        },
+        {
+            "type": "section",
+            "text": {"type": "mrkdwn", "text": _split(transcript or "_no messages_", SECTION_LIMIT)[-1]},
+        },
+        *(
+            [
+                {
+                    "type": "section",
+                    "text": {
+                        "type": "mrkdwn",
+                        "text": _split(f"*Suggested reply:* {escape(card.suggestion)}", SECTION_LIMIT)[0],
+                    },
+                }
+            ]
+            if card.suggestion
+            else []
+        ),
+        {
+            "type": "context",
+            "elements": [
+                {
+                    "type": "mrkdwn",
+                    "text": (
+                        "Reply in this thread to answer the customer; start with the note prefix to keep it internal; "
+                        "`!claim`, `!resolve`, `!bot` work here too."
+                    ),
+                }
+            ],
+        },
+        {
+            "type": "actions",
+            "block_id": "case",
+            "elements": [
+                {
+                    "type": "button",
+                    "action_id": action,
+                    "value": card.case_id,
+                    "text": {"type": "plain_text", "text": label},
+                    **({"style": style} if style else {}),
+                }
+                for action, label, style in buttons
+            ],
+        },
+    ]
+
+
+def _split(text: str, limit: int) -> list[str]:
+    pieces: list[str] = []
+    rest = text
+    while len(rest) > limit:
+        window = rest[:limit]
+        cut = max(window.rfind("\n\n"), window.rfind("\n"), window.rfind(" "))
+        cut = cut if cut > limit // 2 else limit
+        pieces.append(rest[:cut].rstrip())
+        rest = rest[cut:].lstrip()
+    if rest:
+        pieces.append(rest)
+    return pieces
+
+
+def _source(source: str, title: str, section: str) -> str:
+    label = escape(title if not section or section == title else f"{title} › {section}")
+    if urlparse(source).scheme in ("http", "https"):
+        return f"<{source}|{label}>"
+    return f"_{label}_"
