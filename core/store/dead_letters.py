@@ -63,13 +63,12 @@ def undelivered(session: Session, *, dead_only: bool, limit: int) -> OutboxListi
     rows = session.execute(
         select(OutboxItem).where(OutboxItem.status.in_(statuses)).order_by(OutboxItem.id).limit(limit)
     ).scalars()
-    counts = dict(
-        session.execute(
+    counts = {
+        status: count
+        for status, count in session.execute(
             select(OutboxItem.status, func.count()).where(OutboxItem.status.in_(statuses)).group_by(OutboxItem.status)
         )
-        .tuples()
-        .all()
-    )
+    }
     replies = [
         UndeliveredReply(
             row.id,
