@@ -3,11 +3,15 @@
 An eval file is JSON Lines, one question per line:
 
     {"question": "how do i reset my pasword", "expected_source": "reset-your-password.md"}
-    {"question": "do you sell coffee mugs?", "expected_source": null}
+    {"question": "how many seats does Starter have?", "expected_source": "pricing.xlsx", "expected_answer": "25"}
+    {"question": "do you sell coffee mugs?", "expected_source": null, "held_out": true}
 
 `expected_source` is matched against a hit's `source` by path suffix (whole path components:
 "reset-your-password.md" matches "config/knowledge/reset-your-password.md", "password.md" does
 not); null means the knowledge base cannot answer the question and the bot should decline.
+`expected_answer` (optional; a string or a list of strings) is text the reply must hold for
+the answer to count as right, not only its source; `held_out` (optional, false) marks a line
+kept out of calibration, so figures on it are not figures on what was tuned.
 
 Retrieval is measured over the answerable questions: hit@1, hit@k and MRR@k of the expected
 document for three rankings side by side: dense only (cosine), BM25 only, and fused (the
@@ -31,6 +35,7 @@ from knowledge.index import ChunkRecord
 
 RETRIEVERS = ("dense", "bm25", "fused")
 RETRIEVER_LABELS = {"dense": "dense only", "bm25": "BM25 only", "fused": "fused (product)"}
+KEYS = ("question", "expected_source", "expected_answer", "held_out")
 
 
 class EvalFileError(ValueError):
@@ -48,6 +53,10 @@ class EvalQuestion:
     question: str
     expected_source: str | None
     """None: the knowledge base cannot answer it, the bot should decline."""
+    expected_answer: tuple[str, ...] = ()
+    """Texts the reply must hold (case and spacing aside) for the answer to be right."""
+    held_out: bool = False
+    """Kept out of calibration: figures on these lines are on data nothing was tuned on."""
 
     @property
     def answerable(self) -> bool:
@@ -84,9 +93,10 @@ def parse_questions(lines: Iterable[str | bytes]) -> list[EvalQuestion]:
 def _question(number: int, row: Any) -> EvalQuestion:
     if not isinstance(row, dict):
         raise EvalFileError(number, f"expected a JSON object, got {_json_type(row)}")
-    unknown = sorted(set(row) - {"question", "expected_source"})
+    unknown = sorted(set(row) - set(KEYS))
     if unknown:
-        raise EvalFileError(number, f"unknown key {unknown[0]!r} (allowed: 'question', 'expected_source')")
+        allowed = ", ".join(repr(key) for key in KEYS)
+        raise EvalFileError(number, f"unknown key {unknown[0]!r} (allowed: {allowed})")
     if "question" not in row:
         raise EvalFileError(number, "missing 'question'")
     question = row["question"]
@@ -101,7 +111,24 @@ def _question(number: int, row: Any) -> EvalQuestion:
         raise EvalFileError(number, f"'expected_source' must be a string or null, got {_json_type(expected)}")
     if expected is not None and not expected.strip():
         raise EvalFileError(number, "'expected_source' is empty (use null when the bot should decline)")
-    return EvalQuestion(number, question.strip(), expected.strip() if expected is not None else None)
+    answer = _expected_answer(number, row.get("expected_answer"), answerable=expected is not None)
+    held_out = row.get("held_out", False)
+    if not isinstance(held_out, bool):
+        raise EvalFileError(number, f"'held_out' must be true or false, got {_json_type(held_out)}")
+    return EvalQuestion(number, question.strip(), expected.strip() if expected is not None else None, answer, held_out)
+
+
+def _expected_answer(number: int, value: Any, *, answerable: bool) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    texts = [value] if isinstance(value, str) else value
+    if not isinstance(texts, list) or not all(isinstance(text, str) for text in texts):
+        raise EvalFileError(number, f"'expected_answer' must be a string or a list of strings, got {_json_type(value)}")
+    if not texts or not all(text.strip() for text in texts):
+        raise EvalFileError(number, "'expected_answer' is empty")
+    if not answerable:
+        raise EvalFileError(number, "'expected_answer' needs an 'expected_source' (the bot should decline this one)")
+    return tuple(text.strip() for text in texts)
 
 
 def _json_type(value: Any) -> str:

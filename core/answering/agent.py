@@ -17,7 +17,7 @@ from typing import Protocol
 from core.answering.llm_responder import LlmFailure, LlmResponder
 from core.answering.memory import acknowledgement, recall_key, recall_reply
 from core.answering.offline_responder import Asked, OfflineResponder
-from core.answering.questions import questions
+from core.answering.questions import asks_anything, questions
 from core.messages import Reply
 from core.quoting import literal
 from core.settings import AnswerSettings
@@ -85,11 +85,11 @@ class Agent:
 
     def _respond_offline(self, context: TurnContext, asked: list[Asked]) -> AgentOutcome:
         readable = [a for a in context.attachments if a.text]
+        stated = [f for f in context.facts if f.source_message_id == context.message_id]
+        if stated and not asks_anything(context.text):  # "my name is Alice": nothing to look up, something to note
+            return AgentOutcome(acknowledgement(stated))
         reply = self._offline.answer_all(asked)
         declined = reply.handoff and not reply.citations
-        stated = [f for f in context.facts if f.source_message_id == context.message_id]
-        if declined and stated:  # "my name is Alice": nothing to look up, something to note
-            return AgentOutcome(acknowledgement(stated))
         if readable:
             reply = Reply(f"I've read {_names(readable)}. {reply.text}", reply.citations, reply.handoff)
         return AgentOutcome(reply, declined=declined)

@@ -3,12 +3,16 @@
 The offline responder is measured through the product's own path (each question of the
 message searched with `answer.top_k`, then `OfflineResponder.answer_all`): of the answerable
 questions, the share answered with the expected document as first citation, answered with
-another (or no) citation, or declined; of the unanswerable ones, the share declined (`handoff`). The eval
-file and the retrieval scores are knowledge's (`knowledge.evaluation`).
+another (or no) citation, or declined; of the unanswerable ones, the share declined (`handoff`).
+Where a line carries `expected_answer`, the answer is judged apart from its source: right when
+the reply holds every expected text (case, spacing and markdown emphasis aside), so quoting the
+right document's wrong column or paragraph is a wrong answer. The eval file and the retrieval
+scores are knowledge's (`knowledge.evaluation`).
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -46,6 +50,20 @@ def outcome(reply: Reply, expected: str | None) -> Outcome:
     return Outcome.WRONG
 
 
+_EMPHASIS = re.compile(r"[*_`]+")
+_SPACE = re.compile(r"\s+")
+
+
+def _plain(text: str) -> str:
+    return _SPACE.sub(" ", _EMPHASIS.sub("", text)).strip().casefold()
+
+
+def holds_answer(reply: Reply, expected: Sequence[str]) -> bool:
+    """The reply (not declined) holds every expected text, case, spacing and emphasis aside."""
+    text = _plain(reply.text)
+    return not reply.handoff and all(_plain(want) in text for want in expected)
+
+
 @dataclass(frozen=True, slots=True)
 class QuestionResult:
     question: EvalQuestion
@@ -54,6 +72,8 @@ class QuestionResult:
     outcome: Outcome
     cited: str | None
     """The reply's first citation's source, if any."""
+    answer_right: bool | None = None
+    """Whether the reply holds the line's `expected_answer`; None when the line has none."""
 
 
 @dataclass(slots=True)
@@ -71,12 +91,26 @@ class EvalReport:
     def unanswerable(self) -> list[QuestionResult]:
         return [r for r in self.results if not r.question.answerable]
 
+    @property
+    def with_expected_answer(self) -> list[QuestionResult]:
+        return [r for r in self.results if r.answer_right is not None]
+
+    def held_out(self) -> EvalReport:
+        """The same report over the held-out lines only."""
+        return EvalReport(self.k, self.top_k, self.min_match, [r for r in self.results if r.question.held_out])
+
     def retrieval(self, retriever: str) -> RetrievalScores | None:
         return retrieval_scores([r.ranks[retriever] for r in self.answerable], self.k)
 
     def share(self, results: Sequence[QuestionResult], what: Outcome) -> tuple[float | None, int, int]:
         count = sum(1 for r in results if r.outcome == what)
         return (count / len(results) if results else None), count, len(results)
+
+    def answer_share(self) -> tuple[float | None, int, int]:
+        """Of the lines with an `expected_answer`, the share whose reply holds it."""
+        judged = self.with_expected_answer
+        count = sum(1 for r in judged if r.answer_right)
+        return (count / len(judged) if judged else None), count, len(judged)
 
 
 def evaluate(kb: KnowledgeBase, answer: AnswerSettings, questions: Sequence[EvalQuestion], k: int) -> EvalReport:
@@ -88,7 +122,10 @@ def evaluate(kb: KnowledgeBase, answer: AnswerSettings, questions: Sequence[Eval
         asked = [Asked(one, kb.search_sync(one, answer.top_k)) for one in message_questions(question.question)]
         reply = responder.answer_all(asked)
         cited = reply.citations[0].source if reply.citations else None
-        report.results.append(QuestionResult(question, ranks, outcome(reply, question.expected_source), cited))
+        answer_right = holds_answer(reply, question.expected_answer) if question.expected_answer else None
+        report.results.append(
+            QuestionResult(question, ranks, outcome(reply, question.expected_source), cited, answer_right)
+        )
     return report
 
 
@@ -119,7 +156,10 @@ def report_json(report: EvalReport) -> dict[str, Any]:
             "answerable_wrong_citation": _round(report.share(answerable, Outcome.WRONG)[0]),
             "answerable_declined": _round(report.share(answerable, Outcome.DECLINED)[0]),
             "unanswerable_declined": _round(report.share(unanswerable, Outcome.DECLINED)[0]),
+            "with_expected_answer": len(report.with_expected_answer),
+            "right_answer": _round(report.answer_share()[0]),
         },
+        "held_out": len(report.held_out().results),
     }
 
 
@@ -164,5 +204,16 @@ def format_report(report: EvalReport) -> str:
     ):
         value, count, total = report.share(results, what)
         rows.append([label, _fmt(value), f"{count}/{total}"])
+    value, count, total = report.answer_share()
+    if total:
+        rows.append(["answerable: expected answer in the reply", _fmt(value), f"{count}/{total}"])
     lines += _table(rows)
+    held_out = report.held_out()
+    if held_out.results and len(held_out.results) < len(report.results):
+        parts = [
+            f"expected source first {_fmt(held_out.share(held_out.answerable, Outcome.RIGHT)[0])}",
+            f"expected answer {_fmt(held_out.answer_share()[0])}",
+            f"unanswerable declined {_fmt(held_out.share(held_out.unanswerable, Outcome.DECLINED)[0])}",
+        ]
+        lines += ["", f"held-out lines ({len(held_out.results)}, kept out of calibration): " + ", ".join(parts)]
     return "\n".join(lines)

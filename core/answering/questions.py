@@ -156,6 +156,11 @@ def questions(message: str) -> list[str]:
     return found
 
 
+def asks_anything(message: str) -> bool:
+    """Whether any sentence of the message asks or requests something (see `questions`)."""
+    return any(_asks(sentence) for sentence in _sentences(message))
+
+
 def _sentences(message: str) -> list[str]:
     pieces = [after_greeting(piece.strip()) for piece in _SENTENCE.split(message.strip())]
     clauses = (_CONNECTOR.sub("", clause.strip()) for piece in pieces if piece for clause in _CLAUSE.split(piece))

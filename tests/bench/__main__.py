@@ -45,6 +45,7 @@ def main() -> int:
         bench_api,
         bench_big_corpus,
         bench_dashboard,
+        bench_judgement,
         bench_reingest,
         bench_retrieval,
         bench_scale_out,
@@ -59,6 +60,8 @@ def main() -> int:
     print(bench_reingest.report(bench_reingest.run(threads)))
     section("answer or decline (offline responder; KB = half of the threads)")
     print(bench_answers.report(bench_answers.run(args.stackfaq)))
+    section("answer or hand over against a plain cosine threshold (StackFAQ, HWU64, the sample)")
+    print(bench_judgement.report(bench_judgement.run(args.stackfaq)))
     section("/api/messages (a real `supporthub serve`)")
     print(bench_api.report(bench_api.run(threads)))
     section("real traffic: 4-message conversations, default rules (SQLite and PostgreSQL)")

@@ -10,8 +10,8 @@ of the other half (same apps, different questions) should be declined. The even 
 knowledge base are the calibration split (`tests/bench/calibrate_answers.py` fits the decision
 on it), the odd threads the held-out one.
 
-The sample help centre with config/eval/sample-questions.jsonl: its first CALIBRATION_LINES
-lines are the calibration part, the customer-style questions after them the held-out part.
+The sample help centre with config/eval/sample-questions.jsonl: its lines marked `held_out`
+(the customer-style questions) are the held-out part, the others the calibration part.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ from knowledge.evaluation import load_questions
 from knowledge.hits import Hit
 from knowledge.settings import KnowledgeSettings
 from tests.bench.bench_retrieval import load_threads, open_kb, write_threads
-from tests.bench.calibrate_answers import CALIBRATION_LINES, ROOT
+from tests.bench.calibrate_answers import ROOT
 
 DENSE_DEPTH = 10
 
@@ -96,8 +96,8 @@ async def _sample(root: Path, embedder: Embedder, settings: AnswerSettings) -> d
     await engine.dispose()
     parts: dict[str, Any] = {}
     for name, results in (
-        ("calibration", report.results[:CALIBRATION_LINES]),
-        ("held out", report.results[CALIBRATION_LINES:]),
+        ("calibration", [r for r in report.results if not r.question.held_out]),
+        ("held out", [r for r in report.results if r.question.held_out]),
     ):
         answerable = [r for r in results if r.question.answerable]
         unanswerable = [r for r in results if not r.question.answerable]

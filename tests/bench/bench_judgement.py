@@ -18,8 +18,8 @@ The sets (see tests/bench/datasets/PROVENANCE.md):
 - HWU64: 64 intents of a home assistant's users; one article per intent (its name as title,
   eight training utterances as the questions it answers), the test fold's utterances asked.
   Even intents (by name) make the calibration help centre, odd ones the held-out one.
-- The sample help centre with config/eval/sample-questions.jsonl: its first
-  CALIBRATION_LINES lines are the calibration part, the lines after them the held-out part.
+- The sample help centre with config/eval/sample-questions.jsonl: its lines marked
+  `held_out` are the held-out part, the others the calibration part.
 """
 
 from __future__ import annotations
@@ -42,7 +42,7 @@ from knowledge.evaluation import load_questions
 from knowledge.hits import Hit
 from knowledge.settings import KnowledgeSettings
 from tests.bench.bench_retrieval import load_threads, open_kb
-from tests.bench.calibrate_answers import CALIBRATION_LINES, ROOT
+from tests.bench.calibrate_answers import ROOT
 
 DATA = Path(__file__).resolve().parent / "datasets"
 BASELINE_COVERAGE = 0.95
@@ -108,7 +108,7 @@ def intent_centres(name: str, path: Path) -> list[HelpCentre]:
 def sample_centres() -> list[HelpCentre]:
     lines = load_questions(ROOT / "config" / "eval" / "sample-questions.jsonl")
     folder = ROOT / "config" / "knowledge"
-    parts = (("calibration", lines[:CALIBRATION_LINES]), ("held out", lines[CALIBRATION_LINES:]))
+    parts = (("calibration", [q for q in lines if not q.held_out]), ("held out", [q for q in lines if q.held_out]))
     return [
         HelpCentre("sample", part, {}, [(q.question, q.expected_source) for q in chosen], folder)
         for part, chosen in parts

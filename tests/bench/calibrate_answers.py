@@ -3,9 +3,9 @@
     python -m tests.bench.calibrate_answers [path/to/stackfaq]
 
 Calibration data only: StackFAQ with the even threads as the knowledge base (every paraphrase
-of all threads asked; in-domain ones should be answered, the others declined) and the first
-CALIBRATION_LINES lines of config/eval/sample-questions.jsonl over the sample help centre. The
-held-out halves (the odd threads, the later eval lines) are never read here. A logistic
+of all threads asked; in-domain ones should be answered, the others declined) and the lines of
+config/eval/sample-questions.jsonl not marked `held_out`, over the sample help centre. The
+held-out halves (the odd threads, the held-out eval lines) are never read here. A logistic
 regression gives the direction of the weights; the bias is then set so that
 TARGET_ANSWERED of StackFAQ's in-domain calibration questions are answered, or higher when
 the sample set's unanswerable questions need it to keep DECLINED_UNANSWERABLE declined. Prints the
@@ -34,7 +34,6 @@ from knowledge.hits import Hit
 from knowledge.settings import KnowledgeSettings
 from tests.bench.bench_retrieval import load_threads, open_kb, write_threads
 
-CALIBRATION_LINES = 101
 TARGET_ANSWERED = 0.955
 DECLINED_UNANSWERABLE = 12 / 14
 SAMPLE_WEIGHT = 5.0
@@ -75,7 +74,7 @@ async def _stackfaq(path: Path, root: Path, embedder: Embedder, top_k: int) -> t
 async def _sample(root: Path, embedder: Embedder, top_k: int) -> tuple[list[list[float]], list[int]]:
     kb, engine = await open_kb(root, embedder)
     await kb.ingest([ROOT / "config" / "knowledge"], trigger="calibrate")
-    questions = load_questions(ROOT / "config" / "eval" / "sample-questions.jsonl")[:CALIBRATION_LINES]
+    questions = [q for q in load_questions(ROOT / "config" / "eval" / "sample-questions.jsonl") if not q.held_out]
     rows = await _features(kb, [q.question for q in questions], top_k)
     await kb.aclose()
     await engine.dispose()

@@ -60,6 +60,17 @@ async def test_a_preamble_neither_steers_the_search_nor_is_forgotten(client: App
     assert (await ask(client, "what's my plan?", contact="dana"))["reply"]["text"] == "Your plan is Pro."
 
 
+async def test_a_fact_before_a_question_never_swallows_the_question(client: AppClient) -> None:
+    asked = (await ask(client, "I'm on the Starter plan. Can I use the Slack integration?", contact="sam"))["reply"]
+    assert not asked["handoff"] and asked["citations"][0]["source"].endswith("integrations.md"), asked["text"]
+    assert "noted" not in asked["text"]
+    beyond = (await ask(client, "I'm on the Business plan. Do you sponsor football teams?", contact="sam"))["reply"]
+    assert beyond["handoff"] and "noted" not in beyond["text"]  # declined, not taken for a remark about the plan
+    told = (await ask(client, "my name is Sam and I'm on the Business plan", contact="sam"))["reply"]
+    assert told["text"] == "Nice to meet you, Sam! Thanks, I've noted your plan. How can I help?"
+    assert (await ask(client, "what's my plan?", contact="sam"))["reply"]["text"] == "Your plan is Business."
+
+
 async def test_a_price_question_is_answered_with_a_table_of_the_row_it_names(client: AppClient) -> None:
     reply = (await ask(client, BUSINESS_PER_MONTH))["reply"]
     lines = reply["text"].splitlines()

@@ -69,7 +69,38 @@ def test_json_figures_of_a_tiny_case(indexed: Path, tmp_path: Path) -> None:
         "answerable_wrong_citation": 0.0,
         "answerable_declined": 0.0,
         "unanswerable_declined": 1.0,
+        "with_expected_answer": 0,
+        "right_answer": None,
     }
+    assert figures["held_out"] == 0
+
+
+def test_an_answer_is_judged_by_its_text_apart_from_its_source(indexed: Path, tmp_path: Path) -> None:
+    """The right document cited first is not yet the right answer: the reply must hold the
+    expected text. Held-out lines are summed up on their own."""
+    refund = "can I get a refund for my annual plan?"
+    questions = write_lines(
+        tmp_path / "q.jsonl",
+        [
+            {"question": refund, "expected_source": "refunds.md", "expected_answer": ["30 DAYS", "pro  rata"]},
+            {"question": refund, "expected_source": "refunds.md", "expected_answer": "60 days", "held_out": True},
+            {"question": "how do I cook rice in a pressure cooker?", "expected_source": None, "held_out": True},
+        ],
+    )
+    figures = json.loads(run("eval", str(questions), "--json", data_dir=indexed).stdout)
+    assert figures["responder"]["answerable_right_source"] == 1.0
+    assert (figures["responder"]["with_expected_answer"], figures["responder"]["right_answer"]) == (2, 0.5)
+    assert figures["held_out"] == 2
+
+    table = run("eval", str(questions), data_dir=indexed).stdout.splitlines()
+    assert any(
+        line.startswith("answerable: expected answer in the reply") and line.split()[-2:] == ["0.500", "1/2"]
+        for line in table
+    )
+    assert table[-1] == (
+        "held-out lines (2, kept out of calibration): expected source first 1.000, expected answer 0.000, "
+        "unanswerable declined 1.000"
+    )
 
 
 def test_table_and_k(indexed: Path, tmp_path: Path) -> None:
@@ -103,6 +134,20 @@ def test_table_and_k(indexed: Path, tmp_path: Path) -> None:
         ([{"question": ["a"], "expected_source": None}], "line 1: 'question' must be a string, got a list"),
         ([QUESTIONS[2], {"question": "x", "expected_source": 7}], "line 2: 'expected_source' must be a string or null"),
         ([{"question": "x"}], "line 1: missing 'expected_source'"),
+        (
+            [{"question": "x", "expected_source": None, "expected_answer": "y"}],
+            "line 1: 'expected_answer' needs an 'expected_source'",
+        ),
+        (
+            [{"question": "x", "expected_source": "a.md", "expected_answer": [1]}],
+            "line 1: 'expected_answer' must be a string or a list of strings",
+        ),
+        (
+            [{"question": "x", "expected_source": "a.md", "expected_answer": [" "]}],
+            "line 1: 'expected_answer' is empty",
+        ),
+        ([{"question": "x", "expected_source": "a.md", "held_out": "yes"}], "line 1: 'held_out' must be true or false"),
+        ([{"question": "x", "expected_source": "a.md", "answer": "y"}], "line 1: unknown key 'answer' (allowed:"),
         (["[1, 2]"], "line 1: expected a JSON object, got a list"),
         ([], "no questions in the file"),
     ],
