@@ -11,6 +11,8 @@ from datetime import timedelta
 from functools import partial
 from pathlib import Path
 
+import pytest
+
 from core.messages import Address, InboundMessage, Reply
 from core.ops.runtime import open_database
 from core.pipeline.storage import Storage
@@ -164,6 +166,7 @@ def test_ask_explain_shows_the_misspelt_question_searched_corrected_and_why_it_w
     assert "AES-256" in asked.stdout and "security.md" in asked.stdout
     lines = asked.stderr.splitlines()
     assert "question: is our data encryptd" in lines and "  searched as: is our data encrypted" in lines, lines
+    assert any(line.startswith("bar: answer.min_match 0.55") for line in lines), lines
     decision = [line for line in lines if line.startswith("  answer: score")]
     assert len(decision) == 1 and "coverage" in decision[0] and "security.md › Encryption" in decision[0], lines
     assert any(line.startswith("  hit: match ") and "security.md › Encryption" in line for line in lines), lines
@@ -176,3 +179,20 @@ def test_ask_explain_shows_a_decline_and_leaves_real_words_uncorrected(indexed_d
     assert "question: do you sell stickers or t-shirts?" in lines, lines
     assert any(line.startswith("  decline: score") for line in lines), lines
     assert "searched as:" not in asked.stderr
+
+
+@pytest.mark.parametrize(
+    ("message", "expected"),
+    [
+        ("my name is Zoe and I'm on the Pro plan", "memory: the message tells the customer's name and plan and asks"),
+        ("what's my plan?", "memory: the message asks back the customer's plan; answered from memory"),
+        ("hello!", "small talk: a greeting; answered as such, nothing quoted"),
+    ],
+)
+def test_ask_explain_says_which_path_answered_a_message_nothing_was_searched_for(
+    indexed_data_dir: Path, tmp_path: Path, message: str, expected: str
+) -> None:
+    asked = explain(message, data_dir=indexed_data_dir, database=tmp_path / "hub.db")
+    assert asked.returncode == 0, asked.stderr
+    explained = [line for line in asked.stderr.splitlines() if not line.startswith("{")]
+    assert len(explained) == 1 and explained[0].startswith(expected), explained
