@@ -103,7 +103,18 @@ class ServerSettings(Section):
 
 class AnswerSettings(Section):
     top_k: int = Field(5, ge=1, le=50)
-    min_match: float = Field(0.55, ge=-1.0, le=1.0)
+    min_match: float = Field(
+        0.55,
+        ge=-1.0,
+        le=1.0,
+        description="the match at which the other signals decide alone, where the help centre gives no floor "
+        "of its own (see calibrate); raising it declines more",
+    )
+    calibrate: bool = Field(
+        True,
+        description="use the help centre's own floor (its question lines, knowledge.phrasings) in place of "
+        "min_match when it lists enough of them",
+    )
     max_sentences: int = Field(3, ge=1, le=10)
 
 

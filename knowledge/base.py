@@ -23,6 +23,7 @@ from knowledge.embedder import Embedder
 from knowledge.hits import Hit
 from knowledge.index import ChunkRecord, DenseStore, IndexSnapshot, LocalIndex
 from knowledge.ingest import Ingestor, IngestSummary
+from knowledge.phrasings import Floor
 from knowledge.settings import BRUTE_FORCE_MAX_CHUNKS, KnowledgeSettings
 from knowledge.spelling import Speller, english_words
 from knowledge.versions import FOLLOW_INTERVAL_S, Follower, read_version
@@ -48,6 +49,7 @@ def _with_signals(hit: Hit, vector: np.ndarray, snapshot: IndexSnapshot, weights
     return dataclasses.replace(
         hit,
         heading_relevance=None if heading_vector is None else float(np.dot(vector, heading_vector)),
+        phrasing_relevance=snapshot.phrasing_relevance(hit.chunk_id, vector),
         coverage=coverage(weights, f"{heading}\n{hit.text}"),
     )
 
@@ -195,9 +197,18 @@ class KnowledgeBase:
                 self._reopen_dense = False
 
     def _local_index_missing(self) -> bool:
-        """Chroma holds chunks, but no local index (with heading embeddings) was published here."""
+        """Chroma holds chunks, but no local index (with heading embeddings and phrasings) was
+        published here."""
         local = self.local
-        return (not local.refresh() or local.snapshot.headings is None) and self.dense.count() > 0
+        missing = not local.refresh() or local.snapshot.headings is None or local.snapshot.phrasings is None
+        return missing and self.dense.count() > 0
+
+    @property
+    def paraphrase_floor(self) -> Floor | None:
+        """The current version's `knowledge.phrasings.Floor`: the cosine an answerable question
+        reaches 95 times in 100 on this help centre, when it lists enough question lines."""
+        phrasings = self.local.snapshot.phrasings
+        return None if phrasings is None else phrasings.floor
 
     def corrected(self, query: str) -> str:
         """`query` as it is searched: misspelt words replaced by the index's (`knowledge.spelling`)."""

@@ -24,6 +24,9 @@ class Hit:
     heading *is* the question the passage answers, and a question-to-question cosine tells
     "answers this question" from "is about the same app" better than the passage cosine
     (see core.answering.offline_responder). None when not computed."""
+    phrasing_relevance: float | None = None
+    """The query's best cosine with the chunk's own question lines (`knowledge.phrasings`);
+    None when the chunk has none."""
     lexical_rank: int | None = None
     """The chunk's rank (1 = best) by BM25 among the candidates; None when BM25 did not find it."""
     coverage: float | None = None

@@ -35,6 +35,7 @@ import numpy as np
 
 from knowledge.brute_force import BruteForce, top_rows
 from knowledge.chunking import heading_text
+from knowledge.phrasings import Phrasings
 
 log = logging.getLogger(__name__)
 
@@ -252,6 +253,9 @@ class IndexSnapshot:
     brute force."""
     headings: np.ndarray | None
     """Embeddings of each record's heading (read-only), same order (see `heading_text`)."""
+    phrasings: Phrasings | None
+    """Each record's question lines, embedded (see `knowledge.phrasings`); None in a version
+    published before they were kept (the index is then rebuilt at start-up)."""
     document_frequency: Mapping[str, int]
     """How many chunks contain each lower-cased word: what makes a query word rare."""
     rows: Mapping[str, int]
@@ -271,6 +275,7 @@ class IndexSnapshot:
         stamp: int | None,
         index_version: str | None = None,
         document_frequency: Mapping[str, int] | None = None,
+        phrasings: Phrasings | None = None,
     ) -> IndexSnapshot:
         """A snapshot owning `vectors` and `headings` (made read-only; dropped when their row
         count does not match `records`). `document_frequency`: `count_documents(records)`,
@@ -282,6 +287,7 @@ class IndexSnapshot:
             retriever=retriever,
             brute_force=None if vectors is None else BruteForce(vectors),
             headings=_frozen_rows(headings, len(records)),
+            phrasings=phrasings,
             document_frequency=MappingProxyType(dict(frequency)),
             rows=MappingProxyType({record.chunk_id: i for i, record in enumerate(records)}),
             stamp=stamp,
@@ -325,6 +331,10 @@ class IndexSnapshot:
     def heading_vector(self, chunk_id: str) -> np.ndarray | None:
         row = self.rows.get(chunk_id)
         return self.headings[row] if self.headings is not None and row is not None else None
+
+    def phrasing_relevance(self, chunk_id: str, vector: np.ndarray) -> float | None:
+        row = self.rows.get(chunk_id)
+        return None if row is None or self.phrasings is None else self.phrasings.relevance(row, vector)
 
     def heading_vectors_by_text(self) -> dict[str, np.ndarray]:
         """This version's heading embeddings by heading text, to reuse in a rebuild."""
@@ -415,11 +425,12 @@ class LocalIndex:
         records: Sequence[ChunkRecord],
         vectors: np.ndarray | None,
         headings: np.ndarray,
+        phrasings: Phrasings | None = None,
         *,
         index_version: str | None = None,
     ) -> None:
         """Index `records` (with their `vectors`, same order, when the corpus is small enough
-        for brute force, and their heading embeddings), publish them as the current version,
+        for brute force, their heading embeddings and their phrasings), publish them as the current version,
         and use them here at once. The arrays become the new snapshot's (read-only).
         `index_version`: the database's, read before chroma was. Call it within `exclusive()`
         when other processes may publish here."""
@@ -439,6 +450,10 @@ class LocalIndex:
             np.save(version / "vectors.npy", vectors)
         headings = np.ascontiguousarray(headings, dtype=np.float32)
         np.save(version / "headings.npy", headings)
+        phrasings = (
+            phrasings if phrasings is not None else Phrasings.empty(headings.shape[1] if headings.ndim == 2 else 0)
+        )
+        phrasings.save(version)
         frequency = count_documents(records)
         (version / _FREQUENCY).write_text(json.dumps(frequency, ensure_ascii=False), encoding="utf-8")
         with (version / "chunks.jsonl").open("w", encoding="utf-8") as out:
@@ -470,6 +485,7 @@ class LocalIndex:
                 stamp=stamp,
                 index_version=index_version,
                 document_frequency=frequency,
+                phrasings=phrasings,
             )
         self._remove_old_versions(keep=version.name)
 
@@ -508,4 +524,5 @@ def _load(version: Path, *, stamp: int) -> IndexSnapshot:
         stamp=stamp,
         index_version=manifest.get("index_version"),
         document_frequency=frequency,
+        phrasings=Phrasings.load(version),
     )

@@ -43,6 +43,7 @@ from knowledge.chunking import (
 from knowledge.embedder import Embedder
 from knowledge.file_signatures import check_signature
 from knowledge.index import ChunkRecord, DenseStore, LocalIndex
+from knowledge.phrasings import Phrasings, phrasings
 from knowledge.sql_types import utcnow
 from knowledge.tables import IndexRun, KnowledgeDocument, SkippedFile
 from knowledge.versions import bump_version, read_version
@@ -399,7 +400,9 @@ class Ingestor:
                 if vectors is not None:
                     blocks.append(vectors)
             matrix = np.concatenate(blocks) if with_vectors and blocks else None
-            self.local.rebuild(records, matrix, self._heading_vectors(records), index_version=version)
+            self.local.rebuild(
+                records, matrix, self._heading_vectors(records), self._phrasings(records), index_version=version
+            )
             return True
 
     def _heading_vectors(self, records: Sequence[ChunkRecord]) -> Any:
@@ -414,6 +417,22 @@ class Ingestor:
         if not texts:
             return np.zeros((0, self.embedder.dim), dtype=np.float32)
         return np.stack([known[t] for t in texts])
+
+    def _phrasings(self, records: Sequence[ChunkRecord]) -> Phrasings:
+        """Each chunk's phrasings embedded (known ones are reused, as headings are)."""
+        import numpy as np
+
+        current = self.local.snapshot.phrasings
+        known = current.by_text() if current is not None else {}
+        found = [(row, text) for row, record in enumerate(records) for text in phrasings(record.text)]
+        missing = sorted({text for _, text in found if text not in known})
+        if missing:
+            known.update(zip(missing, self.embedder.encode(missing), strict=True))
+        if not found:
+            return Phrasings.empty(self.embedder.dim)
+        return Phrasings.build(
+            [text for _, text in found], np.stack([known[text] for _, text in found]), [row for row, _ in found]
+        )
 
     async def _start_run(self, trigger: str) -> int:
         async with self.sessionmaker() as session, session.begin():

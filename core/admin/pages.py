@@ -24,6 +24,7 @@ from core.admin.queries import Period
 from core.admin.render import as_json, page
 from core.admin.schedule import ScheduledJob, upcoming_runs
 from core.admin.status import Status, read_status
+from core.answering.answer_decision import answer_bar
 from core.clean_text import clean
 from core.ops.access import AdminAccess, Visitor
 from core.ops.reindex_process import ReindexFailed
@@ -228,8 +229,9 @@ class Pages:
         chosen = self._chosen(request)
         runtime = self._runtime(request)
         async with runtime.sessionmaker() as session:
+            bar = answer_bar(self._settings.answer, runtime.knowledge.paraphrase_floor)
             report = await self._gap_finder(runtime).knowledge_gaps(
-                session, chosen.period, min_match=self._settings.answer.min_match, top_k=self._settings.answer.top_k
+                session, chosen.period, min_match=bar.value, top_k=self._settings.answer.top_k
             )
         return chosen, report
 

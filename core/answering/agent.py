@@ -50,7 +50,7 @@ class Agent:
     def __init__(self, *, knowledge: KnowledgeBase, settings: AnswerSettings, llm: LlmResponder | None = None) -> None:
         self._knowledge = knowledge
         self._settings = settings
-        self._offline = OfflineResponder(settings)
+        self._offline = OfflineResponder(settings, floor=lambda: knowledge.paraphrase_floor)
         self._llm = llm
 
     @property

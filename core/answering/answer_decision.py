@@ -2,8 +2,9 @@
 
 The signals, all in `knowledge.hits.Hit`:
 
-- `match`: the better of the passage's cosine and its heading's (in an FAQ the heading is the
-  question the passage answers; question-to-question is what all-MiniLM-L6-v2 was trained on);
+- `match`: the best of the passage's cosine, its heading's and its own question lines' (in an
+  FAQ the heading is the question the passage answers, in a list of what people ask each line
+  is; question-to-question is what all-MiniLM-L6-v2 was trained on);
 - `coverage`: the rarity-weighted share of the question's words the chunk holds (typos
   corrected before the search, `knowledge.spelling`);
 - `bm25_agrees`: BM25 ranks this chunk among its first three;
@@ -14,6 +15,10 @@ answered whatever the score. The weights were fitted (logistic regression, sciki
 tests/bench/calibrate_answers.py) on the calibration halves only: StackFAQ with the
 even threads as knowledge base, and the first 101 lines of config/eval/sample-questions.jsonl.
 The figures on the held-out halves are in the README (Benchmarks, "Answer or decline").
+
+The bar `match` is measured against (`Bar`) is the help centre's own where it has one: the
+cosine its answerable questions reach 95 times in 100, measured on the question lines it lists
+(`knowledge.phrasings.Floor`); `answer.min_match` where it lists too few.
 """
 
 from __future__ import annotations
@@ -22,7 +27,9 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from core.settings import AnswerSettings
 from knowledge.hits import Hit
+from knowledge.phrasings import FLOOR_QUANTILE, Floor
 
 BM25_AGREES_WITHIN = 3
 
@@ -41,10 +48,27 @@ WEIGHTS = Weights(bias=-0.97, match=12.11, coverage=1.39, bm25_agrees=0.51, gap=
 
 
 def match(hit: Hit) -> float:
-    """How well a hit matches the question: the passage cosine or its heading's, the better."""
-    if hit.heading_relevance is None:
-        return hit.relevance
-    return max(hit.relevance, hit.heading_relevance)
+    """How well a hit matches the question: the best of the passage cosine, its heading's and
+    its question lines'."""
+    return max(r for r in (hit.relevance, hit.heading_relevance, hit.phrasing_relevance) if r is not None)
+
+
+@dataclass(frozen=True, slots=True)
+class Bar:
+    """The match at which the other signals decide alone, and where it comes from."""
+
+    value: float
+    why: str
+
+
+def answer_bar(settings: AnswerSettings, floor: Floor | None) -> Bar:
+    """The help centre's own floor when it has one and `answer.calibrate` is on; else
+    `answer.min_match`."""
+    if settings.calibrate and floor is not None:
+        share = round(100 * (1 - FLOOR_QUANTILE))
+        why = f"this help centre's floor, the match {share} % of its {floor.lines} question lines reach"
+        return Bar(floor.value, why)
+    return Bar(settings.min_match, "answer.min_match")
 
 
 def rank_key(hit: Hit) -> float:

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from core.answering.answer_decision import Bar
 from core.answering.offline_responder import Asked, OfflineResponder
 from core.answering.questions import questions as message_questions
 from core.messages import Reply
@@ -80,7 +81,8 @@ class QuestionResult:
 class EvalReport:
     k: int
     top_k: int
-    min_match: float
+    bar: Bar
+    """The match the decision measured hits against (`answer_decision.answer_bar`)."""
     results: list[QuestionResult] = field(default_factory=list)
 
     @property
@@ -97,7 +99,7 @@ class EvalReport:
 
     def held_out(self) -> EvalReport:
         """The same report over the held-out lines only."""
-        return EvalReport(self.k, self.top_k, self.min_match, [r for r in self.results if r.question.held_out])
+        return EvalReport(self.k, self.top_k, self.bar, [r for r in self.results if r.question.held_out])
 
     def retrieval(self, retriever: str) -> RetrievalScores | None:
         return retrieval_scores([r.ranks[retriever] for r in self.answerable], self.k)
@@ -116,8 +118,8 @@ class EvalReport:
 def evaluate(kb: KnowledgeBase, answer: AnswerSettings, questions: Sequence[EvalQuestion], k: int) -> EvalReport:
     """Run every question through the three retrievals and through the responder (synchronous:
     call it in a worker thread)."""
-    responder = OfflineResponder(answer)
-    report = EvalReport(k=k, top_k=answer.top_k, min_match=answer.min_match)
+    responder = OfflineResponder(answer, floor=lambda: kb.paraphrase_floor)
+    report = EvalReport(k=k, top_k=answer.top_k, bar=responder.bar())
     for question, ranks in zip(questions, retrieval_ranks(kb, questions, k), strict=True):
         asked = [Asked(one, kb.search_sync(one, answer.top_k)) for one in message_questions(question.question)]
         reply = responder.answer_all(asked)
@@ -151,7 +153,8 @@ def report_json(report: EvalReport) -> dict[str, Any]:
         "retrieval": retrieval,
         "responder": {
             "top_k": report.top_k,
-            "min_match": report.min_match,
+            "bar": round(report.bar.value, 4),
+            "bar_source": report.bar.why,
             "answerable_right_source": _round(report.share(answerable, Outcome.RIGHT)[0]),
             "answerable_wrong_citation": _round(report.share(answerable, Outcome.WRONG)[0]),
             "answerable_declined": _round(report.share(answerable, Outcome.DECLINED)[0]),
@@ -195,7 +198,7 @@ def format_report(report: EvalReport) -> str:
         )
     lines += _table(rows)
     lines.append("")
-    rows = [[f"offline responder (top_k {report.top_k}, min_match {report.min_match:g})", "share", "count"]]
+    rows = [[f"offline responder (top_k {report.top_k}, bar {report.bar.value:.2f})", "share", "count"]]
     for label, results, what in (
         ("answerable: expected source cited first", answerable, Outcome.RIGHT),
         ("answerable: answered, wrong citation", answerable, Outcome.WRONG),
@@ -208,6 +211,7 @@ def format_report(report: EvalReport) -> str:
     if total:
         rows.append(["answerable: expected answer in the reply", _fmt(value), f"{count}/{total}"])
     lines += _table(rows)
+    lines.append(f"bar: {report.bar.why}")
     held_out = report.held_out()
     if held_out.results and len(held_out.results) < len(report.results):
         parts = [

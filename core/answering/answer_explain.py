@@ -35,11 +35,9 @@ async def explanation(message: str, *, knowledge: KnowledgeBase, settings: Answe
     asked_all = await ask_each(message, search)
     if len(asked_all) == 1 and (kind := small_talk(asked_all[0].question)) in _SMALL_TALK:
         return [f"small talk: {_SMALL_TALK[kind]}; answered as such, nothing quoted"]
-    responder = OfflineResponder(settings)
-    lines = [
-        f"bar: answer.min_match {settings.min_match:g} with the decision's fixed weights "
-        "(core/answering/answer_decision.py); not calibrated to this help centre"
-    ]
+    responder = OfflineResponder(settings, floor=lambda: knowledge.paraphrase_floor)
+    bar = responder.bar()
+    lines = [f"bar: match {bar.value:.2f}, {bar.why}"]
     for asked in asked_all:
         lines.append(f"question: {asked.question}")
         corrected = knowledge.corrected(asked.question)

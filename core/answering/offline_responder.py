@@ -35,17 +35,18 @@ import logging
 import math
 import re
 from collections import Counter
-from collections.abc import Sequence, Set
+from collections.abc import Callable, Sequence, Set
 from dataclasses import dataclass, replace
 
 from core.answering import quoted_tables
-from core.answering.answer_decision import Decision, decide, match
+from core.answering.answer_decision import Bar, Decision, answer_bar, decide, match
 from core.answering.small_talk import SmallTalk, small_talk
 from core.messages import Citation, Reply
 from core.quoting import literal
 from core.settings import AnswerSettings
 from knowledge.coverage import content_words
 from knowledge.hits import Hit
+from knowledge.phrasings import Floor
 
 log = logging.getLogger(__name__)
 
@@ -252,8 +253,14 @@ class _Part:
 
 
 class OfflineResponder:
-    def __init__(self, settings: AnswerSettings) -> None:
+    def __init__(self, settings: AnswerSettings, floor: Callable[[], Floor | None] | None = None) -> None:
+        """`floor`: the help centre's own floor as of now (`KnowledgeBase.paraphrase_floor`),
+        which the decision's bar follows (`answer_decision.answer_bar`); None: no floor."""
         self._settings = settings
+        self._floor = floor or (lambda: None)
+
+    def bar(self) -> Bar:
+        return answer_bar(self._settings, self._floor())
 
     def answer(self, question: str, hits: list[Hit]) -> Reply:
         """The reply to a message holding one question."""
@@ -293,7 +300,7 @@ class OfflineResponder:
 
     def decide(self, hits: list[Hit]) -> Decision:
         """Whether to answer from these hits, and why (`core.answering.answer_decision`)."""
-        return decide(hits, min_match=self._settings.min_match)
+        return decide(hits, min_match=self.bar().value)
 
     def _part(self, asked: Asked) -> _Part | None:
         decision = self.decide(asked.hits)

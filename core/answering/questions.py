@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 
 from core.answering.small_talk import after_greeting, small_talk
+from knowledge.asking import asks, content_words
 
 MAX_QUESTIONS = 5
 """At most this many searches per message: beyond it, the remaining questions are searched
@@ -29,116 +30,10 @@ _CLAUSE = re.compile(
     r"(?:can|could|do|does|is|are|will|should)\s+(?:i|we|you|it|they|there|my|our|the|a)\b)",
     re.IGNORECASE,
 )
-_ASKING_START = re.compile(
-    r"^(?:how|what|what's|whats|where|when|why|which|who|whom|whose|can|can't|cant|could|would|will|"
-    r"should|shall|is|isn't|are|aren't|am|was|were|do|does|doesn't|did|didn't|have|has|may|might|"
-    r"any|anyone|anybody)\b",
-    re.IGNORECASE,
-)
-_REQUEST = re.compile(
-    r"\b(?:i|we)\s*(?:need|want|wanna|would\s+like|'d\s+like|d\s+like|am\s+trying|'m\s+trying|m\s+trying|"
-    r"tried|can'?t|cannot|couldn'?t|forgot|lost|keep\s+getting|am\s+getting|'m\s+getting|"
-    r"don'?t\s+(?:know|understand|see)|wonder|was\s+wondering|'m\s+wondering|am\s+wondering|am\s+looking|"
-    r"'m\s+looking|m\s+looking)\b"
-    r"|\b(?:please|pls|plz|help|tell\s+me|show\s+me|explain|is\s+there|are\s+there|how\s+to|"
-    r"not\s+working|doesn'?t\s+work|won'?t|isn'?t\s+working|broken|error|fails?|failed|stuck|unable)\b",
-    re.IGNORECASE,
-)
 _CONNECTOR = re.compile(
     r"^(?:(?:and|also|plus|so|oh|btw|by\s+the\s+way|one\s+more\s+thing|another\s+question)\b[\s,:;-]*)+", re.IGNORECASE
 )
 _PRONOUN = re.compile(r"\b(?:it|its|this|that|these|those|they|them|one)\b", re.IGNORECASE)
-_CONTENT = re.compile(r"[a-z0-9]+")
-_FUNCTION_WORDS = frozenset(
-    [
-        "a",
-        "an",
-        "and",
-        "the",
-        "it",
-        "its",
-        "is",
-        "are",
-        "be",
-        "to",
-        "of",
-        "in",
-        "on",
-        "for",
-        "at",
-        "by",
-        "me",
-        "my",
-        "i",
-        "we",
-        "our",
-        "us",
-        "you",
-        "your",
-        "this",
-        "that",
-        "these",
-        "those",
-        "they",
-        "them",
-        "one",
-        "how",
-        "much",
-        "many",
-        "what",
-        "whats",
-        "where",
-        "when",
-        "why",
-        "which",
-        "who",
-        "does",
-        "do",
-        "did",
-        "can",
-        "could",
-        "would",
-        "will",
-        "should",
-        "there",
-        "any",
-        "some",
-        "so",
-        "also",
-        "please",
-        "know",
-        "want",
-        "need",
-        "wonder",
-        "wondering",
-        "ask",
-        "question",
-        "quick",
-        "like",
-    ]
-)
-_COURTESY_WORDS = frozenset(
-    [
-        "thanks",
-        "thank",
-        "advance",
-        "appreciate",
-        "appreciated",
-        "hope",
-        "help",
-        "advise",
-        "have",
-        "nice",
-        "great",
-        "day",
-        "let",
-        "hear",
-        "soon",
-        "reply",
-    ]
-)
-"""A sentence of only these and function words asks nothing: "Thanks in advance for your help!",
-"Hope you can help.", "Please advise.", "Have a nice day!" after the question."""
 
 
 def questions(message: str) -> list[str]:
@@ -168,18 +63,11 @@ def _sentences(message: str) -> list[str]:
 
 
 def _asks(sentence: str) -> bool:
-    sentence = sentence.replace("\u2019", "'")  # a phone's keyboard types "I’d like", "can’t"
-    if small_talk(sentence) is not None or not _content(sentence):  # "I was wondering,"
-        return False
-    return sentence.rstrip().endswith("?") or bool(_ASKING_START.match(sentence)) or bool(_REQUEST.search(sentence))
+    return small_talk(sentence) is None and asks(sentence)
 
 
 def _standalone(sentences: list[str], index: int) -> str:
     sentence = sentences[index]
-    if index == 0 or len(_content(sentence)) > MAX_LEANING_WORDS or not _PRONOUN.search(sentence):
+    if index == 0 or len(content_words(sentence)) > MAX_LEANING_WORDS or not _PRONOUN.search(sentence):
         return sentence
     return f"{sentences[index - 1]} {sentence}"
-
-
-def _content(sentence: str) -> list[str]:
-    return [w for w in _CONTENT.findall(sentence.lower()) if w not in _FUNCTION_WORDS and w not in _COURTESY_WORDS]

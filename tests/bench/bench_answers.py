@@ -46,7 +46,7 @@ async def _split(
     paths = write_threads([threads[i] for i in indexed], root / "docs")
     source = {i: path.name for i, path in zip(indexed, paths, strict=True)}
     await kb.ingest([root / "docs"], trigger="bench")
-    responder = OfflineResponder(settings)
+    responder = OfflineResponder(settings, floor=lambda: kb.paraphrase_floor)
     questions = [(q, source.get(i)) for i, t in enumerate(threads) for q in t["queries"]]
     vectors = embedder.encode([q for q, _ in questions])
     counts = {"in": 0, "answered": 0, "right": 0, "dense_right": 0, "out": 0, "declined": 0}

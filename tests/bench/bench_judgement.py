@@ -126,7 +126,10 @@ class Asked:
     cosine: float
 
 
-async def ask_all(centre: HelpCentre, root: Path, embedder: Embedder, settings: AnswerSettings) -> list[Asked]:
+async def ask_all(
+    centre: HelpCentre, root: Path, embedder: Embedder, settings: AnswerSettings
+) -> tuple[list[Asked], float]:
+    """Every question's outcome, and the bar the hub's decision used on this help centre."""
     kb, engine = await open_kb(root, embedder)
     folder = centre.folder
     if folder is None:
@@ -139,7 +142,7 @@ async def ask_all(centre: HelpCentre, root: Path, embedder: Embedder, settings: 
     article_vectors = embedder.encode([p.read_text(encoding="utf-8", errors="replace") for p in files])
     question_vectors = embedder.encode([q for q, _ in centre.questions])
     cosines = question_vectors @ article_vectors.T
-    responder = OfflineResponder(settings)
+    responder = OfflineResponder(settings, floor=lambda: kb.paraphrase_floor)
 
     async def search(query: str) -> list[Hit]:
         return await kb.search(query, settings.top_k)
@@ -150,9 +153,10 @@ async def ask_all(centre: HelpCentre, root: Path, embedder: Embedder, settings: 
         cited = Path(reply.citations[0].source).name if reply.citations and not reply.handoff else None
         best = int(np.argmax(row))
         results.append(Asked(expected, not reply.handoff, cited, files[best].name, float(row[best])))
+    bar = responder.bar().value
     await kb.aclose()
     await engine.dispose()
-    return results
+    return results, bar
 
 
 def _matches(cited: str | None, expected: str | None) -> bool:
@@ -198,21 +202,21 @@ def run(stackfaq_path: Path, *, settings: AnswerSettings | None = None) -> list[
     out = []
     for centre in centres:
         with tempfile.TemporaryDirectory() as tmp:
-            results = asyncio.run(ask_all(centre, Path(tmp), embedder, settings))
-        out.append({"set": centre.name, "part": centre.part, **measure(results)})
+            results, bar = asyncio.run(ask_all(centre, Path(tmp), embedder, settings))
+        out.append({"set": centre.name, "part": centre.part, "bar": bar, **measure(results)})
     return out
 
 
 def report(out: Sequence[dict[str, Any]]) -> str:
     lines = [
         "answer or hand over: the hub at its default vs one MiniLM vector per article and a cosine threshold",
-        f"{'set':10} {'part':12} {'in/out':>9}  {'hub: answered right-first declined-out':38}"
+        f"{'set':10} {'part':12} {'in/out':>9} {'bar':>5}  {'hub: answered right-first declined-out':38}"
         f"  {'cosine@hub coverage':22}  {'cosine@95 %':22}",
     ]
     for row in out:
         hub, same, at95 = row["hub"], row["cosine_at_hub_coverage"], row["cosine_at_95"]
         lines.append(
-            f"{row['set']:10} {row['part']:12} {row['answerable']:>4}/{row['out_of_scope']:<4}"
+            f"{row['set']:10} {row['part']:12} {row['answerable']:>4}/{row['out_of_scope']:<4} {row['bar']:5.2f}"
             f"  {hub['answered']:7.1%} {hub['right_first']:10.1%} {hub['declined_out']:12.1%}       "
             f"  {same['right_first']:9.1%} {same['declined_out']:9.1%}   "
             f"  {at95['right_first']:9.1%} {at95['declined_out']:9.1%}"

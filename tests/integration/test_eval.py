@@ -64,7 +64,8 @@ def test_json_figures_of_a_tiny_case(indexed: Path, tmp_path: Path) -> None:
         assert figures["retrieval"][retriever] == {"hit@1": 1.0, "hit@k": 1.0, "mrr@k": 1.0}, retriever
     assert figures["responder"] == {
         "top_k": 5,
-        "min_match": 0.55,
+        "bar": 0.55,
+        "bar_source": "answer.min_match",
         "answerable_right_source": 1.0,
         "answerable_wrong_citation": 0.0,
         "answerable_declined": 0.0,

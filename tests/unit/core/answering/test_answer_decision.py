@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import pytest
 
-from core.answering.answer_decision import WEIGHTS, decide
+from core.answering.answer_decision import WEIGHTS, Bar, answer_bar, decide, match
+from core.settings import AnswerSettings
 from knowledge.hits import Hit
+from knowledge.phrasings import Floor
 
 MIN_MATCH = 0.55
 
@@ -112,3 +115,25 @@ def test_explain_names_the_verdict_each_signal_and_the_best_passage() -> None:
     declined = decide([hit(relevance=0.2, coverage=0.1)], min_match=MIN_MATCH).explain()
     assert declined.startswith("decline: score -")
     assert "match 0.20 (-" in declined and "bm25_agrees 0.00 (+0.00)" in declined and "gap 0.00 (+0.00)" in declined
+
+
+def test_a_question_line_of_the_passage_counts_as_its_match() -> None:
+    listed = dataclasses.replace(hit(relevance=0.30, heading=0.35), phrasing_relevance=0.81)
+    assert match(listed) == pytest.approx(0.81)
+    assert match(hit(relevance=0.30, heading=None)) == pytest.approx(0.30)
+
+
+def test_the_bar_is_the_help_centres_floor_unless_it_has_none_or_calibration_is_off() -> None:
+    floor = Floor(0.31, lines=120)
+    calibrated = answer_bar(AnswerSettings(), floor)
+    assert calibrated.value == pytest.approx(0.31) and "120 question lines" in calibrated.why
+    assert answer_bar(AnswerSettings(), None) == Bar(0.55, "answer.min_match")
+    assert answer_bar(AnswerSettings(calibrate=False, min_match=0.6), floor) == Bar(0.6, "answer.min_match")
+
+
+def test_a_help_centre_whose_own_questions_score_low_answers_at_its_own_floor() -> None:
+    """Short questions against lists of short questions score low everywhere in such a help
+    centre: at min_match they are declined, at its floor answered."""
+    hits = [dataclasses.replace(hit(relevance=0.25, coverage=0.5), phrasing_relevance=0.42), other_document(0.2)]
+    assert not decide(hits, min_match=MIN_MATCH).answer
+    assert decide(hits, min_match=answer_bar(AnswerSettings(), Floor(0.30, lines=64)).value).answer
