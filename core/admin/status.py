@@ -1,6 +1,7 @@
 """The Status page's facts: which channels this hub serves and when each last delivered a
-reply, the outbox's depth and dead letters, whether an LLM answers, and the versions that
-explain an answer (supporthub, the database schema, the embedding model, the index)."""
+reply, the outbox's depth and dead letters, whether an LLM answers, the bar the offline
+decision answers at (and where it comes from), and the versions that explain an answer
+(supporthub, the database schema, the embedding model, the index)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from importlib.metadata import version
 from sqlalchemy import Connection
 
 from core.admin import operations
+from core.answering.answer_decision import answer_bar
 from core.ops.runtime import Runtime
 from core.settings import Settings
 from core.store.dead_letters import UndeliveredReply
@@ -40,6 +42,9 @@ class Status:
     embedding_model: str
     index_version: str | None
     chunks: int
+    answer_bar: float
+    answer_bar_source: str
+    """The help centre's own floor, or answer.min_match (`core.answering.answer_decision.answer_bar`)."""
 
 
 async def read_status(
@@ -65,6 +70,7 @@ async def read_status(
                 delivery.dead if delivery else 0,
             )
         )
+    bar = answer_bar(settings.answer, runtime.knowledge.paraphrase_floor)
     return Status(
         channels=channels,
         dead_letters=dead,
@@ -75,6 +81,8 @@ async def read_status(
         embedding_model=settings.knowledge.model or "all-MiniLM-L6-v2 (bundled)",
         index_version=index_version,
         chunks=await runtime.knowledge.chunk_count(),
+        answer_bar=bar.value,
+        answer_bar_source=bar.why,
     )
 
 

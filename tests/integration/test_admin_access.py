@@ -231,3 +231,11 @@ async def test_bad_input_gets_a_4xx_naming_what_is_wrong(
     assert response.status == status
     assert reason in await response.text()
     assert response.headers["X-Content-Type-Options"] == "nosniff"
+
+
+async def test_the_status_says_at_what_bar_the_offline_decision_answers_and_why(admin: AppClient) -> None:
+    status = await (await admin.get("/admin/api/status", headers=BEARER)).json()
+    assert (status["answer_bar"], status["answer_bar_source"]) == (0.55, "answer.min_match")
+    await sign_in(admin)
+    page = await (await admin.get("/admin/status")).text()
+    assert "<th>Answer bar</th><td>match 0.55: answer.min_match</td>" in page
