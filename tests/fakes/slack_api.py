@@ -275,7 +275,6 @@ class FakeSlack:
         """The channel's top-level messages since `oldest`, newest first, in pages of `limit`
         (metadata only with `include_all_metadata`)."""
         channel, oldest = body.get("channel", ""), float(body.get("oldest") or 0)
-        with_metadata = str(body.get("include_all_metadata", "")).lower() in ("1", "true")
         found = sorted(
             (
                 m
@@ -285,19 +284,7 @@ class FakeSlack:
             key=lambda m: float(m["ts"]),
             reverse=True,
         )
-        start = int(body.get("cursor") or 0)
-        limit = int(body.get("limit") or 100)
-        page = [
-            m if with_metadata else {k: v for k, v in m.items() if k != "metadata"}
-            for m in found[start : start + limit]
-        ]
-        more = start + limit < len(found)
-        return {
-            "ok": True,
-            "messages": page,
-            "has_more": more,
-            "response_metadata": {"next_cursor": str(start + limit) if more else ""},
-        }
+        return _page(found, body)
 
     def _replies(self, body: dict[str, Any]) -> dict[str, Any]:
         """A thread: its parent and its replies since `oldest`, oldest first, in pages of
@@ -305,7 +292,6 @@ class FakeSlack:
         channel, parent, oldest = body.get("channel", ""), body.get("ts", ""), float(body.get("oldest") or 0)
         if (channel, parent) not in self._messages:
             return _error("thread_not_found")
-        with_metadata = str(body.get("include_all_metadata", "")).lower() in ("1", "true")
         found = sorted(
             (
                 m
@@ -314,19 +300,7 @@ class FakeSlack:
             ),
             key=lambda m: float(m["ts"]),
         )
-        start = int(body.get("cursor") or 0)
-        limit = int(body.get("limit") or 100)
-        page = [
-            m if with_metadata else {k: v for k, v in m.items() if k != "metadata"}
-            for m in found[start : start + limit]
-        ]
-        more = start + limit < len(found)
-        return {
-            "ok": True,
-            "messages": page,
-            "has_more": more,
-            "response_metadata": {"next_cursor": str(start + limit) if more else ""},
-        }
+        return _page(found, body)
 
     def _update(self, body: dict[str, Any]) -> dict[str, Any]:
         """Only messages this fake posted exist: the bot cannot edit anyone else's."""
@@ -400,6 +374,24 @@ async def _arguments(request: web.Request) -> dict[str, Any]:
     elif request.content_type == "application/x-www-form-urlencoded":
         arguments.update(await request.post())
     return arguments
+
+
+def _page(found: list[dict[str, Any]], body: dict[str, Any]) -> dict[str, Any]:
+    """One page of `limit` messages from `cursor`, as Slack pages a history or a thread
+    (metadata only with `include_all_metadata`)."""
+    with_metadata = str(body.get("include_all_metadata", "")).lower() in ("1", "true")
+    start = int(body.get("cursor") or 0)
+    limit = int(body.get("limit") or 100)
+    page = [
+        m if with_metadata else {k: v for k, v in m.items() if k != "metadata"} for m in found[start : start + limit]
+    ]
+    more = start + limit < len(found)
+    return {
+        "ok": True,
+        "messages": page,
+        "has_more": more,
+        "response_metadata": {"next_cursor": str(start + limit) if more else ""},
+    }
 
 
 def _error(error: str) -> dict[str, Any]:
