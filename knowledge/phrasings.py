@@ -124,8 +124,8 @@ def _floor(vectors: np.ndarray, rows: np.ndarray) -> Floor | None:
     """Leave one out: each phrasing's best cosine with the other phrasings of its passage, over
     passages with three or more; their FLOOR_QUANTILE."""
     alike: list[float] = []
-    for row in np.unique(rows):
-        group = vectors[rows == row]
+    starts = np.flatnonzero(np.diff(rows)) + 1  # rows ascend: one group per passage, in one pass
+    for group in np.split(vectors, starts):
         if len(group) < 3:
             continue
         similar = group @ group.T
