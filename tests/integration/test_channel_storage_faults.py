@@ -40,6 +40,7 @@ from tests.fakes.telegram_api import FakeBotApi
 from tests.fakes.telegram_updates import private_message
 from tests.fakes.twilio_api import ACCOUNT_SID, AUTH_TOKEN, HUB_NUMBER, FakeTwilio, incoming_sms, signed_form
 from tests.integration.app_db import count
+from tests.integration.mailbox_settings import mailbox_settings
 from tests.postgres import postgres_url
 from tests.settle import settled, until
 
@@ -371,18 +372,7 @@ async def test_an_imap_mail_stays_unread_until_it_is_stored(
     fault: DatabaseFault,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    email = EmailSettings(
-        address=SUPPORT,
-        smtp_host=relay.host,
-        smtp_port=relay.port,
-        smtp_security="none",
-        imap_host=dovecot.host,
-        imap_port=dovecot.port,
-        imap_security="none",
-        imap_username=dovecot.username,
-        imap_password=SecretStr(dovecot.password),
-        imap_poll_interval_s=1,
-    )
+    email = mailbox_settings(SUPPORT, relay, dovecot, poll_interval_s=1)
     client = await hub(aiohttp_client, make_settings(database_url=fault.url, outbox=FAST_OUTBOX, email=email))
     await until(
         lambda: count(client, ChannelValue, ChannelValue.key.startswith("imap:")), what="the poller's first pass"

@@ -15,7 +15,6 @@ from pydantic import SecretStr
 
 from channels.email_settings import EmailSettings
 from channels.slack_settings import SlackSettings
-from channels.sms_settings import SmsSettings
 from core.cli.server import create_app
 from core.settings import OutboxSettings, Settings
 from tests.app_client import AppClient
@@ -24,7 +23,7 @@ from tests.fakes.slack_events import message_event
 from tests.fakes.smtp_relay import SmtpRelay
 from tests.fakes.telegram_api import FakeBotApi
 from tests.fakes.telegram_updates import private_message
-from tests.fakes.twilio_api import ACCOUNT_SID, AUTH_TOKEN, HUB_NUMBER, FakeTwilio
+from tests.fakes.twilio_api import FakeTwilio
 from tests.integration import test_email as email_steps
 from tests.integration import test_slack as slack_steps
 from tests.integration import test_sms as sms_steps
@@ -116,14 +115,7 @@ async def test_telegram_shows_the_price_row_as_aligned_columns(
 async def sms_client(
     aiohttp_client: Callable[..., Any], make_settings: Callable[..., Settings], twilio: FakeTwilio
 ) -> AppClient:
-    sms = SmsSettings(
-        account_sid=ACCOUNT_SID,
-        auth_token=SecretStr(AUTH_TOKEN),
-        from_number=HUB_NUMBER,
-        api_url=twilio.api_url,
-        public_url=sms_steps.PUBLIC_URL,
-        webhook_signing_key=SecretStr(sms_steps.SHARED_KEY),
-    )
+    sms = sms_steps.sms_settings(twilio)
     return await aiohttp_client(create_app(make_settings(sms=sms, outbox=OUTBOX)))  # type: ignore[no-any-return]
 
 

@@ -25,6 +25,7 @@ from tests.fakes.dovecot import Dovecot
 from tests.fakes.slack_api import FakeSlack
 from tests.fakes.smtp_relay import SmtpRelay
 from tests.integration.app_db import count
+from tests.integration.mailbox_settings import mailbox_settings
 from tests.integration.staff_desk_steps import desk_settings, staff_replies
 from tests.ports import free_port
 from tests.settle import settled, until
@@ -296,18 +297,7 @@ async def _seen(dovecot: Dovecot, uid: int) -> bool:
 async def test_a_mail_in_the_imap_mailbox_is_answered_once_also_after_a_restart(
     aiohttp_client: Callable[..., Any], make_settings: Callable[..., Settings], relay: SmtpRelay, dovecot: Dovecot
 ) -> None:
-    email = EmailSettings(
-        address=SUPPORT,
-        smtp_host=relay.host,
-        smtp_port=relay.port,
-        smtp_security="none",
-        imap_host=dovecot.host,
-        imap_port=dovecot.port,
-        imap_security="none",
-        imap_username=dovecot.username,
-        imap_password=SecretStr(dovecot.password),
-        imap_poll_interval_s=60,
-    )
+    email = mailbox_settings(SUPPORT, relay, dovecot, poll_interval_s=60)
     settings = make_settings(email=email, outbox=OutboxSettings(poll_interval_s=0.2, backoff_base_s=0.2))
     first: AppClient = await aiohttp_client(create_app(settings))
     await mailbox_watched(first)

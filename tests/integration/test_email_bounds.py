@@ -14,7 +14,6 @@ from typing import Any
 import aiosmtplib
 import pytest
 import trustme
-from pydantic import SecretStr
 from sqlalchemy import select
 
 from channels.email_settings import EmailSettings
@@ -25,6 +24,7 @@ from tests.app_client import AppClient
 from tests.fakes.dovecot import Dovecot
 from tests.fakes.smtp_relay import SmtpRelay
 from tests.integration.app_db import count
+from tests.integration.mailbox_settings import mailbox_settings
 from tests.integration.test_email import (  # noqa: F401 — fixtures
     CUSTOMER,
     SUPPORT,
@@ -199,18 +199,7 @@ async def test_a_mail_of_60000_parts_is_refused_unread(
 async def test_a_mail_of_60000_parts_in_the_mailbox_is_left_there_and_the_next_one_answered(
     aiohttp_client: Callable[..., Any], make_settings: Callable[..., Settings], relay: SmtpRelay, dovecot: Dovecot
 ) -> None:
-    email = EmailSettings(
-        address=SUPPORT,
-        smtp_host=relay.host,
-        smtp_port=relay.port,
-        smtp_security="none",
-        imap_host=dovecot.host,
-        imap_port=dovecot.port,
-        imap_security="none",
-        imap_username=dovecot.username,
-        imap_password=SecretStr(dovecot.password),
-        imap_poll_interval_s=60,
-    )
+    email = mailbox_settings(SUPPORT, relay, dovecot, poll_interval_s=60)
     client: AppClient = await aiohttp_client(create_app(make_settings(email=email)))
     await mailbox_watched(client)
     await dovecot.append(_many_parts(60_000))

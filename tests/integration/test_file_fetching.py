@@ -15,7 +15,6 @@ import pytest
 from pydantic import SecretStr
 
 from channels.slack_settings import SlackSettings
-from channels.sms_settings import SmsSettings
 from core.cli.server import create_app
 from core.settings import OutboxSettings, Settings
 from tests.app_client import AppClient
@@ -23,7 +22,7 @@ from tests.fakes.slack_api import BOT_TOKEN, FakeSlack
 from tests.fakes.slack_events import message_event
 from tests.fakes.telegram_api import FakeBotApi
 from tests.fakes.telegram_updates import private_message
-from tests.fakes.twilio_api import ACCOUNT_SID, AUTH_TOKEN, HUB_NUMBER, FakeTwilio
+from tests.fakes.twilio_api import FakeTwilio
 from tests.integration import test_slack, test_sms
 from tests.integration.test_slack import post_event, posted
 from tests.integration.test_sms import sid, text_in
@@ -59,14 +58,7 @@ async def telegram_client(
 async def sms_client(
     aiohttp_client: Callable[..., Any], make_settings: Callable[..., Settings], twilio: FakeTwilio
 ) -> AppClient:
-    sms = SmsSettings(
-        account_sid=ACCOUNT_SID,
-        auth_token=SecretStr(AUTH_TOKEN),
-        from_number=HUB_NUMBER,
-        api_url=twilio.api_url,
-        public_url=test_sms.PUBLIC_URL,
-        webhook_signing_key=SecretStr(test_sms.SHARED_KEY),
-    )
+    sms = test_sms.sms_settings(twilio)
     return await aiohttp_client(create_app(make_settings(sms=sms, outbox=FAST_OUTBOX)))  # type: ignore[no-any-return]
 
 

@@ -34,6 +34,7 @@ from tests.fakes.telegram_api import BOT_TOKEN as TELEGRAM_TOKEN
 from tests.fakes.telegram_api import FakeBotApi
 from tests.fakes.telegram_updates import private_message
 from tests.fakes.twilio_api import ACCOUNT_SID, AUTH_TOKEN, HUB_NUMBER, FakeTwilio, incoming_sms, signed_form
+from tests.integration.mailbox_settings import mailbox_settings
 from tests.settle import settled, until
 
 POISON = "Nul\x00 and half an emoji \ud83d: how do I reset my password?"
@@ -283,20 +284,7 @@ async def test_email_from_an_imap_mailbox(
     uid = await dovecot.append(utf7_mail())
     client = await hub(
         aiohttp_client,
-        settings_on(
-            email=EmailSettings(
-                address=SUPPORT,
-                smtp_host=relay.host,
-                smtp_port=relay.port,
-                smtp_security="none",
-                imap_host=dovecot.host,
-                imap_port=dovecot.port,
-                imap_security="none",
-                imap_username=dovecot.username,
-                imap_password=SecretStr(dovecot.password),
-                imap_poll_interval_s=60,
-            )
-        ),
+        settings_on(email=mailbox_settings(SUPPORT, relay, dovecot, poll_interval_s=60)),
     )
     (answer,) = await relay.wait_for(1, timeout=60)
     assert answer.rcpt_tos == (CUSTOMER,)

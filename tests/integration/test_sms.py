@@ -44,17 +44,22 @@ SHARED_KEY = "webhooks-shared-key-secret"
 _sids = itertools.count(1)
 
 
+def sms_settings(twilio: FakeTwilio) -> SmsSettings:
+    """The SMS channel on the fake Twilio, its webhooks signed with SHARED_KEY at PUBLIC_URL."""
+    return SmsSettings(
+        account_sid=ACCOUNT_SID,
+        auth_token=SecretStr(AUTH_TOKEN),
+        from_number=HUB_NUMBER,
+        api_url=twilio.api_url,
+        public_url=PUBLIC_URL,
+        webhook_signing_key=SecretStr(SHARED_KEY),
+    )
+
+
 @pytest.fixture
 def settings_for(make_settings: Callable[..., Settings], twilio: FakeTwilio) -> Callable[..., Settings]:
     def make(**overrides: Any) -> Settings:
-        sms = SmsSettings(
-            account_sid=ACCOUNT_SID,
-            auth_token=SecretStr(AUTH_TOKEN),
-            from_number=HUB_NUMBER,
-            api_url=twilio.api_url,
-            public_url=PUBLIC_URL,
-            webhook_signing_key=SecretStr(SHARED_KEY),
-        )
+        sms = sms_settings(twilio)
         return make_settings(sms=sms, outbox=OutboxSettings(poll_interval_s=0.2, backoff_base_s=0.2), **overrides)
 
     return make
