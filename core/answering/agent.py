@@ -10,14 +10,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from itertools import chain, zip_longest
 from typing import Protocol
 
+from core.answering.answer_decision import match
 from core.answering.llm_responder import LlmFailure, LlmResponder
 from core.answering.memory import acknowledgement, recall_key, recall_reply
 from core.answering.offline_responder import Asked, OfflineResponder
-from core.answering.questions import asks_anything, questions
+from core.answering.questions import asks_anything, readings
 from core.messages import Reply
 from core.quoting import literal
 from core.settings import AnswerSettings
@@ -96,11 +97,18 @@ class Agent:
 
 
 async def ask_each(message: str, search: Callable[[str], Awaitable[list[Hit]]]) -> list[Asked]:
-    """Each question of `message` (`core.answering.questions`) with its own search results; the searches
-    run together (one encoder batch)."""
-    asked = questions(message)
-    found = await asyncio.gather(*(search(question) for question in asked))
-    return [Asked(question, hits) for question, hits in zip(asked, found, strict=True)]
+    """Each question of `message` (`core.answering.questions`) with its own search results, in
+    its better reading (`best_reading`); the searches run together (one encoder batch)."""
+    each = readings(message)
+    queries = list(dict.fromkeys(query for options in each for query in options))
+    found = dict(zip(queries, await asyncio.gather(*(search(query) for query in queries)), strict=True))
+    return [best_reading(options, found) for options in each]
+
+
+def best_reading(options: Sequence[str], found: Mapping[str, list[Hit]]) -> Asked:
+    """Of a question's readings (alone, with the sentence before it), the one whose best passage
+    matches best; the question alone on a tie."""
+    return max((Asked(query, found[query]) for query in options), key=lambda a: max(map(match, a.hits), default=-1.0))
 
 
 def focused(asked: list[Asked], k: int) -> list[Hit]:

@@ -18,9 +18,10 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from core.answering.agent import best_reading
 from core.answering.answer_decision import Bar
-from core.answering.offline_responder import Asked, OfflineResponder
-from core.answering.questions import questions as message_questions
+from core.answering.offline_responder import OfflineResponder
+from core.answering.questions import readings
 from core.messages import Reply
 from core.settings import AnswerSettings
 from knowledge.base import KnowledgeBase
@@ -121,7 +122,10 @@ def evaluate(kb: KnowledgeBase, answer: AnswerSettings, questions: Sequence[Eval
     responder = OfflineResponder(answer, floor=lambda: kb.paraphrase_floor)
     report = EvalReport(k=k, top_k=answer.top_k, bar=responder.bar())
     for question, ranks in zip(questions, retrieval_ranks(kb, questions, k), strict=True):
-        asked = [Asked(one, kb.search_sync(one, answer.top_k)) for one in message_questions(question.question)]
+        asked = [
+            best_reading(options, {query: kb.search_sync(query, answer.top_k) for query in options})
+            for options in readings(question.question)
+        ]
         reply = responder.answer_all(asked)
         cited = reply.citations[0].source if reply.citations else None
         answer_right = holds_answer(reply, question.expected_answer) if question.expected_answer else None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from core.answering.questions import MAX_QUESTIONS, questions
+from core.answering.questions import MAX_QUESTIONS, questions, readings
 
 
 @pytest.mark.parametrize(
@@ -40,20 +40,28 @@ def test_thanks_and_connectors_are_dropped_from_the_questions() -> None:
 
 
 @pytest.mark.parametrize(
-    "message", ["I'm on the Pro plan. How much does it cost?", "We use Slack. Can it post to a channel?"]
+    ("before", "question"),
+    [
+        ("I'm on the Pro plan.", "How much does it cost?"),
+        ("We use Slack.", "Can it post to a channel?"),
+        ("He wants to know whether you keep backups of our data.", "Can you tell me?"),
+        ("We are on the Starter plan.", "How many users are included?"),
+        ("One of our developers keeps leaving his timer running.", "What does he type in Slack to stop it?"),
+    ],
 )
-def test_a_short_question_pointing_back_keeps_the_sentence_before(message: str) -> None:
-    assert questions(message) == [message]
+def test_a_short_question_is_read_alone_and_with_the_sentence_before(before: str, question: str) -> None:
+    assert readings(f"{before} {question}") == [(question, f"{before} {question}")]
+    assert questions(f"{before} {question}") == [question]
 
 
-def test_a_longer_question_with_a_pronoun_stands_alone() -> None:
-    assert questions("I'm on the Pro plan. How do I move it to another workspace?") == [
-        "How do I move it to another workspace?"
+def test_a_longer_question_stands_alone() -> None:
+    assert readings("I'm on the Pro plan. How do I move it to another workspace with all its projects?") == [
+        ("How do I move it to another workspace with all its projects?",)
     ]
 
 
-def test_a_pointing_back_question_that_opens_the_message_stands_alone() -> None:
-    assert questions("How much does it cost?") == ["How much does it cost?"]
+def test_a_short_question_that_opens_the_message_stands_alone() -> None:
+    assert readings("How much does it cost?") == [("How much does it cost?",)]
 
 
 def test_a_comma_does_not_part_a_question_from_its_context() -> None:
