@@ -229,7 +229,8 @@ class Pages:
         chosen = self._chosen(request)
         runtime = self._runtime(request)
         async with runtime.sessionmaker() as session:
-            bar = answer_bar(self._settings.answer, runtime.knowledge.paraphrase_floor)
+            learned = await runtime.calibration.fresh()
+            bar = answer_bar(self._settings.answer, runtime.knowledge.paraphrase_floor, learned)
             report = await self._gap_finder(runtime).knowledge_gaps(
                 session, chosen.period, min_match=bar.value, top_k=self._settings.answer.top_k
             )

@@ -70,7 +70,7 @@ async def read_status(
                 delivery.dead if delivery else 0,
             )
         )
-    bar = answer_bar(settings.answer, runtime.knowledge.paraphrase_floor)
+    bar = answer_bar(settings.answer, runtime.knowledge.paraphrase_floor, await runtime.calibration.fresh())
     return Status(
         channels=channels,
         dead_letters=dead,

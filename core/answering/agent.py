@@ -15,6 +15,7 @@ from itertools import chain, zip_longest
 from typing import Protocol
 
 from core.answering.answer_decision import match
+from core.answering.calibration import Calibrations
 from core.answering.llm_responder import LlmFailure, LlmResponder
 from core.answering.memory import acknowledgement, recall_key, recall_reply
 from core.answering.offline_responder import Asked, OfflineResponder
@@ -48,10 +49,23 @@ class Answerer(Protocol):
 
 
 class Agent:
-    def __init__(self, *, knowledge: KnowledgeBase, settings: AnswerSettings, llm: LlmResponder | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        knowledge: KnowledgeBase,
+        settings: AnswerSettings,
+        llm: LlmResponder | None = None,
+        calibration: Calibrations | None = None,
+    ) -> None:
+        """`calibration`: the operator's, read again now and then (`core.answering.calibration`)."""
         self._knowledge = knowledge
         self._settings = settings
-        self._offline = OfflineResponder(settings, floor=lambda: knowledge.paraphrase_floor)
+        self._calibration = calibration
+        self._offline = OfflineResponder(
+            settings,
+            floor=lambda: knowledge.paraphrase_floor,
+            learned=lambda: calibration.current if calibration is not None else None,
+        )
         self._llm = llm
 
     @property
@@ -79,6 +93,8 @@ class Agent:
                 )
             except LlmFailure as failure:
                 log.warning("agent: the LLM failed (%s); answering message %s offline", failure, context.message_id)
+        if self._calibration is not None:
+            await self._calibration.fresh()
         return self._respond_offline(context, asked)
 
     async def _search_top_k(self, query: str) -> list[Hit]:

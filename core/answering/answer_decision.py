@@ -16,9 +16,10 @@ tests/bench/calibrate_answers.py) on the calibration halves only: StackFAQ with 
 even threads as knowledge base, and the first 101 lines of config/eval/sample-questions.jsonl.
 The figures on the held-out halves are in the README (Benchmarks, "Answer or decline").
 
-The bar `match` is measured against (`Bar`) is the help centre's own where it has one: the
-cosine its answerable questions reach 95 times in 100, measured on the question lines it lists
-(`knowledge.phrasings.Floor`); `answer.min_match` where it lists too few.
+The bar `match` is measured against (`Bar`) is, first found: the one the operator's labelled
+questions taught (`supporthub eval --calibrate`, `core.answering.calibration`); the help
+centre's own floor, the cosine its answerable questions reach 95 times in 100, measured on the
+question lines it lists (`knowledge.phrasings.Floor`); `answer.min_match`.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 from core.settings import AnswerSettings
 from knowledge.hits import Hit
@@ -61,9 +63,21 @@ class Bar:
     why: str
 
 
-def answer_bar(settings: AnswerSettings, floor: Floor | None) -> Bar:
-    """The help centre's own floor when it has one and `answer.calibrate` is on; else
-    `answer.min_match`."""
+class Learned(Protocol):
+    """A bar learned from the operator's labelled questions (`core.answering.calibration`)."""
+
+    @property
+    def bar(self) -> float: ...
+
+    @property
+    def why(self) -> str: ...
+
+
+def answer_bar(settings: AnswerSettings, floor: Floor | None, learned: Learned | None = None) -> Bar:
+    """With `answer.calibrate` on, the operator's calibration, else the help centre's own floor;
+    `answer.min_match` when neither is there or `answer.calibrate` is off."""
+    if settings.calibrate and learned is not None:
+        return Bar(learned.bar, learned.why)
     if settings.calibrate and floor is not None:
         share = round(100 * (1 - FLOOR_QUANTILE))
         why = f"this help centre's floor, the match {share} % of its {floor.lines} question lines reach"

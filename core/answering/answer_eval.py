@@ -20,6 +20,7 @@ from typing import Any
 
 from core.answering.agent import best_reading
 from core.answering.answer_decision import Bar
+from core.answering.calibration import Calibration, Labelled
 from core.answering.offline_responder import OfflineResponder
 from core.answering.questions import readings
 from core.messages import Reply
@@ -116,17 +117,38 @@ class EvalReport:
         return (count / len(judged) if judged else None), count, len(judged)
 
 
-def evaluate(kb: KnowledgeBase, answer: AnswerSettings, questions: Sequence[EvalQuestion], k: int) -> EvalReport:
-    """Run every question through the three retrievals and through the responder (synchronous:
-    call it in a worker thread)."""
-    responder = OfflineResponder(answer, floor=lambda: kb.paraphrase_floor)
+def searched(kb: KnowledgeBase, answer: AnswerSettings, questions: Sequence[EvalQuestion]) -> list[Labelled]:
+    """Every line's questions searched as the agent searches them (synchronous: call it in a
+    worker thread)."""
+    return [
+        Labelled(
+            question,
+            [
+                best_reading(options, {query: kb.search_sync(query, answer.top_k) for query in options})
+                for options in readings(question.question)
+            ],
+        )
+        for question in questions
+    ]
+
+
+def evaluate(
+    kb: KnowledgeBase,
+    answer: AnswerSettings,
+    lines: Sequence[Labelled],
+    k: int,
+    *,
+    learned: Calibration | None = None,
+) -> EvalReport:
+    """Run every line through the three retrievals and its searched questions through the
+    responder, at the bar the hub would use (`learned`: the operator's calibration, if any).
+    Synchronous: call it in a worker thread."""
+    responder = OfflineResponder(answer, floor=lambda: kb.paraphrase_floor, learned=lambda: learned)
     report = EvalReport(k=k, top_k=answer.top_k, bar=responder.bar())
-    for question, ranks in zip(questions, retrieval_ranks(kb, questions, k), strict=True):
-        asked = [
-            best_reading(options, {query: kb.search_sync(query, answer.top_k) for query in options})
-            for options in readings(question.question)
-        ]
-        reply = responder.answer_all(asked)
+    questions = [line.question for line in lines]
+    for line, ranks in zip(lines, retrieval_ranks(kb, questions, k), strict=True):
+        question = line.question
+        reply = responder.answer_all(line.asked)
         cited = reply.citations[0].source if reply.citations else None
         answer_right = holds_answer(reply, question.expected_answer) if question.expected_answer else None
         report.results.append(
@@ -218,7 +240,9 @@ def format_report(report: EvalReport) -> str:
     lines.append(f"bar: {report.bar.why}")
     held_out = report.held_out()
     if held_out.results and len(held_out.results) < len(report.results):
+        declined = held_out.share(held_out.answerable, Outcome.DECLINED)[0]
         parts = [
+            f"answered {_fmt(None if declined is None else 1 - declined)}",
             f"expected source first {_fmt(held_out.share(held_out.answerable, Outcome.RIGHT)[0])}",
             f"expected answer {_fmt(held_out.answer_share()[0])}",
             f"unanswerable declined {_fmt(held_out.share(held_out.unanswerable, Outcome.DECLINED)[0])}",

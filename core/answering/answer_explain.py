@@ -6,7 +6,7 @@ searched), and a searched one shows the bar the decision used."""
 from __future__ import annotations
 
 from core.answering.agent import ask_each
-from core.answering.answer_decision import match
+from core.answering.answer_decision import Learned, match
 from core.answering.memory import extract_facts, recall_key
 from core.answering.offline_responder import OfflineResponder
 from core.answering.questions import asks_anything
@@ -18,10 +18,13 @@ from knowledge.hits import Hit
 _SMALL_TALK = {SmallTalk.GREETING: "a greeting", SmallTalk.THANKS: "thanks"}
 
 
-async def explanation(message: str, *, knowledge: KnowledgeBase, settings: AnswerSettings) -> list[str]:
+async def explanation(
+    message: str, *, knowledge: KnowledgeBase, settings: AnswerSettings, learned: Learned | None = None
+) -> list[str]:
     """Per question of `message`: the question, the query as searched when spelling changed
     it, the decision with each signal's share, and the hits (match, document › section); or
-    the one line saying which other path answered the message."""
+    the one line saying which other path answered the message. `learned`: the operator's
+    calibration (`core.answering.calibration`), if any."""
     if (key := recall_key(message)) is not None:
         return [f"memory: the message asks back the customer's {_label(key)}; answered from memory, nothing searched"]
     stated = extract_facts(message)
@@ -35,7 +38,7 @@ async def explanation(message: str, *, knowledge: KnowledgeBase, settings: Answe
     asked_all = await ask_each(message, search)
     if len(asked_all) == 1 and (kind := small_talk(asked_all[0].question)) in _SMALL_TALK:
         return [f"small talk: {_SMALL_TALK[kind]}; answered as such, nothing quoted"]
-    responder = OfflineResponder(settings, floor=lambda: knowledge.paraphrase_floor)
+    responder = OfflineResponder(settings, floor=lambda: knowledge.paraphrase_floor, learned=lambda: learned)
     bar = responder.bar()
     lines = [f"bar: match {bar.value:.2f}, {bar.why}"]
     for asked in asked_all:

@@ -39,7 +39,7 @@ from collections.abc import Callable, Sequence, Set
 from dataclasses import dataclass, replace
 
 from core.answering import quoted_tables
-from core.answering.answer_decision import Bar, Decision, answer_bar, decide, match
+from core.answering.answer_decision import Bar, Decision, Learned, answer_bar, decide, match
 from core.answering.small_talk import SmallTalk, small_talk
 from core.messages import Citation, Reply
 from core.quoting import literal
@@ -253,14 +253,21 @@ class _Part:
 
 
 class OfflineResponder:
-    def __init__(self, settings: AnswerSettings, floor: Callable[[], Floor | None] | None = None) -> None:
-        """`floor`: the help centre's own floor as of now (`KnowledgeBase.paraphrase_floor`),
-        which the decision's bar follows (`answer_decision.answer_bar`); None: no floor."""
+    def __init__(
+        self,
+        settings: AnswerSettings,
+        floor: Callable[[], Floor | None] | None = None,
+        learned: Callable[[], Learned | None] | None = None,
+    ) -> None:
+        """`floor`: the help centre's own floor as of now (`KnowledgeBase.paraphrase_floor`);
+        `learned`: the operator's calibration as of now (`core.answering.calibration`). The
+        decision's bar follows them (`answer_decision.answer_bar`); None: there is none."""
         self._settings = settings
         self._floor = floor or (lambda: None)
+        self._learned = learned or (lambda: None)
 
     def bar(self) -> Bar:
-        return answer_bar(self._settings, self._floor())
+        return answer_bar(self._settings, self._floor(), self._learned())
 
     def answer(self, question: str, hits: list[Hit]) -> Reply:
         """The reply to a message holding one question."""

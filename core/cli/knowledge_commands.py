@@ -10,15 +10,18 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
 import click
 
-from core.answering.answer_eval import EvalReport, evaluate, format_report, report_json
+from core.answering.answer_eval import EvalReport, evaluate, format_report, report_json, searched
+from core.answering.calibration import Calibration, TooFewLines, fit
 from core.cli.support import uses_settings
-from core.ops.runtime import open_knowledge
+from core.ops.runtime import open_database, open_knowledge
 from core.settings import Settings
+from core.store.calibrations import load, save
 from knowledge.base import KnowledgeBase
 from knowledge.evaluation import EvalFileError, EvalQuestion, load_questions, unknown_sources
 from knowledge.hits import Hit, hit_json
@@ -90,9 +93,15 @@ def search_command(settings: Settings, query: str, k: int, as_json: bool) -> Non
         click.echo()
 
 
-def _eval_file(ctx: click.Context, param: click.Parameter, path: Path) -> list[EvalQuestion]:
+@dataclass(frozen=True, slots=True)
+class _EvalFile:
+    path: Path
+    questions: list[EvalQuestion]
+
+
+def _eval_file(ctx: click.Context, param: click.Parameter, path: Path) -> _EvalFile:
     try:
-        return load_questions(path)
+        return _EvalFile(path, load_questions(path))
     except EvalFileError as exc:
         raise click.BadParameter(f"{path}: {exc}", ctx=ctx, param=param) from None
     except OSError as exc:
@@ -101,7 +110,7 @@ def _eval_file(ctx: click.Context, param: click.Parameter, path: Path) -> list[E
 
 @click.command("eval")
 @click.argument(
-    "questions", metavar="FILE.jsonl", callback=_eval_file, type=click.Path(exists=True, dir_okay=False, path_type=Path)
+    "eval_file", metavar="FILE.jsonl", callback=_eval_file, type=click.Path(exists=True, dir_okay=False, path_type=Path)
 )
 @click.option(
     "--k",
@@ -112,12 +121,19 @@ def _eval_file(ctx: click.Context, param: click.Parameter, path: Path) -> list[E
     help="Documents scored per search (hit@k, MRR@k).",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the figures as one JSON object.")
+@click.option(
+    "--calibrate",
+    is_flag=True,
+    help="Learn the answer bar from the lines not marked held_out, keep it for every process, then report.",
+)
 @uses_settings
-def eval_command(settings: Settings, questions: list[EvalQuestion], k: int, as_json: bool) -> None:
+def eval_command(settings: Settings, eval_file: _EvalFile, k: int, as_json: bool, calibrate: bool) -> None:
     """Measure search and answers on FILE.jsonl: one {"question": ..., "expected_source": ...}
     per line; expected_source null means the bot should decline."""
+    questions = eval_file.questions
+    collection = settings.knowledge.collection
 
-    async def run(kb: KnowledgeBase) -> EvalReport:
+    async def run(kb: KnowledgeBase) -> tuple[EvalReport, Calibration | None]:
         unknown = await asyncio.to_thread(unknown_sources, kb, questions)
         if unknown:
             first = unknown[0]
@@ -126,13 +142,28 @@ def eval_command(settings: Settings, questions: list[EvalQuestion], k: int, as_j
                 f"line {first.line}: expected_source {first.expected_source!r} matches no indexed document{more}; "
                 "check the name, or ingest the file first"
             )
-        return await asyncio.to_thread(evaluate, kb, settings.answer, questions, k)
+        lines = await asyncio.to_thread(searched, kb, settings.answer, questions)
+        learned: Calibration | None
+        async with open_database(settings) as (_, sessionmaker):
+            if calibrate:
+                fitting = [line for line in lines if not line.question.held_out]
+                try:
+                    learned = await asyncio.to_thread(fit, fitting, settings.answer, source=eval_file.path.name)
+                except TooFewLines as exc:
+                    raise click.UsageError(str(exc)) from None
+                await save(sessionmaker, collection, learned)
+            else:
+                learned = await load(sessionmaker, collection)
+        report = await asyncio.to_thread(evaluate, kb, settings.answer, lines, k, learned=learned)
+        return report, learned if calibrate else None
 
-    report = _with_kb(settings, run)
+    report, learned = _with_kb(settings, run)
     if as_json:
         click.echo(json.dumps(report_json(report), indent=2))
-    else:
-        click.echo(format_report(report))
+        return
+    if learned is not None:
+        click.echo(f"calibrated: answer bar {learned.bar:.2f}, {learned.why}; kept for every process\n")
+    click.echo(format_report(report))
 
 
 COMMANDS = (ingest_command, reindex_command, search_command, eval_command)

@@ -138,7 +138,12 @@ async def _ask_hub(
             if reply is not None:
                 show(reply)
                 if explain:
-                    for line in await explanation(question, knowledge=runtime.knowledge, settings=settings.answer):
+                    for line in await explanation(
+                        question,
+                        knowledge=runtime.knowledge,
+                        settings=settings.answer,
+                        learned=await runtime.calibration.fresh(),
+                    ):
                         click.echo(line, err=True)
             elif await runtime.hub.answered(receipt.message_id):
                 click.echo("(a person from the support team has this conversation; the bot stays silent)", err=True)

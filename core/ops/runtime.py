@@ -29,6 +29,7 @@ from core.pipeline.rate_limits import RateLimits, sessions_per_ip
 from core.pipeline.storage import Storage
 from core.pipeline.turn_runner import TurnRunner
 from core.settings import Settings
+from core.store.calibrations import CalibrationCache
 from core.store.contacts import dialect_insert
 from core.store.db import HealthProbe, libpq_url, make_engine, make_sessionmaker, own_backends, prepare_database, utcnow
 from core.store.transactions import Transactions, transactions_for
@@ -46,6 +47,8 @@ class Runtime:
     hub: Hub
     reindexer: ReindexRunner
     """The scheduler's and the dashboard's re-index runs, in a child process."""
+    calibration: CalibrationCache
+    """The operator's calibration of the answer bar, as this process last read it."""
 
     async def database_problem(self) -> str | None:
         """Why the database cannot answer a query or take a write; None when it can."""
@@ -148,7 +151,9 @@ async def open_runtime(
         try:
             if settings.knowledge.chroma_url:
                 await knowledge.catch_up()  # a new host builds its local index here, once
-            agent = Agent(knowledge=knowledge, settings=settings.answer, llm=llm)
+            calibration = CalibrationCache(sessionmaker, settings.knowledge.collection)
+            await calibration.fresh()
+            agent = Agent(knowledge=knowledge, settings=settings.answer, llm=llm, calibration=calibration)
             transactions = transactions_for(engine, sessionmaker)
             storage = Storage.on(transactions)
             turns = TurnRunner(
@@ -186,7 +191,7 @@ async def open_runtime(
                     started.append(channel)
                 if listener is not None:
                     await listener.start()
-                yield Runtime(engine, sessionmaker, knowledge, transactions, storage, hub, reindexer)
+                yield Runtime(engine, sessionmaker, knowledge, transactions, storage, hub, reindexer, calibration)
             finally:
                 await reindexer.aclose()
                 if listener is not None:

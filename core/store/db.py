@@ -287,6 +287,23 @@ class ChannelValue(Base):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+class AnswerCalibration(Base):
+    """What `supporthub eval --calibrate` learned from the operator's labelled questions about a
+    knowledge collection: the bar the offline answer-or-hand-over decision uses
+    (`core.answering.calibration`), and the figures it reached on those lines."""
+
+    __tablename__ = "answer_calibrations"
+    collection: Mapped[str] = mapped_column(String(255), primary_key=True)
+    bar: Mapped[float] = mapped_column(Float)
+    answerable: Mapped[int] = mapped_column(Integer)
+    out_of_scope: Mapped[int] = mapped_column(Integer)
+    answered: Mapped[float] = mapped_column(Float)
+    right_first: Mapped[float] = mapped_column(Float)
+    declined_out: Mapped[float | None] = mapped_column(Float)
+    source: Mapped[str] = mapped_column(String(1000))
+    fitted_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class HealthProbe(Base):
     """One row the readiness probe rewrites: a database that answers reads but cannot write
     (locked, disk full, read-only) is not ready."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 import subprocess
 import sys
 from datetime import timedelta
@@ -196,3 +197,40 @@ def test_ask_explain_says_which_path_answered_a_message_nothing_was_searched_for
     assert asked.returncode == 0, asked.stderr
     explained = [line for line in asked.stderr.splitlines() if not line.startswith("{")]
     assert len(explained) == 1 and explained[0].startswith(expected), explained
+
+
+def test_eval_calibrate_learns_the_bar_every_command_then_uses(indexed_data_dir: Path, tmp_path: Path) -> None:
+    database = tmp_path / "hub.db"
+    env = {
+        "SUPPORTHUB_DATABASE_URL": f"sqlite+aiosqlite:///{database}",
+        "SUPPORTHUB_KNOWLEDGE__PATHS": json.dumps([str(SAMPLE_KNOWLEDGE)]),
+    }
+    lines = (SAMPLE_KNOWLEDGE.parent / "eval" / "sample-questions.jsonl").read_text(encoding="utf-8").splitlines()
+    labelled = tmp_path / "ours.jsonl"
+    labelled.write_text("\n".join(lines[:40]) + "\n", encoding="utf-8")
+    few = tmp_path / "few.jsonl"
+    few.write_text("\n".join(lines[:5]) + "\n", encoding="utf-8")
+
+    refused = run("eval", "--calibrate", str(few), data_dir=indexed_data_dir, **env)
+    assert refused.returncode == 2 and "at least 20 are needed" in refused.stderr, refused.stderr
+    assert (
+        "bar: match 0.55, answer.min_match"
+        in explain("is our data encryptd", data_dir=indexed_data_dir, database=database).stderr
+    )
+
+    calibrated = run("eval", "--calibrate", str(labelled), data_dir=indexed_data_dir, **env)
+    assert calibrated.returncode == 0, calibrated.stderr
+    learned = re.search(
+        r"calibrated: answer bar (\d\.\d\d), learned from (\d+) labelled questions in ours\.jsonl", calibrated.stdout
+    )
+    assert learned is not None, calibrated.stdout
+    bar = learned.group(1)
+    assert f"offline responder (top_k 5, bar {bar})" in calibrated.stdout
+    shares = re.search(r"answerable: declined\s+([\d.]+)", calibrated.stdout)
+    assert shares is not None and float(shares.group(1)) <= 0.05, calibrated.stdout  # 95 % answered
+
+    lines_shown = explain("is our data encryptd", data_dir=indexed_data_dir, database=database).stderr.splitlines()
+    assert any(
+        line.startswith(f"bar: match {bar}, learned from {learned.group(2)} labelled questions in ours.jsonl")
+        for line in lines_shown
+    ), lines_shown

@@ -131,6 +131,19 @@ def test_the_bar_is_the_help_centres_floor_unless_it_has_none_or_calibration_is_
     assert answer_bar(AnswerSettings(calibrate=False, min_match=0.6), floor) == Bar(0.6, "answer.min_match")
 
 
+@dataclasses.dataclass(frozen=True)
+class Learned:
+    bar: float
+    why: str
+
+
+def test_the_operators_calibration_comes_before_the_floor_and_both_yield_to_calibrate_off() -> None:
+    floor, learned = Floor(0.31, lines=120), Learned(0.42, "learned from 87 labelled questions")
+    assert answer_bar(AnswerSettings(), floor, learned) == Bar(0.42, "learned from 87 labelled questions")
+    assert answer_bar(AnswerSettings(), None, learned) == Bar(0.42, "learned from 87 labelled questions")
+    assert answer_bar(AnswerSettings(calibrate=False), floor, learned) == Bar(0.55, "answer.min_match")
+
+
 def test_a_help_centre_whose_own_questions_score_low_answers_at_its_own_floor() -> None:
     """Short questions against lists of short questions score low everywhere in such a help
     centre: at min_match they are declined, at its floor answered."""
