@@ -24,6 +24,9 @@ repeats tells nothing; a word only in its section's heading counts half), plus i
 match; a short list (steps, options) is one block scored by the union of its items, so a
 procedure is quoted whole rather than cut at step 3. A table is one block too, quoted as a
 table: its header and the rows and columns the question names (`core.answering.quoted_tables`).
+A block in the form the question asks for scores more (`_Form`): a number for "how many",
+"how much", "how long" (the table's number column rather than its notes), the steps for "how do
+I", a place in the app ("**Settings > Billing**") or a link for "where".
 At most `answer.max_sentences` blocks, kept in document order; citations are the quoted chunks,
 the best one first. Question words the quote lacks but another document's hit holds are what
 the answer does not cover: the reply says so ("it doesn't mention …") and offers a person.
@@ -71,6 +74,43 @@ _HEADING_LINE = re.compile(r"^\s*#{1,6}\s")
 _JSON_KEY = re.compile(r'"\w+"\s*:')
 _JSON_PAIR = re.compile(r'"(\w+)"\s*:\s*(?:"((?:[^"\\]|\\.)*)"|([-\d.]+|true|false))')
 _TABLE_LINE = re.compile(r"^\s*\|")
+_ASKS_NUMBER = re.compile(
+    r"\bhow\s+(?:many|much|long|far|often|quickly|soon|fast|big|large)\b|"
+    r"\b(?:price|cost|costs|fee|limit|maximum|minimum|max|min|number|size|version|percent|percentage)\b",
+    re.IGNORECASE,
+)
+_ASKS_STEPS = re.compile(
+    r"\bhow\s+(?:do|can|could|should|would)\s+(?:i|we|you|they|he|she|people)\b|\bhow\s+to\b|"
+    r"\bwhat\s+(?:should|do|can)\s+(?:i|we)\s+do\b|\bsteps?\b",
+    re.IGNORECASE,
+)
+_ASKS_PLACE = re.compile(r"\bwhere\b", re.IGNORECASE)
+_NUMBER = re.compile(r"\d")
+_PLACE = re.compile(r"\*\*[^*]+>[^*]+\*\*|\bhttps?://|\b[\w.-]+\.[a-z]{2,}/\w", re.IGNORECASE)
+FORM_BONUS = 0.25
+"""What a block in the asked-for form adds to its share of the question's words."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Form:
+    """The form of answer a question asks for."""
+
+    number: bool
+    steps: bool
+    place: bool
+
+    @classmethod
+    def of(cls, question: str) -> _Form:
+        return cls(
+            bool(_ASKS_NUMBER.search(question)), bool(_ASKS_STEPS.search(question)), bool(_ASKS_PLACE.search(question))
+        )
+
+    def fits(self, block: _Block) -> bool:
+        return (
+            (self.number and _NUMBER.search(block.text) is not None)
+            or (self.steps and block.is_list and _ordered(block.units[0].marker))
+            or (self.place and _PLACE.search(block.text) is not None)
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -343,6 +383,7 @@ class OfflineResponder:
         weight = {w: math.log(1 + len(blocks) / n) for w, n in frequency.items()}
         wanted = [w for w in asked if w in weight]
         total = sum(weight[w] for w in wanted)
+        form = _Form.of(question)
         # the section's own heading: the title is shared by every chunk and tells them not apart
         headings = [content_words(hit.section or hit.title) for hit in pool]
         scored = []
@@ -352,6 +393,8 @@ class OfflineResponder:
             heading = headings[block.chunk]
             held = sum(weight[w] * (1.0 if w in ws else 0.5 if w in heading else 0.0) for w in wanted)
             overlap = held / total if total else 0.0
+            if overlap > 0 and form.fits(block):
+                overlap += FORM_BONUS
             # the chunk the decision rests on leads; position breaks ties toward the opening
             score = overlap + match(pool[block.chunk]) + (0.1 if block.chunk == main else 0.0)
             scored.append((overlap, score - 0.001 * block.position, block))

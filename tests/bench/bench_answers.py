@@ -11,7 +11,8 @@ knowledge base are the calibration split (`tests/bench/calibrate_answers.py` fit
 on it), the odd threads the held-out one.
 
 The sample help centre with config/eval/sample-questions.jsonl: its lines marked `held_out`
-(the customer-style questions) are the held-out part, the others the calibration part.
+(the customer-style questions) are the held-out part, the others the calibration part; the
+answer bar is learned from the calibration part as `supporthub eval --calibrate` learns it.
 """
 
 from __future__ import annotations
@@ -25,7 +26,8 @@ from pathlib import Path
 from typing import Any
 
 from core.answering.agent import ask_each
-from core.answering.answer_eval import Outcome, evaluate
+from core.answering.answer_eval import Outcome, evaluate, searched
+from core.answering.calibration import fit
 from core.answering.offline_responder import OfflineResponder
 from core.settings import AnswerSettings
 from knowledge.embedder import Embedder
@@ -91,7 +93,10 @@ async def _sample(root: Path, embedder: Embedder, settings: AnswerSettings) -> d
     kb, engine = await open_kb(root, embedder)
     await kb.ingest([ROOT / "config" / "knowledge"], trigger="bench")
     questions = load_questions(ROOT / "config" / "eval" / "sample-questions.jsonl")
-    report = await asyncio.to_thread(evaluate, kb, settings, questions, 5)
+    lines = await asyncio.to_thread(searched, kb, settings, questions)
+    # as an operator would: `supporthub eval --calibrate` on the lines not held out
+    learned = fit([line for line in lines if not line.question.held_out], settings, source="sample-questions.jsonl")
+    report = await asyncio.to_thread(evaluate, kb, settings, lines, 5, learned=learned)
     await kb.aclose()
     await engine.dispose()
     parts: dict[str, Any] = {}

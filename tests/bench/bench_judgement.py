@@ -19,7 +19,9 @@ The sets (see tests/bench/datasets/PROVENANCE.md):
   eight training utterances as the questions it answers), the test fold's utterances asked.
   Even intents (by name) make the calibration help centre, odd ones the held-out one.
 - The sample help centre with config/eval/sample-questions.jsonl: its lines marked
-  `held_out` are the held-out part, the others the calibration part.
+  `held_out` are the held-out part, the others the calibration part. It is one help centre
+  with an operator's labelled questions: its bar is learned from the calibration part, as
+  `supporthub eval --calibrate` learns it, and used on both.
 """
 
 from __future__ import annotations
@@ -28,17 +30,18 @@ import asyncio
 import json
 import tempfile
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from core.answering.agent import ask_each
+from core.answering.calibration import Labelled, fit
 from core.answering.offline_responder import OfflineResponder
 from core.settings import AnswerSettings
 from knowledge.embedder import Embedder
-from knowledge.evaluation import load_questions
+from knowledge.evaluation import EvalQuestion, load_questions
 from knowledge.hits import Hit
 from knowledge.settings import KnowledgeSettings
 from tests.bench.bench_retrieval import load_threads, open_kb
@@ -59,6 +62,9 @@ class HelpCentre:
     questions: list[tuple[str, str | None]]
     """(question, the file that answers it, or None: it should be handed over)."""
     folder: Path | None = None
+    labelled: list[EvalQuestion] = field(default_factory=list)
+    """The operator's labelled questions, from which the bar is learned (`supporthub eval
+    --calibrate`); none: the hub's bar as it stands (the floor, or answer.min_match)."""
 
 
 def stackfaq_centres(threads: Sequence[dict[str, Any]]) -> list[HelpCentre]:
@@ -108,9 +114,10 @@ def intent_centres(name: str, path: Path) -> list[HelpCentre]:
 def sample_centres() -> list[HelpCentre]:
     lines = load_questions(ROOT / "config" / "eval" / "sample-questions.jsonl")
     folder = ROOT / "config" / "knowledge"
-    parts = (("calibration", [q for q in lines if not q.held_out]), ("held out", [q for q in lines if q.held_out]))
+    labelled = [q for q in lines if not q.held_out]
+    parts = (("calibration", labelled), ("held out", [q for q in lines if q.held_out]))
     return [
-        HelpCentre("sample", part, {}, [(q.question, q.expected_source) for q in chosen], folder)
+        HelpCentre("sample", part, {}, [(q.question, q.expected_source) for q in chosen], folder, labelled)
         for part, chosen in parts
     ]
 
@@ -142,10 +149,15 @@ async def ask_all(
     article_vectors = embedder.encode([p.read_text(encoding="utf-8", errors="replace") for p in files])
     question_vectors = embedder.encode([q for q, _ in centre.questions])
     cosines = question_vectors @ article_vectors.T
-    responder = OfflineResponder(settings, floor=lambda: kb.paraphrase_floor)
 
     async def search(query: str) -> list[Hit]:
         return await kb.search(query, settings.top_k)
+
+    learned = None
+    if centre.labelled:  # as its operator would, with `supporthub eval --calibrate`
+        lines = [Labelled(q, await ask_each(q.question, search)) for q in centre.labelled]
+        learned = fit(lines, settings, source="labelled")
+    responder = OfflineResponder(settings, floor=lambda: kb.paraphrase_floor, learned=lambda: learned)
 
     results = []
     for (question, expected), row in zip(centre.questions, cosines, strict=True):

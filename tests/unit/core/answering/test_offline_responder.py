@@ -380,3 +380,34 @@ def test_a_long_question_is_repeated_cut_short() -> None:
     )
     echoed = reply.text.split("about “", 1)[1].split("”", 1)[0]
     assert len(echoed) <= MAX_ECHO_CHARS and echoed.endswith("…") and echoed.startswith("Can I pay for many")
+
+
+INVOICES = (
+    "Every charge creates an invoice. "
+    "Open **Settings > Billing > Invoices** for the whole history. "
+    "Invoices are kept for 7 years."
+)
+
+
+@pytest.mark.parametrize(
+    ("question", "wanted"),
+    [
+        ("where are the invoices?", "Settings > Billing > Invoices"),
+        ("how long do you keep invoices?", "7 years"),
+        ("invoices?", "Every charge creates an invoice."),
+    ],
+)
+def test_of_sentences_holding_the_same_words_the_one_in_the_form_asked_for_is_quoted(
+    question: str, wanted: str
+) -> None:
+    responder = OfflineResponder(AnswerSettings(max_sentences=1))
+    hits = [hit(INVOICES, source="docs/billing.md", title="Billing", relevance=0.7, heading=0.8), elsewhere()]
+    reply = responder.answer(question, hits)
+    assert wanted in reply.text and sum(line.startswith("> ") for line in reply.text.splitlines()) == 1, reply.text
+
+
+def test_a_how_do_i_question_is_quoted_the_steps() -> None:
+    text = "You can choose a new password at any time.\n\n" + STEPS.split("\n\n")[0]
+    responder = OfflineResponder(AnswerSettings(max_sentences=1))
+    reply = responder.answer("how do I choose a new password?", [hit(text, relevance=0.7, heading=0.8), elsewhere()])
+    assert "1. Go to the sign-in page." in reply.text and "at any time" not in reply.text, reply.text
