@@ -112,8 +112,9 @@ class AnswerSettings(Section):
     )
     calibrate: bool = Field(
         True,
-        description="use the help centre's own floor (its question lines, knowledge.phrasings) in place of "
-        "min_match when it lists enough of them",
+        description="use the bar `supporthub eval --calibrate` learned from the operator's labelled questions, "
+        "else the help centre's own floor (its question lines, knowledge.phrasings) when it lists enough of them, "
+        "in place of min_match",
     )
     max_sentences: int = Field(3, ge=1, le=10)
 

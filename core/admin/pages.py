@@ -32,6 +32,7 @@ from core.ops.request_guards import bounded_int, could_be_row_id
 from core.ops.runtime import Runtime
 from core.registry import installed_channels
 from core.settings import Settings
+from core.store.calibrations import load as load_calibration
 from core.store.db import ConversationState
 from core.store.dead_letters import NoSuchOutboxItem, NotRequeueable
 
@@ -229,7 +230,7 @@ class Pages:
         chosen = self._chosen(request)
         runtime = self._runtime(request)
         async with runtime.sessionmaker() as session:
-            learned = await runtime.calibration.fresh()
+            learned = await load_calibration(runtime.sessionmaker, self._settings.knowledge.collection)
             bar = answer_bar(self._settings.answer, runtime.knowledge.paraphrase_floor, learned)
             report = await self._gap_finder(runtime).knowledge_gaps(
                 session, chosen.period, min_match=bar.value, top_k=self._settings.answer.top_k

@@ -16,6 +16,7 @@ from core.admin import operations
 from core.answering.answer_decision import answer_bar
 from core.ops.runtime import Runtime
 from core.settings import Settings
+from core.store.calibrations import load as load_calibration
 from core.store.dead_letters import UndeliveredReply
 
 DEAD_LETTERS_SHOWN = 50
@@ -70,7 +71,8 @@ async def read_status(
                 delivery.dead if delivery else 0,
             )
         )
-    bar = answer_bar(settings.answer, runtime.knowledge.paraphrase_floor, await runtime.calibration.fresh())
+    learned = await load_calibration(runtime.sessionmaker, settings.knowledge.collection)
+    bar = answer_bar(settings.answer, runtime.knowledge.paraphrase_floor, learned)
     return Status(
         channels=channels,
         dead_letters=dead,

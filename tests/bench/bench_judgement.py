@@ -18,6 +18,9 @@ The sets (see tests/bench/datasets/PROVENANCE.md):
 - HWU64: 64 intents of a home assistant's users; one article per intent (its name as title,
   eight training utterances as the questions it answers), the test fold's utterances asked.
   Even intents (by name) make the calibration help centre, odd ones the held-out one.
+- Bitext's customer-support sample: 27 intents of a shop's customers (cancel an order, track a
+  refund, recover a password…), one article per intent as for HWU64, 40 questions per intent.
+  Even intents make the calibration help centre, odd ones the held-out one.
 - The sample help centre with config/eval/sample-questions.jsonl: its lines marked
   `held_out` are the held-out part, the others the calibration part. It is one help centre
   with an operator's labelled questions: its bar is learned from the calibration part, as
@@ -29,7 +32,7 @@ from __future__ import annotations
 import asyncio
 import json
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -89,7 +92,12 @@ def intent_title(intent: str) -> str:
     return f"{scenario.capitalize()}: {rest.replace('_', ' ')}" if rest else scenario.capitalize()
 
 
-def intent_centres(name: str, path: Path) -> list[HelpCentre]:
+def plain_title(intent: str) -> str:
+    """ "check_cancellation_fee" → "Check cancellation fee"."""
+    return intent.replace("_", " ").capitalize()
+
+
+def intent_centres(name: str, path: Path, title_of: Callable[[str], str] = intent_title) -> list[HelpCentre]:
     intents = sorted(
         (json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()), key=lambda i: i["intent"]
     )
@@ -100,7 +108,7 @@ def intent_centres(name: str, path: Path) -> list[HelpCentre]:
         for i, intent in enumerate(intents):
             if i % 2 != parity:
                 continue
-            title = intent_title(intent["intent"])
+            title = title_of(intent["intent"])
             expected[intent["intent"]] = f"{intent['intent']}.md"
             examples = "\n".join(f"- {example}" for example in intent["examples"])
             articles[expected[intent["intent"]]] = (
@@ -209,6 +217,7 @@ def run(stackfaq_path: Path, *, settings: AnswerSettings | None = None) -> list[
     centres = [
         *stackfaq_centres(load_threads(stackfaq_path)),
         *intent_centres("HWU64", DATA / "hwu64.jsonl"),
+        *intent_centres("Bitext", DATA / "bitext.jsonl", plain_title),
         *sample_centres(),
     ]
     out = []

@@ -5,15 +5,18 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from datetime import UTC, datetime
 from http.cookies import SimpleCookie
 from typing import Any
 
 import pytest
 from pydantic import SecretStr
 
-from core.cli.server import create_app
+from core.answering.calibration import Calibration
+from core.cli.server import RUNTIME, create_app
 from core.ops.access import COOKIE, FAILURES
 from core.settings import AdminSettings, Settings
+from core.store.calibrations import save
 from tests.app_client import AppClient
 from tests.fakes.tcp_proxy import CuttableProxy
 
@@ -239,3 +242,11 @@ async def test_the_status_says_at_what_bar_the_offline_decision_answers_and_why(
     await sign_in(admin)
     page = await (await admin.get("/admin/status")).text()
     assert "<th>Answer bar</th><td>match 0.55: answer.min_match</td>" in page
+
+    learned = Calibration(0.42, 87, 14, 0.954, 0.851, 0.571, "ours.jsonl", datetime(2026, 11, 25, tzinfo=UTC))
+    await save(admin.app[RUNTIME].sessionmaker, "knowledge", learned)  # `supporthub eval --calibrate`, elsewhere
+    status = await (await admin.get("/admin/api/status", headers=BEARER)).json()
+    assert status["answer_bar"] == 0.42
+    assert status["answer_bar_source"].startswith("learned from 87 labelled questions in ours.jsonl (2026-11-25)")
+    page = await (await admin.get("/admin/status")).text()
+    assert "<th>Answer bar</th><td>match 0.42: learned from 87 labelled questions in ours.jsonl" in page
