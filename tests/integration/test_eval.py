@@ -99,7 +99,8 @@ def test_an_answer_is_judged_by_its_text_apart_from_its_source(indexed: Path, tm
         for line in table
     )
     assert table[-1] == (
-        "held-out lines (2, kept out of calibration): expected source first 1.000, expected answer 0.000, "
+        "held-out lines (2, kept out of calibration): answered 1.000, expected source first 1.000, "
+        "expected answer 0.000, "
         "unanswerable declined 1.000"
     )
 
