@@ -1,8 +1,8 @@
 """A passage's questions in its own words, and what they tell about this help centre's scores.
 
 Some help centres list the questions an article answers, the way customers put them ("What
-people ask: - show my alarms - what alarms do I have set"), or put questions in lists and on
-lines of their own. Those lines are what a customer's question is most like: all-MiniLM-L6-v2
+people ask: - show my alarms - what alarms do I have set"), or put questions in lists, on
+lines of their own, or one per line with no marker at all. Those lines are what a customer's question is most like: all-MiniLM-L6-v2
 was trained on question-to-question pairs. So each chunk's *phrasings* — its list items and
 lines that ask something (`knowledge.asking`), markdown emphasis dropped — are embedded with the
 index, and a hit's `phrasing_relevance` is the query's best cosine with its chunk's phrasings,
@@ -33,6 +33,8 @@ MAX_PER_CHUNK = 8
 MAX_WORDS = 25
 """A phrasing is question-sized: a longer line is prose."""
 MIN_WORDS = 2
+MIN_PLAIN_LIST = 3
+"""Lines in a row that make a plain list of questions."""
 FLOOR_QUANTILE = 0.05
 """The share of answerable questions the floor lets go: it aims at 95 % answered."""
 MIN_FLOOR_LINES = 20
@@ -44,12 +46,14 @@ _VECTORS = "phrasings.npy"
 
 
 def phrasings(text: str) -> list[str]:
-    """The lines of a chunk's `text` that ask something: list items, or lines of their own
-    ending with "?"; at most MAX_PER_CHUNK, in order, each once."""
+    """The lines of a chunk's `text` that ask something: list items, lines ending with "?", and
+    the lines of a plain list of questions (`_plain_lists`); at most MAX_PER_CHUNK, in order,
+    each once."""
     found: list[str] = []
-    for line in text.splitlines():
+    listed = _plain_lists(text)
+    for number, line in enumerate(text.splitlines()):
         item = _ITEM.match(line)
-        if item is None and not line.rstrip().endswith("?"):
+        if item is None and not line.rstrip().endswith("?") and number not in listed:
             continue
         candidate = _EMPHASIS.sub("", item.group(1) if item else line).strip()
         if line.lstrip().startswith(("#", "|", ">")) or candidate in found:
@@ -59,6 +63,29 @@ def phrasings(text: str) -> list[str]:
             if len(found) == MAX_PER_CHUNK:
                 break
     return found
+
+
+def _plain_lists(text: str) -> set[int]:
+    """Line numbers of plain lists of questions: MIN_PLAIN_LIST or more consecutive lines, each
+    question-sized, most of which ask — what people ask, one per line without a list marker or
+    a question mark ("how long until my card arrives" / "when will my card come"). A hard-wrapped
+    paragraph is not one: its lines continue a sentence rather than ask."""
+    listed: set[int] = set()
+    block: list[tuple[int, str]] = []
+
+    def close() -> None:
+        if len(block) >= MIN_PLAIN_LIST and 2 * sum(asks(line) for _, line in block) > len(block):
+            listed.update(number for number, _ in block)
+        block.clear()
+
+    for number, line in enumerate(text.splitlines()):
+        plain = line.strip()
+        if not plain or plain.startswith(("#", "|", ">")) or _ITEM.match(line) or len(plain.split()) > MAX_WORDS:
+            close()
+        else:
+            block.append((number, plain))
+    close()
+    return listed
 
 
 @dataclass(frozen=True, slots=True)

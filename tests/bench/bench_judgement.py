@@ -21,6 +21,8 @@ The sets (see tests/bench/datasets/PROVENANCE.md):
 - Bitext's customer-support sample: 27 intents of a shop's customers (cancel an order, track a
   refund, recover a password…), one article per intent as for HWU64, 40 questions per intent.
   Even intents make the calibration help centre, odd ones the held-out one.
+- "HWU64 lines" and "Bitext lines": the same held-out help centres with each article's
+  questions one per line, without list markers.
 - The sample help centre with config/eval/sample-questions.jsonl: its lines marked
   `held_out` are the held-out part, the others the calibration part. It is one help centre
   with an operator's labelled questions: its bar is learned from the calibration part, as
@@ -97,7 +99,11 @@ def plain_title(intent: str) -> str:
     return intent.replace("_", " ").capitalize()
 
 
-def intent_centres(name: str, path: Path, title_of: Callable[[str], str] = intent_title) -> list[HelpCentre]:
+def intent_centres(
+    name: str, path: Path, title_of: Callable[[str], str] = intent_title, *, marker: str = "- "
+) -> list[HelpCentre]:
+    """`marker`: what starts each example line of an article ("" for one question per line
+    with no list marker, as help centres written by hand often have it)."""
     intents = sorted(
         (json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()), key=lambda i: i["intent"]
     )
@@ -110,7 +116,7 @@ def intent_centres(name: str, path: Path, title_of: Callable[[str], str] = inten
                 continue
             title = title_of(intent["intent"])
             expected[intent["intent"]] = f"{intent['intent']}.md"
-            examples = "\n".join(f"- {example}" for example in intent["examples"])
+            examples = "\n".join(f"{marker}{example}" for example in intent["examples"])
             articles[expected[intent["intent"]]] = (
                 f"# {title}\n\nWhat people ask about {title.lower()}:\n\n{examples}\n"
             )
@@ -218,6 +224,12 @@ def run(stackfaq_path: Path, *, settings: AnswerSettings | None = None) -> list[
         *stackfaq_centres(load_threads(stackfaq_path)),
         *intent_centres("HWU64", DATA / "hwu64.jsonl"),
         *intent_centres("Bitext", DATA / "bitext.jsonl", plain_title),
+        *[c for c in intent_centres("HWU64 lines", DATA / "hwu64.jsonl", marker="") if c.part == "held out"],
+        *[
+            c
+            for c in intent_centres("Bitext lines", DATA / "bitext.jsonl", plain_title, marker="")
+            if c.part == "held out"
+        ],
         *sample_centres(),
     ]
     out = []

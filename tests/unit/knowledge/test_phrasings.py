@@ -133,3 +133,16 @@ async def test_an_index_published_before_phrasings_is_rebuilt_with_them_at_start
         assert reopened.local.snapshot.phrasings.texts == tuple(phrasings(ASKED))
     finally:
         await reopened.aclose()
+
+
+def test_a_plain_list_of_questions_one_per_line_gives_phrasings_and_wrapped_prose_does_not() -> None:
+    listed = "# Card arrival\n\nhow long until my card arrives\nwhen will my card come\nwhere is my new card\n"
+    assert phrasings(listed) == ["how long until my card arrives", "when will my card come", "where is my new card"]
+    assert phrasings("how long until my card arrives\nwhen will my card come\n") == []  # two lines are no list
+    wrapped = (
+        "Brightdesk keeps the data you put in it safe, and\n"
+        "how you use it is up to you: when you sign in\n"
+        "we check your password and, if you turned it on,\n"
+        "your second factor before anything is shown.\n"
+    )
+    assert phrasings(wrapped) == []
