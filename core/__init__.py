@@ -28,9 +28,11 @@ The contract (directly in core/):
 
 core.store: db (schema, engine), migrations/, transactions (one transaction from async code),
     contacts, inbox, outbox_queue, conversation_views, channel_state (delivered parts, opt-outs,
-    delivery statuses), channel_values (each channel's own key-value store), feedback, dead_letters.
-core.answering: agent, offline_responder, llm_responder, answer_decision, questions,
-    small_talk, quoted_tables, memory, sentiment, attachments, answer_eval, answer_explain.
+    delivery statuses), channel_values (each channel's own key-value store), feedback, dead_letters,
+    calibrations (the operator's answer bar, per knowledge collection).
+core.answering: agent, offline_responder, llm_responder, answer_decision, calibration (the bar
+    learned from labelled questions), questions, small_talk, quoted_tables, memory, sentiment,
+    attachments, answer_eval, answer_explain.
 core.pipeline: hub, turn_runner, turn_transactions, storage (the stores on one engine),
     outbox (delivery), rate_limits, notifications (the wake-up between processes).
 core.ops: runtime (wiring), leadership, scheduler, reindex_process + reindex_child,

@@ -4,11 +4,12 @@ knowledge collection (`core.store.db.AnswerCalibration`), and each process's vie
 from __future__ import annotations
 
 import time
+from dataclasses import asdict, fields
 
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from core.answering.calibration import Calibration
+from core.store.contacts import dialect_insert
 from core.store.db import AnswerCalibration
 
 REFRESH_S = 30.0
@@ -16,37 +17,16 @@ REFRESH_S = 30.0
 
 
 async def save(sessionmaker: async_sessionmaker[AsyncSession], collection: str, calibration: Calibration) -> None:
-    values = {
-        "bar": calibration.bar,
-        "answerable": calibration.answerable,
-        "out_of_scope": calibration.out_of_scope,
-        "answered": calibration.answered,
-        "right_first": calibration.right_first,
-        "declined_out": calibration.declined_out,
-        "source": calibration.source,
-        "fitted_at": calibration.fitted_at,
-    }
+    values = asdict(calibration)
     async with sessionmaker() as session, session.begin():
-        insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
-        statement = insert(AnswerCalibration).values(collection=collection, **values)
+        statement = dialect_insert(session.sync_session)(AnswerCalibration).values(collection=collection, **values)
         await session.execute(statement.on_conflict_do_update(index_elements=["collection"], set_=values))
 
 
 async def load(sessionmaker: async_sessionmaker[AsyncSession], collection: str) -> Calibration | None:
     async with sessionmaker() as session:
         row = await session.get(AnswerCalibration, collection)
-        if row is None:
-            return None
-        return Calibration(
-            bar=row.bar,
-            answerable=row.answerable,
-            out_of_scope=row.out_of_scope,
-            answered=row.answered,
-            right_first=row.right_first,
-            declined_out=row.declined_out,
-            source=row.source,
-            fitted_at=row.fitted_at,
-        )
+        return None if row is None else Calibration(**{f.name: getattr(row, f.name) for f in fields(Calibration)})
 
 
 class CalibrationCache:
