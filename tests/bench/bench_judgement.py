@@ -243,13 +243,13 @@ def run(stackfaq_path: Path, *, settings: AnswerSettings | None = None) -> list[
 def report(out: Sequence[dict[str, Any]]) -> str:
     lines = [
         "answer or hand over: the hub at its default vs one MiniLM vector per article and a cosine threshold",
-        f"{'set':10} {'part':12} {'in/out':>9} {'bar':>5}  {'hub: answered right-first declined-out':38}"
+        f"{'set':12} {'part':12} {'in/out':>9} {'bar':>5}  {'hub: answered right-first declined-out':38}"
         f"  {'cosine@hub coverage':22}  {'cosine@95 %':22}",
     ]
     for row in out:
         hub, same, at95 = row["hub"], row["cosine_at_hub_coverage"], row["cosine_at_95"]
         lines.append(
-            f"{row['set']:10} {row['part']:12} {row['answerable']:>4}/{row['out_of_scope']:<4} {row['bar']:5.2f}"
+            f"{row['set']:12} {row['part']:12} {row['answerable']:>4}/{row['out_of_scope']:<4} {row['bar']:5.2f}"
             f"  {hub['answered']:7.1%} {hub['right_first']:10.1%} {hub['declined_out']:12.1%}       "
             f"  {same['right_first']:9.1%} {same['declined_out']:9.1%}   "
             f"  {at95['right_first']:9.1%} {at95['declined_out']:9.1%}"
