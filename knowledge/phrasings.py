@@ -2,8 +2,8 @@
 
 Some help centres list the questions an article answers, the way customers put them ("What
 people ask: - show my alarms - what alarms do I have set"), or put questions in lists, on
-lines of their own, or one per line with no marker at all. Those lines are what a customer's question is most like: all-MiniLM-L6-v2
-was trained on question-to-question pairs. So each chunk's *phrasings* — its list items and
+lines of their own, or one per line with no marker at all. Those lines are what a customer's
+question is most like: all-MiniLM-L6-v2 was trained on question-to-question pairs. So each chunk's *phrasings* — its list items and
 lines that ask something (`knowledge.asking`), markdown emphasis dropped — are embedded with the
 index, and a hit's `phrasing_relevance` is the query's best cosine with its chunk's phrasings,
 as `heading_relevance` is with its heading.

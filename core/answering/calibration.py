@@ -78,33 +78,35 @@ def fit(lines: Sequence[Labelled], settings: AnswerSettings, *, source: str) -> 
         raise TooFewLines(
             f"{len(answerable)} answerable lines not marked held_out; at least {MIN_ANSWERABLE} are needed to learn a bar"
         )
-    steps = round((HIGHEST - LOWEST) / STEP)
-    chosen: Calibration | None = None
-    for step in range(steps + 1):
-        bar = round(LOWEST + step * STEP, 2)
+    fitted_at = datetime.now(UTC)
+
+    def at(bar: float) -> Calibration:
         responder = OfflineResponder(settings.model_copy(update={"min_match": bar, "calibrate": False}))
-        answered = right = 0
-        for line in answerable:
-            reply = responder.answer_all(line.asked)
-            if not reply.handoff:
-                answered += 1
-                expected = line.question.expected_source
-                right += bool(expected and reply.citations and source_matches(expected, reply.citations[0].source))
+        replies = [(line.question.expected_source, responder.answer_all(line.asked)) for line in answerable]
+        answered = [(expected, reply) for expected, reply in replies if not reply.handoff]
+        right = sum(
+            bool(expected and reply.citations and source_matches(expected, reply.citations[0].source))
+            for expected, reply in answered
+        )
         declined = sum(responder.answer_all(line.asked).handoff for line in others)
-        here = Calibration(
+        return Calibration(
             bar=bar,
             answerable=len(answerable),
             out_of_scope=len(others),
-            answered=answered / len(answerable),
+            answered=len(answered) / len(answerable),
             right_first=right / len(answerable),
             declined_out=declined / len(others) if others else None,
             source=source,
-            fitted_at=datetime.now(UTC),
+            fitted_at=fitted_at,
         )
-        if chosen is None or here.answered >= TARGET_ANSWERED:
-            chosen = here
-    assert chosen is not None
-    return chosen
+
+    # from the highest bar down: the first that answers enough is the one
+    steps = round((HIGHEST - LOWEST) / STEP)
+    for step in range(steps, -1, -1):
+        here = at(round(LOWEST + step * STEP, 2))
+        if here.answered >= TARGET_ANSWERED:
+            return here
+    return here  # none answers enough: the lowest bar tried
 
 
 class Calibrations(Protocol):
