@@ -16,9 +16,10 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $(STAMP)
 
+# PORT=9000 make run, HOST=0.0.0.0 make run: where it listens (else server.port and server.host).
 run: install
 	$(BIN)/supporthub reindex
-	$(BIN)/supporthub serve
+	$(BIN)/supporthub serve $(if $(PORT),--port $(PORT)) $(if $(HOST),--host $(HOST))
 
 test: install
 	$(BIN)/python -m pytest

@@ -164,8 +164,12 @@ class KnowledgeBase:
         process holds on its files — a re-index child writing, or the command line's — and the
         whole process, event loop included, waited with it (measured: a count that waited 3 s
         for a locked file let another thread run once in those 3 s). Its chunks are the local
-        index's."""
+        index's, after the same check for a newer version that a search makes: readiness
+        shows a `supporthub reindex` as soon as search does."""
+        if self._follower is not None:
+            self._follower.poke()
         if self.dense.embedded:
+            await asyncio.to_thread(self.refresh)
             return len(self.local.snapshot.records)
         return await asyncio.to_thread(self.dense.count)
 

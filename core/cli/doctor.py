@@ -123,10 +123,13 @@ def count_chunks(knowledge: KnowledgeSettings, data_dir: Path) -> str:
     if knowledge.chroma_url:
         where = f"the Chroma server {without_credentials(knowledge.chroma_url)}"
     else:
-        folder = data_dir / "chroma"
+        folder = (data_dir / "chroma").resolve()
         where = str(folder)
         if not folder.is_dir():
-            raise CheckFailed(f"no index in {folder}: run supporthub reindex")
+            raise CheckFailed(
+                f"no index in {folder}: run supporthub reindex, or run doctor where the hub runs "
+                "(or with SUPPORTHUB_DATA_DIR set to its data dir)"
+            )
     store = DenseStore.open(chroma_url=knowledge.chroma_url, data_dir=data_dir, collection=knowledge.collection)
     chunks = store.count()
     if chunks == 0:
@@ -273,6 +276,12 @@ def describe(exc: BaseException) -> str:
     return f"{type(cause).__name__}: {lines[0]}" if lines else type(cause).__name__
 
 
+def where_it_looks(settings: Settings) -> str:
+    """The folders a relative setting is read against: run from another folder, doctor checks
+    another data dir, and says so."""
+    return f"checking from {Path.cwd()}: data dir {settings.data_dir.resolve()}"
+
+
 def one_line(detail: str) -> str:
     detail = " ".join(detail.split())
     return detail if len(detail) <= REASON_MAX_CHARS else detail[: REASON_MAX_CHARS - 1] + "…"
@@ -300,8 +309,11 @@ def without_credentials(url: str) -> str:
 def doctor(settings: Settings, timeout_s: float) -> None:
     """Check the database, the index, the model, every channel and the LLM, live.
 
-    Prints OK or FAIL with the reason for each; exits 1 when anything failed. Writes nothing.
+    Prints where it looks, then OK or FAIL with the reason for each; exits 1 when anything
+    failed. Writes nothing.
     """
+
+    click.echo(where_it_looks(settings))
 
     async def main() -> list[Outcome]:
         checks = all_checks(settings, timeout_s)

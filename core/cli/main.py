@@ -7,6 +7,7 @@ import ctypes
 import gc
 import json
 import logging
+import socket
 import sys
 import uuid
 from collections.abc import Callable
@@ -65,16 +66,32 @@ def serve(settings: Settings, host: str | None, port: int | None) -> None:
         sys.exit(2)
     for line in exposure:
         log.info("%s", line)  # a log line: with log.format = json, stderr is all JSON lines
+    try:
+        listening = listen(host, port)
+    except OSError as exc:
+        click.echo(f"supporthub: cannot listen on {host}:{port}: {exc.strerror or exc}. {_PORT_HINT}", err=True)
+        sys.exit(2)
     app = create_app(settings)
     app.on_startup.append(freeze_heap)  # after the runtime's start-up: the model and the index loaded
     web.run_app(
         app,
-        host=host,
-        port=port,
+        sock=listening,
         access_log_class=AccessLogger,
         loop=serving_loop(),
         print=lambda _: log.info("supporthub serving on http://%s:%d", host, port),
     )
+
+
+_PORT_HINT = (
+    "Choose another with --port, SUPPORTHUB_SERVER__PORT or [server] port in supporthub.toml "
+    "(PORT=9000 make run); the interface with --host or SUPPORTHUB_SERVER__HOST."
+)
+
+
+def listen(host: str, port: int) -> socket.socket:
+    """The server's socket, bound before anything is loaded: a port in use is one line and exit
+    status 2 at once, not "ready" and then aiohttp's traceback once the model is loaded."""
+    return socket.create_server((host, port), family=socket.AF_INET6 if ":" in host else socket.AF_INET)
 
 
 async def freeze_heap(_: object) -> None:

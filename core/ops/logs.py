@@ -15,7 +15,7 @@ import json
 import logging
 import re
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from types import TracebackType
 from urllib.parse import unquote, urlsplit
 
@@ -48,6 +48,11 @@ python-telegram-bot's debug lines show the API URL, both holding the Telegram bo
 rest are chatty (markdown_it logs every rule it tries on every reply).
 (aiohttp's access log is not among them: `core.log_context.AccessLogger` writes it, without
 query strings.)"""
+OWN = frozenset({"core", "channels", "handoff", "knowledge", "supporthub", "aiohttp.access"})
+"""Loggers logged at `log.level`: ours, and the access log (`core.log_context.AccessLogger`).
+Every other library's lines show from WARNING up unless `log.level` is DEBUG: at INFO, faiss
+announces which CPU build it tried on every command and bm25s (which sets its own logger's
+level) said "Building index from tokens" as a debug line."""
 MIN_SECRET_LENGTH = 6
 """Shorter values would mask ordinary words; a secret that short protects nothing anyway."""
 MASK = "***"
@@ -84,6 +89,8 @@ def configure_logging(settings: Settings) -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler.set_name(HANDLER_NAME)
     handler.setFormatter(formatter)
+    handler.setLevel(settings.log.level)  # a library that sets its own logger's level stays under it
+    handler.addFilter(LibraryLevel(logging.getLevelName(settings.log.level)))
     root = logging.getLogger()
     for old in [h for h in root.handlers if h.name == HANDLER_NAME]:
         root.removeHandler(old)
@@ -93,6 +100,25 @@ def configure_logging(settings: Settings) -> None:
     sys.excepthook = log_uncaught  # and so is a crash's traceback: masked, and JSON when asked
     for noisy in NOISY:
         logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLevelName(settings.log.level)))
+
+
+class LibraryLevel(logging.Filter):
+    """Holds other libraries' lines at WARNING (see `OWN`), and the `NOISY` ones at WARNING even
+    at DEBUG."""
+
+    def __init__(self, level: int) -> None:
+        super().__init__()
+        self.level = level
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if _within(record.name, OWN):
+            return True
+        floor = logging.WARNING if self.level > logging.DEBUG or _within(record.name, NOISY) else self.level
+        return record.levelno >= floor
+
+
+def _within(name: str, families: Iterable[str]) -> bool:
+    return any(name == family or name.startswith(family + ".") for family in families)
 
 
 def log_uncaught(kind: type[BaseException], value: BaseException, traceback: TracebackType | None) -> None:

@@ -6,14 +6,18 @@ import asyncio
 import json
 import os
 import re
+import socket
 import subprocess
 import sys
+from collections.abc import Callable
 from datetime import timedelta
 from functools import partial
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from core.cli.server import create_app
 from core.messages import Address, InboundMessage, Reply
 from core.ops.runtime import open_database
 from core.pipeline.storage import Storage
@@ -22,6 +26,7 @@ from core.settings import Settings
 from core.store.inbox import PendingMessage
 from core.store.transactions import transactions_for
 from handoff.cases import CaseOpening, CaseState, move_case
+from knowledge.settings import KnowledgeSettings
 from tests.conftest import SAMPLE_KNOWLEDGE
 
 SUPPORTHUB = str(Path(sys.executable).parent / "supporthub")
@@ -234,3 +239,33 @@ def test_eval_calibrate_learns_the_bar_every_command_then_uses(indexed_data_dir:
         line.startswith(f"bar: match {bar}, learned from {learned.group(2)} labelled questions in ours.jsonl")
         for line in lines_shown
     ), lines_shown
+
+
+def test_serve_on_a_port_in_use_says_so_in_one_line_and_exits_2(tmp_path: Path) -> None:
+    with socket.create_server(("127.0.0.1", 0)) as taken:
+        port = taken.getsockname()[1]
+        result = run("serve", "--port", str(port), data_dir=tmp_path)
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert f"127.0.0.1:{port}" in lines[0] and "--port" in lines[0] and "SUPPORTHUB_SERVER__PORT" in lines[0]
+    assert "supporthub ready" not in result.stderr and "Traceback" not in result.stderr
+
+
+async def test_readiness_counts_the_chunks_of_an_ingest_from_the_command_line_at_once(
+    aiohttp_client: Callable[..., Any], tmp_path: Path
+) -> None:
+    docs, more = tmp_path / "docs", tmp_path / "more"
+    docs.mkdir()
+    more.mkdir()
+    (docs / "refunds.md").write_text("# Refunds\n\nWe refund any plan within 30 days.\n", encoding="utf-8")
+    (more / "exports.md").write_text("# Exports\n\nOpen Settings > Export and choose CSV.\n", encoding="utf-8")
+    data_dir = tmp_path / "data"
+    assert run("ingest", str(docs), data_dir=data_dir).returncode == 0
+    client = await aiohttp_client(create_app(Settings(data_dir=data_dir, knowledge=KnowledgeSettings(paths=[docs]))))
+    before = (await (await client.get("/readyz")).json())["chunks"]
+
+    ingested = await asyncio.to_thread(run, "ingest", str(more), data_dir=data_dir)
+
+    assert ingested.returncode == 0, ingested.stderr
+    assert (await (await client.get("/readyz")).json())["chunks"] == before + 1

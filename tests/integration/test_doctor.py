@@ -61,7 +61,8 @@ async def doctor(env: dict[str, str], *args: str) -> Report:
     )
     stdout, stderr = await asyncio.wait_for(process.communicate(), timeout=240)
     out, err = stdout.decode(), stderr.decode()
-    *checks, summary = out.splitlines()
+    where, *checks, summary = out.splitlines()
+    assert where.startswith(f"checking from {os.getcwd()}: data dir "), out
     lines = {}
     for line in checks:
         status, name, detail = line.split(None, 2)
@@ -255,7 +256,10 @@ async def test_platforms_down_silent_or_missing_the_model_named(
     }
     detail = {name: text for name, (_, text) in report.lines.items()}
     assert "Connect call failed" in detail["database"] or "refused" in detail["database"], detail["database"]
-    assert detail["index"] == f"no index in {tmp_path / 'empty' / 'chroma'}: run supporthub reindex"
+    assert detail["index"].startswith(
+        f"no index in {(tmp_path / 'empty' / 'chroma').resolve()}: run supporthub reindex"
+    )
+    assert "SUPPORTHUB_DATA_DIR" in detail["index"]
     assert detail["slack"] == "no answer within 4 s"
     assert detail["telegram"].startswith("getMe: NetworkError:"), detail["telegram"]
     assert detail["sms"].startswith("ClientConnectorError:"), detail["sms"]

@@ -15,7 +15,7 @@ from core.log_context import bound_ids
 from core.ops.logs import HANDLER_NAME, NOISY, configure_logging, settings_secrets
 from core.settings import Settings, secret_keys
 
-log = logging.getLogger("tests.unit.core.ops.test_logs")
+log = logging.getLogger("core.ops.logs.test")  # one of ours: other libraries are held at WARNING
 
 SECRETS: dict[str, dict[str, Any]] = {
     "api": {"token": "api-token-secret"},
@@ -124,3 +124,23 @@ def test_configuring_again_replaces_the_handler(restored_logging: None) -> None:
     configure_logging(settings())
     configure_logging(settings())
     assert [h.name for h in logging.getLogger().handlers].count(HANDLER_NAME) == 1
+
+
+def test_at_info_other_libraries_show_only_warnings_and_nothing_shows_a_debug_line(
+    restored_logging: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    configure_logging(settings(log={"level": "INFO", "format": "json"}))
+    chatty = logging.getLogger("faiss.loader")
+    sets_its_own_level = logging.getLogger("bm25s")
+    sets_its_own_level.setLevel(logging.DEBUG)  # as bm25s does when imported
+    try:
+        chatty.info("Could not load library with AVX512 support")
+        sets_its_own_level.debug("Building index from tokens")
+        log.debug("a debug line of ours")
+        chatty.warning("a library's warning")
+        log.info("a line of ours")
+    finally:
+        sets_its_own_level.setLevel(logging.NOTSET)
+
+    events = [json.loads(line)["event"] for line in capsys.readouterr().err.splitlines()]
+    assert events == ["a library's warning", "a line of ours"]
