@@ -9,6 +9,10 @@ would make an unanswerable question look answerable) is matched against the inde
 vocabulary with rapidfuzz: the closest word within one edit (two for words of eight letters or
 more; a swap of two letters counts as one) replaces it, the most frequent on a tie. Words with
 digits or capitals inside (BD-4012, PayPal) are never touched.
+
+A word the index lacks that is two of its words run together is parted first, English or not:
+"timezone" is "time zone" in a help centre that writes it so (the bi-encoder and the word
+counts then see the help centre's words).
 """
 
 from __future__ import annotations
@@ -22,6 +26,8 @@ from rapidfuzz.distance import OSA
 MAX_WORDS = 40
 MIN_LENGTH = 4
 """Shorter words have too many neighbours one edit away to be corrected safely."""
+MIN_PART = 3
+"""The shortest part a run-together word is parted into: "at" and "on" would part too much."""
 _WORD = re.compile(r"(?<!\w)[A-Za-z]+(?:'[a-z]+)?(?!\w)")
 """A whole word of ASCII letters: not the letters of "pasword2" or of "exportación" before its "ó"."""
 
@@ -53,7 +59,11 @@ class Speller:
 
     def _word(self, word: str, vocabulary: Mapping[str, int]) -> str:
         lower = word.lower()
-        if len(word) < MIN_LENGTH or lower in vocabulary or lower in self._known or word[1:] != lower[1:]:
+        if len(word) < MIN_LENGTH or lower in vocabulary or word[1:] != lower[1:]:
+            return word
+        if parted := _parted(lower, vocabulary):
+            return parted.capitalize() if word[0].isupper() else parted
+        if lower in self._known:
             return word
         found = process.extract(lower, self._choices, scorer=OSA.distance, score_cutoff=_edits(lower), limit=20)
         if not found:
@@ -61,6 +71,20 @@ class Speller:
         nearest = min(distance for _, distance, _ in found)
         best = max((choice for choice, distance, _ in found if distance == nearest), key=lambda w: vocabulary[w])
         return best.capitalize() if word[0].isupper() else best
+
+
+def _parted(word: str, vocabulary: Mapping[str, int]) -> str | None:
+    """`word` as two words of the vocabulary, each of MIN_PART letters or more (the most frequent
+    pair when there are several ways); None when there is no such pair."""
+    pairs = [
+        (word[:cut], word[cut:])
+        for cut in range(MIN_PART, len(word) - MIN_PART + 1)
+        if word[:cut] in vocabulary and word[cut:] in vocabulary
+    ]
+    if not pairs:
+        return None
+    first, second = max(pairs, key=lambda pair: min(vocabulary[pair[0]], vocabulary[pair[1]]))
+    return f"{first} {second}"
 
 
 def english_words() -> frozenset[str]:

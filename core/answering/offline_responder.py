@@ -290,6 +290,9 @@ class _Part:
     quoted: list[_Block]
     cited: list[Hit]
     missing: list[str]
+    referred: bool = False
+    """The document the part before it names as where the answer is ("described in our refund
+    policy (refund-policy.pdf)"): quoted after it (`_referred`)."""
 
 
 class OfflineResponder:
@@ -328,8 +331,10 @@ class OfflineResponder:
             part = self._part(one)
             if part is None:
                 unanswered.append(one.question)
-            elif not any(_said(part) <= _said(p) for p in parts):  # the same quote again
-                parts.append(part)
+                continue
+            for answer in (part, self._referred(one, part)):
+                if answer is not None and not any(_said(answer) <= _said(p) for p in parts):  # the same quote again
+                    parts.append(answer)
         if not parts:
             return Reply(DECLINE, handoff=True)
         sections = [_section(part, several=len(asked) > 1) for part in parts]
@@ -364,6 +369,28 @@ class OfflineResponder:
         if not cited:  # nothing quotable in the passage (e.g. only a rule line): don't quote it
             return None
         return _Part(asked.question, quoted, cited, _not_covered(asked.question, pool, asked.hits))
+
+    def _referred(self, asked: Asked, part: _Part) -> _Part | None:
+        """The document the answering section sends the customer to, quoted too when the search
+        found it for the same question: a cancellation article's "Refunds" section saying "whether
+        you are eligible for a refund is described in our refund policy (refund-policy.pdf)"
+        answers nothing by itself. A document is named by its file name, or by its title when the
+        title has two words or more (a one-word title, "Reports", is named by many a sentence that
+        does not mean it)."""
+        said = " ".join(hit.text for hit in part.cited).lower()
+        cited = {hit.source for hit in part.cited}
+        named = [hit for hit in asked.hits if hit.source not in cited and any(n in said for n in _names(hit))]
+        if not named:
+            return None
+        best = max(named, key=match)
+        pool = sorted((h for h in asked.hits if h.source == best.source), key=_chunk_order)
+        quoted = self._quote(asked.question, best, pool)
+        quoted_hits = {id(pool[block.chunk]) for block in quoted}
+        cited_there = [hit for hit in pool if id(hit) in quoted_hits]
+        if not cited_there:
+            return None
+        cited_there = list({(hit.source, hit.section): hit for hit in reversed(cited_there)}.values())[::-1]
+        return _Part(asked.question, quoted, cited_there, [], referred=True)
 
     def _quote(self, question: str, best: Hit, pool: list[Hit]) -> list[_Block]:
         """The blocks that best answer the question, in document order, within the budget."""
@@ -461,6 +488,14 @@ def _not_covered(question: str, pool: list[Hit], hits: list[Hit]) -> list[str]:
     return list(words.values())
 
 
+def _names(hit: Hit) -> list[str]:
+    """How a sentence may name the hit's document: its file name, and its title when that has two
+    words or more (lower-cased)."""
+    file_name = hit.source.replace("\\", "/").rsplit("/", 1)[-1].lower()
+    title = " ".join(hit.title.lower().split())
+    return [file_name, title] if len(title.split()) >= 2 else [file_name]
+
+
 def _echo(question: str) -> str:
     """A customer's question as the reply repeats it: literal, and cut when long."""
     return literal(question if len(question) <= MAX_ECHO_CHARS else question[: MAX_ECHO_CHARS - 1].rstrip() + "…")
@@ -477,6 +512,8 @@ def _section(part: _Part, *, several: bool) -> str:
         if len(part.cited) > 1 or not one.section or one.section == one.title
         else f"{one.title} › {one.section}"
     )
+    if part.referred:
+        return f"For more, it points to **{title}**:\n\n{_render(part.quoted)}"
     lead = f"About “{_echo(part.question)}”, our help centre says" if several else "Here's what our help centre says"
     text = f"{lead} in **{title}**:\n\n{_render(part.quoted)}"
     if part.missing:

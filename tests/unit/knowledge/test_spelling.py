@@ -52,3 +52,11 @@ def test_the_rest_of_the_text_is_unchanged(speller: Speller) -> None:
 def test_a_long_text_is_searched_as_written(speller: Speller) -> None:
     long_text = "forgot my pasword " + " ".join(["word"] * MAX_WORDS)
     assert speller.correct(long_text, VOCABULARY) == long_text
+
+
+def test_a_word_run_together_is_parted_the_way_the_help_centre_writes_it(speller: Speller) -> None:
+    vocabulary = {**VOCABULARY, "time": 8, "zone": 5, "timezones": 1, "sign": 9, "in": 30}
+    assert speller.correct("how do i change my timezone", vocabulary) == "how do i change my time zone"
+    assert speller.correct("Timezone settings", vocabulary) == "Time zone settings"
+    assert speller.correct("timezones", vocabulary) == "timezones"  # the help centre's own word
+    assert speller.correct("signin", vocabulary) == "signin"  # "in" is too short a part

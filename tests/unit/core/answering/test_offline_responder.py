@@ -411,3 +411,36 @@ def test_a_how_do_i_question_is_quoted_the_steps() -> None:
     responder = OfflineResponder(AnswerSettings(max_sentences=1))
     reply = responder.answer("how do I choose a new password?", [hit(text, relevance=0.7, heading=0.8), elsewhere()])
     assert "1. Go to the sign-in page." in reply.text and "at any time" not in reply.text, reply.text
+
+
+def test_a_section_that_sends_the_customer_to_another_document_is_followed_there(responder: OfflineResponder) -> None:
+    cancelling = hit(
+        "Cancelling stops future renewals. Whether you are eligible for a refund is described in our "
+        "refund policy (refund-policy.pdf).",
+        source="docs/cancelling.md",
+        title="Cancelling your subscription",
+        section="Refunds",
+        relevance=0.62,
+        heading=0.55,
+        index=1,
+    )
+    policy = hit(
+        "You can ask for a full refund within 30 days of the first payment.",
+        source="docs/refund-policy.pdf",
+        title="Refund policy",
+        relevance=0.58,
+        heading=0.5,
+        index=2,
+    )
+    reply = responder.answer("If I cancel now, can I get a refund?", [cancelling, policy])
+
+    assert "in **Cancelling your subscription › Refunds**" in reply.text
+    assert reply.text.endswith(
+        "For more, it points to **Refund policy**:\n\n> You can ask for a full refund within 30 days of the first payment."
+    )
+    assert [c.source for c in reply.citations] == ["docs/cancelling.md", "docs/refund-policy.pdf"]
+
+
+def test_a_document_that_is_not_named_is_not_quoted_beside_the_answer(responder: OfflineResponder) -> None:
+    reply = responder.answer("How do I reset my password?", [*reset_hits(), elsewhere()])
+    assert "points to" not in reply.text and {c.source for c in reply.citations} == {RESET}
