@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install run test check bench clean
+.PHONY: install run test check bench docs docs-build screenshots clean
 
 install: $(STAMP)
 
@@ -13,7 +13,7 @@ $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet torch==2.13.0
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/python -m pip install --quiet -e '.[test,docs]'
 	touch $(STAMP)
 
 # PORT=9000 make run, HOST=0.0.0.0 make run: where it listens (else server.port and server.host).
@@ -31,8 +31,21 @@ check: install
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
+# The docs site (docs/, Sphinx with MyST markdown): served on http://127.0.0.1:8000 and rebuilt
+# on every change; docs-build is CI's build, where any warning (a broken link, a page outside
+# the contents) is an error.
+docs: install
+	$(BIN)/sphinx-autobuild docs docs/_build/html --port $(or $(DOCS_PORT),8000)
+
+docs-build: install
+	$(BIN)/sphinx-build -W --keep-going -q -b html docs docs/_build/html
+
+# The README's and the docs' screenshots, taken in Chromium from a running hub (docs/screenshots.py).
+screenshots: install
+	$(BIN)/python docs/screenshots.py
+
 bench: install
 	$(BIN)/python -m tests.bench $(BENCH_ARGS)
 
 clean:
-	rm -rf $(VENV) data
+	rm -rf $(VENV) data docs/_build

@@ -16,28 +16,35 @@ class EmailSettings(Section):
     the relay at `smtp_host`."""
 
     address: str = Field("", description="the support address: replies come from it")
-    display_name: str = "Support"
+    display_name: str = Field("Support", description="the name replies are sent under")
     domain: str = Field("", description="for our Message-IDs; default: the address's domain")
-    smtp_host: str = ""
-    smtp_port: int = Field(587, ge=1, le=65535)
-    smtp_security: Literal["starttls", "tls", "none"] = "starttls"
-    smtp_username: str = ""
-    smtp_password: SecretStr | None = None
+    smtp_host: str = Field("", description="the relay replies are sent through")
+    smtp_port: int = Field(587, ge=1, le=65535, description="the relay's port")
+    smtp_security: Literal["starttls", "tls", "none"] = Field(
+        "starttls", description="starttls, tls (implicit, port 465) or none"
+    )
+    smtp_username: str = Field("", description="the relay login; empty = no AUTH")
+    smtp_password: SecretStr | None = Field(None, description="the relay password")
     smtp_ca_file: str = Field("", description="PEM file of a private CA that signed the relay's certificate")
-    listen_host: str = "127.0.0.1"
+    listen_host: str = Field("127.0.0.1", description="the interface the built-in SMTP listener binds")
     listen_port: int | None = Field(None, ge=1, le=65535, description="set = the built-in SMTP listener is on")
     accept_addresses: list[str] = Field(default_factory=list, description="aliases besides `address`")
     tls_cert_file: str = Field("", description="STARTTLS certificate (PEM) for the listener")
-    tls_key_file: str = ""
-    max_message_bytes: int = Field(25 * 1024 * 1024, ge=1024)
-    imap_host: str = ""
-    imap_port: int = Field(993, ge=1, le=65535)
+    tls_key_file: str = Field("", description="the listener certificate's private key (PEM)")
+    max_message_bytes: int = Field(25 * 1024 * 1024, ge=1024, description="the largest mail the listener accepts")
+    imap_host: str = Field("", description="the mailbox to read; set = the IMAP poller is on")
+    imap_port: int = Field(993, ge=1, le=65535, description="the mailbox's port")
     imap_security: Literal["tls", "none"] = Field("tls", description="implicit TLS (port 993), or none")
-    imap_username: str = ""
-    imap_password: SecretStr | None = None
-    imap_folder: str = "INBOX"
-    imap_poll_interval_s: float = Field(60.0, gt=0)
-    trust_authentication_results: bool = False
+    imap_username: str = Field("", description="the mailbox login")
+    imap_password: SecretStr | None = Field(None, description="the mailbox password")
+    imap_folder: str = Field("INBOX", description="the folder read")
+    imap_poll_interval_s: float = Field(
+        60.0, gt=0, description="how often the mailbox is read when IDLE brings no news"
+    )
+    trust_authentication_results: bool = Field(
+        False,
+        description="take the receiving server's DMARC verdict (Authentication-Results) as proof of the sender: only for a provider that writes its own",
+    )
     max_replies_per_sender_per_hour: int = Field(10, ge=1, description="to one address, its +tag ignored")
     max_replies_per_domain_per_hour: int = Field(
         200, ge=1, description="to one sender domain; raise it when more of your customers share one (gmail.com)"

@@ -12,8 +12,10 @@ from core.settings import Section
 class SmsSettings(Section):
     """SMS through Twilio; on when the account, its auth token and a sender are set."""
 
-    account_sid: str = ""
-    auth_token: SecretStr | None = None
+    account_sid: str = Field("", description="the Twilio account (AC…)")
+    auth_token: SecretStr | None = Field(
+        None, description="the Twilio auth token: API calls, and the webhooks' signatures"
+    )
     webhook_signing_key: SecretStr | None = None
     """The secret of a Twilio Webhooks SharedKey, for webhooks Twilio signs with HMAC-SHA256
     (X-Twilio-Webhooks-Signature-Settings); the classic signature uses the auth token."""
@@ -26,6 +28,7 @@ class SmsSettings(Section):
         "Ask a question and we'll answer by text. Reply STOP to stop messages, START to resume.",
         min_length=1,
         max_length=320,
+        description="the answer to HELP",
     )
     status_callbacks: bool = Field(True, description="ask Twilio to report each reply's delivery")
 

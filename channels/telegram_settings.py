@@ -14,13 +14,14 @@ class TelegramSettings(Section):
     """Telegram as a customer channel; on when `bot_token` is set. With `public_url` updates
     arrive on `POST /telegram/webhook`, otherwise the hub long-polls `getUpdates`."""
 
-    bot_token: SecretStr | None = None
+    bot_token: SecretStr | None = Field(None, description="the bot's token from BotFather; set = Telegram is on")
     api_url: str = Field("https://api.telegram.org", description="Bot API base URL (tests and local Bot API servers)")
     public_url: str = Field("", description="the hub's public base URL; set = webhook mode, empty = long polling")
     webhook_secret: SecretStr | None = None
     """Telegram sends it in X-Telegram-Bot-Api-Secret-Token with every update (1–256 of A–Z a–z 0–9 _ -)."""
-    welcome: str = (
-        "Hi! Ask me anything about our product and I'll answer from our help centre. Send /human to reach a person."
+    welcome: str = Field(
+        ("Hi! Ask me anything about our product and I'll answer from our help centre. Send /human to reach a person."),
+        description="the answer to /start",
     )
     group_mode: Literal["mention", "all"] = Field(
         "mention", description="in groups: answer only when mentioned, replied to or commanded; or every message"

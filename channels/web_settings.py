@@ -8,11 +8,13 @@ from core.settings import Section
 
 
 class WebSettings(Section):
-    session_secret: SecretStr | None = None
+    session_secret: SecretStr | None = Field(
+        None, description="signs widget sessions; unset = generated once into data_dir"
+    )
     identity_secret: SecretStr | None = None
     """Shared with the embedding site, which signs a visitor's email with it (HMAC-SHA256)."""
-    title: str = "Help"
-    history_limit: int = Field(200, ge=1, le=5000)
+    title: str = Field("Help", description="the widget panel's title (a page's data-title wins)")
+    history_limit: int = Field(200, ge=1, le=5000, description="messages a returning visitor's widget shows again")
     session_days: int = Field(30, ge=1, le=3650, description="a visitor's session ends after this long away")
     allowed_origins: list[str] = Field(
         default_factory=list,

@@ -40,6 +40,7 @@ core.ops: runtime (wiring), leadership, scheduler, reindex_process + reindex_chi
     client_address, request_guards.
 core.cli: main (the `supporthub` group), support (what commands share), server (the aiohttp
     application: channels, admin, /metrics on one runtime), knowledge_commands,
-    outbox_commands, case_commands, doctor, terminal (the CLI's own channel), exposure, data_dir.
+    outbox_commands, case_commands, doctor, terminal (the CLI's own channel), exposure, data_dir,
+    settings_reference (the docs' settings page, written from the settings models).
 core.admin: the dashboard at /admin.
 """

@@ -46,14 +46,17 @@ class Section(BaseModel):
     """A section of the settings: an unknown key is an error, and values never change once loaded.
     A channel's `settings_model` derives from it."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
 
 
 SectionT = TypeVar("SectionT", bound=Section)
 
 
 class LogSettings(Section):
-    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
+        "INFO",
+        description="the least severe line logged: DEBUG, INFO, WARNING or ERROR (other libraries show from WARNING unless DEBUG)",
+    )
     format: Literal["auto", "json", "text"] = Field(
         "auto", description="json: one JSON object per line; text: for people; auto: text on a terminal, else json"
     )
@@ -64,8 +67,15 @@ class AdminSettings(Section):
 
 
 class ServerSettings(Section):
-    host: str = "127.0.0.1"
-    port: int = Field(8080, ge=1, le=65535)
+    host: str = Field(
+        "127.0.0.1", description="the interface `serve` listens on; 0.0.0.0 for every interface (then set api.token)"
+    )
+    port: int = Field(
+        8080,
+        ge=1,
+        le=65535,
+        description="the port `serve` listens on (`PORT=9000 make run`, `supporthub serve --port 9000`)",
+    )
     body_timeout_s: float = Field(60.0, gt=0, description="a request whose body has not arrived by then gets 408")
     trusted_proxies: list[str] = Field(
         default_factory=list,
@@ -102,7 +112,7 @@ class ServerSettings(Section):
 
 
 class AnswerSettings(Section):
-    top_k: int = Field(5, ge=1, le=50)
+    top_k: int = Field(5, ge=1, le=50, description="passages searched for each question of a message")
     min_match: float = Field(
         0.55,
         ge=-1.0,
@@ -116,7 +126,9 @@ class AnswerSettings(Section):
         "else the help centre's own floor (its question lines, knowledge.phrasings) when it lists enough of them, "
         "in place of min_match",
     )
-    max_sentences: int = Field(3, ge=1, le=10)
+    max_sentences: int = Field(
+        3, ge=1, le=10, description="sentences, list blocks or tables an offline answer quotes at most"
+    )
 
 
 class LimitsSettings(Section):
@@ -124,8 +136,8 @@ class LimitsSettings(Section):
     "" turns a limit off. Behind a reverse proxy set `server.trusted_proxies`, so that the
     limits per IP count each visitor's own address rather than the proxy's."""
 
-    per_contact: str = "30/minute"
-    per_ip: str = "300/minute"
+    per_contact: str = Field("30/minute", description="messages one customer (contact) may send")
+    per_ip: str = Field("300/minute", description="messages one client address may send, over every contact")
     sessions_per_ip: str = Field(
         "20/minute;200/hour",
         description="new widget sessions one client address may open (a session is a new sender to per_contact)",
@@ -143,10 +155,19 @@ class LimitsSettings(Section):
 
 
 class OutboxSettings(Section):
-    max_attempts: int = Field(8, ge=1, le=100)
-    backoff_base_s: float = Field(1.0, gt=0)
-    backoff_max_s: float = Field(300.0, gt=0)
-    poll_interval_s: float = Field(1.0, gt=0)
+    max_attempts: int = Field(
+        8,
+        ge=1,
+        le=100,
+        description="delivery attempts of a reply before it becomes a dead letter (shown in /admin, retried with `supporthub outbox retry`)",
+    )
+    backoff_base_s: float = Field(
+        1.0, gt=0, description="the wait before the second attempt; it doubles with each attempt after"
+    )
+    backoff_max_s: float = Field(300.0, gt=0, description="the longest wait between two attempts")
+    poll_interval_s: float = Field(
+        1.0, gt=0, description="how often the outbox looks for due deliveries when no wake-up came"
+    )
 
 
 class LlmSettings(Section):
@@ -154,13 +175,15 @@ class LlmSettings(Section):
     or the API key is set."""
 
     base_url: str = Field("", description="e.g. http://127.0.0.1:11434/v1 for Ollama; empty = api.openai.com")
-    model: str = "gpt-4o-mini"
-    api_key: SecretStr | None = None
-    temperature: float = Field(0.2, ge=0.0, le=2.0)
-    max_tokens: int = Field(600, ge=16, le=32_000)
-    timeout_s: float = Field(30.0, gt=0)
-    max_retries: int = Field(2, ge=0, le=10)
-    max_tool_rounds: int = Field(4, ge=1, le=10)
+    model: str = Field("gpt-4o-mini", description="the chat model's name as the server knows it")
+    api_key: SecretStr | None = Field(None, description="the model server's key")
+    temperature: float = Field(0.2, ge=0.0, le=2.0, description="the model's sampling temperature")
+    max_tokens: int = Field(600, ge=16, le=32_000, description="the most tokens one answer may take")
+    timeout_s: float = Field(
+        30.0, gt=0, description="one request's timeout; a turn that fails falls back to the offline answer"
+    )
+    max_retries: int = Field(2, ge=0, le=10, description="retries of a failed request (the client's own)")
+    max_tool_rounds: int = Field(4, ge=1, le=10, description="search rounds the model may ask for in one turn")
 
     @property
     def enabled(self) -> bool:
@@ -174,10 +197,13 @@ class MemorySettings(Section):
 
 
 class AttachmentSettings(Section):
-    max_bytes: int = Field(10 * 1024 * 1024, ge=1)
-    allowed_types: list[str] = [".pdf", ".docx", ".xlsx", ".pptx", ".txt", ".md", ".csv", ".json", ".html", ".htm"]
+    max_bytes: int = Field(10 * 1024 * 1024, ge=1, description="the largest file a customer may send (bytes)")
+    allowed_types: list[str] = Field(
+        default_factory=lambda: [".pdf", ".docx", ".xlsx", ".pptx", ".txt", ".md", ".csv", ".json", ".html", ".htm"],
+        description="file extensions the bot reads; others are named as not read",
+    )
     max_pages: int = Field(50, ge=1, description="pages of a PDF, slides of a deck, sheets of a workbook")
-    timeout_s: float = Field(20.0, gt=0)
+    timeout_s: float = Field(20.0, gt=0, description="what converting one file may take")
     max_chars: int = Field(20_000, ge=100, description="extracted text kept per file")
     max_files: int = Field(5, ge=1, le=50, description="files per message")
     max_unpacked_bytes: int = Field(
@@ -200,21 +226,24 @@ class AttachmentSettings(Section):
 
 
 class SentimentSettings(Section):
-    frustration_phrases: list[str] = [
-        "this is ridiculous",
-        "still not working",
-        "still doesn't work",
-        "waste of time",
-        "fed up",
-        "sick of",
-        "unacceptable",
-        "useless",
-        "third time",
-        "again and again",
-        "nobody helps",
-        "not helpful",
-        "cancel my account",
-    ]
+    frustration_phrases: list[str] = Field(
+        default_factory=lambda: [
+            "this is ridiculous",
+            "still not working",
+            "still doesn't work",
+            "waste of time",
+            "fed up",
+            "sick of",
+            "unacceptable",
+            "useless",
+            "third time",
+            "again and again",
+            "nobody helps",
+            "not helpful",
+            "cancel my account",
+        ],
+        description="phrases that mark a message as frustrated",
+    )
 
 
 class HandoffSettings(Section):
@@ -224,17 +253,24 @@ class HandoffSettings(Section):
     unanswered_in_row: int = Field(
         2, ge=1, description="this many questions in a row the bot could not answer escalate"
     )
-    keywords: list[str] = ["legal", "lawyer", "lawsuit", "chargeback", "gdpr", "data breach"]
-    sla_minutes: int = Field(30, ge=1)
+    keywords: list[str] = Field(
+        default_factory=lambda: ["legal", "lawyer", "lawsuit", "chargeback", "gdpr", "data breach"],
+        description="words that always bring in a person",
+    )
+    sla_minutes: int = Field(
+        30,
+        ge=1,
+        description="a waiting case with no staff reply this long is past the SLA (flagged in /admin and the metrics, pinged in the staff desk)",
+    )
     sla_check_s: float = Field(60.0, ge=1, description="how often the leader looks for cases past the SLA")
 
 
 class ScheduleJob(Section):
     """A re-index job: exactly one of `cron` (crontab syntax) or `interval_minutes`."""
 
-    name: str = Field(min_length=1)
-    cron: str | None = None
-    interval_minutes: float | None = Field(None, gt=0)
+    name: str = Field(min_length=1, description="the job's name, in the log and in index_runs")
+    cron: str | None = Field(None, description="when to re-index, in crontab syntax (`0 3 * * *`)")
+    interval_minutes: float | None = Field(None, gt=0, description="or every this many minutes")
 
     @field_validator("cron")
     @classmethod
@@ -278,10 +314,18 @@ class Settings(BaseSettings):
         frozen=True,
     )
 
-    data_dir: Path = Path("data")
-    database_url: str = ""
+    data_dir: Path = Field(
+        Path("data"),
+        description="the SQLite database, the vector index and the widget's generated secret (relative to the working folder)",
+    )
+    database_url: str = Field(
+        "", description="`postgresql+asyncpg://user@host/db` for production; unset = SQLite in data_dir"
+    )
     redis_url: str = Field("", description="redis://host:6379/0 — shared rate-limit counts for several processes")
-    channels: list[str] = ["web", "api"]
+    channels: list[str] = Field(
+        default_factory=lambda: ["web", "api"],
+        description="the channels served, by entry-point name (web, api, slack, telegram, sms, email, or a plug-in's)",
+    )
     log: LogSettings = LogSettings()
     admin: AdminSettings = AdminSettings()
     server: ServerSettings = ServerSettings()
@@ -294,7 +338,9 @@ class Settings(BaseSettings):
     attachments: AttachmentSettings = AttachmentSettings()
     sentiment: SentimentSettings = SentimentSettings()
     handoff: HandoffSettings = HandoffSettings()
-    schedule: list[ScheduleJob] = []
+    schedule: list[ScheduleJob] = Field(
+        default_factory=lambda: [], description="re-index jobs `serve` runs (see [[schedule]])"
+    )
 
     @classmethod
     def settings_customise_sources(

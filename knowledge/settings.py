@@ -12,19 +12,26 @@ BRUTE_FORCE_MAX_CHUNKS = 50_000
 
 
 class KnowledgeSettings(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
 
-    paths: list[Path] = [Path("config/knowledge")]
+    paths: list[Path] = Field(
+        default_factory=lambda: [Path("config/knowledge")],
+        description="folders and files `reindex` indexes, relative to the working folder; citations name a file relative to it",
+    )
     model: str = Field("", description="sentence-transformers model name or path; empty = bundled all-MiniLM-L6-v2")
-    collection: str = Field("knowledge", min_length=3)
+    collection: str = Field(
+        "knowledge",
+        min_length=3,
+        description="the name of the index's collection (several hubs may share one Chroma server)",
+    )
     chroma_url: str = Field("", description="Chroma server URL; empty = embedded PersistentClient in data_dir")
-    chunk_max_chars: int = Field(1200, ge=200, le=20000)
+    chunk_max_chars: int = Field(1200, ge=200, le=20000, description="the longest passage a document is cut into")
     max_unpacked_bytes: int = Field(
         DEFAULT_MAX_UNPACKED_BYTES,
         ge=1024 * 1024,
         description="what a docx, xlsx or pptx may unpack to; larger ones are skipped",
     )
-    embed_batch_size: int = Field(64, ge=1, le=1024)
+    embed_batch_size: int = Field(64, ge=1, le=1024, description="passages embedded per batch at `reindex`")
     brute_force_max_chunks: int = Field(
         BRUTE_FORCE_MAX_CHUNKS,
         ge=0,

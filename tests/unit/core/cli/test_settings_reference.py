@@ -1,0 +1,42 @@
+"""The settings reference the docs show is the settings models': every key, its variable, its
+default and a description."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel
+
+from core.cli.settings_reference import keys, markdown
+from core.settings import settings_class
+
+
+def every_key() -> set[str]:
+    found = set()
+    for name, field in settings_class().model_fields.items():
+        annotation = field.annotation
+        inner = getattr(annotation, "__args__", (None,))[0] if getattr(annotation, "__origin__", None) is list else None
+        model = inner if isinstance(inner, type) and issubclass(inner, BaseModel) else annotation
+        if isinstance(model, type) and issubclass(model, BaseModel):
+            found |= {f"{name}.{key}" for key in model.model_fields}
+        else:
+            found.add(name)
+    return found
+
+
+def test_every_setting_appears_in_the_reference_with_its_variable() -> None:
+    page = markdown()
+    assert every_key() == {key.dotted for key in keys()}
+    for key in keys():
+        assert f"| `{key.dotted}` |" in page, key.dotted
+        if not key.repeated:
+            assert f"`{key.environment}`" in page, key.dotted
+    assert "`SUPPORTHUB_SERVER__PORT`" in page and "| `8080` |" in page
+    assert "## `[[schedule]]`" in page and "`schedule.cron`" in page
+
+
+def test_every_setting_says_what_it_does() -> None:
+    assert [key.dotted for key in keys() if not key.description.strip()] == []
+
+
+def test_secrets_are_marked_as_read_only_from_the_environment() -> None:
+    line = next(line for line in markdown().splitlines() if line.startswith("| `api.token` |"))
+    assert "only (a secret: never read from the file)" in line and "| unset |" in line
