@@ -117,7 +117,7 @@ class WebChannel:
     def __init__(self, settings: Settings, hub: HubPort, *, assets: WidgetAssets | None = None) -> None:
         """`assets` serves the page and script from elsewhere (tests); by default the package's."""
         self._settings = settings.section(WebSettings)
-        self._assets = assets if assets is not None else WidgetAssets()
+        self._assets = assets if assets is not None else WidgetAssets(branding=self._settings.branding)
         self._max_file_bytes = settings.attachments.max_bytes
         self._secret_path = settings.data_dir / SECRET_FILE
         self.capabilities = Capabilities(

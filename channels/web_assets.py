@@ -11,6 +11,7 @@ into one function, with the stylesheet as a string:
     (function () {
     "use strict";
     var CSS = "<widget.css>";
+    var BRANDING = {"color": "#3157d5", …};   the [web] branding settings (brand.js reads them)
     /* boot.js */ … /* dom.js */ … /* markdown.js */ … /* view.js */ … /* connection.js */ … /* start.js */ …
     })();
 
@@ -27,20 +28,20 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 STATIC_DIR = Path(__file__).parent / "static"
 WIDGET_DIR = "widget"
 WIDGET_CSS = "widget.css"
-WIDGET_PARTS = ("boot.js", "dom.js", "markdown.js", "view.js", "connection.js", "start.js")
+WIDGET_PARTS = ("boot.js", "brand.js", "dom.js", "markdown.js", "view.js", "connection.js", "start.js")
 """The order matters only for statements run at load: boot.js's guard first, start.js's
 mount last, and each `var` set before the load-time code that reads it."""
 
 
 def css_literal(css: str) -> str:
-    """`css` as a JavaScript string literal.
+    """`css` (or any string) as a JavaScript string literal.
 
     A JSON string is a JavaScript string: json.dumps escapes quotes, backslashes, control
     characters and (its output is ASCII) everything else, U+2028 and U+2029 included. "<"
@@ -49,9 +50,11 @@ def css_literal(css: str) -> str:
     return json.dumps(css).replace("<", "\\u003c")
 
 
-def assemble_widget(*, css: str, parts: Sequence[tuple[str, str]]) -> str:
-    """One script: `var CSS` and each (name, source) part, in order, inside one function."""
-    pieces = ["(function () {\n", '"use strict";\n', f"var CSS = {css_literal(css)};\n"]
+def assemble_widget(*, css: str, parts: Sequence[tuple[str, str]], branding: Mapping[str, str] | None = None) -> str:
+    """One script: `var CSS`, `var BRANDING` and each (name, source) part, in order, inside one
+    function."""
+    brand = json.dumps(dict(branding or {}), sort_keys=True).replace("<", "\\u003c")  # as css_literal
+    pieces = ["(function () {\n", '"use strict";\n', f"var CSS = {css_literal(css)};\n", f"var BRANDING = {brand};\n"]
     for name, source in parts:
         # A part's last line may be a // comment: always end it before the next one.
         pieces.append(f"\n/* {name} */\n{source.rstrip()}\n")
@@ -76,8 +79,10 @@ class _Files:
 class WidgetAssets:
     """The demo page and the widget script from `static_dir`, read once and kept in memory."""
 
-    def __init__(self, static_dir: Path = STATIC_DIR) -> None:
+    def __init__(self, static_dir: Path = STATIC_DIR, *, branding: Mapping[str, str] | None = None) -> None:
+        """`branding`: the [web] settings the script starts with (`WebSettings.branding`)."""
         self._dir = static_dir
+        self._branding = dict(branding or {})
         self._files: _Files | None = None
         self._lock = asyncio.Lock()
 
@@ -106,6 +111,7 @@ class WidgetAssets:
         script = assemble_widget(
             css=(widget / WIDGET_CSS).read_text(encoding="utf-8"),
             parts=[(name, (widget / name).read_text(encoding="utf-8")) for name in WIDGET_PARTS],
+            branding=self._branding,
         ).encode()
         return _Files(
             index=(self._dir / "index.html").read_bytes(),

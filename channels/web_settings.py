@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+from typing import Literal
+
 from pydantic import Field, SecretStr, field_validator
 
 from core.settings import Section
@@ -20,6 +23,53 @@ class WebSettings(Section):
         default_factory=list,
         description="sites (https://www.example.com) whose pages may open the widget; empty = any site",
     )
+    color: str = Field(
+        "#3157d5",
+        description="the brand colour (#rrggbb) of the launcher, the header, the customer's bubbles and the send "
+        "button; the text on it is white or black, whichever keeps WCAG AA contrast (a page's data-color wins)",
+    )
+    launcher_text: str = Field(
+        "", max_length=40, description='text beside the launcher\'s icon ("Chat with us"); empty = the round icon'
+    )
+    greeting: str = Field(
+        "Ask us anything \u2014 we usually answer right away.",
+        min_length=1,
+        max_length=300,
+        description="what an empty conversation shows (data-greeting)",
+    )
+    avatar_url: str = Field("", description="an image URL (https://…/logo.png) shown round in the header (data-avatar)")
+    position: Literal["right", "left"] = Field(
+        "right", description="the page corner the launcher sits in (data-position)"
+    )
+
+    @field_validator("color")
+    @classmethod
+    def _color(cls, value: str) -> str:
+        colour = value.strip().lower()
+        if re.fullmatch(r"#[0-9a-f]{3}", colour):
+            colour = "#" + "".join(2 * c for c in colour[1:])
+        if not re.fullmatch(r"#[0-9a-f]{6}", colour):
+            raise ValueError(f"{value!r} is not a colour like '#0a7d32'")
+        return colour
+
+    @field_validator("avatar_url")
+    @classmethod
+    def _avatar(cls, value: str) -> str:
+        url = value.strip()
+        if url and not url.startswith(("https://", "http://")):
+            raise ValueError(f"{value!r} is not an image URL like 'https://www.example.com/logo.png'")
+        return url
+
+    @property
+    def branding(self) -> dict[str, str]:
+        """What the widget script starts with (`channels.web_assets`); the page's data-* win."""
+        return {
+            "color": self.color,
+            "launcher_text": self.launcher_text,
+            "greeting": self.greeting,
+            "avatar_url": self.avatar_url,
+            "position": self.position,
+        }
 
     @field_validator("allowed_origins")
     @classmethod

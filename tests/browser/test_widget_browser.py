@@ -638,3 +638,105 @@ async def test_the_embedding_site_vouches_for_the_visitor(fake_server: tuple[str
         "after": 0,
         "identity": {"email": "erin@example.com", "signature": signature},
     }
+
+
+# --- branding ------------------------------------------------------------------------------
+
+
+def wcag_contrast(a: str, b: str) -> float:
+    """WCAG 2's contrast ratio of two CSS colours as the browser computes them ("rgb(r, g, b)")."""
+
+    def luminance(css: str) -> float:
+        channels = [int(n) / 255 for n in re.findall(r"\d+", css)[:3]]
+        linear = [c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+        return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+    light, dark = sorted((luminance(a), luminance(b)), reverse=True)
+    return (light + 0.05) / (dark + 0.05)
+
+
+@pytest.fixture
+async def shop() -> AsyncIterator[Callable[[Live, str], Awaitable[str]]]:
+    """The embedding site, a server of its own: `await shop(live, attributes)` is the URL of a
+    page whose widget tag (the hub's script) carries `attributes`."""
+    pages: dict[str, str] = {}
+
+    async def page_of(request: web.Request) -> web.Response:
+        return web.Response(text=pages[request.match_info["name"]], content_type="text/html")
+
+    app = web.Application()
+    app.add_routes([web.get("/{name}", page_of)])
+    runner, url = await serve(app)
+
+    async def make(live: Live, attributes: str) -> str:
+        name = f"page-{len(pages)}"
+        pages[name] = (
+            f'<!doctype html><html><body><h1>Shop</h1><script src="{live.url}/widget.js" {attributes} defer>'
+            "</script></body></html>"
+        )
+        return f"{url}/{name}"
+
+    yield make
+    await runner.cleanup()
+
+
+async def colours(page: Any, selector: str) -> tuple[str, str]:
+    return await page.locator(selector).first.evaluate(  # type: ignore[no-any-return]
+        "n => { const s = getComputedStyle(n); return [s.color, s.backgroundColor]; }"
+    )
+
+
+@pytest.mark.parametrize("colour", ["#ffe066", "#777777", "#0a7d32", "#ffffff"])
+async def test_any_brand_colour_keeps_the_text_on_it_readable(
+    live_server: Live, page: Any, shop: Callable[[Live, str], Awaitable[str]], colour: str
+) -> None:
+    await page.goto(await shop(live_server, f'data-color="{colour}"'))
+    await page.get_by_test_id("bubble").click()
+    await ask(page, "how do I reset my password?")
+    await expect(page.locator('[data-testid="message"][data-author="bot"]')).to_have_count(1)
+
+    hex_rgb = tuple(int(colour[i : i + 2], 16) for i in (1, 3, 5))
+    for selector in ('[data-testid="bubble"]', ".header", '[data-testid="send"]', ".msg-customer"):
+        text, background = await colours(page, selector)
+        assert tuple(int(n) for n in re.findall(r"\d+", background)[:3]) == hex_rgb, selector
+        assert wcag_contrast(text, background) >= 4.5, (selector, text, background)
+    ink = await page.locator(".root").evaluate("n => getComputedStyle(n).getPropertyValue('--accent-ink')")
+    rgb = "rgb({}, {}, {})".format(*(int(ink.strip()[i : i + 2], 16) for i in (1, 3, 5)))
+    assert wcag_contrast(rgb, "rgb(255, 255, 255)") >= 4.5  # the brand colour as text on white
+
+
+async def test_the_sites_tag_brands_the_launcher_greeting_avatar_and_corner(
+    live_server: Live, page: Any, shop: Callable[[Live, str], Awaitable[str]]
+) -> None:
+    avatar = "https://cdn.example.com/support-team.png"
+    attributes = (
+        f'data-launcher-text="Chat with us" data-greeting="Hi! Ask the Shop team." data-avatar="{avatar}" '
+        'data-position="left" data-color="green"'
+    )
+    await page.goto(await shop(live_server, attributes))
+    bubble = page.get_by_test_id("bubble")
+    await expect(page.get_by_test_id("launcher-text")).to_have_text("Chat with us")
+    box = await bubble.bounding_box()
+    assert box is not None and box["x"] < 100  # the bottom-left corner
+    _, background = await colours(page, '[data-testid="bubble"]')
+    assert background == "rgb(49, 87, 213)"  # "green" is no #rrggbb colour: the hub's own is kept
+
+    await bubble.click()
+    await expect(page.get_by_test_id("greeting")).to_have_text("Hi! Ask the Shop team.")
+    assert await page.get_by_test_id("avatar").get_attribute("src") == avatar
+
+
+async def test_the_hubs_web_settings_brand_the_widget_and_the_tag_wins(
+    launch: Launch, page: Any, shop: Callable[[Live, str], Awaitable[str]]
+) -> None:
+    live = await launch(web=WebSettings(color="#0A7D32", launcher_text="Help", greeting="Hello from settings"))
+    await page.goto(await shop(live, ""))
+    await expect(page.get_by_test_id("launcher-text")).to_have_text("Help")
+    _, background = await colours(page, '[data-testid="bubble"]')
+    assert background == "rgb(10, 125, 50)"
+    await page.get_by_test_id("bubble").click()
+    await expect(page.get_by_test_id("greeting")).to_have_text("Hello from settings")
+
+    await page.goto(await shop(live, 'data-greeting="From the page"'))
+    await page.get_by_test_id("bubble").click()
+    await expect(page.get_by_test_id("greeting")).to_have_text("From the page")

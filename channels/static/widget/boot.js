@@ -3,9 +3,11 @@
  * Dependency-free. Everything lives in an open shadow root, so the host page's CSS cannot
  * reach in and ours cannot leak out. No HTML string is ever parsed: every piece of text,
  * including rendered markdown, is put in the page with createTextNode/textContent.
- * Optional attributes on the script tag: data-title="Help" (header title); data-email and
- * data-email-signature (the visitor's email and its HMAC-SHA256 under web.identity_secret,
- * computed on the embedding site's server) to link the visitor to their contact.
+ * Optional attributes on the script tag: data-title="Help" (header title); data-color,
+ * data-launcher-text, data-greeting, data-avatar, data-position (branding, over the hub's [web]
+ * settings: brand.js); data-email and data-email-signature (the visitor's email and its
+ * HMAC-SHA256 under web.identity_secret, computed on the embedding site's server) to link the
+ * visitor to their contact.
  *
  * An answer may arrive as a stream (delta/citations/done frames): it is shown as a draft bubble
  * that the stored message, carrying the same reply_to, replaces in place; reset drops it.

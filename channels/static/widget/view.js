@@ -34,9 +34,11 @@ var shadow = host.attachShadow({ mode: "open" });
 var ui = {};
 ui.badge = el("span", { className: "badge", hidden: "", "aria-hidden": "true" });
 ui.bubble = el("button", {
-  className: "bubble", type: "button", "data-testid": "bubble",
+  className: brand.launcherText ? "bubble wide" : "bubble", type: "button", "data-testid": "bubble",
   "aria-label": "Open chat", "aria-expanded": "false", "aria-controls": "sh-panel",
-}, [icon(ICON_CHAT), ui.badge]);
+}, brand.launcherText
+  ? [icon(ICON_CHAT), el("span", { className: "launcher-text", "data-testid": "launcher-text", text: brand.launcherText }), ui.badge]
+  : [icon(ICON_CHAT), ui.badge]);
 ui.icons = { closed: ui.bubble.firstChild, open: icon(ICON_DOWN) };
 ui.title = el("h2", { id: "sh-title", text: title });
 ui.status = el("span", { className: "status", role: "status" });
@@ -45,7 +47,7 @@ ui.list = el("div", {
   className: "list", "data-testid": "messages", role: "log",
   "aria-live": "polite", "aria-relevant": "additions", "aria-labelledby": "sh-title",
 });
-ui.empty = el("p", { className: "empty", text: "Ask us anything \u2014 we usually answer right away." });
+ui.empty = el("p", { className: "empty", "data-testid": "greeting", text: brand.greeting });
 ui.typing = el("div", {
   className: "typing", "data-testid": "typing", hidden: "", role: "status", "aria-label": "Assistant is typing",
 }, [el("span"), el("span"), el("span")]);
@@ -64,7 +66,10 @@ ui.form = el("form", { className: "composer" }, [ui.attach, ui.fileInput, ui.inp
 ui.panel = el("section", {
   className: "panel", id: "sh-panel", "data-testid": "panel", role: "dialog",
   "aria-labelledby": "sh-title", hidden: "",
-}, [el("div", { className: "header" }, [el("div", { className: "titles" }, [ui.title, ui.status]), ui.close]), ui.scroll, ui.files, ui.form]);
+}, [el("div", { className: "header" }, [].concat(
+  brand.avatar ? [el("img", { className: "avatar", "data-testid": "avatar", src: brand.avatar, alt: "" })] : [],
+  [el("div", { className: "titles" }, [ui.title, ui.status]), ui.close]
+)), ui.scroll, ui.files, ui.form]);
 if (window.CSSStyleSheet && "adoptedStyleSheets" in shadow && CSSStyleSheet.prototype.replaceSync) {
   var sheet = new CSSStyleSheet(); // constructed sheets are not blocked by a page's CSP style-src
   sheet.replaceSync(CSS);
@@ -72,7 +77,10 @@ if (window.CSSStyleSheet && "adoptedStyleSheets" in shadow && CSSStyleSheet.prot
 } else {
   shadow.appendChild(el("style", { text: CSS }));
 }
-ui.root = el("div", { className: "root" }, [ui.panel, ui.bubble]);
+ui.root = el("div", { className: brand.position === "left" ? "root left" : "root" }, [ui.panel, ui.bubble]);
+ui.root.style.setProperty("--accent", brand.color);
+ui.root.style.setProperty("--on-accent", brand.onColor);
+ui.root.style.setProperty("--accent-ink", brand.ink);
 shadow.appendChild(ui.root);
 
 function isOpen() { return !ui.panel.hidden; }

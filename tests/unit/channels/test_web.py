@@ -569,7 +569,7 @@ async def test_demo_page_embeds_the_widget_with_exactly_one_tag(client: AppClien
     assert resp.content_type == "text/html"
     page = await resp.text()
     assert "Brightdesk" in page
-    assert re.findall(r"<script\b[^>]*>", page) == ['<script src="/widget.js" defer>']
+    assert re.findall(r"<script\b[^>]*>", page) == ['<script src="/widget.js" data-color="#c2531c" defer>']
 
 
 async def test_widget_script_is_served_as_javascript_with_a_cache_header(client: AppClient) -> None:

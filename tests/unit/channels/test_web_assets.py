@@ -74,7 +74,7 @@ def css_of(script: str) -> str:
 def test_parts_are_pasted_in_order_inside_one_function() -> None:
     script = assemble_widget(css=".x{}", parts=[("one.js", "var a = 1;\n"), ("two.js", "var b = a;\n")])
     assert script == (
-        '(function () {\n"use strict";\nvar CSS = ".x{}";\n'
+        '(function () {\n"use strict";\nvar CSS = ".x{}";\nvar BRANDING = {};\n'
         "\n/* one.js */\nvar a = 1;\n"
         "\n/* two.js */\nvar b = a;\n"
         "})();\n"
