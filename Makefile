@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install run test check bench docs docs-build screenshots clean
+.PHONY: install run sandbox test check bench docs docs-build screenshots clean
 
 install: $(STAMP)
 
@@ -20,6 +20,11 @@ $(STAMP): pyproject.toml
 run: install
 	$(BIN)/supporthub reindex
 	$(BIN)/supporthub serve $(if $(PORT),--port $(PORT)) $(if $(HOST),--host $(HOST))
+
+# Every channel against local stand-ins of its platform, tried from http://127.0.0.1:8080/sandbox.
+sandbox: install
+	$(BIN)/supporthub reindex
+	$(BIN)/supporthub sandbox $(if $(PORT),--port $(PORT))
 
 test: install
 	$(BIN)/python -m pytest

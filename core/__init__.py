@@ -3,7 +3,8 @@ holds the house to it.
 
 Floors, top to bottom; a module imports only from its own floor and the floors below it:
 
-    core.cli, core.admin, channels   the faces: commands, the dashboard, the channel adapters
+    core.cli, core.admin, channels   the faces: commands, the dashboard, the channel adapters,
+    core.sandbox                     and the sandbox with its platform stand-ins
     core.ops                         running the hub: wiring, leadership, jobs, metrics, logs
     core.pipeline                    one message's way: receive → persist → answer → deliver
     handoff                          when a person takes over: policy, cases, the staff desk
@@ -41,6 +42,8 @@ core.ops: runtime (wiring), leadership, scheduler, reindex_process + reindex_chi
 core.cli: main (the `supporthub` group), support (what commands share), server (the aiohttp
     application: channels, admin, /metrics on one runtime), knowledge_commands,
     outbox_commands, case_commands, doctor, terminal (the CLI's own channel), exposure, data_dir,
-    settings_reference (the docs' settings page, written from the settings models).
+    settings_reference (the docs' settings page, written from the settings models), sandbox_command.
 core.admin: the dashboard at /admin.
+core.sandbox: stand-ins of Telegram, Twilio, Slack and an SMTP relay on 127.0.0.1 (the tests run the
+    adapters against them), and the sandbox page `supporthub sandbox` serves (session, page).
 """

@@ -1,12 +1,14 @@
 """The screenshots in the README and the docs, made the way a user sees them: `supporthub serve`
 on the sample help centre, a few customer questions through the REST API, then the widget and
-the dashboard in headless Chromium. Run with `make screenshots` (needs Debian's chromium);
+the dashboard in headless Chromium; then `supporthub sandbox`, a question on each channel and a
+staff reply, and its page. Run with `make screenshots` (needs Debian's chromium);
 writes docs/images/*.png."""
 
 from __future__ import annotations
 
 import asyncio
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -79,6 +81,35 @@ async def shoot(url: str) -> None:
         await browser.close()
 
 
+async def shoot_sandbox(url: str) -> None:
+    """The sandbox page after a question on each channel and a staff reply to a case."""
+    async with aiohttp.ClientSession() as session:
+        for pane, body in [
+            ("telegram", {"text": "How do I reset my password?"}),
+            ("sms", {"text": "How much is the Business plan per month?"}),
+            ("email", {"subject": "Exports", "text": "Hi! How can I export all our projects?"}),
+            ("sms", {"text": "I want to talk to a person please"}),
+        ]:
+            async with session.post(f"{url}/sandbox/api/{pane}", json=body) as response:
+                response.raise_for_status()
+    async with async_playwright() as pw:
+        browser = await pw.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"])
+        page = await browser.new_page(viewport={"width": 1400, "height": 820})
+        await page.goto(f"{url}/sandbox")
+        case = page.get_by_test_id("case-thread")
+        await expect(case.locator("option").first).to_have_text(re.compile(r"^Case 1: "), timeout=90_000)
+        for pane in ("telegram", "sms", "email"):
+            log = page.get_by_test_id(f"log-{pane}")
+            await expect(log.locator('[data-who="hub"]').first).to_be_visible(timeout=90_000)
+        staff = page.locator('form[data-pane="staff"] textarea')
+        await staff.fill("Hi, Sam from Brightdesk here. Which plan are you on?")
+        await page.locator('form[data-pane="staff"] button').click()
+        sms = page.get_by_test_id("log-sms").locator('[data-who="hub"]')
+        await expect(sms.last).to_contain_text("Sam from Brightdesk", timeout=90_000)
+        await page.screenshot(path=str(IMAGES / "sandbox.png"))
+        await browser.close()
+
+
 async def main() -> None:
     IMAGES.mkdir(parents=True, exist_ok=True)
     port = free_port()
@@ -99,6 +130,13 @@ async def main() -> None:
         finally:
             server.terminate()
             server.wait(timeout=30)
+        sandbox = subprocess.Popen([SUPPORTHUB, "sandbox", "--port", str(port)], cwd=ROOT, env=env)
+        try:
+            await ready(url)
+            await shoot_sandbox(url)
+        finally:
+            sandbox.terminate()
+            sandbox.wait(timeout=30)
     print(f"wrote {', '.join(sorted(p.name for p in IMAGES.glob('*.png')))} in {IMAGES}")
 
 

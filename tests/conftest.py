@@ -18,6 +18,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from core.ops.runtime import open_database
 from core.pipeline.storage import Storage
+from core.sandbox.slack_api import FakeSlack
+from core.sandbox.telegram_api import FakeBotApi
+from core.sandbox.twilio_api import FakeTwilio
 from core.settings import Settings
 from core.store.db import make_engine, make_sessionmaker, prepare_database
 from core.store.transactions import Transactions, transactions_for
@@ -25,9 +28,6 @@ from knowledge.base import KnowledgeBase
 from knowledge.settings import KnowledgeSettings
 from tests.fakes.dovecot import Dovecot, running_dovecot
 from tests.fakes.openai_server import FakeOpenAI
-from tests.fakes.slack_api import FakeSlack
-from tests.fakes.telegram_api import FakeBotApi
-from tests.fakes.twilio_api import FakeTwilio
 
 POSTGRES_ENV = "SUPPORTHUB_TEST_POSTGRES_URL"
 _real_connect = socket.socket.connect

@@ -7,7 +7,6 @@ import ctypes
 import gc
 import json
 import logging
-import socket
 import sys
 import uuid
 from collections.abc import Callable
@@ -22,7 +21,8 @@ from core.cli.doctor import doctor
 from core.cli.exposure import exposure_lines
 from core.cli.knowledge_commands import COMMANDS as KNOWLEDGE_COMMANDS
 from core.cli.outbox_commands import COMMANDS as OUTBOX_COMMANDS
-from core.cli.support import in_transaction, uses_settings
+from core.cli.sandbox_command import sandbox
+from core.cli.support import PORT_HINT, in_transaction, listen, uses_settings
 from core.cli.terminal import TerminalChannel
 from core.messages import Address, InboundMessage, StoredMessage, citation_json
 from core.ops.privacy import forget_contacts
@@ -43,6 +43,7 @@ def main() -> None:
 for command in (*KNOWLEDGE_COMMANDS, *HANDOFF_COMMANDS, *OUTBOX_COMMANDS):
     main.add_command(command)
 main.add_command(doctor)
+main.add_command(sandbox)
 
 
 @main.command()
@@ -69,7 +70,7 @@ def serve(settings: Settings, host: str | None, port: int | None) -> None:
     try:
         listening = listen(host, port)
     except OSError as exc:
-        click.echo(f"supporthub: cannot listen on {host}:{port}: {exc.strerror or exc}. {_PORT_HINT}", err=True)
+        click.echo(f"supporthub: cannot listen on {host}:{port}: {exc.strerror or exc}. {PORT_HINT}", err=True)
         sys.exit(2)
     app = create_app(settings)
     app.on_startup.append(freeze_heap)  # after the runtime's start-up: the model and the index loaded
@@ -80,18 +81,6 @@ def serve(settings: Settings, host: str | None, port: int | None) -> None:
         loop=serving_loop(),
         print=lambda _: log.info("supporthub serving on http://%s:%d", host, port),
     )
-
-
-_PORT_HINT = (
-    "Choose another with --port, SUPPORTHUB_SERVER__PORT or [server] port in supporthub.toml "
-    "(PORT=9000 make run); the interface with --host or SUPPORTHUB_SERVER__HOST."
-)
-
-
-def listen(host: str, port: int) -> socket.socket:
-    """The server's socket, bound before anything is loaded: a port in use is one line and exit
-    status 2 at once, not "ready" and then aiohttp's traceback once the model is loaded."""
-    return socket.create_server((host, port), family=socket.AF_INET6 if ":" in host else socket.AF_INET)
 
 
 async def freeze_heap(_: object) -> None:

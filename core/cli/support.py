@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import socket
 import sys
 from collections.abc import Callable
 from datetime import datetime
@@ -23,6 +24,17 @@ from core.settings import Settings, SettingsError, load_settings
 from core.store.transactions import transactions_for
 
 T = TypeVar("T")
+
+PORT_HINT = (
+    "Choose another with --port, SUPPORTHUB_SERVER__PORT or [server] port in supporthub.toml "
+    "(PORT=9000 make run); the interface with --host or SUPPORTHUB_SERVER__HOST."
+)
+
+
+def listen(host: str, port: int) -> socket.socket:
+    """The server's socket, bound before anything is loaded: a port in use is one line and exit
+    status 2 at once, not "ready" and then aiohttp's traceback once the model is loaded."""
+    return socket.create_server((host, port), family=socket.AF_INET6 if ":" in host else socket.AF_INET)
 
 
 def uses_settings(command: Callable[..., Any]) -> Callable[..., Any]:

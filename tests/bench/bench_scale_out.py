@@ -41,10 +41,10 @@ from sqlalchemy.engine import make_url
 
 from channels.api import external_id
 from core.pipeline.hub import ANSWER_LEASE
+from core.sandbox.slack_events import message_event, signed_headers
 from tests.bench.bench_retrieval import percentile
 from tests.conftest import POSTGRES_ENV
 from tests.fakes.chroma_server import chroma_executable, chroma_server
-from tests.fakes.slack_events import message_event, signed_headers
 from tests.integration.hub_processes import (
     AUTH,
     HubProcess,

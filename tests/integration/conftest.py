@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 
 from core.cli.server import create_app
+from core.sandbox.smtp_relay import SmtpRelay
 from core.settings import Settings
 from tests.app_client import AppClient
-from tests.fakes.smtp_relay import SmtpRelay
 from tests.fakes.tcp_proxy import CuttableProxy
 from tests.integration.trusted import TRUSTED, trusted_api
 from tests.ports import free_port

@@ -6,8 +6,8 @@ from __future__ import annotations
 from pydantic import SecretStr
 
 from channels.email_settings import EmailSettings
+from core.sandbox.smtp_relay import SmtpRelay
 from tests.fakes.dovecot import Dovecot
-from tests.fakes.smtp_relay import SmtpRelay
 
 
 def mailbox_settings(address: str, relay: SmtpRelay, dovecot: Dovecot, *, poll_interval_s: float) -> EmailSettings:

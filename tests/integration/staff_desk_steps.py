@@ -11,9 +11,9 @@ from typing import Any
 from pydantic import SecretStr
 
 from channels.slack_settings import SlackSettings
+from core.sandbox.slack_api import BOT_TOKEN, FakeSlack
+from core.sandbox.slack_events import message_event, signed_headers
 from tests.app_client import AppClient
-from tests.fakes.slack_api import BOT_TOKEN, FakeSlack
-from tests.fakes.slack_events import message_event, signed_headers
 
 STAFF = "C0STAFF"
 SLACK_SECRET = "desk-signing-secret"

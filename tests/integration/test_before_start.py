@@ -18,10 +18,10 @@ from channels.slack_settings import SlackSettings
 from core.ops.request_guards import storage_unavailable
 from core.pipeline.hub_gate import HubGate
 from core.registry import load_channels
+from core.sandbox.slack_api import BOT_TOKEN, FakeSlack
+from core.sandbox.slack_events import message_event, signed_headers
 from core.settings import Settings
 from tests.app_client import AppClient
-from tests.fakes.slack_api import BOT_TOKEN, FakeSlack
-from tests.fakes.slack_events import message_event, signed_headers
 from tests.integration.trusted import API_TOKEN, TRUSTED
 
 SECRET = "signing-secret-for-tests"

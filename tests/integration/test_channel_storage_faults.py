@@ -27,18 +27,18 @@ from channels.slack_settings import SlackSettings
 from channels.sms_settings import SmsSettings
 from channels.telegram_settings import TelegramSettings
 from core.cli.server import RUNTIME, create_app
+from core.sandbox.slack_api import BOT_TOKEN, FakeSlack
+from core.sandbox.slack_events import message_event, signed_headers
+from core.sandbox.smtp_relay import SmtpRelay
+from core.sandbox.telegram_api import BOT_TOKEN as TELEGRAM_TOKEN
+from core.sandbox.telegram_api import FakeBotApi
+from core.sandbox.telegram_updates import private_message
+from core.sandbox.twilio_api import ACCOUNT_SID, AUTH_TOKEN, HUB_NUMBER, FakeTwilio, incoming_sms, signed_form
 from core.settings import OutboxSettings, Settings
 from core.store.db import ChannelValue, Message, libpq_url
 from tests.app_client import AppClient
 from tests.fakes.dovecot import Dovecot
-from tests.fakes.slack_api import BOT_TOKEN, FakeSlack
-from tests.fakes.slack_events import message_event, signed_headers
-from tests.fakes.smtp_relay import SmtpRelay
 from tests.fakes.tcp_proxy import CuttableProxy
-from tests.fakes.telegram_api import BOT_TOKEN as TELEGRAM_TOKEN
-from tests.fakes.telegram_api import FakeBotApi
-from tests.fakes.telegram_updates import private_message
-from tests.fakes.twilio_api import ACCOUNT_SID, AUTH_TOKEN, HUB_NUMBER, FakeTwilio, incoming_sms, signed_form
 from tests.integration.app_db import count
 from tests.integration.mailbox_settings import mailbox_settings
 from tests.postgres import postgres_url

@@ -16,14 +16,14 @@ from pydantic import SecretStr
 from channels.email_settings import EmailSettings
 from channels.slack_settings import SlackSettings
 from core.cli.server import create_app
+from core.sandbox.slack_api import BOT_TOKEN, FakeSlack
+from core.sandbox.slack_events import message_event
+from core.sandbox.smtp_relay import SmtpRelay
+from core.sandbox.telegram_api import FakeBotApi
+from core.sandbox.telegram_updates import private_message
+from core.sandbox.twilio_api import FakeTwilio
 from core.settings import OutboxSettings, Settings
 from tests.app_client import AppClient
-from tests.fakes.slack_api import BOT_TOKEN, FakeSlack
-from tests.fakes.slack_events import message_event
-from tests.fakes.smtp_relay import SmtpRelay
-from tests.fakes.telegram_api import FakeBotApi
-from tests.fakes.telegram_updates import private_message
-from tests.fakes.twilio_api import FakeTwilio
 from tests.integration import test_email as email_steps
 from tests.integration import test_slack as slack_steps
 from tests.integration import test_sms as sms_steps

@@ -15,15 +15,15 @@ from pathlib import Path
 import pytest
 
 from core.ops.runtime import open_database
+from core.sandbox.slack_api import BOT_TOKEN as SLACK_TOKEN
+from core.sandbox.slack_api import BOT_USER_ID, FakeSlack
+from core.sandbox.smtp_relay import SmtpRelay
+from core.sandbox.telegram_api import BOT_TOKEN as TELEGRAM_TOKEN
+from core.sandbox.telegram_api import BOT_USERNAME, FakeBotApi
+from core.sandbox.twilio_api import ACCOUNT_NAME, ACCOUNT_SID, AUTH_TOKEN, HUB_NUMBER, FakeTwilio
 from core.settings import Settings
 from tests.fakes.dovecot import Dovecot
 from tests.fakes.openai_server import FakeOpenAI
-from tests.fakes.slack_api import BOT_TOKEN as SLACK_TOKEN
-from tests.fakes.slack_api import BOT_USER_ID, FakeSlack
-from tests.fakes.smtp_relay import SmtpRelay
-from tests.fakes.telegram_api import BOT_TOKEN as TELEGRAM_TOKEN
-from tests.fakes.telegram_api import BOT_USERNAME, FakeBotApi
-from tests.fakes.twilio_api import ACCOUNT_NAME, ACCOUNT_SID, AUTH_TOKEN, HUB_NUMBER, FakeTwilio
 from tests.ports import free_port
 
 SUPPORTHUB = str(Path(sys.executable).parent / "supporthub")

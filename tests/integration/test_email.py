@@ -18,12 +18,12 @@ from pydantic import SecretStr
 
 from channels.email_settings import EmailSettings
 from core.cli.server import RUNTIME, create_app
+from core.sandbox.slack_api import FakeSlack
+from core.sandbox.smtp_relay import SmtpRelay
 from core.settings import OutboxSettings, Settings
 from core.store.db import ChannelValue, Conversation, DeliveryStatus, Message, OutboxItem
 from tests.app_client import AppClient
 from tests.fakes.dovecot import Dovecot
-from tests.fakes.slack_api import FakeSlack
-from tests.fakes.smtp_relay import SmtpRelay
 from tests.integration.app_db import count
 from tests.integration.mailbox_settings import mailbox_settings
 from tests.integration.staff_desk_steps import desk_settings, staff_replies

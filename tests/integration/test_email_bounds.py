@@ -18,11 +18,11 @@ from sqlalchemy import select
 
 from channels.email_settings import EmailSettings
 from core.cli.server import RUNTIME, create_app
+from core.sandbox.smtp_relay import SmtpRelay
 from core.settings import Settings
 from core.store.db import Message
 from tests.app_client import AppClient
 from tests.fakes.dovecot import Dovecot
-from tests.fakes.smtp_relay import SmtpRelay
 from tests.integration.app_db import count
 from tests.integration.mailbox_settings import mailbox_settings
 from tests.integration.test_email import (  # noqa: F401 — fixtures

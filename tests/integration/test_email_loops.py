@@ -20,12 +20,12 @@ from pydantic import SecretStr
 from channels.email_settings import EmailSettings
 from core.cli.server import RUNTIME, create_app
 from core.messages import Author
+from core.sandbox.slack_api import FakeSlack
+from core.sandbox.smtp_relay import RelayedMessage, SmtpRelay
 from core.settings import Settings
 from core.store.db import Conversation, DeliveryStatus, Message, OutboxItem
 from tests.app_client import AppClient
 from tests.fakes.dovecot import Dovecot
-from tests.fakes.slack_api import FakeSlack
-from tests.fakes.smtp_relay import RelayedMessage, SmtpRelay
 from tests.integration.app_db import count
 from tests.integration.staff_desk_steps import desk_settings, staff_replies
 from tests.integration.test_channel_storage_faults import DatabaseFault, fault  # noqa: F401 — a fixture

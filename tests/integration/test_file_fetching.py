@@ -16,13 +16,13 @@ from pydantic import SecretStr
 
 from channels.slack_settings import SlackSettings
 from core.cli.server import create_app
+from core.sandbox.slack_api import BOT_TOKEN, FakeSlack
+from core.sandbox.slack_events import message_event
+from core.sandbox.telegram_api import FakeBotApi
+from core.sandbox.telegram_updates import private_message
+from core.sandbox.twilio_api import FakeTwilio
 from core.settings import OutboxSettings, Settings
 from tests.app_client import AppClient
-from tests.fakes.slack_api import BOT_TOKEN, FakeSlack
-from tests.fakes.slack_events import message_event
-from tests.fakes.telegram_api import FakeBotApi
-from tests.fakes.telegram_updates import private_message
-from tests.fakes.twilio_api import FakeTwilio
 from tests.integration import test_slack, test_sms
 from tests.integration.test_slack import post_event, posted
 from tests.integration.test_sms import sid, text_in

@@ -31,14 +31,12 @@ from channels.email_settings import EmailSettings
 from channels.slack_settings import SlackSettings
 from channels.sms_settings import SmsSettings
 from core.cli.server import create_app
-from core.settings import AdminSettings, LimitsSettings, Settings
-from tests.app_client import AppClient
-from tests.fakes.slack_api import BOT_TOKEN, FakeSlack
-from tests.fakes.slack_events import app_mention_event, block_action, message_event, signed_headers
-from tests.fakes.smtp_relay import SmtpRelay
-from tests.fakes.telegram_api import FakeBotApi
-from tests.fakes.telegram_updates import group_message, private_message
-from tests.fakes.twilio_api import (
+from core.sandbox.slack_api import BOT_TOKEN, FakeSlack
+from core.sandbox.slack_events import app_mention_event, block_action, message_event, signed_headers
+from core.sandbox.smtp_relay import SmtpRelay
+from core.sandbox.telegram_api import FakeBotApi
+from core.sandbox.telegram_updates import group_message, private_message
+from core.sandbox.twilio_api import (
     ACCOUNT_SID,
     AUTH_TOKEN,
     HUB_NUMBER,
@@ -47,6 +45,8 @@ from tests.fakes.twilio_api import (
     signed_form,
     status_callback,
 )
+from core.settings import AdminSettings, LimitsSettings, Settings
+from tests.app_client import AppClient
 from tests.integration.test_request_guards import answer_to
 from tests.integration.test_telegram import SECRET as TELEGRAM_SECRET
 from tests.integration.test_telegram import ready, telegram_settings

@@ -15,11 +15,11 @@ from channels.email_settings import EmailSettings
 from channels.slack_settings import SlackSettings
 from core.cli.server import RUNTIME, create_app
 from core.ops.privacy import forget_contacts
+from core.sandbox.slack_api import BOT_TOKEN, BOT_USER_ID, FakeSlack
+from core.sandbox.slack_events import app_mention_event, message_event
+from core.sandbox.smtp_relay import SmtpRelay
 from core.settings import OutboxSettings, Settings
 from tests.app_client import AppClient
-from tests.fakes.slack_api import BOT_TOKEN, BOT_USER_ID, FakeSlack
-from tests.fakes.slack_events import app_mention_event, message_event
-from tests.fakes.smtp_relay import SmtpRelay
 from tests.integration.test_conversations import say
 from tests.integration.test_email import body_text, deliver, mail
 from tests.integration.test_slack import CUSTOMER_CHANNEL, SECRET, post_event, posted

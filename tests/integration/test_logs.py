@@ -21,19 +21,19 @@ import aiosmtplib
 import pytest
 from sqlalchemy.engine import make_url
 
-from tests.conftest import POSTGRES_ENV
-from tests.fakes.openai_server import FakeOpenAI, HttpError
-from tests.fakes.slack_api import FakeSlack
-from tests.fakes.slack_events import message_event, signed_headers
-from tests.fakes.smtp_relay import SmtpRelay
-from tests.fakes.telegram_api import FakeBotApi
-from tests.fakes.twilio_api import (
+from core.sandbox.slack_api import FakeSlack
+from core.sandbox.slack_events import message_event, signed_headers
+from core.sandbox.smtp_relay import SmtpRelay
+from core.sandbox.telegram_api import FakeBotApi
+from core.sandbox.twilio_api import (
     ACCOUNT_SID,
     HUB_NUMBER,
     FakeTwilio,
     incoming_sms,
     signed_form,
 )
+from tests.conftest import POSTGRES_ENV
+from tests.fakes.openai_server import FakeOpenAI, HttpError
 from tests.ports import free_port
 from tests.postgres import own_postgres_database
 

@@ -19,9 +19,9 @@ from typing import Any
 import pytest
 
 from core.cli.server import create_app
+from core.sandbox.smtp_relay import SmtpRelay
 from core.settings import Settings
 from tests.app_client import AppClient
-from tests.fakes.smtp_relay import SmtpRelay
 from tests.integration.test_api import ask
 from tests.integration.test_email import body_text, deliver, mail, port, settings_for  # noqa: F401 — fixtures
 from tests.loop_lag import loop_watched

@@ -20,14 +20,14 @@ from sqlalchemy import insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from core.cli.server import RUNTIME, create_app
+from core.sandbox.telegram_api import FakeBotApi
+from core.sandbox.telegram_updates import private_message
 from core.settings import AdminSettings, LimitsSettings, LlmSettings, OutboxSettings, Settings
 from core.store.db import Conversation, utcnow
 from handoff.tables import Case
 from knowledge.tables import IndexRun
 from tests.app_client import AppClient
 from tests.fakes.openai_server import FakeOpenAI, HttpError, Text, usage
-from tests.fakes.telegram_api import FakeBotApi
-from tests.fakes.telegram_updates import private_message
 from tests.integration.test_telegram import deliver, ready, telegram_settings
 from tests.integration.test_telegram import update as telegram_update
 from tests.integration.trusted import TRUSTED, trusted_api

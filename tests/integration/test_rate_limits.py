@@ -16,11 +16,11 @@ from sqlalchemy import func, select
 from channels.slack_settings import SlackSettings
 from core.cli.server import RUNTIME, create_app
 from core.pipeline import rate_limits
+from core.sandbox.slack_api import BOT_TOKEN, FakeSlack
+from core.sandbox.slack_events import message_event, signed_headers
 from core.settings import LimitsSettings, Settings
 from core.store.db import Message
 from tests.app_client import AppClient
-from tests.fakes.slack_api import BOT_TOKEN, FakeSlack
-from tests.fakes.slack_events import message_event, signed_headers
 from tests.fakes.tcp_proxy import CuttableProxy
 from tests.integration.trusted import TRUSTED, trusted_api
 from tests.readings import rate_limited

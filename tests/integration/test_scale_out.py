@@ -14,8 +14,8 @@ from typing import Any
 import aiohttp
 import pytest
 
+from core.sandbox.slack_events import message_event, signed_headers
 from tests.fakes.chroma_server import chroma_server
-from tests.fakes.slack_events import message_event, signed_headers
 from tests.integration.hub_processes import (
     AUTH,
     HubProcess,

@@ -17,11 +17,11 @@ from sqlalchemy import func, select
 
 from channels.slack_settings import SlackSettings
 from core.cli.server import RUNTIME, create_app
+from core.sandbox.slack_api import BOT_TOKEN, BOT_USER_ID, FakeSlack
+from core.sandbox.slack_events import app_mention_event, message_event, signed_headers
 from core.settings import OutboxSettings, Settings
 from core.store.db import Message
 from tests.app_client import AppClient
-from tests.fakes.slack_api import BOT_TOKEN, BOT_USER_ID, FakeSlack
-from tests.fakes.slack_events import app_mention_event, message_event, signed_headers
 from tests.settle import settled
 
 SECRET = "signing-secret-for-tests"

@@ -17,12 +17,8 @@ from channels.api_settings import ApiSettings
 from channels.sms_format import segments
 from channels.sms_settings import SmsSettings
 from core.cli.server import RUNTIME, create_app
-from core.settings import OutboxSettings, Settings
-from core.store.contacts import VERIFIED_PHONE
-from core.store.db import AttachmentRow, Conversation, DeliveryStatus, Identity, Message, OptOut, OutboxItem
-from tests.app_client import AppClient
-from tests.fakes.slack_api import FakeSlack
-from tests.fakes.twilio_api import (
+from core.sandbox.slack_api import FakeSlack
+from core.sandbox.twilio_api import (
     ACCOUNT_SID,
     AUTH_TOKEN,
     HUB_NUMBER,
@@ -31,6 +27,10 @@ from tests.fakes.twilio_api import (
     signed_form,
     status_callback,
 )
+from core.settings import OutboxSettings, Settings
+from core.store.contacts import VERIFIED_PHONE
+from core.store.db import AttachmentRow, Conversation, DeliveryStatus, Identity, Message, OptOut, OutboxItem
+from tests.app_client import AppClient
 from tests.integration.app_db import count
 from tests.integration.staff_desk_steps import desk_settings, staff_replies
 from tests.settle import settled

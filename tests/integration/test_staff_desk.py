@@ -14,12 +14,12 @@ from pydantic import SecretStr
 
 from channels.slack_settings import SlackSettings
 from core.cli.server import RUNTIME, create_app
+from core.sandbox.slack_api import BOT_TOKEN, FakeSlack
+from core.sandbox.slack_events import block_action, message_event, signed_headers
 from core.settings import LlmSettings, OutboxSettings, Settings
 from handoff.desk_store import RESOLVED_NOTICE, STILL_WITH_US
 from tests.app_client import AppClient
 from tests.fakes.openai_server import FakeOpenAI, Text
-from tests.fakes.slack_api import BOT_TOKEN, FakeSlack
-from tests.fakes.slack_events import block_action, message_event, signed_headers
 from tests.settle import until
 
 SECRET = "desk-signing-secret"

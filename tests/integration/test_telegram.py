@@ -15,13 +15,13 @@ from pydantic import SecretStr
 
 from channels.telegram_settings import TelegramSettings
 from core.cli.server import RUNTIME, create_app
+from core.sandbox.slack_api import FakeSlack
+from core.sandbox.telegram_api import BOT_ID, BOT_TOKEN, FakeBotApi
+from core.sandbox.telegram_updates import group_message, private_message
 from core.settings import AttachmentSettings, LimitsSettings, OutboxSettings, Settings
 from core.store.contacts import VERIFIED_PHONE
 from core.store.db import Conversation, DeliveryStatus, Identity, Message, OutboxItem
 from tests.app_client import AppClient
-from tests.fakes.slack_api import FakeSlack
-from tests.fakes.telegram_api import BOT_ID, BOT_TOKEN, FakeBotApi
-from tests.fakes.telegram_updates import group_message, private_message
 from tests.integration.app_db import count
 from tests.integration.staff_desk_steps import desk_settings, staff_replies
 from tests.settle import settled

@@ -49,7 +49,7 @@ FLOORS: tuple[tuple[str, ...], ...] = (
     ("handoff",),
     ("core.pipeline",),
     ("core.ops",),
-    ("core.cli", "core.admin", "channels"),
+    ("core.cli", "core.admin", "core.sandbox", "channels"),
 )
 """The floors, bottom first; a module is on the floor of the longest package prefix it has."""
 CONTRACT = {

@@ -15,9 +15,9 @@ import aioimaplib
 import aiosmtplib
 import pytest
 
+from core.sandbox.smtp_relay import HOSTNAME, SmtpRelay
 from tests.fakes import dovecot as dovecot_module
 from tests.fakes.dovecot import REQUIRE_ENV, Dovecot, live_processes, require_dovecot, running_dovecot
-from tests.fakes.smtp_relay import HOSTNAME, SmtpRelay
 
 HUB = "support@hub.example.com"
 CUSTOMER = "ann@example.com"

@@ -14,8 +14,8 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
 
-from tests.fakes.slack_api import BOT_TOKEN, BOT_USER_ID, TEAM_ID, FakeSlack
-from tests.fakes.slack_events import block_action, message_event, signed_headers
+from core.sandbox.slack_api import BOT_TOKEN, BOT_USER_ID, TEAM_ID, FakeSlack
+from core.sandbox.slack_events import block_action, message_event, signed_headers
 
 SECRET = "signing-secret"
 

@@ -15,9 +15,9 @@ from channels.sms_format import segments
 from channels.sms_settings import SmsSettings
 from core.channel import DeliveryError
 from core.messages import Address, Author, Citation
+from core.sandbox.twilio_api import ACCOUNT_SID, AUTH_TOKEN, HUB_NUMBER, FakeTwilio
 from core.settings import Settings
 from tests.fakes.hub import FakeHub, started
-from tests.fakes.twilio_api import ACCOUNT_SID, AUTH_TOKEN, HUB_NUMBER, FakeTwilio
 
 CUSTOMER = Address("sms", "+14155550100")
 SOURCE = Citation("https://help.example.com/export", "Exporting your data", "CSV", 0.8)

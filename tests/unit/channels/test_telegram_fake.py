@@ -21,14 +21,14 @@ from telegram.error import (
     TelegramError,
 )
 
-from tests.fakes.telegram_api import (
+from core.sandbox.telegram_api import (
     BOT_ID,
     BOT_TOKEN,
     BOT_USERNAME,
     FIRST_UPDATE_ID,
     FakeBotApi,
 )
-from tests.fakes.telegram_updates import group_message, mention_entities, private_message
+from core.sandbox.telegram_updates import group_message, mention_entities, private_message
 
 
 @pytest.fixture

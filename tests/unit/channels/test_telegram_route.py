@@ -9,8 +9,8 @@ from telegram import Update
 
 from channels.telegram import HUMAN_REQUEST, Kind, Routed, route
 from core.messages import Address
-from tests.fakes.telegram_api import BOT_ID, BOT_USERNAME
-from tests.fakes.telegram_updates import group_message, private_message
+from core.sandbox.telegram_api import BOT_ID, BOT_USERNAME
+from core.sandbox.telegram_updates import group_message, private_message
 
 GROUP = "-100123"
 

@@ -16,9 +16,9 @@ from channels.telegram_format import visible_length
 from channels.telegram_settings import TelegramSettings
 from core.channel import DeliveryError, SentParts
 from core.messages import Address, Author
+from core.sandbox.telegram_api import BOT_TOKEN, FakeBotApi
 from core.settings import Settings
 from tests.fakes.hub import FakeHub, started
-from tests.fakes.telegram_api import BOT_TOKEN, FakeBotApi
 
 CHAT = Address("telegram", "777")
 PARAGRAPH = (

@@ -44,7 +44,6 @@ from email.message import EmailMessage
 from email.parser import BytesParser
 from typing import Any, Literal
 
-import trustme
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 
 HOST = "127.0.0.1"
@@ -81,6 +80,13 @@ class Refusal:
     """At RCPT the refused address; at DATA the envelope's recipients."""
 
 
+def _test_ca() -> Any:
+    """A throwaway CA for STARTTLS (trustme: a test dependency, imported only when asked for)."""
+    import trustme
+
+    return trustme.CA()
+
+
 class SmtpRelay:
     """An SMTP relay on 127.0.0.1 on the running loop. Create, `await start()` (or `async with`)."""
 
@@ -96,7 +102,7 @@ class SmtpRelay:
         self._arrived = asyncio.Condition()
         self._server: asyncio.Server | None = None
         self._sessions: weakref.WeakSet[SMTP] = weakref.WeakSet()
-        self._ca = trustme.CA() if require_starttls else None
+        self._ca = _test_ca() if require_starttls else None
         self._server_tls: ssl.SSLContext | None = None
         if self._ca is not None:
             self._server_tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
@@ -107,7 +113,8 @@ class SmtpRelay:
         """The test CA's certificate (PEM), for clients configured with a CA file."""
         if self._ca is None:
             raise RuntimeError("this relay has no TLS (require_starttls=False)")
-        return self._ca.cert_pem.bytes()
+        pem: bytes = self._ca.cert_pem.bytes()
+        return pem
 
     def client_tls_context(self) -> ssl.SSLContext:
         """A client context that trusts the relay's certificate (and verifies host names)."""

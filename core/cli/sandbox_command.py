@@ -1,0 +1,111 @@
+"""`supporthub sandbox`: the hub with every channel on, each against a local stand-in of its
+platform (`core.sandbox`), and a page at /sandbox to try them as customers and as staff."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ipaddress
+import logging
+import socket
+import sys
+from typing import TYPE_CHECKING
+
+import click
+from aiohttp import web
+
+from core.cli.support import PORT_HINT, listen, uses_settings
+from core.log_context import AccessLogger
+from core.settings import Settings, settings_class
+
+if TYPE_CHECKING:
+    from core.sandbox.session import Sandbox
+
+log = logging.getLogger(__name__)
+
+SANDBOX_DATABASE = "sandbox.db"
+
+
+def loopback(host: str) -> bool:
+    """Whether `host` names this machine only (127.0.0.0/8, ::1, localhost)."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+@click.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Loopback interface to listen on.")
+@click.option("--port", type=int, default=None, help="Port to listen on (default: server.port).")
+@uses_settings
+def sandbox(settings: Settings, host: str, port: int | None) -> None:
+    """Try every channel without accounts: Telegram, SMS, email and the Slack staff desk against
+    local stand-ins, driven from a page at /sandbox. Loopback only; its own database."""
+    if not loopback(host):
+        click.echo(
+            f"supporthub: the sandbox listens on loopback only (127.0.0.1, ::1 or localhost), not {host!r}: "
+            "its stand-ins accept any message as a platform's",
+            err=True,
+        )
+        sys.exit(2)
+    port = port or settings.server.port
+    try:
+        listening = listen(host, port)
+    except OSError as exc:
+        click.echo(f"supporthub: cannot listen on {host}:{port}: {exc.strerror or exc}. {PORT_HINT}", err=True)
+        sys.exit(2)
+    with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C is how it stops
+        asyncio.run(_run(settings, listening, host, port))
+
+
+async def _run(settings: Settings, listening: socket.socket, host: str, port: int) -> None:
+    from core.cli.server import create_app
+    from core.sandbox.page import install_sandbox
+    from core.sandbox.session import Sandbox
+
+    hub_url = f"http://{host}:{port}" if ":" not in host else f"http://[{host}]:{port}"
+    stand_ins = Sandbox()
+    await stand_ins.start()
+    runner: web.AppRunner | None = None
+    try:
+        sandboxed = sandbox_settings(settings, stand_ins, hub_url=hub_url)
+        app = create_app(sandboxed)
+        install_sandbox(app, stand_ins)
+        runner = web.AppRunner(app, access_log_class=AccessLogger)
+        await runner.setup()
+        await web.SockSite(runner, listening).start()
+        log.warning(
+            "SANDBOX: Telegram, Twilio, SMTP and Slack are local stand-ins on 127.0.0.1 — nothing reaches a "
+            "real platform; database %s. Not for production.",
+            (settings.data_dir / SANDBOX_DATABASE).resolve(),
+        )
+        click.echo(f"supporthub sandbox: open {hub_url}/sandbox (the widget is at {hub_url}/); Ctrl-C stops it")
+        await asyncio.Event().wait()
+    finally:
+        if runner is not None:
+            await runner.cleanup()
+        await stand_ins.stop()
+
+
+def sandbox_settings(settings: Settings, stand_ins: Sandbox, *, hub_url: str) -> Settings:
+    """`settings` with every channel on and pointed at its stand-in, and a database of the
+    sandbox's own (`data_dir/sandbox.db`, never `database_url`). Built without reading the
+    environment again: a SUPPORTHUB_DATABASE_URL or a real bot token there must not reach it."""
+    from core.sandbox.session import CHANNELS
+
+    values = settings.model_dump()
+    values |= {
+        **stand_ins.sections(hub_url=hub_url, email_port=_free_port()),
+        "channels": CHANNELS,
+        "database_url": f"sqlite+aiosqlite:///{(settings.data_dir / SANDBOX_DATABASE).resolve()}",
+        "redis_url": "",
+        "schedule": [],
+    }
+    return settings_class().model_validate(values)
+
+
+def _free_port() -> int:
+    with socket.create_server(("127.0.0.1", 0)) as probe:
+        return int(probe.getsockname()[1])

@@ -1,0 +1,132 @@
+"""`supporthub sandbox`: the hub with every channel against the local stand-ins, driven through
+the sandbox page's API as a person would — a question on each channel, then a staff reply in
+the case thread back to the customer."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+from aiohttp import web
+
+from core.cli.sandbox_command import sandbox_settings
+from core.cli.server import create_app
+from core.sandbox.page import install_sandbox
+from core.sandbox.session import Sandbox
+from core.settings import Settings
+from tests.settle import until
+
+SUPPORTHUB = str(Path(sys.executable).parent / "supporthub")
+Transcript = dict[str, list[dict[str, Any]]]
+
+
+@pytest.fixture
+async def sandbox_url(make_settings: Callable[..., Settings]) -> AsyncIterator[str]:
+    listening = socket.create_server(("127.0.0.1", 0))
+    url = f"http://127.0.0.1:{listening.getsockname()[1]}"
+    stand_ins = Sandbox()
+    await stand_ins.start()
+    app = create_app(sandbox_settings(make_settings(), stand_ins, hub_url=url))
+    install_sandbox(app, stand_ins)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    await web.SockSite(runner, listening).start()
+    try:
+        yield url
+    finally:
+        await runner.cleanup()
+        await stand_ins.stop()
+
+
+async def transcript(session: aiohttp.ClientSession, url: str) -> Transcript:
+    async with session.get(f"{url}/sandbox/api/transcript") as response:
+        assert response.status == 200
+        found: Transcript = await response.json()
+        return found
+
+
+async def says(session: aiohttp.ClientSession, url: str, pane: str, **body: str) -> None:
+    async with session.post(f"{url}/sandbox/api/{pane}", json=body) as response:
+        assert response.status == 200, await response.text()
+
+
+async def hub_said(session: aiohttp.ClientSession, url: str, pane: str, count: int) -> list[dict[str, Any]]:
+    """The hub's messages in `pane`, once there are `count` of them."""
+    found: list[dict[str, Any]] = []
+
+    async def enough() -> bool:
+        nonlocal found
+        found = [m for m in (await transcript(session, url))[pane] if m["who"] == "hub"]
+        return len(found) >= count
+
+    await until(enough, timeout=90)
+    return found
+
+
+async def test_a_question_on_each_channel_and_a_staff_reply_back(sandbox_url: str) -> None:
+    url = sandbox_url
+    async with aiohttp.ClientSession() as session:
+        await says(session, url, "telegram", text="How do I reset my password?")
+        await says(session, url, "sms", text="How much is the Business plan per month?")
+        await says(session, url, "email", subject="Exports", text="Hi, how can I export my data?")
+
+        [telegram] = await hub_said(session, url, "telegram", 1)
+        assert "<b>Reset your password" in telegram["html"]  # Telegram HTML, as the adapter sends it
+        [sms] = await hub_said(session, url, "sms", 1)
+        assert "Business: Monthly billing" in sms["text"] and sms["segments"] >= 1
+        [mail] = await hub_said(session, url, "email", 1)
+        assert mail["subject"] == "Re: Exports" and mail["in_reply_to"].endswith("@customer.example>")
+        assert "Export" in mail["text"]
+
+        await says(session, url, "telegram", text="I want to talk to a person please")
+        cards = [m for m in await hub_said(session, url, "staff", 1) if m["method"] == "chat.postMessage"]
+        assert "telegram" in cards[0]["text"]
+        await says(session, url, "staff", thread_ts=cards[0]["ts"], text="Hi Ada, Sam here. How can I help?")
+
+        replies = await hub_said(session, url, "telegram", 3)
+        assert replies[-1]["html"] == "Hi Ada, Sam here. How can I help?"
+
+
+async def test_what_the_page_sends_is_checked(sandbox_url: str) -> None:
+    async with aiohttp.ClientSession() as session:
+        for pane, body, reason in [
+            ("sms", {"text": ""}, "text must be 1 to 4000 characters"),
+            ("staff", {"text": "hello"}, "thread_ts names the case card"),
+            ("fax", {"text": "hello"}, "no pane 'fax'"),
+        ]:
+            async with session.post(f"{sandbox_url}/sandbox/api/{pane}", json=body) as response:
+                assert response.status in (400, 404) and reason in await response.text()
+        assert await transcript(session, sandbox_url) == {"telegram": [], "sms": [], "email": [], "staff": []}
+
+
+def test_the_sandbox_refuses_an_address_beyond_this_machine(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [SUPPORTHUB, "sandbox", "--host", "0.0.0.0"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={"PATH": "/usr/bin:/bin", "SUPPORTHUB_DATA_DIR": str(tmp_path)},
+        check=False,
+    )
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        "supporthub: the sandbox listens on loopback only (127.0.0.1, ::1 or localhost), not '0.0.0.0': "
+        "its stand-ins accept any message as a platform's"
+    ]
+
+
+async def test_the_stand_ins_listen_on_loopback_only() -> None:
+    stand_ins = Sandbox()
+    await stand_ins.start()
+    try:
+        for url in (stand_ins.telegram.api_url, stand_ins.twilio.api_url, stand_ins.slack.base_url):
+            assert url.startswith("http://127.0.0.1:")
+        assert stand_ins.relay.host == "127.0.0.1"
+    finally:
+        await stand_ins.stop()
