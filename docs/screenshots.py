@@ -107,6 +107,8 @@ async def shoot_sandbox(url: str) -> None:
         sms = page.get_by_test_id("log-sms").locator('[data-who="hub"]')
         await expect(sms.last).to_contain_text("Sam from Brightdesk", timeout=90_000)
         await page.screenshot(path=str(IMAGES / "sandbox.png"))
+        for pane in ("telegram", "sms", "email", "staff"):  # each channel's page shows its own
+            await page.get_by_test_id(f"pane-{pane}").screenshot(path=str(IMAGES / f"sandbox-{pane}.png"))
         await browser.close()
 
 
