@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import ipaddress
 import logging
+import signal
 import socket
 import sys
 from typing import TYPE_CHECKING
@@ -50,6 +51,13 @@ def sandbox(settings: Settings, host: str, port: int | None) -> None:
             err=True,
         )
         sys.exit(2)
+    if settings.knowledge.chroma_url:
+        click.echo(
+            "supporthub: the sandbox searches the embedded index in data_dir; unset knowledge.chroma_url "
+            "(SUPPORTHUB_KNOWLEDGE__CHROMA_URL) so it cannot write to a shared Chroma server",
+            err=True,
+        )
+        sys.exit(2)
     port = port or settings.server.port
     try:
         listening = listen(host, port)
@@ -82,7 +90,9 @@ async def _run(settings: Settings, listening: socket.socket, host: str, port: in
             (settings.data_dir / SANDBOX_DATABASE).resolve(),
         )
         click.echo(f"supporthub sandbox: open {hub_url}/sandbox (the widget is at {hub_url}/); Ctrl-C stops it")
-        await asyncio.Event().wait()
+        stopped = asyncio.Event()
+        asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stopped.set)
+        await stopped.wait()
     finally:
         if runner is not None:
             await runner.cleanup()
@@ -90,9 +100,10 @@ async def _run(settings: Settings, listening: socket.socket, host: str, port: in
 
 
 def sandbox_settings(settings: Settings, stand_ins: Sandbox, *, hub_url: str) -> Settings:
-    """`settings` with every channel on and pointed at its stand-in, and a database of the
-    sandbox's own (`data_dir/sandbox.db`, never `database_url`). Built without reading the
-    environment again: a SUPPORTHUB_DATABASE_URL or a real bot token there must not reach it."""
+    """`settings` with every channel on and pointed at its stand-in, a database of the sandbox's
+    own (`data_dir/sandbox.db`, never `database_url`), no LLM, no Redis and no scheduled jobs.
+    Built without reading the environment again: a SUPPORTHUB_DATABASE_URL or a real bot token
+    there must not reach it."""
     from core.sandbox.session import CHANNELS
 
     values = settings.model_dump()
@@ -102,6 +113,7 @@ def sandbox_settings(settings: Settings, stand_ins: Sandbox, *, hub_url: str) ->
         "database_url": f"sqlite+aiosqlite:///{(settings.data_dir / SANDBOX_DATABASE).resolve()}",
         "redis_url": "",
         "schedule": [],
+        "llm": {},  # answers offline: a configured model's provider is a platform too
     }
     return settings_class().model_validate(values)
 

@@ -7,6 +7,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import aiohttp
+import aiosmtplib
 from aiohttp import web
 
 from core.sandbox.session import Sandbox
@@ -35,9 +37,22 @@ async def _transcript(request: web.Request) -> web.Response:
     return web.json_response(request.app[SANDBOX].transcript())
 
 
+PANES = ("telegram", "sms", "email", "staff")
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "[::1]")
+
+
 async def _says(request: web.Request) -> web.Response:
+    """What the person wrote in one pane, sent to the hub the way its platform would. Only a
+    JSON POST to a loopback host name: a web page elsewhere in the same browser can neither
+    post a form here (no preflight for text/plain) nor reach it by rebinding a name."""
     sandbox = request.app[SANDBOX]
     pane = request.match_info["pane"]
+    if pane not in PANES:
+        raise web.HTTPNotFound(text=f"no pane {pane!r}: {', '.join(PANES)}")
+    if request.host.rsplit(":", 1)[0] not in LOOPBACK_HOSTS:
+        raise web.HTTPForbidden(text="the sandbox answers only at 127.0.0.1, localhost or [::1]")
+    if request.content_type != "application/json":
+        raise web.HTTPUnsupportedMediaType(text="send JSON (Content-Type: application/json)")
     try:
         body: Any = await request.json()
     except ValueError:
@@ -45,20 +60,21 @@ async def _says(request: web.Request) -> web.Response:
     text = body.get("text") if isinstance(body, dict) else None
     if not isinstance(text, str) or not text.strip() or len(text) > MAX_TEXT:
         raise web.HTTPBadRequest(text=f"text must be 1 to {MAX_TEXT} characters")
-    if pane == "telegram":
-        await sandbox.telegram_says(text)
-    elif pane == "sms":
-        await sandbox.sms_says(text)
-    elif pane == "email":
-        subject = body.get("subject") or "A question"
-        if not isinstance(subject, str) or len(subject) > 200:
-            raise web.HTTPBadRequest(text="subject must be at most 200 characters")
-        await sandbox.email_says(subject, text)
-    elif pane == "staff":
-        thread = body.get("thread_ts")
-        if not isinstance(thread, str) or not thread:
-            raise web.HTTPBadRequest(text="thread_ts names the case card to answer under")
-        await sandbox.staff_says(thread, text)
-    else:
-        raise web.HTTPNotFound(text=f"no pane {pane!r}: telegram, sms, email or staff")
+    try:
+        if pane == "telegram":
+            await sandbox.telegram_says(text)
+        elif pane == "sms":
+            await sandbox.sms_says(text)
+        elif pane == "email":
+            subject = body.get("subject") or "A question"
+            if not isinstance(subject, str) or len(subject) > 200 or "\n" in subject or "\r" in subject:
+                raise web.HTTPBadRequest(text="subject must be one line of at most 200 characters")
+            await sandbox.email_says(subject, text)
+        else:
+            thread = body.get("thread_ts")
+            if not isinstance(thread, str) or not thread:
+                raise web.HTTPBadRequest(text="thread_ts names the case card to answer under")
+            await sandbox.staff_says(thread, text)
+    except (aiohttp.ClientError, aiosmtplib.SMTPException, OSError) as exc:
+        raise web.HTTPBadGateway(text=f"the hub did not take it: {type(exc).__name__}: {exc}") from None
     return web.json_response({"ok": True})

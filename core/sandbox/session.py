@@ -131,9 +131,9 @@ class Sandbox:
         if self._thread:
             mail["In-Reply-To"] = self._thread[-1]
             mail["References"] = " ".join(self._thread)
-        self._thread.append(mail["Message-ID"])
         mail.set_content(text)
         await aiosmtplib.send(mail, hostname="127.0.0.1", port=self.email_port, start_tls=False)
+        self._thread.append(mail["Message-ID"])
 
     async def staff_says(self, thread_ts: str, text: str) -> None:
         """A person answers in the thread of the case card posted at `thread_ts`."""
@@ -208,11 +208,11 @@ def _slack(call: slack_api.RecordedCall) -> dict[str, Any]:
         "method": call.method,
         "ts": call.response.get("ts") or call.body.get("ts"),
         "thread_ts": call.body.get("thread_ts"),
-        "text": slack_text(call.body),
+        "text": _slack_text(call.body),
     }
 
 
-def slack_text(body: dict[str, Any]) -> str:
+def _slack_text(body: dict[str, Any]) -> str:
     """A Slack message as plain lines: its blocks' text (a case card is blocks), else `text`."""
     blocks = body.get("blocks")
     if isinstance(blocks, str):

@@ -4,7 +4,6 @@ the case thread back to the customer."""
 
 from __future__ import annotations
 
-import socket
 import subprocess
 import sys
 from collections.abc import AsyncIterator, Callable
@@ -13,13 +12,10 @@ from typing import Any
 
 import aiohttp
 import pytest
-from aiohttp import web
 
-from core.cli.sandbox_command import sandbox_settings
-from core.cli.server import create_app
-from core.sandbox.page import install_sandbox
 from core.sandbox.session import Sandbox
 from core.settings import Settings
+from tests.integration.sandbox_hub import running_sandbox
 from tests.settle import until
 
 SUPPORTHUB = str(Path(sys.executable).parent / "supporthub")
@@ -28,20 +24,8 @@ Transcript = dict[str, list[dict[str, Any]]]
 
 @pytest.fixture
 async def sandbox_url(make_settings: Callable[..., Settings]) -> AsyncIterator[str]:
-    listening = socket.create_server(("127.0.0.1", 0))
-    url = f"http://127.0.0.1:{listening.getsockname()[1]}"
-    stand_ins = Sandbox()
-    await stand_ins.start()
-    app = create_app(sandbox_settings(make_settings(), stand_ins, hub_url=url))
-    install_sandbox(app, stand_ins)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    await web.SockSite(runner, listening).start()
-    try:
+    async with running_sandbox(make_settings()) as url:
         yield url
-    finally:
-        await runner.cleanup()
-        await stand_ins.stop()
 
 
 async def transcript(session: aiohttp.ClientSession, url: str) -> Transcript:
@@ -95,13 +79,19 @@ async def test_a_question_on_each_channel_and_a_staff_reply_back(sandbox_url: st
 
 async def test_what_the_page_sends_is_checked(sandbox_url: str) -> None:
     async with aiohttp.ClientSession() as session:
-        for pane, body, reason in [
-            ("sms", {"text": ""}, "text must be 1 to 4000 characters"),
-            ("staff", {"text": "hello"}, "thread_ts names the case card"),
-            ("fax", {"text": "hello"}, "no pane 'fax'"),
+        for pane, body, status, reason in [
+            ("sms", {"text": ""}, 400, "text must be 1 to 4000 characters"),
+            ("email", {"subject": "Hi\nBcc: x@example.com", "text": "hello"}, 400, "subject must be one line"),
+            ("staff", {"text": "hello"}, 400, "thread_ts names the case card"),
+            ("fax", {}, 404, "no pane 'fax'"),
         ]:
             async with session.post(f"{sandbox_url}/sandbox/api/{pane}", json=body) as response:
-                assert response.status in (400, 404) and reason in await response.text()
+                assert (response.status, reason in await response.text()) == (status, True), pane
+        form = f"{sandbox_url}/sandbox/api/sms"
+        async with session.post(form, data='{"text": "hi"}', headers={"Content-Type": "text/plain"}) as response:
+            assert response.status == 415  # what a form on another site could send without asking
+        async with session.post(form, json={"text": "hi"}, headers={"Host": "rebound.example"}) as response:
+            assert response.status == 403
         assert await transcript(session, sandbox_url) == {"telegram": [], "sms": [], "email": [], "staff": []}
 
 
