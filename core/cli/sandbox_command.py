@@ -10,6 +10,7 @@ import logging
 import signal
 import socket
 import sys
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
@@ -77,8 +78,11 @@ async def _run(settings: Settings, listening: socket.socket, host: str, port: in
     stand_ins = Sandbox()
     await stand_ins.start()
     runner: web.AppRunner | None = None
+    database = (settings.data_dir / SANDBOX_DATABASE).resolve()
+    for leftover in (database, *(database.with_name(database.name + suffix) for suffix in ("-wal", "-shm"))):
+        leftover.unlink(missing_ok=True)  # each run starts empty: no case left waiting from the last one
     try:
-        sandboxed = sandbox_settings(settings, stand_ins, hub_url=hub_url)
+        sandboxed = sandbox_settings(settings, stand_ins, hub_url=hub_url, database=database)
         app = create_app(sandboxed)
         install_sandbox(app, stand_ins)
         runner = web.AppRunner(app, access_log_class=AccessLogger)
@@ -87,7 +91,7 @@ async def _run(settings: Settings, listening: socket.socket, host: str, port: in
         log.warning(
             "SANDBOX: Telegram, Twilio, SMTP and Slack are local stand-ins on 127.0.0.1 — nothing reaches a "
             "real platform; database %s. Not for production.",
-            (settings.data_dir / SANDBOX_DATABASE).resolve(),
+            database,
         )
         click.echo(f"supporthub sandbox: open {hub_url}/sandbox (the widget is at {hub_url}/); Ctrl-C stops it")
         stopped = asyncio.Event()
@@ -99,9 +103,9 @@ async def _run(settings: Settings, listening: socket.socket, host: str, port: in
         await stand_ins.stop()
 
 
-def sandbox_settings(settings: Settings, stand_ins: Sandbox, *, hub_url: str) -> Settings:
+def sandbox_settings(settings: Settings, stand_ins: Sandbox, *, hub_url: str, database: Path) -> Settings:
     """`settings` with every channel on and pointed at its stand-in, a database of the sandbox's
-    own (`data_dir/sandbox.db`, never `database_url`), no LLM, no Redis and no scheduled jobs.
+    own (the SQLite file `database`, never `database_url`), no LLM, no Redis and no scheduled jobs.
     Built without reading the environment again: a SUPPORTHUB_DATABASE_URL or a real bot token
     there must not reach it."""
     from core.sandbox.session import CHANNELS
@@ -110,7 +114,7 @@ def sandbox_settings(settings: Settings, stand_ins: Sandbox, *, hub_url: str) ->
     values |= {
         **stand_ins.sections(hub_url=hub_url, email_port=_free_port()),
         "channels": CHANNELS,
-        "database_url": f"sqlite+aiosqlite:///{(settings.data_dir / SANDBOX_DATABASE).resolve()}",
+        "database_url": f"sqlite+aiosqlite:///{database}",
         "redis_url": "",
         "schedule": [],
         "llm": {},  # answers offline: a configured model's provider is a platform too

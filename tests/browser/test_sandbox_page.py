@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import AsyncIterator, Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,8 +19,11 @@ expect = playwright_api.expect
 
 
 @pytest.fixture
-async def sandbox_page(make_settings: Callable[..., Settings]) -> AsyncIterator[Any]:
-    async with running_sandbox(make_settings()) as url, playwright_api.async_playwright() as pw:
+async def sandbox_page(make_settings: Callable[..., Settings], tmp_path: Path) -> AsyncIterator[Any]:
+    async with (
+        running_sandbox(make_settings(), tmp_path / "sandbox.db") as url,
+        playwright_api.async_playwright() as pw,
+    ):
         browser = await pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         page = await browser.new_page()
         errors: list[str] = []

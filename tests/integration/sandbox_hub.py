@@ -6,6 +6,7 @@ from __future__ import annotations
 import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 from aiohttp import web
 
@@ -17,13 +18,14 @@ from core.settings import Settings
 
 
 @asynccontextmanager
-async def running_sandbox(settings: Settings) -> AsyncIterator[str]:
-    """The sandbox's base URL (`http://127.0.0.1:PORT`) while it runs."""
+async def running_sandbox(settings: Settings, database: Path) -> AsyncIterator[str]:
+    """The sandbox's base URL (`http://127.0.0.1:PORT`) while it runs, on the SQLite file
+    `database` (the tests' data dir, with its index, is shared by every test)."""
     listening = socket.create_server(("127.0.0.1", 0))
     url = f"http://127.0.0.1:{listening.getsockname()[1]}"
     stand_ins = Sandbox()
     await stand_ins.start()
-    app = create_app(sandbox_settings(settings, stand_ins, hub_url=url))
+    app = create_app(sandbox_settings(settings, stand_ins, hub_url=url, database=database))
     install_sandbox(app, stand_ins)
     runner = web.AppRunner(app)
     await runner.setup()

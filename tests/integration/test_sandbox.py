@@ -23,8 +23,8 @@ Transcript = dict[str, list[dict[str, Any]]]
 
 
 @pytest.fixture
-async def sandbox_url(make_settings: Callable[..., Settings]) -> AsyncIterator[str]:
-    async with running_sandbox(make_settings()) as url:
+async def sandbox_url(make_settings: Callable[..., Settings], tmp_path: Path) -> AsyncIterator[str]:
+    async with running_sandbox(make_settings(), tmp_path / "sandbox.db") as url:
         yield url
 
 
