@@ -519,7 +519,7 @@ class TelegramChannel:
                 routed.address.chat_id,
             )
             receipt = await hub.receive(replace(inbound, verified_phone=None))
-        if not receipt.duplicate:
+        if not receipt.duplicate and not receipt.with_person:
             self._in_background(
                 self._typing(hub, routed.address, receipt.message_id), f"telegram-typing-{receipt.message_id}"
             )

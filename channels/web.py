@@ -380,7 +380,11 @@ class WebChannel:
             )
         self._sent(session_id, stored.id)
         await self._broadcast(session_id, message_frame(stored, client_id=frame.client_id))
-        if not receipt.duplicate and self._last_reply.get(session_id, 0) < receipt.message_id:
+        if (
+            not receipt.duplicate
+            and not receipt.with_person
+            and self._last_reply.get(session_id, 0) < receipt.message_id
+        ):
             await self._broadcast(session_id, {"type": "typing", "message_id": receipt.message_id})
 
     async def _stored(self, address: Address, message_id: int) -> StoredMessage | None:

@@ -84,6 +84,9 @@ class Receipt:
     message_id: int
     conversation_id: str
     duplicate: bool
+    with_person: bool = False
+    """The conversation is a person's (a case waits for staff or they have it): the bot will not
+    answer, so a channel shows no "typing…" for it."""
 
 
 @dataclass(frozen=True, slots=True)

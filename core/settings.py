@@ -263,6 +263,13 @@ class HandoffSettings(Section):
         description="a waiting case with no staff reply this long is past the SLA (flagged in /admin and the metrics, pinged in the staff desk)",
     )
     sla_check_s: float = Field(60.0, ge=1, description="how often the leader looks for cases past the SLA")
+    unstaffed_message: str = Field(
+        "I can't bring in a person in this chat, so please contact our support team directly.",
+        min_length=1,
+        max_length=500,
+        description="what a customer handed over is told when no staff desk is set up (no Slack staff channel): "
+        'say where people can reach you, e.g. "Please write to help@example.com; we answer within a day."',
+    )
 
 
 class ScheduleJob(Section):

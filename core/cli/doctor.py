@@ -6,8 +6,9 @@ embedding model (loads offline, encodes), every configured channel (its `check()
 auth.test, Telegram getMe, Twilio's account, the SMTP and IMAP logins) and the LLM (its models
 endpoint lists the configured model). Nothing is written: no probe row, no migration.
 
-Each result is one line, OK or FAIL with the reason, and the exit status is 1 when any check
-failed. A reason never carries a secret: a channel's `CheckFailed` is written without one,
+Each result is one line, OK or FAIL with the reason (WARN for what a support lead must know
+but is no failure: no staff desk), and the exit status is 1 when any check failed. A reason
+never carries a secret: a channel's `CheckFailed` is written without one,
 any other exception is shown as its type and first line only, and every line is masked as the
 log is (`core.ops.logs`: the settings' secrets, a Telegram token in a URL), since a library's
 message may quote a URL with a token in it.
@@ -34,6 +35,7 @@ from sqlalchemy.engine import Connection, make_url
 from core.channel import CheckableChannel, CheckFailed
 from core.cli.support import uses_settings
 from core.ops.logs import SecretMask, settings_secrets
+from core.ops.runtime import desk_port
 from core.pipeline.hub_gate import HubGate
 from core.registry import load_channels
 from core.settings import LlmSettings, Settings
@@ -61,7 +63,7 @@ class Check:
 @dataclass(frozen=True, slots=True)
 class Outcome:
     name: str
-    status: str  # OK | FAIL | SKIP
+    status: str  # OK | FAIL | SKIP | WARN
     detail: str
 
 
@@ -191,6 +193,27 @@ class Skipped(Exception):
     """A check that cannot be made (a channel without `check()`): reported, not failed."""
 
 
+class Warned(Exception):
+    """Nothing failed, but something a support lead must know: reported as WARN, not failed."""
+
+
+def desk_check(settings: Settings) -> Callable[[], Awaitable[str]]:
+    """Whether a customer handed over can reach a person: a staff desk is set up."""
+
+    async def check() -> str:
+        channels = load_channels(settings, HubGate().port)
+        desk = desk_port(channels)
+        name = next((name for name, channel in channels.items() if desk is not None and id(channel) == id(desk)), None)
+        if name is None:
+            raise Warned(
+                "no staff desk (slack.staff_channel): a customer handed over is told "
+                f"{settings.handoff.unstaffed_message!r} (handoff.unstaffed_message)"
+            )
+        return f"the {name} staff desk takes the conversations handed over"
+
+    return check
+
+
 async def _skipped() -> str:
     raise Skipped("no live check: the channel has no check()")
 
@@ -212,6 +235,7 @@ def all_checks(settings: Settings, timeout_s: float) -> list[Check]:
             "model", partial(in_daemon_thread, partial(load_model, settings.knowledge)), max(timeout_s, MODEL_TIMEOUT_S)
         ),
         *channel_checks(settings, timeout_s),
+        Check("desk", desk_check(settings), timeout_s),
     ]
     if settings.llm.enabled:
         checks.append(Check("llm", partial(check_llm, settings.llm), timeout_s))
@@ -262,6 +286,8 @@ async def _outcome(check: Check, mask: SecretMask) -> Outcome:
         detail = str(exc)
     except Skipped as exc:
         status, detail = "SKIP", str(exc)
+    except Warned as exc:
+        status, detail = "WARN", str(exc)
     except Exception as exc:  # noqa: BLE001 — any failure is this check's FAIL line
         detail = describe(exc)
     return Outcome(check.name, status, one_line(mask.mask(detail)))
@@ -309,7 +335,7 @@ def without_credentials(url: str) -> str:
 def doctor(settings: Settings, timeout_s: float) -> None:
     """Check the database, the index, the model, every channel and the LLM, live.
 
-    Prints where it looks, then OK or FAIL with the reason for each; exits 1 when anything
+    Prints where it looks, then OK, WARN or FAIL with the reason for each; exits 1 when anything
     failed. Writes nothing.
     """
 
@@ -327,8 +353,10 @@ def doctor(settings: Settings, timeout_s: float) -> None:
     outcomes = asyncio.run(main())
     failed = [outcome.name for outcome in outcomes if outcome.status == "FAIL"]
     skipped = sum(outcome.status == "SKIP" for outcome in outcomes)
+    warned = sum(outcome.status == "WARN" for outcome in outcomes)
     checked = len(outcomes) - skipped
-    note = f" ({skipped} skipped)" if skipped else ""
+    notes = [f"{skipped} skipped"] * bool(skipped) + [f"{warned} warning{'s' * (warned > 1)}"] * bool(warned)
+    note = f" ({', '.join(notes)})" if notes else ""
     if failed:
         click.echo(f"{len(failed)} of {checked} checks failed: {', '.join(failed)}{note}")
         sys.exit(1)

@@ -6,6 +6,7 @@ The server and the CLI's `ask`/`chat` share it, so every answer takes the same p
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -35,6 +36,8 @@ from core.store.db import HealthProbe, libpq_url, make_engine, make_sessionmaker
 from core.store.transactions import Transactions, transactions_for
 from handoff.desk import StaffDesk
 from knowledge.base import KnowledgeBase
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,12 +159,20 @@ async def open_runtime(
             agent = Agent(knowledge=knowledge, settings=settings.answer, llm=llm, calibration=calibration)
             transactions = transactions_for(engine, sessionmaker)
             storage = Storage.on(transactions)
+            desk = staff_desk(transactions, channels)
+            if desk is None:
+                log.warning(
+                    "no staff desk: a customer handed over to a person is told %r (handoff.unstaffed_message); "
+                    "set slack.staff_channel for the Slack staff desk",
+                    settings.handoff.unstaffed_message,
+                )
             turns = TurnRunner(
                 transactions=storage.turns,
                 agent=agent,
                 analyzer=SentimentAnalyzer(settings.sentiment),
                 reader=reader,
                 settings=settings,
+                staffed=desk is not None,
             )
             limits = RateLimits(
                 per_contact=settings.limits.per_contact,
@@ -176,7 +187,7 @@ async def open_runtime(
                 channels=channels,
                 settings=settings,
                 limits=limits,
-                desk=staff_desk(transactions, channels),
+                desk=desk,
                 shared=engine.dialect.name == "postgresql",
             )
             await hub.start()

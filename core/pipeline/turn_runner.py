@@ -39,6 +39,7 @@ grows with the text, and most of them run on the event loop; the stored message 
 channel took in (a channel's own limit: `api.max_text_length`, `email.max_text_length`…)."""
 
 HANDOFF_NOTICE = "I've passed this conversation to a person from our support team; they'll follow up here."
+DECLINED = "I couldn't find this in our help centre."
 DECLINED_HANDOFF = (
     "I couldn't find this in our help centre, so I've passed your question to a person "
     "from our support team; they'll follow up here."
@@ -68,12 +69,17 @@ class TurnRunner:
         analyzer: SentimentAnalyzer,
         reader: AttachmentReader,
         settings: Settings,
+        staffed: bool = True,
     ) -> None:
+        """`staffed`: a staff desk is set up, so a customer handed over is told a person will
+        follow up; without one they are told `handoff.unstaffed_message` instead."""
         self._transactions = transactions
         self._agent = agent
         self._analyzer = analyzer
         self._reader = reader
         self._settings = settings
+        self._notice = HANDOFF_NOTICE if staffed else settings.handoff.unstaffed_message
+        self._declined_notice = DECLINED_HANDOFF if staffed else f"{DECLINED} {settings.handoff.unstaffed_message}"
 
     async def take(self, pending: PendingMessage, *, push: bool, stream: StreamSink | None) -> TakenTurn | None:
         """Answer (or stay silent for a person) and store the outcome. None when the message
@@ -95,14 +101,14 @@ class TurnRunner:
         context = self._context(pending.id, text, state, facts, files)
         early = decide(history, settings=self._settings.handoff)
         if early is not None:  # the customer hears so at once; staff get a draft afterwards
-            reply = Reply(_with_problems(HANDOFF_NOTICE, files), handoff=True)
+            reply = Reply(_with_problems(self._notice, files), handoff=True)
             taken = await self._finish(pending, replace(base, reply=reply), early, signals, push=push)
             wants_draft = taken is not None and self._agent.llm is not None
             return replace(taken, suggest_from=context) if taken is not None and wants_draft else taken
         outcome = await self._agent.respond(context, stream=stream)
         drafted = [*history, PastMessage(0, Author.BOT, outcome.reply.text, declined=outcome.declined)]
         late = decide(drafted, settings=self._settings.handoff, agent_request=outcome.escalation)
-        reply = _handed_over(outcome) if late is not None else outcome.reply
+        reply = self._handed_over(outcome) if late is not None else outcome.reply
         reply = replace(reply, text=_with_problems(reply.text, files))
         result = replace(base, reply=reply, declined=outcome.declined, facts=[*facts, *outcome.facts])
         suggestion = outcome.reply.text if late is not None and self._agent.llm is not None else None
@@ -160,6 +166,11 @@ class TurnRunner:
         work that runs in a worker thread (`take`)."""
         return self._analyzer.analyze(text), extract_facts(text)
 
+    def _handed_over(self, outcome: AgentOutcome) -> Reply:
+        if outcome.declined:
+            return Reply(self._declined_notice, handoff=True)
+        return Reply(f"{outcome.reply.text}\n\n{self._notice}", outcome.reply.citations, handoff=True)
+
     def _context(
         self, message_id: int, text: str, state: TurnState, facts: list[Fact], files: tuple[AttachmentText, ...]
     ) -> TurnContext:
@@ -191,12 +202,6 @@ class TurnRunner:
                     exc,
                 )
         await self._transactions.save_summary(pending.conversation_id, summary=summary, upto=older[-1].id)
-
-
-def _handed_over(outcome: AgentOutcome) -> Reply:
-    if outcome.declined:
-        return Reply(DECLINED_HANDOFF, handoff=True)
-    return Reply(f"{outcome.reply.text}\n\n{HANDOFF_NOTICE}", outcome.reply.citations, handoff=True)
 
 
 def _with_problems(text: str, files: tuple[AttachmentText, ...]) -> str:

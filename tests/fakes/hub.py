@@ -54,6 +54,8 @@ class FakeHub:
         self.statuses: dict[str, tuple[str, int, str | None]] = {}
         self.reply_text: str | None = None  # None: "**Answer** to: <question>"
         self.reply_handoff = False
+        self.with_person = False
+        """A person has every conversation: messages are stored and nobody answers (receipts say so)."""
         self._tasks: set[asyncio.Task[None]] = set()
 
     def add(self, address: Address, author: Author, text: str, **extra: Any) -> StoredMessage:
@@ -85,6 +87,10 @@ class FakeHub:
             return Receipt(message_id=known.id, conversation_id=known.conversation_id, duplicate=True)
         stored = self.add(message.address, Author.CUSTOMER, message.text)
         self.by_external_id[message.external_id] = stored
+        if self.with_person:  # a person has the conversation: the bot stays silent
+            return Receipt(
+                message_id=stored.id, conversation_id=stored.conversation_id, duplicate=False, with_person=True
+            )
         if self.answer_inline:
             await self._answer(message.address, stored)
         else:

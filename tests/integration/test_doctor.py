@@ -116,6 +116,7 @@ def channel_env(slack: FakeSlack, telegram: FakeBotApi, twilio: FakeTwilio) -> d
         "SUPPORTHUB_SMS__FROM_NUMBER": HUB_NUMBER,
         "SUPPORTHUB_SMS__PUBLIC_URL": "https://hub.example.com",
         "SUPPORTHUB_SMS__API_URL": twilio.api_url,
+        "SUPPORTHUB_SLACK__STAFF_CHANNEL": "C0STAFF",
     }
 
 
@@ -173,10 +174,10 @@ async def test_all_good_then_every_wrong_credential_named(
 
     assert good.returncode == 0, good.output
     names = list(good.lines)
-    assert names[:3] == ["database", "index", "model"] and names[-1] == "llm", good.output
-    assert sorted(names[3:-1]) == ["api", "email", "slack", "sms", "telegram", "web"], good.output
+    assert names[:3] == ["database", "index", "model"] and names[-2:] == ["desk", "llm"], good.output
+    assert sorted(names[3:-2]) == ["api", "email", "slack", "sms", "telegram", "web"], good.output
     assert {status for status, _ in good.lines.values()} == {"OK"}, good.output
-    assert good.summary == "all 10 checks passed"
+    assert good.summary == "all 11 checks passed"
     detail = {name: text for name, (_, text) in good.lines.items()}
     assert detail["database"].startswith("sqlite ") and detail["database"].endswith("(up to date)")
     assert "chunks in collection 'knowledge'" in detail["index"]
@@ -189,6 +190,7 @@ async def test_all_good_then_every_wrong_credential_named(
         f"IMAP {dovecot.username}@{dovecot.host}:{dovecot.port} (INBOX selected)"
     )
     assert detail["llm"] == f"{llm.base_url}: model 'gpt-4o-mini' is available (1 models listed)"
+    assert detail["desk"] == "the slack staff desk takes the conversations handed over"
     assert slack.received_request_count("auth.test") == 1 and len(telegram.calls_to("getMe")) == 1
     assert [call.path for call in twilio.calls] == [f"/2010-04-01/Accounts/{ACCOUNT_SID}.json"]
     assert relay.messages == [] and twilio.sent() == [] and telegram.calls_to("sendMessage") == []
@@ -197,7 +199,7 @@ async def test_all_good_then_every_wrong_credential_named(
     wrong = await doctor({**env, **WRONG})
 
     assert wrong.returncode == 1
-    assert wrong.summary.startswith("5 of 10 checks failed: "), wrong.output
+    assert wrong.summary.startswith("5 of 11 checks failed: "), wrong.output
     failed = {name: text for name, (status, text) in wrong.lines.items() if status == "FAIL"}
     assert failed == {
         "slack": "auth.test: invalid_auth",
@@ -241,7 +243,18 @@ async def test_platforms_down_silent_or_missing_the_model_named(
     report = await doctor(env, "--timeout", "4")
 
     assert report.returncode == 1
-    assert sorted(report.lines) == ["api", "database", "email", "index", "llm", "model", "slack", "sms", "telegram"]
+    assert sorted(report.lines) == [
+        "api",
+        "database",
+        "desk",
+        "email",
+        "index",
+        "llm",
+        "model",
+        "slack",
+        "sms",
+        "telegram",
+    ]
     status = {name: state for name, (state, _) in report.lines.items()}
     assert status == {
         "database": "FAIL",
@@ -252,9 +265,14 @@ async def test_platforms_down_silent_or_missing_the_model_named(
         "telegram": "FAIL",
         "sms": "FAIL",
         "email": "FAIL",
+        "desk": "WARN",  # only the API is served: nobody can take a conversation over
         "llm": "FAIL",
     }
     detail = {name: text for name, (_, text) in report.lines.items()}
+    assert detail["desk"] == (
+        "no staff desk (slack.staff_channel): a customer handed over is told \"I can't bring in a person in this chat, "
+        'so please contact our support team directly." (handoff.unstaffed_message)'
+    )
     assert "Connect call failed" in detail["database"] or "refused" in detail["database"], detail["database"]
     assert detail["index"].startswith(
         f"no index in {(tmp_path / 'empty' / 'chroma').resolve()}: run supporthub reindex"
@@ -265,6 +283,6 @@ async def test_platforms_down_silent_or_missing_the_model_named(
     assert detail["sms"].startswith("ClientConnectorError:"), detail["sms"]
     assert detail["email"].startswith(f"SMTP {relay.host}:{relay.port}: SMTPConnectError:"), detail["email"]
     assert detail["llm"] == (f"{llm.base_url}: model 'gpt-5-support' is not among the 1 it lists (gpt-4o-mini)")
-    assert report.summary.startswith("7 of 9 checks failed: database, index, "), report.output
+    assert report.summary.startswith("7 of 10 checks failed: database, index, "), report.output
     assert_no_secret(report, {**env, "DATABASE_PASSWORD": "db-doctor-password"})
     assert not (tmp_path / "empty" / "chroma").exists()  # doctor created no index

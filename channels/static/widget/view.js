@@ -4,7 +4,6 @@
 
 var TYPING_TIMEOUT_MS = 30000;
 var BASE64_CHUNK = 3 * 8192; // a multiple of 3, so the chunks' base64 can be joined
-var HANDOFF_NOTE = "A person can help \u2014 they\u2019ll reply here.";
 
 var ICON_CHAT = "M4 4h16a2 2 0 0 1 2 2v10a2 2 0 0 1-2 2H9l-5 4v-4a2 2 0 0 1-2-2V6a2 2 0 0 1 2-2z";
 var ICON_CLOSE = "M6.4 5 12 10.6 17.6 5 19 6.4 13.4 12 19 17.6 17.6 19 12 13.4 6.4 19 5 17.6 10.6 12 5 6.4z";
@@ -129,10 +128,10 @@ function citationChip(c) {
 
 function fileLine(name) { return el("div", { className: "file", text: "\uD83D\uDCCE " + name }); }
 
-// The answer's body: markdown, the handoff note and the sources (shared by drafts and messages).
+// The answer's body: markdown and the sources (shared by drafts and messages). A handover says
+// itself what happens next (a person follows up, or where to write): the widget adds no promise.
 function fillAnswer(node, f) {
   node.appendChild(renderMarkdown(f.text));
-  if (f.handoff) node.appendChild(el("div", { className: "note", text: HANDOFF_NOTE }));
   var seen = new Set();
   var chips = (f.citations || []).filter(function (c) {
     var key = c.title + "\u0000" + c.section;

@@ -353,6 +353,15 @@ async def test_a_reply_that_overtakes_the_receipt_gets_no_typing_frame(client: A
     assert (await recv(ws))["text"] in {"next", "**Answer** to: next"}
 
 
+async def test_a_message_to_a_person_gets_no_typing_frame(client: AppClient, hub: FakeHub) -> None:
+    hub.with_person = True  # the conversation waits for staff: the bot will not answer
+    ws, _ = await hello(client)
+    await say(ws, "are you there?", client_id="c-1")
+    assert (await recv(ws))["text"] == "are you there?"
+    await say(ws, "hello?", client_id="c-2")  # the next frame proves nothing was sent in between
+    assert (await recv(ws))["text"] == "hello?"
+
+
 async def test_duplicate_client_id_reaches_the_hub_with_the_same_external_id(client: AppClient, hub: FakeHub) -> None:
     ws, token = await hello(client)
     await say(ws, "once", client_id="same")

@@ -6,7 +6,7 @@ import asyncio
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Session
@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from core.messages import Address, Author, InboundMessage, Reply
 from core.pipeline.storage import Storage
 from core.pipeline.turn_transactions import TurnResult
-from core.store.db import Conversation, Message, OutboxItem
+from core.store.db import Conversation, ConversationState, Message, OutboxItem
 from core.store.inbox import PendingMessage, _insert
 from tests.settle import until
 
@@ -186,3 +186,15 @@ async def test_a_redelivery_while_its_answer_is_written_is_a_duplicate_not_a_dea
         await redelivery.rollback()
     finished = await answering
     assert finished is not None and finished.reply is not None and finished.reply.text == "answer"
+
+
+async def test_a_receipt_says_when_a_person_has_the_conversation(
+    storage: Storage, sessionmaker: async_sessionmaker[AsyncSession]
+) -> None:
+    first = await storage.inbox.save(inbound("p1"), lease=LEASE)
+    assert not first.with_person
+    async with sessionmaker() as session, session.begin():
+        await session.execute(
+            update(Conversation).where(Conversation.id == first.conversation_id).values(state=ConversationState.WAITING)
+        )
+    assert (await storage.inbox.save(inbound("p2"), lease=LEASE)).with_person
