@@ -53,10 +53,13 @@ from knowledge.phrasings import Floor
 
 log = logging.getLogger(__name__)
 
-DECLINE = (
-    "I couldn't find anything about that in our help centre, and I'd rather not guess. "
-    "Would you like me to bring in a person from our support team?"
-)
+OFFER = "Would you like me to bring in a person from our support team?"
+OFFER_FOR_THAT = "Would you like me to bring in a person from our support team for that?"
+OFFER_IF_NEEDED = "If you need help with that, I can bring in a person from our support team."
+PERSON_OFFERS = (OFFER, OFFER_FOR_THAT, OFFER_IF_NEEDED)
+"""Every sentence a reply offers a person with: without a staff desk the turn puts
+`handoff.unstaffed_message` in their place (`core.pipeline.turn_runner`)."""
+DECLINE = f"I couldn't find anything about that in our help centre, and I'd rather not guess. {OFFER}"
 GREETING_REPLY = (
     "Hi! Ask me anything about our product — I'll answer from our help centre and show you where it says so."
 )
@@ -340,10 +343,7 @@ class OfflineResponder:
         sections = [_section(part, several=len(asked) > 1) for part in parts]
         if unanswered:
             named = ", ".join(f"“{_echo(q)}”" for q in unanswered)
-            sections.append(
-                f"I couldn't find anything in our help centre about {named}. "
-                "Would you like me to bring in a person from our support team for that?"
-            )
+            sections.append(f"I couldn't find anything in our help centre about {named}. {OFFER_FOR_THAT}")
         cited: dict[tuple[str, str], Hit] = {}  # each section once, where it is first cited
         for part in parts:
             for hit in part.cited:
@@ -518,10 +518,7 @@ def _section(part: _Part, *, several: bool) -> str:
     text = f"{lead} in **{title}**:\n\n{_render(part.quoted)}"
     if part.missing:
         named = ", ".join(f"*{literal(word)}*" for word in part.missing)
-        text += (
-            f"\n\nIt doesn't mention {named}. If you need help with that, "
-            "I can bring in a person from our support team."
-        )
+        text += f"\n\nIt doesn't mention {named}. {OFFER_IF_NEEDED}"
     return text
 
 

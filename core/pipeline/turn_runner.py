@@ -19,6 +19,7 @@ from dataclasses import dataclass, replace
 from core.answering.agent import Answerer
 from core.answering.attachments import AttachmentReader
 from core.answering.memory import extract_facts, extractive_summary, within_budget
+from core.answering.offline_responder import PERSON_OFFERS
 from core.answering.sentiment import SentimentAnalyzer
 from core.messages import Author, Reply
 from core.pipeline.turn_transactions import FinishedTurn, TurnResult, TurnState, TurnTransactions
@@ -78,6 +79,7 @@ class TurnRunner:
         self._analyzer = analyzer
         self._reader = reader
         self._settings = settings
+        self._staffed = staffed
         self._notice = HANDOFF_NOTICE if staffed else settings.handoff.unstaffed_message
         self._declined_notice = DECLINED_HANDOFF if staffed else f"{DECLINED} {settings.handoff.unstaffed_message}"
 
@@ -108,7 +110,7 @@ class TurnRunner:
         outcome = await self._agent.respond(context, stream=stream)
         drafted = [*history, PastMessage(0, Author.BOT, outcome.reply.text, declined=outcome.declined)]
         late = decide(drafted, settings=self._settings.handoff, agent_request=outcome.escalation)
-        reply = self._handed_over(outcome) if late is not None else outcome.reply
+        reply = self._handed_over(outcome) if late is not None else self._offered(outcome.reply)
         reply = replace(reply, text=_with_problems(reply.text, files))
         result = replace(base, reply=reply, declined=outcome.declined, facts=[*facts, *outcome.facts])
         suggestion = outcome.reply.text if late is not None and self._agent.llm is not None else None
@@ -166,10 +168,21 @@ class TurnRunner:
         work that runs in a worker thread (`take`)."""
         return self._analyzer.analyze(text), extract_facts(text)
 
+    def _offered(self, reply: Reply) -> Reply:
+        """The reply; without a staff desk, its offers of a person ("Would you like me to bring
+        in a person…?") replaced by where the customer can reach the team."""
+        if self._staffed:
+            return reply
+        text = reply.text
+        for offer in PERSON_OFFERS:
+            text = text.replace(offer, self._settings.handoff.unstaffed_message)
+        return replace(reply, text=text)
+
     def _handed_over(self, outcome: AgentOutcome) -> Reply:
         if outcome.declined:
             return Reply(self._declined_notice, handoff=True)
-        return Reply(f"{outcome.reply.text}\n\n{self._notice}", outcome.reply.citations, handoff=True)
+        answered = self._offered(outcome.reply).text
+        return Reply(f"{answered}\n\n{self._notice}", outcome.reply.citations, handoff=True)
 
     def _context(
         self, message_id: int, text: str, state: TurnState, facts: list[Fact], files: tuple[AttachmentText, ...]

@@ -16,6 +16,7 @@ from pydantic import SecretStr
 from channels.web_sessions import identity_signature
 from channels.web_settings import WebSettings
 from core.answering.agent import ASK_WHAT
+from core.answering.offline_responder import DECLINE, OFFER
 from core.cli.server import RUNTIME, create_app
 from core.desk_port import CaseAction
 from core.ops.privacy import expire_conversations, forget_contacts
@@ -264,6 +265,8 @@ async def test_one_very_frustrated_message_escalates(client: AppClient) -> None:
 async def test_two_questions_the_help_centre_cannot_answer_escalate(client: AppClient) -> None:
     first = await say(client, "Which wine goes best with grilled salmon?")
     assert first["reply"]["handoff"] is True  # offered, not yet escalated
+    # No staff desk is set up here: the offer of a person becomes where to reach the team.
+    assert first["reply"]["text"] == DECLINE.replace(OFFER, HandoffSettings().unstaffed_message)
     assert (await overview(client, first["conversation_id"]))["state"] == "bot"
     second = await say(client, "What is the capital of Mongolia?")
     # No staff desk is set up here: nobody is promised, the customer is told how to reach the team.
