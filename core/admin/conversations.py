@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, exists, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from core.admin.contact_labels import contact_labels
 from core.store.db import (
     AttachmentRow,
     Contact,
@@ -58,6 +59,8 @@ class ConversationRow:
     state: str
     contact_id: str
     contact_name: str | None
+    contact_label: str
+    """Who the contact is, as a person reads it (`core.admin.contact_labels`)."""
     updated_at: datetime
     messages: int
     last_text: str
@@ -80,6 +83,7 @@ class ConversationHeader:
     state: str
     contact_id: str
     contact_name: str | None
+    contact_label: str
     created_at: datetime
     updated_at: datetime
     summary: str | None
@@ -184,6 +188,7 @@ async def search(
     ).all()
     page = found[:limit]
     counts = await _counts_and_last_texts(session, [row.id for row in page])
+    labels = await contact_labels(session, [row.contact_id for row in page])
     rows = [
         ConversationRow(
             row.id,
@@ -191,6 +196,7 @@ async def search(
             row.state,
             row.contact_id,
             row.display_name,
+            labels[row.contact_id],
             row.updated_at,
             *counts.get(row.id, (0, "")),
         )
@@ -282,6 +288,7 @@ async def _header(session: AsyncSession, conversation_id: str) -> ConversationHe
         state=conversation.state,
         contact_id=conversation.contact_id,
         contact_name=name,
+        contact_label=(await contact_labels(session, [conversation.contact_id]))[conversation.contact_id],
         created_at=conversation.created_at,
         updated_at=conversation.updated_at,
         summary=conversation.summary,

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from core.admin.contact_labels import contact_labels
 from core.admin.conversations import (
     PREVIEW_CHARS,
     CaseEventInfo,
@@ -216,6 +217,7 @@ async def test_search_rows_and_paging(seeded: async_sessionmaker[AsyncSession]) 
     )
     assert (v2.messages, v2.last_text) == (3, LONG[:PREVIEW_CHARS])
     assert (v3.contact_name, v3.messages) == (None, 1)
+    assert (v1.contact_label, v3.contact_label) == ("Ada Lovelace", "+15551234567")  # a texter by their number
     assert (rest.rows[0].messages, rest.rows[0].last_text) == (0, "")
 
 
@@ -290,3 +292,31 @@ async def test_transcript_of_a_conversation_with_a_decline_and_no_memories(
 async def test_transcript_of_an_unknown_conversation(seeded: async_sessionmaker[AsyncSession]) -> None:
     async with seeded() as session:
         assert await transcript(session, "nope") is None
+
+
+async def test_a_contact_is_named_by_the_best_thing_known_of_them(
+    sessionmaker: async_sessionmaker[AsyncSession],
+) -> None:
+    async with sessionmaker.begin() as session:
+        session.add_all([Contact(id=f"c-{n}") for n in range(5)])
+        await session.flush()
+        session.add_all(
+            [
+                Identity(channel="telegram", external_user_id="777", contact_id="c-0"),  # says nothing
+                Identity(channel="verified-email", external_user_id="ada@example.com", contact_id="c-1"),
+                Identity(channel="email", external_user_id="old@example.com", contact_id="c-1"),
+                Identity(channel="web", external_user_id="session-XYZ", contact_id="c-2"),
+                Memory(contact_id="c-2", key="name", value="Grace"),
+                Memory(contact_id="c-3", key="phone", value="+4915112345678"),
+                Identity(channel="email", external_user_id="bob@example.com", contact_id="c-4"),
+            ]
+        )
+    async with sessionmaker() as session:
+        labels = await contact_labels(session, [f"c-{n}" for n in range(5)])
+    assert labels == {
+        "c-0": "contact c-0",
+        "c-1": "ada@example.com",
+        "c-2": "Grace",
+        "c-3": "+4915112345678",
+        "c-4": "bob@example.com",
+    }
