@@ -131,14 +131,20 @@ def email_html(text: str, citations: Sequence[Citation] = ()) -> str:
     then "Sources", one a line: a link for a web address, else the name ("Title › Section",
     or the title). With no text and no citations the body is empty: whether to send is the
     caller's decision."""
+    content = markdown_html(text) + _html_sources(citations)
+    return _DOCUMENT.format(style=_BODY_STYLE, content=content)
+
+
+def markdown_html(text: str) -> str:
+    """A reply's markdown as an HTML fragment, rendered safely (see the module): what the
+    email's HTML part holds, and how the dashboard shows a reply as customers saw it."""
     parsed = tokens(text)
     for token in parsed:
         if token.children:
             token.children = _unlinked(token.children)
         for styled in (token, *(token.children or ())):
             _style(styled)
-    content = _RENDERER.render(parsed, PARSER.options, {}) + _html_sources(citations)
-    return _DOCUMENT.format(style=_BODY_STYLE, content=content)
+    return str(_RENDERER.render(parsed, PARSER.options, {}))
 
 
 def email_text(text: str, citations: Sequence[Citation] = ()) -> str:

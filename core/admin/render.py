@@ -20,6 +20,9 @@ from urllib.parse import urlencode
 
 from aiohttp import web
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+from markupsafe import Markup
+
+from channels.email_format import markdown_html
 
 STYLESHEET = files("core.admin").joinpath("admin.css").read_text(encoding="utf-8")
 _STYLE_HASH = base64.b64encode(hashlib.sha256(STYLESHEET.encode()).digest()).decode()
@@ -61,6 +64,12 @@ def percent(part: int, whole: int) -> str:
     return f"{part / whole:.0%}" if whole else "—"
 
 
+def markdown(text: str) -> Markup:
+    """A reply as its customer saw it: markdown rendered with raw HTML off and links only for
+    http, https and mailto (`channels.email_format.markdown_html`)."""
+    return Markup(markdown_html(text))
+
+
 def pageless(query: Mapping[str, str]) -> str:
     """A search's query string without its page number, for the next and previous links."""
     return urlencode([(key, value) for key, value in query.items() if key != "page"])
@@ -74,7 +83,7 @@ def environment() -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.filters.update(when=when, duration=duration, pageless=pageless)
+    env.filters.update(when=when, duration=duration, pageless=pageless, markdown=markdown)
     env.globals.update(percent=percent, stylesheet=STYLESHEET)
     return env
 
