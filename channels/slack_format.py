@@ -148,7 +148,7 @@ def card_blocks(card: CaseCard) -> list[dict[str, Any]]:
         f"*Owner:*\n{owner}",
         f"*Frustration:*\n{frustration}",
     ]
-    transcript = "\n".join(f"*{author}:* {escape(text)}" for author, text in card.last_messages)
+    transcript = "\n".join(f"*{author}:* {_said(author, text)}" for author, text in card.last_messages)
     buttons = [
         ("case_claim", "Claim", "primary"),
         ("case_resolve", "Resolve", None),
@@ -161,6 +161,11 @@ def card_blocks(card: CaseCard) -> list[dict[str, Any]]:
             "text": {"type": "mrkdwn", "text": f"*Reason:* {escape(card.reason)}"},
             "fields": [{"type": "mrkdwn", "text": field} for field in fields],
         },
+        *(
+            [{"type": "section", "text": {"type": "mrkdwn", "text": _split(summary, SECTION_LIMIT)[0]}}]
+            if (summary := case_summary(card))
+            else []
+        ),
         {
             "type": "section",
             "text": {"type": "mrkdwn", "text": _split(transcript or "_no messages_", SECTION_LIMIT)[-1]},
@@ -205,6 +210,27 @@ def card_blocks(card: CaseCard) -> list[dict[str, Any]]:
             ],
         },
     ]
+
+
+def case_summary(card: CaseCard) -> str:
+    """What a person taking the case reads first: the customer's question, what the bot
+    answered, and what the customer told it about themselves (the reason is on its own line)."""
+    lines = []
+    if card.question:
+        lines.append(f"*Asked:* {escape(card.question)}")
+    if card.answered:
+        lines.append(f"*The bot answered:* {_said('bot', card.answered)}")
+    if card.facts:
+        lines.append("*Known:* " + "; ".join(f"{escape(key)}: {escape(value)}" for key, value in card.facts))
+    return "\n".join(lines)
+
+
+def _said(author: str, text: str) -> str:
+    """A message in the card's transcript: a reply (bot, staff) as the customer saw it, in
+    mrkdwn; a customer's words as they wrote them."""
+    if author == "customer":
+        return escape(text)
+    return "\n".join(_blocks(tree(text)))
 
 
 def _split(text: str, limit: int) -> list[str]:

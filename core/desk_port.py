@@ -32,6 +32,13 @@ class CaseCard:
     last_messages: tuple[tuple[str, str], ...]
     """(author, text) of the conversation's latest messages, oldest first."""
     suggestion: str | None = None
+    question: str | None = None
+    """What the customer asked last before the case opened (a sentence that asks), if anything."""
+    answered: str | None = None
+    """The bot's last answer (a reply citing the help centre) before the case opened, as it was
+    sent (markdown); None when it had answered nothing."""
+    facts: tuple[tuple[str, str], ...] = ()
+    """(key, value) the customer told the bot about themselves: name, email, plan, order…"""
 
 
 @runtime_checkable

@@ -5,20 +5,26 @@ in the transaction that made them due and delivered by the outbox (`handoff.desk
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import ColumnElement, and_, exists, select, update
 from sqlalchemy.orm import Session
 
+from core.answering.questions import asks_anything, questions
 from core.desk_port import CaseAction, CaseCard
 from core.messages import Address, Author
-from core.store.db import Contact, Conversation, DeliveryKind, Message, utcnow
+from core.store.db import Contact, Conversation, DeliveryKind, Memory, Message, utcnow
 from core.store.outbox_queue import queue_delivery, queue_desk_work
+from core.turn_context import Intent
 from handoff.cases import OPEN_STATES, CaseState, move_case
 from handoff.tables import Case
 
 CARD_MESSAGES = 5
+HUMAN_REQUEST = Intent.HUMAN_REQUEST.value
+SUMMARY_MESSAGES = 20
+"""How far back the case summary looks for the customer's question and the bot's answer."""
 STILL_WITH_US = (
     "Thanks for your patience — a person from our support team has your conversation and will reply here soon."
 )
@@ -96,6 +102,15 @@ def card_of(session: Session, case: Case) -> CaseCard:
         .limit(CARD_MESSAGES)
     ).all()
     customer = (contact.display_name if contact and contact.display_name else None) or conversation.chat_id
+    before = session.execute(
+        select(Message.author, Message.text, Message.intent, Message.citations)
+        .where(Message.conversation_id == conversation.id, Message.created_at <= case.opened_at)
+        .order_by(Message.id.desc())
+        .limit(SUMMARY_MESSAGES)
+    ).all()
+    facts = session.execute(
+        select(Memory.key, Memory.value).where(Memory.contact_id == conversation.contact_id).order_by(Memory.id)
+    ).all()
     return CaseCard(
         case_id=case.id,
         state=case.state,
@@ -106,7 +121,22 @@ def card_of(session: Session, case: Case) -> CaseCard:
         owner=case.owner,
         last_messages=tuple((row.author, row.text) for row in reversed(rows)),
         suggestion=case.suggestion,
+        question=_question(
+            row.text for row in before if row.author == Author.CUSTOMER.value and row.intent != HUMAN_REQUEST
+        ),
+        answered=next((row.text for row in before if row.author == Author.BOT.value and row.citations), None),
+        facts=tuple((row.key, row.value) for row in facts),
     )
+
+
+def _question(customer_texts: Iterable[str]) -> str | None:
+    """The customer's latest question (their messages newest first; asking for a person is no
+    question), else their latest message: what a person taking the case reads first."""
+    texts = list(customer_texts)
+    asking = next((text for text in texts if asks_anything(text)), None)
+    if asking is not None:
+        return questions(asking)[-1]
+    return texts[0] if texts else None
 
 
 def set_desk_ref(session: Session, *, case_id: str, desk_ref: str) -> None:

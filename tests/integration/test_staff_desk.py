@@ -184,3 +184,21 @@ async def test_with_an_llm_the_card_carries_a_suggested_reply(
     assert "pro rata within 30 days" in blocks
     listed = await (await client.get(f"/api/conversations/{first['conversation_id']}/messages")).json()
     assert not any("pro rata" in m["text"] for m in listed["messages"])  # staff only
+
+
+async def test_the_card_says_what_the_customer_asked_and_what_the_bot_answered(
+    client: AppClient, slack: FakeSlack
+) -> None:
+    ws = await client.ws_connect("/widget/ws")
+    await ws.send_json({"type": "hello", "token": None, "after": 0})
+    await ws.receive_json()
+    await ws.send_json({"type": "message", "id": "q1", "text": "Hi, my name is Ada. How do I reset my password?"})
+    await frame_from(ws, "bot")
+    await ws.send_json({"type": "message", "id": "q2", "text": "I want to talk to a human please"})
+    await frame_from(ws, "bot")
+
+    (card,) = await until(lambda: cards(slack))
+    blocks = json.dumps(card.body["blocks"])
+    assert "*Asked:* How do I reset my password?" in blocks
+    assert "*The bot answered:* Here's what our help centre says in *Reset your password" in blocks
+    assert "*Known:* name: Ada" in blocks

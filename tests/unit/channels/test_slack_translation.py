@@ -210,6 +210,30 @@ def test_a_case_card_has_who_why_the_transcript_and_three_buttons() -> None:
     ]
 
 
+def test_a_case_card_opens_with_the_question_the_bots_answer_and_what_is_known() -> None:
+    card = CaseCard(
+        case_id="k2",
+        state="waiting",
+        channel="sms",
+        customer="+15551234567",
+        reason="The customer asked for a person.",
+        frustration=None,
+        owner=None,
+        last_messages=(
+            ("customer", "Can I get a refund?"),
+            ("bot", "Here's what our help centre says in **Refunds**:"),
+        ),
+        question="Can I get a refund <after> 2 weeks?",
+        answered="Here's what our help centre says in **Refunds**:\n\n> Refunds take 5 days.",
+        facts=(("name", "Ada"), ("plan", "Business")),
+    )
+    text = json.dumps(card_blocks(card))
+    assert "*Asked:* Can I get a refund &lt;after&gt; 2 weeks?" in text
+    assert "*The bot answered:* Here's what our help centre says in *Refunds*:" in text  # mrkdwn, not **
+    assert "*Known:* name: Ada; plan: Business" in text
+    assert "**" not in text
+
+
 def test_slacks_escaping_is_undone_for_what_customers_and_staff_wrote() -> None:
     question = event("dm_message", text="is 2 &lt; 3 &amp; what about &gt;?")
     assert route_event(question, bot_user_id="UBOT", settings=SETTINGS).text == "is 2 < 3 & what about >?"
