@@ -207,7 +207,7 @@ class FakeBotApi:
         app.router.add_get("/file/bot{token}/{path:.+}", self._download)
         # A poller that hangs up (PTB cancelling get_updates on shutdown) ends its long poll
         # unanswered and unrecorded, instead of lingering to be "terminated" by the next one.
-        self._runner = web.AppRunner(app, shutdown_timeout=1.0, handler_cancellation=True)
+        self._runner = web.AppRunner(app, shutdown_timeout=1.0, handler_cancellation=True, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
         await site.start()

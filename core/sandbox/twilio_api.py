@@ -217,7 +217,7 @@ class FakeTwilio:
         app.router.add_route("*", "/{tail:.*}", self._not_found)
         # No handler_cancellation: a send whose caller timed out is still answered and
         # recorded, as Twilio would still deliver it.
-        self._runner = web.AppRunner(app, shutdown_timeout=1.0)
+        self._runner = web.AppRunner(app, shutdown_timeout=1.0, access_log=None)  # the hub logs its own calls
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
         await site.start()

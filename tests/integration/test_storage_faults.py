@@ -88,11 +88,12 @@ def small_disk(tmp_path: Path) -> Iterator[Path]:
 
 
 def _fill(path: Path) -> None:
-    with path.open("wb") as filler:
+    # Unbuffered: a buffered file still held bytes when the disk filled, and raised ENOSPC
+    # again when it was closed, outside the try.
+    with path.open("wb", buffering=0) as filler:
         try:
             while True:
                 filler.write(b"\0" * 65536)
-                filler.flush()
         except OSError:
             pass
 
