@@ -22,7 +22,7 @@ from core.cli.exposure import exposure_lines
 from core.cli.knowledge_commands import COMMANDS as KNOWLEDGE_COMMANDS
 from core.cli.outbox_commands import COMMANDS as OUTBOX_COMMANDS
 from core.cli.sandbox_command import sandbox
-from core.cli.support import PORT_HINT, in_transaction, listen, uses_settings
+from core.cli.support import in_transaction, listen, uses_settings
 from core.cli.terminal import TerminalChannel
 from core.messages import Address, InboundMessage, StoredMessage, citation_json
 from core.ops.privacy import forget_contacts
@@ -67,11 +67,7 @@ def serve(settings: Settings, host: str | None, port: int | None) -> None:
         sys.exit(2)
     for line in exposure:
         log.info("%s", line)  # a log line: with log.format = json, stderr is all JSON lines
-    try:
-        listening = listen(host, port)
-    except OSError as exc:
-        click.echo(f"supporthub: cannot listen on {host}:{port}: {exc.strerror or exc}. {PORT_HINT}", err=True)
-        sys.exit(2)
+    listening = listen(host, port)
     app = create_app(settings)
     app.on_startup.append(freeze_heap)  # after the runtime's start-up: the model and the index loaded
     web.run_app(

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import ipaddress
 import logging
 import signal
 import socket
@@ -16,7 +15,8 @@ from typing import TYPE_CHECKING
 import click
 from aiohttp import web
 
-from core.cli.support import PORT_HINT, listen, uses_settings
+from channels.api_exposure import is_loopback
+from core.cli.support import listen, uses_settings
 from core.log_context import AccessLogger
 from core.settings import Settings, settings_class
 
@@ -28,16 +28,6 @@ log = logging.getLogger(__name__)
 SANDBOX_DATABASE = "sandbox.db"
 
 
-def loopback(host: str) -> bool:
-    """Whether `host` names this machine only (127.0.0.0/8, ::1, localhost)."""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
 @click.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Loopback interface to listen on.")
 @click.option("--port", type=int, default=None, help="Port to listen on (default: server.port).")
@@ -45,7 +35,7 @@ def loopback(host: str) -> bool:
 def sandbox(settings: Settings, host: str, port: int | None) -> None:
     """Try every channel without accounts: Telegram, SMS, email and the Slack staff desk against
     local stand-ins, driven from a page at /sandbox. Loopback only; its own database."""
-    if not loopback(host):
+    if not is_loopback(host):
         click.echo(
             f"supporthub: the sandbox listens on loopback only (127.0.0.1, ::1 or localhost), not {host!r}: "
             "its stand-ins accept any message as a platform's",
@@ -60,11 +50,7 @@ def sandbox(settings: Settings, host: str, port: int | None) -> None:
         )
         sys.exit(2)
     port = port or settings.server.port
-    try:
-        listening = listen(host, port)
-    except OSError as exc:
-        click.echo(f"supporthub: cannot listen on {host}:{port}: {exc.strerror or exc}. {PORT_HINT}", err=True)
-        sys.exit(2)
+    listening = listen(host, port)
     with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C is how it stops
         asyncio.run(_run(settings, listening, host, port))
 

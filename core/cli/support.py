@@ -34,7 +34,11 @@ PORT_HINT = (
 def listen(host: str, port: int) -> socket.socket:
     """The server's socket, bound before anything is loaded: a port in use is one line and exit
     status 2 at once, not "ready" and then aiohttp's traceback once the model is loaded."""
-    return socket.create_server((host, port), family=socket.AF_INET6 if ":" in host else socket.AF_INET)
+    try:
+        return socket.create_server((host, port), family=socket.AF_INET6 if ":" in host else socket.AF_INET)
+    except OSError as exc:
+        click.echo(f"supporthub: cannot listen on {host}:{port}: {exc.strerror or exc}. {PORT_HINT}", err=True)
+        sys.exit(2)
 
 
 def uses_settings(command: Callable[..., Any]) -> Callable[..., Any]:
