@@ -63,7 +63,8 @@ ORDER_POLL_S = 0.25
 ANSWER_ATTEMPTS = 3
 RETRY_BASE_S = 0.5
 """The wait before the second attempt at a turn; it doubles for each further one."""
-APOLOGY = "Sorry, something went wrong on our side while answering. A person from our support team will follow up here."
+SORRY = "Sorry, something went wrong on our side while answering."
+APOLOGY = f"{SORRY} A person from our support team will follow up here."
 
 
 class Hub:
@@ -450,10 +451,13 @@ class Hub:
             return None
 
     async def _apologise(self, pending: PendingMessage, channel: Channel) -> TakenTurn | None:
-        """The apology promises a person, so it opens a case like any escalation."""
+        """The apology promises a person, so it opens a case like any escalation; without a staff
+        desk it says where to write instead (`handoff.unstaffed_message`)."""
+        staffed = self._desk is not None
+        apology = APOLOGY if staffed else f"{SORRY} {self._settings.handoff.unstaffed_message}"
         result = TurnResult(
             signals=None,
-            reply=Reply(APOLOGY, handoff=True),
+            reply=Reply(apology, handoff=True),
             escalation=CaseOpening("error", f"Answering failed {ANSWER_ATTEMPTS} times; see the server log."),
         )
         finished = await self._storage.turns.finish(pending, result, push=channel.capabilities.push)

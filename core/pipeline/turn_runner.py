@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from dataclasses import dataclass, replace
 
 from core.answering.agent import Answerer
@@ -41,6 +42,7 @@ channel took in (a channel's own limit: `api.max_text_length`, `email.max_text_l
 
 HANDOFF_NOTICE = "I've passed this conversation to a person from our support team; they'll follow up here."
 DECLINED = "I couldn't find this in our help centre."
+_OFFERS = re.compile("|".join(re.escape(offer) for offer in PERSON_OFFERS))
 DECLINED_HANDOFF = (
     "I couldn't find this in our help centre, so I've passed your question to a person "
     "from our support team; they'll follow up here."
@@ -173,10 +175,13 @@ class TurnRunner:
         in a person…?") replaced by where the customer can reach the team."""
         if self._staffed:
             return reply
-        text = reply.text
-        for offer in PERSON_OFFERS:
-            text = text.replace(offer, self._settings.handoff.unstaffed_message)
-        return replace(reply, text=text)
+        told: list[bool] = []
+
+        def instead(_: re.Match[str]) -> str:  # said once: a reply to several questions offers once a section
+            told.append(True)
+            return self._settings.handoff.unstaffed_message if len(told) == 1 else ""
+
+        return replace(reply, text=_OFFERS.sub(instead, reply.text).strip())
 
     def _handed_over(self, outcome: AgentOutcome) -> Reply:
         if outcome.declined:

@@ -464,3 +464,14 @@ async def test_an_email_and_a_phone_of_two_people_make_neither_of_them(trusted_c
     assert dave["reply"]["text"] == "You haven't told me your order number yet."
     carol = await say(trusted_client, "what are my order numbers?", contact="crm-y", phone="+15550001")
     assert carol["reply"]["text"] == "Your order numbers: BD-91234."
+
+
+async def test_without_a_staff_desk_a_reply_to_several_questions_says_where_to_write_once(client: AppClient) -> None:
+    body = await say(
+        client,
+        "How do I reset my password on my smartwatch? Which wine goes best with grilled salmon? "
+        "What is the capital of Mongolia?",
+    )
+    text = body["reply"]["text"]
+    assert text.count(HandoffSettings().unstaffed_message) == 1, text
+    assert "bring in a person" not in text.replace(HandoffSettings().unstaffed_message, ""), text

@@ -15,7 +15,7 @@ from core.answering.attachments import AttachmentReader
 from core.answering.llm_responder import LlmResponder
 from core.answering.sentiment import SentimentAnalyzer
 from core.messages import Address, Author, InboundMessage, Reply
-from core.pipeline.hub import ANSWER_ATTEMPTS, APOLOGY, Hub
+from core.pipeline.hub import ANSWER_ATTEMPTS, SORRY, Hub
 from core.pipeline.rate_limits import RateLimits
 from core.pipeline.storage import Storage
 from core.pipeline.turn_runner import TurnRunner
@@ -69,7 +69,8 @@ async def delivered(channel: FlakyChannel, count: int) -> None:
             await asyncio.sleep(0.01)
 
 
-async def test_repeated_failures_end_in_an_apology_that_offers_a_person(storage: Storage) -> None:
+async def test_repeated_failures_end_in_an_apology_that_says_where_to_write(storage: Storage) -> None:
+    """No staff desk here: the apology promises nobody, it names where to write."""
     agent, channel, settings = ScriptedAgent(fail=True), FlakyChannel(), Settings()
     hub = hub_for(storage, agent, channel, settings)
     receipt = await hub.receive(
@@ -79,8 +80,9 @@ async def test_repeated_failures_end_in_an_apology_that_offers_a_person(storage:
     await delivered(channel, 1)  # delivery follows the stored reply
     await hub.stop()
     assert agent.calls == ANSWER_ATTEMPTS
-    assert reply is not None and reply.text == APOLOGY and reply.handoff and reply.author is Author.BOT
-    assert [m.text for _, m in channel.delivered] == [APOLOGY]
+    apology = f"{SORRY} {settings.handoff.unstaffed_message}"
+    assert reply is not None and reply.text == apology and reply.handoff and reply.author is Author.BOT
+    assert [m.text for _, m in channel.delivered] == [apology]
     overview = await storage.views.overview(receipt.conversation_id)
     assert overview is not None and overview.case is not None
     assert overview.case.rule == "error" and overview.case.state == "waiting"
