@@ -21,7 +21,7 @@ import concurrent.futures
 import sys
 import threading
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -32,10 +32,10 @@ import click
 from sqlalchemy import text
 from sqlalchemy.engine import Connection, make_url
 
-from core.channel import CheckableChannel, CheckFailed
+from core.channel import Channel, CheckableChannel, CheckFailed
 from core.cli.support import uses_settings
 from core.ops.logs import SecretMask, settings_secrets
-from core.ops.runtime import desk_port
+from core.ops.runtime import desks
 from core.pipeline.hub_gate import HubGate
 from core.registry import load_channels
 from core.settings import LlmSettings, Settings
@@ -184,8 +184,11 @@ def channel_checks(settings: Settings, timeout_s: float) -> list[Check]:
     except Exception as exc:  # noqa: BLE001 — an unknown or misconfigured channel, a broken plugin
         return [Check("channels", _failing(describe(exc)), timeout_s)]
     return [
-        Check(name, channel.check if isinstance(channel, CheckableChannel) else _skipped, timeout_s)
-        for name, channel in channels.items()
+        *(
+            Check(name, channel.check if isinstance(channel, CheckableChannel) else _skipped, timeout_s)
+            for name, channel in channels.items()
+        ),
+        Check("desk", desk_check(settings, channels), timeout_s),
     ]
 
 
@@ -197,19 +200,17 @@ class Warned(Exception):
     """Nothing failed, but something a support lead must know: reported as WARN, not failed."""
 
 
-def desk_check(settings: Settings) -> Callable[[], Awaitable[str]]:
+def desk_check(settings: Settings, channels: Mapping[str, Channel]) -> Callable[[], Awaitable[str]]:
     """Whether a customer handed over can reach a person: a staff desk is set up."""
 
     async def check() -> str:
-        channels = load_channels(settings, HubGate().port)
-        desk = desk_port(channels)
-        name = next((name for name, channel in channels.items() if desk is not None and id(channel) == id(desk)), None)
-        if name is None:
+        found = desks(channels)
+        if not found:
             raise Warned(
                 "no staff desk (slack.staff_channel): a customer handed over is told "
                 f"{settings.handoff.unstaffed_message!r} (handoff.unstaffed_message)"
             )
-        return f"the {name} staff desk takes the conversations handed over"
+        return f"the {found[0][0]} staff desk takes the conversations handed over"
 
     return check
 
@@ -235,7 +236,6 @@ def all_checks(settings: Settings, timeout_s: float) -> list[Check]:
             "model", partial(in_daemon_thread, partial(load_model, settings.knowledge)), max(timeout_s, MODEL_TIMEOUT_S)
         ),
         *channel_checks(settings, timeout_s),
-        Check("desk", desk_check(settings), timeout_s),
     ]
     if settings.llm.enabled:
         checks.append(Check("llm", partial(check_llm, settings.llm), timeout_s))

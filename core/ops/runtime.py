@@ -111,7 +111,12 @@ async def open_database(settings: Settings) -> AsyncIterator[tuple[AsyncEngine, 
 def desk_port(channels: Mapping[str, Channel]) -> DeskPort | None:
     """The first channel that can hold the staff desk and is configured to (Slack with a staff
     channel); None without: cases are then kept for `supporthub cases` and the API."""
-    return next((c for c in channels.values() if isinstance(c, DeskPort) and c.desk_ready), None)
+    return next((c for _, c in desks(channels)), None)
+
+
+def desks(channels: Mapping[str, Channel]) -> list[tuple[str, DeskPort]]:
+    """The channels that hold a staff desk as configured, by name, in order."""
+    return [(name, c) for name, c in channels.items() if isinstance(c, DeskPort) and c.desk_ready]
 
 
 def staff_desk(transactions: Transactions, channels: Mapping[str, Channel]) -> StaffDesk | None:
