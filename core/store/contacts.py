@@ -54,6 +54,7 @@ def _owner_of(kind: str, value: str) -> Any:
 _CONVERSATION_AND_WRITER = select(
     Conversation.id,
     Conversation.contact_id,
+    Conversation.state,
     _OWNER.scalar_subquery().label("writer"),
     _owner_of("email_kind", "email").label("email_owner"),
     _owner_of("phone_kind", "phone").label("phone_owner"),
@@ -86,6 +87,8 @@ class Writer(NamedTuple):
 
     conversation_id: str
     contact_id: str
+    with_person: bool = False
+    """A person has the conversation (a case waits or is claimed): the bot will not answer."""
 
 
 def dialect_insert(session: Session) -> Any:
@@ -122,7 +125,7 @@ def conversation_for(session: Session, message: InboundMessage) -> Writer:
     if found is not None:
         proved = {VERIFIED_EMAIL: found.email_owner, VERIFIED_PHONE: found.phone_owner}
         if found.writer == found.contact_id and all(proved[kind] == found.contact_id for kind in verified):
-            return Writer(found.id, found.contact_id)
+            return Writer(found.id, found.contact_id, found.state != ConversationState.BOT)
         writer = contact_for(session, message)
         if writer != found.contact_id and _holds_other(session, found.contact_id, list(verified.items())):
             raise IdentityConflict(
@@ -132,7 +135,7 @@ def conversation_for(session: Session, message: InboundMessage) -> Writer:
             # The conversation's own person proved who they are (a visitor signed in): the
             # conversation follows them to that person's contact.
             connection.execute(update(Conversation).where(Conversation.id == found.id).values(contact_id=writer))
-        return Writer(found.id, writer)
+        return Writer(found.id, writer, found.state != ConversationState.BOT)
     now = utcnow()
     contact_id = contact_for(session, message)
     connection.execute(

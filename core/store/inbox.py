@@ -27,7 +27,7 @@ from core.channel import Receipt
 from core.messages import Address, Author, InboundMessage, StoredMessage
 from core.store.contacts import conversation_for
 from core.store.conversation_views import to_stored
-from core.store.db import AttachmentRow, Conversation, ConversationState, Message, MessageStatus, utcnow
+from core.store.db import AttachmentRow, Conversation, Message, MessageStatus, utcnow
 from core.store.transactions import Transactions
 
 INSERT_MESSAGE = insert(Message).returning(Message.id)
@@ -120,7 +120,7 @@ class Inbox:
 
 
 def _insert(session: Session, *, message: InboundMessage, lease: timedelta, ask_earlier: bool) -> tuple[Receipt, bool]:
-    conversation_id, writer = conversation_for(session, message)
+    conversation_id, writer, with_person = conversation_for(session, message)
     if ask_earlier:
         session.connection().execute(_IN_TURN, {"conversation": conversation_id})
     session.connection().execute(REACHABLE_AGAIN, {"conversation": conversation_id})
@@ -162,8 +162,6 @@ def _insert(session: Session, *, message: InboundMessage, lease: timedelta, ask_
         .execute(_EARLIER_WAITING, {"conversation_id": conversation_id, "before": message_id})
         .scalar_one()
     )
-    state = session.scalar(select(Conversation.state).where(Conversation.id == conversation_id))
-    with_person = state is not None and state != ConversationState.BOT
     return Receipt(message_id, conversation_id, duplicate=False, with_person=with_person), first_in_line
 
 
