@@ -304,6 +304,57 @@ class AnswerCalibration(Base):
     fitted_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+class StaffRole(StrEnum):
+    """What a staff account may do: an agent works cases; an admin also manages people and the hub."""
+
+    ADMIN = "admin"
+    AGENT = "agent"
+
+
+class StaffMember(Base):
+    """A person who signs in to /admin (`core.store.staff`). Invited by a one-time link
+    (`supporthub staff invite`): `password_hash` is None until they set one through it. A
+    removed person keeps their row (their name stays on what they did) and loses every session."""
+
+    __tablename__ = "staff"
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    email: Mapped[str] = mapped_column(String(320), unique=True)
+    name: Mapped[str] = mapped_column(String(255))
+    role: Mapped[str] = mapped_column(String(16))  # a StaffRole
+    password_hash: Mapped[str | None] = mapped_column(String(255))
+    """argon2id, as argon2-cffi writes it (parameters and salt included)."""
+    invite_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    """SHA-256 of the invitation link's token; None once used (or never invited)."""
+    invite_expires_at: Mapped[datetime | None] = mapped_column()
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    removed_at: Mapped[datetime | None] = mapped_column()
+
+
+class StaffSession(Base):
+    """A signed-in browser: the cookie holds a random token, the row its SHA-256, so a stolen
+    database holds no usable session; deleting the row signs the browser out at once."""
+
+    __tablename__ = "staff_sessions"
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    staff_id: Mapped[str] = mapped_column(ForeignKey("staff.id", ondelete="CASCADE"), index=True)
+    csrf: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column()
+
+
+class StaffAction(Base):
+    """What a person did in /admin or on a staff desk, under their name: the audit trail."""
+
+    __tablename__ = "staff_actions"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    actor: Mapped[str] = mapped_column(String(255))
+    """The person's name (their email when they gave none); the admin token's holder is "admin token"."""
+    staff_id: Mapped[str | None] = mapped_column(ForeignKey("staff.id", ondelete="SET NULL"), index=True)
+    action: Mapped[str] = mapped_column(String(40))
+    target: Mapped[str] = mapped_column(String(255))
+    at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+
 class HealthProbe(Base):
     """One row the readiness probe rewrites: a database that answers reads but cannot write
     (locked, disk full, read-only) is not ready."""
