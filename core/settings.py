@@ -63,7 +63,16 @@ class LogSettings(Section):
 
 
 class AdminSettings(Section):
-    token: SecretStr | None = Field(None, description="Bearer token for /metrics (and the operators' pages)")
+    token: SecretStr | None = Field(
+        None,
+        description="turns /admin on; the Bearer token scripts and /metrics use, and a way in for the first admin "
+        "(people sign in with their own accounts: `supporthub staff invite`)",
+    )
+    public_url: str = Field(
+        "",
+        description="where people reach the hub, for the links commands print (invitations), "
+        "e.g. https://support.example.com; empty = http://HOST:PORT of [server]",
+    )
 
 
 class ServerSettings(Section):

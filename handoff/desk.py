@@ -19,6 +19,7 @@ from functools import partial
 
 from core.channel import DeliveryError
 from core.desk_port import CaseAction, DeskPort
+from core.messages import Author
 from core.metrics import REPLIES, Outcome
 from core.store.db import DeliveryKind
 from core.store.outbox_queue import DueDelivery
@@ -74,6 +75,8 @@ class StaffDesk:
         if due.kind is DeliveryKind.REMINDER:
             waited = int((datetime.now(UTC) - thread.opened_at).total_seconds() // 60)
             text = f"Reminder: nobody has replied to this customer for {waited} minutes."
+        elif due.message.author is Author.STAFF:  # a reply typed in the browser inbox
+            text = f"*Reply from the inbox:* {due.message.text}"
         else:
             text = f"*Customer:* {due.message.text}"
         return await self._port.post_to_case(thread.desk_ref, text, key=key)
@@ -114,7 +117,7 @@ class StaffDesk:
         if relayed is not None:
             REPLIES.labels(channel=relayed.channel, outcome=Outcome.STAFF).inc()
         if relayed is not None and relayed.card is not None:
-            await self._refresh(relayed)
+            await self.show(relayed)
         return relayed
 
     async def refresh_card(self, case_id: str) -> None:
@@ -138,10 +141,11 @@ class StaffDesk:
             if desk_ref is not None:
                 await self._port.post_to_case(desk_ref, f"Nothing changed: {exc}.")
             return None
-        await self._refresh(relayed)
+        await self.show(relayed)
         return relayed
 
-    async def _refresh(self, relayed: Relayed) -> None:
+    async def show(self, relayed: Relayed) -> None:
+        """Update the case's card to what `relayed` says of it (when it is on the desk)."""
         if relayed.desk_ref is None or relayed.card is None:
             return
         try:

@@ -161,7 +161,7 @@ def relay_staff_reply(
         move_case(session, case_id=case.id, to=CaseState.HUMAN, actor=actor, note="replied")
     conversation = session.get(Conversation, case.conversation_id)
     assert conversation is not None
-    _say(session, conversation, author=Author.STAFF, text=text, push=push)
+    say(session, conversation, author=Author.STAFF, text=text, push=push, sender=actor)
     return Relayed(conversation.id, conversation.channel, card_of(session, case), case.desk_ref)
 
 
@@ -172,7 +172,7 @@ def act_on_case(session: Session, *, case_id: str, action: CaseAction, actor: st
     conversation = session.get(Conversation, case.conversation_id)
     assert conversation is not None
     if action is CaseAction.RESOLVE:
-        _say(session, conversation, author=Author.STAFF, text=RESOLVED_NOTICE, push=push)
+        say(session, conversation, author=Author.STAFF, text=RESOLVED_NOTICE, push=push, sender=actor)
     if action is CaseAction.RETURN:
         marker = f"- Staff ({actor}) handled this conversation and handed it back to the bot."
         conversation.summary = "\n".join(
@@ -198,8 +198,17 @@ def case_id_at(session: Session, desk_ref: str) -> str | None:
     return case.scalar_one_or_none()
 
 
-def _say(session: Session, conversation: Conversation, *, author: Author, text: str, push: frozenset[str]) -> int:
-    """Store a message to the customer (queued for delivery on a push channel); its id."""
+def say(
+    session: Session,
+    conversation: Conversation,
+    *,
+    author: Author,
+    text: str,
+    push: frozenset[str],
+    sender: str | None = None,
+) -> int:
+    """Store a message to the customer (queued for delivery on a push channel); its id.
+    `sender`: the staff member who wrote it."""
     now = utcnow()
     message = Message(
         conversation_id=conversation.id,
@@ -208,6 +217,7 @@ def _say(session: Session, conversation: Conversation, *, author: Author, text: 
         text=text,
         citations=[],
         handoff=False,
+        sender=sender,
         created_at=now,
     )
     session.add(message)
@@ -248,7 +258,7 @@ def remind_overdue(session: Session, *, now: datetime, sla: timedelta, push: fro
         case.reminded_at = now
         conversation = session.get(Conversation, case.conversation_id)
         assert conversation is not None
-        told = _say(session, conversation, author=Author.BOT, text=STILL_WITH_US, push=push)
+        told = say(session, conversation, author=Author.BOT, text=STILL_WITH_US, push=push)
         queue_desk_work(
             session,
             kind=DeliveryKind.REMINDER,

@@ -5,6 +5,7 @@ conversation can join its case; only `handoff.cases` changes them."""
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 
 from sqlalchemy import Float, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
@@ -38,8 +39,18 @@ class Case(Base):
     closed_at: Mapped[datetime | None] = mapped_column()
 
 
+class CaseEventKind(StrEnum):
+    MOVE = "move"
+    """The case changed state (opened, claimed, resolved, returned)."""
+    NOTE = "note"
+    """An internal note among staff: `note` is its text; the customer never sees it."""
+    ASSIGN = "assign"
+    """The case was given to a colleague: `note` names them."""
+
+
 class CaseEvent(Base):
-    """One change of a case's state: who, when, from what to what."""
+    """One thing that happened to a case: a change of state, an internal note, an
+    assignment; who, when, from what to what."""
 
     __tablename__ = "case_events"
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
@@ -48,4 +59,5 @@ class CaseEvent(Base):
     to_state: Mapped[str] = mapped_column(String(16))
     actor: Mapped[str] = mapped_column(String(255))
     note: Mapped[str | None] = mapped_column(Text)
+    kind: Mapped[str] = mapped_column(String(16), default=CaseEventKind.MOVE, server_default=CaseEventKind.MOVE.value)
     at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -13,12 +13,18 @@ from typing import Any
 from aiohttp import web
 from jinja2 import Environment
 
+from core.admin.inbox import Inbox
 from core.admin.pages import VISITOR, Pages
 from core.admin.render import SECURITY_HEADERS, environment, page
-from core.ops.access import AdminAccess
+from core.admin.staff_page import StaffPage
+from core.clean_text import clean
+from core.ops import passwords
+from core.ops.access import SESSION_TTL, AdminAccess
 from core.ops.request_guards import cross_site
 from core.ops.runtime import Runtime
 from core.settings import Settings
+from core.store import staff
+from core.store.transactions import Transactions
 
 log = logging.getLogger(__name__)
 
@@ -46,13 +52,18 @@ def install_admin(
     log.info("the dashboard is on at /admin (sign in with SUPPORTHUB_ADMIN__TOKEN)")
     env = environment()
     pages = Pages(settings, runtime, channels=channels, env=env, case_url=case_url)
-    sign_in = _SignIn(access, env)
+    sign_in = _SignIn(access, env, runtime)
     app.router.add_get("/admin/login", sign_in.form)
     app.router.add_post("/admin/login", sign_in.submit)
+    app.router.add_get("/admin/invite/{token}", sign_in.invitation)
+    app.router.add_post("/admin/invite/{token}", sign_in.accept)
     app.router.add_post("/admin/logout", _guarded(access, sign_in.sign_out))
     app.cleanup_ctx.append(partial(_background, pages.keep_gaps_warm))
     app.on_shutdown.append(pages.close)
-    for route in pages.routes():
+    inbox = Inbox(settings, runtime, env=env, access=access)
+    app.on_shutdown.append(inbox.close)
+    staff_page = StaffPage(settings, runtime, env=env)
+    for route in [*pages.routes(), *inbox.routes(), *staff_page.routes()]:
         assert isinstance(route, web.RouteDef)
         app.router.add_route(route.method, route.path, _guarded(access, route.handler), name=route.kwargs.get("name"))
 
@@ -94,12 +105,60 @@ def _guarded(access: AdminAccess, handler: Handler) -> Handler:
 
 
 class _SignIn:
-    def __init__(self, access: AdminAccess, env: Environment) -> None:
+    def __init__(self, access: AdminAccess, env: Environment, runtime: web.AppKey[Runtime]) -> None:
         self._access = access
         self._env = env
+        self._runtime = runtime
 
     async def form(self, request: web.Request) -> web.Response:
         return page(self._env, "login.html", failed=False)
+
+    async def invitation(self, request: web.Request) -> web.Response:
+        """The page an invitation link opens: the person's name and a password to choose."""
+        token = request.match_info["token"]
+        person = await self._transactions(request).run(lambda session: staff.invited(session, token=token))
+        if person is None:
+            return page(self._env, "invite.html", status=404, person=None, problem=None)
+        return page(self._env, "invite.html", person=person, problem=None)
+
+    async def accept(self, request: web.Request) -> web.Response:
+        """Set the name and password an invitation asks for, and sign the person in. The link
+        itself is the credential (one-time, seven days), so the form needs no CSRF value beyond
+        coming from the hub's own page."""
+        if cross_site(request):
+            raise web.HTTPForbidden(text="Accept the invitation from the hub's own page.\n")
+        token = request.match_info["token"]
+        transactions = self._transactions(request)
+        person = await transactions.run(lambda session: staff.invited(session, token=token))
+        if person is None:
+            return page(self._env, "invite.html", status=404, person=None, problem=None)
+        form = await request.post()
+        name, password, again = (str(form.get(field, "")) for field in ("name", "password", "again"))
+        try:
+            if password != again:
+                raise passwords.WeakPassword("the two passwords differ")
+            stored = await passwords.hashed(password)
+        except passwords.WeakPassword as exc:
+            return page(self._env, "invite.html", status=422, person=person, problem=str(exc))
+        try:
+            person = await transactions.run(
+                lambda session: staff.accept(session, token=token, name=clean(name)[:255], password_hash=stored)
+            )
+        except staff.StaffError as exc:  # used meanwhile, from another tab
+            return page(self._env, "invite.html", status=409, person=None, problem=str(exc))
+        session_token, _ = await transactions.run(
+            lambda session: staff.open_session(session, person=person, ttl=SESSION_TTL)
+        )
+        log.info("admin: %s accepted their invitation and signed in", person.email)
+        response = web.HTTPSeeOther(location="/admin/inbox")
+        self._access.staff_signed_in(response, request, session_token)
+        raise response
+
+    def _transactions(self, request: web.Request) -> Transactions:
+        runtime = request.config_dict.get(self._runtime)
+        if runtime is None:
+            raise web.HTTPServiceUnavailable(text="supporthub is still starting; try again in a moment\n")
+        return runtime.transactions
 
     async def submit(self, request: web.Request) -> web.Response:
         """The right token signs in, however many wrong ones this address sent before; a wrong
@@ -109,6 +168,15 @@ class _SignIn:
         if cross_site(request):
             raise web.HTTPForbidden(text="Sign in from the dashboard's own page.\n")
         form = await request.post()
+        email, password = form.get("email"), form.get("password")
+        if isinstance(email, str) and isinstance(password, str) and email.strip():
+            token = await self._access.password_sign_in(request, email=email, password=password)
+            if token is None:
+                return page(self._env, "login.html", status=401, failed=True)
+            response = web.HTTPSeeOther(location="/admin/inbox")
+            self._access.staff_signed_in(response, request, token)
+            log.info("admin: %s signed in from %s", email.strip().lower(), request.remote)
+            raise response
         given = form.get("token")
         if not isinstance(given, str) or not self._access.token_matches(given.strip()):
             if (wait := await self._access.throttled(request)) is not None:
@@ -126,5 +194,5 @@ class _SignIn:
         if (refusal := AdminAccess.csrf_refusal(visitor, form.get("csrf"))) is not None:
             raise refusal
         response = web.HTTPSeeOther(location="/admin/login")
-        AdminAccess.sign_out(response)
+        await self._access.sign_out(response, request, visitor)
         raise response

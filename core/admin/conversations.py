@@ -120,6 +120,8 @@ class TranscriptMessage:
     frustration: float | None
     declined: bool
     handoff: bool
+    sender: str | None
+    """A staff message's writer."""
     files: list[FileInfo]
     feedback: FeedbackInfo | None
 
@@ -131,6 +133,8 @@ class CaseEventInfo:
     from_state: str | None
     to_state: str
     note: str | None
+    kind: str
+    """A `handoff.tables.CaseEventKind`: a move, an internal note, an assignment."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -336,6 +340,7 @@ def _message(row: Message, files: list[FileInfo], feedback: FeedbackInfo | None)
         frustration=row.frustration,
         declined=row.declined,
         handoff=row.handoff,
+        sender=row.sender,
         files=files,
         feedback=feedback,
     )
@@ -360,7 +365,7 @@ async def _cases(session: AsyncSession, conversation_id: str) -> list[CaseSummar
     by_case: defaultdict[str, list[CaseEventInfo]] = defaultdict(list)
     for event in events.scalars():
         by_case[event.case_id].append(
-            CaseEventInfo(event.at, event.actor, event.from_state, event.to_state, event.note)
+            CaseEventInfo(event.at, event.actor, event.from_state, event.to_state, event.note, event.kind)
         )
     return [
         CaseSummary(

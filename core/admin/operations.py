@@ -81,9 +81,16 @@ class ChannelDelivery:
 
 
 async def case_queue(
-    session: AsyncSession, *, now: datetime, sla: timedelta, include_closed: bool = False, limit: int = 200
+    session: AsyncSession,
+    *,
+    now: datetime,
+    sla: timedelta,
+    include_closed: bool = False,
+    limit: int = 200,
+    case_id: str | None = None,
 ) -> list[QueuedCase]:
     """Open cases, oldest first; with `include_closed`, then the others, most recent first.
+    `case_id`: that case only.
 
     "Waiting on staff" is `past_sla` with the SLA at zero: open, opened by `now`, and no staff
     reply since — the same test, so a breached case is always one waiting on staff."""
@@ -93,6 +100,8 @@ async def case_queue(
         .join(Conversation, Conversation.id == Case.conversation_id)
         .limit(limit)
     )
+    if case_id is not None:
+        query = query.where(Case.id == case_id)
     if include_closed:
         query = query.order_by(case((is_open, 0), else_=1), case((is_open, Case.opened_at)), Case.opened_at.desc())
     else:

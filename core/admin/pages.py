@@ -11,6 +11,7 @@ import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from functools import partial
 from typing import Any, NoReturn
 
 from aiohttp import web
@@ -32,6 +33,7 @@ from core.ops.request_guards import bounded_int, could_be_row_id
 from core.ops.runtime import Runtime
 from core.registry import installed_channels
 from core.settings import Settings
+from core.store import staff
 from core.store.calibrations import load as load_calibration
 from core.store.db import ConversationState
 from core.store.dead_letters import NoSuchOutboxItem, NotRequeueable
@@ -147,7 +149,9 @@ class Pages:
 
     def _page(self, request: web.Request, template: str, *, status: int = 200, **context: Any) -> web.Response:
         visitor: Visitor = request[VISITOR]
-        return page(self._env, template, status=status, csrf=visitor.csrf or "", path=request.path, **context)
+        return page(
+            self._env, template, status=status, csrf=visitor.csrf or "", path=request.path, me=visitor, **context
+        )
 
     def _chosen(self, request: web.Request) -> Chosen:
         try:
@@ -356,9 +360,15 @@ class Pages:
         run whose trigger names the dashboard and the operator's address; the page shows it
         when it lands."""
         visitor = await self._checked_form(request)
+        visitor.require_admin("re-index")
         runtime = self._runtime(request)
         if self._reindexing is None or self._reindexing.done():
-            trigger = f"admin:dashboard ({'token' if visitor.csrf is None else 'session'} from {request.remote})"
+            trigger = f"admin:dashboard ({visitor.actor} from {request.remote})"
+            await runtime.transactions.run(
+                partial(
+                    staff.record, actor=visitor.actor, staff_id=visitor.staff_id, action="re-index", target="knowledge"
+                )
+            )
             self._reindexing = asyncio.create_task(self._run_reindex(runtime, trigger[:100]), name="admin-reindex")
         _back("/admin/knowledge?started=1")
 
@@ -403,7 +413,8 @@ class Pages:
     async def retry(self, request: web.Request) -> web.Response:
         """Re-queue a dead letter, then back to the Status page; a row that is not (or no
         longer) a dead letter gets the page again with the reason, and nothing changed."""
-        await self._checked_form(request)
+        visitor = await self._checked_form(request)
+        visitor.require_admin("retry a delivery")
         reply_id = _number(request.match_info["id"])
         if reply_id is None:
             raise web.HTTPNotFound(text="a dead letter's id is a number\n")
@@ -417,7 +428,16 @@ class Pages:
             return self._page(
                 request, "status.html", status=status, hub=await self._status(request), retried=None, problem=str(exc)
             )
-        log.info("admin: dead letter %d re-queued for %s", requeued.id, requeued.channel)
+        log.info("admin: dead letter %d re-queued for %s by %s", requeued.id, requeued.channel, visitor.actor)
+        await self._runtime(request).transactions.run(
+            partial(
+                staff.record,
+                actor=visitor.actor,
+                staff_id=visitor.staff_id,
+                action="retry",
+                target=f"outbox {requeued.id}",
+            )
+        )
         if _wants_json(request):
             return as_json(requeued)
         _back(f"/admin/status?retried={reply_id}")

@@ -22,6 +22,7 @@ from core.cli.exposure import exposure_lines
 from core.cli.knowledge_commands import COMMANDS as KNOWLEDGE_COMMANDS
 from core.cli.outbox_commands import COMMANDS as OUTBOX_COMMANDS
 from core.cli.sandbox_command import sandbox
+from core.cli.staff_commands import COMMANDS as STAFF_COMMANDS
 from core.cli.support import in_transaction, listen, uses_settings
 from core.cli.terminal import TerminalChannel
 from core.messages import Address, InboundMessage, StoredMessage, citation_json
@@ -40,7 +41,7 @@ def main() -> None:
     """supporthub: cited answers from your help centre, on every channel."""
 
 
-for command in (*KNOWLEDGE_COMMANDS, *HANDOFF_COMMANDS, *OUTBOX_COMMANDS):
+for command in (*KNOWLEDGE_COMMANDS, *HANDOFF_COMMANDS, *OUTBOX_COMMANDS, *STAFF_COMMANDS):
     main.add_command(command)
 main.add_command(doctor)
 main.add_command(sandbox)

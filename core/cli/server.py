@@ -53,7 +53,11 @@ def create_app(settings: Settings) -> web.Application:
     for channel in channels.values():
         app.add_routes(channel.routes())
     app.add_routes([web.get("/healthz", healthz), web.get("/readyz", readyz)])
-    access = AdminAccess(settings.admin.token, redis_url=settings.redis_url) if settings.admin.token else None
+    access = (
+        AdminAccess(settings.admin.token, redis_url=settings.redis_url, runtime=RUNTIME)
+        if settings.admin.token
+        else None
+    )
     install_metrics(app, settings, RUNTIME, access=access)
 
     async def runtime_ctx(app: web.Application) -> AsyncIterator[None]:

@@ -1,5 +1,14 @@
-"""Who may open /admin: the holder of `SUPPORTHUB_ADMIN__TOKEN`, by a signed session cookie
-(browsers) or `Authorization: Bearer <token>` (scripts).
+"""Who may open /admin: a person on the staff, signed in with their own account (a session
+stored server-side, `core.store.staff`), or the holder of `SUPPORTHUB_ADMIN__TOKEN`, by a
+signed session cookie (browsers) or `Authorization: Bearer <token>` (scripts).
+
+A staff session's cookie holds a random token; the database holds its SHA-256, the person and
+the session's CSRF value. Each request looks the row up, so signing out, or removing the
+person, ends the session at once, in every process. Password sign-ins are throttled before
+the password is checked (per address and per email): unlike the long random admin token, a
+person's password can be guessed, so past the failures even the right one waits.
+
+The admin token's session:
 
 The cookie holds no secret: itsdangerous signs `{"csrf": <random>}` with a key derived from
 the token, and `loads(max_age=…)` refuses it once the session has expired — so changing the
@@ -36,11 +45,16 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 from limits import parse
 from pydantic import SecretStr
 
+from core.ops import passwords
+from core.ops.runtime import Runtime
 from core.pipeline.rate_limits import CounterStore
+from core.store import staff
+from core.store.staff import TOKEN_ACTOR, Person, SignedIn
 
 log = logging.getLogger(__name__)
 
 COOKIE = "supporthub_admin"
+STAFF_COOKIE = "supporthub_staff"
 COOKIE_PATH = "/admin"
 SESSION_TTL = timedelta(hours=12)
 """A working day: a lead who signs in in the morning is not asked again before evening."""
@@ -53,10 +67,43 @@ class Visitor:
 
     csrf: str | None
     """None for a Bearer request (no cookie, so nothing to forge)."""
+    person: Person | None = None
+    """Who, when signed in with their own account; None for the admin token's holder."""
+    session_token: str | None = None
+    """The staff session's own token (to end it at sign-out)."""
+
+    @property
+    def actor(self) -> str:
+        """The name what this visitor does is recorded under."""
+        return self.person.name if self.person is not None else TOKEN_ACTOR
+
+    @property
+    def staff_id(self) -> str | None:
+        return self.person.id if self.person is not None else None
+
+    @property
+    def is_admin(self) -> bool:
+        """May manage people and the hub: an admin, or the admin token's holder."""
+        return self.person is None or self.person.is_admin
+
+    def require_admin(self, what: str) -> None:
+        """403 for an agent: `what` is "manage the staff", "re-index"…"""
+        if not self.is_admin:
+            raise web.HTTPForbidden(text=f"Only an admin can {what}.\n")
 
 
 class AdminAccess:
-    def __init__(self, token: SecretStr, *, redis_url: str = "", session_ttl: timedelta = SESSION_TTL) -> None:
+    def __init__(
+        self,
+        token: SecretStr,
+        *,
+        redis_url: str = "",
+        session_ttl: timedelta = SESSION_TTL,
+        runtime: web.AppKey[Runtime] | None = None,
+    ) -> None:
+        """`runtime`: where the application keeps the runtime whose database holds the staff
+        sessions (None: the admin token only)."""
+        self._runtime = runtime
         self._token = token.get_secret_value().encode()
         key = hmac.new(self._token, b"supporthub admin session", hashlib.sha256).hexdigest()
         self._signer = URLSafeTimedSerializer(key, salt="supporthub-admin")
@@ -86,11 +133,50 @@ class AdminAccess:
         and for a request with no (or an expired) session the way to the sign-in page."""
         if (visitor := self.visitor(request)) is not None:
             return visitor
+        if (visitor := await self.staff_visitor(request)) is not None:
+            return visitor
         if (wait := await self.throttled(request)) is not None:
             raise wait
         if "Authorization" in request.headers:
             await self.failed(request)
         raise unauthorized(request)
+
+    async def staff_visitor(self, request: web.Request) -> Visitor | None:
+        """The person whose live session the request's staff cookie names; None otherwise."""
+        token = request.cookies.get(STAFF_COOKIE)
+        runtime = request.config_dict.get(self._runtime) if self._runtime is not None else None
+        if not token or runtime is None or "Authorization" in request.headers:
+            return None
+        found: SignedIn | None = await runtime.transactions.run(lambda session: staff.signed_in(session, token=token))
+        return None if found is None else Visitor(csrf=found.csrf, person=found.person, session_token=token)
+
+    async def password_sign_in(self, request: web.Request, *, email: str, password: str) -> str | None:
+        """A new staff session's cookie token for the right email and password; None for a
+        wrong pair (counted). Raises 429 while the address or the email is past its failures."""
+        runtime = request.config_dict.get(self._runtime) if self._runtime is not None else None
+        if runtime is None:
+            raise web.HTTPServiceUnavailable(text="supporthub is still starting; try again in a moment\n")
+        email_key = f"staff:{email.strip().lower()[:320]}"
+        for key in (_address(request), email_key):
+            if (wait := await self._throttled_key(key)) is not None:
+                raise wait
+        found = await runtime.transactions.run(lambda session: staff.password_hash_of(session, email=email))
+        if not await passwords.matches(found[1] if found else None, password):
+            log.warning("admin: refused a staff sign-in from %s", _address(request))
+            await self._failures.hit(FAILURES, "admin-sign-in", _address(request))
+            await self._failures.hit(FAILURES, "admin-sign-in", email_key)
+            return None
+        assert found is not None
+        person, stored = found
+        if passwords.needs_rehash(stored):
+            fresh = await passwords.hashed(password)
+            await runtime.transactions.run(
+                lambda session: staff.rehash(session, staff_id=person.id, password_hash=fresh)
+            )
+        token, _ = await runtime.transactions.run(
+            lambda session: staff.open_session(session, person=person, ttl=self._ttl)
+        )
+        return token
 
     async def admit_bearer(self, request: web.Request) -> None:
         """For what scripts call (`/metrics`): the Bearer token only, its failures counted and
@@ -107,7 +193,9 @@ class AdminAccess:
         """429 for an address that failed too often lately; None otherwise, and None while the
         count's store (Redis) fails: a long random token is safe from guessing for that long,
         and operators must not be shut out of the dashboard that shows what is wrong."""
-        key = _address(request)
+        return await self._throttled_key(_address(request))
+
+    async def _throttled_key(self, key: str) -> web.HTTPException | None:
         if await self._failures.test(FAILURES, "admin-sign-in", key) in (True, None):  # None: the count is unknown
             return None
         if (stats := await self._failures.window_stats(FAILURES, "admin-sign-in", key)) is None:
@@ -139,9 +227,26 @@ class AdminAccess:
             secure=secure,
         )
 
-    @staticmethod
-    def sign_out(response: web.StreamResponse) -> None:
+    def staff_signed_in(self, response: web.StreamResponse, request: web.Request, token: str) -> None:
+        """Set a staff session's cookie on `response` (its row holds the CSRF value)."""
+        response.set_cookie(
+            STAFF_COOKIE,
+            token,
+            max_age=int(self._ttl.total_seconds()),
+            path=COOKIE_PATH,
+            httponly=True,
+            samesite="Strict",
+            secure=request.secure or request.headers.get("X-Forwarded-Proto") == "https",
+        )
+
+    async def sign_out(self, response: web.StreamResponse, request: web.Request, visitor: Visitor) -> None:
+        """Forget the browser's session: a staff session's row is deleted, so the cookie is
+        worthless even if kept."""
+        runtime = request.config_dict.get(self._runtime) if self._runtime is not None else None
+        if (token := visitor.session_token) is not None and runtime is not None:
+            await runtime.transactions.run(lambda session: staff.end_session(session, token=token))
         response.del_cookie(COOKIE, path=COOKIE_PATH)
+        response.del_cookie(STAFF_COOKIE, path=COOKIE_PATH)
 
     @staticmethod
     def csrf_refusal(visitor: Visitor, form_value: object) -> web.HTTPException | None:

@@ -38,6 +38,7 @@ from core.messages import Address, InboundMessage, Reply, StoredMessage
 from core.metrics import MESSAGES_RECEIVED, REPLIES, TURN_SECONDS, Outcome
 from core.pipeline.notifications import StoredElsewhere
 from core.pipeline.outbox import Outbox
+from core.pipeline.pulse import Pulse
 from core.pipeline.rate_limits import RateLimits
 from core.pipeline.storage import Storage
 from core.pipeline.turn_runner import TakenTurn, TurnRunner
@@ -49,6 +50,7 @@ from core.store.outbox_queue import Lane
 from core.streaming import StreamEvent, StreamSink
 from handoff.cases import CaseOpening
 from handoff.desk import StaffDesk
+from handoff.desk_store import Relayed
 from knowledge.hits import Hit
 
 log = logging.getLogger(__name__)
@@ -101,6 +103,10 @@ class Hub:
         """Replies awaited here for messages another process answers: woken by a notification."""
         self._sweeper: asyncio.Task[None] | None = None
         self._shared = shared
+        self.pulse = Pulse()
+        self.push = frozenset(name for name, channel in channels.items() if channel.capabilities.push)
+        """The channels a reply is delivered to by the outbox (the others fetch theirs)."""
+        """Beats on every message stored and every case changed, here or (PostgreSQL) elsewhere."""
 
     # -- the hub port: what channels call --------------------------------------------------
 
@@ -121,6 +127,7 @@ class Hub:
                 receipt, first_in_line = await self._storage.inbox.save(message, lease=ANSWER_LEASE), False
             with bound_ids(conversation_id=receipt.conversation_id, message_id=receipt.message_id):
                 if not receipt.duplicate:
+                    self.pulse.beat()
                     MESSAGES_RECEIVED.labels(channel=message.address.channel).inc()
                     self._replies[receipt.message_id] = asyncio.get_running_loop().create_future()
                     self._enqueue(
@@ -189,14 +196,25 @@ class Hub:
     async def staff_message(self, *, desk_ref: str, actor: str, text: str) -> None:
         if self._desk is not None:
             relayed = await self._desk.staff_message(desk_ref=clean(desk_ref), actor=clean(actor), text=clean(text))
+            self.pulse.beat()
             if relayed is not None:
                 await self._deliver_to(relayed.conversation_id, relayed.channel)
 
     async def staff_action(self, *, case_id: str, action: CaseAction, actor: str) -> None:
         if self._desk is not None:
             relayed = await self._desk.act(case_id=case_id, action=action, actor=actor)
+            self.pulse.beat()
             if relayed is not None:
                 await self._deliver_to(relayed.conversation_id, relayed.channel)
+
+    async def case_changed(self, relayed: Relayed) -> None:
+        """The browser inbox changed a case: deliver what it said to the customer, and bring
+        the Slack desk (when there is one) up to date: the card, a reply's line in its thread."""
+        self.pulse.beat()
+        await self._deliver_to(relayed.conversation_id, relayed.channel)
+        if self._desk is not None:
+            await self._desk.show(relayed)
+            self._to_desk_soon(relayed.conversation_id)
 
     def values(self, channel: str) -> ChannelValues:
         return self._storage.channel_values.of(channel)
@@ -223,6 +241,7 @@ class Hub:
     async def stored_elsewhere(self, notice: StoredElsewhere) -> None:
         """Another process stored a message: wake a wait for it, and show it on the widget
         sockets this process holds for its conversation."""
+        self.pulse.beat()
         if notice.reply_to is not None:
             for woken in self._awaited.get(notice.reply_to, ()):
                 if not woken.done():
@@ -497,6 +516,7 @@ class Hub:
         """Wake whoever waits for this answer (None: no bot answer is coming), push it, and
         bring the staff desk up to date (a new case, or a message for the person who has it)."""
         self._wake(pending.id, finished.reply)
+        self.pulse.beat()
         if finished.to_desk and self._desk is not None:
             self._to_desk_soon(pending.conversation_id)
         if finished.reply is not None and channel.capabilities.push:

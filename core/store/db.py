@@ -175,6 +175,8 @@ class Message(Base):
     polarity: Mapped[float | None] = mapped_column(Float)
     frustration: Mapped[float | None] = mapped_column(Float)
     declined: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())  # bot: KB had no answer
+    sender: Mapped[str | None] = mapped_column(String(255))
+    """Staff messages: the name of the person who wrote it (None before staff accounts)."""
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

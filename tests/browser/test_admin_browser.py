@@ -226,7 +226,7 @@ async def test_re_index_now_runs_an_audited_index_run(dashboard: Launch, page: A
             return list(rows.scalars())
 
     triggers = await until(finished_runs, timeout=120, what="the dashboard's index run")
-    assert triggers[0].startswith("admin:dashboard (session from 127.0.0.1)")
+    assert triggers[0].startswith("admin:dashboard (admin token from 127.0.0.1)")
     await page.reload()
     await expect(page.locator("#runs tbody tr").first).to_contain_text("admin:dashboard")
     await expect(page.locator("#documents")).to_contain_text("crypto.md")

@@ -1,5 +1,5 @@
 """staff accounts: people who sign in to /admin, their server-side sessions, and the audit
-trail of what they did
+trail of what they did; a staff message's sender, a case event's kind (notes, assignments)
 
 Revision ID: 0014
 Revises: 0013
@@ -54,9 +54,15 @@ def upgrade() -> None:
     )
     op.create_index(op.f('ix_staff_actions_at'), 'staff_actions', ['at'], unique=False)
     op.create_index(op.f('ix_staff_actions_staff_id'), 'staff_actions', ['staff_id'], unique=False)
+    op.add_column('messages', sa.Column('sender', sa.String(length=255), nullable=True))
+    op.add_column('case_events', sa.Column('kind', sa.String(length=16), server_default='move', nullable=False))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table('case_events') as batch:
+        batch.drop_column('kind')
+    with op.batch_alter_table('messages') as batch:
+        batch.drop_column('sender')
     op.drop_index(op.f('ix_staff_actions_staff_id'), table_name='staff_actions')
     op.drop_index(op.f('ix_staff_actions_at'), table_name='staff_actions')
     op.drop_table('staff_actions')

@@ -269,8 +269,8 @@ async def test_transcript(seeded: async_sessionmaker[AsyncSession]) -> None:
         None,
     )
     assert case.events == [
-        CaseEventInfo(DAY1 + timedelta(minutes=1), "bot", None, "waiting", "asked for a person"),
-        CaseEventInfo(DAY1 + timedelta(minutes=5), "alice", "waiting", "human", "on it"),
+        CaseEventInfo(DAY1 + timedelta(minutes=1), "bot", None, "waiting", "asked for a person", "move"),
+        CaseEventInfo(DAY1 + timedelta(minutes=5), "alice", "waiting", "human", "on it", "move"),
     ]
     assert [(m.key, m.value) for m in shown.memories] == [("email", "ada@example.com")]
     assert all(isinstance(m, MemoryInfo) for m in shown.memories)

@@ -1,0 +1,323 @@
+"""The inbox at /admin/inbox: a staff desk in the browser, beside Slack's.
+
+The queue lists open cases (waiting for a person first, then the longest open, the SLA shown);
+a case's page shows its summary, the conversation as the customer saw it, its notes and
+history, and the forms to claim, reply, write a note, assign, resolve or give it back to the
+bot. Every change goes through handoff's own transactions (the same as from Slack), then the
+hub delivers what was said to the customer's channel and updates the Slack card.
+
+The pages are server-rendered and work without script; one small script (`inbox.js`, the only
+one the dashboard runs, allowed by its hash) listens to `…/events` (server-sent events) and
+reloads the page's live region when the case or the queue changed: a beat of the hub's
+`Pulse` (a message stored here or, on PostgreSQL, in another process; a case moved), or every
+`RECHECK_S` at the latest. Each stream checks its session at every beat, so a person removed
+or signed out stops receiving at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import hashlib
+import logging
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime, timedelta
+from functools import partial
+from importlib.resources import files
+from typing import Any, NoReturn
+from urllib.parse import quote_plus
+
+from aiohttp import web
+from jinja2 import Environment
+from sqlalchemy.orm import Session
+
+from core.admin import inbox_queries
+from core.admin.conversations import Transcript, transcript
+from core.admin.pages import VISITOR
+from core.admin.render import SECURITY_HEADERS, as_json, page
+from core.clean_text import clean
+from core.desk_port import CaseAction
+from core.ops.access import AdminAccess, Visitor
+from core.ops.request_guards import could_be_row_id
+from core.ops.runtime import Runtime
+from core.settings import Settings
+from core.store import staff
+from handoff.cases import CaseTransitionError
+from handoff.desk_store import Relayed, act_on_case
+from handoff.inbox_store import assign, note, reply
+
+log = logging.getLogger(__name__)
+
+SCRIPT = files("core.admin").joinpath("inbox.js").read_text(encoding="utf-8")
+_SCRIPT_HASH = base64.b64encode(hashlib.sha256(SCRIPT.encode()).digest()).decode()
+LIVE_HEADERS = {
+    **SECURITY_HEADERS,
+    "Content-Security-Policy": SECURITY_HEADERS["Content-Security-Policy"]
+    + f"; script-src 'sha256-{_SCRIPT_HASH}'; connect-src 'self'",
+}
+RECHECK_S = 15.0
+"""The longest a live page goes without looking (a beat missed while a listener reconnected)."""
+MAX_TEXT = 10_000
+ACTIONS = {"claim": CaseAction.CLAIM, "resolve": CaseAction.RESOLVE, "return": CaseAction.RETURN}
+
+
+class Inbox:
+    def __init__(
+        self,
+        settings: Settings,
+        runtime: web.AppKey[Runtime],
+        *,
+        env: Environment,
+        access: AdminAccess,
+    ) -> None:
+        self._runtime_key = runtime
+        self._env = env
+        self._access = access
+        self._sla = timedelta(minutes=settings.handoff.sla_minutes)
+        self._sla_minutes = settings.handoff.sla_minutes
+        self._closing = asyncio.Event()
+
+    def routes(self) -> list[web.RouteDef]:
+        return [
+            web.get("/admin/inbox", self.queue),
+            web.get("/admin/api/inbox", self.queue_json),
+            web.get("/admin/inbox/events", self.queue_events),
+            web.get("/admin/inbox/{id}", self.case),
+            web.get("/admin/api/inbox/{id}", self.case_json),
+            web.get("/admin/inbox/{id}/events", self.case_events),
+            web.post("/admin/inbox/{id}/reply", self.reply),
+            web.post("/admin/inbox/{id}/note", self.note),
+            web.post("/admin/inbox/{id}/assign", self.assign),
+            web.post("/admin/inbox/{id}/{action:claim|resolve|return}", self.act),
+        ]
+
+    async def close(self, app: web.Application) -> None:
+        """At shutdown: end the live streams, so the server need not wait for them."""
+        self._closing.set()
+
+    def _runtime(self, request: web.Request) -> Runtime:
+        runtime = request.config_dict.get(self._runtime_key)
+        if runtime is None:
+            raise web.HTTPServiceUnavailable(text="supporthub is still starting; try again in a moment\n")
+        return runtime
+
+    def _page(self, request: web.Request, template: str, *, status: int = 200, **context: Any) -> web.Response:
+        visitor = request[VISITOR]
+        response = page(
+            self._env, template, status=status, csrf=visitor.csrf or "", path=request.path, me=visitor, **context
+        )
+        response.headers.update(LIVE_HEADERS)
+        return response
+
+    # -- the queue ----------------------------------------------------------------------------
+
+    async def _queue(self, request: web.Request) -> tuple[list[inbox_queries.InboxEntry], str]:
+        async with self._runtime(request).sessionmaker() as session:
+            entries = await inbox_queries.queue(session, now=datetime.now(UTC), sla=self._sla)
+            version = await inbox_queries.queue_version(session)
+        return entries, _version(version)
+
+    async def queue(self, request: web.Request) -> web.Response:
+        mine = request.query.get("mine") == "1"
+        entries, version = await self._queue(request)
+        me = request[VISITOR].actor
+        if mine:
+            entries = [entry for entry in entries if entry.case.owner == me]
+        return self._page(
+            request,
+            "inbox.html",
+            entries=entries,
+            mine=mine,
+            version=version,
+            sla_minutes=self._sla_minutes,
+            script=SCRIPT,
+        )
+
+    async def queue_json(self, request: web.Request) -> web.Response:
+        return as_json((await self._queue(request))[0])
+
+    async def queue_events(self, request: web.Request) -> web.StreamResponse:
+        runtime = self._runtime(request)
+
+        async def version() -> str | None:
+            async with runtime.sessionmaker() as session:
+                return _version(await inbox_queries.queue_version(session))
+
+        return await self._stream(request, runtime, version)
+
+    # -- one case -----------------------------------------------------------------------------
+
+    async def _case(self, request: web.Request) -> tuple[inbox_queries.InboxCase, Transcript, str]:
+        case_id = _case_id(request)
+        async with self._runtime(request).sessionmaker() as session:
+            found = await inbox_queries.one_case(session, case_id, now=datetime.now(UTC), sla=self._sla)
+            if found is None:
+                raise web.HTTPNotFound(text="no such case\n")
+            conversation = await transcript(session, found.case.conversation_id)
+            if conversation is None:  # erased since (a contact forgotten)
+                raise web.HTTPNotFound(text="no such case\n")
+            version = await inbox_queries.case_version(session, case_id)
+        return found, conversation, _version(version or (0, 0))
+
+    async def case(self, request: web.Request) -> web.Response:
+        found, conversation, version = await self._case(request)
+        runtime = self._runtime(request)
+        colleagues = await runtime.transactions.run(staff.active_people)
+        return self._page(
+            request,
+            "inbox_case.html",
+            found=found,
+            transcript=conversation,
+            version=version,
+            colleagues=colleagues,
+            problem=request.query.get("problem"),
+            script=SCRIPT,
+        )
+
+    async def case_json(self, request: web.Request) -> web.Response:
+        found, conversation, _ = await self._case(request)
+        return as_json({"case": found, "conversation": conversation})
+
+    async def case_events(self, request: web.Request) -> web.StreamResponse:
+        runtime = self._runtime(request)
+        case_id = _case_id(request)
+
+        async def version() -> str | None:
+            async with runtime.sessionmaker() as session:
+                found = await inbox_queries.case_version(session, case_id)
+            return None if found is None else _version(found)
+
+        return await self._stream(request, runtime, version)
+
+    async def _stream(self, request: web.Request, runtime: Runtime, version: Callable[[], Any]) -> web.StreamResponse:
+        """Server-sent events: the current version at once, then each new one; ends when the
+        client goes, the session ends, or the hub shuts down."""
+        first = await version()
+        if first is None:
+            raise web.HTTPNotFound(text="no such case\n")
+        response = web.StreamResponse(headers={**SECURITY_HEADERS, "Content-Type": "text/event-stream"})
+        await response.prepare(request)
+        sent = None
+        current: str | None = first
+        visitor = request[VISITOR]
+        try:
+            while not self._closing.is_set():
+                if current is None:
+                    break
+                if current != sent:
+                    await response.write(f"data: {current}\n\n".encode())
+                    sent = current
+                else:
+                    await response.write(b": still here\n\n")
+                await runtime.hub.pulse.wait(RECHECK_S)
+                if visitor.person is not None and await self._access.staff_visitor(request) is None:
+                    break  # signed out or removed meanwhile
+                current = await version()
+        except (ConnectionResetError, asyncio.CancelledError):
+            pass
+        return response
+
+    # -- actions ------------------------------------------------------------------------------
+
+    async def _form(self, request: web.Request) -> tuple[Visitor, Any]:
+        visitor = request[VISITOR]
+        form = await request.post()
+        if (refusal := AdminAccess.csrf_refusal(visitor, form.get("csrf"))) is not None:
+            raise refusal
+        return visitor, form
+
+    async def _change(
+        self, request: web.Request, visitor: Visitor, action: str, work: Callable[[Session], Relayed | None]
+    ) -> NoReturn:
+        """Run one of handoff's transactions on the case, with its line in the audit trail, then
+        let the hub deliver and update the Slack card; a move the case cannot make comes back to
+        the page with the reason, and nothing is recorded."""
+        case_id = _case_id(request)
+        runtime = self._runtime(request)
+
+        def recorded(session: Session) -> Relayed | None:
+            done = work(session)
+            staff.record(
+                session, actor=visitor.actor, staff_id=visitor.staff_id, action=action, target=f"case {case_id}"
+            )
+            return done
+
+        try:
+            relayed = await runtime.transactions.run(recorded)
+        except CaseTransitionError as exc:
+            if "Authorization" in request.headers:
+                raise web.HTTPConflict(text=f"{exc}\n") from exc
+            raise web.HTTPSeeOther(
+                location=f"/admin/inbox/{case_id}?problem=Nothing+changed:+{quote_plus(str(exc))}"
+            ) from exc
+        if relayed is not None:
+            await runtime.hub.case_changed(relayed)
+        else:
+            runtime.hub.pulse.beat()
+        raise web.HTTPSeeOther(location=f"/admin/inbox/{case_id}")
+
+    async def reply(self, request: web.Request) -> web.Response:
+        visitor, form = await self._form(request)
+        text = _text(form, "text")
+        push = self._runtime(request).hub.push
+        await self._change(
+            request,
+            visitor,
+            "reply",
+            partial(reply, case_id=_case_id(request), actor=visitor.actor, text=text, push=push),
+        )
+
+    async def note(self, request: web.Request) -> web.Response:
+        visitor, form = await self._form(request)
+        text = _text(form, "text")
+        case_id = _case_id(request)
+        await self._change(
+            request, visitor, "note", lambda session: note(session, case_id=case_id, actor=visitor.actor, text=text)
+        )
+
+    async def assign(self, request: web.Request) -> web.Response:
+        visitor, form = await self._form(request)
+        wanted = str(form.get("to", ""))
+        colleagues = await self._runtime(request).transactions.run(staff.active_people)
+        person = next((p for p in colleagues if p.id == wanted), None)
+        if person is None:
+            raise web.HTTPBadRequest(text="assign to someone on the staff (their id, from the form's list)\n")
+        await self._change(
+            request,
+            visitor,
+            f"assign to {person.name}",
+            partial(assign, case_id=_case_id(request), to=person.name, actor=visitor.actor),
+        )
+
+    async def act(self, request: web.Request) -> web.Response:
+        visitor, _ = await self._form(request)
+        action = ACTIONS[request.match_info["action"]]
+        push = self._runtime(request).hub.push
+        await self._change(
+            request,
+            visitor,
+            action.value,
+            partial(act_on_case, case_id=_case_id(request), action=action, actor=visitor.actor, push=push),
+        )
+
+
+def _case_id(request: web.Request) -> str:
+    case_id = request.match_info["id"]
+    if not could_be_row_id(case_id):
+        raise web.HTTPNotFound(text="no such case\n")
+    return case_id
+
+
+def _text(form: Any, field: str) -> str:
+    text = clean(str(form.get(field, ""))).strip()
+    if not text:
+        raise web.HTTPBadRequest(text=f"the {field} is empty\n")
+    if len(text) > MAX_TEXT:
+        raise web.HTTPRequestEntityTooLarge(
+            max_size=MAX_TEXT, actual_size=len(text), text=f"at most {MAX_TEXT} characters\n"
+        )
+    return text
+
+
+def _version(parts: Sequence[int]) -> str:
+    return "-".join(str(part) for part in parts)

@@ -1,0 +1,103 @@
+"""/admin/staff: who is on the staff, inviting and removing people, and the audit trail of
+what everyone did. An admin's page: an agent gets 403 (as for re-indexing and retrying
+deliveries, `Visitor.require_admin`).
+
+An invitation's link is shown once, on the page the invitation's POST answers (not in a URL
+the browser keeps in its history), as `supporthub staff invite` prints it once."""
+
+from __future__ import annotations
+
+import logging
+from functools import partial
+from typing import Any
+
+from aiohttp import web
+from jinja2 import Environment
+
+from core.admin.pages import VISITOR
+from core.admin.render import page
+from core.ops.access import AdminAccess, Visitor
+from core.ops.runtime import Runtime
+from core.settings import Settings
+from core.store import staff
+from core.store.db import StaffRole
+from core.store.staff import invitation_link
+
+log = logging.getLogger(__name__)
+
+
+class StaffPage:
+    def __init__(self, settings: Settings, runtime: web.AppKey[Runtime], *, env: Environment) -> None:
+        self._settings = settings
+        self._runtime_key = runtime
+        self._env = env
+
+    def routes(self) -> list[web.RouteDef]:
+        return [
+            web.get("/admin/staff", self.show),
+            web.post("/admin/staff/invite", self.invite),
+            web.post("/admin/staff/remove", self.remove),
+        ]
+
+    def _runtime(self, request: web.Request) -> Runtime:
+        runtime = request.config_dict.get(self._runtime_key)
+        if runtime is None:
+            raise web.HTTPServiceUnavailable(text="supporthub is still starting; try again in a moment\n")
+        return runtime
+
+    async def _render(self, request: web.Request, *, status: int = 200, **context: Any) -> web.Response:
+        visitor: Visitor = request[VISITOR]
+        runtime = self._runtime(request)
+        people = await runtime.transactions.run(staff.people)
+        done = await runtime.transactions.run(staff.recent_actions)
+        context = {"link": None, "invited": None, "problem": None, **context}
+        return page(
+            self._env,
+            "staff.html",
+            status=status,
+            csrf=visitor.csrf or "",
+            path=request.path,
+            me=visitor,
+            people=people,
+            done=done,
+            roles=list(StaffRole),
+            **context,
+        )
+
+    async def show(self, request: web.Request) -> web.Response:
+        request[VISITOR].require_admin("manage the staff")
+        return await self._render(request)
+
+    async def _form(self, request: web.Request) -> tuple[Visitor, Any]:
+        visitor: Visitor = request[VISITOR]
+        visitor.require_admin("manage the staff")
+        form = await request.post()
+        if (refusal := AdminAccess.csrf_refusal(visitor, form.get("csrf"))) is not None:
+            raise refusal
+        return visitor, form
+
+    async def invite(self, request: web.Request) -> web.Response:
+        visitor, form = await self._form(request)
+        email, name, role = (str(form.get(field, "")) for field in ("email", "name", "role"))
+        if role not in {r.value for r in StaffRole}:
+            return await self._render(request, status=400, problem="the role is admin or agent")
+        try:
+            token = await self._runtime(request).transactions.run(
+                partial(staff.invite, email=email, name=name[:255], role=StaffRole(role), actor=visitor.actor)
+            )
+        except staff.StaffError as exc:
+            return await self._render(request, status=400, problem=str(exc))
+        log.info("admin: %s invited %s as %s", visitor.actor, email.strip().lower(), role)
+        return await self._render(request, link=invitation_link(self._settings, token), invited=email.strip().lower())
+
+    async def remove(self, request: web.Request) -> web.Response:
+        visitor, form = await self._form(request)
+        email = str(form.get("email", ""))
+        try:
+            person = await self._runtime(request).transactions.run(
+                partial(staff.remove, email=email, actor=visitor.actor)
+            )
+        except staff.StaffError as exc:
+            return await self._render(request, status=404, problem=str(exc))
+        log.info("admin: %s removed %s; their sessions ended", visitor.actor, person.email)
+        raise web.HTTPSeeOther(location="/admin/staff")

@@ -1,0 +1,71 @@
+"""The browser inbox's transactions on a case (`core.admin.inbox`): a reply to the customer,
+an internal note, an assignment. A case action (claim, resolve, return) is
+`handoff.desk_store.act_on_case`, the same as from Slack, so both desks stay one record.
+
+A reply typed in the inbox is also queued for the case's Slack thread when the case has a card
+there (a `LINE` row of a staff message), so people working from Slack see it."""
+
+from __future__ import annotations
+
+from sqlalchemy.orm import Session
+
+from core.messages import Author
+from core.store.db import Conversation, DeliveryKind
+from core.store.outbox_queue import queue_desk_work
+from handoff.cases import OPEN_STATES, CaseState, CaseTransitionError, move_case
+from handoff.desk_store import Relayed, card_of, say
+from handoff.tables import Case, CaseEvent, CaseEventKind
+
+
+def _open_case(session: Session, case_id: str) -> Case:
+    case = session.get(Case, case_id, with_for_update=True)
+    if case is None:
+        raise CaseTransitionError(f"no case {case_id}")
+    if case.state not in OPEN_STATES:
+        raise CaseTransitionError(f"the case is {case.state} already")
+    return case
+
+
+def reply(session: Session, *, case_id: str, actor: str, text: str, push: frozenset[str]) -> Relayed:
+    """Put a staff reply in the customer's conversation (queued for their channel); the first
+    reply to a waiting case claims it for `actor`."""
+    case = _open_case(session, case_id)
+    if case.state == CaseState.WAITING.value:
+        move_case(session, case_id=case.id, to=CaseState.HUMAN, actor=actor, note="replied")
+    conversation = session.get(Conversation, case.conversation_id)
+    assert conversation is not None
+    message_id = say(session, conversation, author=Author.STAFF, text=text, push=push, sender=actor)
+    if case.desk_ref is not None:
+        queue_desk_work(
+            session, kind=DeliveryKind.LINE, case_id=case.id, conversation_id=conversation.id, message_id=message_id
+        )
+    return Relayed(conversation.id, conversation.channel, card_of(session, case), case.desk_ref)
+
+
+def note(session: Session, *, case_id: str, actor: str, text: str) -> None:
+    """An internal note on the case: staff see it in the inbox; the customer never does."""
+    case = session.get(Case, case_id)
+    if case is None:
+        raise CaseTransitionError(f"no case {case_id}")
+    session.add(
+        CaseEvent(
+            case_id=case.id, from_state=case.state, to_state=case.state, actor=actor, note=text, kind=CaseEventKind.NOTE
+        )
+    )
+
+
+def assign(session: Session, *, case_id: str, to: str, actor: str) -> Relayed:
+    """Give the case to a colleague (`to`, their name): it becomes theirs, claimed if it was
+    waiting; the customer is not told (the person who answers introduces themselves)."""
+    case = _open_case(session, case_id)
+    if case.state == CaseState.WAITING.value:
+        move_case(session, case_id=case.id, to=CaseState.HUMAN, actor=actor, note=f"assigned to {to}")
+    case.owner = to
+    session.add(
+        CaseEvent(
+            case_id=case.id, from_state=case.state, to_state=case.state, actor=actor, note=to, kind=CaseEventKind.ASSIGN
+        )
+    )
+    conversation = session.get(Conversation, case.conversation_id)
+    assert conversation is not None
+    return Relayed(conversation.id, conversation.channel, card_of(session, case), case.desk_ref)
