@@ -41,13 +41,12 @@ async def queue(session: AsyncSession, *, now: datetime, sla: timedelta) -> list
     cases = await case_queue(session, now=now, sla=sla)
     cases.sort(key=lambda case: (case.state != CaseState.WAITING.value, case.opened_at))
     conversation_ids = [case.conversation_id for case in cases]
-    contacts = dict(
-        (
-            await session.execute(
-                select(Conversation.id, Conversation.contact_id).where(Conversation.id.in_(conversation_ids))
-            )
-        ).tuples()
-    )
+    contacts = {
+        conversation_id: contact_id
+        for conversation_id, contact_id in await session.execute(
+            select(Conversation.id, Conversation.contact_id).where(Conversation.id.in_(conversation_ids))
+        )
+    }  # not dict(result): a Result has keys()
     labels = await contact_labels(session, contacts.values())
     latest = (
         select(Message.conversation_id, func.max(Message.id).label("last"))
@@ -55,13 +54,12 @@ async def queue(session: AsyncSession, *, now: datetime, sla: timedelta) -> list
         .group_by(Message.conversation_id)
         .subquery()
     )
-    said = dict(
-        (
-            await session.execute(
-                select(Message.conversation_id, Message.text).join(latest, Message.id == latest.c.last)
-            )
-        ).tuples()
-    )
+    said = {
+        conversation_id: text
+        for conversation_id, text in await session.execute(
+            select(Message.conversation_id, Message.text).join(latest, Message.id == latest.c.last)
+        )
+    }
     return [
         InboxEntry(case, labels.get(contacts.get(case.conversation_id, ""), "?"), said.get(case.conversation_id))
         for case in cases

@@ -29,7 +29,7 @@ from typing import TypeVar
 from urllib.parse import urlsplit
 
 import click
-from sqlalchemy import text
+from sqlalchemy import func, inspect, select, text
 from sqlalchemy.engine import Connection, make_url
 
 from core.channel import Channel, CheckableChannel, CheckFailed
@@ -39,7 +39,7 @@ from core.ops.runtime import desks
 from core.pipeline.hub_gate import HubGate
 from core.registry import load_channels
 from core.settings import LlmSettings, Settings
-from core.store.db import MIGRATIONS_DIR, make_engine
+from core.store.db import MIGRATIONS_DIR, StaffMember, make_engine
 from knowledge.settings import KnowledgeSettings
 
 T = TypeVar("T")
@@ -201,18 +201,43 @@ class Warned(Exception):
 
 
 def desk_check(settings: Settings, channels: Mapping[str, Channel]) -> Callable[[], Awaitable[str]]:
-    """Whether a customer handed over can reach a person: a staff desk is set up."""
+    """Whether a customer handed over can reach a person: a staff desk is set up (Slack's, or
+    the inbox with someone on the staff who has joined)."""
 
     async def check() -> str:
         found = desks(channels)
-        if not found:
+        if found:
+            return f"the {found[0][0]} staff desk takes the conversations handed over"
+        if settings.admin.token is not None:
+            people = await _inbox_people(settings)
+            if people:
+                return f"the inbox at /admin/inbox takes the conversations handed over ({people} on the staff)"
             raise Warned(
-                "no staff desk (slack.staff_channel): a customer handed over is told "
+                "the inbox has nobody to answer (supporthub staff invite EMAIL): a customer handed over is told "
                 f"{settings.handoff.unstaffed_message!r} (handoff.unstaffed_message)"
             )
-        return f"the {found[0][0]} staff desk takes the conversations handed over"
+        raise Warned(
+            "no staff desk (SUPPORTHUB_ADMIN__TOKEN and supporthub staff invite for the inbox, or "
+            "slack.staff_channel): a customer handed over is told "
+            f"{settings.handoff.unstaffed_message!r} (handoff.unstaffed_message)"
+        )
 
     return check
+
+
+async def _inbox_people(settings: Settings) -> int:
+    """How many people on the staff can answer in the inbox; 0 before the database exists."""
+    engine = make_engine(settings.resolved_database_url)
+    try:
+        async with engine.connect() as connection:
+            if not await connection.run_sync(lambda sync: inspect(sync).has_table("staff")):
+                return 0
+            found = await connection.execute(
+                select(func.count()).where(StaffMember.password_hash.is_not(None), StaffMember.removed_at.is_(None))
+            )
+            return int(found.scalar_one())
+    finally:
+        await engine.dispose()
 
 
 async def _skipped() -> str:

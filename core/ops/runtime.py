@@ -27,12 +27,14 @@ from core.pipeline.hub import Hub
 from core.pipeline.hub_gate import HubGate
 from core.pipeline.notifications import MessageListener
 from core.pipeline.rate_limits import RateLimits, sessions_per_ip
+from core.pipeline.staffing import Staffing
 from core.pipeline.storage import Storage
 from core.pipeline.turn_runner import TurnRunner
 from core.settings import Settings
 from core.store.calibrations import CalibrationCache
 from core.store.contacts import dialect_insert
 from core.store.db import HealthProbe, libpq_url, make_engine, make_sessionmaker, own_backends, prepare_database, utcnow
+from core.store.staff import has_active_staff
 from core.store.transactions import Transactions, transactions_for
 from handoff.desk import StaffDesk
 from knowledge.base import KnowledgeBase
@@ -165,10 +167,15 @@ async def open_runtime(
             transactions = transactions_for(engine, sessionmaker)
             storage = Storage.on(transactions)
             desk = staff_desk(transactions, channels)
-            if desk is None:
+            staffing = Staffing(
+                desk=desk is not None,
+                inbox=partial(transactions.run, has_active_staff) if settings.admin.token is not None else None,
+            )
+            if not await staffing.staffed():
                 log.warning(
                     "no staff desk: a customer handed over to a person is told %r (handoff.unstaffed_message); "
-                    "set slack.staff_channel for the Slack staff desk",
+                    "invite people to the inbox (supporthub staff invite, with SUPPORTHUB_ADMIN__TOKEN set) "
+                    "or set slack.staff_channel for the Slack staff desk",
                     settings.handoff.unstaffed_message,
                 )
             turns = TurnRunner(
@@ -177,7 +184,7 @@ async def open_runtime(
                 analyzer=SentimentAnalyzer(settings.sentiment),
                 reader=reader,
                 settings=settings,
-                staffed=desk is not None,
+                staffing=staffing,
             )
             limits = RateLimits(
                 per_contact=settings.limits.per_contact,
@@ -193,6 +200,7 @@ async def open_runtime(
                 settings=settings,
                 limits=limits,
                 desk=desk,
+                staffing=staffing,
                 shared=engine.dialect.name == "postgresql",
             )
             await hub.start()

@@ -40,6 +40,7 @@ from core.pipeline.notifications import StoredElsewhere
 from core.pipeline.outbox import Outbox
 from core.pipeline.pulse import Pulse
 from core.pipeline.rate_limits import RateLimits
+from core.pipeline.staffing import Staffing
 from core.pipeline.storage import Storage
 from core.pipeline.turn_runner import TakenTurn, TurnRunner
 from core.pipeline.turn_transactions import FinishedTurn, TurnResult
@@ -82,6 +83,7 @@ class Hub:
         settings: Settings,
         limits: RateLimits,
         desk: StaffDesk | None = None,
+        staffing: Staffing | None = None,
         shared: bool = False,
     ) -> None:
         """`shared`: other hub processes may serve the same database (PostgreSQL); their
@@ -90,6 +92,7 @@ class Hub:
         self._agent = agent
         self._turns = turns
         self._desk = desk
+        self._staffing = staffing or Staffing(desk=desk is not None, inbox=None)
         self._desk_work: set[asyncio.Task[None]] = set()
         self._channels = channels
         self._settings = settings
@@ -472,7 +475,7 @@ class Hub:
     async def _apologise(self, pending: PendingMessage, channel: Channel) -> TakenTurn | None:
         """The apology promises a person, so it opens a case like any escalation; without a staff
         desk it says where to write instead (`handoff.unstaffed_message`)."""
-        staffed = self._desk is not None
+        staffed = await self._staffing.staffed()
         apology = APOLOGY if staffed else f"{SORRY} {self._settings.handoff.unstaffed_message}"
         result = TurnResult(
             signals=None,

@@ -23,6 +23,7 @@ from core.answering.memory import extract_facts, extractive_summary, within_budg
 from core.answering.offline_responder import PERSON_OFFERS
 from core.answering.sentiment import SentimentAnalyzer
 from core.messages import Author, Reply
+from core.pipeline.staffing import Staffing
 from core.pipeline.turn_transactions import FinishedTurn, TurnResult, TurnState, TurnTransactions
 from core.settings import Settings
 from core.store.db import ConversationState
@@ -72,18 +73,17 @@ class TurnRunner:
         analyzer: SentimentAnalyzer,
         reader: AttachmentReader,
         settings: Settings,
-        staffed: bool = True,
+        staffing: Staffing | None = None,
     ) -> None:
-        """`staffed`: a staff desk is set up, so a customer handed over is told a person will
-        follow up; without one they are told `handoff.unstaffed_message` instead."""
+        """`staffing`: whether a staff desk is set up, so a customer handed over is told a
+        person will follow up; without one they are told `handoff.unstaffed_message` instead
+        (None: always staffed)."""
         self._transactions = transactions
         self._agent = agent
         self._analyzer = analyzer
         self._reader = reader
         self._settings = settings
-        self._staffed = staffed
-        self._notice = HANDOFF_NOTICE if staffed else settings.handoff.unstaffed_message
-        self._declined_notice = DECLINED_HANDOFF if staffed else f"{DECLINED} {settings.handoff.unstaffed_message}"
+        self._staffing = staffing or Staffing(desk=True, inbox=None)
 
     async def take(self, pending: PendingMessage, *, push: bool, stream: StreamSink | None) -> TakenTurn | None:
         """Answer (or stay silent for a person) and store the outcome. None when the message
@@ -100,19 +100,20 @@ class TurnRunner:
         base = TurnResult(signals=signals, reply=None, attachments=converted, facts=facts)
         if state.state != ConversationState.BOT:  # a person has it
             return await self._finish(pending, base, None, signals, push=push)
+        staffed = await self._staffing.staffed()
         history = [m for m in state.messages if m.id > state.policy_from]
         history.append(PastMessage(pending.id, Author.CUSTOMER, text, signals))
         context = self._context(pending.id, text, state, facts, files)
         early = decide(history, settings=self._settings.handoff)
         if early is not None:  # the customer hears so at once; staff get a draft afterwards
-            reply = Reply(_with_problems(self._notice, files), handoff=True)
+            reply = Reply(_with_problems(self._notice(staffed), files), handoff=True)
             taken = await self._finish(pending, replace(base, reply=reply), early, signals, push=push)
             wants_draft = taken is not None and self._agent.llm is not None
             return replace(taken, suggest_from=context) if taken is not None and wants_draft else taken
         outcome = await self._agent.respond(context, stream=stream)
         drafted = [*history, PastMessage(0, Author.BOT, outcome.reply.text, declined=outcome.declined)]
         late = decide(drafted, settings=self._settings.handoff, agent_request=outcome.escalation)
-        reply = self._handed_over(outcome) if late is not None else self._offered(outcome.reply)
+        reply = self._handed_over(outcome, staffed) if late is not None else self._offered(outcome.reply, staffed)
         reply = replace(reply, text=_with_problems(reply.text, files))
         result = replace(base, reply=reply, declined=outcome.declined, facts=[*facts, *outcome.facts])
         suggestion = outcome.reply.text if late is not None and self._agent.llm is not None else None
@@ -170,10 +171,13 @@ class TurnRunner:
         work that runs in a worker thread (`take`)."""
         return self._analyzer.analyze(text), extract_facts(text)
 
-    def _offered(self, reply: Reply) -> Reply:
+    def _notice(self, staffed: bool) -> str:
+        return HANDOFF_NOTICE if staffed else self._settings.handoff.unstaffed_message
+
+    def _offered(self, reply: Reply, staffed: bool) -> Reply:
         """The reply; without a staff desk, its offers of a person ("Would you like me to bring
         in a person…?") replaced by where the customer can reach the team."""
-        if self._staffed:
+        if staffed:
             return reply
         told: list[bool] = []
 
@@ -183,11 +187,12 @@ class TurnRunner:
 
         return replace(reply, text=_OFFERS.sub(instead, reply.text).strip())
 
-    def _handed_over(self, outcome: AgentOutcome) -> Reply:
+    def _handed_over(self, outcome: AgentOutcome, staffed: bool) -> Reply:
         if outcome.declined:
-            return Reply(self._declined_notice, handoff=True)
-        answered = self._offered(outcome.reply).text
-        return Reply(f"{answered}\n\n{self._notice}", outcome.reply.citations, handoff=True)
+            declined = DECLINED_HANDOFF if staffed else f"{DECLINED} {self._settings.handoff.unstaffed_message}"
+            return Reply(declined, handoff=True)
+        answered = self._offered(outcome.reply, staffed).text
+        return Reply(f"{answered}\n\n{self._notice(staffed)}", outcome.reply.citations, handoff=True)
 
     def _context(
         self, message_id: int, text: str, state: TurnState, facts: list[Fact], files: tuple[AttachmentText, ...]

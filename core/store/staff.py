@@ -215,6 +215,14 @@ def active_people(session: Session) -> list[Person]:
     return [person for person in people(session) if person.active]
 
 
+def has_active_staff(session: Session) -> bool:
+    """Someone can answer in the inbox: joined (a password set) and not removed."""
+    found = session.execute(
+        select(StaffMember.id).where(StaffMember.password_hash.is_not(None), StaffMember.removed_at.is_(None)).limit(1)
+    ).first()
+    return found is not None
+
+
 def record(
     session: Session, *, actor: str, staff_id: str | None, action: str, target: str, now: datetime | None = None
 ) -> None:

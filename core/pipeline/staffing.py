@@ -1,0 +1,34 @@
+"""Whether a customer handed over can reach a person: a chat-platform desk is set up (Slack's
+staff channel), or the browser inbox is (the dashboard on, and someone on the staff who has
+joined). Without either, the bot promises nobody (`handoff.unstaffed_message`).
+
+The inbox's part changes while the hub runs (an invitation accepted, the last person removed),
+so it is read from the database again at most every `REFRESH_S`."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable
+
+REFRESH_S = 30.0
+
+
+class Staffing:
+    def __init__(self, *, desk: bool, inbox: Callable[[], Awaitable[bool]] | None) -> None:
+        """`desk`: a chat-platform desk is ready; `inbox`: whether the inbox has people now
+        (None: the dashboard is off, so there is no inbox)."""
+        self._desk = desk
+        self._inbox = inbox
+        self._known: bool | None = None
+        self._read_at = 0.0
+
+    async def staffed(self) -> bool:
+        if self._desk:
+            return True
+        if self._inbox is None:
+            return False
+        now = time.monotonic()
+        if self._known is None or now - self._read_at >= REFRESH_S:
+            self._known = await self._inbox()
+            self._read_at = now
+        return self._known
