@@ -2,8 +2,10 @@
 staff channel), or the browser inbox is (the dashboard on, and someone on the staff who has
 joined). Without either, the bot promises nobody (`handoff.unstaffed_message`).
 
-The inbox's part changes while the hub runs (an invitation accepted, the last person removed),
-so it is read from the database again at most every `REFRESH_S`."""
+The inbox's part changes while the hub runs (an invitation accepted, the last person removed).
+Someone there is remembered for `REFRESH_S`; nobody there is asked again the next time, so the
+first customer handed over after the first person joined is promised a person. It is asked
+only when a reply hands over or offers a person, so the question costs nothing on most turns."""
 
 from __future__ import annotations
 
@@ -19,7 +21,7 @@ class Staffing:
         (None: the dashboard is off, so there is no inbox)."""
         self._desk = desk
         self._inbox = inbox
-        self._known: bool | None = None
+        self._known = False
         self._read_at = 0.0
 
     async def staffed(self) -> bool:
@@ -28,7 +30,7 @@ class Staffing:
         if self._inbox is None:
             return False
         now = time.monotonic()
-        if self._known is None or now - self._read_at >= REFRESH_S:
+        if not self._known or now - self._read_at >= REFRESH_S:
             self._known = await self._inbox()
             self._read_at = now
         return self._known

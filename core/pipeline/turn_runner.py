@@ -100,20 +100,19 @@ class TurnRunner:
         base = TurnResult(signals=signals, reply=None, attachments=converted, facts=facts)
         if state.state != ConversationState.BOT:  # a person has it
             return await self._finish(pending, base, None, signals, push=push)
-        staffed = await self._staffing.staffed()
         history = [m for m in state.messages if m.id > state.policy_from]
         history.append(PastMessage(pending.id, Author.CUSTOMER, text, signals))
         context = self._context(pending.id, text, state, facts, files)
         early = decide(history, settings=self._settings.handoff)
         if early is not None:  # the customer hears so at once; staff get a draft afterwards
-            reply = Reply(_with_problems(self._notice(staffed), files), handoff=True)
+            reply = Reply(_with_problems(self._notice(await self._staffing.staffed()), files), handoff=True)
             taken = await self._finish(pending, replace(base, reply=reply), early, signals, push=push)
             wants_draft = taken is not None and self._agent.llm is not None
             return replace(taken, suggest_from=context) if taken is not None and wants_draft else taken
         outcome = await self._agent.respond(context, stream=stream)
         drafted = [*history, PastMessage(0, Author.BOT, outcome.reply.text, declined=outcome.declined)]
         late = decide(drafted, settings=self._settings.handoff, agent_request=outcome.escalation)
-        reply = self._handed_over(outcome, staffed) if late is not None else self._offered(outcome.reply, staffed)
+        reply = await (self._handed_over(outcome) if late is not None else self._offered(outcome.reply))
         reply = replace(reply, text=_with_problems(reply.text, files))
         result = replace(base, reply=reply, declined=outcome.declined, facts=[*facts, *outcome.facts])
         suggestion = outcome.reply.text if late is not None and self._agent.llm is not None else None
@@ -174,10 +173,10 @@ class TurnRunner:
     def _notice(self, staffed: bool) -> str:
         return HANDOFF_NOTICE if staffed else self._settings.handoff.unstaffed_message
 
-    def _offered(self, reply: Reply, staffed: bool) -> Reply:
+    async def _offered(self, reply: Reply) -> Reply:
         """The reply; without a staff desk, its offers of a person ("Would you like me to bring
         in a person…?") replaced by where the customer can reach the team."""
-        if staffed:
+        if not _OFFERS.search(reply.text) or await self._staffing.staffed():
             return reply
         told: list[bool] = []
 
@@ -187,11 +186,12 @@ class TurnRunner:
 
         return replace(reply, text=_OFFERS.sub(instead, reply.text).strip())
 
-    def _handed_over(self, outcome: AgentOutcome, staffed: bool) -> Reply:
+    async def _handed_over(self, outcome: AgentOutcome) -> Reply:
+        staffed = await self._staffing.staffed()
         if outcome.declined:
             declined = DECLINED_HANDOFF if staffed else f"{DECLINED} {self._settings.handoff.unstaffed_message}"
             return Reply(declined, handoff=True)
-        answered = self._offered(outcome.reply, staffed).text
+        answered = (await self._offered(outcome.reply)).text
         return Reply(f"{answered}\n\n{self._notice(staffed)}", outcome.reply.citations, handoff=True)
 
     def _context(

@@ -23,6 +23,8 @@ from tests.fakes.tcp_proxy import CuttableProxy
 TOKEN = "dashboard-token-of-the-lead"
 BEARER = {"Authorization": f"Bearer {TOKEN}"}
 PAGES = [
+    "/admin/inbox",
+    "/admin/staff",
     "/admin",
     "/admin/gaps",
     "/admin/conversations",
@@ -32,6 +34,7 @@ PAGES = [
     "/admin/conversations/nope",
 ]
 JSON_ROUTES = [
+    "/admin/api/inbox",
     "/admin/api/overview",
     "/admin/api/gaps",
     "/admin/api/conversations",
@@ -40,7 +43,16 @@ JSON_ROUTES = [
     "/admin/api/status",
     "/admin/api/conversations/nope",
 ]
-ACTIONS = ["/admin/knowledge/reindex", "/admin/outbox/1/retry", "/admin/logout"]
+ACTIONS = [
+    "/admin/knowledge/reindex",
+    "/admin/outbox/1/retry",
+    "/admin/logout",
+    "/admin/staff/invite",
+    "/admin/staff/remove",
+    *(f"/admin/inbox/1/{action}" for action in ["reply", "note", "assign", "claim"]),  # claim|resolve|return: one route
+]
+PUBLIC = {"/admin/login", "/admin/invite/1"}
+"""Signing in, and an invitation's page (the link is the credential)."""
 
 
 @pytest.fixture
@@ -77,15 +89,15 @@ def admin_routes(client: AppClient) -> list[tuple[str, str]]:
     for route in client.app.router.routes():
         path = route.resource.canonical if route.resource is not None else ""
         if path.startswith("/admin") and route.method != "HEAD":
-            found.append((route.method, path.replace("{id}", "1")))
+            found.append((route.method, path.replace("{id}", "1").replace("{token}", "1").replace("{action}", "claim")))
     return found
 
 
 async def test_every_page_json_route_and_action_refuses_without_the_token(admin: AppClient) -> None:
     routes = admin_routes(admin)
-    assert {path for _, path in routes} >= {*PAGES[:-1], *JSON_ROUTES[:-1], *ACTIONS, "/admin/login"}
+    assert {path for _, path in routes} >= {*PAGES[:-1], *JSON_ROUTES[:-1], *ACTIONS, *PUBLIC}
     for method, path in routes:
-        if path == "/admin/login":
+        if path in PUBLIC:
             continue
         response = await admin.request(method, path)
         assert response.status == 401, (method, path)

@@ -1,0 +1,74 @@
+"""A person on the staff as tests drive them: invited through the store (as `supporthub staff
+invite` does), joining through the invitation page, and browsing the hub with a cookie jar of
+their own, so two people can work at once against one app."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from functools import partial
+from typing import Any
+
+import aiohttp
+
+from core.cli.server import RUNTIME
+from core.store import staff
+from core.store.db import StaffRole
+from tests.app_client import AppClient
+
+PASSWORD = "a long enough password"
+
+
+async def invitation(client: AppClient, email: str, *, name: str = "", role: StaffRole = StaffRole.AGENT) -> str:
+    """The invitation link's path, as `supporthub staff invite` would print it."""
+    token = await client.app[RUNTIME].transactions.run(
+        partial(staff.invite, email=email, name=name, role=role, actor="test")
+    )
+    return f"/admin/invite/{token}"
+
+
+class Person:
+    """One browser: its own cookies, the hub's origin on its forms (as a browser sends it)."""
+
+    def __init__(self, client: AppClient, session: aiohttp.ClientSession) -> None:
+        self._client = client
+        self.session = session
+
+    def url(self, path: str) -> str:
+        return str(self._client.make_url(path))
+
+    async def get(self, path: str, **kwargs: Any) -> aiohttp.ClientResponse:
+        return await self.session.get(self.url(path), **kwargs)
+
+    async def post(self, path: str, data: dict[str, str], **kwargs: Any) -> aiohttp.ClientResponse:
+        headers = {"Origin": self.url("/").rstrip("/"), **kwargs.pop("headers", {})}
+        return await self.session.post(self.url(path), data=data, headers=headers, allow_redirects=False, **kwargs)
+
+    async def csrf(self, page: str = "/admin/inbox") -> str:
+        html = await (await self.get(page)).text()
+        found = re.search(r'name="csrf" value="([^"]+)"', html)
+        assert found is not None, html[:500]
+        return found.group(1)
+
+    async def form(self, path: str, page: str, **fields: str) -> aiohttp.ClientResponse:
+        """Post a form of `page`, with the page's CSRF value."""
+        return await self.post(path, {"csrf": await self.csrf(page), **fields})
+
+
+@asynccontextmanager
+async def browser(client: AppClient) -> AsyncIterator[Person]:
+    async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as session:
+        yield Person(client, session)
+
+
+@asynccontextmanager
+async def joined(
+    client: AppClient, email: str, *, name: str, role: StaffRole = StaffRole.AGENT
+) -> AsyncIterator[Person]:
+    """A person invited, who chose their name and password, signed in in a browser of their own."""
+    link = await invitation(client, email, role=role)
+    async with browser(client) as person:
+        response = await person.post(link, {"name": name, "password": PASSWORD, "again": PASSWORD})
+        assert (response.status, response.headers.get("Location")) == (303, "/admin/inbox"), await response.text()
+        yield person

@@ -1,0 +1,180 @@
+"""The inbox at /admin/inbox, a staff desk in the browser: a Telegram customer asks for a person,
+the case is in the queue, and two people on the staff claim it, reply (the reply reaches the
+customer on Telegram), write an internal note (it never does), assign it and resolve it; the
+case's page streams its changes; every form wants the page's CSRF value."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from pydantic import SecretStr
+from sqlalchemy import select
+
+from core.cli.server import RUNTIME, create_app
+from core.pipeline.turn_runner import HANDOFF_NOTICE
+from core.sandbox.telegram_api import FakeBotApi
+from core.sandbox.telegram_updates import private_message
+from core.settings import AdminSettings, OutboxSettings, Settings
+from core.store.db import Message, StaffRole
+from handoff.desk_store import RESOLVED_NOTICE
+from handoff.tables import Case
+from tests.app_client import AppClient
+from tests.integration.staff_steps import browser, joined
+from tests.integration.test_telegram import deliver, ready, telegram_settings, update
+
+TOKEN = "dashboard-token-of-the-lead"
+CUSTOMER_CHAT = "777"
+
+
+@pytest.fixture
+async def hub(
+    aiohttp_client: Callable[..., Any], make_settings: Callable[..., Settings], telegram: FakeBotApi
+) -> AppClient:
+    settings = make_settings(
+        admin=AdminSettings(token=SecretStr(TOKEN)),
+        telegram=telegram_settings(telegram.api_url),
+        outbox=OutboxSettings(poll_interval_s=0.2, backoff_base_s=0.2),
+    )
+    client: AppClient = await aiohttp_client(create_app(settings))
+    await telegram.wait_for_calls("getWebhookInfo", 1)
+    await ready(client)
+    return client
+
+
+async def handed_over(hub: AppClient, telegram: FakeBotApi) -> str:
+    """A Telegram customer asks for a person; the id of the case that opens."""
+    asked = update(private_message("My name is Rosa. Can I talk to a person about my invoice?", message_id=1))
+    assert await deliver(hub, asked) == 200
+    await telegram.wait_for_calls("sendMessage", 1)
+    async with hub.app[RUNTIME].sessionmaker() as session:
+        return (await session.execute(select(Case.id))).scalar_one()
+
+
+async def texts_to_customer(telegram: FakeBotApi, count: int) -> list[str]:
+    calls = await telegram.wait_for_calls("sendMessage", count)
+    return [call.params["text"] for call in calls if call.params["chat_id"] == CUSTOMER_CHAT]
+
+
+async def test_two_people_work_a_telegram_case_from_the_inbox(hub: AppClient, telegram: FakeBotApi) -> None:
+    async with joined(hub, "ana@example.com", name="Ana") as ana, joined(hub, "bo@example.com", name="Bo") as bo:
+        case_id = await handed_over(hub, telegram)
+        (notice,) = await texts_to_customer(telegram, 1)
+        assert HANDOFF_NOTICE.split(";")[0] in notice  # people are on the staff: a person is promised
+
+        queue = await (await ana.get("/admin/inbox")).text()
+        assert "Rosa" in queue and "waiting for a person" in queue and f"/admin/inbox/{case_id}" in queue
+        page = f"/admin/inbox/{case_id}"
+        case_page = await (await ana.get(page)).text()
+        assert "Why a person" in case_page and "name: Rosa" in case_page
+
+        claimed = await ana.form(f"{page}/claim", page)
+        assert (claimed.status, claimed.headers["Location"]) == (303, page)
+        assert "With Ana" in await (await bo.get(page)).text()
+
+        await bo.form(f"{page}/note", page, text="She wrote to billing yesterday too.")
+        await ana.form(f"{page}/reply", page, text="Hi Rosa, I'm **Ana**. Which invoice is it?")
+        texts = await texts_to_customer(telegram, 2)
+        assert texts[1] == "Hi Rosa, I'm <b>Ana</b>. Which invoice is it?"  # rendered for Telegram
+        assert not any("billing yesterday" in text for text in texts)  # the note stayed among staff
+
+        shown = await (await bo.get(page)).text()
+        assert "She wrote to billing yesterday too." in shown and "(internal note)" in shown
+        assert re.search(r"<strong>Ana</strong> · [^<]+</div>\s*<div class=\"said\"><p>Hi Rosa", shown)
+
+        bo_id = re.search(r'<option value="(\w+)">Bo</option>', shown)
+        assert bo_id is not None
+        await ana.form(f"{page}/assign", page, to=bo_id.group(1))
+        mine = await (await bo.get("/admin/inbox?mine=1")).text()
+        assert f"/admin/inbox/{case_id}" in mine and "with Bo" in mine
+
+        resolved = await bo.form(f"{page}/resolve", page)
+        assert resolved.status == 303
+        texts = await texts_to_customer(telegram, 3)
+        assert texts[2] == RESOLVED_NOTICE
+        again = await bo.form(f"{page}/resolve", page)
+        assert "Nothing changed" in await (await bo.get(again.headers["Location"])).text()
+        assert "No open cases" in await (await ana.get("/admin/inbox")).text()
+
+    async with hub.app[RUNTIME].sessionmaker() as session:
+        senders = (await session.execute(select(Message.sender).where(Message.author == "staff"))).scalars().all()
+    assert senders == ["Ana", "Bo"]  # the reply, and the resolved notice
+
+
+async def test_giving_a_case_back_lets_the_bot_answer_again(hub: AppClient, telegram: FakeBotApi) -> None:
+    async with joined(hub, "cy@example.com", name="Cy") as cy:
+        case_id = await handed_over(hub, telegram)
+        page = f"/admin/inbox/{case_id}"
+        await cy.form(f"{page}/return", page)
+        assert await deliver(hub, update(private_message("How do I reset my password?", message_id=2))) == 200
+        texts = await texts_to_customer(telegram, 2)
+        assert "password" in texts[1].lower() and "Sources" in texts[1]
+
+
+async def test_the_case_page_streams_each_change(hub: AppClient, telegram: FakeBotApi) -> None:
+    async with joined(hub, "dee@example.com", name="Dee") as dee:
+        case_id = await handed_over(hub, telegram)
+        async with await dee.get(f"/admin/inbox/{case_id}/events") as stream:
+            assert stream.headers["Content-Type"] == "text/event-stream"
+            first = await _event(stream)
+            assert await deliver(hub, update(private_message("Hello? Is anyone there?", message_id=2))) == 200
+            second = await _event(stream)
+            assert second != first
+        async with await dee.get("/admin/inbox/events") as queue_stream:
+            before = await _event(queue_stream)
+            await dee.form(f"/admin/inbox/{case_id}/note", f"/admin/inbox/{case_id}", text="on it")
+            assert await _event(queue_stream) != before
+
+
+async def _event(stream: Any) -> str:
+    """The next event's data, past the keep-alive comments."""
+    async with asyncio.timeout(30):
+        while True:
+            line = str((await stream.content.readline()).decode())
+            if line.startswith("data: "):
+                return line.removeprefix("data: ").strip()
+
+
+async def test_every_inbox_form_wants_the_pages_csrf_value_and_a_session(hub: AppClient, telegram: FakeBotApi) -> None:
+    async with joined(hub, "eve@example.com", name="Eve") as eve:
+        case_id = await handed_over(hub, telegram)
+        page = f"/admin/inbox/{case_id}"
+        for action in ["claim", "resolve", "return", "reply", "note", "assign"]:
+            forged = await eve.post(f"{page}/{action}", {"csrf": "forged", "text": "hi", "to": "x"})
+            assert forged.status == 403, action
+        empty = await eve.form(f"{page}/reply", page, text="   ")
+        assert empty.status == 400 and "the text is empty" in await empty.text()
+        nobody = await eve.form(f"{page}/assign", page, to="not-a-person")
+        assert nobody.status == 400
+        unknown = await eve.get("/admin/inbox/0123456789abcdef0123456789abcdef")
+        assert unknown.status == 404
+    async with browser(hub) as stranger:
+        assert (await stranger.get(f"/admin/inbox/{case_id}/events")).status == 401
+    texts = await texts_to_customer(telegram, 1)
+    assert texts == [texts[0]]  # nothing of the refused forms reached the customer
+
+
+async def test_without_anyone_on_the_staff_nobody_is_promised(hub: AppClient, telegram: FakeBotApi) -> None:
+    await handed_over(hub, telegram)
+    (notice,) = await texts_to_customer(telegram, 1)
+    assert "contact our support team directly" in notice
+
+
+async def test_the_admin_token_works_the_inbox_as_a_script(hub: AppClient, telegram: FakeBotApi) -> None:
+    async with joined(hub, "fin@example.com", name="Fin", role=StaffRole.AGENT):
+        case_id = await handed_over(hub, telegram)
+    bearer = {"Authorization": f"Bearer {TOKEN}"}
+    queue = await (await hub.get("/admin/api/inbox", headers=bearer)).json()
+    assert [entry["case"]["id"] for entry in queue] == [case_id] and queue[0][
+        "customer"
+    ] == "Ada"  # the Telegram profile name comes first
+    sent = await hub.post(
+        f"/admin/inbox/{case_id}/reply", data={"text": "From a script"}, headers=bearer, allow_redirects=False
+    )
+    assert sent.status == 303
+    assert (await texts_to_customer(telegram, 2))[1] == "From a script"
+    case = await (await hub.get(f"/admin/api/inbox/{case_id}", headers=bearer)).json()
+    assert case["case"]["case"]["owner"] == "admin token"
