@@ -15,7 +15,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, replace
+from datetime import datetime
 
 from core.answering.agent import Answerer
 from core.answering.attachments import AttachmentReader
@@ -25,11 +27,12 @@ from core.answering.sentiment import SentimentAnalyzer
 from core.messages import Author, Reply
 from core.pipeline.turn_transactions import FinishedTurn, TurnResult, TurnState, TurnTransactions
 from core.settings import Settings
-from core.store.db import ConversationState
+from core.store.db import ConversationState, utcnow
 from core.store.inbox import PendingMessage
 from core.streaming import StreamSink
 from core.turn_context import AgentOutcome, AttachmentText, Fact, PastMessage, Responder, Signals, TurnContext
 from handoff.cases import CaseOpening
+from handoff.hours import BusinessHours
 from handoff.policy import Escalation, decide
 
 log = logging.getLogger(__name__)
@@ -40,13 +43,20 @@ what the policy and the responders see. These are rules and regular expressions 
 grows with the text, and most of them run on the event loop; the stored message keeps all the
 channel took in (a channel's own limit: `api.max_text_length`, `email.max_text_length`…)."""
 
-HANDOFF_NOTICE = "I've passed this conversation to a person from our support team; they'll follow up here."
+FOLLOW_UP = "; they'll follow up here."
+HANDOFF_NOTICE = f"I've passed this conversation to a person from our support team{FOLLOW_UP}"
 DECLINED = "I couldn't find this in our help centre."
 _OFFERS = re.compile("|".join(re.escape(offer) for offer in PERSON_OFFERS))
 DECLINED_HANDOFF = (
     "I couldn't find this in our help centre, so I've passed your question to a person "
-    "from our support team; they'll follow up here."
+    f"from our support team{FOLLOW_UP}"
 )
+
+
+def out_of_hours(notice: str, back: str) -> str:
+    """A handoff notice out of business hours: when a person will answer, in place of "they'll
+    follow up here" ("… Our team is back Monday at 09:00 CET; they'll reply here then.")."""
+    return f"{notice.removesuffix(FOLLOW_UP)}. Our team is back {back}; they'll reply here then."
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,15 +83,19 @@ class TurnRunner:
         reader: AttachmentReader,
         settings: Settings,
         staffed: bool = True,
+        clock: Callable[[], datetime] = utcnow,
     ) -> None:
         """`staffed`: a staff desk is set up, so a customer handed over is told a person will
-        follow up; without one they are told `handoff.unstaffed_message` instead."""
+        follow up (out of `handoff.hours`, when); without one they are told
+        `handoff.unstaffed_message` instead. `clock`: the time a turn is taken (tests freeze it)."""
         self._transactions = transactions
         self._agent = agent
         self._analyzer = analyzer
         self._reader = reader
         self._settings = settings
         self._staffed = staffed
+        self._clock = clock
+        self._hours = BusinessHours.of(settings.handoff.hours)
         self._notice = HANDOFF_NOTICE if staffed else settings.handoff.unstaffed_message
         self._declined_notice = DECLINED_HANDOFF if staffed else f"{DECLINED} {settings.handoff.unstaffed_message}"
 
@@ -105,7 +119,7 @@ class TurnRunner:
         context = self._context(pending.id, text, state, facts, files)
         early = decide(history, settings=self._settings.handoff)
         if early is not None:  # the customer hears so at once; staff get a draft afterwards
-            reply = Reply(_with_problems(self._notice, files), handoff=True)
+            reply = Reply(_with_problems(self._now_told(self._notice), files), handoff=True)
             taken = await self._finish(pending, replace(base, reply=reply), early, signals, push=push)
             wants_draft = taken is not None and self._agent.llm is not None
             return replace(taken, suggest_from=context) if taken is not None and wants_draft else taken
@@ -185,9 +199,14 @@ class TurnRunner:
 
     def _handed_over(self, outcome: AgentOutcome) -> Reply:
         if outcome.declined:
-            return Reply(self._declined_notice, handoff=True)
+            return Reply(self._now_told(self._declined_notice), handoff=True)
         answered = self._offered(outcome.reply).text
-        return Reply(f"{answered}\n\n{self._notice}", outcome.reply.citations, handoff=True)
+        return Reply(f"{answered}\n\n{self._now_told(self._notice)}", outcome.reply.citations, handoff=True)
+
+    def _now_told(self, notice: str) -> str:
+        """A staffed handoff notice as it reads now: out of business hours, when the team is back."""
+        back = self._hours.when_back(self._clock()) if self._staffed else None
+        return notice if back is None else out_of_hours(notice, back)
 
     def _context(
         self, message_id: int, text: str, state: TurnState, facts: list[Fact], files: tuple[AttachmentText, ...]
