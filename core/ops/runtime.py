@@ -35,6 +35,7 @@ from core.store.contacts import dialect_insert
 from core.store.db import HealthProbe, libpq_url, make_engine, make_sessionmaker, own_backends, prepare_database, utcnow
 from core.store.transactions import Transactions, transactions_for
 from handoff.desk import StaffDesk
+from handoff.hours import Sla
 from knowledge.base import KnowledgeBase
 
 log = logging.getLogger(__name__)
@@ -119,12 +120,12 @@ def desks(channels: Mapping[str, Channel]) -> list[tuple[str, DeskPort]]:
     return [(name, c) for name, c in channels.items() if isinstance(c, DeskPort) and c.desk_ready]
 
 
-def staff_desk(transactions: Transactions, channels: Mapping[str, Channel]) -> StaffDesk | None:
+def staff_desk(transactions: Transactions, channels: Mapping[str, Channel], *, sla: Sla) -> StaffDesk | None:
     port = desk_port(channels)
     if port is None:
         return None
     push = frozenset(name for name, channel in channels.items() if channel.capabilities.push)
-    return StaffDesk(transactions=transactions, port=port, note_prefix=port.note_prefix, push=push)
+    return StaffDesk(transactions=transactions, port=port, note_prefix=port.note_prefix, push=push, sla=sla)
 
 
 def message_listener(engine: AsyncEngine, hub: Hub) -> MessageListener | None:
@@ -164,7 +165,7 @@ async def open_runtime(
             agent = Agent(knowledge=knowledge, settings=settings.answer, llm=llm, calibration=calibration)
             transactions = transactions_for(engine, sessionmaker)
             storage = Storage.on(transactions)
-            desk = staff_desk(transactions, channels)
+            desk = staff_desk(transactions, channels, sla=Sla.of(settings.handoff))
             if desk is None:
                 log.warning(
                     "no staff desk: a customer handed over to a person is told %r (handoff.unstaffed_message); "
