@@ -107,6 +107,7 @@ async def test_the_queue_is_open_cases_oldest_first_with_age_and_sla(seeded: asy
         ("k1", "web", "waiting", None, timedelta(minutes=45), True, True),
         ("k2", "web", "waiting", None, timedelta(minutes=10), False, True),
     ]
+    assert queue[3].due_at == NOW + timedelta(minutes=20)  # k2: 30 minutes after it opened
     k1 = queue[2]
     assert (k1.conversation_id, k1.rule, k1.reason, k1.opened_at, k1.desk_ref) == (
         "conv-web",
