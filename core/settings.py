@@ -9,12 +9,15 @@ this module knows no channel by name and a channel shipped as its own package br
 
 from __future__ import annotations
 
+import re
 import tomllib
+from datetime import date
 from functools import cache
 from importlib.metadata import entry_points
 from ipaddress import ip_network
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Literal, TypeVar, get_args
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from apscheduler.triggers.cron import CronTrigger
 from limits import parse_many
@@ -255,6 +258,84 @@ class SentimentSettings(Section):
     )
 
 
+WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+_RANGE = re.compile(r"(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})")
+MONDAY_HOURS = (
+    'when a person answers on Mondays: "09:00-17:30", or several ranges "09:00-12:00, 13:00-17:00"; '
+    '"24:00" ends a range at midnight; unset = closed'
+)
+DAY_HOURS = "the same for this weekday (unset = closed)"
+
+
+def opening_ranges(text: str) -> tuple[tuple[int, int], ...]:
+    """One day's opening hours, "09:00-12:00, 13:00-17:30", as minutes after midnight
+    ((540, 720), (780, 1050)); "" is a closed day. A range ends the day it starts: hours past
+    midnight are a range to "24:00" and one from "00:00" the next day."""
+    ranges: list[tuple[int, int]] = []
+    for part in filter(None, (part.strip() for part in text.split(","))):
+        found = _RANGE.fullmatch(part)
+        if found is None:
+            raise ValueError(f"{part!r} is not a range of hours like '09:00-17:30'")
+        start, end = _minutes(*found.group(1, 2)), _minutes(*found.group(3, 4))
+        if end <= start:
+            raise ValueError(f"{part!r} ends before it starts (past midnight: end at 24:00, open at 00:00 next day)")
+        if ranges and start < ranges[-1][1]:
+            raise ValueError(f"{part!r} overlaps or comes before the range ahead of it; list a day's ranges in order")
+        ranges.append((start, end))
+    return tuple(ranges)
+
+
+def _minutes(hours: str, minutes: str) -> int:
+    value = int(hours) * 60 + int(minutes)
+    if int(minutes) > 59 or value > 24 * 60:
+        raise ValueError(f"{hours}:{minutes} is not a time of day (00:00 to 24:00)")
+    return value
+
+
+class HoursSettings(Section):
+    """Business hours: when a person from staff answers. Unset (no day has hours): always open,
+    and the SLA counts every minute. Set: a customer handed over out of hours is told when the
+    team is back, and `handoff.sla_minutes` counts only minutes inside these hours."""
+
+    timezone: str = Field("UTC", description="the IANA time zone the hours are in: Europe/Berlin, America/New_York")
+    monday: str = Field("", description=MONDAY_HOURS)
+    tuesday: str = Field("", description=DAY_HOURS)
+    wednesday: str = Field("", description=DAY_HOURS)
+    thursday: str = Field("", description=DAY_HOURS)
+    friday: str = Field("", description=DAY_HOURS)
+    saturday: str = Field("", description=DAY_HOURS)
+    sunday: str = Field("", description=DAY_HOURS)
+    holidays: list[date] = Field(
+        default_factory=list,
+        description='dates the team is out all day (public holidays, a team day): ["2025-12-25", "2026-01-01"]',
+    )
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"{value!r} is not an IANA time zone like 'Europe/Berlin' or 'America/New_York'") from None
+        return value
+
+    @field_validator(*WEEKDAYS)
+    @classmethod
+    def _valid_hours(cls, value: str) -> str:
+        opening_ranges(value)
+        return value
+
+    @model_validator(mode="after")
+    def _holidays_need_hours(self) -> HoursSettings:
+        if self.holidays and not any(self.week()):
+            raise ValueError("holidays are listed but no day has opening hours (monday … sunday)")
+        return self
+
+    def week(self) -> tuple[tuple[tuple[int, int], ...], ...]:
+        """Each weekday's opening ranges, Monday first, in minutes after midnight."""
+        return tuple(opening_ranges(getattr(self, day)) for day in WEEKDAYS)
+
+
 class HandoffSettings(Section):
     frustration_threshold: float = Field(0.7, ge=0.0, le=1.0, description="one message this frustrated escalates")
     frustrated_level: float = Field(0.4, ge=0.0, le=1.0, description="a message counts as frustrated from here")
@@ -269,7 +350,8 @@ class HandoffSettings(Section):
     sla_minutes: int = Field(
         30,
         ge=1,
-        description="a waiting case with no staff reply this long is past the SLA (flagged in /admin and the metrics, pinged in the staff desk)",
+        description="a waiting case with no staff reply this long is past the SLA (flagged in /admin and the metrics, "
+        "pinged in the staff desk); with [handoff.hours] set, only minutes inside business hours count",
     )
     sla_check_s: float = Field(60.0, ge=1, description="how often the leader looks for cases past the SLA")
     unstaffed_message: str = Field(
@@ -279,6 +361,7 @@ class HandoffSettings(Section):
         description="what a customer handed over is told when no staff desk is set up (no Slack staff channel): "
         'say where people can reach you, e.g. "Please write to help@example.com; we answer within a day."',
     )
+    hours: HoursSettings = HoursSettings()
 
 
 class ScheduleJob(Section):

@@ -38,6 +38,7 @@ from handoff.desk_store import (
     set_desk_ref,
     thread_of,
 )
+from handoff.hours import Sla
 
 log = logging.getLogger(__name__)
 
@@ -47,11 +48,14 @@ COMMANDS = {"!claim": CaseAction.CLAIM, "!resolve": CaseAction.RESOLVE, "!bot": 
 
 
 class StaffDesk:
-    def __init__(self, *, transactions: Transactions, port: DeskPort, note_prefix: str, push: frozenset[str]) -> None:
+    def __init__(
+        self, *, transactions: Transactions, port: DeskPort, note_prefix: str, push: frozenset[str], sla: Sla
+    ) -> None:
         self._run = transactions.run
         self._port = port
         self._note_prefix = note_prefix.lower()
         self._push = push
+        self._sla = sla
         self._cards = asyncio.Lock()
         """Held while this process posts a card or refreshes one."""
 
@@ -73,8 +77,7 @@ class StaffDesk:
                 log.info("desk: case %s's %s was posted by an earlier attempt; not posted again", case_id, due.kind)
                 return found
         if due.kind is DeliveryKind.REMINDER:
-            waited = int((datetime.now(UTC) - thread.opened_at).total_seconds() // 60)
-            text = f"Reminder: nobody has replied to this customer for {waited} minutes."
+            text = self._reminder(thread.opened_at)
         elif due.message.author is Author.STAFF:  # a reply typed in the browser inbox
             text = f"*Reply from the inbox:* {due.message.text}"
         else:
@@ -97,10 +100,17 @@ class StaffDesk:
         await self._run(partial(set_desk_ref, case_id=case_id, desk_ref=desk_ref))
         return desk_ref
 
-    async def remind_overdue(self, *, sla: timedelta, now: datetime | None = None) -> list[Overdue]:
-        """Remind the thread of every case nobody answered within `sla` (once), and tell its
+    def _reminder(self, opened_at: datetime) -> str:
+        """How long the customer has waited, counted as the SLA counts (in business hours when set)."""
+        waited = self._sla.hours.business_time_between(opened_at, datetime.now(UTC))
+        minutes = int(waited.total_seconds() // 60)
+        counted = " of business hours" if self._sla.hours.enabled else ""
+        return f"Reminder: nobody has replied to this customer for {minutes} minutes{counted}."
+
+    async def remind_overdue(self, *, now: datetime | None = None) -> list[Overdue]:
+        """Remind the thread of every case nobody answered within the SLA (once), and tell its
         customer they are not forgotten; the caller delivers both from the outbox."""
-        return await self._run(partial(remind_overdue, now=now or datetime.now(UTC), sla=sla, push=self._push))
+        return await self._run(partial(remind_overdue, now=now or datetime.now(UTC), sla=self._sla, push=self._push))
 
     async def staff_message(self, *, desk_ref: str, actor: str, text: str) -> Relayed | None:
         """A person wrote in a case thread: a command, an internal note, or a reply that goes

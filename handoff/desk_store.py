@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from sqlalchemy import ColumnElement, and_, exists, select, update
 from sqlalchemy.orm import Session
@@ -19,6 +19,7 @@ from core.store.db import Contact, Conversation, DeliveryKind, Memory, Message, 
 from core.store.outbox_queue import queue_delivery, queue_desk_work
 from core.turn_context import Intent
 from handoff.cases import OPEN_STATES, CaseState, move_case
+from handoff.hours import Sla
 from handoff.tables import Case
 
 CARD_MESSAGES = 5
@@ -238,7 +239,8 @@ class Overdue:
 
 def past_sla(opened_before: datetime) -> ColumnElement[bool]:
     """An open case opened before `opened_before` that no person from staff has answered yet:
-    what the SLA job reminds staff of, and what /metrics counts as a breach."""
+    with the SLA's cut-off (`Sla.opened_before`), what the SLA job reminds staff of, and what
+    /metrics and the dashboard count as a breach."""
     staff_replied = exists().where(
         Message.conversation_id == Case.conversation_id,
         Message.author == Author.STAFF,
@@ -247,12 +249,14 @@ def past_sla(opened_before: datetime) -> ColumnElement[bool]:
     return and_(Case.state.in_(OPEN_STATES), Case.opened_at <= opened_before, ~staff_replied)
 
 
-def remind_overdue(session: Session, *, now: datetime, sla: timedelta, push: frozenset[str]) -> list[Overdue]:
-    """Open cases nobody from staff has answered within `sla`, each once: marked reminded,
-    the customer told they are not forgotten, and a reminder queued for the case's thread."""
+def remind_overdue(session: Session, *, now: datetime, sla: Sla, push: frozenset[str]) -> list[Overdue]:
+    """Open cases nobody from staff has answered within `sla` (business time), each once: marked
+    reminded, the customer told they are not forgotten, and a reminder queued for the case's thread."""
     overdue = []
     cases = session.execute(  # skip-locked: two processes running the job remind each case once
-        select(Case).where(past_sla(now - sla), Case.reminded_at.is_(None)).with_for_update(skip_locked=True, of=Case)
+        select(Case)
+        .where(past_sla(sla.opened_before(now)), Case.reminded_at.is_(None))
+        .with_for_update(skip_locked=True, of=Case)
     ).scalars()
     for case in cases:
         case.reminded_at = now

@@ -21,7 +21,7 @@ import base64
 import hashlib
 import logging
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from functools import partial
 from importlib.resources import files
 from typing import Any, NoReturn
@@ -44,6 +44,7 @@ from core.settings import Settings
 from core.store import staff
 from handoff.cases import CaseTransitionError
 from handoff.desk_store import Relayed, act_on_case
+from handoff.hours import Sla
 from handoff.inbox_store import assign, note, reply
 
 log = logging.getLogger(__name__)
@@ -73,8 +74,7 @@ class Inbox:
         self._runtime_key = runtime
         self._env = env
         self._access = access
-        self._sla = timedelta(minutes=settings.handoff.sla_minutes)
-        self._sla_minutes = settings.handoff.sla_minutes
+        self._sla = Sla.of(settings.handoff)
         self._closing = asyncio.Event()
 
     def routes(self) -> list[web.RouteDef]:
@@ -129,7 +129,7 @@ class Inbox:
             entries=entries,
             mine=mine,
             version=version,
-            sla_minutes=self._sla_minutes,
+            sla=self._sla,
             script=SCRIPT,
         )
 

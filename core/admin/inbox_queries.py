@@ -5,7 +5,7 @@ shows could have (the live pages reload when it moves)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -16,6 +16,7 @@ from core.desk_port import CaseCard
 from core.store.db import Conversation, Message
 from handoff.cases import OPEN_STATES, CaseState
 from handoff.desk_store import card_of
+from handoff.hours import Sla
 from handoff.tables import Case, CaseEvent
 
 
@@ -37,7 +38,7 @@ class InboxCase:
     is_open: bool
 
 
-async def queue(session: AsyncSession, *, now: datetime, sla: timedelta) -> list[InboxEntry]:
+async def queue(session: AsyncSession, *, now: datetime, sla: Sla) -> list[InboxEntry]:
     cases = await case_queue(session, now=now, sla=sla)
     cases.sort(key=lambda case: (case.state != CaseState.WAITING.value, case.opened_at))
     conversation_ids = [case.conversation_id for case in cases]
@@ -66,7 +67,7 @@ async def queue(session: AsyncSession, *, now: datetime, sla: timedelta) -> list
     ]
 
 
-async def one_case(session: AsyncSession, case_id: str, *, now: datetime, sla: timedelta) -> InboxCase | None:
+async def one_case(session: AsyncSession, case_id: str, *, now: datetime, sla: Sla) -> InboxCase | None:
     found = await case_queue(session, now=now, sla=sla, include_closed=True, case_id=case_id)
     if not found:
         return None

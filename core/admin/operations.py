@@ -22,6 +22,7 @@ from core.store.db import Conversation, OutboxItem
 from core.store.dead_letters import Requeued, UndeliveredReply, requeue, undelivered
 from handoff.cases import OPEN_STATES
 from handoff.desk_store import past_sla
+from handoff.hours import Sla
 from handoff.tables import Case
 from knowledge.tables import IndexRun, IndexVersion, KnowledgeDocument, SkippedFile
 
@@ -40,6 +41,8 @@ class QueuedCase:
     """Open for this long: until `now`, or until it closed."""
     sla_breached: bool
     """Open past the SLA with no reply from staff since it opened (`past_sla`)."""
+    due_at: datetime
+    """When its SLA runs out (has run out): `handoff.sla_minutes` of business time after it opened."""
     waiting_on_staff: bool
     """Open with no reply from staff since it opened, however long ago that was."""
     desk_ref: str | None
@@ -84,7 +87,7 @@ async def case_queue(
     session: AsyncSession,
     *,
     now: datetime,
-    sla: timedelta,
+    sla: Sla,
     include_closed: bool = False,
     limit: int = 200,
     case_id: str | None = None,
@@ -96,7 +99,12 @@ async def case_queue(
     reply since — the same test, so a breached case is always one waiting on staff."""
     is_open = Case.state.in_(OPEN_STATES)
     query = (
-        select(Case, Conversation.channel, past_sla(now - sla).label("breached"), past_sla(now).label("waiting"))
+        select(
+            Case,
+            Conversation.channel,
+            past_sla(sla.opened_before(now)).label("breached"),
+            past_sla(now).label("waiting"),
+        )
         .join(Conversation, Conversation.id == Case.conversation_id)
         .limit(limit)
     )
@@ -118,6 +126,7 @@ async def case_queue(
             opened_at=row.opened_at,
             age=(row.closed_at if row.closed_at is not None and row.state not in OPEN_STATES else now) - row.opened_at,
             sla_breached=bool(breached),
+            due_at=sla.due_at(row.opened_at),
             waiting_on_staff=bool(waiting),
             desk_ref=row.desk_ref,
             closed_at=row.closed_at,

@@ -37,6 +37,7 @@ from core.store import staff
 from core.store.calibrations import load as load_calibration
 from core.store.db import ConversationState
 from core.store.dead_letters import NoSuchOutboxItem, NotRequeueable
+from handoff.hours import Sla
 
 log = logging.getLogger(__name__)
 
@@ -95,7 +96,7 @@ class Pages:
         self._env = env
         self._gaps: GapFinder | None = None
         """Built with the knowledge base at the first request (the runtime opens after the app is built)."""
-        self._sla = timedelta(minutes=settings.handoff.sla_minutes)
+        self._sla = Sla.of(settings.handoff)
         self._reindexing: asyncio.Task[Any] | None = None
 
     def routes(self) -> list[web.RouteDef]:
@@ -206,7 +207,7 @@ class Pages:
             data=data,
             periods=PERIODS,
             channels=self._channels,
-            sla_minutes=self._settings.handoff.sla_minutes,
+            sla=self._sla,
             volume_chart=stacked_bars(
                 title="Messages in per day", description=_volume_text(data), days=days, series=volume_series
             ),
@@ -327,9 +328,7 @@ class Pages:
     async def cases(self, request: web.Request) -> web.Response:
         queue = await self._cases(request)
         links = {case.id: self._case_url(case.desk_ref) if self._case_url and case.desk_ref else None for case in queue}
-        return self._page(
-            request, "cases.html", queue=queue, links=links, sla_minutes=self._settings.handoff.sla_minutes
-        )
+        return self._page(request, "cases.html", queue=queue, links=links, sla=self._sla)
 
     async def cases_json(self, request: web.Request) -> web.Response:
         return as_json(await self._cases(request))

@@ -27,7 +27,7 @@ Definitions (the README's dashboard section says the same):
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -42,6 +42,7 @@ from core.messages import Author
 from core.store.db import Conversation, Feedback, Message
 from handoff.cases import OPEN_STATES
 from handoff.desk_store import past_sla
+from handoff.hours import Sla
 from handoff.tables import Case
 
 
@@ -197,10 +198,10 @@ async def helpfulness(session: AsyncSession, period: Period) -> Helpfulness:
     return Helpfulness(up=counts.get("up", 0), down=counts.get("down", 0))
 
 
-async def open_cases(session: AsyncSession, *, now: datetime, sla: timedelta) -> CaseCounts:
+async def open_cases(session: AsyncSession, *, now: datetime, sla: Sla) -> CaseCounts:
     """Open cases by state, and those past the SLA that no one from staff has answered."""
     rows = await session.execute(
-        select(Case.state, func.count(), func.sum(case((past_sla(now - sla), 1), else_=0)))
+        select(Case.state, func.count(), func.sum(case((past_sla(sla.opened_before(now)), 1), else_=0)))
         .where(Case.state.in_(OPEN_STATES))
         .group_by(Case.state)
     )

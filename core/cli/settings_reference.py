@@ -25,7 +25,7 @@ class Key:
     """One setting as the reference shows it."""
 
     section: str | None
-    """None for a top-level key."""
+    """None for a top-level key; dotted for a section inside a section (`handoff.hours`)."""
     name: str
     default: str
     description: str
@@ -41,33 +41,46 @@ class Key:
     def environment(self) -> str:
         if self.repeated:
             return ""
-        parts = [self.name] if self.section is None else [self.section, self.name]
+        parts = [self.name] if self.section is None else [*self.section.split("."), self.name]
         return "SUPPORTHUB_" + "__".join(part.upper() for part in parts)
 
 
 def keys() -> Iterator[Key]:
-    """Every setting: the top-level keys, then each section's keys in declaration order."""
+    """Every setting: the top-level keys, then each section's keys in declaration order, a
+    section inside a section (`[handoff.hours]`) after its parent's own keys."""
     fields = settings_class().model_fields
     for name, field in fields.items():
         if _model(field.annotation) is None:
             yield _key(None, name, field)
-    for name, field in fields.items():
-        model = _model(field.annotation)
-        if model is not None:
-            repeated = get_origin(field.annotation) is list
-            for inner_name, inner in model.model_fields.items():
+    for name, model, repeated in _sections():
+        for inner_name, inner in model.model_fields.items():
+            if _model(inner.annotation) is None:
                 yield _key(name, inner_name, inner, repeated=repeated)
 
 
 def sections() -> dict[str, str]:
     """Each section's name and its model's docstring (its first paragraph), for the headings."""
     out = {}
+    for name, model, _ in _sections():
+        doc = (model.__doc__ or "").strip().split("\n\n")[0]
+        out[name] = " ".join(doc.split())
+    return out
+
+
+def _sections() -> Iterator[tuple[str, type[BaseModel], bool]]:
+    """Each section's dotted name, its model, and whether it is a `[[list]]`; parents first."""
+
+    def within(name: str, model: type[BaseModel], repeated: bool) -> Iterator[tuple[str, type[BaseModel], bool]]:
+        yield name, model, repeated
+        for inner_name, inner in model.model_fields.items():
+            inner_model = _model(inner.annotation)
+            if inner_model is not None:
+                yield from within(f"{name}.{inner_name}", inner_model, repeated)
+
     for name, field in settings_class().model_fields.items():
         model = _model(field.annotation)
         if model is not None:
-            doc = (model.__doc__ or "").strip().split("\n\n")[0]
-            out[name] = " ".join(doc.split())
-    return out
+            yield from within(name, model, get_origin(field.annotation) is list)
 
 
 def markdown() -> str:

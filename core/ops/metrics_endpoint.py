@@ -17,7 +17,6 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncIterator
-from datetime import timedelta
 
 from aiohttp import web
 from prometheus_client.aiohttp import make_aiohttp_handler
@@ -27,6 +26,7 @@ from core.ops.access import AdminAccess
 from core.ops.metrics_snapshot import publish, read_snapshot
 from core.ops.runtime import Runtime
 from core.settings import Settings
+from handoff.hours import Sla
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +49,7 @@ class _MetricsHandler:
         self._access = access
         self._runtime = runtime
         self._channels = tuple(settings.channels)
-        self._sla = timedelta(minutes=settings.handoff.sla_minutes)
+        self._sla = Sla.of(settings.handoff)
         self._serve = make_aiohttp_handler(REGISTRY)
         self._snapshot_failing = False
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from sqlalchemy import case, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -28,6 +28,7 @@ from core.metrics import (
 from core.store.db import DeliveryStatus, OutboxItem, utcnow
 from handoff.cases import OPEN_STATES
 from handoff.desk_store import past_sla
+from handoff.hours import Sla
 from handoff.tables import Case
 from knowledge.base import KnowledgeBase
 from knowledge.tables import IndexRun
@@ -48,13 +49,13 @@ class Snapshot:
     chunks: int
 
 
-async def read_snapshot(engine: AsyncEngine, knowledge: KnowledgeBase, *, sla: timedelta) -> Snapshot:
+async def read_snapshot(engine: AsyncEngine, knowledge: KnowledgeBase, *, sla: Sla) -> Snapshot:
     """The database's numbers, and the chunk count of the index this process searches (a
     Chroma server's when several processes share one)."""
     async with engine.connect() as connection:
         pending, dead = await undelivered_by_channel(connection)
         open_cases = await _open_cases(connection)
-        breaches = await _sla_breaches(connection, since=utcnow() - sla)
+        breaches = await sla_breaches(connection, now=utcnow(), sla=sla)
         runs, last_success = await _runs(connection)
     return Snapshot(pending, dead, open_cases, breaches, runs, last_success, await knowledge.chunk_count())
 
@@ -104,10 +105,10 @@ async def _open_cases(connection: AsyncConnection) -> dict[str, int]:
     return {state: rows for state, rows in await connection.execute(_OPEN_CASES)}
 
 
-async def _sla_breaches(connection: AsyncConnection, *, since: datetime) -> int:
-    """Open cases opened before `since` that no person has answered: the cases the SLA job
+async def sla_breaches(connection: AsyncConnection, *, now: datetime, sla: Sla) -> int:
+    """Open cases past the SLA at `now` that no person has answered: the cases the SLA job
     reminds staff of (`handoff.desk_store.remind_overdue`), reminded or not."""
-    query = select(func.count()).select_from(Case).where(past_sla(since))
+    query = select(func.count()).select_from(Case).where(past_sla(sla.opened_before(now)))
     return int((await connection.execute(query)).scalar_one())
 
 

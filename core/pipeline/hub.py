@@ -271,7 +271,7 @@ class Hub:
         """The SLA job: remind staff of unanswered cases and tell their customers; how many."""
         if self._desk is None:
             return 0
-        overdue = await self._desk.remind_overdue(sla=timedelta(minutes=self._settings.handoff.sla_minutes), now=now)
+        overdue = await self._desk.remind_overdue(now=now)
         for case in overdue:
             await self._deliver_to(case.conversation_id, case.channel)
             await self._outbox.deliver_conversation(case.conversation_id, Lane.DESK)

@@ -15,7 +15,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, replace
+from datetime import datetime
 
 from core.answering.agent import Answerer
 from core.answering.attachments import AttachmentReader
@@ -26,11 +28,12 @@ from core.messages import Author, Reply
 from core.pipeline.staffing import Staffing
 from core.pipeline.turn_transactions import FinishedTurn, TurnResult, TurnState, TurnTransactions
 from core.settings import Settings
-from core.store.db import ConversationState
+from core.store.db import ConversationState, utcnow
 from core.store.inbox import PendingMessage
 from core.streaming import StreamSink
 from core.turn_context import AgentOutcome, AttachmentText, Fact, PastMessage, Responder, Signals, TurnContext
 from handoff.cases import CaseOpening
+from handoff.hours import BusinessHours
 from handoff.policy import Escalation, decide
 
 log = logging.getLogger(__name__)
@@ -41,13 +44,20 @@ what the policy and the responders see. These are rules and regular expressions 
 grows with the text, and most of them run on the event loop; the stored message keeps all the
 channel took in (a channel's own limit: `api.max_text_length`, `email.max_text_length`…)."""
 
-HANDOFF_NOTICE = "I've passed this conversation to a person from our support team; they'll follow up here."
+FOLLOW_UP = "; they'll follow up here."
+HANDOFF_NOTICE = f"I've passed this conversation to a person from our support team{FOLLOW_UP}"
 DECLINED = "I couldn't find this in our help centre."
 _OFFERS = re.compile("|".join(re.escape(offer) for offer in PERSON_OFFERS))
 DECLINED_HANDOFF = (
     "I couldn't find this in our help centre, so I've passed your question to a person "
-    "from our support team; they'll follow up here."
+    f"from our support team{FOLLOW_UP}"
 )
+
+
+def out_of_hours(notice: str, back: str) -> str:
+    """A handoff notice out of business hours: when a person will answer, in place of "they'll
+    follow up here" ("… Our team is back Monday at 09:00 CET; they'll reply here then.")."""
+    return f"{notice.removesuffix(FOLLOW_UP)}. Our team is back {back}; they'll reply here then."
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,16 +84,20 @@ class TurnRunner:
         reader: AttachmentReader,
         settings: Settings,
         staffing: Staffing | None = None,
+        clock: Callable[[], datetime] = utcnow,
     ) -> None:
         """`staffing`: whether a staff desk is set up, so a customer handed over is told a
-        person will follow up; without one they are told `handoff.unstaffed_message` instead
-        (None: always staffed)."""
+        person will follow up (out of `handoff.hours`, when); without one they are told
+        `handoff.unstaffed_message` instead (None: always staffed). `clock`: the time a turn
+        is taken (tests freeze it)."""
         self._transactions = transactions
         self._agent = agent
         self._analyzer = analyzer
         self._reader = reader
         self._settings = settings
         self._staffing = staffing or Staffing(desk=True, inbox=None)
+        self._clock = clock
+        self._hours = BusinessHours.of(settings.handoff.hours)
 
     async def take(self, pending: PendingMessage, *, push: bool, stream: StreamSink | None) -> TakenTurn | None:
         """Answer (or stay silent for a person) and store the outcome. None when the message
@@ -171,7 +185,7 @@ class TurnRunner:
         return self._analyzer.analyze(text), extract_facts(text)
 
     def _notice(self, staffed: bool) -> str:
-        return HANDOFF_NOTICE if staffed else self._settings.handoff.unstaffed_message
+        return self._now_told(HANDOFF_NOTICE) if staffed else self._settings.handoff.unstaffed_message
 
     async def _offered(self, reply: Reply) -> Reply:
         """The reply; without a staff desk, its offers of a person ("Would you like me to bring
@@ -189,10 +203,16 @@ class TurnRunner:
     async def _handed_over(self, outcome: AgentOutcome) -> Reply:
         staffed = await self._staffing.staffed()
         if outcome.declined:
-            declined = DECLINED_HANDOFF if staffed else f"{DECLINED} {self._settings.handoff.unstaffed_message}"
-            return Reply(declined, handoff=True)
+            if not staffed:
+                return Reply(f"{DECLINED} {self._settings.handoff.unstaffed_message}", handoff=True)
+            return Reply(self._now_told(DECLINED_HANDOFF), handoff=True)
         answered = (await self._offered(outcome.reply)).text
         return Reply(f"{answered}\n\n{self._notice(staffed)}", outcome.reply.citations, handoff=True)
+
+    def _now_told(self, notice: str) -> str:
+        """A staffed handoff notice as it reads now: out of business hours, when the team is back."""
+        back = self._hours.when_back(self._clock())
+        return notice if back is None else out_of_hours(notice, back)
 
     def _context(
         self, message_id: int, text: str, state: TurnState, facts: list[Fact], files: tuple[AttachmentText, ...]

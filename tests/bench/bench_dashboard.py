@@ -78,6 +78,7 @@ from core.store.db import (
     make_sessionmaker,
     prepare_database,
 )
+from handoff.hours import Sla
 from handoff.tables import Case
 from knowledge.base import QUERY_SUB_BATCH
 from knowledge.embedder import Embedder
@@ -852,7 +853,7 @@ Query = Callable[[AsyncSession, queries.Period], Awaitable[object]]
 
 
 def _overview_queries() -> dict[str, Query]:
-    sla = timedelta(minutes=HandoffSettings().sla_minutes)
+    sla = Sla.of(HandoffSettings())
 
     async def open_cases(session: AsyncSession, period: queries.Period) -> object:
         return await queries.open_cases(session, now=period.until, sla=sla)

@@ -37,13 +37,14 @@ from core.store.transactions import Transactions, transactions_for
 from handoff.cases import CaseOpening
 from handoff.desk import StaffDesk
 from handoff.desk_store import STILL_WITH_US, act_on_case, card_of, desk_ref_of
+from handoff.hours import Sla
 from handoff.tables import Case
 from tests.integration.staff_desk_steps import SLACK_SECRET, STAFF
 
 pytestmark = pytest.mark.postgres
 
 CASES = 6
-SLA = timedelta(minutes=30)
+SLA = Sla(timedelta(minutes=30))
 
 
 @pytest.fixture
@@ -79,7 +80,11 @@ class DeskProcess:
     def __init__(self, transactions: Transactions, slack: FakeSlack, tmp_path: Path) -> None:
         self.storage = Storage.on(transactions)
         self.desk = StaffDesk(
-            transactions=transactions, port=slack_adapter(slack, tmp_path), note_prefix="note:", push=frozenset()
+            transactions=transactions,
+            port=slack_adapter(slack, tmp_path),
+            note_prefix="note:",
+            push=frozenset(),
+            sla=SLA,
         )
         self.outbox = Outbox(self.storage.outbox, {}, OutboxSettings(), self.desk)
 
@@ -302,13 +307,11 @@ async def test_two_processes_reminding_at_once_remind_each_overdue_case_once(
     case_ids = await open_cases(storage, CASES)
     a, b = DeskProcess(transactions, slack, tmp_path), DeskProcess(other_transactions, slack, tmp_path)
     await a.sweep()
-    later = datetime.now(UTC) + SLA + timedelta(minutes=1)
+    later = datetime.now(UTC) + SLA.length + timedelta(minutes=1)
 
     reminded: list[Any] = [
         case
-        for overdue in await asyncio.gather(
-            a.desk.remind_overdue(sla=SLA, now=later), b.desk.remind_overdue(sla=SLA, now=later)
-        )
+        for overdue in await asyncio.gather(a.desk.remind_overdue(now=later), b.desk.remind_overdue(now=later))
         for case in overdue
     ]
     await asyncio.gather(a.sweep(), b.sweep())

@@ -11,7 +11,7 @@ from channels.sms_settings import SmsSettings
 from core.answering.attachments import AttachmentReader
 from core.answering.offline_responder import DECLINE, GREETING_REPLY, THANKS_REPLY, Asked, OfflineResponder
 from core.messages import Attachment, Citation
-from core.pipeline.turn_runner import DECLINED_HANDOFF, HANDOFF_NOTICE, _with_problems
+from core.pipeline.turn_runner import DECLINED_HANDOFF, HANDOFF_NOTICE, _with_problems, out_of_hours
 from core.settings import AnswerSettings, AttachmentSettings, HandoffSettings
 from core.turn_context import AttachmentText
 from handoff.desk_store import RESOLVED_NOTICE, STILL_WITH_US
@@ -72,6 +72,7 @@ HUB_TEXTS = {
     "a long question echoed": offline_answer("Are annual plans refunded?", "Can I pay " + "in yen " * 30 + "?"),
     "handoff notice": f"{offline_answer('Are annual plans refunded?')}\n\n{HANDOFF_NOTICE}",
     "declined handoff": DECLINED_HANDOFF,
+    "handoff out of hours": out_of_hours(HANDOFF_NOTICE, "Monday at 09:00 CET"),
     "unstaffed handoff": HandoffSettings().unstaffed_message,
     "still with us": STILL_WITH_US,
     "resolved": RESOLVED_NOTICE,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -17,7 +18,7 @@ EXAMPLE = Path("config/supporthub.example.toml")
 def test_example_config_loads_and_documents_every_section() -> None:
     settings = load_settings(EXAMPLE)
     text = EXAMPLE.read_text()
-    for section in ("server", "knowledge", "answer", "api", "web", "outbox", "schedule"):
+    for section in ("server", "knowledge", "answer", "api", "web", "outbox", "handoff.hours", "schedule"):
         assert f"[{section}]" in text or f"[[{section}]]" in text
     assert settings.schedule[0].cron == "0 3 * * *"
 
@@ -49,6 +50,10 @@ def test_environment_overrides_the_file(tmp_path: Path, monkeypatch: pytest.Monk
         ("[telegram]\nwebhook_secret = 'in-the-file'\n", "telegram.webhook_secret"),
         ("[sms]\nauth_token = 'in-the-file'\n", "sms.auth_token"),
         ("[sms]\nfrom_number = '5551234'\n", "sms.from_number"),
+        ("[handoff.hours]\nmonday = '9-5'\n", "handoff.hours.monday"),
+        ("[handoff.hours]\nfriday = '22:00-06:00'\n", "handoff.hours.friday"),
+        ("[handoff.hours]\ntimezone = 'Berlin'\n", "handoff.hours.timezone"),
+        ("[handoff.hours]\nholidays = [2025-12-25]\n", "handoff.hours"),
     ],
 )
 def test_bad_settings_name_the_key(tmp_path: Path, toml: str, key: str) -> None:
@@ -107,3 +112,16 @@ def test_a_list_in_the_environment_that_is_not_json_is_one_clear_error(monkeypat
     monkeypatch.setenv("SUPPORTHUB_KNOWLEDGE__PATHS", "config/knowledge")
     with pytest.raises(SettingsError, match=r"knowledge.*JSON"):
         load_settings(EXAMPLE)
+
+
+def test_business_hours_read_from_the_file_and_the_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    config = tmp_path / "hub.toml"
+    config.write_text(
+        '[handoff.hours]\ntimezone = "Europe/Berlin"\nfriday = "09:00-12:00, 13:00-16:00"\n'
+        'holidays = [2025-12-25, "2025-12-26"]\n'
+    )
+    assert not any(load_settings(EXAMPLE).handoff.hours.week())  # off unless set
+    monkeypatch.setenv("SUPPORTHUB_HANDOFF__HOURS__MONDAY", "09:00-17:30")
+    hours = load_settings(config).handoff.hours
+    assert hours.week() == (((540, 1050),), (), (), (), ((540, 720), (780, 960)), (), ())
+    assert hours.holidays == [date(2025, 12, 25), date(2025, 12, 26)]

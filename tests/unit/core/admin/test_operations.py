@@ -21,11 +21,12 @@ from core.admin.operations import (
 )
 from core.store.db import Contact, Conversation, DeliveryStatus, Message, OutboxItem
 from core.store.dead_letters import NotRequeueable, Requeued
+from handoff.hours import Sla
 from handoff.tables import Case
 from knowledge.tables import IndexRun, IndexVersion, KnowledgeDocument, SkippedFile
 
 NOW = datetime(2026, 11, 3, 14, 0, tzinfo=UTC)
-SLA = timedelta(minutes=30)
+SLA = Sla(timedelta(minutes=30))
 CONVERSATIONS = {"conv-web": "web", "conv-tg": "telegram", "conv-sms": "sms", "conv-slack": "slack"}
 
 
@@ -106,6 +107,7 @@ async def test_the_queue_is_open_cases_oldest_first_with_age_and_sla(seeded: asy
         ("k1", "web", "waiting", None, timedelta(minutes=45), True, True),
         ("k2", "web", "waiting", None, timedelta(minutes=10), False, True),
     ]
+    assert queue[3].due_at == NOW + timedelta(minutes=20)  # k2: 30 minutes after it opened
     k1 = queue[2]
     assert (k1.conversation_id, k1.rule, k1.reason, k1.opened_at, k1.desk_ref) == (
         "conv-web",
@@ -133,10 +135,10 @@ async def test_the_queue_with_closed_cases_lists_them_after_the_open_ones_newest
 
 async def test_a_longer_sla_breaches_fewer_cases(seeded: async_sessionmaker[AsyncSession]) -> None:
     async with seeded() as session:
-        queue = await case_queue(session, now=NOW, sla=timedelta(minutes=150))
+        queue = await case_queue(session, now=NOW, sla=Sla(timedelta(minutes=150)))
     assert [c.id for c in queue if c.sla_breached] == []
     async with seeded() as session:
-        queue = await case_queue(session, now=NOW, sla=timedelta(minutes=100))
+        queue = await case_queue(session, now=NOW, sla=Sla(timedelta(minutes=100)))
     assert [c.id for c in queue if c.sla_breached] == ["k5"]
 
 

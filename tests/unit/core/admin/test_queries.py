@@ -21,6 +21,7 @@ from core.admin.queries import (
     volume,
 )
 from core.store.db import Contact, Conversation, Feedback, Message
+from handoff.hours import Sla
 from handoff.tables import Case
 
 DAY1 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
@@ -141,7 +142,7 @@ async def test_helpfulness_is_up_over_all_thumbs(seeded: async_sessionmaker[Asyn
 
 async def test_open_cases_by_state_and_past_the_sla(seeded: async_sessionmaker[AsyncSession]) -> None:
     async with seeded() as session:
-        counts = await open_cases(session, now=DAY2 + timedelta(hours=5), sla=timedelta(minutes=30))
+        counts = await open_cases(session, now=DAY2 + timedelta(hours=5), sla=Sla(timedelta(minutes=30)))
     assert counts.by_state == {"waiting": 2, "human": 1}
     assert counts.breached == 1  # k1 waited 45 minutes unanswered; k3 (3 h) has a staff reply since it opened
 

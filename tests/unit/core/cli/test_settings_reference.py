@@ -10,16 +10,21 @@ from core.settings import settings_class
 
 
 def every_key() -> set[str]:
-    found = set()
-    for name, field in settings_class().model_fields.items():
-        annotation = field.annotation
-        inner = getattr(annotation, "__args__", (None,))[0] if getattr(annotation, "__origin__", None) is list else None
-        model = inner if isinstance(inner, type) and issubclass(inner, BaseModel) else annotation
-        if isinstance(model, type) and issubclass(model, BaseModel):
-            found |= {f"{name}.{key}" for key in model.model_fields}
-        else:
-            found.add(name)
-    return found
+    def within(prefix: str, model: type[BaseModel]) -> set[str]:
+        found = set()
+        for name, field in model.model_fields.items():
+            annotation = field.annotation
+            inner = (
+                getattr(annotation, "__args__", (None,))[0] if getattr(annotation, "__origin__", None) is list else None
+            )
+            section = inner if isinstance(inner, type) and issubclass(inner, BaseModel) else annotation
+            if isinstance(section, type) and issubclass(section, BaseModel):
+                found |= within(f"{prefix}{name}.", section)
+            else:
+                found.add(f"{prefix}{name}")
+        return found
+
+    return within("", settings_class())
 
 
 def test_every_setting_appears_in_the_reference_with_its_variable() -> None:
@@ -31,6 +36,7 @@ def test_every_setting_appears_in_the_reference_with_its_variable() -> None:
             assert f"`{key.environment}`" in page, key.dotted
     assert "`SUPPORTHUB_SERVER__PORT`" in page and "| `8080` |" in page
     assert "## `[[schedule]]`" in page and "`schedule.cron`" in page
+    assert "## `[handoff.hours]`" in page and "`SUPPORTHUB_HANDOFF__HOURS__MONDAY`" in page
 
 
 def test_every_setting_says_what_it_does() -> None:
