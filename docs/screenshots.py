@@ -1,6 +1,6 @@
 """The screenshots in the README and the docs, made the way a user sees them: `supporthub serve`
 on the sample help centre, a few customer questions through the REST API, then the widget and
-the dashboard in headless Chromium; then `supporthub sandbox`, a question on each channel and a
+the inbox and the dashboard in headless Chromium (signed in through an invitation); then `supporthub sandbox`, a question on each channel and a
 staff reply, and its page. Run with `make screenshots` (needs Debian's chromium);
 writes docs/images/*.png."""
 
@@ -28,7 +28,7 @@ QUESTIONS = [
     "How do I reset my password?",
     "How much is the Business plan per month?",
     "Which wine goes best with salmon?",
-    "I want to talk to a human please",
+    "My name is Maria Costa. I was charged twice this month; I want to talk to a person please.",
     "Can I export my projects to a spreadsheet?",
 ]
 
@@ -59,7 +59,7 @@ async def customers(url: str) -> None:
                 response.raise_for_status()
 
 
-async def shoot(url: str) -> None:
+async def shoot(url: str, invitation: str) -> None:
     async with async_playwright() as pw:
         browser = await pw.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"])
         page = await browser.new_page(viewport=VIEWPORT)
@@ -73,10 +73,23 @@ async def shoot(url: str) -> None:
         await expect(page.get_by_test_id("typing")).to_be_hidden()
         await page.screenshot(path=str(IMAGES / "widget.png"))
 
+        await page.goto(invitation)
+        await page.get_by_label("Your name").fill("Ana Lima")
+        await page.get_by_label("Password", exact=True).fill("screenshots-password")
+        await page.get_by_label("Password again").fill("screenshots-password")
+        await page.get_by_role("button", name="Join").click()
+        await expect(page).to_have_url(f"{url}/admin/inbox")
+        await customers(url)  # after someone joined, so the customer handed over is promised a person
+        await page.get_by_role("link", name="Maria Costa").click()
+        await page.get_by_label(re.compile("^Reply to")).fill(
+            "Hi, I'm Ana from the support team. **What can I help with?**"
+        )
+        await page.get_by_role("button", name="Send reply").click()
+        await expect(page.locator(".message.staff")).to_be_visible()
+        await page.get_by_label(re.compile("^Reply to")).fill("The export is under Settings > Projects.")
+        await page.evaluate("window.scrollTo(0, 0)")
+        await page.screenshot(path=str(IMAGES / "inbox.png"), full_page=False)
         await page.goto(f"{url}/admin")
-        await page.get_by_label("Admin token").fill(TOKEN)
-        await page.get_by_role("button", name="Sign in").click()
-        await expect(page).to_have_url(f"{url}/admin")
         await page.screenshot(path=str(IMAGES / "dashboard.png"), full_page=False)
         await browser.close()
 
@@ -124,11 +137,18 @@ async def main() -> None:
             "SUPPORTHUB_LOG__LEVEL": "WARNING",
         }
         subprocess.run([SUPPORTHUB, "reindex"], cwd=ROOT, env=env, check=True)
+        invited = subprocess.run(
+            [SUPPORTHUB, "staff", "invite", "ana@example.com", "--role", "admin"],
+            cwd=ROOT,
+            env={**env, "SUPPORTHUB_ADMIN__PUBLIC_URL": url},
+            check=True,
+            capture_output=True,
+            text=True,
+        )
         server = subprocess.Popen([SUPPORTHUB, "serve", "--port", str(port)], cwd=ROOT, env=env)
         try:
             await ready(url)
-            await customers(url)
-            await shoot(url)
+            await shoot(url, invited.stdout.split()[-1])
         finally:
             server.terminate()
             server.wait(timeout=30)

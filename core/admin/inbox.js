@@ -1,8 +1,9 @@
-// The inbox's live part: when the server says the case (or the queue) changed, fetch this
-// page again and swap its live region, keeping what the person is typing in the forms.
+// The inbox's live parts: when the server says the case (or the queue) changed, fetch this
+// page again and swap each live region (the elements with data-live, by id), leaving the
+// forms, and what the person is typing in them, alone.
 (function () {
-  var live = document.getElementById("live");
-  if (!live || !window.EventSource) return;
+  var stream = document.querySelector("[data-events]");
+  if (!stream || !window.EventSource) return;
   var busy = false;
   var again = false;
   function refresh() {
@@ -13,16 +14,20 @@
       .then(function (response) { return response.ok ? response.text() : null; })
       .then(function (html) {
         if (html === null) return;
-        var fresh = new DOMParser().parseFromString(html, "text/html").getElementById("live");
-        if (fresh) live.innerHTML = fresh.innerHTML;
-        live.dataset.version = fresh ? fresh.dataset.version : live.dataset.version;
+        var fresh = new DOMParser().parseFromString(html, "text/html");
+        document.querySelectorAll("[data-live]").forEach(function (region) {
+          var replacement = fresh.getElementById(region.id);
+          if (replacement) region.innerHTML = replacement.innerHTML;
+        });
+        var version = fresh.querySelector("[data-events]");
+        if (version) stream.dataset.version = version.dataset.version;
       })
       .finally(function () {
         busy = false;
         if (again) refresh();
       });
   }
-  new EventSource(live.dataset.events).onmessage = function (event) {
-    if (event.data !== live.dataset.version) refresh();
+  new EventSource(stream.dataset.events).onmessage = function (event) {
+    if (event.data !== stream.dataset.version) refresh();
   };
 })();
