@@ -299,6 +299,22 @@ class SlackChannel:
         )
         return str(response["ts"])
 
+    async def person_name(self, actor: str) -> str | None:
+        """A Slack user's full name, else their display name (`users.info`, scope
+        `users:read`); None when Slack will not say (the app lacks the scope, Slack is down)."""
+        try:
+            response = await self.client.users_info(user=actor)
+        except SlackApiError as exc:
+            log.warning("slack: users.info for %s: %s", actor, exc.response.get("error"))
+            return None
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            log.warning("slack: users.info for %s: %s", actor, type(exc).__name__)
+            return None
+        user = response.get("user") or {}
+        profile = user.get("profile") or {}
+        names = (profile.get("real_name"), user.get("real_name"), profile.get("display_name"))
+        return next((name.strip() for name in names if isinstance(name, str) and name.strip()), None)
+
     async def find_in_case(self, desk_ref: str, key: str, *, since: datetime) -> str | None:
         """The line is found by the metadata it was posted with, among the thread's replies."""
         return await self._find_marked(

@@ -144,11 +144,11 @@ def delete_canned_reply(session: Session, name: str) -> None:
 
 def fill(body: str, *, customer: str | None, agent: str | None) -> str:
     """`body` with its placeholders replaced (an unknown one is left as written)."""
-    name = literal(customer) if customer and customer.strip() else NO_NAME
+    name = literal(clean(customer)) if customer and customer.strip() else NO_NAME
     values = {
         "name": name,
         "first_name": name.split()[0] if name.split() else NO_NAME,
-        "agent": literal(agent) if agent and agent.strip() else NO_AGENT,
+        "agent": literal(clean(agent)) if agent and agent.strip() else NO_AGENT,
     }
     return PLACEHOLDER.sub(lambda found: values.get(found.group(1), found.group(0)), body)
 
