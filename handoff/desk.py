@@ -124,7 +124,16 @@ class StaffDesk:
             REPLIES.labels(channel=relayed.channel, outcome=Outcome.STAFF).inc()
         if relayed is not None and relayed.card is not None:
             await self._refresh(relayed)
+        if relayed is not None and name is not None:
+            await self._show_sent(desk_ref, name, text)
         return relayed
+
+    async def _show_sent(self, desk_ref: str, name: str, text: str) -> None:
+        """Put what a canned reply sent in the thread, where staff only see `!reply NAME`."""
+        try:
+            await self._port.post_to_case(desk_ref, f"Sent {name} to the customer:\n{text}")
+        except Exception:
+            log.warning("desk: could not show the canned reply %s in its thread", name, exc_info=True)
 
     async def _canned(self, *, desk_ref: str, actor: str, name: str) -> str | None:
         """The canned reply `name` filled for the case's customer and signed with the person's

@@ -231,6 +231,8 @@ async def test_a_canned_reply_from_the_thread_reaches_the_customer_filled_in_and
     await staff_says(client, card_ts, "!reply Refund-Policy", ts="1700000400.000200")
     staff = await frame_from(ws, "staff")  # the first staff message: the unknown name reached nobody
     assert staff["text"] == "Hi Ada, the refund reaches your card within 5 working days. — Sam Jones"
+    sent = "Sent refund-policy to the customer:\n" + staff["text"]
+    await until(lambda: sent in in_thread(slack, card_ts))  # staff see what went out
     await until(lambda: slack.calls("chat.update"))
     assert f"<@{AGENT}>" in json.dumps(slack.calls("chat.update")[-1]["blocks"])  # claimed by the reply
 
