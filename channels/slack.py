@@ -86,6 +86,9 @@ SHUTDOWN_GRACE_S = 10.0
 SLACK_FILE_ORIGIN = ("https", "files.slack.com")
 """Where Slack serves shared files: the bot token goes there (and to the Web API's own host)."""
 ACCEPTED_SUBTYPES = frozenset({None, "file_share", "thread_broadcast"})
+PERSON_NAME_TIMEOUT_S = 1.5
+"""How long a staff member's name is waited for (a canned reply's `{agent}`): the staff message
+that asked for it must still be answered within Slack's 3 s, or Slack sends it again."""
 _MENTION = re.compile(r"<@([A-Z0-9]+)>")
 
 
@@ -298,6 +301,23 @@ class SlackChannel:
             channel=self._settings.staff_channel, thread_ts=desk_ref, text=escape(text), metadata=metadata
         )
         return str(response["ts"])
+
+    async def person_name(self, actor: str) -> str | None:
+        """A Slack user's full name, else their display name (`users.info`, scope
+        `users:read`); None when Slack will not say (the app lacks the scope, Slack is slow or down)."""
+        try:
+            async with asyncio.timeout(PERSON_NAME_TIMEOUT_S):  # Slack wants the event's 200 within 3 s
+                response = await self.client.users_info(user=actor)
+        except SlackApiError as exc:
+            log.warning("slack: users.info for %s: %s", actor, exc.response.get("error"))
+            return None
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            log.warning("slack: users.info for %s: %s", actor, type(exc).__name__)
+            return None
+        user = response.get("user") or {}
+        profile = user.get("profile") or {}
+        names = (profile.get("real_name"), user.get("real_name"), profile.get("display_name"))
+        return next((name.strip() for name in names if isinstance(name, str) and name.strip()), None)
 
     async def find_in_case(self, desk_ref: str, key: str, *, since: datetime) -> str | None:
         """The line is found by the metadata it was posted with, among the thread's replies."""

@@ -75,3 +75,14 @@ class DeskPort(Protocol):
         """The reference of the line posted with `key` in the case's thread since `since`
         (an attempt that may have posted it ended unrecorded); None when it is not there."""
         ...
+
+
+@runtime_checkable
+class PeopleNames(Protocol):
+    """A desk that can name the people who work on it — optional: what a canned reply's
+    `{agent}` becomes (a desk that cannot say gets the reply's neutral stand-in)."""
+
+    async def person_name(self, actor: str) -> str | None:
+        """The name customers may read for `actor` (a desk's own person id, as staff events
+        carry it); None when the platform will not say."""
+        ...

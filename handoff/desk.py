@@ -18,12 +18,13 @@ from datetime import UTC, datetime, timedelta
 from functools import partial
 
 from core.channel import DeliveryError
-from core.desk_port import CaseAction, DeskPort
+from core.desk_port import CaseAction, DeskPort, PeopleNames
 from core.messages import Author
 from core.metrics import REPLIES, Outcome
 from core.store.db import DeliveryKind
 from core.store.outbox_queue import DueDelivery
 from core.store.transactions import Transactions
+from handoff.canned import UnknownCanned, canned_for_case
 from handoff.cases import CaseTransitionError
 from handoff.desk_store import (
     Overdue,
@@ -45,6 +46,8 @@ log = logging.getLogger(__name__)
 POSTED_WITHIN = timedelta(minutes=5)
 """How far before a row was queued to look for its post on the desk (clock skew)."""
 COMMANDS = {"!claim": CaseAction.CLAIM, "!resolve": CaseAction.RESOLVE, "!bot": CaseAction.RETURN}
+CANNED = "!reply"
+"""`!reply NAME` in a case thread sends the canned reply NAME (`handoff.canned`)."""
 
 
 class StaffDesk:
@@ -114,13 +117,19 @@ class StaffDesk:
 
     async def staff_message(self, *, desk_ref: str, actor: str, text: str) -> Relayed | None:
         """A person wrote in a case thread: a command, an internal note, or a reply that goes
-        to the customer. None when nothing reaches the customer's conversation."""
+        to the customer (typed, or a canned one by `!reply NAME`). None when nothing reaches
+        the customer's conversation."""
         command = COMMANDS.get(text.strip().lower())
         if command is not None:
             case_id = await self._run(partial(case_id_at, desk_ref=desk_ref))
             return await self.act(case_id=case_id, action=command, actor=actor) if case_id else None
         if text.strip().lower().startswith(self._note_prefix):
             return None  # stays in the staff thread
+        if (name := canned_name(text)) is not None:
+            filled = await self._canned(desk_ref=desk_ref, actor=actor, name=name)
+            if filled is None:
+                return None
+            text = filled  # and on as if they had typed it
         relayed = await self._run(
             partial(relay_staff_reply, desk_ref=desk_ref, actor=actor, text=text, push=self._push)
         )
@@ -128,7 +137,26 @@ class StaffDesk:
             REPLIES.labels(channel=relayed.channel, outcome=Outcome.STAFF).inc()
         if relayed is not None and relayed.card is not None:
             await self.show(relayed)
+        if relayed is not None and name is not None:
+            await self._show_sent(desk_ref, name, text)
         return relayed
+
+    async def _show_sent(self, desk_ref: str, name: str, text: str) -> None:
+        """Put what a canned reply sent in the thread, where staff only see `!reply NAME`."""
+        try:
+            await self._port.post_to_case(desk_ref, f"Sent {name} to the customer:\n{text}")
+        except Exception:
+            log.warning("desk: could not show the canned reply %s in its thread", name, exc_info=True)
+
+    async def _canned(self, *, desk_ref: str, actor: str, name: str) -> str | None:
+        """The canned reply `name` filled for the case's customer and signed with the person's
+        name; None when no case is open there, or the name is unknown (said in the thread)."""
+        agent = await self._port.person_name(actor) if isinstance(self._port, PeopleNames) else None
+        found = await self._run(partial(canned_for_case, desk_ref=desk_ref, name=name, agent=agent))
+        if isinstance(found, UnknownCanned):
+            await self._port.post_to_case(desk_ref, found.explanation())
+            return None
+        return found
 
     async def refresh_card(self, case_id: str) -> None:
         """Show a case's card as it is now (e.g. with a suggested reply added after it was
@@ -162,3 +190,11 @@ class StaffDesk:
             await self._port.update_case(relayed.desk_ref, relayed.card)
         except Exception:
             log.warning("desk: could not update the card of case %s", relayed.card.case_id, exc_info=True)
+
+
+def canned_name(text: str) -> str | None:
+    """NAME in `!reply NAME` (lower case; "" when none is given); None for any other message."""
+    words = text.strip().split(maxsplit=1)
+    if not words or words[0].lower() != CANNED:
+        return None
+    return words[1].strip().lower() if len(words) > 1 else ""

@@ -1,4 +1,4 @@
-"""The tables handoff owns: cases and their events. They sit on the store's `Base` (one
+"""The tables handoff owns: cases, their events and the canned replies staff send. They sit on the store's `Base` (one
 schema, one migration history), on the store's floor of the house, so the stores that show a
 conversation can join its case; only `handoff.cases` changes them."""
 
@@ -61,3 +61,17 @@ class CaseEvent(Base):
     note: Mapped[str | None] = mapped_column(Text)
     kind: Mapped[str] = mapped_column(String(16), default=CaseEventKind.MOVE, server_default=CaseEventKind.MOVE.value)
     at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class CannedReply(Base):
+    """A reply staff keep under a short name and send into a case (`!reply refund-policy` in
+    its Slack thread, or from the inbox): markdown with placeholders, filled for the customer
+    and the person sending it (`handoff.canned`). Edited in /admin/replies."""
+
+    __tablename__ = "canned_replies"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(40), unique=True)
+    """A slug, [a-z0-9-]{1,40}: what staff type after `!reply`."""
+    body: Mapped[str] = mapped_column(Text)
+    updated_by: Mapped[str] = mapped_column(String(255))
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -42,6 +42,7 @@ from core.ops.request_guards import could_be_row_id
 from core.ops.runtime import Runtime
 from core.settings import Settings
 from core.store import staff
+from handoff.canned import NoSuchCannedReply, canned_replies, render_canned_reply
 from handoff.cases import CaseTransitionError
 from handoff.desk_store import Relayed, act_on_case
 from handoff.hours import Sla
@@ -160,9 +161,22 @@ class Inbox:
         return found, conversation, _version(version or (0, 0))
 
     async def case(self, request: web.Request) -> web.Response:
+        """The case; `?canned=NAME` fills the reply box with that canned reply, filled in for
+        this customer and signed with the visitor's name, to read and edit before sending."""
         found, conversation, version = await self._case(request)
         runtime = self._runtime(request)
+        visitor: Visitor = request[VISITOR]
         colleagues = await runtime.transactions.run(staff.active_people)
+        replies = await runtime.transactions.run(canned_replies)
+        draft, problem = "", request.query.get("problem")
+        if name := request.query.get("canned"):
+            agent = visitor.person.name if visitor.person is not None else None
+            try:
+                draft = await runtime.transactions.run(
+                    partial(render_canned_reply, name=name, conversation_id=found.case.conversation_id, agent=agent)
+                )
+            except NoSuchCannedReply:
+                problem = "There is no canned reply by that name."
         return self._page(
             request,
             "inbox_case.html",
@@ -170,7 +184,9 @@ class Inbox:
             transcript=conversation,
             version=version,
             colleagues=colleagues,
-            problem=request.query.get("problem"),
+            replies=replies,
+            draft=draft,
+            problem=problem,
             script=SCRIPT,
         )
 

@@ -23,6 +23,7 @@ from core.admin.gaps import GapFinder, GapReport
 from core.admin.periods import PERIODS, BadFilter, Chosen, chosen_period
 from core.admin.queries import Period
 from core.admin.render import as_json, page
+from core.admin.replies import CannedReplyPages
 from core.admin.schedule import ScheduledJob, upcoming_runs
 from core.admin.status import Status, read_status
 from core.answering.answer_decision import answer_bar
@@ -98,6 +99,7 @@ class Pages:
         """Built with the knowledge base at the first request (the runtime opens after the app is built)."""
         self._sla = Sla.of(settings.handoff)
         self._reindexing: asyncio.Task[Any] | None = None
+        self._replies = CannedReplyPages(runtime=self._runtime, page=self._page, checked_form=self._checked_form)
 
     def routes(self) -> list[web.RouteDef]:
         return [
@@ -118,6 +120,7 @@ class Pages:
             web.get("/admin/status", self.status),
             web.get("/admin/api/status", self.status_json),
             web.post("/admin/outbox/{id}/retry", self.retry),
+            *self._replies.routes(),
         ]
 
     def _gap_finder(self, runtime: Runtime) -> GapFinder:

@@ -33,6 +33,7 @@ CHANNELS = ["web", "api", "telegram", "sms", "email", "slack"]
 SLACK_SECRET = "sandbox-slack-signing-secret"
 STAFF_CHANNEL = "C0SANDBOXSTAFF"
 STAFF_USER = "U0SANDBOXSTAFF"
+STAFF_NAME = "Sam from Support"
 SUPPORT_ADDRESS = "support@brightdesk.example"
 CUSTOMER_ADDRESS = "ada@customer.example"
 TELEGRAM_USER = 777
@@ -61,6 +62,7 @@ class Sandbox:
     async def start(self) -> None:
         await self.telegram.start()
         await self.twilio.start()
+        self.slack.users[STAFF_USER] = {"real_name": STAFF_NAME}  # what a canned reply's {agent} says
         await self.slack.start()
         await self.relay.start()
 

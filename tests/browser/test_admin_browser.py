@@ -230,3 +230,24 @@ async def test_re_index_now_runs_an_audited_index_run(dashboard: Launch, page: A
     await page.reload()
     await expect(page.locator("#runs tbody tr").first).to_contain_text("admin:dashboard")
     await expect(page.locator("#documents")).to_contain_text("crypto.md")
+
+
+async def test_a_canned_reply_is_written_previewed_and_a_duplicate_name_refused(dashboard: Launch, page: Any) -> None:
+    live = await dashboard()
+    await sign_in(page, live)
+    await page.get_by_role("link", name="Canned replies").click()
+    await expect(page.locator("#replies")).to_contain_text("No canned replies yet")
+    await page.get_by_label("Name").fill("refund-policy")
+    await page.get_by_label("Reply").fill("Hi {first_name}, refunds take **5 days**.\n\n— {agent}")
+    await page.get_by_role("button", name="Add").click()
+    await expect(page.locator("#saved")).to_contain_text("!reply refund-policy")
+    await page.get_by_role("link", name="refund-policy").click()
+    await expect(page.locator("#preview strong")).to_have_text("5 days")
+    await expect(page.locator("#preview")).to_contain_text("Hi Ada, refunds take 5 days.")
+
+    await page.get_by_role("link", name="Canned replies", exact=True).click()
+    await page.get_by_label("Name").fill("refund-policy")
+    await page.get_by_label("Reply").fill("A second one")
+    await page.get_by_role("button", name="Add").click()
+    await expect(page.get_by_role("alert")).to_contain_text("a canned reply named 'refund-policy' exists already")
+    await expect(page.get_by_label("Reply")).to_have_value("A second one")  # what was typed is kept

@@ -4,6 +4,7 @@ token, 401 without a hint, throttled guessing, sign-out, and CSRF on every actio
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable
 from datetime import UTC, datetime
 from http.cookies import SimpleCookie
@@ -31,6 +32,7 @@ PAGES = [
     "/admin/cases",
     "/admin/knowledge",
     "/admin/status",
+    "/admin/replies",
     "/admin/conversations/nope",
 ]
 JSON_ROUTES = [
@@ -41,6 +43,7 @@ JSON_ROUTES = [
     "/admin/api/cases",
     "/admin/api/knowledge",
     "/admin/api/status",
+    "/admin/api/replies",
     "/admin/api/conversations/nope",
 ]
 ACTIONS = [
@@ -49,6 +52,9 @@ ACTIONS = [
     "/admin/logout",
     "/admin/staff/invite",
     "/admin/staff/remove",
+    "/admin/replies",
+    "/admin/replies/1",
+    "/admin/replies/1/delete",
     *(f"/admin/inbox/1/{action}" for action in ["reply", "note", "assign", "claim"]),  # claim|resolve|return: one route
 ]
 PUBLIC = {"/admin/login", "/admin/invite/1"}
@@ -84,12 +90,14 @@ async def test_without_a_token_the_dashboard_is_not_there_and_the_log_says_how_t
 
 
 def admin_routes(client: AppClient) -> list[tuple[str, str]]:
-    """Every route the app serves under /admin, with a sample id for its placeholders."""
+    """Every route the app serves under /admin, with a sample value for its placeholders."""
     found = []
     for route in client.app.router.routes():
         path = route.resource.canonical if route.resource is not None else ""
         if path.startswith("/admin") and route.method != "HEAD":
-            found.append((route.method, path.replace("{id}", "1").replace("{token}", "1").replace("{action}", "claim")))
+            found.append(
+                (route.method, re.sub(r"\{(\w+)[^}]*\}", lambda m: "claim" if m[1] == "action" else "1", path))
+            )
     return found
 
 
@@ -217,8 +225,10 @@ async def test_signing_out_drops_the_session_from_the_browser(admin: AppClient) 
 
 
 async def test_actions_from_a_cookie_session_need_the_pages_csrf_value(admin: AppClient) -> None:
+    actions = [path for method, path in admin_routes(admin) if method == "POST" and path not in PUBLIC]
+    assert set(actions) >= set(ACTIONS)
     await sign_in(admin)
-    for path in ACTIONS:
+    for path in actions:
         assert (await admin.post(path, data={})).status == 403, path
         assert (await admin.post(path, data={"csrf": "forged"})).status == 403, path
     assert (await admin.get("/admin/api/status")).status == 200  # still signed in
@@ -237,6 +247,9 @@ async def test_actions_from_a_cookie_session_need_the_pages_csrf_value(admin: Ap
         ("GET", "/admin/api/conversations?state=lost", 400, "state must be one of"),
         ("POST", "/admin/outbox/99999999999999999999/retry", 404, "a dead letter's id is a number"),
         ("POST", "/admin/outbox/7/retry", 404, "there is no outbox item 7"),
+        ("POST", "/admin/replies", 400, "a canned reply's name is 1 to 40 lower-case letters"),
+        ("GET", "/admin/replies/nope", 404, "there is no canned reply by that name"),
+        ("POST", "/admin/replies/Not%20a%20name/delete", 404, "there is no canned reply by that name"),
     ],
 )
 async def test_bad_input_gets_a_4xx_naming_what_is_wrong(

@@ -602,6 +602,27 @@ async def test_dashboard_paths_and_queries_never_answer_5xx(
     no_errors_logged(caplog)
 
 
+typed = st.text(alphabet=st.characters(exclude_categories=["Cs"]), max_size=60)
+"""What a browser can send in a form: any text but lone surrogates (not UTF-8 at all)."""
+
+
+@FUZZ
+@given(name=typed, body=typed, item=st.text(min_size=1, max_size=30))
+@example(name="ok", body="Hi {name.__class__} {0} {}", item="ok")
+async def test_canned_reply_forms_never_answer_5xx(
+    hub: AppClient, caplog: pytest.LogCaptureFixture, name: str, body: str, item: str
+) -> None:
+    caplog.clear()
+    bearer = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+    segment = quote(item, safe="")
+    for path in ("/admin/replies", f"/admin/replies/{segment}", f"/admin/replies/{segment}/delete"):
+        response = await hub.post(path, data={"name": name, "body": body}, headers=bearer)
+        answered_with_a_reason(response.status, await response.text())
+    response = await hub.get(f"/admin/replies/{segment}", headers=bearer)
+    answered_with_a_reason(response.status, await response.text())
+    no_errors_logged(caplog)
+
+
 MAIL_HEADERS = [
     b"From",
     b"Reply-To",

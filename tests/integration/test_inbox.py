@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import re
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 import pytest
@@ -20,6 +21,7 @@ from core.sandbox.telegram_api import FakeBotApi
 from core.sandbox.telegram_updates import private_message
 from core.settings import AdminSettings, OutboxSettings, Settings
 from core.store.db import Message, StaffRole
+from handoff.canned import save_canned_reply
 from handoff.desk_store import RESOLVED_NOTICE
 from handoff.tables import Case
 from tests.app_client import AppClient
@@ -178,3 +180,24 @@ async def test_the_admin_token_works_the_inbox_as_a_script(hub: AppClient, teleg
     assert (await texts_to_customer(telegram, 2))[1] == "From a script"
     case = await (await hub.get(f"/admin/api/inbox/{case_id}", headers=bearer)).json()
     assert case["case"]["case"]["owner"] == "admin token"
+
+
+async def test_a_canned_reply_is_inserted_filled_in_then_sent_as_edited(hub: AppClient, telegram: FakeBotApi) -> None:
+    body = "Hi {first_name}, this is {agent}. Refunds reach your card within **5 days**."
+    await hub.app[RUNTIME].transactions.run(partial(save_canned_reply, name="refund-time", body=body, actor="test"))
+    async with joined(hub, "gia@example.com", name="Gia") as gia:
+        case_id = await handed_over(hub, telegram)
+        page = f"/admin/inbox/{case_id}"
+        listed = await (await gia.get(page)).text()
+        assert '<option value="refund-time">refund-time</option>' in listed
+        filled = await (await gia.get(f"{page}?canned=refund-time")).text()
+        draft = re.search(r'<textarea name="text"[^>]*>([^<]*)</textarea>', filled)
+        assert draft is not None
+        assert draft.group(1) == "Hi Ada, this is Gia. Refunds reach your card within **5 days**."
+        assert len(telegram.calls_to("sendMessage")) == 1  # inserting sent nothing
+        edited = draft.group(1).replace("5 days", "3 days")
+        await gia.form(f"{page}/reply", page, text=edited)
+        texts = await texts_to_customer(telegram, 2)
+        assert texts[1] == "Hi Ada, this is Gia. Refunds reach your card within <b>3 days</b>."
+        unknown = await (await gia.get(f"{page}?canned=nope")).text()
+        assert "There is no canned reply by that name." in unknown

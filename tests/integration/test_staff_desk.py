@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any
 
 import pytest
@@ -17,6 +18,7 @@ from core.cli.server import RUNTIME, create_app
 from core.sandbox.slack_api import BOT_TOKEN, FakeSlack
 from core.sandbox.slack_events import block_action, message_event, signed_headers
 from core.settings import LlmSettings, OutboxSettings, Settings
+from handoff.canned import save_canned_reply
 from handoff.desk_store import RESOLVED_NOTICE, STILL_WITH_US
 from tests.app_client import AppClient
 from tests.fakes.openai_server import FakeOpenAI, Text
@@ -202,3 +204,50 @@ async def test_the_card_says_what_the_customer_asked_and_what_the_bot_answered(
     assert "*Asked:* How do I reset my password?" in blocks
     assert "*The bot answered:* Here's what our help centre says in *Reset your password" in blocks
     assert "*Known:* name: Ada" in blocks
+
+
+REFUND_POLICY = "Hi {first_name}, the refund reaches your card within 5 working days. — {agent}"
+
+
+async def test_a_canned_reply_from_the_thread_reaches_the_customer_filled_in_and_claims_the_case(
+    client: AppClient, slack: FakeSlack
+) -> None:
+    slack.users[AGENT] = {"real_name": "Sam Jones"}
+    save = partial(save_canned_reply, name="refund-policy", body=REFUND_POLICY, actor="lead")
+    await client.app[RUNTIME].transactions.run(save)
+    ws = await client.ws_connect("/widget/ws")
+    await ws.send_json({"type": "hello", "token": None, "after": 0})
+    await ws.receive_json()
+    await ws.send_json({"type": "message", "id": "c1", "text": "Hi, my name is Ada. Where is my refund?"})
+    await frame_from(ws, "bot")
+    await ws.send_json({"type": "message", "id": "c2", "text": "I want to talk to a human please"})
+    await frame_from(ws, "bot")
+    (card,) = await until(lambda: cards(slack))
+    card_ts = card.response["ts"]
+
+    await staff_says(client, card_ts, "!reply refund-polcy", ts="1700000400.000100")
+    told = "No canned reply named 'refund-polcy'; the names are: refund-policy."
+    await until(lambda: told in in_thread(slack, card_ts))
+    await staff_says(client, card_ts, "!reply Refund-Policy", ts="1700000400.000200")
+    staff = await frame_from(ws, "staff")  # the first staff message: the unknown name reached nobody
+    assert staff["text"] == "Hi Ada, the refund reaches your card within 5 working days. — Sam Jones"
+    sent = "Sent refund-policy to the customer:\n" + staff["text"]
+    await until(lambda: sent in in_thread(slack, card_ts))  # staff see what went out
+    await until(lambda: slack.calls("chat.update"))
+    assert f"<@{AGENT}>" in json.dumps(slack.calls("chat.update")[-1]["blocks"])  # claimed by the reply
+
+
+async def test_a_canned_reply_signed_by_someone_slack_will_not_name_is_signed_by_the_team(
+    client: AppClient, slack: FakeSlack
+) -> None:
+    save = partial(save_canned_reply, name="thanks", body="Thanks {name}! {agent}", actor="lead")
+    await client.app[RUNTIME].transactions.run(save)
+    body = await (await client.post("/api/messages", json={"contact": "kim", "text": "I need a real person"})).json()
+    (card,) = await until(lambda: cards(slack))
+    await staff_says(client, card.response["ts"], "!reply thanks", ts="1700000500.000100")  # users.info: user_not_found
+    listed = await (await client.get(f"/api/conversations/{body['conversation_id']}/messages")).json()
+    assert listed["messages"][-1] == {
+        **listed["messages"][-1],
+        "author": "staff",
+        "text": "Thanks there! the support team",
+    }
