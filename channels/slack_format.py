@@ -11,6 +11,7 @@ article contains becomes a Slack mention or link.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Sequence
 from typing import Any
 from urllib.parse import urlparse
@@ -22,6 +23,9 @@ from channels.text_tables import table_lines
 from core.desk_port import CaseCard
 from core.messages import StoredMessage
 
+SLACK_USER = re.compile(r"[UW][A-Z0-9]{2,}")
+"""A Slack user id: a case's owner shown as a mention; any other owner (a name from Slack, or
+someone in the inbox) as written."""
 SECTION_LIMIT = 3000
 """Characters in one section block: Slack's limit."""
 MAX_BLOCKS = 50
@@ -140,7 +144,7 @@ def reply_blocks(text: str) -> list[dict[str, Any]]:
 def card_blocks(card: CaseCard) -> list[dict[str, Any]]:
     """A case as Block Kit: who and why, the latest messages, and the three buttons."""
     frustration = "–" if card.frustration is None else f"{card.frustration:.2f}"
-    owner = f"<@{card.owner}>" if card.owner else "nobody yet"
+    owner = (f"<@{card.owner}>" if SLACK_USER.fullmatch(card.owner) else card.owner) if card.owner else "nobody yet"
     fields = [
         f"*Customer:*\n{escape(card.customer)}",
         f"*Channel:*\n{escape(card.channel)}",

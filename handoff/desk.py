@@ -40,6 +40,7 @@ from handoff.desk_store import (
     thread_of,
 )
 from handoff.hours import Sla
+from handoff.inbox_store import note_at
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +60,8 @@ class StaffDesk:
         self._note_prefix = note_prefix.lower()
         self._push = push
         self._sla = sla
+        self._names: dict[str, str] = {}
+        """Names of the people the platform named, by their id there."""
         self._cards = asyncio.Lock()
         """Held while this process posts a card or refreshes one."""
 
@@ -123,8 +126,12 @@ class StaffDesk:
         if command is not None:
             case_id = await self._run(partial(case_id_at, desk_ref=desk_ref))
             return await self.act(case_id=case_id, action=command, actor=actor) if case_id else None
-        if text.strip().lower().startswith(self._note_prefix):
-            return None  # stays in the staff thread
+        actor = await self.named(actor)
+        if text.strip().lower().startswith(self._note_prefix):  # stays among staff; the inbox shows it
+            await self._run(
+                partial(note_at, desk_ref=desk_ref, actor=actor, text=text.strip()[len(self._note_prefix) :].strip())
+            )
+            return None
         if (name := canned_name(text)) is not None:
             filled = await self._canned(desk_ref=desk_ref, actor=actor, name=name)
             if filled is None:
@@ -151,7 +158,7 @@ class StaffDesk:
     async def _canned(self, *, desk_ref: str, actor: str, name: str) -> str | None:
         """The canned reply `name` filled for the case's customer and signed with the person's
         name; None when no case is open there, or the name is unknown (said in the thread)."""
-        agent = await self._port.person_name(actor) if isinstance(self._port, PeopleNames) else None
+        agent = actor if actor in self._names.values() else None  # a name the desk gave, not an id
         found = await self._run(partial(canned_for_case, desk_ref=desk_ref, name=name, agent=agent))
         if isinstance(found, UnknownCanned):
             await self._port.post_to_case(desk_ref, found.explanation())
@@ -167,9 +174,21 @@ class StaffDesk:
                 desk_ref, card = found
                 await self._port.update_case(desk_ref, card)
 
+    async def named(self, actor: str) -> str:
+        """The person's name as the desk's platform gives it (so the dashboard, the inbox and
+        the card say "Sam Jones", not "U0SAM"); their id when it will not say. Kept for the
+        process's life: one lookup per person."""
+        if actor in self._names or not isinstance(self._port, PeopleNames):
+            return self._names.get(actor, actor)
+        name = await self._port.person_name(actor)
+        if name is not None:
+            self._names[actor] = name
+        return name or actor
+
     async def act(self, *, case_id: str, action: CaseAction, actor: str) -> Relayed | None:
         """Claim, resolve or return a case; a move the case cannot make is explained in its
         thread (e.g. resolving it twice) and changes nothing."""
+        actor = await self.named(actor)
         try:
             relayed = await self._run(
                 partial(act_on_case, case_id=case_id, action=action, actor=actor, push=self._push)

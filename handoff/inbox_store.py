@@ -13,7 +13,7 @@ from core.messages import Author
 from core.store.db import Conversation, DeliveryKind
 from core.store.outbox_queue import queue_desk_work
 from handoff.cases import OPEN_STATES, CaseState, CaseTransitionError, move_case
-from handoff.desk_store import Relayed, card_of, say
+from handoff.desk_store import Relayed, card_of, case_id_at, say
 from handoff.tables import Case, CaseEvent, CaseEventKind
 
 
@@ -52,6 +52,14 @@ def note(session: Session, *, case_id: str, actor: str, text: str) -> None:
             case_id=case.id, from_state=case.state, to_state=case.state, actor=actor, note=text, kind=CaseEventKind.NOTE
         )
     )
+
+
+def note_at(session: Session, *, desk_ref: str, actor: str, text: str) -> None:
+    """A note written in a case's thread on the chat-platform desk (`note:` in Slack), kept
+    with the case so the inbox shows it too; nothing when no case lives there."""
+    case_id = case_id_at(session, desk_ref)
+    if case_id is not None and text:
+        note(session, case_id=case_id, actor=actor, text=text)
 
 
 def assign(session: Session, *, case_id: str, to: str, actor: str) -> Relayed:

@@ -6,6 +6,7 @@ case's page streams its changes; every form wants the page's CSRF value."""
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 from collections.abc import Callable
 from functools import partial
@@ -17,6 +18,7 @@ from sqlalchemy import select
 
 from core.cli.server import RUNTIME, create_app
 from core.pipeline.turn_runner import HANDOFF_NOTICE
+from core.sandbox.slack_api import FakeSlack
 from core.sandbox.telegram_api import FakeBotApi
 from core.sandbox.telegram_updates import private_message
 from core.settings import AdminSettings, OutboxSettings, Settings
@@ -25,7 +27,9 @@ from handoff.canned import save_canned_reply
 from handoff.desk_store import RESOLVED_NOTICE
 from handoff.tables import Case
 from tests.app_client import AppClient
-from tests.integration.staff_steps import browser, joined
+from tests.integration.staff_desk_steps import case_card, desk_settings, staff_replies
+from tests.integration.staff_steps import Person, browser, joined
+from tests.integration.test_staff_desk import in_thread
 from tests.integration.test_telegram import deliver, ready, telegram_settings, update
 
 TOKEN = "dashboard-token-of-the-lead"
@@ -201,3 +205,41 @@ async def test_a_canned_reply_is_inserted_filled_in_then_sent_as_edited(hub: App
         assert texts[1] == "Hi Ada, this is Gia. Refunds reach your card within <b>3 days</b>."
         unknown = await (await gia.get(f"{page}?canned=nope")).text()
         assert "There is no canned reply by that name." in unknown
+
+
+async def test_the_inbox_and_the_slack_desk_show_one_case_alike(
+    aiohttp_client: Callable[..., Any], make_settings: Callable[..., Settings], slack: FakeSlack
+) -> None:
+    settings = make_settings(admin=AdminSettings(token=SecretStr(TOKEN)), slack=desk_settings(slack))
+    hub: AppClient = await aiohttp_client(create_app(settings))
+    slack.users["U0SAM"] = {"real_name": "Sam Jones"}
+    async with joined(hub, "hoa@example.com", name="Hoa") as hoa:
+        asked = await hub.post("/api/messages", json={"contact": "kim", "text": "I want to talk to a person"})
+        assert (await asked.json())["reply"]["handoff"]
+        card = await case_card(slack)
+        async with hub.app[RUNTIME].sessionmaker() as session:
+            case_id = (await session.execute(select(Case.id))).scalar_one()
+        page = f"/admin/inbox/{case_id}"
+
+        await staff_replies(hub, slack, "note: VIP customer, be quick", ts="1700000500.000100")
+        await staff_replies(hub, slack, "Hello Kim, Sam here.", ts="1700000500.000200")
+        shown = await _until_shown(hoa, page, "Hello Kim, Sam here.")
+        assert "VIP customer, be quick" in shown and "(internal note)" in shown  # the Slack note, kept with the case
+        assert "With Sam Jones" in shown and "<strong>Sam Jones</strong>" in shown  # by name, not U0SAM
+
+        await hoa.form(f"{page}/reply", page, text="And Hoa from the inbox.")
+        thread = card.response["ts"]
+        async with asyncio.timeout(30):
+            while "*Reply from the inbox:* And Hoa from the inbox." not in in_thread(slack, thread):
+                await asyncio.sleep(0.05)
+        await hoa.form(f"{page}/resolve", page)
+        async with asyncio.timeout(30):
+            while '"text": "*State:*\\nclosed"' not in json.dumps(slack.calls("chat.update")[-1:]):
+                await asyncio.sleep(0.05)
+
+
+async def _until_shown(person: Person, page: str, text: str) -> str:
+    async with asyncio.timeout(30):
+        while text not in (html := await (await person.get(page)).text()):
+            await asyncio.sleep(0.05)
+    return html
