@@ -16,6 +16,7 @@ from sqlalchemy import ColumnElement, Select, exists, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.admin.contact_labels import contact_labels
+from core.cli.terminal import TerminalChannel
 from core.store.db import (
     AttachmentRow,
     Contact,
@@ -31,6 +32,11 @@ PREVIEW_CHARS = 200
 """How much of a conversation's last message a search row carries."""
 
 
+TEST_CHANNELS = frozenset({TerminalChannel.name})
+"""Conversations someone had with the bot to try it (`supporthub ask`, `chat`): marked *test*
+on the dashboard, and left out of a search with `tests=hide`."""
+
+
 @dataclass(frozen=True, slots=True)
 class ConversationFilter:
     """What to look for; an empty field does not narrow the search.
@@ -41,12 +47,15 @@ class ConversationFilter:
     - `contact`: part of the contact's display name or of one of its identities' external user
       ids (a phone number, an email, a Slack user), case-insensitively, or the exact contact id;
     - `state`: the conversation's state (a `core.store.db.ConversationState`);
-    - `since`, `until`: [since, until) bounds on the conversation's last message (`updated_at`).
+    - `since`, `until`: [since, until) bounds on the conversation's last message (`updated_at`);
+    - `tests`: whether test conversations (`TEST_CHANNELS`: someone trying the bot from the
+      command line, `supporthub ask` and `chat`) are found too.
     """
 
     words: str = ""
     contact: str = ""
     channel: str | None = None
+    tests: bool = True
     state: str | None = None
     since: datetime | None = None
     until: datetime | None = None
@@ -65,6 +74,10 @@ class ConversationRow:
     messages: int
     last_text: str
     """The start (`PREVIEW_CHARS`) of the conversation's last message; empty when it has none."""
+
+    @property
+    def is_test(self) -> bool:
+        return self.channel in TEST_CHANNELS
 
 
 @dataclass(frozen=True, slots=True)
@@ -215,6 +228,8 @@ def _matching(criteria: ConversationFilter) -> list[ColumnElement[bool]]:
         conditions.append(_contact_is(contact))
     if criteria.channel is not None:
         conditions.append(Conversation.channel == criteria.channel)
+    if not criteria.tests:
+        conditions.append(Conversation.channel.not_in(TEST_CHANNELS))
     if criteria.state is not None:
         conditions.append(Conversation.state == criteria.state)
     if criteria.since is not None:

@@ -19,6 +19,7 @@ from jinja2 import Environment
 
 from core.admin import conversations, operations, queries
 from core.admin.charts import Series, data_table, stacked_bars
+from core.admin.conversations import TEST_CHANNELS
 from core.admin.gaps import GapFinder, GapReport
 from core.admin.periods import PERIODS, BadFilter, Chosen, chosen_period
 from core.admin.queries import Period
@@ -280,6 +281,7 @@ class Pages:
             state=state,
             since=since,
             until=until + timedelta(days=1) if until is not None else None,
+            tests=query.get("tests") != "hide",
         )
         return found, page_number
 
@@ -317,7 +319,9 @@ class Pages:
         return found
 
     async def transcript(self, request: web.Request) -> web.Response:
-        return self._page(request, "transcript.html", transcript=await self._transcript(request))
+        return self._page(
+            request, "transcript.html", transcript=await self._transcript(request), test_channels=TEST_CHANNELS
+        )
 
     async def transcript_json(self, request: web.Request) -> web.Response:
         return as_json(await self._transcript(request))

@@ -320,3 +320,16 @@ async def test_a_contact_is_named_by_the_best_thing_known_of_them(
         "c-3": "+4915112345678",
         "c-4": "bob@example.com",
     }
+
+
+async def test_a_conversation_from_the_command_line_is_a_test_one_marked_and_hidden_on_request(
+    seeded: async_sessionmaker[AsyncSession],
+) -> None:
+    async with seeded.begin() as session:
+        session.add(
+            Conversation(id="v5", contact_id="id-ada", channel="cli", chat_id="c1", state="bot", updated_at=DAY2)
+        )
+    async with seeded() as session:
+        rows = (await search(session, ConversationFilter(contact="ada"))).rows
+    assert [(row.id, row.is_test) for row in rows] == [("v5", True), ("v2", False), ("v1", False)]
+    assert await found(seeded, ConversationFilter(contact="ada", tests=False)) == ["v2", "v1"]
