@@ -175,6 +175,7 @@ class Message(Base):
     polarity: Mapped[float | None] = mapped_column(Float)
     frustration: Mapped[float | None] = mapped_column(Float)
     declined: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())  # bot: KB had no answer
+    survey: Mapped[str | None] = mapped_column(String(8))  # a core.messages.SurveyPart (bot messages)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
