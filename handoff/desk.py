@@ -46,11 +46,21 @@ COMMANDS = {"!claim": CaseAction.CLAIM, "!resolve": CaseAction.RESOLVE, "!bot": 
 
 
 class StaffDesk:
-    def __init__(self, *, transactions: Transactions, port: DeskPort, note_prefix: str, push: frozenset[str]) -> None:
+    def __init__(
+        self,
+        *,
+        transactions: Transactions,
+        port: DeskPort,
+        note_prefix: str,
+        push: frozenset[str],
+        survey: bool = True,
+    ) -> None:
+        """`survey`: a resolved case's customer is asked the satisfaction survey (`handoff.survey`)."""
         self._run = transactions.run
         self._port = port
         self._note_prefix = note_prefix.lower()
         self._push = push
+        self._survey = survey
         self._cards = asyncio.Lock()
         """Held while this process posts a card or refreshes one."""
 
@@ -131,7 +141,7 @@ class StaffDesk:
         thread (e.g. resolving it twice) and changes nothing."""
         try:
             relayed = await self._run(
-                partial(act_on_case, case_id=case_id, action=action, actor=actor, push=self._push)
+                partial(act_on_case, case_id=case_id, action=action, actor=actor, push=self._push, survey=self._survey)
             )
         except CaseTransitionError as exc:
             desk_ref = await self._run(partial(desk_ref_of, case_id=case_id))

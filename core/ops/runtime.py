@@ -119,12 +119,12 @@ def desks(channels: Mapping[str, Channel]) -> list[tuple[str, DeskPort]]:
     return [(name, c) for name, c in channels.items() if isinstance(c, DeskPort) and c.desk_ready]
 
 
-def staff_desk(transactions: Transactions, channels: Mapping[str, Channel]) -> StaffDesk | None:
+def staff_desk(transactions: Transactions, channels: Mapping[str, Channel], *, survey: bool = True) -> StaffDesk | None:
     port = desk_port(channels)
     if port is None:
         return None
     push = frozenset(name for name, channel in channels.items() if channel.capabilities.push)
-    return StaffDesk(transactions=transactions, port=port, note_prefix=port.note_prefix, push=push)
+    return StaffDesk(transactions=transactions, port=port, note_prefix=port.note_prefix, push=push, survey=survey)
 
 
 def message_listener(engine: AsyncEngine, hub: Hub) -> MessageListener | None:
@@ -164,7 +164,7 @@ async def open_runtime(
             agent = Agent(knowledge=knowledge, settings=settings.answer, llm=llm, calibration=calibration)
             transactions = transactions_for(engine, sessionmaker)
             storage = Storage.on(transactions)
-            desk = staff_desk(transactions, channels)
+            desk = staff_desk(transactions, channels, survey=settings.handoff.survey)
             if desk is None:
                 log.warning(
                     "no staff desk: a customer handed over to a person is told %r (handoff.unstaffed_message); "
