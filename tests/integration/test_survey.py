@@ -108,7 +108,7 @@ async def test_a_widget_customer_rates_with_a_button_and_the_dashboard_shows_it(
     staff_table = page[page.index('id="satisfaction-by-staff"') :]
     assert f'<td>{AGENT}</td><td class="num">1</td><td class="num">100%</td><td class="num">5.0</td>' in staff_table
     definition = page[page.index('id="resolution-definition"') :]
-    assert "the customer did not ask for a person and no case was opened" in definition
+    assert "no case was opened there, neither because the customer asked for a person" in definition
 
 
 async def test_a_telegram_customer_rates_with_a_digit_once_then_is_answered_as_usual(

@@ -53,10 +53,11 @@ async def seeded(sessionmaker: async_sessionmaker[AsyncSession]) -> async_sessio
                 Case(id=case_id, conversation_id=conversation, state="closed", rule="r", reason="r", opened_at=at)
             )
 
-        # web: a1 is settled by a2 (the next answer); the request for a person after a2 is a2's
+        # web: a1 is settled by a2 (the next answer); the request for a person (and so its case) is a2's
         answer("web", T0)
         answer("web", T0 + timedelta(hours=1))
         message("web", "customer", T0 + timedelta(hours=2), intent="human_request")
+        case("k-web", "web", T0 + timedelta(hours=2))
         # telegram: a 👎 on a3; a4's case comes 30 h later, past the window
         voted = answer("tg", T0)
         answer("tg", T0 + timedelta(hours=3))
@@ -68,6 +69,7 @@ async def seeded(sessionmaker: async_sessionmaker[AsyncSession]) -> async_sessio
         case("k-before", "y", T0 - timedelta(hours=1))
         answer("y", T0)
         message("y", "customer", T0 + timedelta(hours=25), intent="human_request")
+        case("k-y", "y", T0 + timedelta(hours=25))
         # z: nothing here is an answer of the period
         answer("z", WEEK.since - timedelta(hours=1))  # before the period
         message("z", "bot", T0, declined=True, handoff=True)
