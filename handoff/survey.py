@@ -7,8 +7,9 @@ customer is told so (`handoff.desk_store.act_on_case`), and delivered by the out
 message: nothing lost, nothing sent twice. It is answered either with the buttons the widget
 and Slack show under it (`SurveyStore.answer`), or on any channel by replying with the digit
 (`answered_by`, which the turn asks before the bot reads the message): the digit must be the
-customer's very next message after the question. Anything else they write lets the survey
-lapse and is answered as usual, and a second digit is an ordinary message. A survey is
+customer's very next message after the question. Anything else they write is answered as
+usual and lets the survey lapse for typing (the buttons stay usable while it is open: a click
+cannot be mistaken for anything else), and a second digit is an ordinary message. A survey is
 answered once, whichever way comes first (a conditional update, `record`).
 
 Why 1 to 5: one digit is the shortest answer every channel carries (an SMS keypad, an email

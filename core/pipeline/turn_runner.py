@@ -2,9 +2,10 @@
 let a person have it when a person owns the conversation, ask the escalation policy, let the
 agent answer, ask the policy again, and store it all at once.
 
-A score typed in answer to an open satisfaction survey is kept and thanked, and nothing else
-happens (`handoff.survey`). The policy runs twice: before answering (a request for a person, a keyword, frustration need
+The policy runs twice: before answering (a request for a person, a keyword, frustration need
 no answer first) and after (a reply that could not answer, or the LLM asking for a person).
+A score typed in answer to an open satisfaction survey is kept and thanked before either, and
+nothing else happens (`handoff.survey`).
 
 A turn is taken (`take`, which the hub retries when it fails) and, once its reply is on its
 way, followed up (`follow_up`): work the customer should not wait for — the staff's suggested
