@@ -43,7 +43,17 @@ from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.web.async_slack_response import AsyncSlackResponse
 
 from channels.downloads import capped_file, origin
-from channels.slack_format import MAX_BLOCKS, SECTION_LIMIT, card_blocks, escape, render_mrkdwn, reply_blocks
+from channels.slack_format import (
+    MAX_BLOCKS,
+    SECTION_LIMIT,
+    answered_blocks,
+    card_blocks,
+    escape,
+    render_mrkdwn,
+    reply_blocks,
+    survey_buttons,
+    survey_choice,
+)
 from channels.slack_links import slack_thread_url
 from channels.slack_settings import SlackSettings
 from channels.slack_shapes import shape_problem
@@ -55,11 +65,12 @@ from core.channel import (
     DeliveryError,
     HubPort,
     Intake,
+    RatingResult,
     StaffEvents,
     StorageUnavailable,
 )
 from core.desk_port import CaseAction, CaseCard
-from core.messages import Address, Attachment, InboundMessage, StoredMessage
+from core.messages import SURVEY_SCORES, Address, Attachment, InboundMessage, StoredMessage, SurveyPart
 from core.metrics import Rejection, rejected
 from core.ops.request_guards import bounded_int
 from core.quoting import literal
@@ -199,6 +210,7 @@ class SlackChannel:
         self.app.event("message")(self._on_event)
         self.app.event("app_mention")(self._on_event)
         self.app.action(re.compile(r"^case_(claim|resolve|return)$"))(self._on_case_button)
+        self.app.action(re.compile(r"^survey_[1-5]$"))(self._on_survey_button)
         self.app.error(self._on_error)
         self.desk_ready = bool(slack.staff_channel)
         self.note_prefix = slack.note_prefix
@@ -246,12 +258,15 @@ class SlackChannel:
 
     async def send(self, address: Address, message: StoredMessage) -> str | None:
         text = render_mrkdwn(message)
+        blocks = reply_blocks(text)
+        if message.survey is SurveyPart.QUESTION:  # with the scale under it
+            blocks = [*blocks[: MAX_BLOCKS - 1], survey_buttons(message.id)]
         try:
             response = await self.client.chat_postMessage(
                 channel=address.chat_id,
                 thread_ts=address.thread_id,
                 text=text[:FALLBACK_LIMIT],
-                blocks=reply_blocks(text),
+                blocks=blocks,
                 unfurl_links=False,
             )
         except SlackApiError as exc:
@@ -452,6 +467,30 @@ class SlackChannel:
             return
         kind = CaseAction(action["action_id"].removeprefix("case_"))
         await self._hub.staff_action(case_id=action["value"], action=kind, actor=body["user"]["id"])
+
+    async def _on_survey_button(self, ack: Any, body: dict[str, Any], action: dict[str, Any]) -> None:
+        """A customer's score from the survey's buttons: kept once (in the conversation the
+        message is in), and the buttons give way to a line saying so."""
+        await ack()
+        choice = survey_choice(action.get("value"))
+        container = body.get("container") or {}
+        channel, ts = container.get("channel_id"), container.get("message_ts")
+        if choice is None or not channel or not ts:
+            return
+        message_id, score = choice
+        address = Address(CHANNEL, channel, container.get("thread_ts"))
+        result = await self._hub.rate(message_id, score=score, address=address)
+        if result is RatingResult.NOT_FOUND:
+            log.info("slack: a survey button in %s named no survey of that conversation", channel)
+            return
+        note = (
+            f"Thank you for your rating: {score} of {SURVEY_SCORES[-1]}."
+            if result is RatingResult.SAVED
+            else "This survey is closed."
+        )
+        blocks = answered_blocks((body.get("message") or {}).get("blocks"), note)
+        if blocks is not None:
+            await self.client.chat_update(channel=channel, ts=ts, text=note, blocks=blocks)
 
     async def _download(self, file: dict[str, Any]) -> Attachment:
         """A shared file, fetched with the bot token from Slack's file server only: a URL

@@ -1,5 +1,6 @@
 """Our replies and case cards as Slack shows them: mrkdwn rendered from the one markdown parse
-(`channels.markdown_tree`), cut into Block Kit sections, and the staff desk's case card.
+(`channels.markdown_tree`), cut into Block Kit sections, the satisfaction survey's buttons, and
+the staff desk's case card.
 
 mrkdwn is not markdown: bold is `*x*`, italics `_x_`, a link `<url|label>`, there are no
 headings, lists or tables, and `&`, `<` and `>` are escaped everywhere. So a heading is shown
@@ -21,7 +22,7 @@ from markdown_it.tree import SyntaxTreeNode
 from channels.markdown_tree import tree
 from channels.text_tables import table_lines
 from core.desk_port import CaseCard
-from core.messages import StoredMessage
+from core.messages import SURVEY_SCORES, StoredMessage
 
 SLACK_USER = re.compile(r"[UW][A-Z0-9]{2,}")
 """A Slack user id: a case's owner shown as a mention; any other owner (a name from Slack, or
@@ -139,6 +140,54 @@ def reply_blocks(text: str) -> list[dict[str, Any]]:
     if len(pieces) > MAX_BLOCKS:
         pieces = [*pieces[: MAX_BLOCKS - 1], "_… the rest of this answer was too long for Slack._"]
     return [{"type": "section", "text": {"type": "mrkdwn", "text": piece}} for piece in pieces]
+
+
+SURVEY_BLOCK = "survey"
+SURVEY_ACTION = "survey_{score}"
+"""The action id of the survey's button for one score (ids are unique within a block)."""
+_SCORE_LABELS = {SURVEY_SCORES[0]: "bad", SURVEY_SCORES[-1]: "great"}
+
+
+def survey_buttons(message_id: int) -> dict[str, Any]:
+    """The scale under the survey's question: a button per score, its value the question's
+    message id and the score ("41:4"), so a click names what it answers."""
+    return {
+        "type": "actions",
+        "block_id": SURVEY_BLOCK,
+        "elements": [
+            {
+                "type": "button",
+                "action_id": SURVEY_ACTION.format(score=score),
+                "text": {
+                    "type": "plain_text",
+                    "text": f"{score} ({label})" if (label := _SCORE_LABELS.get(score)) else str(score),
+                },
+                "value": f"{message_id}:{score}",
+            }
+            for score in SURVEY_SCORES
+        ],
+    }
+
+
+def survey_choice(value: object) -> tuple[int, int] | None:
+    """(question's message id, score) from a survey button's value; None for anything else."""
+    if not isinstance(value, str):
+        return None
+    message_id, _, score = value.partition(":")
+    if not (message_id.isascii() and message_id.isdigit() and score.isascii() and score.isdigit()):
+        return None
+    if int(score) not in SURVEY_SCORES or not 0 < int(message_id) < 2**31:
+        return None
+    return int(message_id), int(score)
+
+
+def answered_blocks(blocks: object, note: str) -> list[dict[str, Any]] | None:
+    """The survey's question once answered: its blocks as posted, without the buttons, and
+    `note` under them; None when the posted blocks are not known."""
+    if not isinstance(blocks, list) or not all(isinstance(block, dict) for block in blocks):
+        return None
+    kept = [block for block in blocks if block.get("block_id") != SURVEY_BLOCK]
+    return [*kept, {"type": "context", "elements": [{"type": "mrkdwn", "text": escape(note)}]}]
 
 
 def card_blocks(card: CaseCard) -> list[dict[str, Any]]:

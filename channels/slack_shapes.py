@@ -118,16 +118,30 @@ class _Action(_Shape):
     action_id: str
     block_id: str | None = None
     value: _Id | None = None
-    """A case button's case id."""
+    """A case button's case id; a survey button's question and score."""
 
 
 class _Clicker(_Shape):
     id: _Id
 
 
+class _Container(_Shape):
+    """Where a clicked button is: the message, its channel and its thread."""
+
+    channel_id: _Id | None = None
+    message_ts: _Id | None = None
+    thread_ts: _Id | None = None
+
+
+class _ClickedMessage(_Shape):
+    blocks: list[dict[str, Any]] | None = None
+
+
 class _BlockActions(_Envelope):
     user: _Clicker  # type: ignore[assignment]  # a button's clicker is an object with an id, never a string
     actions: list[_Action] = Field(min_length=1)
+    container: _Container | None = None
+    message: _ClickedMessage | None = None
     response_url: str | None = None
     trigger_id: str | None = None
 

@@ -24,6 +24,7 @@ from channels.web_frames import (
     ClientFeedback,
     ClientFrame,
     ClientMessage,
+    ClientRating,
     FrameError,
     Hello,
     error_frame,
@@ -40,6 +41,7 @@ from core.channel import (
     HubPort,
     IdentityConflict,
     Intake,
+    RatingResult,
     StorageUnavailable,
 )
 from core.messages import Address, Author, InboundMessage, StoredMessage, encoded_message_bytes
@@ -272,12 +274,14 @@ class WebChannel:
                     sock, token=frame.token, after=frame.after, origin=visitor.origin, email=email, ip=visitor.ip
                 )
                 session = _Session(session_id, email, visitor)
-            case ClientMessage() | ClientFeedback() if session is None:
+            case ClientMessage() | ClientFeedback() | ClientRating() if session is None:
                 await sock.send(error_frame("send hello first"))
             case ClientMessage() if session is not None:
                 await self._accept(sock, frame, session)
             case ClientFeedback(message_id, rating) if session is not None:
                 await self._feedback(sock, session, message_id=message_id, rating=rating)
+            case ClientRating(message_id, score) if session is not None:
+                await self._rate(sock, session, message_id=message_id, score=score)
         return session
 
     @staticmethod
@@ -306,6 +310,16 @@ class WebChannel:
             await self._broadcast(session.id, {"type": "feedback", "message_id": message_id, "rating": rating})
         else:
             await sock.send(error_frame("feedback is for the bot's replies in this conversation"))
+
+    async def _rate(self, sock: _Socket, session: _Session, *, message_id: int, score: int) -> None:
+        """A score from the survey's buttons: every tab of the session shows it kept, or the
+        survey closed (answered already, or asked too long ago)."""
+        result = await self._hub.rate(message_id, score=score, address=Address(CHANNEL, session.id))
+        if result is RatingResult.NOT_FOUND:
+            await sock.send(error_frame("ratings are for the survey in this conversation"))
+            return
+        kept = score if result is RatingResult.SAVED else None
+        await self._broadcast(session.id, {"type": "rating", "message_id": message_id, "score": kept})
 
     async def _hello(
         self, sock: _Socket, *, token: str | None, after: int, origin: str, email: str | None, ip: str | None

@@ -6,16 +6,20 @@ pure functions (no I/O), so they are tested on their own.
                      {"type": "message", "id": str, "text": str,              id: client uuid
                       "attachments"?: [{"filename", "content_type", "data": base64}]}
                      {"type": "feedback", "message_id": int, "rating": "up" | "down"}
+                     {"type": "rating", "message_id": int, "score": 1-5}      the survey's buttons
     server → client  {"type": "session", "token": str, "title": str, "max_text_length": int,
                       "max_file_bytes": int}
                      {"type": "message", "id": int, "author": ..., "text": ..., "citations": [...],
-                      "handoff": bool, "created_at": iso, "reply_to": int | null, "client_id"?: str}
+                      "handoff": bool, "created_at": iso, "reply_to": int | null, "client_id"?: str,
+                      "survey"?: "question" | "thanks"}                      the satisfaction survey's
                      {"type": "typing", "message_id": int}                    reply on its way
                      {"type": "delta", "reply_to": int, "text": str}          an answer being written
                      {"type": "citations", "reply_to": int, "citations": [...]}
                      {"type": "done", "reply_to": int}                        the stored message follows
                      {"type": "reset", "reply_to": int}                       drop the draft
                      {"type": "feedback", "message_id": int, "rating": str}   vote recorded
+                     {"type": "rating", "message_id": int, "score": int | null}  score kept;
+                                                                              null: survey closed
                      {"type": "error", "reason": str}                         socket stays open
 
 A streamed draft is only a preview: the stored `message` frame (with `reply_to`) replaces it.
@@ -29,7 +33,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from channels.payloads import MAX_MESSAGE_ID, PayloadError, parse_attachments, parse_vote, plain_text, storable
-from core.messages import Attachment, StoredMessage, citation_json, stored_message_json
+from core.messages import SURVEY_SCORES, Attachment, StoredMessage, citation_json, stored_message_json
 from core.streaming import CitationsReady, StreamDone, StreamEvent, StreamReset, TextDelta
 
 MAX_CLIENT_ID = 100
@@ -58,11 +62,17 @@ class ClientFeedback:
 
 
 @dataclass(frozen=True, slots=True)
+class ClientRating:
+    message_id: int
+    score: int
+
+
+@dataclass(frozen=True, slots=True)
 class FrameError:
     reason: str
 
 
-ClientFrame = Hello | ClientMessage | ClientFeedback | FrameError
+ClientFrame = Hello | ClientMessage | ClientFeedback | ClientRating | FrameError
 MAX_FILES_PER_MESSAGE = 1
 _HEX_SIGNATURE = re.compile(r"[0-9a-fA-F]{64}")
 
@@ -84,6 +94,8 @@ def parse_frame(raw: str, *, max_text_length: int) -> ClientFrame:
         return _parse_message(data, max_text_length=max_text_length)
     if kind == "feedback":
         return _parse_feedback(data)
+    if kind == "rating":
+        return _parse_rating(data)
     return FrameError(f"unknown frame type {kind!r}" if isinstance(kind, str) else "missing frame type")
 
 
@@ -115,6 +127,15 @@ def _parse_feedback(data: dict[str, Any]) -> ClientFrame:
         return FrameError(str(exc))
 
 
+def _parse_rating(data: dict[str, Any]) -> ClientFrame:
+    message_id, score = data.get("message_id"), data.get("score")
+    if isinstance(message_id, bool) or not isinstance(message_id, int) or not 0 < message_id <= MAX_MESSAGE_ID:
+        return FrameError(f"message_id must be an integer from 1 to {MAX_MESSAGE_ID}")
+    if isinstance(score, bool) or not isinstance(score, int) or score not in SURVEY_SCORES:
+        return FrameError(f"score must be an integer from {SURVEY_SCORES[0]} to {SURVEY_SCORES[-1]}")
+    return ClientRating(message_id, score)
+
+
 def _parse_message(data: dict[str, Any], *, max_text_length: int) -> ClientFrame:
     client_id = data.get("id")
     text = data.get("text")
@@ -143,6 +164,8 @@ def _parse_message(data: dict[str, Any], *, max_text_length: int) -> ClientFrame
 def message_frame(message: StoredMessage, *, client_id: str | None = None) -> dict[str, Any]:
     """A stored message as the widget receives it."""
     frame: dict[str, Any] = {"type": "message", **stored_message_json(message)}
+    if message.survey is not None:
+        frame["survey"] = message.survey.value
     if client_id is not None:
         frame["client_id"] = client_id
     return frame

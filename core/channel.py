@@ -104,6 +104,16 @@ class FeedbackResult(StrEnum):
     NOT_A_REPLY = "not_a_reply"
 
 
+class RatingResult(StrEnum):
+    """What became of a score given with a survey's buttons (`Intake.rate`)."""
+
+    SAVED = "saved"
+    NOT_FOUND = "not_found"
+    """No survey asked with that message in this conversation."""
+    CLOSED = "closed"
+    """Answered already, or asked longer ago than a survey stays open (`handoff.survey.OPEN_FOR`)."""
+
+
 @dataclass(frozen=True, slots=True)
 class CaseOverview:
     id: str
@@ -167,6 +177,11 @@ class Intake(Protocol):
         self, message_id: int, *, rating: str, comment: str | None = None, address: Address | None = None
     ) -> FeedbackResult:
         """A thumbs up/down on a bot reply; with `address`, only a reply in that conversation."""
+        ...
+
+    async def rate(self, message_id: int, *, score: int, address: Address, comment: str | None = None) -> RatingResult:
+        """A score (`core.messages.SURVEY_SCORES`) given with the buttons under the survey
+        question `message_id` in the conversation at `address`; a survey is answered once."""
         ...
 
 

@@ -81,6 +81,19 @@ def citation_json(citation: Citation) -> dict[str, str | float]:
     return {"source": citation.source, "title": citation.title, "section": citation.section, "score": citation.score}
 
 
+SURVEY_SCORES = (1, 2, 3, 4, 5)
+"""The satisfaction survey's scale: 1 (bad) to 5 (great), one digit that any channel can carry."""
+
+
+class SurveyPart(StrEnum):
+    """A message of the satisfaction survey a customer gets when a person resolves their case."""
+
+    QUESTION = "question"
+    """The question: channels with buttons show the scale under it (`SURVEY_SCORES`)."""
+    THANKS = "thanks"
+    """The bot's thanks for a score the customer typed as a digit."""
+
+
 @dataclass(frozen=True, slots=True)
 class Reply:
     """What the hub says back. `handoff` is set when the bot offers a person instead of an answer."""
@@ -103,6 +116,8 @@ class StoredMessage:
     created_at: datetime
     reply_to: int | None = None
     """The customer message a bot reply answers (the widget swaps its streamed draft for it)."""
+    survey: SurveyPart | None = None
+    """Part of the satisfaction survey: no 👍/👎 under it, and the question gets the scale."""
 
 
 def stored_message_json(message: StoredMessage) -> dict[str, Any]:

@@ -347,6 +347,11 @@ class HandoffSettings(Section):
         default_factory=lambda: ["legal", "lawyer", "lawsuit", "chargeback", "gdpr", "data breach"],
         description="words that always bring in a person",
     )
+    survey: bool = Field(
+        True,
+        description="when a person resolves a case, ask the customer how it went (1 to 5, in their own channel; "
+        "shown on the dashboard per staff member)",
+    )
     sla_minutes: int = Field(
         30,
         ge=1,

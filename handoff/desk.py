@@ -53,8 +53,16 @@ CANNED = "!reply"
 
 class StaffDesk:
     def __init__(
-        self, *, transactions: Transactions, port: DeskPort, note_prefix: str, push: frozenset[str], sla: Sla
+        self,
+        *,
+        transactions: Transactions,
+        port: DeskPort,
+        note_prefix: str,
+        push: frozenset[str],
+        sla: Sla,
+        survey: bool = True,
     ) -> None:
+        """`survey`: a resolved case's customer is asked the satisfaction survey (`handoff.survey`)."""
         self._run = transactions.run
         self._port = port
         self._note_prefix = note_prefix.lower()
@@ -62,6 +70,7 @@ class StaffDesk:
         self._sla = sla
         self._names: dict[str, str] = {}
         """Names of the people the platform named, by their id there."""
+        self._survey = survey
         self._cards = asyncio.Lock()
         """Held while this process posts a card or refreshes one."""
 
@@ -191,7 +200,7 @@ class StaffDesk:
         actor = await self.named(actor)
         try:
             relayed = await self._run(
-                partial(act_on_case, case_id=case_id, action=action, actor=actor, push=self._push)
+                partial(act_on_case, case_id=case_id, action=action, actor=actor, push=self._push, survey=self._survey)
             )
         except CaseTransitionError as exc:
             desk_ref = await self._run(partial(desk_ref_of, case_id=case_id))

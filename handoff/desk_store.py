@@ -14,13 +14,14 @@ from sqlalchemy.orm import Session
 
 from core.answering.questions import asks_anything, questions
 from core.desk_port import CaseAction, CaseCard
-from core.messages import Address, Author
+from core.messages import Address, Author, SurveyPart
 from core.store.db import Contact, Conversation, DeliveryKind, Memory, Message, utcnow
 from core.store.outbox_queue import queue_delivery, queue_desk_work
 from core.turn_context import Intent
 from handoff.cases import OPEN_STATES, CaseState, move_case
 from handoff.hours import Sla
-from handoff.tables import Case
+from handoff.survey import QUESTION as SURVEY_QUESTION
+from handoff.tables import Case, CaseRating
 
 CARD_MESSAGES = 5
 HUMAN_REQUEST = Intent.HUMAN_REQUEST.value
@@ -166,20 +167,43 @@ def relay_staff_reply(
     return Relayed(conversation.id, conversation.channel, card_of(session, case), case.desk_ref)
 
 
-def act_on_case(session: Session, *, case_id: str, action: CaseAction, actor: str, push: frozenset[str]) -> Relayed:
-    """Claim, resolve (the customer is told) or return to the bot (a marker in the
-    conversation's memory, so the bot picks up where the person left off)."""
+def act_on_case(
+    session: Session, *, case_id: str, action: CaseAction, actor: str, push: frozenset[str], survey: bool = True
+) -> Relayed:
+    """Claim, resolve (the customer is told, then asked the satisfaction survey's question
+    unless `survey` is off) or return to the bot (a marker in the conversation's memory, so the
+    bot picks up where the person left off)."""
     case = move_case(session, case_id=case_id, to=ACTION_STATE[action], actor=actor)
     conversation = session.get(Conversation, case.conversation_id)
     assert conversation is not None
     if action is CaseAction.RESOLVE:
         say(session, conversation, author=Author.STAFF, text=RESOLVED_NOTICE, push=push, sender=actor)
+        if survey:
+            _ask_rating(session, conversation, case=case, actor=actor, push=push)
     if action is CaseAction.RETURN:
         marker = f"- Staff ({actor}) handled this conversation and handed it back to the bot."
         conversation.summary = "\n".join(
             filter(None, [conversation.summary or "Earlier in this conversation:", marker])
         )
     return Relayed(conversation.id, conversation.channel, card_of(session, case), case.desk_ref)
+
+
+def _ask_rating(session: Session, conversation: Conversation, *, case: Case, actor: str, push: frozenset[str]) -> None:
+    """The survey's question after the resolved notice, queued behind it (`handoff.survey`),
+    credited to the person who had the case, else to whoever resolved it."""
+    question = say(
+        session, conversation, author=Author.BOT, text=SURVEY_QUESTION, push=push, survey=SurveyPart.QUESTION
+    )
+    session.add(
+        CaseRating(
+            case_id=case.id,
+            conversation_id=conversation.id,
+            message_id=question,
+            staff=case.owner or actor,
+            channel=conversation.channel,
+            asked_at=utcnow(),
+        )
+    )
 
 
 def card_at(session: Session, *, case_id: str) -> tuple[str, CaseCard] | None:
@@ -207,6 +231,7 @@ def say(
     text: str,
     push: frozenset[str],
     sender: str | None = None,
+    survey: SurveyPart | None = None,
 ) -> int:
     """Store a message to the customer (queued for delivery on a push channel); its id.
     `sender`: the staff member who wrote it."""
@@ -219,6 +244,7 @@ def say(
         citations=[],
         handoff=False,
         sender=sender,
+        survey=survey,
         created_at=now,
     )
     session.add(message)

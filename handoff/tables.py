@@ -1,4 +1,4 @@
-"""The tables handoff owns: cases, their events and the canned replies staff send. They sit on the store's `Base` (one
+"""The tables handoff owns: cases, their events, the canned replies staff send and the cases' satisfaction surveys. They sit on the store's `Base` (one
 schema, one migration history), on the store's floor of the house, so the stores that show a
 conversation can join its case; only `handoff.cases` changes them."""
 
@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import Float, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import Float, ForeignKey, Index, Integer, SmallInteger, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core.store.db import Base, new_id, utcnow
@@ -75,3 +75,27 @@ class CannedReply(Base):
     body: Mapped[str] = mapped_column(Text)
     updated_by: Mapped[str] = mapped_column(String(255))
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class CaseRating(Base):
+    """The satisfaction survey of a resolved case (`handoff.survey`): asked once, in the
+    customer's own channel, right after they are told the case is resolved; answered at most
+    once, with a score from 1 (bad) to 5 (great); credited to the person who had the case."""
+
+    __tablename__ = "case_ratings"
+    __table_args__ = (
+        Index("ix_case_ratings_asked_at", "asked_at"),
+        Index("ix_case_ratings_answered_at", "answered_at"),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    case_id: Mapped[str] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), unique=True)
+    conversation_id: Mapped[str] = mapped_column(ForeignKey("conversations.id", ondelete="CASCADE"), index=True)
+    message_id: Mapped[int] = mapped_column(ForeignKey("messages.id", ondelete="CASCADE"), unique=True)
+    """The question as the customer got it (the widget's and Slack's buttons name it)."""
+    staff: Mapped[str] = mapped_column(String(255))
+    """Who the rating is for: the case's owner, else the person who resolved it."""
+    channel: Mapped[str] = mapped_column(String(40))
+    score: Mapped[int | None] = mapped_column(SmallInteger)
+    comment: Mapped[str | None] = mapped_column(Text)
+    asked_at: Mapped[datetime] = mapped_column(default=utcnow)
+    answered_at: Mapped[datetime | None] = mapped_column()

@@ -76,6 +76,7 @@ class Inbox:
         self._env = env
         self._access = access
         self._sla = Sla.of(settings.handoff)
+        self._survey = settings.handoff.survey
         self._closing = asyncio.Event()
 
     def routes(self) -> list[web.RouteDef]:
@@ -313,7 +314,14 @@ class Inbox:
             request,
             visitor,
             action.value,
-            partial(act_on_case, case_id=_case_id(request), action=action, actor=visitor.actor, push=push),
+            partial(
+                act_on_case,
+                case_id=_case_id(request),
+                action=action,
+                actor=visitor.actor,
+                push=push,
+                survey=self._survey,
+            ),
         )
 
 

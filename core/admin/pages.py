@@ -18,6 +18,7 @@ from aiohttp import web
 from jinja2 import Environment
 
 from core.admin import conversations, operations, queries
+from core.admin import satisfaction as surveys
 from core.admin.charts import Series, data_table, stacked_bars
 from core.admin.conversations import TEST_CHANNELS
 from core.admin.gaps import GapFinder, GapReport
@@ -67,6 +68,9 @@ class Overview:
     cases: queries.CaseCounts
     days: list[date]
     """Every UTC day of the period, empty ones included: the charts' x axis."""
+    satisfaction: surveys.Satisfaction
+    satisfaction_by_staff: list[surveys.StaffSatisfaction]
+    resolution: surveys.Resolution
 
 
 @dataclass(frozen=True, slots=True)
@@ -179,6 +183,9 @@ class Pages:
             helpful = await queries.helpfulness(session, period)
             first = await queries.first_response(session, period)
             cases = await queries.open_cases(session, now=period.until, sla=self._sla)
+            rated = await surveys.satisfaction(session, period)
+            rated_by_staff = await surveys.satisfaction_by_staff(session, period)
+            resolved = await surveys.resolution(session, period)
         return Overview(
             chosen.key,
             period.channel,
@@ -192,6 +199,9 @@ class Pages:
             first,
             cases,
             chosen.days,
+            satisfaction=rated,
+            satisfaction_by_staff=rated_by_staff,
+            resolution=resolved,
         )
 
     async def overview(self, request: web.Request) -> web.Response:

@@ -2,6 +2,7 @@
 
 Definitions (the README's dashboard section says the same):
 - messages in: customer messages, by the channel they came in on and their UTC day;
+- the satisfaction survey's messages (its question, its thanks) are no replies here;
 - a bot reply is *declined* when the knowledge base had no answer (a person was offered),
   *escalated* when it hands the conversation to a person (`handoff` without a decline),
   *answered* when it cites at least one source, otherwise *other* (small talk, memory);
@@ -161,7 +162,9 @@ def _outcome() -> ColumnElement[str]:
 
 
 def _replies(period: Period) -> list[ColumnElement[bool]]:
-    return [Message.author.in_((Author.BOT, Author.STAFF)), *_in(period, Message.created_at)]
+    """Bot and staff messages of the period, but for the satisfaction survey's (asked and thanked
+    by the hub itself, `core.admin.satisfaction` counts them)."""
+    return [Message.author.in_((Author.BOT, Author.STAFF)), Message.survey.is_(None), *_in(period, Message.created_at)]
 
 
 async def outcomes(session: AsyncSession, period: Period) -> Outcomes:
@@ -267,7 +270,10 @@ def _bot_waits(period: Period) -> Subquery:
         select(func.min(SecondsBetween(reply.created_at, asked.created_at)).label("seconds"))
         .join_from(asked, reply, reply.reply_to == asked.id)
         .where(
-            asked.author == Author.CUSTOMER, reply.author == Author.BOT, *_in(period, asked.created_at, asked.channel)
+            asked.author == Author.CUSTOMER,
+            reply.author == Author.BOT,
+            reply.survey.is_(None),  # a thanks for a rating answers no question
+            *_in(period, asked.created_at, asked.channel),
         )
         .group_by(asked.id)
         .subquery()

@@ -122,12 +122,16 @@ def desks(channels: Mapping[str, Channel]) -> list[tuple[str, DeskPort]]:
     return [(name, c) for name, c in channels.items() if isinstance(c, DeskPort) and c.desk_ready]
 
 
-def staff_desk(transactions: Transactions, channels: Mapping[str, Channel], *, sla: Sla) -> StaffDesk | None:
+def staff_desk(
+    transactions: Transactions, channels: Mapping[str, Channel], *, sla: Sla, survey: bool = True
+) -> StaffDesk | None:
     port = desk_port(channels)
     if port is None:
         return None
     push = frozenset(name for name, channel in channels.items() if channel.capabilities.push)
-    return StaffDesk(transactions=transactions, port=port, note_prefix=port.note_prefix, push=push, sla=sla)
+    return StaffDesk(
+        transactions=transactions, port=port, note_prefix=port.note_prefix, push=push, sla=sla, survey=survey
+    )
 
 
 def message_listener(engine: AsyncEngine, hub: Hub) -> MessageListener | None:
@@ -167,7 +171,7 @@ async def open_runtime(
             agent = Agent(knowledge=knowledge, settings=settings.answer, llm=llm, calibration=calibration)
             transactions = transactions_for(engine, sessionmaker)
             storage = Storage.on(transactions)
-            desk = staff_desk(transactions, channels, sla=Sla.of(settings.handoff))
+            desk = staff_desk(transactions, channels, sla=Sla.of(settings.handoff), survey=settings.handoff.survey)
             staffing = Staffing(
                 desk=desk is not None,
                 inbox=partial(transactions.run, has_active_staff) if settings.admin.token is not None else None,

@@ -27,6 +27,7 @@ from core.channel import (
     ConversationOverview,
     FeedbackResult,
     LiveChannel,
+    RatingResult,
     Receipt,
     StorageUnavailable,
     StreamingChannel,
@@ -191,6 +192,11 @@ class Hub:
     ) -> FeedbackResult:
         return await self._storage.feedback.save(
             message_id, rating=rating, comment=clean_optional(comment), address=address
+        )
+
+    async def rate(self, message_id: int, *, score: int, address: Address, comment: str | None = None) -> RatingResult:
+        return await self._storage.surveys.answer(
+            message_id, score=score, address=clean_address(address), comment=clean_optional(comment)
         )
 
     async def search(self, query: str, k: int) -> list[Hit]:
@@ -532,9 +538,10 @@ class Hub:
 
 
 def _count_turn(taken: TakenTurn, channel: str, *, seconds: float) -> None:
-    """The turn's latency by responder, and its reply (if the bot gave one) by outcome."""
+    """The turn's latency by responder, and its reply (if the bot gave one, other than the
+    survey's thanks) by outcome."""
     TURN_SECONDS.labels(responder=taken.responder).observe(seconds)
-    if taken.finished.reply is not None:
+    if taken.finished.reply is not None and taken.finished.reply.survey is None:
         outcome = (
             Outcome.ESCALATED
             if taken.finished.case_id is not None

@@ -12,6 +12,7 @@ from core.store.feedback import FeedbackStore
 from core.store.inbox import Inbox
 from core.store.outbox_queue import OutboxQueue
 from core.store.transactions import Transactions
+from handoff.survey import SurveyStore
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,6 +26,8 @@ class Storage:
     views: ConversationViews
     """Histories and overviews, as channels show them."""
     feedback: FeedbackStore
+    surveys: SurveyStore
+    """Scores given with the satisfaction survey's buttons."""
     channel_state: ChannelState
     """Delivered parts, moved chats, opt-outs and delivery statuses the channel adapters keep."""
     channel_values: ChannelValueTable
@@ -38,6 +41,7 @@ class Storage:
             outbox=OutboxQueue(transactions),
             views=ConversationViews(transactions),
             feedback=FeedbackStore(transactions),
+            surveys=SurveyStore(transactions),
             channel_state=ChannelState(transactions),
             channel_values=ChannelValueTable(transactions),
         )

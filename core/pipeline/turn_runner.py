@@ -4,6 +4,8 @@ agent answer, ask the policy again, and store it all at once.
 
 The policy runs twice: before answering (a request for a person, a keyword, frustration need
 no answer first) and after (a reply that could not answer, or the LLM asking for a person).
+A score typed in answer to an open satisfaction survey is kept and thanked before either, and
+nothing else happens (`handoff.survey`).
 
 A turn is taken (`take`, which the hub retries when it fails) and, once its reply is on its
 way, followed up (`follow_up`): work the customer should not wait for — the staff's suggested
@@ -35,6 +37,7 @@ from core.turn_context import AgentOutcome, AttachmentText, Fact, PastMessage, R
 from handoff.cases import CaseOpening
 from handoff.hours import BusinessHours
 from handoff.policy import Escalation, decide
+from handoff.survey import THANKS, SurveyAnswer, score_of
 
 log = logging.getLogger(__name__)
 
@@ -114,6 +117,10 @@ class TurnRunner:
         base = TurnResult(signals=signals, reply=None, attachments=converted, facts=facts)
         if state.state != ConversationState.BOT:  # a person has it
             return await self._finish(pending, base, None, signals, push=push)
+        if (rating := await self._survey_answer(pending, text, files)) is not None:
+            return await self._finish(
+                pending, replace(base, reply=Reply(THANKS), rating=rating), None, signals, push=push
+            )
         history = [m for m in state.messages if m.id > state.policy_from]
         history.append(PastMessage(pending.id, Author.CUSTOMER, text, signals))
         context = self._context(pending.id, text, state, facts, files)
@@ -150,6 +157,17 @@ class TurnRunner:
             return None
         await self._transactions.save_suggestion(case_id, suggestion)
         return case_id
+
+    async def _survey_answer(
+        self, pending: PendingMessage, text: str, files: tuple[AttachmentText, ...]
+    ) -> SurveyAnswer | None:
+        """The score a message gives to the survey it answers, if it is one (a lone digit, the
+        customer's first message since the survey's question); None for an ordinary message."""
+        score = score_of(text) if not files else None
+        if score is None:
+            return None
+        survey_id = await self._transactions.survey_answered(pending)
+        return SurveyAnswer(survey_id, score) if survey_id is not None else None
 
     async def _finish(
         self,

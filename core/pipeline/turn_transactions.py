@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import bindparam, exists, func, select, update
 from sqlalchemy.orm import Session
 
-from core.messages import Attachment, Author, Reply, StoredMessage, citation_json
+from core.messages import Attachment, Author, Reply, StoredMessage, SurveyPart, citation_json
 from core.store.contacts import dialect_insert
 from core.store.db import AttachmentRow, Conversation, ConversationState, Memory, Message, MessageStatus, utcnow
 from core.store.inbox import INSERT_MESSAGE, PendingMessage
@@ -26,6 +26,7 @@ from core.store.transactions import Transactions
 from core.turn_context import AttachmentText, Fact, FactKey, Intent, PastMessage, Signals
 from handoff.cases import CaseOpening, open_case
 from handoff.desk_store import mirror_to_case
+from handoff.survey import SurveyAnswer, answered_by, record
 from handoff.tables import Case
 
 HISTORY_LIMIT = 200
@@ -61,6 +62,8 @@ class TurnResult:
     attachments: dict[int, AttachmentText] = field(default_factory=dict)
     facts: Sequence[Fact] = ()
     escalation: CaseOpening | None = None
+    rating: SurveyAnswer | None = None
+    """The message answered an open satisfaction survey; `reply` thanks the customer."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,6 +89,12 @@ class TurnTransactions:
         """Store a turn's outcome, mark the question answered and, for push channels, queue the
         delivery — all in one transaction. None when another worker answered it first."""
         return await self._run(partial(_finish, pending=pending, result=result, push=push))
+
+    async def survey_answered(self, pending: PendingMessage) -> int | None:
+        """The open survey `pending` answers if it holds a score (`handoff.survey.answered_by`)."""
+        return await self._run(
+            partial(answered_by, conversation_id=pending.conversation_id, message_id=pending.id, now=utcnow())
+        )
 
     async def save_summary(self, conversation_id: str, *, summary: str, upto: int) -> None:
         await self._run(partial(_save_summary, conversation_id=conversation_id, summary=summary, upto=upto))
@@ -254,9 +263,14 @@ def _finish(session: Session, *, pending: PendingMessage, result: TurnResult, pu
         writer = connection.execute(_WRITER_OF, {"message_id": pending.id}).scalar_one()
         _remember(session, contact_id=writer, facts=result.facts, message_id=pending.id)
     with_bot = conversation.state == ConversationState.BOT
+    if (rating := result.rating) is not None and with_bot:  # unless a button answered it meanwhile
+        record(session, survey_id=rating.survey_id, score=rating.score, comment=None, now=utcnow())
     stored = None
     if result.reply is not None and with_bot:
-        stored = _insert_reply(session, pending=pending, reply=result.reply, declined=result.declined, push=push)
+        survey = SurveyPart.THANKS if rating is not None else None
+        stored = _insert_reply(
+            session, pending=pending, reply=result.reply, declined=result.declined, push=push, survey=survey
+        )
     case_id = None
     if result.escalation is not None and with_bot:
         case_id = open_case(
@@ -289,7 +303,7 @@ def _remember(session: Session, *, contact_id: str, facts: Sequence[Fact], messa
 
 
 def _insert_reply(
-    session: Session, *, pending: PendingMessage, reply: Reply, declined: bool, push: bool
+    session: Session, *, pending: PendingMessage, reply: Reply, declined: bool, push: bool, survey: SurveyPart | None
 ) -> StoredMessage:
     connection = session.connection()
     now = utcnow()
@@ -308,6 +322,7 @@ def _insert_reply(
             "claimed_until": None,
             "reply_to": pending.id,
             "declined": declined,
+            "survey": survey,
             "created_at": now,
         },
     ).scalar_one()
@@ -322,6 +337,7 @@ def _insert_reply(
         handoff=reply.handoff,
         created_at=now,
         reply_to=pending.id,
+        survey=survey,
     )
 
 

@@ -110,10 +110,12 @@ def block_action(
     thread_ts: str | None = None,
     response_url: str | None = None,
     block_id: str = "actions",
+    blocks: list[dict[str, Any]] | None = None,
 ) -> str:
     """The form body Slack posts when `user` clicks the button `action_id` on the bot's message
-    `message_ts`. `response_url` defaults to a hooks.slack.com URL, which the test network guard
-    refuses: pass a local one if the app under test calls `respond()`."""
+    `message_ts` (posted with `blocks`, which Slack sends back). `response_url` defaults to a
+    hooks.slack.com URL, which the test network guard refuses: pass a local one if the app under
+    test calls `respond()`."""
     message: dict[str, Any] = {
         "type": "message",
         "user": BOT_USER_ID,
@@ -121,6 +123,8 @@ def block_action(
         "app_id": APP_ID,
         "ts": message_ts,
     }
+    if blocks is not None:
+        message["blocks"] = blocks
     container: dict[str, Any] = {
         "type": "message",
         "message_ts": message_ts,

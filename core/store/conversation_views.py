@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from core.answering.sentiment import trend
 from core.channel import CaseOverview, ConversationOverview
-from core.messages import Address, Author, Citation, StoredMessage
+from core.messages import Address, Author, Citation, StoredMessage, SurveyPart
 from core.store.contacts import conversation_at
 from core.store.db import Conversation, Message
 from core.store.transactions import Transactions
@@ -27,6 +27,7 @@ def to_stored(row: Message) -> StoredMessage:
         handoff=row.handoff,
         created_at=row.created_at,
         reply_to=row.reply_to,
+        survey=SurveyPart(row.survey) if row.survey else None,
     )
 
 

@@ -177,6 +177,7 @@ class Message(Base):
     declined: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())  # bot: KB had no answer
     sender: Mapped[str | None] = mapped_column(String(255))
     """Staff messages: the name of the person who wrote it (None before staff accounts)."""
+    survey: Mapped[str | None] = mapped_column(String(8))  # a core.messages.SurveyPart (bot messages)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

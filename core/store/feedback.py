@@ -33,8 +33,8 @@ def _save(
         return FeedbackResult.NOT_FOUND
     if address is not None and conversation_at(session, address) != message.conversation_id:
         return FeedbackResult.NOT_FOUND  # a reply in someone else's conversation
-    if message.author != Author.BOT.value:
-        return FeedbackResult.NOT_A_REPLY
+    if message.author != Author.BOT.value or message.survey is not None:
+        return FeedbackResult.NOT_A_REPLY  # a person's message, or the satisfaction survey's
     now = utcnow()
     statement = dialect_insert(session)(Feedback).values(
         message_id=message_id, rating=rating, comment=comment, created_at=now, updated_at=now

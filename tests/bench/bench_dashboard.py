@@ -62,7 +62,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from sqlalchemy.sql.schema import ScalarElementColumnDefault
 
-from core.admin import gaps, queries
+from core.admin import gaps, queries, satisfaction
 from core.admin.periods import chosen_period
 from core.settings import HandoffSettings
 from core.store.db import (
@@ -865,6 +865,9 @@ def _overview_queries() -> dict[str, Query]:
         "queries.helpfulness": queries.helpfulness,
         "queries.first_response": queries.first_response,
         "queries.open_cases": open_cases,
+        "satisfaction.satisfaction": satisfaction.satisfaction,
+        "satisfaction.satisfaction_by_staff": satisfaction.satisfaction_by_staff,
+        "satisfaction.resolution": satisfaction.resolution,
         "gaps.unanswered_questions": gaps.unanswered_questions,
     }
 

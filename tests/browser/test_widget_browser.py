@@ -9,6 +9,7 @@ import re
 import sqlite3
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -21,11 +22,14 @@ from channels.web import WebChannel
 from channels.web_sessions import SessionTokens, identity_signature
 from channels.web_settings import WebSettings
 from core.cli.server import RUNTIME
+from core.desk_port import CaseAction
 from core.messages import Address, InboundMessage
 from core.pipeline.hub_gate import HubGate
 from core.quoting import literal
-from core.settings import AttachmentSettings, LimitsSettings, LlmSettings, Settings
+from core.settings import AttachmentSettings, LimitsSettings, LlmSettings, OutboxSettings, Settings
 from core.store.db import Conversation, Feedback
+from handoff.desk_store import act_on_case
+from handoff.tables import Case, CaseRating
 from tests.browser.conftest import Launch, Live, serve
 from tests.fakes.hub import FakeHub
 from tests.fakes.openai_server import FakeOpenAI, StreamError, Text
@@ -321,6 +325,46 @@ async def test_a_thumb_vote_reaches_the_database(live_server: Live, page: Any) -
     await expect(unhelpful).to_have_attribute("aria-pressed", "true")
     await expect(helpful).to_have_attribute("aria-pressed", "false")
     assert await votes(live_server.app) == [(message_id, "down")]
+
+
+async def resolve_the_case(app: web.Application) -> None:
+    """A person resolves the visitor's case (as the staff desk would, in one transaction)."""
+    runtime = app[RUNTIME]
+    async with runtime.sessionmaker() as session:
+        case_id = (await session.execute(select(Case.id))).scalar_one()
+    await runtime.transactions.run(
+        partial(act_on_case, case_id=case_id, action=CaseAction.RESOLVE, actor="U0SAM", push=frozenset({"web"}))
+    )
+
+
+async def scores(app: web.Application) -> list[int | None]:
+    async with app[RUNTIME].sessionmaker() as session:
+        return list((await session.execute(select(CaseRating.score))).scalars())
+
+
+async def test_the_survey_after_a_resolved_case_is_answered_with_one_click(launch: Launch, page: Any) -> None:
+    live = await launch(outbox=OutboxSettings(poll_interval_s=0.2))
+    await open_chat(page, live.url)
+    await ask(page, "I want to talk to a human please")
+    await expect(page.locator(BOT)).to_have_count(1)
+    await resolve_the_case(live.app)
+
+    question = page.locator(BOT).filter(has=page.get_by_test_id("survey"))
+    await expect(question).to_contain_text("How did we do?")
+    await expect(question.locator(".thumb")).to_have_count(0)  # the survey is no answer to rate
+    scale = question.get_by_role("group", name="Your rating, from 1 (bad) to 5 (great)")
+    await expect(scale.get_by_role("button")).to_have_text(["1", "2", "3", "4", "5"])
+    await scale.get_by_role("button", name="4", exact=True).click()
+    await expect(scale.get_by_role("button", name="4", exact=True)).to_have_attribute("aria-pressed", "true")
+    await expect(question.get_by_role("status")).to_have_text("Thank you for your rating!")
+    await expect(scale.get_by_role("button", name="5, great")).to_be_disabled()
+    assert await scores(live.app) == [4]
+
+    await page.reload()  # the history shows the scale again; a second score finds the survey closed
+    await page.get_by_test_id("bubble").click()
+    await question.get_by_role("button", name="1, bad").click()
+    await expect(question.get_by_role("status")).to_have_text("This survey is closed.")
+    assert await scores(live.app) == [4]
 
 
 async def test_an_attached_file_is_read_and_an_oversized_one_never_sent(

@@ -9,9 +9,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from core.channel import Admission, Channel, ConversationOverview, FeedbackResult, HubPort, Receipt
+from core.channel import Admission, Channel, ConversationOverview, FeedbackResult, HubPort, RatingResult, Receipt
 from core.desk_port import CaseAction
-from core.messages import Address, Author, Citation, InboundMessage, StoredMessage
+from core.messages import Address, Author, Citation, InboundMessage, StoredMessage, SurveyPart
 from core.pipeline.hub_gate import HubGate
 from core.pipeline.rate_limits import RateLimits
 from knowledge.hits import Hit
@@ -45,6 +45,8 @@ class FakeHub:
         self.messages: list[tuple[Address, StoredMessage]] = []
         self.by_external_id: dict[str, StoredMessage] = {}
         self.votes: dict[int, str] = {}
+        self.ratings: dict[int, int] = {}
+        """Survey question id → the score given with its buttons."""
         self.staff_events: list[tuple[str, str, str]] = []
         self.gate = asyncio.Event()  # cleared by a test to hold the answer back
         self.gate.set()
@@ -68,6 +70,7 @@ class FakeHub:
             handoff=extra.get("handoff", False),
             created_at=datetime(2025, 1, 2, 3, 4, 5, tzinfo=UTC),
             reply_to=extra.get("reply_to"),
+            survey=extra.get("survey"),
         )
         self.messages.append((address, message))
         return message
@@ -147,6 +150,15 @@ class FakeHub:
             return FeedbackResult.NOT_A_REPLY
         self.votes[message_id] = rating
         return FeedbackResult.SAVED
+
+    async def rate(self, message_id: int, *, score: int, address: Address, comment: str | None = None) -> RatingResult:
+        found = next(((a, m) for a, m in self.messages if m.id == message_id), None)
+        if found is None or found[0] != address or found[1].survey is not SurveyPart.QUESTION:
+            return RatingResult.NOT_FOUND
+        if message_id in self.ratings:
+            return RatingResult.CLOSED
+        self.ratings[message_id] = score
+        return RatingResult.SAVED
 
     async def search(self, query: str, k: int) -> list[Hit]:
         return []

@@ -101,6 +101,12 @@ async def test_two_people_work_a_telegram_case_from_the_inbox(hub: AppClient, te
         assert resolved.status == 303
         texts = await texts_to_customer(telegram, 3)
         assert texts[2] == RESOLVED_NOTICE
+        (question,) = (await texts_to_customer(telegram, 4))[3:]
+        assert question.startswith("How did we do?")
+        assert await deliver(hub, update(private_message("5", message_id=2))) == 200
+        await texts_to_customer(telegram, 5)  # thanked
+        overview = await (await ana.get("/admin/api/overview")).json()
+        assert [(row["staff"], row["average"]) for row in overview["satisfaction_by_staff"]] == [("Bo", 5.0)]
         again = await bo.form(f"{page}/resolve", page)
         assert "Nothing changed" in await (await bo.get(again.headers["Location"])).text()
         assert "No open cases" in await (await ana.get("/admin/inbox")).text()

@@ -18,11 +18,12 @@ from sqlalchemy import func, select
 from channels.slack_settings import SlackSettings
 from core.cli.server import RUNTIME, create_app
 from core.sandbox.slack_api import BOT_TOKEN, BOT_USER_ID, FakeSlack
-from core.sandbox.slack_events import app_mention_event, message_event, signed_headers
+from core.sandbox.slack_events import app_mention_event, block_action, message_event, signed_headers
 from core.settings import OutboxSettings, Settings
 from core.store.db import Message
+from handoff.tables import CaseRating
 from tests.app_client import AppClient
-from tests.settle import settled
+from tests.settle import settled, until
 
 SECRET = "signing-secret-for-tests"
 CUSTOMER_CHANNEL = "C0CUSTOMER"
@@ -275,3 +276,49 @@ async def test_in_socket_mode_nothing_listens_for_unsigned_http_events(
     assert not [
         route for route in app.router.routes() if route.resource and route.resource.canonical == "/slack/events"
     ]
+
+
+async def test_a_resolved_dm_gets_the_survey_as_buttons_and_a_click_is_kept_once(
+    client: AppClient, slack: FakeSlack
+) -> None:
+    ask = message_event(channel="D0GIL", user="U0GIL", text="I want to talk to a human please", ts="1700000009.000100")
+    assert await post_event(client, ask) == 200
+    card = await until(lambda: next((c for c in slack.requests if c.body.get("channel") == STAFF_CHANNEL), None))
+    case_id = json.dumps(card.body["blocks"]).split('"value": "')[1].split('"')[0]
+    resolve = block_action(
+        action_id="case_resolve", value=case_id, user="U0SAM", channel=STAFF_CHANNEL, message_ts=card.response["ts"]
+    )
+    assert (await client.post("/slack/events", data=resolve, headers=signed_headers(SECRET, resolve))).status == 200
+
+    def survey_post() -> Any:
+        return next((c for c in slack.requests if "survey_1" in json.dumps(c.body.get("blocks") or "")), None)
+
+    question = await until(survey_post)
+    assert question.body["channel"] == "D0GIL"
+    blocks = (
+        json.loads(question.body["blocks"]) if isinstance(question.body["blocks"], str) else question.body["blocks"]
+    )
+    buttons = blocks[-1]["elements"]
+    assert [b["text"]["text"] for b in buttons] == ["1 (bad)", "2", "3", "4", "5 (great)"]
+
+    def click(score: int) -> str:
+        return block_action(
+            action_id=f"survey_{score}",
+            value=buttons[score - 1]["value"],
+            user="U0GIL",
+            channel="D0GIL",
+            message_ts=question.response["ts"],
+            block_id="survey",
+            blocks=blocks,
+        )
+
+    for score in (4, 2):  # the second click finds the survey answered
+        body = click(score)
+        assert (await client.post("/slack/events", data=body, headers=signed_headers(SECRET, body))).status == 200
+    updates = [c.body for c in slack.requests if c.method == "chat.update" and c.body["channel"] == "D0GIL"]
+    shown = [json.dumps(u["blocks"]) for u in updates]
+    assert "Thank you for your rating: 4 of 5." in shown[0] and "survey_1" not in shown[0]
+    assert "This survey is closed." in shown[1]
+    async with client.app[RUNTIME].sessionmaker() as session:
+        rows = (await session.execute(select(CaseRating.staff, CaseRating.channel, CaseRating.score))).all()
+    assert [tuple(row) for row in rows] == [("U0SAM", "slack", 4)]

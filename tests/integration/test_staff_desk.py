@@ -20,6 +20,7 @@ from core.sandbox.slack_events import block_action, message_event, signed_header
 from core.settings import LlmSettings, OutboxSettings, Settings
 from handoff.canned import save_canned_reply
 from handoff.desk_store import RESOLVED_NOTICE, STILL_WITH_US
+from handoff.survey import QUESTION as SURVEY_QUESTION
 from tests.app_client import AppClient
 from tests.fakes.openai_server import FakeOpenAI, Text
 from tests.settle import until
@@ -138,7 +139,8 @@ async def test_thread_commands_claim_and_resolve_and_the_customer_is_told(client
 
     await staff_says(client, card_ts, "!resolve", ts="1700000200.000200")
     messages = (await (await client.get(f"/api/conversations/{body['conversation_id']}/messages")).json())["messages"]
-    assert messages[-1] == {**messages[-1], "author": "staff", "text": RESOLVED_NOTICE}
+    assert messages[-2] == {**messages[-2], "author": "staff", "text": RESOLVED_NOTICE}
+    assert messages[-1] == {**messages[-1], "author": "bot", "text": SURVEY_QUESTION}  # then the survey
     resolved = await (await client.get(f"/api/conversations/{body['conversation_id']}")).json()
     assert resolved["state"] == "bot" and resolved["case"]["state"] == "closed"  # the bot has it again
 

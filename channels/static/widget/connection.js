@@ -32,6 +32,8 @@ function onFrame(event) {
     onReset(f);
   } else if (f.type === "feedback") {
     onFeedback(f);
+  } else if (f.type === "rating") {
+    onRating(f);
   } else if (f.type === "slow_down") {
     onSlowDown(f);
   } else if (f.type === "try_again") {

@@ -13,6 +13,9 @@ var ICON_CLIP = "M16.5 6v11.5a4 4 0 0 1-8 0V5a2.5 2.5 0 0 1 5 0v10.5a1 1 0 0 1-2
 var ICON_UP = "M1 21h4V9H1zm22-11a2 2 0 0 0-2-2h-6.31l.95-4.57.03-.32c0-.41-.17-.79-.44-1.06L14.17 1 7.59 7.59C7.22 7.95 7 8.45 7 9v10a2 2 0 0 0 2 2h9c.83 0 1.54-.5 1.84-1.22l3.02-7.05c.09-.23.14-.47.14-.73z";
 var ICON_THUMB_DOWN = "M15 3H6c-.83 0-1.54.5-1.84 1.22l-3.02 7.05c-.09.23-.14.47-.14.73v2a2 2 0 0 0 2 2h6.31l-.95 4.57-.03.32c0 .41.17.79.44 1.06L9.83 23l6.59-6.59c.36-.36.58-.86.58-1.41V5a2 2 0 0 0-2-2zm4 0v12h4V3z";
 var RATINGS = [["up", "Helpful", ICON_UP], ["down", "Not helpful", ICON_THUMB_DOWN]];
+var SCALE = [[1, "1, bad"], [2, "2"], [3, "3"], [4, "4"], [5, "5, great"]]; // the survey's (core.messages.SURVEY_SCORES)
+var SURVEY_THANKS = "Thank you for your rating!";
+var SURVEY_CLOSED = "This survey is closed.";
 
 function uuid() {
   if (window.crypto && crypto.randomUUID) return crypto.randomUUID();
@@ -152,6 +155,21 @@ function ratingButtons(id) {
   }));
 }
 
+// The satisfaction survey's question (sent when a person resolved the case): a score from 1
+// to 5 in one click; typing the digit works too, as on every other channel.
+function scaleButtons(id) {
+  return el("div", {
+    className: "scale", role: "group", "data-testid": "survey", "aria-label": "Your rating, from 1 (bad) to 5 (great)",
+  }, SCALE.map(function (s) {
+    var button = el("button", {
+      className: "score", type: "button", "data-score": String(s[0]), "aria-label": s[1], title: s[1],
+      "aria-pressed": "false", text: String(s[0]),
+    });
+    button.addEventListener("click", function () { giveScore(id, s[0]); });
+    return button;
+  }));
+}
+
 function renderMessage(f) {
   var node = el("div", { className: "msg msg-" + f.author, "data-testid": "message", "data-author": f.author });
   if (f.created_at) node.title = new Date(f.created_at).toLocaleString();
@@ -163,7 +181,8 @@ function renderMessage(f) {
   }
   if (f.author === "staff") node.appendChild(el("div", { className: "who", text: "Support team" }));
   fillAnswer(node, f);
-  if (f.author === "bot" && f.id) node.appendChild(ratingButtons(f.id));
+  if (f.author === "bot" && f.id && !f.survey) node.appendChild(ratingButtons(f.id));
+  if (f.survey === "question" && f.id) node.appendChild(scaleButtons(f.id));
   return node;
 }
 
@@ -286,6 +305,26 @@ function onFeedback(f) {
   Array.prototype.forEach.call(node.querySelectorAll(".thumb"), function (button) {
     button.setAttribute("aria-pressed", String(button.getAttribute("data-rating") === f.rating));
   });
+}
+
+function giveScore(id, score) {
+  if (!sendFrame({ type: "rating", message_id: id, score: score })) {
+    systemNote("Not connected \u2014 please try again in a moment.");
+    if (!state.ws) connect();
+  }
+}
+
+// A score kept (f.score) or the survey closed (null): the scale is done either way.
+function onRating(f) {
+  var node = byId.get(f.message_id);
+  var scale = node && node.querySelector(".scale");
+  if (!scale) return;
+  Array.prototype.forEach.call(scale.querySelectorAll(".score"), function (button) {
+    button.setAttribute("aria-pressed", String(Number(button.getAttribute("data-score")) === f.score));
+    button.disabled = true;
+  });
+  var said = node.querySelector(".scale-note") || node.appendChild(el("div", { className: "scale-note", role: "status" }));
+  said.textContent = f.score ? SURVEY_THANKS : SURVEY_CLOSED;
 }
 
 // --- files ---------------------------------------------------------------------------------

@@ -11,7 +11,16 @@ from typing import Any
 import pytest
 
 from channels.slack import Route, route_event
-from channels.slack_format import MAX_BLOCKS, SECTION_LIMIT, card_blocks, render_mrkdwn, reply_blocks
+from channels.slack_format import (
+    MAX_BLOCKS,
+    SECTION_LIMIT,
+    answered_blocks,
+    card_blocks,
+    render_mrkdwn,
+    reply_blocks,
+    survey_buttons,
+    survey_choice,
+)
 from channels.slack_settings import SlackSettings
 from core.desk_port import CaseCard
 from core.messages import Address, Author, Citation, StoredMessage
@@ -239,3 +248,32 @@ def test_slacks_escaping_is_undone_for_what_customers_and_staff_wrote() -> None:
     assert route_event(question, bot_user_id="UBOT", settings=SETTINGS).text == "is 2 < 3 & what about >?"
     staff = event("thread_reply", channel="CSTAFF", text="Refund &amp; apology sent")
     assert route_event(staff, bot_user_id="UBOT", settings=SETTINGS).text == "Refund & apology sent"
+
+
+def test_the_survey_scale_names_its_question_and_score_in_each_button() -> None:
+    actions = survey_buttons(41)
+    assert actions["block_id"] == "survey"
+    assert [(b["action_id"], b["text"]["text"], b["value"]) for b in actions["elements"]] == [
+        ("survey_1", "1 (bad)", "41:1"),
+        ("survey_2", "2", "41:2"),
+        ("survey_3", "3", "41:3"),
+        ("survey_4", "4", "41:4"),
+        ("survey_5", "5 (great)", "41:5"),
+    ]
+    assert survey_choice("41:4") == (41, 4)
+
+
+@pytest.mark.parametrize(
+    "value", [None, 4, "", "41", "41:6", "41:0", "x:4", "41:4:1", "-1:4", "0:4", "99999999999:4", "４１:4"]
+)
+def test_a_survey_value_not_ours_is_no_choice(value: object) -> None:
+    assert survey_choice(value) is None
+
+
+def test_an_answered_survey_keeps_its_question_and_loses_its_buttons() -> None:
+    posted = [*reply_blocks("How did we do?"), survey_buttons(41)]
+    assert answered_blocks(posted, "Thank you <3") == [
+        posted[0],
+        {"type": "context", "elements": [{"type": "mrkdwn", "text": "Thank you &lt;3"}]},
+    ]
+    assert answered_blocks(None, "Thanks") is None and answered_blocks(["x"], "Thanks") is None

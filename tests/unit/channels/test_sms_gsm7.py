@@ -14,6 +14,7 @@ from core.messages import Attachment, Citation
 from core.pipeline.turn_runner import DECLINED_HANDOFF, HANDOFF_NOTICE, _with_problems, out_of_hours
 from core.settings import AnswerSettings, AttachmentSettings, HandoffSettings
 from core.turn_context import AttachmentText
+from handoff import survey
 from handoff.desk_store import RESOLVED_NOTICE, STILL_WITH_US
 from knowledge.hits import Hit
 
@@ -76,6 +77,8 @@ HUB_TEXTS = {
     "unstaffed handoff": HandoffSettings().unstaffed_message,
     "still with us": STILL_WITH_US,
     "resolved": RESOLVED_NOTICE,
+    "survey question": survey.QUESTION,
+    "survey thanks": survey.THANKS,
 }
 
 

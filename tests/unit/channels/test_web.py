@@ -21,7 +21,7 @@ from channels.web import WebChannel
 from channels.web_sessions import SECRET_FILE, SessionTokens, load_or_create_secret
 from channels.web_settings import WebSettings
 from core.channel import Channel
-from core.messages import Address, Author
+from core.messages import Address, Author, SurveyPart
 from core.pipeline.hub_gate import HubGate
 from core.pipeline.rate_limits import RateLimits
 from core.settings import Settings
@@ -341,6 +341,29 @@ async def test_message_is_echoed_then_typing_then_the_reply(client: AppClient, h
         {"source": "reset-your-password.md", "title": "Reset your password", "section": "How to reset", "score": 0.81}
     ]
     assert "client_id" not in reply
+
+
+async def test_the_survey_question_shows_the_scale_and_every_tab_sees_the_score_kept_once(
+    client: AppClient, hub: FakeHub
+) -> None:
+    ws, token = await hello(client)
+    await say(ws, "thanks, that fixed it")
+    await frames_until_reply(ws)
+    address = hub.received[-1].address
+    question = hub.add(address, Author.BOT, "How did we do?", survey=SurveyPart.QUESTION)
+    await hub.channel.send(address, question)
+    assert (await recv(ws))["survey"] == "question"
+    other_tab, _ = await session_frame(client, token, after=question.id)
+
+    await ws.send_json({"type": "rating", "message_id": question.id, "score": 4})
+    assert await recv(ws) == {"type": "rating", "message_id": question.id, "score": 4}
+    assert await recv(other_tab) == {"type": "rating", "message_id": question.id, "score": 4}
+    await other_tab.send_json({"type": "rating", "message_id": question.id, "score": 1})
+    closed = {"type": "rating", "message_id": question.id, "score": None}
+    assert await recv(other_tab) == closed and await recv(ws) == closed
+    await ws.send_json({"type": "rating", "message_id": 1, "score": 2})  # the customer's own message
+    assert (await recv(ws))["type"] == "error"
+    assert hub.ratings == {question.id: 4}
 
 
 async def test_a_reply_that_overtakes_the_receipt_gets_no_typing_frame(client: AppClient, hub: FakeHub) -> None:

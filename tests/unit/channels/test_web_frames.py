@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import pytest
@@ -11,6 +12,7 @@ from itsdangerous import URLSafeSerializer
 from channels.web_frames import (
     ClientFeedback,
     ClientMessage,
+    ClientRating,
     FrameError,
     Hello,
     message_frame,
@@ -18,7 +20,7 @@ from channels.web_frames import (
     stream_frame,
 )
 from channels.web_sessions import SessionTokens
-from core.messages import Attachment, Author, Citation, StoredMessage
+from core.messages import Attachment, Author, Citation, StoredMessage, SurveyPart
 from core.streaming import CitationsReady, StreamDone, StreamReset, TextDelta
 
 
@@ -93,6 +95,9 @@ def test_message_frame_carries_citations_handoff_and_an_iso_time() -> None:
         "reply_to": 8,
     }
     assert message_frame(stored, client_id="u-1")["client_id"] == "u-1"
+    assert "survey" not in message_frame(stored)
+    question = replace(stored, survey=SurveyPart.QUESTION)
+    assert message_frame(question)["survey"] == "question"  # the widget shows the scale under it
 
 
 def test_feedback_attachment_and_identity_frames_parse() -> None:
@@ -110,6 +115,7 @@ def test_feedback_attachment_and_identity_frames_parse() -> None:
         max_text_length=10,
     )
     assert hello == Hello(token=None, after=0, email="a@b.c", signature=signature)
+    assert parse_frame('{"type": "rating", "message_id": 7, "score": 5}', max_text_length=10) == ClientRating(7, 5)
 
 
 @pytest.mark.parametrize(
@@ -117,6 +123,10 @@ def test_feedback_attachment_and_identity_frames_parse() -> None:
     [
         ('{"type": "feedback", "message_id": 0, "rating": "up"}', "message_id"),
         ('{"type": "feedback", "message_id": 3, "rating": "meh"}', "rating"),
+        ('{"type": "rating", "message_id": 3, "score": 6}', "score must be an integer from 1 to 5"),
+        ('{"type": "rating", "message_id": 3, "score": 4.0}', "score"),
+        ('{"type": "rating", "message_id": 3, "score": true}', "score"),
+        ('{"type": "rating", "message_id": "3", "score": 4}', "message_id"),
         ('{"type": "message", "id": "a", "text": "x", "attachments": [{"filename": "a", "data": "%%"}]}', "base64"),
         ('{"type": "message", "id": "a", "text": "x", "attachments": [{"data": "aGk="}]}', "filename"),
         ('{"type": "message", "id": "a", "text": "x", "attachments": [{}, {}]}', "at most 1"),

@@ -56,6 +56,7 @@ async def seeded(sessionmaker: async_sessionmaker[AsyncSession]) -> async_sessio
         message("web", "bot", DAY2)  # "You're welcome!": no source
         cited_on_telegram = message("telegram", "bot", DAY2, citations=CITED)
         message("telegram", "staff", DAY2 + timedelta(hours=4))
+        message("telegram", "bot", DAY2 + timedelta(hours=4), survey="question")  # the survey's: no reply
         await session.flush()
         session.add(Feedback(message_id=answered.id, rating="up", created_at=DAY1))
         session.add(Feedback(message_id=cited_on_telegram.id, rating="down", created_at=DAY2))

@@ -1,0 +1,137 @@
+"""Satisfaction and the resolution rate on seeded rows with known answers, on SQLite and
+PostgreSQL."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from core.admin.queries import Period
+from core.admin.satisfaction import (
+    Resolution,
+    Satisfaction,
+    StaffSatisfaction,
+    resolution,
+    satisfaction,
+    satisfaction_by_staff,
+)
+from core.store.db import Contact, Conversation, Feedback, Message
+from handoff.tables import Case, CaseRating
+
+pytestmark = pytest.mark.postgres
+
+T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
+WEEK = Period(since=T0 - timedelta(days=1), until=T0 + timedelta(days=6))
+CITED = [{"source": "faq.md", "title": "FAQ", "section": "FAQ", "score": 0.7}]
+
+
+@pytest.fixture
+async def seeded(sessionmaker: async_sessionmaker[AsyncSession]) -> async_sessionmaker[AsyncSession]:
+    async with sessionmaker.begin() as session:
+        session.add(Contact(id="c1"))
+        channels = {"web": "web", "tg": "telegram", "x": "web", "y": "web", "z": "web"}
+        for name, channel in channels.items():
+            session.add(Conversation(id=name, contact_id="c1", channel=channel, chat_id=name))
+        await session.flush()
+
+        def message(conversation: str, author: str, at: datetime, **fields: object) -> Message:
+            row = Message(
+                conversation_id=conversation, channel=channels[conversation], author=author, text="t", created_at=at
+            )
+            for key, value in fields.items():
+                setattr(row, key, value)
+            session.add(row)
+            return row
+
+        def answer(conversation: str, at: datetime) -> Message:
+            return message(conversation, "bot", at, citations=CITED)
+
+        def case(case_id: str, conversation: str, at: datetime) -> None:
+            session.add(
+                Case(id=case_id, conversation_id=conversation, state="closed", rule="r", reason="r", opened_at=at)
+            )
+
+        # web: a1 is settled by a2 (the next answer); the request for a person (and so its case) is a2's
+        answer("web", T0)
+        answer("web", T0 + timedelta(hours=1))
+        message("web", "customer", T0 + timedelta(hours=2), intent="human_request")
+        case("k-web", "web", T0 + timedelta(hours=2))
+        # telegram: a 👎 on a3; a4's case comes 30 h later, past the window
+        voted = answer("tg", T0)
+        answer("tg", T0 + timedelta(hours=3))
+        case("k-late", "tg", T0 + timedelta(hours=33))
+        # x: a case opened 5 h after a5, with no request for a person
+        answer("x", T0)
+        case("k-x", "x", T0 + timedelta(hours=5))
+        # y: a7's request for a person comes 25 h later; a case from before it does not count
+        case("k-before", "y", T0 - timedelta(hours=1))
+        answer("y", T0)
+        message("y", "customer", T0 + timedelta(hours=25), intent="human_request")
+        case("k-y", "y", T0 + timedelta(hours=25))
+        # z: nothing here is an answer of the period
+        answer("z", WEEK.since - timedelta(hours=1))  # before the period
+        message("z", "bot", T0, declined=True, handoff=True)
+        message("z", "bot", T0, handoff=True, citations=CITED)  # an answer that handed over
+        message("z", "bot", T0)  # small talk
+        message("z", "bot", T0, survey="question")
+        await session.flush()
+        session.add(Feedback(message_id=voted.id, rating="down", created_at=T0))
+
+        ratings: list[tuple[str, str, Message, str, int | None, datetime]] = []
+
+        def rating(case_id: str, conversation: str, staff: str, score: int | None, at: datetime) -> None:
+            """A resolved case's survey (stored once the questions have their ids)."""
+            case(case_id, conversation, WEEK.since - timedelta(days=3))  # long before any answer here
+            question = message(conversation, "bot", at, survey="question")
+            ratings.append((case_id, conversation, question, staff, score, at))
+
+        rating("r1", "web", "U0SAM", 5, T0)
+        rating("r2", "x", "U0SAM", 3, T0 + timedelta(hours=1))
+        rating("r3", "tg", "U0KIM", 4, T0 + timedelta(days=1))
+        rating("r4", "y", "U0KIM", None, T0 + timedelta(days=1))
+        rating("r5", "z", "U0SAM", 1, WEEK.since - timedelta(days=2))
+        await session.flush()
+        for case_id, conversation, question, staff, score, at in ratings:
+            session.add(
+                CaseRating(
+                    case_id=case_id,
+                    conversation_id=conversation,
+                    message_id=question.id,
+                    staff=staff,
+                    channel=channels[conversation],
+                    score=score,
+                    asked_at=at,
+                    answered_at=at + timedelta(minutes=5) if score is not None else None,
+                )
+            )
+    return sessionmaker
+
+
+async def test_the_resolution_rate_counts_answers_not_followed_by_a_person_a_case_or_a_thumb_down(
+    seeded: async_sessionmaker[AsyncSession],
+) -> None:
+    async with seeded() as session:
+        everything = await resolution(session, WEEK)
+        telegram = await resolution(session, Period(WEEK.since, WEEK.until, channel="telegram"))
+        nothing = await resolution(session, Period(WEEK.until, WEEK.until + timedelta(days=1)))
+    assert everything == Resolution(answers=6, resolved=3, rate=0.5)  # a1, a4, a7 of a1–a5, a7
+    assert telegram == Resolution(answers=2, resolved=1, rate=0.5)
+    assert nothing == Resolution(answers=0, resolved=0, rate=None)
+
+
+async def test_satisfaction_is_the_scores_given_in_the_period(seeded: async_sessionmaker[AsyncSession]) -> None:
+    async with seeded() as session:
+        everything = await satisfaction(session, WEEK)
+        telegram = await satisfaction(session, Period(WEEK.since, WEEK.until, channel="telegram"))
+        nothing = await satisfaction(session, Period(WEEK.until, WEEK.until + timedelta(days=1)))
+    assert everything == Satisfaction(ratings=3, satisfied=2, average=4.0, asked=4, satisfied_share=2 / 3)
+    assert telegram == Satisfaction(ratings=1, satisfied=1, average=4.0, asked=1, satisfied_share=1.0)
+    assert nothing == Satisfaction(ratings=0, satisfied=0, average=None, asked=0, satisfied_share=None)
+
+
+async def test_satisfaction_per_staff_member_most_rated_first(seeded: async_sessionmaker[AsyncSession]) -> None:
+    async with seeded() as session:
+        rows = await satisfaction_by_staff(session, WEEK)
+    assert rows == [StaffSatisfaction("U0SAM", 2, 1, 4.0), StaffSatisfaction("U0KIM", 1, 1, 4.0)]
