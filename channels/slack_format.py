@@ -266,9 +266,12 @@ def card_blocks(card: CaseCard) -> list[dict[str, Any]]:
 
 
 def case_summary(card: CaseCard) -> str:
-    """What a person taking the case reads first: the customer's question, what the bot
-    answered, and what the customer told it about themselves (the reason is on its own line)."""
+    """What a person taking the case reads first: the model's summary (with an LLM), the
+    customer's question, what the bot answered, and what the customer told it about themselves
+    (the reason is on its own line)."""
     lines = []
+    if card.summary:
+        lines.append(f"*Summary:* {escape(card.summary)}")
     if card.question:
         lines.append(f"*Asked:* {escape(card.question)}")
     if card.answered:

@@ -37,6 +37,8 @@ class CaseCard:
     answered: str | None = None
     """The bot's last answer (a reply citing the help centre) before the case opened, as it was
     sent (markdown); None when it had answered nothing."""
+    summary: str | None = None
+    """The model's summary of the case for staff (with an LLM configured), else None."""
     facts: tuple[tuple[str, str], ...] = ()
     """(key, value) the customer told the bot about themselves: name, email, plan, order…"""
 

@@ -123,6 +123,7 @@ def card_of(session: Session, case: Case) -> CaseCard:
         owner=case.owner,
         last_messages=tuple((row.author, row.text) for row in reversed(rows)),
         suggestion=case.suggestion,
+        summary=case.summary,
         question=_question(
             row.text for row in before if row.author == Author.CUSTOMER.value and row.intent != HUMAN_REQUEST
         ),

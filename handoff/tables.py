@@ -29,6 +29,9 @@ class Case(Base):
     frustration: Mapped[float | None] = mapped_column(Float)
     suggestion: Mapped[str | None] = mapped_column(Text)
     """The LLM's draft answer for the person taking over (only with an LLM configured)."""
+    summary: Mapped[str | None] = mapped_column(Text)
+    """The LLM's summary of the case for the person taking over (only with an LLM configured;
+    the card's own summary is extractive)."""
     owner: Mapped[str | None] = mapped_column(String(255))
     desk_ref: Mapped[str | None] = mapped_column(String(64), index=True)
     """Where the case lives on the staff desk (the Slack thread's ts); None until posted."""

@@ -72,6 +72,9 @@ class TakenTurn:
     """Escalated before any answer, with an LLM: draft a reply for staff from this context."""
     summarize: TurnState | None = None
     """The conversation grew long: fold its older turns into the rolling summary."""
+    case_summary_from: tuple[TurnContext, str] | None = None
+    """Escalated, with an LLM: have it summarise the case for staff from this context and
+    the escalation's reason."""
     responder: Responder = Responder.NONE
     declined: bool = False
     """The reply said the knowledge base held no answer."""
@@ -128,8 +131,9 @@ class TurnRunner:
         if early is not None:  # the customer hears so at once; staff get a draft afterwards
             reply = Reply(_with_problems(self._notice(await self._staffing.staffed()), files), handoff=True)
             taken = await self._finish(pending, replace(base, reply=reply), early, signals, push=push)
-            wants_draft = taken is not None and self._agent.llm is not None
-            return replace(taken, suggest_from=context) if taken is not None and wants_draft else taken
+            if taken is None or self._agent.llm is None:
+                return taken
+            return replace(taken, suggest_from=context, case_summary_from=(context, early.reason))
         outcome = await self._agent.respond(context, stream=stream)
         drafted = [*history, PastMessage(0, Author.BOT, outcome.reply.text, declined=outcome.declined)]
         late = decide(drafted, settings=self._settings.handoff, agent_request=outcome.escalation)
@@ -140,23 +144,44 @@ class TurnRunner:
         taken = await self._finish(
             pending, result, late, signals, push=push, suggestion=suggestion, responder=outcome.responder
         )
+        if taken is not None and late is not None and self._agent.llm is not None:
+            taken = replace(taken, case_summary_from=(context, late.reason))
         if taken is not None and len(state.messages) + 2 >= self._settings.memory.summarize_after:
             return replace(taken, summarize=state)
         return taken
 
     async def follow_up(self, pending: PendingMessage, taken: TakenTurn) -> str | None:
         """The work left after a turn's reply went out; the id of a case that got a suggested
-        reply (its card shows it), else None."""
+        reply or the model's summary (its card shows them), else None."""
         if taken.summarize is not None:
             await self._summarize(pending, taken.summarize)
         case_id = taken.finished.case_id
-        if taken.suggest_from is None or case_id is None:
+        if case_id is None:
             return None
-        suggestion = await self._suggestion(taken.suggest_from)
-        if suggestion is None:
+        changed = False
+        if taken.suggest_from is not None and (suggestion := await self._suggestion(taken.suggest_from)) is not None:
+            await self._transactions.save_suggestion(case_id, suggestion)
+            changed = True
+        if taken.case_summary_from is not None:
+            summary = await self._case_summary(*taken.case_summary_from)
+            if summary is not None:
+                await self._transactions.save_case_summary(case_id, summary)
+                changed = True
+        return case_id if changed else None
+
+    async def _case_summary(self, context: TurnContext, reason: str) -> str | None:
+        """With an LLM, what staff read first on the case: the customer's need, what the bot
+        tried, why a person, what is known. None when the model fails (the extractive summary
+        on the card stands)."""
+        llm = self._agent.llm
+        if llm is None:
             return None
-        await self._transactions.save_suggestion(case_id, suggestion)
-        return case_id
+        messages = [*context.recent, PastMessage(context.message_id, Author.CUSTOMER, context.text)]
+        try:
+            return await llm.case_summary(messages, reason=reason)
+        except Exception as exc:  # noqa: BLE001 — the card's extractive summary stands in
+            log.warning("turn: the LLM could not summarise case for message %s (%s)", context.message_id, exc)
+            return None
 
     async def _survey_answer(
         self, pending: PendingMessage, text: str, files: tuple[AttachmentText, ...]

@@ -103,6 +103,10 @@ class TurnTransactions:
         """Attach a draft answer for staff to a case opened without one."""
         await self._run(partial(_save_suggestion, case_id=case_id, suggestion=suggestion))
 
+    async def save_case_summary(self, case_id: str, summary: str) -> None:
+        """Attach the model's summary of the case for staff."""
+        await self._run(partial(_save_case_summary, case_id=case_id, summary=summary))
+
 
 # Prebuilt statements on the hot path (see core.store.inbox). A turn reads in three statements
 # (the message with its conversation, the history, the facts; the files only when it has
@@ -351,3 +355,7 @@ def _save_summary(session: Session, *, conversation_id: str, summary: str, upto:
 
 def _save_suggestion(session: Session, *, case_id: str, suggestion: str) -> None:
     session.execute(update(Case).where(Case.id == case_id).values(suggestion=suggestion))
+
+
+def _save_case_summary(session: Session, *, case_id: str, summary: str) -> None:
+    session.execute(update(Case).where(Case.id == case_id).values(summary=summary))

@@ -98,14 +98,16 @@ async def test_the_model_can_hand_over_to_a_person(client: AppClient, model: Fak
         ToolCalls(
             Call("escalate_to_human", {"reason": "billing dispute over two charges"}),
             text="I'm sorry about the double charge.",
-        )
+        ),
+        Text("Charged twice for March; disputes the bill."),
     )
     body = await say(client, "you charged me twice for March")
     assert body["reply"]["handoff"] is True and body["reply"]["text"].startswith("I'm sorry about the double charge.")
     case = (await (await client.get(f"/api/conversations/{body['conversation_id']}")).json())["case"]
     assert case["rule"] == "agent" and "billing dispute over two charges" in case["reason"]
+    assert await stored_of(client, case["id"], Case.summary) == "Charged twice for March; disputes the bill."
     quiet = await say(client, "hello?", status=202)
-    assert quiet["status"] == "with_staff" and len(model.requests) == 1
+    assert quiet["status"] == "with_staff" and len(model.requests) == 2  # the reply and the case's summary
 
 
 async def test_a_failing_model_falls_back_to_the_offline_answer_logged_once(
@@ -177,23 +179,35 @@ async def test_the_model_writes_the_rolling_summary_of_a_long_conversation(
 async def test_an_angry_message_goes_to_a_person_and_the_models_draft_only_to_staff(
     client: AppClient, model: FakeOpenAI
 ) -> None:
-    model.script(Text("Sorry about that, clearing the app cache usually fixes it [1]."))
+    model.script(
+        Text("Sorry about that, clearing the app cache usually fixes it [1]."),
+        Text("The customer's app still fails; they are angry. Nothing was tried yet."),
+    )
     body = await say(client, "This is ridiculous, STILL not working!!! Useless.")
     assert body["reply"]["handoff"] is True and "cache" not in body["reply"]["text"]
     overview = await (await client.get(f"/api/conversations/{body['conversation_id']}")).json()
     assert overview["case"]["rule"] == "frustration" and overview["sentiment"]["intents"] == ["complaint"]
     draft = await suggestion_of(client, overview["case"]["id"])  # one draft for the person taking over
-    assert "cache" in draft and len(model.requests) == 1
+    assert "cache" in draft
+    summary = await stored_of(client, overview["case"]["id"], Case.summary)  # and the case summed up
+    assert summary == "The customer's app still fails; they are angry. Nothing was tried yet."
+    assert len(model.requests) == 2 and "handed to a person" in json.dumps(model.requests[1].body["messages"][0])
+    assert "STILL not working" in json.dumps(model.requests[1].body["messages"][1])
 
 
 async def suggestion_of(client: AppClient, case_id: str) -> str:
     """The case's suggested reply for staff, once it is stored (drafted after the customer heard)."""
+    return await stored_of(client, case_id, Case.suggestion)
+
+
+async def stored_of(client: AppClient, case_id: str, column: Any) -> str:
+    """A case's column once the model's follow-up work has stored it."""
     async with asyncio.timeout(20):
         while True:
             async with client.app[RUNTIME].sessionmaker() as session:
-                suggestion = (await session.execute(select(Case.suggestion).where(Case.id == case_id))).scalar_one()
-            if suggestion is not None:
-                return suggestion
+                value = (await session.execute(select(column).where(Case.id == case_id))).scalar_one()
+            if value is not None:
+                return str(value)
             await asyncio.sleep(0.05)
 
 

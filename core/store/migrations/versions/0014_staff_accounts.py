@@ -1,5 +1,5 @@
 """staff accounts: people who sign in to /admin, their server-side sessions, and the audit
-trail of what they did; a staff message's sender, a case event's kind (notes, assignments)
+trail of what they did; a staff message's sender, a case event's kind (notes, assignments), a case's summary by the model
 
 Revision ID: 0014
 Revises: 0013
@@ -56,9 +56,12 @@ def upgrade() -> None:
     op.create_index(op.f('ix_staff_actions_staff_id'), 'staff_actions', ['staff_id'], unique=False)
     op.add_column('messages', sa.Column('sender', sa.String(length=255), nullable=True))
     op.add_column('case_events', sa.Column('kind', sa.String(length=16), server_default='move', nullable=False))
+    op.add_column('cases', sa.Column('summary', sa.Text(), nullable=True))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table('cases') as batch:
+        batch.drop_column('summary')
     with op.batch_alter_table('case_events') as batch:
         batch.drop_column('kind')
     with op.batch_alter_table('messages') as batch:
