@@ -30,20 +30,30 @@ The contract (directly in core/):
 core.store: db (schema, engine), migrations/, transactions (one transaction from async code),
     contacts, inbox, outbox_queue, conversation_views, channel_state (delivered parts, opt-outs,
     delivery statuses), channel_values (each channel's own key-value store), feedback, dead_letters,
-    calibrations (the operator's answer bar, per knowledge collection).
+    calibrations (the operator's answer bar, per knowledge collection), staff (people's accounts,
+    their server-side sessions, the audit trail of what they did).
 core.answering: agent, offline_responder, llm_responder, answer_decision, calibration (the bar
     learned from labelled questions), questions, small_talk, quoted_tables, memory, sentiment,
     attachments, answer_eval, answer_explain.
 core.pipeline: hub, turn_runner, turn_transactions, storage (the stores on one engine),
-    outbox (delivery), rate_limits, notifications (the wake-up between processes).
+    outbox (delivery), rate_limits, notifications (the wake-up between processes), pulse (a
+    beat on every change, for what shows conversations live), staffing (whether a person can
+    come: a Slack desk, or the inbox with someone on the staff).
 core.ops: runtime (wiring), leadership, scheduler, reindex_process + reindex_child,
-    metrics_endpoint + metrics_snapshot, logs, readiness, privacy, access (admin sign-in),
+    metrics_endpoint + metrics_snapshot, logs, readiness, privacy, access (who may open /admin:
+    staff sessions and the admin token), passwords (argon2),
     client_address, request_guards.
 core.cli: main (the `supporthub` group), support (what commands share), server (the aiohttp
     application: channels, admin, /metrics on one runtime), knowledge_commands,
     outbox_commands, case_commands, doctor, terminal (the CLI's own channel), exposure, data_dir,
-    settings_reference (the docs' settings page, written from the settings models), sandbox_command.
-core.admin: the dashboard at /admin.
+    settings_reference (the docs' settings page, written from the settings models), sandbox_command,
+    staff_commands (`supporthub staff invite|list|remove`).
+core.admin: the dashboard at /admin: pages and its query modules; inbox + inbox_queries (the
+    staff desk in the browser, live through server-sent events), staff_page (people and the
+    audit trail), replies (canned replies), satisfaction (survey scores, resolution rate).
+handoff: policy, cases, desk + desk_store (the chat-platform desk through the desk port),
+    inbox_store (the inbox's replies, notes, assignments), canned, survey, hours (business
+    hours and the SLA clock).
 core.sandbox: stand-ins of Telegram, Twilio, Slack and an SMTP relay on 127.0.0.1 (the tests run the
     adapters against them), and the sandbox page `supporthub sandbox` serves (session, page).
 """
