@@ -213,13 +213,12 @@ def desk_check(settings: Settings, channels: Mapping[str, Channel]) -> Callable[
             if people:
                 return f"the inbox at /admin/inbox takes the conversations handed over ({people} on the staff)"
             raise Warned(
-                "the inbox has nobody to answer (supporthub staff invite EMAIL): a customer handed over is told "
-                f"{settings.handoff.unstaffed_message!r} (handoff.unstaffed_message)"
+                "the inbox has nobody to answer (supporthub staff invite EMAIL); a customer handed over is told "
+                f"{settings.handoff.unstaffed_message!r}"
             )
         raise Warned(
-            "no staff desk (SUPPORTHUB_ADMIN__TOKEN and supporthub staff invite for the inbox, or "
-            "slack.staff_channel): a customer handed over is told "
-            f"{settings.handoff.unstaffed_message!r} (handoff.unstaffed_message)"
+            "no staff desk: set SUPPORTHUB_ADMIN__TOKEN and invite people to the inbox (supporthub staff invite), "
+            f"or set slack.staff_channel; a customer handed over is told {settings.handoff.unstaffed_message!r}"
         )
 
     return check

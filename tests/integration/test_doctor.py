@@ -10,10 +10,13 @@ import socket
 import sys
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import pytest
+from pydantic import SecretStr
 
+from core.cli.support import in_transaction
 from core.ops.runtime import open_database
 from core.sandbox.slack_api import BOT_TOKEN as SLACK_TOKEN
 from core.sandbox.slack_api import BOT_USER_ID, FakeSlack
@@ -21,7 +24,9 @@ from core.sandbox.smtp_relay import SmtpRelay
 from core.sandbox.telegram_api import BOT_TOKEN as TELEGRAM_TOKEN
 from core.sandbox.telegram_api import BOT_USERNAME, FakeBotApi
 from core.sandbox.twilio_api import ACCOUNT_NAME, ACCOUNT_SID, AUTH_TOKEN, HUB_NUMBER, FakeTwilio
-from core.settings import Settings
+from core.settings import AdminSettings, Settings
+from core.store import staff
+from core.store.db import StaffRole
 from tests.fakes.dovecot import Dovecot
 from tests.fakes.openai_server import FakeOpenAI
 from tests.ports import free_port
@@ -296,7 +301,35 @@ async def test_without_a_staff_desk_doctor_warns_what_customers_are_told(
     )
     assert report.lines["desk"] == (
         "WARN",
-        "no staff desk (slack.staff_channel): a customer handed over is told "
-        "'Please write to help@example.com.' (handoff.unstaffed_message)",
+        "no staff desk: set SUPPORTHUB_ADMIN__TOKEN and invite people to the inbox (supporthub staff invite), "
+        "or set slack.staff_channel; a customer handed over is told 'Please write to help@example.com.'",
     )
     assert "warning" in report.summary, report.output
+
+
+async def test_the_inbox_is_the_desk_once_someone_on_the_staff_joined(indexed_data_dir: Path, tmp_path: Path) -> None:
+    env = {
+        "SUPPORTHUB_DATA_DIR": str(indexed_data_dir),
+        "SUPPORTHUB_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'hub.db'}",
+        "SUPPORTHUB_ADMIN__TOKEN": "doctor-admin-token",
+    }
+    settings = Settings(
+        data_dir=indexed_data_dir,
+        database_url=env["SUPPORTHUB_DATABASE_URL"],
+        admin=AdminSettings(token=SecretStr("doctor-admin-token")),
+    )
+    token = await asyncio.to_thread(
+        in_transaction,
+        settings,
+        partial(staff.invite, email="ana@example.com", name="Ana", role=StaffRole.AGENT, actor="test"),
+    )
+    nobody = await doctor(env)
+    assert nobody.lines["desk"][0] == "WARN" and "the inbox has nobody to answer" in nobody.lines["desk"][1]
+    await asyncio.to_thread(
+        in_transaction, settings, partial(staff.accept, token=token, name="Ana", password_hash="$argon2id$stand-in")
+    )
+    joined = await doctor(env)
+    assert joined.lines["desk"] == (
+        "OK",
+        "the inbox at /admin/inbox takes the conversations handed over (1 on the staff)",
+    )
