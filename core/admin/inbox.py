@@ -24,8 +24,7 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from functools import partial
 from importlib.resources import files
-from typing import Any, NoReturn
-from urllib.parse import quote_plus
+from typing import Any
 
 from aiohttp import web
 from jinja2 import Environment
@@ -164,12 +163,15 @@ class Inbox:
     async def case(self, request: web.Request) -> web.Response:
         """The case; `?canned=NAME` fills the reply box with that canned reply, filled in for
         this customer and signed with the visitor's name, to read and edit before sending."""
+        return await self._case_page(request)
+
+    async def _case_page(self, request: web.Request, *, problem: str | None = None, status: int = 200) -> web.Response:
         found, conversation, version = await self._case(request)
         runtime = self._runtime(request)
         visitor: Visitor = request[VISITOR]
         colleagues = await runtime.transactions.run(staff.active_people)
         replies = await runtime.transactions.run(canned_replies)
-        draft, problem = "", request.query.get("problem")
+        draft = ""
         if name := request.query.get("canned"):
             agent = visitor.person.name if visitor.person is not None else None
             try:
@@ -181,6 +183,7 @@ class Inbox:
         return self._page(
             request,
             "inbox_case.html",
+            status=status,
             found=found,
             transcript=conversation,
             version=version,
@@ -245,10 +248,10 @@ class Inbox:
 
     async def _change(
         self, request: web.Request, visitor: Visitor, action: str, work: Callable[[Session], Relayed | None]
-    ) -> NoReturn:
+    ) -> web.Response:
         """Run one of handoff's transactions on the case, with its line in the audit trail, then
-        let the hub deliver and update the Slack card; a move the case cannot make comes back to
-        the page with the reason, and nothing is recorded."""
+        let the hub deliver and update the Slack card; a move the case cannot make is answered
+        with the case's page and the reason (409), and nothing is recorded."""
         case_id = _case_id(request)
         runtime = self._runtime(request)
 
@@ -264,9 +267,7 @@ class Inbox:
         except CaseTransitionError as exc:
             if "Authorization" in request.headers:
                 raise web.HTTPConflict(text=f"{exc}\n") from exc
-            raise web.HTTPSeeOther(
-                location=f"/admin/inbox/{case_id}?problem=Nothing+changed:+{quote_plus(str(exc))}"
-            ) from exc
+            return await self._case_page(request, problem=f"Nothing changed: {exc}.", status=409)
         if relayed is not None:
             await runtime.hub.case_changed(relayed)
         else:
@@ -277,7 +278,7 @@ class Inbox:
         visitor, form = await self._form(request)
         text = _text(form, "text")
         push = self._runtime(request).hub.push
-        await self._change(
+        return await self._change(
             request,
             visitor,
             "reply",
@@ -288,7 +289,7 @@ class Inbox:
         visitor, form = await self._form(request)
         text = _text(form, "text")
         case_id = _case_id(request)
-        await self._change(
+        return await self._change(
             request, visitor, "note", lambda session: note(session, case_id=case_id, actor=visitor.actor, text=text)
         )
 
@@ -299,7 +300,7 @@ class Inbox:
         person = next((p for p in colleagues if p.id == wanted), None)
         if person is None:
             raise web.HTTPBadRequest(text="assign to someone on the staff (their id, from the form's list)\n")
-        await self._change(
+        return await self._change(
             request,
             visitor,
             f"assign to {person.name}",
@@ -310,7 +311,7 @@ class Inbox:
         visitor, _ = await self._form(request)
         action = ACTIONS[request.match_info["action"]]
         push = self._runtime(request).hub.push
-        await self._change(
+        return await self._change(
             request,
             visitor,
             action.value,
