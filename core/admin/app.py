@@ -21,7 +21,7 @@ from core.clean_text import clean
 from core.ops import passwords
 from core.ops.access import SESSION_TTL, AdminAccess
 from core.ops.request_guards import cross_site
-from core.ops.runtime import Runtime
+from core.ops.runtime import Runtime, running
 from core.settings import Settings
 from core.store import staff
 from core.store.transactions import Transactions
@@ -155,10 +155,7 @@ class _SignIn:
         raise response
 
     def _transactions(self, request: web.Request) -> Transactions:
-        runtime = request.config_dict.get(self._runtime)
-        if runtime is None:
-            raise web.HTTPServiceUnavailable(text="supporthub is still starting; try again in a moment\n")
-        return runtime.transactions
+        return running(request, self._runtime).transactions
 
     async def submit(self, request: web.Request) -> web.Response:
         """The right token signs in, however many wrong ones this address sent before; a wrong

@@ -38,7 +38,7 @@ from core.clean_text import clean
 from core.desk_port import CaseAction
 from core.ops.access import AdminAccess, Visitor
 from core.ops.request_guards import could_be_row_id
-from core.ops.runtime import Runtime
+from core.ops.runtime import Runtime, running
 from core.settings import Settings
 from core.store import staff
 from handoff.canned import NoSuchCannedReply, canned_replies, render_canned_reply
@@ -97,10 +97,7 @@ class Inbox:
         self._closing.set()
 
     def _runtime(self, request: web.Request) -> Runtime:
-        runtime = request.config_dict.get(self._runtime_key)
-        if runtime is None:
-            raise web.HTTPServiceUnavailable(text="supporthub is still starting; try again in a moment\n")
-        return runtime
+        return running(request, self._runtime_key)
 
     def _page(self, request: web.Request, template: str, *, status: int = 200, **context: Any) -> web.Response:
         visitor = request[VISITOR]

@@ -33,7 +33,7 @@ from core.clean_text import clean
 from core.ops.access import AdminAccess, Visitor
 from core.ops.reindex_process import ReindexFailed
 from core.ops.request_guards import bounded_int, could_be_row_id
-from core.ops.runtime import Runtime
+from core.ops.runtime import Runtime, running
 from core.registry import installed_channels
 from core.settings import Settings
 from core.store import staff
@@ -151,10 +151,7 @@ class Pages:
             await asyncio.sleep(WARM_EVERY_S)
 
     def _runtime(self, request: web.Request) -> Runtime:
-        runtime = request.config_dict.get(self._runtime_key)
-        if runtime is None:
-            raise web.HTTPServiceUnavailable(text="supporthub is still starting; try again in a moment\n")
-        return runtime
+        return running(request, self._runtime_key)
 
     def _page(self, request: web.Request, template: str, *, status: int = 200, **context: Any) -> web.Response:
         visitor: Visitor = request[VISITOR]

@@ -17,7 +17,7 @@ from jinja2 import Environment
 from core.admin.pages import VISITOR
 from core.admin.render import page
 from core.ops.access import AdminAccess, Visitor
-from core.ops.runtime import Runtime
+from core.ops.runtime import Runtime, running
 from core.settings import Settings
 from core.store import staff
 from core.store.db import StaffRole
@@ -40,10 +40,7 @@ class StaffPage:
         ]
 
     def _runtime(self, request: web.Request) -> Runtime:
-        runtime = request.config_dict.get(self._runtime_key)
-        if runtime is None:
-            raise web.HTTPServiceUnavailable(text="supporthub is still starting; try again in a moment\n")
-        return runtime
+        return running(request, self._runtime_key)
 
     async def _render(self, request: web.Request, *, status: int = 200, **context: Any) -> web.Response:
         visitor: Visitor = request[VISITOR]

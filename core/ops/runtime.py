@@ -12,6 +12,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from functools import partial
 
+from aiohttp import web
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Session
@@ -109,6 +110,15 @@ async def open_database(settings: Settings) -> AsyncIterator[tuple[AsyncEngine, 
         yield engine, make_sessionmaker(engine)
     finally:
         await engine.dispose()
+
+
+def running(request: web.Request, key: web.AppKey[Runtime]) -> Runtime:
+    """The application's runtime for a request; 503 while the hub is still starting (the
+    runtime opens after the application is built)."""
+    runtime = request.config_dict.get(key)
+    if runtime is None:
+        raise web.HTTPServiceUnavailable(text="supporthub is still starting; try again in a moment\n")
+    return runtime
 
 
 def desk_port(channels: Mapping[str, Channel]) -> DeskPort | None:
