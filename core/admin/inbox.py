@@ -95,6 +95,8 @@ class Inbox:
     async def close(self, app: web.Application) -> None:
         """At shutdown: end the live streams, so the server need not wait for them."""
         self._closing.set()
+        if (runtime := app.get(self._runtime_key)) is not None:
+            runtime.hub.pulse.beat()  # the streams sleep until a beat: wake them to see the closing
 
     def _runtime(self, request: web.Request) -> Runtime:
         return running(request, self._runtime_key)
@@ -227,6 +229,8 @@ class Inbox:
                 else:
                     await response.write(b": still here\n\n")
                 await runtime.hub.pulse.wait(RECHECK_S)
+                if self._closing.is_set():
+                    break
                 if visitor.person is not None and await self._access.staff_visitor(request) is None:
                     break  # signed out or removed meanwhile
                 current = await version()

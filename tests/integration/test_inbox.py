@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+import time
 from collections.abc import Callable
 from functools import partial
 from typing import Any
@@ -16,6 +17,7 @@ import pytest
 from pydantic import SecretStr
 from sqlalchemy import select
 
+from core.admin.inbox import RECHECK_S
 from core.cli.server import RUNTIME, create_app
 from core.pipeline.turn_runner import HANDOFF_NOTICE
 from core.sandbox.slack_api import FakeSlack
@@ -139,6 +141,14 @@ async def test_the_case_page_streams_each_change(hub: AppClient, telegram: FakeB
             before = await _event(queue_stream)
             await dee.form(f"/admin/inbox/{case_id}/note", f"/admin/inbox/{case_id}", text="on it")
             assert await _event(queue_stream) != before
+
+
+async def test_shutting_down_ends_the_open_live_streams_at_once(hub: AppClient) -> None:
+    async with joined(hub, "gil@example.com", name="Gil") as gil, await gil.get("/admin/inbox/events") as stream:
+        await _event(stream)
+        started = time.monotonic()
+        await hub.close()  # the server's shutdown waits for every request still being answered
+        assert time.monotonic() - started < RECHECK_S / 3  # not left to the stream's own recheck
 
 
 async def _event(stream: Any) -> str:
