@@ -1,6 +1,6 @@
 """A person on the staff as tests drive them: invited through the store (as `supporthub staff
 invite` does), joining through the invitation page, and browsing the hub with a cookie jar of
-their own, so two people can work at once against one app."""
+their own, so two people can work at once against one app (or against real hub processes)."""
 
 from __future__ import annotations
 
@@ -31,18 +31,18 @@ async def invitation(client: AppClient, email: str, *, name: str = "", role: Sta
 class Person:
     """One browser: its own cookies, the hub's origin on its forms (as a browser sends it)."""
 
-    def __init__(self, client: AppClient, session: aiohttp.ClientSession) -> None:
-        self._client = client
+    def __init__(self, origin: str, session: aiohttp.ClientSession) -> None:
+        self.origin = origin.rstrip("/")
         self.session = session
 
     def url(self, path: str) -> str:
-        return str(self._client.make_url(path))
+        return self.origin + path
 
     async def get(self, path: str, **kwargs: Any) -> aiohttp.ClientResponse:
         return await self.session.get(self.url(path), **kwargs)
 
     async def post(self, path: str, data: dict[str, str], **kwargs: Any) -> aiohttp.ClientResponse:
-        headers = {"Origin": self.url("/").rstrip("/"), **kwargs.pop("headers", {})}
+        headers = {"Origin": self.origin, **kwargs.pop("headers", {})}
         return await self.session.post(self.url(path), data=data, headers=headers, allow_redirects=False, **kwargs)
 
     async def csrf(self, page: str = "/admin/inbox") -> str:
@@ -57,9 +57,11 @@ class Person:
 
 
 @asynccontextmanager
-async def browser(client: AppClient) -> AsyncIterator[Person]:
+async def browser(hub: AppClient | str) -> AsyncIterator[Person]:
+    """A browser of its own on the app `hub` serves, or on the hub at an origin (a real process's URL)."""
+    origin = hub if isinstance(hub, str) else str(hub.make_url("/"))
     async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as session:
-        yield Person(client, session)
+        yield Person(origin, session)
 
 
 @asynccontextmanager

@@ -1,10 +1,13 @@
 """Several `supporthub serve` processes on one PostgreSQL database and one Chroma server, as a
-team runs them behind a load balancer: real processes, killed with SIGKILL."""
+team runs them behind a load balancer: real processes, killed with SIGKILL. The dashboard is on
+(its token set), so a person on the staff can work the inbox on either process."""
 
 from __future__ import annotations
 
 import asyncio
 import json
+import re
+import subprocess
 import time
 import uuid
 from collections.abc import Iterator
@@ -14,10 +17,12 @@ from typing import Any
 import aiohttp
 import pytest
 
+from core.admin.inbox import RECHECK_S
 from core.sandbox.slack_events import message_event, signed_headers
 from tests.fakes.chroma_server import chroma_server
 from tests.integration.hub_processes import (
     AUTH,
+    SUPPORTHUB,
     HubProcess,
     ThreadedSlack,
     hub_environment,
@@ -25,10 +30,12 @@ from tests.integration.hub_processes import (
     reindex,
 )
 from tests.integration.staff_desk_steps import SLACK_SECRET, STAFF
+from tests.integration.staff_steps import PASSWORD, browser
 from tests.postgres import own_postgres_database, postgres_url, query
 from tests.settle import until
 
 PER_CONTACT = 12
+ADMIN_TOKEN = "scale-out-admin-token"
 QUESTIONS = [
     "How do I reset my password?",
     "How do I turn on two-factor authentication?",
@@ -45,6 +52,8 @@ class Deployment:
     b: HubProcess
     slack: ThreadedSlack
     database_url: str
+    command_env: dict[str, str]
+    """The deployment's settings for a `supporthub` command run beside the processes."""
 
     def ensure_running(self) -> None:
         for process in (self.a, self.b):
@@ -70,9 +79,10 @@ def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]
             redis_url="redis://127.0.0.1:6379/0",
             per_contact=f"{PER_CONTACT}/minute",
         )
+        env["SUPPORTHUB_ADMIN__TOKEN"] = ADMIN_TOKEN
         reindex(env, root / "indexer")
         a, b = HubProcess("a", root, env), HubProcess("b", root, env)
-        deployment = Deployment(a, b, slack, database_url)
+        deployment = Deployment(a, b, slack, database_url, {**env, "SUPPORTHUB_DATA_DIR": str(root / "commands")})
         deployment.ensure_running()
         try:
             yield deployment
@@ -128,6 +138,79 @@ async def test_a_staff_reply_taken_by_one_process_reaches_the_widget_held_by_the
         staff = await next_frame(ws, lambda f: f["type"] == "message" and f["author"] == "staff")
         assert staff["text"] == "Hi, Sam here: I have stopped the chargeback."
     assert len(deployment.slack.cards_of(case_id)) == 1
+
+
+async def invited_by_command(deployment: Deployment, email: str) -> str:
+    """The invitation link's path, as `supporthub staff invite` prints it for the deployment."""
+    done = await asyncio.to_thread(
+        subprocess.run,
+        [SUPPORTHUB, "staff", "invite", email],
+        env=deployment.command_env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    link = re.search(r"/admin/invite/[\w-]+", done.stdout)
+    assert done.returncode == 0 and link is not None, done.stdout + done.stderr
+    return link.group(0)
+
+
+async def next_event(stream: aiohttp.ClientResponse, *, timeout: float = 30) -> str:
+    """The next server-sent event's data, past the keep-alive comments."""
+    async with asyncio.timeout(timeout):
+        while True:
+            line = (await stream.content.readline()).decode()
+            if line.startswith("data: "):
+                return line.removeprefix("data: ").strip()
+
+
+async def test_an_inbox_reply_typed_on_one_process_reaches_the_widget_held_by_the_other(
+    deployment: Deployment,
+) -> None:
+    """The customer's widget is connected to process a; the person on the staff works the
+    inbox on process b. What the customer writes wakes b's live pages through PostgreSQL's
+    notifications (sooner than the pages' own recheck), and b's reply is pushed by a."""
+    deployment.ensure_running()
+    soon = RECHECK_S / 2  # a stream woken by its own recheck would take RECHECK_S
+    link = await invited_by_command(deployment, "sam@example.com")
+    async with (
+        browser(deployment.b.url) as sam,
+        aiohttp.ClientSession() as http,
+        http.ws_connect(f"{deployment.a.url}/widget/ws") as ws,
+    ):
+        joined = await sam.post(link, {"name": "Sam", "password": PASSWORD, "again": PASSWORD})
+        assert (joined.status, joined.headers.get("Location")) == (303, "/admin/inbox"), await joined.text()
+        await ws.send_json({"type": "hello", "token": None, "after": 0})
+        await next_frame(ws, lambda f: f["type"] == "session")
+
+        async with await sam.get("/admin/inbox/events") as queue_stream:
+            assert queue_stream.status == 200 and queue_stream.headers["Content-Type"] == "text/event-stream"
+            await next_event(queue_stream)
+            await ws.send_json(
+                {"type": "message", "id": uuid.uuid4().hex, "text": "My name is Rosa. Can I talk to a person?"}
+            )
+            question = await next_frame(ws, lambda f: f["type"] == "message" and f["author"] == "customer")
+            changed = await next_event(queue_stream, timeout=soon)
+            assert int(changed.split("-")[0]) >= question["id"]  # the queue's version: newest message, newest event
+        await next_frame(ws, lambda f: f["type"] == "message" and f["author"] == "bot")
+        case_id = await until(lambda: case_of_message(deployment.database_url, question["id"]), what="the case")
+        page = f"/admin/inbox/{case_id}"
+        assert page in await (await sam.get("/admin/inbox")).text()
+
+        claimed = await sam.form(f"{page}/claim", page)
+        assert (claimed.status, claimed.headers["Location"]) == (303, page)
+        sent = await sam.form(f"{page}/reply", page, text="Hi Rosa, **Sam** here. Which invoice is it?")
+        assert (sent.status, sent.headers["Location"]) == (303, page)
+        staff = await next_frame(ws, lambda f: f["type"] == "message" and f["author"] == "staff")
+        assert staff["text"] == "Hi Rosa, **Sam** here. Which invoice is it?"  # the widget renders the markdown
+
+        async with await sam.get(f"{page}/events") as case_stream:
+            before = await next_event(case_stream)
+            await ws.send_json({"type": "message", "id": uuid.uuid4().hex, "text": "Invoice 2024-117, please."})
+            follow_up = await next_frame(ws, lambda f: f["type"] == "message" and f["author"] == "customer")
+            after = await next_event(case_stream, timeout=soon)
+            assert before != after and int(after.split("-")[0]) >= follow_up["id"]
+        assert "Invoice 2024-117, please." in await (await sam.get(page)).text()
 
 
 async def test_an_overdue_case_is_reminded_once_with_two_processes(deployment: Deployment) -> None:
