@@ -97,4 +97,5 @@ class StaffPage:
         except staff.StaffError as exc:
             return await self._render(request, status=404, problem=str(exc))
         log.info("admin: %s removed %s; their sessions ended", visitor.actor, person.email)
+        self._runtime(request).hub.pulse.beat()  # their open inbox pages check their session now
         raise web.HTTPSeeOther(location="/admin/staff")
