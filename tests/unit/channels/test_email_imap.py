@@ -248,6 +248,7 @@ async def test_the_loop_logs_a_wrong_password_and_keeps_trying(
 ) -> None:
     poller = make_poller(cursor=MemoryCursor(), inbox=Inbox(), password="not-the-password")
     caplog.set_level(logging.DEBUG)
+    caplog.set_level(logging.DEBUG, logger="aioimaplib")  # the hub's logging holds it at WARNING once configured
 
     def warnings() -> list[str]:
         return [
