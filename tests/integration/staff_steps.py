@@ -4,6 +4,7 @@ their own, so two people can work at once against one app (or against real hub p
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -54,6 +55,15 @@ class Person:
     async def form(self, path: str, page: str, **fields: str) -> aiohttp.ClientResponse:
         """Post a form of `page`, with the page's CSRF value."""
         return await self.post(path, {"csrf": await self.csrf(page), **fields})
+
+
+async def next_event(stream: aiohttp.ClientResponse, *, timeout: float = 30) -> str:
+    """The next server-sent event's data on an inbox page's stream, past the keep-alive comments."""
+    async with asyncio.timeout(timeout):
+        while True:
+            line = (await stream.content.readline()).decode()
+            if line.startswith("data: "):
+                return line.removeprefix("data: ").strip()
 
 
 @asynccontextmanager

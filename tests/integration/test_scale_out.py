@@ -30,7 +30,7 @@ from tests.integration.hub_processes import (
     reindex,
 )
 from tests.integration.staff_desk_steps import SLACK_SECRET, STAFF
-from tests.integration.staff_steps import PASSWORD, browser
+from tests.integration.staff_steps import PASSWORD, browser, next_event
 from tests.postgres import own_postgres_database, postgres_url, query
 from tests.settle import until
 
@@ -153,15 +153,6 @@ async def invited_by_command(deployment: Deployment, email: str) -> str:
     link = re.search(r"/admin/invite/[\w-]+", done.stdout)
     assert done.returncode == 0 and link is not None, done.stdout + done.stderr
     return link.group(0)
-
-
-async def next_event(stream: aiohttp.ClientResponse, *, timeout: float = 30) -> str:
-    """The next server-sent event's data, past the keep-alive comments."""
-    async with asyncio.timeout(timeout):
-        while True:
-            line = (await stream.content.readline()).decode()
-            if line.startswith("data: "):
-                return line.removeprefix("data: ").strip()
 
 
 async def test_an_inbox_reply_typed_on_one_process_reaches_the_widget_held_by_the_other(
