@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from core.answering.questions import asks_anything, questions
 from core.desk_port import CaseAction, CaseCard
 from core.messages import Address, Author, SurveyPart
+from core.store import suggestions
 from core.store.db import Contact, Conversation, DeliveryKind, Memory, Message, utcnow
 from core.store.outbox_queue import queue_delivery, queue_desk_work
 from core.turn_context import Intent
@@ -171,13 +172,15 @@ def relay_staff_reply(
 def act_on_case(
     session: Session, *, case_id: str, action: CaseAction, actor: str, push: frozenset[str], survey: bool = True
 ) -> Relayed:
-    """Claim, resolve (the customer is told, then asked the satisfaction survey's question
-    unless `survey` is off) or return to the bot (a marker in the conversation's memory, so the
+    """Claim, resolve (what staff answered becomes a suggestion for review,
+    `core.store.suggestions`; the customer is told, then asked the satisfaction survey's
+    question unless `survey` is off) or return to the bot (a marker in the conversation's memory, so the
     bot picks up where the person left off)."""
     case = move_case(session, case_id=case_id, to=ACTION_STATE[action], actor=actor)
     conversation = session.get(Conversation, case.conversation_id)
     assert conversation is not None
     if action is CaseAction.RESOLVE:
+        suggestions.from_case(session, case, resolved_by=actor)
         say(session, conversation, author=Author.STAFF, text=RESOLVED_NOTICE, push=push, sender=actor)
         if survey:
             _ask_rating(session, conversation, case=case, actor=actor, push=push)

@@ -27,6 +27,7 @@ from knowledge.phrasings import Floor
 from knowledge.settings import BRUTE_FORCE_MAX_CHUNKS, KnowledgeSettings
 from knowledge.spelling import Speller, english_words
 from knowledge.versions import FOLLOW_INTERVAL_S, Follower, read_version
+from knowledge.written import links
 
 log = logging.getLogger(__name__)
 
@@ -184,7 +185,9 @@ class KnowledgeBase:
             return False
         if version is None and not await asyncio.to_thread(self._local_index_missing):
             return False  # no run recorded in this database; the local index is all there is to go on
-        return await asyncio.to_thread(self.ingestor.rebuild_local, version)
+        async with self.ingestor.sessionmaker() as session:
+            linked = await links(session)
+        return await asyncio.to_thread(self.ingestor.rebuild_local, version, linked)
 
     def refresh(self) -> None:
         """Load the local index version another process published, if any (a `supporthub
@@ -273,7 +276,7 @@ class KnowledgeBase:
             dense, embeddings = self.dense.query(vector, depth), self.dense.embeddings
         hits = fusion.rank(
             query_vector=vector,
-            dense=dense,
+            dense=fusion.best_of(dense, snapshot.linked_dense(vector, depth)),
             lexical=snapshot.search(query, depth),
             tokens=tokens,
             embeddings=embeddings,

@@ -93,6 +93,20 @@ def exact_fraction(tokens: Sequence[str], text: str) -> float:
     return sum(1 for token in tokens if _pattern(token).search(text)) / len(tokens)
 
 
+def best_of(
+    dense: Sequence[tuple[ChunkRecord, float]], linked: Sequence[tuple[ChunkRecord, float]]
+) -> list[tuple[ChunkRecord, float]]:
+    """The dense candidates with those found through a phrasing a person linked to them, each
+    chunk once with the better of its two cosines: a chunk is as relevant as the best thing
+    known to mean it."""
+    best: dict[str, tuple[ChunkRecord, float]] = {}
+    for record, cosine in (*dense, *linked):
+        known = best.get(record.chunk_id)
+        if known is None or cosine > known[1]:
+            best[record.chunk_id] = (record, cosine)
+    return list(best.values())
+
+
 @dataclass(slots=True)
 class Candidate:
     record: ChunkRecord

@@ -15,8 +15,9 @@ class Hit:
     score: float
     """The fused ranking score (higher is better); comparable only within one result list."""
     relevance: float
-    """Cosine similarity of the query and the chunk embedding: comparable across queries, so
-    the responder can decide whether anything relevant was found at all."""
+    """Cosine similarity of the query and the chunk embedding, or of the query and a phrasing a
+    person linked to the chunk when that is higher (`knowledge.written`): comparable across
+    queries, so the responder can decide whether anything relevant was found at all."""
     exact_match: bool = False
     """The query's exact tokens (order numbers, error codes, plan names) occur in this chunk."""
     heading_relevance: float | None = None

@@ -332,6 +332,13 @@ class IndexSnapshot:
         row = self.rows.get(chunk_id)
         return self.headings[row] if self.headings is not None and row is not None else None
 
+    def linked_dense(self, vector: np.ndarray, n: int) -> list[tuple[ChunkRecord, float]]:
+        """The `n` chunks whose linked phrasings are most like the query, each scored by the
+        best of them (`knowledge.phrasings.Phrasings.linked_best`)."""
+        if self.phrasings is None:
+            return []
+        return [(self.records[row], score) for row, score in self.phrasings.linked_best(vector, n)]
+
     def phrasing_relevance(self, chunk_id: str, vector: np.ndarray) -> float | None:
         row = self.rows.get(chunk_id)
         return None if row is None or self.phrasings is None else self.phrasings.relevance(row, vector)

@@ -12,6 +12,12 @@ chroma gives the index a new version in the same transaction as the table
 Conversion never crashes a run: an unreadable or unsupported file is logged with its path and
 skipped (and its old chunks, if any, are kept); the run's row in `index_runs` keeps each skipped
 file with the reason, for the dashboard.
+
+Every run also brings in what people wrote (`knowledge.written`), whatever paths it is given:
+written documents are planned like files (a content hash of their text), removed once their row
+is gone, and never pruned as a missing file; the phrasings linked to a section join its own
+when the local index is built. A run that changes no chunk still rebuilds the local index when
+the database's index version moved (a phrasing linked since).
 """
 
 from __future__ import annotations
@@ -47,6 +53,7 @@ from knowledge.phrasings import Phrasings, phrasings
 from knowledge.sql_types import utcnow
 from knowledge.tables import IndexRun, KnowledgeDocument, SkippedFile
 from knowledge.versions import bump_version, read_version
+from knowledge.written import Link, Written, links, written_documents
 
 log = logging.getLogger(__name__)
 
@@ -98,6 +105,7 @@ class _Document:
     title: str
     chunks: list[Chunk]
     is_new: bool
+    written: bool = False
 
 
 @dataclass(slots=True)
@@ -251,11 +259,19 @@ class Ingestor:
         async with self.sessionmaker() as session:
             rows = (
                 await session.execute(
-                    select(KnowledgeDocument.source, KnowledgeDocument.content_hash, KnowledgeDocument.chunk_count)
+                    select(
+                        KnowledgeDocument.source,
+                        KnowledgeDocument.content_hash,
+                        KnowledgeDocument.chunk_count,
+                        KnowledgeDocument.written,
+                    )
                 )
             ).all()
-        known = {source: content_hash for source, content_hash, _ in rows}
-        consistent = await asyncio.to_thread(self.dense.count) == sum(count for _, _, count in rows)
+            written = await written_documents(session)
+            linked = await links(session)
+        known = {source: content_hash for source, content_hash, _, _ in rows}
+        known_written = {source for source, _, _, is_written in rows if is_written}
+        consistent = await asyncio.to_thread(self.dense.count) == sum(count for _, _, count, _ in rows)
         if not consistent:
             log.warning("the vector store disagrees with the documents table: re-indexing every file")
         missing = [str(path) for path in paths if not path.exists()]
@@ -265,17 +281,21 @@ class Ingestor:
             raise FileNotFoundError(f"knowledge path not found, nothing removed: {', '.join(missing)}")
         files, unfound = await asyncio.to_thread(discover, paths)
         plan = await asyncio.to_thread(self._plan, files, paths, known if consistent else {}, set(known), show)
-        removed = sorted(set(known) - plan.seen) if prune else []
+        self._plan_written(plan, written, known if consistent else {}, set(known))
+        withdrawn = known_written - {doc.source for doc in written}
+        removed = sorted((set(known) - plan.seen) if prune else withdrawn)
         records, vectors = await asyncio.to_thread(self._embed, plan.documents, show)
         stale = [d.source for d in plan.documents if not d.is_new] + removed
         if not consistent:
             stale = sorted(set(known) | {d.source for d in plan.documents})
         await asyncio.to_thread(self._write_vectors, stale, records, vectors)
         if plan.documents or removed or not consistent:
-            await asyncio.to_thread(self.rebuild_local, await self._write_table(plan.documents, removed))
-        elif self.local.stamp_missing():
+            await asyncio.to_thread(self.rebuild_local, await self._write_table(plan.documents, removed), linked)
+        else:
             current = await read_version(self.sessionmaker, self.dense.collection_name)
-            await asyncio.to_thread(self.rebuild_local, current)
+            await asyncio.to_thread(self.local.refresh)
+            if self.local.stamp_missing() or current != self.local.snapshot.index_version:
+                await asyncio.to_thread(self.rebuild_local, current, linked)
         return IngestSummary(
             trigger=trigger,
             added=sum(1 for d in plan.documents if d.is_new),
@@ -326,6 +346,24 @@ class Ingestor:
             title = chunks[0].title if chunks else humanize_stem(path.stem)
             plan.documents.append(_Document(source, content_hash, title, chunks, is_new=source not in in_table))
         return plan
+
+    def _plan_written(self, plan: _Plan, written: Sequence[Written], known: dict[str, str], in_table: set[str]) -> None:
+        """Add the written documents that are new or changed to `plan`; files named like one
+        are left to the file (a written document's source is the app's to choose)."""
+        for doc in written:
+            if doc.source in plan.seen:
+                log.warning("a file and a written document are both named %s: the file is indexed", doc.source)
+                continue
+            plan.seen.add(doc.source)
+            markdown = doc.markdown()
+            content_hash = hashlib.sha256(CONVERSION + b"written:" + markdown.encode("utf-8")).hexdigest()
+            if known.get(doc.source) == content_hash:
+                plan.unchanged += 1
+                continue
+            chunks = chunk_markdown(markdown, stem=doc.source, max_chars=self.max_chars)
+            plan.documents.append(
+                _Document(doc.source, content_hash, doc.title, chunks, is_new=doc.source not in in_table, written=True)
+            )
 
     def _embed(self, documents: Sequence[_Document], show: bool) -> tuple[list[ChunkRecord], Any]:
         """Every new chunk of the run, encoded in large length-sorted slices."""
@@ -378,14 +416,15 @@ class Ingestor:
                 if row is None:
                     row = KnowledgeDocument(source=doc.source)
                     session.add(row)
-                row.content_hash, row.title = doc.content_hash, doc.title[:500]
+                row.content_hash, row.title, row.written = doc.content_hash, doc.title[:500], doc.written
                 row.chunk_count, row.updated_at = len(doc.chunks), utcnow()
             return await bump_version(session, self.dense.collection_name)
 
-    def rebuild_local(self, version: str | None = None) -> bool:
+    def rebuild_local(self, version: str | None = None, linked: Sequence[Link] = ()) -> bool:
         """Re-derive the local index (BM25, and vectors when few enough) from chroma, as of the
-        database's index `version` (read before chroma is; None: unknown). False, building
-        nothing, when another process sharing this data_dir has already published `version`."""
+        database's index `version` (read before chroma is; None: unknown), with the phrasings
+        `linked` to its sections (read with the version). False, building nothing, when another
+        process sharing this data_dir has already published `version`."""
         import numpy as np
 
         with self.local.exclusive():
@@ -401,7 +440,11 @@ class Ingestor:
                     blocks.append(vectors)
             matrix = np.concatenate(blocks) if with_vectors and blocks else None
             self.local.rebuild(
-                records, matrix, self._heading_vectors(records), self._phrasings(records), index_version=version
+                records,
+                matrix,
+                self._heading_vectors(records),
+                self._phrasings(records, linked),
+                index_version=version,
             )
             return True
 
@@ -418,20 +461,34 @@ class Ingestor:
             return np.zeros((0, self.embedder.dim), dtype=np.float32)
         return np.stack([known[t] for t in texts])
 
-    def _phrasings(self, records: Sequence[ChunkRecord]) -> Phrasings:
-        """Each chunk's phrasings embedded (known ones are reused, as headings are)."""
+    def _phrasings(self, records: Sequence[ChunkRecord], linked: Sequence[Link]) -> Phrasings:
+        """Each chunk's phrasings, then those linked to its section, embedded (known ones are
+        reused, as headings are). A link to a section split in several chunks goes with each."""
         import numpy as np
 
         current = self.local.snapshot.phrasings
         known = current.by_text() if current is not None else {}
-        found = [(row, text) for row, record in enumerate(records) for text in phrasings(record.text)]
-        missing = sorted({text for _, text in found if text not in known})
+        by_section: dict[tuple[str, str], list[str]] = {}
+        for item in linked:
+            by_section.setdefault((item.source, item.section), []).append(item.text)
+        found = [
+            (row, text, is_linked)
+            for row, record in enumerate(records)
+            for text, is_linked in [
+                *((text, False) for text in phrasings(record.text)),
+                *((text, True) for text in by_section.get((record.source, record.section), ())),
+            ]
+        ]
+        missing = sorted({text for _, text, _ in found if text not in known})
         if missing:
             known.update(zip(missing, self.embedder.encode(missing), strict=True))
         if not found:
             return Phrasings.empty(self.embedder.dim)
         return Phrasings.build(
-            [text for _, text in found], np.stack([known[text] for _, text in found]), [row for row, _ in found]
+            [text for _, text, _ in found],
+            np.stack([known[text] for _, text, _ in found]),
+            [row for row, _, _ in found],
+            linked=[is_linked for _, _, is_linked in found],
         )
 
     async def _start_run(self, trigger: str) -> int:

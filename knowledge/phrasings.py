@@ -14,6 +14,12 @@ out") is how alike a new customer question and the passage's phrasings will be, 
 help centre's own wording and score scale. Its 5th percentile is the `Floor` an answerable
 question reaches 95 times in 100: the bar the answer-or-hand-over decision can use instead of
 one constant fitted on another data set. A help centre with too few such lines has no floor.
+
+A person can also *link* a customer's wording to a section (`knowledge.written`): a linked
+phrasing is one of its section's phrasings, and more — it makes the section a candidate of
+its own, scored by the query's cosine with it (`Phrasings.linked_best`), so the section is found
+for those words even where the passage's own cosine would not rank it. Linked phrasings are
+left out of the floor: it measures how the help centre itself words what it answers.
 """
 
 from __future__ import annotations
@@ -100,23 +106,36 @@ class Floor:
 @dataclass(frozen=True, slots=True, eq=False)
 class Phrasings:
     """The phrasings of one index version's chunks, embedded (read-only): row `i` of
-    `vectors` is `texts[i]`, a line of the chunk in row `chunk_rows[i]` (ascending)."""
+    `vectors` is `texts[i]`, a line of the chunk in row `chunk_rows[i]` (ascending), or a
+    phrasing a person linked to it where `linked[i]`."""
 
     texts: tuple[str, ...]
     vectors: np.ndarray
     chunk_rows: np.ndarray
+    linked: np.ndarray
     floor: Floor | None
 
     @classmethod
-    def build(cls, texts: Sequence[str], vectors: np.ndarray, chunk_rows: Sequence[int]) -> Phrasings:
-        """`vectors`: one row per text (an empty one may have any width)."""
-        if len(vectors) != len(texts) or len(chunk_rows) != len(texts):
+    def build(
+        cls,
+        texts: Sequence[str],
+        vectors: np.ndarray,
+        chunk_rows: Sequence[int],
+        *,
+        linked: Sequence[bool] | None = None,
+    ) -> Phrasings:
+        """`vectors`: one row per text (an empty one may have any width); `linked`: which are
+        linked (none, when not given)."""
+        flags = [False] * len(texts) if linked is None else list(linked)
+        if len(vectors) != len(texts) or len(chunk_rows) != len(texts) or len(flags) != len(texts):
             raise ValueError(f"{len(texts)} phrasings with {len(vectors)} vectors and {len(chunk_rows)} rows")
         vectors = np.ascontiguousarray(vectors, dtype=np.float32)
         rows = np.asarray(chunk_rows, dtype=np.int64)
-        vectors.setflags(write=False)
-        rows.setflags(write=False)
-        return cls(tuple(texts), vectors, rows, _floor(vectors, rows))
+        is_linked = np.asarray(flags, dtype=bool)
+        for array in (vectors, rows, is_linked):
+            array.setflags(write=False)
+        own = ~is_linked
+        return cls(tuple(texts), vectors, rows, is_linked, _floor(vectors[own], rows[own]))
 
     @classmethod
     def empty(cls, dim: int = 0) -> Phrasings:
@@ -129,6 +148,18 @@ class Phrasings:
             return None
         return float(np.max(self.vectors[start:end] @ vector))
 
+    def linked_best(self, vector: np.ndarray, n: int) -> list[tuple[int, float]]:
+        """The `n` chunk rows whose linked phrasings are most like the query, each with its best
+        cosine, best first."""
+        if not self.linked.any():
+            return []
+        scores = self.vectors[self.linked] @ vector
+        best: dict[int, float] = {}
+        for row, score in zip(self.chunk_rows[self.linked].tolist(), scores.tolist(), strict=True):
+            if score > best.get(row, -2.0):
+                best[row] = score
+        return sorted(best.items(), key=lambda item: item[1], reverse=True)[:n]
+
     def by_text(self) -> dict[str, np.ndarray]:
         """The embeddings by text, to reuse in a rebuild."""
         return dict(zip(self.texts, self.vectors, strict=True))
@@ -136,7 +167,10 @@ class Phrasings:
     def save(self, version: Path) -> None:
         np.save(version / _VECTORS, self.vectors)
         rows = [int(row) for row in self.chunk_rows]
-        (version / _TEXTS).write_text(json.dumps({"texts": self.texts, "chunk_rows": rows}), encoding="utf-8")
+        linked = [bool(flag) for flag in self.linked]
+        (version / _TEXTS).write_text(
+            json.dumps({"texts": self.texts, "chunk_rows": rows, "linked": linked}), encoding="utf-8"
+        )
 
     @classmethod
     def load(cls, version: Path) -> Phrasings | None:
@@ -144,7 +178,9 @@ class Phrasings:
         if not (version / _TEXTS).exists():
             return None
         stored = json.loads((version / _TEXTS).read_text(encoding="utf-8"))
-        return cls.build(stored["texts"], np.load(version / _VECTORS), stored["chunk_rows"])
+        return cls.build(
+            stored["texts"], np.load(version / _VECTORS), stored["chunk_rows"], linked=stored.get("linked")
+        )
 
 
 def _floor(vectors: np.ndarray, rows: np.ndarray) -> Floor | None:

@@ -1,5 +1,6 @@
 """knowledge's tables, in their own metadata: the documents an index holds, its runs and its
-version.
+version, and what people wrote for it (documents written in the app, phrasings linked to a
+section).
 
 The app creates them with its one Alembic history (core/store/migrations), whose environment
 compares both metadatas with the database (tests/unit/core/store/test_migrations.py).
@@ -11,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, ClassVar
 
-from sqlalchemy import JSON, Float, Integer, String, Text
+from sqlalchemy import JSON, Boolean, Float, Integer, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from knowledge.sql_types import UTCDateTime, utcnow
@@ -45,7 +46,10 @@ class KnowledgeDocument(Base):
     content_hash: Mapped[str] = mapped_column(String(64))
     title: Mapped[str] = mapped_column(String(500))
     chunk_count: Mapped[int] = mapped_column(Integer)
+    written: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    """A written document (`WrittenDocument`), not a file: no file re-index removes it."""
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    """When its chunks, or the phrasings linked to them, last changed."""
 
 
 class IndexRun(Base):
@@ -82,3 +86,32 @@ class IndexVersion(Base):
     collection: Mapped[str] = mapped_column(String(255), primary_key=True)
     version: Mapped[str] = mapped_column(String(32))
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class WrittenDocument(Base):
+    """A document written in the app rather than read from a file (an answer the support team
+    approved): indexed by every ingest run, whatever paths it is given, and removed from the
+    index by the first run after its row is deleted (`knowledge.written`)."""
+
+    __tablename__ = "written_documents"
+    source: Mapped[str] = mapped_column(String(1000), primary_key=True)
+    title: Mapped[str] = mapped_column(String(500))
+    section: Mapped[str] = mapped_column(String(500))
+    """The heading it answers under (the question)."""
+    text: Mapped[str] = mapped_column(Text)
+    """Markdown."""
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class LinkedPhrasing(Base):
+    """A customer's wording a person linked to one section of a document ("this is answered by
+    exporting-your-data.md › CSV export"): searched as one of that section's phrasings, so the
+    section is found for those words (`knowledge.phrasings`)."""
+
+    __tablename__ = "linked_phrasings"
+    __table_args__ = (UniqueConstraint("source", "section", "text"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    source: Mapped[str] = mapped_column(String(1000), index=True)
+    section: Mapped[str] = mapped_column(String(500))
+    text: Mapped[str] = mapped_column(String(500))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

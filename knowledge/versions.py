@@ -20,10 +20,12 @@ import logging
 import time
 import uuid
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm import Session
 
 from knowledge.sql_types import utcnow
 from knowledge.tables import IndexVersion
@@ -44,14 +46,28 @@ async def read_version(sessionmaker: async_sessionmaker[AsyncSession], collectio
         return version
 
 
+def _new_version(dialect: str, collection: str) -> tuple[Any, str]:
+    """The statement giving the collection a new version, and that version."""
+    version, now = uuid.uuid4().hex, utcnow()
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = insert(IndexVersion).values(collection=collection, version=version, updated_at=now)
+    upsert = statement.on_conflict_do_update(
+        index_elements=["collection"], set_={"version": version, "updated_at": now}
+    )
+    return upsert, version
+
+
 async def bump_version(session: AsyncSession, collection: str) -> str:
     """Give the collection a new version in `session`'s transaction, and return it."""
-    version, now = uuid.uuid4().hex, utcnow()
-    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
-    statement = insert(IndexVersion).values(collection=collection, version=version, updated_at=now)
-    await session.execute(
-        statement.on_conflict_do_update(index_elements=["collection"], set_={"version": version, "updated_at": now})
-    )
+    statement, version = _new_version(session.get_bind().dialect.name, collection)
+    await session.execute(statement)
+    return version
+
+
+def bump_version_in(session: Session, collection: str) -> str:
+    """`bump_version` in a synchronous session's transaction (the app's own)."""
+    statement, version = _new_version(session.get_bind().dialect.name, collection)
+    session.execute(statement)
     return version
 
 

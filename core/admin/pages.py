@@ -28,6 +28,7 @@ from core.admin.render import as_json, page
 from core.admin.replies import CannedReplyPages
 from core.admin.schedule import ScheduledJob, upcoming_runs
 from core.admin.status import Status, read_status
+from core.admin.suggestions import SuggestionPages, section_targets
 from core.answering.answer_decision import answer_bar
 from core.clean_text import clean
 from core.ops.access import AdminAccess, Visitor
@@ -41,6 +42,7 @@ from core.store.calibrations import load as load_calibration
 from core.store.db import ConversationState
 from core.store.dead_letters import NoSuchOutboxItem, NotRequeueable
 from handoff.hours import Sla
+from knowledge.chunking import SECTION_SEPARATOR
 
 log = logging.getLogger(__name__)
 
@@ -105,6 +107,12 @@ class Pages:
         self._sla = Sla.of(settings.handoff)
         self._reindexing: asyncio.Task[Any] | None = None
         self._replies = CannedReplyPages(runtime=self._runtime, page=self._page, checked_form=self._checked_form)
+        self._suggestions = SuggestionPages(
+            runtime=self._runtime,
+            page=self._page,
+            checked_form=self._checked_form,
+            collection=settings.knowledge.collection,
+        )
 
     def routes(self) -> list[web.RouteDef]:
         return [
@@ -126,6 +134,7 @@ class Pages:
             web.get("/admin/api/status", self.status_json),
             web.post("/admin/outbox/{id}/retry", self.retry),
             *self._replies.routes(),
+            *self._suggestions.routes(),
         ]
 
     def _gap_finder(self, runtime: Runtime) -> GapFinder:
@@ -255,7 +264,16 @@ class Pages:
 
     async def gaps(self, request: web.Request) -> web.Response:
         chosen, report = await self._gap_report(request)
-        return self._page(request, "gaps.html", report=report, chosen=chosen, periods=PERIODS, channels=self._channels)
+        return self._page(
+            request,
+            "gaps.html",
+            report=report,
+            chosen=chosen,
+            periods=PERIODS,
+            channels=self._channels,
+            targets=section_targets(self._runtime(request).knowledge),
+            separator=SECTION_SEPARATOR,
+        )
 
     async def gaps_json(self, request: web.Request) -> web.Response:
         return as_json((await self._gap_report(request))[1])

@@ -244,6 +244,11 @@ def _is_shouting(text: str) -> bool:
     return bool(letters) and sum(char.isupper() for char in letters) / len(letters) >= _SHOUTING_SHARE
 
 
+def asks_for_person(text: str) -> bool:
+    """Whether `text` asks to talk to a person (what makes `Intent.HUMAN_REQUEST`)."""
+    return _HUMAN_REQUEST.search(text) is not None
+
+
 def _intent(text: str, frustration: float) -> Intent:
     if _HUMAN_REQUEST.search(text):
         return Intent.HUMAN_REQUEST

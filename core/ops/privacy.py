@@ -14,6 +14,7 @@ from datetime import datetime
 from sqlalchemy import delete, func, or_, select
 from sqlalchemy.orm import Session
 
+from core.store import suggestions
 from core.store.contacts import VERIFIED_EMAIL, VERIFIED_PHONE
 from core.store.db import Contact, Conversation, Identity, Memory, Message, MessageStatus
 from handoff.cases import OPEN_STATES
@@ -74,6 +75,7 @@ def _forget(session: Session, contact_id: str) -> Erased:
         facts=_count(session, select(Memory.id).where(Memory.contact_id == contact_id).subquery()),
         identities=_count(session, select(Identity.id).where(Identity.contact_id == contact_id).subquery()),
     )
+    suggestions.forget_conversations(session, conversations)
     session.execute(delete(Contact).where(Contact.id == contact_id))
     return erased
 
@@ -84,13 +86,13 @@ def expire_conversations(session: Session, *, idle_since: datetime) -> int:
     (long-term memory)."""
     open_cases = select(Case.conversation_id).where(Case.state.in_(OPEN_STATES))
     unanswered = select(Message.conversation_id).where(Message.status == MessageStatus.PENDING)
-    result = session.execute(
-        delete(Conversation).where(
-            Conversation.updated_at < idle_since,
-            Conversation.id.not_in(open_cases),
-            Conversation.id.not_in(unanswered),  # a message arrived meanwhile
-        )
+    idle = (
+        Conversation.updated_at < idle_since,
+        Conversation.id.not_in(open_cases),
+        Conversation.id.not_in(unanswered),  # a message arrived meanwhile
     )
+    suggestions.forget_conversations(session, select(Conversation.id).where(*idle))
+    result = session.execute(delete(Conversation).where(*idle))
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 

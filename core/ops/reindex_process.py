@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import json
+import logging
 import os
 import signal
 import sys
@@ -29,6 +30,8 @@ from core.settings import Settings
 from knowledge.base import KnowledgeBase
 from knowledge.ingest import IngestSummary
 from knowledge.tables import SkippedFile
+
+log = logging.getLogger(__name__)
 
 STOP_GRACE_S = 5.0
 """How long a child stopped with SIGTERM may take to record its run as stopped and exit
@@ -48,6 +51,36 @@ class ReindexRunner:
         self._knowledge = knowledge
         self._lock = asyncio.Lock()
         self._child: asyncio.subprocess.Process | None = None
+        self._next: asyncio.Task[IngestSummary] | None = None
+        """A run asked for with `soon` that has not started yet."""
+        self._runs: set[asyncio.Task[IngestSummary]] = set()
+
+    def soon(self, trigger: str) -> asyncio.Task[IngestSummary]:
+        """A run that starts after any run in progress, so it indexes everything written before
+        this call (an answer approved in /admin): what is asked while one waits to start joins
+        it, rather than queueing runs. Its failure is logged here; await it to see it too."""
+        if self._next is None or self._next.done():
+            task = asyncio.create_task(self._run_next(trigger), name="reindex-soon")
+            self._next = task
+            self._runs.add(task)
+            task.add_done_callback(self._done)
+        return self._next
+
+    def _done(self, task: asyncio.Task[IngestSummary]) -> None:
+        self._runs.discard(task)
+        if not task.cancelled():
+            task.exception()  # logged in `_run_next`: retrieved, so asyncio does not log it again
+
+    async def _run_next(self, trigger: str) -> IngestSummary:
+        async with self._lock:
+            self._next = None  # from here on, a new request needs a run of its own
+        try:
+            summary = await self.run(trigger)
+        except Exception as exc:
+            log.error("knowledge update (%s) failed (recorded in index_runs): %s", trigger, exc)
+            raise
+        log.info("knowledge update (%s): %s", trigger, summary.line)
+        return summary
 
     async def run(self, trigger: str) -> IngestSummary:
         """One run, after any run in progress. Cancelled, it stops the child."""
@@ -74,7 +107,11 @@ class ReindexRunner:
             return _summary_from_json(result["summary"])
 
     async def aclose(self) -> None:
-        """Stop a run in progress (recorded as stopped in index_runs; the next run redoes its work)."""
+        """Stop a run in progress (recorded as stopped in index_runs; the next run redoes its
+        work) and those asked for with `soon`."""
+        for task in list(self._runs):
+            task.cancel()
+        await asyncio.gather(*self._runs, return_exceptions=True)
         await self._stop_child()
 
     async def _stop_child(self) -> None:

@@ -358,6 +358,57 @@ class StaffAction(Base):
     at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
 
 
+class SuggestionOrigin(StrEnum):
+    CASE = "case"
+    """A person answered a customer and resolved the case."""
+    THUMBS_DOWN = "thumbs down"
+    """A customer voted a bot answer down: the answer is for the reviewer to write."""
+    GAP = "knowledge gap"
+    """Written from a group of questions on the Knowledge gaps page."""
+
+
+class SuggestionState(StrEnum):
+    PENDING = "pending"
+    APPROVED = "approved"
+    """Live: indexed as a support team answer (`source`, `section`)."""
+    LINKED = "linked"
+    """Live: its question is linked to an article's section (`source`, `section`) as a phrasing."""
+    REJECTED = "rejected"
+    WITHDRAWN = "withdrawn"
+    """Was approved or linked, and taken out of the index."""
+
+
+class Suggestion(Base):
+    """A question and the answer the support team gave it, for a person to review before the
+    bot uses it (`core.store.suggestions`). Nothing here is live until it is approved or
+    linked; then it is knowledge (`knowledge.written`)."""
+
+    __tablename__ = "suggestions"
+    __table_args__ = (Index("ix_suggestions_state", "state", "created_at"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    origin: Mapped[str] = mapped_column(String(16))  # a SuggestionOrigin
+    state: Mapped[str] = mapped_column(String(16))  # a SuggestionState
+    question: Mapped[str] = mapped_column(Text)
+    answer: Mapped[str] = mapped_column(Text)
+    """Markdown; empty until someone writes it (a thumbs down)."""
+    phrasings: Mapped[list[Any]] = mapped_column(default=list)
+    """Other wordings of the question (a knowledge gap's), linked with it when it goes live."""
+    bot_reply: Mapped[str | None] = mapped_column(Text)
+    """What the bot had answered: the reply voted down, or its answer before the case opened."""
+    conversation_id: Mapped[str | None] = mapped_column(ForeignKey("conversations.id", ondelete="SET NULL"), index=True)
+    case_id: Mapped[str | None] = mapped_column(ForeignKey("cases.id", ondelete="SET NULL"), unique=True)
+    message_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id", ondelete="SET NULL"), unique=True)
+    """The bot reply voted down (thumbs down)."""
+    answered_by: Mapped[str | None] = mapped_column(String(255))
+    """Who wrote the answer: the person who answered the case, or the reviewer."""
+    source: Mapped[str | None] = mapped_column(String(1000))
+    section: Mapped[str | None] = mapped_column(String(500))
+    reviewed_by: Mapped[str | None] = mapped_column(String(255))
+    reviewed_at: Mapped[datetime | None] = mapped_column()
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class HealthProbe(Base):
     """One row the readiness probe rewrites: a database that answers reads but cannot write
     (locked, disk full, read-only) is not ready."""

@@ -1,4 +1,5 @@
-"""Customers' thumbs up or down on the bot's replies (a new vote replaces the old one)."""
+"""Customers' thumbs up or down on the bot's replies (a new vote replaces the old one); a thumbs
+down queues the reply for review (`core.store.suggestions.from_vote`)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from core.channel import FeedbackResult
 from core.messages import Address, Author
+from core.store import suggestions
 from core.store.contacts import conversation_at, dialect_insert
 from core.store.db import Feedback, Message, utcnow
 from core.store.transactions import Transactions
@@ -44,4 +46,5 @@ def _save(
             index_elements=["message_id"], set_={"rating": rating, "comment": comment, "updated_at": now}
         )
     )
+    suggestions.from_vote(session, message, down=rating == "down")
     return FeedbackResult.SAVED

@@ -1,0 +1,303 @@
+"""/admin/suggestions: what the support team answered, reviewed before the bot uses it; and the
+Knowledge gaps page's way to answer a group in place.
+
+A suggestion (`core.store.suggestions`) is edited, approved (it becomes a support team answer,
+indexed and cited like an article), linked to an article's section instead (its question
+becomes one of that section's phrasings), or rejected; a live one can be changed or withdrawn.
+Anyone signed in may edit and reject; what changes what the bot tells customers (approve, link,
+change a live answer, withdraw, answer a gap) needs an admin. Each change that goes live asks
+for a knowledge update at once (`ReindexRunner.soon`), so it is searched within seconds on every
+process.
+
+Every change is a POST carrying the session's CSRF value, answered by a redirect back (post/
+redirect/get); one that cannot be made gets the page again with the reason and a 4xx. With the
+Bearer token the same routes answer JSON (the list at /admin/api/suggestions), for scripts.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from functools import partial
+from typing import Any, NoReturn
+
+from aiohttp import web
+from sqlalchemy.orm import Session
+
+from core.admin.render import as_json
+from core.admin.replies import PageMaker
+from core.ops.access import Visitor
+from core.ops.runtime import Runtime
+from core.store import staff
+from core.store import suggestions as store
+from core.store.db import SuggestionState
+from knowledge.base import KnowledgeBase
+from knowledge.chunking import SECTION_SEPARATOR
+
+log = logging.getLogger(__name__)
+
+VIEWS: dict[str, tuple[SuggestionState, ...]] = {
+    "pending": (SuggestionState.PENDING,),
+    "live": (SuggestionState.APPROVED, SuggestionState.LINKED),
+    "closed": (SuggestionState.REJECTED, SuggestionState.WITHDRAWN),
+}
+ACTIONS = ("save", "approve", "reject", "redact", "link", "withdraw")
+GOES_LIVE = frozenset({"approve", "link", "withdraw"})
+MAX_TARGETS = 2_000
+"""Article sections offered to link to (the form's list); any section can still be typed."""
+
+
+class SuggestionPages:
+    def __init__(
+        self,
+        *,
+        runtime: Callable[[web.Request], Runtime],
+        page: PageMaker,
+        checked_form: Callable[[web.Request], Awaitable[Visitor]],
+        collection: str,
+    ) -> None:
+        """The dashboard's own ways to reach the runtime, render a page and refuse a form
+        without the session's CSRF value (`core.admin.pages.Pages`); `collection`: the knowledge
+        collection whose index version a link moves."""
+        self._runtime = runtime
+        self._page = page
+        self._checked_form = checked_form
+        self._collection = collection
+
+    def routes(self) -> list[web.RouteDef]:
+        return [
+            web.get("/admin/suggestions", self.index),
+            web.get("/admin/api/suggestions", self.index_json),
+            web.post("/admin/suggestions/{id}", self.act),
+            web.post("/admin/gaps/answer", self.answer_gap),
+        ]
+
+    async def _listed(self, request: web.Request) -> tuple[str, list[store.SuggestionView]]:
+        view = request.query.get("view", "pending")
+        if view not in VIEWS:
+            raise web.HTTPBadRequest(text=f"view must be one of {', '.join(VIEWS)}\n")
+        listed = await self._runtime(request).transactions.run(partial(store.listed, states=VIEWS[view]))
+        return view, listed
+
+    async def index(self, request: web.Request) -> web.Response:
+        return await self._index(request, problem=None)
+
+    async def _index(self, request: web.Request, *, problem: tuple[int, str] | None, status: int = 200) -> web.Response:
+        view, listed = await self._listed(request)
+        done = request.query.get("done")
+        return self._page(
+            request,
+            "suggestions.html",
+            status=status,
+            view=view,
+            views=list(VIEWS),
+            suggestions=listed,
+            problem=problem,
+            done=done if done in ACTIONS else None,
+            done_id=_number(request.query.get("id")),
+            targets=self._targets(request),
+            separator=SECTION_SEPARATOR,
+        )
+
+    async def index_json(self, request: web.Request) -> web.Response:
+        _, listed = await self._listed(request)
+        return as_json(listed)
+
+    def _targets(self, request: web.Request) -> list[str]:
+        return section_targets(self._runtime(request).knowledge)
+
+    def _target(self, request: web.Request, value: str) -> tuple[str, str]:
+        """`source › section` of a section the index holds; 400 otherwise."""
+        source, _, section = value.strip().partition(SECTION_SEPARATOR)
+        records = self._runtime(request).knowledge.local.snapshot.records
+        if not any(record.source == source and record.section == section for record in records):
+            raise _Refused(400, f"there is no section “{value.strip()}” in the knowledge base: pick one from the list")
+        return source, section
+
+    async def act(self, request: web.Request) -> web.Response:
+        visitor = await self._checked_form(request)
+        suggestion_id = _number(request.match_info["id"])
+        form = await request.post()
+        fields = {
+            key: value if isinstance(value := form.get(key), str) else ""
+            for key in ("action", "question", "answer", "target")
+        }
+        action = fields["action"]
+        if suggestion_id is None:
+            raise web.HTTPNotFound(text="there is no such suggestion\n")
+        if action not in ACTIONS:
+            raise web.HTTPBadRequest(text=f"action must be one of {', '.join(ACTIONS)}\n")
+        try:
+            await self._act(request, visitor, suggestion_id, action, fields)
+        except _Refused as exc:
+            if _wants_json(request):
+                raise (web.HTTPNotFound if exc.status == 404 else web.HTTPBadRequest)(text=f"{exc.reason}\n") from exc
+            return await self._index(request, problem=(suggestion_id, exc.reason), status=exc.status)
+        log.info("admin: suggestion %s: %s (%s)", suggestion_id, action, visitor.actor)
+        if _wants_json(request):
+            found = await self._runtime(request).transactions.run(partial(store.one, suggestion_id=suggestion_id))
+            return as_json(found)
+        view = request.query.get("view", "pending")
+        _back(f"/admin/suggestions?view={view if view in VIEWS else 'pending'}&done={action}&id={suggestion_id}")
+
+    async def _act(
+        self, request: web.Request, visitor: Visitor, suggestion_id: int, action: str, fields: dict[str, str]
+    ) -> None:
+        runtime = self._runtime(request)
+        current = await runtime.transactions.run(partial(store.one, suggestion_id=suggestion_id))
+        if current is None:
+            raise _Refused(404, "there is no such suggestion")
+        live_edit = action == "save" and current.state != SuggestionState.PENDING.value
+        if action in GOES_LIVE or live_edit:
+            visitor.require_admin("change what the bot answers")
+        collection = self._collection
+        step: Callable[[Session], Any]
+        if action == "save":
+            step = partial(
+                store.edit,
+                suggestion_id=suggestion_id,
+                question=fields["question"],
+                answer=fields["answer"],
+                actor=visitor.actor,
+                collection=collection,
+            )
+        elif action == "approve":
+            step = partial(
+                _edit_then,
+                suggestion_id=suggestion_id,
+                question=fields["question"] or current.question,
+                answer=fields["answer"] or current.answer,
+                then=partial(store.approve, suggestion_id=suggestion_id, actor=visitor.actor, collection=collection),
+                actor=visitor.actor,
+                collection=collection,
+            )
+        elif action == "link":
+            source, section = self._target(request, fields["target"])
+            step = partial(
+                store.link,
+                suggestion_id=suggestion_id,
+                source=source,
+                section=section,
+                actor=visitor.actor,
+                collection=collection,
+            )
+        elif action == "reject":
+            step = partial(store.reject, suggestion_id=suggestion_id, actor=visitor.actor)
+        elif action == "redact":
+            step = partial(store.redact_all, suggestion_id=suggestion_id)
+        else:
+            step = partial(store.withdraw, suggestion_id=suggestion_id, actor=visitor.actor, collection=collection)
+        try:
+            await runtime.transactions.run(step)
+        except store.ReviewError as exc:
+            raise _Refused(400, str(exc)) from exc
+        record = partial(
+            staff.record,
+            actor=visitor.actor,
+            staff_id=visitor.staff_id,
+            action=f"{action} suggestion",
+            target=str(suggestion_id),
+        )
+        await runtime.transactions.run(record)
+        if action in GOES_LIVE or live_edit:
+            runtime.reindexer.soon(f"admin:suggestion {suggestion_id} ({visitor.actor})"[:100])
+
+    async def answer_gap(self, request: web.Request) -> web.Response:
+        """A knowledge gap answered in place: written (an approved answer) or linked to a
+        section; the group drops off the page once the index answers it."""
+        visitor = await self._checked_form(request)
+        visitor.require_admin("change what the bot answers")
+        form = await request.post()
+        question = form.get("question")
+        answer, target = (value if isinstance(value := form.get(key), str) else "" for key in ("answer", "target"))
+        phrasings = [value for value in form.getall("phrasing", []) if isinstance(value, str)]
+        if not isinstance(question, str) or not question.strip():
+            raise web.HTTPBadRequest(text="the group's question is missing\n")
+        runtime = self._runtime(request)
+        try:
+            link_to = self._target(request, target) if target.strip() else None
+            if link_to is None and not answer.strip():
+                raise _Refused(400, "write the answer, or pick the article that answers it")
+            made = await runtime.transactions.run(
+                partial(
+                    _answer_gap,
+                    question=question,
+                    phrasings=phrasings,
+                    answer=answer,
+                    link_to=link_to,
+                    actor=visitor.actor,
+                    collection=self._collection,
+                )
+            )
+        except (_Refused, store.ReviewError) as exc:
+            reason = exc.reason if isinstance(exc, _Refused) else str(exc)
+            raise web.HTTPBadRequest(text=f"Not saved: {reason}.\n") from exc
+        await runtime.transactions.run(
+            partial(staff.record, actor=visitor.actor, staff_id=visitor.staff_id, action="answer gap", target=str(made))
+        )
+        runtime.reindexer.soon(f"admin:gap answered ({visitor.actor})"[:100])
+        log.info("admin: knowledge gap answered as suggestion %s (%s)", made, visitor.actor)
+        if _wants_json(request):
+            return as_json(await runtime.transactions.run(partial(store.one, suggestion_id=made)))
+        _back(f"/admin/suggestions?view=live&done={'link' if link_to else 'approve'}&id={made}")
+
+
+def section_targets(knowledge: KnowledgeBase) -> list[str]:
+    """The sections the index holds, articles' and the team's own answers', to link a question
+    to, as `source › section`."""
+    found = dict.fromkeys(
+        f"{record.source}{SECTION_SEPARATOR}{record.section}" for record in knowledge.local.snapshot.records
+    )
+    return list(found)[:MAX_TARGETS]
+
+
+def _edit_then(
+    session: Session,
+    *,
+    suggestion_id: int,
+    question: str,
+    answer: str,
+    then: Callable[[Session], Any],
+    actor: str,
+    collection: str,
+) -> None:
+    """Approve what the reviewer sees in the form: their edits, then the step, in one transaction."""
+    store.edit(session, suggestion_id, question=question, answer=answer, actor=actor, collection=collection)
+    then(session)
+
+
+def _answer_gap(
+    session: Session,
+    *,
+    question: str,
+    phrasings: Sequence[str],
+    answer: str,
+    link_to: tuple[str, str] | None,
+    actor: str,
+    collection: str,
+) -> int:
+    made = store.for_gap(session, question=question, phrasings=phrasings, answer=answer, actor=actor)
+    if link_to is None:
+        store.approve(session, made, actor=actor, collection=collection)
+    else:
+        store.link(session, made, source=link_to[0], section=link_to[1], actor=actor, collection=collection)
+    return made
+
+
+class _Refused(Exception):
+    def __init__(self, status: int, reason: str) -> None:
+        super().__init__(reason)
+        self.status = status
+        self.reason = reason
+
+
+def _number(value: str | None) -> int | None:
+    return int(value) if value is not None and value.isdigit() and len(value) < 12 else None
+
+
+def _wants_json(request: web.Request) -> bool:
+    return "Authorization" in request.headers
+
+
+def _back(location: str) -> NoReturn:
+    raise web.HTTPSeeOther(location=location)

@@ -1,0 +1,440 @@
+"""Suggested answers: what the support team answered, for a person to review before the bot uses
+it (`core.store.db.Suggestion`).
+
+Where they come from, each in the transaction of the thing that made it:
+- a resolved case (`from_case`): the customer's question and the staff replies that answered it,
+  with the bot's answer before the case when it gave one (a wrong answer, then);
+- a thumbs down (`from_vote`): the question and the reply voted down, the answer left to write;
+- a knowledge gap (`for_gap`): a group of questions and the answer written for it in place.
+
+Nothing goes live by itself. Going live (`approve`, `link`) writes knowledge's own tables
+(`knowledge.written`) in the same transaction: an approved answer becomes a written document,
+"Support team answers › the question", and a link adds the question to an article's section as a
+phrasing; `withdraw` takes either out. The next ingest run indexes the change
+(`core.ops.reindex_process.ReindexRunner.soon`). Personal data found in a suggestion (emails,
+phone and order numbers, what the customer's memory holds) blocks approval until it is redacted
+(`core.answering.personal_data`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Select, delete, select
+from sqlalchemy.orm import Session
+
+from core.answering.personal_data import Found, find, redact
+from core.answering.questions import asks_anything, questions
+from core.answering.sentiment import asks_for_person
+from core.messages import Author
+from core.store.db import (
+    Contact,
+    Conversation,
+    Memory,
+    Message,
+    Suggestion,
+    SuggestionOrigin,
+    SuggestionState,
+    utcnow,
+)
+from handoff.tables import Case
+from knowledge import written
+
+TEAM_ANSWERS = "Support team answers"
+"""The title approved answers are indexed and cited under."""
+SOURCE_PREFIX = "support-team-answers/"
+MAX_QUESTION_CHARS = 500
+MAX_ANSWER_CHARS = 20_000
+EARLIER_MESSAGES = 10
+"""How far back before a case opened its question is looked for."""
+
+
+class ReviewError(ValueError):
+    """A review step that cannot be taken, with the reason to show."""
+
+
+@dataclass(frozen=True, slots=True)
+class SuggestionView:
+    """A suggestion as the review page shows it."""
+
+    id: int
+    origin: str
+    state: str
+    question: str
+    answer: str
+    phrasings: list[str]
+    bot_reply: str | None
+    conversation_id: str | None
+    case_id: str | None
+    answered_by: str | None
+    source: str | None
+    section: str | None
+    reviewed_by: str | None
+    reviewed_at: datetime | None
+    created_at: datetime
+    personal_data: list[Found]
+    """What must be redacted before it can be approved (in the question, then the answer)."""
+
+
+def _asked(text: str) -> str:
+    """What a message asks, as the hub searches it; the message itself when it asks nothing."""
+    return " ".join(questions(text)) or text.strip()
+
+
+def _question(text: str) -> str | None:
+    """What a customer message asks other than for a person; None when it asks nothing else."""
+    if not asks_anything(text):
+        return None
+    return " ".join(question for question in questions(text) if not asks_for_person(question)) or None
+
+
+def from_case(session: Session, case: Case, *, resolved_by: str) -> int | None:
+    """The suggestion a resolved case yields: the customer's question and what staff replied,
+    once per case; None when no person replied (nothing to learn) or it was made already."""
+    if session.scalar(select(Suggestion.id).where(Suggestion.case_id == case.id)) is not None:
+        return None
+    replies = session.execute(
+        select(Message.text, Message.sender)
+        .where(
+            Message.conversation_id == case.conversation_id,
+            Message.author == Author.STAFF.value,
+            Message.created_at >= case.opened_at,
+        )
+        .order_by(Message.id)
+    ).all()
+    if not replies:
+        return None
+    first_reply = session.scalar(
+        select(Message.id)
+        .where(
+            Message.conversation_id == case.conversation_id,
+            Message.author == Author.STAFF.value,
+            Message.created_at >= case.opened_at,
+        )
+        .order_by(Message.id)
+        .limit(1)
+    )
+    before = session.execute(
+        select(Message.author, Message.text, Message.declined, Message.citations)
+        .where(Message.conversation_id == case.conversation_id, Message.id < first_reply)
+        .order_by(Message.id.desc())
+        .limit(EARLIER_MESSAGES)
+    ).all()
+    asked = next(
+        (found for row in before if row.author == Author.CUSTOMER.value and (found := _question(row.text))), None
+    )
+    if asked is None:
+        return None
+    bot_answer = next(
+        (row.text for row in before if row.author == Author.BOT.value and row.citations and not row.declined), None
+    )
+    now = utcnow()
+    suggestion = Suggestion(
+        origin=SuggestionOrigin.CASE.value,
+        state=SuggestionState.PENDING.value,
+        question=asked[:MAX_QUESTION_CHARS],
+        answer="\n\n".join(text for text, _ in replies)[:MAX_ANSWER_CHARS],
+        phrasings=[],
+        bot_reply=bot_answer,
+        conversation_id=case.conversation_id,
+        case_id=case.id,
+        answered_by=next((sender for _, sender in reversed(replies) if sender), resolved_by),
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(suggestion)
+    session.flush()
+    return suggestion.id
+
+
+def from_vote(session: Session, message: Message, *, down: bool) -> None:
+    """A thumbs down on a bot reply queues its question for review, with the reply; a vote
+    changed back to up takes a suggestion nobody has reviewed yet out of the queue."""
+    existing = session.scalar(select(Suggestion).where(Suggestion.message_id == message.id))
+    if not down:
+        if existing is not None and existing.state == SuggestionState.PENDING.value:
+            session.delete(existing)
+        return
+    question = session.get(Message, message.reply_to) if message.reply_to is not None else None
+    if existing is not None or question is None:
+        return
+    now = utcnow()
+    session.add(
+        Suggestion(
+            origin=SuggestionOrigin.THUMBS_DOWN.value,
+            state=SuggestionState.PENDING.value,
+            question=_asked(question.text)[:MAX_QUESTION_CHARS],
+            answer="",
+            phrasings=[],
+            bot_reply=message.text,
+            conversation_id=message.conversation_id,
+            message_id=message.id,
+            created_at=now,
+            updated_at=now,
+        )
+    )
+
+
+def for_gap(session: Session, *, question: str, phrasings: Sequence[str], answer: str, actor: str) -> int:
+    """A suggestion written on the Knowledge gaps page for a group of questions (pending:
+    `approve` or `link` it next, in the same transaction)."""
+    now = utcnow()
+    typical = _clean_question(question)
+    suggestion = Suggestion(
+        origin=SuggestionOrigin.GAP.value,
+        state=SuggestionState.PENDING.value,
+        question=typical,
+        answer=answer.strip()[:MAX_ANSWER_CHARS],
+        phrasings=_other_wordings(typical, phrasings),
+        answered_by=actor,
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(suggestion)
+    session.flush()
+    return suggestion.id
+
+
+def _clean_question(text: str) -> str:
+    question = " ".join(text.split())[:MAX_QUESTION_CHARS]
+    if not question:
+        raise ReviewError("the question is empty")
+    return question
+
+
+def _other_wordings(question: str, phrasings: Sequence[str]) -> list[str]:
+    """The other wordings worth linking: each once, none holding personal data (a customer's
+    order number has no place in the index)."""
+    seen = {question.casefold()}
+    kept: list[str] = []
+    for text in phrasings:
+        wording = " ".join(text.split())[: written.MAX_PHRASING_CHARS]
+        if wording and wording.casefold() not in seen and not find(wording):
+            seen.add(wording.casefold())
+            kept.append(wording)
+    return kept
+
+
+def _get(session: Session, suggestion_id: int, *states: SuggestionState) -> Suggestion:
+    suggestion = session.get(Suggestion, suggestion_id, with_for_update=True)
+    if suggestion is None:
+        raise ReviewError(f"no suggestion {suggestion_id}")
+    if states and suggestion.state not in {state.value for state in states}:
+        raise ReviewError(f"the suggestion is {suggestion.state}")
+    return suggestion
+
+
+def known_personal_data(session: Session, conversation_id: str | None) -> list[str]:
+    """What the hub knows of the customer of a conversation: their display name and the facts
+    its memory holds (name, email, phone, order numbers…)."""
+    if conversation_id is None:
+        return []
+    conversation = session.get(Conversation, conversation_id)
+    if conversation is None:
+        return []
+    contact = session.get(Contact, conversation.contact_id)
+    facts = session.scalars(select(Memory.value).where(Memory.contact_id == conversation.contact_id)).all()
+    names = [contact.display_name] if contact is not None and contact.display_name else []
+    return [*names, *facts]
+
+
+def personal_data(session: Session, conversation_id: str | None, texts: Sequence[str]) -> list[Found]:
+    """Personal data in `texts` (positions in each), with what is known of the conversation's
+    customer."""
+    known = known_personal_data(session, conversation_id)
+    return [found for text in texts for found in find(text, known=known)]
+
+
+def _check_private(session: Session, conversation_id: str | None, texts: Sequence[str]) -> None:
+    found = personal_data(session, conversation_id, texts)
+    if found:
+        listed = ", ".join(sorted({f"{item.kind} “{item.text}”" for item in found}))
+        raise ReviewError(f"personal data to redact first: {listed}")
+
+
+def edit(session: Session, suggestion_id: int, *, question: str, answer: str, actor: str, collection: str) -> None:
+    """Change a suggestion's question and answer; a live answer is rewritten in the index (the
+    next run), a linked question is linked anew."""
+    suggestion = _get(session, suggestion_id, SuggestionState.PENDING, SuggestionState.APPROVED)
+    new_question = _clean_question(question)
+    suggestion.answer = answer.strip()[:MAX_ANSWER_CHARS]
+    if suggestion.state == SuggestionState.APPROVED.value:
+        _check_publishable(session, suggestion, new_question)
+        _unpublish(session, suggestion, collection)
+        suggestion.question = new_question
+        _publish(session, suggestion, collection)
+        suggestion.reviewed_by, suggestion.reviewed_at = actor, utcnow()
+    else:
+        suggestion.question = new_question
+    suggestion.updated_at = utcnow()
+
+
+def redact_all(session: Session, suggestion_id: int) -> int:
+    """Replace the personal data found in a pending suggestion with placeholders; how many."""
+    suggestion = _get(session, suggestion_id, SuggestionState.PENDING)
+    known = known_personal_data(session, suggestion.conversation_id)
+    count = 0
+
+    def clean(text: str) -> str:
+        nonlocal count
+        found = find(text, known=known)
+        count += len(found)
+        return redact(text, found)
+
+    suggestion.question = clean(suggestion.question)
+    suggestion.phrasings = [clean(text) for text in suggestion.phrasings]
+    suggestion.answer = clean(suggestion.answer)
+    suggestion.updated_at = utcnow()
+    return count
+
+
+def _check_publishable(session: Session, suggestion: Suggestion, question: str | None = None) -> None:
+    if not suggestion.answer.strip():
+        raise ReviewError("write the answer first")
+    texts = [question or suggestion.question, *suggestion.phrasings, suggestion.answer]
+    _check_private(session, suggestion.conversation_id, texts)
+
+
+def approve(session: Session, suggestion_id: int, *, actor: str, collection: str) -> str:
+    """Make a pending suggestion a support team answer (indexed by the next run); its source."""
+    suggestion = _get(session, suggestion_id, SuggestionState.PENDING)
+    _check_publishable(session, suggestion)
+    suggestion.state = SuggestionState.APPROVED.value
+    _publish(session, suggestion, collection)
+    suggestion.reviewed_by, suggestion.reviewed_at = actor, utcnow()
+    suggestion.updated_at = suggestion.reviewed_at
+    assert suggestion.source is not None
+    return suggestion.source
+
+
+def _publish(session: Session, suggestion: Suggestion, collection: str) -> None:
+    source = f"{SOURCE_PREFIX}{suggestion.id}"
+    section = written.put_document(
+        session, source=source, title=TEAM_ANSWERS, section=suggestion.question, text=suggestion.answer
+    )
+    suggestion.source, suggestion.section = source, section
+    if suggestion.phrasings:
+        written.link(
+            session,
+            collection=collection,
+            links=[written.Link(source, section, text) for text in suggestion.phrasings],
+        )
+
+
+def _unpublish(session: Session, suggestion: Suggestion, collection: str) -> None:
+    if suggestion.source is None:
+        return
+    if suggestion.state == SuggestionState.APPROVED.value:
+        written.remove_document(session, source=suggestion.source)
+        written.unlink_source(session, collection=collection, source=suggestion.source)
+    elif suggestion.state == SuggestionState.LINKED.value and suggestion.section is not None:
+        written.unlink(
+            session,
+            collection=collection,
+            links=[
+                written.Link(suggestion.source, suggestion.section, text)
+                for text in (suggestion.question, *suggestion.phrasings)
+            ],
+        )
+
+
+def link(session: Session, suggestion_id: int, *, source: str, section: str, actor: str, collection: str) -> None:
+    """Answer a pending suggestion's question with a section the index holds instead (an
+    article's, or a support team answer's): the question (and its other wordings) become
+    phrasings of that section. The caller checks the section exists in the index."""
+    suggestion = _get(session, suggestion_id, SuggestionState.PENDING)
+    _check_private(session, suggestion.conversation_id, [suggestion.question, *suggestion.phrasings])
+    written.link(
+        session,
+        collection=collection,
+        links=[written.Link(source, section, text) for text in (suggestion.question, *suggestion.phrasings)],
+    )
+    suggestion.state = SuggestionState.LINKED.value
+    suggestion.source, suggestion.section = source, section
+    suggestion.reviewed_by, suggestion.reviewed_at = actor, utcnow()
+    suggestion.updated_at = suggestion.reviewed_at
+
+
+def reject(session: Session, suggestion_id: int, *, actor: str) -> None:
+    suggestion = _get(session, suggestion_id, SuggestionState.PENDING)
+    suggestion.state = SuggestionState.REJECTED.value
+    suggestion.reviewed_by, suggestion.reviewed_at = actor, utcnow()
+    suggestion.updated_at = suggestion.reviewed_at
+
+
+def withdraw(session: Session, suggestion_id: int, *, actor: str, collection: str) -> None:
+    """Take a live answer or link out of the index (the next run); a withdrawn answer takes
+    the questions linked to it along."""
+    suggestion = _get(session, suggestion_id, SuggestionState.APPROVED, SuggestionState.LINKED)
+    now = utcnow()
+    if suggestion.state == SuggestionState.APPROVED.value:
+        linked = select(Suggestion).where(
+            Suggestion.state == SuggestionState.LINKED.value, Suggestion.source == suggestion.source
+        )
+        for other in session.scalars(linked):
+            other.state, other.reviewed_by, other.reviewed_at, other.updated_at = (
+                SuggestionState.WITHDRAWN.value,
+                actor,
+                now,
+                now,
+            )
+    _unpublish(session, suggestion, collection)
+    suggestion.state = SuggestionState.WITHDRAWN.value
+    suggestion.reviewed_by, suggestion.reviewed_at, suggestion.updated_at = actor, now, now
+
+
+def forget_conversations(session: Session, conversation_ids: Select[str]) -> None:
+    """Drop the suggestions of conversations being erased (or expired) that never went live:
+    they quote the customer. Live answers were cleared of personal data before going live, and
+    stay, without their conversation."""
+    session.execute(
+        delete(Suggestion).where(
+            Suggestion.conversation_id.in_(conversation_ids),
+            Suggestion.state.in_([SuggestionState.PENDING.value, SuggestionState.REJECTED.value]),
+        )
+    )
+
+
+def view(session: Session, suggestion: Suggestion) -> SuggestionView:
+    return SuggestionView(
+        id=suggestion.id,
+        origin=suggestion.origin,
+        state=suggestion.state,
+        question=suggestion.question,
+        answer=suggestion.answer,
+        phrasings=list(suggestion.phrasings),
+        bot_reply=suggestion.bot_reply,
+        conversation_id=suggestion.conversation_id,
+        case_id=suggestion.case_id,
+        answered_by=suggestion.answered_by,
+        source=suggestion.source,
+        section=suggestion.section,
+        reviewed_by=suggestion.reviewed_by,
+        reviewed_at=suggestion.reviewed_at,
+        created_at=suggestion.created_at,
+        personal_data=(
+            personal_data(
+                session, suggestion.conversation_id, [suggestion.question, *suggestion.phrasings, suggestion.answer]
+            )
+            if suggestion.state == SuggestionState.PENDING.value
+            else []
+        ),
+    )
+
+
+def listed(session: Session, *, states: Sequence[SuggestionState], limit: int = 200) -> list[SuggestionView]:
+    """Suggestions in these states, the newest first."""
+    rows = session.scalars(
+        select(Suggestion)
+        .where(Suggestion.state.in_([state.value for state in states]))
+        .order_by(Suggestion.created_at.desc(), Suggestion.id.desc())
+        .limit(limit)
+    ).all()
+    return [view(session, row) for row in rows]
+
+
+def one(session: Session, suggestion_id: int) -> SuggestionView | None:
+    suggestion = session.get(Suggestion, suggestion_id)
+    return None if suggestion is None else view(session, suggestion)
