@@ -31,10 +31,12 @@ core.store: db (schema, engine), migrations/, transactions (one transaction from
     contacts, inbox, outbox_queue, conversation_views, channel_state (delivered parts, opt-outs,
     delivery statuses), channel_values (each channel's own key-value store), feedback, dead_letters,
     calibrations (the operator's answer bar, per knowledge collection), staff (people's accounts,
-    their server-side sessions, the audit trail of what they did).
+    their server-side sessions, the audit trail of what they did), suggestions (what staff
+    answered, reviewed before it becomes knowledge through knowledge.written).
 core.answering: agent, offline_responder, llm_responder, answer_decision, calibration (the bar
     learned from labelled questions), questions, small_talk, quoted_tables, memory, sentiment,
-    attachments, answer_eval, answer_explain.
+    attachments, answer_eval, answer_explain, personal_data (what to redact before a suggestion
+    goes live).
 core.pipeline: hub, turn_runner, turn_transactions, storage (the stores on one engine),
     outbox (delivery), rate_limits, notifications (the wake-up between processes), pulse (a
     beat on every change, for what shows conversations live), staffing (whether a person can
@@ -50,7 +52,8 @@ core.cli: main (the `supporthub` group), support (what commands share), server (
     staff_commands (`supporthub staff invite|list|remove`).
 core.admin: the dashboard at /admin: pages and its query modules; inbox + inbox_queries (the
     staff desk in the browser, live through server-sent events), staff_page (people and the
-    audit trail), replies (canned replies), satisfaction (survey scores, resolution rate).
+    audit trail), replies (canned replies), satisfaction (survey scores, resolution rate),
+    suggestions (reviewing what staff answered; answering a knowledge gap in place).
 handoff: policy, cases, desk + desk_store (the chat-platform desk through the desk port),
     inbox_store (the inbox's replies, notes, assignments), canned, survey, hours (business
     hours and the SLA clock).
