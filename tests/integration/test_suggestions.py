@@ -18,11 +18,12 @@ from pydantic import SecretStr
 
 from core.cli.server import RUNTIME, create_app
 from core.ops.runtime import open_database
-from core.settings import AdminSettings, Settings
+from core.settings import AdminSettings, LlmSettings, Settings
 from core.store.db import StaffRole
 from knowledge.base import KnowledgeBase
 from knowledge.settings import KnowledgeSettings
 from tests.app_client import AppClient
+from tests.fakes.openai_server import FakeOpenAI, Text
 from tests.integration.staff_steps import Person, joined
 from tests.settle import until
 from tests.unit.knowledge.test_written import WORDING, write_articles
@@ -45,18 +46,23 @@ async def index(settings: Settings) -> None:
             await knowledge.aclose()
 
 
-@pytest.fixture
-async def hub(aiohttp_client: Callable[..., Any], tmp_path: Path) -> AppClient:
+async def serve(aiohttp_client: Callable[..., Any], tmp_path: Path, **overrides: Any) -> AppClient:
     """The hub over a help centre of its own (approving re-indexes it), with an admin token."""
     settings = Settings(
         data_dir=tmp_path / "data",
         database_url=f"sqlite+aiosqlite:///{tmp_path / 'hub.db'}",
         knowledge=KnowledgeSettings(paths=[write_articles(tmp_path)]),
         admin=AdminSettings(token=SecretStr(TOKEN)),
+        **overrides,
     )
     await index(settings)
     client: AppClient = await aiohttp_client(create_app(settings))
     return client
+
+
+@pytest.fixture
+async def hub(aiohttp_client: Callable[..., Any], tmp_path: Path) -> AppClient:
+    return await serve(aiohttp_client, tmp_path)
 
 
 async def ask(hub: AppClient, text: str, *, contact: str) -> dict[str, Any]:
@@ -211,3 +217,26 @@ async def test_a_rejected_suggestion_never_goes_live(hub: AppClient) -> None:
         assert (await review(ana, suggestion["id"], "approve"))[0] == 403  # an agent cannot approve
         await hub.app[RUNTIME].reindexer.run("test")
         assert (await first_hit(hub, WORDING))["source"] == "docs/billing.md"
+
+
+async def test_on_the_llm_path_a_gap_answered_in_place_is_a_passage_the_model_cites(
+    aiohttp_client: Callable[..., Any], tmp_path: Path, model: FakeOpenAI
+) -> None:
+    llm = LlmSettings(base_url=model.base_url, api_key=SecretStr("sk-test-123"), max_retries=0, timeout_s=10)
+    hub = await serve(aiohttp_client, tmp_path, llm=llm)
+    answered = await hub.post(
+        "/admin/gaps/answer",
+        data={"question": ASKED, "phrasing": "pay by wire transfer?", "answer": ANSWER},
+        headers=BEARER,
+    )
+    assert answered.status == 200, await answered.text()
+    assert (await answered.json())["state"] == "approved"
+    await until(
+        lambda: _titled(first_hit(hub, "can I pay with a bank transfer rather than a card?"), TEAM_ANSWERS),
+        timeout=120,
+        what="the answer to be searched",
+    )
+    model.script(Text("Yes, by bank transfer within 30 days [1]."))
+    reply = await ask(hub, "can I pay with a bank transfer rather than a card?", contact="kim@example.com")
+    assert [(c["title"], c["section"]) for c in reply["citations"]] == [(TEAM_ANSWERS, ASKED)]
+    assert "within 30 days" in model.requests[0].body["messages"][-1]["content"]
