@@ -34,7 +34,7 @@ core.store: db (schema, engine), migrations/, transactions (one transaction from
     their server-side sessions, the audit trail of what they did).
 core.answering: agent, offline_responder, llm_responder, answer_decision, calibration (the bar
     learned from labelled questions), questions, small_talk, quoted_tables, memory, sentiment,
-    attachments, answer_eval, answer_explain.
+    attachments, answer_eval, answer_explain, personal_data (what to redact in a learned answer).
 core.pipeline: hub, turn_runner, turn_transactions, storage (the stores on one engine),
     outbox (delivery), rate_limits, notifications (the wake-up between processes), pulse (a
     beat on every change, for what shows conversations live), staffing (whether a person can
