@@ -34,11 +34,11 @@ class Found:
 
 _EMAIL = re.compile(r"(?<![\w.%+-])[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}\b")
 """core.answering.memory's email with a look-behind for its leading \\b: memory's retries at every word
-boundary of a long dotted or dashed run (30,000 characters of "A-1" took 1 s), this one once a run."""
+boundary of a long dotted or dashed run (on 30,000 characters of "A-1" it took 1 s, all of `find` 0.02 s)."""
 _PHONE = re.compile(
     r"(?<![\w+$€£.,:/-])(?<!\d[ .-])"  # not the tail of a word, price, version, date or a longer number
     r"(?:\+(?:[ .()-]{0,2}\d){8,}"  # +44 (0)20 7946 0958
-    r"|(?:\(\d{2,5}\) ?|\d{2,5}[ .-])\d{2,8}(?:[ .-]\d{2,8}){0,3})"  # (415) 555-0134, 020 7946 0958
+    r"|(?:\(\d{1,5}\) ?|\d{1,5}[ .-])\d{2,8}(?:[ .-]\d{2,8}){0,3})"  # (415) 555-0134, 020 7946 0958
     r"(?![\w:/]|[ .,-]\d)"
 )
 _DATE = re.compile(r"\d{4}[-./]\d\d?[-./]\d\d?|\d\d?[-./]\d\d?[-./]\d{4}")
@@ -86,7 +86,7 @@ def redact(text: str, found: Sequence[Found]) -> str:
     not match `text` (the text changed since) raises ValueError rather than cut the wrong words."""
     parts: list[str] = []
     end = 0
-    for f in sorted(found, key=lambda f: f.start):
+    for f in sorted(found, key=lambda each: each.start):
         if f.start < end or text[f.start : f.end] != f.text:
             raise ValueError(f"{f!r} overlaps another finding or is not in the text")
         parts += (text[end : f.start], f"[{f.kind}]")
