@@ -204,6 +204,55 @@ async def test_an_inbox_reply_typed_on_one_process_reaches_the_widget_held_by_th
         assert "Invoice 2024-117, please." in await (await sam.get(page)).text()
 
 
+async def first_hit(http: aiohttp.ClientSession, process: HubProcess, query: str) -> dict[str, Any]:
+    async with http.get(f"{process.url}/api/search", params={"q": query, "k": "1"}) as response:
+        hits: list[dict[str, Any]] = await response.json()
+        return hits[0]
+
+
+async def test_an_answer_approved_on_one_process_is_cited_on_the_other_and_withdrawn_from_both(
+    deployment: Deployment,
+) -> None:
+    """A knowledge gap answered on process a is indexed by a's re-index child into the shared
+    Chroma server; b, with its own data directory, follows the index version and cites it.
+    Withdrawn on b, it leaves a's search too."""
+    deployment.ensure_running()
+    question = "Can I buy a gift card for someone else's subscription?"
+    asked = "do you sell gift cards?"
+    admin = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+    async with aiohttp.ClientSession(headers=AUTH) as http:
+        assert (await first_hit(http, deployment.b, asked))["title"] != "Support team answers"
+        async with http.post(
+            f"{deployment.a.url}/admin/gaps/answer",
+            data={
+                "question": question,
+                "answer": "Yes: gift cards for 3, 6 or 12 months are sold at brightdesk.example/gift.",
+            },
+            headers=admin,
+        ) as response:
+            assert response.status == 200, await response.text()
+            suggestion = await response.json()
+
+        async def cited_on_b() -> bool:
+            return (await first_hit(http, deployment.b, asked))["title"] == "Support team answers"
+
+        await until(cited_on_b, timeout=120, what="process b to search the approved answer")
+        async with http.post(f"{deployment.b.url}/api/messages", json={"contact": "np", "text": asked}) as response:
+            reply = (await response.json())["reply"]
+        assert "brightdesk.example/gift" in reply["text"]
+        assert [(c["title"], c["section"]) for c in reply["citations"]][:1] == [("Support team answers", question)]
+
+        async with http.post(
+            f"{deployment.b.url}/admin/suggestions/{suggestion['id']}", data={"action": "withdraw"}, headers=admin
+        ) as response:
+            assert response.status == 200, await response.text()
+
+        async def gone_from_a() -> bool:
+            return (await first_hit(http, deployment.a, asked))["title"] != "Support team answers"
+
+        await until(gone_from_a, timeout=120, what="process a to stop finding the withdrawn answer")
+
+
 async def test_an_overdue_case_is_reminded_once_with_two_processes(deployment: Deployment) -> None:
     deployment.ensure_running()
     contact = f"sla-{uuid.uuid4().hex[:8]}"
