@@ -240,3 +240,30 @@ async def test_on_the_llm_path_a_gap_answered_in_place_is_a_passage_the_model_ci
     reply = await ask(hub, "can I pay with a bank transfer rather than a card?", contact="kim@example.com")
     assert [(c["title"], c["section"]) for c in reply["citations"]] == [(TEAM_ANSWERS, ASKED)]
     assert "within 30 days" in model.requests[0].body["messages"][-1]["content"]
+
+
+async def test_a_knowledge_gap_answered_in_place_drops_off_the_page(hub: AppClient) -> None:
+    for contact, text in (("x@example.com", ASKED), ("y@example.com", "can I pay by wire transfer instead of a card?")):
+        assert (await ask(hub, text, contact=contact))["citations"] == []  # declined
+    async with joined(hub, "lee@example.com", name="Lee", role=StaffRole.ADMIN) as lee:
+        report = await (await hub.get("/admin/api/gaps", headers=BEARER)).json()
+        [gap] = report["gaps"]
+        page = await (await lee.get("/admin/gaps")).text()
+        assert 'action="/admin/gaps/answer"' in page and "Answer this group" in page
+        answered = await lee.form(
+            "/admin/gaps/answer",
+            "/admin/gaps",
+            question=gap["typical"],
+            phrasing=gap["examples"][0],
+            answer=ANSWER,
+        )
+        assert answered.status == 303 and answered.headers["Location"].startswith("/admin/suggestions?view=live")
+
+        async def dropped_off() -> dict[str, Any] | None:
+            now = await (await hub.get("/admin/api/gaps", headers=BEARER)).json()
+            return now if not now["gaps"] else None
+
+        after = await until(dropped_off, timeout=120, what="the answered group to drop off")
+        assert after["resolved"] == 1
+        [live] = await suggestions(hub, "live")
+        assert (live["origin"], live["question"], live["reviewed_by"]) == ("knowledge gap", gap["typical"], "Lee")
