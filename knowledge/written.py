@@ -109,6 +109,19 @@ def unlink(session: Session, *, collection: str, links: Sequence[Link]) -> int:
     return removed
 
 
+def move_links(session: Session, *, collection: str, source: str, section: str, to: str) -> None:
+    """Point the phrasings linked to one section of a document at its section `to` (a written
+    document whose heading changed)."""
+    moved = session.execute(
+        update(LinkedPhrasing)
+        .where(LinkedPhrasing.source == source, LinkedPhrasing.section == section)
+        .values(section=to)
+        .execution_options(synchronize_session=False)
+    )
+    if getattr(moved, "rowcount", 0):
+        _changed(session, collection, {source})
+
+
 def unlink_source(session: Session, *, collection: str, source: str) -> int:
     """Remove every phrasing linked to a document (a written one withdrawn)."""
     result = session.execute(delete(LinkedPhrasing).where(LinkedPhrasing.source == source))

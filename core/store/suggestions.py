@@ -22,7 +22,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Select, delete, select
+from sqlalchemy import Select, delete, select, update
 from sqlalchemy.orm import Session
 
 from core.answering.personal_data import Found, find, redact
@@ -96,7 +96,7 @@ def from_case(session: Session, case: Case, *, resolved_by: str) -> int | None:
     if session.scalar(select(Suggestion.id).where(Suggestion.case_id == case.id)) is not None:
         return None
     replies = session.execute(
-        select(Message.text, Message.sender)
+        select(Message.id, Message.text, Message.sender)
         .where(
             Message.conversation_id == case.conversation_id,
             Message.author == Author.STAFF.value,
@@ -106,19 +106,9 @@ def from_case(session: Session, case: Case, *, resolved_by: str) -> int | None:
     ).all()
     if not replies:
         return None
-    first_reply = session.scalar(
-        select(Message.id)
-        .where(
-            Message.conversation_id == case.conversation_id,
-            Message.author == Author.STAFF.value,
-            Message.created_at >= case.opened_at,
-        )
-        .order_by(Message.id)
-        .limit(1)
-    )
     before = session.execute(
         select(Message.author, Message.text, Message.declined, Message.citations)
-        .where(Message.conversation_id == case.conversation_id, Message.id < first_reply)
+        .where(Message.conversation_id == case.conversation_id, Message.id < replies[0].id)
         .order_by(Message.id.desc())
         .limit(EARLIER_MESSAGES)
     ).all()
@@ -135,12 +125,12 @@ def from_case(session: Session, case: Case, *, resolved_by: str) -> int | None:
         origin=SuggestionOrigin.CASE.value,
         state=SuggestionState.PENDING.value,
         question=asked[:MAX_QUESTION_CHARS],
-        answer="\n\n".join(text for text, _ in replies)[:MAX_ANSWER_CHARS],
+        answer="\n\n".join(reply.text for reply in replies)[:MAX_ANSWER_CHARS],
         phrasings=[],
         bot_reply=bot_answer,
         conversation_id=case.conversation_id,
         case_id=case.id,
-        answered_by=next((sender for _, sender in reversed(replies) if sender), resolved_by),
+        answered_by=next((reply.sender for reply in reversed(replies) if reply.sender), resolved_by),
         created_at=now,
         updated_at=now,
     )
@@ -255,19 +245,29 @@ def _check_private(session: Session, conversation_id: str | None, texts: Sequenc
 
 
 def edit(session: Session, suggestion_id: int, *, question: str, answer: str, actor: str, collection: str) -> None:
-    """Change a suggestion's question and answer; a live answer is rewritten in the index (the
-    next run), a linked question is linked anew."""
+    """Change a suggestion's question and answer. A live answer is rewritten in the index (the
+    next run); the questions linked to it follow a changed question."""
     suggestion = _get(session, suggestion_id, SuggestionState.PENDING, SuggestionState.APPROVED)
     new_question = _clean_question(question)
     suggestion.answer = answer.strip()[:MAX_ANSWER_CHARS]
-    if suggestion.state == SuggestionState.APPROVED.value:
+    if suggestion.state == SuggestionState.APPROVED.value and suggestion.source is not None:
         _check_publishable(session, suggestion, new_question)
-        _unpublish(session, suggestion, collection)
-        suggestion.question = new_question
-        _publish(session, suggestion, collection)
+        old_section = suggestion.section
+        section = written.put_document(
+            session, source=suggestion.source, title=TEAM_ANSWERS, section=new_question, text=suggestion.answer
+        )
+        if old_section is not None and section != old_section:
+            written.move_links(
+                session, collection=collection, source=suggestion.source, section=old_section, to=section
+            )
+            session.execute(
+                update(Suggestion)
+                .where(Suggestion.source == suggestion.source, Suggestion.section == old_section)
+                .values(section=section)
+            )
+        suggestion.section = section
         suggestion.reviewed_by, suggestion.reviewed_at = actor, utcnow()
-    else:
-        suggestion.question = new_question
+    suggestion.question = new_question
     suggestion.updated_at = utcnow()
 
 

@@ -234,7 +234,7 @@ async def test_an_answer_approved_on_one_process_is_cited_on_the_other_and_withd
             suggestion = await response.json()
 
         async def cited_on_b() -> bool:
-            return (await first_hit(http, deployment.b, asked))["title"] == "Support team answers"
+            return bool((await first_hit(http, deployment.b, asked))["title"] == "Support team answers")
 
         await until(cited_on_b, timeout=120, what="process b to search the approved answer")
         async with http.post(f"{deployment.b.url}/api/messages", json={"contact": "np", "text": asked}) as response:
@@ -248,7 +248,7 @@ async def test_an_answer_approved_on_one_process_is_cited_on_the_other_and_withd
             assert response.status == 200, await response.text()
 
         async def gone_from_a() -> bool:
-            return (await first_hit(http, deployment.a, asked))["title"] != "Support team answers"
+            return bool((await first_hit(http, deployment.a, asked))["title"] != "Support team answers")
 
         await until(gone_from_a, timeout=120, what="process a to stop finding the withdrawn answer")
 

@@ -202,6 +202,22 @@ async def test_approval_waits_for_personal_data_and_withdrawing_an_answer_takes_
     assert links == ["pay via wire?", "wire transfer ok?"]  # the wording with an order number is left out
 
     await transactions.run(
+        partial(
+            suggestions.edit,
+            suggestion_id=suggestion.id,
+            question="Can I pay by bank transfer instead of card?",
+            answer=ANSWER,
+            actor="Lee",
+            collection="knowledge",
+        )
+    )
+    sections = await transactions.run(lambda s: sorted(set(s.scalars(select(LinkedPhrasing.section)))))
+    assert sections == ["Can I pay by bank transfer instead of card?"]  # the links follow the new heading
+    assert {row.section for row in await transactions.run(queued)} == {"Can I pay by bank transfer instead of card?"}
+    [document] = await transactions.run(lambda s: list(s.scalars(select(WrittenDocument))))
+    assert (document.section, document.text) == ("Can I pay by bank transfer instead of card?", ANSWER)
+
+    await transactions.run(
         partial(suggestions.withdraw, suggestion_id=suggestion.id, actor="Lee", collection="knowledge")
     )
     assert [s.state for s in await transactions.run(queued)] == ["withdrawn", "withdrawn"]
@@ -223,7 +239,7 @@ async def test_erasing_a_customer_drops_their_pending_suggestions_and_keeps_live
         )
         assert case_id is not None
         await resolve(transactions, case_id, replies=[ANSWER], conversation_id=conversation_id)
-    first, second = await transactions.run(queued)
+    first, _pending = await transactions.run(queued)
     await transactions.run(partial(suggestions.approve, suggestion_id=first.id, actor="Lee", collection="knowledge"))
     for chat in ("ivy", "ivy-2"):
         await transactions.run(partial(forget_contacts, selector=f"api:{chat}"))
