@@ -47,6 +47,7 @@ def main() -> int:
         bench_dashboard,
         bench_judgement,
         bench_reingest,
+        bench_replay,
         bench_retrieval,
         bench_scale_out,
         bench_traffic,
@@ -62,6 +63,8 @@ def main() -> int:
     print(bench_answers.report(bench_answers.run(args.stackfaq)))
     section("answer or hand over against a plain cosine threshold (StackFAQ, HWU64, the sample)")
     print(bench_judgement.report(bench_judgement.run(args.stackfaq)))
+    section("learning from staff answers: Bitext's questions replayed, with and without a reviewer")
+    print(bench_replay.report(bench_replay.run()))
     section("/api/messages (a real `supporthub serve`)")
     print(bench_api.report(bench_api.run(threads)))
     section("real traffic: 4-message conversations, default rules (SQLite and PostgreSQL)")

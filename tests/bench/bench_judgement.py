@@ -34,7 +34,7 @@ from __future__ import annotations
 import asyncio
 import json
 import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -147,6 +147,15 @@ class Asked:
     cosine: float
 
 
+async def answer_offline(
+    question: str, search: Callable[[str], Awaitable[list[Hit]]], responder: OfflineResponder
+) -> tuple[bool, str | None]:
+    """The hub's offline answer path for one message: whether it answers (rather than hands over)
+    and the source it cites first."""
+    reply = responder.answer_all(await ask_each(question, search))
+    return not reply.handoff, reply.citations[0].source if reply.citations and not reply.handoff else None
+
+
 async def ask_all(
     centre: HelpCentre, root: Path, embedder: Embedder, settings: AnswerSettings
 ) -> tuple[list[Asked], float]:
@@ -175,10 +184,11 @@ async def ask_all(
 
     results = []
     for (question, expected), row in zip(centre.questions, cosines, strict=True):
-        reply = responder.answer_all(await ask_each(question, search))
-        cited = Path(reply.citations[0].source).name if reply.citations and not reply.handoff else None
+        answered, cited = await answer_offline(question, search, responder)
         best = int(np.argmax(row))
-        results.append(Asked(expected, not reply.handoff, cited, files[best].name, float(row[best])))
+        results.append(
+            Asked(expected, answered, Path(cited).name if cited else None, files[best].name, float(row[best]))
+        )
     bar = responder.bar().value
     await kb.aclose()
     await engine.dispose()
