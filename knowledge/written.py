@@ -138,6 +138,12 @@ def _changed(session: Session, collection: str, sources: set[str]) -> None:
     bump_version_in(session, collection)
 
 
+def linked_to(session: Session, *, source: str) -> bool:
+    """Whether any phrasing is linked to the document."""
+    session.flush()
+    return session.scalar(select(LinkedPhrasing.id).where(LinkedPhrasing.source == source).limit(1)) is not None
+
+
 async def written_documents(session: AsyncSession) -> list[Written]:
     rows = await session.scalars(select(WrittenDocument).order_by(WrittenDocument.source))
     return [Written(row.source, row.title, row.section, row.text) for row in rows]

@@ -34,6 +34,10 @@ from knowledge.hits import Hit
 from knowledge.phrasings import FLOOR_QUANTILE, Floor
 
 BM25_AGREES_WITHIN = 3
+HAND_OVER = "support-team-answers/hand-over"
+"""The source of the questions the support team keeps for a person (marked "Always hand over"
+in /admin/suggestions, `core.store.suggestions.hand_over`): a question whose best hit is one of
+them is handed over, however well anything else matches."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,6 +115,8 @@ class Decision:
         """One line: the decision, its score and each signal's value and contribution."""
         if self.best is None:
             return "decline: nothing found"
+        if self.best.source == HAND_OVER:
+            return "decline: the support team answers questions like this in person"
         verdict = "answer" if self.answer else "decline"
         if math.isinf(self.score):
             return f"{verdict}: the passage holds the question's exact tokens ({self.best.source})"
@@ -139,6 +145,8 @@ def decide(hits: Sequence[Hit], *, min_match: float, weights: Weights = WEIGHTS)
     exact = next((h for h in sorted(hits, key=rank_key, reverse=True) if h.exact_match), None)
     if exact is not None:
         return Decision(exact, True, math.inf, ())
+    if best.source == HAND_OVER:
+        return Decision(best, False, -math.inf, ())
     values = signals(best, hits)
     offset = {"match": min_match}
     parts = tuple(

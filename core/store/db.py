@@ -373,9 +373,12 @@ class SuggestionState(StrEnum):
     """Live: indexed as a support team answer (`source`, `section`)."""
     LINKED = "linked"
     """Live: its question is linked to an article's section (`source`, `section`) as a phrasing."""
+    HAND_OVER = "hand over"
+    """Live: its question is linked to the questions a person answers
+    (`core.answering.answer_decision.HAND_OVER`): the bot hands questions like it over."""
     REJECTED = "rejected"
     WITHDRAWN = "withdrawn"
-    """Was approved or linked, and taken out of the index."""
+    """Was approved, linked or kept for a person, and taken out of the index."""
 
 
 class Suggestion(Base):

@@ -18,16 +18,18 @@ phone and order numbers, what the customer's memory holds) blocks approval until
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import Select, delete, select, update
 from sqlalchemy.orm import Session
 
-from core.answering.personal_data import Found, find, redact
+from core.answering.answer_decision import HAND_OVER
+from core.answering.personal_data import Found, find, leave_out, redact
 from core.answering.questions import asks_anything, questions
 from core.answering.sentiment import asks_for_person
+from core.answering.small_talk import small_talk
 from core.messages import Author
 from core.store.db import (
     Contact,
@@ -47,6 +49,8 @@ TEAM_ANSWERS = "Support team answers"
 SOURCE_PREFIX = "support-team-answers/"
 MAX_QUESTION_CHARS = 500
 MAX_ANSWER_CHARS = 20_000
+HAND_OVER_SECTION = "Questions a person answers"
+HAND_OVER_TEXT = "Our support team answers questions like this in person: the conversation goes to one of them."
 EARLIER_MESSAGES = 10
 """How far back before a case opened its question is looked for."""
 
@@ -84,8 +88,10 @@ def _asked(text: str) -> str:
 
 
 def _question(text: str) -> str | None:
-    """What a customer message asks other than for a person; None when it asks nothing else."""
-    if not asks_anything(text):
+    """What a customer message asks other than for a person, as the hub searches it ("deliveries
+    to Dublin" too: a bare need is searched whole); None for small talk and a request for a
+    person alone."""
+    if small_talk(text) is not None:
         return None
     return " ".join(question for question in questions(text) if not asks_for_person(question)) or None
 
@@ -112,9 +118,11 @@ def from_case(session: Session, case: Case, *, resolved_by: str) -> int | None:
         .order_by(Message.id.desc())
         .limit(EARLIER_MESSAGES)
     ).all()
+    said = [row.text for row in before if row.author == Author.CUSTOMER.value]
     asked = next(
-        (found for row in before if row.author == Author.CUSTOMER.value and (found := _question(row.text))), None
-    )
+        (found for text in sorted(said, key=lambda text: not asks_anything(text)) if (found := _question(text))),
+        None,
+    )  # the latest message that asks, else the latest that says something
     if asked is None:
         return None
     bot_answer = next(
@@ -272,20 +280,22 @@ def edit(session: Session, suggestion_id: int, *, question: str, answer: str, ac
 
 
 def redact_all(session: Session, suggestion_id: int) -> int:
-    """Replace the personal data found in a pending suggestion with placeholders; how many."""
+    """Take the personal data found in a pending suggestion out: left out of its question and
+    wordings (a placeholder there would make every question holding, say, an order number look
+    like this one), replaced with placeholders in its answer; how many were found."""
     suggestion = _get(session, suggestion_id, SuggestionState.PENDING)
     known = known_personal_data(session, suggestion.conversation_id)
     count = 0
 
-    def clean(text: str) -> str:
+    def clean(text: str, *, how: Callable[[str, Sequence[Found]], str]) -> str:
         nonlocal count
         found = find(text, known=known)
         count += len(found)
-        return redact(text, found)
+        return how(text, found)
 
-    suggestion.question = clean(suggestion.question)
-    suggestion.phrasings = [clean(text) for text in suggestion.phrasings]
-    suggestion.answer = clean(suggestion.answer)
+    suggestion.question = clean(suggestion.question, how=leave_out) or suggestion.question
+    suggestion.phrasings = [wording for text in suggestion.phrasings if (wording := clean(text, how=leave_out))]
+    suggestion.answer = clean(suggestion.answer, how=redact)
     suggestion.updated_at = utcnow()
     return count
 
@@ -329,7 +339,7 @@ def _unpublish(session: Session, suggestion: Suggestion, collection: str) -> Non
     if suggestion.state == SuggestionState.APPROVED.value:
         written.remove_document(session, source=suggestion.source)
         written.unlink_source(session, collection=collection, source=suggestion.source)
-    elif suggestion.state == SuggestionState.LINKED.value and suggestion.section is not None:
+    elif suggestion.section is not None:  # linked, or kept for a person
         written.unlink(
             session,
             collection=collection,
@@ -338,6 +348,29 @@ def _unpublish(session: Session, suggestion: Suggestion, collection: str) -> Non
                 for text in (suggestion.question, *suggestion.phrasings)
             ],
         )
+        if suggestion.source == HAND_OVER and not written.linked_to(session, source=HAND_OVER):
+            written.remove_document(session, source=HAND_OVER)
+
+
+def hand_over(session: Session, suggestion_id: int, *, actor: str, collection: str) -> None:
+    """Keep a pending suggestion's question for a person: it (and its other wordings) becomes a
+    phrasing of the questions a person answers, so a customer question closer to it than to any
+    answer is handed over (`core.answering.answer_decision.HAND_OVER`). For what the bot must
+    not answer: an account's own state, a refund to chase, a complaint."""
+    suggestion = _get(session, suggestion_id, SuggestionState.PENDING)
+    _check_private(session, suggestion.conversation_id, [suggestion.question, *suggestion.phrasings])
+    section = written.put_document(
+        session, source=HAND_OVER, title=TEAM_ANSWERS, section=HAND_OVER_SECTION, text=HAND_OVER_TEXT
+    )
+    written.link(
+        session,
+        collection=collection,
+        links=[written.Link(HAND_OVER, section, text) for text in (suggestion.question, *suggestion.phrasings)],
+    )
+    suggestion.state = SuggestionState.HAND_OVER.value
+    suggestion.source, suggestion.section = HAND_OVER, section
+    suggestion.reviewed_by, suggestion.reviewed_at = actor, utcnow()
+    suggestion.updated_at = suggestion.reviewed_at
 
 
 def link(session: Session, suggestion_id: int, *, source: str, section: str, actor: str, collection: str) -> None:
@@ -367,7 +400,9 @@ def reject(session: Session, suggestion_id: int, *, actor: str) -> None:
 def withdraw(session: Session, suggestion_id: int, *, actor: str, collection: str) -> None:
     """Take a live answer or link out of the index (the next run); a withdrawn answer takes
     the questions linked to it along."""
-    suggestion = _get(session, suggestion_id, SuggestionState.APPROVED, SuggestionState.LINKED)
+    suggestion = _get(
+        session, suggestion_id, SuggestionState.APPROVED, SuggestionState.LINKED, SuggestionState.HAND_OVER
+    )
     now = utcnow()
     if suggestion.state == SuggestionState.APPROVED.value:
         linked = select(Suggestion).where(

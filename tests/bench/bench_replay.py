@@ -19,9 +19,11 @@ All 864 questions, shuffled with `SEED`, are asked in that order in batches of `
 through the hub's offline answer path (`bench_judgement.answer_offline`). A question the bot
 declines becomes a real case in the knowledge base's own SQLite database: the customer's message
 (`Inbox.save`), `open_case`, the staff reply, `act_on_case(RESOLVE)`, which makes the suggestion.
-After each batch the scripted reviewer takes every pending suggestion: out of scope, rejected;
-else personal data redacted, then linked to the intent's approved answer when there is one, or
-approved; then one `kb.ingest([])`. The same replay without the reviewer is the baseline.
+After each batch the scripted reviewer takes every pending suggestion: personal data redacted;
+then out of scope, kept for a person ("Always hand over", `suggestions.hand_over`); else linked
+to the intent's approved answer when there is one, or approved; then one `kb.ingest([])`. Two
+more replays in the same run: one whose reviewer only rejects what is out of scope (so it
+teaches the bot nothing about it), and the baseline without any reviewer.
 
 Answered right: the first citation is the intent's article, or a support team answer made from
 (or linked with) a question of the intent. Per batch, of the in-scope questions (covered and
@@ -70,6 +72,13 @@ STAFF, REVIEWER = "Sam", "Lee"
 NOT_HERE = "That isn't something we can help with here."
 NO_PUSH: frozenset[str] = frozenset()
 OPENING = CaseOpening(Rule.UNANSWERED.value, "1 question in a row the help centre could not answer.")
+
+
+class Review(StrEnum):
+    HAND_OVER = "hand over"
+    """Out of scope: "Always hand over"."""
+    REJECT = "reject"
+    """Out of scope: rejected."""
 
 
 class Scope(StrEnum):
@@ -123,14 +132,15 @@ class Batch:
     suggested: int = 0
     approved: int = 0
     linked: int = 0
-    rejected: int = 0
+    kept: int = 0
+    """Out of scope, kept for a person (or rejected, by the rejecting reviewer)."""
 
 
 class Replay:
     """One hub: its help centre and database, its staff member and its reviewer."""
 
-    def __init__(self, kb: KnowledgeBase, transactions: Transactions) -> None:
-        self.kb, self.transactions = kb, transactions
+    def __init__(self, kb: KnowledgeBase, transactions: Transactions, review: Review | None) -> None:
+        self.kb, self.transactions, self.review = kb, transactions, review
         self.inbox = Inbox(transactions)
         self.settings = AnswerSettings()
         self.responder = OfflineResponder(self.settings, floor=lambda: kb.paraphrase_floor)
@@ -189,12 +199,17 @@ class Replay:
         pending = await run(partial(suggestions.listed, states=[SuggestionState.PENDING], limit=BATCH))
         for view in sorted(pending, key=lambda v: v.id):
             intent = self.asked_in[view.conversation_id or ""]
-            if intent.scope is Scope.OUT:
-                await run(partial(suggestions.reject, suggestion_id=view.id, actor=REVIEWER))
-                batch.rejected += 1
-                continue
             if view.personal_data:
                 await run(partial(suggestions.redact_all, suggestion_id=view.id))
+            if intent.scope is Scope.OUT:
+                if self.review is Review.HAND_OVER:
+                    await run(
+                        partial(suggestions.hand_over, suggestion_id=view.id, actor=REVIEWER, collection=collection)
+                    )
+                else:
+                    await run(partial(suggestions.reject, suggestion_id=view.id, actor=REVIEWER))
+                batch.kept += 1
+                continue
             target = self.answer_of.get(intent.name)
             live = await run(partial(_go_live, suggestion_id=view.id, target=target, collection=collection))
             if target is None:
@@ -230,20 +245,20 @@ def _go_live(
     return source, approved
 
 
-async def replay(root: Path, embedder: Embedder, *, review: bool) -> list[Batch]:
+async def replay(root: Path, embedder: Embedder, *, review: Review | None) -> list[Batch]:
     intents, asked = load(DATA / "bitext_replay.jsonl")
     kb, engine = await open_kb(root, embedder)
     transactions = transactions_for(engine, kb.ingestor.sessionmaker)
-    hub = Replay(kb, transactions)
+    hub = Replay(kb, transactions, review)
     await hub.open(root / "docs", intents)
     batches = []
     starts = range(0, len(asked), BATCH)
     for n, start in enumerate(starts, 1):
-        print(f"replay {'with' if review else 'without'} the reviewer: batch {n}/{len(starts)}", file=sys.stderr)
+        print(f"replay ({review or 'no reviewer'}): batch {n}/{len(starts)}", file=sys.stderr)
         batch = Batch()
         for number, (question, intent) in enumerate(asked[start : start + BATCH], start):
             await hub.ask(number, question, intent, batch)
-        if review:
+        if review is not None:
             await hub.review_pending(batch)
         batches.append(batch)
     await transactions.close()
@@ -255,7 +270,7 @@ async def replay(root: Path, embedder: Embedder, *, review: bool) -> list[Batch]
 def run() -> dict[str, list[Batch]]:
     embedder = Embedder.load(KnowledgeSettings())
     out = {}
-    for name, review in (("reviewer", True), ("baseline", False)):
+    for name, review in (("reviewer", Review.HAND_OVER), ("rejecting", Review.REJECT), ("baseline", None)):
         with tempfile.TemporaryDirectory() as tmp:
             out[name] = asyncio.run(replay(Path(tmp), embedder, review=review))
     return out
@@ -274,7 +289,7 @@ def _shares(batch: Batch) -> tuple[float, float, float, float]:
 
 def _row(label: str, ours: Batch, base: Batch) -> str:
     mine, theirs = (" ".join(f"{share:7.1%}" for share in _shares(batch)) for batch in (ours, base))
-    review = f"{ours.cases:5} {ours.suggested:4} {ours.approved:4} {ours.linked:4} {ours.rejected:4}"
+    review = f"{ours.cases:5} {ours.suggested:4} {ours.approved:4} {ours.linked:4} {ours.kept:4}"
     return f"{label:9} {ours.in_scope:>4}/{ours.out_of_scope:<4} | {mine} {review} | {theirs}"
 
 
@@ -288,10 +303,10 @@ def _change(first: Batch, last: Batch) -> str:
 def report(out: dict[str, list[Batch]]) -> str:
     reviewed, baseline = out["reviewer"], out["baseline"]
     shares = " ".join(f"{name:>7}" for name in ("right", "wrong", "handed", "out dcl"))
-    review = f"{'cases':>5} {'sugg':>4} {'appr':>4} {'link':>4} {'rej':>4}"
+    review = f"{'cases':>5} {'sugg':>4} {'appr':>4} {'link':>4} {'kept':>4}"
     lines = [
         "in scope: answered right, answered wrong, handed over; out of scope: declined. With the reviewer, "
-        "also the batch's cases, the suggestions they made, and the review: approved, linked, rejected",
+        "also the batch's cases, the suggestions they made, and the review: approved, linked, kept for a person",
         f"{'':19} | {'with the reviewer':<56} | without (baseline)",
         f"{'batch':9} {'in/out':^9} | {shares} {review} | {shares}",
     ]
@@ -301,6 +316,11 @@ def report(out: dict[str, list[Batch]]) -> str:
     lines.append(_row("all", _total(reviewed), _total(baseline)))
     lines.append(f"first → last batch, with the reviewer: {_change(reviewed[0], reviewed[-1])}")
     lines.append(f"                     without:           {_change(baseline[0], baseline[-1])}")
+    right, _, _, declined = _shares(_total(out["rejecting"][1:]))
+    lines.append(
+        f"a reviewer who rejects what is out of scope rather than keep it for a person, batches 2–{len(reviewed)}: "
+        f"right {right:.1%}, out of scope declined {declined:.1%}"
+    )
     return "\n".join(lines)
 
 

@@ -1,6 +1,7 @@
 """The /admin dashboard in headless Chromium against the real server: sign in, read the
 overview's charts, open a knowledge gap and its conversation, search conversations, retry a
-dead letter, re-index — each checked against rows seeded in the database with known numbers."""
+dead letter, re-index, review suggestions — each checked against rows seeded in the database
+with known numbers."""
 
 from __future__ import annotations
 
@@ -10,20 +11,23 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import pytest
 from pydantic import SecretStr
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from core.cli.server import RUNTIME
-from core.settings import AdminSettings
+from core.settings import AdminSettings, Settings
 from core.store.db import Contact, Conversation, DeliveryStatus, Message, OutboxItem
 from handoff.tables import Case
 from knowledge.settings import KnowledgeSettings
 from knowledge.tables import IndexRun
 from tests.browser.conftest import Launch, Live
 from tests.browser.test_widget_browser import CHROMIUM, CHROMIUM_ARGS, expect, playwright_api
+from tests.integration.test_suggestions import index
 from tests.settle import until
+from tests.unit.knowledge.test_written import WORDING, write_articles
 
 pytestmark = pytest.mark.browser
 
@@ -256,3 +260,66 @@ async def test_a_canned_reply_is_written_previewed_and_a_duplicate_name_refused(
     await page.get_by_role("button", name="Add").click()
     await expect(page.get_by_role("alert")).to_contain_text("a canned reply named 'refund-policy' exists already")
     await expect(page.get_by_label("Reply")).to_have_value("A second one")  # what was typed is kept
+
+
+async def test_a_voted_down_answer_is_rewritten_redacted_approved_and_another_linked(
+    dashboard: Launch, page: Any, tmp_path: Path
+) -> None:
+    own: dict[str, Any] = {
+        "data_dir": tmp_path / "data",
+        "database_url": f"sqlite+aiosqlite:///{tmp_path / 'hub.db'}",
+        "knowledge": KnowledgeSettings(paths=[write_articles(tmp_path)]),
+    }
+    await index(Settings(**own))
+    live = await dashboard(**own)
+    async with aiohttp.ClientSession() as http:
+        for contact, question in (("max", WORDING), ("ivy", "Can I pay by bank transfer instead of card?")):
+            async with http.post(f"{live.url}/api/messages", json={"contact": contact, "text": question}) as asked:
+                reply = (await asked.json())["reply"]
+            vote = {"contact": contact, "message_id": reply["id"], "rating": "down"}
+            async with http.post(f"{live.url}/api/feedback", json=vote) as voted:
+                assert voted.status == 200
+    await sign_in(page, live)
+    await page.get_by_role("link", name="Suggestions").click()
+    transfer = page.locator("section.suggestion", has_text="bank transfer")
+    await transfer.get_by_label("Answer").fill(
+        "Yes. Email billing@acme.example and we send an invoice to pay by transfer."
+    )
+    await transfer.get_by_role("button", name="Approve").click()
+    await expect(page.get_by_role("alert")).to_contain_text(
+        "personal data to redact first: email “billing@acme.example”"
+    )
+    transfer = page.locator("section.suggestion", has_text="bank transfer")
+    await transfer.get_by_role("button", name="Save").click()
+    transfer = page.locator("section.suggestion", has_text="bank transfer")
+    await expect(transfer.locator("mark")).to_have_text("billing@acme.example")
+    await transfer.get_by_role("button", name="Redact personal data").click()
+    transfer = page.locator("section.suggestion", has_text="bank transfer")
+    await expect(transfer.get_by_label("Answer")).to_have_value(
+        "Yes. Email [email] and we send an invoice to pay by transfer."
+    )
+    await transfer.get_by_label("Answer").fill("Yes: ask us for an invoice and pay it by bank transfer within 30 days.")
+    await transfer.get_by_role("button", name="Approve").click()
+    await expect(page.locator("#done")).to_contain_text("approved")
+
+    accountant = page.locator("section.suggestion", has_text=WORDING)
+    await accountant.get_by_label("Or link the question").fill(
+        "docs/inviting-people.md › Add a teammate to your workspace"
+    )
+    await accountant.get_by_role("button", name="Link").click()
+    await expect(page.locator("#done")).to_contain_text("linked")
+    await expect(page.locator("#empty")).to_contain_text("Nothing to review")
+    await page.get_by_role("link", name="Live").click()
+    await expect(page.locator("section.suggestion")).to_have_count(2)
+    await expect(page.get_by_text("is answered by")).to_contain_text("docs/inviting-people.md")
+
+    async def searched(query: str, source: str) -> bool:
+        async with aiohttp.ClientSession() as http, http.get(f"{live.url}/api/search", params={"q": query}) as found:
+            return bool((await found.json())[0]["source"] == source)
+
+    await until(lambda: searched(WORDING, "docs/inviting-people.md"), timeout=120, what="the link to be searched")
+    await until(
+        lambda: searched("pay with a bank transfer rather than a card?", "support-team-answers/2"),
+        timeout=120,
+        what="the approved answer to be searched",
+    )
