@@ -3,9 +3,10 @@ Knowledge gaps page's way to answer a group in place.
 
 A suggestion (`core.store.suggestions`) is edited, approved (it becomes a support team answer,
 indexed and cited like an article), linked to an article's section instead (its question
-becomes one of that section's phrasings), or rejected; a live one can be changed or withdrawn.
-Anyone signed in may edit and reject; what changes what the bot tells customers (approve, link,
-change a live answer, withdraw, answer a gap) needs an admin. Each change that goes live asks
+becomes one of that section's phrasings), kept for a person (the bot hands questions like it
+over), or rejected; a live one can be changed or withdrawn. Anyone signed in may edit and
+reject; what changes what the bot tells customers (approve, link, hand over, change a live
+answer, withdraw, answer a gap) needs an admin. Each change that goes live asks
 for a knowledge update at once (`ReindexRunner.soon`), so it is searched within seconds on every
 process.
 
@@ -26,6 +27,7 @@ from sqlalchemy.orm import Session
 
 from core.admin.render import as_json
 from core.admin.replies import PageMaker
+from core.answering.answer_decision import HAND_OVER
 from core.ops.access import Visitor
 from core.ops.runtime import Runtime
 from core.store import staff
@@ -38,11 +40,11 @@ log = logging.getLogger(__name__)
 
 VIEWS: dict[str, tuple[SuggestionState, ...]] = {
     "pending": (SuggestionState.PENDING,),
-    "live": (SuggestionState.APPROVED, SuggestionState.LINKED),
+    "live": (SuggestionState.APPROVED, SuggestionState.LINKED, SuggestionState.HAND_OVER),
     "closed": (SuggestionState.REJECTED, SuggestionState.WITHDRAWN),
 }
-ACTIONS = ("save", "approve", "reject", "redact", "link", "withdraw")
-GOES_LIVE = frozenset({"approve", "link", "withdraw"})
+ACTIONS = ("save", "approve", "reject", "redact", "link", "hand-over", "withdraw")
+GOES_LIVE = frozenset({"approve", "link", "hand-over", "withdraw"})
 MAX_TARGETS = 2_000
 """Article sections offered to link to (the form's list); any section can still be typed."""
 
@@ -109,6 +111,8 @@ class SuggestionPages:
     def _target(self, request: web.Request, value: str) -> tuple[str, str]:
         """`source › section` of a section the index holds; 400 otherwise."""
         source, _, section = value.strip().partition(SECTION_SEPARATOR)
+        if source == HAND_OVER:
+            raise _Refused(400, "keep the question for a person with “Always hand over” instead")
         records = self._runtime(request).knowledge.local.snapshot.records
         if not any(record.source == source and record.section == section for record in records):
             raise _Refused(400, f"there is no section “{value.strip()}” in the knowledge base: pick one from the list")
@@ -181,6 +185,8 @@ class SuggestionPages:
                 actor=visitor.actor,
                 collection=collection,
             )
+        elif action == "hand-over":
+            step = partial(store.hand_over, suggestion_id=suggestion_id, actor=visitor.actor, collection=collection)
         elif action == "reject":
             step = partial(store.reject, suggestion_id=suggestion_id, actor=visitor.actor)
         elif action == "redact":
@@ -246,7 +252,9 @@ def section_targets(knowledge: KnowledgeBase) -> list[str]:
     """The sections the index holds, articles' and the team's own answers', to link a question
     to, as `source › section`."""
     found = dict.fromkeys(
-        f"{record.source}{SECTION_SEPARATOR}{record.section}" for record in knowledge.local.snapshot.records
+        f"{record.source}{SECTION_SEPARATOR}{record.section}"
+        for record in knowledge.local.snapshot.records
+        if record.source != HAND_OVER
     )
     return list(found)[:MAX_TARGETS]
 

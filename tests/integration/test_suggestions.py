@@ -267,3 +267,31 @@ async def test_a_knowledge_gap_answered_in_place_drops_off_the_page(hub: AppClie
         assert after["resolved"] == 1
         [live] = await suggestions(hub, "live")
         assert (live["origin"], live["question"], live["reviewed_by"]) == ("knowledge gap", gap["typical"], "Lee")
+
+
+async def test_a_question_kept_for_a_person_is_handed_over_until_let_go(hub: AppClient) -> None:
+    async with joined(hub, "lee@example.com", name="Lee", role=StaffRole.ADMIN) as lee:
+        wrong = await ask(hub, WORDING, contact="max@example.com")
+        assert wrong["handoff"] is False  # answered, from billing
+        vote = {"contact": "max@example.com", "message_id": wrong["id"], "rating": "down"}
+        assert (await hub.post("/api/feedback", json=vote)).status == 200
+        [suggestion] = await suggestions(hub)
+        assert (await review(lee, suggestion["id"], "hand-over"))[0] == 303
+        [kept] = await suggestions(hub, "live")
+        assert (kept["state"], kept["reviewed_by"]) == ("hand over", "Lee")
+        page = await (await lee.get("/admin/suggestions?view=live")).text()
+        assert "and questions like it go to a person" in page
+        assert "support-team-answers/hand-over" not in page  # never offered as a section to link to
+
+        async def handed_over(question: str, contact: str) -> bool:
+            return bool((await ask(hub, question, contact=contact))["handoff"])
+
+        hand_over = "support-team-answers/hand-over"
+        await until(lambda: _from(first_hit(hub, WORDING), hand_over), timeout=120, what="the hand-over to be searched")
+        assert await handed_over(WORDING, "nia@example.com")
+        assert await handed_over("could our accountant get a login too?", "ned@example.com")
+        assert not await handed_over("How do I download an invoice?", "noa@example.com")  # billing answers its own
+
+        assert (await review(lee, suggestion["id"], "withdraw"))[0] == 303
+        await until(lambda: _from(first_hit(hub, WORDING), "docs/billing.md"), timeout=120, what="the hand-over to go")
+        assert not await handed_over(WORDING, "oz@example.com")
