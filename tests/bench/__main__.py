@@ -63,7 +63,7 @@ def main() -> int:
     print(bench_answers.report(bench_answers.run(args.stackfaq)))
     section("answer or hand over against a plain cosine threshold (StackFAQ, HWU64, the sample)")
     print(bench_judgement.report(bench_judgement.run(args.stackfaq)))
-    section("learning from staff answers: Bitext's questions replayed, with and without a reviewer")
+    section("learning from staff answers: Bitext's and HWU64's questions replayed, with and without a reviewer")
     print(bench_replay.report(bench_replay.run()))
     section("/api/messages (a real `supporthub serve`)")
     print(bench_api.report(bench_api.run(threads)))

@@ -15,7 +15,7 @@ PROVENANCE.md), sorted by name, split by index mod 9:
 - 7–8, out of scope (6): complaint, contact_customer_service, get_refund, newsletter_subscription,
   track_order, track_refund. No article; the staff member replies `NOT_HERE`.
 
-All 864 questions, shuffled with `SEED`, are asked in that order in batches of `BATCH`, each
+All the questions (864 of Bitext), shuffled with `SEED`, are asked in that order in batches of `BATCH`, each
 through the hub's offline answer path (`bench_judgement.answer_offline`). A question the bot
 declines becomes a real case in the knowledge base's own SQLite database: the customer's message
 (`Inbox.save`), `open_case`, the staff reply, `act_on_case(RESOLVE)`, which makes the suggestion.
@@ -105,13 +105,19 @@ class Intent:
 
 
 def load(path: Path) -> tuple[list[Intent], list[tuple[str, Intent]]]:
-    """The intents, split by index mod 9, and every question with its intent, shuffled."""
+    """The intents, split by index mod 9, and every question with its intent, shuffled. A set
+    without answers (HWU64) gets one line per intent, as a person would write it in a hurry."""
     rows = sorted(
         (json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()), key=lambda r: r["intent"]
     )
     scopes = [Scope.COVERED] * 3 + [Scope.LEARNABLE] * 4 + [Scope.OUT] * 2
     intents = [
-        Intent(row["intent"], scopes[i % 9], row["answer"].replace("\r\n", "\n"), tuple(row["examples"]))
+        Intent(
+            row["intent"],
+            scopes[i % 9],
+            row.get("answer", f"{plain_title(row['intent'])}: here is how that works.").replace("\r\n", "\n"),
+            tuple(row["examples"]),
+        )
         for i, row in enumerate(rows)
     ]
     asked = [(question, intent) for intent, row in zip(intents, rows, strict=True) for question in row["questions"]]
@@ -245,8 +251,8 @@ def _go_live(
     return source, approved
 
 
-async def replay(root: Path, embedder: Embedder, *, review: Review | None) -> list[Batch]:
-    intents, asked = load(DATA / "bitext_replay.jsonl")
+async def replay(root: Path, embedder: Embedder, data: Path, *, review: Review | None) -> list[Batch]:
+    intents, asked = load(data)
     kb, engine = await open_kb(root, embedder)
     transactions = transactions_for(engine, kb.ingestor.sessionmaker)
     hub = Replay(kb, transactions, review)
@@ -267,12 +273,19 @@ async def replay(root: Path, embedder: Embedder, *, review: Review | None) -> li
     return batches
 
 
-def run() -> dict[str, list[Batch]]:
+SETS = {"Bitext": "bitext_replay.jsonl", "HWU64": "hwu64.jsonl"}
+"""Bitext, with its own answers; HWU64 (a home assistant's users, 64 intents) as a second set the
+review rules were never looked at on, its answers one line each."""
+
+
+def run() -> dict[str, dict[str, list[Batch]]]:
     embedder = Embedder.load(KnowledgeSettings())
-    out = {}
-    for name, review in (("reviewer", Review.HAND_OVER), ("rejecting", Review.REJECT), ("baseline", None)):
-        with tempfile.TemporaryDirectory() as tmp:
-            out[name] = asyncio.run(replay(Path(tmp), embedder, review=review))
+    out: dict[str, dict[str, list[Batch]]] = {}
+    for data_set, file_name in SETS.items():
+        out[data_set] = {}
+        for name, review in (("reviewer", Review.HAND_OVER), ("rejecting", Review.REJECT), ("baseline", None)):
+            with tempfile.TemporaryDirectory() as tmp:
+                out[data_set][name] = asyncio.run(replay(Path(tmp), embedder, DATA / file_name, review=review))
     return out
 
 
@@ -300,7 +313,11 @@ def _change(first: Batch, last: Batch) -> str:
     )
 
 
-def report(out: dict[str, list[Batch]]) -> str:
+def report(out: dict[str, dict[str, list[Batch]]]) -> str:
+    return "\n\n".join(f"{data_set}\n{_report(runs)}" for data_set, runs in out.items())
+
+
+def _report(out: dict[str, list[Batch]]) -> str:
     reviewed, baseline = out["reviewer"], out["baseline"]
     shares = " ".join(f"{name:>7}" for name in ("right", "wrong", "handed", "out dcl"))
     review = f"{'cases':>5} {'sugg':>4} {'appr':>4} {'link':>4} {'kept':>4}"
