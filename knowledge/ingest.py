@@ -268,7 +268,6 @@ class Ingestor:
                 )
             ).all()
             written = await written_documents(session)
-            linked = await links(session)
         known = {source: content_hash for source, content_hash, _, _ in rows}
         known_written = {source for source, _, _, is_written in rows if is_written}
         consistent = await asyncio.to_thread(self.dense.count) == sum(count for _, _, count, _ in rows)
@@ -290,11 +289,13 @@ class Ingestor:
             stale = sorted(set(known) | {d.source for d in plan.documents})
         await asyncio.to_thread(self._write_vectors, stale, records, vectors)
         if plan.documents or removed or not consistent:
-            await asyncio.to_thread(self.rebuild_local, await self._write_table(plan.documents, removed), linked)
+            await asyncio.to_thread(self.rebuild_local, *await self._write_table(plan.documents, removed))
         else:
             current = await read_version(self.sessionmaker, self.dense.collection_name)
             await asyncio.to_thread(self.local.refresh)
             if self.local.stamp_missing() or current != self.local.snapshot.index_version:
+                async with self.sessionmaker() as session:  # after the version: a link since moves it again
+                    linked = await links(session)
                 await asyncio.to_thread(self.rebuild_local, current, linked)
         return IngestSummary(
             trigger=trigger,
@@ -394,8 +395,10 @@ class Ingestor:
         if records:
             self.dense.add(records, vectors)
 
-    async def _write_table(self, documents: Sequence[_Document], removed: Sequence[str]) -> str:
-        """Record the run's documents, and the index's new version (returned) with them."""
+    async def _write_table(self, documents: Sequence[_Document], removed: Sequence[str]) -> tuple[str, list[Link]]:
+        """Record the run's documents, and the index's new version with them; that version and
+        the phrasings linked as of it (read after the version moved, in its transaction: a link
+        made meanwhile either is read here or moves the version again)."""
         async with self.sessionmaker() as session, session.begin():
             if removed:
                 await session.execute(delete(KnowledgeDocument).where(KnowledgeDocument.source.in_(removed)))
@@ -418,7 +421,8 @@ class Ingestor:
                     session.add(row)
                 row.content_hash, row.title, row.written = doc.content_hash, doc.title[:500], doc.written
                 row.chunk_count, row.updated_at = len(doc.chunks), utcnow()
-            return await bump_version(session, self.dense.collection_name)
+            version = await bump_version(session, self.dense.collection_name)
+            return version, await links(session)
 
     def rebuild_local(self, version: str | None = None, linked: Sequence[Link] = ()) -> bool:
         """Re-derive the local index (BM25, and vectors when few enough) from chroma, as of the

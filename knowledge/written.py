@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import delete, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
@@ -28,6 +29,9 @@ from knowledge.versions import bump_version_in
 
 MAX_PHRASING_CHARS = 500
 _EMPHASIS = re.compile(r"[*_`#]+")
+_HEADING = re.compile(r"^ {0,3}#{1,6}[ \t]+(.+?)[ \t#]*$", re.MULTILINE)
+_BOLD = r"**\1**"
+"""A heading inside a written text, as a bold line ("## Steps" → "**Steps**")."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,7 +44,10 @@ class Written:
     text: str
 
     def markdown(self) -> str:
-        return f"# {self.title}\n\n## {self.section}\n\n{self.text}\n"
+        """One section: headings inside the text become bold lines, so it stays one (a link
+        names it)."""
+        text = _HEADING.sub(_BOLD, self.text)
+        return f"# {self.title}\n\n## {self.section}\n\n{text}\n"
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,19 +81,14 @@ def remove_document(session: Session, *, source: str) -> None:
 
 
 def link(session: Session, *, collection: str, links: Sequence[Link]) -> int:
-    """Link each phrasing to its section (once), and give the collection a new index version if
-    any link is new; how many were."""
+    """Link each phrasing to its section (once: two people linking the same wording at once make
+    one row), and give the collection a new index version if any link is new; how many were."""
+    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
     added = 0
-    for one in {(item.source, item.section, item.text[:MAX_PHRASING_CHARS]) for item in links}:
-        source, section, text = one
-        exists = session.scalar(
-            select(LinkedPhrasing.id).where(
-                LinkedPhrasing.source == source, LinkedPhrasing.section == section, LinkedPhrasing.text == text
-            )
-        )
-        if exists is None:
-            session.add(LinkedPhrasing(source=source, section=section, text=text, created_at=utcnow()))
-            added += 1
+    for source, section, text in {(item.source, item.section, item.text[:MAX_PHRASING_CHARS]) for item in links}:
+        statement = insert(LinkedPhrasing).values(source=source, section=section, text=text, created_at=utcnow())
+        result = session.execute(statement.on_conflict_do_nothing(index_elements=["source", "section", "text"]))
+        added += int(getattr(result, "rowcount", 0) or 0)
     if added:
         _changed(session, collection, {item.source for item in links})
     return added

@@ -6,7 +6,8 @@ customer message) was declined, or got a thumbs down. Questions are grouped with
 knowledge base already holds (no second model) by `sentence_transformers.util.community_detection`;
 each group's *typical* question is its community's centre, the question most others are close to.
 
-A group the current index now answers drops off (`GapFinder.knowledge_gaps`).
+A group the current index now answers, or that the team keeps for a person, drops off
+(`GapFinder.knowledge_gaps`).
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from sqlalchemy.orm import aliased
 
 from core.admin.queries import Period
 from core.answering.agent import ask_each
-from core.answering.answer_decision import decide
+from core.answering.answer_decision import HAND_OVER_SOURCE, Decision, decide
 from core.answering.questions import questions
 from core.store.db import Feedback, Message
 from knowledge.base import QUERY_SUB_BATCH, KnowledgeBase
@@ -362,11 +363,18 @@ class GapFinder:
         current = self._knowledge.local.snapshot.index_version == version
         for key, each in zip(missing, asked_each, strict=True):
             decisions = [decide(one.hits, min_match=min_match) for one in each]
-            sources = frozenset(d.best.source for d in decisions if d.answer and d.best is not None)
-            results[key] = _Recheck(sources if all(d.answer for d in decisions) else None)
+            settled = [d for d in decisions if _settled(d)]
+            sources = frozenset(d.best.source for d in settled if d.best is not None)
+            results[key] = _Recheck(sources if len(settled) == len(decisions) else None)
             if current:
                 self._rechecks.put(key, results[key])
         return [results[key] for key in keys]
+
+
+def _settled(decision: Decision) -> bool:
+    """Answered, or kept for a person on purpose (Suggestions' "Always hand over"): either way no
+    longer a gap to write for."""
+    return decision.answer or (decision.best is not None and decision.best.source == HAND_OVER_SOURCE)
 
 
 async def _changed_at(session: AsyncSession, sources: set[str]) -> dict[str, datetime]:

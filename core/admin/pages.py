@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from functools import partial
-from typing import Any, NoReturn
+from typing import Any
 
 from aiohttp import web
 from jinja2 import Environment
@@ -24,7 +24,7 @@ from core.admin.conversations import TEST_CHANNELS
 from core.admin.gaps import GapFinder, GapReport
 from core.admin.periods import PERIODS, BadFilter, Chosen, chosen_period
 from core.admin.queries import Period
-from core.admin.render import as_json, page
+from core.admin.render import as_json, back, page, row_number, wants_json
 from core.admin.replies import CannedReplyPages
 from core.admin.schedule import ScheduledJob, upcoming_runs
 from core.admin.status import Status, read_status
@@ -33,7 +33,7 @@ from core.answering.answer_decision import answer_bar
 from core.clean_text import clean
 from core.ops.access import AdminAccess, Visitor
 from core.ops.reindex_process import ReindexFailed
-from core.ops.request_guards import bounded_int, could_be_row_id
+from core.ops.request_guards import could_be_row_id
 from core.ops.runtime import Runtime, running
 from core.registry import installed_channels
 from core.settings import Settings
@@ -177,7 +177,7 @@ class Pages:
     # -- overview ---------------------------------------------------------------------------
 
     async def home(self, request: web.Request) -> web.Response:
-        _back("/admin")
+        back("/admin")
 
     async def _overview(self, request: web.Request) -> Overview:
         chosen = self._chosen(request)
@@ -293,7 +293,7 @@ class Pages:
             until = _day(query.get("until"))
         except ValueError as exc:
             raise web.HTTPBadRequest(text="since and until are dates (YYYY-MM-DD)\n") from exc
-        page_number = _number(query.get("page") or "1")
+        page_number = row_number(query.get("page") or "1")
         if page_number is None or page_number > MAX_PAGE:
             raise web.HTTPBadRequest(text=f"page is a number from 1 to {MAX_PAGE}\n")
         words = list(dict.fromkeys(clean(query.get("q", "")).split()))  # as stored: no NUL, no lone surrogate
@@ -401,7 +401,7 @@ class Pages:
                 )
             )
             self._reindexing = asyncio.create_task(self._run_reindex(runtime, trigger[:100]), name="admin-reindex")
-        _back("/admin/knowledge?started=1")
+        back("/admin/knowledge?started=1")
 
     async def close(self, app: web.Application) -> None:
         """At shutdown: stop a dashboard re-index before the runtime it uses closes (the run
@@ -434,7 +434,7 @@ class Pages:
             request,
             "status.html",
             hub=await self._status(request),
-            retried=_number(request.query.get("retried")),
+            retried=row_number(request.query.get("retried")),
             problem=None,
         )
 
@@ -446,7 +446,7 @@ class Pages:
         longer) a dead letter gets the page again with the reason, and nothing changed."""
         visitor = await self._checked_form(request)
         visitor.require_admin("retry a delivery")
-        reply_id = _number(request.match_info["id"])
+        reply_id = row_number(request.match_info["id"])
         if reply_id is None:
             raise web.HTTPNotFound(text="a dead letter's id is a number\n")
         try:
@@ -454,7 +454,7 @@ class Pages:
                 requeued = await operations.retry_dead_letter(session, reply_id)
         except NotRequeueable as exc:
             status = 404 if isinstance(exc, NoSuchOutboxItem) else 409
-            if _wants_json(request):
+            if wants_json(request):
                 raise (web.HTTPNotFound if status == 404 else web.HTTPConflict)(text=f"{exc}\n") from exc
             return self._page(
                 request, "status.html", status=status, hub=await self._status(request), retried=None, problem=str(exc)
@@ -469,9 +469,9 @@ class Pages:
                 target=f"outbox {requeued.id}",
             )
         )
-        if _wants_json(request):
+        if wants_json(request):
             return as_json(requeued)
-        _back(f"/admin/status?retried={reply_id}")
+        back(f"/admin/status?retried={reply_id}")
 
     async def _checked_form(self, request: web.Request) -> Visitor:
         visitor: Visitor = request[VISITOR]
@@ -490,12 +490,6 @@ def _volume_text(data: Overview) -> str:
     return f"{total} customer messages in the period" + (f": {parts}." if parts else ".")
 
 
-def _number(value: str | None) -> int | None:
-    """A positive id or page number as the database can hold it; None for anything else."""
-    number = bounded_int(value, max_digits=10) if value is not None else None
-    return number if number is not None and 0 < number < 2**31 else None
-
-
 def _day(value: str | None) -> datetime | None:
     """A search bound's UTC midnight; ValueError for anything but a date before the year 9999."""
     if not value:
@@ -504,12 +498,3 @@ def _day(value: str | None) -> datetime | None:
     if day.year >= 9999:
         raise ValueError(value)
     return day
-
-
-def _wants_json(request: web.Request) -> bool:
-    return "Authorization" in request.headers
-
-
-def _back(location: str) -> NoReturn:
-    """Post/redirect/get: a reload of the page the action lands on does not repeat it."""
-    raise web.HTTPSeeOther(location=location)

@@ -15,7 +15,7 @@ import json
 from collections.abc import Mapping
 from datetime import UTC, date, datetime, timedelta
 from importlib.resources import files
-from typing import Any
+from typing import Any, NoReturn
 from urllib.parse import urlencode
 
 from aiohttp import web
@@ -23,6 +23,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescap
 from markupsafe import Markup
 
 from channels.email_format import markdown_html
+from core.ops.request_guards import bounded_int
 
 STYLESHEET = files("core.admin").joinpath("admin.css").read_text(encoding="utf-8")
 _STYLE_HASH = base64.b64encode(hashlib.sha256(STYLESHEET.encode()).digest()).decode()
@@ -112,3 +113,19 @@ def _plain(value: object) -> object:
     if isinstance(value, enum.Enum):
         return value.value
     raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+
+
+def wants_json(request: web.Request) -> bool:
+    """A script calling with the Bearer token: actions answer JSON rather than redirect."""
+    return "Authorization" in request.headers
+
+
+def back(location: str) -> NoReturn:
+    """Post/redirect/get: a reload of the page the action lands on does not repeat it."""
+    raise web.HTTPSeeOther(location=location)
+
+
+def row_number(value: str | None) -> int | None:
+    """A positive id or page number as the database can hold it; None for anything else."""
+    number = bounded_int(value, max_digits=10) if value is not None else None
+    return number if number is not None and 0 < number < 2**31 else None

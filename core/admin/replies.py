@@ -12,11 +12,11 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from functools import partial
-from typing import Any, NoReturn, Protocol
+from typing import Any, Protocol
 
 from aiohttp import web
 
-from core.admin.render import as_json
+from core.admin.render import as_json, back, wants_json
 from core.ops.access import Visitor
 from core.ops.runtime import Runtime
 from core.store import staff
@@ -103,14 +103,14 @@ class CannedReplyPages:
             saved = await self._runtime(request).transactions.run(save)
         except BadCannedReply as exc:
             status = 409 if isinstance(exc, NameTaken) else 400
-            if _wants_json(request):
+            if wants_json(request):
                 raise _refusal(status, exc) from exc
             return await self._index(request, form=form, problem=str(exc), status=status)
         log.info("admin: canned reply %s added (%s)", saved.name, saved.updated_by)
         await self._audit(request, visitor, "add canned reply", saved.name)
-        if _wants_json(request):
+        if wants_json(request):
             return as_json(saved)
-        _back(f"/admin/replies?saved={saved.name}")
+        back(f"/admin/replies?saved={saved.name}")
 
     async def _audit(self, request: web.Request, visitor: Visitor, action: str, name: str) -> None:
         record = partial(staff.record, actor=visitor.actor, staff_id=visitor.staff_id, action=action, target=name)
@@ -157,14 +157,14 @@ class CannedReplyPages:
             raise web.HTTPNotFound(text=f"{exc}\n") from exc
         except BadCannedReply as exc:
             status = 409 if isinstance(exc, NameTaken) else 400
-            if _wants_json(request):
+            if wants_json(request):
                 raise _refusal(status, exc) from exc
             return self._edit_page(request, reply, form=form, problem=str(exc), status=status)
         log.info("admin: canned reply %s changed (%s)", saved.name, saved.updated_by)
         await self._audit(request, visitor, "change canned reply", saved.name)
-        if _wants_json(request):
+        if wants_json(request):
             return as_json(saved)
-        _back(f"/admin/replies?saved={saved.name}")
+        back(f"/admin/replies?saved={saved.name}")
 
     async def delete(self, request: web.Request) -> web.Response:
         visitor = await self._checked_form(request)
@@ -175,9 +175,9 @@ class CannedReplyPages:
             raise web.HTTPNotFound(text=f"{exc}\n") from exc
         log.info("admin: canned reply %s deleted (%s)", reply.name, visitor.actor)
         await self._audit(request, visitor, "delete canned reply", reply.name)
-        if _wants_json(request):
+        if wants_json(request):
             return as_json({"deleted": reply.name})
-        _back(f"/admin/replies?deleted={reply.name}")
+        back(f"/admin/replies?deleted={reply.name}")
 
 
 async def _fields(request: web.Request) -> dict[str, str]:
@@ -191,13 +191,5 @@ def _slug(value: str | None) -> str | None:
     return value if value is not None and NAME.fullmatch(value) else None
 
 
-def _wants_json(request: web.Request) -> bool:
-    return "Authorization" in request.headers
-
-
 def _refusal(status: int, exc: Exception) -> web.HTTPException:
     return (web.HTTPConflict if status == 409 else web.HTTPBadRequest)(text=f"{exc}\n")
-
-
-def _back(location: str) -> NoReturn:
-    raise web.HTTPSeeOther(location=location)

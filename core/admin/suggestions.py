@@ -11,8 +11,9 @@ for a knowledge update at once (`ReindexRunner.soon`), so it is searched within 
 process.
 
 Every change is a POST carrying the session's CSRF value, answered by a redirect back (post/
-redirect/get); one that cannot be made gets the page again with the reason and a 4xx. With the
-Bearer token the same routes answer JSON (the list at /admin/api/suggestions), for scripts.
+redirect/get); a review step that cannot be taken gets the page again with the reason and a 4xx
+(a gap's answer that cannot be saved: the reason as text, 400). With the Bearer token the same
+routes answer JSON (the list at /admin/api/suggestions), for scripts.
 """
 
 from __future__ import annotations
@@ -20,14 +21,14 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from functools import partial
-from typing import Any, NoReturn
+from typing import Any
 
 from aiohttp import web
 from sqlalchemy.orm import Session
 
-from core.admin.render import as_json
+from core.admin.render import as_json, back, row_number, wants_json
 from core.admin.replies import PageMaker
-from core.answering.answer_decision import HAND_OVER
+from core.answering.answer_decision import HAND_OVER_SOURCE
 from core.ops.access import Visitor
 from core.ops.runtime import Runtime
 from core.store import staff
@@ -44,7 +45,9 @@ VIEWS: dict[str, tuple[SuggestionState, ...]] = {
     "closed": (SuggestionState.REJECTED, SuggestionState.WITHDRAWN),
 }
 ACTIONS = ("save", "approve", "reject", "redact", "link", "hand-over", "withdraw")
-GOES_LIVE = frozenset({"approve", "link", "hand-over", "withdraw"})
+CHANGES_LIVE = frozenset({"approve", "link", "hand-over", "withdraw"})
+"""What changes what the bot tells customers: an admin's, and followed by a knowledge update
+(so is saving a live answer)."""
 MAX_TARGETS = 2_000
 """Article sections offered to link to (the form's list); any section can still be typed."""
 
@@ -96,7 +99,7 @@ class SuggestionPages:
             suggestions=listed,
             problem=problem,
             done=done if done in ACTIONS else None,
-            done_id=_number(request.query.get("id")),
+            done_id=row_number(request.query.get("id")),
             targets=self._targets(request),
             separator=SECTION_SEPARATOR,
         )
@@ -111,7 +114,7 @@ class SuggestionPages:
     def _target(self, request: web.Request, value: str) -> tuple[str, str]:
         """`source › section` of a section the index holds; 400 otherwise."""
         source, _, section = value.strip().partition(SECTION_SEPARATOR)
-        if source == HAND_OVER:
+        if source == HAND_OVER_SOURCE:
             raise _Refused(400, "keep the question for a person with “Always hand over” instead")
         records = self._runtime(request).knowledge.local.snapshot.records
         if not any(record.source == source and record.section == section for record in records):
@@ -120,7 +123,7 @@ class SuggestionPages:
 
     async def act(self, request: web.Request) -> web.Response:
         visitor = await self._checked_form(request)
-        suggestion_id = _number(request.match_info["id"])
+        suggestion_id = row_number(request.match_info["id"])
         form = await request.post()
         fields = {
             key: value if isinstance(value := form.get(key), str) else ""
@@ -134,27 +137,22 @@ class SuggestionPages:
         try:
             await self._act(request, visitor, suggestion_id, action, fields)
         except _Refused as exc:
-            if _wants_json(request):
+            if wants_json(request):
                 raise (web.HTTPNotFound if exc.status == 404 else web.HTTPBadRequest)(text=f"{exc.reason}\n") from exc
             return await self._index(request, problem=(suggestion_id, exc.reason), status=exc.status)
         log.info("admin: suggestion %s: %s (%s)", suggestion_id, action, visitor.actor)
-        if _wants_json(request):
+        if wants_json(request):
             found = await self._runtime(request).transactions.run(partial(store.one, suggestion_id=suggestion_id))
             return as_json(found)
         view = request.query.get("view", "pending")
-        _back(f"/admin/suggestions?view={view if view in VIEWS else 'pending'}&done={action}&id={suggestion_id}")
+        back(f"/admin/suggestions?view={view if view in VIEWS else 'pending'}&done={action}&id={suggestion_id}")
 
     async def _act(
         self, request: web.Request, visitor: Visitor, suggestion_id: int, action: str, fields: dict[str, str]
     ) -> None:
-        runtime = self._runtime(request)
-        current = await runtime.transactions.run(partial(store.one, suggestion_id=suggestion_id))
-        if current is None:
-            raise _Refused(404, "there is no such suggestion")
-        live_edit = action == "save" and current.state != SuggestionState.PENDING.value
-        if action in GOES_LIVE or live_edit:
+        if action in CHANGES_LIVE:
             visitor.require_admin("change what the bot answers")
-        collection = self._collection
+        runtime, collection, actor = self._runtime(request), self._collection, visitor.actor
         step: Callable[[Session], Any]
         if action == "save":
             step = partial(
@@ -162,17 +160,17 @@ class SuggestionPages:
                 suggestion_id=suggestion_id,
                 question=fields["question"],
                 answer=fields["answer"],
-                actor=visitor.actor,
+                actor=actor,
                 collection=collection,
+                may_change_live=visitor.is_admin,
             )
         elif action == "approve":
             step = partial(
-                _edit_then,
+                _approve_as_shown,
                 suggestion_id=suggestion_id,
-                question=fields["question"] or current.question,
-                answer=fields["answer"] or current.answer,
-                then=partial(store.approve, suggestion_id=suggestion_id, actor=visitor.actor, collection=collection),
-                actor=visitor.actor,
+                question=fields["question"],
+                answer=fields["answer"],
+                actor=actor,
                 collection=collection,
             )
         elif action == "link":
@@ -182,31 +180,35 @@ class SuggestionPages:
                 suggestion_id=suggestion_id,
                 source=source,
                 section=section,
-                actor=visitor.actor,
+                actor=actor,
                 collection=collection,
             )
         elif action == "hand-over":
-            step = partial(store.hand_over, suggestion_id=suggestion_id, actor=visitor.actor, collection=collection)
+            step = partial(store.hand_over, suggestion_id=suggestion_id, actor=actor, collection=collection)
         elif action == "reject":
-            step = partial(store.reject, suggestion_id=suggestion_id, actor=visitor.actor)
+            step = partial(store.reject, suggestion_id=suggestion_id, actor=actor)
         elif action == "redact":
             step = partial(store.redact_all, suggestion_id=suggestion_id)
         else:
-            step = partial(store.withdraw, suggestion_id=suggestion_id, actor=visitor.actor, collection=collection)
+            step = partial(store.withdraw, suggestion_id=suggestion_id, actor=actor, collection=collection)
         try:
-            await runtime.transactions.run(step)
+            changed_live = await runtime.transactions.run(step)
+        except store.NoSuchSuggestion as exc:
+            raise _Refused(404, str(exc)) from exc
+        except store.NeedsAdmin as exc:
+            raise web.HTTPForbidden(text=f"Only an admin can change what the bot answers: {exc}.\n") from exc
         except store.ReviewError as exc:
             raise _Refused(400, str(exc)) from exc
         record = partial(
             staff.record,
-            actor=visitor.actor,
+            actor=actor,
             staff_id=visitor.staff_id,
             action=f"{action} suggestion",
             target=str(suggestion_id),
         )
         await runtime.transactions.run(record)
-        if action in GOES_LIVE or live_edit:
-            runtime.reindexer.soon(f"admin:suggestion {suggestion_id} ({visitor.actor})"[:100])
+        if action in CHANGES_LIVE or (action == "save" and changed_live):
+            runtime.reindexer.soon(f"admin:suggestion {suggestion_id} ({actor})"[:100])
 
     async def answer_gap(self, request: web.Request) -> web.Response:
         """A knowledge gap answered in place: written (an approved answer) or linked to a
@@ -243,9 +245,9 @@ class SuggestionPages:
         )
         runtime.reindexer.soon(f"admin:gap answered ({visitor.actor})"[:100])
         log.info("admin: knowledge gap answered as suggestion %s (%s)", made, visitor.actor)
-        if _wants_json(request):
+        if wants_json(request):
             return as_json(await runtime.transactions.run(partial(store.one, suggestion_id=made)))
-        _back(f"/admin/suggestions?view=live&done={'link' if link_to else 'approve'}&id={made}")
+        back(f"/admin/suggestions?view=live&done={'link' if link_to else 'approve'}&id={made}")
 
 
 def section_targets(knowledge: KnowledgeBase) -> list[str]:
@@ -254,24 +256,29 @@ def section_targets(knowledge: KnowledgeBase) -> list[str]:
     found = dict.fromkeys(
         f"{record.source}{SECTION_SEPARATOR}{record.section}"
         for record in knowledge.local.snapshot.records
-        if record.source != HAND_OVER
+        if record.source != HAND_OVER_SOURCE
     )
     return list(found)[:MAX_TARGETS]
 
 
-def _edit_then(
-    session: Session,
-    *,
-    suggestion_id: int,
-    question: str,
-    answer: str,
-    then: Callable[[Session], Any],
-    actor: str,
-    collection: str,
-) -> None:
-    """Approve what the reviewer sees in the form: their edits, then the step, in one transaction."""
-    store.edit(session, suggestion_id, question=question, answer=answer, actor=actor, collection=collection)
-    then(session)
+def _approve_as_shown(
+    session: Session, *, suggestion_id: int, question: str, answer: str, actor: str, collection: str
+) -> str:
+    """Approve what the reviewer saw in the form: their edits (a field left out keeps what is
+    stored), then the approval, in one transaction."""
+    stored = store.one(session, suggestion_id)
+    if stored is None:
+        raise store.NoSuchSuggestion(f"no suggestion {suggestion_id}")
+    store.edit(
+        session,
+        suggestion_id,
+        question=question or stored.question,
+        answer=answer or stored.answer,
+        actor=actor,
+        collection=collection,
+        may_change_live=False,
+    )
+    return store.approve(session, suggestion_id, actor=actor, collection=collection)
 
 
 def _answer_gap(
@@ -297,15 +304,3 @@ class _Refused(Exception):
         super().__init__(reason)
         self.status = status
         self.reason = reason
-
-
-def _number(value: str | None) -> int | None:
-    return int(value) if value is not None and value.isdigit() and len(value) < 12 else None
-
-
-def _wants_json(request: web.Request) -> bool:
-    return "Authorization" in request.headers
-
-
-def _back(location: str) -> NoReturn:
-    raise web.HTTPSeeOther(location=location)

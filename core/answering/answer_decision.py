@@ -34,10 +34,11 @@ from knowledge.hits import Hit
 from knowledge.phrasings import FLOOR_QUANTILE, Floor
 
 BM25_AGREES_WITHIN = 3
-HAND_OVER = "support-team-answers/hand-over"
+HAND_OVER_SOURCE = "support-team-answers/hand-over"
 """The source of the questions the support team keeps for a person (marked "Always hand over"
 in /admin/suggestions, `core.store.suggestions.hand_over`): a question whose best hit is one of
-them is handed over, however well anything else matches."""
+them is handed over, however well anything else matches. Only through those questions: a hit
+on the document's own words ("our support team answers…") is no reason to hand over."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,7 +116,7 @@ class Decision:
         """One line: the decision, its score and each signal's value and contribution."""
         if self.best is None:
             return "decline: nothing found"
-        if self.best.source == HAND_OVER:
+        if self.best.source == HAND_OVER_SOURCE:
             return "decline: the support team answers questions like this in person"
         verdict = "answer" if self.answer else "decline"
         if math.isinf(self.score):
@@ -136,16 +137,24 @@ def signals(best: Hit, hits: Sequence[Hit]) -> dict[str, float]:
     }
 
 
+def _through_kept_question(hit: Hit) -> bool:
+    """A hit on the hand-over document that one of the questions kept for a person found (its
+    phrasings are those questions): not its heading, not its text."""
+    phrasing = hit.phrasing_relevance
+    return phrasing is not None and phrasing >= max(hit.relevance, hit.heading_relevance or -1.0)
+
+
 def decide(hits: Sequence[Hit], *, min_match: float, weights: Weights = WEIGHTS) -> Decision:
     """Whether to answer from the best of `hits`, and why. `min_match` is the match at which
     the other signals decide alone (`answer.min_match`): raising it declines more."""
+    hits = [hit for hit in hits if hit.source != HAND_OVER_SOURCE or _through_kept_question(hit)]
     if not hits:
         return Decision(None, False, -math.inf, ())
     best = max(hits, key=rank_key)
     exact = next((h for h in sorted(hits, key=rank_key, reverse=True) if h.exact_match), None)
     if exact is not None:
         return Decision(exact, True, math.inf, ())
-    if best.source == HAND_OVER:
+    if best.source == HAND_OVER_SOURCE:
         return Decision(best, False, -math.inf, ())
     values = signals(best, hits)
     offset = {"match": min_match}

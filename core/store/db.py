@@ -375,7 +375,7 @@ class SuggestionState(StrEnum):
     """Live: its question is linked to an article's section (`source`, `section`) as a phrasing."""
     HAND_OVER = "hand over"
     """Live: its question is linked to the questions a person answers
-    (`core.answering.answer_decision.HAND_OVER`): the bot hands questions like it over."""
+    (`core.answering.answer_decision.HAND_OVER_SOURCE`): the bot hands questions like it over."""
     REJECTED = "rejected"
     WITHDRAWN = "withdrawn"
     """Was approved, linked or kept for a person, and taken out of the index."""

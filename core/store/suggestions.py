@@ -22,10 +22,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Select, delete, select, update
+from sqlalchemy import Select, delete, func, select, update
 from sqlalchemy.orm import Session
 
-from core.answering.answer_decision import HAND_OVER
+from core.answering.answer_decision import HAND_OVER_SOURCE
 from core.answering.personal_data import Found, find, leave_out, redact
 from core.answering.questions import asks_anything, questions
 from core.answering.sentiment import asks_for_person
@@ -41,6 +41,7 @@ from core.store.db import (
     SuggestionState,
     utcnow,
 )
+from core.turn_context import FactKey
 from handoff.tables import Case
 from knowledge import written
 
@@ -52,11 +53,20 @@ MAX_ANSWER_CHARS = 20_000
 HAND_OVER_SECTION = "Questions a person answers"
 HAND_OVER_TEXT = "Our support team answers questions like this in person: the conversation goes to one of them."
 EARLIER_MESSAGES = 10
+IDENTIFYING = (FactKey.NAME.value, FactKey.EMAIL.value, FactKey.PHONE.value, FactKey.ORDER_NUMBER.value)
 """How far back before a case opened its question is looked for."""
 
 
 class ReviewError(ValueError):
     """A review step that cannot be taken, with the reason to show."""
+
+
+class NoSuchSuggestion(ReviewError):
+    pass
+
+
+class NeedsAdmin(ReviewError):
+    """A step only an admin may take (the suggestion went live meanwhile)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,9 +122,15 @@ def from_case(session: Session, case: Case, *, resolved_by: str) -> int | None:
     ).all()
     if not replies:
         return None
+    earlier_case_ended = session.scalar(
+        select(func.max(Case.closed_at)).where(
+            Case.conversation_id == case.conversation_id, Case.id != case.id, Case.closed_at <= case.opened_at
+        )
+    )
+    since = [Message.created_at > earlier_case_ended] if earlier_case_ended is not None else []
     before = session.execute(
         select(Message.author, Message.text, Message.declined, Message.citations)
-        .where(Message.conversation_id == case.conversation_id, Message.id < replies[0].id)
+        .where(Message.conversation_id == case.conversation_id, Message.id < replies[0].id, *since)
         .order_by(Message.id.desc())
         .limit(EARLIER_MESSAGES)
     ).all()
@@ -179,7 +195,7 @@ def for_gap(session: Session, *, question: str, phrasings: Sequence[str], answer
     """A suggestion written on the Knowledge gaps page for a group of questions (pending:
     `approve` or `link` it next, in the same transaction)."""
     now = utcnow()
-    typical = _clean_question(question)
+    typical = _clean_question(leave_out(question, find(question)) or question)
     suggestion = Suggestion(
         origin=SuggestionOrigin.GAP.value,
         state=SuggestionState.PENDING.value,
@@ -215,25 +231,35 @@ def _other_wordings(question: str, phrasings: Sequence[str]) -> list[str]:
     return kept
 
 
+def _reviewed(suggestion: Suggestion, actor: str, state: SuggestionState | None = None) -> None:
+    if state is not None:
+        suggestion.state = state.value
+    suggestion.reviewed_by, suggestion.reviewed_at = actor, utcnow()
+    suggestion.updated_at = suggestion.reviewed_at
+
+
 def _get(session: Session, suggestion_id: int, *states: SuggestionState) -> Suggestion:
     suggestion = session.get(Suggestion, suggestion_id, with_for_update=True)
     if suggestion is None:
-        raise ReviewError(f"no suggestion {suggestion_id}")
+        raise NoSuchSuggestion(f"there is no suggestion {suggestion_id}")
     if states and suggestion.state not in {state.value for state in states}:
         raise ReviewError(f"the suggestion is {suggestion.state}")
     return suggestion
 
 
 def known_personal_data(session: Session, conversation_id: str | None) -> list[str]:
-    """What the hub knows of the customer of a conversation: their display name and the facts
-    its memory holds (name, email, phone, order numbers…)."""
+    """What the hub knows of the customer of a conversation that names them: their display name
+    and their name, email, phone and order numbers in its memory (not their plan: "the Pro
+    plan" names nobody)."""
     if conversation_id is None:
         return []
     conversation = session.get(Conversation, conversation_id)
     if conversation is None:
         return []
     contact = session.get(Contact, conversation.contact_id)
-    facts = session.scalars(select(Memory.value).where(Memory.contact_id == conversation.contact_id)).all()
+    facts = session.scalars(
+        select(Memory.value).where(Memory.contact_id == conversation.contact_id, Memory.key.in_(IDENTIFYING))
+    ).all()
     names = [contact.display_name] if contact is not None and contact.display_name else []
     return [*names, *facts]
 
@@ -252,13 +278,27 @@ def _check_private(session: Session, conversation_id: str | None, texts: Sequenc
         raise ReviewError(f"personal data to redact first: {listed}")
 
 
-def edit(session: Session, suggestion_id: int, *, question: str, answer: str, actor: str, collection: str) -> None:
-    """Change a suggestion's question and answer. A live answer is rewritten in the index (the
-    next run); the questions linked to it follow a changed question."""
+def edit(
+    session: Session,
+    suggestion_id: int,
+    *,
+    question: str,
+    answer: str,
+    actor: str,
+    collection: str,
+    may_change_live: bool = True,
+) -> bool:
+    """Change a suggestion's question and answer; whether that changed a live answer, which is
+    rewritten in the index (the next run), the questions linked to it following a changed
+    question. Without `may_change_live` (an agent), a live answer is refused (`NeedsAdmin`),
+    decided here, in the transaction that holds the row."""
     suggestion = _get(session, suggestion_id, SuggestionState.PENDING, SuggestionState.APPROVED)
+    live = suggestion.state == SuggestionState.APPROVED.value
+    if live and not may_change_live:
+        raise NeedsAdmin("only an admin can change a live answer")
     new_question = _clean_question(question)
     suggestion.answer = answer.strip()[:MAX_ANSWER_CHARS]
-    if suggestion.state == SuggestionState.APPROVED.value and suggestion.source is not None:
+    if live and suggestion.source is not None:
         _check_publishable(session, suggestion, new_question)
         old_section = suggestion.section
         section = written.put_document(
@@ -277,6 +317,7 @@ def edit(session: Session, suggestion_id: int, *, question: str, answer: str, ac
         suggestion.reviewed_by, suggestion.reviewed_at = actor, utcnow()
     suggestion.question = new_question
     suggestion.updated_at = utcnow()
+    return live
 
 
 def redact_all(session: Session, suggestion_id: int) -> int:
@@ -311,10 +352,9 @@ def approve(session: Session, suggestion_id: int, *, actor: str, collection: str
     """Make a pending suggestion a support team answer (indexed by the next run); its source."""
     suggestion = _get(session, suggestion_id, SuggestionState.PENDING)
     _check_publishable(session, suggestion)
-    suggestion.state = SuggestionState.APPROVED.value
     _publish(session, suggestion, collection)
-    suggestion.reviewed_by, suggestion.reviewed_at = actor, utcnow()
-    suggestion.updated_at = suggestion.reviewed_at
+    suggestion.answered_by = suggestion.answered_by or actor  # a thumbs down's answer is the reviewer's
+    _reviewed(suggestion, actor, SuggestionState.APPROVED)
     assert suggestion.source is not None
     return suggestion.source
 
@@ -340,37 +380,58 @@ def _unpublish(session: Session, suggestion: Suggestion, collection: str) -> Non
         written.remove_document(session, source=suggestion.source)
         written.unlink_source(session, collection=collection, source=suggestion.source)
     elif suggestion.section is not None:  # linked, or kept for a person
+        held = _held_by_others(session, suggestion)
         written.unlink(
             session,
             collection=collection,
             links=[
                 written.Link(suggestion.source, suggestion.section, text)
                 for text in (suggestion.question, *suggestion.phrasings)
+                if text not in held
             ],
         )
-        if suggestion.source == HAND_OVER and not written.linked_to(session, source=HAND_OVER):
-            written.remove_document(session, source=HAND_OVER)
+        if suggestion.source == HAND_OVER_SOURCE and not written.linked_to(session, source=HAND_OVER_SOURCE):
+            written.remove_document(session, source=HAND_OVER_SOURCE)
+
+
+def _held_by_others(session: Session, suggestion: Suggestion) -> set[str]:
+    """The wordings other live suggestions link to the same section: a link is one row
+    whoever made it, and stays while one of them is live."""
+    others = session.scalars(
+        select(Suggestion).where(
+            Suggestion.id != suggestion.id,
+            Suggestion.source == suggestion.source,
+            Suggestion.section == suggestion.section,
+            Suggestion.state.in_(
+                [SuggestionState.APPROVED.value, SuggestionState.LINKED.value, SuggestionState.HAND_OVER.value]
+            ),
+        )
+    )
+    held: set[str] = set()
+    for other in others:
+        held.update(other.phrasings)
+        if other.state != SuggestionState.APPROVED.value:  # an answer's question is its heading, not a link
+            held.add(other.question)
+    return held
 
 
 def hand_over(session: Session, suggestion_id: int, *, actor: str, collection: str) -> None:
     """Keep a pending suggestion's question for a person: it (and its other wordings) becomes a
     phrasing of the questions a person answers, so a customer question closer to it than to any
-    answer is handed over (`core.answering.answer_decision.HAND_OVER`). For what the bot must
+    answer is handed over (`core.answering.answer_decision.HAND_OVER_SOURCE`). For what the bot must
     not answer: an account's own state, a refund to chase, a complaint."""
     suggestion = _get(session, suggestion_id, SuggestionState.PENDING)
     _check_private(session, suggestion.conversation_id, [suggestion.question, *suggestion.phrasings])
     section = written.put_document(
-        session, source=HAND_OVER, title=TEAM_ANSWERS, section=HAND_OVER_SECTION, text=HAND_OVER_TEXT
+        session, source=HAND_OVER_SOURCE, title=TEAM_ANSWERS, section=HAND_OVER_SECTION, text=HAND_OVER_TEXT
     )
     written.link(
         session,
         collection=collection,
-        links=[written.Link(HAND_OVER, section, text) for text in (suggestion.question, *suggestion.phrasings)],
+        links=[written.Link(HAND_OVER_SOURCE, section, text) for text in (suggestion.question, *suggestion.phrasings)],
     )
-    suggestion.state = SuggestionState.HAND_OVER.value
-    suggestion.source, suggestion.section = HAND_OVER, section
-    suggestion.reviewed_by, suggestion.reviewed_at = actor, utcnow()
-    suggestion.updated_at = suggestion.reviewed_at
+    suggestion.source, suggestion.section = HAND_OVER_SOURCE, section
+    _reviewed(suggestion, actor, SuggestionState.HAND_OVER)
 
 
 def link(session: Session, suggestion_id: int, *, source: str, section: str, actor: str, collection: str) -> None:
@@ -384,17 +445,12 @@ def link(session: Session, suggestion_id: int, *, source: str, section: str, act
         collection=collection,
         links=[written.Link(source, section, text) for text in (suggestion.question, *suggestion.phrasings)],
     )
-    suggestion.state = SuggestionState.LINKED.value
     suggestion.source, suggestion.section = source, section
-    suggestion.reviewed_by, suggestion.reviewed_at = actor, utcnow()
-    suggestion.updated_at = suggestion.reviewed_at
+    _reviewed(suggestion, actor, SuggestionState.LINKED)
 
 
 def reject(session: Session, suggestion_id: int, *, actor: str) -> None:
-    suggestion = _get(session, suggestion_id, SuggestionState.PENDING)
-    suggestion.state = SuggestionState.REJECTED.value
-    suggestion.reviewed_by, suggestion.reviewed_at = actor, utcnow()
-    suggestion.updated_at = suggestion.reviewed_at
+    _reviewed(_get(session, suggestion_id, SuggestionState.PENDING), actor, SuggestionState.REJECTED)
 
 
 def withdraw(session: Session, suggestion_id: int, *, actor: str, collection: str) -> None:
@@ -403,32 +459,31 @@ def withdraw(session: Session, suggestion_id: int, *, actor: str, collection: st
     suggestion = _get(
         session, suggestion_id, SuggestionState.APPROVED, SuggestionState.LINKED, SuggestionState.HAND_OVER
     )
-    now = utcnow()
     if suggestion.state == SuggestionState.APPROVED.value:
         linked = select(Suggestion).where(
             Suggestion.state == SuggestionState.LINKED.value, Suggestion.source == suggestion.source
         )
         for other in session.scalars(linked):
-            other.state, other.reviewed_by, other.reviewed_at, other.updated_at = (
-                SuggestionState.WITHDRAWN.value,
-                actor,
-                now,
-                now,
-            )
+            _reviewed(other, actor, SuggestionState.WITHDRAWN)
     _unpublish(session, suggestion, collection)
-    suggestion.state = SuggestionState.WITHDRAWN.value
-    suggestion.reviewed_by, suggestion.reviewed_at, suggestion.updated_at = actor, now, now
+    _reviewed(suggestion, actor, SuggestionState.WITHDRAWN)
 
 
 def forget_conversations(session: Session, conversation_ids: Select[str]) -> None:
     """Drop the suggestions of conversations being erased (or expired) that never went live:
     they quote the customer. Live answers were cleared of personal data before going live, and
-    stay, without their conversation."""
+    stay, without their conversation and without the bot's reply they kept."""
     session.execute(
         delete(Suggestion).where(
             Suggestion.conversation_id.in_(conversation_ids),
             Suggestion.state.in_([SuggestionState.PENDING.value, SuggestionState.REJECTED.value]),
         )
+    )
+    session.execute(  # what the bot had said was never checked for personal data
+        update(Suggestion)
+        .where(Suggestion.conversation_id.in_(conversation_ids))
+        .values(bot_reply=None)
+        .execution_options(synchronize_session=False)
     )
 
 

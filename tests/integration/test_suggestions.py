@@ -295,3 +295,35 @@ async def test_a_question_kept_for_a_person_is_handed_over_until_let_go(hub: App
         assert (await review(lee, suggestion["id"], "withdraw"))[0] == 303
         await until(lambda: _from(first_hit(hub, WORDING), "docs/billing.md"), timeout=120, what="the hand-over to go")
         assert not await handed_over(WORDING, "oz@example.com")
+
+
+async def test_what_changes_the_bot_needs_an_admin_and_every_form_its_csrf_value(hub: AppClient) -> None:
+    async with (
+        joined(hub, "ana@example.com", name="Ana") as ana,
+        joined(hub, "lee@example.com", name="Lee", role=StaffRole.ADMIN) as lee,
+    ):
+        for contact in ("max@example.com", "kim@example.com"):
+            wrong = await ask(hub, WORDING, contact=contact)
+            vote = {"contact": contact, "message_id": wrong["id"], "rating": "down"}
+            assert (await hub.post("/api/feedback", json=vote)).status == 200
+        first, second = sorted(s["id"] for s in await suggestions(hub))
+        target = "docs/inviting-people.md › Add a teammate to your workspace"
+        for action, fields in (("link", {"target": target}), ("hand-over", {}), ("withdraw", {})):
+            status, text = await review(ana, first, action, **fields)
+            assert (status, "Only an admin can change what the bot answers." in text) == (403, True), action
+        gap = await ana.form("/admin/gaps/answer", "/admin/suggestions", question=WORDING, answer=ANSWER)
+        assert gap.status == 403
+        forged = await lee.post(f"/admin/suggestions/{first}", {"action": "hand-over"})  # no CSRF value
+        assert forged.status == 403 and "This form has expired" in await forged.text()
+        forged_gap = await lee.post("/admin/gaps/answer", {"question": WORDING, "answer": ANSWER})
+        assert forged_gap.status == 403
+        assert {s["state"] for s in await suggestions(hub)} == {"pending"}  # nothing happened
+
+        # the same wording linked twice: withdrawing one link keeps the other's
+        for suggestion_id in (first, second):
+            assert (await review(lee, suggestion_id, "link", target=target))[0] == 303
+        assert (await review(lee, first, "withdraw"))[0] == 303
+        await hub.app[RUNTIME].reindexer.run("test")  # after the withdrawal's own run, and loaded here
+        assert (await first_hit(hub, WORDING))["source"] == "docs/inviting-people.md"
+        status, _ = await review(ana, second, "save", question="changed", answer="")
+        assert status == 400  # a linked question is not edited; withdraw it instead

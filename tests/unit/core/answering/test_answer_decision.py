@@ -7,7 +7,7 @@ import math
 
 import pytest
 
-from core.answering.answer_decision import HAND_OVER, WEIGHTS, Bar, answer_bar, decide, match
+from core.answering.answer_decision import HAND_OVER_SOURCE, WEIGHTS, Bar, answer_bar, decide, match
 from core.settings import AnswerSettings
 from knowledge.hits import Hit
 from knowledge.phrasings import Floor
@@ -153,10 +153,18 @@ def test_a_help_centre_whose_own_questions_score_low_answers_at_its_own_floor() 
 
 
 def test_a_question_closest_to_one_kept_for_a_person_is_declined_however_well_an_article_matches() -> None:
-    kept = hit(source=HAND_OVER, section="Questions a person answers", relevance=0.93, index=1)
+    kept = dataclasses.replace(
+        hit(source=HAND_OVER_SOURCE, section="Questions a person answers", relevance=0.93, index=1),
+        phrasing_relevance=0.93,  # found through a question kept for a person
+    )
     article = hit(relevance=0.9, heading=0.9, coverage=1.0, lexical_rank=1)
     decision = decide([article, kept], min_match=0.5)
     assert decision.best is kept and not decision.answer
     assert decision.explain() == "decline: the support team answers questions like this in person"
-    closer = hit(source=HAND_OVER, section="Questions a person answers", relevance=0.6, index=1)
-    assert decide([article, closer], min_match=0.5).answer  # the article is closer than what is kept
+    further = dataclasses.replace(
+        hit(source=HAND_OVER_SOURCE, section="Questions a person answers", relevance=0.6, index=1),
+        phrasing_relevance=0.6,
+    )
+    assert decide([article, further], min_match=0.5).answer  # the article is closer than what is kept
+    own_words = dataclasses.replace(kept, phrasing_relevance=0.3)  # its text matched, no kept question
+    assert decide([article, own_words], min_match=0.5).best is article
