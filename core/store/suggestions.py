@@ -418,35 +418,36 @@ def _held_by_others(session: Session, suggestion: Suggestion) -> set[str]:
 def hand_over(session: Session, suggestion_id: int, *, actor: str, collection: str) -> None:
     """Keep a pending suggestion's question for a person: it (and its other wordings) becomes a
     phrasing of the questions a person answers, so a customer question closer to it than to any
-    answer is handed over (`core.answering.answer_decision.HAND_OVER_SOURCE`). For what the bot must
-    not answer: an account's own state, a refund to chase, a complaint."""
-    suggestion = _get(session, suggestion_id, SuggestionState.PENDING)
-    _check_private(session, suggestion.conversation_id, [suggestion.question, *suggestion.phrasings])
+    answer is handed over (`core.answering.answer_decision.HAND_OVER_SOURCE`). For what the bot
+    must not answer: an account's own state, a refund to chase, a complaint."""
     section = written.put_document(
         session, source=HAND_OVER_SOURCE, title=TEAM_ANSWERS, section=HAND_OVER_SECTION, text=HAND_OVER_TEXT
     )
-    written.link(
-        session,
-        collection=collection,
-        links=[written.Link(HAND_OVER_SOURCE, section, text) for text in (suggestion.question, *suggestion.phrasings)],
-    )
-    suggestion.source, suggestion.section = HAND_OVER_SOURCE, section
-    _reviewed(suggestion, actor, SuggestionState.HAND_OVER)
+    _link_question(session, suggestion_id, HAND_OVER_SOURCE, section, actor, collection, SuggestionState.HAND_OVER)
 
 
 def link(session: Session, suggestion_id: int, *, source: str, section: str, actor: str, collection: str) -> None:
     """Answer a pending suggestion's question with a section the index holds instead (an
     article's, or a support team answer's): the question (and its other wordings) become
     phrasings of that section. The caller checks the section exists in the index."""
+    _link_question(session, suggestion_id, source, section, actor, collection, SuggestionState.LINKED)
+
+
+def _link_question(
+    session: Session,
+    suggestion_id: int,
+    source: str,
+    section: str,
+    actor: str,
+    collection: str,
+    state: SuggestionState,
+) -> None:
     suggestion = _get(session, suggestion_id, SuggestionState.PENDING)
-    _check_private(session, suggestion.conversation_id, [suggestion.question, *suggestion.phrasings])
-    written.link(
-        session,
-        collection=collection,
-        links=[written.Link(source, section, text) for text in (suggestion.question, *suggestion.phrasings)],
-    )
+    wordings = [suggestion.question, *suggestion.phrasings]
+    _check_private(session, suggestion.conversation_id, wordings)
+    written.link(session, collection=collection, links=[written.Link(source, section, text) for text in wordings])
     suggestion.source, suggestion.section = source, section
-    _reviewed(suggestion, actor, SuggestionState.LINKED)
+    _reviewed(suggestion, actor, state)
 
 
 def reject(session: Session, suggestion_id: int, *, actor: str) -> None:
