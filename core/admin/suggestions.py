@@ -165,14 +165,15 @@ class SuggestionPages:
                 may_change_live=visitor.is_admin,
             )
         elif action == "approve":
-            step = partial(
-                _approve_as_shown,
+            edits = partial(
+                _edits_as_shown,
                 suggestion_id=suggestion_id,
                 question=fields["question"],
                 answer=fields["answer"],
                 actor=actor,
                 collection=collection,
             )
+            step = partial(store.approve, suggestion_id=suggestion_id, actor=actor, collection=collection)
         elif action == "link":
             source, section = self._target(request, fields["target"])
             step = partial(
@@ -192,6 +193,8 @@ class SuggestionPages:
         else:
             step = partial(store.withdraw, suggestion_id=suggestion_id, actor=actor, collection=collection)
         try:
+            if action == "approve":
+                await runtime.transactions.run(edits)
             changed_live = await runtime.transactions.run(step)
         except store.NoSuchSuggestion as exc:
             raise _Refused(404, str(exc)) from exc
@@ -261,14 +264,14 @@ def section_targets(knowledge: KnowledgeBase) -> list[str]:
     return list(found)[:MAX_TARGETS]
 
 
-def _approve_as_shown(
+def _edits_as_shown(
     session: Session, *, suggestion_id: int, question: str, answer: str, actor: str, collection: str
-) -> str:
-    """Approve what the reviewer saw in the form: their edits (a field left out keeps what is
-    stored), then the approval, in one transaction."""
+) -> None:
+    """Keep what the reviewer saw in the form before approving it (a field left out keeps what
+    is stored): edits refused approval (personal data left in them) then stay, shown flagged."""
     stored = store.one(session, suggestion_id)
     if stored is None:
-        raise store.NoSuchSuggestion(f"no suggestion {suggestion_id}")
+        raise store.NoSuchSuggestion(f"there is no suggestion {suggestion_id}")
     store.edit(
         session,
         suggestion_id,
@@ -278,7 +281,6 @@ def _approve_as_shown(
         collection=collection,
         may_change_live=False,
     )
-    return store.approve(session, suggestion_id, actor=actor, collection=collection)
 
 
 def _answer_gap(
