@@ -293,7 +293,8 @@ class Ingestor:
         else:
             current = await read_version(self.sessionmaker, self.dense.collection_name)
             await asyncio.to_thread(self.local.refresh)
-            if self.local.stamp_missing() or current != self.local.snapshot.index_version:
+            moved = current is not None and current != self.local.snapshot.index_version  # a link since
+            if self.local.stamp_missing() or moved:
                 async with self.sessionmaker() as session:  # after the version: a link since moves it again
                     linked = await links(session)
                 await asyncio.to_thread(self.rebuild_local, current, linked)
