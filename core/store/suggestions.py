@@ -92,11 +92,6 @@ class SuggestionView:
     """What must be redacted before it can be approved (in the question, then the answer)."""
 
 
-def _asked(text: str) -> str:
-    """What a message asks, as the hub searches it; the message itself when it asks nothing."""
-    return " ".join(questions(text)) or text.strip()
-
-
 def _question(text: str) -> str | None:
     """What a customer message asks other than for a person, as the hub searches it ("deliveries
     to Dublin" too: a bare need is searched whole); None for small talk and a request for a
@@ -179,7 +174,7 @@ def from_vote(session: Session, message: Message, *, down: bool) -> None:
         Suggestion(
             origin=SuggestionOrigin.THUMBS_DOWN.value,
             state=SuggestionState.PENDING.value,
-            question=_asked(question.text)[:MAX_QUESTION_CHARS],
+            question=(_question(question.text) or question.text.strip())[:MAX_QUESTION_CHARS],
             answer="",
             phrasings=[],
             bot_reply=message.text,
