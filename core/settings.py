@@ -38,6 +38,7 @@ from pydantic_settings import (
 )
 from pydantic_settings import SettingsError as EnvironmentParseError
 
+from core.action_settings import ActionSettings
 from knowledge.settings import KnowledgeSettings
 
 DEFAULT_CONFIG = Path("config/supporthub.toml")
@@ -442,6 +443,7 @@ class Settings(BaseSettings):
     attachments: AttachmentSettings = AttachmentSettings()
     sentiment: SentimentSettings = SentimentSettings()
     handoff: HandoffSettings = HandoffSettings()
+    actions: ActionSettings = ActionSettings()
     schedule: list[ScheduleJob] = Field(
         default_factory=lambda: [], description="re-index jobs `serve` runs (see [[schedule]])"
     )
