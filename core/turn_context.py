@@ -8,9 +8,11 @@ responder turns it into an `AgentOutcome` (streaming responders report progress 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import json
+from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
 from core.messages import Author, Reply
 
@@ -80,6 +82,44 @@ class AttachmentText:
 
 
 @dataclass(frozen=True, slots=True)
+class VerifiedIdentity:
+    """What the platform or the company's site proved about the customer writing (a signed
+    widget email, the API's identity behind its token, a Telegram or SMS phone number, a
+    DMARC-passed email): the only identity an action is given, never one the model wrote."""
+
+    email: str | None = None
+    phone: str | None = None
+
+    def get(self, name: str) -> str | None:
+        return {"email": self.email, "phone": self.phone}.get(name)
+
+
+@dataclass(frozen=True, slots=True)
+class PendingAction:
+    """An action waiting on the customer between two turns: a parameter asked for, or the
+    confirmation of a write. Kept on the conversation (`conversations.pending_action`)."""
+
+    action: str
+    arguments: dict[str, Any] = field(default_factory=dict)
+    awaiting: str | None = None
+    """The parameter asked for; None: the customer is asked to confirm."""
+
+    def to_json(self) -> str:
+        return json.dumps({"action": self.action, "arguments": self.arguments, "awaiting": self.awaiting})
+
+    @classmethod
+    def from_json(cls, text: str | None) -> PendingAction | None:
+        """None for nothing stored, or for something that no longer reads (it is dropped)."""
+        if not text:
+            return None
+        try:
+            data = json.loads(text)
+            return cls(str(data["action"]), dict(data["arguments"]), data["awaiting"])
+        except (ValueError, KeyError, TypeError):
+            return None
+
+
+@dataclass(frozen=True, slots=True)
 class TurnContext:
     message_id: int
     text: str
@@ -89,6 +129,11 @@ class TurnContext:
     """A summary of the turns before `recent`, once the conversation grew long."""
     facts: tuple[Fact, ...] = ()
     attachments: tuple[AttachmentText, ...] = ()
+    contact_id: str = ""
+    """Who wrote the message: the only customer whose cases and identity the turn may use."""
+    conversation_id: str = ""
+    pending: PendingAction | None = None
+    """An action this conversation is in the middle of."""
 
 
 class Responder(StrEnum):
@@ -111,3 +156,7 @@ class AgentOutcome:
     facts: tuple[Fact, ...] = ()
     """Facts to remember about the contact (the LLM's `remember_fact`)."""
     responder: Responder = Responder.OFFLINE
+    pending: PendingAction | None = None
+    """The action left waiting on the customer's next message (None: none, or it is over)."""
+    acted: bool = False
+    """An action answered (or was asked for): not a question the help centre failed."""

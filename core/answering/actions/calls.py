@@ -7,20 +7,6 @@ from typing import Any
 
 
 @dataclass(frozen=True, slots=True)
-class VerifiedIdentity:
-    """What the platform or the company's site proved about the customer writing (a signed
-    widget email, the API's identity behind its token, a Telegram or SMS phone number, a
-    DMARC-passed email). The only identity an action is ever given: the model never fills it."""
-
-    email: str | None = None
-    phone: str | None = None
-
-    def get(self, field_name: str) -> str | None:
-        value: str | None = getattr(self, field_name)
-        return value
-
-
-@dataclass(frozen=True, slots=True)
 class ActionRequest:
     method: str
     url: str
