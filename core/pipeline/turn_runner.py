@@ -126,7 +126,7 @@ class TurnRunner:
             )
         history = [m for m in state.messages if m.id > state.policy_from]
         history.append(PastMessage(pending.id, Author.CUSTOMER, text, signals))
-        context = self._context(pending.id, text, state, facts, files)
+        context = self._context(pending, text, state, facts, files)
         early = decide(history, settings=self._settings.handoff)
         if early is not None:  # the customer hears so at once; staff get a draft afterwards
             reply = Reply(_with_problems(self._notice(await self._staffing.staffed()), files), handoff=True)
@@ -139,7 +139,9 @@ class TurnRunner:
         late = decide(drafted, settings=self._settings.handoff, agent_request=outcome.escalation)
         reply = await (self._handed_over(outcome) if late is not None else self._offered(outcome.reply))
         reply = replace(reply, text=_with_problems(reply.text, files))
-        result = replace(base, reply=reply, declined=outcome.declined, facts=[*facts, *outcome.facts])
+        result = replace(
+            base, reply=reply, declined=outcome.declined, facts=[*facts, *outcome.facts], pending=outcome.pending
+        )
         suggestion = outcome.reply.text if late is not None and self._agent.llm is not None else None
         taken = await self._finish(
             pending, result, late, signals, push=push, suggestion=suggestion, responder=outcome.responder
@@ -258,16 +260,24 @@ class TurnRunner:
         return notice if back is None else out_of_hours(notice, back)
 
     def _context(
-        self, message_id: int, text: str, state: TurnState, facts: list[Fact], files: tuple[AttachmentText, ...]
+        self,
+        pending: PendingMessage,
+        text: str,
+        state: TurnState,
+        facts: list[Fact],
+        files: tuple[AttachmentText, ...],
     ) -> TurnContext:
         _, recent = within_budget(state.messages, self._settings.memory.context_tokens)
         return TurnContext(
-            message_id=message_id,
+            message_id=pending.id,
             text=text,
             recent=tuple(recent),
             summary=state.summary,
             facts=(*state.facts, *facts),
             attachments=files,
+            contact_id=state.contact_id,
+            conversation_id=pending.conversation_id,
+            pending=state.pending,
         )
 
     async def _summarize(self, pending: PendingMessage, state: TurnState) -> None:

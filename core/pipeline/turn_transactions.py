@@ -23,7 +23,7 @@ from core.store.db import AttachmentRow, Conversation, ConversationState, Memory
 from core.store.inbox import INSERT_MESSAGE, PendingMessage
 from core.store.outbox_queue import queue_delivery
 from core.store.transactions import Transactions
-from core.turn_context import AttachmentText, Fact, FactKey, Intent, PastMessage, Signals
+from core.turn_context import AttachmentText, Fact, FactKey, Intent, PastMessage, PendingAction, Signals
 from handoff.cases import CaseOpening, open_case
 from handoff.desk_store import mirror_to_case
 from handoff.survey import SurveyAnswer, answered_by, record
@@ -51,6 +51,8 @@ class TurnState:
     policy_from: int
     """The escalation policy looks only at messages after this id: the end of the last
     case, so a conversation handed back to the bot starts afresh."""
+    pending: PendingAction | None = None
+    """An action waiting on this message: a parameter asked for, or a confirmation."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +66,8 @@ class TurnResult:
     escalation: CaseOpening | None = None
     rating: SurveyAnswer | None = None
     """The message answered an open satisfaction survey; `reply` thanks the customer."""
+    pending: PendingAction | None = None
+    """The action left waiting on the customer's next message; None clears the one there was."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,6 +141,7 @@ _TURN_HEAD = (
         _WRITER.label("contact_id"),
         Conversation.summary,
         Conversation.summary_upto,
+        Conversation.pending_action,
         _CASE_ENDED.label("case_ended"),
         _HAS_FILES.label("has_files"),
     )
@@ -192,12 +197,13 @@ _POLICY_FROM = select(func.max(Message.id)).where(
 _TOUCH = (
     update(Conversation)
     .where(Conversation.id == bindparam("conversation_id"))
-    .values(updated_at=bindparam("now"))
+    .values(updated_at=bindparam("now"), pending_action=bindparam("pending"))
     .returning(Conversation.state)
 )
 """Touch the conversation, which locks its row until the turn commits, and read its state
 as of now: a person may have taken it (or another process opened a case) since the turn was
-loaded, and then the bot says nothing."""
+loaded, and then the bot says nothing. The action waiting on the customer is written at the
+same time (or cleared)."""
 
 
 def _load(session: Session, *, message_id: int, conversation_id: str) -> TurnState | None:
@@ -234,6 +240,7 @@ def _load(session: Session, *, message_id: int, conversation_id: str) -> TurnSta
             AttachmentText(f.filename, f.text, f.problem) for f in files if f.text is not None or f.problem is not None
         ),
         policy_from=policy_from,
+        pending=PendingAction.from_json(head.pending_action),
     )
 
 
@@ -250,7 +257,10 @@ def _finish(session: Session, *, pending: PendingMessage, result: TurnResult, pu
     connection = session.connection()
     # The conversation first, then its message: storing a message (a redelivery of this one,
     # in another process) locks them in that order, and the opposite order deadlocked.
-    conversation = connection.execute(_TOUCH, {"conversation_id": pending.conversation_id, "now": utcnow()}).one()
+    waiting = result.pending.to_json() if result.pending is not None else None
+    conversation = connection.execute(
+        _TOUCH, {"conversation_id": pending.conversation_id, "now": utcnow(), "pending": waiting}
+    ).one()
     mark, values = _MARK_ANSWERED, dict[str, Any](message_id=pending.id)
     if (signals := result.signals) is not None:
         mark = _MARK_ANSWERED_WITH_SIGNALS

@@ -134,6 +134,8 @@ class Conversation(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
     """The last message in either direction; retention expires conversations by it."""
+    pending_action: Mapped[str | None] = mapped_column(Text)
+    """An action waiting on the customer's next message (`core.turn_context.PendingAction`, JSON)."""
     unreachable_reason: Mapped[str | None] = mapped_column(Text)
     """Set when the platform said the customer cannot be written to any more (a Telegram
     user who blocked the bot): replies are dead-lettered unsent until the customer writes again."""
@@ -379,6 +381,29 @@ class SuggestionState(StrEnum):
     REJECTED = "rejected"
     WITHDRAWN = "withdrawn"
     """Was approved, linked or kept for a person, and taken out of the index."""
+
+
+class ActionCall(Base):
+    """One call of an action, for the audit trail in /admin (`core.store.action_calls`): who, which
+    action, its arguments with personal data masked, how it ended, how long it took. Never a
+    header, never the verified identity's value."""
+
+    __tablename__ = "action_calls"
+    __table_args__ = (Index("ix_action_calls_at", "at"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    action: Mapped[str] = mapped_column(String(64))
+    contact_id: Mapped[str | None] = mapped_column(ForeignKey("contacts.id", ondelete="SET NULL"), index=True)
+    conversation_id: Mapped[str | None] = mapped_column(ForeignKey("conversations.id", ondelete="SET NULL"))
+    arguments: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    """Masked: what the model or the customer gave, personal data shown as `12•••89`."""
+    identity: Mapped[list[Any]] = mapped_column(default=list)
+    """The verified identity fields passed (`email`, `phone`), never their values."""
+    outcome: Mapped[str] = mapped_column(String(24))
+    """ok, unverified, invalid, refused, timeout, connection, too_large, http_<status>, redirect, declined."""
+    http_status: Mapped[int | None] = mapped_column(Integer)
+    duration_ms: Mapped[int] = mapped_column(Integer, default=0)
+    detail: Mapped[str] = mapped_column(Text, default="")
 
 
 class Suggestion(Base):
