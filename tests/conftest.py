@@ -26,6 +26,7 @@ from core.store.db import make_engine, make_sessionmaker, prepare_database
 from core.store.transactions import Transactions, transactions_for
 from knowledge.base import KnowledgeBase
 from knowledge.settings import KnowledgeSettings
+from tests.fakes.company_api import FakeCompanyApi
 from tests.fakes.dovecot import Dovecot, running_dovecot
 from tests.fakes.openai_server import FakeOpenAI
 
@@ -135,6 +136,13 @@ async def twilio() -> AsyncIterator[FakeTwilio]:
     await fake.start()
     yield fake
     await fake.stop()
+
+
+@pytest.fixture
+async def company_api() -> AsyncIterator[FakeCompanyApi]:
+    """A local fake of a shop's own API (orders, subscriptions, invoices, hostile routes), for actions."""
+    async with FakeCompanyApi() as fake:
+        yield fake
 
 
 @pytest.fixture
