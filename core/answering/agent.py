@@ -14,6 +14,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from itertools import chain, zip_longest
 from typing import Protocol
 
+from core.answering.actions.flow import Actions, ActionTurn
 from core.answering.answer_decision import match
 from core.answering.calibration import Calibrations
 from core.answering.llm_responder import LlmFailure, LlmResponder
@@ -56,9 +57,12 @@ class Agent:
         settings: AnswerSettings,
         llm: LlmResponder | None = None,
         calibration: Calibrations | None = None,
+        actions: Actions | None = None,
     ) -> None:
-        """`calibration`: the operator's, read again now and then (`core.answering.calibration`)."""
+        """`calibration`: the operator's, read again now and then (`core.answering.calibration`).
+        `actions`: the operator's and the built-in ones (`core.answering.actions`)."""
         self._knowledge = knowledge
+        self._actions = actions if actions else None
         self._settings = settings
         self._calibration = calibration
         self._offline = OfflineResponder(
@@ -76,6 +80,10 @@ class Agent:
         return await self._knowledge.search(query, k)
 
     async def respond(self, context: TurnContext, *, stream: StreamSink | None = None) -> AgentOutcome:
+        if self._actions is not None and context.pending is not None:  # the customer answers an action's question
+            turn = await self._actions.resume(context)
+            if turn is not None:
+                return _acted(turn)
         key = recall_key(context.text)
         if key is not None:
             return AgentOutcome(recall_reply(key, context.facts))
@@ -89,10 +97,19 @@ class Agent:
         if self._llm is not None:
             try:
                 return await self._llm.respond(
-                    context, hits=focused(asked, self._settings.top_k), search=self._search_top_k, stream=stream
+                    context,
+                    hits=focused(asked, self._settings.top_k),
+                    search=self._search_top_k,
+                    stream=stream,
+                    actions=self._actions,
                 )
             except LlmFailure as failure:
                 log.warning("agent: the LLM failed (%s); answering message %s offline", failure, context.message_id)
+        if self._actions is not None and query == context.text:
+            best = max((hit.relevance for one in asked for hit in one.hits), default=0.0)
+            turn = await self._actions.offline(context, knowledge_best=best)
+            if turn is not None:
+                return _acted(turn)
         if self._calibration is not None:
             await self._calibration.fresh()
         return self._respond_offline(context, asked)
@@ -136,6 +153,10 @@ def focused(asked: list[Asked], k: int) -> list[Hit]:
         if hit is not None:
             first.setdefault(hit.chunk_id, hit)
     return list(first.values())
+
+
+def _acted(turn: ActionTurn) -> AgentOutcome:
+    return AgentOutcome(turn.reply, pending=turn.pending, acted=True)
 
 
 def _query(context: TurnContext) -> str:

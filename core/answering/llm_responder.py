@@ -69,6 +69,7 @@ from openai.types.chat import (
 )
 from openai.types.chat.chat_completion_chunk import ChoiceDeltaToolCall
 
+from core.answering.actions.flow import Actions, ActionTurn
 from core.answering.small_talk import small_talk
 from core.messages import Author, Citation, Reply
 from core.metrics import LLM_ERRORS, LLM_REQUEST_SECONDS, LLM_TOKENS
@@ -100,6 +101,10 @@ person from the support team. Do not guess.
 matter or a billing dispute; then tell the customer briefly that a person will take over.
 - Call remember_fact when the customer tells you something about themselves: their name, \
 email, phone, plan, order number or a preference.
+- When the customer asks you to look something up or do something in the company's systems \
+(their order, their subscription, their support case) and one of the other tools does it, call \
+that tool. The customer's email and phone are filled in by the system, never by you: do not ask \
+for them. Tell the customer what the tool's result says, plainly; it needs no citation.
 - Greetings, thanks and small talk: reply briefly, without citations.
 - Be concise and friendly, answer in the customer's language, use plain markdown.
 
@@ -184,19 +189,31 @@ class LlmResponder:
         self._client = client
 
     async def respond(
-        self, context: TurnContext, *, hits: list[Hit], search: SearchFn, stream: StreamSink | None = None
+        self,
+        context: TurnContext,
+        *,
+        hits: list[Hit],
+        search: SearchFn,
+        stream: StreamSink | None = None,
+        actions: Actions | None = None,
     ) -> AgentOutcome:
-        """Answer one turn from `hits` (already searched for it) and what the model searches for.
+        """Answer one turn from `hits` (already searched for it) and what the model searches for,
+        with the operator's `actions` as more tools.
 
         Text deltas go to `stream` as they arrive, then `CitationsReady` and `StreamDone`; the
         streamed text still holds the raw markers, the returned reply the renumbered ones. On
-        failure after something was streamed, `StreamReset` goes out before `LlmFailure`."""
-        turn = _Turn(search=search, sink=stream)
+        failure after something was streamed, `StreamReset` goes out before `LlmFailure`; so it
+        does when an action ends the turn in the hub's own words (a confirmation to ask)."""
+        turn = _Turn(search=search, sink=stream, context=context, actions=actions)
         messages: list[ChatCompletionMessageParam] = [{"role": "system", "content": SYSTEM_PROMPT}]
         messages += [_past(m) for m in context.recent]
         messages.append({"role": "user", "content": _current(context, turn.number(hits))})
         try:
             raw = await self._tool_loop(messages, turn)
+            if turn.stop is not None:
+                if turn.streamed and stream is not None:
+                    await stream(StreamReset())
+                return _stopped(turn.stop)
             text, citations = renumber_citations(raw, turn.refs)
             if not text:
                 raise LlmFailure("the model's answer held nothing but citation markers")
@@ -209,6 +226,7 @@ class LlmResponder:
             not citations
             and turn.escalation is None
             and not turn.facts
+            and not turn.acted
             and not stated
             and small_talk(context.text) is None
         )
@@ -217,7 +235,12 @@ class LlmResponder:
             await stream(StreamDone())
         reply = Reply(text, citations=citations, handoff=declined or turn.escalation is not None)
         return AgentOutcome(
-            reply, declined=declined, escalation=turn.escalation, facts=tuple(turn.facts), responder=Responder.LLM
+            reply,
+            declined=declined,
+            escalation=turn.escalation,
+            facts=tuple(turn.facts),
+            responder=Responder.LLM,
+            acted=turn.acted,
         )
 
     async def summarize(self, previous: str | None, messages: Sequence[PastMessage]) -> str:
@@ -261,7 +284,7 @@ class LlmResponder:
         """The final text of the turn, after at most `max_tool_rounds` rounds of tool calls."""
         tool_rounds = 0
         while True:
-            round_ = await self._round(messages, tools=True, emit=turn.emit)
+            round_ = await self._round(messages, tools=True, emit=turn.emit, extra_tools=turn.action_tools())
             if not round_.calls:
                 if not round_.text.strip():
                     raise LlmFailure("the model gave an empty answer")
@@ -270,16 +293,23 @@ class LlmResponder:
                 raise LlmFailure(f"the model still called tools after {tool_rounds} rounds")
             tool_rounds += 1
             messages.append(_assistant_calls(round_))
-            checked = [(call, _arguments(call)) for call in round_.calls]  # all valid before any runs
+            checked = [(call, _arguments(call, turn.actions)) for call in round_.calls]  # all valid before any runs
             for call, arguments in checked:
                 result = await turn.run(call.name, arguments)
                 messages.append({"role": "tool", "tool_call_id": call.id, "content": result})
+            if turn.stop is not None:
+                return turn.stop.reply.text
             names = {call.name for call in round_.calls}
             if round_.text.strip() and "escalate_to_human" in names and "search_knowledge" not in names:
                 return round_.text
 
     async def _round(
-        self, messages: list[ChatCompletionMessageParam], *, tools: bool, emit: Callable[[str], Awaitable[None]] | None
+        self,
+        messages: list[ChatCompletionMessageParam],
+        *,
+        tools: bool,
+        emit: Callable[[str], Awaitable[None]] | None,
+        extra_tools: list[ChatCompletionFunctionToolParam] | None = None,
     ) -> _Round:
         """One streamed completion: its text (each delta passed to `emit`) and its tool calls."""
         parts: list[str] = []
@@ -292,7 +322,7 @@ class LlmResponder:
                 max_tokens=self._settings.max_tokens,
                 stream=True,
                 stream_options={"include_usage": True},  # a last chunk reports the tokens used
-                tools=TOOLS if tools else openai.omit,
+                tools=(TOOLS + (extra_tools or [])) if tools else openai.omit,
             )
             async with stream:
                 async for chunk in stream:
@@ -362,10 +392,22 @@ class _Turn:
 
     search: SearchFn
     sink: StreamSink | None
+    context: TurnContext
+    actions: Actions | None = None
     refs: dict[int, Hit] = field(default_factory=dict)
     facts: list[Fact] = field(default_factory=list)
     escalation: str | None = None
     streamed: bool = False
+    acted: bool = False
+    """An action was called (or asked for): the reply answers from it, not from passages."""
+    action_calls: int = 0
+    stop: ActionTurn | None = None
+    """An action ended the turn in the hub's own words."""
+
+    def action_tools(self) -> list[ChatCompletionFunctionToolParam]:
+        if self.actions is None:
+            return []
+        return [cast(ChatCompletionFunctionToolParam, tool) for tool in self.actions.tools()]
 
     def number(self, hits: list[Hit]) -> list[dict[str, str | int]]:
         """Give `hits` the next refs; the passages as the model sees them."""
@@ -381,8 +423,10 @@ class _Turn:
             self.streamed = True
             await self.sink(TextDelta(text))
 
-    async def run(self, name: str, arguments: Mapping[str, str]) -> str:
+    async def run(self, name: str, arguments: Mapping[str, Any]) -> str:
         """Perform one (validated) tool call; its result as the JSON the model reads."""
+        if self.actions is not None and name in self.actions:
+            return await self._act(name, arguments)
         if name == "search_knowledge":
             hits = await self.search(arguments["query"])
             return _data_json({"passages": self.number(hits), "note": DATA_NOTE})
@@ -392,19 +436,38 @@ class _Turn:
             self.escalation = arguments["reason"]
         return _data_json({"ok": True})
 
+    async def _act(self, name: str, arguments: Mapping[str, Any]) -> str:
+        assert self.actions is not None
+        self.acted = True
+        if self.stop is not None:
+            return _data_json({"error": "the turn is over: another action needs the customer first"})
+        if self.action_calls >= self.actions.max_calls_per_turn:
+            return _data_json({"error": "no more actions this turn; answer with what you have"})
+        self.action_calls += 1
+        done = await self.actions.model_call(self.context, name, arguments)
+        if done.turn is not None:
+            self.stop = done.turn
+            return _data_json({"ok": True, "note": "the customer is told what happens next"})
+        return done.result or _data_json({"ok": True})
 
-def _arguments(call: _ToolCall) -> dict[str, str]:
+
+def _arguments(call: _ToolCall, actions: Actions | None) -> dict[str, Any]:
     """The call's arguments, checked against the tool's schema; anything else is a failure (a
-    model that garbles its calls is not repaired, the offline responder answers instead)."""
+    model that garbles its calls is not repaired, the offline responder answers instead). An
+    action's arguments only need to be an object here: the action checks them against its own
+    schema, and the model reads what is wrong."""
     fields = _TOOL_FIELDS.get(call.name)
-    if fields is None:
+    is_action = actions is not None and call.name in actions
+    if fields is None and not is_action:
         raise LlmFailure(f"the model called an unknown tool {call.name[:40]!r}")
     try:
-        arguments = json.loads(call.arguments)
+        arguments = json.loads(call.arguments or "{}")
     except ValueError:
         raise LlmFailure(f"the model sent {call.name} arguments that are not JSON") from None
     if not isinstance(arguments, dict):
         raise LlmFailure(f"the model sent {call.name} arguments that are not an object")
+    if fields is None:
+        return arguments
     for name in fields:
         value = arguments.get(name)
         if not isinstance(value, str) or not value.strip():
@@ -412,6 +475,10 @@ def _arguments(call: _ToolCall) -> dict[str, str]:
     if call.name == "remember_fact" and arguments["key"] not in set(FactKey):
         raise LlmFailure("the model called remember_fact with an unknown key")
     return {name: arguments[name].strip() for name in fields}
+
+
+def _stopped(stop: ActionTurn) -> AgentOutcome:
+    return AgentOutcome(stop.reply, pending=stop.pending, acted=True, responder=Responder.LLM)
 
 
 def _assistant_calls(round_: _Round) -> ChatCompletionMessageParam:

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from core.answering.agent import Agent
 from core.answering.attachments import AttachmentReader
+from core.answering.actions.flow import Actions
 from core.answering.llm_responder import LlmResponder
 from core.answering.sentiment import SentimentAnalyzer
 from core.channel import Channel
@@ -32,11 +33,13 @@ from core.pipeline.staffing import Staffing
 from core.pipeline.storage import Storage
 from core.pipeline.turn_runner import TurnRunner
 from core.settings import Settings
+from core.store.action_calls import StoredActionPorts
 from core.store.calibrations import CalibrationCache
 from core.store.contacts import dialect_insert
 from core.store.db import HealthProbe, libpq_url, make_engine, make_sessionmaker, own_backends, prepare_database, utcnow
 from core.store.staff import has_active_staff
 from core.store.transactions import Transactions, transactions_for
+from handoff.customer_cases import StoredCaseBook
 from handoff.desk import StaffDesk
 from handoff.hours import Sla
 from knowledge.base import KnowledgeBase
@@ -76,6 +79,7 @@ class Runtime:
 
 
 PROBE_TIMEOUT_S = 2.0
+ACTION_PHRASINGS_BATCH = 32
 """Longer than an orchestrator's probe would wait; a database this slow is not ready."""
 
 
@@ -178,8 +182,16 @@ async def open_runtime(
                 await knowledge.catch_up()  # a new host builds its local index here, once
             calibration = CalibrationCache(sessionmaker, settings.knowledge.collection)
             await calibration.fresh()
-            agent = Agent(knowledge=knowledge, settings=settings.answer, llm=llm, calibration=calibration)
             transactions = transactions_for(engine, sessionmaker)
+            actions = Actions(
+                settings.actions,
+                ports=StoredActionPorts(transactions),
+                cases=StoredCaseBook(transactions),
+                encode=partial(knowledge.embedder.encode, batch_size=ACTION_PHRASINGS_BATCH),
+            )
+            agent = Agent(
+                knowledge=knowledge, settings=settings.answer, llm=llm, calibration=calibration, actions=actions
+            )
             storage = Storage.on(transactions)
             desk = staff_desk(transactions, channels, sla=Sla.of(settings.handoff), survey=settings.handoff.survey)
             staffing = Staffing(
@@ -240,6 +252,7 @@ async def open_runtime(
                 if gate is not None:
                     gate.close()
                 await hub.stop()
+                await actions.aclose()
                 await transactions.close()
         finally:
             await reader.aclose()

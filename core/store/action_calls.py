@@ -4,7 +4,6 @@ identity's value; erasing a customer leaves their calls without a name (`SET NUL
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -12,22 +11,11 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from core.store.db import ActionCall, Conversation, utcnow
-
-
-@dataclass(frozen=True, slots=True)
-class CallRecord:
-    """One call as it is written down."""
-
-    action: str
-    contact_id: str | None
-    conversation_id: str | None
-    arguments: dict[str, Any]
-    identity: Sequence[str]
-    outcome: str
-    http_status: int | None
-    duration_ms: int
-    detail: str = ""
+from core.answering.actions.calls import CallRecord
+from core.store.contacts import VERIFIED_EMAIL, VERIFIED_PHONE
+from core.store.db import ActionCall, Conversation, Identity, utcnow
+from core.store.transactions import Transactions
+from core.turn_context import VerifiedIdentity
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,3 +88,25 @@ def counted(session: Session, *, action: str | None = None) -> int:
     if action:
         query = query.where(ActionCall.action == action)
     return int(session.execute(query).scalar_one())
+
+
+class StoredActionPorts:
+    """What actions need of the store (`core.answering.actions.flow.ActionPorts`)."""
+
+    def __init__(self, transactions: Transactions) -> None:
+        self._run = transactions.run
+
+    async def identity_of(self, contact_id: str) -> VerifiedIdentity:
+        def work(session: Session) -> VerifiedIdentity:
+            rows = session.execute(
+                select(Identity.channel, Identity.external_user_id).where(
+                    Identity.contact_id == contact_id, Identity.channel.in_([VERIFIED_EMAIL, VERIFIED_PHONE])
+                )
+            ).all()
+            found = {kind: value for kind, value in rows}
+            return VerifiedIdentity(email=found.get(VERIFIED_EMAIL), phone=found.get(VERIFIED_PHONE))
+
+        return await self._run(work) if contact_id else VerifiedIdentity()
+
+    async def audit(self, call: CallRecord) -> None:
+        await self._run(lambda session: record(session, call))

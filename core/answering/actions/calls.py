@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import json
+import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
+
+from core.answering.personal_data import find
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,3 +40,43 @@ class ActionFailed(Exception):
     def __init__(self, kind: str, message: str) -> None:
         super().__init__(message)
         self.kind = kind
+
+
+@dataclass(frozen=True, slots=True)
+class CallRecord:
+    """One call (or one stopped before it was made) as the audit trail keeps it."""
+
+    action: str
+    contact_id: str | None
+    conversation_id: str | None
+    arguments: dict[str, Any]
+    """Masked (`masked`)."""
+    identity: tuple[str, ...]
+    """The verified identity fields passed, never their values."""
+    outcome: str
+    """ok, unverified, invalid, refused, declined, or an `ActionFailed.kind`."""
+    http_status: int | None = None
+    duration_ms: int = 0
+    detail: str = ""
+
+
+_PERSONAL_NAMES = re.compile(r"email|phone|name|number|address|_id$|^id$|account|iban|card", re.IGNORECASE)
+
+
+def masked(arguments: Mapping[str, Any]) -> dict[str, Any]:
+    """`arguments` for the audit trail: a value that is personal data by its parameter's name
+    (email, phone, name, …number, address, …id) or by its shape (`core.answering.personal_data`)
+    shown as its first and last two characters (`12•••89`); others as given."""
+    return {
+        name: _mask(value) if _PERSONAL_NAMES.search(name) or find(_text(value)) else value
+        for name, value in arguments.items()
+    }
+
+
+def _mask(value: Any) -> str:
+    text = _text(value)
+    return "•••" if len(text) <= 4 else f"{text[:2]}•••{text[-2:]}"
+
+
+def _text(value: Any) -> str:
+    return value if isinstance(value, str) else json.dumps(value)

@@ -1,0 +1,95 @@
+"""The actions every hub has: a customer asks how their cases stand, or adds a note to an open
+one. Answered from the hub's own tables through `CaseBook` (handoff implements it), always for
+the contact who writes and nobody else; no verified identity is needed, as a contact's cases
+are their own conversations."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+from core.action_settings import ActionDeclaration
+
+CASE_STATUS = "case_status"
+CASE_NOTE = "case_note"
+_OWN_TABLES = "https://supporthub.invalid/"
+"""Built-ins call nothing: their declarations' URLs are never used."""
+
+
+@dataclass(frozen=True, slots=True)
+class CaseLine:
+    """One of the customer's cases as they may see it."""
+
+    reference: str
+    state: str
+    """waiting, human, returned or closed (`handoff.cases.CaseState`)."""
+    opened_at: datetime
+    channel: str
+    about: str
+
+
+class CaseBook(Protocol):
+    async def cases_of(self, contact_id: str) -> list[CaseLine]:
+        """The contact's cases, newest first."""
+        ...
+
+    async def add_note(self, contact_id: str, text: str) -> CaseLine | None:
+        """Add the customer's note to their newest open case, for the person on it; None when
+        they have no open case."""
+        ...
+
+
+DECLARATIONS = {
+    CASE_STATUS: ActionDeclaration(
+        description="Tell the customer how their support cases (tickets) stand: waiting, with a person, resolved.",
+        url=_OWN_TABLES + CASE_STATUS,
+        examples=[
+            "what's happening with my ticket",
+            "what is the status of my case",
+            "any update on my support request",
+            "is anyone looking at my ticket",
+            "status of my ticket",
+        ],
+    ),
+    CASE_NOTE: ActionDeclaration(
+        description="Add the customer's note to their open support case, for the person handling it.",
+        url=_OWN_TABLES + CASE_NOTE,
+        parameters={
+            "type": "object",
+            "properties": {"note": {"type": "string", "minLength": 2, "description": "the note, in the customer's words"}},
+            "required": ["note"],
+        },
+        examples=["add a note to my ticket", "add something to my case", "I want to add information to my ticket"],
+        ask={"note": "What would you like to add to your case? Write it in one message and I'll pass it on."},
+    ),
+}
+
+_STATES = {
+    "waiting": "waiting for a person from our team",
+    "human": "with a person from our team",
+    "returned": "resolved",
+    "closed": "closed",
+}
+
+
+def status_text(cases: list[CaseLine]) -> str:
+    if not cases:
+        return "I can't find any support case of yours. If something needs a person, just ask."
+    rows = [
+        f"| {case.reference} | {case.opened_at:%Y-%m-%d} | {_STATES.get(case.state, case.state)} | {_cell(case.about)} |"
+        for case in cases[:10]
+    ]
+    header = "Here are your support cases:" if len(cases) > 1 else "Here is your support case:"
+    return "\n".join([header, "", "| Case | Opened | Status | About |", "|---|---|---|---|", *rows])
+
+
+def note_text(case: CaseLine | None) -> str:
+    if case is None:
+        return "You have no open case to add a note to. Tell me what you need and I'll help, or ask for a person."
+    return f"I've added your note to case {case.reference}; the person handling it will see it."
+
+
+def _cell(text: str) -> str:
+    line = " ".join(text.split())
+    return (line[:80] + "…" if len(line) > 80 else line).replace("|", "\\|")

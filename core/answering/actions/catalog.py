@@ -1,0 +1,97 @@
+"""The operator's actions, ready to call: arguments checked against their schema, the request
+built from the templates with every value URL-encoded (an argument cannot change the host or
+the path's shape), the verified identity and the environment's secrets filled in by the hub."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from string import Formatter
+from typing import Any
+from urllib.parse import quote
+
+from jsonschema import Draft202012Validator
+
+from core.action_settings import ActionDeclaration, ActionSettings
+from core.answering.actions.calls import ActionRequest
+from core.turn_context import VerifiedIdentity
+
+_ENV = re.compile(r"env\.([A-Za-z_][A-Za-z0-9_]*)")
+
+
+class MissingIdentity(Exception):
+    """The action needs a verified identity field the customer does not have."""
+
+    def __init__(self, fields: list[str]) -> None:
+        super().__init__(", ".join(fields))
+        self.fields = fields
+
+
+@dataclass(frozen=True, slots=True)
+class Action:
+    name: str
+    declaration: ActionDeclaration
+
+    def problems(self, arguments: Mapping[str, Any]) -> list[str]:
+        """What is wrong with `arguments` by the schema, in words ([] when they are valid)."""
+        validator = Draft202012Validator(self.declaration.parameters)
+        return [_said(error.path, error.message) for error in validator.iter_errors(dict(arguments))]
+
+    def request(self, arguments: Mapping[str, Any], identity: VerifiedIdentity) -> ActionRequest:
+        """The HTTP request for valid `arguments`; raises `MissingIdentity` when the customer lacks a
+        verified field the action passes."""
+        declaration = self.declaration
+        lacking = [name for name in declaration.identity if not identity.get(name)]
+        if lacking:
+            raise MissingIdentity(lacking)
+        values = {name: _text(value) for name, value in arguments.items()}
+        values |= {f"contact.{name}": identity.get(name) or "" for name in declaration.identity}
+        url = _fill(declaration.url, {name: quote(value, safe="") for name, value in values.items()})
+        headers = {header: _fill(template, _environment(template)) for header, template in declaration.headers.items()}
+        body: dict[str, Any] | None = None
+        if declaration.body is not None:
+            body = {key: _fill(template, values) for key, template in declaration.body.items()}
+        elif declaration.method not in ("GET", "DELETE"):
+            body = dict(arguments)
+        return ActionRequest(declaration.method, url, headers, body)
+
+
+class Catalog:
+    """Every declared action, by name."""
+
+    def __init__(self, settings: ActionSettings) -> None:
+        self.settings = settings
+        self.actions = {name: Action(name, declaration) for name, declaration in settings.declared.items()}
+
+    def __bool__(self) -> bool:
+        return bool(self.actions)
+
+    def get(self, name: str) -> Action | None:
+        return self.actions.get(name)
+
+
+def _fill(template: str, values: Mapping[str, str]) -> str:
+    """`template` with each `{name}` replaced (the declarations were checked: every name is known)."""
+    return "".join(
+        literal + (values.get(name, "") if name is not None else "")
+        for literal, name, _, _ in Formatter().parse(template)
+    )
+
+
+def _environment(template: str) -> dict[str, str]:
+    """The secrets a header names, read now (checked present at start-up)."""
+    names = [found.group(1) for found in _ENV.finditer(template)]
+    return {f"env.{name}": os.environ.get(name, "") for name in names}
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def _said(path: Any, message: str) -> str:
+    where = ".".join(str(part) for part in path)
+    return f"{where}: {message}" if where else message

@@ -1,0 +1,68 @@
+"""A customer's own cases, as the built-in case actions show them (`core.answering.actions.built_in`):
+how each stands, and a note added to the open one for the person handling it. Only ever the
+cases of the contact who writes."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from core.answering.actions.built_in import CaseLine
+from core.messages import Author
+from core.store.db import Conversation, Message
+from core.store.transactions import Transactions
+from handoff.cases import OPEN_STATES
+from handoff.inbox_store import note
+from handoff.tables import Case
+
+CUSTOMER_NOTE = "the customer"
+"""Who a customer's note is from, as staff see it on the case."""
+
+_ASKED = (
+    select(Message.text)
+    .where(
+        Message.conversation_id == Case.conversation_id,
+        Message.author == Author.CUSTOMER.value,
+        Message.created_at <= Case.opened_at,
+    )
+    .order_by(Message.id.desc())
+    .limit(1)
+    .correlate(Case)
+    .scalar_subquery()
+)
+"""What the customer last said before the case opened: what it is about, in their words."""
+
+
+class StoredCaseBook:
+    def __init__(self, transactions: Transactions) -> None:
+        self._run = transactions.run
+
+    async def cases_of(self, contact_id: str) -> list[CaseLine]:
+        return await self._run(lambda session: [line for _, line in _cases_of(session, contact_id)])
+
+    async def add_note(self, contact_id: str, text: str) -> CaseLine | None:
+        def work(session: Session) -> CaseLine | None:
+            open_cases = [(case_id, line) for case_id, line in _cases_of(session, contact_id) if line.state in OPEN_STATES]
+            if not open_cases:
+                return None
+            case_id, newest = open_cases[0]
+            note(session, case_id=case_id, actor=CUSTOMER_NOTE, text=text)
+            return newest
+
+        return await self._run(work)
+
+
+def _cases_of(session: Session, contact_id: str) -> list[tuple[str, CaseLine]]:
+    """The contact's cases, newest first, with their ids."""
+    rows = session.execute(
+        select(Case.id, Case.state, Case.opened_at, Conversation.channel, _ASKED.label("asked"))
+        .join(Conversation, Conversation.id == Case.conversation_id)
+        .where(Conversation.contact_id == contact_id)
+        .order_by(Case.opened_at.desc())
+        .limit(20)
+    ).all()
+    return [(row.id, CaseLine(_reference(row.id), row.state, row.opened_at, row.channel, row.asked or "")) for row in rows]
+
+
+def _reference(case_id: str) -> str:
+    return f"#{case_id[:8].upper()}"
