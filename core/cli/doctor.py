@@ -32,6 +32,7 @@ import click
 from sqlalchemy import func, inspect, select, text
 from sqlalchemy.engine import Connection, make_url
 
+from core.action_settings import ActionSettings, host_entry
 from core.channel import Channel, CheckableChannel, CheckFailed
 from core.cli.support import uses_settings
 from core.ops.logs import SecretMask, settings_secrets
@@ -40,6 +41,7 @@ from core.pipeline.hub_gate import HubGate
 from core.registry import load_channels
 from core.settings import LlmSettings, Settings
 from core.store.db import MIGRATIONS_DIR, StaffMember, make_engine
+from core.turn_context import VerifiedIdentity
 from knowledge.settings import KnowledgeSettings
 
 T = TypeVar("T")
@@ -177,6 +179,40 @@ async def check_llm(llm: LlmSettings) -> str:
     return f"{where}: model {llm.model!r} is available ({len(models)} models listed)"
 
 
+async def check_action(actions: ActionSettings, name: str) -> str:
+    """The action's endpoint answers through the same safe client the bot uses: its host is
+    listed, resolves to an address it may use, and answers the fixed part of its URL with the
+    action's headers. Any answer counts but a refusal of the credentials or a server error: the
+    check cannot know a real order number, so a 404 or 405 there still shows the way is open."""
+    from core.answering.actions.calls import ActionFailed, ActionRequest
+    from core.answering.actions.catalog import Catalog
+    from core.answering.actions.http_call import SafeHttp
+
+    action = Catalog(actions).actions[name]
+    declaration = action.declaration
+    if host_entry(declaration.url) is None:
+        raise Skipped(f"{name}: its host is a placeholder, so there is nothing fixed to try")
+    base = declaration.url.split("{", 1)[0].split("?", 1)[0]
+    headers = action.request({}, VerifiedIdentity(email="doctor@example.com", phone="+10000000000")).headers
+    http = SafeHttp(actions)
+    try:
+        answer = await http.send(ActionRequest("GET", base, headers), timeout_s=declaration.timeout_s)
+        status = answer.status
+    except ActionFailed as failed:
+        if not failed.kind.startswith("http_"):
+            raise CheckFailed(f"{name}: {failed}") from None
+        status = int(failed.kind.removeprefix("http_"))
+    finally:
+        await http.aclose()
+    where = urlsplit(base)
+    shown = f"{where.scheme}://{where.netloc}{where.path}"
+    if status in (401, 403):
+        raise CheckFailed(f"{name}: GET {shown} answered HTTP {status}: check the credentials in its headers")
+    if status >= 500:
+        raise CheckFailed(f"{name}: GET {shown} answered HTTP {status}")
+    return f"{name}: GET {shown} answered HTTP {status} ({declaration.method} {'writes' if declaration.writes else 'reads'})"
+
+
 def channel_checks(settings: Settings, timeout_s: float) -> list[Check]:
     """Every configured channel's own check; one failing line when they cannot be loaded."""
     try:
@@ -263,6 +299,10 @@ def all_checks(settings: Settings, timeout_s: float) -> list[Check]:
     ]
     if settings.llm.enabled:
         checks.append(Check("llm", partial(check_llm, settings.llm), timeout_s))
+    checks += [
+        Check(f"action {name}", partial(check_action, settings.actions, name), timeout_s)
+        for name in settings.actions.declared
+    ]
     return checks
 
 
