@@ -19,6 +19,7 @@ from jinja2 import Environment
 
 from core.admin import conversations, operations, queries
 from core.admin import satisfaction as surveys
+from core.admin.action_calls import ActionCallPages
 from core.admin.charts import Series, data_table, stacked_bars
 from core.admin.conversations import TEST_CHANNELS
 from core.admin.gaps import GapFinder, GapReport
@@ -113,6 +114,7 @@ class Pages:
             checked_form=self._checked_form,
             collection=settings.knowledge.collection,
         )
+        self._action_calls = ActionCallPages(runtime=self._runtime, page=self._page, settings=settings.actions)
 
     def routes(self) -> list[web.RouteDef]:
         return [
@@ -135,6 +137,7 @@ class Pages:
             web.post("/admin/outbox/{id}/retry", self.retry),
             *self._replies.routes(),
             *self._suggestions.routes(),
+            *self._action_calls.routes(),
         ]
 
     def _gap_finder(self, runtime: Runtime) -> GapFinder:
