@@ -57,7 +57,9 @@ DECLARATIONS = {
         url=_OWN_TABLES + CASE_NOTE,
         parameters={
             "type": "object",
-            "properties": {"note": {"type": "string", "minLength": 2, "description": "the note, in the customer's words"}},
+            "properties": {
+                "note": {"type": "string", "minLength": 2, "description": "the note, in the customer's words"}
+            },
             "required": ["note"],
         },
         examples=["add a note to my ticket", "add something to my case", "I want to add information to my ticket"],

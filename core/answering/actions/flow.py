@@ -88,7 +88,9 @@ class Actions:
         if cases is not None:
             declared |= {name: Action(name, declaration) for name, declaration in built_in.DECLARATIONS.items()}
         self._actions = declared
-        examples = {name: action.declaration.examples for name, action in declared.items() if action.declaration.examples}
+        examples = {
+            name: action.declaration.examples for name, action in declared.items() if action.declaration.examples
+        }
         self._matcher = ActionMatcher(examples, encode) if encode is not None and examples else None
 
     def __bool__(self) -> bool:
@@ -103,7 +105,10 @@ class Actions:
             if declaration.writes:
                 description += " It changes something: the customer is asked to confirm before it runs."
             tools.append(
-                {"type": "function", "function": {"name": name, "description": description, "parameters": declaration.parameters}}
+                {
+                    "type": "function",
+                    "function": {"name": name, "description": description, "parameters": declaration.parameters},
+                }
             )
         return tools
 
@@ -144,9 +149,9 @@ class Actions:
         if self._matcher is None:
             return None
         found = await asyncio.to_thread(self._matcher.match, context.text)
-        if found is None or found.score < knowledge_best:
+        if found is None or found.cosine < knowledge_best:
             return None
-        action = self._actions[found.name]
+        action = self._actions[found.action]
         arguments = slots.fill(action.declaration, context.text, context.facts, {})
         return await self._proceed(context, action, arguments)
 
@@ -233,7 +238,13 @@ class Actions:
         return await self._told_to_verify(context, action, arguments)
 
     async def _told_to_verify(self, context: TurnContext, action: Action, arguments: dict[str, Any]) -> ActionTurn:
-        await self._audit(context, action, arguments, "unverified", detail="the customer has no verified " + " or ".join(action.declaration.identity))
+        await self._audit(
+            context,
+            action,
+            arguments,
+            "unverified",
+            detail="the customer has no verified " + " or ".join(action.declaration.identity),
+        )
         return ActionTurn(Reply(self._settings.unverified_message))
 
     def _confirmation(self, action: Action, arguments: dict[str, Any]) -> ActionTurn:

@@ -5,11 +5,10 @@ from __future__ import annotations
 
 import pytest
 
-from core.action_settings import ActionSettings
-from core.answering.actions.catalog import Catalog, MissingIdentity
+from core.action_settings import ActionResultView, ActionSettings
 from core.answering.actions.calls import masked
+from core.answering.actions.catalog import Catalog, MissingIdentity
 from core.answering.actions.results import shown
-from core.action_settings import ActionResultView
 from core.turn_context import VerifiedIdentity
 
 ORDER_SCHEMA = {
