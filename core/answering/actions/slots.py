@@ -131,9 +131,7 @@ def _validator(declaration: ActionDeclaration, schema: Mapping[str, Any]) -> Val
     return root.evolve(schema=schema)
 
 
-def _said(
-    name: str, schema: Mapping[str, Any], validator: Validator, text: str, stated: Sequence[Fact]
-) -> list[Any]:
+def _said(name: str, schema: Mapping[str, Any], validator: Validator, text: str, stated: Sequence[Fact]) -> list[Any]:
     """The distinct valid values `text` gives the parameter: memory's framed facts first (the most
     specific), else its enum values and pattern matches."""
     key = _fact_key(name)
@@ -149,9 +147,7 @@ def _said(
     return []
 
 
-def _remembered(
-    name: str, schema: Mapping[str, Any], validator: Validator, facts: Sequence[Fact]
-) -> Any | None:
+def _remembered(name: str, schema: Mapping[str, Any], validator: Validator, facts: Sequence[Fact]) -> Any | None:
     key = _fact_key(name)
     for fact in reversed(facts):
         if fact.key is key and validator.is_valid(value := _typed(schema, fact.value)):
