@@ -41,6 +41,7 @@ def main() -> int:
     logging.basicConfig(level=logging.WARNING)
 
     from tests.bench import (
+        bench_action_phrasing,
         bench_answers,
         bench_api,
         bench_big_corpus,
@@ -63,6 +64,8 @@ def main() -> int:
     print(bench_answers.report(bench_answers.run(args.stackfaq)))
     section("answer or hand over against a plain cosine threshold (StackFAQ, HWU64, the sample)")
     print(bench_judgement.report(bench_judgement.run(args.stackfaq)))
+    section("which action a message asks for, without an LLM (action phrasings, the sample's questions, Bitext)")
+    print(bench_action_phrasing.report(bench_action_phrasing.run()))
     section("learning from staff answers: Bitext's and HWU64's questions replayed, with and without a reviewer")
     print(bench_replay.report(bench_replay.run()))
     section("/api/messages (a real `supporthub serve`)")
