@@ -104,9 +104,9 @@ def question_for(declaration: ActionDeclaration, name: str) -> str:
     if label[1:2].islower():  # "Order number" reads "order number", "IBAN" stays
         label = label[:1].lower() + label[1:]
     choices = ", ".join(str(value).replace("_", " ") for value in schema.get("enum", []))
-    hint = str(schema.get("description") or choices)
+    hint = str(schema.get("description") or choices).rstrip(".")
     question = f"What is your {label}?"
-    return f"{question} ({hint.rstrip('.')})" if hint else question
+    return f"{question} ({hint})" if hint and hint.lower() != label.lower() else question
 
 
 def yes_or_no(text: str) -> bool | None:
