@@ -17,9 +17,9 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Session
 
+from core.answering.actions.flow import Actions
 from core.answering.agent import Agent
 from core.answering.attachments import AttachmentReader
-from core.answering.actions.flow import Actions
 from core.answering.llm_responder import LlmResponder
 from core.answering.sentiment import SentimentAnalyzer
 from core.channel import Channel

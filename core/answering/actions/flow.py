@@ -277,7 +277,7 @@ class Actions:
         )
         try:
             await self._ports.audit(call)
-        except Exception:  # noqa: BLE001 — the customer's answer does not wait on the audit trail
+        except Exception:
             log.exception("actions: could not audit a call of %s", action.name)
 
 
