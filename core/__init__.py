@@ -20,6 +20,7 @@ The contract (directly in core/):
     streaming     an answer shown while it is written
     turn_context  what one turn knows (signals, facts, files) as the agent reads it
     settings      the one settings object: a TOML file plus SUPPORTHUB_* variables
+    action_settings  the operator's actions: their declarations, checked at start-up
     registry      channels found through the `supporthub.channels` entry points
     metrics       the Prometheus metrics every wing counts into
     log_context   the ids a log line carries (request, conversation, message)
@@ -30,13 +31,16 @@ The contract (directly in core/):
 core.store: db (schema, engine), migrations/, transactions (one transaction from async code),
     contacts, inbox, outbox_queue, conversation_views, channel_state (delivered parts, opt-outs,
     delivery statuses), channel_values (each channel's own key-value store), feedback, dead_letters,
-    calibrations (the operator's answer bar, per knowledge collection), staff (people's accounts,
+    calibrations (the operator's answer bar, per knowledge collection), action_calls (the audit
+    trail of actions; the verified identity actions are given), staff (people's accounts,
     their server-side sessions, the audit trail of what they did), suggestions (what staff
     answered, reviewed before it becomes knowledge through knowledge.written).
 core.answering: agent, offline_responder, llm_responder, answer_decision, calibration (the bar
     learned from labelled questions), questions, small_talk, quoted_tables, memory, sentiment,
     attachments, answer_eval, answer_explain, personal_data (what to redact before a suggestion
-    goes live).
+    goes live), actions/ (calls into the company's own systems: calls, http_call (the one safe way
+    out), catalog, phrasing + slots (offline: which action, its parameters), results, built_in
+    (the customer's own cases), flow (ask, confirm, call, audit)).
 core.pipeline: hub, turn_runner, turn_transactions, storage (the stores on one engine),
     outbox (delivery), rate_limits, notifications (the wake-up between processes), pulse (a
     beat on every change, for what shows conversations live), staffing (whether a person can
@@ -53,8 +57,9 @@ core.cli: main (the `supporthub` group), support (what commands share), server (
 core.admin: the dashboard at /admin: pages and its query modules; inbox + inbox_queries (the
     staff desk in the browser, live through server-sent events), staff_page (people and the
     audit trail), replies (canned replies), satisfaction (survey scores, resolution rate),
-    suggestions (reviewing what staff answered; answering a knowledge gap in place).
-handoff: policy, cases, desk + desk_store (the chat-platform desk through the desk port),
+    suggestions (reviewing what staff answered; answering a knowledge gap in place), action_calls
+    (the declared actions and the audit trail of their calls).
+handoff: policy, cases, customer_cases (a customer's own cases, for the built-in actions), desk + desk_store (the chat-platform desk through the desk port),
     inbox_store (the inbox's replies, notes, assignments), canned, survey, hours (business
     hours and the SLA clock).
 core.sandbox: stand-ins of Telegram, Twilio, Slack and an SMTP relay on 127.0.0.1 (the tests run the

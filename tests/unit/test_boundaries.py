@@ -59,6 +59,7 @@ CONTRACT = {
     "core.streaming",
     "core.turn_context",
     "core.settings",
+    "core.action_settings",
     "core.desk_port",
     "core.registry",
     "core.metrics",
