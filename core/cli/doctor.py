@@ -185,13 +185,13 @@ async def check_action(actions: ActionSettings, name: str) -> str:
     action's headers. Any answer counts but a refusal of the credentials or a server error: the
     check cannot know a real order number, so a 404 or 405 there still shows the way is open."""
     from core.answering.actions.calls import ActionFailed, ActionRequest
-    from core.answering.actions.catalog import Catalog
+    from core.answering.actions.catalog import Action
     from core.answering.actions.http_call import SafeHttp
 
-    action = Catalog(actions).actions[name]
+    action = Action(name, actions.declared[name])
     declaration = action.declaration
     if host_entry(declaration.url) is None:
-        raise Skipped(f"{name}: its host is a placeholder, so there is nothing fixed to try")
+        raise Skipped("its host is a placeholder, so there is nothing fixed to try")
     base = declaration.url.split("{", 1)[0].split("?", 1)[0]
     headers = action.request({}, VerifiedIdentity(email="doctor@example.com", phone="+10000000000")).headers
     http = SafeHttp(actions)
@@ -200,17 +200,17 @@ async def check_action(actions: ActionSettings, name: str) -> str:
         status = answer.status
     except ActionFailed as failed:
         if not failed.kind.startswith("http_"):
-            raise CheckFailed(f"{name}: {failed}") from None
+            raise CheckFailed(str(failed)) from None
         status = int(failed.kind.removeprefix("http_"))
     finally:
         await http.aclose()
     where = urlsplit(base)
     shown = f"{where.scheme}://{where.netloc}{where.path}"
     if status in (401, 403):
-        raise CheckFailed(f"{name}: GET {shown} answered HTTP {status}: check the credentials in its headers")
+        raise CheckFailed(f"GET {shown} answered HTTP {status}: check the credentials in its headers")
     if status >= 500:
-        raise CheckFailed(f"{name}: GET {shown} answered HTTP {status}")
-    return f"{name}: GET {shown} answered HTTP {status} ({declaration.method} {'writes' if declaration.writes else 'reads'})"
+        raise CheckFailed(f"GET {shown} answered HTTP {status}")
+    return f"GET {shown} answered HTTP {status}"
 
 
 def channel_checks(settings: Settings, timeout_s: float) -> list[Check]:
@@ -300,7 +300,7 @@ def all_checks(settings: Settings, timeout_s: float) -> list[Check]:
     if settings.llm.enabled:
         checks.append(Check("llm", partial(check_llm, settings.llm), timeout_s))
     checks += [
-        Check(f"action {name}", partial(check_action, settings.actions, name), timeout_s)
+        Check(f"action:{name}", partial(check_action, settings.actions, name), timeout_s)
         for name in settings.actions.declared
     ]
     return checks

@@ -27,6 +27,7 @@ from core.sandbox.twilio_api import ACCOUNT_NAME, ACCOUNT_SID, AUTH_TOKEN, HUB_N
 from core.settings import AdminSettings, Settings
 from core.store import staff
 from core.store.db import StaffRole
+from tests.fakes.company_api import FakeCompanyApi
 from tests.fakes.dovecot import Dovecot
 from tests.fakes.openai_server import FakeOpenAI
 from tests.ports import free_port
@@ -333,3 +334,29 @@ async def test_the_inbox_is_the_desk_once_someone_on_the_staff_joined(indexed_da
         "OK",
         "the inbox at /admin/inbox takes the conversations handed over (1 on the staff)",
     )
+
+
+async def test_an_actions_endpoint_is_tried_with_its_credentials(
+    indexed_data_dir: Path, tmp_path: Path, company_api: FakeCompanyApi
+) -> None:
+    config = tmp_path / "shop.toml"
+    config.write_text(
+        f'[actions]\nprivate_hosts = ["{company_api.host_port}"]\n'
+        "[actions.declared.order_status]\n"
+        'description = "Look up an order"\n'
+        f'url = "{company_api.url}/api/orders/{{order_number}}?email={{contact.email}}"\n'
+        'headers = { Authorization = "Bearer {env.SHOP_API_TOKEN}" }\n'
+        'parameters = { type = "object", properties = { order_number = { type = "string" } } }\n'
+    )
+    env = {
+        "SUPPORTHUB_DATA_DIR": str(indexed_data_dir),
+        "SUPPORTHUB_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'hub.db'}",
+    }
+    right = await doctor({**env, "SHOP_API_TOKEN": company_api.token}, "--config", str(config))
+    assert right.lines["action:order_status"] == ("OK", f"GET {company_api.url}/api/orders/ answered HTTP 404")
+    wrong = await doctor({**env, "SHOP_API_TOKEN": "wrong-shop-token"}, "--config", str(config))
+    assert wrong.lines["action:order_status"] == (
+        "FAIL",
+        f"GET {company_api.url}/api/orders/ answered HTTP 401: check the credentials in its headers",
+    )
+    assert "wrong-shop-token" not in wrong.output and wrong.returncode != 0

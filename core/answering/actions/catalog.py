@@ -14,7 +14,7 @@ from urllib.parse import quote
 
 from jsonschema import Draft202012Validator
 
-from core.action_settings import ActionDeclaration, ActionSettings
+from core.action_settings import ActionDeclaration
 from core.answering.actions.calls import ActionRequest
 from core.turn_context import VerifiedIdentity
 
@@ -56,20 +56,6 @@ class Action:
         elif declaration.method not in ("GET", "DELETE"):
             body = dict(arguments)
         return ActionRequest(declaration.method, url, headers, body)
-
-
-class Catalog:
-    """Every declared action, by name."""
-
-    def __init__(self, settings: ActionSettings) -> None:
-        self.settings = settings
-        self.actions = {name: Action(name, declaration) for name, declaration in settings.declared.items()}
-
-    def __bool__(self) -> bool:
-        return bool(self.actions)
-
-    def get(self, name: str) -> Action | None:
-        return self.actions.get(name)
 
 
 def _fill(template: str, values: Mapping[str, str]) -> str:

@@ -7,7 +7,7 @@ import pytest
 
 from core.action_settings import ActionResultView, ActionSettings
 from core.answering.actions.calls import masked
-from core.answering.actions.catalog import Catalog, MissingIdentity
+from core.answering.actions.catalog import Action, MissingIdentity
 from core.answering.actions.results import shown
 from core.turn_context import VerifiedIdentity
 
@@ -18,26 +18,25 @@ ORDER_SCHEMA = {
 }
 
 
-def _catalog(monkeypatch: pytest.MonkeyPatch, **extra: object) -> Catalog:
+def _catalog(monkeypatch: pytest.MonkeyPatch, **extra: object) -> dict[str, Action]:
     monkeypatch.setenv("SHOP_TOKEN", "s3cret-token")
-    return Catalog(
-        ActionSettings(
-            allowed_hosts=["shop.example.com"],
-            declared={
-                "order_status": {
-                    "description": "Look up an order",
-                    "url": "https://shop.example.com/api/orders/{order_number}?email={contact.email}",
-                    "headers": {"Authorization": "Bearer {env.SHOP_TOKEN}"},
-                    "parameters": ORDER_SCHEMA,
-                    **extra,
-                }
-            },
-        )
+    settings = ActionSettings(
+        allowed_hosts=["shop.example.com"],
+        declared={
+            "order_status": {
+                "description": "Look up an order",
+                "url": "https://shop.example.com/api/orders/{order_number}?email={contact.email}",
+                "headers": {"Authorization": "Bearer {env.SHOP_TOKEN}"},
+                "parameters": ORDER_SCHEMA,
+                **extra,
+            }
+        },
     )
+    return {name: Action(name, declaration) for name, declaration in settings.declared.items()}
 
 
 def test_the_request_encodes_values_and_fills_identity_and_secrets(monkeypatch: pytest.MonkeyPatch) -> None:
-    action = _catalog(monkeypatch).actions["order_status"]
+    action = _catalog(monkeypatch)["order_status"]
     request = action.request({"order_number": "../admin?x=1"}, VerifiedIdentity(email="ada+1@example.com"))
     assert request.url == "https://shop.example.com/api/orders/..%2Fadmin%3Fx%3D1?email=ada%2B1%40example.com"
     assert request.headers == {"Authorization": "Bearer s3cret-token"}
@@ -45,14 +44,14 @@ def test_the_request_encodes_values_and_fills_identity_and_secrets(monkeypatch: 
 
 
 def test_a_customer_without_the_identity_the_action_passes_cannot_call_it(monkeypatch: pytest.MonkeyPatch) -> None:
-    action = _catalog(monkeypatch).actions["order_status"]
+    action = _catalog(monkeypatch)["order_status"]
     with pytest.raises(MissingIdentity) as missing:
         action.request({"order_number": "1234"}, VerifiedIdentity(phone="+4915100000000"))
     assert missing.value.fields == ["email"]
 
 
 def test_arguments_are_checked_against_the_schema(monkeypatch: pytest.MonkeyPatch) -> None:
-    action = _catalog(monkeypatch).actions["order_status"]
+    action = _catalog(monkeypatch)["order_status"]
     assert action.problems({"order_number": "1234"}) == []
     assert action.problems({"order_number": "12"}) == ["order_number: '12' does not match '^[0-9]{4,10}$'"]
     assert action.problems({}) == ["'order_number' is a required property"]
@@ -66,7 +65,7 @@ def test_a_write_sends_its_body_template_with_the_identity(monkeypatch: pytest.M
         body={"email": "{contact.email}", "order": "{order_number}"},
         writes=True,
     )
-    request = catalog.actions["order_status"].request({"order_number": "1234"}, VerifiedIdentity(email="a@b.co"))
+    request = catalog["order_status"].request({"order_number": "1234"}, VerifiedIdentity(email="a@b.co"))
     assert request.json == {"email": "a@b.co", "order": "1234"}
 
 
