@@ -103,9 +103,14 @@ class PendingAction:
     arguments: dict[str, Any] = field(default_factory=dict)
     awaiting: str | None = None
     """The parameter asked for; None: the customer is asked to confirm."""
+    asked_at: datetime | None = None
+    """When the customer was asked: an answer long after is not taken for this (`PENDING_FOR`)."""
 
     def to_json(self) -> str:
-        return json.dumps({"action": self.action, "arguments": self.arguments, "awaiting": self.awaiting})
+        asked = self.asked_at.isoformat() if self.asked_at is not None else None
+        return json.dumps(
+            {"action": self.action, "arguments": self.arguments, "awaiting": self.awaiting, "asked_at": asked}
+        )
 
     @classmethod
     def from_json(cls, text: str | None) -> PendingAction | None:
@@ -114,7 +119,8 @@ class PendingAction:
             return None
         try:
             data = json.loads(text)
-            return cls(str(data["action"]), dict(data["arguments"]), data["awaiting"])
+            asked = datetime.fromisoformat(data["asked_at"]) if data.get("asked_at") else None
+            return cls(str(data["action"]), dict(data["arguments"]), data["awaiting"], asked)
         except (ValueError, KeyError, TypeError):
             return None
 

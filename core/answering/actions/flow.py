@@ -19,6 +19,7 @@ import logging
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 import numpy as np
@@ -37,6 +38,14 @@ from core.turn_context import PendingAction, TurnContext, VerifiedIdentity
 
 log = logging.getLogger(__name__)
 
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+PENDING_FOR = timedelta(hours=1)
+"""How long a question an action asked waits for its answer: a "yes" the next day is not taken
+as the confirmation of a write the customer may have forgotten."""
 FAILED = f"Sorry, I couldn't get that done just now: our system didn't answer as it should. {OFFER}"
 DECLINED = "OK, I haven't done anything."
 NOT_READ = "That doesn't look right for this."
@@ -121,7 +130,7 @@ class Actions:
         message answered as any other."""
         pending = context.pending
         action = self._actions.get(pending.action) if pending is not None else None
-        if pending is None or action is None:
+        if pending is None or action is None or not _fresh(pending):
             return None
         declaration = action.declaration
         if pending.awaiting is None:
@@ -183,7 +192,7 @@ class Actions:
             return unverified
         missing = slots.missing(declaration, arguments)
         if missing is not None:
-            pending = PendingAction(action.name, arguments, awaiting=missing)
+            pending = PendingAction(action.name, arguments, awaiting=missing, asked_at=utcnow())
             return ActionTurn(Reply(slots.question_for(declaration, missing)), pending)
         if declaration.writes:
             return self._confirmation(action, arguments)
@@ -197,6 +206,9 @@ class Actions:
 
     async def _call(self, context: TurnContext, action: Action, arguments: dict[str, Any]) -> Any:
         """The answer's data, or the turn that says it failed (audited either way)."""
+        if problems := action.problems(arguments):
+            await self._audit(context, action, arguments, "invalid", detail="; ".join(problems))
+            return ActionTurn(Reply(FAILED, handoff=True))
         if action.name in built_in.DECLARATIONS and self._cases is not None:
             return await self._built_in(context, action, arguments)
         identity = await self._ports.identity_of(context.contact_id)
@@ -250,7 +262,7 @@ class Actions:
     def _confirmation(self, action: Action, arguments: dict[str, Any]) -> ActionTurn:
         declaration = action.declaration
         question = _confirm_question(declaration, arguments)
-        return ActionTurn(Reply(question), PendingAction(action.name, arguments, awaiting=None))
+        return ActionTurn(Reply(question), PendingAction(action.name, arguments, awaiting=None, asked_at=utcnow()))
 
     async def _audit(
         self,
@@ -279,6 +291,10 @@ class Actions:
             await self._ports.audit(call)
         except Exception:
             log.exception("actions: could not audit a call of %s", action.name)
+
+
+def _fresh(pending: PendingAction) -> bool:
+    return pending.asked_at is not None and utcnow() - pending.asked_at <= PENDING_FOR
 
 
 def _declared_only(declaration: ActionDeclaration, arguments: Mapping[str, Any]) -> dict[str, Any]:
