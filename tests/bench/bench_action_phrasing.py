@@ -16,21 +16,42 @@ track_refund and change_shipping_address stand for three of the actions, the int
 declared action must trigger nothing; get_invoice, check_invoice, get_refund and
 delivery_period are left out, as asking for an action's result and asking how it works are
 mixed in them), and the matcher without its sentence matching (the whole message only).
+
+End to end, the rule as the agent applies it without an LLM (`core.answering.agent`): a message
+goes to an action when its match reaches MIN_COSINE *and* is at least the knowledge base's best
+`relevance` for the message (each of its questions searched as the agent searches them, the
+sample help centre config/knowledge indexed); recall questions ("what's my name?") never reach
+the matcher. Each figure is printed beside the matcher alone at the same bar. Two hubs:
+- the default hub, with only the built-in actions (case_status, case_note), which every hub
+  has: the 170 help-centre questions routed to one are regressions for every hub (and, outside,
+  Bitext's questions for no action);
+- the six actions of actions.json with the built-ins, as `Actions` builds them: case_status is
+  a reserved name, so its paraphrases are matched by the built-in's phrasings. Held-out
+  paraphrases routed to their action, to another, to none; help-centre questions routed; and
+  Bitext's (the knowledge base stays the sample's SaaS help centre, not a shop's).
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
+import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from core.answering.actions import built_in
 from core.answering.actions.phrasing import MIN_COSINE, ActionMatch, ActionMatcher, _masked
+from core.answering.agent import ask_each
+from core.answering.memory import recall_key
+from core.settings import AnswerSettings
 from knowledge.embedder import Embedder
 from knowledge.evaluation import load_questions
+from knowledge.hits import Hit
 from knowledge.settings import KnowledgeSettings
+from tests.bench.bench_retrieval import open_kb
 
 ROOT = Path(__file__).resolve().parents[2]
 DATA = Path(__file__).resolve().parent / "datasets"
@@ -137,6 +158,122 @@ def whole_message_only(examples: dict[str, list[str]], embedder: Embedder) -> Ca
 
 
 @dataclass(frozen=True, slots=True)
+class Message:
+    """One customer message as the agent sees it without an LLM."""
+
+    expected: str | None
+    """The action it asks for; None: none."""
+    text: str
+    match: ActionMatch | None
+    """The hub's closest action at any cosine; None when the agent never asks (a recall question)."""
+    knowledge_best: float
+    """The agent's `knowledge_best`: the best `relevance` of the passages found for its questions."""
+
+
+def routed(message: Message, *, compare: bool) -> ActionMatch | None:
+    """The action the message goes to: by the matcher alone at MIN_COSINE, or (`compare`) also
+    at least as close as the knowledge base's best passage, as `Actions.offline` decides."""
+    found = message.match
+    if found is None or found.cosine < MIN_COSINE:
+        return None
+    if compare and found.cosine < message.knowledge_best:
+        return None
+    return found
+
+
+@dataclass(frozen=True, slots=True)
+class Routing:
+    """Counts of messages asking for an action (right, wrong, none) and asking none (false)."""
+
+    right: int = 0
+    wrong: int = 0
+    none: int = 0
+    false: int = 0
+    positives: int = 0
+    negatives: int = 0
+
+
+def routing(messages: Sequence[Message], *, compare: bool) -> Routing:
+    counts = dict.fromkeys(("right", "wrong", "none", "false", "positives", "negatives"), 0)
+    for message in messages:
+        found = routed(message, compare=compare)
+        if message.expected is None:
+            counts["negatives"] += 1
+            counts["false"] += found is not None
+        else:
+            counts["positives"] += 1
+            key = "none" if found is None else "right" if found.action == message.expected else "wrong"
+            counts[key] += 1
+    return Routing(**counts)
+
+
+@dataclass(frozen=True, slots=True)
+class Hub:
+    """One hub's actions, end to end."""
+
+    name: str
+    sets: dict[str, list[Message]]
+    """Messages by set, in file order."""
+
+
+async def _knowledge_best(texts: Sequence[str], embedder: Embedder, root: Path) -> dict[str, float]:
+    """Each text's `knowledge_best` against the sample help centre, searched as the agent does."""
+    settings = AnswerSettings()
+    kb, engine = await open_kb(root, embedder)
+    await kb.ingest([ROOT / "config" / "knowledge"], trigger="bench")
+
+    async def search(query: str) -> list[Hit]:
+        return await kb.search(query, settings.top_k)
+
+    best: dict[str, float] = {}
+    for text in dict.fromkeys(texts):
+        asked = await ask_each(text, search)
+        best[text] = max((hit.relevance for one in asked for hit in one.hits), default=0.0)
+    await kb.aclose()
+    await engine.dispose()
+    return best
+
+
+def end_to_end(embedder: Embedder, examples: dict[str, list[str]], paraphrases: Sequence[tuple[str, str]]) -> list[Hub]:
+    """The default hub (built-ins only) and the declared one (actions.json and the built-ins),
+    each on the help-centre questions, the paraphrases' halves and Bitext's questions."""
+    built_ins = {name: list(declaration.examples) for name, declaration in built_in.DECLARATIONS.items()}
+    fit_positives, held_positives = halves(paraphrases)
+    fit_questions, held_questions = help_centre_questions()
+    bitext_positives, bitext_negatives = bitext()
+    sets: dict[str, list[tuple[str | None, str]]] = {
+        "held-out paraphrases": list(held_positives),
+        "calibration paraphrases": list(fit_positives),
+        "held-out help-centre questions": [(None, q) for q in held_questions],
+        "calibration help-centre questions": [(None, q) for q in fit_questions],
+        "Bitext, asking a declared action": list(bitext_positives),
+        "Bitext, asking no action": [(None, q) for q in bitext_negatives],
+    }
+    with tempfile.TemporaryDirectory() as tmp:
+        best = asyncio.run(_knowledge_best([text for items in sets.values() for _, text in items], embedder, Path(tmp)))
+    hubs = []
+    # as `Actions` builds them: the built-ins over the declared (case_status is a reserved name)
+    for name, actions in (
+        ("built-in actions only", built_ins),
+        ("actions.json and the built-ins", examples | built_ins),
+    ):
+        matcher = ActionMatcher(actions, embedder.encode, min_cosine=-1.0)
+        hubs.append(
+            Hub(
+                name,
+                {
+                    set_name: [
+                        Message(expected, text, None if recall_key(text) else matcher.match(text), best[text])
+                        for expected, text in items
+                    ]
+                    for set_name, items in sets.items()
+                },
+            )
+        )
+    return hubs
+
+
+@dataclass(frozen=True, slots=True)
 class Result:
     bar: float
     """Fitted on the calibration half."""
@@ -144,6 +281,8 @@ class Result:
     """(what, at which bar, rates)."""
     triggered: list[tuple[str, Scored]]
     """Help-centre questions that trigger an action at MIN_COSINE, by half."""
+    hubs: list[Hub]
+    """End to end: the agent's rule, the default hub then the declared one."""
 
 
 def run() -> Result:
@@ -185,7 +324,7 @@ def run() -> Result:
         for s in negatives
         if s.match is not None and s.match.cosine >= MIN_COSINE
     ]
-    return Result(bar, rows, triggered)
+    return Result(bar, rows, triggered, end_to_end(embedder, examples, paraphrases))
 
 
 def report(result: Result) -> str:
@@ -199,7 +338,77 @@ def report(result: Result) -> str:
     for half, s in result.triggered:
         assert s.match is not None
         lines.append(f"  {half:11} {s.match.cosine:.2f} {s.match.action:24} {s.match.said[:70]!r}")
-    return "\n".join(lines)
+    return "\n".join(lines + report_end_to_end(result.hubs))
+
+
+RULES = (("matcher alone", False), ("agent's rule", True))
+HELP_CENTRE = ("held-out help-centre questions", "calibration help-centre questions")
+
+
+def _share(part: int, whole: int) -> str:
+    return f"{part / whole:6.1%} ({part:3})" if whole else f"{'':12}"
+
+
+def _table(messages: dict[str, list[Message]]) -> list[str]:
+    lines = [f"  {'':40} {'':13} {'right':>12} {'wrong':>12} {'none':>12} {'false':>12}"]
+    for name, items in messages.items():
+        for rule, compare in RULES:
+            r = routing(items, compare=compare)
+            label = f"{name} ({len(items)})" if not compare else ""
+            cells = [_share(n, r.positives) for n in (r.right, r.wrong, r.none)] + [_share(r.false, r.negatives)]
+            lines.append((f"  {label:40} {rule:13} " + " ".join(f"{c:>12}" for c in cells)).rstrip())
+    return lines
+
+
+def _listed(message: Message, note: str = "") -> str:
+    assert message.match is not None
+    m = message.match
+    return f"    {m.cosine:.2f} (KB {message.knowledge_best:.2f}) {m.action:24} {note}{message.text[:70]!r}"
+
+
+def report_end_to_end(hubs: Sequence[Hub]) -> list[str]:
+    default, declared = hubs
+    lines = [
+        "End to end, the agent's rule (an action when its cosine >= MIN_COSINE and >= the knowledge",
+        "base's best relevance for the message), the sample help centre indexed; beside it the matcher",
+        "alone at MIN_COSINE. Shares of the messages asking an action (right, wrong, none) or none (false).",
+        f"(a) {default.name} (every hub)",
+    ]
+    questions = [m for name in HELP_CENTRE for m in default.sets[name]]
+    lines += _table(
+        {"help-centre questions": questions, "Bitext, asking no action": default.sets["Bitext, asking no action"]}
+    )
+    lines.append("  help-centre questions routed to a built-in by the agent's rule:")
+    reached = [m for m in questions if routed(m, compare=False)]
+    lines += [_listed(m, "" if routed(m, compare=True) else "[kept by the KB] ") for m in reached] or ["    none"]
+    closest = sorted(questions, key=lambda m: m.match.cosine if m.match else -1.0, reverse=True)
+    lines.append("  closest help-centre questions to a built-in:")
+    lines += [_listed(m) for m in closest[:3]]
+    lines.append("  Bitext, asking no action, routed to a built-in by the agent's rule:")
+    bitext_routed = [m for m in default.sets["Bitext, asking no action"] if routed(m, compare=True)]
+    lines += [_listed(m) for m in bitext_routed] or ["    none"]
+    lines.append(f"(b) {declared.name}")
+    lines += _table(
+        {name: declared.sets[name] for name in ("held-out paraphrases", "calibration paraphrases", *HELP_CENTRE)}
+    )
+    lines.append("  paraphrases the KB comparison takes from their action (held-out half first):")
+    lost = [
+        m
+        for name in ("held-out paraphrases", "calibration paraphrases")
+        for m in declared.sets[name]
+        if routed(m, compare=False) and not routed(m, compare=True)
+    ]
+    lines += [_listed(m, f"[{m.expected}] ") for m in lost] or ["    none"]
+    lines.append("  help-centre questions reaching MIN_COSINE (held-out half first):")
+    reached = [m for name in HELP_CENTRE for m in declared.sets[name] if routed(m, compare=False)]
+    lines += [_listed(m, "routed " if routed(m, compare=True) else "[kept by the KB] ") for m in reached] or [
+        "    none"
+    ]
+    lines.append(f"(c) Bitext's shop questions, never fitted on, {declared.name}")
+    lines += _table(
+        {name: declared.sets[name] for name in ("Bitext, asking a declared action", "Bitext, asking no action")}
+    )
+    return lines
 
 
 if __name__ == "__main__":
