@@ -43,7 +43,7 @@ from pathlib import Path
 import numpy as np
 
 from core.answering.actions import built_in
-from core.answering.actions.phrasing import MIN_COSINE, ActionMatch, ActionMatcher, _masked
+from core.answering.actions.phrasing import MIN_COSINE, ActionMatch, ActionMatcher, _masked, asks_how_to
 from core.answering.agent import ask_each
 from core.answering.memory import recall_key
 from core.settings import AnswerSettings
@@ -170,13 +170,16 @@ class Message:
     """The agent's `knowledge_best`: the best `relevance` of the passages found for its questions."""
 
 
-def routed(message: Message, *, compare: bool) -> ActionMatch | None:
+def routed(message: Message, *, compare: bool, how_to: bool = False) -> ActionMatch | None:
     """The action the message goes to: by the matcher alone at MIN_COSINE, or (`compare`) also
-    at least as close as the knowledge base's best passage, as `Actions.offline` decides."""
+    at least as close as the knowledge base's best passage, and (`how_to`) not when what matched
+    asks how to do it oneself, as `Actions.offline` decides."""
     found = message.match
     if found is None or found.cosine < MIN_COSINE:
         return None
     if compare and found.cosine < message.knowledge_best:
+        return None
+    if how_to and (found.action in WRITES or found.action in built_in.DECLARATIONS) and asks_how_to(found.said):
         return None
     return found
 
@@ -193,10 +196,10 @@ class Routing:
     negatives: int = 0
 
 
-def routing(messages: Sequence[Message], *, compare: bool) -> Routing:
+def routing(messages: Sequence[Message], *, compare: bool, how_to: bool = False) -> Routing:
     counts = dict.fromkeys(("right", "wrong", "none", "false", "positives", "negatives"), 0)
     for message in messages:
-        found = routed(message, compare=compare)
+        found = routed(message, compare=compare, how_to=how_to)
         if message.expected is None:
             counts["negatives"] += 1
             counts["false"] += found is not None
@@ -341,7 +344,11 @@ def report(result: Result) -> str:
     return "\n".join(lines + report_end_to_end(result.hubs))
 
 
-RULES = (("matcher alone", False), ("agent's rule", True))
+WRITES = frozenset({"cancel_subscription", "resend_invoice", "change_delivery_address"})
+"""The actions of actions.json that change something (`writes = true`): a question asking how
+to do one of these (or what a built-in does) oneself is the help centre's; one asking how to
+look something up is not (Bitext's shop customers ask "how can I track my order?" of the bot)."""
+RULES = (("matcher alone", False, False), ("+ KB comparison", True, False), ("agent's rule", True, True))
 HELP_CENTRE = ("held-out help-centre questions", "calibration help-centre questions")
 
 
@@ -352,11 +359,11 @@ def _share(part: int, whole: int) -> str:
 def _table(messages: dict[str, list[Message]]) -> list[str]:
     lines = [f"  {'':40} {'':13} {'right':>12} {'wrong':>12} {'none':>12} {'false':>12}"]
     for name, items in messages.items():
-        for rule, compare in RULES:
-            r = routing(items, compare=compare)
+        for rule, compare, how_to in RULES:
+            r = routing(items, compare=compare, how_to=how_to)
             label = f"{name} ({len(items)})" if not compare else ""
             cells = [_share(n, r.positives) for n in (r.right, r.wrong, r.none)] + [_share(r.false, r.negatives)]
-            lines.append((f"  {label:40} {rule:13} " + " ".join(f"{c:>12}" for c in cells)).rstrip())
+            lines.append((f"  {label:40} {rule:15} " + " ".join(f"{c:>12}" for c in cells)).rstrip())
     return lines
 
 
@@ -370,8 +377,9 @@ def report_end_to_end(hubs: Sequence[Hub]) -> list[str]:
     default, declared = hubs
     lines = [
         "End to end, the agent's rule (an action when its cosine >= MIN_COSINE and >= the knowledge",
-        "base's best relevance for the message), the sample help centre indexed; beside it the matcher",
-        "alone at MIN_COSINE. Shares of the messages asking an action (right, wrong, none) or none (false).",
+        "base's best relevance for the message, and for a write or a built-in not a question how to do",
+        "it oneself), the sample help centre indexed; beside it the matcher and the KB comparison",
+        "alone. Shares of the messages asking an action (right, wrong, none) or none (false).",
         f"(a) {default.name} (every hub)",
     ]
     questions = [m for name in HELP_CENTRE for m in default.sets[name]]
@@ -380,12 +388,14 @@ def report_end_to_end(hubs: Sequence[Hub]) -> list[str]:
     )
     lines.append("  help-centre questions routed to a built-in by the agent's rule:")
     reached = [m for m in questions if routed(m, compare=False)]
-    lines += [_listed(m, "" if routed(m, compare=True) else "[kept by the KB] ") for m in reached] or ["    none"]
+    lines += [_listed(m, "" if routed(m, compare=True, how_to=True) else "[kept by the KB] ") for m in reached] or [
+        "    none"
+    ]
     closest = sorted(questions, key=lambda m: m.match.cosine if m.match else -1.0, reverse=True)
     lines.append("  closest help-centre questions to a built-in:")
     lines += [_listed(m) for m in closest[:3]]
     lines.append("  Bitext, asking no action, routed to a built-in by the agent's rule:")
-    bitext_routed = [m for m in default.sets["Bitext, asking no action"] if routed(m, compare=True)]
+    bitext_routed = [m for m in default.sets["Bitext, asking no action"] if routed(m, compare=True, how_to=True)]
     lines += [_listed(m) for m in bitext_routed] or ["    none"]
     lines.append(f"(b) {declared.name}")
     lines += _table(
@@ -396,14 +406,14 @@ def report_end_to_end(hubs: Sequence[Hub]) -> list[str]:
         m
         for name in ("held-out paraphrases", "calibration paraphrases")
         for m in declared.sets[name]
-        if routed(m, compare=False) and not routed(m, compare=True)
+        if routed(m, compare=False) and not routed(m, compare=True, how_to=True)
     ]
     lines += [_listed(m, f"[{m.expected}] ") for m in lost] or ["    none"]
     lines.append("  help-centre questions reaching MIN_COSINE (held-out half first):")
     reached = [m for name in HELP_CENTRE for m in declared.sets[name] if routed(m, compare=False)]
-    lines += [_listed(m, "routed " if routed(m, compare=True) else "[kept by the KB] ") for m in reached] or [
-        "    none"
-    ]
+    lines += [
+        _listed(m, "routed " if routed(m, compare=True, how_to=True) else "[kept by the KB] ") for m in reached
+    ] or ["    none"]
     lines.append(f"(c) Bitext's shop questions, never fitted on, {declared.name}")
     lines += _table(
         {name: declared.sets[name] for name in ("Bitext, asking a declared action", "Bitext, asking no action")}

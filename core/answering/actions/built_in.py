@@ -75,6 +75,10 @@ _STATES = {
 }
 
 
+def any_open(cases: list[CaseLine]) -> bool:
+    return any(case.state in ("waiting", "human") for case in cases)
+
+
 def status_text(cases: list[CaseLine]) -> str:
     if not cases:
         return "I can't find any support case of yours. If something needs a person, just ask."

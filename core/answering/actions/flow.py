@@ -29,7 +29,7 @@ from core.answering.actions import built_in, slots
 from core.answering.actions.calls import ActionFailed, ActionRefused, CallRecord, masked
 from core.answering.actions.catalog import Action, MissingIdentity
 from core.answering.actions.http_call import SafeHttp
-from core.answering.actions.phrasing import ActionMatcher
+from core.answering.actions.phrasing import ActionMatcher, asks_how_to
 from core.answering.actions.results import shown
 from core.answering.offline_responder import OFFER
 from core.answering.questions import asks_anything
@@ -153,14 +153,17 @@ class Actions:
 
     async def offline(self, context: TurnContext, *, knowledge_best: float) -> ActionTurn | None:
         """Without an LLM: the action the message asks for, when it matches an action's example
-        phrasings at least as well as the knowledge base matches it; its parameters from the
-        message and memory, the rest asked for."""
+        phrasings at least as well as the knowledge base matches it, and does not ask how to do
+        a write (or what a built-in does) oneself; its parameters from the message and memory,
+        the rest asked for. Measured in tests/bench/bench_action_phrasing.py."""
         if self._matcher is None:
             return None
         found = await asyncio.to_thread(self._matcher.match, context.text)
         if found is None or found.cosine < knowledge_best:
             return None
         action = self._actions[found.action]
+        if (action.declaration.writes or action.name in built_in.DECLARATIONS) and asks_how_to(found.said):
+            return None  # "how do I cancel my subscription?" asks the help centre
         arguments = slots.fill(action.declaration, context.text, context.facts, {})
         return await self._proceed(context, action, arguments)
 
@@ -190,6 +193,12 @@ class Actions:
         declaration = action.declaration
         if (unverified := await self._unverified(context, action, arguments)) is not None:
             return unverified
+        if (
+            action.name == built_in.CASE_NOTE
+            and self._cases is not None
+            and not built_in.any_open(await self._cases.cases_of(context.contact_id))
+        ):
+            return ActionTurn(Reply(built_in.note_text(None)))  # asked for a note, there is nowhere to put it
         missing = slots.missing(declaration, arguments)
         if missing is not None:
             pending = PendingAction(action.name, arguments, awaiting=missing, asked_at=utcnow())

@@ -60,6 +60,12 @@ from core.answering.questions import questions
 
 MIN_COSINE = 0.54
 """The cosine with an example phrasing a message needs to trigger its action (see above)."""
+_HOW_TO = re.compile(
+    r"(?:(?:hi|hello|hey)\b[\s,!.]*)?"
+    r"(?:how\s+(?:do|can|could|would|should|does|to)\b|(?:can|could|may)\s+i\b|where\s+(?:can|do)\s+i\b"
+    r"|is\s+(?:it|there)\s+(?:possible|a\s+way)\b|what\s+happens\s+(?:if|when)\b)",
+    re.IGNORECASE,
+)
 _IDENTIFIER = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+|[#\w./-]*\d{3,}[\w./-]*")
 
 
@@ -116,6 +122,12 @@ class ActionMatcher:
                 if self._vectors is None:
                     self._vectors = self._encode([_masked(example) or example for _, example in self._phrasings])
         return self._vectors
+
+
+def asks_how_to(text: str) -> bool:
+    """Whether `text` asks how to do something oneself ("how do I cancel my subscription?", "can
+    I get my money back?"): a help-centre question, not a request for the bot to do it."""
+    return _HOW_TO.match(text.strip()) is not None
 
 
 def _candidates(text: str) -> list[tuple[str, str]]:

@@ -12,7 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 import pytest
 
-from core.answering.actions.phrasing import MIN_COSINE, ActionMatcher
+from core.answering.actions.phrasing import MIN_COSINE, ActionMatcher, asks_how_to
 from knowledge.embedder import Embedder
 from knowledge.settings import KnowledgeSettings
 from tests.bench.bench_action_phrasing import halves, help_centre_questions, load_actions
@@ -127,3 +127,20 @@ async def test_amatch_runs_in_a_thread() -> None:
     matcher = ActionMatcher(EXAMPLES, CountingEncoder(["where", "is", "my", "order", "refund"]))
     match, _ = await asyncio.gather(matcher.amatch("where is my order?"), asyncio.sleep(0))
     assert match is not None and match.action == "order_status"
+
+
+@pytest.mark.parametrize(
+    ("text", "how_to"),
+    [
+        ("how do I cancel my subscription?", True),
+        ("Hi, how can I get my money back?", True),
+        ("can I change the address on my order", True),
+        ("where do I see my tickets", True),
+        ("cancel my subscription", False),
+        ("where is my order?", False),
+        ("can you cancel my plan for me", False),
+        ("what's happening with my ticket?", False),
+    ],
+)
+def test_a_question_how_to_do_it_oneself_is_told_from_a_request(text: str, how_to: bool) -> None:
+    assert asks_how_to(text) is how_to
