@@ -18,7 +18,7 @@ EXAMPLE = Path("config/supporthub.example.toml")
 def test_example_config_loads_and_documents_every_section() -> None:
     settings = load_settings(EXAMPLE)
     text = EXAMPLE.read_text()
-    for section in ("server", "knowledge", "answer", "api", "web", "outbox", "handoff.hours", "schedule"):
+    for section in ("server", "knowledge", "answer", "api", "web", "outbox", "handoff.hours", "actions", "schedule"):
         assert f"[{section}]" in text or f"[[{section}]]" in text
     assert settings.schedule[0].cron == "0 3 * * *"
 
