@@ -105,11 +105,19 @@ class PendingAction:
     """The parameter asked for; None: the customer is asked to confirm."""
     asked_at: datetime | None = None
     """When the customer was asked: an answer long after is not taken for this (`PENDING_FOR`)."""
+    contact_id: str = ""
+    """Who was asked: in a conversation several people write in (a group, a thread), only they answer."""
 
     def to_json(self) -> str:
         asked = self.asked_at.isoformat() if self.asked_at is not None else None
         return json.dumps(
-            {"action": self.action, "arguments": self.arguments, "awaiting": self.awaiting, "asked_at": asked}
+            {
+                "action": self.action,
+                "arguments": self.arguments,
+                "awaiting": self.awaiting,
+                "asked_at": asked,
+                "contact_id": self.contact_id,
+            }
         )
 
     @classmethod
@@ -120,7 +128,7 @@ class PendingAction:
         try:
             data = json.loads(text)
             asked = datetime.fromisoformat(data["asked_at"]) if data.get("asked_at") else None
-            return cls(str(data["action"]), dict(data["arguments"]), data["awaiting"], asked)
+            return cls(str(data["action"]), dict(data["arguments"]), data["awaiting"], asked, str(data["contact_id"]))
         except (ValueError, KeyError, TypeError):
             return None
 

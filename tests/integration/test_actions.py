@@ -148,6 +148,8 @@ async def test_a_write_runs_only_after_yes(client: AppClient, company_api: FakeC
     done = await say(client, "yes please", email="ada@example.com")
     assert done["text"] == "Done: your subscription ends on 2026-12-31."
     assert [c.email for c in company_api.cancellations] == ["ada@example.com"]
+    [request] = company_api.requests_to("/api/subscriptions/cancel")
+    assert request.headers["Idempotency-Key"].endswith("-cancel_subscription")
 
 
 async def test_a_write_the_customer_says_no_to_is_not_run(client: AppClient, company_api: FakeCompanyApi) -> None:

@@ -18,7 +18,7 @@ import json
 import logging
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
@@ -26,7 +26,7 @@ import numpy as np
 
 from core.action_settings import ActionDeclaration, ActionSettings
 from core.answering.actions import built_in, slots
-from core.answering.actions.calls import ActionFailed, ActionRefused, CallRecord, masked
+from core.answering.actions.calls import ActionFailed, ActionRefused, ActionRequest, CallRecord, masked
 from core.answering.actions.catalog import Action, MissingIdentity
 from core.answering.actions.http_call import SafeHttp
 from core.answering.actions.phrasing import ActionMatcher, asks_how_to
@@ -130,7 +130,7 @@ class Actions:
         message answered as any other."""
         pending = context.pending
         action = self._actions.get(pending.action) if pending is not None else None
-        if pending is None or action is None or not _fresh(pending):
+        if pending is None or action is None or not _fresh(pending) or pending.contact_id != context.contact_id:
             return None
         declaration = action.declaration
         if pending.awaiting is None:
@@ -179,7 +179,7 @@ class Actions:
         if (unverified := await self._unverified(context, action, given)) is not None:
             return ModelCall(turn=unverified)
         if action.declaration.writes:
-            return ModelCall(turn=self._confirmation(action, given))
+            return ModelCall(turn=self._confirmation(context, action, given))
         outcome = await self._call(context, action, given)
         if isinstance(outcome, ActionTurn):
             return ModelCall(turn=outcome)
@@ -201,10 +201,12 @@ class Actions:
             return ActionTurn(Reply(built_in.note_text(None)))  # asked for a note, there is nowhere to put it
         missing = slots.missing(declaration, arguments)
         if missing is not None:
-            pending = PendingAction(action.name, arguments, awaiting=missing, asked_at=utcnow())
+            pending = PendingAction(
+                action.name, arguments, awaiting=missing, asked_at=utcnow(), contact_id=context.contact_id
+            )
             return ActionTurn(Reply(slots.question_for(declaration, missing)), pending)
         if declaration.writes:
-            return self._confirmation(action, arguments)
+            return self._confirmation(context, action, arguments)
         return await self._execute(context, action, arguments)
 
     async def _execute(self, context: TurnContext, action: Action, arguments: dict[str, Any]) -> ActionTurn:
@@ -224,6 +226,8 @@ class Actions:
         started = time.perf_counter()
         try:
             request = action.request(arguments, identity)
+            if action.declaration.writes:
+                request = _once(request, context, action)
             answer = await self._http.send(request, timeout_s=action.declaration.timeout_s)
         except MissingIdentity:
             return await self._told_to_verify(context, action, arguments)
@@ -268,10 +272,11 @@ class Actions:
         )
         return ActionTurn(Reply(self._settings.unverified_message))
 
-    def _confirmation(self, action: Action, arguments: dict[str, Any]) -> ActionTurn:
+    def _confirmation(self, context: TurnContext, action: Action, arguments: dict[str, Any]) -> ActionTurn:
         declaration = action.declaration
         question = _confirm_question(declaration, arguments)
-        return ActionTurn(Reply(question), PendingAction(action.name, arguments, awaiting=None, asked_at=utcnow()))
+        pending = PendingAction(action.name, arguments, awaiting=None, asked_at=utcnow(), contact_id=context.contact_id)
+        return ActionTurn(Reply(question), pending)
 
     async def _audit(
         self,
@@ -300,6 +305,16 @@ class Actions:
             await self._ports.audit(call)
         except Exception:
             log.exception("actions: could not audit a call of %s", action.name)
+
+
+def _once(request: ActionRequest, context: TurnContext, action: Action) -> ActionRequest:
+    """A write with an `Idempotency-Key` naming the customer's message that confirmed it: a turn
+    taken again after a failure (the hub retries it) sends the same key, so an API that honours
+    it (most payment and shop APIs do) does the write once. The operator's own header wins."""
+    if any(name.lower() == "idempotency-key" for name in request.headers):
+        return request
+    key = f"supporthub-{context.conversation_id}-{context.message_id}-{action.name}"
+    return replace(request, headers={**request.headers, "Idempotency-Key": key})
 
 
 def _fresh(pending: PendingAction) -> bool:

@@ -42,7 +42,11 @@ def _actions(ports: Recorded) -> Actions:
 async def test_a_yes_long_after_the_question_confirms_nothing() -> None:
     ports = Recorded()
     asked = PendingAction(
-        "cancel_subscription", {}, awaiting=None, asked_at=utcnow() - PENDING_FOR - timedelta(minutes=1)
+        "cancel_subscription",
+        {},
+        awaiting=None,
+        asked_at=utcnow() - PENDING_FOR - timedelta(minutes=1),
+        contact_id="c1",
     )
     context = TurnContext(message_id=1, text="yes", contact_id="c1", conversation_id="v1", pending=asked)
     assert await _actions(ports).resume(context) is None
@@ -51,7 +55,9 @@ async def test_a_yes_long_after_the_question_confirms_nothing() -> None:
 
 async def test_a_no_in_time_declines_and_is_audited() -> None:
     ports = Recorded()
-    asked = PendingAction("cancel_subscription", {}, awaiting=None, asked_at=utcnow() - timedelta(minutes=5))
+    asked = PendingAction(
+        "cancel_subscription", {}, awaiting=None, asked_at=utcnow() - timedelta(minutes=5), contact_id="c1"
+    )
     context = TurnContext(message_id=1, text="no thanks", contact_id="c1", conversation_id="v1", pending=asked)
     turn = await _actions(ports).resume(context)
     assert turn is not None and turn.reply.text == "OK, I haven't done anything." and turn.pending is None
@@ -59,6 +65,16 @@ async def test_a_no_in_time_declines_and_is_audited() -> None:
 
 
 def test_a_pending_action_survives_its_round_trip_through_the_database() -> None:
-    asked = PendingAction("order_status", {"order_number": "12345"}, awaiting="order_number", asked_at=utcnow())
+    asked = PendingAction(
+        "order_status", {"order_number": "12345"}, awaiting="order_number", asked_at=utcnow(), contact_id="c1"
+    )
     assert PendingAction.from_json(asked.to_json()) == asked
     assert PendingAction.from_json('{"action": 1}') is None
+
+
+async def test_only_the_person_asked_answers_in_a_conversation_several_write_in() -> None:
+    ports = Recorded()
+    asked = PendingAction("cancel_subscription", {}, awaiting=None, asked_at=utcnow(), contact_id="ada")
+    someone_else = TurnContext(message_id=2, text="yes", contact_id="bob", conversation_id="group", pending=asked)
+    assert await _actions(ports).resume(someone_else) is None
+    assert ports.calls == []
