@@ -1,10 +1,14 @@
 """A customer's own cases, as the built-in case actions show them (`core.answering.actions.built_in`):
 how each stands, and a note added to the open one for the person handling it. Only ever the
-cases of the contact who writes."""
+cases the contact who writes had spoken in before they opened: in a group or a thread several
+people write in, another person's case is not theirs. A note said twice (a turn taken again
+after a failure) is added once."""
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from typing import Any
+
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from core.answering.actions.built_in import CaseLine
@@ -13,24 +17,29 @@ from core.store.db import Conversation, Message
 from core.store.transactions import Transactions
 from handoff.cases import OPEN_STATES
 from handoff.inbox_store import note
-from handoff.tables import Case
+from handoff.tables import Case, CaseEvent, CaseEventKind
 
 CUSTOMER_NOTE = "the customer"
 """Who a customer's note is from, as staff see it on the case."""
 
-_ASKED = (
-    select(Message.text)
-    .where(
-        Message.conversation_id == Case.conversation_id,
-        Message.author == Author.CUSTOMER.value,
-        Message.created_at <= Case.opened_at,
+
+def _asked_by(contact_id: str) -> Any:
+    """What the contact last said in the case's conversation before it opened: what it is about,
+    in their words; NULL when they said nothing there before (the case is someone else's, in a
+    conversation several people write in)."""
+    return (
+        select(Message.text)
+        .where(
+            Message.conversation_id == Case.conversation_id,
+            Message.author == Author.CUSTOMER.value,
+            Message.created_at <= Case.opened_at,
+            func.coalesce(Message.contact_id, Conversation.contact_id) == contact_id,
+        )
+        .order_by(Message.id.desc())
+        .limit(1)
+        .correlate(Case, Conversation)
+        .scalar_subquery()
     )
-    .order_by(Message.id.desc())
-    .limit(1)
-    .correlate(Case)
-    .scalar_subquery()
-)
-"""What the customer last said before the case opened: what it is about, in their words."""
 
 
 class StoredCaseBook:
@@ -48,7 +57,8 @@ class StoredCaseBook:
             if not open_cases:
                 return None
             case_id, newest = open_cases[0]
-            note(session, case_id=case_id, actor=CUSTOMER_NOTE, text=text)
+            if not _noted(session, case_id, text):
+                note(session, case_id=case_id, actor=CUSTOMER_NOTE, text=text)
             return newest
 
         return await self._run(work)
@@ -56,16 +66,30 @@ class StoredCaseBook:
 
 def _cases_of(session: Session, contact_id: str) -> list[tuple[str, CaseLine]]:
     """The contact's cases, newest first, with their ids."""
+    asked = _asked_by(contact_id)
+    wrote_in = select(Message.conversation_id).where(Message.contact_id == contact_id)
     rows = session.execute(
-        select(Case.id, Case.state, Case.opened_at, Conversation.channel, _ASKED.label("asked"))
+        select(Case.id, Case.state, Case.opened_at, Conversation.channel, asked.label("asked"))
         .join(Conversation, Conversation.id == Case.conversation_id)
-        .where(Conversation.contact_id == contact_id)
+        .where(or_(Conversation.contact_id == contact_id, Conversation.id.in_(wrote_in)), asked.is_not(None))
         .order_by(Case.opened_at.desc())
         .limit(20)
     ).all()
-    return [
-        (row.id, CaseLine(_reference(row.id), row.state, row.opened_at, row.channel, row.asked or "")) for row in rows
-    ]
+    return [(row.id, CaseLine(_reference(row.id), row.state, row.opened_at, row.channel, row.asked)) for row in rows]
+
+
+def _noted(session: Session, case_id: str, text: str) -> bool:
+    return (
+        session.scalar(
+            select(CaseEvent.id).where(
+                CaseEvent.case_id == case_id,
+                CaseEvent.kind == CaseEventKind.NOTE.value,
+                CaseEvent.actor == CUSTOMER_NOTE,
+                CaseEvent.note == text,
+            )
+        )
+        is not None
+    )
 
 
 def _reference(case_id: str) -> str:

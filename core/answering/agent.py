@@ -94,6 +94,7 @@ class Agent:
             asked = await ask_each(query, self._search_top_k)
         else:  # a file's text is searched as it is, not taken apart into questions
             asked = [Asked(query, await self._search_top_k(query))]
+        acted = False
         if self._llm is not None:
             try:
                 return await self._llm.respond(
@@ -105,7 +106,8 @@ class Agent:
                 )
             except LlmFailure as failure:
                 log.warning("agent: the LLM failed (%s); answering message %s offline", failure, context.message_id)
-        if self._actions is not None and query == context.text:
+                acted = failure.acted
+        if self._actions is not None and query == context.text and not acted:
             best = max((hit.relevance for one in asked for hit in one.hits), default=0.0)
             turn = await self._actions.offline(context, knowledge_best=best)
             if turn is not None:

@@ -172,6 +172,9 @@ class LlmFailure(Exception):
     """The model could not produce a usable answer this turn (timeout, 5xx, 429 after retries,
     malformed tool call, too many tool rounds)."""
 
+    acted: bool = False
+    """An action was called before the failure: the offline answer must not call it again."""
+
 
 class LlmResponder:
     def __init__(self, settings: LlmSettings, *, client: AsyncOpenAI | None = None) -> None:
@@ -213,11 +216,13 @@ class LlmResponder:
             if turn.stop is not None:
                 if turn.streamed and stream is not None:
                     await stream(StreamReset())
-                return _stopped(turn.stop)
+                return _stopped(turn.stop, turn.escalation)
             text, citations = renumber_citations(raw, turn.refs)
             if not text:
                 raise LlmFailure("the model's answer held nothing but citation markers")
-        except Exception:
+        except Exception as failure:
+            if isinstance(failure, LlmFailure):
+                failure.acted = turn.acted
             if turn.streamed and stream is not None:
                 await stream(StreamReset())
             raise
@@ -477,8 +482,10 @@ def _arguments(call: _ToolCall, actions: Actions | None) -> dict[str, Any]:
     return {name: arguments[name].strip() for name in fields}
 
 
-def _stopped(stop: ActionTurn) -> AgentOutcome:
-    return AgentOutcome(stop.reply, pending=stop.pending, acted=True, responder=Responder.LLM)
+def _stopped(stop: ActionTurn, escalation: str | None) -> AgentOutcome:
+    """The turn an action ended in the hub's words; a person the model asked for in the same
+    round is still brought in (and the action's question is then dropped, `turn_runner`)."""
+    return AgentOutcome(stop.reply, pending=stop.pending, acted=True, escalation=escalation, responder=Responder.LLM)
 
 
 def _assistant_calls(round_: _Round) -> ChatCompletionMessageParam:

@@ -79,8 +79,9 @@ class Runtime:
 
 
 PROBE_TIMEOUT_S = 2.0
-ACTION_PHRASINGS_BATCH = 32
 """Longer than an orchestrator's probe would wait; a database this slow is not ready."""
+ACTION_PHRASINGS_BATCH = 32
+"""Texts encoded at once for the actions' example phrasings (a few dozen, once)."""
 
 
 def write_probe(session: Session) -> None:

@@ -117,7 +117,9 @@ class TurnRunner:
         converted = dict(zip((row_id for row_id, _ in state.unread), unread, strict=True))
         files = (*state.read, *converted.values())
         facts = [replace(f, source_message_id=pending.id) for f in stated]
-        base = TurnResult(signals=signals, reply=None, attachments=converted, facts=facts)
+        base = TurnResult(
+            signals=signals, reply=None, attachments=converted, facts=facts, had_pending=state.pending is not None
+        )
         if state.state != ConversationState.BOT:  # a person has it
             return await self._finish(pending, base, None, signals, push=push)
         if (rating := await self._survey_answer(pending, text, files)) is not None:
@@ -140,7 +142,11 @@ class TurnRunner:
         reply = await (self._handed_over(outcome) if late is not None else self._offered(outcome.reply))
         reply = replace(reply, text=_with_problems(reply.text, files))
         result = replace(
-            base, reply=reply, declined=outcome.declined, facts=[*facts, *outcome.facts], pending=outcome.pending
+            base,
+            reply=reply,
+            declined=outcome.declined,
+            facts=[*facts, *outcome.facts],
+            pending=outcome.pending if late is None else None,
         )
         suggestion = outcome.reply.text if late is not None and self._agent.llm is not None else None
         taken = await self._finish(

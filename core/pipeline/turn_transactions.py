@@ -67,7 +67,9 @@ class TurnResult:
     rating: SurveyAnswer | None = None
     """The message answered an open satisfaction survey; `reply` thanks the customer."""
     pending: PendingAction | None = None
-    """The action left waiting on the customer's next message; None clears the one there was."""
+    """The action left waiting on the customer's next message."""
+    had_pending: bool = False
+    """An action was waiting on this message: it is cleared unless `pending` replaces it."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -197,13 +199,12 @@ _POLICY_FROM = select(func.max(Message.id)).where(
 _TOUCH = (
     update(Conversation)
     .where(Conversation.id == bindparam("conversation_id"))
-    .values(updated_at=bindparam("now"), pending_action=bindparam("pending"))
+    .values(updated_at=bindparam("now"))
     .returning(Conversation.state)
 )
 """Touch the conversation, which locks its row until the turn commits, and read its state
 as of now: a person may have taken it (or another process opened a case) since the turn was
-loaded, and then the bot says nothing. The action waiting on the customer is written at the
-same time (or cleared)."""
+loaded, and then the bot says nothing."""
 
 
 def _load(session: Session, *, message_id: int, conversation_id: str) -> TurnState | None:
@@ -257,10 +258,7 @@ def _finish(session: Session, *, pending: PendingMessage, result: TurnResult, pu
     connection = session.connection()
     # The conversation first, then its message: storing a message (a redelivery of this one,
     # in another process) locks them in that order, and the opposite order deadlocked.
-    waiting = result.pending.to_json() if result.pending is not None else None
-    conversation = connection.execute(
-        _TOUCH, {"conversation_id": pending.conversation_id, "now": utcnow(), "pending": waiting}
-    ).one()
+    conversation = connection.execute(_TOUCH, {"conversation_id": pending.conversation_id, "now": utcnow()}).one()
     mark, values = _MARK_ANSWERED, dict[str, Any](message_id=pending.id)
     if (signals := result.signals) is not None:
         mark = _MARK_ANSWERED_WITH_SIGNALS
@@ -277,6 +275,8 @@ def _finish(session: Session, *, pending: PendingMessage, result: TurnResult, pu
         writer = connection.execute(_WRITER_OF, {"message_id": pending.id}).scalar_one()
         _remember(session, contact_id=writer, facts=result.facts, message_id=pending.id)
     with_bot = conversation.state == ConversationState.BOT
+    if result.pending is not None or result.had_pending:
+        _keep_pending(session, pending.conversation_id, result, with_bot=with_bot)
     if (rating := result.rating) is not None and with_bot:  # unless a button answered it meanwhile
         record(session, survey_id=rating.survey_id, score=rating.score, comment=None, now=utcnow())
     stored = None
@@ -294,6 +294,18 @@ def _finish(session: Session, *, pending: PendingMessage, result: TurnResult, pu
     if not with_bot:
         to_desk = mirror_to_case(session, conversation_id=pending.conversation_id, message_id=pending.id)
     return FinishedTurn(stored, case_id, to_desk)
+
+
+def _keep_pending(session: Session, conversation_id: str, result: TurnResult, *, with_bot: bool) -> None:
+    """Leave the action this turn asked about waiting on the customer's next message, or clear
+    the one there was. Only a question the customer is sent waits: not when a person took the
+    conversation meanwhile, nor when the turn handed it over."""
+    waiting = result.pending if with_bot and result.escalation is None else None
+    session.execute(
+        update(Conversation)
+        .where(Conversation.id == conversation_id)
+        .values(pending_action=waiting.to_json() if waiting is not None else None)
+    )
 
 
 def _remember(session: Session, *, contact_id: str, facts: Sequence[Fact], message_id: int) -> None:

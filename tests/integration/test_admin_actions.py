@@ -98,7 +98,7 @@ async def two_calls(hub: AppClient) -> str:
             action="order_status",
             contact_id=contact_id,
             conversation_id=conversation_id,
-            arguments=masked({"order_number": "12345678"}),
+            arguments=masked({"order_number": "12345678"}, {}),
             identity=("email",),
             outcome="ok",
             http_status=200,
@@ -108,7 +108,9 @@ async def two_calls(hub: AppClient) -> str:
             action="cancel_order",
             contact_id=contact_id,
             conversation_id=conversation_id,
-            arguments=masked({"order_number": "87654321", "reason": "<b>too late</b>"}),
+            arguments=masked(
+                {"order_number": "87654321", "reason": "<b>too late</b>"}, {"reason": {"enum": ["<b>too late</b>"]}}
+            ),
             identity=(),
             outcome="http_502",
             http_status=502,

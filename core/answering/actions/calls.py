@@ -63,14 +63,19 @@ class CallRecord:
 _PERSONAL_NAMES = re.compile(r"email|phone|name|number|address|_id$|^id$|account|iban|card", re.IGNORECASE)
 
 
-def masked(arguments: Mapping[str, Any]) -> dict[str, Any]:
+def masked(arguments: Mapping[str, Any], properties: Mapping[str, Any]) -> dict[str, Any]:
     """`arguments` for the audit trail: a value that is personal data by its parameter's name
-    (email, phone, name, …number, address, …id) or by its shape (`core.answering.personal_data`)
-    shown as its first and last two characters (`12•••89`); others as given."""
-    return {
-        name: _mask(value) if _PERSONAL_NAMES.search(name) or find(_text(value)) else value
-        for name, value in arguments.items()
-    }
+    (email, phone, name, …number, address, …id) or by its shape (`core.answering.personal_data`),
+    and any free text (a string its schema, in `properties`, bounds by no `enum` or `pattern`: a
+    note may hold anything), shown as its first and last two characters (`12•••89`); the rest
+    (a reason from a list, a quantity) as given."""
+
+    def personal(name: str, value: Any) -> bool:
+        schema = properties.get(name, {})
+        free = isinstance(value, str) and not ({"enum", "pattern", "const", "format"} & set(schema))
+        return free or bool(_PERSONAL_NAMES.search(name)) or bool(find(_text(value)))
+
+    return {name: _mask(value) if personal(name, value) else value for name, value in arguments.items()}
 
 
 def _mask(value: Any) -> str:

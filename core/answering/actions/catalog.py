@@ -1,6 +1,7 @@
 """The operator's actions, ready to call: arguments checked against their schema, the request
-built from the templates with every value URL-encoded (an argument cannot change the host or
-the path's shape), the verified identity and the environment's secrets filled in by the hub."""
+built from the templates with every value URL-encoded and no value a dot segment (an argument
+cannot change the host or the path's shape), the verified identity and the environment's
+secrets filled in by the hub."""
 
 from __future__ import annotations
 
@@ -36,8 +37,11 @@ class Action:
 
     def problems(self, arguments: Mapping[str, Any]) -> list[str]:
         """What is wrong with `arguments` by the schema, in words ([] when they are valid)."""
-        validator = Draft202012Validator(self.declaration.parameters)
-        return [_said(error.path, error.message) for error in validator.iter_errors(dict(arguments))]
+        validator = Draft202012Validator(
+            self.declaration.parameters, format_checker=Draft202012Validator.FORMAT_CHECKER
+        )
+        problems = [_said(error.path, error.message) for error in validator.iter_errors(dict(arguments))]
+        return problems + [f"{name}: {value!r} is not a value" for name, value in arguments.items() if _dots(value)]
 
     def request(self, arguments: Mapping[str, Any], identity: VerifiedIdentity) -> ActionRequest:
         """The HTTP request for valid `arguments`; raises `MissingIdentity` when the customer lacks a
@@ -46,6 +50,8 @@ class Action:
         lacking = [name for name in declaration.identity if not identity.get(name)]
         if lacking:
             raise MissingIdentity(lacking)
+        if any(_dots(value) for value in arguments.values()):
+            raise ValueError("an argument is a dot segment")
         values = {name: _text(value) for name, value in arguments.items()}
         values |= {f"contact.{name}": identity.get(name) or "" for name in declaration.identity}
         url = _fill(declaration.url, {name: quote(value, safe="") for name, value in values.items()})
@@ -70,6 +76,12 @@ def _environment(template: str) -> dict[str, str]:
     """The secrets a header names, read now (checked present at start-up)."""
     names = [found.group(1) for found in _ENV.finditer(template)]
     return {f"env.{name}": os.environ.get(name, "") for name in names}
+
+
+def _dots(value: Any) -> bool:
+    """`.` or `..`: URL-encoding leaves dots as they are, and a path segment of dots moves the
+    request up the path (`/orders/../refund`), so no argument may be one."""
+    return isinstance(value, str) and value.strip() in (".", "..")
 
 
 def _text(value: Any) -> str:

@@ -97,6 +97,13 @@ class Actions:
         if cases is not None:
             declared |= {name: Action(name, declaration) for name, declaration in built_in.DECLARATIONS.items()}
         self._actions = declared
+        for name, declaration in settings.declared.items():
+            if not declaration.identity:
+                log.warning(
+                    "actions: %s passes no verified identity ({contact.email} or {contact.phone}): it answers "
+                    "anyone who gives its parameters, whoever they are",
+                    name,
+                )
         examples = {
             name: action.declaration.examples for name, action in declared.items() if action.declaration.examples
         }
@@ -144,6 +151,7 @@ class Actions:
         value = slots.answer_for(declaration, pending.awaiting, context.text)
         if value is None:
             if slots.yes_or_no(context.text) is False:
+                await self._audit(context, action, pending.arguments, "declined")
                 return ActionTurn(Reply(DECLINED))
             if asks_anything(context.text) or len(context.text.split()) > 6:
                 return None
@@ -294,7 +302,7 @@ class Actions:
             action=action.name,
             contact_id=context.contact_id or None,
             conversation_id=context.conversation_id or None,
-            arguments=masked(arguments),
+            arguments=masked(arguments, action.declaration.properties),
             identity=tuple(action.declaration.identity),
             outcome=outcome,
             http_status=status,
@@ -330,7 +338,7 @@ def _confirm_question(declaration: ActionDeclaration, arguments: Mapping[str, An
     if declaration.confirm:
         try:
             return declaration.confirm.format_map({name: str(value) for name, value in arguments.items()})
-        except KeyError:
+        except (KeyError, ValueError, IndexError):  # a parameter named like a format field ("0")
             pass
     what = declaration.description.rstrip(".")
     given = ", ".join(f"{name.replace('_', ' ')} {value}" for name, value in arguments.items())

@@ -54,8 +54,10 @@ def _may_connect(address: Address, listing: Literal["public", "private"]) -> boo
 
 
 def _shown(url: URL) -> str:
-    """What a message may say of a URL: `scheme://host:port/path`, no credentials, no query."""
-    return f"{url.scheme}://{_host_port(url.raw_host or '', url.port or 0)}{url.raw_path}"
+    """What a message may say of a URL: `scheme://host:port`. Not the path: an action's path
+    holds its arguments and the customer's verified email (`/customers/{contact.email}/…`), and
+    these messages reach the log and the audit trail."""
+    return f"{url.scheme}://{_host_port(url.raw_host or '', url.port or 0)}"
 
 
 def _literal(host: str) -> Address | None:

@@ -69,12 +69,33 @@ def test_a_write_sends_its_body_template_with_the_identity(monkeypatch: pytest.M
     assert request.json == {"email": "a@b.co", "order": "1234"}
 
 
-def test_the_audit_masks_personal_data() -> None:
-    assert masked({"order_number": "123456", "email": "ada@example.com", "reason": "too dear"}) == {
+def test_the_audit_masks_personal_data_and_free_text() -> None:
+    arguments = {
+        "order_number": "123456",
+        "email": "ada@example.com",
+        "reason": "too dear",
+        "note": "I live at 5 High St",
+    }
+    properties = {"reason": {"type": "string", "enum": ["too dear", "not using it"]}, "note": {"type": "string"}}
+    assert masked(arguments, properties) == {
         "order_number": "12•••56",
         "email": "ad•••om",
         "reason": "too dear",
+        "note": "I •••St",
     }
+
+
+def test_no_argument_moves_the_request_up_the_path(monkeypatch: pytest.MonkeyPatch) -> None:
+    action = _catalog(monkeypatch)["order_status"]
+    loose = Action(
+        "loose",
+        action.declaration.model_copy(
+            update={"parameters": {"type": "object", "properties": {"order_number": {"type": "string"}}}}
+        ),
+    )
+    assert loose.problems({"order_number": ".."}) == ["order_number: '..' is not a value"]
+    with pytest.raises(ValueError, match="dot segment"):
+        loose.request({"order_number": ".."}, VerifiedIdentity(email="a@b.co"))
 
 
 def test_a_result_reads_through_the_template_or_is_listed() -> None:
