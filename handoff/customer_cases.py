@@ -1,7 +1,7 @@
 """A customer's own cases, as the built-in case actions show them (`core.answering.actions.built_in`):
 how each stands, and a note added to the open one for the person handling it. Only ever the
-cases the contact who writes had spoken in before they opened: in a group or a thread several
-people write in, another person's case is not theirs. A note said twice (a turn taken again
+cases the contact who writes opened: in a group or a thread several people write in, another
+person's case is not theirs. A note said twice (a turn taken again
 after a failure) is added once."""
 
 from __future__ import annotations
@@ -23,23 +23,26 @@ CUSTOMER_NOTE = "the customer"
 """Who a customer's note is from, as staff see it on the case."""
 
 
-def _asked_by(contact_id: str) -> Any:
-    """What the contact last said in the case's conversation before it opened: what it is about,
-    in their words; NULL when they said nothing there before (the case is someone else's, in a
-    conversation several people write in)."""
+def _opener(column: Any) -> Any:
+    """`column` of the message that opened the case: the last customer message of its conversation
+    before it opened (its text is what the case is about, in the customer's words; its writer
+    is whose case it is, in a conversation several people write in)."""
     return (
-        select(Message.text)
+        select(column)
         .where(
             Message.conversation_id == Case.conversation_id,
             Message.author == Author.CUSTOMER.value,
             Message.created_at <= Case.opened_at,
-            func.coalesce(Message.contact_id, Conversation.contact_id) == contact_id,
         )
         .order_by(Message.id.desc())
         .limit(1)
         .correlate(Case, Conversation)
         .scalar_subquery()
     )
+
+
+_ASKED = _opener(Message.text)
+_ASKER = _opener(func.coalesce(Message.contact_id, Conversation.contact_id))
 
 
 class StoredCaseBook:
@@ -66,12 +69,11 @@ class StoredCaseBook:
 
 def _cases_of(session: Session, contact_id: str) -> list[tuple[str, CaseLine]]:
     """The contact's cases, newest first, with their ids."""
-    asked = _asked_by(contact_id)
     wrote_in = select(Message.conversation_id).where(Message.contact_id == contact_id)
     rows = session.execute(
-        select(Case.id, Case.state, Case.opened_at, Conversation.channel, asked.label("asked"))
+        select(Case.id, Case.state, Case.opened_at, Conversation.channel, _ASKED.label("asked"))
         .join(Conversation, Conversation.id == Case.conversation_id)
-        .where(or_(Conversation.contact_id == contact_id, Conversation.id.in_(wrote_in)), asked.is_not(None))
+        .where(or_(Conversation.contact_id == contact_id, Conversation.id.in_(wrote_in)), contact_id == _ASKER)
         .order_by(Case.opened_at.desc())
         .limit(20)
     ).all()
