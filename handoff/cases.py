@@ -84,7 +84,7 @@ def open_case(session: Session, *, conversation_id: str, message_id: int, openin
     session.execute(
         update(Conversation)
         .where(Conversation.id == conversation_id)
-        .values(state=CONVERSATION_STATE[CaseState.WAITING], pending_action=None)  # a person answers from here
+        .values(state=CONVERSATION_STATE[CaseState.WAITING])
     )
     queue_desk_work(
         session,

@@ -453,7 +453,7 @@ class _Turn:
         if done.turn is not None:
             self.stop = done.turn
             return _data_json({"ok": True, "note": "the customer is told what happens next"})
-        return done.result or _data_json({"ok": True})
+        return _data_json(done.result or {"ok": True})
 
 
 def _arguments(call: _ToolCall, actions: Actions | None) -> dict[str, Any]:

@@ -146,7 +146,7 @@ class TurnRunner:
             reply=reply,
             declined=outcome.declined,
             facts=[*facts, *outcome.facts],
-            pending=outcome.pending if late is None else None,
+            pending=outcome.pending,
         )
         suggestion = outcome.reply.text if late is not None and self._agent.llm is not None else None
         taken = await self._finish(

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from core.action_settings import ActionSettings
 from core.answering.actions.calls import CallRecord
-from core.answering.actions.flow import PENDING_FOR, Actions, utcnow
+from core.answering.actions.flow import PENDING_FOR, Actions
 from core.turn_context import PendingAction, TurnContext, VerifiedIdentity
 
 
@@ -45,7 +45,7 @@ async def test_a_yes_long_after_the_question_confirms_nothing() -> None:
         "cancel_subscription",
         {},
         awaiting=None,
-        asked_at=utcnow() - PENDING_FOR - timedelta(minutes=1),
+        asked_at=datetime.now(UTC) - PENDING_FOR - timedelta(minutes=1),
         contact_id="c1",
     )
     context = TurnContext(message_id=1, text="yes", contact_id="c1", conversation_id="v1", pending=asked)
@@ -56,7 +56,7 @@ async def test_a_yes_long_after_the_question_confirms_nothing() -> None:
 async def test_a_no_in_time_declines_and_is_audited() -> None:
     ports = Recorded()
     asked = PendingAction(
-        "cancel_subscription", {}, awaiting=None, asked_at=utcnow() - timedelta(minutes=5), contact_id="c1"
+        "cancel_subscription", {}, awaiting=None, asked_at=datetime.now(UTC) - timedelta(minutes=5), contact_id="c1"
     )
     context = TurnContext(message_id=1, text="no thanks", contact_id="c1", conversation_id="v1", pending=asked)
     turn = await _actions(ports).resume(context)
@@ -66,7 +66,7 @@ async def test_a_no_in_time_declines_and_is_audited() -> None:
 
 def test_a_pending_action_survives_its_round_trip_through_the_database() -> None:
     asked = PendingAction(
-        "order_status", {"order_number": "12345"}, awaiting="order_number", asked_at=utcnow(), contact_id="c1"
+        "order_status", {"order_number": "12345"}, awaiting="order_number", asked_at=datetime.now(UTC), contact_id="c1"
     )
     assert PendingAction.from_json(asked.to_json()) == asked
     assert PendingAction.from_json('{"action": 1}') is None
@@ -74,7 +74,7 @@ def test_a_pending_action_survives_its_round_trip_through_the_database() -> None
 
 async def test_only_the_person_asked_answers_in_a_conversation_several_write_in() -> None:
     ports = Recorded()
-    asked = PendingAction("cancel_subscription", {}, awaiting=None, asked_at=utcnow(), contact_id="ada")
+    asked = PendingAction("cancel_subscription", {}, awaiting=None, asked_at=datetime.now(UTC), contact_id="ada")
     someone_else = TurnContext(message_id=2, text="yes", contact_id="bob", conversation_id="group", pending=asked)
     assert await _actions(ports).resume(someone_else) is None
     assert ports.calls == []
