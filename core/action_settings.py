@@ -34,10 +34,14 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 IDENTITY_FIELDS = ("email", "phone")
 """The verified identity fields an action may ask the hub for, as `{contact.<field>}`."""
-BUILT_IN_NAMES = frozenset({"search_knowledge", "remember_fact", "escalate_to_human", "case_status", "case_note"})
+CASE_STATUS = "case_status"
+CASE_NOTE = "case_note"
+"""The built-in case actions' names (`core.answering.actions.built_in`)."""
+BUILT_IN_NAMES = frozenset({"search_knowledge", "remember_fact", "escalate_to_human", CASE_STATUS, CASE_NOTE})
 """Tool names the hub itself uses: no declared action may take one."""
 _NAME = re.compile(r"[a-z][a-z0-9_]{0,47}")
-_ENV = re.compile(r"env\.([A-Za-z_][A-Za-z0-9_]*)")
+ENV_PLACEHOLDER = re.compile(r"env\.([A-Za-z_][A-Za-z0-9_]*)")
+"""A header's `{env.NAME}`: the secret is read from the environment variable NAME."""
 _HOST_ENTRY = re.compile(r"[a-z0-9.\-]+(:[0-9]{1,5})?|\[[0-9a-f:.]+\](:[0-9]{1,5})?")
 
 
@@ -124,7 +128,7 @@ class ActionDeclaration(_Strict):
     def _secrets_from_environment(cls, headers: dict[str, str]) -> dict[str, str]:
         for header, template in headers.items():
             for name in placeholders(template):
-                found = _ENV.fullmatch(name)
+                found = ENV_PLACEHOLDER.fullmatch(name)
                 if found is None:
                     raise ValueError(f"{header}: a header takes only {{env.NAME}} placeholders, not {{{name}}}")
                 if found.group(1) not in os.environ:
@@ -237,10 +241,12 @@ def host_entry(url: str) -> str | None:
     parts = urlsplit(url)
     if "{" in parts.netloc:
         return None
-    host = (parts.hostname or "").lower()
-    if ":" in host:
-        host = f"[{host}]"
-    return f"{host}:{parts.port or (443 if parts.scheme == 'https' else 80)}"
+    return host_and_port((parts.hostname or "").lower(), parts.port or (443 if parts.scheme == "https" else 80))
+
+
+def host_and_port(host: str, port: int) -> str:
+    """`host:port` as `allowed_hosts` lists it: an IPv6 address in brackets (`[::1]:8080`)."""
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
 
 def _read_directory(directory: Path) -> dict[str, ActionDeclaration]:

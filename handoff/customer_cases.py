@@ -54,9 +54,7 @@ class StoredCaseBook:
 
     async def add_note(self, contact_id: str, text: str) -> CaseLine | None:
         def work(session: Session) -> CaseLine | None:
-            open_cases = [
-                (case_id, line) for case_id, line in _cases_of(session, contact_id) if line.state in OPEN_STATES
-            ]
+            open_cases = [(case_id, line) for case_id, line in _cases_of(session, contact_id) if line.open]
             if not open_cases:
                 return None
             case_id, newest = open_cases[0]
@@ -77,7 +75,13 @@ def _cases_of(session: Session, contact_id: str) -> list[tuple[str, CaseLine]]:
         .order_by(Case.opened_at.desc())
         .limit(20)
     ).all()
-    return [(row.id, CaseLine(_reference(row.id), row.state, row.opened_at, row.channel, row.asked)) for row in rows]
+    return [
+        (
+            row.id,
+            CaseLine(_reference(row.id), row.state, row.opened_at, row.channel, row.asked, row.state in OPEN_STATES),
+        )
+        for row in rows
+    ]
 
 
 def _noted(session: Session, case_id: str, text: str) -> bool:

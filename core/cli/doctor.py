@@ -41,7 +41,6 @@ from core.pipeline.hub_gate import HubGate
 from core.registry import load_channels
 from core.settings import LlmSettings, Settings
 from core.store.db import MIGRATIONS_DIR, StaffMember, make_engine
-from core.turn_context import VerifiedIdentity
 from knowledge.settings import KnowledgeSettings
 
 T = TypeVar("T")
@@ -193,7 +192,7 @@ async def check_action(actions: ActionSettings, name: str) -> str:
     if host_entry(declaration.url) is None:
         raise Skipped("its host is a placeholder, so there is nothing fixed to try")
     base = declaration.url.split("{", 1)[0].split("?", 1)[0]
-    headers = action.request({}, VerifiedIdentity(email="doctor@example.com", phone="+10000000000")).headers
+    headers = action.headers()
     http = SafeHttp(actions)
     try:
         answer = await http.send(ActionRequest("GET", base, headers), timeout_s=declaration.timeout_s)

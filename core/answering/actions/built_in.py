@@ -9,10 +9,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
-from core.action_settings import ActionDeclaration
+from core.action_settings import CASE_NOTE, CASE_STATUS, ActionDeclaration
 
-CASE_STATUS = "case_status"
-CASE_NOTE = "case_note"
 _OWN_TABLES = "https://supporthub.invalid/"
 """Built-ins call nothing: their declarations' URLs are never used."""
 
@@ -27,6 +25,8 @@ class CaseLine:
     opened_at: datetime
     channel: str
     about: str
+    open: bool
+    """A person has it, or is to take it (the state is one of handoff's open states)."""
 
 
 class CaseBook(Protocol):
@@ -73,10 +73,6 @@ _STATES = {
     "returned": "resolved",
     "closed": "closed",
 }
-
-
-def any_open(cases: list[CaseLine]) -> bool:
-    return any(case.state in ("waiting", "human") for case in cases)
 
 
 def status_text(cases: list[CaseLine]) -> str:

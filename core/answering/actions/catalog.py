@@ -6,7 +6,6 @@ secrets filled in by the hub."""
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from string import Formatter
@@ -15,11 +14,9 @@ from urllib.parse import quote
 
 from jsonschema import Draft202012Validator
 
-from core.action_settings import ActionDeclaration
+from core.action_settings import ENV_PLACEHOLDER, ActionDeclaration
 from core.answering.actions.calls import ActionRequest
 from core.turn_context import VerifiedIdentity
-
-_ENV = re.compile(r"env\.([A-Za-z_][A-Za-z0-9_]*)")
 
 
 class MissingIdentity(Exception):
@@ -55,13 +52,18 @@ class Action:
         values = {name: _text(value) for name, value in arguments.items()}
         values |= {f"contact.{name}": identity.get(name) or "" for name in declaration.identity}
         url = _fill(declaration.url, {name: quote(value, safe="") for name, value in values.items()})
-        headers = {header: _fill(template, _environment(template)) for header, template in declaration.headers.items()}
         body: dict[str, Any] | None = None
         if declaration.body is not None:
             body = {key: _fill(template, values) for key, template in declaration.body.items()}
         elif declaration.method not in ("GET", "DELETE"):
             body = dict(arguments)
-        return ActionRequest(declaration.method, url, headers, body)
+        return ActionRequest(declaration.method, url, self.headers(), body)
+
+    def headers(self) -> dict[str, str]:
+        """The action's headers, their secrets read from the environment now."""
+        return {
+            header: _fill(template, _environment(template)) for header, template in self.declaration.headers.items()
+        }
 
 
 def _fill(template: str, values: Mapping[str, str]) -> str:
@@ -74,7 +76,7 @@ def _fill(template: str, values: Mapping[str, str]) -> str:
 
 def _environment(template: str) -> dict[str, str]:
     """The secrets a header names, read now (checked present at start-up)."""
-    names = [found.group(1) for found in _ENV.finditer(template)]
+    names = [found.group(1) for found in ENV_PLACEHOLDER.finditer(template)]
     return {f"env.{name}": os.environ.get(name, "") for name in names}
 
 

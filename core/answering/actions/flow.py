@@ -22,7 +22,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from core.action_settings import ActionDeclaration, ActionSettings
+from core.action_settings import CASE_NOTE, CASE_STATUS, ActionDeclaration, ActionSettings
 from core.answering.actions import built_in, slots
 from core.answering.actions.calls import ActionFailed, ActionRefused, ActionRequest, CallRecord, masked
 from core.answering.actions.catalog import Action
@@ -201,9 +201,9 @@ class Actions:
         if identity is None:
             return await self._told_to_verify(context, action, arguments)
         if (
-            action.name == built_in.CASE_NOTE
+            action.name == CASE_NOTE
             and self._cases is not None
-            and not built_in.any_open(await self._cases.cases_of(context.contact_id))
+            and not any(case.open for case in await self._cases.cases_of(context.contact_id))
         ):
             return ActionTurn(Reply(built_in.note_text(None)))  # asked for a note, there is nowhere to put it
         missing = slots.missing(declaration, arguments)
@@ -254,7 +254,7 @@ class Actions:
     async def _built_in(self, context: TurnContext, action: Action, arguments: dict[str, Any]) -> ActionTurn:
         assert self._cases is not None
         started = time.perf_counter()
-        if action.name == built_in.CASE_STATUS:
+        if action.name == CASE_STATUS:
             text = built_in.status_text(await self._cases.cases_of(context.contact_id))
         else:
             text = built_in.note_text(await self._cases.add_note(context.contact_id, str(arguments["note"])))

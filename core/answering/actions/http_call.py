@@ -23,7 +23,7 @@ import aiohttp
 from aiohttp.abc import AbstractResolver, ResolveResult
 from yarl import URL
 
-from core.action_settings import ActionSettings
+from core.action_settings import ActionSettings, host_and_port
 from core.answering.actions.calls import ActionFailed, ActionRefused, ActionRequest, HttpAnswer
 
 MAX_REDIRECTS = 3
@@ -32,10 +32,6 @@ _NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
 _CHUNK_BYTES = 64 * 1024
 
 Address = ipaddress.IPv4Address | ipaddress.IPv6Address
-
-
-def _host_port(host: str, port: int) -> str:
-    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
 
 def _may_connect(address: Address, listing: Literal["public", "private"]) -> bool:
@@ -57,7 +53,7 @@ def _shown(url: URL) -> str:
     """What a message may say of a URL: `scheme://host:port`. Not the path: an action's path
     holds its arguments and the customer's verified email (`/customers/{contact.email}/…`), and
     these messages reach the log and the audit trail."""
-    return f"{url.scheme}://{_host_port(url.raw_host or '', url.port or 0)}"
+    return f"{url.scheme}://{host_and_port(url.raw_host or '', url.port or 0)}"
 
 
 def _literal(host: str) -> Address | None:
@@ -83,7 +79,7 @@ class _CheckedResolver(AbstractResolver):
     async def resolve(
         self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
     ) -> list[ResolveResult]:
-        host_port = _host_port(host, port)
+        host_port = host_and_port(host, port)
         listing = self._settings.listed_as(host_port)
         if listing is None:
             raise ActionRefused(f"host {host_port} is not listed in actions.allowed_hosts")
@@ -136,7 +132,7 @@ class SafeHttp:
         resolved, by the connector's resolver; an address only here."""
         if url.scheme not in ("http", "https") or not url.raw_host or url.port is None:
             raise ActionRefused(f"{url.scheme}://{url.raw_host or ''} is not an http(s) URL with a host")
-        host_port = _host_port(url.raw_host, url.port)
+        host_port = host_and_port(url.raw_host, url.port)
         listing = self._settings.listed_as(host_port)
         if listing is None:
             raise ActionRefused(f"host {host_port} is not listed in actions.allowed_hosts")

@@ -4,11 +4,14 @@ filled in by the hub, arguments checked against the schema."""
 from __future__ import annotations
 
 import pytest
+from pydantic import ValidationError
 
-from core.action_settings import ActionResultView, ActionSettings
+from core.action_settings import BUILT_IN_NAMES, ActionResultView, ActionSettings
+from core.answering.actions import built_in
 from core.answering.actions.calls import masked
 from core.answering.actions.catalog import Action, MissingIdentity
 from core.answering.actions.results import shown
+from core.answering.llm_responder import TOOLS
 from core.turn_context import VerifiedIdentity
 
 ORDER_SCHEMA = {
@@ -107,3 +110,10 @@ def test_a_result_reads_through_the_template_or_is_listed() -> None:
     assert "| Name | Qty |" in listed and "| Mug | 2 |" in listed
     missing = shown(ActionResultView(template="{nothing}", fields=["status"]), order, {})
     assert missing == "- **Status**: shipped"
+
+
+def test_the_names_no_action_may_take_are_every_tool_the_hub_has() -> None:
+    hub_tools = {tool["function"]["name"] for tool in TOOLS} | set(built_in.DECLARATIONS)
+    assert hub_tools == BUILT_IN_NAMES
+    with pytest.raises(ValidationError, match="not a built-in tool's"):
+        ActionSettings(declared={"case_note": {"description": "x", "url": "https://a.example/"}})
