@@ -178,7 +178,7 @@ class FakeCompanyApi:
         """The requests whose path starts with `path_prefix`, in the order they arrived."""
         return [request for request in self.requests if request.path.startswith(path_prefix)]
 
-    async def received(self, path_prefix: str, count: int = 1, *, timeout: float = 5.0) -> list[RecordedRequest]:
+    async def received(self, path_prefix: str, count: int = 1, *, timeout: float = 60.0) -> list[RecordedRequest]:
         """Once at least `count` requests have arrived on a path starting with `path_prefix`,
         all of them. Woken by each arrival; `timeout` only bounds a test that would hang, and
         ends it with an AssertionError listing what did arrive."""

@@ -123,7 +123,8 @@ async def make_http() -> AsyncIterator[MakeHttp]:
         await http.aclose()
 
 
-async def get(http: SafeHttp, url: str, *, timeout_s: float = 5.0, **request: Any) -> HttpAnswer:
+async def get(http: SafeHttp, url: str, *, timeout_s: float = 60.0, **request: Any) -> HttpAnswer:
+    """A call with a cap no answer of these local servers comes near, even on a busy machine."""
     return await http.send(ActionRequest(request.pop("method", "GET"), url, **request), timeout_s=timeout_s)
 
 
