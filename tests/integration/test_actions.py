@@ -74,6 +74,15 @@ def settings_for(
 
 
 @pytest.fixture
+async def llm_client(
+    aiohttp_client: Callable[..., Any], settings_for: Callable[..., Settings], model: FakeOpenAI
+) -> AppClient:
+    """The hub answering with the model (the fake OpenAI server), the shop's actions as its tools."""
+    llm = LlmSettings(base_url=model.base_url, api_key=SecretStr("sk-test"), max_retries=0, timeout_s=10)
+    return await aiohttp_client(create_app(settings_for(llm=llm)), headers=TRUSTED)  # type: ignore[no-any-return]
+
+
+@pytest.fixture
 async def client(aiohttp_client: Callable[..., Any], settings_for: Callable[..., Settings]) -> AppClient:
     return await aiohttp_client(create_app(settings_for()), headers=TRUSTED)  # type: ignore[no-any-return]
 
@@ -216,13 +225,9 @@ def test_a_loopback_port_the_operator_did_not_list_is_refused_at_start_up(
 
 
 async def test_the_model_calls_the_action_with_its_arguments_and_the_hubs_identity(
-    aiohttp_client: Callable[..., Any],
-    settings_for: Callable[..., Settings],
-    company_api: FakeCompanyApi,
-    model: FakeOpenAI,
+    llm_client: AppClient, company_api: FakeCompanyApi, model: FakeOpenAI
 ) -> None:
-    llm = LlmSettings(base_url=model.base_url, api_key=SecretStr("sk-test"), max_retries=0, timeout_s=10)
-    client = await aiohttp_client(create_app(settings_for(llm=llm)), headers=TRUSTED)
+    client = llm_client
     company_api.add_order("12345", email="ada@example.com", status="shipped", carrier="DHL", eta="Friday")
     model.script(
         ToolCalls(Call("order_status", {"order_number": "12345", "email": "mallory@example.com"})),
@@ -240,13 +245,9 @@ async def test_the_model_calls_the_action_with_its_arguments_and_the_hubs_identi
 
 
 async def test_the_models_invalid_arguments_are_not_sent(
-    aiohttp_client: Callable[..., Any],
-    settings_for: Callable[..., Settings],
-    company_api: FakeCompanyApi,
-    model: FakeOpenAI,
+    llm_client: AppClient, company_api: FakeCompanyApi, model: FakeOpenAI
 ) -> None:
-    llm = LlmSettings(base_url=model.base_url, api_key=SecretStr("sk-test"), max_retries=0, timeout_s=10)
-    client = await aiohttp_client(create_app(settings_for(llm=llm)), headers=TRUSTED)
+    client = llm_client
     model.script(
         ToolCalls(Call("order_status", {"order_number": "12"})),
         Text("Could you check your order number? It has five digits."),
@@ -259,13 +260,9 @@ async def test_the_models_invalid_arguments_are_not_sent(
 
 
 async def test_the_models_write_waits_for_the_customers_yes(
-    aiohttp_client: Callable[..., Any],
-    settings_for: Callable[..., Settings],
-    company_api: FakeCompanyApi,
-    model: FakeOpenAI,
+    llm_client: AppClient, company_api: FakeCompanyApi, model: FakeOpenAI
 ) -> None:
-    llm = LlmSettings(base_url=model.base_url, api_key=SecretStr("sk-test"), max_retries=0, timeout_s=10)
-    client = await aiohttp_client(create_app(settings_for(llm=llm)), headers=TRUSTED)
+    client = llm_client
     model.script(ToolCalls(Call("cancel_subscription", {})))
     asked = await say(client, "please end my subscription", email="ada@example.com")
     assert asked["text"].endswith("Shall I go ahead? Please reply yes or no.")

@@ -64,6 +64,18 @@ def order_lookup(api: FakeCompanyApi, *, by: str) -> ActionSettings:
     )
 
 
+def trusting_mailbox(relay: SmtpRelay, port: int) -> EmailSettings:
+    """The support address on `port`, replying through `relay`, trusting a DMARC verdict."""
+    return EmailSettings(
+        address="support@example.com",
+        smtp_host=relay.host,
+        smtp_port=relay.port,
+        smtp_security="none",
+        listen_port=port,
+        trust_authentication_results=True,
+    )
+
+
 @pytest.fixture
 def base(
     make_settings: Callable[..., Settings], company_api: FakeCompanyApi, monkeypatch: pytest.MonkeyPatch
@@ -175,14 +187,7 @@ async def test_a_dmarc_passed_mail_senders_order_is_looked_up_with_their_address
     relay: SmtpRelay,
     smtp_port: int,
 ) -> None:
-    email = EmailSettings(
-        address="support@example.com",
-        smtp_host=relay.host,
-        smtp_port=relay.port,
-        smtp_security="none",
-        listen_port=smtp_port,
-        trust_authentication_results=True,
-    )
+    email = trusting_mailbox(relay, smtp_port)
     await aiohttp_client(create_app(base(email=email)))
     company_api.add_order("12345", email=SENDER, status="shipped", carrier="DHL", eta="Friday")
     message = mail(ORDER_QUESTION, subject="My order", sender=SENDER)
@@ -206,14 +211,7 @@ async def test_a_mail_sender_whose_dmarc_did_not_pass_is_asked_to_verify_and_not
     relay: SmtpRelay,
     smtp_port: int,
 ) -> None:
-    email = EmailSettings(
-        address="support@example.com",
-        smtp_host=relay.host,
-        smtp_port=relay.port,
-        smtp_security="none",
-        listen_port=smtp_port,
-        trust_authentication_results=True,
-    )
+    email = trusting_mailbox(relay, smtp_port)
     await aiohttp_client(create_app(base(email=email)))
     company_api.add_order("12345", email=SENDER, status="shipped", carrier="DHL", eta="Friday")
     await deliver(smtp_port, mail(ORDER_QUESTION, subject="My order", sender=SENDER))  # no verdict: a forger's
