@@ -18,8 +18,7 @@ def shown(view: ActionResultView, data: Any, arguments: Mapping[str, Any]) -> st
     """The answer `data` as text: through `view.template` when every field it names is there,
     else listed."""
     if view.template:
-        values = {**{name: _text(value) for name, value in arguments.items()}}
-        filled = _template(view.template, data, values)
+        filled = _template(view.template, data, {name: _text(value) for name, value in arguments.items()})
         if filled is not None:
             return filled[:MAX_CHARS]
     return _listed(data, view.fields)[:MAX_CHARS]
