@@ -45,8 +45,6 @@ from core.messages import Citation
 
 LINK_SCHEMES = frozenset({"http", "https", "mailto"})
 """Links kept as links; a link to anything else is shown as its text."""
-SOURCE_SCHEMES = frozenset({"http", "https"})
-"""A source with such an address is a link; any other (a knowledge-base path) is its name."""
 DEFAULT_SUBJECT = "Your question"
 """The subject of a reply to a mail that had none."""
 MAX_REFERENCES = 20
@@ -244,7 +242,7 @@ def _sources(citations: Sequence[Citation]) -> list[tuple[str, str | None]]:
     for citation in citations:
         title, section = " ".join(citation.title.split()), " ".join(citation.section.split())
         label = " › ".join(part for part in (title, "" if section == title else section) if part)
-        url = citation.source if _scheme(citation.source) in SOURCE_SCHEMES else None
+        url = citation.link
         out[label or citation.source, url] = None
     return list(out)
 

@@ -41,7 +41,7 @@ BULLET = "• "
 def render_mrkdwn(message: StoredMessage) -> str:
     """The reply as mrkdwn, with the citations as links (or names) underneath."""
     text = "\n\n".join(_blocks(tree(message.text)))
-    sources = [_source(c.source, c.title, c.section) for c in message.citations]
+    sources = [_source(c.link, c.title, c.section) for c in message.citations]
     if sources:
         text += "\n\n*Sources:* " + " · ".join(sources)
     return text
@@ -303,8 +303,6 @@ def _split(text: str, limit: int) -> list[str]:
     return pieces
 
 
-def _source(source: str, title: str, section: str) -> str:
+def _source(link: str | None, title: str, section: str) -> str:
     label = escape(title if not section or section == title else f"{title} › {section}")
-    if urlparse(source).scheme in ("http", "https"):
-        return f"<{source}|{label}>"
-    return f"_{label}_"
+    return f"<{link}|{label}>" if link else f"_{label}_"

@@ -293,7 +293,7 @@ def _titles(citations: Sequence[Citation]) -> list[str]:
 
 
 def _more_line(citations: Sequence[Citation]) -> str:
-    url = next((c.source for c in citations if _URL.fullmatch(c.source)), None)
+    url = next((c.link for c in citations if c.link and _URL.fullmatch(c.link)), None)
     if url:
         return f"More: {url}"
     titles = _titles(citations)

@@ -197,13 +197,13 @@ def _first_gap(blocks: list[_Block]) -> list[_Block]:
 
 
 def _sources(citations: Sequence[Citation]) -> list[_Block]:
-    unique = dict.fromkeys((c.source, c.title, c.section) for c in citations)
+    unique = dict.fromkeys((c.source, c.title, c.section, c.link) for c in citations)
     if not unique:
         return []
     runs = [_Run("Sources:", (_BOLD,))]
-    for source, title, section in unique:
+    for source, title, section, link in unique:
         label = (title if not section or section == title else f"{title} › {section}") or source
-        tag = _Tag("a", source) if _scheme(source) in ("http", "https") else _ITALIC
+        tag = _Tag("a", link) if link else _ITALIC
         runs += [_Run("\n"), _Run(label, (tag,))]
     return [_Block(tuple(runs))]
 

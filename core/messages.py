@@ -68,17 +68,37 @@ class InboundMessage:
     identity of its own, never linked to a contact that holds a verified email or phone."""
 
 
+LINK_SCHEMES = ("http://", "https://")
+
+
 @dataclass(frozen=True, slots=True)
 class Citation:
     source: str
     title: str
     section: str
     score: float
+    url: str = ""
+    """The document's public address (a web page, or a file given one); empty when it has none."""
+
+    @property
+    def link(self) -> str | None:
+        """Where a channel links the citation: its public address, or its source when that is
+        one (a document pushed by its URL); None when it has neither."""
+        for address in (self.url, self.source):
+            if address.lower().startswith(LINK_SCHEMES):
+                return address
+        return None
 
 
 def citation_json(citation: Citation) -> dict[str, str | float]:
     """A citation as every JSON surface shows it (API, widget, CLI, the database)."""
-    return {"source": citation.source, "title": citation.title, "section": citation.section, "score": citation.score}
+    return {
+        "source": citation.source,
+        "title": citation.title,
+        "section": citation.section,
+        "score": citation.score,
+        "url": citation.link or "",
+    }
 
 
 SURVEY_SCORES = (1, 2, 3, 4, 5)

@@ -24,7 +24,7 @@ from knowledge.hits import Hit
 from knowledge.index import ChunkRecord, DenseStore, IndexSnapshot, LocalIndex
 from knowledge.ingest import Ingestor, IngestSummary
 from knowledge.phrasings import Floor
-from knowledge.settings import BRUTE_FORCE_MAX_CHUNKS, KnowledgeSettings
+from knowledge.settings import BRUTE_FORCE_MAX_CHUNKS, FolderSource, KnowledgeSettings
 from knowledge.spelling import Speller, english_words
 from knowledge.versions import FOLLOW_INTERVAL_S, Follower, read_version
 from knowledge.written import links
@@ -35,6 +35,10 @@ QUERY_SUB_BATCH = 25
 """sentence-transformers sorts one call's texts by length and batches them: small sub-batches
 pad less. Measured on StackFAQ questions in groups of 50: 247/s as one batch, 341/s in
 sub-batches of 25."""
+
+
+def _folder(path: Path | FolderSource) -> FolderSource:
+    return path if isinstance(path, FolderSource) else FolderSource(path=path)
 
 
 def _depth(k: int) -> int:
@@ -77,6 +81,7 @@ class KnowledgeBase:
         max_chars: int,
         max_unpacked_bytes: int = DEFAULT_MAX_UNPACKED_BYTES,
         brute_force_max_chunks: int = BRUTE_FORCE_MAX_CHUNKS,
+        max_removed_share: float = 1.0,
         query_workers: int = 1,
         weights: fusion.FusionWeights = fusion.DEFAULT_WEIGHTS,
         follow_interval: float | None = None,
@@ -102,6 +107,7 @@ class KnowledgeBase:
             max_chars=max_chars,
             max_unpacked_bytes=max_unpacked_bytes,
             brute_force_max_chunks=brute_force_max_chunks,
+            max_removed_share=max_removed_share,
         )
         self._follower = Follower(self.catch_up, interval=follow_interval) if follow_interval is not None else None
         self._refreshing = threading.Lock()
@@ -141,6 +147,7 @@ class KnowledgeBase:
             max_chars=settings.chunk_max_chars,
             max_unpacked_bytes=settings.max_unpacked_bytes,
             brute_force_max_chunks=settings.brute_force_max_chunks,
+            max_removed_share=settings.max_removed_share,
             query_workers=workers,
             speller=Speller(english_words()),
             follow_interval=FOLLOW_INTERVAL_S if serving and settings.chroma_url else None,
@@ -288,17 +295,46 @@ class KnowledgeBase:
 
     async def ingest(self, paths: Sequence[Path], *, trigger: str, progress: bool = False) -> IngestSummary:
         """Add the files under `paths`, and update those that changed; `trigger` names the run
-        in `index_runs` and in the log."""
-        return await self._ingest(paths, trigger=trigger, prune=False, progress=progress)
+        in `index_runs` and in the log. New files count as ingested by hand
+        (`knowledge.origins`): a re-index keeps them."""
+        return await self._ingest([_folder(p) for p in paths], trigger=trigger, prune=False, progress=progress)
 
-    async def reindex(self, paths: Sequence[Path], *, trigger: str, progress: bool = False) -> IngestSummary:
-        """Make the index mirror `paths`: ingest them, and drop the documents no longer there.
-        Raises FileNotFoundError, removing nothing, when one of `paths` does not exist (an
-        unmounted volume must not empty the knowledge base)."""
-        return await self._ingest(paths, trigger=trigger, prune=True, progress=progress)
+    async def reindex(
+        self,
+        folders: Sequence[Path | FolderSource],
+        *,
+        trigger: str,
+        prune_ingested: bool = False,
+        force: bool = False,
+        progress: bool = False,
+    ) -> IngestSummary:
+        """Make the index mirror `folders`: ingest them, and drop what `knowledge.plan.removal`
+        says (files no longer there; with `prune_ingested`, documents ingested by hand).
+        Raises FileNotFoundError, removing nothing, when one of `folders` does not exist (an
+        unmounted volume must not empty the knowledge base), and `TooManyRemoved` when it would
+        remove more than `max_removed_share` of the documents, unless `force`."""
+        return await self._ingest(
+            [_folder(f) for f in folders],
+            trigger=trigger,
+            prune=True,
+            prune_ingested=prune_ingested,
+            force=force,
+            progress=progress,
+        )
 
-    async def _ingest(self, paths: Sequence[Path], *, trigger: str, prune: bool, progress: bool) -> IngestSummary:
-        summary = await self.ingestor.run(paths, trigger=trigger, prune=prune, progress=progress)
+    async def _ingest(
+        self,
+        folders: Sequence[FolderSource],
+        *,
+        trigger: str,
+        prune: bool,
+        progress: bool,
+        prune_ingested: bool = False,
+        force: bool = False,
+    ) -> IngestSummary:
+        summary = await self.ingestor.run(
+            folders, trigger=trigger, prune=prune, prune_ingested=prune_ingested, force=force, progress=progress
+        )
         log.info("knowledge ingest (%s): %s", trigger, summary.line)
         return summary
 

@@ -155,6 +155,7 @@ def rank(
             title=c.record.title,
             section=c.record.section,
             text=c.record.text,
+            url=c.record.url,
             score=score,
             relevance=float(c.cosine or 0.0),
             exact_match=bool(tokens) and c.exact == 1.0,

@@ -30,6 +30,9 @@ class Hit:
     None when the chunk has none."""
     lexical_rank: int | None = None
     """The chunk's rank (1 = best) by BM25 among the candidates; None when BM25 did not find it."""
+    url: str = ""
+    """The public address of the hit's document (a web page, or a file given one): the
+    citation's link. Empty when it has none."""
     coverage: float | None = None
     """The rarity-weighted share of the query's content words this chunk holds, heading included
     (`knowledge.coverage`); None when not computed."""
@@ -44,4 +47,5 @@ def hit_json(hit: Hit) -> dict[str, str | float]:
         "score": round(hit.score, 6),
         "relevance": round(hit.relevance, 6),
         "text": hit.text,
+        "url": hit.url,
     }

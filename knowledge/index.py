@@ -51,6 +51,8 @@ class ChunkRecord:
     title: str
     section: str
     text: str
+    url: str = ""
+    """Its document's public address (the citation's link); empty when it has none."""
 
     @property
     def searchable(self) -> str:
@@ -66,6 +68,7 @@ def _record(chunk_id: str, document: str | None, meta: Any) -> ChunkRecord:
         title=str(meta.get("title", "")),
         section=str(meta.get("section", "")),
         text=document or "",
+        url=str(meta.get("url", "")),
     )
 
 
@@ -161,7 +164,7 @@ class DenseStore:
                     ids=[r.chunk_id for r in part],
                     embeddings=embeddings[start : start + len(part)],
                     documents=[r.text for r in part],
-                    metadatas=[{"source": r.source, "title": r.title, "section": r.section} for r in part],
+                    metadatas=[{"source": r.source, "title": r.title, "section": r.section, "url": r.url} for r in part],
                 )
 
     def delete_sources(self, sources: Sequence[str]) -> None:
@@ -473,6 +476,7 @@ class LocalIndex:
                             "title": r.title,
                             "section": r.section,
                             "text": r.text,
+                            "url": r.url,
                         },
                         ensure_ascii=False,
                     )

@@ -24,32 +24,28 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import io
 import logging
 import sys
 import time
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from tqdm import tqdm
 
-from knowledge.archive_limits import check_unpacked_size
-from knowledge.chunking import (
-    Chunk,
-    chunk_csv,
-    chunk_markdown,
-    embedding_text,
-    heading_text,
-    humanize_stem,
-)
+from knowledge import origins
+from knowledge.chunking import chunk_markdown, embedding_text, heading_text, humanize_stem
+from knowledge.conversion import CONVERSION, convert
 from knowledge.embedder import Embedder
-from knowledge.file_signatures import check_signature
+from knowledge.files import Found, discover, folder_url, source_name
 from knowledge.index import ChunkRecord, DenseStore, LocalIndex
 from knowledge.phrasings import Phrasings, phrasings
+from knowledge.plan import Plan, Planned, Stored
+from knowledge.plan import removal as plan_removal
+from knowledge.settings import FolderSource
 from knowledge.sql_types import utcnow
 from knowledge.tables import IndexRun, KnowledgeDocument, SkippedFile
 from knowledge.versions import bump_version, read_version
@@ -57,13 +53,6 @@ from knowledge.written import Link, Written, links, written_documents
 
 log = logging.getLogger(__name__)
 
-TEXT_FORMATS = frozenset({".md", ".markdown", ".txt"})
-CONVERTED_FORMATS = frozenset({".html", ".htm", ".pdf", ".docx", ".xlsx", ".pptx", ".csv", ".json"})
-SUPPORTED_FORMATS = TEXT_FORMATS | CONVERTED_FORMATS
-CONVERSION = b"2:"
-"""Part of every content hash: changed when conversion or chunking changes what a file's chunks
-hold, so the next re-index converts every file again instead of keeping chunks made the old
-way (2: tables without a marked header row keep their first row as the header)."""
 _ENCODE_SLICE = 1024  # texts per encode call: big enough to batch well, small enough for a progress bar
 
 
@@ -80,6 +69,8 @@ class IngestSummary:
     skipped_files: tuple[SkippedFile, ...] = ()
     """Files that could not be read or converted, or named but unsupported or missing, with
     the reason (each also logged with its path)."""
+    kept_ingested: tuple[str, ...] = ()
+    """Documents ingested by hand that a re-index kept (`reindex --prune` removes them)."""
 
     @property
     def skipped(self) -> int:
@@ -95,25 +86,27 @@ class IngestSummary:
             f"added {self.added}, changed {self.changed}, removed {self.removed}, "
             f"unchanged {self.unchanged} in {self.seconds:.1f} s"
         )
+        if self.kept_ingested:
+            text += f"; kept {len(self.kept_ingested)} ingested by hand"
         return f"{text} ({self.skipped} skipped)" if self.skipped else text
 
 
-@dataclass(slots=True)
-class _Document:
-    source: str
-    content_hash: str
-    title: str
-    chunks: list[Chunk]
-    is_new: bool
-    written: bool = False
+class TooManyRemoved(Exception):
+    """A re-index would remove more of the index than `knowledge.max_removed_share`: nothing
+    was changed (a folder emptied by mistake, a source's URL mistyped)."""
 
 
-@dataclass(slots=True)
-class _Plan:
-    documents: list[_Document] = field(default_factory=list)
-    unchanged: int = 0
-    skipped: list[SkippedFile] = field(default_factory=list)
-    seen: set[str] = field(default_factory=set)
+@dataclass(frozen=True, slots=True)
+class _Request:
+    folders: Sequence[FolderSource]
+    prune: bool
+    prune_ingested: bool
+    force: bool
+
+
+async def _update_rows(session: AsyncSession, updates: Mapping[str, Mapping[str, Any]]) -> None:
+    for source, columns in updates.items():
+        await session.execute(update(KnowledgeDocument).where(KnowledgeDocument.source == source).values(**columns))
 
 
 _REASON_CHARS = 500
@@ -123,79 +116,6 @@ def _reason(prefix: str, exc: Exception) -> str:
     """Why a file was skipped, without its server path (an OSError's text repeats it)."""
     detail = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
     return f"{prefix}: {type(exc).__name__}: {detail}"[:_REASON_CHARS]
-
-
-def discover(paths: Sequence[Path]) -> tuple[list[Path], list[SkippedFile]]:
-    """Supported files under `paths` (recursively, sorted, hidden files ignored), and the
-    paths named directly that are missing or of an unsupported format. Unsupported files found
-    in a folder (images beside the articles) are expected: logged at debug level only."""
-    found: dict[Path, None] = {}
-    skipped: list[SkippedFile] = []
-    for root in paths:
-        if root.is_dir():
-            for path in sorted(root.rglob("*")):
-                relative = path.relative_to(root).parts
-                if path.is_file() and not any(part.startswith(".") for part in relative):
-                    if path.suffix.lower() in SUPPORTED_FORMATS:
-                        found[path.resolve()] = None
-                    else:
-                        log.debug("not a supported format, skipped: %s", path)
-        elif root.is_file():
-            if root.suffix.lower() in SUPPORTED_FORMATS:
-                found[root.resolve()] = None
-            else:
-                supported = ", ".join(sorted(SUPPORTED_FORMATS))
-                log.warning("not a supported format (%s), skipped: %s", supported, root)
-                skipped.append(SkippedFile(source_name(root.resolve(), paths), f"not a supported format ({supported})"))
-        else:
-            log.warning("no such file or directory, skipped: %s", root)
-            skipped.append(SkippedFile(source_name(root.resolve(), paths), "no such file or directory"))
-    return list(found), skipped
-
-
-def convert(path: Path, data: bytes, *, max_chars: int, max_unpacked_bytes: int, converter: Any) -> list[Chunk]:
-    """The chunks of one file's bytes; raises on an unreadable file, or an office file that
-    would unpack past `max_unpacked_bytes` (`knowledge.archive_limits`)."""
-    suffix = path.suffix.lower()
-    check_signature(suffix, data)
-    check_unpacked_size(suffix, data, max_unpacked_bytes=max_unpacked_bytes)
-    if suffix in TEXT_FORMATS:
-        return chunk_markdown(data.decode("utf-8", errors="replace"), stem=path.stem, max_chars=max_chars)
-    if suffix == ".csv":
-        faq = chunk_csv(data.decode("utf-8-sig", errors="replace"), stem=path.stem, max_chars=max_chars)
-        if faq is not None:
-            return faq
-    from markitdown import StreamInfo
-
-    # a Word or HTML table without a marked header row: its first row is the header (markdownify
-    # would otherwise put an empty header above it, and a quoted table would lose its column names)
-    result = converter.convert_stream(
-        io.BytesIO(data), stream_info=StreamInfo(extension=suffix), table_infer_header=True
-    )
-    markdown = result.markdown or ""
-    chunks = chunk_markdown(markdown, stem=path.stem, max_chars=max_chars)
-    if result.title and not markdown.lstrip().startswith("# "):
-        chunks = [
-            Chunk(
-                title=result.title.strip(),
-                section=c.section if c.section != c.title else result.title.strip(),
-                text=c.text,
-            )
-            for c in chunks
-        ]
-    return chunks
-
-
-def source_name(path: Path, roots: Sequence[Path]) -> str:
-    """A document's name in the index and in citations, never a server path: relative to the
-    working directory when it lies under it, else to the parent of the knowledge path that
-    holds it (`/srv/help/billing.md` under the knowledge path `/srv/help` is `help/billing.md`)."""
-    if path.is_relative_to(Path.cwd()):
-        return str(path.relative_to(Path.cwd()))
-    for root in (r.resolve() for r in roots):
-        if path.is_relative_to(root):
-            return str(path.relative_to(root.parent))
-    return path.name
 
 
 def chunk_ids(source: str, content_hash: str, count: int) -> list[str]:
@@ -220,6 +140,7 @@ class Ingestor:
         max_chars: int,
         max_unpacked_bytes: int,
         brute_force_max_chunks: int,
+        max_removed_share: float = 1.0,
     ) -> None:
         self.embedder = embedder
         self.dense = dense
@@ -228,20 +149,31 @@ class Ingestor:
         self.max_chars = max_chars
         self.max_unpacked_bytes = max_unpacked_bytes
         self.brute_force_max_chunks = brute_force_max_chunks
+        self.max_removed_share = max_removed_share
         self._lock = asyncio.Lock()
 
     async def run(
-        self, paths: Sequence[Path], *, trigger: str, prune: bool = False, progress: bool = False
+        self,
+        folders: Sequence[FolderSource],
+        *,
+        trigger: str,
+        prune: bool = False,
+        prune_ingested: bool = False,
+        force: bool = False,
+        progress: bool = False,
     ) -> IngestSummary:
-        """Bring the index in line with `paths`; with `prune`, drop documents no longer among them."""
+        """Bring the index in line with `folders`. Without `prune` (an ingest by hand) the files
+        are `ingested` unless a re-index manages them already; with it (a re-index) they are
+        `files`, and what `knowledge.plan.removal` says goes. A re-index that would remove more
+        than `max_removed_share` of the documents raises `TooManyRemoved`, changing nothing,
+        unless `force`."""
         async with self._lock:
             show = progress and sys.stderr.isatty()
             started = time.perf_counter()
             run_id = await self._start_run(trigger)
+            request = _Request(folders, prune=prune, prune_ingested=prune_ingested, force=force)
             try:
-                summary = await self._run(
-                    paths, trigger=trigger, prune=prune, show=show, started=started, run_id=run_id
-                )
+                summary = await self._run(request, trigger=trigger, show=show, started=started, run_id=run_id)
             except asyncio.CancelledError:
                 await self._finish_run(run_id, error=STOPPED, seconds=time.perf_counter() - started)
                 raise
@@ -253,9 +185,7 @@ class Ingestor:
             await self._finish_run(run_id, summary=summary)
             return summary
 
-    async def _run(
-        self, paths: Sequence[Path], *, trigger: str, prune: bool, show: bool, started: float, run_id: int
-    ) -> IngestSummary:
+    async def _stored(self) -> tuple[dict[str, Stored], list[Written]]:
         async with self.sessionmaker() as session:
             rows = (
                 await session.execute(
@@ -263,34 +193,59 @@ class Ingestor:
                         KnowledgeDocument.source,
                         KnowledgeDocument.content_hash,
                         KnowledgeDocument.chunk_count,
-                        KnowledgeDocument.written,
+                        KnowledgeDocument.origin,
+                        KnowledgeDocument.page,
+                        KnowledgeDocument.missing_since,
                     )
                 )
             ).all()
             written = await written_documents(session)
-        known = {source: content_hash for source, content_hash, _, _ in rows}
-        known_written = {source for source, _, _, is_written in rows if is_written}
-        consistent = await asyncio.to_thread(self.dense.count) == sum(count for _, _, count, _ in rows)
+        stored = {row.source: Stored(row.content_hash, row.chunk_count, row.origin, row.page, row.missing_since) for row in rows}
+        return stored, written
+
+    async def _run(self, request: _Request, *, trigger: str, show: bool, started: float, run_id: int) -> IngestSummary:
+        stored, written = await self._stored()
+        consistent = await asyncio.to_thread(self.dense.count) == sum(row.chunk_count for row in stored.values())
         if not consistent:
             log.warning("the vector store disagrees with the documents table: re-indexing every file")
-        missing = [str(path) for path in paths if not path.exists()]
-        if prune and missing:
+        missing = [str(folder.path) for folder in request.folders if not folder.path.exists()]
+        if request.prune and missing:
             # a re-index from the wrong directory, or an unmounted volume, must not empty the
             # knowledge base: refuse, and let the run be recorded as failed
             raise FileNotFoundError(f"knowledge path not found, nothing removed: {', '.join(missing)}")
-        files, unfound = await asyncio.to_thread(discover, paths)
-        plan = await asyncio.to_thread(self._plan, files, paths, known if consistent else {}, set(known), show)
-        self._plan_written(plan, written, known if consistent else {}, set(known))
-        withdrawn = known_written - {doc.source for doc in written}
-        removed = sorted((set(known) - plan.seen) if prune else withdrawn)
+        files, unfound = await asyncio.to_thread(discover, request.folders)
+        roots = [folder.path for folder in request.folders]
+        compared = stored if consistent else {}
+        plan = await asyncio.to_thread(self._plan, files, roots, stored, compared, request.prune, show)
+        self._plan_written(plan, written, stored, compared)
+        removal = plan_removal(
+            stored,
+            plan,
+            written={doc.source for doc in written},
+            prune=request.prune,
+            prune_ingested=request.prune_ingested,
+            sites=(),
+        )
+        removed = removal.removed
+        if request.prune and not request.force and stored:
+            share = len(removed) / len(stored)
+            if share > self.max_removed_share:
+                raise TooManyRemoved(
+                    f"this re-index would remove {len(removed)} of the {len(stored)} indexed documents "
+                    f"({share:.0%}, more than knowledge.max_removed_share {self.max_removed_share:.0%}), "
+                    f"e.g. {', '.join(removed[:3])}; nothing was changed. Check knowledge.paths and "
+                    "knowledge.sources, or run `supporthub reindex --force` to remove them"
+                )
         records, vectors = await asyncio.to_thread(self._embed, plan.documents, show)
         stale = [d.source for d in plan.documents if not d.is_new] + removed
         if not consistent:
-            stale = sorted(set(known) | {d.source for d in plan.documents})
+            stale = sorted(set(stored) | {d.source for d in plan.documents})
         await asyncio.to_thread(self._write_vectors, stale, records, vectors)
         if plan.documents or removed or not consistent:
-            await asyncio.to_thread(self.rebuild_local, *await self._write_table(plan.documents, removed))
+            await asyncio.to_thread(self.rebuild_local, *await self._write_table(plan, removed))
         else:
+            if plan.updates:
+                await self._write_updates(plan.updates)
             current = await read_version(self.sessionmaker, self.dense.collection_name)
             await asyncio.to_thread(self.local.refresh)
             moved = current is not None and current != self.local.snapshot.index_version  # a link since
@@ -308,17 +263,26 @@ class Ingestor:
             seconds=time.perf_counter() - started,
             run_id=run_id,
             skipped_files=(*unfound, *plan.skipped),
+            kept_ingested=tuple(removal.kept_ingested),
         )
 
     def _plan(
-        self, files: Sequence[Path], roots: Sequence[Path], known: dict[str, str], in_table: set[str], show: bool
-    ) -> _Plan:
-        from markitdown import MarkItDown
-
-        converter = MarkItDown(enable_plugins=False)
-        plan = _Plan()
-        for path in tqdm(files, desc="reading", unit="file", disable=not show, file=sys.stderr):
+        self,
+        files: Sequence[Found],
+        roots: Sequence[Path],
+        stored: Mapping[str, Stored],
+        compared: Mapping[str, Stored],
+        managed: bool,
+        show: bool,
+    ) -> Plan:
+        """The files that are new or changed, converted; `compared` is what the table holds
+        (empty when the vector store disagrees with it: everything is converted again)."""
+        plan = Plan()
+        for found in tqdm(files, desc="reading", unit="file", disable=not show, file=sys.stderr):
+            path = found.path
             source = source_name(path, roots)
+            row = stored.get(source)
+            origin = origins.FILES if managed or (row is not None and row.origin == origins.FILES) else origins.INGESTED
             try:
                 data = path.read_bytes()
             except OSError as exc:
@@ -327,29 +291,46 @@ class Ingestor:
                 plan.seen.add(source)  # still there: keep what was indexed before
                 continue
             plan.seen.add(source)
-            content_hash = hashlib.sha256(CONVERSION + data).hexdigest()
-            if known.get(source) == content_hash:
+            base_url = folder_url(found)
+            content_hash = hashlib.sha256(CONVERSION + base_url.encode() + b"\0" + data).hexdigest()
+            known = compared.get(source)
+            if known is not None and known.content_hash == content_hash:
                 plan.unchanged += 1
+                if known.origin != origin:
+                    plan.update(source, origin=origin)
                 continue
             try:
-                chunks = convert(
-                    path,
+                converted = convert(
                     data,
+                    suffix=path.suffix.lower(),
+                    stem=path.stem,
                     max_chars=self.max_chars,
                     max_unpacked_bytes=self.max_unpacked_bytes,
-                    converter=converter,
                 )
             except Exception as exc:  # noqa: BLE001 — markitdown raises many types; a bad file must not stop the run
                 log.warning("cannot convert %s, skipped: %s: %s", path, type(exc).__name__, exc)
                 plan.skipped.append(SkippedFile(source, _reason("cannot convert", exc)))
                 continue
+            chunks = converted.chunks
             if not chunks:
                 log.warning("no text found in %s", path)
             title = chunks[0].title if chunks else humanize_stem(path.stem)
-            plan.documents.append(_Document(source, content_hash, title, chunks, is_new=source not in in_table))
+            plan.documents.append(
+                Planned(
+                    source,
+                    content_hash,
+                    title,
+                    chunks,
+                    is_new=row is None,
+                    origin=origin,
+                    url=converted.url or base_url,
+                )
+            )
         return plan
 
-    def _plan_written(self, plan: _Plan, written: Sequence[Written], known: dict[str, str], in_table: set[str]) -> None:
+    def _plan_written(
+        self, plan: Plan, written: Sequence[Written], stored: Mapping[str, Stored], compared: Mapping[str, Stored]
+    ) -> None:
         """Add the written documents that are new or changed to `plan`; files named like one
         are left to the file (a written document's source is the app's to choose)."""
         for doc in written:
@@ -359,15 +340,23 @@ class Ingestor:
             plan.seen.add(doc.source)
             markdown = doc.markdown()
             content_hash = hashlib.sha256(CONVERSION + b"written:" + markdown.encode("utf-8")).hexdigest()
-            if known.get(doc.source) == content_hash:
+            known = compared.get(doc.source)
+            if known is not None and known.content_hash == content_hash:
                 plan.unchanged += 1
                 continue
             chunks = chunk_markdown(markdown, stem=doc.source, max_chars=self.max_chars)
             plan.documents.append(
-                _Document(doc.source, content_hash, doc.title, chunks, is_new=doc.source not in in_table, written=True)
+                Planned(
+                    doc.source,
+                    content_hash,
+                    doc.title,
+                    chunks,
+                    is_new=doc.source not in stored,
+                    origin=origins.WRITTEN,
+                )
             )
 
-    def _embed(self, documents: Sequence[_Document], show: bool) -> tuple[list[ChunkRecord], Any]:
+    def _embed(self, documents: Sequence[Planned], show: bool) -> tuple[list[ChunkRecord], Any]:
         """Every new chunk of the run, encoded in large length-sorted slices."""
         import numpy as np
 
@@ -377,7 +366,7 @@ class Ingestor:
             for chunk_id, chunk in zip(
                 chunk_ids(doc.source, doc.content_hash, len(doc.chunks)), doc.chunks, strict=True
             ):
-                records.append(ChunkRecord(chunk_id, doc.source, chunk.title, chunk.section, chunk.text))
+                records.append(ChunkRecord(chunk_id, doc.source, chunk.title, chunk.section, chunk.text, url=doc.url))
                 texts.append(embedding_text(chunk))
         if not texts:
             return records, None  # nothing to embed: the model need not even be loaded
@@ -396,10 +385,16 @@ class Ingestor:
         if records:
             self.dense.add(records, vectors)
 
-    async def _write_table(self, documents: Sequence[_Document], removed: Sequence[str]) -> tuple[str, list[Link]]:
+    async def _write_updates(self, updates: Mapping[str, Mapping[str, Any]]) -> None:
+        """Rows whose chunks stay, with their changed columns (no new index version)."""
+        async with self.sessionmaker() as session, session.begin():
+            await _update_rows(session, updates)
+
+    async def _write_table(self, plan: Plan, removed: Sequence[str]) -> tuple[str, list[Link]]:
         """Record the run's documents, and the index's new version with them; that version and
         the phrasings linked as of it (read after the version moved, in its transaction: a link
         made meanwhile either is read here or moves the version again)."""
+        documents = plan.documents
         async with self.sessionmaker() as session, session.begin():
             if removed:
                 await session.execute(delete(KnowledgeDocument).where(KnowledgeDocument.source.in_(removed)))
@@ -420,8 +415,10 @@ class Ingestor:
                 if row is None:
                     row = KnowledgeDocument(source=doc.source)
                     session.add(row)
-                row.content_hash, row.title, row.written = doc.content_hash, doc.title[:500], doc.written
+                row.content_hash, row.title, row.origin = doc.content_hash, doc.title[:500], doc.origin
+                row.url, row.page, row.missing_since = doc.url[:2000] or None, doc.page, None
                 row.chunk_count, row.updated_at = len(doc.chunks), utcnow()
+            await _update_rows(session, {s: u for s, u in plan.updates.items() if s not in set(removed)})
             version = await bump_version(session, self.dense.collection_name)
             return version, await links(session)
 

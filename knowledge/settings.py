@@ -3,12 +3,35 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from knowledge.archive_limits import DEFAULT_MAX_UNPACKED_BYTES
 
 BRUTE_FORCE_MAX_CHUNKS = 50_000
+
+
+class FolderSource(BaseModel):
+    """A folder of files, like one of `knowledge.paths`, whose documents have public addresses."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
+
+    kind: Literal["folder"] = "folder"
+    path: Path = Field(description="the folder (or one file), relative to the working folder")
+    base_url: str = Field(
+        "",
+        description="the public address of the folder: a file's citation links to it plus the file's path "
+        "without its extension (`billing/refunds.md` → `<base_url>/billing/refunds`); a file's own front "
+        "matter `url:` wins",
+    )
+
+    @field_validator("base_url")
+    @classmethod
+    def _web_address(cls, value: str) -> str:
+        if value and not value.lower().startswith(("http://", "https://")):
+            raise ValueError("must be an http:// or https:// address")
+        return value
 
 
 class KnowledgeSettings(BaseModel):
@@ -17,6 +40,18 @@ class KnowledgeSettings(BaseModel):
     paths: list[Path] = Field(
         default_factory=lambda: [Path("config/knowledge")],
         description="folders and files `reindex` indexes, relative to the working folder; citations name a file relative to it",
+    )
+    sources: list[FolderSource] = Field(
+        default_factory=list,
+        description="more places `reindex` indexes: `[[knowledge.sources]]` entries of kind `folder` "
+        "(a folder with a public `base_url`)",
+    )
+    max_removed_share: float = Field(
+        0.5,
+        gt=0,
+        le=1,
+        description="a re-index that would remove more than this share of the indexed documents stops and "
+        "says why, removing nothing (`supporthub reindex --force` goes ahead); 1 = never stop",
     )
     model: str = Field("", description="sentence-transformers model name or path; empty = bundled all-MiniLM-L6-v2")
     collection: str = Field(
@@ -39,3 +74,7 @@ class KnowledgeSettings(BaseModel):
         "(77 MB at 50,000); past it, chroma's approximate HNSW index",
     )
     query_workers: int = Field(0, ge=0, le=64, description="threads encoding queries in `serve`; 0 = one per core")
+
+    def folders(self) -> list[FolderSource]:
+        """What `reindex` indexes from files: `paths`, then the folder sources."""
+        return [*(FolderSource(path=path) for path in self.paths), *self.sources]

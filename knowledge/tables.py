@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, ClassVar
 
-from sqlalchemy import JSON, Boolean, Float, Integer, String, Text, UniqueConstraint, false
+from sqlalchemy import JSON, Float, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from knowledge.sql_types import UTCDateTime, utcnow
@@ -38,7 +38,9 @@ class SkippedFile:
 
 
 class KnowledgeDocument(Base):
-    """One ingested source file; `content_hash` makes re-ingesting unchanged files free."""
+    """One indexed document (a file, a web page, a pushed or a written one); `content_hash`
+    makes re-ingesting an unchanged one free. `origin` says which run manages it
+    (`knowledge.origins`)."""
 
     __tablename__ = "knowledge_documents"
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
@@ -46,8 +48,14 @@ class KnowledgeDocument(Base):
     content_hash: Mapped[str] = mapped_column(String(64))
     title: Mapped[str] = mapped_column(String(500))
     chunk_count: Mapped[int] = mapped_column(Integer)
-    written: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
-    """A written document (`WrittenDocument`), not a file: no file re-index removes it."""
+    origin: Mapped[str] = mapped_column(String(100), default="files", server_default="files", index=True)
+    url: Mapped[str | None] = mapped_column(String(2000))
+    """Its public address: the citation's link on every channel."""
+    page: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    """A web page's validators and links as the last crawl kept them (`knowledge.web.crawl.Seen`)."""
+    missing_since: Mapped[datetime | None] = mapped_column()
+    """A web page first found gone (404, or no longer listed) at this time; removed once its
+    source's grace period has passed, and cleared when it is back."""
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
     """When its chunks, or the phrasings linked to them, last changed."""
 

@@ -569,7 +569,7 @@ def renumber_citations(text: str, refs: Mapping[int, Hit]) -> tuple[str, tuple[C
             key = (hit.source, hit.section)
             if key not in numbers:
                 numbers[key] = len(numbers) + 1
-                citations.append(Citation(hit.source, hit.title, hit.section, score=round(hit.score, 4)))
+                citations.append(Citation(hit.source, hit.title, hit.section, score=round(hit.score, 4), url=hit.url))
             if numbers[key] not in kept:
                 kept.append(numbers[key])
         return run.group(1) + "".join(f"[{n}]" for n in kept) if kept else ""

@@ -120,8 +120,8 @@ function sizeText(bytes) {
 function citationChip(c) {
   var label = c.section && c.section !== c.title ? c.title + " \u2014 " + c.section : c.title || c.source;
   var attrs = { className: "cite", "data-testid": "citation", title: c.source, text: label };
-  if (/^https?:\/\//i.test(c.source || "")) {
-    var a = link(c.source, label);
+  if (/^https?:\/\//i.test(c.url || "")) {
+    var a = link(c.url, label);
     a.className = "cite";
     a.setAttribute("data-testid", "citation");
     return a;

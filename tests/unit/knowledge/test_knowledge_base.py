@@ -17,7 +17,8 @@ from core.store.db import make_sessionmaker
 from knowledge import fusion
 from knowledge.base import KnowledgeBase
 from knowledge.embedder import Embedder
-from knowledge.index import LocalIndex
+from knowledge.index import DenseStore, LocalIndex
+from knowledge.ingest import TooManyRemoved
 from knowledge.tables import IndexRun, KnowledgeDocument, SkippedFile
 from tests.fakes.dense_store import LoopGuardedDenseStore
 from tests.zip_bombs import MB, padded
@@ -178,11 +179,11 @@ async def test_a_command_line_reindex_loads_the_model_only_when_something_change
         await command.aclose()
 
 
-async def test_reindex_with_prune_removes_deleted_files(
+async def test_reindex_removes_a_deleted_file_that_ingest_alone_keeps(
     kb: KnowledgeBase, kb_engine: AsyncEngine, tmp_path: Path
 ) -> None:
     docs = write_corpus(tmp_path)
-    await kb.ingest([docs], trigger="first")
+    await kb.reindex([docs], trigger="first")
     (docs / "nested" / "shipping.html").unlink()
     without_prune = await kb.ingest([docs], trigger="no-prune")
     assert without_prune.removed == 0
@@ -193,6 +194,55 @@ async def test_reindex_with_prune_removes_deleted_files(
     async with make_sessionmaker(kb_engine)() as session:
         sources = (await session.scalars(select(KnowledgeDocument.source))).all()
     assert sorted(Path(s).name for s in sources) == ["faq.csv", "prices.xlsx", "security.md", "warranty.docx"]
+
+
+async def test_documents_ingested_by_hand_survive_a_reindex_of_other_folders_until_pruned(
+    kb: KnowledgeBase, kb_engine: AsyncEngine, tmp_path: Path
+) -> None:
+    """The trap users fell into: `supporthub ingest mydocs/` then `make run` (a re-index of
+    knowledge.paths) silently removed what was just ingested."""
+    docs = write_corpus(tmp_path)
+    mine = tmp_path / "mydocs"
+    mine.mkdir()
+    (mine / "loyalty.md").write_text("# Loyalty points\n\nEvery order earns one point per euro spent.\n")
+    await kb.reindex([docs], trigger="configured")
+    await kb.ingest([mine], trigger="by hand")
+    kept = await kb.reindex([docs], trigger="make run")
+    assert (kept.removed, kept.kept_ingested) == (0, ("mydocs/loyalty.md",))
+    assert "kept 1 ingested by hand" in kept.line
+    assert (await kb.search("how many loyalty points per euro", 1))[0].source == "mydocs/loyalty.md"
+
+    pruned = await kb.reindex([docs], trigger="pruned", prune_ingested=True)
+    assert (pruned.removed, pruned.kept_ingested) == (1, ())
+    assert all(hit.source != "mydocs/loyalty.md" for hit in await kb.search("loyalty points", 10))
+
+
+async def test_a_reindex_that_would_empty_most_of_the_index_stops_unless_forced(
+    embedder: Embedder, kb_engine: AsyncEngine, tmp_path: Path
+) -> None:
+    docs = write_corpus(tmp_path)
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "hours.md").write_text("# Opening hours\n\nWe answer from 9 to 5.\n")
+    guarded = KnowledgeBase(
+        embedder=embedder,
+        dense=DenseStore.open(chroma_url="", data_dir=tmp_path / "data", collection="knowledge"),
+        local=LocalIndex(tmp_path / "data" / "bm25" / "knowledge"),
+        sessionmaker=make_sessionmaker(kb_engine),
+        max_chars=600,
+        max_removed_share=0.5,
+    )
+    try:
+        await guarded.reindex([docs], trigger="first")
+        with pytest.raises(TooManyRemoved, match=r"remove 5 of the 5 indexed documents \(100%"):
+            await guarded.reindex([other], trigger="wrong folder")
+        assert len(await guarded.search("warranty", 10)) > 0  # nothing was removed
+        [*_, failed] = await runs(kb_engine)
+        assert failed.error is not None and "supporthub reindex --force" in failed.error
+        forced = await guarded.reindex([other], trigger="forced", force=True)
+        assert (forced.added, forced.removed) == (1, 5)
+    finally:
+        await guarded.aclose()
 
 
 async def test_broken_file_is_skipped_with_a_warning_and_its_reason_recorded(
