@@ -164,7 +164,9 @@ class DenseStore:
                     ids=[r.chunk_id for r in part],
                     embeddings=embeddings[start : start + len(part)],
                     documents=[r.text for r in part],
-                    metadatas=[{"source": r.source, "title": r.title, "section": r.section, "url": r.url} for r in part],
+                    metadatas=[
+                        {"source": r.source, "title": r.title, "section": r.section, "url": r.url} for r in part
+                    ],
                 )
 
     def delete_sources(self, sources: Sequence[str]) -> None:

@@ -37,7 +37,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from tqdm import tqdm
 
 from knowledge import origins
-from knowledge.chunking import chunk_markdown, embedding_text, heading_text, humanize_stem
+from knowledge.chunking import Chunk, chunk_markdown, embedding_text, heading_text, humanize_stem
 from knowledge.conversion import CONVERSION, convert
 from knowledge.embedder import Embedder
 from knowledge.files import Found, discover, folder_url, source_name
@@ -45,6 +45,7 @@ from knowledge.index import ChunkRecord, DenseStore, LocalIndex
 from knowledge.phrasings import Phrasings, phrasings
 from knowledge.plan import Plan, Planned, Stored
 from knowledge.plan import removal as plan_removal
+from knowledge.pushed import FORMATS, PREFIX, Pushed, pushed_documents
 from knowledge.settings import FolderSource
 from knowledge.sql_types import utcnow
 from knowledge.tables import IndexRun, KnowledgeDocument, SkippedFile
@@ -118,6 +119,16 @@ def _reason(prefix: str, exc: Exception) -> str:
     return f"{prefix}: {type(exc).__name__}: {detail}"[:_REASON_CHARS]
 
 
+def _titled(chunks: list[Chunk], title: str, fallback: str) -> list[Chunk]:
+    """`chunks` under the `title` given with a pushed document, where its content had none of
+    its own (the conversion fell back to the id)."""
+    if not title:
+        return chunks
+    return [
+        Chunk(title, title if c.section == c.title else c.section, c.text) if c.title == fallback else c for c in chunks
+    ]
+
+
 def chunk_ids(source: str, content_hash: str, count: int) -> list[str]:
     key = hashlib.sha1(source.encode("utf-8")).hexdigest()[:16]
     return [f"{key}-{content_hash[:8]}-{i}" for i in range(count)]
@@ -185,7 +196,7 @@ class Ingestor:
             await self._finish_run(run_id, summary=summary)
             return summary
 
-    async def _stored(self) -> tuple[dict[str, Stored], list[Written]]:
+    async def _stored(self) -> tuple[dict[str, Stored], list[Written], list[Pushed]]:
         async with self.sessionmaker() as session:
             rows = (
                 await session.execute(
@@ -200,11 +211,15 @@ class Ingestor:
                 )
             ).all()
             written = await written_documents(session)
-        stored = {row.source: Stored(row.content_hash, row.chunk_count, row.origin, row.page, row.missing_since) for row in rows}
-        return stored, written
+            pushed = await pushed_documents(session)
+        stored = {
+            row.source: Stored(row.content_hash, row.chunk_count, row.origin, row.page, row.missing_since)
+            for row in rows
+        }
+        return stored, written, pushed
 
     async def _run(self, request: _Request, *, trigger: str, show: bool, started: float, run_id: int) -> IngestSummary:
-        stored, written = await self._stored()
+        stored, written, pushed = await self._stored()
         consistent = await asyncio.to_thread(self.dense.count) == sum(row.chunk_count for row in stored.values())
         if not consistent:
             log.warning("the vector store disagrees with the documents table: re-indexing every file")
@@ -218,10 +233,11 @@ class Ingestor:
         compared = stored if consistent else {}
         plan = await asyncio.to_thread(self._plan, files, roots, stored, compared, request.prune, show)
         self._plan_written(plan, written, stored, compared)
+        await asyncio.to_thread(self._plan_pushed, plan, pushed, stored, compared)
         removal = plan_removal(
             stored,
             plan,
-            written={doc.source for doc in written},
+            rows={doc.source for doc in written} | {doc.source for doc in pushed},
             prune=request.prune,
             prune_ingested=request.prune_ingested,
             sites=(),
@@ -353,6 +369,48 @@ class Ingestor:
                     chunks,
                     is_new=doc.source not in stored,
                     origin=origins.WRITTEN,
+                )
+            )
+
+    def _plan_pushed(
+        self, plan: Plan, pushed: Sequence[Pushed], stored: Mapping[str, Stored], compared: Mapping[str, Stored]
+    ) -> None:
+        """Add the pushed documents that are new or changed to `plan`, converted as files of
+        their format are; one that cannot be converted is skipped (its old chunks kept)."""
+        for doc in pushed:
+            plan.seen.add(doc.source)
+            data = doc.content.encode("utf-8")
+            header = f"{doc.format}\0{doc.title}\0{doc.url}\0".encode()
+            content_hash = hashlib.sha256(CONVERSION + b"api:" + header + data).hexdigest()
+            known = compared.get(doc.source)
+            if known is not None and known.content_hash == content_hash:
+                plan.unchanged += 1
+                continue
+            stem = doc.source.removeprefix(PREFIX)
+            try:
+                converted = convert(
+                    data,
+                    suffix=FORMATS[doc.format],
+                    stem=stem,
+                    max_chars=self.max_chars,
+                    max_unpacked_bytes=self.max_unpacked_bytes,
+                )
+            except Exception as exc:  # noqa: BLE001 — as for a file: a bad document must not stop the run
+                log.warning(
+                    "cannot convert the pushed document %s, skipped: %s: %s", doc.source, type(exc).__name__, exc
+                )
+                plan.skipped.append(SkippedFile(doc.source, _reason("cannot convert", exc)))
+                continue
+            chunks = _titled(converted.chunks, doc.title, humanize_stem(stem))
+            plan.documents.append(
+                Planned(
+                    doc.source,
+                    content_hash,
+                    chunks[0].title if chunks else doc.title or humanize_stem(stem),
+                    chunks,
+                    is_new=doc.source not in stored,
+                    origin=origins.API,
+                    url=doc.url,
                 )
             )
 

@@ -66,25 +66,26 @@ def removal(
     stored: Mapping[str, Stored],
     plan: Plan,
     *,
-    written: Collection[str],
+    rows: Collection[str],
     prune: bool,
     prune_ingested: bool,
     sites: Collection[str],
 ) -> Removal:
-    """What the run removes. Any run: written documents whose row is gone. A re-index
+    """What the run removes. Any run: written and pushed documents whose row (in `rows`) is
+    gone. A re-index
     (`prune`) also: files no longer under the configured folders, the pages of sites no longer
     configured, pages past their grace period (`plan.gone`), and with `prune_ingested` the
-    documents ingested by hand. Documents pushed through the API stay until deleted there."""
+    documents ingested by hand."""
     removed: list[str] = []
     kept: list[str] = []
     for source, row in sorted(stored.items()):
         if source in plan.seen and source not in plan.gone:
             continue
         site = origins.site_name(row.origin)
-        if row.origin == origins.WRITTEN:
-            if source not in written:
+        if row.origin in (origins.WRITTEN, origins.API):
+            if source not in rows:
                 removed.append(source)
-        elif not prune or row.origin == origins.API:
+        elif not prune:
             continue
         elif row.origin == origins.INGESTED:
             (removed if prune_ingested else kept).append(source)

@@ -123,3 +123,20 @@ class LinkedPhrasing(Base):
     section: Mapped[str] = mapped_column(String(500))
     text: Mapped[str] = mapped_column(String(500))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class PushedDocument(Base):
+    """A document a help centre pushed through the knowledge API (`knowledge.pushed`): indexed
+    by every ingest run, whatever paths it is given, and removed from the index by the first
+    run after its row is deleted."""
+
+    __tablename__ = "pushed_documents"
+    source: Mapped[str] = mapped_column(String(1000), primary_key=True)
+    title: Mapped[str] = mapped_column(String(500))
+    """Empty: the content's own first heading, else its id."""
+    url: Mapped[str] = mapped_column(String(2000))
+    """The article's public address (empty: none): the citation's link."""
+    format: Mapped[str] = mapped_column(String(20))
+    """markdown, html or text."""
+    content: Mapped[str] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -445,9 +445,7 @@ class OfflineResponder:
 
     @staticmethod
     def _cite(hit: Hit) -> Citation:
-        return Citation(
-            source=hit.source, title=hit.title, section=hit.section, score=round(hit.score, 4), url=hit.url
-        )
+        return Citation(source=hit.source, title=hit.title, section=hit.section, score=round(hit.score, 4), url=hit.url)
 
 
 def _joined_tables(blocks: list[_Block], *, sections: Sequence[str]) -> list[_Block]:

@@ -25,7 +25,7 @@ from core.store.calibrations import load, save
 from knowledge.base import KnowledgeBase
 from knowledge.evaluation import EvalFileError, EvalQuestion, load_questions, unknown_sources
 from knowledge.hits import Hit, hit_json
-from knowledge.ingest import IngestSummary
+from knowledge.ingest import IngestSummary, TooManyRemoved
 
 T = TypeVar("T")
 
@@ -42,6 +42,13 @@ def _echo_summary(summary: IngestSummary) -> None:
     click.echo(summary.line)
     for path in summary.skipped_paths:
         click.echo(f"skipped (unreadable or unsupported): {path}", err=True)
+    if summary.kept_ingested:
+        names = ", ".join(summary.kept_ingested[:5]) + (", …" if len(summary.kept_ingested) > 5 else "")
+        click.echo(
+            f"kept {len(summary.kept_ingested)} document(s) ingested by hand, outside knowledge.paths "
+            f"and knowledge.sources: {names}; `supporthub reindex --prune` removes them",
+            err=True,
+        )
 
 
 @click.command("ingest")
@@ -49,22 +56,38 @@ def _echo_summary(summary: IngestSummary) -> None:
 @click.option("--no-progress", is_flag=True, help="No progress bar.")
 @uses_settings
 def ingest_command(settings: Settings, paths: tuple[Path, ...], no_progress: bool) -> None:
-    """Add or update the files and folders PATHS in the knowledge base."""
+    """Add or update the files and folders PATHS in the knowledge base. They stay until
+    `supporthub reindex --prune`, whatever knowledge.paths holds."""
     summary = _with_kb(settings, lambda kb: kb.ingest(list(paths), trigger="cli:ingest", progress=not no_progress))
     _echo_summary(summary)
 
 
 @click.command("reindex")
 @click.option("--no-progress", is_flag=True, help="No progress bar.")
+@click.option("--prune", is_flag=True, help="Also remove the documents added by hand with `supporthub ingest`.")
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Go ahead even when more than knowledge.max_removed_share of the documents would be removed.",
+)
 @uses_settings
-def reindex_command(settings: Settings, no_progress: bool) -> None:
-    """Re-ingest knowledge.paths and drop documents no longer there."""
+def reindex_command(settings: Settings, no_progress: bool, prune: bool, force: bool) -> None:
+    """Bring the index in line with knowledge.paths and knowledge.sources: add and update their
+    documents, remove those whose file is gone. Documents added with `supporthub ingest` are
+    kept (--prune removes them); documents written in the dashboard or pushed through the API
+    are kept."""
     try:
         summary = _with_kb(
             settings,
-            lambda kb: kb.reindex(settings.knowledge.paths, trigger="cli:reindex", progress=not no_progress),
+            lambda kb: kb.reindex(
+                settings.knowledge.folders(),
+                trigger="cli:reindex",
+                prune_ingested=prune,
+                force=force,
+                progress=not no_progress,
+            ),
         )
-    except FileNotFoundError as exc:
+    except (FileNotFoundError, TooManyRemoved) as exc:
         raise click.ClickException(str(exc)) from None
     _echo_summary(summary)
 

@@ -10,6 +10,7 @@ from aiohttp import web
 from aiohttp.typedefs import Middleware
 
 from core.admin.app import install_admin
+from core.admin.knowledge_api import KnowledgeApi
 from core.log_context import request_ids
 from core.ops.access import AdminAccess
 from core.ops.client_address import forwarded_client
@@ -81,6 +82,7 @@ def create_app(settings: Settings) -> web.Application:
 
     app.cleanup_ctx.append(runtime_ctx)
     desk = desk_port(channels)
+    app.add_routes(KnowledgeApi(RUNTIME, access).routes())
     install_admin(
         app,
         settings,

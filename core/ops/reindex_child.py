@@ -43,7 +43,7 @@ async def _reindex(settings: Settings, trigger: str) -> IngestSummary:
     loop.add_signal_handler(signal.SIGTERM, stop)
     try:
         async with open_knowledge(settings) as knowledge:
-            return await knowledge.reindex(settings.knowledge.paths, trigger=trigger)
+            return await knowledge.reindex(settings.knowledge.folders(), trigger=trigger)
     except asyncio.CancelledError:
         log.warning("re-index (%s) stopped: the server is stopping", trigger)
         # not waiting for a worker thread's embedding batch, as asyncio.run's exit would

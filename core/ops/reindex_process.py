@@ -43,7 +43,7 @@ class ReindexFailed(Exception):
 
 
 class ReindexRunner:
-    """Runs re-indexes of `settings.knowledge.paths` one at a time, each in a child process,
+    """Runs re-indexes of `settings.knowledge` (its paths and sources) one at a time, each in a child process,
     and loads what it published into `knowledge` before returning."""
 
     def __init__(self, settings: Settings, knowledge: KnowledgeBase) -> None:

@@ -6,7 +6,8 @@ never raised, and its next run tries again; every job is safe to run twice (re-i
 unchanged files, retention deletes what is still there, a case is reminded once: the
 reminder claims it with a skip-locked row lock).
 
-Re-index runs mirror `knowledge.paths` (new and changed files indexed, deleted ones dropped).
+Re-index runs mirror `knowledge.paths` and `knowledge.sources` (new and changed documents
+indexed, gone ones dropped, as `knowledge.origins` says).
 Each run is a child process (`core.ops.reindex_process`), so the event loop keeps answering.
 Runs of a job never overlap (`max_instances=1`) and missed runs collapse into one
 (`coalesce`); the runner also serialises a scheduled run with the dashboard's.

@@ -43,12 +43,18 @@ def convert(data: bytes, *, suffix: str, stem: str, max_chars: int, max_unpacked
             return Converted(faq)
     from markitdown import StreamInfo
 
-    result = _converter().convert_stream(io.BytesIO(data), stream_info=StreamInfo(extension=suffix), table_infer_header=True)
+    result = _converter().convert_stream(
+        io.BytesIO(data), stream_info=StreamInfo(extension=suffix), table_infer_header=True
+    )
     markdown = result.markdown or ""
     chunks = chunk_markdown(markdown, stem=stem, max_chars=max_chars)
     if result.title and not markdown.lstrip().startswith("# "):
         chunks = [
-            Chunk(title=result.title.strip(), section=c.section if c.section != c.title else result.title.strip(), text=c.text)
+            Chunk(
+                title=result.title.strip(),
+                section=c.section if c.section != c.title else result.title.strip(),
+                text=c.text,
+            )
             for c in chunks
         ]
     return Converted(chunks)

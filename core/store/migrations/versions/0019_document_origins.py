@@ -1,4 +1,5 @@
-"""knowledge documents: the run that manages each (origin), its public address, a web page's crawl state
+"""knowledge documents: the run that manages each (origin), its public address, a web page's crawl state;
+documents pushed through the knowledge API
 
 Revision ID: 0019
 Revises: 0018
@@ -27,9 +28,19 @@ def upgrade() -> None:
     op.execute("UPDATE knowledge_documents SET origin = 'written' WHERE written")
     with op.batch_alter_table('knowledge_documents') as batch:
         batch.drop_column('written')
+    op.create_table('pushed_documents',
+    sa.Column('source', sa.String(length=1000), nullable=False),
+    sa.Column('title', sa.String(length=500), nullable=False),
+    sa.Column('url', sa.String(length=2000), nullable=False),
+    sa.Column('format', sa.String(length=20), nullable=False),
+    sa.Column('content', sa.Text(), nullable=False),
+    sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('source')
+    )
 
 
 def downgrade() -> None:
+    op.drop_table('pushed_documents')
     with op.batch_alter_table('knowledge_documents') as batch:
         batch.add_column(sa.Column('written', sa.Boolean(), server_default=sa.false(), nullable=False))
     op.execute("UPDATE knowledge_documents SET written = (origin = 'written')")
