@@ -56,6 +56,11 @@ class DocumentRow:
     title: str
     chunk_count: int
     updated_at: datetime
+    origin: str
+    """Which run manages it (`knowledge.origins`)."""
+    url: str | None
+    missing_since: datetime | None
+    """A web page found gone at this time: removed once its source's grace period has passed."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,9 +148,12 @@ async def documents(session: AsyncSession) -> list[DocumentRow]:
             KnowledgeDocument.title,
             KnowledgeDocument.chunk_count,
             KnowledgeDocument.updated_at,
+            KnowledgeDocument.origin,
+            KnowledgeDocument.url,
+            KnowledgeDocument.missing_since,
         ).order_by(KnowledgeDocument.source)
     )
-    return [DocumentRow(source, title, chunk_count, updated_at) for source, title, chunk_count, updated_at in rows]
+    return [DocumentRow(*row) for row in rows]
 
 
 async def index_runs(session: AsyncSession, *, limit: int = 20) -> list[RunRow]:

@@ -24,6 +24,7 @@ from markupsafe import Markup
 
 from channels.email_format import markdown_html
 from core.ops.request_guards import bounded_int
+from knowledge import origins
 
 STYLESHEET = files("core.admin").joinpath("admin.css").read_text(encoding="utf-8")
 _STYLE_HASH = base64.b64encode(hashlib.sha256(STYLESHEET.encode()).digest()).decode()
@@ -71,6 +72,19 @@ def markdown(text: str) -> Markup:
     return Markup(markdown_html(text))
 
 
+def origin(value: str) -> str:
+    """Which run manages a document, as an operator reads it (`knowledge.origins`)."""
+    site = origins.site_name(value)
+    if site is not None:
+        return f"website {site}"
+    return {
+        origins.FILES: "knowledge.paths",
+        origins.INGESTED: "ingested by hand",
+        origins.API: "knowledge API",
+        origins.WRITTEN: "written here",
+    }.get(value, value)
+
+
 def pageless(query: Mapping[str, str]) -> str:
     """A search's query string without its page number, for the next and previous links."""
     return urlencode([(key, value) for key, value in query.items() if key != "page"])
@@ -84,7 +98,7 @@ def environment() -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.filters.update(when=when, duration=duration, pageless=pageless, markdown=markdown)
+    env.filters.update(when=when, duration=duration, pageless=pageless, markdown=markdown, origin=origin)
     env.globals.update(percent=percent, stylesheet=STYLESHEET)
     return env
 

@@ -158,7 +158,14 @@ async def test_documents_by_source_and_runs_newest_first_with_skipped_reasons(
         )
         session.add(
             KnowledgeDocument(
-                source="help/billing.md", content_hash="h1", title="Billing", chunk_count=7, updated_at=NOW
+                source="help/billing.md",
+                content_hash="h1",
+                title="Billing",
+                chunk_count=7,
+                updated_at=NOW,
+                origin="site:help",
+                url="https://help.example.com/billing",
+                missing_since=NOW,
             )
         )
         session.add(
@@ -191,8 +198,8 @@ async def test_documents_by_source_and_runs_newest_first_with_skipped_reasons(
         every_run = await index_runs(session)
         version, unknown = await index_version(session, "knowledge"), await index_version(session, "other")
     assert docs == [
-        DocumentRow("help/billing.md", "Billing", 7, NOW),
-        DocumentRow("help/refunds.md", "Refunds", 4, NOW - timedelta(days=1)),
+        DocumentRow("help/billing.md", "Billing", 7, NOW, "site:help", "https://help.example.com/billing", NOW),
+        DocumentRow("help/refunds.md", "Refunds", 4, NOW - timedelta(days=1), "files", None, None),
     ]
     assert [(r.trigger, r.finished_at, r.changed, r.unchanged, r.seconds, r.error, r.skipped) for r in runs] == [
         ("admin:alice", None, 0, 0, None, "FileNotFoundError: knowledge path not found", ()),
