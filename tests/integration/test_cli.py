@@ -65,8 +65,11 @@ def test_ingest_search_ask_and_reindex(tmp_path: Path) -> None:
     assert reply["handoff"] is False and "pro rata" in reply["text"]
     assert reply["citations"][0]["source"].endswith("refunds.md")
 
+    paths = json.dumps([str(docs)])
+    adopted = run("reindex", data_dir=data, SUPPORTHUB_KNOWLEDGE__PATHS=paths)
+    assert "added 0, changed 0, removed 0, unchanged 2" in adopted.stdout, adopted.stderr
     (docs / "errors.csv").unlink()
-    pruned = run("reindex", data_dir=data, SUPPORTHUB_KNOWLEDGE__PATHS=json.dumps([str(docs)]))
+    pruned = run("reindex", data_dir=data, SUPPORTHUB_KNOWLEDGE__PATHS=paths)
     assert "removed 1" in pruned.stdout, pruned.stderr
     gone = json.loads(run("search", "QX-981", "--json", data_dir=data).stdout)
     assert all(not hit["source"].endswith("errors.csv") for hit in gone)
@@ -87,6 +90,52 @@ def test_reindex_with_a_missing_folder_removes_nothing(tmp_path: Path) -> None:
     assert moved.returncode == 1 and "not found, nothing removed" in moved.stderr
     hits = json.loads(run("search", "when is support open?", "--json", data_dir=data).stdout)
     assert hits and hits[0]["source"].endswith("hours.md")
+
+
+def test_documents_ingested_by_hand_are_kept_by_a_reindex_that_says_so_until_pruned(tmp_path: Path) -> None:
+    """The trap a new user fell into: `supporthub ingest mydocs/` then `make run` (which runs
+    `supporthub reindex`) silently removed the documents just ingested."""
+    configured, mine = tmp_path / "help", tmp_path / "mydocs"
+    configured.mkdir()
+    mine.mkdir()
+    (configured / "hours.md").write_text("# Support hours\n\nMonday to Friday, 07:00-19:00 UTC.\n")
+    (mine / "loyalty.md").write_text("# Loyalty points\n\nEvery order earns one point per euro spent.\n")
+    data = tmp_path / "data"
+    paths = json.dumps([str(configured)])
+    assert run("reindex", data_dir=data, SUPPORTHUB_KNOWLEDGE__PATHS=paths).returncode == 0
+    assert run("ingest", str(mine), data_dir=data).returncode == 0
+
+    kept = run("reindex", data_dir=data, SUPPORTHUB_KNOWLEDGE__PATHS=paths)
+    assert kept.returncode == 0 and "removed 0" in kept.stdout, kept.stderr
+    assert "kept 1 document(s) ingested by hand" in kept.stderr and "mydocs/loyalty.md" in kept.stderr
+    assert "supporthub reindex --prune" in kept.stderr
+    hits = json.loads(run("search", "loyalty points per euro", "--json", data_dir=data).stdout)
+    assert hits[0]["source"] == "mydocs/loyalty.md"
+
+    pruned = run("reindex", "--prune", data_dir=data, SUPPORTHUB_KNOWLEDGE__PATHS=paths)
+    assert "removed 1" in pruned.stdout, pruned.stderr
+    hits = json.loads(run("search", "loyalty points per euro", "--json", data_dir=data).stdout)
+    assert all(hit["source"] != "mydocs/loyalty.md" for hit in hits)
+
+
+def test_a_reindex_that_would_remove_most_of_the_index_stops_until_forced(tmp_path: Path) -> None:
+    docs, other = tmp_path / "docs", tmp_path / "other"
+    docs.mkdir()
+    other.mkdir()
+    for name in ("hours", "refunds", "shipping"):
+        (docs / f"{name}.md").write_text(f"# {name.title()}\n\nWhat to know about {name}.\n")
+    (other / "warranty.md").write_text("# Warranty\n\nTwo years on every device.\n")
+    data = tmp_path / "data"
+    assert run("reindex", data_dir=data, SUPPORTHUB_KNOWLEDGE__PATHS=json.dumps([str(docs)])).returncode == 0
+
+    wrong = run("reindex", data_dir=data, SUPPORTHUB_KNOWLEDGE__PATHS=json.dumps([str(other)]))
+    assert wrong.returncode == 1
+    assert "would remove 3 of the 3 indexed documents (100%" in wrong.stderr and "nothing was changed" in wrong.stderr
+    hits = json.loads(run("search", "what to know about shipping", "--json", data_dir=data).stdout)
+    assert hits[0]["source"].endswith("shipping.md")
+
+    forced = run("reindex", "--force", data_dir=data, SUPPORTHUB_KNOWLEDGE__PATHS=json.dumps([str(other)]))
+    assert "added 1, changed 0, removed 3" in forced.stdout, forced.stderr
 
 
 def test_forget_erases_a_contact_found_by_a_verified_email(tmp_path: Path) -> None:
