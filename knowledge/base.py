@@ -27,6 +27,7 @@ from knowledge.phrasings import Floor
 from knowledge.settings import BRUTE_FORCE_MAX_CHUNKS, FolderSource, KnowledgeSettings
 from knowledge.spelling import Speller, english_words
 from knowledge.versions import FOLLOW_INTERVAL_S, Follower, read_version
+from knowledge.web.settings import SiteSource
 from knowledge.written import links
 
 log = logging.getLogger(__name__)
@@ -304,18 +305,23 @@ class KnowledgeBase:
         folders: Sequence[Path | FolderSource],
         *,
         trigger: str,
+        sites: Sequence[SiteSource] = (),
+        crawl: bool = True,
         prune_ingested: bool = False,
         force: bool = False,
         progress: bool = False,
     ) -> IngestSummary:
-        """Make the index mirror `folders`: ingest them, and drop what `knowledge.plan.removal`
-        says (files no longer there; with `prune_ingested`, documents ingested by hand).
+        """Make the index mirror `folders` and the website `sites` (crawled when `crawl`): ingest
+        them, and drop what `knowledge.plan.removal` says (files no longer there, pages gone past
+        their grace period; with `prune_ingested`, documents ingested by hand).
         Raises FileNotFoundError, removing nothing, when one of `folders` does not exist (an
         unmounted volume must not empty the knowledge base), and `TooManyRemoved` when it would
         remove more than `max_removed_share` of the documents, unless `force`."""
         return await self._ingest(
             [_folder(f) for f in folders],
             trigger=trigger,
+            sites=sites,
+            crawl=crawl,
             prune=True,
             prune_ingested=prune_ingested,
             force=force,
@@ -329,11 +335,20 @@ class KnowledgeBase:
         trigger: str,
         prune: bool,
         progress: bool,
+        sites: Sequence[SiteSource] = (),
+        crawl: bool = False,
         prune_ingested: bool = False,
         force: bool = False,
     ) -> IngestSummary:
         summary = await self.ingestor.run(
-            folders, trigger=trigger, prune=prune, prune_ingested=prune_ingested, force=force, progress=progress
+            folders,
+            trigger=trigger,
+            sites=sites,
+            crawl=crawl,
+            prune=prune,
+            prune_ingested=prune_ingested,
+            force=force,
+            progress=progress,
         )
         log.info("knowledge ingest (%s): %s", trigger, summary.line)
         return summary

@@ -27,7 +27,8 @@ import hashlib
 import logging
 import sys
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -47,14 +48,18 @@ from knowledge.plan import Plan, Planned, Stored
 from knowledge.plan import removal as plan_removal
 from knowledge.pushed import FORMATS, PREFIX, Pushed, pushed_documents
 from knowledge.settings import FolderSource
+from knowledge.site_sync import plan_site
 from knowledge.sql_types import utcnow
 from knowledge.tables import IndexRun, KnowledgeDocument, SkippedFile
 from knowledge.versions import bump_version, read_version
+from knowledge.web.settings import SiteSource
 from knowledge.written import Link, Written, links, written_documents
 
 log = logging.getLogger(__name__)
 
 _ENCODE_SLICE = 1024  # texts per encode call: big enough to batch well, small enough for a progress bar
+_LOGGED_EVERY = 100
+"""Pages between the log lines a crawl's progress shows where there is no terminal (the server)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,6 +105,8 @@ class TooManyRemoved(Exception):
 @dataclass(frozen=True, slots=True)
 class _Request:
     folders: Sequence[FolderSource]
+    sites: Sequence[SiteSource]
+    crawl: bool
     prune: bool
     prune_ingested: bool
     force: bool
@@ -117,6 +124,24 @@ def _reason(prefix: str, exc: Exception) -> str:
     """Why a file was skipped, without its server path (an OSError's text repeats it)."""
     detail = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
     return f"{prefix}: {type(exc).__name__}: {detail}"[:_REASON_CHARS]
+
+
+@contextmanager
+def _bar(description: str, unit: str, show: bool) -> Iterator[Callable[[int, int], None]]:
+    """A progress bar on a terminal (`show`) and a log line every `_LOGGED_EVERY` items, fed
+    with (done, total) as the total grows (a crawl finds pages as it goes)."""
+    with tqdm(total=0, desc=description, unit=unit, disable=not show, file=sys.stderr) as bar:
+        logged = 0
+
+        def note(done: int, total: int) -> None:
+            nonlocal logged
+            bar.total = total
+            bar.update(done - bar.n)
+            if done - logged >= _LOGGED_EVERY:
+                logged = done
+                log.info("%s: %d of %d %ss", description, done, total, unit)
+
+        yield note
 
 
 def _titled(chunks: list[Chunk], title: str, fallback: str) -> list[Chunk]:
@@ -168,6 +193,8 @@ class Ingestor:
         folders: Sequence[FolderSource],
         *,
         trigger: str,
+        sites: Sequence[SiteSource] = (),
+        crawl: bool = True,
         prune: bool = False,
         prune_ingested: bool = False,
         force: bool = False,
@@ -177,12 +204,15 @@ class Ingestor:
         are `ingested` unless a re-index manages them already; with it (a re-index) they are
         `files`, and what `knowledge.plan.removal` says goes. A re-index that would remove more
         than `max_removed_share` of the documents raises `TooManyRemoved`, changing nothing,
-        unless `force`."""
+        unless `force`. The website `sites` are crawled when `crawl` (`knowledge.site_sync`);
+        otherwise their pages are kept as they are."""
         async with self._lock:
             show = progress and sys.stderr.isatty()
             started = time.perf_counter()
             run_id = await self._start_run(trigger)
-            request = _Request(folders, prune=prune, prune_ingested=prune_ingested, force=force)
+            request = _Request(
+                folders, sites, crawl=crawl, prune=prune, prune_ingested=prune_ingested, force=force
+            )
             try:
                 summary = await self._run(request, trigger=trigger, show=show, started=started, run_id=run_id)
             except asyncio.CancelledError:
@@ -234,13 +264,27 @@ class Ingestor:
         plan = await asyncio.to_thread(self._plan, files, roots, stored, compared, request.prune, show)
         self._plan_written(plan, written, stored, compared)
         await asyncio.to_thread(self._plan_pushed, plan, pushed, stored, compared)
+        for site in request.sites:
+            if request.crawl:
+                with _bar(f"crawling {site.name}", "page", show) as bar:
+                    await plan_site(
+                        plan,
+                        site,
+                        stored,
+                        consistent=consistent,
+                        now=utcnow(),
+                        max_chars=self.max_chars,
+                        progress=bar,
+                    )
+            else:
+                plan.seen.update(s for s, row in stored.items() if row.origin == origins.site(site.name))
         removal = plan_removal(
             stored,
             plan,
             rows={doc.source for doc in written} | {doc.source for doc in pushed},
             prune=request.prune,
             prune_ingested=request.prune_ingested,
-            sites=(),
+            sites={site.name for site in request.sites},
         )
         removed = removal.removed
         if request.prune and not request.force and stored:

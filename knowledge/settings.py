@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from knowledge.archive_limits import DEFAULT_MAX_UNPACKED_BYTES
+from knowledge.web.settings import SiteSource
 
 BRUTE_FORCE_MAX_CHUNKS = 50_000
 
@@ -41,10 +42,10 @@ class KnowledgeSettings(BaseModel):
         default_factory=lambda: [Path("config/knowledge")],
         description="folders and files `reindex` indexes, relative to the working folder; citations name a file relative to it",
     )
-    sources: list[FolderSource] = Field(
+    sources: list[Annotated[FolderSource | SiteSource, Field(discriminator="kind")]] = Field(
         default_factory=list,
-        description="more places `reindex` indexes: `[[knowledge.sources]]` entries of kind `folder` "
-        "(a folder with a public `base_url`)",
+        description="more places `reindex` indexes, as `[[knowledge.sources]]` entries: kind `folder` (a "
+        "folder with a public `base_url`), `sitemap` or `site` (a help centre's website)",
     )
     max_removed_share: float = Field(
         0.5,
@@ -75,6 +76,22 @@ class KnowledgeSettings(BaseModel):
     )
     query_workers: int = Field(0, ge=0, le=64, description="threads encoding queries in `serve`; 0 = one per core")
 
+    @field_validator("sources")
+    @classmethod
+    def _unique_site_names(cls, sources: list[FolderSource | SiteSource]) -> list[FolderSource | SiteSource]:
+        names = [source.name for source in sources if isinstance(source, SiteSource)]
+        twice = sorted({name for name in names if names.count(name) > 1})
+        if twice:
+            raise ValueError(f"two website sources are named {', '.join(twice)}: a name is its pages' origin")
+        return sources
+
     def folders(self) -> list[FolderSource]:
         """What `reindex` indexes from files: `paths`, then the folder sources."""
-        return [*(FolderSource(path=path) for path in self.paths), *self.sources]
+        return [
+            *(FolderSource(path=path) for path in self.paths),
+            *(source for source in self.sources if isinstance(source, FolderSource)),
+        ]
+
+    def sites(self) -> list[SiteSource]:
+        """The website sources `reindex` crawls."""
+        return [source for source in self.sources if isinstance(source, SiteSource)]

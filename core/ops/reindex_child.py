@@ -30,7 +30,7 @@ NICENESS = 10
 times in ten (the kernel's weights for nice 0 and 10 are 1024 and 110)."""
 
 
-async def _reindex(settings: Settings, trigger: str) -> IngestSummary:
+async def _reindex(settings: Settings, trigger: str, *, crawl: bool) -> IngestSummary:
     """The run; SIGTERM (the server stopping) ends it recorded as stopped."""
     main = asyncio.current_task()
     assert main is not None
@@ -43,7 +43,9 @@ async def _reindex(settings: Settings, trigger: str) -> IngestSummary:
     loop.add_signal_handler(signal.SIGTERM, stop)
     try:
         async with open_knowledge(settings) as knowledge:
-            return await knowledge.reindex(settings.knowledge.folders(), trigger=trigger)
+            return await knowledge.reindex(
+                settings.knowledge.folders(), sites=settings.knowledge.sites(), crawl=crawl, trigger=trigger
+            )
     except asyncio.CancelledError:
         log.warning("re-index (%s) stopped: the server is stopping", trigger)
         # not waiting for a worker thread's embedding batch, as asyncio.run's exit would
@@ -73,7 +75,7 @@ def main() -> None:
     configure_logging(settings)
     os.nice(NICENESS)
     try:
-        summary = asyncio.run(_reindex(settings, request["trigger"]))
+        summary = asyncio.run(_reindex(settings, request["trigger"], crawl=request.get("crawl", True)))
     except Exception as exc:
         log.exception("re-index (%s) failed", request["trigger"])
         print(json.dumps({"error": f"{type(exc).__name__}: {exc}"}), flush=True)

@@ -57,8 +57,10 @@ class ReindexRunner:
 
     def soon(self, trigger: str) -> asyncio.Task[IngestSummary]:
         """A run that starts after any run in progress, so it indexes everything written before
-        this call (an answer approved in /admin): what is asked while one waits to start joins
-        it, rather than queueing runs. Its failure is logged here; await it to see it too."""
+        this call (an answer approved in /admin, an article pushed through the API): what is
+        asked while one waits to start joins it, rather than queueing runs. It crawls no
+        website (their pages are kept as they are), so it takes seconds. Its failure is logged
+        here; await it to see it too."""
         if self._next is None or self._next.done():
             task = asyncio.create_task(self._run_next(trigger), name="reindex-soon")
             self._next = task
@@ -75,17 +77,23 @@ class ReindexRunner:
         async with self._lock:
             self._next = None  # from here on, a new request needs a run of its own
         try:
-            summary = await self.run(trigger)
+            summary = await self.run(trigger, crawl=False)
         except Exception as exc:
             log.error("knowledge update (%s) failed (recorded in index_runs): %s", trigger, exc)
             raise
         log.info("knowledge update (%s): %s", trigger, summary.line)
         return summary
 
-    async def run(self, trigger: str) -> IngestSummary:
-        """One run, after any run in progress. Cancelled, it stops the child."""
+    async def run(self, trigger: str, *, crawl: bool = True) -> IngestSummary:
+        """One run, after any run in progress; `crawl`: the website sources too. Cancelled, it
+        stops the child."""
         async with self._lock:
-            request = {"trigger": trigger, "parent": os.getpid(), "settings": settings_json(self._settings)}
+            request = {
+                "trigger": trigger,
+                "crawl": crawl,
+                "parent": os.getpid(),
+                "settings": settings_json(self._settings),
+            }
             self._child = await asyncio.create_subprocess_exec(
                 sys.executable,
                 "-m",
