@@ -89,7 +89,7 @@ async def crawl(
 ) -> CrawlResult:
     """Crawl `source`; `known` is what the last crawl kept of each page, by URL. `progress` is
     called with (pages done, pages listed so far) as each page completes."""
-    scope = Scope.of(source)
+    scope = source.scope()
     async with Fetcher.open(source) as fetcher:
         try:
             robots = await read_robots(fetcher, scope.origin, token=product_token(source.user_agent))

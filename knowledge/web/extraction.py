@@ -3,14 +3,15 @@
 trafilatura finds the main content and writes markdown itself (`include_tables`,
 `include_formatting`, links and images off). Measured on the pages in tests/fixtures/web/
 (modelled on Zendesk Guide, Intercom, Docusaurus, a WordPress knowledge base, a page of bare
-divs and a two-line page), by the article's passages kept and the chrome's phrases leaked:
+divs and a two-line page), by the article's passages kept and the chrome's phrases leaked
+(time: the six pages, in two runs):
 
 | settings | kept | leaked | time |
 |---|---|---|---|
-| trafilatura's defaults | 32/34 | 2/46 | 461 ms |
-| `MIN_EXTRACTED_SIZE = 1` (used) | 33/34 | 0/46 | 37 ms |
-| `favor_precision` | 33/34 | 0/46 | 74 ms |
-| to HTML, then markdownify | 32/34 | 2/46 | 76 ms |
+| trafilatura's defaults | 32/34 | 2/46 | 263–461 ms |
+| `MIN_EXTRACTED_SIZE = 1` (used) | 33/34 | 0/46 | 32–37 ms |
+| `favor_precision` | 33/34 | 0/46 | 43–74 ms |
+| to HTML, then markdownify | 32/34 | 2/46 | 76–87 ms |
 
 The default's minimum of 250 characters sends a short page to a "baseline" rescue that takes
 the navigation along; markdownify loses ordered lists' numbers, doubles code fences and does
@@ -36,7 +37,8 @@ from trafilatura.utils import decode_file, load_html
 
 from knowledge.web.scope import canonical
 
-_TITLE_SEPARATORS = (" | ", " – ", " — ", " - ", " · ", " :: ")
+_SITE_SUFFIX = re.compile(r"\s(?P<separator>[|–—·-])\s(?P<suffix>[^|–—·]+)$")
+_HELP_WORDS = re.compile(r"\b(help|support|docs|documentation|knowledge base)\b", re.IGNORECASE)
 _TABLE_ROW = re.compile(r"^\|.*\|$")
 _SEPARATOR_ROW = re.compile(r"^\|(\s*:?-+:?\s*\|)+$")
 _CELL_BORDER = re.compile(r"(?<!\\)\|")
@@ -71,8 +73,7 @@ def read_page(body: bytes, *, url: str, charset: str | None) -> PageText:
     if tree is None:
         raise UnreadablePage("not an HTML document")
     links = _links(tree, url)
-    h1 = _first_text(tree, "//h1")
-    metadata = trafilatura.extract_metadata(tree)
+    title = _title(tree)
     _mark_data_tables(tree)
     markdown = trafilatura.extract(
         tree,
@@ -85,7 +86,7 @@ def read_page(body: bytes, *, url: str, charset: str | None) -> PageText:
         include_comments=False,
         config=_config(),
     ) or _fallback_markdown(tree)
-    title = _title(metadata.title, sitename=metadata.sitename, h1=h1) or _first_heading(markdown)
+    title = title or _first_heading(markdown)
     markdown = _tidy(markdown)
     if not title and not markdown:
         raise UnreadablePage("no text")
@@ -113,11 +114,6 @@ def _links(tree: lxml_html.HtmlElement, url: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(link for link in found if link is not None))
 
 
-def _first_text(tree: lxml_html.HtmlElement, xpath: str) -> str:
-    elements = tree.xpath(xpath)
-    return " ".join(elements[0].text_content().split()) if elements else ""
-
-
 def _mark_data_tables(tree: lxml_html.HtmlElement) -> None:
     """Intercom marks its articles' tables `role="presentation"`, which trafilatura flattens as
     layout; a table holding no other table is data."""
@@ -125,19 +121,35 @@ def _mark_data_tables(tree: lxml_html.HtmlElement) -> None:
         del table.attrib["role"]
 
 
-def _title(title: str | None, *, sitename: str | None, h1: str) -> str:
-    """The page's own title: the metadata's (`<title>`, `og:title`…) without a site-name
-    suffix that trafilatura left on it, else the first `<h1>`."""
-    title = " ".join((title or "").split())
-    if not title:
-        return h1
-    for separator in _TITLE_SEPARATORS:
-        if h1 and title.startswith(h1 + separator):
-            return h1
-        if sitename and title.endswith(separator + sitename):
-            return title.removesuffix(separator + sitename)
-    head, pipe, _ = title.rpartition(" | ")  # a pipe divides a title from its site, by convention
-    return head if pipe and head else title
+def _title(tree: lxml_html.HtmlElement) -> str:
+    """The page's own title: its one `<h1>`; else `og:title` or `<title>` without the site's
+    suffix; else its first `<h1>`. (trafilatura's metadata cuts a `<title>` at its first
+    dash: "Import - export FAQ" would be "Import".)"""
+    h1s = [text for text in (_text(element) for element in tree.xpath("//h1")) if text]
+    if len(h1s) == 1:
+        return h1s[0]
+    site = " ".join(tree.xpath("string(//meta[@property='og:site_name']/@content)").split())
+    for candidate in (tree.xpath("string(//meta[@property='og:title']/@content)"), tree.xpath("string(//title)")):
+        title = " ".join(str(candidate).split())
+        if title:
+            return _without_site_suffix(title, site)
+    return h1s[0] if h1s else ""
+
+
+def _without_site_suffix(title: str, site: str) -> str:
+    """`Billing | Acme`, `Billing – Acme Help Center`, `Billing - Acme` (when Acme is the
+    `og:site_name`) are all `Billing`; `Import - export FAQ` stays whole."""
+    match = _SITE_SUFFIX.search(title)
+    if match is None or not title[: match.start()].strip():
+        return title
+    suffix = match["suffix"].strip()
+    if match["separator"] == "|" or suffix == site or _HELP_WORDS.search(suffix):
+        return title[: match.start()].strip()
+    return title
+
+
+def _text(element: lxml_html.HtmlElement) -> str:
+    return " ".join(element.text_content().split())
 
 
 def _first_heading(markdown: str) -> str:

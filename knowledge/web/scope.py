@@ -4,12 +4,8 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from yarl import URL
-
-if TYPE_CHECKING:
-    from knowledge.web.settings import SiteSource
 
 
 def canonical(url: str, base: str | None = None) -> str | None:
@@ -52,15 +48,6 @@ class Scope:
     allow: tuple[str, ...] = ()
     include: tuple[re.Pattern[str], ...] = ()
     exclude: tuple[re.Pattern[str], ...] = ()
-
-    @classmethod
-    def of(cls, source: SiteSource) -> Scope:
-        return cls(
-            origin=origin(canonical(source.url) or source.url),
-            allow=tuple(source.allow),
-            include=tuple(re.compile(pattern) for pattern in source.include),
-            exclude=tuple(re.compile(pattern) for pattern in source.exclude),
-        )
 
     def on_site(self, url: str) -> bool:
         return origin(url) == self.origin

@@ -12,7 +12,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from knowledge.web.scope import Scope, canonical
+from knowledge.web.scope import Scope, canonical, origin
 
 DEFAULT_USER_AGENT = "supporthub-knowledge/1 (+https://github.com/supporthub/supporthub)"
 _PRODUCT_TOKEN = re.compile(r"[A-Za-z_-]+")
@@ -73,6 +73,15 @@ class SiteSource(BaseModel):
         72, ge=0, description="a page gone (404, 410, no longer listed) this long is removed from the index"
     )
 
+    def scope(self) -> Scope:
+        """The pages this source covers."""
+        return Scope(
+            origin=origin(canonical(self.url) or self.url),
+            allow=tuple(self.allow),
+            include=tuple(re.compile(pattern) for pattern in self.include),
+            exclude=tuple(re.compile(pattern) for pattern in self.exclude),
+        )
+
     @field_validator("url")
     @classmethod
     def _http_url(cls, url: str) -> str:
@@ -108,6 +117,6 @@ class SiteSource(BaseModel):
 
     @model_validator(mode="after")
     def _start_page_in_scope(self) -> SiteSource:
-        if self.kind == "site" and not Scope.of(self).contains(canonical(self.url) or self.url):
+        if self.kind == "site" and not self.scope().contains(canonical(self.url) or self.url):
             raise ValueError(f"url {self.url!r}: the start page must itself pass allow, include and exclude")
         return self

@@ -64,4 +64,6 @@ def _gunzip(data: bytes, max_bytes: int) -> bytes:
         raise SitemapError(f"broken gzip ({error})") from None
     if len(unpacked) > max_bytes:
         raise SitemapError(f"unpacks to more than {max_bytes} bytes")
+    if not unpacker.eof:
+        raise SitemapError("broken gzip (it ends early)")
     return unpacked
