@@ -55,7 +55,6 @@ class SiteSource(BaseModel):
     requests_per_second: float = Field(
         2.0,
         gt=0,
-        le=1000,
         description="requests to the site per second at most (robots.txt Crawl-delay wins when slower)",
     )
     concurrency: int = Field(2, ge=1, le=32, description="requests in flight at once at most")
