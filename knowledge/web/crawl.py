@@ -171,7 +171,7 @@ class _Crawl:
             gone=self.gone,
             failed=self.failed,
             complete=walked and not self.truncated,
-            skipped_by_robots=self.skipped,
+            skipped_by_robots=list(dict.fromkeys(self.skipped)),  # a page may be met by link and by redirect
             listing_errors=listing_errors,
             request_interval_s=self.fetcher.pacer.interval_s,
         )

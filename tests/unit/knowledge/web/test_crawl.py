@@ -203,6 +203,38 @@ async def test_a_site_crawl_reaches_a_page_linked_only_from_a_page_that_answered
     assert result.complete
 
 
+async def test_a_site_crawl_that_lost_a_branch_says_it_is_incomplete_unless_it_knew_the_branchs_links(
+    help_site: FakeHelpSite,
+) -> None:
+    source = source_for(help_site, "site")
+    known = remember({}, await crawl(source, {}))
+    help_site.fail("/help/billing", status=503)
+
+    knowing = await crawl(source, known)
+    fresh = await crawl(source, {})
+
+    refunds = help_site.url_of("/help/billing/refunds")
+    assert refunds in knowing.unchanged and knowing.complete  # reached through billing's known links
+    assert refunds not in [page.url for page in fresh.pages] and not fresh.complete
+
+
+async def test_a_site_crawl_whose_start_page_does_not_answer_is_incomplete(help_site: FakeHelpSite) -> None:
+    help_site.remove("/help/")
+
+    result = await crawl(source_for(help_site, "site"), {})
+
+    assert result.gone == [help_site.url_of("/help/")] and not result.complete
+
+
+async def test_a_page_redirected_out_of_scope_is_gone(help_site: FakeHelpSite) -> None:
+    help_site.redirect("/help/launch", "/blog/launch", listed=True)
+
+    result = await crawl(source_for(help_site, allow=["/help/"]), {})
+
+    assert help_site.url_of("/help/launch") in result.gone
+    assert help_site.requests_to("/blog/") == []
+
+
 async def test_a_redirect_on_the_site_is_followed_and_the_page_named_by_where_it_led(
     help_site: FakeHelpSite,
 ) -> None:
