@@ -1,5 +1,6 @@
-"""One HTTP request to the site, politely: paced, timed out, size-capped, never following a
-redirect by itself (the crawl decides where a redirect may lead)."""
+"""Requests to the site, politely: each paced, timed out and size-capped. aiohttp follows no
+redirect by itself: `follow` walks them one hop at a time, and its caller decides where a
+redirect may lead (on the site, in scope, allowed by robots.txt)."""
 
 from __future__ import annotations
 

@@ -258,6 +258,16 @@ async def test_a_redirect_to_another_host_is_refused(help_site: FakeHelpSite) ->
     assert help_site.requests_to("/help/landing") == []
 
 
+async def test_a_redirect_loop_is_failed_after_five_hops(help_site: FakeHelpSite) -> None:
+    help_site.redirect("/help/loop-a", "/help/loop-b", listed=True)
+    help_site.redirect("/help/loop-b", "/help/loop-a")
+
+    result = await crawl(source_for(help_site), {})
+
+    assert (help_site.url_of("/help/loop-a"), "more than 5 redirects") in result.failed
+    assert len(help_site.requests_to("/help/loop-")) == 6
+
+
 async def test_an_unreadable_robots_txt_means_nothing_is_fetched(help_site: FakeHelpSite) -> None:
     help_site.serve("/robots.txt", "down for maintenance", status=503, content_type="text/plain")
     known = {help_site.url_of("/help/billing"): Seen(etag='"x"', last_modified=None)}
@@ -268,6 +278,17 @@ async def test_an_unreadable_robots_txt_means_nothing_is_fetched(help_site: Fake
     assert not result.complete
     assert result.gone == [] and result.pages == []
     assert result.listing_errors == [(help_site.url_of("/robots.txt"), f"{help_site.url_of('/robots.txt')}: HTTP 503")]
+
+
+async def test_a_site_that_does_not_answer_at_all_is_reported_unreachable(help_site: FakeHelpSite) -> None:
+    source = source_for(help_site)
+    await help_site.close()
+
+    result = await crawl(source, {})
+
+    assert not result.complete and result.pages == [] and result.gone == []
+    [(url, reason)] = result.listing_errors
+    assert url == help_site.url_of("/robots.txt") and "connection failed (ClientConnectorError: " in reason
 
 
 async def test_no_robots_txt_means_everything_may_be_fetched(help_site: FakeHelpSite) -> None:
