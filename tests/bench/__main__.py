@@ -45,6 +45,7 @@ def main() -> int:
         bench_answers,
         bench_api,
         bench_big_corpus,
+        bench_crawl,
         bench_dashboard,
         bench_judgement,
         bench_reingest,
@@ -60,6 +61,8 @@ def main() -> int:
     bench_retrieval.print_report(bench_retrieval.run(args.stackfaq))
     section("re-ingest of unchanged documents")
     print(bench_reingest.report(bench_reingest.run(threads)))
+    section("crawling a help-centre website: 2,000 local pages, then again unchanged")
+    print(bench_crawl.report(bench_crawl.run()))
     section("answer or decline (offline responder; KB = half of the threads)")
     print(bench_answers.report(bench_answers.run(args.stackfaq)))
     section("answer or hand over against a plain cosine threshold (StackFAQ, HWU64, the sample)")
