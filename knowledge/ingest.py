@@ -210,9 +210,7 @@ class Ingestor:
             show = progress and sys.stderr.isatty()
             started = time.perf_counter()
             run_id = await self._start_run(trigger)
-            request = _Request(
-                folders, sites, crawl=crawl, prune=prune, prune_ingested=prune_ingested, force=force
-            )
+            request = _Request(folders, sites, crawl=crawl, prune=prune, prune_ingested=prune_ingested, force=force)
             try:
                 summary = await self._run(request, trigger=trigger, show=show, started=started, run_id=run_id)
             except asyncio.CancelledError:

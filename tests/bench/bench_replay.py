@@ -61,7 +61,7 @@ from handoff.policy import Rule
 from knowledge.base import KnowledgeBase
 from knowledge.embedder import Embedder
 from knowledge.hits import Hit
-from knowledge.ingest import source_name
+from knowledge.files import source_name
 from knowledge.settings import KnowledgeSettings
 from tests.bench.bench_judgement import DATA, answer_offline, plain_title
 from tests.bench.bench_retrieval import open_kb
