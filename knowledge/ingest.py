@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import io
 import logging
 import sys
 import time
@@ -37,17 +36,15 @@ from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from tqdm import tqdm
 
-from knowledge.archive_limits import check_unpacked_size
 from knowledge.chunking import (
     Chunk,
-    chunk_csv,
     chunk_markdown,
     embedding_text,
     heading_text,
     humanize_stem,
 )
+from knowledge.conversion import CONVERSION, SUPPORTED_FORMATS, convert
 from knowledge.embedder import Embedder
-from knowledge.file_signatures import check_signature
 from knowledge.index import ChunkRecord, DenseStore, LocalIndex
 from knowledge.phrasings import Phrasings, phrasings
 from knowledge.sql_types import utcnow
@@ -57,13 +54,6 @@ from knowledge.written import Link, Written, links, written_documents
 
 log = logging.getLogger(__name__)
 
-TEXT_FORMATS = frozenset({".md", ".markdown", ".txt"})
-CONVERTED_FORMATS = frozenset({".html", ".htm", ".pdf", ".docx", ".xlsx", ".pptx", ".csv", ".json"})
-SUPPORTED_FORMATS = TEXT_FORMATS | CONVERTED_FORMATS
-CONVERSION = b"2:"
-"""Part of every content hash: changed when conversion or chunking changes what a file's chunks
-hold, so the next re-index converts every file again instead of keeping chunks made the old
-way (2: tables without a marked header row keep their first row as the header)."""
 _ENCODE_SLICE = 1024  # texts per encode call: big enough to batch well, small enough for a progress bar
 
 
@@ -151,39 +141,6 @@ def discover(paths: Sequence[Path]) -> tuple[list[Path], list[SkippedFile]]:
             log.warning("no such file or directory, skipped: %s", root)
             skipped.append(SkippedFile(source_name(root.resolve(), paths), "no such file or directory"))
     return list(found), skipped
-
-
-def convert(path: Path, data: bytes, *, max_chars: int, max_unpacked_bytes: int, converter: Any) -> list[Chunk]:
-    """The chunks of one file's bytes; raises on an unreadable file, or an office file that
-    would unpack past `max_unpacked_bytes` (`knowledge.archive_limits`)."""
-    suffix = path.suffix.lower()
-    check_signature(suffix, data)
-    check_unpacked_size(suffix, data, max_unpacked_bytes=max_unpacked_bytes)
-    if suffix in TEXT_FORMATS:
-        return chunk_markdown(data.decode("utf-8", errors="replace"), stem=path.stem, max_chars=max_chars)
-    if suffix == ".csv":
-        faq = chunk_csv(data.decode("utf-8-sig", errors="replace"), stem=path.stem, max_chars=max_chars)
-        if faq is not None:
-            return faq
-    from markitdown import StreamInfo
-
-    # a Word or HTML table without a marked header row: its first row is the header (markdownify
-    # would otherwise put an empty header above it, and a quoted table would lose its column names)
-    result = converter.convert_stream(
-        io.BytesIO(data), stream_info=StreamInfo(extension=suffix), table_infer_header=True
-    )
-    markdown = result.markdown or ""
-    chunks = chunk_markdown(markdown, stem=path.stem, max_chars=max_chars)
-    if result.title and not markdown.lstrip().startswith("# "):
-        chunks = [
-            Chunk(
-                title=result.title.strip(),
-                section=c.section if c.section != c.title else result.title.strip(),
-                text=c.text,
-            )
-            for c in chunks
-        ]
-    return chunks
 
 
 def source_name(path: Path, roots: Sequence[Path]) -> str:
@@ -313,9 +270,6 @@ class Ingestor:
     def _plan(
         self, files: Sequence[Path], roots: Sequence[Path], known: dict[str, str], in_table: set[str], show: bool
     ) -> _Plan:
-        from markitdown import MarkItDown
-
-        converter = MarkItDown(enable_plugins=False)
         plan = _Plan()
         for path in tqdm(files, desc="reading", unit="file", disable=not show, file=sys.stderr):
             source = source_name(path, roots)
@@ -333,12 +287,12 @@ class Ingestor:
                 continue
             try:
                 chunks = convert(
-                    path,
                     data,
+                    suffix=path.suffix.lower(),
+                    stem=path.stem,
                     max_chars=self.max_chars,
                     max_unpacked_bytes=self.max_unpacked_bytes,
-                    converter=converter,
-                )
+                ).chunks
             except Exception as exc:  # noqa: BLE001 — markitdown raises many types; a bad file must not stop the run
                 log.warning("cannot convert %s, skipped: %s: %s", path, type(exc).__name__, exc)
                 plan.skipped.append(SkippedFile(source, _reason("cannot convert", exc)))
