@@ -27,7 +27,7 @@ hold, so the next re-index converts every file again instead of keeping chunks m
 way (2: tables without a marked header row keep their first row as the header; 3: markdown
 front matter gives the title and is no longer text, a Word Title is the title and its Heading 1s
 its sections, a slide is a section with its bullets as a list, a PDF's larger lines or outline
-entries are its sections and its wrapped lines are joined, a JSON file is records of
+entries are its sections, its wrapped lines are joined and its borderless tables are tables, a JSON file is records of
 `key: value` lines, and html and Word lists are `- ` lists)."""
 
 

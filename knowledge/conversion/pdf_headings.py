@@ -10,9 +10,11 @@ pdfminer.six's layout analysis:
   size, largest first. A line larger than every bookmarked heading before the first of them is
   the title above them (Word exports Heading styles as bookmarks, but not its Title);
 - the title is the first top-level heading, else the document's Title metadata, else the name;
+- a borderless table is a markdown table (`pdf_tables`);
 - the lines of one layout box are one paragraph, joined with spaces (a line that ends in a
-  hyphen joins the next without one and keeps it: "two-year"), and a line that starts with a
-  bullet (•, ▪, –…) is a `- ` list item.
+  hyphen joins the next without one and keeps it: "two-year"); a line that starts with a
+  bullet (•, ▪, –…) is a `- ` list item, one that starts with a number (`2.`, `3)`) a numbered
+  one.
 
 Bold text of the body's size is not taken for a heading without an outline: bold is emphasis
 as often. Repeated page headers and footers stay in the text.
@@ -28,7 +30,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 from pdfminer.converter import PDFPageAggregator
-from pdfminer.layout import LAParams, LTChar, LTPage, LTTextBox, LTTextLine
+from pdfminer.layout import LAParams, LTChar, LTFigure, LTPage, LTTextBox, LTTextLine
 from pdfminer.pdfdocument import PDFDocument, PDFNoOutlines
 from pdfminer.pdfinterp import PDFPageInterpreter, PDFResourceManager
 from pdfminer.pdfpage import PDFPage
@@ -39,6 +41,7 @@ from pdfminer.psparser import PSLiteral
 from pdfminer.utils import decode_text
 
 from knowledge.chunking import Chunk, chunk_sections
+from knowledge.conversion.pdf_tables import Cell, find_tables
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +51,7 @@ _HEADING_MAX_CHARS = 150
 _HEADING_MAX_LINES = 3
 _OUTLINE_MAX_ENTRIES = 2000
 _BULLET = re.compile(r"^[\u2022\u25cf\u25aa\u25a0\u25e6\u2023\u2043\u2013\u2014*\-]\s+")
+_NUMBERED = re.compile(r"^\(?\d{1,3}[.)]\s+")
 _LETTER = re.compile(r"[^\W\d_]")
 
 
@@ -57,6 +61,7 @@ class _Line:
     size: float  # the size most of its characters have, to the half point
     page: int
     box: int  # lines of one layout box are one paragraph
+    table: bool = False  # the text is a markdown table (`pdf_tables`), never a heading
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,7 +92,7 @@ def pdf_chunks(data: bytes, *, stem: str, max_chars: int) -> list[Chunk]:
 def _layouts(document: PDFDocument, page_numbers: dict[object, int]) -> Iterator[LTPage]:
     """Each page's layout, in order; `page_numbers` learns each page object's number."""
     resources = PDFResourceManager(caching=True)
-    device = PDFPageAggregator(resources, laparams=LAParams())
+    device = PDFPageAggregator(resources, laparams=LAParams(all_texts=True))
     interpreter = PDFPageInterpreter(resources, device)
     for number, page in enumerate(PDFPage.create_pages(document)):
         page_numbers[page.pageid] = number
@@ -96,9 +101,10 @@ def _layouts(document: PDFDocument, page_numbers: dict[object, int]) -> Iterator
 
 
 def _page_lines(layout: LTPage, page: int, *, first_box: int) -> list[_Line]:
+    """The page's lines in reading order, a table's lines as one line holding the table."""
     lines: list[_Line] = []
-    boxes = (element for element in layout if isinstance(element, LTTextBox))
-    for box, element in enumerate(boxes, start=first_box):
+    cells: list[Cell] = []
+    for box, element in enumerate(_text_boxes(layout), start=first_box):
         for item in element:
             if not isinstance(item, LTTextLine):
                 continue
@@ -108,14 +114,36 @@ def _page_lines(layout: LTPage, page: int, *, first_box: int) -> list[_Line]:
             )
             if text and sizes:
                 lines.append(_Line(text, sizes.most_common(1)[0][0], page, box))
-    return lines
+                cells.append(Cell(text, item.x0, item.x1, item.y0, item.y1))
+    tables = find_tables(cells, page_width=layout.width)
+    if not tables:
+        return lines
+    in_table = {i for table in tables for i in table.cells}
+    placed = [(cells[i].y1, line) for i, line in enumerate(lines) if i not in in_table]  # (its top, line)
+    for table in sorted(tables, key=lambda t: -t.top):
+        # before the first line read that lies below its top: layout analysis may read a small
+        # table's columns before the heading above it
+        at = next((k for k, (top, _) in enumerate(placed) if top < table.top), len(placed))
+        first = lines[min(table.cells)]
+        placed.insert(at, (table.top, _Line(table.markdown, first.size, page, first.box, table=True)))
+    return [line for _, line in placed]
+
+
+def _text_boxes(layout: LTPage | LTFigure) -> Iterator[LTTextBox]:
+    """The page's text boxes in reading order, those inside figures (form XObjects) too."""
+    for element in layout:
+        if isinstance(element, LTTextBox):
+            yield element
+        elif isinstance(element, LTFigure):
+            yield from _text_boxes(element)
 
 
 def _body_size(lines: Sequence[_Line]) -> float:
     """The size most characters of the document have."""
     sizes: Counter[float] = Counter()
     for line in lines:
-        sizes[line.size] += len(line.text)
+        if not line.table:
+            sizes[line.size] += len(line.text)
     return sizes.most_common(1)[0][0] if sizes else 0.0
 
 
@@ -124,7 +152,7 @@ def _font_headings(lines: Sequence[_Line]) -> list[_Heading]:
     threshold = _body_size(lines) * HEADING_RATIO
     runs: list[tuple[int, int]] = []  # (first line, count)
     for i, line in enumerate(lines):
-        if line.size < threshold or len(line.text) > _HEADING_MAX_CHARS:
+        if line.table or line.size < threshold or len(line.text) > _HEADING_MAX_CHARS:
             continue
         if (
             runs
@@ -165,9 +193,9 @@ def _outline_headings(lines: Sequence[_Line], bookmarks: Sequence[_Bookmark]) ->
         wanted = _normal(bookmark.title)
         for i in range(position, len(lines)):
             line = lines[i]
-            if bookmark.page is not None and line.page != bookmark.page:
+            if line.table or (bookmark.page is not None and line.page != bookmark.page):
                 continue
-            pair = i + 1 < len(lines) and lines[i + 1].box == line.box
+            pair = i + 1 < len(lines) and lines[i + 1].box == line.box and not lines[i + 1].table
             if _normal(line.text) == wanted:
                 count = 1
             elif pair and _normal(f"{line.text} {lines[i + 1].text}") == wanted:
@@ -203,20 +231,29 @@ def _body(lines: Sequence[_Line]) -> str:
     blocks: list[list[str]] = []
     box = None
     for line in lines:
+        if line.table:
+            blocks.append([line.text])
+            box = None
+            continue
         bullet = _BULLET.match(line.text)
         text = f"- {line.text[bullet.end() :]}" if bullet else line.text
+        item = bullet is not None or _NUMBERED.match(line.text) is not None
         if line.box != box:
             box = line.box
-            if bullet and blocks and blocks[-1][-1].startswith("- "):
+            if item and blocks and _is_item(blocks[-1][-1]):
                 blocks[-1].append(text)  # the next item of a list laid out a box per item
             else:
                 blocks.append([text])
-        elif bullet:
+        elif item:
             blocks[-1].append(text)
         else:
             last = blocks[-1][-1]
             blocks[-1][-1] = f"{last}{text}" if last.endswith("-") and not last.endswith(" -") else f"{last} {text}"
     return "\n\n".join("\n".join(block) for block in blocks)
+
+
+def _is_item(text: str) -> bool:
+    return text.startswith("- ") or _NUMBERED.match(text) is not None
 
 
 def _bookmarks(document: PDFDocument, page_numbers: dict[object, int]) -> list[_Bookmark]:

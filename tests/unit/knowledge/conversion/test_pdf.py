@@ -1,4 +1,4 @@
-"""PDFs: headings by size or by the outline, paragraphs joined, lists kept."""
+"""PDFs: headings by size or by the outline, paragraphs joined, lists and tables kept."""
 
 from __future__ import annotations
 
@@ -62,3 +62,30 @@ def test_the_outline_names_headings_no_larger_than_the_text_on_the_pages_it_poin
     assert list(sections) == ["Refund rules", "Monthly plans", "Annual plans"]
     assert sections["Monthly plans"] == "Monthly plans are refunded within 30 days of the first payment."
     assert "Annual plans" in sections["Refund rules"]  # the contents stay text
+
+
+def test_a_borderless_table_is_a_markdown_table_where_it_stands() -> None:
+    sections = by_section(convert_fixture("price-list.pdf").chunks)
+
+    assert sections["Prices"] == (
+        "What each plan costs per month, billed monthly.\n\n"
+        "| Plan | Monthly price | Seats |\n| --- | --- | --- |\n| Starter | $9 | 1 |\n| Business | $49 | 10 |\n\n"
+        "Prices exclude VAT."
+    )
+    assert sections["Limits"] == (
+        "| Plan | Projects |\n| --- | --- |\n| Starter | 3 |\n| Business | Unlimited |\n\n"
+        "1. Open Settings\n2. Click Billing\n3. Choose a plan"
+    )
+
+
+def test_a_page_in_two_columns_is_paragraphs_column_by_column_not_a_table() -> None:
+    sections = by_section(convert_fixture("data-residency.pdf").chunks)
+
+    assert sections == {
+        "Data residency": (
+            "Brightdesk keeps your data in the EU region unless you chose the US region when you created the"
+            " workspace. Backups are kept for thirty days and are encrypted.\n\n"
+            "You can move a workspace between regions once a year. The move takes about an hour and the workspace"
+            " is read-only meanwhile. Contact support to schedule it."
+        )
+    }
