@@ -25,10 +25,10 @@ CONVERSION = b"3:"
 """Part of every content hash: changed when conversion or chunking changes what a file's chunks
 hold, so the next re-index converts every file again instead of keeping chunks made the old
 way (2: tables without a marked header row keep their first row as the header; 3: markdown
-front matter gives the title and is no longer text, a Word Title is the title and its Heading 1s
-its sections, a slide is a section with its bullets as a list, a PDF's larger lines or outline
-entries are its sections, its wrapped lines are joined and its borderless tables are tables, a JSON file is records of
-`key: value` lines, and html and Word lists are `- ` lists)."""
+front matter gives the title and is no longer text; a Word Title is the title and its Heading
+1s its sections; a slide is a section, its bullets a list; a PDF's larger lines or outline
+entries are its sections, its wrapped lines are joined, its borderless tables are tables; a
+JSON file is records of `key: value` lines; html and Word lists are `- ` lists)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,13 +2,13 @@
 
 pdfminer's layout analysis puts a table's cells in boxes column by column, so read as
 paragraphs a price table came out a cell per paragraph, one column after another (markitdown
-had found it with pdfplumber's word positions). Here a table is a run of two or more rows —
-lines sharing a baseline, two or more cells each — whose cells are short: a name, a number, a
-few words (lines side by side that mostly hold six words or more are a page set in columns),
-none as wide as a paragraph.
-A bullet or list number set apart from its text is part of that text, not a cell. Columns are
-the cells' left edges, clustered; the first row is the header, as for an HTML table without
-`<th>`. A table with a cell wrapped over two lines reads as two rows.
+found such tables from pdfplumber's word positions). Here a table is a run of two or more
+rows — lines sharing a baseline, two or more cells each — whose cells are short: a name, a
+number, a few words (lines side by side that mostly hold six words or more are a page set in
+columns), none as wide as a paragraph. A bullet or list number set apart from its text is
+part of that text, not a cell. Columns are the cells' left edges, clustered; the first row is
+the header, as for an HTML table without `<th>`. A cell wrapped over two lines reads as two
+rows.
 """
 
 from __future__ import annotations
