@@ -187,24 +187,27 @@ def _normal(text: str) -> str:
 def _outline_headings(lines: Sequence[_Line], bookmarks: Sequence[_Bookmark]) -> list[_Heading]:
     """The lines the bookmarks name (each line, or two lines of a box read together, found on
     the bookmark's page when it says one, once each, in order), and the title above them."""
+    places: dict[str, list[tuple[int, int]]] = {}  # the text a line (or two) reads → (first line, count)
+    for i, line in enumerate(lines):
+        if line.table:
+            continue
+        places.setdefault(_normal(line.text), []).append((i, 1))
+        if i + 1 < len(lines) and lines[i + 1].box == line.box and not lines[i + 1].table:
+            places.setdefault(_normal(f"{line.text} {lines[i + 1].text}"), []).append((i, 2))
     headings: list[_Heading] = []
     position = 0
     for bookmark in bookmarks:
-        wanted = _normal(bookmark.title)
-        for i in range(position, len(lines)):
-            line = lines[i]
-            if line.table or (bookmark.page is not None and line.page != bookmark.page):
-                continue
-            pair = i + 1 < len(lines) and lines[i + 1].box == line.box and not lines[i + 1].table
-            if _normal(line.text) == wanted:
-                count = 1
-            elif pair and _normal(f"{line.text} {lines[i + 1].text}") == wanted:
-                count = 2
-            else:
-                continue
-            headings.append(_Heading(i, count, min(bookmark.level, 6), bookmark.title.strip()))
-            position = i + count
-            break
+        found = next(
+            (
+                (i, count)
+                for i, count in places.get(_normal(bookmark.title), ())
+                if i >= position and (bookmark.page is None or lines[i].page == bookmark.page)
+            ),
+            None,
+        )
+        if found is not None:
+            headings.append(_Heading(found[0], found[1], min(bookmark.level, 6), bookmark.title.strip()))
+            position = found[0] + found[1]
     if not headings:
         return []
     largest = max(lines[h.first].size for h in headings)
