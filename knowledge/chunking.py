@@ -50,10 +50,22 @@ def embedding_text(chunk: Chunk) -> str:
     return f"{heading_text(chunk.title, chunk.section)}\n{chunk.text}"
 
 
-def chunk_markdown(markdown: str, *, stem: str, max_chars: int) -> list[Chunk]:
-    """Split a markdown document into chunks by headings, each at most `max_chars` of text."""
-    sections = list(_sections(markdown))
-    title = next((heading for level, heading, _ in sections if level == 1), None) or humanize_stem(stem)
+def chunk_markdown(markdown: str, *, stem: str, max_chars: int, title: str | None = None) -> list[Chunk]:
+    """Split a markdown document into chunks by headings, each at most `max_chars` of text.
+    Its title is its first `# ` heading, else `title` (one the file states apart from its text,
+    such as front matter), else the stem humanized."""
+    return chunk_sections(_sections(markdown), stem=stem, max_chars=max_chars, title=title)
+
+
+def chunk_sections(
+    sections: Iterable[tuple[int, str, str]], *, stem: str, max_chars: int, title: str | None = None
+) -> list[Chunk]:
+    """Chunks of a document already split into (heading level, heading, body) sections, level 0
+    for the text before any heading: what a converter that finds the headings itself (a PDF's
+    font sizes, a deck's slides) hands over, so no body line can be mistaken for a heading.
+    Titled and split as `chunk_markdown` does."""
+    sections = list(sections)
+    title = next((heading for level, heading, _ in sections if level == 1), None) or title or humanize_stem(stem)
     chunks: list[Chunk] = []
     for _, path, body in _with_paths(sections, title):
         for text in split_text(body, max_chars=max_chars):
@@ -99,6 +111,12 @@ def split_text(body: str, *, max_chars: int) -> list[str]:
     """Pack the blocks of `body` into pieces of at most `max_chars`; never an empty piece."""
     blocks = (block for block in _blocks(body) if not _WORDLESS.fullmatch(block))  # rule lines (---)
     return _pack((part for block in blocks for part in _fit(block, max_chars)), "\n\n", max_chars)
+
+
+def pack_lines(lines: Iterable[str], *, max_chars: int) -> list[str]:
+    """Lines (`key: value` records, list items) packed greedily into pieces of at most
+    `max_chars`, one line under another; a line longer than that is split at sentences."""
+    return _pack((part for line in lines if line.strip() for part in _fit(line, max_chars)), "\n", max_chars)
 
 
 def _pack(parts: Iterable[str], separator: str, max_chars: int) -> list[str]:

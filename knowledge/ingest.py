@@ -365,7 +365,7 @@ class Ingestor:
                     max_chars=self.max_chars,
                     max_unpacked_bytes=self.max_unpacked_bytes,
                 )
-            except Exception as exc:  # noqa: BLE001 — markitdown raises many types; a bad file must not stop the run
+            except Exception as exc:  # noqa: BLE001 — the converters raise many types; a bad file must not stop the run
                 log.warning("cannot convert %s, skipped: %s: %s", path, type(exc).__name__, exc)
                 plan.skipped.append(SkippedFile(source, _reason("cannot convert", exc)))
                 continue

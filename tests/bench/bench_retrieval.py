@@ -225,14 +225,18 @@ async def _quality(
     # the same texts, encoded raw in one call
     from knowledge.archive_limits import DEFAULT_MAX_UNPACKED_BYTES
     from knowledge.chunking import embedding_text
-    from knowledge.ingest import convert
+    from knowledge.conversion import convert
 
     texts = [
         embedding_text(c)
         for p in paths
         for c in convert(
-            p, p.read_bytes(), max_chars=1200, max_unpacked_bytes=DEFAULT_MAX_UNPACKED_BYTES, converter=None
-        )
+            p.read_bytes(),
+            suffix=p.suffix.lower(),
+            stem=p.stem,
+            max_chars=1200,
+            max_unpacked_bytes=DEFAULT_MAX_UNPACKED_BYTES,
+        ).chunks
     ]
     started = time.perf_counter()
     embedder.encode(texts)

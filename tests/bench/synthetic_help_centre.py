@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 
 from knowledge.archive_limits import DEFAULT_MAX_UNPACKED_BYTES
 from knowledge.chunking import Chunk
-from knowledge.ingest import convert
+from knowledge.conversion import convert
 from tests.bench.bench_api import write_corpus
 
 T = TypeVar("T")
@@ -281,8 +281,12 @@ def _article(rng: random.Random) -> tuple[str, str]:
 def _chunks(path: Path, max_chars: int) -> list[Chunk]:
     """The file's chunks, as the ingest makes them."""
     return convert(
-        path, path.read_bytes(), max_chars=max_chars, max_unpacked_bytes=DEFAULT_MAX_UNPACKED_BYTES, converter=None
-    )
+        path.read_bytes(),
+        suffix=path.suffix.lower(),
+        stem=path.stem,
+        max_chars=max_chars,
+        max_unpacked_bytes=DEFAULT_MAX_UNPACKED_BYTES,
+    ).chunks
 
 
 def write_help_centre(

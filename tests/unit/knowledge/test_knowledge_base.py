@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import itertools
 import logging
 import os
@@ -16,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from core.store.db import make_sessionmaker
 from knowledge import fusion
 from knowledge.base import KnowledgeBase
+from knowledge.conversion import CONVERSION
 from knowledge.embedder import Embedder
 from knowledge.index import DenseStore, LocalIndex
 from knowledge.ingest import TooManyRemoved
@@ -143,6 +145,24 @@ async def test_unchanged_files_cost_nothing_and_a_changed_file_only_itself(
         ("third", 0, 1, 4, None),
     ]
     assert all(r.finished_at is not None and r.seconds is not None for r in recorded)
+
+
+async def test_the_first_reindex_after_conversion_changed_converts_every_file_again(
+    kb: KnowledgeBase, kb_engine: AsyncEngine, tmp_path: Path
+) -> None:
+    """What docs/cli.md promises after an upgrade: the table holds the hashes the release before
+    (`CONVERSION` b"2:") recorded, and none of them stands for this release's chunks."""
+    assert CONVERSION != b"2:"
+    docs = write_corpus(tmp_path)
+    first = await kb.ingest([docs], trigger="first")
+    async with make_sessionmaker(kb_engine)() as session, session.begin():
+        for row in (await session.scalars(select(KnowledgeDocument))).all():
+            row.content_hash = hashlib.sha256(b"2:" + (tmp_path / row.source).read_bytes()).hexdigest()
+
+    upgraded = await kb.reindex([docs], trigger="upgraded")
+    assert (upgraded.changed, upgraded.unchanged, upgraded.chunks_embedded) == (5, 0, first.chunks_embedded)
+    again = await kb.reindex([docs], trigger="again")
+    assert (again.changed, again.unchanged, again.chunks_embedded) == (0, 5, 0)
 
 
 async def test_a_command_line_reindex_loads_the_model_only_when_something_changed(

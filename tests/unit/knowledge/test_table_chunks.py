@@ -10,16 +10,14 @@ import html
 import io
 import zipfile
 from collections.abc import Callable, Sequence
-from pathlib import Path
 from xml.sax.saxutils import escape
 
 import pytest
-from markitdown import MarkItDown
 from openpyxl import Workbook
 
 from core.answering.quoted_tables import Table, parse
 from knowledge.archive_limits import DEFAULT_MAX_UNPACKED_BYTES
-from knowledge.ingest import convert
+from knowledge.conversion import convert
 
 Rows = Sequence[Sequence[str]]
 
@@ -114,20 +112,11 @@ FORMATS: dict[str, Callable[[Sequence[str], Rows], bytes]] = {
 }
 
 
-@pytest.fixture(scope="module")
-def converter() -> MarkItDown:
-    return MarkItDown(enable_plugins=False)  # as knowledge.ingest builds it
-
-
-def _chunk_tables(
-    tmp_path: Path, suffix: str, data: bytes, *, max_chars: int, converter: MarkItDown
-) -> list[Table | None]:
+def _chunk_tables(suffix: str, data: bytes, *, max_chars: int) -> list[Table | None]:
     """Each chunk's table as the responder reads it: the run of lines starting with "|"."""
-    path = tmp_path / f"pricing{suffix}"
-    path.write_bytes(data)
     chunks = convert(
-        path, path.read_bytes(), max_chars=max_chars, max_unpacked_bytes=DEFAULT_MAX_UNPACKED_BYTES, converter=converter
-    )
+        data, suffix=suffix, stem="pricing", max_chars=max_chars, max_unpacked_bytes=DEFAULT_MAX_UNPACKED_BYTES
+    ).chunks
     tables: list[Table | None] = []
     for chunk in chunks:
         lines = chunk.text.split("\n")
@@ -138,8 +127,8 @@ def _chunk_tables(
 
 
 @pytest.mark.parametrize("suffix", FORMATS)
-def test_a_price_table_comes_out_as_a_markdown_table(tmp_path: Path, suffix: str, converter: MarkItDown) -> None:
-    tables = _chunk_tables(tmp_path, suffix, FORMATS[suffix](HEADER, ROWS), max_chars=1200, converter=converter)
+def test_a_price_table_comes_out_as_a_markdown_table(suffix: str) -> None:
+    tables = _chunk_tables(suffix, FORMATS[suffix](HEADER, ROWS), max_chars=1200)
 
     assert len(tables) == 1 and tables[0] is not None
     assert tables[0].header == HEADER
@@ -148,10 +137,8 @@ def test_a_price_table_comes_out_as_a_markdown_table(tmp_path: Path, suffix: str
 
 
 @pytest.mark.parametrize("suffix", FORMATS)
-def test_a_long_table_is_split_by_rows_under_the_same_header(
-    tmp_path: Path, suffix: str, converter: MarkItDown
-) -> None:
-    tables = _chunk_tables(tmp_path, suffix, FORMATS[suffix](HEADER, LONG_ROWS), max_chars=400, converter=converter)
+def test_a_long_table_is_split_by_rows_under_the_same_header(suffix: str) -> None:
+    tables = _chunk_tables(suffix, FORMATS[suffix](HEADER, LONG_ROWS), max_chars=400)
 
     assert len(tables) > 1
     assert all(table is not None and table.header == HEADER for table in tables)
@@ -165,9 +152,7 @@ def test_a_long_table_is_split_by_rows_under_the_same_header(
         pytest.param(".html", _html(HEADER, ROWS, header_cells="td"), id="html-header-in-td-cells"),
     ],
 )
-def test_a_table_whose_header_row_is_not_marked_keeps_its_header(
-    tmp_path: Path, suffix: str, data: bytes, converter: MarkItDown
-) -> None:
-    tables = _chunk_tables(tmp_path, suffix, data, max_chars=1200, converter=converter)
+def test_a_table_whose_header_row_is_not_marked_keeps_its_header(suffix: str, data: bytes) -> None:
+    tables = _chunk_tables(suffix, data, max_chars=1200)
 
     assert tables[0] is not None and tables[0].header == HEADER

@@ -1,0 +1,87 @@
+"""JSON files: a record per object, `key: value` lines, never raw JSON."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.unit.knowledge.conversion.files import by_section, convert_bytes, convert_fixture
+
+
+def test_each_object_of_a_list_is_a_section_of_key_value_lines() -> None:
+    chunks = convert_fixture("error-codes.json").chunks
+
+    assert {c.title for c in chunks} == {"Error codes"}
+    sections = by_section(chunks)
+    assert list(sections) == ["Error codes", "Card declined", "Seat limit reached"]
+    assert sections["Card declined"].split("\n") == [
+        "code: E42",
+        "http_status: 402",
+        "retryable: yes",
+        "fix.who: Owner or Billing manager",
+        "fix.steps: Open Settings > Billing, Replace the card",
+    ]
+    assert "limits.free: 3" in sections["Seat limit reached"]
+    assert sections["Error codes"] == "title: Brightdesk error codes\nlast_updated: 2024-10-01"
+
+
+def test_no_json_syntax_reaches_a_chunk() -> None:
+    chunks = convert_fixture("error-codes.json").chunks
+
+    assert not any(mark in c.text for c in chunks for mark in ("{", "}", '"', "[", "]"))
+
+
+@pytest.mark.parametrize(
+    ("record", "section", "text"),
+    [
+        ({"code": "E42", "message": "Card declined"}, "E42", "message: Card declined"),
+        ({"id": 7, "message": "Card declined"}, "7", "message: Card declined"),
+        ({"status": 402, "message": "Card declined"}, "Card declined", "status: 402"),
+        ({"Name": "Pro", "price": 19}, "Pro", "price: 19"),
+        ({"status": 402, "retry": False}, "Codes 1", "status: 402\nretry: no"),
+        ({"code": "E42"}, "E42", "code: E42"),
+    ],
+)
+def test_a_record_is_named_by_its_naming_field(record: dict[str, object], section: str, text: str) -> None:
+    [chunk] = convert_bytes(json.dumps([record]).encode(), "codes.json").chunks
+
+    assert (chunk.section, chunk.text) == (section, text)
+
+
+def test_an_faq_record_reads_like_an_faq_row() -> None:
+    data = [{"question": "Can I pay by invoice?", "answer": "Yes, from ten seats.", "plan": "Business"}]
+    [chunk] = convert_bytes(json.dumps(data).encode(), "faq.json").chunks
+
+    assert (chunk.section, chunk.text) == ("Can I pay by invoice?", "Yes, from ten seats.\nplan: Business")
+
+
+def test_an_object_of_objects_is_records_by_key() -> None:
+    data = {"E42": {"message": "Card declined"}, "E43": {"message": "Seat limit reached"}}
+
+    assert by_section(convert_bytes(json.dumps(data).encode(), "codes.json").chunks) == {
+        "E42": "message: Card declined",
+        "E43": "message: Seat limit reached",
+    }
+
+
+def test_other_json_is_key_value_lines_packed_into_chunks() -> None:
+    data = {f"setting_{i}": {"enabled": True, "limit": i} for i in range(40)} | {"version": "4.2"}
+    chunks = convert_bytes(json.dumps(data).encode(), "workspace-settings.json", max_chars=200).chunks
+
+    assert len(chunks) > 1 and all(len(c.text) <= 200 for c in chunks)
+    assert {(c.title, c.section) for c in chunks} == {("Workspace settings", "Workspace settings")}
+    lines = [line for c in chunks for line in c.text.split("\n")]
+    assert lines[:2] == ["setting_0.enabled: yes", "setting_0.limit: 0"] and lines[-1] == "version: 4.2"
+
+
+def test_a_long_record_is_split_under_its_own_name() -> None:
+    data = [{"title": "Card declined", **{f"step_{i}": f"Do thing number {i} now." for i in range(30)}}]
+    chunks = convert_bytes(json.dumps(data).encode(), "codes.json", max_chars=150).chunks
+
+    assert len(chunks) > 1 and {c.section for c in chunks} == {"Card declined"}
+
+
+def test_invalid_json_raises() -> None:
+    with pytest.raises(ValueError):
+        convert_bytes(b'{"errors": [', "codes.json")

@@ -1,0 +1,91 @@
+"""PDFs: headings by size or by the outline, paragraphs joined, lists and tables kept."""
+
+from __future__ import annotations
+
+from tests.unit.knowledge.conversion.files import by_section, convert_fixture
+
+
+def test_larger_lines_are_the_title_and_the_sections_by_size() -> None:
+    chunks = convert_fixture("keyboard-guide.pdf").chunks
+
+    assert {c.title for c in chunks} == {"Brightdesk K2 keyboard guide"}  # not the metadata's title
+    assert list(by_section(chunks)) == [
+        "Brightdesk K2 keyboard guide",
+        "Pairing a new device",
+        "Pairing a new device › On a Mac",
+        "Warranty",
+    ]
+
+
+def test_a_heading_is_not_body_text() -> None:
+    chunks = convert_fixture("keyboard-guide.pdf").chunks
+
+    assert not any(heading in c.text for c in chunks for heading in ("Pairing a new device", "On a Mac", "Warranty"))
+    assert by_section(chunks)["Warranty"] == (
+        "The warranty covers manufacturing defects for two years from the date of purchase."
+    )
+
+
+def test_wrapped_lines_are_one_paragraph_and_bullets_a_list() -> None:
+    sections = by_section(convert_fixture("keyboard-guide.pdf").chunks)
+
+    assert sections["Brightdesk K2 keyboard guide"] == (
+        "Every K2 keyboard pairs with up to three devices. This guide explains how to pair it, how to switch"
+        " between devices and what the two-year warranty covers."
+    )
+    assert sections["Pairing a new device"] == (
+        "Turn the keyboard on with the switch on its back edge. Then follow the steps below.\n\n"
+        "- Hold Fn and 1 for three seconds.\n- Choose K2 in the Bluetooth settings."
+    )
+
+
+def test_text_of_one_size_is_one_section_titled_by_the_metadata_with_all_its_text() -> None:
+    chunks = convert_fixture("release-notes.pdf").chunks
+
+    assert by_section(chunks) == {
+        "Brightdesk 4.2.1 release notes": (
+            "Version 4.2.1 fixes the timer on the desktop app, which sometimes stopped when the laptop slept.\n\n"
+            "Reports now export to XLSX as well as CSV and PDF.\n\n"
+            "Firefox ESR is now officially supported."
+        )
+    }
+    assert {c.title for c in chunks} == {"Brightdesk 4.2.1 release notes"}
+
+
+def test_the_outline_names_headings_no_larger_than_the_text_on_the_pages_it_points_to() -> None:
+    """The bookmarks point to page 2; the contents on page 1 repeat their words as text. The
+    title, larger than any bookmarked line and above them, is the title."""
+    chunks = convert_fixture("refund-rules.pdf").chunks
+
+    assert {c.title for c in chunks} == {"Refund rules"}
+    sections = by_section(chunks)
+    assert list(sections) == ["Refund rules", "Monthly plans", "Annual plans"]
+    assert sections["Monthly plans"] == "Monthly plans are refunded within 30 days of the first payment."
+    assert "Annual plans" in sections["Refund rules"]  # the contents stay text
+
+
+def test_a_borderless_table_is_a_markdown_table_where_it_stands() -> None:
+    sections = by_section(convert_fixture("price-list.pdf").chunks)
+
+    assert sections["Prices"] == (
+        "What each plan costs per month, billed monthly.\n\n"
+        "| Plan | Monthly price | Seats |\n| --- | --- | --- |\n| Starter | $9 | 1 |\n| Business | $49 | 10 |\n\n"
+        "Prices exclude VAT."
+    )
+    assert sections["Limits"] == (
+        "| Plan | Projects |\n| --- | --- |\n| Starter | 3 |\n| Business | Unlimited |\n\n"
+        "1. Open Settings\n2. Click Billing\n3. Choose a plan"
+    )
+
+
+def test_a_page_in_two_columns_is_paragraphs_column_by_column_not_a_table() -> None:
+    sections = by_section(convert_fixture("data-residency.pdf").chunks)
+
+    assert sections == {
+        "Data residency": (
+            "Brightdesk keeps your data in the EU region unless you chose the US region when you created the"
+            " workspace. Backups are kept for thirty days and are encrypted.\n\n"
+            "You can move a workspace between regions once a year. The move takes about an hour and the workspace"
+            " is read-only meanwhile. Contact support to schedule it."
+        )
+    }
