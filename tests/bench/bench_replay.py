@@ -60,8 +60,8 @@ from handoff.desk_store import act_on_case, say
 from handoff.policy import Rule
 from knowledge.base import KnowledgeBase
 from knowledge.embedder import Embedder
-from knowledge.hits import Hit
 from knowledge.files import source_name
+from knowledge.hits import Hit
 from knowledge.settings import KnowledgeSettings
 from tests.bench.bench_judgement import DATA, answer_offline, plain_title
 from tests.bench.bench_retrieval import open_kb

@@ -21,6 +21,7 @@ from knowledge.conversion import CONVERSION
 from knowledge.embedder import Embedder
 from knowledge.index import DenseStore, LocalIndex
 from knowledge.ingest import TooManyRemoved
+from knowledge.settings import FolderSource
 from knowledge.tables import IndexRun, KnowledgeDocument, SkippedFile
 from tests.fakes.dense_store import LoopGuardedDenseStore
 from tests.zip_bombs import MB, padded
@@ -451,3 +452,34 @@ async def test_counting_chunks_does_not_stop_the_process_while_another_holds_the
         assert longest < 0.5, f"the event loop stood still {longest:.1f} s"
     finally:
         await holder.wait()
+
+
+async def test_a_file_is_cited_by_its_front_matter_url_or_its_folders_base_url(
+    kb: KnowledgeBase, tmp_path: Path
+) -> None:
+    help_folder = tmp_path / "help"
+    (help_folder / "billing").mkdir(parents=True)
+    (help_folder / "billing" / "refunds.md").write_text(
+        "# Refunds\n\nRefunds reach your card within five working days.\n", encoding="utf-8"
+    )
+    (help_folder / "gift-cards.md").write_text(
+        "---\ntitle: Gift cards\nurl: https://help.example.com/hc/articles/4412\n---\n"
+        "Gift cards never expire and can be used across several orders.\n",
+        encoding="utf-8",
+    )
+    folder = FolderSource(path=help_folder, base_url="https://help.example.com/articles/")
+    await kb.reindex([folder], trigger="first")
+    refunds = (await kb.search("how long does a refund take to reach my card", 1))[0]
+    assert (refunds.source, refunds.url) == (
+        "help/billing/refunds.md",
+        "https://help.example.com/articles/billing/refunds",
+    )
+    gift = (await kb.search("do gift cards expire", 1))[0]
+    assert (gift.title, gift.url) == ("Gift cards", "https://help.example.com/hc/articles/4412")
+
+    moved = FolderSource(path=help_folder, base_url="https://support.example.com/kb")
+    again = await kb.reindex([moved], trigger="moved")
+    assert again.changed == 2  # the folder's address is part of what each of its files is indexed as
+    refunds = (await kb.search("how long does a refund take to reach my card", 1))[0]
+    assert refunds.url == "https://support.example.com/kb/billing/refunds"
+    assert (await kb.search("do gift cards expire", 1))[0].url == "https://help.example.com/hc/articles/4412"
