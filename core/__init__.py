@@ -58,7 +58,8 @@ core.admin: the dashboard at /admin: pages and its query modules; inbox + inbox_
     staff desk in the browser, live through server-sent events), staff_page (people and the
     audit trail), replies (canned replies), satisfaction (survey scores, resolution rate),
     suggestions (reviewing what staff answered; answering a knowledge gap in place), action_calls
-    (the declared actions and the audit trail of their calls).
+    (the declared actions and the audit trail of their calls), knowledge_api (a help centre
+    pushes or withdraws an article: /api/knowledge/documents, behind the admin token).
 handoff: policy, cases, customer_cases (a customer's own cases, for the built-in actions), desk + desk_store (the chat-platform desk through the desk port),
     inbox_store (the inbox's replies, notes, assignments), canned, survey, hours (business
     hours and the SLA clock).
