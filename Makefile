@@ -17,13 +17,15 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 # PORT=9000 make run, HOST=0.0.0.0 make run: where it listens (else server.port and server.host).
+# FORCE=1 make run: re-index even when that removes most of the index (the sample articles
+# replaced by your own help centre; see docs/knowledge.md, "What a re-index keeps and removes").
 run: install
-	$(BIN)/supporthub reindex
+	$(BIN)/supporthub reindex $(if $(FORCE),--force)
 	$(BIN)/supporthub serve $(if $(PORT),--port $(PORT)) $(if $(HOST),--host $(HOST))
 
 # Every channel against local stand-ins of its platform, tried from http://127.0.0.1:8080/sandbox.
 sandbox: install
-	$(BIN)/supporthub reindex
+	$(BIN)/supporthub reindex $(if $(FORCE),--force)
 	$(BIN)/supporthub sandbox $(if $(PORT),--port $(PORT))
 
 test: install
