@@ -297,7 +297,20 @@ class Ingestor:
         records, vectors = await asyncio.to_thread(self._embed, plan.documents, show)
         stale = [d.source for d in plan.documents if not d.is_new] + removed
         if not consistent:
-            stale = sorted(set(stored) | {d.source for d in plan.documents})
+            # every document this run converted again is written anew, and chunks of documents
+            # the table does not hold go; one it could not convert again (a file unreadable for
+            # now, a web page that failed or was not crawled, a file ingested by hand) keeps
+            # whatever chunks it has
+            planned = {d.source for d in plan.documents}
+            orphans = await asyncio.to_thread(self._sources_in_store) - set(stored)
+            stale = sorted(planned | set(removed) | orphans)
+            if not_rebuilt := sorted(set(stored) - planned - set(removed)):
+                log.warning(
+                    "%d documents could not be indexed again this run and keep what the vector store has "
+                    "of them, e.g. %s",
+                    len(not_rebuilt),
+                    ", ".join(not_rebuilt[:3]),
+                )
         await asyncio.to_thread(self._write_vectors, stale, records, vectors)
         if plan.documents or removed or not consistent:
             await asyncio.to_thread(self.rebuild_local, *await self._write_table(plan, removed))
@@ -420,6 +433,9 @@ class Ingestor:
         """Add the pushed documents that are new or changed to `plan`, converted as files of
         their format are; one that cannot be converted is skipped (its old chunks kept)."""
         for doc in pushed:
+            if doc.source in plan.seen:
+                log.warning("a file and a pushed document are both named %s: the file is indexed", doc.source)
+                continue
             plan.seen.add(doc.source)
             data = doc.content.encode("utf-8")
             header = f"{doc.format}\0{doc.title}\0{doc.url}\0".encode()
@@ -478,6 +494,9 @@ class Ingestor:
                 vectors[part] = self.embedder.encode([texts[i] for i in part])
                 bar.update(len(part))
         return records, vectors
+
+    def _sources_in_store(self) -> set[str]:
+        return {record.source for record in self.dense.records()}
 
     def _write_vectors(self, stale: Sequence[str], records: Sequence[ChunkRecord], vectors: Any) -> None:
         if stale:

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from core.store.db import make_sessionmaker
 from knowledge.base import KnowledgeBase
+from knowledge.index import ChunkRecord
 from knowledge.tables import KnowledgeDocument
 from tests.fakes.help_site import CHROME_PHRASES, FakeHelpSite, article
 from tests.unit.knowledge.web.conftest import source_for
@@ -134,3 +135,20 @@ async def test_a_website_source_taken_out_of_the_settings_takes_its_pages_with_i
     assert (not_crawled.removed, len(await documents(kb_engine))) == (0, 4)
     dropped = await kb.reindex([], sites=[], trigger="source removed")
     assert dropped.removed == 4 and await documents(kb_engine) == {}
+
+
+async def test_a_store_that_disagrees_with_the_table_loses_no_page_a_run_did_not_crawl(
+    kb: KnowledgeBase, kb_engine: AsyncEngine, help_site: FakeHelpSite
+) -> None:
+    """When the vector store and the table disagree (here: a chunk of no document), a run
+    rewrites what it converts and drops the stray chunks, but a page it did not crawl (an
+    approved answer's run) keeps its chunks rather than vanishing from search."""
+    source = source_for(help_site)
+    await kb.reindex([], sites=[source], trigger="first")
+    stray = ChunkRecord("stray-0", "deleted-long-ago.md", "Old", "Old", "an orphan chunk about tax forms")
+    kb.dense.add([stray], kb.embedder.encode([stray.text]))
+    quiet = await kb.reindex([], sites=[source], crawl=False, trigger="approved answer")
+    assert quiet.removed == 0
+    hit = await first_hit(kb, "how do I create a workspace?")
+    assert hit.source == help_site.url_of("/help/getting-started")
+    assert all(hit.source != "deleted-long-ago.md" for hit in await kb.search("tax forms", 5))
