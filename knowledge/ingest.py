@@ -30,6 +30,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -127,9 +128,12 @@ def _reason(prefix: str, exc: Exception) -> str:
 
 
 @contextmanager
-def _bar(description: str, unit: str, show: bool) -> Iterator[Callable[[int, int], None]]:
-    """A progress bar on a terminal (`show`) and a log line every `_LOGGED_EVERY` items, fed
-    with (done, total) as the total grows (a crawl finds pages as it goes)."""
+def _bar(
+    description: str, unit: str, show: bool, *, told: Callable[[str], None]
+) -> Iterator[Callable[[int, int], None]]:
+    """A progress bar on a terminal (`show`), and every 5 % (at most every `_LOGGED_EVERY`
+    items) a log line and the same words to `told` (the run's row, for the dashboard); fed with
+    (done, total) as the total grows (a crawl finds pages as it goes)."""
     with tqdm(total=0, desc=description, unit=unit, disable=not show, file=sys.stderr) as bar:
         logged = 0
 
@@ -137,10 +141,13 @@ def _bar(description: str, unit: str, show: bool) -> Iterator[Callable[[int, int
             nonlocal logged
             bar.total = total
             bar.update(done - bar.n)
-            if done - logged >= _LOGGED_EVERY:
+            if done - logged >= max(1, min(_LOGGED_EVERY, total // 20)):  # every 5 %, at most every 100
                 logged = done
-                log.info("%s: %d of %d %ss", description, done, total, unit)
+                words = f"{description}: {done} of {total} {unit}s"
+                log.info("%s", words)
+                told(words)
 
+        told(f"{description}")
         yield note
 
 
@@ -186,6 +193,7 @@ class Ingestor:
         self.max_unpacked_bytes = max_unpacked_bytes
         self.brute_force_max_chunks = brute_force_max_chunks
         self.max_removed_share = max_removed_share
+        self._progress_writes: set[asyncio.Task[None]] = set()
         self._lock = asyncio.Lock()
 
     async def run(
@@ -264,7 +272,7 @@ class Ingestor:
         await asyncio.to_thread(self._plan_pushed, plan, pushed, stored, compared)
         for site in request.sites:
             if request.crawl:
-                with _bar(f"crawling {site.name}", "page", show) as bar:
+                with _bar(f"crawling {site.name}", "page", show, told=partial(self._told, run_id)) as bar:
                     await plan_site(
                         plan,
                         site,
@@ -294,6 +302,8 @@ class Ingestor:
                     f"e.g. {', '.join(removed[:3])}; nothing was changed. Check knowledge.paths and "
                     "knowledge.sources, or run `supporthub reindex --force` to remove them"
                 )
+        if chunks := sum(len(doc.chunks) for doc in plan.documents):
+            self._told(run_id, f"embedding {chunks} chunks of {len(plan.documents)} documents")
         records, vectors = await asyncio.to_thread(self._embed, plan.documents, show)
         stale = [d.source for d in plan.documents if not d.is_new] + removed
         if not consistent:
@@ -612,6 +622,20 @@ class Ingestor:
             linked=[is_linked for _, _, is_linked in found],
         )
 
+    def _told(self, run_id: int, words: str) -> None:
+        """Record what the run is doing on its row, in the background: progress never holds
+        the run up, and a write that fails is only logged."""
+        task = asyncio.get_running_loop().create_task(self._record_progress(run_id, words[:200]))
+        self._progress_writes.add(task)
+        task.add_done_callback(self._progress_writes.discard)
+
+    async def _record_progress(self, run_id: int, words: str) -> None:
+        try:
+            async with self.sessionmaker() as session, session.begin():
+                await session.execute(update(IndexRun).where(IndexRun.id == run_id).values(progress=words))
+        except Exception as exc:  # noqa: BLE001 — progress is a courtesy: the run goes on
+            log.warning("could not record the run's progress: %s: %s", type(exc).__name__, exc)
+
     async def _start_run(self, trigger: str) -> int:
         async with self.sessionmaker() as session, session.begin():
             run = IndexRun(trigger=trigger[:100], started_at=utcnow())
@@ -627,11 +651,12 @@ class Ingestor:
         error: str | None = None,
         seconds: float | None = None,
     ) -> None:
+        await asyncio.gather(*self._progress_writes, return_exceptions=True)  # none lands after the end
         async with self.sessionmaker() as session, session.begin():
             run = await session.get(IndexRun, run_id)
             if run is None:
                 return
-            run.finished_at = utcnow()
+            run.finished_at, run.progress = utcnow(), None
             if summary is not None:
                 run.added, run.changed, run.removed = summary.added, summary.changed, summary.removed
                 run.unchanged, run.seconds = summary.unchanged, summary.seconds

@@ -78,6 +78,9 @@ class IndexRun(Base):
     """The files the run could not read or convert, as `SkippedFile.as_json` objects; None
     while it runs, when it failed, and for runs recorded before this column."""
 
+    progress: Mapped[str | None] = mapped_column(String(200))
+    """What a run under way is doing ("crawling help: 340 of 1000 pages"), for the dashboard."""
+
     @property
     def skipped_files(self) -> list[SkippedFile]:
         return [SkippedFile.from_json(item) for item in self.skipped or []]

@@ -77,6 +77,8 @@ class RunRow:
     seconds: float | None
     error: str | None
     skipped: tuple[SkippedFile, ...]
+    progress: str | None = None
+    """What a run under way is doing ("crawling help: 300 of 1000 pages")."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,6 +174,7 @@ async def index_runs(session: AsyncSession, *, limit: int = 20) -> list[RunRow]:
             run.seconds,
             run.error,
             tuple(run.skipped_files),
+            run.progress,
         )
         for run in runs
     ]

@@ -1,5 +1,5 @@
 """knowledge documents: the run that manages each (origin), its public address, a web page's crawl state;
-documents pushed through the knowledge API
+a run's progress; documents pushed through the knowledge API
 
 Revision ID: 0019
 Revises: 0018
@@ -28,6 +28,8 @@ def upgrade() -> None:
     op.execute("UPDATE knowledge_documents SET origin = 'written' WHERE written")
     with op.batch_alter_table('knowledge_documents') as batch:
         batch.drop_column('written')
+    with op.batch_alter_table('index_runs') as batch:
+        batch.add_column(sa.Column('progress', sa.String(length=200), nullable=True))
     op.create_table('pushed_documents',
     sa.Column('source', sa.String(length=1000), nullable=False),
     sa.Column('title', sa.String(length=500), nullable=False),
@@ -41,6 +43,8 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table('pushed_documents')
+    with op.batch_alter_table('index_runs') as batch:
+        batch.drop_column('progress')
     with op.batch_alter_table('knowledge_documents') as batch:
         batch.add_column(sa.Column('written', sa.Boolean(), server_default=sa.false(), nullable=False))
     op.execute("UPDATE knowledge_documents SET written = (origin = 'written')")

@@ -6,6 +6,9 @@ settings takes its pages with it."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import re
 from datetime import timedelta
 from typing import Any
 
@@ -15,8 +18,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from core.store.db import make_sessionmaker
 from knowledge.base import KnowledgeBase
 from knowledge.index import ChunkRecord
-from knowledge.tables import KnowledgeDocument
+from knowledge.tables import IndexRun, KnowledgeDocument
 from tests.fakes.help_site import CHROME_PHRASES, FakeHelpSite, article
+from tests.settle import until
 from tests.unit.knowledge.web.conftest import source_for
 
 
@@ -152,3 +156,26 @@ async def test_a_store_that_disagrees_with_the_table_loses_no_page_a_run_did_not
     hit = await first_hit(kb, "how do I create a workspace?")
     assert hit.source == help_site.url_of("/help/getting-started")
     assert all(hit.source != "deleted-long-ago.md" for hit in await kb.search("tax forms", 5))
+
+
+async def test_a_crawl_under_way_shows_its_progress_on_its_run_until_it_ends(
+    kb: KnowledgeBase, kb_engine: AsyncEngine, help_site: FakeHelpSite
+) -> None:
+    help_site.stall("/help/billing/refunds")  # answers only when the site closes: the crawl waits on it
+    source = source_for(help_site, timeout_s=600)
+    run = asyncio.create_task(kb.reindex([], sites=[source], trigger="slow site"))
+
+    async def progress() -> str | None:
+        async with make_sessionmaker(kb_engine)() as session:
+            row = await session.scalar(select(IndexRun).order_by(IndexRun.id.desc()).limit(1))
+            return row.progress if row is not None and row.progress and " of " in row.progress else None
+
+    shown = await until(progress, timeout=60, what="the crawl's progress on its run")
+    assert re.fullmatch(r"crawling help: \d+ of \d+ pages", shown), shown
+    run.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await run
+    async with make_sessionmaker(kb_engine)() as session:
+        ended = await session.scalar(select(IndexRun).order_by(IndexRun.id.desc()).limit(1))
+    assert ended is not None and ended.finished_at is not None and ended.progress is None
+    assert ended.error == "stopped before it finished"
