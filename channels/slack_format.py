@@ -305,4 +305,5 @@ def _split(text: str, limit: int) -> list[str]:
 
 def _source(link: str | None, title: str, section: str) -> str:
     label = escape(title if not section or section == title else f"{title} › {section}")
-    return f"<{link}|{label}>" if link else f"_{label}_"
+    linkable = link is not None and not any(c in link for c in "<>|")  # they would end Slack's <url|label>
+    return f"<{link}|{label}>" if linkable else f"_{label}_"

@@ -294,18 +294,28 @@ class KnowledgeBase:
         weights = query_weights(query, snapshot.document_frequency, len(snapshot.records))
         return [_with_signals(hit, vector, snapshot, weights) for hit in hits]
 
-    async def ingest(self, paths: Sequence[Path], *, trigger: str, progress: bool = False) -> IngestSummary:
+    async def ingest(
+        self,
+        paths: Sequence[Path],
+        *,
+        trigger: str,
+        managed: Sequence[FolderSource] = (),
+        progress: bool = False,
+    ) -> IngestSummary:
         """Add the files under `paths`, and update those that changed; `trigger` names the run
-        in `index_runs` and in the log. New files count as ingested by hand
-        (`knowledge.origins`): a re-index keeps them."""
-        return await self._ingest([_folder(p) for p in paths], trigger=trigger, prune=False, progress=progress)
+        in `index_runs` and in the log. A file under one of the `managed` folders (those a
+        re-index indexes) is that folder's, named and addressed as a re-index does; any other
+        counts as ingested by hand (`knowledge.origins`): a re-index keeps it."""
+        return await self._ingest(
+            [_folder(p) for p in paths], trigger=trigger, prune=False, progress=progress, managed=managed
+        )
 
     async def reindex(
         self,
         folders: Sequence[Path | FolderSource],
         *,
         trigger: str,
-        sites: Sequence[SiteSource] = (),
+        sites: Sequence[SiteSource] | None = None,
         crawl: bool = True,
         prune_ingested: bool = False,
         force: bool = False,
@@ -313,7 +323,8 @@ class KnowledgeBase:
     ) -> IngestSummary:
         """Make the index mirror `folders` and the website `sites` (crawled when `crawl`): ingest
         them, and drop what `knowledge.plan.removal` says (files no longer there, pages gone past
-        their grace period; with `prune_ingested`, documents ingested by hand).
+        their grace period, the pages of a site not among `sites`; with `prune_ingested`,
+        documents ingested by hand). `sites` None: every website page is left as it is.
         Raises FileNotFoundError, removing nothing, when one of `folders` does not exist (an
         unmounted volume must not empty the knowledge base), and `TooManyRemoved` when it would
         remove more than `max_removed_share` of the documents, unless `force`."""
@@ -335,13 +346,15 @@ class KnowledgeBase:
         trigger: str,
         prune: bool,
         progress: bool,
-        sites: Sequence[SiteSource] = (),
+        sites: Sequence[SiteSource] | None = None,
         crawl: bool = False,
         prune_ingested: bool = False,
         force: bool = False,
+        managed: Sequence[FolderSource] = (),
     ) -> IngestSummary:
         summary = await self.ingestor.run(
             folders,
+            managed=managed,
             trigger=trigger,
             sites=sites,
             crawl=crawl,

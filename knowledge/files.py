@@ -23,18 +23,23 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True, slots=True)
 class Found:
-    """A supported file, and the folder it was found in (its public address is relative to it)."""
+    """A supported file, and the folder it belongs to (its public address is relative to it)."""
 
     path: Path
     folder: FolderSource
+    managed: bool = False
+    """It lies under a folder a re-index indexes (`discover`'s `managed`): it is that folder's."""
 
 
-def discover(folders: Sequence[FolderSource]) -> tuple[list[Found], list[SkippedFile]]:
+def discover(
+    folders: Sequence[FolderSource], managed: Sequence[FolderSource] = ()
+) -> tuple[list[Found], list[SkippedFile]]:
     """Supported files under `folders` (recursively, sorted, hidden files ignored; a file under
     two folders belongs to the first), and the paths named directly that are missing or of an
-    unsupported format. Unsupported files found in a folder (images beside the articles) are
-    expected: logged at debug level only."""
-    roots = [folder.path for folder in folders]
+    unsupported format. A file that also lies under one of the `managed` folders (a re-index's,
+    when files are ingested by hand) belongs to that one. Unsupported files found in a folder
+    (images beside the articles) are expected: logged at debug level only."""
+    roots = [folder.path for folder in (*managed, *folders)]
     found: dict[Path, FolderSource] = {}
     skipped: list[SkippedFile] = []
     for folder in folders:
@@ -57,7 +62,12 @@ def discover(folders: Sequence[FolderSource]) -> tuple[list[Found], list[Skipped
         else:
             log.warning("no such file or directory, skipped: %s", root)
             skipped.append(SkippedFile(source_name(root.resolve(), roots), "no such file or directory"))
-    return [Found(path, folder) for path, folder in found.items()], skipped
+    return [_owned(path, folder, managed) for path, folder in found.items()], skipped
+
+
+def _owned(path: Path, folder: FolderSource, managed: Sequence[FolderSource]) -> Found:
+    owner = next((m for m in managed if path.is_relative_to(m.path.resolve())), None)
+    return Found(path, folder) if owner is None else Found(path, owner, managed=True)
 
 
 def source_name(path: Path, roots: Sequence[Path]) -> str:

@@ -27,6 +27,7 @@ import hashlib
 import logging
 import sys
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -106,7 +107,8 @@ class TooManyRemoved(Exception):
 @dataclass(frozen=True, slots=True)
 class _Request:
     folders: Sequence[FolderSource]
-    sites: Sequence[SiteSource]
+    managed: Sequence[FolderSource]
+    sites: Sequence[SiteSource] | None
     crawl: bool
     prune: bool
     prune_ingested: bool
@@ -201,24 +203,30 @@ class Ingestor:
         folders: Sequence[FolderSource],
         *,
         trigger: str,
-        sites: Sequence[SiteSource] = (),
+        managed: Sequence[FolderSource] = (),
+        sites: Sequence[SiteSource] | None = None,
         crawl: bool = True,
         prune: bool = False,
         prune_ingested: bool = False,
         force: bool = False,
         progress: bool = False,
     ) -> IngestSummary:
-        """Bring the index in line with `folders`. Without `prune` (an ingest by hand) the files
-        are `ingested` unless a re-index manages them already; with it (a re-index) they are
-        `files`, and what `knowledge.plan.removal` says goes. A re-index that would remove more
-        than `max_removed_share` of the documents raises `TooManyRemoved`, changing nothing,
-        unless `force`. The website `sites` are crawled when `crawl` (`knowledge.site_sync`);
-        otherwise their pages are kept as they are."""
+        """Bring the index in line with `folders`. Without `prune` (an ingest by hand) a file is
+        `ingested` unless it lies under one of the `managed` folders (a re-index's: it is then
+        named and addressed as that folder's file) or a re-index manages it already; with it (a
+        re-index) the files are `files`, and what `knowledge.plan.removal` says goes. A re-index
+        that would remove more than `max_removed_share` of the documents raises
+        `TooManyRemoved`, changing nothing, unless `force` (documents removed because their row
+        was deleted, written or pushed, do not count: someone asked for that). The website
+        `sites` are crawled when `crawl` (`knowledge.site_sync`), otherwise their pages are kept
+        as they are; None leaves every website page as it is."""
         async with self._lock:
             show = progress and sys.stderr.isatty()
             started = time.perf_counter()
             run_id = await self._start_run(trigger)
-            request = _Request(folders, sites, crawl=crawl, prune=prune, prune_ingested=prune_ingested, force=force)
+            request = _Request(
+                folders, managed, sites, crawl=crawl, prune=prune, prune_ingested=prune_ingested, force=force
+            )
             try:
                 summary = await self._run(request, trigger=trigger, show=show, started=started, run_id=run_id)
             except asyncio.CancelledError:
@@ -264,13 +272,13 @@ class Ingestor:
             # a re-index from the wrong directory, or an unmounted volume, must not empty the
             # knowledge base: refuse, and let the run be recorded as failed
             raise FileNotFoundError(f"knowledge path not found, nothing removed: {', '.join(missing)}")
-        files, unfound = await asyncio.to_thread(discover, request.folders)
-        roots = [folder.path for folder in request.folders]
+        files, unfound = await asyncio.to_thread(discover, request.folders, request.managed)
+        roots = [folder.path for folder in (*request.managed, *request.folders)]
         compared = stored if consistent else {}
         plan = await asyncio.to_thread(self._plan, files, roots, stored, compared, request.prune, show)
         self._plan_written(plan, written, stored, compared)
         await asyncio.to_thread(self._plan_pushed, plan, pushed, stored, compared)
-        for site in request.sites:
+        for site in request.sites or ():
             if request.crawl:
                 with _bar(f"crawling {site.name}", "page", show, told=partial(self._told, run_id)) as bar:
                     await plan_site(
@@ -284,17 +292,20 @@ class Ingestor:
                     )
             else:
                 plan.seen.update(s for s, row in stored.items() if row.origin == origins.site(site.name))
+        if request.sites is None:
+            plan.seen.update(s for s, row in stored.items() if origins.site_name(row.origin) is not None)
         removal = plan_removal(
             stored,
             plan,
             rows={doc.source for doc in written} | {doc.source for doc in pushed},
             prune=request.prune,
             prune_ingested=request.prune_ingested,
-            sites={site.name for site in request.sites},
+            sites={site.name for site in request.sites or ()},
         )
         removed = removal.removed
         if request.prune and not request.force and stored:
-            share = len(removed) / len(stored)
+            asked = {origins.WRITTEN, origins.API}  # their rows were deleted: someone asked for that
+            share = sum(1 for source in removed if stored[source].origin not in asked) / len(stored)
             if share > self.max_removed_share:
                 raise TooManyRemoved(
                     f"this re-index would remove {len(removed)} of the {len(stored)} indexed documents "
@@ -312,8 +323,11 @@ class Ingestor:
             # now, a web page that failed or was not crawled, a file ingested by hand) keeps
             # whatever chunks it has
             planned = {d.source for d in plan.documents}
-            orphans = await asyncio.to_thread(self._sources_in_store) - set(stored)
+            in_store = await asyncio.to_thread(self._chunks_in_store)
+            orphans = set(in_store) - set(stored)
             stale = sorted(planned | set(removed) | orphans)
+            for source in set(stored) - planned - set(removed):
+                plan.update(source, chunk_count=in_store.get(source, 0))  # so the store agrees from now on
             if not_rebuilt := sorted(set(stored) - planned - set(removed)):
                 log.warning(
                     "%d documents could not be indexed again this run and keep what the vector store has "
@@ -353,7 +367,7 @@ class Ingestor:
         roots: Sequence[Path],
         stored: Mapping[str, Stored],
         compared: Mapping[str, Stored],
-        managed: bool,
+        reindex: bool,
         show: bool,
     ) -> Plan:
         """The files that are new or changed, converted; `compared` is what the table holds
@@ -363,7 +377,8 @@ class Ingestor:
             path = found.path
             source = source_name(path, roots)
             row = stored.get(source)
-            origin = origins.FILES if managed or (row is not None and row.origin == origins.FILES) else origins.INGESTED
+            managed = reindex or found.managed or (row is not None and row.origin == origins.FILES)
+            origin = origins.FILES if managed else origins.INGESTED
             try:
                 data = path.read_bytes()
             except OSError as exc:
@@ -505,8 +520,9 @@ class Ingestor:
                 bar.update(len(part))
         return records, vectors
 
-    def _sources_in_store(self) -> set[str]:
-        return {record.source for record in self.dense.records()}
+    def _chunks_in_store(self) -> Counter[str]:
+        """Each source's chunks in the vector store."""
+        return Counter(record.source for record in self.dense.records())
 
     def _write_vectors(self, stale: Sequence[str], records: Sequence[ChunkRecord], vectors: Any) -> None:
         if stale:

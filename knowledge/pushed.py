@@ -4,8 +4,9 @@ ingest run, which the API starts at once.
 
 A pushed document keeps its content as sent (markdown, HTML or text): every run converts it
 like a file of that format, so a conversion change reaches it too. Its name in the index is
-`api/<id>`, so it never collides with a file's; it is removed from the index by the first run
-after its row is deleted (`knowledge.origins`: `api`).
+`api/<id>` (a push under the name of a file that is indexed, one under a folder named `api`,
+is refused); it is removed from the index by the first run after its row is deleted
+(`knowledge.origins`: `api`).
 """
 
 from __future__ import annotations
@@ -17,8 +18,9 @@ from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
+from knowledge import origins
 from knowledge.sql_types import utcnow
-from knowledge.tables import PushedDocument
+from knowledge.tables import KnowledgeDocument, PushedDocument
 
 FORMATS = {"markdown": ".md", "html": ".html", "text": ".txt"}
 """A pushed document's format, and the file suffix it is converted as."""
@@ -43,8 +45,16 @@ def source_of(document_id: str) -> str:
     return f"{PREFIX}{document_id}"
 
 
+class NameTaken(Exception):
+    """Another document (a file under a folder named `api`) is indexed under the name a pushed
+    document would have."""
+
+
 def put(session: Session, *, document_id: str, title: str, url: str, format: str, content: str) -> bool:
-    """Write (or rewrite) a pushed document; True when it is new."""
+    """Write (or rewrite) a pushed document; True when it is new. Raises `NameTaken`."""
+    taken = session.scalar(select(KnowledgeDocument.origin).where(KnowledgeDocument.source == source_of(document_id)))
+    if taken is not None and taken != origins.API:
+        raise NameTaken(f"{source_of(document_id)} is the name of a document that was not pushed; use another id")
     row = session.get(PushedDocument, source_of(document_id))
     new = row is None
     if row is None:

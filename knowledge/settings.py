@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from knowledge.addresses import checked_address
 from knowledge.archive_limits import DEFAULT_MAX_UNPACKED_BYTES
 from knowledge.web.settings import SiteSource
 
@@ -30,9 +31,7 @@ class FolderSource(BaseModel):
     @field_validator("base_url")
     @classmethod
     def _web_address(cls, value: str) -> str:
-        if value and not value.lower().startswith(("http://", "https://")):
-            raise ValueError("must be an http:// or https:// address")
-        return value
+        return checked_address(value)
 
 
 class KnowledgeSettings(BaseModel):
@@ -86,11 +85,10 @@ class KnowledgeSettings(BaseModel):
         return sources
 
     def folders(self) -> list[FolderSource]:
-        """What `reindex` indexes from files: `paths`, then the folder sources."""
-        return [
-            *(FolderSource(path=path) for path in self.paths),
-            *(source for source in self.sources if isinstance(source, FolderSource)),
-        ]
+        """What `reindex` indexes from files: the folder sources, then `paths` (a file under
+        both is the source's, with its `base_url`)."""
+        sources = [source for source in self.sources if isinstance(source, FolderSource)]
+        return [*sources, *(FolderSource(path=path) for path in self.paths)]
 
     def sites(self) -> list[SiteSource]:
         """The website sources `reindex` crawls."""

@@ -76,6 +76,9 @@ async def plan_site(
         if len(page.url) > MAX_URL_CHARS:
             plan.skipped.append(SkippedFile(page.url[:MAX_URL_CHARS], f"a URL longer than {MAX_URL_CHARS} characters"))
             continue
+        if page.url in plan.seen:  # a file, or an earlier source covering the same page, has it
+            log.warning("%s is indexed already (another source covers it): %s leaves it", page.url, source.name)
+            continue
         plan.seen.add(page.url)
         content_hash = hashlib.sha256(CONVERSION + b"web:" + page.markdown.encode("utf-8")).hexdigest()
         row = stored.get(page.url)
@@ -105,6 +108,9 @@ async def plan_site(
     for url, reason in result.failed:
         plan.seen.add(url)
         plan.skipped.append(SkippedFile(url, reason))
+    for url in result.skipped_by_robots:
+        if url not in mine:  # a known page disallowed now is gone (below)
+            plan.skipped.append(SkippedFile(url, "disallowed by robots.txt: never fetched"))
     for url, reason in result.listing_errors:
         plan.skipped.append(SkippedFile(url, f"the crawl is incomplete, nothing of it was removed: {reason}"))
     met = {page.url for page in result.pages} | set(result.unchanged) | {url for url, _ in result.failed}

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import logging
+from functools import partial
 from typing import Annotated, Any, Literal
 
 from aiohttp import web
@@ -26,6 +27,7 @@ from core.ops.reindex_process import ReindexFailed
 from core.ops.request_guards import json_error
 from core.ops.runtime import Runtime
 from knowledge import pushed
+from knowledge.addresses import checked_address
 
 log = logging.getLogger(__name__)
 
@@ -36,12 +38,6 @@ TURN_ON = (
     "the knowledge API needs the admin token: set admin.token (SUPPORTHUB_ADMIN__TOKEN) and call it "
     "with `Authorization: Bearer <token>`"
 )
-
-
-def _web_address(value: str) -> str:
-    if value and not value.lower().startswith(("http://", "https://")):
-        raise ValueError("must be an http:// or https:// address")
-    return value
 
 
 def _some_text(value: str) -> str:
@@ -57,7 +53,7 @@ class PushedArticle(BaseModel):
     content: Annotated[str, AfterValidator(_some_text)] = Field(max_length=MAX_CONTENT_CHARS)
     format: Literal["markdown", "html", "text"] = "markdown"
     title: str = Field("", max_length=500)
-    url: Annotated[str, AfterValidator(_web_address)] = Field("", max_length=2000)
+    url: Annotated[str, AfterValidator(checked_address)] = Field("", max_length=2000)
 
 
 class KnowledgeApi:
@@ -83,16 +79,18 @@ class KnowledgeApi:
     async def put(self, request: web.Request) -> web.Response:
         runtime = await self._admitted(request)
         article = await _article(request)
-        new = await runtime.transactions.run(
-            lambda session: pushed.put(
-                session,
-                document_id=article.id,
-                title=article.title,
-                url=article.url,
-                format=article.format,
-                content=article.content,
-            )
+        put = partial(
+            pushed.put,
+            document_id=article.id,
+            title=article.title,
+            url=article.url,
+            format=article.format,
+            content=article.content,
         )
+        try:
+            new = await runtime.transactions.run(put)
+        except pushed.NameTaken as exc:
+            raise json_error(web.HTTPConflict, str(exc)) from None
         log.info("knowledge API: %s document %s", "added" if new else "updated", article.id)
         return await self._indexed(request, runtime, article.id, "added" if new else "updated")
 

@@ -155,7 +155,18 @@ async def documents(session: AsyncSession) -> list[DocumentRow]:
             KnowledgeDocument.missing_since,
         ).order_by(KnowledgeDocument.source)
     )
-    return [DocumentRow(*row) for row in rows]
+    return [
+        DocumentRow(
+            source=row.source,
+            title=row.title,
+            chunk_count=row.chunk_count,
+            updated_at=row.updated_at,
+            origin=row.origin,
+            url=row.url,
+            missing_since=row.missing_since,
+        )
+        for row in rows
+    ]
 
 
 async def index_runs(session: AsyncSession, *, limit: int = 20) -> list[RunRow]:

@@ -56,9 +56,14 @@ def _echo_summary(summary: IngestSummary) -> None:
 @click.option("--no-progress", is_flag=True, help="No progress bar.")
 @uses_settings
 def ingest_command(settings: Settings, paths: tuple[Path, ...], no_progress: bool) -> None:
-    """Add or update the files and folders PATHS in the knowledge base. They stay until
-    `supporthub reindex --prune`, whatever knowledge.paths holds."""
-    summary = _with_kb(settings, lambda kb: kb.ingest(list(paths), trigger="cli:ingest", progress=not no_progress))
+    """Add or update the files and folders PATHS in the knowledge base. Those outside
+    knowledge.paths and the folder sources stay until `supporthub reindex --prune`."""
+    summary = _with_kb(
+        settings,
+        lambda kb: kb.ingest(
+            list(paths), trigger="cli:ingest", managed=settings.knowledge.folders(), progress=not no_progress
+        ),
+    )
     _echo_summary(summary)
 
 
@@ -81,6 +86,7 @@ def reindex_command(settings: Settings, no_progress: bool, prune: bool, force: b
             settings,
             lambda kb: kb.reindex(
                 settings.knowledge.folders(),
+                sites=settings.knowledge.sites(),
                 trigger="cli:reindex",
                 prune_ingested=prune,
                 force=force,

@@ -11,9 +11,10 @@ from __future__ import annotations
 import logging
 import re
 from dataclasses import dataclass
-from urllib.parse import urlsplit
 
 import yaml
+
+from knowledge.addresses import web_address
 
 log = logging.getLogger(__name__)
 
@@ -58,13 +59,7 @@ def _title(value: object, name: str) -> str | None:
 def _url(value: object, name: str) -> str | None:
     if value is None:
         return None
-    if isinstance(value, str) and value.strip() and not any(c.isspace() for c in value.strip()):
-        address = value.strip()
-        try:
-            parts = urlsplit(address)
-        except ValueError:  # a malformed address ("http://[::1")
-            parts = None
-        if parts is not None and parts.scheme.lower() in ("http", "https") and parts.hostname:
-            return address
+    if isinstance(value, str) and (address := web_address(value.strip())) is not None:
+        return address
     log.warning("front matter of %s: `url` ignored, not an http or https address", name)
     return None

@@ -42,8 +42,9 @@ async def test_a_website_is_indexed_without_its_chrome_cited_by_url_and_crawled_
     getting_started = help_site.url_of("/help/getting-started")
     whats_new = help_site.url_of("/help/whats-new")
     assert first.added == 4, first  # the home page, getting started, billing, refunds
-    assert [(s.source, s.reason) for s in first.skipped_files] == [
-        (whats_new, "listed or linked, but gone (404 or 410)")
+    assert sorted((s.source, s.reason) for s in first.skipped_files) == [
+        (help_site.url_of("/help/whats-new"), "listed or linked, but gone (404 or 410)"),
+        (help_site.url_of("/private/staff-notes"), "disallowed by robots.txt: never fetched"),
     ]
     hit = await first_hit(kb, "how do I create a workspace?")
     assert (hit.source, hit.url, hit.section) == (getting_started, getting_started, "Create your workspace")
@@ -179,3 +180,13 @@ async def test_a_crawl_under_way_shows_its_progress_on_its_run_until_it_ends(
         ended = await session.scalar(select(IndexRun).order_by(IndexRun.id.desc()).limit(1))
     assert ended is not None and ended.finished_at is not None and ended.progress is None
     assert ended.error == "stopped before it finished"
+
+
+async def test_a_reindex_not_told_about_websites_leaves_their_pages_as_they_are(
+    kb: KnowledgeBase, kb_engine: AsyncEngine, help_site: FakeHelpSite
+) -> None:
+    await kb.reindex([], sites=[source_for(help_site)], trigger="first")
+    before = len(help_site.requests)
+    untold = await kb.reindex([], trigger="folders only")
+    assert (untold.removed, len(await documents(kb_engine))) == (0, 4)
+    assert len(help_site.requests) == before  # nothing crawled either
