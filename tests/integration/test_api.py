@@ -31,7 +31,7 @@ async def test_a_question_gets_a_cited_answer_from_the_help_centre(client: AppCl
     assert reply["handoff"] is False
     assert "reset" in reply["text"].lower() and "password" in reply["text"].lower()
     assert reply["citations"][0]["source"].endswith("reset-your-password.md")
-    assert set(reply["citations"][0]) == {"source", "title", "section", "score"}
+    assert set(reply["citations"][0]) == {"source", "title", "section", "score", "url"}
 
 
 async def test_an_error_code_finds_the_one_place_that_explains_it(client: AppClient) -> None:
@@ -113,7 +113,7 @@ async def test_search_returns_hits_like_the_cli(client: AppClient) -> None:
     response = await client.get("/api/search", params={"q": "E-AUTH-019", "k": "3"})
     hits = await response.json()
     assert response.status == 200 and 1 <= len(hits) <= 3
-    assert set(hits[0]) == {"source", "title", "section", "score", "relevance", "text"}
+    assert set(hits[0]) == {"source", "title", "section", "score", "relevance", "text", "url"}
     assert "E-AUTH-019" in hits[0]["text"]
     assert (await client.get("/api/search")).status == 400
     assert (await client.get("/api/search", params={"q": "x", "k": "500"})).status == 400
