@@ -32,7 +32,7 @@ from channels.payloads import (
     parse_vote,
     plain_text,
 )
-from channels.webhook_bodies import read_at_most
+from channels.webhook_bodies import read_at_most, too_large
 from core.channel import Capabilities, ConversationReads, FeedbackResult, HubPort, IdentityConflict, Intake
 from core.messages import (
     Address,
@@ -265,12 +265,7 @@ class ApiChannel:
             )
         raw = await read_at_most(request, limit)
         if raw is None:
-            raise web.HTTPRequestEntityTooLarge(
-                limit,
-                request.content_length or limit + 1,
-                text=json.dumps({"error": f"the body is larger than {limit} bytes"}),
-                content_type="application/json",
-            )
+            raise too_large(request, limit)
         return raw
 
     async def post_message(self, request: web.Request) -> web.Response:

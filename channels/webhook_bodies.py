@@ -8,6 +8,8 @@ has no Content-Length to check up front either.
 
 from __future__ import annotations
 
+import json
+
 from aiohttp import web
 
 
@@ -24,3 +26,13 @@ async def read_at_most(request: web.Request, limit: int) -> bytes | None:
         if size > limit:
             return None
     return b"".join(chunks)
+
+
+def too_large(request: web.Request, limit: int) -> web.HTTPRequestEntityTooLarge:
+    """The 413 for a body past `limit` bytes, its reason as JSON like every refusal's."""
+    return web.HTTPRequestEntityTooLarge(
+        limit,
+        request.content_length or limit + 1,
+        text=json.dumps({"error": f"the body is larger than {limit} bytes"}),
+        content_type="application/json",
+    )

@@ -21,7 +21,7 @@ from typing import Annotated, Any, Literal
 from aiohttp import web
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 
-from channels.webhook_bodies import read_at_most
+from channels.webhook_bodies import read_at_most, too_large
 from core.ops.access import AdminAccess
 from core.ops.reindex_process import ReindexFailed
 from core.ops.request_guards import json_error
@@ -122,12 +122,7 @@ class KnowledgeApi:
 async def _article(request: web.Request) -> PushedArticle:
     raw = await read_at_most(request, MAX_BODY_BYTES)
     if raw is None:
-        raise web.HTTPRequestEntityTooLarge(
-            MAX_BODY_BYTES,
-            request.content_length or MAX_BODY_BYTES + 1,
-            text=json.dumps({"error": f"the body is larger than {MAX_BODY_BYTES} bytes"}),
-            content_type="application/json",
-        )
+        raise too_large(request, MAX_BODY_BYTES)
     try:
         return PushedArticle.model_validate(json.loads(raw))
     except (json.JSONDecodeError, UnicodeDecodeError):

@@ -40,3 +40,18 @@ async def kb(tmp_path: Path, embedder: Embedder, kb_engine: AsyncEngine) -> Asyn
     )
     yield knowledge
     await knowledge.aclose()
+
+
+@pytest.fixture
+async def guarded(embedder: Embedder, kb_engine: AsyncEngine, tmp_path: Path) -> AsyncIterator[KnowledgeBase]:
+    """A knowledge base whose re-index stops before removing more than half of the documents."""
+    kb = KnowledgeBase(
+        embedder=embedder,
+        dense=DenseStore.open(chroma_url="", data_dir=tmp_path / "data", collection="knowledge"),
+        local=LocalIndex(tmp_path / "data" / "bm25" / "knowledge"),
+        sessionmaker=make_sessionmaker(kb_engine),
+        max_chars=600,
+        max_removed_share=0.5,
+    )
+    yield kb
+    await kb.aclose()

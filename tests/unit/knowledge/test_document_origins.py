@@ -5,7 +5,7 @@ removal guard; a pushed article may not take a file's name."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -15,8 +15,6 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from core.store.db import make_sessionmaker
 from knowledge import pushed, written
 from knowledge.base import KnowledgeBase
-from knowledge.embedder import Embedder
-from knowledge.index import DenseStore, LocalIndex
 from knowledge.settings import FolderSource
 from knowledge.tables import KnowledgeDocument
 from tests.unit.knowledge.test_written import write
@@ -26,20 +24,6 @@ async def origins_by_source(engine: AsyncEngine) -> dict[str, tuple[str, str | N
     async with make_sessionmaker(engine)() as session:
         rows = await session.execute(select(KnowledgeDocument.source, KnowledgeDocument.origin, KnowledgeDocument.url))
         return {source: (origin, url) for source, origin, url in rows}
-
-
-@pytest.fixture
-async def guarded(embedder: Embedder, kb_engine: AsyncEngine, tmp_path: Path) -> AsyncIterator[KnowledgeBase]:
-    kb = KnowledgeBase(
-        embedder=embedder,
-        dense=DenseStore.open(chroma_url="", data_dir=tmp_path / "data", collection="knowledge"),
-        local=LocalIndex(tmp_path / "data" / "bm25" / "knowledge"),
-        sessionmaker=make_sessionmaker(kb_engine),
-        max_chars=600,
-        max_removed_share=0.5,
-    )
-    yield kb
-    await kb.aclose()
 
 
 async def test_a_file_ingested_by_hand_inside_a_configured_folder_is_that_folders(
@@ -62,15 +46,13 @@ async def test_documents_deleted_on_purpose_do_not_count_against_the_removal_gua
     docs.mkdir()
     (docs / "hours.md").write_text("# Support hours\n\nMonday to Friday, 07:00-19:00 UTC.\n")
     for name in ("invoices", "refunds", "vat"):
-        await write(
-            kb_engine,
-            lambda session, name=name: written.put_document(
-                session, source=f"answers/{name}", title="Support team answers", section=name, text=f"About {name}."
-            ),
+        answer = partial(
+            written.put_document, source=f"answers/{name}", title="Support team answers", section=name, text=name
         )
+        await write(kb_engine, answer)
     await guarded.reindex([docs], trigger="first")
     for name in ("invoices", "refunds", "vat"):
-        await write(kb_engine, lambda session, name=name: written.remove_document(session, source=f"answers/{name}"))
+        await write(kb_engine, partial(written.remove_document, source=f"answers/{name}"))
     withdrawn = await guarded.reindex([docs], trigger="withdrawn")  # 3 of 4, but each was asked for
     assert withdrawn.removed == 3
     assert list(await origins_by_source(kb_engine)) == ["docs/hours.md"]

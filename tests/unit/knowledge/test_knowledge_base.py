@@ -19,7 +19,7 @@ from knowledge import fusion
 from knowledge.base import KnowledgeBase
 from knowledge.conversion import CONVERSION
 from knowledge.embedder import Embedder
-from knowledge.index import DenseStore, LocalIndex
+from knowledge.index import LocalIndex
 from knowledge.ingest import TooManyRemoved
 from knowledge.settings import FolderSource
 from knowledge.tables import IndexRun, KnowledgeDocument, SkippedFile
@@ -239,31 +239,20 @@ async def test_documents_ingested_by_hand_survive_a_reindex_of_other_folders_unt
 
 
 async def test_a_reindex_that_would_empty_most_of_the_index_stops_unless_forced(
-    embedder: Embedder, kb_engine: AsyncEngine, tmp_path: Path
+    guarded: KnowledgeBase, kb_engine: AsyncEngine, tmp_path: Path
 ) -> None:
     docs = write_corpus(tmp_path)
     other = tmp_path / "other"
     other.mkdir()
     (other / "hours.md").write_text("# Opening hours\n\nWe answer from 9 to 5.\n")
-    guarded = KnowledgeBase(
-        embedder=embedder,
-        dense=DenseStore.open(chroma_url="", data_dir=tmp_path / "data", collection="knowledge"),
-        local=LocalIndex(tmp_path / "data" / "bm25" / "knowledge"),
-        sessionmaker=make_sessionmaker(kb_engine),
-        max_chars=600,
-        max_removed_share=0.5,
-    )
-    try:
-        await guarded.reindex([docs], trigger="first")
-        with pytest.raises(TooManyRemoved, match=r"remove 5 of the 5 indexed documents \(100%"):
-            await guarded.reindex([other], trigger="wrong folder")
-        assert len(await guarded.search("warranty", 10)) > 0  # nothing was removed
-        [*_, failed] = await runs(kb_engine)
-        assert failed.error is not None and "supporthub reindex --force" in failed.error
-        forced = await guarded.reindex([other], trigger="forced", force=True)
-        assert (forced.added, forced.removed) == (1, 5)
-    finally:
-        await guarded.aclose()
+    await guarded.reindex([docs], trigger="first")
+    with pytest.raises(TooManyRemoved, match=r"remove 5 of the 5 indexed documents \(100%"):
+        await guarded.reindex([other], trigger="wrong folder")
+    assert len(await guarded.search("warranty", 10)) > 0  # nothing was removed
+    [*_, failed] = await runs(kb_engine)
+    assert failed.error is not None and "supporthub reindex --force" in failed.error
+    forced = await guarded.reindex([other], trigger="forced", force=True)
+    assert (forced.added, forced.removed) == (1, 5)
 
 
 async def test_broken_file_is_skipped_with_a_warning_and_its_reason_recorded(
