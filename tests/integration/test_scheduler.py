@@ -59,7 +59,7 @@ async def test_an_interval_job_reindexes_and_records_each_run(tmp_path: Path) ->
     (docs / "hours.md").write_text("# Support hours\n\nWe answer Monday to Friday, 07:00-19:00 UTC.\n")
     settings = Settings(
         data_dir=tmp_path / "data",
-        knowledge=KnowledgeSettings(paths=[docs]),
+        knowledge=KnowledgeSettings(paths=[docs], max_removed_share=1),  # its one file goes: not a mistake here
         schedule=[ScheduleJob(name="often", interval_minutes=0.01)],
     )
     async with open_database(settings) as (_, sessionmaker):

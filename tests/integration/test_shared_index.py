@@ -54,7 +54,7 @@ async def host(*, database_url: str, chroma_url: str, data_dir: Path) -> AsyncIt
         knowledge = await asyncio.to_thread(
             partial(
                 KnowledgeBase.open,
-                KnowledgeSettings(chroma_url=chroma_url),
+                KnowledgeSettings(chroma_url=chroma_url, max_removed_share=1),  # its one file goes: not a mistake here
                 data_dir=data_dir,
                 sessionmaker=make_sessionmaker(engine),
                 serving=True,

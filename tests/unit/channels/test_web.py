@@ -338,7 +338,13 @@ async def test_message_is_echoed_then_typing_then_the_reply(client: AppClient, h
     assert reply["author"] == "bot" and reply["id"] == 2
     assert reply["text"] == "**Answer** to: how do I reset my password?"
     assert reply["citations"] == [
-        {"source": "reset-your-password.md", "title": "Reset your password", "section": "How to reset", "score": 0.81}
+        {
+            "source": "reset-your-password.md",
+            "title": "Reset your password",
+            "section": "How to reset",
+            "score": 0.81,
+            "url": "",
+        }
     ]
     assert "client_id" not in reply
 

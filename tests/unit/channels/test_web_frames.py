@@ -88,7 +88,13 @@ def test_message_frame_carries_citations_handoff_and_an_iso_time() -> None:
         "author": "bot",
         "text": "Try **this**",
         "citations": [
-            {"source": "https://help.example/reset", "title": "Reset your password", "section": "Steps", "score": 0.5}
+            {
+                "source": "https://help.example/reset",
+                "title": "Reset your password",
+                "section": "Steps",
+                "score": 0.5,
+                "url": "https://help.example/reset",  # the source is itself an address: the widget links it
+            }
         ],
         "handoff": True,
         "created_at": "2025-05-06T07:08:09+00:00",
