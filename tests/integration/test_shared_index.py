@@ -54,7 +54,7 @@ async def host(*, database_url: str, chroma_url: str, data_dir: Path) -> AsyncIt
         knowledge = await asyncio.to_thread(
             partial(
                 KnowledgeBase.open,
-                KnowledgeSettings(chroma_url=chroma_url, max_removed_share=1),  # its one file goes: not a mistake here
+                KnowledgeSettings(chroma_url=chroma_url),
                 data_dir=data_dir,
                 sessionmaker=make_sessionmaker(engine),
                 serving=True,
@@ -94,7 +94,7 @@ async def test_a_host_follows_another_hosts_ingest_and_removal_without_a_restart
     async with opened(data_dir=tmp_path / "host-a") as a:
         async with opened(data_dir=tmp_path / "host-b") as b:
             assert await b.search("Where is the Flumbrinator?") == []
-            summary = await a.ingest([docs], trigger="host a")
+            summary = await a.reindex([docs], trigger="host a")
             assert summary.added == 4
 
             async def found_by_its_name() -> bool:
