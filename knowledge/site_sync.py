@@ -130,13 +130,4 @@ async def plan_site(
             plan.gone.add(url)
         elif row.missing_since is None:
             plan.update(url, missing_since=now)
-    log.info(
-        "crawled %s: %d new or changed, %d unchanged, %d gone, %d failed%s",
-        source.name,
-        len(result.pages),
-        len(result.unchanged),
-        len(result.gone),
-        len(result.failed),
-        "" if result.complete else " (incomplete: nothing unlisted is removed)",
-    )
     return result

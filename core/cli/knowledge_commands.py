@@ -40,8 +40,8 @@ def _with_kb(settings: Settings, action: Callable[[KnowledgeBase], Awaitable[T]]
 
 def _echo_summary(summary: IngestSummary) -> None:
     click.echo(summary.line)
-    for path in summary.skipped_paths:
-        click.echo(f"skipped (unreadable or unsupported): {path}", err=True)
+    for skipped in summary.skipped_files:
+        click.echo(f"skipped {skipped.source}: {skipped.reason}", err=True)
     if summary.kept_ingested:
         names = ", ".join(summary.kept_ingested[:5]) + (", …" if len(summary.kept_ingested) > 5 else "")
         click.echo(
