@@ -85,10 +85,6 @@ class IngestSummary:
         return len(self.skipped_files)
 
     @property
-    def skipped_paths(self) -> tuple[str, ...]:
-        return tuple(skipped.source for skipped in self.skipped_files)
-
-    @property
     def line(self) -> str:
         text = (
             f"added {self.added}, changed {self.changed}, removed {self.removed}, "

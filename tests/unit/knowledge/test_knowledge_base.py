@@ -264,7 +264,7 @@ async def test_broken_file_is_skipped_with_a_warning_and_its_reason_recorded(
     with caplog.at_level(logging.WARNING, logger="knowledge.ingest"):
         summary = await kb.ingest([docs], trigger="test")
     assert summary.added == 5 and summary.skipped == 1
-    assert summary.skipped_paths == (f"{docs.name}/manual.pdf",)
+    assert [s.source for s in summary.skipped_files] == [f"{docs.name}/manual.pdf"]
     assert any(str(broken.resolve()) in record.getMessage() for record in caplog.records)
     reason = "cannot convert: ValueError: not a valid PDF file"
     assert summary.skipped_files == (SkippedFile("docs/manual.pdf", reason),)
@@ -328,7 +328,7 @@ async def test_an_office_file_that_unpacks_past_the_limit_is_skipped_unconverted
     manual.write_bytes(padded(manual.read_bytes(), 210 * MB))
     with caplog.at_level(logging.WARNING, logger="knowledge.ingest"):
         summary = await kb.ingest([docs], trigger="test")
-    assert summary.added == 5 and summary.skipped_paths == (f"{docs.name}/manual.docx",)
+    assert summary.added == 5 and [s.source for s in summary.skipped_files] == [f"{docs.name}/manual.docx"]
     assert "it unpacks to 210 MB, over the 200 MB limit" in caplog.text
 
 
