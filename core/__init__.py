@@ -27,6 +27,7 @@ The contract (directly in core/):
     clean_text    text from outside made storable where it enters
     quoting       how a quoted passage is cut and marked
     file_sizes    how sizes are shown to customers
+    languages     the catalogs of the hub's own sentences (`_`, `N_`) and the language spoken now
 
 core.store: db (schema, engine), migrations/, transactions (one transaction from async code),
     contacts, inbox, outbox_queue, conversation_views, channel_state (delivered parts, opt-outs,
@@ -36,7 +37,7 @@ core.store: db (schema, engine), migrations/, transactions (one transaction from
     their server-side sessions, the audit trail of what they did), suggestions (what staff
     answered, reviewed before it becomes knowledge through knowledge.written).
 core.answering: agent, offline_responder, llm_responder, answer_decision, calibration (the bar
-    learned from labelled questions), questions, small_talk, quoted_tables, memory, sentiment,
+    learned from labelled questions), language (which language a customer writes in), questions, small_talk, quoted_tables, memory, sentiment,
     attachments, answer_eval, answer_explain, personal_data (what to redact before a suggestion
     goes live), actions/ (calls into the company's own systems: calls, http_call (the one safe way
     out), catalog, phrasing + slots (offline: which action, its parameters), results, built_in

@@ -39,6 +39,7 @@ from pydantic_settings import (
 from pydantic_settings import SettingsError as EnvironmentParseError
 
 from core.action_settings import ActionSettings
+from core.languages import detectable
 from knowledge.settings import KnowledgeSettings
 
 DEFAULT_CONFIG = Path("config/supporthub.toml")
@@ -293,6 +294,37 @@ def _minutes(hours: str, minutes: str) -> int:
     return value
 
 
+class LanguageSettings(Section):
+    """The languages the hub speaks with customers (docs/languages.md)."""
+
+    default: str = Field(
+        "en",
+        description="the language the hub speaks before it knows the customer's, and in a language it has no sentences for",
+    )
+    detect: list[str] = Field(
+        default_factory=lambda: ["en", "de", "es", "fr", "pt", "it", "nl"],
+        description="the languages a customer's message is recognised among (ISO 639-1 codes; each holds ~40 MB in every process)",
+    )
+    catalogs: Path | None = Field(
+        None,
+        description="a folder of <language>.po files whose sentences override the shipped ones, or add a language",
+    )
+    staff: str = Field(
+        "en",
+        description="the language staff read and write: with an LLM, customer messages in another are translated for them, and their replies back",
+    )
+
+    @field_validator("detect")
+    @classmethod
+    def _detectable(cls, codes: list[str]) -> list[str]:
+        unknown = [code for code in codes if not detectable(code)]
+        if unknown:
+            raise ValueError(f"{', '.join(unknown)}: not ISO 639-1 codes of languages that can be recognised")
+        if not codes:
+            raise ValueError("name at least one language")
+        return codes
+
+
 class HoursSettings(Section):
     """Business hours: when a person from staff answers. Unset (no day has hours): always open,
     and the SLA counts every minute. Set: a customer handed over out of hours is told when the
@@ -443,6 +475,7 @@ class Settings(BaseSettings):
     attachments: AttachmentSettings = AttachmentSettings()
     sentiment: SentimentSettings = SentimentSettings()
     handoff: HandoffSettings = HandoffSettings()
+    languages: LanguageSettings = LanguageSettings()
     actions: ActionSettings = ActionSettings()
     schedule: list[ScheduleJob] = Field(
         default_factory=lambda: [], description="re-index jobs `serve` runs (see [[schedule]])"

@@ -148,6 +148,8 @@ class TurnContext:
     conversation_id: str = ""
     pending: PendingAction | None = None
     """An action this conversation is in the middle of."""
+    language: str | None = None
+    """The customer's language, once a message was sure of it (the reply is said in it)."""
 
 
 class Responder(StrEnum):

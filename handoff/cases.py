@@ -56,6 +56,8 @@ class CaseOpening:
     frustration: float | None = None
     suggestion: str | None = None
     """A draft answer for the person taking over (the LLM's, when one is configured)."""
+    language: str | None = None
+    """The language the customer needs, when a message was sure of one."""
 
 
 class CaseTransitionError(Exception):
@@ -73,6 +75,7 @@ def open_case(session: Session, *, conversation_id: str, message_id: int, openin
         reason=opening.reason,
         frustration=opening.frustration,
         suggestion=opening.suggestion,
+        language=opening.language,
         opened_at=now,
         updated_at=now,
     )

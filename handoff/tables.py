@@ -32,6 +32,8 @@ class Case(Base):
     summary: Mapped[str | None] = mapped_column(Text)
     """The LLM's summary of the case for the person taking over (only with an LLM configured;
     the card's own summary is extractive)."""
+    language: Mapped[str | None] = mapped_column(String(8))
+    """The language the customer needs (ISO 639-1), as the conversation knew it when opened."""
     owner: Mapped[str | None] = mapped_column(String(255))
     desk_ref: Mapped[str | None] = mapped_column(String(64), index=True)
     """Where the case lives on the staff desk (the Slack thread's ts); None until posted."""

@@ -53,6 +53,8 @@ class KnowledgeDocument(Base):
     """Its public address: the citation's link on every channel."""
     page: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     """A web page's validators and links as the last crawl kept them (`knowledge.web.crawl.Seen`)."""
+    language: Mapped[str | None] = mapped_column(String(8))
+    """The language it is written in (ISO 639-1): its folder's or front matter's; None: unsaid."""
     missing_since: Mapped[datetime | None] = mapped_column()
     """A web page first found gone (404, or no longer listed) at this time; removed once its
     source's grace period has passed, and cleared when it is back."""

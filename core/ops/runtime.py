@@ -24,6 +24,7 @@ from core.answering.llm_responder import LlmResponder
 from core.answering.sentiment import SentimentAnalyzer
 from core.channel import Channel
 from core.desk_port import DeskPort
+from core.languages import use_catalogs
 from core.ops.reindex_process import ReindexRunner
 from core.pipeline.hub import Hub
 from core.pipeline.hub_gate import HubGate
@@ -166,6 +167,7 @@ async def open_runtime(
 ) -> AsyncIterator[Runtime]:
     """Open everything, start the hub and the channels; close it all in reverse order. `gate`
     is the one the channels were built with: it passes their calls to the hub while it runs."""
+    use_catalogs(settings.languages.catalogs, default=settings.languages.default)
     async with open_database(settings) as (engine, sessionmaker):
         knowledge = await asyncio.to_thread(
             partial(

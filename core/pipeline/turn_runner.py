@@ -23,9 +23,11 @@ from datetime import datetime
 
 from core.answering.agent import Answerer
 from core.answering.attachments import AttachmentReader
+from core.answering.language import message_language
 from core.answering.memory import extract_facts, extractive_summary, within_budget
 from core.answering.offline_responder import PERSON_OFFERS
 from core.answering.sentiment import SentimentAnalyzer
+from core.languages import speaking
 from core.messages import Author, Reply
 from core.pipeline.staffing import Staffing
 from core.pipeline.turn_transactions import FinishedTurn, TurnResult, TurnState, TurnTransactions
@@ -112,13 +114,36 @@ class TurnRunner:
         if state is None:
             return None
         text = pending.text[:READ_CHARS]
-        signals, stated = await asyncio.to_thread(self._read, text)
+        signals, stated, written_in = await asyncio.to_thread(self._read, text)
+        language = written_in or state.language
+        with speaking(language):
+            return await self._answer(pending, state, text, signals, stated, written_in, push=push, stream=stream)
+
+    async def _answer(
+        self,
+        pending: PendingMessage,
+        state: TurnState,
+        text: str,
+        signals: Signals,
+        stated: list[Fact],
+        written_in: str | None,
+        *,
+        push: bool,
+        stream: StreamSink | None,
+    ) -> TakenTurn | None:
+        """The turn, its sentences said in the conversation's language (`take`)."""
         unread = await self._reader.read_all([file for _, file in state.unread], contact=state.contact_id)
         converted = dict(zip((row_id for row_id, _ in state.unread), unread, strict=True))
         files = (*state.read, *converted.values())
         facts = [replace(f, source_message_id=pending.id) for f in stated]
         base = TurnResult(
-            signals=signals, reply=None, attachments=converted, facts=facts, had_pending=state.pending is not None
+            signals=signals,
+            reply=None,
+            attachments=converted,
+            facts=facts,
+            had_pending=state.pending is not None,
+            message_language=written_in,
+            language=written_in or state.language,
         )
         if state.state != ConversationState.BOT:  # a person has it
             return await self._finish(pending, base, None, signals, push=push)
@@ -128,7 +153,7 @@ class TurnRunner:
             )
         history = [m for m in state.messages if m.id > state.policy_from]
         history.append(PastMessage(pending.id, Author.CUSTOMER, text, signals))
-        context = self._context(pending, text, state, facts, files)
+        context = replace(self._context(pending, text, state, facts, files), language=written_in or state.language)
         early = decide(history, settings=self._settings.handoff)
         if early is not None:  # the customer hears so at once; staff get a draft afterwards
             reply = Reply(_with_problems(self._notice(await self._staffing.staffed()), files), handoff=True)
@@ -217,7 +242,9 @@ class TurnRunner:
             log.info(
                 "turn: conversation %s escalated (%s): %s", pending.conversation_id, escalation.rule, escalation.reason
             )
-            opening = CaseOpening(escalation.rule.value, escalation.reason, signals.frustration, suggestion)
+            opening = CaseOpening(
+                escalation.rule.value, escalation.reason, signals.frustration, suggestion, language=result.language
+            )
             result = replace(result, escalation=opening)
         finished = await self._transactions.finish(pending, result, push=push)
         return TakenTurn(finished, responder=responder, declined=result.declined) if finished is not None else None
@@ -230,10 +257,11 @@ class TurnRunner:
             log.warning("turn: no suggested reply for message %s", context.message_id, exc_info=True)
             return None
 
-    def _read(self, text: str) -> tuple[Signals, list[Fact]]:
-        """The message's mood and the facts it states: rules and regular expressions, CPU
-        work that runs in a worker thread (`take`)."""
-        return self._analyzer.analyze(text), extract_facts(text)
+    def _read(self, text: str) -> tuple[Signals, list[Fact], str | None]:
+        """The message's mood, the facts it states and the language it is surely in: rules,
+        regular expressions and n-grams, CPU work that runs in a worker thread (`take`)."""
+        language = message_language(text, tuple(self._settings.languages.detect))
+        return self._analyzer.analyze(text), extract_facts(text), language
 
     def _notice(self, staffed: bool) -> str:
         return self._now_told(HANDOFF_NOTICE) if staffed else self._settings.handoff.unstaffed_message

@@ -53,6 +53,8 @@ class TurnState:
     case, so a conversation handed back to the bot starts afresh."""
     pending: PendingAction | None = None
     """An action waiting on this message: a parameter asked for, or a confirmation."""
+    language: str | None = None
+    """The conversation's language so far (None: no message was sure of one yet)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +72,10 @@ class TurnResult:
     """The action left waiting on the customer's next message."""
     had_pending: bool = False
     """An action was waiting on this message: it is cleared unless `pending` replaces it."""
+    message_language: str | None = None
+    """The language the message is surely in (`core.answering.language.message_language`)."""
+    language: str | None = None
+    """The conversation's language after this message: the reply was said in it."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,7 +131,10 @@ _MARK_ANSWERED = (
     .values(status=MessageStatus.ANSWERED, claimed_until=None)
 )
 _MARK_ANSWERED_WITH_SIGNALS = _MARK_ANSWERED.values(
-    intent=bindparam("intent"), polarity=bindparam("polarity"), frustration=bindparam("frustration")
+    intent=bindparam("intent"),
+    polarity=bindparam("polarity"),
+    frustration=bindparam("frustration"),
+    language=bindparam("language"),
 )
 _CASE_ENDED = (
     select(func.max(Case.closed_at))
@@ -144,6 +153,7 @@ _TURN_HEAD = (
         Conversation.summary,
         Conversation.summary_upto,
         Conversation.pending_action,
+        Conversation.language,
         _CASE_ENDED.label("case_ended"),
         _HAS_FILES.label("has_files"),
     )
@@ -199,7 +209,7 @@ _POLICY_FROM = select(func.max(Message.id)).where(
 _TOUCH = (
     update(Conversation)
     .where(Conversation.id == bindparam("conversation_id"))
-    .values(updated_at=bindparam("now"))
+    .values(updated_at=bindparam("now"), language=func.coalesce(bindparam("language"), Conversation.language))
     .returning(Conversation.state)
 )
 """Touch the conversation, which locks its row until the turn commits, and read its state
@@ -242,6 +252,7 @@ def _load(session: Session, *, message_id: int, conversation_id: str) -> TurnSta
         ),
         policy_from=policy_from,
         pending=PendingAction.from_json(head.pending_action),
+        language=head.language,
     )
 
 
@@ -258,11 +269,18 @@ def _finish(session: Session, *, pending: PendingMessage, result: TurnResult, pu
     connection = session.connection()
     # The conversation first, then its message: storing a message (a redelivery of this one,
     # in another process) locks them in that order, and the opposite order deadlocked.
-    conversation = connection.execute(_TOUCH, {"conversation_id": pending.conversation_id, "now": utcnow()}).one()
+    conversation = connection.execute(
+        _TOUCH, {"conversation_id": pending.conversation_id, "now": utcnow(), "language": result.language}
+    ).one()
     mark, values = _MARK_ANSWERED, dict[str, Any](message_id=pending.id)
     if (signals := result.signals) is not None:
         mark = _MARK_ANSWERED_WITH_SIGNALS
-        values |= {"intent": signals.intent.value, "polarity": signals.polarity, "frustration": signals.frustration}
+        values |= {
+            "intent": signals.intent.value,
+            "polarity": signals.polarity,
+            "frustration": signals.frustration,
+            "language": result.message_language,
+        }
     if connection.execute(mark, values).rowcount != 1:
         return None
     for row_id, read in result.attachments.items():
@@ -283,7 +301,13 @@ def _finish(session: Session, *, pending: PendingMessage, result: TurnResult, pu
     if result.reply is not None and with_bot:
         survey = SurveyPart.THANKS if rating is not None else None
         stored = _insert_reply(
-            session, pending=pending, reply=result.reply, declined=result.declined, push=push, survey=survey
+            session,
+            pending=pending,
+            reply=result.reply,
+            declined=result.declined,
+            push=push,
+            survey=survey,
+            language=result.language,
         )
     case_id = None
     if result.escalation is not None and with_bot:
@@ -329,7 +353,14 @@ def _remember(session: Session, *, contact_id: str, facts: Sequence[Fact], messa
 
 
 def _insert_reply(
-    session: Session, *, pending: PendingMessage, reply: Reply, declined: bool, push: bool, survey: SurveyPart | None
+    session: Session,
+    *,
+    pending: PendingMessage,
+    reply: Reply,
+    declined: bool,
+    push: bool,
+    survey: SurveyPart | None,
+    language: str | None,
 ) -> StoredMessage:
     connection = session.connection()
     now = utcnow()
@@ -349,6 +380,7 @@ def _insert_reply(
             "reply_to": pending.id,
             "declined": declined,
             "survey": survey,
+            "language": language,
             "created_at": now,
         },
     ).scalar_one()

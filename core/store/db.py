@@ -136,6 +136,8 @@ class Conversation(Base):
     """The last message in either direction; retention expires conversations by it."""
     pending_action: Mapped[str | None] = mapped_column(Text)
     """An action waiting on the customer's next message (`core.turn_context.PendingAction`, JSON)."""
+    language: Mapped[str | None] = mapped_column(String(8))
+    """The customer's language (ISO 639-1), once a message was sure of it (`core.answering.language`)."""
     unreachable_reason: Mapped[str | None] = mapped_column(Text)
     """Set when the platform said the customer cannot be written to any more (a Telegram
     user who blocked the bot): replies are dead-lettered unsent until the customer writes again."""
@@ -180,6 +182,12 @@ class Message(Base):
     sender: Mapped[str | None] = mapped_column(String(255))
     """Staff messages: the name of the person who wrote it (None before staff accounts)."""
     survey: Mapped[str | None] = mapped_column(String(8))  # a core.messages.SurveyPart (bot messages)
+    language: Mapped[str | None] = mapped_column(String(8))
+    """Customer messages: the language the message is surely in; the hub's: the one it spoke."""
+    translation: Mapped[str | None] = mapped_column(Text)
+    """Customer messages in another language than staff's: the text translated for staff (LLM)."""
+    original: Mapped[str | None] = mapped_column(Text)
+    """Staff messages sent translated: the text as staff wrote it (`text` is what was sent)."""
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

@@ -67,6 +67,7 @@ CONTRACT = {
     "core.clean_text",
     "core.quoting",
     "core.file_sizes",
+    "core.languages",
 }
 """What is left directly in core/: the ports and the small vocabulary every wing speaks."""
 

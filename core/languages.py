@@ -1,0 +1,146 @@
+"""The languages the hub speaks to customers in: its fixed sentences' catalogs, and the
+language the sentences of the turn (or delivery) under way are said in.
+
+Every sentence the hub says on its own — a greeting, a decline, the handoff notice, a file's
+problem — is written in English in the code, wrapped in `_()` (said now) or `N_()` (a
+constant, said later with `_()`), and looked up in a gettext catalog when it is said:
+`core/locales/<language>/LC_MESSAGES/supporthub.po`, read with Babel. The language is the
+conversation's (`speaking`), set where a turn or a delivery starts, so a sentence deep in a
+responder needs no language passed down to it.
+
+An operator overrides any sentence, or adds a language, with a folder of `<language>.po`
+files (`languages.catalogs`): its entries win over the shipped ones, and a language with no
+catalog at all is spoken in `languages.default`. `supporthub languages template` writes the
+template such a file starts from (docs/languages.md).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
+from pathlib import Path
+
+from babel import Locale, UnknownLocaleError
+from babel.messages.pofile import read_po
+from lingua import IsoCode639_1
+
+log = logging.getLogger(__name__)
+
+SOURCE = "en"
+"""The language the sentences are written in, in the code."""
+SHIPPED = ("en", "de", "es", "fr", "pt")
+"""The languages whose catalogs ship with the hub."""
+LOCALES = Path(__file__).parent / "locales"
+DOMAIN = "supporthub"
+
+_spoken: ContextVar[str] = ContextVar("supporthub_language", default=SOURCE)
+
+
+def N_(message: str) -> str:
+    """Mark a constant sentence for the catalogs; `_()` says it later, in the language then."""
+    return message
+
+
+def _(message: str, /, **values: object) -> str:
+    """`message` in the language spoken now, its `{names}` filled from `values`."""
+    said = _catalogs().text(_spoken.get(), message)
+    return said.format(**values) if values else said
+
+
+def spoken() -> str:
+    """The language the hub's sentences are said in now."""
+    return _spoken.get()
+
+
+@contextmanager
+def speaking(language: str | None) -> Iterator[None]:
+    """Say the sentences inside in `language` (None: the hub's default)."""
+    token = _spoken.set(language or _default.language)
+    try:
+        yield
+    finally:
+        _spoken.reset(token)
+
+
+def language_name(language: str, *, in_language: str = SOURCE) -> str:
+    """ "German" for "de" (in English; "Deutsch" in German); the code itself when unknown."""
+    try:
+        return Locale.parse(language).get_display_name(in_language) or language
+    except (ValueError, UnknownLocaleError):
+        return language
+
+
+def detectable(code: str) -> bool:
+    """Whether `code` is the ISO 639-1 code of a language `core.answering.language` recognises."""
+    return code.islower() and hasattr(IsoCode639_1, code.upper())
+
+
+class Catalogs:
+    """The sentences of each language: the shipped catalogs, overridden by the operator's."""
+
+    def __init__(self, override: Path | None = None, *, default: str = SOURCE) -> None:
+        self._texts: dict[str, dict[str, str]] = {}
+        for language in SHIPPED:
+            if language != SOURCE:
+                self._texts[language] = read_catalog(LOCALES / language / "LC_MESSAGES" / f"{DOMAIN}.po")
+        if override is not None:
+            for path in sorted(override.glob("*.po")):
+                self._texts.setdefault(path.stem, {}).update(read_catalog(path))
+        self.default = default
+
+    def languages(self) -> tuple[str, ...]:
+        """The languages that have sentences: English and each catalog's."""
+        return tuple(sorted({SOURCE, *self._texts}))
+
+    def text(self, language: str, message: str) -> str:
+        """`message` in `language`; in `default` when the language has no catalog, and as
+        written when the catalog has no translation of it."""
+        texts = self._texts.get(language)
+        if texts is None:
+            texts = self._texts.get(self.default, {})
+        return texts.get(message) or message
+
+    def translations(self, language: str) -> Mapping[str, str]:
+        """Every translated sentence of `language` (the widget's texts come from here)."""
+        return self._texts.get(language, self._texts.get(self.default, {}))
+
+
+def read_catalog(path: Path) -> dict[str, str]:
+    """A `.po` file's translated sentences by their English; fuzzy and empty entries left out."""
+    with path.open("rb") as file:
+        catalog = read_po(file)
+    return {
+        message.id: message.string
+        for message in catalog
+        if isinstance(message.id, str)
+        and message.id
+        and isinstance(message.string, str)
+        and message.string
+        and not message.fuzzy
+    }
+
+
+class _Default:
+    """The catalogs in use (`use_catalogs`) and the language spoken when none is known."""
+
+    catalogs: Catalogs | None = None
+    language: str = SOURCE
+
+
+_default = _Default()
+
+
+def use_catalogs(override: Path | None, *, default: str = SOURCE) -> Catalogs:
+    """Load the catalogs the process speaks from (once, at start-up): the operator's folder
+    `override` over the shipped ones, and `default` for a language with none."""
+    _default.catalogs = Catalogs(override, default=default)
+    _default.language = default
+    return _default.catalogs
+
+
+def _catalogs() -> Catalogs:
+    if _default.catalogs is None:  # a process that never called use_catalogs: the shipped ones
+        _default.catalogs = Catalogs()
+    return _default.catalogs
