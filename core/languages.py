@@ -4,7 +4,8 @@ language the sentences of the turn (or delivery) under way are said in.
 Every sentence the hub says on its own — a greeting, a decline, the handoff notice, a file's
 problem — is written in English in the code, wrapped in `_()` (said now) or `N_()` (a
 constant, said later with `_()`), and looked up in a gettext catalog when it is said:
-`core/locales/<language>/LC_MESSAGES/supporthub.po`, read with Babel. The language is the
+`core/locales/<language>/LC_MESSAGES/*.po` (one file per part of the hub: `bot.po`, `channels.po`,
+`widget.po`…), read with Babel. The language is the
 conversation's (`speaking`), set where a turn or a delivery starts, so a sentence deep in a
 responder needs no language passed down to it.
 
@@ -33,7 +34,6 @@ SOURCE = "en"
 SHIPPED = ("en", "de", "es", "fr", "pt")
 """The languages whose catalogs ship with the hub."""
 LOCALES = Path(__file__).parent / "locales"
-DOMAIN = "supporthub"
 
 _spoken: ContextVar[str] = ContextVar("supporthub_language", default=SOURCE)
 
@@ -84,7 +84,9 @@ class Catalogs:
         self._texts: dict[str, dict[str, str]] = {}
         for language in SHIPPED:
             if language != SOURCE:
-                self._texts[language] = read_catalog(LOCALES / language / "LC_MESSAGES" / f"{DOMAIN}.po")
+                texts = self._texts.setdefault(language, {})
+                for path in sorted((LOCALES / language / "LC_MESSAGES").glob("*.po")):
+                    texts.update(read_catalog(path))
         if override is not None:
             for path in sorted(override.glob("*.po")):
                 self._texts.setdefault(path.stem, {}).update(read_catalog(path))
