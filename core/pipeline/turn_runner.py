@@ -115,8 +115,7 @@ class TurnRunner:
             return None
         text = pending.text[:READ_CHARS]
         signals, stated, written_in = await asyncio.to_thread(self._read, text)
-        language = written_in or state.language
-        with speaking(language):
+        with speaking(written_in or state.language or self._settings.languages.default):
             return await self._answer(pending, state, text, signals, stated, written_in, push=push, stream=stream)
 
     async def _answer(
