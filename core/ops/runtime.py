@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from core.answering.actions.flow import Actions
 from core.answering.agent import Agent
 from core.answering.attachments import AttachmentReader
+from core.answering.language import load_detector
 from core.answering.llm_responder import LlmResponder
 from core.answering.sentiment import SentimentAnalyzer
 from core.channel import Channel
@@ -185,6 +186,7 @@ async def open_runtime(
                 await knowledge.catch_up()  # a new host builds its local index here, once
             calibration = CalibrationCache(sessionmaker, settings.knowledge.collection)
             await calibration.fresh()
+            await asyncio.to_thread(load_detector, tuple(settings.languages.detect))  # not on the first message
             transactions = transactions_for(engine, sessionmaker)
             actions = Actions(
                 settings.actions,
