@@ -324,6 +324,20 @@ class LanguageSettings(Section):
             raise ValueError("name at least one language")
         return codes
 
+    @field_validator("default", "staff")
+    @classmethod
+    def _a_language(cls, code: str) -> str:
+        if not detectable(code):
+            raise ValueError(f"{code!r} is not the ISO 639-1 code of a language (en, de, es…)")
+        return code
+
+    @field_validator("catalogs")
+    @classmethod
+    def _a_folder(cls, folder: Path | None) -> Path | None:
+        if folder is not None and not folder.is_dir():
+            raise ValueError(f"{folder} is not a folder (of <language>.po files)")
+        return folder
+
 
 class HoursSettings(Section):
     """Business hours: when a person from staff answers. Unset (no day has hours): always open,
