@@ -28,7 +28,9 @@ class LanguageRules:
     complaint: re.Pattern[str]
     """Complains in words a gloss cannot carry ("ich will mein Geld zurück")."""
     question: re.Pattern[str]
-    """A sentence that starts this way asks (matched at the start of what follows a greeting)."""
+    """A sentence that starts this way asks (matched at the start of what follows a greeting).
+    `core.answering.questions` reads it in messages of any language, so it leaves out openers
+    that start English sentences too ("Hat", "Comment:")."""
     request: re.Pattern[str]
     repetition: re.Pattern[str]
     """"again", "still"."""
@@ -105,7 +107,7 @@ GERMAN = LanguageRules(
     ),
     question=_pattern(
         r"^(?:wie|was|wann|wo|wohin|woher|warum|wieso|weshalb|welche[rsmn]?|wer|wen|wem|wieviel|"
-        r"kann|kannst|können|könnt|könnte|könnten|gibt|ist|sind|habe|hast|haben|hat|muss|müssen|darf|"
+        r"kann|kannst|können|könnt|könnte|könnten|gibt|ist|sind|habe|hast|haben|muss|müssen|darf|"
         r"dürfen|soll|sollte|wird|werden|funktioniert|geht|liefert|liefern|bietet|bieten|unterstützt|"
         r"unterstützen)\b"
     ),
@@ -222,7 +224,7 @@ FRENCH = LanguageRules(
         r"|\bremboursez-moi\b"
     ),
     question=_pattern(
-        r"^(?:comment|pourquoi|quand|où|quel(?:le)?s?|combien|qui|que|qu'est-ce|est-ce|y\s+a-t-il|"
+        r"^(?:comment(?!\s*:)|pourquoi|quand|où|quel(?:le)?s?|combien|qui|que|qu'est-ce|est-ce|y\s+a-t-il|"
         r"[^\W\d_]+-(?:vous|je|tu|on|il|elle|ils|elles|t-il|t-elle|t-on))(?!\w)"
     ),
     request=_pattern(
