@@ -13,7 +13,9 @@ Each message is read twice in one run: as English (what the hub did before it re
 languages: VADER and the English rules) and in its own language. A label's figure is
 "found/labelled +false": of the messages labelled with it, how many were read so, and how many
 messages not labelled with it were read so all the same. "frustrated" means a frustration
-reaching `handoff.frustrated_level`; "small talk" a greeting or thanks recognised as its kind.
+reaching `handoff.frustrated_level`; "small talk" a greeting or thanks recognised as its kind
+(small talk has one reading for every language, so both rows show it: before it knew the other
+languages' words it found none of them).
 """
 
 from __future__ import annotations
