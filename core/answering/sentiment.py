@@ -18,6 +18,14 @@ non-negative terms, so every piece of evidence can only raise it:
   same markers in "THANK YOU SO MUCH!!!" or "thanks again" are delight, not frustration
   (VADER's usual 0.05 cut would also excuse "I WANT THIS FIXED NOW", +0.08 for "fixed").
 
+That is an English message's reading. A message in German, Spanish, French or Portuguese is
+read through `core.answering.mood_languages`: VADER reads an English gloss of its mood words
+only, and that language's phrases, repetition, people, complaints, questions and requests
+replace the English ones (a person asked for in English still counts). A message whose
+language is not known (too short to be sure) is read as English and searched for every
+shipped language's people, complaints and phrases too. A language with no rules is read only
+by what needs no words (emoji, "!!!", capitals, "?"): a polarity of 0 there means unread.
+
 Intent is the first rule that matches, in this order: asking for a person, a greeting
 with little else, a complaint (frustration from `COMPLAINT_FRUSTRATION` or complaint
 words), a question, a request; otherwise `Intent.OTHER`.
