@@ -239,6 +239,75 @@ class AttachmentSettings(Section):
     )
 
 
+FRUSTRATION_PHRASES_BY_LANGUAGE: dict[str, list[str]] = {
+    "de": [
+        "immer noch nicht",
+        "noch immer nicht",
+        "schon wieder",
+        "zum dritten mal",
+        "die nase voll",
+        "es reicht",
+        "zeitverschwendung",
+        "unverschämt",
+        "inakzeptabel",
+        "nutzlos",
+        "lächerlich",
+        "niemand hilft",
+        "keiner hilft",
+        "nicht hilfreich",
+        "konto kündigen",
+    ],
+    "es": [
+        "sigue sin funcionar",
+        "todavía no funciona",
+        "sigue sin",
+        "tercera vez",
+        "estoy harto",
+        "estoy harta",
+        "pérdida de tiempo",
+        "inaceptable",
+        "inútil",
+        "no sirve para nada",
+        "ridículo",
+        "nadie ayuda",
+        "nadie responde",
+        "cancelar mi cuenta",
+    ],
+    "fr": [
+        "toujours pas",
+        "troisième fois",
+        "j'en ai marre",
+        "ras le bol",
+        "perte de temps",
+        "inadmissible",
+        "inacceptable",
+        "inutile",
+        "ridicule",
+        "n'importe quoi",
+        "personne ne répond",
+        "personne ne m'aide",
+        "résilier mon compte",
+    ],
+    "pt": [
+        "continua sem funcionar",
+        "ainda não funciona",
+        "terceira vez",
+        "estou farto",
+        "estou farta",
+        "de saco cheio",
+        "perda de tempo",
+        "inaceitável",
+        "inútil",
+        "não presta",
+        "ridículo",
+        "ninguém ajuda",
+        "ninguém responde",
+        "cancelar minha conta",
+    ],
+}
+"""`sentiment.frustration_phrases_by_language` unless set (a language set replaces only its own list)."""
+
+
 class SentimentSettings(Section):
     frustration_phrases: list[str] = Field(
         default_factory=lambda: [
@@ -256,8 +325,21 @@ class SentimentSettings(Section):
             "not helpful",
             "cancel my account",
         ],
-        description="phrases that mark a message as frustrated",
+        description="phrases that mark an English message (or one of unknown language) as frustrated",
     )
+    frustration_phrases_by_language: dict[str, list[str]] = Field(
+        default_factory=lambda: {code: list(phrases) for code, phrases in FRUSTRATION_PHRASES_BY_LANGUAGE.items()},
+        description="the frustration phrases of each other language (ISO 639-1 code: phrases); a message "
+        "in a language listed here is read by these, not by `frustration_phrases`; setting a language "
+        "replaces only its own list",
+    )
+
+    @field_validator("frustration_phrases_by_language")
+    @classmethod
+    def _over_defaults(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
+        """A language set replaces its default list only: setting `it` keeps German's; `de = []`
+        turns German's phrases off."""
+        return {**FRUSTRATION_PHRASES_BY_LANGUAGE, **{code.strip().lower(): phrases for code, phrases in value.items()}}
 
 
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")

@@ -16,12 +16,18 @@ to reset my password." after "My name is Dana.". So such a question has two read
 with the sentence before it; both are searched, and the one whose best passage matches better
 is kept (`core.answering.agent.ask_each`). On the sample help centre's held-out lines this
 answered 5 more in 100 at the same bar; its calibration lines hold no such questions.
+
+A sentence asks in another shipped language too: beyond a final "?", when it starts the way
+that language's questions start ("¿", "Wie", "Comment", "Posso") or requests ("bitte", "por
+favor", "je voudrais") — `core.answering.mood_languages`, the same cues the mood reading uses.
+The message's language is not needed: these cues are read in every message.
 """
 
 from __future__ import annotations
 
 import re
 
+from core.answering.mood_languages import RULES
 from core.answering.small_talk import after_greeting, small_talk
 from knowledge.asking import asks, content_words
 
@@ -78,7 +84,13 @@ def _sentences(message: str) -> list[str]:
 
 
 def _asks(sentence: str) -> bool:
-    return small_talk(sentence) is None and asks(sentence)
+    return small_talk(sentence) is None and (asks(sentence) or _asks_in_another_language(sentence))
+
+
+def _asks_in_another_language(sentence: str) -> bool:
+    return bool(content_words(sentence)) and any(
+        rules.question.match(sentence) or rules.request.search(sentence) for rules in RULES.values()
+    )
 
 
 def _readings(sentences: list[str], index: int) -> tuple[str, ...]:

@@ -18,6 +18,14 @@ non-negative terms, so every piece of evidence can only raise it:
   same markers in "THANK YOU SO MUCH!!!" or "thanks again" are delight, not frustration
   (VADER's usual 0.05 cut would also excuse "I WANT THIS FIXED NOW", +0.08 for "fixed").
 
+That is an English message's reading. A message in German, Spanish, French or Portuguese is
+read through `core.answering.mood_languages`: VADER reads an English gloss of its mood words
+only, and that language's phrases, repetition, people, complaints, questions and requests
+replace the English ones (a person asked for in English still counts). A message whose
+language is not known (too short to be sure) is read as English and searched for every
+shipped language's people, complaints and phrases too. A language with no rules is read only
+by what needs no words (emoji, "!!!", capitals, "?"): a polarity of 0 there means unread.
+
 Intent is the first rule that matches, in this order: asking for a person, a greeting
 with little else, a complaint (frustration from `COMPLAINT_FRUSTRATION` or complaint
 words), a question, a request; otherwise `Intent.OTHER`.
@@ -32,11 +40,13 @@ worst case measured). A customer's message rarely has more, and its opening carr
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from statistics import fmean
 
 from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer  # type: ignore[import-untyped]
 
+from core.answering.mood_languages import RULES, LanguageRules
 from core.answering.small_talk import SmallTalk, after_greeting, small_talk
 from core.settings import SentimentSettings
 from core.turn_context import Intent, Signals
@@ -55,6 +65,7 @@ _REPEATED_PUNCTUATION = re.compile(r"[!?]{2,}")
 _REPETITION = re.compile(r"\b(?:again|still)\b", re.IGNORECASE)
 _WORD = re.compile(r"[a-z']+")
 _TOKEN = re.compile(r"\S+")
+_AROUND_WORD = re.compile(r"(\W*)(.*?)(\W*)", re.DOTALL)
 
 # Someone to talk to; "(?![\w-])" keeps "human-readable" out.
 _PERSON = (
@@ -176,21 +187,61 @@ _IMPERATIVES = frozenset(
 )
 
 
+@dataclass(frozen=True, slots=True)
+class _Reading:
+    """How messages of one language are read (see the module docstring)."""
+
+    phrases: tuple[re.Pattern[str], ...]
+    english: bool
+    """The English rules apply and VADER reads the words as they are."""
+    glosses: Mapping[str, str]
+    """Without `english`: the words VADER reads, glossed in English; the others are left out."""
+    rules: tuple[LanguageRules, ...] = ()
+    """Other languages' rules; their questions, requests and repetition count only without
+    `english` (a message of unknown language is only searched for their people and complaints)."""
+
+
 class SentimentAnalyzer:
     """Reads one customer message at a time; build once and reuse (VADER loads a lexicon)."""
 
     def __init__(self, settings: SentimentSettings) -> None:
         self._vader = SentimentIntensityAnalyzer()
         self._emoji_words = {emoji: len(words.split()) for emoji, words in self._vader.emojis.items()}
-        self._phrases = tuple(_phrase_pattern(phrase) for phrase in settings.frustration_phrases)
+        english = tuple(_phrase_pattern(phrase) for phrase in settings.frustration_phrases)
+        self._by_language = {
+            code: tuple(_phrase_pattern(phrase) for phrase in phrases)
+            for code, phrases in settings.frustration_phrases_by_language.items()
+        }
+        self._english = _Reading(english, english=True, glosses={})
+        self._unknown = _Reading(
+            english + tuple(pattern for code in RULES for pattern in self._by_language.get(code, ())),
+            english=True,
+            glosses={},
+            rules=tuple(RULES.values()),
+        )
 
-    def analyze(self, text: str) -> Signals:
-        """How `text` reads. CPU-bound (a few ms for a long message): the turn runs it off the
-        event loop."""
+    def analyze(self, text: str, language: str | None = None) -> Signals:
+        """How `text`, written in `language` (ISO 639-1; None: not known), reads. CPU-bound (a
+        few ms for a long message): the turn runs it off the event loop."""
         text = text.translate(_APOSTROPHES)
-        polarity = float(self._vader.polarity_scores(self._opening(text))["compound"])
-        frustration = self._frustration(text, polarity)
-        return Signals(polarity=polarity, frustration=frustration, intent=_intent(text, frustration))
+        reading = self._reading(language)
+        read = text if reading.english else _glossed(text, reading.glosses)
+        polarity = float(self._vader.polarity_scores(self._opening(read))["compound"])
+        frustration = self._frustration(text, polarity, reading)
+        return Signals(polarity=polarity, frustration=frustration, intent=_intent(text, read, frustration, reading))
+
+    def _reading(self, language: str | None) -> _Reading:
+        if language is None:
+            return self._unknown
+        if language == "en":
+            return self._english
+        rules = RULES.get(language)
+        return _Reading(
+            self._by_language.get(language, ()),
+            english=False,
+            glosses=rules.glosses if rules is not None else {},
+            rules=(rules,) if rules is not None else (),
+        )
 
     def _opening(self, text: str) -> str:
         """The start of `text` that is at most VADER_WORDS words once VADER spells out its emoji."""
@@ -203,13 +254,13 @@ class SentimentAnalyzer:
                     return text[:at]
         return text
 
-    def _frustration(self, text: str, polarity: float) -> float:
-        phrases = sum(1 for pattern in self._phrases if pattern.search(text))
+    def _frustration(self, text: str, polarity: float, reading: _Reading) -> float:
+        phrases = sum(1 for pattern in reading.phrases if pattern.search(text))
         score = 0.6 * max(0.0, -polarity) + 0.3 * min(phrases, 2)
         if polarity < _CLEARLY_POSITIVE:
             score += 0.15 * bool(_REPEATED_PUNCTUATION.search(text))
             score += 0.2 * _is_shouting(text)
-            score += 0.1 * bool(_REPETITION.search(text))
+            score += 0.1 * _repeats(text, reading)
         return round(min(1.0, score), 4)
 
 
@@ -244,21 +295,63 @@ def _is_shouting(text: str) -> bool:
     return bool(letters) and sum(char.isupper() for char in letters) / len(letters) >= _SHOUTING_SHARE
 
 
-def asks_for_person(text: str) -> bool:
-    """Whether `text` asks to talk to a person (what makes `Intent.HUMAN_REQUEST`)."""
-    return _HUMAN_REQUEST.search(text) is not None
-
-
-def _intent(text: str, frustration: float) -> Intent:
+def asks_for_person(text: str, language: str | None = None) -> bool:
+    """Whether `text` asks to talk to a person (what makes `Intent.HUMAN_REQUEST`): in English,
+    and in `language` (None: in any language the analyzer reads)."""
     if _HUMAN_REQUEST.search(text):
+        return True
+    rules = RULES.values() if language is None else filter(None, [RULES.get(language)])
+    return any(rule.person.search(text) for rule in rules)
+
+
+def _glossed(text: str, glosses: Mapping[str, str]) -> str:
+    """What VADER reads of a message in another language: its glossed mood words, in capitals
+    when written so, with what is not a letter around them ("!!!", emoji, ":("); other words
+    left out."""
+    kept: list[str] = []
+    for token in _TOKEN.findall(text):
+        before, word, after = _AROUND_WORD.fullmatch(token).groups()  # type: ignore[union-attr]
+        if not word:
+            kept.append(token)
+            continue
+        gloss = glosses.get(word.lower())
+        if gloss is not None:
+            kept.append(before + (gloss.upper() if word.isupper() and len(word) > 1 else gloss) + after)
+        elif before or after:
+            kept.append(before + after)
+    return " ".join(kept)
+
+
+def _repeats(text: str, reading: _Reading) -> bool:
+    if reading.english:
+        return _REPETITION.search(text) is not None
+    return any(rule.repetition.search(text) for rule in reading.rules)
+
+
+def _intent(text: str, read: str, frustration: float, reading: _Reading) -> Intent:
+    """`read`: the message as VADER read it (glossed in English for another language)."""
+    if _HUMAN_REQUEST.search(text) or any(rule.person.search(text) for rule in reading.rules):
         return Intent.HUMAN_REQUEST
     if small_talk(text) is SmallTalk.GREETING:
         return Intent.GREETING
-    words = _WORD.findall(after_greeting(text).lower())  # "Hi, how do I…" is a question
-    if frustration >= COMPLAINT_FRUSTRATION or _COMPLAINT.search(text):
+    rest = after_greeting(text)  # "Hi, how do I…" is a question
+    words = _WORD.findall(rest.lower())
+    if (
+        frustration >= COMPLAINT_FRUSTRATION
+        or _COMPLAINT.search(read)
+        or any(rule.complaint.search(text) for rule in reading.rules)
+    ):
         return Intent.COMPLAINT
-    if text.rstrip().rstrip(".!)").endswith("?") or (words and words[0] in _QUESTION_OPENERS):
+    if text.rstrip().rstrip(".!)").endswith("?") or rest.startswith("\u00bf"):
         return Intent.QUESTION
-    if _REQUEST.search(text) or (words and words[0] in _IMPERATIVES):
+    if reading.english:
+        if words and words[0] in _QUESTION_OPENERS:
+            return Intent.QUESTION
+        if _REQUEST.search(text) or (words and words[0] in _IMPERATIVES):
+            return Intent.REQUEST
+        return Intent.OTHER
+    if any(rule.question.match(rest) for rule in reading.rules):
+        return Intent.QUESTION
+    if any(rule.request.search(text) for rule in reading.rules):
         return Intent.REQUEST
     return Intent.OTHER

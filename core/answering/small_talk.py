@@ -1,7 +1,11 @@
 """Small talk: a message that is only a greeting, thanks, an "ok" or a goodbye. One detector
 for the three places that care — the offline responder answers it briefly without a search,
 the LLM path does not count an uncited reply to it as a decline, and the mood analysis reads a
-greeting's intent."""
+greeting's intent.
+
+It knows the words of every shipped language (English, German, Spanish, French, Portuguese)
+at once, without being told the message's language: small talk is too short for its language
+to be detected ("danke", "hola"), and these words mean nothing else in the other languages."""
 
 from __future__ import annotations
 
@@ -19,12 +23,82 @@ class SmallTalk(StrEnum):
 
 MAX_WORDS = 8
 _APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'", "`": "'", "\u00b4": "'"})
-_WORD = re.compile(r"[a-z']+")
+_WORD = re.compile(r"(?:[^\W\d_]|')+")
 _KINDS = (  # a message mixing kinds is what its first listed kind says: "ok, thanks!" is thanks
-    (SmallTalk.THANKS, frozenset(["thanks", "thank", "thx", "cheers"])),
-    (SmallTalk.GOODBYE, frozenset(["bye", "goodbye"])),
-    (SmallTalk.GREETING, frozenset(["hi", "hello", "hey", "hiya"])),
-    (SmallTalk.ACKNOWLEDGEMENT, frozenset(["ok", "okay", "great", "perfect", "cool"])),
+    (
+        SmallTalk.THANKS,
+        frozenset(
+            [
+                "thanks",
+                "thank",
+                "thx",
+                "cheers",
+                "danke",
+                "dank",
+                "dankeschön",
+                "gracias",
+                "merci",
+                "obrigado",
+                "obrigada",
+                "valeu",
+            ]
+        ),
+    ),
+    (
+        SmallTalk.GOODBYE,
+        frozenset(["bye", "goodbye", "tschüss", "tschüs", "wiedersehen", "adiós", "adios", "revoir", "tchau"]),
+    ),
+    (
+        SmallTalk.GREETING,
+        frozenset(
+            [
+                "hi",
+                "hello",
+                "hey",
+                "hiya",
+                "hallo",
+                "moin",
+                "servus",
+                "guten",
+                "hola",
+                "buenos",
+                "buenas",
+                "bonjour",
+                "bonsoir",
+                "salut",
+                "coucou",
+                "olá",
+                "oi",
+                "bom",
+                "boa",
+            ]
+        ),
+    ),
+    (
+        SmallTalk.ACKNOWLEDGEMENT,
+        frozenset(
+            [
+                "ok",
+                "okay",
+                "great",
+                "perfect",
+                "cool",
+                "klar",
+                "perfekt",
+                "prima",
+                "vale",
+                "perfecto",
+                "genial",
+                "entendido",
+                "d'accord",
+                "parfait",
+                "entendu",
+                "perfeito",
+                "ótimo",
+                "beleza",
+            ]
+        ),
+    ),
 )
 _ANCHORS = frozenset().union(*(words for _, words in _KINDS))
 _FILLERS = frozenset(
@@ -51,14 +125,66 @@ _FILLERS = frozenset(
         "it",
         "all",
         "that's",
+        "morgen",
+        "tag",
+        "abend",
+        "zusammen",
+        "allerseits",
+        "vielen",
+        "schön",
+        "sehr",
+        "nochmals",
+        "für",
+        "die",
+        "hilfe",
+        "alles",
+        "días",
+        "dias",
+        "tardes",
+        "noches",
+        "todos",
+        "muchas",
+        "muchísimas",
+        "por",
+        "la",
+        "ayuda",
+        "de",
+        "nuevo",
+        "equipo",
+        "beaucoup",
+        "à",
+        "tous",
+        "pour",
+        "votre",
+        "aide",
+        "l'aide",
+        "au",
+        "encore",
+        "équipe",
+        "dia",
+        "tarde",
+        "noite",
+        "muito",
+        "pela",
+        "ajuda",
+        "pessoal",
+        "equipe",
     ]
 )
 _GREETING = re.compile(
-    r"^\W*(?:(?:hi|hello|hey|hiya|howdy|greetings|good\s+(?:morning|afternoon|evening|day)|morning)\b\W*)+"
-    r"(?:(?:there|team|all|everyone|folks|guys|again|support(?:\s+team)?)\b\W*)*",
+    r"^\W*(?:(?:hi|hello|hey|hiya|howdy|greetings|good\s+(?:morning|afternoon|evening|day)|morning|"
+    r"hallo|moin|servus|guten\s+(?:tag|morgen|abend)|hola|buen(?:os|as)(?:\s+(?:días|dias|tardes|noches))?|"
+    r"bonjour|bonsoir|salut|coucou|olá|ola|oi|bom\s+dia|boa\s+(?:tarde|noite))\b\W*)+"
+    r"(?:(?:there|team|all|everyone|folks|guys|again|support(?:\s+team)?|zusammen|allerseits|equipo|"
+    r"a\s+todos|à\s+tous|tout\s+le\s+monde|l'équipe|équipe|equipe|pessoal)\b\W*)*",
     re.IGNORECASE,
 )
-_COURTESY = re.compile(r"\bhow\s+are\s+(?:you|things)(?:\s+(?:doing|today))?\b|\bhow's\s+it\s+going\b", re.IGNORECASE)
+_COURTESY = re.compile(
+    r"\bhow\s+are\s+(?:you|things)(?:\s+(?:doing|today))?\b|\bhow's\s+it\s+going\b"
+    r"|\bwie\s+geht(?:'s|\s+es(?:\s+(?:ihnen|dir))?)\b|¿?\s*(?:qué\s+tal|cómo\s+(?:estás|está|están))\b"
+    r"|\bcomment\s+(?:allez-vous|vas-tu|ça\s+va)\b|\bça\s+va\b|\btudo\s+bem\b|\bcomo\s+(?:vai|está|estão)\b",
+    re.IGNORECASE,
+)
 _NAME = re.compile(r"^\W*[A-Z][\w'-]*\W*$")
 
 

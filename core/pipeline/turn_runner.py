@@ -260,7 +260,7 @@ class TurnRunner:
         """The message's mood, the facts it states and the language it is surely in: rules,
         regular expressions and n-grams, CPU work that runs in a worker thread (`take`)."""
         language = message_language(text, tuple(self._settings.languages.detect))
-        return self._analyzer.analyze(text), extract_facts(text), language
+        return self._analyzer.analyze(text, language), extract_facts(text), language
 
     def _notice(self, staffed: bool) -> str:
         return self._now_told(HANDOFF_NOTICE) if staffed else self._settings.handoff.unstaffed_message

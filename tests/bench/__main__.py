@@ -52,6 +52,7 @@ def main() -> int:
         bench_replay,
         bench_retrieval,
         bench_scale_out,
+        bench_sentiment_languages,
         bench_traffic,
     )
 
@@ -69,6 +70,8 @@ def main() -> int:
     print(bench_judgement.report(bench_judgement.run(args.stackfaq)))
     section("which action a message asks for, without an LLM (action phrasings, the sample's questions, Bitext)")
     print(bench_action_phrasing.report(bench_action_phrasing.run()))
+    section("mood, people asked for, questions and small talk in each shipped language (held-out messages)")
+    print(bench_sentiment_languages.report(bench_sentiment_languages.run()))
     section("learning from staff answers: Bitext's and HWU64's questions replayed, with and without a reviewer")
     print(bench_replay.report(bench_replay.run()))
     section("/api/messages (a real `supporthub serve`)")

@@ -11,6 +11,7 @@ from functools import partial
 from typing import Any
 
 import openpyxl
+import pytest
 from pydantic import SecretStr
 
 from channels.web_sessions import identity_signature
@@ -230,6 +231,29 @@ async def test_asking_for_a_person_opens_a_case_and_the_bot_goes_quiet(client: A
     assert quiet["reply"] is None and quiet["status"] == "with_staff"
     listed = await (await client.get(f"/api/conversations/{body['conversation_id']}/messages")).json()
     assert [m["author"] for m in listed["messages"]] == ["customer", "bot", "customer"]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Ich möchte mit einem Menschen sprechen.",
+        "Quiero hablar con una persona, por favor.",
+        "Je voudrais parler à un humain.",
+        "Quero falar com uma pessoa de verdade.",
+    ],
+)
+async def test_asking_for_a_person_in_another_language_opens_a_case(client: AppClient, text: str) -> None:
+    body = await say(client, text)
+    assert body["reply"]["handoff"] is True
+    seen = await overview(client, body["conversation_id"])
+    assert seen["state"] == "waiting" and seen["case"]["rule"] == "human_request"
+
+
+async def test_a_german_complaint_is_frustrated_enough_to_escalate(client: AppClient) -> None:
+    body = await say(client, "Das ist lächerlich! Die App stürzt schon wieder ab und es geht immer noch nicht!!")
+    assert body["reply"]["handoff"] is True
+    seen = await overview(client, body["conversation_id"])
+    assert seen["case"]["rule"] == "frustration" and seen["sentiment"]["intents"] == ["complaint"]
 
 
 async def test_a_configured_keyword_escalates(client: AppClient) -> None:
