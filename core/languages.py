@@ -47,7 +47,13 @@ def N_(message: str) -> str:
 def _(message: str, /, **values: object) -> str:
     """`message` in the language spoken now, its `{names}` filled from `values`."""
     said = _catalogs().text(_spoken.get(), message)
-    return said.format(**values) if values else said
+    if not values:
+        return said
+    try:
+        return said.format(**values)
+    except (KeyError, IndexError, ValueError):  # a translation naming a value the English does not
+        log.warning("languages: the %s translation of %r has other placeholders; said in English", spoken(), message)
+        return message.format(**values)
 
 
 def spoken() -> str:

@@ -84,7 +84,7 @@ def status_text(cases: list[CaseLine]) -> str:
         for case in cases[:10]
     ]
     header = _("Here are your support cases:") if len(cases) > 1 else _("Here is your support case:")
-    columns = f"| {_('Case')} | {_('Opened')} | {_('Status')} | {_('About')} |"
+    columns = "| " + " | ".join([_("Case"), _("Opened"), _("Status"), _("About")]) + " |"
     return "\n".join([header, "", columns, "|---|---|---|---|", *rows])
 
 
