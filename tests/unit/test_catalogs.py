@@ -5,7 +5,8 @@ customer's turn said in their language from greeting to handoff."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -13,6 +14,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from babel.messages.catalog import Catalog
 from click.testing import CliRunner
+from sqlalchemy import select
 
 from core.answering.attachments import AttachmentReader
 from core.answering.offline_responder import DECLINE, GREETING_REPLY, OFFER
@@ -20,6 +22,7 @@ from core.answering.sentiment import SentimentAnalyzer
 from core.cli.language_commands import placeholders, sentences
 from core.cli.main import main
 from core.cli.server import create_app
+from core.desk_port import CaseAction
 from core.languages import LOCALES, SHIPPED, SOURCE, Catalogs, _, read_catalog, speaking, use_catalogs
 from core.messages import Address, InboundMessage
 from core.pipeline.hub import Hub
@@ -28,9 +31,15 @@ from core.pipeline.staffing import Staffing
 from core.pipeline.storage import Storage
 from core.pipeline.turn_runner import HANDOFF_NOTICE, TurnRunner
 from core.settings import HandoffSettings, HoursSettings, LanguageSettings, Settings
+from core.store.db import Message, utcnow
+from core.store.transactions import Transactions
+from handoff.desk_store import RESOLVED_NOTICE, STILL_WITH_US, act_on_case, remind_overdue
+from handoff.hours import Sla
+from handoff.survey import QUESTION
+from handoff.tables import Case
 from tests.app_client import AppClient
 from tests.fakes.flaky_channel import FlakyChannel
-from tests.unit.core.pipeline.test_hub import ScriptedAgent
+from tests.unit.core.pipeline.test_hub import ScriptedAgent, hub_for
 
 TRANSLATED = tuple(language for language in SHIPPED if language != SOURCE)
 UNSTAFFED = HandoffSettings().unstaffed_message
@@ -262,3 +271,24 @@ def test_the_shipped_catalogs_read_as_written() -> None:
     for language in TRANSLATED:
         for path in (LOCALES / language / "LC_MESSAGES").glob("*.po"):
             assert read_catalog(path), path
+
+
+@pytest.mark.postgres
+async def test_what_staff_set_off_is_said_in_the_conversations_language(
+    storage: Storage, transactions: Transactions
+) -> None:
+    """The reminder, the resolved notice and the survey are said outside any turn of the customer's."""
+    channel = FlakyChannel()
+    hub = hub_for(storage, ScriptedAgent(), channel, Settings(handoff=HandoffSettings(keywords=KEYWORDS)))
+    receipt = await hub.receive(InboundMessage(Address("flaky", "dora"), "m1", "dora", LAWYER["de"]))
+    assert await hub.wait_for_reply(receipt.message_id, timeout=60) is not None
+    await hub.stop()
+    case_id = await transactions.run(lambda s: s.execute(select(Case.id)).scalar_one())
+    later = utcnow() + timedelta(hours=1)
+    push = frozenset({"flaky"})
+    await transactions.run(partial(remind_overdue, now=later, sla=Sla(timedelta(minutes=1)), push=push))
+    await transactions.run(partial(act_on_case, case_id=case_id, action=CaseAction.RESOLVE, actor="U0SAM", push=push))
+    said = await transactions.run(lambda s: list(s.execute(select(Message.text).order_by(Message.id)).scalars()))
+    with speaking("de"):
+        assert said[-3:] == [_(STILL_WITH_US), _(RESOLVED_NOTICE), _(QUESTION)]
+    assert said[-1] == "Wie zufrieden waren Sie? Antworten Sie mit einer Zahl von 1 (schlecht) bis 5 (sehr gut)."
