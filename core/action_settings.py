@@ -32,6 +32,8 @@ from urllib.parse import urlsplit
 from jsonschema import Draft202012Validator, SchemaError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from core.languages import N_
+
 IDENTITY_FIELDS = ("email", "phone")
 """The verified identity fields an action may ask the hub for, as `{contact.<field>}`."""
 CASE_STATUS = "case_status"
@@ -187,8 +189,10 @@ class ActionSettings(_Strict):
     max_response_bytes: int = Field(1_000_000, ge=1024, description="the largest answer an action may send back")
     max_calls_per_turn: int = Field(3, ge=1, le=10, description="actions the model may call in one turn")
     unverified_message: str = Field(
-        "I can only do that for a verified account, and I can't tell it's you here. Please write to us "
-        "from the chat on our website while signed in, or from the email address or phone number on your account.",
+        N_(
+            "I can only do that for a verified account, and I can't tell it's you here. Please write to us "
+            "from the chat on our website while signed in, or from the email address or phone number on your account."
+        ),
         description="what a customer who is not verified hears when an action needs their identity",
     )
     directory: Path | None = Field(None, description="a folder of `<name>.toml` files, one action each")

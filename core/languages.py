@@ -18,12 +18,13 @@ template such a file starts from (docs/languages.md).
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from pathlib import Path
 
 from babel import Locale, UnknownLocaleError
+from babel.lists import format_list
 from babel.messages.pofile import read_po
 from lingua import IsoCode639_1
 
@@ -46,12 +47,25 @@ def N_(message: str) -> str:
 def _(message: str, /, **values: object) -> str:
     """`message` in the language spoken now, its `{names}` filled from `values`."""
     said = _catalogs().text(_spoken.get(), message)
-    return said.format(**values) if values else said
+    if not values:
+        return said
+    try:
+        return said.format(**values)
+    except (KeyError, IndexError, ValueError):  # a translation naming a value the English does not
+        log.warning("languages: the %s translation of %r has other placeholders; said in English", spoken(), message)
+        return message.format(**values)
 
 
 def spoken() -> str:
     """The language the hub's sentences are said in now."""
     return _spoken.get()
+
+
+def said_in() -> str:
+    """The language `_()` says sentences in now: the spoken one, or `languages.default` when it
+    has no catalog (a date or a list in a sentence follows it, `listing`)."""
+    language = _spoken.get()
+    return language if language == SOURCE or language in _catalogs().languages() else _default.language
 
 
 @contextmanager
@@ -62,6 +76,19 @@ def speaking(language: str | None) -> Iterator[None]:
         yield
     finally:
         _spoken.reset(token)
+
+
+def listing(items: Sequence[str]) -> str:
+    """Items joined as the language spoken now joins them: "a, b and c" in English (the hub's
+    own style, without a serial comma), Babel's list pattern in others ("a, b und c")."""
+    if len(items) < 2:
+        return "".join(items)
+    if said_in() != SOURCE:
+        try:
+            return format_list(list(items), locale=said_in())
+        except (ValueError, UnknownLocaleError):  # an operator's language Babel does not know
+            pass
+    return ", ".join(items[:-1]) + " and " + items[-1]
 
 
 def language_name(language: str, *, in_language: str = SOURCE) -> str:

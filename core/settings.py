@@ -39,7 +39,7 @@ from pydantic_settings import (
 from pydantic_settings import SettingsError as EnvironmentParseError
 
 from core.action_settings import ActionSettings
-from core.languages import detectable
+from core.languages import N_, detectable
 from knowledge.settings import KnowledgeSettings
 
 DEFAULT_CONFIG = Path("config/supporthub.toml")
@@ -489,7 +489,7 @@ class HandoffSettings(Section):
     )
     sla_check_s: float = Field(60.0, ge=1, description="how often the leader looks for cases past the SLA")
     unstaffed_message: str = Field(
-        "I can't bring in a person in this chat, so please contact our support team directly.",
+        N_("I can't bring in a person in this chat, so please contact our support team directly."),
         min_length=1,
         max_length=500,
         description="what a customer handed over is told when no staff desk is set up (no Slack staff channel): "

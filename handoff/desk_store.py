@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from core.answering.questions import asks_anything, questions
 from core.desk_port import CaseAction, CaseCard
+from core.languages import N_, _, speaking
 from core.messages import Address, Author, SurveyPart
 from core.store import suggestions
 from core.store.db import Contact, Conversation, DeliveryKind, Memory, Message, utcnow
@@ -28,10 +29,10 @@ CARD_MESSAGES = 5
 HUMAN_REQUEST = Intent.HUMAN_REQUEST.value
 SUMMARY_MESSAGES = 20
 """How far back the case summary looks for the customer's question and the bot's answer."""
-STILL_WITH_US = (
+STILL_WITH_US = N_(
     "Thanks for your patience — a person from our support team has your conversation and will reply here soon."
 )
-RESOLVED_NOTICE = (
+RESOLVED_NOTICE = N_(
     "A person from our support team has marked this as resolved. If you need anything else, just write here."
 )
 
@@ -181,7 +182,9 @@ def act_on_case(
     assert conversation is not None
     if action is CaseAction.RESOLVE:
         suggestions.from_case(session, case, resolved_by=actor)
-        say(session, conversation, author=Author.STAFF, text=RESOLVED_NOTICE, push=push, sender=actor)
+        with speaking(conversation.language):
+            said = _(RESOLVED_NOTICE)
+        say(session, conversation, author=Author.STAFF, text=said, push=push, sender=actor)
         if survey:
             _ask_rating(session, conversation, case=case, actor=actor, push=push)
     if action is CaseAction.RETURN:
@@ -195,9 +198,9 @@ def act_on_case(
 def _ask_rating(session: Session, conversation: Conversation, *, case: Case, actor: str, push: frozenset[str]) -> None:
     """The survey's question after the resolved notice, queued behind it (`handoff.survey`),
     credited to the person who had the case, else to whoever resolved it."""
-    question = say(
-        session, conversation, author=Author.BOT, text=SURVEY_QUESTION, push=push, survey=SurveyPart.QUESTION
-    )
+    with speaking(conversation.language):
+        asked = _(SURVEY_QUESTION)
+    question = say(session, conversation, author=Author.BOT, text=asked, push=push, survey=SurveyPart.QUESTION)
     session.add(
         CaseRating(
             case_id=case.id,
@@ -292,7 +295,9 @@ def remind_overdue(session: Session, *, now: datetime, sla: Sla, push: frozenset
         case.reminded_at = now
         conversation = session.get(Conversation, case.conversation_id)
         assert conversation is not None
-        told = say(session, conversation, author=Author.BOT, text=STILL_WITH_US, push=push)
+        with speaking(conversation.language):
+            still = _(STILL_WITH_US)
+        told = say(session, conversation, author=Author.BOT, text=still, push=push)
         queue_desk_work(
             session,
             kind=DeliveryKind.REMINDER,

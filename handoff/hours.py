@@ -17,24 +17,11 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from zoneinfo import ZoneInfo
 
-from core.settings import HandoffSettings, HoursSettings
+from babel import UnknownLocaleError
+from babel.dates import format_date
 
-WEEKDAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
-MONTH_NAMES = (
-    "January",
-    "February",
-    "March",
-    "April",
-    "May",
-    "June",
-    "July",
-    "August",
-    "September",
-    "October",
-    "November",
-    "December",
-)
-"""In English whatever the server's locale (strftime's %A and %B follow it)."""
+from core.languages import SOURCE, _, said_in
+from core.settings import HandoffSettings, HoursSettings
 
 Interval = tuple[datetime, datetime]
 
@@ -145,13 +132,28 @@ class BusinessHours:
         days = (back.date() - now.astimezone(self.zone).date()).days
         clock = f"{back:%H:%M} {_zone_name(back)}"
         if days == 0:
-            return f"today at {clock}"
+            return _("today at {time}", time=clock)
         if days == 1:
-            return f"tomorrow at {clock}"
-        weekday = WEEKDAY_NAMES[back.weekday()]
+            return _("tomorrow at {time}", time=clock)
+        weekday = _date_part(back.date(), "EEEE")
         if days < 7:
-            return f"{weekday} at {clock}"
-        return f"on {weekday} {back.day} {MONTH_NAMES[back.month - 1]} at {clock}"
+            return _("{weekday} at {time}", weekday=weekday, time=clock)
+        return _(
+            "on {weekday} {day} {month} at {time}",
+            weekday=weekday,
+            day=back.day,
+            month=_date_part(back.date(), "MMMM"),
+            time=clock,
+        )
+
+
+def _date_part(day: date, pattern: str) -> str:
+    """A weekday's or month's name in the language sentences are said in now (Babel's CLDR
+    names: "Monday", "Montag", "lunes"; English where Babel knows no such language)."""
+    try:
+        return format_date(day, pattern, locale=said_in())
+    except (ValueError, UnknownLocaleError):
+        return format_date(day, pattern, locale=SOURCE)
 
 
 ALWAYS_OPEN = BusinessHours(UTC, ((),) * 7)

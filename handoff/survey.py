@@ -28,16 +28,17 @@ from sqlalchemy import exists, select, update
 from sqlalchemy.orm import Session
 
 from core.channel import RatingResult
+from core.languages import N_
 from core.messages import SURVEY_SCORES, Address, Author
 from core.store.contacts import conversation_at
 from core.store.db import Message, utcnow
 from core.store.transactions import Transactions
 from handoff.tables import CaseRating
 
-QUESTION = "How did we do? Reply with a number from 1 (bad) to 5 (great)."
+QUESTION = N_("How did we do? Reply with a number from 1 (bad) to 5 (great).")
 """Asked after the resolved notice. Words every channel shows alike (GSM-7 for SMS): the widget
 and Slack add buttons, and a typed digit works everywhere."""
-THANKS = "Thank you for your rating!"
+THANKS = N_("Thank you for your rating!")
 """The reply to a score typed as a digit (the buttons show their own thanks in place)."""
 OPEN_FOR = timedelta(hours=24)
 """How long a survey can be answered. A customer told their case is resolved answers within

@@ -21,17 +21,18 @@ from core.answering.llm_responder import LlmFailure, LlmResponder
 from core.answering.memory import acknowledgement, recall_key, recall_reply
 from core.answering.offline_responder import Asked, OfflineResponder
 from core.answering.questions import asks_anything, readings
+from core.languages import N_, _, listing
 from core.messages import Reply
 from core.quoting import literal
 from core.settings import AnswerSettings
 from core.streaming import StreamSink
-from core.turn_context import AgentOutcome, AttachmentText, TurnContext
+from core.turn_context import AgentOutcome, TurnContext
 from knowledge.base import KnowledgeBase
 from knowledge.hits import Hit
 
 log = logging.getLogger(__name__)
 
-ASK_WHAT = "What would you like to know? Tell me in a sentence and I'll look it up."
+ASK_WHAT = N_("What would you like to know? Tell me in a sentence and I'll look it up.")
 ATTACHMENT_QUERY_CHARS = 1000
 """How much of a file's text searches the knowledge base when the message says little."""
 
@@ -89,7 +90,7 @@ class Agent:
             return AgentOutcome(recall_reply(key, context.facts))
         query = _query(context)
         if not query.strip():  # only a file, and it could not be read
-            return AgentOutcome(Reply(ASK_WHAT))
+            return AgentOutcome(Reply(_(ASK_WHAT)))
         if query == context.text:
             asked = await ask_each(query, self._search_top_k)
         else:  # a file's text is searched as it is, not taken apart into questions
@@ -127,7 +128,8 @@ class Agent:
         reply = self._offline.answer_all(asked)
         declined = reply.handoff and not reply.citations
         if readable:
-            reply = Reply(f"I've read {_names(readable)}. {reply.text}", reply.citations, reply.handoff)
+            read = _("I've read {files}.", files=listing([literal(f.filename) for f in readable]))
+            reply = Reply(f"{read} {reply.text}", reply.citations, reply.handoff)
         return AgentOutcome(reply, declined=declined)
 
 
@@ -167,8 +169,3 @@ def _query(context: TurnContext) -> str:
     if not texts or len(context.text.split()) >= 8:
         return context.text
     return f"{context.text}\n{texts[0][:ATTACHMENT_QUERY_CHARS]}".strip()
-
-
-def _names(files: list[AttachmentText]) -> str:
-    names = [literal(f.filename) for f in files]
-    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]

@@ -42,6 +42,7 @@ from typing import TYPE_CHECKING, NamedTuple
 from pebble import ProcessExpired, ProcessPool
 
 from core.file_sizes import size_text
+from core.languages import N_, _
 from core.messages import Attachment
 from core.quoting import literal
 from core.settings import AttachmentSettings
@@ -61,7 +62,11 @@ _EXTENSIONS_BY_TYPE = {
     "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": ".xlsx",
     "application/vnd.openxmlformats-officedocument.presentationml.presentation": ".pptx",
 }
-_PAGE_UNITS = {".pdf": "pages", ".pptx": "slides", ".xlsx": "sheets"}
+_TOO_MANY = {
+    ".pdf": N_("{name} has {count} pages; the limit is {limit}"),
+    ".pptx": N_("{name} has {count} slides; the limit is {limit}"),
+    ".xlsx": N_("{name} has {count} sheets; the limit is {limit}"),
+}
 
 
 def extension_of(attachment: Attachment) -> str:
@@ -95,16 +100,28 @@ class AttachmentReader:
         Converts nothing."""
         name, extension, size = literal(attachment.filename), extension_of(attachment), attachment.size
         if extension not in self._allowed:
-            kind = f"type {extension}" if extension else "this type"
-            return f"{name}: files of {kind} are not supported (allowed: {', '.join(self._allowed)})"
+            allowed = ", ".join(self._allowed)
+            if extension:
+                return _(
+                    "{name}: files of type {type} are not supported (allowed: {allowed})",
+                    name=name,
+                    type=extension,
+                    allowed=allowed,
+                )
+            return _("{name}: files of this type are not supported (allowed: {allowed})", name=name, allowed=allowed)
         if size == 0:
-            return f"{name} is empty"
+            return _("{name} is empty", name=name)
         if size > self.settings.max_bytes:
-            return f"{name} is {size_text(size, round_up=True)}, over the {size_text(self.settings.max_bytes)} limit"
+            return _(
+                "{name} is {size}, over the {limit} limit",
+                name=name,
+                size=size_text(size, round_up=True),
+                limit=size_text(self.settings.max_bytes),
+            )
         try:
             check_signature(extension, attachment.data)
         except ValueError as exc:
-            return f"{name} looks broken ({exc})"
+            return _("{name} looks broken ({reason})", name=name, reason=exc)
         return None
 
     async def read(self, attachment: Attachment, *, contact: str = "", deadline: float = math.inf) -> AttachmentText:
@@ -120,22 +137,23 @@ class AttachmentReader:
             text = await self._extract(attachment.data, extension, contact=contact, deadline=deadline)
         except _OutOfBudget:
             log.warning("attachment %s: not read within its message's %s s", name, self.settings.message_timeout_s)
-            problem = (
-                f"{shown} was not read: the files of one message may take "
-                f"{self.settings.message_timeout_s:g} seconds in all"
+            problem = _(
+                "{name} was not read: the files of one message may take {seconds} seconds in all",
+                name=shown,
+                seconds=f"{self.settings.message_timeout_s:g}",
             )
         except TimeoutError:
             log.warning("attachment %s: reading it took over %s s, stopped", name, self.settings.timeout_s)
-            problem = f"{shown} took too long to read"
+            problem = _("{name} took too long to read", name=shown)
         except _TooManyPages as exc:
-            problem = f"{shown} has {exc.count} {_PAGE_UNITS[extension]}; the limit is {self.settings.max_pages}"
+            problem = _(_TOO_MANY[extension], name=shown, count=exc.count, limit=self.settings.max_pages)
         except ArchiveTooLarge as exc:
-            problem = f"{shown} was not read: {exc}"
+            problem = _("{name} was not read: {reason}", name=shown, reason=exc)
         except MemoryError:
             log.warning(
                 "attachment %s: reading it needed more than the converter's %s MB", name, self.settings.worker_memory_mb
             )
-            problem = f"{shown} is too large to read"
+            problem = _("{name} is too large to read", name=shown)
         except ProcessExpired as exc:  # a C library that cannot allocate aborts instead of raising
             log.warning(
                 "attachment %s: the converter died reading it (exit code %s; its cap is %s MB)",
@@ -143,14 +161,14 @@ class AttachmentReader:
                 exc.exitcode,
                 self.settings.worker_memory_mb,
             )
-            problem = f"{shown} is too large to read"
+            problem = _("{name} is too large to read", name=shown)
         except Exception as exc:  # noqa: BLE001 — whatever a converter or the pool raises, the turn goes on
             log.warning("attachment %s could not be read: %s: %s", name, type(exc).__name__, exc)
-            problem = f"{shown} could not be read (it looks damaged or password-protected)"
+            problem = _("{name} could not be read (it looks damaged or password-protected)", name=shown)
         else:
             if text:
                 return AttachmentText(name, text)
-            problem = f"{shown} has no readable text (a scanned image?)"
+            problem = _("{name} has no readable text (a scanned image?)", name=shown)
         return AttachmentText(name, None, problem)
 
     async def read_all(self, attachments: Sequence[Attachment], *, contact: str) -> tuple[AttachmentText, ...]:
@@ -159,11 +177,12 @@ class AttachmentReader:
         limit = self.settings.max_files
         deadline = asyncio.get_running_loop().time() + self.settings.message_timeout_s
         read = await asyncio.gather(*(self.read(a, contact=contact, deadline=deadline) for a in attachments[:limit]))
-        first = "the first file of a message is" if limit == 1 else f"the first {limit} files of a message are"
-        skipped = (
-            AttachmentText(a.filename, None, f"{a.filename} was not read: only {first} read")
-            for a in attachments[limit:]
+        only = (
+            N_("{name} was not read: only the first file of a message is read")
+            if limit == 1
+            else N_("{name} was not read: only the first {limit} files of a message are read")
         )
+        skipped = (AttachmentText(a.filename, None, _(only, name=a.filename, limit=limit)) for a in attachments[limit:])
         return (*read, *skipped)
 
     async def aclose(self) -> None:

@@ -13,6 +13,7 @@ import re
 from collections.abc import Sequence
 from itertools import takewhile
 
+from core.languages import N_, _, listing
 from core.messages import Author, Reply
 from core.quoting import literal
 from core.turn_context import Fact, FactKey, PastMessage
@@ -136,13 +137,31 @@ _WHICH_PLAN = re.compile(
     re.IGNORECASE,
 )
 _LABEL = {
-    FactKey.NAME: "name",
-    FactKey.EMAIL: "email address",
-    FactKey.PHONE: "phone number",
-    FactKey.PLAN: "plan",
-    FactKey.ORDER_NUMBER: "order numbers",
-    FactKey.PREFERENCE: "preferences",
+    FactKey.NAME: N_("name"),
+    FactKey.EMAIL: N_("email address"),
+    FactKey.PHONE: N_("phone number"),
+    FactKey.PLAN: N_("plan"),
+    FactKey.ORDER_NUMBER: N_("order number"),
+    FactKey.PREFERENCE: N_("preference"),
 }
+"""What a fact is, as the acknowledgement lists it ("I've noted your order number and plan")."""
+_UNTOLD = {
+    FactKey.NAME: N_("You haven't told me your name yet."),
+    FactKey.EMAIL: N_("You haven't told me your email address yet."),
+    FactKey.PHONE: N_("You haven't told me your phone number yet."),
+    FactKey.PLAN: N_("You haven't told me your plan yet."),
+    FactKey.ORDER_NUMBER: N_("You haven't told me your order number yet."),
+    FactKey.PREFERENCE: N_("You haven't told me your preferences yet."),
+}
+_RECALLED = {
+    FactKey.NAME: N_("Your name is {value}."),
+    FactKey.EMAIL: N_("Your email address is {value}."),
+    FactKey.PHONE: N_("Your phone number is {value}."),
+    FactKey.PLAN: N_("Your plan is {value}."),
+    FactKey.ORDER_NUMBER: N_("Your order numbers: {values}."),
+    FactKey.PREFERENCE: N_("Your preferences: {values}."),
+}
+"""Whole sentences per fact, so a language can agree its words with each ("Ihre E-Mail-Adresse")."""
 
 
 def extract_facts(text: str) -> list[Fact]:
@@ -204,24 +223,21 @@ def current_values(facts: Sequence[Fact], key: FactKey) -> list[str]:
 
 def recall_reply(key: FactKey, facts: Sequence[Fact]) -> Reply:
     values = [literal(value) for value in current_values(facts, key)]
-    label = _LABEL[key]
     if not values:
-        return Reply(
-            f"You haven't told me your {label.removesuffix('s') if key == FactKey.ORDER_NUMBER else label} yet."
-        )
+        return Reply(_(_UNTOLD[key]))
     if key in SINGLE_VALUED:
-        return Reply(f"Your {label} is {values[0]}.")
-    return Reply(f"Your {label}: " + ", ".join(values) + ".")
+        return Reply(_(_RECALLED[key], value=values[0]))
+    return Reply(_(_RECALLED[key], values=", ".join(values)))
 
 
 def acknowledgement(facts: Sequence[Fact]) -> Reply:
     """A reply to a message that only told us something about the customer."""
     names = [literal(f.value) for f in facts if f.key == FactKey.NAME]
-    noted = [_LABEL[f.key].removesuffix("s") for f in facts if f.key != FactKey.NAME]
-    parts = [f"Nice to meet you, {names[0]}!"] if names else []
+    noted = [_(_LABEL[f.key]) for f in facts if f.key != FactKey.NAME]
+    parts = [_("Nice to meet you, {name}!", name=names[0])] if names else []
     if noted:
-        parts.append("Thanks, I've noted your " + " and ".join(dict.fromkeys(noted)) + ".")
-    parts.append("How can I help?")
+        parts.append(_("Thanks, I've noted your {facts}.", facts=listing(list(dict.fromkeys(noted)))))
+    parts.append(_("How can I help?"))
     return Reply(" ".join(parts))
 
 

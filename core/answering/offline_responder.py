@@ -44,6 +44,7 @@ from dataclasses import dataclass, replace
 from core.answering import quoted_tables
 from core.answering.answer_decision import Bar, Decision, Learned, answer_bar, decide, match
 from core.answering.small_talk import SmallTalk, small_talk
+from core.languages import N_, _
 from core.messages import Citation, Reply
 from core.quoting import literal
 from core.settings import AnswerSettings
@@ -53,17 +54,20 @@ from knowledge.phrasings import Floor
 
 log = logging.getLogger(__name__)
 
-OFFER = "Would you like me to bring in a person from our support team?"
-OFFER_FOR_THAT = "Would you like me to bring in a person from our support team for that?"
-OFFER_IF_NEEDED = "If you need help with that, I can bring in a person from our support team."
+OFFER = N_("Would you like me to bring in a person from our support team?")
+OFFER_FOR_THAT = N_("Would you like me to bring in a person from our support team for that?")
+OFFER_IF_NEEDED = N_("If you need help with that, I can bring in a person from our support team.")
 PERSON_OFFERS = (OFFER, OFFER_FOR_THAT, OFFER_IF_NEEDED)
 """Every sentence a reply offers a person with: without a staff desk the turn puts
 `handoff.unstaffed_message` in their place (`core.pipeline.turn_runner`)."""
-DECLINE = f"I couldn't find anything about that in our help centre, and I'd rather not guess. {OFFER}"
-GREETING_REPLY = (
+DECLINE = N_(
+    "I couldn't find anything about that in our help centre, and I'd rather not guess. "
+    "Would you like me to bring in a person from our support team?"
+)
+GREETING_REPLY = N_(
     "Hi! Ask me anything about our product — I'll answer from our help centre and show you where it says so."
 )
-THANKS_REPLY = "You're welcome! Anything else I can help with?"
+THANKS_REPLY = N_("You're welcome! Anything else I can help with?")
 
 MAX_LIST_ITEMS = 8
 """A list up to this long is quoted as one block; a longer one item by item."""
@@ -325,9 +329,9 @@ class OfflineResponder:
         if len(asked) == 1:
             kind = small_talk(asked[0].question)
             if kind is SmallTalk.GREETING:
-                return Reply(GREETING_REPLY)
+                return Reply(_(GREETING_REPLY))
             if kind is SmallTalk.THANKS:
-                return Reply(THANKS_REPLY)
+                return Reply(_(THANKS_REPLY))
         parts: list[_Part] = []
         unanswered: list[str] = []
         for one in asked:
@@ -339,11 +343,13 @@ class OfflineResponder:
                 if answer is not None and not any(_said(answer) <= _said(p) for p in parts):  # the same quote again
                     parts.append(answer)
         if not parts:
-            return Reply(DECLINE, handoff=True)
+            return Reply(_(DECLINE), handoff=True)
         sections = [_section(part, several=len(asked) > 1) for part in parts]
         if unanswered:
             named = ", ".join(f"“{_echo(q)}”" for q in unanswered)
-            sections.append(f"I couldn't find anything in our help centre about {named}. {OFFER_FOR_THAT}")
+            sections.append(
+                _("I couldn't find anything in our help centre about {named}.", named=named) + " " + _(OFFER_FOR_THAT)
+            )
         cited: dict[tuple[str, str], Hit] = {}  # each section once, where it is first cited
         for part in parts:
             for hit in part.cited:
@@ -518,7 +524,7 @@ def _section(part: _Part, *, several: bool) -> str:
     text = f"{lead} in **{title}**:\n\n{_render(part.quoted)}"
     if part.missing:
         named = ", ".join(f"*{literal(word)}*" for word in part.missing)
-        text += f"\n\nIt doesn't mention {named}. {OFFER_IF_NEEDED}"
+        text += "\n\n" + _("It doesn't mention {named}.", named=named) + " " + _(OFFER_IF_NEEDED)
     return text
 
 

@@ -20,6 +20,7 @@ from core.cli.case_commands import COMMANDS as HANDOFF_COMMANDS
 from core.cli.doctor import doctor
 from core.cli.exposure import exposure_lines
 from core.cli.knowledge_commands import COMMANDS as KNOWLEDGE_COMMANDS
+from core.cli.language_commands import COMMANDS as LANGUAGE_COMMANDS
 from core.cli.outbox_commands import COMMANDS as OUTBOX_COMMANDS
 from core.cli.sandbox_command import sandbox
 from core.cli.staff_commands import COMMANDS as STAFF_COMMANDS
@@ -41,7 +42,7 @@ def main() -> None:
     """supporthub: cited answers from your help centre, on every channel."""
 
 
-for command in (*KNOWLEDGE_COMMANDS, *HANDOFF_COMMANDS, *OUTBOX_COMMANDS, *STAFF_COMMANDS):
+for command in (*KNOWLEDGE_COMMANDS, *HANDOFF_COMMANDS, *OUTBOX_COMMANDS, *STAFF_COMMANDS, *LANGUAGE_COMMANDS):
     main.add_command(command)
 main.add_command(doctor)
 main.add_command(sandbox)

@@ -34,6 +34,7 @@ from core.channel import (
 )
 from core.clean_text import clean, clean_address, clean_message, clean_optional
 from core.desk_port import CaseAction
+from core.languages import N_, _
 from core.log_context import bound_ids
 from core.messages import Address, InboundMessage, Reply, StoredMessage
 from core.metrics import MESSAGES_RECEIVED, REPLIES, TURN_SECONDS, Outcome
@@ -67,8 +68,10 @@ ORDER_POLL_S = 0.25
 ANSWER_ATTEMPTS = 3
 RETRY_BASE_S = 0.5
 """The wait before the second attempt at a turn; it doubles for each further one."""
-SORRY = "Sorry, something went wrong on our side while answering."
-APOLOGY = f"{SORRY} A person from our support team will follow up here."
+SORRY = N_("Sorry, something went wrong on our side while answering.")
+APOLOGY = N_(
+    "Sorry, something went wrong on our side while answering. A person from our support team will follow up here."
+)
 
 
 class Hub:
@@ -482,7 +485,7 @@ class Hub:
         """The apology promises a person, so it opens a case like any escalation; without a staff
         desk it says where to write instead (`handoff.unstaffed_message`)."""
         staffed = await self._staffing.staffed()
-        apology = APOLOGY if staffed else f"{SORRY} {self._settings.handoff.unstaffed_message}"
+        apology = _(APOLOGY) if staffed else f"{_(SORRY)} {_(self._settings.handoff.unstaffed_message)}"
         result = TurnResult(
             signals=None,
             reply=Reply(apology, handoff=True),

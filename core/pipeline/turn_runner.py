@@ -27,7 +27,7 @@ from core.answering.language import message_language
 from core.answering.memory import extract_facts, extractive_summary, within_budget
 from core.answering.offline_responder import PERSON_OFFERS
 from core.answering.sentiment import SentimentAnalyzer
-from core.languages import speaking
+from core.languages import N_, _, speaking
 from core.messages import Author, Reply
 from core.pipeline.staffing import Staffing
 from core.pipeline.turn_transactions import FinishedTurn, TurnResult, TurnState, TurnTransactions
@@ -49,20 +49,36 @@ what the policy and the responders see. These are rules and regular expressions 
 grows with the text, and most of them run on the event loop; the stored message keeps all the
 channel took in (a channel's own limit: `api.max_text_length`, `email.max_text_length`…)."""
 
-FOLLOW_UP = "; they'll follow up here."
-HANDOFF_NOTICE = f"I've passed this conversation to a person from our support team{FOLLOW_UP}"
-DECLINED = "I couldn't find this in our help centre."
-_OFFERS = re.compile("|".join(re.escape(offer) for offer in PERSON_OFFERS))
-DECLINED_HANDOFF = (
+HANDOFF_NOTICE = N_("I've passed this conversation to a person from our support team; they'll follow up here.")
+DECLINED = N_("I couldn't find this in our help centre.")
+DECLINED_HANDOFF = N_(
     "I couldn't find this in our help centre, so I've passed your question to a person "
-    f"from our support team{FOLLOW_UP}"
+    "from our support team; they'll follow up here."
 )
+_LATER = {
+    HANDOFF_NOTICE: N_(
+        "I've passed this conversation to a person from our support team. "
+        "Our team is back {back}; they'll reply here then."
+    ),
+    DECLINED_HANDOFF: N_(
+        "I couldn't find this in our help centre, so I've passed your question to a person "
+        "from our support team. Our team is back {back}; they'll reply here then."
+    ),
+}
+"""Each handoff notice out of business hours: when a person will answer, in place of "they'll
+follow up here"."""
+FILE_PROBLEM = N_("I couldn't use a file you sent: {problem}")
 
 
 def out_of_hours(notice: str, back: str) -> str:
-    """A handoff notice out of business hours: when a person will answer, in place of "they'll
-    follow up here" ("… Our team is back Monday at 09:00 CET; they'll reply here then.")."""
-    return f"{notice.removesuffix(FOLLOW_UP)}. Our team is back {back}; they'll reply here then."
+    """A handoff notice (`HANDOFF_NOTICE`, `DECLINED_HANDOFF`) out of business hours, in the
+    language spoken now ("… Our team is back Monday at 09:00 CET; they'll reply here then.")."""
+    return _(_LATER[notice], back=back)
+
+
+def _offers() -> re.Pattern[str]:
+    """The offers of a person a reply may hold, as said in the language spoken now."""
+    return re.compile("|".join(re.escape(_(offer)) for offer in PERSON_OFFERS))
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,7 +164,7 @@ class TurnRunner:
             return await self._finish(pending, base, None, signals, push=push)
         if (rating := await self._survey_answer(pending, text, files)) is not None:
             return await self._finish(
-                pending, replace(base, reply=Reply(THANKS), rating=rating), None, signals, push=push
+                pending, replace(base, reply=Reply(_(THANKS)), rating=rating), None, signals, push=push
             )
         history = [m for m in state.messages if m.id > state.policy_from]
         history.append(PastMessage(pending.id, Author.CUSTOMER, text, signals))
@@ -263,26 +279,27 @@ class TurnRunner:
         return self._analyzer.analyze(text, language), extract_facts(text), language
 
     def _notice(self, staffed: bool) -> str:
-        return self._now_told(HANDOFF_NOTICE) if staffed else self._settings.handoff.unstaffed_message
+        return self._now_told(HANDOFF_NOTICE) if staffed else _(self._settings.handoff.unstaffed_message)
 
     async def _offered(self, reply: Reply) -> Reply:
         """The reply; without a staff desk, its offers of a person ("Would you like me to bring
         in a person…?") replaced by where the customer can reach the team."""
-        if not _OFFERS.search(reply.text) or await self._staffing.staffed():
+        offers = _offers()
+        if not offers.search(reply.text) or await self._staffing.staffed():
             return reply
         told: list[bool] = []
 
-        def instead(_: re.Match[str]) -> str:  # said once: a reply to several questions offers once a section
+        def instead(_offer: re.Match[str]) -> str:  # said once: a reply to several questions offers once a section
             told.append(True)
-            return self._settings.handoff.unstaffed_message if len(told) == 1 else ""
+            return _(self._settings.handoff.unstaffed_message) if len(told) == 1 else ""
 
-        return replace(reply, text=_OFFERS.sub(instead, reply.text).strip())
+        return replace(reply, text=offers.sub(instead, reply.text).strip())
 
     async def _handed_over(self, outcome: AgentOutcome) -> Reply:
         staffed = await self._staffing.staffed()
         if outcome.declined:
             if not staffed:
-                return Reply(f"{DECLINED} {self._settings.handoff.unstaffed_message}", handoff=True)
+                return Reply(f"{_(DECLINED)} {_(self._settings.handoff.unstaffed_message)}", handoff=True)
             return Reply(self._now_told(DECLINED_HANDOFF), handoff=True)
         answered = (await self._offered(outcome.reply)).text
         return Reply(f"{answered}\n\n{self._notice(staffed)}", outcome.reply.citations, handoff=True)
@@ -290,7 +307,7 @@ class TurnRunner:
     def _now_told(self, notice: str) -> str:
         """A staffed handoff notice as it reads now: out of business hours, when the team is back."""
         back = self._hours.when_back(self._clock())
-        return notice if back is None else out_of_hours(notice, back)
+        return _(notice) if back is None else out_of_hours(notice, back)
 
     def _context(
         self,
@@ -335,5 +352,5 @@ class TurnRunner:
 
 def _with_problems(text: str, files: tuple[AttachmentText, ...]) -> str:
     """The reply, preceded by what could not be done with the customer's files."""
-    notes = [f"I couldn't use a file you sent: {f.problem}" for f in files if f.problem]
+    notes = [_(FILE_PROBLEM, problem=f.problem) for f in files if f.problem]
     return "\n".join([*notes, "", text]) if notes else text

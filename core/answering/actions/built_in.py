@@ -10,6 +10,7 @@ from datetime import datetime
 from typing import Protocol
 
 from core.action_settings import CASE_NOTE, CASE_STATUS, ActionDeclaration
+from core.languages import N_, _
 
 _OWN_TABLES = "https://supporthub.invalid/"
 """Built-ins call nothing: their declarations' URLs are never used."""
@@ -63,33 +64,34 @@ DECLARATIONS = {
             "required": ["note"],
         },
         examples=["add a note to my ticket", "add something to my case", "I want to add information to my ticket"],
-        ask={"note": "What would you like to add to your case? Write it in one message and I'll pass it on."},
+        ask={"note": N_("What would you like to add to your case? Write it in one message and I'll pass it on.")},
     ),
 }
 
 _STATES = {
-    "waiting": "waiting for a person from our team",
-    "human": "with a person from our team",
-    "returned": "resolved",
-    "closed": "closed",
+    "waiting": N_("waiting for a person from our team"),
+    "human": N_("with a person from our team"),
+    "returned": N_("resolved"),
+    "closed": N_("closed"),
 }
 
 
 def status_text(cases: list[CaseLine]) -> str:
     if not cases:
-        return "I can't find any support case of yours. If something needs a person, just ask."
+        return _("I can't find any support case of yours. If something needs a person, just ask.")
     rows = [
-        f"| {case.reference} | {case.opened_at:%Y-%m-%d} | {_STATES.get(case.state, case.state)} | {_cell(case.about)} |"
+        f"| {case.reference} | {case.opened_at:%Y-%m-%d} | {_(_STATES[case.state]) if case.state in _STATES else case.state} | {_cell(case.about)} |"
         for case in cases[:10]
     ]
-    header = "Here are your support cases:" if len(cases) > 1 else "Here is your support case:"
-    return "\n".join([header, "", "| Case | Opened | Status | About |", "|---|---|---|---|", *rows])
+    header = _("Here are your support cases:") if len(cases) > 1 else _("Here is your support case:")
+    columns = "| " + " | ".join([_("Case"), _("Opened"), _("Status"), _("About")]) + " |"
+    return "\n".join([header, "", columns, "|---|---|---|---|", *rows])
 
 
 def note_text(case: CaseLine | None) -> str:
     if case is None:
-        return "You have no open case to add a note to. Tell me what you need and I'll help, or ask for a person."
-    return f"I've added your note to case {case.reference}; the person handling it will see it."
+        return _("You have no open case to add a note to. Tell me what you need and I'll help, or ask for a person.")
+    return _("I've added your note to case {reference}; the person handling it will see it.", reference=case.reference)
 
 
 def _cell(text: str) -> str:

@@ -29,8 +29,8 @@ from core.answering.actions.catalog import Action
 from core.answering.actions.http_call import SafeHttp
 from core.answering.actions.phrasing import ActionMatcher, asks_how_to
 from core.answering.actions.results import shown
-from core.answering.offline_responder import OFFER
 from core.answering.questions import asks_anything
+from core.languages import N_, _
 from core.messages import Reply
 from core.turn_context import PendingAction, TurnContext, VerifiedIdentity
 
@@ -39,9 +39,12 @@ log = logging.getLogger(__name__)
 PENDING_FOR = timedelta(hours=1)
 """How long a question an action asked waits for its answer: a "yes" the next day is not taken
 as the confirmation of a write the customer may have forgotten."""
-FAILED = f"Sorry, I couldn't get that done just now: our system didn't answer as it should. {OFFER}"
-DECLINED = "OK, I haven't done anything."
-NOT_READ = "That doesn't look right for this."
+FAILED = N_(
+    "Sorry, I couldn't get that done just now: our system didn't answer as it should. "
+    "Would you like me to bring in a person from our support team?"
+)
+DECLINED = N_("OK, I haven't done anything.")
+NOT_READ = N_("That doesn't look right for this.")
 
 
 class ActionPorts(Protocol):
@@ -140,7 +143,7 @@ class Actions:
                 return None
             if not said:
                 await self._audit(context, action, pending.arguments, "declined")
-                return ActionTurn(Reply(DECLINED))
+                return ActionTurn(Reply(_(DECLINED)))
             identity = await self._verified(context, action)
             if identity is None:
                 return await self._told_to_verify(context, action, pending.arguments)
@@ -149,11 +152,11 @@ class Actions:
         if value is None:
             if slots.yes_or_no(context.text) is False:
                 await self._audit(context, action, pending.arguments, "declined")
-                return ActionTurn(Reply(DECLINED))
+                return ActionTurn(Reply(_(DECLINED)))
             if asks_anything(context.text) or len(context.text.split()) > 6:
                 return None
             question = slots.question_for(declaration, pending.awaiting)
-            return ActionTurn(Reply(f"{NOT_READ} {question}"), pending)
+            return ActionTurn(Reply(f"{_(NOT_READ)} {question}"), pending)
         return await self._proceed(context, action, {**pending.arguments, pending.awaiting: value})
 
     async def offline(self, context: TurnContext, *, knowledge_best: float) -> ActionTurn | None:
@@ -231,7 +234,7 @@ class Actions:
         holds what the action passes (`_verified`)."""
         if problems := action.problems(arguments):
             await self._audit(context, action, arguments, "invalid", detail="; ".join(problems))
-            return ActionTurn(Reply(FAILED, handoff=True))
+            return ActionTurn(Reply(_(FAILED), handoff=True))
         if action.name in built_in.DECLARATIONS and self._cases is not None:
             return await self._built_in(context, action, arguments)
         request = action.request(arguments, identity)
@@ -243,11 +246,11 @@ class Actions:
         except ActionRefused as refused:
             await self._audit(context, action, arguments, "refused", started=started, detail=str(refused))
             log.warning("actions: %s refused: %s", action.name, refused)
-            return ActionTurn(Reply(FAILED, handoff=True))
+            return ActionTurn(Reply(_(FAILED), handoff=True))
         except ActionFailed as failed:
             await self._audit(context, action, arguments, failed.kind, started=started, detail=str(failed))
             log.warning("actions: %s failed (%s)", action.name, failed.kind)
-            return ActionTurn(Reply(FAILED, handoff=True))
+            return ActionTurn(Reply(_(FAILED), handoff=True))
         await self._audit(context, action, arguments, "ok", started=started, status=answer.status)
         return answer.data
 
@@ -278,7 +281,7 @@ class Actions:
             "unverified",
             detail="the customer has no verified " + " or ".join(action.declaration.identity),
         )
-        return ActionTurn(Reply(self._settings.unverified_message))
+        return ActionTurn(Reply(_(self._settings.unverified_message)))
 
     def _confirmation(self, context: TurnContext, action: Action, arguments: dict[str, Any]) -> ActionTurn:
         declaration = action.declaration
@@ -339,10 +342,14 @@ def _declared_only(declaration: ActionDeclaration, arguments: Mapping[str, Any])
 def _confirm_question(declaration: ActionDeclaration, arguments: Mapping[str, Any]) -> str:
     if declaration.confirm:
         try:
-            return declaration.confirm.format_map({name: str(value) for name, value in arguments.items()})
+            return _(declaration.confirm).format_map({name: str(value) for name, value in arguments.items()})
         except (KeyError, ValueError, IndexError):  # a parameter named like a format field ("0")
             pass
     what = declaration.description.rstrip(".")
     given = ", ".join(f"{name.replace('_', ' ')} {value}" for name, value in arguments.items())
     detail = f" ({given})" if given else ""
-    return f"Just to check before I go ahead: {what[:1].lower()}{what[1:]}{detail}. Shall I go ahead? Please reply yes or no."
+    return _(
+        "Just to check before I go ahead: {what}{detail}. Shall I go ahead? Please reply yes or no.",
+        what=what[:1].lower() + what[1:],
+        detail=detail,
+    )

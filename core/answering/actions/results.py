@@ -8,6 +8,7 @@ from string import Formatter
 from typing import Any
 
 from core.action_settings import ActionResultView
+from core.languages import _
 
 MAX_ROWS = 20
 """Rows of a table shown; the rest are counted ("and 12 more")."""
@@ -18,7 +19,7 @@ def shown(view: ActionResultView, data: Any, arguments: Mapping[str, Any]) -> st
     """The answer `data` as text: through `view.template` when every field it names is there,
     else listed."""
     if view.template:
-        filled = _template(view.template, data, {name: _text(value) for name, value in arguments.items()})
+        filled = _template(_(view.template), data, {name: _text(value) for name, value in arguments.items()})
         if filled is not None:
             return filled[:MAX_CHARS]
     return _listed(data, view.fields)[:MAX_CHARS]
@@ -26,7 +27,7 @@ def shown(view: ActionResultView, data: Any, arguments: Mapping[str, Any]) -> st
 
 def _template(template: str, data: Any, arguments: Mapping[str, str]) -> str | None:
     parts: list[str] = []
-    for literal, name, _, _ in Formatter().parse(template):
+    for literal, name, _spec, _conversion in Formatter().parse(template):
         parts.append(literal)
         if name is None:
             continue
@@ -41,7 +42,7 @@ def _template(template: str, data: Any, arguments: Mapping[str, str]) -> str | N
 
 def _listed(data: Any, fields: list[str]) -> str:
     if isinstance(data, list):
-        return _table(data, fields) if data else "Nothing found."
+        return _table(data, fields) if data else _("Nothing found.")
     if not isinstance(data, Mapping):
         return _text(data)
     names = fields or list(data)

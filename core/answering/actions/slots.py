@@ -24,6 +24,7 @@ from jsonschema.protocols import Validator
 
 from core.action_settings import ActionDeclaration
 from core.answering.memory import extract_facts
+from core.languages import _
 from core.turn_context import Fact, FactKey
 
 _INTEGER = re.compile(r"[+-]?\d+")
@@ -98,14 +99,14 @@ def question_for(declaration: ActionDeclaration, name: str) -> str:
     description, or its enum's values, as a hint: "What is your delivery speed? (standard,
     express)"."""
     if asked := declaration.ask.get(name):
-        return asked
+        return _(asked)
     schema = declaration.properties.get(name, {})
     label = str(schema.get("title") or name.replace("_", " "))
     if label[1:2].islower():  # "Order number" reads "order number", "IBAN" stays
         label = label[:1].lower() + label[1:]
     choices = ", ".join(str(value).replace("_", " ") for value in schema.get("enum", []))
     hint = str(schema.get("description") or choices).rstrip(".")
-    question = f"What is your {label}?"
+    question = _("What is your {label}?", label=label)
     return f"{question} ({hint})" if hint and hint.lower() != label.lower() else question
 
 
