@@ -16,6 +16,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from core.answering.language import load_detector
 from core.ops.runtime import open_database
 from core.pipeline.storage import Storage
 from core.sandbox.slack_api import FakeSlack
@@ -50,6 +51,13 @@ def _guarded_connect(self: socket.socket, address: Any) -> Any:
     if not _is_local(address):
         raise RuntimeError(f"test tried to reach the network: {address!r}")
     return _real_connect(self, address)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def language_models() -> None:
+    """The default languages' models, loaded once before any test: a server loads them at start
+    (`core.ops.runtime`), and a test's hub built without one would wait on them mid-turn."""
+    load_detector(tuple(Settings().languages.detect))
 
 
 @pytest.fixture(autouse=True)
