@@ -156,3 +156,16 @@ async def test_a_case_says_which_language_its_customer_needs(hub: AppClient) -> 
 
     page = await html(hub, f"/admin/conversations/{german}")
     assert "needs: German" in page
+
+
+async def test_a_customer_handed_over_in_german_is_a_case_that_needs_german(hub: AppClient) -> None:
+    contact = "jurgen@example.de"
+    first = await ask(hub, "Welcher Wein passt am besten zu gegrilltem Lachs?", contact=contact)
+    second = await ask(hub, "Und welcher Käse passt zu einem trockenen Rotwein?", contact=contact)
+    assert second["reply"]["handoff"] is True
+
+    (queued,) = await (await hub.get("/admin/api/cases", headers=BEARER)).json()
+    assert (queued["conversation_id"], queued["language"]) == (first["conversation_id"], "de")
+    cases = await html(hub, "/admin/cases")
+    assert [cells[6] for _, cells in table(cases, "cases")] == ["German"]
+    assert "needs: German" in await html(hub, f"/admin/conversations/{first['conversation_id']}")
