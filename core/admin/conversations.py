@@ -47,6 +47,7 @@ class ConversationFilter:
     - `contact`: part of the contact's display name or of one of its identities' external user
       ids (a phone number, an email, a Slack user), case-insensitively, or the exact contact id;
     - `state`: the conversation's state (a `core.store.db.ConversationState`);
+    - `language`: the conversation's language (ISO 639-1, `Conversation.language`);
     - `since`, `until`: [since, until) bounds on the conversation's last message (`updated_at`);
     - `tests`: whether test conversations (`TEST_CHANNELS`: someone trying the bot from the
       command line, `supporthub ask` and `chat`) are found too.
@@ -57,6 +58,7 @@ class ConversationFilter:
     channel: str | None = None
     tests: bool = True
     state: str | None = None
+    language: str | None = None
     since: datetime | None = None
     until: datetime | None = None
 
@@ -71,6 +73,8 @@ class ConversationRow:
     contact_label: str
     """Who the contact is, as a person reads it (`core.admin.contact_labels`)."""
     updated_at: datetime
+    language: str | None
+    """The customer's language (ISO 639-1); None until a message was sure of one."""
     messages: int
     last_text: str
     """The start (`PREVIEW_CHARS`) of the conversation's last message; empty when it has none."""
@@ -101,6 +105,8 @@ class ConversationHeader:
     updated_at: datetime
     summary: str | None
     unreachable_reason: str | None
+    language: str | None
+    """The customer's language (ISO 639-1); None until a message was sure of one."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,6 +141,8 @@ class TranscriptMessage:
     handoff: bool
     sender: str | None
     """A staff message's writer."""
+    language: str | None
+    """A customer message: the language it is surely in; the hub's: the one it spoke."""
     files: list[FileInfo]
     feedback: FeedbackInfo | None
 
@@ -159,6 +167,8 @@ class CaseSummary:
     owner: str | None
     opened_at: datetime
     closed_at: datetime | None
+    language: str | None
+    """The language the customer needs (ISO 639-1), as the conversation knew it at the opening."""
     events: list[CaseEventInfo]
     """In the order they happened."""
 
@@ -195,6 +205,7 @@ async def search(
                 Conversation.contact_id,
                 Contact.display_name,
                 Conversation.updated_at,
+                Conversation.language,
             )
             .join(Contact, Contact.id == Conversation.contact_id)
             .where(*_matching(criteria))
@@ -215,6 +226,7 @@ async def search(
             row.display_name,
             labels[row.contact_id],
             row.updated_at,
+            row.language,
             *counts.get(row.id, (0, "")),
         )
         for row in page
@@ -232,6 +244,8 @@ def _matching(criteria: ConversationFilter) -> list[ColumnElement[bool]]:
         conditions.append(Conversation.channel.not_in(TEST_CHANNELS))
     if criteria.state is not None:
         conditions.append(Conversation.state == criteria.state)
+    if criteria.language is not None:
+        conditions.append(Conversation.language == criteria.language)
     if criteria.since is not None:
         conditions.append(Conversation.updated_at >= criteria.since)
     if criteria.until is not None:
@@ -248,6 +262,17 @@ def _contact_is(contact: str) -> ColumnElement[bool]:
         Identity.contact_id == Conversation.contact_id, Identity.external_user_id.icontains(contact, autoescape=True)
     )
     return or_(Conversation.contact_id == contact, Contact.display_name.icontains(contact, autoescape=True), identity)
+
+
+async def languages(session: AsyncSession) -> list[str]:
+    """The languages conversations are in (ISO 639-1, sorted): the language filter's choices."""
+    found = await session.execute(
+        select(Conversation.language)
+        .where(Conversation.language.is_not(None))
+        .distinct()
+        .order_by(Conversation.language)
+    )
+    return [language for language in found.scalars() if language is not None]
 
 
 async def _counts_and_last_texts(session: AsyncSession, ids: list[str]) -> dict[str, tuple[int, str]]:
@@ -312,6 +337,7 @@ async def _header(session: AsyncSession, conversation_id: str) -> ConversationHe
         updated_at=conversation.updated_at,
         summary=conversation.summary,
         unreachable_reason=conversation.unreachable_reason,
+        language=conversation.language,
     )
 
 
@@ -356,6 +382,7 @@ def _message(row: Message, files: list[FileInfo], feedback: FeedbackInfo | None)
         declined=row.declined,
         handoff=row.handoff,
         sender=row.sender,
+        language=row.language,
         files=files,
         feedback=feedback,
     )
@@ -384,7 +411,15 @@ async def _cases(session: AsyncSession, conversation_id: str) -> list[CaseSummar
         )
     return [
         CaseSummary(
-            case.id, case.state, case.rule, case.reason, case.owner, case.opened_at, case.closed_at, by_case[case.id]
+            case.id,
+            case.state,
+            case.rule,
+            case.reason,
+            case.owner,
+            case.opened_at,
+            case.closed_at,
+            case.language,
+            by_case[case.id],
         )
         for case in cases
     ]

@@ -48,6 +48,8 @@ class QueuedCase:
     desk_ref: str | None
     """The case card's message on the staff desk (its Slack ts); None until posted."""
     closed_at: datetime | None = None
+    language: str | None = None
+    """The language the customer needs (ISO 639-1); None when no message was sure of one."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,6 +139,7 @@ async def case_queue(
             waiting_on_staff=bool(waiting),
             desk_ref=row.desk_ref,
             closed_at=row.closed_at,
+            language=row.language,
         )
         for row, channel, breached, waiting in await session.execute(query)
     ]

@@ -32,6 +32,7 @@ from core.admin.status import Status, read_status
 from core.admin.suggestions import SuggestionPages, section_targets
 from core.answering.answer_decision import answer_bar
 from core.clean_text import clean
+from core.languages import detectable
 from core.ops.access import AdminAccess, Visitor
 from core.ops.reindex_process import ReindexFailed
 from core.ops.request_guards import could_be_row_id
@@ -291,6 +292,9 @@ class Pages:
         state = query.get("state") or None
         if state is not None and state not in set(ConversationState):
             raise web.HTTPBadRequest(text=f"state must be one of {', '.join(ConversationState)}\n")
+        language = query.get("language") or None
+        if language is not None and not detectable(language):
+            raise web.HTTPBadRequest(text="language is a language's two-letter ISO 639-1 code, such as de or es\n")
         try:
             since = _day(query.get("since"))
             until = _day(query.get("until"))
@@ -307,6 +311,7 @@ class Pages:
             contact=clean(query.get("contact", "")).strip(),
             channel=channel,
             state=state,
+            language=language,
             since=since,
             until=until + timedelta(days=1) if until is not None else None,
             tests=query.get("tests") != "hide",
@@ -323,6 +328,9 @@ class Pages:
 
     async def conversation_search(self, request: web.Request) -> web.Response:
         found, page_number, result = await self._search(request)
+        async with self._runtime(request).sessionmaker() as session:
+            present = await conversations.languages(session)
+        chosen = [found.language] if found.language is not None else []
         return self._page(
             request,
             "conversations.html",
@@ -332,6 +340,7 @@ class Pages:
             query=request.query,
             channels=self._channels,
             states=list(ConversationState),
+            languages=sorted({*present, *chosen}),
         )
 
     async def conversation_search_json(self, request: web.Request) -> web.Response:

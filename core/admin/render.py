@@ -23,6 +23,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescap
 from markupsafe import Markup
 
 from channels.email_format import markdown_html
+from core.languages import language_name
 from core.ops.request_guards import bounded_int
 from knowledge import origins
 
@@ -85,6 +86,11 @@ def origin(value: str) -> str:
     }.get(value, value)
 
 
+def language(code: str | None) -> str:
+    """A customer's language as operators read it: "German" for "de", "—" when not known."""
+    return language_name(code) if code else "—"
+
+
 def pageless(query: Mapping[str, str]) -> str:
     """A search's query string without its page number, for the next and previous links."""
     return urlencode([(key, value) for key, value in query.items() if key != "page"])
@@ -98,7 +104,9 @@ def environment() -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.filters.update(when=when, duration=duration, pageless=pageless, markdown=markdown, origin=origin)
+    env.filters.update(
+        when=when, duration=duration, pageless=pageless, markdown=markdown, origin=origin, language=language
+    )
     env.globals.update(percent=percent, stylesheet=STYLESHEET)
     return env
 

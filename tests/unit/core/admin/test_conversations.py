@@ -15,6 +15,7 @@ from core.admin.conversations import (
     FeedbackInfo,
     FileInfo,
     MemoryInfo,
+    languages,
     search,
     transcript,
 )
@@ -38,8 +39,9 @@ LONG = "Let me check your invoice. " + "x" * 300
 
 @pytest.fixture
 async def seeded(sessionmaker: async_sessionmaker[AsyncSession]) -> async_sessionmaker[AsyncSession]:
-    """v1 (Ada, web, bot) asks about a password; v2 (Ada, Telegram, waiting) about an invoice;
-    v3 (an SMS number, closed) about a password and a code; v4 (web) has no messages."""
+    """v1 (Ada, web, bot) asks about a password in English; v2 (Ada, Telegram, waiting) about an
+    invoice, in a German conversation; v3 (an SMS number, closed, German) about a password and a
+    code; v4 (web) has no messages and no language."""
     async with sessionmaker.begin() as session:
         session.add_all([Contact(id="id-ada", display_name="Ada Lovelace"), Contact(id="id-sms")])
         await session.flush()
@@ -56,9 +58,16 @@ async def seeded(sessionmaker: async_sessionmaker[AsyncSession]) -> async_sessio
                     updated_at=DAY1,
                     created_at=DAY1 - timedelta(hours=1),
                     summary="Asked how to reset a password.",
+                    language="en",
                 ),
                 Conversation(
-                    id="v2", contact_id="id-ada", channel="telegram", chat_id="t1", state="waiting", updated_at=DAY2
+                    id="v2",
+                    contact_id="id-ada",
+                    channel="telegram",
+                    chat_id="t1",
+                    state="waiting",
+                    updated_at=DAY2,
+                    language="de",
                 ),
                 Conversation(
                     id="v3",
@@ -68,6 +77,7 @@ async def seeded(sessionmaker: async_sessionmaker[AsyncSession]) -> async_sessio
                     state="closed",
                     updated_at=DAY3,
                     unreachable_reason="opted out",
+                    language="de",
                 ),
                 Conversation(
                     id="v4",
@@ -91,11 +101,19 @@ async def seeded(sessionmaker: async_sessionmaker[AsyncSession]) -> async_sessio
             return row
 
         asked = await message(
-            "v1", "customer", "How do I reset my password?", intent="question", polarity=-0.25, frustration=0.5
+            "v1",
+            "customer",
+            "How do I reset my password?",
+            intent="question",
+            polarity=-0.25,
+            frustration=0.5,
+            language="en",
         )
-        answer = await message("v1", "bot", "Settings > Reset password.", citations=CITED, reply_to=asked.id)
+        answer = await message(
+            "v1", "bot", "Settings > Reset password.", citations=CITED, reply_to=asked.id, language="en"
+        )
         await message("v1", "customer", "thanks, 100% done")
-        await message("v2", "customer", "My INVOICE is wrong")
+        await message("v2", "customer", "My INVOICE is wrong", language="en")
         await message("v2", "bot", "I could not find that; shall I bring in a person?", declined=True, handoff=True)
         await message("v2", "staff", LONG)
         await message("v3", "customer", "password for code 50_off?")
@@ -122,7 +140,13 @@ async def seeded(sessionmaker: async_sessionmaker[AsyncSession]) -> async_sessio
                     opened_at=DAY1 + timedelta(minutes=1),
                 ),
                 Case(
-                    id="k2", conversation_id="v2", state="waiting", rule="declined", reason="no answer", opened_at=DAY2
+                    id="k2",
+                    conversation_id="v2",
+                    state="waiting",
+                    rule="declined",
+                    reason="no answer",
+                    opened_at=DAY2,
+                    language="de",
                 ),
             ]
         )
@@ -197,6 +221,19 @@ async def test_search_by_channel_state_and_date(seeded: async_sessionmaker[Async
     assert await found(seeded, everything) == ["v3"]
 
 
+async def test_search_by_language_and_the_languages_conversations_are_in(
+    seeded: async_sessionmaker[AsyncSession],
+) -> None:
+    assert await found(seeded, ConversationFilter(language="de")) == ["v3", "v2"]
+    assert await found(seeded, ConversationFilter(language="en")) == ["v1"]
+    assert await found(seeded, ConversationFilter(language="fr")) == []
+    assert await found(seeded, ConversationFilter(language="de", channel="sms", words="password")) == ["v3"]
+    async with seeded() as session:
+        assert await languages(session) == ["de", "en"]  # v4's unknown language is no choice
+        rows = (await search(session, ConversationFilter())).rows
+    assert [(row.id, row.language) for row in rows] == [("v3", "de"), ("v2", "de"), ("v1", "en"), ("v4", None)]
+
+
 async def test_search_rows_and_paging(seeded: async_sessionmaker[AsyncSession]) -> None:
     async with seeded() as session:
         first = await search(session, ConversationFilter(), limit=3)
@@ -258,6 +295,9 @@ async def test_transcript(seeded: async_sessionmaker[AsyncSession]) -> None:
     assert (answer.declined, answer.handoff, answer.files) == (False, False, [])
     assert (thanks.citations, thanks.feedback, thanks.intent) == ([], None, None)
 
+    assert shown.conversation.language == "en"
+    assert [m.language for m in shown.messages] == ["en", "en", None]  # "thanks…" said too little to tell
+
     (case,) = shown.cases
     assert (case.id, case.state, case.rule, case.reason, case.owner, case.opened_at, case.closed_at) == (
         "k1",
@@ -287,6 +327,8 @@ async def test_transcript_of_a_conversation_with_a_decline_and_no_memories(
     assert (shown.cases, shown.memories) == ([], [])
     assert [(m.declined, m.handoff) for m in declined.messages] == [(False, False), (True, True), (False, False)]
     assert [(e.actor, e.to_state) for c in declined.cases for e in c.events] == [("bot", "waiting")]
+    assert (declined.conversation.language, [c.language for c in declined.cases]) == ("de", ["de"])
+    assert [m.language for m in declined.messages if m.author == "customer"] == ["en"]  # in another language
 
 
 async def test_transcript_of_an_unknown_conversation(seeded: async_sessionmaker[AsyncSession]) -> None:

@@ -1,8 +1,12 @@
-"""The dashboard shows a reply as its customer saw it: markdown rendered, nothing run."""
+"""The dashboard shows a reply as its customer saw it: markdown rendered, nothing run; and a
+customer's language by its English name."""
 
 from __future__ import annotations
 
+import pytest
+
 from core.admin.render import environment
+from core.languages import speaking
 
 
 def rendered(text: str) -> str:
@@ -24,3 +28,12 @@ def test_nothing_in_a_reply_runs_or_links_elsewhere() -> None:
 def test_a_table_keeps_its_rows() -> None:
     html = rendered("| Plan | Monthly |\n|---|---|\n| Business | 20 |")
     assert "<table" in html and "<th" in html and ">Business</td>" in html
+
+
+@pytest.mark.parametrize(
+    ("code", "shown"), [("de", "German"), ("pt", "Portuguese"), ("nl", "Dutch"), (None, "—"), ("", "—")]
+)
+def test_a_language_is_shown_by_its_english_name_whatever_the_hub_is_speaking(code: str | None, shown: str) -> None:
+    template = environment().from_string("{{ code | language }}")
+    with speaking("es"):  # a turn in Spanish elsewhere in the process: the dashboard is in English
+        assert template.render(code=code) == shown
