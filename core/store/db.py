@@ -121,6 +121,7 @@ class Conversation(Base):
     __table_args__ = (
         UniqueConstraint("channel", "chat_id", "thread_id"),
         Index("ix_conversations_updated_at", "updated_at"),
+        Index("ix_conversations_language", "language", "updated_at"),  # the dashboard's language filter
     )
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
     contact_id: Mapped[str] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE"), index=True)

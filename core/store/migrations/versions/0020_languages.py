@@ -21,6 +21,7 @@ depends_on: str | Sequence[str] | None = None
 def upgrade() -> None:
     with op.batch_alter_table('conversations') as batch:
         batch.add_column(sa.Column('language', sa.String(length=8), nullable=True))
+        batch.create_index('ix_conversations_language', ['language', 'updated_at'], unique=False)
     with op.batch_alter_table('messages') as batch:
         batch.add_column(sa.Column('language', sa.String(length=8), nullable=True))
         batch.add_column(sa.Column('translation', sa.Text(), nullable=True))
@@ -41,4 +42,5 @@ def downgrade() -> None:
         batch.drop_column('translation')
         batch.drop_column('language')
     with op.batch_alter_table('conversations') as batch:
+        batch.drop_index('ix_conversations_language')
         batch.drop_column('language')
