@@ -226,8 +226,9 @@ def _html_sources(citations: Sequence[Citation]) -> str:
     if not sources:
         return ""
     items = "".join(f"<li>{_source_html(label, url)}</li>\n" for label, url in sources)
+    heading = html.escape(_("Sources"))
     return (
-        f'<div style="{_SOURCES_STYLE}">\n<p style="margin:0"><strong>{html.escape(_("Sources"))}</strong></p>\n'
+        f'<div style="{_SOURCES_STYLE}">\n<p style="margin:0"><strong>{heading}</strong></p>\n'
         f'<ul style="margin:4px 0 0;padding-left:20px">\n{items}</ul>\n</div>\n'
     )
 
