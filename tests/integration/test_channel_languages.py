@@ -28,7 +28,8 @@ from tests.integration.test_telegram import deliver as telegram_deliver
 from tests.integration.test_telegram import ready, telegram_settings, update
 from tests.ports import free_port
 
-GERMAN_QUESTION = "Wie kann ich mein Passwort zurücksetzen? Ich finde die Einstellung in meinem Konto nicht."
+GERMAN_QUESTION = "Wie richte ich Single Sign-on mit SAML und Okta für unser Team ein? Wir haben den Enterprise-Plan."
+"""German for sure (lingua), and about a help-centre article in English (sso-saml.md), so it is answered with sources."""
 
 
 @pytest.fixture
