@@ -103,7 +103,8 @@ async def test_a_german_mail_gets_its_sources_headed_in_german_in_both_parts(
     reply = answer.message
     html_part = reply.get_body(("html",))
     assert html_part is not None
-    assert "\nQuellen:\n" in body_text(reply) and "Sources" not in body_text(reply)
+    text = body_text(reply).replace("\r\n", "\n")
+    assert "\nQuellen:\n" in text and "Sources" not in text
     assert "<strong>Quellen</strong>" in str(html_part.get_content())
     assert reply["Subject"] == "Re: Passwort"
 
