@@ -6,7 +6,8 @@ A file over the limit keeps no data and carries the size its server declared (th
 file metadata, or the Content-Length), so the customer hears "report.xlsx is 11.1 MB, over the
 10 MB limit" rather than the 10.1 MB read before stopping. A file that declares no size, or
 sends more than it declared, is stopped at the limit and told as over it, without a size
-nobody knows.
+nobody knows. The problem is said in the language spoken when the file is read (the
+channel sets the conversation's).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from urllib.parse import urlsplit
 import aiohttp
 
 from core.file_sizes import size_text
+from core.languages import _
 from core.messages import Attachment
 from core.quoting import literal
 
@@ -39,5 +41,6 @@ async def capped_file(
     async for chunk in response.content.iter_chunked(CHUNK_BYTES):
         data += chunk
         if len(data) > max_bytes:
-            return Attachment(name, kind, b"", problem=f"{literal(name)} is over the {size_text(max_bytes)} limit")
+            problem = _("{name} is over the {limit} limit", name=literal(name), limit=size_text(max_bytes))
+            return Attachment(name, kind, b"", problem=problem)
     return Attachment(name, kind, bytes(data))

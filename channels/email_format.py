@@ -20,6 +20,10 @@ than 78 characters by turning it into RFC 2047 encoded words, and an Outlook Mes
 recognises it as an id. So those headers are stored raw, under a policy that does not
 refold raw headers (`refold_source="none"`); everything else is folded by `policy.default`.
 
+The hub's own words in a reply — "Sources", the subject of a mail that had none — are in the
+language spoken when it is rendered: the outbox sets the conversation's (`core.languages`).
+"Re:" stays: every client in every language reads it.
+
 Both parts are quoted-printable and non-ASCII headers RFC 2047-encoded, so the message is
 7-bit clean and any relay takes it, with or without 8BITMIME or SMTPUTF8.
 """
@@ -41,11 +45,12 @@ from markdown_it.utils import EnvType, OptionsDict
 
 from channels.markdown_tree import PARSER, tokens
 from channels.sms_format import plain_text
+from core.languages import N_, _
 from core.messages import Citation
 
 LINK_SCHEMES = frozenset({"http", "https", "mailto"})
 """Links kept as links; a link to anything else is shown as its text."""
-DEFAULT_SUBJECT = "Your question"
+DEFAULT_SUBJECT = N_("Your question")
 """The subject of a reply to a mail that had none."""
 MAX_REFERENCES = 20
 """Ids in References: the thread's root and the latest 19."""
@@ -121,7 +126,7 @@ def reply_subject(subject: str) -> str:
     never "Re: Re:"), whitespace collapsed; "Re: Your question" when nothing is left. A
     forward's "Fwd:" stays: the reply answers the forward."""
     rest = " ".join(_REPLY_PREFIXES.sub("", subject).split())
-    return f"Re: {rest or DEFAULT_SUBJECT}"
+    return f"Re: {rest or _(DEFAULT_SUBJECT)}"
 
 
 def email_html(text: str, citations: Sequence[Citation] = ()) -> str:
@@ -149,7 +154,7 @@ def email_text(text: str, citations: Sequence[Citation] = ()) -> str:
     """The reply as plain text: `plain_text(text, aligned_tables=True)`, then "Sources:" and a
     line per source, "Title › Section: URL" or just the name; "" when there is nothing to say."""
     lines = [f"{label}: {url}" if url and url != label else label for label, url in _sources(citations)]
-    sources = "\n".join(["Sources:", *lines]) if lines else ""
+    sources = "\n".join([_("Sources:"), *lines]) if lines else ""
     return "\n\n".join(part for part in (plain_text(text, aligned_tables=True), sources) if part)
 
 
@@ -221,8 +226,9 @@ def _html_sources(citations: Sequence[Citation]) -> str:
     if not sources:
         return ""
     items = "".join(f"<li>{_source_html(label, url)}</li>\n" for label, url in sources)
+    heading = html.escape(_("Sources"))
     return (
-        f'<div style="{_SOURCES_STYLE}">\n<p style="margin:0"><strong>Sources</strong></p>\n'
+        f'<div style="{_SOURCES_STYLE}">\n<p style="margin:0"><strong>{heading}</strong></p>\n'
         f'<ul style="margin:4px 0 0;padding-left:20px">\n{items}</ul>\n</div>\n'
     )
 

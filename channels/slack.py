@@ -65,11 +65,13 @@ from core.channel import (
     DeliveryError,
     HubPort,
     Intake,
+    Languages,
     RatingResult,
     StaffEvents,
     StorageUnavailable,
 )
 from core.desk_port import CaseAction, CaseCard
+from core.languages import _, speaking
 from core.messages import SURVEY_SCORES, Address, Attachment, InboundMessage, StoredMessage, SurveyPart
 from core.metrics import Rejection, rejected
 from core.ops.request_guards import bounded_int
@@ -175,7 +177,7 @@ def _unescape(text: str) -> str:
     return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
 
 
-class SlackHub(Intake, ConversationReads, StaffEvents, Protocol):
+class SlackHub(Intake, ConversationReads, StaffEvents, Languages, Protocol):
     """What Slack asks of the hub: customers' messages in, and staff's on the desk."""
 
 
@@ -440,7 +442,8 @@ class SlackChannel:
         """Fetch the files and store the message; Slack will not send it again, so storing
         is tried a few times before the message is given up (and logged)."""
         try:
-            attachments = tuple([await self._download(file) for file in files])
+            with speaking(await hub.language_at(message.address)):  # a file's problem, in their language
+                attachments = tuple([await self._download(file) for file in files])
             for attempt in range(1, STORE_ATTEMPTS + 1):
                 try:
                     await hub.receive(replace(message, attachments=attachments))
@@ -483,11 +486,12 @@ class SlackChannel:
         if result is RatingResult.NOT_FOUND:
             log.info("slack: a survey button in %s named no survey of that conversation", channel)
             return
-        note = (
-            f"Thank you for your rating: {score} of {SURVEY_SCORES[-1]}."
-            if result is RatingResult.SAVED
-            else "This survey is closed."
-        )
+        with speaking(await self._hub.language_at(address)):
+            note = (
+                _("Thank you for your rating: {score} of {scale}.", score=score, scale=SURVEY_SCORES[-1])
+                if result is RatingResult.SAVED
+                else _("This survey is closed.")
+            )
         blocks = answered_blocks((body.get("message") or {}).get("blocks"), note)
         if blocks is not None:
             await self.client.chat_update(channel=channel, ts=ts, text=note, blocks=blocks)
@@ -501,12 +505,13 @@ class SlackChannel:
         kind = str(file.get("mimetype") or "application/octet-stream")
         url = file.get("url_private_download") or file.get("url_private")
         size = file.get("size") if type(file.get("size")) is int else None
-        unfetched = Attachment(name, kind, b"", problem=f"{literal(name)} could not be fetched from Slack")
+        unfetched = Attachment(name, kind, b"", problem=_("{name} could not be fetched from Slack", name=literal(name)))
         if not isinstance(url, str) or not url or self._http is None:
             return unfetched
         if origin(url) not in {SLACK_FILE_ORIGIN, origin(self._settings.api_url)}:
             log.warning("slack: file %s not fetched: %s is not Slack's file host", name, urlparse(url).netloc)
-            return replace(unfetched, problem=f"{literal(name)} was not fetched: it is not on Slack's file server")
+            problem = _("{name} was not fetched: it is not on Slack's file server", name=literal(name))
+            return replace(unfetched, problem=problem)
         if size is not None and size > self._max_file_bytes:
             return Attachment(name, kind, b"", declared_size=size)
         try:

@@ -22,6 +22,7 @@ from markdown_it.tree import SyntaxTreeNode
 from channels.markdown_tree import tree
 from channels.text_tables import table_lines
 from core.desk_port import CaseCard
+from core.languages import N_, _
 from core.messages import SURVEY_SCORES, StoredMessage
 
 SLACK_USER = re.compile(r"[UW][A-Z0-9]{2,}")
@@ -43,7 +44,7 @@ def render_mrkdwn(message: StoredMessage) -> str:
     text = "\n\n".join(_blocks(tree(message.text)))
     sources = [_source(c.link, c.title, c.section) for c in message.citations]
     if sources:
-        text += "\n\n*Sources:* " + " · ".join(sources)
+        text += "\n\n*" + _("Sources:") + "* " + " · ".join(sources)
     return text
 
 
@@ -138,14 +139,14 @@ def reply_blocks(text: str) -> list[dict[str, Any]]:
     word boundaries; at most MAX_BLOCKS (a longer reply is cut with a note)."""
     pieces = _split(text, SECTION_LIMIT)
     if len(pieces) > MAX_BLOCKS:
-        pieces = [*pieces[: MAX_BLOCKS - 1], "_… the rest of this answer was too long for Slack._"]
+        pieces = [*pieces[: MAX_BLOCKS - 1], "_" + _("… the rest of this answer was too long for Slack.") + "_"]
     return [{"type": "section", "text": {"type": "mrkdwn", "text": piece}} for piece in pieces]
 
 
 SURVEY_BLOCK = "survey"
 SURVEY_ACTION = "survey_{score}"
 """The action id of the survey's button for one score (ids are unique within a block)."""
-_SCORE_LABELS = {SURVEY_SCORES[0]: "bad", SURVEY_SCORES[-1]: "great"}
+_SCORE_LABELS = {SURVEY_SCORES[0]: N_("bad"), SURVEY_SCORES[-1]: N_("great")}
 
 
 def survey_buttons(message_id: int) -> dict[str, Any]:
@@ -160,7 +161,7 @@ def survey_buttons(message_id: int) -> dict[str, Any]:
                 "action_id": SURVEY_ACTION.format(score=score),
                 "text": {
                     "type": "plain_text",
-                    "text": f"{score} ({label})" if (label := _SCORE_LABELS.get(score)) else str(score),
+                    "text": f"{score} ({_(label)})" if (label := _SCORE_LABELS.get(score)) else str(score),
                 },
                 "value": f"{message_id}:{score}",
             }
@@ -173,7 +174,7 @@ def survey_choice(value: object) -> tuple[int, int] | None:
     """(question's message id, score) from a survey button's value; None for anything else."""
     if not isinstance(value, str):
         return None
-    message_id, _, score = value.partition(":")
+    message_id, _colon, score = value.partition(":")
     if not (message_id.isascii() and message_id.isdigit() and score.isascii() and score.isdigit()):
         return None
     if int(score) not in SURVEY_SCORES or not 0 < int(message_id) < 2**31:

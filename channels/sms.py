@@ -41,7 +41,17 @@ from channels.downloads import capped_file, origin
 from channels.sms_format import sms_body
 from channels.sms_settings import SmsSettings
 from channels.webhook_bodies import read_at_most
-from core.channel import Capabilities, ChannelRecords, CheckFailed, DeliveryError, HubPort, Intake, StorageUnavailable
+from core.channel import (
+    Capabilities,
+    ChannelRecords,
+    CheckFailed,
+    DeliveryError,
+    HubPort,
+    Intake,
+    Languages,
+    StorageUnavailable,
+)
+from core.languages import _, speaking
 from core.messages import Address, Attachment, InboundMessage, StoredMessage
 from core.metrics import Rejection, rejected
 from core.ops.request_guards import bounded_int
@@ -103,7 +113,7 @@ def _empty_twiml() -> web.Response:
     return web.Response(text=str(MessagingResponse()), content_type="application/xml")
 
 
-class SmsHub(Intake, ChannelRecords, Protocol):
+class SmsHub(Intake, ChannelRecords, Languages, Protocol):
     """What SMS asks of the hub."""
 
 
@@ -221,7 +231,8 @@ class SmsChannel:
                 log.info("sms: %s opted in", _masked(sender))
                 return _empty_twiml()  # a "yes" from a number that never opted out is for the bot
             if word in HELP_WORDS:
-                return self._help_once(sid)
+                with speaking(await hub.language_at(address)):
+                    return self._help_once(sid)
             if not (await hub.admit(channel=CHANNEL, sender=sender)).allowed:
                 return _empty_twiml()  # dropped and counted by the hub
             await hub.receive(
@@ -230,7 +241,7 @@ class SmsChannel:
                     external_id=sid,
                     sender_id=sender,
                     text=body,
-                    attachments=await self._attachments(form),
+                    attachments=await self._attachments(form, address),
                     verified_phone=sender if _E164.fullmatch(sender) else None,
                 )
             )
@@ -298,13 +309,20 @@ class SmsChannel:
         while len(self._said) > SAID_MEMORY:
             self._said.popitem(last=False)
         response = MessagingResponse()
-        response.message(self._settings.help_text)
+        response.message(_(self._settings.help_text))
         return web.Response(text=str(response), content_type="application/xml")
 
-    async def _attachments(self, form: MultiDict[str]) -> tuple[Attachment, ...]:
+    async def _attachments(self, form: MultiDict[str], address: Address) -> tuple[Attachment, ...]:
         """Every `MediaUrl{i}`, fetched within one deadline (Twilio waits 15 s for our answer);
-        those past `attachments.max_files` are only named, not fetched."""
+        those past `attachments.max_files` are only named, not fetched. A file's problem is
+        written in the conversation's language (looked up only for a message with media)."""
         count = bounded_int(form.get("NumMedia", "0"), max_digits=3) or 0
+        if not count:
+            return ()
+        with speaking(await self._hub.language_at(address)):
+            return await self._fetched(form, count)
+
+    async def _fetched(self, form: MultiDict[str], count: int) -> tuple[Attachment, ...]:
         found = []
         deadline = asyncio.get_running_loop().time() + MEDIA_DEADLINE_S
         for index in range(min(count, 100)):
@@ -320,19 +338,19 @@ class SmsChannel:
                 async with asyncio.timeout_at(deadline):
                     found.append(await self._download(url, name, kind))
             except TimeoutError:
-                found.append(Attachment(name, kind, b"", problem=f"{name} could not be fetched in time"))
+                found.append(Attachment(name, kind, b"", problem=_("{name} could not be fetched in time", name=name)))
         return tuple(found)
 
     async def _download(self, url: str, name: str, kind: str) -> Attachment:
         """The media file (`channels.downloads.capped_file`). The account's credentials go
         only to Twilio's API host; its redirect to the CDN is followed without them."""
-        unfetched = Attachment(name, kind, b"", problem=f"{name} could not be fetched from Twilio")
+        unfetched = Attachment(name, kind, b"", problem=_("{name} could not be fetched from Twilio", name=name))
         if self._media is None or origin(url) not in self._media_origins:
             log.warning("sms: media %s not fetched: %s is not Twilio's media host", name, urlsplit(url).netloc)
             return unfetched
         credentials = {"Authorization": aiohttp.encode_basic_auth(self._settings.account_sid, self._token)}
         try:
-            for _ in range(MAX_REDIRECTS + 1):
+            for _redirect in range(MAX_REDIRECTS + 1):
                 async with self._media.get(
                     url, headers=credentials if origin(url) in self._media_origins else None, allow_redirects=False
                 ) as response:

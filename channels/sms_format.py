@@ -42,12 +42,13 @@ from markdown_it.tree import SyntaxTreeNode
 
 from channels.markdown_tree import tree
 from channels.text_tables import table_lines
+from core.languages import N_, _
 from core.messages import Citation
 
 TWILIO_MAX_CHARS = 1600  # Twilio refuses longer bodies
 MAX_SOURCES = 3
 """Titles on the sources line: one short line, not a bibliography."""
-CUT_SHORT = "(cut short)"
+CUT_SHORT = N_("(cut short)")
 """The last resort when not even the "More:" line leaves room for the answer."""
 TABLE_SEPARATOR = "; "
 """Between the "header value" pairs of a table row's line; GSM-7, where a `·` would make the
@@ -280,7 +281,9 @@ def _sources_line(citations: Sequence[Citation]) -> str:
     titles = _titles(citations)[:MAX_SOURCES]
     if not titles:
         return ""
-    return ("Source: " if len(titles) == 1 else "Sources: ") + "; ".join(titles)
+    joined = "; ".join(titles)
+    line = _("Source: {title}", title=joined) if len(titles) == 1 else _("Sources: {titles}", titles=joined)
+    return line.translate(GSM7_LOOKALIKES)
 
 
 def _titles(citations: Sequence[Citation]) -> list[str]:
@@ -293,16 +296,22 @@ def _titles(citations: Sequence[Citation]) -> list[str]:
 
 
 def _more_line(citations: Sequence[Citation]) -> str:
+    """Where to read on, in the language spoken now (its typography made GSM-7 as the answer's)."""
     url = next((c.link for c in citations if c.link and _URL.fullmatch(c.link)), None)
-    if url:
-        return f"More: {url}"
     titles = _titles(citations)
-    return f"More: ask me about {titles[0]}" if titles else "More: reply with a narrower question."
+    if url:
+        line = _("More: {url}", url=url)
+    elif titles:
+        line = _("More: ask me about {title}", title=titles[0])
+    else:
+        line = _("More: reply with a narrower question.")
+    return line.translate(GSM7_LOOKALIKES)
 
 
 def _tails(more: str, sources: str) -> list[str]:
     """What may follow a cut answer, most informative first."""
-    return [f"{more}\n{sources}", more, CUT_SHORT] if sources else [more, CUT_SHORT]
+    cut_short = _(CUT_SHORT).translate(GSM7_LOOKALIKES)
+    return [f"{more}\n{sources}", more, cut_short] if sources else [more, cut_short]
 
 
 def _fitted_prefix(text: str, suffix: str, max_segments: int) -> str:

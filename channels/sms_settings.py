@@ -6,7 +6,12 @@ import re
 
 from pydantic import Field, SecretStr, ValidationInfo, field_validator, model_validator
 
+from core.languages import N_
 from core.settings import Section
+
+HELP_TEXT = N_("Ask a question and we'll answer by text. Reply STOP to stop messages, START to resume.")
+"""The answer to HELP unless the operator writes their own; said in the conversation's
+language (a catalog translates the operator's own text too, when it holds it)."""
 
 
 class SmsSettings(Section):
@@ -25,10 +30,10 @@ class SmsSettings(Section):
     public_url: str = Field("", description="the hub's public base URL exactly as Twilio calls it")
     max_segments: int = Field(4, ge=1, le=10, description="SMS segments one reply may take (each is billed)")
     help_text: str = Field(
-        "Ask a question and we'll answer by text. Reply STOP to stop messages, START to resume.",
+        HELP_TEXT,
         min_length=1,
         max_length=320,
-        description="the answer to HELP",
+        description="the answer to HELP (said in the customer's language when a catalog has it)",
     )
     status_callbacks: bool = Field(True, description="ask Twilio to report each reply's delivery")
 

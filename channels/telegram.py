@@ -58,9 +58,11 @@ from core.channel import (
     HubPort,
     IdentityConflict,
     Intake,
+    Languages,
     SentParts,
     StorageUnavailable,
 )
+from core.languages import N_, _, detectable, speaking
 from core.messages import Address, Attachment, InboundMessage, StoredMessage
 from core.metrics import Rejection, rejected
 from core.quoting import literal
@@ -87,12 +89,14 @@ RECONNECT_MAX_S = 30.0
 SAID_MEMORY = 1000
 """Commands answered directly (welcome, help) remembered per process, so a redelivery does
 not repeat them."""
-HUMAN_REQUEST = "I would like to talk to a person."
-UNREADABLE = (
+HUMAN_REQUEST = N_("I would like to talk to a person.")
+"""/human as the customer's words (in their language, so the turn keeps it)."""
+SHARED_PHONE = N_("My phone number is {phone}.")
+UNREADABLE = N_(
     "I can read text messages, documents, photos and voice notes, but not stickers, "
     "locations, polls or other message types. Could you type your question?"
 )
-HELP = (
+HELP = N_(
     "Ask me a question in your own words and I'll answer from our help centre, with links to the "
     "articles. You can send documents too. Send /human to talk to a person from our team."
 )
@@ -151,7 +155,8 @@ _UNREADABLE = (
 
 
 def route(update: Update, *, bot_id: int, bot_username: str, group_mode: str) -> Routed:
-    """What an update asks of the bot. Pure: no I/O."""
+    """What an update asks of the bot. Pure: no I/O; the words it puts in the customer's mouth
+    (/human, a shared contact) are in the language spoken now."""
     message = update.message
     if message is None or message.chat.type == ChatType.CHANNEL:
         return Routed(Kind.IGNORE)  # edits, channel posts and the rest (not even subscribed)
@@ -172,16 +177,26 @@ def route(update: Update, *, bot_id: int, bot_username: str, group_mode: str) ->
     if command is not None:
         kinds = {"start": Kind.START, "help": Kind.HELP, "human": Kind.HUMAN}
         kind = kinds.get(command, Kind.HELP)
-        return Routed(kind, address, f"{HUMAN_REQUEST} {rest}".strip() if kind is Kind.HUMAN else rest)
+        return Routed(kind, address, f"{_(HUMAN_REQUEST)} {rest}".strip() if kind is Kind.HUMAN else rest)
     text = _without_mention(message.text or message.caption or "", bot_username)
     if message.contact is not None and private and message.contact.user_id == sender.id:
         phone = "+" + re.sub(r"\D", "", message.contact.phone_number)
-        return Routed(Kind.CONTACT, address, f"My phone number is {phone}.", phone=phone)
+        return Routed(Kind.CONTACT, address, _(SHARED_PHONE, phone=phone), phone=phone)
     if text or any(getattr(message, kind) for kind in _READABLE_FILES):
         return Routed(Kind.ASK, address, text)
     if any(getattr(message, kind, None) for kind in _UNREADABLE):
         return Routed(Kind.UNREADABLE, address)
     return Routed(Kind.IGNORE)  # service messages: members joining, pins, topic changes
+
+
+async def _language(hub: Languages, address: Address, app_language: str | None) -> str | None:
+    """The conversation's language; before there is one, the language of the customer's
+    Telegram app (its IETF tag's language: "pt" for "pt-br"), when it is one we know."""
+    known = await hub.language_at(address)
+    if known is not None:
+        return known
+    code = (app_language or "").split("-")[0].lower()
+    return code if detectable(code) else None
 
 
 def _command(message: Message, bot_username: str) -> tuple[str | None, str]:
@@ -192,7 +207,7 @@ def _command(message: Message, bot_username: str) -> tuple[str | None, str]:
     if first is None or first.type != MessageEntityType.BOT_COMMAND or first.offset != 0:
         return None, ""
     word = message.parse_entity(first)[1:]
-    name, _, target = word.partition("@")
+    name, _at, target = word.partition("@")
     if target and target.lower() != bot_username.lower():
         return "", ""
     return name.lower(), text[len(message.parse_entity(first)) :].strip()
@@ -241,7 +256,7 @@ def retry_seconds(error: RetryAfter) -> float:
     return retry_after.total_seconds() if isinstance(retry_after, timedelta) else float(retry_after)
 
 
-class TelegramHub(Intake, ChannelRecords, Protocol):
+class TelegramHub(Intake, ChannelRecords, Languages, Protocol):
     """What Telegram asks of the hub."""
 
 
@@ -496,13 +511,28 @@ class TelegramChannel:
         assert message.from_user is not None  # route() ignores messages without a sender
         if not (await hub.admit(channel=CHANNEL, sender=str(message.from_user.id))).allowed:
             return  # dropped and counted by the hub; Telegram must not send it again
+        address = routed.address
+        if routed.kind is Kind.ASK and not any(getattr(message, kind) for kind in _READABLE_FILES):
+            await self._take(hub, message, address, routed)  # the customer's words only
+            return
+        with speaking(await _language(hub, address, message.from_user.language_code)):
+            if routed.kind in (Kind.HUMAN, Kind.CONTACT):  # words put in their mouth, in their language
+                routed = route(
+                    update, bot_id=self.bot.id, bot_username=self.bot.username, group_mode=self._settings.group_mode
+                )
+            await self._take(hub, message, address, routed)
+
+    async def _take(self, hub: TelegramHub, message: Message, address: Address, routed: Routed) -> None:
+        """An admitted update: a fixed answer said at once, or a message for the hub; in the
+        language spoken now."""
+        assert message.from_user is not None  # route() ignores messages without a sender
         external_id = f"{message.chat.id}:{message.message_id}"
         if routed.kind in (Kind.START, Kind.HELP, Kind.UNREADABLE):
             text = {Kind.START: self._settings.welcome, Kind.HELP: HELP, Kind.UNREADABLE: UNREADABLE}[routed.kind]
-            await self._say_once(routed.address, external_id, text)
+            await self._say_once(address, external_id, _(text))
             return
         inbound = InboundMessage(
-            address=routed.address,
+            address=address,
             external_id=external_id,
             sender_id=str(message.from_user.id),
             text=routed.text,
@@ -516,13 +546,11 @@ class TelegramChannel:
         except IdentityConflict:  # a second number of the chat's person: kept, not as their proof
             log.info(
                 "telegram: chat %s shared another phone number than its contact's; stored unverified",
-                routed.address.chat_id,
+                address.chat_id,
             )
             receipt = await hub.receive(replace(inbound, verified_phone=None))
         if not receipt.duplicate and not receipt.with_person:
-            self._in_background(
-                self._typing(hub, routed.address, receipt.message_id), f"telegram-typing-{receipt.message_id}"
-            )
+            self._in_background(self._typing(hub, address, receipt.message_id), f"telegram-typing-{receipt.message_id}")
 
     async def _say_once(self, address: Address, key: str, text: str) -> None:
         """A fixed answer (welcome, help), sent at once and not stored; remembered so a
@@ -584,7 +612,8 @@ class TelegramChannel:
             data = bytes(await file.download_as_bytearray())
         except BadRequest as exc:  # "file is too big" past the Bot API's 20 MB, an expired file id
             log.warning("telegram: downloading %s failed: %s", name, exc.message)
-            return Attachment(name, kind, b"", problem=f"{literal(name)} could not be fetched from Telegram")
+            problem = _("{name} could not be fetched from Telegram", name=literal(name))
+            return Attachment(name, kind, b"", problem=problem)
         except (RetryAfter, NetworkError) as exc:
             log.warning("telegram: downloading %s failed for now (%s); the update will come again", name, exc.message)
             raise RetryLater from None

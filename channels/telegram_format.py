@@ -30,6 +30,7 @@ from markdown_it.tree import SyntaxTreeNode
 
 from channels.markdown_tree import tree
 from channels.text_tables import table_lines
+from core.languages import _
 from core.messages import Citation
 
 MAX_MESSAGE_LENGTH = 4096
@@ -90,7 +91,8 @@ class _Block:
 def telegram_parts(text: str, citations: Sequence[Citation] = (), *, limit: int = MAX_MESSAGE_LENGTH) -> list[str]:
     """The reply as Telegram HTML messages, each at most `limit` visible characters, in order.
 
-    The citations follow the answer as its last block, "Sources:". The list is empty when
+    The citations follow the answer as its last block, "Sources:" (in the language spoken
+    now). The list is empty when
     there is nothing to show (blank text, no citations): what to send then is the caller's
     decision. `limit` must be at least 2, the size of one emoji.
     """
@@ -200,7 +202,7 @@ def _sources(citations: Sequence[Citation]) -> list[_Block]:
     unique = dict.fromkeys((c.source, c.title, c.section, c.link) for c in citations)
     if not unique:
         return []
-    runs = [_Run("Sources:", (_BOLD,))]
+    runs = [_Run(_("Sources:"), (_BOLD,))]
     for source, title, section, link in unique:
         label = (title if not section or section == title else f"{title} › {section}") or source
         tag = _Tag("a", link) if link else _ITALIC

@@ -7,7 +7,14 @@ from typing import Literal
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 
+from core.languages import N_
 from core.settings import Section
+
+WELCOME = N_(
+    "Hi! Ask me anything about our product and I'll answer from our help centre. Send /human to reach a person."
+)
+"""The answer to /start unless the operator writes their own; said in the customer's language
+(a catalog translates the operator's own text too, when it holds it)."""
 
 
 class TelegramSettings(Section):
@@ -20,8 +27,8 @@ class TelegramSettings(Section):
     webhook_secret: SecretStr | None = None
     """Telegram sends it in X-Telegram-Bot-Api-Secret-Token with every update (1–256 of A–Z a–z 0–9 _ -)."""
     welcome: str = Field(
-        ("Hi! Ask me anything about our product and I'll answer from our help centre. Send /human to reach a person."),
-        description="the answer to /start",
+        WELCOME,
+        description="the answer to /start (said in the customer's language when a catalog has it)",
     )
     group_mode: Literal["mention", "all"] = Field(
         "mention", description="in groups: answer only when mentioned, replied to or commanded; or every message"

@@ -283,7 +283,16 @@ class StaffEvents(Protocol):
         ...
 
 
-class HubPort(Intake, ConversationReads, ChannelRecords, StaffEvents, Protocol):
+class Languages(Protocol):
+    """The customer's language, for what a channel says on its own, outside a turn."""
+
+    async def language_at(self, address: Address) -> str | None:
+        """The language of the conversation at `address`; None when there is none or it is not
+        known yet. An SMS HELP, Telegram's /help, a file's problem are said in it."""
+        ...
+
+
+class HubPort(Intake, ConversationReads, ChannelRecords, StaffEvents, Languages, Protocol):
     """All the ports at once: what the hub implements and hands each channel at start. A channel
     keeps it typed as the ports it uses (`channels.api.ApiHub`, an Intake and ConversationReads)."""
 

@@ -190,6 +190,9 @@ class Hub:
     async def has_conversation(self, address: Address) -> bool:
         return await self._storage.views.conversation_at(clean_address(address)) is not None
 
+    async def language_at(self, address: Address) -> str | None:
+        return await self._storage.views.language_at(clean_address(address))
+
     async def feedback(
         self, message_id: int, *, rating: str, comment: str | None = None, address: Address | None = None
     ) -> FeedbackResult:

@@ -3,6 +3,11 @@ are persisted before any send, then delivered in conversation order (each lane o
 with retries, backoff and dead-lettering. One machine for both: the desk has no leases,
 sweep or retry loop of its own.
 
+A reply is rendered by its channel here, outside the turn that wrote it, so the send runs
+`speaking` the reply's language (the conversation's when the reply has none): the channel's
+own words around it — "Sources", SMS's "More:" — are the customer's language too. The
+language comes with the claim's query, one column more, not a read of its own.
+
 The retry schedule lives in the database (`next_attempt_at`), not in a retry loop in
 memory, so a restart or another process picks up exactly where a failed attempt left off;
 that is why this is a few lines of arithmetic rather than a retry library.
@@ -20,6 +25,7 @@ from typing import Protocol
 from weakref import WeakValueDictionary
 
 from core.channel import Channel, DeliveryError, SentParts, SplittingChannel
+from core.languages import speaking
 from core.log_context import bound_ids
 from core.metrics import OUTBOX_DEAD_LETTERED, OUTBOX_RETRIES, OUTBOX_SENT
 from core.settings import OutboxSettings
@@ -99,10 +105,12 @@ class Outbox:
                 external_id = await self._desk.deliver(due)
             elif channel is None:
                 raise DeliveryError(f"channel {due.address.channel!r} is not enabled")
-            elif isinstance(channel, SplittingChannel):
-                external_id = await channel.send_split(due.address, due.message, parts)
             else:
-                external_id = await channel.send(due.address, due.message)
+                with speaking(due.language):  # the channel's own words, in the customer's language
+                    if isinstance(channel, SplittingChannel):
+                        external_id = await channel.send_split(due.address, due.message, parts)
+                    else:
+                        external_id = await channel.send(due.address, due.message)
         except Exception as exc:  # noqa: BLE001 — any failure is retried, then dead-lettered
             reason = f"{type(exc).__name__}: {exc}"
             if isinstance(exc, DeliveryError):

@@ -38,6 +38,11 @@ FIND_CONVERSATION = select(Conversation.id).where(
     Conversation.chat_id == bindparam("chat_id"),
     Conversation.thread_id == bindparam("thread_id"),
 )
+_FIND_LANGUAGE = select(Conversation.language).where(
+    Conversation.channel == bindparam("channel"),
+    Conversation.chat_id == bindparam("chat_id"),
+    Conversation.thread_id == bindparam("thread_id"),
+)
 _OWNER = select(Identity.contact_id).where(
     Identity.channel == bindparam("channel"), Identity.external_user_id == bindparam("user")
 )
@@ -102,6 +107,11 @@ def insert_ignoring_conflicts(session: Session, table: type[Any]) -> Any:
 
 def conversation_at(session: Session, address: Address) -> str | None:
     return session.connection().execute(FIND_CONVERSATION, _where(address)).scalar_one_or_none()
+
+
+def language_at(session: Session, address: Address) -> str | None:
+    """The language of the conversation at `address` (None: no conversation, or not known)."""
+    return session.connection().execute(_FIND_LANGUAGE, _where(address)).scalar_one_or_none()
 
 
 def conversation_for(session: Session, message: InboundMessage) -> Writer:

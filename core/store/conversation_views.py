@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from core.answering.sentiment import trend
 from core.channel import CaseOverview, ConversationOverview
 from core.messages import Address, Author, Citation, StoredMessage, SurveyPart
-from core.store.contacts import conversation_at
+from core.store.contacts import conversation_at, language_at
 from core.store.db import Conversation, Message
 from core.store.transactions import Transactions
 from handoff.tables import Case
@@ -40,6 +40,9 @@ class ConversationViews:
 
     async def conversation_at(self, address: Address) -> str | None:
         return await self._run(partial(conversation_at, address=address))
+
+    async def language_at(self, address: Address) -> str | None:
+        return await self._run(partial(language_at, address=address))
 
     async def overview(self, conversation_id: str) -> ConversationOverview | None:
         return await self._run(partial(_overview, conversation_id=conversation_id))

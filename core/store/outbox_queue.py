@@ -72,6 +72,9 @@ class DueDelivery:
     claimed_before: bool = False
     """An earlier attempt was made: it may have delivered (a timeout, a worker that died
     mid-send), so the staff desk looks for its post before posting again."""
+    language: str | None = None
+    """The language the reply was said in (the message's), else the conversation's; None when
+    unknown. The channel says its own words around the reply ("Sources", "More:") in it."""
 
     @property
     def lane(self) -> Lane:
@@ -225,12 +228,17 @@ def _claim_next(session: Session, *, conversation_id: str, lane: Lane, lease: ti
     if head is None:
         return None
     found = session.execute(
-        select(Message, Conversation.unreachable_reason, OptOut.opted_out_at)
+        select(
+            Message,
+            Conversation.unreachable_reason,
+            OptOut.opted_out_at,
+            func.coalesce(Message.language, Conversation.language),
+        )
         .join(Conversation, Conversation.id == Message.conversation_id)
         .outerjoin(OptOut, and_(OptOut.channel == head.channel, OptOut.chat_id == head.chat_id))
         .where(Message.id == head.message_id)
     ).one()
-    message, unreachable, opted_out = found
+    message, unreachable, opted_out, language = found
     if opted_out is not None:
         unreachable = "the customer opted out (STOP)"
     kind = DeliveryKind(head.kind)
@@ -254,6 +262,7 @@ def _claim_next(session: Session, *, conversation_id: str, lane: Lane, lease: ti
         kind=kind,
         created_at=head.created_at,
         claimed_before=head.claims > 1,
+        language=language,
     )
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from core.channel import Capabilities, DeliveryError
+from core.languages import spoken
 from core.messages import Address, StoredMessage
 
 
@@ -15,6 +16,8 @@ class FlakyChannel:
     def __init__(self, name: str = "flaky") -> None:
         self.name = name
         self.delivered: list[tuple[Address, StoredMessage]] = []
+        self.spoken: list[str] = []
+        """The language spoken while each delivered message was sent (its own words' language)."""
         self.attempts = 0
         self.failures_left = 0
         self.retry_after: float | None = None
@@ -39,4 +42,5 @@ class FlakyChannel:
             self.failures_left -= 1
             raise DeliveryError("platform said 429", retry_after=self.retry_after)
         self.delivered.append((address, message))
+        self.spoken.append(spoken())
         return f"ext-{message.id}"

@@ -53,6 +53,8 @@ class FakeHub:
         self.fail_next = False
         self.values_by_channel: dict[str, dict[str, str]] = {}
         self.opted_out: set[Address] = set()
+        self.languages: dict[Address, str] = {}
+        """A conversation's language by its address, as a test sets it (the turn keeps it)."""
         self.statuses: dict[str, tuple[str, int, str | None]] = {}
         self.reply_text: str | None = None  # None: "**Answer** to: <question>"
         self.reply_handoff = False
@@ -139,6 +141,9 @@ class FakeHub:
 
     async def has_conversation(self, address: Address) -> bool:
         return any(a == address for a, _ in self.messages)
+
+    async def language_at(self, address: Address) -> str | None:
+        return self.languages.get(address)
 
     async def feedback(
         self, message_id: int, *, rating: str, comment: str | None = None, address: Address | None = None

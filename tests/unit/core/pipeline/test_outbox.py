@@ -13,7 +13,7 @@ from core.pipeline.outbox import Outbox, backoff_seconds
 from core.pipeline.storage import Storage
 from core.pipeline.turn_transactions import TurnResult
 from core.settings import OutboxSettings
-from core.store.db import OutboxItem, utcnow
+from core.store.db import Conversation, Message, OutboxItem, utcnow
 from tests.fakes.flaky_channel import FlakyChannel
 
 LEASE = timedelta(seconds=60)
@@ -89,6 +89,29 @@ async def test_after_max_attempts_a_reply_is_dead_lettered_and_the_queue_moves_o
     await outbox.deliver_conversation(conversation_id)
     assert [m.text for _, m in channel.delivered] == ["next"]
     assert await statuses(sessionmaker) == [("dead", 2), ("sent", 0)]
+
+
+async def test_a_reply_is_sent_speaking_its_language_else_the_conversation_s(
+    storage: Storage, sessionmaker: async_sessionmaker[AsyncSession]
+) -> None:
+    channel = FlakyChannel()
+    conversation_id = await queue_replies(storage, ["bonjour", "hallo", "hello"])
+    async with sessionmaker() as session:
+        await session.execute(update(Conversation).values(language="de"))
+        await session.execute(update(Message).where(Message.text == "bonjour").values(language="fr"))
+        await session.commit()
+    await Outbox(storage.outbox, {"flaky": channel}, OutboxSettings()).deliver_conversation(conversation_id)
+    assert [m.text for _, m in channel.delivered] == ["bonjour", "hallo", "hello"]
+    assert channel.spoken == ["fr", "de", "de"]
+
+
+async def test_a_reply_in_a_conversation_of_no_known_language_is_sent_in_the_default(
+    storage: Storage, sessionmaker: async_sessionmaker[AsyncSession]
+) -> None:
+    channel = FlakyChannel()
+    conversation_id = await queue_replies(storage, ["hello"])
+    await Outbox(storage.outbox, {"flaky": channel}, OutboxSettings()).deliver_conversation(conversation_id)
+    assert channel.spoken == ["en"]
 
 
 async def test_a_delivery_claimed_by_another_worker_is_not_sent_twice(
