@@ -38,7 +38,7 @@ from twilio.rest import Client
 from twilio.twiml.messaging_response import MessagingResponse
 
 from channels.downloads import capped_file, origin
-from channels.sms_format import sms_body
+from channels.sms_format import gsm7_letters, sms_body
 from channels.sms_settings import SmsSettings
 from channels.webhook_bodies import read_at_most
 from core.channel import (
@@ -190,7 +190,12 @@ class SmsChannel:
             async with asyncio.timeout(SEND_TIMEOUT_S):
                 created = await client.messages.create_async(
                     to=address.chat_id,
-                    body=sms_body(message.text, message.citations, max_segments=settings.max_segments),
+                    body=sms_body(
+                        message.text,
+                        message.citations,
+                        max_segments=settings.max_segments,
+                        plain_letters=settings.plain_letters,
+                    ),
                     from_=settings.from_number or values.unset,
                     messaging_service_sid=settings.messaging_service_sid or values.unset,
                     status_callback=settings.public_url + STATUS_PATH if settings.status_callbacks else values.unset,
@@ -309,7 +314,8 @@ class SmsChannel:
         while len(self._said) > SAID_MEMORY:
             self._said.popitem(last=False)
         response = MessagingResponse()
-        response.message(_(self._settings.help_text))
+        help_text = _(self._settings.help_text)
+        response.message(gsm7_letters(help_text) if self._settings.plain_letters else help_text)
         return web.Response(text=str(response), content_type="application/xml")
 
     async def _attachments(self, form: MultiDict[str], address: Address) -> tuple[Attachment, ...]:

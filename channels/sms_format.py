@@ -20,8 +20,12 @@ Typographic punctuation with a plain GSM-7 look-alike is written as that look-al
 (`GSM7_LOOKALIKES`: curly quotes, "›", "…", dashes, special spaces, bullets), as Twilio's Smart
 Encoding does: one "›" between a title and its section, a "—" in a notice or a "“" around an
 echoed question would otherwise make the whole reply UCS-2, at twice the segments. So the
-hub's own words always travel as GSM-7; a letter outside it (`ç`, Cyrillic, an emoji) is
-kept, and then the message is UCS-2.
+hub's own punctuation always travels as GSM-7. A letter outside it (`ç`, Cyrillic, an emoji)
+is kept, and then the message is UCS-2 — unless `plain_letters` (`sms.plain_letters`, on by
+default): then a Latin letter whose accent GSM-7 lacks is written as its plain letter
+(`ã` → `a`, `ç` → `c`, `ê` → `e`; `é`, `ñ`, `ü`, `ß` are GSM-7 and stay), as SMS providers
+do for Portuguese, Spanish and French, where nearly every message would otherwise cost twice
+the segments. Cyrillic, Greek lower case, CJK and emoji have no plain letter and stay.
 
 A body that does not fit `max_segments` (or Twilio's 1,600 characters) keeps as much of
 the answer as fits, cut at a sentence end or a line end, then at a space, and only as a
@@ -31,6 +35,7 @@ last resort inside a word; then a line saying where to read on, then the sources
 from __future__ import annotations
 
 import re
+import unicodedata
 from bisect import bisect_left
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -120,7 +125,9 @@ def plain_text(text: str, *, aligned_tables: bool = False) -> str:
     return "\n\n".join(_blocks(tree(text), table))
 
 
-def sms_body(text: str, citations: Sequence[Citation] = (), *, max_segments: int) -> str:
+def sms_body(
+    text: str, citations: Sequence[Citation] = (), *, max_segments: int, plain_letters: bool = False
+) -> str:
     """The whole SMS: plain_text(text), then the sources as ONE short line ("Source: Title" /
     "Sources: Title 1; Title 2", titles only, deduplicated, at most 3), fitted within
     max_segments and TWILIO_MAX_CHARS.
@@ -133,22 +140,42 @@ def sms_body(text: str, citations: Sequence[Citation] = (), *, max_segments: int
     indexes a string by code point, so no cut falls inside an emoji's surrogate pair.
 
     The body is empty when there is nothing to say (the markdown holds no text, no
-    citations): what to send then is the caller's decision.
+    citations): what to send then is the caller's decision. With `plain_letters`, every part
+    is written with `gsm7_letters` before it is measured.
     """
     if max_segments < 1:
         raise ValueError(f"max_segments must be at least 1, not {max_segments}")
-    answer = plain_text(text).translate(GSM7_LOOKALIKES)
-    sources = _sources_line(citations)
+    letters = gsm7_letters if plain_letters else str
+    answer = letters(plain_text(text).translate(GSM7_LOOKALIKES))
+    sources = letters(_sources_line(citations))
     full = "\n\n".join(part for part in (answer, sources) if part)
     if _fits(full, max_segments):
         return full
-    for tail in _tails(_more_line(citations), sources):
+    for tail in map(letters, _tails(_more_line(citations), sources)):
         if kept := _fitted_prefix(answer, "\n\n" + tail, max_segments):
             return kept + "\n\n" + tail
     return _fitted_prefix(full, "", max_segments)  # no answer, and the sources alone too long
 
 
+def gsm7_letters(text: str) -> str:
+    """`text` with each Latin letter outside GSM-7 written as its letter without the accent
+    ("Não é possível" → "Nao é possivel"); anything else as it is (see the module docstring)."""
+    return "".join(map(_gsm7_letter, text))
+
+
 # -- segments --------------------------------------------------------------------------------
+
+
+@cache
+def _gsm7_letter(char: str) -> str:
+    if char.isascii() or not char.isalpha():
+        return char
+    try:
+        _septets(char)
+    except UnicodeEncodeError:
+        plain = "".join(part for part in unicodedata.normalize("NFD", char) if not unicodedata.combining(part))
+        return plain if plain.isascii() and plain.isalpha() else char
+    return char
 
 
 @cache

@@ -29,6 +29,11 @@ class SmsSettings(Section):
     api_url: str = Field("https://api.twilio.com", description="REST API base URL (tests point it at a fake)")
     public_url: str = Field("", description="the hub's public base URL exactly as Twilio calls it")
     max_segments: int = Field(4, ge=1, le=10, description="SMS segments one reply may take (each is billed)")
+    plain_letters: bool = Field(
+        True,
+        description="write letters GSM-7 lacks without their accent (ã → a, ç → c), so a reply in Portuguese, "
+        "Spanish or French costs GSM-7 segments (160 characters), not UCS-2 (70); false sends them as written",
+    )
     help_text: str = Field(
         HELP_TEXT,
         min_length=1,
