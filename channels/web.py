@@ -2,7 +2,12 @@
 
 The conversation history is the source of truth: a reconnecting widget says which message id
 it saw last and receives everything newer. Visitors' sessions and identities are in
-`channels.web_sessions`, the frame protocol in `channels.web_frames`.
+`channels.web_sessions`, the frame protocol in `channels.web_frames`, the widget's texts in
+the visitor's language in `channels.web_texts`.
+
+What the channel says itself (an error line) is said in the conversation's language — the one
+the hub's last message to the session was said in — else in the one the widget shows its
+texts in (its hello says), else in the browser's (Accept-Language).
 """
 
 from __future__ import annotations
@@ -14,7 +19,7 @@ from datetime import UTC, datetime
 from functools import partial
 from typing import TYPE_CHECKING, Any, Protocol
 
-from aiohttp import WSCloseCode, WSMsgType, web
+from aiohttp import WSCloseCode, WSMessage, WSMsgType, web
 
 from channels.api_settings import ApiSettings
 from channels.payloads import decoded_off_loop
@@ -34,6 +39,7 @@ from channels.web_frames import (
 )
 from channels.web_sessions import SECRET_FILE, SessionTokens, load_or_create_secret, verified_email
 from channels.web_settings import WebSettings
+from channels.web_texts import MalformedTag, WidgetTexts, accepted
 from core.channel import (
     Capabilities,
     ConversationReads,
@@ -44,6 +50,7 @@ from core.channel import (
     RatingResult,
     StorageUnavailable,
 )
+from core.languages import _, catalogs, speaking
 from core.messages import Address, Author, InboundMessage, StoredMessage, encoded_message_bytes
 from core.metrics import Rejection, rejected
 from core.streaming import StreamEvent
@@ -59,21 +66,24 @@ HEARTBEAT_S = 30.0
 
 @dataclass(frozen=True, slots=True)
 class _Visitor:
-    """Where a socket comes from: its page's Origin ("" when the client sends none) and the
-    IP address counted by `[limits] per_ip`."""
+    """Where a socket comes from: its page's Origin ("" when the client sends none), the
+    IP address counted by `[limits] per_ip`, and the browser's language the hub has texts for
+    (Accept-Language; None: none of them)."""
 
     origin: str
     ip: str | None
+    language: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class _Session:
     """A socket's visitor once it said hello: the session id, the email the embedding site
-    vouched for, and where the socket comes from."""
+    vouched for, where the socket comes from, and the language the widget shows."""
 
     id: str
     email: str | None
     visitor: _Visitor
+    language: str | None = None
 
 
 class _NoNewSession(Exception):
@@ -87,10 +97,11 @@ class _NoNewSession(Exception):
 class _Socket:
     """One open widget socket; sends are serialized so frames never interleave."""
 
-    __slots__ = ("_lock", "ws")
+    __slots__ = ("_lock", "session", "ws")
 
     def __init__(self, ws: web.WebSocketResponse) -> None:
         self.ws = ws
+        self.session: _Session | None = None
         self._lock = asyncio.Lock()
 
     async def send(self, frame: dict[str, Any]) -> bool:
@@ -127,12 +138,15 @@ class WebChannel:
         )
         self._hub: WebHub = hub
         self._tokens: SessionTokens | None = None
+        self._texts: WidgetTexts | None = None
         self._sessions: dict[str, set[_Socket]] = {}
         # The newest bot/staff message id pushed per session: a reply that overtook the
         # receipt of its question must not be followed by a stale typing indicator.
         self._last_reply: dict[str, int] = {}
         # The newest message id sent to a session's sockets: where a catch-up resumes.
         self._last_sent: dict[str, int] = {}
+        # The language the hub's newest message to a session was said in: the conversation's.
+        self._languages: dict[str, str] = {}
 
     @property
     def connected_sessions(self) -> int:
@@ -146,12 +160,13 @@ class WebChannel:
             web.get("/", self._index),
             web.get("/widget.js", self._widget_js),
             web.get("/widget/ws", self._websocket),
+            web.get("/widget/texts/{language}", self._widget_texts),
         ]
 
     async def check(self) -> str:
         """Nothing to reach: the hub itself serves the widget."""
         sites = ", ".join(self._settings.allowed_origins) or "any site (web.allowed_origins is empty)"
-        return f"serves the widget (/, /widget.js, /widget/ws) to {sites}"
+        return f"serves the widget (/, /widget.js, /widget/ws, /widget/texts/…) to {sites}"
 
     async def start(self) -> None:
         secret = self._settings.session_secret
@@ -161,6 +176,8 @@ class WebChannel:
             value = await asyncio.to_thread(load_or_create_secret, self._secret_path)
         self._tokens = SessionTokens(value, max_age_s=self._settings.session_days * 86400)
         await self._assets.load()
+        greeting, title = self._settings.greeting, self._settings.title  # the operator's catalog may say them
+        self._texts = WidgetTexts(catalogs(), await self._assets.messages() | {greeting, title})
 
     async def stop(self) -> None:
         sockets = [s for group in self._sessions.values() for s in group]
@@ -178,6 +195,7 @@ class WebChannel:
             last = self._last_reply.get(address.chat_id, 0)
             self._last_reply[address.chat_id] = max(last, message.id)
         self._sent(address.chat_id, message.id)
+        self._heard(address.chat_id, message)
         await self._broadcast(address.chat_id, message_frame(message))
         return str(message.id)
 
@@ -210,6 +228,26 @@ class WebChannel:
             return web.Response(status=304, headers=headers)
         return web.Response(body=script.body, content_type="application/javascript", charset="utf-8", headers=headers)
 
+    async def _widget_texts(self, request: web.Request) -> web.Response:
+        """The widget's texts in a language: {"language": served, "texts": {English: said}};
+        English's table is empty, a language without texts gets `languages.default`'s."""
+        if self._texts is None:
+            raise web.HTTPServiceUnavailable(text="web channel not started")
+        try:
+            texts = self._texts.table(request.match_info["language"])
+        except MalformedTag as exc:
+            raise web.HTTPBadRequest(text=str(exc)) from None
+        headers = {
+            "Cache-Control": "public, max-age=300",
+            "ETag": texts.etag,
+            "Access-Control-Allow-Origin": "*",  # the same for every site: the widget runs on any
+            "X-Content-Type-Options": "nosniff",
+            "Content-Language": texts.language,
+        }
+        if texts.etag in request.headers.get("If-None-Match", ""):
+            return web.Response(status=304, headers=headers)
+        return web.Response(body=texts.body, content_type="application/json", charset="utf-8", headers=headers)
+
     # The websocket ---------------------------------------------------------------------------
 
     async def _websocket(self, request: web.Request) -> web.StreamResponse:
@@ -220,7 +258,8 @@ class WebChannel:
             log.info("web: refused a widget connection from %r (not in web.allowed_origins)", origin[:200])
             rejected(CHANNEL, Rejection.BAD_INPUT)
             raise web.HTTPForbidden(text="this site may not open the chat widget (web.allowed_origins)")
-        visitor = _Visitor(origin=origin, ip=request.remote)
+        browser = accepted(request.headers.get("Accept-Language", ""), self._texts.languages) if self._texts else None
+        visitor = _Visitor(origin=origin, ip=request.remote, language=browser)
         max_len = self.capabilities.max_text_length
         frame_limit = encoded_message_bytes(
             max_text_length=max_len, max_file_bytes=self._max_file_bytes, files=MAX_FILES_PER_MESSAGE
@@ -228,36 +267,54 @@ class WebChannel:
         ws = web.WebSocketResponse(heartbeat=HEARTBEAT_S, max_msg_size=frame_limit)
         await ws.prepare(request)
         sock = _Socket(ws)
-        session: _Session | None = None
         try:
             async for msg in ws:
-                if msg.type is not WSMsgType.TEXT:
-                    if msg.type is WSMsgType.BINARY:
-                        rejected(CHANNEL, Rejection.BAD_INPUT)
-                        await sock.send(error_frame("frames must be JSON text"))
-                    continue
-                frame: ClientFrame | None = None
-                try:
-                    frame = await decoded_off_loop(partial(parse_frame, max_text_length=max_len), msg.data)
-                    session = await self._handle(sock, frame, session, visitor)
-                except _NoNewSession as refused:  # the widget reconnects later, with backoff
-                    await sock.send({"type": "slow_down", "retry_after": refused.retry_after_s})
-                    await ws.close(code=WSCloseCode.TRY_AGAIN_LATER, message=b"too many new sessions")
-                except asyncio.CancelledError:
-                    raise
-                except IdentityConflict:  # a token from before tokens named their person
-                    await sock.send(error_frame("you signed in as someone else: reload the page to start anew"))
-                except StorageUnavailable as exc:
-                    log.warning("web: a %s frame could not be stored: %s", type(frame).__name__, exc)
-                    if not await self._try_again(sock, frame, exc.retry_after_s):
+                with speaking(self._language(sock.session, visitor)):
+                    if not await self._receive(sock, msg, visitor, max_len=max_len):
                         break
-                except Exception:
-                    log.exception("web: failed to handle a %s frame", type(frame).__name__ if frame else "client")
-                    await sock.send(error_frame("internal error, please try again"))
         finally:
-            if session is not None:
-                self._forget(session.id, sock)
+            if sock.session is not None:
+                self._forget(sock.session.id, sock)
         return ws
+
+    async def _receive(self, sock: _Socket, msg: WSMessage, visitor: _Visitor, *, max_len: int) -> bool:
+        """Handle one websocket message (the session a hello begins is kept on `sock`); False
+        when the socket is closed."""
+        if msg.type is not WSMsgType.TEXT:
+            if msg.type is WSMsgType.BINARY:
+                rejected(CHANNEL, Rejection.BAD_INPUT)
+                await sock.send(error_frame("frames must be JSON text"))
+            return True
+        frame: ClientFrame | None = None
+        try:
+            frame = await decoded_off_loop(partial(parse_frame, max_text_length=max_len), msg.data)
+            sock.session = await self._handle(sock, frame, sock.session, visitor)
+        except _NoNewSession as refused:  # the widget reconnects later, with backoff
+            await sock.send({"type": "slow_down", "retry_after": refused.retry_after_s})
+            await sock.ws.close(code=WSCloseCode.TRY_AGAIN_LATER, message=b"too many new sessions")
+        except asyncio.CancelledError:
+            raise
+        except IdentityConflict:  # a token from before tokens named their person
+            await sock.send(error_frame(_("you signed in as someone else: reload the page to start anew")))
+        except StorageUnavailable as exc:
+            log.warning("web: a %s frame could not be stored: %s", type(frame).__name__, exc)
+            return await self._try_again(sock, frame, exc.retry_after_s)
+        except Exception:
+            log.exception("web: failed to handle a %s frame", type(frame).__name__ if frame else "client")
+            await sock.send(error_frame(_("internal error, please try again")))
+        return True
+
+    def _language(self, session: _Session | None, visitor: _Visitor) -> str | None:
+        """What the channel's own lines are said in: the conversation's, else the widget's,
+        else the browser's (None: `languages.default`)."""
+        if session is not None:
+            return self._languages.get(session.id) or session.language or visitor.language
+        return visitor.language
+
+    def _heard(self, session_id: str, message: StoredMessage) -> None:
+        """Keep the conversation's language: the one the hub's newest message was said in."""
+        if message.author is not Author.CUSTOMER and message.language and session_id in self._sessions:
+            self._languages[session_id] = message.language
 
     async def _handle(
         self, sock: _Socket, frame: ClientFrame, session: _Session | None, visitor: _Visitor
@@ -273,7 +330,7 @@ class WebChannel:
                 session_id = await self._hello(
                     sock, token=frame.token, after=frame.after, origin=visitor.origin, email=email, ip=visitor.ip
                 )
-                session = _Session(session_id, email, visitor)
+                session = _Session(session_id, email, visitor, frame.language)
             case ClientMessage() | ClientFeedback() | ClientRating() if session is None:
                 await sock.send(error_frame("send hello first"))
             case ClientMessage() if session is not None:
@@ -296,7 +353,7 @@ class WebChannel:
                 await sock.ws.close(code=WSCloseCode.TRY_AGAIN_LATER, message=b"try again shortly")
                 return False
             case _:
-                await sock.send(error_frame("that could not be saved just now; please try again shortly"))
+                await sock.send(error_frame(_("that could not be saved just now; please try again shortly")))
         return True
 
     def _verified(self, hello: Hello) -> str | None:
@@ -309,14 +366,14 @@ class WebChannel:
         if result is FeedbackResult.SAVED:
             await self._broadcast(session.id, {"type": "feedback", "message_id": message_id, "rating": rating})
         else:
-            await sock.send(error_frame("feedback is for the bot's replies in this conversation"))
+            await sock.send(error_frame(_("feedback is for the bot's replies in this conversation")))
 
     async def _rate(self, sock: _Socket, session: _Session, *, message_id: int, score: int) -> None:
         """A score from the survey's buttons: every tab of the session shows it kept, or the
         survey closed (answered already, or asked too long ago)."""
         result = await self._hub.rate(message_id, score=score, address=Address(CHANNEL, session.id))
         if result is RatingResult.NOT_FOUND:
-            await sock.send(error_frame("ratings are for the survey in this conversation"))
+            await sock.send(error_frame(_("ratings are for the survey in this conversation")))
             return
         kept = score if result is RatingResult.SAVED else None
         await self._broadcast(session.id, {"type": "rating", "message_id": message_id, "score": kept})
@@ -355,6 +412,7 @@ class WebChannel:
                 batch = await self._hub.history(address, after=after, limit=limit)
                 for message in batch:
                     self._sent(session_id, message.id)
+                    self._heard(session_id, message)
                     await sock.send(message_frame(message))
                 if len(batch) < limit:
                     return session_id
@@ -423,3 +481,4 @@ class WebChannel:
             del self._sessions[session_id]
             self._last_reply.pop(session_id, None)
             self._last_sent.pop(session_id, None)
+            self._languages.pop(session_id, None)

@@ -12,7 +12,8 @@ into one function, with the stylesheet as a string:
     "use strict";
     var CSS = "<widget.css>";
     var BRANDING = {"color": "#3157d5", …};   the [web] branding settings (brand.js reads them)
-    /* boot.js */ … /* dom.js */ … /* markdown.js */ … /* view.js */ … /* connection.js */ … /* start.js */ …
+    var LANGUAGES = {"default": "en", "known": ["de", "en", …]};   the languages with texts (texts.js)
+    /* boot.js */ … /* texts.js */ … /* dom.js */ … /* markdown.js */ … /* view.js */ … /* connection.js */ … /* start.js */ …
     })();
 
 Why pieces of one function rather than modules or a namespace object: it is the scope the
@@ -32,10 +33,13 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from channels.web_texts import known_languages, normal_tag, widget_messages
+from core.languages import SOURCE, catalogs
+
 STATIC_DIR = Path(__file__).parent / "static"
 WIDGET_DIR = "widget"
 WIDGET_CSS = "widget.css"
-WIDGET_PARTS = ("boot.js", "brand.js", "dom.js", "markdown.js", "view.js", "connection.js", "start.js")
+WIDGET_PARTS = ("boot.js", "texts.js", "brand.js", "dom.js", "markdown.js", "view.js", "connection.js", "start.js")
 """The order matters only for statements run at load: boot.js's guard first, start.js's
 mount last, and each `var` set before the load-time code that reads it."""
 
@@ -50,11 +54,26 @@ def css_literal(css: str) -> str:
     return json.dumps(css).replace("<", "\\u003c")
 
 
-def assemble_widget(*, css: str, parts: Sequence[tuple[str, str]], branding: Mapping[str, str] | None = None) -> str:
-    """One script: `var CSS`, `var BRANDING` and each (name, source) part, in order, inside one
-    function."""
+def assemble_widget(
+    *,
+    css: str,
+    parts: Sequence[tuple[str, str]],
+    branding: Mapping[str, str] | None = None,
+    languages: Sequence[str] = (SOURCE,),
+    default_language: str = SOURCE,
+) -> str:
+    """One script: `var CSS`, `var BRANDING`, `var LANGUAGES` (the languages with texts, and
+    the one for a visitor whose languages have none) and each (name, source) part, in order,
+    inside one function."""
     brand = json.dumps(dict(branding or {}), sort_keys=True).replace("<", "\\u003c")  # as css_literal
-    pieces = ["(function () {\n", '"use strict";\n', f"var CSS = {css_literal(css)};\n", f"var BRANDING = {brand};\n"]
+    spoken = json.dumps({"default": default_language, "known": list(languages)}).replace("<", "\\u003c")
+    pieces = [
+        "(function () {\n",
+        '"use strict";\n',
+        f"var CSS = {css_literal(css)};\n",
+        f"var BRANDING = {brand};\n",
+        f"var LANGUAGES = {spoken};\n",
+    ]
     for name, source in parts:
         # A part's last line may be a // comment: always end it before the next one.
         pieces.append(f"\n/* {name} */\n{source.rstrip()}\n")
@@ -74,6 +93,7 @@ class Script:
 class _Files:
     index: bytes
     script: Script
+    messages: frozenset[str]
 
 
 class WidgetAssets:
@@ -99,6 +119,10 @@ class WidgetAssets:
         """The widget script, UTF-8, with its ETag."""
         return (await self._loaded()).script
 
+    async def messages(self) -> frozenset[str]:
+        """The texts the script marks for translation (`channels.web_texts`)."""
+        return (await self._loaded()).messages
+
     async def _loaded(self) -> _Files:
         if self._files is None:
             async with self._lock:
@@ -108,12 +132,17 @@ class WidgetAssets:
 
     def _read(self) -> _Files:
         widget = self._dir / WIDGET_DIR
+        parts = [(name, (widget / name).read_text(encoding="utf-8")) for name in WIDGET_PARTS]
+        spoken = catalogs()
         script = assemble_widget(
             css=(widget / WIDGET_CSS).read_text(encoding="utf-8"),
-            parts=[(name, (widget / name).read_text(encoding="utf-8")) for name in WIDGET_PARTS],
+            parts=parts,
             branding=self._branding,
+            languages=known_languages(spoken),
+            default_language=normal_tag(spoken.default),
         ).encode()
         return _Files(
             index=(self._dir / "index.html").read_bytes(),
             script=Script(body=script, etag=f'"{hashlib.sha256(script).hexdigest()[:32]}"'),
+            messages=widget_messages(source for _, source in parts),
         )

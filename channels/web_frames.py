@@ -2,7 +2,8 @@
 pure functions (no I/O), so they are tested on their own.
 
     client → server  {"type": "hello", "token": str | null, "after": int,    first frame
-                      "identity"?: {"email": str, "signature": hex}}         see channels.web_sessions
+                      "identity"?: {"email": str, "signature": hex},         see channels.web_sessions
+                      "language"?: str}                                      the widget's (its texts')
                      {"type": "message", "id": str, "text": str,              id: client uuid
                       "attachments"?: [{"filename", "content_type", "data": base64}]}
                      {"type": "feedback", "message_id": int, "rating": "up" | "down"}
@@ -11,7 +12,9 @@ pure functions (no I/O), so they are tested on their own.
                       "max_file_bytes": int}
                      {"type": "message", "id": int, "author": ..., "text": ..., "citations": [...],
                       "handoff": bool, "created_at": iso, "reply_to": int | null, "client_id"?: str,
-                      "survey"?: "question" | "thanks"}                      the satisfaction survey's
+                      "survey"?: "question" | "thanks",                      the satisfaction survey's
+                      "language"?: str}                                      said in (the hub's: the
+                                                                             conversation's then)
                      {"type": "typing", "message_id": int}                    reply on its way
                      {"type": "delta", "reply_to": int, "text": str}          an answer being written
                      {"type": "citations", "reply_to": int, "citations": [...]}
@@ -23,6 +26,10 @@ pure functions (no I/O), so they are tested on their own.
                      {"type": "error", "reason": str}                         socket stays open
 
 A streamed draft is only a preview: the stored `message` frame (with `reply_to`) replaces it.
+
+An error's reason is said in the conversation's language (channels.web) when the hub chose to
+say it; a malformed frame's (`FrameError`, which the widget never sends) is for the developer of
+a client, in English.
 """
 
 from __future__ import annotations
@@ -33,7 +40,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from channels.payloads import MAX_MESSAGE_ID, PayloadError, parse_attachments, parse_vote, plain_text, storable
-from core.messages import SURVEY_SCORES, Attachment, StoredMessage, citation_json, stored_message_json
+from channels.web_texts import MalformedTag, normal_tag
+from core.messages import SURVEY_SCORES, Attachment, Author, StoredMessage, citation_json, stored_message_json
 from core.streaming import CitationsReady, StreamDone, StreamEvent, StreamReset, TextDelta
 
 MAX_CLIENT_ID = 100
@@ -46,6 +54,9 @@ class Hello:
     after: int
     email: str | None = None
     signature: str | None = None
+    language: str | None = None
+    """The language the widget shows its texts in (a normal tag, "de"), until the hub knows the
+    conversation's."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,16 +119,22 @@ def _parse_hello(data: dict[str, Any]) -> ClientFrame:
         return FrameError("token holds a NUL or an invalid character")
     if isinstance(after, bool) or not isinstance(after, int) or not 0 <= after <= MAX_MESSAGE_ID:
         return FrameError(f"after must be an integer from 0 to {MAX_MESSAGE_ID}")
+    language = data.get("language")
+    if language is not None:
+        try:
+            language = normal_tag(language) if isinstance(language, str) else normal_tag("")
+        except MalformedTag:
+            return FrameError('language must be a language code like "de" or "pt-BR"')
     identity = data.get("identity")
     if identity is None:
-        return Hello(token=token, after=after)
+        return Hello(token=token, after=after, language=language)
     email = identity.get("email") if isinstance(identity, dict) else None
     signature = identity.get("signature") if isinstance(identity, dict) else None
     if not isinstance(email, str) or not isinstance(signature, str) or not 0 < len(email) <= 200:
         return FrameError('identity must be {"email": str, "signature": str}')
     if not _HEX_SIGNATURE.fullmatch(signature) or not storable(email):
         return FrameError("identity signature must be the hex HMAC-SHA256 of the email")
-    return Hello(token=token, after=after, email=email, signature=signature)
+    return Hello(token=token, after=after, email=email, signature=signature, language=language)
 
 
 def _parse_feedback(data: dict[str, Any]) -> ClientFrame:
@@ -166,6 +183,8 @@ def message_frame(message: StoredMessage, *, client_id: str | None = None) -> di
     frame: dict[str, Any] = {"type": "message", **stored_message_json(message)}
     if message.survey is not None:
         frame["survey"] = message.survey.value
+    if message.language is not None and message.author is not Author.CUSTOMER:
+        frame["language"] = message.language
     if client_id is not None:
         frame["client_id"] = client_id
     return frame

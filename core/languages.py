@@ -169,6 +169,11 @@ def use_catalogs(override: Path | None, *, default: str = SOURCE) -> Catalogs:
     return _default.catalogs
 
 
+def catalogs() -> Catalogs:
+    """The catalogs in use: which languages have sentences, and each one's (the widget's texts)."""
+    return _catalogs()
+
+
 def _catalogs() -> Catalogs:
     if _default.catalogs is None:  # a process that never called use_catalogs: the shipped ones
         _default.catalogs = Catalogs()

@@ -138,6 +138,9 @@ class StoredMessage:
     """The customer message a bot reply answers (the widget swaps its streamed draft for it)."""
     survey: SurveyPart | None = None
     """Part of the satisfaction survey: no 👍/👎 under it, and the question gets the scale."""
+    language: str | None = None
+    """A customer message: the language it is surely in; the hub's: the language it was said
+    in (the conversation's then). None when unknown."""
 
 
 def stored_message_json(message: StoredMessage) -> dict[str, Any]:

@@ -396,6 +396,7 @@ def _insert_reply(
         created_at=now,
         reply_to=pending.id,
         survey=survey,
+        language=language,
     )
 
 

@@ -28,6 +28,7 @@ def to_stored(row: Message) -> StoredMessage:
         created_at=row.created_at,
         reply_to=row.reply_to,
         survey=SurveyPart(row.survey) if row.survey else None,
+        language=row.language,
     )
 
 

@@ -681,6 +681,7 @@ async def test_the_embedding_site_vouches_for_the_visitor(fake_server: tuple[str
         "token": None,
         "after": 0,
         "identity": {"email": "erin@example.com", "signature": signature},
+        "language": "en",  # the widget's texts' (the hub says its own lines in it)
     }
 
 

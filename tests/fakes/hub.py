@@ -73,6 +73,7 @@ class FakeHub:
             created_at=datetime(2025, 1, 2, 3, 4, 5, tzinfo=UTC),
             reply_to=extra.get("reply_to"),
             survey=extra.get("survey"),
+            language=extra.get("language"),
         )
         self.messages.append((address, message))
         return message

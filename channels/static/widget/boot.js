@@ -31,7 +31,7 @@ var KEY = "supporthub:" + BASE.origin + BASE.pathname + ":";
 
 function attr(name) { return (script && script.getAttribute(name)) || ""; }
 
-var title = attr("data-title") || "Help";
+var title = attr("data-title") || N_("Help"); // said with translated(): an operator's .po may say the site's own
 var identity = attr("data-email") && attr("data-email-signature")
   ? { email: attr("data-email"), signature: attr("data-email-signature") }
   : null;
@@ -55,4 +55,5 @@ var state = {
   typingFor: 0,
   typingTimer: null,
   unread: 0,
+  status: ["", null], // the status line's text (English) and values, said again on a change of language
 };

@@ -59,7 +59,7 @@ var brand = (function () {
     onColor: contrast(color, WHITE) >= contrast(color, BLACK) ? WHITE : BLACK,
     ink: inkOnWhite(color),
     launcherText: attr("data-launcher-text") || BRANDING.launcher_text || "",
-    greeting: attr("data-greeting") || BRANDING.greeting || "Ask us anything \u2014 we usually answer right away.",
+    greeting: attr("data-greeting") || BRANDING.greeting || N_("Ask us anything \u2014 we usually answer right away."),
     avatar: safeImage(attr("data-avatar") || BRANDING.avatar_url),
     position: position === "left" ? "left" : "right",
   };

@@ -55,9 +55,9 @@ function connect() {
   }
   state.ws = ws;
   state.ready = false;
-  if (!state.lastSeen) setStatus("Connecting\u2026");
+  if (!state.lastSeen) setStatus(N_("Connecting\u2026"));
   ws.onopen = function () {
-    var hello = { type: "hello", token: store.get("token") || null, after: state.lastSeen };
+    var hello = { type: "hello", token: store.get("token") || null, after: state.lastSeen, language: wanted || language };
     if (identity) hello.identity = identity;
     ws.send(JSON.stringify(hello));
   };
@@ -75,7 +75,7 @@ function scheduleReconnect() {
   if (state.retryTimer) return;
   var delay = Math.max(BACKOFF_MS[Math.min(state.attempt, BACKOFF_MS.length - 1)], state.notBefore - Date.now());
   state.attempt++;
-  if (state.notBefore <= Date.now()) setStatus("Reconnecting\u2026");
+  if (state.notBefore <= Date.now()) setStatus(N_("Reconnecting\u2026"));
   state.retryTimer = setTimeout(connect, delay * (1 + Math.random() * 0.1));
 }
 

@@ -2,6 +2,7 @@
 
 function mount() {
   document.body.appendChild(host);
+  useLanguage(firstLanguage());
   // Visitors who never opened the chat get no socket; returning ones catch up at once.
   if (store.get("token")) connect();
 }

@@ -1,6 +1,7 @@
 // The view: the bubble and the panel in a shadow root, the messages, streamed drafts,
 // feedback, files and the composer. It sends through connection.js (connect, sendFrame),
-// which calls the on* functions here with each frame, and setStatus.
+// which calls the on* functions here with each frame, and setStatus. Its texts are said with
+// t() (texts.js); relabel() says the fixed ones again when the language changes.
 
 var TYPING_TIMEOUT_MS = 30000;
 var BASE64_CHUNK = 3 * 8192; // a multiple of 3, so the chunks' base64 can be joined
@@ -12,10 +13,10 @@ var ICON_SEND = "M3 20.5 21 12 3 3.5V10l12 2-12 2z";
 var ICON_CLIP = "M16.5 6v11.5a4 4 0 0 1-8 0V5a2.5 2.5 0 0 1 5 0v10.5a1 1 0 0 1-2 0V6H10v9.5a2.5 2.5 0 0 0 5 0V5a4 4 0 0 0-8 0v12.5a5.5 5.5 0 0 0 11 0V6z";
 var ICON_UP = "M1 21h4V9H1zm22-11a2 2 0 0 0-2-2h-6.31l.95-4.57.03-.32c0-.41-.17-.79-.44-1.06L14.17 1 7.59 7.59C7.22 7.95 7 8.45 7 9v10a2 2 0 0 0 2 2h9c.83 0 1.54-.5 1.84-1.22l3.02-7.05c.09-.23.14-.47.14-.73z";
 var ICON_THUMB_DOWN = "M15 3H6c-.83 0-1.54.5-1.84 1.22l-3.02 7.05c-.09.23-.14.47-.14.73v2a2 2 0 0 0 2 2h6.31l-.95 4.57-.03.32c0 .41.17.79.44 1.06L9.83 23l6.59-6.59c.36-.36.58-.86.58-1.41V5a2 2 0 0 0-2-2zm4 0v12h4V3z";
-var RATINGS = [["up", "Helpful", ICON_UP], ["down", "Not helpful", ICON_THUMB_DOWN]];
-var SCALE = [[1, "1, bad"], [2, "2"], [3, "3"], [4, "4"], [5, "5, great"]]; // the survey's (core.messages.SURVEY_SCORES)
-var SURVEY_THANKS = "Thank you for your rating!";
-var SURVEY_CLOSED = "This survey is closed.";
+var RATINGS = [["up", N_("Helpful"), ICON_UP], ["down", N_("Not helpful"), ICON_THUMB_DOWN]];
+var SCALE = [[1, N_("1, bad")], [2, "2"], [3, "3"], [4, "4"], [5, N_("5, great")]]; // the survey's (core.messages.SURVEY_SCORES)
+var SURVEY_THANKS = N_("Thank you for your rating!");
+var SURVEY_CLOSED = N_("This survey is closed.");
 
 function uuid() {
   if (window.crypto && crypto.randomUUID) return crypto.randomUUID();
@@ -37,33 +38,28 @@ var ui = {};
 ui.badge = el("span", { className: "badge", hidden: "", "aria-hidden": "true" });
 ui.bubble = el("button", {
   className: brand.launcherText ? "bubble wide" : "bubble", type: "button", "data-testid": "bubble",
-  "aria-label": "Open chat", "aria-expanded": "false", "aria-controls": "sh-panel",
+  "aria-expanded": "false", "aria-controls": "sh-panel",
 }, brand.launcherText
   ? [icon(ICON_CHAT), el("span", { className: "launcher-text", "data-testid": "launcher-text", text: brand.launcherText }), ui.badge]
   : [icon(ICON_CHAT), ui.badge]);
 ui.icons = { closed: ui.bubble.firstChild, open: icon(ICON_DOWN) };
-ui.title = el("h2", { id: "sh-title", text: title });
+ui.title = el("h2", { id: "sh-title" });
 ui.status = el("span", { className: "status", role: "status" });
-ui.close = el("button", { className: "close", type: "button", "aria-label": "Close chat" }, [icon(ICON_CLOSE)]);
+ui.close = el("button", { className: "close", type: "button" }, [icon(ICON_CLOSE)]);
 ui.list = el("div", {
   className: "list", "data-testid": "messages", role: "log",
   "aria-live": "polite", "aria-relevant": "additions", "aria-labelledby": "sh-title",
 });
-ui.empty = el("p", { className: "empty", "data-testid": "greeting", text: brand.greeting });
+ui.empty = el("p", { className: "empty", "data-testid": "greeting" });
 ui.typing = el("div", {
-  className: "typing", "data-testid": "typing", hidden: "", role: "status", "aria-label": "Assistant is typing",
+  className: "typing", "data-testid": "typing", hidden: "", role: "status",
 }, [el("span"), el("span"), el("span")]);
 ui.scroll = el("div", { className: "scroll" }, [ui.empty, ui.list, ui.typing]);
 ui.files = el("div", { className: "files", "data-testid": "attachments", hidden: "" });
 ui.fileInput = el("input", { type: "file", "data-testid": "file-input", hidden: "", tabindex: "-1" });
-ui.attach = el("button", {
-  className: "attach", type: "button", "data-testid": "attach", "aria-label": "Attach a file", title: "Attach a file",
-}, [icon(ICON_CLIP)]);
-ui.input = el("textarea", {
-  className: "input", "data-testid": "input", rows: "1",
-  "aria-label": "Type your message", placeholder: "Ask a question\u2026",
-});
-ui.send = el("button", { className: "send", type: "submit", "data-testid": "send", "aria-label": "Send message" }, [icon(ICON_SEND)]);
+ui.attach = el("button", { className: "attach", type: "button", "data-testid": "attach" }, [icon(ICON_CLIP)]);
+ui.input = el("textarea", { className: "input", "data-testid": "input", rows: "1" });
+ui.send = el("button", { className: "send", type: "submit", "data-testid": "send" }, [icon(ICON_SEND)]);
 ui.form = el("form", { className: "composer" }, [ui.attach, ui.fileInput, ui.input, ui.send]);
 ui.panel = el("section", {
   className: "panel", id: "sh-panel", "data-testid": "panel", role: "dialog",
@@ -84,14 +80,60 @@ ui.root.style.setProperty("--accent", brand.color);
 ui.root.style.setProperty("--on-accent", brand.onColor);
 ui.root.style.setProperty("--accent-ink", brand.ink);
 shadow.appendChild(ui.root);
+relabel();
 
 function isOpen() { return !ui.panel.hidden; }
+
+function labelBubble() { ui.bubble.setAttribute("aria-label", isOpen() ? t("Close chat") : t("Open chat")); }
+
+// Every fixed text of the view in the current language: at start, and again when it changes.
+// The lines already said (notices, the customer's and the hub's messages) stay as they were.
+function relabel() {
+  ui.root.setAttribute("lang", language);
+  labelBubble();
+  ui.title.textContent = translated(title);
+  ui.close.setAttribute("aria-label", t("Close chat"));
+  ui.empty.textContent = translated(brand.greeting);
+  ui.typing.setAttribute("aria-label", t("Assistant is typing"));
+  ui.attach.setAttribute("aria-label", t("Attach a file"));
+  ui.attach.title = t("Attach a file");
+  ui.input.setAttribute("aria-label", t("Type your message"));
+  ui.input.placeholder = t("Ask a question\u2026");
+  ui.send.setAttribute("aria-label", t("Send message"));
+  if (ui.status.textContent) setStatus(state.status[0], state.status[1]);
+  Array.prototype.forEach.call(ui.list.querySelectorAll(".msg"), labelMessage);
+  if (state.file) setFile(state.file);
+}
+
+// The texts of a message's controls: sources, the thumbs, the survey's scale and its note.
+function labelMessage(node) {
+  Array.prototype.forEach.call(node.querySelectorAll(".cites-label"), function (x) { x.textContent = t("Sources:"); });
+  Array.prototype.forEach.call(node.querySelectorAll(".who"), function (x) { x.textContent = t("Support team"); });
+  Array.prototype.forEach.call(node.querySelectorAll(".rate"), function (x) {
+    x.setAttribute("aria-label", t("Was this answer helpful?"));
+  });
+  Array.prototype.forEach.call(node.querySelectorAll(".thumb"), function (button) {
+    var label = translated(button.getAttribute("data-rating") === "up" ? RATINGS[0][1] : RATINGS[1][1]);
+    button.setAttribute("aria-label", label);
+    button.title = label;
+  });
+  Array.prototype.forEach.call(node.querySelectorAll(".scale"), function (x) {
+    x.setAttribute("aria-label", t("Your rating, from 1 (bad) to 5 (great)"));
+  });
+  Array.prototype.forEach.call(node.querySelectorAll(".score"), function (button) {
+    var label = translated(SCALE[Number(button.getAttribute("data-score")) - 1][1]);
+    button.setAttribute("aria-label", label);
+    button.title = label;
+  });
+  var note = node.querySelector(".scale-note");
+  if (note) note.textContent = translated(note.getAttribute("data-score") ? SURVEY_THANKS : SURVEY_CLOSED);
+}
 
 function setOpen(open) {
   ui.panel.hidden = !open;
   ui.root.classList.toggle("open", open);
   ui.bubble.setAttribute("aria-expanded", String(open));
-  ui.bubble.setAttribute("aria-label", open ? "Close chat" : "Open chat");
+  labelBubble();
   ui.bubble.replaceChild(open ? ui.icons.open : ui.icons.closed, ui.bubble.firstChild);
   if (open) {
     markRead();
@@ -109,12 +151,25 @@ function markRead() {
 
 function scrollDown() { ui.scroll.scrollTop = ui.scroll.scrollHeight; }
 
-function setStatus(text) { ui.status.textContent = text; }
+// `text` is English (marked with N_), said now and again should the language change.
+function setStatus(text, values) {
+  state.status = [text, values];
+  ui.status.textContent = text ? translated(text, values) : "";
+}
+
+function number(value) {
+  try { return value.toLocaleString(language); } catch (e) { return String(value); }
+}
 
 function sizeText(bytes) {
-  if (bytes >= 1048576) return (Math.round(bytes / 104857.6) / 10) + " MB";
-  if (bytes >= 1024) return (Math.round(bytes / 102.4) / 10) + " KB";
-  return bytes + " bytes";
+  if (bytes >= 1048576) return t("{size} MB", { size: number(Math.round(bytes / 104857.6) / 10) });
+  if (bytes >= 1024) return t("{size} KB", { size: number(Math.round(bytes / 102.4) / 10) });
+  return t("{size} bytes", { size: number(bytes) });
+}
+
+function when(iso) {
+  var date = new Date(iso);
+  try { return date.toLocaleString(language); } catch (e) { return date.toLocaleString(); }
 }
 
 function citationChip(c) {
@@ -141,14 +196,15 @@ function fillAnswer(node, f) {
     return !seen.has(key) && seen.add(key);
   });
   if (chips.length) {
-    node.appendChild(el("div", { className: "cites" }, [el("span", { className: "cites-label", text: "Sources:" })].concat(chips.map(citationChip))));
+    node.appendChild(el("div", { className: "cites" }, [el("span", { className: "cites-label", text: t("Sources:") })].concat(chips.map(citationChip))));
   }
 }
 
 function ratingButtons(id) {
-  return el("div", { className: "rate", role: "group", "aria-label": "Was this answer helpful?" }, RATINGS.map(function (r) {
+  return el("div", { className: "rate", role: "group", "aria-label": t("Was this answer helpful?") }, RATINGS.map(function (r) {
     var button = el("button", {
-      className: "thumb", type: "button", "data-rating": r[0], "aria-label": r[1], title: r[1], "aria-pressed": "false",
+      className: "thumb", type: "button", "data-rating": r[0], "aria-label": translated(r[1]), title: translated(r[1]),
+      "aria-pressed": "false",
     }, [icon(r[2])]);
     button.addEventListener("click", function () { rate(id, r[0]); });
     return button;
@@ -159,10 +215,10 @@ function ratingButtons(id) {
 // to 5 in one click; typing the digit works too, as on every other channel.
 function scaleButtons(id) {
   return el("div", {
-    className: "scale", role: "group", "data-testid": "survey", "aria-label": "Your rating, from 1 (bad) to 5 (great)",
+    className: "scale", role: "group", "data-testid": "survey", "aria-label": t("Your rating, from 1 (bad) to 5 (great)"),
   }, SCALE.map(function (s) {
     var button = el("button", {
-      className: "score", type: "button", "data-score": String(s[0]), "aria-label": s[1], title: s[1],
+      className: "score", type: "button", "data-score": String(s[0]), "aria-label": translated(s[1]), title: translated(s[1]),
       "aria-pressed": "false", text: String(s[0]),
     });
     button.addEventListener("click", function () { giveScore(id, s[0]); });
@@ -172,14 +228,14 @@ function scaleButtons(id) {
 
 function renderMessage(f) {
   var node = el("div", { className: "msg msg-" + f.author, "data-testid": "message", "data-author": f.author });
-  if (f.created_at) node.title = new Date(f.created_at).toLocaleString();
+  if (f.created_at) node.title = when(f.created_at);
   if (f.author === "customer") {
     node.textContent = f.text; // customers' words are shown exactly as typed
     if (f.filename) node.appendChild(fileLine(f.filename));
-    else if (!f.text) node.appendChild(fileLine("a file")); // the history keeps no filenames
+    else if (!f.text) node.appendChild(fileLine(t("a file"))); // the history keeps no filenames
     return node;
   }
-  if (f.author === "staff") node.appendChild(el("div", { className: "who", text: "Support team" }));
+  if (f.author === "staff") node.appendChild(el("div", { className: "who", text: t("Support team") }));
   fillAnswer(node, f);
   if (f.author === "bot" && f.id && !f.survey) node.appendChild(ratingButtons(f.id));
   if (f.survey === "question" && f.id) node.appendChild(scaleButtons(f.id));
@@ -221,7 +277,7 @@ function onMessage(f) {
     if (draft) draft.node.remove();
   } else if (mine) {
     mine.node.classList.remove("pending");
-    if (f.created_at) mine.node.title = new Date(f.created_at).toLocaleString();
+    if (f.created_at) mine.node.title = when(f.created_at);
     placeInOrder(mine.node, f.id);
   } else if (draft) {
     var node = renderMessage(f); // the stored answer takes the draft's place
@@ -232,6 +288,7 @@ function onMessage(f) {
     placeInOrder(renderMessage(f), f.id);
   }
   state.lastSeen = Math.max(state.lastSeen, f.id);
+  if (f.author !== "customer" && typeof f.language === "string") followConversation(f.language);
   if (f.author !== "customer") {
     if (f.id > state.typingFor) showTyping(false);
     if (!isOpen() && f.id > Number(store.get("read") || 0)) {
@@ -294,7 +351,7 @@ function onReset(f) {
 
 function rate(id, rating) {
   if (!sendFrame({ type: "feedback", message_id: id, rating: rating })) {
-    systemNote("Not connected \u2014 please try again in a moment.");
+    systemNote(t("Not connected \u2014 please try again in a moment."));
     if (!state.ws) connect();
   }
 }
@@ -309,7 +366,7 @@ function onFeedback(f) {
 
 function giveScore(id, score) {
   if (!sendFrame({ type: "rating", message_id: id, score: score })) {
-    systemNote("Not connected \u2014 please try again in a moment.");
+    systemNote(t("Not connected \u2014 please try again in a moment."));
     if (!state.ws) connect();
   }
 }
@@ -324,14 +381,17 @@ function onRating(f) {
     button.disabled = true;
   });
   var said = node.querySelector(".scale-note") || node.appendChild(el("div", { className: "scale-note", role: "status" }));
-  said.textContent = f.score ? SURVEY_THANKS : SURVEY_CLOSED;
+  said.setAttribute("data-score", f.score ? String(f.score) : "");
+  said.textContent = translated(f.score ? SURVEY_THANKS : SURVEY_CLOSED);
 }
 
 // --- files ---------------------------------------------------------------------------------
 
 function tooLarge(file) {
   if (file.size <= state.maxFile) return false;
-  systemNote(file.name + " is too large to send (" + sizeText(file.size) + "; the limit is " + sizeText(state.maxFile) + ").");
+  systemNote(t("{name} is too large to send ({size}; the limit is {limit}).", {
+    name: file.name, size: sizeText(file.size), limit: sizeText(state.maxFile),
+  }));
   return true;
 }
 
@@ -344,7 +404,7 @@ function setFile(file) {
   ui.files.textContent = "";
   ui.files.hidden = !file;
   if (!file) return;
-  var remove = el("button", { className: "unattach", type: "button", "aria-label": "Remove " + file.name }, [icon(ICON_CLOSE)]);
+  var remove = el("button", { className: "unattach", type: "button", "aria-label": t("Remove {name}", { name: file.name }) }, [icon(ICON_CLOSE)]);
   remove.addEventListener("click", function () { setFile(null); ui.input.focus(); });
   ui.files.appendChild(el("div", { className: "chip", "data-testid": "attachment", title: sizeText(file.size) }, [
     icon(ICON_CLIP), el("span", { className: "chip-name", text: file.name }), remove,
@@ -409,7 +469,9 @@ function submit() {
   var file = state.file;
   if (!text && !file) return;
   if (text.length > state.maxText) {
-    systemNote("That message is too long (" + text.length + " of at most " + state.maxText + " characters).");
+    systemNote(t("That message is too long ({length} of at most {limit} characters).", {
+      length: number(text.length), limit: number(state.maxText),
+    }));
     return;
   }
   if (file && tooLarge(file)) { setFile(null); return; }
@@ -429,7 +491,7 @@ function submit() {
         pending.delete(clientId);
         node.remove();
         if (!ui.input.value) ui.input.value = text;
-        systemNote("Sorry, " + file.name + " could not be read. Please choose it again.");
+        systemNote(t("Sorry, {name} could not be read. Please choose it again.", { name: file.name }));
         return;
       }
       entry.files = [attachment];
@@ -446,11 +508,14 @@ function submit() {
 // --- the session ---------------------------------------------------------------------------
 
 function onSession(f) {
-  if (f.title && !attr("data-title")) ui.title.textContent = f.title;
+  if (f.title && !attr("data-title")) { title = f.title; ui.title.textContent = translated(title); }
   if (f.max_text_length) state.maxText = f.max_text_length;
   if (f.max_file_bytes) state.maxFile = f.max_file_bytes;
   setStatus("");
-  if (f.restarted) systemNote("Your earlier conversation has expired, so this is a new one.");
+  if (f.restarted) {
+    store.set("language", ""); // that conversation's language is no longer this one's
+    systemNote(t("Your earlier conversation has expired, so this is a new one."));
+  }
   pending.forEach(function (p, clientId) { transmit(clientId, p); });
 }
 
@@ -463,10 +528,10 @@ function onTyping(f) {
 // Without a message (too many new sessions from this address) the connection waits, then
 // tries again.
 function onSlowDown(f) {
-  var wait = f.retry_after === 1 ? "a second" : f.retry_after + " seconds";
+  var wait = f.retry_after === 1 ? t("a second") : t("{count} seconds", { count: number(f.retry_after) });
   if (!f.client_id) {
     state.notBefore = Date.now() + f.retry_after * 1000;
-    setStatus("Busy right now; trying again in " + wait + "\u2026");
+    setStatus(N_("Busy right now; trying again in {wait}\u2026"), { wait: wait });
     return;
   }
   var mine = pending.get(f.client_id);
@@ -475,14 +540,14 @@ function onSlowDown(f) {
     mine.node.remove();
     if (!ui.input.value) ui.input.value = mine.text;
   }
-  systemNote("You're sending messages faster than we can answer. Please wait " + wait + ", then send it again.");
+  systemNote(t("You're sending messages faster than we can answer. Please wait {wait}, then send it again.", { wait: wait }));
 }
 
 // The hub could not store the message just now: it stays pending and goes again after the wait.
 function onTryAgain(f) {
   var mine = pending.get(f.client_id);
   if (!mine) return;
-  if (!mine.retrying) systemNote("We couldn't save your message just now; it will be sent again in a moment.");
+  if (!mine.retrying) systemNote(t("We couldn't save your message just now; it will be sent again in a moment."));
   mine.retrying = true;
   clearTimeout(mine.retryTimer);
   mine.retryTimer = setTimeout(function () {
@@ -491,7 +556,7 @@ function onTryAgain(f) {
 }
 
 function onError(f) {
-  systemNote("Sorry, something went wrong: " + f.reason);
+  systemNote(t("Sorry, something went wrong: {reason}", { reason: f.reason }));
 }
 
 function onDisconnect() {

@@ -75,6 +75,7 @@ def test_parts_are_pasted_in_order_inside_one_function() -> None:
     script = assemble_widget(css=".x{}", parts=[("one.js", "var a = 1;\n"), ("two.js", "var b = a;\n")])
     assert script == (
         '(function () {\n"use strict";\nvar CSS = ".x{}";\nvar BRANDING = {};\n'
+        'var LANGUAGES = {"default": "en", "known": ["en"]};\n'
         "\n/* one.js */\nvar a = 1;\n"
         "\n/* two.js */\nvar b = a;\n"
         "})();\n"
