@@ -86,6 +86,9 @@ class StaffDesk:
     async def deliver(self, due: DueDelivery) -> str | None:
         """Post an outbox row of the desk's (see `core.pipeline.outbox.DeskSender`)."""
         case_id = due.address.chat_id
+        if self._translations is not None and due.kind is not DeliveryKind.REMINDER:
+            # whoever posts (this hub's task for the turn, or the outbox's poll) translates first
+            await self._translations.for_staff(due.message.conversation_id)
         if due.kind is DeliveryKind.CARD:
             async with self._cards:
                 return await self._post_card(case_id, due)
