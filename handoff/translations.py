@@ -10,8 +10,9 @@ Staff read and write `languages.staff` ("en" by default). With an LLM configured
   customer's reply never waits for it, and the card or line goes out with the translation.
   The conversation's latest untranslated messages are translated then (at most
   `FOR_STAFF_AT_ONCE`: those before the case are on its card). A failed translation is
-  logged and the original stands; a message is never translated twice (the update is
-  conditional), and one posted by the sweep after a crash goes out without it.
+  logged and the original stands. The outbox's poll may post the same card or line: the
+  desk translates before it posts too (`handoff.desk`), and a translation is stored once
+  (the update is conditional).
 - **For the customer.** A staff reply (typed in the inbox or a Slack case thread, or a canned
   one) to a conversation in another language is sent translated into it (`text` is what was
   sent, `messages.original` what staff wrote). Should the translation fail, the reply is sent

@@ -307,6 +307,7 @@ class Hub:
         task.add_done_callback(self._desk_done)
 
     async def _to_staff(self, conversation_id: str) -> None:
+        """Translate for staff (the inbox shows it at once), then post to the desk."""
         if self.translations is not None and await self.translations.for_staff(conversation_id):
             self.pulse.beat()  # the inbox shows the translation
         if self._desk is not None:

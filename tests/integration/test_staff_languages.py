@@ -149,7 +149,10 @@ async def test_in_the_inbox_alone_a_reply_the_model_cannot_translate_goes_as_wri
     assert found["case"]["needs"] == "German"
 
     sent = await client.post(
-        f"/admin/inbox/{case_id}/reply", data={"text": "Let me check with billing."}, headers=BEARER, allow_redirects=False
+        f"/admin/inbox/{case_id}/reply",
+        data={"text": "Let me check with billing."},
+        headers=BEARER,
+        allow_redirects=False,
     )
     assert sent.status == 303
     assert await until(lambda: staff_messages(client, first["conversation_id"])) == ["Let me check with billing."]
@@ -164,4 +167,3 @@ async def test_in_the_inbox_alone_a_reply_the_model_cannot_translate_goes_as_wri
 async def _translated(found: Any) -> dict[str, Any] | None:
     case: dict[str, Any] = await found
     return case if any(m["translation"] == TRANSLATIONS[ASK] for m in case["case"]["for_staff"].values()) else None
-
