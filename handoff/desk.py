@@ -53,6 +53,10 @@ log = logging.getLogger(__name__)
 POSTED_WITHIN = timedelta(minutes=5)
 """How far before a row was queued to look for its post on the desk (clock skew)."""
 COMMANDS = {"!claim": CaseAction.CLAIM, "!resolve": CaseAction.RESOLVE, "!bot": CaseAction.RETURN}
+THREAD_TRANSLATION_S = 2.0
+"""The longest a reply typed in a case thread waits for its translation: the desk's event must
+be answered within Slack's 3 s (or Slack sends it again, and the reply would go twice); a
+slower model's reply is sent as written, and the thread says so."""
 CANNED = "!reply"
 """`!reply NAME` in a case thread sends the canned reply NAME (`handoff.canned`)."""
 
@@ -176,7 +180,12 @@ class StaffDesk:
         if self._translations is None:
             return Outgoing(text)
         language = await self._run(partial(language_at, desk_ref=desk_ref))
-        return await self._translations.for_customer(text, language=language)
+        try:
+            async with asyncio.timeout(THREAD_TRANSLATION_S):
+                return await self._translations.for_customer(text, language=language)
+        except TimeoutError:
+            log.warning("desk: the translation of a reply in %s took too long; sent as written", desk_ref)
+            return Outgoing(text, untranslated=language)
 
     async def _show_sent(self, desk_ref: str, name: str | None, reply: Outgoing) -> None:
         """Put what was sent in the thread when staff did not see it typed: a canned reply

@@ -7,6 +7,7 @@ cannot translate."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -17,7 +18,7 @@ from core.cli.server import create_app
 from core.sandbox.slack_api import FakeSlack
 from core.settings import AdminSettings, LlmSettings, OutboxSettings, Settings
 from tests.app_client import AppClient
-from tests.fakes.openai_server import Call, FakeOpenAI, HttpError, Response, Text, ToolCalls
+from tests.fakes.openai_server import Call, FakeOpenAI, HttpError, Response, Stall, Text, ToolCalls
 from tests.integration.staff_desk_steps import case_card, desk_settings, staff_replies
 from tests.integration.test_staff_desk import in_thread
 from tests.settle import until
@@ -34,6 +35,8 @@ TRANSLATIONS = {
     "Your account works again.": "Ihr Konto funktioniert wieder.",
 }
 """What the fake model translates; any other text it fails to (HTTP 503)."""
+SLOW = "One moment, I am checking your account."
+"""What the fake model takes far too long to translate."""
 
 
 def polyglot(body: Mapping[str, Any]) -> Response:
@@ -43,6 +46,8 @@ def polyglot(body: Mapping[str, Any]) -> Response:
     if system.startswith("You translate"):
         user = body["messages"][1]["content"]
         text = user[user.index(DATA_OPEN) + len(DATA_OPEN) : user.index(DATA_CLOSE)].strip()
+        if text == SLOW:
+            return Stall(600)  # ended when the fake closes
         return Text(TRANSLATIONS[text]) if text in TRANSLATIONS else HttpError(503)
     if body.get("tools"):
         said = HANDING_OVER if "reply in German." in system else "A person will take over."
@@ -53,7 +58,7 @@ def polyglot(body: Mapping[str, Any]) -> Response:
 def llm_settings(make_settings: Callable[..., Settings], model: FakeOpenAI, **more: Any) -> Settings:
     model.otherwise = polyglot
     return make_settings(
-        llm=LlmSettings(base_url=model.base_url, max_retries=0),
+        llm=LlmSettings(base_url=model.base_url, max_retries=0, timeout_s=600),
         admin=AdminSettings(token=SecretStr(TOKEN)),
         outbox=OutboxSettings(poll_interval_s=0.2),
         **more,
@@ -167,3 +172,16 @@ async def test_in_the_inbox_alone_a_reply_the_model_cannot_translate_goes_as_wri
 async def _translated(found: Any) -> dict[str, Any] | None:
     case: dict[str, Any] = await found
     return case if any(m["translation"] == TRANSLATIONS[ASK] for m in case["case"]["for_staff"].values()) else None
+
+
+async def test_a_thread_reply_the_model_is_slow_to_translate_goes_as_written_and_the_thread_says_so(
+    aiohttp_client: Callable[..., Any], make_settings: Callable[..., Settings], slack: FakeSlack, model: FakeOpenAI
+) -> None:
+    client: AppClient = await aiohttp_client(create_app(llm_settings(make_settings, model, slack=desk_settings(slack))))
+    first = await (await client.post("/api/messages", json={"contact": "greta", "text": ASK})).json()
+    card = await case_card(slack)
+    async with asyncio.timeout(60):  # the model stalls for 10 minutes: the event is answered long before
+        await staff_replies(client, slack, SLOW, ts="1700000500.000100")
+    assert await until(lambda: staff_messages(client, first["conversation_id"])) == [SLOW]
+    told = "The reply could not be translated into German; it was sent as written."
+    assert told in in_thread(slack, card.response["ts"])
