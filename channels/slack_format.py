@@ -22,7 +22,7 @@ from markdown_it.tree import SyntaxTreeNode
 from channels.markdown_tree import tree
 from channels.text_tables import table_lines
 from core.desk_port import CaseCard
-from core.languages import N_, _
+from core.languages import N_, _, language_name
 from core.messages import SURVEY_SCORES, StoredMessage
 
 SLACK_USER = re.compile(r"[UW][A-Z0-9]{2,}")
@@ -201,8 +201,13 @@ def card_blocks(card: CaseCard) -> list[dict[str, Any]]:
         f"*State:*\n{card.state}",
         f"*Owner:*\n{owner}",
         f"*Frustration:*\n{frustration}",
+        *([f"*Needs:*\n{escape(language_name(card.language))}"] if card.language else []),
     ]
-    transcript = "\n".join(f"*{author}:* {_said(author, text)}" for author, text in card.last_messages)
+    beside = card.for_staff or (None,) * len(card.last_messages)
+    transcript = "\n".join(
+        _line(author, text, staff_read, card.language)
+        for (author, text), staff_read in zip(card.last_messages, beside, strict=True)
+    )
     buttons = [
         ("case_claim", "Claim", "primary"),
         ("case_resolve", "Resolve", None),
@@ -280,6 +285,17 @@ def case_summary(card: CaseCard) -> str:
     if card.facts:
         lines.append("*Known:* " + "; ".join(f"{escape(key)}: {escape(value)}" for key, value in card.facts))
     return "\n".join(lines)
+
+
+def _line(author: str, text: str, staff_read: str | None, language: str | None) -> str:
+    """A message in the card's transcript, and what staff read of it in their language: a
+    customer's translation, or what a person wrote before it was sent translated."""
+    line = f"*{author}:* {_said(author, text)}"
+    if staff_read is None or language is None:
+        return line
+    if author == "customer":
+        return f"{line}\n>_translated from {escape(language_name(language))}:_ {escape(staff_read)}"
+    return f"{line}\n>_sent translated into {escape(language_name(language))}; written as:_ {escape(staff_read)}"
 
 
 def _said(author: str, text: str) -> str:

@@ -41,6 +41,11 @@ class CaseCard:
     """The model's summary of the case for staff (with an LLM configured), else None."""
     facts: tuple[tuple[str, str], ...] = ()
     """(key, value) the customer told the bot about themselves: name, email, plan, order…"""
+    for_staff: tuple[str | None, ...] = ()
+    """Beside each of `last_messages`, what staff read of it in their language: a customer
+    message's translation, a staff reply's original (it was sent translated); None: nothing."""
+    language: str | None = None
+    """The language the customer writes in (ISO 639-1), when known."""
 
 
 @runtime_checkable

@@ -8,6 +8,9 @@ outbox in the transaction that made it due, and delivered by the outbox like a r
 order per case, once, with retries, by whichever process with a desk gets there first
 (`deliver`). An attempt that ended unrecorded (a timeout, a process that died mid-post) may
 have posted: the next looks for the post on the desk, by the mark it carries, before posting.
+
+With an LLM, a customer's line carries its translation for staff, and a reply staff write in
+the thread reaches a customer in another language translated (`handoff.translations`).
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from functools import partial
 
 from core.channel import DeliveryError
 from core.desk_port import CaseAction, DeskPort, PeopleNames
+from core.languages import language_name
 from core.messages import Author
 from core.metrics import REPLIES, Outcome
 from core.store.db import DeliveryKind
@@ -34,6 +38,7 @@ from handoff.desk_store import (
     card_to_post,
     case_id_at,
     desk_ref_of,
+    line_of,
     relay_staff_reply,
     remind_overdue,
     set_desk_ref,
@@ -41,12 +46,17 @@ from handoff.desk_store import (
 )
 from handoff.hours import Sla
 from handoff.inbox_store import note_at
+from handoff.translations import Outgoing, StaffTranslations, language_at
 
 log = logging.getLogger(__name__)
 
 POSTED_WITHIN = timedelta(minutes=5)
 """How far before a row was queued to look for its post on the desk (clock skew)."""
 COMMANDS = {"!claim": CaseAction.CLAIM, "!resolve": CaseAction.RESOLVE, "!bot": CaseAction.RETURN}
+THREAD_TRANSLATION_S = 2.0
+"""The longest a reply typed in a case thread waits for its translation: the desk's event must
+be answered within Slack's 3 s (or Slack sends it again, and the reply would go twice); a
+slower model's reply is sent as written, and the thread says so."""
 CANNED = "!reply"
 """`!reply NAME` in a case thread sends the canned reply NAME (`handoff.canned`)."""
 
@@ -61,8 +71,10 @@ class StaffDesk:
         push: frozenset[str],
         sla: Sla,
         survey: bool = True,
+        translations: StaffTranslations | None = None,
     ) -> None:
-        """`survey`: a resolved case's customer is asked the satisfaction survey (`handoff.survey`)."""
+        """`survey`: a resolved case's customer is asked the satisfaction survey (`handoff.survey`);
+        `translations`: with an LLM, staff replies are sent in the customer's language."""
         self._run = transactions.run
         self._port = port
         self._note_prefix = note_prefix.lower()
@@ -71,12 +83,16 @@ class StaffDesk:
         self._names: dict[str, str] = {}
         """Names of the people the platform named, by their id there."""
         self._survey = survey
+        self._translations = translations
         self._cards = asyncio.Lock()
         """Held while this process posts a card or refreshes one."""
 
     async def deliver(self, due: DueDelivery) -> str | None:
         """Post an outbox row of the desk's (see `core.pipeline.outbox.DeskSender`)."""
         case_id = due.address.chat_id
+        if self._translations is not None and due.kind is not DeliveryKind.REMINDER:
+            # whoever posts (this hub's task for the turn, or the outbox's poll) translates first
+            await self._translations.for_staff(due.message.conversation_id)
         if due.kind is DeliveryKind.CARD:
             async with self._cards:
                 return await self._post_card(case_id, due)
@@ -93,10 +109,10 @@ class StaffDesk:
                 return found
         if due.kind is DeliveryKind.REMINDER:
             text = self._reminder(thread.opened_at)
-        elif due.message.author is Author.STAFF:  # a reply typed in the browser inbox
-            text = f"*Reply from the inbox:* {due.message.text}"
         else:
-            text = f"*Customer:* {due.message.text}"
+            text = line_text(
+                due.message.author, due.message.text, *await self._run(partial(line_of, message_id=due.message.id))
+            )
         return await self._port.post_to_case(thread.desk_ref, text, key=key)
 
     async def _post_card(self, case_id: str, due: DueDelivery) -> str | None:
@@ -146,23 +162,44 @@ class StaffDesk:
             if filled is None:
                 return None
             text = filled  # and on as if they had typed it
+        reply = await self._for_customer(desk_ref, text)
         relayed = await self._run(
-            partial(relay_staff_reply, desk_ref=desk_ref, actor=actor, text=text, push=self._push)
+            partial(relay_staff_reply, desk_ref=desk_ref, actor=actor, reply=reply, push=self._push)
         )
         if relayed is not None:
             REPLIES.labels(channel=relayed.channel, outcome=Outcome.STAFF).inc()
         if relayed is not None and relayed.card is not None:
             await self.show(relayed)
-        if relayed is not None and name is not None:
-            await self._show_sent(desk_ref, name, text)
+        if relayed is not None and (name is not None or reply.original is not None or reply.untranslated):
+            await self._show_sent(desk_ref, name, reply)
         return relayed
 
-    async def _show_sent(self, desk_ref: str, name: str, text: str) -> None:
-        """Put what a canned reply sent in the thread, where staff only see `!reply NAME`."""
+    async def _for_customer(self, desk_ref: str, text: str) -> Outgoing:
+        """A reply written in the thread as it goes to the customer: in their language when
+        it differs from staff's and an LLM can translate it."""
+        if self._translations is None:
+            return Outgoing(text)
+        language = await self._run(partial(language_at, desk_ref=desk_ref))
         try:
-            await self._port.post_to_case(desk_ref, f"Sent {name} to the customer:\n{text}")
+            async with asyncio.timeout(THREAD_TRANSLATION_S):
+                return await self._translations.for_customer(text, language=language)
+        except TimeoutError:
+            log.warning("desk: the translation of a reply in %s took too long; sent as written", desk_ref)
+            return Outgoing(text, untranslated=language)
+
+    async def _show_sent(self, desk_ref: str, name: str | None, reply: Outgoing) -> None:
+        """Put what was sent in the thread when staff did not see it typed: a canned reply
+        (staff only see `!reply NAME`), a translation, or that a translation failed."""
+        what = f"Sent {name} to the customer" if name is not None else "Sent to the customer"
+        if reply.language is not None:
+            line = f"{what}, translated into {language_name(reply.language)}:\n{reply.text}"
+        else:
+            line = f"{what}:\n{reply.text}" if name is not None else ""
+        problem = reply.note()
+        try:
+            await self._port.post_to_case(desk_ref, "\n".join(filter(None, [line, problem])))
         except Exception:
-            log.warning("desk: could not show the canned reply %s in its thread", name, exc_info=True)
+            log.warning("desk: could not show what was sent in the thread of %s", desk_ref, exc_info=True)
 
     async def _canned(self, *, desk_ref: str, actor: str, name: str) -> str | None:
         """The canned reply `name` filled for the case's customer and signed with the person's
@@ -218,6 +255,18 @@ class StaffDesk:
             await self._port.update_case(relayed.desk_ref, relayed.card)
         except Exception:
             log.warning("desk: could not update the card of case %s", relayed.card.case_id, exc_info=True)
+
+
+def line_text(author: Author, text: str, language: str | None, translation: str | None, original: str | None) -> str:
+    """A message's line in its case's thread: a customer's with its translation for staff, a
+    reply typed in the browser inbox with what it said before it was translated."""
+    if author is Author.STAFF:
+        if original is not None and language is not None:
+            return f"*Reply from the inbox:* {original}\n_Sent translated into {language_name(language)}:_ {text}"
+        return f"*Reply from the inbox:* {text}"
+    if translation is not None and language is not None:
+        return f"*Customer:* {text}\n_Translated from {language_name(language)}:_ {translation}"
+    return f"*Customer:* {text}"
 
 
 def canned_name(text: str) -> str | None:

@@ -24,6 +24,7 @@ from handoff.cases import OPEN_STATES, CaseState, move_case
 from handoff.hours import Sla
 from handoff.survey import QUESTION as SURVEY_QUESTION
 from handoff.tables import Case, CaseRating
+from handoff.translations import Outgoing, note_untranslated
 
 CARD_MESSAGES = 5
 HUMAN_REQUEST = Intent.HUMAN_REQUEST.value
@@ -100,7 +101,7 @@ def card_of(session: Session, case: Case) -> CaseCard:
     assert conversation is not None
     contact = session.get(Contact, conversation.contact_id)
     rows = session.execute(
-        select(Message.author, Message.text)
+        select(Message.author, Message.text, Message.translation, Message.original)
         .where(Message.conversation_id == conversation.id)
         .order_by(Message.id.desc())
         .limit(CARD_MESSAGES)
@@ -124,6 +125,8 @@ def card_of(session: Session, case: Case) -> CaseCard:
         frustration=case.frustration,
         owner=case.owner,
         last_messages=tuple((row.author, row.text) for row in reversed(rows)),
+        for_staff=tuple(row.translation or row.original for row in reversed(rows)),
+        language=conversation.language or case.language,
         suggestion=case.suggestion,
         summary=case.summary,
         question=_question(
@@ -155,10 +158,11 @@ def open_case_at(session: Session, desk_ref: str) -> Case | None:
 
 
 def relay_staff_reply(
-    session: Session, *, desk_ref: str, actor: str, text: str, push: frozenset[str]
+    session: Session, *, desk_ref: str, actor: str, reply: Outgoing, push: frozenset[str]
 ) -> Relayed | None:
-    """Put a staff reply in the customer's conversation (and its delivery in the outbox);
-    the first reply to a waiting case claims it. None when no open case lives at `desk_ref`."""
+    """Put a staff reply in the customer's conversation (and its delivery in the outbox), as
+    translated for them (`handoff.translations`); the first reply to a waiting case claims it.
+    None when no open case lives at `desk_ref`."""
     case = open_case_at(session, desk_ref)
     if case is None:
         return None
@@ -166,7 +170,8 @@ def relay_staff_reply(
         move_case(session, case_id=case.id, to=CaseState.HUMAN, actor=actor, note="replied")
     conversation = session.get(Conversation, case.conversation_id)
     assert conversation is not None
-    say(session, conversation, author=Author.STAFF, text=text, push=push, sender=actor)
+    say(session, conversation, author=Author.STAFF, text=reply.text, push=push, sender=actor, sent=reply)
+    note_untranslated(session, case=case, outgoing=reply)
     return Relayed(conversation.id, conversation.channel, card_of(session, case), case.desk_ref)
 
 
@@ -221,6 +226,15 @@ def card_at(session: Session, *, case_id: str) -> tuple[str, CaseCard] | None:
     return case.desk_ref, card_of(session, case)
 
 
+def line_of(session: Session, *, message_id: int) -> tuple[str | None, str | None, str | None]:
+    """A message's language, its translation for staff and its original (a staff reply sent
+    translated): what its line in a case thread shows beside its text."""
+    row = session.execute(
+        select(Message.language, Message.translation, Message.original).where(Message.id == message_id)
+    ).one_or_none()
+    return (row.language, row.translation, row.original) if row is not None else (None, None, None)
+
+
 def desk_ref_of(session: Session, *, case_id: str) -> str | None:
     return session.execute(select(Case.desk_ref).where(Case.id == case_id)).scalar_one_or_none()
 
@@ -239,9 +253,11 @@ def say(
     push: frozenset[str],
     sender: str | None = None,
     survey: SurveyPart | None = None,
+    sent: Outgoing | None = None,
 ) -> int:
     """Store a message to the customer (queued for delivery on a push channel); its id.
-    `sender`: the staff member who wrote it."""
+    `sender`: the staff member who wrote it; `sent`: a staff reply's translation, when it was
+    translated (its original and language are kept with it)."""
     now = utcnow()
     message = Message(
         conversation_id=conversation.id,
@@ -252,6 +268,8 @@ def say(
         handoff=False,
         sender=sender,
         survey=survey,
+        original=sent.original if sent is not None else None,
+        language=sent.language if sent is not None else None,
         created_at=now,
     )
     session.add(message)

@@ -15,6 +15,7 @@ from core.store.outbox_queue import queue_desk_work
 from handoff.cases import OPEN_STATES, CaseState, CaseTransitionError, move_case
 from handoff.desk_store import Relayed, card_of, case_id_at, say
 from handoff.tables import Case, CaseEvent, CaseEventKind
+from handoff.translations import Outgoing, note_untranslated
 
 
 def _open_case(session: Session, case_id: str) -> Case:
@@ -26,15 +27,20 @@ def _open_case(session: Session, case_id: str) -> Case:
     return case
 
 
-def reply(session: Session, *, case_id: str, actor: str, text: str, push: frozenset[str]) -> Relayed:
+def reply(
+    session: Session, *, case_id: str, actor: str, text: str, push: frozenset[str], sent: Outgoing | None = None
+) -> Relayed:
     """Put a staff reply in the customer's conversation (queued for their channel); the first
-    reply to a waiting case claims it for `actor`."""
+    reply to a waiting case claims it for `actor`. `sent`: `text` as translated for the
+    customer (`handoff.translations`), when it was to be."""
     case = _open_case(session, case_id)
     if case.state == CaseState.WAITING.value:
         move_case(session, case_id=case.id, to=CaseState.HUMAN, actor=actor, note="replied")
     conversation = session.get(Conversation, case.conversation_id)
     assert conversation is not None
-    message_id = say(session, conversation, author=Author.STAFF, text=text, push=push, sender=actor)
+    sent = sent or Outgoing(text)
+    message_id = say(session, conversation, author=Author.STAFF, text=sent.text, push=push, sender=actor, sent=sent)
+    note_untranslated(session, case=case, outgoing=sent)
     if case.desk_ref is not None:
         queue_desk_work(
             session, kind=DeliveryKind.LINE, case_id=case.id, conversation_id=conversation.id, message_id=message_id

@@ -6,6 +6,11 @@ history, and the forms to claim, reply, write a note, assign, resolve or give it
 bot. Every change goes through handoff's own transactions (the same as from Slack), then the
 hub delivers what was said to the customer's channel and updates the Slack card.
 
+With an LLM and a customer writing in another language than staff's (`languages.staff`), the
+case shows which language the customer needs, each of their messages with its translation
+beside it, and a reply is sent translated into their language, what staff wrote kept with it
+(`handoff.translations`).
+
 The pages are server-rendered and work without script; one small script (`inbox.js`, the only
 one the dashboard runs, allowed by its hash) listens to `…/events` (server-sent events) and
 reloads the page's live region when the case or the queue changed: a beat of the hub's
@@ -46,6 +51,7 @@ from handoff.cases import CaseTransitionError
 from handoff.desk_store import Relayed, act_on_case
 from handoff.hours import Sla
 from handoff.inbox_store import assign, note, reply
+from handoff.translations import Outgoing, language_of_case
 
 log = logging.getLogger(__name__)
 
@@ -76,6 +82,7 @@ class Inbox:
         self._access = access
         self._sla = Sla.of(settings.handoff)
         self._survey = settings.handoff.survey
+        self._staff = settings.languages.staff
         self._closing = asyncio.Event()
 
     def routes(self) -> list[web.RouteDef]:
@@ -113,7 +120,7 @@ class Inbox:
 
     async def _queue(self, request: web.Request) -> tuple[list[inbox_queries.InboxEntry], str]:
         async with self._runtime(request).sessionmaker() as session:
-            entries = await inbox_queries.queue(session, now=datetime.now(UTC), sla=self._sla)
+            entries = await inbox_queries.queue(session, now=datetime.now(UTC), sla=self._sla, staff=self._staff)
             version = await inbox_queries.queue_version(session)
         return entries, _version(version)
 
@@ -150,14 +157,16 @@ class Inbox:
     async def _case(self, request: web.Request) -> tuple[inbox_queries.InboxCase, Transcript, str]:
         case_id = _case_id(request)
         async with self._runtime(request).sessionmaker() as session:
-            found = await inbox_queries.one_case(session, case_id, now=datetime.now(UTC), sla=self._sla)
+            found = await inbox_queries.one_case(
+                session, case_id, now=datetime.now(UTC), sla=self._sla, staff=self._staff
+            )
             if found is None:
                 raise web.HTTPNotFound(text="no such case\n")
             conversation = await transcript(session, found.case.conversation_id)
             if conversation is None:  # erased since (a contact forgotten)
                 raise web.HTTPNotFound(text="no such case\n")
             version = await inbox_queries.case_version(session, case_id)
-        return found, conversation, _version(version or (0, 0))
+        return found, conversation, _version(version or (0, 0, 0))
 
     async def case(self, request: web.Request) -> web.Response:
         """The case; `?canned=NAME` fills the reply box with that canned reply, filled in for
@@ -278,12 +287,17 @@ class Inbox:
     async def reply(self, request: web.Request) -> web.Response:
         visitor, form = await self._form(request)
         text = _text(form, "text")
-        push = self._runtime(request).hub.push
+        runtime = self._runtime(request)
+        case_id = _case_id(request)
+        sent = Outgoing(text)
+        if (translations := runtime.hub.translations) is not None:
+            language = await runtime.transactions.run(partial(language_of_case, case_id=case_id))
+            sent = await translations.for_customer(text, language=language)
         return await self._change(
             request,
             visitor,
             "reply",
-            partial(reply, case_id=_case_id(request), actor=visitor.actor, text=text, push=push),
+            partial(reply, case_id=case_id, actor=visitor.actor, text=text, push=runtime.hub.push, sent=sent),
         )
 
     async def note(self, request: web.Request) -> web.Response:

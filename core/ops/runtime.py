@@ -44,6 +44,7 @@ from core.store.transactions import Transactions, transactions_for
 from handoff.customer_cases import StoredCaseBook
 from handoff.desk import StaffDesk
 from handoff.hours import Sla
+from handoff.translations import StaffTranslations
 from knowledge.base import KnowledgeBase
 
 log = logging.getLogger(__name__)
@@ -140,14 +141,25 @@ def desks(channels: Mapping[str, Channel]) -> list[tuple[str, DeskPort]]:
 
 
 def staff_desk(
-    transactions: Transactions, channels: Mapping[str, Channel], *, sla: Sla, survey: bool = True
+    transactions: Transactions,
+    channels: Mapping[str, Channel],
+    *,
+    sla: Sla,
+    survey: bool = True,
+    translations: StaffTranslations | None = None,
 ) -> StaffDesk | None:
     port = desk_port(channels)
     if port is None:
         return None
     push = frozenset(name for name, channel in channels.items() if channel.capabilities.push)
     return StaffDesk(
-        transactions=transactions, port=port, note_prefix=port.note_prefix, push=push, sla=sla, survey=survey
+        transactions=transactions,
+        port=port,
+        note_prefix=port.note_prefix,
+        push=push,
+        sla=sla,
+        survey=survey,
+        translations=translations,
     )
 
 
@@ -198,7 +210,18 @@ async def open_runtime(
                 knowledge=knowledge, settings=settings.answer, llm=llm, calibration=calibration, actions=actions
             )
             storage = Storage.on(transactions)
-            desk = staff_desk(transactions, channels, sla=Sla.of(settings.handoff), survey=settings.handoff.survey)
+            translations = (
+                StaffTranslations(llm, staff=settings.languages.staff, transactions=transactions)
+                if llm is not None
+                else None
+            )
+            desk = staff_desk(
+                transactions,
+                channels,
+                sla=Sla.of(settings.handoff),
+                survey=settings.handoff.survey,
+                translations=translations,
+            )
             staffing = Staffing(
                 desk=desk is not None,
                 inbox=partial(transactions.run, has_active_staff) if settings.admin.token is not None else None,
@@ -234,6 +257,7 @@ async def open_runtime(
                 desk=desk,
                 staffing=staffing,
                 shared=engine.dialect.name == "postgresql",
+                translations=translations,
             )
             await hub.start()
             reindexer = ReindexRunner(settings, knowledge)

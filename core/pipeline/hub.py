@@ -54,6 +54,7 @@ from core.streaming import StreamEvent, StreamSink
 from handoff.cases import CaseOpening
 from handoff.desk import StaffDesk
 from handoff.desk_store import Relayed
+from handoff.translations import StaffTranslations
 from knowledge.hits import Hit
 
 log = logging.getLogger(__name__)
@@ -89,14 +90,18 @@ class Hub:
         desk: StaffDesk | None = None,
         staffing: Staffing | None = None,
         shared: bool = False,
+        translations: StaffTranslations | None = None,
     ) -> None:
         """`shared`: other hub processes may serve the same database (PostgreSQL); their
-        stored messages are then notified here, and a conversation's order is kept across them."""
+        stored messages are then notified here, and a conversation's order is kept across them.
+        `translations`: with an LLM, customer messages reaching staff are translated for them first."""
         self._storage = storage
         self._agent = agent
         self._turns = turns
         self._desk = desk
         self._staffing = staffing or Staffing(desk=desk is not None, inbox=None)
+        self.translations = translations
+        """Between staff's language and customers' (the inbox translates staff replies with it)."""
         self._desk_work: set[asyncio.Task[None]] = set()
         self._channels = channels
         self._settings = settings
@@ -295,14 +300,24 @@ class Hub:
             await self._outbox.deliver_conversation(conversation_id)
 
     def _to_desk_soon(self, conversation_id: str) -> None:
-        """Post a new case's card or a customer's line without holding up the conversation."""
+        """Post a new case's card or a customer's line without holding up the conversation,
+        translated for staff first when they read another language (`handoff.translations`)."""
+        if self._desk is None and self.translations is None:
+            return
         task = asyncio.create_task(
-            self._outbox.deliver_conversation(conversation_id, Lane.DESK),
+            self._to_staff(conversation_id),
             name=f"desk-{conversation_id}",
             context=contextvars.Context(),
         )
         self._desk_work.add(task)
         task.add_done_callback(self._desk_done)
+
+    async def _to_staff(self, conversation_id: str) -> None:
+        """Translate for staff (the inbox shows it at once), then post to the desk."""
+        if self.translations is not None and await self.translations.for_staff(conversation_id):
+            self.pulse.beat()  # the inbox shows the translation
+        if self._desk is not None:
+            await self._outbox.deliver_conversation(conversation_id, Lane.DESK)
 
     def _desk_done(self, task: asyncio.Task[None]) -> None:
         self._desk_work.discard(task)
@@ -532,7 +547,7 @@ class Hub:
         bring the staff desk up to date (a new case, or a message for the person who has it)."""
         self._wake(pending.id, finished.reply)
         self.pulse.beat()
-        if finished.to_desk and self._desk is not None:
+        if finished.to_desk:
             self._to_desk_soon(pending.conversation_id)
         if finished.reply is not None and channel.capabilities.push:
             await self._outbox.deliver_conversation(pending.conversation_id)

@@ -6,7 +6,8 @@ Tests queue what the "model" does next — `Text`, `ToolCalls`, `HttpError`, `St
 JSON body). Streaming requests get real `chat.completion.chunk` SSE events, text and tool-call
 arguments split across several deltas; non-streaming ones a `chat.completion` object.
 A request with nothing left in the script is answered 418, so a test that under-scripts fails
-loudly. Token usage (`usage`: one token per word) comes in the last chunk of a stream when the
+loudly — unless the test set `otherwise`: a function of the request's body that answers it (for
+conversations whose calls come in no fixed order, e.g. answering beside translating). Token usage (`usage`: one token per word) comes in the last chunk of a stream when the
 request asks for it (`stream_options.include_usage`), and in every non-streamed completion.
 """
 
@@ -18,7 +19,7 @@ import itertools
 import json
 import time
 from collections import deque
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -147,6 +148,8 @@ class FakeOpenAI:
         self.gate = asyncio.Event()
         """Cleared by a test to hold every answer back until it is set again."""
         self.gate.set()
+        self.otherwise: Callable[[Mapping[str, Any]], Response] | None = None
+        """Answers a request when the script is empty (None: 418)."""
         self._runner: web.AppRunner | None = None
         self.base_url = ""
         """Set by `start`."""
@@ -192,9 +195,12 @@ class FakeOpenAI:
     async def _completions(self, request: web.Request) -> web.StreamResponse:
         body = await request.json()
         self.requests.append(RecordedRequest(request.path, dict(request.headers), body))
-        if not self._script:
+        if self._script:
+            response = self._script.popleft()
+        elif self.otherwise is not None:
+            response = self.otherwise(body)
+        else:
             return _error(418, "the fake OpenAI server has no scripted response left")
-        response = self._script.popleft()
         await self.gate.wait()
         if isinstance(response, HttpError):
             headers = {"Retry-After": str(response.retry_after)} if response.retry_after is not None else {}
