@@ -125,9 +125,7 @@ def plain_text(text: str, *, aligned_tables: bool = False) -> str:
     return "\n\n".join(_blocks(tree(text), table))
 
 
-def sms_body(
-    text: str, citations: Sequence[Citation] = (), *, max_segments: int, plain_letters: bool = False
-) -> str:
+def sms_body(text: str, citations: Sequence[Citation] = (), *, max_segments: int, plain_letters: bool = False) -> str:
     """The whole SMS: plain_text(text), then the sources as ONE short line ("Source: Title" /
     "Sources: Title 1; Title 2", titles only, deduplicated, at most 3), fitted within
     max_segments and TWILIO_MAX_CHARS.
