@@ -55,7 +55,7 @@ async def test_a_documents_language_comes_from_its_front_matter_its_folder_sourc
     (spanish / "facturas.md").write_text("# Facturas\n\nLas facturas están en Ajustes > Facturación.\n")
     (spanish / "precios.md").write_text("---\nlanguage: pt-BR\n---\n# Preços\n\nO plano Business custa 20 por mês.\n")
 
-    await kb.ingest([FolderSource(path=help_centre), FolderSource(path=spanish, language="es")], trigger="test")
+    await kb.reindex([FolderSource(path=help_centre), FolderSource(path=spanish, language="es")], trigger="test")
 
     assert await languages(kb_engine) == {
         "rechnungen.md": "de",  # its folder is named de
@@ -75,7 +75,7 @@ async def test_a_folder_sources_language_wins_over_a_folder_named_like_another(
     (tmp_path / "help" / "it").mkdir(parents=True)
     (tmp_path / "help" / "it" / "vpn.md").write_text("# VPN\n\nConnect to the VPN before you open the intranet.\n")
 
-    await kb.ingest([FolderSource(path=tmp_path / "help", language="en")], trigger="test")
+    await kb.reindex([FolderSource(path=tmp_path / "help", language="en")], trigger="test")
 
     assert await languages(kb_engine) == {"vpn.md": "en"}
 
@@ -85,10 +85,10 @@ async def test_a_language_set_later_indexes_the_folder_again(
 ) -> None:
     (tmp_path / "hilfe").mkdir()
     (tmp_path / "hilfe" / "konto.md").write_text("# Konto\n\nIhr Konto verwalten Sie unter Einstellungen.\n")
-    await kb.ingest([FolderSource(path=tmp_path / "hilfe")], trigger="test")
+    await kb.reindex([FolderSource(path=tmp_path / "hilfe")], trigger="test")
     assert await languages(kb_engine) == {"konto.md": None}
 
-    summary = await kb.ingest([FolderSource(path=tmp_path / "hilfe", language="de")], trigger="test")
+    summary = await kb.reindex([FolderSource(path=tmp_path / "hilfe", language="de")], trigger="test")
 
     assert summary.changed == 1
     assert await languages(kb_engine) == {"konto.md": "de"}
