@@ -91,6 +91,12 @@ def listing(items: Sequence[str]) -> str:
     return ", ".join(items[:-1]) + " and " + items[-1]
 
 
+def default_language() -> str:
+    """The language the hub speaks before it knows the customer's (`languages.default`): also the
+    language of the help centre's documents that don't say theirs."""
+    return _default.language
+
+
 def language_name(language: str, *, in_language: str = SOURCE) -> str:
     """ "German" for "de" (in English; "Deutsch" in German); the code itself when unknown."""
     try:

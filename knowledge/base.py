@@ -231,8 +231,9 @@ class KnowledgeBase:
             return query
         return self.speller.correct(query, self.local.snapshot.document_frequency)
 
-    async def search(self, query: str, k: int = 5) -> list[Hit]:
-        """Top `k` hits. Concurrent calls are encoded, and their dense candidates scored, together
+    async def search(self, query: str, k: int = 5, *, language: str | None = None) -> list[Hit]:
+        """Top `k` hits; passages written in `language` (the customer's) first where the help
+        centre has them (`fusion.FusionWeights.language`). Concurrent calls are encoded, and their dense candidates scored, together
         in worker threads (numpy releases the GIL); the rest of the ranking (a fraction of a
         millisecond of Python) stays on the event loop — measured, moving all of it into the
         workers cost a quarter of the throughput in contention for the GIL. Without local
@@ -245,15 +246,15 @@ class KnowledgeBase:
         query = self.corrected(query)
         encoded = await self.batcher.submit((query, k))
         if not encoded.snapshot.has_vectors:
-            return await asyncio.to_thread(self._rank, query, encoded, k)
-        return self._rank(query, encoded, k)
+            return await asyncio.to_thread(self._rank, query, encoded, k, language)
+        return self._rank(query, encoded, k, language)
 
-    def search_sync(self, query: str, k: int = 5) -> list[Hit]:
+    def search_sync(self, query: str, k: int = 5, *, language: str | None = None) -> list[Hit]:
         if not query.strip():
             return []
         query = self.corrected(query)
         [encoded] = self._encode_queries([(query, k)])
-        return self._rank(query, encoded, k)
+        return self._rank(query, encoded, k, language)
 
     def rank(self, query: str, vector: np.ndarray, k: int) -> list[Hit]:
         """What `search` returns, for a query encoded beforehand (evaluations and benchmarks
@@ -271,8 +272,9 @@ class KnowledgeBase:
         dense = snapshot.search_dense_many(vectors, [_depth(k) for _, k in queries])
         return [_Encoded(vector, snapshot, candidates) for vector, candidates in zip(vectors, dense, strict=True)]
 
-    def _rank(self, query: str, encoded: _Encoded, k: int) -> list[Hit]:
-        """Fuse dense candidates (given, or found here) with lexical ones into `k` hits."""
+    def _rank(self, query: str, encoded: _Encoded, k: int, language: str | None = None) -> list[Hit]:
+        """Fuse dense candidates (given, or found here) with lexical ones into `k` hits, those in
+        `language` preferred."""
         snapshot, vector = encoded.snapshot, encoded.vector
         depth = _depth(k)
         tokens = fusion.exact_tokens(query, snapshot.document_frequency, len(snapshot.records), weights=self.weights)
@@ -290,6 +292,7 @@ class KnowledgeBase:
             embeddings=embeddings,
             k=k,
             weights=self.weights,
+            language=language,
         )
         weights = query_weights(query, snapshot.document_frequency, len(snapshot.records))
         return [_with_signals(hit, vector, snapshot, weights) for hit in hits]

@@ -15,6 +15,7 @@ from pathlib import Path, PurePosixPath
 from urllib.parse import quote
 
 from knowledge.conversion import SUPPORTED_FORMATS
+from knowledge.languages import folder_language
 from knowledge.settings import FolderSource
 from knowledge.tables import SkippedFile
 
@@ -93,3 +94,16 @@ def folder_url(found: Found) -> str:
     relative = found.path.relative_to(root) if found.path != root else Path(found.path.name)
     parts = PurePosixPath(*relative.parts).with_suffix("").parts
     return f"{base.rstrip('/')}/{'/'.join(quote(part) for part in parts)}"
+
+
+def found_language(found: Found) -> str | None:
+    """The language its folder says the file is in (`knowledge.languages`): the folder source's
+    `language`, else the nearest folder of its path named like a language, the folder's own
+    name included (`help/de` as a knowledge path); None when neither says. The file's own front
+    matter wins over both (the caller's)."""
+    if found.folder.language:
+        return found.folder.language
+    root = found.folder.path.resolve()
+    if found.path == root:
+        return folder_language([root.parent.name])
+    return folder_language([root.name, *found.path.relative_to(root).parent.parts])

@@ -36,6 +36,9 @@ class Hit:
     coverage: float | None = None
     """The rarity-weighted share of the query's content words this chunk holds, heading included
     (`knowledge.coverage`); None when not computed."""
+    language: str | None = None
+    """The language its document is written in (ISO 639-1, `knowledge.languages`); None when
+    nothing says (the help centre's default language, as the app sees it)."""
 
 
 def hit_json(hit: Hit) -> dict[str, str | float]:

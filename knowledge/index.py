@@ -53,6 +53,8 @@ class ChunkRecord:
     text: str
     url: str = ""
     """Its document's public address (the citation's link); empty when it has none."""
+    language: str = ""
+    """Its document's language (ISO 639-1, `knowledge.languages`); empty when unsaid."""
 
     @property
     def searchable(self) -> str:
@@ -69,6 +71,7 @@ def _record(chunk_id: str, document: str | None, meta: Any) -> ChunkRecord:
         section=str(meta.get("section", "")),
         text=document or "",
         url=str(meta.get("url", "")),
+        language=str(meta.get("language", "")),
     )
 
 
@@ -165,7 +168,14 @@ class DenseStore:
                     embeddings=embeddings[start : start + len(part)],
                     documents=[r.text for r in part],
                     metadatas=[
-                        {"source": r.source, "title": r.title, "section": r.section, "url": r.url} for r in part
+                        {
+                            "source": r.source,
+                            "title": r.title,
+                            "section": r.section,
+                            "url": r.url,
+                            "language": r.language,
+                        }
+                        for r in part
                     ],
                 )
 
@@ -479,6 +489,7 @@ class LocalIndex:
                             "section": r.section,
                             "text": r.text,
                             "url": r.url,
+                            "language": r.language,
                         },
                         ensure_ascii=False,
                     )

@@ -43,7 +43,7 @@ from knowledge import origins
 from knowledge.chunking import Chunk, chunk_markdown, embedding_text, heading_text, humanize_stem
 from knowledge.conversion import CONVERSION, convert
 from knowledge.embedder import Embedder
-from knowledge.files import Found, discover, folder_url, source_name
+from knowledge.files import Found, discover, folder_url, found_language, source_name
 from knowledge.index import ChunkRecord, DenseStore, LocalIndex
 from knowledge.phrasings import Phrasings, phrasings
 from knowledge.plan import Plan, Planned, Stored
@@ -383,8 +383,9 @@ class Ingestor:
                 plan.seen.add(source)  # still there: keep what was indexed before
                 continue
             plan.seen.add(source)
-            base_url = folder_url(found)
-            content_hash = hashlib.sha256(CONVERSION + base_url.encode() + b"\0" + data).hexdigest()
+            base_url, language = folder_url(found), found_language(found)
+            said = base_url.encode() + b"\0" + (f"{language}\0".encode() if language else b"")
+            content_hash = hashlib.sha256(CONVERSION + said + data).hexdigest()
             known = compared.get(source)
             if known is not None and known.content_hash == content_hash:
                 plan.unchanged += 1
@@ -416,6 +417,7 @@ class Ingestor:
                     is_new=row is None,
                     origin=origin,
                     url=converted.url or base_url,
+                    language=converted.language or language,
                 )
             )
         return plan
@@ -490,6 +492,7 @@ class Ingestor:
                     is_new=doc.source not in stored,
                     origin=origins.API,
                     url=doc.url,
+                    language=converted.language,
                 )
             )
 
@@ -503,7 +506,17 @@ class Ingestor:
             for chunk_id, chunk in zip(
                 chunk_ids(doc.source, doc.content_hash, len(doc.chunks)), doc.chunks, strict=True
             ):
-                records.append(ChunkRecord(chunk_id, doc.source, chunk.title, chunk.section, chunk.text, url=doc.url))
+                records.append(
+                    ChunkRecord(
+                        chunk_id,
+                        doc.source,
+                        chunk.title,
+                        chunk.section,
+                        chunk.text,
+                        url=doc.url,
+                        language=doc.language or "",
+                    )
+                )
                 texts.append(embedding_text(chunk))
         if not texts:
             return records, None  # nothing to embed: the model need not even be loaded
@@ -558,7 +571,7 @@ class Ingestor:
                     session.add(row)
                 row.content_hash, row.title, row.origin = doc.content_hash, doc.title[:500], doc.origin
                 row.url, row.page, row.missing_since = doc.url[:2000] or None, doc.page, None
-                row.chunk_count, row.updated_at = len(doc.chunks), utcnow()
+                row.chunk_count, row.updated_at, row.language = len(doc.chunks), utcnow(), doc.language
             await _update_rows(session, {s: u for s, u in plan.updates.items() if s not in set(removed)})
             version = await bump_version(session, self.dense.collection_name)
             return version, await links(session)

@@ -36,6 +36,8 @@ class Planned:
     origin: str
     url: str = ""
     page: dict[str, Any] | None = None
+    language: str | None = None
+    """The language it is written in (`knowledge.languages`); None: unsaid."""
 
 
 @dataclass(slots=True)

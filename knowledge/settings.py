@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from knowledge.addresses import checked_address
 from knowledge.archive_limits import DEFAULT_MAX_UNPACKED_BYTES
+from knowledge.languages import language_code
 from knowledge.web.settings import SiteSource
 
 BRUTE_FORCE_MAX_CHUNKS = 50_000
@@ -27,11 +28,27 @@ class FolderSource(BaseModel):
         "without its extension (`billing/refunds.md` → `<base_url>/billing/refunds`); a file's own front "
         "matter `url:` wins",
     )
+    language: str = Field(
+        "",
+        description="the language the folder's documents are written in (ISO 639-1: `de`, `es`): customers "
+        "writing in it are answered from them first; a file's own front matter `language:` wins; empty = "
+        "a folder of its path named like a language (`help/de/`), else unsaid (the hub's default language)",
+    )
 
     @field_validator("base_url")
     @classmethod
     def _web_address(cls, value: str) -> str:
         return checked_address(value)
+
+    @field_validator("language")
+    @classmethod
+    def _language_code(cls, value: str) -> str:
+        if not value.strip():
+            return ""
+        code = language_code(value)
+        if code is None:
+            raise ValueError(f"{value!r} is not the code of a language (ISO 639-1, e.g. de, es, pt)")
+        return code
 
 
 class KnowledgeSettings(BaseModel):

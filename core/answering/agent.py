@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
+from functools import partial
 from itertools import chain, zip_longest
 from typing import Protocol
 
@@ -91,17 +92,18 @@ class Agent:
         query = _query(context)
         if not query.strip():  # only a file, and it could not be read
             return AgentOutcome(Reply(_(ASK_WHAT)))
+        search = partial(self._search_top_k, language=context.language)  # the customer's language first
         if query == context.text:
-            asked = await ask_each(query, self._search_top_k)
+            asked = await ask_each(query, search)
         else:  # a file's text is searched as it is, not taken apart into questions
-            asked = [Asked(query, await self._search_top_k(query))]
+            asked = [Asked(query, await search(query))]
         acted = False
         if self._llm is not None:
             try:
                 return await self._llm.respond(
                     context,
                     hits=focused(asked, self._settings.top_k),
-                    search=self._search_top_k,
+                    search=search,
                     stream=stream,
                     actions=self._actions,
                 )
@@ -117,8 +119,8 @@ class Agent:
             await self._calibration.fresh()
         return self._respond_offline(context, asked)
 
-    async def _search_top_k(self, query: str) -> list[Hit]:
-        return await self._knowledge.search(query, self._settings.top_k)
+    async def _search_top_k(self, query: str, *, language: str | None = None) -> list[Hit]:
+        return await self._knowledge.search(query, self._settings.top_k, language=language)
 
     def _respond_offline(self, context: TurnContext, asked: list[Asked]) -> AgentOutcome:
         readable = [a for a in context.attachments if a.text]

@@ -44,7 +44,7 @@ from dataclasses import dataclass, replace
 from core.answering import quoted_tables
 from core.answering.answer_decision import Bar, Decision, Learned, answer_bar, decide, match
 from core.answering.small_talk import SmallTalk, small_talk
-from core.languages import N_, _
+from core.languages import N_, _, default_language, language_name, spoken
 from core.messages import Citation, Reply
 from core.quoting import literal
 from core.settings import AnswerSettings
@@ -344,7 +344,7 @@ class OfflineResponder:
                     parts.append(answer)
         if not parts:
             return Reply(_(DECLINE), handoff=True)
-        sections = [_section(part, several=len(asked) > 1) for part in parts]
+        sections = [_in_language(part) + _section(part, several=len(asked) > 1) for part in parts]
         if unanswered:
             named = ", ".join(f"“{_echo(q)}”" for q in unanswered)
             sections.append(
@@ -552,3 +552,15 @@ def _render(blocks: list[_Block]) -> str:
     if lines:
         pieces.append("\n".join(lines))
     return "\n\n".join(pieces)
+
+
+def _in_language(part: _Part) -> str:
+    """The sentence that introduces a passage written in another language than the customer's
+    (a help centre that has no article in it), with the blank line after it; "" otherwise. A
+    document that says no language is in the hub's default one."""
+    written = part.cited[0].language or default_language()
+    customer = spoken()
+    if written == customer:
+        return ""
+    said = _("The passage quoted below is in {language}.", language=language_name(written, in_language=customer))
+    return f"{said}\n\n"

@@ -21,14 +21,15 @@ CONVERTED_FORMATS = frozenset({".html", ".htm", ".pdf", ".docx", ".xlsx", ".pptx
 SUPPORTED_FORMATS = TEXT_FORMATS | CONVERTED_FORMATS
 MARKDOWN_FORMATS = frozenset({".md", ".markdown"})
 MARKITDOWN_FORMATS = frozenset({".html", ".htm", ".xlsx", ".csv"})
-CONVERSION = b"3:"
+CONVERSION = b"4:"
 """Part of every content hash: changed when conversion or chunking changes what a file's chunks
 hold, so the next re-index converts every file again instead of keeping chunks made the old
 way (2: tables without a marked header row keep their first row as the header; 3: markdown
 front matter gives the title and is no longer text; a Word Title is the title and its Heading
 1s its sections; a slide is a section, its bullets a list; a PDF's larger lines or outline
 entries are its sections, its wrapped lines are joined, its borderless tables are tables; a
-JSON file is records of `key: value` lines; html and Word lists are `- ` lists)."""
+JSON file is records of `key: value` lines; html and Word lists are `- ` lists; 4: a document's
+chunks carry its language)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +38,8 @@ class Converted:
     url: str | None = None
     """The document's public address when the file itself states it (markdown front matter's
     `url:`, http or https only)."""
+    language: str | None = None
+    """The language the file itself says it is written in (markdown front matter's `language:`)."""
 
 
 def convert(data: bytes, *, suffix: str, stem: str, max_chars: int, max_unpacked_bytes: int) -> Converted:
@@ -50,7 +53,11 @@ def convert(data: bytes, *, suffix: str, stem: str, max_chars: int, max_unpacked
         from knowledge.conversion.front_matter import split_front_matter
 
         meta, text = split_front_matter(data.decode("utf-8", errors="replace"), name=stem)
-        return Converted(chunk_markdown(text, stem=stem, max_chars=max_chars, title=meta.title), url=meta.url)
+        return Converted(
+            chunk_markdown(text, stem=stem, max_chars=max_chars, title=meta.title),
+            url=meta.url,
+            language=meta.language,
+        )
     if suffix in TEXT_FORMATS:
         return Converted(chunk_markdown(data.decode("utf-8", errors="replace"), stem=stem, max_chars=max_chars))
     if suffix == ".csv":

@@ -2,7 +2,8 @@
 generators (Jekyll, Hugo, MkDocs, Docusaurus) read as the page's title, address and tags.
 
 Its `title:` names a document whose text has no `# ` heading, its `url:` is where customers
-read it; the block itself is never text to index. A file that only looks like it has one —
+read it, its `language:` the language it is written in (`knowledge.languages`); the block
+itself is never text to index. A file that only looks like it has one —
 a rule line at the top, a block that is not YAML or not a mapping — is left as it is.
 """
 
@@ -15,6 +16,7 @@ from dataclasses import dataclass
 import yaml
 
 from knowledge.addresses import web_address
+from knowledge.languages import language_code
 
 log = logging.getLogger(__name__)
 
@@ -25,6 +27,7 @@ _BLOCK = re.compile(r"\A---[ \t]*\r?\n(?P<yaml>.*?)^(?:---|\.\.\.)[ \t]*(?:\r?\n
 class FrontMatter:
     title: str | None = None
     url: str | None = None
+    language: str | None = None
 
 
 def split_front_matter(text: str, *, name: str) -> tuple[FrontMatter, str]:
@@ -44,7 +47,12 @@ def split_front_matter(text: str, *, name: str) -> tuple[FrontMatter, str]:
         fields = {}
     if not isinstance(fields, dict):
         return FrontMatter(), text
-    return FrontMatter(title=_title(fields.get("title"), name), url=_url(fields.get("url"), name)), text[match.end() :]
+    meta = FrontMatter(
+        title=_title(fields.get("title"), name),
+        url=_url(fields.get("url"), name),
+        language=_language(fields.get("language", fields.get("lang")), name),
+    )
+    return meta, text[match.end() :]
 
 
 def _title(value: object, name: str) -> str | None:
@@ -62,4 +70,13 @@ def _url(value: object, name: str) -> str | None:
     if isinstance(value, str) and (address := web_address(value.strip())) is not None:
         return address
     log.warning("front matter of %s: `url` ignored, not an http or https address", name)
+    return None
+
+
+def _language(value: object, name: str) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, str) and (code := language_code(value)) is not None:
+        return code
+    log.warning("front matter of %s: `language` ignored, not a language code (de, es, pt-BR)", name)
     return None

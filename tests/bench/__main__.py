@@ -48,6 +48,7 @@ def main() -> int:
         bench_crawl,
         bench_dashboard,
         bench_judgement,
+        bench_languages,
         bench_reingest,
         bench_replay,
         bench_retrieval,
@@ -68,6 +69,8 @@ def main() -> int:
     print(bench_answers.report(bench_answers.run(args.stackfaq)))
     section("answer or hand over against a plain cosine threshold (StackFAQ, HWU64, the sample)")
     print(bench_judgement.report(bench_judgement.run(args.stackfaq)))
+    section("customers in other languages: the sample's questions in English, German and Spanish (offline)")
+    print(bench_languages.report(bench_languages.run()))
     section("which action a message asks for, without an LLM (action phrasings, the sample's questions, Bitext)")
     print(bench_action_phrasing.report(bench_action_phrasing.run()))
     section("mood, people asked for, questions and small talk in each shipped language (held-out messages)")
