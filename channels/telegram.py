@@ -62,7 +62,7 @@ from core.channel import (
     SentParts,
     StorageUnavailable,
 )
-from core.languages import N_, _, detectable, speaking
+from core.languages import N_, _, language_of, speaking
 from core.messages import Address, Attachment, InboundMessage, StoredMessage
 from core.metrics import Rejection, rejected
 from core.quoting import literal
@@ -193,10 +193,7 @@ async def _language(hub: Languages, address: Address, app_language: str | None) 
     """The conversation's language; before there is one, the language of the customer's
     Telegram app (its IETF tag's language: "pt" for "pt-br"), when it is one we know."""
     known = await hub.language_at(address)
-    if known is not None:
-        return known
-    code = (app_language or "").split("-")[0].lower()
-    return code if detectable(code) else None
+    return known if known is not None else language_of(app_language)
 
 
 def _command(message: Message, bot_username: str) -> tuple[str | None, str]:
@@ -540,6 +537,7 @@ class TelegramChannel:
             attachments=await self._attachments(message),
             sent_at=message.date,
             verified_phone=routed.phone,
+            language_hint=language_of(message.from_user.language_code),
         )
         try:
             receipt = await hub.receive(inbound)

@@ -50,7 +50,7 @@ from core.channel import (
     RatingResult,
     StorageUnavailable,
 )
-from core.languages import _, catalogs, speaking
+from core.languages import _, catalogs, language_of, speaking
 from core.messages import Address, Author, InboundMessage, StoredMessage, encoded_message_bytes
 from core.metrics import Rejection, rejected
 from core.streaming import StreamEvent
@@ -437,6 +437,7 @@ class WebChannel:
                 attachments=frame.attachments,
                 sent_at=datetime.now(UTC),
                 verified_email=session.email,
+                language_hint=language_of(session.language or session.visitor.language),
             )
         )
         stored = await self._stored(address, receipt.message_id)

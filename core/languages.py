@@ -110,6 +110,13 @@ def detectable(code: str) -> bool:
     return code.islower() and hasattr(IsoCode639_1, code.upper())
 
 
+def language_of(tag: str | None) -> str | None:
+    """The ISO 639-1 language of an IETF tag ("pt" for "pt-BR", "de" for "de_AT"), when it is one
+    `detectable` knows; None for anything else."""
+    code = (tag or "").replace("_", "-").split("-")[0].lower()
+    return code if detectable(code) else None
+
+
 class Catalogs:
     """The sentences of each language: the shipped catalogs, overridden by the operator's."""
 

@@ -66,6 +66,10 @@ class InboundMessage:
     sender_unproven: bool = False
     """`sender_id` is only the sender's word, which anyone can forge (a mail's From:): it is an
     identity of its own, never linked to a contact that holds a verified email or phone."""
+    language_hint: str | None = None
+    """The language the customer's app or browser is set to (Telegram's `language_code`, the
+    widget's browser language), ISO 639-1: the conversation's language until a message is sure
+    of one, so a first "Hallo" is greeted in German. Never moves a language the hub knows."""
 
 
 LINK_SCHEMES = ("http://", "https://")

@@ -24,6 +24,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from core.channel import Receipt
+from core.languages import detectable
 from core.messages import Address, Author, InboundMessage, StoredMessage
 from core.store.contacts import conversation_for
 from core.store.conversation_views import to_stored
@@ -37,6 +38,12 @@ REACHABLE_AGAIN = (
     .values(unreachable_reason=None)
 )
 """A customer who writes can be written to again (they unblocked the bot)."""
+_HINTED = (
+    update(Conversation)
+    .where(Conversation.id == bindparam("conversation"), Conversation.language.is_(None))
+    .values(language=bindparam("language"))
+)
+"""A conversation that knows no language takes the one the customer's app says (`language_hint`)."""
 _IN_TURN = select(Conversation.id).where(Conversation.id == bindparam("conversation")).with_for_update()
 """Messages into one conversation are stored one transaction at a time (PostgreSQL: a row
 lock until commit; SQLite writes one at a time anyway), so their ids are handed out in the
@@ -124,6 +131,8 @@ def _insert(session: Session, *, message: InboundMessage, lease: timedelta, ask_
     if ask_earlier:
         session.connection().execute(_IN_TURN, {"conversation": conversation_id})
     session.connection().execute(REACHABLE_AGAIN, {"conversation": conversation_id})
+    if message.language_hint is not None and detectable(message.language_hint):
+        session.connection().execute(_HINTED, {"conversation": conversation_id, "language": message.language_hint})
     now = utcnow()
     message_id = (
         session.connection()
