@@ -473,8 +473,11 @@ class HandoffSettings(Section):
         2, ge=1, description="this many questions in a row the bot could not answer escalate"
     )
     keywords: list[str] = Field(
-        default_factory=lambda: ["legal", "lawyer", "lawsuit", "chargeback", "gdpr", "data breach"],
-        description="words that always bring in a person",
+        default_factory=lambda: [
+            *("legal", "lawyer", "lawsuit", "chargeback", "gdpr", "data breach"),
+            *("anwalt", "dsgvo", "abogado", "avocat", "rgpd", "advogado"),
+        ],
+        description="words that always bring in a person (matched as written: list each language's)",
     )
     survey: bool = Field(
         True,
