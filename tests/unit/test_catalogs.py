@@ -227,8 +227,8 @@ EXPECTED_NOTICE = {
     "Nuestro equipo vuelve el lunes a las 09:00 CET y le responderá aquí entonces.",
     "fr": "J'ai transmis cette conversation à une personne de notre équipe d'assistance. "
     "Notre équipe sera de retour lundi à 09:00 CET et vous répondra ici.",
-    "pt": "Passei esta conversa a uma pessoa da nossa equipa de suporte. "
-    "A nossa equipa volta segunda-feira às 09:00 CET e responde-lhe aqui nessa altura.",
+    "pt": "Passei esta conversa para uma pessoa da nossa equipe de suporte. "
+    "Nossa equipe volta segunda-feira às 09:00 CET e responde aqui.",
 }
 
 
