@@ -411,7 +411,9 @@ class SlackChannel:
             return
         if routed.route is Route.STAFF:
             assert routed.address.thread_id is not None
-            await self._hub.staff_message(desk_ref=routed.address.thread_id, actor=event["user"], text=routed.text)
+            await self._hub.staff_message(
+                desk_ref=routed.address.thread_id, actor=event["user"], text=routed.text, event_id=event.get("ts")
+            )
             return
         if routed.route is Route.FOLLOW_UP and not await self._hub.has_conversation(routed.address):
             return  # a thread among people, not one the bot is part of

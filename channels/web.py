@@ -437,7 +437,7 @@ class WebChannel:
                 attachments=frame.attachments,
                 sent_at=datetime.now(UTC),
                 verified_email=session.email,
-                language_hint=language_of(session.language or session.visitor.language),
+                language_hint=language_of(session.visitor.language),  # the browser's, not a fallback
             )
         )
         stored = await self._stored(address, receipt.message_id)

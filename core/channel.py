@@ -274,8 +274,9 @@ class SentParts:
 class StaffEvents(Protocol):
     """What a staff desk's platform hands the hub: people's messages and button presses in cases."""
 
-    async def staff_message(self, *, desk_ref: str, actor: str, text: str) -> None:
-        """A person wrote in a case thread on the staff desk (a reply, a note or a command)."""
+    async def staff_message(self, *, desk_ref: str, actor: str, text: str, event_id: str | None = None) -> None:
+        """A person wrote in a case thread on the staff desk (a reply, a note or a command);
+        `event_id`, the platform's id of the message, makes a resend of it harmless."""
         ...
 
     async def staff_action(self, *, case_id: str, action: CaseAction, actor: str) -> None:

@@ -20,6 +20,8 @@ import logging
 from datetime import UTC, datetime, timedelta
 from functools import partial
 
+from sqlalchemy.exc import IntegrityError
+
 from core.channel import DeliveryError
 from core.desk_port import CaseAction, DeskPort, PeopleNames
 from core.languages import language_name
@@ -40,6 +42,7 @@ from handoff.desk_store import (
     desk_ref_of,
     line_of,
     relay_staff_reply,
+    relayed_before,
     remind_overdue,
     set_desk_ref,
     thread_of,
@@ -143,10 +146,14 @@ class StaffDesk:
         customer they are not forgotten; the caller delivers both from the outbox."""
         return await self._run(partial(remind_overdue, now=now or datetime.now(UTC), sla=self._sla, push=self._push))
 
-    async def staff_message(self, *, desk_ref: str, actor: str, text: str) -> Relayed | None:
+    async def staff_message(
+        self, *, desk_ref: str, actor: str, text: str, event_id: str | None = None
+    ) -> Relayed | None:
         """A person wrote in a case thread: a command, an internal note, or a reply that goes
         to the customer (typed, or a canned one by `!reply NAME`). None when nothing reaches
-        the customer's conversation."""
+        the customer's conversation. `event_id`: the platform's id of the message; a reply
+        the platform sends again (Slack resends an event not answered within 3 s, and a
+        translation can take that long) reaches the customer once."""
         command = COMMANDS.get(text.strip().lower())
         if command is not None:
             case_id = await self._run(partial(case_id_at, desk_ref=desk_ref))
@@ -162,10 +169,26 @@ class StaffDesk:
             if filled is None:
                 return None
             text = filled  # and on as if they had typed it
+        external_id = f"desk:{event_id}" if event_id is not None else None
+        if external_id is not None and await self._run(
+            partial(relayed_before, desk_ref=desk_ref, external_id=external_id)
+        ):
+            return None
         reply = await self._for_customer(desk_ref, text)
-        relayed = await self._run(
-            partial(relay_staff_reply, desk_ref=desk_ref, actor=actor, reply=reply, push=self._push)
-        )
+        try:
+            relayed = await self._run(
+                partial(
+                    relay_staff_reply,
+                    desk_ref=desk_ref,
+                    actor=actor,
+                    reply=reply,
+                    push=self._push,
+                    external_id=external_id,
+                )
+            )
+        except IntegrityError:  # the same message, resent while this one was being translated
+            log.info("desk: a reply in %s came again while it was relayed; sent once", desk_ref)
+            return None
         if relayed is not None:
             REPLIES.labels(channel=relayed.channel, outcome=Outcome.STAFF).inc()
         if relayed is not None and relayed.card is not None:

@@ -157,12 +157,35 @@ def open_case_at(session: Session, desk_ref: str) -> Case | None:
     ).scalar_one_or_none()
 
 
+def relayed_before(session: Session, *, desk_ref: str, external_id: str) -> bool:
+    """Whether the desk's message `external_id` (a platform's resend) is in the conversation of
+    the case open at `desk_ref` already."""
+    case = open_case_at(session, desk_ref)
+    if case is None:
+        return False
+    found = select(Message.id).join(Conversation, Conversation.id == Message.conversation_id)
+    found = found.where(
+        Conversation.id == case.conversation_id,
+        Message.channel == Conversation.channel,
+        Message.external_id == external_id,
+    )
+    return session.execute(found.limit(1)).first() is not None
+
+
 def relay_staff_reply(
-    session: Session, *, desk_ref: str, actor: str, reply: Outgoing, push: frozenset[str]
+    session: Session,
+    *,
+    desk_ref: str,
+    actor: str,
+    reply: Outgoing,
+    push: frozenset[str],
+    external_id: str | None = None,
 ) -> Relayed | None:
     """Put a staff reply in the customer's conversation (and its delivery in the outbox), as
     translated for them (`handoff.translations`); the first reply to a waiting case claims it.
-    None when no open case lives at `desk_ref`."""
+    None when no open case lives at `desk_ref`. `external_id`: the desk platform's id of the
+    message, unique with the conversation's channel, so a platform's resend is stored (and
+    sent) once: a second insert raises IntegrityError."""
     case = open_case_at(session, desk_ref)
     if case is None:
         return None
@@ -170,7 +193,16 @@ def relay_staff_reply(
         move_case(session, case_id=case.id, to=CaseState.HUMAN, actor=actor, note="replied")
     conversation = session.get(Conversation, case.conversation_id)
     assert conversation is not None
-    say(session, conversation, author=Author.STAFF, text=reply.text, push=push, sender=actor, sent=reply)
+    say(
+        session,
+        conversation,
+        author=Author.STAFF,
+        text=reply.text,
+        push=push,
+        sender=actor,
+        sent=reply,
+        external_id=external_id,
+    )
     note_untranslated(session, case=case, outgoing=reply)
     return Relayed(conversation.id, conversation.channel, card_of(session, case), case.desk_ref)
 
@@ -254,6 +286,7 @@ def say(
     sender: str | None = None,
     survey: SurveyPart | None = None,
     sent: Outgoing | None = None,
+    external_id: str | None = None,
 ) -> int:
     """Store a message to the customer (queued for delivery on a push channel); its id.
     `sender`: the staff member who wrote it; `sent`: a staff reply's translation, when it was
@@ -262,6 +295,7 @@ def say(
     message = Message(
         conversation_id=conversation.id,
         channel=conversation.channel,
+        external_id=external_id,
         author=author.value,
         text=text,
         citations=[],

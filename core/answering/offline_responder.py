@@ -44,7 +44,7 @@ from dataclasses import dataclass, replace
 from core.answering import quoted_tables
 from core.answering.answer_decision import Bar, Decision, Learned, answer_bar, decide, match
 from core.answering.small_talk import SmallTalk, small_talk
-from core.languages import N_, _, default_language, language_name, spoken
+from core.languages import N_, _, default_language, language_name, said_in
 from core.messages import Citation, Reply
 from core.quoting import literal
 from core.settings import AnswerSettings
@@ -559,7 +559,7 @@ def _in_language(part: _Part) -> str:
     (a help centre that has no article in it), with the blank line after it; "" otherwise. A
     document that says no language is in the hub's default one."""
     written = part.cited[0].language or default_language()
-    customer = spoken()
+    customer = said_in()  # an Italian customer with no Italian catalog is answered in the default
     if written == customer:
         return ""
     said = _("The passage quoted below is in {language}.", language=language_name(written, in_language=customer))

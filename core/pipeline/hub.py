@@ -17,6 +17,7 @@ import time
 from collections import deque
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager, suppress
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 from core.answering.agent import Answerer
@@ -34,7 +35,7 @@ from core.channel import (
 )
 from core.clean_text import clean, clean_address, clean_message, clean_optional
 from core.desk_port import CaseAction
-from core.languages import N_, _
+from core.languages import N_, _, speaking
 from core.log_context import bound_ids
 from core.messages import Address, InboundMessage, Reply, StoredMessage
 from core.metrics import MESSAGES_RECEIVED, REPLIES, TURN_SECONDS, Outcome
@@ -130,6 +131,9 @@ class Hub:
 
     async def receive(self, message: InboundMessage) -> Receipt:
         message = clean_message(message)  # the one way in for every channel's messages
+        hint = message.language_hint
+        if hint is not None and hint not in self._settings.languages.detect:  # only one we recognise
+            message = replace(message, language_hint=None)
         with bound_ids(channel=message.address.channel):
             if message.address.channel not in self._channels:
                 raise ValueError(f"channel {message.address.channel!r} is not enabled")
@@ -213,9 +217,14 @@ class Hub:
     async def search(self, query: str, k: int) -> list[Hit]:
         return await self._agent.search(query, k)
 
-    async def staff_message(self, *, desk_ref: str, actor: str, text: str) -> None:
+    async def staff_message(self, *, desk_ref: str, actor: str, text: str, event_id: str | None = None) -> None:
         if self._desk is not None:
-            relayed = await self._desk.staff_message(desk_ref=clean(desk_ref), actor=clean(actor), text=clean(text))
+            relayed = await self._desk.staff_message(
+                desk_ref=clean(desk_ref),
+                actor=clean(actor),
+                text=clean(text),
+                event_id=clean(event_id) if event_id is not None else None,
+            )
             self.pulse.beat()
             if relayed is not None:
                 await self._deliver_to(relayed.conversation_id, relayed.channel)
@@ -503,11 +512,16 @@ class Hub:
         """The apology promises a person, so it opens a case like any escalation; without a staff
         desk it says where to write instead (`handoff.unstaffed_message`)."""
         staffed = await self._staffing.staffed()
-        apology = _(APOLOGY) if staffed else f"{_(SORRY)} {_(self._settings.handoff.unstaffed_message)}"
+        language = await self._storage.views.language_at(pending.address)
+        with speaking(language or self._settings.languages.default):
+            apology = _(APOLOGY) if staffed else f"{_(SORRY)} {_(self._settings.handoff.unstaffed_message)}"
         result = TurnResult(
             signals=None,
             reply=Reply(apology, handoff=True),
-            escalation=CaseOpening("error", f"Answering failed {ANSWER_ATTEMPTS} times; see the server log."),
+            escalation=CaseOpening(
+                "error", f"Answering failed {ANSWER_ATTEMPTS} times; see the server log.", language=language
+            ),
+            language=language,
         )
         finished = await self._storage.turns.finish(pending, result, push=channel.capabilities.push)
         return TakenTurn(finished) if finished is not None else None

@@ -169,7 +169,7 @@ class FakeHub:
     async def search(self, query: str, k: int) -> list[Hit]:
         return []
 
-    async def staff_message(self, *, desk_ref: str, actor: str, text: str) -> None:
+    async def staff_message(self, *, desk_ref: str, actor: str, text: str, event_id: str | None = None) -> None:
         self.staff_events.append((desk_ref, actor, text))
 
     async def staff_action(self, *, case_id: str, action: CaseAction, actor: str) -> None:

@@ -1,5 +1,5 @@
 """A customer in each shipped language, on the widget, in a Telegram chat and by email, hears
-the hub's greeting, its decline and its handoff notice in that language: the widget's and the
+the hub's greeting, its decline and its handoff notice in that language: the browser's and the
 Telegram app's language set the conversation's before a message is sure of one (so a first
 "Hallo" is greeted in German), and a mail is sure of its own."""
 
@@ -76,7 +76,7 @@ async def _bot_message(ws: Any) -> dict[str, Any]:
 @pytest.mark.parametrize("language", TRANSLATED)
 async def test_the_widget_speaks_the_visitors_language(client: AppClient, language: str) -> None:
     greeting, decline, handoff = said(language)
-    ws = await client.ws_connect("/widget/ws")
+    ws = await client.ws_connect("/widget/ws", headers={"Accept-Language": f"{language};q=0.9,en;q=0.5"})
     await ws.send_json({"type": "hello", "token": None, "after": 0, "language": language})
     assert (await ws.receive_json())["type"] == "session"
     replies = []

@@ -25,11 +25,12 @@ from tests.settle import until
 
 TOKEN = "dashboard-token-of-the-lead"
 BEARER = {"Authorization": f"Bearer {TOKEN}"}
-ASK = "Ich möchte bitte mit einem Menschen sprechen, mein Konto ist seit gestern gesperrt."
+ASK = "Mein Konto ist seit gestern gesperrt und ich komme nicht mehr hinein. Was kann ich tun?"
+"""Not a request for a person (which would escalate before the model is asked): the model hands it over."""
 MORE = "Ich kann mich immer noch nicht anmelden und brauche dringend Hilfe."
 HANDING_OVER = "Eine Person aus unserem Team übernimmt gleich."
 TRANSLATIONS = {
-    ASK: "I would like to speak to a person, please; my account has been locked since yesterday.",
+    ASK: "My account has been locked since yesterday and I cannot get in any more. What can I do?",
     MORE: "I still cannot sign in and urgently need help.",
     "Hi, I have unlocked your account.": "Hallo, ich habe Ihr Konto entsperrt.",
     "Your account works again.": "Ihr Konto funktioniert wieder.",
@@ -185,3 +186,19 @@ async def test_a_thread_reply_the_model_is_slow_to_translate_goes_as_written_and
     assert await until(lambda: staff_messages(client, first["conversation_id"])) == [SLOW]
     told = "The reply could not be translated into German; it was sent as written."
     assert told in in_thread(slack, card.response["ts"])
+
+
+async def test_a_thread_reply_slack_sends_again_while_it_is_translated_reaches_the_customer_once(
+    aiohttp_client: Callable[..., Any], make_settings: Callable[..., Settings], slack: FakeSlack, model: FakeOpenAI
+) -> None:
+    """Slack resends an event it got no answer to within 3 s, and a translation takes time: the
+    same message (its ts) arriving twice at once, and once more later, is relayed once."""
+    client: AppClient = await aiohttp_client(create_app(llm_settings(make_settings, model, slack=desk_settings(slack))))
+    first = await (await client.post("/api/messages", json={"contact": "greta", "text": ASK})).json()
+    await case_card(slack)
+    reply = "Your account works again."
+    await asyncio.gather(*(staff_replies(client, slack, reply, ts="1700000600.000100") for _ in range(2)))
+    await staff_replies(client, slack, reply, ts="1700000600.000100")
+    await staff_replies(client, slack, "Hi, I have unlocked your account.", ts="1700000601.000100")  # proof of order
+    sent = await until(lambda: _two(staff_messages(client, first["conversation_id"])))
+    assert sent == ["Ihr Konto funktioniert wieder.", "Hallo, ich habe Ihr Konto entsperrt."]
