@@ -41,12 +41,6 @@ def detect(text: str, candidates: tuple[str, ...]) -> Detection | None:
     return Detection(best.language.iso_code_639_1.name.lower(), best.value)
 
 
-def conversation_language(kept: str | None, text: str, candidates: tuple[str, ...]) -> str | None:
-    """The conversation's language after a customer message: `kept` (the language so far)
-    unless the message is sure of another one (see the module docstring)."""
-    return message_language(text, candidates) or kept
-
-
 def message_language(text: str, candidates: tuple[str, ...]) -> str | None:
     """The language a message itself is surely in (stored with it); None when it says too
     little to be sure: fewer than `SURE_WORDS` words (a word in capitals is a code, not one),

@@ -265,9 +265,12 @@ class TurnRunner:
         return TakenTurn(finished, responder=responder, declined=result.declined) if finished is not None else None
 
     async def _suggestion(self, context: TurnContext) -> str | None:
-        """With an LLM, a draft answer for the person who takes over; never for the customer."""
+        """With an LLM, a draft answer for the person who takes over; never for the customer.
+        In staff's language: what they send is translated for the customer (`handoff.translations`)."""
+        staff = self._settings.languages.staff
         try:
-            return (await self._agent.respond(context)).reply.text
+            with speaking(staff):
+                return (await self._agent.respond(replace(context, language=staff))).reply.text
         except Exception:
             log.warning("turn: no suggested reply for message %s", context.message_id, exc_info=True)
             return None

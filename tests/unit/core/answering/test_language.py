@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from core.answering.language import conversation_language, message_language
+from core.answering.language import message_language
 
 CANDIDATES = ("en", "de", "es", "fr", "pt", "it", "nl")
 
@@ -29,15 +29,8 @@ def test_a_word_or_a_code_is_no_language(text: str) -> None:
     assert message_language(text, CANDIDATES) is None
 
 
-def test_a_conversation_keeps_its_language_through_a_short_word() -> None:
-    language = conversation_language(None, "Wie verbinde ich mein Bankkonto?", CANDIDATES)
-    assert language == "de"
-    assert conversation_language(language, "ok", CANDIDATES) == "de"
-    assert conversation_language(language, "ERR_CONN_REFUSED 0x8007", CANDIDATES) == "de"
-
-
-def test_a_conversation_follows_a_customer_who_changes_language() -> None:
-    assert conversation_language("de", "¿Puedo pagar con tarjeta de crédito?", CANDIDATES) == "es"
+def test_a_customer_who_changes_language_is_sure_of_the_new_one() -> None:
+    assert message_language("¿Puedo pagar con tarjeta de crédito?", CANDIDATES) == "es"
 
 
 def test_only_the_candidates_are_chosen_among() -> None:
