@@ -110,10 +110,12 @@ def detectable(code: str) -> bool:
     return code.islower() and hasattr(IsoCode639_1, code.upper())
 
 
-def language_of(tag: str | None) -> str | None:
+def language_of(tag: object) -> str | None:
     """The ISO 639-1 language of an IETF tag ("pt" for "pt-BR", "de" for "de_AT"), when it is one
-    `detectable` knows; None for anything else."""
-    code = (tag or "").replace("_", "-").split("-")[0].lower()
+    `detectable` knows; None for anything else (a platform's field of another type included)."""
+    if not isinstance(tag, str):
+        return None
+    code = tag.replace("_", "-").split("-")[0].lower()
     return code if detectable(code) else None
 
 
