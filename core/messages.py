@@ -69,7 +69,8 @@ class InboundMessage:
     language_hint: str | None = None
     """The language the customer's app or browser is set to (Telegram's `language_code`, the
     widget's browser language), ISO 639-1: the conversation's language until a message is sure
-    of one, so a first "Hallo" is greeted in German. Never moves a language the hub knows."""
+    of one, so a first "Hallo" is greeted in German. Never moves a language the hub knows.
+    `Hub.receive` keeps it only when it is one of `languages.detect`."""
 
 
 LINK_SCHEMES = ("http://", "https://")

@@ -60,6 +60,7 @@ _CONVERSATION_AND_WRITER = select(
     Conversation.id,
     Conversation.contact_id,
     Conversation.state,
+    Conversation.language,
     _OWNER.scalar_subquery().label("writer"),
     _owner_of("email_kind", "email").label("email_owner"),
     _owner_of("phone_kind", "phone").label("phone_owner"),
@@ -94,6 +95,9 @@ class Writer(NamedTuple):
     contact_id: str
     with_person: bool = False
     """A person has the conversation (a case waits or is claimed): the bot will not answer."""
+    language: str | None = None
+    """The conversation's language as the message found it (a new one starts in the message's
+    `language_hint`)."""
 
 
 def dialect_insert(session: Session) -> Any:
@@ -134,8 +138,9 @@ def conversation_for(session: Session, message: InboundMessage) -> Writer:
     ).one_or_none()
     if found is not None:
         proved = {VERIFIED_EMAIL: found.email_owner, VERIFIED_PHONE: found.phone_owner}
+        with_person = found.state != ConversationState.BOT
         if found.writer == found.contact_id and all(proved[kind] == found.contact_id for kind in verified):
-            return Writer(found.id, found.contact_id, found.state != ConversationState.BOT)
+            return Writer(found.id, found.contact_id, with_person, found.language)
         writer = contact_for(session, message)
         if writer != found.contact_id and _holds_other(session, found.contact_id, list(verified.items())):
             raise IdentityConflict(
@@ -145,7 +150,7 @@ def conversation_for(session: Session, message: InboundMessage) -> Writer:
             # The conversation's own person proved who they are (a visitor signed in): the
             # conversation follows them to that person's contact.
             connection.execute(update(Conversation).where(Conversation.id == found.id).values(contact_id=writer))
-        return Writer(found.id, writer, found.state != ConversationState.BOT)
+        return Writer(found.id, writer, with_person, found.language)
     now = utcnow()
     contact_id = contact_for(session, message)
     connection.execute(
@@ -155,13 +160,14 @@ def conversation_for(session: Session, message: InboundMessage) -> Writer:
             "contact_id": contact_id,
             **_where(message.address),
             "state": ConversationState.BOT,
+            "language": message.language_hint,
             "created_at": now,
             "updated_at": now,
         },
     )
     created = conversation_at(session, message.address)
     assert created is not None  # inserted just now, or by the process that won the race
-    return Writer(created, contact_id)
+    return Writer(created, contact_id, language=message.language_hint)
 
 
 def contact_for(session: Session, message: InboundMessage) -> str:

@@ -24,7 +24,6 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from core.channel import Receipt
-from core.languages import detectable
 from core.messages import Address, Author, InboundMessage, StoredMessage
 from core.store.contacts import conversation_for
 from core.store.conversation_views import to_stored
@@ -127,11 +126,11 @@ class Inbox:
 
 
 def _insert(session: Session, *, message: InboundMessage, lease: timedelta, ask_earlier: bool) -> tuple[Receipt, bool]:
-    conversation_id, writer, with_person = conversation_for(session, message)
+    conversation_id, writer, with_person, language = conversation_for(session, message)
     if ask_earlier:
         session.connection().execute(_IN_TURN, {"conversation": conversation_id})
     session.connection().execute(REACHABLE_AGAIN, {"conversation": conversation_id})
-    if message.language_hint is not None and detectable(message.language_hint):
+    if language is None and message.language_hint is not None:  # a known conversation: no round trip
         session.connection().execute(_HINTED, {"conversation": conversation_id, "language": message.language_hint})
     now = utcnow()
     message_id = (
