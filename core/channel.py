@@ -48,15 +48,24 @@ class DeliveryError(Exception):
     hint); `permanent` when the platform refused the message itself (retrying cannot help: it
     is dead-lettered at once); `unreachable` when the customer cannot be written to any more
     (they blocked the bot): the conversation's later replies are dead-lettered unsent too,
-    until the customer writes again."""
+    until the customer writes again; `held` when the platform takes the message only after the
+    customer writes again (WhatsApp's 24-hour rule): it is kept, staff are told why, and it is
+    sent once the customer writes."""
 
     def __init__(
-        self, reason: str, *, retry_after: float | None = None, permanent: bool = False, unreachable: bool = False
+        self,
+        reason: str,
+        *,
+        retry_after: float | None = None,
+        permanent: bool = False,
+        unreachable: bool = False,
+        held: bool = False,
     ) -> None:
         super().__init__(reason)
         self.retry_after = retry_after
         self.permanent = permanent or unreachable
         self.unreachable = unreachable
+        self.held = held
 
 
 class IdentityConflict(ValueError):
@@ -244,11 +253,20 @@ class ChannelRecords(Protocol):
         ...
 
     async def delivery_status(
-        self, channel: str, external_id: str, status: str, rank: int, *, unreachable: str | None = None
+        self,
+        channel: str,
+        external_id: str,
+        status: str,
+        rank: int,
+        *,
+        unreachable: str | None = None,
+        held: str | None = None,
     ) -> bool:
         """The platform reported on a reply it accepted (`send` returned `external_id`): keep
         `status` unless a later one (higher `rank`) came first; `unreachable` says why the
-        customer cannot be written to any more. False for an unknown id or a late report."""
+        customer cannot be written to any more; `held` says why the platform refused it until
+        the customer writes again (WhatsApp's 24-hour rule): the reply is held as if `send` had
+        raised `DeliveryError(held=True)`. False for an unknown id or a late report."""
         ...
 
 
