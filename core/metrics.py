@@ -93,6 +93,12 @@ OUTBOX_SENT = Counter("supporthub_outbox_sent_total", "Replies the outbox delive
 OUTBOX_RETRIES = Counter(
     "supporthub_outbox_retries_total", "Failed sends scheduled for another attempt", ["channel"], registry=REGISTRY
 )
+OUTBOX_HELD = Counter(
+    "supporthub_outbox_held_total",
+    "Replies held until the customer writes again (the platform's rule: WhatsApp's 24 hours)",
+    ["channel"],
+    registry=REGISTRY,
+)
 OUTBOX_DEAD_LETTERED = Counter(
     "supporthub_outbox_dead_lettered_total",
     "Replies given up on (refused for good, unreachable customer, or out of attempts)",

@@ -28,7 +28,8 @@ from core.languages import language_name
 from core.messages import Author
 from core.metrics import REPLIES, Outcome
 from core.store.db import DeliveryKind
-from core.store.outbox_queue import DueDelivery
+from core.store.held_replies import held_reason
+from core.store.outbox_queue import DueDelivery, held_notice
 from core.store.transactions import Transactions
 from handoff.canned import UnknownCanned, canned_for_case
 from handoff.cases import CaseTransitionError
@@ -93,7 +94,7 @@ class StaffDesk:
     async def deliver(self, due: DueDelivery) -> str | None:
         """Post an outbox row of the desk's (see `core.pipeline.outbox.DeskSender`)."""
         case_id = due.address.chat_id
-        if self._translations is not None and due.kind is not DeliveryKind.REMINDER:
+        if self._translations is not None and due.kind in (DeliveryKind.CARD, DeliveryKind.LINE):
             # whoever posts (this hub's task for the turn, or the outbox's poll) translates first
             await self._translations.for_staff(due.message.conversation_id)
         if due.kind is DeliveryKind.CARD:
@@ -112,6 +113,11 @@ class StaffDesk:
                 return found
         if due.kind is DeliveryKind.REMINDER:
             text = self._reminder(thread.opened_at)
+        elif due.kind is DeliveryKind.HELD:
+            reason = await self._run(partial(held_reason, message_id=due.message.id))
+            if reason is None:
+                return None  # sent meanwhile: the customer wrote
+            text = held_notice(due.message.text, reason)
         else:
             text = line_text(
                 due.message.author, due.message.text, *await self._run(partial(line_of, message_id=due.message.id))

@@ -259,10 +259,17 @@ class Hub:
         return await self._storage.channel_state.set_opted_out(clean_address(address), opted_out)
 
     async def delivery_status(
-        self, channel: str, external_id: str, status: str, rank: int, *, unreachable: str | None = None
+        self,
+        channel: str,
+        external_id: str,
+        status: str,
+        rank: int,
+        *,
+        unreachable: str | None = None,
+        held: str | None = None,
     ) -> bool:
         return await self._storage.channel_state.delivery_status(
-            channel, clean(external_id), status, rank, unreachable=unreachable
+            channel, clean(external_id), status, rank, unreachable=unreachable, held=held
         )
 
     # -- other processes -------------------------------------------------------------------
@@ -563,7 +570,8 @@ class Hub:
         self.pulse.beat()
         if finished.to_desk:
             self._to_desk_soon(pending.conversation_id)
-        if finished.reply is not None and channel.capabilities.push:
+        if channel.capabilities.push and (finished.reply is not None or finished.to_desk):
+            # a person's conversation: replies held until the customer wrote go now
             await self._outbox.deliver_conversation(pending.conversation_id)
 
     def _wake(self, message_id: int, reply: StoredMessage | None) -> None:

@@ -1,7 +1,8 @@
 """The durable outbox: replies for push channels, and the staff desk's cards and thread lines,
 are persisted before any send, then delivered in conversation order (each lane on its own)
 with retries, backoff and dead-lettering. One machine for both: the desk has no leases,
-sweep or retry loop of its own.
+sweep or retry loop of its own. A reply the platform takes only after the customer writes again
+is held instead, and staff told (`core.store.held_replies`).
 
 A reply is rendered by its channel here, outside the turn that wrote it, so the send runs
 `speaking` the reply's language (the conversation's when the reply has none): the channel's
@@ -27,7 +28,7 @@ from weakref import WeakValueDictionary
 from core.channel import Channel, DeliveryError, SentParts, SplittingChannel
 from core.languages import speaking
 from core.log_context import bound_ids
-from core.metrics import OUTBOX_DEAD_LETTERED, OUTBOX_RETRIES, OUTBOX_SENT
+from core.metrics import OUTBOX_DEAD_LETTERED, OUTBOX_HELD, OUTBOX_RETRIES, OUTBOX_SENT
 from core.settings import OutboxSettings
 from core.store.db import utcnow
 from core.store.outbox_queue import DueDelivery, Lane, OutboxQueue
@@ -115,6 +116,11 @@ class Outbox:
             reason = f"{type(exc).__name__}: {exc}"
             if isinstance(exc, DeliveryError):
                 retry_after = exc.retry_after
+                if exc.held and due.lane is Lane.CUSTOMER:
+                    log.info("outbox: %s holds message %s: %s", due.address.channel, due.message.id, exc)
+                    await self._queue.mark_held(due, reason=str(exc))
+                    OUTBOX_HELD.labels(channel=due.address.channel).inc()
+                    return await self._next(due)  # held: later replies may go
                 if exc.permanent:
                     log.warning(
                         "outbox: %s refused message %s for good: %s", due.address.channel, due.message.id, reason

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from core.messages import Address
 from core.store.contacts import insert_ignoring_conflicts
 from core.store.db import Conversation, DeliveryStatus, Message, OptOut, OutboxItem, utcnow
+from core.store.held_replies import hold_reported
 from core.store.transactions import Transactions
 
 
@@ -36,10 +37,18 @@ class ChannelState:
         return await self._run(partial(_set_opted_out, address=address, opted_out=opted_out))
 
     async def delivery_status(
-        self, channel: str, external_id: str, status: str, rank: int, *, unreachable: str | None = None
+        self,
+        channel: str,
+        external_id: str,
+        status: str,
+        rank: int,
+        *,
+        unreachable: str | None = None,
+        held: str | None = None,
     ) -> bool:
         """Record what the platform says about a sent reply, unless it already said something
-        later in its order (`rank`); with `unreachable`, the conversation is marked so too.
+        later in its order (`rank`); with `unreachable`, the conversation is marked so too; with
+        `held`, the reply is held until the customer writes again (`core.store.held_replies`).
         Whether the status was recorded (False: unknown id, or a late report)."""
         return await self._run(
             partial(
@@ -49,6 +58,7 @@ class ChannelState:
                 status=status,
                 rank=rank,
                 unreachable=unreachable,
+                held=held,
             )
         )
 
@@ -115,7 +125,14 @@ def _set_opted_out(session: Session, *, address: Address, opted_out: bool) -> bo
 
 
 def _delivery_status(
-    session: Session, *, channel: str, external_id: str, status: str, rank: int, unreachable: str | None
+    session: Session,
+    *,
+    channel: str,
+    external_id: str,
+    status: str,
+    rank: int,
+    unreachable: str | None,
+    held: str | None,
 ) -> bool:
     updated = (
         session.execute(
@@ -133,4 +150,6 @@ def _delivery_status(
     )
     if updated and unreachable is not None:
         session.execute(update(Conversation).where(Conversation.id.in_(updated)).values(unreachable_reason=unreachable))
+    if updated and held is not None:
+        hold_reported(session, channel=channel, external_id=external_id, reason=held)
     return bool(updated)

@@ -74,6 +74,9 @@ class DeliveryStatus(StrEnum):
     """Given up after `outbox.max_attempts`."""
     DROPPED = "dropped"
     """Staff-desk work no longer wanted: its case closed before it was posted."""
+    HELD = "held"
+    """A reply the platform takes only after the customer writes again (WhatsApp's 24-hour
+    rule): kept, staff told, and pending again as soon as the customer writes."""
 
 
 class DeliveryKind(StrEnum):
@@ -87,6 +90,9 @@ class DeliveryKind(StrEnum):
     """A customer message copied into its case's thread."""
     REMINDER = "reminder"
     """A case nobody answered within the SLA, reminded in its thread."""
+    HELD = "held"
+    """A reply to the customer held by the platform's rule (`DeliveryStatus.HELD`), told in
+    its case's thread."""
 
 
 DESK = "desk"

@@ -28,6 +28,7 @@ from core.messages import Address, Author, InboundMessage, StoredMessage
 from core.store.contacts import conversation_for
 from core.store.conversation_views import to_stored
 from core.store.db import AttachmentRow, Conversation, Message, MessageStatus, utcnow
+from core.store.held_replies import RELEASE_HELD
 from core.store.transactions import Transactions
 
 INSERT_MESSAGE = insert(Message).returning(Message.id)
@@ -130,9 +131,10 @@ def _insert(session: Session, *, message: InboundMessage, lease: timedelta, ask_
     if ask_earlier:
         session.connection().execute(_IN_TURN, {"conversation": conversation_id})
     session.connection().execute(REACHABLE_AGAIN, {"conversation": conversation_id})
+    now = utcnow()
+    session.connection().execute(RELEASE_HELD, {"conversation": conversation_id, "now": now})
     if language is None and message.language_hint is not None:  # a known conversation: no round trip
         session.connection().execute(_HINTED, {"conversation": conversation_id, "language": message.language_hint})
-    now = utcnow()
     message_id = (
         session.connection()
         .execute(

@@ -39,6 +39,7 @@ from core.store.db import (
     utcnow,
 )
 from core.store.transactions import Transactions
+from handoff.tables import Case, CaseEvent, CaseEventKind
 
 
 class Lane(StrEnum):
@@ -165,6 +166,18 @@ class OutboxQueue:
     async def mark_failed(self, outbox_id: int, *, error: str, retry_at: datetime | None) -> None:
         """Record a failed attempt: retry at `retry_at`, or dead-letter when it is None."""
         await self._run(partial(_mark_failed, outbox_id=outbox_id, error=error, retry_at=retry_at))
+
+    async def mark_held(self, due: DueDelivery, *, reason: str) -> None:
+        """Hold the reply until the customer writes again and tell staff why (`core.store.held_replies`)."""
+        await self._run(
+            partial(
+                hold,
+                outbox_id=due.outbox_id,
+                conversation_id=due.message.conversation_id,
+                message_id=due.message.id,
+                reason=reason,
+            )
+        )
 
     async def mark_unreachable(self, outbox_id: int, *, conversation_id: str, error: str) -> None:
         """Dead-letter the delivery and mark its conversation unreachable (see `DeliveryError`)."""
@@ -302,4 +315,52 @@ def _mark_unreachable(session: Session, *, outbox_id: int, conversation_id: str,
     _mark_failed(session, outbox_id=outbox_id, error=error, retry_at=None)
     session.execute(
         update(Conversation).where(Conversation.id == conversation_id).values(unreachable_reason=error[:2000])
+    )
+
+
+HOLDER = "supporthub"
+"""Who the case note about a held reply is from."""
+
+
+def held_notice(reply: str, reason: str) -> str:
+    """What staff read about a held reply: which, the platform's reason, and what happens next."""
+    first = reply.strip().splitlines()[0] if reply.strip() else ""
+    excerpt = first if len(first) <= 80 else first[:79].rstrip() + "…"
+    return f"Not sent yet: “{excerpt}”. {reason.rstrip('.')}. It will be sent when the customer writes again."
+
+
+def hold(session: Session, *, outbox_id: int, conversation_id: str, message_id: int, reason: str) -> None:
+    """Hold the reply of outbox row `outbox_id` until the customer writes again, and tell staff
+    why (`core.store.held_replies`)."""
+    session.execute(
+        update(OutboxItem)
+        .where(OutboxItem.id == outbox_id)
+        .values(status=DeliveryStatus.HELD, last_error=reason[:2000], claimed_until=None, external_id=None)
+    )
+    _tell_staff(session, conversation_id=conversation_id, message_id=message_id, reason=reason)
+
+
+def _tell_staff(session: Session, *, conversation_id: str, message_id: int, reason: str) -> None:
+    """A note on the conversation's latest case (the inbox shows it) and a line in its thread
+    on the staff desk, once per reply; nothing when the conversation never had a case."""
+    case = session.execute(
+        select(Case).where(Case.conversation_id == conversation_id).order_by(Case.opened_at.desc()).limit(1)
+    ).scalar_one_or_none()
+    told = select(OutboxItem.id).where(OutboxItem.message_id == message_id, OutboxItem.kind == DeliveryKind.HELD)
+    if case is None or session.execute(told).first() is not None:
+        return
+    queue_desk_work(
+        session, kind=DeliveryKind.HELD, case_id=case.id, conversation_id=conversation_id, message_id=message_id
+    )
+    reply = session.execute(select(Message.text).where(Message.id == message_id)).scalar_one()
+    session.add(
+        CaseEvent(
+            case_id=case.id,
+            from_state=case.state,
+            to_state=case.state,
+            actor=HOLDER,
+            note=held_notice(reply, reason),
+            kind=CaseEventKind.NOTE,
+            at=utcnow(),
+        )
     )

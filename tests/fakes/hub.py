@@ -56,6 +56,8 @@ class FakeHub:
         self.languages: dict[Address, str] = {}
         """A conversation's language by its address, as a test sets it (the turn keeps it)."""
         self.statuses: dict[str, tuple[str, int, str | None]] = {}
+        self.held: dict[str, str] = {}
+        """Why each reply the platform refused until the customer writes again is held."""
         self.reply_text: str | None = None  # None: "**Answer** to: <question>"
         self.reply_handoff = False
         self.with_person = False
@@ -205,12 +207,21 @@ class FakeHub:
         return changed
 
     async def delivery_status(
-        self, channel: str, external_id: str, status: str, rank: int, *, unreachable: str | None = None
+        self,
+        channel: str,
+        external_id: str,
+        status: str,
+        rank: int,
+        *,
+        unreachable: str | None = None,
+        held: str | None = None,
     ) -> bool:
         known = self.statuses.get(external_id)
         if known is not None and known[1] >= rank:
             return False
         self.statuses[external_id] = (status, rank, unreachable)
+        if held is not None:
+            self.held[external_id] = held
         return True
 
 
