@@ -12,7 +12,9 @@ responder needs no language passed down to it.
 An operator overrides any sentence, or adds a language, with a folder of `<language>.po`
 files (`languages.catalogs`): its entries win over the shipped ones, and a language with no
 catalog at all is spoken in `languages.default`. `supporthub languages template` writes the
-template such a file starts from (docs/languages.md).
+template such a file starts from (docs/languages.md). A channel package brings its own
+sentences' translations in a `locales/<language>/LC_MESSAGES/` folder beside its module (the
+WhatsApp channel's `channels/whatsapp/locales`), read with the shipped ones (`shipped_folders`).
 """
 
 from __future__ import annotations
@@ -21,6 +23,8 @@ import logging
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
+from importlib.metadata import entry_points
+from importlib.util import find_spec
 from pathlib import Path
 
 from babel import Locale, UnknownLocaleError
@@ -35,6 +39,8 @@ SOURCE = "en"
 SHIPPED = ("en", "de", "es", "fr", "pt")
 """The languages whose catalogs ship with the hub."""
 LOCALES = Path(__file__).parent / "locales"
+CHANNEL_GROUP = "supporthub.channels"
+"""The entry-point group channels register under; its names are the channels' section names."""
 
 _spoken: ContextVar[str] = ContextVar("supporthub_language", default=SOURCE)
 
@@ -119,6 +125,18 @@ def language_of(tag: object) -> str | None:
     return code if detectable(code) else None
 
 
+def shipped_folders() -> list[Path]:
+    """`core/locales`, then the `locales` folder of each installed channel package that ships
+    one beside its module (a plug-in's own sentences, in its own folder)."""
+    folders = [LOCALES]
+    for entry in sorted(entry_points(group=CHANNEL_GROUP), key=lambda e: e.name):
+        spec = find_spec(entry.module)
+        for package in (spec.submodule_search_locations or []) if spec is not None else []:
+            if (Path(package) / "locales").is_dir() and Path(package) / "locales" not in folders:
+                folders.append(Path(package) / "locales")
+    return folders
+
+
 class Catalogs:
     """The sentences of each language: the shipped catalogs, overridden by the operator's."""
 
@@ -127,8 +145,9 @@ class Catalogs:
         for language in SHIPPED:
             if language != SOURCE:
                 texts = self._texts.setdefault(language, {})
-                for path in sorted((LOCALES / language / "LC_MESSAGES").glob("*.po")):
-                    texts.update(read_catalog(path))
+                for folder in shipped_folders():
+                    for path in sorted((folder / language / "LC_MESSAGES").glob("*.po")):
+                        texts.update(read_catalog(path))
         if override is not None:
             for path in sorted(override.glob("*.po")):
                 self._texts.setdefault(path.stem, {}).update(read_catalog(path))

@@ -39,12 +39,10 @@ from pydantic_settings import (
 from pydantic_settings import SettingsError as EnvironmentParseError
 
 from core.action_settings import ActionSettings
-from core.languages import N_, detectable
+from core.languages import CHANNEL_GROUP, N_, detectable
 from knowledge.settings import KnowledgeSettings
 
 DEFAULT_CONFIG = Path("config/supporthub.toml")
-CHANNEL_GROUP = "supporthub.channels"
-"""The entry-point group channels register under; its names are the channels' section names."""
 
 
 class Section(BaseModel):

@@ -63,7 +63,7 @@ class WhatsAppSettings(Section):
 
     # -- what customers see -----------------------------------------------------------------
     read_receipts: bool = Field(True, description="cloud: mark each customer message read (blue ticks)")
-    typing_indicator: bool = Field(True, description="cloud: show \"typing…\" while the bot writes an answer")
+    typing_indicator: bool = Field(True, description='cloud: show "typing…" while the bot writes an answer')
 
     @field_validator("graph_url", "api_url", "public_url")
     @classmethod

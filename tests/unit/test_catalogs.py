@@ -23,7 +23,7 @@ from core.cli.language_commands import placeholders, sentences
 from core.cli.main import main
 from core.cli.server import create_app
 from core.desk_port import CaseAction
-from core.languages import LOCALES, SHIPPED, SOURCE, Catalogs, _, read_catalog, speaking, use_catalogs
+from core.languages import SHIPPED, SOURCE, Catalogs, _, read_catalog, shipped_folders, speaking, use_catalogs
 from core.messages import Address, InboundMessage
 from core.pipeline.hub import Hub
 from core.pipeline.rate_limits import RateLimits
@@ -60,7 +60,7 @@ def po_entries(language: str) -> dict[str, tuple[str, bool]]:
     from babel.messages.pofile import read_po
 
     entries: dict[str, tuple[str, bool]] = {}
-    for path in sorted((LOCALES / language / "LC_MESSAGES").glob("*.po")):
+    for path in [p for folder in shipped_folders() for p in sorted((folder / language / "LC_MESSAGES").glob("*.po"))]:
         with path.open("rb") as file:
             for message in read_po(file):
                 if isinstance(message.id, str) and message.id and isinstance(message.string, str):
@@ -269,8 +269,9 @@ async def test_a_handoff_out_of_hours_says_when_the_team_is_back_in_the_customer
 def test_the_shipped_catalogs_read_as_written() -> None:
     """Each shipped .po file parses, and none is empty."""
     for language in TRANSLATED:
-        for path in (LOCALES / language / "LC_MESSAGES").glob("*.po"):
-            assert read_catalog(path), path
+        for folder in shipped_folders():
+            for path in (folder / language / "LC_MESSAGES").glob("*.po"):
+                assert read_catalog(path), path
 
 
 @pytest.mark.postgres

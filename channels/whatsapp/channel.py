@@ -1,0 +1,282 @@
+"""WhatsApp as a customer channel: a plug-in behind the hub's ports, reaching WhatsApp by one of
+two routes (`whatsapp.route`): Meta's Cloud API or a Twilio WhatsApp sender (`channels.whatsapp.route`).
+
+A customer's message is stored once under the platform's id before the platform hears 200; the
+number it came from is a verified phone (E.164), so the WhatsApp customer is the same person as
+on SMS or Telegram with that number. The opt-out words SMS honours work here too (STOP, START):
+no carrier answers them on WhatsApp, so the channel confirms each change itself, once. A voice
+note, an image or a document is fetched within `attachments.max_bytes` and read where the hub
+reads that type. Each message is marked read, with "typing…" while the bot answers (Cloud API).
+
+Replies obey the 24-hour rule (`channels.whatsapp.window`): within 24 hours of the customer's
+last message a reply goes as text (the survey's question with its scores as a list to pick
+from); later, as the operator's approved template (`whatsapp.template`, the reply's first line
+its parameter), or, with none configured, it is held (`DeliveryError(held=True)`): staff are
+told why, in the case's thread and notes, and it goes when the customer writes again. A platform
+that refuses a reply for the window after accepting it reports so, and the reply is held the same.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import mimetypes
+from collections.abc import Coroutine, Sequence
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, Protocol
+
+from aiohttp import web
+
+from channels.opt_out import OPT_IN_WORDS, OPT_OUT_WORDS, keyword
+from channels.whatsapp import window
+from channels.whatsapp.cloud import CloudRoute
+from channels.whatsapp.format import whatsapp_text
+from channels.whatsapp.route import Choice, Incoming, Media, Report, Route, Template
+from channels.whatsapp.settings import WhatsAppSettings
+from channels.whatsapp.twilio_route import TwilioRoute
+from core.channel import (
+    Capabilities,
+    ChannelRecords,
+    DeliveryError,
+    HubPort,
+    Intake,
+    Languages,
+    RatingResult,
+)
+from core.languages import N_, _, speaking, spoken
+from core.messages import SURVEY_SCORES, Address, Attachment, InboundMessage, StoredMessage, SurveyPart
+
+if TYPE_CHECKING:
+    from core.settings import Settings
+
+log = logging.getLogger(__name__)
+
+CHANNEL = "whatsapp"
+MAX_TEXT = 4096
+"""The longest text a customer can send on WhatsApp."""
+MEDIA_DEADLINE_S = 10.0
+"""All of a message's files must be fetched by then: the platform waits for our 200."""
+TEMPLATE_PARAMETER_CHARS = 1000
+SURVEY_PREFIX = "survey:"
+OPTED_OUT = N_("You won't get messages from us here any more. Send START if you change your mind.")
+OPTED_IN = N_("Welcome back: we'll answer you here again.")
+CHOOSE = N_("Choose a score")
+THANKS = N_("Thank you for your rating: {score} of {scale}.")
+CLOSED = N_("This survey is closed.")
+SCORE_LABELS = {SURVEY_SCORES[0]: N_("bad"), SURVEY_SCORES[-1]: N_("great")}
+NO_TEMPLATE = (
+    "WhatsApp takes only an approved template more than 24 hours after the customer's last message, "
+    "and none is set (whatsapp.template)"
+)
+"""Why a reply is held, as staff read it (staff texts stay English)."""
+
+
+class WhatsAppHub(Intake, ChannelRecords, Languages, Protocol):
+    """What WhatsApp asks of the hub."""
+
+
+class WhatsAppChannel:
+    """Customers who write to the company's WhatsApp Business number."""
+
+    name = CHANNEL
+    settings_model = WhatsAppSettings
+
+    @staticmethod
+    def configured(settings: Settings) -> bool:
+        """On when the chosen route's credentials are set."""
+        return settings.section(WhatsAppSettings).enabled
+
+    def __init__(self, settings: Settings, hub: HubPort) -> None:
+        whatsapp = settings.section(WhatsAppSettings)
+        if not whatsapp.enabled:
+            raise ValueError(
+                "whatsapp: set SUPPORTHUB_WHATSAPP__PHONE_NUMBER_ID and SUPPORTHUB_WHATSAPP__ACCESS_TOKEN (Cloud API), "
+                'or route = "twilio" with SUPPORTHUB_WHATSAPP__ACCOUNT_SID, SUPPORTHUB_WHATSAPP__AUTH_TOKEN and '
+                "SUPPORTHUB_WHATSAPP__FROM_NUMBER, to enable WhatsApp"
+            )
+        self._settings = whatsapp
+        self._route: Route = CloudRoute(whatsapp) if whatsapp.route == "cloud" else TwilioRoute(whatsapp)
+        self._hub: WhatsAppHub = hub
+        self._max_file_bytes = settings.attachments.max_bytes
+        self._max_files = settings.attachments.max_files
+        self.capabilities = Capabilities(max_text_length=MAX_TEXT)
+        self._background: set[asyncio.Task[None]] = set()
+
+    def routes(self) -> list[web.AbstractRouteDef]:
+        return self._route.routes(self)
+
+    async def start(self) -> None:
+        await self._route.start()
+
+    async def stop(self) -> None:
+        for task in list(self._background):
+            task.cancel()
+        await asyncio.gather(*self._background, return_exceptions=True)
+        await self._route.stop()
+
+    async def check(self) -> str:
+        return await self._route.check()
+
+    # -- out -------------------------------------------------------------------------------
+
+    async def send(self, address: Address, message: StoredMessage) -> str | None:
+        number = address.chat_id
+        last_in = await self._hub.values(CHANNEL).get(window.key(number))
+        if window.is_open(last_in, now=datetime.now(UTC)):
+            if message.survey is SurveyPart.QUESTION:
+                return await self._route.send_choices(
+                    number, self._text(message), _survey_choices(message.id), button=_(CHOOSE)
+                )
+            return await self._route.send_text(number, self._text(message))
+        template = self._settings.template_for(spoken())
+        if template is None:
+            raise DeliveryError(NO_TEMPLATE, held=True)
+        name, language = template
+        parameter = _first_line(self._text(message)) if self._settings.template_parameter else None
+        return await self._route.send_template(number, Template(name, language, parameter))
+
+    def _text(self, message: StoredMessage) -> str:
+        return whatsapp_text(message.text, message.citations, max_chars=self._route.max_text)
+
+    # -- in (`channels.whatsapp.route.Webhooks`) -------------------------------------------
+
+    async def message(self, incoming: Incoming) -> None:
+        """Keywords and survey scores handled here; anything else stored, then marked read."""
+        hub = self._hub
+        address = Address(CHANNEL, incoming.number)
+        await hub.values(CHANNEL).put(window.key(incoming.number), window.stamp(incoming.sent_at or datetime.now(UTC)))
+        if await self._keyword(incoming, address) or await self._score(incoming, address):
+            return
+        if not (await hub.admit(channel=CHANNEL, sender=incoming.number)).allowed:
+            return  # dropped and counted by the hub
+        receipt = await hub.receive(
+            InboundMessage(
+                address=address,
+                external_id=incoming.message_id,
+                sender_id=incoming.number,
+                text=incoming.text,
+                sender_name=incoming.name,
+                attachments=await self._attachments(incoming.media, address),
+                sent_at=incoming.sent_at,
+                verified_phone=incoming.number,
+            )
+        )
+        if not receipt.duplicate and self._settings.read_receipts:
+            typing = self._settings.typing_indicator and not receipt.with_person
+            self._soon(self._route.mark_read(incoming.message_id, typing=typing))
+
+    async def report(self, report: Report) -> None:
+        """A status of one of our replies, kept unless a later one came first; a reply refused
+        for the 24-hour window is held, a number that cannot get WhatsApp marked unreachable."""
+        await self._hub.delivery_status(
+            CHANNEL,
+            report.message_id,
+            report.status,
+            report.rank,
+            unreachable=f"WhatsApp {report.status}: {report.error}" if report.unreachable else None,
+            held=f"WhatsApp refused it for the 24-hour window ({report.error})" if report.window_closed else None,
+        )
+
+    async def _keyword(self, incoming: Incoming, address: Address) -> bool:
+        """STOP and START (and their synonyms) as SMS takes them; whether the message was one.
+        A change is confirmed once (a redelivered STOP changes nothing, so says nothing)."""
+        word = keyword(incoming.text) if not incoming.media and incoming.choice is None else None
+        if word in OPT_OUT_WORDS:
+            if await self._hub.set_opted_out(address, True):
+                log.info("whatsapp: a number opted out")
+                self._soon(self._say(address, OPTED_OUT))
+            return True
+        if word in OPT_IN_WORDS:
+            if await self._hub.set_opted_out(address, False):
+                log.info("whatsapp: a number opted back in")
+                self._soon(self._say(address, OPTED_IN))
+                return True
+            return word != "YES"  # a "yes" from a number that never opted out is for the bot
+        return False
+
+    async def _score(self, incoming: Incoming, address: Address) -> bool:
+        """A score picked from the survey's list; whether it was one (of a survey here)."""
+        choice = _survey_choice(incoming.choice)
+        if choice is None:
+            return False
+        message_id, score = choice
+        result = await self._hub.rate(message_id, score=score, address=address)
+        if result is RatingResult.NOT_FOUND:
+            return False  # not a survey of this conversation: the title goes on as text
+        if result is RatingResult.SAVED:
+            self._soon(self._say(address, THANKS, score=score, scale=SURVEY_SCORES[-1]))
+        else:
+            self._soon(self._say(address, CLOSED))
+        return True
+
+    async def _attachments(self, media: Sequence[Media], address: Address) -> tuple[Attachment, ...]:
+        """Every file fetched within one deadline; those past `attachments.max_files` only
+        named. A file's problem is said in the conversation's language."""
+        if not media:
+            return ()
+        found = []
+        with speaking(await self._hub.language_at(address)):
+            deadline = asyncio.get_running_loop().time() + MEDIA_DEADLINE_S
+            for index, item in enumerate(media):
+                name = _file_name(item, index)
+                if index >= self._max_files:
+                    found.append(Attachment(name, item.kind, b""))
+                    continue
+                try:
+                    async with asyncio.timeout_at(deadline):
+                        found.append(await self._route.download(item, name=name, max_bytes=self._max_file_bytes))
+                except TimeoutError:
+                    problem = _("{name} could not be fetched in time", name=name)
+                    found.append(Attachment(name, item.kind, b"", problem=problem))
+        return tuple(found)
+
+    async def _say(self, address: Address, sentence: str, **values: object) -> None:
+        """A sentence of the channel's own, in the conversation's language, straight to the
+        customer (who just wrote, so the window is open)."""
+        try:
+            with speaking(await self._hub.language_at(address)):
+                await self._route.send_text(address.chat_id, _(sentence, **values))
+        except Exception:  # a confirmation lost is logged, never sent twice
+            log.warning("whatsapp: could not send a confirmation", exc_info=True)
+
+    def _soon(self, work: Coroutine[Any, Any, None]) -> None:
+        """After the platform has its 200: read receipts and confirmations never hold it up."""
+        task = asyncio.create_task(work)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+
+def _survey_choices(message_id: int) -> list[Choice]:
+    return [
+        Choice(
+            f"{SURVEY_PREFIX}{message_id}:{score}",
+            f"{score} ({_(label)})" if (label := SCORE_LABELS.get(score)) else str(score),
+        )
+        for score in SURVEY_SCORES
+    ]
+
+
+def _survey_choice(choice: str | None) -> tuple[int, int] | None:
+    """(question's message id, score) from a picked survey row's id; None for anything else."""
+    if choice is None or not choice.startswith(SURVEY_PREFIX):
+        return None
+    message_id, _colon, score = choice.removeprefix(SURVEY_PREFIX).partition(":")
+    if not (message_id.isascii() and message_id.isdigit() and score.isascii() and score.isdigit()):
+        return None
+    if int(score) not in SURVEY_SCORES or not 0 < int(message_id) < 2**31:
+        return None
+    return int(message_id), int(score)
+
+
+def _first_line(text: str) -> str:
+    """A template parameter: one line, no tabs or runs of spaces (WhatsApp refuses them)."""
+    first = next((line for line in text.splitlines() if line.strip()), "")
+    flat = " ".join(first.split())
+    return flat if len(flat) <= TEMPLATE_PARAMETER_CHARS else flat[: TEMPLATE_PARAMETER_CHARS - 1] + "…"
+
+
+def _file_name(media: Media, index: int) -> str:
+    if media.filename:
+        return media.filename
+    stem = "voice-note" if media.voice else "whatsapp"
+    return f"{stem}-{index + 1}{mimetypes.guess_extension(media.kind.split(';')[0].strip()) or ''}"

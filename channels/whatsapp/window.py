@@ -1,0 +1,39 @@
+"""WhatsApp's 24-hour rule: a business may write free-form to a customer only within 24 hours
+of the customer's last message; after that, only an approved template.
+
+The channel keeps when each customer last wrote in its own values (`core.channel.ChannelValues`,
+key `last_in:<number>`), written before the message is handed to the hub, so a reply held for
+a closed window finds it open when the customer's message puts it back in line. The time kept
+is the platform's own for the message when it says (the Cloud API does), our clock otherwise;
+the window is taken to close `MARGIN` early, so a reply in the outbox at the last moment is not
+sent against the rule.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+WINDOW = timedelta(hours=24)
+MARGIN = timedelta(minutes=2)
+
+
+def key(number: str) -> str:
+    return f"last_in:{number}"
+
+
+def stamp(at: datetime) -> str:
+    return at.astimezone(UTC).isoformat(timespec="seconds")
+
+
+def is_open(last_in: str | None, *, now: datetime) -> bool:
+    """Whether a free-form message may go now to a customer who last wrote at `last_in` (a
+    `stamp`; None: never, as far as we know)."""
+    if last_in is None:
+        return False
+    try:
+        written = datetime.fromisoformat(last_in)
+    except ValueError:
+        return False
+    if written.tzinfo is None:
+        written = written.replace(tzinfo=UTC)
+    return now - written < WINDOW - MARGIN
