@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from core.channel import DeliveryError
 from core.messages import Address, InboundMessage, Reply
 from core.pipeline.outbox import Outbox, backoff_seconds
 from core.pipeline.storage import Storage
@@ -133,3 +134,23 @@ def test_backoff_grows_exponentially_and_is_capped(attempt: int, low: float, hig
 
 def test_retry_after_wins_over_backoff() -> None:
     assert backoff_seconds(1, OutboxSettings(), retry_after=12.0) == 12.0
+
+
+async def test_a_held_reply_waits_out_of_line_until_the_customer_writes_and_then_goes_first(
+    storage: Storage, sessionmaker: async_sessionmaker[AsyncSession]
+) -> None:
+    """WhatsApp's 24-hour rule: the platform takes the reply only after the customer writes."""
+    channel = FlakyChannel()
+    conversation_id = await queue_replies(storage, ["held one", "later one"])
+    channel.refusal = DeliveryError("the 24-hour window is closed", held=True)
+    outbox = Outbox(storage.outbox, {"flaky": channel}, OutboxSettings())
+    await outbox.deliver_conversation(conversation_id)
+    assert [m.text for _, m in channel.delivered] == ["later one"]  # not held up behind it
+    assert await statuses(sessionmaker) == [("held", 0), ("sent", 0)]
+    await outbox.deliver_conversation(conversation_id)
+    assert channel.attempts == 2  # a held reply is not tried again on its own
+
+    await queue_replies(storage, ["the answer to the new message"], first=2)  # the customer wrote
+    await outbox.deliver_conversation(conversation_id)
+    assert [m.text for _, m in channel.delivered] == ["later one", "held one", "the answer to the new message"]
+    assert await statuses(sessionmaker) == [("sent", 0)] * 3
