@@ -119,20 +119,16 @@ class CloudRoute:
     max_text = 4096
 
     def __init__(self, settings: WhatsAppSettings) -> None:
-        if not settings.phone_number_id or None in (
-            settings.access_token,
-            settings.app_secret,
-            settings.verify_token,
-        ):
+        token, secret, verify_token = settings.access_token, settings.app_secret, settings.verify_token
+        if not settings.phone_number_id or token is None or secret is None or verify_token is None:
             raise ValueError(
                 "whatsapp: the Cloud API route needs SUPPORTHUB_WHATSAPP__PHONE_NUMBER_ID, __ACCESS_TOKEN, "
                 "__APP_SECRET and __VERIFY_TOKEN"
             )
-        assert settings.access_token and settings.app_secret and settings.verify_token  # checked above
         self._settings = settings
-        self._token = settings.access_token.get_secret_value()
-        self._secret = settings.app_secret.get_secret_value().encode()
-        self._verify_token = settings.verify_token.get_secret_value().encode()
+        self._token = token.get_secret_value()
+        self._secret = secret.get_secret_value().encode()
+        self._verify_token = verify_token.get_secret_value().encode()
         self._api = f"{settings.graph_url}/{settings.graph_version}"
         self._messages = f"/{settings.phone_number_id}/messages"
         self._auth = {"Authorization": f"Bearer {self._token}"}

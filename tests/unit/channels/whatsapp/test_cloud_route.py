@@ -6,6 +6,7 @@ fetched with the token only where Meta serves it, and each Graph error as the ou
 
 from __future__ import annotations
 
+import io
 import json
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
@@ -187,8 +188,22 @@ async def test_a_text_message_arrives_with_the_number_in_e164_the_profile_name_a
             ),
             incoming("Brightdesk Store\nUnter den Linden 1\nhttps://maps.google.com/?q=52.52,13.405"),
         ),
+        (
+            customer_message(
+                "contacts",
+                [
+                    {
+                        "name": {"formatted_name": "Chandler Bing"},
+                        "phones": [{"phone": "+1 555-555-5555", "type": "CELL"}],
+                    }
+                ],
+                message_id=MESSAGE_ID,
+                timestamp=SENT,
+            ),
+            incoming("Chandler Bing +1 555-555-5555"),
+        ),
     ],
-    ids=["image", "document", "voice-note", "reply-button", "list-row", "template-quick-reply", "location"],
+    ids=["image", "document", "voice-note", "reply-button", "list-row", "template-quick-reply", "location", "contact"],
 )
 def test_each_kind_of_customer_message_is_handed_on_as_the_channel_reads_it(
     payload: dict[str, Any], expected: Incoming
@@ -217,7 +232,7 @@ async def test_a_signed_body_that_is_not_a_webhook_is_refused_with_the_reason(hu
             async with session.post(hub.url, data=body, headers=signed_headers(body)) as answer:
                 assert answer.status == 400 and (await answer.json())["error"]
         too_large = b"{" + b" " * 1024 * 1024 + b"}"
-        async with session.post(hub.url, data=too_large, headers=signed_headers(too_large)) as answer:
+        async with session.post(hub.url, data=io.BytesIO(too_large), headers=signed_headers(too_large)) as answer:
             assert answer.status == 413
     assert hub.recorder.messages == []
 
