@@ -30,7 +30,8 @@ The contract (directly in core/):
     languages     the catalogs of the hub's own sentences (`_`, `N_`) and the language spoken now
 
 core.store: db (schema, engine), migrations/, transactions (one transaction from async code),
-    contacts, inbox, outbox_queue, conversation_views, channel_state (delivered parts, opt-outs,
+    contacts, inbox, outbox_queue, held_replies (replies a platform takes only once the customer
+    writes again: WhatsApp's 24-hour rule), conversation_views, channel_state (delivered parts, opt-outs,
     delivery statuses), channel_values (each channel's own key-value store), feedback, dead_letters,
     calibrations (the operator's answer bar, per knowledge collection), action_calls (the audit
     trail of actions; the verified identity actions are given), staff (people's accounts,
