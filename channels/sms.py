@@ -37,6 +37,7 @@ from twilio.http.async_http_client import AsyncTwilioHttpClient
 from twilio.rest import Client
 from twilio.twiml.messaging_response import MessagingResponse
 
+from channels.opt_out import HELP_WORDS, OPT_IN_WORDS, OPT_OUT_WORDS, keyword
 from channels.sms_format import gsm7_letters, sms_body
 from channels.sms_settings import SmsSettings
 from channels.twilio_common import (
@@ -73,9 +74,6 @@ log = logging.getLogger(__name__)
 CHANNEL = "sms"
 WEBHOOK_PATH = "/sms/twilio"
 STATUS_PATH = "/sms/twilio/status"
-OPT_OUT_WORDS = frozenset({"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT"})
-OPT_IN_WORDS = frozenset({"START", "UNSTOP", "YES"})
-HELP_WORDS = frozenset({"HELP", "INFO"})
 UNSUBSCRIBED = 21610
 """Twilio's "Attempt to send to unsubscribed recipient": the number replied STOP."""
 UNREACHABLE_CODES = frozenset({21211, 21214, 21612, 21614, 30004, 30005, 30006})
@@ -87,12 +85,6 @@ MEDIA_DEADLINE_S = 10.0
 """All of a message's media must be fetched by then: Twilio waits 15 s for the webhook's answer."""
 _E164 = re.compile(r"\+[1-9]\d{6,14}")
 SAID_MEMORY = 1000
-
-
-def keyword(body: str) -> str | None:
-    """The carrier keyword a text consists of ("stop", " Stop! "), or None."""
-    word = re.sub(r"[^A-Za-z]", "", body).upper() if len(body) <= 20 else ""
-    return word if word in OPT_OUT_WORDS | OPT_IN_WORDS | HELP_WORDS else None
 
 
 class SmsHub(Intake, ChannelRecords, Languages, Protocol):

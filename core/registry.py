@@ -6,7 +6,7 @@ from __future__ import annotations
 from importlib.metadata import entry_points
 
 from core.channel import Channel, HubPort
-from core.settings import CHANNEL_GROUP as GROUP
+from core.languages import CHANNEL_GROUP as GROUP
 from core.settings import Settings
 
 

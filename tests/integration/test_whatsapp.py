@@ -21,7 +21,7 @@ from core.cli.server import RUNTIME, create_app
 from core.sandbox.slack_api import FakeSlack
 from core.settings import AdminSettings, OutboxSettings, Settings
 from core.store.contacts import VERIFIED_PHONE
-from core.store.db import AttachmentRow, Conversation, Identity, Message, OptOut, OutboxItem
+from core.store.db import AttachmentRow, Contact, Conversation, Identity, Message, OptOut, OutboxItem
 from tests.app_client import AppClient
 from tests.fakes.whatsapp_graph import (
     ACCESS_TOKEN,
@@ -139,7 +139,7 @@ async def test_a_text_is_answered_with_sources_marked_read_and_the_number_is_a_v
     await until(lambda: graph.reads, what="the read receipt")
     assert graph.reads[0].get("typing_indicator") == {"type": "text"}
     assert await count(client, Identity, Identity.channel == VERIFIED_PHONE, Identity.external_user_id == CUSTOMER) == 1
-    assert await count(client, Message, Message.sender == CUSTOMER_NAME) == 1
+    assert await count(client, Contact, Contact.display_name == CUSTOMER_NAME) == 1  # their WhatsApp profile's
 
 
 async def test_a_whatsapp_customer_and_an_api_caller_with_the_same_phone_are_one_contact(
@@ -182,12 +182,14 @@ async def test_an_image_and_a_voice_note_are_received_as_files(client: AppClient
     await graph.wait_for_sent(2)
     async with client.app[RUNTIME].sessionmaker() as session:
         files = (await session.execute(select(AttachmentRow).order_by(AttachmentRow.id))).scalars().all()
-    assert [(f.content_type.split(";")[0], f.size, f.problem) for f in files] == [
-        ("image/jpeg", len(b"\xff\xd8\xff\xe0 a photo of the error"), None),
-        ("audio/ogg", len(b"OggS a voice note"), None),
+    assert [(f.filename, f.content_type.split(";")[0], f.size) for f in files] == [
+        ("whatsapp-1.jpg", "image/jpeg", len(b"\xff\xd8\xff\xe0 a photo of the error")),
+        ("voice-note-1.oga", "audio/ogg", len(b"OggS a voice note")),
     ]
-    assert files[1].filename.startswith("voice-note-1")
-    assert all(download.authorized for download in graph.downloads)
+    assert all(download.authorized for download in graph.downloads) and len(graph.downloads) == 2
+    said = texts(graph.sent)  # the hub reads neither type by default, and says so
+    assert "whatsapp-1.jpg: files of type .jpg are not supported" in said[0]
+    assert "voice-note-1.oga: files of type .oga are not supported" in said[1]
 
 
 async def test_statuses_never_move_backwards(client: AppClient, graph: FakeGraph) -> None:

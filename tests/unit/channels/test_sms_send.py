@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 from pydantic import SecretStr
 
-from channels.sms import SmsChannel, keyword
+from channels.opt_out import keyword
+from channels.sms import SmsChannel
 from channels.sms_format import segments
 from channels.sms_settings import SmsSettings
 from core.channel import DeliveryError

@@ -31,7 +31,7 @@ def test_markdown_becomes_whatsapps_own_markup_and_sources_follow_with_their_lin
 def test_a_table_is_a_monospace_block_of_aligned_columns() -> None:
     text = whatsapp_text("| Plan | Price |\n|---|--:|\n| Pro | $12 |\n| Team | $120 |", max_chars=4096)
     assert text.startswith("```") and text.endswith("```")
-    assert "Pro  |  $12" in text and "Team | $120" in text
+    assert "Pro  |   $12\nTeam |  $120" in text  # right-aligned as the table says
 
 
 def test_a_reply_too_long_is_cut_at_a_paragraph_and_keeps_its_sources_in_the_customers_language() -> None:
