@@ -28,12 +28,12 @@ from typing import TYPE_CHECKING, Any, Protocol
 from aiohttp import web
 
 from channels.opt_out import OPT_IN_WORDS, OPT_OUT_WORDS, keyword
-from channels.whatsapp import window
 from channels.whatsapp.cloud import CloudRoute
 from channels.whatsapp.format import whatsapp_text
 from channels.whatsapp.route import Choice, Incoming, Media, Report, Route, Template
 from channels.whatsapp.settings import WhatsAppSettings
 from channels.whatsapp.twilio_route import TwilioRoute
+from channels.whatsapp.window import is_open, last_in_key, stamp
 from core.channel import (
     Capabilities,
     ChannelRecords,
@@ -121,8 +121,8 @@ class WhatsAppChannel:
 
     async def send(self, address: Address, message: StoredMessage) -> str | None:
         number = address.chat_id
-        last_in = await self._hub.values(CHANNEL).get(window.key(number))
-        if window.is_open(last_in, now=datetime.now(UTC)):
+        last_in = await self._hub.values(CHANNEL).get(last_in_key(number))
+        if is_open(last_in, now=datetime.now(UTC)):
             if message.survey is SurveyPart.QUESTION:
                 return await self._route.send_choices(
                     number, self._text(message), _survey_choices(message.id), button=_(CHOOSE)
@@ -144,7 +144,7 @@ class WhatsAppChannel:
         """Keywords and survey scores handled here; anything else stored, then marked read."""
         hub = self._hub
         address = Address(CHANNEL, incoming.number)
-        await hub.values(CHANNEL).put(window.key(incoming.number), window.stamp(incoming.sent_at or datetime.now(UTC)))
+        await hub.values(CHANNEL).put(last_in_key(incoming.number), stamp(incoming.sent_at or datetime.now(UTC)))
         if await self._keyword(incoming, address) or await self._score(incoming, address):
             return
         if not (await hub.admit(channel=CHANNEL, sender=incoming.number)).allowed:

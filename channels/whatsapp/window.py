@@ -17,7 +17,7 @@ WINDOW = timedelta(hours=24)
 MARGIN = timedelta(minutes=2)
 
 
-def key(number: str) -> str:
+def last_in_key(number: str) -> str:
     return f"last_in:{number}"
 
 
