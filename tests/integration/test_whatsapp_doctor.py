@@ -21,7 +21,6 @@ from tests.fakes.whatsapp_graph import (
 from tests.integration.test_doctor import assert_no_secret, doctor, migrated  # noqa: F401 — the fixture
 
 
-
 @pytest.fixture
 async def graph() -> AsyncIterator[FakeGraph]:
     fake = FakeGraph()

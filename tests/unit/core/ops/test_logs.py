@@ -25,6 +25,13 @@ SECRETS: dict[str, dict[str, Any]] = {
     "telegram": {"bot_token": "123456:telegram-secret", "webhook_secret": "webhook-secret-1"},
     "sms": {"auth_token": "twilio-auth-secret", "webhook_signing_key": "twilio-key-secret"},
     "email": {"smtp_password": "smtp-password-1", "imap_password": "imap-password-1"},
+    "whatsapp": {
+        "access_token": "EAAG-graph-secret",
+        "app_secret": "meta-app-secret-1",
+        "verify_token": "meta-verify-secret",
+        "auth_token": "twilio-wa-auth-secret",
+        "webhook_signing_key": "twilio-wa-key-secret",
+    },
     "admin": {"token": "admin-token-secret"},
 }
 DATABASE_PASSWORD = "pg/pass word"

@@ -95,7 +95,8 @@ def outbox_claim_fails_once() -> Iterator[list[str]]:
     refused: list[str] = []
 
     def refuse(conn: object, cursor: object, statement: str, *args: object) -> None:
-        if not refused and statement.lstrip().upper().startswith("UPDATE OUTBOX"):
+        claim = statement.lstrip().upper().startswith("UPDATE OUTBOX") and "CLAIMS" in statement.upper()
+        if not refused and claim:
             refused.append(statement)
             raise OperationalError(statement, {}, Exception("database is locked"))
 
