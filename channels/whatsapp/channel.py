@@ -19,6 +19,8 @@ that refuses a reply for the window after accepting it reports so, and the reply
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import hmac
 import logging
 import mimetypes
 from collections.abc import Coroutine, Sequence
@@ -29,11 +31,11 @@ from aiohttp import web
 
 from channels.opt_out import OPT_IN_WORDS, OPT_OUT_WORDS, keyword
 from channels.whatsapp.cloud import CloudRoute
-from channels.whatsapp.format import whatsapp_text
+from channels.whatsapp.format import whatsapp_parts, whatsapp_text
 from channels.whatsapp.route import Choice, Incoming, Media, Report, Route, Template
 from channels.whatsapp.settings import WhatsAppSettings
 from channels.whatsapp.twilio_route import TwilioRoute
-from channels.whatsapp.window import is_open, last_in_key, stamp
+from channels.whatsapp.window import is_later, is_open, last_in_key, stamp
 from core.channel import (
     Capabilities,
     ChannelRecords,
@@ -42,9 +44,10 @@ from core.channel import (
     Intake,
     Languages,
     RatingResult,
+    SentParts,
 )
 from core.languages import N_, _, speaking, spoken
-from core.messages import SURVEY_SCORES, Address, Attachment, InboundMessage, StoredMessage, SurveyPart
+from core.messages import SURVEY_SCORES, Address, Attachment, Author, InboundMessage, StoredMessage, SurveyPart
 
 if TYPE_CHECKING:
     from core.settings import Settings
@@ -64,6 +67,16 @@ CHOOSE = N_("Choose a score")
 THANKS = N_("Thank you for your rating: {score} of {scale}.")
 CLOSED = N_("This survey is closed.")
 SCORE_LABELS = {SURVEY_SCORES[0]: N_("bad"), SURVEY_SCORES[-1]: N_("great")}
+WHATSAPP_OPT_OUT = frozenset({"STOP", "STOPALL", "UNSUBSCRIBE"})
+"""SMS's opt-out words that cannot mean anything else: "cancel", "end" or "quit" alone is, in a
+support chat, more often about an order than about the chat (no carrier imposes them here)."""
+LATE_NOTICE = (
+    "WhatsApp takes only an approved template more than 24 hours after the customer's last message; "
+    "a notice of the hub's own (the survey, a reminder) is not sent then"
+)
+TEMPLATE_SENT = (
+    "more than 24 hours after the customer's last message, only its first line went, as the approved template"
+)
 NO_TEMPLATE = (
     "WhatsApp takes only an approved template more than 24 hours after the customer's last message, "
     "and none is set (whatsapp.template)"
@@ -97,6 +110,8 @@ class WhatsAppChannel:
         self._settings = whatsapp
         self._route: Route = CloudRoute(whatsapp) if whatsapp.route == "cloud" else TwilioRoute(whatsapp)
         self._hub: WhatsAppHub = hub
+        secret = whatsapp.app_secret if whatsapp.route == "cloud" else whatsapp.auth_token
+        self._key = (secret.get_secret_value() if secret is not None else whatsapp.phone_number_id).encode()
         self._max_file_bytes = settings.attachments.max_bytes
         self._max_files = settings.attachments.max_files
         self.capabilities = Capabilities(max_text_length=MAX_TEXT)
@@ -120,23 +135,41 @@ class WhatsAppChannel:
     # -- out -------------------------------------------------------------------------------
 
     async def send(self, address: Address, message: StoredMessage) -> str | None:
+        return await self.send_split(address, message, SentParts())
+
+    async def send_split(self, address: Address, message: StoredMessage, parts: SentParts) -> str | None:
+        """Within the window: the reply as text (in parts when it is longer than one message
+        takes; the survey's question with its scores). Outside it: a notice of the hub's own is
+        not sent; a reply goes as the template, the rest of it held for the customer's next
+        message, or all of it held when there is no template."""
         number = address.chat_id
-        last_in = await self._hub.values(CHANNEL).get(last_in_key(number))
-        if is_open(last_in, now=datetime.now(UTC)):
+        if is_open(await self._hub.values(CHANNEL).get(self._last_in_key(number)), now=datetime.now(UTC)):
             if message.survey is SurveyPart.QUESTION:
-                return await self._route.send_choices(
-                    number, self._text(message), _survey_choices(message.id), button=_(CHOOSE)
-                )
-            return await self._route.send_text(number, self._text(message))
+                text = whatsapp_text(message.text, message.citations, max_chars=self._route.max_text)
+                return await self._route.send_choices(number, text, _survey_choices(message.id), button=_(CHOOSE))
+            texts = whatsapp_parts(message.text, message.citations, max_chars=self._route.max_text)
+            for index in range(len(parts.sent), len(texts)):
+                sent = await self._route.send_text(number, texts[index])
+                await parts.record(index, sent, last=index == len(texts) - 1)
+            return parts.sent[0] if parts.sent else None
+        if message.author is Author.BOT and message.reply_to is None:
+            raise DeliveryError(LATE_NOTICE, permanent=True)
         template = self._settings.template_for(spoken())
         if template is None:
             raise DeliveryError(NO_TEMPLATE, held=True)
         name, language = template
-        parameter = _first_line(self._text(message)) if self._settings.template_parameter else None
-        return await self._route.send_template(number, Template(name, language, parameter))
+        full = whatsapp_text(message.text, message.citations, max_chars=self._route.max_text)
+        parameter = _first_line(full) if self._settings.template_parameter else None
+        sent = await self._route.send_template(number, Template(name, language, parameter))
+        if parameter is not None and parameter == full:
+            return sent
+        log.info("whatsapp: the template %s went; the rest of the reply waits for the customer", name)
+        raise DeliveryError(TEMPLATE_SENT, held=True)
 
-    def _text(self, message: StoredMessage) -> str:
-        return whatsapp_text(message.text, message.citations, max_chars=self._route.max_text)
+    def _last_in_key(self, number: str) -> str:
+        """Where the channel keeps when `number` last wrote: keyed by a keyed hash, so the
+        hub's values hold no phone number (`forget` need not find one there)."""
+        return last_in_key(hmac.new(self._key, number.encode(), hashlib.sha256).hexdigest()[:40])
 
     # -- in (`channels.whatsapp.route.Webhooks`) -------------------------------------------
 
@@ -144,7 +177,7 @@ class WhatsAppChannel:
         """Keywords and survey scores handled here; anything else stored, then marked read."""
         hub = self._hub
         address = Address(CHANNEL, incoming.number)
-        await hub.values(CHANNEL).put(last_in_key(incoming.number), stamp(incoming.sent_at or datetime.now(UTC)))
+        await self._wrote(incoming)
         if await self._keyword(incoming, address) or await self._score(incoming, address):
             return
         if not (await hub.admit(channel=CHANNEL, sender=incoming.number)).allowed:
@@ -177,11 +210,21 @@ class WhatsAppChannel:
             held=f"WhatsApp refused it for the 24-hour window ({report.error})" if report.window_closed else None,
         )
 
+    async def _wrote(self, incoming: Incoming) -> None:
+        """Keep when the customer last wrote, before the hub hears of it (a held reply it puts
+        back in line finds the window open); a message older than the one kept (a redelivery,
+        webhooks out of order) never moves it back."""
+        values, key = self._hub.values(CHANNEL), self._last_in_key(incoming.number)
+        written = incoming.sent_at or datetime.now(UTC)
+        if not is_later(written, than=await values.get(key)):
+            return
+        await values.put(key, stamp(written))
+
     async def _keyword(self, incoming: Incoming, address: Address) -> bool:
         """STOP and START (and their synonyms) as SMS takes them; whether the message was one.
         A change is confirmed once (a redelivered STOP changes nothing, so says nothing)."""
         word = keyword(incoming.text) if not incoming.media and incoming.choice is None else None
-        if word in OPT_OUT_WORDS:
+        if word in OPT_OUT_WORDS and word in WHATSAPP_OPT_OUT:
             if await self._hub.set_opted_out(address, True):
                 log.info("whatsapp: a number opted out")
                 self._soon(self._say(address, OPTED_OUT))
@@ -200,6 +243,11 @@ class WhatsAppChannel:
         if choice is None:
             return False
         message_id, score = choice
+        pressed = self._hub.values(CHANNEL)
+        key = "pressed:" + hashlib.sha256(incoming.message_id.encode()).hexdigest()[:40]
+        if await pressed.get(key) is not None:
+            return True  # a redelivery of a press already answered
+        await pressed.put(key, str(message_id))
         result = await self._hub.rate(message_id, score=score, address=address)
         if result is RatingResult.NOT_FOUND:
             return False  # not a survey of this conversation: the title goes on as text

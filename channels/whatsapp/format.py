@@ -4,9 +4,10 @@ WhatsApp formats *bold*, _italic_, ~strikethrough~, `code` and ```monospace``` b
 "1. " lists and "> " quotes, and links any URL it sees; it has no headings, tables or link
 titles. So a heading is bold, a table is a monospace block of aligned columns, and a link is
 "title (URL)". Sources follow on one line ("Sources: Refunds (https://…); Shipping"), at most
-three. A reply longer than the route takes (4,096 characters on the Cloud API, 1,600 through
-Twilio) keeps the longest beginning that ends a paragraph or a line, then "(cut short)" and the
-sources: WhatsApp sends no reply in parts, so nothing arrives out of order.
+three. A reply longer than the route takes in one message (4,096 characters on the Cloud API,
+1,600 through Twilio) is sent in several, cut between paragraphs (`whatsapp_parts`); where one
+message must hold it (a question with buttons), it keeps the longest beginning that ends a
+paragraph or a line, then "(cut short)" and the sources (`whatsapp_text`).
 """
 
 from __future__ import annotations
@@ -26,9 +27,29 @@ CUT_SHORT = N_("(cut short)")
 _MARKS = {"strong": "*", "em": "_", "s": "~"}
 
 
+def whatsapp_parts(text: str, citations: Sequence[Citation] = (), *, max_chars: int) -> list[str]:
+    """The reply as the messages it is sent in, each within `max_chars`: one when it fits,
+    else cut between paragraphs (lines, words when one is longer), the sources after the last."""
+    answer, sources = _answer(text), _sources_line(citations)
+    full = "\n\n".join(part for part in (answer, sources) if part)
+    if len(full) <= max_chars:
+        return [full]
+    parts: list[str] = []
+    rest = answer
+    while len(rest) > max_chars:
+        head = _cut(rest, max_chars)
+        parts.append(head)
+        rest = rest[len(head) :].lstrip()
+    tail = "\n\n".join(part for part in (rest, sources) if part)
+    if len(tail) <= max_chars:
+        return [*parts, tail]
+    return [*parts, rest, sources[:max_chars]] if rest else [*parts, sources[:max_chars]]
+
+
 def whatsapp_text(text: str, citations: Sequence[Citation] = (), *, max_chars: int) -> str:
-    """The whole message: the reply in WhatsApp's markup and its sources line, within `max_chars`."""
-    answer = "\n\n".join(block for node in tree(text).children if (block := _block(node)).strip())
+    """The reply as one message within `max_chars` (a message with buttons, a template's
+    parameter): cut as the module says when it is longer."""
+    answer = _answer(text)
     sources = _sources_line(citations)
     full = "\n\n".join(part for part in (answer, sources) if part)
     if len(full) <= max_chars:
@@ -38,6 +59,10 @@ def whatsapp_text(text: str, citations: Sequence[Citation] = (), *, max_chars: i
     if room <= 0:
         return full[:max_chars]
     return _cut(answer, room) + "\n\n" + tail
+
+
+def _answer(text: str) -> str:
+    return "\n\n".join(block for node in tree(text).children if (block := _block(node)).strip())
 
 
 def _cut(text: str, room: int) -> str:

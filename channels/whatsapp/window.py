@@ -2,7 +2,7 @@
 of the customer's last message; after that, only an approved template.
 
 The channel keeps when each customer last wrote in its own values (`core.channel.ChannelValues`,
-key `last_in:<number>`), written before the message is handed to the hub, so a reply held for
+key `last_in:<a keyed hash of the number>`), written before the message is handed to the hub, so a reply held for
 a closed window finds it open when the customer's message puts it back in line. The time kept
 is the platform's own for the message when it says (the Cloud API does), our clock otherwise;
 the window is taken to close `MARGIN` early, so a reply in the outbox at the last moment is not
@@ -25,15 +25,22 @@ def stamp(at: datetime) -> str:
     return at.astimezone(UTC).isoformat(timespec="seconds")
 
 
+def is_later(written: datetime, *, than: str | None) -> bool:
+    """Whether a message written at `written` is later than the `stamp` kept (None: none kept)."""
+    kept = _moment(than)
+    return kept is None or written > kept
+
+
 def is_open(last_in: str | None, *, now: datetime) -> bool:
     """Whether a free-form message may go now to a customer who last wrote at `last_in` (a
     `stamp`; None: never, as far as we know)."""
-    if last_in is None:
-        return False
+    written = _moment(last_in)
+    return written is not None and now - written < WINDOW - MARGIN
+
+
+def _moment(value: str | None) -> datetime | None:
     try:
-        written = datetime.fromisoformat(last_in)
+        written = datetime.fromisoformat(value) if value is not None else None
     except ValueError:
-        return False
-    if written.tzinfo is None:
-        written = written.replace(tzinfo=UTC)
-    return now - written < WINDOW - MARGIN
+        return None
+    return written.replace(tzinfo=UTC) if written is not None and written.tzinfo is None else written

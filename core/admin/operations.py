@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.ops.metrics_snapshot import undelivered_by_channel
 from core.store.db import Conversation, OutboxItem
-from core.store.dead_letters import Requeued, UndeliveredReply, requeue, undelivered
+from core.store.dead_letters import Requeued, UndeliveredReply, held, requeue, undelivered
 from handoff.cases import OPEN_STATES
 from handoff.desk_store import past_sla
 from handoff.hours import Sla
@@ -90,6 +90,8 @@ class ChannelDelivery:
     """The last reply the platform accepted; None when none has been yet."""
     pending: int
     dead: int
+    held: int = 0
+    """Replies the platform takes only once the customer writes again (WhatsApp's 24-hour rule)."""
 
 
 async def case_queue(
@@ -216,11 +218,16 @@ async def delivery_status(session: AsyncSession) -> list[ChannelDelivery]:
             select(seen.c.channel, last_sent).where(seen.c.channel.is_not(None)).order_by(seen.c.channel)
         )
     ).all()
-    pending, dead = await undelivered_by_channel(await session.connection())
+    pending, dead, held = await undelivered_by_channel(await session.connection())
     return [
-        ChannelDelivery(channel, sent_at, pending.get(channel, 0), dead.get(channel, 0))
+        ChannelDelivery(channel, sent_at, pending.get(channel, 0), dead.get(channel, 0), held.get(channel, 0))
         for channel, sent_at in channels
     ]
+
+
+async def held_replies(session: AsyncSession, *, limit: int = 50) -> list[UndeliveredReply]:
+    """The oldest replies held until their customer writes again, each with why."""
+    return await session.run_sync(lambda sync: held(sync, limit=limit))
 
 
 async def dead_letters(session: AsyncSession, *, limit: int = 50) -> list[UndeliveredReply]:

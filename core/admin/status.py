@@ -30,12 +30,16 @@ class ChannelStatus:
     """The last reply the outbox delivered on this channel (None: none yet, or not an outbox channel)."""
     pending: int
     dead: int
+    held: int
+    """Replies waiting for their customer to write again (WhatsApp's 24-hour rule)."""
 
 
 @dataclass(frozen=True, slots=True)
 class Status:
     channels: list[ChannelStatus]
     dead_letters: list[UndeliveredReply]
+    held_replies: list[UndeliveredReply]
+    """Replies a platform takes only once their customer writes again (WhatsApp's 24-hour rule)."""
     llm_configured: bool
     llm_model: str | None
     supporthub_version: str
@@ -56,6 +60,7 @@ async def read_status(
     async with runtime.sessionmaker() as session:
         deliveries = {row.channel: row for row in await operations.delivery_status(session)}
         dead = await operations.dead_letters(session, limit=DEAD_LETTERS_SHOWN)
+        held = await operations.held_replies(session, limit=DEAD_LETTERS_SHOWN)
         index_version = await operations.index_version(session, settings.knowledge.collection)
         connection = await session.connection()
         revision = await connection.run_sync(_schema_revision)
@@ -69,6 +74,7 @@ async def read_status(
                 delivery.last_sent_at if delivery else None,
                 delivery.pending if delivery else 0,
                 delivery.dead if delivery else 0,
+                delivery.held if delivery else 0,
             )
         )
     learned = await load_calibration(runtime.sessionmaker, settings.knowledge.collection)
@@ -76,6 +82,7 @@ async def read_status(
     return Status(
         channels=channels,
         dead_letters=dead,
+        held_replies=held,
         llm_configured=settings.llm.enabled,
         llm_model=settings.llm.model if settings.llm.enabled else None,
         supporthub_version=version("supporthub"),

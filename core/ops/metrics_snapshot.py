@@ -53,7 +53,7 @@ async def read_snapshot(engine: AsyncEngine, knowledge: KnowledgeBase, *, sla: S
     """The database's numbers, and the chunk count of the index this process searches (a
     Chroma server's when several processes share one)."""
     async with engine.connect() as connection:
-        pending, dead = await undelivered_by_channel(connection)
+        pending, dead, _held = await undelivered_by_channel(connection)
         open_cases = await _open_cases(connection)
         breaches = await sla_breaches(connection, now=utcnow(), sla=sla)
         runs, last_success = await _runs(connection)
@@ -80,7 +80,7 @@ def publish(snapshot: Snapshot, *, channels: Iterable[str]) -> None:
 
 _OUTBOX = (
     select(OutboxItem.channel, OutboxItem.status, func.count())
-    .where(OutboxItem.status.in_((DeliveryStatus.PENDING, DeliveryStatus.DEAD)))
+    .where(OutboxItem.status.in_((DeliveryStatus.PENDING, DeliveryStatus.DEAD, DeliveryStatus.HELD)))
     .group_by(OutboxItem.channel, OutboxItem.status)
 )
 _OPEN_CASES = select(Case.state, func.count()).where(Case.state.in_(OPEN_STATES)).group_by(Case.state)
@@ -92,13 +92,19 @@ _RUNS = select(_RUN_STATUS.label("status"), func.count(), func.max(IndexRun.fini
 )  # by the alias: PostgreSQL would not match a repeated CASE's parameters
 
 
-async def undelivered_by_channel(connection: AsyncConnection) -> tuple[dict[str, int], dict[str, int]]:
-    """Replies still pending and dead-lettered, each per channel (read from `ix_outbox_due`)."""
-    pending: dict[str, int] = {}
-    dead: dict[str, int] = {}
+async def undelivered_by_channel(
+    connection: AsyncConnection,
+) -> tuple[dict[str, int], dict[str, int], dict[str, int]]:
+    """Replies still pending, dead-lettered and held (waiting for the customer to write), each
+    per channel (read from `ix_outbox_due`)."""
+    by_status: dict[str, dict[str, int]] = {
+        DeliveryStatus.PENDING: {},
+        DeliveryStatus.DEAD: {},
+        DeliveryStatus.HELD: {},
+    }
     for channel, status, rows in await connection.execute(_OUTBOX):
-        (pending if status == DeliveryStatus.PENDING else dead)[channel] = rows
-    return pending, dead
+        by_status[status][channel] = rows
+    return by_status[DeliveryStatus.PENDING], by_status[DeliveryStatus.DEAD], by_status[DeliveryStatus.HELD]
 
 
 async def _open_cases(connection: AsyncConnection) -> dict[str, int]:

@@ -90,6 +90,7 @@ class Outbox:
         parts = SentParts(due.sent_parts, partial(self._queue.record_part, due.message.id))
         attempt = due.attempts + 1
         retry_after: float | None = None
+        tried_at = utcnow()
         if due.unreachable_reason is not None:
             log.warning(
                 "outbox: not sending message %s to %s: the customer is unreachable (%s)",
@@ -118,7 +119,7 @@ class Outbox:
                 retry_after = exc.retry_after
                 if exc.held and due.lane is Lane.CUSTOMER:
                     log.info("outbox: %s holds message %s: %s", due.address.channel, due.message.id, exc)
-                    await self._queue.mark_held(due, reason=str(exc))
+                    await self._queue.mark_held(due, reason=str(exc), since=tried_at)
                     OUTBOX_HELD.labels(channel=due.address.channel).inc()
                     return await self._next(due)  # held: later replies may go
                 if exc.permanent:

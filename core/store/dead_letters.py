@@ -58,6 +58,14 @@ class NoSuchOutboxItem(NotRequeueable):
     """There is no outbox item with that id."""
 
 
+def held(session: Session, *, limit: int) -> list[UndeliveredReply]:
+    """Replies held until their customer writes again (`core.store.held_replies`), oldest first."""
+    rows = session.execute(
+        select(OutboxItem).where(OutboxItem.status == DeliveryStatus.HELD).order_by(OutboxItem.id).limit(limit)
+    ).scalars()
+    return [_listed(row) for row in rows]
+
+
 def undelivered(session: Session, *, dead_only: bool, limit: int) -> OutboxListing:
     statuses = [DeliveryStatus.DEAD] if dead_only else [DeliveryStatus.PENDING, DeliveryStatus.DEAD]
     rows = session.execute(
@@ -69,20 +77,21 @@ def undelivered(session: Session, *, dead_only: bool, limit: int) -> OutboxListi
             select(OutboxItem.status, func.count()).where(OutboxItem.status.in_(statuses)).group_by(OutboxItem.status)
         )
     }
-    replies = [
-        UndeliveredReply(
-            row.id,
-            DeliveryStatus(row.status),
-            row.channel,
-            row.conversation_id,
-            row.attempts,
-            row.created_at,
-            row.next_attempt_at,
-            row.last_error,
-        )
-        for row in rows
-    ]
+    replies = [_listed(row) for row in rows]
     return OutboxListing(replies, counts.get(DeliveryStatus.PENDING, 0), counts.get(DeliveryStatus.DEAD, 0))
+
+
+def _listed(row: OutboxItem) -> UndeliveredReply:
+    return UndeliveredReply(
+        row.id,
+        DeliveryStatus(row.status),
+        row.channel,
+        row.conversation_id,
+        row.attempts,
+        row.created_at,
+        row.next_attempt_at,
+        row.last_error,
+    )
 
 
 def requeue(session: Session, *, outbox_id: int) -> Requeued:
@@ -96,6 +105,11 @@ def requeue(session: Session, *, outbox_id: int) -> Requeued:
         raise NoSuchOutboxItem(f"there is no outbox item {outbox_id}")
     if row.status == DeliveryStatus.SENT:
         raise NotRequeueable(f"outbox item {outbox_id} was delivered already; only dead letters can be re-queued")
+    if row.status == DeliveryStatus.HELD:
+        raise NotRequeueable(
+            f"outbox item {outbox_id} is held until the customer writes again ({row.last_error}): "
+            "it goes by itself then"
+        )
     if row.status == DeliveryStatus.DROPPED:
         raise NotRequeueable(f"outbox item {outbox_id} was staff-desk work for a case closed before it was posted")
     failed = f"{row.attempts} failed attempt{'' if row.attempts == 1 else 's'}"

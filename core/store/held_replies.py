@@ -14,7 +14,7 @@ from __future__ import annotations
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
-from core.store.db import DeliveryKind, DeliveryStatus, OutboxItem
+from core.store.db import DeliveryKind, DeliveryStatus, OutboxItem, utcnow
 from core.store.outbox_queue import hold
 
 RELEASE_HELD = (
@@ -29,7 +29,7 @@ def hold_reported(session: Session, *, channel: str, external_id: str, reason: s
     """Hold the reply the platform accepted as `external_id` and refused afterwards; False when
     no reply was sent with that id."""
     row = session.execute(
-        select(OutboxItem.id, OutboxItem.conversation_id, OutboxItem.message_id).where(
+        select(OutboxItem.id, OutboxItem.conversation_id, OutboxItem.message_id, OutboxItem.sent_at).where(
             OutboxItem.channel == channel,
             OutboxItem.external_id == external_id,
             OutboxItem.kind == DeliveryKind.REPLY,
@@ -38,7 +38,14 @@ def hold_reported(session: Session, *, channel: str, external_id: str, reason: s
     ).first()
     if row is None:
         return False
-    hold(session, outbox_id=row.id, conversation_id=row.conversation_id, message_id=row.message_id, reason=reason)
+    hold(
+        session,
+        outbox_id=row.id,
+        conversation_id=row.conversation_id,
+        message_id=row.message_id,
+        reason=reason,
+        since=row.sent_at or utcnow(),
+    )
     return True
 
 

@@ -21,10 +21,10 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from functools import partial
 
-from sqlalchemy import Update, and_, bindparam, func, insert, literal, or_, select, update
+from sqlalchemy import Update, and_, bindparam, delete, func, insert, literal, or_, select, update
 from sqlalchemy.orm import Session
 
-from core.messages import Address, StoredMessage
+from core.messages import Address, Author, StoredMessage
 from core.store.contacts import insert_ignoring_conflicts
 from core.store.conversation_views import to_stored
 from core.store.db import (
@@ -167,8 +167,8 @@ class OutboxQueue:
         """Record a failed attempt: retry at `retry_at`, or dead-letter when it is None."""
         await self._run(partial(_mark_failed, outbox_id=outbox_id, error=error, retry_at=retry_at))
 
-    async def mark_held(self, due: DueDelivery, *, reason: str) -> None:
-        """Hold the reply until the customer writes again and tell staff why (`core.store.held_replies`)."""
+    async def mark_held(self, due: DueDelivery, *, reason: str, since: datetime) -> None:
+        """Hold the reply until the customer writes again and tell staff why (`hold`)."""
         await self._run(
             partial(
                 hold,
@@ -176,6 +176,7 @@ class OutboxQueue:
                 conversation_id=due.message.conversation_id,
                 message_id=due.message.id,
                 reason=reason,
+                since=since,
             )
         )
 
@@ -288,7 +289,13 @@ def _mark_sent_and_claim_next(
         update(OutboxItem)
         .where(OutboxItem.id == due.outbox_id)
         .values(
-            status=DeliveryStatus.SENT, external_id=external_id, sent_at=utcnow(), claimed_until=None, last_error=None
+            status=DeliveryStatus.SENT,
+            external_id=external_id,
+            sent_at=utcnow(),
+            claimed_until=None,
+            last_error=None,
+            platform_status=None,  # a held reply sent again: its new id's reports start afresh
+            platform_status_rank=None,
         )
     )
     return _claim_next(session, conversation_id=due.message.conversation_id, lane=due.lane, lease=lease)
@@ -329,15 +336,37 @@ def held_notice(reply: str, reason: str) -> str:
     return f"Not sent yet: “{excerpt}”. {reason.rstrip('.')}. It will be sent when the customer writes again."
 
 
-def hold(session: Session, *, outbox_id: int, conversation_id: str, message_id: int, reason: str) -> None:
+def hold(
+    session: Session, *, outbox_id: int, conversation_id: str, message_id: int, reason: str, since: datetime
+) -> None:
     """Hold the reply of outbox row `outbox_id` until the customer writes again, and tell staff
-    why (`core.store.held_replies`)."""
+    why (`core.store.held_replies`). `since`: when the platform's rule was asked (the send was
+    tried); a customer message stored since then opened the window again, so the reply goes
+    back in line at once instead."""
+    wrote_since = session.execute(
+        select(Message.id).where(
+            Message.conversation_id == conversation_id,
+            Message.author == Author.CUSTOMER.value,
+            Message.created_at >= since,
+        )
+    ).first()
+    held = wrote_since is None
+    session.execute(delete(DeliveredPart).where(DeliveredPart.message_id == message_id))  # it all goes again
     session.execute(
         update(OutboxItem)
         .where(OutboxItem.id == outbox_id)
-        .values(status=DeliveryStatus.HELD, last_error=reason[:2000], claimed_until=None, external_id=None)
+        .values(
+            status=DeliveryStatus.HELD if held else DeliveryStatus.PENDING,
+            next_attempt_at=utcnow(),
+            last_error=reason[:2000],
+            claimed_until=None,
+            external_id=None,
+            platform_status=None,
+            platform_status_rank=None,
+        )
     )
-    _tell_staff(session, conversation_id=conversation_id, message_id=message_id, reason=reason)
+    if held:
+        _tell_staff(session, conversation_id=conversation_id, message_id=message_id, reason=reason)
 
 
 def _tell_staff(session: Session, *, conversation_id: str, message_id: int, reason: str) -> None:

@@ -22,6 +22,7 @@ from core.sandbox.slack_api import FakeSlack
 from core.settings import AdminSettings, OutboxSettings, Settings
 from core.store.contacts import VERIFIED_PHONE
 from core.store.db import AttachmentRow, Contact, Conversation, Identity, Message, OptOut, OutboxItem
+from handoff.tables import CaseRating
 from tests.app_client import AppClient
 from tests.fakes.whatsapp_graph import (
     ACCESS_TOKEN,
@@ -33,6 +34,7 @@ from tests.fakes.whatsapp_graph import (
     VERIFY_TOKEN,
     FakeGraph,
     image_message,
+    list_reply,
     signed_headers,
     status_update,
     text_message,
@@ -248,13 +250,73 @@ async def test_a_staff_reply_25_hours_later_goes_as_the_approved_template_with_i
     assert await meta_posts(client, text_message(ASK_FOR_PERSON)) == 200
     await graph.wait_for_sent(1)
     case = await case_id(client)
-    with freeze_time(datetime.now(UTC) + timedelta(hours=25), tick=True, real_asyncio=True):
+    late = datetime.now(UTC) + timedelta(hours=25)
+    with freeze_time(late, tick=True, real_asyncio=True):
         await inbox_reply(client, case, "Your refund was approved today.\nIt reaches your card within 5 days.")
         template = (await graph.wait_for_sent(2))[1]
+        notes = await until(lambda: _held(case_notes(client, case), "Not sent yet:"), what="the rest held")
+        assert "only its first line went, as the approved template" in notes
+        assert await meta_posts(client, text_message("Thanks! And?", timestamp=int(late.timestamp()) + 60)) == 200
+        whole = (await graph.wait_for_sent(3))[2]
     assert template["type"] == "template" and template["to"] == WAID
     assert template["template"]["name"] == TEMPLATE and template["template"]["language"] == {"code": "en"}
     parameters = template["template"]["components"][0]["parameters"]
     assert parameters == [{"type": "text", "text": "Your refund was approved today."}]
+    assert texts([whole]) == ["Your refund was approved today.\nIt reaches your card within 5 days."]
+
+
+async def test_resolved_25_hours_later_the_notice_goes_as_the_template_and_the_survey_not_at_all(
+    aiohttp_client: Callable[..., Any], settings_for: Callable[..., Settings], graph: FakeGraph
+) -> None:
+    client: AppClient = await aiohttp_client(create_app(settings_for(whatsapp_settings(graph, template=TEMPLATE))))
+    assert await meta_posts(client, text_message(ASK_FOR_PERSON)) == 200
+    await graph.wait_for_sent(1)
+    case = await case_id(client)
+    with freeze_time(datetime.now(UTC) + timedelta(hours=25), tick=True, real_asyncio=True):
+        resolved = await client.post(f"/admin/inbox/{case}/resolve", headers=BEARER, allow_redirects=False)
+        assert resolved.status == 303
+        notice = (await graph.wait_for_sent(2))[1]
+        survey = await until(lambda: _dead(client), what="the survey dead-lettered")
+    assert notice["type"] == "template"
+    assert "marked this as resolved" in notice["template"]["components"][0]["parameters"][0]["text"]
+    assert "a notice of the hub's own (the survey, a reminder) is not sent then" in survey
+    assert len(graph.sent) == 2
+
+
+async def _dead(client: AppClient) -> str | None:
+    async with client.app[RUNTIME].sessionmaker() as session:
+        found = await session.execute(select(OutboxItem.last_error).where(OutboxItem.status == "dead"))
+        return found.scalars().first()
+
+
+async def test_the_survey_is_a_list_to_pick_from_and_a_repeated_pick_is_thanked_once(
+    client: AppClient, graph: FakeGraph
+) -> None:
+    assert await meta_posts(client, text_message(ASK_FOR_PERSON)) == 200
+    await graph.wait_for_sent(1)
+    case = await case_id(client)
+    assert (await client.post(f"/admin/inbox/{case}/resolve", headers=BEARER, allow_redirects=False)).status == 303
+    question = (await graph.wait_for_sent(3))[2]
+    assert question["type"] == "interactive" and question["interactive"]["type"] == "list"
+    rows = question["interactive"]["action"]["sections"][0]["rows"]
+    assert [row["title"] for row in rows] == ["1 (bad)", "2", "3", "4", "5 (great)"]
+    press = list_reply(rows[4]["id"], rows[4]["title"])
+    for _ in range(2):  # Meta delivers the press again
+        assert await meta_posts(client, press) == 200
+    assert await meta_posts(client, text_message("How do I reset my password?")) == 200
+    sent = await graph.wait_for_sent(5)
+    assert texts(sent[3:]).count("Thank you for your rating: 5 of 5.") == 1
+    async with client.app[RUNTIME].sessionmaker() as session:
+        assert (await session.execute(select(CaseRating.score))).scalars().all() == [5]
+
+
+async def test_an_old_message_delivered_late_never_closes_the_window(client: AppClient, graph: FakeGraph) -> None:
+    assert await meta_posts(client, text_message(ASK_FOR_PERSON)) == 200
+    await graph.wait_for_sent(1)
+    two_days_ago = int((datetime.now(UTC) - timedelta(days=2)).timestamp())
+    assert await meta_posts(client, text_message("an old message", timestamp=two_days_ago)) == 200
+    await inbox_reply(client, await case_id(client), "Here is your answer.")
+    assert texts(await graph.wait_for_sent(2))[1] == "Here is your answer."
 
 
 async def test_without_a_template_a_late_reply_is_held_staff_are_told_and_it_goes_when_the_customer_writes(
@@ -296,7 +358,11 @@ async def test_a_reply_meta_refuses_for_the_window_after_accepting_it_is_held_no
     await graph.wait_for_sent(2)
     async with client.app[RUNTIME].sessionmaker() as session:
         reply_id = (
-            (await session.execute(select(OutboxItem.external_id).where(OutboxItem.external_id.is_not(None))))
+            (
+                await session.execute(
+                    select(OutboxItem.external_id).where(OutboxItem.external_id.is_not(None)).order_by(OutboxItem.id)
+                )
+            )
             .scalars()
             .all()[-1]
         )
