@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from channels.whatsapp.format import whatsapp_text
+from channels.whatsapp.format import whatsapp_parts, whatsapp_text
 from channels.whatsapp.window import is_open, stamp
 from core.languages import speaking
 from core.messages import Citation
@@ -51,3 +51,20 @@ def test_the_window_is_24_hours_from_the_customers_last_message_less_a_margin() 
     assert not is_open(stamp(wrote), now=wrote + timedelta(hours=25))
     assert not is_open(None, now=wrote)  # a customer who never wrote
     assert not is_open("not a time", now=wrote)
+
+
+def test_a_reply_longer_than_one_message_goes_in_parts_cut_between_paragraphs_sources_last() -> None:
+    paragraphs = [f"Paragraph {i}: " + "word " * 40 for i in range(12)]
+    parts = whatsapp_parts("\n\n".join(paragraphs), [REFUNDS], max_chars=1600)
+    assert len(parts) > 1 and all(len(part) <= 1600 for part in parts)
+    assert all(part.startswith("Paragraph") for part in parts)  # each begins a paragraph
+    assert (
+        " ".join(parts).split()
+        == " ".join([*paragraphs, "Source: Refund policy", REFUNDS.url])
+        .replace("Source: Refund policy " + REFUNDS.url, f"Source: Refund policy ({REFUNDS.url})")
+        .split()
+    )  # every word once, in order
+    assert parts[-1].endswith(f"Source: Refund policy ({REFUNDS.url})")
+    assert whatsapp_parts("Short answer.", [REFUNDS], max_chars=1600) == [
+        f"Short answer.\n\nSource: Refund policy ({REFUNDS.url})"
+    ]
