@@ -336,6 +336,8 @@ async def test_without_a_template_a_late_reply_is_held_staff_are_told_and_it_goe
         await until(lambda: any(told in line for line in in_thread(slack, card.response["ts"])), what="the thread")
         page = await (await client.get(f"/admin/inbox/{case}", headers=BEARER)).text()
         assert "Not sent yet: “Your refund was approved today.”" in page  # the inbox shows it too
+        status = await (await client.get("/admin/status", headers=BEARER)).text()
+        assert "Held replies" in status and "none is set (whatsapp.template)" in status
         assert len(graph.sent) == 1  # nothing sent against the rule
         later = int(late.timestamp()) + 60
         assert await meta_posts(client, text_message("Any news?", timestamp=later)) == 200
