@@ -50,7 +50,8 @@ class DeliveryError(Exception):
     (they blocked the bot): the conversation's later replies are dead-lettered unsent too,
     until the customer writes again; `held` when the platform takes the message only after the
     customer writes again (WhatsApp's 24-hour rule): it is kept, staff are told why, and it is
-    sent once the customer writes."""
+    sent once the customer writes; `dropped` when the message is no longer worth sending (a
+    notice of the hub's own past its time): not a failure, so no dead letter either."""
 
     def __init__(
         self,
@@ -60,12 +61,14 @@ class DeliveryError(Exception):
         permanent: bool = False,
         unreachable: bool = False,
         held: bool = False,
+        dropped: bool = False,
     ) -> None:
         super().__init__(reason)
         self.retry_after = retry_after
         self.permanent = permanent or unreachable
         self.unreachable = unreachable
         self.held = held
+        self.dropped = dropped
 
 
 class IdentityConflict(ValueError):

@@ -35,7 +35,7 @@ from channels.whatsapp.format import whatsapp_parts, whatsapp_text
 from channels.whatsapp.route import Choice, Incoming, Media, Report, Route, Template
 from channels.whatsapp.settings import WhatsAppSettings
 from channels.whatsapp.twilio_route import TwilioRoute
-from channels.whatsapp.window import is_later, is_open, last_in_key, stamp
+from channels.whatsapp.window import is_later, is_later_than, is_open, last_in_key, stamp, template_key
 from core.channel import (
     Capabilities,
     ChannelRecords,
@@ -59,7 +59,8 @@ MAX_TEXT = 4096
 """The longest text a customer can send on WhatsApp."""
 MEDIA_DEADLINE_S = 10.0
 """All of a message's files must be fetched by then: the platform waits for our 200."""
-TEMPLATE_PARAMETER_CHARS = 1000
+TEMPLATE_PARAMETER_CHARS = 900
+"""The reply's share of a template's body, which WhatsApp caps at 1,024 characters in all."""
 SURVEY_PREFIX = "survey:"
 OPTED_OUT = N_("You won't get messages from us here any more. Send START if you change your mind.")
 OPTED_IN = N_("Welcome back: we'll answer you here again.")
@@ -75,7 +76,12 @@ LATE_NOTICE = (
     "a notice of the hub's own (the survey, a reminder) is not sent then"
 )
 TEMPLATE_SENT = (
-    "more than 24 hours after the customer's last message, only its first line went, as the approved template"
+    "more than 24 hours after the customer's last message, only its beginning went, as the approved template"
+)
+TEMPLATE_ALONE = "more than 24 hours after the customer's last message, the approved template went in its place"
+TEMPLATE_WENT = (
+    "the approved template went already, more than 24 hours after the customer's last message; "
+    "WhatsApp takes more only once they answer it"
 )
 NO_TEMPLATE = (
     "WhatsApp takes only an approved template more than 24 hours after the customer's last message, "
@@ -111,7 +117,8 @@ class WhatsAppChannel:
         self._route: Route = CloudRoute(whatsapp) if whatsapp.route == "cloud" else TwilioRoute(whatsapp)
         self._hub: WhatsAppHub = hub
         secret = whatsapp.app_secret if whatsapp.route == "cloud" else whatsapp.auth_token
-        self._key = (secret.get_secret_value() if secret is not None else whatsapp.phone_number_id).encode()
+        assert secret is not None  # `enabled` and the settings' own check ask for it
+        self._key = secret.get_secret_value().encode()
         self._max_file_bytes = settings.attachments.max_bytes
         self._max_files = settings.attachments.max_files
         self.capabilities = Capabilities(max_text_length=MAX_TEXT)
@@ -143,7 +150,9 @@ class WhatsAppChannel:
         not sent; a reply goes as the template, the rest of it held for the customer's next
         message, or all of it held when there is no template."""
         number = address.chat_id
-        if is_open(await self._hub.values(CHANNEL).get(self._last_in_key(number)), now=datetime.now(UTC)):
+        values, hashed = self._hub.values(CHANNEL), self._hashed(number)
+        last_in = await values.get(last_in_key(hashed))
+        if is_open(last_in, now=datetime.now(UTC)):
             if message.survey is SurveyPart.QUESTION:
                 text = whatsapp_text(message.text, message.citations, max_chars=self._route.max_text)
                 return await self._route.send_choices(number, text, _survey_choices(message.id), button=_(CHOOSE))
@@ -153,23 +162,26 @@ class WhatsAppChannel:
                 await parts.record(index, sent, last=index == len(texts) - 1)
             return parts.sent[0] if parts.sent else None
         if message.author is Author.BOT and message.reply_to is None:
-            raise DeliveryError(LATE_NOTICE, permanent=True)
+            raise DeliveryError(LATE_NOTICE, dropped=True)
         template = self._settings.template_for(spoken())
         if template is None:
             raise DeliveryError(NO_TEMPLATE, held=True)
+        if is_later_than(await values.get(template_key(hashed)), last_in):
+            raise DeliveryError(TEMPLATE_WENT, held=True)  # one template until the customer answers
         name, language = template
-        full = whatsapp_text(message.text, message.citations, max_chars=self._route.max_text)
-        parameter = _first_line(full) if self._settings.template_parameter else None
+        full = " ".join(whatsapp_text(message.text, message.citations, max_chars=self._route.max_text).split())
+        parameter = _parameter(full) if self._settings.template_parameter else None
         sent = await self._route.send_template(number, Template(name, language, parameter))
-        if parameter is not None and parameter == full:
+        await values.put(template_key(hashed), stamp(datetime.now(UTC)))
+        if parameter == full:
             return sent
-        log.info("whatsapp: the template %s went; the rest of the reply waits for the customer", name)
-        raise DeliveryError(TEMPLATE_SENT, held=True)
+        log.info("whatsapp: the template %s went; the whole reply waits for the customer", name)
+        raise DeliveryError(TEMPLATE_SENT if parameter is not None else TEMPLATE_ALONE, held=True)
 
-    def _last_in_key(self, number: str) -> str:
-        """Where the channel keeps when `number` last wrote: keyed by a keyed hash, so the
-        hub's values hold no phone number (`forget` need not find one there)."""
-        return last_in_key(hmac.new(self._key, number.encode(), hashlib.sha256).hexdigest()[:40])
+    def _hashed(self, number: str) -> str:
+        """`number` under a hash keyed with the route's secret: what the channel keeps about a
+        customer in the hub's values holds no phone number (`forget` need not find one there)."""
+        return hmac.new(self._key, number.encode(), hashlib.sha256).hexdigest()[:40]
 
     # -- in (`channels.whatsapp.route.Webhooks`) -------------------------------------------
 
@@ -214,7 +226,7 @@ class WhatsAppChannel:
         """Keep when the customer last wrote, before the hub hears of it (a held reply it puts
         back in line finds the window open); a message older than the one kept (a redelivery,
         webhooks out of order) never moves it back."""
-        values, key = self._hub.values(CHANNEL), self._last_in_key(incoming.number)
+        values, key = self._hub.values(CHANNEL), last_in_key(self._hashed(incoming.number))
         written = incoming.sent_at or datetime.now(UTC)
         if not is_later(written, than=await values.get(key)):
             return
@@ -247,10 +259,10 @@ class WhatsAppChannel:
         key = "pressed:" + hashlib.sha256(incoming.message_id.encode()).hexdigest()[:40]
         if await pressed.get(key) is not None:
             return True  # a redelivery of a press already answered
-        await pressed.put(key, str(message_id))
         result = await self._hub.rate(message_id, score=score, address=address)
         if result is RatingResult.NOT_FOUND:
             return False  # not a survey of this conversation: the title goes on as text
+        await pressed.put(key, str(message_id))  # only now: a press the hub could not keep comes again
         if result is RatingResult.SAVED:
             self._soon(self._say(address, THANKS, score=score, scale=SURVEY_SCORES[-1]))
         else:
@@ -316,11 +328,12 @@ def _survey_choice(choice: str | None) -> tuple[int, int] | None:
     return int(message_id), int(score)
 
 
-def _first_line(text: str) -> str:
-    """A template parameter: one line, no tabs or runs of spaces (WhatsApp refuses them)."""
-    first = next((line for line in text.splitlines() if line.strip()), "")
-    flat = " ".join(first.split())
-    return flat if len(flat) <= TEMPLATE_PARAMETER_CHARS else flat[: TEMPLATE_PARAMETER_CHARS - 1] + "…"
+def _parameter(flat: str) -> str:
+    """The reply as a template's parameter (one line: WhatsApp refuses new lines and tabs in
+    one): all of it where it fits, else its beginning cut at a word, with "…"."""
+    if len(flat) <= TEMPLATE_PARAMETER_CHARS:
+        return flat
+    return flat[: TEMPLATE_PARAMETER_CHARS - 1].rsplit(" ", 1)[0] + "…"
 
 
 def _file_name(media: Media, index: int) -> str:

@@ -460,7 +460,12 @@ def _contacts(cards: Any) -> str:
     lines = []
     for card in cards if isinstance(cards, list) else []:
         card = _dict(card)
-        phones = [_text(_dict(phone).get("phone")) for phone in card.get("phones") or [] if isinstance(phone, dict)]
+        listed = card.get("phones")
+        phones = (
+            [_text(phone.get("phone")) for phone in listed if isinstance(phone, dict)]
+            if isinstance(listed, list)
+            else []
+        )
         line = " ".join(filter(None, [_text(_dict(card.get("name")).get("formatted_name")), next(iter(phones), "")]))
         lines.append(line)
     return "\n".join(line for line in lines if line)

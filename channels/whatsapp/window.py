@@ -18,11 +18,23 @@ MARGIN = timedelta(minutes=2)
 
 
 def last_in_key(number: str) -> str:
+    """Where the channel keeps when `number` (hashed) last wrote."""
     return f"last_in:{number}"
 
 
 def stamp(at: datetime) -> str:
     return at.astimezone(UTC).isoformat(timespec="seconds")
+
+
+def template_key(number: str) -> str:
+    """Where the channel keeps when the last template went to `number` (one until they answer)."""
+    return f"template:{number}"
+
+
+def is_later_than(kept: str | None, other: str | None) -> bool:
+    """Whether the `stamp` `kept` is later than the stamp `other` (None: never / long ago)."""
+    first, second = _moment(kept), _moment(other)
+    return first is not None and (second is None or first > second)
 
 
 def is_later(written: datetime, *, than: str | None) -> bool:

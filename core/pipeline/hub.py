@@ -38,7 +38,7 @@ from core.desk_port import CaseAction
 from core.languages import N_, _, speaking
 from core.log_context import bound_ids
 from core.messages import Address, InboundMessage, Reply, StoredMessage
-from core.metrics import MESSAGES_RECEIVED, REPLIES, TURN_SECONDS, Outcome
+from core.metrics import MESSAGES_RECEIVED, OUTBOX_HELD, REPLIES, TURN_SECONDS, Outcome
 from core.pipeline.notifications import StoredElsewhere
 from core.pipeline.outbox import Outbox
 from core.pipeline.pulse import Pulse
@@ -268,9 +268,12 @@ class Hub:
         unreachable: str | None = None,
         held: str | None = None,
     ) -> bool:
-        return await self._storage.channel_state.delivery_status(
+        recorded = await self._storage.channel_state.delivery_status(
             channel, clean(external_id), status, rank, unreachable=unreachable, held=held
         )
+        if recorded and held is not None:
+            OUTBOX_HELD.labels(channel=channel).inc()
+        return recorded
 
     # -- other processes -------------------------------------------------------------------
 

@@ -117,6 +117,10 @@ class Outbox:
             reason = f"{type(exc).__name__}: {exc}"
             if isinstance(exc, DeliveryError):
                 retry_after = exc.retry_after
+                if exc.dropped and due.lane is Lane.CUSTOMER:
+                    log.info("outbox: %s drops message %s: %s", due.address.channel, due.message.id, exc)
+                    await self._queue.mark_dropped(due.outbox_id, reason=str(exc))
+                    return await self._next(due)
                 if exc.held and due.lane is Lane.CUSTOMER:
                     log.info("outbox: %s holds message %s: %s", due.address.channel, due.message.id, exc)
                     await self._queue.mark_held(due, reason=str(exc), since=tried_at)

@@ -73,7 +73,8 @@ class DeliveryStatus(StrEnum):
     DEAD = "dead"
     """Given up after `outbox.max_attempts`."""
     DROPPED = "dropped"
-    """Staff-desk work no longer wanted: its case closed before it was posted."""
+    """Staff-desk work no longer wanted: its case closed before it was posted; or a reply its
+    channel would no longer send (a survey question past WhatsApp's 24 hours)."""
     HELD = "held"
     """A reply the platform takes only after the customer writes again (WhatsApp's 24-hour
     rule): kept, staff told, and pending again as soon as the customer writes."""

@@ -51,11 +51,11 @@ def hold_reported(session: Session, *, channel: str, external_id: str, reason: s
 
 def held_reason(session: Session, *, message_id: int) -> str | None:
     """Why the reply `message_id` is held; None when it is not held (any more: the customer
-    wrote and it went)."""
+    wrote, and it goes)."""
     return session.execute(
         select(OutboxItem.last_error).where(
             OutboxItem.message_id == message_id,
             OutboxItem.kind == DeliveryKind.REPLY,
-            OutboxItem.status.in_((DeliveryStatus.HELD, DeliveryStatus.PENDING)),
+            OutboxItem.status == DeliveryStatus.HELD,
         )
     ).scalar_one_or_none()

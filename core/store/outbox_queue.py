@@ -167,6 +167,10 @@ class OutboxQueue:
         """Record a failed attempt: retry at `retry_at`, or dead-letter when it is None."""
         await self._run(partial(_mark_failed, outbox_id=outbox_id, error=error, retry_at=retry_at))
 
+    async def mark_dropped(self, outbox_id: int, *, reason: str) -> None:
+        """The reply is no longer worth sending (see `DeliveryError`): dropped, with why."""
+        await self._run(partial(_mark_dropped, outbox_id=outbox_id, reason=reason))
+
     async def mark_held(self, due: DueDelivery, *, reason: str, since: datetime) -> None:
         """Hold the reply until the customer writes again and tell staff why (`hold`)."""
         await self._run(
@@ -318,6 +322,14 @@ def _mark_failed(session: Session, *, outbox_id: int, error: str, retry_at: date
     session.execute(update(OutboxItem).where(OutboxItem.id == outbox_id).values(**values))
 
 
+def _mark_dropped(session: Session, *, outbox_id: int, reason: str) -> None:
+    session.execute(
+        update(OutboxItem)
+        .where(OutboxItem.id == outbox_id)
+        .values(status=DeliveryStatus.DROPPED, last_error=reason[:2000], claimed_until=None)
+    )
+
+
 def _mark_unreachable(session: Session, *, outbox_id: int, conversation_id: str, error: str) -> None:
     _mark_failed(session, outbox_id=outbox_id, error=error, retry_at=None)
     session.execute(
@@ -342,7 +354,10 @@ def hold(
     """Hold the reply of outbox row `outbox_id` until the customer writes again, and tell staff
     why (`core.store.held_replies`). `since`: when the platform's rule was asked (the send was
     tried); a customer message stored since then opened the window again, so the reply goes
-    back in line at once instead."""
+    back in line at once instead. The conversation is locked first, as storing a customer
+    message locks it where processes share the database (`core.store.inbox`): either that
+    message's release sees this hold, or this sees the message."""
+    session.execute(select(Conversation.id).where(Conversation.id == conversation_id).with_for_update())
     wrote_since = session.execute(
         select(Message.id).where(
             Message.conversation_id == conversation_id,

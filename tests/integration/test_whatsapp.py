@@ -242,7 +242,7 @@ async def test_an_escalation_gets_staff_replies_from_slack_and_from_the_inbox_as
     assert texts(await graph.wait_for_sent(3))[2] == "Anything else I can do?"
 
 
-async def test_a_staff_reply_25_hours_later_goes_as_the_approved_template_with_its_first_line(
+async def test_staff_replies_25_hours_later_go_as_one_template_and_the_next_waits_for_the_answer(
     aiohttp_client: Callable[..., Any], settings_for: Callable[..., Settings], graph: FakeGraph
 ) -> None:
     settings = settings_for(whatsapp_settings(graph, template=TEMPLATE, template_languages={"de": "de"}))
@@ -254,15 +254,39 @@ async def test_a_staff_reply_25_hours_later_goes_as_the_approved_template_with_i
     with freeze_time(late, tick=True, real_asyncio=True):
         await inbox_reply(client, case, "Your refund was approved today.\nIt reaches your card within 5 days.")
         template = (await graph.wait_for_sent(2))[1]
-        notes = await until(lambda: _held(case_notes(client, case), "Not sent yet:"), what="the rest held")
-        assert "only its first line went, as the approved template" in notes
-        assert await meta_posts(client, text_message("Thanks! And?", timestamp=int(late.timestamp()) + 60)) == 200
-        whole = (await graph.wait_for_sent(3))[2]
+        await inbox_reply(client, case, "Anything else?")
+        notes = await until(lambda: _held(case_notes(client, case), "Not sent yet: “Anything else?”"), what="held")
+        assert "the approved template went already" in notes and len(graph.sent) == 2  # one template
+        assert await meta_posts(client, text_message("Thanks!", timestamp=int(late.timestamp()) + 60)) == 200
+        after = (await graph.wait_for_sent(3))[2]
     assert template["type"] == "template" and template["to"] == WAID
     assert template["template"]["name"] == TEMPLATE and template["template"]["language"] == {"code": "en"}
     parameters = template["template"]["components"][0]["parameters"]
-    assert parameters == [{"type": "text", "text": "Your refund was approved today."}]
-    assert texts([whole]) == ["Your refund was approved today.\nIt reaches your card within 5 days."]
+    assert parameters == [
+        {"type": "text", "text": "Your refund was approved today. It reaches your card within 5 days."}
+    ]
+    assert texts([after]) == ["Anything else?"]
+
+
+async def test_a_long_late_reply_goes_as_the_templates_beginning_then_whole_when_the_customer_answers(
+    aiohttp_client: Callable[..., Any], settings_for: Callable[..., Settings], graph: FakeGraph
+) -> None:
+    client: AppClient = await aiohttp_client(create_app(settings_for(whatsapp_settings(graph, template=TEMPLATE))))
+    assert await meta_posts(client, text_message(ASK_FOR_PERSON)) == 200
+    await graph.wait_for_sent(1)
+    case = await case_id(client)
+    long_reply = "\n\n".join(f"Step {i}:" + " check the settings page once more" * 4 for i in range(8))
+    late = datetime.now(UTC) + timedelta(hours=25)
+    with freeze_time(late, tick=True, real_asyncio=True):
+        await inbox_reply(client, case, long_reply)
+        template = (await graph.wait_for_sent(2))[1]
+        notes = await until(lambda: _held(case_notes(client, case), "Not sent yet:"), what="the whole reply held")
+        assert "only its beginning went, as the approved template" in notes
+        assert await meta_posts(client, text_message("Go on", timestamp=int(late.timestamp()) + 60)) == 200
+        whole = (await graph.wait_for_sent(3))[2]
+    parameter = template["template"]["components"][0]["parameters"][0]["text"]
+    assert parameter.startswith("Step 0: check") and parameter.endswith("…") and len(parameter) <= 900
+    assert texts([whole]) == [long_reply]
 
 
 async def test_resolved_25_hours_later_the_notice_goes_as_the_template_and_the_survey_not_at_all(
@@ -276,16 +300,18 @@ async def test_resolved_25_hours_later_the_notice_goes_as_the_template_and_the_s
         resolved = await client.post(f"/admin/inbox/{case}/resolve", headers=BEARER, allow_redirects=False)
         assert resolved.status == 303
         notice = (await graph.wait_for_sent(2))[1]
-        survey = await until(lambda: _dead(client), what="the survey dead-lettered")
+        survey = await until(lambda: _dropped(client), what="the survey dropped")
     assert notice["type"] == "template"
     assert "marked this as resolved" in notice["template"]["components"][0]["parameters"][0]["text"]
     assert "a notice of the hub's own (the survey, a reminder) is not sent then" in survey
-    assert len(graph.sent) == 2
+    assert len(graph.sent) == 2 and await count(client, OutboxItem, OutboxItem.status == "dead") == 0
 
 
-async def _dead(client: AppClient) -> str | None:
+async def _dropped(client: AppClient) -> str | None:
     async with client.app[RUNTIME].sessionmaker() as session:
-        found = await session.execute(select(OutboxItem.last_error).where(OutboxItem.status == "dead"))
+        found = await session.execute(
+            select(OutboxItem.last_error).where(OutboxItem.status == "dropped", OutboxItem.kind == "reply")
+        )
         return found.scalars().first()
 
 
