@@ -126,7 +126,10 @@ async def test_a_staff_reply_25_hours_later_goes_as_the_content_template(
         await inbox_reply(client, case, "Your refund was approved today.\nIt reaches your card within 5 days.")
         template = (await twilio.wait_for_sent(2))[1]
     assert template.params["ContentSid"] == CONTENT_SID and "Body" not in template.params
-    assert template.params["ContentVariables"] == '{"1": "Your refund was approved today. It reaches your card within 5 days."}'
+    assert (
+        template.params["ContentVariables"]
+        == '{"1": "Your refund was approved today. It reaches your card within 5 days."}'
+    )
 
 
 async def test_twilios_63016_for_an_accepted_reply_holds_it_until_the_customer_writes(
