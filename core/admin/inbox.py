@@ -120,8 +120,10 @@ class Inbox:
 
     async def _queue(self, request: web.Request) -> tuple[list[inbox_queries.InboxEntry], str]:
         async with self._runtime(request).sessionmaker() as session:
-            entries = await inbox_queries.queue(session, now=datetime.now(UTC), sla=self._sla, staff=self._staff)
+            # The version first: on PostgreSQL each statement sees what committed before it, and
+            # a version newer than the entries would keep the page from fetching them (inbox.js).
             version = await inbox_queries.queue_version(session)
+            entries = await inbox_queries.queue(session, now=datetime.now(UTC), sla=self._sla, staff=self._staff)
         return entries, _version(version)
 
     async def queue(self, request: web.Request) -> web.Response:
@@ -157,6 +159,7 @@ class Inbox:
     async def _case(self, request: web.Request) -> tuple[inbox_queries.InboxCase, Transcript, str]:
         case_id = _case_id(request)
         async with self._runtime(request).sessionmaker() as session:
+            version = await inbox_queries.case_version(session, case_id)  # first: see `_queue`
             found = await inbox_queries.one_case(
                 session, case_id, now=datetime.now(UTC), sla=self._sla, staff=self._staff
             )
@@ -165,7 +168,6 @@ class Inbox:
             conversation = await transcript(session, found.case.conversation_id)
             if conversation is None:  # erased since (a contact forgotten)
                 raise web.HTTPNotFound(text="no such case\n")
-            version = await inbox_queries.case_version(session, case_id)
         return found, conversation, _version(version or (0, 0, 0))
 
     async def case(self, request: web.Request) -> web.Response:
