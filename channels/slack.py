@@ -52,11 +52,11 @@ from channels.slack_format import (
     render_mrkdwn,
     reply_blocks,
     survey_buttons,
-    survey_choice,
 )
 from channels.slack_links import slack_thread_url
 from channels.slack_settings import SlackSettings
 from channels.slack_shapes import shape_problem
+from channels.survey_buttons import survey_choice
 from channels.webhook_bodies import read_at_most
 from core.channel import (
     Capabilities,

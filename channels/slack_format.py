@@ -20,9 +20,10 @@ from urllib.parse import urlparse
 from markdown_it.tree import SyntaxTreeNode
 
 from channels.markdown_tree import tree
+from channels.survey_buttons import score_title, survey_value
 from channels.text_tables import table_lines
 from core.desk_port import CaseCard
-from core.languages import N_, _, language_name
+from core.languages import _, language_name
 from core.messages import SURVEY_SCORES, StoredMessage
 
 SLACK_USER = re.compile(r"[UW][A-Z0-9]{2,}")
@@ -146,7 +147,6 @@ def reply_blocks(text: str) -> list[dict[str, Any]]:
 SURVEY_BLOCK = "survey"
 SURVEY_ACTION = "survey_{score}"
 """The action id of the survey's button for one score (ids are unique within a block)."""
-_SCORE_LABELS = {SURVEY_SCORES[0]: N_("bad"), SURVEY_SCORES[-1]: N_("great")}
 
 
 def survey_buttons(message_id: int) -> dict[str, Any]:
@@ -159,27 +159,12 @@ def survey_buttons(message_id: int) -> dict[str, Any]:
             {
                 "type": "button",
                 "action_id": SURVEY_ACTION.format(score=score),
-                "text": {
-                    "type": "plain_text",
-                    "text": f"{score} ({_(label)})" if (label := _SCORE_LABELS.get(score)) else str(score),
-                },
-                "value": f"{message_id}:{score}",
+                "text": {"type": "plain_text", "text": score_title(score)},
+                "value": survey_value(message_id, score),
             }
             for score in SURVEY_SCORES
         ],
     }
-
-
-def survey_choice(value: object) -> tuple[int, int] | None:
-    """(question's message id, score) from a survey button's value; None for anything else."""
-    if not isinstance(value, str):
-        return None
-    message_id, _colon, score = value.partition(":")
-    if not (message_id.isascii() and message_id.isdigit() and score.isascii() and score.isdigit()):
-        return None
-    if int(score) not in SURVEY_SCORES or not 0 < int(message_id) < 2**31:
-        return None
-    return int(message_id), int(score)
 
 
 def answered_blocks(blocks: object, note: str) -> list[dict[str, Any]] | None:

@@ -30,12 +30,13 @@ from typing import TYPE_CHECKING, Any, Protocol
 from aiohttp import web
 
 from channels.opt_out import OPT_IN_WORDS, OPT_OUT_WORDS, keyword
+from channels.survey_buttons import score_title, survey_choice, survey_value
 from channels.whatsapp.cloud import CloudRoute
 from channels.whatsapp.format import whatsapp_parts, whatsapp_text
 from channels.whatsapp.route import Choice, Incoming, Media, Report, Route, Template
 from channels.whatsapp.settings import WhatsAppSettings
 from channels.whatsapp.twilio_route import TwilioRoute
-from channels.whatsapp.window import is_later, is_later_than, is_open, last_in_key, stamp, template_key
+from channels.whatsapp.window import is_later_than, is_open, last_in_key, stamp, template_key
 from core.channel import (
     Capabilities,
     ChannelRecords,
@@ -67,7 +68,6 @@ OPTED_IN = N_("Welcome back: we'll answer you here again.")
 CHOOSE = N_("Choose a score")
 THANKS = N_("Thank you for your rating: {score} of {scale}.")
 CLOSED = N_("This survey is closed.")
-SCORE_LABELS = {SURVEY_SCORES[0]: N_("bad"), SURVEY_SCORES[-1]: N_("great")}
 WHATSAPP_OPT_OUT = frozenset({"STOP", "STOPALL", "UNSUBSCRIBE"})
 """SMS's opt-out words that cannot mean anything else: "cancel", "end" or "quit" alone is, in a
 support chat, more often about an order than about the chat (no carrier imposes them here)."""
@@ -227,10 +227,9 @@ class WhatsAppChannel:
         back in line finds the window open); a message older than the one kept (a redelivery,
         webhooks out of order) never moves it back."""
         values, key = self._hub.values(CHANNEL), last_in_key(self._hashed(incoming.number))
-        written = incoming.sent_at or datetime.now(UTC)
-        if not is_later(written, than=await values.get(key)):
-            return
-        await values.put(key, stamp(written))
+        written = stamp(incoming.sent_at or datetime.now(UTC))
+        if is_later_than(written, await values.get(key)):
+            await values.put(key, written)
 
     async def _keyword(self, incoming: Incoming, address: Address) -> bool:
         """STOP and START (and their synonyms) as SMS takes them; whether the message was one.
@@ -251,7 +250,10 @@ class WhatsAppChannel:
 
     async def _score(self, incoming: Incoming, address: Address) -> bool:
         """A score picked from the survey's list; whether it was one (of a survey here)."""
-        choice = _survey_choice(incoming.choice)
+        pressed_row = incoming.choice or ""
+        choice = (
+            survey_choice(pressed_row.removeprefix(SURVEY_PREFIX)) if pressed_row.startswith(SURVEY_PREFIX) else None
+        )
         if choice is None:
             return False
         message_id, score = choice
@@ -307,25 +309,7 @@ class WhatsAppChannel:
 
 
 def _survey_choices(message_id: int) -> list[Choice]:
-    return [
-        Choice(
-            f"{SURVEY_PREFIX}{message_id}:{score}",
-            f"{score} ({_(label)})" if (label := SCORE_LABELS.get(score)) else str(score),
-        )
-        for score in SURVEY_SCORES
-    ]
-
-
-def _survey_choice(choice: str | None) -> tuple[int, int] | None:
-    """(question's message id, score) from a picked survey row's id; None for anything else."""
-    if choice is None or not choice.startswith(SURVEY_PREFIX):
-        return None
-    message_id, _colon, score = choice.removeprefix(SURVEY_PREFIX).partition(":")
-    if not (message_id.isascii() and message_id.isdigit() and score.isascii() and score.isdigit()):
-        return None
-    if int(score) not in SURVEY_SCORES or not 0 < int(message_id) < 2**31:
-        return None
-    return int(message_id), int(score)
+    return [Choice(SURVEY_PREFIX + survey_value(message_id, score), score_title(score)) for score in SURVEY_SCORES]
 
 
 def _parameter(flat: str) -> str:

@@ -37,12 +37,6 @@ def is_later_than(kept: str | None, other: str | None) -> bool:
     return first is not None and (second is None or first > second)
 
 
-def is_later(written: datetime, *, than: str | None) -> bool:
-    """Whether a message written at `written` is later than the `stamp` kept (None: none kept)."""
-    kept = _moment(than)
-    return kept is None or written > kept
-
-
 def is_open(last_in: str | None, *, now: datetime) -> bool:
     """Whether a free-form message may go now to a customer who last wrote at `last_in` (a
     `stamp`; None: never, as far as we know)."""

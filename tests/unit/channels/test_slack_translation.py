@@ -19,9 +19,9 @@ from channels.slack_format import (
     render_mrkdwn,
     reply_blocks,
     survey_buttons,
-    survey_choice,
 )
 from channels.slack_settings import SlackSettings
+from channels.survey_buttons import survey_choice
 from core.desk_port import CaseCard
 from core.messages import Address, Author, Citation, StoredMessage
 from core.quoting import literal
