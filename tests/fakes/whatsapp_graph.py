@@ -191,7 +191,7 @@ class FakeGraph:
         if self._runner is not None:
             await self._runner.cleanup()
 
-    async def wait_for_sent(self, count: int, *, timeout: float = 10.0) -> list[dict[str, Any]]:
+    async def wait_for_sent(self, count: int, *, timeout: float = 30.0) -> list[dict[str, Any]]:
         """Wait until at least `count` messages were accepted; all of them so far. On timeout, an
         AssertionError lists every call."""
         try:
