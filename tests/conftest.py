@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
-import os
 import socket
 from collections.abc import AsyncIterator, Callable, Iterator
 from functools import partial
@@ -13,7 +12,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from core.answering.language import load_detector
@@ -23,15 +21,15 @@ from core.sandbox.slack_api import FakeSlack
 from core.sandbox.telegram_api import FakeBotApi
 from core.sandbox.twilio_api import FakeTwilio
 from core.settings import Settings
-from core.store.db import make_engine, make_sessionmaker, prepare_database
+from core.store.db import make_engine, make_sessionmaker
 from core.store.transactions import Transactions, transactions_for
 from knowledge.base import KnowledgeBase
 from knowledge.settings import KnowledgeSettings
 from tests.fakes.company_api import FakeCompanyApi
 from tests.fakes.dovecot import Dovecot, running_dovecot
 from tests.fakes.openai_server import FakeOpenAI
+from tests.schema_templates import SchemaTemplates
 
-POSTGRES_ENV = "SUPPORTHUB_TEST_POSTGRES_URL"
 _real_connect = socket.socket.connect
 
 
@@ -67,26 +65,28 @@ def no_internet(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     yield
 
 
+@pytest.fixture(scope="session")
+def schema_templates(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SchemaTemplates]:
+    """Databases migrated once per session; each test gets a copy (`tests.schema_templates`)."""
+    templates = SchemaTemplates(tmp_path_factory.mktemp("schema"))
+    yield templates
+    templates.close()
+
+
 @pytest.fixture(params=["sqlite", "postgres"])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+def database_url(request: pytest.FixtureRequest, tmp_path: Path, schema_templates: SchemaTemplates) -> Iterator[str]:
+    """A migrated database of this test's own, on SQLite and on PostgreSQL (skipped without
+    SUPPORTHUB_TEST_POSTGRES_URL; CI sets it)."""
     if request.param == "sqlite":
-        return f"sqlite+aiosqlite:///{tmp_path / 'test.db'}"
-    url = os.environ.get(POSTGRES_ENV)
-    if not url:
-        pytest.skip(
-            f"PostgreSQL storage tests need {POSTGRES_ENV} (e.g. postgresql+asyncpg://postgres@127.0.0.1:5432/test)"
-        )
-    return url
+        yield schema_templates.sqlite(tmp_path / "test.db")
+        return
+    with schema_templates.postgres("PostgreSQL storage tests") as url:
+        yield url
 
 
 @pytest.fixture
 async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
     engine = make_engine(database_url)
-    if engine.dialect.name == "postgresql":
-        async with engine.begin() as connection:  # each test starts from an empty schema
-            await connection.execute(text("DROP SCHEMA public CASCADE"))
-            await connection.execute(text("CREATE SCHEMA public"))
-    await prepare_database(engine)
     yield engine
     await engine.dispose()
 
@@ -184,11 +184,14 @@ def indexed_data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture
-def make_settings(indexed_data_dir: Path, tmp_path: Path) -> Callable[..., Settings]:
+def make_settings(indexed_data_dir: Path, tmp_path: Path, schema_templates: SchemaTemplates) -> Callable[..., Settings]:
+    """Settings for a hub on the sample help centre and a migrated SQLite database of the
+    test's own (the same one for every call in a test); keyword arguments override."""
+
     def make(**overrides: object) -> Settings:
         values: dict[str, object] = {
             "data_dir": indexed_data_dir,
-            "database_url": f"sqlite+aiosqlite:///{tmp_path / 'hub.db'}",
+            "database_url": overrides.get("database_url") or schema_templates.sqlite(tmp_path / "hub.db"),
             "knowledge": KnowledgeSettings(paths=[SAMPLE_KNOWLEDGE]),
         }
         values.update(overrides)

@@ -1,6 +1,6 @@
 """PostgreSQL databases of a test's own, on the server `SUPPORTHUB_TEST_POSTGRES_URL` names:
-for tests whose processes, listeners or locks must not meet other tests' (the shared `test`
-database is emptied by every storage test)."""
+empty ones for tests whose processes, listeners or locks must not meet other tests', and
+copies of the migrated template (`tests.schema_templates`) for the storage tests."""
 
 from __future__ import annotations
 
@@ -16,7 +16,8 @@ import pytest
 from sqlalchemy.engine import make_url
 
 from core.store.db import libpq_url
-from tests.conftest import POSTGRES_ENV
+
+POSTGRES_ENV = "SUPPORTHUB_TEST_POSTGRES_URL"
 
 
 def postgres_url(purpose: str) -> str:
@@ -29,27 +30,44 @@ def postgres_url(purpose: str) -> str:
     return url
 
 
-@contextlib.contextmanager
-def own_postgres_database(purpose: str = "these tests") -> Iterator[str]:
-    """A new, empty database, created and dropped here; yields its SQLAlchemy URL. For a
-    synchronous fixture (it runs its own event loop for the two statements)."""
-    server = postgres_url(purpose)
+def database_named(server: str, name: str) -> str:
+    """The SQLAlchemy URL of database `name` on `server`."""
+    return make_url(server).set(database=name).render_as_string(hide_password=False)
+
+
+def new_database_name() -> str:
+    return f"supporthub_{uuid.uuid4().hex[:12]}"
+
+
+def execute_on_server(server: str, *statements: str) -> None:
+    """Run statements (CREATE/DROP DATABASE: no transaction) on `server`'s own database, from
+    synchronous code (an event loop of their own)."""
     admin = libpq_url(server)
     assert admin is not None
-    name = f"supporthub_{uuid.uuid4().hex[:12]}"
 
-    async def execute(sql: str) -> None:
+    async def execute() -> None:
         connection = await asyncpg.connect(admin)
         try:
-            await connection.execute(sql)
+            for sql in statements:
+                await connection.execute(sql)
         finally:
             await connection.close()
 
-    asyncio.run(execute(f'CREATE DATABASE "{name}"'))
+    asyncio.run(execute())
+
+
+@contextlib.contextmanager
+def own_postgres_database(purpose: str = "these tests", *, template: str | None = None) -> Iterator[str]:
+    """A new database, created and dropped here: empty, or a copy of the database `template`
+    (which nothing may be connected to); yields its SQLAlchemy URL. For a synchronous fixture."""
+    server = postgres_url(purpose)
+    name = new_database_name()
+    copy = f' TEMPLATE "{template}"' if template else ""
+    execute_on_server(server, f'CREATE DATABASE "{name}"{copy}')
     try:
-        yield make_url(server).set(database=name).render_as_string(hide_password=False)
+        yield database_named(server, name)
     finally:
-        asyncio.run(execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        execute_on_server(server, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 async def query(database_url: str, sql: str, *args: Any) -> list[asyncpg.Record]:

@@ -8,12 +8,15 @@ import os
 import uuid
 from datetime import datetime
 from enum import StrEnum
+from functools import cache
 from pathlib import Path
 from typing import Any, ClassVar
 from weakref import WeakKeyDictionary
 
 from alembic import command
 from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import (
     JSON,
     Boolean,
@@ -628,12 +631,29 @@ MIGRATION_LOCK = 0x5375_7070_6F72_7401
 """PostgreSQL advisory lock key under which migrations run ("Support" + 1 as bytes)."""
 
 
+@cache
+def head_revision() -> str | None:
+    """The newest migration's revision, read from the scripts once per process."""
+    return ScriptDirectory.from_config(_alembic_config()).get_current_head()
+
+
+def _at_head(connection: Connection) -> bool:
+    return MigrationContext.configure(connection).get_current_revision() == head_revision()
+
+
 async def prepare_database(engine: AsyncEngine) -> None:
     """Bring the schema to the newest migration (creates every table on a new database).
+
+    A database already at the newest revision is left as it is, after one read of its
+    revision: Alembic's upgrade is not started at all (every process start, and every test's
+    copy of the migrated template database, opens one).
 
     On PostgreSQL the upgrade holds a transaction-level advisory lock: processes starting
     together queue on it, the first migrates, and the others find the schema at head (DDL is
     transactional there, so the lock is released exactly when the migrated schema is visible)."""
+    async with engine.connect() as connection:
+        if await connection.run_sync(_at_head):
+            return
     async with engine.begin() as connection:
         if connection.dialect.name == "postgresql":
             await connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})

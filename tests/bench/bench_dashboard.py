@@ -85,8 +85,8 @@ from knowledge.embedder import Embedder
 from knowledge.settings import KnowledgeSettings
 from knowledge.tables import Base as KnowledgeBase
 from tests.bench.bench_api import wait_ready
-from tests.conftest import POSTGRES_ENV
 from tests.ports import free_port
+from tests.postgres import POSTGRES_ENV
 
 ROOT = Path(__file__).resolve().parents[2]
 KNOWLEDGE = ROOT / "config" / "knowledge"

@@ -43,7 +43,6 @@ from channels.api import external_id
 from core.pipeline.hub import ANSWER_LEASE
 from core.sandbox.slack_events import message_event, signed_headers
 from tests.bench.bench_retrieval import percentile
-from tests.conftest import POSTGRES_ENV
 from tests.fakes.chroma_server import chroma_executable, chroma_server
 from tests.integration.hub_processes import (
     AUTH,
@@ -54,7 +53,7 @@ from tests.integration.hub_processes import (
     reindex,
 )
 from tests.integration.staff_desk_steps import SLACK_SECRET
-from tests.postgres import own_postgres_database, query
+from tests.postgres import POSTGRES_ENV, own_postgres_database, query
 
 QUESTIONS = Path(__file__).resolve().parents[2] / "config" / "eval" / "sample-questions.jsonl"
 ROUNDS = 3

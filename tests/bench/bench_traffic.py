@@ -48,8 +48,8 @@ import psutil
 
 from tests.bench.bench_api import batch_encode_rate, wait_ready, write_corpus
 from tests.bench.bench_retrieval import percentile
-from tests.conftest import POSTGRES_ENV
 from tests.ports import free_port
+from tests.postgres import POSTGRES_ENV
 
 CLIENTS = 50
 TURNS = 4

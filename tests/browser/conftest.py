@@ -1,15 +1,51 @@
-"""What the browser tests share: the real hub served on a free port."""
+"""What the browser tests share: one headless Chromium for the whole session, a browser context
+of each test's own in it, and the real hub served on a free port.
+
+Chromium starts once, with a DevTools port (`shared_chromium`); each test connects to it
+through Playwright (`browser`), and what the test opened there (contexts, pages, cookies,
+storage) is closed with that connection. Starting a Chromium per test cost a launch and a
+shutdown each time, and the processes of one not yet gone overlapped the next test's.
+"""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+import os
+import subprocess
+import tempfile
+import time
+import urllib.request
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 import pytest
 from aiohttp import web
 
 from core.cli.server import create_app
 from core.settings import Settings
+from tests.ports import free_port
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+REQUIRE_ENV = "SUPPORTHUB_REQUIRE_BROWSER"
+START_TIMEOUT_S = 60.0
+TIMEOUT_MS = 30_000
+
+if not CHROMIUM.exists() and not os.environ.get(REQUIRE_ENV):  # CI sets it: never skipped there
+    pytest.skip(
+        f"browser tests need Debian's chromium at {CHROMIUM} (apt-get install -y chromium)", allow_module_level=True
+    )
+playwright_api = pytest.importorskip("playwright.async_api")
+expect = playwright_api.expect
+expect.set_options(timeout=TIMEOUT_MS)
 
 
 @dataclass
@@ -47,3 +83,61 @@ async def launch(make_settings: Callable[..., Settings]) -> AsyncIterator[Launch
     finally:
         for runner in reversed(runners):
             await runner.cleanup()
+
+
+def _devtools_answers(endpoint: str) -> bool:
+    try:
+        with urllib.request.urlopen(f"{endpoint}/json/version", timeout=2) as response:
+            return bool(response.status == 200)
+    except OSError:
+        return False
+
+
+@pytest.fixture(scope="session")
+def shared_chromium() -> Iterator[str]:
+    """One headless Chromium for the session; yields its DevTools endpoint (http://127.0.0.1:PORT)."""
+    if not CHROMIUM.exists():
+        pytest.fail(f"browser tests need Debian's chromium at {CHROMIUM} ({REQUIRE_ENV} is set)")
+    with tempfile.TemporaryDirectory(prefix="chromium-") as profile, (Path(profile) / "log").open("w+") as log:
+        port = free_port()
+        process = subprocess.Popen(
+            [
+                str(CHROMIUM),
+                "--headless",
+                f"--remote-debugging-port={port}",
+                f"--user-data-dir={profile}/data",
+                *CHROMIUM_ARGS,
+                "about:blank",
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        endpoint = f"http://127.0.0.1:{port}"
+        try:
+            deadline = time.monotonic() + START_TIMEOUT_S
+            while not _devtools_answers(endpoint):
+                if process.poll() is not None or time.monotonic() > deadline:
+                    log.seek(0)
+                    pytest.fail(f"Chromium did not open its DevTools port {port}:\n{log.read()[-2000:]}")
+                time.sleep(0.05)
+            yield endpoint
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+@pytest.fixture
+async def browser(shared_chromium: str) -> AsyncIterator[Any]:
+    """The session's Chromium, for this test: every context and page the test opens in it is
+    closed when the test ends (closing a connected browser closes only what it created)."""
+    async with playwright_api.async_playwright() as pw:
+        chromium = await pw.chromium.connect_over_cdp(shared_chromium)
+        try:
+            yield chromium
+        finally:
+            await chromium.close()

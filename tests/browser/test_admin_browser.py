@@ -23,8 +23,7 @@ from core.store.db import Contact, Conversation, DeliveryStatus, Message, Outbox
 from handoff.tables import Case
 from knowledge.settings import KnowledgeSettings
 from knowledge.tables import IndexRun
-from tests.browser.conftest import Launch, Live
-from tests.browser.test_widget_browser import CHROMIUM, CHROMIUM_ARGS, expect, playwright_api
+from tests.browser.conftest import Launch, Live, expect
 from tests.integration.test_suggestions import index
 from tests.settle import until
 from tests.unit.knowledge.test_written import WORDING, write_articles
@@ -46,13 +45,10 @@ def dashboard(launch: Launch) -> Launch:
 
 
 @pytest.fixture
-async def page() -> AsyncIterator[Any]:
-    async with playwright_api.async_playwright() as pw:
-        chromium = await pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            yield await chromium.new_page()
-        finally:
-            await chromium.close()
+async def page(browser: Any) -> AsyncIterator[Any]:
+    page = await browser.new_page()
+    yield page
+    await page.context.close()
 
 
 async def seed(sessionmaker: async_sessionmaker[AsyncSession]) -> None:

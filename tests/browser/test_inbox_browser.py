@@ -25,8 +25,8 @@ from core.store import staff
 from core.store.db import Message, StaffRole
 from handoff.desk_store import RESOLVED_NOTICE
 from handoff.survey import QUESTION
-from tests.browser.conftest import Launch, Live
-from tests.browser.test_widget_browser import CHROMIUM, CHROMIUM_ARGS, TIMEOUT_MS, ask, expect, playwright_api
+from tests.browser.conftest import TIMEOUT_MS, Launch, Live, expect
+from tests.browser.test_widget_browser import ask
 from tests.integration.staff_steps import PASSWORD
 from tests.integration.test_telegram import secret, telegram_settings, update
 from tests.settle import until
@@ -84,25 +84,20 @@ async def telegram_update(live: Live, payload: dict[str, Any]) -> bool:
 
 
 @pytest.fixture
-async def new_page() -> AsyncIterator[OpenPage]:
+async def new_page(browser: Any) -> AsyncIterator[OpenPage]:
     """`await new_page()`: a page in a browser context of its own (its own cookies and storage,
     as another person's browser); an uncaught exception in any of them fails the test."""
     errors: list[str] = []
-    async with playwright_api.async_playwright() as pw:
-        chromium = await pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
 
-        async def open_page() -> Any:
-            context = await chromium.new_context()
-            await context.add_init_script(STREAMS)
-            page = await context.new_page()
-            page.set_default_timeout(TIMEOUT_MS)
-            page.on("pageerror", lambda exc: errors.append(str(exc)))
-            return page
+    async def open_page() -> Any:
+        context = await browser.new_context()
+        await context.add_init_script(STREAMS)
+        page = await context.new_page()
+        page.set_default_timeout(TIMEOUT_MS)
+        page.on("pageerror", lambda exc: errors.append(str(exc)))
+        return page
 
-        try:
-            yield open_page
-        finally:
-            await chromium.close()
+    yield open_page
     assert errors == []
 
 

@@ -11,26 +11,21 @@ from typing import Any
 import pytest
 
 from core.settings import Settings
-from tests.browser.test_widget_browser import CHROMIUM, CHROMIUM_ARGS, TIMEOUT_MS, playwright_api
+from tests.browser.conftest import TIMEOUT_MS, expect
 from tests.integration.sandbox_hub import running_sandbox
 
 pytestmark = pytest.mark.browser
-expect = playwright_api.expect
 
 
 @pytest.fixture
-async def sandbox_page(make_settings: Callable[..., Settings], tmp_path: Path) -> AsyncIterator[Any]:
-    async with (
-        running_sandbox(make_settings(), tmp_path / "sandbox.db") as url,
-        playwright_api.async_playwright() as pw,
-    ):
-        browser = await pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+async def sandbox_page(make_settings: Callable[..., Settings], tmp_path: Path, browser: Any) -> AsyncIterator[Any]:
+    async with running_sandbox(make_settings(), tmp_path / "sandbox.db") as url:
         page = await browser.new_page()
         errors: list[str] = []
         page.on("pageerror", lambda exc: errors.append(str(exc)))
         await page.goto(f"{url}/sandbox")
         yield page
-        await browser.close()
+        await page.context.close()
         assert errors == []
 
 

@@ -4,7 +4,6 @@ offline responder) — and, for hostile bot output, against the channel with a f
 from __future__ import annotations
 
 import json
-import os
 import re
 import sqlite3
 import time
@@ -30,33 +29,13 @@ from core.settings import AttachmentSettings, LimitsSettings, LlmSettings, Outbo
 from core.store.db import Conversation, Feedback
 from handoff.desk_store import act_on_case
 from handoff.tables import Case, CaseRating
-from tests.browser.conftest import Launch, Live, serve
+from tests.browser.conftest import Launch, Live, expect, serve
 from tests.fakes.hub import FakeHub
 from tests.fakes.openai_server import FakeOpenAI, StreamError, Text
 from tests.fakes.tcp_proxy import CuttableProxy
 from tests.readings import rate_limited
 
 pytestmark = pytest.mark.browser
-
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-TIMEOUT_MS = 30_000
-
-if not CHROMIUM.exists() and not os.environ.get("SUPPORTHUB_REQUIRE_BROWSER"):  # CI sets it: never skipped there
-    pytest.skip(
-        f"browser tests need Debian's chromium at {CHROMIUM} (apt-get install -y chromium)",
-        allow_module_level=True,
-    )
-playwright_api = pytest.importorskip("playwright.async_api")
-expect = playwright_api.expect
-expect.set_options(timeout=TIMEOUT_MS)
 
 
 def dialogs_of(page: Any) -> list[str]:
@@ -78,16 +57,6 @@ async def live_server(launch: Launch) -> Live:
 
 def llm_settings(model: FakeOpenAI) -> LlmSettings:
     return LlmSettings(base_url=model.base_url, api_key=SecretStr("sk-test"), max_retries=0, timeout_s=10)
-
-
-@pytest.fixture
-async def browser() -> AsyncIterator[Any]:
-    async with playwright_api.async_playwright() as pw:
-        chromium = await pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            yield chromium
-        finally:
-            await chromium.close()
 
 
 @pytest.fixture

@@ -3,25 +3,14 @@ browser's, then the conversation's once the hub has answered in it."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
 
-from tests.browser.conftest import Launch, Live
-from tests.browser.test_widget_browser import CHROMIUM, CHROMIUM_ARGS, ask, expect, open_chat, playwright_api
+from tests.browser.conftest import Launch, Live, expect
+from tests.browser.test_widget_browser import ask, open_chat
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture
-async def browser() -> AsyncIterator[Any]:
-    async with playwright_api.async_playwright() as pw:
-        chromium = await pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            yield chromium
-        finally:
-            await chromium.close()
 
 
 @pytest.fixture

@@ -8,11 +8,12 @@ from pathlib import Path
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from core.store.db import make_engine, make_sessionmaker, prepare_database
+from core.store.db import make_engine, make_sessionmaker
 from knowledge.base import KnowledgeBase
 from knowledge.embedder import Embedder
 from knowledge.index import DenseStore, LocalIndex
 from knowledge.settings import KnowledgeSettings
+from tests.schema_templates import SchemaTemplates
 
 
 @pytest.fixture(scope="session")
@@ -21,9 +22,8 @@ def embedder() -> Embedder:
 
 
 @pytest.fixture
-async def kb_engine(tmp_path: Path) -> AsyncIterator[AsyncEngine]:
-    engine = make_engine(f"sqlite+aiosqlite:///{tmp_path / 'kb.db'}")
-    await prepare_database(engine)
+async def kb_engine(tmp_path: Path, schema_templates: SchemaTemplates) -> AsyncIterator[AsyncEngine]:
+    engine = make_engine(schema_templates.sqlite(tmp_path / "kb.db"))
     yield engine
     await engine.dispose()
 

@@ -3,20 +3,24 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import MetaData, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 import handoff.tables  # noqa: F401  (puts handoff's tables on Base.metadata)
-from core.store.db import Base, _alembic_config, utcnow
+from core.store.db import Base, _alembic_config, head_revision, make_engine, prepare_database, utcnow
 from knowledge import tables as knowledge_tables
+from tests.postgres import own_postgres_database
 
 pytestmark = pytest.mark.postgres
 
@@ -35,11 +39,90 @@ def differences(connection: Connection) -> list[Any]:
     return list(compare_metadata(context, both_metadatas()))
 
 
-async def test_the_migrated_schema_matches_both_metadatas(engine: AsyncEngine) -> None:
-    """Tables, columns, types, nullability, indexes and unique constraints, and server
-    defaults too (Alembic leaves them out by default; here they compare cleanly)."""
-    async with engine.connect() as connection:
+@pytest.fixture(params=["sqlite", "postgres"])
+def empty_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A database with no tables at all (the other tests get a copy of the migrated template)."""
+    if request.param == "sqlite":
+        yield f"sqlite+aiosqlite:///{tmp_path / 'empty.db'}"
+        return
+    with own_postgres_database("the migration tests") as url:
+        yield url
+
+
+@pytest.fixture
+async def empty_engine(empty_database_url: str) -> AsyncIterator[AsyncEngine]:
+    engine = make_engine(empty_database_url)
+    yield engine
+    await engine.dispose()
+
+
+def revision(connection: Connection) -> str | None:
+    return MigrationContext.configure(connection).get_current_revision()
+
+
+async def test_a_new_database_is_migrated_to_exactly_the_schema_both_metadatas_declare(
+    empty_engine: AsyncEngine,
+) -> None:
+    """From no table at all, through every migration, as a first `serve` does. Tables, columns,
+    types, nullability, indexes and unique constraints, and server defaults too (Alembic leaves
+    them out by default; here they compare cleanly)."""
+    await prepare_database(empty_engine)
+    async with empty_engine.connect() as connection:
         assert await connection.run_sync(differences) == []
+        assert await connection.run_sync(revision) == head_revision()
+
+
+def previous_revision() -> str:
+    """The schema one migration before the newest: what the hub ran before this version."""
+    newest = head_revision()
+    assert newest is not None
+    head = ScriptDirectory.from_config(_alembic_config()).get_revision(newest)
+    assert head is not None and isinstance(head.down_revision, str)
+    return head.down_revision
+
+
+async def test_a_database_of_the_previous_version_is_upgraded_when_the_hub_opens_it(
+    empty_engine: AsyncEngine,
+) -> None:
+    """`prepare_database` leaves a database at the newest revision alone; one revision behind,
+    it migrates it, keeping the conversations already there."""
+    async with empty_engine.begin() as connection:
+        await connection.run_sync(lambda sync: command.upgrade(_alembic_config(sync), previous_revision()))
+        await connection.execute(text("INSERT INTO contacts (id, created_at) VALUES ('ada', :now)"), {"now": utcnow()})
+        await connection.execute(
+            text(
+                "INSERT INTO conversations (id, contact_id, channel, chat_id, thread_id, state, created_at, updated_at) "
+                "VALUES ('c1', 'ada', 'web', 's1', '', 'bot', :now, :now)"
+            ),
+            {"now": utcnow()},
+        )
+        await connection.execute(
+            text(
+                "INSERT INTO messages (id, conversation_id, channel, author, text, citations, handoff, created_at) "
+                "VALUES (1, 'c1', 'web', 'customer', 'How do I reset my password?', '[]', false, :now)"
+            ),
+            {"now": utcnow()},
+        )
+    await prepare_database(empty_engine)
+    async with empty_engine.connect() as connection:
+        assert await connection.run_sync(revision) == head_revision()
+        assert await connection.run_sync(differences) == []
+        kept = (await connection.execute(text("SELECT conversation_id, text FROM messages"))).all()
+    assert [tuple(row) for row in kept] == [("c1", "How do I reset my password?")]
+
+
+async def test_a_database_at_the_newest_revision_is_opened_without_running_alembic(
+    engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every restart, and every test's copy of the migrated template, only reads the revision."""
+
+    def refuse(*_: object, **__: object) -> None:
+        raise AssertionError("Alembic's upgrade ran on a database already at the newest revision")
+
+    monkeypatch.setattr(command, "upgrade", refuse)
+    await prepare_database(engine)
+    async with engine.connect() as connection:
+        assert await connection.run_sync(revision) == head_revision()
 
 
 def test_the_tables_are_declared_once() -> None:
