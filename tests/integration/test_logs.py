@@ -32,10 +32,9 @@ from core.sandbox.twilio_api import (
     incoming_sms,
     signed_form,
 )
-from tests.conftest import POSTGRES_ENV
 from tests.fakes.openai_server import FakeOpenAI, HttpError
 from tests.ports import free_port
-from tests.postgres import own_postgres_database
+from tests.postgres import POSTGRES_ENV, own_postgres_database
 
 SUPPORTHUB = str(Path(sys.executable).parent / "supporthub")
 PUBLIC_URL = "https://support.example.com"
