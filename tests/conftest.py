@@ -26,7 +26,7 @@ from core.store.transactions import Transactions, transactions_for
 from knowledge.base import KnowledgeBase
 from knowledge.settings import KnowledgeSettings
 from tests.fakes.company_api import FakeCompanyApi
-from tests.fakes.dovecot import Dovecot, running_dovecot
+from tests.fakes.dovecot import Dovecot, require_dovecot
 from tests.fakes.openai_server import FakeOpenAI
 from tests.schema_templates import SchemaTemplates
 
@@ -74,14 +74,12 @@ def schema_templates(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Schem
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path, schema_templates: SchemaTemplates) -> Iterator[str]:
+def database_url(request: pytest.FixtureRequest, tmp_path: Path, schema_templates: SchemaTemplates) -> str:
     """A migrated database of this test's own, on SQLite and on PostgreSQL (skipped without
     SUPPORTHUB_TEST_POSTGRES_URL; CI sets it)."""
     if request.param == "sqlite":
-        yield schema_templates.sqlite(tmp_path / "test.db")
-        return
-    with schema_templates.postgres("PostgreSQL storage tests") as url:
-        yield url
+        return schema_templates.sqlite(tmp_path / "test.db")
+    return schema_templates.postgres("PostgreSQL storage tests")
 
 
 @pytest.fixture
@@ -153,12 +151,26 @@ async def company_api() -> AsyncIterator[FakeCompanyApi]:
         yield fake
 
 
+MAILBOXES_PER_MODULE = 100
+
+
+@pytest.fixture(scope="module")
+def dovecot_server() -> Iterator[Dovecot]:
+    """A real Dovecot IMAP server for the tests of one module (skipped where Dovecot cannot run,
+    failed instead when CI requires it)."""
+    require_dovecot()
+    server = Dovecot(spare_mailboxes=MAILBOXES_PER_MODULE)
+    asyncio.run(server.start())
+    yield server
+    asyncio.run(server.close())
+
+
 @pytest.fixture
-async def dovecot() -> AsyncIterator[Dovecot]:
-    """A real Dovecot IMAP server with one user and an empty INBOX, for this test alone
-    (skipped where Dovecot cannot run, failed instead when CI requires it)."""
-    async with running_dovecot() as server:
-        yield server
+async def dovecot(dovecot_server: Dovecot) -> Dovecot:
+    """The module's Dovecot, with a mailbox of this test's own (a new user, an empty INBOX) that
+    `username`, `password` and the helpers act as."""
+    await dovecot_server.new_mailbox()
+    return dovecot_server
 
 
 SAMPLE_KNOWLEDGE = Path(__file__).resolve().parents[1] / "config" / "knowledge"

@@ -57,13 +57,12 @@ def execute_on_server(server: str, *statements: str) -> None:
 
 
 @contextlib.contextmanager
-def own_postgres_database(purpose: str = "these tests", *, template: str | None = None) -> Iterator[str]:
-    """A new database, created and dropped here: empty, or a copy of the database `template`
-    (which nothing may be connected to); yields its SQLAlchemy URL. For a synchronous fixture."""
+def own_postgres_database(purpose: str = "these tests") -> Iterator[str]:
+    """A new, empty database, created and dropped here; yields its SQLAlchemy URL. For a
+    synchronous fixture."""
     server = postgres_url(purpose)
     name = new_database_name()
-    copy = f' TEMPLATE "{template}"' if template else ""
-    execute_on_server(server, f'CREATE DATABASE "{name}"{copy}')
+    execute_on_server(server, f'CREATE DATABASE "{name}"')
     try:
         yield database_named(server, name)
     finally:

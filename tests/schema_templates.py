@@ -11,14 +11,12 @@ the newest revision). The tests that migrate on purpose take an empty database i
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
 import shutil
-from collections.abc import Iterator
 from pathlib import Path
 
 from core.store.db import make_engine, prepare_database
-from tests.postgres import database_named, execute_on_server, new_database_name, own_postgres_database, postgres_url
+from tests.postgres import database_named, execute_on_server, new_database_name, postgres_url
 
 
 async def migrate(url: str) -> None:
@@ -40,6 +38,7 @@ class SchemaTemplates:
         self._sqlite = folder / "migrated.db"
         asyncio.run(migrate(sqlite_url(self._sqlite)))
         self._postgres: tuple[str, str] | None = None  # (server URL, template database name)
+        self._used: list[str] = []  # the tests' copies, to drop
 
     def sqlite(self, path: Path) -> str:
         """The URL of a migrated SQLite database at `path`: a copy of the template, readable by
@@ -50,19 +49,29 @@ class SchemaTemplates:
                 shutil.copyfileobj(source, target)
         return sqlite_url(path)
 
-    @contextlib.contextmanager
-    def postgres(self, purpose: str) -> Iterator[str]:
-        """A migrated PostgreSQL database of this test's own (skips without a server), dropped after."""
+    def postgres(self, purpose: str) -> str:
+        """The URL of a migrated PostgreSQL database of this test's own (skips without a server).
+
+        It is dropped when the next test takes one, or at the end of the session: a test's own
+        fixtures may close an app on it after this one's teardown (pytest tears fixtures down in
+        the reverse order of their set-up, and an app fixture can be set up first)."""
         server = postgres_url(purpose)
         if self._postgres is None:
-            name = new_database_name()
-            execute_on_server(server, f'CREATE DATABASE "{name}"')
-            self._postgres = (server, name)
-            asyncio.run(migrate(database_named(server, name)))
-        with own_postgres_database(purpose, template=self._postgres[1]) as url:
-            yield url
+            template = new_database_name()
+            execute_on_server(server, f'CREATE DATABASE "{template}"')
+            self._postgres = (server, template)
+            asyncio.run(migrate(database_named(server, template)))
+        name = new_database_name()
+        execute_on_server(server, *self._drops(), f'CREATE DATABASE "{name}" TEMPLATE "{self._postgres[1]}"')
+        self._used.append(name)
+        return database_named(server, name)
+
+    def _drops(self) -> list[str]:
+        drops = [f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)' for name in self._used]
+        self._used.clear()
+        return drops
 
     def close(self) -> None:
         if self._postgres is not None:
-            server, name = self._postgres
-            execute_on_server(server, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            server, template = self._postgres
+            execute_on_server(server, *self._drops(), f'DROP DATABASE IF EXISTS "{template}" WITH (FORCE)')

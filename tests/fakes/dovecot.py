@@ -8,9 +8,11 @@ all in one temp dir, listening on 127.0.0.1 on a free port, `ssl = no`, plain pa
     … point the client under test at server.host, server.port, server.username, server.password …
     await server.close()                        # stop() + remove the temp dir
 
-`running_dovecot()` does the same as a context manager, and the `dovecot` fixture in
-tests/conftest.py per test; both skip when Dovecot is missing or unusable, and fail instead
-when SUPPORTHUB_REQUIRE_DOVECOT is set (CI sets it: never skipped there).
+`running_dovecot()` does the same as a context manager. The `dovecot` fixture in
+tests/conftest.py shares one server per test module and gives each test a mailbox of its own
+(`new_mailbox`: a new user with an empty INBOX, which the helpers and `username` then act as).
+Both skip when Dovecot is missing or unusable, and fail instead when SUPPORTHUB_REQUIRE_DOVECOT
+is set (CI sets it: never skipped there).
 
 `stop()` then `start()` is a server restart: same port, same mail. `reset_uidvalidity(folder)`
 is a server-side rebuild of one folder (Dovecot restarted around it): the messages stay, their
@@ -113,7 +115,7 @@ def unavailable_reason() -> str | None:
 class Dovecot:
     """One Dovecot instance with its own temp dir, users and port. Not thread-safe; one loop."""
 
-    def __init__(self, *, users: Mapping[str, str] = DEFAULT_USERS) -> None:
+    def __init__(self, *, users: Mapping[str, str] = DEFAULT_USERS, spare_mailboxes: int = 0) -> None:
         if not users:
             raise ValueError("Dovecot needs at least one user")
         for name, password in users.items():
@@ -126,6 +128,9 @@ class Dovecot:
         self.root: Path | None = None
         """The temp dir holding everything (config, sockets, log, mail); set by the first `start`."""
         self._process: subprocess.Popen[bytes] | None = None
+        self._mailboxes = spare_mailboxes
+        self._spares = [(f"support-{i}@example.test", f"imap-secret-{i}") for i in range(1, spare_mailboxes + 1)]
+        """Users in the passwd-file that `new_mailbox` hands out, in order."""
 
     @property
     def username(self) -> str:
@@ -195,6 +200,19 @@ class Dovecot:
         await self.stop()
         if self.root is not None and self.root.exists():
             shutil.rmtree(self.root)
+
+    async def new_mailbox(self) -> str:
+        """Make the next spare user (an empty INBOX, in the passwd-file since the start) the one
+        `username`, `password` and the helpers act as: a test's own mailbox on a server shared
+        by several tests. Spares, because Dovecot sees a changed passwd-file only once its
+        modification second has changed. Starts the server if a test left it stopped."""
+        if not self._spares:
+            raise DovecotError(f"no spare mailbox left of the {self._mailboxes} this server was started with")
+        name, password = self._spares.pop(0)
+        self.users = {name: password, **self.users}
+        if not self.running:
+            await self.start()
+        return name
 
     async def __aenter__(self) -> Dovecot:
         await self.start()
@@ -299,9 +317,8 @@ class Dovecot:
         root.chmod(0o755)  # nobody reaches the maildirs, the dovecot user reads the passwd-file
         (root / "home").mkdir()
         os.chown(root / "home", NOBODY, NOBODY)
-        (root / "users").write_text(
-            "".join(f"{name}:{{PLAIN}}{password}::::::\n" for name, password in self.users.items())
-        )
+        entries = [*self.users.items(), *self._spares]
+        (root / "users").write_text("".join(f"{name}:{{PLAIN}}{password}::::::\n" for name, password in entries))
         self.root = root
 
     def _write_config(self) -> None:

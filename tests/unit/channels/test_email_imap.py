@@ -256,7 +256,7 @@ async def test_the_loop_logs_a_wrong_password_and_keeps_trying(
         ]
 
     def logins() -> int:
-        return sum("LOGIN support@example.test" in r.getMessage() for r in caplog.records)
+        return sum(f"LOGIN {dovecot.username}" in r.getMessage() for r in caplog.records)
 
     await poller.start()
     await _until(lambda: len(warnings()) == 1)
