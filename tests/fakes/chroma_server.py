@@ -5,9 +5,9 @@ free port, storing in a temp dir, offline.
         … KnowledgeSettings(chroma_url=url) …
                                                       # stopped (SIGTERM, then SIGKILL) on leaving
 
-The `chroma_url` fixture does the same for one test (an empty server each time: collections are
-not shared between tests); its function here is `chroma_server_url`: import that into a
-conftest or test module to register it. Both skip when the `chroma` executable is missing, and
+The `chroma_url` fixture does the same for one test module (the tests of a module share the
+server, each in a collection of its own); its function here is `chroma_server_url`: import that
+into a conftest or test module to register it. Both skip when the `chroma` executable is missing, and
 fail instead when SUPPORTHUB_REQUIRE_CHROMA is set (CI sets it: never skipped there). A server
 that does not start fails the test with its log.
 
@@ -66,9 +66,11 @@ def chroma_server(path: Path) -> Iterator[str]:
         _stop(process)
 
 
-@pytest.fixture(name="chroma_url")
+@pytest.fixture(name="chroma_url", scope="module")
 def chroma_server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """The URL (`http://127.0.0.1:PORT`) of a real, empty Chroma server for this test alone."""
+    """The URL (`http://127.0.0.1:PORT`) of a real Chroma server for the tests of one module,
+    empty when the first starts: each test keeps to a collection of its own
+    (`KnowledgeSettings.collection`)."""
     with chroma_server(tmp_path_factory.mktemp("chroma-server")) as url:
         yield url
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager
 from functools import partial
@@ -46,15 +47,16 @@ def database_of_our_own() -> Iterator[str]:
 
 
 @asynccontextmanager
-async def host(*, database_url: str, chroma_url: str, data_dir: Path) -> AsyncIterator[KnowledgeBase]:
-    """One host's knowledge base, opened as `supporthub serve` opens it."""
+async def host(*, database_url: str, chroma_url: str, collection: str, data_dir: Path) -> AsyncIterator[KnowledgeBase]:
+    """One host's knowledge base, opened as `supporthub serve` opens it, on the module's Chroma
+    server in `collection`."""
     engine = make_engine(database_url)
     try:
         await prepare_database(engine)
         knowledge = await asyncio.to_thread(
             partial(
                 KnowledgeBase.open,
-                KnowledgeSettings(chroma_url=chroma_url),
+                KnowledgeSettings(chroma_url=chroma_url, collection=collection),
                 data_dir=data_dir,
                 sessionmaker=make_sessionmaker(engine),
                 serving=True,
@@ -89,7 +91,8 @@ async def test_a_host_follows_another_hosts_ingest_and_removal_without_a_restart
     docs.mkdir()
     for name, content in {**DOCUMENTS, "flumbrinator.md": FLUMBRINATOR}.items():
         (docs / name).write_text(content, encoding="utf-8")
-    opened = partial(host, database_url=database_of_our_own, chroma_url=chroma_url)
+    collection = f"shared-{uuid.uuid4().hex[:8]}"
+    opened = partial(host, database_url=database_of_our_own, chroma_url=chroma_url, collection=collection)
 
     async with opened(data_dir=tmp_path / "host-a") as a:
         async with opened(data_dir=tmp_path / "host-b") as b:
@@ -115,7 +118,7 @@ async def test_a_host_follows_another_hosts_ingest_and_removal_without_a_restart
             await within(FOLLOW_TIMEOUT_S, gone)
             assert (await sources(b, "how long does delivery take", 1)) == ["shipping.md"]
 
-        pointer = tmp_path / "host-b" / "bm25" / "knowledge" / "CURRENT"
+        pointer = tmp_path / "host-b" / "bm25" / collection / "CURRENT"
         published = pointer.read_text(encoding="utf-8"), pointer.stat().st_mtime_ns
         async with opened(data_dir=tmp_path / "host-b") as restarted:
             assert await restarted.catch_up() is False  # its index is as new as the database says
