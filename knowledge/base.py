@@ -373,4 +373,5 @@ class KnowledgeBase:
         if self._follower is not None:
             await self._follower.aclose()
         await self.batcher.aclose()
+        await asyncio.to_thread(self.dense.close)
         self._ready = False

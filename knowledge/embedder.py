@@ -9,7 +9,7 @@ import os
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from functools import partial
+from functools import cache, partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
@@ -95,7 +95,10 @@ def _load_model(knowledge: KnowledgeSettings, serving: bool, cache_dir: Path) ->
     return _load_torch(location, 1)
 
 
+@cache
 def _load_torch(location: str, threads: int | None) -> TorchEncoder:
+    """Once per process and model: every knowledge base a process opens for indexing (each
+    command, each test) shares it; PyTorch's inference is safe from several threads."""
     import torch
     from sentence_transformers import SentenceTransformer
 

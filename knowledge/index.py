@@ -150,6 +150,13 @@ class DenseStore:
             self._client = self._reconnect()
             self._collection = self._open_collection()
 
+    def close(self) -> None:
+        """Give back what chroma holds in this process for the store (its engine, caches and
+        files, kept in a class-level cache until closed); chroma keeps them while another client
+        of the same store is open."""
+        with self._lock:
+            self._client.close()
+
     @property
     def embedded(self) -> bool:
         """The store is files under this host's data_dir, not a Chroma server."""

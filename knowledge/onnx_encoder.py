@@ -22,6 +22,7 @@ import logging
 import os
 import threading
 import warnings
+from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -112,11 +113,13 @@ def cache_key(shape: ModelShape) -> str:
     return f"{shape.folder.name}-{digest.hexdigest()[:16]}"
 
 
-_LOADED: dict[Path, OnnxEncoder] = {}
+_LOADED: OrderedDict[Path, OnnxEncoder] = OrderedDict()
 """A process loads each export once, for every knowledge base it opens (a test suite opens
 hundreds): a session holds its weights in memory of its own, where PyTorch maps the weights
 file (a session per test app grew the suite by ~130 MB a test, past 24 GB), and ONNX Runtime's
-sessions are safe to share between threads."""
+sessions are safe to share between threads. The most recently used `LOADED_MAX` are kept: a
+process serves one model; tests that export into folders of their own would keep one each."""
+LOADED_MAX = 2
 _LOADED_LOCK = threading.Lock()
 
 
@@ -144,6 +147,9 @@ class OnnxEncoder:
         with _LOADED_LOCK:
             if (loaded := _LOADED.get(path)) is None:
                 _LOADED[path] = loaded = cls._open(shape, path)
+                while len(_LOADED) > LOADED_MAX:
+                    _LOADED.popitem(last=False)
+            _LOADED.move_to_end(path)
             return loaded
 
     @classmethod

@@ -24,6 +24,7 @@ from core.settings import Settings
 from core.store.db import make_engine, make_sessionmaker
 from core.store.transactions import Transactions, transactions_for
 from knowledge.base import KnowledgeBase
+from knowledge.embedder import Embedder
 from knowledge.settings import KnowledgeSettings
 from tests.fakes.company_api import FakeCompanyApi
 from tests.fakes.dovecot import Dovecot, require_dovecot
@@ -171,6 +172,12 @@ async def dovecot(dovecot_server: Dovecot) -> Dovecot:
     `username`, `password` and the helpers act as."""
     await dovecot_server.new_mailbox()
     return dovecot_server
+
+
+@pytest.fixture(scope="session")
+def embedder() -> Embedder:
+    """The default model on PyTorch, loaded once for the whole session (as indexing runs it)."""
+    return Embedder.load(KnowledgeSettings())
 
 
 SAMPLE_KNOWLEDGE = Path(__file__).resolve().parents[1] / "config" / "knowledge"

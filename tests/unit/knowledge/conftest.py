@@ -1,4 +1,4 @@
-"""Knowledge fixtures: the model loads once per session; every test gets its own data_dir."""
+"""Knowledge fixtures: every test gets its own data_dir (the model is tests/conftest.py's, once per session)."""
 
 from __future__ import annotations
 
@@ -12,13 +12,7 @@ from core.store.db import make_engine, make_sessionmaker
 from knowledge.base import KnowledgeBase
 from knowledge.embedder import Embedder
 from knowledge.index import DenseStore, LocalIndex
-from knowledge.settings import KnowledgeSettings
 from tests.schema_templates import SchemaTemplates
-
-
-@pytest.fixture(scope="session")
-def embedder() -> Embedder:
-    return Embedder.load(KnowledgeSettings())
 
 
 @pytest.fixture

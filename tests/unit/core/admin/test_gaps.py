@@ -19,7 +19,6 @@ from core.store.db import Contact, Conversation, Feedback, Message
 from knowledge.base import KnowledgeBase
 from knowledge.embedder import Embedder
 from knowledge.index import DenseStore, LocalIndex
-from knowledge.settings import KnowledgeSettings
 from knowledge.tables import IndexVersion, KnowledgeDocument
 
 DAY = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -122,11 +121,6 @@ async def seed(sessionmaker: async_sessionmaker[AsyncSession], asked: list[Seede
                 session.add(Feedback(message_id=reply.id, rating=one.rating, created_at=at + timedelta(minutes=1)))
             ids.setdefault(one.text, []).append(question.id)
     return ids
-
-
-@pytest.fixture(scope="module")
-def embedder() -> Embedder:
-    return Embedder.load(KnowledgeSettings())
 
 
 @pytest.fixture

@@ -14,7 +14,6 @@ import pytest
 
 from core.answering.actions.phrasing import MIN_COSINE, ActionMatcher, asks_how_to
 from knowledge.embedder import Embedder
-from knowledge.settings import KnowledgeSettings
 from tests.bench.bench_action_phrasing import halves, help_centre_questions, load_actions
 
 _WORDS = re.compile(r"[a-z]+")
@@ -44,9 +43,9 @@ EXAMPLES = {"order_status": ["where is my order"], "refund_status": ["where is m
 
 
 @pytest.fixture(scope="module")
-def matcher() -> ActionMatcher:
+def matcher(embedder: Embedder) -> ActionMatcher:
     examples, _ = load_actions()
-    return ActionMatcher(examples, Embedder.load(KnowledgeSettings()).encode)
+    return ActionMatcher(examples, embedder.encode)
 
 
 def test_held_out_paraphrases_trigger_their_action(matcher: ActionMatcher) -> None:
