@@ -53,9 +53,11 @@ core.ops: runtime (wiring), leadership, scheduler, reindex_process + reindex_chi
     client_address, request_guards.
 core.cli: main (the `supporthub` group), support (what commands share), server (the aiohttp
     application: channels, admin, /metrics on one runtime), knowledge_commands,
-    outbox_commands, case_commands, doctor, terminal (the CLI's own channel), exposure, data_dir,
+    outbox_commands, case_commands, doctor_command + doctor (its checks), terminal (the CLI's
+    own channel), exposure, data_dir,
     settings_reference (the docs' settings page, written from the settings models), sandbox_command,
-    staff_commands (`supporthub staff invite|list|remove`).
+    staff_commands (`supporthub staff invite|list|remove`). A command imports what it needs when
+    it runs: `supporthub --help` loads no settings, database or model.
 core.admin: the dashboard at /admin: pages and its query modules; inbox + inbox_queries (the
     staff desk in the browser, live through server-sent events), staff_page (people and the
     audit trail), replies (canned replies), satisfaction (survey scores, resolution rate),

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 import click
 
 from core.cli.support import age, in_transaction, uses_settings
-from core.settings import Settings
-from handoff.desk_store import open_cases
+
+if TYPE_CHECKING:
+    from core.settings import Settings
 
 
 @click.command()
@@ -17,6 +19,8 @@ from handoff.desk_store import open_cases
 @uses_settings
 def cases(settings: Settings, as_json: bool) -> None:
     """List open cases (waiting for a person, or with one) with their age and owner."""
+    from handoff.desk_store import open_cases
+
     found = in_transaction(settings, open_cases)
     now = datetime.now(UTC)
     if as_json:

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
-import sys
 import threading
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
@@ -28,14 +27,12 @@ from pathlib import Path
 from typing import TypeVar
 from urllib.parse import urlsplit
 
-import click
 from sqlalchemy import func, inspect, select, text
 from sqlalchemy.engine import Connection, make_url
 
 from core.action_settings import ActionSettings, host_entry
 from core.channel import Channel, CheckableChannel, CheckFailed
-from core.cli.support import uses_settings
-from core.ops.logs import SecretMask, settings_secrets
+from core.ops.logs import SecretMask
 from core.ops.runtime import desks
 from core.pipeline.hub_gate import HubGate
 from core.registry import load_channels
@@ -45,7 +42,6 @@ from knowledge.settings import KnowledgeSettings
 
 T = TypeVar("T")
 
-DEFAULT_TIMEOUT_S = 10.0
 MODEL_TIMEOUT_S = 60.0
 """The model's check is local CPU work, not a network call: loading all-MiniLM-L6-v2 took
 8 s on 2 cores (importing torch), so it gets at least this long whatever `--timeout` says."""
@@ -380,47 +376,3 @@ def without_credentials(url: str) -> str:
     parts = urlsplit(url)
     host = parts.hostname or ""
     return f"{parts.scheme}://{host}{f':{parts.port}' if parts.port else ''}{parts.path.rstrip('/')}"
-
-
-# -- the command ---------------------------------------------------------------------------
-
-
-@click.command()
-@click.option(
-    "--timeout",
-    "timeout_s",
-    type=click.FloatRange(min=0, min_open=True),
-    default=DEFAULT_TIMEOUT_S,
-    show_default=True,
-    help="Seconds each check may take (loading the model gets at least 60).",
-)
-@uses_settings
-def doctor(settings: Settings, timeout_s: float) -> None:
-    """Check the database, the index, the model, every channel and the LLM, live.
-
-    Prints where it looks, then OK, WARN or FAIL with the reason for each; exits 1 when anything
-    failed. Writes nothing.
-    """
-
-    click.echo(where_it_looks(settings))
-
-    async def main() -> list[Outcome]:
-        checks = all_checks(settings, timeout_s)
-        width = max(len(check.name) for check in checks) + 3
-        outcomes = []
-        async for outcome in run_checks(checks, settings_secrets(settings)):
-            click.echo(f"{outcome.status:<6}{outcome.name:<{width}}{outcome.detail}")
-            outcomes.append(outcome)
-        return outcomes
-
-    outcomes = asyncio.run(main())
-    failed = [outcome.name for outcome in outcomes if outcome.status == "FAIL"]
-    skipped = sum(outcome.status == "SKIP" for outcome in outcomes)
-    warned = sum(outcome.status == "WARN" for outcome in outcomes)
-    checked = len(outcomes) - skipped
-    notes = [f"{skipped} skipped"] * bool(skipped) + [f"{warned} warning{'s' * (warned > 1)}"] * bool(warned)
-    note = f" ({', '.join(notes)})" if notes else ""
-    if failed:
-        click.echo(f"{len(failed)} of {checked} checks failed: {', '.join(failed)}{note}")
-        sys.exit(1)
-    click.echo(f"all {checked} checks passed{note}")

@@ -12,25 +12,27 @@ import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 import click
 
-from core.answering.answer_eval import EvalReport, evaluate, format_report, report_json, searched
-from core.answering.calibration import Calibration, TooFewLines, fit
 from core.cli.support import uses_settings
-from core.ops.runtime import open_database, open_knowledge
-from core.settings import Settings
-from core.store.calibrations import load, save
-from knowledge.base import KnowledgeBase
-from knowledge.evaluation import EvalFileError, EvalQuestion, load_questions, unknown_sources
-from knowledge.hits import Hit, hit_json
-from knowledge.ingest import IngestSummary, TooManyRemoved
+
+if TYPE_CHECKING:
+    from core.answering.answer_eval import EvalReport
+    from core.answering.calibration import Calibration
+    from core.settings import Settings
+    from knowledge.base import KnowledgeBase
+    from knowledge.evaluation import EvalQuestion
+    from knowledge.hits import Hit
+    from knowledge.ingest import IngestSummary
 
 T = TypeVar("T")
 
 
 def _with_kb(settings: Settings, action: Callable[[KnowledgeBase], Awaitable[T]]) -> T:
+    from core.ops.runtime import open_knowledge
+
     async def main() -> T:
         async with open_knowledge(settings) as kb:
             return await action(kb)
@@ -81,6 +83,8 @@ def reindex_command(settings: Settings, no_progress: bool, prune: bool, force: b
     documents, remove those whose file is gone. Documents added with `supporthub ingest` are
     kept (--prune removes them); documents written in the dashboard or pushed through the API
     are kept."""
+    from knowledge.ingest import TooManyRemoved
+
     try:
         summary = _with_kb(
             settings,
@@ -105,6 +109,7 @@ def reindex_command(settings: Settings, no_progress: bool, prune: bool, force: b
 @uses_settings
 def search_command(settings: Settings, query: str, k: int, as_json: bool) -> None:
     """Search the knowledge base for QUERY."""
+    from knowledge.hits import hit_json
 
     async def search(kb: KnowledgeBase) -> list[Hit]:
         return await asyncio.to_thread(kb.search_sync, query, k)
@@ -129,6 +134,8 @@ class _EvalFile:
 
 
 def _eval_file(ctx: click.Context, param: click.Parameter, path: Path) -> _EvalFile:
+    from knowledge.evaluation import EvalFileError, load_questions
+
     try:
         return _EvalFile(path, load_questions(path))
     except EvalFileError as exc:
@@ -159,6 +166,12 @@ def _eval_file(ctx: click.Context, param: click.Parameter, path: Path) -> _EvalF
 def eval_command(settings: Settings, eval_file: _EvalFile, k: int, as_json: bool, calibrate: bool) -> None:
     """Measure search and answers on FILE.jsonl: one {"question": ..., "expected_source": ...}
     per line; expected_source null means the bot should decline."""
+    from core.answering.answer_eval import evaluate, format_report, report_json, searched
+    from core.answering.calibration import TooFewLines, fit
+    from core.ops.runtime import open_database
+    from core.store.calibrations import load, save
+    from knowledge.evaluation import unknown_sources
+
     questions = eval_file.questions
     collection = settings.knowledge.collection
 

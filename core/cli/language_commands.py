@@ -16,17 +16,17 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from string import Formatter
+from typing import TYPE_CHECKING
 
 import click
-from babel.messages.catalog import Catalog
-from babel.messages.extract import extract_from_dir
-from babel.messages.pofile import write_po
 
 import channels
 import core
 import handoff
 import knowledge
-from core.languages import Catalogs, read_catalog
+
+if TYPE_CHECKING:
+    from babel.messages.catalog import Catalog
 
 PACKAGES = (core, channels, handoff, knowledge)
 KEYWORDS: Mapping[str, None] = {"_": None, "N_": None, "t": None}
@@ -36,6 +36,9 @@ METHODS = [("**/static/widget/**.js", "javascript"), ("**.py", "python")]
 
 def sentences(packages: Iterable[object] = PACKAGES) -> Catalog:
     """Every translatable sentence of `packages`, each with where it is written."""
+    from babel.messages.catalog import Catalog
+    from babel.messages.extract import extract_from_dir
+
     catalog = Catalog(project="supporthub", charset="utf-8")
     for package in packages:
         root = Path(str(getattr(package, "__file__", ""))).parent
@@ -84,6 +87,8 @@ def languages() -> None:
 @click.option("--output", type=click.Path(dir_okay=False, path_type=Path), help="Write here (default: print).")
 def template(output: Path | None) -> None:
     """Write the .pot template of every sentence the hub says: copy it to <language>.po and translate."""
+    from babel.messages.pofile import write_po
+
     catalog = sentences()
     buffer = io.BytesIO()
     write_po(buffer, catalog, width=100, sort_output=True)
@@ -98,6 +103,8 @@ def template(output: Path | None) -> None:
 @click.argument("folder", type=click.Path(exists=True, file_okay=False, path_type=Path))
 def check_command(folder: Path) -> None:
     """Report, per <language>.po in FOLDER, the sentences missing and the placeholders that differ."""
+    from core.languages import Catalogs, read_catalog
+
     files = sorted(folder.glob("*.po"))
     if not files:
         raise click.ClickException(f"no <language>.po files in {folder}")

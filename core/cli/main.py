@@ -11,25 +11,22 @@ import sys
 import uuid
 from collections.abc import Callable
 from functools import partial
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from core.answering.answer_explain import explanation
 from core.cli.case_commands import COMMANDS as HANDOFF_COMMANDS
-from core.cli.doctor import doctor
-from core.cli.exposure import exposure_lines
+from core.cli.doctor_command import doctor
 from core.cli.knowledge_commands import COMMANDS as KNOWLEDGE_COMMANDS
 from core.cli.language_commands import COMMANDS as LANGUAGE_COMMANDS
 from core.cli.outbox_commands import COMMANDS as OUTBOX_COMMANDS
 from core.cli.sandbox_command import sandbox
 from core.cli.staff_commands import COMMANDS as STAFF_COMMANDS
 from core.cli.support import in_transaction, listen, uses_settings
-from core.cli.terminal import TerminalChannel
 from core.messages import Address, InboundMessage, StoredMessage, citation_json
-from core.ops.privacy import forget_contacts
-from core.ops.runtime import open_runtime
-from core.settings import Settings, SettingsError
+
+if TYPE_CHECKING:
+    from core.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -54,11 +51,12 @@ main.add_command(sandbox)
 @uses_settings
 def serve(settings: Settings, host: str | None, port: int | None) -> None:
     """Serve the hub: the web widget, the REST API and every configured channel."""
-    limit_malloc_arenas()
     from aiohttp import web
 
+    from core.cli.exposure import exposure_lines
     from core.cli.server import create_app
     from core.log_context import AccessLogger
+    from core.settings import SettingsError
 
     host = host or settings.server.host
     port = port or settings.server.port
@@ -70,6 +68,7 @@ def serve(settings: Settings, host: str | None, port: int | None) -> None:
     for line in exposure:
         log.info("%s", line)  # a log line: with log.format = json, stderr is all JSON lines
     listening = listen(host, port)
+    limit_malloc_arenas()  # before create_app starts a thread; after the refusals, which start none
     app = create_app(settings)
     app.on_startup.append(freeze_heap)  # after the runtime's start-up: the model and the index loaded
     web.run_app(
@@ -130,6 +129,10 @@ async def _ask_hub(
 ) -> None:
     """Send each question through the hub as one conversation and show each answer; with
     `explain`, how the offline path decided, on stderr, after each answer."""
+    from core.answering.answer_explain import explanation
+    from core.cli.terminal import TerminalChannel
+    from core.ops.runtime import open_runtime
+
     channel = TerminalChannel()
     chat_id = f"terminal-{uuid.uuid4().hex}"
     async with open_runtime(settings, {channel.name: channel}) as runtime:
@@ -217,6 +220,8 @@ def forget(settings: Settings, contact: str, yes: bool) -> None:
     (the verified person and the plain mail sender of that address, both), api:crm-42 or
     web:<session id>.
     """
+    from core.ops.privacy import forget_contacts
+
     if not yes:
         click.confirm(f"Erase everything kept about {contact}?", abort=True)
     erased = in_transaction(settings, partial(forget_contacts, selector=contact))

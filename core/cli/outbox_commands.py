@@ -5,22 +5,15 @@ from __future__ import annotations
 import json
 import shutil
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from core.cli.support import age, in_transaction, uses_settings
-from core.settings import Settings
-from core.store.db import DeliveryStatus
-from core.store.dead_letters import (
-    NotRequeueable,
-    OutboxListing,
-    Requeued,
-    UndeliveredReply,
-    requeue,
-    requeue_all,
-    undelivered,
-)
+
+if TYPE_CHECKING:
+    from core.settings import Settings
+    from core.store.dead_letters import OutboxListing, Requeued, UndeliveredReply
 
 MIN_ERROR_WIDTH = 30
 
@@ -40,6 +33,8 @@ def outbox_command(
     """List replies not yet delivered (waiting for a retry, or dead-lettered), or re-queue
     dead letters once the cause is fixed. Re-queued replies reach the customer after those
     sent since."""
+    from core.store.dead_letters import NotRequeueable, requeue, requeue_all, undelivered
+
     if retry_id is not None and retry_all:
         raise click.UsageError("use --retry ID or --retry-all, not both")
     if dead_only and (retry_id is not None or retry_all):
@@ -98,6 +93,8 @@ def _summary(listing: OutboxListing, *, dead_only: bool) -> str:
 
 
 def _next_try(reply: UndeliveredReply, now: datetime) -> str:
+    from core.store.db import DeliveryStatus
+
     if reply.status == DeliveryStatus.DEAD:
         return "-"
     return "due" if reply.next_attempt_at <= now else f"in {age(now, reply.next_attempt_at)}"
@@ -109,6 +106,8 @@ def _one_line(error: str | None, width: int) -> str:
 
 
 def _reply_json(reply: UndeliveredReply) -> dict[str, Any]:
+    from core.store.db import DeliveryStatus
+
     return {
         "id": reply.id,
         "status": str(reply.status),

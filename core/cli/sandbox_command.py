@@ -13,15 +13,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
-from aiohttp import web
 
-from channels.api_exposure import is_loopback
 from core.cli.support import listen, uses_settings
-from core.log_context import AccessLogger
-from core.settings import Settings, settings_class
 
 if TYPE_CHECKING:
     from core.sandbox.session import Sandbox
+    from core.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +32,8 @@ SANDBOX_DATABASE = "sandbox.db"
 def sandbox(settings: Settings, host: str, port: int | None) -> None:
     """Try every channel without accounts: Telegram, SMS, email and the Slack staff desk against
     local stand-ins, driven from a page at /sandbox. Loopback only; its own database."""
+    from channels.api_exposure import is_loopback
+
     if not is_loopback(host):
         click.echo(
             f"supporthub: the sandbox listens on loopback only (127.0.0.1, ::1 or localhost), not {host!r}: "
@@ -56,7 +55,10 @@ def sandbox(settings: Settings, host: str, port: int | None) -> None:
 
 
 async def _run(settings: Settings, listening: socket.socket, host: str, port: int) -> None:
+    from aiohttp import web
+
     from core.cli.server import create_app
+    from core.log_context import AccessLogger
     from core.sandbox.page import install_sandbox
     from core.sandbox.session import Sandbox
 
@@ -95,6 +97,7 @@ def sandbox_settings(settings: Settings, stand_ins: Sandbox, *, hub_url: str, da
     Built without reading the environment again: a SUPPORTHUB_DATABASE_URL or a real bot token
     there must not reach it."""
     from core.sandbox.session import CHANNELS
+    from core.settings import settings_class
 
     values = settings.model_dump()
     values |= {

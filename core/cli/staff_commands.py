@@ -4,16 +4,21 @@ is a one-time link the command prints (nothing is emailed): the admin passes it 
 from __future__ import annotations
 
 from functools import partial
+from typing import TYPE_CHECKING
 
 import click
 
 from core.cli.support import in_transaction, uses_settings
-from core.settings import Settings
-from core.store import staff
-from core.store.db import StaffRole
-from core.store.staff import invitation_link
+
+if TYPE_CHECKING:
+    from core.settings import Settings
 
 CLI_ACTOR = "command line"
+ROLES = ("admin", "agent")
+"""The values of `core.store.db.StaffRole`, in its order, written here so that `--help` does not
+load the database's schema; `tests/unit/core/cli/test_light_help.py` holds them to the enum."""
+DEFAULT_ROLE = "agent"
+"""`StaffRole.AGENT`, held to it by the same test."""
 
 
 @click.group(name="staff")
@@ -26,14 +31,17 @@ def staff_group() -> None:
 @click.option("--name", default="", help="How colleagues and customers see them (they can change it when they join).")
 @click.option(
     "--role",
-    type=click.Choice([role.value for role in StaffRole]),
-    default=StaffRole.AGENT.value,
+    type=click.Choice(ROLES),
+    default=DEFAULT_ROLE,
     show_default=True,
     help="agent: works cases; admin: also invites and removes people, re-indexes, retries deliveries.",
 )
 @uses_settings
 def invite(settings: Settings, email: str, name: str, role: str) -> None:
     """Invite EMAIL: prints a one-time link (valid 7 days) where they choose a password."""
+    from core.store import staff
+    from core.store.db import StaffRole
+
     if settings.admin.token is None:
         raise click.ClickException("/admin is off: set SUPPORTHUB_ADMIN__TOKEN first (see docs/dashboard)")
     try:
@@ -43,13 +51,15 @@ def invite(settings: Settings, email: str, name: str, role: str) -> None:
     except staff.StaffError as exc:
         raise click.UsageError(str(exc)) from None
     click.echo(f"Invited {email.strip().lower()} as {role}. Send them this link (valid 7 days, works once):")
-    click.echo(invitation_link(settings, token))
+    click.echo(staff.invitation_link(settings, token))
 
 
 @staff_group.command(name="list")
 @uses_settings
 def list_staff(settings: Settings) -> None:
     """Everyone invited: name, email, role and whether they joined."""
+    from core.store import staff
+
     found = in_transaction(settings, staff.people)
     if not found:
         click.echo("nobody yet: supporthub staff invite you@example.com --role admin")
@@ -65,6 +75,8 @@ def list_staff(settings: Settings) -> None:
 @uses_settings
 def remove(settings: Settings, email: str) -> None:
     """Remove EMAIL: their sessions end at once; what they did keeps their name."""
+    from core.store import staff
+
     try:
         person = in_transaction(settings, partial(staff.remove, email=email, actor=CLI_ACTOR))
     except staff.StaffError as exc:

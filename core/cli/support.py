@@ -1,5 +1,10 @@
 """What every `supporthub` command shares: `--config`, loaded settings, logging, one
-transaction on the database, and ages in tables."""
+transaction on the database, and ages in tables.
+
+Like every module the `supporthub` group imports, this one imports the standard library and
+click only at module level: `supporthub --help` loads no settings, database or model
+(`tests/unit/core/cli/test_light_help.py`). What a command needs, it imports when it runs.
+"""
 
 from __future__ import annotations
 
@@ -10,18 +15,14 @@ import sys
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
-from sqlalchemy.orm import Session
 
-from core.channel import StorageUnavailable
-from core.cli.data_dir import UnusableDirectory, check_writable
-from core.ops.logs import configure_logging
-from core.ops.runtime import open_database
-from core.registry import UnknownChannelError
-from core.settings import Settings, SettingsError, load_settings
-from core.store.transactions import transactions_for
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from core.settings import Settings
 
 T = TypeVar("T")
 
@@ -53,6 +54,11 @@ def uses_settings(command: Callable[..., Any]) -> Callable[..., Any]:
     )
     @functools.wraps(command)
     def wrapper(config_path: Path | None, **kwargs: Any) -> Any:
+        from core.cli.data_dir import UnusableDirectory, check_writable
+        from core.ops.logs import configure_logging
+        from core.registry import UnknownChannelError
+        from core.settings import SettingsError, load_settings
+
         try:
             settings = load_settings(config_path)
         except SettingsError as exc:
@@ -76,6 +82,9 @@ def uses_settings(command: Callable[..., Any]) -> Callable[..., Any]:
 def in_transaction(settings: Settings, work: Callable[[Session], T]) -> T:
     """Run `work` in one transaction on the database, opened as `serve` opens it; a database
     that cannot take the transaction ends the command with its reason, not a traceback."""
+    from core.channel import StorageUnavailable
+    from core.ops.runtime import open_database
+    from core.store.transactions import transactions_for
 
     async def run() -> T:
         async with open_database(settings) as (engine, sessionmaker):

@@ -45,6 +45,7 @@ def main() -> int:
         bench_answers,
         bench_api,
         bench_big_corpus,
+        bench_cli_start,
         bench_crawl,
         bench_dashboard,
         bench_judgement,
@@ -58,6 +59,8 @@ def main() -> int:
     )
 
     started = time.perf_counter()
+    section("command line start-up: `supporthub --help`, `supporthub doctor --help` (CPU of the process)")
+    print(bench_cli_start.report(bench_cli_start.run()))
     threads = bench_retrieval.load_threads(args.stackfaq)
     section("retrieval quality, ingest and search speed (StackFAQ)")
     bench_retrieval.print_report(bench_retrieval.run(args.stackfaq))

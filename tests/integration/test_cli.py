@@ -1,4 +1,8 @@
-"""The `supporthub` command as a user runs it: ingest, search, ask (and ask --explain), reindex."""
+"""The `supporthub` command as a user runs it: ingest, search, ask (and ask --explain), reindex.
+
+In this process (`tests.cli_runner`), but for two runs of the installed `supporthub` in a process
+of its own: an `ask` (the entry point, end to end, importing what it needs by itself) and an
+`ingest` a serving process must count."""
 
 from __future__ import annotations
 
@@ -16,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from click.testing import Result
 
 from core.cli.server import create_app
 from core.messages import Address, InboundMessage, Reply
@@ -27,12 +32,21 @@ from core.store.inbox import PendingMessage
 from core.store.transactions import transactions_for
 from handoff.cases import CaseOpening, CaseState, move_case
 from knowledge.settings import KnowledgeSettings
+from tests.cli_runner import supporthub
 from tests.conftest import SAMPLE_KNOWLEDGE
 
 SUPPORTHUB = str(Path(sys.executable).parent / "supporthub")
 
 
-def run(*args: str, data_dir: Path, **extra_env: str) -> subprocess.CompletedProcess[str]:
+def run(*args: str, data_dir: Path, **extra_env: str) -> Result:
+    """`supporthub ARGS…` in this process, on `data_dir`, logging from WARNING up."""
+    return supporthub(
+        *args, env={"SUPPORTHUB_DATA_DIR": str(data_dir), "SUPPORTHUB_LOG__LEVEL": "WARNING", **extra_env}
+    )
+
+
+def run_process(*args: str, data_dir: Path, **extra_env: str) -> subprocess.CompletedProcess[str]:
+    """`supporthub ARGS…` as `run`, but the installed command in a process of its own."""
     env = {**os.environ, "SUPPORTHUB_DATA_DIR": str(data_dir), "SUPPORTHUB_LOG__LEVEL": "WARNING", **extra_env}
     return subprocess.run([SUPPORTHUB, *args], capture_output=True, text=True, timeout=300, env=env, check=False)
 
@@ -50,7 +64,7 @@ def test_ingest_search_ask_and_reindex(tmp_path: Path) -> None:
     data = tmp_path / "data"
 
     first = run("ingest", str(docs), data_dir=data)
-    assert first.returncode == 0, first.stderr
+    assert first.exit_code == 0, first.stderr
     assert "added 2, changed 0, removed 0, unchanged 0" in first.stdout
     again = run("ingest", str(docs), data_dir=data)
     assert "added 0, changed 0, removed 0, unchanged 2" in again.stdout
@@ -60,7 +74,9 @@ def test_ingest_search_ask_and_reindex(tmp_path: Path) -> None:
     assert len(hits) == 1 and hits[0]["source"].endswith("errors.csv")
     assert {"source", "title", "section", "score", "text"} <= set(hits[0])
 
-    asked = run("ask", "can I get a refund for my annual plan?", "--json", data_dir=data)
+    # a process of its own: the installed entry point, end to end, loading the agent by itself
+    asked = run_process("ask", "can I get a refund for my annual plan?", "--json", data_dir=data)
+    assert asked.returncode == 0, asked.stderr
     reply = json.loads(asked.stdout)
     assert reply["handoff"] is False and "pro rata" in reply["text"]
     assert reply["citations"][0]["source"].endswith("refunds.md")
@@ -77,7 +93,7 @@ def test_ingest_search_ask_and_reindex(tmp_path: Path) -> None:
 
 def test_ingest_of_a_missing_path_is_a_usage_error(tmp_path: Path) -> None:
     result = run("ingest", str(tmp_path / "nope"), data_dir=tmp_path)
-    assert result.returncode == 2 and "does not exist" in result.stderr
+    assert result.exit_code == 2 and "does not exist" in result.stderr
 
 
 def test_reindex_with_a_missing_folder_removes_nothing(tmp_path: Path) -> None:
@@ -85,9 +101,9 @@ def test_reindex_with_a_missing_folder_removes_nothing(tmp_path: Path) -> None:
     docs.mkdir()
     (docs / "hours.md").write_text("# Support hours\n\nMonday to Friday, 07:00-19:00 UTC.\n")
     data = tmp_path / "data"
-    assert run("ingest", str(docs), data_dir=data).returncode == 0
+    assert run("ingest", str(docs), data_dir=data).exit_code == 0
     moved = run("reindex", data_dir=data, SUPPORTHUB_KNOWLEDGE__PATHS=json.dumps([str(tmp_path / "elsewhere")]))
-    assert moved.returncode == 1 and "not found, nothing removed" in moved.stderr
+    assert moved.exit_code == 1 and "not found, nothing removed" in moved.stderr
     hits = json.loads(run("search", "when is support open?", "--json", data_dir=data).stdout)
     assert hits and hits[0]["source"].endswith("hours.md")
 
@@ -102,11 +118,11 @@ def test_documents_ingested_by_hand_are_kept_by_a_reindex_that_says_so_until_pru
     (mine / "loyalty.md").write_text("# Loyalty points\n\nEvery order earns one point per euro spent.\n")
     data = tmp_path / "data"
     paths = json.dumps([str(configured)])
-    assert run("reindex", data_dir=data, SUPPORTHUB_KNOWLEDGE__PATHS=paths).returncode == 0
-    assert run("ingest", str(mine), data_dir=data).returncode == 0
+    assert run("reindex", data_dir=data, SUPPORTHUB_KNOWLEDGE__PATHS=paths).exit_code == 0
+    assert run("ingest", str(mine), data_dir=data).exit_code == 0
 
     kept = run("reindex", data_dir=data, SUPPORTHUB_KNOWLEDGE__PATHS=paths)
-    assert kept.returncode == 0 and "removed 0" in kept.stdout, kept.stderr
+    assert kept.exit_code == 0 and "removed 0" in kept.stdout, kept.stderr
     assert "kept 1 document(s) ingested by hand" in kept.stderr and "mydocs/loyalty.md" in kept.stderr
     assert "supporthub reindex --prune" in kept.stderr
     hits = json.loads(run("search", "loyalty points per euro", "--json", data_dir=data).stdout)
@@ -126,10 +142,10 @@ def test_a_reindex_that_would_remove_most_of_the_index_stops_until_forced(tmp_pa
         (docs / f"{name}.md").write_text(f"# {name.title()}\n\nWhat to know about {name}.\n")
     (other / "warranty.md").write_text("# Warranty\n\nTwo years on every device.\n")
     data = tmp_path / "data"
-    assert run("reindex", data_dir=data, SUPPORTHUB_KNOWLEDGE__PATHS=json.dumps([str(docs)])).returncode == 0
+    assert run("reindex", data_dir=data, SUPPORTHUB_KNOWLEDGE__PATHS=json.dumps([str(docs)])).exit_code == 0
 
     wrong = run("reindex", data_dir=data, SUPPORTHUB_KNOWLEDGE__PATHS=json.dumps([str(other)]))
-    assert wrong.returncode == 1
+    assert wrong.exit_code == 1
     assert "would remove 3 of the 3 indexed documents (100%" in wrong.stderr and "nothing was changed" in wrong.stderr
     hits = json.loads(run("search", "what to know about shipping", "--json", data_dir=data).stdout)
     assert hits[0]["source"].endswith("shipping.md")
@@ -153,12 +169,12 @@ def test_forget_erases_a_contact_found_by_a_verified_email(tmp_path: Path) -> No
 
     asyncio.run(seed())
     refused = run("forget", "email:nobody@example.com", "--yes", data_dir=tmp_path)
-    assert refused.returncode == 1 and "no contact matches 'email:nobody@example.com'" in refused.stderr
+    assert refused.exit_code == 1 and "no contact matches 'email:nobody@example.com'" in refused.stderr
     erased = run("forget", "email:zoe@example.com", "--yes", data_dir=tmp_path)
-    assert erased.returncode == 0, erased.stderr
+    assert erased.exit_code == 0, erased.stderr
     assert "1 conversations, 2 messages, 0 facts, 2 identities" in erased.stdout
     again = run("forget", "api:crm-7", "--yes", data_dir=tmp_path)
-    assert again.returncode == 1
+    assert again.exit_code == 1
 
 
 def test_cases_lists_open_cases_with_age_and_owner(tmp_path: Path) -> None:
@@ -192,7 +208,7 @@ def test_cases_lists_open_cases_with_age_and_owner(tmp_path: Path) -> None:
     assert "no open cases" in run("cases", data_dir=tmp_path).stdout
     asyncio.run(seed())
     listed = run("cases", data_dir=tmp_path)
-    assert listed.returncode == 0, listed.stderr
+    assert listed.exit_code == 0, listed.stderr
     lines = listed.stdout.splitlines()
     assert lines[0].split()[:5] == ["case", "state", "age", "owner", "channel"]
     assert "waiting" in lines[1] and "0 min" in lines[1] and "The customer asked for a person." in lines[1]
@@ -201,7 +217,7 @@ def test_cases_lists_open_cases_with_age_and_owner(tmp_path: Path) -> None:
     assert [(c["state"], c["owner"]) for c in as_json] == [("waiting", None), ("human", "U0SAM")]
 
 
-def explain(question: str, *, data_dir: Path, database: Path) -> subprocess.CompletedProcess[str]:
+def explain(question: str, *, data_dir: Path, database: Path) -> Result:
     """`supporthub ask --explain` over the sample help centre indexed in `data_dir`."""
     return run(
         "ask",
@@ -217,7 +233,7 @@ def test_ask_explain_shows_the_misspelt_question_searched_corrected_and_why_it_w
     indexed_data_dir: Path, tmp_path: Path
 ) -> None:
     asked = explain("is our data encryptd", data_dir=indexed_data_dir, database=tmp_path / "hub.db")
-    assert asked.returncode == 0, asked.stderr
+    assert asked.exit_code == 0, asked.stderr
     assert "AES-256" in asked.stdout and "security.md" in asked.stdout
     lines = asked.stderr.splitlines()
     assert "question: is our data encryptd" in lines and "  searched as: is our data encrypted" in lines, lines
@@ -229,7 +245,7 @@ def test_ask_explain_shows_the_misspelt_question_searched_corrected_and_why_it_w
 
 def test_ask_explain_shows_a_decline_and_leaves_real_words_uncorrected(indexed_data_dir: Path, tmp_path: Path) -> None:
     asked = explain("do you sell stickers or t-shirts?", data_dir=indexed_data_dir, database=tmp_path / "hub.db")
-    assert asked.returncode == 0, asked.stderr
+    assert asked.exit_code == 0, asked.stderr
     lines = asked.stderr.splitlines()
     assert "question: do you sell stickers or t-shirts?" in lines, lines
     assert any(line.startswith("  decline: score") for line in lines), lines
@@ -248,7 +264,7 @@ def test_ask_explain_says_which_path_answered_a_message_nothing_was_searched_for
     indexed_data_dir: Path, tmp_path: Path, message: str, expected: str
 ) -> None:
     asked = explain(message, data_dir=indexed_data_dir, database=tmp_path / "hub.db")
-    assert asked.returncode == 0, asked.stderr
+    assert asked.exit_code == 0, asked.stderr
     explained = [line for line in asked.stderr.splitlines() if not line.startswith("{")]
     assert len(explained) == 1 and explained[0].startswith(expected), explained
 
@@ -266,14 +282,14 @@ def test_eval_calibrate_learns_the_bar_every_command_then_uses(indexed_data_dir:
     few.write_text("\n".join(lines[:5]) + "\n", encoding="utf-8")
 
     refused = run("eval", "--calibrate", str(few), data_dir=indexed_data_dir, **env)
-    assert refused.returncode == 2 and "at least 20 are needed" in refused.stderr, refused.stderr
+    assert refused.exit_code == 2 and "at least 20 are needed" in refused.stderr, refused.stderr
     assert (
         "bar: match 0.55, answer.min_match"
         in explain("is our data encryptd", data_dir=indexed_data_dir, database=database).stderr
     )
 
     calibrated = run("eval", "--calibrate", str(labelled), data_dir=indexed_data_dir, **env)
-    assert calibrated.returncode == 0, calibrated.stderr
+    assert calibrated.exit_code == 0, calibrated.stderr
     learned = re.search(
         r"calibrated: answer bar (\d\.\d\d), learned from (\d+) labelled questions in ours\.jsonl", calibrated.stdout
     )
@@ -294,7 +310,7 @@ def test_serve_on_a_port_in_use_says_so_in_one_line_and_exits_2(tmp_path: Path) 
     with socket.create_server(("127.0.0.1", 0)) as taken:
         port = taken.getsockname()[1]
         result = run("serve", "--port", str(port), data_dir=tmp_path)
-    assert result.returncode == 2
+    assert result.exit_code == 2
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1, result.stderr
     assert f"127.0.0.1:{port}" in lines[0] and "--port" in lines[0] and "SUPPORTHUB_SERVER__PORT" in lines[0]
@@ -310,11 +326,12 @@ async def test_readiness_counts_the_chunks_of_an_ingest_from_the_command_line_at
     (docs / "refunds.md").write_text("# Refunds\n\nWe refund any plan within 30 days.\n", encoding="utf-8")
     (more / "exports.md").write_text("# Exports\n\nOpen Settings > Export and choose CSV.\n", encoding="utf-8")
     data_dir = tmp_path / "data"
-    assert run("ingest", str(docs), data_dir=data_dir).returncode == 0
+    assert (await asyncio.to_thread(run, "ingest", str(docs), data_dir=data_dir)).exit_code == 0
     client = await aiohttp_client(create_app(Settings(data_dir=data_dir, knowledge=KnowledgeSettings(paths=[docs]))))
     before = (await (await client.get("/readyz")).json())["chunks"]
 
-    ingested = await asyncio.to_thread(run, "ingest", str(more), data_dir=data_dir)
+    # a process of its own: the index written by another process than the one serving it
+    ingested = await asyncio.to_thread(run_process, "ingest", str(more), data_dir=data_dir)
 
     assert ingested.returncode == 0, ingested.stderr
     assert (await (await client.get("/readyz")).json())["chunks"] == before + 1

@@ -7,7 +7,6 @@ import asyncio
 import json
 import os
 import socket
-import sys
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from functools import partial
@@ -27,12 +26,12 @@ from core.sandbox.twilio_api import ACCOUNT_NAME, ACCOUNT_SID, AUTH_TOKEN, HUB_N
 from core.settings import AdminSettings, Settings
 from core.store import staff
 from core.store.db import StaffRole
+from tests.cli_runner import supporthub
 from tests.fakes.company_api import FakeCompanyApi
 from tests.fakes.dovecot import Dovecot
 from tests.fakes.openai_server import FakeOpenAI
 from tests.ports import free_port
 
-SUPPORTHUB = str(Path(sys.executable).parent / "supporthub")
 SIGNING_SECRET = "slack-signing-secret-for-doctor"
 RELAY_USER, RELAY_PASSWORD = "hub", "relay-secret-for-doctor"
 LLM_KEY = "sk-doctor-right-key"
@@ -57,24 +56,19 @@ class Report:
 
 
 async def doctor(env: dict[str, str], *args: str) -> Report:
-    process = await asyncio.create_subprocess_exec(
-        SUPPORTHUB,
-        "doctor",
-        *args,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-        env={**os.environ, "SUPPORTHUB_LOG__LEVEL": "WARNING", **env},
+    """`supporthub doctor ARGS…` in a thread (it runs its own event loop; the fakes run on the
+    test's)."""
+    result = await asyncio.wait_for(
+        asyncio.to_thread(supporthub, "doctor", *args, env={"SUPPORTHUB_LOG__LEVEL": "WARNING", **env}), timeout=240
     )
-    stdout, stderr = await asyncio.wait_for(process.communicate(), timeout=240)
-    out, err = stdout.decode(), stderr.decode()
+    out, err = result.stdout, result.stderr
     where, *checks, summary = out.splitlines()
     assert where.startswith(f"checking from {os.getcwd()}: data dir "), out
     lines = {}
     for line in checks:
         status, name, detail = line.split(None, 2)
         lines[name] = (status, detail)
-    assert process.returncode is not None
-    return Report(process.returncode, lines, summary, out + err)
+    return Report(result.exit_code, lines, summary, out + err)
 
 
 @pytest.fixture

@@ -42,7 +42,7 @@ def indexed(tmp_path_factory: pytest.TempPathFactory) -> Path:
         (docs / name).write_text(text, encoding="utf-8")
     data = root / "data"
     result = run("ingest", "--no-progress", str(docs), data_dir=data)
-    assert result.returncode == 0, result.stderr
+    assert result.exit_code == 0, result.stderr
     return data
 
 
@@ -56,7 +56,7 @@ def write_lines(path: Path, rows: list[object]) -> Path:
 def test_json_figures_of_a_tiny_case(indexed: Path, tmp_path: Path) -> None:
     questions = write_lines(tmp_path / "q.jsonl", QUESTIONS)
     result = run("eval", str(questions), "--json", data_dir=indexed)
-    assert result.returncode == 0, result.stderr
+    assert result.exit_code == 0, result.stderr
     figures = json.loads(result.stdout)
     assert (figures["k"], figures["questions"], figures["answerable"], figures["unanswerable"]) == (5, 3, 2, 1)
     # both answerable questions find their document first, whichever way one searches
@@ -115,7 +115,7 @@ def test_table_and_k(indexed: Path, tmp_path: Path) -> None:
         ],
     )
     result = run("eval", str(questions), "--k", "1", data_dir=indexed)
-    assert result.returncode == 0, result.stderr
+    assert result.exit_code == 0, result.stderr
     lines = result.stdout.splitlines()
     assert lines[0] == "2 questions: 2 answerable, 0 unanswerable"
     assert lines[2].split() == ["search", "(answerable)", "hit@1", "hit@1", "MRR@1"]
@@ -157,7 +157,7 @@ def test_table_and_k(indexed: Path, tmp_path: Path) -> None:
 def test_a_bad_line_is_a_usage_error_naming_it(tmp_path: Path, rows: list[object], message: str) -> None:
     questions = write_lines(tmp_path / "bad.jsonl", rows)
     result = run("eval", str(questions), data_dir=tmp_path / "data")
-    assert result.returncode == 2, result.stderr
+    assert result.exit_code == 2, result.stderr
     assert message in result.stderr
     assert "Traceback" not in result.stderr
 
@@ -165,7 +165,7 @@ def test_a_bad_line_is_a_usage_error_naming_it(tmp_path: Path, rows: list[object
 def test_an_expected_source_not_in_the_index_is_a_usage_error(indexed: Path, tmp_path: Path) -> None:
     questions = write_lines(tmp_path / "q.jsonl", [QUESTIONS[0], {"question": "x?", "expected_source": "refund.md"}])
     result = run("eval", str(questions), data_dir=indexed)
-    assert result.returncode == 2
+    assert result.exit_code == 2
     assert "line 2: expected_source 'refund.md' matches no indexed document" in result.stderr
     assert "Traceback" not in result.stderr
 

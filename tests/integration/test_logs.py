@@ -65,6 +65,7 @@ async def serving(tmp_path: Path, env: Mapping[str, str]) -> AsyncIterator[Serve
     served = Served(f"http://127.0.0.1:{port}", tmp_path / "stdout.log", tmp_path / "stderr.log")
     full_env = {**os.environ, "SUPPORTHUB_DATA_DIR": str(tmp_path / "data"), "SUPPORTHUB_SCHEDULE": "[]", **env}
     with served.stdout.open("wb") as stdout, served.stderr.open("wb") as stderr:
+        # a process of its own: the log is its stderr as a collector reads it, from a real start-up
         process = await asyncio.create_subprocess_exec(
             SUPPORTHUB, "serve", "--port", str(port), env=full_env, stdout=stdout, stderr=stderr
         )

@@ -4,12 +4,13 @@ outbox's next sweep."""
 
 from __future__ import annotations
 
+import asyncio
 import json
-import subprocess
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import pytest
+from click.testing import Result
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -82,20 +83,21 @@ async def sweep(storage: Storage) -> list[str]:
     return sorted(message.text for _, message in channel.delivered)
 
 
-Command = Callable[..., subprocess.CompletedProcess[str]]
+Command = Callable[..., Awaitable[Result]]
 
 
-def warnings_in(result: subprocess.CompletedProcess[str]) -> list[str]:
+def warnings_in(result: Result) -> list[str]:
     return [line for line in result.stderr.splitlines() if line.startswith("warning: outbox item")]
 
 
 @pytest.fixture
 def supporthub_outbox(database_url: str, tmp_path: Path) -> Command:
-    """`supporthub outbox ARGS…` in its own process, on the test's database."""
+    """`supporthub outbox ARGS…` on the test's database, in a thread (the command runs its own
+    event loop)."""
 
-    def outbox(*args: str) -> subprocess.CompletedProcess[str]:
-        return run(
-            "outbox", *args, data_dir=tmp_path, SUPPORTHUB_DATABASE_URL=database_url, COLUMNS=str(TERMINAL_WIDTH)
+    async def outbox(*args: str) -> Result:
+        return await asyncio.to_thread(
+            run, "outbox", *args, data_dir=tmp_path, SUPPORTHUB_DATABASE_URL=database_url, COLUMNS=str(TERMINAL_WIDTH)
         )
 
     return outbox
@@ -116,8 +118,8 @@ async def test_lists_undelivered_replies_and_refuses_to_requeue_what_is_not_dead
         "c-sent": "sent",
     }
 
-    listed = outbox()
-    assert listed.returncode == 0, listed.stderr
+    listed = await outbox()
+    assert listed.exit_code == 0, listed.stderr
     header, *lines, summary = listed.stdout.splitlines()
     assert header.split() == [
         "id",
@@ -146,7 +148,7 @@ async def test_lists_undelivered_replies_and_refuses_to_requeue_what_is_not_dead
     )
     assert summary.startswith("1 pending, 4 dead — re-queue with `supporthub outbox --retry ID` or `--retry-all`")
 
-    as_json = json.loads(outbox("--dead", "--json").stdout)
+    as_json = json.loads((await outbox("--dead", "--json")).stdout)
     assert (as_json["pending"], as_json["dead"]) == (0, 4)
     assert [reply["id"] for reply in as_json["replies"]] == sorted(
         rows[chat][0] for chat in ("c-timeout", "c-refused", "c-blocked", "c-stopped")
@@ -155,7 +157,7 @@ async def test_lists_undelivered_replies_and_refuses_to_requeue_what_is_not_dead
     assert as_json["replies"][0]["last_error"] == "DeliveryError: platform said 429"
     assert as_json["replies"][0]["next_attempt_at"] is None
 
-    first_two = outbox("--dead", "--limit", "2")
+    first_two = await outbox("--dead", "--limit", "2")
     assert len(first_two.stdout.splitlines()) == 4
     assert first_two.stdout.splitlines()[-1].startswith("4 dead (the 2 oldest shown; --limit shows more)")
 
@@ -164,8 +166,8 @@ async def test_lists_undelivered_replies_and_refuses_to_requeue_what_is_not_dead
         (rows["c-sent"][0], f"outbox item {rows['c-sent'][0]} was delivered already"),
         (rows["c-retrying"][0], f"outbox item {rows['c-retrying'][0]} is not dead but still pending"),
     ):
-        refusal = outbox("--retry", str(outbox_id))
-        assert refusal.returncode == 1 and sentence in refusal.stderr, refusal.stderr
+        refusal = await outbox("--retry", str(outbox_id))
+        assert refusal.exit_code == 1 and sentence in refusal.stderr, refusal.stderr
         assert "Traceback" not in refusal.stderr
     assert await outbox_rows(sessionmaker) == rows  # nothing changed
 
@@ -178,14 +180,14 @@ async def test_requeued_dead_letters_are_delivered_by_the_next_sweep(
     rows = await outbox_rows(sessionmaker)
     timeout_id, blocked_id, stopped_id = (rows[chat][0] for chat in ("c-timeout", "c-blocked", "c-stopped"))
 
-    one = outbox("--retry", str(timeout_id))
-    assert one.returncode == 0, one.stderr
+    one = await outbox("--retry", str(timeout_id))
+    assert one.exit_code == 0, one.stderr
     assert f"re-queued 1 reply ({timeout_id})" in one.stdout and "on its next sweep" in one.stdout
     assert warnings_in(one) == []
     assert await sweep(storage) == [TEXTS["c-timeout"]]
 
-    everything = outbox("--retry-all")
-    assert everything.returncode == 0, everything.stderr
+    everything = await outbox("--retry-all")
+    assert everything.exit_code == 0, everything.stderr
     assert "re-queued 3 replies" in everything.stdout
     warnings = warnings_in(everything)
     assert len(warnings) == 2 and all("dead-lettered again unless the customer writes first" in w for w in warnings)
@@ -199,8 +201,8 @@ async def test_requeued_dead_letters_are_delivered_by_the_next_sweep(
         InboundMessage(Address("flaky", "c-blocked"), "c-blocked-back", "c-blocked", "hello?"), lease=LEASE
     )
     await storage.channel_state.set_opted_out(Address("flaky", "c-stopped"), False)
-    again = outbox("--retry-all", "--json")
-    assert again.returncode == 0 and warnings_in(again) == []
+    again = await outbox("--retry-all", "--json")
+    assert again.exit_code == 0 and warnings_in(again) == []
     requeued = json.loads(again.stdout)["requeued"]
     assert [(item["id"], item["channel"], item["unreachable"]) for item in requeued] == [
         (blocked_id, "flaky", None),

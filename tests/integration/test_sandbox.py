@@ -4,8 +4,6 @@ the case thread back to the customer."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
@@ -15,10 +13,10 @@ import pytest
 
 from core.sandbox.session import Sandbox
 from core.settings import Settings
+from tests.cli_runner import supporthub, without_supporthub_environment
 from tests.integration.sandbox_hub import running_sandbox
 from tests.settle import until
 
-SUPPORTHUB = str(Path(sys.executable).parent / "supporthub")
 Transcript = dict[str, list[dict[str, Any]]]
 
 
@@ -96,15 +94,10 @@ async def test_what_the_page_sends_is_checked(sandbox_url: str) -> None:
 
 
 def test_the_sandbox_refuses_an_address_beyond_this_machine(tmp_path: Path) -> None:
-    result = subprocess.run(
-        [SUPPORTHUB, "sandbox", "--host", "0.0.0.0"],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env={"PATH": "/usr/bin:/bin", "SUPPORTHUB_DATA_DIR": str(tmp_path)},
-        check=False,
+    result = supporthub(
+        "sandbox", "--host", "0.0.0.0", env={**without_supporthub_environment(), "SUPPORTHUB_DATA_DIR": str(tmp_path)}
     )
-    assert result.returncode == 2
+    assert result.exit_code == 2
     assert result.stderr.strip().splitlines() == [
         "supporthub: the sandbox listens on loopback only (127.0.0.1, ::1 or localhost), not '0.0.0.0': "
         "its stand-ins accept any message as a platform's"

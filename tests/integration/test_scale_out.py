@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-import subprocess
 import time
 import uuid
 from collections.abc import Iterator
@@ -19,10 +18,10 @@ import pytest
 
 from core.admin.inbox import RECHECK_S
 from core.sandbox.slack_events import message_event, signed_headers
+from tests.cli_runner import supporthub
 from tests.fakes.chroma_server import chroma_server
 from tests.integration.hub_processes import (
     AUTH,
-    SUPPORTHUB,
     HubProcess,
     ThreadedSlack,
     hub_environment,
@@ -142,16 +141,9 @@ async def test_a_staff_reply_taken_by_one_process_reaches_the_widget_held_by_the
 
 async def invited_by_command(deployment: Deployment, email: str) -> str:
     """The invitation link's path, as `supporthub staff invite` prints it for the deployment."""
-    done = await asyncio.to_thread(
-        subprocess.run,
-        [SUPPORTHUB, "staff", "invite", email],
-        env=deployment.command_env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    done = await asyncio.to_thread(supporthub, "staff", "invite", email, env=deployment.command_env)
     link = re.search(r"/admin/invite/[\w-]+", done.stdout)
-    assert done.returncode == 0 and link is not None, done.stdout + done.stderr
+    assert done.exit_code == 0 and link is not None, done.stdout + done.stderr
     return link.group(0)
 
 

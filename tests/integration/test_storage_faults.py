@@ -7,10 +7,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import sqlite3
 import subprocess
-import sys
 import time
 from collections.abc import Callable, Iterator
 from functools import partial
@@ -30,6 +28,7 @@ from core.settings import Settings
 from core.store import db
 from core.store.transactions import Transactions, transactions_for
 from tests.app_client import AppClient
+from tests.cli_runner import supporthub
 from tests.fakes.tcp_proxy import CuttableProxy
 from tests.ports import free_port
 from tests.postgres import own_postgres_database, postgres_url, query
@@ -118,12 +117,8 @@ async def test_a_full_disk_is_a_503_and_not_ready_until_space_returns(
 
 def test_a_read_only_data_directory_stops_start_up_with_one_line(small_disk: Path) -> None:
     subprocess.run(["mount", "-o", "remount,ro", str(small_disk)], check=True)
-    supporthub = str(Path(sys.executable).parent / "supporthub")
-    env = {**os.environ, "SUPPORTHUB_DATA_DIR": str(small_disk / "data")}
-    result = subprocess.run(
-        [supporthub, "serve", "--port", "1"], capture_output=True, text=True, timeout=120, env=env, check=False
-    )
-    assert result.returncode == 2
+    result = supporthub("serve", "--port", "1", env={"SUPPORTHUB_DATA_DIR": str(small_disk / "data")})
+    assert result.exit_code == 2
     lines = [line for line in result.stderr.splitlines() if not line.startswith("REST API")]
     assert lines == [f"supporthub: cannot use the data directory {small_disk / 'data'}: Read-only file system"], (
         result.stderr

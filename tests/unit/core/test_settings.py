@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from datetime import date
 from pathlib import Path
 
@@ -11,6 +9,7 @@ import pytest
 
 from channels.api_settings import ApiSettings
 from core.settings import SettingsError, load_settings
+from tests.cli_runner import supporthub
 
 EXAMPLE = Path("config/supporthub.example.toml")
 
@@ -92,13 +91,8 @@ def test_a_channel_missing_its_webhook_setting_does_not_start(
 def test_bad_setting_stops_the_cli_with_status_2_and_one_line(tmp_path: Path) -> None:
     config = tmp_path / "bad.toml"
     config.write_text("[server]\nport = 70000\n")
-    result = subprocess.run(
-        [sys.executable, "-m", "core.cli.main", "serve", "--config", str(config)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert result.returncode == 2
+    result = supporthub("serve", "--config", str(config))
+    assert result.exit_code == 2
     assert result.stderr.strip().count("\n") == 0 and "server.port" in result.stderr
 
 
