@@ -131,8 +131,9 @@ class KnowledgeBase:
         then loaded now rather than on first use, on ONNX Runtime with one thread per forward
         pass, and `query_workers` threads encode in parallel (see `knowledge.batching` for the
         measurements), and chroma is written in slices that leave the event loop its turns
-        (`knowledge.index.WRITE_SLICE`); the CLI's bulk indexing runs the model on PyTorch on
-        every core and writes chroma's largest batches. A server on a Chroma server
+        (`knowledge.index.WRITE_SLICE`); indexing loads the model when it has something to embed,
+        on PyTorch on every core for a big run and on ONNX Runtime for a small one
+        (`knowledge.embedder.SMALL_RUN_TEXTS`), and writes chroma's largest batches. A server on a Chroma server
         (`chroma_url`) also follows the ingest runs of other hosts (`knowledge.versions`)."""
         workers = (settings.query_workers or os.cpu_count() or 1) if serving else 1
         embedder = Embedder.load(settings, serving=serving, lazy=not serving)

@@ -70,12 +70,22 @@ class TorchEncoder:
         return np.asarray(vectors, dtype=np.float32)
 
 
-def _load_model(knowledge: KnowledgeSettings, serving: bool, cache_dir: Path) -> SentenceEncoder:
+SMALL_RUN_TEXTS = 1_000
+"""An indexing run that embeds fewer texts loads the model on ONNX Runtime, not PyTorch:
+importing PyTorch and loading the model costs ~5 s of CPU (measured: 4.97 s user for the
+imports alone on 2 cores), more than ONNX Runtime's slower batches lose on 1,000 chunks of
+1,200 characters (31-34/s against 39/s, see `_load_model`). A pushed article, an approved
+answer or a changed file is re-indexed in a child process (`core.ops.reindex_process`) that
+then never imports PyTorch."""
+
+
+def _load_model(knowledge: KnowledgeSettings, serving: bool, cache_dir: Path, *, bulk: bool = True) -> SentenceEncoder:
     """A serving process runs the model on ONNX Runtime, one thread per forward pass; bulk
-    indexing runs it on PyTorch with every core. Measured on 2 cores: a lone question 9-12 ms
-    on ONNX Runtime against 22 ms on PyTorch, with the GIL released throughout; but batches of
-    64 chunks of 1,200 characters (256 tokens) 31-34/s against PyTorch's 39/s (ONNX Runtime's
-    attention is not fused for this graph), and ONNX Runtime's memory arena then keeps ~1.6 GB."""
+    indexing runs it on PyTorch with every core, and a small indexing run (`bulk` false) on
+    ONNX Runtime. Measured on 2 cores: a lone question 9-12 ms on ONNX Runtime against 22 ms on
+    PyTorch, with the GIL released throughout; but batches of 64 chunks of 1,200 characters
+    (256 tokens) 31-34/s against PyTorch's 39/s (ONNX Runtime's attention is not fused for
+    this graph), and ONNX Runtime's memory arena then keeps ~1.6 GB."""
     from threadpoolctl import threadpool_limits
 
     # numpy's BLAS threads spin on after a call (a query's dense scores) and take the cores
@@ -83,7 +93,7 @@ def _load_model(knowledge: KnowledgeSettings, serving: bool, cache_dir: Path) ->
     # BLAS threads, 17-24 ms with one
     threadpool_limits(limits=1, user_api="blas")
     location = model_location(knowledge)
-    if not serving:
+    if not serving and bulk:
         return _load_torch(location, None)
     try:
         with _offline():
@@ -92,7 +102,7 @@ def _load_model(knowledge: KnowledgeSettings, serving: bool, cache_dir: Path) ->
         log.info("embedding model on PyTorch: %s", exc)
     except Exception:  # an export that failed: PyTorch still runs the model
         log.warning("embedding model on PyTorch: its ONNX export failed", exc_info=True)
-    return _load_torch(location, 1)
+    return _load_torch(location, 1 if serving else None)
 
 
 @cache
@@ -132,10 +142,18 @@ class Embedder:
 
     The model is loaded on first use, under a lock, unless `load` is told otherwise: a command
     with nothing to embed (a re-index of unchanged documents) then never loads it, which was
-    most of its time (at 50,000 chunks the run 2.9 s, the whole command 18.8 s, now 10.6 s)."""
+    most of its time (at 50,000 chunks the run 2.9 s, the whole command 18.8 s, now 10.6 s).
+    With a `bulk_loader`, `expect` picks which of the two loads it."""
 
-    def __init__(self, loader: Callable[[], SentenceEncoder], *, batch_size: int = 64) -> None:
+    def __init__(
+        self,
+        loader: Callable[[], SentenceEncoder],
+        *,
+        batch_size: int = 64,
+        bulk_loader: Callable[[], SentenceEncoder] | None = None,
+    ) -> None:
         self._loader = loader
+        self._bulk_loader = bulk_loader
         self._model: SentenceEncoder | None = None
         self._lock = threading.Lock()
         self.batch_size = batch_size
@@ -147,13 +165,24 @@ class Embedder:
         """The embedder of `knowledge`'s model, loaded without ever touching the network now
         (seconds), or with `lazy` on first use. `serving`: for a process answering queries (one
         thread per forward pass, on ONNX Runtime where the model allows, see `_load_model`);
-        else for bulk indexing (PyTorch on every core). `cache_dir` keeps the model's ONNX
+        else for indexing: PyTorch on every core, but a lazy one loads ONNX Runtime unless
+        `expect` announces `SMALL_RUN_TEXTS` texts or more. `cache_dir` keeps the model's ONNX
         export (default: the user's cache, `default_cache_dir`)."""
-        loader = partial(_load_model, knowledge, serving, cache_dir or default_cache_dir())
-        embedder = cls(loader, batch_size=knowledge.embed_batch_size)
+        load = partial(_load_model, knowledge, serving, cache_dir or default_cache_dir())
+        if serving or not lazy:
+            embedder = cls(load, batch_size=knowledge.embed_batch_size)
+        else:
+            embedder = cls(partial(load, bulk=False), batch_size=knowledge.embed_batch_size, bulk_loader=load)
         if not lazy:
             _ = embedder.model
         return embedder
+
+    def expect(self, texts: int) -> None:
+        """Announce how many texts a run is about to embed, before its first `encode`: from
+        `SMALL_RUN_TEXTS` on, an embedder with a bulk loader loads the model with it."""
+        with self._lock:
+            if self._model is None and self._bulk_loader is not None and texts >= SMALL_RUN_TEXTS:
+                self._loader = self._bulk_loader
 
     @property
     def model(self) -> SentenceEncoder:

@@ -520,6 +520,7 @@ class Ingestor:
                 texts.append(embedding_text(chunk))
         if not texts:
             return records, None  # nothing to embed: the model need not even be loaded
+        self.embedder.expect(len(texts))
         vectors = np.zeros((len(texts), self.embedder.dim), dtype=np.float32)
         order = sorted(range(len(texts)), key=lambda i: len(texts[i]), reverse=True)
         with tqdm(total=len(texts), desc="embedding", unit="chunk", disable=not show, file=sys.stderr) as bar:

@@ -1,5 +1,5 @@
 """A serving process's model on ONNX Runtime gives PyTorch's vectors, is exported once, and
-otherwise PyTorch runs it; bulk indexing stays on PyTorch."""
+otherwise PyTorch runs it; a big indexing run stays on PyTorch, a small one on ONNX Runtime."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from sentence_transformers import SentenceTransformer
 
-from knowledge.embedder import Embedder, TorchEncoder, model_location
+from knowledge.embedder import SMALL_RUN_TEXTS, Embedder, TorchEncoder, model_location
 from knowledge.onnx_encoder import OnnxEncoder
 from knowledge.settings import KnowledgeSettings
 
@@ -90,3 +90,17 @@ def test_bulk_indexing_runs_the_model_on_pytorch(tmp_path: Path) -> None:
     """Faster on long chunks (see knowledge.embedder._load_model); no export is made for it."""
     embedder = Embedder.load(KnowledgeSettings(), cache_dir=tmp_path)
     assert isinstance(embedder.model, TorchEncoder) and not list(tmp_path.iterdir())
+
+
+def test_an_indexing_run_of_few_texts_loads_onnx_runtime_and_a_big_one_pytorch() -> None:
+    """A pushed article's re-index need not import PyTorch (seconds) for a few chunks."""
+    small = Embedder.load(KnowledgeSettings(), lazy=True)
+    small.expect(SMALL_RUN_TEXTS - 1)
+    assert isinstance(small.model, OnnxEncoder)
+    big = Embedder.load(KnowledgeSettings(), lazy=True)
+    big.expect(SMALL_RUN_TEXTS)
+    assert isinstance(big.model, TorchEncoder)
+    announced_late = Embedder.load(KnowledgeSettings(), lazy=True)
+    assert isinstance(announced_late.model, OnnxEncoder)
+    announced_late.expect(SMALL_RUN_TEXTS)  # the model is loaded already: it stays
+    assert isinstance(announced_late.model, OnnxEncoder)
