@@ -16,16 +16,23 @@ FROM ${PYTHON_IMAGE} AS builder
 ENV PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
     PATH=/opt/venv/bin:$PATH
-RUN python -m venv /opt/venv
-# torch first and pinned: a CPU build is served for exactly 2.13.0; anything else pulls CUDA.
-RUN pip install torch==2.13.0 --index-url https://download.pytorch.org/whl/cpu
+RUN python -m venv /opt/venv && pip install pip==26.3
+# torch first, the lock's CPU build from the PyTorch CPU index (PyPI's 2.13.0 is the CUDA one,
+# gigabytes). Its line in the lock is then already satisfied: pip checks no hash of what is
+# installed, and the lock's torch hash is of the developers' copy of that wheel.
+RUN pip install --no-deps torch==2.13.0+cpu --index-url https://download.pytorch.org/whl/cpu
 WORKDIR /src
+# The rest at the versions CI tested (`make lock`): the [project] dependencies alone, hashes
+# checked, nothing resolved. Its own layer: a change to the code does not reinstall them.
+COPY requirements-runtime.lock ./
+RUN pip install --no-deps --require-hashes -r requirements-runtime.lock
 COPY pyproject.toml README.md ./
 COPY core core
 COPY channels channels
 COPY knowledge knowledge
 COPY handoff handoff
-RUN pip install .
+# The project itself, built with the lock's setuptools.
+RUN pip install --no-deps --no-build-isolation . && pip check
 
 FROM ${PYTHON_IMAGE} AS runtime
 ENV PYTHONDONTWRITEBYTECODE=1 \

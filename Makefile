@@ -1,20 +1,69 @@
 # Two commands do all the set-up: `make run` and `make test`.
 PYTHON ?= python3
-VENV := .venv
+# VENV=/tmp/somewhere make install: a second environment beside .venv (e.g. to time a fresh install).
+VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
+# Every package of .[test,docs] at one exact version, with its hashes: what `make install` and so
+# CI (.ci/run → make check/docs-build/test) install. RUNTIME_LOCK: the same versions, the
+# [project] dependencies alone: what the Dockerfile installs. `make lock` writes both.
+LOCK := requirements.lock
+RUNTIME_LOCK := requirements-runtime.lock
+# The installer itself, the same everywhere too (pip-tools 7.6 works with it).
+PIP := pip==26.3
 
-.PHONY: install run sandbox test check bench docs docs-build screenshots clean
+.PHONY: install lock run sandbox test check bench docs docs-build screenshots clean
 
 install: $(STAMP)
 
-# torch first and pinned: a CPU build is served for exactly 2.13.0; anything else pulls CUDA.
-$(STAMP): pyproject.toml
+# The lock as it is (--no-deps: nothing resolved, nothing it does not name; its hashes checked),
+# then the project itself, editable, built with the lock's setuptools; pip check fails when
+# pyproject.toml asks for what the lock lacks (run `make lock`). pip reads the machine's pip.conf
+# as ever: torch 2.13.0+cpu comes from its find-links, never the CUDA build. ~1.5-2 minutes
+# in a new venv, mostly unpacking 2.7 GB and compiling bytecode, not downloading.
+$(STAMP): $(LOCK) pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet torch==2.13.0
-	$(BIN)/python -m pip install --quiet -e '.[test,docs]'
+	$(BIN)/python -m pip install --quiet --progress-bar off $(PIP)
+	$(BIN)/python -m pip install --quiet --progress-bar off --no-deps --require-hashes -r $(LOCK)
+	$(BIN)/python -m pip install --quiet --progress-bar off --no-deps --no-build-isolation -e .
+	$(BIN)/python -m pip check
 	touch $(STAMP)
+
+# Resolves pyproject.toml's dependencies, with the test and docs extras, into $(LOCK), then
+# the dependencies alone into $(RUNTIME_LOCK) at the same versions, with pip-tools (which reads
+# pip.conf, like pip) in a throwaway venv. Versions already locked stay unless pyproject.toml
+# no longer allows them; UPGRADE=1 takes the newest of everything (~3 minutes: the hashes of
+# every platform's files). Refuses a lock without the CPU torch or with nvidia-* packages
+# (what a machine without the CPU wheel in its find-links resolves).
+lock:
+	@set -e; tools=$$(mktemp -d); trap 'rm -rf "$$tools"' EXIT; \
+	$(PYTHON) -m venv "$$tools/venv"; \
+	"$$tools/venv/bin/python" -m pip install --quiet --progress-bar off $(PIP) pip-tools==7.6.2; \
+	compile() { CUSTOM_COMPILE_COMMAND='make lock' "$$tools/venv/bin/pip-compile" --quiet \
+		--generate-hashes --allow-unsafe --strip-extras --no-emit-index-url --no-emit-find-links "$$@"; }; \
+	if test -f $(LOCK); then cp $(LOCK) "$$tools/$(LOCK)"; fi; \
+	compile --extra test --extra docs $(if $(UPGRADE),--upgrade) --output-file "$$tools/$(LOCK)" pyproject.toml; \
+	cp "$$tools/$(LOCK)" "$$tools/$(RUNTIME_LOCK)"; \
+	compile --constraint "$$tools/$(LOCK)" --output-file "$$tools/$(RUNTIME_LOCK)" pyproject.toml; \
+	for lock in $(LOCK) $(RUNTIME_LOCK); do \
+		if ! grep -qx 'torch==2\.13\.0+cpu \\' "$$tools/$$lock" \
+			|| grep -Eiq '^(nvidia-|triton|cuda-)' "$$tools/$$lock"; then \
+			echo "make lock: torch did not resolve to the 2.13.0+cpu wheel (is its find-links in pip.conf?)" >&2; \
+			exit 1; \
+		fi; \
+	done; \
+	{ printf '%s\n' $(LOCK_NOTE); sed -e "s|-c $$tools/|-c |" "$$tools/$(LOCK)"; } > $(LOCK); \
+	{ printf '%s\n' $(RUNTIME_LOCK_NOTE); sed -e "s|-c $$tools/|-c |" "$$tools/$(RUNTIME_LOCK)"; } > $(RUNTIME_LOCK)
+
+LOCK_NOTE := \
+	'\# Every package of .[test,docs] at one version, with the hashes pip checks: what `make install`' \
+	'\# and CI install (`pip install --no-deps --require-hashes -r $(LOCK)`, then the project itself' \
+	'\# with `pip install --no-deps -e .`). Do not edit: `make lock` rewrites it from pyproject.toml' \
+	'\# (UPGRADE=1 for the newest versions allowed). Resolved with CPython 3.11 on Linux x86_64;' \
+	'\# torch is the CPU wheel 2.13.0+cpu from the find-links in pip.conf (its hash is of that file).'
+RUNTIME_LOCK_NOTE := \
+	'\# The [project] dependencies of pyproject.toml alone, at the versions in $(LOCK): what the' \
+	'\# Dockerfile installs (torch from the PyTorch CPU index first). Do not edit: `make lock` writes it.'
 
 # PORT=9000 make run, HOST=0.0.0.0 make run: where it listens (else server.port and server.host).
 # FORCE=1 make run: re-index even when that removes most of the index (the sample articles

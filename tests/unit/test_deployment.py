@@ -1,6 +1,7 @@
 """The deployment files, checked without a container engine: every SUPPORTHUB_* variable that
 deploy/compose.yaml, deploy/.env.example and the Dockerfile set is a real setting and
-loads; the image probes /readyz and runs as a user; the proxy forwards the widget's socket.
+loads; the image probes /readyz and runs as a user; the proxy forwards the widget's socket;
+the locks `make install`, CI and the image install pin every dependency of pyproject.toml.
 
 pydantic-settings ignores an environment variable that names no field, so a misspelt one
 would be dropped without a word: each name is mapped to a field here, by hand."""
@@ -10,11 +11,15 @@ from __future__ import annotations
 import json
 import os
 import re
+import tomllib
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
+from packaging.version import Version
 from pydantic import BaseModel, SecretStr
 
 from core.settings import Settings, settings_class
@@ -196,3 +201,84 @@ def test_the_proxy_forwards_the_widget_socket_and_the_client_address() -> None:
     } <= directives
     assert re.search(r"map\s+\$http_upgrade\s+\$connection_upgrade", config)
     assert "./nginx.conf:/etc/nginx/conf.d/default.conf:ro" in compose()["services"]["proxy"]["volumes"]
+
+
+LOCK = ROOT / "requirements.lock"  # .[test,docs]: make install, and so CI
+RUNTIME_LOCK = ROOT / "requirements-runtime.lock"  # the [project] dependencies: the Dockerfile
+PIN = re.compile(r"([A-Za-z0-9][A-Za-z0-9._-]*)==(\S+)(?:\s*;[^\\]*)?\s*\\?")
+
+
+def pins(lock: Path) -> dict[str, Version]:
+    """Each `name==version` line of a lock (its marker and the hash lines under it dropped)."""
+    found: dict[str, Version] = {}
+    for line in lock.read_text(encoding="utf-8").splitlines():
+        if match := PIN.fullmatch(line.strip()):
+            found[canonicalize_name(match.group(1))] = Version(match.group(2))
+    return found
+
+
+def pyproject() -> dict[str, Any]:
+    loaded: dict[str, Any] = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    return loaded
+
+
+def declared(*extras: str) -> list[Requirement]:
+    """The [project] dependencies and those of the extras named, as apply on this platform (the
+    locks are resolved on Linux)."""
+    project = pyproject()["project"]
+    texts = project["dependencies"] + [text for extra in extras for text in project["optional-dependencies"][extra]]
+    requirements = [Requirement(text) for text in texts]
+    return [requirement for requirement in requirements if requirement.marker is None or requirement.marker.evaluate()]
+
+
+def unlocked(requirements: list[Requirement], locked: dict[str, Version]) -> list[str]:
+    """The requirements the lock does not pin, or pins outside their specifier."""
+    found = []
+    for requirement in requirements:
+        version = locked.get(canonicalize_name(requirement.name))
+        if version is None or not requirement.specifier.contains(version, prereleases=True):
+            found.append(f"{requirement} (locked: {version})")
+    return found
+
+
+@pytest.mark.parametrize(("lock", "extras"), [(LOCK, ("test", "docs")), (RUNTIME_LOCK, ())], ids=["full", "runtime"])
+def test_the_lock_pins_every_dependency_of_pyproject(lock: Path, extras: tuple[str, ...]) -> None:
+    """A dependency added to or changed in pyproject.toml without `make lock` is not installed
+    (make install and the image install the lock with --no-deps)."""
+    assert unlocked(declared(*extras), pins(lock)) == [], "pyproject.toml and the lock differ: run `make lock`"
+
+
+def test_the_locks_take_the_cpu_torch_and_nothing_of_cuda() -> None:
+    for lock in (LOCK, RUNTIME_LOCK):
+        locked = pins(lock)
+        assert locked["torch"] == Version("2.13.0+cpu"), lock.name
+        assert [name for name in locked if name.startswith(("nvidia-", "cuda-")) or name == "triton"] == [], lock.name
+
+
+def test_the_runtime_lock_has_the_full_locks_versions_and_no_test_or_docs_tools() -> None:
+    runtime, full = pins(RUNTIME_LOCK), pins(LOCK)
+    assert {name: str(version) for name, version in runtime.items() if full.get(name) != version} == {}
+    assert sorted(runtime.keys() & {"pytest", "hypothesis", "playwright", "mypy", "ruff", "sphinx", "furo"}) == []
+    # the project is built from the lock's setuptools (--no-build-isolation), in make install and in the image
+    build = [Requirement(text) for text in pyproject()["build-system"]["requires"]]
+    assert unlocked(build, full) == [] and unlocked(build, runtime) == []
+
+
+def test_make_install_and_the_image_install_the_locks_and_resolve_nothing() -> None:
+    makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
+    assert re.search(r"^LOCK := requirements\.lock$", makefile, re.MULTILINE)
+    assert re.search(r"^RUNTIME_LOCK := requirements-runtime\.lock$", makefile, re.MULTILINE)
+    stamp = re.search(r"^\$\(STAMP\):(?P<prerequisites>.*)\n(?P<recipe>(?:\t.*\n)+)", makefile, re.MULTILINE)
+    assert stamp is not None
+    assert {"$(LOCK)", "pyproject.toml"} <= set(stamp["prerequisites"].split())  # a new lock reinstalls
+    installs = [line for line in stamp["recipe"].splitlines() if " pip install " in line]
+    assert any("--no-deps --require-hashes -r $(LOCK)" in line for line in installs)
+    assert [line for line in installs if "$(PIP)" not in line and "--no-deps" not in line] == []
+
+    runs = [arguments for instruction, arguments in dockerfile_instructions() if instruction == "RUN"]
+    installs = [arguments for arguments in runs if "pip install" in arguments and "pip==" not in arguments]
+    torch, lock = installs[0], installs[1]
+    assert f"torch=={pins(RUNTIME_LOCK)['torch']}" in torch
+    assert "--index-url https://download.pytorch.org/whl/cpu" in torch
+    assert "--no-deps --require-hashes -r requirements-runtime.lock" in lock
+    assert [arguments for arguments in installs if "--no-deps" not in arguments] == []
