@@ -35,7 +35,8 @@ core.store: db (schema, engine), migrations/, transactions (one transaction from
     delivery statuses), channel_values (each channel's own key-value store), feedback, dead_letters,
     calibrations (the operator's answer bar, per knowledge collection), action_calls (the audit
     trail of actions; the verified identity actions are given), staff (people's accounts,
-    their server-side sessions, the audit trail of what they did), suggestions (what staff
+    their server-side sessions, the audit trail of what they did), roles (staff roles, apart
+    from the schema for the command line), suggestions (what staff
     answered, reviewed before it becomes knowledge through knowledge.written).
 core.answering: agent, offline_responder, llm_responder, answer_decision, calibration (the bar
     learned from labelled questions), language (which language a customer writes in), questions, small_talk, quoted_tables, memory, sentiment,

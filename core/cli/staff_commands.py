@@ -9,16 +9,12 @@ from typing import TYPE_CHECKING
 import click
 
 from core.cli.support import in_transaction, uses_settings
+from core.store.roles import StaffRole
 
 if TYPE_CHECKING:
     from core.settings import Settings
 
 CLI_ACTOR = "command line"
-ROLES = ("admin", "agent")
-"""The values of `core.store.db.StaffRole`, in its order, written here so that `--help` does not
-load the database's schema; `tests/unit/core/cli/test_light_help.py` holds them to the enum."""
-DEFAULT_ROLE = "agent"
-"""`StaffRole.AGENT`, held to it by the same test."""
 
 
 @click.group(name="staff")
@@ -31,8 +27,8 @@ def staff_group() -> None:
 @click.option("--name", default="", help="How colleagues and customers see them (they can change it when they join).")
 @click.option(
     "--role",
-    type=click.Choice(ROLES),
-    default=DEFAULT_ROLE,
+    type=click.Choice([role.value for role in StaffRole]),
+    default=StaffRole.AGENT.value,
     show_default=True,
     help="agent: works cases; admin: also invites and removes people, re-indexes, retries deliveries.",
 )
@@ -40,7 +36,6 @@ def staff_group() -> None:
 def invite(settings: Settings, email: str, name: str, role: str) -> None:
     """Invite EMAIL: prints a one-time link (valid 7 days) where they choose a password."""
     from core.store import staff
-    from core.store.db import StaffRole
 
     if settings.admin.token is None:
         raise click.ClickException("/admin is off: set SUPPORTHUB_ADMIN__TOKEN first (see docs/dashboard)")

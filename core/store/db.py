@@ -42,6 +42,7 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from core.store.roles import StaffRole as StaffRole  # the schema's column type; its modules take it from here
 from knowledge.sql_types import UTCDateTime
 from knowledge.sql_types import utcnow as utcnow  # the app's modules take it from here
 
@@ -326,13 +327,6 @@ class AnswerCalibration(Base):
     declined_out: Mapped[float | None] = mapped_column(Float)
     source: Mapped[str] = mapped_column(String(1000))
     fitted_at: Mapped[datetime] = mapped_column(default=utcnow)
-
-
-class StaffRole(StrEnum):
-    """What a staff account may do: an agent works cases; an admin also manages people and the hub."""
-
-    ADMIN = "admin"
-    AGENT = "agent"
 
 
 class StaffMember(Base):
