@@ -12,7 +12,7 @@ RUNTIME_LOCK := requirements-runtime.lock
 # The installer itself, the same everywhere too (pip-tools 7.6 works with it).
 PIP := pip==26.3
 
-.PHONY: install lock run sandbox test check bench docs docs-build screenshots clean
+.PHONY: install lock run sandbox test test-quick check bench docs docs-build screenshots clean
 
 install: $(STAMP)
 
@@ -77,8 +77,14 @@ sandbox: install
 	$(BIN)/supporthub reindex $(if $(FORCE),--force)
 	$(BIN)/supporthub sandbox $(if $(PORT),--port $(PORT))
 
+# The whole suite (about 12 minutes here; PYTEST_ARGS for more, e.g. --durations=25 as CI).
+# test-quick: the day-to-day lane, under 5 minutes: it leaves out the tests marked slow (real
+# processes, re-index children, timing-bound loops) and the browser tests.
 test: install
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+test-quick: install
+	$(BIN)/python -m pytest -m "not slow and not browser" $(PYTEST_ARGS)
 
 # The gates CI runs beside the tests: ruff (lint and format) and mypy --strict, over the
 # product and the tests (settings in pyproject.toml).

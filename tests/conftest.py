@@ -30,6 +30,7 @@ from tests.fakes.company_api import FakeCompanyApi
 from tests.fakes.dovecot import Dovecot, require_dovecot
 from tests.fakes.openai_server import FakeOpenAI
 from tests.schema_templates import SchemaTemplates
+from tests.suite_habits import pytest_collection_modifyitems, pytest_terminal_summary  # noqa: F401 — hooks
 
 _real_connect = socket.socket.connect
 

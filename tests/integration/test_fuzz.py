@@ -55,9 +55,7 @@ SECRET = "signing-secret-for-fuzzing"
 ADMIN_TOKEN = "dashboard-token-for-fuzzing"
 SMS_URL = "https://sms.example.com"
 SUPPORT = "support@example.com"
-FUZZ = settings(
-    max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
-)
+FUZZ = settings(deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 """One server for all examples of a test (that it keeps answering is part of the property)."""
 
 scalars = (

@@ -452,7 +452,7 @@ def test_a_message_the_standard_library_cannot_parse_is_unreadable_not_an_error(
     assert parsed.message_id.startswith("sha256-") and parsed.text == ""
 
 
-@settings(max_examples=200, deadline=None)
+@settings(deadline=None)
 @given(
     name=st.sampled_from(sorted(path.stem for path in FIXTURES.glob("*.eml"))),
     edits=st.lists(st.tuples(st.integers(min_value=0), st.integers(0, 40), st.binary(max_size=12)), max_size=20),

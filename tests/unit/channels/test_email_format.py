@@ -263,7 +263,7 @@ _FRAGMENTS = st.sampled_from(
 )
 
 
-@settings(max_examples=300, deadline=None)
+@settings(deadline=None)
 @given(st.lists(_FRAGMENTS, max_size=30).map("".join) | st.text(max_size=200))
 def test_html_of_any_markdown_is_safe(text: str) -> None:
     assert_safe(email_html(text, [GUIDE_STEP, Citation("javascript:alert(1)", "Evil", "", 0.1)]))

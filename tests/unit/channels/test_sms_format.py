@@ -250,7 +250,7 @@ _CITATIONS = st.lists(
 )
 
 
-@settings(max_examples=300, deadline=None)
+@settings(deadline=None)
 @given(text=_TEXTS, citations=_CITATIONS, max_segments=st.integers(1, 10))
 def test_every_body_fits(text: str, citations: list[Citation], max_segments: int) -> None:
     body = sms_body(text, citations, max_segments=max_segments)

@@ -297,7 +297,7 @@ PIECES = (
 )
 
 
-@settings(max_examples=400, deadline=None)
+@settings(deadline=None)
 @given(text=st.lists(st.sampled_from(PIECES), max_size=120).map("".join), limit=st.integers(10, 500))
 def test_any_reply_becomes_well_formed_parts_within_the_limit_losing_nothing(text: str, limit: int) -> None:
     parts = telegram_parts(text, limit=limit)
