@@ -52,9 +52,9 @@ def kept_logging() -> Iterator[None]:
     try:
         yield
     finally:
-        for handler in [h for h in root.handlers if h not in handlers]:
+        for handler in list(root.handlers):
             root.removeHandler(handler)
-        for handler in [h for h in handlers if h not in root.handlers]:
+        for handler in handlers:  # in their order: pytest's capture handlers among them
             root.addHandler(handler)
         root.setLevel(level)
         for name, was in noisy.items():
