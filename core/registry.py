@@ -3,10 +3,8 @@ entry-point group, and the configured ones are loaded by name."""
 
 from __future__ import annotations
 
-from importlib.metadata import entry_points
-
 from core.channel import Channel, HubPort
-from core.languages import CHANNEL_GROUP as GROUP
+from core.languages import channel_entry_points
 from core.settings import Settings
 
 
@@ -15,14 +13,13 @@ class UnknownChannelError(Exception):
 
 
 def installed_channels() -> list[str]:
-    """The names of every installed channel, on or not (reading entry points takes ~10 ms:
-    once, at start-up)."""
-    return sorted(entry.name for entry in entry_points(group=GROUP))
+    """The names of every installed channel, on or not."""
+    return sorted(channel_entry_points())
 
 
 def channel_class(name: str) -> type[Channel]:
     """The class the entry point `name` names (not built)."""
-    available = {ep.name: ep for ep in entry_points(group=GROUP)}
+    available = channel_entry_points()
     if name not in available:
         known = ", ".join(sorted(available)) or "none"
         raise UnknownChannelError(f"channels: no channel named {name!r} is installed (installed: {known})")
@@ -35,7 +32,7 @@ def load_channels(settings: Settings, hub: HubPort) -> dict[str, Channel]:
     settings switch it on (`configured(settings) -> bool`, e.g. Slack once a bot token is set),
     each built as `Channel(settings, hub)`: `hub` is the hub's ports (`core.pipeline.hub_gate.HubGate`
     until the hub runs), which a channel keeps typed as the ports it uses."""
-    available = {ep.name: ep for ep in entry_points(group=GROUP)}
+    available = channel_entry_points()
     channels: dict[str, Channel] = {}
     for name in settings.channels:
         if name not in available:

@@ -13,7 +13,6 @@ import re
 import tomllib
 from datetime import date
 from functools import cache
-from importlib.metadata import entry_points
 from ipaddress import ip_network
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Literal, TypeVar, get_args
@@ -39,7 +38,7 @@ from pydantic_settings import (
 from pydantic_settings import SettingsError as EnvironmentParseError
 
 from core.action_settings import ActionSettings
-from core.languages import CHANNEL_GROUP, N_, detectable
+from core.languages import N_, channel_entry_points, detectable
 from knowledge.settings import KnowledgeSettings
 
 DEFAULT_CONFIG = Path("config/supporthub.toml")
@@ -614,7 +613,7 @@ def settings_class() -> type[Settings]:
     channel's module (≈ 0.5 s for the six built in, none of which loads the database or the
     index): once per process."""
     sections: dict[str, Any] = {}
-    for entry in sorted(entry_points(group=CHANNEL_GROUP), key=lambda e: e.name):
+    for entry in sorted(channel_entry_points().values(), key=lambda e: e.name):
         model = getattr(entry.load(), "settings_model", None)
         if model is None:
             continue

@@ -44,6 +44,10 @@ from tests.integration.mailbox_settings import mailbox_settings
 from tests.postgres import postgres_url
 from tests.settle import settled, until
 
+pytestmark = pytest.mark.slow(
+    "each channel's message meets a database held locked or unreachable, is refused, then is taken once it recovers"
+)
+
 QUESTION = "How do I reset my password?"
 SLACK_SECRET = "signing-secret-for-tests"
 TELEGRAM_SECRET = "webhook-secret_for-tests"

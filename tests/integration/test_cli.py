@@ -51,6 +51,7 @@ def run_process(*args: str, data_dir: Path, **extra_env: str) -> subprocess.Comp
     return subprocess.run([SUPPORTHUB, *args], capture_output=True, text=True, timeout=300, env=env, check=False)
 
 
+@pytest.mark.slow("the installed `supporthub` in a process of its own")
 def test_ingest_search_ask_and_reindex(tmp_path: Path) -> None:
     docs = tmp_path / "docs"
     docs.mkdir()
@@ -317,6 +318,7 @@ def test_serve_on_a_port_in_use_says_so_in_one_line_and_exits_2(tmp_path: Path) 
     assert "supporthub ready" not in result.stderr and "Traceback" not in result.stderr
 
 
+@pytest.mark.slow("a second process ingests while the hub serves")
 async def test_readiness_counts_the_chunks_of_an_ingest_from_the_command_line_at_once(
     aiohttp_client: Callable[..., Any], tmp_path: Path
 ) -> None:

@@ -215,6 +215,7 @@ async def test_all_good_then_every_wrong_credential_named(
     assert_no_secret(wrong, {**env, **WRONG})
 
 
+@pytest.mark.slow("waits out each check's time limit on a silent server")
 async def test_platforms_down_silent_or_missing_the_model_named(
     platforms: tuple[FakeSlack, FakeBotApi, FakeTwilio, FakeOpenAI],
     relay: SmtpRelay,

@@ -294,6 +294,7 @@ async def _seen(dovecot: Dovecot, uid: int) -> bool:
     return "\\Seen" in await dovecot.flags(uid)
 
 
+@pytest.mark.slow("two hubs one after the other on one Dovecot mailbox")
 async def test_a_mail_in_the_imap_mailbox_is_answered_once_also_after_a_restart(
     aiohttp_client: Callable[..., Any], make_settings: Callable[..., Settings], relay: SmtpRelay, dovecot: Dovecot
 ) -> None:

@@ -196,6 +196,7 @@ async def test_a_mail_of_60000_parts_is_refused_unread(
     assert await _customer_texts(client) == ["How do I reset my password?"]
 
 
+@pytest.mark.slow("a mail of 60,000 parts through Dovecot")
 async def test_a_mail_of_60000_parts_in_the_mailbox_is_left_there_and_the_next_one_answered(
     aiohttp_client: Callable[..., Any], make_settings: Callable[..., Settings], relay: SmtpRelay, dovecot: Dovecot
 ) -> None:

@@ -222,6 +222,7 @@ async def test_a_mail_delivered_by_smtp_and_imap_counts_once(
     await _second_question_after(client, relay, port)
 
 
+@pytest.mark.slow("holds the database locked past SQLite's busy timeout")
 async def test_a_mail_the_database_could_not_take_is_taken_however_often_it_came(
     aiohttp_client: Callable[..., Any],
     settings_for: Callable[..., Settings],

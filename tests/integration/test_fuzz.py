@@ -51,6 +51,10 @@ from tests.integration.test_request_guards import answer_to
 from tests.integration.test_telegram import SECRET as TELEGRAM_SECRET
 from tests.integration.test_telegram import ready, telegram_settings
 
+pytestmark = pytest.mark.slow(
+    "Hypothesis: every example is a request to a hub with every channel on (100 a test in CI)"
+)
+
 SECRET = "signing-secret-for-fuzzing"
 ADMIN_TOKEN = "dashboard-token-for-fuzzing"
 SMS_URL = "https://sms.example.com"
@@ -90,6 +94,7 @@ FIELDS = (
     "identity",
     "client_id",
 )
+
 objects = st.fixed_dictionaries(
     {},
     optional={

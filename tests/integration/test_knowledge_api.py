@@ -47,6 +47,7 @@ async def search(hub: AppClient, query: str) -> list[dict[str, Any]]:
     return hits
 
 
+@pytest.mark.slow("each push re-indexes in a child process")
 async def test_a_pushed_article_is_cited_with_its_url_replaced_when_pushed_again_and_gone_once_deleted(
     hub: AppClient,
 ) -> None:
@@ -81,6 +82,7 @@ async def test_a_pushed_article_is_cited_with_its_url_replaced_when_pushed_again
     assert "no pushed document" in (await again_gone.json())["error"]
 
 
+@pytest.mark.slow("re-indexes in a child process")
 async def test_an_html_article_is_pushed_without_waiting_and_kept_by_a_reindex_of_the_folders(hub: AppClient) -> None:
     html = (
         "<html><head><title>Store credit</title></head><body><h1>Store credit</h1>"

@@ -36,6 +36,8 @@ from tests.fakes.openai_server import FakeOpenAI, HttpError
 from tests.ports import free_port
 from tests.postgres import POSTGRES_ENV, own_postgres_database
 
+pytestmark = pytest.mark.slow("real `supporthub serve` processes, their stderr read")
+
 SUPPORTHUB = str(Path(sys.executable).parent / "supporthub")
 PUBLIC_URL = "https://support.example.com"
 LAWYER = "I will ask my lawyer about this invoice"

@@ -234,6 +234,7 @@ async def test_cases_sla_breaches_and_ingest_runs_are_read_from_the_database(
     assert last_success == pytest.approx(finished.timestamp(), abs=1)
 
 
+@pytest.mark.slow("waits on a PostgreSQL table lock")
 async def test_a_database_that_does_not_answer_still_gets_the_in_process_metrics_served(
     database_url: str,
     engine: AsyncEngine,

@@ -50,6 +50,7 @@ async def _open(client: AppClient) -> tuple[asyncio.StreamReader, asyncio.Stream
     return await asyncio.open_connection(client.server.host, client.server.port)
 
 
+@pytest.mark.slow("waits out the server's deadline for a request body")
 async def test_a_body_that_never_arrives_gets_408_and_its_connection_is_closed(impatient: AppClient) -> None:
     held = [await _open(impatient) for _ in range(20)]
     for _, writer in held:

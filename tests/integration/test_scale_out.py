@@ -33,6 +33,8 @@ from tests.integration.staff_steps import PASSWORD, browser, next_event
 from tests.postgres import own_postgres_database, postgres_url, query
 from tests.settle import until
 
+pytestmark = pytest.mark.slow("two `supporthub serve` processes on PostgreSQL and a Chroma server")
+
 PER_CONTACT = 12
 ADMIN_TOKEN = "scale-out-admin-token"
 QUESTIONS = [

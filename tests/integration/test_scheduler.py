@@ -15,6 +15,7 @@ from datetime import timedelta
 from functools import partial
 from pathlib import Path
 
+import pytest
 from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_EXECUTED, JobExecutionEvent
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy import select
@@ -53,6 +54,7 @@ async def next_finished_run(ran: asyncio.Queue[JobExecutionEvent], sessionmaker:
     return runs
 
 
+@pytest.mark.slow("re-index child processes, one each interval")
 async def test_an_interval_job_reindexes_and_records_each_run(tmp_path: Path) -> None:
     docs = tmp_path / "docs"
     docs.mkdir()

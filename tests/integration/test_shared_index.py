@@ -20,7 +20,7 @@ from knowledge.settings import KnowledgeSettings
 from tests.fakes.chroma_server import chroma_server_url  # noqa: F401 — the fixture
 from tests.postgres import own_postgres_database
 
-pytestmark = pytest.mark.postgres
+pytestmark = [pytest.mark.postgres, pytest.mark.slow("a real Chroma server shared by two knowledge bases")]
 
 FOLLOW_TIMEOUT_S = 10.0
 """A few seconds: one check interval (2 s) plus a rebuild from the Chroma server."""

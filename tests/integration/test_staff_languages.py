@@ -11,6 +11,7 @@ import asyncio
 from collections.abc import Callable, Mapping
 from typing import Any
 
+import pytest
 from pydantic import SecretStr
 
 from core.answering.llm_responder import DATA_CLOSE, DATA_OPEN
@@ -175,6 +176,7 @@ async def _translated(found: Any) -> dict[str, Any] | None:
     return case if any(m["translation"] == TRANSLATIONS[ASK] for m in case["case"]["for_staff"].values()) else None
 
 
+@pytest.mark.slow("waits out the translation's time limit")
 async def test_a_thread_reply_the_model_is_slow_to_translate_goes_as_written_and_the_thread_says_so(
     aiohttp_client: Callable[..., Any], make_settings: Callable[..., Settings], slack: FakeSlack, model: FakeOpenAI
 ) -> None:

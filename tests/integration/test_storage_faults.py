@@ -42,6 +42,7 @@ async def _post(client: AppClient, payload: dict[str, Any]) -> tuple[int, float,
     return response.status, time.monotonic() - started, response
 
 
+@pytest.mark.slow("holds the database locked past SQLite's busy timeout")
 async def test_a_database_locked_by_another_process_is_a_503_then_recovers(
     aiohttp_client: Callable[..., Any], make_settings: Callable[..., Settings], tmp_path: Path
 ) -> None:

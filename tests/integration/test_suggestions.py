@@ -28,6 +28,8 @@ from tests.integration.staff_steps import Person, joined
 from tests.settle import until
 from tests.unit.knowledge.test_written import WORDING, write_articles
 
+pytestmark = pytest.mark.slow("approving or withdrawing an answer re-indexes in a child process")
+
 TOKEN = "dashboard-token-of-the-lead"
 BEARER = {"Authorization": f"Bearer {TOKEN}"}
 ASKED = "Can I pay by bank transfer instead of card?"

@@ -242,6 +242,7 @@ async def test_an_escalation_gets_staff_replies_from_slack_and_from_the_inbox_as
     assert texts(await graph.wait_for_sent(3))[2] == "Anything else I can do?"
 
 
+@pytest.mark.slow("a frozen clock 25 hours on, which the hub's timers tick through")
 async def test_staff_replies_25_hours_later_go_as_one_template_and_the_next_waits_for_the_answer(
     aiohttp_client: Callable[..., Any], settings_for: Callable[..., Settings], graph: FakeGraph
 ) -> None:

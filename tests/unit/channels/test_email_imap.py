@@ -243,6 +243,7 @@ async def test_a_wrong_password_is_a_clear_error(dovecot: Dovecot, make_poller: 
     assert "not-the-password" not in str(caught.value)
 
 
+@pytest.mark.slow("Dovecot holds its answer to a refused login for seconds")
 async def test_the_loop_logs_a_wrong_password_and_keeps_trying(
     dovecot: Dovecot, make_poller: MakePoller, caplog: pytest.LogCaptureFixture
 ) -> None:

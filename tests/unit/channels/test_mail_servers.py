@@ -237,6 +237,7 @@ async def test_a_wrong_password_is_refused(dovecot: Dovecot) -> None:
     await client.logout()
 
 
+@pytest.mark.slow("waits for Dovecot's IDLE push")
 async def test_idle_wakes_up_when_mail_arrives_from_another_connection(dovecot: Dovecot) -> None:
     async with _imap(dovecot) as client:
         await client.select("INBOX")

@@ -405,6 +405,7 @@ async def test_another_process_sees_a_new_index_version(kb: KnowledgeBase, embed
     assert Path(reader.search_sync("how long does delivery take", 1)[0].source).name == "shipping.html"
 
 
+@pytest.mark.slow("another process holds the store's lock for 3 s")
 async def test_counting_chunks_does_not_stop_the_process_while_another_holds_the_embedded_store(
     kb: KnowledgeBase, tmp_path: Path
 ) -> None:

@@ -72,6 +72,7 @@ def test_a_model_of_another_shape_runs_on_pytorch(tmp_path: Path, caplog: pytest
     assert not (tmp_path / "cache").exists()
 
 
+@pytest.mark.slow("two fresh Python processes, the first exporting the model")
 def test_a_process_loading_an_exported_model_never_imports_torch(tmp_path: Path) -> None:
     """What makes `serve` start seconds sooner and leaves torch's memory out of it."""
     load = (

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
+
 from core.answering.attachments import AttachmentReader, FairSlots
 from core.messages import Attachment
 from core.settings import AttachmentSettings
@@ -34,6 +36,7 @@ async def test_another_contacts_small_file_is_read_while_one_contacts_slow_files
         await reader.aclose()
 
 
+@pytest.mark.slow("waits out a message's 2 s budget for its files")
 async def test_a_messages_files_stop_at_its_budget_and_say_so() -> None:
     reader = AttachmentReader(AttachmentSettings(message_timeout_s=2))
     try:

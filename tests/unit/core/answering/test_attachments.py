@@ -320,6 +320,7 @@ async def test_a_message_without_files_reads_nothing(reader: AttachmentReader) -
     assert await reader.read_all([], contact="ada") == ()
 
 
+@pytest.mark.slow("a converter process killed at its time limit")
 async def test_a_slow_conversion_is_killed_and_the_reader_goes_on() -> None:
     timeout = 1.0
     reader = AttachmentReader(AttachmentSettings(timeout_s=timeout))
@@ -379,6 +380,7 @@ async def test_a_member_that_unpacks_to_more_than_it_declares_is_damaged(reader:
     )
 
 
+@pytest.mark.slow("a converter process fails a gigabyte allocation")
 async def test_the_converter_runs_in_a_capped_address_space() -> None:
     """A PDF page whose content stream inflates to a gigabyte: pdfminer inflates a stream whole.
     Capped, the worker fails its allocation at once; uncapped, it took the gigabyte and then
