@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from functools import cache
 
 from rapidfuzz import process
 from rapidfuzz.distance import OSA
@@ -87,8 +88,10 @@ def _parted(word: str, vocabulary: Mapping[str, int]) -> str | None:
     return f"{first} {second}"
 
 
+@cache
 def english_words() -> frozenset[str]:
-    """pyspellchecker's English dictionary (a third of a second to load)."""
+    """pyspellchecker's English dictionary (a third of a second to load): once per process,
+    for every knowledge base it opens."""
     from spellchecker import SpellChecker
 
     return frozenset(SpellChecker(language="en").word_frequency.dictionary)
