@@ -33,6 +33,7 @@ from tests.fakes.openai_server import FakeOpenAI
 from tests.schema_templates import SchemaTemplates
 from tests.suite_habits import pytest_collection_modifyitems, pytest_terminal_summary  # noqa: F401 — hooks
 
+pytest_plugins = ["pytester"]  # tests/unit/test_suite_habits.py runs pytest on samples
 _real_connect = socket.socket.connect
 
 

@@ -20,6 +20,7 @@ from tests.postgres import database_named, execute_on_server, new_database_name,
 
 
 async def migrate(url: str) -> None:
+    """The schema as `supporthub serve` makes it: the app's migrations, to head."""
     engine = make_engine(url)
     try:
         await prepare_database(engine)

@@ -76,7 +76,6 @@ from core.store.db import (
     libpq_url,
     make_engine,
     make_sessionmaker,
-    prepare_database,
 )
 from handoff.hours import Sla
 from handoff.tables import Case
@@ -87,6 +86,7 @@ from knowledge.tables import Base as KnowledgeBase
 from tests.bench.bench_api import wait_ready
 from tests.ports import free_port
 from tests.postgres import POSTGRES_ENV
+from tests.schema_templates import migrate
 
 ROOT = Path(__file__).resolve().parents[2]
 KNOWLEDGE = ROOT / "config" / "knowledge"
@@ -713,15 +713,6 @@ async def copy_knowledge(index_database: Path, url: str) -> None:
             for table, rows in tables:
                 if rows:
                     await connection.execute(insert(table), rows)
-    finally:
-        await engine.dispose()
-
-
-async def migrate(url: str) -> None:
-    """The schema as `supporthub serve` makes it: the app's migrations, to head."""
-    engine = make_engine(url)
-    try:
-        await prepare_database(engine)
     finally:
         await engine.dispose()
 
