@@ -77,7 +77,7 @@ sandbox: install
 	$(BIN)/supporthub reindex $(if $(FORCE),--force)
 	$(BIN)/supporthub sandbox $(if $(PORT),--port $(PORT))
 
-# The whole suite (about 12 minutes here; PYTEST_ARGS for more, e.g. --durations=25 as CI).
+# The whole suite (about 11 minutes here; PYTEST_ARGS for more, e.g. --durations=25 as CI).
 # test-quick: the day-to-day lane, under 5 minutes: it leaves out the tests marked slow (real
 # processes, re-index children, timing-bound loops) and the browser tests.
 test: install

@@ -139,8 +139,8 @@ def shipped_folders() -> tuple[Path, ...]:
     """`core/locales`, then the `locales` folder of each installed channel package that ships
     one beside its module (a plug-in's own sentences, in its own folder)."""
     folders = [LOCALES]
-    for name in sorted(channel_entry_points()):
-        spec = find_spec(channel_entry_points()[name].module)
+    for _, entry in sorted(channel_entry_points().items()):
+        spec = find_spec(entry.module)
         for package in (spec.submodule_search_locations or []) if spec is not None else []:
             if (Path(package) / "locales").is_dir() and Path(package) / "locales" not in folders:
                 folders.append(Path(package) / "locales")

@@ -70,13 +70,14 @@ class TorchEncoder:
         return np.asarray(vectors, dtype=np.float32)
 
 
-SMALL_RUN_TEXTS = 1_000
-"""An indexing run that embeds fewer texts loads the model on ONNX Runtime, not PyTorch:
-importing PyTorch and loading the model costs ~5 s of CPU (measured: 4.97 s user for the
-imports alone on 2 cores), more than ONNX Runtime's slower batches lose on 1,000 chunks of
-1,200 characters (31-34/s against 39/s, see `_load_model`). A pushed article, an approved
-answer or a changed file is re-indexed in a child process (`core.ops.reindex_process`) that
-then never imports PyTorch."""
+SMALL_RUN_TEXTS = 100
+"""An indexing run that embeds fewer texts loads the model on ONNX Runtime, not PyTorch. Measured
+on 2 cores (the other one busy), 128 chunks of ~1,200 characters: loading took 0.4 s against
+4.2 s (PyTorch's imports), and encoding ran at 10.5 chunks/s (ONNX Runtime, one thread, as
+`onnx_encoder` runs it) against 16-22/s: the two break even near 100 such chunks, and shorter
+texts (headings, phrasings, questions) favour ONNX Runtime further. A pushed article, an approved
+answer or a changed file is re-indexed in a child process (`core.ops.reindex_process`) that then
+never imports PyTorch."""
 
 
 def _load_model(knowledge: KnowledgeSettings, serving: bool, cache_dir: Path, *, bulk: bool = True) -> SentenceEncoder:
@@ -105,10 +106,19 @@ def _load_model(knowledge: KnowledgeSettings, serving: bool, cache_dir: Path, *,
     return _load_torch(location, 1 if serving else None)
 
 
-@cache
+_TORCH_LOCK = threading.Lock()
+
+
 def _load_torch(location: str, threads: int | None) -> TorchEncoder:
     """Once per process and model: every knowledge base a process opens for indexing (each
-    command, each test) shares it; PyTorch's inference is safe from several threads."""
+    command, each test) shares it; PyTorch's inference is safe from several threads. Under a
+    lock, so that two loading at once load it once."""
+    with _TORCH_LOCK:
+        return _torch_encoder(location, threads)
+
+
+@cache
+def _torch_encoder(location: str, threads: int | None) -> TorchEncoder:
     import torch
     from sentence_transformers import SentenceTransformer
 

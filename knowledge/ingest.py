@@ -596,6 +596,8 @@ class Ingestor:
                 if vectors is not None:
                     blocks.append(vectors)
             matrix = np.concatenate(blocks) if with_vectors and blocks else None
+            if not self.local.snapshot.records:  # from nothing (a new host, an older version's index):
+                self.embedder.expect(len(records))  # every heading and phrasing is embedded
             self.local.rebuild(
                 records,
                 matrix,
@@ -613,6 +615,7 @@ class Ingestor:
         texts = [heading_text(r.title, r.section) for r in records]
         missing = sorted({t for t in texts if t not in known})
         if missing:
+            self.embedder.expect(len(missing))
             known.update(zip(missing, self.embedder.encode(missing), strict=True))
         if not texts:
             return np.zeros((0, self.embedder.dim), dtype=np.float32)
@@ -638,6 +641,7 @@ class Ingestor:
         ]
         missing = sorted({text for _, text, _ in found if text not in known})
         if missing:
+            self.embedder.expect(len(missing))
             known.update(zip(missing, self.embedder.encode(missing), strict=True))
         if not found:
             return Phrasings.empty(self.embedder.dim)

@@ -13,6 +13,7 @@ from typing import Any
 
 import aiohttp
 import pytest
+from playwright.async_api import expect
 from pydantic import SecretStr
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -23,7 +24,7 @@ from core.store.db import Contact, Conversation, DeliveryStatus, Message, Outbox
 from handoff.tables import Case
 from knowledge.settings import KnowledgeSettings
 from knowledge.tables import IndexRun
-from tests.browser.conftest import Launch, Live, expect
+from tests.browser.conftest import Launch, Live
 from tests.integration.test_suggestions import index
 from tests.settle import until
 from tests.unit.knowledge.test_written import WORDING, write_articles

@@ -13,6 +13,7 @@ from typing import Any
 
 import aiohttp
 import pytest
+from playwright.async_api import expect
 from pydantic import SecretStr
 from sqlalchemy import func, select
 
@@ -25,7 +26,7 @@ from core.store import staff
 from core.store.db import Message, StaffRole
 from handoff.desk_store import RESOLVED_NOTICE
 from handoff.survey import QUESTION
-from tests.browser.conftest import TIMEOUT_MS, Launch, Live, expect
+from tests.browser.conftest import TIMEOUT_MS, Launch, Live
 from tests.browser.test_widget_browser import ask
 from tests.integration.staff_steps import PASSWORD
 from tests.integration.test_telegram import secret, telegram_settings, update

@@ -9,9 +9,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from playwright.async_api import expect
 
 from core.settings import Settings
-from tests.browser.conftest import TIMEOUT_MS, expect
+from tests.browser.conftest import TIMEOUT_MS
 from tests.integration.sandbox_hub import running_sandbox
 
 pytestmark = pytest.mark.browser

@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 from aiohttp import web
+from playwright.async_api import expect
 from pydantic import SecretStr
 from sqlalchemy import select
 
@@ -29,7 +30,7 @@ from core.settings import AttachmentSettings, LimitsSettings, LlmSettings, Outbo
 from core.store.db import Conversation, Feedback
 from handoff.desk_store import act_on_case
 from handoff.tables import Case, CaseRating
-from tests.browser.conftest import Launch, Live, expect, serve
+from tests.browser.conftest import Launch, Live, serve
 from tests.fakes.hub import FakeHub
 from tests.fakes.openai_server import FakeOpenAI, StreamError, Text
 from tests.fakes.tcp_proxy import CuttableProxy

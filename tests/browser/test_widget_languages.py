@@ -6,8 +6,9 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from playwright.async_api import expect
 
-from tests.browser.conftest import Launch, Live, expect
+from tests.browser.conftest import Launch, Live
 from tests.browser.test_widget_browser import ask, open_chat
 
 pytestmark = pytest.mark.browser

@@ -65,7 +65,6 @@ async def test_runs_asked_for_together_take_turns_and_this_process_searches_them
     docs: Path,
     tmp_path: Path,
 ) -> None:
-
     settings = Settings(data_dir=tmp_path / "data", knowledge=KnowledgeSettings(paths=[docs]))
     async with open_runner(settings) as (runner, knowledge, sessionmaker):
         first, second = await asyncio.gather(runner.run("admin:first"), runner.run("schedule:second"))

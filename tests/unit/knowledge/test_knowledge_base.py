@@ -15,13 +15,15 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from core.store.db import make_sessionmaker
+from knowledge import embedder as embedder_module
 from knowledge import fusion
 from knowledge.base import KnowledgeBase
+from knowledge.chunking import heading_text
 from knowledge.conversion import CONVERSION
-from knowledge.embedder import Embedder
+from knowledge.embedder import Embedder, TorchEncoder
 from knowledge.index import LocalIndex
 from knowledge.ingest import TooManyRemoved
-from knowledge.settings import FolderSource
+from knowledge.settings import FolderSource, KnowledgeSettings
 from knowledge.tables import IndexRun, KnowledgeDocument, SkippedFile
 from tests.fakes.dense_store import LoopGuardedDenseStore
 from tests.zip_bombs import MB, padded
@@ -473,3 +475,54 @@ async def test_a_file_is_cited_by_its_front_matter_url_or_its_folders_base_url(
     refunds = (await kb.search("how long does a refund take to reach my card", 1))[0]
     assert refunds.url == "https://support.example.com/kb/billing/refunds"
     assert (await kb.search("do gift cards expire", 1))[0].url == "https://help.example.com/hc/articles/4412"
+
+
+async def test_a_local_index_rebuilt_from_nothing_embeds_on_pytorch_when_the_index_is_big(
+    kb: KnowledgeBase, kb_engine: AsyncEngine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A new host, or an index of an older version, derives every heading and phrasing again:
+    the run announces the whole index, so the embedder loads for a big run (PyTorch), not for
+    the few distinct headings its first encode is about (here a big run is as many texts as
+    the corpus has chunks, more than it has headings: a long section is cut in several)."""
+    docs = write_corpus(tmp_path)
+    paragraph = "Returns are free within thirty days when the parcel is sealed and the label is printed. "
+    (docs / "returns.md").write_text("# Returns\n\n## How to send it back\n\n" + "\n\n".join([paragraph * 5] * 4))
+    await kb.ingest([docs], trigger="test")
+    chunks = await asyncio.to_thread(lambda: list(kb.dense.records()))
+    assert len({heading_text(r.title, r.section) for r in chunks}) < len(chunks)
+    monkeypatch.setattr(embedder_module, "SMALL_RUN_TEXTS", len(chunks))
+    lazy = Embedder.load(KnowledgeSettings(), lazy=True)
+    host = KnowledgeBase(
+        embedder=lazy,
+        dense=LoopGuardedDenseStore.open(chroma_url="", data_dir=tmp_path / "data", collection="knowledge"),
+        local=LocalIndex(tmp_path / "elsewhere" / "bm25" / "knowledge"),  # nothing published here yet
+        sessionmaker=make_sessionmaker(kb_engine),
+        max_chars=600,
+    )
+    try:
+        assert await asyncio.to_thread(host.ingestor.rebuild_local)
+        assert isinstance(lazy.model, TorchEncoder)
+    finally:
+        await host.aclose()
+
+
+async def test_a_closed_knowledge_base_gives_back_what_chroma_held_for_its_store(
+    embedder: Embedder, kb_engine: AsyncEngine, tmp_path: Path
+) -> None:
+    """chroma keeps each store's engine and caches in a process-wide registry until its last
+    client is closed: a process that opened knowledge bases on many stores (a test suite, a
+    command after command) kept them all."""
+    from chromadb.api.shared_system_client import SharedSystemClient
+
+    store = tmp_path / "data" / "chroma"
+    knowledge = KnowledgeBase(
+        embedder=embedder,
+        dense=LoopGuardedDenseStore.open(chroma_url="", data_dir=tmp_path / "data", collection="knowledge"),
+        local=LocalIndex(tmp_path / "data" / "bm25" / "knowledge"),
+        sessionmaker=make_sessionmaker(kb_engine),
+        max_chars=600,
+    )
+    await knowledge.ingest([write_corpus(tmp_path)], trigger="test")
+    assert str(store) in SharedSystemClient._identifier_to_system
+    await knowledge.aclose()
+    assert str(store) not in SharedSystemClient._identifier_to_system

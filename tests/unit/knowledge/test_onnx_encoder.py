@@ -7,12 +7,14 @@ import json
 import shutil
 import subprocess
 import sys
+from collections import OrderedDict
 from pathlib import Path
 
 import numpy as np
 import pytest
 from sentence_transformers import SentenceTransformer
 
+from knowledge import onnx_encoder
 from knowledge.embedder import SMALL_RUN_TEXTS, Embedder, TorchEncoder, model_location
 from knowledge.onnx_encoder import OnnxEncoder
 from knowledge.settings import KnowledgeSettings
@@ -105,3 +107,36 @@ def test_an_indexing_run_of_few_texts_loads_onnx_runtime_and_a_big_one_pytorch()
     assert isinstance(announced_late.model, OnnxEncoder)
     announced_late.expect(SMALL_RUN_TEXTS)  # the model is loaded already: it stays
     assert isinstance(announced_late.model, OnnxEncoder)
+
+
+def test_a_process_keeps_the_sessions_of_the_two_exports_it_used_last(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each export's session is loaded once and shared, but a process that loads exports from
+    many folders (a test suite) does not keep them all."""
+    opened: list[Path] = []
+
+    def open_session(shape: object, path: Path) -> object:
+        opened.append(path.parent)
+        return object()
+
+    monkeypatch.setattr(onnx_encoder, "_LOADED", OrderedDict())
+    monkeypatch.setattr(OnnxEncoder, "_open", staticmethod(open_session))
+    location = str(bundled())
+    first, second, third = (tmp_path / name for name in ("first", "second", "third"))
+    kept = OnnxEncoder.load(location, cache_dir=first)
+    assert OnnxEncoder.load(location, cache_dir=first) is kept and opened == [first]
+    OnnxEncoder.load(location, cache_dir=second)
+    OnnxEncoder.load(location, cache_dir=first)  # used again: now the more recent of the two
+    OnnxEncoder.load(location, cache_dir=third)
+    assert opened == [first, second, third]
+    assert OnnxEncoder.load(location, cache_dir=first) is kept  # still kept
+    OnnxEncoder.load(location, cache_dir=second)  # let go when the third came: opened again
+    assert opened == [first, second, third, second]
+    assert len(onnx_encoder._LOADED) == onnx_encoder.LOADED_MAX
+
+
+def test_indexing_in_one_process_loads_pytorchs_model_once(embedder: Embedder) -> None:
+    """Every knowledge base a process opens to index (each command, each test) shares it."""
+    again = Embedder.load(KnowledgeSettings())
+    assert again.model is embedder.model
