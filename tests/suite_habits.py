@@ -2,7 +2,8 @@
 
 - Hypothesis profiles instead of example counts written into tests: `dev` (the default, quick)
   and `ci` (`.ci/run` sets HYPOTHESIS_PROFILE=ci), each test keeping only what is its own
-  (`deadline=None`, a health check it must suppress).
+  (`deadline=None`, a health check it must suppress); a test through a running hub takes its
+  examples from `THROUGH_THE_HUB`, fewer than a pure function's.
 - A `slow` mark says why (`@pytest.mark.slow("real serve processes")`): `make test-quick`
   leaves those out, `make test` and CI run them.
 - The run ends with the test process's peak memory, beside the ceiling the suite must keep.
@@ -20,9 +21,13 @@ HYPOTHESIS_PROFILE_ENV = "HYPOTHESIS_PROFILE"
 PEAK_RSS_CEILING_GB = 4.0
 """What the whole suite may hold at its peak (issue 54): one process, every test in it."""
 
-settings.register_profile("ci", max_examples=400, print_blob=True)  # the most any test asked for before
+PROFILE = os.environ.get(HYPOTHESIS_PROFILE_ENV, "dev")
+settings.register_profile("ci", max_examples=400, print_blob=True)  # the most a pure function's test asked for
 settings.register_profile("dev", max_examples=20)
-settings.load_profile(os.environ.get(HYPOTHESIS_PROFILE_ENV, "dev"))
+settings.load_profile(PROFILE)
+THROUGH_THE_HUB = settings(max_examples={"ci": 120}.get(PROFILE, 10), deadline=None)
+"""For a property checked through a running hub (tests/integration/test_fuzz.py), where every
+example is a request: in CI as many as those tests ran when each wrote its own count."""
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -50,6 +50,7 @@ from tests.app_client import AppClient
 from tests.integration.test_request_guards import answer_to
 from tests.integration.test_telegram import SECRET as TELEGRAM_SECRET
 from tests.integration.test_telegram import ready, telegram_settings
+from tests.suite_habits import THROUGH_THE_HUB
 
 pytestmark = pytest.mark.slow(
     "Hypothesis: every example is a request to a hub with every channel on (100 a test in CI)"
@@ -59,7 +60,7 @@ SECRET = "signing-secret-for-fuzzing"
 ADMIN_TOKEN = "dashboard-token-for-fuzzing"
 SMS_URL = "https://sms.example.com"
 SUPPORT = "support@example.com"
-FUZZ = settings(deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+FUZZ = settings(THROUGH_THE_HUB, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 """One server for all examples of a test (that it keeps answering is part of the property)."""
 
 scalars = (
