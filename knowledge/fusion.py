@@ -58,6 +58,12 @@ from knowledge.index import ChunkRecord
 
 _CANDIDATE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._/#:-]*[A-Za-z0-9]|[A-Za-z0-9]")
 _WORD = re.compile(r"(?u)\w\w+")
+_CALENDAR = frozenset(
+    "monday tuesday wednesday thursday friday saturday sunday january february march april may june july "
+    "august september october november december".split()
+)
+"""Capitalised by English spelling, not names: "…had surgery on Monday" must not make the opening
+hours, which name Monday, an exact match."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,7 +103,7 @@ def exact_tokens(
         # Two-letter capitals (FB, CC, KB) are abbreviations of words the documents spell
         # out, not identifiers: measured on StackFAQ they only broke rankings.
         mixed = len(token) >= 3 and any(ch.isupper() for ch in token[1:])
-        capitalised = token[0].isupper() and position > 0
+        capitalised = token[0].isupper() and position > 0 and token.lower() not in _CALENDAR
         if (mixed or capitalised) and len(token) >= 3:
             df = max((document_frequency.get(word.lower(), 0) for word in _WORD.findall(token)), default=0)
             if 0 < df <= max(1.0, weights.rare_fraction * chunk_count):

@@ -88,6 +88,21 @@ def _parted(word: str, vocabulary: Mapping[str, int]) -> str | None:
     return f"{first} {second}"
 
 
+COMMON_WORDS = 300
+"""How many of English's most frequent words `common_english_words` holds: "time", "take",
+"need", "work", "day" are among them, "phone", "order" and "mobile" are not."""
+
+
+@cache
+def common_english_words() -> frozenset[str]:
+    """English's COMMON_WORDS most frequent words (pyspellchecker's frequencies): words that
+    carry little of a question on their own."""
+    from spellchecker import SpellChecker
+
+    frequency = SpellChecker(language="en").word_frequency.dictionary
+    return frozenset(sorted(frequency, key=frequency.__getitem__, reverse=True)[:COMMON_WORDS])
+
+
 @cache
 def english_words() -> frozenset[str]:
     """pyspellchecker's English dictionary (a third of a second to load): once per process,

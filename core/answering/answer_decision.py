@@ -10,8 +10,10 @@ The signals, all in `knowledge.hits.Hit`:
 - `bm25_agrees`: BM25 ranks this chunk among its first three;
 - `gap`: how far the best document leads the next one (by `match`).
 
-A question holding exact tokens (an error code, an invoice number) that a chunk contains is
-answered whatever the score. The weights were fitted (logistic regression, scikit-learn, by
+A question holding exact tokens (an error code, an invoice number) is answered whatever the
+score when the passage that holds them ranks first; the search already lifts such a passage
+(`knowledge.fusion`), so one that still ranks below another is not what the question is about
+("…had surgery on Monday, when do…" is not asking for the opening hours that name Monday). The weights were fitted (logistic regression, scikit-learn, by
 tests/bench/calibrate_answers.py) on the calibration halves only: StackFAQ with the
 even threads as knowledge base, and the first 101 lines of config/eval/sample-questions.jsonl.
 The figures on the held-out halves are in the README (Benchmarks, "Answer or decline").
@@ -151,9 +153,8 @@ def decide(hits: Sequence[Hit], *, min_match: float, weights: Weights = WEIGHTS)
     if not hits:
         return Decision(None, False, -math.inf, ())
     best = max(hits, key=rank_key)
-    exact = next((h for h in sorted(hits, key=rank_key, reverse=True) if h.exact_match), None)
-    if exact is not None:
-        return Decision(exact, True, math.inf, ())
+    if best.exact_match:  # only where the token's passage also ranks first: never over a better one
+        return Decision(best, True, math.inf, ())
     if best.source == HAND_OVER_SOURCE:
         return Decision(best, False, -math.inf, ())
     values = signals(best, hits)

@@ -59,6 +59,18 @@ _NOT_NAMES = frozenset(
         "okay",
         "afraid",
         "unable",
+        "done",
+        "ready",
+        "sure",
+        "happy",
+        "tired",
+        "lost",
+        "upset",
+        "angry",
+        "annoyed",
+        "furious",
+        "frustrated",
+        "disappointed",
         "confused",
         "stuck",
         "using",
@@ -98,11 +110,13 @@ _NAME = re.compile(
     re.IGNORECASE,
 )
 _INTRO = re.compile(
-    rf"^(?:(?:hi|hello|hey)\b[\s,!]*)?(?:i'm|i am)\s+({_NAME_WORD})\s*(?:[,!]|$|here\b|from\b)",
+    rf"^(?:(?:hi|hello|hey)\b[\s,!]*)?(?:i'm|i am)\s+({_NAME_WORD})\s*(?:[,!.]|$|here\b|from\b)",
     re.IGNORECASE,
 )
-"""An introduction opening the message ("Hi, I'm Priya, from Acme"); the name must be
+"""An introduction opening the message ("Hi, I'm Priya, from Acme", "hi, I'm Dana."); the name must be
 capitalised as written, so "I'm done here" or "I am furious!" name nobody."""
+MAX_INTRODUCTION_WORDS = 6
+"""A sentence naming the customer in at most this many words is only an introduction."""
 _EMAIL = re.compile(r"\b[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}\b")
 _PHONE = re.compile(
     r"(?:\b(?:phone|mobile|cell|number is|reach me at|call me at|text me at)\b[^+\d]{0,20})(\+?\d[\d\s().-]{6,}\d)"
@@ -194,6 +208,13 @@ def extract_facts(text: str) -> list[Fact]:
     for fact in found:
         unique.setdefault((fact.key, fact.value), fact)
     return list(unique.values())
+
+
+def introduces(sentence: str) -> bool:
+    """Whether a sentence only introduces the customer ("I'm Dana.", "My name is Ana Lopez."):
+    it names who writes, not what they ask about."""
+    named = any(fact.key == FactKey.NAME for fact in extract_facts(sentence))
+    return named and len(sentence.split()) <= MAX_INTRODUCTION_WORDS
 
 
 def recall_key(text: str) -> FactKey | None:

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import re
 
+from core.answering.memory import introduces
 from core.answering.mood_languages import RULES
 from core.answering.small_talk import after_greeting, small_talk
 from knowledge.asking import asks, content_words
@@ -48,6 +49,7 @@ _CLAUSE = re.compile(
 _CONNECTOR = re.compile(
     r"^(?:(?:and|also|plus|so|oh|btw|by\s+the\s+way|one\s+more\s+thing|another\s+question)\b[\s,:;-]*)+", re.IGNORECASE
 )
+_WORDY = re.compile(r"[^\W_]")
 _PRONOUN = re.compile(r"\b(?:it|its|this|that|these|those|they|them|their|one|he|she|him|her|his)\b", re.IGNORECASE)
 
 
@@ -61,6 +63,8 @@ def questions(message: str) -> list[str]:
 def readings(message: str) -> list[tuple[str, ...]]:
     """Each question of `message` (`questions`) with, when it may lean on the sentence before it,
     that reading too: `(question,)` or `(question, "sentence before. question")`."""
+    if small_talk(message) is not None:  # "Hello, how are you?" is a greeting, not the question "?"
+        return [(message.strip(),)]
     sentences = _sentences(message)
     asking = [i for i, sentence in enumerate(sentences) if _asks(sentence)]
     if not asking:
@@ -80,7 +84,7 @@ def asks_anything(message: str) -> bool:
 def _sentences(message: str) -> list[str]:
     pieces = [after_greeting(piece.strip()) for piece in _SENTENCE.split(message.strip())]
     clauses = (_CONNECTOR.sub("", clause.strip()) for piece in pieces if piece for clause in _CLAUSE.split(piece))
-    return [clause for clause in clauses if clause]
+    return [clause for clause in clauses if _WORDY.search(clause)]  # "?" is what a greeting's courtesy leaves
 
 
 def _asks(sentence: str) -> bool:
@@ -95,8 +99,21 @@ def _asks_in_another_language(sentence: str) -> bool:
 
 def _readings(sentences: list[str], index: int) -> tuple[str, ...]:
     sentence = sentences[index]
-    words = len(content_words(sentence))
-    leans = words <= MAX_LEANING_WORDS or (words <= MAX_POINTING_WORDS and _PRONOUN.search(sentence) is not None)
-    if index == 0 or not leans:
+    if index == 0 or not _leans(sentence, on=sentences[index - 1]):
         return (sentence,)
     return (sentence, f"{sentences[index - 1]} {sentence}")
+
+
+def _leans(sentence: str, *, on: str) -> bool:
+    """Whether a question may lean on the sentence before it: a short one may, on a statement
+    ("We are on the Starter plan. How many users are included?"); on another question only when it
+    points back ("Do you have an API? How much is it?"), for "…encrypted? and can I pay by
+    PayPal" is a question of its own; never on an introduction ("I'm Dana."), which names the
+    customer, not the subject."""
+    words = len(content_words(sentence))
+    points = _PRONOUN.search(sentence) is not None
+    if not (words <= MAX_LEANING_WORDS or (words <= MAX_POINTING_WORDS and points)):
+        return False
+    if _asks(on):
+        return points
+    return not introduces(on)

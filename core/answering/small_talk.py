@@ -180,11 +180,16 @@ _GREETING = re.compile(
     re.IGNORECASE,
 )
 _COURTESY = re.compile(
-    r"\bhow\s+are\s+(?:you|things)(?:\s+(?:doing|today))?\b|\bhow's\s+it\s+going\b"
-    r"|\bwie\s+geht(?:'s|\s+es(?:\s+(?:ihnen|dir))?)\b|¿?\s*(?:qué\s+tal|cómo\s+(?:estás|está|están))\b"
-    r"|\bcomment\s+(?:allez-vous|vas-tu|ça\s+va)\b|\bça\s+va\b|\btudo\s+bem\b|\bcomo\s+(?:vai|está|estão)\b",
+    r"\bhow\s+are\s+(?:you|things)(?:\s+(?:all|doing|today))*\b|\bhow's\s+it\s+going\b|\bhope\s+you(?:'re|\s+are)\s+well\b"
+    r"|\b(?:have\s+a\s+(?:nice|good|great)\s+day)\b"
+    r"|\bwie\s+geht(?:'s|\s+es)(?:\s+(?:ihnen|dir|euch))?\b|\bschönen\s+tag\b"
+    r"|¿?\s*(?:qué\s+tal|cómo\s+(?:estás|está|están))(?:\s+(?:todos|ustedes))?\b|\bbuen\s+día\b"
+    r"|\bcomment\s+(?:allez-vous|vas-tu|ça\s+va)\b|\bça\s+va\b|\bbonne\s+(?:journée|soirée)\b"
+    r"|\btudo\s+bem(?:\s+com\s+(?:você|vocês))?\b|\bcomo\s+(?:vai|está|estão)(?:\s+(?:você|vocês))?\b",
     re.IGNORECASE,
 )
+"""The courtesies a greeting carries ("how are you?", "wie geht es Ihnen?", "bonne journée !",
+"tudo bem com vocês?"): with the greeting, they ask nothing of the help centre."""
 _NAME = re.compile(r"^\W*[A-Z][\w'-]*\W*$")
 
 
@@ -196,7 +201,9 @@ def small_talk(text: str) -> SmallTalk | None:
         return None
     words = _WORD.findall(text.lower())
     if 0 < len(words) <= MAX_WORDS and all(w in _ANCHORS or w in _FILLERS for w in words):
-        return next((kind for kind, anchors in _KINDS if anchors.intersection(words)), None)
+        kind = next((kind for kind, anchors in _KINDS if anchors.intersection(words)), None)
+        if kind is not None:  # "good morning" holds no anchor: the greeting's pattern knows it
+            return kind
     if _GREETING.match(text) is None:
         return None
     rest = after_greeting(text)

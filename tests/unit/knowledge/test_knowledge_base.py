@@ -354,6 +354,8 @@ def test_exact_tokens_are_codes_and_rare_names_only() -> None:
     assert fusion.exact_tokens("Where is order INV-2024-00731?", frequency, 100) == ["INV-2024-00731"]
     assert fusion.exact_tokens("Does Enterprise include SSO?", frequency, 100) == ["Enterprise"]
     assert fusion.exact_tokens("Gmail inbox is full", frequency, 100) == []
+    # a weekday is capitalised by English spelling, not because it names anything
+    assert fusion.exact_tokens("My cat had surgery on Monday, when can she eat?", {"monday": 1}, 100) == []
     assert fusion.exact_fraction(["BD-4012"], "error BD-4012.") == 1.0
     assert fusion.exact_fraction(["BD-4012"], "error BD-40123") == 0.0
 

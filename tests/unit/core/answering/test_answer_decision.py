@@ -51,11 +51,20 @@ def test_no_hits_is_a_decline_with_nothing_found() -> None:
     assert decision.explain() == "decline: nothing found"
 
 
-def test_an_exact_token_hit_is_answered_whatever_the_score() -> None:
-    code = hit(source="error-codes.json", section="BD-4012", relevance=0.05, heading=0.02, exact=True, coverage=0.0)
+def test_an_exact_token_hit_that_ranks_first_is_answered_whatever_the_score() -> None:
+    code = hit(source="error-codes.json", section="BD-4012", relevance=0.35, heading=0.02, exact=True, coverage=0.0)
     decision = decide([other_document(relevance=0.6), code], min_match=0.99)
     assert decision.best is code and decision.answer and decision.score == math.inf
     assert decision.explain() == "answer: the passage holds the question's exact tokens (error-codes.json)"
+
+
+def test_an_incidental_exact_token_never_overrides_a_better_passage() -> None:
+    """"…had surgery on Monday, when do…": the opening hours hold "Monday", the aftercare
+    section answers; the search's lift for the token leaves the hours below it."""
+    hours = hit(source="opening-hours.md", section="Opening hours", relevance=0.3, exact=True, index=1)
+    aftercare = hit(source="surgery.md", section="After surgery", relevance=0.71, heading=0.6, coverage=0.8)
+    decision = decide([hours, aftercare], min_match=MIN_MATCH)
+    assert decision.best is aftercare and decision.answer and decision.score != math.inf
 
 
 def test_the_score_is_the_bias_plus_each_weighted_signal() -> None:

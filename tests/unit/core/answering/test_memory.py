@@ -24,6 +24,8 @@ from core.turn_context import Fact, FactKey, PastMessage
         ("Hi, my name is Alice.", [("name", "Alice")]),
         ("my name is alice cooper", [("name", "Alice cooper")]),
         ("Hello, I'm Priya, from Acme", [("name", "Priya")]),
+        ("hi, I'm Dana.", [("name", "Dana")]),
+        ("I'm Furious. Nothing works", []),
         ("my name is Alice and my order is late", [("name", "Alice")]),
         ("call me Bob, but quickly please", [("name", "Bob")]),
         ("My name is Mary Ann or so", [("name", "Mary Ann")]),

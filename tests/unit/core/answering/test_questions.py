@@ -54,6 +54,21 @@ def test_a_short_question_is_read_alone_and_with_the_sentence_before(before: str
     assert questions(f"{before} {question}") == [question]
 
 
+def test_a_question_leans_on_a_question_before_it_only_when_it_points_back() -> None:
+    assert readings("is our data encrypted? and can i pay by paypal") == [
+        ("is our data encrypted?",),
+        ("can i pay by paypal",),
+    ]
+    assert readings("Do you have a Slack integration? Can it post to a channel?") == [
+        ("Do you have a Slack integration?",),
+        ("Can it post to a channel?", "Do you have a Slack integration? Can it post to a channel?"),
+    ]
+
+
+def test_a_question_never_leans_on_an_introduction() -> None:
+    assert readings("hi, I'm Dana. is our data encrypted?") == [("is our data encrypted?",)]
+
+
 def test_a_longer_question_stands_alone() -> None:
     assert readings("I'm on the Pro plan. How do I move it to another workspace with all its projects?") == [
         ("How do I move it to another workspace with all its projects?",)
@@ -88,10 +103,16 @@ def test_a_message_asking_nothing_recognisable_is_searched_whole(message: str, e
         ("hello", ["hello"]),
         ("  Hi there!  ", ["Hi there!"]),
         ("Hi! Thanks!", ["Hi! Thanks!"]),
+        ("Hello, how are you?", ["Hello, how are you?"]),
+        ("Olá, tudo bem com vocês?", ["Olá, tudo bem com vocês?"]),
     ],
 )
 def test_greetings_only_are_returned_whole(message: str, expected: list[str]) -> None:
     assert questions(message) == expected
+
+
+def test_a_greetings_courtesy_leaves_no_question_behind() -> None:
+    assert questions("Hi, how are you? How do I reset my password?") == ["How do I reset my password?"]
 
 
 def test_a_long_list_of_questions_costs_at_most_max_questions_searches() -> None:

@@ -23,6 +23,13 @@ from core.answering.small_talk import SmallTalk, after_greeting, small_talk
         ("Thanks a lot!", SmallTalk.THANKS),
         ("ok, got it", SmallTalk.ACKNOWLEDGEMENT),
         ("bye", SmallTalk.GOODBYE),
+        ("Hello, how are you?", SmallTalk.GREETING),
+        ("Good morning!", SmallTalk.GREETING),
+        ("Guten Tag, wie geht es Ihnen?", SmallTalk.GREETING),
+        ("Bonjour à tous, bonne journée !", SmallTalk.GREETING),
+        ("Olá, tudo bem com vocês?", SmallTalk.GREETING),
+        ("Hola, ¿qué tal?", SmallTalk.GREETING),
+        ("Hi there, hope you are well!", SmallTalk.GREETING),
     ],
 )
 def test_small_talk_and_its_kind(text: str, kind: SmallTalk) -> None:
@@ -42,6 +49,8 @@ def test_small_talk_and_its_kind(text: str, kind: SmallTalk) -> None:
         "Hi, how do I reset my password?",
         "hi refund",
         "Thanks so much, that fixed it!",
+        "Good morning, my invoice is wrong",
+        "good",
     ],
 )
 def test_anything_more_than_small_talk_is_not(text: str) -> None:
