@@ -38,17 +38,79 @@ class Table:
         lines = [_row(self.header), _row(tuple("---" for _ in self.header))]
         return "\n".join(lines + [_row(row) for row in self.rows])
 
-    def narrowed(self, wanted: Set[str]) -> Table:
-        """The rows the question's words pick by their first cell (else by any cell; all, up to
-        MAX_ROWS, when none), and the first column with the columns whose header the
-        question's words pick (all when none)."""
-        rows = _picked([content_words(row[0]) for row in self.rows], wanted) or _picked(
-            [content_words(" ".join(row)) for row in self.rows], wanted
+    def narrowed(self, wanted: Set[str], amounts: Sequence[Amount] = ()) -> Table:
+        """The rows the question's words pick by their first cell, else the rows whose range
+        holds one of the question's `amounts` ("my dog weighs 25 kg" picks "over 20 kg"), else
+        the rows its words pick by any cell (all, up to MAX_ROWS, when none); and the first
+        column with the columns whose header the question's words pick (all when none)."""
+        in_range = [i for i, row in enumerate(self.rows) if any(_holds(cell, amounts) for cell in row)]
+        rows = (
+            _picked([content_words(row[0]) for row in self.rows], wanted)
+            or in_range
+            or _picked([content_words(" ".join(row)) for row in self.rows], wanted)
         )
         kept_rows = [self.rows[i] for i in rows] if rows else list(self.rows[:MAX_ROWS])
         columns = _picked([content_words(cell) for cell in self.header[1:]], wanted)
+        if columns and rows == in_range:  # the range that picked the row shows: "Large | over 20 kg | £30"
+            ranged = {i for i in range(1, len(self.header)) if any(_holds(row[i], amounts) for row in kept_rows)}
+            columns = sorted({*columns, *(i - 1 for i in ranged)})
         keep = [0, *(i + 1 for i in columns)] if columns else list(range(len(self.header)))
         return Table(tuple(self.header[i] for i in keep), tuple(tuple(row[i] for i in keep) for row in kept_rows))
+
+
+@dataclass(frozen=True, slots=True)
+class Amount:
+    """A number a question gives, with the unit written after it ("25 kg" → 25, "kg")."""
+
+    value: float
+    unit: str
+
+
+_NUMBER = r"(\d+(?:[.,]\d+)?)"
+_UNIT = r"\s*([^\W\d_]+\.?)?"
+_AMOUNT = re.compile(rf"(?<![\w.:/-]){_NUMBER}{_UNIT}", re.UNICODE)
+_BETWEEN = re.compile(rf"{_NUMBER}{_UNIT}\s*(?:-|–|—|to)\s*{_NUMBER}{_UNIT}", re.IGNORECASE)
+_BELOW = re.compile(rf"\b(?:under|below|less\s+than|up\s+to|at\s+most|max(?:imum)?)\s+{_NUMBER}{_UNIT}|[<≤]\s*{_NUMBER}{_UNIT}", re.IGNORECASE)
+_ABOVE = re.compile(
+    rf"\b(?:over|above|more\s+than|at\s+least|from)\s+{_NUMBER}{_UNIT}|[>≥]\s*{_NUMBER}{_UNIT}"
+    rf"|{_NUMBER}{_UNIT}\s*(?:\+|and\s+(?:over|above|up|older)|or\s+(?:more|over|older))",
+    re.IGNORECASE,
+)
+
+
+_UNSAID = frozenset({"years", "year", "yrs", "yr", "yo"})
+"""Units a table leaves unsaid: "I'm 17 years old" against "16 to 24"."""
+
+
+def amounts(question: str) -> list[Amount]:
+    """The numbers a question gives, each with the unit after it (none: "")."""
+    found = [(_number(value), _unit(unit)) for value, unit in _AMOUNT.findall(question)]
+    return [Amount(value, "" if unit in _UNSAID else unit) for value, unit in found]
+
+
+def _unit(text: str) -> str:
+    return text.lower().rstrip(".")
+
+
+def _holds(cell: str, given: Sequence[Amount]) -> bool:
+    """Whether a cell states a range ("10 to 20 kg", "under 10 kg", "65 and over") that holds
+    one of the given amounts, in the same unit (or neither saying one)."""
+    if not given:
+        return False
+    ranges: list[tuple[float, float, str]] = []
+    for low, low_unit, high, high_unit in _BETWEEN.findall(cell):
+        ranges.append((_number(low), _number(high), _unit(high_unit or low_unit)))
+    for found in _BELOW.findall(cell):
+        value, unit = next((v, u) for v, u in zip(found[::2], found[1::2]) if v)
+        ranges.append((-math.inf, _number(value), _unit(unit)))
+    for found in _ABOVE.findall(cell):
+        value, unit = next((v, u) for v, u in zip(found[::2], found[1::2]) if v)
+        ranges.append((_number(value), math.inf, _unit(unit)))
+    return any(low <= amount.value <= high and unit == amount.unit for low, high, unit in ranges for amount in given)
+
+
+def _number(text: str) -> float:
+    return float(text.replace(",", "."))
 
 
 def parse(lines: Sequence[str]) -> Table | None:

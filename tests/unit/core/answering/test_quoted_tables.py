@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from core.answering.quoted_tables import MAX_ROWS, Table, parse
+from core.answering.quoted_tables import MAX_ROWS, Table, amounts, parse
 from knowledge.coverage import content_words
 
 PLANS = """| Plan | Price per month (monthly billing) | Price per month (annual billing) | Seats | Storage |
@@ -81,3 +81,40 @@ def test_markdown_round_trips() -> None:
     assert table.markdown() == "| Shortcut | Meaning |\n| --- | --- |\n| a \\| b | a or b |\n| Ctrl+K |  |"
     assert parse(table.markdown().split("\n")) == table
     assert parse(plans().markdown().split("\n")) == plans()
+
+
+BOARDING = """| Size | Weight | Price per night |
+| --- | --- | --- |
+| Small | under 10 kg | £18 |
+| Medium | 10 to 20 kg | £24 |
+| Large | over 20 kg | £30 |""".splitlines()
+
+
+@pytest.mark.parametrize(
+    ("question", "size"),
+    [
+        ("My dog weighs 25 kg, how much is a night?", "Large"),
+        ("how much per night for a 7kg terrier?", "Small"),
+        ("She is 12.5 kg. Price per night?", "Medium"),
+    ],
+)
+def test_a_number_picks_the_row_whose_range_holds_it_and_shows_the_range(question: str, size: str) -> None:
+    table = parse(BOARDING)
+    assert table is not None
+    narrowed = table.narrowed(content_words(question), amounts(question))
+    assert narrowed.header == ("Size", "Weight", "Price per night")
+    assert [row[0] for row in narrowed.rows] == [size]
+
+
+def test_a_number_in_another_unit_picks_no_row() -> None:
+    table = parse(BOARDING)
+    assert table is not None
+    question = "I have 2 dogs, how much per night?"
+    assert len(table.narrowed(content_words(question), amounts(question)).rows) == 3
+
+
+@pytest.mark.parametrize(("question", "rate"), [("I'm 67, which rate?", "Senior"), ("my son is 17 years old", "Youth")])
+def test_an_age_picks_its_band(question: str, rate: str) -> None:
+    table = parse(["| Rate | Age | Price |", "| --- | --- | --- |", "| Youth | 16 to 24 | £5 |", "| Adult | 25 to 64 | £9 |", "| Senior | 65 and over | £5 |"])
+    assert table is not None
+    assert [row[0] for row in table.narrowed(content_words(question), amounts(question)).rows] == [rate]
