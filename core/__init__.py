@@ -62,6 +62,7 @@ core.cli: main (the `supporthub` group), support (what commands share), server (
 core.admin: the dashboard at /admin: pages and its query modules; inbox + inbox_queries (the
     staff desk in the browser, live through server-sent events), staff_page (people and the
     audit trail), replies (canned replies), satisfaction (survey scores, resolution rate),
+    wrong_answers (answers the customer's next move says were wrong),
     suggestions (reviewing what staff answered; answering a knowledge gap in place), action_calls
     (the declared actions and the audit trail of their calls), knowledge_api (a help centre
     pushes or withdraws an article: /api/knowledge/documents, behind the admin token).

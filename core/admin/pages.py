@@ -1,6 +1,6 @@
 """The dashboard's pages and their JSON twins. Each handler reads through the query modules
-(core.admin.queries, conversations, gaps, operations) in one session and renders; nothing
-here knows a channel or the hub's pipeline. The two actions — re-index now, retry a dead
+(core.admin.queries, conversations, gaps, wrong_answers, operations) in one session and
+renders; nothing here knows a channel or the hub's pipeline. The two actions — re-index now, retry a dead
 letter — are POSTs that check the session's CSRF value and redirect back (post/redirect/get).
 """
 
@@ -30,7 +30,8 @@ from core.admin.replies import CannedReplyPages
 from core.admin.schedule import ScheduledJob, upcoming_runs
 from core.admin.status import Status, read_status
 from core.admin.suggestions import SuggestionPages, section_targets
-from core.answering.answer_decision import answer_bar
+from core.admin.wrong_answers import WrongAnswers, wrong_answers
+from core.answering.answer_decision import Bar, answer_bar
 from core.clean_text import clean
 from core.languages import detectable
 from core.ops.access import AdminAccess, Visitor
@@ -124,6 +125,7 @@ class Pages:
             web.get("/admin/api/overview", self.overview_json),
             web.get("/admin/gaps", self.gaps),
             web.get("/admin/api/gaps", self.gaps_json),
+            web.get("/admin/api/wrong-answers", self.wrong_answers_json),
             web.get("/admin/conversations", self.conversation_search),
             web.get("/admin/api/conversations", self.conversation_search_json),
             web.get("/admin/conversations/{id}", self.transcript),
@@ -186,7 +188,9 @@ class Pages:
     async def _overview(self, request: web.Request) -> Overview:
         chosen = self._chosen(request)
         period = chosen.period
-        async with self._runtime(request).sessionmaker() as session:
+        runtime = self._runtime(request)
+        bar = await self._bar(runtime)  # before the session: SQLite's pool holds one connection
+        async with runtime.sessionmaker() as session:
             volume = await queries.volume(session, period)
             totals = await queries.outcomes(session, period)
             by_day = await queries.outcomes_by_day(session, period)
@@ -195,7 +199,7 @@ class Pages:
             cases = await queries.open_cases(session, now=period.until, sla=self._sla)
             rated = await surveys.satisfaction(session, period)
             rated_by_staff = await surveys.satisfaction_by_staff(session, period)
-            resolved = await surveys.resolution(session, period)
+            resolved = await surveys.resolution(session, period, bar=bar.value)
         return Overview(
             chosen.key,
             period.channel,
@@ -255,16 +259,26 @@ class Pages:
 
     # -- knowledge gaps ---------------------------------------------------------------------
 
+    async def _bar(self, runtime: Runtime) -> Bar:
+        """The answer bar the hub decides with now."""
+        learned = await load_calibration(runtime.sessionmaker, self._settings.knowledge.collection)
+        return answer_bar(self._settings.answer, runtime.knowledge.paraphrase_floor, learned)
+
     async def _gap_report(self, request: web.Request) -> tuple[Chosen, GapReport]:
         chosen = self._chosen(request)
         runtime = self._runtime(request)
+        bar = await self._bar(runtime)
         async with runtime.sessionmaker() as session:
-            learned = await load_calibration(runtime.sessionmaker, self._settings.knowledge.collection)
-            bar = answer_bar(self._settings.answer, runtime.knowledge.paraphrase_floor, learned)
             report = await self._gap_finder(runtime).knowledge_gaps(
                 session, chosen.period, min_match=bar.value, top_k=self._settings.answer.top_k
             )
         return chosen, report
+
+    async def _wrong_answers(self, request: web.Request) -> WrongAnswers:
+        runtime = self._runtime(request)
+        bar = await self._bar(runtime)
+        async with runtime.sessionmaker() as session:
+            return await wrong_answers(session, self._chosen(request).period, bar=bar.value, limit=PAGE_SIZE)
 
     async def gaps(self, request: web.Request) -> web.Response:
         chosen, report = await self._gap_report(request)
@@ -272,6 +286,7 @@ class Pages:
             request,
             "gaps.html",
             report=report,
+            wrong=await self._wrong_answers(request),
             chosen=chosen,
             periods=PERIODS,
             channels=self._channels,
@@ -281,6 +296,9 @@ class Pages:
 
     async def gaps_json(self, request: web.Request) -> web.Response:
         return as_json((await self._gap_report(request))[1])
+
+    async def wrong_answers_json(self, request: web.Request) -> web.Response:
+        return as_json(await self._wrong_answers(request))
 
     # -- conversations ----------------------------------------------------------------------
 

@@ -1,6 +1,6 @@
 """How the customers who met the team rated it, and how often the bot's answers settled the
-question — two figures the overview shows beside the bot's 👍/👎, as SQL aggregations that read
-the same on SQLite and PostgreSQL.
+question — two figures the overview shows beside the bot's 👍/👎, read the same on SQLite and
+PostgreSQL.
 
 Definitions (the dashboard page states them, and docs/dashboard.md):
 - *satisfaction*: the survey scores given in the period (`handoff.survey`: one question when a
@@ -9,42 +9,38 @@ Definitions (the dashboard page states them, and docs/dashboard.md):
   member: the scores given in the period, credited to the person who had the case (its owner,
   else whoever resolved it). The channel filter applies to the customer's channel.
 - *resolution rate*: of the bot's answers in the period — its replies that quote the help
-  centre (the overview's *answered*: not a decline, not a handover) — the share that settled
-  the question: no 👎 on the answer, and no case opened in its conversation within
-  `RESOLUTION_WINDOW` after it and before the bot's next answer there (what follows a later
-  answer is that answer's). A customer who asks for a person gets a case at once (the
-  escalation policy's first rule, `handoff.policy`), so a request for a person counts through
-  its case, as do the policy's other reasons (frustration, a keyword, questions it could not
-  answer). An answer from the last day may still turn out unresolved: the rate of a period
-  that ends now can only fall as its last answers' windows pass.
+  centre (the overview's *answered*: not a decline, not a handover) — the share that look to have
+  settled the question: no 👎 on the answer, no case opened in its conversation within
+  `wrong_answers.RESOLUTION_WINDOW` (a day) after it and before the bot's next answer there (what follows a later
+  answer is that answer's), and no sign that it was wrong (`core.admin.wrong_answers`: the
+  customer said it did not help, asked again, or left after a weak match). A customer who asks
+  for a person gets a case at once (the escalation policy's first rule, `handoff.policy`), so a
+  request for a person counts through its case, as do the policy's other reasons (frustration,
+  a keyword, questions it could not answer). Beside the rate, what the hub cannot know: of the
+  answers that look resolved, those after which the customer wrote nothing — helped, or gone.
+  An answer from the last day may still turn out unresolved: the rate of a period that ends now
+  can still change as its last answers' windows pass.
 
-Why a request for a person is read from its case and not from the customer's messages: the
-same answer for half the time. At a million messages (`tests/bench/bench_dashboard.py`'s year:
-22,922 answers in the 30-day period, SQLite, the fastest of 9 runs on a busy 2-core machine)
-the rate took 212 ms with its own look after each answer for a customer message with the intent
-`human_request` (each look reads message rows: the intent is in no index) and 109 ms without,
-beside 63 ms for the overview's outcomes over the same period.
+Each answer is read as one row (`wrong_answers.followed_answers`) and judged in Python: the
+signals read the customer's words, which no SQL of both databases reads alike. A request for a
+person is read from its case, not from the customer's messages, for the time it saves: at a
+million messages (`tests/bench/bench_dashboard.py`'s year: 22,922 answers in the 30-day period,
+SQLite) the rate as one SQL count took 212 ms with its own look after each answer for a message
+with the intent `human_request` and 109 ms without.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import ColumnElement, Float, String, and_, case, cast, exists, func, or_, select
+from sqlalchemy import ColumnElement, Float, case, cast, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import QueryableAttribute, aliased
 
-from core.admin.queries import Period, SecondsBetween
-from core.messages import Author
-from core.store.db import Feedback, Message
-from handoff.survey import OPEN_FOR, SATISFIED
-from handoff.tables import Case, CaseRating
-
-RESOLUTION_WINDOW = OPEN_FOR
-"""How long after an answer a request for a person or a case counts against it: a day, the
-time a customer takes to try what the bot said and come back (the survey's window too)."""
+from core.admin.queries import Period
+from core.admin.wrong_answers import followed_answers
+from handoff.survey import SATISFIED
+from handoff.tables import CaseRating
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +68,13 @@ class StaffSatisfaction:
 class Resolution:
     answers: int
     resolved: int
+    """No 👎, no case and no sign that it was wrong."""
+    looks_wrong: int
+    """A signal says it was wrong (`core.admin.wrong_answers`), whatever else followed."""
+    escalated_or_down: int
+    """A case or a 👎 followed, and no signal."""
+    left_silent: int
+    """Of `resolved`: the customer wrote nothing after it — the hub cannot know whether it helped."""
     rate: float | None
     """`resolved` ÷ `answers`; None without answers."""
 
@@ -115,52 +118,26 @@ async def satisfaction_by_staff(session: AsyncSession, period: Period) -> list[S
     return [StaffSatisfaction(staff, n, int(happy), _two_places(mean)) for staff, n, happy, mean in rows]
 
 
-def _is_answer(message: type[Message]) -> list[ColumnElement[bool]]:
-    """A bot reply that quotes the help centre: the overview's *answered* (`queries._outcome`)."""
-    return [
-        message.author == Author.BOT,
-        message.survey.is_(None),
-        ~message.declined,
-        ~message.handoff,
-        cast(message.citations, String) != "[]",
-    ]
-
-
-async def resolution(session: AsyncSession, period: Period) -> Resolution:
-    """The resolution rate (module docstring)."""
-    answer, later = aliased(Message, name="answer"), aliased(Message, name="later")
-    next_answer = (
-        select(func.min(later.created_at))
-        .where(later.conversation_id == answer.conversation_id, later.id > answer.id, *_is_answer(later))
-        .correlate(answer)
-        .scalar_subquery()
+async def resolution(session: AsyncSession, period: Period, *, bar: float) -> Resolution:
+    """The resolution rate (module docstring); `bar`: the hub's answer bar, for the weak matches."""
+    found = await followed_answers(session, period)
+    looks_wrong = escalated_or_down = left_silent = 0
+    for answer in found:
+        if answer.signal(bar=bar) is not None:
+            looks_wrong += 1
+        elif answer.escalated_or_down:
+            escalated_or_down += 1
+        elif not answer.followed:
+            left_silent += 1
+    resolved = len(found) - looks_wrong - escalated_or_down
+    return Resolution(
+        answers=len(found),
+        resolved=resolved,
+        looks_wrong=looks_wrong,
+        escalated_or_down=escalated_or_down,
+        left_silent=left_silent,
+        rate=resolved / len(found) if found else None,
     )
-    conditions = [*_is_answer(answer), answer.created_at >= period.since, answer.created_at < period.until]
-    if period.channel is not None:
-        conditions.append(answer.channel == period.channel)
-    answers = (
-        select(answer.id, answer.conversation_id, answer.created_at, next_answer.label("until"))
-        .where(*conditions)
-        .subquery("answers")
-    )
-
-    def after_it(at: QueryableAttribute[datetime]) -> ColumnElement[bool]:
-        """Within the window after the answer and before the bot's next answer."""
-        return and_(
-            at >= answers.c.created_at,
-            SecondsBetween(at, answers.c.created_at) < RESOLUTION_WINDOW.total_seconds(),
-            or_(answers.c.until.is_(None), at < answers.c.until),
-        )
-
-    voted_down = exists().where(Feedback.message_id == answers.c.id, Feedback.rating == "down")
-    case_opened = exists().where(Case.conversation_id == answers.c.conversation_id, after_it(Case.opened_at))
-    unresolved = or_(case_opened, voted_down)
-    total, resolved = (
-        await session.execute(
-            select(func.count(), func.coalesce(func.sum(case((unresolved, 0), else_=1)), 0)).select_from(answers)
-        )
-    ).one()
-    return Resolution(answers=total, resolved=int(resolved), rate=resolved / total if total else None)
 
 
 def _two_places(value: Decimal | float | None) -> float | None:

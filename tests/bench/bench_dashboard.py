@@ -64,7 +64,7 @@ from sqlalchemy.sql.schema import ScalarElementColumnDefault
 
 from core.admin import gaps, queries, satisfaction
 from core.admin.periods import chosen_period
-from core.settings import HandoffSettings
+from core.settings import AnswerSettings, HandoffSettings
 from core.store.db import (
     Base as AppBase,
 )
@@ -849,6 +849,9 @@ def _overview_queries() -> dict[str, Query]:
     async def open_cases(session: AsyncSession, period: queries.Period) -> object:
         return await queries.open_cases(session, now=period.until, sla=sla)
 
+    async def resolution(session: AsyncSession, period: queries.Period) -> object:
+        return await satisfaction.resolution(session, period, bar=AnswerSettings().min_match)
+
     return {
         "queries.volume": queries.volume,
         "queries.outcomes": queries.outcomes,
@@ -858,7 +861,7 @@ def _overview_queries() -> dict[str, Query]:
         "queries.open_cases": open_cases,
         "satisfaction.satisfaction": satisfaction.satisfaction,
         "satisfaction.satisfaction_by_staff": satisfaction.satisfaction_by_staff,
-        "satisfaction.resolution": satisfaction.resolution,
+        "satisfaction.resolution": resolution,
         "gaps.unanswered_questions": gaps.unanswered_questions,
     }
 

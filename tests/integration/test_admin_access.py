@@ -39,6 +39,7 @@ JSON_ROUTES = [
     "/admin/api/inbox",
     "/admin/api/overview",
     "/admin/api/gaps",
+    "/admin/api/wrong-answers",
     "/admin/api/conversations",
     "/admin/api/cases",
     "/admin/api/knowledge",
