@@ -4,8 +4,11 @@ Declared under `[actions.declared.<name>]` in the settings file, or one TOML fil
 `actions.directory` (the file's name is the action's). Everything is checked when the settings
 load, and an error names the key: the parameters are a JSON Schema, every `{placeholder}` of
 the URL and body is a parameter or a verified identity field (`{contact.email}`,
-`{contact.phone}`), header values take secrets from the environment only (`{env.NAME}`, which
-must be set), and the URL's host must be one the operator listed.
+`{contact.phone}`), header values take secrets from the environment only (`{env.NAME}`), and the
+URL's host must be one the operator listed. A secret is read when its action is called, not
+here: a command that calls no action (`supporthub ask` about the help centre, `outbox`, `forget`)
+runs without it, and a call of an action whose secret is unset fails, naming the variable
+(`core.answering.actions.catalog.MissingSecret`).
 
     [actions]
     allowed_hosts = ["shop.example.com"]
@@ -21,7 +24,6 @@ must be set), and the URL's host must be one the operator listed.
 
 from __future__ import annotations
 
-import os
 import re
 import tomllib
 from pathlib import Path
@@ -127,14 +129,11 @@ class ActionDeclaration(_Strict):
 
     @field_validator("headers")
     @classmethod
-    def _secrets_from_environment(cls, headers: dict[str, str]) -> dict[str, str]:
+    def _only_secret_placeholders(cls, headers: dict[str, str]) -> dict[str, str]:
         for header, template in headers.items():
             for name in placeholders(template):
-                found = ENV_PLACEHOLDER.fullmatch(name)
-                if found is None:
+                if ENV_PLACEHOLDER.fullmatch(name) is None:
                     raise ValueError(f"{header}: a header takes only {{env.NAME}} placeholders, not {{{name}}}")
-                if found.group(1) not in os.environ:
-                    raise ValueError(f"{header}: the environment has no {found.group(1)}")
         return headers
 
     @field_validator("examples")

@@ -178,9 +178,11 @@ async def check_action(actions: ActionSettings, name: str) -> str:
     """The action's endpoint answers through the same safe client the bot uses: its host is
     listed, resolves to an address it may use, and answers the fixed part of its URL with the
     action's headers. Any answer counts but a refusal of the credentials or a server error: the
-    check cannot know a real order number, so a 404 or 405 there still shows the way is open."""
+    check cannot know a real order number, so a 404 or 405 there still shows the way is open. A
+    header's secret unset in the environment fails the line, naming the variable: the hub starts
+    without it, and every call of the action fails until it is set."""
     from core.answering.actions.calls import ActionFailed, ActionRequest
-    from core.answering.actions.catalog import Action
+    from core.answering.actions.catalog import Action, MissingSecret
     from core.answering.actions.http_call import SafeHttp
 
     action = Action(name, actions.declared[name])
@@ -188,15 +190,18 @@ async def check_action(actions: ActionSettings, name: str) -> str:
     if host_entry(declaration.url) is None:
         raise Skipped("its host is a placeholder, so there is nothing fixed to try")
     base = declaration.url.split("{", 1)[0].split("?", 1)[0]
-    headers = action.headers()
+    try:
+        headers = action.headers()
+    except MissingSecret as unset:
+        raise CheckFailed(f"{unset}: every call of this action fails until it is set") from None
     http = SafeHttp(actions)
     try:
         answer = await http.send(ActionRequest("GET", base, headers), timeout_s=declaration.timeout_s)
         status = answer.status
     except ActionFailed as failed:
-        if not failed.kind.startswith("http_"):
+        if failed.status is None or not failed.kind.startswith("http_"):
             raise CheckFailed(str(failed)) from None
-        status = int(failed.kind.removeprefix("http_"))
+        status = failed.status
     finally:
         await http.aclose()
     where = urlsplit(base)

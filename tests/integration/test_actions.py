@@ -4,7 +4,9 @@ phrasings, slots, confirmation) and with the model (tool calls through the fake 
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,6 +16,8 @@ from core.action_settings import ActionSettings
 from core.cli.server import create_app
 from core.settings import AdminSettings, HandoffSettings, LlmSettings, Settings, SettingsError, load_settings
 from tests.app_client import AppClient
+from tests.cli_runner import supporthub, without_supporthub_environment
+from tests.conftest import SAMPLE_KNOWLEDGE
 from tests.fakes.company_api import SECRET_DETAIL, FakeCompanyApi
 from tests.fakes.openai_server import Call, FakeOpenAI, Text, ToolCalls
 from tests.integration.trusted import TRUSTED, trusted_api
@@ -112,12 +116,18 @@ async def test_an_order_is_looked_up_with_the_verified_email_and_shown(
     assert request.headers["Authorization"] == f"Bearer {company_api.token}"
 
 
-async def test_another_customers_order_is_not_shown(client: AppClient, company_api: FakeCompanyApi) -> None:
+@pytest.mark.parametrize("number", ["12345", "54321"])  # Ada's order, and no such order
+async def test_an_order_the_shop_does_not_find_for_the_customer_is_said_so_with_its_status_audited(
+    client: AppClient, company_api: FakeCompanyApi, number: str
+) -> None:
     company_api.add_order("12345", email="ada@example.com", status="shipped", carrier="DHL", eta="Friday")
-    reply = await say(client, "where is my order 12345", contact="mallory", email="mallory@example.com")
-    assert "shipped" not in reply["text"] and reply["handoff"] is True
+    reply = await say(client, f"where is my order {number}", contact="mallory", email="mallory@example.com")
+    assert reply["text"] == f"I couldn't find order number {number} for your account."
+    assert reply["handoff"] is False
     [request] = company_api.requests_to("/api/orders")
     assert request.query["email"] == "mallory@example.com"
+    [call] = await audit(client)
+    assert (call["outcome"], call["http_status"]) == ("http_404", 404)
 
 
 async def test_a_customer_who_is_not_verified_is_asked_to_verify_and_nothing_is_called(
@@ -148,6 +158,19 @@ async def test_the_order_number_given_last_week_is_remembered(client: AppClient,
     await say(client, "my order number is 77777", email="ada@example.com")
     reply = await say(client, "has my order shipped yet?", contact="ada-elsewhere", email="ada@example.com")
     assert reply["text"] == "Order 77777 is **delivered** with DPD, arriving yesterday."
+
+
+async def test_an_order_number_said_now_wins_over_the_one_remembered(
+    client: AppClient, company_api: FakeCompanyApi
+) -> None:
+    company_api.add_order("12345", email="ada@example.com", status="shipped", carrier="DHL", eta="Friday")
+    await say(client, "my order number is 12345", email="ada@example.com")
+    looked_up = len(company_api.requests_to("/api/orders"))
+    reply = await say(client, "where is my order 123?", contact="ada-elsewhere", email="ada@example.com")
+    assert reply["text"] == "123 doesn't look like your order number. What is your order number?"
+    assert len(company_api.requests_to("/api/orders")) == looked_up
+    answered = await say(client, "12345", contact="ada-elsewhere", email="ada@example.com")
+    assert answered["text"] == "Order 12345 is **shipped** with DHL, arriving Friday."
 
 
 async def test_a_write_runs_only_after_yes(client: AppClient, company_api: FakeCompanyApi) -> None:
@@ -185,7 +208,7 @@ async def test_a_slow_or_broken_endpoint_is_answered_politely_with_the_team_offe
     assert reply["text"].endswith(UNSTAFFED) and reply["handoff"] is True  # no desk here: where to reach the team
     assert SECRET_DETAIL not in reply["text"] and "Traceback" not in reply["text"]
     [call] = await audit(client)
-    assert call["outcome"] == ("timeout" if path == "/slow" else "http_500")
+    assert (call["outcome"], call["http_status"]) == (("timeout", None) if path == "/slow" else ("http_500", 500))
 
 
 async def test_cloud_metadata_and_a_redirect_away_are_refused(
@@ -207,6 +230,59 @@ async def test_cloud_metadata_and_a_redirect_away_are_refused(
         assert (await say(client, question))["text"].startswith("Sorry, I couldn't get that done just now")
     assert [call["outcome"] for call in await audit(client)] == ["refused", "refused"]
     assert len(company_api.requests_to("/redirect-away")) == 1
+
+
+async def test_a_header_secret_missing_from_the_environment_fails_only_the_action_that_needs_it(
+    aiohttp_client: Callable[..., Any],
+    settings_for: Callable[..., Settings],
+    company_api: FakeCompanyApi,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    monkeypatch.delenv(TOKEN_ENV)
+    client = await aiohttp_client(create_app(settings_for()), headers=TRUSTED)
+    answered = await say(client, "How do I reset my password?", email="ada@example.com")
+    assert answered["citations"] and company_api.requests == []
+    reply = await say(client, "where is my order 12345?", email="ada@example.com")
+    assert reply["text"].startswith("Sorry, I couldn't get that done just now") and reply["handoff"] is True
+    assert company_api.requests == []
+    [call] = await audit(client)
+    assert call["outcome"] == "missing_secret"
+    assert call["detail"] == f"the environment has no {TOKEN_ENV} (for its Authorization header)"
+    warned = [r.getMessage() for r in caplog.records if r.levelname == "WARNING" and TOKEN_ENV in r.getMessage()]
+    assert any("order_status" in line for line in warned), warned
+
+
+def test_supporthub_ask_starts_without_an_actions_header_secret(
+    indexed_data_dir: Path, tmp_path: Path, company_api: FakeCompanyApi
+) -> None:
+    config = tmp_path / "shop.toml"
+    config.write_text(
+        f'[actions]\nprivate_hosts = ["{company_api.host_port}"]\n'
+        "[actions.declared.order_status]\n"
+        'description = "Look up an order"\n'
+        f'url = "{company_api.url}/api/orders/{{order_number}}?email={{contact.email}}"\n'
+        f'headers = {{ Authorization = "Bearer {{env.{TOKEN_ENV}}}" }}\n'
+        'parameters = { type = "object", properties = { order_number = { type = "string" } } }\n'
+    )
+    asked = supporthub(
+        "ask",
+        "--config",
+        str(config),
+        "How do I reset my password?",
+        env={
+            **without_supporthub_environment(),
+            TOKEN_ENV: None,
+            "SUPPORTHUB_DATA_DIR": str(indexed_data_dir),
+            "SUPPORTHUB_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'hub.db'}",
+            "SUPPORTHUB_KNOWLEDGE__PATHS": json.dumps([str(SAMPLE_KNOWLEDGE)]),
+            "SUPPORTHUB_LOG__LEVEL": "WARNING",
+        },
+    )
+    assert asked.exit_code == 0, asked.stderr
+    assert "password" in asked.stdout.lower()
+    assert f"the environment has no {TOKEN_ENV}" in asked.stderr  # the start-up warning, naming the action
+    assert "order_status" in asked.stderr
 
 
 def test_a_loopback_port_the_operator_did_not_list_is_refused_at_start_up(

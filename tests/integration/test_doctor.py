@@ -355,3 +355,9 @@ async def test_an_actions_endpoint_is_tried_with_its_credentials(
         f"GET {company_api.url}/api/orders/ answered HTTP 401: check the credentials in its headers",
     )
     assert "wrong-shop-token" not in wrong.output and wrong.returncode != 0
+    unset = await doctor(env, "--config", str(config))
+    assert unset.lines["action:order_status"] == (
+        "FAIL",
+        "the environment has no SHOP_API_TOKEN (for its Authorization header): "
+        "every call of this action fails until it is set",
+    )

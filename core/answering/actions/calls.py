@@ -29,17 +29,23 @@ class HttpAnswer:
 
 class ActionRefused(Exception):
     """The call was not made: its host is not listed, it resolves to a private address the
-    operator did not allow by name, or a redirect leads elsewhere. The message is for the
-    audit log (never holds a secret)."""
+    operator did not allow by name, or a redirect leads elsewhere (`status`: the redirect's).
+    The message is for the audit log (never holds a secret)."""
+
+    def __init__(self, message: str, *, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
 
 
 class ActionFailed(Exception):
     """The call was made and did not give an answer to use: `kind` is `timeout`,
-    `connection`, `too_large`, `http_<status>` or `redirect`."""
+    `connection`, `too_large`, `http_<status>` or `redirect`. `status` is the HTTP status of
+    the last response, when one came (the audit shows it)."""
 
-    def __init__(self, kind: str, message: str) -> None:
+    def __init__(self, kind: str, message: str, *, status: int | None = None) -> None:
         super().__init__(message)
         self.kind = kind
+        self.status = status
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,7 +60,7 @@ class CallRecord:
     identity: tuple[str, ...]
     """The verified identity fields passed, never their values."""
     outcome: str
-    """ok, unverified, invalid, refused, declined, or an `ActionFailed.kind`."""
+    """ok, unverified, invalid, refused, declined, missing_secret, or an `ActionFailed.kind`."""
     http_status: int | None = None
     duration_ms: int = 0
     detail: str = ""

@@ -1,7 +1,8 @@
 """The operator's actions, ready to call: arguments checked against their schema, the request
 built from the templates with every value URL-encoded and no value a dot segment (an argument
 cannot change the host or the path's shape), the verified identity and the environment's
-secrets filled in by the hub."""
+secrets filled in by the hub. A secret is read when the request is built, so an action whose
+secret is unset fails alone, when called (`MissingSecret`), and nothing else waits on it."""
 
 from __future__ import annotations
 
@@ -27,6 +28,17 @@ class MissingIdentity(Exception):
         self.fields = fields
 
 
+class MissingSecret(Exception):
+    """A header of the action names an environment variable that is unset or empty. The message
+    names the variables and their headers, never a value."""
+
+    def __init__(self, unset: dict[str, str]) -> None:
+        """`unset`: header by variable."""
+        said = ", ".join(f"{name} (for its {header} header)" for name, header in unset.items())
+        super().__init__(f"the environment has no {said}")
+        self.names = list(unset)
+
+
 @dataclass(frozen=True, slots=True)
 class Action:
     name: str
@@ -42,7 +54,7 @@ class Action:
 
     def request(self, arguments: Mapping[str, Any], identity: VerifiedIdentity) -> ActionRequest:
         """The HTTP request for valid `arguments`; raises `MissingIdentity` when the customer lacks a
-        verified field the action passes."""
+        verified field the action passes, `MissingSecret` when a header's secret is unset."""
         declaration = self.declaration
         lacking = [name for name in declaration.identity if not identity.get(name)]
         if lacking:
@@ -60,9 +72,21 @@ class Action:
         return ActionRequest(declaration.method, url, self.headers(), body)
 
     def headers(self) -> dict[str, str]:
-        """The action's headers, their secrets read from the environment now."""
+        """The action's headers, their secrets read from the environment now; raises
+        `MissingSecret` when one is unset."""
+        if unset := self.unset_secrets():
+            raise MissingSecret(unset)
         return {
             header: _fill(template, _environment(template)) for header, template in self.declaration.headers.items()
+        }
+
+    def unset_secrets(self) -> dict[str, str]:
+        """The environment variables the headers name that are unset or empty, each with its header."""
+        return {
+            name: header
+            for header, template in self.declaration.headers.items()
+            for name in _secret_names(template)
+            if not os.environ.get(name)
         }
 
 
@@ -75,9 +99,12 @@ def _fill(template: str, values: Mapping[str, str]) -> str:
 
 
 def _environment(template: str) -> dict[str, str]:
-    """The secrets a header names, read now (checked present at start-up)."""
-    names = [found.group(1) for found in ENV_PLACEHOLDER.finditer(template)]
-    return {f"env.{name}": os.environ.get(name, "") for name in names}
+    """The secrets a header names, read now."""
+    return {f"env.{name}": os.environ.get(name, "") for name in _secret_names(template)}
+
+
+def _secret_names(template: str) -> list[str]:
+    return [found.group(1) for found in ENV_PLACEHOLDER.finditer(template)]
 
 
 def _dots(value: Any) -> bool:

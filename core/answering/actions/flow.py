@@ -9,6 +9,9 @@ parameters is dropped. A write runs only after the customer's "yes" in the next 
 (`PendingAction`, kept on the conversation between turns). Every call, and every call stopped
 before it was made, is audited. Failures read the same to the customer whatever went wrong: a
 short apology and a person offered; what went wrong is in the audit trail.
+
+One answer of the company's system is no failure: "not found" (404, 410), said to the customer
+as such, naming what was looked for ("I couldn't find order number 123 for your account").
 """
 
 from __future__ import annotations
@@ -22,15 +25,15 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from core.action_settings import CASE_NOTE, CASE_STATUS, ActionDeclaration, ActionSettings
+from core.action_settings import CASE_NOTE, CASE_STATUS, ActionDeclaration, ActionSettings, placeholders
 from core.answering.actions import built_in, slots
 from core.answering.actions.calls import ActionFailed, ActionRefused, ActionRequest, CallRecord, masked
-from core.answering.actions.catalog import Action
+from core.answering.actions.catalog import Action, MissingSecret
 from core.answering.actions.http_call import SafeHttp
 from core.answering.actions.phrasing import ActionMatcher, asks_how_to
 from core.answering.actions.results import shown
 from core.answering.questions import asks_anything
-from core.languages import N_, _
+from core.languages import N_, _, listing
 from core.messages import Reply
 from core.turn_context import PendingAction, TurnContext, VerifiedIdentity
 
@@ -45,6 +48,15 @@ FAILED = N_(
 )
 DECLINED = N_("OK, I haven't done anything.")
 NOT_READ = N_("That doesn't look right for this.")
+MISREAD = N_("{value} doesn't look like your {label}.")
+NOT_FOUND_STATUSES = frozenset({404, 410})
+"""The company's system has no such thing, or none of this customer's (an API scoped by the
+verified identity answers both alike, so as not to tell that another's exists): an answer to say
+as such, not a failure."""
+NOT_FOUND_FOR_YOU = N_("I couldn't find {what} for your account.")
+NOT_FOUND = N_("I couldn't find {what}.")
+NOTHING_FOR_YOU = N_("I couldn't find it for your account.")
+NOTHING = N_("I couldn't find it.")
 
 
 class ActionPorts(Protocol):
@@ -105,6 +117,9 @@ class Actions:
             name: action.declaration.examples for name, action in declared.items() if action.declaration.examples
         }
         self._matcher = ActionMatcher(examples, encode) if encode is not None and examples else None
+        for action in declared.values():
+            if unset := action.unset_secrets():
+                log.warning("actions: %s cannot be called until it is set: %s", action.name, MissingSecret(unset))
 
     def __bool__(self) -> bool:
         return bool(self._actions)
@@ -173,7 +188,9 @@ class Actions:
         if (action.declaration.writes or action.name in built_in.DECLARATIONS) and asks_how_to(found.said):
             return None  # "how do I cancel my subscription?" asks the help centre
         arguments = slots.fill(action.declaration, context.text, context.facts, {})
-        return await self._proceed(context, action, arguments)
+        return await self._proceed(
+            context, action, arguments, unfit=slots.unfit(action.declaration, context.text, arguments)
+        )
 
     async def model_call(self, context: TurnContext, name: str, arguments: Mapping[str, Any]) -> ModelCall:
         """A tool call of the model: arguments checked against the schema (the model reads what is
@@ -197,8 +214,11 @@ class Actions:
     async def aclose(self) -> None:
         await self._http.aclose()
 
-    async def _proceed(self, context: TurnContext, action: Action, arguments: dict[str, Any]) -> ActionTurn:
-        """Ask for what is missing, one parameter at a time; then confirm a write; then call."""
+    async def _proceed(
+        self, context: TurnContext, action: Action, arguments: dict[str, Any], *, unfit: Mapping[str, str] | None = None
+    ) -> ActionTurn:
+        """Ask for what is missing, one parameter at a time, saying what was read when the message
+        gave it a value that does not fit (`unfit`, by name); then confirm a write; then call."""
         declaration = action.declaration
         identity = await self._verified(context, action)
         if identity is None:
@@ -214,7 +234,11 @@ class Actions:
             pending = PendingAction(
                 action.name, arguments, awaiting=missing, asked_at=datetime.now(UTC), contact_id=context.contact_id
             )
-            return ActionTurn(Reply(slots.question_for(declaration, missing)), pending)
+            question = slots.question_for(declaration, missing)
+            if unfit and missing in unfit:
+                misread = _(MISREAD, value=unfit[missing], label=slots.label(declaration, missing))
+                question = f"{misread} {question}"
+            return ActionTurn(Reply(question), pending)
         if declaration.writes:
             return self._confirmation(context, action, arguments)
         return await self._execute(context, action, arguments, identity)
@@ -237,18 +261,29 @@ class Actions:
             return ActionTurn(Reply(_(FAILED), handoff=True))
         if action.name in built_in.DECLARATIONS and self._cases is not None:
             return await self._built_in(context, action, arguments)
-        request = action.request(arguments, identity)
+        try:
+            request = action.request(arguments, identity)
+        except MissingSecret as unset:
+            await self._audit(context, action, arguments, "missing_secret", detail=str(unset))
+            log.warning("actions: %s not called: %s", action.name, unset)
+            return ActionTurn(Reply(_(FAILED), handoff=True))
         if action.declaration.writes:
             request = _once(request, context, action)
         started = time.perf_counter()
         try:
             answer = await self._http.send(request, timeout_s=action.declaration.timeout_s)
         except ActionRefused as refused:
-            await self._audit(context, action, arguments, "refused", started=started, detail=str(refused))
+            await self._audit(
+                context, action, arguments, "refused", started=started, status=refused.status, detail=str(refused)
+            )
             log.warning("actions: %s refused: %s", action.name, refused)
             return ActionTurn(Reply(_(FAILED), handoff=True))
         except ActionFailed as failed:
-            await self._audit(context, action, arguments, failed.kind, started=started, detail=str(failed))
+            await self._audit(
+                context, action, arguments, failed.kind, started=started, status=failed.status, detail=str(failed)
+            )
+            if failed.status in NOT_FOUND_STATUSES:
+                return ActionTurn(Reply(_not_found(action.declaration, arguments)))
             log.warning("actions: %s failed (%s)", action.name, failed.kind)
             return ActionTurn(Reply(_(FAILED), handoff=True))
         await self._audit(context, action, arguments, "ok", started=started, status=answer.status)
@@ -318,6 +353,17 @@ class Actions:
             await self._ports.audit(call)
         except Exception:
             log.exception("actions: could not audit a call of %s", action.name)
+
+
+def _not_found(declaration: ActionDeclaration, arguments: Mapping[str, Any]) -> str:
+    """What the customer reads when the company's system found nothing: the values the URL looked
+    up, each with its parameter's label ("order number 123"), and "for your account" when the
+    call passed who the customer is."""
+    looked_up = [name for name in dict.fromkeys(placeholders(declaration.url)) if name in arguments]
+    what = listing([f"{slots.label(declaration, name)} {arguments[name]}" for name in looked_up])
+    if what:
+        return _(NOT_FOUND_FOR_YOU if declaration.identity else NOT_FOUND, what=what)
+    return _(NOTHING_FOR_YOU if declaration.identity else NOTHING)
 
 
 def _once(request: ActionRequest, context: TurnContext, action: Action) -> ActionRequest:

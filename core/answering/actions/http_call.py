@@ -146,36 +146,41 @@ class SafeHttp:
             async with self._opened().request(
                 method, url, headers=request.headers, json=body, allow_redirects=False
             ) as response:
-                location = response.headers.get("Location")
-                if response.status not in _REDIRECTS or location is None:
+                status, location = response.status, response.headers.get("Location")
+                if status not in _REDIRECTS or location is None:
                     return await self._answer(response, url)
                 if redirects == MAX_REDIRECTS:
-                    raise ActionFailed("redirect", f"{_shown(url)} redirected more than {MAX_REDIRECTS} times")
+                    raise ActionFailed(
+                        "redirect", f"{_shown(url)} redirected more than {MAX_REDIRECTS} times", status=status
+                    )
                 try:
                     target = url.join(URL(location)).with_fragment(None)
                 except ValueError:
-                    raise ActionFailed("redirect", f"{_shown(url)} redirected to an invalid URL") from None
+                    raise ActionFailed(
+                        "redirect", f"{_shown(url)} redirected to an invalid URL", status=status
+                    ) from None
                 if (target.scheme, target.raw_host, target.port) != (url.scheme, url.raw_host, url.port):
-                    raise ActionRefused(f"redirect to another host: {_shown(url)} sent to {target.origin()}")
-                if (response.status == 303 and method != "HEAD") or (
-                    response.status in (301, 302) and method == "POST"
-                ):
+                    raise ActionRefused(
+                        f"redirect to another host: {_shown(url)} sent to {target.origin()}", status=status
+                    )
+                if (status == 303 and method != "HEAD") or (status in (301, 302) and method == "POST"):
                     method, body = "GET", None  # as browsers do; 307 and 308 keep both
                 url, redirects = target, redirects + 1
 
     async def _answer(self, response: aiohttp.ClientResponse, url: URL) -> HttpAnswer:
-        if response.status >= 400:
-            raise ActionFailed(f"http_{response.status}", f"the endpoint answered HTTP {response.status}")
+        status = response.status
+        if status >= 400:
+            raise ActionFailed(f"http_{status}", f"the endpoint answered HTTP {status}", status=status)
         limit = self._settings.max_response_bytes
         too_large = f"{_shown(url)} answered more than {limit} bytes"
         if response.content_length is not None and response.content_length > limit:
-            raise ActionFailed("too_large", too_large)
+            raise ActionFailed("too_large", too_large, status=status)
         received = bytearray()
         async for chunk in response.content.iter_chunked(_CHUNK_BYTES):
             received += chunk
             if len(received) > limit:
-                raise ActionFailed("too_large", too_large)
-        return HttpAnswer(response.status, _parsed(bytes(received), response.charset))
+                raise ActionFailed("too_large", too_large, status=status)
+        return HttpAnswer(status, _parsed(bytes(received), response.charset))
 
     def _opened(self) -> aiohttp.ClientSession:
         if self._session is None:

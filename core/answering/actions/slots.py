@@ -5,12 +5,18 @@ Nothing is guessed. A value is read from the message only where the parameter's 
 what one looks like: a `pattern` (searched with its anchors removed, whole words first), an
 `enum` (one of its values said as a word), or a name memory knows (`order_number`, `email`,
 `phone`, `name`, `plan`, `preference`: the customer's own framing, "my order number is 12345",
-as `core.answering.memory` finds it). A free-text parameter comes only from what was gathered
-or remembered, never from the words of a message that was not an answer to its question. A
-message holding two different candidates ("is it 12345 or 67890?") fills nothing: the
-question is asked rather than one picked; memory's framing outranks a bare pattern match, so
-"my order number is 12345, call me on 0161 496 0000" fills 12345. Every value is kept only if it validates against its
+as `core.answering.memory` finds it); or where the customer names the parameter and gives a
+value holding a digit right after it ("order 123", "order number: BD-9" for `order_number`).
+A free-text parameter comes only from what was gathered, remembered or so named, never from
+the other words of a message that was not an answer to its question. A message holding two
+different candidates ("is it 12345 or 67890?") fills nothing: the question is asked rather
+than one picked; memory's framing outranks a bare pattern match, so "my order number is 12345,
+call me on 0161 496 0000" fills 12345. Every value is kept only if it validates against its
 property's schema (with the parameters' `$defs` and `format`).
+
+What the customer says now wins over memory: a value the message gives a parameter that does
+not validate ("order 123" where order numbers have five digits) is not replaced by one
+remembered from before (12345); the parameter is asked for, saying what was read (`unfit`).
 """
 
 from __future__ import annotations
@@ -40,6 +46,10 @@ _YES_WORDS = (
 _NO_WORDS = r"(?:no|nope|nah|n|cancel|don't|do not|dont|stop|not now|never mind|nevermind|no way|\U0001f44e|\u274c)"
 _YES = re.compile(rf"{_YES_WORDS}(?: {_YES_WORDS})*")
 _NO = re.compile(rf"{_NO_WORDS}(?: {_NO_WORDS})*")
+_BEFORE_VALUE = r"(?:\s*(?:no\.?|nr\.?|#|id|is|was|:))*\s*#?\s*"
+_VALUE = r"[A-Za-z0-9-]*\d[A-Za-z0-9-]*"
+"""What may stand between a parameter's name and its value ("order no. 123", "order number is
+123"), and a value: letters, digits and hyphens, one digit at least."""
 _POLITENESS = frozenset(["please", "pls", "thanks", "thank", "you", "thx", "cheers", "much", "so", "very"])
 
 
@@ -55,13 +65,27 @@ def fill(declaration: ActionDeclaration, text: str, facts: Sequence[Fact], known
             found[name] = known[name]
             continue
         said = _said(name, schema, validator, text, stated)
-        if said:
-            if len(said) == 1:
-                found[name] = said[0]
+        if len(said) == 1:
+            found[name] = said[0]
+        elif not said and not _given(name, text, stated):
+            remembered = _remembered(name, schema, validator, facts)
+            if remembered is not None:
+                found[name] = remembered
+    return found
+
+
+def unfit(declaration: ActionDeclaration, text: str, arguments: Mapping[str, Any]) -> dict[str, str]:
+    """What `text` gives the parameters missing from `arguments` that their schemas refuse ("123"
+    for a five-digit order number), as written, by name: the customer is told what was read when
+    the parameter is asked for. A parameter given two fitting values is not here: it is asked for
+    plainly."""
+    stated = extract_facts(text)
+    found: dict[str, str] = {}
+    for name, schema in declaration.properties.items():
+        if name in arguments or _said(name, schema, _validator(declaration, schema), text, stated):
             continue
-        remembered = _remembered(name, schema, validator, facts)
-        if remembered is not None:
-            found[name] = remembered
+        if given := _given(name, text, stated):
+            found[name] = given[0]
     return found
 
 
@@ -101,13 +125,20 @@ def question_for(declaration: ActionDeclaration, name: str) -> str:
     if asked := declaration.ask.get(name):
         return _(asked)
     schema = declaration.properties.get(name, {})
-    label = str(schema.get("title") or name.replace("_", " "))
-    if label[1:2].islower():  # "Order number" reads "order number", "IBAN" stays
-        label = label[:1].lower() + label[1:]
+    named = label(declaration, name)
     choices = ", ".join(str(value).replace("_", " ") for value in schema.get("enum", []))
     hint = str(schema.get("description") or choices).rstrip(".")
-    question = _("What is your {label}?", label=label)
-    return f"{question} ({hint})" if hint and hint.lower() != label.lower() else question
+    question = _("What is your {label}?", label=named)
+    return f"{question} ({hint})" if hint and hint.lower() != named.lower() else question
+
+
+def label(declaration: ActionDeclaration, name: str) -> str:
+    """The parameter as a sentence names it: its title, else its name in words ("order number")."""
+    schema = declaration.properties.get(name, {})
+    said = str(schema.get("title") or name.replace("_", " "))
+    if said[1:2].islower():  # "Order number" reads "order number", "IBAN" stays
+        said = said[:1].lower() + said[1:]
+    return said
 
 
 def yes_or_no(text: str) -> bool | None:
@@ -134,10 +165,10 @@ def _validator(declaration: ActionDeclaration, schema: Mapping[str, Any]) -> Val
 
 def _said(name: str, schema: Mapping[str, Any], validator: Validator, text: str, stated: Sequence[Fact]) -> list[Any]:
     """The distinct valid values `text` gives the parameter: memory's framed facts first (the most
-    specific), else its enum values and pattern matches."""
+    specific), else its enum values and pattern matches, else values after its name."""
     key = _fact_key(name)
     framed = [fact.value for fact in stated if fact.key is key]
-    for candidates in (framed, [*_enum_said(schema, text), *_pattern_found(schema, text)]):
+    for candidates in (framed, [*_enum_said(schema, text), *_pattern_found(schema, text)], _named(name, text)):
         values: list[Any] = []
         for candidate in candidates:
             value = _typed(schema, candidate) if isinstance(candidate, str) else candidate
@@ -146,6 +177,26 @@ def _said(name: str, schema: Mapping[str, Any], validator: Validator, text: str,
         if values:
             return values
     return []
+
+
+def _given(name: str, text: str, stated: Sequence[Fact]) -> list[str]:
+    """What `text` gives the parameter as written, whether it validates or not: memory's framing
+    for its key, and values after its name."""
+    key = _fact_key(name)
+    return [fact.value for fact in stated if fact.key is key] + _named(name, text)
+
+
+def _named(name: str, text: str) -> list[str]:
+    """The values that follow the parameter's name in `text`, each holding a digit: "order 123",
+    "order no. 123", "order number: BD-9" for `order_number` (its first word, the others optional).
+    The digit keeps words out ("order status"); a number that is no identifier ("an order 2 weeks
+    ago") is read too, and then asked about rather than taken, as it does not validate."""
+    words = [re.escape(word) for word in name.split("_") if word]
+    if not words:
+        return []
+    spoken = words[0] + "".join(rf"(?:[\s_-]+{word})?" for word in words[1:])
+    named = re.compile(rf"(?<!\w){spoken}\b{_BEFORE_VALUE}({_VALUE})(?!\w)", re.IGNORECASE)
+    return [match.group(1) for match in named.finditer(text)]
 
 
 def _remembered(name: str, schema: Mapping[str, Any], validator: Validator, facts: Sequence[Fact]) -> Any | None:

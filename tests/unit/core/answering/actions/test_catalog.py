@@ -9,7 +9,7 @@ from pydantic import ValidationError
 from core.action_settings import BUILT_IN_NAMES, ActionResultView, ActionSettings
 from core.answering.actions import built_in
 from core.answering.actions.calls import masked
-from core.answering.actions.catalog import Action, MissingIdentity
+from core.answering.actions.catalog import Action, MissingIdentity, MissingSecret
 from core.answering.actions.results import shown
 from core.answering.llm_responder import TOOLS
 from core.turn_context import VerifiedIdentity
@@ -44,6 +44,20 @@ def test_the_request_encodes_values_and_fills_identity_and_secrets(monkeypatch: 
     assert request.url == "https://shop.example.com/api/orders/..%2Fadmin%3Fx%3D1?email=ada%2B1%40example.com"
     assert request.headers == {"Authorization": "Bearer s3cret-token"}
     assert request.method == "GET" and request.json is None
+
+
+def test_a_secret_missing_from_the_environment_is_named_when_the_request_is_built(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    action = _catalog(monkeypatch)["order_status"]
+    monkeypatch.delenv("SHOP_TOKEN")
+    with pytest.raises(MissingSecret) as missing:
+        action.request({"order_number": "1234"}, VerifiedIdentity(email="ada@example.com"))
+    assert str(missing.value) == "the environment has no SHOP_TOKEN (for its Authorization header)"
+    monkeypatch.setenv("SHOP_TOKEN", "s3cret-token")
+    assert action.request({"order_number": "1234"}, VerifiedIdentity(email="a@b.co")).headers == {
+        "Authorization": "Bearer s3cret-token"
+    }
 
 
 def test_a_customer_without_the_identity_the_action_passes_cannot_call_it(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -272,6 +272,7 @@ async def test_an_error_status_fails_without_its_body(server: TestServer, make_h
     with pytest.raises(ActionFailed) as failed:
         await get(http, f"http://127.0.0.1:{server.port}/fail")
     assert (failed.value.kind, str(failed.value)) == ("http_500", "the endpoint answered HTTP 500")
+    assert failed.value.status == 500
 
 
 async def test_a_port_nobody_listens_on_is_a_connection_failure(make_http: MakeHttp) -> None:

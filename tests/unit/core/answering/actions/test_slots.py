@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from core.action_settings import ActionDeclaration
-from core.answering.actions.slots import answer_for, fill, missing, question_for, yes_or_no
+from core.answering.actions.slots import answer_for, fill, missing, question_for, unfit, yes_or_no
 from core.turn_context import Fact, FactKey
 
 ORDER = {"type": "string", "pattern": "^[0-9]{4,10}$", "title": "Order number"}
@@ -70,6 +70,35 @@ def test_memory_fills_what_the_message_does_not_say_newest_first() -> None:
     ]
     assert fill(DELIVERY, "where is my parcel?", facts, {}) == {"order_number": "22222", "email": "anna@example.com"}
     assert fill(DELIVERY, "where is order 33333?", facts, {})["order_number"] == "33333"
+
+
+@pytest.mark.parametrize(
+    ("schema", "found"),
+    [
+        (ORDER, None),  # "123" is no order number here: asked for, not replaced by the one remembered
+        ({"type": "string"}, "123"),  # any text is one: the customer's own
+    ],
+)
+def test_a_value_said_now_wins_over_memory_even_when_it_does_not_fit(schema: dict[str, Any], found: Any) -> None:
+    order_status = declaration({"order_number": schema}, ["order_number"])
+    remembered = [Fact(FactKey.ORDER_NUMBER, "12345")]
+    assert fill(order_status, "where is my order 123?", remembered, {}).get("order_number") == found
+    assert fill(order_status, "where is my order?", remembered, {})["order_number"] == "12345"
+
+
+@pytest.mark.parametrize(
+    ("text", "said"),
+    [
+        ("where is my order 123?", {"order_number": "123"}),
+        ("order number: BD-9 please", {"order_number": "BD-9"}),
+        ("where is my order 12345?", {}),  # it fits: filled, nothing to say
+        ("is it order 12345 or 67890?", {}),  # both fit: asked which, not told either is wrong
+        ("where is my order?", {}),
+        ("I reordered 2 mugs", {}),
+    ],
+)
+def test_what_the_message_gives_a_parameter_that_does_not_fit(text: str, said: dict[str, str]) -> None:
+    assert unfit(ORDER_STATUS, text, fill(ORDER_STATUS, text, [], {})) == said
 
 
 def test_the_messages_own_framing_for_a_memory_key() -> None:
