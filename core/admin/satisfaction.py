@@ -21,8 +21,9 @@ Definitions (the dashboard page states them, and docs/dashboard.md):
   An answer from the last day may still turn out unresolved: the rate of a period that ends now
   can still change as its last answers' windows pass.
 
-Each answer is read as one row (`wrong_answers.followed_answers`) and judged in Python: the
-signals read the customer's words, which no SQL of both databases reads alike. A request for a
+Each answer is read as one row (`wrong_answers.followed_answers`, which says what that costs)
+and judged in Python: the signals read the customer's words, which no SQL of both databases
+reads alike. A request for a
 person is read from its case, not from the customer's messages, for the time it saves: at a
 million messages (`tests/bench/bench_dashboard.py`'s year: 22,922 answers in the 30-day period,
 SQLite) the rate as one SQL count took 212 ms with its own look after each answer for a message
