@@ -80,8 +80,24 @@ NOT_HELPED_OPENERS = (
     "nao",
 )
 """Words that say "that did not help" when they open the customer's next message."""
-NOT_THANKS = ("thanks", "thank", "problem", "worries", "need", "danke", "gracias", "merci", "obrigad")
-"""What after an opener makes it a courtesy: "no thanks", "no problem", "no worries"."""
+NOT_THANKS = (
+    "thanks",
+    "thank",
+    "problem",
+    "worries",
+    "need",
+    "that's all",
+    "that's it",
+    "all good",
+    "i'm good",
+    "nothing",
+    "danke",
+    "gracias",
+    "merci",
+    "obrigad",
+)
+"""What after an opener makes it an answer to "anything else?" (an LLM's answer may end with it):
+"no thanks", "no problem", "nope, all good", "no, that's all"."""
 NOT_HELPED_PHRASES = (
     # English
     "that's not it",

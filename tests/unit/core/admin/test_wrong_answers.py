@@ -59,6 +59,8 @@ def test_a_next_message_that_says_the_answer_did_not_help(message: str) -> None:
         "no thanks, that's all",
         "No problem!",
         "No worries, got it",
+        "No, that's all. Thanks!",
+        "nope, all good",
         "thanks, that worked",
         "How do I know if it's done?",
         "I have no invoices yet",
