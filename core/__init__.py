@@ -68,8 +68,9 @@ core.admin: the dashboard at /admin: pages and its query modules; inbox + inbox_
     pushes or withdraws an article: /api/knowledge/documents, behind the admin token).
 handoff: policy, cases, customer_cases (a customer's own cases, for the built-in actions), desk + desk_store (the chat-platform desk through the desk port),
     inbox_store (the inbox's replies, notes, assignments), canned, survey, hours (business
-    hours and the SLA clock), translations (with an LLM: customers' messages for staff, staff
-    replies into the customer's language).
+    hours and the SLA clock), reach (where a customer can reach the team when no desk takes
+    cases), translations (with an LLM: customers' messages for staff, staff replies into the
+    customer's language).
 core.sandbox: stand-ins of Telegram, Twilio, Slack and an SMTP relay on 127.0.0.1 (the tests run the
     adapters against them), and the sandbox page `supporthub sandbox` serves (session, page).
 """

@@ -38,10 +38,12 @@ from pydantic_settings import (
 from pydantic_settings import SettingsError as EnvironmentParseError
 
 from core.action_settings import ActionSettings
-from core.languages import N_, channel_entry_points, detectable
+from core.languages import channel_entry_points, detectable
 from knowledge.settings import KnowledgeSettings
 
 DEFAULT_CONFIG = Path("config/supporthub.toml")
+_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s.]+")
+_PHONE = re.compile(r"\+?[\d\s().-]*\d[\d\s().-]*")
 
 
 class Section(BaseModel):
@@ -462,6 +464,31 @@ class HoursSettings(Section):
         return tuple(opening_ranges(getattr(self, day)) for day in WEEKDAYS)
 
 
+class ContactSettings(Section):
+    """Where customers reach your support team outside the chat. With no staff desk (no Slack staff
+    channel, nobody in the inbox) no person can join a conversation, so the bot says this wherever
+    it would offer one, in the customer's language: "You can reach our support team at
+    support@brightdesk.example or +1 555 0100." Both empty: it says plainly there is no other way.
+    The defaults are the sample help centre's (like `knowledge.paths`): set your own."""
+
+    email: str = Field("support@brightdesk.example", description="the address people write to for a person")
+    phone: str = Field("+1 555 0100", description="the number people call for a person")
+
+    @field_validator("email")
+    @classmethod
+    def _an_address(cls, value: str) -> str:
+        if value and not _EMAIL.fullmatch(value):
+            raise ValueError(f"{value!r} is not an email address like 'support@example.com'")
+        return value
+
+    @field_validator("phone")
+    @classmethod
+    def _a_number(cls, value: str) -> str:
+        if value and not _PHONE.fullmatch(value):
+            raise ValueError(f"{value!r} is not a phone number like '+1 555 0100' (digits, spaces, + - ( ) .)")
+        return value
+
+
 class HandoffSettings(Section):
     frustration_threshold: float = Field(0.7, ge=0.0, le=1.0, description="one message this frustrated escalates")
     frustrated_level: float = Field(0.4, ge=0.0, le=1.0, description="a message counts as frustrated from here")
@@ -489,12 +516,13 @@ class HandoffSettings(Section):
     )
     sla_check_s: float = Field(60.0, ge=1, description="how often the leader looks for cases past the SLA")
     unstaffed_message: str = Field(
-        N_("I can't bring in a person in this chat, so please contact our support team directly."),
-        min_length=1,
+        "",
         max_length=500,
-        description="what a customer handed over is told when no staff desk is set up (no Slack staff channel): "
-        'say where people can reach you, e.g. "Please write to help@example.com; we answer within a day."',
+        description='your own words in place of the sentence made from [handoff.contact] (e.g. "Please use the '
+        'form at example.com/support."; translate it in your catalogs, languages.catalogs); empty: made from '
+        "[handoff.contact], in the customer's language",
     )
+    contact: ContactSettings = ContactSettings()
     hours: HoursSettings = HoursSettings()
 
 

@@ -150,6 +150,16 @@ class TurnContext:
     """An action this conversation is in the middle of."""
     language: str | None = None
     """The customer's language, once a message was sure of it (the reply is said in it)."""
+    reach: str | None = None
+    """None: a person from staff can join this conversation (a desk takes cases), so a reply may
+    offer one. Else nobody can, and this is where the customer can reach the team instead, said
+    in their language (`handoff.reach`): a reply says it where it would offer a person, and
+    never offers one. "": say nothing there (the turn tells them itself)."""
+
+    @property
+    def staffed(self) -> bool:
+        """A person can come: replies offer one rather than saying where to write."""
+        return self.reach is None
 
 
 class Responder(StrEnum):

@@ -127,7 +127,7 @@ class Agent:
         stated = [f for f in context.facts if f.source_message_id == context.message_id]
         if stated and not asks_anything(context.text):  # "my name is Alice": nothing to look up, something to note
             return AgentOutcome(acknowledgement(stated))
-        reply = self._offline.answer_all(asked)
+        reply = self._offline.answer_all(asked, reach=context.reach)
         declined = reply.handoff and not reply.citations
         if readable:
             read = _("I've read {files}.", files=listing([literal(f.filename) for f in readable]))

@@ -9,7 +9,9 @@ with citations the model cannot invent.
    conversation's language is known (`TurnContext.language`), one line after it names the
    language to answer in (`language_line`): the passages may be in another language (an
    English help centre), and "the customer's language" alone left models answering a German
-   question in the passages' English.
+   question in the passages' English. When no person can join (`TurnContext.reach`), a last
+   line says so (`unstaffed_line`): the model offers nobody and says where to reach the team
+   in the hub's own words, and escalate_to_human is not among its tools.
 2. The recent turns: customer → `user`, bot and staff → `assistant`.
 3. The current turn, one `user` message: a data block, then the customer's words.
 
@@ -43,7 +45,8 @@ no fact was found in the message ("I'm on the Pro plan" has nothing to cite), an
 customer's message was not small talk (`core.answering.small_talk`: greetings, thanks, "ok",
 goodbyes and nothing more). So "I don't know" replies count, and so does an
 uncited answer the model made up despite the prompt. `Reply.handoff` is set when the turn
-escalated or declined — the declined reply offers a person, as the offline responder's does.
+escalated or declined — the declined reply offers a person (or says where to reach the team),
+as the offline responder's does.
 
 ## Tool loop
 
@@ -160,6 +163,17 @@ def language_line(language: str) -> str:
     )
 
 
+def unstaffed_line(reach: str) -> str:
+    """The system prompt's last line when no person can join the conversation (`TurnContext.reach`):
+    nobody is offered or promised, and the model says where to reach the team instead ("": the
+    turn says it)."""
+    told = f'tell the customer, in these words: "{reach}"' if reach else "the system tells the customer where to write"
+    return (
+        "\nNo person from the support team can join this chat: never offer or promise one, and "
+        f"escalate_to_human is not available. Where you would offer a person, {told}.\n"
+    )
+
+
 def _function(name: str, description: str, properties: dict[str, Any]) -> ChatCompletionFunctionToolParam:
     schema = {"type": "object", "properties": properties, "required": list(properties), "additionalProperties": False}
     return {"type": "function", "function": {"name": name, "description": description, "parameters": schema}}
@@ -234,6 +248,8 @@ class LlmResponder:
         does when an action ends the turn in the hub's own words (a confirmation to ask)."""
         turn = _Turn(search=search, sink=stream, context=context, actions=actions)
         system = SYSTEM_PROMPT + (language_line(context.language) if context.language else "")
+        if context.reach is not None:
+            system += unstaffed_line(context.reach)
         messages: list[ChatCompletionMessageParam] = [{"role": "system", "content": system}]
         messages += [_past(m) for m in context.recent]
         messages.append({"role": "user", "content": _current(context, turn.number(hits))})
@@ -285,7 +301,7 @@ class LlmResponder:
             {"role": "system", "content": SUMMARY_PROMPT},
             {"role": "user", "content": _data_block(document)},
         ]
-        summary = (await self._round(prompt, tools=False, emit=None)).text.strip()
+        summary = (await self._round(prompt, tools=None, emit=None)).text.strip()
         if not summary:
             raise LlmFailure("the model wrote an empty summary")
         return summary
@@ -302,7 +318,7 @@ class LlmResponder:
             {"role": "system", "content": CASE_SUMMARY_PROMPT},
             {"role": "user", "content": _data_block(document)},
         ]
-        summary = (await self._round(prompt, tools=False, emit=None)).text.strip()
+        summary = (await self._round(prompt, tools=None, emit=None)).text.strip()
         if not summary:
             raise LlmFailure("the model wrote an empty case summary")
         return summary
@@ -315,7 +331,7 @@ class LlmResponder:
             {"role": "system", "content": TRANSLATE_PROMPT.format(target=language_name(into), source=source_words)},
             {"role": "user", "content": f"{DATA_OPEN}\n{_defuse(text)}\n{DATA_CLOSE}"},
         ]
-        translated = (await self._round(prompt, tools=False, emit=None)).text.strip()
+        translated = (await self._round(prompt, tools=None, emit=None)).text.strip()
         if not translated:
             raise LlmFailure("the model wrote an empty translation")
         return translated
@@ -328,7 +344,7 @@ class LlmResponder:
         """The final text of the turn, after at most `max_tool_rounds` rounds of tool calls."""
         tool_rounds = 0
         while True:
-            round_ = await self._round(messages, tools=True, emit=turn.emit, extra_tools=turn.action_tools())
+            round_ = await self._round(messages, tools=turn.tools(), emit=turn.emit)
             if not round_.calls:
                 if not round_.text.strip():
                     raise LlmFailure("the model gave an empty answer")
@@ -351,11 +367,11 @@ class LlmResponder:
         self,
         messages: list[ChatCompletionMessageParam],
         *,
-        tools: bool,
+        tools: list[ChatCompletionFunctionToolParam] | None,
         emit: Callable[[str], Awaitable[None]] | None,
-        extra_tools: list[ChatCompletionFunctionToolParam] | None = None,
     ) -> _Round:
-        """One streamed completion: its text (each delta passed to `emit`) and its tool calls."""
+        """One streamed completion: its text (each delta passed to `emit`) and its tool calls
+        (`tools`: those the model may call; None: none)."""
         parts: list[str] = []
         calls = _ToolCallAssembler()
         with LLM_REQUEST_SECONDS.time(), _api_failures():
@@ -366,7 +382,7 @@ class LlmResponder:
                 max_tokens=self._settings.max_tokens,
                 stream=True,
                 stream_options={"include_usage": True},  # a last chunk reports the tokens used
-                tools=(TOOLS + (extra_tools or [])) if tools else openai.omit,
+                tools=tools if tools is not None else openai.omit,
             )
             async with stream:
                 async for chunk in stream:
@@ -448,10 +464,13 @@ class _Turn:
     stop: ActionTurn | None = None
     """An action ended the turn in the hub's own words."""
 
-    def action_tools(self) -> list[ChatCompletionFunctionToolParam]:
-        if self.actions is None:
-            return []
-        return [cast(ChatCompletionFunctionToolParam, tool) for tool in self.actions.tools()]
+    def tools(self) -> list[ChatCompletionFunctionToolParam]:
+        """The tools offered this turn: escalate_to_human only when a person can come, and the
+        operator's actions."""
+        offered = [tool for tool in TOOLS if self.context.staffed or tool["function"]["name"] != "escalate_to_human"]
+        if self.actions is not None:
+            offered += [cast(ChatCompletionFunctionToolParam, tool) for tool in self.actions.tools()]
+        return offered
 
     def number(self, hits: list[Hit]) -> list[dict[str, str | int]]:
         """Give `hits` the next refs; the passages as the model sees them."""

@@ -1,6 +1,6 @@
 """Answers without a language model: quote the sentences (and table rows) of the best document
 that answer each question of a message, cite them, and say plainly what was not found
-(offering a person).
+(offering a person, or where to reach the team when none can come: `TurnContext.reach`).
 
 ## Questions
 
@@ -54,16 +54,14 @@ from knowledge.phrasings import Floor
 
 log = logging.getLogger(__name__)
 
-OFFER = N_("Would you like me to bring in a person from our support team?")
 OFFER_FOR_THAT = N_("Would you like me to bring in a person from our support team for that?")
 OFFER_IF_NEEDED = N_("If you need help with that, I can bring in a person from our support team.")
-PERSON_OFFERS = (OFFER, OFFER_FOR_THAT, OFFER_IF_NEEDED)
-"""Every sentence a reply offers a person with: without a staff desk the turn puts
-`handoff.unstaffed_message` in their place (`core.pipeline.turn_runner`)."""
 DECLINE = N_(
     "I couldn't find anything about that in our help centre, and I'd rather not guess. "
     "Would you like me to bring in a person from our support team?"
 )
+NOT_FOUND = N_("I couldn't find anything about that in our help centre, and I'd rather not guess.")
+"""The decline when no person can come: where to reach the team follows it (`answer_all`)."""
 GREETING_REPLY = N_(
     "Hi! Ask me anything about our product — I'll answer from our help centre and show you where it says so."
 )
@@ -323,9 +321,11 @@ class OfflineResponder:
         """The reply to a message holding one question."""
         return self.answer_all([Asked(question, hits)])
 
-    def answer_all(self, asked: Sequence[Asked]) -> Reply:
+    def answer_all(self, asked: Sequence[Asked], *, reach: str | None = None) -> Reply:
         """The reply to a message's questions: each covered one quoted with its sources, the
-        others named with a person offered; the decline when none is covered."""
+        others named with a person offered; the decline when none is covered. `reach`: no person
+        can come (`TurnContext.reach`), so nobody is offered: where to reach the team is said
+        once instead, after what was not found (None: staffed, a person is offered)."""
         if len(asked) == 1:
             kind = small_talk(asked[0].question)
             if kind is SmallTalk.GREETING:
@@ -343,13 +343,15 @@ class OfflineResponder:
                 if answer is not None and not any(_said(answer) <= _said(p) for p in parts):  # the same quote again
                     parts.append(answer)
         if not parts:
-            return Reply(_(DECLINE), handoff=True)
-        sections = [_in_language(part) + _section(part, several=len(asked) > 1) for part in parts]
+            return Reply(_(DECLINE) if reach is None else f"{_(NOT_FOUND)} {reach}".strip(), handoff=True)
+        offer = reach is None
+        sections = [_in_language(part) + _section(part, several=len(asked) > 1, offer=offer) for part in parts]
         if unanswered:
             named = ", ".join(f"“{_echo(q)}”" for q in unanswered)
-            sections.append(
-                _("I couldn't find anything in our help centre about {named}.", named=named) + " " + _(OFFER_FOR_THAT)
-            )
+            not_found = _("I couldn't find anything in our help centre about {named}.", named=named)
+            sections.append(f"{not_found} {_(OFFER_FOR_THAT)}" if offer else not_found)
+        if reach and (unanswered or any(part.missing for part in parts)):
+            sections.append(reach)
         cited: dict[tuple[str, str], Hit] = {}  # each section once, where it is first cited
         for part in parts:
             for hit in part.cited:
@@ -511,7 +513,7 @@ def _words_of(hits: list[Hit]) -> frozenset[str]:
     return frozenset().union(*(content_words(part) for h in hits for part in (h.title, h.section, h.text)))
 
 
-def _section(part: _Part, *, several: bool) -> str:
+def _section(part: _Part, *, several: bool, offer: bool) -> str:
     one = part.cited[0]
     title = (
         one.title
@@ -524,7 +526,7 @@ def _section(part: _Part, *, several: bool) -> str:
     text = f"{lead} in **{title}**:\n\n{_render(part.quoted)}"
     if part.missing:
         named = ", ".join(f"*{literal(word)}*" for word in part.missing)
-        text += "\n\n" + _("It doesn't mention {named}.", named=named) + " " + _(OFFER_IF_NEEDED)
+        text += "\n\n" + _("It doesn't mention {named}.", named=named) + (" " + _(OFFER_IF_NEEDED) if offer else "")
     return text
 
 

@@ -22,6 +22,7 @@ import threading
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
 from typing import TypeVar
@@ -38,6 +39,7 @@ from core.pipeline.hub_gate import HubGate
 from core.registry import load_channels
 from core.settings import LlmSettings, Settings
 from core.store.db import MIGRATIONS_DIR, StaffMember, make_engine
+from handoff.reach import where_to_reach
 from knowledge.settings import KnowledgeSettings
 
 T = TypeVar("T")
@@ -244,17 +246,17 @@ def desk_check(settings: Settings, channels: Mapping[str, Channel]) -> Callable[
         found = desks(channels)
         if found:
             return f"the {found[0][0]} staff desk takes the conversations handed over"
+        told = where_to_reach(settings.handoff, now=datetime.now(UTC))
         if settings.admin.token is not None:
             people = await _inbox_people(settings)
             if people:
                 return f"the inbox at /admin/inbox takes the conversations handed over ({people} on the staff)"
             raise Warned(
-                "the inbox has nobody to answer (supporthub staff invite EMAIL); a customer handed over is told "
-                f"{settings.handoff.unstaffed_message!r}"
+                f"the inbox has nobody to answer (supporthub staff invite EMAIL); customers needing a person read {told!r}"
             )
         raise Warned(
-            "no staff desk: set SUPPORTHUB_ADMIN__TOKEN and invite people to the inbox (supporthub staff invite), "
-            f"or set slack.staff_channel; a customer handed over is told {settings.handoff.unstaffed_message!r}"
+            "no staff desk (set slack.staff_channel, or admin.token and supporthub staff invite); "
+            f"customers needing a person read {told!r}"
         )
 
     return check

@@ -44,6 +44,7 @@ from core.store.transactions import Transactions, transactions_for
 from handoff.customer_cases import StoredCaseBook
 from handoff.desk import StaffDesk
 from handoff.hours import Sla
+from handoff.reach import where_to_reach
 from handoff.translations import StaffTranslations
 from knowledge.base import KnowledgeBase
 
@@ -229,10 +230,10 @@ async def open_runtime(
             )
             if not await staffing.staffed():
                 log.warning(
-                    "no staff desk: a customer handed over to a person is told %r (handoff.unstaffed_message); "
-                    "invite people to the inbox (supporthub staff invite, with SUPPORTHUB_ADMIN__TOKEN set) "
-                    "or set slack.staff_channel for the Slack staff desk",
-                    settings.handoff.unstaffed_message,
+                    "no staff desk: nobody is handed over, and a customer who needs a person is told %r "
+                    "([handoff.contact]); invite people to the inbox (supporthub staff invite, with "
+                    "SUPPORTHUB_ADMIN__TOKEN set) or set slack.staff_channel for the Slack staff desk",
+                    where_to_reach(settings.handoff, now=utcnow()),
                 )
             turns = TurnRunner(
                 transactions=storage.turns,

@@ -18,7 +18,7 @@ from collections import deque
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager, suppress
 from dataclasses import replace
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from core.answering.agent import Answerer
 from core.channel import (
@@ -55,6 +55,7 @@ from core.streaming import StreamEvent, StreamSink
 from handoff.cases import CaseOpening
 from handoff.desk import StaffDesk
 from handoff.desk_store import Relayed
+from handoff.reach import where_to_reach
 from handoff.translations import StaffTranslations
 from knowledge.hits import Hit
 
@@ -519,18 +520,20 @@ class Hub:
             return None
 
     async def _apologise(self, pending: PendingMessage, channel: Channel) -> TakenTurn | None:
-        """The apology promises a person, so it opens a case like any escalation; without a staff
-        desk it says where to write instead (`handoff.unstaffed_message`)."""
+        """The apology promises a person, so it opens a case like any escalation; without a desk
+        that takes cases it says where to reach the team instead and opens none: the bot keeps
+        the conversation (`handoff.reach`)."""
         staffed = await self._staffing.staffed()
         language = await self._storage.views.language_at(pending.address)
         with speaking(language or self._settings.languages.default):
-            apology = _(APOLOGY) if staffed else f"{_(SORRY)} {_(self._settings.handoff.unstaffed_message)}"
+            apology = (
+                _(APOLOGY) if staffed else f"{_(SORRY)} {where_to_reach(self._settings.handoff, now=datetime.now(UTC))}"
+            )
+        failed = f"Answering failed {ANSWER_ATTEMPTS} times; see the server log."
         result = TurnResult(
             signals=None,
             reply=Reply(apology, handoff=True),
-            escalation=CaseOpening(
-                "error", f"Answering failed {ANSWER_ATTEMPTS} times; see the server log.", language=language
-            ),
+            escalation=CaseOpening("error", failed, language=language) if staffed else None,
             language=language,
         )
         finished = await self._storage.turns.finish(pending, result, push=channel.capabilities.push)

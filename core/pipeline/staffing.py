@@ -1,11 +1,13 @@
-"""Whether a customer handed over can reach a person: a chat-platform desk is set up (Slack's
-staff channel), or the browser inbox is (the dashboard on, and someone on the staff who has
-joined). Without either, the bot promises nobody (`handoff.unstaffed_message`).
+"""Whether a person can come: a chat-platform desk is set up (Slack's staff channel), or the
+browser inbox is (the dashboard on, and someone on the staff who has joined). Without either,
+nobody is handed over: the bot keeps the conversation, offers nobody and says where to reach
+the team instead (`handoff.reach`).
 
 The inbox's part changes while the hub runs (an invitation accepted, the last person removed).
 Someone there is remembered for `REFRESH_S`; nobody there is asked again the next time, so the
-first customer handed over after the first person joined is promised a person. It is asked
-only when a reply hands over or offers a person, so the question costs nothing on most turns."""
+first customer after the first person joined can be handed over. Every turn asks (its replies
+are written knowing the answer): with a desk, or someone in the inbox, that costs nothing; an
+inbox with nobody in it costs one small query a turn."""
 
 from __future__ import annotations
 

@@ -7,6 +7,15 @@ no answer first) and after (a reply that could not answer, or the LLM asking for
 A score typed in answer to an open satisfaction survey is kept and thanked before either, and
 nothing else happens (`handoff.survey`).
 
+A person is brought in only when a desk can take the case (`core.pipeline.staffing`). Without
+one the policy still speaks, but nothing waits for a person who does not exist: the bot keeps
+the conversation and keeps answering, and the customer is told where to reach the team
+(`handoff.reach`). The responders know it before they write (`TurnContext.reach`): they offer
+nobody, and say where to write where they would have offered a person. A request for a person
+is answered with where to reach the team (and the answer, when the message also asked
+something the help centre covers): the customer asked for something the bot cannot give, and
+the honest reply is where they can get it, not silence and not a promise.
+
 A turn is taken (`take`, which the hub retries when it fails) and, once its reply is on its
 way, followed up (`follow_up`): work the customer should not wait for — the staff's suggested
 reply for a conversation escalated before any answer, and the rolling summary.
@@ -16,7 +25,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -25,7 +33,6 @@ from core.answering.agent import Answerer
 from core.answering.attachments import AttachmentReader
 from core.answering.language import message_language
 from core.answering.memory import extract_facts, extractive_summary, within_budget
-from core.answering.offline_responder import PERSON_OFFERS
 from core.answering.sentiment import SentimentAnalyzer
 from core.languages import N_, _, speaking
 from core.messages import Author, Reply
@@ -38,7 +45,8 @@ from core.streaming import StreamSink
 from core.turn_context import AgentOutcome, AttachmentText, Fact, PastMessage, Responder, Signals, TurnContext
 from handoff.cases import CaseOpening
 from handoff.hours import BusinessHours
-from handoff.policy import Escalation, decide
+from handoff.policy import Escalation, Rule, decide
+from handoff.reach import NO_PERSON, where_to_reach
 from handoff.survey import THANKS, SurveyAnswer, score_of
 
 log = logging.getLogger(__name__)
@@ -50,7 +58,6 @@ grows with the text, and most of them run on the event loop; the stored message 
 channel took in (a channel's own limit: `api.max_text_length`, `email.max_text_length`…)."""
 
 HANDOFF_NOTICE = N_("I've passed this conversation to a person from our support team; they'll follow up here.")
-DECLINED = N_("I couldn't find this in our help centre.")
 DECLINED_HANDOFF = N_(
     "I couldn't find this in our help centre, so I've passed your question to a person "
     "from our support team; they'll follow up here."
@@ -74,11 +81,6 @@ def out_of_hours(notice: str, back: str) -> str:
     """A handoff notice (`HANDOFF_NOTICE`, `DECLINED_HANDOFF`) out of business hours, in the
     language spoken now ("… Our team is back Monday at 09:00 CET; they'll reply here then.")."""
     return _(_LATER[notice], back=back)
-
-
-def _offers() -> re.Pattern[str]:
-    """The offers of a person a reply may hold, as said in the language spoken now."""
-    return re.compile("|".join(re.escape(_(offer)) for offer in PERSON_OFFERS))
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,10 +112,10 @@ class TurnRunner:
         staffing: Staffing | None = None,
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
-        """`staffing`: whether a staff desk is set up, so a customer handed over is told a
-        person will follow up (out of `handoff.hours`, when); without one they are told
-        `handoff.unstaffed_message` instead (None: always staffed). `clock`: the time a turn
-        is taken (tests freeze it)."""
+        """`staffing`: whether a desk can take a case, so a customer handed over is told a person
+        will follow up (out of `handoff.hours`, when); without one nobody is handed over, and
+        the replies say where to reach the team (`handoff.reach`; None: always staffed).
+        `clock`: the time a turn is taken (tests freeze it)."""
         self._transactions = transactions
         self._agent = agent
         self._analyzer = analyzer
@@ -168,18 +170,24 @@ class TurnRunner:
             )
         history = [m for m in state.messages if m.id > state.policy_from]
         history.append(PastMessage(pending.id, Author.CUSTOMER, text, signals))
-        context = replace(self._context(pending, text, state, facts, files), language=written_in or state.language)
+        staffed = await self._staffing.staffed()
         early = decide(history, settings=self._settings.handoff)
-        if early is not None:  # the customer hears so at once; staff get a draft afterwards
-            reply = Reply(_with_problems(self._notice(await self._staffing.staffed()), files), handoff=True)
+        context = replace(
+            self._context(pending, text, state, facts, files),
+            language=written_in or state.language,
+            reach=None if staffed else self._reach(told_by_turn=early is not None),
+        )
+        if early is not None and staffed:  # the customer hears so at once; staff get a draft afterwards
+            reply = Reply(_with_problems(self._now_told(HANDOFF_NOTICE), files), handoff=True)
             taken = await self._finish(pending, replace(base, reply=reply), early, signals, push=push)
             if taken is None or self._agent.llm is None:
                 return taken
             return replace(taken, suggest_from=context, case_summary_from=(context, early.reason))
         outcome = await self._agent.respond(context, stream=stream)
         drafted = [*history, PastMessage(0, Author.BOT, outcome.reply.text, declined=outcome.declined)]
-        late = decide(drafted, settings=self._settings.handoff, agent_request=outcome.escalation)
-        reply = await (self._handed_over(outcome) if late is not None else self._offered(outcome.reply))
+        wanted = early or decide(drafted, settings=self._settings.handoff, agent_request=outcome.escalation)
+        late = wanted if staffed else None
+        reply = self._reply(pending, outcome, wanted, early=early, staffed=staffed)
         reply = replace(reply, text=_with_problems(reply.text, files))
         result = replace(
             base,
@@ -281,31 +289,54 @@ class TurnRunner:
         language = message_language(text, tuple(self._settings.languages.detect))
         return self._analyzer.analyze(text, language), extract_facts(text), language
 
-    def _notice(self, staffed: bool) -> str:
-        return self._now_told(HANDOFF_NOTICE) if staffed else _(self._settings.handoff.unstaffed_message)
+    def _reply(
+        self,
+        pending: PendingMessage,
+        outcome: AgentOutcome,
+        wanted: Escalation | None,
+        *,
+        early: Escalation | None,
+        staffed: bool,
+    ) -> Reply:
+        """The answer as the customer reads it: as written, or with the policy wanting a person,
+        handed over (a desk takes cases) or kept by the bot (none does)."""
+        if wanted is None:
+            return outcome.reply
+        if staffed:
+            return self._handed_over(outcome)
+        log.info(
+            "turn: conversation %s escalated (%s) but no desk takes cases; the bot keeps it: %s",
+            pending.conversation_id,
+            wanted.rule,
+            wanted.reason,
+        )
+        return self._kept(outcome, early)
 
-    async def _offered(self, reply: Reply) -> Reply:
-        """The reply; without a staff desk, its offers of a person ("Would you like me to bring
-        in a person…?") replaced by where the customer can reach the team."""
-        offers = _offers()
-        if not offers.search(reply.text) or await self._staffing.staffed():
-            return reply
-        told: list[bool] = []
+    def _reach(self, *, told_by_turn: bool) -> str:
+        """Where to reach the team, for the responders to say where they would offer a person;
+        "" when the turn says it itself (`_kept`)."""
+        return "" if told_by_turn else where_to_reach(self._settings.handoff, now=self._clock())
 
-        def instead(_offer: re.Match[str]) -> str:  # said once: a reply to several questions offers once a section
-            told.append(True)
-            return _(self._settings.handoff.unstaffed_message) if len(told) == 1 else ""
-
-        return replace(reply, text=offers.sub(instead, reply.text).strip())
-
-    async def _handed_over(self, outcome: AgentOutcome) -> Reply:
-        staffed = await self._staffing.staffed()
+    def _handed_over(self, outcome: AgentOutcome) -> Reply:
         if outcome.declined:
-            if not staffed:
-                return Reply(f"{_(DECLINED)} {_(self._settings.handoff.unstaffed_message)}", handoff=True)
             return Reply(self._now_told(DECLINED_HANDOFF), handoff=True)
-        answered = (await self._offered(outcome.reply)).text
-        return Reply(f"{answered}\n\n{self._notice(staffed)}", outcome.reply.citations, handoff=True)
+        return Reply(f"{outcome.reply.text}\n\n{self._now_told(HANDOFF_NOTICE)}", outcome.reply.citations, handoff=True)
+
+    def _kept(self, outcome: AgentOutcome, early: Escalation | None) -> Reply:
+        """The reply when the policy wants a person and no desk takes cases: the bot keeps the
+        conversation and keeps answering. A reply written after the policy spoke (two declines
+        in a row) already says where to reach the team. When it spoke first (a request for a
+        person, frustration, a keyword), the answer is followed by where to reach the team; with
+        nothing the help centre covers ("I want a person", "I'll call my lawyer") that is the
+        whole reply, as the handoff notice is with a desk."""
+        if early is None:
+            return replace(outcome.reply, handoff=True)
+        told = where_to_reach(self._settings.handoff, now=self._clock())
+        if early.rule is Rule.HUMAN_REQUEST:
+            told = f"{_(NO_PERSON)} {told}"
+        if outcome.declined:
+            return Reply(told, handoff=True)
+        return Reply(f"{outcome.reply.text}\n\n{told}", outcome.reply.citations, handoff=True)
 
     def _now_told(self, notice: str) -> str:
         """A staffed handoff notice as it reads now: out of business hours, when the team is back."""

@@ -26,7 +26,7 @@ from core.desk_port import CaseAction
 from core.messages import Address, InboundMessage
 from core.pipeline.hub_gate import HubGate
 from core.quoting import literal
-from core.settings import AttachmentSettings, LimitsSettings, LlmSettings, OutboxSettings, Settings
+from core.settings import AdminSettings, AttachmentSettings, LimitsSettings, LlmSettings, OutboxSettings, Settings
 from core.store.db import Conversation, Feedback
 from handoff.desk_store import act_on_case
 from handoff.tables import Case, CaseRating
@@ -34,6 +34,7 @@ from tests.browser.conftest import Launch, Live, serve
 from tests.fakes.hub import FakeHub
 from tests.fakes.openai_server import FakeOpenAI, StreamError, Text
 from tests.fakes.tcp_proxy import CuttableProxy
+from tests.integration.staff_steps import on_staff
 from tests.readings import rate_limited
 
 pytestmark = pytest.mark.browser
@@ -313,7 +314,8 @@ async def scores(app: web.Application) -> list[int | None]:
 
 
 async def test_the_survey_after_a_resolved_case_is_answered_with_one_click(launch: Launch, page: Any) -> None:
-    live = await launch(outbox=OutboxSettings(poll_interval_s=0.2))
+    live = await launch(outbox=OutboxSettings(poll_interval_s=0.2), admin=AdminSettings(token=SecretStr("staffed")))
+    await on_staff(live.app)  # a desk takes the case
     await open_chat(page, live.url)
     await ask(page, "I want to talk to a human please")
     await expect(page.locator(BOT)).to_have_count(1)

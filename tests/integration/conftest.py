@@ -6,12 +6,14 @@ from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import pytest
+from pydantic import SecretStr
 
 from core.cli.server import create_app
 from core.sandbox.smtp_relay import SmtpRelay
-from core.settings import Settings
+from core.settings import AdminSettings, Settings
 from tests.app_client import AppClient
 from tests.fakes.tcp_proxy import CuttableProxy
+from tests.integration.staff_steps import on_staff
 from tests.integration.trusted import TRUSTED, trusted_api
 from tests.ports import free_port
 
@@ -26,6 +28,15 @@ async def trusted_client(aiohttp_client: Callable[..., Any], make_settings: Call
     """The app with `api.token` set, called with it."""
     app = create_app(make_settings(api=trusted_api()))
     return await aiohttp_client(app, headers=TRUSTED)  # type: ignore[no-any-return]
+
+
+@pytest.fixture
+async def staffed_client(aiohttp_client: Callable[..., Any], make_settings: Callable[..., Settings]) -> AppClient:
+    """The app with a desk that takes cases: the inbox, with one person on the staff who has joined
+    (without one, nobody is handed over: `core.pipeline.staffing`)."""
+    client: AppClient = await aiohttp_client(create_app(make_settings(admin=AdminSettings(token=SecretStr("staffed")))))
+    await on_staff(client.app)
+    return client
 
 
 @pytest.fixture

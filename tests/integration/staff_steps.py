@@ -12,6 +12,7 @@ from functools import partial
 from typing import Any
 
 import aiohttp
+from aiohttp import web
 
 from core.cli.server import RUNTIME
 from core.store import staff
@@ -27,6 +28,14 @@ async def invitation(client: AppClient, email: str, *, name: str = "", role: Sta
         partial(staff.invite, email=email, name=name, role=role, actor="test")
     )
     return f"/admin/invite/{token}"
+
+
+async def on_staff(app: web.Application) -> None:
+    """Someone on the staff who has joined, so the inbox takes cases (the app has `admin.token`):
+    without a desk nobody is handed over (`core.pipeline.staffing`)."""
+    run = app[RUNTIME].transactions.run
+    token = await run(partial(staff.invite, email="sam@example.com", name="Sam", role=StaffRole.AGENT, actor="test"))
+    await run(partial(staff.accept, token=token, name="Sam", password_hash="not checked here"))
 
 
 class Person:

@@ -14,7 +14,7 @@ from pydantic import SecretStr
 
 from core.action_settings import ActionSettings
 from core.cli.server import create_app
-from core.settings import AdminSettings, HandoffSettings, LlmSettings, Settings, SettingsError, load_settings
+from core.settings import AdminSettings, LlmSettings, Settings, SettingsError, load_settings
 from tests.app_client import AppClient
 from tests.cli_runner import supporthub, without_supporthub_environment
 from tests.conftest import SAMPLE_KNOWLEDGE
@@ -23,7 +23,8 @@ from tests.fakes.openai_server import Call, FakeOpenAI, Text, ToolCalls
 from tests.integration.trusted import TRUSTED, trusted_api
 
 TOKEN_ENV = "SHOP_API_TOKEN"
-UNSTAFFED = HandoffSettings().unstaffed_message
+UNSTAFFED = "You can reach our support team at support@brightdesk.example or +1 555 0100."
+"""Where to reach the team with no staff desk ([handoff.contact]'s defaults)."""
 ADMIN = {"Authorization": "Bearer admin-token-for-actions"}
 ORDER = {
     "type": "object",
@@ -206,6 +207,7 @@ async def test_a_slow_or_broken_endpoint_is_answered_politely_with_the_team_offe
     reply = await say(client, "is the blue mug in stock?")
     assert reply["text"].startswith("Sorry, I couldn't get that done just now")
     assert reply["text"].endswith(UNSTAFFED) and reply["handoff"] is True  # no desk here: where to reach the team
+    assert "bring in a person" not in reply["text"]
     assert SECRET_DETAIL not in reply["text"] and "Traceback" not in reply["text"]
     [call] = await audit(client)
     assert (call["outcome"], call["http_status"]) == (("timeout", None) if path == "/slow" else ("http_500", 500))

@@ -23,11 +23,12 @@ from core.sandbox.smtp_relay import SmtpRelay
 from core.sandbox.telegram_api import FakeBotApi
 from core.sandbox.telegram_updates import private_message
 from core.sandbox.twilio_api import FakeTwilio
-from core.settings import OutboxSettings, Settings
+from core.settings import AdminSettings, OutboxSettings, Settings
 from handoff.desk_store import act_on_case
 from handoff.tables import Case
 from tests.app_client import AppClient
 from tests.fakes.company_api import FakeCompanyApi
+from tests.integration.staff_steps import on_staff
 from tests.integration.test_actions import ORDER, TOKEN_ENV, say
 from tests.integration.test_conversations import _ask, _signed_hello
 from tests.integration.test_email import body_text, deliver, mail
@@ -80,13 +81,15 @@ def trusting_mailbox(relay: SmtpRelay, port: int) -> EmailSettings:
 def base(
     make_settings: Callable[..., Settings], company_api: FakeCompanyApi, monkeypatch: pytest.MonkeyPatch
 ) -> Callable[..., Settings]:
-    """Settings with the shop's order lookup (by email unless `by="phone"`) and a quick outbox."""
+    """Settings with the shop's order lookup (by email unless `by="phone"`), a quick outbox, and
+    the inbox on (`on_staff` makes it a desk that takes cases)."""
     monkeypatch.setenv(TOKEN_ENV, company_api.token)
 
     def make(*, by: str = "email", **overrides: Any) -> Settings:
         return make_settings(
             actions=order_lookup(company_api, by=by),
             outbox=OutboxSettings(poll_interval_s=0.2, backoff_base_s=0.2),
+            admin=AdminSettings(token=SecretStr("staffed")),
             **overrides,
         )
 
@@ -227,6 +230,7 @@ async def test_the_case_status_is_answered_through_the_api(
     aiohttp_client: Callable[..., Any], base: Callable[..., Settings]
 ) -> None:
     client: AppClient = await aiohttp_client(create_app(base(api=trusted_api())), headers=TRUSTED)
+    await on_staff(client.app)
     assert (await say(client, ESCALATE))["handoff"] is True
     case_id = await the_case(client)
     await hand_back(client, case_id)
@@ -240,6 +244,7 @@ async def test_the_case_status_is_answered_in_the_widget(
     aiohttp_client: Callable[..., Any], base: Callable[..., Settings]
 ) -> None:
     client: AppClient = await aiohttp_client(create_app(base()))
+    await on_staff(client.app)
     ws = await client.ws_connect("/widget/ws")
     await _signed_hello(ws, token=None, email=None)
     await _ask(ws, "q1", ESCALATE)
@@ -254,6 +259,7 @@ async def test_the_case_status_is_answered_on_telegram(
     aiohttp_client: Callable[..., Any], base: Callable[..., Settings], telegram: FakeBotApi
 ) -> None:
     client: AppClient = await aiohttp_client(create_app(base(telegram=telegram_settings(telegram.api_url))))
+    await on_staff(client.app)
     await ready(client)
     assert await telegram_deliver(client, update(private_message(ESCALATE, user_id=809))) == 200
     await telegram.wait_for_calls("sendMessage", 1)
@@ -284,6 +290,7 @@ async def test_the_case_status_is_answered_by_email_from_another_thread_while_th
         listen_port=smtp_port,
     )
     client: AppClient = await aiohttp_client(create_app(base(email=email)))
+    await on_staff(client.app)
     await deliver(smtp_port, mail(ESCALATE, subject="Broken invoice"))
     await relay.wait_for(1, timeout=30)
     case_id = await the_case(client)
@@ -302,6 +309,7 @@ async def test_the_case_status_is_answered_by_sms(
     aiohttp_client: Callable[..., Any], base: Callable[..., Settings], twilio: FakeTwilio
 ) -> None:
     client: AppClient = await aiohttp_client(create_app(base(sms=sms_settings(twilio))))
+    await on_staff(client.app)
     assert (await text_in(client, ESCALATE))[0] == 200
     await twilio.wait_for_sent(1)
     case_id = await the_case(client)

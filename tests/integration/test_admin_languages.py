@@ -19,6 +19,7 @@ from core.settings import AdminSettings, Settings
 from core.store.db import Contact, Conversation
 from handoff.tables import Case
 from tests.app_client import AppClient
+from tests.integration.staff_steps import on_staff
 from tests.integration.test_admin_access import BEARER, TOKEN
 from tests.integration.test_api import ask
 
@@ -159,6 +160,7 @@ async def test_a_case_says_which_language_its_customer_needs(hub: AppClient) -> 
 
 
 async def test_a_customer_handed_over_in_german_is_a_case_that_needs_german(hub: AppClient) -> None:
+    await on_staff(hub.app)  # a desk takes the case
     contact = "jurgen@example.de"
     first = await ask(hub, "Welcher Wein passt am besten zu gegrilltem Lachs?", contact=contact)
     second = await ask(hub, "Und welcher Käse passt zu einem trockenen Rotwein?", contact=contact)

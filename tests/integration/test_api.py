@@ -41,8 +41,8 @@ async def test_an_error_code_finds_the_one_place_that_explains_it(client: AppCli
     assert not reply["handoff"]
 
 
-async def test_an_unrelated_question_is_declined_with_a_person_offered(client: AppClient) -> None:
-    reply = (await ask(client, "Which wine goes best with grilled salmon?"))["reply"]
+async def test_an_unrelated_question_is_declined_with_a_person_offered(staffed_client: AppClient) -> None:
+    reply = (await ask(staffed_client, "Which wine goes best with grilled salmon?"))["reply"]
     assert reply["handoff"] is True
     assert reply["citations"] == []
     assert "person" in reply["text"]

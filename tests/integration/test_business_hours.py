@@ -27,6 +27,7 @@ from handoff.desk_store import remind_overdue
 from handoff.hours import Sla
 from handoff.tables import Case
 from tests.app_client import AppClient
+from tests.integration.staff_steps import on_staff
 
 pytestmark = pytest.mark.postgres
 
@@ -133,6 +134,7 @@ async def test_the_dashboard_names_the_sla_in_business_hours_and_when_a_waiting_
         handoff=HandoffSettings(hours=HoursSettings(timezone="Europe/Berlin", **WEEKDAYS)),
     )
     client: AppClient = await aiohttp_client(create_app(settings))
+    await on_staff(client.app)  # a desk takes the case
     await client.post("/api/messages", json={"contact": "olga", "text": "I want to talk to a human please"})
     bearer = {"Authorization": f"Bearer {TOKEN}"}
 

@@ -17,14 +17,15 @@ from pydantic import SecretStr
 from channels.web_sessions import identity_signature
 from channels.web_settings import WebSettings
 from core.answering.agent import ASK_WHAT
-from core.answering.offline_responder import DECLINE, OFFER
+from core.answering.offline_responder import DECLINE
 from core.cli.server import RUNTIME, create_app
 from core.desk_port import CaseAction
 from core.ops.privacy import expire_conversations, forget_contacts
-from core.pipeline.turn_runner import DECLINED
-from core.settings import AttachmentSettings, HandoffSettings, MemorySettings, Settings
+from core.pipeline.turn_runner import DECLINED_HANDOFF
+from core.settings import AdminSettings, AttachmentSettings, HandoffSettings, MemorySettings, Settings
 from handoff.desk_store import act_on_case
 from tests.app_client import AppClient
+from tests.integration.staff_steps import on_staff
 from tests.integration.trusted import TRUSTED, trusted_api
 
 
@@ -105,7 +106,8 @@ async def test_forget_erases_what_the_bot_knew(trusted_client: AppClient) -> Non
     assert await runtime.transactions.run(partial(forget_contacts, selector="email:nobody@example.com")) == []
 
 
-async def test_retention_expires_idle_conversations_but_not_open_cases(client: AppClient) -> None:
+async def test_retention_expires_idle_conversations_but_not_open_cases(staffed_client: AppClient) -> None:
+    client = staffed_client
     idle = await say(client, "How do I reset my password?", contact="idle")
     waiting = await say(client, "I want to talk to a human", contact="escalated")
     run = client.app[RUNTIME].transactions.run
@@ -216,10 +218,11 @@ async def test_bad_attachment_payloads_are_400(client: AppClient) -> None:
         assert response.status == 400 and reason in (await response.json())["error"]
 
 
-# -- sentiment and escalation ----------------------------------------------------------------
+# -- sentiment and escalation (with a desk that takes cases; without one: test_unstaffed) -----
 
 
-async def test_asking_for_a_person_opens_a_case_and_the_bot_goes_quiet(client: AppClient) -> None:
+async def test_asking_for_a_person_opens_a_case_and_the_bot_goes_quiet(staffed_client: AppClient) -> None:
+    client = staffed_client
     body = await say(client, "Can I talk to a real person please?")
     assert body["reply"]["handoff"] is True and "person" in body["reply"]["text"]
     seen = await overview(client, body["conversation_id"])
@@ -242,21 +245,24 @@ async def test_asking_for_a_person_opens_a_case_and_the_bot_goes_quiet(client: A
         "Quero falar com uma pessoa de verdade.",
     ],
 )
-async def test_asking_for_a_person_in_another_language_opens_a_case(client: AppClient, text: str) -> None:
+async def test_asking_for_a_person_in_another_language_opens_a_case(staffed_client: AppClient, text: str) -> None:
+    client = staffed_client
     body = await say(client, text)
     assert body["reply"]["handoff"] is True
     seen = await overview(client, body["conversation_id"])
     assert seen["state"] == "waiting" and seen["case"]["rule"] == "human_request"
 
 
-async def test_a_german_complaint_is_frustrated_enough_to_escalate(client: AppClient) -> None:
+async def test_a_german_complaint_is_frustrated_enough_to_escalate(staffed_client: AppClient) -> None:
+    client = staffed_client
     body = await say(client, "Das ist lächerlich! Die App stürzt schon wieder ab und es geht immer noch nicht!!")
     assert body["reply"]["handoff"] is True
     seen = await overview(client, body["conversation_id"])
     assert seen["case"]["rule"] == "frustration" and seen["sentiment"]["intents"] == ["complaint"]
 
 
-async def test_a_configured_keyword_escalates(client: AppClient) -> None:
+async def test_a_configured_keyword_escalates(staffed_client: AppClient) -> None:
+    client = staffed_client
     body = await say(client, "I will file a chargeback with my bank")
     seen = await overview(client, body["conversation_id"])
     assert seen["case"]["rule"] == "keyword" and "chargeback" in seen["case"]["reason"]
@@ -265,8 +271,9 @@ async def test_a_configured_keyword_escalates(client: AppClient) -> None:
 async def test_frustration_is_measured_and_a_streak_escalates(
     aiohttp_client: Callable[..., Any], make_settings: Callable[..., Settings]
 ) -> None:
-    settings = make_settings(handoff=HandoffSettings(frustrated_in_row=2))
+    settings = make_settings(handoff=HandoffSettings(frustrated_in_row=2), admin=AdminSettings(token=SecretStr("t")))
     client = await aiohttp_client(create_app(settings))
+    await on_staff(client.app)
     calm = await say(client, "How do I reset my password?")
     await say(client, "It still doesn't work, this is annoying")
     assert (await overview(client, calm["conversation_id"]))["state"] == "bot"
@@ -280,21 +287,21 @@ async def test_frustration_is_measured_and_a_streak_escalates(
     assert seen["sentiment"]["trend"] < 0
 
 
-async def test_one_very_frustrated_message_escalates(client: AppClient) -> None:
+async def test_one_very_frustrated_message_escalates(staffed_client: AppClient) -> None:
+    client = staffed_client
     body = await say(client, "This is ridiculous, STILL not working!!! Useless.")
     case = (await overview(client, body["conversation_id"]))["case"]
     assert case["rule"] == "frustration" and "over the 0.70 threshold" in case["reason"]
 
 
-async def test_two_questions_the_help_centre_cannot_answer_escalate(client: AppClient) -> None:
+async def test_two_questions_the_help_centre_cannot_answer_escalate(staffed_client: AppClient) -> None:
+    client = staffed_client
     first = await say(client, "Which wine goes best with grilled salmon?")
     assert first["reply"]["handoff"] is True  # offered, not yet escalated
-    # No staff desk is set up here: the offer of a person becomes where to reach the team.
-    assert first["reply"]["text"] == DECLINE.replace(OFFER, HandoffSettings().unstaffed_message)
+    assert first["reply"]["text"] == DECLINE
     assert (await overview(client, first["conversation_id"]))["state"] == "bot"
     second = await say(client, "What is the capital of Mongolia?")
-    # No staff desk is set up here: nobody is promised, the customer is told how to reach the team.
-    assert second["reply"]["text"] == f"{DECLINED} {HandoffSettings().unstaffed_message}"
+    assert second["reply"]["text"] == DECLINED_HANDOFF
     seen = await overview(client, first["conversation_id"])
     assert seen["state"] == "waiting" and seen["case"]["rule"] == "unanswered"
 
@@ -346,7 +353,8 @@ async def test_feedback_from_the_widget_only_counts_for_its_own_conversation(cli
     assert (await ws.receive_json(timeout=10))["type"] == "error"
 
 
-async def test_a_conversation_handed_back_to_the_bot_starts_afresh(client: AppClient) -> None:
+async def test_a_conversation_handed_back_to_the_bot_starts_afresh(staffed_client: AppClient) -> None:
+    client = staffed_client
     first = await say(client, "Which wine goes best with grilled salmon?")
     await say(client, "What is the capital of Mongolia?")
     case = (await overview(client, first["conversation_id"]))["case"]
@@ -488,14 +496,3 @@ async def test_an_email_and_a_phone_of_two_people_make_neither_of_them(trusted_c
     assert dave["reply"]["text"] == "You haven't told me your order number yet."
     carol = await say(trusted_client, "what are my order numbers?", contact="crm-y", phone="+15550001")
     assert carol["reply"]["text"] == "Your order numbers: BD-91234."
-
-
-async def test_without_a_staff_desk_a_reply_to_several_questions_says_where_to_write_once(client: AppClient) -> None:
-    body = await say(
-        client,
-        "How do I reset my password on my smartwatch? Which wine goes best with grilled salmon? "
-        "What is the capital of Mongolia?",
-    )
-    text = body["reply"]["text"]
-    assert text.count(HandoffSettings().unstaffed_message) == 1, text
-    assert "bring in a person" not in text.replace(HandoffSettings().unstaffed_message, ""), text

@@ -292,13 +292,14 @@ async def test_without_a_staff_desk_doctor_warns_what_customers_are_told(
         {
             "SUPPORTHUB_DATA_DIR": str(indexed_data_dir),
             "SUPPORTHUB_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'hub.db'}",
-            "SUPPORTHUB_HANDOFF__UNSTAFFED_MESSAGE": "Please write to help@example.com.",
+            "SUPPORTHUB_HANDOFF__CONTACT__EMAIL": "help@example.com",
+            "SUPPORTHUB_HANDOFF__CONTACT__PHONE": "",
         }
     )
     assert report.lines["desk"] == (
         "WARN",
-        "no staff desk: set SUPPORTHUB_ADMIN__TOKEN and invite people to the inbox (supporthub staff invite), "
-        "or set slack.staff_channel; a customer handed over is told 'Please write to help@example.com.'",
+        "no staff desk (set slack.staff_channel, or admin.token and supporthub staff invite); "
+        "customers needing a person read 'You can reach our support team at help@example.com.'",
     )
     assert "warning" in report.summary, report.output
 

@@ -171,10 +171,16 @@ async def test_every_inbox_form_wants_the_pages_csrf_value_and_a_session(hub: Ap
     assert len(texts) == 1  # the handoff notice: nothing of the refused forms reached the customer
 
 
-async def test_without_anyone_on_the_staff_nobody_is_promised(hub: AppClient, telegram: FakeBotApi) -> None:
-    await handed_over(hub, telegram)
-    (notice,) = await texts_to_customer(telegram, 1)
-    assert "contact our support team directly" in notice
+async def test_without_anyone_on_the_staff_nobody_is_promised_and_no_case_waits(
+    hub: AppClient, telegram: FakeBotApi
+) -> None:
+    asked = update(private_message("My name is Rosa. Can I talk to a person about my invoice?", message_id=1))
+    assert await deliver(hub, asked) == 200
+    (told,) = await texts_to_customer(telegram, 1)
+    reach = "You can reach our support team at support@brightdesk.example or +1 555 0100."
+    assert f"I can't bring in a person in this chat. {reach}" in told  # after the answer, before its sources
+    async with hub.app[RUNTIME].sessionmaker() as session:
+        assert (await session.execute(select(Case.id))).first() is None
 
 
 async def test_the_admin_token_works_the_inbox_as_a_script(hub: AppClient, telegram: FakeBotApi) -> None:

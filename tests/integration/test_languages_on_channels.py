@@ -12,14 +12,15 @@ from typing import Any
 import pytest
 
 from channels.email_settings import EmailSettings
-from core.answering.offline_responder import DECLINE, GREETING_REPLY, OFFER
+from core.answering.offline_responder import GREETING_REPLY, NOT_FOUND
 from core.cli.server import create_app
 from core.languages import _, speaking
 from core.sandbox.smtp_relay import SmtpRelay
 from core.sandbox.telegram_api import FakeBotApi
 from core.sandbox.telegram_updates import private_message
 from core.settings import HandoffSettings, OutboxSettings, Settings
-from core.store.db import Conversation
+from core.store.db import Conversation, utcnow
+from handoff.reach import where_to_reach
 from tests.app_client import AppClient
 from tests.integration.app_db import count
 from tests.integration.test_email import SUPPORT, body_text, deliver, mail
@@ -28,15 +29,15 @@ from tests.integration.test_telegram import ready, telegram_settings, update
 from tests.ports import free_port
 from tests.unit.test_catalogs import FIRST_QUESTION, KEYWORDS, LAWYER, TRANSLATED
 
-UNSTAFFED = HandoffSettings().unstaffed_message
 HELLO = {"de": "Hallo!", "es": "¡Hola!", "fr": "Bonjour !", "pt": "Olá!"}
 
 
 def said(language: str) -> tuple[str, str, str]:
-    """The greeting, the decline (no staff desk: where to write instead of the offer) and the
-    handoff notice, in `language`."""
+    """The greeting, the decline and what a customer who needs a person is told, in `language`
+    (no staff desk here: where to reach the team, never a person offered)."""
     with speaking(language):
-        return _(GREETING_REPLY), _(DECLINE).replace(_(OFFER), _(UNSTAFFED)), _(UNSTAFFED)
+        reach = where_to_reach(HandoffSettings(), now=utcnow())
+        return _(GREETING_REPLY), f"{_(NOT_FOUND)} {reach}", reach
 
 
 @pytest.fixture

@@ -19,10 +19,12 @@ from sqlalchemy import select
 
 from core.answering.llm_responder import DATA_OPEN
 from core.cli.server import RUNTIME, create_app
-from core.settings import HandoffSettings, LlmSettings, MemorySettings, Settings
+from core.pipeline.turn_runner import HANDOFF_NOTICE
+from core.settings import AdminSettings, LlmSettings, MemorySettings, Settings
 from handoff.tables import Case
 from tests.app_client import AppClient
 from tests.fakes.openai_server import Call, FakeOpenAI, HttpError, Text, ToolCalls
+from tests.integration.staff_steps import on_staff
 from tests.integration.trusted import TRUSTED, trusted_api
 
 
@@ -35,8 +37,11 @@ def llm_settings(model: FakeOpenAI) -> LlmSettings:
 async def client(
     aiohttp_client: Callable[..., Any], make_settings: Callable[..., Settings], llm_settings: LlmSettings
 ) -> AppClient:
-    app = create_app(make_settings(llm=llm_settings, api=trusted_api()))
-    return await aiohttp_client(app, headers=TRUSTED)  # type: ignore[no-any-return]
+    """The app with the model, and a desk that takes cases (the inbox, someone on the staff)."""
+    staffed = make_settings(llm=llm_settings, api=trusted_api(), admin=AdminSettings(token=SecretStr("staffed")))
+    client: AppClient = await aiohttp_client(create_app(staffed), headers=TRUSTED)
+    await on_staff(client.app)
+    return client
 
 
 async def say(
@@ -218,8 +223,7 @@ async def test_an_escalation_tells_the_customer_before_the_model_drafts_for_staf
     model.gate.clear()  # the model is slow today
     async with asyncio.timeout(10):
         body = await say(client, "I want to talk to a human, I was charged twice")
-    # No staff desk is set up here: the customer is told how to reach the team instead.
-    assert body["reply"]["handoff"] is True and body["reply"]["text"] == HandoffSettings().unstaffed_message
+    assert body["reply"]["handoff"] is True and body["reply"]["text"] == HANDOFF_NOTICE
     model.gate.set()
     overview = await (await client.get(f"/api/conversations/{body['conversation_id']}")).json()
     assert "5 business days" in await suggestion_of(client, overview["case"]["id"])
@@ -234,3 +238,23 @@ async def test_a_model_reply_takes_feedback(client: AppClient, model: FakeOpenAI
         "/api/feedback", json={"contact": "erin", "message_id": reply["id"], "rating": "down", "comment": "vague"}
     )
     assert rated.status == 200 and (await rated.json())["rating"] == "down"
+
+
+async def test_without_a_desk_the_model_offers_nobody_and_says_where_to_reach_the_team(
+    aiohttp_client: Callable[..., Any],
+    make_settings: Callable[..., Settings],
+    llm_settings: LlmSettings,
+    model: FakeOpenAI,
+) -> None:
+    client = await aiohttp_client(create_app(make_settings(llm=llm_settings, api=trusted_api())), headers=TRUSTED)
+    model.script(Text("I don't know that one. You can reach our support team at support@brightdesk.example."))
+    body = await say(client, "Which wine goes best with grilled salmon?")
+    assert body["reply"]["handoff"] is True  # declined, and no case: the next message is answered
+    (request,) = model.requests
+    system = request.body["messages"][0]["content"]
+    assert "never offer or promise one" in system
+    assert '"You can reach our support team at support@brightdesk.example or +1 555 0100."' in system
+    assert "escalate_to_human" not in [tool["function"]["name"] for tool in request.body["tools"]]
+    model.script(Text("Go to **Settings > Security** [1]."))
+    answered = await say(client, "how do I turn on two-factor authentication?")
+    assert answered["reply"]["citations"]

@@ -28,12 +28,14 @@ from handoff.tables import Case
 from knowledge.tables import IndexRun
 from tests.app_client import AppClient
 from tests.fakes.openai_server import FakeOpenAI, HttpError, Text, usage
+from tests.integration.staff_steps import on_staff
 from tests.integration.test_telegram import deliver, ready, telegram_settings
 from tests.integration.test_telegram import update as telegram_update
 from tests.integration.trusted import TRUSTED, trusted_api
 from tests.settle import settled
 
 ADMIN_TOKEN = "metrics-admin-token"
+BEARER = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
 PASSWORD_QUESTION = "How do I reset my password?"
 
 
@@ -66,6 +68,16 @@ def grew(before: Scrape, after: Scrape, name: str, **labels: str) -> float:
     return after.value(name, **labels) - before.value(name, **labels)
 
 
+async def staffed(aiohttp_client: Callable[..., Any], settings: Settings) -> AppClient:
+    """The app with a desk that takes cases (the inbox, someone on the staff): escalations open
+    cases. The admin token this needs also guards /metrics (`BEARER`)."""
+    client: AppClient = await aiohttp_client(
+        create_app(settings.model_copy(update={"admin": AdminSettings(token=SecretStr(ADMIN_TOKEN))}))
+    )
+    await on_staff(client.app)
+    return client
+
+
 async def ask(client: AppClient, text: str, *, contact: str) -> dict[str, Any]:
     response = await client.post("/api/messages", json={"contact": contact, "text": text})
     assert response.status == 200, await response.text()
@@ -75,14 +87,14 @@ async def ask(client: AppClient, text: str, *, contact: str) -> dict[str, Any]:
 async def test_messages_replies_and_turns_are_counted_by_channel_outcome_and_responder(
     aiohttp_client: Callable[..., Any], make_settings: Callable[..., Settings]
 ) -> None:
-    client: AppClient = await aiohttp_client(create_app(make_settings()))
-    before = await scrape(client)
+    client = await staffed(aiohttp_client, make_settings())
+    before = await scrape(client, BEARER)
     answered = await ask(client, PASSWORD_QUESTION, contact="metrics-contact-1")
     declined = await ask(client, "Which wine goes best with grilled salmon?", contact="metrics-contact-2")
     escalated = await ask(client, "I want to talk to a human please", contact="metrics-contact-3")
     assert answered["reply"]["citations"] and declined["reply"]["citations"] == []
     assert escalated["reply"]["handoff"] is True
-    after = await scrape(client)
+    after = await scrape(client, BEARER)
 
     assert grew(before, after, "supporthub_messages_received_total", channel="api") == 3
     for outcome in ("answered", "declined", "escalated"):
@@ -205,7 +217,7 @@ async def test_cases_sla_breaches_and_ingest_runs_are_read_from_the_database(
     aiohttp_client: Callable[..., Any],
     make_settings: Callable[..., Settings],
 ) -> None:
-    client: AppClient = await aiohttp_client(create_app(make_settings(database_url=database_url)))
+    client = await staffed(aiohttp_client, make_settings(database_url=database_url))
     await ask(client, "I want to talk to a human please", contact="waiting-long")
     await ask(client, "Can I speak to a person?", contact="waiting-briefly")
     finished = utcnow() - timedelta(hours=1)
@@ -225,7 +237,7 @@ async def test_cases_sla_breaches_and_ingest_runs_are_read_from_the_database(
                 {"trigger": "schedule", "started_at": utcnow(), "finished_at": None, "error": None},
             ],
         )
-    metrics = await scrape(client)
+    metrics = await scrape(client, BEARER)
     assert metrics.value("supporthub_open_cases", state="waiting") == 2
     assert metrics.value("supporthub_open_cases", state="human") == 0
     assert metrics.value("supporthub_sla_breaches") == 1  # handoff.sla_minutes is 30

@@ -43,6 +43,7 @@ from tests.fakes.whatsapp_graph import (
 )
 from tests.integration.app_db import count
 from tests.integration.staff_desk_steps import case_card, desk_settings, staff_replies
+from tests.integration.staff_steps import on_staff
 from tests.integration.test_staff_desk import in_thread
 from tests.settle import until
 
@@ -88,7 +89,9 @@ def settings_for(make_settings: Callable[..., Settings], graph: FakeGraph) -> Ca
 
 @pytest.fixture
 async def client(aiohttp_client: Callable[..., Any], settings_for: Callable[..., Settings]) -> AppClient:
-    return await aiohttp_client(create_app(settings_for()))  # type: ignore[no-any-return]
+    client: AppClient = await aiohttp_client(create_app(settings_for()))
+    await on_staff(client.app)  # the inbox takes cases
+    return client
 
 
 async def meta_posts(client: AppClient, payload: dict[str, Any], *, forged: bool = False) -> int:
@@ -248,6 +251,7 @@ async def test_staff_replies_25_hours_later_go_as_one_template_and_the_next_wait
 ) -> None:
     settings = settings_for(whatsapp_settings(graph, template=TEMPLATE, template_languages={"de": "de"}))
     client: AppClient = await aiohttp_client(create_app(settings))
+    await on_staff(client.app)  # the inbox takes cases
     assert await meta_posts(client, text_message(ASK_FOR_PERSON)) == 200
     await graph.wait_for_sent(1)
     case = await case_id(client)
@@ -273,6 +277,7 @@ async def test_a_long_late_reply_goes_as_the_templates_beginning_then_whole_when
     aiohttp_client: Callable[..., Any], settings_for: Callable[..., Settings], graph: FakeGraph
 ) -> None:
     client: AppClient = await aiohttp_client(create_app(settings_for(whatsapp_settings(graph, template=TEMPLATE))))
+    await on_staff(client.app)  # the inbox takes cases
     assert await meta_posts(client, text_message(ASK_FOR_PERSON)) == 200
     await graph.wait_for_sent(1)
     case = await case_id(client)
@@ -294,6 +299,7 @@ async def test_resolved_25_hours_later_the_notice_goes_as_the_template_and_the_s
     aiohttp_client: Callable[..., Any], settings_for: Callable[..., Settings], graph: FakeGraph
 ) -> None:
     client: AppClient = await aiohttp_client(create_app(settings_for(whatsapp_settings(graph, template=TEMPLATE))))
+    await on_staff(client.app)  # the inbox takes cases
     assert await meta_posts(client, text_message(ASK_FOR_PERSON)) == 200
     await graph.wait_for_sent(1)
     case = await case_id(client)
@@ -380,6 +386,7 @@ async def test_a_reply_meta_refuses_for_the_window_after_accepting_it_is_held_no
     aiohttp_client: Callable[..., Any], settings_for: Callable[..., Settings], graph: FakeGraph
 ) -> None:
     client: AppClient = await aiohttp_client(create_app(settings_for()))
+    await on_staff(client.app)  # the inbox takes cases
     assert await meta_posts(client, text_message(ASK_FOR_PERSON)) == 200
     await graph.wait_for_sent(1)
     case = await case_id(client)

@@ -17,7 +17,7 @@ from click.testing import CliRunner
 from sqlalchemy import select
 
 from core.answering.attachments import AttachmentReader
-from core.answering.offline_responder import DECLINE, GREETING_REPLY, OFFER
+from core.answering.offline_responder import DECLINE, GREETING_REPLY, NOT_FOUND
 from core.answering.sentiment import SentimentAnalyzer
 from core.cli.language_commands import placeholders, sentences
 from core.cli.main import main
@@ -35,6 +35,7 @@ from core.store.db import Message, utcnow
 from core.store.transactions import Transactions
 from handoff.desk_store import RESOLVED_NOTICE, STILL_WITH_US, act_on_case, remind_overdue
 from handoff.hours import Sla
+from handoff.reach import NO_PERSON, where_to_reach
 from handoff.survey import QUESTION
 from handoff.tables import Case
 from tests.app_client import AppClient
@@ -42,7 +43,6 @@ from tests.fakes.flaky_channel import FlakyChannel
 from tests.unit.core.pipeline.test_hub import ScriptedAgent, hub_for
 
 TRANSLATED = tuple(language for language in SHIPPED if language != SOURCE)
-UNSTAFFED = HandoffSettings().unstaffed_message
 
 
 @pytest.fixture(scope="module")
@@ -89,7 +89,7 @@ def test_every_translation_keeps_the_placeholders(template: Catalog, language: s
 def test_the_extract_finds_the_bots_sentences(template: Catalog) -> None:
     """The template holds what `_()` and `N_()` mark, with where each is written."""
     assert GREETING_REPLY in template and HANDOFF_NOTICE in template
-    assert UNSTAFFED in template  # an operator's setting's default, marked in core/settings.py
+    assert NO_PERSON in template
     found = template[HANDOFF_NOTICE]
     assert found is not None and found.locations[0][0] == "core/pipeline/turn_runner.py"
 
@@ -197,21 +197,36 @@ async def say(client: AppClient, text: str, contact: str) -> dict[str, Any]:
     return reply
 
 
+UNSTAFFED_DECLINE = {
+    "de": "Dazu konnte ich in unserem Hilfe-Center nichts finden, und raten möchte ich lieber nicht. "
+    "Sie erreichen unser Support-Team unter support@brightdesk.example oder +1 555 0100.",
+    "es": "No he encontrado nada sobre eso en nuestro centro de ayuda y prefiero no adivinar. "
+    "Puede contactar con nuestro equipo de soporte en support@brightdesk.example o en el +1 555 0100.",
+    "fr": "Je n'ai rien trouvé à ce sujet dans notre centre d'aide et je préfère ne pas deviner. "
+    "Vous pouvez joindre notre équipe d'assistance à l'adresse support@brightdesk.example ou au +1 555 0100.",
+    "pt": "Não encontrei nada sobre isso na nossa central de ajuda e prefiro não adivinhar. "
+    "Você pode falar com nossa equipe de suporte pelo e-mail support@brightdesk.example ou pelo telefone +1 555 0100.",
+}
+"""The decline without a staff desk: where to reach the team ([handoff.contact]'s defaults), no person offered."""
+
+
 @pytest.mark.parametrize("language", TRANSLATED)
-async def test_a_customer_hears_the_decline_the_greeting_and_the_handoff_in_their_language(
+async def test_a_customer_hears_the_decline_the_greeting_and_where_to_reach_the_team_in_their_language(
     aiohttp_client: Callable[..., Any], make_settings: Callable[..., Settings], language: str
 ) -> None:
     settings = make_settings(handoff=HandoffSettings(keywords=KEYWORDS))
     client: AppClient = await aiohttp_client(create_app(settings))
     try:
         with speaking(language):
-            decline = _(DECLINE).replace(_(OFFER), _(UNSTAFFED))  # no staff desk: where to write instead
-            greeting, handoff = _(GREETING_REPLY), _(UNSTAFFED)
-        assert (await say(client, FIRST_QUESTION[language], language))["text"] == decline
+            offer = _(DECLINE).removeprefix(_(NOT_FOUND)).strip()  # with a desk, the decline offers a person
+            greeting, reach = _(GREETING_REPLY), where_to_reach(settings.handoff, now=utcnow())
+        assert offer and offer != _(DECLINE)
+        decline = (await say(client, FIRST_QUESTION[language], language))["text"]
+        assert decline == UNSTAFFED_DECLINE[language] and offer not in decline
         # "Hi!" says no language for sure: the conversation's is kept
         assert (await say(client, "Hi!", language))["text"] == greeting
-        handed = await say(client, LAWYER[language], language)
-        assert handed["handoff"] and handed["text"] == handoff
+        told = await say(client, LAWYER[language], language)  # a keyword: a person is wanted, none can come
+        assert told["handoff"] and told["text"] == reach
     finally:
         use_catalogs(None)
 

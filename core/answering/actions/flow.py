@@ -8,7 +8,8 @@ are checked against the action's schema before any call, and anything but the de
 parameters is dropped. A write runs only after the customer's "yes" in the next message
 (`PendingAction`, kept on the conversation between turns). Every call, and every call stopped
 before it was made, is audited. Failures read the same to the customer whatever went wrong: a
-short apology and a person offered; what went wrong is in the audit trail.
+short apology and a person offered (or where to reach the team, when none can come); what went
+wrong is in the audit trail.
 
 One answer of the company's system is no failure: "not found" (404, 410), said to the customer
 as such, naming what was looked for ("I couldn't find order number 123 for your account").
@@ -46,6 +47,8 @@ FAILED = N_(
     "Sorry, I couldn't get that done just now: our system didn't answer as it should. "
     "Would you like me to bring in a person from our support team?"
 )
+NOT_DONE = N_("Sorry, I couldn't get that done just now: our system didn't answer as it should.")
+"""`FAILED` when no person can come: where to reach the team follows it (`TurnContext.reach`)."""
 DECLINED = N_("OK, I haven't done anything.")
 NOT_READ = N_("That doesn't look right for this.")
 MISREAD = N_("{value} doesn't look like your {label}.")
@@ -258,7 +261,7 @@ class Actions:
         holds what the action passes (`_verified`)."""
         if problems := action.problems(arguments):
             await self._audit(context, action, arguments, "invalid", detail="; ".join(problems))
-            return ActionTurn(Reply(_(FAILED), handoff=True))
+            return _failed(context)
         if action.name in built_in.DECLARATIONS and self._cases is not None:
             return await self._built_in(context, action, arguments)
         try:
@@ -266,7 +269,7 @@ class Actions:
         except MissingSecret as unset:
             await self._audit(context, action, arguments, "missing_secret", detail=str(unset))
             log.warning("actions: %s not called: %s", action.name, unset)
-            return ActionTurn(Reply(_(FAILED), handoff=True))
+            return _failed(context)
         if action.declaration.writes:
             request = _once(request, context, action)
         started = time.perf_counter()
@@ -277,7 +280,7 @@ class Actions:
                 context, action, arguments, "refused", started=started, status=refused.status, detail=str(refused)
             )
             log.warning("actions: %s refused: %s", action.name, refused)
-            return ActionTurn(Reply(_(FAILED), handoff=True))
+            return _failed(context)
         except ActionFailed as failed:
             await self._audit(
                 context, action, arguments, failed.kind, started=started, status=failed.status, detail=str(failed)
@@ -285,7 +288,7 @@ class Actions:
             if failed.status in NOT_FOUND_STATUSES:
                 return ActionTurn(Reply(_not_found(action.declaration, arguments)))
             log.warning("actions: %s failed (%s)", action.name, failed.kind)
-            return ActionTurn(Reply(_(FAILED), handoff=True))
+            return _failed(context)
         await self._audit(context, action, arguments, "ok", started=started, status=answer.status)
         return answer.data
 
@@ -353,6 +356,12 @@ class Actions:
             await self._ports.audit(call)
         except Exception:
             log.exception("actions: could not audit a call of %s", action.name)
+
+
+def _failed(context: TurnContext) -> ActionTurn:
+    """The same apology whatever went wrong, with a person offered, or where to reach the team."""
+    said = _(FAILED) if context.staffed else f"{_(NOT_DONE)} {context.reach}".strip()
+    return ActionTurn(Reply(said, handoff=True))
 
 
 def _not_found(declaration: ActionDeclaration, arguments: Mapping[str, Any]) -> str:

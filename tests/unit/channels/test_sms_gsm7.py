@@ -4,18 +4,28 @@ reply UCS-2, at twice the segments."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 
 from channels.sms_format import Segments, segments, sms_body
 from channels.sms_settings import SmsSettings
 from core.answering.attachments import AttachmentReader
-from core.answering.offline_responder import DECLINE, GREETING_REPLY, THANKS_REPLY, Asked, OfflineResponder
+from core.answering.offline_responder import (
+    DECLINE,
+    GREETING_REPLY,
+    NOT_FOUND,
+    THANKS_REPLY,
+    Asked,
+    OfflineResponder,
+)
 from core.messages import Attachment, Citation
 from core.pipeline.turn_runner import DECLINED_HANDOFF, HANDOFF_NOTICE, _with_problems, out_of_hours
-from core.settings import AnswerSettings, AttachmentSettings, HandoffSettings
+from core.settings import AnswerSettings, AttachmentSettings, HandoffSettings, HoursSettings
 from core.turn_context import AttachmentText
 from handoff import survey
 from handoff.desk_store import RESOLVED_NOTICE, STILL_WITH_US
+from handoff.reach import NO_PERSON, where_to_reach
 from knowledge.hits import Hit
 
 ANNUAL = Hit(
@@ -64,6 +74,7 @@ def test_a_257_character_answer_with_a_source_line_is_two_segments_and_keeps_its
     )
 
 
+FRIDAY_EVENING = datetime(2025, 10, 24, 18, 5, tzinfo=UTC)
 HUB_TEXTS = {
     "decline": DECLINE,
     "greeting": GREETING_REPLY,
@@ -74,7 +85,11 @@ HUB_TEXTS = {
     "handoff notice": f"{offline_answer('Are annual plans refunded?')}\n\n{HANDOFF_NOTICE}",
     "declined handoff": DECLINED_HANDOFF,
     "handoff out of hours": out_of_hours(HANDOFF_NOTICE, "Monday at 09:00 CET"),
-    "unstaffed handoff": HandoffSettings().unstaffed_message,
+    "no desk: a person asked for": f"{NO_PERSON} {where_to_reach(HandoffSettings(), now=FRIDAY_EVENING)}",
+    "no desk: a decline": f"{NOT_FOUND} {where_to_reach(HandoffSettings(), now=FRIDAY_EVENING)}",
+    "no desk, out of hours": where_to_reach(
+        HandoffSettings(hours=HoursSettings(monday="09:00-17:00")), now=FRIDAY_EVENING
+    ),
     "still with us": STILL_WITH_US,
     "resolved": RESOLVED_NOTICE,
     "survey question": survey.QUESTION,

@@ -69,8 +69,11 @@ async def delivered(channel: FlakyChannel, count: int) -> None:
             await asyncio.sleep(0.01)
 
 
-async def test_repeated_failures_end_in_an_apology_that_says_where_to_write(storage: Storage) -> None:
-    """No staff desk here: the apology promises nobody, it names where to write."""
+async def test_repeated_failures_end_in_an_apology_that_says_where_to_write_and_keeps_the_conversation(
+    storage: Storage,
+) -> None:
+    """No staff desk here: the apology promises nobody, it names where to write, and no case
+    leaves the conversation waiting for nobody."""
     agent, channel, settings = ScriptedAgent(fail=True), FlakyChannel(), Settings()
     hub = hub_for(storage, agent, channel, settings)
     receipt = await hub.receive(
@@ -80,12 +83,11 @@ async def test_repeated_failures_end_in_an_apology_that_says_where_to_write(stor
     await delivered(channel, 1)  # delivery follows the stored reply
     await hub.stop()
     assert agent.calls == ANSWER_ATTEMPTS
-    apology = f"{SORRY} {settings.handoff.unstaffed_message}"
+    apology = f"{SORRY} You can reach our support team at support@brightdesk.example or +1 555 0100."
     assert reply is not None and reply.text == apology and reply.handoff and reply.author is Author.BOT
     assert [m.text for _, m in channel.delivered] == [apology]
     overview = await storage.views.overview(receipt.conversation_id)
-    assert overview is not None and overview.case is not None
-    assert overview.case.rule == "error" and overview.case.state == "waiting"
+    assert overview is not None and overview.case is None and overview.state == "bot"
 
 
 @pytest.fixture

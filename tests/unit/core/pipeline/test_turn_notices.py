@@ -1,6 +1,6 @@
-"""What a customer handed over to a person is told, with the clock frozen: in business hours a
-person follows up; out of them, when the team is back; without a staff desk, where to write,
-whatever the hour."""
+"""What a customer who asks for a person is told, with the clock frozen: in business hours a
+person follows up; out of them, when the team is back; without a staff desk, where to reach the
+team (and out of hours, when it is back), after the answer."""
 
 from __future__ import annotations
 
@@ -31,7 +31,8 @@ TUESDAY_NOON = datetime(2025, 10, 28, 12, 0, tzinfo=BERLIN)
 
 
 async def handed_over(storage: Storage, *, now: datetime, staffed: bool) -> str:
-    """What the hub replies, at `now`, to a customer asking for a person."""
+    """What the hub replies, at `now`, to a customer asking for a person (the agent answers
+    "An answer to: …")."""
     channel = FlakyChannel()
     turns = TurnRunner(
         transactions=storage.turns,
@@ -70,8 +71,14 @@ async def test_in_hours_a_person_follows_up(storage: Storage) -> None:
     assert await handed_over(storage, now=TUESDAY_NOON, staffed=True) == HANDOFF_NOTICE
 
 
-async def test_without_a_staff_desk_the_unstaffed_message_stands_at_any_hour(storage: Storage) -> None:
-    assert await handed_over(storage, now=FRIDAY_EVENING, staffed=False) == SETTINGS.handoff.unstaffed_message
+async def test_without_a_staff_desk_the_answer_says_where_to_reach_the_team_and_when_it_is_back(
+    storage: Storage,
+) -> None:
+    assert await handed_over(storage, now=FRIDAY_EVENING, staffed=False) == (
+        "An answer to: I want to talk to a human\n\nI can't bring in a person in this chat. "
+        "You can reach our support team at support@brightdesk.example or +1 555 0100. "
+        "Our team is back Monday at 09:00 CET."
+    )
 
 
 def test_a_declined_question_handed_over_out_of_hours_says_when_too() -> None:
