@@ -59,8 +59,27 @@ from knowledge.index import ChunkRecord
 _CANDIDATE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._/#:-]*[A-Za-z0-9]|[A-Za-z0-9]")
 _WORD = re.compile(r"(?u)\w\w+")
 _CALENDAR = frozenset(
-    "monday tuesday wednesday thursday friday saturday sunday january february march april may june july "
-    "august september october november december".split()
+    [
+        "monday",
+        "tuesday",
+        "wednesday",
+        "thursday",
+        "friday",
+        "saturday",
+        "sunday",
+        "january",
+        "february",
+        "march",
+        "april",
+        "may",
+        "june",
+        "july",
+        "august",
+        "september",
+        "october",
+        "november",
+        "december",
+    ]
 )
 """Capitalised by English spelling, not names: "…had surgery on Monday" must not make the opening
 hours, which name Monday, an exact match."""

@@ -147,7 +147,11 @@ async def ask_each(message: str, search: Callable[[str], Awaitable[list[Hit]]]) 
 def best_reading(options: Sequence[str], found: Mapping[str, list[Hit]]) -> Asked:
     """Of a question's readings (alone, with the sentence before it), the one whose best passage
     matches best; the question alone on a tie."""
-    return max((Asked(query, found[query]) for query in options), key=lambda a: max(map(match, a.hits), default=-1.0))
+    alone = options[0]
+    return max(
+        (Asked(query, found[query], "" if query == alone else alone) for query in options),
+        key=lambda a: max(map(match, a.hits), default=-1.0),
+    )
 
 
 def focused(asked: list[Asked], k: int) -> list[Hit]:

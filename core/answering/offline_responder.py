@@ -51,6 +51,7 @@ from core.settings import AnswerSettings
 from knowledge.coverage import content_words
 from knowledge.hits import Hit
 from knowledge.phrasings import Floor
+from knowledge.spelling import common_english_words
 
 log = logging.getLogger(__name__)
 
@@ -92,6 +93,9 @@ _ASKS_STEPS = re.compile(
 _ASKS_PLACE = re.compile(r"\bwhere\b", re.IGNORECASE)
 _NUMBER = re.compile(r"\d")
 _PLACE = re.compile(r"\*\*[^*]+>[^*]+\*\*|\bhttps?://|\b[\w.-]+\.[a-z]{2,}/\w", re.IGNORECASE)
+CAVEAT_MARGIN = 0.35
+"""How much further from the question (passage cosine) than the answering passage a document may
+be for a word only it holds to be named as not covered ("It doesn't mention *mobile*")."""
 FORM_BONUS = 0.25
 """What a block in the asked-for form adds to its share of the question's words."""
 
@@ -150,11 +154,11 @@ class _Block:
         table = len(self.table.markdown()) if self.table is not None else 0
         return table + sum(len(unit.text) for unit in self.units)
 
-    def narrowed(self, wanted: Set[str]) -> _Block:
+    def narrowed(self, wanted: Set[str], amounts: Sequence[quoted_tables.Amount] = ()) -> _Block:
         """A table block cut to the rows and columns the question names; others as they are."""
         if self.table is None:
             return self
-        return replace(self, table=self.table.narrowed(wanted))
+        return replace(self, table=self.table.narrowed(wanted, amounts))
 
 
 def _blocks(text: str, *, chunk: int, list_limit: int) -> list[_Block]:
@@ -285,6 +289,10 @@ class Asked:
 
     question: str
     hits: list[Hit]
+    alone: str = ""
+    """The question without the sentence before it, when it was searched with it ("What does he
+    type in Slack to stop it?" searched with "One of our developers keeps leaving his timer
+    running."): what the reply may say it does not cover is read from this."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -376,7 +384,7 @@ class OfflineResponder:
         cited = list({(hit.source, hit.section): hit for hit in reversed(cited)}.values())[::-1]
         if not cited:  # nothing quotable in the passage (e.g. only a rule line): don't quote it
             return None
-        return _Part(asked.question, quoted, cited, _not_covered(asked.question, pool, asked.hits))
+        return _Part(asked.question, quoted, cited, _not_covered(asked.alone or asked.question, pool, asked.hits))
 
     def _referred(self, asked: Asked, part: _Part) -> _Part | None:
         """The document the answering section sends the customer to, quoted too when the search
@@ -403,8 +411,9 @@ class OfflineResponder:
     def _quote(self, question: str, best: Hit, pool: list[Hit]) -> list[_Block]:
         """The blocks that best answer the question, in document order, within the budget."""
         asked = content_words(question)
+        given = quoted_tables.amounts(question)
         blocks = [
-            b.narrowed(asked)
+            b.narrowed(asked, given)
             for b in _joined_tables(
                 [b for i, hit in enumerate(pool) for b in _blocks(hit.text, chunk=i, list_limit=MAX_LIST_ITEMS)],
                 sections=[hit.section for hit in pool],
@@ -485,11 +494,19 @@ def _said(part: _Part) -> set[tuple[str, str]]:
 
 def _not_covered(question: str, pool: list[Hit], hits: list[Hit]) -> list[str]:
     """The question's words that the answering document never mentions but another document
-    found for the same question does: what the help centre covers elsewhere, not here."""
+    found for the same question does, when that document is nearly as close to the question
+    (within CAVEAT_MARGIN: the opening hours, which name Monday, are far from "my cat had surgery
+    on Monday, when do the stitches come out?"): what the help centre covers elsewhere, not
+    here. Only words that carry the question: "how long does it take" asks nothing of *take* or *time*
+    (English's most common words, `knowledge.spelling.common_english_words`)."""
     document = _words_of(pool)
-    elsewhere = _words_of([h for h in hits if h not in pool])
+    near = max((h.relevance for h in pool), default=0.0) - CAVEAT_MARGIN  # passages, not headings
+    elsewhere = _words_of([h for h in hits if h not in pool and h.relevance >= near])
+    common = common_english_words()
     words: dict[frozenset[str], str] = {}
     for word in re.findall(r"[A-Za-z][A-Za-z0-9-]{3,}", question):
+        if word.lower() in common:
+            continue
         stems = content_words(word)  # all of "two-factor"'s, not whichever the set yields first
         if (stems - document) & elsewhere:
             words.setdefault(stems, word)

@@ -70,7 +70,10 @@ _NUMBER = r"(\d+(?:[.,]\d+)?)"
 _UNIT = r"\s*([^\W\d_]+\.?)?"
 _AMOUNT = re.compile(rf"(?<![\w.:/-]){_NUMBER}{_UNIT}", re.UNICODE)
 _BETWEEN = re.compile(rf"{_NUMBER}{_UNIT}\s*(?:-|–|—|to)\s*{_NUMBER}{_UNIT}", re.IGNORECASE)
-_BELOW = re.compile(rf"\b(?:under|below|less\s+than|up\s+to|at\s+most|max(?:imum)?)\s+{_NUMBER}{_UNIT}|[<≤]\s*{_NUMBER}{_UNIT}", re.IGNORECASE)
+_BELOW = re.compile(
+    rf"\b(?:under|below|less\s+than|up\s+to|at\s+most|max(?:imum)?)\s+{_NUMBER}{_UNIT}|[<≤]\s*{_NUMBER}{_UNIT}",
+    re.IGNORECASE,
+)
 _ABOVE = re.compile(
     rf"\b(?:over|above|more\s+than|at\s+least|from)\s+{_NUMBER}{_UNIT}|[>≥]\s*{_NUMBER}{_UNIT}"
     rf"|{_NUMBER}{_UNIT}\s*(?:\+|and\s+(?:over|above|up|older)|or\s+(?:more|over|older))",
@@ -101,12 +104,18 @@ def _holds(cell: str, given: Sequence[Amount]) -> bool:
     for low, low_unit, high, high_unit in _BETWEEN.findall(cell):
         ranges.append((_number(low), _number(high), _unit(high_unit or low_unit)))
     for found in _BELOW.findall(cell):
-        value, unit = next((v, u) for v, u in zip(found[::2], found[1::2]) if v)
-        ranges.append((-math.inf, _number(value), _unit(unit)))
+        high, unit = _bound(found)
+        ranges.append((-math.inf, high, unit))
     for found in _ABOVE.findall(cell):
-        value, unit = next((v, u) for v, u in zip(found[::2], found[1::2]) if v)
-        ranges.append((_number(value), math.inf, _unit(unit)))
+        low, unit = _bound(found)
+        ranges.append((low, math.inf, unit))
     return any(low <= amount.value <= high and unit == amount.unit for low, high, unit in ranges for amount in given)
+
+
+def _bound(found: tuple[str, ...]) -> tuple[float, str]:
+    """The number and unit of whichever of a bound's alternatives matched ("under 10 kg", "< 10")."""
+    value, unit = next((v, u) for v, u in zip(found[::2], found[1::2], strict=True) if v)
+    return _number(value), _unit(unit)
 
 
 def _number(text: str) -> float:

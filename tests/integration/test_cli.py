@@ -244,6 +244,23 @@ def test_ask_explain_shows_the_misspelt_question_searched_corrected_and_why_it_w
     assert any(line.startswith("  hit: match ") and "security.md › Encryption" in line for line in lines), lines
 
 
+def test_ask_explain_shows_the_docs_example_each_question_alone(indexed_data_dir: Path, tmp_path: Path) -> None:
+    """docs/answering.md's example: the introduction is not searched with the question after it,
+    and the second question is searched alone (it points back to nothing)."""
+    message = "hi, I'm Dana. is our data encryptd? and can i pay by paypal"
+    asked = explain(message, data_dir=indexed_data_dir, database=tmp_path / "hub.db")
+    assert asked.exit_code == 0, asked.stderr
+    lines = asked.stderr.splitlines()
+    assert [line for line in lines if line.startswith("question: ")] == [
+        "question: is our data encryptd?",
+        "question: can i pay by paypal",
+    ], lines
+    assert "  searched as: is our data encrypted?" in lines, lines
+    verdicts = [line.split(":")[0].strip() for line in lines if line.startswith(("  answer: ", "  decline: "))]
+    assert verdicts == ["answer", "decline"], lines
+    assert "AES-256" in asked.stdout and "“can i pay by paypal”" in asked.stdout
+
+
 def test_ask_explain_shows_a_decline_and_leaves_real_words_uncorrected(indexed_data_dir: Path, tmp_path: Path) -> None:
     asked = explain("do you sell stickers or t-shirts?", data_dir=indexed_data_dir, database=tmp_path / "hub.db")
     assert asked.exit_code == 0, asked.stderr

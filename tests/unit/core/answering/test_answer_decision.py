@@ -59,7 +59,7 @@ def test_an_exact_token_hit_that_ranks_first_is_answered_whatever_the_score() ->
 
 
 def test_an_incidental_exact_token_never_overrides_a_better_passage() -> None:
-    """"…had surgery on Monday, when do…": the opening hours hold "Monday", the aftercare
+    """ "…had surgery on Monday, when do…": the opening hours hold "Monday", the aftercare
     section answers; the search's lift for the token leaves the hours below it."""
     hours = hit(source="opening-hours.md", section="Opening hours", relevance=0.3, exact=True, index=1)
     aftercare = hit(source="surgery.md", section="After surgery", relevance=0.71, heading=0.6, coverage=0.8)

@@ -368,6 +368,21 @@ def test_a_word_only_another_document_holds_is_named_as_not_covered(responder: O
     assert all(c.source == RESET for c in reply.citations) and not reply.handoff
 
 
+def test_a_word_only_a_far_document_holds_is_not_named(responder: OfflineResponder) -> None:
+    """ "…on Monday": the opening hours name Monday, but they are far from the question."""
+    hours = hit("We are open Monday to Friday, 07:00 to 19:00.", source="docs/hours.md", title="Hours", relevance=0.23)
+    reply = responder.answer("I got locked out on Monday, how do I reset my password?", [*reset_hits()[:3], hours])
+    assert "> 2. Click the **Forgot password?** link" in reply.text
+    assert "It doesn't mention" not in reply.text and not reply.handoff
+
+
+def test_a_common_word_is_not_named(responder: OfflineResponder) -> None:
+    """ "How long does it take": *take* and *time* carry nothing of the question."""
+    slow = hit("Most resets take a few minutes; allow time for the email.", source="docs/email.md", relevance=0.6)
+    reply = responder.answer("How much time does it take to reset my password?", [*reset_hits()[:3], slow])
+    assert "It doesn't mention" not in reply.text and not reply.handoff
+
+
 def test_a_word_no_document_holds_is_not_named(responder: OfflineResponder) -> None:
     reply = responder.answer("How do I reset my password on a smartwatch?", reset_hits())
     assert "It doesn't mention" not in reply.text and not reply.handoff

@@ -115,6 +115,14 @@ def test_a_number_in_another_unit_picks_no_row() -> None:
 
 @pytest.mark.parametrize(("question", "rate"), [("I'm 67, which rate?", "Senior"), ("my son is 17 years old", "Youth")])
 def test_an_age_picks_its_band(question: str, rate: str) -> None:
-    table = parse(["| Rate | Age | Price |", "| --- | --- | --- |", "| Youth | 16 to 24 | £5 |", "| Adult | 25 to 64 | £9 |", "| Senior | 65 and over | £5 |"])
+    table = parse(
+        [
+            "| Rate | Age | Price |",
+            "| --- | --- | --- |",
+            "| Youth | 16 to 24 | £5 |",
+            "| Adult | 25 to 64 | £9 |",
+            "| Senior | 65 and over | £5 |",
+        ]
+    )
     assert table is not None
     assert [row[0] for row in table.narrowed(content_words(question), amounts(question)).rows] == [rate]
