@@ -29,6 +29,7 @@ import asyncio
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from types import TracebackType
 from typing import Any
 
@@ -120,6 +121,19 @@ class FakeCompanyApi:
         self._recorded = asyncio.Condition()
         self._closing = asyncio.Event()
         self._runner: web.AppRunner | None = None
+
+    def order_status_config(self, path: Path, *, token_env: str = "SHOP_API_TOKEN") -> Path:
+        """A settings file declaring one action, `order_status`, on this API, its bearer token
+        read from `token_env` when it is called; written to `path`, which is returned."""
+        path.write_text(
+            f'[actions]\nprivate_hosts = ["{self.host_port}"]\n'
+            "[actions.declared.order_status]\n"
+            'description = "Look up an order"\n'
+            f'url = "{self.url}/api/orders/{{order_number}}?email={{contact.email}}"\n'
+            f'headers = {{ Authorization = "Bearer {{env.{token_env}}}" }}\n'
+            'parameters = { type = "object", properties = { order_number = { type = "string" } } }\n'
+        )
+        return path
 
     def add_order(
         self,

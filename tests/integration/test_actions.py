@@ -258,15 +258,7 @@ async def test_a_header_secret_missing_from_the_environment_fails_only_the_actio
 def test_supporthub_ask_starts_without_an_actions_header_secret(
     indexed_data_dir: Path, tmp_path: Path, company_api: FakeCompanyApi
 ) -> None:
-    config = tmp_path / "shop.toml"
-    config.write_text(
-        f'[actions]\nprivate_hosts = ["{company_api.host_port}"]\n'
-        "[actions.declared.order_status]\n"
-        'description = "Look up an order"\n'
-        f'url = "{company_api.url}/api/orders/{{order_number}}?email={{contact.email}}"\n'
-        f'headers = {{ Authorization = "Bearer {{env.{TOKEN_ENV}}}" }}\n'
-        'parameters = { type = "object", properties = { order_number = { type = "string" } } }\n'
-    )
+    config = company_api.order_status_config(tmp_path / "shop.toml", token_env=TOKEN_ENV)
     asked = supporthub(
         "ask",
         "--config",

@@ -335,15 +335,7 @@ async def test_the_inbox_is_the_desk_once_someone_on_the_staff_joined(indexed_da
 async def test_an_actions_endpoint_is_tried_with_its_credentials(
     indexed_data_dir: Path, tmp_path: Path, company_api: FakeCompanyApi
 ) -> None:
-    config = tmp_path / "shop.toml"
-    config.write_text(
-        f'[actions]\nprivate_hosts = ["{company_api.host_port}"]\n'
-        "[actions.declared.order_status]\n"
-        'description = "Look up an order"\n'
-        f'url = "{company_api.url}/api/orders/{{order_number}}?email={{contact.email}}"\n'
-        'headers = { Authorization = "Bearer {env.SHOP_API_TOKEN}" }\n'
-        'parameters = { type = "object", properties = { order_number = { type = "string" } } }\n'
-    )
+    config = company_api.order_status_config(tmp_path / "shop.toml")
     env = {
         "SUPPORTHUB_DATA_DIR": str(indexed_data_dir),
         "SUPPORTHUB_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'hub.db'}",

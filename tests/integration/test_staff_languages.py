@@ -21,6 +21,7 @@ from core.settings import AdminSettings, LlmSettings, OutboxSettings, Settings
 from tests.app_client import AppClient
 from tests.fakes.openai_server import Call, FakeOpenAI, HttpError, Response, Stall, Text, ToolCalls
 from tests.integration.staff_desk_steps import case_card, desk_settings, staff_replies
+from tests.integration.staff_steps import on_staff
 from tests.integration.test_staff_desk import in_thread
 from tests.settle import until
 
@@ -148,6 +149,7 @@ async def test_in_the_inbox_alone_a_reply_the_model_cannot_translate_goes_as_wri
     aiohttp_client: Callable[..., Any], make_settings: Callable[..., Settings], model: FakeOpenAI
 ) -> None:
     client: AppClient = await aiohttp_client(create_app(llm_settings(make_settings, model)))
+    await on_staff(client.app)  # the inbox takes cases
     first = await (await client.post("/api/messages", json={"contact": "greta", "text": ASK})).json()
     found = await until(
         lambda: _translated(case_of(client)), what="the customer's message translated in the inbox without Slack"

@@ -29,6 +29,7 @@ from tests.fakes.twilio_whatsapp import (
     whatsapp_status,
 )
 from tests.integration.app_db import count
+from tests.integration.staff_steps import on_staff
 from tests.integration.test_whatsapp import ASK_FOR_PERSON, TOKEN, case_id, case_notes, inbox_reply
 from tests.settle import until
 
@@ -119,6 +120,7 @@ async def test_a_staff_reply_25_hours_later_goes_as_the_content_template(
     aiohttp_client: Callable[..., Any], settings_for: Callable[..., Settings], twilio: FakeTwilioWhatsApp
 ) -> None:
     client: AppClient = await aiohttp_client(create_app(settings_for(template=CONTENT_SID)))
+    await on_staff(client.app)  # the inbox takes cases
     assert await twilio_posts(client, incoming_whatsapp(ASK_FOR_PERSON)) == 200
     await twilio.wait_for_sent(1)
     case = await case_id(client)
@@ -135,6 +137,7 @@ async def test_a_staff_reply_25_hours_later_goes_as_the_content_template(
 async def test_twilios_63016_for_an_accepted_reply_holds_it_until_the_customer_writes(
     client: AppClient, twilio: FakeTwilioWhatsApp
 ) -> None:
+    await on_staff(client.app)  # the inbox takes cases
     assert await twilio_posts(client, incoming_whatsapp(ASK_FOR_PERSON)) == 200
     await twilio.wait_for_sent(1)
     case = await case_id(client)
