@@ -17,6 +17,7 @@ counts then see the help centre's words).
 
 from __future__ import annotations
 
+import heapq
 import re
 from collections.abc import Mapping
 from functools import cache
@@ -94,19 +95,23 @@ COMMON_WORDS = 300
 
 
 @cache
-def common_english_words() -> frozenset[str]:
-    """English's COMMON_WORDS most frequent words (pyspellchecker's frequencies): words that
-    carry little of a question on their own."""
+def _english_frequency() -> Mapping[str, int]:
+    """pyspellchecker's English dictionary with each word's frequency (a third of a second to
+    load): once per process, for every knowledge base it opens and every reply's caveat."""
     from spellchecker import SpellChecker
 
-    frequency = SpellChecker(language="en").word_frequency.dictionary
-    return frozenset(sorted(frequency, key=frequency.__getitem__, reverse=True)[:COMMON_WORDS])
+    return SpellChecker(language="en").word_frequency.dictionary
+
+
+@cache
+def common_english_words() -> frozenset[str]:
+    """English's COMMON_WORDS most frequent words: words that carry little of a question on
+    their own."""
+    frequency = _english_frequency()
+    return frozenset(heapq.nlargest(COMMON_WORDS, frequency, key=frequency.__getitem__))
 
 
 @cache
 def english_words() -> frozenset[str]:
-    """pyspellchecker's English dictionary (a third of a second to load): once per process,
-    for every knowledge base it opens."""
-    from spellchecker import SpellChecker
-
-    return frozenset(SpellChecker(language="en").word_frequency.dictionary)
+    """Every word of the English dictionary (`_english_frequency`)."""
+    return frozenset(_english_frequency())
