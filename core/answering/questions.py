@@ -107,7 +107,7 @@ def _readings(sentences: list[str], index: int) -> tuple[str, ...]:
 def _leans(sentence: str, *, on: str) -> bool:
     """Whether a question may lean on the sentence before it: a short one may, on a statement
     ("We are on the Starter plan. How many users are included?"); on another question only when it
-    points back ("Do you have an API? How much is it?"), for "…encrypted? and can I pay by
+    points back ("Do you have a Slack integration? Can it post to a channel?"), for "…encrypted? and can I pay by
     PayPal" is a question of its own; never on an introduction ("I'm Dana."), which names the
     customer, not the subject."""
     words = len(content_words(sentence))
