@@ -22,7 +22,11 @@ async def read_sitemaps(
     indexes, and stops early once `offer` says no more. Returns the sitemaps that could not be
     read, each with the reason: the listing is whole only when there are none."""
     errors: list[tuple[str, str]] = []
-    pending = deque([canonical(url) or url])
+    first = canonical(url) or url
+    pending = deque([first])
+    # Every sitemap ever queued, for a membership test in constant time (an index may list
+    # hundreds of thousands); never more than one past the cap, which is enough to report it.
+    queued = {first}
     read: set[str] = set()
     while pending:
         sitemap = pending.popleft()
@@ -36,8 +40,11 @@ async def read_sitemaps(
             errors.append((sitemap, str(error)))
             continue
         for child in entries.sitemaps:
+            if len(queued) > MAX_SITEMAPS:
+                break
             child_url = canonical(child, sitemap)
-            if child_url is not None and child_url not in read and child_url not in pending:
+            if child_url is not None and child_url not in queued:
+                queued.add(child_url)
                 pending.append(child_url)
         for page in entries.pages:
             page_url = canonical(page, sitemap)

@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import gzip
 
+import pytest
+
+from knowledge.web import listing
 from knowledge.web.crawl import crawl
 from tests.fakes.help_site import FakeHelpSite, sitemap_index, urlset
 from tests.unit.knowledge.web.conftest import source_for
@@ -73,3 +76,21 @@ async def test_a_robots_txt_redirected_off_the_site_counts_as_unreadable(help_si
     assert result.listing_errors == [
         (help_site.url_of("/robots.txt"), f"{help_site.url_of('/robots.txt')}: redirected off the site")
     ]
+
+
+async def test_an_index_that_lists_a_sitemap_twice_or_itself_reads_each_once_up_to_the_cap(
+    help_site: FakeHelpSite, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(listing, "MAX_SITEMAPS", 3)
+    for name in "abcd":
+        help_site.serve(f"/sitemaps/{name}.xml", urlset([help_site.url_of(f"/help/{name}")]))
+        help_site.serve(f"/help/{name}", f"<h1>{name}</h1><p>Page {name} of the help centre.</p>")
+    children = ["/sitemap_index.xml", "/sitemaps/a.xml", "/sitemaps/a.xml", "/sitemaps/b.xml", "/sitemaps/c.xml"]
+    help_site.serve("/sitemap_index.xml", sitemap_index([*children, "/sitemaps/d.xml"]))
+
+    result = await crawl(source_for(help_site, url=help_site.url_of("/sitemap_index.xml")), {})
+
+    assert [page.url.removeprefix(help_site.url) for page in result.pages] == ["/help/a", "/help/b"]
+    assert result.listing_errors == [(help_site.url_of("/sitemaps/c.xml"), "more than 3 sitemaps")]
+    assert [len(help_site.requests_to(path)) for path in ("/sitemap_index.xml", "/sitemaps/a.xml")] == [1, 1]
+    assert help_site.requests_to("/sitemaps/d.xml") == []
