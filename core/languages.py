@@ -23,6 +23,7 @@ import logging
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
+from dataclasses import dataclass
 from functools import cache
 from importlib.metadata import EntryPoint, entry_points
 from importlib.util import find_spec
@@ -33,6 +34,8 @@ from babel import Locale, UnknownLocaleError
 from babel.lists import format_list
 from babel.messages.pofile import read_po
 from lingua import IsoCode639_1
+
+from core.placeholders import fill, unfit
 
 log = logging.getLogger(__name__)
 
@@ -53,15 +56,10 @@ def N_(message: str) -> str:
 
 
 def _(message: str, /, **values: object) -> str:
-    """`message` in the language spoken now, its `{names}` filled from `values`."""
+    """`message` in the language spoken now, its `{names}` filled from `values` (by lookup:
+    `core.placeholders.fill`)."""
     said = _catalogs().text(_spoken.get(), message)
-    if not values:
-        return said
-    try:
-        return said.format(**values)
-    except (KeyError, IndexError, ValueError):  # a translation naming a value the English does not
-        log.warning("languages: the %s translation of %r has other placeholders; said in English", spoken(), message)
-        return message.format(**values)
+    return fill(said, values) if values else said
 
 
 def spoken() -> str:
@@ -157,17 +155,40 @@ def _shipped_texts(language: str) -> Mapping[str, str]:
     return MappingProxyType(texts)
 
 
+@dataclass(frozen=True, slots=True)
+class Refused:
+    """A translation the catalogs do not say: its placeholders are not the English's plain names
+    (`core.placeholders.unfit`), so the English is said instead."""
+
+    language: str
+    english: str
+    translation: str
+    why: str
+
+
 class Catalogs:
-    """The sentences of each language: the shipped catalogs, overridden by the operator's."""
+    """The sentences of each language: the shipped catalogs, overridden by the operator's; a
+    translation whose placeholders are unfit for its English is said in English (`refused`)."""
 
     def __init__(self, override: Path | None = None, *, default: str = SOURCE) -> None:
+        self.refused: list[Refused] = []
         self._texts: dict[str, dict[str, str]] = {
-            language: dict(_shipped_texts(language)) for language in SHIPPED if language != SOURCE
+            language: self._fit(language, _shipped_texts(language)) for language in SHIPPED if language != SOURCE
         }
         if override is not None:
             for path in sorted(override.glob("*.po")):
-                self._texts.setdefault(path.stem, {}).update(read_catalog(path))
+                self._texts.setdefault(path.stem, {}).update(self._fit(path.stem, read_catalog(path)))
         self.default = default
+
+    def _fit(self, language: str, texts: Mapping[str, str]) -> dict[str, str]:
+        """`texts` with each unfit translation replaced by its English (over a shipped one too)."""
+        kept: dict[str, str] = {}
+        for english, translation in texts.items():
+            why = unfit(translation, english)
+            if why is not None:
+                self.refused.append(Refused(language, english, translation, why))
+            kept[english] = translation if why is None else english
+        return kept
 
     def languages(self) -> tuple[str, ...]:
         """The languages that have sentences: English and each catalog's."""
@@ -216,6 +237,14 @@ def use_catalogs(override: Path | None, *, default: str = SOURCE) -> Catalogs:
     `override` over the shipped ones, and `default` for a language with none."""
     _default.catalogs = Catalogs(override, default=default)
     _default.language = default
+    for refused in _default.catalogs.refused:
+        log.warning(
+            "languages: the %s translation %r of %r is not said (%s); said in English",
+            refused.language,
+            refused.translation,
+            refused.english,
+            refused.why,
+        )
     return _default.catalogs
 
 

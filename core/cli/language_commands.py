@@ -4,9 +4,11 @@
 The sentences are Babel's extract over the installed packages: Python's `_("…")` and
 `N_("…")`, and the widget's javascript `t("…")`. A check names, per `<language>.po` of the
 folder, the sentences still said in English (neither that file nor the shipped catalog of its
-language translates them) and the file's translations whose `{placeholders}` differ from the
-English: one that drops `{name}` loses the value, one that adds `{nmae}` cannot be filled (the
-hub then says the English). Differing placeholders fail the check (exit status 1).
+language translates them) and the file's translations the hub will not say, by the same rule the
+catalogs apply when the hub loads them (`core.placeholders.unfit`): a placeholder that is no plain
+name (`{reference:>300000000}`, `{name.__class__}`), or other placeholders than the English's (one
+that drops `{name}` loses the value, one that adds `{nmae}` cannot be filled). Those fail the check
+(exit status 1): the hub says the English instead.
 """
 
 from __future__ import annotations
@@ -15,7 +17,6 @@ import io
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from string import Formatter
 from typing import TYPE_CHECKING
 
 import click
@@ -24,6 +25,7 @@ import channels
 import core
 import handoff
 import knowledge
+from core.placeholders import unfit
 
 if TYPE_CHECKING:
     from babel.messages.catalog import Catalog
@@ -51,22 +53,14 @@ def sentences(packages: Iterable[object] = PACKAGES) -> Catalog:
     return catalog
 
 
-def placeholders(text: str) -> frozenset[str]:
-    """The `{names}` a sentence is filled with."""
-    try:
-        return frozenset(name for _, name, _, _ in Formatter().parse(text) if name)
-    except ValueError:  # an unbalanced brace: no field can be filled
-        return frozenset({"<unbalanced braces>"})
-
-
 @dataclass(frozen=True, slots=True)
 class Checked:
     """What one operator catalog lacks, and where its placeholders differ from the English."""
 
     language: str
     missing: tuple[str, ...]
-    mismatched: tuple[tuple[str, str], ...]
-    """(English, translation) pairs whose placeholders differ."""
+    mismatched: tuple[tuple[str, str, str], ...]
+    """(English, translation, why) of each translation the hub will not say."""
 
 
 def check(translated: Mapping[str, str], own: Mapping[str, str], language: str, template: Catalog) -> Checked:
@@ -74,8 +68,8 @@ def check(translated: Mapping[str, str], own: Mapping[str, str], language: str, 
     operator's), for what is missing; `own`, the operator's file, for the placeholders."""
     english = [m.id for m in template if isinstance(m.id, str) and m.id]
     missing = tuple(e for e in english if not translated.get(e))
-    mismatched = tuple((e, own[e]) for e in english if e in own and placeholders(own[e]) != placeholders(e))
-    return Checked(language, missing, mismatched)
+    unsaid = ((e, own[e], unfit(own[e], e)) for e in english if e in own)
+    return Checked(language, missing, tuple((e, said, why) for e, said, why in unsaid if why is not None))
 
 
 @click.group()
@@ -116,12 +110,12 @@ def check_command(folder: Path) -> None:
         checked = check(catalogs.translations(path.stem), own, path.stem, catalog)
         click.echo(
             f"{path.name}: {len(own)} sentences of its own; {total - len(checked.missing)} of {total} translated "
-            f"with the shipped ones; {len(checked.mismatched)} with other placeholders"
+            f"with the shipped ones; {len(checked.mismatched)} with placeholders it cannot fill"
         )
         for english in checked.missing:
             click.echo(f"  missing: {english}")
-        for english, said in checked.mismatched:
-            click.echo(f"  placeholders differ: {english!r} -> {said!r}")
+        for english, said, why in checked.mismatched:
+            click.echo(f"  {why}: {english!r} -> {said!r}")
         broken = broken or bool(checked.mismatched)
     if broken:
         raise SystemExit(1)

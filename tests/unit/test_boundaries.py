@@ -68,6 +68,7 @@ CONTRACT = {
     "core.quoting",
     "core.file_sizes",
     "core.languages",
+    "core.placeholders",
 }
 """What is left directly in core/: the ports and the small vocabulary every wing speaks."""
 

@@ -19,7 +19,7 @@ from sqlalchemy import select
 from core.answering.attachments import AttachmentReader
 from core.answering.offline_responder import DECLINE, GREETING_REPLY, NOT_FOUND
 from core.answering.sentiment import SentimentAnalyzer
-from core.cli.language_commands import placeholders, sentences
+from core.cli.language_commands import sentences
 from core.cli.main import main
 from core.cli.server import create_app
 from core.desk_port import CaseAction
@@ -30,6 +30,7 @@ from core.pipeline.rate_limits import RateLimits
 from core.pipeline.staffing import Staffing
 from core.pipeline.storage import Storage
 from core.pipeline.turn_runner import HANDOFF_NOTICE, TurnRunner
+from core.placeholders import placeholders, unfit
 from core.settings import HandoffSettings, HoursSettings, LanguageSettings, Settings
 from core.store.db import Message, utcnow
 from core.store.transactions import Transactions
@@ -80,10 +81,13 @@ def test_every_sentence_is_translated_in_every_shipped_language(template: Catalo
 @pytest.mark.parametrize("language", TRANSLATED)
 def test_every_translation_keeps_the_placeholders(template: Catalog, language: str) -> None:
     entries = po_entries(language)
-    differ = [
-        (e, entries[e][0]) for e in english(template) if e in entries and placeholders(entries[e][0]) != placeholders(e)
-    ]
+    differ = [(e, entries[e][0]) for e in english(template) if e in entries and unfit(entries[e][0], e)]
     assert differ == []
+
+
+def test_every_sentence_of_the_code_has_only_plain_placeholders(template: Catalog) -> None:
+    for sentence in english(template):
+        placeholders(sentence)  # raises for a spec, a conversion, an index or an attribute
 
 
 def test_the_extract_finds_the_bots_sentences(template: Catalog) -> None:
@@ -140,6 +144,38 @@ def test_a_translation_with_other_placeholders_is_said_in_english(tmp_path: Path
         use_catalogs(None)
 
 
+NICE = "Nice to meet you, {name}!"
+NOTE = "I've added your note to case {reference}; the person handling it will see it."
+
+
+def test_a_translation_reaching_into_a_value_is_said_in_english_and_logged_once(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """str.format would have said "Freut mich, (<class 'str'>, <class 'object'>)!"."""
+    write_po(tmp_path / "de.po", "de", {NICE: "Freut mich, {name.__class__.__mro__}!"})
+    with caplog.at_level("WARNING", logger="core.languages"):
+        use_catalogs(tmp_path)
+    try:
+        with speaking("de"):
+            assert _(NICE, name="Ada") == "Nice to meet you, Ada!"
+            assert _(NICE, name="Bob") == "Nice to meet you, Bob!"
+        warned = [r.getMessage() for r in caplog.records if r.name == "core.languages"]
+        assert len(warned) == 1 and "{name.__class__.__mro__}" in warned[0]
+    finally:
+        use_catalogs(None)
+
+
+def test_a_translation_padding_a_value_is_said_in_english(tmp_path: Path) -> None:
+    """`{reference:>300000000}` built a 300 MB sentence."""
+    write_po(tmp_path / "de.po", "de", {NOTE: "Notiz zu Fall {reference:>300000000} gespeichert."})
+    use_catalogs(tmp_path)
+    try:
+        with speaking("de"):
+            assert _(NOTE, reference="C-7") == NOTE.format(reference="C-7")
+    finally:
+        use_catalogs(None)
+
+
 # -- the command line --------------------------------------------------------------------------
 
 
@@ -164,6 +200,24 @@ def test_the_check_command_names_missing_sentences_and_broken_placeholders(tmp_p
     assert "missing: How can I help?" in italian and "missing: Thank you for your rating!" not in italian
     german = result.output.split("it.po:")[0]
     assert "missing:" not in german  # the shipped German catalog covers the rest
+
+
+@pytest.mark.parametrize(
+    ("english", "translated", "named"),
+    [
+        (NOTE, "Notiz zu Fall {reference:>300000000} gespeichert.", "{reference:>300000000}"),
+        (NICE, "Freut mich, {name.__class__.__mro__}!", "{name.__class__.__mro__}"),
+        (NICE, "Freut mich, {name!r}!", "{name!r}"),
+        (NICE, "Freut mich, {name[0]}!", "{name[0]}"),
+    ],
+)
+def test_the_check_command_fails_a_placeholder_that_is_no_plain_name(
+    tmp_path: Path, english: str, translated: str, named: str
+) -> None:
+    write_po(tmp_path / "de.po", "de", {english: translated})
+    result = CliRunner().invoke(main, ["languages", "check", str(tmp_path)])
+    assert result.exit_code == 1, result.output
+    assert f"placeholder {named}: write only a name between braces: {english!r} -> {translated!r}" in result.output
 
 
 def test_the_check_command_passes_a_folder_that_only_overrides(tmp_path: Path) -> None:
