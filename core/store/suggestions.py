@@ -53,6 +53,9 @@ MAX_ANSWER_CHARS = 20_000
 HAND_OVER_SECTION = "Questions a person answers"
 HAND_OVER_TEXT = "Our support team answers questions like this in person: the conversation goes to one of them."
 EARLIER_MESSAGES = 10
+PENDING_VOTES_PER_CONTACT = 1
+"""Suggestions one customer's thumbs down may have waiting for review at once: each vote still
+counts (the dashboard's helpfulness), but a customer voting down every reply queues one, not all."""
 IDENTIFYING = (FactKey.NAME.value, FactKey.EMAIL.value, FactKey.PHONE.value, FactKey.ORDER_NUMBER.value)
 """How far back before a case opened its question is looked for."""
 
@@ -159,8 +162,9 @@ def from_case(session: Session, case: Case, *, resolved_by: str) -> int | None:
 
 
 def from_vote(session: Session, message: Message, *, down: bool) -> None:
-    """A thumbs down on a bot reply queues its question for review, with the reply; a vote
-    changed back to up takes a suggestion nobody has reviewed yet out of the queue."""
+    """A thumbs down on a bot reply queues its question for review, with the reply, unless the
+    customer has `PENDING_VOTES_PER_CONTACT` waiting already; a vote changed back to up takes a
+    suggestion nobody has reviewed yet out of the queue."""
     existing = session.scalar(select(Suggestion).where(Suggestion.message_id == message.id))
     if not down:
         if existing is not None and existing.state == SuggestionState.PENDING.value:
@@ -168,6 +172,8 @@ def from_vote(session: Session, message: Message, *, down: bool) -> None:
         return
     question = session.get(Message, message.reply_to) if message.reply_to is not None else None
     if existing is not None or question is None:
+        return
+    if _pending_votes(session, message.conversation_id) >= PENDING_VOTES_PER_CONTACT:
         return
     now = utcnow()
     session.add(
@@ -184,6 +190,24 @@ def from_vote(session: Session, message: Message, *, down: bool) -> None:
             updated_at=now,
         )
     )
+
+
+def _pending_votes(session: Session, conversation_id: str) -> int:
+    """The suggestions from thumbs down of the conversation's customer still waiting for review;
+    the customer's row is locked first, so two votes at once cannot both pass the cap."""
+    contact_id = select(Conversation.contact_id).where(Conversation.id == conversation_id).scalar_subquery()
+    session.execute(select(Contact.id).where(Contact.id == contact_id).with_for_update())
+    pending = (
+        select(func.count())
+        .select_from(Suggestion)
+        .join(Conversation, Conversation.id == Suggestion.conversation_id)
+        .where(
+            Conversation.contact_id == contact_id,
+            Suggestion.origin == SuggestionOrigin.THUMBS_DOWN.value,
+            Suggestion.state == SuggestionState.PENDING.value,
+        )
+    )
+    return session.execute(pending).scalar_one()
 
 
 def for_gap(session: Session, *, question: str, phrasings: Sequence[str], answer: str, actor: str) -> int:

@@ -340,6 +340,37 @@ async def test_feedback_through_the_api_only_counts_for_the_named_contacts_repli
     assert own.status == 200
 
 
+async def test_one_customers_thumbs_down_queue_one_suggestion_at_a_time(
+    aiohttp_client: Callable[..., Any], make_settings: Callable[..., Settings], database_url: str
+) -> None:
+    """Voting down every reply queued each for review (8 of 8); a customer has one pending at a time."""
+    settings = make_settings(database_url=database_url, admin=AdminSettings(token=SecretStr("lead")))
+    client = await aiohttp_client(create_app(settings))
+
+    async def vote(contact: str, text: str, rating: str = "down") -> int:
+        reply_id: int = (await say(client, text, contact=contact))["reply"]["id"]
+        voted = await client.post("/api/feedback", json={"contact": contact, "message_id": reply_id, "rating": rating})
+        assert voted.status == 200, await voted.text()
+        return reply_id
+
+    async def pending() -> list[tuple[str, str]]:
+        response = await client.get("/admin/api/suggestions?view=pending", headers={"Authorization": "Bearer lead"})
+        assert response.status == 200, await response.text()
+        return sorted((found["origin"], found["question"]) for found in await response.json())
+
+    questions = ["How do I reset my password?", "How do I invite a teammate?", "How do I download an invoice?"]
+    first = await vote("alice", questions[0])
+    for question in questions[1:]:
+        await vote("alice", question)
+    await vote("bob", "How do I delete my account?")  # another customer's vote still queues
+    assert await pending() == [("thumbs down", "How do I delete my account?"), ("thumbs down", questions[0])]
+
+    up = await client.post("/api/feedback", json={"contact": "alice", "message_id": first, "rating": "up"})
+    assert up.status == 200  # her pending suggestion leaves the queue: her next vote down queues again
+    await vote("alice", "Can I change my plan?")
+    assert await pending() == [("thumbs down", "Can I change my plan?"), ("thumbs down", "How do I delete my account?")]
+
+
 async def test_feedback_from_the_widget_only_counts_for_its_own_conversation(client: AppClient) -> None:
     other = await say(client, "How do I reset my password?", contact="someone-else")
     ws = await client.ws_connect("/widget/ws")
