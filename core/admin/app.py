@@ -12,6 +12,7 @@ from typing import Any
 
 from aiohttp import web
 from jinja2 import Environment
+from sqlalchemy.orm import Session
 
 from core.admin.inbox import Inbox
 from core.admin.pages import VISITOR, Pages
@@ -60,7 +61,7 @@ def install_admin(
     app.router.add_post("/admin/logout", _guarded(access, sign_in.sign_out))
     app.cleanup_ctx.append(partial(_background, pages.keep_gaps_warm))
     app.on_shutdown.append(pages.close)
-    inbox = Inbox(settings, runtime, env=env, access=access)
+    inbox = Inbox(settings, runtime, env=env)
     app.on_shutdown.append(inbox.close)
     staff_page = StaffPage(settings, runtime, env=env)
     for route in [*pages.routes(), *inbox.routes(), *staff_page.routes()]:
@@ -137,19 +138,19 @@ class _SignIn:
         try:
             if password != again:
                 raise passwords.WeakPassword("the two passwords differ")
-            stored = await passwords.hashed(password)
+            stored = await self._access.hashing.hashed(password)
         except passwords.WeakPassword as exc:
             return page(self._env, "invite.html", status=422, person=person, problem=str(exc))
+
+        def join(session: Session) -> tuple[staff.Person, str]:
+            joined = staff.accept(session, token=token, name=clean(name)[:255], password_hash=stored)
+            return joined, staff.open_session(session, person=joined, ttl=SESSION_TTL)[0]
+
         try:
-            person = await transactions.run(
-                lambda session: staff.accept(session, token=token, name=clean(name)[:255], password_hash=stored)
-            )
+            member, session_token = await transactions.run(join)
         except staff.StaffError as exc:  # used meanwhile, from another tab
             return page(self._env, "invite.html", status=409, person=None, problem=str(exc))
-        session_token, _ = await transactions.run(
-            lambda session: staff.open_session(session, person=person, ttl=SESSION_TTL)
-        )
-        log.info("admin: %s accepted their invitation and signed in", person.email)
+        log.info("admin: %s accepted their invitation and signed in", member.email)
         response = web.HTTPSeeOther(location="/admin/inbox")
         self._access.staff_signed_in(response, request, session_token)
         raise response

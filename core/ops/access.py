@@ -4,9 +4,16 @@ signed session cookie (browsers) or `Authorization: Bearer <token>` (scripts).
 
 A staff session's cookie holds a random token; the database holds its SHA-256, the person and
 the session's CSRF value. Each request looks the row up, so signing out, or removing the
-person, ends the session at once, in every process. Password sign-ins are throttled before
-the password is checked (per address and per email): unlike the long random admin token, a
-person's password can be guessed, so past the failures even the right one waits.
+person, ends the session at once, in every process. Password sign-ins are throttled (per
+address and per email): unlike the long random admin token, a person's password can be
+guessed, so past the failures even the right one waits. Each attempt is counted before its
+password is checked, in one step that also says whether it is within the limit (`limits`'
+moving-window hit: a lock in memory, one script in Redis), so attempts arriving together are
+counted together, and a storm for one email has five passwords checked however many arrive at
+once (in however many processes, when they share Redis). An attempt counts as failed until its password is found right;
+the right one clears its address's and its email's counts (colleagues behind one office address
+are not locked out by each other's sign-ins). Checking a password is argon2 work, which
+`passwords.Hashing` keeps to its share of the machine.
 
 The admin token's session:
 
@@ -109,6 +116,8 @@ class AdminAccess:
         self._signer = URLSafeTimedSerializer(key, salt="supporthub-admin")
         self._ttl = session_ttl
         self._failures = CounterStore(redis_url, on_failing=_count_fails, on_answering=_count_kept)
+        self.hashing = passwords.Hashing()
+        """Every password this application hashes or checks waits its turn here."""
 
     def visitor(self, request: web.Request) -> Visitor | None:
         """Who `request` comes from, or None when it carries neither a valid cookie nor the token."""
@@ -152,24 +161,25 @@ class AdminAccess:
 
     async def password_sign_in(self, request: web.Request, *, email: str, password: str) -> str | None:
         """A new staff session's cookie token for the right email and password; None for a
-        wrong pair (counted). Raises 429 while the address or the email is past its failures."""
+        wrong pair. Raises 429, before checking the password, while the address or the email
+        is past its failures (the attempts being checked now included)."""
         runtime = request.config_dict.get(self._runtime) if self._runtime is not None else None
         if runtime is None:
             raise web.HTTPServiceUnavailable(text="supporthub is still starting; try again in a moment\n")
-        email_key = f"staff:{email.strip().lower()[:320]}"
-        for key in (_address(request), email_key):
-            if (wait := await self._throttled_key(key)) is not None:
-                raise wait
+        keys = (_address(request), f"staff:{email.strip().lower()[:320]}")
+        for key in keys:  # the address first: an address past its failures uses up no email's
+            if await self._failures.hit(FAILURES, "admin-sign-in", key) is False:  # None: the count is unknown
+                raise await self._too_many(key)
         found = await runtime.transactions.run(lambda session: staff.password_hash_of(session, email=email))
-        if not await passwords.matches(found[1] if found else None, password):
+        if not await self.hashing.matches(found[1] if found else None, password):
             log.warning("admin: refused a staff sign-in from %s", _address(request))
-            await self._failures.hit(FAILURES, "admin-sign-in", _address(request))
-            await self._failures.hit(FAILURES, "admin-sign-in", email_key)
             return None
         assert found is not None
+        for key in keys:
+            await self._failures.clear(FAILURES, "admin-sign-in", key)
         person, stored = found
         if passwords.needs_rehash(stored):
-            fresh = await passwords.hashed(password)
+            fresh = await self.hashing.hashed(password)
             await runtime.transactions.run(
                 lambda session: staff.rehash(session, staff_id=person.id, password_hash=fresh)
             )
@@ -193,14 +203,14 @@ class AdminAccess:
         """429 for an address that failed too often lately; None otherwise, and None while the
         count's store (Redis) fails: a long random token is safe from guessing for that long,
         and operators must not be shut out of the dashboard that shows what is wrong."""
-        return await self._throttled_key(_address(request))
-
-    async def _throttled_key(self, key: str) -> web.HTTPException | None:
+        key = _address(request)
         if await self._failures.test(FAILURES, "admin-sign-in", key) in (True, None):  # None: the count is unknown
             return None
-        if (stats := await self._failures.window_stats(FAILURES, "admin-sign-in", key)) is None:
-            return None
-        retry_after = max(1, math.ceil(stats.reset_time - time.time()))
+        return await self._too_many(key)
+
+    async def _too_many(self, key: str) -> web.HTTPException:
+        stats = await self._failures.window_stats(FAILURES, "admin-sign-in", key)
+        retry_after = FAILURES.get_expiry() if stats is None else max(1, math.ceil(stats.reset_time - time.time()))
         return web.HTTPTooManyRequests(
             text="Too many failed sign-ins; try again later.\n", headers={"Retry-After": str(retry_after)}
         )

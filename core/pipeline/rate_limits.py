@@ -89,6 +89,10 @@ class CounterStore:
         """Whether one more for `key` would be within `item`, counting nothing."""
         return await self._counted(partial(self._limiter.test, item, *key))
 
+    async def clear(self, item: RateLimitItem, *key: str) -> None:
+        """Forget what was counted against `item` for `key`."""
+        await self._counted(partial(self._limiter.clear, item, *key))
+
     async def window_stats(self, item: RateLimitItem, *key: str) -> WindowStats | None:
         return await self._counted(partial(self._limiter.get_window_stats, item, *key))
 

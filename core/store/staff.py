@@ -16,7 +16,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from core.settings import Settings
@@ -125,15 +125,27 @@ def _by_invite(session: Session, token: str, now: datetime) -> StaffMember | Non
 
 def accept(session: Session, *, token: str, name: str, password_hash: str, now: datetime | None = None) -> Person:
     """Use an invitation: set the name and password; the token works no more. StaffError when
-    it is unknown, used or expired."""
+    it is unknown, used or expired. One statement checks and uses it (an UPDATE of the row
+    while it still holds the token), so of accepts arriving together the database lets one
+    through: PostgreSQL makes the others wait for its commit and then finds the token gone,
+    SQLite runs them one after the other."""
     now = now or utcnow()
-    row = _by_invite(session, token, now)
-    if row is None:
+    used = session.execute(
+        update(StaffMember)
+        .where(
+            StaffMember.invite_hash == digest(token),
+            StaffMember.invite_expires_at > now,
+            StaffMember.removed_at.is_(None),
+        )
+        .values(
+            name=name.strip() or StaffMember.name, password_hash=password_hash, invite_hash=None, invite_expires_at=None
+        )
+        .returning(StaffMember.id)
+        .execution_options(synchronize_session=False)
+    ).scalar_one_or_none()
+    if used is None:
         raise StaffError("this invitation link is not valid any more; ask for a new one")
-    row.name = name.strip() or row.name
-    row.password_hash = password_hash
-    row.invite_hash = None
-    row.invite_expires_at = None
+    row = session.get_one(StaffMember, used, populate_existing=True)
     session.execute(delete(StaffSession).where(StaffSession.staff_id == row.id))
     record(session, actor=row.name, staff_id=row.id, action="accept invitation", target=row.email, now=now)
     return _person(row)
