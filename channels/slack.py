@@ -43,6 +43,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.web.async_slack_response import AsyncSlackResponse
 
 from channels.downloads import capped_file, origin
+from channels.slack_errors import NOT_SLACK, refusal
 from channels.slack_format import (
     MAX_BLOCKS,
     SECTION_LIMIT,
@@ -254,7 +255,8 @@ class SlackChannel:
         try:
             response = await self.client.auth_test()
         except SlackApiError as exc:
-            reason = exc.response.get("error") or f"HTTP {exc.response.status_code}"
+            refused = refusal(exc)
+            reason = refused.error if refused.error != NOT_SLACK else str(refused)
             raise CheckFailed(f"auth.test: {reason}") from None
         return f"auth.test: bot {response.get('user')} ({response.get('user_id')}) in team {response.get('team')}"
 
@@ -272,12 +274,8 @@ class SlackChannel:
                 unfurl_links=False,
             )
         except SlackApiError as exc:
-            status = exc.response.status_code
-            retry_after = exc.response.headers.get("Retry-After") or exc.response.headers.get("retry-after")
-            raise DeliveryError(
-                f"slack chat.postMessage: HTTP {status} {exc.response.get('error')}",
-                retry_after=float(retry_after) if retry_after else None,
-            ) from None
+            refused = refusal(exc)
+            raise DeliveryError(f"slack chat.postMessage: {refused}", retry_after=refused.retry_after) from None
         return str(response.get("ts"))
 
     # -- the staff desk's port --------------------------------------------------------------
@@ -326,7 +324,7 @@ class SlackChannel:
             async with asyncio.timeout(PERSON_NAME_TIMEOUT_S):  # Slack wants the event's 200 within 3 s
                 response = await self.client.users_info(user=actor)
         except SlackApiError as exc:
-            log.warning("slack: users.info for %s: %s", actor, exc.response.get("error"))
+            log.warning("slack: users.info for %s: %s", actor, refusal(exc))
             return None
         except (aiohttp.ClientError, TimeoutError) as exc:
             log.warning("slack: users.info for %s: %s", actor, type(exc).__name__)

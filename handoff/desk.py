@@ -252,10 +252,15 @@ class StaffDesk:
     async def named(self, actor: str) -> str:
         """The person's name as the desk's platform gives it (so the dashboard, the inbox and
         the card say "Sam Jones", not "U0SAM"); their id when it will not say. Kept for the
-        process's life: one lookup per person."""
+        process's life: one lookup per person. A name is decoration: a platform failing to give
+        one never costs the message it was asked for."""
         if actor in self._names or not isinstance(self._port, PeopleNames):
             return self._names.get(actor, actor)
-        name = await self._port.person_name(actor)
+        try:
+            name = await self._port.person_name(actor)
+        except Exception as exc:  # noqa: BLE001 — any desk's failure; the id stands in
+            log.warning("desk: no name for %s: %s", actor, type(exc).__name__)
+            name = None
         if name is not None:
             self._names[actor] = name
         return name or actor

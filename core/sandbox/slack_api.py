@@ -68,6 +68,8 @@ class _Failure:
     status: int
     error: str
     retry_after: int | None
+    page: str | None
+    page_type: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,6 +77,9 @@ class _Answer:
     body: dict[str, Any]
     status: int = 200
     headers: Mapping[str, str] | None = None
+    page: str | None = None
+    """Sent instead of `body` (which is what `requests` records), as `page_type`."""
+    page_type: str = "text/html"
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,18 +163,27 @@ class FakeSlack:
         return sum(1 for call in self.requests if call.method == method)
 
     def fail_next(
-        self, method: str, *, status: int = 200, error: str | None = None, retry_after: int | None = None
+        self,
+        method: str,
+        *,
+        status: int = 200,
+        error: str | None = None,
+        retry_after: int | None = None,
+        page: str | None = None,
+        page_type: str = "text/html",
     ) -> None:
         """The next call to `method` fails and changes nothing; calls queue up in order.
 
         `status=429` answers HTTP 429 with `Retry-After: retry_after` (default 1) and error
         `ratelimited`; a 5xx answers `internal_error`; the default 200 answers Slack's usual
         in-band failure, `error` naming it (e.g. `"channel_not_found"`, `"not_in_channel"`).
+        `page` answers that text instead of JSON, as a proxy in the way does (a 502 page), with
+        the content type `page_type` (a gateway may keep the API's `application/json`).
         """
         if status == 429 and retry_after is None:
             retry_after = 1
         default = _DEFAULT_ERRORS.get(status, "internal_error")
-        self._failures[method].append(_Failure(status, error or default, retry_after))
+        self._failures[method].append(_Failure(status, error or default, retry_after, page, page_type))
 
     def add_file(self, name: str, content: bytes, mimetype: str) -> dict[str, Any]:
         """Host `content` and return the file object as it appears in a message event's `files`."""
@@ -202,6 +216,8 @@ class FakeSlack:
         arguments = await _arguments(request)
         answer = self._answer(method, headers, arguments)
         self.requests.append(RecordedCall(method, headers, arguments, answer.status, answer.body))
+        if answer.page is not None:
+            return web.Response(text=answer.page, status=answer.status, content_type=answer.page_type)
         return web.json_response(answer.body, status=answer.status, headers=answer.headers)
 
     def _answer(self, method: str, headers: Mapping[str, str], arguments: dict[str, Any]) -> _Answer:
@@ -216,7 +232,7 @@ class FakeSlack:
         if self._failures[method]:
             failure = self._failures[method].popleft()
             retry = {"Retry-After": str(failure.retry_after)} if failure.retry_after is not None else None
-            return _Answer(_error(failure.error), failure.status, retry)
+            return _Answer(_error(failure.error), failure.status, retry, failure.page, failure.page_type)
         return _Answer(handler(arguments))
 
     async def _download(self, request: web.Request) -> web.Response:
