@@ -60,7 +60,7 @@ core.cli: main (the `supporthub` group), support (what commands share), server (
     settings_reference (the docs' settings page, written from the settings models), sandbox_command,
     staff_commands (`supporthub staff invite|list|remove`). A command imports what it needs when
     it runs: `supporthub --help` loads no settings, database or model.
-core.admin: the dashboard at /admin: pages and its query modules; inbox + inbox_queries (the
+core.admin: the dashboard at /admin: pages and its query modules; inbox + inbox_queries + inbox_live (the
     staff desk in the browser, live through server-sent events), staff_page (people and the
     audit trail), replies (canned replies), satisfaction (survey scores, resolution rate),
     wrong_answers (answers the customer's next move says were wrong),

@@ -77,6 +77,12 @@ class AdminSettings(Section):
         description="where people reach the hub, for the links commands print (invitations), "
         "e.g. https://support.example.com; empty = http://HOST:PORT of [server]",
     )
+    live_streams_per_person: int = Field(
+        10,
+        ge=1,
+        description="inbox pages one person (or the admin token) keeps updating live at once, per hub process; "
+        "the next gets 429 and works without updating by itself",
+    )
 
 
 class ServerSettings(Section):

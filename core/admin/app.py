@@ -61,7 +61,7 @@ def install_admin(
     app.router.add_post("/admin/logout", _guarded(access, sign_in.sign_out))
     app.cleanup_ctx.append(partial(_background, pages.keep_gaps_warm))
     app.on_shutdown.append(pages.close)
-    inbox = Inbox(settings, runtime, env=env, access=access)
+    inbox = Inbox(settings, runtime, env=env)
     app.on_shutdown.append(inbox.close)
     staff_page = StaffPage(settings, runtime, env=env)
     for route in [*pages.routes(), *inbox.routes(), *staff_page.routes()]:

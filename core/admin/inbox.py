@@ -13,10 +13,12 @@ beside it, and a reply is sent translated into their language, what staff wrote 
 
 The pages are server-rendered and work without script; one small script (`inbox.js`, the only
 one the dashboard runs, allowed by its hash) listens to `…/events` (server-sent events) and
-reloads the page's live region when the case or the queue changed: a beat of the hub's
-`Pulse` (a message stored here or, on PostgreSQL, in another process; a case moved), or every
-`RECHECK_S` at the latest. Each stream checks its session at every beat, so a person removed
-or signed out stops receiving at once.
+reloads the page's live region when the case or the queue changed. The streams share one
+watcher per process (`core.admin.inbox_live`): at a beat of the hub's `Pulse` (a message
+stored here or, on PostgreSQL, in another process; a case moved), or every `RECHECK_S` at the
+latest, it reads every open page's version and session at once, so a change costs the same few
+statements however many pages are open, and a person removed or signed out stops receiving at
+once. A person keeps at most `admin.live_streams_per_person` streams; the next is refused (429).
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ from sqlalchemy.orm import Session
 
 from core.admin import inbox_queries
 from core.admin.conversations import Transcript, transcript
+from core.admin.inbox_live import LiveStreams, TooManyStreams, Version
 from core.admin.pages import VISITOR
 from core.admin.render import SECURITY_HEADERS, as_json, page
 from core.clean_text import clean
@@ -75,15 +78,14 @@ class Inbox:
         runtime: web.AppKey[Runtime],
         *,
         env: Environment,
-        access: AdminAccess,
     ) -> None:
         self._runtime_key = runtime
         self._env = env
-        self._access = access
         self._sla = Sla.of(settings.handoff)
         self._survey = settings.handoff.survey
         self._staff = settings.languages.staff
-        self._closing = asyncio.Event()
+        self._per_person = settings.admin.live_streams_per_person
+        self._live: LiveStreams | None = None
 
     def routes(self) -> list[web.RouteDef]:
         return [
@@ -101,9 +103,8 @@ class Inbox:
 
     async def close(self, app: web.Application) -> None:
         """At shutdown: end the live streams, so the server need not wait for them."""
-        self._closing.set()
-        if (runtime := app.get(self._runtime_key)) is not None:
-            runtime.hub.pulse.beat()  # the streams sleep until a beat: wake them to see the closing
+        if self._live is not None:
+            await self._live.stop()
 
     def _runtime(self, request: web.Request) -> Runtime:
         return running(request, self._runtime_key)
@@ -147,12 +148,10 @@ class Inbox:
 
     async def queue_events(self, request: web.Request) -> web.StreamResponse:
         runtime = self._runtime(request)
-
-        async def version() -> str | None:
-            async with runtime.sessionmaker() as session:
-                return _version(await inbox_queries.queue_version(session))
-
-        return await self._stream(request, runtime, version)
+        since = runtime.hub.pulse.beats
+        async with runtime.sessionmaker() as session:
+            version = await inbox_queries.queue_version(session)
+        return await self._stream(request, runtime, case_id=None, version=version, since=since)
 
     # -- one case -----------------------------------------------------------------------------
 
@@ -211,42 +210,52 @@ class Inbox:
     async def case_events(self, request: web.Request) -> web.StreamResponse:
         runtime = self._runtime(request)
         case_id = _case_id(request)
-
-        async def version() -> str | None:
-            async with runtime.sessionmaker() as session:
-                found = await inbox_queries.case_version(session, case_id)
-            return None if found is None else _version(found)
-
-        return await self._stream(request, runtime, version)
-
-    async def _stream(self, request: web.Request, runtime: Runtime, version: Callable[[], Any]) -> web.StreamResponse:
-        """Server-sent events: the current version at once, then each new one; ends when the
-        client goes, the session ends, or the hub shuts down."""
-        first = await version()
-        if first is None:
+        since = runtime.hub.pulse.beats
+        async with runtime.sessionmaker() as session:
+            version = await inbox_queries.case_version(session, case_id)
+        if version is None:
             raise web.HTTPNotFound(text="no such case\n")
-        response = web.StreamResponse(headers={**SECURITY_HEADERS, "Content-Type": "text/event-stream"})
-        await response.prepare(request)
-        sent = None
-        current: str | None = first
-        visitor = request[VISITOR]
+        return await self._stream(request, runtime, case_id=case_id, version=version, since=since)
+
+    async def _stream(
+        self, request: web.Request, runtime: Runtime, *, case_id: str | None, version: Version, since: int
+    ) -> web.StreamResponse:
+        """Server-sent events: `version` at once, then each new one; ends when the client goes,
+        the session ends, the case is erased, or the hub shuts down. A visitor with
+        `live_streams_per_person` streams open already is refused (429)."""
+        visitor: Visitor = request[VISITOR]
+        if self._live is None:
+            self._live = LiveStreams(
+                runtime.sessionmaker, runtime.hub.pulse, per_person=self._per_person, recheck_s=RECHECK_S
+            )
         try:
-            while not self._closing.is_set():
-                if current is None:
-                    break
-                if current != sent:
-                    await response.write(f"data: {current}\n\n".encode())
-                    sent = current
+            stream = self._live.open(
+                who=visitor.staff_id or visitor.actor,
+                session_token=visitor.session_token,
+                case_id=case_id,
+                version=version,
+                since=since,
+                connected=partial(_connected, request),
+            )
+        except TooManyStreams:
+            raise web.HTTPTooManyRequests(
+                text=f"You have {self._per_person} live inbox pages open already: close one to have this one "
+                "update by itself (it still works; reload it to see changes).\n"
+            ) from None
+        try:
+            response = web.StreamResponse(headers={**SECURITY_HEADERS, "Content-Type": "text/event-stream"})
+            await response.prepare(request)
+            await response.write(f"data: {_version(stream.version)}\n\n".encode())
+            while not stream.ended:
+                if await stream.next(RECHECK_S):
+                    if not stream.ended:
+                        await response.write(f"data: {_version(stream.version)}\n\n".encode())
                 else:
-                    await response.write(b": still here\n\n")
-                await runtime.hub.pulse.wait(RECHECK_S)
-                if self._closing.is_set():
-                    break
-                if visitor.person is not None and await self._access.staff_visitor(request) is None:
-                    break  # signed out or removed meanwhile
-                current = await version()
+                    await response.write(b": still here\n\n")  # a closed tab is noticed here at the latest
         except (ConnectionResetError, asyncio.CancelledError):
             pass
+        finally:
+            self._live.close(stream)
         return response
 
     # -- actions ------------------------------------------------------------------------------
@@ -359,6 +368,11 @@ def _text(form: Any, field: str) -> str:
             max_size=MAX_TEXT, actual_size=len(text), text=f"at most {MAX_TEXT} characters\n"
         )
     return text
+
+
+def _connected(request: web.Request) -> bool:
+    transport = request.transport
+    return transport is not None and not transport.is_closing()
 
 
 def _version(parts: Sequence[int]) -> str:
