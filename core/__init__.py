@@ -41,7 +41,7 @@ core.store: db (schema, engine), migrations/, transactions (one transaction from
     answered, reviewed before it becomes knowledge through knowledge.written).
 core.answering: agent, offline_responder, llm_responder, answer_decision, calibration (the bar
     learned from labelled questions), language (which language a customer writes in), questions, small_talk, quoted_tables, memory, sentiment,
-    attachments, answer_eval, answer_explain, personal_data (what to redact before a suggestion
+    attachments, answer_eval, answer_explain, lookalikes (text as a reader sees it), personal_data (what to redact before a suggestion
     goes live), actions/ (calls into the company's own systems: calls, http_call (the one safe way
     out), catalog, phrasing + slots (offline: which action, its parameters), results, built_in
     (the customer's own cases), flow (ask, confirm, call, audit)).

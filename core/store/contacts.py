@@ -17,6 +17,7 @@ Two rules keep one customer's data from another:
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
@@ -30,6 +31,7 @@ from core.store.db import Contact, Conversation, ConversationState, Identity, ne
 
 VERIFIED_EMAIL = "verified-email"
 VERIFIED_PHONE = "verified-phone"
+_INTERNATIONAL_PHONE = re.compile(r"\+\d{7,15}")
 
 # Prebuilt: these run for every message received, and for every first message of a contact
 # (see core.store.inbox on why).
@@ -201,6 +203,14 @@ def contact_for(session: Session, message: InboundMessage) -> str:
     )
     _link(session, contact_id, verified, own=own if keeps_own else None)
     return contact_id
+
+
+def known_identifiers(session: Session, contact_id: str) -> list[str]:
+    """What identifies the contact wherever it is written: their verified emails and phones, and
+    each channel identity that is an email address or an international phone number (a WhatsApp
+    or SMS number, a mail's From:); not the platforms' own ids (a Slack user, a widget session)."""
+    values = session.scalars(select(Identity.external_user_id).where(Identity.contact_id == contact_id))
+    return list(dict.fromkeys(value for value in values if "@" in value or _INTERNATIONAL_PHONE.fullmatch(value)))
 
 
 def _where(address: Address) -> dict[str, str]:

@@ -31,6 +31,7 @@ from core.answering.questions import asks_anything, questions
 from core.answering.sentiment import asks_for_person
 from core.answering.small_talk import small_talk
 from core.messages import Author
+from core.store import contacts
 from core.store.db import (
     Contact,
     Conversation,
@@ -58,6 +59,8 @@ PENDING_VOTES_PER_CONTACT = 1
 counts (the dashboard's helpfulness), but a customer voting down every reply queues one, not all."""
 IDENTIFYING = (FactKey.NAME.value, FactKey.EMAIL.value, FactKey.PHONE.value, FactKey.ORDER_NUMBER.value)
 """How far back before a case opened its question is looked for."""
+CUSTOMER_MESSAGES_READ = 50
+"""How many of the customer's latest messages are read for the numbers they gave."""
 
 
 class ReviewError(ValueError):
@@ -267,9 +270,11 @@ def _get(session: Session, suggestion_id: int, *states: SuggestionState) -> Sugg
 
 
 def known_personal_data(session: Session, conversation_id: str | None) -> list[str]:
-    """What the hub knows of the customer of a conversation that names them: their display name
-    and their name, email, phone and order numbers in its memory (not their plan: "the Pro
-    plan" names nobody)."""
+    """What the hub knows of the customer of a conversation that names them: their display name;
+    their verified email and phone, and the address or number they write from
+    (`contacts.known_identifiers`: a WhatsApp customer's phone); their name, email, phone and
+    order numbers in its memory (not their plan: "the Pro plan" names nobody); and what their
+    own latest messages in the conversation hold by shape ("my purchase 5821", an IBAN)."""
     if conversation_id is None:
         return []
     conversation = session.get(Conversation, conversation_id)
@@ -279,8 +284,15 @@ def known_personal_data(session: Session, conversation_id: str | None) -> list[s
     facts = session.scalars(
         select(Memory.value).where(Memory.contact_id == conversation.contact_id, Memory.key.in_(IDENTIFYING))
     ).all()
+    said = session.scalars(
+        select(Message.text)
+        .where(Message.conversation_id == conversation_id, Message.author == Author.CUSTOMER.value)
+        .order_by(Message.id.desc())
+        .limit(CUSTOMER_MESSAGES_READ)
+    )
+    given = [found.text for text in said for found in find(text)]
     names = [contact.display_name] if contact is not None and contact.display_name else []
-    return [*names, *facts]
+    return [*names, *contacts.known_identifiers(session, conversation.contact_id), *facts, *given]
 
 
 def personal_data(session: Session, conversation_id: str | None, texts: Sequence[str]) -> list[Found]:

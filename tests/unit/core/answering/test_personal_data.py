@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from core.answering.personal_data import Found, Kind, find, redact
+from tests.lookalike_spellings import EMAIL, IBAN, PHONE, PURCHASE, Spelling, leaks, spellings
 
 
 def spans(text: str, known: tuple[str, ...] = ()) -> list[tuple[Kind, str]]:
@@ -200,3 +201,92 @@ def test_redact_keeps_what_a_reviewer_unflagged() -> None:
 def test_redact_refuses_findings_that_overlap_or_are_not_in_the_text(found: list[Found]) -> None:
     with pytest.raises(ValueError, match="overlaps another finding or is not in the text"):
         redact("Priya Raman", found)
+
+
+@pytest.mark.parametrize(
+    ("text", "kind", "value"),
+    [
+        ("Call +1\u00a0650\u00a0555\u00a01234 today", Kind.PHONE, "+1\u00a0650\u00a0555\u00a01234"),
+        ("Call +44\u2009(0)20\u20097946\u20090958 today", Kind.PHONE, "+44\u2009(0)20\u20097946\u20090958"),
+        ("Call ０２０ ７９４６ ０９５８ today", Kind.PHONE, "０２０ ７９４６ ０９５８"),
+        ("Mail pri\u200bya.raman@acme.com today", Kind.EMAIL, "pri\u200bya.raman@acme.com"),
+        ("Mail ｐｒｉｙａ@ａｃｍｅ.ｃｏｍ today", Kind.EMAIL, "ｐｒｉｙａ@ａｃｍｅ.ｃｏｍ"),
+        ("Mail priуa@acme.com today", Kind.EMAIL, "priуa@acme.com"),  # a Cyrillic у
+        ("Mail jоhn@acme.com today", Kind.EMAIL, "jоhn@acme.com"),  # a Cyrillic о
+        ("Pay to DE89 3704 0044 0532 0130 00 today", Kind.BANK_ACCOUNT, "DE89 3704 0044 0532 0130 00"),
+        ("Pay to GB29 NWBK 6016 1331 9268 19 today", Kind.BANK_ACCOUNT, "GB29 NWBK 6016 1331 9268 19"),
+        (
+            "Pay to FR76\u00a03000\u00a06000\u00a00112\u00a03456\u00a07890\u00a0189 today",
+            Kind.BANK_ACCOUNT,
+            "FR76\u00a03000\u00a06000\u00a00112\u00a03456\u00a07890\u00a0189",
+        ),
+        ("Her SSN 123-45-6789 is on file", Kind.ID_NUMBER, "123-45-6789"),
+        ("NI number QQ 12 34 56 C is on file", Kind.ID_NUMBER, "QQ 12 34 56 C"),
+        ("Codice fiscale RSSMRA85T10A562S is on file", Kind.ID_NUMBER, "RSSMRA85T10A562S"),
+        ("National ID: 1 85 05 78 006 084 36, on file", Kind.ID_NUMBER, "1 85 05 78 006 084 36"),
+        ("Passport no. C01X00T47 is on file", Kind.ID_NUMBER, "C01X00T47"),
+        ("Your purchase 5821 ships today", Kind.ORDER, "5821"),
+        ("Booking ref 7QX2 is confirmed", Kind.ORDER, "7QX2"),
+        ("Transaction 88-1203 went through", Kind.ORDER, "88-1203"),
+    ],
+)
+def test_look_alike_characters_iban_id_numbers_and_purchases_are_found(text: str, kind: Kind, value: str) -> None:
+    assert spans(text) == [(kind, value)]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Our GDPR page covers it; the AB12 cable and the X1 Carbon are fine.",
+        "Plans renewed in 2024 keep their price; the refund policy is 30 days.",
+        "Your ID card and passport photo must be sharp; the national ID scheme is new.",
+        "Purchases over 50 ship free; the transaction log keeps 90 days.",
+        "Ｓｅｔｔｉｎｇｓ › Billing, then Download — in 2024\u00a0we added 600 requests per minute.",
+    ],
+)
+def test_no_iban_id_or_purchase_in_ordinary_words(text: str) -> None:
+    assert spans(text) == []
+
+
+@pytest.mark.parametrize(
+    ("known", "text", "value"),
+    [
+        ("+16505551234", "ring (650) 555-1234 now", "(650) 555-1234"),
+        ("+16505551234", "ring [650] 555 1234 now", "[650] 555 1234"),
+        ("+16505551234", "ring 001 650 555 1234 now", "001 650 555 1234"),
+        ("+447700900123", "ring 07700 900123 now", "07700 900123"),
+        ("+447700900123", "ring +44 (0)7700 900 123 now", "+44 (0)7700 900 123"),
+        ("07700900123", "ring +44 7700 900123 now", "+44 7700 900123"),
+        ("5821", "about 58-21 now", "58-21"),
+        ("5821", "about 5 8 2 1 now", "5 8 2 1"),
+        ("5821", "about ５８２１ now", "５８２１"),
+        ("5821", "about 5\u200b8\u200b2\u200b1 now", "5\u200b8\u200b2\u200b1"),
+        ("priya.raman@example.com", "mail PRIYA . RAMAN @ EXAMPLE . COM now", "PRIYA . RAMAN @ EXAMPLE . COM"),
+        ("Priya Raman", "thanks Рriya Raman now", "Рriya Raman"),  # a Cyrillic Р
+    ],
+)
+def test_a_known_identifier_is_found_by_its_digits_and_letters(known: str, text: str, value: str) -> None:
+    assert [f.text for f in find(text, known=(known,))] == [value]
+
+
+def test_a_known_number_written_out_in_words_is_not_found() -> None:
+    assert find("about five eight two one now", known=("5821",)) == []  # docs/suggestions.md says so
+
+
+def test_known_digits_are_not_found_inside_a_longer_number() -> None:
+    assert find("ticket 1958214 and 58210", known=("5821",)) == [
+        Found(Kind.ORDER, 7, 14, "1958214"),
+        Found(Kind.ORDER, 19, 24, "58210"),
+    ]  # by shape, each whole: not a known 5821 cut out of them
+
+
+SPELLINGS = spellings(200, seed=56)
+
+
+@pytest.mark.parametrize("spelling", SPELLINGS, ids=[ascii(s.text) for s in SPELLINGS])
+def test_a_look_alike_spelling_of_a_known_identifier_is_redacted_whole(spelling: Spelling) -> None:
+    before, after = "Write to ", " for that."
+    text = f"{before}{spelling.text}{after}"
+    redacted = redact(text, find(text, known=(PHONE, EMAIL, PURCHASE, IBAN)))
+    assert redacted.startswith(before) and redacted.endswith(after)
+    assert not leaks(redacted.removeprefix(before).removesuffix(after)), redacted

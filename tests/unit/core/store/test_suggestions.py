@@ -39,11 +39,13 @@ async def turn(
     *,
     facts: tuple[Fact, ...] = (),
     escalate: bool = False,
+    verified_phone: str | None = None,
 ) -> tuple[str, str | None]:
     """One customer message and the bot's reply: (conversation id, case id if it escalated)."""
-    receipt = await storage.inbox.save(  # external ids are unique per channel
-        InboundMessage(address, f"{address.chat_id}-{external_id}", address.chat_id, text), lease=timedelta(seconds=30)
+    message = InboundMessage(  # external ids are unique per channel
+        address, f"{address.chat_id}-{external_id}", address.chat_id, text, verified_phone=verified_phone
     )
+    receipt = await storage.inbox.save(message, lease=timedelta(seconds=30))
     pending = PendingMessage(receipt.message_id, receipt.conversation_id, text, address)
     opening = CaseOpening("human_request", "The customer asked for a person.") if escalate else None
     finished = await storage.turns.finish(
@@ -245,3 +247,31 @@ async def test_erasing_a_customer_drops_their_pending_suggestions_and_keeps_live
         await transactions.run(partial(forget_contacts, selector=f"api:{chat}"))
     [kept] = await transactions.run(queued)
     assert (kept.id, kept.state, kept.conversation_id) == (first.id, "approved", None)
+
+
+async def test_a_whatsapp_customers_verified_phone_and_the_purchase_they_gave_are_found_in_any_spelling(
+    storage: Storage, transactions: Transactions
+) -> None:
+    phone = "+16505551234"
+    conversation_id, case_id = await turn(
+        storage,
+        Address("whatsapp", phone),
+        "m1",
+        "My purchase 5821 never came. Can I talk to a person? Where is the returns warehouse?",
+        Reply("A person will reply.", handoff=True),
+        escalate=True,
+        verified_phone=phone,
+    )
+    assert case_id is not None
+    typed = "We will call you on +1\u00a0650\u00a0555\u00a01234 about 5\u200b821 once the warehouse opens."
+    await resolve(transactions, case_id, replies=[typed], conversation_id=conversation_id)
+    [suggestion] = await transactions.run(queued)
+    approve = partial(suggestions.approve, suggestion_id=suggestion.id, actor="Lee", collection="knowledge")
+    with pytest.raises(
+        suggestions.ReviewError, match="personal data to redact first: order number “5\u200b821”, phone"
+    ):
+        await transactions.run(approve)
+    assert await transactions.run(partial(suggestions.redact_all, suggestion_id=suggestion.id)) == 2
+    await transactions.run(approve)
+    [document] = await transactions.run(lambda s: list(s.scalars(select(WrittenDocument))))
+    assert document.text == "We will call you on [phone] about [order number] once the warehouse opens."
