@@ -190,7 +190,7 @@ class SlackChannel:
 
     @staticmethod
     def configured(settings: Settings) -> bool:
-        """On when a bot token is set, whether or not `channels` names it."""
+        """On when a bot token is set (and `channels`, if set, names it: `core.registry`)."""
         return settings.section(SlackSettings).bot_token is not None
 
     def __init__(self, settings: Settings, hub: HubPort) -> None:

@@ -265,7 +265,7 @@ class TelegramChannel:
 
     @staticmethod
     def configured(settings: Settings) -> bool:
-        """On when a bot token is set, whether or not `channels` names it."""
+        """On when a bot token is set (and `channels`, if set, names it: `core.registry`)."""
         return settings.section(TelegramSettings).bot_token is not None
 
     def __init__(self, settings: Settings, hub: HubPort) -> None:

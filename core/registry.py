@@ -3,9 +3,13 @@ entry-point group, and the configured ones are loaded by name."""
 
 from __future__ import annotations
 
+import logging
+
 from core.channel import Channel, HubPort
 from core.languages import channel_entry_points
 from core.settings import Settings
+
+log = logging.getLogger(__name__)
 
 
 class UnknownChannelError(Exception):
@@ -28,10 +32,12 @@ def channel_class(name: str) -> type[Channel]:
 
 
 def load_channels(settings: Settings, hub: HubPort) -> dict[str, Channel]:
-    """The channels named in `channels`, plus any installed channel whose class says its own
-    settings switch it on (`configured(settings) -> bool`, e.g. Slack once a bot token is set),
-    each built as `Channel(settings, hub)`: `hub` is the hub's ports (`core.pipeline.hub_gate.HubGate`
-    until the hub runs), which a channel keeps typed as the ports it uses."""
+    """The channels named in `channels`, each built as `Channel(settings, hub)`: `hub` is the
+    hub's ports (`core.pipeline.hub_gate.HubGate` until the hub runs), which a channel keeps
+    typed as the ports it uses. While `channels` is not set, also any installed channel whose
+    class says its own settings switch it on (`configured(settings) -> bool`, e.g. Slack once a
+    bot token is set); once it is set, it alone decides (a token left in the environment does
+    not start a channel it leaves out: that is logged)."""
     available = channel_entry_points()
     channels: dict[str, Channel] = {}
     for name in settings.channels:
@@ -39,10 +45,15 @@ def load_channels(settings: Settings, hub: HubPort) -> dict[str, Channel]:
             known = ", ".join(sorted(available)) or "none"
             raise UnknownChannelError(f"channels: no channel named {name!r} is installed (installed: {known})")
         channels[name] = available[name].load()(settings, hub)
+    listed = "channels" in settings.model_fields_set
     for name, entry in available.items():
         if name not in channels:
             factory = entry.load()
             configured = getattr(factory, "configured", None)
-            if configured is not None and configured(settings):
+            if configured is None or not configured(settings):
+                continue
+            if listed:
+                log.info("%s: off: its settings are set, but the channels setting does not list it", name)
+            else:
                 channels[name] = factory(settings, hub)
     return channels

@@ -40,7 +40,7 @@ async def test_every_channel_answers_503_with_retry_after_until_the_hub_runs(
 ) -> None:
     settings = Settings(
         data_dir=tmp_path,
-        channels=["api"],
+        channels=["api", "slack"],
         api=ApiSettings(token=SecretStr(API_TOKEN)),
         slack=SlackSettings(bot_token=SecretStr(BOT_TOKEN), signing_secret=SecretStr(SECRET), api_url=slack.base_url),
     )

@@ -232,7 +232,7 @@ async def test_platforms_down_silent_or_missing_the_model_named(
         "SUPPORTHUB_LLM__BASE_URL": llm.base_url,
         "SUPPORTHUB_LLM__API_KEY": LLM_KEY,
         "SUPPORTHUB_LLM__MODEL": "gpt-5-support",
-        "SUPPORTHUB_CHANNELS": json.dumps(["api"]),
+        "SUPPORTHUB_CHANNELS": json.dumps(["api", "slack", "telegram", "sms", "email"]),
         **channel_env(slack, telegram, twilio),
         **email_env(relay, ca_file, None),
         "SUPPORTHUB_SLACK__API_URL": f"{silent_server}/api/",

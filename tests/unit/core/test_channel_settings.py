@@ -87,3 +87,8 @@ def test_without_the_package_its_section_is_an_unknown_key(tmp_path: Path) -> No
     assert load(tmp_path, '[echo]\ngreeting = "hi"\n', plugin=False) == {
         "error": "echo: Extra inputs are not permitted"
     }
+
+
+def test_channels_set_in_the_file_decides_whatever_keys_the_environment_holds(tmp_path: Path) -> None:
+    loaded = load(tmp_path, 'channels = ["web", "api"]\n', environment={"SUPPORTHUB_ECHO__API_KEY": "k3y"})
+    assert loaded is None
