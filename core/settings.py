@@ -130,6 +130,26 @@ class ServerSettings(Section):
         return names
 
 
+class PostgresSettings(Section):
+    """How long the hub waits for PostgreSQL (with `database_url`) before it gives up and answers
+    503 "try again shortly": every wait is bounded, so a database that stalls costs the requests
+    of the stall, not an outage (SQLite's waits are its own: a 5 s lock timeout)."""
+
+    statement_timeout_s: float = Field(
+        5.0,
+        gt=0,
+        description="the longest one statement may go unanswered; then its connection is thrown away, the "
+        "transaction tried once more on another, and the hub answers again within this long of the database "
+        "answering after a stall (raise it if a dashboard page over a long history needs longer)",
+    )
+    connect_timeout_s: float = Field(
+        5.0, gt=0, description="the longest opening a connection may take (a server that accepts and never answers)"
+    )
+    pool_timeout_s: float = Field(
+        30.0, gt=0, description="the longest a transaction waits for one of the 20 pooled connections to come free"
+    )
+
+
 class AnswerSettings(Section):
     top_k: int = Field(5, ge=1, le=50, description="passages searched for each question of a message")
     min_match: float = Field(
@@ -596,6 +616,7 @@ class Settings(BaseSettings):
     log: LogSettings = LogSettings()
     admin: AdminSettings = AdminSettings()
     server: ServerSettings = ServerSettings()
+    postgres: PostgresSettings = PostgresSettings()
     knowledge: KnowledgeSettings = KnowledgeSettings()
     answer: AnswerSettings = AnswerSettings()
     limits: LimitsSettings = LimitsSettings()

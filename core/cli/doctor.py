@@ -78,7 +78,7 @@ async def check_database(settings: Settings) -> str:
             return f"sqlite: no database at {where} yet (serve creates it)"
     else:
         where = f"{url.host or 'localhost'}:{url.port or 'default port'}/{url.database or ''}"
-    engine = make_engine(settings.resolved_database_url)
+    engine = make_engine(settings.resolved_database_url, settings.postgres)
     try:
         async with engine.connect() as connection:
             await connection.execute(text("SELECT 1"))
@@ -264,7 +264,7 @@ def desk_check(settings: Settings, channels: Mapping[str, Channel]) -> Callable[
 
 async def _inbox_people(settings: Settings) -> int:
     """How many people on the staff can answer in the inbox; 0 before the database exists."""
-    engine = make_engine(settings.resolved_database_url)
+    engine = make_engine(settings.resolved_database_url, settings.postgres)
     try:
         async with engine.connect() as connection:
             if not await connection.run_sync(lambda sync: inspect(sync).has_table("staff")):

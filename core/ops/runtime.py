@@ -69,6 +69,8 @@ class Runtime:
         try:
             async with asyncio.timeout(PROBE_TIMEOUT_S), self.engine.connect() as connection:
                 await connection.execute(text("SELECT 1"))
+        except TimeoutError:  # a stalled server, or every pooled connection waiting on one
+            return f"the database did not answer within {PROBE_TIMEOUT_S:g} s"
         except Exception as exc:  # noqa: BLE001 — any failure means "not ready"; the probe says which
             return f"the database does not answer ({type(exc).__name__}: {exc})"
         try:
@@ -114,7 +116,7 @@ async def open_knowledge(settings: Settings) -> AsyncIterator[KnowledgeBase]:
 @asynccontextmanager
 async def open_database(settings: Settings) -> AsyncIterator[tuple[AsyncEngine, async_sessionmaker[AsyncSession]]]:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    engine = make_engine(settings.resolved_database_url)
+    engine = make_engine(settings.resolved_database_url, settings.postgres)
     try:
         await prepare_database(engine)
         yield engine, make_sessionmaker(engine)

@@ -25,7 +25,7 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from core.metrics import LEADER
-from core.ops.privacy import expire_conversations
+from core.ops.privacy import RETENTION_BATCH, expire_conversations
 from core.ops.reindex_process import ReindexFailed, ReindexRunner
 from core.ops.runtime import Runtime
 from core.pipeline.hub import Hub
@@ -121,13 +121,15 @@ async def reindex_knowledge(reindexer: ReindexRunner, name: str) -> None:
     log.info("scheduled re-index %r: %s", name, summary.line)
 
 
-async def expire_idle_conversations(transactions: Transactions, days: int) -> None:
-    """The retention job (hourly, and once at start-up)."""
+async def expire_idle_conversations(transactions: Transactions, days: int, *, batch: int = RETENTION_BATCH) -> None:
+    """The retention job (hourly, and once at start-up), `batch` conversations a transaction."""
+    idle_since = datetime.now(UTC) - timedelta(days=days)
+    expired = 0
     try:
-        idle_since = datetime.now(UTC) - timedelta(days=days)
-        expired = await transactions.run(partial(expire_conversations, idle_since=idle_since))
+        while deleted := await transactions.run(partial(expire_conversations, idle_since=idle_since, limit=batch)):
+            expired += deleted
     except Exception:
-        log.exception("retention: expiring conversations failed")
+        log.exception("retention: expiring conversations failed after deleting %d", expired)
         return
     if expired:
         log.info("retention: deleted %d conversations idle for more than %d days", expired, days)

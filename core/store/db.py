@@ -33,7 +33,7 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.engine import Connection, Engine, ExceptionContext, make_url
-from sqlalchemy.exc import DisconnectionError
+from sqlalchemy.exc import DisconnectionError, OperationalError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -42,6 +42,7 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from core.settings import PostgresSettings
 from core.store.roles import StaffRole as StaffRole  # the schema's column type; its modules take it from here
 from knowledge.sql_types import UTCDateTime
 from knowledge.sql_types import utcnow as utcnow  # the app's modules take it from here
@@ -484,22 +485,23 @@ Connections opened past the pool for a burst and closed after it ("overflow") co
 PostgreSQL backend each and re-prepare every statement: under 50 clients a pool of 10 with
 10 more on overflow opened ~1,000 connections in two rounds and answered 35/s; 20 and none
 on overflow opened 23 and answered 42/s (bench_traffic's setting)."""
-POSTGRES_POOL_TIMEOUT_S = 30.0
-"""How long a transaction waits for a pooled connection; then the request is answered 503."""
-POSTGRES_CONNECT_TIMEOUT_S = 5.0
-"""How long opening a connection may take before the request is answered 503 (asyncpg's own
-default is 60 s, all of it spent on a server that accepts and never answers). Measured here:
-4 ms a connection, 47 ms at most for 20 opened at once (a pool refilling after a restart); 5 s
-leaves room for TLS and a password exchange with a distant server, and is what a write waits
-for SQLite's lock."""
+_POSTGRES_SETTINGS: WeakKeyDictionary[Engine, PostgresSettings] = WeakKeyDictionary()
+"""Each PostgreSQL engine's settings, for the migrations' own engine (`prepare_database`)."""
 
 
-def make_engine(url: str) -> AsyncEngine:
+def make_engine(url: str, postgres: PostgresSettings | None = None, *, bounded: bool = True) -> AsyncEngine:
     """An async engine; SQLite gets WAL and a busy timeout so a CLI and a server can share it.
 
     `hide_parameters`: a failing statement's error (and so the ERROR line that logs it) never
     shows its bound values — a customer's message, a file's bytes — only the SQL; on
-    PostgreSQL, nor does the row a constraint refused (`_drop_row_values`)."""
+    PostgreSQL, nor does the row a constraint refused (`_drop_row_values`).
+
+    On PostgreSQL every wait is bounded (`postgres`, the `[postgres]` settings): for a pooled
+    connection, for a new one to open (asyncpg's own default is 60 s, all of it spent on a
+    server that accepts and never answers; measured here: 4 ms a connection, 47 ms at most for
+    20 opened at once), and for each statement's answer (`_discard_timed_out`). `bounded=False`
+    leaves statements unbounded: the migrations' own engine, whose statements may rightly take
+    minutes."""
     if url.startswith("sqlite"):
         _private_sqlite_file(make_url(url).database)
         # One async connection per process (the store has its own, see core.store.transactions):
@@ -510,17 +512,23 @@ def make_engine(url: str) -> AsyncEngine:
         )
         sqlite_pragmas(engine.sync_engine)
         return engine
+    settings = postgres or PostgresSettings()
     engine = create_async_engine(
         url,
         pool_size=POSTGRES_POOL_SIZE,
         max_overflow=0,
-        pool_timeout=POSTGRES_POOL_TIMEOUT_S,
+        pool_timeout=settings.pool_timeout_s,
         hide_parameters=True,
-        connect_args={"timeout": POSTGRES_CONNECT_TIMEOUT_S},
+        connect_args={
+            "timeout": settings.connect_timeout_s,
+            "command_timeout": settings.statement_timeout_s if bounded else None,
+        },
     )
+    _POSTGRES_SETTINGS[engine.sync_engine] = settings
     _track_backends(engine)
     _skip_closed_connections(engine)
     _drop_row_values(engine)
+    _discard_timed_out(engine, settings.statement_timeout_s)
     return engine
 
 
@@ -552,6 +560,41 @@ def _skip_closed_connections(engine: AsyncEngine) -> None:
     def _closed(dbapi_connection: Any, record: Any, proxy: Any) -> None:
         if dbapi_connection.driver_connection.is_closed():
             raise DisconnectionError("the server closed this pooled connection")  # the pool opens another
+
+
+def _discard_timed_out(engine: AsyncEngine, timeout_s: float) -> None:
+    """A statement unanswered for `timeout_s` (asyncpg's `command_timeout`: a stalled server, a
+    network that swallows what is sent, a lock held too long) loses its connection: thrown away,
+    never back in the pool, so no stall leaves the pool full of connections waiting forever. Its
+    error becomes an `OperationalError` whose connection was invalidated: the store's
+    transactions run once more on another connection, then answer `StorageUnavailable` (503
+    "try again"), never a 500. Before the COMMIT nothing was written, so running it again is
+    safe; a timed-out COMMIT may have been applied, and is not run again (`core.store.transactions`).
+
+    Only that connection goes (the pool's others may be fine), and asyncpg first asks the server
+    to cancel the statement, waiting up to 2 s (SQLAlchemy's graceful close), so a slow query
+    does not run on without anyone waiting for it. Bounded on the client, as PgBouncer allows:
+    a server-side `statement_timeout` would be a startup parameter, which PgBouncer refuses, and
+    would not see a request the network lost. TCP keep-alives are not needed for this: every
+    statement is bounded, and an idle connection whose server vanished fails its next one. Nor
+    is `pool_pre_ping`: in a stall its ping waits out the same timeout, and it costs three round
+    trips on every checkout (`_skip_closed_connections`) — measured here, a `SELECT 1`
+    transaction took 0.58-0.68 ms without it and 0.96-1.24 ms with it (medians of 3,000, three
+    rounds each, on a busy machine)."""
+
+    @event.listens_for(engine.sync_engine, "handle_error")
+    def _timed_out(context: ExceptionContext) -> BaseException | None:
+        if context.connection is None or not isinstance(context.original_exception, TimeoutError):
+            return None
+        context.is_disconnect = True
+        context.invalidate_pool_on_disconnect = False
+        return OperationalError(
+            context.statement,
+            None,
+            TimeoutError(f"the database did not answer within {timeout_s:g} s"),
+            hide_parameters=True,
+            connection_invalidated=True,
+        )
 
 
 def _private_sqlite_file(database: str | None) -> None:
@@ -644,10 +687,24 @@ async def prepare_database(engine: AsyncEngine) -> None:
 
     On PostgreSQL the upgrade holds a transaction-level advisory lock: processes starting
     together queue on it, the first migrates, and the others find the schema at head (DDL is
-    transactional there, so the lock is released exactly when the migrated schema is visible)."""
+    transactional there, so the lock is released exactly when the migrated schema is visible).
+    It runs on an engine of its own without the statement timeout: a migration may take minutes
+    (an index built over a long history), and so may waiting for another process's."""
     async with engine.connect() as connection:
         if await connection.run_sync(_at_head):
             return
+    settings = _POSTGRES_SETTINGS.get(engine.sync_engine)
+    if settings is None:
+        await _migrate(engine)
+        return
+    unbounded = make_engine(engine.url.render_as_string(hide_password=False), settings, bounded=False)
+    try:
+        await _migrate(unbounded)
+    finally:
+        await unbounded.dispose()
+
+
+async def _migrate(engine: AsyncEngine) -> None:
     async with engine.begin() as connection:
         if connection.dialect.name == "postgresql":
             await connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})

@@ -7,9 +7,11 @@ The store's transactions are plain synchronous SQLAlchemy functions of a `Sessio
   a received-and-answered message cost ~7 ms of pure waiting.
 - PostgreSQL (asyncpg): `AsyncSession.run_sync` runs the same function on the async
   driver, with the connection pool's parallelism. The pool hands out no connection the
-  server has closed (`core.store.db`); one that dies after that check fails before it commits,
-  and then the transaction runs once more on a new connection: nothing of it was written,
-  and SQLAlchemy replaces the pool's older connections when it notices one dead. A
+  server has closed (`core.store.db`); one that dies after that check, or whose statement goes
+  unanswered past `postgres.statement_timeout_s` (a stalled server: the connection is thrown
+  away), fails before it commits, and then the transaction runs once more on a new connection:
+  nothing of it was written, and SQLAlchemy replaces the pool's older connections when it
+  notices one dead (not when a statement timed out: the others may be fine). A
   connection lost during the commit itself is not retried (the commit may have happened):
   that one answers `StorageUnavailable`.
 
@@ -18,7 +20,7 @@ timeout, a full disk, a lost server) raises `StorageUnavailable`, which callers 
 "try again shortly" (a 503 with Retry-After on HTTP) rather than an internal error. So does
 every way of not getting a connection at all: a port nothing listens on (the driver's own
 `ConnectionRefusedError`, not a DBAPIError), a host that does not resolve, a server that
-never answers (`core.store.db.POSTGRES_CONNECT_TIMEOUT_S`), one that refuses the login, is starting
+never answers (`postgres.connect_timeout_s`), one that refuses the login, is starting
 up or has no connection slot left (DBAPIErrors of no particular class).
 """
 

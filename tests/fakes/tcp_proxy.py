@@ -1,7 +1,8 @@
 """A TCP proxy in front of a test server whose connections a test can cut, as a flaky
 network would: the browser's websocket drops without the server or the page being touched.
 It can also close its port (a server nothing answers for: connections refused) and open it
-again, or hang (connections accepted, requests read, never answered: a hung server)."""
+again, or hang (connections accepted, requests read, never answered: a hung server, or a
+network that loses what is sent); a test waits for the requests it dropped (`swallowing`)."""
 
 from __future__ import annotations
 
@@ -22,12 +23,19 @@ class CuttableProxy:
         """While set, what clients send is read and dropped, and they are never answered."""
         self.swallowed = 0
         """Chunks of client requests dropped while hung."""
+        self._dropped = asyncio.Condition()
 
     async def start(self) -> str:
         self._server = await asyncio.start_server(self._accept, "127.0.0.1", self.port)
         host, self.port = self._server.sockets[0].getsockname()[:2]
         self.url = f"http://{host}:{self.port}"
         return self.url
+
+    async def swallowing(self, chunks: int) -> None:
+        """Return once `chunks` chunks of client requests in all were dropped while hung: a
+        PostgreSQL client sends one per statement and waits for its answer."""
+        async with self._dropped:
+            await self._dropped.wait_for(lambda: self.swallowed >= chunks)
 
     def cut(self) -> None:
         """Drop every open connection (new ones still get through)."""
@@ -75,6 +83,8 @@ class CuttableProxy:
             while data := await reader.read(64 * 1024):
                 if upstream and self.hung:
                     self.swallowed += 1
+                    async with self._dropped:
+                        self._dropped.notify_all()
                     continue
                 writer.write(data)
                 await writer.drain()

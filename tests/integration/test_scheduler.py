@@ -11,19 +11,22 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from functools import partial
 from pathlib import Path
 
 import pytest
 from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_EXECUTED, JobExecutionEvent
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
-from sqlalchemy import select
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from core.ops.reindex_process import ReindexRunner
 from core.ops.runtime import open_database, open_runtime
-from core.ops.scheduler import add_reindex_jobs, build_scheduler
+from core.ops.scheduler import add_reindex_jobs, build_scheduler, expire_idle_conversations
 from core.settings import MemorySettings, ScheduleJob, Settings
+from core.store.db import Contact, Conversation
+from core.store.transactions import Transactions
 from knowledge.base import KnowledgeBase
 from knowledge.settings import KnowledgeSettings
 from knowledge.tables import IndexRun
@@ -110,3 +113,29 @@ async def test_the_server_schedules_reindexing_retention_and_the_case_sla(
             (runtime.transactions, 30),
         )
         assert (jobs["case-sla"].trigger.interval, jobs["case-sla"].args) == (timedelta(minutes=1), (runtime.hub,))
+
+
+def _conversations(session: Session, *, count: int, idle_since: datetime) -> None:
+    for _ in range(count):
+        contact = Contact()
+        session.add(contact)
+        session.flush()
+        session.add(Conversation(contact_id=contact.id, channel="api", chat_id=contact.id, updated_at=idle_since))
+
+
+def _conversation_count(session: Session) -> int:
+    return int(session.scalar(select(func.count()).select_from(Conversation)) or 0)
+
+
+@pytest.mark.postgres
+async def test_retention_expires_a_backlog_larger_than_one_transaction_takes(
+    transactions: Transactions, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Retention turned on over a long history deletes it all, a batch per transaction, so no
+    statement runs into PostgreSQL's statement timeout (`core.ops.privacy.RETENTION_BATCH`)."""
+    caplog.set_level("INFO", logger="core.ops.scheduler")
+    await transactions.run(partial(_conversations, count=5, idle_since=datetime.now(UTC) - timedelta(days=40)))
+    await transactions.run(partial(_conversations, count=1, idle_since=datetime.now(UTC)))
+    await expire_idle_conversations(transactions, 30, batch=2)
+    assert await transactions.run(_conversation_count) == 1
+    assert "retention: deleted 5 conversations idle for more than 30 days" in caplog.messages

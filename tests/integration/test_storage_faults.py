@@ -10,7 +10,7 @@ import logging
 import sqlite3
 import subprocess
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 
 from core.channel import StorageUnavailable
 from core.cli.server import create_app
-from core.settings import Settings
+from core.settings import PostgresSettings, Settings
 from core.store import db
 from core.store.transactions import Transactions, transactions_for
 from tests.app_client import AppClient
@@ -130,13 +130,10 @@ def _select_one(session: Session) -> int:
     return int(session.execute(text("SELECT 1")).scalar_one())
 
 
-async def test_a_postgres_pool_with_no_connection_free_is_unavailable_then_recovers(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
+async def test_a_postgres_pool_with_no_connection_free_is_unavailable_then_recovers() -> None:
     """Every pooled connection busy past the pool's timeout: the transaction fails as
     StorageUnavailable (the API's 503 "try again"), not as an unexpected error (a 500)."""
-    monkeypatch.setattr(db, "POSTGRES_POOL_TIMEOUT_S", 0.5)
-    engine = db.make_engine(postgres_url("the pool test"))
+    engine = db.make_engine(postgres_url("the pool test"), PostgresSettings(pool_timeout_s=0.5))
     transactions = transactions_for(engine, db.make_sessionmaker(engine))
     held = [await engine.connect() for _ in range(db.POSTGRES_POOL_SIZE)]
     try:
@@ -216,23 +213,65 @@ async def test_connections_the_server_closed_are_not_handed_out(
     assert "running the transaction again" not in caplog.text
 
 
+@pytest.fixture
+async def stalling_line(own_database: str) -> AsyncIterator[tuple[CuttableProxy, str]]:
+    """A line to the test's own database that can stall: (the proxy, the URL through it)."""
+    server = make_url(own_database)
+    proxy = CuttableProxy(server.host or "127.0.0.1", server.port or 5432)
+    await proxy.start()
+    try:
+        yield proxy, server.set(host="127.0.0.1", port=proxy.port).render_as_string(hide_password=False)
+    finally:
+        await proxy.close()
+
+
+@pytest.mark.slow("waits out the statement timeout of every pooled connection")
+async def test_a_stall_holding_every_pooled_connection_ends_when_postgres_answers_again(
+    stalling_line: tuple[CuttableProxy, str],
+) -> None:
+    """The database stops answering while every pooled connection waits on it (issue 56: a 5 s
+    stall was an outage until a restart). Each stuck connection is thrown away after the
+    statement timeout, its transaction run again on a new one, and the hub's transactions go
+    through as soon as the database answers; no connection is left waiting forever."""
+    proxy, url = stalling_line
+    engine = db.make_engine(url, PostgresSettings(statement_timeout_s=1))
+    transactions = transactions_for(engine, db.make_sessionmaker(engine))
+    stuck: list[asyncio.Task[int]] = []
+    try:
+        pooled = [await engine.connect() for _ in range(db.POSTGRES_POOL_SIZE)]
+        for connection in pooled:
+            await connection.close()  # back in the pool, open
+        before = set(db.own_backends(engine))
+        proxy.hung = True
+        stuck = [asyncio.create_task(transactions.run(_select_one)) for _ in range(db.POSTGRES_POOL_SIZE)]
+        await proxy.swallowing(db.POSTGRES_POOL_SIZE)  # each one's first statement, lost
+        proxy.hung = False  # the database answers again
+        assert await transactions.run(_select_one) == 1
+        assert await asyncio.gather(*stuck) == [1] * db.POSTGRES_POOL_SIZE  # each run again, on a new connection
+        assert not before & db.own_backends(engine)
+        assert engine.pool.checkedout() == 0  # type: ignore[attr-defined]
+    finally:
+        for task in stuck:
+            task.cancel()
+        await engine.dispose()
+
+
 @pytest.mark.parametrize(
     "way", ["a closed port", "a server that never answers", "an unknown role", "a missing database"]
 )
-async def test_every_way_of_not_reaching_postgres_is_unavailable(way: str, monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_every_way_of_not_reaching_postgres_is_unavailable(way: str) -> None:
     """Not a 500, and not a Telegram update acknowledged unstored: "try again shortly"."""
     server = make_url(postgres_url("the unreachable-server tests"))
     silent = CuttableProxy(server.host or "127.0.0.1", server.port or 5432)  # accepts, never answers
     silent.hung = True
     await silent.start()
-    monkeypatch.setattr(db, "POSTGRES_CONNECT_TIMEOUT_S", 0.5)
     url = {
         "a closed port": server.set(port=free_port()),  # nothing listens on it
         "a server that never answers": server.set(port=silent.port),
         "an unknown role": server.set(username="nobody_here"),
         "a missing database": server.set(database="no_such_database"),
     }[way]
-    engine = db.make_engine(url.render_as_string(hide_password=False))
+    engine = db.make_engine(url.render_as_string(hide_password=False), PostgresSettings(connect_timeout_s=0.5))
     transactions = transactions_for(engine, db.make_sessionmaker(engine))
     try:
         with pytest.raises(StorageUnavailable, match="cannot connect to the database"):

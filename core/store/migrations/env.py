@@ -24,7 +24,7 @@ def run_on(connection: Connection) -> None:
 
 
 async def run_with_own_engine(url: str) -> None:
-    engine = make_engine(url)
+    engine = make_engine(url, bounded=False)  # a migration may take minutes
     async with engine.begin() as connection:
         await connection.run_sync(run_on)
     await engine.dispose()
