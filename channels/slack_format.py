@@ -22,6 +22,7 @@ from markdown_it.tree import SyntaxTreeNode
 from channels.markdown_tree import tree
 from channels.survey_buttons import score_title, survey_value
 from channels.text_tables import table_lines
+from core.bidi import isolated, visible
 from core.desk_port import CaseCard
 from core.languages import _, language_name
 from core.messages import SURVEY_SCORES, StoredMessage
@@ -181,7 +182,7 @@ def card_blocks(card: CaseCard) -> list[dict[str, Any]]:
     frustration = "–" if card.frustration is None else f"{card.frustration:.2f}"
     owner = (f"<@{card.owner}>" if SLACK_USER.fullmatch(card.owner) else card.owner) if card.owner else "nobody yet"
     fields = [
-        f"*Customer:*\n{escape(card.customer)}",
+        f"*Customer:*\n{escape(isolated(card.customer))}",  # a profile name's overrides shown, not obeyed
         f"*Channel:*\n{escape(card.channel)}",
         f"*State:*\n{card.state}",
         f"*Owner:*\n{owner}",
@@ -268,7 +269,7 @@ def case_summary(card: CaseCard) -> str:
     if card.answered:
         lines.append(f"*The bot answered:* {_said('bot', card.answered)}")
     if card.facts:
-        lines.append("*Known:* " + "; ".join(f"{escape(key)}: {escape(value)}" for key, value in card.facts))
+        lines.append("*Known:* " + "; ".join(f"{escape(key)}: {escape(visible(value))}" for key, value in card.facts))
     return "\n".join(lines)
 
 

@@ -23,6 +23,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescap
 from markupsafe import Markup
 
 from channels.email_format import markdown_html
+from core.bidi import isolated, visible
 from core.languages import language_name
 from core.ops.request_guards import bounded_int
 from knowledge import origins
@@ -91,6 +92,12 @@ def language(code: str | None) -> str:
     return language_name(code) if code else "—"
 
 
+def given(text: str) -> Markup:
+    """A name a customer gave (a profile's, a file's) as given: its direction controls shown, the
+    name isolated in `<bdi>` from the text around it (`core.bidi`)."""
+    return Markup("<bdi>{}</bdi>").format(visible(text))
+
+
 def pageless(query: Mapping[str, str]) -> str:
     """A search's query string without its page number, for the next and previous links."""
     return urlencode([(key, value) for key, value in query.items() if key != "page"])
@@ -105,7 +112,14 @@ def environment() -> Environment:
         lstrip_blocks=True,
     )
     env.filters.update(
-        when=when, duration=duration, pageless=pageless, markdown=markdown, origin=origin, language=language
+        when=when,
+        duration=duration,
+        pageless=pageless,
+        markdown=markdown,
+        origin=origin,
+        language=language,
+        given=given,
+        isolated=isolated,
     )
     env.globals.update(percent=percent, stylesheet=STYLESHEET)
     return env

@@ -278,3 +278,50 @@ async def test_a_telegram_customer_is_answered_from_the_inbox(
         ("777", QUESTION),  # the satisfaction survey follows the notice
     ]
     assert not any("billing yesterday" in call.params["text"] for call in telegram.calls_to("sendMessage"))
+
+
+PAINTED = """(element) => {
+  // The element's text in the order it is painted, top to bottom, left to right: what a person
+  // reads, whatever order the characters have in the page (a right-to-left override reverses it).
+  const painted = [];
+  const walker = document.createTreeWalker(element, NodeFilter.SHOW_TEXT);
+  for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+    for (let i = 0; i < node.data.length; i++) {
+      const range = document.createRange();
+      range.setStart(node, i);
+      range.setEnd(node, i + 1);
+      const box = range.getBoundingClientRect();
+      if (box.width > 0) painted.push([Math.round(box.top), box.left, node.data[i]]);
+    }
+  }
+  painted.sort((a, b) => a[0] - b[0] || a[1] - b[1]);
+  return painted.map((p) => p[2]).join("");
+}"""
+OVERRIDDEN_NAME = "Bob\u202eexe.fdp\u202c Admin"
+"""Painted as "Bobpdf.exe Admin" when the right-to-left override (U+202E) is obeyed."""
+OVERRIDDEN_FILE = "report\u202eexe.txt"
+"""A text file painted as "reporttxt.exe" when the override is obeyed."""
+
+
+async def test_a_profile_name_and_a_file_name_with_a_right_to_left_override_are_shown_as_given(
+    hub: Live, new_page: OpenPage, telegram: FakeBotApi
+) -> None:
+    di = await new_page()
+    await join(di, hub, email="di@example.com", name="Di")
+    telegram.add_file("DOC9", b"Invoice 2024-117 was charged twice.", file_path="documents/file_9.txt")
+    document = {"file_id": "DOC9", "file_unique_id": "u9", "file_name": OVERRIDDEN_FILE, "mime_type": "text/plain"}
+    sender = {"id": 909, "is_bot": False, "first_name": OVERRIDDEN_NAME, "language_code": "en"}
+    asked = private_message(None, user_id=909, caption="Can I talk to a person about this?", document=document)
+    asked["message"]["from"] = sender
+    assert await telegram_update(hub, update(asked))
+
+    shown = "Bob[U+202E]exe.fdp[U+202C] Admin"
+    entry = queued(di, "Bob")
+    await expect(entry).to_contain_text("waiting for a person")
+    assert await entry.locator("strong").evaluate(PAINTED) == shown  # not "Bobpdf.exe Admin"
+    await entry.get_by_role("link").click()
+    await expect(di.locator("#state h1")).to_contain_text("Bob")
+    assert (await di.locator("#state h1").evaluate(PAINTED)).startswith(f"{shown} · telegram")
+    assert await di.locator("#transcript article.customer .meta strong").first.evaluate(PAINTED) == shown
+    file = di.locator("#transcript ul.files li").first
+    assert (await file.evaluate(PAINTED)).startswith("File report[U+202E]exe.txt (text/plain")  # not "reporttxt.exe"

@@ -134,7 +134,7 @@ async def test_the_page_lists_calls_newest_first_masked_with_how_each_ended(hub:
     assert "reason: &lt;b&gt;too late&lt;/b&gt;" in table and "<b>too late" not in page
     assert "the shop answered 502 &lt;Bad Gateway&gt;" in table
     assert '<span class="ok">ok</span>' in table and '<span class="bad">http_502</span>' in table
-    assert table.count(f'<a href="/admin/conversations/{conversation_id}">Ada Lovelace</a>') == 2
+    assert table.count(f'<a href="/admin/conversations/{conversation_id}"><bdi>Ada Lovelace</bdi></a>') == 2
     assert "<td>web</td>" in table and "<td>email</td>" in table
     assert '<td class="num">502</td>' in table and '<td class="num">2300 ms</td>' in table
     assert "2 calls, newest first." in page

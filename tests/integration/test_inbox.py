@@ -76,7 +76,7 @@ async def test_two_people_work_a_telegram_case_from_the_inbox(hub: AppClient, te
         assert "Rosa" in queue and "waiting for a person" in queue and f"/admin/inbox/{case_id}" in queue
         page = f"/admin/inbox/{case_id}"
         case_page = await (await ana.get(page)).text()
-        assert "Why a person" in case_page and "name: Rosa" in case_page
+        assert "Why a person" in case_page and "name: <bdi>Rosa</bdi>" in case_page
 
         claimed = await ana.form(f"{page}/claim", page)
         assert (claimed.status, claimed.headers["Location"]) == (303, page)
@@ -90,7 +90,7 @@ async def test_two_people_work_a_telegram_case_from_the_inbox(hub: AppClient, te
 
         shown = await (await bo.get(page)).text()
         assert "She wrote to billing yesterday too." in shown and "(internal note)" in shown
-        assert re.search(r"<strong>Ana</strong> · [^<]+</div>\s*<div class=\"said\"><p>Hi Rosa", shown)
+        assert re.search(r"<strong><bdi>Ana</bdi></strong> · [^<]+</div>\s*<div class=\"said\"><p>Hi Rosa", shown)
 
         bo_id = re.search(r'<option value="(\w+)">Bo</option>', shown)
         assert bo_id is not None

@@ -245,6 +245,18 @@ async def test_an_escalation_gets_staff_replies_from_slack_and_from_the_inbox_as
     assert texts(await graph.wait_for_sent(3))[2] == "Anything else I can do?"
 
 
+async def test_a_profile_name_with_a_right_to_left_override_reaches_the_staff_channel_neutralised(
+    aiohttp_client: Callable[..., Any], settings_for: Callable[..., Settings], graph: FakeGraph, slack: FakeSlack
+) -> None:
+    """ "Bob\u202eexe.fdp\u202c Admin" read "Bobpdf.exe Admin" on the case card in Slack."""
+    client: AppClient = await aiohttp_client(create_app(settings_for(slack=desk_settings(slack))))
+    assert await meta_posts(client, text_message(ASK_FOR_PERSON, name="Bob\u202eexe.fdp\u202c Admin")) == 200
+    card = await case_card(slack)
+    fields = [field["text"] for block in card.body["blocks"] for field in block.get("fields", [])]
+    assert fields[0] == "*Customer:*\n\u2068Bob[U+202E]exe.fdp[U+202C] Admin\u2069"  # isolated, the override shown
+    assert "\u202e" not in json.dumps(card.body, ensure_ascii=False)
+
+
 @pytest.mark.slow("a frozen clock 25 hours on, which the hub's timers tick through")
 async def test_staff_replies_25_hours_later_go_as_one_template_and_the_next_waits_for_the_answer(
     aiohttp_client: Callable[..., Any], settings_for: Callable[..., Settings], graph: FakeGraph

@@ -69,6 +69,7 @@ CONTRACT = {
     "core.file_sizes",
     "core.languages",
     "core.placeholders",
+    "core.bidi",
 }
 """What is left directly in core/: the ports and the small vocabulary every wing speaks."""
 
