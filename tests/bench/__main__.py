@@ -50,6 +50,7 @@ def main() -> int:
         bench_dashboard,
         bench_judgement,
         bench_languages,
+        bench_postgres_stall,
         bench_reingest,
         bench_replay,
         bench_retrieval,
@@ -89,6 +90,8 @@ def main() -> int:
     print(bench_traffic.report(bench_traffic.run(threads)))
     section("several processes on one PostgreSQL (real `supporthub serve`, a Chroma server)")
     print(bench_scale_out.unavailable() or bench_scale_out.report(bench_scale_out.run()))
+    section("PostgreSQL stalling for 5 s under Telegram traffic (a real `supporthub serve` through a proxy)")
+    print(bench_postgres_stall.unavailable() or bench_postgres_stall.report(bench_postgres_stall.run()))
     section("a big help centre: ~50,000 chunks (real `supporthub serve`, a scheduled re-index under load)")
     print(bench_big_corpus.report(bench_big_corpus.run(threads)))
     section("/admin at a million messages (real `supporthub serve`, SQLite and PostgreSQL)")
