@@ -48,6 +48,7 @@ def main() -> int:
         bench_cli_start,
         bench_crawl,
         bench_dashboard,
+        bench_inbox_streams,
         bench_judgement,
         bench_languages,
         bench_postgres_stall,
@@ -86,6 +87,8 @@ def main() -> int:
     print(bench_replay.report(bench_replay.run()))
     section("/api/messages (a real `supporthub serve`)")
     print(bench_api.report(bench_api.run(threads)))
+    section("/api/messages with 1,000 inbox pages open (real `supporthub serve`, 100 people with 10 each)")
+    print(bench_inbox_streams.report(bench_inbox_streams.run(threads)))
     section("real traffic: 4-message conversations, default rules (SQLite and PostgreSQL)")
     print(bench_traffic.report(bench_traffic.run(threads)))
     section("several processes on one PostgreSQL (real `supporthub serve`, a Chroma server)")
