@@ -37,6 +37,7 @@ from channels.web_frames import (
     parse_frame,
     stream_frame,
 )
+from channels.web_handshake import handshake_problem
 from channels.web_sessions import SECRET_FILE, SessionTokens, load_or_create_secret, verified_email
 from channels.web_settings import WebSettings
 from channels.web_texts import MalformedTag, WidgetTexts, accepted
@@ -264,6 +265,9 @@ class WebChannel:
         frame_limit = encoded_message_bytes(
             max_text_length=max_len, max_file_bytes=self._max_file_bytes, files=MAX_FILES_PER_MESSAGE
         )
+        if (problem := handshake_problem(request.headers.items())) is not None:
+            rejected(CHANNEL, Rejection.BAD_INPUT)
+            raise web.HTTPBadRequest(text=problem)
         ws = web.WebSocketResponse(heartbeat=HEARTBEAT_S, max_msg_size=frame_limit)
         await ws.prepare(request)
         sock = _Socket(ws)

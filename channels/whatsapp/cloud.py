@@ -359,6 +359,8 @@ class CloudRoute:
 
     def _signed(self, header: str, body: bytes) -> bool:
         scheme, _sep, given = header.partition("=")
+        if not given.isascii():  # a digest is hex; bytes that are not UTF-8 arrive as surrogates, which do not encode
+            return False
         expected = hmac.new(self._secret, body, hashlib.sha256).hexdigest()
         return scheme.strip().lower() == "sha256" and hmac.compare_digest(
             given.strip().lower().encode(), expected.encode()
