@@ -10,4 +10,3 @@ async def test_a_beat_while_the_waiter_was_busy_wakes_it_at_once() -> None:
     seen = pulse.beats
     pulse.beat()  # while the waiter was reading the database
     assert await pulse.wait(3600, seen=seen) is True
-
