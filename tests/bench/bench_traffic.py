@@ -46,6 +46,7 @@ from typing import Any
 import aiohttp
 import psutil
 
+from tests.bench import traffic_budget
 from tests.bench.bench_api import batch_encode_rate, wait_ready, write_corpus
 from tests.bench.bench_retrieval import percentile
 from tests.ports import free_port
@@ -449,8 +450,41 @@ def report(figures: dict[str, Any]) -> str:
     return "\n".join(f"{name:<{width}}  {value:>16}  {note}" for name, value, note in rows)
 
 
-if __name__ == "__main__":
+def budget_report(figures: dict[str, Any]) -> tuple[str, bool]:
+    """The run's budgeted figures beside `traffic_budget.json`'s, and whether they keep to it."""
+    now = traffic_budget.figures_of(figures)
+    budget = traffic_budget.load()
+    rows = [f"budget (tests/bench/traffic_budget.json, recorded {budget['recorded']}):"]
+    for database, measured in now.items():
+        for name, value in measured.items():
+            recorded = budget.get(database, {}).get(name)
+            beside = "not recorded" if recorded is None else f"recorded {recorded:.3g}"
+            rows.append(f"  {database} {name}: {value:.3g} ({beside})")
+    over = traffic_budget.over_budget(now, budget)
+    drop = f"{traffic_budget.ALLOWED_DROP:.0%}"
+    rows += [f"  OVER BUDGET by more than {drop}: {line}" for line in over] or [f"  within {drop} of the budget"]
+    return "\n".join(rows), not over
+
+
+def _main(argv: Sequence[str]) -> int:
     from tests.bench.__main__ import DEFAULT_STACKFAQ
     from tests.bench.bench_retrieval import load_threads
 
-    print(report(run(load_threads(Path(sys.argv[1]) if len(sys.argv) > 1 else DEFAULT_STACKFAQ))))
+    record = "--record" in argv
+    paths = [arg for arg in argv if arg != "--record"]
+    figures = run(load_threads(Path(paths[0]) if paths else DEFAULT_STACKFAQ))
+    print(report(figures))
+    if record:
+        traffic_budget.record(
+            traffic_budget.figures_of(figures),
+            note=f"{time.strftime('%Y-%m-%d')} (floor {figures['encode_rate']:.0f}/s)",
+        )
+        print(f"recorded in {traffic_budget.BUDGET_FILE}")
+        return 0
+    text, kept = budget_report(figures)
+    print(text)
+    return 0 if kept else 1
+
+
+if __name__ == "__main__":
+    sys.exit(_main(sys.argv[1:]))
