@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import AsyncIterator
+
+from sqlalchemy import make_url
 
 
 class CuttableProxy:
@@ -89,3 +92,15 @@ class CuttableProxy:
                 writer.write(data)
                 await writer.drain()
         writer.transport.abort()  # one side gone: the other goes too, as with a dropped line
+
+
+@contextlib.asynccontextmanager
+async def line_to(database_url: str) -> AsyncIterator[tuple[CuttableProxy, str]]:
+    """A line to the database at `database_url` that can stall: (the proxy, the URL through it)."""
+    server = make_url(database_url)
+    proxy = CuttableProxy(server.host or "127.0.0.1", server.port or 5432)
+    await proxy.start()
+    try:
+        yield proxy, server.set(host="127.0.0.1", port=proxy.port).render_as_string(hide_password=False)
+    finally:
+        await proxy.close()

@@ -10,7 +10,7 @@ import asyncio
 import logging
 import re
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -87,14 +87,6 @@ VALUES = [
     pytest.param("sha256=\u00e9\u00b2\u0661".encode(), id="utf8-not-ascii"),
     pytest.param(b"v0=\x01\x1b[0m\x7f", id="control"),
 ]
-
-
-@pytest.fixture
-async def graph() -> AsyncIterator[FakeGraph]:
-    fake = FakeGraph()
-    await fake.start()
-    yield fake
-    await fake.stop()
 
 
 def whatsapp(route: str, graph: FakeGraph, twilio: FakeTwilio) -> WhatsAppSettings:

@@ -7,7 +7,7 @@ approved, indexed by the server's re-index child, and another customer is quoted
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -30,14 +30,6 @@ SLOT = re.compile(r"reach the returns warehouse at (.*?) for that\.")
 SPELLINGS = spellings(200, seed=56)
 LINES_PER_REPLY = 50
 """The inbox takes replies of up to 10,000 characters: the answer is four of them."""
-
-
-@pytest.fixture
-async def graph() -> AsyncIterator[FakeGraph]:
-    fake = FakeGraph()
-    await fake.start()
-    yield fake
-    await fake.stop()
 
 
 async def review(hub: AppClient, suggestion_id: int, action: str) -> tuple[int, str]:

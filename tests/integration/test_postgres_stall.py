@@ -14,7 +14,6 @@ from typing import Any
 import pytest
 from pydantic import SecretStr
 from sqlalchemy import select
-from sqlalchemy.engine import make_url
 
 from channels.telegram_settings import TelegramSettings
 from core.cli.server import RUNTIME, create_app
@@ -23,7 +22,7 @@ from core.sandbox.telegram_updates import private_message
 from core.settings import OutboxSettings, PostgresSettings, Settings
 from core.store.db import POSTGRES_POOL_SIZE, Message
 from tests.app_client import AppClient
-from tests.fakes.tcp_proxy import CuttableProxy
+from tests.fakes.tcp_proxy import CuttableProxy, line_to
 from tests.schema_templates import SchemaTemplates
 from tests.settle import settled, until
 
@@ -44,13 +43,8 @@ def migrated_database(schema_templates: SchemaTemplates) -> str:
 @pytest.fixture
 async def stalling_database(migrated_database: str) -> AsyncIterator[tuple[CuttableProxy, str]]:
     """A migrated database of the test's own behind a line that can stall: (the proxy, its URL)."""
-    server = make_url(migrated_database)
-    proxy = CuttableProxy(server.host or "127.0.0.1", server.port or 5432)
-    await proxy.start()
-    try:
-        yield proxy, server.set(host="127.0.0.1", port=proxy.port).render_as_string(hide_password=False)
-    finally:
-        await proxy.close()
+    async with line_to(migrated_database) as line:
+        yield line
 
 
 def update(n: int) -> dict[str, Any]:

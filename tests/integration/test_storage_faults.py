@@ -29,7 +29,7 @@ from core.store import db
 from core.store.transactions import Transactions, transactions_for
 from tests.app_client import AppClient
 from tests.cli_runner import supporthub
-from tests.fakes.tcp_proxy import CuttableProxy
+from tests.fakes.tcp_proxy import CuttableProxy, line_to
 from tests.ports import free_port
 from tests.postgres import own_postgres_database, postgres_url, query
 
@@ -216,13 +216,8 @@ async def test_connections_the_server_closed_are_not_handed_out(
 @pytest.fixture
 async def stalling_line(own_database: str) -> AsyncIterator[tuple[CuttableProxy, str]]:
     """A line to the test's own database that can stall: (the proxy, the URL through it)."""
-    server = make_url(own_database)
-    proxy = CuttableProxy(server.host or "127.0.0.1", server.port or 5432)
-    await proxy.start()
-    try:
-        yield proxy, server.set(host="127.0.0.1", port=proxy.port).render_as_string(hide_password=False)
-    finally:
-        await proxy.close()
+    async with line_to(own_database) as line:
+        yield line
 
 
 @pytest.mark.slow("waits out the statement timeout of every pooled connection")

@@ -6,7 +6,7 @@ hours on (freezegun; the event loop keeps real time)."""
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -52,14 +52,6 @@ BEARER = {"Authorization": f"Bearer {TOKEN}"}
 WAID = CUSTOMER.removeprefix("+")
 TEMPLATE = "support_update"
 ASK_FOR_PERSON = "I want to talk to a human please"
-
-
-@pytest.fixture
-async def graph() -> AsyncIterator[FakeGraph]:
-    fake = FakeGraph()
-    await fake.start()
-    yield fake
-    await fake.stop()
 
 
 def whatsapp_settings(graph: FakeGraph, **more: Any) -> WhatsAppSettings:

@@ -3,10 +3,7 @@ sending nothing, and names a wrong token without printing it."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from pathlib import Path
-
-import pytest
 
 from tests.fakes.whatsapp_graph import (
     ACCESS_TOKEN,
@@ -19,14 +16,6 @@ from tests.fakes.whatsapp_graph import (
     FakeGraph,
 )
 from tests.integration.test_doctor import assert_no_secret, doctor, migrated  # noqa: F401 — the fixture
-
-
-@pytest.fixture
-async def graph() -> AsyncIterator[FakeGraph]:
-    fake = FakeGraph()
-    await fake.start()
-    yield fake
-    await fake.stop()
 
 
 async def test_doctor_checks_the_whatsapp_number_and_names_a_wrong_token(
