@@ -9,6 +9,7 @@ import os
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -24,6 +25,7 @@ from knowledge.hits import Hit
 from knowledge.index import ChunkRecord, DenseStore, IndexSnapshot, LocalIndex
 from knowledge.ingest import Ingestor, IngestSummary
 from knowledge.phrasings import Floor
+from knowledge.recent_vectors import RecentVectors
 from knowledge.settings import BRUTE_FORCE_MAX_CHUNKS, FolderSource, KnowledgeSettings
 from knowledge.spelling import Speller, english_words
 from knowledge.versions import FOLLOW_INTERVAL_S, Follower, read_version
@@ -97,6 +99,7 @@ class KnowledgeBase:
         self.dense = dense
         self.local = local
         self.weights = weights
+        self.recent = RecentVectors()
         self.batcher: MicroBatcher[tuple[str, int], _Encoded] = MicroBatcher(
             self._encode_queries, size=lambda item: len(item[0]), max_batch=64, workers=query_workers
         )
@@ -264,8 +267,15 @@ class KnowledgeBase:
         self.refresh()
         return self._rank(query, _Encoded(vector, self.local.snapshot, None), k)
 
+    def encode(self, texts: Sequence[str], *, batch_size: int | None = None) -> np.ndarray:
+        """`texts`' vectors, unit length: those searched lately as the search encoded them, the
+        rest by the model (`knowledge.recent_vectors`). Blocking: call it off the event loop."""
+        return self.recent.encode(texts, partial(self.embedder.encode, batch_size=batch_size))
+
     def _encode_queries(self, queries: list[tuple[str, int]]) -> list[_Encoded]:
-        vectors = self.embedder.encode([query for query, _ in queries], batch_size=QUERY_SUB_BATCH)
+        texts = [query for query, _ in queries]
+        vectors = self.embedder.encode(texts, batch_size=QUERY_SUB_BATCH)
+        self.recent.remember(texts, vectors)
         self.refresh()
         snapshot = self.local.snapshot
         if not snapshot.has_vectors:

@@ -208,7 +208,7 @@ async def open_runtime(
                 settings.actions,
                 ports=StoredActionPorts(transactions),
                 cases=StoredCaseBook(transactions),
-                encode=partial(knowledge.embedder.encode, batch_size=ACTION_PHRASINGS_BATCH),
+                encode=partial(knowledge.encode, batch_size=ACTION_PHRASINGS_BATCH),
             )
             agent = Agent(
                 knowledge=knowledge, settings=settings.answer, llm=llm, calibration=calibration, actions=actions

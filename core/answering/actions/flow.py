@@ -98,8 +98,8 @@ class Actions:
         encode: Callable[[list[str]], np.ndarray] | None,
         http: SafeHttp | None = None,
     ) -> None:
-        """`cases`: the built-in case actions (None: none). `encode`: the knowledge base's embedder,
-        for the phrasings that trigger an action without an LLM (None: never offline)."""
+        """`cases`: the built-in case actions (None: none). `encode`: the knowledge base's
+        `encode` (a text it searched lately is not encoded again), for the phrasings that trigger an action without an LLM (None: never offline)."""
         self._settings = settings
         self.max_calls_per_turn = settings.max_calls_per_turn
         self._ports = ports

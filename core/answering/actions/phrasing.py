@@ -82,7 +82,8 @@ class ActionMatch:
 class ActionMatcher:
     """The operator's actions by their example phrasings; built once per set of declarations.
 
-    `encode` is the knowledge base's embedder (texts → L2-normalised rows). The examples are
+    `encode` is the knowledge base's `encode` (texts → L2-normalised rows; a message the search
+    encoded is not encoded again, `knowledge.recent_vectors`). The examples are
     encoded on the first match, once, under a lock: building a matcher costs nothing when no
     message ever needs it, and concurrent first matches encode them only once."""
 

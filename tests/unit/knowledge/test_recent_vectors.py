@@ -1,0 +1,51 @@
+"""A question the search encoded is not encoded again for the action matcher: the model runs once
+a message for the words both read, and only for what the search did not see."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from knowledge.base import KnowledgeBase
+from knowledge.recent_vectors import RecentVectors
+
+
+async def test_a_searched_question_is_encoded_once_for_search_and_matching(
+    kb: KnowledgeBase, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "refunds.md").write_text("# Refunds\n\nRefunds reach your card within 5 days.\n", encoding="utf-8")
+    await kb.ingest([docs], trigger="test")
+    encoded: list[str] = []
+    model = kb.embedder.encode
+
+    def counting(texts: Sequence[str], *, batch_size: int | None = None) -> np.ndarray:
+        encoded.extend(texts)
+        return model(texts, batch_size=batch_size)
+
+    monkeypatch.setattr(kb.embedder, "encode", counting)
+
+    await kb.search("when will my refund arrive", 5)
+    vectors = kb.encode(["when will my refund arrive", "cancel order"])
+
+    assert encoded == ["when will my refund arrive", "cancel order"]  # each text through the model once
+    np.testing.assert_allclose(vectors, model(["when will my refund arrive", "cancel order"]), atol=1e-5)
+
+
+def test_the_oldest_text_is_forgotten_past_the_capacity() -> None:
+    recent = RecentVectors(capacity=2)
+    recent.remember(["a", "b", "c"], np.eye(3, dtype=np.float32))
+    encoded: list[str] = []
+
+    def model(texts: list[str]) -> np.ndarray:
+        encoded.extend(texts)
+        return np.ones((len(texts), 3), dtype=np.float32)
+
+    vectors = recent.encode(["c", "a", "b", "a"], model)
+
+    assert encoded == ["a"]  # "a" was forgotten, asked for twice, encoded once
+    np.testing.assert_array_equal(vectors, [[0, 0, 1], [1, 1, 1], [0, 1, 0], [1, 1, 1]])
