@@ -30,6 +30,7 @@ from knowledge.settings import KnowledgeSettings
 from tests.fakes.company_api import FakeCompanyApi
 from tests.fakes.dovecot import Dovecot, require_dovecot
 from tests.fakes.openai_server import FakeOpenAI
+from tests.fakes.whatsapp_graph import FakeGraph
 from tests.schema_templates import SchemaTemplates
 from tests.suite_habits import pytest_collection_modifyitems, pytest_terminal_summary  # noqa: F401 — hooks
 
@@ -231,3 +232,12 @@ def make_settings(indexed_data_dir: Path, tmp_path: Path, schema_templates: Sche
         return Settings(**values)
 
     return make
+
+
+@pytest.fixture
+async def graph() -> AsyncIterator[FakeGraph]:
+    """A fake of Meta's Graph API (the WhatsApp Cloud API) on 127.0.0.1."""
+    fake = FakeGraph()
+    await fake.start()
+    yield fake
+    await fake.stop()

@@ -13,7 +13,6 @@ from core.sandbox.smtp_relay import SmtpRelay
 from core.settings import AdminSettings, Settings
 from tests.app_client import AppClient
 from tests.fakes.tcp_proxy import CuttableProxy
-from tests.fakes.whatsapp_graph import FakeGraph
 from tests.integration.staff_steps import on_staff
 from tests.integration.trusted import TRUSTED, trusted_api
 from tests.ports import free_port
@@ -60,12 +59,3 @@ async def redis_line() -> AsyncIterator[CuttableProxy]:
     await proxy.start()
     yield proxy
     await proxy.close()
-
-
-@pytest.fixture
-async def graph() -> AsyncIterator[FakeGraph]:
-    """A fake of Meta's Graph API (the WhatsApp Cloud API) on 127.0.0.1."""
-    fake = FakeGraph()
-    await fake.start()
-    yield fake
-    await fake.stop()

@@ -90,14 +90,6 @@ def settings_for(graph_url: str, *, token: str = ACCESS_TOKEN) -> WhatsAppSettin
 
 
 @pytest.fixture
-async def graph() -> AsyncIterator[FakeGraph]:
-    fake = FakeGraph()
-    await fake.start()
-    yield fake
-    await fake.stop()
-
-
-@pytest.fixture
 async def route(graph: FakeGraph) -> AsyncIterator[CloudRoute]:
     cloud = CloudRoute(settings_for(graph.api_url))
     await cloud.start()
