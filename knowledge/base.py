@@ -25,7 +25,7 @@ from knowledge.hits import Hit
 from knowledge.index import ChunkRecord, DenseStore, IndexSnapshot, LocalIndex
 from knowledge.ingest import Ingestor, IngestSummary
 from knowledge.phrasings import Floor
-from knowledge.recent_vectors import RecentVectors
+from knowledge.recent_vectors import RecentVectors, unknown
 from knowledge.settings import BRUTE_FORCE_MAX_CHUNKS, FolderSource, KnowledgeSettings
 from knowledge.spelling import Speller, english_words
 from knowledge.versions import FOLLOW_INTERVAL_S, Follower, read_version
@@ -100,7 +100,7 @@ class KnowledgeBase:
         self.local = local
         self.weights = weights
         self.recent = RecentVectors()
-        self.batcher: MicroBatcher[tuple[str, int], _Encoded] = MicroBatcher(
+        self.batcher: MicroBatcher[tuple[str, int | None], _Encoded] = MicroBatcher(
             self._encode_queries, size=lambda item: len(item[0]), max_batch=64, workers=query_workers
         )
         self.ingestor = Ingestor(
@@ -272,16 +272,33 @@ class KnowledgeBase:
         rest by the model (`knowledge.recent_vectors`). Blocking: call it off the event loop."""
         return self.recent.encode(texts, partial(self.embedder.encode, batch_size=batch_size))
 
-    def _encode_queries(self, queries: list[tuple[str, int]]) -> list[_Encoded]:
+    async def aencode(self, texts: Sequence[str]) -> np.ndarray:
+        """`encode` from the event loop: the texts not searched lately are encoded in the
+        search's next batch, with the questions other customers ask meanwhile, rather than in
+        a call of their own (a forward pass over one text costs nearly what one over 25 does)."""
+        known = self.recent.known(texts)
+        missing = unknown(texts, known)
+        if missing:
+            encoded = await self.batcher.submit_all([(text, None) for text in missing])
+            known |= {text: found.vector for text, found in zip(missing, encoded, strict=True)}
+        return np.stack([known[text] for text in texts]) if texts else np.zeros((0, self.embedder.dim), np.float32)
+
+    def _encode_queries(self, queries: list[tuple[str, int | None]]) -> list[_Encoded]:
+        """Encode a batch: a query with its `k` is also given its dense candidates; one with
+        None is only encoded (`aencode`)."""
         texts = [query for query, _ in queries]
         vectors = self.embedder.encode(texts, batch_size=QUERY_SUB_BATCH)
         self.recent.remember(texts, vectors)
         self.refresh()
         snapshot = self.local.snapshot
-        if not snapshot.has_vectors:
+        searched = [(i, k) for i, (_, k) in enumerate(queries) if k is not None]
+        if not snapshot.has_vectors or not searched:
             return [_Encoded(vector, snapshot, None) for vector in vectors]
-        dense = snapshot.search_dense_many(vectors, [_depth(k) for _, k in queries])
-        return [_Encoded(vector, snapshot, candidates) for vector, candidates in zip(vectors, dense, strict=True)]
+        dense = snapshot.search_dense_many(vectors[[i for i, _ in searched]], [_depth(k) for _, k in searched])
+        candidates: list[list[tuple[ChunkRecord, float]] | None] = [None] * len(queries)
+        for (i, _), found in zip(searched, dense, strict=True):
+            candidates[i] = found
+        return [_Encoded(vector, snapshot, found) for vector, found in zip(vectors, candidates, strict=True)]
 
     def _rank(self, query: str, encoded: _Encoded, k: int, language: str | None = None) -> list[Hit]:
         """Fuse dense candidates (given, or found here) with lexical ones into `k` hits, those in

@@ -67,6 +67,16 @@ class MicroBatcher(Generic[T, R]):
         state.queue.put_nowait((item, future))
         return await future
 
+    async def submit_all(self, items: Sequence[T]) -> list[R]:
+        """`submit` for each of `items`, all queued at once: they go in one batch when the
+        batch has room."""
+        state = self._loop_state()
+        futures: list[asyncio.Future[R]] = []
+        for item in items:
+            futures.append(state.loop.create_future())
+            state.queue.put_nowait((item, futures[-1]))
+        return list(await asyncio.gather(*futures))
+
     def _loop_state(self) -> _LoopState[T, R]:
         loop = asyncio.get_running_loop()
         state = self._state

@@ -36,12 +36,21 @@ class RecentVectors:
             while len(self._vectors) > self._capacity:
                 self._vectors.popitem(last=False)
 
+    def known(self, texts: Sequence[str]) -> dict[str, np.ndarray]:
+        """The remembered vectors among `texts`'."""
+        with self._lock:
+            return {text: self._vectors[text] for text in texts if text in self._vectors}
+
     def encode(self, texts: Sequence[str], encode: Callable[[list[str]], np.ndarray]) -> np.ndarray:
         """`texts`' vectors, one row each: the remembered ones as they are, the rest from
         `encode` in one call."""
-        with self._lock:
-            known = {text: self._vectors[text] for text in texts if text in self._vectors}
-        missing = list(dict.fromkeys(text for text in texts if text not in known))
+        known = self.known(texts)
+        missing = unknown(texts, known)
         if missing:
             known |= dict(zip(missing, encode(missing), strict=True))
         return np.stack([known[text] for text in texts]) if texts else encode([])
+
+
+def unknown(texts: Sequence[str], known: dict[str, np.ndarray]) -> list[str]:
+    """`texts` not in `known`, each once, in order."""
+    return list(dict.fromkeys(text for text in texts if text not in known))

@@ -209,6 +209,7 @@ async def open_runtime(
                 ports=StoredActionPorts(transactions),
                 cases=StoredCaseBook(transactions),
                 encode=partial(knowledge.encode, batch_size=ACTION_PHRASINGS_BATCH),
+                aencode=knowledge.aencode,
             )
             agent = Agent(
                 knowledge=knowledge, settings=settings.answer, llm=llm, calibration=calibration, actions=actions

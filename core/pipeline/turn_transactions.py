@@ -15,7 +15,7 @@ from functools import partial
 from typing import Any
 
 from sqlalchemy import bindparam, exists, func, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from core.messages import Attachment, Author, Reply, StoredMessage, SurveyPart, citation_json
 from core.store.contacts import dialect_insert
@@ -120,9 +120,9 @@ class TurnTransactions:
         await self._run(partial(_save_case_summary, case_id=case_id, summary=summary))
 
 
-# Prebuilt statements on the hot path (see core.store.inbox). A turn reads in three statements
-# (the message with its conversation, the history, the facts; the files only when it has
-# some) and writes in three (the conversation touched and locked, the message answered with
+# Prebuilt statements on the hot path (see core.store.inbox). A turn reads in one to three
+# statements (the message with its conversation; the history, the facts and the files only
+# when there are some) and writes in three (the conversation touched and locked, the message answered with
 # its signals, the reply): each statement is a round trip on PostgreSQL and a slice of the
 # event loop's CPU through the async driver.
 _MARK_ANSWERED = (
@@ -145,6 +145,17 @@ _CASE_ENDED = (
 _HAS_FILES = exists().where(AttachmentRow.message_id == Message.id).correlate(Message)
 _WRITER = func.coalesce(Message.contact_id, Conversation.contact_id)
 """Who wrote a customer message: its own contact (older rows have none: the conversation's)."""
+_EARLIER = aliased(Message)
+_HAS_HISTORY = (
+    exists()
+    .where(
+        _EARLIER.conversation_id == Message.conversation_id,
+        _EARLIER.id > Conversation.summary_upto,
+        _EARLIER.id < Message.id,
+    )
+    .correlate(Message, Conversation)
+)
+_HAS_FACTS = exists().where(Memory.contact_id == _WRITER).correlate(Message, Conversation)
 _TURN_HEAD = (
     select(
         Message.status,
@@ -156,12 +167,16 @@ _TURN_HEAD = (
         Conversation.language,
         _CASE_ENDED.label("case_ended"),
         _HAS_FILES.label("has_files"),
+        _HAS_HISTORY.label("has_history"),
+        _HAS_FACTS.label("has_facts"),
     )
     .join(Conversation, Conversation.id == Message.conversation_id)
     .where(Message.id == bindparam("message_id"))
 )
 """The message's status, writer and conversation, with when its last case closed and whether
-it carries files: one round trip where there were four."""
+there is anything to read besides (files, earlier messages, facts about the writer): one round
+trip where there were four, and a conversation's first message by a contact nothing is known
+about reads nothing more."""
 _WRITER_OF = (
     select(_WRITER)
     .join(Conversation, Conversation.id == Message.conversation_id)
@@ -222,10 +237,14 @@ def _load(session: Session, *, message_id: int, conversation_id: str) -> TurnSta
     head = connection.execute(_TURN_HEAD, {"message_id": message_id}).one_or_none()
     if head is None or head.status != MessageStatus.PENDING:
         return None
-    rows = connection.execute(
-        _HISTORY, {"conversation_id": conversation_id, "after": head.summary_upto, "before": message_id}
-    ).all()
-    facts = connection.execute(_FACTS, {"contact_id": head.contact_id}).all()
+    rows = (
+        connection.execute(
+            _HISTORY, {"conversation_id": conversation_id, "after": head.summary_upto, "before": message_id}
+        ).all()
+        if head.has_history
+        else []
+    )
+    facts = connection.execute(_FACTS, {"contact_id": head.contact_id}).all() if head.has_facts else []
     files = connection.execute(_FILES, {"message_id": message_id}).all() if head.has_files else []
     policy_from = 0
     if head.case_ended is not None:

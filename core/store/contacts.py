@@ -27,7 +27,16 @@ from sqlalchemy.orm import Session
 
 from core.channel import IdentityConflict
 from core.messages import Address, InboundMessage
-from core.store.db import Contact, Conversation, ConversationState, Identity, new_id, utcnow
+from core.store.db import (
+    Contact,
+    Conversation,
+    ConversationState,
+    DeliveryStatus,
+    Identity,
+    OutboxItem,
+    new_id,
+    utcnow,
+)
 
 VERIFIED_EMAIL = "verified-email"
 VERIFIED_PHONE = "verified-phone"
@@ -66,14 +75,19 @@ _CONVERSATION_AND_WRITER = select(
     _OWNER.scalar_subquery().label("writer"),
     _owner_of("email_kind", "email").label("email_owner"),
     _owner_of("phone_kind", "phone").label("phone_owner"),
+    Conversation.unreachable_reason.is_not(None).label("unreachable"),
+    exists()
+    .where(OutboxItem.conversation_id == Conversation.id, OutboxItem.status == DeliveryStatus.HELD)
+    .label("holds_replies"),
 ).where(
     Conversation.channel == bindparam("channel"),
     Conversation.chat_id == bindparam("chat_id"),
     Conversation.thread_id == bindparam("thread_id"),
 )
 """The conversation at an address, the contact its writer's channel identity belongs to, and
-those of the verified email and phone the message carries: one round trip for the usual
-message (its writer, and whatever they proved, are the conversation's contact)."""
+those of the verified email and phone the message carries, and whether the conversation is
+marked unreachable or holds replies back: one round trip for the usual message (its writer,
+and whatever they proved, are the conversation's contact; nothing to undo)."""
 _MOVE_IDENTITY = (
     update(Identity)
     .where(Identity.channel == bindparam("on_channel"), Identity.external_user_id == bindparam("user"))
@@ -100,6 +114,10 @@ class Writer(NamedTuple):
     language: str | None = None
     """The conversation's language as the message found it (a new one starts in the message's
     `language_hint`)."""
+    unreachable: bool = False
+    """The conversation is marked unreachable (the customer had blocked the bot)."""
+    holds_replies: bool = False
+    """Replies wait in it for the customer's next message (`core.store.held_replies`)."""
 
 
 def dialect_insert(session: Session) -> Any:
@@ -142,7 +160,9 @@ def conversation_for(session: Session, message: InboundMessage) -> Writer:
         proved = {VERIFIED_EMAIL: found.email_owner, VERIFIED_PHONE: found.phone_owner}
         with_person = found.state != ConversationState.BOT
         if found.writer == found.contact_id and all(proved[kind] == found.contact_id for kind in verified):
-            return Writer(found.id, found.contact_id, with_person, found.language)
+            return Writer(
+                found.id, found.contact_id, with_person, found.language, found.unreachable, found.holds_replies
+            )
         writer = contact_for(session, message)
         if writer != found.contact_id and _holds_other(session, found.contact_id, list(verified.items())):
             raise IdentityConflict(
@@ -152,7 +172,7 @@ def conversation_for(session: Session, message: InboundMessage) -> Writer:
             # The conversation's own person proved who they are (a visitor signed in): the
             # conversation follows them to that person's contact.
             connection.execute(update(Conversation).where(Conversation.id == found.id).values(contact_id=writer))
-        return Writer(found.id, writer, with_person, found.language)
+        return Writer(found.id, writer, with_person, found.language, found.unreachable, found.holds_replies)
     now = utcnow()
     contact_id = contact_for(session, message)
     connection.execute(

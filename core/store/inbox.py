@@ -127,12 +127,14 @@ class Inbox:
 
 
 def _insert(session: Session, *, message: InboundMessage, lease: timedelta, ask_earlier: bool) -> tuple[Receipt, bool]:
-    conversation_id, writer, with_person, language = conversation_for(session, message)
+    conversation_id, writer, with_person, language, unreachable, holds_replies = conversation_for(session, message)
     if ask_earlier:
         session.connection().execute(_IN_TURN, {"conversation": conversation_id})
-    session.connection().execute(REACHABLE_AGAIN, {"conversation": conversation_id})
+    if unreachable:
+        session.connection().execute(REACHABLE_AGAIN, {"conversation": conversation_id})
     now = utcnow()
-    session.connection().execute(RELEASE_HELD, {"conversation": conversation_id, "now": now})
+    if holds_replies:
+        session.connection().execute(RELEASE_HELD, {"conversation": conversation_id, "now": now})
     if language is None and message.language_hint is not None:  # a known conversation: no round trip
         session.connection().execute(_HINTED, {"conversation": conversation_id, "language": message.language_hint})
     message_id = (

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
@@ -96,10 +96,13 @@ class Actions:
         ports: ActionPorts,
         cases: built_in.CaseBook | None,
         encode: Callable[[list[str]], np.ndarray] | None,
+        aencode: Callable[[list[str]], Awaitable[np.ndarray]] | None = None,
         http: SafeHttp | None = None,
     ) -> None:
         """`cases`: the built-in case actions (None: none). `encode`: the knowledge base's
-        `encode` (a text it searched lately is not encoded again), for the phrasings that trigger an action without an LLM (None: never offline)."""
+        `encode` (a text it searched lately is not encoded again), for the phrasings that
+        trigger an action without an LLM (None: never offline); `aencode`: its `aencode`, the
+        same batched with the searches (`ActionMatcher`)."""
         self._settings = settings
         self.max_calls_per_turn = settings.max_calls_per_turn
         self._ports = ports
@@ -119,7 +122,7 @@ class Actions:
         examples = {
             name: action.declaration.examples for name, action in declared.items() if action.declaration.examples
         }
-        self._matcher = ActionMatcher(examples, encode) if encode is not None and examples else None
+        self._matcher = ActionMatcher(examples, encode, aencode=aencode) if encode is not None and examples else None
         for action in declared.values():
             if unset := action.unset_secrets():
                 log.warning("actions: %s cannot be called until it is set: %s", action.name, MissingSecret(unset))

@@ -51,7 +51,7 @@ from __future__ import annotations
 import asyncio
 import re
 import threading
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -83,19 +83,23 @@ class ActionMatcher:
     """The operator's actions by their example phrasings; built once per set of declarations.
 
     `encode` is the knowledge base's `encode` (texts → L2-normalised rows; a message the search
-    encoded is not encoded again, `knowledge.recent_vectors`). The examples are
-    encoded on the first match, once, under a lock: building a matcher costs nothing when no
-    message ever needs it, and concurrent first matches encode them only once."""
+    encoded is not encoded again, `knowledge.recent_vectors`), and `aencode` its `aencode` (the
+    same from the event loop: a text the search did not see rides in its next batch; None:
+    `amatch` runs `match` in a thread). The examples are encoded on the first match, once,
+    under a lock: building a matcher costs nothing when no message ever needs it, and
+    concurrent first matches encode them only once."""
 
     def __init__(
         self,
         examples: Mapping[str, Sequence[str]],
         encode: Callable[[list[str]], np.ndarray],
         *,
+        aencode: Callable[[list[str]], Awaitable[np.ndarray]] | None = None,
         min_cosine: float = MIN_COSINE,
     ) -> None:
         self._phrasings = [(action, example) for action, said in examples.items() for example in said]
         self._encode = encode
+        self._aencode = aencode
         self.min_cosine = min_cosine
         self._vectors: np.ndarray | None = None
         self._lock = threading.Lock()
@@ -106,16 +110,26 @@ class ActionMatcher:
         said = _candidates(text)
         if not self._phrasings or not said:
             return None
-        scores = self._encode([masked for _, masked in said]) @ self._examples().T
+        return self._best(said, self._encode([masked for _, masked in said]), self._examples())
+
+    async def amatch(self, text: str) -> ActionMatch | None:
+        """`match` from the event loop."""
+        if self._aencode is None:
+            return await asyncio.to_thread(self.match, text)
+        said = _candidates(text)
+        if not self._phrasings or not said:
+            return None
+        examples = self._vectors if self._vectors is not None else await asyncio.to_thread(self._examples)
+        return self._best(said, await self._aencode([masked for _, masked in said]), examples)
+
+    def _best(self, said: list[tuple[str, str]], vectors: np.ndarray, examples: np.ndarray) -> ActionMatch | None:
+        scores = vectors @ examples.T
         row, column = np.unravel_index(int(np.argmax(scores)), scores.shape)
         cosine = float(scores[row, column])
         if cosine < self.min_cosine:
             return None
         action, example = self._phrasings[column]
         return ActionMatch(action=action, cosine=cosine, example=example, said=said[row][0])
-
-    async def amatch(self, text: str) -> ActionMatch | None:
-        return await asyncio.to_thread(self.match, text)
 
     def _examples(self) -> np.ndarray:
         if self._vectors is None:

@@ -1,8 +1,10 @@
 """A question the search encoded is not encoded again for the action matcher: the model runs once
-a message for the words both read, and only for what the search did not see."""
+a message for the words both read, and only for what the search did not see; from the event
+loop (`aencode`) that rest rides in the search's batch with the other customers' questions."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -34,6 +36,36 @@ async def test_a_searched_question_is_encoded_once_for_search_and_matching(
 
     assert encoded == ["when will my refund arrive", "cancel order"]  # each text through the model once
     np.testing.assert_allclose(vectors, model(["when will my refund arrive", "cancel order"]), atol=1e-5)
+
+
+async def test_texts_the_search_did_not_see_are_encoded_in_its_batch(
+    kb: KnowledgeBase, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "refunds.md").write_text("# Refunds\n\nRefunds reach your card within 5 days.\n", encoding="utf-8")
+    await kb.ingest([docs], trigger="test")
+    calls: list[list[str]] = []
+    model = kb.embedder.encode
+
+    def counting(texts: Sequence[str], *, batch_size: int | None = None) -> np.ndarray:
+        calls.append(list(texts))
+        return model(texts, batch_size=batch_size)
+
+    monkeypatch.setattr(kb.embedder, "encode", counting)
+    await kb.search("when will my refund arrive", 5)
+    calls.clear()
+
+    hits, vectors = await asyncio.gather(
+        kb.search("how do refunds work", 5),
+        kb.aencode(["when will my refund arrive", "order 12 status", "order 12 status"]),
+    )
+
+    assert hits and hits[0].source.endswith("refunds.md")
+    assert sorted(map(sorted, calls)) == [["how do refunds work", "order 12 status"]]  # one call; not the searched text
+    np.testing.assert_allclose(
+        vectors, model(["when will my refund arrive", "order 12 status", "order 12 status"]), atol=1e-5
+    )
 
 
 def test_the_oldest_text_is_forgotten_past_the_capacity() -> None:

@@ -128,6 +128,23 @@ async def test_amatch_runs_in_a_thread() -> None:
     assert match is not None and match.action == "order_status"
 
 
+async def test_amatch_encodes_the_message_through_the_async_encoder() -> None:
+    """From the event loop the message goes through `aencode` (the search's batch), the
+    examples once through `encode`; the match is the one `match` finds."""
+    encode = CountingEncoder(["where", "is", "my", "order", "refund"])
+    asked: list[list[str]] = []
+
+    async def aencode(texts: list[str]) -> np.ndarray:
+        asked.append(list(texts))
+        return CountingEncoder(encode.vocabulary)(texts)
+
+    matcher = ActionMatcher(EXAMPLES, encode, aencode=aencode)
+    match = await matcher.amatch("Hi there. Where is my refund?")
+    assert match is not None and match.action == "refund_status"
+    assert asked == [["Hi there. Where is my refund?", "Where is my refund?"]]
+    assert encode.calls == [["where is my order", "where is my refund"]]
+
+
 @pytest.mark.parametrize(
     ("text", "how_to"),
     [
