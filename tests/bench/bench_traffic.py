@@ -62,7 +62,7 @@ KEEP_PROFILES_ENV = "SUPPORTHUB_BENCH_PROFILES"
 
 STAGES: tuple[tuple[str, tuple[str, ...]], ...] = (
     (
-        "encoder",
+        "encode",
         (
             "/torch/",
             "/sentence_transformers/",
@@ -74,54 +74,47 @@ STAGES: tuple[tuple[str, tuple[str, ...]], ...] = (
         ),
     ),
     (
-        "database",
+        "storage",
         (
             "/sqlalchemy/",
             "/aiosqlite/",
             "/sqlite3/",
             "/asyncpg/",
-            "core/store/db.py",
-            "core/store/transactions.py",
+            "core/store/",
             "core/pipeline/turn_transactions.py",
         ),
     ),
-    ("search", ("knowledge/", "/bm25s/", "/chromadb/", "/scipy/")),
-    ("responder", ("core/answering/offline_responder.py", "core/answering/llm_responder.py", "core/answer_")),
-    (
-        "turn",
-        (
-            "core/turn_",
-            "core/answering/agent.py",
-            "core/answering/sentiment.py",
-            "core/answering/memory.py",
-            "core/answering/questions.py",
-            "handoff/",
-            "core/answering/attachments.py",
-        ),
-    ),
-    (
-        "hub",
-        (
-            "core/pipeline/hub.py",
-            "core/store/inbox.py",
-            "core/outbox",
-            "core/store/contacts.py",
-            "core/messages.py",
-            "core/limits",
-            "/limits/",
-            "core/pipeline/notifications.py",
-            "core/channel",
-        ),
-    ),
+    ("search", ("knowledge/index.py", "knowledge/brute_force.py", "/bm25s/", "/chromadb/", "/scipy/")),
+    ("rank", ("knowledge/",)),
+    ("language", ("core/answering/language.py", "/lingua/")),
+    ("mood", ("core/answering/sentiment.py", "core/answering/mood_languages.py")),
+    ("actions", ("core/answering/actions/",)),
+    ("decide", ("core/answering/", "core/turn_", "core/pipeline/turn_runner.py", "handoff/")),
     ("event loop", ("aiohttp/web.py",)),
     (
-        "HTTP",
-        ("/aiohttp/", "/multidict/", "/yarl/", "channels/", "core/ops/request_guards.py", "core/app.py", "/json/"),
+        "delivery",
+        (
+            "core/pipeline/",
+            "core/messages.py",
+            "core/channel",
+            "core/log_context.py",
+            "core/ops/",
+            "/limits/",
+            "channels/",
+            "/aiohttp/",
+            "/multidict/",
+            "/yarl/",
+            "/json/",
+        ),
     ),
 )
 """Stage of a sample: the first of these whose path fragments match a frame, looking from the
-innermost frame outwards (a database call made by the turn is the database's). Under uvloop
-the loop's own work (sockets, wake-ups, callbacks) has no Python frame below `run_app`."""
+innermost frame outwards (a database call made by the turn is storage's; numpy called by the
+ranking is the ranking's). "search" is the dense and lexical candidates, "rank" their fusion
+and signals (and the spelling correction), "decide" the answer's choice and wording, the
+escalation policy and memory; "delivery" the hub, the channel and HTTP. Under uvloop the
+loop's own work (sockets, wake-ups, callbacks) has no Python frame below `run_app`: "event
+loop"."""
 
 
 def environment(root: Path, database_url: str) -> dict[str, str]:
@@ -448,7 +441,7 @@ def report(figures: dict[str, Any]) -> str:
                 f"leave {2000 / (target * encode):.1f} ms a message",
             )
         )
-        outside = sum(ms for stage, ms in f["stages_ms"].items() if stage != "encoder")
+        outside = sum(ms for stage, ms in f["stages_ms"].items() if stage != "encode")
         rows.append((f"{name}: of which outside the encoder", f"{outside:.1f} ms", "by stage:"))
         for stage, ms in sorted(f["stages_ms"].items(), key=lambda item: -item[1]):
             rows.append((f"  {stage}", f"{ms:.1f} ms", ""))
