@@ -240,6 +240,22 @@ async def test_the_case_status_is_answered_through_the_api(
     assert ESCALATE in reply["text"]
 
 
+async def test_no_case_offers_a_person_only_where_one_can_come(
+    aiohttp_client: Callable[..., Any], base: Callable[..., Settings]
+) -> None:
+    """Without a desk that takes cases "just ask" for a person would lead nowhere: the reply
+    says where to reach the team instead (`handoff.reach`); with one, a person is offered."""
+    client: AppClient = await aiohttp_client(create_app(base(api=trusted_api())), headers=TRUSTED)
+    alone = await say(client, STATUS_QUESTION)
+    assert alone["text"] == (
+        "I can't find any support case of yours. "
+        "You can reach our support team at support@brightdesk.example or +1 555 0100."
+    )
+    await on_staff(client.app)
+    staffed = await say(client, "Hi! Any news? What is the status of my case?")
+    assert staffed["text"] == "I can't find any support case of yours. If something needs a person, just ask."
+
+
 async def test_the_case_status_is_answered_in_the_widget(
     aiohttp_client: Callable[..., Any], base: Callable[..., Settings]
 ) -> None:

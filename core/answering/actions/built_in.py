@@ -68,6 +68,10 @@ DECLARATIONS = {
     ),
 }
 
+NO_CASE = N_("I can't find any support case of yours.")
+NO_OPEN_CASE = N_("You have no open case to add a note to. Tell me what you need and I'll help.")
+"""Said when no person can come, followed by where to reach the team (`TurnContext.reach`)."""
+
 _STATES = {
     "waiting": N_("waiting for a person from our team"),
     "human": N_("with a person from our team"),
@@ -76,9 +80,13 @@ _STATES = {
 }
 
 
-def status_text(cases: list[CaseLine]) -> str:
+def status_text(cases: list[CaseLine], *, reach: str | None) -> str:
+    """The customer's cases as a table. `reach` as `TurnContext.reach`: with no case, a person
+    is offered only when one can come; otherwise the reply says where to reach the team."""
     if not cases:
-        return _("I can't find any support case of yours. If something needs a person, just ask.")
+        if reach is None:
+            return _("I can't find any support case of yours. If something needs a person, just ask.")
+        return f"{_(NO_CASE)} {reach}".strip()
     rows = [
         f"| {case.reference} | {case.opened_at:%Y-%m-%d} | {_(_STATES[case.state]) if case.state in _STATES else case.state} | {_cell(case.about)} |"
         for case in cases[:10]
@@ -88,9 +96,15 @@ def status_text(cases: list[CaseLine]) -> str:
     return "\n".join([header, "", columns, "|---|---|---|---|", *rows])
 
 
-def note_text(case: CaseLine | None) -> str:
+def note_text(case: CaseLine | None, *, reach: str | None) -> str:
+    """The note's receipt; with no open case, what the customer can do instead (`status_text`'s
+    `reach`)."""
     if case is None:
-        return _("You have no open case to add a note to. Tell me what you need and I'll help, or ask for a person.")
+        if reach is None:
+            return _(
+                "You have no open case to add a note to. Tell me what you need and I'll help, or ask for a person."
+            )
+        return f"{_(NO_OPEN_CASE)} {reach}".strip()
     return _("I've added your note to case {reference}; the person handling it will see it.", reference=case.reference)
 
 

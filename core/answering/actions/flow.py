@@ -234,7 +234,7 @@ class Actions:
             and self._cases is not None
             and not any(case.open for case in await self._cases.cases_of(context.contact_id))
         ):
-            return ActionTurn(Reply(built_in.note_text(None)))  # asked for a note, there is nowhere to put it
+            return ActionTurn(Reply(built_in.note_text(None, reach=context.reach)))  # nowhere to put a note
         missing = slots.missing(declaration, arguments)
         if missing is not None:
             pending = PendingAction(
@@ -299,9 +299,10 @@ class Actions:
         assert self._cases is not None
         started = time.perf_counter()
         if action.name == CASE_STATUS:
-            text = built_in.status_text(await self._cases.cases_of(context.contact_id))
+            text = built_in.status_text(await self._cases.cases_of(context.contact_id), reach=context.reach)
         else:
-            text = built_in.note_text(await self._cases.add_note(context.contact_id, str(arguments["note"])))
+            added = await self._cases.add_note(context.contact_id, str(arguments["note"]))
+            text = built_in.note_text(added, reach=context.reach)
         await self._audit(context, action, arguments, "ok", started=started)
         return ActionTurn(Reply(text))
 
