@@ -25,7 +25,7 @@ from knowledge.hits import Hit
 from knowledge.index import ChunkRecord, DenseStore, IndexSnapshot, LocalIndex
 from knowledge.ingest import Ingestor, IngestSummary
 from knowledge.phrasings import Floor
-from knowledge.recent_vectors import RecentVectors, unknown
+from knowledge.recent_vectors import RecentVectors
 from knowledge.settings import BRUTE_FORCE_MAX_CHUNKS, FolderSource, KnowledgeSettings
 from knowledge.spelling import Speller, english_words
 from knowledge.versions import FOLLOW_INTERVAL_S, Follower, read_version
@@ -275,13 +275,12 @@ class KnowledgeBase:
     async def aencode(self, texts: Sequence[str]) -> np.ndarray:
         """`encode` from the event loop: the texts not searched lately are encoded in the
         search's next batch, with the questions other customers ask meanwhile, rather than in
-        a call of their own (a forward pass over one text costs nearly what one over 25 does)."""
-        known = self.recent.known(texts)
-        missing = unknown(texts, known)
-        if missing:
-            encoded = await self.batcher.submit_all([(text, None) for text in missing])
-            known |= {text: found.vector for text, found in zip(missing, encoded, strict=True)}
-        return np.stack([known[text] for text in texts]) if texts else np.zeros((0, self.embedder.dim), np.float32)
+        a call of their own (a forward pass over one text costs nearly what one over 25 does).
+        `texts`: at least one."""
+        return await self.recent.aencode(texts, self._in_next_batch)
+
+    async def _in_next_batch(self, texts: list[str]) -> np.ndarray:
+        return np.stack([found.vector for found in await self.batcher.submit_all([(text, None) for text in texts])])
 
     def _encode_queries(self, queries: list[tuple[str, int | None]]) -> list[_Encoded]:
         """Encode a batch: a query with its `k` is also given its dense candidates; one with
@@ -291,14 +290,14 @@ class KnowledgeBase:
         self.recent.remember(texts, vectors)
         self.refresh()
         snapshot = self.local.snapshot
-        searched = [(i, k) for i, (_, k) in enumerate(queries) if k is not None]
+        searched = [i for i, (_, k) in enumerate(queries) if k is not None]
         if not snapshot.has_vectors or not searched:
             return [_Encoded(vector, snapshot, None) for vector in vectors]
-        dense = snapshot.search_dense_many(vectors[[i for i, _ in searched]], [_depth(k) for _, k in searched])
-        candidates: list[list[tuple[ChunkRecord, float]] | None] = [None] * len(queries)
-        for (i, _), found in zip(searched, dense, strict=True):
-            candidates[i] = found
-        return [_Encoded(vector, snapshot, found) for vector, found in zip(vectors, candidates, strict=True)]
+        dense = iter(snapshot.search_dense_many(vectors[searched], [_depth(k) for _, k in queries if k is not None]))
+        return [
+            _Encoded(vector, snapshot, next(dense) if k is not None else None)
+            for vector, (_, k) in zip(vectors, queries, strict=True)
+        ]
 
     def _rank(self, query: str, encoded: _Encoded, k: int, language: str | None = None) -> list[Hit]:
         """Fuse dense candidates (given, or found here) with lexical ones into `k` hits, those in

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 
 import numpy as np
 
@@ -36,21 +36,23 @@ class RecentVectors:
             while len(self._vectors) > self._capacity:
                 self._vectors.popitem(last=False)
 
-    def known(self, texts: Sequence[str]) -> dict[str, np.ndarray]:
-        """The remembered vectors among `texts`'."""
-        with self._lock:
-            return {text: self._vectors[text] for text in texts if text in self._vectors}
-
     def encode(self, texts: Sequence[str], encode: Callable[[list[str]], np.ndarray]) -> np.ndarray:
         """`texts`' vectors, one row each: the remembered ones as they are, the rest from
         `encode` in one call."""
-        known = self.known(texts)
-        missing = unknown(texts, known)
+        known, missing = self._split(texts)
         if missing:
             known |= dict(zip(missing, encode(missing), strict=True))
         return np.stack([known[text] for text in texts]) if texts else encode([])
 
+    async def aencode(self, texts: Sequence[str], encode: Callable[[list[str]], Awaitable[np.ndarray]]) -> np.ndarray:
+        """`encode` with an async model call (`KnowledgeBase.aencode`); `texts` not empty."""
+        known, missing = self._split(texts)
+        if missing:
+            known |= dict(zip(missing, await encode(missing), strict=True))
+        return np.stack([known[text] for text in texts])
 
-def unknown(texts: Sequence[str], known: dict[str, np.ndarray]) -> list[str]:
-    """`texts` not in `known`, each once, in order."""
-    return list(dict.fromkeys(text for text in texts if text not in known))
+    def _split(self, texts: Sequence[str]) -> tuple[dict[str, np.ndarray], list[str]]:
+        """The remembered vectors among `texts`, and the rest, each once, in order."""
+        with self._lock:
+            known = {text: self._vectors[text] for text in texts if text in self._vectors}
+        return known, list(dict.fromkeys(text for text in texts if text not in known))
