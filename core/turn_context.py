@@ -14,6 +14,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+from core.languages import _
 from core.messages import Author, Reply
 
 
@@ -160,6 +161,13 @@ class TurnContext:
     def staffed(self) -> bool:
         """A person can come: replies offer one rather than saying where to write."""
         return self.reach is None
+
+
+def person_or_reach(reach: str | None, *, person: str, instead: str) -> str:
+    """A sentence that would offer a person, said in the language spoken now: the catalog's
+    `person` when one can come (`reach` None, as `TurnContext.reach`), else `instead` followed
+    by where to reach the team."""
+    return _(person) if reach is None else f"{_(instead)} {reach}".strip()
 
 
 class Responder(StrEnum):

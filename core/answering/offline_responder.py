@@ -48,6 +48,7 @@ from core.languages import N_, _, default_language, language_name, said_in
 from core.messages import Citation, Reply
 from core.quoting import literal
 from core.settings import AnswerSettings
+from core.turn_context import person_or_reach
 from knowledge.coverage import content_words
 from knowledge.hits import Hit
 from knowledge.phrasings import Floor
@@ -351,7 +352,7 @@ class OfflineResponder:
                 if answer is not None and not any(_said(answer) <= _said(p) for p in parts):  # the same quote again
                     parts.append(answer)
         if not parts:
-            return Reply(_(DECLINE) if reach is None else f"{_(NOT_FOUND)} {reach}".strip(), handoff=True)
+            return Reply(person_or_reach(reach, person=DECLINE, instead=NOT_FOUND), handoff=True)
         offer = reach is None
         sections = [_in_language(part) + _section(part, several=len(asked) > 1, offer=offer) for part in parts]
         if unanswered:

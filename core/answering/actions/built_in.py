@@ -11,6 +11,7 @@ from typing import Protocol
 
 from core.action_settings import CASE_NOTE, CASE_STATUS, ActionDeclaration
 from core.languages import N_, _
+from core.turn_context import person_or_reach
 
 _OWN_TABLES = "https://supporthub.invalid/"
 """Built-ins call nothing: their declarations' URLs are never used."""
@@ -68,9 +69,12 @@ DECLARATIONS = {
     ),
 }
 
-NO_CASE = N_("I can't find any support case of yours.")
-NO_OPEN_CASE = N_("You have no open case to add a note to. Tell me what you need and I'll help.")
-"""Said when no person can come, followed by where to reach the team (`TurnContext.reach`)."""
+NO_CASE = N_("I can't find any support case of yours. If something needs a person, just ask.")
+NO_CASE_NOBODY = N_("I can't find any support case of yours.")
+NO_OPEN_CASE = N_("You have no open case to add a note to. Tell me what you need and I'll help, or ask for a person.")
+NO_OPEN_CASE_NOBODY = N_("You have no open case to add a note to. Tell me what you need and I'll help.")
+"""Each with a person offered, and as said when no person can come (followed by where to reach
+the team: `core.turn_context.person_or_reach`)."""
 
 _STATES = {
     "waiting": N_("waiting for a person from our team"),
@@ -84,9 +88,7 @@ def status_text(cases: list[CaseLine], *, reach: str | None) -> str:
     """The customer's cases as a table. `reach` as `TurnContext.reach`: with no case, a person
     is offered only when one can come; otherwise the reply says where to reach the team."""
     if not cases:
-        if reach is None:
-            return _("I can't find any support case of yours. If something needs a person, just ask.")
-        return f"{_(NO_CASE)} {reach}".strip()
+        return person_or_reach(reach, person=NO_CASE, instead=NO_CASE_NOBODY)
     rows = [
         f"| {case.reference} | {case.opened_at:%Y-%m-%d} | {_(_STATES[case.state]) if case.state in _STATES else case.state} | {_cell(case.about)} |"
         for case in cases[:10]
@@ -100,11 +102,7 @@ def note_text(case: CaseLine | None, *, reach: str | None) -> str:
     """The note's receipt; with no open case, what the customer can do instead (`status_text`'s
     `reach`)."""
     if case is None:
-        if reach is None:
-            return _(
-                "You have no open case to add a note to. Tell me what you need and I'll help, or ask for a person."
-            )
-        return f"{_(NO_OPEN_CASE)} {reach}".strip()
+        return person_or_reach(reach, person=NO_OPEN_CASE, instead=NO_OPEN_CASE_NOBODY)
     return _("I've added your note to case {reference}; the person handling it will see it.", reference=case.reference)
 
 

@@ -36,7 +36,7 @@ from core.answering.actions.results import shown
 from core.answering.questions import asks_anything
 from core.languages import N_, _, listing
 from core.messages import Reply
-from core.turn_context import PendingAction, TurnContext, VerifiedIdentity
+from core.turn_context import PendingAction, TurnContext, VerifiedIdentity, person_or_reach
 
 log = logging.getLogger(__name__)
 
@@ -364,8 +364,7 @@ class Actions:
 
 def _failed(context: TurnContext) -> ActionTurn:
     """The same apology whatever went wrong, with a person offered, or where to reach the team."""
-    said = _(FAILED) if context.staffed else f"{_(NOT_DONE)} {context.reach}".strip()
-    return ActionTurn(Reply(said, handoff=True))
+    return ActionTurn(Reply(person_or_reach(context.reach, person=FAILED, instead=NOT_DONE), handoff=True))
 
 
 def _not_found(declaration: ActionDeclaration, arguments: Mapping[str, Any]) -> str:
