@@ -18,7 +18,8 @@ The contract (directly in core/):
     channel       the ports between a channel adapter and the hub; Capabilities
     desk_port     the port between handoff and a staff desk (the Slack desk implements it)
     streaming     an answer shown while it is written
-    turn_context  what one turn knows (signals, facts, files) as the agent reads it
+    turn_context  what one turn knows (signals, facts, files) as the agent reads it; a person offered
+                  or where to reach the team (person_or_reach)
     settings      the one settings object: a TOML file plus SUPPORTHUB_* variables
     action_settings  the operator's actions: their declarations, checked at start-up
     registry      channels found through the `supporthub.channels` entry points
