@@ -31,6 +31,8 @@ The contract (directly in core/):
     languages     the catalogs of the hub's own sentences (`_`, `N_`) and the language spoken now
     placeholders  a catalog sentence's `{names}`: plain names only, a translation's fit, filled by lookup
     bidi          a name a customer gave shown to staff as given: direction controls visible, isolated
+    request_bodies  a request's body read whole, never past what its route takes (webhooks, the API, the
+                  knowledge API)
 
 core.store: db (schema, engine), migrations/, transactions (one transaction from async code),
     contacts, inbox, outbox_queue, held_replies (replies a platform takes only once the customer

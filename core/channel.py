@@ -316,7 +316,7 @@ class Languages(Protocol):
 
 class HubPort(Intake, ConversationReads, ChannelRecords, StaffEvents, Languages, Protocol):
     """All the ports at once: what the hub implements and hands each channel at start. A channel
-    keeps it typed as the ports it uses (`channels.api.ApiHub`, an Intake and ConversationReads)."""
+    keeps it typed as the ports it uses (`channels.api.channel.ApiHub`, an Intake and ConversationReads)."""
 
 
 @runtime_checkable

@@ -29,8 +29,8 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from aiohttp import web
 
-from channels.opt_out import OPT_IN_WORDS, OPT_OUT_WORDS, keyword
-from channels.survey_buttons import score_title, survey_choice, survey_value
+from channels.common.opt_out import OPT_IN_WORDS, OPT_OUT_WORDS, keyword
+from channels.common.survey_buttons import score_title, survey_choice, survey_value
 from channels.whatsapp.cloud import CloudRoute
 from channels.whatsapp.format import whatsapp_parts, whatsapp_text
 from channels.whatsapp.route import Choice, Incoming, Media, Report, Route, Template

@@ -47,8 +47,7 @@ from urllib.parse import urljoin, urlsplit
 import aiohttp
 from aiohttp import web
 
-from channels.downloads import capped_file, origin
-from channels.webhook_bodies import read_at_most
+from channels.common.downloads import capped_file, origin
 from channels.whatsapp.route import Choice, Incoming, Media, Report, Template, Webhooks
 from channels.whatsapp.settings import WhatsAppSettings
 from core.channel import CheckFailed, DeliveryError, StorageUnavailable
@@ -56,6 +55,7 @@ from core.languages import _
 from core.messages import Attachment
 from core.metrics import Rejection, rejected
 from core.ops.request_guards import bounded_int
+from core.request_bodies import read_at_most
 
 log = logging.getLogger(__name__)
 

@@ -17,8 +17,8 @@ from itertools import count, repeat
 
 from markdown_it.tree import SyntaxTreeNode
 
-from channels.markdown_tree import tree
-from channels.text_tables import table_lines
+from channels.common.markdown_tree import tree
+from channels.common.text_tables import table_lines
 from core.languages import N_, _
 from core.messages import Citation
 

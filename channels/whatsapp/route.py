@@ -147,7 +147,7 @@ class Route(Protocol):
 
     async def download(self, media: Media, *, name: str, max_bytes: int) -> Attachment:
         """The file, read no further than one byte past `max_bytes`
-        (`channels.downloads.capped_file`); on any failure an `Attachment` without data whose
+        (`channels.common.downloads.capped_file`); on any failure an `Attachment` without data whose
         `problem` says so (said in the language spoken when it is called)."""
         ...
 

@@ -1,5 +1,5 @@
 """WhatsApp through a Twilio WhatsApp sender: Twilio's Messages API with `whatsapp:+E164` addresses,
-webhooks signed like SMS's (`channels.twilio_common`, shared with `channels.sms`).
+webhooks signed like SMS's (`channels.twilio.common`, shared with `channels.sms.channel`).
 
 Twilio posts each customer message to `POST /whatsapp/twilio` and each status of a message we
 sent to `POST /whatsapp/twilio/status`, both as forms signed over `whatsapp.public_url` + the
@@ -41,7 +41,7 @@ from twilio.base.exceptions import TwilioException
 from twilio.http.async_http_client import AsyncTwilioHttpClient
 from twilio.rest import Client
 
-from channels.twilio_common import (
+from channels.twilio.common import (
     SEND_TIMEOUT_S,
     STATUS_RANKS,
     TwilioMedia,

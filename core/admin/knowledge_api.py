@@ -21,11 +21,11 @@ from typing import Annotated, Any, Literal
 from aiohttp import web
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 
-from channels.webhook_bodies import read_at_most, too_large
 from core.ops.access import AdminAccess
 from core.ops.reindex_process import ReindexFailed
 from core.ops.request_guards import json_error
 from core.ops.runtime import Runtime
+from core.request_bodies import read_at_most, too_large
 from knowledge import pushed
 from knowledge.addresses import checked_address
 

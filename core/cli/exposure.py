@@ -2,7 +2,7 @@
 
 A channel whose class declares `exposure(settings, host) -> str` says it in one start-up line,
 or refuses to be reachable by accident with a SettingsError (the REST API without a token on
-a non-loopback address: `channels.api_exposure`).
+a non-loopback address: `channels.api.exposure`).
 """
 
 from __future__ import annotations

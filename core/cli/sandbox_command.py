@@ -32,7 +32,7 @@ SANDBOX_DATABASE = "sandbox.db"
 def sandbox(settings: Settings, host: str, port: int | None) -> None:
     """Try every channel without accounts: Telegram, SMS, email and the Slack staff desk against
     local stand-ins, driven from a page at /sandbox. Loopback only; its own database."""
-    from channels.api_exposure import is_loopback
+    from channels.api.exposure import is_loopback
 
     if not is_loopback(host):
         click.echo(

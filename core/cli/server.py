@@ -34,7 +34,7 @@ FORM_BYTES = 64 * 1024
 """The most any handler reads with `request.read()`, `post()` or `json()`: only the
 dashboard's forms (sign-in, sign-out, re-index, retry) read that way, and they are a few
 hundred bytes. Every other route with a body reads it itself, bounded by its own limit
-(`channels.webhook_bodies.read_at_most`), after the caller is authenticated and counted: the
+(`core.request_bodies.read_at_most`), after the caller is authenticated and counted: the
 webhooks, and the API (32 KB for a vote, its messages as much as their text and files allow)."""
 
 

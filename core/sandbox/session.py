@@ -16,10 +16,10 @@ import aiohttp
 import aiosmtplib
 from pydantic import SecretStr
 
-from channels.email_settings import EmailSettings
-from channels.slack_settings import SlackSettings
-from channels.sms_settings import SmsSettings
-from channels.telegram_settings import TelegramSettings
+from channels.email.settings import EmailSettings
+from channels.slack.settings import SlackSettings
+from channels.sms.settings import SmsSettings
+from channels.telegram.settings import TelegramSettings
 from core.sandbox import slack_api, telegram_api, twilio_api
 from core.sandbox.slack_api import FakeSlack
 from core.sandbox.slack_events import message_event, signed_headers

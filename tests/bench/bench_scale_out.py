@@ -39,7 +39,7 @@ import aiohttp
 import psutil
 from sqlalchemy.engine import make_url
 
-from channels.api import external_id
+from channels.api.channel import external_id
 from core.pipeline.hub import ANSWER_LEASE
 from core.sandbox.slack_events import message_event, signed_headers
 from tests.bench.bench_retrieval import percentile

@@ -18,9 +18,9 @@ from playwright.async_api import expect
 from pydantic import SecretStr
 from sqlalchemy import select
 
-from channels.web import WebChannel
-from channels.web_sessions import SessionTokens, identity_signature
-from channels.web_settings import WebSettings
+from channels.web.channel import WebChannel
+from channels.web.sessions import SessionTokens, identity_signature
+from channels.web.settings import WebSettings
 from core.cli.server import RUNTIME
 from core.desk_port import CaseAction
 from core.messages import Address, InboundMessage

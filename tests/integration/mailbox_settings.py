@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pydantic import SecretStr
 
-from channels.email_settings import EmailSettings
+from channels.email.settings import EmailSettings
 from core.sandbox.smtp_relay import SmtpRelay
 from tests.fakes.dovecot import Dovecot
 

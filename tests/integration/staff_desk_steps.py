@@ -10,7 +10,7 @@ from typing import Any
 
 from pydantic import SecretStr
 
-from channels.slack_settings import SlackSettings
+from channels.slack.settings import SlackSettings
 from core.sandbox.slack_api import BOT_TOKEN, FakeSlack
 from core.sandbox.slack_events import message_event, signed_headers
 from tests.app_client import AppClient

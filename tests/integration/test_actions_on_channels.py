@@ -14,8 +14,8 @@ import pytest
 from pydantic import SecretStr
 from sqlalchemy import select
 
-from channels.email_settings import EmailSettings
-from channels.web_settings import WebSettings
+from channels.email.settings import EmailSettings
+from channels.web.settings import WebSettings
 from core.action_settings import ActionSettings
 from core.cli.server import RUNTIME, create_app
 from core.desk_port import CaseAction

@@ -12,7 +12,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError
 
-from channels.api_settings import ApiSettings
+from channels.api.settings import ApiSettings
 from core.cli.server import create_app
 from core.settings import Settings
 from tests.app_client import AppClient

@@ -13,8 +13,8 @@ from typing import Any
 from aiohttp import web
 from pydantic import SecretStr
 
-from channels.api_settings import ApiSettings
-from channels.slack_settings import SlackSettings
+from channels.api.settings import ApiSettings
+from channels.slack.settings import SlackSettings
 from core.ops.request_guards import storage_unavailable
 from core.pipeline.hub_gate import HubGate
 from core.registry import load_channels

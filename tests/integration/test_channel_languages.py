@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from channels.email_settings import EmailSettings
-from channels.sms_settings import HELP_TEXT
+from channels.email.settings import EmailSettings
+from channels.sms.settings import HELP_TEXT
 from core.cli.server import create_app
 from core.languages import _, speaking
 from core.sandbox.smtp_relay import SmtpRelay

@@ -14,8 +14,8 @@ import openpyxl
 import pytest
 from pydantic import SecretStr
 
-from channels.web_sessions import identity_signature
-from channels.web_settings import WebSettings
+from channels.web.sessions import identity_signature
+from channels.web.settings import WebSettings
 from core.answering.agent import ASK_WHAT
 from core.answering.offline_responder import DECLINE
 from core.cli.server import RUNTIME, create_app

@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 from pydantic import SecretStr
 
-from channels.email_settings import EmailSettings
-from channels.slack_settings import SlackSettings
+from channels.email.settings import EmailSettings
+from channels.slack.settings import SlackSettings
 from core.cli.server import create_app
 from core.sandbox.slack_api import BOT_TOKEN, FakeSlack
 from core.sandbox.slack_events import message_event

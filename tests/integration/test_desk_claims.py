@@ -20,8 +20,8 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.orm import Session
 
-from channels.slack import SlackChannel
-from channels.slack_settings import SlackSettings
+from channels.slack.channel import SlackChannel
+from channels.slack.settings import SlackSettings
 from core.desk_port import CaseAction, CaseCard
 from core.messages import Address, InboundMessage, Reply
 from core.pipeline.hub_gate import HubGate

@@ -16,7 +16,7 @@ import aiosmtplib
 import pytest
 from pydantic import SecretStr
 
-from channels.email_settings import EmailSettings
+from channels.email.settings import EmailSettings
 from core.cli.server import RUNTIME, create_app
 from core.sandbox.slack_api import FakeSlack
 from core.sandbox.smtp_relay import SmtpRelay

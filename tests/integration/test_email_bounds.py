@@ -16,7 +16,7 @@ import pytest
 import trustme
 from sqlalchemy import select
 
-from channels.email_settings import EmailSettings
+from channels.email.settings import EmailSettings
 from core.cli.server import RUNTIME, create_app
 from core.sandbox.smtp_relay import SmtpRelay
 from core.settings import Settings

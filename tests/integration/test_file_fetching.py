@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from pydantic import SecretStr
 
-from channels.slack_settings import SlackSettings
+from channels.slack.settings import SlackSettings
 from core.cli.server import create_app
 from core.sandbox.slack_api import BOT_TOKEN, FakeSlack
 from core.sandbox.slack_events import message_event

@@ -27,9 +27,9 @@ from hypothesis import strategies as st
 from pydantic import SecretStr
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from channels.email_settings import EmailSettings
-from channels.slack_settings import SlackSettings
-from channels.sms_settings import SmsSettings
+from channels.email.settings import EmailSettings
+from channels.slack.settings import SlackSettings
+from channels.sms.settings import SmsSettings
 from core.cli.server import create_app
 from core.sandbox.slack_api import BOT_TOKEN, FakeSlack
 from core.sandbox.slack_events import app_mention_event, block_action, message_event, signed_headers

@@ -18,9 +18,9 @@ import pytest
 from aiohttp import web
 from pydantic import SecretStr
 
-from channels.email_settings import EmailSettings
-from channels.slack_settings import SlackSettings
-from channels.sms_settings import SmsSettings
+from channels.email.settings import EmailSettings
+from channels.slack.settings import SlackSettings
+from channels.sms.settings import SmsSettings
 from channels.whatsapp.settings import WhatsAppSettings
 from core.cli.server import create_app
 from core.sandbox.slack_api import BOT_TOKEN, FakeSlack

@@ -11,8 +11,8 @@ from typing import Any
 
 from pydantic import SecretStr
 
-from channels.email_settings import EmailSettings
-from channels.slack_settings import SlackSettings
+from channels.email.settings import EmailSettings
+from channels.slack.settings import SlackSettings
 from core.cli.server import RUNTIME, create_app
 from core.ops.privacy import forget_contacts
 from core.sandbox.slack_api import BOT_TOKEN, BOT_USER_ID, FakeSlack

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from channels.email_settings import EmailSettings
+from channels.email.settings import EmailSettings
 from core.answering.offline_responder import GREETING_REPLY, NOT_FOUND
 from core.cli.server import create_app
 from core.languages import _, speaking

@@ -18,10 +18,10 @@ from pydantic import SecretStr
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from channels.email_settings import EmailSettings
-from channels.slack_settings import SlackSettings
-from channels.sms_settings import SmsSettings
-from channels.telegram_settings import TelegramSettings
+from channels.email.settings import EmailSettings
+from channels.slack.settings import SlackSettings
+from channels.sms.settings import SmsSettings
+from channels.telegram.settings import TelegramSettings
 from core.cli.server import RUNTIME, create_app
 from core.sandbox.slack_api import BOT_TOKEN, FakeSlack
 from core.sandbox.slack_events import message_event, signed_headers

@@ -15,7 +15,7 @@ import pytest
 from pydantic import SecretStr
 from sqlalchemy import select
 
-from channels.telegram_settings import TelegramSettings
+from channels.telegram.settings import TelegramSettings
 from core.cli.server import RUNTIME, create_app
 from core.sandbox.telegram_api import BOT_TOKEN, FakeBotApi
 from core.sandbox.telegram_updates import private_message

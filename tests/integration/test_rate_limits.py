@@ -13,7 +13,7 @@ import pytest
 from pydantic import SecretStr
 from sqlalchemy import func, select
 
-from channels.slack_settings import SlackSettings
+from channels.slack.settings import SlackSettings
 from core.cli.server import RUNTIME, create_app
 from core.pipeline import rate_limits
 from core.sandbox.slack_api import BOT_TOKEN, FakeSlack

@@ -12,7 +12,7 @@ import pytest
 from aiohttp import web
 from pydantic import SecretStr
 
-from channels.api_settings import ApiSettings
+from channels.api.settings import ApiSettings
 from core.cli.server import create_app
 from core.settings import AdminSettings, AttachmentSettings, LimitsSettings, ServerSettings, Settings
 from tests.app_client import AppClient

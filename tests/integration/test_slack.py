@@ -15,7 +15,7 @@ import pytest
 from pydantic import SecretStr
 from sqlalchemy import func, select
 
-from channels.slack_settings import SlackSettings
+from channels.slack.settings import SlackSettings
 from core.cli.server import RUNTIME, create_app
 from core.sandbox.slack_api import BOT_TOKEN, BOT_USER_ID, FakeSlack
 from core.sandbox.slack_events import app_mention_event, block_action, message_event, signed_headers

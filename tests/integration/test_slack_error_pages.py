@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from channels.slack import SlackChannel
+from channels.slack.channel import SlackChannel
 from core.channel import CheckFailed
 from core.cli.server import create_app
 from core.pipeline.hub_gate import HubGate

@@ -13,9 +13,9 @@ import pytest
 from pydantic import SecretStr
 from sqlalchemy import select
 
-from channels.api_settings import ApiSettings
-from channels.sms_format import segments
-from channels.sms_settings import SmsSettings
+from channels.api.settings import ApiSettings
+from channels.sms.format import segments
+from channels.sms.settings import SmsSettings
 from core.cli.server import RUNTIME, create_app
 from core.sandbox.slack_api import FakeSlack
 from core.sandbox.twilio_api import (

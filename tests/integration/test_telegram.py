@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from pydantic import SecretStr
 
-from channels.telegram_settings import TelegramSettings
+from channels.telegram.settings import TelegramSettings
 from core.cli.server import RUNTIME, create_app
 from core.sandbox.slack_api import FakeSlack
 from core.sandbox.telegram_api import BOT_ID, BOT_TOKEN, FakeBotApi

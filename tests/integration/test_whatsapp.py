@@ -15,7 +15,7 @@ from freezegun import freeze_time
 from pydantic import SecretStr
 from sqlalchemy import select
 
-from channels.api_settings import ApiSettings
+from channels.api.settings import ApiSettings
 from channels.whatsapp.settings import WhatsAppSettings
 from core.cli.server import RUNTIME, create_app
 from core.sandbox.slack_api import FakeSlack

@@ -13,7 +13,7 @@ from freezegun import freeze_time
 from pydantic import SecretStr
 from sqlalchemy import select
 
-from channels.sms_settings import SmsSettings
+from channels.sms.settings import SmsSettings
 from channels.whatsapp.settings import WhatsAppSettings
 from core.cli.server import RUNTIME, create_app
 from core.sandbox.twilio_api import ACCOUNT_SID, AUTH_TOKEN, HUB_NUMBER, incoming_sms, signed_form

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pydantic import SecretStr
 
-from channels.api_settings import ApiSettings
+from channels.api.settings import ApiSettings
 
 API_TOKEN = "integration-token"
 TRUSTED = {"Authorization": f"Bearer {API_TOKEN}"}

@@ -6,10 +6,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from channels.email_format import email_html, email_text
-from channels.slack_format import render_mrkdwn
-from channels.sms_format import sms_body
-from channels.telegram_format import telegram_parts
+from channels.email.format import email_html, email_text
+from channels.slack.format import render_mrkdwn
+from channels.sms.format import sms_body
+from channels.telegram.format import telegram_parts
 from core.messages import Author, Citation, StoredMessage, citation_json
 
 URL = "https://help.example.com/articles/billing/refunds"

@@ -1,4 +1,4 @@
-"""`channels.downloads.capped_file` against a real aiohttp server: a file over the limit keeps
+"""`channels.common.downloads.capped_file` against a real aiohttp server: a file over the limit keeps
 no data and says how large it is when its server declared it, or that it is over the limit
 when the server streamed it without a size."""
 
@@ -11,7 +11,7 @@ import aiohttp
 import pytest
 from aiohttp import web
 
-from channels.downloads import capped_file
+from channels.common.downloads import capped_file
 from core.messages import Attachment
 
 LIMIT = 1024 * 1024

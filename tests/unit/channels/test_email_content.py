@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from channels.email_content import MAX_BODY_CHARS, ParsedMail, dmarc_passed, parse_mail
+from channels.email.content import MAX_BODY_CHARS, ParsedMail, dmarc_passed, parse_mail
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "email"
 

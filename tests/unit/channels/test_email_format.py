@@ -12,8 +12,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from channels.email_content import parse_mail
-from channels.email_format import (
+from channels.email.content import parse_mail
+from channels.email.format import (
     MAX_REFERENCES,
     ThreadHeaders,
     email_html,

@@ -1,4 +1,4 @@
-"""channels/email_imap.py against a real Dovecot (tests/fakes/dovecot.py): each mail handed over
+"""channels/email/imap.py against a real Dovecot (tests/fakes/dovecot.py): each mail handed over
 once and flagged \\Seen only after, nothing again after a restart, a failing deliver retried,
 IDLE waking the loop, a new UIDVALIDITY, a server restart and a wrong password."""
 
@@ -13,7 +13,7 @@ from typing import Any, Protocol
 
 import pytest
 
-from channels.email_imap import (
+from channels.email.imap import (
     ImapAuthenticationError,
     ImapError,
     ImapPoller,
@@ -253,7 +253,7 @@ async def test_the_loop_logs_a_wrong_password_and_keeps_trying(
 
     def warnings() -> list[str]:
         return [
-            r.getMessage() for r in caplog.records if r.levelno == logging.WARNING and r.name == "channels.email_imap"
+            r.getMessage() for r in caplog.records if r.levelno == logging.WARNING and r.name == "channels.email.imap"
         ]
 
     def logins() -> int:

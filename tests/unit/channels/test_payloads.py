@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 
-from channels.payloads import LARGE_PAYLOAD, decoded_off_loop
+from channels.common.payloads import LARGE_PAYLOAD, decoded_off_loop
 
 
 def decoding_thread(raw: bytes) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from channels.slack_links import slack_thread_url
+from channels.slack.links import slack_thread_url
 
 
 @pytest.mark.parametrize(

@@ -10,8 +10,9 @@ from typing import Any
 
 import pytest
 
-from channels.slack import Route, route_event
-from channels.slack_format import (
+from channels.common.survey_buttons import survey_choice
+from channels.slack.channel import Route, route_event
+from channels.slack.format import (
     MAX_BLOCKS,
     SECTION_LIMIT,
     answered_blocks,
@@ -20,8 +21,7 @@ from channels.slack_format import (
     reply_blocks,
     survey_buttons,
 )
-from channels.slack_settings import SlackSettings
-from channels.survey_buttons import survey_choice
+from channels.slack.settings import SlackSettings
 from core.desk_port import CaseCard
 from core.messages import Address, Author, Citation, StoredMessage
 from core.quoting import literal

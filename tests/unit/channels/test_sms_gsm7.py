@@ -1,5 +1,5 @@
 """What the hub itself writes into an SMS stays GSM-7, counted with the codec the SMS channel
-bills by (`channels.sms_format.segments`, on gsm0338): one "›", "—" or "“" would make the whole
+bills by (`channels.sms.format.segments`, on gsm0338): one "›", "—" or "“" would make the whole
 reply UCS-2, at twice the segments."""
 
 from __future__ import annotations
@@ -8,8 +8,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from channels.sms_format import Segments, segments, sms_body
-from channels.sms_settings import SmsSettings
+from channels.sms.format import Segments, segments, sms_body
+from channels.sms.settings import SmsSettings
 from core.answering.attachments import AttachmentReader
 from core.answering.offline_responder import (
     DECLINE,

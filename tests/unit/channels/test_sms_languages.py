@@ -1,6 +1,6 @@
 """Every fixed sentence an SMS carries, in every shipped language, costs no more segments than
 its English: the SMS channel's own (channels.po entries from channels/sms*.py and
-channels/downloads.py) and every sentence of the hub's (bot.po), as SMS sends them.
+channels/common/downloads.py) and every sentence of the hub's (bot.po), as SMS sends them.
 
 The catalogs are read as they are, so a sentence added to bot.po or channels.po is measured
 without a change here. They are measured as the SMS channel sends them by default
@@ -20,11 +20,11 @@ import pytest
 from babel.messages.catalog import Message
 from babel.messages.pofile import read_po
 
-from channels.sms_format import Segments, gsm7_letters, segments, sms_body
+from channels.sms.format import Segments, gsm7_letters, segments, sms_body
 from core.languages import LOCALES, SHIPPED, SOURCE, speaking
 from core.messages import Citation
 
-SMS_FILES = ("channels/sms", "channels/downloads.py")
+SMS_FILES = ("channels/sms", "channels/common/downloads.py")
 """Where the channels' sentences an SMS carries are written."""
 BUDGETS: dict[str, int] = {}
 """Segments a sentence may take in any language when its English takes fewer: none so far."""

@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 from pydantic import SecretStr
 
-from channels.opt_out import keyword
-from channels.sms import SmsChannel
-from channels.sms_format import segments
-from channels.sms_settings import SmsSettings
+from channels.common.opt_out import keyword
+from channels.sms.channel import SmsChannel
+from channels.sms.format import segments
+from channels.sms.settings import SmsSettings
 from core.channel import DeliveryError
 from core.messages import Address, Author, Citation
 from core.sandbox.twilio_api import ACCOUNT_SID, AUTH_TOKEN, HUB_NUMBER, FakeTwilio

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from channels.telegram_format import MAX_MESSAGE_LENGTH, RULE, telegram_parts, visible_length
+from channels.telegram.format import MAX_MESSAGE_LENGTH, RULE, telegram_parts, visible_length
 from core.messages import Citation
 from tests.unit.channels.table_replies import ESCAPED_PIPE, FORMATTED_CELL, PRICING, QUOTED, RIGHT_ALIGNED
 

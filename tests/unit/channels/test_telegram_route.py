@@ -1,4 +1,4 @@
-"""Where an update goes: `channels.telegram.route` on updates shaped as Telegram sends them."""
+"""Where an update goes: `channels.telegram.channel.route` on updates shaped as Telegram sends them."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from telegram import Update
 
-from channels.telegram import HUMAN_REQUEST, Kind, Routed, route
+from channels.telegram.channel import HUMAN_REQUEST, Kind, Routed, route
 from core.messages import Address
 from core.sandbox.telegram_api import BOT_ID, BOT_USERNAME
 from core.sandbox.telegram_updates import group_message, private_message

@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 from pydantic import SecretStr
 
-from channels.telegram import TelegramChannel
-from channels.telegram_format import visible_length
-from channels.telegram_settings import TelegramSettings
+from channels.telegram.channel import TelegramChannel
+from channels.telegram.format import visible_length
+from channels.telegram.settings import TelegramSettings
 from core.channel import DeliveryError, SentParts
 from core.messages import Address, Author
 from core.sandbox.telegram_api import BOT_TOKEN, FakeBotApi

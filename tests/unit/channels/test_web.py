@@ -16,10 +16,10 @@ import pytest
 from aiohttp import WSMsgType, WSServerHandshakeError, web
 from itsdangerous import URLSafeSerializer
 
-from channels.api_settings import ApiSettings
-from channels.web import WebChannel
-from channels.web_sessions import SECRET_FILE, SessionTokens, load_or_create_secret
-from channels.web_settings import WebSettings
+from channels.api.settings import ApiSettings
+from channels.web.channel import WebChannel
+from channels.web.sessions import SECRET_FILE, SessionTokens, load_or_create_secret
+from channels.web.settings import WebSettings
 from core.channel import Channel
 from core.messages import Address, Author, SurveyPart
 from core.pipeline.hub_gate import HubGate

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 from aiohttp import web
 
-from channels.web import WebChannel
-from channels.web_assets import STATIC_DIR, WIDGET_CSS, WIDGET_DIR, WIDGET_PARTS, WidgetAssets, assemble_widget
+from channels.web.assets import STATIC_DIR, WIDGET_CSS, WIDGET_DIR, WIDGET_PARTS, WidgetAssets, assemble_widget
+from channels.web.channel import WebChannel
 from core.pipeline.hub_gate import HubGate
 from core.settings import Settings
 from tests.app_client import AppClient

@@ -8,8 +8,8 @@ import re
 import pytest
 from pydantic import ValidationError
 
-from channels.web_assets import assemble_widget
-from channels.web_settings import WebSettings
+from channels.web.assets import assemble_widget
+from channels.web.settings import WebSettings
 
 
 def test_a_colour_is_kept_as_lower_case_rrggbb() -> None:

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 import pytest
 from itsdangerous import URLSafeSerializer
 
-from channels.web_frames import (
+from channels.web.frames import (
     ClientFeedback,
     ClientMessage,
     ClientRating,
@@ -19,7 +19,7 @@ from channels.web_frames import (
     parse_frame,
     stream_frame,
 )
-from channels.web_sessions import SessionTokens
+from channels.web.sessions import SessionTokens
 from core.messages import Attachment, Author, Citation, StoredMessage, SurveyPart
 from core.streaming import CitationsReady, StreamDone, StreamReset, TextDelta
 

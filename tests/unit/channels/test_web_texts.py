@@ -16,11 +16,11 @@ from aiohttp import web
 from babel.messages.extract import extract
 from babel.messages.pofile import escape
 
-from channels.web import WebChannel
-from channels.web_assets import STATIC_DIR, WIDGET_DIR, WIDGET_PARTS
-from channels.web_frames import FrameError, Hello, message_frame, parse_frame
-from channels.web_settings import WebSettings
-from channels.web_texts import MalformedTag, accepted, match, widget_messages
+from channels.web.assets import STATIC_DIR, WIDGET_DIR, WIDGET_PARTS
+from channels.web.channel import WebChannel
+from channels.web.frames import FrameError, Hello, message_frame, parse_frame
+from channels.web.settings import WebSettings
+from channels.web.texts import MalformedTag, accepted, match, widget_messages
 from core.languages import LOCALES, SHIPPED, SOURCE, read_catalog, use_catalogs
 from core.messages import Address, Author
 from core.pipeline.hub_gate import HubGate
@@ -30,7 +30,7 @@ from tests.fakes.hub import FakeHub
 
 ClientFactory = Callable[[web.Application], Awaitable[AppClient]]
 TRANSLATED = tuple(language for language in SHIPPED if language != SOURCE)
-CHANNEL_SOURCES = sorted(Path(__file__).parents[3].joinpath("channels").glob("web*.py"))
+CHANNEL_SOURCES = sorted(Path(__file__).parents[3].joinpath("channels", "web").glob("*.py"))
 
 
 @pytest.fixture(autouse=True)

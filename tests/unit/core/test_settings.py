@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from channels.api_settings import ApiSettings
+from channels.api.settings import ApiSettings
 from core.settings import SettingsError, load_settings
 from tests.cli_runner import supporthub
 

@@ -10,7 +10,7 @@ import pytest
 from alembic.script import ScriptDirectory
 from pydantic import SecretStr
 
-from channels.slack_settings import SlackSettings
+from channels.slack.settings import SlackSettings
 from core.channel import CheckFailed
 from core.cli.doctor import Check, Outcome, in_daemon_thread, run_checks, schema_state
 from core.ops.logs import settings_secrets

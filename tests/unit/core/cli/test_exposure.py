@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from pydantic import SecretStr
 
-from channels.api_exposure import api_exposure, is_loopback
-from channels.api_settings import ApiSettings
+from channels.api.exposure import api_exposure, is_loopback
+from channels.api.settings import ApiSettings
 from core.settings import Settings, SettingsError
 
 

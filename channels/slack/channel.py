@@ -11,7 +11,7 @@ the bot's own messages; other
 bots' messages are ignored here. A message is stored under `<channel>:<ts>`, so Slack's
 retries and the `message` + `app_mention` pair of one mention give one answer.
 
-The translation is pure functions — `route_event` here, the rendering in `slack_format` —
+The translation is pure functions — `route_event` here, the rendering in `channels.slack.format` —
 tested on payloads; `SlackChannel` wires them to Bolt and the hub.
 """
 
@@ -42,9 +42,10 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.web.async_slack_response import AsyncSlackResponse
 
-from channels.downloads import capped_file, origin
-from channels.slack_errors import NOT_SLACK, refusal
-from channels.slack_format import (
+from channels.common.downloads import capped_file, origin
+from channels.common.survey_buttons import survey_choice
+from channels.slack.errors import NOT_SLACK, refusal
+from channels.slack.format import (
     MAX_BLOCKS,
     SECTION_LIMIT,
     answered_blocks,
@@ -54,11 +55,9 @@ from channels.slack_format import (
     reply_blocks,
     survey_buttons,
 )
-from channels.slack_links import slack_thread_url
-from channels.slack_settings import SlackSettings
-from channels.slack_shapes import shape_problem
-from channels.survey_buttons import survey_choice
-from channels.webhook_bodies import read_at_most
+from channels.slack.links import slack_thread_url
+from channels.slack.settings import SlackSettings
+from channels.slack.shapes import shape_problem
 from core.channel import (
     Capabilities,
     CheckFailed,
@@ -77,6 +76,7 @@ from core.messages import SURVEY_SCORES, Address, Attachment, InboundMessage, St
 from core.metrics import Rejection, rejected
 from core.ops.request_guards import bounded_int
 from core.quoting import literal
+from core.request_bodies import read_at_most
 
 if TYPE_CHECKING:
     from core.settings import Settings

@@ -1,4 +1,4 @@
-"""The types of the fields a Slack request carries that Bolt and `channels.slack` read.
+"""The types of the fields a Slack request carries that Bolt and `channels.slack.channel` read.
 
 A signed request is Slack's, but its fields are read without checking their types (Bolt's
 `body.get("event", {}).get("type")`, our `event["user"]`), and what is stored must fit the
@@ -17,7 +17,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from channels.payloads import at_most
+from channels.common.payloads import at_most
 
 _Id = Annotated[str, at_most(255)]
 

@@ -1,7 +1,7 @@
 """The email channel's loop guard: how many replies the bot sends an hour, counted four ways.
 
 Automatic mail that says so (Auto-Submitted, Precedence, no-reply senders…) is never answered
-(`channels.email_content`). An auto-responder that does not say so answers each of our replies,
+(`channels.email.content`). An auto-responder that does not say so answers each of our replies,
 and the bot answered each of its mails: 29 replies in 30 s to one that wrote from a new
 sub-address each time (`desk+t1@`, `desk+t2@`…), each a sender and a conversation of its own. So
 each bot reply is counted as it is about to be sent (`EmailChannel.send`), and refused past any
@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING
 from core.pipeline.rate_limits import RateLimits
 
 if TYPE_CHECKING:
-    from channels.email_settings import EmailSettings
+    from channels.email.settings import EmailSettings
 
 
 def mailbox(address: str) -> str:

@@ -13,7 +13,7 @@
  * that the stored message, carrying the same reply_to, replaces in place; reset drops it.
  */
 
-// The widget is one function cut into files with one job each: channels/web_assets.py
+// The widget is one function cut into files with one job each: channels/web/assets.py
 // pastes them into it in a fixed order (and widget.css as the string CSS), so a name
 // declared in one part is visible in all of them, as in a single file.
 //

@@ -2,7 +2,7 @@
 pure functions (no I/O), so they are tested on their own.
 
     client → server  {"type": "hello", "token": str | null, "after": int,    first frame
-                      "identity"?: {"email": str, "signature": hex},         see channels.web_sessions
+                      "identity"?: {"email": str, "signature": hex},         see channels.web.sessions
                       "language"?: str}                                      the widget's (its texts')
                      {"type": "message", "id": str, "text": str,              id: client uuid
                       "attachments"?: [{"filename", "content_type", "data": base64}]}
@@ -27,7 +27,7 @@ pure functions (no I/O), so they are tested on their own.
 
 A streamed draft is only a preview: the stored `message` frame (with `reply_to`) replaces it.
 
-An error's reason is said in the conversation's language (channels.web) when the hub chose to
+An error's reason is said in the conversation's language (channels.web.channel) when the hub chose to
 say it; a malformed frame's (`FrameError`, which the widget never sends) is for the developer of
 a client, in English.
 """
@@ -39,8 +39,8 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from channels.payloads import MAX_MESSAGE_ID, PayloadError, parse_attachments, parse_vote, plain_text, storable
-from channels.web_texts import MalformedTag, normal_tag
+from channels.common.payloads import MAX_MESSAGE_ID, PayloadError, parse_attachments, parse_vote, plain_text, storable
+from channels.web.texts import MalformedTag, normal_tag
 from core.messages import SURVEY_SCORES, Attachment, Author, StoredMessage, citation_json, stored_message_json
 from core.streaming import CitationsReady, StreamDone, StreamEvent, StreamReset, TextDelta
 

@@ -8,7 +8,7 @@ redelivered update (a webhook retry, or a leftover poll) is answered once.
 
 Private chats are answered on every message; in groups the bot answers when it is mentioned,
 replied to or sent one of its commands (`telegram.group_mode`), one conversation per chat and
-per forum topic. Replies go out through the outbox as Telegram HTML (`channels.telegram_format`),
+per forum topic. Replies go out through the outbox as Telegram HTML (`channels.telegram.format`),
 split under 4,096 characters with every delivered part recorded, so a retry sends only the rest.
 
 `route` is pure (an `Update` in, a decision out); `TelegramChannel` wires it to the Bot API
@@ -46,10 +46,9 @@ from telegram.error import (
 )
 from telegram.warnings import PTBDeprecationWarning
 
-from channels.telegram_format import telegram_parts
-from channels.telegram_settings import TelegramSettings
-from channels.telegram_shapes import shape_problem
-from channels.webhook_bodies import read_at_most
+from channels.telegram.format import telegram_parts
+from channels.telegram.settings import TelegramSettings
+from channels.telegram.shapes import shape_problem
 from core.channel import (
     Capabilities,
     ChannelRecords,
@@ -66,6 +65,7 @@ from core.languages import N_, _, language_of, speaking
 from core.messages import Address, Attachment, InboundMessage, StoredMessage
 from core.metrics import Rejection, rejected
 from core.quoting import literal
+from core.request_bodies import read_at_most
 
 if TYPE_CHECKING:
     from core.settings import Settings

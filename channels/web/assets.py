@@ -33,7 +33,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from channels.web_texts import known_languages, normal_tag, widget_messages
+from channels.web.texts import known_languages, normal_tag, widget_messages
 from core.languages import SOURCE, catalogs
 
 STATIC_DIR = Path(__file__).parent / "static"
@@ -120,7 +120,7 @@ class WidgetAssets:
         return (await self._loaded()).script
 
     async def messages(self) -> frozenset[str]:
-        """The texts the script marks for translation (`channels.web_texts`)."""
+        """The texts the script marks for translation (`channels.web.texts`)."""
         return (await self._loaded()).messages
 
     async def _loaded(self) -> _Files:

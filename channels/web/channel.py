@@ -2,8 +2,8 @@
 
 The conversation history is the source of truth: a reconnecting widget says which message id
 it saw last and receives everything newer. Visitors' sessions and identities are in
-`channels.web_sessions`, the frame protocol in `channels.web_frames`, the widget's texts in
-the visitor's language in `channels.web_texts`.
+`channels.web.sessions`, the frame protocol in `channels.web.frames`, the widget's texts in
+the visitor's language in `channels.web.texts`.
 
 What the channel says itself (an error line) is said in the conversation's language — the one
 the hub's last message to the session was said in — else in the one the widget shows its
@@ -21,10 +21,10 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from aiohttp import WSCloseCode, WSMessage, WSMsgType, web
 
-from channels.api_settings import ApiSettings
-from channels.payloads import decoded_off_loop
-from channels.web_assets import WidgetAssets
-from channels.web_frames import (
+from channels.api.settings import ApiSettings
+from channels.common.payloads import decoded_off_loop
+from channels.web.assets import WidgetAssets
+from channels.web.frames import (
     MAX_FILES_PER_MESSAGE,
     ClientFeedback,
     ClientFrame,
@@ -37,10 +37,10 @@ from channels.web_frames import (
     parse_frame,
     stream_frame,
 )
-from channels.web_handshake import handshake_problem
-from channels.web_sessions import SECRET_FILE, SessionTokens, load_or_create_secret, verified_email
-from channels.web_settings import WebSettings
-from channels.web_texts import MalformedTag, WidgetTexts, accepted
+from channels.web.handshake import handshake_problem
+from channels.web.sessions import SECRET_FILE, SessionTokens, load_or_create_secret, verified_email
+from channels.web.settings import WebSettings
+from channels.web.texts import MalformedTag, WidgetTexts, accepted
 from core.channel import (
     Capabilities,
     ConversationReads,

@@ -1,4 +1,4 @@
-"""The types of the fields of a Telegram update that `channels.telegram` reads.
+"""The types of the fields of a Telegram update that `channels.telegram.channel` reads.
 
 python-telegram-bot builds an `Update` from whatever JSON it is given without checking types
 (a `text` that is an object stays one), and the secret token only says the body came from
@@ -15,7 +15,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from channels.payloads import at_most
+from channels.common.payloads import at_most
 
 _Int = Annotated[int, Field(ge=-(2**63), lt=2**63)]
 """Telegram's ids and counts are 64-bit at most."""

@@ -1,11 +1,11 @@
 // The widget's texts in the visitor's language. Every sentence is written in English as
 // t("…", {name: value}) — a plain string literal first, so Babel's javascript extractor finds it
-// (channels/web_texts.py does, at start, to know which texts to serve) — or N_("…") for a
+// (channels/web/texts.py does, at start, to know which texts to serve) — or N_("…") for a
 // text said later with translated(). The translations come from GET widget/texts/{language}.
 //
 // Which language: the conversation's once the hub has said something in it (each of its
 // messages carries the language it was said in; kept for the next visit), else the first of
-// the browser's languages the hub has texts for (LANGUAGES, pasted in by web_assets.py), else
+// the browser's languages the hub has texts for (LANGUAGES, pasted in by channels/web/assets.py), else
 // the hub's languages.default. relabel() (view.js) says the view's texts again on a change.
 
 var SOURCE_LANGUAGE = "en"; // the texts as written

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import ipaddress
 
-from channels.api_settings import ApiSettings
+from channels.api.settings import ApiSettings
 from core.settings import Settings, SettingsError
 
 

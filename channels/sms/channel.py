@@ -5,7 +5,7 @@ over the URL it called and the form fields; the URL is rebuilt from `sms.public_
 behind a proxy the request's own URL is not what Twilio signed. A message is stored under its
 `MessageSid` (Twilio's retries are answered once) before Twilio hears an empty TwiML
 `<Response/>`; the answer goes out later through the outbox, as plain text fitted to
-`sms.max_segments` (`channels.sms_format`). The sender's number is a verified phone, so an SMS
+`sms.max_segments` (`channels.sms.format`). The sender's number is a verified phone, so an SMS
 customer is the same person as on any other channel with that number.
 
 Carrier keywords never reach the bot: STOP and its synonyms opt the number out (Twilio
@@ -16,7 +16,7 @@ back in, HELP answers `sms.help_text`. Twilio's delivery reports arrive on
 MMS media are fetched with the account's credentials only from Twilio's own API host (a forged
 media URL must not receive them), following Twilio's redirect to its CDN without them. The form
 reading, signatures, status ranks and media fetching are shared with WhatsApp's Twilio route
-(`channels.twilio_common`).
+(`channels.twilio.common`).
 """
 
 from __future__ import annotations
@@ -37,10 +37,10 @@ from twilio.http.async_http_client import AsyncTwilioHttpClient
 from twilio.rest import Client
 from twilio.twiml.messaging_response import MessagingResponse
 
-from channels.opt_out import HELP_WORDS, OPT_IN_WORDS, OPT_OUT_WORDS, keyword
-from channels.sms_format import gsm7_letters, sms_body
-from channels.sms_settings import SmsSettings
-from channels.twilio_common import (
+from channels.common.opt_out import HELP_WORDS, OPT_IN_WORDS, OPT_OUT_WORDS, keyword
+from channels.sms.format import gsm7_letters, sms_body
+from channels.sms.settings import SmsSettings
+from channels.twilio.common import (
     SEND_TIMEOUT_S,
     STATUS_RANKS,
     TwilioMedia,
@@ -290,7 +290,7 @@ class SmsChannel:
         return tuple(found)
 
     async def _download(self, url: str, name: str, kind: str) -> Attachment:
-        """The media file (`channels.twilio_common.TwilioMedia`): the account's credentials go
+        """The media file (`channels.twilio.common.TwilioMedia`): the account's credentials go
         only to Twilio's API host; its redirect to the CDN is followed without them."""
         return await self._media.fetch(url, name=name, kind=kind, max_bytes=self._max_file_bytes)
 

@@ -32,12 +32,12 @@ from twilio.request_validator import RequestValidator, get_signature_algorithm
 from twilio.rest import Client
 from twilio.twiml.messaging_response import MessagingResponse
 
-from channels.downloads import capped_file, origin
-from channels.webhook_bodies import read_at_most
+from channels.common.downloads import capped_file, origin
 from core.channel import CheckFailed
 from core.languages import _
 from core.messages import Attachment
 from core.metrics import Rejection, rejected
+from core.request_bodies import read_at_most
 
 log = logging.getLogger(__name__)
 
@@ -213,7 +213,7 @@ class TwilioMedia:
             await self._session.close()
 
     async def fetch(self, url: str, *, name: str, kind: str, max_bytes: int) -> Attachment:
-        """The file at a `MediaUrl` (`channels.downloads.capped_file`); on any failure one without
+        """The file at a `MediaUrl` (`channels.common.downloads.capped_file`); on any failure one without
         data whose problem says it could not be fetched from Twilio."""
         unfetched = Attachment(name, kind, b"", problem=_("{name} could not be fetched from Twilio", name=name))
         channel = self._channel

@@ -1,4 +1,4 @@
-// Branding: the hub's [web] settings (BRANDING, pasted in by channels/web_assets.py), each
+// Branding: the hub's [web] settings (BRANDING, pasted in by channels/web/assets.py), each
 // overridden by the script tag's data-* attribute: data-color, data-launcher-text,
 // data-greeting, data-avatar, data-position. The text on the brand colour is white or black,
 // whichever contrasts more — at least 4.58:1 for any colour, over WCAG AA's 4.5:1 — and the

@@ -28,8 +28,8 @@ from itertools import accumulate
 
 from markdown_it.tree import SyntaxTreeNode
 
-from channels.markdown_tree import tree
-from channels.text_tables import table_lines
+from channels.common.markdown_tree import tree
+from channels.common.text_tables import table_lines
 from core.languages import _
 from core.messages import Citation
 

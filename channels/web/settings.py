@@ -62,7 +62,7 @@ class WebSettings(Section):
 
     @property
     def branding(self) -> dict[str, str]:
-        """What the widget script starts with (`channels.web_assets`); the page's data-* win."""
+        """What the widget script starts with (`channels.web.assets`); the page's data-* win."""
         return {
             "color": self.color,
             "launcher_text": self.launcher_text,

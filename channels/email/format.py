@@ -1,7 +1,7 @@
 """Our markdown replies as mail: a threaded `multipart/alternative` message, text and HTML.
 
 Pure: the standard library's `email` package builds the message, the caller sends it. The
-plain-text part is `channels.sms_format.plain_text` with tables as aligned columns (clients
+plain-text part is `channels.sms.format.plain_text` with tables as aligned columns (clients
 that show text mail in a monospace font line them up) and the sources under it, one a line
 with their URL. The HTML part is the markdown rendered by markdown-it-py with raw HTML off
 (a `<script>` in a reply is text), links kept only for http, https and mailto (any other
@@ -43,8 +43,8 @@ from markdown_it.renderer import RendererHTML
 from markdown_it.token import Token
 from markdown_it.utils import EnvType, OptionsDict
 
-from channels.markdown_tree import PARSER, tokens
-from channels.sms_format import plain_text
+from channels.common.markdown_tree import PARSER, tokens
+from channels.sms.format import plain_text
 from core.languages import N_, _
 from core.messages import Citation
 

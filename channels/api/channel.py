@@ -22,9 +22,9 @@ from typing import Any, Protocol
 
 from aiohttp import web
 
-from channels.api_exposure import api_exposure
-from channels.api_settings import ApiSettings
-from channels.payloads import (
+from channels.api.exposure import api_exposure
+from channels.api.settings import ApiSettings
+from channels.common.payloads import (
     MAX_MESSAGE_ID,
     PayloadError,
     decoded_off_loop,
@@ -32,7 +32,6 @@ from channels.payloads import (
     parse_vote,
     plain_text,
 )
-from channels.webhook_bodies import read_at_most, too_large
 from core.channel import Capabilities, ConversationReads, FeedbackResult, HubPort, IdentityConflict, Intake
 from core.messages import (
     Address,
@@ -51,6 +50,7 @@ from core.ops.request_guards import (
     json_error,
     known_host,
 )
+from core.request_bodies import read_at_most, too_large
 from core.settings import AttachmentSettings, Settings
 from knowledge.hits import hit_json
 

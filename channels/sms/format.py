@@ -45,8 +45,8 @@ from itertools import count, repeat
 import gsm0338  # noqa: F401  (registers the "gsm03.38" codec)
 from markdown_it.tree import SyntaxTreeNode
 
-from channels.markdown_tree import tree
-from channels.text_tables import table_lines
+from channels.common.markdown_tree import tree
+from channels.common.text_tables import table_lines
 from core.languages import N_, _
 from core.messages import Citation
 
@@ -119,7 +119,7 @@ def plain_text(text: str, *, aligned_tables: bool = False) -> str:
     A table becomes a line per body row, its first cell the label and then each other cell
     after its column's header: "Pro: Monthly $12; Annual $10." (empty cells left out, the
     header row not repeated). With `aligned_tables`, for a reader in a monospace font, it is
-    `channels.text_tables.aligned_lines` instead: the header, a rule, the rows, in columns.
+    `channels.common.text_tables.aligned_lines` instead: the header, a rule, the rows, in columns.
     """
     table = _aligned_table if aligned_tables else _table
     return "\n\n".join(_blocks(tree(text), table))

@@ -1,8 +1,8 @@
 """Email as a customer channel: mail in through the built-in SMTP listener (aiosmtpd's protocol on
-the app's own loop) and/or an IMAP mailbox (`channels.email_imap`), replies out through an SMTP
+the app's own loop) and/or an IMAP mailbox (`channels.email.imap`), replies out through an SMTP
 relay (aiosmtplib), every conversation one email thread.
 
-A mail is parsed by `channels.email_content` (the new text only, attachments, why it is
+A mail is parsed by `channels.email.content` (the new text only, attachments, why it is
 automatic) and stored under its Message-ID, so a mail delivered twice — or by both paths — is
 answered once; the listener says 250 only after the mail is committed. A mail continues the
 conversation its In-Reply-To / References name (ours or the customer's own Message-IDs), but
@@ -11,7 +11,7 @@ else take it over; failing that, the same sender's thread with the same subject 
 
 Loops are the danger of an email bot: automatic mail (auto-replies, lists, bounces, no-reply
 senders) and mail from our own addresses are logged with the reason and never stored nor
-answered. Every other mail is stored, and the loop guard (`channels.email_loops`) limits what
+answered. Every other mail is stored, and the loop guard (`channels.email.loops`) limits what
 the bot sends back: a bot reply past its hourly counts (per address, domain and thread, and in
 all) is not sent but dead-lettered with the reason; staff replies are never limited. From is
 easy to forge, so the sender is a verified email (linking the contact across channels) only when
@@ -35,12 +35,12 @@ import aiosmtplib
 from aiohttp import web
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
-from channels.email_content import ParsedMail, TooManyParts, dmarc_passed, parse_mail
-from channels.email_format import ThreadHeaders, reply_message
-from channels.email_imap import ImapPoller, quote_folder
-from channels.email_listener import BoundedSMTP, Connections
-from channels.email_loops import LoopGuard
-from channels.email_settings import EmailSettings
+from channels.email.content import ParsedMail, TooManyParts, dmarc_passed, parse_mail
+from channels.email.format import ThreadHeaders, reply_message
+from channels.email.imap import ImapPoller, quote_folder
+from channels.email.listener import BoundedSMTP, Connections
+from channels.email.loops import LoopGuard
+from channels.email.settings import EmailSettings
 from core.channel import (
     Capabilities,
     ChannelRecords,
