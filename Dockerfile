@@ -53,7 +53,7 @@ USER supporthub
 # does, so an image that would need the network to answer fails here instead. Loading it
 # as `serve` does exports it to ONNX into the user's ~/.cache/supporthub/models, so the image
 # carries the export and `serve` never imports torch.
-RUN python -c "from knowledge.embedder import Embedder; from knowledge.settings import KnowledgeSettings; \
+RUN python -c "from knowledge.embedding.embedder import Embedder; from knowledge.settings import KnowledgeSettings; \
 Embedder.load(KnowledgeSettings(), serving=True).encode(['ready'])"
 
 VOLUME /data

@@ -42,7 +42,7 @@ core.store: db (schema, engine), migrations/, transactions (one transaction from
     trail of actions; the verified identity actions are given), staff (people's accounts,
     their server-side sessions, the audit trail of what they did), roles (staff roles, apart
     from the schema for the command line), suggestions (what staff
-    answered, reviewed before it becomes knowledge through knowledge.written).
+    answered, reviewed before it becomes knowledge through knowledge.ingest.written).
 core.answering: agent, offline_responder, llm_responder, answer_decision, calibration (the bar
     learned from labelled questions), language (which language a customer writes in), questions, small_talk, quoted_tables, memory, sentiment,
     attachments, answer_eval, answer_explain, lookalikes (text as a reader sees it), personal_data (what to redact before a suggestion

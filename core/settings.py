@@ -162,7 +162,7 @@ class AnswerSettings(Section):
     calibrate: bool = Field(
         True,
         description="use the bar `supporthub eval --calibrate` learned from the operator's labelled questions, "
-        "else the help centre's own floor (its question lines, knowledge.phrasings) when it lists enough of them, "
+        "else the help centre's own floor (its question lines, knowledge.search.phrasings) when it lists enough of them, "
         "in place of min_match",
     )
     max_sentences: int = Field(

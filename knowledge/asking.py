@@ -1,6 +1,6 @@
 """Whether a sentence asks or requests something: what a customer's message is searched for
 (`core.answering.questions` cuts a message into sentences and keeps these), and which lines of
-a help-centre article are questions it answers (`knowledge.phrasings`).
+a help-centre article are questions it answers (`knowledge.search.phrasings`).
 
 A sentence asks when it ends with "?", starts the way questions start ("how", "can", "is"…),
 or requests ("I need", "please", "show me", "not working"…), and holds a content word: "I was

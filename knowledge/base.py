@@ -15,22 +15,22 @@ from pathlib import Path
 import numpy as np
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from knowledge import fusion
 from knowledge.archive_limits import DEFAULT_MAX_UNPACKED_BYTES
-from knowledge.batching import MicroBatcher
-from knowledge.chunking import heading_text
-from knowledge.coverage import coverage, query_weights
-from knowledge.embedder import Embedder
+from knowledge.embedding.batching import MicroBatcher
+from knowledge.embedding.embedder import Embedder
+from knowledge.embedding.recent_vectors import RecentVectors
 from knowledge.hits import Hit
-from knowledge.index import ChunkRecord, DenseStore, IndexSnapshot, LocalIndex
-from knowledge.ingest import Ingestor, IngestSummary
-from knowledge.phrasings import Floor
-from knowledge.recent_vectors import RecentVectors
+from knowledge.ingest.chunking import heading_text
+from knowledge.ingest.ingestor import Ingestor, IngestSummary
+from knowledge.ingest.written import links
+from knowledge.search import fusion
+from knowledge.search.coverage import coverage, query_weights
+from knowledge.search.index import ChunkRecord, DenseStore, IndexSnapshot, LocalIndex
+from knowledge.search.phrasings import Floor
+from knowledge.search.spelling import Speller, english_words
+from knowledge.search.versions import FOLLOW_INTERVAL_S, Follower, read_version
 from knowledge.settings import BRUTE_FORCE_MAX_CHUNKS, FolderSource, KnowledgeSettings
-from knowledge.spelling import Speller, english_words
-from knowledge.versions import FOLLOW_INTERVAL_S, Follower, read_version
 from knowledge.web.settings import SiteSource
-from knowledge.written import links
 
 log = logging.getLogger(__name__)
 
@@ -132,12 +132,12 @@ class KnowledgeBase:
 
         `serving`: for a process answering many concurrent queries (the server). The model is
         then loaded now rather than on first use, on ONNX Runtime with one thread per forward
-        pass, and `query_workers` threads encode in parallel (see `knowledge.batching` for the
+        pass, and `query_workers` threads encode in parallel (see `knowledge.embedding.batching` for the
         measurements), and chroma is written in slices that leave the event loop its turns
-        (`knowledge.index.WRITE_SLICE`); indexing loads the model when it has something to embed,
+        (`knowledge.search.index.WRITE_SLICE`); indexing loads the model when it has something to embed,
         on PyTorch on every core for a big run and on ONNX Runtime for a small one
-        (`knowledge.embedder.SMALL_RUN_TEXTS`), and writes chroma's largest batches. A server on a Chroma server
-        (`chroma_url`) also follows the ingest runs of other hosts (`knowledge.versions`)."""
+        (`knowledge.embedding.embedder.SMALL_RUN_TEXTS`), and writes chroma's largest batches. A server on a Chroma server
+        (`chroma_url`) also follows the ingest runs of other hosts (`knowledge.search.versions`)."""
         workers = (settings.query_workers or os.cpu_count() or 1) if serving else 1
         embedder = Embedder.load(settings, serving=serving, lazy=not serving)
         dense = DenseStore.open(
@@ -224,13 +224,13 @@ class KnowledgeBase:
 
     @property
     def paraphrase_floor(self) -> Floor | None:
-        """The current version's `knowledge.phrasings.Floor`: the cosine an answerable question
+        """The current version's `knowledge.search.phrasings.Floor`: the cosine an answerable question
         reaches 95 times in 100 on this help centre, when it lists enough question lines."""
         phrasings = self.local.snapshot.phrasings
         return None if phrasings is None else phrasings.floor
 
     def corrected(self, query: str) -> str:
-        """`query` as it is searched: misspelt words replaced by the index's (`knowledge.spelling`)."""
+        """`query` as it is searched: misspelt words replaced by the index's (`knowledge.search.spelling`)."""
         if self.speller is None:
             return query
         return self.speller.correct(query, self.local.snapshot.document_frequency)
@@ -269,7 +269,7 @@ class KnowledgeBase:
 
     def encode(self, texts: Sequence[str], *, batch_size: int | None = None) -> np.ndarray:
         """`texts`' vectors, unit length: those searched lately as the search encoded them, the
-        rest by the model (`knowledge.recent_vectors`). Blocking: call it off the event loop."""
+        rest by the model (`knowledge.embedding.recent_vectors`). Blocking: call it off the event loop."""
         return self.recent.encode(texts, partial(self.embedder.encode, batch_size=batch_size))
 
     async def aencode(self, texts: Sequence[str]) -> np.ndarray:
@@ -335,7 +335,7 @@ class KnowledgeBase:
         """Add the files under `paths`, and update those that changed; `trigger` names the run
         in `index_runs` and in the log. A file under one of the `managed` folders (those a
         re-index indexes) is that folder's, named and addressed as a re-index does; any other
-        counts as ingested by hand (`knowledge.origins`): a re-index keeps it."""
+        counts as ingested by hand (`knowledge.ingest.origins`): a re-index keeps it."""
         return await self._ingest(
             [_folder(p) for p in paths], trigger=trigger, prune=False, progress=progress, managed=managed
         )
@@ -352,7 +352,7 @@ class KnowledgeBase:
         progress: bool = False,
     ) -> IngestSummary:
         """Make the index mirror `folders` and the website `sites` (crawled when `crawl`): ingest
-        them, and drop what `knowledge.plan.removal` says (files no longer there, pages gone past
+        them, and drop what `knowledge.ingest.plan.removal` says (files no longer there, pages gone past
         their grace period, the pages of a site not among `sites`; with `prune_ingested`,
         documents ingested by hand). `sites` None: every website page is left as it is.
         Raises FileNotFoundError, removing nothing, when one of `folders` does not exist (an

@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 
 from knowledge.base import KnowledgeBase
-from knowledge.index import ChunkRecord
+from knowledge.search.index import ChunkRecord
 
 RETRIEVERS = ("dense", "bm25", "fused")
 RETRIEVER_LABELS = {"dense": "dense only", "bm25": "BM25 only", "fused": "fused (product)"}

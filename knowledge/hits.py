@@ -16,7 +16,7 @@ class Hit:
     """The fused ranking score (higher is better); comparable only within one result list."""
     relevance: float
     """Cosine similarity of the query and the chunk embedding, or of the query and a phrasing a
-    person linked to the chunk when that is higher (`knowledge.written`): comparable across
+    person linked to the chunk when that is higher (`knowledge.ingest.written`): comparable across
     queries, so the responder can decide whether anything relevant was found at all."""
     exact_match: bool = False
     """The query's exact tokens (order numbers, error codes, plan names) occur in this chunk."""
@@ -26,7 +26,7 @@ class Hit:
     "answers this question" from "is about the same app" better than the passage cosine
     (see core.answering.offline_responder). None when not computed."""
     phrasing_relevance: float | None = None
-    """The query's best cosine with the chunk's own question lines (`knowledge.phrasings`);
+    """The query's best cosine with the chunk's own question lines (`knowledge.search.phrasings`);
     None when the chunk has none."""
     lexical_rank: int | None = None
     """The chunk's rank (1 = best) by BM25 among the candidates; None when BM25 did not find it."""
@@ -35,9 +35,9 @@ class Hit:
     citation's link. Empty when it has none."""
     coverage: float | None = None
     """The rarity-weighted share of the query's content words this chunk holds, heading included
-    (`knowledge.coverage`); None when not computed."""
+    (`knowledge.search.coverage`); None when not computed."""
     language: str | None = None
-    """The language its document is written in (ISO 639-1, `knowledge.languages`); None when
+    """The language its document is written in (ISO 639-1, `knowledge.ingest.languages`); None when
     nothing says (the help centre's default language, as the app sees it)."""
 
 

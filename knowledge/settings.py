@@ -7,9 +7,9 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from knowledge.addresses import checked_address
 from knowledge.archive_limits import DEFAULT_MAX_UNPACKED_BYTES
-from knowledge.languages import language_code
+from knowledge.ingest.addresses import checked_address
+from knowledge.ingest.languages import language_code
 from knowledge.web.settings import SiteSource
 
 BRUTE_FORCE_MAX_CHUNKS = 50_000

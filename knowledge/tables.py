@@ -40,7 +40,7 @@ class SkippedFile:
 class KnowledgeDocument(Base):
     """One indexed document (a file, a web page, a pushed or a written one); `content_hash`
     makes re-ingesting an unchanged one free. `origin` says which run manages it
-    (`knowledge.origins`)."""
+    (`knowledge.ingest.origins`)."""
 
     __tablename__ = "knowledge_documents"
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
@@ -92,7 +92,7 @@ class IndexVersion(Base):
     """A collection's index version: a new random one each time an ingest run changes its
     chunks, written in the transaction that records the run's documents. A process serving from
     a shared Chroma server rebuilds its local BM25 and heading index when this differs from the
-    version that index was built from (`knowledge.versions`). Random, not a counter: a data_dir
+    version that index was built from (`knowledge.search.versions`). Random, not a counter: a data_dir
     kept while the database is replaced must never look up to date by coincidence."""
 
     __tablename__ = "index_versions"
@@ -104,7 +104,7 @@ class IndexVersion(Base):
 class WrittenDocument(Base):
     """A document written in the app rather than read from a file (an answer the support team
     approved): indexed by every ingest run, whatever paths it is given, and removed from the
-    index by the first run after its row is deleted (`knowledge.written`)."""
+    index by the first run after its row is deleted (`knowledge.ingest.written`)."""
 
     __tablename__ = "written_documents"
     source: Mapped[str] = mapped_column(String(1000), primary_key=True)
@@ -119,7 +119,7 @@ class WrittenDocument(Base):
 class LinkedPhrasing(Base):
     """A customer's wording a person linked to one section of a document ("this is answered by
     exporting-your-data.md › CSV export"): searched as one of that section's phrasings, so the
-    section is found for those words (`knowledge.phrasings`)."""
+    section is found for those words (`knowledge.search.phrasings`)."""
 
     __tablename__ = "linked_phrasings"
     __table_args__ = (UniqueConstraint("source", "section", "text"),)
@@ -131,7 +131,7 @@ class LinkedPhrasing(Base):
 
 
 class PushedDocument(Base):
-    """A document a help centre pushed through the knowledge API (`knowledge.pushed`): indexed
+    """A document a help centre pushed through the knowledge API (`knowledge.ingest.pushed`): indexed
     by every ingest run, whatever paths it is given, and removed from the index by the first
     run after its row is deleted."""
 

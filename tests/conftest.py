@@ -25,7 +25,7 @@ from core.settings import Settings
 from core.store.db import make_engine, make_sessionmaker
 from core.store.transactions import Transactions, transactions_for
 from knowledge.base import KnowledgeBase
-from knowledge.embedder import Embedder
+from knowledge.embedding.embedder import Embedder
 from knowledge.settings import KnowledgeSettings
 from tests.fakes.company_api import FakeCompanyApi
 from tests.fakes.dovecot import Dovecot, require_dovecot

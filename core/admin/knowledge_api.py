@@ -7,7 +7,7 @@ withdraws one, and customers get answers from it seconds later. Behind the admin
 Either answers 202 once the change is stored, and starts an index run (the one the dashboard's
 approved answers start: folders, written and pushed documents, no website crawl); with
 `?wait=true` it answers 200 when that run has indexed the change, with what the run did. A
-document is kept in `knowledge.pushed` as sent and converted by every run like a file of its
+document is kept in `knowledge.ingest.pushed` as sent and converted by every run like a file of its
 format; its citation links to its `url`.
 """
 
@@ -26,8 +26,8 @@ from core.ops.reindex_process import ReindexFailed
 from core.ops.request_guards import json_error
 from core.ops.runtime import Runtime
 from core.request_bodies import read_at_most, too_large
-from knowledge import pushed
-from knowledge.addresses import checked_address
+from knowledge.ingest import pushed
+from knowledge.ingest.addresses import checked_address
 
 log = logging.getLogger(__name__)
 

@@ -59,7 +59,7 @@ class DocumentRow:
     chunk_count: int
     updated_at: datetime
     origin: str
-    """Which run manages it (`knowledge.origins`)."""
+    """Which run manages it (`knowledge.ingest.origins`)."""
     url: str | None
     missing_since: datetime | None
     """A web page found gone at this time: removed once its source's grace period has passed."""

@@ -45,7 +45,7 @@ from core.store.calibrations import load as load_calibration
 from core.store.db import ConversationState
 from core.store.dead_letters import NoSuchOutboxItem, NotRequeueable
 from handoff.hours import Sla
-from knowledge.chunking import SECTION_SEPARATOR
+from knowledge.ingest.chunking import SECTION_SEPARATOR
 
 log = logging.getLogger(__name__)
 

@@ -26,7 +26,7 @@ from channels.email.format import markdown_html
 from core.bidi import isolated, visible
 from core.languages import language_name
 from core.ops.request_guards import bounded_int
-from knowledge import origins
+from knowledge.ingest import origins
 
 STYLESHEET = files("core.admin").joinpath("admin.css").read_text(encoding="utf-8")
 _STYLE_HASH = base64.b64encode(hashlib.sha256(STYLESHEET.encode()).digest()).decode()
@@ -75,7 +75,7 @@ def markdown(text: str) -> Markup:
 
 
 def origin(value: str) -> str:
-    """Which run manages a document, as an operator reads it (`knowledge.origins`)."""
+    """Which run manages a document, as an operator reads it (`knowledge.ingest.origins`)."""
     site = origins.site_name(value)
     if site is not None:
         return f"website {site}"

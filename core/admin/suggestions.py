@@ -35,7 +35,7 @@ from core.store import staff
 from core.store import suggestions as store
 from core.store.db import SuggestionState
 from knowledge.base import KnowledgeBase
-from knowledge.chunking import SECTION_SEPARATOR
+from knowledge.ingest.chunking import SECTION_SEPARATOR
 
 log = logging.getLogger(__name__)
 

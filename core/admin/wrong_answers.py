@@ -10,7 +10,7 @@ Three signals, the first that fires naming the answer (`Signal`):
   for its language to be known), apostrophes and case aside.
 - *asked again*: the customer's next message asks something (`knowledge.asking.asks`) and holds at
   least half of the content words of the shorter of it and the question the answer replied to
-  (stemmed, stop words aside: `knowledge.coverage.content_words`), and at least two of them (one
+  (stemmed, stop words aside: `knowledge.search.coverage.content_words`), and at least two of them (one
   when either holds only one): "How do I export my data?" then "how can I get my data out as a
   CSV?" shares "data" only and does not fire; "how do I export data to csv?" then "but how do I
   get the csv export?" shares "export" and "csv" and does. A follow-up on the same subject that
@@ -49,7 +49,7 @@ from core.store.db import Feedback, Message
 from handoff.survey import OPEN_FOR
 from handoff.tables import Case
 from knowledge.asking import asks
-from knowledge.coverage import content_words
+from knowledge.search.coverage import content_words
 
 RESOLUTION_WINDOW = OPEN_FOR
 """How long after an answer what the customer does counts for or against it: a day, the time a

@@ -6,13 +6,13 @@ The signals, all in `knowledge.hits.Hit`:
   FAQ the heading is the question the passage answers, in a list of what people ask each line
   is; question-to-question is what all-MiniLM-L6-v2 was trained on);
 - `coverage`: the rarity-weighted share of the question's words the chunk holds (typos
-  corrected before the search, `knowledge.spelling`);
+  corrected before the search, `knowledge.search.spelling`);
 - `bm25_agrees`: BM25 ranks this chunk among its first three;
 - `gap`: how far the best document leads the next one (by `match`).
 
 A question holding exact tokens (an error code, an invoice number) is answered whatever the
 score when the passage that holds them ranks first; the search already lifts such a passage
-(`knowledge.fusion`), so one that still ranks below another is not what the question is about
+(`knowledge.search.fusion`), so one that still ranks below another is not what the question is about
 ("…had surgery on Monday, when do…" is not asking for the opening hours that name Monday). The weights were fitted (logistic regression, scikit-learn, by
 tests/bench/calibrate_answers.py) on the calibration halves only: StackFAQ with the
 even threads as knowledge base, and the first 101 lines of config/eval/sample-questions.jsonl.
@@ -21,7 +21,7 @@ The figures on the held-out halves are in the README (Benchmarks, "Answer or dec
 The bar `match` is measured against (`Bar`) is, first found: the one the operator's labelled
 questions taught (`supporthub eval --calibrate`, `core.answering.calibration`); the help
 centre's own floor, the cosine its answerable questions reach 95 times in 100, measured on the
-question lines it lists (`knowledge.phrasings.Floor`); `answer.min_match`.
+question lines it lists (`knowledge.search.phrasings.Floor`); `answer.min_match`.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ from typing import Protocol
 
 from core.settings import AnswerSettings
 from knowledge.hits import Hit
-from knowledge.phrasings import FLOOR_QUANTILE, Floor
+from knowledge.search.phrasings import FLOOR_QUANTILE, Floor
 
 BM25_AGREES_WITHIN = 3
 HAND_OVER_SOURCE = "support-team-answers/hand-over"

@@ -1,7 +1,7 @@
 """The operator's own calibration: the bar learned from their labelled questions.
 
 A help centre that lists its questions the way customers ask them gets its bar from them
-(`knowledge.phrasings.Floor`); most help centres are articles with headings and give none. Their
+(`knowledge.search.phrasings.Floor`); most help centres are articles with headings and give none. Their
 operator knows better than any constant fitted on another data set: `supporthub eval --calibrate
 FILE.jsonl` asks every labelled line that is not marked `held_out` through the product's path
 (each question searched once), then tries every bar from LOWEST to HIGHEST and keeps the highest

@@ -49,10 +49,10 @@ from core.messages import Citation, Reply
 from core.quoting import literal
 from core.settings import AnswerSettings
 from core.turn_context import person_or_reach
-from knowledge.coverage import content_words
 from knowledge.hits import Hit
-from knowledge.phrasings import Floor
-from knowledge.spelling import common_english_words
+from knowledge.search.coverage import content_words
+from knowledge.search.phrasings import Floor
+from knowledge.search.spelling import common_english_words
 
 log = logging.getLogger(__name__)
 
@@ -499,7 +499,7 @@ def _not_covered(question: str, pool: list[Hit], hits: list[Hit]) -> list[str]:
     (within CAVEAT_MARGIN: the opening hours, which name Monday, are far from "my cat had surgery
     on Monday, when do the stitches come out?"): what the help centre covers elsewhere, not
     here. Only words that carry the question: "how long does it take" asks nothing of *take* or *time*
-    (English's most common words, `knowledge.spelling.common_english_words`)."""
+    (English's most common words, `knowledge.search.spelling.common_english_words`)."""
     document = _words_of(pool)
     near = max((h.relevance for h in pool), default=0.0) - CAVEAT_MARGIN  # passages, not headings
     elsewhere = _words_of([h for h in hits if h not in pool and h.relevance >= near])

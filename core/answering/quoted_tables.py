@@ -16,7 +16,7 @@ from collections import Counter
 from collections.abc import Sequence, Set
 from dataclasses import dataclass
 
-from knowledge.coverage import content_words
+from knowledge.search.coverage import content_words
 
 MAX_ROWS = 8
 """A table whose rows the question does not pick is quoted whole up to this many rows."""

@@ -119,7 +119,7 @@ def schema_state(current: str | None) -> str:
 
 def count_chunks(knowledge: KnowledgeSettings, data_dir: Path) -> str:
     """The Chroma collection answers and holds chunks (blocking: run it in a thread)."""
-    from knowledge.index import DenseStore
+    from knowledge.search.index import DenseStore
 
     if knowledge.chroma_url:
         where = f"the Chroma server {without_credentials(knowledge.chroma_url)}"
@@ -140,7 +140,7 @@ def count_chunks(knowledge: KnowledgeSettings, data_dir: Path) -> str:
 
 def load_model(knowledge: KnowledgeSettings) -> str:
     """Load the embedding model offline and encode one sentence (blocking: run it in a thread)."""
-    from knowledge.embedder import Embedder
+    from knowledge.embedding.embedder import Embedder
 
     started = time.monotonic()
     embedder = Embedder.load(knowledge, serving=True)  # as `serve` runs it

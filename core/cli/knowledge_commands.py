@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from knowledge.base import KnowledgeBase
     from knowledge.evaluation import EvalQuestion
     from knowledge.hits import Hit
-    from knowledge.ingest import IngestSummary
+    from knowledge.ingest.ingestor import IngestSummary
 
 T = TypeVar("T")
 
@@ -83,7 +83,7 @@ def reindex_command(settings: Settings, no_progress: bool, prune: bool, force: b
     documents, remove those whose file is gone. Documents added with `supporthub ingest` are
     kept (--prune removes them); documents written in the dashboard or pushed through the API
     are kept."""
-    from knowledge.ingest import TooManyRemoved
+    from knowledge.ingest.ingestor import TooManyRemoved
 
     try:
         summary = _with_kb(

@@ -18,7 +18,7 @@ from pydantic import ValidationError
 from core.ops.logs import configure_logging
 from core.ops.runtime import open_knowledge
 from core.settings import Settings
-from knowledge.ingest import IngestSummary
+from knowledge.ingest.ingestor import IngestSummary
 
 log = logging.getLogger("core.ops.reindex_child")  # run as __main__
 

@@ -28,7 +28,7 @@ from pydantic import SecretStr
 
 from core.settings import Settings
 from knowledge.base import KnowledgeBase
-from knowledge.ingest import IngestSummary
+from knowledge.ingest.ingestor import IngestSummary
 from knowledge.tables import SkippedFile
 
 log = logging.getLogger(__name__)

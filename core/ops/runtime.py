@@ -100,7 +100,7 @@ def write_probe(session: Session) -> None:
 async def open_knowledge(settings: Settings) -> AsyncIterator[KnowledgeBase]:
     """The knowledge base alone, as the knowledge commands and re-index runs use it: the model
     loaded when a run has something to embed, on PyTorch for a big run and on ONNX Runtime for a
-    small one or a search (`KnowledgeBase.open`, `knowledge.embedder.SMALL_RUN_TEXTS`)."""
+    small one or a search (`KnowledgeBase.open`, `knowledge.embedding.embedder.SMALL_RUN_TEXTS`)."""
     async with open_database(settings) as (_, sessionmaker):
         knowledge = await asyncio.to_thread(
             partial(KnowledgeBase.open, settings.knowledge, data_dir=settings.data_dir, sessionmaker=sessionmaker)

@@ -7,7 +7,7 @@ unchanged files, retention deletes what is still there, a case is reminded once:
 reminder claims it with a skip-locked row lock).
 
 Re-index runs mirror `knowledge.paths` and `knowledge.sources` (new and changed documents
-indexed, gone ones dropped, as `knowledge.origins` says).
+indexed, gone ones dropped, as `knowledge.ingest.origins` says).
 Each run is a child process (`core.ops.reindex_process`), so the event loop keeps answering.
 Runs of a job never overlap (`max_instances=1`) and missed runs collapse into one
 (`coalesce`); the runner also serialises a scheduled run with the dashboard's.

@@ -423,7 +423,7 @@ class ActionCall(Base):
 class Suggestion(Base):
     """A question and the answer the support team gave it, for a person to review before the
     bot uses it (`core.store.suggestions`). Nothing here is live until it is approved or
-    linked; then it is knowledge (`knowledge.written`)."""
+    linked; then it is knowledge (`knowledge.ingest.written`)."""
 
     __tablename__ = "suggestions"
     __table_args__ = (Index("ix_suggestions_state", "state", "created_at"),)

@@ -8,7 +8,7 @@ Where they come from, each in the transaction of the thing that made it:
 - a knowledge gap (`for_gap`): a group of questions and the answer written for it in place.
 
 Nothing goes live by itself. Going live (`approve`, `link`) writes knowledge's own tables
-(`knowledge.written`) in the same transaction: an approved answer becomes a written document,
+(`knowledge.ingest.written`) in the same transaction: an approved answer becomes a written document,
 "Support team answers › the question", and a link adds the question to an article's section as a
 phrasing; `withdraw` takes either out. The next ingest run indexes the change
 (`core.ops.reindex_process.ReindexRunner.soon`). Personal data found in a suggestion (emails,
@@ -44,7 +44,7 @@ from core.store.db import (
 )
 from core.turn_context import FactKey
 from handoff.tables import Case
-from knowledge import written
+from knowledge.ingest import written
 
 TEAM_ANSWERS = "Support team answers"
 """The title approved answers are indexed and cited under."""

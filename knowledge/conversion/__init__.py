@@ -13,8 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from knowledge.archive_limits import check_unpacked_size
-from knowledge.chunking import Chunk, chunk_csv, chunk_markdown
 from knowledge.file_signatures import check_signature
+from knowledge.ingest.chunking import Chunk, chunk_csv, chunk_markdown
 
 TEXT_FORMATS = frozenset({".md", ".markdown", ".txt"})
 CONVERTED_FORMATS = frozenset({".html", ".htm", ".pdf", ".docx", ".xlsx", ".pptx", ".csv", ".json"})

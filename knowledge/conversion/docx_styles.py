@@ -16,8 +16,8 @@ import posixpath
 import zipfile
 from xml.etree import ElementTree
 
-from knowledge.chunking import Chunk
 from knowledge.conversion.markitdown_files import markitdown_chunks
+from knowledge.ingest.chunking import Chunk
 
 _W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
 _RELS = "{http://schemas.openxmlformats.org/package/2006/relationships}"

@@ -2,7 +2,7 @@
 generators (Jekyll, Hugo, MkDocs, Docusaurus) read as the page's title, address and tags.
 
 Its `title:` names a document whose text has no `# ` heading, its `url:` is where customers
-read it, its `language:` the language it is written in (`knowledge.languages`); the block
+read it, its `language:` the language it is written in (`knowledge.ingest.languages`); the block
 itself is never text to index. A file that only looks like it has one —
 a rule line at the top, a block that is not YAML or not a mapping — is left as it is.
 """
@@ -15,8 +15,8 @@ from dataclasses import dataclass
 
 import yaml
 
-from knowledge.addresses import web_address
-from knowledge.languages import language_code
+from knowledge.ingest.addresses import web_address
+from knowledge.ingest.languages import language_code
 
 log = logging.getLogger(__name__)
 

@@ -18,7 +18,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import TypeGuard
 
-from knowledge.chunking import Chunk, faq_columns, humanize_stem, pack_lines
+from knowledge.ingest.chunking import Chunk, faq_columns, humanize_stem, pack_lines
 
 _NAME_KEYS = ("title", "name", "question", "code", "id", "key")
 

@@ -14,7 +14,7 @@ import io
 import threading
 from typing import TYPE_CHECKING, Any
 
-from knowledge.chunking import Chunk, chunk_markdown
+from knowledge.ingest.chunking import Chunk, chunk_markdown
 
 if TYPE_CHECKING:
     from markitdown import MarkItDown

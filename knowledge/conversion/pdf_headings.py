@@ -40,8 +40,8 @@ from pdfminer.psexceptions import PSException
 from pdfminer.psparser import PSLiteral
 from pdfminer.utils import decode_text
 
-from knowledge.chunking import Chunk, chunk_sections
 from knowledge.conversion.pdf_tables import Cell, find_tables
+from knowledge.ingest.chunking import Chunk, chunk_sections
 
 log = logging.getLogger(__name__)
 

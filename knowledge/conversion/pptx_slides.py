@@ -27,7 +27,7 @@ from pptx.slide import Slide
 from pptx.table import Table
 from pptx.text.text import TextFrame, _Paragraph
 
-from knowledge.chunking import Chunk, chunk_sections
+from knowledge.ingest.chunking import Chunk, chunk_sections
 
 _BULLETED = frozenset(
     {PP_PLACEHOLDER.BODY, PP_PLACEHOLDER.OBJECT, PP_PLACEHOLDER.VERTICAL_BODY, PP_PLACEHOLDER.VERTICAL_OBJECT}

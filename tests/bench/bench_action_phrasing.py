@@ -47,7 +47,7 @@ from core.answering.actions.phrasing import MIN_COSINE, ActionMatch, ActionMatch
 from core.answering.agent import ask_each
 from core.answering.memory import recall_key
 from core.settings import AnswerSettings
-from knowledge.embedder import Embedder
+from knowledge.embedding.embedder import Embedder
 from knowledge.evaluation import load_questions
 from knowledge.hits import Hit
 from knowledge.settings import KnowledgeSettings

@@ -30,7 +30,7 @@ from core.answering.answer_eval import Outcome, evaluate, searched
 from core.answering.calibration import fit
 from core.answering.offline_responder import OfflineResponder
 from core.settings import AnswerSettings
-from knowledge.embedder import Embedder
+from knowledge.embedding.embedder import Embedder
 from knowledge.evaluation import load_questions
 from knowledge.hits import Hit
 from knowledge.settings import KnowledgeSettings

@@ -29,7 +29,7 @@ import aiohttp
 import psutil
 from aiohttp import web
 
-from knowledge.embedder import Embedder
+from knowledge.embedding.embedder import Embedder
 from knowledge.settings import KnowledgeSettings
 from tests.bench.bench_retrieval import percentile
 from tests.ports import free_port

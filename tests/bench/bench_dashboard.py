@@ -80,7 +80,7 @@ from core.store.db import (
 from handoff.hours import Sla
 from handoff.tables import Case
 from knowledge.base import QUERY_SUB_BATCH
-from knowledge.embedder import Embedder
+from knowledge.embedding.embedder import Embedder
 from knowledge.settings import KnowledgeSettings
 from knowledge.tables import Base as KnowledgeBase
 from tests.bench.bench_api import wait_ready

@@ -45,7 +45,7 @@ from core.answering.agent import ask_each
 from core.answering.calibration import Labelled, fit
 from core.answering.offline_responder import OfflineResponder
 from core.settings import AnswerSettings
-from knowledge.embedder import Embedder
+from knowledge.embedding.embedder import Embedder
 from knowledge.evaluation import EvalQuestion, load_questions
 from knowledge.hits import Hit
 from knowledge.settings import KnowledgeSettings

@@ -38,10 +38,10 @@ from core.answering.offline_responder import OfflineResponder
 from core.languages import speaking
 from core.settings import AnswerSettings
 from knowledge.base import KnowledgeBase
-from knowledge.embedder import Embedder
+from knowledge.embedding.embedder import Embedder
 from knowledge.evaluation import EvalQuestion, load_questions, source_matches
-from knowledge.fusion import FusionWeights
 from knowledge.hits import Hit
+from knowledge.search.fusion import FusionWeights
 from knowledge.settings import KnowledgeSettings
 from tests.bench.bench_retrieval import open_kb
 from tests.bench.calibrate_answers import ROOT

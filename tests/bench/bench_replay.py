@@ -59,9 +59,9 @@ from handoff.cases import CaseOpening, open_case
 from handoff.desk_store import act_on_case, say
 from handoff.policy import Rule
 from knowledge.base import KnowledgeBase
-from knowledge.embedder import Embedder
-from knowledge.files import source_name
+from knowledge.embedding.embedder import Embedder
 from knowledge.hits import Hit
+from knowledge.ingest.files import source_name
 from knowledge.settings import KnowledgeSettings
 from tests.bench.bench_judgement import DATA, answer_offline, plain_title
 from tests.bench.bench_retrieval import open_kb

@@ -24,10 +24,10 @@ import numpy as np
 
 from core.settings import Settings
 from core.store.db import make_engine, make_sessionmaker, prepare_database
-from knowledge import fusion
 from knowledge.base import KnowledgeBase
-from knowledge.embedder import Embedder
+from knowledge.embedding.embedder import Embedder
 from knowledge.hits import Hit
+from knowledge.search import fusion
 from knowledge.settings import KnowledgeSettings
 
 DEPTH = 40
@@ -60,8 +60,8 @@ async def open_kb(root: Path, embedder: Embedder | None = None) -> tuple[Knowled
     if embedder is None:
         kb = KnowledgeBase.open(settings.knowledge, data_dir=settings.data_dir, sessionmaker=make_sessionmaker(engine))
     else:
-        from knowledge.index import DenseStore, LocalIndex
-        from knowledge.spelling import Speller, english_words
+        from knowledge.search.index import DenseStore, LocalIndex
+        from knowledge.search.spelling import Speller, english_words
 
         kb = KnowledgeBase(
             embedder=embedder,
@@ -224,8 +224,8 @@ async def _quality(
     ingest_s = time.perf_counter() - started
     # the same texts, encoded raw in one call
     from knowledge.archive_limits import DEFAULT_MAX_UNPACKED_BYTES
-    from knowledge.chunking import embedding_text
     from knowledge.conversion import convert
+    from knowledge.ingest.chunking import embedding_text
 
     texts = [
         embedding_text(c)

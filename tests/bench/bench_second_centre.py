@@ -197,7 +197,7 @@ async def ask_all(questions: Sequence[Question], root: Path) -> list[Verdict]:
     from core.answering.agent import ask_each
     from core.answering.offline_responder import OfflineResponder
     from core.settings import AnswerSettings
-    from knowledge.embedder import Embedder
+    from knowledge.embedding.embedder import Embedder
     from knowledge.hits import Hit
     from knowledge.settings import KnowledgeSettings
     from tests.bench.bench_retrieval import open_kb

@@ -28,7 +28,7 @@ from core.answering.agent import ask_each
 from core.answering.answer_decision import Weights, rank_key, signals
 from core.settings import AnswerSettings
 from knowledge.base import KnowledgeBase
-from knowledge.embedder import Embedder
+from knowledge.embedding.embedder import Embedder
 from knowledge.evaluation import load_questions
 from knowledge.hits import Hit
 from knowledge.settings import KnowledgeSettings

@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from knowledge.archive_limits import DEFAULT_MAX_UNPACKED_BYTES
-from knowledge.chunking import Chunk
 from knowledge.conversion import convert
+from knowledge.ingest.chunking import Chunk
 from tests.bench.bench_api import write_corpus
 
 T = TypeVar("T")
@@ -326,6 +326,6 @@ def edit_articles(articles: Sequence[Path], share: float, *, seed: int = 17) -> 
 
 def texts_of(paths: Sequence[Path], max_chars: int) -> list[str]:
     """What the ingest embeds for the chunks of `paths` (`embedding_text`)."""
-    from knowledge.chunking import embedding_text
+    from knowledge.ingest.chunking import embedding_text
 
     return [embedding_text(chunk) for path in paths for chunk in _chunks(path, max_chars)]

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from knowledge.index import ChunkRecord, DenseStore
+from knowledge.search.index import ChunkRecord, DenseStore
 
 
 def _refuse_on_the_loop(call: str) -> None:

@@ -20,7 +20,7 @@ from core.ops.reindex_process import ReindexFailed, ReindexRunner, settings_json
 from core.ops.runtime import open_database
 from core.settings import Settings
 from knowledge.base import KnowledgeBase
-from knowledge.ingest import STOPPED
+from knowledge.ingest.ingestor import STOPPED
 from knowledge.settings import KnowledgeSettings
 from knowledge.tables import IndexRun
 

@@ -83,7 +83,7 @@ class ActionMatcher:
     """The operator's actions by their example phrasings; built once per set of declarations.
 
     `encode` is the knowledge base's `encode` (texts → L2-normalised rows; a message the search
-    encoded is not encoded again, `knowledge.recent_vectors`), and `aencode` its `aencode` (the
+    encoded is not encoded again, `knowledge.embedding.recent_vectors`), and `aencode` its `aencode` (the
     same from the event loop: a text the search did not see rides in its next batch; None:
     `amatch` runs `match` in a thread). The examples are encoded on the first match, once,
     under a lock: building a matcher costs nothing when no message ever needs it, and

@@ -10,8 +10,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from core.store.db import make_engine, make_sessionmaker
 from knowledge.base import KnowledgeBase
-from knowledge.embedder import Embedder
-from knowledge.index import DenseStore, LocalIndex
+from knowledge.embedding.embedder import Embedder
+from knowledge.search.index import DenseStore, LocalIndex
 from tests.schema_templates import SchemaTemplates
 
 

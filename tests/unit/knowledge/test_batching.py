@@ -4,7 +4,7 @@ import asyncio
 import itertools
 import threading
 
-from knowledge.batching import MicroBatcher
+from knowledge.embedding.batching import MicroBatcher
 
 CALLERS = 64
 FEW = 8

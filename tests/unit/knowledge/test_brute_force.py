@@ -3,7 +3,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from knowledge.brute_force import EXACT_BATCH, BruteForce
+from knowledge.search.brute_force import EXACT_BATCH, BruteForce
 
 
 def unit_rows(array: np.ndarray) -> np.ndarray:

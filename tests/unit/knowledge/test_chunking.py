@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from knowledge.chunking import (
+from knowledge.ingest.chunking import (
     chunk_csv,
     chunk_markdown,
     embedding_text,

@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from knowledge.coverage import content_words, coverage, query_weights, words
+from knowledge.search.coverage import content_words, coverage, query_weights, words
 
 
 def test_different_forms_of_a_word_match_by_stem() -> None:

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from core.store.db import make_sessionmaker
 from knowledge.base import KnowledgeBase
-from knowledge.languages import folder_language, language_code
+from knowledge.ingest.languages import folder_language, language_code
 from knowledge.settings import FolderSource
 from knowledge.tables import KnowledgeDocument
 

@@ -13,8 +13,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from core.store.db import make_sessionmaker
-from knowledge import pushed, written
 from knowledge.base import KnowledgeBase
+from knowledge.ingest import pushed, written
 from knowledge.settings import FolderSource
 from knowledge.tables import KnowledgeDocument
 from tests.unit.knowledge.test_written import write

@@ -17,9 +17,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from core.store.db import make_sessionmaker
 from knowledge.base import KnowledgeBase
-from knowledge.embedder import Embedder
-from knowledge.index import DenseStore, LocalIndex
-from knowledge.versions import read_version
+from knowledge.embedding.embedder import Embedder
+from knowledge.search.index import DenseStore, LocalIndex
+from knowledge.search.versions import read_version
 from tests.settle import until
 from tests.unit.knowledge.test_knowledge_base import write_corpus
 

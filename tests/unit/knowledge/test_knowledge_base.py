@@ -15,14 +15,14 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from core.store.db import make_sessionmaker
-from knowledge import embedder as embedder_module
-from knowledge import fusion
 from knowledge.base import KnowledgeBase
-from knowledge.chunking import heading_text
 from knowledge.conversion import CONVERSION
-from knowledge.embedder import Embedder, TorchEncoder
-from knowledge.index import LocalIndex
-from knowledge.ingest import TooManyRemoved
+from knowledge.embedding import embedder as embedder_module
+from knowledge.embedding.embedder import Embedder, TorchEncoder
+from knowledge.ingest.chunking import heading_text
+from knowledge.ingest.ingestor import TooManyRemoved
+from knowledge.search import fusion
+from knowledge.search.index import LocalIndex
 from knowledge.settings import FolderSource, KnowledgeSettings
 from knowledge.tables import IndexRun, KnowledgeDocument, SkippedFile
 from tests.fakes.dense_store import LoopGuardedDenseStore
@@ -263,7 +263,7 @@ async def test_broken_file_is_skipped_with_a_warning_and_its_reason_recorded(
     docs = write_corpus(tmp_path)
     broken = docs / "manual.pdf"
     broken.write_bytes(b"\x00\x01 this is not a pdf \xff" * 10)
-    with caplog.at_level(logging.WARNING, logger="knowledge.ingest"):
+    with caplog.at_level(logging.WARNING, logger="knowledge.ingest.ingestor"):
         summary = await kb.ingest([docs], trigger="test")
     assert summary.added == 5 and summary.skipped == 1
     assert [s.source for s in summary.skipped_files] == [f"{docs.name}/manual.pdf"]
@@ -328,7 +328,7 @@ async def test_an_office_file_that_unpacks_past_the_limit_is_skipped_unconverted
     manual = docs / "manual.docx"
     write_docx(manual, ["Manual", "How to pair the keyboard."])
     manual.write_bytes(padded(manual.read_bytes(), 210 * MB))
-    with caplog.at_level(logging.WARNING, logger="knowledge.ingest"):
+    with caplog.at_level(logging.WARNING, logger="knowledge.ingest.ingestor"):
         summary = await kb.ingest([docs], trigger="test")
     assert summary.added == 5 and [s.source for s in summary.skipped_files] == [f"{docs.name}/manual.docx"]
     assert "it unpacks to 210 MB, over the 200 MB limit" in caplog.text
@@ -394,7 +394,7 @@ async def test_without_local_vectors_search_asks_chroma_off_the_event_loop(
 
 
 async def test_another_process_sees_a_new_index_version(kb: KnowledgeBase, embedder, kb_engine, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    from knowledge.index import DenseStore, LocalIndex
+    from knowledge.search.index import DenseStore, LocalIndex
 
     data_dir = tmp_path / "data"
     reader = KnowledgeBase(

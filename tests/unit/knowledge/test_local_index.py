@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from knowledge.index import ChunkRecord, IndexSnapshot, LocalIndex
+from knowledge.search.index import ChunkRecord, IndexSnapshot, LocalIndex
 
 DIM = 4
 MAX_REBUILDS = 5000

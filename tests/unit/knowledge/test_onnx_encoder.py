@@ -14,9 +14,9 @@ import numpy as np
 import pytest
 from sentence_transformers import SentenceTransformer
 
-from knowledge import onnx_encoder
-from knowledge.embedder import SMALL_RUN_TEXTS, Embedder, TorchEncoder, model_location
-from knowledge.onnx_encoder import OnnxEncoder
+from knowledge.embedding import onnx_encoder
+from knowledge.embedding.embedder import SMALL_RUN_TEXTS, Embedder, TorchEncoder, model_location
+from knowledge.embedding.onnx_encoder import OnnxEncoder
 from knowledge.settings import KnowledgeSettings
 
 TEXTS = [
@@ -66,7 +66,7 @@ def test_cls_pooling_is_run_on_onnx_too(tmp_path: Path) -> None:
 
 def test_a_model_of_another_shape_runs_on_pytorch(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     folder = copy_with_pooling(tmp_path, "pooling_mode_max_tokens")
-    caplog.set_level("INFO", logger="knowledge.embedder")
+    caplog.set_level("INFO", logger="knowledge.embedding.embedder")
     embedder = Embedder.load(KnowledgeSettings(model=str(folder)), serving=True, cache_dir=tmp_path / "cache")
     assert isinstance(embedder.model, TorchEncoder)
     assert "pools by ['pooling_mode_max_tokens']" in caplog.text
@@ -78,7 +78,7 @@ def test_a_model_of_another_shape_runs_on_pytorch(tmp_path: Path, caplog: pytest
 def test_a_process_loading_an_exported_model_never_imports_torch(tmp_path: Path) -> None:
     """What makes `serve` start seconds sooner and leaves torch's memory out of it."""
     load = (
-        f"from knowledge.embedder import Embedder; from knowledge.settings import KnowledgeSettings; "
+        f"from knowledge.embedding.embedder import Embedder; from knowledge.settings import KnowledgeSettings; "
         f"import sys; from pathlib import Path; "
         f"e = Embedder.load(KnowledgeSettings(), serving=True, cache_dir=Path({str(tmp_path)!r})); e.encode(['ready']); "
         f"print(type(e.model).__name__, 'torch' in sys.modules)"
@@ -90,7 +90,7 @@ def test_a_process_loading_an_exported_model_never_imports_torch(tmp_path: Path)
 
 
 def test_bulk_indexing_runs_the_model_on_pytorch(tmp_path: Path) -> None:
-    """Faster on long chunks (see knowledge.embedder._load_model); no export is made for it."""
+    """Faster on long chunks (see knowledge.embedding.embedder._load_model); no export is made for it."""
     embedder = Embedder.load(KnowledgeSettings(), cache_dir=tmp_path)
     assert isinstance(embedder.model, TorchEncoder) and not list(tmp_path.iterdir())
 

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from core.store.db import make_sessionmaker
 from knowledge.base import KnowledgeBase
-from knowledge.phrasings import MAX_PER_CHUNK, MIN_FLOOR_LINES, Phrasings, phrasings
+from knowledge.search.phrasings import MAX_PER_CHUNK, MIN_FLOOR_LINES, Phrasings, phrasings
 from knowledge.settings import KnowledgeSettings
 
 ASKED = """# Alarms: what is set

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from knowledge.base import KnowledgeBase
-from knowledge.recent_vectors import RecentVectors
+from knowledge.embedding.recent_vectors import RecentVectors
 
 
 @dataclass

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from knowledge.spelling import MAX_WORDS, Speller, english_words
+from knowledge.search.spelling import MAX_WORDS, Speller, english_words
 
 VOCABULARY = {"forgot": 4, "password": 12, "reset": 9, "tickets": 7, "tech": 3, "github": 2, "paypal": 2, "invoice": 6}
 

@@ -1,4 +1,4 @@
-"""What people write for the index (`knowledge.written`): a written document is indexed by any
+"""What people write for the index (`knowledge.ingest.written`): a written document is indexed by any
 ingest run, cited like a file, kept by a re-index of the files and gone once removed; a phrasing
 linked to a section makes that section the first hit for those words, here and on a host that
 follows the index version."""
@@ -13,9 +13,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.orm import Session
 
 from core.store.db import make_sessionmaker
-from knowledge import written
 from knowledge.base import KnowledgeBase
-from knowledge.embedder import Embedder
+from knowledge.embedding.embedder import Embedder
+from knowledge.ingest import written
 from tests.unit.knowledge.test_index_versions import other_host
 
 ARTICLES = {

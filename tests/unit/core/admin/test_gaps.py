@@ -17,8 +17,8 @@ from core.admin.queries import Period
 from core.answering.answer_decision import decide
 from core.store.db import Contact, Conversation, Feedback, Message
 from knowledge.base import KnowledgeBase
-from knowledge.embedder import Embedder
-from knowledge.index import DenseStore, LocalIndex
+from knowledge.embedding.embedder import Embedder
+from knowledge.search.index import DenseStore, LocalIndex
 from knowledge.tables import IndexVersion, KnowledgeDocument
 
 DAY = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)

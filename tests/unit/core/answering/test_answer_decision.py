@@ -10,7 +10,7 @@ import pytest
 from core.answering.answer_decision import HAND_OVER_SOURCE, WEIGHTS, Bar, answer_bar, decide, match
 from core.settings import AnswerSettings
 from knowledge.hits import Hit
-from knowledge.phrasings import Floor
+from knowledge.search.phrasings import Floor
 
 MIN_MATCH = 0.55
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from core.answering.quoted_tables import MAX_ROWS, Table, amounts, parse
-from knowledge.coverage import content_words
+from knowledge.search.coverage import content_words
 
 PLANS = """| Plan | Price per month (monthly billing) | Price per month (annual billing) | Seats | Storage |
 |---|---:|---:|---|---|

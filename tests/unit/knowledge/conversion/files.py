@@ -6,8 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from knowledge.archive_limits import DEFAULT_MAX_UNPACKED_BYTES
-from knowledge.chunking import Chunk
 from knowledge.conversion import Converted, convert
+from knowledge.ingest.chunking import Chunk
 
 FIXTURES = Path(__file__).resolve().parents[3] / "fixtures" / "conversion"
 

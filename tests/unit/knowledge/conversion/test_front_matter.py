@@ -7,7 +7,7 @@ import logging
 
 import pytest
 
-from knowledge.chunking import chunk_markdown
+from knowledge.ingest.chunking import chunk_markdown
 from tests.unit.knowledge.conversion.files import convert_bytes
 
 ARTICLE = b"""---

@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from core.store.db import make_sessionmaker
 from knowledge.base import KnowledgeBase
-from knowledge.index import ChunkRecord
+from knowledge.search.index import ChunkRecord
 from knowledge.tables import IndexRun, KnowledgeDocument
 from tests.fakes.help_site import CHROME_PHRASES, FakeHelpSite, article
 from tests.settle import until

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from core.answering.actions.phrasing import MIN_COSINE, ActionMatcher, asks_how_to
-from knowledge.embedder import Embedder
+from knowledge.embedding.embedder import Embedder
 from tests.bench.bench_action_phrasing import halves, help_centre_questions, load_actions
 
 _WORDS = re.compile(r"[a-z]+")

@@ -1,5 +1,5 @@
 """What one ingest run will do: the documents to (re)index, the rows to update, and what to
-remove by the rules of `knowledge.origins`."""
+remove by the rules of `knowledge.ingest.origins`."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from knowledge import origins
-from knowledge.chunking import Chunk
+from knowledge.ingest import origins
+from knowledge.ingest.chunking import Chunk
 from knowledge.tables import SkippedFile
 
 
@@ -37,7 +37,7 @@ class Planned:
     url: str = ""
     page: dict[str, Any] | None = None
     language: str | None = None
-    """The language it is written in (`knowledge.languages`); None: unsaid."""
+    """The language it is written in (`knowledge.ingest.languages`); None: unsaid."""
 
 
 @dataclass(slots=True)

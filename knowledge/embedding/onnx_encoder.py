@@ -5,11 +5,11 @@ lone query takes half the time (measured on one thread: 9-12 ms against 22 ms p5
 whole forward pass runs in ONNX Runtime's C++ with the GIL released: PyTorch interleaves
 every layer with Python glue that competes with the event loop for the GIL. A process that
 loads the model this way never imports torch. Serving processes run it this way; bulk
-indexing stays on PyTorch, faster on long chunks (`knowledge.embedder._load_model`).
+indexing stays on PyTorch, faster on long chunks (`knowledge.embedding.embedder._load_model`).
 
 Only models of the usual shape are run here — a local sentence-transformers folder with a
 Hugging Face transformer, mean or CLS pooling, and optionally a Normalize module; anything
-else stays on PyTorch (`knowledge.embedder`). The transformer is exported once with
+else stays on PyTorch (`knowledge.embedding.embedder`). The transformer is exported once with
 `torch.onnx` into a cache folder, checked against PyTorch's own vectors before it is used, and
 found again by a key over the model's files.
 """

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
-from knowledge.onnx_encoder import OnnxEncoder, UnsupportedModel, quiet_transformers
+from knowledge.embedding.onnx_encoder import OnnxEncoder, UnsupportedModel, quiet_transformers
 
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer

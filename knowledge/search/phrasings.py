@@ -15,7 +15,7 @@ help centre's own wording and score scale. Its 5th percentile is the `Floor` an 
 question reaches 95 times in 100: the bar the answer-or-hand-over decision can use instead of
 one constant fitted on another data set. A help centre with too few such lines has no floor.
 
-A person can also *link* a customer's wording to a section (`knowledge.written`): a linked
+A person can also *link* a customer's wording to a section (`knowledge.ingest.written`): a linked
 phrasing is one of its section's phrasings, and more — it makes the section a candidate of
 its own, scored by the query's cosine with it (`Phrasings.linked_best`), so the section is found
 for those words even where the passage's own cosine would not rank it. Linked phrasings are

@@ -2,7 +2,7 @@
 other's ingest runs.
 
 Every host keeps its own BM25 and heading index, derived from chroma, under its data_dir
-(`knowledge.index.LocalIndex`). The `CURRENT` pointer's mtime tells processes sharing that
+(`knowledge.search.index.LocalIndex`). The `CURRENT` pointer's mtime tells processes sharing that
 data_dir about a new local version, but a host with a data_dir of its own would never learn
 that another host changed chroma. So an ingest run that changes chroma gives the collection a
 new version in `index_versions` (after chroma is written, in the transaction recording its

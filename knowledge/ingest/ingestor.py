@@ -7,13 +7,13 @@ its chunks costs seconds. So a file whose sha256 (of `CONVERSION` and its bytes)
 the next run sees the old hash and does the work again, and a chunk count that disagrees with
 the table (a deleted chroma directory) makes every file count as changed. A run that changed
 chroma gives the index a new version in the same transaction as the table
-(`knowledge.versions`): other hosts sharing the Chroma server then rebuild their local index.
+(`knowledge.search.versions`): other hosts sharing the Chroma server then rebuild their local index.
 
 Conversion never crashes a run: an unreadable or unsupported file is logged with its path and
 skipped (and its old chunks, if any, are kept); the run's row in `index_runs` keeps each skipped
 file with the reason, for the dashboard.
 
-Every run also brings in what people wrote (`knowledge.written`), whatever paths it is given:
+Every run also brings in what people wrote (`knowledge.ingest.written`), whatever paths it is given:
 written documents are planned like files (a content hash of their text), removed once their row
 is gone, and never pruned as a missing file; the phrasings linked to a section join its own
 when the local index is built. A run that changes no chunk still rebuilds the local index when
@@ -39,23 +39,23 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from tqdm import tqdm
 
-from knowledge import origins
-from knowledge.chunking import Chunk, chunk_markdown, embedding_text, heading_text, humanize_stem
 from knowledge.conversion import CONVERSION, convert
-from knowledge.embedder import Embedder
-from knowledge.files import Found, discover, folder_url, found_language, source_name
-from knowledge.index import ChunkRecord, DenseStore, LocalIndex
-from knowledge.phrasings import Phrasings, phrasings
-from knowledge.plan import Plan, Planned, Stored
-from knowledge.plan import removal as plan_removal
-from knowledge.pushed import FORMATS, PREFIX, Pushed, pushed_documents
+from knowledge.embedding.embedder import Embedder
+from knowledge.ingest import origins
+from knowledge.ingest.chunking import Chunk, chunk_markdown, embedding_text, heading_text, humanize_stem
+from knowledge.ingest.files import Found, discover, folder_url, found_language, source_name
+from knowledge.ingest.plan import Plan, Planned, Stored
+from knowledge.ingest.plan import removal as plan_removal
+from knowledge.ingest.pushed import FORMATS, PREFIX, Pushed, pushed_documents
+from knowledge.ingest.site_sync import plan_site
+from knowledge.ingest.written import Link, Written, links, written_documents
+from knowledge.search.index import ChunkRecord, DenseStore, LocalIndex
+from knowledge.search.phrasings import Phrasings, phrasings
+from knowledge.search.versions import bump_version, read_version
 from knowledge.settings import FolderSource
-from knowledge.site_sync import plan_site
 from knowledge.sql_types import utcnow
 from knowledge.tables import IndexRun, KnowledgeDocument, SkippedFile
-from knowledge.versions import bump_version, read_version
 from knowledge.web.settings import SiteSource
-from knowledge.written import Link, Written, links, written_documents
 
 log = logging.getLogger(__name__)
 
@@ -210,11 +210,11 @@ class Ingestor:
         """Bring the index in line with `folders`. Without `prune` (an ingest by hand) a file is
         `ingested` unless it lies under one of the `managed` folders (a re-index's: it is then
         named and addressed as that folder's file) or a re-index manages it already; with it (a
-        re-index) the files are `files`, and what `knowledge.plan.removal` says goes. A re-index
+        re-index) the files are `files`, and what `knowledge.ingest.plan.removal` says goes. A re-index
         that would remove more than `max_removed_share` of the documents raises
         `TooManyRemoved`, changing nothing, unless `force` (documents removed because their row
         was deleted, written or pushed, do not count: someone asked for that). The website
-        `sites` are crawled when `crawl` (`knowledge.site_sync`), otherwise their pages are kept
+        `sites` are crawled when `crawl` (`knowledge.ingest.site_sync`), otherwise their pages are kept
         as they are; None leaves every website page as it is."""
         async with self._lock:
             show = progress and sys.stderr.isatty()

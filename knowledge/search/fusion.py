@@ -54,7 +54,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from knowledge.hits import Hit
-from knowledge.index import ChunkRecord
+from knowledge.search.index import ChunkRecord
 
 _CANDIDATE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._/#:-]*[A-Za-z0-9]|[A-Za-z0-9]")
 _WORD = re.compile(r"(?u)\w\w+")

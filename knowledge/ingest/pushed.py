@@ -6,7 +6,7 @@ A pushed document keeps its content as sent (markdown, HTML or text): every run 
 like a file of that format, so a conversion change reaches it too. Its name in the index is
 `api/<id>` (a push under the name of a file that is indexed, one under a folder named `api`,
 is refused); it is removed from the index by the first run after its row is deleted
-(`knowledge.origins`: `api`).
+(`knowledge.ingest.origins`: `api`).
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
-from knowledge import origins
+from knowledge.ingest import origins
 from knowledge.sql_types import utcnow
 from knowledge.tables import KnowledgeDocument, PushedDocument
 

@@ -2,13 +2,13 @@
 support team's approved answers) and customers' wordings linked to a section of a document.
 
 The app writes both in its own transactions (these functions take its synchronous session), and
-the next ingest run, of any paths or none, brings the index in line (`knowledge.ingest`): a
+the next ingest run, of any paths or none, brings the index in line (`knowledge.ingest.ingestor`): a
 written document is indexed like a file and cited like one, and is never removed by a re-index
 of the files; a linked phrasing is searched as one of its section's phrasings
-(`knowledge.phrasings`), so the section is found for the customer's own words. A link changes
+(`knowledge.search.phrasings`), so the section is found for the customer's own words. A link changes
 the index without changing a chunk, so it gives the collection a new index version at once:
 the next run rebuilds the local index for it, and hosts sharing a Chroma server follow
-(`knowledge.versions`). It also counts as a change of the linked document (its `updated_at`),
+(`knowledge.search.versions`). It also counts as a change of the linked document (its `updated_at`),
 which is what tells a knowledge gap it is answered now.
 """
 
@@ -23,9 +23,9 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
+from knowledge.search.versions import bump_version_in
 from knowledge.sql_types import utcnow
 from knowledge.tables import KnowledgeDocument, LinkedPhrasing, WrittenDocument
-from knowledge.versions import bump_version_in
 
 MAX_PHRASING_CHARS = 500
 _EMPHASIS = re.compile(r"[*_`#]+")

@@ -6,7 +6,7 @@ writes a new version under `data_dir/bm25/` and flips a `CURRENT` pointer atomic
 process checks that pointer's mtime before a search (one `stat`) and reloads when it moved,
 so a CLI ingest is seen by a running server without a restart. In memory a version is one
 immutable `IndexSnapshot`, swapped whole. Each version records the database's index version it
-was built from (`knowledge.versions`), which is how hosts with data_dirs of their own follow
+was built from (`knowledge.search.versions`), which is how hosts with data_dirs of their own follow
 each other's ingest runs on a shared Chroma server.
 
 Only this module imports chromadb or bm25s (and `brute_force` faiss).
@@ -33,9 +33,9 @@ from urllib.parse import urlparse
 
 import numpy as np
 
-from knowledge.brute_force import BruteForce, top_rows
-from knowledge.chunking import heading_text
-from knowledge.phrasings import Phrasings
+from knowledge.ingest.chunking import heading_text
+from knowledge.search.brute_force import BruteForce, top_rows
+from knowledge.search.phrasings import Phrasings
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +54,7 @@ class ChunkRecord:
     url: str = ""
     """Its document's public address (the citation's link); empty when it has none."""
     language: str = ""
-    """Its document's language (ISO 639-1, `knowledge.languages`); empty when unsaid."""
+    """Its document's language (ISO 639-1, `knowledge.ingest.languages`); empty when unsaid."""
 
     @property
     def searchable(self) -> str:
@@ -276,7 +276,7 @@ class IndexSnapshot:
     headings: np.ndarray | None
     """Embeddings of each record's heading (read-only), same order (see `heading_text`)."""
     phrasings: Phrasings | None
-    """Each record's question lines, embedded (see `knowledge.phrasings`); None in a version
+    """Each record's question lines, embedded (see `knowledge.search.phrasings`); None in a version
     published before they were kept (the index is then rebuilt at start-up)."""
     document_frequency: Mapping[str, int]
     """How many chunks contain each lower-cased word: what makes a query word rare."""
@@ -336,7 +336,7 @@ class IndexSnapshot:
         return [(self.records[i], float(scores[i])) for i in top_rows(scores, n) if scores[i] > 0]
 
     def search_dense(self, vector: np.ndarray, n: int) -> list[tuple[ChunkRecord, float]]:
-        """Brute-force cosine top `n` (vectors are unit length; see `knowledge.brute_force`)."""
+        """Brute-force cosine top `n` (vectors are unit length; see `knowledge.search.brute_force`)."""
         return self.search_dense_many(vector[None, :], [n])[0]
 
     def search_dense_many(self, queries: np.ndarray, depths: Sequence[int]) -> list[list[tuple[ChunkRecord, float]]]:
@@ -356,7 +356,7 @@ class IndexSnapshot:
 
     def linked_dense(self, vector: np.ndarray, n: int) -> list[tuple[ChunkRecord, float]]:
         """The `n` chunks whose linked phrasings are most like the query, each scored by the
-        best of them (`knowledge.phrasings.Phrasings.linked_best`)."""
+        best of them (`knowledge.search.phrasings.Phrasings.linked_best`)."""
         if self.phrasings is None:
             return []
         return [(self.records[row], score) for row, score in self.phrasings.linked_best(vector, n)]

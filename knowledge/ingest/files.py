@@ -15,7 +15,7 @@ from pathlib import Path, PurePosixPath
 from urllib.parse import quote
 
 from knowledge.conversion import SUPPORTED_FORMATS
-from knowledge.languages import folder_language
+from knowledge.ingest.languages import folder_language
 from knowledge.settings import FolderSource
 from knowledge.tables import SkippedFile
 
@@ -97,7 +97,7 @@ def folder_url(found: Found) -> str:
 
 
 def found_language(found: Found) -> str | None:
-    """The language its folder says the file is in (`knowledge.languages`): the folder source's
+    """The language its folder says the file is in (`knowledge.ingest.languages`): the folder source's
     `language`, else the nearest folder of its path named like a language, the folder's own
     name included (`help/de` as a knowledge path); None when neither says. The file's own front
     matter wins over both (the caller's)."""

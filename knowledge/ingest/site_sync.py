@@ -22,10 +22,10 @@ from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
-from knowledge import origins
-from knowledge.chunking import chunk_markdown
 from knowledge.conversion import CONVERSION
-from knowledge.plan import Plan, Planned, Stored
+from knowledge.ingest import origins
+from knowledge.ingest.chunking import chunk_markdown
+from knowledge.ingest.plan import Plan, Planned, Stored
 from knowledge.tables import SkippedFile
 from knowledge.web.crawl import CrawlResult, Seen, crawl
 from knowledge.web.settings import SiteSource

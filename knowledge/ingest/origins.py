@@ -6,11 +6,11 @@ Every row of `knowledge_documents` names its origin:
   removes it when its file is gone or its folder is no longer configured.
 - `ingested`: a file added by hand with `supporthub ingest`, outside those folders. `reindex`
   keeps it and says so; `reindex --prune` removes it. Ingesting a file under a configured
-  folder is no different from re-indexing it: it is `files` (`knowledge.files.discover`'s
+  folder is no different from re-indexing it: it is `files` (`knowledge.ingest.files.discover`'s
   `managed`).
 - `api`: pushed through `POST /api/knowledge/documents` (a help-centre editor's webhook).
   Kept until it is deleted through the API.
-- `written`: written in the app (an approved answer, `knowledge.written`): removed when its
+- `written`: written in the app (an approved answer, `knowledge.ingest.written`): removed when its
   row is.
 - `site:<name>`: a page of the website source `<name>`. Its crawl updates it; a page gone
   (404, 410, or no longer listed) is removed once it has been gone for the source's grace
