@@ -8,7 +8,7 @@ Floors, top to bottom; a module imports only from its own floor and the floors b
     core.ops                         running the hub: wiring, leadership, jobs, metrics, logs
     core.pipeline                    one message's way: receive → persist → answer → deliver
     handoff                          when a person takes over: policy, cases, the staff desk
-    core.store (+ handoff.tables)    the database: schema, engine, migrations, the stores
+    core.store                       the database: schema, engine, migrations, the stores
     core.answering                   what the bot says: agent, responders, decision, memory
     core (this package's modules)    the contract every wing speaks
     knowledge                        a library: ingest, chunking, index, search
@@ -33,8 +33,13 @@ The contract (directly in core/):
     bidi          a name a customer gave shown to staff as given: direction controls visible, isolated
     request_bodies  a request's body read whole, never past what its route takes (webhooks, the API, the
                   knowledge API)
+    rate_limits   the hub's rate limits, in Redis when several processes share them (channels count by them)
+    markdown_tree the one markdown parse every reply is rendered from (replies are CommonMark with tables)
+    markdown_html a reply's markdown as safe HTML: a mail's HTML part, a reply on the dashboard
 
-core.store: db (schema, engine), migrations/, transactions (one transaction from async code),
+core.store: db (schema, engine), migrations/, case_tables (the cases, their events, canned replies and
+    survey ratings: handoff's, which only handoff changes; here so the stores that show a
+    conversation can join its case), transactions (one transaction from async code),
     contacts, inbox, outbox_queue, held_replies (replies a platform takes only once the customer
     writes again: WhatsApp's 24-hour rule), conversation_views, channel_state (delivered parts, opt-outs,
     delivery statuses), channel_values (each channel's own key-value store), feedback, dead_letters,
@@ -50,7 +55,7 @@ core.answering: agent, offline_responder, llm_responder, answer_decision, calibr
     out), catalog, phrasing + slots (offline: which action, its parameters), results, built_in
     (the customer's own cases), flow (ask, confirm, call, audit)).
 core.pipeline: hub, turn_runner, turn_transactions, storage (the stores on one engine),
-    outbox (delivery), rate_limits, notifications (the wake-up between processes), pulse (a
+    outbox (delivery), notifications (the wake-up between processes), pulse (a
     beat on every change, for what shows conversations live), staffing (whether a person can
     come: a Slack desk, or the inbox with someone on the staff).
 core.ops: runtime (wiring), leadership, scheduler, reindex_process + reindex_child,

@@ -28,6 +28,11 @@ if TYPE_CHECKING:
     from knowledge.hits import Hit
 
 
+TERMINAL_CHANNEL = "cli"
+"""The channel of conversations someone has with the bot from the terminal to try it
+(`supporthub ask`, `chat`): the dashboard marks them *test*."""
+
+
 @dataclass(frozen=True, slots=True)
 class Capabilities:
     """What the hub needs to know of a channel to serve it; optional features are flags, never
@@ -103,7 +108,7 @@ class Receipt:
 
 @dataclass(frozen=True, slots=True)
 class Admission:
-    """Whether a sender may send one more message now (see `core.pipeline.rate_limits`)."""
+    """Whether a sender may send one more message now (see `core.rate_limits`)."""
 
     allowed: bool
     retry_after_s: int = 0

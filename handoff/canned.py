@@ -24,10 +24,10 @@ from sqlalchemy.orm import Session
 
 from core.clean_text import clean
 from core.quoting import literal
+from core.store.case_tables import CannedReply
 from core.store.db import Contact, Conversation, Memory, utcnow
 from core.turn_context import FactKey
 from handoff.desk_store import open_case_at
-from handoff.tables import CannedReply
 
 NAME = re.compile(r"[a-z0-9-]{1,40}")
 MAX_BODY = 5_000

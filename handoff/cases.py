@@ -20,9 +20,9 @@ from enum import StrEnum
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
+from core.store.case_tables import Case, CaseEvent
 from core.store.db import Conversation, ConversationState, DeliveryKind, utcnow
 from core.store.outbox_queue import drop_desk_work, queue_desk_work
-from handoff.tables import Case, CaseEvent
 
 
 class CaseState(StrEnum):

@@ -13,11 +13,11 @@ from sqlalchemy.orm import Session
 
 from core.answering.actions.built_in import CaseLine
 from core.messages import Author
+from core.store.case_tables import Case, CaseEvent, CaseEventKind
 from core.store.db import Conversation, Message
 from core.store.transactions import Transactions
 from handoff.cases import OPEN_STATES
 from handoff.inbox_store import note
-from handoff.tables import Case, CaseEvent, CaseEventKind
 
 CUSTOMER_NOTE = "the customer"
 """Who a customer's note is from, as staff see it on the case."""

@@ -17,13 +17,13 @@ from core.desk_port import CaseAction, CaseCard
 from core.languages import N_, _, speaking
 from core.messages import Address, Author, SurveyPart
 from core.store import suggestions
+from core.store.case_tables import Case, CaseRating
 from core.store.db import Contact, Conversation, DeliveryKind, Memory, Message, utcnow
 from core.store.outbox_queue import queue_delivery, queue_desk_work
 from core.turn_context import Intent
 from handoff.cases import OPEN_STATES, CaseState, move_case
 from handoff.hours import Sla
 from handoff.survey import QUESTION as SURVEY_QUESTION
-from handoff.tables import Case, CaseRating
 from handoff.translations import Outgoing, note_untranslated
 
 CARD_MESSAGES = 5

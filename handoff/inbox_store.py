@@ -10,11 +10,11 @@ from __future__ import annotations
 from sqlalchemy.orm import Session
 
 from core.messages import Author
+from core.store.case_tables import Case, CaseEvent, CaseEventKind
 from core.store.db import Conversation, DeliveryKind
 from core.store.outbox_queue import queue_desk_work
 from handoff.cases import OPEN_STATES, CaseState, CaseTransitionError, move_case
 from handoff.desk_store import Relayed, card_of, case_id_at, say
-from handoff.tables import Case, CaseEvent, CaseEventKind
 from handoff.translations import Outgoing, note_untranslated
 
 

@@ -1,6 +1,6 @@
 """The satisfaction survey: when a person resolves a case, the customer is asked one question in
 their own channel — how did we do, from 1 (bad) to 5 (great) — and their answer is kept with the
-case and credited to the person who had it (`handoff.tables.CaseRating`).
+case and credited to the person who had it (`core.store.case_tables.CaseRating`).
 
 The question is stored and queued in the transaction that resolves the case, right after the
 customer is told so (`handoff.desk_store.act_on_case`), and delivered by the outbox like any
@@ -30,10 +30,10 @@ from sqlalchemy.orm import Session
 from core.channel import RatingResult
 from core.languages import N_
 from core.messages import SURVEY_SCORES, Address, Author
+from core.store.case_tables import CaseRating
 from core.store.contacts import conversation_at
 from core.store.db import Message, utcnow
 from core.store.transactions import Transactions
-from handoff.tables import CaseRating
 
 QUESTION = N_("How did we do? Reply with a number from 1 (bad) to 5 (great).")
 """Asked after the resolved notice. Words every channel shows alike (GSM-7 for SMS): the widget

@@ -36,9 +36,9 @@ from sqlalchemy.orm import Session
 
 from core.languages import language_name
 from core.messages import Author
+from core.store.case_tables import Case, CaseEvent, CaseEventKind
 from core.store.db import Conversation, Message
 from core.store.transactions import Transactions
-from handoff.tables import Case, CaseEvent, CaseEventKind
 
 log = logging.getLogger(__name__)
 

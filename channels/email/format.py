@@ -3,13 +3,9 @@
 Pure: the standard library's `email` package builds the message, the caller sends it. The
 plain-text part is `channels.sms.format.plain_text` with tables as aligned columns (clients
 that show text mail in a monospace font line them up) and the sources under it, one a line
-with their URL. The HTML part is the markdown rendered by markdown-it-py with raw HTML off
-(a `<script>` in a reply is text), links kept only for http, https and mailto (any other
-link shows its text: every link is parsed so that even a `javascript:` one keeps its words,
-and the scheme is then checked against that list, not against a list of dangerous ones),
-images shown as their alt text (a picture loaded from the web is what mail clients block as
-tracking), and styling only in `style` attributes, which every client keeps where many drop
-a `<style>` element. A small complete document: no scripts, no external resources.
+with their URL. The HTML part is the markdown rendered safely (`core.markdown_html`: raw HTML
+off, links only for http, https and mailto, images as their alt text, inline styles), in a
+small complete document: no scripts, no external resources.
 
 **Threading.** Clients thread a reply by In-Reply-To and References (RFC 5322 §3.6.4: the
 parent's References, then the parent's Message-ID). A long thread's References is kept
@@ -38,25 +34,17 @@ from email import policy
 from email.message import EmailMessage
 from email.utils import formataddr, formatdate, make_msgid
 
-from markdown_it.common.utils import escapeHtml
-from markdown_it.renderer import RendererHTML
-from markdown_it.token import Token
-from markdown_it.utils import EnvType, OptionsDict
-
-from channels.common.markdown_tree import PARSER, tokens
 from channels.sms.format import plain_text
 from core.languages import N_, _
+from core.markdown_html import markdown_html
 from core.messages import Citation
 
-LINK_SCHEMES = frozenset({"http", "https", "mailto"})
-"""Links kept as links; a link to anything else is shown as its text."""
 DEFAULT_SUBJECT = N_("Your question")
 """The subject of a reply to a mail that had none."""
 MAX_REFERENCES = 20
 """Ids in References: the thread's root and the latest 19."""
 
 _POLICY = policy.default.clone(refold_source="none")
-_SCHEME = re.compile(r"([a-z][a-z0-9+.-]*):", re.IGNORECASE)
 _REPLY_PREFIXES = re.compile(r"^(?:\s*(?:re|aw|sv|vs|antw)\s*(?:\[\d+\]|\(\d+\))?\s*:)+", re.IGNORECASE)
 """Reply prefixes in English, German, the Scandinavian languages and Finnish, and Dutch, any
 number of them, with a counter ("Re[2]:") or a space before the colon (French "Re :")."""
@@ -65,21 +53,7 @@ _MSG_ID = re.compile(r"[!-;=?-~]+")
 encoded in the header and match nothing."""
 
 _FONT = "-apple-system,BlinkMacSystemFont,'Segoe UI',Helvetica,Arial,sans-serif"
-_MONO = "ui-monospace,SFMono-Regular,Menlo,Consolas,monospace"
 _BODY_STYLE = f"margin:0;padding:16px;font-family:{_FONT};font-size:15px;line-height:1.5;color:#1f2328"
-_PRE_STYLE = (
-    f"font-family:{_MONO};font-size:13px;background:#f6f8fa;padding:8px 12px;border-radius:4px;"
-    "white-space:pre-wrap;overflow-wrap:anywhere"
-)
-_CELL_STYLE = "border:1px solid #d0d7de;padding:4px 8px"
-_STYLES = {
-    "code_inline": f"font-family:{_MONO};font-size:13px;background:#f6f8fa;padding:1px 4px;border-radius:3px",
-    "blockquote_open": "margin:0 0 0 4px;padding:0 0 0 12px;border-left:3px solid #d0d7de;color:#57606a",
-    "table_open": "border-collapse:collapse",
-    "th_open": _CELL_STYLE + ";background:#f6f8fa",
-    "td_open": _CELL_STYLE,
-}
-"""Inline styles by token type, added to any the markdown sets (a table column's alignment)."""
 _SOURCES_STYLE = "margin:24px 0 0;padding:12px 0 0;border-top:1px solid #d0d7de;font-size:13px;color:#57606a"
 _DOCUMENT = """<!DOCTYPE html>
 <html>
@@ -91,22 +65,6 @@ _DOCUMENT = """<!DOCTYPE html>
 {content}</body>
 </html>
 """
-
-
-class _MailRenderer(RendererHTML):
-    """markdown-it's HTML with images as their alt text and code blocks styled in place."""
-
-    def image(self, tokens: Sequence[Token], idx: int, options: OptionsDict, env: EnvType) -> str:
-        return escapeHtml(self.renderInlineAsText(tokens[idx].children, options, env))
-
-    def fence(self, tokens: Sequence[Token], idx: int, options: OptionsDict, env: EnvType) -> str:
-        return f'<pre style="{_PRE_STYLE}">{escapeHtml(tokens[idx].content.rstrip())}</pre>\n'
-
-    code_block = fence
-
-
-_RENDERER = _MailRenderer()
-"""Keeps no state between replies."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,18 +94,6 @@ def email_html(text: str, citations: Sequence[Citation] = ()) -> str:
     caller's decision."""
     content = markdown_html(text) + _html_sources(citations)
     return _DOCUMENT.format(style=_BODY_STYLE, content=content)
-
-
-def markdown_html(text: str) -> str:
-    """A reply's markdown as an HTML fragment, rendered safely (see the module): what the
-    email's HTML part holds, and how the dashboard shows a reply as customers saw it."""
-    parsed = tokens(text)
-    for token in parsed:
-        if token.children:
-            token.children = _unlinked(token.children)
-        for styled in (token, *(token.children or ())):
-            _style(styled)
-    return str(_RENDERER.render(parsed, PARSER.options, {}))
 
 
 def email_text(text: str, citations: Sequence[Citation] = ()) -> str:
@@ -199,28 +145,6 @@ def reply_message(
 # -- html ------------------------------------------------------------------------------------
 
 
-def _unlinked(children: list[Token]) -> list[Token]:
-    """Inline tokens without the links whose scheme is not in LINK_SCHEMES: their text stays."""
-    out: list[Token] = []
-    kept: list[bool] = []  # for each open link, whether it stays: links do not nest, but be sure
-    for token in children:
-        if token.type == "link_open":
-            kept.append(_scheme(str(token.attrGet("href") or "")) in LINK_SCHEMES)
-            if not kept[-1]:
-                continue
-        elif token.type == "link_close" and kept and not kept.pop():
-            continue
-        out.append(token)
-    return out
-
-
-def _style(token: Token) -> None:
-    style = _STYLES.get(token.type)
-    if style:
-        own = token.attrGet("style")
-        token.attrSet("style", f"{own};{style}" if own else style)
-
-
 def _html_sources(citations: Sequence[Citation]) -> str:
     sources = _sources(citations)
     if not sources:
@@ -251,11 +175,6 @@ def _sources(citations: Sequence[Citation]) -> list[tuple[str, str | None]]:
         url = citation.link
         out[label or citation.source, url] = None
     return list(out)
-
-
-def _scheme(url: str) -> str:
-    match = _SCHEME.match(url)
-    return match.group(1).lower() if match else ""
 
 
 def _thread_ids(thread: ThreadHeaders) -> list[tuple[str, list[str]]]:

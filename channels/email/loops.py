@@ -22,7 +22,7 @@ answer whoever they like, and a customer writing to a person is never held back.
 is dead-lettered with the reason (`supporthub outbox --dead`, re-queued by an operator); no mail
 goes out, so the loop ends there.
 
-The counts are the hub's rate limits (`core.pipeline.rate_limits`), shared by every process when
+The counts are the hub's rate limits (`core.rate_limits`), shared by every process when
 `redis_url` is set: one `RateLimits` for each count, since one applies all its limits to the one
 key it is asked about, and each count has a key and a limit of its own.
 """
@@ -31,7 +31,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from core.pipeline.rate_limits import RateLimits
+from core.rate_limits import RateLimits
 
 if TYPE_CHECKING:
     from channels.email.settings import EmailSettings

@@ -1,5 +1,5 @@
 """Our replies and case cards as Slack shows them: mrkdwn rendered from the one markdown parse
-(`channels.common.markdown_tree`), cut into Block Kit sections, the satisfaction survey's buttons, and
+(`core.markdown_tree`), cut into Block Kit sections, the satisfaction survey's buttons, and
 the staff desk's case card.
 
 mrkdwn is not markdown: bold is `*x*`, italics `_x_`, a link `<url|label>`, there are no
@@ -19,12 +19,12 @@ from urllib.parse import urlparse
 
 from markdown_it.tree import SyntaxTreeNode
 
-from channels.common.markdown_tree import tree
 from channels.common.survey_buttons import score_title, survey_value
 from channels.common.text_tables import table_lines
 from core.bidi import isolated, visible
 from core.desk_port import CaseCard
 from core.languages import _, language_name
+from core.markdown_tree import tree
 from core.messages import SURVEY_SCORES, StoredMessage
 
 SLACK_USER = re.compile(r"[UW][A-Z0-9]{2,}")

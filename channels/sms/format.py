@@ -45,9 +45,9 @@ from itertools import count, repeat
 import gsm0338  # noqa: F401  (registers the "gsm03.38" codec)
 from markdown_it.tree import SyntaxTreeNode
 
-from channels.common.markdown_tree import tree
 from channels.common.text_tables import table_lines
 from core.languages import N_, _
+from core.markdown_tree import tree
 from core.messages import Citation
 
 TWILIO_MAX_CHARS = 1600  # Twilio refuses longer bodies

@@ -28,9 +28,9 @@ from itertools import accumulate
 
 from markdown_it.tree import SyntaxTreeNode
 
-from channels.common.markdown_tree import tree
 from channels.common.text_tables import table_lines
 from core.languages import _
+from core.markdown_tree import tree
 from core.messages import Citation
 
 MAX_MESSAGE_LENGTH = 4096

@@ -17,9 +17,9 @@ from itertools import count, repeat
 
 from markdown_it.tree import SyntaxTreeNode
 
-from channels.common.markdown_tree import tree
 from channels.common.text_tables import table_lines
 from core.languages import N_, _
+from core.markdown_tree import tree
 from core.messages import Citation
 
 MAX_SOURCES = 3

@@ -16,7 +16,8 @@ from sqlalchemy import ColumnElement, Select, exists, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.admin.contact_labels import contact_labels
-from core.cli.terminal import TerminalChannel
+from core.channel import TERMINAL_CHANNEL
+from core.store.case_tables import Case, CaseEvent
 from core.store.db import (
     AttachmentRow,
     Contact,
@@ -26,13 +27,12 @@ from core.store.db import (
     Memory,
     Message,
 )
-from handoff.tables import Case, CaseEvent
 
 PREVIEW_CHARS = 200
 """How much of a conversation's last message a search row carries."""
 
 
-TEST_CHANNELS = frozenset({TerminalChannel.name})
+TEST_CHANNELS = frozenset({TERMINAL_CHANNEL})
 """Conversations someone had with the bot to try it (`supporthub ask`, `chat`): marked *test*
 on the dashboard, and left out of a search with `tests=hide`."""
 
@@ -155,7 +155,7 @@ class CaseEventInfo:
     to_state: str
     note: str | None
     kind: str
-    """A `handoff.tables.CaseEventKind`: a move, an internal note, an assignment."""
+    """A `core.store.case_tables.CaseEventKind`: a move, an internal note, an assignment."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,11 +16,11 @@ from core.admin.contact_labels import contact_labels
 from core.admin.operations import QueuedCase, case_queue
 from core.desk_port import CaseCard
 from core.languages import language_name
+from core.store.case_tables import Case, CaseEvent
 from core.store.db import Conversation, Message
 from handoff.cases import OPEN_STATES, CaseState
 from handoff.desk_store import card_of
 from handoff.hours import Sla
-from handoff.tables import Case, CaseEvent
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,12 +18,12 @@ from sqlalchemy import case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.ops.metrics_snapshot import undelivered_by_channel
+from core.store.case_tables import Case
 from core.store.db import Conversation, OutboxItem
 from core.store.dead_letters import Requeued, UndeliveredReply, held, requeue, undelivered
 from handoff.cases import OPEN_STATES
 from handoff.desk_store import past_sla
 from handoff.hours import Sla
-from handoff.tables import Case
 from knowledge.tables import IndexRun, IndexVersion, KnowledgeDocument, SkippedFile
 
 

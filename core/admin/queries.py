@@ -40,11 +40,11 @@ from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import FunctionElement
 
 from core.messages import Author
+from core.store.case_tables import Case
 from core.store.db import Conversation, Feedback, Message
 from handoff.cases import OPEN_STATES
 from handoff.desk_store import past_sla
 from handoff.hours import Sla
-from handoff.tables import Case
 
 
 @dataclass(frozen=True, slots=True)

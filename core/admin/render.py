@@ -22,9 +22,9 @@ from aiohttp import web
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup
 
-from channels.email.format import markdown_html
 from core.bidi import isolated, visible
 from core.languages import language_name
+from core.markdown_html import markdown_html
 from core.ops.request_guards import bounded_int
 from knowledge.ingest import origins
 
@@ -70,7 +70,7 @@ def percent(part: int, whole: int) -> str:
 
 def markdown(text: str) -> Markup:
     """A reply as its customer saw it: markdown rendered with raw HTML off and links only for
-    http, https and mailto (`channels.email.format.markdown_html`)."""
+    http, https and mailto (`core.markdown_html`)."""
     return Markup(markdown_html(text))
 
 

@@ -40,8 +40,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.admin.queries import Period
 from core.admin.wrong_answers import followed_answers
+from core.store.case_tables import CaseRating
 from handoff.survey import SATISFIED
-from handoff.tables import CaseRating
 
 
 @dataclass(frozen=True, slots=True)

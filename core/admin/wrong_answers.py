@@ -45,9 +45,9 @@ from sqlalchemy.orm import QueryableAttribute, aliased
 
 from core.admin.queries import Period
 from core.messages import Author
+from core.store.case_tables import Case
 from core.store.db import Feedback, Message
 from handoff.survey import OPEN_FOR
-from handoff.tables import Case
 from knowledge.asking import asks
 from knowledge.search.coverage import content_words
 

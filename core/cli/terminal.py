@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from core.channel import Capabilities
+from core.channel import TERMINAL_CHANNEL, Capabilities
 from core.messages import Address, StoredMessage
 
 
 class TerminalChannel:
-    name = "cli"
+    name = TERMINAL_CHANNEL
     capabilities = Capabilities(max_text_length=100_000, push=False)
 
     def routes(self) -> list[web.AbstractRouteDef]:

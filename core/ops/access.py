@@ -28,7 +28,7 @@ A wrong token gets 401 and nothing more (not whether a token is set, nor how clo
 Failed attempts are counted per client address with the `limits` library (a moving window, in
 Redis when `redis_url` is set so several processes share it): past `FAILURES`, the address
 gets 429 with Retry-After for every wrong token until the window moves on. The count is kept
-in a `core.pipeline.rate_limits.CounterStore`, so a down or hung Redis holds no sign-in up: one waits
+in a `core.rate_limits.CounterStore`, so a down or hung Redis holds no sign-in up: one waits
 half a second, then nothing is throttled for 30 s before Redis is tried again. The right token
 always gets in, at the sign-in form as with a Bearer header: an operator who mistyped it five
 times, or shares a reverse proxy's address with someone guessing, is never locked out. So the
@@ -54,7 +54,7 @@ from pydantic import SecretStr
 
 from core.ops import passwords
 from core.ops.runtime import Runtime
-from core.pipeline.rate_limits import CounterStore
+from core.rate_limits import CounterStore
 from core.store import staff
 from core.store.staff import TOKEN_ACTOR, Person, SignedIn
 

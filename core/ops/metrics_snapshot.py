@@ -25,11 +25,11 @@ from core.metrics import (
     OUTBOX_DEPTH,
     SLA_BREACHES,
 )
+from core.store.case_tables import Case
 from core.store.db import DeliveryStatus, OutboxItem, utcnow
 from handoff.cases import OPEN_STATES
 from handoff.desk_store import past_sla
 from handoff.hours import Sla
-from handoff.tables import Case
 from knowledge.base import KnowledgeBase
 from knowledge.tables import IndexRun
 

@@ -30,10 +30,10 @@ from core.ops.reindex_process import ReindexRunner
 from core.pipeline.hub import Hub
 from core.pipeline.hub_gate import HubGate
 from core.pipeline.notifications import MessageListener
-from core.pipeline.rate_limits import RateLimits, sessions_per_ip
 from core.pipeline.staffing import Staffing
 from core.pipeline.storage import Storage
 from core.pipeline.turn_runner import TurnRunner
+from core.rate_limits import RateLimits, sessions_per_ip
 from core.settings import Settings
 from core.store.action_calls import StoredActionPorts
 from core.store.calibrations import CalibrationCache

@@ -42,11 +42,11 @@ from core.metrics import MESSAGES_RECEIVED, OUTBOX_HELD, REPLIES, TURN_SECONDS, 
 from core.pipeline.notifications import StoredElsewhere
 from core.pipeline.outbox import Outbox
 from core.pipeline.pulse import Pulse
-from core.pipeline.rate_limits import RateLimits
 from core.pipeline.staffing import Staffing
 from core.pipeline.storage import Storage
 from core.pipeline.turn_runner import TakenTurn, TurnRunner
 from core.pipeline.turn_transactions import FinishedTurn, TurnResult
+from core.rate_limits import RateLimits
 from core.settings import Settings
 from core.store.db import DESK
 from core.store.inbox import PendingMessage

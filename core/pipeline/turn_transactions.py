@@ -18,6 +18,7 @@ from sqlalchemy import bindparam, exists, func, select, update
 from sqlalchemy.orm import Session, aliased
 
 from core.messages import Attachment, Author, Reply, StoredMessage, SurveyPart, citation_json
+from core.store.case_tables import Case
 from core.store.contacts import dialect_insert
 from core.store.db import AttachmentRow, Conversation, ConversationState, Memory, Message, MessageStatus, utcnow
 from core.store.inbox import INSERT_MESSAGE, PendingMessage
@@ -27,7 +28,6 @@ from core.turn_context import AttachmentText, Fact, FactKey, Intent, PastMessage
 from handoff.cases import CaseOpening, open_case
 from handoff.desk_store import mirror_to_case
 from handoff.survey import SurveyAnswer, answered_by, record
-from handoff.tables import Case
 
 HISTORY_LIMIT = 200
 """Messages read per turn at most; summaries keep a conversation's unsummarized tail shorter."""

@@ -11,10 +11,10 @@ from sqlalchemy.orm import Session
 from core.answering.sentiment import trend
 from core.channel import CaseOverview, ConversationOverview
 from core.messages import Address, Author, Citation, StoredMessage, SurveyPart
+from core.store.case_tables import Case
 from core.store.contacts import conversation_at, language_at
 from core.store.db import Conversation, Message
 from core.store.transactions import Transactions
-from handoff.tables import Case
 
 
 def to_stored(row: Message) -> StoredMessage:

@@ -1,5 +1,5 @@
 """Database schema (SQLAlchemy 2) and engine set-up. The Alembic migrations mirror these tables,
-handoff's own (`handoff.tables`, on this `Base`) and knowledge's own (`knowledge.tables`)."""
+handoff's own (`core.store.case_tables`, on this `Base`) and knowledge's own (`knowledge.tables`)."""
 
 from __future__ import annotations
 

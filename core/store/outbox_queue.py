@@ -25,6 +25,7 @@ from sqlalchemy import Update, and_, bindparam, delete, func, insert, literal, o
 from sqlalchemy.orm import Session
 
 from core.messages import Address, Author, StoredMessage
+from core.store.case_tables import Case, CaseEvent, CaseEventKind
 from core.store.contacts import insert_ignoring_conflicts
 from core.store.conversation_views import to_stored
 from core.store.db import (
@@ -39,7 +40,6 @@ from core.store.db import (
     utcnow,
 )
 from core.store.transactions import Transactions
-from handoff.tables import Case, CaseEvent, CaseEventKind
 
 
 class Lane(StrEnum):

@@ -32,6 +32,7 @@ from core.answering.sentiment import asks_for_person
 from core.answering.small_talk import small_talk
 from core.messages import Author
 from core.store import contacts
+from core.store.case_tables import Case
 from core.store.db import (
     Contact,
     Conversation,
@@ -43,7 +44,6 @@ from core.store.db import (
     utcnow,
 )
 from core.turn_context import FactKey
-from handoff.tables import Case
 from knowledge.ingest import written
 
 TEAM_ANSWERS = "Support team answers"

@@ -65,6 +65,7 @@ from sqlalchemy.sql.schema import ScalarElementColumnDefault
 from core.admin import gaps, queries, satisfaction
 from core.admin.periods import chosen_period
 from core.settings import AnswerSettings, HandoffSettings
+from core.store.case_tables import Case
 from core.store.db import (
     Base as AppBase,
 )
@@ -78,7 +79,6 @@ from core.store.db import (
     make_sessionmaker,
 )
 from handoff.hours import Sla
-from handoff.tables import Case
 from knowledge.base import QUERY_SUB_BATCH
 from knowledge.embedding.embedder import Embedder
 from knowledge.settings import KnowledgeSettings

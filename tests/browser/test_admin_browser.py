@@ -20,8 +20,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from core.cli.server import RUNTIME
 from core.settings import AdminSettings, Settings
+from core.store.case_tables import Case
 from core.store.db import Contact, Conversation, DeliveryStatus, Message, OutboxItem
-from handoff.tables import Case
 from knowledge.settings import KnowledgeSettings
 from knowledge.tables import IndexRun
 from tests.browser.conftest import Launch, Live

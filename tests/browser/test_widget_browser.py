@@ -27,9 +27,9 @@ from core.messages import Address, InboundMessage
 from core.pipeline.hub_gate import HubGate
 from core.quoting import literal
 from core.settings import AdminSettings, AttachmentSettings, LimitsSettings, LlmSettings, OutboxSettings, Settings
+from core.store.case_tables import Case, CaseRating
 from core.store.db import Conversation, Feedback
 from handoff.desk_store import act_on_case
-from handoff.tables import Case, CaseRating
 from tests.browser.conftest import Launch, Live, serve
 from tests.fakes.hub import FakeHub
 from tests.fakes.openai_server import FakeOpenAI, StreamError, Text

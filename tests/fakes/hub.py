@@ -13,7 +13,7 @@ from core.channel import Admission, Channel, ConversationOverview, FeedbackResul
 from core.desk_port import CaseAction
 from core.messages import Address, Author, Citation, InboundMessage, StoredMessage, SurveyPart
 from core.pipeline.hub_gate import HubGate
-from core.pipeline.rate_limits import RateLimits
+from core.rate_limits import RateLimits
 from knowledge.hits import Hit
 
 CITATION = Citation(source="reset-your-password.md", title="Reset your password", section="How to reset", score=0.81)

@@ -24,8 +24,8 @@ from core.sandbox.telegram_api import FakeBotApi
 from core.sandbox.telegram_updates import private_message
 from core.sandbox.twilio_api import FakeTwilio
 from core.settings import AdminSettings, OutboxSettings, Settings
+from core.store.case_tables import Case
 from handoff.desk_store import act_on_case
-from handoff.tables import Case
 from tests.app_client import AppClient
 from tests.fakes.company_api import FakeCompanyApi
 from tests.integration.staff_steps import on_staff

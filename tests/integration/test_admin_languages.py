@@ -16,8 +16,8 @@ from sqlalchemy.orm import Session
 
 from core.cli.server import RUNTIME, create_app
 from core.settings import AdminSettings, Settings
+from core.store.case_tables import Case
 from core.store.db import Contact, Conversation
-from handoff.tables import Case
 from tests.app_client import AppClient
 from tests.integration.staff_steps import on_staff
 from tests.integration.test_admin_access import BEARER, TOKEN

@@ -21,11 +21,11 @@ from core.admin.render import when
 from core.cli.server import create_app
 from core.ops.metrics_snapshot import sla_breaches
 from core.settings import AdminSettings, HandoffSettings, HoursSettings, Settings
+from core.store.case_tables import Case
 from core.store.db import Contact, Conversation, Message
 from core.store.transactions import Transactions
 from handoff.desk_store import remind_overdue
 from handoff.hours import Sla
-from handoff.tables import Case
 from tests.app_client import AppClient
 from tests.integration.staff_steps import on_staff
 

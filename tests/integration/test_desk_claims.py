@@ -30,6 +30,7 @@ from core.pipeline.storage import Storage
 from core.pipeline.turn_transactions import TurnResult
 from core.sandbox.slack_api import BOT_TOKEN, FakeSlack, RecordedCall
 from core.settings import OutboxSettings, Settings
+from core.store.case_tables import Case
 from core.store.db import DESK, DeliveryStatus, Message, OutboxItem, make_engine, make_sessionmaker
 from core.store.inbox import PendingMessage
 from core.store.outbox_queue import Lane
@@ -38,7 +39,6 @@ from handoff.cases import CaseOpening
 from handoff.desk import StaffDesk
 from handoff.desk_store import STILL_WITH_US, act_on_case, card_of, desk_ref_of
 from handoff.hours import Sla
-from handoff.tables import Case
 from tests.integration.staff_desk_steps import SLACK_SECRET, STAFF
 
 pytestmark = pytest.mark.postgres

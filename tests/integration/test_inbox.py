@@ -23,10 +23,10 @@ from core.sandbox.slack_api import FakeSlack
 from core.sandbox.telegram_api import FakeBotApi
 from core.sandbox.telegram_updates import private_message
 from core.settings import AdminSettings, OutboxSettings, Settings
+from core.store.case_tables import Case
 from core.store.db import Message, StaffRole
 from handoff.canned import save_canned_reply
 from handoff.desk_store import RESOLVED_NOTICE
-from handoff.tables import Case
 from tests.app_client import AppClient
 from tests.integration.staff_desk_steps import case_card, desk_settings, staff_replies
 from tests.integration.staff_steps import Person, browser, joined, next_event

@@ -21,7 +21,7 @@ from core.answering.llm_responder import DATA_OPEN
 from core.cli.server import RUNTIME, create_app
 from core.pipeline.turn_runner import HANDOFF_NOTICE
 from core.settings import AdminSettings, LlmSettings, MemorySettings, Settings
-from handoff.tables import Case
+from core.store.case_tables import Case
 from tests.app_client import AppClient
 from tests.fakes.openai_server import Call, FakeOpenAI, HttpError, Text, ToolCalls
 from tests.integration.staff_steps import on_staff

@@ -23,8 +23,8 @@ from core.cli.server import RUNTIME, create_app
 from core.sandbox.telegram_api import FakeBotApi
 from core.sandbox.telegram_updates import private_message
 from core.settings import AdminSettings, LimitsSettings, LlmSettings, OutboxSettings, Settings
+from core.store.case_tables import Case
 from core.store.db import Conversation, utcnow
-from handoff.tables import Case
 from knowledge.tables import IndexRun
 from tests.app_client import AppClient
 from tests.fakes.openai_server import FakeOpenAI, HttpError, Text, usage

@@ -14,8 +14,8 @@ from pydantic import SecretStr
 from sqlalchemy import func, select
 
 from channels.slack.settings import SlackSettings
+from core import rate_limits
 from core.cli.server import RUNTIME, create_app
-from core.pipeline import rate_limits
 from core.sandbox.slack_api import BOT_TOKEN, FakeSlack
 from core.sandbox.slack_events import message_event, signed_headers
 from core.settings import LimitsSettings, Settings
@@ -123,7 +123,7 @@ async def test_a_hung_redis_holds_up_one_message_then_is_left_alone_then_tried_a
     caplog: pytest.LogCaptureFixture,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    caplog.set_level(logging.INFO, logger="core.pipeline.rate_limits")
+    caplog.set_level(logging.INFO, logger="core.rate_limits")
     redis_url = f"redis://127.0.0.1:{redis_line.port}/13"
     client = await aiohttp_client(
         create_app(make_settings(redis_url=redis_url, limits=LimitsSettings(per_contact="3/minute", per_ip="")))

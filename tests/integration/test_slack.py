@@ -20,8 +20,8 @@ from core.cli.server import RUNTIME, create_app
 from core.sandbox.slack_api import BOT_TOKEN, BOT_USER_ID, FakeSlack
 from core.sandbox.slack_events import app_mention_event, block_action, message_event, signed_headers
 from core.settings import OutboxSettings, Settings
+from core.store.case_tables import CaseRating
 from core.store.db import Message
-from handoff.tables import CaseRating
 from tests.app_client import AppClient
 from tests.settle import settled, until
 

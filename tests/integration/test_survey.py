@@ -19,9 +19,9 @@ from core.sandbox.slack_events import block_action, signed_headers
 from core.sandbox.telegram_api import FakeBotApi
 from core.sandbox.telegram_updates import private_message
 from core.settings import AdminSettings, OutboxSettings, Settings
+from core.store.case_tables import CaseRating
 from handoff.desk_store import RESOLVED_NOTICE
 from handoff.survey import QUESTION, THANKS
-from handoff.tables import CaseRating
 from tests.app_client import AppClient
 from tests.integration.staff_desk_steps import SLACK_SECRET, STAFF, case_card, desk_settings
 from tests.integration.test_telegram import deliver, ready, telegram_settings, update

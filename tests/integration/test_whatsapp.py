@@ -20,9 +20,9 @@ from channels.whatsapp.settings import WhatsAppSettings
 from core.cli.server import RUNTIME, create_app
 from core.sandbox.slack_api import FakeSlack
 from core.settings import AdminSettings, OutboxSettings, Settings
+from core.store.case_tables import CaseRating
 from core.store.contacts import VERIFIED_PHONE
 from core.store.db import AttachmentRow, Contact, Conversation, Identity, Message, OptOut, OutboxItem
-from handoff.tables import CaseRating
 from tests.app_client import AppClient
 from tests.fakes.whatsapp_graph import (
     ACCESS_TOKEN,

@@ -26,19 +26,19 @@ from core.desk_port import CaseAction
 from core.languages import SHIPPED, SOURCE, Catalogs, _, read_catalog, shipped_folders, speaking, use_catalogs
 from core.messages import Address, InboundMessage
 from core.pipeline.hub import Hub
-from core.pipeline.rate_limits import RateLimits
 from core.pipeline.staffing import Staffing
 from core.pipeline.storage import Storage
 from core.pipeline.turn_runner import HANDOFF_NOTICE, TurnRunner
 from core.placeholders import placeholders, unfit
+from core.rate_limits import RateLimits
 from core.settings import HandoffSettings, HoursSettings, LanguageSettings, Settings
+from core.store.case_tables import Case
 from core.store.db import Message, utcnow
 from core.store.transactions import Transactions
 from handoff.desk_store import RESOLVED_NOTICE, STILL_WITH_US, act_on_case, remind_overdue
 from handoff.hours import Sla
 from handoff.reach import NO_PERSON, where_to_reach
 from handoff.survey import QUESTION
-from handoff.tables import Case
 from tests.app_client import AppClient
 from tests.fakes.flaky_channel import FlakyChannel
 from tests.unit.core.pipeline.test_hub import ScriptedAgent, hub_for

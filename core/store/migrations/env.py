@@ -8,7 +8,7 @@ import asyncio
 from alembic import context
 from sqlalchemy.engine import Connection
 
-import handoff.tables  # noqa: F401  (puts handoff's tables on Base.metadata)
+import core.store.case_tables  # noqa: F401  (puts handoff's tables on Base.metadata)
 from core.store.db import Base, make_engine
 from knowledge import tables as knowledge_tables
 

@@ -23,7 +23,7 @@ from channels.web.settings import WebSettings
 from core.channel import Channel
 from core.messages import Address, Author, SurveyPart
 from core.pipeline.hub_gate import HubGate
-from core.pipeline.rate_limits import RateLimits
+from core.rate_limits import RateLimits
 from core.settings import Settings
 from tests.app_client import AppClient
 from tests.fakes.hub import FakeHub

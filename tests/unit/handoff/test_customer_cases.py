@@ -11,12 +11,12 @@ from sqlalchemy import func, select
 from core.messages import Address, InboundMessage, Reply
 from core.pipeline.storage import Storage
 from core.pipeline.turn_transactions import TurnResult
+from core.store.case_tables import CaseEvent
 from core.store.db import Message
 from core.store.inbox import PendingMessage
 from core.store.transactions import Transactions
 from handoff.cases import CaseOpening
 from handoff.customer_cases import CUSTOMER_NOTE, StoredCaseBook
-from handoff.tables import CaseEvent
 
 pytestmark = pytest.mark.postgres
 

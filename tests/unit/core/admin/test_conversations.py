@@ -19,6 +19,7 @@ from core.admin.conversations import (
     search,
     transcript,
 )
+from core.store.case_tables import Case, CaseEvent
 from core.store.db import (
     AttachmentRow,
     Contact,
@@ -28,7 +29,6 @@ from core.store.db import (
     Memory,
     Message,
 )
-from handoff.tables import Case, CaseEvent
 
 DAY1 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 DAY2 = DAY1 + timedelta(days=1)

@@ -17,8 +17,8 @@ from core.admin.satisfaction import (
     satisfaction,
     satisfaction_by_staff,
 )
+from core.store.case_tables import Case, CaseRating
 from core.store.db import Contact, Conversation, Feedback, Message
-from handoff.tables import Case, CaseRating
 
 pytestmark = pytest.mark.postgres
 

@@ -11,10 +11,10 @@ from core.languages import spoken
 from core.messages import Address, InboundMessage, Reply
 from core.pipeline.storage import Storage
 from core.settings import HandoffSettings, Settings
+from core.store.case_tables import Case
 from core.store.db import Conversation, Message
 from core.streaming import StreamSink
 from core.turn_context import AgentOutcome, TurnContext
-from handoff.tables import Case
 from tests.fakes.flaky_channel import FlakyChannel
 from tests.unit.core.pipeline.test_hub import ScriptedAgent, hub_for
 

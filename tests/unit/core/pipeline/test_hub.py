@@ -16,9 +16,9 @@ from core.answering.llm_responder import LlmResponder
 from core.answering.sentiment import SentimentAnalyzer
 from core.messages import Address, Author, InboundMessage, Reply
 from core.pipeline.hub import ANSWER_ATTEMPTS, SORRY, Hub
-from core.pipeline.rate_limits import RateLimits
 from core.pipeline.storage import Storage
 from core.pipeline.turn_runner import TurnRunner
+from core.rate_limits import RateLimits
 from core.settings import OutboxSettings, Settings
 from core.streaming import StreamSink
 from core.turn_context import AgentOutcome, TurnContext

@@ -13,10 +13,10 @@ from core.answering.attachments import AttachmentReader
 from core.answering.sentiment import SentimentAnalyzer
 from core.messages import Address, InboundMessage
 from core.pipeline.hub import Hub
-from core.pipeline.rate_limits import RateLimits
 from core.pipeline.staffing import Staffing
 from core.pipeline.storage import Storage
 from core.pipeline.turn_runner import DECLINED_HANDOFF, HANDOFF_NOTICE, TurnRunner, out_of_hours
+from core.rate_limits import RateLimits
 from core.settings import HandoffSettings, HoursSettings, Settings
 from tests.fakes.flaky_channel import FlakyChannel
 from tests.unit.core.pipeline.test_hub import ScriptedAgent

@@ -1,6 +1,7 @@
-"""The tables handoff owns: cases, their events, the canned replies staff send and the cases' satisfaction surveys. They sit on the store's `Base` (one
-schema, one migration history), on the store's floor of the house, so the stores that show a
-conversation can join its case; only `handoff.cases` changes them."""
+"""The tables of a person taking over: cases, their events, the canned replies staff send and
+the cases' satisfaction ratings. Handoff writes them (only `handoff.cases` moves a case); they
+sit here, on the store's `Base` (one schema, one migration history) and on its floor of the
+house, so the stores that show a conversation can join its case."""
 
 from __future__ import annotations
 
