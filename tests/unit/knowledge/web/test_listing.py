@@ -90,7 +90,8 @@ async def test_an_index_that_lists_a_sitemap_twice_or_itself_reads_each_once_up_
 
     result = await crawl(source_for(help_site, url=help_site.url_of("/sitemap_index.xml")), {})
 
-    assert [page.url.removeprefix(help_site.url) for page in result.pages] == ["/help/a", "/help/b"]
+    # pages come in the order they finish loading, which a busy machine may swap
+    assert sorted(page.url.removeprefix(help_site.url) for page in result.pages) == ["/help/a", "/help/b"]
     assert result.listing_errors == [(help_site.url_of("/sitemaps/c.xml"), "more than 3 sitemaps")]
     assert [len(help_site.requests_to(path)) for path in ("/sitemap_index.xml", "/sitemaps/a.xml")] == [1, 1]
     assert help_site.requests_to("/sitemaps/d.xml") == []
