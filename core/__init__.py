@@ -69,13 +69,15 @@ core.cli: main (the `supporthub` group), support (what commands share), server (
     settings_reference (the docs' settings page, written from the settings models), sandbox_command,
     staff_commands (`supporthub staff invite|list|remove`). A command imports what it needs when
     it runs: `supporthub --help` loads no settings, database or model.
-core.admin: the dashboard at /admin: pages and its query modules; inbox + inbox_queries + inbox_live (the
-    staff desk in the browser, live through server-sent events), staff_page (people and the
-    audit trail), replies (canned replies), satisfaction (survey scores, resolution rate),
-    wrong_answers (answers the customer's next move says were wrong),
-    suggestions (reviewing what staff answered; answering a knowledge gap in place), action_calls
-    (the declared actions and the audit trail of their calls), knowledge_api (a help centre
-    pushes or withdraws an article: /api/knowledge/documents, behind the admin token).
+core.admin: the dashboard at /admin, in three rooms: app (its routes and sign-in); views/ (pages and
+    their JSON twins: pages, staff (people and the audit trail), replies (canned replies),
+    suggestions (reviewing what staff answered; answering a knowledge gap in place),
+    action_calls (the declared actions and the audit trail of their calls), knowledge_api (a
+    help centre pushes or withdraws an article: /api/knowledge/documents, behind the admin
+    token), render, charts); queries/ (what the pages read: overview, conversations, gaps,
+    wrong_answers (answers the customer's next move says were wrong), satisfaction (survey
+    scores, resolution rate), operations, status, schedule, periods, contact_labels); inbox/
+    (the staff desk in the browser: views, queries, live through server-sent events).
 handoff: policy, cases, customer_cases (a customer's own cases, for the built-in actions), desk + desk_store (the chat-platform desk through the desk port),
     inbox_store (the inbox's replies, notes, assignments), canned, survey, hours (business
     hours and the SLA clock), reach (where a customer can reach the team when no desk takes

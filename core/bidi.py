@@ -7,7 +7,7 @@ into its own direction. So where such a name is shown, each explicit direction c
 embeddings, overrides and isolates and what ends them (Unicode's bidi classes LRE, RLE, LRO,
 RLO, PDF, LRI, RLI, FSI, PDI: U+202A-U+202E and U+2066-U+2069) — is shown as its code point,
 "[U+202E]", for staff to see that it was there, and the name is isolated from the text around
-it: in HTML by `<bdi>` (the dashboard's `given` filter, `core.admin.render`), in plain text
+it: in HTML by `<bdi>` (the dashboard's `given` filter, `core.admin.views.render`), in plain text
 between FSI and PDI (`isolated`). The marks (LRM, RLM, ALM) stay: they move no letters, only
 the punctuation beside them, inside the isolate.
 """

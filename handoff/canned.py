@@ -181,7 +181,7 @@ def canned_for_case(session: Session, *, desk_ref: str, name: str, agent: str | 
 def customer_name(session: Session, contact_id: str) -> str | None:
     """The name a contact is greeted by: their display name (a channel's profile name, or the
     one a signed-in visitor gave), else the newest name they told the bot — the dashboard's
-    order (`core.admin.contact_labels`), without its addresses and ids, which are not names."""
+    order (`core.admin.queries.contact_labels`), without its addresses and ids, which are not names."""
     contact = session.get(Contact, contact_id)
     if contact is not None and contact.display_name and contact.display_name.strip():
         return contact.display_name.strip()

@@ -1,4 +1,4 @@
-"""The browser inbox's transactions on a case (`core.admin.inbox`): a reply to the customer,
+"""The browser inbox's transactions on a case (`core.admin.inbox.views`): a reply to the customer,
 an internal note, an assignment. A case action (claim, resolve, return) is
 `handoff.desk_store.act_on_case`, the same as from Slack, so both desks stay one record.
 

@@ -45,7 +45,7 @@ OPEN_FOR = timedelta(hours=24)
 minutes if they answer at all, or when they next read their messages: an email or an SMS read
 the next morning. A day covers that; later, a lone digit is more likely about something else
 (a quantity, a choice in a new conversation) than a late rating. It is also the resolution
-rate's window (`core.admin.satisfaction`)."""
+rate's window (`core.admin.queries.satisfaction`)."""
 SATISFIED = 4
 """A score from here up counts as satisfied (4 or 5), as satisfaction surveys usually count it."""
 _SCORE = re.compile(r"([1-5])(?:\s*/\s*5)?\s*[.!]?")

@@ -14,10 +14,10 @@ from aiohttp import web
 from jinja2 import Environment
 from sqlalchemy.orm import Session
 
-from core.admin.inbox import Inbox
-from core.admin.pages import VISITOR, Pages
-from core.admin.render import SECURITY_HEADERS, environment, page
-from core.admin.staff_page import StaffPage
+from core.admin.inbox.views import Inbox
+from core.admin.views.pages import VISITOR, Pages
+from core.admin.views.render import SECURITY_HEADERS, environment, page
+from core.admin.views.staff import StaffPage
 from core.clean_text import clean
 from core.ops import passwords
 from core.ops.access import SESSION_TTL, AdminAccess

@@ -10,7 +10,7 @@ from aiohttp import web
 from aiohttp.typedefs import Middleware
 
 from core.admin.app import install_admin
-from core.admin.knowledge_api import KnowledgeApi
+from core.admin.views.knowledge_api import KnowledgeApi
 from core.log_context import request_ids
 from core.ops.access import AdminAccess
 from core.ops.client_address import forwarded_client

@@ -1,6 +1,6 @@
 """A process-wide beat on every change to conversations and cases: a message stored here or
 in another process (through `core.pipeline.notifications`), a case moved from a desk. What
-shows conversations live to staff (the inbox's one watcher, `core.admin.inbox_live`) waits for
+shows conversations live to staff (the inbox's one watcher, `core.admin.inbox.live`) waits for
 the next beat, then reads what changed from the database, so a beat carries nothing and a
 missed one costs only the waiter's own timeout. Beats are counted, so a waiter busy reading
 when more came knows to read again at once rather than wait for the next."""

@@ -62,8 +62,9 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from sqlalchemy.sql.schema import ScalarElementColumnDefault
 
-from core.admin import gaps, queries, satisfaction
-from core.admin.periods import chosen_period
+from core.admin.queries import gaps, satisfaction
+from core.admin.queries import overview as queries
+from core.admin.queries.periods import chosen_period
 from core.settings import AnswerSettings, HandoffSettings
 from core.store.case_tables import Case
 from core.store.db import (

@@ -15,9 +15,9 @@ import pytest
 from pydantic import SecretStr
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from core.admin.operations import case_queue
-from core.admin.queries import open_cases
-from core.admin.render import when
+from core.admin.queries.operations import case_queue
+from core.admin.queries.overview import open_cases
+from core.admin.views.render import when
 from core.cli.server import create_app
 from core.ops.metrics_snapshot import sla_breaches
 from core.settings import AdminSettings, HandoffSettings, HoursSettings, Settings

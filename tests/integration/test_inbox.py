@@ -16,7 +16,7 @@ import pytest
 from pydantic import SecretStr
 from sqlalchemy import select
 
-from core.admin import inbox
+from core.admin.inbox import views as inbox
 from core.cli.server import RUNTIME, create_app
 from core.pipeline.turn_runner import HANDOFF_NOTICE
 from core.sandbox.slack_api import FakeSlack

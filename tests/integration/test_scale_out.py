@@ -16,7 +16,7 @@ from typing import Any
 import aiohttp
 import pytest
 
-from core.admin.inbox import RECHECK_S
+from core.admin.inbox.views import RECHECK_S
 from core.sandbox.slack_events import message_event, signed_headers
 from tests.cli_runner import supporthub
 from tests.fakes.chroma_server import chroma_server

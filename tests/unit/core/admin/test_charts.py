@@ -8,7 +8,7 @@ from datetime import date, timedelta
 import pytest
 from markupsafe import Markup
 
-from core.admin.charts import PALETTE, Series, data_table, stacked_bars
+from core.admin.views.charts import PALETTE, Series, data_table, stacked_bars
 
 SVG = "{http://www.w3.org/2000/svg}"
 NOV3 = date(2026, 11, 3)

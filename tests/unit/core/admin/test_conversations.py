@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from core.admin.contact_labels import contact_labels
-from core.admin.conversations import (
+from core.admin.queries.contact_labels import contact_labels
+from core.admin.queries.conversations import (
     PREVIEW_CHARS,
     CaseEventInfo,
     ConversationFilter,

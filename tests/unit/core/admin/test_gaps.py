@@ -12,8 +12,8 @@ import pytest
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from core.admin.gaps import GapFinder, GapReport, unanswered_questions
-from core.admin.queries import Period
+from core.admin.queries.gaps import GapFinder, GapReport, unanswered_questions
+from core.admin.queries.overview import Period
 from core.answering.answer_decision import decide
 from core.store.db import Contact, Conversation, Feedback, Message
 from knowledge.base import KnowledgeBase

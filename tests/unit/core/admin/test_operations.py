@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from core.admin.operations import (
+from core.admin.queries.operations import (
     ChannelDelivery,
     DocumentRow,
     case_queue,

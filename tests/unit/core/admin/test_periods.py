@@ -6,8 +6,8 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from core.admin.periods import BadFilter, chosen_period
-from core.admin.schedule import upcoming_runs
+from core.admin.queries.periods import BadFilter, chosen_period
+from core.admin.queries.schedule import upcoming_runs
 from core.settings import ScheduleJob
 
 NOW = datetime(2026, 11, 23, 10, 7, tzinfo=UTC)

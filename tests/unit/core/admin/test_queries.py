@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from core.admin.queries import (
+from core.admin.queries.overview import (
     Outcomes,
     Percentiles,
     Period,

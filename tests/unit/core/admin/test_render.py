@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from core.admin.render import environment
+from core.admin.views.render import environment
 from core.languages import speaking
 
 

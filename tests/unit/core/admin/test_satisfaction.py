@@ -8,8 +8,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from core.admin.queries import Period
-from core.admin.satisfaction import (
+from core.admin.queries.overview import Period
+from core.admin.queries.satisfaction import (
     Resolution,
     Satisfaction,
     StaffSatisfaction,

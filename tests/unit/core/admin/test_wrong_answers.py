@@ -8,9 +8,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from core.admin.queries import Period
-from core.admin.satisfaction import Resolution, resolution
-from core.admin.wrong_answers import Signal, asked_again, said_not_helped, wrong_answers
+from core.admin.queries.overview import Period
+from core.admin.queries.satisfaction import Resolution, resolution
+from core.admin.queries.wrong_answers import Signal, asked_again, said_not_helped, wrong_answers
 from core.store.db import Contact, Conversation, Feedback, Message
 
 T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)

@@ -25,7 +25,7 @@ from sqlalchemy import Select, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
-from core.admin.queries import Period
+from core.admin.queries.overview import Period
 from core.answering.agent import ask_each
 from core.answering.answer_decision import HAND_OVER_SOURCE, Decision, decide
 from core.answering.questions import questions
@@ -102,7 +102,7 @@ def _unanswered(period: Period) -> Select[int, str, str, str, datetime, bool, in
     through the index on (author, created_at, channel) and narrowed to the declined and the
     thumbed down before their questions are fetched by primary key; counting in the same
     statement (a window) scans them once. A question belongs to the period its reply was
-    written in, as the overview counts declined replies (`core.admin.queries.outcomes`)."""
+    written in, as the overview counts declined replies (`core.admin.queries.overview.outcomes`)."""
     bot, customer = aliased(Message), aliased(Message)
     conditions = [bot.author == "bot", bot.created_at >= period.since, bot.created_at < period.until]
     if period.channel is not None:

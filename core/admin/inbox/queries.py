@@ -12,8 +12,8 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core.admin.contact_labels import contact_labels
-from core.admin.operations import QueuedCase, case_queue
+from core.admin.queries.contact_labels import contact_labels
+from core.admin.queries.operations import QueuedCase, case_queue
 from core.desk_port import CaseCard
 from core.languages import language_name
 from core.store.case_tables import Case, CaseEvent
@@ -27,7 +27,7 @@ from handoff.hours import Sla
 class InboxEntry:
     case: QueuedCase
     customer: str
-    """The contact's best known name, email or phone (`core.admin.contact_labels`)."""
+    """The contact's best known name, email or phone (`core.admin.queries.contact_labels`)."""
     last_said: str | None
     """The customer's latest message, to read before opening the case."""
     needs: str | None = None

@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, exists, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core.admin.contact_labels import contact_labels
+from core.admin.queries.contact_labels import contact_labels
 from core.channel import TERMINAL_CHANNEL
 from core.store.case_tables import Case, CaseEvent
 from core.store.db import (
@@ -71,7 +71,7 @@ class ConversationRow:
     contact_id: str
     contact_name: str | None
     contact_label: str
-    """Who the contact is, as a person reads it (`core.admin.contact_labels`)."""
+    """Who the contact is, as a person reads it (`core.admin.queries.contact_labels`)."""
     updated_at: datetime
     language: str | None
     """The customer's language (ISO 639-1); None until a message was sure of one."""

@@ -16,7 +16,7 @@ from typing import Any, Protocol
 
 from aiohttp import web
 
-from core.admin.render import as_json, back, wants_json
+from core.admin.views.render import as_json, back, wants_json
 from core.ops.access import Visitor
 from core.ops.runtime import Runtime
 from core.store import staff
@@ -54,7 +54,7 @@ class CannedReplyPages:
         checked_form: Callable[[web.Request], Awaitable[Visitor]],
     ) -> None:
         """The dashboard's own ways to reach the runtime, render a page and refuse a form
-        without the session's CSRF value (`core.admin.pages.Pages`)."""
+        without the session's CSRF value (`core.admin.views.pages.Pages`)."""
         self._runtime = runtime
         self._page = page
         self._checked_form = checked_form

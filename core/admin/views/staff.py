@@ -14,8 +14,8 @@ from typing import Any
 from aiohttp import web
 from jinja2 import Environment
 
-from core.admin.pages import VISITOR
-from core.admin.render import page
+from core.admin.views.pages import VISITOR
+from core.admin.views.render import page
 from core.ops.access import AdminAccess, Visitor
 from core.ops.runtime import Runtime, running
 from core.settings import Settings

@@ -26,8 +26,8 @@ from typing import Any
 from aiohttp import web
 from sqlalchemy.orm import Session
 
-from core.admin.render import as_json, back, row_number, wants_json
-from core.admin.replies import PageMaker
+from core.admin.views.render import as_json, back, row_number, wants_json
+from core.admin.views.replies import PageMaker
 from core.answering.answer_decision import HAND_OVER_SOURCE
 from core.ops.access import Visitor
 from core.ops.runtime import Runtime
@@ -62,7 +62,7 @@ class SuggestionPages:
         collection: str,
     ) -> None:
         """The dashboard's own ways to reach the runtime, render a page and refuse a form
-        without the session's CSRF value (`core.admin.pages.Pages`); `collection`: the knowledge
+        without the session's CSRF value (`core.admin.views.pages.Pages`); `collection`: the knowledge
         collection whose index version a link moves."""
         self._runtime = runtime
         self._page = page

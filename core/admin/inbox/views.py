@@ -14,7 +14,7 @@ beside it, and a reply is sent translated into their language, what staff wrote 
 The pages are server-rendered and work without script; one small script (`inbox.js`, the only
 one the dashboard runs, allowed by its hash) listens to `…/events` (server-sent events) and
 reloads the page's live region when the case or the queue changed. The streams share one
-watcher per process (`core.admin.inbox_live`): at a beat of the hub's `Pulse` (a message
+watcher per process (`core.admin.inbox.live`): at a beat of the hub's `Pulse` (a message
 stored here or, on PostgreSQL, in another process; a case moved), or every `RECHECK_S` at the
 latest, it reads every open page's version and session at once, so a change costs the same few
 statements however many pages are open, and a person removed or signed out stops receiving at
@@ -37,11 +37,11 @@ from aiohttp import web
 from jinja2 import Environment
 from sqlalchemy.orm import Session
 
-from core.admin import inbox_queries
-from core.admin.conversations import Transcript, transcript
-from core.admin.inbox_live import LiveStreams, TooManyStreams, Version
-from core.admin.pages import VISITOR
-from core.admin.render import SECURITY_HEADERS, as_json, page
+from core.admin.inbox import queries as inbox_queries
+from core.admin.inbox.live import LiveStreams, TooManyStreams, Version
+from core.admin.queries.conversations import Transcript, transcript
+from core.admin.views.pages import VISITOR
+from core.admin.views.render import SECURITY_HEADERS, as_json, page
 from core.clean_text import clean
 from core.desk_port import CaseAction
 from core.ops.access import AdminAccess, Visitor
@@ -58,7 +58,7 @@ from handoff.translations import Outgoing, language_of_case
 
 log = logging.getLogger(__name__)
 
-SCRIPT = files("core.admin").joinpath("inbox.js").read_text(encoding="utf-8")
+SCRIPT = files("core.admin.inbox").joinpath("inbox.js").read_text(encoding="utf-8")
 _SCRIPT_HASH = base64.b64encode(hashlib.sha256(SCRIPT.encode()).digest()).decode()
 LIVE_HEADERS = {
     **SECURITY_HEADERS,

@@ -1,6 +1,6 @@
 """The inbox's live streams in this process: one watcher for all of them, and a cap per person.
 
-Every open inbox page holds a stream (`core.admin.inbox`). One watcher task per process waits
+Every open inbox page holds a stream (`core.admin.inbox.views`). One watcher task per process waits
 for the hub's `Pulse` (or `recheck_s`, for a beat missed while a listener reconnected), then
 reads, for every stream at once, in one database session: which of their staff sessions are
 still signed in, the queue's version, and each watched case's version — at most three
@@ -24,7 +24,7 @@ from functools import partial
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from core.admin import inbox_queries
+from core.admin.inbox import queries as inbox_queries
 from core.pipeline.pulse import Pulse
 from core.store import staff
 

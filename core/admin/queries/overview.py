@@ -163,7 +163,7 @@ def _outcome() -> ColumnElement[str]:
 
 def _replies(period: Period) -> list[ColumnElement[bool]]:
     """Bot and staff messages of the period, but for the satisfaction survey's (asked and thanked
-    by the hub itself, `core.admin.satisfaction` counts them)."""
+    by the hub itself, `core.admin.queries.satisfaction` counts them)."""
     return [Message.author.in_((Author.BOT, Author.STAFF)), Message.survey.is_(None), *_in(period, Message.created_at)]
 
 

@@ -18,9 +18,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
 from core.action_settings import ActionDeclaration, ActionSettings
-from core.admin.contact_labels import contact_labels
-from core.admin.render import as_json, row_number
-from core.admin.replies import PageMaker
+from core.admin.queries.contact_labels import contact_labels
+from core.admin.views.render import as_json, row_number
+from core.admin.views.replies import PageMaker
 from core.answering.actions import built_in
 from core.ops.runtime import Runtime
 from core.store import action_calls as store
@@ -57,7 +57,7 @@ class AuditPage:
     more: bool
     calls: list[store.AuditedCall]
     contacts: dict[str, str]
-    """Each listed contact's label, by id (`core.admin.contact_labels`)."""
+    """Each listed contact's label, by id (`core.admin.queries.contact_labels`)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,7 +91,7 @@ def _described(name: str, declaration: ActionDeclaration, *, built: bool) -> Dec
 
 class ActionCallPages:
     def __init__(self, *, runtime: Callable[[web.Request], Runtime], page: PageMaker, settings: ActionSettings) -> None:
-        """The dashboard's own ways to reach the runtime and render a page (`core.admin.pages.Pages`),
+        """The dashboard's own ways to reach the runtime and render a page (`core.admin.views.pages.Pages`),
         and the actions' settings."""
         self._runtime = runtime
         self._page = page

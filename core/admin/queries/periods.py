@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
-from core.admin.queries import Period
+from core.admin.queries.overview import Period
 
 PERIODS: dict[str, tuple[str, int]] = {"today": ("Today", 1), "7d": ("7 days", 7), "30d": ("30 days", 30)}
 DEFAULT_PERIOD = "7d"

@@ -27,7 +27,7 @@ Three signals, the first that fires naming the answer (`Signal`):
 
 "Next message" is the customer's first message after the answer, when it comes within
 `RESOLUTION_WINDOW` and before the bot's next answer in that conversation; what follows a later
-answer is that answer's, as for the resolution rate (`core.admin.satisfaction`).
+answer is that answer's, as for the resolution rate (`core.admin.queries.satisfaction`).
 """
 
 from __future__ import annotations
@@ -43,7 +43,7 @@ from sqlalchemy import ColumnElement, ScalarSelect, String, cast, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import QueryableAttribute, aliased
 
-from core.admin.queries import Period
+from core.admin.queries.overview import Period
 from core.messages import Author
 from core.store.case_tables import Case
 from core.store.db import Feedback, Message

@@ -12,7 +12,7 @@ Definitions (the dashboard page states them, and docs/dashboard.md):
   centre (the overview's *answered*: not a decline, not a handover) — the share that look to have
   settled the question: no 👎 on the answer, no case opened in its conversation within
   `wrong_answers.RESOLUTION_WINDOW` (a day) after it and before the bot's next answer there (what follows a later
-  answer is that answer's), and no sign that it was wrong (`core.admin.wrong_answers`: the
+  answer is that answer's), and no sign that it was wrong (`core.admin.queries.wrong_answers`: the
   customer said it did not help, asked again, or left after a weak match). A customer who asks
   for a person gets a case at once (the escalation policy's first rule, `handoff.policy`), so a
   request for a person counts through its case, as do the policy's other reasons (frustration,
@@ -38,8 +38,8 @@ from decimal import Decimal
 from sqlalchemy import ColumnElement, Float, case, cast, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core.admin.queries import Period
-from core.admin.wrong_answers import followed_answers
+from core.admin.queries.overview import Period
+from core.admin.queries.wrong_answers import followed_answers
 from core.store.case_tables import CaseRating
 from handoff.survey import SATISFIED
 
@@ -71,7 +71,7 @@ class Resolution:
     resolved: int
     """No 👎, no case and no sign that it was wrong."""
     looks_wrong: int
-    """A signal says it was wrong (`core.admin.wrong_answers`), whatever else followed."""
+    """A signal says it was wrong (`core.admin.queries.wrong_answers`), whatever else followed."""
     escalated_or_down: int
     """A case or a 👎 followed, and no signal."""
     left_silent: int

@@ -1,5 +1,5 @@
 """The dashboard's pages and their JSON twins. Each handler reads through the query modules
-(core.admin.queries, conversations, gaps, wrong_answers, operations) in one session and
+(core.admin.queries.overview, conversations, gaps, wrong_answers, operations) in one session and
 renders; nothing here knows a channel or the hub's pipeline. The two actions — re-index now, retry a dead
 letter — are POSTs that check the session's CSRF value and redirect back (post/redirect/get).
 """
@@ -17,20 +17,21 @@ from typing import Any
 from aiohttp import web
 from jinja2 import Environment
 
-from core.admin import conversations, operations, queries
-from core.admin import satisfaction as surveys
-from core.admin.action_calls import ActionCallPages
-from core.admin.charts import Series, data_table, stacked_bars
-from core.admin.conversations import TEST_CHANNELS
-from core.admin.gaps import GapFinder, GapReport
-from core.admin.periods import PERIODS, BadFilter, Chosen, chosen_period
-from core.admin.queries import Period
-from core.admin.render import as_json, back, page, row_number, wants_json
-from core.admin.replies import CannedReplyPages
-from core.admin.schedule import ScheduledJob, upcoming_runs
-from core.admin.status import Status, read_status
-from core.admin.suggestions import SuggestionPages, section_targets
-from core.admin.wrong_answers import WrongAnswers, wrong_answers
+from core.admin.queries import conversations, operations
+from core.admin.queries import overview as queries
+from core.admin.queries import satisfaction as surveys
+from core.admin.queries.conversations import TEST_CHANNELS
+from core.admin.queries.gaps import GapFinder, GapReport
+from core.admin.queries.overview import Period
+from core.admin.queries.periods import PERIODS, BadFilter, Chosen, chosen_period
+from core.admin.queries.schedule import ScheduledJob, upcoming_runs
+from core.admin.queries.status import Status, read_status
+from core.admin.queries.wrong_answers import WrongAnswers, wrong_answers
+from core.admin.views.action_calls import ActionCallPages
+from core.admin.views.charts import Series, data_table, stacked_bars
+from core.admin.views.render import as_json, back, page, row_number, wants_json
+from core.admin.views.replies import CannedReplyPages
+from core.admin.views.suggestions import SuggestionPages, section_targets
 from core.answering.answer_decision import Bar, answer_bar
 from core.clean_text import clean
 from core.languages import detectable

@@ -12,7 +12,7 @@ from importlib.metadata import version
 
 from sqlalchemy import Connection
 
-from core.admin import operations
+from core.admin.queries import operations
 from core.answering.answer_decision import answer_bar
 from core.ops.runtime import Runtime
 from core.settings import Settings
