@@ -83,6 +83,7 @@ handoff: policy, cases, customer_cases (a customer's own cases, for the built-in
     hours and the SLA clock), reach (where a customer can reach the team when no desk takes
     cases), translations (with an LLM: customers' messages for staff, staff replies into the
     customer's language).
-core.sandbox: stand-ins of Telegram, Twilio, Slack and an SMTP relay on 127.0.0.1 (the tests run the
-    adapters against them), and the sandbox page `supporthub sandbox` serves (session, page).
+core.sandbox: the sandbox page `supporthub sandbox` serves (session, page). The platforms'
+    stand-ins on 127.0.0.1, which the tests run the adapters against too, live beside their
+    channel (channels/<name>/stand_in.py).
 """

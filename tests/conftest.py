@@ -15,12 +15,13 @@ import aiohttp.web_app
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from channels.slack.stand_in import FakeSlack
+from channels.telegram.stand_in import FakeBotApi
+from channels.twilio.stand_in import FakeTwilio
+from channels.whatsapp.stand_in import FakeGraph
 from core.answering.language import load_detector
 from core.ops.runtime import open_database
 from core.pipeline.storage import Storage
-from core.sandbox.slack_api import FakeSlack
-from core.sandbox.telegram_api import FakeBotApi
-from core.sandbox.twilio_api import FakeTwilio
 from core.settings import Settings
 from core.store.db import make_engine, make_sessionmaker
 from core.store.transactions import Transactions, transactions_for
@@ -30,7 +31,6 @@ from knowledge.settings import KnowledgeSettings
 from tests.fakes.company_api import FakeCompanyApi
 from tests.fakes.dovecot import Dovecot, require_dovecot
 from tests.fakes.openai_server import FakeOpenAI
-from tests.fakes.whatsapp_graph import FakeGraph
 from tests.schema_templates import SchemaTemplates
 from tests.suite_habits import pytest_collection_modifyitems, pytest_terminal_summary  # noqa: F401 — hooks
 

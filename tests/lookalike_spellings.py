@@ -16,7 +16,7 @@ import re
 from dataclasses import dataclass
 
 PHONE = "+16505551234"
-"""The WhatsApp customer of tests.fakes.whatsapp_graph."""
+"""The WhatsApp customer of channels.whatsapp.stand_in."""
 EMAIL = "priya.raman@example.com"
 PURCHASE = "5821"
 IBAN = "DE89370400440532013000"

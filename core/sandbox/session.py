@@ -17,16 +17,18 @@ import aiosmtplib
 from pydantic import SecretStr
 
 from channels.email.settings import EmailSettings
+from channels.email.stand_in import RelayedMessage, SmtpRelay
+from channels.slack import stand_in as slack_api
 from channels.slack.settings import SlackSettings
+from channels.slack.stand_in import FakeSlack
+from channels.slack.stand_in_events import message_event, signed_headers
 from channels.sms.settings import SmsSettings
+from channels.telegram import stand_in as telegram_api
 from channels.telegram.settings import TelegramSettings
-from core.sandbox import slack_api, telegram_api, twilio_api
-from core.sandbox.slack_api import FakeSlack
-from core.sandbox.slack_events import message_event, signed_headers
-from core.sandbox.smtp_relay import RelayedMessage, SmtpRelay
-from core.sandbox.telegram_api import FakeBotApi
-from core.sandbox.telegram_updates import private_message
-from core.sandbox.twilio_api import FakeTwilio, incoming_sms, signed_form
+from channels.telegram.stand_in import FakeBotApi
+from channels.telegram.stand_in_updates import private_message
+from channels.twilio import stand_in as twilio_api
+from channels.twilio.stand_in import FakeTwilio, incoming_sms, signed_form
 from core.settings import Section
 
 CHANNELS = ["web", "api", "telegram", "sms", "email", "slack"]

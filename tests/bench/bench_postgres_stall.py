@@ -35,8 +35,8 @@ from typing import Any
 import aiohttp
 from sqlalchemy.engine import make_url
 
-from core.sandbox.telegram_api import BOT_TOKEN, FakeBotApi
-from core.sandbox.telegram_updates import private_message
+from channels.telegram.stand_in import BOT_TOKEN, FakeBotApi
+from channels.telegram.stand_in_updates import private_message
 from tests.conftest import SAMPLE_KNOWLEDGE
 from tests.fakes.tcp_proxy import CuttableProxy
 from tests.integration.hub_processes import SUPPORTHUB

@@ -17,10 +17,10 @@ from playwright.async_api import expect
 from pydantic import SecretStr
 from sqlalchemy import func, select
 
+from channels.telegram.stand_in import FakeBotApi
+from channels.telegram.stand_in_updates import private_message
 from core.cli.server import RUNTIME
 from core.pipeline.turn_runner import HANDOFF_NOTICE
-from core.sandbox.telegram_api import FakeBotApi
-from core.sandbox.telegram_updates import private_message
 from core.settings import AdminSettings, OutboxSettings
 from core.store import staff
 from core.store.db import Message, StaffRole

@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 from pydantic import SecretStr
 
+from channels.email.stand_in import SmtpRelay
 from core.cli.server import create_app
-from core.sandbox.smtp_relay import SmtpRelay
 from core.settings import AdminSettings, Settings
 from tests.app_client import AppClient
 from tests.fakes.tcp_proxy import CuttableProxy

@@ -19,7 +19,7 @@ from typing import Any
 
 import aiohttp
 
-from core.sandbox.slack_api import BOT_TOKEN, FakeSlack, RecordedCall
+from channels.slack.stand_in import BOT_TOKEN, FakeSlack, RecordedCall
 from tests.conftest import SAMPLE_KNOWLEDGE
 from tests.integration.staff_desk_steps import SLACK_SECRET, STAFF
 from tests.ports import free_port

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pydantic import SecretStr
 
 from channels.email.settings import EmailSettings
-from core.sandbox.smtp_relay import SmtpRelay
+from channels.email.stand_in import SmtpRelay
 from tests.fakes.dovecot import Dovecot
 
 

@@ -11,8 +11,8 @@ from typing import Any
 from pydantic import SecretStr
 
 from channels.slack.settings import SlackSettings
-from core.sandbox.slack_api import BOT_TOKEN, FakeSlack
-from core.sandbox.slack_events import message_event, signed_headers
+from channels.slack.stand_in import BOT_TOKEN, FakeSlack
+from channels.slack.stand_in_events import message_event, signed_headers
 from tests.app_client import AppClient
 
 STAFF = "C0STAFF"

@@ -15,14 +15,14 @@ from pydantic import SecretStr
 from sqlalchemy import select
 
 from channels.email.settings import EmailSettings
+from channels.email.stand_in import SmtpRelay
+from channels.telegram.stand_in import FakeBotApi
+from channels.telegram.stand_in_updates import private_message
+from channels.twilio.stand_in import FakeTwilio
 from channels.web.settings import WebSettings
 from core.action_settings import ActionSettings
 from core.cli.server import RUNTIME, create_app
 from core.desk_port import CaseAction
-from core.sandbox.smtp_relay import SmtpRelay
-from core.sandbox.telegram_api import FakeBotApi
-from core.sandbox.telegram_updates import private_message
-from core.sandbox.twilio_api import FakeTwilio
 from core.settings import AdminSettings, OutboxSettings, Settings
 from core.store.case_tables import Case
 from handoff.desk_store import act_on_case

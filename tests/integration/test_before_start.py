@@ -15,11 +15,11 @@ from pydantic import SecretStr
 
 from channels.api.settings import ApiSettings
 from channels.slack.settings import SlackSettings
+from channels.slack.stand_in import BOT_TOKEN, FakeSlack
+from channels.slack.stand_in_events import message_event, signed_headers
 from core.ops.request_guards import storage_unavailable
 from core.pipeline.hub_gate import HubGate
 from core.registry import load_channels
-from core.sandbox.slack_api import BOT_TOKEN, FakeSlack
-from core.sandbox.slack_events import message_event, signed_headers
 from core.settings import Settings
 from tests.app_client import AppClient
 from tests.integration.trusted import API_TOKEN, TRUSTED

@@ -11,13 +11,13 @@ from typing import Any
 import pytest
 
 from channels.email.settings import EmailSettings
+from channels.email.stand_in import SmtpRelay
 from channels.sms.settings import HELP_TEXT
+from channels.telegram.stand_in import FakeBotApi
+from channels.telegram.stand_in_updates import private_message
+from channels.twilio.stand_in import FakeTwilio
 from core.cli.server import create_app
 from core.languages import _, speaking
-from core.sandbox.smtp_relay import SmtpRelay
-from core.sandbox.telegram_api import FakeBotApi
-from core.sandbox.telegram_updates import private_message
-from core.sandbox.twilio_api import FakeTwilio
 from core.settings import OutboxSettings, Settings
 from core.store.db import Conversation, Message
 from tests.app_client import AppClient

@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
+from channels.telegram.stand_in import FakeBotApi
 from core.cli.server import create_app
-from core.sandbox.telegram_api import FakeBotApi
 from core.settings import Settings
 from tests.integration.test_telegram import telegram_settings
 

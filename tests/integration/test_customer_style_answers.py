@@ -14,14 +14,14 @@ import pytest
 from pydantic import SecretStr
 
 from channels.email.settings import EmailSettings
+from channels.email.stand_in import SmtpRelay
 from channels.slack.settings import SlackSettings
+from channels.slack.stand_in import BOT_TOKEN, FakeSlack
+from channels.slack.stand_in_events import message_event
+from channels.telegram.stand_in import FakeBotApi
+from channels.telegram.stand_in_updates import private_message
+from channels.twilio.stand_in import FakeTwilio
 from core.cli.server import create_app
-from core.sandbox.slack_api import BOT_TOKEN, FakeSlack
-from core.sandbox.slack_events import message_event
-from core.sandbox.smtp_relay import SmtpRelay
-from core.sandbox.telegram_api import FakeBotApi
-from core.sandbox.telegram_updates import private_message
-from core.sandbox.twilio_api import FakeTwilio
 from core.settings import OutboxSettings, Settings
 from tests.app_client import AppClient
 from tests.integration import test_email as email_steps

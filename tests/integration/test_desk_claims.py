@@ -22,13 +22,13 @@ from sqlalchemy.orm import Session
 
 from channels.slack.channel import SlackChannel
 from channels.slack.settings import SlackSettings
+from channels.slack.stand_in import BOT_TOKEN, FakeSlack, RecordedCall
 from core.desk_port import CaseAction, CaseCard
 from core.messages import Address, InboundMessage, Reply
 from core.pipeline.hub_gate import HubGate
 from core.pipeline.outbox import Outbox
 from core.pipeline.storage import Storage
 from core.pipeline.turn_transactions import TurnResult
-from core.sandbox.slack_api import BOT_TOKEN, FakeSlack, RecordedCall
 from core.settings import OutboxSettings, Settings
 from core.store.case_tables import Case
 from core.store.db import DESK, DeliveryStatus, Message, OutboxItem, make_engine, make_sessionmaker

@@ -15,14 +15,14 @@ from pathlib import Path
 import pytest
 from pydantic import SecretStr
 
+from channels.email.stand_in import SmtpRelay
+from channels.slack.stand_in import BOT_TOKEN as SLACK_TOKEN
+from channels.slack.stand_in import BOT_USER_ID, FakeSlack
+from channels.telegram.stand_in import BOT_TOKEN as TELEGRAM_TOKEN
+from channels.telegram.stand_in import BOT_USERNAME, FakeBotApi
+from channels.twilio.stand_in import ACCOUNT_NAME, ACCOUNT_SID, AUTH_TOKEN, HUB_NUMBER, FakeTwilio
 from core.cli.support import in_transaction
 from core.ops.runtime import open_database
-from core.sandbox.slack_api import BOT_TOKEN as SLACK_TOKEN
-from core.sandbox.slack_api import BOT_USER_ID, FakeSlack
-from core.sandbox.smtp_relay import SmtpRelay
-from core.sandbox.telegram_api import BOT_TOKEN as TELEGRAM_TOKEN
-from core.sandbox.telegram_api import BOT_USERNAME, FakeBotApi
-from core.sandbox.twilio_api import ACCOUNT_NAME, ACCOUNT_SID, AUTH_TOKEN, HUB_NUMBER, FakeTwilio
 from core.settings import AdminSettings, Settings
 from core.store import staff
 from core.store.db import StaffRole

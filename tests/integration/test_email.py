@@ -17,9 +17,9 @@ import pytest
 from pydantic import SecretStr
 
 from channels.email.settings import EmailSettings
+from channels.email.stand_in import SmtpRelay
+from channels.slack.stand_in import FakeSlack
 from core.cli.server import RUNTIME, create_app
-from core.sandbox.slack_api import FakeSlack
-from core.sandbox.smtp_relay import SmtpRelay
 from core.settings import OutboxSettings, Settings
 from core.store.db import ChannelValue, Conversation, DeliveryStatus, Message, OutboxItem
 from tests.app_client import AppClient

@@ -17,8 +17,8 @@ import trustme
 from sqlalchemy import select
 
 from channels.email.settings import EmailSettings
+from channels.email.stand_in import SmtpRelay
 from core.cli.server import RUNTIME, create_app
-from core.sandbox.smtp_relay import SmtpRelay
 from core.settings import Settings
 from core.store.db import Message
 from tests.app_client import AppClient

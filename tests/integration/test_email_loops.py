@@ -18,10 +18,10 @@ import pytest
 from pydantic import SecretStr
 
 from channels.email.settings import EmailSettings
+from channels.email.stand_in import RelayedMessage, SmtpRelay
+from channels.slack.stand_in import FakeSlack
 from core.cli.server import RUNTIME, create_app
 from core.messages import Author
-from core.sandbox.slack_api import FakeSlack
-from core.sandbox.smtp_relay import RelayedMessage, SmtpRelay
 from core.settings import Settings
 from core.store.db import Conversation, DeliveryStatus, Message, OutboxItem
 from tests.app_client import AppClient

@@ -28,15 +28,14 @@ from pydantic import SecretStr
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from channels.email.settings import EmailSettings
+from channels.email.stand_in import SmtpRelay
 from channels.slack.settings import SlackSettings
+from channels.slack.stand_in import BOT_TOKEN, FakeSlack
+from channels.slack.stand_in_events import app_mention_event, block_action, message_event, signed_headers
 from channels.sms.settings import SmsSettings
-from core.cli.server import create_app
-from core.sandbox.slack_api import BOT_TOKEN, FakeSlack
-from core.sandbox.slack_events import app_mention_event, block_action, message_event, signed_headers
-from core.sandbox.smtp_relay import SmtpRelay
-from core.sandbox.telegram_api import FakeBotApi
-from core.sandbox.telegram_updates import group_message, private_message
-from core.sandbox.twilio_api import (
+from channels.telegram.stand_in import FakeBotApi
+from channels.telegram.stand_in_updates import group_message, private_message
+from channels.twilio.stand_in import (
     ACCOUNT_SID,
     AUTH_TOKEN,
     HUB_NUMBER,
@@ -45,6 +44,7 @@ from core.sandbox.twilio_api import (
     signed_form,
     status_callback,
 )
+from core.cli.server import create_app
 from core.settings import AdminSettings, LimitsSettings, Settings
 from tests.app_client import AppClient
 from tests.integration.test_request_guards import answer_to

@@ -19,17 +19,17 @@ from aiohttp import web
 from pydantic import SecretStr
 
 from channels.email.settings import EmailSettings
+from channels.email.stand_in import SmtpRelay
 from channels.slack.settings import SlackSettings
+from channels.slack.stand_in import BOT_TOKEN, FakeSlack
 from channels.sms.settings import SmsSettings
+from channels.telegram.stand_in import FakeBotApi
+from channels.twilio.stand_in import ACCOUNT_SID, AUTH_TOKEN, HUB_NUMBER, FakeTwilio
 from channels.whatsapp.settings import WhatsAppSettings
+from channels.whatsapp.stand_in import ACCESS_TOKEN, APP_SECRET, PHONE_NUMBER_ID, VERIFY_TOKEN, FakeGraph
 from core.cli.server import create_app
-from core.sandbox.slack_api import BOT_TOKEN, FakeSlack
-from core.sandbox.smtp_relay import SmtpRelay
-from core.sandbox.telegram_api import FakeBotApi
-from core.sandbox.twilio_api import ACCOUNT_SID, AUTH_TOKEN, HUB_NUMBER, FakeTwilio
 from core.settings import AdminSettings, LimitsSettings, Settings
 from tests.app_client import AppClient
-from tests.fakes.whatsapp_graph import ACCESS_TOKEN, APP_SECRET, PHONE_NUMBER_ID, VERIFY_TOKEN, FakeGraph
 from tests.integration.test_telegram import SECRET as TELEGRAM_SECRET
 from tests.integration.test_telegram import ready, telegram_settings
 

@@ -12,12 +12,12 @@ from typing import Any
 from pydantic import SecretStr
 
 from channels.email.settings import EmailSettings
+from channels.email.stand_in import SmtpRelay
 from channels.slack.settings import SlackSettings
+from channels.slack.stand_in import BOT_TOKEN, BOT_USER_ID, FakeSlack
+from channels.slack.stand_in_events import app_mention_event, message_event
 from core.cli.server import RUNTIME, create_app
 from core.ops.privacy import forget_contacts
-from core.sandbox.slack_api import BOT_TOKEN, BOT_USER_ID, FakeSlack
-from core.sandbox.slack_events import app_mention_event, message_event
-from core.sandbox.smtp_relay import SmtpRelay
 from core.settings import OutboxSettings, Settings
 from tests.app_client import AppClient
 from tests.integration.test_conversations import say

@@ -16,12 +16,12 @@ import pytest
 from pydantic import SecretStr
 from sqlalchemy import select
 
+from channels.slack.stand_in import FakeSlack
+from channels.telegram.stand_in import FakeBotApi
+from channels.telegram.stand_in_updates import private_message
 from core.admin.inbox import views as inbox
 from core.cli.server import RUNTIME, create_app
 from core.pipeline.turn_runner import HANDOFF_NOTICE
-from core.sandbox.slack_api import FakeSlack
-from core.sandbox.telegram_api import FakeBotApi
-from core.sandbox.telegram_updates import private_message
 from core.settings import AdminSettings, OutboxSettings, Settings
 from core.store.case_tables import Case
 from core.store.db import Message, StaffRole

@@ -12,12 +12,12 @@ from typing import Any
 import pytest
 
 from channels.email.settings import EmailSettings
+from channels.email.stand_in import SmtpRelay
+from channels.telegram.stand_in import FakeBotApi
+from channels.telegram.stand_in_updates import private_message
 from core.answering.offline_responder import GREETING_REPLY, NOT_FOUND
 from core.cli.server import create_app
 from core.languages import _, speaking
-from core.sandbox.smtp_relay import SmtpRelay
-from core.sandbox.telegram_api import FakeBotApi
-from core.sandbox.telegram_updates import private_message
 from core.settings import HandoffSettings, OutboxSettings, Settings
 from core.store.db import Conversation, utcnow
 from handoff.reach import where_to_reach

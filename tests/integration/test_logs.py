@@ -21,11 +21,11 @@ import aiosmtplib
 import pytest
 from sqlalchemy.engine import make_url
 
-from core.sandbox.slack_api import FakeSlack
-from core.sandbox.slack_events import message_event, signed_headers
-from core.sandbox.smtp_relay import SmtpRelay
-from core.sandbox.telegram_api import FakeBotApi
-from core.sandbox.twilio_api import (
+from channels.email.stand_in import SmtpRelay
+from channels.slack.stand_in import FakeSlack
+from channels.slack.stand_in_events import message_event, signed_headers
+from channels.telegram.stand_in import FakeBotApi
+from channels.twilio.stand_in import (
     ACCOUNT_SID,
     HUB_NUMBER,
     FakeTwilio,

@@ -13,9 +13,9 @@ from typing import Any
 
 import pytest
 
+from channels.whatsapp.stand_in import FakeGraph, text_message
 from core.settings import OutboxSettings
 from tests.app_client import AppClient
-from tests.fakes.whatsapp_graph import FakeGraph, text_message
 from tests.integration.staff_steps import on_staff
 from tests.integration.test_suggestions import BEARER, TEAM_ANSWERS, ask, first_hit, serve, suggestions
 from tests.integration.test_whatsapp import case_id, meta_posts, whatsapp_settings

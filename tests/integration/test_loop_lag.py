@@ -18,8 +18,8 @@ from typing import Any
 
 import pytest
 
+from channels.email.stand_in import SmtpRelay
 from core.cli.server import create_app
-from core.sandbox.smtp_relay import SmtpRelay
 from core.settings import Settings
 from tests.app_client import AppClient
 from tests.integration.test_api import ask

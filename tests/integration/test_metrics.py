@@ -19,9 +19,9 @@ from pydantic import SecretStr
 from sqlalchemy import insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from channels.telegram.stand_in import FakeBotApi
+from channels.telegram.stand_in_updates import private_message
 from core.cli.server import RUNTIME, create_app
-from core.sandbox.telegram_api import FakeBotApi
-from core.sandbox.telegram_updates import private_message
 from core.settings import AdminSettings, LimitsSettings, LlmSettings, OutboxSettings, Settings
 from core.store.case_tables import Case
 from core.store.db import Conversation, utcnow

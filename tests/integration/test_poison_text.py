@@ -19,17 +19,17 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from channels.email.settings import EmailSettings
+from channels.email.stand_in import SmtpRelay
 from channels.slack.settings import SlackSettings
+from channels.slack.stand_in import BOT_TOKEN, FakeSlack
+from channels.slack.stand_in_events import message_event, signed_headers
 from channels.sms.settings import SmsSettings
 from channels.telegram.settings import TelegramSettings
+from channels.telegram.stand_in import BOT_TOKEN as TELEGRAM_TOKEN
+from channels.telegram.stand_in import FakeBotApi
+from channels.telegram.stand_in_updates import private_message
+from channels.twilio.stand_in import ACCOUNT_SID, AUTH_TOKEN, HUB_NUMBER, FakeTwilio, incoming_sms, signed_form
 from core.cli.server import RUNTIME, create_app
-from core.sandbox.slack_api import BOT_TOKEN, FakeSlack
-from core.sandbox.slack_events import message_event, signed_headers
-from core.sandbox.smtp_relay import SmtpRelay
-from core.sandbox.telegram_api import BOT_TOKEN as TELEGRAM_TOKEN
-from core.sandbox.telegram_api import FakeBotApi
-from core.sandbox.telegram_updates import private_message
-from core.sandbox.twilio_api import ACCOUNT_SID, AUTH_TOKEN, HUB_NUMBER, FakeTwilio, incoming_sms, signed_form
 from core.settings import OutboxSettings, Settings
 from core.store.db import Contact, Message
 from tests.app_client import AppClient

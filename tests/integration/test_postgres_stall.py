@@ -16,9 +16,9 @@ from pydantic import SecretStr
 from sqlalchemy import select
 
 from channels.telegram.settings import TelegramSettings
+from channels.telegram.stand_in import BOT_TOKEN, FakeBotApi
+from channels.telegram.stand_in_updates import private_message
 from core.cli.server import RUNTIME, create_app
-from core.sandbox.telegram_api import BOT_TOKEN, FakeBotApi
-from core.sandbox.telegram_updates import private_message
 from core.settings import OutboxSettings, PostgresSettings, Settings
 from core.store.db import POSTGRES_POOL_SIZE, Message
 from tests.app_client import AppClient

@@ -14,10 +14,10 @@ from pydantic import SecretStr
 from sqlalchemy import func, select
 
 from channels.slack.settings import SlackSettings
+from channels.slack.stand_in import BOT_TOKEN, FakeSlack
+from channels.slack.stand_in_events import message_event, signed_headers
 from core import rate_limits
 from core.cli.server import RUNTIME, create_app
-from core.sandbox.slack_api import BOT_TOKEN, FakeSlack
-from core.sandbox.slack_events import message_event, signed_headers
 from core.settings import LimitsSettings, Settings
 from core.store.db import Message
 from tests.app_client import AppClient

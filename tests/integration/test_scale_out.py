@@ -16,8 +16,8 @@ from typing import Any
 import aiohttp
 import pytest
 
+from channels.slack.stand_in_events import message_event, signed_headers
 from core.admin.inbox.views import RECHECK_S
-from core.sandbox.slack_events import message_event, signed_headers
 from tests.cli_runner import supporthub
 from tests.fakes.chroma_server import chroma_server
 from tests.integration.hub_processes import (

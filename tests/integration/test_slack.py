@@ -16,9 +16,9 @@ from pydantic import SecretStr
 from sqlalchemy import func, select
 
 from channels.slack.settings import SlackSettings
+from channels.slack.stand_in import BOT_TOKEN, BOT_USER_ID, FakeSlack
+from channels.slack.stand_in_events import app_mention_event, block_action, message_event, signed_headers
 from core.cli.server import RUNTIME, create_app
-from core.sandbox.slack_api import BOT_TOKEN, BOT_USER_ID, FakeSlack
-from core.sandbox.slack_events import app_mention_event, block_action, message_event, signed_headers
 from core.settings import OutboxSettings, Settings
 from core.store.case_tables import CaseRating
 from core.store.db import Message

@@ -14,11 +14,11 @@ from typing import Any
 import pytest
 
 from channels.slack.channel import SlackChannel
+from channels.slack.stand_in import FakeSlack
+from channels.slack.stand_in_events import message_event, signed_headers
 from core.channel import CheckFailed
 from core.cli.server import create_app
 from core.pipeline.hub_gate import HubGate
-from core.sandbox.slack_api import FakeSlack
-from core.sandbox.slack_events import message_event, signed_headers
 from core.settings import OutboxSettings, Settings
 from tests.app_client import AppClient
 from tests.integration.staff_desk_steps import SLACK_SECRET, desk_settings, staff_replies

@@ -14,11 +14,10 @@ from pydantic import SecretStr
 from sqlalchemy import select
 
 from channels.api.settings import ApiSettings
+from channels.slack.stand_in import FakeSlack
 from channels.sms.format import segments
 from channels.sms.settings import SmsSettings
-from core.cli.server import RUNTIME, create_app
-from core.sandbox.slack_api import FakeSlack
-from core.sandbox.twilio_api import (
+from channels.twilio.stand_in import (
     ACCOUNT_SID,
     AUTH_TOKEN,
     HUB_NUMBER,
@@ -27,6 +26,7 @@ from core.sandbox.twilio_api import (
     signed_form,
     status_callback,
 )
+from core.cli.server import RUNTIME, create_app
 from core.settings import OutboxSettings, Settings
 from core.store.contacts import VERIFIED_PHONE
 from core.store.db import AttachmentRow, Conversation, DeliveryStatus, Identity, Message, OptOut, OutboxItem

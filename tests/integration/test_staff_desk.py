@@ -14,9 +14,9 @@ import pytest
 from pydantic import SecretStr
 
 from channels.slack.settings import SlackSettings
+from channels.slack.stand_in import BOT_TOKEN, FakeSlack
+from channels.slack.stand_in_events import block_action, message_event, signed_headers
 from core.cli.server import RUNTIME, create_app
-from core.sandbox.slack_api import BOT_TOKEN, FakeSlack
-from core.sandbox.slack_events import block_action, message_event, signed_headers
 from core.settings import LlmSettings, OutboxSettings, Settings
 from handoff.canned import save_canned_reply
 from handoff.desk_store import RESOLVED_NOTICE, STILL_WITH_US

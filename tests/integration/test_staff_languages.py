@@ -14,9 +14,9 @@ from typing import Any
 import pytest
 from pydantic import SecretStr
 
+from channels.slack.stand_in import FakeSlack
 from core.answering.llm_responder import DATA_CLOSE, DATA_OPEN
 from core.cli.server import create_app
-from core.sandbox.slack_api import FakeSlack
 from core.settings import AdminSettings, LlmSettings, OutboxSettings, Settings
 from tests.app_client import AppClient
 from tests.fakes.openai_server import Call, FakeOpenAI, HttpError, Response, Stall, Text, ToolCalls

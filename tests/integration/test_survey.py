@@ -13,11 +13,11 @@ import pytest
 from pydantic import SecretStr
 from sqlalchemy import select
 
+from channels.slack.stand_in import FakeSlack
+from channels.slack.stand_in_events import block_action, signed_headers
+from channels.telegram.stand_in import FakeBotApi
+from channels.telegram.stand_in_updates import private_message
 from core.cli.server import RUNTIME, create_app
-from core.sandbox.slack_api import FakeSlack
-from core.sandbox.slack_events import block_action, signed_headers
-from core.sandbox.telegram_api import FakeBotApi
-from core.sandbox.telegram_updates import private_message
 from core.settings import AdminSettings, OutboxSettings, Settings
 from core.store.case_tables import CaseRating
 from handoff.desk_store import RESOLVED_NOTICE

@@ -13,11 +13,11 @@ from typing import Any
 import pytest
 from pydantic import SecretStr
 
+from channels.slack.stand_in import FakeSlack
 from channels.telegram.settings import TelegramSettings
+from channels.telegram.stand_in import BOT_ID, BOT_TOKEN, FakeBotApi
+from channels.telegram.stand_in_updates import group_message, private_message
 from core.cli.server import RUNTIME, create_app
-from core.sandbox.slack_api import FakeSlack
-from core.sandbox.telegram_api import BOT_ID, BOT_TOKEN, FakeBotApi
-from core.sandbox.telegram_updates import group_message, private_message
 from core.settings import AttachmentSettings, LimitsSettings, OutboxSettings, Settings
 from core.store.contacts import VERIFIED_PHONE
 from core.store.db import Conversation, DeliveryStatus, Identity, Message, OutboxItem

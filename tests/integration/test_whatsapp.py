@@ -1,6 +1,6 @@
 """WhatsApp end to end on Meta's Cloud API: the real app, webhooks built and signed the way Meta
 builds and signs them, and every Graph API call and media download recorded by a local fake of
-the Graph API (`tests.fakes.whatsapp_graph`). The 24-hour rule is tried with the clock moved 25
+the Graph API (`channels.whatsapp.stand_in`). The 24-hour rule is tried with the clock moved 25
 hours on (freezegun; the event loop keeps real time)."""
 
 from __future__ import annotations
@@ -16,15 +16,9 @@ from pydantic import SecretStr
 from sqlalchemy import select
 
 from channels.api.settings import ApiSettings
+from channels.slack.stand_in import FakeSlack
 from channels.whatsapp.settings import WhatsAppSettings
-from core.cli.server import RUNTIME, create_app
-from core.sandbox.slack_api import FakeSlack
-from core.settings import AdminSettings, OutboxSettings, Settings
-from core.store.case_tables import CaseRating
-from core.store.contacts import VERIFIED_PHONE
-from core.store.db import AttachmentRow, Contact, Conversation, Identity, Message, OptOut, OutboxItem
-from tests.app_client import AppClient
-from tests.fakes.whatsapp_graph import (
+from channels.whatsapp.stand_in import (
     ACCESS_TOKEN,
     APP_SECRET,
     CUSTOMER,
@@ -41,6 +35,12 @@ from tests.fakes.whatsapp_graph import (
     voice_message,
     wamid,
 )
+from core.cli.server import RUNTIME, create_app
+from core.settings import AdminSettings, OutboxSettings, Settings
+from core.store.case_tables import CaseRating
+from core.store.contacts import VERIFIED_PHONE
+from core.store.db import AttachmentRow, Contact, Conversation, Identity, Message, OptOut, OutboxItem
+from tests.app_client import AppClient
 from tests.integration.app_db import count
 from tests.integration.staff_desk_steps import case_card, desk_settings, staff_replies
 from tests.integration.staff_steps import on_staff

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.fakes.whatsapp_graph import (
+from channels.whatsapp.stand_in import (
     ACCESS_TOKEN,
     APP_SECRET,
     DISPLAY_PHONE_NUMBER,

@@ -1,6 +1,6 @@
 """WhatsApp through a Twilio sender, end to end: the real app with the twilio SDK (the one SMS
 uses), webhooks signed the way Twilio signs them, and every REST call recorded by the fake of
-Twilio's WhatsApp sender (`tests.fakes.twilio_whatsapp`)."""
+Twilio's WhatsApp sender (`channels.whatsapp.twilio_stand_in`)."""
 
 from __future__ import annotations
 
@@ -14,13 +14,9 @@ from pydantic import SecretStr
 from sqlalchemy import select
 
 from channels.sms.settings import SmsSettings
+from channels.twilio.stand_in import ACCOUNT_SID, AUTH_TOKEN, HUB_NUMBER, incoming_sms, signed_form
 from channels.whatsapp.settings import WhatsAppSettings
-from core.cli.server import RUNTIME, create_app
-from core.sandbox.twilio_api import ACCOUNT_SID, AUTH_TOKEN, HUB_NUMBER, incoming_sms, signed_form
-from core.settings import AdminSettings, OutboxSettings, Settings
-from core.store.db import Conversation, Message, OutboxItem
-from tests.app_client import AppClient
-from tests.fakes.twilio_whatsapp import (
+from channels.whatsapp.twilio_stand_in import (
     CUSTOMER,
     SENDER,
     FakeTwilioWhatsApp,
@@ -28,6 +24,10 @@ from tests.fakes.twilio_whatsapp import (
     post_signed,
     whatsapp_status,
 )
+from core.cli.server import RUNTIME, create_app
+from core.settings import AdminSettings, OutboxSettings, Settings
+from core.store.db import Conversation, Message, OutboxItem
+from tests.app_client import AppClient
 from tests.integration.app_db import count
 from tests.integration.staff_steps import on_staff
 from tests.integration.test_whatsapp import ASK_FOR_PERSON, TOKEN, case_id, case_notes, inbox_reply

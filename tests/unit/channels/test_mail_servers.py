@@ -15,7 +15,7 @@ import aioimaplib
 import aiosmtplib
 import pytest
 
-from core.sandbox.smtp_relay import HOSTNAME, SmtpRelay
+from channels.email.stand_in import HOSTNAME, SmtpRelay
 from tests.fakes import dovecot as dovecot_module
 from tests.fakes.dovecot import REQUIRE_ENV, Dovecot, live_processes, require_dovecot, running_dovecot
 

@@ -14,8 +14,8 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
 
-from core.sandbox.slack_api import BOT_TOKEN, BOT_USER_ID, TEAM_ID, FakeSlack
-from core.sandbox.slack_events import block_action, message_event, signed_headers
+from channels.slack.stand_in import BOT_TOKEN, BOT_USER_ID, TEAM_ID, FakeSlack
+from channels.slack.stand_in_events import block_action, message_event, signed_headers
 
 SECRET = "signing-secret"
 

@@ -14,9 +14,9 @@ from channels.common.opt_out import keyword
 from channels.sms.channel import SmsChannel
 from channels.sms.format import segments
 from channels.sms.settings import SmsSettings
+from channels.twilio.stand_in import ACCOUNT_SID, AUTH_TOKEN, HUB_NUMBER, FakeTwilio
 from core.channel import DeliveryError
 from core.messages import Address, Author, Citation
-from core.sandbox.twilio_api import ACCOUNT_SID, AUTH_TOKEN, HUB_NUMBER, FakeTwilio
 from core.settings import Settings
 from tests.fakes.hub import FakeHub, started
 

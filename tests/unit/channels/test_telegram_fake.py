@@ -21,14 +21,14 @@ from telegram.error import (
     TelegramError,
 )
 
-from core.sandbox.telegram_api import (
+from channels.telegram.stand_in import (
     BOT_ID,
     BOT_TOKEN,
     BOT_USERNAME,
     FIRST_UPDATE_ID,
     FakeBotApi,
 )
-from core.sandbox.telegram_updates import group_message, mention_entities, private_message
+from channels.telegram.stand_in_updates import group_message, mention_entities, private_message
 
 
 @pytest.fixture

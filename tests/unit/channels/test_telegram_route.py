@@ -8,9 +8,9 @@ import pytest
 from telegram import Update
 
 from channels.telegram.channel import HUMAN_REQUEST, Kind, Routed, route
+from channels.telegram.stand_in import BOT_ID, BOT_USERNAME
+from channels.telegram.stand_in_updates import group_message, private_message
 from core.messages import Address
-from core.sandbox.telegram_api import BOT_ID, BOT_USERNAME
-from core.sandbox.telegram_updates import group_message, private_message
 
 GROUP = "-100123"
 

@@ -14,9 +14,9 @@ from pydantic import SecretStr
 from channels.telegram.channel import TelegramChannel
 from channels.telegram.format import visible_length
 from channels.telegram.settings import TelegramSettings
+from channels.telegram.stand_in import BOT_TOKEN, FakeBotApi
 from core.channel import DeliveryError, SentParts
 from core.messages import Address, Author
-from core.sandbox.telegram_api import BOT_TOKEN, FakeBotApi
 from core.settings import Settings
 from tests.fakes.hub import FakeHub, started
 

@@ -16,7 +16,7 @@ from twilio.http.async_http_client import AsyncTwilioHttpClient
 from twilio.request_validator import RequestValidator, get_signature_algorithm
 from twilio.rest import Client
 
-from core.sandbox.twilio_api import (
+from channels.twilio.stand_in import (
     ACCOUNT_SID,
     AUTH_TOKEN,
     HUB_NUMBER,

@@ -1,4 +1,4 @@
-"""The Cloud API route against a local fake of Meta's Graph API (`tests.fakes.whatsapp_graph`), its
+"""The Cloud API route against a local fake of Meta's Graph API (`channels.whatsapp.stand_in`), its
 webhook routes on a real aiohttp server fed webhooks built and signed as Meta sends them, and a
 recorder on the seam's other side (`Webhooks`). What crosses the wire each way: the handshake, the
 signature checked before anything is parsed, messages and reports as the channel gets them, media
@@ -21,8 +21,7 @@ from pydantic import SecretStr
 from channels.whatsapp.cloud import WEBHOOK_PATH, CloudRoute, parse_webhook
 from channels.whatsapp.route import Choice, Incoming, Media, Report, Template
 from channels.whatsapp.settings import WhatsAppSettings
-from core.channel import CheckFailed, DeliveryError, StorageUnavailable
-from tests.fakes.whatsapp_graph import (
+from channels.whatsapp.stand_in import (
     ACCESS_TOKEN,
     APP_SECRET,
     CUSTOMER,
@@ -47,6 +46,7 @@ from tests.fakes.whatsapp_graph import (
     unsupported_message,
     voice_message,
 )
+from core.channel import CheckFailed, DeliveryError, StorageUnavailable
 
 MESSAGE_ID = "wamid.HBgLMTY1MDM4Nzk0MzkVAgASGBQzQTRBNjU5OUFFRTAzODEwMTQ0RgA="
 SENT = 1749416383

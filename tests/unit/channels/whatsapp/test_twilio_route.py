@@ -1,5 +1,5 @@
 """WhatsApp's Twilio route: the real route and twilio SDK against a local fake of Twilio
-(`tests.fakes.twilio_whatsapp`), its webhooks mounted on a test server and signed the way Twilio
+(`channels.whatsapp.twilio_stand_in`), its webhooks mounted on a test server and signed the way Twilio
 signs them, handed to a recorder standing in for the channel. What crosses each wire: the
 webhooks as `Incoming` and `Report`, the sends as Twilio's form fields, Twilio's refusals as the
 outbox's decisions."""
@@ -16,13 +16,11 @@ import pytest
 from aiohttp import web
 from pydantic import SecretStr
 
+from channels.twilio.stand_in import ACCOUNT_SID, AUTH_TOKEN, HUB_NUMBER, signed_form
 from channels.whatsapp.route import Choice, Incoming, Media, Report, Template
 from channels.whatsapp.settings import WhatsAppSettings
 from channels.whatsapp.twilio_route import TwilioRoute
-from core.channel import CheckFailed, DeliveryError, StorageUnavailable
-from core.metrics import REGISTRY
-from core.sandbox.twilio_api import ACCOUNT_SID, AUTH_TOKEN, HUB_NUMBER, signed_form
-from tests.fakes.twilio_whatsapp import (
+from channels.whatsapp.twilio_stand_in import (
     CUSTOMER,
     PROFILE_NAME,
     FakeTwilioWhatsApp,
@@ -31,6 +29,8 @@ from tests.fakes.twilio_whatsapp import (
     post_signed,
     whatsapp_status,
 )
+from core.channel import CheckFailed, DeliveryError, StorageUnavailable
+from core.metrics import REGISTRY
 from tests.ports import free_port
 
 PUBLIC_URL = "https://support.example.com"

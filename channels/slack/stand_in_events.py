@@ -19,7 +19,7 @@ from urllib.parse import urlencode
 
 from slack_sdk.signature import SignatureVerifier
 
-from core.sandbox.slack_api import APP_ID, BOT_ID, BOT_USER_ID, TEAM_ID
+from channels.slack.stand_in import APP_ID, BOT_ID, BOT_USER_ID, TEAM_ID
 
 VERIFICATION_TOKEN = "legacy-verification-token"
 """The deprecated `token` field Slack still puts in payloads; Bolt ignores it."""

@@ -1,4 +1,4 @@
-"""Twilio's WhatsApp sender, faked on `core.sandbox.twilio_api.FakeTwilio` (the fake of Twilio's
+"""Twilio's WhatsApp sender, faked on `channels.twilio.stand_in.FakeTwilio` (the fake of Twilio's
 REST API the SMS tests use): the same Messages API with `whatsapp:+E164` addresses, templates sent
 as `ContentSid`/`ContentVariables`, WhatsApp's error codes, and the webhooks Twilio posts for a
 WhatsApp sender, signed the way Twilio signs them (or forged).
@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 
 import aiohttp
 
-from core.sandbox.twilio_api import (
+from channels.twilio.stand_in import (
     ACCOUNT_SID,
     API_VERSION,
     AUTH_TOKEN,
