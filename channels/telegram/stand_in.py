@@ -49,6 +49,8 @@ from typing import Any
 
 from aiohttp import web
 
+from core.sandbox.stand_in import StandIn
+
 BOT_TOKEN = "123456:TEST-supporthub-token"
 BOT_ID = 123456
 BOT_USERNAME = "supporthub_test_bot"
@@ -158,7 +160,7 @@ class _Poll:
 Handler = Callable[[dict[str, Any]], Awaitable[_Answer]]
 
 
-class FakeBotApi:
+class FakeBotApi(StandIn):
     """The Bot API for one bot (`BOT_TOKEN`, `BOT_ID`, `BOT_USERNAME`).
 
     State tests may read: `calls`, `downloads`, the webhook set by setWebhook (`webhook_url`, ""
@@ -168,15 +170,18 @@ class FakeBotApi:
     to a webhook; they stay pending and count in getWebhookInfo.
     """
 
+    cancels_handlers = True
+    """A poller that hangs up (PTB cancelling get_updates on shutdown) ends its long poll
+    unanswered and unrecorded, instead of lingering to be "terminated" by the next one."""
+
     def __init__(self) -> None:
+        super().__init__()
         self.calls: list[RecordedCall] = []
         self.downloads: list[RecordedDownload] = []
         self.chats: dict[int, dict[str, Any]] = {}
         self.webhook_url = ""
         self.webhook_secret: str | None = None
         self.webhook_allowed_updates: list[str] | None = None
-        self.api_url = ""
-        """Set by `start`: `http://127.0.0.1:PORT`."""
         self._updates: list[dict[str, Any]] = []
         self._next_update_id = FIRST_UPDATE_ID
         self._message_ids = itertools.count(FIRST_MESSAGE_ID)
@@ -186,7 +191,6 @@ class FakeBotApi:
         self._failures: defaultdict[str, deque[_Answer]] = defaultdict(deque)
         self._poll: _Poll | None = None
         self._closing = False
-        self._recorded = asyncio.Condition()
         handlers: dict[str, Handler] = {
             "getMe": self._get_me,
             "sendMessage": self._send_message,
@@ -198,30 +202,24 @@ class FakeBotApi:
             "getUpdates": self._get_updates,
         }
         self._methods = {name.lower(): (name, handler) for name, handler in handlers.items()}
-        self._runner: web.AppRunner | None = None
 
-    async def start(self) -> str:
-        """Serve on 127.0.0.1 at a free port; returns the API root `http://127.0.0.1:PORT`."""
+    @property
+    def api_url(self) -> str:
+        """The API root, `http://127.0.0.1:PORT` once started."""
+        return self.url
+
+    def app(self) -> web.Application:
         app = web.Application()
         app.router.add_route("*", "/bot{token}/{method}", self._api)
         app.router.add_get("/file/bot{token}/{path:.+}", self._download)
-        # A poller that hangs up (PTB cancelling get_updates on shutdown) ends its long poll
-        # unanswered and unrecorded, instead of lingering to be "terminated" by the next one.
-        self._runner = web.AppRunner(app, shutdown_timeout=1.0, handler_cancellation=True, access_log=None)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        host, port = self._runner.addresses[0][:2]
-        self.api_url = f"http://{host}:{port}"
-        return self.api_url
+        return app
 
     async def stop(self) -> None:
         """Answer a waiting getUpdates (with what is pending) and shut the server down."""
         self._closing = True
         if self._poll is not None:
             self._poll.wake.set()
-        if self._runner is not None:
-            await self._runner.cleanup()
+        await super().stop()
 
     def calls_to(self, method: str) -> list[RecordedCall]:
         """Every request for `method` (any case), failed ones included, in the order answered."""
@@ -245,16 +243,12 @@ class FakeBotApi:
         def matching() -> list[RecordedCall]:
             return [call for call in self.calls_to(method) if call.ok or not ok_only]
 
-        try:
-            async with asyncio.timeout(timeout):
-                async with self._recorded:
-                    await self._recorded.wait_for(lambda: len(matching()) >= count)
-        except TimeoutError:
+        def expected() -> str:
             seen = [(call.method, call.status, call.response.get("description")) for call in self.calls]
             kind = "ok " if ok_only else ""
-            raise AssertionError(
-                f"expected {count} {kind}{method} call(s) within {timeout}s, got {len(matching())}; calls: {seen}"
-            ) from None
+            return f"expected {count} {kind}{method} call(s), got {len(matching())}; calls: {seen}"
+
+        await self.wait_until(lambda: len(matching()) >= count, timeout=timeout, expected=expected)
         return matching()
 
     def add_file(
@@ -340,8 +334,7 @@ class FakeBotApi:
         else:
             answer = await handler(params)
         self.calls.append(RecordedCall(method, params, answer.status, answer.body))
-        async with self._recorded:
-            self._recorded.notify_all()
+        await self.recorded()
         return answer.response()
 
     async def _download(self, request: web.Request) -> web.Response:
