@@ -130,7 +130,7 @@ async def slack() -> AsyncIterator[FakeSlack]:
     fake = FakeSlack()
     await fake.start()
     yield fake
-    await fake.close()
+    await fake.stop()
 
 
 @pytest.fixture

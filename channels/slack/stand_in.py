@@ -29,6 +29,8 @@ from urllib.parse import quote
 from aiohttp import web
 from multidict import CIMultiDict, CIMultiDictProxy
 
+from core.sandbox.stand_in import StandIn
+
 BOT_TOKEN = "xoxb-1-supporthub-test"
 TEAM_ID = "T1"
 BOT_USER_ID = "UBOT"
@@ -92,7 +94,7 @@ class _File:
 Handler = Callable[[dict[str, Any]], dict[str, Any]]
 
 
-class FakeSlack:
+class FakeSlack(StandIn):
     """Slack's Web API for one workspace (`TEAM_ID`) with one bot (`BOT_USER_ID`/`BOT_ID`).
 
     Scripting and state tests may touch directly: `users[user_id]` (the user `users.info`
@@ -102,15 +104,12 @@ class FakeSlack:
     """
 
     def __init__(self, *, token: str = BOT_TOKEN) -> None:
+        super().__init__()
         self.token = token
         self.requests: list[RecordedCall] = []
         self.downloads: list[RecordedDownload] = []
         self.users: dict[str, dict[str, Any]] = {}
         self.channels: dict[str, dict[str, Any]] = {}
-        self.base_url = ""
-        """Set by `start`: `http://127.0.0.1:PORT/api/`."""
-        self.root = ""
-        """Set by `start`: `http://127.0.0.1:PORT`, where file URLs live."""
         self._failures: defaultdict[str, deque[_Failure]] = defaultdict(deque)
         self._last_ts = 0
         self._file_ids = itertools.count(1)
@@ -131,25 +130,27 @@ class FakeSlack:
         self.download_gate = asyncio.Event()
         """Cleared by a test to hold file downloads (a slow file host) until it is set again."""
         self.download_gate.set()
-        self._runner: web.AppRunner | None = None
 
-    async def start(self) -> str:
-        """Serve on 127.0.0.1 at a free port; the base URL to give the client (…/api/)."""
+    @property
+    def root(self) -> str:
+        """`http://127.0.0.1:PORT` once started, where file URLs live."""
+        return self.url
+
+    @property
+    def base_url(self) -> str:
+        """`http://127.0.0.1:PORT/api/` once started, the base URL to give the client."""
+        return f"{self.url}/api/" if self.url else ""
+
+    def app(self) -> web.Application:
         app = web.Application()
         app.router.add_route("*", "/api/{method}", self._api)
         app.router.add_get("/files/{file_id}/{name}", self._download)
-        self._runner = web.AppRunner(app, shutdown_timeout=1.0, access_log=None)  # the hub logs its own calls
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        host, port = self._runner.addresses[0][:2]
-        self.root = f"http://{host}:{port}"
-        self.base_url = f"{self.root}/api/"
-        return self.base_url
+        return app
 
-    async def close(self) -> None:
-        if self._runner is not None:
-            await self._runner.cleanup()
+    async def start(self) -> str:
+        """Serve on 127.0.0.1 at a free port; the base URL to give the client (…/api/)."""
+        await super().start()
+        return self.base_url
 
     def calls(self, method: str) -> list[dict[str, Any]]:
         """The bodies of every request received for `method`, failed ones included, in order."""
@@ -216,6 +217,7 @@ class FakeSlack:
         arguments = await _arguments(request)
         answer = self._answer(method, headers, arguments)
         self.requests.append(RecordedCall(method, headers, arguments, answer.status, answer.body))
+        await self.recorded()
         if answer.page is not None:
             return web.Response(text=answer.page, status=answer.status, content_type=answer.page_type)
         return web.json_response(answer.body, status=answer.status, headers=answer.headers)

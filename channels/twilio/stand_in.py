@@ -71,6 +71,8 @@ from typing import Any
 from aiohttp import hdrs, web
 from twilio.request_validator import HMAC_SHA256, SIGNATURE_HEADER, SIGNATURE_SETTINGS_HEADER, RequestValidator
 
+from core.sandbox.stand_in import StandIn
+
 ACCOUNT_SID = "AC" + "0" * 30 + "01"
 """34 characters, like every Twilio account sid."""
 AUTH_TOKEN = "twilio-test-auth-token"
@@ -180,7 +182,7 @@ class _Media:
     token: str
 
 
-class FakeTwilio:
+class FakeTwilio(StandIn):
     """Twilio's REST API for one account (`ACCOUNT_SID`, `AUTH_TOKEN`) owning `HUB_NUMBER`.
 
     State tests may change: `opted_out`, numbers that texted STOP (sends to them fail with 21610);
@@ -190,24 +192,26 @@ class FakeTwilio:
     """
 
     def __init__(self) -> None:
+        super().__init__()
         self.calls: list[RecordedCall] = []
         self.downloads: list[RecordedDownload] = []
         self.messages: dict[str, dict[str, Any]] = {}
         self.opted_out: set[str] = set()
         self.numbers: set[str] = {HUB_NUMBER}
         self.cdn_host = "localhost"
-        self.api_url = ""
-        """Set by `start`: `http://127.0.0.1:PORT`."""
-        self._port = 0
         self._failures: deque[_Answer] = deque()
         self._delays: deque[float] = deque()
         self._media: dict[tuple[str, str], _Media] = {}
         self._cdn: dict[str, _Media] = {}
-        self._recorded = asyncio.Condition()
-        self._runner: web.AppRunner | None = None
 
-    async def start(self) -> str:
-        """Serve on 127.0.0.1 at a free port; returns the API root `http://127.0.0.1:PORT`."""
+    @property
+    def api_url(self) -> str:
+        """The API root, `http://127.0.0.1:PORT` once started."""
+        return self.url
+
+    def app(self) -> web.Application:
+        # cancels_handlers stays False: a send whose caller timed out is still answered and
+        # recorded, as Twilio would still deliver it.
         app = web.Application()
         app.router.add_get(f"/{API_VERSION}/Accounts/{{account}}.json", self._fetch_account)
         app.router.add_post(f"{_MESSAGES}.json", self._create_message)
@@ -215,19 +219,7 @@ class FakeTwilio:
         app.router.add_get(f"{_MESSAGES}/{{message}}/Media/{{media}}", self._media_url)
         app.router.add_get("/cdn/{token}", self._cdn_download)
         app.router.add_route("*", "/{tail:.*}", self._not_found)
-        # No handler_cancellation: a send whose caller timed out is still answered and
-        # recorded, as Twilio would still deliver it.
-        self._runner = web.AppRunner(app, shutdown_timeout=1.0, access_log=None)  # the hub logs its own calls
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        host, self._port = self._runner.addresses[0][:2]
-        self.api_url = f"http://{host}:{self._port}"
-        return self.api_url
-
-    async def stop(self) -> None:
-        if self._runner is not None:
-            await self._runner.cleanup()
+        return app
 
     def send_attempts(self, to: str | None = None) -> list[RecordedCall]:
         """Every Messages.json POST (to `to` when given), refused ones included, in the order answered."""
@@ -250,16 +242,12 @@ class FakeTwilio:
         def matching() -> list[RecordedCall]:
             return self.sent() if ok_only else self.send_attempts()
 
-        try:
-            async with asyncio.timeout(timeout):
-                async with self._recorded:
-                    await self._recorded.wait_for(lambda: len(matching()) >= count)
-        except TimeoutError:
+        def expected() -> str:
             seen = [(call.method, call.path, call.status, call.code) for call in self.calls]
             kind = "sent" if ok_only else "attempted"
-            raise AssertionError(
-                f"expected {count} message(s) {kind} within {timeout}s, got {len(matching())}; calls: {seen}"
-            ) from None
+            return f"expected {count} message(s) {kind}, got {len(matching())}; calls: {seen}"
+
+        await self.wait_until(lambda: len(matching()) >= count, timeout=timeout, expected=expected)
         return matching()
 
     def fail_next(self, status: int, *, code: int | None = None, message: str | None = None, times: int = 1) -> None:
@@ -385,8 +373,7 @@ class FakeTwilio:
         self, request: web.Request, params: dict[str, str | list[str]], authorized: bool, answer: _Answer
     ) -> web.Response:
         self.calls.append(RecordedCall(request.method, request.path, params, authorized, answer.status, answer.body))
-        async with self._recorded:
-            self._recorded.notify_all()
+        await self.recorded()
         return answer.response()
 
     async def _media_url(self, request: web.Request) -> web.Response:
@@ -399,7 +386,7 @@ class FakeTwilio:
         elif media is None:
             response = _not_found_error(request.path).response()
         else:
-            location = f"http://{self.cdn_host}:{self._port}/cdn/{media.token}"
+            location = f"http://{self.cdn_host}:{self.port}/cdn/{media.token}"
             response = web.Response(status=HTTPStatus.TEMPORARY_REDIRECT, headers={hdrs.LOCATION: location})
         self.downloads.append(RecordedDownload(request.path, authorized, request.host, response.status))
         return response

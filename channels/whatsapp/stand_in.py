@@ -38,7 +38,6 @@ older SHA-1 `X-Hub-Signature`); `deliver(url, payload, forged=True)` signs it wi
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import hashlib
 import hmac
@@ -52,6 +51,8 @@ from typing import Any
 
 import aiohttp
 from aiohttp import hdrs, web
+
+from core.sandbox.stand_in import StandIn
 
 GRAPH_VERSION = "v23.0"
 PHONE_NUMBER_ID = "106540352242922"
@@ -150,7 +151,7 @@ class _Media:
     redirect_host: str | None
 
 
-class FakeGraph:
+class FakeGraph(StandIn):
     """Meta's Graph API for one business number (`PHONE_NUMBER_ID`) and one token (`ACCESS_TOKEN`).
 
     State tests may read: `calls` (every request, refused ones included), `sent` (the bodies of the
@@ -159,49 +160,38 @@ class FakeGraph:
     """
 
     def __init__(self) -> None:
+        super().__init__()
         self.calls: list[RecordedCall] = []
         self.sent: list[dict[str, Any]] = []
         self.reads: list[dict[str, Any]] = []
         self.downloads: list[RecordedDownload] = []
         self.quality_rating = "GREEN"
-        self.api_url = ""
-        """Set by `start`: `http://127.0.0.1:PORT`."""
-        self._port = 0
         self._media: dict[str, _Media] = {}
         self._failures: deque[_Answer] = deque()
-        self._recorded = asyncio.Condition()
-        self._runner: web.AppRunner | None = None
 
-    async def start(self) -> str:
-        """Serve on 127.0.0.1 at a free port; returns the Graph API root `http://127.0.0.1:PORT`."""
+    @property
+    def api_url(self) -> str:
+        """The Graph API root, `http://127.0.0.1:PORT` once started."""
+        return self.url
+
+    def app(self) -> web.Application:
         app = web.Application()
         app.router.add_post("/{version}/{node}/messages", self._messages)
         app.router.add_get("/{version}/{node}", self._node)
         app.router.add_get("/media/{token}", self._media_url)
         app.router.add_get("/cdn/{token}", self._cdn)
         app.router.add_route("*", "/{tail:.*}", self._unknown)
-        self._runner = web.AppRunner(app, shutdown_timeout=1.0, access_log=None)
-        await self._runner.setup()
-        await web.TCPSite(self._runner, "127.0.0.1", 0).start()
-        host, self._port = self._runner.addresses[0][:2]
-        self.api_url = f"http://{host}:{self._port}"
-        return self.api_url
-
-    async def stop(self) -> None:
-        if self._runner is not None:
-            await self._runner.cleanup()
+        return app
 
     async def wait_for_sent(self, count: int, *, timeout: float = 30.0) -> list[dict[str, Any]]:
         """Wait until at least `count` messages were accepted; all of them so far. On timeout, an
         AssertionError lists every call."""
-        try:
-            async with asyncio.timeout(timeout), self._recorded:
-                await self._recorded.wait_for(lambda: len(self.sent) >= count)
-        except TimeoutError:
+
+        def expected() -> str:
             seen = [(call.method, call.path, call.status, call.code) for call in self.calls]
-            raise AssertionError(
-                f"expected {count} message(s) sent within {timeout}s, got {len(self.sent)}: {seen}"
-            ) from None
+            return f"expected {count} message(s) sent, got {len(self.sent)}: {seen}"
+
+        await self.wait_until(lambda: len(self.sent) >= count, timeout=timeout, expected=expected)
         return list(self.sent)
 
     def fail_next(
@@ -307,7 +297,7 @@ class FakeGraph:
 
     def _media_node(self, media: _Media) -> dict[str, Any]:
         url = (
-            f"http://{media.host}:{self._port}/media/{media.token}"
+            f"http://{media.host}:{self.port}/media/{media.token}"
             f"?mid={media.media_id}&ext={int(time.time())}&hash={secrets.token_urlsafe(12)}"
         )
         found: dict[str, Any] = {
@@ -329,7 +319,7 @@ class FakeGraph:
         elif not authorized:
             response = _error(HTTPStatus.UNAUTHORIZED, 190, "Invalid OAuth access token").response()
         elif media.redirect_host is not None:
-            location = f"http://{media.redirect_host}:{self._port}/cdn/{media.token}"
+            location = f"http://{media.redirect_host}:{self.port}/cdn/{media.token}"
             response = web.Response(status=HTTPStatus.TEMPORARY_REDIRECT, headers={hdrs.LOCATION: location})
         elif media.file_size is None:  # nothing declared: streamed without a Content-Length
             self.downloads.append(RecordedDownload(request.path, authorized, request.host, HTTPStatus.OK))
@@ -360,8 +350,7 @@ class FakeGraph:
             request.method, request.path, dict(request.query), body, authorized, answer.status, answer.body
         )
         self.calls.append(call)
-        async with self._recorded:
-            self._recorded.notify_all()
+        await self.recorded()
         return answer.response()
 
 

@@ -71,7 +71,7 @@ class Sandbox:
     async def stop(self) -> None:
         await self.telegram.stop()
         await self.twilio.stop()
-        await self.slack.close()
+        await self.slack.stop()
         await self.relay.stop()
 
     def sections(self, *, hub_url: str, email_port: int) -> dict[str, Section]:

@@ -46,7 +46,7 @@ class ThreadedSlack:
         return self
 
     def __exit__(self, *_: object) -> None:
-        asyncio.run_coroutine_threadsafe(self.fake.close(), self._loop).result(timeout=10)
+        asyncio.run_coroutine_threadsafe(self.fake.stop(), self._loop).result(timeout=10)
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(timeout=10)
 

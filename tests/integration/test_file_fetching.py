@@ -77,7 +77,7 @@ async def test_a_slack_file_url_off_slacks_file_host_gets_no_token_and_the_custo
         assert not elsewhere.downloads  # never fetched: the bot token went nowhere off Slack
         assert "invoice.txt was not fetched: it is not on Slack's file server" in reply["text"]
     finally:
-        await elsewhere.close()
+        await elsewhere.stop()
 
 
 async def test_a_slack_file_that_cannot_be_fetched_is_told_so_not_called_empty(

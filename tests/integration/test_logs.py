@@ -192,7 +192,7 @@ async def failing() -> AsyncIterator[dict[str, Any]]:
         await relay.stop()
         await twilio.stop()
         await telegram.stop()
-        await slack.close()
+        await slack.stop()
         await model.close()
 
 
