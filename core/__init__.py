@@ -83,7 +83,9 @@ handoff: policy, cases, customer_cases (a customer's own cases, for the built-in
     hours and the SLA clock), reach (where a customer can reach the team when no desk takes
     cases), translations (with an LLM: customers' messages for staff, staff replies into the
     customer's language).
-core.sandbox: the sandbox page `supporthub sandbox` serves (session, page). The platforms'
-    stand-ins on 127.0.0.1, which the tests run the adapters against too, live beside their
-    channel (channels/<name>/stand_in.py).
+core.sandbox: the sandbox page `supporthub sandbox` serves (session, page), the pane a channel
+    brings to it (pane: found through the channel's entry point, a plug-in's too) and the one
+    base of the platforms' stand-ins on 127.0.0.1 (stand_in). The stand-ins, which the tests run
+    the adapters against too, live beside their channel (channels/<name>/stand_in.py, its pane
+    in channels/<name>/sandbox.py).
 """

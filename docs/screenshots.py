@@ -101,17 +101,18 @@ async def shoot_sandbox(url: str) -> None:
             ("telegram", {"text": "How do I reset my password?"}),
             ("sms", {"text": "How much is the Business plan per month?"}),
             ("email", {"subject": "Exports", "text": "Hi! How can I export all our projects?"}),
+            ("whatsapp", {"text": "Can I change my plan mid-month?"}),
             ("sms", {"text": "I want to talk to a person please"}),
         ]:
             async with session.post(f"{url}/sandbox/api/{pane}", json=body) as response:
                 response.raise_for_status()
     async with async_playwright() as pw:
         browser = await pw.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"])
-        page = await browser.new_page(viewport={"width": 1400, "height": 820})
+        page = await browser.new_page(viewport={"width": 1600, "height": 820})
         await page.goto(f"{url}/sandbox")
-        case = page.get_by_test_id("case-thread")
+        case = page.get_by_test_id("choice-thread_ts")
         await expect(case.locator("option").first).to_have_text(re.compile(r"^Case 1: "), timeout=90_000)
-        for pane in ("telegram", "sms", "email"):
+        for pane in ("telegram", "sms", "email", "whatsapp"):
             log = page.get_by_test_id(f"log-{pane}")
             await expect(log.locator('[data-who="hub"]').first).to_be_visible(timeout=90_000)
         staff = page.locator('form[data-pane="staff"] textarea')
@@ -120,7 +121,7 @@ async def shoot_sandbox(url: str) -> None:
         sms = page.get_by_test_id("log-sms").locator('[data-who="hub"]')
         await expect(sms.last).to_contain_text("Sam from Brightdesk", timeout=90_000)
         await page.screenshot(path=str(IMAGES / "sandbox.png"))
-        for pane in ("telegram", "sms", "email", "staff"):  # each channel's page shows its own
+        for pane in ("telegram", "sms", "email", "whatsapp", "staff"):  # each channel's page shows its own
             await page.get_by_test_id(f"pane-{pane}").screenshot(path=str(IMAGES / f"sandbox-{pane}.png"))
         await browser.close()
 

@@ -79,6 +79,7 @@ class EmailChannel:
 
     name = CHANNEL
     settings_model = EmailSettings
+    sandbox_pane = "channels.email.sandbox:EmailPane"
 
     @staticmethod
     def configured(settings: Settings) -> bool:

@@ -187,6 +187,7 @@ class SlackChannel:
 
     name = CHANNEL
     settings_model = SlackSettings
+    sandbox_pane = "channels.slack.sandbox:StaffDeskPane"  # the staff desk: customers' panes are the other channels'
 
     @staticmethod
     def configured(settings: Settings) -> bool:

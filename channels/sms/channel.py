@@ -96,6 +96,7 @@ class SmsChannel:
 
     name = CHANNEL
     settings_model = SmsSettings
+    sandbox_pane = "channels.sms.sandbox:SmsPane"
 
     @staticmethod
     def configured(settings: Settings) -> bool:

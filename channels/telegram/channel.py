@@ -262,6 +262,7 @@ class TelegramChannel:
 
     name = CHANNEL
     settings_model = TelegramSettings
+    sandbox_pane = "channels.telegram.sandbox:TelegramPane"
 
     @staticmethod
     def configured(settings: Settings) -> bool:

@@ -99,6 +99,7 @@ class WhatsAppChannel:
 
     name = CHANNEL
     settings_model = WhatsAppSettings
+    sandbox_pane = "channels.whatsapp.sandbox:WhatsAppPane"
 
     @staticmethod
     def configured(settings: Settings) -> bool:

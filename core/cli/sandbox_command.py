@@ -30,8 +30,9 @@ SANDBOX_DATABASE = "sandbox.db"
 @click.option("--port", type=int, default=None, help="Port to listen on (default: server.port).")
 @uses_settings
 def sandbox(settings: Settings, host: str, port: int | None) -> None:
-    """Try every channel without accounts: Telegram, SMS, email and the Slack staff desk against
-    local stand-ins, driven from a page at /sandbox. Loopback only; its own database."""
+    """Try every channel without accounts: each installed channel's platform (Telegram, SMS,
+    email, WhatsApp, the Slack staff desk, a plug-in's own) against a local stand-in, driven
+    from a page at /sandbox. Loopback only; its own database."""
     from channels.api.exposure import is_loopback
 
     if not is_loopback(host):
@@ -77,8 +78,9 @@ async def _run(settings: Settings, listening: socket.socket, host: str, port: in
         await runner.setup()
         await web.SockSite(runner, listening).start()
         log.warning(
-            "SANDBOX: Telegram, Twilio, SMTP and Slack are local stand-ins on 127.0.0.1 — nothing reaches a "
-            "real platform; database %s. Not for production.",
+            "SANDBOX: %s are local stand-ins on 127.0.0.1 — nothing reaches a real platform; database %s. "
+            "Not for production.",
+            ", ".join(pane.title for pane in stand_ins.panes.values()),
             database,
         )
         click.echo(f"supporthub sandbox: open {hub_url}/sandbox (the widget is at {hub_url}/); Ctrl-C stops it")
@@ -96,21 +98,15 @@ def sandbox_settings(settings: Settings, stand_ins: Sandbox, *, hub_url: str, da
     own (the SQLite file `database`, never `database_url`), no LLM, no Redis and no scheduled jobs.
     Built without reading the environment again: a SUPPORTHUB_DATABASE_URL or a real bot token
     there must not reach it."""
-    from core.sandbox.session import CHANNELS
     from core.settings import settings_class
 
     values = settings.model_dump()
     values |= {
-        **stand_ins.sections(hub_url=hub_url, email_port=_free_port()),
-        "channels": CHANNELS,
+        **stand_ins.sections(hub_url=hub_url),
+        "channels": stand_ins.channels,
         "database_url": f"sqlite+aiosqlite:///{database}",
         "redis_url": "",
         "schedule": [],
         "llm": {},  # answers offline: a configured model's provider is a platform too
     }
     return settings_class().model_validate(values)
-
-
-def _free_port() -> int:
-    with socket.create_server(("127.0.0.1", 0)) as probe:
-        return int(probe.getsockname()[1])

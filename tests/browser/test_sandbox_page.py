@@ -41,7 +41,7 @@ async def test_staff_answer_the_first_case_from_the_page_and_the_texter_gets_it(
     await write(page, "sms", "I want to talk to a person please")
     sms = page.get_by_test_id("log-sms").locator('[data-who="hub"]')
     await expect(sms.first).to_contain_text("passed this conversation to a person", timeout=TIMEOUT_MS)
-    case = page.get_by_test_id("case-thread")
+    case = page.get_by_test_id("choice-thread_ts")
     await expect(case.locator("option")).to_have_text([re.compile(r"^Case 1: ")], timeout=TIMEOUT_MS)
 
     await write(page, "staff", "Hi, Sam here. Which plan are you on?")

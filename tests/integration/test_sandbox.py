@@ -1,9 +1,14 @@
 """`supporthub sandbox`: the hub with every channel against the local stand-ins, driven through
 the sandbox page's API as a person would — a question on each channel, then a staff reply in
-the case thread back to the customer."""
+the case thread back to the customer; and a plug-in channel that brings its own pane."""
 
 from __future__ import annotations
 
+import asyncio
+import json
+import os
+import shutil
+import subprocess
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
@@ -14,8 +19,14 @@ import pytest
 from core.sandbox.session import Sandbox
 from core.settings import Settings
 from tests.cli_runner import supporthub, without_supporthub_environment
+from tests.conftest import SAMPLE_KNOWLEDGE
+from tests.integration.hub_processes import READY_TIMEOUT_S, SUPPORTHUB
 from tests.integration.sandbox_hub import running_sandbox
+from tests.ports import free_port
 from tests.settle import until
+
+ROOT = Path(__file__).resolve().parents[2]
+PLUGIN = ROOT / "tests" / "fixtures" / "plugin_channel"
 
 Transcript = dict[str, list[dict[str, Any]]]
 
@@ -57,6 +68,7 @@ async def test_a_question_on_each_channel_and_a_staff_reply_back(sandbox_url: st
         await says(session, url, "telegram", text="How do I reset my password?")
         await says(session, url, "sms", text="How much is the Business plan per month?")
         await says(session, url, "email", subject="Exports", text="Hi, how can I export my data?")
+        await says(session, url, "whatsapp", text="Can I change my plan mid-month?")
 
         [telegram] = await hub_said(session, url, "telegram", 1)
         assert "<b>Reset your password" in telegram["html"]  # Telegram HTML, as the adapter sends it
@@ -65,6 +77,8 @@ async def test_a_question_on_each_channel_and_a_staff_reply_back(sandbox_url: st
         [mail] = await hub_said(session, url, "email", 1)
         assert mail["subject"] == "Re: Exports" and mail["in_reply_to"].endswith("@customer.example>")
         assert "Export" in mail["text"]
+        [whatsapp] = await hub_said(session, url, "whatsapp", 1)
+        assert "plan" in whatsapp["text"].lower()  # the text message the Graph API stand-in took
 
         await says(session, url, "telegram", text="I want to talk to a person please")
         cards = [m for m in await hub_said(session, url, "staff", 1) if m["method"] == "chat.postMessage"]
@@ -90,7 +104,13 @@ async def test_what_the_page_sends_is_checked(sandbox_url: str) -> None:
             assert response.status == 415  # what a form on another site could send without asking
         async with session.post(form, json={"text": "hi"}, headers={"Host": "rebound.example"}) as response:
             assert response.status == 403
-        assert await transcript(session, sandbox_url) == {"telegram": [], "sms": [], "email": [], "staff": []}
+        assert await transcript(session, sandbox_url) == {
+            "telegram": [],
+            "sms": [],
+            "email": [],
+            "whatsapp": [],
+            "staff": [],
+        }
 
 
 def test_the_sandbox_refuses_an_address_beyond_this_machine(tmp_path: Path) -> None:
@@ -108,8 +128,51 @@ async def test_the_stand_ins_listen_on_loopback_only() -> None:
     stand_ins = Sandbox()
     await stand_ins.start()
     try:
-        for url in (stand_ins.telegram.api_url, stand_ins.twilio.api_url, stand_ins.slack.base_url):
-            assert url.startswith("http://127.0.0.1:")
-        assert stand_ins.relay.host == "127.0.0.1"
+        sections = {
+            name: pane.section(hub_url="http://127.0.0.1:1").model_dump() for name, pane in stand_ins.panes.items()
+        }
+        urls = [
+            sections[name][key] for name, key in [("telegram", "api_url"), ("sms", "api_url"), ("slack", "api_url")]
+        ]
+        urls.append(sections["whatsapp"]["graph_url"])
+        assert all(str(url).startswith("http://127.0.0.1:") for url in urls), urls
+        assert sections["email"]["smtp_host"] == "127.0.0.1"
     finally:
         await stand_ins.stop()
+
+
+@pytest.mark.slow(reason="starts `supporthub sandbox` in a child interpreter with the plug-in on its path: ~20 s")
+async def test_a_plugin_channel_brings_its_own_stand_in_and_pane(indexed_data_dir: Path, tmp_path: Path) -> None:
+    data_dir = tmp_path / "data"
+    shutil.copytree(indexed_data_dir, data_dir)
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    env = {name: value for name, value in os.environ.items() if not name.startswith("SUPPORTHUB_")}
+    env |= {
+        "PYTHONPATH": os.pathsep.join([str(PLUGIN), str(ROOT)]),
+        "SUPPORTHUB_DATA_DIR": str(data_dir),
+        "SUPPORTHUB_KNOWLEDGE__PATHS": json.dumps([str(SAMPLE_KNOWLEDGE)]),
+    }
+    log = tmp_path / "sandbox.log"
+    with log.open("wb") as out:
+        process = subprocess.Popen([SUPPORTHUB, "sandbox", "--port", str(port)], env=env, stdout=out, stderr=out)
+    try:
+        async with aiohttp.ClientSession() as session:
+
+            async def panes() -> list[str] | None:
+                assert process.poll() is None, log.read_text()
+                try:
+                    async with session.get(f"{url}/sandbox/api/panes") as response:
+                        return [pane["name"] for pane in await response.json()] if response.status == 200 else None
+                except aiohttp.ClientConnectionError:
+                    return None
+
+            shown = await until(panes, timeout=READY_TIMEOUT_S, what="the sandbox page", every=0.2)
+            assert shown == ["echo", "email", "sms", "telegram", "whatsapp", "staff"]
+            await says(session, url, "echo", text="How do I reset my password?")
+            [answer] = await hub_said(session, url, "echo", 1)
+        assert "password" in answer["text"].lower()
+        assert "SANDBOX: Echo, Email, SMS, Telegram, WhatsApp, Slack staff desk are local stand-ins" in log.read_text()
+    finally:
+        process.terminate()
+        await asyncio.to_thread(process.wait, 30)

@@ -1,0 +1,119 @@
+"""Slack's staff desk in the sandbox: the person is staff in the case channel, sees the case cards
+and thread posts the hub made through the Web API stand-in, and answers under a card (an event
+signed with the signing secret, as Slack posts it)."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Mapping
+from typing import Any
+
+import aiohttp
+from pydantic import SecretStr
+
+from channels.slack.settings import SlackSettings
+from channels.slack.stand_in import BOT_TOKEN, FakeSlack
+from channels.slack.stand_in_events import message_event, signed_headers
+from core.sandbox.pane import PaneField, PaneInputError
+
+SIGNING_SECRET = "sandbox-slack-signing-secret"
+STAFF_CHANNEL = "C0SANDBOXSTAFF"
+STAFF_USER = "U0SANDBOXSTAFF"
+STAFF_NAME = "Sam from Support"
+"""What a canned reply's {agent} says."""
+
+
+class StaffDeskPane:
+    name = "staff"
+    title = "Slack staff desk"
+    role = "you are staff in the case channel"
+    for_staff = True
+    fields = (PaneField("thread_ts", "(no case yet)", kind="choice"),)
+
+    def __init__(self) -> None:
+        self.slack = FakeSlack()
+        self._hub_url = ""
+
+    async def start(self) -> None:
+        self.slack.users[STAFF_USER] = {"real_name": STAFF_NAME}
+        await self.slack.start()
+
+    async def stop(self) -> None:
+        await self.slack.stop()
+
+    def section(self, *, hub_url: str) -> SlackSettings:
+        self._hub_url = hub_url
+        return SlackSettings(
+            bot_token=SecretStr(BOT_TOKEN),
+            signing_secret=SecretStr(SIGNING_SECRET),
+            api_url=self.slack.base_url,
+            staff_channel=STAFF_CHANNEL,
+        )
+
+    async def says(self, text: str, fields: Mapping[str, str]) -> None:
+        """A person answers in the thread of the case card posted at `thread_ts`."""
+        thread_ts = fields.get("thread_ts")
+        if not thread_ts:
+            raise PaneInputError("thread_ts names the case card to answer under")
+        event = message_event(
+            channel=STAFF_CHANNEL,
+            user=STAFF_USER,
+            text=text,
+            ts=f"{time.time():.6f}",
+            thread_ts=thread_ts,
+            channel_type="channel",
+        )
+        body = json.dumps(event)
+        async with (
+            aiohttp.ClientSession() as session,
+            session.post(
+                f"{self._hub_url}/slack/events", data=body, headers=signed_headers(SIGNING_SECRET, body)
+            ) as response,
+        ):
+            response.raise_for_status()
+
+    def sent(self) -> list[dict[str, Any]]:
+        """The case cards, their updates and the thread posts in the staff channel; each new card
+        is a choice to answer under."""
+        shown: list[dict[str, Any]] = []
+        cards = 0
+        for call in self.slack.requests:
+            if not (
+                call.response.get("ok")
+                and call.method in ("chat.postMessage", "chat.update")
+                and call.body.get("channel") == STAFF_CHANNEL
+            ):
+                continue
+            ts, thread_ts, text = (
+                call.response.get("ts") or call.body.get("ts"),
+                call.body.get("thread_ts"),
+                _text(call.body),
+            )
+            entry: dict[str, Any] = {"method": call.method, "ts": ts, "thread_ts": thread_ts, "text": text}
+            if thread_ts:
+                entry |= {"kind": "reply", "meta": "in the case thread"}
+            elif call.method == "chat.update":
+                entry |= {"kind": "card", "meta": "case card, updated"}
+            else:
+                cards += 1
+                label = f"Case {cards}: {text.splitlines()[0][:60] if text else ''}"
+                entry |= {"kind": "card", "meta": "case card", "choice": {"value": ts, "label": label}}
+            shown.append(entry)
+        return shown
+
+
+def _text(body: dict[str, Any]) -> str:
+    """A Slack message as plain lines: its blocks' text (a case card is blocks), else `text`."""
+    blocks = body.get("blocks")
+    if isinstance(blocks, str):
+        blocks = json.loads(blocks)
+    lines: list[str] = []
+    for block in blocks or []:
+        if isinstance(block.get("text"), dict):
+            lines.append(str(block["text"].get("text", "")))
+        for item in block.get("fields") or block.get("elements") or []:
+            if isinstance(item, dict) and isinstance(item.get("text"), (str, dict)):
+                text = item["text"] if isinstance(item["text"], str) else item["text"].get("text", "")
+                lines.append(str(text))
+    return "\n".join(line for line in lines if line) or str(body.get("text", ""))
