@@ -21,7 +21,7 @@ from knowledge.embedding.embedder import Embedder
 from knowledge.embedding.recent_vectors import RecentVectors
 from knowledge.hits import Hit
 from knowledge.ingest.chunking import heading_text
-from knowledge.ingest.ingestor import Ingestor, IngestSummary
+from knowledge.ingest.ingestor import Ingestor, IngestRequest, IngestSummary
 from knowledge.ingest.written import links
 from knowledge.search import fusion
 from knowledge.search.coverage import coverage, query_weights
@@ -382,17 +382,10 @@ class KnowledgeBase:
         force: bool = False,
         managed: Sequence[FolderSource] = (),
     ) -> IngestSummary:
-        summary = await self.ingestor.run(
-            folders,
-            managed=managed,
-            trigger=trigger,
-            sites=sites,
-            crawl=crawl,
-            prune=prune,
-            prune_ingested=prune_ingested,
-            force=force,
-            progress=progress,
+        request = IngestRequest(
+            folders, managed, sites, crawl=crawl, prune=prune, prune_ingested=prune_ingested, force=force
         )
+        summary = await self.ingestor.run(request, trigger=trigger, progress=progress)
         log.info("knowledge ingest (%s): %s", trigger, summary.line)
         return summary
 

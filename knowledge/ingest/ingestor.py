@@ -44,7 +44,7 @@ from knowledge.embedding.embedder import Embedder
 from knowledge.ingest import origins
 from knowledge.ingest.chunking import Chunk, chunk_markdown, embedding_text, heading_text, humanize_stem
 from knowledge.ingest.files import Found, discover, folder_url, found_language, source_name
-from knowledge.ingest.plan import Plan, Planned, Stored
+from knowledge.ingest.plan import Plan, Planned, Removal, Stored
 from knowledge.ingest.plan import removal as plan_removal
 from knowledge.ingest.pushed import FORMATS, PREFIX, Pushed, pushed_documents
 from knowledge.ingest.site_sync import plan_site
@@ -101,14 +101,36 @@ class TooManyRemoved(Exception):
 
 
 @dataclass(frozen=True, slots=True)
-class _Request:
+class IngestRequest:
+    """What one run is asked to bring in line, and how far it may go."""
+
     folders: Sequence[FolderSource]
-    managed: Sequence[FolderSource]
-    sites: Sequence[SiteSource] | None
-    crawl: bool
-    prune: bool
-    prune_ingested: bool
-    force: bool
+    managed: Sequence[FolderSource] = ()
+    """A re-index's folders: a file under one is named and addressed as that folder's file."""
+    sites: Sequence[SiteSource] | None = None
+    """The websites whose pages the run manages; None leaves every website page as it is."""
+    crawl: bool = True
+    """Crawl `sites` now; otherwise their pages are kept as they are."""
+    prune: bool = False
+    """A re-index: what `knowledge.ingest.plan.removal` says goes (files no longer there, pages
+    gone past their grace period). Without it (an ingest by hand) nothing is removed."""
+    prune_ingested: bool = False
+    """A re-index removes files ingested by hand that are gone, too."""
+    force: bool = False
+    """Remove more than `max_removed_share` of the documents if the plan says so."""
+
+
+@dataclass(frozen=True, slots=True)
+class _RunPlan:
+    """A run's first phase done: what it will index, update and remove."""
+
+    stored: Mapping[str, Stored]
+    consistent: bool
+    """The vector store agrees with the documents table (otherwise every file is indexed again)."""
+    plan: Plan
+    removal: Removal
+    unfound: Sequence[SkippedFile]
+    """Files a folder named that could not be read."""
 
 
 async def _update_rows(session: AsyncSession, updates: Mapping[str, Mapping[str, Any]]) -> None:
@@ -194,37 +216,21 @@ class Ingestor:
         self._progress_writes: set[asyncio.Task[None]] = set()
         self._lock = asyncio.Lock()
 
-    async def run(
-        self,
-        folders: Sequence[FolderSource],
-        *,
-        trigger: str,
-        managed: Sequence[FolderSource] = (),
-        sites: Sequence[SiteSource] | None = None,
-        crawl: bool = True,
-        prune: bool = False,
-        prune_ingested: bool = False,
-        force: bool = False,
-        progress: bool = False,
-    ) -> IngestSummary:
-        """Bring the index in line with `folders`. Without `prune` (an ingest by hand) a file is
-        `ingested` unless it lies under one of the `managed` folders (a re-index's: it is then
-        named and addressed as that folder's file) or a re-index manages it already; with it (a
-        re-index) the files are `files`, and what `knowledge.ingest.plan.removal` says goes. A re-index
-        that would remove more than `max_removed_share` of the documents raises
-        `TooManyRemoved`, changing nothing, unless `force` (documents removed because their row
-        was deleted, written or pushed, do not count: someone asked for that). The website
-        `sites` are crawled when `crawl` (`knowledge.ingest.site_sync`), otherwise their pages are kept
-        as they are; None leaves every website page as it is."""
+    async def run(self, request: IngestRequest, *, trigger: str, progress: bool = False) -> IngestSummary:
+        """Bring the index in line with `request`, in three phases: plan (what changed, what
+        goes), index (embed and write the vectors), publish (the documents table, the index
+        version and the local index). A re-index that would remove more than
+        `max_removed_share` of the documents raises `TooManyRemoved` while planning, changing
+        nothing, unless `force` (documents removed because their row was deleted, written or
+        pushed, do not count: someone asked for that). The run is recorded, failed or not."""
         async with self._lock:
             show = progress and sys.stderr.isatty()
             started = time.perf_counter()
             run_id = await self._start_run(trigger)
-            request = _Request(
-                folders, managed, sites, crawl=crawl, prune=prune, prune_ingested=prune_ingested, force=force
-            )
             try:
-                summary = await self._run(request, trigger=trigger, show=show, started=started, run_id=run_id)
+                planned = await self._plan_run(request, run_id=run_id, show=show)
+                embedded = await self._index(planned, run_id=run_id, show=show)
+                await self._publish(planned)
             except asyncio.CancelledError:
                 await self._finish_run(run_id, error=STOPPED, seconds=time.perf_counter() - started)
                 raise
@@ -233,6 +239,19 @@ class Ingestor:
                     run_id, error=f"{type(exc).__name__}: {exc}", seconds=time.perf_counter() - started
                 )
                 raise
+            plan, removed = planned.plan, planned.removal.removed
+            summary = IngestSummary(
+                trigger=trigger,
+                added=sum(1 for d in plan.documents if d.is_new),
+                changed=sum(1 for d in plan.documents if not d.is_new),
+                removed=len(removed),
+                unchanged=plan.unchanged,
+                chunks_embedded=embedded,
+                seconds=time.perf_counter() - started,
+                run_id=run_id,
+                skipped_files=(*planned.unfound, *plan.skipped),
+                kept_ingested=tuple(planned.removal.kept_ingested),
+            )
             await self._finish_run(run_id, summary=summary)
             return summary
 
@@ -258,7 +277,10 @@ class Ingestor:
         }
         return stored, written, pushed
 
-    async def _run(self, request: _Request, *, trigger: str, show: bool, started: float, run_id: int) -> IngestSummary:
+    async def _plan_run(self, request: IngestRequest, *, run_id: int, show: bool) -> _RunPlan:
+        """What the run will index, update and remove: files, written and pushed documents and
+        website pages compared with what the index holds; raises before anything is changed when
+        a re-index's folders are missing or it would remove too much."""
         stored, written, pushed = await self._stored()
         consistent = await asyncio.to_thread(self.dense.count) == sum(row.chunk_count for row in stored.values())
         if not consistent:
@@ -298,33 +320,46 @@ class Ingestor:
             prune_ingested=request.prune_ingested,
             sites={site.name for site in request.sites or ()},
         )
-        removed = removal.removed
-        if request.prune and not request.force and stored:
-            asked = {origins.WRITTEN, origins.API}  # their rows were deleted: someone asked for that
-            share = sum(1 for source in removed if stored[source].origin not in asked) / len(stored)
-            if share > self.max_removed_share:
-                raise TooManyRemoved(
-                    f"this re-index would remove {len(removed)} of the {len(stored)} indexed documents "
-                    f"({share:.0%}, more than knowledge.max_removed_share {self.max_removed_share:.0%}), "
-                    f"e.g. {', '.join(removed[:3])}; nothing was changed. Check knowledge.paths and "
-                    "knowledge.sources, or run `supporthub reindex --force` to remove them"
-                )
+        if request.prune and not request.force:
+            self._guard_removal(stored, removal.removed)
+        return _RunPlan(stored, consistent, plan, removal, unfound)
+
+    def _guard_removal(self, stored: Mapping[str, Stored], removed: Sequence[str]) -> None:
+        """Raise `TooManyRemoved` when a re-index would remove more than `max_removed_share` of
+        the documents (those whose row someone deleted do not count)."""
+        if not stored:
+            return
+        asked = {origins.WRITTEN, origins.API}  # their rows were deleted: someone asked for that
+        share = sum(1 for source in removed if stored[source].origin not in asked) / len(stored)
+        if share > self.max_removed_share:
+            raise TooManyRemoved(
+                f"this re-index would remove {len(removed)} of the {len(stored)} indexed documents "
+                f"({share:.0%}, more than knowledge.max_removed_share {self.max_removed_share:.0%}), "
+                f"e.g. {', '.join(removed[:3])}; nothing was changed. Check knowledge.paths and "
+                "knowledge.sources, or run `supporthub reindex --force` to remove them"
+            )
+
+    async def _index(self, planned: _RunPlan, *, run_id: int, show: bool) -> int:
+        """Embed the planned documents' chunks and write them to the vector store, dropping the
+        chunks of changed and removed documents (and, when the store disagreed with the table,
+        every chunk the table does not account for); the number of chunks embedded."""
+        plan, removed, stored = planned.plan, planned.removal.removed, planned.stored
         if chunks := sum(len(doc.chunks) for doc in plan.documents):
             self._told(run_id, f"embedding {chunks} chunks of {len(plan.documents)} documents")
         records, vectors = await asyncio.to_thread(self._embed, plan.documents, show)
         stale = [d.source for d in plan.documents if not d.is_new] + removed
-        if not consistent:
+        if not planned.consistent:
             # every document this run converted again is written anew, and chunks of documents
             # the table does not hold go; one it could not convert again (a file unreadable for
             # now, a web page that failed or was not crawled, a file ingested by hand) keeps
             # whatever chunks it has
-            planned = {d.source for d in plan.documents}
+            converted = {d.source for d in plan.documents}
             in_store = await asyncio.to_thread(self._chunks_in_store)
             orphans = set(in_store) - set(stored)
-            stale = sorted(planned | set(removed) | orphans)
-            for source in set(stored) - planned - set(removed):
+            stale = sorted(converted | set(removed) | orphans)
+            for source in set(stored) - converted - set(removed):
                 plan.update(source, chunk_count=in_store.get(source, 0))  # so the store agrees from now on
-            if not_rebuilt := sorted(set(stored) - planned - set(removed)):
+            if not_rebuilt := sorted(set(stored) - converted - set(removed)):
                 log.warning(
                     "%d documents could not be indexed again this run and keep what the vector store has "
                     "of them, e.g. %s",
@@ -332,30 +367,25 @@ class Ingestor:
                     ", ".join(not_rebuilt[:3]),
                 )
         await asyncio.to_thread(self._write_vectors, stale, records, vectors)
-        if plan.documents or removed or not consistent:
+        return len(records)
+
+    async def _publish(self, planned: _RunPlan) -> None:
+        """The documents table and the index version, then the local index rebuilt from them;
+        with nothing indexed or removed, only the rows' updates, and the local index rebuilt only
+        when another host's run or a link moved the version since."""
+        plan, removed = planned.plan, planned.removal.removed
+        if plan.documents or removed or not planned.consistent:
             await asyncio.to_thread(self.rebuild_local, *await self._write_table(plan, removed))
-        else:
-            if plan.updates:
-                await self._write_updates(plan.updates)
-            current = await read_version(self.sessionmaker, self.dense.collection_name)
-            await asyncio.to_thread(self.local.refresh)
-            moved = current is not None and current != self.local.snapshot.index_version  # a link since
-            if self.local.stamp_missing() or moved:
-                async with self.sessionmaker() as session:  # after the version: a link since moves it again
-                    linked = await links(session)
-                await asyncio.to_thread(self.rebuild_local, current, linked)
-        return IngestSummary(
-            trigger=trigger,
-            added=sum(1 for d in plan.documents if d.is_new),
-            changed=sum(1 for d in plan.documents if not d.is_new),
-            removed=len(removed),
-            unchanged=plan.unchanged,
-            chunks_embedded=len(records),
-            seconds=time.perf_counter() - started,
-            run_id=run_id,
-            skipped_files=(*unfound, *plan.skipped),
-            kept_ingested=tuple(removal.kept_ingested),
-        )
+            return
+        if plan.updates:
+            await self._write_updates(plan.updates)
+        current = await read_version(self.sessionmaker, self.dense.collection_name)
+        await asyncio.to_thread(self.local.refresh)
+        moved = current is not None and current != self.local.snapshot.index_version  # a link since
+        if self.local.stamp_missing() or moved:
+            async with self.sessionmaker() as session:  # after the version: a link since moves it again
+                linked = await links(session)
+            await asyncio.to_thread(self.rebuild_local, current, linked)
 
     def _plan(
         self,
