@@ -139,7 +139,7 @@ async def model() -> AsyncIterator[FakeOpenAI]:
     fake = FakeOpenAI()
     await fake.start()
     yield fake
-    await fake.close()
+    await fake.stop()
 
 
 @pytest.fixture

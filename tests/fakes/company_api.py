@@ -37,6 +37,8 @@ from aiohttp import web
 from aiohttp.typedefs import Handler
 from multidict import CIMultiDict, CIMultiDictProxy
 
+from core.sandbox.stand_in import StandIn
+
 TOKEN = "company-api-test-token"
 METADATA_URL = "http://169.254.169.254/latest/meta-data/"
 """Where `/redirect-away` sends a client by default: the cloud metadata service."""
@@ -106,21 +108,21 @@ class Resend:
     email: str
 
 
-class FakeCompanyApi:
+class FakeCompanyApi(StandIn):
     def __init__(self, *, token: str = TOKEN, redirect_to: str = METADATA_URL) -> None:
+        super().__init__()
         self.token = token
         self.redirect_to = redirect_to
         self.requests: list[RecordedRequest] = []
         self.orders: dict[str, Order] = {}
         self.cancellations: list[Cancellation] = []
         self.resends: list[Resend] = []
-        self.url = ""
-        """Set by `start`: `http://127.0.0.1:PORT`."""
-        self.host_port = ""
-        """Set by `start`: `127.0.0.1:PORT`, as an operator lists the host."""
-        self._recorded = asyncio.Condition()
         self._closing = asyncio.Event()
-        self._runner: web.AppRunner | None = None
+
+    @property
+    def host_port(self) -> str:
+        """`127.0.0.1:PORT` once started, as an operator lists the host."""
+        return self.url.removeprefix("http://")
 
     def order_status_config(self, path: Path, *, token_env: str = "SHOP_API_TOKEN") -> Path:
         """A settings file declaring one action, `order_status`, on this API, its bearer token
@@ -153,8 +155,7 @@ class FakeCompanyApi:
         self.orders[number] = order
         return order
 
-    async def start(self) -> str:
-        """Serve on 127.0.0.1 at a free port; returns `url`."""
+    def app(self) -> web.Application:
         app = web.Application(middlewares=[self._record_and_guard])
         app.router.add_get("/api/orders", self._list_orders)
         app.router.add_get("/api/orders/{number}", self._order)
@@ -164,20 +165,11 @@ class FakeCompanyApi:
         app.router.add_get("/broken", self._broken)
         app.router.add_get("/huge", self._huge)
         app.router.add_get("/redirect-away", self._redirect_away)
-        self._runner = web.AppRunner(app, shutdown_timeout=1.0, access_log=None)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        host, port = self._runner.addresses[0][:2]
-        self.host_port = f"{host}:{port}"
-        self.url = f"http://{self.host_port}"
-        return self.url
+        return app
 
-    async def close(self) -> None:
+    async def stop(self) -> None:
         self._closing.set()  # lets `/slow` answer, so the shutdown does not wait on it
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
+        await super().stop()
 
     async def __aenter__(self) -> FakeCompanyApi:
         await self.start()
@@ -186,7 +178,7 @@ class FakeCompanyApi:
     async def __aexit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
-        await self.close()
+        await self.stop()
 
     def requests_to(self, path_prefix: str) -> list[RecordedRequest]:
         """The requests whose path starts with `path_prefix`, in the order they arrived."""
@@ -196,16 +188,15 @@ class FakeCompanyApi:
         """Once at least `count` requests have arrived on a path starting with `path_prefix`,
         all of them. Woken by each arrival; `timeout` only bounds a test that would hang, and
         ends it with an AssertionError listing what did arrive."""
-        try:
-            async with asyncio.timeout(timeout):
-                async with self._recorded:
-                    await self._recorded.wait_for(lambda: len(self.requests_to(path_prefix)) >= count)
-        except TimeoutError:
+
+        def expected() -> str:
             seen = [f"{r.method} {r.path}" for r in self.requests]
-            raise AssertionError(
+            return (
                 f"expected {count} request(s) to {path_prefix} within {timeout} s, "
                 f"got {len(self.requests_to(path_prefix))}; requests: {seen}"
-            ) from None
+            )
+
+        await self.wait_until(lambda: len(self.requests_to(path_prefix)) >= count, timeout=timeout, expected=expected)
         return self.requests_to(path_prefix)
 
     @web.middleware
@@ -229,9 +220,8 @@ class FakeCompanyApi:
             headers=CIMultiDictProxy(CIMultiDict(request.headers)),
             json=body,
         )
-        async with self._recorded:
-            self.requests.append(recorded)
-            self._recorded.notify_all()
+        self.requests.append(recorded)
+        await self.recorded()
 
     async def _order(self, request: web.Request) -> web.Response:
         order = self.orders.get(request.match_info["number"])

@@ -37,6 +37,8 @@ from aiohttp import web
 from aiohttp.typedefs import Handler
 from multidict import CIMultiDict, CIMultiDictProxy
 
+from core.sandbox.stand_in import StandIn
+
 ROBOTS = "User-agent: *\nDisallow: /private/\n"
 CHROME_PHRASES = (
     "We use cookies",
@@ -184,7 +186,7 @@ of its own: what it does, who may use it and where to find it in the settings.</
     return pages
 
 
-class FakeHelpSite:
+class FakeHelpSite(StandIn):
     def __init__(
         self,
         pages: Mapping[str, str] = HELP_CENTRE,
@@ -195,16 +197,14 @@ class FakeHelpSite:
     ) -> None:
         """A site serving `pages` (path -> HTML, listed in /sitemap.xml) and `unlisted` ones,
         with `robots` at /robots.txt (None: 404); each of `flaky` answers 404 once first."""
+        super().__init__()
         self.requests: list[SiteRequest] = []
-        self.url = ""
-        """Set by `start`: `http://127.0.0.1:PORT`."""
         self.listed: list[str] = []
         """The paths /sitemap.xml lists, in order."""
         self._resources: dict[str, _Resource] = {}
         self._without_etag: set[str] = set()
         self._clock = 0
         self._closing = asyncio.Event()
-        self._runner: web.AppRunner | None = None
         for path, html in pages.items():
             self.add(path, html)
         for path, html in unlisted.items():
@@ -279,23 +279,14 @@ class FakeHelpSite:
     def sitemap(self) -> bytes:
         return urlset(self.url_of(path) for path in self.listed)
 
-    async def start(self) -> str:
-        """Serve on 127.0.0.1 at a free port; returns `url`."""
+    def app(self) -> web.Application:
         app = web.Application(middlewares=[self._record])
         app.router.add_get("/{path:.*}", self._answer)
-        self._runner = web.AppRunner(app, shutdown_timeout=1.0, access_log=None)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        host, port = self._runner.addresses[0][:2]
-        self.url = f"http://{host}:{port}"
-        return self.url
+        return app
 
-    async def close(self) -> None:
-        self._closing.set()
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
+    async def stop(self) -> None:
+        self._closing.set()  # lets a stalled path answer, so the shutdown does not wait on it
+        await super().stop()
 
     async def __aenter__(self) -> FakeHelpSite:
         await self.start()
@@ -304,7 +295,7 @@ class FakeHelpSite:
     async def __aexit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
-        await self.close()
+        await self.stop()
 
     def _page(self, html: str, *, etag: bool) -> _Resource:
         self._clock += 1

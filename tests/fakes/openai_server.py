@@ -25,6 +25,8 @@ from typing import Any
 
 from aiohttp import web
 
+from core.sandbox.stand_in import StandIn
+
 
 @dataclass(frozen=True, slots=True)
 class Text:
@@ -133,12 +135,13 @@ def split(text: str, pieces: int) -> list[str]:
     return [text[i : i + size] for i in range(0, len(text), size)]
 
 
-class FakeOpenAI:
+class FakeOpenAI(StandIn):
     """`GET /v1/models` lists `models`; with `api_key` set, it answers a request without that
     bearer key 401 `invalid_api_key`, quoting back the key it was given (as some compatible
     servers do), so a test can prove a client never prints that message."""
 
     def __init__(self, *, models: tuple[str, ...] = ("gpt-4o-mini",), api_key: str | None = None) -> None:
+        super().__init__()
         self.models = models
         self.api_key = api_key
         self.requests: list[RecordedRequest] = []
@@ -150,31 +153,25 @@ class FakeOpenAI:
         self.gate.set()
         self.otherwise: Callable[[Mapping[str, Any]], Response] | None = None
         """Answers a request when the script is empty (None: 418)."""
-        self._runner: web.AppRunner | None = None
-        self.base_url = ""
-        """Set by `start`."""
+
+    @property
+    def base_url(self) -> str:
+        """The base URL to give the client, `http://127.0.0.1:PORT/v1` once started ("" before)."""
+        return f"{self.url}/v1" if self.url else ""
 
     def script(self, *responses: Response) -> None:
         """Queue what the next requests get, in order."""
         self._script.extend(responses)
 
-    async def start(self) -> str:
-        """Serve on 127.0.0.1 at a free port; the base URL to give the client (…/v1)."""
+    def app(self) -> web.Application:
         app = web.Application()
         app.router.add_post("/v1/chat/completions", self._completions)
         app.router.add_get("/v1/models", self._models)
-        self._runner = web.AppRunner(app, shutdown_timeout=1.0)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        host, port = self._runner.addresses[0][:2]
-        self.base_url = f"http://{host}:{port}/v1"
-        return self.base_url
+        return app
 
-    async def close(self) -> None:
+    async def stop(self) -> None:
         self._closing.set()  # ends stalls at once
-        if self._runner is not None:
-            await self._runner.cleanup()
+        await super().stop()
 
     async def _models(self, request: web.Request) -> web.Response:
         self.requests.append(RecordedRequest(request.path, dict(request.headers), {}))

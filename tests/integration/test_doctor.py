@@ -76,7 +76,7 @@ async def platforms() -> AsyncIterator[tuple[FakeSlack, FakeBotApi, FakeTwilio, 
     slack, telegram, twilio, llm = FakeSlack(), FakeBotApi(), FakeTwilio(), FakeOpenAI(api_key=LLM_KEY)
     await asyncio.gather(slack.start(), telegram.start(), twilio.start(), llm.start())
     yield slack, telegram, twilio, llm
-    await asyncio.gather(slack.stop(), telegram.stop(), twilio.stop(), llm.close())
+    await asyncio.gather(slack.stop(), telegram.stop(), twilio.stop(), llm.stop())
 
 
 @pytest.fixture

@@ -193,7 +193,7 @@ async def failing() -> AsyncIterator[dict[str, Any]]:
         await twilio.stop()
         await telegram.stop()
         await slack.stop()
-        await model.close()
+        await model.stop()
 
 
 @pytest.mark.parametrize("log_format", ["json", "text"])

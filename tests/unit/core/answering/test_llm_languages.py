@@ -45,7 +45,7 @@ async def fake() -> AsyncIterator[FakeOpenAI]:
     await server.start()
     server.otherwise = answer_in_the_language_asked
     yield server
-    await server.close()
+    await server.stop()
 
 
 @pytest.fixture

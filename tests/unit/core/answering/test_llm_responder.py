@@ -79,7 +79,7 @@ async def fake() -> AsyncIterator[FakeOpenAI]:
     server = FakeOpenAI()
     await server.start()
     yield server
-    await server.close()
+    await server.stop()
 
 
 @pytest.fixture

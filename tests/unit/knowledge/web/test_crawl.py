@@ -282,7 +282,7 @@ async def test_an_unreadable_robots_txt_means_nothing_is_fetched(help_site: Fake
 
 async def test_a_site_that_does_not_answer_at_all_is_reported_unreachable(help_site: FakeHelpSite) -> None:
     source = source_for(help_site)
-    await help_site.close()
+    await help_site.stop()
 
     result = await crawl(source, {})
 
