@@ -36,6 +36,7 @@ The contract (directly in core/):
     rate_limits   the hub's rate limits, in Redis when several processes share them (channels count by them)
     markdown_tree the one markdown parse every reply is rendered from (replies are CommonMark with tables)
     markdown_html a reply's markdown as safe HTML: a mail's HTML part, a reply on the dashboard
+    invariants    InvariantError and present(): what the code guarantees, checked in production too
 
 core.store: db (schema, engine), migrations/, case_tables (the cases, their events, canned replies and
     survey ratings: handoff's, which only handoff changes; here so the stores that show a

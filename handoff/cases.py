@@ -20,6 +20,7 @@ from enum import StrEnum
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
+from core.invariants import present
 from core.store.case_tables import Case, CaseEvent
 from core.store.db import Conversation, ConversationState, DeliveryKind, utcnow
 from core.store.outbox_queue import drop_desk_work, queue_desk_work
@@ -116,7 +117,6 @@ def move_case(session: Session, *, case_id: str, to: CaseState, actor: str, note
     if to in (CaseState.RETURNED, CaseState.CLOSED):
         case.closed_at = now
         drop_desk_work(session, case_id=case.id)
-    conversation = session.get(Conversation, case.conversation_id)
-    assert conversation is not None
+    conversation = present(session.get(Conversation, case.conversation_id), f"case {case.id}'s conversation")
     conversation.state = CONVERSATION_STATE[to]
     return case

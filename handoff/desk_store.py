@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from core.answering.questions import asks_anything, questions
 from core.desk_port import CaseAction, CaseCard
+from core.invariants import present
 from core.languages import N_, _, speaking
 from core.messages import Address, Author, SurveyPart
 from core.store import suggestions
@@ -97,8 +98,7 @@ def mirror_to_case(session: Session, *, conversation_id: str, message_id: int) -
 
 
 def card_of(session: Session, case: Case) -> CaseCard:
-    conversation = session.get(Conversation, case.conversation_id)
-    assert conversation is not None
+    conversation = present(session.get(Conversation, case.conversation_id), f"case {case.id}'s conversation")
     contact = session.get(Contact, conversation.contact_id)
     rows = session.execute(
         select(Message.author, Message.text, Message.translation, Message.original)
@@ -191,8 +191,7 @@ def relay_staff_reply(
         return None
     if case.state == CaseState.WAITING.value:
         move_case(session, case_id=case.id, to=CaseState.HUMAN, actor=actor, note="replied")
-    conversation = session.get(Conversation, case.conversation_id)
-    assert conversation is not None
+    conversation = present(session.get(Conversation, case.conversation_id), f"case {case.id}'s conversation")
     say(
         session,
         conversation,
@@ -215,8 +214,7 @@ def act_on_case(
     question unless `survey` is off) or return to the bot (a marker in the conversation's memory, so the
     bot picks up where the person left off)."""
     case = move_case(session, case_id=case_id, to=ACTION_STATE[action], actor=actor)
-    conversation = session.get(Conversation, case.conversation_id)
-    assert conversation is not None
+    conversation = present(session.get(Conversation, case.conversation_id), f"case {case.id}'s conversation")
     if action is CaseAction.RESOLVE:
         suggestions.from_case(session, case, resolved_by=actor)
         with speaking(conversation.language):
@@ -345,8 +343,7 @@ def remind_overdue(session: Session, *, now: datetime, sla: Sla, push: frozenset
     ).scalars()
     for case in cases:
         case.reminded_at = now
-        conversation = session.get(Conversation, case.conversation_id)
-        assert conversation is not None
+        conversation = present(session.get(Conversation, case.conversation_id), f"case {case.id}'s conversation")
         with speaking(conversation.language):
             still = _(STILL_WITH_US)
         told = say(session, conversation, author=Author.BOT, text=still, push=push)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
+from core.invariants import present
 from core.messages import Author
 from core.store.case_tables import Case, CaseEvent, CaseEventKind
 from core.store.db import Conversation, DeliveryKind
@@ -36,8 +37,7 @@ def reply(
     case = _open_case(session, case_id)
     if case.state == CaseState.WAITING.value:
         move_case(session, case_id=case.id, to=CaseState.HUMAN, actor=actor, note="replied")
-    conversation = session.get(Conversation, case.conversation_id)
-    assert conversation is not None
+    conversation = present(session.get(Conversation, case.conversation_id), f"case {case.id}'s conversation")
     sent = sent or Outgoing(text)
     message_id = say(session, conversation, author=Author.STAFF, text=sent.text, push=push, sender=actor, sent=sent)
     note_untranslated(session, case=case, outgoing=sent)
@@ -80,6 +80,5 @@ def assign(session: Session, *, case_id: str, to: str, actor: str) -> Relayed:
             case_id=case.id, from_state=case.state, to_state=case.state, actor=actor, note=to, kind=CaseEventKind.ASSIGN
         )
     )
-    conversation = session.get(Conversation, case.conversation_id)
-    assert conversation is not None
+    conversation = present(session.get(Conversation, case.conversation_id), f"case {case.id}'s conversation")
     return Relayed(conversation.id, conversation.channel, card_of(session, case), case.desk_ref)

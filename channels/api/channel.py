@@ -33,6 +33,7 @@ from channels.common.payloads import (
     plain_text,
 )
 from core.channel import Capabilities, ConversationReads, FeedbackResult, HubPort, IdentityConflict, Intake
+from core.invariants import present
 from core.messages import (
     Address,
     Attachment,
@@ -101,7 +102,7 @@ def parse_message_body(raw: bytes, *, max_text_length: int, attachments: Attachm
         raise bad_request("'email' is not an email address")
     if phone is not None and not PHONE.fullmatch(phone):
         raise bad_request("'phone' must be in international format, e.g. +4915112345678")
-    assert contact is not None  # required=True guarantees it
+    contact = present(contact, "the message's 'contact', which required=True guarantees,")
     return ApiMessage(contact, text or "", message_id, email, phone, files)
 
 
@@ -123,7 +124,7 @@ def parse_feedback_body(raw: bytes) -> ApiFeedback:
     except PayloadError as exc:
         raise bad_request(str(exc)) from None
     comment = checked_string(body, "comment", max_length=MAX_COMMENT_LENGTH, required=False, multiline=True)
-    assert contact is not None  # required=True guarantees it
+    contact = present(contact, "the feedback's 'contact', which required=True guarantees,")
     return ApiFeedback(contact, message_id, rating, comment)
 
 

@@ -71,6 +71,7 @@ from core.channel import (
     StorageUnavailable,
 )
 from core.desk_port import CaseAction, CaseCard
+from core.invariants import InvariantError
 from core.languages import _, speaking
 from core.messages import SURVEY_SCORES, Address, Attachment, InboundMessage, StoredMessage, SurveyPart
 from core.metrics import Rejection, rejected
@@ -235,7 +236,8 @@ class SlackChannel:
         if self._settings.socket_mode:
             from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
-            assert self._settings.app_token is not None  # the settings validator guarantees it
+            if self._settings.app_token is None:
+                raise InvariantError("slack.app_token is missing (the settings validator asks for it with socket_mode)")
             self._socket = AsyncSocketModeHandler(self.app, self._settings.app_token.get_secret_value())
             await self._socket.connect_async()
 
@@ -409,7 +411,10 @@ class SlackChannel:
         if routed.route is Route.IGNORE or routed.address is None:
             return
         if routed.route is Route.STAFF:
-            assert routed.address.thread_id is not None
+            if routed.address.thread_id is None:
+                raise InvariantError(
+                    "a staff message's thread is missing (route_event() routes only thread replies to staff)"
+                )
             await self._hub.staff_message(
                 desk_ref=routed.address.thread_id, actor=event["user"], text=routed.text, event_id=event.get("ts")
             )

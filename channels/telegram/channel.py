@@ -61,6 +61,7 @@ from core.channel import (
     SentParts,
     StorageUnavailable,
 )
+from core.invariants import InvariantError
 from core.languages import N_, _, language_of, speaking
 from core.messages import Address, Attachment, InboundMessage, StoredMessage
 from core.metrics import Rejection, rejected
@@ -503,10 +504,12 @@ class TelegramChannel:
         if routed.kind is Kind.IGNORE or routed.address is None or message is None:
             return
         if routed.kind is Kind.MIGRATED:
-            assert routed.new_chat_id is not None
+            if routed.new_chat_id is None:
+                raise InvariantError("a migrated chat's new id is missing (route() sets it for Kind.MIGRATED)")
             await hub.move_chat(CHANNEL, routed.address.chat_id, routed.new_chat_id)
             return
-        assert message.from_user is not None  # route() ignores messages without a sender
+        if message.from_user is None:
+            raise InvariantError("the message's sender is missing (route() ignores messages without a sender)")
         if not (await hub.admit(channel=CHANNEL, sender=str(message.from_user.id))).allowed:
             return  # dropped and counted by the hub; Telegram must not send it again
         address = routed.address
@@ -523,7 +526,8 @@ class TelegramChannel:
     async def _take(self, hub: TelegramHub, message: Message, address: Address, routed: Routed) -> None:
         """An admitted update: a fixed answer said at once, or a message for the hub; in the
         language spoken now."""
-        assert message.from_user is not None  # route() ignores messages without a sender
+        if message.from_user is None:
+            raise InvariantError("the message's sender is missing (route() ignores messages without a sender)")
         external_id = f"{message.chat.id}:{message.message_id}"
         if routed.kind in (Kind.START, Kind.HELP, Kind.UNREADABLE):
             text = {Kind.START: self._settings.welcome, Kind.HELP: HELP, Kind.UNREADABLE: UNREADABLE}[routed.kind]

@@ -51,6 +51,7 @@ from core.channel import (
     RatingResult,
     StorageUnavailable,
 )
+from core.invariants import InvariantError
 from core.languages import _, catalogs, language_of, speaking
 from core.messages import Address, Author, InboundMessage, StoredMessage, encoded_message_bytes
 from core.metrics import Rejection, rejected
@@ -385,7 +386,8 @@ class WebChannel:
     async def _hello(
         self, sock: _Socket, *, token: str | None, after: int, origin: str, email: str | None, ip: str | None
     ) -> str:
-        assert self._tokens is not None
+        if self._tokens is None:
+            raise InvariantError("the session tokens are missing (the websocket takes no connection before start())")
         session_id = self._tokens.verify(token, origin, email)
         restarted = bool(token) and session_id is None  # expired, from another site, another person's
         if session_id is None:

@@ -34,6 +34,8 @@ from pathlib import Path
 
 from itsdangerous import BadData, URLSafeSerializer
 
+from core.invariants import InvariantError
+
 log = logging.getLogger(__name__)
 
 TOKEN_SALT = "supporthub-widget"
@@ -97,7 +99,8 @@ class SessionTokens:
         (a verified email, or None)."""
         payload = {"sid": session_id, "origin": origin, "iat": int(self._clock()), "who": self._digest(email)}
         token = self._serializer.dumps(payload)
-        assert isinstance(token, str)
+        if not isinstance(token, str):
+            raise InvariantError(f"a session token is {type(token).__name__}, not str (URLSafeSerializer writes text)")
         return token
 
     def verify(self, token: str | None, origin: str, email: str | None) -> str | None:

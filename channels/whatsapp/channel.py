@@ -47,6 +47,7 @@ from core.channel import (
     RatingResult,
     SentParts,
 )
+from core.invariants import present
 from core.languages import N_, _, speaking, spoken
 from core.messages import SURVEY_SCORES, Address, Attachment, Author, InboundMessage, StoredMessage, SurveyPart
 
@@ -118,7 +119,7 @@ class WhatsAppChannel:
         self._route: Route = CloudRoute(whatsapp) if whatsapp.route == "cloud" else TwilioRoute(whatsapp)
         self._hub: WhatsAppHub = hub
         secret = whatsapp.app_secret if whatsapp.route == "cloud" else whatsapp.auth_token
-        assert secret is not None  # `enabled` and the settings' own check ask for it
+        secret = present(secret, "the webhook's secret, which `enabled` and the settings' own check ask for,")
         self._key = secret.get_secret_value().encode()
         self._max_file_bytes = settings.attachments.max_bytes
         self._max_files = settings.attachments.max_files

@@ -19,6 +19,7 @@ from core.admin.views.pages import VISITOR, Pages
 from core.admin.views.render import SECURITY_HEADERS, environment, page
 from core.admin.views.staff import StaffPage
 from core.clean_text import clean
+from core.invariants import InvariantError
 from core.ops import passwords
 from core.ops.access import SESSION_TTL, AdminAccess
 from core.ops.request_guards import cross_site
@@ -65,7 +66,8 @@ def install_admin(
     app.on_shutdown.append(inbox.close)
     staff_page = StaffPage(settings, runtime, env=env)
     for route in [*pages.routes(), *inbox.routes(), *staff_page.routes()]:
-        assert isinstance(route, web.RouteDef)
+        if not isinstance(route, web.RouteDef):
+            raise InvariantError(f"{route!r} is not a web.RouteDef (the dashboard's views declare method routes only)")
         app.router.add_route(route.method, route.path, _guarded(access, route.handler), name=route.kwargs.get("name"))
 
 

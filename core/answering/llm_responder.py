@@ -78,6 +78,7 @@ from openai.types.chat.chat_completion_chunk import ChoiceDeltaToolCall
 
 from core.answering.actions.flow import Actions, ActionTurn
 from core.answering.small_talk import small_talk
+from core.invariants import InvariantError
 from core.languages import language_name
 from core.messages import Author, Citation, Reply
 from core.metrics import LLM_ERRORS, LLM_REQUEST_SECONDS, LLM_TOKENS
@@ -500,7 +501,8 @@ class _Turn:
         return _data_json({"ok": True})
 
     async def _act(self, name: str, arguments: Mapping[str, Any]) -> str:
-        assert self.actions is not None
+        if self.actions is None:
+            raise InvariantError("the turn's actions are missing (run() calls _act() only for a declared action)")
         self.acted = True
         if self.stop is not None:
             return _data_json({"error": "the turn is over: another action needs the customer first"})

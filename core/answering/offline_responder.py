@@ -44,6 +44,7 @@ from dataclasses import dataclass, replace
 from core.answering import quoted_tables
 from core.answering.answer_decision import Bar, Decision, Learned, answer_bar, decide, match
 from core.answering.small_talk import SmallTalk, small_talk
+from core.invariants import present
 from core.languages import N_, _, default_language, language_name, said_in
 from core.messages import Citation, Reply
 from core.quoting import literal
@@ -481,8 +482,7 @@ def _joined_tables(blocks: list[_Block], *, sections: Sequence[str]) -> list[_Bl
         if at == len(out):
             out.append(block)
         else:
-            joined = out[at].table
-            assert joined is not None
+            joined = present(out[at].table, "the table of the earlier block with this header, a table block too,")
             out[at] = replace(out[at], table=quoted_tables.Table(joined.header, joined.rows + block.table.rows))
     return out
 

@@ -52,6 +52,7 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 from limits import parse
 from pydantic import SecretStr
 
+from core.invariants import present
 from core.ops import passwords
 from core.ops.runtime import Runtime
 from core.rate_limits import CounterStore
@@ -174,7 +175,7 @@ class AdminAccess:
         if not await self.hashing.matches(found[1] if found else None, password):
             log.warning("admin: refused a staff sign-in from %s", _address(request))
             return None
-        assert found is not None
+        found = present(found, "the staff account, without which matches() says no,")
         for key in keys:
             await self._failures.clear(FAILURES, "admin-sign-in", key)
         person, stored = found

@@ -21,6 +21,8 @@ from collections.abc import Awaitable, Callable
 
 import asyncpg
 
+from core.invariants import InvariantError
+
 log = logging.getLogger(__name__)
 
 LEADER_LOCK = 0x5375_7070_6F72_7402
@@ -65,7 +67,10 @@ class Leadership:
             await self._lose()
 
     async def _campaign(self) -> None:
-        assert self._dsn is not None
+        if self._dsn is None:
+            raise InvariantError(
+                "the database address is missing (start() campaigns only with one; without, it leads alone)"
+            )
         unreachable = False
         while True:
             try:

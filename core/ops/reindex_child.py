@@ -15,6 +15,7 @@ from contextlib import suppress
 
 from pydantic import ValidationError
 
+from core.invariants import present
 from core.ops.logs import configure_logging
 from core.ops.runtime import open_knowledge
 from core.settings import Settings
@@ -32,8 +33,7 @@ times in ten (the kernel's weights for nice 0 and 10 are 1024 and 110)."""
 
 async def _reindex(settings: Settings, trigger: str, *, crawl: bool) -> IngestSummary:
     """The run; SIGTERM (the server stopping) ends it recorded as stopped."""
-    main = asyncio.current_task()
-    assert main is not None
+    main = present(asyncio.current_task(), "the task running the re-index, which asyncio.run() makes,")
     loop = asyncio.get_running_loop()
 
     def stop() -> None:  # once: a second cancel would interrupt recording the run as stopped

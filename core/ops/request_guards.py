@@ -26,6 +26,7 @@ from aiohttp.typedefs import Handler, Middleware
 from pydantic import SecretStr
 
 from core.channel import StorageUnavailable
+from core.invariants import present
 
 log = logging.getLogger(__name__)
 
@@ -37,8 +38,7 @@ def body_deadline(timeout_s: float) -> Middleware:
     async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
         if not request.body_exists or request.content.is_eof():
             return await handler(request)
-        task = asyncio.current_task()
-        assert task is not None
+        task = present(asyncio.current_task(), "the request's task, in which aiohttp runs every handler,")
         expired = False
 
         def expire() -> None:

@@ -24,6 +24,7 @@ from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
+from core.invariants import InvariantError
 from core.metrics import LEADER
 from core.ops.privacy import RETENTION_BATCH, expire_conversations
 from core.ops.reindex_process import ReindexFailed, ReindexRunner
@@ -103,7 +104,10 @@ def trigger_for(job: ScheduleJob) -> BaseTrigger:
     """A crontab line (validated with the settings) or an interval."""
     if job.cron is not None:
         return CronTrigger.from_crontab(job.cron)
-    assert job.interval_minutes is not None  # the settings validator guarantees one of the two
+    if job.interval_minutes is None:
+        raise InvariantError(
+            f"schedule job {job.name!r} has neither cron nor interval_minutes (the settings validator guarantees one)"
+        )
     return IntervalTrigger(minutes=job.interval_minutes)
 
 

@@ -26,6 +26,7 @@ from typing import Protocol
 from weakref import WeakValueDictionary
 
 from core.channel import Channel, DeliveryError, SentParts, SplittingChannel
+from core.invariants import InvariantError
 from core.languages import speaking
 from core.log_context import bound_ids
 from core.metrics import OUTBOX_DEAD_LETTERED, OUTBOX_HELD, OUTBOX_RETRIES, OUTBOX_SENT
@@ -103,7 +104,10 @@ class Outbox:
             return await self._next(due)
         try:
             if due.lane is Lane.DESK:
-                assert self._desk is not None  # a desk lane is claimed only with a desk
+                if self._desk is None:
+                    raise InvariantError(
+                        "the desk is missing for a desk lane's delivery (a desk lane is claimed only with a desk)"
+                    )
                 external_id = await self._desk.deliver(due)
             elif channel is None:
                 raise DeliveryError(f"channel {due.address.channel!r} is not enabled")

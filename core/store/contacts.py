@@ -26,6 +26,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from core.channel import IdentityConflict
+from core.invariants import present
 from core.messages import Address, InboundMessage
 from core.store.db import (
     Contact,
@@ -187,8 +188,10 @@ def conversation_for(session: Session, message: InboundMessage) -> Writer:
             "updated_at": now,
         },
     )
-    created = conversation_at(session, message.address)
-    assert created is not None  # inserted just now, or by the process that won the race
+    created = present(
+        conversation_at(session, message.address),
+        "the conversation, inserted just now or by the process that won the race,",
+    )
     return Writer(created, contact_id, language=message.language_hint)
 
 

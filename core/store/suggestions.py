@@ -30,6 +30,7 @@ from core.answering.personal_data import Found, find, leave_out, redact
 from core.answering.questions import asks_anything, questions
 from core.answering.sentiment import asks_for_person
 from core.answering.small_talk import small_talk
+from core.invariants import present
 from core.messages import Author
 from core.store import contacts
 from core.store.case_tables import Case
@@ -386,8 +387,7 @@ def approve(session: Session, suggestion_id: int, *, actor: str, collection: str
     _publish(session, suggestion, collection)
     suggestion.answered_by = suggestion.answered_by or actor  # a thumbs down's answer is the reviewer's
     _reviewed(suggestion, actor, SuggestionState.APPROVED)
-    assert suggestion.source is not None
-    return suggestion.source
+    return present(suggestion.source, "the approved suggestion's source, which _publish() sets,")
 
 
 def _publish(session: Session, suggestion: Suggestion, collection: str) -> None:

@@ -76,6 +76,7 @@ CONTRACT = {
     "core.rate_limits",
     "core.markdown_tree",
     "core.markdown_html",
+    "core.invariants",
 }
 """What is left directly in core/: the ports and the small vocabulary every wing speaks."""
 

@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from core.admin.queries.contact_labels import contact_labels
 from core.admin.queries.operations import QueuedCase, case_queue
 from core.desk_port import CaseCard
+from core.invariants import present
 from core.languages import language_name
 from core.store.case_tables import Case, CaseEvent
 from core.store.db import Conversation, Message
@@ -133,8 +134,7 @@ async def one_case(session: AsyncSession, case_id: str, *, now: datetime, sla: S
 
 
 def _case(case: Case | None) -> Case:
-    assert case is not None  # read just before, in the same session
-    return case
+    return present(case, "the case, read just before in the same session,")
 
 
 async def queue_version(session: AsyncSession) -> tuple[int, int, int]:

@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from core.invariants import InvariantError
 from core.ops.scheduler import trigger_for
 from core.settings import ScheduleJob
 
@@ -38,7 +39,10 @@ def upcoming_runs(
 
 def _upcoming(job: ScheduleJob, *, now: datetime, last: datetime | None, count: int) -> ScheduledJob:
     if job.cron is None:
-        assert job.interval_minutes is not None  # the settings validator guarantees one of the two
+        if job.interval_minutes is None:
+            raise InvariantError(
+                f"schedule job {job.name!r} has neither cron nor interval_minutes (the settings validator guarantees one)"
+            )
         every = timedelta(minutes=job.interval_minutes)
         first = max(last + every, now) if last is not None else None
         times = [first + every * n for n in range(count)] if first is not None else []

@@ -34,6 +34,7 @@ from core.answering.actions.http_call import SafeHttp
 from core.answering.actions.phrasing import ActionMatcher, asks_how_to
 from core.answering.actions.results import shown
 from core.answering.questions import asks_anything
+from core.invariants import InvariantError
 from core.languages import N_, _, listing
 from core.messages import Reply
 from core.turn_context import PendingAction, TurnContext, VerifiedIdentity, person_or_reach
@@ -296,7 +297,8 @@ class Actions:
         return answer.data
 
     async def _built_in(self, context: TurnContext, action: Action, arguments: dict[str, Any]) -> ActionTurn:
-        assert self._cases is not None
+        if self._cases is None:
+            raise InvariantError("the case book is missing (_call() runs a built-in action only with one)")
         started = time.perf_counter()
         if action.name == CASE_STATUS:
             text = built_in.status_text(await self._cases.cases_of(context.contact_id), reach=context.reach)
