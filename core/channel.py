@@ -49,31 +49,32 @@ class Capabilities:
 
 
 class DeliveryError(Exception):
-    """A send that failed. By default it is worth retrying (`retry_after` honours a platform's
-    hint); `permanent` when the platform refused the message itself (retrying cannot help: it
-    is dead-lettered at once); `unreachable` when the customer cannot be written to any more
-    (they blocked the bot): the conversation's later replies are dead-lettered unsent too,
-    until the customer writes again; `held` when the platform takes the message only after the
-    customer writes again (WhatsApp's 24-hour rule): it is kept, staff are told why, and it is
-    sent once the customer writes; `dropped` when the message is no longer worth sending (a
-    notice of the hub's own past its time): not a failure, so no dead letter either."""
+    """A send that failed and is worth trying again (`retry_after` honours a platform's hint).
+    What else can happen is a subclass, one class per outcome, so the outbox reads the outcome
+    from the type (`except DeliveryRefused`), not from flags."""
 
-    def __init__(
-        self,
-        reason: str,
-        *,
-        retry_after: float | None = None,
-        permanent: bool = False,
-        unreachable: bool = False,
-        held: bool = False,
-        dropped: bool = False,
-    ) -> None:
+    def __init__(self, reason: str, *, retry_after: float | None = None) -> None:
         super().__init__(reason)
         self.retry_after = retry_after
-        self.permanent = permanent or unreachable
-        self.unreachable = unreachable
-        self.held = held
-        self.dropped = dropped
+
+
+class DeliveryRefused(DeliveryError):
+    """The platform refused the message itself: retrying cannot help, it is dead-lettered at once."""
+
+
+class CustomerUnreachable(DeliveryRefused):
+    """The customer cannot be written to any more (they blocked the bot): this reply and the
+    conversation's later ones are dead-lettered unsent, until the customer writes again."""
+
+
+class DeliveryHeld(DeliveryError):
+    """The platform takes the message only after the customer writes again (WhatsApp's 24-hour
+    rule): it is kept, staff are told why, and it is sent once the customer writes."""
+
+
+class DeliveryDropped(DeliveryError):
+    """The message is no longer worth sending (a notice of the hub's own past its time): not a
+    failure, so no dead letter either."""
 
 
 class IdentityConflict(ValueError):
@@ -274,7 +275,7 @@ class ChannelRecords(Protocol):
         `status` unless a later one (higher `rank`) came first; `unreachable` says why the
         customer cannot be written to any more; `held` says why the platform refused it until
         the customer writes again (WhatsApp's 24-hour rule): the reply is held as if `send` had
-        raised `DeliveryError(held=True)`. False for an unknown id or a late report."""
+        raised `DeliveryHeld`. False for an unknown id or a late report."""
         ...
 
 
@@ -344,7 +345,9 @@ class Channel(Protocol):
     async def send(self, address: Address, message: StoredMessage) -> str | None:
         """Deliver one stored outgoing message; return the platform's id for it, if any.
 
-        Raise `DeliveryError` for a failure worth retrying; anything else is retried too.
+        Raise `DeliveryError` for a failure worth retrying (anything else is retried too), or one
+        of its kinds for another outcome: `DeliveryRefused`, `CustomerUnreachable`, `DeliveryHeld`,
+        `DeliveryDropped`.
         """
         ...
 

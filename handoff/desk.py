@@ -22,7 +22,7 @@ from functools import partial
 
 from sqlalchemy.exc import IntegrityError
 
-from core.channel import DeliveryError
+from core.channel import DeliveryRefused
 from core.desk_port import CaseAction, DeskPort, PeopleNames
 from core.languages import language_name
 from core.messages import Author
@@ -104,7 +104,7 @@ class StaffDesk:
         if thread is None:
             return None  # the conversation was erased
         if thread.desk_ref is None:
-            raise DeliveryError("the case's card is not on the desk (it was dead-lettered)", permanent=True)
+            raise DeliveryRefused("the case's card is not on the desk (it was dead-lettered)")
         key = f"{due.kind}-{due.message.id}"
         if due.claimed_before and due.created_at is not None:
             found = await self._port.find_in_case(thread.desk_ref, key, since=due.created_at - POSTED_WITHIN)

@@ -48,6 +48,7 @@ from core.channel import (
     CheckFailed,
     ConversationReads,
     DeliveryError,
+    DeliveryRefused,
     HubPort,
     Intake,
     StorageUnavailable,
@@ -232,7 +233,7 @@ class EmailChannel:
         loop_thread = await hub.values(CHANNEL).get(_key("loop", thread)) or thread[:255]
         reason = await self._loop_guard.refusal(to=address.chat_id, thread=loop_thread)
         if reason is not None:
-            raise DeliveryError(f"loop guard: {reason}", permanent=True)
+            raise DeliveryRefused(f"loop guard: {reason}")
         return True
 
     async def _relayed(self, mail: EmailMessage) -> None:
@@ -242,10 +243,9 @@ class EmailChannel:
                 await relay.send_message(mail)
         except aiosmtplib.SMTPRecipientsRefused as exc:
             code = min((r.code for r in exc.recipients), default=550)
-            raise DeliveryError(f"smtp: recipient refused: {code}", permanent=code >= 500) from None
+            raise _by_reply_code(code)(f"smtp: recipient refused: {code}") from None
         except aiosmtplib.SMTPResponseException as exc:
-            reason = f"smtp: {exc.code} {exc.message}"
-            raise DeliveryError(reason, permanent=exc.code >= 500) from None
+            raise _by_reply_code(exc.code)(f"smtp: {exc.code} {exc.message}") from None
         except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:  # down, timed out, TLS
             raise DeliveryError(f"smtp: {type(exc).__name__}: {exc}") from None
 
@@ -441,3 +441,9 @@ class _Handler:
             log.exception("email: a mail could not be taken in; the sender is asked to try again")
             return "451 4.3.0 Temporary failure; try again later"
         return "250 2.0.0 OK: received"
+
+
+def _by_reply_code(code: int) -> type[DeliveryError]:
+    """An SMTP reply's outcome: 5xx refuses the message for good, 4xx is worth trying again
+    (RFC 5321 §4.2.1)."""
+    return DeliveryRefused if code >= 500 else DeliveryError

@@ -55,7 +55,9 @@ from channels.twilio.common import (
 from core.channel import (
     Capabilities,
     ChannelRecords,
+    CustomerUnreachable,
     DeliveryError,
+    DeliveryRefused,
     HubPort,
     Intake,
     Languages,
@@ -167,7 +169,9 @@ class SmsChannel:
                 await hub.set_opted_out(address, True)
             if refused.status == 429 or refused.status >= 500 or refused.code in RETRYABLE_CODES:
                 raise DeliveryError(refused.reason) from None
-            raise DeliveryError(refused.reason, permanent=True, unreachable=refused.code in UNREACHABLE_CODES) from None
+            raise (CustomerUnreachable if refused.code in UNREACHABLE_CODES else DeliveryRefused)(
+                refused.reason
+            ) from None
         except (aiohttp.ClientError, TimeoutError) as exc:  # Twilio may have taken it: see Known limits
             raise DeliveryError(f"twilio: {type(exc).__name__}: {exc}") from None
         return str(created.sid)

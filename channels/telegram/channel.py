@@ -53,7 +53,9 @@ from core.channel import (
     Capabilities,
     ChannelRecords,
     CheckFailed,
+    CustomerUnreachable,
     DeliveryError,
+    DeliveryRefused,
     HubPort,
     IdentityConflict,
     Intake,
@@ -364,9 +366,9 @@ class TelegramChannel:
         except RetryAfter as exc:
             raise DeliveryError("telegram sendMessage: flood control", retry_after=retry_seconds(exc)) from None
         except Forbidden as exc:  # blocked by the user, kicked from the group
-            raise DeliveryError(f"telegram sendMessage: {exc.message}", unreachable=True) from None
+            raise CustomerUnreachable(f"telegram sendMessage: {exc.message}") from None
         except BadRequest as exc:  # before NetworkError, its base class: retrying cannot help
-            raise DeliveryError(f"telegram sendMessage: {exc.message}", permanent=True) from None
+            raise DeliveryRefused(f"telegram sendMessage: {exc.message}") from None
         except (NetworkError, InvalidToken) as exc:  # timeouts, 5xx, a bad gateway: retried
             raise DeliveryError(f"telegram sendMessage: {type(exc).__name__}: {exc.message}") from None
 

@@ -11,7 +11,7 @@ reads that type. Each message is marked read, with "typing…" while the bot ans
 Replies obey the 24-hour rule (`channels.whatsapp.window`): within 24 hours of the customer's
 last message a reply goes as text (the survey's question with its scores as a list to pick
 from); later, as the operator's approved template (`whatsapp.template`, the reply's first line
-its parameter), or, with none configured, it is held (`DeliveryError(held=True)`): staff are
+its parameter), or, with none configured, it is held (`DeliveryHeld`): staff are
 told why, in the case's thread and notes, and it goes when the customer writes again. A platform
 that refuses a reply for the window after accepting it reports so, and the reply is held the same.
 """
@@ -40,7 +40,8 @@ from channels.whatsapp.window import is_later_than, is_open, last_in_key, stamp,
 from core.channel import (
     Capabilities,
     ChannelRecords,
-    DeliveryError,
+    DeliveryDropped,
+    DeliveryHeld,
     HubPort,
     Intake,
     Languages,
@@ -164,12 +165,12 @@ class WhatsAppChannel:
                 await parts.record(index, sent, last=index == len(texts) - 1)
             return parts.sent[0] if parts.sent else None
         if message.author is Author.BOT and message.reply_to is None:
-            raise DeliveryError(LATE_NOTICE, dropped=True)
+            raise DeliveryDropped(LATE_NOTICE)
         template = self._settings.template_for(spoken())
         if template is None:
-            raise DeliveryError(NO_TEMPLATE, held=True)
+            raise DeliveryHeld(NO_TEMPLATE)
         if is_later_than(await values.get(template_key(hashed)), last_in):
-            raise DeliveryError(TEMPLATE_WENT, held=True)  # one template until the customer answers
+            raise DeliveryHeld(TEMPLATE_WENT)  # one template until the customer answers
         name, language = template
         full = " ".join(whatsapp_text(message.text, message.citations, max_chars=self._route.max_text).split())
         parameter = _parameter(full) if self._settings.template_parameter else None
@@ -178,7 +179,7 @@ class WhatsAppChannel:
         if parameter == full:
             return sent
         log.info("whatsapp: the template %s went; the whole reply waits for the customer", name)
-        raise DeliveryError(TEMPLATE_SENT if parameter is not None else TEMPLATE_ALONE, held=True)
+        raise DeliveryHeld(TEMPLATE_SENT if parameter is not None else TEMPLATE_ALONE)
 
     def _hashed(self, number: str) -> str:
         """`number` under a hash keyed with the route's secret: what the channel keeps about a

@@ -50,7 +50,14 @@ from aiohttp import web
 from channels.common.downloads import capped_file, origin
 from channels.whatsapp.route import Choice, Incoming, Media, Report, Template, Webhooks
 from channels.whatsapp.settings import WhatsAppSettings
-from core.channel import CheckFailed, DeliveryError, StorageUnavailable
+from core.channel import (
+    CheckFailed,
+    CustomerUnreachable,
+    DeliveryError,
+    DeliveryHeld,
+    DeliveryRefused,
+    StorageUnavailable,
+)
 from core.languages import _
 from core.messages import Attachment
 from core.metrics import Rejection, rejected
@@ -221,10 +228,10 @@ class CloudRoute:
     def _delivery_error(self, failure: _GraphError) -> DeliveryError:
         reason = "whatsapp: " + self._safe(str(failure))
         if failure.code == REENGAGEMENT:
-            return DeliveryError(reason, held=True)
+            return DeliveryHeld(reason)
         if failure.status in (0, 429) or failure.status >= 500 or failure.code in RETRYABLE_CODES:
             return DeliveryError(reason, retry_after=failure.retry_after)
-        return DeliveryError(reason, permanent=True, unreachable=failure.code in UNREACHABLE_CODES)
+        return (CustomerUnreachable if failure.code in UNREACHABLE_CODES else DeliveryRefused)(reason)
 
     # -- media -------------------------------------------------------------------------------
 

@@ -55,7 +55,7 @@ from channels.twilio.common import (
 )
 from channels.whatsapp.route import Choice, Incoming, Media, Report, Template, Webhooks
 from channels.whatsapp.settings import E164, WhatsAppSettings
-from core.channel import DeliveryError, StorageUnavailable
+from core.channel import CustomerUnreachable, DeliveryError, DeliveryHeld, DeliveryRefused, StorageUnavailable
 from core.languages import _
 from core.messages import Attachment
 from core.metrics import Rejection, rejected
@@ -223,10 +223,10 @@ class TwilioRoute:
         refused = refusal_of(exc)
         reason = refused.reason.replace(self._token, "…")
         if refused.code == WINDOW_CLOSED:
-            return DeliveryError(reason, held=True)
+            return DeliveryHeld(reason)
         if refused.status == 429 or refused.status >= 500 or refused.code in RETRYABLE_CODES:
             return DeliveryError(reason)
-        return DeliveryError(reason, permanent=True, unreachable=refused.code in UNREACHABLE_CODES)
+        return (CustomerUnreachable if refused.code in UNREACHABLE_CODES else DeliveryRefused)(reason)
 
 
 class BadForm(ValueError):

@@ -25,7 +25,16 @@ from functools import partial
 from typing import Protocol
 from weakref import WeakValueDictionary
 
-from core.channel import Channel, DeliveryError, SentParts, SplittingChannel
+from core.channel import (
+    Channel,
+    CustomerUnreachable,
+    DeliveryDropped,
+    DeliveryError,
+    DeliveryHeld,
+    DeliveryRefused,
+    SentParts,
+    SplittingChannel,
+)
 from core.invariants import InvariantError
 from core.languages import speaking
 from core.log_context import bound_ids
@@ -121,27 +130,25 @@ class Outbox:
             reason = f"{type(exc).__name__}: {exc}"
             if isinstance(exc, DeliveryError):
                 retry_after = exc.retry_after
-                if exc.dropped and due.lane is Lane.CUSTOMER:
-                    log.info("outbox: %s drops message %s: %s", due.address.channel, due.message.id, exc)
-                    await self._queue.mark_dropped(due.outbox_id, reason=str(exc))
-                    return await self._next(due)
-                if exc.held and due.lane is Lane.CUSTOMER:
-                    log.info("outbox: %s holds message %s: %s", due.address.channel, due.message.id, exc)
-                    await self._queue.mark_held(due, reason=str(exc), since=tried_at)
-                    OUTBOX_HELD.labels(channel=due.address.channel).inc()
-                    return await self._next(due)  # held: later replies may go
-                if exc.permanent:
-                    log.warning(
-                        "outbox: %s refused message %s for good: %s", due.address.channel, due.message.id, reason
+            if isinstance(exc, DeliveryDropped) and due.lane is Lane.CUSTOMER:
+                log.info("outbox: %s drops message %s: %s", due.address.channel, due.message.id, exc)
+                await self._queue.mark_dropped(due.outbox_id, reason=str(exc))
+                return await self._next(due)
+            if isinstance(exc, DeliveryHeld) and due.lane is Lane.CUSTOMER:
+                log.info("outbox: %s holds message %s: %s", due.address.channel, due.message.id, exc)
+                await self._queue.mark_held(due, reason=str(exc), since=tried_at)
+                OUTBOX_HELD.labels(channel=due.address.channel).inc()
+                return await self._next(due)  # held: later replies may go
+            if isinstance(exc, DeliveryRefused):
+                log.warning("outbox: %s refused message %s for good: %s", due.address.channel, due.message.id, reason)
+                if isinstance(exc, CustomerUnreachable) and due.lane is Lane.CUSTOMER:
+                    await self._queue.mark_unreachable(
+                        due.outbox_id, conversation_id=due.message.conversation_id, error=str(exc)
                     )
-                    if exc.unreachable and due.lane is Lane.CUSTOMER:
-                        await self._queue.mark_unreachable(
-                            due.outbox_id, conversation_id=due.message.conversation_id, error=str(exc)
-                        )
-                    else:
-                        await self._queue.mark_failed(due.outbox_id, error=reason, retry_at=None)
-                    OUTBOX_DEAD_LETTERED.labels(channel=due.address.channel).inc()
-                    return await self._next(due)  # dead-lettered: later replies may go
+                else:
+                    await self._queue.mark_failed(due.outbox_id, error=reason, retry_at=None)
+                OUTBOX_DEAD_LETTERED.labels(channel=due.address.channel).inc()
+                return await self._next(due)  # dead-lettered: later replies may go
             if attempt >= self._settings.max_attempts:
                 log.error(
                     "outbox: giving up on message %s to %s after %d attempts: %s",

@@ -1,7 +1,7 @@
 """Replies a platform takes only after the customer writes again (WhatsApp's 24-hour rule):
 held, never lost and never sent against the rule.
 
-A channel says so by raising `DeliveryError(held=True)` from `send`, or, when the platform
+A channel says so by raising `DeliveryHeld` from `send`, or, when the platform
 accepted the message and refused it afterwards, by reporting `delivery_status(held=...)`. The
 reply's outbox row is then `HELD`: out of its lane (later replies are not held up behind it), and
 the conversation's case tells staff why, as a note the inbox shows and a line in its Slack

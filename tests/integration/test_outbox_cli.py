@@ -14,7 +14,7 @@ from click.testing import Result
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from core.channel import DeliveryError
+from core.channel import CustomerUnreachable, DeliveryRefused
 from core.messages import Address, InboundMessage
 from core.pipeline.outbox import Outbox
 from core.pipeline.storage import Storage
@@ -53,12 +53,10 @@ async def make_outbox(storage: Storage) -> None:
     timing_out.failures_left = 1
     await send_once(storage, "c-timeout", timing_out, max_attempts=1)
     refusing = FlakyChannel()
-    refusing.refusal = DeliveryError(
-        "Bad Request: message is too long\n  (5,210 characters, the limit is 4,096)", permanent=True
-    )
+    refusing.refusal = DeliveryRefused("Bad Request: message is too long\n  (5,210 characters, the limit is 4,096)")
     await send_once(storage, "c-refused", refusing)
     blocking = FlakyChannel()
-    blocking.refusal = DeliveryError("Forbidden: bot was blocked by the user", unreachable=True)
+    blocking.refusal = CustomerUnreachable("Forbidden: bot was blocked by the user")
     await send_once(storage, "c-blocked", blocking)
     await storage.channel_state.set_opted_out(Address("flaky", "c-stopped"), True)
     await send_once(storage, "c-stopped", FlakyChannel())
@@ -139,7 +137,7 @@ async def test_lists_undelivered_replies_and_refuses_to_requeue_what_is_not_dead
     refused = by_id[rows["c-refused"][0]].split()
     assert refused[1:3] == ["dead", "flaky"] and refused[4:7] == ["1", "0", "min"] and refused[7] == "-"
     assert by_id[rows["c-refused"][0]].endswith(
-        "DeliveryError: Bad Request: message is too long (5,210 characters, the limit is 4,096)"
+        "DeliveryRefused: Bad Request: message is too long (5,210 characters, the limit is 4,096)"
     )
     assert "unreachable: the customer opted out (STOP)" in by_id[rows["c-stopped"][0]]
     waiting = by_id[rows["c-retrying"][0]]

@@ -15,7 +15,7 @@ from channels.telegram.channel import TelegramChannel
 from channels.telegram.format import visible_length
 from channels.telegram.settings import TelegramSettings
 from channels.telegram.stand_in import BOT_TOKEN, FakeBotApi
-from core.channel import DeliveryError, SentParts
+from core.channel import CustomerUnreachable, DeliveryError, DeliveryRefused, SentParts
 from core.messages import Address, Author
 from core.settings import Settings
 from tests.fakes.hub import FakeHub, started
@@ -81,7 +81,7 @@ async def test_a_retry_after_a_failed_part_sends_only_the_rest(hub: FakeHub, tel
     telegram.fail_next("sendMessage", 502)
     with pytest.raises(DeliveryError) as failed:
         await telegram_of(hub).send_split(CHAT, reply, SentParts(first_two))
-    assert not failed.value.permanent
+    assert not isinstance(failed.value, DeliveryRefused)
     await telegram_of(hub).send_split(CHAT, reply, SentParts(first_two))
     assert telegram.sent_texts(777) == delivered + delivered[2:]  # parts 1 and 2 never again
 
@@ -96,21 +96,25 @@ async def test_flood_control_is_retried_after_telegrams_wait(hub: FakeHub, teleg
     telegram.fail_next("sendMessage", 429, retry_after=7)
     with pytest.raises(DeliveryError) as failed:
         await hub.channel.send(CHAT, hub.add(CHAT, Author.BOT, "Hello"))
-    assert failed.value.retry_after == 7 and not failed.value.permanent
+    assert failed.value.retry_after == 7 and not isinstance(failed.value, DeliveryRefused)
 
 
 async def test_a_blocked_bot_makes_the_customer_unreachable(hub: FakeHub, telegram: FakeBotApi) -> None:
     telegram.fail_next("sendMessage", 403)
     with pytest.raises(DeliveryError) as failed:
         await hub.channel.send(CHAT, hub.add(CHAT, Author.BOT, "Hello"))
-    assert failed.value.unreachable and failed.value.permanent and "blocked" in str(failed.value)
+    assert (
+        isinstance(failed.value, CustomerUnreachable)
+        and isinstance(failed.value, DeliveryRefused)
+        and "blocked" in str(failed.value)
+    )
 
 
 async def test_a_bad_request_is_permanent(hub: FakeHub, telegram: FakeBotApi) -> None:
     telegram.fail_next("sendMessage", 400, description="Bad Request: message thread not found")
     with pytest.raises(DeliveryError) as failed:
         await hub.channel.send(CHAT, hub.add(CHAT, Author.BOT, "Hello"))
-    assert failed.value.permanent and not failed.value.unreachable
+    assert isinstance(failed.value, DeliveryRefused) and not isinstance(failed.value, CustomerUnreachable)
 
 
 async def test_a_migrated_group_is_followed_and_the_message_resent_there(hub: FakeHub, telegram: FakeBotApi) -> None:

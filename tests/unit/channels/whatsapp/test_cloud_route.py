@@ -46,7 +46,14 @@ from channels.whatsapp.stand_in import (
     unsupported_message,
     voice_message,
 )
-from core.channel import CheckFailed, DeliveryError, StorageUnavailable
+from core.channel import (
+    CheckFailed,
+    CustomerUnreachable,
+    DeliveryError,
+    DeliveryHeld,
+    DeliveryRefused,
+    StorageUnavailable,
+)
 
 MESSAGE_ID = "wamid.HBgLMTY1MDM4Nzk0MzkVAgASGBQzQTRBNjU5OUFFRTAzODEwMTQ0RgA="
 SENT = 1749416383
@@ -425,7 +432,11 @@ async def test_a_closed_24_hour_window_holds_the_reply(route: CloudRoute, graph:
     graph.fail_next(131047)
     with pytest.raises(DeliveryError) as failed:
         await route.send_text(CUSTOMER, "Here is the answer you asked for yesterday")
-    assert failed.value.held and not failed.value.permanent and "131047" in str(failed.value)
+    assert (
+        isinstance(failed.value, DeliveryHeld)
+        and not isinstance(failed.value, DeliveryRefused)
+        and "131047" in str(failed.value)
+    )
 
 
 @pytest.mark.parametrize(
@@ -438,7 +449,7 @@ async def test_rate_limits_and_meta_s_own_trouble_are_retried(
     graph.fail_next(code, status=status)
     with pytest.raises(DeliveryError) as failed:
         await route.send_text(CUSTOMER, "Hello")
-    assert not failed.value.permanent and not failed.value.held
+    assert not isinstance(failed.value, DeliveryRefused) and not isinstance(failed.value, DeliveryHeld)
 
 
 async def test_a_retry_after_header_is_honoured(route: CloudRoute, graph: FakeGraph) -> None:
@@ -454,14 +465,14 @@ async def test_an_unreachable_number_is_dead_lettered_without_its_digits_in_the_
     graph.fail_next(131026, details=f"Message to {CUSTOMER_DIGITS} failed: the recipient cannot receive messages.")
     with pytest.raises(DeliveryError) as failed:
         await route.send_text(CUSTOMER, "Hello")
-    assert failed.value.unreachable and failed.value.permanent
+    assert isinstance(failed.value, CustomerUnreachable) and isinstance(failed.value, DeliveryRefused)
     assert CUSTOMER_DIGITS not in str(failed.value) and "131026" in str(failed.value)
 
 
 async def test_another_refusal_is_permanent(route: CloudRoute, graph: FakeGraph) -> None:
     with pytest.raises(DeliveryError) as failed:
         await route.send_text(CUSTOMER, "x" * 4097)  # the fake refuses it as Meta does (131009/100)
-    assert failed.value.permanent and not failed.value.unreachable
+    assert isinstance(failed.value, DeliveryRefused) and not isinstance(failed.value, CustomerUnreachable)
 
 
 async def test_a_rejected_token_is_retried_and_never_quoted(graph: FakeGraph) -> None:
@@ -474,7 +485,7 @@ async def test_a_rejected_token_is_retried_and_never_quoted(graph: FakeGraph) ->
     finally:
         await route.stop()
     assert [(call.authorized, call.code) for call in graph.calls] == [(False, 190)]
-    assert not failed.value.permanent and wrong not in str(failed.value)
+    assert not isinstance(failed.value, DeliveryRefused) and wrong not in str(failed.value)
 
 
 async def test_an_unreachable_graph_api_is_retried() -> None:
@@ -485,7 +496,7 @@ async def test_an_unreachable_graph_api_is_retried() -> None:
             await route.send_text(CUSTOMER, "Hello")
     finally:
         await route.stop()
-    assert not failed.value.permanent and "ClientConnectorError" in str(failed.value)
+    assert not isinstance(failed.value, DeliveryRefused) and "ClientConnectorError" in str(failed.value)
 
 
 # -- doctor ------------------------------------------------------------------------------------

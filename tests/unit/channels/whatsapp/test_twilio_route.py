@@ -29,7 +29,14 @@ from channels.whatsapp.twilio_stand_in import (
     post_signed,
     whatsapp_status,
 )
-from core.channel import CheckFailed, DeliveryError, StorageUnavailable
+from core.channel import (
+    CheckFailed,
+    CustomerUnreachable,
+    DeliveryError,
+    DeliveryHeld,
+    DeliveryRefused,
+    StorageUnavailable,
+)
 from core.metrics import REGISTRY
 from tests.ports import free_port
 
@@ -346,7 +353,11 @@ async def test_outside_the_24_hour_window_a_reply_is_held(route: TwilioRoute, fa
     fake.fail_next_with(63016)
     with pytest.raises(DeliveryError) as failed:
         await route.send_text(CUSTOMER, "Sorry for the wait!")
-    assert failed.value.held and not failed.value.permanent and "63016" in str(failed.value)
+    assert (
+        isinstance(failed.value, DeliveryHeld)
+        and not isinstance(failed.value, DeliveryRefused)
+        and "63016" in str(failed.value)
+    )
 
 
 @pytest.mark.parametrize(
@@ -365,7 +376,7 @@ async def test_a_passing_refusal_is_retried(
     refuse(fake)
     with pytest.raises(DeliveryError) as failed:
         await route.send_text(CUSTOMER, "Hello")
-    assert not failed.value.permanent and not failed.value.held
+    assert not isinstance(failed.value, DeliveryRefused) and not isinstance(failed.value, DeliveryHeld)
     assert len(fake.send_attempts()) == 1  # the SDK itself never retries
 
 
@@ -376,7 +387,11 @@ async def test_a_number_that_cannot_get_whatsapp_is_unreachable(
     fake.fail_next_with(code)
     with pytest.raises(DeliveryError) as failed:
         await route.send_text(CUSTOMER, "Hello")
-    assert failed.value.permanent and failed.value.unreachable and str(code) in str(failed.value)
+    assert (
+        isinstance(failed.value, DeliveryRefused)
+        and isinstance(failed.value, CustomerUnreachable)
+        and str(code) in str(failed.value)
+    )
 
 
 async def test_a_refusals_reason_masks_the_number_and_never_holds_the_token(
@@ -386,7 +401,7 @@ async def test_a_refusals_reason_masks_the_number_and_never_holds_the_token(
     with pytest.raises(DeliveryError) as failed:
         await route.send_text(CUSTOMER, "Hello")
     reason = str(failed.value)
-    assert failed.value.unreachable and "21211" in reason
+    assert isinstance(failed.value, CustomerUnreachable) and "21211" in reason
     assert CUSTOMER not in reason and AUTH_TOKEN not in reason and "whatsapp:+491…78" in reason
 
 
@@ -394,7 +409,11 @@ async def test_another_refusal_of_the_message_is_permanent(route: TwilioRoute, f
     fake.fail_next(400, code=21617)
     with pytest.raises(DeliveryError) as failed:
         await route.send_text(CUSTOMER, "Hello")
-    assert failed.value.permanent and not failed.value.unreachable and not failed.value.held
+    assert (
+        isinstance(failed.value, DeliveryRefused)
+        and not isinstance(failed.value, CustomerUnreachable)
+        and not isinstance(failed.value, DeliveryHeld)
+    )
 
 
 async def test_a_send_that_cannot_reach_twilio_is_retried(fake: FakeTwilioWhatsApp) -> None:
@@ -405,7 +424,7 @@ async def test_a_send_that_cannot_reach_twilio_is_retried(fake: FakeTwilioWhatsA
             await route.send_text(CUSTOMER, "Hello")
     finally:
         await route.stop()
-    assert not failed.value.permanent
+    assert not isinstance(failed.value, DeliveryRefused)
 
 
 # -- the rest of the route ----------------------------------------------------------------------

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from core.channel import DeliveryError
+from core.channel import DeliveryHeld
 from core.messages import Address, InboundMessage, Reply
 from core.pipeline.outbox import Outbox, backoff_seconds
 from core.pipeline.storage import Storage
@@ -142,7 +142,7 @@ async def test_a_held_reply_waits_out_of_line_until_the_customer_writes_and_then
     """WhatsApp's 24-hour rule: the platform takes the reply only after the customer writes."""
     channel = FlakyChannel()
     conversation_id = await queue_replies(storage, ["held one", "later one"])
-    channel.refusal = DeliveryError("the 24-hour window is closed", held=True)
+    channel.refusal = DeliveryHeld("the 24-hour window is closed")
     outbox = Outbox(storage.outbox, {"flaky": channel}, OutboxSettings())
     await outbox.deliver_conversation(conversation_id)
     assert [m.text for _, m in channel.delivered] == ["later one"]  # not held up behind it

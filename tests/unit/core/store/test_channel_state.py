@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from core.channel import DeliveryError
+from core.channel import CustomerUnreachable, DeliveryRefused
 from core.messages import Address, InboundMessage
 from core.pipeline.outbox import Outbox
 from core.pipeline.storage import Storage
@@ -56,7 +56,7 @@ async def test_an_unreachable_customer_gets_nothing_until_they_write_again(
     channel = FlakyChannel()
     conversation_id = await queue_replies(storage, ["first", "second"])
     outbox = Outbox(storage.outbox, {"flaky": channel}, OutboxSettings())
-    channel.refusal = DeliveryError("Forbidden: bot was blocked by the user", unreachable=True)
+    channel.refusal = CustomerUnreachable("Forbidden: bot was blocked by the user")
     await outbox.deliver_conversation(conversation_id)
     assert channel.attempts == 1 and channel.delivered == []  # the second was not even tried
     assert await outbox_rows(sessionmaker) == [
@@ -74,7 +74,7 @@ async def test_a_permanent_refusal_is_dead_lettered_at_once_and_the_next_reply_g
 ) -> None:
     channel = FlakyChannel()
     conversation_id = await queue_replies(storage, ["malformed", "fine"])
-    channel.refusal = DeliveryError("Bad Request: can't parse entities", permanent=True)
+    channel.refusal = DeliveryRefused("Bad Request: can't parse entities")
     await Outbox(storage.outbox, {"flaky": channel}, OutboxSettings()).deliver_conversation(conversation_id)
     assert [m.text for _, m in channel.delivered] == ["fine"]
     assert [status for status, _ in await outbox_rows(sessionmaker)] == ["dead", "sent"]
