@@ -49,7 +49,7 @@ from typing import Any
 
 from aiohttp import web
 
-from core.sandbox.stand_in import StandIn
+from core.sandbox.stand_in import Answer, StandIn
 
 BOT_TOKEN = "123456:TEST-supporthub-token"
 BOT_ID = 123456
@@ -127,19 +127,6 @@ class RecordedDownload:
 
 
 @dataclass(frozen=True, slots=True)
-class _Answer:
-    status: int
-    body: dict[str, Any]
-    page: str | None = None
-    """A non-JSON body (a proxy's error page) sent instead of `body`, which is then `{}`."""
-
-    def response(self) -> web.Response:
-        if self.page is not None:
-            return web.Response(status=self.status, text=self.page, content_type="text/html")
-        return web.json_response(self.body, status=self.status)
-
-
-@dataclass(frozen=True, slots=True)
 class _File:
     file_id: str
     file_unique_id: str
@@ -157,7 +144,7 @@ class _Poll:
     superseded: bool = False
 
 
-Handler = Callable[[dict[str, Any]], Awaitable[_Answer]]
+Handler = Callable[[dict[str, Any]], Awaitable[Answer]]
 
 
 class FakeBotApi(StandIn):
@@ -188,7 +175,7 @@ class FakeBotApi(StandIn):
         self._file_numbers = itertools.count(1)
         self._files: dict[str, _File] = {}
         self._paths: dict[str, _File] = {}
-        self._failures: defaultdict[str, deque[_Answer]] = defaultdict(deque)
+        self._failures: defaultdict[str, deque[Answer]] = defaultdict(deque)
         self._poll: _Poll | None = None
         self._closing = False
         handlers: dict[str, Handler] = {
@@ -314,7 +301,7 @@ class FakeBotApi(StandIn):
         if html_body:
             title = description or f"{status} {_reason(status)}"
             page = f"<html><head><title>{title}</title></head><body><center><h1>{title}</h1></center></body></html>"
-            answer = _Answer(status, {}, page)
+            answer = Answer(status, {}, page)
         else:
             parameters = {"retry_after": retry_after, "migrate_to_chat_id": migrate_to_chat_id}
             text = description or _default_description(status, retry_after, migrate_to_chat_id)
@@ -363,7 +350,7 @@ class FakeBotApi(StandIn):
         kind = "supergroup" if str(chat_id).startswith("-100") else "group"
         return {"id": chat_id, "type": kind, "title": "Supporthub Customers"}
 
-    async def _get_me(self, _: dict[str, Any]) -> _Answer:
+    async def _get_me(self, _: dict[str, Any]) -> Answer:
         return _ok(
             BOT_USER
             | {
@@ -375,7 +362,7 @@ class FakeBotApi(StandIn):
             }
         )
 
-    async def _send_message(self, params: dict[str, Any]) -> _Answer:
+    async def _send_message(self, params: dict[str, Any]) -> Answer:
         chat_id, text = params.get("chat_id", ""), str(params.get("text", ""))
         if chat_id in ("", None):
             return _error(HTTPStatus.BAD_REQUEST, "Bad Request: chat_id is empty")
@@ -402,12 +389,12 @@ class FakeBotApi(StandIn):
             message["reply_markup"] = markup
         return _ok(message)
 
-    async def _send_chat_action(self, params: dict[str, Any]) -> _Answer:
+    async def _send_chat_action(self, params: dict[str, Any]) -> Answer:
         if params.get("chat_id", "") in ("", None):
             return _error(HTTPStatus.BAD_REQUEST, "Bad Request: chat_id is empty")
         return _ok(True)
 
-    async def _get_file(self, params: dict[str, Any]) -> _Answer:
+    async def _get_file(self, params: dict[str, Any]) -> Answer:
         file = self._files.get(str(params.get("file_id", "")))
         if file is None:
             return _error(HTTPStatus.BAD_REQUEST, "Bad Request: invalid file_id")
@@ -422,7 +409,7 @@ class FakeBotApi(StandIn):
             }
         )
 
-    async def _set_webhook(self, params: dict[str, Any]) -> _Answer:
+    async def _set_webhook(self, params: dict[str, Any]) -> Answer:
         """An empty url removes the webhook; allowed_updates left out keeps the previous list."""
         url = str(params.get("url", ""))
         secret = params.get("secret_token")
@@ -438,7 +425,7 @@ class FakeBotApi(StandIn):
             self._updates.clear()
         return _ok(True, description="Webhook was set" if url else "Webhook was deleted")
 
-    async def _get_webhook_info(self, _: dict[str, Any]) -> _Answer:
+    async def _get_webhook_info(self, _: dict[str, Any]) -> Answer:
         info: dict[str, Any] = {
             "url": self.webhook_url,
             "has_custom_certificate": False,
@@ -448,14 +435,14 @@ class FakeBotApi(StandIn):
             info["allowed_updates"] = self.webhook_allowed_updates
         return _ok(info)
 
-    async def _delete_webhook(self, params: dict[str, Any]) -> _Answer:
+    async def _delete_webhook(self, params: dict[str, Any]) -> Answer:
         was_set = bool(self.webhook_url)
         self.webhook_url, self.webhook_secret = "", None
         if _flag(params.get("drop_pending_updates")):
             self._updates.clear()
         return _ok(True, description="Webhook was deleted" if was_set else "Webhook is already deleted")
 
-    async def _get_updates(self, params: dict[str, Any]) -> _Answer:
+    async def _get_updates(self, params: dict[str, Any]) -> Answer:
         """Confirm below `offset`, then long-poll up to `timeout` seconds for anything pending.
         A newer getUpdates ends a waiting one with 409, as Telegram does."""
         if self.webhook_url:
@@ -511,18 +498,18 @@ def _decoded(key: str, value: Any) -> Any:
         return value
 
 
-def _ok(result: Any, *, description: str | None = None) -> _Answer:
+def _ok(result: Any, *, description: str | None = None) -> Answer:
     body: dict[str, Any] = {"ok": True, "result": result}
     if description is not None:
         body["description"] = description
-    return _Answer(int(HTTPStatus.OK), body)
+    return Answer(int(HTTPStatus.OK), body)
 
 
-def _error(status: int, description: str, parameters: dict[str, int] | None = None) -> _Answer:
+def _error(status: int, description: str, parameters: dict[str, int] | None = None) -> Answer:
     body: dict[str, Any] = {"ok": False, "error_code": int(status), "description": description}
     if parameters:
         body["parameters"] = parameters
-    return _Answer(int(status), body)
+    return Answer(int(status), body)
 
 
 def _default_description(status: int, retry_after: int | None, migrate_to_chat_id: int | None) -> str:

@@ -71,7 +71,7 @@ from typing import Any
 from aiohttp import hdrs, web
 from twilio.request_validator import HMAC_SHA256, SIGNATURE_HEADER, SIGNATURE_SETTINGS_HEADER, RequestValidator
 
-from core.sandbox.stand_in import StandIn
+from core.sandbox.stand_in import Answer, StandIn
 
 ACCOUNT_SID = "AC" + "0" * 30 + "01"
 """34 characters, like every Twilio account sid."""
@@ -158,20 +158,12 @@ class RecordedDownload:
     at: float = field(default_factory=time.monotonic)
 
 
-@dataclass(frozen=True, slots=True)
-class _Answer:
-    status: int
-    body: dict[str, Any]
-    page: str | None = None
-    """A non-JSON body (a load balancer's error page) sent instead of `body`, which is then `{}`."""
-
-    def response(self) -> web.Response:
-        headers = {"Twilio-Request-Id": "RQ" + uuid.uuid4().hex}
-        if self.status == HTTPStatus.UNAUTHORIZED:
-            headers["WWW-Authenticate"] = 'Basic realm="Twilio API"'
-        if self.page is not None:
-            return web.Response(status=self.status, text=self.page, content_type="text/html", headers=headers)
-        return web.json_response(self.body, status=self.status, headers=headers)
+def _twilio_response(answer: Answer) -> web.Response:
+    """An answer with the headers Twilio sends: a request id, and Basic's challenge on a 401."""
+    headers = {"Twilio-Request-Id": "RQ" + uuid.uuid4().hex}
+    if answer.status == HTTPStatus.UNAUTHORIZED:
+        headers["WWW-Authenticate"] = 'Basic realm="Twilio API"'
+    return answer.response(headers)
 
 
 @dataclass(frozen=True, slots=True)
@@ -199,7 +191,7 @@ class FakeTwilio(StandIn):
         self.opted_out: set[str] = set()
         self.numbers: set[str] = {HUB_NUMBER}
         self.cdn_host = "localhost"
-        self._failures: deque[_Answer] = deque()
+        self._failures: deque[Answer] = deque()
         self._delays: deque[float] = deque()
         self._media: dict[tuple[str, str], _Media] = {}
         self._cdn: dict[str, _Media] = {}
@@ -261,7 +253,7 @@ class FakeTwilio(StandIn):
         if code is None and status >= HTTPStatus.INTERNAL_SERVER_ERROR:
             title = message or f"{status} {_reason(status)}"
             page = f"<html><head><title>{title}</title></head><body><h1>{title}</h1></body></html>"
-            answer = _Answer(status, {}, page)
+            answer = Answer(status, {}, page)
         else:
             code = _DEFAULT_CODES.get(status, status) if code is None else code
             answer = _error(status, code, message)
@@ -294,7 +286,7 @@ class FakeTwilio(StandIn):
             answer = self._failures.popleft() if self._failures else self._accept(params)
         return await self._record(request, params, authorized, answer)
 
-    def _accept(self, params: Mapping[str, str | list[str]]) -> _Answer:
+    def _accept(self, params: Mapping[str, str | list[str]]) -> Answer:
         to, sender, service = (_first(params, name) for name in ("To", "From", "MessagingServiceSid"))
         body, callback = _first(params, "Body"), _first(params, "StatusCallback")
         media = _all(params, "MediaUrl")
@@ -338,7 +330,7 @@ class FakeTwilio(StandIn):
             "uri": f"{uri}.json",
         }
         self.messages[sid] = resource
-        return _Answer(int(HTTPStatus.CREATED), resource)
+        return Answer(int(HTTPStatus.CREATED), resource)
 
     async def _fetch_message(self, request: web.Request) -> web.Response:
         params = await _params(request)
@@ -349,7 +341,7 @@ class FakeTwilio(StandIn):
         elif request.match_info["account"] != ACCOUNT_SID or resource is None:
             answer = _not_found_error(request.path)
         else:
-            answer = _Answer(int(HTTPStatus.OK), dict(resource))
+            answer = Answer(int(HTTPStatus.OK), dict(resource))
         return await self._record(request, params, authorized, answer)
 
     async def _fetch_account(self, request: web.Request) -> web.Response:
@@ -360,7 +352,7 @@ class FakeTwilio(StandIn):
         elif request.match_info["account"] != ACCOUNT_SID:
             answer = _not_found_error(request.path)
         else:
-            answer = _Answer(int(HTTPStatus.OK), _account())
+            answer = Answer(int(HTTPStatus.OK), _account())
         return await self._record(request, params, authorized, answer)
 
     async def _not_found(self, request: web.Request) -> web.Response:
@@ -370,11 +362,11 @@ class FakeTwilio(StandIn):
         return await self._record(request, params, authorized, answer)
 
     async def _record(
-        self, request: web.Request, params: dict[str, str | list[str]], authorized: bool, answer: _Answer
+        self, request: web.Request, params: dict[str, str | list[str]], authorized: bool, answer: Answer
     ) -> web.Response:
         self.calls.append(RecordedCall(request.method, request.path, params, authorized, answer.status, answer.body))
         await self.recorded()
-        return answer.response()
+        return _twilio_response(answer)
 
     async def _media_url(self, request: web.Request) -> web.Response:
         authorized = _authorized(request)
@@ -382,9 +374,9 @@ class FakeTwilio(StandIn):
         if request.match_info["account"] != ACCOUNT_SID:
             media = None
         if media is not None and media.require_auth and not authorized:
-            response = _error(HTTPStatus.UNAUTHORIZED, 20003).response()
+            response = _twilio_response(_error(HTTPStatus.UNAUTHORIZED, 20003))
         elif media is None:
-            response = _not_found_error(request.path).response()
+            response = _twilio_response(_not_found_error(request.path))
         else:
             location = f"http://{self.cdn_host}:{self.port}/cdn/{media.token}"
             response = web.Response(status=HTTPStatus.TEMPORARY_REDIRECT, headers={hdrs.LOCATION: location})
@@ -539,7 +531,7 @@ def _all(params: Mapping[str, str | list[str]], key: str) -> list[str]:
     return value if isinstance(value, list) else [value]
 
 
-def _error(status: int, code: int, message: str | None = None) -> _Answer:
+def _error(status: int, code: int, message: str | None = None) -> Answer:
     body: dict[str, Any] = {
         "code": code,
         "message": message or _MESSAGES_ERRORS.get(code, _reason(status)),
@@ -548,10 +540,10 @@ def _error(status: int, code: int, message: str | None = None) -> _Answer:
     }
     if code == 20003:
         body["detail"] = "Your AccountSid or AuthToken was incorrect."
-    return _Answer(int(status), body)
+    return Answer(int(status), body)
 
 
-def _not_found_error(path: str) -> _Answer:
+def _not_found_error(path: str) -> Answer:
     return _error(HTTPStatus.NOT_FOUND, 20404, f"The requested resource {path} was not found")
 
 

@@ -9,10 +9,26 @@ recording one it calls `recorded()`, which wakes whoever waits in `wait_until`.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
-from typing import ClassVar
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, ClassVar
 
 from aiohttp import web
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """What a stand-in answers one request: `body` as JSON with `status`, or `page`, a non-JSON
+    body (a proxy's or a load balancer's error page) sent instead, `body` then being `{}`."""
+
+    status: int
+    body: dict[str, Any]
+    page: str | None = None
+
+    def response(self, headers: Mapping[str, str] | None = None) -> web.Response:
+        if self.page is not None:
+            return web.Response(status=self.status, text=self.page, content_type="text/html", headers=headers)
+        return web.json_response(self.body, status=self.status, headers=headers)
 
 
 class StandIn:
