@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import ast
 import json
+import re
 import subprocess
 import sys
 from graphlib import CycleError, TopologicalSorter
@@ -175,3 +176,17 @@ def test_core_itself_holds_only_the_contract() -> None:
     top = {name for name in module_paths() if name.startswith("core") and name.count(".") <= 1}
     wings = {"core.store", "core.answering", "core.pipeline", "core.ops", "core.cli", "core.admin", "core.sandbox"}
     assert top - wings == CONTRACT
+
+
+def test_every_package_is_named_in_the_map_of_the_package_around_it() -> None:
+    """The maps a newcomer reads (`core/__init__.py`, `channels/__init__.py`, `knowledge/__init__.py`
+    and each package's own docstring) name every package inside them: a new folder joins a map."""
+    unnamed = []
+    for init in sorted(p for package in APP_PACKAGES for p in (ROOT / package).rglob("__init__.py")):
+        folder = init.parent
+        if "migrations" in folder.parts or folder.parent == ROOT:
+            continue
+        parent_map = ast.get_docstring(ast.parse((folder.parent / "__init__.py").read_text(encoding="utf-8"))) or ""
+        if not re.search(rf"(?<![\w/]){re.escape(folder.name)}\b", parent_map):
+            unnamed.append(str(folder.relative_to(ROOT)))
+    assert unnamed == []
