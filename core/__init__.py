@@ -55,7 +55,9 @@ core.answering: agent, offline_responder, llm_responder, answer_decision, calibr
     goes live), actions/ (calls into the company's own systems: calls, http_call (the one safe way
     out), catalog, phrasing + slots (offline: which action, its parameters), results, built_in
     (the customer's own cases), flow (ask, confirm, call, audit)).
-core.pipeline: hub, turn_runner, turn_transactions, storage (the stores on one engine),
+core.pipeline: hub (the port channels call; one message's turn), conversation_workers (answers in
+    conversation order, across processes too), sweeper (what a dead process left), turn_runner,
+    turn_transactions, storage (the stores on one engine),
     outbox (delivery), notifications (the wake-up between processes), pulse (a
     beat on every change, for what shows conversations live), staffing (whether a person can
     come: a Slack desk, or the inbox with someone on the staff).

@@ -2,23 +2,23 @@
 
 `receive()` returns as soon as the message is stored, so a channel can acknowledge its
 platform fast. The message is stored already claimed by this process for a short lease and
-answered by a per-conversation worker. If the process dies first, the lease runs out and the
-sweep (here, or in any other hub process) claims and answers it; undelivered replies are
-picked up the same way. The database's conditional updates make every answer happen once.
+answered by a per-conversation worker (`conversation_workers`). If the process dies first, the
+lease runs out and the sweep (`sweeper`, here or in any other hub process) claims and answers
+it; undelivered replies are picked up the same way. The database's conditional updates make
+every answer happen once. The hub itself is the port channels and the staff desk call, and one
+message's turn: take it, deliver it, follow it up.
 """
 
 from __future__ import annotations
 
 import asyncio
-import bisect
 import contextvars
 import logging
 import time
-from collections import deque
-from collections.abc import AsyncIterator, Mapping, Sequence
-from contextlib import asynccontextmanager, suppress
+from collections.abc import Mapping, Sequence
+from contextlib import suppress
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 from core.answering.agent import Answerer
 from core.channel import (
@@ -30,7 +30,6 @@ from core.channel import (
     LiveChannel,
     RatingResult,
     Receipt,
-    StorageUnavailable,
     StreamingChannel,
 )
 from core.clean_text import clean, clean_address, clean_message, clean_optional
@@ -39,16 +38,17 @@ from core.languages import N_, _, speaking
 from core.log_context import bound_ids
 from core.messages import Address, InboundMessage, Reply, StoredMessage
 from core.metrics import MESSAGES_RECEIVED, OUTBOX_HELD, REPLIES, TURN_SECONDS, Outcome
+from core.pipeline.conversation_workers import ANSWER_LEASE, ConversationWorkers
 from core.pipeline.notifications import StoredElsewhere
 from core.pipeline.outbox import Outbox
 from core.pipeline.pulse import Pulse
 from core.pipeline.staffing import Staffing
 from core.pipeline.storage import Storage
+from core.pipeline.sweeper import Sweeper
 from core.pipeline.turn_runner import TakenTurn, TurnRunner
 from core.pipeline.turn_transactions import FinishedTurn, TurnResult
 from core.rate_limits import RateLimits
 from core.settings import Settings
-from core.store.db import DESK
 from core.store.inbox import PendingMessage
 from core.store.outbox_queue import Lane
 from core.streaming import StreamEvent, StreamSink
@@ -61,13 +61,10 @@ from knowledge.hits import Hit
 
 log = logging.getLogger(__name__)
 
-ANSWER_LEASE = timedelta(seconds=15)
 REPLY_POLL_S = 0.2
 """How often a wait for a reply answered elsewhere reads the database without notifications."""
 NOTIFIED_REPLY_POLL_S = 2.0
 """The same with notifications (PostgreSQL), only a safety net: a notification wakes it."""
-ORDER_POLL_S = 0.25
-"""How often a message waits for an older one of its conversation held by another process."""
 ANSWER_ATTEMPTS = 3
 RETRY_BASE_S = 0.5
 """The wait before the second attempt at a turn; it doubles for each further one."""
@@ -109,14 +106,22 @@ class Hub:
         self._settings = settings
         self._limits = limits
         self._outbox = Outbox(storage.outbox, channels, settings.outbox, desk)
-        self._queues: dict[str, deque[PendingMessage]] = {}
-        self._workers: dict[str, asyncio.Task[None]] = {}
-        self._in_hand: set[int] = set()
         self._replies: dict[int, asyncio.Future[StoredMessage | None]] = {}
         self._awaited: dict[int, set[asyncio.Future[None]]] = {}
         """Replies awaited here for messages another process answers: woken by a notification."""
-        self._sweeper: asyncio.Task[None] | None = None
         self._shared = shared
+        self._workers = ConversationWorkers(
+            storage.inbox, answer=self._answer, finished=self._forget_reply, shared=shared
+        )
+        self._sweeper = Sweeper(
+            storage,
+            self._outbox,
+            channels=list(channels),
+            desk=desk is not None,
+            in_hand=self._workers.in_hand,
+            take=self._workers.enqueue,
+            interval_s=settings.outbox.poll_interval_s,
+        )
         self.pulse = Pulse()
         self.push = frozenset(name for name, channel in channels.items() if channel.capabilities.push)
         """The channels a reply is delivered to by the outbox (the others fetch theirs)."""
@@ -147,7 +152,7 @@ class Hub:
                     self.pulse.beat()
                     MESSAGES_RECEIVED.labels(channel=message.address.channel).inc()
                     self._replies[receipt.message_id] = asyncio.get_running_loop().create_future()
-                    self._enqueue(
+                    self._workers.enqueue(
                         PendingMessage(
                             receipt.message_id, receipt.conversation_id, message.text, message.address, first_in_line
                         )
@@ -348,121 +353,17 @@ class Hub:
 
     async def start(self) -> None:
         """Answer and deliver what a previous run left behind, then keep sweeping."""
-        await self._sweep()
-        self._sweeper = asyncio.create_task(self._sweep_forever(), name="hub-sweeper")
+        await self._sweeper.start()
 
     async def stop(self) -> None:
-        tasks = [t for t in (self._sweeper, *self._desk_work, *self._workers.values()) if t is not None]
-        for task in tasks:
+        await self._sweeper.stop()
+        desk_work = list(self._desk_work)
+        for task in desk_work:
             task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
-        self._workers.clear()
-        self._queues.clear()
-
-    async def _sweep(self) -> None:
-        """Only this hub's channels: a `supporthub ask` beside a running server must not take
-        the server's work (nor fail to deliver it)."""
-        inbox = self._storage.inbox
-        for conversation_id in await inbox.conversations_with_pending(self._channels.keys()):
-            for pending in await inbox.claim(conversation_id, lease=ANSWER_LEASE):
-                if pending.id not in self._in_hand:
-                    self._enqueue(pending)
-        lanes = [*self._channels.keys(), *([DESK] if self._desk is not None else [])]
-        for conversation_id, lane in await self._storage.outbox.due_lanes(lanes):
-            await self._outbox.deliver_conversation(conversation_id, lane)
-
-    async def _sweep_forever(self) -> None:
-        """Sweep every `outbox.poll_interval_s`. A database out of reach is said once, and
-        once more when it answers again: a traceback on every pass would bury the log."""
-        failed = 0
-        while True:
-            await asyncio.sleep(self._settings.outbox.poll_interval_s)
-            try:
-                await self._sweep()
-            except asyncio.CancelledError:
-                raise
-            except StorageUnavailable as exc:
-                if not failed:
-                    log.warning(
-                        "hub: the sweep cannot reach the database (%s); trying again every %g s",
-                        exc,
-                        self._settings.outbox.poll_interval_s,
-                    )
-                failed += 1
-                continue
-            except Exception:
-                log.exception("hub: sweep failed; trying again")
-                continue
-            if failed:
-                log.info("hub: the database answers the sweep again (after %d failed passes)", failed)
-                failed = 0
+        await asyncio.gather(*desk_work, return_exceptions=True)
+        await self._workers.stop()
 
     # -- answering -----------------------------------------------------------------------
-
-    def _enqueue(self, pending: PendingMessage) -> None:
-        """One worker per conversation drains its queue, oldest message first: answers stay
-        in order (a message the sweep takes over from a dead process may be older than the
-        queue's)."""
-        self._in_hand.add(pending.id)
-        queue = self._queues.setdefault(pending.conversation_id, deque())
-        queue.insert(bisect.bisect([p.id for p in queue], pending.id), pending)
-        if pending.conversation_id not in self._workers:
-            # A fresh context: the worker outlives the request that started it, and must not
-            # log that request's id against later messages.
-            self._workers[pending.conversation_id] = asyncio.create_task(
-                self._work(pending.conversation_id),
-                name=f"conversation-{pending.conversation_id}",
-                context=contextvars.Context(),
-            )
-
-    async def _work(self, conversation_id: str) -> None:
-        queue = self._queues[conversation_id]
-        try:
-            while queue:
-                pending = queue[0]
-                if not await self._earlier_answered(pending) or queue[0] is not pending:
-                    continue  # older messages were queued first
-                queue.popleft()
-                try:
-                    with bound_ids(
-                        conversation_id=conversation_id, message_id=pending.id, channel=pending.address.channel
-                    ):
-                        await self._answer(pending)
-                finally:
-                    self._in_hand.discard(pending.id)
-                    self._replies.pop(pending.id, None)
-        finally:
-            self._workers.pop(conversation_id, None)
-            if not queue:
-                self._queues.pop(conversation_id, None)
-
-    async def _earlier_answered(self, pending: PendingMessage) -> bool:
-        """Whether the conversation's older messages are answered. Older ones nobody holds
-        are claimed and queued here (False); while another process holds one, wait for it —
-        keeping the claim on `pending` — so replies never overtake each other across processes.
-        One process alone keeps the order with its sorted queue, and a message stored first in
-        line has none to wait for: nothing to ask then."""
-        if not self._shared or pending.first_in_line:
-            return True
-        if (ready := await self._older_ones_settled(pending)) is not None:
-            return ready
-        async with self._claim_kept(pending):
-            while (ready := await self._older_ones_settled(pending)) is None:
-                await asyncio.sleep(ORDER_POLL_S)
-            return ready
-
-    async def _older_ones_settled(self, pending: PendingMessage) -> bool | None:
-        """True: none is left; False: some were queued here first; None: another process holds one."""
-        claimed, waiting = await self._storage.inbox.claim_earlier(
-            pending.conversation_id, before=pending.id, lease=ANSWER_LEASE
-        )
-        taken = [p for p in claimed if p.id not in self._in_hand]
-        for earlier in taken:
-            self._enqueue(earlier)
-        if taken:
-            return False
-        held = {p.id for p in claimed} | self._in_hand
-        return True if all(message_id in held for message_id in waiting) else None
 
     async def _answer(self, pending: PendingMessage) -> None:
         """Take the turn, then deliver it and follow it up. Only the turn is retried: what
@@ -475,7 +376,7 @@ class Hub:
             )
             return
         started = time.perf_counter()
-        async with self._claim_kept(pending):
+        async with self._workers.claim_kept(pending):
             taken = await self._take_or_apologise(pending, channel)
         if taken is not None:
             _count_turn(taken, pending.address.channel, seconds=time.perf_counter() - started)
@@ -539,26 +440,6 @@ class Hub:
         finished = await self._storage.turns.finish(pending, result, push=channel.capabilities.push)
         return TakenTurn(finished) if finished is not None else None
 
-    @asynccontextmanager
-    async def _claim_kept(self, pending: PendingMessage) -> AsyncIterator[None]:
-        """Renew the message's claim while its turn runs: a model or a file may take longer
-        than the lease, and another process must not take the message over meanwhile."""
-
-        async def renew() -> None:
-            while True:
-                await asyncio.sleep(ANSWER_LEASE.total_seconds() / 3)
-                try:
-                    await self._storage.inbox.extend_claim(pending.id, lease=ANSWER_LEASE)
-                except Exception:
-                    log.warning("hub: could not renew the claim on message %s", pending.id, exc_info=True)
-
-        renewal = asyncio.create_task(renew(), name=f"claim-{pending.id}")
-        try:
-            yield
-        finally:
-            renewal.cancel()
-            await asyncio.gather(renewal, return_exceptions=True)
-
     @staticmethod
     def _sink(channel: Channel, pending: PendingMessage) -> StreamSink | None:
         if not (channel.capabilities.streaming and isinstance(channel, StreamingChannel)):
@@ -579,6 +460,9 @@ class Hub:
         if channel.capabilities.push and (finished.reply is not None or finished.to_desk):
             # a person's conversation: replies held until the customer wrote go now
             await self._outbox.deliver_conversation(pending.conversation_id)
+
+    def _forget_reply(self, message_id: int) -> None:
+        self._replies.pop(message_id, None)
 
     def _wake(self, message_id: int, reply: StoredMessage | None) -> None:
         future = self._replies.get(message_id)

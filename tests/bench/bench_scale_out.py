@@ -41,7 +41,7 @@ from sqlalchemy.engine import make_url
 
 from channels.api.channel import external_id
 from channels.slack.stand_in_events import message_event, signed_headers
-from core.pipeline.hub import ANSWER_LEASE
+from core.pipeline.conversation_workers import ANSWER_LEASE
 from tests.bench.bench_retrieval import percentile
 from tests.fakes.chroma_server import chroma_executable, chroma_server
 from tests.integration.hub_processes import (
