@@ -23,7 +23,6 @@ once. A person keeps at most `admin.live_streams_per_person` streams; the next i
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import hashlib
 import logging
@@ -252,8 +251,8 @@ class Inbox:
                         await response.write(f"data: {_version(stream.version)}\n\n".encode())
                 else:
                     await response.write(b": still here\n\n")  # a closed tab is noticed here at the latest
-        except (ConnectionResetError, asyncio.CancelledError):
-            pass
+        except ConnectionResetError:
+            pass  # the tab was closed: the stream ends here (a cancellation, at shutdown, goes on up)
         finally:
             self._live.close(stream)
         return response
