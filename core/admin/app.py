@@ -15,13 +15,13 @@ from jinja2 import Environment
 from sqlalchemy.orm import Session
 
 from core.admin.inbox.views import Inbox
-from core.admin.views.pages import VISITOR, Pages
+from core.admin.views.pages import Pages
 from core.admin.views.render import SECURITY_HEADERS, environment, page
 from core.admin.views.staff import StaffPage
 from core.clean_text import clean
 from core.invariants import InvariantError
 from core.ops import passwords
-from core.ops.access import SESSION_TTL, AdminAccess
+from core.ops.access import SESSION_TTL, VISITOR, AdminAccess, Visitor
 from core.ops.request_guards import cross_site
 from core.ops.runtime import Runtime, running
 from core.settings import Settings
@@ -98,13 +98,23 @@ class _Off:
 def _guarded(access: AdminAccess, handler: Handler) -> Handler:
     async def guarded(request: web.Request) -> web.StreamResponse:
         try:
-            request[VISITOR] = await access.admit(request)
+            request[VISITOR] = visitor = await access.admit(request)
+            if request.method not in ("GET", "HEAD"):
+                await _csrf_checked(request, visitor)
             return await handler(request)
         except web.HTTPException as answer:  # refusals and errors echo input: the pages' headers too
             answer.headers.update(SECURITY_HEADERS)
             raise
 
     return guarded
+
+
+async def _csrf_checked(request: web.Request, visitor: Visitor) -> None:
+    """Every state-changing request of a cookie session carries its page's CSRF value, checked
+    here for every route at once (a Bearer caller has no cookie to abuse, and none to carry)."""
+    form = await request.post() if visitor.csrf is not None else {}
+    if (refusal := AdminAccess.csrf_refusal(visitor, form.get("csrf"))) is not None:
+        raise refusal
 
 
 class _SignIn:
@@ -190,9 +200,6 @@ class _SignIn:
 
     async def sign_out(self, request: web.Request) -> web.Response:
         visitor = request[VISITOR]
-        form = await request.post()
-        if (refusal := AdminAccess.csrf_refusal(visitor, form.get("csrf"))) is not None:
-            raise refusal
         response = web.HTTPSeeOther(location="/admin/login")
         await self._access.sign_out(response, request, visitor)
         raise response

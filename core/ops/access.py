@@ -100,6 +100,10 @@ class Visitor:
             raise web.HTTPForbidden(text=f"Only an admin can {what}.\n")
 
 
+VISITOR = web.RequestKey("admin_visitor", Visitor)
+"""Who is asking, on every request the dashboard admits (set by `core.admin.app`)."""
+
+
 class AdminAccess:
     def __init__(
         self,

@@ -35,7 +35,7 @@ from core.admin.views.suggestions import SuggestionPages, section_targets
 from core.answering.answer_decision import Bar, answer_bar
 from core.clean_text import clean
 from core.languages import detectable
-from core.ops.access import AdminAccess, Visitor
+from core.ops.access import VISITOR, Visitor
 from core.ops.reindex_process import ReindexFailed
 from core.ops.request_guards import could_be_row_id
 from core.ops.runtime import Runtime, running
@@ -50,7 +50,6 @@ from knowledge.ingest.chunking import SECTION_SEPARATOR
 
 log = logging.getLogger(__name__)
 
-VISITOR = web.RequestKey("admin_visitor", Visitor)
 PAGE_SIZE = 50
 WARM_EVERY_S = 300
 MAX_WORDS = 10
@@ -110,11 +109,10 @@ class Pages:
         """Built with the knowledge base at the first request (the runtime opens after the app is built)."""
         self._sla = Sla.of(settings.handoff)
         self._reindexing: asyncio.Task[Any] | None = None
-        self._replies = CannedReplyPages(runtime=self._runtime, page=self._page, checked_form=self._checked_form)
+        self._replies = CannedReplyPages(runtime=self._runtime, page=self._page)
         self._suggestions = SuggestionPages(
             runtime=self._runtime,
             page=self._page,
-            checked_form=self._checked_form,
             collection=settings.knowledge.collection,
         )
         self._action_calls = ActionCallPages(runtime=self._runtime, page=self._page, settings=settings.actions)
@@ -421,7 +419,7 @@ class Pages:
         """Start a re-index (in a child process, `core.ops.reindex_process`), recorded as an index
         run whose trigger names the dashboard and the operator's address; the page shows it
         when it lands."""
-        visitor = await self._checked_form(request)
+        visitor: Visitor = request[VISITOR]
         visitor.require_admin("re-index")
         runtime = self._runtime(request)
         if self._reindexing is None or self._reindexing.done():
@@ -475,7 +473,7 @@ class Pages:
     async def retry(self, request: web.Request) -> web.Response:
         """Re-queue a dead letter, then back to the Status page; a row that is not (or no
         longer) a dead letter gets the page again with the reason, and nothing changed."""
-        visitor = await self._checked_form(request)
+        visitor: Visitor = request[VISITOR]
         visitor.require_admin("retry a delivery")
         reply_id = row_number(request.match_info["id"])
         if reply_id is None:
@@ -503,13 +501,6 @@ class Pages:
         if wants_json(request):
             return as_json(requeued)
         back(f"/admin/status?retried={reply_id}")
-
-    async def _checked_form(self, request: web.Request) -> Visitor:
-        visitor: Visitor = request[VISITOR]
-        form = await request.post() if visitor.csrf is not None else {}
-        if (refusal := AdminAccess.csrf_refusal(visitor, form.get("csrf"))) is not None:
-            raise refusal
-        return visitor
 
 
 def _volume_text(data: Overview) -> str:

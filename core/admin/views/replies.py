@@ -10,14 +10,14 @@ Bearer token the same routes answer JSON (the list at /admin/api/replies), for s
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Callable, Mapping
 from functools import partial
 from typing import Any, Protocol
 
 from aiohttp import web
 
 from core.admin.views.render import as_json, back, wants_json
-from core.ops.access import Visitor
+from core.ops.access import VISITOR, Visitor
 from core.ops.runtime import Runtime
 from core.store import staff
 from handoff.canned import (
@@ -51,13 +51,10 @@ class CannedReplyPages:
         *,
         runtime: Callable[[web.Request], Runtime],
         page: PageMaker,
-        checked_form: Callable[[web.Request], Awaitable[Visitor]],
     ) -> None:
-        """The dashboard's own ways to reach the runtime, render a page and refuse a form
-        without the session's CSRF value (`core.admin.views.pages.Pages`)."""
+        """The dashboard's own ways to reach the runtime, and render a page (`core.admin.views.pages.Pages`)."""
         self._runtime = runtime
         self._page = page
-        self._checked_form = checked_form
 
     def routes(self) -> list[web.RouteDef]:
         return [
@@ -96,7 +93,7 @@ class CannedReplyPages:
         return as_json(await self._replies(request))
 
     async def create(self, request: web.Request) -> web.Response:
-        visitor = await self._checked_form(request)
+        visitor: Visitor = request[VISITOR]
         form = await _fields(request)
         save = partial(save_canned_reply, name=form["name"], body=form["body"], actor=visitor.actor)
         try:
@@ -145,7 +142,7 @@ class CannedReplyPages:
         )
 
     async def update(self, request: web.Request) -> web.Response:
-        visitor = await self._checked_form(request)
+        visitor: Visitor = request[VISITOR]
         reply = await self._found(request)
         form = await _fields(request)
         save = partial(
@@ -167,7 +164,7 @@ class CannedReplyPages:
         back(f"/admin/replies?saved={saved.name}")
 
     async def delete(self, request: web.Request) -> web.Response:
-        visitor = await self._checked_form(request)
+        visitor: Visitor = request[VISITOR]
         reply = await self._found(request)
         try:
             await self._runtime(request).transactions.run(partial(delete_canned_reply, name=reply.name))

@@ -19,7 +19,7 @@ routes answer JSON (the list at /admin/api/suggestions), for scripts.
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Sequence
 from functools import partial
 from typing import Any
 
@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session
 from core.admin.views.render import as_json, back, row_number, wants_json
 from core.admin.views.replies import PageMaker
 from core.answering.answer_decision import HAND_OVER_SOURCE
-from core.ops.access import Visitor
+from core.ops.access import VISITOR, Visitor
 from core.ops.runtime import Runtime
 from core.store import staff
 from core.store import suggestions as store
@@ -58,15 +58,12 @@ class SuggestionPages:
         *,
         runtime: Callable[[web.Request], Runtime],
         page: PageMaker,
-        checked_form: Callable[[web.Request], Awaitable[Visitor]],
         collection: str,
     ) -> None:
-        """The dashboard's own ways to reach the runtime, render a page and refuse a form
-        without the session's CSRF value (`core.admin.views.pages.Pages`); `collection`: the knowledge
+        """The dashboard's own ways to reach the runtime, and render a page (`core.admin.views.pages.Pages`); `collection`: the knowledge
         collection whose index version a link moves."""
         self._runtime = runtime
         self._page = page
-        self._checked_form = checked_form
         self._collection = collection
 
     def routes(self) -> list[web.RouteDef]:
@@ -122,7 +119,7 @@ class SuggestionPages:
         return source, section
 
     async def act(self, request: web.Request) -> web.Response:
-        visitor = await self._checked_form(request)
+        visitor: Visitor = request[VISITOR]
         suggestion_id = row_number(request.match_info["id"])
         form = await request.post()
         fields = {
@@ -216,7 +213,7 @@ class SuggestionPages:
     async def answer_gap(self, request: web.Request) -> web.Response:
         """A knowledge gap answered in place: written (an approved answer) or linked to a
         section; the group drops off the page once the index answers it."""
-        visitor = await self._checked_form(request)
+        visitor: Visitor = request[VISITOR]
         visitor.require_admin("change what the bot answers")
         form = await request.post()
         question = form.get("question")
