@@ -418,10 +418,10 @@ async def test_a_database_out_of_reach_is_said_once_by_the_sweep_and_its_return_
     if isinstance(fault, SQLiteLocked):
         pytest.skip("a locked SQLite still answers the sweep's reads")
     await hub(aiohttp_client, make_settings(database_url=fault.url, outbox=FAST_OUTBOX))
-    caplog.set_level(logging.INFO, logger="core.pipeline.hub")
+    caplog.set_level(logging.INFO, logger="core.pipeline.sweeper")
 
     def said(words: str) -> list[logging.LogRecord]:
-        return [r for r in caplog.records if r.name == "core.pipeline.hub" and words in r.getMessage()]
+        return [r for r in caplog.records if r.name == "core.pipeline.sweeper" and words in r.getMessage()]
 
     await fault.begin()
     try:
@@ -431,5 +431,7 @@ async def test_a_database_out_of_reach_is_said_once_by_the_sweep_and_its_return_
     await until(lambda: said("answers the sweep again"), what="the sweep's all-clear")
     assert len(said("cannot reach the database")) == 1
     assert [
-        r.getMessage() for r in caplog.records if r.name == "core.pipeline.hub" and r.levelno >= logging.ERROR
+        r.getMessage()
+        for r in caplog.records
+        if r.name in ("core.pipeline.hub", "core.pipeline.sweeper") and r.levelno >= logging.ERROR
     ] == []
