@@ -32,6 +32,7 @@ class EmailPane:
         self.listen_port = 0
         """The hub's own SMTP listener, where the person's mails arrive (a free port)."""
         self._thread: list[str] = []
+        self._shown: list[dict[str, Any]] = []
         """Message-IDs of the thread so far, the person's and the hub's."""
 
     async def start(self) -> None:
@@ -72,8 +73,9 @@ class EmailPane:
         self._thread.append(mail["Message-ID"])
 
     def sent(self) -> list[dict[str, Any]]:
-        shown: list[dict[str, Any]] = []
-        for relayed in self.relay.messages:
+        """Each mail read once, when it first shows (the page asks every 0.7 s)."""
+        shown = self._shown
+        for relayed in self.relay.messages[len(shown) :]:
             part = relayed.message.get_body(preferencelist=("plain",))
             subject, in_reply_to = str(relayed.message["Subject"]), str(relayed.message["In-Reply-To"] or "")
             shown.append(
@@ -84,4 +86,4 @@ class EmailPane:
                     "meta": f"Subject: {subject}" + (f"\nIn-Reply-To: {in_reply_to}" if in_reply_to else ""),
                 }
             )
-        return shown
+        return list(shown)

@@ -32,6 +32,7 @@ class SmsPane:
     def __init__(self) -> None:
         self.twilio = FakeTwilio()
         self._hub_url = ""
+        self._shown: list[dict[str, Any]] = []
 
     async def start(self) -> None:
         await self.twilio.start()
@@ -61,9 +62,11 @@ class SmsPane:
             response.raise_for_status()
 
     def sent(self) -> list[dict[str, Any]]:
-        shown: list[dict[str, Any]] = []
-        for call in self.twilio.sent():
+        """Each text counted once, when it first shows (the page asks every 0.7 s)."""
+        for call in self.twilio.sent()[len(self._shown) :]:
             body = str(call.params.get("Body", ""))
             segments = segment_count(body)
-            shown.append({"text": body, "segments": segments, "meta": f"{segments} segment{'s' * (segments != 1)}"})
-        return shown
+            self._shown.append(
+                {"text": body, "segments": segments, "meta": f"{segments} segment{'s' * (segments != 1)}"}
+            )
+        return list(self._shown)
