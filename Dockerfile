@@ -30,7 +30,6 @@ COPY pyproject.toml README.md ./
 COPY core core
 COPY channels channels
 COPY knowledge knowledge
-COPY handoff handoff
 # The project itself, built with the lock's setuptools.
 RUN pip install --no-deps --no-build-isolation . && pip check
 

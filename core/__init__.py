@@ -7,7 +7,7 @@ Floors, top to bottom; a module imports only from its own floor and the floors b
     core.sandbox                     and the sandbox with its platform stand-ins
     core.ops                         running the hub: wiring, leadership, jobs, metrics, logs
     core.pipeline                    one message's way: receive → persist → answer → deliver
-    handoff                          when a person takes over: policy, cases, the staff desk
+    core.handoff                     when a person takes over: policy, cases, the staff desk
     core.store                       the database: schema, engine, migrations, the stores
     core.answering                   what the bot says: agent, responders, decision, memory
     core (this package's modules)    the contract every wing speaks
@@ -16,7 +16,7 @@ Floors, top to bottom; a module imports only from its own floor and the floors b
 The contract (directly in core/):
     messages      what travels: inbound messages, replies, addresses, attachments
     channel       the ports between a channel adapter and the hub; Capabilities
-    desk_port     the port between handoff and a staff desk (the Slack desk implements it)
+    desk_port     the port between core.handoff and a staff desk (the Slack desk implements it)
     streaming     an answer shown while it is written
     turn_context  what one turn knows (signals, facts, files) as the agent reads it; a person offered
                   or where to reach the team (person_or_reach)
@@ -81,7 +81,7 @@ core.admin: the dashboard at /admin, in three rooms: app (its routes and sign-in
     wrong_answers (answers the customer's next move says were wrong), satisfaction (survey
     scores, resolution rate), operations, status, schedule, periods, contact_labels); inbox/
     (the staff desk in the browser: views, queries, live through server-sent events).
-handoff: policy, cases, customer_cases (a customer's own cases, for the built-in actions), desk + desk_store (the chat-platform desk through the desk port),
+core.handoff: policy, cases, customer_cases (a customer's own cases, for the built-in actions), desk + desk_store (the chat-platform desk through the desk port),
     inbox_store (the inbox's replies, notes, assignments), canned, survey, hours (business
     hours and the SLA clock), reach (where a customer can reach the team when no desk takes
     cases), translations (with an LLM: customers' messages for staff, staff replies into the

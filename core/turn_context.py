@@ -154,7 +154,7 @@ class TurnContext:
     reach: str | None = None
     """None: a person from staff can join this conversation (a desk takes cases), so a reply may
     offer one. Else nobody can, and this is where the customer can reach the team instead, said
-    in their language (`handoff.reach`): a reply says it where it would offer a person, and
+    in their language (`core.handoff.reach`): a reply says it where it would offer a person, and
     never offers one. "": say nothing there (the turn tells them itself)."""
 
     @property

@@ -8,19 +8,9 @@ purpose (e.g. a private network they trust).
 
 from __future__ import annotations
 
-import ipaddress
-
 from channels.api.settings import ApiSettings
+from core.cli.exposure import is_loopback
 from core.settings import Settings, SettingsError
-
-
-def is_loopback(host: str) -> bool:
-    if host.lower() == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:  # a host name, or "" (every interface): it may be reachable from anywhere
-        return False
 
 
 def api_exposure(settings: Settings, host: str) -> str:

@@ -3,7 +3,7 @@ or Socket Mode), the Web API through slack-sdk at a configurable base URL.
 
 Customers write to the bot in a direct message, or in a configured customer channel by
 mentioning it (the answer starts a thread) and then inside that thread. The staff channel's
-case threads go to the staff desk (`handoff.desk`), whose port this channel implements: case
+case threads go to the staff desk (`core.handoff.desk`), whose port this channel implements: case
 cards in Block Kit, thread posts, and the card buttons' clicks. Bolt verifies every
 request's signature on the raw bytes before anything parses them (401 for a missing, bad or
 stale one; 413 past `MAX_BODY_BYTES`; 400 for a signed body that is not UTF-8), and Bolt drops
@@ -184,7 +184,7 @@ class SlackHub(Intake, ConversationReads, StaffEvents, Languages, Protocol):
 
 
 class SlackChannel:
-    """Customers in DMs and customer channels; the staff desk lives in `handoff.desk`."""
+    """Customers in DMs and customer channels; the staff desk lives in `core.handoff.desk`."""
 
     name = CHANNEL
     settings_model = SlackSettings

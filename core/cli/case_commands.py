@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 @uses_settings
 def cases(settings: Settings, as_json: bool) -> None:
     """List open cases (waiting for a person, or with one) with their age and owner."""
-    from handoff.desk_store import open_cases
+    from core.handoff.desk_store import open_cases
 
     found = in_transaction(settings, open_cases)
     now = datetime.now(UTC)

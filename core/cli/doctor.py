@@ -33,13 +33,13 @@ from sqlalchemy.engine import Connection, make_url
 
 from core.action_settings import ActionSettings, host_entry
 from core.channel import Channel, CheckableChannel, CheckFailed
+from core.handoff.reach import where_to_reach
 from core.ops.logs import SecretMask
 from core.ops.runtime import desks
 from core.pipeline.hub_gate import HubGate
 from core.registry import load_channels
 from core.settings import LlmSettings, Settings
 from core.store.db import MIGRATIONS_DIR, StaffMember, make_engine
-from handoff.reach import where_to_reach
 from knowledge.settings import KnowledgeSettings
 
 T = TypeVar("T")

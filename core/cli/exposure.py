@@ -7,8 +7,21 @@ a non-loopback address: `channels.api.exposure`).
 
 from __future__ import annotations
 
+import ipaddress
+
 from core.registry import channel_class, installed_channels
 from core.settings import Settings
+
+
+def is_loopback(host: str) -> bool:
+    """Whether only this machine can reach `host` (a name other than localhost, or "" for every
+    interface, may be reachable from anywhere)."""
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
 
 
 def exposure_lines(settings: Settings, host: str) -> list[str]:

@@ -1,7 +1,8 @@
 """`supporthub languages`: the template of every sentence the hub says (for an operator's own
 `<language>.po`), and a check of an operator's catalogs against it (docs/languages.md).
 
-The sentences are Babel's extract over the installed packages: Python's `_("…")` and
+The sentences are Babel's extract over core, knowledge and the package of every installed channel
+(a plug-in's too, found through its entry point): Python's `_("…")` and
 `N_("…")`, and the widget's javascript `t("…")`. A check names, per `<language>.po` of the
 folder, the sentences still said in English (neither that file nor the shipped catalog of its
 language translates them) and the file's translations the hub will not say, by the same rule the
@@ -13,6 +14,7 @@ that drops `{name}` loses the value, one that adds `{nmae}` cannot be filled). T
 
 from __future__ import annotations
 
+import importlib
 import io
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -21,28 +23,34 @@ from typing import TYPE_CHECKING
 
 import click
 
-import channels
 import core
-import handoff
 import knowledge
 from core.placeholders import unfit
 
 if TYPE_CHECKING:
     from babel.messages.catalog import Catalog
 
-PACKAGES = (core, channels, handoff, knowledge)
 KEYWORDS: Mapping[str, None] = {"_": None, "N_": None, "t": None}
 """`_` and `N_` in Python, `t` in the widget's javascript: the first argument is the sentence."""
 METHODS = [("**/static/widget/**.js", "javascript"), ("**.py", "python")]
 
 
-def sentences(packages: Iterable[object] = PACKAGES) -> Catalog:
-    """Every translatable sentence of `packages`, each with where it is written."""
+def installed_packages() -> tuple[object, ...]:
+    """core, knowledge and the top-level package of each installed channel."""
+    from core.languages import channel_entry_points  # loads babel: not for `--help`
+
+    roots = sorted({entry.module.split(".")[0] for entry in channel_entry_points().values()})
+    return (core, knowledge, *(importlib.import_module(root) for root in roots))
+
+
+def sentences(packages: Iterable[object] | None = None) -> Catalog:
+    """Every translatable sentence of `packages` (the installed ones by default), each with where
+    it is written."""
     from babel.messages.catalog import Catalog
     from babel.messages.extract import extract_from_dir
 
     catalog = Catalog(project="supporthub", charset="utf-8")
-    for package in packages:
+    for package in installed_packages() if packages is None else packages:
         root = Path(str(getattr(package, "__file__", ""))).parent
         for filename, line, message, comments, _context in extract_from_dir(
             str(root), METHODS, keywords=KEYWORDS, comment_tags=("Translators:",), strip_comment_tags=True

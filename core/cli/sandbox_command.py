@@ -33,7 +33,7 @@ def sandbox(settings: Settings, host: str, port: int | None) -> None:
     """Try every channel without accounts: each installed channel's platform (Telegram, SMS,
     email, WhatsApp, the Slack staff desk, a plug-in's own) against a local stand-in, driven
     from a page at /sandbox. Loopback only; its own database."""
-    from channels.api.exposure import is_loopback
+    from core.cli.exposure import is_loopback
 
     if not is_loopback(host):
         click.echo(

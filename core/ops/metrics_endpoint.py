@@ -21,12 +21,12 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 from prometheus_client.aiohttp import make_aiohttp_handler
 
+from core.handoff.hours import Sla
 from core.metrics import EVENT_LOOP_LAG_SECONDS, REGISTRY, SNAPSHOT_OK
 from core.ops.access import AdminAccess
 from core.ops.metrics_snapshot import publish, read_snapshot
 from core.ops.runtime import Runtime
 from core.settings import Settings
-from handoff.hours import Sla
 
 log = logging.getLogger(__name__)
 

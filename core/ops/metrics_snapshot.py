@@ -16,6 +16,9 @@ from datetime import datetime
 from sqlalchemy import case, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from core.handoff.cases import OPEN_STATES
+from core.handoff.desk_store import past_sla
+from core.handoff.hours import Sla
 from core.metrics import (
     INGEST_LAST_SUCCESS,
     INGEST_RUNS,
@@ -27,9 +30,6 @@ from core.metrics import (
 )
 from core.store.case_tables import Case
 from core.store.db import DeliveryStatus, OutboxItem, utcnow
-from handoff.cases import OPEN_STATES
-from handoff.desk_store import past_sla
-from handoff.hours import Sla
 from knowledge.base import KnowledgeBase
 from knowledge.tables import IndexRun
 
@@ -113,7 +113,7 @@ async def _open_cases(connection: AsyncConnection) -> dict[str, int]:
 
 async def sla_breaches(connection: AsyncConnection, *, now: datetime, sla: Sla) -> int:
     """Open cases past the SLA at `now` that no person has answered: the cases the SLA job
-    reminds staff of (`handoff.desk_store.remind_overdue`), reminded or not."""
+    reminds staff of (`core.handoff.desk_store.remind_overdue`), reminded or not."""
     query = select(func.count()).select_from(Case).where(past_sla(sla.opened_before(now)))
     return int((await connection.execute(query)).scalar_one())
 

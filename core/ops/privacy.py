@@ -14,11 +14,11 @@ from datetime import datetime
 from sqlalchemy import delete, func, or_, select
 from sqlalchemy.orm import Session
 
+from core.handoff.cases import OPEN_STATES
 from core.store import suggestions
 from core.store.case_tables import Case
 from core.store.contacts import VERIFIED_EMAIL, VERIFIED_PHONE
 from core.store.db import Contact, Conversation, Identity, Memory, Message, MessageStatus
-from handoff.cases import OPEN_STATES
 
 
 @dataclass(frozen=True, slots=True)

@@ -25,6 +25,11 @@ from core.answering.llm_responder import LlmResponder
 from core.answering.sentiment import SentimentAnalyzer
 from core.channel import Channel
 from core.desk_port import DeskPort
+from core.handoff.customer_cases import StoredCaseBook
+from core.handoff.desk import StaffDesk
+from core.handoff.hours import Sla
+from core.handoff.reach import where_to_reach
+from core.handoff.translations import StaffTranslations
 from core.languages import use_catalogs
 from core.ops.reindex_process import ReindexRunner
 from core.pipeline.hub import Hub
@@ -41,11 +46,6 @@ from core.store.contacts import dialect_insert
 from core.store.db import HealthProbe, libpq_url, make_engine, make_sessionmaker, own_backends, prepare_database, utcnow
 from core.store.staff import has_active_staff
 from core.store.transactions import Transactions, transactions_for
-from handoff.customer_cases import StoredCaseBook
-from handoff.desk import StaffDesk
-from handoff.hours import Sla
-from handoff.reach import where_to_reach
-from handoff.translations import StaffTranslations
 from knowledge.base import KnowledgeBase
 
 log = logging.getLogger(__name__)

@@ -34,6 +34,11 @@ from core.channel import (
 )
 from core.clean_text import clean, clean_address, clean_message, clean_optional
 from core.desk_port import CaseAction
+from core.handoff.cases import CaseOpening
+from core.handoff.desk import StaffDesk
+from core.handoff.desk_store import Relayed
+from core.handoff.reach import where_to_reach
+from core.handoff.translations import StaffTranslations
 from core.languages import N_, _, speaking
 from core.log_context import bound_ids
 from core.messages import Address, InboundMessage, Reply, StoredMessage
@@ -52,11 +57,6 @@ from core.settings import Settings
 from core.store.inbox import PendingMessage
 from core.store.outbox_queue import Lane
 from core.streaming import StreamEvent, StreamSink
-from handoff.cases import CaseOpening
-from handoff.desk import StaffDesk
-from handoff.desk_store import Relayed
-from handoff.reach import where_to_reach
-from handoff.translations import StaffTranslations
 from knowledge.hits import Hit
 
 log = logging.getLogger(__name__)
@@ -326,7 +326,7 @@ class Hub:
 
     def _to_desk_soon(self, conversation_id: str) -> None:
         """Post a new case's card or a customer's line without holding up the conversation,
-        translated for staff first when they read another language (`handoff.translations`)."""
+        translated for staff first when they read another language (`core.handoff.translations`)."""
         if self._desk is None and self.translations is None:
             return
         task = asyncio.create_task(
@@ -423,7 +423,7 @@ class Hub:
     async def _apologise(self, pending: PendingMessage, channel: Channel) -> TakenTurn | None:
         """The apology promises a person, so it opens a case like any escalation; without a desk
         that takes cases it says where to reach the team instead and opens none: the bot keeps
-        the conversation (`handoff.reach`)."""
+        the conversation (`core.handoff.reach`)."""
         staffed = await self._staffing.staffed()
         language = await self._storage.views.language_at(pending.address)
         with speaking(language or self._settings.languages.default):

@@ -58,7 +58,7 @@ def backoff_seconds(attempt: int, settings: OutboxSettings, *, retry_after: floa
 
 
 class DeskSender(Protocol):
-    """What delivers the staff desk's rows (`handoff.desk.StaffDesk`)."""
+    """What delivers the staff desk's rows (`core.handoff.desk.StaffDesk`)."""
 
     async def deliver(self, due: DueDelivery) -> str | None:
         """Post the row's card or line; the desk's reference for it, None when it is no longer

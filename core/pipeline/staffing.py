@@ -1,7 +1,7 @@
 """Whether a person can come: a chat-platform desk is set up (Slack's staff channel), or the
 browser inbox is (the dashboard on, and someone on the staff who has joined). Without either,
 nobody is handed over: the bot keeps the conversation, offers nobody and says where to reach
-the team instead (`handoff.reach`).
+the team instead (`core.handoff.reach`).
 
 The inbox's part changes while the hub runs (an invitation accepted, the last person removed).
 Someone there is remembered for `REFRESH_S`; nobody there is asked again the next time, so the

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from core.handoff.survey import SurveyStore
 from core.pipeline.turn_transactions import TurnTransactions
 from core.store.channel_state import ChannelState
 from core.store.channel_values import ChannelValueTable
@@ -12,7 +13,6 @@ from core.store.feedback import FeedbackStore
 from core.store.inbox import Inbox
 from core.store.outbox_queue import OutboxQueue
 from core.store.transactions import Transactions
-from handoff.survey import SurveyStore
 
 
 @dataclass(frozen=True, slots=True)

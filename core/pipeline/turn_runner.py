@@ -5,12 +5,12 @@ agent answer, ask the policy again, and store it all at once.
 The policy runs twice: before answering (a request for a person, a keyword, frustration need
 no answer first) and after (a reply that could not answer, or the LLM asking for a person).
 A score typed in answer to an open satisfaction survey is kept and thanked before either, and
-nothing else happens (`handoff.survey`).
+nothing else happens (`core.handoff.survey`).
 
 A person is brought in only when a desk can take the case (`core.pipeline.staffing`). Without
 one the policy still speaks, but nothing waits for a person who does not exist: the bot keeps
 the conversation and keeps answering, and the customer is told where to reach the team
-(`handoff.reach`). The responders know it before they write (`TurnContext.reach`): they offer
+(`core.handoff.reach`). The responders know it before they write (`TurnContext.reach`): they offer
 nobody, and say where to write where they would have offered a person. A request for a person
 is answered with where to reach the team (and the answer, when the message also asked
 something the help centre covers): the customer asked for something the bot cannot give, and
@@ -34,6 +34,11 @@ from core.answering.attachments import AttachmentReader
 from core.answering.language import message_language
 from core.answering.memory import extract_facts, extractive_summary, within_budget
 from core.answering.sentiment import SentimentAnalyzer
+from core.handoff.cases import CaseOpening
+from core.handoff.hours import BusinessHours
+from core.handoff.policy import Escalation, Rule, decide
+from core.handoff.reach import NO_PERSON, where_to_reach
+from core.handoff.survey import THANKS, SurveyAnswer, score_of
 from core.languages import N_, _, speaking
 from core.messages import Author, Reply
 from core.pipeline.staffing import Staffing
@@ -43,11 +48,6 @@ from core.store.db import ConversationState, utcnow
 from core.store.inbox import PendingMessage
 from core.streaming import StreamSink
 from core.turn_context import AgentOutcome, AttachmentText, Fact, PastMessage, Responder, Signals, TurnContext
-from handoff.cases import CaseOpening
-from handoff.hours import BusinessHours
-from handoff.policy import Escalation, Rule, decide
-from handoff.reach import NO_PERSON, where_to_reach
-from handoff.survey import THANKS, SurveyAnswer, score_of
 
 log = logging.getLogger(__name__)
 
@@ -114,7 +114,7 @@ class TurnRunner:
     ) -> None:
         """`staffing`: whether a desk can take a case, so a customer handed over is told a person
         will follow up (out of `handoff.hours`, when); without one nobody is handed over, and
-        the replies say where to reach the team (`handoff.reach`; None: always staffed).
+        the replies say where to reach the team (`core.handoff.reach`; None: always staffed).
         `clock`: the time a turn is taken (tests freeze it)."""
         self._transactions = transactions
         self._agent = agent
@@ -274,7 +274,7 @@ class TurnRunner:
 
     async def _suggestion(self, context: TurnContext) -> str | None:
         """With an LLM, a draft answer for the person who takes over; never for the customer.
-        In staff's language: what they send is translated for the customer (`handoff.translations`)."""
+        In staff's language: what they send is translated for the customer (`core.handoff.translations`)."""
         staff = self._settings.languages.staff
         try:
             with speaking(staff):

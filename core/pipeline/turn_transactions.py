@@ -17,6 +17,9 @@ from typing import Any
 from sqlalchemy import bindparam, exists, func, select, update
 from sqlalchemy.orm import Session, aliased
 
+from core.handoff.cases import CaseOpening, open_case
+from core.handoff.desk_store import mirror_to_case
+from core.handoff.survey import SurveyAnswer, answered_by, record
 from core.messages import Attachment, Author, Reply, StoredMessage, SurveyPart, citation_json
 from core.store.case_tables import Case
 from core.store.contacts import dialect_insert
@@ -25,9 +28,6 @@ from core.store.inbox import INSERT_MESSAGE, PendingMessage
 from core.store.outbox_queue import queue_delivery
 from core.store.transactions import Transactions
 from core.turn_context import AttachmentText, Fact, FactKey, Intent, PastMessage, PendingAction, Signals
-from handoff.cases import CaseOpening, open_case
-from handoff.desk_store import mirror_to_case
-from handoff.survey import SurveyAnswer, answered_by, record
 
 HISTORY_LIMIT = 200
 """Messages read per turn at most; summaries keep a conversation's unsummarized tail shorter."""
@@ -103,7 +103,7 @@ class TurnTransactions:
         return await self._run(partial(_finish, pending=pending, result=result, push=push))
 
     async def survey_answered(self, pending: PendingMessage) -> int | None:
-        """The open survey `pending` answers if it holds a score (`handoff.survey.answered_by`)."""
+        """The open survey `pending` answers if it holds a score (`core.handoff.survey.answered_by`)."""
         return await self._run(
             partial(answered_by, conversation_id=pending.conversation_id, message_id=pending.id, now=utcnow())
         )

@@ -1,5 +1,5 @@
 """The tables of a person taking over: cases, their events, the canned replies staff send and
-the cases' satisfaction ratings. Handoff writes them (only `handoff.cases` moves a case); they
+the cases' satisfaction ratings. Handoff writes them (only `core.handoff.cases` moves a case); they
 sit here, on the store's `Base` (one schema, one migration history) and on its floor of the
 house, so the stores that show a conversation can join its case."""
 
@@ -24,7 +24,7 @@ class Case(Base):
     __table_args__ = (Index("ix_cases_open", "state", "opened_at"),)
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
     conversation_id: Mapped[str] = mapped_column(ForeignKey("conversations.id", ondelete="CASCADE"), index=True)
-    state: Mapped[str] = mapped_column(String(16))  # a handoff.cases.CaseState
+    state: Mapped[str] = mapped_column(String(16))  # a core.handoff.cases.CaseState
     rule: Mapped[str] = mapped_column(String(40))
     reason: Mapped[str] = mapped_column(Text)
     frustration: Mapped[float | None] = mapped_column(Float)
@@ -72,7 +72,7 @@ class CaseEvent(Base):
 class CannedReply(Base):
     """A reply staff keep under a short name and send into a case (`!reply refund-policy` in
     its Slack thread, or from the inbox): markdown with placeholders, filled for the customer
-    and the person sending it (`handoff.canned`). Edited in /admin/replies."""
+    and the person sending it (`core.handoff.canned`). Edited in /admin/replies."""
 
     __tablename__ = "canned_replies"
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)

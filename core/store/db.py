@@ -56,7 +56,7 @@ def new_id() -> str:
 
 class ConversationState(StrEnum):
     """Who has the conversation: the bot, or a person through its open case. It is the open
-    case's state as the hub reads it, written only by `handoff.cases` in the transaction that
+    case's state as the hub reads it, written only by `core.handoff.cases` in the transaction that
     changes the case; a case that ends (returned or resolved) gives the conversation back to
     the bot."""
 
@@ -169,7 +169,7 @@ class Message(Base):
         Index("ix_messages_pending", "status", "conversation_id"),
         Index("ix_messages_conversation", "conversation_id", "id"),
         Index("ix_messages_author_created", "author", "created_at", "channel"),  # the dashboard's periods
-        # one author's messages in a conversation since a time (`handoff.desk_store.past_sla`):
+        # one author's messages in a conversation since a time (`core.handoff.desk_store.past_sla`):
         # without it SQLite answers that from the index above, through every staff message since
         Index("ix_messages_conversation_author", "conversation_id", "author", "created_at"),
         Index("ix_messages_reply_to", "reply_to", "author", "created_at"),

@@ -65,6 +65,7 @@ from sqlalchemy.sql.schema import ScalarElementColumnDefault
 from core.admin.queries import gaps, satisfaction
 from core.admin.queries import overview as queries
 from core.admin.queries.periods import chosen_period
+from core.handoff.hours import Sla
 from core.settings import AnswerSettings, HandoffSettings
 from core.store.case_tables import Case
 from core.store.db import (
@@ -79,7 +80,6 @@ from core.store.db import (
     make_engine,
     make_sessionmaker,
 )
-from handoff.hours import Sla
 from knowledge.base import QUERY_SUB_BATCH
 from knowledge.embedding.embedder import Embedder
 from knowledge.settings import KnowledgeSettings

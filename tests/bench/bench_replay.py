@@ -49,15 +49,15 @@ from sqlalchemy.orm import Session
 
 from core.answering.offline_responder import OfflineResponder
 from core.desk_port import CaseAction
+from core.handoff.cases import CaseOpening, open_case
+from core.handoff.desk_store import act_on_case, say
+from core.handoff.policy import Rule
 from core.messages import Address, Author, InboundMessage
 from core.settings import AnswerSettings
 from core.store import suggestions
 from core.store.db import Conversation, Suggestion, SuggestionState
 from core.store.inbox import Inbox
 from core.store.transactions import Transactions, transactions_for
-from handoff.cases import CaseOpening, open_case
-from handoff.desk_store import act_on_case, say
-from handoff.policy import Rule
 from knowledge.base import KnowledgeBase
 from knowledge.embedding.embedder import Embedder
 from knowledge.hits import Hit

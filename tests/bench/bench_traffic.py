@@ -89,7 +89,7 @@ STAGES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("language", ("core/answering/language.py", "/lingua/")),
     ("mood", ("core/answering/sentiment.py", "core/answering/mood_languages.py")),
     ("actions", ("core/answering/actions/",)),
-    ("decide", ("core/answering/", "core/turn_", "core/pipeline/turn_runner.py", "handoff/")),
+    ("decide", ("core/answering/", "core/turn_", "core/pipeline/turn_runner.py", "core/handoff/")),
     ("event loop", ("aiohttp/web.py",)),
     (
         "delivery",

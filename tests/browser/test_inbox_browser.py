@@ -20,12 +20,12 @@ from sqlalchemy import func, select
 from channels.telegram.stand_in import FakeBotApi
 from channels.telegram.stand_in_updates import private_message
 from core.cli.server import RUNTIME
+from core.handoff.desk_store import RESOLVED_NOTICE
+from core.handoff.survey import QUESTION
 from core.pipeline.turn_runner import HANDOFF_NOTICE
 from core.settings import AdminSettings, OutboxSettings
 from core.store import staff
 from core.store.db import Message, StaffRole
-from handoff.desk_store import RESOLVED_NOTICE
-from handoff.survey import QUESTION
 from tests.browser.conftest import TIMEOUT_MS, Launch, Live
 from tests.browser.test_widget_browser import ask
 from tests.integration.staff_steps import PASSWORD

@@ -23,13 +23,13 @@ from channels.web.sessions import SessionTokens, identity_signature
 from channels.web.settings import WebSettings
 from core.cli.server import RUNTIME
 from core.desk_port import CaseAction
+from core.handoff.desk_store import act_on_case
 from core.messages import Address, InboundMessage
 from core.pipeline.hub_gate import HubGate
 from core.quoting import literal
 from core.settings import AdminSettings, AttachmentSettings, LimitsSettings, LlmSettings, OutboxSettings, Settings
 from core.store.case_tables import Case, CaseRating
 from core.store.db import Conversation, Feedback
-from handoff.desk_store import act_on_case
 from tests.browser.conftest import Launch, Live, serve
 from tests.fakes.hub import FakeHub
 from tests.fakes.openai_server import FakeOpenAI, StreamError, Text

@@ -23,9 +23,9 @@ from channels.web.settings import WebSettings
 from core.action_settings import ActionSettings
 from core.cli.server import RUNTIME, create_app
 from core.desk_port import CaseAction
+from core.handoff.desk_store import act_on_case
 from core.settings import AdminSettings, OutboxSettings, Settings
 from core.store.case_tables import Case
-from handoff.desk_store import act_on_case
 from tests.app_client import AppClient
 from tests.fakes.company_api import FakeCompanyApi
 from tests.integration.staff_steps import on_staff
@@ -244,7 +244,7 @@ async def test_no_case_offers_a_person_only_where_one_can_come(
     aiohttp_client: Callable[..., Any], base: Callable[..., Settings]
 ) -> None:
     """Without a desk that takes cases "just ask" for a person would lead nowhere: the reply
-    says where to reach the team instead (`handoff.reach`); with one, a person is offered."""
+    says where to reach the team instead (`core.handoff.reach`); with one, a person is offered."""
     client: AppClient = await aiohttp_client(create_app(base(api=trusted_api())), headers=TRUSTED)
     alone = await say(client, STATUS_QUESTION)
     assert alone["text"] == (

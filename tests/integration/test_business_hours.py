@@ -19,13 +19,13 @@ from core.admin.queries.operations import case_queue
 from core.admin.queries.overview import open_cases
 from core.admin.views.render import when
 from core.cli.server import create_app
+from core.handoff.desk_store import remind_overdue
+from core.handoff.hours import Sla
 from core.ops.metrics_snapshot import sla_breaches
 from core.settings import AdminSettings, HandoffSettings, HoursSettings, Settings
 from core.store.case_tables import Case
 from core.store.db import Contact, Conversation, Message
 from core.store.transactions import Transactions
-from handoff.desk_store import remind_overdue
-from handoff.hours import Sla
 from tests.app_client import AppClient
 from tests.integration.staff_steps import on_staff
 

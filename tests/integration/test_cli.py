@@ -23,6 +23,7 @@ import pytest
 from click.testing import Result
 
 from core.cli.server import create_app
+from core.handoff.cases import CaseOpening, CaseState, move_case
 from core.messages import Address, InboundMessage, Reply
 from core.ops.runtime import open_database
 from core.pipeline.storage import Storage
@@ -30,7 +31,6 @@ from core.pipeline.turn_transactions import TurnResult
 from core.settings import Settings
 from core.store.inbox import PendingMessage
 from core.store.transactions import transactions_for
-from handoff.cases import CaseOpening, CaseState, move_case
 from knowledge.settings import KnowledgeSettings
 from tests.cli_runner import supporthub
 from tests.conftest import SAMPLE_KNOWLEDGE

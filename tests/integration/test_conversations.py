@@ -20,10 +20,10 @@ from core.answering.agent import ASK_WHAT
 from core.answering.offline_responder import DECLINE
 from core.cli.server import RUNTIME, create_app
 from core.desk_port import CaseAction
+from core.handoff.desk_store import act_on_case
 from core.ops.privacy import expire_conversations, forget_contacts
 from core.pipeline.turn_runner import DECLINED_HANDOFF
 from core.settings import AdminSettings, AttachmentSettings, HandoffSettings, MemorySettings, Settings
-from handoff.desk_store import act_on_case
 from tests.app_client import AppClient
 from tests.integration.staff_steps import on_staff
 from tests.integration.trusted import TRUSTED, trusted_api

@@ -24,6 +24,10 @@ from channels.slack.channel import SlackChannel
 from channels.slack.settings import SlackSettings
 from channels.slack.stand_in import BOT_TOKEN, FakeSlack, RecordedCall
 from core.desk_port import CaseAction, CaseCard
+from core.handoff.cases import CaseOpening
+from core.handoff.desk import StaffDesk
+from core.handoff.desk_store import STILL_WITH_US, act_on_case, card_of, desk_ref_of
+from core.handoff.hours import Sla
 from core.messages import Address, InboundMessage, Reply
 from core.pipeline.hub_gate import HubGate
 from core.pipeline.outbox import Outbox
@@ -35,10 +39,6 @@ from core.store.db import DESK, DeliveryStatus, Message, OutboxItem, make_engine
 from core.store.inbox import PendingMessage
 from core.store.outbox_queue import Lane
 from core.store.transactions import Transactions, transactions_for
-from handoff.cases import CaseOpening
-from handoff.desk import StaffDesk
-from handoff.desk_store import STILL_WITH_US, act_on_case, card_of, desk_ref_of
-from handoff.hours import Sla
 from tests.integration.staff_desk_steps import SLACK_SECRET, STAFF
 
 pytestmark = pytest.mark.postgres

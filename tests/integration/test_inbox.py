@@ -21,12 +21,12 @@ from channels.telegram.stand_in import FakeBotApi
 from channels.telegram.stand_in_updates import private_message
 from core.admin.inbox import views as inbox
 from core.cli.server import RUNTIME, create_app
+from core.handoff.canned import save_canned_reply
+from core.handoff.desk_store import RESOLVED_NOTICE
 from core.pipeline.turn_runner import HANDOFF_NOTICE
 from core.settings import AdminSettings, OutboxSettings, Settings
 from core.store.case_tables import Case
 from core.store.db import Message, StaffRole
-from handoff.canned import save_canned_reply
-from handoff.desk_store import RESOLVED_NOTICE
 from tests.app_client import AppClient
 from tests.integration.staff_desk_steps import case_card, desk_settings, staff_replies
 from tests.integration.staff_steps import Person, browser, joined, next_event

@@ -16,10 +16,10 @@ from sqlalchemy import event, select
 from sqlalchemy.engine import Engine
 
 from core.cli.server import RUNTIME, create_app
+from core.handoff.inbox_store import note
 from core.settings import AdminSettings, Settings
 from core.store.case_tables import Case
 from core.store.db import StaffRole
-from handoff.inbox_store import note
 from tests.app_client import AppClient
 from tests.integration.staff_steps import Person, joined, next_event
 

@@ -17,10 +17,10 @@ from channels.telegram.stand_in import FakeBotApi
 from channels.telegram.stand_in_updates import private_message
 from core.answering.offline_responder import GREETING_REPLY, NOT_FOUND
 from core.cli.server import create_app
+from core.handoff.reach import where_to_reach
 from core.languages import _, speaking
 from core.settings import HandoffSettings, OutboxSettings, Settings
 from core.store.db import Conversation, utcnow
-from handoff.reach import where_to_reach
 from tests.app_client import AppClient
 from tests.integration.app_db import count
 from tests.integration.test_email import SUPPORT, body_text, deliver, mail

@@ -17,10 +17,10 @@ from channels.slack.settings import SlackSettings
 from channels.slack.stand_in import BOT_TOKEN, FakeSlack
 from channels.slack.stand_in_events import block_action, message_event, signed_headers
 from core.cli.server import RUNTIME, create_app
+from core.handoff.canned import save_canned_reply
+from core.handoff.desk_store import RESOLVED_NOTICE, STILL_WITH_US
+from core.handoff.survey import QUESTION as SURVEY_QUESTION
 from core.settings import LlmSettings, OutboxSettings, Settings
-from handoff.canned import save_canned_reply
-from handoff.desk_store import RESOLVED_NOTICE, STILL_WITH_US
-from handoff.survey import QUESTION as SURVEY_QUESTION
 from tests.app_client import AppClient
 from tests.fakes.openai_server import FakeOpenAI, Text
 from tests.settle import until

@@ -18,10 +18,10 @@ from channels.slack.stand_in_events import block_action, signed_headers
 from channels.telegram.stand_in import FakeBotApi
 from channels.telegram.stand_in_updates import private_message
 from core.cli.server import RUNTIME, create_app
+from core.handoff.desk_store import RESOLVED_NOTICE
+from core.handoff.survey import QUESTION, THANKS
 from core.settings import AdminSettings, OutboxSettings, Settings
 from core.store.case_tables import CaseRating
-from handoff.desk_store import RESOLVED_NOTICE
-from handoff.survey import QUESTION, THANKS
 from tests.app_client import AppClient
 from tests.integration.staff_desk_steps import SLACK_SECRET, STAFF, case_card, desk_settings
 from tests.integration.test_telegram import deliver, ready, telegram_settings, update

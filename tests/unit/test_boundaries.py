@@ -4,7 +4,8 @@
 
 - A channel adapter loads the ports and its own SDK, never the database layer, the LLM client
   or the index.
-- knowledge is a library the core uses: it imports nothing of core, handoff or channels.
+- knowledge is a library the core uses: it imports nothing of core or channels.
+- core names no channel in an import: it finds them through their entry points.
 - No module imports another that imports it back.
 - Nothing imports upward: each module sits on one floor of the house (the map in
   `core/__init__.py`) and imports only from its own floor or the floors below it.
@@ -22,7 +23,7 @@ from importlib.metadata import entry_points
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-APP_PACKAGES = ("core", "channels", "handoff", "knowledge")
+APP_PACKAGES = ("core", "channels", "knowledge")
 
 CHANNELS = tuple(sorted(entry.module for entry in entry_points(group="supporthub.channels")))
 """Every installed channel's package, as its entry point names it: a plug-in channel is held to the seams too."""
@@ -37,9 +38,9 @@ NEVER_LOADED_BY_A_CHANNEL = (
     "core.pipeline.storage",
     "core.pipeline.turn_transactions",
     "core.pipeline.outbox",
-    "handoff.desk",
-    "handoff.desk_store",
-    "handoff.cases",
+    "core.handoff.desk",
+    "core.handoff.desk_store",
+    "core.handoff.cases",
     "knowledge.base",
 )
 
@@ -49,7 +50,7 @@ FLOORS: tuple[tuple[str, ...], ...] = (
     ("core",),  # the contract: the modules directly in core/
     ("core.answering",),
     ("core.store",),
-    ("handoff",),
+    ("core.handoff",),
     ("core.pipeline",),
     ("core.ops",),
     ("core.cli", "core.admin", "core.sandbox", "channels"),
@@ -144,7 +145,17 @@ def test_importing_all_of_knowledge_loads_nothing_of_the_app() -> None:
     knowledge = sorted(name for name in module_paths() if name.startswith("knowledge"))
     loaded = loaded_after_importing(*knowledge)
     assert set(knowledge) <= loaded
-    assert sorted(m for m in loaded if m.split(".")[0] in ("core", "channels", "handoff")) == []
+    assert sorted(m for m in loaded if m.split(".")[0] in ("core", "channels")) == []
+
+
+def test_core_names_no_channel_in_an_import() -> None:
+    graph = import_graph()
+    core = {
+        name: sorted(d for d in deps if d.split(".")[0] == "channels")
+        for name, deps in graph.items()
+        if name.startswith("core")
+    }
+    assert len(core) > 50 and {name: deps for name, deps in core.items() if deps} == {}
 
 
 def test_the_file_signature_check_is_a_leaf() -> None:
@@ -172,9 +183,18 @@ def test_nothing_imports_from_a_floor_above_its_own() -> None:
 
 
 def test_core_itself_holds_only_the_contract() -> None:
-    """Every other module of core/ lives in a wing (store, answering, pipeline, ops, cli, admin, sandbox)."""
+    """Every other module of core/ lives in a wing (store, answering, handoff, pipeline, ops, cli, admin, sandbox)."""
     top = {name for name in module_paths() if name.startswith("core") and name.count(".") <= 1}
-    wings = {"core.store", "core.answering", "core.pipeline", "core.ops", "core.cli", "core.admin", "core.sandbox"}
+    wings = {
+        "core.store",
+        "core.answering",
+        "core.handoff",
+        "core.pipeline",
+        "core.ops",
+        "core.cli",
+        "core.admin",
+        "core.sandbox",
+    }
     assert top - wings == CONTRACT
 
 

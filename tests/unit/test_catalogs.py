@@ -23,6 +23,10 @@ from core.cli.language_commands import sentences
 from core.cli.main import main
 from core.cli.server import create_app
 from core.desk_port import CaseAction
+from core.handoff.desk_store import RESOLVED_NOTICE, STILL_WITH_US, act_on_case, remind_overdue
+from core.handoff.hours import Sla
+from core.handoff.reach import NO_PERSON, where_to_reach
+from core.handoff.survey import QUESTION
 from core.languages import SHIPPED, SOURCE, Catalogs, _, read_catalog, shipped_folders, speaking, use_catalogs
 from core.messages import Address, InboundMessage
 from core.pipeline.hub import Hub
@@ -35,10 +39,6 @@ from core.settings import HandoffSettings, HoursSettings, LanguageSettings, Sett
 from core.store.case_tables import Case
 from core.store.db import Message, utcnow
 from core.store.transactions import Transactions
-from handoff.desk_store import RESOLVED_NOTICE, STILL_WITH_US, act_on_case, remind_overdue
-from handoff.hours import Sla
-from handoff.reach import NO_PERSON, where_to_reach
-from handoff.survey import QUESTION
 from tests.app_client import AppClient
 from tests.fakes.flaky_channel import FlakyChannel
 from tests.unit.core.pipeline.test_hub import ScriptedAgent, hub_for
@@ -48,7 +48,7 @@ TRANSLATED = tuple(language for language in SHIPPED if language != SOURCE)
 
 @pytest.fixture(scope="module")
 def template() -> Catalog:
-    """Every sentence extracted from core/, channels/, handoff/, knowledge/ and the widget."""
+    """Every sentence extracted from core/, channels/, core/handoff/, knowledge/ and the widget."""
     return sentences()
 
 
@@ -119,7 +119,7 @@ def test_an_operator_folder_overrides_a_shipped_sentence_and_adds_a_language(tmp
 
 
 def test_a_language_without_a_catalog_falls_back_to_the_default_with_its_dates(tmp_path: Path) -> None:
-    from handoff.hours import BusinessHours
+    from core.handoff.hours import BusinessHours
 
     use_catalogs(None, default="fr")
     try:

@@ -1,7 +1,7 @@
 """What the inbox shows: the queue of open cases (waiting for a person first, then the longest
 open), one case with its summary, and a version number of each that changes whenever what it
 shows could have (the live pages reload when it moves). The customer's language is named
-where staff need it, and their messages carry their translation for staff (`handoff.translations`)."""
+where staff need it, and their messages carry their translation for staff (`core.handoff.translations`)."""
 
 from __future__ import annotations
 
@@ -15,13 +15,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from core.admin.queries.contact_labels import contact_labels
 from core.admin.queries.operations import QueuedCase, case_queue
 from core.desk_port import CaseCard
+from core.handoff.cases import OPEN_STATES, CaseState
+from core.handoff.desk_store import card_of
+from core.handoff.hours import Sla
 from core.invariants import present
 from core.languages import language_name
 from core.store.case_tables import Case, CaseEvent
 from core.store.db import Conversation, Message
-from handoff.cases import OPEN_STATES, CaseState
-from handoff.desk_store import card_of
-from handoff.hours import Sla
 
 
 @dataclass(frozen=True, slots=True)

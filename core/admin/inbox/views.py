@@ -9,7 +9,7 @@ hub delivers what was said to the customer's channel and updates the Slack card.
 With an LLM and a customer writing in another language than staff's (`languages.staff`), the
 case shows which language the customer needs, each of their messages with its translation
 beside it, and a reply is sent translated into their language, what staff wrote kept with it
-(`handoff.translations`).
+(`core.handoff.translations`).
 
 The pages are server-rendered and work without script; one small script (`inbox.js`, the only
 one the dashboard runs, allowed by its hash) listens to `…/events` (server-sent events) and
@@ -42,17 +42,17 @@ from core.admin.queries.conversations import Transcript, transcript
 from core.admin.views.render import SECURITY_HEADERS, as_json, page
 from core.clean_text import clean
 from core.desk_port import CaseAction
+from core.handoff.canned import NoSuchCannedReply, canned_replies, render_canned_reply
+from core.handoff.cases import CaseTransitionError
+from core.handoff.desk_store import Relayed, act_on_case
+from core.handoff.hours import Sla
+from core.handoff.inbox_store import assign, note, reply
+from core.handoff.translations import Outgoing, language_of_case
 from core.ops.access import VISITOR, Visitor
 from core.ops.request_guards import could_be_row_id
 from core.ops.runtime import Runtime, running
 from core.settings import Settings
 from core.store import staff
-from handoff.canned import NoSuchCannedReply, canned_replies, render_canned_reply
-from handoff.cases import CaseTransitionError
-from handoff.desk_store import Relayed, act_on_case
-from handoff.hours import Sla
-from handoff.inbox_store import assign, note, reply
-from handoff.translations import Outgoing, language_of_case
 
 log = logging.getLogger(__name__)
 

@@ -2,7 +2,7 @@
 function is a fixed, small number of queries, whatever the size of the tables.
 
 - the case queue: open cases oldest first, with their age and whether they are past
-  `handoff.sla_minutes` by the SLA job's own definition (`handoff.desk_store.past_sla`);
+  `handoff.sla_minutes` by the SLA job's own definition (`core.handoff.desk_store.past_sla`);
 - the knowledge base's documents, its recent index runs with the files they skipped and why,
   and its index version;
 - per push channel, the last successful delivery and the replies still pending or dead;
@@ -17,13 +17,13 @@ from datetime import datetime, timedelta
 from sqlalchemy import case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from core.handoff.cases import OPEN_STATES
+from core.handoff.desk_store import past_sla
+from core.handoff.hours import Sla
 from core.ops.metrics_snapshot import undelivered_by_channel
 from core.store.case_tables import Case
 from core.store.db import Conversation, OutboxItem
 from core.store.dead_letters import Requeued, UndeliveredReply, held, requeue, undelivered
-from handoff.cases import OPEN_STATES
-from handoff.desk_store import past_sla
-from handoff.hours import Sla
 from knowledge.tables import IndexRun, IndexVersion, KnowledgeDocument, SkippedFile
 
 

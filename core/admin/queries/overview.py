@@ -10,7 +10,7 @@ Definitions (the README's dashboard section says the same):
 - *helpfulness*: thumbs up ÷ (up + down) over the feedback given in the period;
 - open cases by state, and how many of them are past `handoff.sla_minutes` with no reply from
   staff yet — the cases the SLA job reminds staff of and /metrics counts
-  (`handoff.desk_store.past_sla`);
+  (`core.handoff.desk_store.past_sla`);
 - *bot first response*: for each customer message of the period that the bot replied to (a bot
   message whose `reply_to` is it), the seconds from the customer message to the bot's earliest
   reply to it; customer messages the bot did not reply to (a person has the conversation) are
@@ -39,12 +39,12 @@ from sqlalchemy.orm import QueryableAttribute, aliased
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import FunctionElement
 
+from core.handoff.cases import OPEN_STATES
+from core.handoff.desk_store import past_sla
+from core.handoff.hours import Sla
 from core.messages import Author
 from core.store.case_tables import Case
 from core.store.db import Conversation, Feedback, Message
-from handoff.cases import OPEN_STATES
-from handoff.desk_store import past_sla
-from handoff.hours import Sla
 
 
 @dataclass(frozen=True, slots=True)

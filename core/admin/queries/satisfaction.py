@@ -14,7 +14,7 @@ Definitions (the dashboard page states them, and docs/dashboard.md):
   `wrong_answers.RESOLUTION_WINDOW` (a day) after it and before the bot's next answer there (what follows a later
   answer is that answer's), and no sign that it was wrong (`core.admin.queries.wrong_answers`: the
   customer said it did not help, asked again, or left after a weak match). A customer who asks
-  for a person gets a case at once (the escalation policy's first rule, `handoff.policy`), so a
+  for a person gets a case at once (the escalation policy's first rule, `core.handoff.policy`), so a
   request for a person counts through its case, as do the policy's other reasons (frustration,
   a keyword, questions it could not answer). Beside the rate, what the hub cannot know: of the
   answers that look resolved, those after which the customer wrote nothing — helped, or gone.
@@ -40,8 +40,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.admin.queries.overview import Period
 from core.admin.queries.wrong_answers import followed_answers
+from core.handoff.survey import SATISFIED
 from core.store.case_tables import CaseRating
-from handoff.survey import SATISFIED
 
 
 @dataclass(frozen=True, slots=True)

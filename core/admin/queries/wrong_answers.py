@@ -44,10 +44,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import QueryableAttribute, aliased
 
 from core.admin.queries.overview import Period
+from core.handoff.survey import OPEN_FOR
 from core.messages import Author
 from core.store.case_tables import Case
 from core.store.db import Feedback, Message
-from handoff.survey import OPEN_FOR
 from knowledge.asking import asks
 from knowledge.search.coverage import content_words
 

@@ -34,6 +34,7 @@ from core.admin.views.replies import CannedReplyPages
 from core.admin.views.suggestions import SuggestionPages, section_targets
 from core.answering.answer_decision import Bar, answer_bar
 from core.clean_text import clean
+from core.handoff.hours import Sla
 from core.languages import detectable
 from core.ops.access import VISITOR, Visitor
 from core.ops.reindex_process import ReindexFailed
@@ -45,7 +46,6 @@ from core.store import staff
 from core.store.calibrations import load as load_calibration
 from core.store.db import ConversationState
 from core.store.dead_letters import NoSuchOutboxItem, NotRequeueable
-from handoff.hours import Sla
 from knowledge.ingest.chunking import SECTION_SEPARATOR
 
 log = logging.getLogger(__name__)

@@ -17,10 +17,7 @@ from typing import Any, Protocol
 from aiohttp import web
 
 from core.admin.views.render import as_json, back, wants_json
-from core.ops.access import VISITOR, Visitor
-from core.ops.runtime import Runtime
-from core.store import staff
-from handoff.canned import (
+from core.handoff.canned import (
     MAX_BODY,
     NAME,
     PLACEHOLDERS,
@@ -34,6 +31,9 @@ from handoff.canned import (
     fill,
     save_canned_reply,
 )
+from core.ops.access import VISITOR, Visitor
+from core.ops.runtime import Runtime
+from core.store import staff
 
 log = logging.getLogger(__name__)
 

@@ -23,7 +23,7 @@ class CaseLine:
 
     reference: str
     state: str
-    """waiting, human, returned or closed (`handoff.cases.CaseState`)."""
+    """waiting, human, returned or closed (`core.handoff.cases.CaseState`)."""
     opened_at: datetime
     channel: str
     about: str

@@ -19,13 +19,13 @@ from core.answering.offline_responder import (
     Asked,
     OfflineResponder,
 )
+from core.handoff import survey
+from core.handoff.desk_store import RESOLVED_NOTICE, STILL_WITH_US
+from core.handoff.reach import NO_PERSON, where_to_reach
 from core.messages import Attachment, Citation
 from core.pipeline.turn_runner import DECLINED_HANDOFF, HANDOFF_NOTICE, _with_problems, out_of_hours
 from core.settings import AnswerSettings, AttachmentSettings, HandoffSettings, HoursSettings
 from core.turn_context import AttachmentText
-from handoff import survey
-from handoff.desk_store import RESOLVED_NOTICE, STILL_WITH_US
-from handoff.reach import NO_PERSON, where_to_reach
 from knowledge.hits import Hit
 
 ANNUAL = Hit(

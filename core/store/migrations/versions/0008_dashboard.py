@@ -3,7 +3,7 @@
 - messages (author, created_at, channel): volume and outcomes scan one author's messages in a
   period, and volume needs nothing else (a covering index);
 - messages (conversation_id, author, created_at): whether staff wrote in a case's conversation
-  since it opened (`handoff.desk_store.past_sla`: the SLA job, /metrics, the case queue).
+  since it opened (`core.handoff.desk_store.past_sla`: the SLA job, /metrics, the case queue).
   Needed because of the index above: SQLite, which has no statistics, prefers it to
   (conversation_id, id) for that test and walks every staff message since the case opened —
   with 300,000 messages and 200 open cases, 9.3 s instead of 9 ms for the case queue;

@@ -19,10 +19,10 @@ from core.admin.queries.operations import (
     index_version,
     retry_dead_letter,
 )
+from core.handoff.hours import Sla
 from core.store.case_tables import Case
 from core.store.db import Contact, Conversation, DeliveryStatus, Message, OutboxItem
 from core.store.dead_letters import NotRequeueable, Requeued
-from handoff.hours import Sla
 from knowledge.tables import IndexRun, IndexVersion, KnowledgeDocument, SkippedFile
 
 NOW = datetime(2026, 11, 3, 14, 0, tzinfo=UTC)

@@ -20,9 +20,9 @@ from core.admin.queries.overview import (
     outcomes_by_day,
     volume,
 )
+from core.handoff.hours import Sla
 from core.store.case_tables import Case
 from core.store.db import Contact, Conversation, Feedback, Message
-from handoff.hours import Sla
 
 DAY1 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 DAY2 = DAY1 + timedelta(days=1)

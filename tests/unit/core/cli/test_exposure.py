@@ -10,8 +10,9 @@ from pathlib import Path
 import pytest
 from pydantic import SecretStr
 
-from channels.api.exposure import api_exposure, is_loopback
+from channels.api.exposure import api_exposure
 from channels.api.settings import ApiSettings
+from core.cli.exposure import is_loopback
 from core.settings import Settings, SettingsError
 
 

@@ -40,7 +40,7 @@ HEAVY = (
     "core.pipeline",
     "knowledge.base",
     "knowledge.settings",
-    "handoff.desk_store",
+    "core.handoff.desk_store",
 )
 """What `--help` must not load (a package is loaded with any module of it; `core.store`'s own
 `roles` is light, its schema `core.store.db` is not)."""

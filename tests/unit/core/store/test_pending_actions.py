@@ -8,6 +8,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select, update
 
+from core.handoff.cases import CaseOpening
 from core.messages import Address, InboundMessage, Reply
 from core.pipeline.storage import Storage
 from core.pipeline.turn_transactions import TurnResult
@@ -15,7 +16,6 @@ from core.store.db import Conversation, ConversationState
 from core.store.inbox import PendingMessage
 from core.store.transactions import Transactions
 from core.turn_context import PendingAction
-from handoff.cases import CaseOpening
 
 pytestmark = pytest.mark.postgres
 

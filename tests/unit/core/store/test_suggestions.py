@@ -11,6 +11,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.desk_port import CaseAction
+from core.handoff.cases import CaseOpening
+from core.handoff.desk_store import act_on_case, say
 from core.messages import Address, Author, Citation, InboundMessage, Reply
 from core.ops.privacy import forget_contacts
 from core.pipeline.storage import Storage
@@ -20,8 +22,6 @@ from core.store.db import Conversation, Suggestion
 from core.store.inbox import PendingMessage
 from core.store.transactions import Transactions
 from core.turn_context import Fact, FactKey
-from handoff.cases import CaseOpening
-from handoff.desk_store import act_on_case, say
 from knowledge.tables import LinkedPhrasing, WrittenDocument
 
 pytestmark = pytest.mark.postgres

@@ -10,8 +10,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from core.handoff.hours import ALWAYS_OPEN, BusinessHours, Sla
 from core.settings import HoursSettings
-from handoff.hours import ALWAYS_OPEN, BusinessHours, Sla
 
 BERLIN = ZoneInfo("Europe/Berlin")
 WEEKDAYS = dict.fromkeys(("monday", "tuesday", "wednesday", "thursday", "friday"), "09:00-17:30")

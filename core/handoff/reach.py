@@ -13,10 +13,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from core.handoff.hours import BusinessHours
 from core.languages import N_, _
 from core.quoting import literal
 from core.settings import HandoffSettings
-from handoff.hours import BusinessHours
 
 NO_PERSON = N_("I can't bring in a person in this chat.")
 """Said before where to reach the team when the customer asked for a person."""

@@ -10,7 +10,7 @@ order per case, once, with retries, by whichever process with a desk gets there 
 have posted: the next looks for the post on the desk, by the mark it carries, before posting.
 
 With an LLM, a customer's line carries its translation for staff, and a reply staff write in
-the thread reaches a customer in another language translated (`handoff.translations`).
+the thread reaches a customer in another language translated (`core.handoff.translations`).
 """
 
 from __future__ import annotations
@@ -24,16 +24,9 @@ from sqlalchemy.exc import IntegrityError
 
 from core.channel import DeliveryRefused
 from core.desk_port import CaseAction, DeskPort, PeopleNames
-from core.languages import language_name
-from core.messages import Author
-from core.metrics import REPLIES, Outcome
-from core.store.db import DeliveryKind
-from core.store.held_replies import held_reason
-from core.store.outbox_queue import DueDelivery, held_notice
-from core.store.transactions import Transactions
-from handoff.canned import UnknownCanned, canned_for_case
-from handoff.cases import CaseTransitionError
-from handoff.desk_store import (
+from core.handoff.canned import UnknownCanned, canned_for_case
+from core.handoff.cases import CaseTransitionError
+from core.handoff.desk_store import (
     Overdue,
     Relayed,
     act_on_case,
@@ -48,9 +41,16 @@ from handoff.desk_store import (
     set_desk_ref,
     thread_of,
 )
-from handoff.hours import Sla
-from handoff.inbox_store import note_at
-from handoff.translations import Outgoing, StaffTranslations, language_at
+from core.handoff.hours import Sla
+from core.handoff.inbox_store import note_at
+from core.handoff.translations import Outgoing, StaffTranslations, language_at
+from core.languages import language_name
+from core.messages import Author
+from core.metrics import REPLIES, Outcome
+from core.store.db import DeliveryKind
+from core.store.held_replies import held_reason
+from core.store.outbox_queue import DueDelivery, held_notice
+from core.store.transactions import Transactions
 
 log = logging.getLogger(__name__)
 
@@ -62,7 +62,7 @@ THREAD_TRANSLATION_S = 2.0
 be answered within Slack's 3 s (or Slack sends it again, and the reply would go twice); a
 slower model's reply is sent as written, and the thread says so."""
 CANNED = "!reply"
-"""`!reply NAME` in a case thread sends the canned reply NAME (`handoff.canned`)."""
+"""`!reply NAME` in a case thread sends the canned reply NAME (`core.handoff.canned`)."""
 
 
 class StaffDesk:
@@ -77,7 +77,7 @@ class StaffDesk:
         survey: bool = True,
         translations: StaffTranslations | None = None,
     ) -> None:
-        """`survey`: a resolved case's customer is asked the satisfaction survey (`handoff.survey`);
+        """`survey`: a resolved case's customer is asked the satisfaction survey (`core.handoff.survey`);
         `translations`: with an LLM, staff replies are sent in the customer's language."""
         self._run = transactions.run
         self._port = port

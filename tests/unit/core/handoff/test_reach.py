@@ -8,9 +8,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from core.handoff.reach import where_to_reach
 from core.languages import speaking
 from core.settings import ContactSettings, HandoffSettings, HoursSettings
-from handoff.reach import where_to_reach
 
 BERLIN = ZoneInfo("Europe/Berlin")
 FRIDAY_EVENING = datetime(2025, 10, 24, 18, 5, tzinfo=BERLIN)

@@ -12,12 +12,12 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from core.answering.actions.built_in import CaseLine
+from core.handoff.cases import OPEN_STATES
+from core.handoff.inbox_store import note
 from core.messages import Author
 from core.store.case_tables import Case, CaseEvent, CaseEventKind
 from core.store.db import Conversation, Message
 from core.store.transactions import Transactions
-from handoff.cases import OPEN_STATES
-from handoff.inbox_store import note
 
 CUSTOMER_NOTE = "the customer"
 """Who a customer's note is from, as staff see it on the case."""

@@ -1,7 +1,7 @@
 """The staff desk's transactions: what a card shows, the customer messages to copy into case
 threads, staff replies to relay and case actions — each one short transaction, so a restart
 loses nothing. The desk's posts themselves (cards, lines, reminders) are outbox rows, queued
-in the transaction that made them due and delivered by the outbox (`handoff.desk`)."""
+in the transaction that made them due and delivered by the outbox (`core.handoff.desk`)."""
 
 from __future__ import annotations
 
@@ -14,6 +14,10 @@ from sqlalchemy.orm import Session
 
 from core.answering.questions import asks_anything, questions
 from core.desk_port import CaseAction, CaseCard
+from core.handoff.cases import OPEN_STATES, CaseState, move_case
+from core.handoff.hours import Sla
+from core.handoff.survey import QUESTION as SURVEY_QUESTION
+from core.handoff.translations import Outgoing, note_untranslated
 from core.invariants import present
 from core.languages import N_, _, speaking
 from core.messages import Address, Author, SurveyPart
@@ -22,10 +26,6 @@ from core.store.case_tables import Case, CaseRating
 from core.store.db import Contact, Conversation, DeliveryKind, Memory, Message, utcnow
 from core.store.outbox_queue import queue_delivery, queue_desk_work
 from core.turn_context import Intent
-from handoff.cases import OPEN_STATES, CaseState, move_case
-from handoff.hours import Sla
-from handoff.survey import QUESTION as SURVEY_QUESTION
-from handoff.translations import Outgoing, note_untranslated
 
 CARD_MESSAGES = 5
 HUMAN_REQUEST = Intent.HUMAN_REQUEST.value
@@ -182,7 +182,7 @@ def relay_staff_reply(
     external_id: str | None = None,
 ) -> Relayed | None:
     """Put a staff reply in the customer's conversation (and its delivery in the outbox), as
-    translated for them (`handoff.translations`); the first reply to a waiting case claims it.
+    translated for them (`core.handoff.translations`); the first reply to a waiting case claims it.
     None when no open case lives at `desk_ref`. `external_id`: the desk platform's id of the
     message, unique with the conversation's channel, so a platform's resend is stored (and
     sent) once: a second insert raises IntegrityError."""
@@ -231,7 +231,7 @@ def act_on_case(
 
 
 def _ask_rating(session: Session, conversation: Conversation, *, case: Case, actor: str, push: frozenset[str]) -> None:
-    """The survey's question after the resolved notice, queued behind it (`handoff.survey`),
+    """The survey's question after the resolved notice, queued behind it (`core.handoff.survey`),
     credited to the person who had the case, else to whoever resolved it."""
     with speaking(conversation.language):
         asked = _(SURVEY_QUESTION)

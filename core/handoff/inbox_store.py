@@ -1,6 +1,6 @@
 """The browser inbox's transactions on a case (`core.admin.inbox.views`): a reply to the customer,
 an internal note, an assignment. A case action (claim, resolve, return) is
-`handoff.desk_store.act_on_case`, the same as from Slack, so both desks stay one record.
+`core.handoff.desk_store.act_on_case`, the same as from Slack, so both desks stay one record.
 
 A reply typed in the inbox is also queued for the case's Slack thread when the case has a card
 there (a `LINE` row of a staff message), so people working from Slack see it."""
@@ -9,14 +9,14 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
+from core.handoff.cases import OPEN_STATES, CaseState, CaseTransitionError, move_case
+from core.handoff.desk_store import Relayed, card_of, case_id_at, say
+from core.handoff.translations import Outgoing, note_untranslated
 from core.invariants import present
 from core.messages import Author
 from core.store.case_tables import Case, CaseEvent, CaseEventKind
 from core.store.db import Conversation, DeliveryKind
 from core.store.outbox_queue import queue_desk_work
-from handoff.cases import OPEN_STATES, CaseState, CaseTransitionError, move_case
-from handoff.desk_store import Relayed, card_of, case_id_at, say
-from handoff.translations import Outgoing, note_untranslated
 
 
 def _open_case(session: Session, case_id: str) -> Case:
@@ -33,7 +33,7 @@ def reply(
 ) -> Relayed:
     """Put a staff reply in the customer's conversation (queued for their channel); the first
     reply to a waiting case claims it for `actor`. `sent`: `text` as translated for the
-    customer (`handoff.translations`), when it was to be."""
+    customer (`core.handoff.translations`), when it was to be."""
     case = _open_case(session, case_id)
     if case.state == CaseState.WAITING.value:
         move_case(session, case_id=case.id, to=CaseState.HUMAN, actor=actor, note="replied")

@@ -8,6 +8,8 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
+from core.handoff.cases import CaseOpening
+from core.handoff.customer_cases import CUSTOMER_NOTE, StoredCaseBook
 from core.messages import Address, InboundMessage, Reply
 from core.pipeline.storage import Storage
 from core.pipeline.turn_transactions import TurnResult
@@ -15,8 +17,6 @@ from core.store.case_tables import CaseEvent
 from core.store.db import Message
 from core.store.inbox import PendingMessage
 from core.store.transactions import Transactions
-from handoff.cases import CaseOpening
-from handoff.customer_cases import CUSTOMER_NOTE, StoredCaseBook
 
 pytestmark = pytest.mark.postgres
 

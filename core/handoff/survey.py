@@ -3,7 +3,7 @@ their own channel — how did we do, from 1 (bad) to 5 (great) — and their ans
 case and credited to the person who had it (`core.store.case_tables.CaseRating`).
 
 The question is stored and queued in the transaction that resolves the case, right after the
-customer is told so (`handoff.desk_store.act_on_case`), and delivered by the outbox like any
+customer is told so (`core.handoff.desk_store.act_on_case`), and delivered by the outbox like any
 message: nothing lost, nothing sent twice. It is answered either with the buttons the widget
 and Slack show under it (`SurveyStore.answer`), or on any channel by replying with the digit
 (`answered_by`, which the turn asks before the bot reads the message): the digit must be the

@@ -183,7 +183,7 @@ class Sla:
         return self.hours.due_at(opened_at, self.length)
 
     def opened_before(self, now: datetime) -> datetime:
-        """Cases opened at or before this are past the SLA at `now` (`handoff.desk_store.past_sla`)."""
+        """Cases opened at or before this are past the SLA at `now` (`core.handoff.desk_store.past_sla`)."""
         return self.hours.start_due_by(now, self.length)
 
     @property

@@ -11,7 +11,7 @@ Staff read and write `languages.staff` ("en" by default). With an LLM configured
   The conversation's latest untranslated messages are translated then (at most
   `FOR_STAFF_AT_ONCE`: those before the case are on its card). A failed translation is
   logged and the original stands. The outbox's poll may post the same card or line: the
-  desk translates before it posts too (`handoff.desk`), and a translation is stored once
+  desk translates before it posts too (`core.handoff.desk`), and a translation is stored once
   (the update is conditional).
 - **For the customer.** A staff reply (typed in the inbox or a Slack case thread, or a canned
   one) to a conversation in another language is sent translated into it (`text` is what was

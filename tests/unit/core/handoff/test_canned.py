@@ -9,9 +9,7 @@ from functools import partial
 import pytest
 from sqlalchemy.orm import Session
 
-from core.store.db import Contact, Conversation, Memory, utcnow
-from core.store.transactions import Transactions
-from handoff.canned import (
+from core.handoff.canned import (
     BadCannedReply,
     NameTaken,
     NoSuchCannedReply,
@@ -24,6 +22,8 @@ from handoff.canned import (
     render_canned_reply,
     save_canned_reply,
 )
+from core.store.db import Contact, Conversation, Memory, utcnow
+from core.store.transactions import Transactions
 
 pytestmark = pytest.mark.postgres
 

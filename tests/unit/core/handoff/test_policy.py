@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from core.handoff.policy import Escalation, Rule, decide
 from core.messages import Author
 from core.settings import HandoffSettings
 from core.turn_context import Intent, PastMessage, Signals
-from handoff.policy import Escalation, Rule, decide
 
 SETTINGS = HandoffSettings()  # threshold 0.7, level 0.4, 3 frustrated or 2 unanswered in a row
 

@@ -15,6 +15,9 @@ from sqlalchemy.orm import Session
 
 from core.channel import RatingResult
 from core.desk_port import CaseAction
+from core.handoff.cases import CaseState, move_case
+from core.handoff.desk_store import RESOLVED_NOTICE, act_on_case
+from core.handoff.survey import OPEN_FOR, QUESTION, THANKS, score_of
 from core.messages import Address, Author, InboundMessage, StoredMessage, SurveyPart
 from core.pipeline.hub import Hub
 from core.pipeline.storage import Storage
@@ -22,9 +25,6 @@ from core.settings import Settings
 from core.store.case_tables import Case, CaseRating
 from core.store.db import OutboxItem, utcnow
 from core.store.transactions import Transactions
-from handoff.cases import CaseState, move_case
-from handoff.desk_store import RESOLVED_NOTICE, act_on_case
-from handoff.survey import OPEN_FOR, QUESTION, THANKS, score_of
 from tests.fakes.flaky_channel import FlakyChannel
 from tests.unit.core.pipeline.test_hub import ScriptedAgent, hub_for
 

@@ -1,5 +1,5 @@
 """Canned replies: answers staff keep under a short name (`refund-policy`) and send into a
-case — with `!reply refund-policy` in its Slack thread (`handoff.desk`) or from the inbox in
+case — with `!reply refund-policy` in its Slack thread (`core.handoff.desk`) or from the inbox in
 /admin — as if they had typed them, with the placeholders filled for this customer.
 
 Placeholders are `{name}`, `{first_name}` and `{agent}`, replaced by a plain lookup, never by
@@ -23,11 +23,11 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from core.clean_text import clean
+from core.handoff.desk_store import open_case_at
 from core.quoting import literal
 from core.store.case_tables import CannedReply
 from core.store.db import Contact, Conversation, Memory, utcnow
 from core.turn_context import FactKey
-from handoff.desk_store import open_case_at
 
 NAME = re.compile(r"[a-z0-9-]{1,40}")
 MAX_BODY = 5_000
