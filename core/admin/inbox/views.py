@@ -33,6 +33,7 @@ from importlib.resources import files
 from typing import Any
 
 from aiohttp import web
+from aiohttp_sse import sse_response
 from jinja2 import Environment
 from sqlalchemy.orm import Session
 
@@ -65,6 +66,8 @@ LIVE_HEADERS = {
 }
 RECHECK_S = 15.0
 """The longest a live page goes without looking (a beat missed while a listener reconnected)."""
+SEND_TIMEOUT_S = 60.0
+"""A tab that takes no event for this long (a laptop asleep, a dead network) is let go."""
 MAX_TEXT = 10_000
 ACTIONS = {"claim": CaseAction.CLAIM, "resolve": CaseAction.RESOLVE, "return": CaseAction.RETURN}
 
@@ -241,20 +244,20 @@ class Inbox:
                 "update by itself (it still works; reload it to see changes).\n"
             ) from None
         try:
-            response = web.StreamResponse(headers={**SECURITY_HEADERS, "Content-Type": "text/event-stream"})
-            await response.prepare(request)
-            await response.write(f"data: {_version(stream.version)}\n\n".encode())
-            while not stream.ended:
-                if await stream.next(RECHECK_S):
-                    if not stream.ended:
-                        await response.write(f"data: {_version(stream.version)}\n\n".encode())
-                else:
-                    await response.write(b": still here\n\n")  # a closed tab is noticed here at the latest
-        except ConnectionResetError:
-            pass  # the tab was closed: the stream ends here (a cancellation, at shutdown, goes on up)
+            # aiohttp-sse pings every RECHECK_S (a closed tab is noticed then at the latest) and
+            # aborts a tab that stops reading for SEND_TIMEOUT_S.
+            async with sse_response(
+                request, headers=SECURITY_HEADERS, sep="\n", ping_interval=RECHECK_S, send_timeout=SEND_TIMEOUT_S
+            ) as events:
+                await events.send(_version(stream.version))
+                while not stream.ended and events.is_connected():
+                    if await stream.next(RECHECK_S) and not stream.ended:
+                        await events.send(_version(stream.version))
+        except (ConnectionResetError, TimeoutError):
+            pass  # the tab was closed or stopped reading: the stream ends here (a cancellation, at shutdown, goes on up)
         finally:
             self._live.close(stream)
-        return response
+        return events
 
     # -- actions ------------------------------------------------------------------------------
 
