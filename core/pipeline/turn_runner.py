@@ -172,6 +172,8 @@ class TurnRunner:
         history.append(PastMessage(pending.id, Author.CUSTOMER, text, signals))
         staffed = await self._staffing.staffed()
         early = decide(history, settings=self._settings.handoff)
+        if not staffed and early is not None and early.rule is Rule.UNANSWERED:
+            early = None  # nobody to hand over to: the declines before do not change how this message is answered
         context = replace(
             self._context(pending, text, state, facts, files),
             language=written_in or state.language,

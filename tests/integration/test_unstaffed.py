@@ -41,6 +41,19 @@ async def test_two_declines_then_a_question_the_help_centre_answers_gets_its_ans
     assert await state(client, first["conversation_id"]) == ("bot", None)
 
 
+async def test_a_third_decline_in_a_row_is_the_same_decline_and_an_answer_after_it_is_plain(client: AppClient) -> None:
+    """docs/answering.md: two questions in a row it cannot answer give the same decline as the
+    first; the policy's streak hands nobody over, so it neither cuts the next decline short nor
+    marks the next answer as a hand-over."""
+    declines = [
+        await say(client, text)
+        for text in ("Which wine goes best with grilled salmon?", "What is the capital of Mongolia?", "Who won in 1954?")
+    ]
+    answered = await say(client, "how do I reset my password?")
+    assert [d["reply"]["text"] for d in declines] == [f"{NOT_FOUND} {REACH}"] * 3
+    assert answered["reply"]["handoff"] is False and REACH not in answered["reply"]["text"]
+
+
 async def test_asking_for_a_person_says_where_to_write_and_the_bot_keeps_answering(client: AppClient) -> None:
     asked = await say(client, "Can I talk to a real person please?")
     answered = await say(client, "how do I reset my password?")
