@@ -15,23 +15,14 @@ is returned or resolved.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import StrEnum
 
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from core.invariants import present
-from core.store.case_tables import Case, CaseEvent
+from core.store.case_tables import Case, CaseEvent, CaseState
 from core.store.db import Conversation, ConversationState, DeliveryKind, utcnow
 from core.store.outbox_queue import drop_desk_work, queue_desk_work
-
-
-class CaseState(StrEnum):
-    WAITING = "waiting"
-    HUMAN = "human"
-    RETURNED = "returned"
-    CLOSED = "closed"
-
 
 TRANSITIONS: dict[CaseState, frozenset[CaseState]] = {
     CaseState.WAITING: frozenset({CaseState.HUMAN, CaseState.RETURNED, CaseState.CLOSED}),
@@ -105,12 +96,12 @@ def move_case(session: Session, *, case_id: str, to: CaseState, actor: str, note
     case = session.get(Case, case_id, with_for_update=True)
     if case is None:
         raise CaseTransitionError(f"no case {case_id}")
-    current = CaseState(case.state)
+    current = case.state
     if to not in TRANSITIONS[current]:
-        raise CaseTransitionError(f"a {current.value} case cannot become {to.value}")
+        raise CaseTransitionError(f"a {current} case cannot become {to}")
     now = utcnow()
-    session.add(CaseEvent(case_id=case.id, from_state=current.value, to_state=to.value, actor=actor, note=note, at=now))
-    case.state = to.value
+    session.add(CaseEvent(case_id=case.id, from_state=current, to_state=to, actor=actor, note=note, at=now))
+    case.state = to
     case.updated_at = now
     if to is CaseState.HUMAN:
         case.owner = actor

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from core.answering.questions import asks_anything, questions
 from core.desk_port import CaseAction, CaseCard
-from core.handoff.cases import OPEN_STATES, CaseState, move_case
+from core.handoff.cases import OPEN_STATES, move_case
 from core.handoff.hours import Sla
 from core.handoff.survey import QUESTION as SURVEY_QUESTION
 from core.handoff.translations import Outgoing, note_untranslated
@@ -22,7 +22,7 @@ from core.invariants import present
 from core.languages import N_, _, speaking
 from core.messages import Address, Author, SurveyPart
 from core.store import suggestions
-from core.store.case_tables import Case, CaseRating
+from core.store.case_tables import Case, CaseRating, CaseState
 from core.store.db import Contact, Conversation, DeliveryKind, Memory, Message, utcnow
 from core.store.outbox_queue import queue_delivery, queue_desk_work
 from core.turn_context import Intent
@@ -189,7 +189,7 @@ def relay_staff_reply(
     case = open_case_at(session, desk_ref)
     if case is None:
         return None
-    if case.state == CaseState.WAITING.value:
+    if case.state == CaseState.WAITING:
         move_case(session, case_id=case.id, to=CaseState.HUMAN, actor=actor, note="replied")
     conversation = present(session.get(Conversation, case.conversation_id), f"case {case.id}'s conversation")
     say(

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
-from core.handoff.cases import OPEN_STATES, CaseState, CaseTransitionError, move_case
+from core.handoff.cases import OPEN_STATES, CaseTransitionError, move_case
 from core.handoff.desk_store import Relayed, card_of, case_id_at, say
 from core.handoff.translations import Outgoing, note_untranslated
 from core.invariants import present
 from core.messages import Author
-from core.store.case_tables import Case, CaseEvent, CaseEventKind
+from core.store.case_tables import Case, CaseEvent, CaseEventKind, CaseState
 from core.store.db import Conversation, DeliveryKind
 from core.store.outbox_queue import queue_desk_work
 
@@ -35,7 +35,7 @@ def reply(
     reply to a waiting case claims it for `actor`. `sent`: `text` as translated for the
     customer (`core.handoff.translations`), when it was to be."""
     case = _open_case(session, case_id)
-    if case.state == CaseState.WAITING.value:
+    if case.state == CaseState.WAITING:
         move_case(session, case_id=case.id, to=CaseState.HUMAN, actor=actor, note="replied")
     conversation = present(session.get(Conversation, case.conversation_id), f"case {case.id}'s conversation")
     sent = sent or Outgoing(text)
@@ -72,7 +72,7 @@ def assign(session: Session, *, case_id: str, to: str, actor: str) -> Relayed:
     """Give the case to a colleague (`to`, their name): it becomes theirs, claimed if it was
     waiting; the customer is not told (the person who answers introduces themselves)."""
     case = _open_case(session, case_id)
-    if case.state == CaseState.WAITING.value:
+    if case.state == CaseState.WAITING:
         move_case(session, case_id=case.id, to=CaseState.HUMAN, actor=actor, note=f"assigned to {to}")
     case.owner = to
     session.add(

@@ -11,7 +11,16 @@ from enum import StrEnum
 from sqlalchemy import Float, ForeignKey, Index, Integer, SmallInteger, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from core.store.db import Base, new_id, utcnow
+from core.store.db import Base, new_id, state_type, utcnow
+
+
+class CaseState(StrEnum):
+    """Where a case is; `core.handoff.cases` holds the moves between them."""
+
+    WAITING = "waiting"
+    HUMAN = "human"
+    RETURNED = "returned"
+    CLOSED = "closed"
 
 
 class Case(Base):
@@ -24,7 +33,7 @@ class Case(Base):
     __table_args__ = (Index("ix_cases_open", "state", "opened_at"),)
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
     conversation_id: Mapped[str] = mapped_column(ForeignKey("conversations.id", ondelete="CASCADE"), index=True)
-    state: Mapped[str] = mapped_column(String(16))  # a core.handoff.cases.CaseState
+    state: Mapped[CaseState] = mapped_column(state_type(CaseState))
     rule: Mapped[str] = mapped_column(String(40))
     reason: Mapped[str] = mapped_column(Text)
     frustration: Mapped[float | None] = mapped_column(Float)
@@ -61,8 +70,8 @@ class CaseEvent(Base):
     __tablename__ = "case_events"
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     case_id: Mapped[str] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
-    from_state: Mapped[str | None] = mapped_column(String(16))
-    to_state: Mapped[str] = mapped_column(String(16))
+    from_state: Mapped[CaseState | None] = mapped_column(state_type(CaseState))
+    to_state: Mapped[CaseState] = mapped_column(state_type(CaseState))
     actor: Mapped[str] = mapped_column(String(255))
     note: Mapped[str | None] = mapped_column(Text)
     kind: Mapped[str] = mapped_column(String(16), default=CaseEventKind.MOVE, server_default=CaseEventKind.MOVE.value)

@@ -20,6 +20,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import (
     JSON,
     Boolean,
+    Enum,
     Float,
     ForeignKey,
     Index,
@@ -106,6 +107,20 @@ DESK = "desk"
 desk work is delivered in order, apart from its replies, so neither holds up the other."""
 
 
+def state_type(states: type[StrEnum]) -> Enum:
+    """A state column: the enum's values as VARCHAR(16), exactly the strings the column held
+    when it was a plain string, with no CHECK constraint or native enum type, so adding a state
+    needs no migration; a string that is not one of the values is refused on the way in."""
+    return Enum(
+        states,
+        native_enum=False,
+        create_constraint=False,
+        length=16,
+        values_callable=lambda members: [member.value for member in members],
+        validate_strings=True,
+    )
+
+
 class Base(DeclarativeBase):
     type_annotation_map: ClassVar[dict[Any, Any]] = {datetime: UTCDateTime(), dict[str, Any]: JSON, list[Any]: JSON}
 
@@ -140,7 +155,7 @@ class Conversation(Base):
     channel: Mapped[str] = mapped_column(String(40))
     chat_id: Mapped[str] = mapped_column(String(255))
     thread_id: Mapped[str] = mapped_column(String(255), default="")
-    state: Mapped[str] = mapped_column(String(16), default=ConversationState.BOT)
+    state: Mapped[ConversationState] = mapped_column(state_type(ConversationState), default=ConversationState.BOT)
     summary: Mapped[str | None] = mapped_column(Text)
     """A rolling summary of the messages up to `summary_upto` (memory of long conversations)."""
     summary_upto: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
@@ -429,7 +444,7 @@ class Suggestion(Base):
     __table_args__ = (Index("ix_suggestions_state", "state", "created_at"),)
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     origin: Mapped[str] = mapped_column(String(16))  # a SuggestionOrigin
-    state: Mapped[str] = mapped_column(String(16))  # a SuggestionState
+    state: Mapped[SuggestionState] = mapped_column(state_type(SuggestionState))
     question: Mapped[str] = mapped_column(Text)
     answer: Mapped[str] = mapped_column(Text)
     """Markdown; empty until someone writes it (a thumbs down)."""

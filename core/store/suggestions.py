@@ -149,7 +149,7 @@ def from_case(session: Session, case: Case, *, resolved_by: str) -> int | None:
     now = utcnow()
     suggestion = Suggestion(
         origin=SuggestionOrigin.CASE.value,
-        state=SuggestionState.PENDING.value,
+        state=SuggestionState.PENDING,
         question=asked[:MAX_QUESTION_CHARS],
         answer="\n\n".join(reply.text for reply in replies)[:MAX_ANSWER_CHARS],
         phrasings=[],
@@ -171,7 +171,7 @@ def from_vote(session: Session, message: Message, *, down: bool) -> None:
     suggestion nobody has reviewed yet out of the queue."""
     existing = session.scalar(select(Suggestion).where(Suggestion.message_id == message.id))
     if not down:
-        if existing is not None and existing.state == SuggestionState.PENDING.value:
+        if existing is not None and existing.state == SuggestionState.PENDING:
             session.delete(existing)
         return
     question = session.get(Message, message.reply_to) if message.reply_to is not None else None
@@ -183,7 +183,7 @@ def from_vote(session: Session, message: Message, *, down: bool) -> None:
     session.add(
         Suggestion(
             origin=SuggestionOrigin.THUMBS_DOWN.value,
-            state=SuggestionState.PENDING.value,
+            state=SuggestionState.PENDING,
             question=(_question(question.text) or question.text.strip())[:MAX_QUESTION_CHARS],
             answer="",
             phrasings=[],
@@ -208,7 +208,7 @@ def _pending_votes(session: Session, conversation_id: str) -> int:
         .where(
             Conversation.contact_id == contact_id,
             Suggestion.origin == SuggestionOrigin.THUMBS_DOWN.value,
-            Suggestion.state == SuggestionState.PENDING.value,
+            Suggestion.state == SuggestionState.PENDING,
         )
     )
     return session.execute(pending).scalar_one()
@@ -221,7 +221,7 @@ def for_gap(session: Session, *, question: str, phrasings: Sequence[str], answer
     typical = _clean_question(leave_out(question, find(question)) or question)
     suggestion = Suggestion(
         origin=SuggestionOrigin.GAP.value,
-        state=SuggestionState.PENDING.value,
+        state=SuggestionState.PENDING,
         question=typical,
         answer=answer.strip()[:MAX_ANSWER_CHARS],
         phrasings=_other_wordings(typical, phrasings),
@@ -256,7 +256,7 @@ def _other_wordings(question: str, phrasings: Sequence[str]) -> list[str]:
 
 def _reviewed(suggestion: Suggestion, actor: str, state: SuggestionState | None = None) -> None:
     if state is not None:
-        suggestion.state = state.value
+        suggestion.state = state
     suggestion.reviewed_by, suggestion.reviewed_at = actor, utcnow()
     suggestion.updated_at = suggestion.reviewed_at
 
@@ -265,7 +265,7 @@ def _get(session: Session, suggestion_id: int, *states: SuggestionState) -> Sugg
     suggestion = session.get(Suggestion, suggestion_id, with_for_update=True)
     if suggestion is None:
         raise NoSuchSuggestion(f"there is no suggestion {suggestion_id}")
-    if states and suggestion.state not in {state.value for state in states}:
+    if states and suggestion.state not in states:
         raise ReviewError(f"the suggestion is {suggestion.state}")
     return suggestion
 
@@ -325,7 +325,7 @@ def edit(
     question. Without `may_change_live` (an agent), a live answer is refused (`NeedsAdmin`),
     decided here, in the transaction that holds the row."""
     suggestion = _get(session, suggestion_id, SuggestionState.PENDING, SuggestionState.APPROVED)
-    live = suggestion.state == SuggestionState.APPROVED.value
+    live = suggestion.state == SuggestionState.APPROVED
     if live and not may_change_live:
         raise NeedsAdmin("only an admin can change a live answer")
     new_question = _clean_question(question)
@@ -407,7 +407,7 @@ def _publish(session: Session, suggestion: Suggestion, collection: str) -> None:
 def _unpublish(session: Session, suggestion: Suggestion, collection: str) -> None:
     if suggestion.source is None:
         return
-    if suggestion.state == SuggestionState.APPROVED.value:
+    if suggestion.state == SuggestionState.APPROVED:
         written.remove_document(session, source=suggestion.source)
         written.unlink_source(session, collection=collection, source=suggestion.source)
     elif suggestion.section is not None:  # linked, or kept for a person
@@ -433,15 +433,13 @@ def _held_by_others(session: Session, suggestion: Suggestion) -> set[str]:
             Suggestion.id != suggestion.id,
             Suggestion.source == suggestion.source,
             Suggestion.section == suggestion.section,
-            Suggestion.state.in_(
-                [SuggestionState.APPROVED.value, SuggestionState.LINKED.value, SuggestionState.HAND_OVER.value]
-            ),
+            Suggestion.state.in_([SuggestionState.APPROVED, SuggestionState.LINKED, SuggestionState.HAND_OVER]),
         )
     )
     held: set[str] = set()
     for other in others:
         held.update(other.phrasings)
-        if other.state != SuggestionState.APPROVED.value:  # an answer's question is its heading, not a link
+        if other.state != SuggestionState.APPROVED:  # an answer's question is its heading, not a link
             held.add(other.question)
     return held
 
@@ -491,9 +489,9 @@ def withdraw(session: Session, suggestion_id: int, *, actor: str, collection: st
     suggestion = _get(
         session, suggestion_id, SuggestionState.APPROVED, SuggestionState.LINKED, SuggestionState.HAND_OVER
     )
-    if suggestion.state == SuggestionState.APPROVED.value:
+    if suggestion.state == SuggestionState.APPROVED:
         linked = select(Suggestion).where(
-            Suggestion.state == SuggestionState.LINKED.value, Suggestion.source == suggestion.source
+            Suggestion.state == SuggestionState.LINKED, Suggestion.source == suggestion.source
         )
         for other in session.scalars(linked):
             _reviewed(other, actor, SuggestionState.WITHDRAWN)
@@ -508,7 +506,7 @@ def forget_conversations(session: Session, conversation_ids: Select[str]) -> Non
     session.execute(
         delete(Suggestion).where(
             Suggestion.conversation_id.in_(conversation_ids),
-            Suggestion.state.in_([SuggestionState.PENDING.value, SuggestionState.REJECTED.value]),
+            Suggestion.state.in_([SuggestionState.PENDING, SuggestionState.REJECTED]),
         )
     )
     session.execute(  # what the bot had said was never checked for personal data
@@ -540,7 +538,7 @@ def view(session: Session, suggestion: Suggestion) -> SuggestionView:
             personal_data(
                 session, suggestion.conversation_id, [suggestion.question, *suggestion.phrasings, suggestion.answer]
             )
-            if suggestion.state == SuggestionState.PENDING.value
+            if suggestion.state == SuggestionState.PENDING
             else []
         ),
     )
@@ -550,7 +548,7 @@ def listed(session: Session, *, states: Sequence[SuggestionState], limit: int = 
     """Suggestions in these states, the newest first."""
     rows = session.scalars(
         select(Suggestion)
-        .where(Suggestion.state.in_([state.value for state in states]))
+        .where(Suggestion.state.in_(states))
         .order_by(Suggestion.created_at.desc(), Suggestion.id.desc())
         .limit(limit)
     ).all()

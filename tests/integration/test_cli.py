@@ -23,12 +23,13 @@ import pytest
 from click.testing import Result
 
 from core.cli.server import create_app
-from core.handoff.cases import CaseOpening, CaseState, move_case
+from core.handoff.cases import CaseOpening, move_case
 from core.messages import Address, InboundMessage, Reply
 from core.ops.runtime import open_database
 from core.pipeline.storage import Storage
 from core.pipeline.turn_transactions import TurnResult
 from core.settings import Settings
+from core.store.case_tables import CaseState
 from core.store.inbox import PendingMessage
 from core.store.transactions import transactions_for
 from knowledge.settings import KnowledgeSettings

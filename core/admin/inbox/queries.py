@@ -15,12 +15,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from core.admin.queries.contact_labels import contact_labels
 from core.admin.queries.operations import QueuedCase, case_queue
 from core.desk_port import CaseCard
-from core.handoff.cases import OPEN_STATES, CaseState
+from core.handoff.cases import OPEN_STATES
 from core.handoff.desk_store import card_of
 from core.handoff.hours import Sla
 from core.invariants import present
 from core.languages import language_name
-from core.store.case_tables import Case, CaseEvent
+from core.store.case_tables import Case, CaseEvent, CaseState
 from core.store.db import Conversation, Message
 
 
@@ -69,7 +69,7 @@ def needs(language: str | None, *, staff: str) -> str | None:
 
 async def queue(session: AsyncSession, *, now: datetime, sla: Sla, staff: str) -> list[InboxEntry]:
     cases = await case_queue(session, now=now, sla=sla)
-    cases.sort(key=lambda case: (case.state != CaseState.WAITING.value, case.opened_at))
+    cases.sort(key=lambda case: (case.state != CaseState.WAITING, case.opened_at))
     conversation_ids = [case.conversation_id for case in cases]
     conversations = (
         await session.execute(

@@ -43,7 +43,7 @@ from core.handoff.cases import OPEN_STATES
 from core.handoff.desk_store import past_sla
 from core.handoff.hours import Sla
 from core.messages import Author
-from core.store.case_tables import Case
+from core.store.case_tables import Case, CaseState
 from core.store.db import Conversation, Feedback, Message
 
 
@@ -97,7 +97,7 @@ class Helpfulness:
 
 @dataclass(frozen=True, slots=True)
 class CaseCounts:
-    by_state: dict[str, int]
+    by_state: dict[CaseState, int]
     breached: int
     """Open past the SLA with no reply from staff yet."""
 
@@ -208,7 +208,7 @@ async def open_cases(session: AsyncSession, *, now: datetime, sla: Sla) -> CaseC
         .where(Case.state.in_(OPEN_STATES))
         .group_by(Case.state)
     )
-    by_state = {str(state): 0 for state in OPEN_STATES}
+    by_state = dict.fromkeys(OPEN_STATES, 0)
     breached = 0
     for state, count, late in rows:
         by_state[state] = count

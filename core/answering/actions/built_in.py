@@ -23,7 +23,7 @@ class CaseLine:
 
     reference: str
     state: str
-    """waiting, human, returned or closed (`core.handoff.cases.CaseState`)."""
+    """waiting, human, returned or closed (`core.store.case_tables.CaseState`)."""
     opened_at: datetime
     channel: str
     about: str

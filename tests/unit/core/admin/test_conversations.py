@@ -40,7 +40,7 @@ LONG = "Let me check your invoice. " + "x" * 300
 @pytest.fixture
 async def seeded(sessionmaker: async_sessionmaker[AsyncSession]) -> async_sessionmaker[AsyncSession]:
     """v1 (Ada, web, bot) asks about a password in English; v2 (Ada, Telegram, waiting) about an
-    invoice, in a German conversation; v3 (an SMS number, closed, German) about a password and a
+    invoice, in a German conversation; v3 (an SMS number, with a person, German) about a password and a
     code; v4 (web) has no messages and no language."""
     async with sessionmaker.begin() as session:
         session.add_all([Contact(id="id-ada", display_name="Ada Lovelace"), Contact(id="id-sms")])
@@ -74,7 +74,7 @@ async def seeded(sessionmaker: async_sessionmaker[AsyncSession]) -> async_sessio
                     contact_id="id-sms",
                     channel="sms",
                     chat_id="s1",
-                    state="closed",
+                    state="human",
                     updated_at=DAY3,
                     unreachable_reason="opted out",
                     language="de",
@@ -214,10 +214,10 @@ async def test_search_by_contact(seeded: async_sessionmaker[AsyncSession], conta
 
 async def test_search_by_channel_state_and_date(seeded: async_sessionmaker[AsyncSession]) -> None:
     assert await found(seeded, ConversationFilter(channel="web")) == ["v1", "v4"]
-    assert await found(seeded, ConversationFilter(state="closed")) == ["v3"]
+    assert await found(seeded, ConversationFilter(state="human")) == ["v3"]
     assert await found(seeded, ConversationFilter(since=DAY1, until=DAY3)) == ["v2", "v1"]  # until is exclusive
     assert await found(seeded, ConversationFilter(since=DAY2)) == ["v3", "v2"]
-    everything = ConversationFilter(words="password", contact="555", channel="sms", state="closed", since=DAY3)
+    everything = ConversationFilter(words="password", contact="555", channel="sms", state="human", since=DAY3)
     assert await found(seeded, everything) == ["v3"]
 
 

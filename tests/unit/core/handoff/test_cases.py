@@ -10,11 +10,11 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from core.handoff.cases import CaseOpening, CaseState, CaseTransitionError, move_case
+from core.handoff.cases import CaseOpening, CaseTransitionError, move_case
 from core.messages import Address, InboundMessage, Reply
 from core.pipeline.storage import Storage
 from core.pipeline.turn_transactions import TurnResult
-from core.store.case_tables import CaseEvent
+from core.store.case_tables import CaseEvent, CaseState
 from core.store.inbox import PendingMessage
 from core.store.transactions import Transactions
 

@@ -15,14 +15,14 @@ from sqlalchemy.orm import Session
 
 from core.channel import RatingResult
 from core.desk_port import CaseAction
-from core.handoff.cases import CaseState, move_case
+from core.handoff.cases import move_case
 from core.handoff.desk_store import RESOLVED_NOTICE, act_on_case
 from core.handoff.survey import OPEN_FOR, QUESTION, THANKS, score_of
 from core.messages import Address, Author, InboundMessage, StoredMessage, SurveyPart
 from core.pipeline.hub import Hub
 from core.pipeline.storage import Storage
 from core.settings import Settings
-from core.store.case_tables import Case, CaseRating
+from core.store.case_tables import Case, CaseRating, CaseState
 from core.store.db import OutboxItem, utcnow
 from core.store.transactions import Transactions
 from tests.fakes.flaky_channel import FlakyChannel
