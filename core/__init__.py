@@ -4,7 +4,7 @@ holds the house to it.
 Floors, top to bottom; a module imports only from its own floor and the floors below it:
 
     core.cli, core.admin, channels   the faces: commands, the dashboard, the channel adapters,
-    core.sandbox                     and the sandbox with its platform stand-ins
+    core.sandbox, core.rehearsals    the sandbox with its platform stand-ins, and rehearsals
     core.ops                         running the hub: wiring, leadership, jobs, metrics, logs
     core.pipeline                    one message's way: receive → persist → answer → deliver
     core.handoff                     when a person takes over: policy, cases, the staff desk
@@ -91,4 +91,8 @@ core.sandbox: the sandbox page `supporthub sandbox` serves (session, page), the 
     base of the platforms' stand-ins on 127.0.0.1 (stand_in). The stand-ins, which the tests run
     the adapters against too, live beside their channel (channels/<name>/stand_in.py, its pane
     in channels/<name>/sandbox.py).
+core.rehearsals: test conversations a support team writes, run before a change goes live
+    (`supporthub rehearse`): script (the YAML file), checks (what a turn must show), runner (a
+    throwaway hub: its own database, nothing delivered), company_stand_in (the company's systems
+    as a rehearsal's actions reach them), wordings (a turn's other wordings).
 """

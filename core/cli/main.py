@@ -20,6 +20,7 @@ from core.cli.doctor_command import doctor
 from core.cli.knowledge_commands import COMMANDS as KNOWLEDGE_COMMANDS
 from core.cli.language_commands import COMMANDS as LANGUAGE_COMMANDS
 from core.cli.outbox_commands import COMMANDS as OUTBOX_COMMANDS
+from core.cli.rehearse_command import rehearse
 from core.cli.sandbox_command import sandbox
 from core.cli.staff_commands import COMMANDS as STAFF_COMMANDS
 from core.cli.support import in_transaction, listen, uses_settings
@@ -43,6 +44,7 @@ for command in (*KNOWLEDGE_COMMANDS, *HANDOFF_COMMANDS, *OUTBOX_COMMANDS, *STAFF
     main.add_command(command)
 main.add_command(doctor)
 main.add_command(sandbox)
+main.add_command(rehearse)
 
 
 @main.command()

@@ -52,6 +52,7 @@ def main() -> int:
         bench_judgement,
         bench_languages,
         bench_postgres_stall,
+        bench_rehearsals,
         bench_reingest,
         bench_replay,
         bench_retrieval,
@@ -85,6 +86,8 @@ def main() -> int:
     print(bench_sentiment_languages.report(bench_sentiment_languages.run()))
     section("learning from staff answers: Bitext's and HWU64's questions replayed, with and without a reviewer")
     print(bench_replay.report(bench_replay.run()))
+    section("rehearsals: `supporthub rehearse` on 50 rehearsals of three turns, offline")
+    print(bench_rehearsals.report(bench_rehearsals.run()))
     section("/api/messages (a real `supporthub serve`)")
     print(bench_api.report(bench_api.run(threads)))
     section("/api/messages with 1,000 inbox pages open (real `supporthub serve`, 100 people with 10 each)")

@@ -1,0 +1,271 @@
+"""Run rehearsals through the hub's real answering path, on a throwaway copy of its state.
+
+The hub is opened as `serve` opens it — the same settings, help centre index, answer bar,
+language and LLM — but on a database of its own in a temporary folder (the operator's
+calibration of the answer bar copied in), with no channel that delivers, no desk, no schedule,
+and every declared action pointed at a stand-in of the company's systems
+(`core.rehearsals.company_stand_in`). So nothing a rehearsal says reaches a customer, the staff,
+the audit trail or the dashboard's figures, and the folder is gone when the run ends.
+
+Each rehearsal is a conversation of its own (a new customer); one hub serves every rehearsal
+that wants the same staffing (`staff: none` or `present`).
+"""
+
+from __future__ import annotations
+
+import mimetypes
+import tempfile
+import uuid
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from aiohttp import web
+from pydantic import SecretStr
+from sqlalchemy import select
+
+from core.answering.answer_explain import explanation
+from core.answering.language import message_language
+from core.answering.llm_responder import LlmFailure, LlmResponder
+from core.channel import Capabilities
+from core.messages import Address, Attachment, InboundMessage, StoredMessage
+from core.ops.runtime import Runtime, open_database, open_runtime
+from core.rehearsals.checks import TurnOutcome, failures
+from core.rehearsals.company_stand_in import CompanyStandIn
+from core.rehearsals.script import Rehearsal, Turn
+from core.settings import Settings
+from core.store.case_tables import Case
+from core.store.db import AnswerCalibration, Conversation, Memory, StaffMember
+
+ANSWER_TIMEOUT_S = 120.0
+
+
+@dataclass(frozen=True, slots=True)
+class Judgement:
+    """A criterion in plain words, as the configured LLM judged the reply: `met` None when no
+    LLM judged it (none configured, or it failed), `why` then saying so."""
+
+    criterion: str
+    met: bool | None
+    why: str
+
+
+@dataclass(frozen=True, slots=True)
+class TurnResult:
+    turn: Turn
+    said: str
+    """What the customer wrote in this run (the turn's text, or a variant's wording)."""
+    outcome: TurnOutcome
+    failed: tuple[str, ...]
+    explained: tuple[str, ...] = ()
+    """On a failure: how the offline path decided (`supporthub ask --explain`)."""
+    judged: tuple[Judgement, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class RehearsalResult:
+    rehearsal: Rehearsal
+    turns: tuple[TurnResult, ...]
+    wording: str | None = None
+    """The variant this run tried (`core.rehearsals.wordings`); None: the turns as written."""
+
+    @property
+    def passed(self) -> bool:
+        """Every expectation held; criteria in plain words are reported apart (`judgements`)."""
+        return all(not turn.failed for turn in self.turns)
+
+    @property
+    def judgements(self) -> list[Judgement]:
+        return [judgement for turn in self.turns for judgement in turn.judged]
+
+
+class _SilentChannel:
+    """A channel a rehearsal's turns arrive on: the hub stores its replies, nothing is sent."""
+
+    capabilities = Capabilities(max_text_length=100_000, push=False)
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def routes(self) -> list[web.AbstractRouteDef]:
+        return []
+
+    async def start(self) -> None:
+        return None
+
+    async def stop(self) -> None:
+        return None
+
+    async def send(self, address: Address, message: StoredMessage) -> str | None:
+        return None
+
+
+@dataclass
+class Rehearsing:
+    """One throwaway hub and the stand-in of the company's systems it calls."""
+
+    runtime: Runtime
+    settings: Settings
+    company: CompanyStandIn
+    judge: LlmResponder | None
+
+
+async def run_rehearsals(
+    settings: Settings,
+    rehearsals: Sequence[Rehearsal],
+    *,
+    variants: Callable[[Rehearsal], Sequence[tuple[str, Rehearsal]]] | None = None,
+    progress: Callable[[RehearsalResult], None] = lambda _: None,
+) -> list[RehearsalResult]:
+    """Every rehearsal (and, with `variants`, each of its reworded runs), in order."""
+    results: list[RehearsalResult] = []
+    channels = sorted({turn.channel or r.channel for r in rehearsals for turn in r.turns})
+    calibrations = await _calibrations(settings)
+    for staff in ("none", "present"):
+        wanted = [r for r in rehearsals if r.staff == staff]
+        if not wanted:
+            continue
+        async with _throwaway_hub(settings, channels, calibrations, staffed=staff == "present") as hub:
+            for rehearsal in wanted:
+                for wording, run in [(None, rehearsal), *(variants(rehearsal) if variants else [])]:
+                    result = await _rehearse(hub, run, wording)
+                    results.append(result)
+                    progress(result)
+    return results
+
+
+async def _calibrations(settings: Settings) -> list[dict[str, object]]:
+    """The operator's calibrations of the answer bar, as rows to copy."""
+    async with open_database(settings) as (_, sessionmaker), sessionmaker() as session:
+        rows = (await session.execute(select(AnswerCalibration))).scalars().all()
+        return [
+            {column.key: getattr(row, column.key) for column in AnswerCalibration.__table__.columns} for row in rows
+        ]
+
+
+@asynccontextmanager
+async def _throwaway_hub(
+    settings: Settings, channels: Sequence[str], calibrations: Sequence[dict[str, object]], *, staffed: bool
+) -> AsyncIterator[Rehearsing]:
+    company = CompanyStandIn()
+    await company.start()
+    try:
+        with tempfile.TemporaryDirectory(prefix="supporthub-rehearsal-") as folder:
+            database = Path(folder) / "rehearsal.db"
+            own = settings.model_copy(
+                update={
+                    "database_url": f"sqlite+aiosqlite:///{database}",
+                    "redis_url": "",
+                    "schedule": [],
+                    "actions": company.pointed_here(settings.actions),
+                    "admin": settings.admin.model_copy(update={"token": SecretStr("rehearsal") if staffed else None}),
+                }
+            )
+            async with open_database(own) as (_, sessionmaker), sessionmaker.begin() as session:
+                session.add_all(AnswerCalibration(**row) for row in calibrations)
+                if staffed:
+                    session.add(
+                        StaffMember(email="rehearsal@invalid", name="Rehearsal", role="agent", password_hash="!")
+                    )
+            silent = {name: _SilentChannel(name) for name in channels}
+            judge = LlmResponder(own.llm) if own.llm.enabled else None
+            try:
+                async with open_runtime(own, silent) as runtime:
+                    yield Rehearsing(runtime, own, company, judge)
+            finally:
+                if judge is not None:
+                    await judge.aclose()
+    finally:
+        await company.stop()
+
+
+async def _rehearse(hub: Rehearsing, rehearsal: Rehearsal, wording: str | None) -> RehearsalResult:
+    hub.company.answers = dict(rehearsal.stand_in)
+    customer = f"rehearsal-{uuid.uuid4().hex}"
+    turns: list[TurnResult] = []
+    cases = 0
+    for turn in rehearsal.turns:
+        channel = turn.channel or rehearsal.channel
+        calls_before = len(hub.company.calls)
+        message = InboundMessage(
+            address=Address(channel, customer),
+            external_id=uuid.uuid4().hex,
+            sender_id=customer,
+            text=turn.customer,
+            attachments=tuple(_attachment(rehearsal.path.parent / path) for path in turn.attachments),
+            verified_email=turn.email,
+            verified_phone=turn.phone,
+            language_hint=turn.language,
+        )
+        runtime = hub.runtime
+        receipt = await runtime.hub.receive(message)
+        reply = await runtime.hub.wait_for_reply(receipt.message_id, timeout=ANSWER_TIMEOUT_S)
+        if reply is None and not await runtime.hub.answered(receipt.message_id):
+            raise TimeoutError(f"{rehearsal.path}: no answer to {turn.customer!r} within {ANSWER_TIMEOUT_S:g} s")
+        outcome, cases = await _outcome(hub, receipt.conversation_id, reply, hub.company.calls[calls_before:], cases)
+        failed = tuple(failures(turn.expect, outcome))
+        explained: tuple[str, ...] = ()
+        if failed and reply is not None:
+            explained = tuple(
+                await explanation(
+                    turn.customer,
+                    knowledge=runtime.knowledge,
+                    settings=hub.settings.answer,
+                    learned=await runtime.calibration.fresh(),
+                )
+            )
+        judged = tuple([await _judged(hub.judge, turn.customer, reply, criterion) for criterion in turn.expect.judged])
+        turns.append(TurnResult(turn, turn.customer, outcome, failed, explained, judged))
+    return RehearsalResult(rehearsal, tuple(turns), wording=wording)
+
+
+async def _judged(judge: LlmResponder | None, customer: str, reply: StoredMessage | None, criterion: str) -> Judgement:
+    if judge is None:
+        return Judgement(criterion, None, "not judged: no LLM is configured (llm.api_key)")
+    if reply is None:
+        return Judgement(criterion, False, "the bot did not reply")
+    try:
+        met, why = await judge.judge(customer=customer, reply=reply.text, criterion=criterion)
+    except LlmFailure as exc:
+        return Judgement(criterion, None, f"not judged: {exc}")
+    return Judgement(criterion, met, why)
+
+
+async def _outcome(
+    hub: Rehearsing, conversation_id: str, reply: StoredMessage | None, calls: Sequence[tuple[str, str]], cases: int
+) -> tuple[TurnOutcome, int]:
+    """What the turn did, and how many cases the conversation has now (`cases` before it)."""
+    async with hub.runtime.sessionmaker() as session:
+        conversation = await session.get_one(Conversation, conversation_id)
+        reasons = (
+            (
+                await session.execute(
+                    select(Case.reason).where(Case.conversation_id == conversation_id).order_by(Case.opened_at, Case.id)
+                )
+            )
+            .scalars()
+            .all()
+        )
+        memories = (await session.execute(select(Memory).where(Memory.contact_id == conversation.contact_id))).scalars()
+        facts = {memory.key: memory.value for memory in memories}
+        pending = conversation.pending_action is not None
+    opened = reasons[-1] if len(reasons) > cases else None
+    contact = hub.settings.handoff.contact
+    outcome = TurnOutcome(
+        reply=None if reply is None else reply.text,
+        sources=() if reply is None else tuple(c.source for c in reply.citations),
+        declined=reply is not None and reply.handoff and not reply.citations and opened is None,
+        case_reason=opened,
+        language=None if reply is None else message_language(reply.text, tuple(hub.settings.languages.detect)),
+        facts=facts,
+        calls=tuple(calls),
+        asked_first=pending,
+        reach=tuple(way for way in (contact.email, contact.phone) if way),
+    )
+    return outcome, len(reasons)
+
+
+def _attachment(path: Path) -> Attachment:
+    content_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+    return Attachment(filename=path.name, content_type=content_type, data=path.read_bytes())
