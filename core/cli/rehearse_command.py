@@ -25,7 +25,11 @@ DEFAULT_FOLDER = Path("config/rehearsals")
 
 @click.command()
 @click.argument("where", type=click.Path(path_type=Path), default=DEFAULT_FOLDER)
-@click.option("--variants", is_flag=True, help="Also try each customer turn with a typo, a preamble and shorter.")
+@click.option(
+    "--variants",
+    is_flag=True,
+    help="Also try each customer turn with a typo, a preamble and shorter (and, with an LLM, in its paraphrases).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the results as one JSON object.")
 @uses_settings
 def rehearse(settings: Settings, where: Path, variants: bool, as_json: bool) -> None:
@@ -34,7 +38,6 @@ def rehearse(settings: Settings, where: Path, variants: bool, as_json: bool) -> 
     customer, the staff, the audit trail or the dashboard."""
     from core.rehearsals.runner import run_rehearsals
     from core.rehearsals.script import RehearsalFileError, load_all
-    from core.rehearsals.wordings import variants as reworded
 
     try:
         rehearsals = load_all(where)
@@ -47,7 +50,7 @@ def rehearse(settings: Settings, where: Path, variants: bool, as_json: bool) -> 
             for line in _lines(result):
                 click.echo(line)
 
-    results = asyncio.run(run_rehearsals(settings, rehearsals, variants=reworded if variants else None, progress=shown))
+    results = asyncio.run(run_rehearsals(settings, rehearsals, variants=variants, progress=shown))
     failed = [r for r in results if not r.passed]
     if as_json:
         click.echo(json.dumps({"passed": not failed, "rehearsals": [_json(r) for r in results]}, indent=2))

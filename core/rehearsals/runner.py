@@ -19,6 +19,7 @@ import uuid
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 from aiohttp import web
@@ -31,6 +32,7 @@ from core.answering.llm_responder import LlmFailure, LlmResponder
 from core.channel import Capabilities
 from core.messages import Address, Attachment, InboundMessage, StoredMessage
 from core.ops.runtime import Runtime, open_database, open_runtime
+from core.rehearsals import wordings
 from core.rehearsals.checks import TurnOutcome, failures
 from core.rehearsals.company_stand_in import CompanyStandIn
 from core.rehearsals.script import Rehearsal, Turn
@@ -108,17 +110,19 @@ class Rehearsing:
     runtime: Runtime
     settings: Settings
     company: CompanyStandIn
-    judge: LlmResponder | None
+    llm: LlmResponder | None
+    """The configured LLM (None: offline): it judges criteria in words and writes paraphrases."""
 
 
 async def run_rehearsals(
     settings: Settings,
     rehearsals: Sequence[Rehearsal],
     *,
-    variants: Callable[[Rehearsal], Sequence[tuple[str, Rehearsal]]] | None = None,
+    variants: bool = False,
     progress: Callable[[RehearsalResult], None] = lambda _: None,
 ) -> list[RehearsalResult]:
-    """Every rehearsal (and, with `variants`, each of its reworded runs), in order."""
+    """Every rehearsal (and, with `variants`, each of its reworded runs: `core.rehearsals.wordings`,
+    and the LLM's paraphrases when one is configured), in order."""
     results: list[RehearsalResult] = []
     channels = sorted({turn.channel or r.channel for r in rehearsals for turn in r.turns})
     calibrations = await _calibrations(settings)
@@ -128,11 +132,18 @@ async def run_rehearsals(
             continue
         async with _throwaway_hub(settings, channels, calibrations, staffed=staff == "present") as hub:
             for rehearsal in wanted:
-                for wording, run in [(None, rehearsal), *(variants(rehearsal) if variants else [])]:
+                for wording, run in [(None, rehearsal), *(await _variants(hub, rehearsal) if variants else [])]:
                     result = await _rehearse(hub, run, wording)
                     results.append(result)
                     progress(result)
     return results
+
+
+async def _variants(hub: Rehearsing, rehearsal: Rehearsal) -> list[tuple[str, Rehearsal]]:
+    found = wordings.variants(rehearsal)
+    if hub.llm is not None:
+        found += await wordings.paraphrased(rehearsal, partial(hub.llm.paraphrases, count=wordings.PARAPHRASES))
+    return found
 
 
 async def _calibrations(settings: Settings) -> list[dict[str, object]]:
@@ -169,13 +180,13 @@ async def _throwaway_hub(
                         StaffMember(email="rehearsal@invalid", name="Rehearsal", role="agent", password_hash="!")
                     )
             silent = {name: _SilentChannel(name) for name in channels}
-            judge = LlmResponder(own.llm) if own.llm.enabled else None
+            llm = LlmResponder(own.llm) if own.llm.enabled else None
             try:
                 async with open_runtime(own, silent) as runtime:
-                    yield Rehearsing(runtime, own, company, judge)
+                    yield Rehearsing(runtime, own, company, llm)
             finally:
-                if judge is not None:
-                    await judge.aclose()
+                if llm is not None:
+                    await llm.aclose()
     finally:
         await company.stop()
 
@@ -215,7 +226,7 @@ async def _rehearse(hub: Rehearsing, rehearsal: Rehearsal, wording: str | None) 
                     learned=await runtime.calibration.fresh(),
                 )
             )
-        judged = tuple([await _judged(hub.judge, turn.customer, reply, criterion) for criterion in turn.expect.judged])
+        judged = tuple([await _judged(hub.llm, turn.customer, reply, criterion) for criterion in turn.expect.judged])
         turns.append(TurnResult(turn, turn.customer, outcome, failed, explained, judged))
     return RehearsalResult(rehearsal, tuple(turns), wording=wording)
 

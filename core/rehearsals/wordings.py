@@ -1,14 +1,18 @@
 """Other wordings of a rehearsal's customer turns (`supporthub rehearse --variants`): the same
 question as customers also write it — with a typo, after a preamble, in a shorter form. Each
 variant changes one turn and runs the whole rehearsal again, so the report names the wording
-that fails. Deterministic: the same file gives the same variants on every run."""
+that fails. These are deterministic: the same file gives the same variants on every run. With an
+LLM configured, `paraphrased` adds the model's own wordings of each turn (`PARAPHRASES` a turn),
+which change from run to run."""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Awaitable, Callable
 
 from core.rehearsals.script import Rehearsal
 
+PARAPHRASES = 2
 PREAMBLE = "Hi there, quick question: "
 _FILLER = re.compile(
     r"\b(?:please|kindly|just|could you|can you|would you|tell me|i'd like to know|i want to know|"
@@ -51,10 +55,22 @@ def variants(rehearsal: Rehearsal) -> list[tuple[str, Rehearsal]]:
         for name, reword in WORDINGS:
             said = reword(turn.customer)
             if said and said != turn.customer:
-                turns = [
-                    *rehearsal.turns[:index],
-                    turn.model_copy(update={"customer": said}),
-                    *rehearsal.turns[index + 1 :],
-                ]
-                found.append((f"turn {index + 1}, {name}: {said!r}", rehearsal.model_copy(update={"turns": turns})))
+                found.append((f"turn {index + 1}, {name}: {said!r}", _with_turn(rehearsal, index, said)))
     return found
+
+
+async def paraphrased(
+    rehearsal: Rehearsal, paraphrases: Callable[[str], Awaitable[list[str]]]
+) -> list[tuple[str, Rehearsal]]:
+    """As `variants`, with each turn in the wordings `paraphrases` writes (an LLM's)."""
+    found = []
+    for index, turn in enumerate(rehearsal.turns):
+        for said in await paraphrases(turn.customer):
+            found.append((f"turn {index + 1}, paraphrase: {said!r}", _with_turn(rehearsal, index, said)))
+    return found
+
+
+def _with_turn(rehearsal: Rehearsal, index: int, said: str) -> Rehearsal:
+    turns = list(rehearsal.turns)
+    turns[index] = turns[index].model_copy(update={"customer": said})
+    return rehearsal.model_copy(update={"turns": turns})

@@ -162,16 +162,20 @@ async def test_criteria_in_plain_words_are_judged_by_the_llm_apart_and_listed_un
 
     def answers(body: Mapping[str, Any]) -> Response:
         asked = body["messages"][-1]["content"]
+        if "different wordings" in body["messages"][0]["content"]:
+            return Text("How do I reset my password?\nI forgot my password, what now?")
         if "criterion" not in body["messages"][0]["content"]:
             return Text("Click **Forgot password?** on the sign-in page [1].")
         return Text("FAIL\nNo discount is offered." if "discount" in asked else "PASS\nIt gives the steps.")
 
     model.otherwise = answers
     llm = LlmSettings(base_url=model.base_url, api_key=SecretStr("sk-test-123"), max_retries=0, timeout_s=10)
-    [judged] = await run_rehearsals(make_settings(llm=llm), [rehearsal])
+    judged, *variants = await run_rehearsals(make_settings(llm=llm), [rehearsal], variants=True)
     [unjudged] = await run_rehearsals(make_settings(), [rehearsal])
 
     assert judged.passed and unjudged.passed  # a criterion in words never decides the exit status
+    assert variants[-1].wording == "turn 1, paraphrase: 'I forgot my password, what now?'"
+    assert variants[-1].turns[0].said == "I forgot my password, what now?"  # the model's own wording, not its echo
     assert [(j.criterion, j.met, j.why) for j in judged.judgements] == [
         ("tells them how to reset the password", True, "It gives the steps."),
         ("offers a discount", False, "No discount is offered."),
