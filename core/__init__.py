@@ -61,7 +61,7 @@ core.pipeline: hub (the port channels call; one message's turn), conversation_wo
     outbox (delivery), notifications (the wake-up between processes), pulse (a
     beat on every change, for what shows conversations live), staffing (whether a person can
     come: a Slack desk, or the inbox with someone on the staff).
-core.ops: runtime (wiring), leadership, scheduler, reindex_process + reindex_child,
+core.ops: runtime (wiring), leadership, scheduler, reindex_process (a re-index in a child process),
     metrics_endpoint + metrics_snapshot, logs, readiness, privacy, access (who may open /admin:
     staff sessions and the admin token), passwords (argon2),
     client_address, request_guards.
@@ -70,6 +70,7 @@ core.cli: main (the `supporthub` group), support (what commands share), server (
     outbox_commands, case_commands, doctor_command + doctor (its checks), terminal (the CLI's
     own channel), exposure, data_dir,
     settings_reference (the docs' settings page, written from the settings models), sandbox_command,
+    reindex_child (the child process a server's re-index runs in, through the rehearsals' gate), rehearse_command,
     staff_commands (`supporthub staff invite|list|remove`). A command imports what it needs when
     it runs: `supporthub --help` loads no settings, database or model.
 core.admin: the dashboard at /admin, in three rooms: app (its routes and sign-in); views/ (pages and
@@ -94,5 +95,6 @@ core.sandbox: the sandbox page `supporthub sandbox` serves (session, page), the 
 core.rehearsals: test conversations a support team writes, run before a change goes live
     (`supporthub rehearse`): script (the YAML file), checks (what a turn must show), runner (a
     throwaway hub: its own database, nothing delivered), company_stand_in (the company's systems
-    as a rehearsal's actions reach them), wordings (a turn's other wordings).
+    as a rehearsal's actions reach them), wordings (a turn's other wordings), gate (every re-index
+    rehearsed before it goes live: `knowledge.rehearsal_gate`).
 """

@@ -30,6 +30,7 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+from pydantic.fields import FieldInfo
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -641,8 +642,8 @@ class Settings(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
-        # The TOML file arrives as init kwargs; the environment overrides it.
-        return (env_settings, init_settings)
+        # The TOML file arrives as init kwargs; the environment overrides it, key by key.
+        return (env_settings, _KeysGiven(settings_cls, init_settings))
 
     def section(self, model: type[SectionT]) -> SectionT:
         """The section a channel declared with `model` as its `settings_model`."""
@@ -655,6 +656,29 @@ class Settings(BaseSettings):
     @property
     def resolved_database_url(self) -> str:
         return self.database_url or f"sqlite+aiosqlite:///{(self.data_dir / 'supporthub.db').resolve()}"
+
+
+class _KeysGiven(PydanticBaseSettingsSource):
+    """The keyword arguments with each section a caller built as a model (`Settings(knowledge=
+    KnowledgeSettings(paths=[…]))`) given as the keys it set: the environment then overrides a
+    section key by key, as it does the TOML file's tables, instead of one
+    `SUPPORTHUB_<SECTION>__<KEY>` replacing the whole section with its defaults."""
+
+    def __init__(self, settings_cls: type[BaseSettings], given: PydanticBaseSettingsSource) -> None:
+        super().__init__(settings_cls)
+        self._given = given
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        return None, field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        return {key: _keys_set(value) for key, value in self._given().items()}
+
+
+def _keys_set(value: Any) -> Any:
+    if not isinstance(value, BaseModel):
+        return value
+    return {name: _keys_set(getattr(value, name)) for name in value.model_fields_set}
 
 
 class SettingsError(Exception):

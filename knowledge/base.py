@@ -21,7 +21,7 @@ from knowledge.embedding.embedder import Embedder
 from knowledge.embedding.recent_vectors import RecentVectors
 from knowledge.hits import Hit
 from knowledge.ingest.chunking import heading_text
-from knowledge.ingest.ingestor import Ingestor, IngestRequest, IngestSummary
+from knowledge.ingest.ingestor import Gate, Ingestor, IngestRequest, IngestSummary
 from knowledge.ingest.written import links
 from knowledge.search import fusion
 from knowledge.search.coverage import coverage, query_weights
@@ -350,6 +350,7 @@ class KnowledgeBase:
         prune_ingested: bool = False,
         force: bool = False,
         progress: bool = False,
+        gate: Gate | None = None,
     ) -> IngestSummary:
         """Make the index mirror `folders` and the website `sites` (crawled when `crawl`): ingest
         them, and drop what `knowledge.ingest.plan.removal` says (files no longer there, pages gone past
@@ -357,7 +358,8 @@ class KnowledgeBase:
         documents ingested by hand). `sites` None: every website page is left as it is.
         Raises FileNotFoundError, removing nothing, when one of `folders` does not exist (an
         unmounted volume must not empty the knowledge base), and `TooManyRemoved` when it would
-        remove more than `max_removed_share` of the documents, unless `force`."""
+        remove more than `max_removed_share` of the documents, unless `force`. A `gate` is asked
+        before the run's changes go live, and may hold them back (`HeldBack`)."""
         return await self._ingest(
             [_folder(f) for f in folders],
             trigger=trigger,
@@ -366,6 +368,7 @@ class KnowledgeBase:
             prune=True,
             prune_ingested=prune_ingested,
             force=force,
+            gate=gate,
             progress=progress,
         )
 
@@ -381,9 +384,10 @@ class KnowledgeBase:
         prune_ingested: bool = False,
         force: bool = False,
         managed: Sequence[FolderSource] = (),
+        gate: Gate | None = None,
     ) -> IngestSummary:
         request = IngestRequest(
-            folders, managed, sites, crawl=crawl, prune=prune, prune_ingested=prune_ingested, force=force
+            folders, managed, sites, crawl=crawl, prune=prune, prune_ingested=prune_ingested, force=force, gate=gate
         )
         summary = await self.ingestor.run(request, trigger=trigger, progress=progress)
         log.info("knowledge ingest (%s): %s", trigger, summary.line)

@@ -91,6 +91,14 @@ class KnowledgeSettings(BaseModel):
         "(77 MB at 50,000); past it, chroma's approximate HNSW index",
     )
     query_workers: int = Field(0, ge=0, le=64, description="threads encoding queries in `serve`; 0 = one per core")
+    rehearsals: Path = Field(
+        Path("config/rehearsals"), description="the team's rehearsals (*.yaml), run by the gate of every re-index"
+    )
+    rehearsal_gate: Literal["block", "warn", "off"] = Field(
+        "warn",
+        description="after a re-index, a rehearsal that passed before and fails now: `block` keeps the index "
+        "live before it, `warn` logs it and goes live, `off` runs no rehearsal (none without rehearsals)",
+    )
 
     @field_validator("sources")
     @classmethod

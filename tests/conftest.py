@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
+import os
 import socket
 from collections.abc import AsyncIterator, Callable, Iterator
 from functools import partial
@@ -35,6 +36,9 @@ from tests.schema_templates import SchemaTemplates
 from tests.suite_habits import pytest_collection_modifyitems, pytest_terminal_summary  # noqa: F401 — hooks
 
 pytest_plugins = ["pytester"]  # tests/unit/test_suite_habits.py runs pytest on samples
+os.environ.setdefault("SUPPORTHUB_KNOWLEDGE__REHEARSAL_GATE", "off")
+"""The suite's hubs index help centres of their own, not the sample that config/rehearsals is
+written for; the gate's tests turn it on (tests/integration/test_rehearse.py)."""
 _real_connect = socket.socket.connect
 
 

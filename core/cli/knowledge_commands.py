@@ -83,7 +83,8 @@ def reindex_command(settings: Settings, no_progress: bool, prune: bool, force: b
     documents, remove those whose file is gone. Documents added with `supporthub ingest` are
     kept (--prune removes them); documents written in the dashboard or pushed through the API
     are kept."""
-    from knowledge.ingest.ingestor import TooManyRemoved
+    from core.rehearsals.gate import RehearsalGate
+    from knowledge.ingest.ingestor import HeldBack, TooManyRemoved
 
     try:
         summary = _with_kb(
@@ -95,9 +96,10 @@ def reindex_command(settings: Settings, no_progress: bool, prune: bool, force: b
                 prune_ingested=prune,
                 force=force,
                 progress=not no_progress,
+                gate=RehearsalGate.of(settings),
             ),
         )
-    except (FileNotFoundError, TooManyRemoved) as exc:
+    except (FileNotFoundError, TooManyRemoved, HeldBack) as exc:
         raise click.ClickException(str(exc)) from None
     _echo_summary(summary)
 

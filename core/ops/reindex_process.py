@@ -9,7 +9,7 @@ thread), and `nice` gives the server's own threads the cores first.
 
 The child gets the server's settings as JSON on its stdin (secrets never reach its command
 line), writes the run's summary as the last line of its stdout, and logs to the stderr it
-shares with the server. It ends with the server, however the server ends (`reindex_child`).
+shares with the server. It ends with the server, however the server ends (`core.cli.reindex_child`).
 """
 
 from __future__ import annotations
@@ -97,7 +97,7 @@ class ReindexRunner:
             self._child = await asyncio.create_subprocess_exec(
                 sys.executable,
                 "-m",
-                "core.ops.reindex_child",
+                "core.cli.reindex_child",
                 stdin=asyncio.subprocess.PIPE,
                 stdout=asyncio.subprocess.PIPE,
             )

@@ -5,5 +5,6 @@ path before a change goes live (`supporthub rehearse`, docs/rehearsals.md).
     checks            what one turn produced (`TurnOutcome`) and which expectations fail
     runner            a throwaway hub (its own database, nothing delivered) that runs them
     company_stand_in  the company's systems as a rehearsal's actions reach them: never the live ones
-    wordings          other wordings of each turn (a typo, a preamble, a shorter form)
+    wordings          other wordings of each turn (a typo, a preamble, a shorter form; an LLM's paraphrases)
+    gate              every re-index rehearsed before it goes live (`knowledge.rehearsal_gate`)
 """

@@ -153,7 +153,11 @@ def load_all(where: Path) -> list[Rehearsal]:
         files = sorted(p for p in where.iterdir() if p.suffix in SUFFIXES)
         if not files:
             raise RehearsalFileError(f"{where}: no rehearsal files (*.yaml) here")
-        return [load(p) for p in files]
+        rehearsals = [load(p) for p in files]
+        names = [r.name for r in rehearsals]
+        if twice := sorted({name for name in names if names.count(name) > 1}):
+            raise RehearsalFileError(f"{where}: two rehearsals are named {', '.join(map(repr, twice))}")
+        return rehearsals
     if not where.is_file():
         raise RehearsalFileError(f"{where}: no such file or folder")
     return [load(where)]

@@ -25,10 +25,11 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
+import shutil
 import sys
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import partial
@@ -100,6 +101,18 @@ class TooManyRemoved(Exception):
     was changed (a folder emptied by mistake, a source's URL mistyped)."""
 
 
+Gate = Callable[[Path | None, Path], Awaitable[str | None]]
+"""Asked before a run's changes go live: given the folder of the local index version live now
+(None before the first) and that of the candidate the run built, the reason to hold the
+candidate back, or None to publish it. The app's rehearsals are one (`core.rehearsals.gate`)."""
+
+
+class HeldBack(Exception):
+    """The run's gate held its changes back: the index live before stays live, the documents
+    table is not updated (the next run does the work again), and the run is recorded with the
+    reason."""
+
+
 @dataclass(frozen=True, slots=True)
 class IngestRequest:
     """What one run is asked to bring in line, and how far it may go."""
@@ -118,6 +131,8 @@ class IngestRequest:
     """A re-index removes files ingested by hand that are gone, too."""
     force: bool = False
     """Remove more than `max_removed_share` of the documents if the plan says so."""
+    gate: Gate | None = None
+    """Asked before the run's changes go live (`Gate`); None: they go live."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -230,7 +245,7 @@ class Ingestor:
             try:
                 planned = await self._plan_run(request, run_id=run_id, show=show)
                 embedded = await self._index(planned, run_id=run_id, show=show)
-                await self._publish(planned)
+                await self._publish(planned, request.gate)
             except asyncio.CancelledError:
                 await self._finish_run(run_id, error=STOPPED, seconds=time.perf_counter() - started)
                 raise
@@ -369,12 +384,16 @@ class Ingestor:
         await asyncio.to_thread(self._write_vectors, stale, records, vectors)
         return len(records)
 
-    async def _publish(self, planned: _RunPlan) -> None:
+    async def _publish(self, planned: _RunPlan, gate: Gate | None) -> None:
         """The documents table and the index version, then the local index rebuilt from them;
         with nothing indexed or removed, only the rows' updates, and the local index rebuilt only
-        when another host's run or a link moved the version since."""
+        when another host's run or a link moved the version since. With a `gate`, a run that
+        changed the index first builds its version as a candidate and asks the gate, which may
+        hold it back (`HeldBack`, before anything of it is published)."""
         plan, removed = planned.plan, planned.removal.removed
         if plan.documents or removed or not planned.consistent:
+            if gate is not None:
+                await self._ask(gate)
             await asyncio.to_thread(self.rebuild_local, *await self._write_table(plan, removed))
             return
         if plan.updates:
@@ -386,6 +405,17 @@ class Ingestor:
             async with self.sessionmaker() as session:  # after the version: a link since moves it again
                 linked = await links(session)
             await asyncio.to_thread(self.rebuild_local, current, linked)
+
+    async def _ask(self, gate: Gate) -> None:
+        async with self.sessionmaker() as session:
+            linked = await links(session)
+        candidate = await asyncio.to_thread(self.stage_local, linked)
+        try:
+            reason = await gate(self.local.current_version(), candidate)
+        finally:
+            await asyncio.to_thread(shutil.rmtree, candidate, True)
+        if reason is not None:
+            raise HeldBack(reason)
 
     def _plan(
         self,
@@ -612,30 +642,35 @@ class Ingestor:
         database's index `version` (read before chroma is; None: unknown), with the phrasings
         `linked` to its sections (read with the version). False, building nothing, when another
         process sharing this data_dir has already published `version`."""
-        import numpy as np
-
         with self.local.exclusive():
             self.local.refresh()
             if version is not None and self.local.snapshot.index_version == version:
                 return False
-            with_vectors = self.dense.count() <= self.brute_force_max_chunks
-            records: list[ChunkRecord] = []
-            blocks = []
-            for page, vectors in self.dense.pages(vectors=with_vectors):
-                records.extend(page)
-                if vectors is not None:
-                    blocks.append(vectors)
-            matrix = np.concatenate(blocks) if with_vectors and blocks else None
-            if not self.local.snapshot.records:  # from nothing (a new host, an older version's index):
-                self.embedder.expect(len(records))  # every heading and phrasing is embedded
-            self.local.rebuild(
-                records,
-                matrix,
-                self._heading_vectors(records),
-                self._phrasings(records, linked),
-                index_version=version,
-            )
+            records, matrix, headings, phrasings = self._local_parts(linked)
+            self.local.rebuild(records, matrix, headings, phrasings, index_version=version)
             return True
+
+    def stage_local(self, linked: Sequence[Link]) -> Path:
+        """The local index chroma holds now, written as a candidate version and not published
+        (`LocalIndex.stage`): what a gate tries before it goes live."""
+        return self.local.stage(*self._local_parts(linked))
+
+    def _local_parts(self, linked: Sequence[Link]) -> tuple[list[ChunkRecord], Any, Any, Phrasings]:
+        """chroma's records, their vectors when few enough for brute force, their headings'
+        embeddings and their phrasings: a local index version's contents."""
+        import numpy as np
+
+        with_vectors = self.dense.count() <= self.brute_force_max_chunks
+        records: list[ChunkRecord] = []
+        blocks = []
+        for page, vectors in self.dense.pages(vectors=with_vectors):
+            records.extend(page)
+            if vectors is not None:
+                blocks.append(vectors)
+        matrix = np.concatenate(blocks) if with_vectors and blocks else None
+        if not self.local.snapshot.records:  # from nothing (a new host, an older version's index):
+            self.embedder.expect(len(records))  # every heading and phrasing is embedded
+        return records, matrix, self._heading_vectors(records), self._phrasings(records, linked)
 
     def _heading_vectors(self, records: Sequence[ChunkRecord]) -> Any:
         """Each chunk's heading embedded (headings are few and short; known ones are reused)."""

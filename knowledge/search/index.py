@@ -449,6 +449,24 @@ class LocalIndex:
             self._snapshot = snapshot
             return True
 
+    def current_version(self) -> Path | None:
+        """The folder of the version published here; None before the first."""
+        try:
+            return self.directory / self._pointer.read_text(encoding="utf-8").strip()
+        except FileNotFoundError:
+            return None
+
+    def stage(
+        self,
+        records: Sequence[ChunkRecord],
+        vectors: np.ndarray | None,
+        headings: np.ndarray,
+        phrasings: Phrasings | None = None,
+    ) -> Path:
+        """A version of `records` written to a folder of its own and not published: a candidate
+        to try before it goes live (`knowledge.ingest.ingestor.Gate`). The caller removes it."""
+        return self._write(f"{_CANDIDATE}{uuid.uuid4().hex[:12]}", records, vectors, headings, phrasings, None)[0]
+
     def rebuild(
         self,
         records: Sequence[ChunkRecord],
@@ -463,13 +481,43 @@ class LocalIndex:
         and use them here at once. The arrays become the new snapshot's (read-only).
         `index_version`: the database's, read before chroma was. Call it within `exclusive()`
         when other processes may publish here."""
+        version, written = self._write(
+            f"v-{uuid.uuid4().hex[:12]}", records, vectors, headings, phrasings, index_version
+        )
+        temporary = self.directory / f"CURRENT.{uuid.uuid4().hex[:8]}"
+        temporary.write_text(version.name, encoding="utf-8")
+        with self._lock:
+            os.replace(temporary, self._pointer)
+            stamp = self._pointer.stat().st_mtime_ns
+            self._snapshot = IndexSnapshot.build(
+                records,
+                written.retriever,
+                written.vectors,
+                written.headings,
+                stamp=stamp,
+                index_version=index_version,
+                document_frequency=written.frequency,
+                phrasings=written.phrasings,
+            )
+        self._remove_old_versions(keep=version.name)
+
+    def _write(
+        self,
+        name: str,
+        records: Sequence[ChunkRecord],
+        vectors: np.ndarray | None,
+        headings: np.ndarray,
+        phrasings: Phrasings | None,
+        index_version: str | None,
+    ) -> tuple[Path, _Written]:
+        """A version's files in the folder `name`: BM25, vectors, headings, phrasings, chunks."""
         import bm25s
 
         retriever = None
         if vectors is not None:
             vectors = np.ascontiguousarray(vectors, dtype=np.float32)
         self.directory.mkdir(parents=True, exist_ok=True)
-        version = self.directory / f"v-{uuid.uuid4().hex[:12]}"
+        version = self.directory / name
         version.mkdir()
         if records:
             retriever = bm25s.BM25()
@@ -503,22 +551,7 @@ class LocalIndex:
                     + "\n"
                 )
         (version / _MANIFEST).write_text(json.dumps({"index_version": index_version}), encoding="utf-8")
-        temporary = self.directory / f"CURRENT.{uuid.uuid4().hex[:8]}"
-        temporary.write_text(version.name, encoding="utf-8")
-        with self._lock:
-            os.replace(temporary, self._pointer)
-            stamp = self._pointer.stat().st_mtime_ns
-            self._snapshot = IndexSnapshot.build(
-                records,
-                retriever,
-                vectors,
-                headings,
-                stamp=stamp,
-                index_version=index_version,
-                document_frequency=frequency,
-                phrasings=phrasings,
-            )
-        self._remove_old_versions(keep=version.name)
+        return version, _Written(retriever, vectors, headings, phrasings, frequency)
 
     def _remove_old_versions(self, *, keep: str) -> None:
         for path in self.directory.glob("v-*"):
@@ -526,6 +559,19 @@ class LocalIndex:
                 shutil.rmtree(path, ignore_errors=True)
 
 
+@dataclass(frozen=True, slots=True)
+class _Written:
+    """What `LocalIndex._write` built, for the snapshot that publishes it."""
+
+    retriever: Any
+    vectors: np.ndarray | None
+    headings: np.ndarray
+    phrasings: Phrasings
+    frequency: dict[str, int]
+
+
+_CANDIDATE = "candidate-"
+"""A staged version's folder starts so: `_remove_old_versions` (`v-*`) leaves it to its caller."""
 _MANIFEST = "manifest.json"
 """A version's own facts: the database index version it was built from."""
 

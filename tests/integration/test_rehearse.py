@@ -206,3 +206,42 @@ def test_variants_name_the_wording_that_fails_as_the_docs_show(indexed_data_dir:
         str(SAMPLE / "password-reset.yaml"), "config/rehearsals/password-reset.yaml"
     )
     assert ran.stdout.startswith(doc_blocks("text")[0])
+
+
+def test_the_gate_keeps_the_live_index_when_a_rehearsal_that_passed_fails_and_warn_lets_it_go_live(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """docs/rehearsals.md, "The gate": `supporthub reindex` with knowledge.rehearsal_gate = block,
+    the worked example's first turn, and the password article losing its steps."""
+    monkeypatch.chdir(tmp_path)
+    articles, rehearsals = Path("help"), Path("rehearsals")
+    articles.mkdir()
+    rehearsals.mkdir()
+    (articles / "opening-hours.md").write_text(HOURS)
+    (articles / "reset-your-password.md").write_text(RESET)
+    (rehearsals / "password-reset.yaml").write_text(
+        (SAMPLE / "password-reset.yaml").read_text().split("  - customer: the link")[0]
+    )
+    env: dict[str, str | None] = {
+        "SUPPORTHUB_DATA_DIR": str(tmp_path / "data"),
+        "SUPPORTHUB_LOG__LEVEL": "WARNING",
+        "SUPPORTHUB_KNOWLEDGE__PATHS": '["help"]',
+        "SUPPORTHUB_KNOWLEDGE__REHEARSALS": "rehearsals",
+        "SUPPORTHUB_KNOWLEDGE__REHEARSAL_GATE": "block",
+    }
+    assert supporthub("reindex", "--no-progress", env=env).exit_code == 0
+
+    (articles / "reset-your-password.md").write_text(BROKEN)
+    held = supporthub("reindex", "--no-progress", env=env)
+    assert held.exit_code == 1
+    assert (
+        "held back by the rehearsals: rehearsal 'Reset a password, then ask for a person' passed before and fails "
+        "now: turn 1 ('How do I reset my password?'): does not say 'Forgot password'"
+    ) in held.stderr
+    assert doc_blocks("text")[4].strip() in held.stderr  # the log line the docs show
+    still = supporthub("ask", "How do I reset my password?", env=env)
+    assert "Forgot password" in still.stdout, still.stdout
+
+    warned = supporthub("reindex", "--no-progress", env={**env, "SUPPORTHUB_KNOWLEDGE__REHEARSAL_GATE": "warn"})
+    assert warned.exit_code == 0 and "knowledge.rehearsal_gate = warn" in warned.stderr
+    assert "Our office" in supporthub("ask", "How do I reset my password?", env=env).stdout

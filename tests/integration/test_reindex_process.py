@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from core.ops.reindex_child import NICENESS
+from core.cli.reindex_child import NICENESS
 from core.ops.reindex_process import ReindexFailed, ReindexRunner, settings_json
 from core.ops.runtime import open_database
 from core.settings import Settings
@@ -33,7 +33,7 @@ async def runs(sessionmaker: async_sessionmaker[AsyncSession]) -> list[IndexRun]
 
 
 def reindex_children() -> list[psutil.Process]:
-    return [child for child in psutil.Process().children() if "core.ops.reindex_child" in " ".join(child.cmdline())]
+    return [child for child in psutil.Process().children() if "core.cli.reindex_child" in " ".join(child.cmdline())]
 
 
 @pytest.fixture

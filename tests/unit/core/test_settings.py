@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from channels.api.settings import ApiSettings
-from core.settings import SettingsError, load_settings
+from core.settings import Settings, SettingsError, load_settings
+from knowledge.settings import KnowledgeSettings
 from tests.cli_runner import supporthub
 
 EXAMPLE = Path("config/supporthub.example.toml")
@@ -119,3 +120,14 @@ def test_business_hours_read_from_the_file_and_the_environment(tmp_path: Path, m
     hours = load_settings(config).handoff.hours
     assert hours.week() == (((540, 1050),), (), (), (), ((540, 720), (780, 960)), (), ())
     assert hours.holidays == [date(2025, 12, 25), date(2025, 12, 26)]
+
+
+def test_a_section_built_as_a_model_is_overridden_key_by_key_by_the_environment(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """One `SUPPORTHUB_KNOWLEDGE__…` variable once replaced a section given as a model with the
+    section's defaults, the caller's `paths` lost (the TOML file's tables always merged)."""
+    monkeypatch.setenv("SUPPORTHUB_KNOWLEDGE__REHEARSAL_GATE", "block")
+    settings = Settings(knowledge=KnowledgeSettings(paths=[tmp_path], chunk_max_chars=900))
+    assert settings.knowledge.paths == [tmp_path] and settings.knowledge.chunk_max_chars == 900
+    assert settings.knowledge.rehearsal_gate == "block"

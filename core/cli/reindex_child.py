@@ -1,5 +1,6 @@
 """The child process of a server's re-index run (`core.ops.reindex_process`): the request on stdin,
-the run's summary (or its error) as the last line of stdout, logs on stderr."""
+the run's summary (or its error) as the last line of stdout, logs on stderr. The run goes live
+through the rehearsals' gate (`core.rehearsals.gate`), which may hold it back."""
 
 from __future__ import annotations
 
@@ -18,10 +19,11 @@ from pydantic import ValidationError
 from core.invariants import present
 from core.ops.logs import configure_logging
 from core.ops.runtime import open_knowledge
+from core.rehearsals.gate import RehearsalGate
 from core.settings import Settings
-from knowledge.ingest.ingestor import IngestSummary
+from knowledge.ingest.ingestor import HeldBack, IngestSummary
 
-log = logging.getLogger("core.ops.reindex_child")  # run as __main__
+log = logging.getLogger("core.cli.reindex_child")  # run as __main__
 
 PR_SET_PDEATHSIG = 1
 """prctl's option: the signal this process gets when its parent dies."""
@@ -44,7 +46,11 @@ async def _reindex(settings: Settings, trigger: str, *, crawl: bool) -> IngestSu
     try:
         async with open_knowledge(settings) as knowledge:
             return await knowledge.reindex(
-                settings.knowledge.folders(), sites=settings.knowledge.sites(), crawl=crawl, trigger=trigger
+                settings.knowledge.folders(),
+                sites=settings.knowledge.sites(),
+                crawl=crawl,
+                trigger=trigger,
+                gate=RehearsalGate.of(settings),
             )
     except asyncio.CancelledError:
         log.warning("re-index (%s) stopped: the server is stopping", trigger)
@@ -76,6 +82,9 @@ def main() -> None:
     os.nice(NICENESS)
     try:
         summary = asyncio.run(_reindex(settings, request["trigger"], crawl=request.get("crawl", True)))
+    except HeldBack as exc:  # the gate logged why
+        print(json.dumps({"error": str(exc)}), flush=True)
+        sys.exit(1)
     except Exception as exc:
         log.exception("re-index (%s) failed", request["trigger"])
         print(json.dumps({"error": f"{type(exc).__name__}: {exc}"}), flush=True)

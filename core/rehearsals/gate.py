@@ -1,0 +1,96 @@
+"""The gate of every re-index (`knowledge.rehearsal_gate`, docs/rehearsals.md): before a run's
+changes go live, the team's rehearsals run against the index live now and against the run's
+candidate (`knowledge.ingest.ingestor.Gate`). A rehearsal that passed before and fails now holds
+the candidate back (`block`: the index live before stays live, the run is recorded with the
+reason, which the dashboard's index runs show) or is logged (`warn`, the default).
+
+Each side is rehearsed on a folder of its own that holds only that version of the local index
+(a link to it), as `supporthub rehearse` would search it. Past `knowledge.brute_force_max_chunks`
+search asks chroma, which the run has already written: the candidate cannot be tried apart
+from it, so the gate says so in the log and lets the run go live.
+"""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+
+from core.rehearsals.runner import RehearsalResult, run_rehearsals
+from core.rehearsals.script import Rehearsal, RehearsalFileError, load_all
+from core.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+class RehearsalGate:
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+
+    @classmethod
+    def of(cls, settings: Settings) -> RehearsalGate | None:
+        """The gate `settings` ask for; None when it is off or the team has no rehearsals yet."""
+        folder = settings.knowledge.rehearsals
+        if settings.knowledge.rehearsal_gate == "off" or not folder.is_dir() or not any(folder.glob("*.y*ml")):
+            return None
+        return cls(settings)
+
+    async def __call__(self, live: Path | None, candidate: Path) -> str | None:
+        blocking = self._settings.knowledge.rehearsal_gate == "block"
+        try:
+            rehearsals = load_all(self._settings.knowledge.rehearsals)
+        except RehearsalFileError as exc:
+            log.error("re-index: the rehearsals cannot be read, so none ran: %s", exc)
+            return f"held back: the rehearsals cannot be read: {exc}" if blocking else None
+        if not (candidate / "vectors.npy").exists():
+            log.warning(
+                "re-index: rehearsals not run: past knowledge.brute_force_max_chunks the new index is searched "
+                "through chroma, which this run has written already"
+            )
+            return None
+        if live is None:
+            return None  # the first index: no rehearsal passed before it
+        before = await self._failures(live, rehearsals)
+        after = await self._failures(candidate, rehearsals)
+        regressed = {name: why for name, why in after.items() if why and not before.get(name)}
+        still = sum(1 for why in after.values() if why) - len(regressed)
+        log.info(
+            "re-index: rehearsals %d passed, %d failed since this change, %d failed before it too",
+            len(after) - len(regressed) - still,
+            len(regressed),
+            still,
+        )
+        if not regressed:
+            return None
+        reason = "; ".join(f"rehearsal {name!r} passed before and fails now: {why}" for name, why in regressed.items())
+        if blocking:
+            log.error("re-index held back, the index before it stays live: %s", reason)
+            return f"held back by the rehearsals: {reason}"
+        log.warning("re-index goes live although %s (knowledge.rehearsal_gate = warn)", reason)
+        return None
+
+    async def _failures(self, version: Path, rehearsals: Sequence[Rehearsal]) -> dict[str, str | None]:
+        """Each rehearsal's name and its first failure on `version` (None: it passed)."""
+        settings = self._settings
+        with tempfile.TemporaryDirectory(prefix="supporthub-gate-") as folder:
+            local = Path(folder) / "bm25" / settings.knowledge.collection
+            local.mkdir(parents=True)
+            (local / version.name).symlink_to(version, target_is_directory=True)
+            (local / "CURRENT").write_text(version.name, encoding="utf-8")
+            on_version = settings.model_copy(
+                update={
+                    "data_dir": Path(folder),
+                    "database_url": settings.resolved_database_url,
+                    "knowledge": settings.knowledge.model_copy(update={"chroma_url": ""}),
+                }
+            )
+            results = await run_rehearsals(on_version, rehearsals)
+        return {result.rehearsal.name: _first_failure(result) for result in results}
+
+
+def _first_failure(result: RehearsalResult) -> str | None:
+    for number, turn in enumerate(result.turns, 1):
+        if turn.failed:
+            return f"turn {number} ({turn.said!r}): {turn.failed[0]}"
+    return None
