@@ -71,7 +71,7 @@ from typing import Any
 from aiohttp import hdrs, web
 from twilio.request_validator import HMAC_SHA256, SIGNATURE_HEADER, SIGNATURE_SETTINGS_HEADER, RequestValidator
 
-from core.sandbox.stand_in import Answer, StandIn
+from core.sandbox.stand_in import Answer, Recorded, StandIn
 
 ACCOUNT_SID = "AC" + "0" * 30 + "01"
 """34 characters, like every Twilio account sid."""
@@ -113,24 +113,16 @@ _GSM_BASIC = frozenset(
 _GSM_EXTENDED = frozenset("^{}\\[~]|€\f")
 
 
-@dataclass(frozen=True, slots=True)
-class RecordedCall:
-    """One REST request as it crossed the wire and what the fake answered: `status` and the
-    JSON `response` (`{}` for a scripted HTML page). `authorized` when its Basic auth was the
-    account's; `params` is the form body (and query string), a repeated key as a list."""
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RecordedCall(Recorded):
+    """One REST request as it crossed the wire and what the fake answered (`{}` for a scripted
+    HTML page). `authorized` when its Basic auth was the account's; `params` is the form body
+    (and query string), a repeated key as a list."""
 
     method: str
     path: str
     params: dict[str, str | list[str]]
     authorized: bool
-    status: int
-    response: dict[str, Any]
-    at: float = field(default_factory=time.monotonic)
-    """`time.monotonic()` when answered, so tests can measure the waits between sends."""
-
-    @property
-    def ok(self) -> bool:
-        return 200 <= self.status < 300
 
     @property
     def code(self) -> int | None:
@@ -364,7 +356,16 @@ class FakeTwilio(StandIn):
     async def _record(
         self, request: web.Request, params: dict[str, str | list[str]], authorized: bool, answer: Answer
     ) -> web.Response:
-        self.calls.append(RecordedCall(request.method, request.path, params, authorized, answer.status, answer.body))
+        self.calls.append(
+            RecordedCall(
+                method=request.method,
+                path=request.path,
+                params=params,
+                authorized=authorized,
+                status=answer.status,
+                response=answer.body,
+            )
+        )
         await self.recorded()
         return _twilio_response(answer)
 

@@ -52,7 +52,7 @@ from typing import Any
 import aiohttp
 from aiohttp import hdrs, web
 
-from core.sandbox.stand_in import StandIn
+from core.sandbox.stand_in import Recorded, StandIn
 
 GRAPH_VERSION = "v23.0"
 PHONE_NUMBER_ID = "106540352242922"
@@ -94,8 +94,8 @@ _ERROR_DETAILS = {
 }
 
 
-@dataclass(frozen=True, slots=True)
-class RecordedCall:
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RecordedCall(Recorded):
     """One Graph API request as it crossed the wire and what the fake answered. `body` is the JSON
     body (None for a GET), `query` the query string; `authorized` when it carried the Bearer token."""
 
@@ -104,13 +104,6 @@ class RecordedCall:
     query: dict[str, str]
     body: dict[str, Any] | None
     authorized: bool
-    status: int
-    response: dict[str, Any]
-    at: float = field(default_factory=time.monotonic)
-
-    @property
-    def ok(self) -> bool:
-        return 200 <= self.status < 300
 
     @property
     def code(self) -> int | None:
@@ -347,7 +340,13 @@ class FakeGraph(StandIn):
         self, request: web.Request, body: dict[str, Any] | None, authorized: bool, answer: _Answer
     ) -> web.Response:
         call = RecordedCall(
-            request.method, request.path, dict(request.query), body, authorized, answer.status, answer.body
+            method=request.method,
+            path=request.path,
+            query=dict(request.query),
+            body=body,
+            authorized=authorized,
+            status=answer.status,
+            response=answer.body,
         )
         self.calls.append(call)
         await self.recorded()

@@ -9,8 +9,9 @@ recording one it calls `recorded()`, which wakes whoever waits in `wait_until`.
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from aiohttp import web
@@ -29,6 +30,22 @@ class Answer:
         if self.page is not None:
             return web.Response(status=self.status, text=self.page, content_type="text/html", headers=headers)
         return web.json_response(self.body, status=self.status, headers=headers)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Recorded:
+    """What a stand-in answered one request it recorded; a platform's record adds how the
+    request looked on its wire (`channels/<name>/stand_in.py`'s `RecordedCall`)."""
+
+    status: int
+    response: dict[str, Any]
+    """The JSON answered (`{}` for a non-JSON page)."""
+    at: float = field(default_factory=time.monotonic)
+    """`time.monotonic()` when answered, so tests can measure the waits between requests."""
+
+    @property
+    def ok(self) -> bool:
+        return 200 <= self.status < 300
 
 
 class StandIn:
