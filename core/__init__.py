@@ -78,10 +78,13 @@ core.admin: the dashboard at /admin, in three rooms: app (its routes and sign-in
     suggestions (reviewing what staff answered; answering a knowledge gap in place),
     action_calls (the declared actions and the audit trail of their calls), knowledge_api (a
     help centre pushes or withdraws an article: /api/knowledge/documents, behind the admin
-    token), render, charts); queries/ (what the pages read: overview, conversations, gaps,
-    wrong_answers (answers the customer's next move says were wrong), satisfaction (survey
-    scores, resolution rate), operations, status, schedule, periods, contact_labels); inbox/
-    (the staff desk in the browser: views, queries, live through server-sent events).
+    token), dashboard (what every view is given: the runtime, a page, the form, and `act`, the one
+    way a staff action is written: its transaction and audit line, refusals as the page again or
+    as text, JSON or a redirect), render, charts); queries/ (what the pages read: overview,
+    conversations, gaps, wrong_answers (answers the customer's next move says were wrong),
+    satisfaction (survey scores, resolution rate), operations, status, schedule, periods,
+    contact_labels); inbox/ (the staff desk in the browser: views, queries, live through
+    server-sent events).
 core.handoff: policy, cases, customer_cases (a customer's own cases, for the built-in actions), desk + desk_store (the chat-platform desk through the desk port),
     inbox_store (the inbox's replies, notes, assignments), canned, survey, hours (business
     hours and the SLA clock), reach (where a customer can reach the team when no desk takes

@@ -30,7 +30,6 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from functools import partial
 from importlib.resources import files
-from typing import Any
 
 from aiohttp import web
 from aiohttp_sse import sse_response
@@ -40,7 +39,8 @@ from sqlalchemy.orm import Session
 from core.admin.inbox import queries as inbox_queries
 from core.admin.inbox.live import LiveStreams, TooManyStreams, Version
 from core.admin.queries.conversations import Transcript, transcript
-from core.admin.views.render import SECURITY_HEADERS, as_json, page
+from core.admin.views.dashboard import Dashboard, Form
+from core.admin.views.render import SECURITY_HEADERS, as_json
 from core.clean_text import clean
 from core.desk_port import CaseAction
 from core.handoff.canned import NoSuchCannedReply, canned_replies, render_canned_reply
@@ -51,7 +51,7 @@ from core.handoff.inbox_store import assign, note, reply
 from core.handoff.translations import Outgoing, language_of_case
 from core.ops.access import VISITOR, Visitor
 from core.ops.request_guards import could_be_row_id
-from core.ops.runtime import Runtime, running
+from core.ops.runtime import Runtime
 from core.settings import Settings
 from core.store import staff
 
@@ -80,8 +80,8 @@ class Inbox:
         *,
         env: Environment,
     ) -> None:
-        self._runtime_key = runtime
-        self._env = env
+        self._dashboard = Dashboard(runtime, env=env, headers=LIVE_HEADERS)
+        self._runtime, self._page = self._dashboard.runtime, self._dashboard.page
         self._sla = Sla.of(settings.handoff)
         self._survey = settings.handoff.survey
         self._staff = settings.languages.staff
@@ -106,17 +106,6 @@ class Inbox:
         """At shutdown: end the live streams, so the server need not wait for them."""
         if self._live is not None:
             await self._live.stop()
-
-    def _runtime(self, request: web.Request) -> Runtime:
-        return running(request, self._runtime_key)
-
-    def _page(self, request: web.Request, template: str, *, status: int = 200, **context: Any) -> web.Response:
-        visitor = request[VISITOR]
-        response = page(
-            self._env, template, status=status, csrf=visitor.csrf or "", path=request.path, me=visitor, **context
-        )
-        response.headers.update(LIVE_HEADERS)
-        return response
 
     # -- the queue ----------------------------------------------------------------------------
 
@@ -261,40 +250,35 @@ class Inbox:
 
     # -- actions ------------------------------------------------------------------------------
 
-    async def _form(self, request: web.Request) -> tuple[Visitor, Any]:
-        visitor = request[VISITOR]
-        return visitor, await request.post()  # its CSRF value was checked with the session (core.admin.app)
-
     async def _change(
-        self, request: web.Request, visitor: Visitor, action: str, work: Callable[[Session], Relayed | None]
+        self, request: web.Request, action: str, work: Callable[[Session], Relayed | None]
     ) -> web.Response:
-        """Run one of handoff's transactions on the case, with its line in the audit trail, then
-        let the hub deliver and update the Slack card; a move the case cannot make is answered
-        with the case's page and the reason (409), and nothing is recorded."""
+        """A staff action on the case (`core.admin.views.dashboard`): one of handoff's transactions,
+        with its line in the audit trail, then the hub delivers and updates the Slack card; a move
+        the case cannot make is answered with the case's page and the reason (409), and nothing is
+        recorded. Every caller, a script too, is sent back to the case."""
         case_id = _case_id(request)
         runtime = self._runtime(request)
 
-        def recorded(session: Session) -> Relayed | None:
-            done = work(session)
-            staff.record(
-                session, actor=visitor.actor, staff_id=visitor.staff_id, action=action, target=f"case {case_id}"
-            )
-            return done
+        async def relay(relayed: Relayed | None) -> None:
+            if relayed is not None:
+                await runtime.hub.case_changed(relayed)
+            else:
+                runtime.hub.pulse.beat()
 
-        try:
-            relayed = await runtime.transactions.run(recorded)
-        except CaseTransitionError as exc:
-            if "Authorization" in request.headers:
-                raise web.HTTPConflict(text=f"{exc}\n") from exc
-            return await self._case_page(request, problem=f"Nothing changed: {exc}.", status=409)
-        if relayed is not None:
-            await runtime.hub.case_changed(relayed)
-        else:
-            runtime.hub.pulse.beat()
-        raise web.HTTPSeeOther(location=f"/admin/inbox/{case_id}")
+        return await self._dashboard.act(
+            request,
+            work=work,
+            action=action,
+            target=lambda _: f"case {case_id}",
+            refusals={CaseTransitionError: web.HTTPConflict},
+            again=lambda status, reason: self._case_page(request, problem=f"Nothing changed: {reason}.", status=status),
+            then=relay,
+            location=lambda _: f"/admin/inbox/{case_id}",
+        )
 
     async def reply(self, request: web.Request) -> web.Response:
-        visitor, form = await self._form(request)
+        visitor, form = await self._dashboard.form(request)
         text = _text(form, "text")
         runtime = self._runtime(request)
         case_id = _case_id(request)
@@ -304,21 +288,20 @@ class Inbox:
             sent = await translations.for_customer(text, language=language)
         return await self._change(
             request,
-            visitor,
             "reply",
             partial(reply, case_id=case_id, actor=visitor.actor, text=text, push=runtime.hub.push, sent=sent),
         )
 
     async def note(self, request: web.Request) -> web.Response:
-        visitor, form = await self._form(request)
+        visitor, form = await self._dashboard.form(request)
         text = _text(form, "text")
         case_id = _case_id(request)
         return await self._change(
-            request, visitor, "note", lambda session: note(session, case_id=case_id, actor=visitor.actor, text=text)
+            request, "note", lambda session: note(session, case_id=case_id, actor=visitor.actor, text=text)
         )
 
     async def assign(self, request: web.Request) -> web.Response:
-        visitor, form = await self._form(request)
+        visitor, form = await self._dashboard.form(request)
         wanted = str(form.get("to", ""))
         colleagues = await self._runtime(request).transactions.run(staff.active_people)
         person = next((p for p in colleagues if p.id == wanted), None)
@@ -326,18 +309,16 @@ class Inbox:
             raise web.HTTPBadRequest(text="assign to someone on the staff (their id, from the form's list)\n")
         return await self._change(
             request,
-            visitor,
             f"assign to {person.name}",
             partial(assign, case_id=_case_id(request), to=person.name, actor=visitor.actor),
         )
 
     async def act(self, request: web.Request) -> web.Response:
-        visitor, _ = await self._form(request)
+        visitor, _ = await self._dashboard.form(request)
         action = ACTIONS[request.match_info["action"]]
         push = self._runtime(request).hub.push
         return await self._change(
             request,
-            visitor,
             action.value,
             partial(
                 act_on_case,
@@ -357,7 +338,7 @@ def _case_id(request: web.Request) -> str:
     return case_id
 
 
-def _text(form: Any, field: str) -> str:
+def _text(form: Form, field: str) -> str:
     text = clean(str(form.get(field, ""))).strip()
     if not text:
         raise web.HTTPBadRequest(text=f"the {field} is empty\n")

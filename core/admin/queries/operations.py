@@ -1,12 +1,13 @@
-"""What the dashboard's Cases, Knowledge and Status pages show, and its one outbox action: each
-function is a fixed, small number of queries, whatever the size of the tables.
+"""What the dashboard's Cases, Knowledge and Status pages show: each function is a fixed, small
+number of queries, whatever the size of the tables.
 
 - the case queue: open cases oldest first, with their age and whether they are past
   `handoff.sla_minutes` by the SLA job's own definition (`core.handoff.desk_store.past_sla`);
 - the knowledge base's documents, its recent index runs with the files they skipped and why,
   and its index version;
 - per push channel, the last successful delivery and the replies still pending or dead;
-  dead letters and re-queuing one, through `core.store.dead_letters` (what `supporthub outbox` uses).
+  dead letters, through `core.store.dead_letters` (what `supporthub outbox` uses; the Status page
+  re-queues one with its `requeue`).
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from core.handoff.hours import Sla
 from core.ops.metrics_snapshot import undelivered_by_channel
 from core.store.case_tables import Case
 from core.store.db import Conversation, OutboxItem
-from core.store.dead_letters import Requeued, UndeliveredReply, held, requeue, undelivered
+from core.store.dead_letters import UndeliveredReply, held, undelivered
 from knowledge.tables import IndexRun, IndexVersion, KnowledgeDocument, SkippedFile
 
 
@@ -234,13 +235,6 @@ async def dead_letters(session: AsyncSession, *, limit: int = 50) -> list[Undeli
     """The oldest dead letters (each `id` is the outbox item's, the one to retry)."""
     listing = await session.run_sync(lambda sync: undelivered(sync, dead_only=True, limit=limit))
     return listing.replies
-
-
-async def retry_dead_letter(session: AsyncSession, reply_id: int) -> Requeued:
-    """Re-queue the dead letter with outbox id `reply_id`, in the caller's transaction (the
-    caller commits). Raises `core.store.dead_letters.NotRequeueable`, whose message says why, when
-    there is no such item or it is not dead (pending, or delivered)."""
-    return await session.run_sync(lambda sync: requeue(sync, outbox_id=reply_id))
 
 
 async def last_scheduled_starts(session: AsyncSession) -> dict[str, datetime]:

@@ -10,7 +10,7 @@ arguments as stored, already masked. With the Bearer token the same data is JSON
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from aiohttp import web
@@ -19,10 +19,9 @@ from sqlalchemy.orm import Session
 
 from core.action_settings import ActionDeclaration, ActionSettings
 from core.admin.queries.contact_labels import contact_labels
+from core.admin.views.dashboard import Dashboard
 from core.admin.views.render import as_json, row_number
-from core.admin.views.replies import PageMaker
 from core.answering.actions import built_in
-from core.ops.runtime import Runtime
 from core.store import action_calls as store
 
 PAGE_SIZE = 50
@@ -90,11 +89,8 @@ def _described(name: str, declaration: ActionDeclaration, *, built: bool) -> Dec
 
 
 class ActionCallPages:
-    def __init__(self, *, runtime: Callable[[web.Request], Runtime], page: PageMaker, settings: ActionSettings) -> None:
-        """The dashboard's own ways to reach the runtime and render a page (`core.admin.views.pages.Pages`),
-        and the actions' settings."""
-        self._runtime = runtime
-        self._page = page
+    def __init__(self, *, dashboard: Dashboard, settings: ActionSettings) -> None:
+        self._runtime, self._page = dashboard.runtime, dashboard.page
         self._settings = settings
         self._declared = declared_actions(settings)
 

@@ -1,7 +1,8 @@
 """The dashboard's pages and their JSON twins. Each handler reads through the query modules
 (core.admin.queries.overview, conversations, gaps, wrong_answers, operations) in one session and
 renders; nothing here knows a channel or the hub's pipeline. The two actions — re-index now, retry a dead
-letter — are POSTs that check the session's CSRF value and redirect back (post/redirect/get).
+letter — are staff actions (`core.admin.views.dashboard`): POSTs whose CSRF value was checked, answered
+by a redirect back (post/redirect/get).
 """
 
 from __future__ import annotations
@@ -11,7 +12,6 @@ import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from functools import partial
 from typing import Any
 
 from aiohttp import web
@@ -29,23 +29,23 @@ from core.admin.queries.status import Status, read_status
 from core.admin.queries.wrong_answers import WrongAnswers, wrong_answers
 from core.admin.views.action_calls import ActionCallPages
 from core.admin.views.charts import Series, data_table, stacked_bars
-from core.admin.views.render import as_json, back, page, row_number, wants_json
+from core.admin.views.dashboard import Dashboard
+from core.admin.views.render import as_json, back, row_number
 from core.admin.views.replies import CannedReplyPages
 from core.admin.views.suggestions import SuggestionPages, section_targets
 from core.answering.answer_decision import Bar, answer_bar
 from core.clean_text import clean
 from core.handoff.hours import Sla
 from core.languages import detectable
-from core.ops.access import VISITOR, Visitor
+from core.ops.access import VISITOR
 from core.ops.reindex_process import ReindexFailed
 from core.ops.request_guards import could_be_row_id
-from core.ops.runtime import Runtime, running
+from core.ops.runtime import Runtime
 from core.registry import installed_channels
 from core.settings import Settings
-from core.store import staff
 from core.store.calibrations import load as load_calibration
 from core.store.db import ConversationState
-from core.store.dead_letters import NoSuchOutboxItem, NotRequeueable
+from core.store.dead_letters import NoSuchOutboxItem, NotRequeueable, requeue
 from knowledge.ingest.chunking import SECTION_SEPARATOR
 
 log = logging.getLogger(__name__)
@@ -104,18 +104,15 @@ class Pages:
         """The channels this hub serves (configured by name or switched on by their settings)."""
         self._installed = installed_channels()
         self._runtime_key = runtime
-        self._env = env
+        self._dashboard = Dashboard(runtime, env=env)
+        self._runtime, self._page = self._dashboard.runtime, self._dashboard.page
         self._gaps: GapFinder | None = None
         """Built with the knowledge base at the first request (the runtime opens after the app is built)."""
         self._sla = Sla.of(settings.handoff)
         self._reindexing: asyncio.Task[Any] | None = None
-        self._replies = CannedReplyPages(runtime=self._runtime, page=self._page)
-        self._suggestions = SuggestionPages(
-            runtime=self._runtime,
-            page=self._page,
-            collection=settings.knowledge.collection,
-        )
-        self._action_calls = ActionCallPages(runtime=self._runtime, page=self._page, settings=settings.actions)
+        self._replies = CannedReplyPages(dashboard=self._dashboard)
+        self._suggestions = SuggestionPages(dashboard=self._dashboard, collection=settings.knowledge.collection)
+        self._action_calls = ActionCallPages(dashboard=self._dashboard, settings=settings.actions)
 
     def routes(self) -> list[web.RouteDef]:
         return [
@@ -163,15 +160,6 @@ class Pages:
             except Exception:
                 log.warning("admin: could not prepare the knowledge gaps page", exc_info=True)
             await asyncio.sleep(WARM_EVERY_S)
-
-    def _runtime(self, request: web.Request) -> Runtime:
-        return running(request, self._runtime_key)
-
-    def _page(self, request: web.Request, template: str, *, status: int = 200, **context: Any) -> web.Response:
-        visitor: Visitor = request[VISITOR]
-        return page(
-            self._env, template, status=status, csrf=visitor.csrf or "", path=request.path, me=visitor, **context
-        )
 
     def _chosen(self, request: web.Request) -> Chosen:
         try:
@@ -419,18 +407,24 @@ class Pages:
         """Start a re-index (in a child process, `core.ops.reindex_process`), recorded as an index
         run whose trigger names the dashboard and the operator's address; the page shows it
         when it lands."""
-        visitor: Visitor = request[VISITOR]
+        visitor = request[VISITOR]
         visitor.require_admin("re-index")
+        if self._reindexing is not None and not self._reindexing.done():
+            back("/admin/knowledge?started=1")
         runtime = self._runtime(request)
-        if self._reindexing is None or self._reindexing.done():
-            trigger = f"admin:dashboard ({visitor.actor} from {request.remote})"
-            await runtime.transactions.run(
-                partial(
-                    staff.record, actor=visitor.actor, staff_id=visitor.staff_id, action="re-index", target="knowledge"
-                )
-            )
+        trigger = f"admin:dashboard ({visitor.actor} from {request.remote})"
+
+        def start(_: None) -> None:
             self._reindexing = asyncio.create_task(self._run_reindex(runtime, trigger[:100]), name="admin-reindex")
-        back("/admin/knowledge?started=1")
+
+        return await self._dashboard.act(
+            request,
+            work=lambda session: None,
+            action="re-index",
+            target=lambda _: "knowledge",
+            then=start,
+            location=lambda _: "/admin/knowledge?started=1",
+        )
 
     async def close(self, app: web.Application) -> None:
         """At shutdown: stop a dashboard re-index before the runtime it uses closes (the run
@@ -459,12 +453,13 @@ class Pages:
         )
 
     async def status(self, request: web.Request) -> web.Response:
+        return await self._status_page(request, retried=row_number(request.query.get("retried")))
+
+    async def _status_page(
+        self, request: web.Request, *, retried: int | None, problem: str | None = None, status: int = 200
+    ) -> web.Response:
         return self._page(
-            request,
-            "status.html",
-            hub=await self._status(request),
-            retried=row_number(request.query.get("retried")),
-            problem=None,
+            request, "status.html", status=status, hub=await self._status(request), retried=retried, problem=problem
         )
 
     async def status_json(self, request: web.Request) -> web.Response:
@@ -473,34 +468,24 @@ class Pages:
     async def retry(self, request: web.Request) -> web.Response:
         """Re-queue a dead letter, then back to the Status page; a row that is not (or no
         longer) a dead letter gets the page again with the reason, and nothing changed."""
-        visitor: Visitor = request[VISITOR]
+        visitor = request[VISITOR]
         visitor.require_admin("retry a delivery")
         reply_id = row_number(request.match_info["id"])
         if reply_id is None:
             raise web.HTTPNotFound(text="a dead letter's id is a number\n")
-        try:
-            async with self._runtime(request).sessionmaker.begin() as session:
-                requeued = await operations.retry_dead_letter(session, reply_id)
-        except NotRequeueable as exc:
-            status = 404 if isinstance(exc, NoSuchOutboxItem) else 409
-            if wants_json(request):
-                raise (web.HTTPNotFound if status == 404 else web.HTTPConflict)(text=f"{exc}\n") from exc
-            return self._page(
-                request, "status.html", status=status, hub=await self._status(request), retried=None, problem=str(exc)
-            )
-        log.info("admin: dead letter %d re-queued for %s by %s", requeued.id, requeued.channel, visitor.actor)
-        await self._runtime(request).transactions.run(
-            partial(
-                staff.record,
-                actor=visitor.actor,
-                staff_id=visitor.staff_id,
-                action="retry",
-                target=f"outbox {requeued.id}",
-            )
+        return await self._dashboard.act(
+            request,
+            work=lambda session: requeue(session, outbox_id=reply_id),
+            action="retry",
+            target=lambda requeued: f"outbox {requeued.id}",
+            refusals={NoSuchOutboxItem: web.HTTPNotFound, NotRequeueable: web.HTTPConflict},
+            again=lambda status, reason: self._status_page(request, retried=None, problem=reason, status=status),
+            then=lambda requeued: log.info(
+                "admin: dead letter %d re-queued for %s by %s", requeued.id, requeued.channel, visitor.actor
+            ),
+            answer=lambda requeued: requeued,
+            location=lambda _: f"/admin/status?retried={reply_id}",
         )
-        if wants_json(request):
-            return as_json(requeued)
-        back(f"/admin/status?retried={reply_id}")
 
 
 def _volume_text(data: Overview) -> str:

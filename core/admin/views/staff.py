@@ -3,7 +3,11 @@ what everyone did. An admin's page: an agent gets 403 (as for re-indexing and re
 deliveries, `Visitor.require_admin`).
 
 An invitation's link is shown once, on the page the invitation's POST answers (not in a URL
-the browser keeps in its history), as `supporthub staff invite` prints it once."""
+the browser keeps in its history), as `supporthub staff invite` prints it once.
+
+Inviting and removing are not written with `Dashboard.act`: they answer every caller, a script
+too, with this page (a refusal as well), and the store writes their audit lines itself
+(`staff.invite`, `staff.remove`), as it does for the command line."""
 
 from __future__ import annotations
 
@@ -14,9 +18,9 @@ from typing import Any
 from aiohttp import web
 from jinja2 import Environment
 
-from core.admin.views.render import page
-from core.ops.access import VISITOR, Visitor
-from core.ops.runtime import Runtime, running
+from core.admin.views.dashboard import Dashboard
+from core.ops.access import VISITOR
+from core.ops.runtime import Runtime
 from core.settings import Settings
 from core.store import staff
 from core.store.db import StaffRole
@@ -28,8 +32,8 @@ log = logging.getLogger(__name__)
 class StaffPage:
     def __init__(self, settings: Settings, runtime: web.AppKey[Runtime], *, env: Environment) -> None:
         self._settings = settings
-        self._runtime_key = runtime
-        self._env = env
+        self._dashboard = Dashboard(runtime, env=env)
+        self._runtime = self._dashboard.runtime
 
     def routes(self) -> list[web.RouteDef]:
         return [
@@ -38,39 +42,21 @@ class StaffPage:
             web.post("/admin/staff/remove", self.remove),
         ]
 
-    def _runtime(self, request: web.Request) -> Runtime:
-        return running(request, self._runtime_key)
-
     async def _render(self, request: web.Request, *, status: int = 200, **context: Any) -> web.Response:
-        visitor: Visitor = request[VISITOR]
         runtime = self._runtime(request)
         people = await runtime.transactions.run(staff.people)
         done = await runtime.transactions.run(staff.recent_actions)
         context = {"link": None, "invited": None, "problem": None, **context}
-        return page(
-            self._env,
-            "staff.html",
-            status=status,
-            csrf=visitor.csrf or "",
-            path=request.path,
-            me=visitor,
-            people=people,
-            done=done,
-            roles=list(StaffRole),
-            **context,
+        return self._dashboard.page(
+            request, "staff.html", status=status, people=people, done=done, roles=list(StaffRole), **context
         )
 
     async def show(self, request: web.Request) -> web.Response:
         request[VISITOR].require_admin("manage the staff")
         return await self._render(request)
 
-    async def _form(self, request: web.Request) -> tuple[Visitor, Any]:
-        visitor: Visitor = request[VISITOR]
-        visitor.require_admin("manage the staff")
-        return visitor, await request.post()  # its CSRF value was checked with the session (core.admin.app)
-
     async def invite(self, request: web.Request) -> web.Response:
-        visitor, form = await self._form(request)
+        visitor, form = await self._dashboard.form(request, admin_only="manage the staff")
         email, name, role = (str(form.get(field, "")) for field in ("email", "name", "role"))
         if role not in {r.value for r in StaffRole}:
             return await self._render(request, status=400, problem="the role is admin or agent")
@@ -84,7 +70,7 @@ class StaffPage:
         return await self._render(request, link=invitation_link(self._settings, token), invited=email.strip().lower())
 
     async def remove(self, request: web.Request) -> web.Response:
-        visitor, form = await self._form(request)
+        visitor, form = await self._dashboard.form(request, admin_only="manage the staff")
         email = str(form.get("email", ""))
         try:
             person = await self._runtime(request).transactions.run(

@@ -10,10 +10,11 @@ answer, withdraw, answer a gap) needs an admin. Each change that goes live asks
 for a knowledge update at once (`ReindexRunner.soon`), so it is searched within seconds on every
 process.
 
-Every change is a POST carrying the session's CSRF value, answered by a redirect back (post/
-redirect/get); a review step that cannot be taken gets the page again with the reason and a 4xx
-(a gap's answer that cannot be saved: the reason as text, 400). With the Bearer token the same
-routes answer JSON (the list at /admin/api/suggestions), for scripts.
+Every change is a staff action (`core.admin.views.dashboard`): a POST carrying the session's
+CSRF value, answered by a redirect back (post/redirect/get); a review step that cannot be taken
+gets the page again with the reason and a 4xx (a gap's answer that cannot be saved: the reason
+as text, 400). With the Bearer token the same routes answer JSON (the list at
+/admin/api/suggestions), for scripts.
 """
 
 from __future__ import annotations
@@ -26,12 +27,10 @@ from typing import Any
 from aiohttp import web
 from sqlalchemy.orm import Session
 
-from core.admin.views.render import as_json, back, row_number, wants_json
-from core.admin.views.replies import PageMaker
+from core.admin.views.dashboard import AsText, Dashboard, Refusals
+from core.admin.views.render import as_json, row_number
 from core.answering.answer_decision import HAND_OVER_SOURCE
-from core.ops.access import VISITOR, Visitor
-from core.ops.runtime import Runtime
-from core.store import staff
+from core.ops.access import Visitor
 from core.store import suggestions as store
 from core.store.db import SuggestionState
 from knowledge.base import KnowledgeBase
@@ -52,18 +51,25 @@ MAX_TARGETS = 2_000
 """Article sections offered to link to (the form's list); any section can still be typed."""
 
 
+class _Refused(Exception):
+    """A step refused before the store is asked (a section the index does not hold, a gap's
+    answer left empty), with the reason to show."""
+
+
+REVIEWING: Refusals = {
+    store.NoSuchSuggestion: web.HTTPNotFound,
+    store.NeedsAdmin: AsText(web.HTTPForbidden, "Only an admin can change what the bot answers: {}."),
+    store.ReviewError: web.HTTPBadRequest,
+    _Refused: web.HTTPBadRequest,
+}
+NOT_SAVED = AsText(web.HTTPBadRequest, "Not saved: {}.")
+
+
 class SuggestionPages:
-    def __init__(
-        self,
-        *,
-        runtime: Callable[[web.Request], Runtime],
-        page: PageMaker,
-        collection: str,
-    ) -> None:
-        """The dashboard's own ways to reach the runtime, and render a page (`core.admin.views.pages.Pages`); `collection`: the knowledge
-        collection whose index version a link moves."""
-        self._runtime = runtime
-        self._page = page
+    def __init__(self, *, dashboard: Dashboard, collection: str) -> None:
+        """`collection`: the knowledge collection whose index version a link moves."""
+        self._dashboard = dashboard
+        self._runtime, self._page = dashboard.runtime, dashboard.page
         self._collection = collection
 
     def routes(self) -> list[web.RouteDef]:
@@ -109,19 +115,18 @@ class SuggestionPages:
         return section_targets(self._runtime(request).knowledge)
 
     def _target(self, request: web.Request, value: str) -> tuple[str, str]:
-        """`source › section` of a section the index holds; 400 otherwise."""
+        """`source › section` of a section the index holds; `_Refused` otherwise."""
         source, _, section = value.strip().partition(SECTION_SEPARATOR)
         if source == HAND_OVER_SOURCE:
-            raise _Refused(400, "keep the question for a person with “Always hand over” instead")
+            raise _Refused("keep the question for a person with “Always hand over” instead")
         records = self._runtime(request).knowledge.local.snapshot.records
         if not any(record.source == source and record.section == section for record in records):
-            raise _Refused(400, f"there is no section “{value.strip()}” in the knowledge base: pick one from the list")
+            raise _Refused(f"there is no section “{value.strip()}” in the knowledge base: pick one from the list")
         return source, section
 
     async def act(self, request: web.Request) -> web.Response:
-        visitor: Visitor = request[VISITOR]
+        visitor, form = await self._dashboard.form(request)
         suggestion_id = row_number(request.match_info["id"])
-        form = await request.post()
         fields = {
             key: value if isinstance(value := form.get(key), str) else ""
             for key in ("action", "question", "answer", "target")
@@ -131,28 +136,46 @@ class SuggestionPages:
             raise web.HTTPNotFound(text="there is no such suggestion\n")
         if action not in ACTIONS:
             raise web.HTTPBadRequest(text=f"action must be one of {', '.join(ACTIONS)}\n")
-        try:
-            await self._act(request, visitor, suggestion_id, action, fields)
-        except _Refused as exc:
-            if wants_json(request):
-                raise (web.HTTPNotFound if exc.status == 404 else web.HTTPBadRequest)(text=f"{exc.reason}\n") from exc
-            return await self._index(request, problem=(suggestion_id, exc.reason), status=exc.status)
-        log.info("admin: suggestion %s: %s (%s)", suggestion_id, action, visitor.actor)
-        if wants_json(request):
-            found = await self._runtime(request).transactions.run(partial(store.one, suggestion_id=suggestion_id))
-            return as_json(found)
-        view = request.query.get("view", "pending")
-        back(f"/admin/suggestions?view={view if view in VIEWS else 'pending'}&done={action}&id={suggestion_id}")
-
-    async def _act(
-        self, request: web.Request, visitor: Visitor, suggestion_id: int, action: str, fields: dict[str, str]
-    ) -> None:
         if action in CHANGES_LIVE:
             visitor.require_admin("change what the bot answers")
-        runtime, collection, actor = self._runtime(request), self._collection, visitor.actor
-        step: Callable[[Session], Any]
+        runtime = self._runtime(request)
+        view = request.query.get("view", "pending")
+        edits = partial(
+            _edits_as_shown,
+            suggestion_id=suggestion_id,
+            question=fields["question"],
+            answer=fields["answer"],
+            actor=visitor.actor,
+            collection=self._collection,
+        )
+
+        def done(changed_live: object) -> None:
+            if action in CHANGES_LIVE or (action == "save" and changed_live):
+                runtime.reindexer.soon(f"admin:suggestion {suggestion_id} ({visitor.actor})"[:100])
+            log.info("admin: suggestion %s: %s (%s)", suggestion_id, action, visitor.actor)
+
+        return await self._dashboard.act(
+            request,
+            before=edits if action == "approve" else None,  # kept even when the approval is refused
+            work=self._step(request, visitor, suggestion_id, action, fields),
+            action=f"{action} suggestion",
+            target=lambda _: str(suggestion_id),
+            refusals=REVIEWING,
+            again=lambda status, reason: self._index(request, problem=(suggestion_id, reason), status=status),
+            then=done,
+            answer=lambda _: runtime.transactions.run(partial(store.one, suggestion_id=suggestion_id)),
+            location=lambda _: (
+                f"/admin/suggestions?view={view if view in VIEWS else 'pending'}&done={action}&id={suggestion_id}"
+            ),
+        )
+
+    def _step(
+        self, request: web.Request, visitor: Visitor, suggestion_id: int, action: str, fields: dict[str, str]
+    ) -> Callable[[Session], Any]:
+        """The store's step `action` takes, as one transaction."""
+        collection, actor = self._collection, visitor.actor
         if action == "save":
-            step = partial(
+            return partial(
                 store.edit,
                 suggestion_id=suggestion_id,
                 question=fields["question"],
@@ -161,93 +184,64 @@ class SuggestionPages:
                 collection=collection,
                 may_change_live=visitor.is_admin,
             )
-        elif action == "approve":
-            edits = partial(
-                _edits_as_shown,
-                suggestion_id=suggestion_id,
-                question=fields["question"],
-                answer=fields["answer"],
-                actor=actor,
-                collection=collection,
-            )
-            step = partial(store.approve, suggestion_id=suggestion_id, actor=actor, collection=collection)
-        elif action == "link":
-            source, section = self._target(request, fields["target"])
-            step = partial(
-                store.link,
-                suggestion_id=suggestion_id,
-                source=source,
-                section=section,
-                actor=actor,
-                collection=collection,
-            )
-        elif action == "hand-over":
-            step = partial(store.hand_over, suggestion_id=suggestion_id, actor=actor, collection=collection)
-        elif action == "reject":
-            step = partial(store.reject, suggestion_id=suggestion_id, actor=actor)
-        elif action == "redact":
-            step = partial(store.redact_all, suggestion_id=suggestion_id)
-        else:
-            step = partial(store.withdraw, suggestion_id=suggestion_id, actor=actor, collection=collection)
-        try:
-            if action == "approve":
-                await runtime.transactions.run(edits)
-            changed_live = await runtime.transactions.run(step)
-        except store.NoSuchSuggestion as exc:
-            raise _Refused(404, str(exc)) from exc
-        except store.NeedsAdmin as exc:
-            raise web.HTTPForbidden(text=f"Only an admin can change what the bot answers: {exc}.\n") from exc
-        except store.ReviewError as exc:
-            raise _Refused(400, str(exc)) from exc
-        record = partial(
-            staff.record,
-            actor=actor,
-            staff_id=visitor.staff_id,
-            action=f"{action} suggestion",
-            target=str(suggestion_id),
-        )
-        await runtime.transactions.run(record)
-        if action in CHANGES_LIVE or (action == "save" and changed_live):
-            runtime.reindexer.soon(f"admin:suggestion {suggestion_id} ({actor})"[:100])
+        if action == "approve":
+            return partial(store.approve, suggestion_id=suggestion_id, actor=actor, collection=collection)
+        if action == "link":
+
+            def link(session: Session) -> None:
+                source, section = self._target(request, fields["target"])
+                store.link(session, suggestion_id, source=source, section=section, actor=actor, collection=collection)
+
+            return link
+        if action == "hand-over":
+            return partial(store.hand_over, suggestion_id=suggestion_id, actor=actor, collection=collection)
+        if action == "reject":
+            return partial(store.reject, suggestion_id=suggestion_id, actor=actor)
+        if action == "redact":
+            return partial(store.redact_all, suggestion_id=suggestion_id)
+        return partial(store.withdraw, suggestion_id=suggestion_id, actor=actor, collection=collection)
 
     async def answer_gap(self, request: web.Request) -> web.Response:
         """A knowledge gap answered in place: written (an approved answer) or linked to a
         section; the group drops off the page once the index answers it."""
-        visitor: Visitor = request[VISITOR]
-        visitor.require_admin("change what the bot answers")
-        form = await request.post()
+        visitor, form = await self._dashboard.form(request, admin_only="change what the bot answers")
         question = form.get("question")
         answer, target = (value if isinstance(value := form.get(key), str) else "" for key in ("answer", "target"))
         phrasings = [value for value in form.getall("phrasing", []) if isinstance(value, str)]
         if not isinstance(question, str) or not question.strip():
             raise web.HTTPBadRequest(text="the group's question is missing\n")
         runtime = self._runtime(request)
-        try:
+
+        def made(session: Session) -> int:
             link_to = self._target(request, target) if target.strip() else None
             if link_to is None and not answer.strip():
-                raise _Refused(400, "write the answer, or pick the article that answers it")
-            made = await runtime.transactions.run(
-                partial(
-                    _answer_gap,
-                    question=question,
-                    phrasings=phrasings,
-                    answer=answer,
-                    link_to=link_to,
-                    actor=visitor.actor,
-                    collection=self._collection,
-                )
+                raise _Refused("write the answer, or pick the article that answers it")
+            return _answer_gap(
+                session,
+                question=question,
+                phrasings=phrasings,
+                answer=answer,
+                link_to=link_to,
+                actor=visitor.actor,
+                collection=self._collection,
             )
-        except (_Refused, store.ReviewError) as exc:
-            reason = exc.reason if isinstance(exc, _Refused) else str(exc)
-            raise web.HTTPBadRequest(text=f"Not saved: {reason}.\n") from exc
-        await runtime.transactions.run(
-            partial(staff.record, actor=visitor.actor, staff_id=visitor.staff_id, action="answer gap", target=str(made))
+
+        def done(made: int) -> None:
+            runtime.reindexer.soon(f"admin:gap answered ({visitor.actor})"[:100])
+            log.info("admin: knowledge gap answered as suggestion %s (%s)", made, visitor.actor)
+
+        return await self._dashboard.act(
+            request,
+            work=made,
+            action="answer gap",
+            target=str,
+            refusals={_Refused: NOT_SAVED, store.ReviewError: NOT_SAVED},
+            then=done,
+            answer=lambda made: runtime.transactions.run(partial(store.one, suggestion_id=made)),
+            location=lambda made: (
+                f"/admin/suggestions?view=live&done={'link' if target.strip() else 'approve'}&id={made}"
+            ),
         )
-        runtime.reindexer.soon(f"admin:gap answered ({visitor.actor})"[:100])
-        log.info("admin: knowledge gap answered as suggestion %s (%s)", made, visitor.actor)
-        if wants_json(request):
-            return as_json(await runtime.transactions.run(partial(store.one, suggestion_id=made)))
-        back(f"/admin/suggestions?view=live&done={'link' if link_to else 'approve'}&id={made}")
 
 
 def section_targets(knowledge: KnowledgeBase) -> list[str]:
@@ -296,10 +290,3 @@ def _answer_gap(
     else:
         store.link(session, made, source=link_to[0], section=link_to[1], actor=actor, collection=collection)
     return made
-
-
-class _Refused(Exception):
-    def __init__(self, status: int, reason: str) -> None:
-        super().__init__(reason)
-        self.status = status
-        self.reason = reason

@@ -17,12 +17,11 @@ from core.admin.queries.operations import (
     documents,
     index_runs,
     index_version,
-    retry_dead_letter,
 )
 from core.handoff.hours import Sla
 from core.store.case_tables import Case
 from core.store.db import Contact, Conversation, DeliveryStatus, Message, OutboxItem
-from core.store.dead_letters import NotRequeueable, Requeued
+from core.store.dead_letters import NotRequeueable, Requeued, requeue
 from knowledge.tables import IndexRun, IndexVersion, KnowledgeDocument, SkippedFile
 
 NOW = datetime(2026, 11, 3, 14, 0, tzinfo=UTC)
@@ -284,7 +283,7 @@ async def test_retry_turns_a_dead_letter_pending_and_refuses_anything_else(
     sessionmaker: async_sessionmaker[AsyncSession], outbox: dict[str, int]
 ) -> None:
     async with sessionmaker.begin() as session:
-        requeued = await retry_dead_letter(session, outbox["tg-dead"])
+        requeued = await session.run_sync(requeue, outbox_id=outbox["tg-dead"])
     assert requeued == Requeued(outbox["tg-dead"], "telegram", "conv-tg", unreachable=None)
     async with sessionmaker() as session:
         row = await session.get(OutboxItem, outbox["tg-dead"])
@@ -295,8 +294,8 @@ async def test_retry_turns_a_dead_letter_pending_and_refuses_anything_else(
 
     async with sessionmaker.begin() as session:
         with pytest.raises(NotRequeueable, match=r"is not dead but still pending \(after 2 failed attempts\)"):
-            await retry_dead_letter(session, outbox["tg-pending"])
+            await session.run_sync(requeue, outbox_id=outbox["tg-pending"])
         with pytest.raises(NotRequeueable, match="was delivered already"):
-            await retry_dead_letter(session, outbox["slack-sent"])
+            await session.run_sync(requeue, outbox_id=outbox["slack-sent"])
         with pytest.raises(NotRequeueable, match="there is no outbox item 999"):
-            await retry_dead_letter(session, 999)
+            await session.run_sync(requeue, outbox_id=999)
