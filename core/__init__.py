@@ -98,6 +98,7 @@ core.sandbox: the sandbox page `supporthub sandbox` serves (session, page), the 
 core.rehearsals: test conversations a support team writes, run before a change goes live
     (`supporthub rehearse`): script (the YAML file), checks (what a turn must show), runner (a
     throwaway hub: its own database, nothing delivered), company_stand_in (the company's systems
-    as a rehearsal's actions reach them), wordings (a turn's other wordings), gate (every re-index
-    rehearsed before it goes live: `knowledge.rehearsal_gate`).
+    as a rehearsal's actions reach them), wordings (a turn's other wordings), drafts (*Rehearse
+    this* on a conversation or a knowledge gap), gate (every re-index rehearsed before it goes
+    live: `knowledge.rehearsal_gate`).
 """

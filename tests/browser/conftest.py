@@ -10,11 +10,13 @@ shutdown each time, and the processes of one not yet gone overlapped the next te
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import tempfile
 import time
 import urllib.request
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -136,12 +138,16 @@ def shared_chromium() -> Iterator[str]:
                 time.sleep(0.05)
             yield endpoint
         finally:
-            process.terminate()
+            # the whole group: a helper process (a download's writer) outliving the browser
+            # would still be writing into the profile while it is removed
+            os.killpg(process.pid, signal.SIGTERM)
             try:
                 process.wait(timeout=10)
             except subprocess.TimeoutExpired:
-                process.kill()
+                os.killpg(process.pid, signal.SIGKILL)
                 process.wait()
+            with suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
 
 
 @pytest.fixture

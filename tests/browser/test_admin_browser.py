@@ -19,6 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from core.cli.server import RUNTIME
+from core.rehearsals.script import Rehearsal, load
 from core.settings import AdminSettings, Settings
 from core.store.case_tables import Case
 from core.store.db import Contact, Conversation, DeliveryStatus, Message, OutboxItem
@@ -178,10 +179,22 @@ async def test_a_knowledge_gap_opens_on_its_questions_and_conversations(dashboar
     await biggest.locator("summary").click()
     for wording in BITCOIN:
         await expect(biggest.get_by_text(wording, exact=True)).to_have_count(1)
-    await biggest.get_by_role("link").first.click()
+    gap_draft = await downloaded(page, biggest.get_by_role("link", name="Rehearse this"))
+    typical = (await biggest.locator("summary strong").text_content() or "").strip()
+    assert [(turn.customer, turn.expect.declines) for turn in gap_draft.turns] == [(typical, False)]
+    await biggest.locator("a[href^='/admin/conversations/']").first.click()
     await expect(page.get_by_role("heading", name="Conversation with Ann Example")).to_be_visible()
     await expect(page.locator("#transcript")).to_contain_text("bitcoin")
     await expect(page.locator("#transcript")).to_contain_text("declined")
+    drafted = await downloaded(page, page.get_by_role("link", name="Rehearse this"))
+    assert any("bitcoin" in turn.customer.lower() and turn.expect.declines for turn in drafted.turns)
+
+
+async def downloaded(page: Any, link: Any) -> Rehearsal:
+    """The rehearsal a "Rehearse this" link downloads, read as `supporthub rehearse` reads it."""
+    async with page.expect_download() as download:
+        await link.click()
+    return load(Path(await (await download.value).path()))
 
 
 async def test_conversations_are_found_by_their_words(dashboard: Launch, page: Any) -> None:

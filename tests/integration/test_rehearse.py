@@ -13,14 +13,18 @@ import pytest
 from pydantic import SecretStr
 from sqlalchemy import func, select, text
 
+from core.cli.server import create_app
 from core.ops.runtime import open_database
 from core.rehearsals.runner import run_rehearsals
 from core.rehearsals.script import load
 from core.settings import LlmSettings, Settings
 from core.store.db import StaffMember
+from tests.app_client import AppClient
 from tests.cli_runner import supporthub
 from tests.fakes.company_api import FakeCompanyApi
 from tests.fakes.openai_server import FakeOpenAI, Response, Text
+from tests.integration.test_admin_access import BEARER, TOKEN
+from tests.integration.test_api import ask
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLE = ROOT / "config" / "rehearsals"
@@ -245,3 +249,47 @@ def test_the_gate_keeps_the_live_index_when_a_rehearsal_that_passed_fails_and_wa
     warned = supporthub("reindex", "--no-progress", env={**env, "SUPPORTHUB_KNOWLEDGE__REHEARSAL_GATE": "warn"})
     assert warned.exit_code == 0 and "knowledge.rehearsal_gate = warn" in warned.stderr
     assert "Our office" in supporthub("ask", "How do I reset my password?", env=env).stdout
+
+
+async def test_rehearse_this_drafts_a_conversation_that_rehearses_green_on_the_same_help_centre(
+    aiohttp_client: Callable[..., Any], make_settings: Callable[..., Settings], tmp_path: Path
+) -> None:
+    settings = make_settings(admin={"token": TOKEN})
+    hub: AppClient = await aiohttp_client(create_app(settings))
+    asked = await ask(hub, "How do I reset my password?", contact="dana")
+    await ask(hub, "What is the capital of Mongolia?", contact="dana")
+    await ask(hub, "Can I talk to a person?", contact="dana")
+
+    drafted = await hub.get(f"/admin/conversations/{asked['conversation_id']}/rehearsal.yaml", headers=BEARER)
+    assert drafted.status == 200 and drafted.content_type == "application/yaml"
+    assert drafted.headers["Content-Disposition"].startswith('attachment; filename="rehearsal-')
+    (tmp_path / "draft.yaml").write_text(await drafted.text())
+    draft = load(tmp_path / "draft.yaml")
+    assert [turn.customer for turn in draft.turns] == [
+        "How do I reset my password?",
+        "What is the capital of Mongolia?",
+        "Can I talk to a person?",
+    ]
+    assert draft.turns[0].expect.cites == ["reset-your-password.md"] and draft.turns[1].expect.declines
+    assert draft.turns[2].expect.promises_no_person  # no desk: nobody was promised
+    [rehearsed] = await run_rehearsals(settings, [draft])
+    assert rehearsed.passed, [turn.failed for turn in rehearsed.turns]
+    shown = doc_blocks("yaml")[3]  # docs/rehearsals.md, "From the dashboard": the same draft's first turn
+    written = re.sub(r"conversation [0-9a-f]{8} \(\d{4}-\d{2}-\d{2}\)", "conversation X", await drafted.text())
+    for line in re.sub(r"conversation [0-9a-f]{8} \(\d{4}-\d{2}-\d{2}\)", "conversation X", shown).splitlines():
+        assert line.removesuffix(" …") in written, line
+
+
+async def test_rehearse_this_on_a_knowledge_gap_expects_its_question_answered(
+    aiohttp_client: Callable[..., Any], make_settings: Callable[..., Settings], tmp_path: Path
+) -> None:
+    hub: AppClient = await aiohttp_client(create_app(make_settings(admin={"token": TOKEN})))
+    question = "Can I pay with PayPal: yes or no?"
+    drafted = await hub.get("/admin/gaps/rehearsal.yaml", params={"question": question}, headers=BEARER)
+    (tmp_path / "gap.yaml").write_text(await drafted.text())
+    [turn] = load(tmp_path / "gap.yaml").turns
+    assert (turn.customer, turn.expect.declines) == (question, False)
+    refused = await hub.get("/admin/gaps/rehearsal.yaml", params={"question": " "}, headers=BEARER)
+    assert refused.status == 400 and "question" in await refused.text()
+    anonymous = await hub.get("/admin/gaps/rehearsal.yaml", params={"question": question})
+    assert anonymous.status in (302, 303, 401)

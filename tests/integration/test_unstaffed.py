@@ -47,7 +47,11 @@ async def test_a_third_decline_in_a_row_is_the_same_decline_and_an_answer_after_
     marks the next answer as a hand-over."""
     declines = [
         await say(client, text)
-        for text in ("Which wine goes best with grilled salmon?", "What is the capital of Mongolia?", "Who won in 1954?")
+        for text in (
+            "Which wine goes best with grilled salmon?",
+            "What is the capital of Mongolia?",
+            "Who won in 1954?",
+        )
     ]
     answered = await say(client, "how do I reset my password?")
     assert [d["reply"]["text"] for d in declines] == [f"{NOT_FOUND} {REACH}"] * 3

@@ -30,7 +30,7 @@ from core.admin.queries.wrong_answers import WrongAnswers, wrong_answers
 from core.admin.views.action_calls import ActionCallPages
 from core.admin.views.charts import Series, data_table, stacked_bars
 from core.admin.views.dashboard import Dashboard
-from core.admin.views.render import as_json, back, row_number
+from core.admin.views.render import SECURITY_HEADERS, as_json, back, row_number
 from core.admin.views.replies import CannedReplyPages
 from core.admin.views.suggestions import SuggestionPages, section_targets
 from core.answering.answer_decision import Bar, answer_bar
@@ -42,6 +42,7 @@ from core.ops.reindex_process import ReindexFailed
 from core.ops.request_guards import could_be_row_id
 from core.ops.runtime import Runtime
 from core.registry import installed_channels
+from core.rehearsals import drafts
 from core.settings import Settings
 from core.store.calibrations import load as load_calibration
 from core.store.db import ConversationState
@@ -49,6 +50,9 @@ from core.store.dead_letters import NoSuchOutboxItem, NotRequeueable, requeue
 from knowledge.ingest.chunking import SECTION_SEPARATOR
 
 log = logging.getLogger(__name__)
+
+MAX_GAP_QUESTION = 500
+"""The longest question a knowledge gap's draft takes (the gaps page's own field holds as much)."""
 
 PAGE_SIZE = 50
 WARM_EVERY_S = 300
@@ -125,6 +129,8 @@ class Pages:
             web.get("/admin/conversations", self.conversation_search),
             web.get("/admin/api/conversations", self.conversation_search_json),
             web.get("/admin/conversations/{id}", self.transcript),
+            web.get("/admin/conversations/{id}/rehearsal.yaml", self.transcript_rehearsal),
+            web.get("/admin/gaps/rehearsal.yaml", self.gap_rehearsal),
             web.get("/admin/api/conversations/{id}", self.transcript_json),
             web.get("/admin/cases", self.cases),
             web.get("/admin/api/cases", self.cases_json),
@@ -368,6 +374,25 @@ class Pages:
     async def transcript_json(self, request: web.Request) -> web.Response:
         return as_json(await self._transcript(request))
 
+    async def transcript_rehearsal(self, request: web.Request) -> web.Response:
+        """ "Rehearse this": the conversation's customer turns as a rehearsal to edit (docs/rehearsals.md)."""
+        found = await self._transcript(request)
+        c = found.conversation
+        said = [
+            drafts.Said(m.author, m.text, [str(cite.get("source", "")) for cite in m.citations], m.declined, m.handoff)
+            for m in found.messages
+        ]
+        name = f"conversation {c.id[:8]} ({c.created_at:%Y-%m-%d})"
+        draft = drafts.from_conversation(name, c.channel, said, handed_over=bool(found.cases))
+        return _yaml_file(draft, f"rehearsal-{c.id[:8]}.yaml")
+
+    async def gap_rehearsal(self, request: web.Request) -> web.Response:
+        """ "Rehearse this" on a knowledge gap: its question, expected to be answered once it is."""
+        question = request.query.get("question", "").strip()
+        if not question or len(question) > MAX_GAP_QUESTION:
+            raise web.HTTPBadRequest(text=f"question: between 1 and {MAX_GAP_QUESTION} characters\n")
+        return _yaml_file(drafts.from_question(question), "rehearsal-gap.yaml")
+
     # -- cases ------------------------------------------------------------------------------
 
     async def _cases(self, request: web.Request) -> list[operations.QueuedCase]:
@@ -486,6 +511,12 @@ class Pages:
             answer=lambda requeued: requeued,
             location=lambda _: f"/admin/status?retried={reply_id}",
         )
+
+
+def _yaml_file(text: str, filename: str) -> web.Response:
+    """A rehearsal draft, downloaded as a file to edit."""
+    headers = {**SECURITY_HEADERS, "Content-Disposition": f'attachment; filename="{filename}"'}
+    return web.Response(text=text, content_type="application/yaml", charset="utf-8", headers=headers)
 
 
 def _volume_text(data: Overview) -> str:
