@@ -8,7 +8,7 @@ and every declared action pointed at a stand-in of the company's systems
 the audit trail or the dashboard's figures, and the folder is gone when the run ends.
 
 Each rehearsal is a conversation of its own (a new customer); one hub serves every rehearsal
-that wants the same staffing (`staff: none` or `present`).
+that wants the same staffing (`staff: none` or `present`), and they run in the order given.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import mimetypes
 import tempfile
 import uuid
 from collections.abc import AsyncIterator, Callable, Sequence
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -126,16 +126,19 @@ async def run_rehearsals(
     results: list[RehearsalResult] = []
     channels = sorted({turn.channel or r.channel for r in rehearsals for turn in r.turns})
     calibrations = await _calibrations(settings)
-    for staff in ("none", "present"):
-        wanted = [r for r in rehearsals if r.staff == staff]
-        if not wanted:
-            continue
-        async with _throwaway_hub(settings, channels, calibrations, staffed=staff == "present") as hub:
-            for rehearsal in wanted:
-                for wording, run in [(None, rehearsal), *(await _variants(hub, rehearsal) if variants else [])]:
-                    result = await _rehearse(hub, run, wording)
-                    results.append(result)
-                    progress(result)
+    async with AsyncExitStack() as opened:
+        hubs: dict[str, Rehearsing] = {}  # by staffing, each opened when a rehearsal first wants it
+        for rehearsal in rehearsals:
+            if (hub := hubs.get(rehearsal.staff)) is None:
+                staffed = rehearsal.staff == "present"
+                hub = await opened.enter_async_context(
+                    _throwaway_hub(settings, channels, calibrations, staffed=staffed)
+                )
+                hubs[rehearsal.staff] = hub
+            for wording, run in [(None, rehearsal), *(await _variants(hub, rehearsal) if variants else [])]:
+                result = await _rehearse(hub, run, wording)
+                results.append(result)
+                progress(result)
     return results
 
 
