@@ -67,8 +67,8 @@ core.ops: runtime (wiring), leadership, scheduler, reindex_process (a re-index i
     client_address, request_guards.
 core.cli: main (the `supporthub` group), support (what commands share), server (the aiohttp
     application: channels, admin, /metrics on one runtime), knowledge_commands,
-    outbox_commands, case_commands, doctor_command + doctor (its checks), terminal (the CLI's
-    own channel), exposure, data_dir,
+    outbox_commands, case_commands, doctor_command + doctor (its checks), terminal (a channel whose
+    replies are read, not pushed: ask, chat, rehearsals), exposure, data_dir,
     settings_reference (the docs' settings page, written from the settings models), sandbox_command,
     reindex_child (the child process a server's re-index runs in, through the rehearsals' gate), rehearse_command,
     staff_commands (`supporthub staff invite|list|remove`). A command imports what it needs when

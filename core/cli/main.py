@@ -132,10 +132,10 @@ async def _ask_hub(
     """Send each question through the hub as one conversation and show each answer; with
     `explain`, how the offline path decided, on stderr, after each answer."""
     from core.answering.answer_explain import explanation
-    from core.cli.terminal import TerminalChannel
+    from core.cli.terminal import PulledChannel
     from core.ops.runtime import open_runtime
 
-    channel = TerminalChannel()
+    channel = PulledChannel()
     chat_id = f"terminal-{uuid.uuid4().hex}"
     async with open_runtime(settings, {channel.name: channel}) as runtime:
         async for question in questions:

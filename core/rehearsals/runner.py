@@ -22,14 +22,13 @@ from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 
-from aiohttp import web
 from pydantic import SecretStr
 from sqlalchemy import select
 
 from core.answering.answer_explain import explanation
 from core.answering.language import message_language
 from core.answering.llm_responder import LlmFailure, LlmResponder
-from core.channel import Capabilities
+from core.cli.terminal import PulledChannel
 from core.messages import Address, Attachment, InboundMessage, StoredMessage
 from core.ops.runtime import Runtime, open_database, open_runtime
 from core.rehearsals import wordings
@@ -80,27 +79,6 @@ class RehearsalResult:
     @property
     def judgements(self) -> list[Judgement]:
         return [judgement for turn in self.turns for judgement in turn.judged]
-
-
-class _SilentChannel:
-    """A channel a rehearsal's turns arrive on: the hub stores its replies, nothing is sent."""
-
-    capabilities = Capabilities(max_text_length=100_000, push=False)
-
-    def __init__(self, name: str) -> None:
-        self.name = name
-
-    def routes(self) -> list[web.AbstractRouteDef]:
-        return []
-
-    async def start(self) -> None:
-        return None
-
-    async def stop(self) -> None:
-        return None
-
-    async def send(self, address: Address, message: StoredMessage) -> str | None:
-        return None
 
 
 @dataclass
@@ -182,7 +160,7 @@ async def _throwaway_hub(
                     session.add(
                         StaffMember(email="rehearsal@invalid", name="Rehearsal", role="agent", password_hash="!")
                     )
-            silent = {name: _SilentChannel(name) for name in channels}
+            silent = {name: PulledChannel(name) for name in channels}
             llm = LlmResponder(own.llm) if own.llm.enabled else None
             try:
                 async with open_runtime(own, silent) as runtime:
