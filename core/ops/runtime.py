@@ -180,10 +180,12 @@ def message_listener(engine: AsyncEngine, hub: Hub) -> MessageListener | None:
 
 @asynccontextmanager
 async def open_runtime(
-    settings: Settings, channels: Mapping[str, Channel], *, gate: HubGate | None = None
+    settings: Settings, channels: Mapping[str, Channel], *, gate: HubGate | None = None, operator: bool = True
 ) -> AsyncIterator[Runtime]:
     """Open everything, start the hub and the channels; close it all in reverse order. `gate`
-    is the one the channels were built with: it passes their calls to the hub while it runs."""
+    is the one the channels were built with: it passes their calls to the hub while it runs.
+    `operator`: the hub serves customers, so its set-up's gaps (no staff desk) are logged for the
+    operator; a throwaway hub (a rehearsal's) says nothing of them."""
     use_catalogs(settings.languages.catalogs, default=settings.languages.default)
     async with open_database(settings) as (engine, sessionmaker):
         knowledge = await asyncio.to_thread(
@@ -231,7 +233,7 @@ async def open_runtime(
                 desk=desk is not None,
                 inbox=partial(transactions.run, has_active_staff) if settings.admin.token is not None else None,
             )
-            if not await staffing.staffed():
+            if operator and not await staffing.staffed():
                 log.warning(
                     "no staff desk: nobody is handed over, and a customer who needs a person is told %r "
                     "([handoff.contact]); invite people to the inbox (supporthub staff invite, with "

@@ -23,6 +23,9 @@ from core.settings import Settings
 
 log = logging.getLogger(__name__)
 
+REPLY_SHOWN = 160
+"""The longest start of a failing reply the gate's reason quotes."""
+
 
 class RehearsalGate:
     def __init__(self, settings: Settings) -> None:
@@ -66,7 +69,11 @@ class RehearsalGate:
         reason = "; ".join(f"rehearsal {name!r} passed before and fails now: {why}" for name, why in regressed.items())
         if blocking:
             log.error("re-index held back, the index before it stays live: %s", reason)
-            return f"held back by the rehearsals: {reason}"
+            return (
+                f"held back by the rehearsals: {reason}. The index before it stays live: fix the article (or "
+                "the rehearsal, if the change was meant), then re-index; `supporthub rehearse` shows the live "
+                "index's replies"
+            )
         log.warning("re-index goes live although %s (knowledge.rehearsal_gate = warn)", reason)
         return None
 
@@ -90,7 +97,10 @@ class RehearsalGate:
 
 
 def _first_failure(result: RehearsalResult) -> str | None:
+    """The first failing turn: what the customer said, what did not hold, and the reply's start."""
     for number, turn in enumerate(result.turns, 1):
         if turn.failed:
-            return f"turn {number} ({turn.said!r}): {turn.failed[0]}"
+            reply = " ".join((turn.outcome.reply or "(no reply)").split())
+            shown = reply if len(reply) <= REPLY_SHOWN else reply[: REPLY_SHOWN - 1] + "…"
+            return f"turn {number} ({turn.said!r}): {turn.failed[0]} (the reply: {shown!r})"
     return None

@@ -163,7 +163,7 @@ async def _throwaway_hub(
             silent = {name: PulledChannel(name) for name in channels}
             llm = LlmResponder(own.llm) if own.llm.enabled else None
             try:
-                async with open_runtime(own, silent) as runtime:
+                async with open_runtime(own, silent, operator=False) as runtime:
                     yield Rehearsing(runtime, own, company, llm)
             finally:
                 if llm is not None:
