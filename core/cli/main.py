@@ -31,7 +31,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-ANSWER_TIMEOUT_S = 120.0
 M_ARENA_MAX = -8  # mallopt parameter, from glibc's malloc.h
 
 
@@ -132,7 +131,7 @@ async def _ask_hub(
     """Send each question through the hub as one conversation and show each answer; with
     `explain`, how the offline path decided, on stderr, after each answer."""
     from core.answering.answer_explain import explanation
-    from core.cli.terminal import PulledChannel
+    from core.cli.terminal import PulledChannel, pulled_reply
     from core.ops.runtime import open_runtime
 
     channel = PulledChannel()
@@ -142,8 +141,10 @@ async def _ask_hub(
             message = InboundMessage(
                 address=Address(channel.name, chat_id), external_id=uuid.uuid4().hex, sender_id=chat_id, text=question
             )
-            receipt = await runtime.hub.receive(message)
-            reply = await runtime.hub.wait_for_reply(receipt.message_id, timeout=ANSWER_TIMEOUT_S)
+            try:
+                _, reply = await pulled_reply(runtime.hub, message)
+            except TimeoutError:
+                raise click.ClickException("no answer within two minutes") from None
             if reply is not None:
                 show(reply)
                 if explain:
@@ -154,10 +155,8 @@ async def _ask_hub(
                         learned=await runtime.calibration.fresh(),
                     ):
                         click.echo(line, err=True)
-            elif await runtime.hub.answered(receipt.message_id):
-                click.echo("(a person from the support team has this conversation; the bot stays silent)", err=True)
             else:
-                raise click.ClickException("no answer within two minutes")
+                click.echo("(a person from the support team has this conversation; the bot stays silent)", err=True)
 
 
 @main.command()

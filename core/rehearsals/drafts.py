@@ -5,6 +5,7 @@ right, turns what was wrong into what should happen, and puts the file in config
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import PurePosixPath
@@ -80,8 +81,7 @@ def _expected(reply: Said | None, *, handed_over: bool) -> dict[str, object]:
 def _heard(reply: Said | None) -> str:
     if reply is None:
         return "no reply followed"
-    said = " ".join(reply.text.split())
-    quoted = said if len(said) <= MAX_SAID else said[: MAX_SAID - 1] + "…"
+    quoted = textwrap.shorten(reply.text, MAX_SAID, placeholder=" …")
     return f"{'a person' if reply.author == 'staff' else 'the bot'} replied: {quoted}"
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import tempfile
+import textwrap
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -100,7 +101,6 @@ def _first_failure(result: RehearsalResult) -> str | None:
     """The first failing turn: what the customer said, what did not hold, and the reply's start."""
     for number, turn in enumerate(result.turns, 1):
         if turn.failed:
-            reply = " ".join((turn.outcome.reply or "(no reply)").split())
-            shown = reply if len(reply) <= REPLY_SHOWN else reply[: REPLY_SHOWN - 1] + "…"
+            shown = textwrap.shorten(turn.outcome.reply or "(no reply)", REPLY_SHOWN, placeholder=" …")
             return f"turn {number} ({turn.said!r}): {turn.failed[0]} (the reply: {shown!r})"
     return None

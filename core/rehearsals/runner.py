@@ -28,7 +28,7 @@ from sqlalchemy import select
 from core.answering.answer_explain import explanation
 from core.answering.language import message_language
 from core.answering.llm_responder import LlmFailure, LlmResponder
-from core.cli.terminal import PulledChannel
+from core.cli.terminal import PulledChannel, pulled_reply
 from core.messages import Address, Attachment, InboundMessage, StoredMessage
 from core.ops.runtime import Runtime, open_database, open_runtime
 from core.rehearsals import wordings
@@ -38,8 +38,6 @@ from core.rehearsals.script import Rehearsal, Turn
 from core.settings import Settings
 from core.store.case_tables import Case
 from core.store.db import AnswerCalibration, Conversation, Memory, StaffMember
-
-ANSWER_TIMEOUT_S = 120.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -191,10 +189,10 @@ async def _rehearse(hub: Rehearsing, rehearsal: Rehearsal, wording: str | None) 
             language_hint=turn.language,
         )
         runtime = hub.runtime
-        receipt = await runtime.hub.receive(message)
-        reply = await runtime.hub.wait_for_reply(receipt.message_id, timeout=ANSWER_TIMEOUT_S)
-        if reply is None and not await runtime.hub.answered(receipt.message_id):
-            raise TimeoutError(f"{rehearsal.path}: no answer to {turn.customer!r} within {ANSWER_TIMEOUT_S:g} s")
+        try:
+            receipt, reply = await pulled_reply(runtime.hub, message)
+        except TimeoutError as exc:
+            raise TimeoutError(f"{rehearsal.path}: {turn.customer!r}: {exc}") from None
         outcome, cases = await _outcome(hub, receipt.conversation_id, reply, hub.company.calls[calls_before:], cases)
         failed = tuple(failures(turn.expect, outcome))
         explained: tuple[str, ...] = ()
