@@ -35,9 +35,12 @@ DEFAULT_FOLDER = Path("config/rehearsals")
 def rehearse(settings: Settings, where: Path, variants: bool, as_json: bool) -> None:
     """Run the rehearsals in WHERE (a file, or a folder of *.yaml; default config/rehearsals)
     through the hub's answering path, on a throwaway copy of its state: nothing reaches a
-    customer, the staff, the audit trail or the dashboard."""
+    customer, the staff, the audit trail or the dashboard's figures. The run (its turns as
+    written) is kept for the dashboard's rehearsals page."""
+    from core.rehearsals.records import keep
     from core.rehearsals.runner import run_rehearsals
     from core.rehearsals.script import RehearsalFileError, load_all
+    from core.store.rehearsal_runs import RunKind, RunVerdict
 
     try:
         rehearsals = load_all(where)
@@ -50,7 +53,14 @@ def rehearse(settings: Settings, where: Path, variants: bool, as_json: bool) -> 
             for line in _lines(result):
                 click.echo(line)
 
-    results = asyncio.run(run_rehearsals(settings, rehearsals, variants=variants, progress=shown))
+    async def rehearsed() -> list[RehearsalResult]:
+        results = await run_rehearsals(settings, rehearsals, variants=variants, progress=shown)
+        as_written = [r for r in results if r.wording is None]
+        verdict = RunVerdict.PASSED if all(r.passed for r in as_written) else RunVerdict.FAILED
+        await keep(settings, as_written, kind=RunKind.COMMAND, verdict=verdict, change=f"supporthub rehearse {where}")
+        return results
+
+    results = asyncio.run(rehearsed())
     failed = [r for r in results if not r.passed]
     if as_json:
         click.echo(json.dumps({"passed": not failed, "rehearsals": [_json(r) for r in results]}, indent=2))
@@ -84,20 +94,12 @@ def _lines(result: RehearsalResult) -> list[str]:
 
 
 def _json(result: RehearsalResult) -> dict[str, Any]:
+    from core.rehearsals.records import outcome_record
+
     return {
         "name": result.rehearsal.name,
         "file": str(result.rehearsal.path),
         "wording": result.wording,
         "passed": result.passed,
-        "turns": [
-            {
-                "customer": turn.said,
-                "reply": turn.outcome.reply,
-                "sources": list(turn.outcome.sources),
-                "failed": list(turn.failed),
-                "explained": list(turn.explained),
-                "judged": [{"criterion": j.criterion, "met": j.met, "why": j.why} for j in turn.judged],
-            }
-            for turn in result.turns
-        ],
+        "turns": [turn.as_json() for turn in outcome_record(result).turns],
     }

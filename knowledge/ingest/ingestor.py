@@ -101,10 +101,25 @@ class TooManyRemoved(Exception):
     was changed (a folder emptied by mistake, a source's URL mistyped)."""
 
 
-Gate = Callable[[Path | None, Path], Awaitable[str | None]]
-"""Asked before a run's changes go live: given the folder of the local index version live now
-(None before the first) and that of the candidate the run built, the reason to hold the
-candidate back, or None to publish it. The app's rehearsals are one (`core.rehearsals.gate`)."""
+@dataclass(frozen=True, slots=True)
+class Proposed:
+    """A run's changes as its gate is shown them, before they go live."""
+
+    live: Path | None
+    """The folder of the local index version live now; None before the first."""
+    candidate: Path
+    """The folder of the version the run built."""
+    run_id: int
+    """The run's row in `index_runs`."""
+    trigger: str
+    changed: tuple[str, ...]
+    """The documents the run adds or changes, by source."""
+    removed: tuple[str, ...]
+
+
+Gate = Callable[[Proposed], Awaitable[str | None]]
+"""Asked before a run's changes go live: the reason to hold the candidate back, or None to
+publish it. The app's rehearsals are one (`core.rehearsals.gate`)."""
 
 
 class HeldBack(Exception):
@@ -245,7 +260,7 @@ class Ingestor:
             try:
                 planned = await self._plan_run(request, run_id=run_id, show=show)
                 embedded = await self._index(planned, run_id=run_id, show=show)
-                await self._publish(planned, request.gate)
+                await self._publish(planned, request.gate, run_id=run_id, trigger=trigger)
             except asyncio.CancelledError:
                 await self._finish_run(run_id, error=STOPPED, seconds=time.perf_counter() - started)
                 raise
@@ -384,7 +399,7 @@ class Ingestor:
         await asyncio.to_thread(self._write_vectors, stale, records, vectors)
         return len(records)
 
-    async def _publish(self, planned: _RunPlan, gate: Gate | None) -> None:
+    async def _publish(self, planned: _RunPlan, gate: Gate | None, *, run_id: int, trigger: str) -> None:
         """The documents table and the index version, then the local index rebuilt from them;
         with nothing indexed or removed, only the rows' updates, and the local index rebuilt only
         when another host's run or a link moved the version since. With a `gate`, a run that
@@ -393,7 +408,7 @@ class Ingestor:
         plan, removed = planned.plan, planned.removal.removed
         if plan.documents or removed or not planned.consistent:
             if gate is not None:
-                await self._ask(gate)
+                await self._ask(gate, planned, run_id=run_id, trigger=trigger)
             await asyncio.to_thread(self.rebuild_local, *await self._write_table(plan, removed))
             return
         if plan.updates:
@@ -406,12 +421,20 @@ class Ingestor:
                 linked = await links(session)
             await asyncio.to_thread(self.rebuild_local, current, linked)
 
-    async def _ask(self, gate: Gate) -> None:
+    async def _ask(self, gate: Gate, planned: _RunPlan, *, run_id: int, trigger: str) -> None:
         async with self.sessionmaker() as session:
             linked = await links(session)
         candidate = await asyncio.to_thread(self.stage_local, linked)
+        proposed = Proposed(
+            live=self.local.current_version(),
+            candidate=candidate,
+            run_id=run_id,
+            trigger=trigger,
+            changed=tuple(sorted(document.source for document in planned.plan.documents)),
+            removed=tuple(planned.removal.removed),
+        )
         try:
-            reason = await gate(self.local.current_version(), candidate)
+            reason = await gate(proposed)
         finally:
             await asyncio.to_thread(shutil.rmtree, candidate, True)
         if reason is not None:

@@ -26,6 +26,7 @@ from core.store.db import Contact, Conversation, DeliveryStatus, Message, Outbox
 from knowledge.settings import KnowledgeSettings
 from knowledge.tables import IndexRun
 from tests.browser.conftest import Launch, Live
+from tests.integration.test_rehearse import BROKEN, RESET, SAMPLE as SAMPLE_REHEARSALS
 from tests.integration.test_suggestions import index
 from tests.settle import until
 from tests.unit.knowledge.test_written import WORDING, write_articles
@@ -249,6 +250,65 @@ async def test_re_index_now_runs_an_audited_index_run(dashboard: Launch, page: A
     await page.reload()
     await expect(page.locator("#runs tbody tr").first).to_contain_text("admin:dashboard")
     await expect(page.locator("#documents")).to_contain_text("crypto.md")
+
+
+@pytest.mark.slow("two re-index child processes, the second rehearsing the old and the new index")
+async def test_a_re_index_the_rehearsals_hold_back_says_why_and_shows_the_failing_turn(
+    dashboard: Launch, page: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """docs/rehearsals.md, "On the dashboard": the gate in `block`, the password article losing its
+    steps, re-indexed from the dashboard."""
+    monkeypatch.setenv("SUPPORTHUB_KNOWLEDGE__REHEARSAL_GATE", "block")  # the suite's default is off
+    articles, rehearsals = tmp_path / "help", tmp_path / "rehearsals"
+    articles.mkdir()
+    rehearsals.mkdir()
+    (articles / "reset-your-password.md").write_text(RESET)
+    (rehearsals / "password-reset.yaml").write_text(
+        (SAMPLE_REHEARSALS / "password-reset.yaml").read_text().split("  - customer: the link")[0]
+    )
+    live = await dashboard(
+        data_dir=tmp_path / "data",
+        knowledge=KnowledgeSettings(paths=[articles], rehearsals=rehearsals),
+    )
+    sessionmaker = live.app[RUNTIME].sessionmaker
+
+    async def finished(count: int) -> list[str | None] | None:
+        async with sessionmaker() as session:
+            runs = (await session.scalars(select(IndexRun).where(IndexRun.finished_at.is_not(None)))).all()
+        return [run.error for run in runs] if len(runs) >= count else None
+
+    await sign_in(page, live)
+    await page.get_by_role("link", name="Rehearsals").click()
+    await expect(page.locator("#no-runs")).to_contain_text("No rehearsal has run yet")
+    await page.get_by_role("link", name="Knowledge", exact=True).click()
+    await page.get_by_role("button", name="Re-index now").click()
+    await until(partial(finished, 1), timeout=120, what="the first index run")
+
+    (articles / "reset-your-password.md").write_text(BROKEN)
+
+    async def button_back() -> bool:  # the page offers the button again once the first run's task ends
+        await page.goto(f"{live.url}/admin/knowledge")
+        return bool(await page.get_by_role("button", name="Re-index now").count())
+
+    await until(button_back, timeout=60, what="the Re-index now button back", every=0.5)
+    await page.get_by_role("button", name="Re-index now").click()
+    errors = await until(partial(finished, 2), timeout=180, what="the held-back index run")
+    assert errors[-1] is not None and errors[-1].startswith("HeldBack: held back by the rehearsals")
+    await page.goto(f"{live.url}/admin/knowledge")
+    await expect(page.locator("#runs tbody tr").first).to_contain_text(
+        "rehearsal 'Reset a password, then ask for a person' passed before and fails now"
+    )
+
+    await page.get_by_role("link", name="Rehearsals").click()
+    await expect(page.locator("#run")).to_contain_text("Re-index gate")
+    await expect(page.locator("#run")).to_contain_text("changed help/reset-your-password.md")
+    await expect(page.locator("#verdict")).to_contain_text("Held back")
+    failing = page.locator("details.rehearsal").first
+    await expect(failing).to_contain_text("Failed Reset a password, then ask for a person")
+    await expect(failing).to_contain_text("Passed on the index before this change")
+    await expect(failing).to_contain_text("How do I reset my password?")  # the turn as the customer wrote it
+    await expect(failing).to_contain_text("Our office")  # and the reply they would have had
+    await expect(failing).to_contain_text("✗ does not say 'Forgot password'")
 
 
 async def test_a_canned_reply_is_written_previewed_and_a_duplicate_name_refused(dashboard: Launch, page: Any) -> None:

@@ -33,6 +33,7 @@ PAGES = [
     "/admin/knowledge",
     "/admin/status",
     "/admin/replies",
+    "/admin/rehearsals",
     "/admin/conversations/nope",
 ]
 JSON_ROUTES = [
@@ -45,6 +46,7 @@ JSON_ROUTES = [
     "/admin/api/knowledge",
     "/admin/api/status",
     "/admin/api/replies",
+    "/admin/api/rehearsals",
     "/admin/api/conversations/nope",
 ]
 ACTIONS = [
@@ -251,6 +253,8 @@ async def test_actions_from_a_cookie_session_need_the_pages_csrf_value(admin: Ap
         ("POST", "/admin/replies", 400, "a canned reply's name is 1 to 40 lower-case letters"),
         ("GET", "/admin/replies/nope", 404, "there is no canned reply by that name"),
         ("POST", "/admin/replies/Not%20a%20name/delete", 404, "there is no canned reply by that name"),
+        ("GET", "/admin/api/rehearsals/nope", 404, "no such rehearsal run"),
+        ("GET", "/admin/rehearsals/7", 404, "no such rehearsal run: the dashboard keeps the newest 200"),
     ],
 )
 async def test_bad_input_gets_a_4xx_naming_what_is_wrong(

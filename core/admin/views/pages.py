@@ -30,6 +30,7 @@ from core.admin.queries.wrong_answers import WrongAnswers, wrong_answers
 from core.admin.views.action_calls import ActionCallPages
 from core.admin.views.charts import Series, data_table, stacked_bars
 from core.admin.views.dashboard import Dashboard
+from core.admin.views.rehearsals import RehearsalPages
 from core.admin.views.render import SECURITY_HEADERS, as_json, back, row_number
 from core.admin.views.replies import CannedReplyPages
 from core.admin.views.suggestions import SuggestionPages, section_targets
@@ -117,6 +118,7 @@ class Pages:
         self._replies = CannedReplyPages(dashboard=self._dashboard)
         self._suggestions = SuggestionPages(dashboard=self._dashboard, collection=settings.knowledge.collection)
         self._action_calls = ActionCallPages(dashboard=self._dashboard, settings=settings.actions)
+        self._rehearsals = RehearsalPages(dashboard=self._dashboard, folder=str(settings.knowledge.rehearsals))
 
     def routes(self) -> list[web.RouteDef]:
         return [
@@ -143,6 +145,7 @@ class Pages:
             *self._replies.routes(),
             *self._suggestions.routes(),
             *self._action_calls.routes(),
+            *self._rehearsals.routes(),
         ]
 
     def _gap_finder(self, runtime: Runtime) -> GapFinder:

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from core.store.db import make_sessionmaker
 from knowledge.base import KnowledgeBase
-from knowledge.ingest.ingestor import HeldBack
+from knowledge.ingest.ingestor import HeldBack, Proposed
 from knowledge.tables import IndexRun, KnowledgeDocument
 
 RESET = "# Reset your password\n\n## Steps\n\nClick Forgot password on the sign-in page and follow the email.\n"
@@ -29,10 +29,13 @@ class Gate:
 
     def __init__(self) -> None:
         self.asked: list[tuple[Path | None, Path, bool]] = []
+        self.shown: list[Proposed] = []
 
-    async def __call__(self, live: Path | None, candidate: Path) -> str | None:
+    async def __call__(self, proposed: Proposed) -> str | None:
+        candidate = proposed.candidate
         says = "Forgot password" in (candidate / "chunks.jsonl").read_text(encoding="utf-8")
-        self.asked.append((live, candidate, candidate.is_dir()))
+        self.asked.append((proposed.live, candidate, candidate.is_dir()))
+        self.shown.append(proposed)
         return None if says else "the reset steps are gone"
 
 
@@ -57,8 +60,11 @@ async def test_what_the_gate_holds_back_never_goes_live_and_is_tried_again(
     [hit, *_] = await kb.search("how do I reset my password", 3)
     assert "Forgot password" in hit.text
     async with make_sessionmaker(kb_engine)() as session:
-        errors = (await session.scalars(select(IndexRun.error).order_by(IndexRun.id))).all()
-    assert errors[-1] is not None and "the reset steps are gone" in errors[-1]
+        runs = (await session.scalars(select(IndexRun).order_by(IndexRun.id))).all()
+    assert runs[-1].error is not None and "the reset steps are gone" in runs[-1].error
+    broken = gate.shown[-1]  # what a gate records the run by: its row, its trigger and its changes
+    assert (broken.run_id, broken.trigger, broken.removed) == (runs[-1].id, "broken", ())
+    assert [Path(source).name for source in broken.changed] == ["reset.md"]
     assert await content_hashes(kb_engine) == first_hashes
 
     with pytest.raises(HeldBack):  # the table kept the live content: the next run does the work again
