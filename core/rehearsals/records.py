@@ -51,9 +51,7 @@ async def keep(
     outcomes = [outcome_record(result, passed_before=before.get(result.rehearsal.name)) for result in results]
     try:
         async with open_database(settings) as (_, sessionmaker), sessionmaker.begin() as session:
-            return await record(
-                session, outcomes, kind=kind, verdict=verdict, change=change, index_run_id=index_run_id
-            )
+            return await record(session, outcomes, kind=kind, verdict=verdict, change=change, index_run_id=index_run_id)
     except (SQLAlchemyError, OSError) as exc:
         log.error("rehearsals: the run could not be recorded for the dashboard: %s: %s", type(exc).__name__, exc)
         return None

@@ -4,6 +4,7 @@ rehearsal does reaches the hub's own database or the company's live systems."""
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -13,6 +14,7 @@ import pytest
 from pydantic import SecretStr
 from sqlalchemy import func, select, text
 
+from core.admin.queries.rehearsals import RunReport, report
 from core.cli.server import create_app
 from core.ops.runtime import open_database
 from core.rehearsals.runner import run_rehearsals
@@ -51,6 +53,11 @@ def doc_blocks(language: str) -> list[str]:
 
 
 HOURS = "# Opening hours\n\n## When we are open\n\nThe support team answers from 9:00 to 17:00 on weekdays.\n"
+
+
+async def last_run(settings: Settings) -> RunReport | None:
+    async with open_database(settings) as (_, sessionmaker), sessionmaker() as session:
+        return await report(session)
 
 
 def rehearse(*args: str, data_dir: Path, database: Path) -> Any:
@@ -100,6 +107,12 @@ def test_a_broken_article_fails_the_rehearsal_that_needs_it_as_the_docs_show(
     shown = doc_blocks("text")[1].replace("config/rehearsals/password-reset.yaml", str(first_turn))
     assert failed.stdout.startswith(shown), failed.stdout
     assert "0 of 1 passed" in failed.stdout
+
+    kept = asyncio.run(last_run(Settings(data_dir=data)))  # the dashboard's rehearsals page reads it
+    assert kept is not None and kept.run.change == f"supporthub rehearse {first_turn}"
+    [failing] = kept.rehearsals
+    assert failing.turns[0].reply is not None and "Our office" in failing.turns[0].reply
+    assert failing.last_passed is not None and failing.last_passed.id == kept.earlier[0].id
 
 
 async def test_nothing_a_rehearsal_does_reaches_the_hubs_database_or_the_companys_systems(
@@ -243,6 +256,9 @@ def test_the_gate_keeps_the_live_index_when_a_rehearsal_that_passed_fails_and_wa
         "now: turn 1 ('How do I reset my password?'): does not say 'Forgot password'"
     ) in held.stderr
     assert doc_blocks("text")[4].strip() in held.stderr  # the log line the docs show
+    kept = asyncio.run(last_run(Settings(data_dir=tmp_path / "data")))
+    assert kept is not None and (kept.run.kind, kept.run.verdict) == ("gate", "held_back")
+    assert kept.rehearsals[0].passed_before is True and not kept.rehearsals[0].passed
     still = supporthub("ask", "How do I reset my password?", env=env)
     assert "Forgot password" in still.stdout, still.stdout
 

@@ -33,9 +33,7 @@ class RunRow:
 
     @classmethod
     def of(cls, run: RehearsalRun) -> RunRow:
-        return cls(
-            run.id, run.started_at, run.kind, run.verdict, run.change, run.index_run_id, run.passed, run.failed
-        )
+        return cls(run.id, run.started_at, run.kind, run.verdict, run.change, run.index_run_id, run.passed, run.failed)
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,7 +105,9 @@ async def _histories(
     return histories
 
 
-def _shown(outcome: RehearsalOutcome, run: RunRow, history: Sequence[tuple[RunRow, bool, bool | None]]) -> RehearsalShown:
+def _shown(
+    outcome: RehearsalOutcome, run: RunRow, history: Sequence[tuple[RunRow, bool, bool | None]]
+) -> RehearsalShown:
     turns = [TurnRecord.from_json(turn) for turn in outcome.turns]
     if outcome.passed:
         return RehearsalShown(outcome.name, outcome.file, True, outcome.passed_before, turns)

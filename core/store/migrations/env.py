@@ -8,8 +8,7 @@ import asyncio
 from alembic import context
 from sqlalchemy.engine import Connection
 
-import core.store.case_tables  # noqa: F401  (puts handoff's tables on Base.metadata)
-import core.store.rehearsal_runs  # noqa: F401  (and the rehearsals' runs)
+from core.store import case_tables, rehearsal_runs  # noqa: F401  (put handoff's and the rehearsals' tables on Base.metadata)
 from core.store.db import Base, make_engine
 from knowledge import tables as knowledge_tables
 

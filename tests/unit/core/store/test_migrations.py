@@ -17,8 +17,7 @@ from sqlalchemy import MetaData, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-import core.store.case_tables  # noqa: F401  (puts handoff's tables on Base.metadata)
-import core.store.rehearsal_runs  # noqa: F401  (and the rehearsals' runs)
+from core.store import case_tables, rehearsal_runs  # noqa: F401  (put handoff's and the rehearsals' tables on Base.metadata)
 from core.store.db import Base, _alembic_config, head_revision, make_engine, prepare_database, utcnow
 from knowledge import tables as knowledge_tables
 from tests.postgres import own_postgres_database
