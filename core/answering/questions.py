@@ -47,8 +47,14 @@ _CLAUSE = re.compile(
     re.IGNORECASE,
 )
 _CONNECTOR = re.compile(
-    r"^(?:(?:and|also|plus|so|oh|btw|by\s+the\s+way|one\s+more\s+thing|another\s+question)\b[\s,:;-]*)+", re.IGNORECASE
+    r"^(?:(?:and|also|plus|so|oh|btw|by\s+the\s+way|one\s+more\s+thing|"
+    r"(?:i\s+(?:have|had|got)\s+)?(?:(?:a|one|another|more|last|quick|short|small|simple|little|brief)\s+)*questions?"
+    r"(?:\s+for\s+(?:you|the\s+team))?(?=\s*[:,;-]))\b[\s,:;-]*)+",
+    re.IGNORECASE,
 )
+"""What opens a question without saying what it is about: "Also, …", "by the way …", and the
+announcement of one ("quick question: …", "I have a question for you - …"; "question about
+invoices: …" names its subject and stays)."""
 _WORDY = re.compile(r"[^\W_]")
 _PRONOUN = re.compile(r"\b(?:it|its|this|that|these|those|they|them|their|one|he|she|him|her|his)\b", re.IGNORECASE)
 

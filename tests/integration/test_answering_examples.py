@@ -88,3 +88,9 @@ async def test_a_reference_to_another_document_is_followed(client: AppClient) ->
     reply = (await ask(client, "Am I eligible for a refund if I cancel?", contact="refund"))["reply"]
     assert "For more, it points to **Brightdesk Refund Policy › " in reply["text"], reply
     assert sources(reply) == ["cancelling-your-subscription.md", "refund-policy.pdf"]
+
+
+async def test_announcing_a_question_is_not_searched_with_it(client: AppClient) -> None:
+    reply = (await ask(client, "Hi there, quick question: the link in the email says it expired", contact="q"))["reply"]
+    cited = set(sources(reply))  # the reset article's validity, or the error code's entry: both say what to do
+    assert not reply["handoff"] and cited and cited <= {"reset-your-password.md", "error-codes.json"}, reply

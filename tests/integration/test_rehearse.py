@@ -216,12 +216,22 @@ def test_criteria_in_words_without_an_llm_show_as_the_docs_show(indexed_data_dir
 
 def test_variants_name_the_wording_that_fails_as_the_docs_show(indexed_data_dir: Path, tmp_path: Path) -> None:
     ran = rehearse(
-        str(SAMPLE / "password-reset.yaml"), "--variants", data_dir=indexed_data_dir, database=tmp_path / "hub.db"
+        str(SAMPLE / "with-a-desk.yaml"), "--variants", data_dir=indexed_data_dir, database=tmp_path / "hub.db"
     )
     assert ran.exit_code == 1
     assert doc_blocks("text")[3] in ran.stdout.replace(
-        str(SAMPLE / "password-reset.yaml"), "config/rehearsals/password-reset.yaml"
+        str(SAMPLE / "with-a-desk.yaml"), "config/rehearsals/with-a-desk.yaml"
     )
+
+
+def test_the_worked_example_holds_in_every_offline_wording(indexed_data_dir: Path, tmp_path: Path) -> None:
+    """Issue 55: "Hi there, quick question: the link in the email says it expired" was declined
+    while the statement alone was answered; announcing a question is no longer searched with it."""
+    ran = rehearse(
+        str(SAMPLE / "password-reset.yaml"), "--variants", data_dir=indexed_data_dir, database=tmp_path / "hub.db"
+    )
+    assert ran.exit_code == 0, ran.stdout
+    assert "turn 2, preamble: 'Hi there, quick question: the link in the email says it expired'" in ran.stdout
     assert ran.stdout.startswith(doc_blocks("text")[0])
 
 

@@ -40,6 +40,21 @@ def test_thanks_and_connectors_are_dropped_from_the_questions() -> None:
 
 
 @pytest.mark.parametrize(
+    ("message", "expected"),
+    [
+        ("Hi there, quick question: the link in the email says it expired", "the link in the email says it expired"),
+        ("I have a quick question - how do I reset my password?", "how do I reset my password?"),
+        ("Question: can I pay by PayPal?", "can I pay by PayPal?"),
+        ("One more question for you, where do I find invoices?", "where do I find invoices?"),
+        ("Question about invoices: where are they?", "Question about invoices: where are they?"),
+        ("My question is simple.", "My question is simple."),
+    ],
+)
+def test_announcing_a_question_is_not_searched_with_it(message: str, expected: str) -> None:
+    assert questions(message) == [expected]
+
+
+@pytest.mark.parametrize(
     ("before", "question"),
     [
         ("I'm on the Pro plan.", "How much does it cost?"),
