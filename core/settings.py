@@ -75,8 +75,8 @@ class AdminSettings(Section):
     )
     public_url: str = Field(
         "",
-        description="where people reach the hub, for the links commands print (invitations), "
-        "e.g. https://support.example.com; empty = http://HOST:PORT of [server]",
+        description="where people reach the hub, for the links it shows (invitations), "
+        "e.g. https://support.example.com; empty = the address `serve` listens on (its --port, else [server]'s)",
     )
     live_streams_per_person: int = Field(
         10,

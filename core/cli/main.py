@@ -61,6 +61,8 @@ def serve(settings: Settings, host: str | None, port: int | None) -> None:
 
     host = host or settings.server.host
     port = port or settings.server.port
+    # what the hub says of its own address (an invitation's link without admin.public_url) is where it listens
+    settings = settings.model_copy(update={"server": settings.server.model_copy(update={"host": host, "port": port})})
     try:
         exposure = exposure_lines(settings, host)
     except SettingsError as exc:

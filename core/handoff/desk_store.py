@@ -5,11 +5,11 @@ in the transaction that made them due and delivered by the outbox (`core.handoff
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, and_, exists, select, update
+from sqlalchemy import ColumnElement, and_, exists, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from core.answering.questions import asks_anything, questions
@@ -129,22 +129,70 @@ def card_of(session: Session, case: Case) -> CaseCard:
         language=conversation.language or case.language,
         suggestion=case.suggestion,
         summary=case.summary,
-        question=_question(
-            row.text for row in before if row.author == Author.CUSTOMER.value and row.intent != HUMAN_REQUEST
+        question=case_question(
+            [row.text for row in before if row.author == Author.CUSTOMER.value and row.intent != HUMAN_REQUEST]
         ),
         answered=next((row.text for row in before if row.author == Author.BOT.value and row.citations), None),
         facts=tuple((row.key, row.value) for row in facts),
     )
 
 
-def _question(customer_texts: Iterable[str]) -> str | None:
-    """The customer's latest question (their messages newest first; asking for a person is no
-    question), else their latest message: what a person taking the case reads first."""
-    texts = list(customer_texts)
-    asking = next((text for text in texts if asks_anything(text)), None)
-    if asking is not None:
-        return questions(asking)[-1]
-    return texts[0] if texts else None
+def case_question(texts: Sequence[str]) -> str | None:
+    """The customer's latest question (`texts`: their messages before the case opened, newest
+    first, asking for a person left out), else their latest message: what a person taking the
+    case reads first."""
+    return asked(texts)[0]
+
+
+def asked(texts: Sequence[str]) -> tuple[str | None, int | None]:
+    """`case_question` and the index in `texts` of the message it comes from."""
+    found = next((n for n, text in enumerate(texts) if asks_anything(text)), None)
+    if found is not None:
+        return questions(texts[found])[-1], found
+    return (texts[0], 0) if texts else (None, None)
+
+
+@dataclass(frozen=True, slots=True)
+class QueuedQuestion:
+    text: str
+    translation: str | None
+    """The message it comes from, translated for staff (when it was)."""
+
+
+def queued_questions(session: Session, case_ids: Collection[str]) -> dict[str, QueuedQuestion]:
+    """Each case's question as its card shows it (`card_of`), for a queue of cases in one query:
+    of the last `SUMMARY_MESSAGES` messages before each opened, the customer's."""
+    ranked = (
+        select(
+            Case.id.label("case_id"),
+            Message.author,
+            Message.intent,
+            Message.text,
+            Message.translation,
+            func.row_number().over(partition_by=Case.id, order_by=Message.id.desc()).label("newest"),
+        )
+        .join(Message, and_(Message.conversation_id == Case.conversation_id, Message.created_at <= Case.opened_at))
+        .where(Case.id.in_(case_ids))
+        .subquery()
+    )
+    rows = session.execute(
+        select(ranked.c.case_id, ranked.c.text, ranked.c.translation)
+        .where(
+            ranked.c.newest <= SUMMARY_MESSAGES,
+            ranked.c.author == Author.CUSTOMER.value,
+            or_(ranked.c.intent.is_(None), ranked.c.intent != HUMAN_REQUEST),
+        )
+        .order_by(ranked.c.case_id, ranked.c.newest)
+    ).all()
+    by_case: dict[str, list[tuple[str, str | None]]] = {}
+    for row in rows:
+        by_case.setdefault(row.case_id, []).append((row.text, row.translation))
+    found: dict[str, QueuedQuestion] = {}
+    for case_id, said in by_case.items():
+        question, index = asked([text for text, _ in said])
+        if question is not None and index is not None:
+            found[case_id] = QueuedQuestion(question, said[index][1])
+    return found
 
 
 def set_desk_ref(session: Session, *, case_id: str, desk_ref: str) -> None:

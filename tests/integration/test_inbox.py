@@ -117,6 +117,22 @@ async def test_two_people_work_a_telegram_case_from_the_inbox(hub: AppClient, te
     assert senders == ["Ana", "Bo"]  # the reply, and the resolved notice
 
 
+async def test_the_queue_shows_what_the_customer_asked_not_their_yes_to_a_person(
+    hub: AppClient, telegram: FakeBotApi
+) -> None:
+    """Issue 60: the queue's row read "yes please, I'd like to talk to a person"."""
+    async with joined(hub, "ana@example.com", name="Ana") as ana:
+        assert await deliver(hub, update(private_message("Can I pay with bitcoin?", message_id=1))) == 200
+        (offer,) = await texts_to_customer(telegram, 1)
+        assert "person" in offer  # declined, and a person offered
+        said_yes = update(private_message("yes please, I'd like to talk to a person", message_id=2))
+        assert await deliver(hub, said_yes) == 200
+        await texts_to_customer(telegram, 2)
+        queue = await (await ana.get("/admin/inbox")).text()
+    row = re.search(r'<li class="queued.*?</li>', queue, re.DOTALL)
+    assert row is not None and "Can I pay with bitcoin?" in row.group(0) and "yes please" not in row.group(0), queue
+
+
 async def test_giving_a_case_back_lets_the_bot_answer_again(hub: AppClient, telegram: FakeBotApi) -> None:
     async with joined(hub, "cy@example.com", name="Cy") as cy:
         case_id = await handed_over(hub, telegram)

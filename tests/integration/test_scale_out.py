@@ -149,6 +149,20 @@ async def invited_by_command(deployment: Deployment, email: str) -> str:
     return link.group(0)
 
 
+async def test_an_invitation_from_the_dashboard_links_to_the_port_its_process_serves_on(deployment: Deployment) -> None:
+    """Issue 60: `supporthub serve --port` (`PORT=18200 make run`) gave the staff page links to 8080."""
+    deployment.ensure_running()
+    async with (
+        aiohttp.ClientSession(headers={"Authorization": f"Bearer {ADMIN_TOKEN}"}) as http,
+        http.post(
+            f"{deployment.b.url}/admin/staff/invite", data={"email": "una@example.com", "name": "Una", "role": "agent"}
+        ) as invited,
+    ):
+        html = await invited.text()
+    assert invited.status == 200, html
+    assert re.search(rf"{re.escape(deployment.b.url)}/admin/invite/[\w-]{{40,}}", html), html
+
+
 async def test_an_inbox_reply_typed_on_one_process_reaches_the_widget_held_by_the_other(
     deployment: Deployment,
 ) -> None:

@@ -16,7 +16,7 @@ from core.admin.queries.contact_labels import contact_labels
 from core.admin.queries.operations import QueuedCase, case_queue
 from core.desk_port import CaseCard
 from core.handoff.cases import OPEN_STATES
-from core.handoff.desk_store import card_of
+from core.handoff.desk_store import card_of, queued_questions
 from core.handoff.hours import Sla
 from core.invariants import present
 from core.languages import language_name
@@ -29,12 +29,13 @@ class InboxEntry:
     case: QueuedCase
     customer: str
     """The contact's best known name, email or phone (`core.admin.queries.contact_labels`)."""
-    last_said: str | None
-    """The customer's latest message, to read before opening the case."""
+    question: str | None
+    """What the customer asked before the case opened, as its card shows it (`queued_questions`):
+    to read before opening the case."""
     needs: str | None = None
     """The language the customer writes in ("German"), when known and not staff's."""
-    last_said_translated: str | None = None
-    """`last_said` translated for staff, when it was."""
+    question_translated: str | None = None
+    """The message of `question` translated for staff, when it was."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,25 +82,14 @@ async def queue(session: AsyncSession, *, now: datetime, sla: Sla, staff: str) -
     contacts = {row.id: row.contact_id for row in conversations}
     languages = {row.id: row.language for row in conversations}
     labels = await contact_labels(session, contacts.values())
-    latest = (
-        select(Message.conversation_id, func.max(Message.id).label("last"))
-        .where(Message.conversation_id.in_(conversation_ids), Message.author == "customer")
-        .group_by(Message.conversation_id)
-        .subquery()
-    )
-    said = {
-        row.conversation_id: (row.text, row.translation)
-        for row in await session.execute(
-            select(Message.conversation_id, Message.text, Message.translation).join(latest, Message.id == latest.c.last)
-        )
-    }
+    asked = await session.run_sync(lambda sync: queued_questions(sync, [case.id for case in cases]))
     return [
         InboxEntry(
             case,
             labels.get(contacts.get(case.conversation_id, ""), "?"),
-            said.get(case.conversation_id, (None, None))[0],
+            question.text if (question := asked.get(case.id)) else None,
             needs=needs(languages.get(case.conversation_id), staff=staff),
-            last_said_translated=said.get(case.conversation_id, (None, None))[1],
+            question_translated=question.translation if question else None,
         )
         for case in cases
     ]
