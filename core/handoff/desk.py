@@ -34,6 +34,7 @@ from core.handoff.desk_store import (
     card_to_post,
     case_id_at,
     desk_ref_of,
+    first_delivery,
     line_of,
     relay_staff_reply,
     relayed_before,
@@ -157,15 +158,25 @@ class StaffDesk:
     ) -> Relayed | None:
         """A person wrote in a case thread: a command, an internal note, or a reply that goes
         to the customer (typed, or a canned one by `!reply NAME`). None when nothing reaches
-        the customer's conversation. `event_id`: the platform's id of the message; a reply
+        the customer's conversation. `event_id`: the platform's id of the message; a message
         the platform sends again (Slack resends an event not answered within 3 s, and a
-        translation can take that long) reaches the customer once."""
+        translation can take that long) is acted on once: a reply reaches the customer once, a
+        note is kept once, a command runs once."""
         command = COMMANDS.get(text.strip().lower())
+        noting = text.strip().lower().startswith(self._note_prefix)
+        resent = (
+            (command is not None or noting)
+            and event_id is not None
+            and not await self._run(partial(first_delivery, event_id=event_id))
+        )
+        if resent:
+            log.info("desk: a command or note in %s came again; acted on once", desk_ref)
+            return None
         if command is not None:
             case_id = await self._run(partial(case_id_at, desk_ref=desk_ref))
             return await self.act(case_id=case_id, action=command, actor=actor) if case_id else None
         actor = await self.named(actor)
-        if text.strip().lower().startswith(self._note_prefix):  # stays among staff; the inbox shows it
+        if noting:  # stays among staff; the inbox shows it
             await self._run(
                 partial(note_at, desk_ref=desk_ref, actor=actor, text=text.strip()[len(self._note_prefix) :].strip())
             )

@@ -7,9 +7,9 @@ from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, and_, exists, func, or_, select, update
+from sqlalchemy import ColumnElement, and_, delete, exists, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from core.answering.questions import asks_anything, questions
@@ -23,7 +23,8 @@ from core.languages import N_, _, speaking
 from core.messages import Address, Author, SurveyPart
 from core.store import suggestions
 from core.store.case_tables import Case, CaseRating, CaseState
-from core.store.db import Contact, Conversation, DeliveryKind, Memory, Message, utcnow
+from core.store.contacts import insert_ignoring_conflicts
+from core.store.db import ChannelValue, Contact, Conversation, DeliveryKind, Memory, Message, utcnow
 from core.store.outbox_queue import queue_delivery, queue_desk_work
 from core.turn_context import Intent
 
@@ -203,6 +204,27 @@ def open_case_at(session: Session, desk_ref: str) -> Case | None:
     return session.execute(
         select(Case).where(Case.desk_ref == desk_ref, Case.state.in_(OPEN_STATES))
     ).scalar_one_or_none()
+
+
+DESK_EVENTS = "desk-events"
+"""The `channel_values` rows of the staff messages a desk acted on, by the platform's id."""
+KEEP_DESK_EVENTS = timedelta(days=1)
+"""A platform resends within minutes (Slack: three times, within an hour at most)."""
+
+
+def first_delivery(session: Session, *, event_id: str) -> bool:
+    """Whether the desk sees the staff message `event_id` (a command, a note) for the first time:
+    a platform's resend of it is acted on once. Ids older than `KEEP_DESK_EVENTS` are let go."""
+    now = utcnow()
+    session.execute(
+        delete(ChannelValue).where(
+            ChannelValue.channel == DESK_EVENTS, ChannelValue.updated_at < now - KEEP_DESK_EVENTS
+        )
+    )
+    claimed = insert_ignoring_conflicts(session, ChannelValue).values(
+        channel=DESK_EVENTS, key=event_id[:100], value="", updated_at=now
+    )
+    return session.execute(claimed.returning(ChannelValue.key)).first() is not None
 
 
 def relayed_before(session: Session, *, desk_ref: str, external_id: str) -> bool:

@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 from pydantic import SecretStr
+from sqlalchemy import select
 
 from channels.slack.settings import SlackSettings
 from channels.slack.stand_in import BOT_TOKEN, FakeSlack
@@ -21,6 +22,7 @@ from core.handoff.canned import save_canned_reply
 from core.handoff.desk_store import RESOLVED_NOTICE, STILL_WITH_US
 from core.handoff.survey import QUESTION as SURVEY_QUESTION
 from core.settings import LlmSettings, OutboxSettings, Settings
+from core.store.case_tables import CaseEvent, CaseEventKind
 from tests.app_client import AppClient
 from tests.fakes.openai_server import FakeOpenAI, Text
 from tests.settle import until
@@ -146,6 +148,30 @@ async def test_thread_commands_claim_and_resolve_and_the_customer_is_told(client
 
     await staff_says(client, card_ts, "!resolve", ts="1700000200.000300")
     assert any(text.startswith("Nothing changed") for text in in_thread(slack, card_ts))
+
+
+async def test_a_command_or_a_note_slack_sends_again_is_acted_on_once(client: AppClient, slack: FakeSlack) -> None:
+    """Issue 60: Slack resends an event it had no answer to within 3 s; `!claim` and a note
+    were acted on each time it came."""
+    body = await (
+        await client.post("/api/messages", json={"contact": "yan", "text": "I want to speak to an agent"})
+    ).json()
+    (card,) = await until(lambda: cards(slack))
+    card_ts = card.response["ts"]
+    for _ in range(2):  # the same messages (same ts, same event id), as Slack's resend carries them
+        await staff_says(client, card_ts, "!claim", ts="1700000300.000100")
+        await staff_says(client, card_ts, "note: she called us yesterday", ts="1700000300.000200")
+    for _ in range(2):
+        await staff_says(client, card_ts, "!resolve", ts="1700000300.000300")
+    assert not any(text.startswith("Nothing changed") for text in in_thread(slack, card_ts))
+    await staff_says(client, card_ts, "!resolve", ts="1700000300.000400")  # typed again: a new message
+    assert sum(text.startswith("Nothing changed") for text in in_thread(slack, card_ts)) == 1
+    async with client.app[RUNTIME].sessionmaker() as session:
+        events = (await session.execute(select(CaseEvent.kind, CaseEvent.note))).all()
+    assert [note for kind, note in events if kind == CaseEventKind.NOTE] == ["she called us yesterday"]
+    assert sum(1 for kind, _ in events if kind == CaseEventKind.MOVE) == 3  # opened, claimed, resolved
+    messages = (await (await client.get(f"/api/conversations/{body['conversation_id']}/messages")).json())["messages"]
+    assert [m["text"] for m in messages].count(RESOLVED_NOTICE) == 1
 
 
 async def test_an_unanswered_case_is_reminded_once_and_the_customer_hears_once(
