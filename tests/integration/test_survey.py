@@ -100,11 +100,17 @@ async def test_a_widget_customer_rates_with_a_button_and_the_dashboard_shows_it(
         "average": 5.0,
         "asked": 1,
         "satisfied_share": 1.0,
+        "answered": 1,
+        "lapsed": 0,
+        "still_open": 0,
     }
     assert overview["satisfaction_by_staff"] == [{"staff": AGENT, "ratings": 1, "satisfied": 1, "average": 5.0}]
     page = await (await hub.get("/admin?period=today", headers=BEARER)).text()
     figure = page[page.index('id="satisfaction"') :]
-    assert figure.startswith('id="satisfaction">100%<') and "1 of 1 rated 4 or 5; average 5.0 of 5; 1 asked" in figure
+    assert (
+        figure.startswith('id="satisfaction">100%<')
+        and "1 of 1 rated 4 or 5; average 5.0 of 5; 1 asked: 1 answered, 0 lapsed)" in figure
+    )
     staff_table = page[page.index('id="satisfaction-by-staff"') :]
     assert f'<td>{AGENT}</td><td class="num">1</td><td class="num">100%</td><td class="num">5.0</td>' in staff_table
     definition = page[page.index('id="resolution-definition"') :]
@@ -148,3 +154,6 @@ async def test_any_other_message_after_the_question_gets_a_normal_answer_and_the
     late = (await telegram.wait_for_calls("sendMessage", 5))[4].params["text"]
     assert late != THANKS
     assert await ratings(hub) == [(AGENT, "telegram", None)]  # asked, never answered
+    overview = await (await hub.get("/admin/api/overview?period=today", headers=BEARER)).json()
+    lapsed = {key: overview["satisfaction"][key] for key in ("asked", "answered", "lapsed", "still_open")}
+    assert lapsed == {"asked": 1, "answered": 0, "lapsed": 1, "still_open": 0}  # issue 60: not waiting any more

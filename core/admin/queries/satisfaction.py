@@ -5,7 +5,9 @@ PostgreSQL.
 Definitions (the dashboard page states them, and docs/dashboard.md):
 - *satisfaction*: the survey scores given in the period (`handoff.survey`: one question when a
   person resolves a case, 1 bad to 5 great): how many, their average, and the share that are a
-  4 or a 5 (*satisfied*); beside them, how many surveys were asked in the period. Per staff
+  4 or a 5 (*satisfied*); beside them, how many surveys were asked in the period and how they
+  stand: answered, lapsed (the customer wrote something else first, or a day passed) or still
+  open. Per staff
   member: the scores given in the period, credited to the person who had the case (its owner,
   else whoever resolved it). The channel filter applies to the customer's channel.
 - *resolution rate*: of the bot's answers in the period — its replies that quote the help
@@ -33,15 +35,18 @@ with the intent `human_request` and 109 ms without.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import ColumnElement, Float, case, cast, func, select
+from sqlalchemy import ColumnElement, Float, and_, case, cast, exists, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.admin.queries.overview import Period
 from core.admin.queries.wrong_answers import followed_answers
-from core.handoff.survey import SATISFIED
+from core.handoff.survey import OPEN_FOR, SATISFIED
+from core.messages import Author
 from core.store.case_tables import CaseRating
+from core.store.db import Message
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +60,13 @@ class Satisfaction:
     """Surveys asked in the period (cases resolved with the survey on)."""
     satisfied_share: float | None
     """`satisfied` ÷ `ratings`; None when nobody rated."""
+    answered: int = 0
+    """Of `asked`, those answered (by now)."""
+    lapsed: int = 0
+    """Of `asked`, those that can no longer be answered: the customer wrote something else
+    first, or `OPEN_FOR` passed (`core.handoff.survey`)."""
+    still_open: int = 0
+    """Of `asked`, those still waiting for a rating."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,18 +104,36 @@ def _counts() -> tuple[ColumnElement[int], ColumnElement[int], ColumnElement[flo
     return func.count(CaseRating.id), happy, func.avg(cast(CaseRating.score, Float))
 
 
-async def satisfaction(session: AsyncSession, period: Period) -> Satisfaction:
+async def satisfaction(session: AsyncSession, period: Period, *, now: datetime) -> Satisfaction:
+    """The period's ratings, and its surveys as they stand at `now`: answered, lapsed, open."""
     ratings, satisfied, average = (await session.execute(select(*_counts()).where(*_answered_in(period)))).one()
     asked_in = [CaseRating.asked_at >= period.since, CaseRating.asked_at < period.until]
     if period.channel is not None:
         asked_in.append(CaseRating.channel == period.channel)
-    asked = (await session.execute(select(func.count()).select_from(CaseRating).where(*asked_in))).scalar_one()
+    wrote_since = exists().where(
+        Message.conversation_id == CaseRating.conversation_id,
+        Message.author == Author.CUSTOMER,
+        Message.id > CaseRating.message_id,
+    )
+    lapsed = and_(CaseRating.answered_at.is_(None), or_(CaseRating.asked_at <= now - OPEN_FOR, wrote_since))
+    asked, answered, gone = (
+        await session.execute(
+            select(
+                func.count(),
+                func.coalesce(func.sum(case((CaseRating.answered_at.is_not(None), 1), else_=0)), 0),
+                func.coalesce(func.sum(case((lapsed, 1), else_=0)), 0),
+            ).where(*asked_in)
+        )
+    ).one()
     return Satisfaction(
         ratings=ratings,
         satisfied=int(satisfied),
         average=_two_places(average),
         asked=asked,
         satisfied_share=satisfied / ratings if ratings else None,
+        answered=int(answered),
+        lapsed=int(gone),
+        still_open=asked - int(answered) - int(gone),
     )
 
 

@@ -193,7 +193,7 @@ class Pages:
             helpful = await queries.helpfulness(session, period)
             first = await queries.first_response(session, period)
             cases = await queries.open_cases(session, now=period.until, sla=self._sla)
-            rated = await surveys.satisfaction(session, period)
+            rated = await surveys.satisfaction(session, period, now=datetime.now(UTC))
             rated_by_staff = await surveys.satisfaction_by_staff(session, period)
             resolved = await surveys.resolution(session, period, bar=bar.value)
         return Overview(

@@ -125,13 +125,32 @@ async def test_the_resolution_rate_counts_answers_not_followed_by_a_person_a_cas
 
 
 async def test_satisfaction_is_the_scores_given_in_the_period(seeded: async_sessionmaker[AsyncSession]) -> None:
+    soon = T0 + timedelta(days=1, hours=1)  # r4, asked an hour ago, is still open
     async with seeded() as session:
-        everything = await satisfaction(session, WEEK)
-        telegram = await satisfaction(session, Period(WEEK.since, WEEK.until, channel="telegram"))
-        nothing = await satisfaction(session, Period(WEEK.until, WEEK.until + timedelta(days=1)))
-    assert everything == Satisfaction(ratings=3, satisfied=2, average=4.0, asked=4, satisfied_share=2 / 3)
-    assert telegram == Satisfaction(ratings=1, satisfied=1, average=4.0, asked=1, satisfied_share=1.0)
+        everything = await satisfaction(session, WEEK, now=soon)
+        telegram = await satisfaction(session, Period(WEEK.since, WEEK.until, channel="telegram"), now=soon)
+        nothing = await satisfaction(session, Period(WEEK.until, WEEK.until + timedelta(days=1)), now=soon)
+    assert everything == Satisfaction(
+        ratings=3, satisfied=2, average=4.0, asked=4, satisfied_share=2 / 3, answered=3, lapsed=0, still_open=1
+    )
+    assert telegram == Satisfaction(
+        ratings=1, satisfied=1, average=4.0, asked=1, satisfied_share=1.0, answered=1, lapsed=0, still_open=0
+    )
     assert nothing == Satisfaction(ratings=0, satisfied=0, average=None, asked=0, satisfied_share=None)
+
+
+async def test_a_survey_lapses_when_the_customer_writes_something_else_or_a_day_passes(
+    seeded: async_sessionmaker[AsyncSession],
+) -> None:
+    soon, later = T0 + timedelta(days=1, hours=1), T0 + timedelta(days=2, hours=1)
+    async with seeded() as session:
+        waited_out = await satisfaction(session, WEEK, now=later)
+    assert (waited_out.asked, waited_out.answered, waited_out.lapsed, waited_out.still_open) == (4, 3, 1, 0)
+    async with seeded.begin() as session:  # r4's customer writes something else before rating
+        session.add(Message(conversation_id="y", channel="web", author="customer", text="hi again", created_at=soon))
+    async with seeded() as session:
+        wrote = await satisfaction(session, WEEK, now=soon)
+    assert (wrote.asked, wrote.answered, wrote.lapsed, wrote.still_open) == (4, 3, 1, 0)
 
 
 async def test_satisfaction_per_staff_member_most_rated_first(seeded: async_sessionmaker[AsyncSession]) -> None:
