@@ -4,7 +4,9 @@ signed with the signing secret, as Slack posts it)."""
 
 from __future__ import annotations
 
+import html
 import json
+import re
 import time
 from collections.abc import Mapping
 from typing import Any
@@ -97,23 +99,56 @@ class StaffDeskPane:
                 entry |= {"kind": "card", "meta": "case card, updated"}
             else:
                 cards += 1
-                label = f"Case {cards}: {text.splitlines()[0][:60] if text else ''}"
+                who = " on ".join(
+                    part for part in (_field(call.body, "Customer"), _field(call.body, "Channel")) if part
+                )
+                label = f"Case {cards}: {who or text.splitlines()[0][:60]}"
                 entry |= {"kind": "card", "meta": "case card", "choice": {"value": ts, "label": label}}
             shown.append(entry)
         return shown
 
 
-def _text(body: dict[str, Any]) -> str:
-    """A Slack message as plain lines: its blocks' text (a case card is blocks), else `text`."""
+def _blocks(body: dict[str, Any]) -> list[dict[str, Any]]:
     blocks = body.get("blocks")
-    if isinstance(blocks, str):
-        blocks = json.loads(blocks)
+    return list(json.loads(blocks) if isinstance(blocks, str) else blocks or [])
+
+
+def _text(body: dict[str, Any]) -> str:
+    """A Slack message as a person reads it in Slack, in plain lines: its blocks' text (a case
+    card is blocks), else `text`, with Slack's markup shown as Slack shows it, not typed out."""
     lines: list[str] = []
-    for block in blocks or []:
+    for block in _blocks(body):
         if isinstance(block.get("text"), dict):
             lines.append(str(block["text"].get("text", "")))
         for item in block.get("fields") or block.get("elements") or []:
             if isinstance(item, dict) and isinstance(item.get("text"), (str, dict)):
                 text = item["text"] if isinstance(item["text"], str) else item["text"].get("text", "")
                 lines.append(str(text))
-    return "\n".join(line for line in lines if line) or str(body.get("text", ""))
+    return readable("\n".join(line for line in lines if line) or str(body.get("text", "")))
+
+
+def _field(body: dict[str, Any], name: str) -> str | None:
+    """A case card's field ("*Customer:*\nAda"), as read."""
+    for block in _blocks(body):
+        for item in block.get("fields") or []:
+            head, _, value = str(item.get("text", "")).partition("\n")
+            if head == f"*{name}:*" and value:
+                return readable(value)
+    return None
+
+
+_CODE_FENCE = re.compile(r"^```\n?|\n?```$", re.MULTILINE)
+_EMPHASIS = re.compile(r"(?<![\w*_~`])([*_~])(?=\S)(.+?)(?<=\S)\1(?![\w*_~])")
+_LINK = re.compile(r"<([^<>|]+)\|([^<>]+)>|<([^<>|]+)>")
+_INLINE_CODE = re.compile(r"`([^`\n]+)`")
+
+
+def readable(mrkdwn: str) -> str:
+    """Slack's mrkdwn as Slack renders it, in plain text: no `*`, `_`, `~` around emphasis, no
+    code fences or backticks, a link's label, entities decoded (docs.slack.dev, "Formatting
+    text for app surfaces")."""
+    text = _CODE_FENCE.sub("", mrkdwn)
+    text = _INLINE_CODE.sub(r"\1", text)
+    text = _EMPHASIS.sub(r"\2", text)
+    text = _LINK.sub(lambda found: found.group(2) or found.group(3), text)
+    return html.unescape(text)

@@ -42,7 +42,10 @@ async def test_staff_answer_the_first_case_from_the_page_and_the_texter_gets_it(
     sms = page.get_by_test_id("log-sms").locator('[data-who="hub"]')
     await expect(sms.first).to_contain_text("passed this conversation to a person", timeout=TIMEOUT_MS)
     case = page.get_by_test_id("choice-thread_ts")
-    await expect(case.locator("option")).to_have_text([re.compile(r"^Case 1: ")], timeout=TIMEOUT_MS)
+    await expect(case.locator("option")).to_have_text([re.compile(r"^Case 1: .+ on sms$")], timeout=TIMEOUT_MS)
+    card = page.get_by_test_id("log-staff").locator('[data-who="hub"]').first
+    await expect(card).to_contain_text("Reason: The customer asked for a person.")  # as Slack shows it
+    assert not re.search(r"\*Reason|```", await card.inner_text())
 
     await write(page, "staff", "Hi, Sam here. Which plan are you on?")
 
