@@ -14,8 +14,10 @@ import aiosmtplib
 from channels.email.settings import EmailSettings
 from channels.email.stand_in import SmtpRelay
 from core.sandbox.pane import PaneField, PaneInputError
+from core.settings import Settings
 
-SUPPORT_ADDRESS = "support@brightdesk.example"
+SAMPLE_ADDRESS = "support@brightdesk.example"
+"""The support address when the operator gave none (neither `email.address` nor `handoff.contact.email`)."""
 CUSTOMER_ADDRESS = "ada@customer.example"
 MAX_SUBJECT = 200
 
@@ -23,7 +25,7 @@ MAX_SUBJECT = 200
 class EmailPane:
     name = "email"
     title = "Email"
-    role = f"you write to {SUPPORT_ADDRESS}"
+    role = f"you write to {SAMPLE_ADDRESS}"
     for_staff = False
     fields = (PaneField("subject", "Subject", default="A question"),)
 
@@ -34,6 +36,8 @@ class EmailPane:
         self._thread: list[str] = []
         self._shown: list[dict[str, Any]] = []
         """Message-IDs of the thread so far, the person's and the hub's."""
+        self.address = SAMPLE_ADDRESS
+        """The support address the person writes to: the operator's (`section`)."""
 
     async def start(self) -> None:
         await self.relay.start()
@@ -41,11 +45,13 @@ class EmailPane:
     async def stop(self) -> None:
         await self.relay.stop()
 
-    def section(self, *, hub_url: str) -> EmailSettings:
+    def section(self, *, hub_url: str, operator: Settings) -> EmailSettings:
         with socket.create_server(("127.0.0.1", 0)) as probe:
             self.listen_port = int(probe.getsockname()[1])
+        self.address = operator.section(EmailSettings).address or operator.handoff.contact.email or SAMPLE_ADDRESS
+        self.role = f"you write to {self.address}"
         return EmailSettings(
-            address=SUPPORT_ADDRESS,
+            address=self.address,
             smtp_host=self.relay.host,
             smtp_port=self.relay.port,
             smtp_security="none",
@@ -59,7 +65,7 @@ class EmailPane:
             raise PaneInputError(f"subject must be one line of at most {MAX_SUBJECT} characters")
         mail = EmailMessage()
         mail["From"] = f"Ada Customer <{CUSTOMER_ADDRESS}>"
-        mail["To"] = SUPPORT_ADDRESS
+        mail["To"] = self.address
         mail["Subject"] = subject if not self._thread else f"Re: {subject.removeprefix('Re: ')}"
         mail["Message-ID"] = make_msgid(domain="customer.example")
         for relayed in self.relay.messages:
@@ -78,12 +84,15 @@ class EmailPane:
         for relayed in self.relay.messages[len(shown) :]:
             part = relayed.message.get_body(preferencelist=("plain",))
             subject, in_reply_to = str(relayed.message["Subject"]), str(relayed.message["In-Reply-To"] or "")
+            sender = str(relayed.message["From"])
             shown.append(
                 {
+                    "from": sender,
                     "subject": subject,
                     "in_reply_to": in_reply_to,
                     "text": part.get_content() if part is not None else "",
-                    "meta": f"Subject: {subject}" + (f"\nIn-Reply-To: {in_reply_to}" if in_reply_to else ""),
+                    "meta": f"From: {sender}\nSubject: {subject}"
+                    + (f"\nIn-Reply-To: {in_reply_to}" if in_reply_to else ""),
                 }
             )
         return list(shown)

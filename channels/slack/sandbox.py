@@ -18,6 +18,7 @@ from channels.slack.settings import SlackSettings
 from channels.slack.stand_in import BOT_TOKEN, FakeSlack
 from channels.slack.stand_in_events import message_event, signed_headers
 from core.sandbox.pane import PaneField, PaneInputError
+from core.settings import Settings
 
 SIGNING_SECRET = "sandbox-slack-signing-secret"
 STAFF_CHANNEL = "C0SANDBOXSTAFF"
@@ -44,7 +45,7 @@ class StaffDeskPane:
     async def stop(self) -> None:
         await self.slack.stop()
 
-    def section(self, *, hub_url: str) -> SlackSettings:
+    def section(self, *, hub_url: str, operator: Settings) -> SlackSettings:
         self._hub_url = hub_url
         return SlackSettings(
             bot_token=SecretStr(BOT_TOKEN),

@@ -20,6 +20,7 @@ from channels.twilio.stand_in import (
     signed_form,
 )
 from core.sandbox.pane import PaneField
+from core.settings import Settings
 
 
 class SmsPane:
@@ -40,7 +41,7 @@ class SmsPane:
     async def stop(self) -> None:
         await self.twilio.stop()
 
-    def section(self, *, hub_url: str) -> SmsSettings:
+    def section(self, *, hub_url: str, operator: Settings) -> SmsSettings:
         self._hub_url = hub_url
         return SmsSettings(
             account_sid=ACCOUNT_SID,

@@ -13,6 +13,7 @@ from channels.telegram.settings import TelegramSettings
 from channels.telegram.stand_in import BOT_TOKEN, FakeBotApi
 from channels.telegram.stand_in_updates import private_message
 from core.sandbox.pane import PaneField
+from core.settings import Settings
 
 CUSTOMER = 777
 """The Telegram user the person writes as (Ada)."""
@@ -35,7 +36,7 @@ class TelegramPane:
     async def stop(self) -> None:
         await self.api.stop()
 
-    def section(self, *, hub_url: str) -> TelegramSettings:
+    def section(self, *, hub_url: str, operator: Settings) -> TelegramSettings:
         return TelegramSettings(bot_token=SecretStr(BOT_TOKEN), api_url=self.api.url, poll_timeout_s=5)
 
     async def says(self, text: str, fields: Mapping[str, str]) -> None:

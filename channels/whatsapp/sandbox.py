@@ -21,6 +21,7 @@ from channels.whatsapp.stand_in import (
     text_message,
 )
 from core.sandbox.pane import PaneField
+from core.settings import Settings
 
 
 class WhatsAppPane:
@@ -40,7 +41,7 @@ class WhatsAppPane:
     async def stop(self) -> None:
         await self.graph.stop()
 
-    def section(self, *, hub_url: str) -> WhatsAppSettings:
+    def section(self, *, hub_url: str, operator: Settings) -> WhatsAppSettings:
         self._hub_url = hub_url
         return WhatsAppSettings(
             phone_number_id=PHONE_NUMBER_ID,

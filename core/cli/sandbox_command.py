@@ -102,7 +102,7 @@ def sandbox_settings(settings: Settings, stand_ins: Sandbox, *, hub_url: str, da
 
     values = settings.model_dump()
     values |= {
-        **stand_ins.sections(hub_url=hub_url),
+        **stand_ins.sections(hub_url=hub_url, operator=settings),
         "channels": stand_ins.channels,
         "database_url": f"sqlite+aiosqlite:///{database}",
         "redis_url": "",

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
 from core.languages import channel_entry_points
-from core.settings import Section
+from core.settings import Section, Settings
 
 
 class PaneInputError(ValueError):
@@ -51,8 +51,10 @@ class Pane(Protocol):
 
     async def stop(self) -> None: ...
 
-    def section(self, *, hub_url: str) -> Section:
-        """The channel's settings section pointed at the stand-in; `hub_url` is where the hub listens."""
+    def section(self, *, hub_url: str, operator: Settings) -> Section:
+        """The channel's settings section pointed at the stand-in; `hub_url` is where the hub
+        listens, `operator` the settings the sandbox was started with (the operator's own
+        addresses, which a pane shows where the platform would)."""
         ...
 
     async def says(self, text: str, fields: Mapping[str, str]) -> None:

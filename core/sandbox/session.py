@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from core.sandbox.pane import Pane, installed_panes
-from core.settings import Section
+from core.settings import Section, Settings
 
 ALWAYS_ON = ["web", "api"]
 """Channels the sandbox runs that need no stand-in: the widget and the REST API answer as usual."""
@@ -46,9 +46,9 @@ class Sandbox:
         for pane in self.panes.values():
             await pane.stop()
 
-    def sections(self, *, hub_url: str) -> dict[str, Section]:
+    def sections(self, *, hub_url: str, operator: Settings) -> dict[str, Section]:
         """Each channel's section pointed at its stand-in; `hub_url` is where the hub listens."""
-        return {channel: pane.section(hub_url=hub_url) for channel, pane in self.panes.items()}
+        return {channel: pane.section(hub_url=hub_url, operator=operator) for channel, pane in self.panes.items()}
 
     async def says(self, pane: Pane, text: str, fields: Mapping[str, str]) -> None:
         """What the person wrote in `pane`, shown in it, then sent as its platform would (and not

@@ -17,7 +17,7 @@ import aiohttp
 import pytest
 
 from core.sandbox.session import Sandbox
-from core.settings import Settings
+from core.settings import ContactSettings, HandoffSettings, Settings
 from tests.cli_runner import supporthub, without_supporthub_environment
 from tests.conftest import SAMPLE_KNOWLEDGE
 from tests.integration.hub_processes import READY_TIMEOUT_S, SUPPORTHUB
@@ -89,6 +89,20 @@ async def test_a_question_on_each_channel_and_a_staff_reply_back(sandbox_url: st
         assert replies[-1]["html"] == "Hi Ada, Sam here. How can I help?"
 
 
+async def test_the_email_pane_writes_to_the_operators_support_address(
+    make_settings: Callable[..., Settings], tmp_path: Path
+) -> None:
+    """Issue 60: the pane said the sample company's address whatever the operator had set."""
+    settings = make_settings(handoff=HandoffSettings(contact=ContactSettings(email="help@vetclinic.example")))
+    async with running_sandbox(settings, tmp_path / "sandbox.db") as url, aiohttp.ClientSession() as session:
+        async with session.get(f"{url}/sandbox/api/panes") as response:
+            panes = {pane["name"]: pane for pane in await response.json()}
+        assert panes["email"]["role"] == "you write to help@vetclinic.example"
+        await says(session, url, "email", subject="Opening hours", text="When are you open?")
+        [mail] = await hub_said(session, url, "email", 1)
+    assert "<help@vetclinic.example>" in mail["from"] and mail["meta"].startswith("From: ")
+
+
 async def test_what_the_page_sends_is_checked(sandbox_url: str) -> None:
     async with aiohttp.ClientSession() as session:
         for pane, body, status, reason in [
@@ -129,7 +143,8 @@ async def test_the_stand_ins_listen_on_loopback_only() -> None:
     await stand_ins.start()
     try:
         sections = {
-            name: pane.section(hub_url="http://127.0.0.1:1").model_dump() for name, pane in stand_ins.panes.items()
+            name: pane.section(hub_url="http://127.0.0.1:1", operator=Settings()).model_dump()
+            for name, pane in stand_ins.panes.items()
         }
         urls = [
             sections[name][key] for name, key in [("telegram", "api_url"), ("sms", "api_url"), ("slack", "api_url")]
