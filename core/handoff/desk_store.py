@@ -8,8 +8,9 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import ColumnElement, and_, delete, exists, func, or_, select, update
+from sqlalchemy import ColumnElement, Row, and_, delete, exists, func, select, update
 from sqlalchemy.orm import Session
 
 from core.answering.questions import asks_anything, questions
@@ -162,7 +163,8 @@ class QueuedQuestion:
 
 def queued_questions(session: Session, case_ids: Collection[str]) -> dict[str, QueuedQuestion]:
     """Each case's question as its card shows it (`card_of`), for a queue of cases in one query:
-    of the last `SUMMARY_MESSAGES` messages before each opened, the customer's."""
+    of the last `SUMMARY_MESSAGES` messages before each opened, the customer's; a case whose
+    customer only asked for a person shows that request."""
     ranked = (
         select(
             Case.id.label("case_id"),
@@ -177,22 +179,19 @@ def queued_questions(session: Session, case_ids: Collection[str]) -> dict[str, Q
         .subquery()
     )
     rows = session.execute(
-        select(ranked.c.case_id, ranked.c.text, ranked.c.translation)
-        .where(
-            ranked.c.newest <= SUMMARY_MESSAGES,
-            ranked.c.author == Author.CUSTOMER.value,
-            or_(ranked.c.intent.is_(None), ranked.c.intent != HUMAN_REQUEST),
-        )
+        select(ranked.c.case_id, ranked.c.intent, ranked.c.text, ranked.c.translation)
+        .where(ranked.c.newest <= SUMMARY_MESSAGES, ranked.c.author == Author.CUSTOMER.value)
         .order_by(ranked.c.case_id, ranked.c.newest)
     ).all()
-    by_case: dict[str, list[tuple[str, str | None]]] = {}
+    by_case: dict[str, list[Row[Any, Any, Any, Any]]] = {}
     for row in rows:
-        by_case.setdefault(row.case_id, []).append((row.text, row.translation))
+        by_case.setdefault(row.case_id, []).append(row)
     found: dict[str, QueuedQuestion] = {}
     for case_id, said in by_case.items():
-        question, index = asked([text for text, _ in said])
+        asking = [row for row in said if row.intent != HUMAN_REQUEST] or said[:1]
+        question, index = asked([row.text for row in asking])
         if question is not None and index is not None:
-            found[case_id] = QueuedQuestion(question, said[index][1])
+            found[case_id] = QueuedQuestion(question, asking[index].translation)
     return found
 
 

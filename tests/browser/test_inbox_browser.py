@@ -53,6 +53,18 @@ STREAMS = """
   };
 })();
 """
+NOTIFICATIONS = """
+(() => {
+  // The browser's notifications as the page shows them, kept for the test: headless Chromium
+  // draws none. Permission is granted, as after the person clicked "Notify me".
+  window.shown = [];
+  window.Notification = function (title, options) {
+    window.shown.push({ title: title, body: options && options.body });
+  };
+  window.Notification.permission = "granted";
+  window.Notification.requestPermission = () => Promise.resolve("granted");
+})();
+"""
 ALL_STREAMS_CLOSED = "() => window.streams.length > 0 && window.streams.every(s => s.source.readyState === 2)"
 
 OpenPage = Callable[[], Awaitable[Any]]
@@ -245,7 +257,9 @@ async def test_a_telegram_customer_is_answered_from_the_inbox(
     hub: Live, new_page: OpenPage, telegram: FakeBotApi
 ) -> None:
     cy = await new_page()
+    await cy.context.add_init_script(NOTIFICATIONS)
     await join(cy, hub, email="cy@example.com", name="Cy")
+    await expect(cy).to_have_title("Inbox · supporthub admin")
     await stay(cy)
     asked = update(private_message("My name is Rosa. Can I talk to a person about my invoice?", message_id=1))
     assert await telegram_update(hub, asked)
@@ -254,6 +268,9 @@ async def test_a_telegram_customer_is_answered_from_the_inbox(
 
     await expect(queued(cy, "Ada")).to_contain_text("telegram · waiting for a person")
     assert await still_the_same(cy)
+    await expect(cy).to_have_title("(1) Inbox · supporthub admin")  # issue 60: told in the tab
+    shown = await cy.evaluate("window.shown")
+    assert shown == [{"title": "A customer is waiting", "body": "Ada: Can I talk to a person about my invoice?"}]
     await open_case(cy, "Ada")
     await cy.get_by_role("button", name="Claim").click()
     await expect(case_state(cy)).to_have_text("With Cy")

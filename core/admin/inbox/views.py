@@ -54,6 +54,7 @@ from core.ops.request_guards import could_be_row_id
 from core.ops.runtime import Runtime
 from core.settings import Settings
 from core.store import staff
+from core.store.case_tables import CaseState
 
 log = logging.getLogger(__name__)
 
@@ -120,6 +121,7 @@ class Inbox:
     async def queue(self, request: web.Request) -> web.Response:
         mine = request.query.get("mine") == "1"
         entries, version = await self._queue(request)
+        waiting = sum(1 for entry in entries if entry.case.state == CaseState.WAITING)
         me = request[VISITOR].actor
         if mine:
             entries = [entry for entry in entries if entry.case.owner == me]
@@ -127,6 +129,7 @@ class Inbox:
             request,
             "inbox.html",
             entries=entries,
+            waiting=waiting,
             mine=mine,
             version=version,
             sla=self._sla,

@@ -23,7 +23,9 @@ async def test_each_case_shows_the_question_before_it_opened_not_the_request_for
 
     async with sessionmaker.begin() as session:
         session.add(Contact(id="ann"))
-        session.add_all(Conversation(id=c, contact_id="ann", channel="web", chat_id=c) for c in ("c1", "c2", "c3"))
+        session.add_all(
+            Conversation(id=c, contact_id="ann", channel="web", chat_id=c) for c in ("c1", "c2", "c3", "c4")
+        )
         await session.flush()
         session.add_all(
             [
@@ -33,6 +35,7 @@ async def test_each_case_shows_the_question_before_it_opened_not_the_request_for
                 said("c1", 5, "customer", "Also, where are my invoices?", intent="question"),  # after it opened
                 said("c2", 0, "customer", "Kann ich mit Bitcoin zahlen?", translation="Can I pay with bitcoin?"),
                 said("c3", 0, "customer", "my invoice is wrong"),
+                said("c4", 0, "customer", "Can I talk to a person about my invoice?", intent="human_request"),
             ]
         )
         session.add_all(
@@ -44,10 +47,11 @@ async def test_each_case_shows_the_question_before_it_opened_not_the_request_for
                 reason="x",
                 opened_at=start + timedelta(minutes=3),
             )
-            for c in ("c1", "c2", "c3")
+            for c in ("c1", "c2", "c3", "c4")
         )
     async with sessionmaker() as session:
-        found = await session.run_sync(lambda sync: queued_questions(sync, ["c1", "c2", "c3"]))
+        found = await session.run_sync(lambda sync: queued_questions(sync, ["c1", "c2", "c3", "c4"]))
     assert (found["c1"].text, found["c1"].translation) == ("Can I pay with bitcoin?", None)
     assert (found["c2"].text, found["c2"].translation) == ("Kann ich mit Bitcoin zahlen?", "Can I pay with bitcoin?")
     assert found["c3"].text == "my invoice is wrong"  # asks nothing recognisable: the latest message
+    assert found["c4"].text == "Can I talk to a person about my invoice?"  # all they said was the request
