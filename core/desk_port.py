@@ -4,6 +4,7 @@ renders a `CaseCard` in its own format, without loading any of the desk's databa
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -92,4 +93,15 @@ class PeopleNames(Protocol):
     async def person_name(self, actor: str) -> str | None:
         """The name customers may read for `actor` (a desk's own person id, as staff events
         carry it); None when the platform will not say."""
+        ...
+
+
+@runtime_checkable
+class StaffMail(Protocol):
+    """A channel that can mail the staff — optional: the email channel, through the relay it
+    replies through. The hub mails the team when a customer waits with nobody signed in."""
+
+    async def mail_staff(self, to: Sequence[str], subject: str, text: str) -> None:
+        """One plain-text mail to `to` from the support address; `core.channel.DeliveryError`
+        when the relay refuses it or cannot be reached."""
         ...

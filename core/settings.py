@@ -542,6 +542,12 @@ class HandoffSettings(Section):
         "pinged in the staff desk); with [handoff.hours] set, only minutes inside business hours count",
     )
     sla_check_s: float = Field(60.0, ge=1, description="how often the leader looks for cases past the SLA")
+    mail_waiting_after_minutes: int = Field(
+        10,
+        ge=0,
+        description="a case waiting for a person this long while nobody on the staff is signed in is mailed to "
+        "the staff (once per case, through the email channel's relay; needs [email]); 0: never",
+    )
     unstaffed_message: str = Field(
         "",
         max_length=500,

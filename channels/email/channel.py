@@ -24,9 +24,11 @@ import asyncio
 import hashlib
 import logging
 import ssl
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
+from email.utils import formataddr, make_msgid
 from functools import cached_property
 from typing import TYPE_CHECKING, Protocol
 
@@ -219,6 +221,19 @@ class EmailChannel:
                 await hub.values(CHANNEL).put(_counted_key(message), "counted")
             raise
         return message_id
+
+    async def mail_staff(self, to: Sequence[str], subject: str, text: str) -> None:
+        """A mail to the staff from the support address (`core.desk_port.StaffMail`), marked
+        automatic so an out-of-office reply does not answer it."""
+        settings = self._settings
+        mail = EmailMessage()
+        mail["From"] = formataddr((settings.display_name, settings.address))
+        mail["To"] = ", ".join(to)
+        mail["Subject"] = subject
+        mail["Message-ID"] = make_msgid(domain=settings.mail_domain)
+        mail["Auto-Submitted"] = "auto-generated"
+        mail.set_content(text)
+        await self._relayed(mail)
 
     async def _counted_by_loop_guard(self, hub: EmailHub, address: Address, message: StoredMessage) -> bool:
         """Whether this attempt counted `message` against the loop guard (raising the permanent

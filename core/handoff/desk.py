@@ -45,6 +45,7 @@ from core.handoff.desk_store import (
 from core.handoff.hours import Sla
 from core.handoff.inbox_store import note_at
 from core.handoff.translations import Outgoing, StaffTranslations, language_at
+from core.handoff.waiting import told_by_mail
 from core.languages import language_name
 from core.messages import Author
 from core.metrics import REPLIES, Outcome
@@ -113,7 +114,10 @@ class StaffDesk:
                 log.info("desk: case %s's %s was posted by an earlier attempt; not posted again", case_id, due.kind)
                 return found
         if due.kind is DeliveryKind.REMINDER:
-            text = self._reminder(thread.opened_at)
+            told = await self._run(partial(told_by_mail, case_id=case_id))
+            text = self._reminder(thread.opened_at) + (
+                f" Mailed to the staff, nobody being signed in: {told}." if told else ""
+            )
         elif due.kind is DeliveryKind.HELD:
             reason = await self._run(partial(held_reason, message_id=due.message.id))
             if reason is None:

@@ -10,6 +10,7 @@ import logging
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from datetime import timedelta
 from functools import partial
 
 from aiohttp import web
@@ -24,12 +25,13 @@ from core.answering.language import load_detector
 from core.answering.llm_responder import LlmResponder
 from core.answering.sentiment import SentimentAnalyzer
 from core.channel import Channel
-from core.desk_port import DeskPort
+from core.desk_port import DeskPort, StaffMail
 from core.handoff.customer_cases import StoredCaseBook
 from core.handoff.desk import StaffDesk
 from core.handoff.hours import Sla
 from core.handoff.reach import where_to_reach
 from core.handoff.translations import StaffTranslations
+from core.handoff.waiting import WaitingMail
 from core.languages import use_catalogs
 from core.ops.reindex_process import ReindexRunner
 from core.pipeline.hub import Hub
@@ -44,7 +46,7 @@ from core.store.action_calls import StoredActionPorts
 from core.store.calibrations import CalibrationCache
 from core.store.contacts import dialect_insert
 from core.store.db import HealthProbe, libpq_url, make_engine, make_sessionmaker, own_backends, prepare_database, utcnow
-from core.store.staff import has_active_staff
+from core.store.staff import has_active_staff, public_base
 from core.store.transactions import Transactions, transactions_for
 from knowledge.base import KnowledgeBase
 
@@ -63,6 +65,9 @@ class Runtime:
     """The scheduler's and the dashboard's re-index runs, in a child process."""
     calibration: CalibrationCache
     """The operator's calibration of the answer bar, as this process last read it."""
+    waiting_mail: WaitingMail | None = None
+    """Mails the staff about cases waiting with nobody signed in (`core.handoff.waiting`); None
+    without a channel that can mail (`StaffMail`) or with `handoff.mail_waiting_after_minutes` 0."""
 
     async def database_problem(self) -> str | None:
         """Why the database cannot answer a query or take a write; None when it can."""
@@ -137,6 +142,18 @@ def desk_port(channels: Mapping[str, Channel]) -> DeskPort | None:
     """The first channel that can hold the staff desk and is configured to (Slack with a staff
     channel); None without: cases are then kept for `supporthub cases` and the API."""
     return next((c for _, c in desks(channels)), None)
+
+
+def waiting_mail(settings: Settings, transactions: Transactions, channels: Mapping[str, Channel]) -> WaitingMail | None:
+    """The job that mails the staff about waiting cases, through the first channel that can mail."""
+    mail = next((channel for channel in channels.values() if isinstance(channel, StaffMail)), None)
+    minutes = settings.handoff.mail_waiting_after_minutes
+    if mail is None or not minutes:
+        return None
+    base = public_base(settings)
+    return WaitingMail(
+        transactions, mail, after=timedelta(minutes=minutes), case_url=lambda case_id: f"{base}/admin/inbox/{case_id}"
+    )
 
 
 def desks(channels: Mapping[str, Channel]) -> list[tuple[str, DeskPort]]:
@@ -278,7 +295,17 @@ async def open_runtime(
                     started.append(channel)
                 if listener is not None:
                     await listener.start()
-                yield Runtime(engine, sessionmaker, knowledge, transactions, storage, hub, reindexer, calibration)
+                yield Runtime(
+                    engine,
+                    sessionmaker,
+                    knowledge,
+                    transactions,
+                    storage,
+                    hub,
+                    reindexer,
+                    calibration,
+                    waiting_mail(settings, transactions, channels),
+                )
             finally:
                 await reindexer.aclose()
                 if listener is not None:

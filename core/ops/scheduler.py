@@ -24,6 +24,7 @@ from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
+from core.handoff.waiting import WaitingMail
 from core.invariants import InvariantError
 from core.metrics import LEADER
 from core.ops.privacy import RETENTION_BATCH, expire_conversations
@@ -61,6 +62,17 @@ def build_scheduler(settings: Settings, runtime: Runtime) -> AsyncIOScheduler:
         coalesce=True,
         next_run_time=datetime.now(UTC),  # a new leader checks at once
     )
+    if runtime.waiting_mail is not None:
+        scheduler.add_job(
+            mail_waiting_cases,
+            trigger=IntervalTrigger(seconds=settings.handoff.sla_check_s),
+            args=(runtime.waiting_mail,),
+            id="case-waiting-mail",
+            name="mail the staff about waiting cases",
+            max_instances=1,
+            coalesce=True,
+            next_run_time=datetime.now(UTC),
+        )
     return scheduler
 
 
@@ -137,6 +149,17 @@ async def expire_idle_conversations(transactions: Transactions, days: int, *, ba
         return
     if expired:
         log.info("retention: deleted %d conversations idle for more than %d days", expired, days)
+
+
+async def mail_waiting_cases(waiting: WaitingMail) -> None:
+    """Mail the staff about cases waiting with nobody signed in (every `handoff.sla_check_s`)."""
+    try:
+        mailed = await waiting.tell()
+    except Exception:
+        log.exception("desk: mailing the staff about waiting cases failed")
+        return
+    if mailed:
+        log.info("desk: mailed the staff about %d waiting cases, nobody being signed in", mailed)
 
 
 async def remind_overdue_cases(hub: Hub) -> None:

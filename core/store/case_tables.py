@@ -61,6 +61,8 @@ class CaseEventKind(StrEnum):
     """An internal note among staff: `note` is its text; the customer never sees it."""
     ASSIGN = "assign"
     """The case was given to a colleague: `note` names them."""
+    TOLD = "told"
+    """The staff were mailed that the customer waits (`core.handoff.waiting`): `note` names who."""
 
 
 class CaseEvent(Base):

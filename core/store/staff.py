@@ -63,10 +63,15 @@ def digest(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8", "surrogateescape")).hexdigest()
 
 
+def public_base(settings: Settings) -> str:
+    """Where people reach the hub, for the links it gives them: `admin.public_url`, else the
+    address `serve` listens on."""
+    return settings.admin.public_url.rstrip("/") or f"http://{settings.server.host}:{settings.server.port}"
+
+
 def invitation_link(settings: Settings, token: str) -> str:
-    """Where an invitation's token is used: `admin.public_url`, else the address `serve` listens on."""
-    base = settings.admin.public_url.rstrip("/") or f"http://{settings.server.host}:{settings.server.port}"
-    return f"{base}/admin/invite/{token}"
+    """Where an invitation's token is used."""
+    return f"{public_base(settings)}/admin/invite/{token}"
 
 
 def normal_email(email: str) -> str:
