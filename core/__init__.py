@@ -16,7 +16,8 @@ Floors, top to bottom; a module imports only from its own floor and the floors b
 The contract (directly in core/):
     messages      what travels: inbound messages, replies, addresses, attachments
     channel       the ports between a channel adapter and the hub; Capabilities
-    desk_port     the port between core.handoff and a staff desk (the Slack desk implements it)
+    desk_port     the port between core.handoff and a staff desk (the Slack desk implements it), and
+                  StaffMail (a channel that can mail the staff: the email channel)
     streaming     an answer shown while it is written
     turn_context  what one turn knows (signals, facts, files) as the agent reads it; a person offered
                   or where to reach the team (person_or_reach)
@@ -48,7 +49,8 @@ core.store: db (schema, engine), migrations/, case_tables (the cases, their even
     trail of actions; the verified identity actions are given), staff (people's accounts,
     their server-side sessions, the audit trail of what they did), roles (staff roles, apart
     from the schema for the command line), suggestions (what staff
-    answered, reviewed before it becomes knowledge through knowledge.ingest.written).
+    answered, reviewed before it becomes knowledge through knowledge.ingest.written), rehearsal_runs
+    (the rehearsals' runs and each rehearsal's turns, for the dashboard).
 core.answering: agent, offline_responder, llm_responder, answer_decision, calibration (the bar
     learned from labelled questions), language (which language a customer writes in), questions, small_talk, quoted_tables, memory, sentiment,
     attachments, answer_eval, answer_explain, lookalikes (text as a reader sees it), personal_data (what to redact before a suggestion
@@ -76,20 +78,21 @@ core.cli: main (the `supporthub` group), support (what commands share), server (
 core.admin: the dashboard at /admin, in three rooms: app (its routes and sign-in); views/ (pages and
     their JSON twins: pages, staff (people and the audit trail), replies (canned replies),
     suggestions (reviewing what staff answered; answering a knowledge gap in place),
-    action_calls (the declared actions and the audit trail of their calls), knowledge_api (a
+    action_calls (the declared actions and the audit trail of their calls), rehearsals (the
+    rehearsals' last run, turn by turn), knowledge_api (a
     help centre pushes or withdraws an article: /api/knowledge/documents, behind the admin
     token), dashboard (what every view is given: the runtime, a page, the form, and `act`, the one
     way a staff action is written: its transaction and audit line, refusals as the page again or
     as text, JSON or a redirect), render, charts); queries/ (what the pages read: overview,
     conversations, gaps, wrong_answers (answers the customer's next move says were wrong),
     satisfaction (survey scores, resolution rate), operations, status, schedule, periods,
-    contact_labels); inbox/ (the staff desk in the browser: views, queries, live through
+    contact_labels, rehearsals (the rehearsals' runs, since which change each fails)); inbox/ (the staff desk in the browser: views, queries, live through
     server-sent events).
 core.handoff: policy, cases, customer_cases (a customer's own cases, for the built-in actions), desk + desk_store (the chat-platform desk through the desk port),
     inbox_store (the inbox's replies, notes, assignments), canned, survey, hours (business
     hours and the SLA clock), reach (where a customer can reach the team when no desk takes
     cases), translations (with an LLM: customers' messages for staff, staff replies into the
-    customer's language).
+    customer's language), waiting (the staff mailed when a customer waits with nobody signed in).
 core.sandbox: the sandbox page `supporthub sandbox` serves (session, page), the pane a channel
     brings to it (pane: found through the channel's entry point, a plug-in's too) and the one
     base of the platforms' stand-ins on 127.0.0.1 (stand_in). The stand-ins, which the tests run
@@ -100,5 +103,5 @@ core.rehearsals: test conversations a support team writes, run before a change g
     throwaway hub: its own database, nothing delivered), company_stand_in (the company's systems
     as a rehearsal's actions reach them), wordings (a turn's other wordings), drafts (*Rehearse
     this* on a conversation or a knowledge gap), gate (every re-index rehearsed before it goes
-    live: `knowledge.rehearsal_gate`).
+    live: `knowledge.rehearsal_gate`), records (each run kept for the dashboard's rehearsals page).
 """
