@@ -853,6 +853,9 @@ def _overview_queries() -> dict[str, Query]:
     async def resolution(session: AsyncSession, period: queries.Period) -> object:
         return await satisfaction.resolution(session, period, bar=AnswerSettings().min_match)
 
+    async def surveys(session: AsyncSession, period: queries.Period) -> object:
+        return await satisfaction.satisfaction(session, period, now=period.until)
+
     return {
         "queries.volume": queries.volume,
         "queries.outcomes": queries.outcomes,
@@ -860,7 +863,7 @@ def _overview_queries() -> dict[str, Query]:
         "queries.helpfulness": queries.helpfulness,
         "queries.first_response": queries.first_response,
         "queries.open_cases": open_cases,
-        "satisfaction.satisfaction": satisfaction.satisfaction,
+        "satisfaction.satisfaction": surveys,
         "satisfaction.satisfaction_by_staff": satisfaction.satisfaction_by_staff,
         "satisfaction.resolution": resolution,
         "gaps.unanswered_questions": gaps.unanswered_questions,
