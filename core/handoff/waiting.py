@@ -90,6 +90,7 @@ def to_tell(session: Session, *, now: datetime, after: timedelta) -> list[Waitin
         .limit(MAILS_PER_CHECK)
         .with_for_update(skip_locked=True, of=Case)
     ).all()
+    asked = queued_questions(session, [case.id for case, _ in cases])
     waiting = []
     for case, channel in cases:
         event = CaseEvent(
@@ -103,8 +104,8 @@ def to_tell(session: Session, *, now: datetime, after: timedelta) -> list[Waitin
         )
         session.add(event)
         session.flush()
-        asked = queued_questions(session, [case.id]).get(case.id)
-        waiting.append(Waiting(case.id, event.id, channel, case.opened_at, asked.text if asked else None, team))
+        question = asked.get(case.id)
+        waiting.append(Waiting(case.id, event.id, channel, case.opened_at, question.text if question else None, team))
     return waiting
 
 

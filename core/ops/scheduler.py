@@ -16,6 +16,7 @@ Runs of a job never overlap (`max_instances=1`) and missed runs collapse into on
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from functools import partial
 
@@ -52,26 +53,23 @@ def build_scheduler(settings: Settings, runtime: Runtime) -> AsyncIOScheduler:
             coalesce=True,
             next_run_time=datetime.now(UTC),
         )
-    scheduler.add_job(
-        remind_overdue_cases,
-        trigger=IntervalTrigger(seconds=settings.handoff.sla_check_s),
-        args=(runtime.hub,),
-        id="case-sla",
-        name="remind overdue cases",
-        max_instances=1,
-        coalesce=True,
-        next_run_time=datetime.now(UTC),  # a new leader checks at once
-    )
+    case_checks: list[tuple[str, str, Callable[..., Awaitable[None]], object]] = [
+        ("case-sla", "remind overdue cases", remind_overdue_cases, runtime.hub)
+    ]
     if runtime.waiting_mail is not None:
+        case_checks.append(
+            ("case-waiting-mail", "mail the staff about waiting cases", mail_waiting_cases, runtime.waiting_mail)
+        )
+    for job_id, name, check, subject in case_checks:
         scheduler.add_job(
-            mail_waiting_cases,
+            check,
             trigger=IntervalTrigger(seconds=settings.handoff.sla_check_s),
-            args=(runtime.waiting_mail,),
-            id="case-waiting-mail",
-            name="mail the staff about waiting cases",
+            args=(subject,),
+            id=job_id,
+            name=name,
             max_instances=1,
             coalesce=True,
-            next_run_time=datetime.now(UTC),
+            next_run_time=datetime.now(UTC),  # a new leader checks at once
         )
     return scheduler
 

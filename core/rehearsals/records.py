@@ -12,7 +12,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from core.ops.runtime import open_database
 from core.rehearsals.runner import RehearsalResult
 from core.settings import Settings
-from core.store.rehearsal_runs import Judged, OutcomeRecord, RunKind, RunVerdict, TurnRecord, record
+from core.store.rehearsal_runs import OutcomeRecord, RunKind, RunVerdict, TurnRecord, record
 
 log = logging.getLogger(__name__)
 
@@ -29,7 +29,7 @@ def outcome_record(result: RehearsalResult, *, passed_before: bool | None = None
                 sources=turn.outcome.sources,
                 failed=turn.failed,
                 explained=turn.explained,
-                judged=tuple(Judged(j.criterion, j.met, j.why) for j in turn.judged),
+                judged=turn.judged,
             )
             for turn in result.turns
         ),

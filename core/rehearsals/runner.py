@@ -38,16 +38,7 @@ from core.rehearsals.script import Rehearsal, Turn
 from core.settings import Settings
 from core.store.case_tables import Case
 from core.store.db import AnswerCalibration, Conversation, Memory, StaffMember
-
-
-@dataclass(frozen=True, slots=True)
-class Judgement:
-    """A criterion in plain words, as the configured LLM judged the reply: `met` None when no
-    LLM judged it (none configured, or it failed), `why` then saying so."""
-
-    criterion: str
-    met: bool | None
-    why: str
+from core.store.rehearsal_runs import Judged
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,7 +50,7 @@ class TurnResult:
     failed: tuple[str, ...]
     explained: tuple[str, ...] = ()
     """On a failure: how the offline path decided (`supporthub ask --explain`)."""
-    judged: tuple[Judgement, ...] = ()
+    judged: tuple[Judged, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,7 +66,7 @@ class RehearsalResult:
         return all(not turn.failed for turn in self.turns)
 
     @property
-    def judgements(self) -> list[Judgement]:
+    def judgements(self) -> list[Judged]:
         return [judgement for turn in self.turns for judgement in turn.judged]
 
 
@@ -210,16 +201,16 @@ async def _rehearse(hub: Rehearsing, rehearsal: Rehearsal, wording: str | None) 
     return RehearsalResult(rehearsal, tuple(turns), wording=wording)
 
 
-async def _judged(judge: LlmResponder | None, customer: str, reply: StoredMessage | None, criterion: str) -> Judgement:
+async def _judged(judge: LlmResponder | None, customer: str, reply: StoredMessage | None, criterion: str) -> Judged:
     if judge is None:
-        return Judgement(criterion, None, "not judged: no LLM is configured (llm.api_key)")
+        return Judged(criterion, None, "not judged: no LLM is configured (llm.api_key)")
     if reply is None:
-        return Judgement(criterion, False, "the bot did not reply")
+        return Judged(criterion, False, "the bot did not reply")
     try:
         met, why = await judge.judge(customer=customer, reply=reply.text, criterion=criterion)
     except LlmFailure as exc:
-        return Judgement(criterion, None, f"not judged: {exc}")
-    return Judgement(criterion, met, why)
+        return Judged(criterion, None, f"not judged: {exc}")
+    return Judged(criterion, met, why)
 
 
 async def _outcome(

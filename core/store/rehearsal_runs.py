@@ -7,7 +7,7 @@ newest `KEPT_RUNS`."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
@@ -70,6 +70,9 @@ class RehearsalOutcome(Base):
 
 @dataclass(frozen=True, slots=True)
 class Judged:
+    """A criterion in plain words, as the configured LLM judged the reply: `met` None when no
+    LLM judged it (none configured, or it failed), `why` then saying so."""
+
     criterion: str
     met: bool | None
     why: str
@@ -89,14 +92,7 @@ class TurnRecord:
     judged: tuple[Judged, ...]
 
     def as_json(self) -> dict[str, Any]:
-        return {
-            "customer": self.customer,
-            "reply": self.reply,
-            "sources": list(self.sources),
-            "failed": list(self.failed),
-            "explained": list(self.explained),
-            "judged": [{"criterion": j.criterion, "met": j.met, "why": j.why} for j in self.judged],
-        }
+        return asdict(self)
 
     @classmethod
     def from_json(cls, item: dict[str, Any]) -> TurnRecord:
