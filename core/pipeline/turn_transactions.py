@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session, aliased
 
 from core.handoff.cases import CaseOpening, open_case
 from core.handoff.desk_store import mirror_to_case
+from core.handoff.routing import route_case
 from core.handoff.survey import SurveyAnswer, answered_by, record
 from core.messages import Attachment, Author, Reply, StoredMessage, SurveyPart, citation_json
 from core.store.case_tables import Case
@@ -333,6 +334,7 @@ def _finish(session: Session, *, pending: PendingMessage, result: TurnResult, pu
         case_id = open_case(
             session, conversation_id=pending.conversation_id, message_id=pending.id, opening=result.escalation
         )
+        route_case(session, case_id=case_id, now=utcnow())
     to_desk = case_id is not None
     if not with_bot:
         to_desk = mirror_to_case(session, conversation_id=pending.conversation_id, message_id=pending.id)

@@ -1,5 +1,5 @@
-"""The tables of a person taking over: cases, their events, the canned replies staff send and
-the cases' satisfaction ratings. Handoff writes them (only `core.handoff.cases` moves a case); they
+"""The tables of a person taking over: cases, their events, the teams they are routed to, the
+canned replies staff send and the cases' satisfaction ratings. Handoff writes them (only `core.handoff.cases` moves a case); they
 sit here, on the store's `Base` (one schema, one migration history) and on its floor of the
 house, so the stores that show a conversation can join its case."""
 
@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import Float, ForeignKey, Index, Integer, SmallInteger, String, Text
+from sqlalchemy import Boolean, Float, ForeignKey, Index, Integer, SmallInteger, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core.store.db import Base, new_id, state_type, utcnow
@@ -45,6 +45,8 @@ class Case(Base):
     language: Mapped[str | None] = mapped_column(String(8))
     """The language the customer needs (ISO 639-1), as the conversation knew it when opened."""
     owner: Mapped[str | None] = mapped_column(String(255))
+    team_id: Mapped[int | None] = mapped_column(ForeignKey("teams.id", ondelete="SET NULL"), index=True)
+    """The team whose queue holds the case (`core.handoff.routing`); None: everyone's queue."""
     desk_ref: Mapped[str | None] = mapped_column(String(64), index=True)
     """Where the case lives on the staff desk (the Slack thread's ts); None until posted."""
     reminded_at: Mapped[datetime | None] = mapped_column()
@@ -63,6 +65,9 @@ class CaseEventKind(StrEnum):
     """The case was given to a colleague: `note` names them."""
     TOLD = "told"
     """The staff were mailed that the customer waits (`core.handoff.waiting`): `note` names who."""
+    ROUTE = "route"
+    """The case went to a team's queue and maybe to a member (`core.handoff.routing`): `note` says
+    which, and why nobody when nobody was free."""
 
 
 class CaseEvent(Base):
@@ -78,6 +83,39 @@ class CaseEvent(Base):
     note: Mapped[str | None] = mapped_column(Text)
     kind: Mapped[str] = mapped_column(String(16), default=CaseEventKind.MOVE, server_default=CaseEventKind.MOVE.value)
     at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Team(Base):
+    """A group of staff with a queue of its own (`supporthub staff team`, /admin/staff). A new case
+    goes to the team whose rule fits it best (`core.handoff.routing`); with `round_robin`, to one of
+    its members in turn among those signed in and under `capacity` open cases, inside its hours."""
+
+    __tablename__ = "teams"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(40), unique=True)
+    """A slug, [a-z0-9-]{1,40}, as canned replies' names."""
+    channels: Mapped[str] = mapped_column(String(400), default="")
+    """The channels whose cases it takes, comma-separated ("email,whatsapp"); empty: any."""
+    languages: Mapped[str] = mapped_column(String(400), default="")
+    """The customer languages it takes (ISO 639-1, comma-separated); empty: any."""
+    topics: Mapped[str] = mapped_column(String(1000), default="")
+    """Words matched against the hand-over's rule and reason and the help centre sections the bot
+    cited, comma-separated ("billing,refund"); empty: any."""
+    round_robin: Mapped[bool] = mapped_column(Boolean, default=False)
+    capacity: Mapped[int] = mapped_column(Integer, default=5)
+    """The open cases a member may own before round robin passes them over."""
+    hours: Mapped[str] = mapped_column(String(1000), default="")
+    """When round robin gives members cases, as `weekdays=09:00-17:00; timezone=Europe/Berlin`
+    (`core.handoff.teams.hours_of`); empty: whenever a member is signed in."""
+    last_assigned: Mapped[str | None] = mapped_column(String(32))
+    """The staff id round robin gave the last case to: the next goes to whoever follows them."""
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class TeamMember(Base):
+    __tablename__ = "team_members"
+    team_id: Mapped[int] = mapped_column(ForeignKey("teams.id", ondelete="CASCADE"), primary_key=True)
+    staff_id: Mapped[str] = mapped_column(ForeignKey("staff.id", ondelete="CASCADE"), primary_key=True, index=True)
 
 
 class CannedReply(Base):

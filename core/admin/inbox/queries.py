@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.admin.queries.contact_labels import contact_labels
-from core.admin.queries.operations import QueuedCase, case_queue
+from core.admin.queries.operations import QueuedCase, TeamScope, case_queue
 from core.desk_port import CaseCard
 from core.handoff.cases import OPEN_STATES
 from core.handoff.desk_store import card_of, queued_questions
@@ -68,8 +68,11 @@ def needs(language: str | None, *, staff: str) -> str | None:
     return language_name(language) if language and language != staff else None
 
 
-async def queue(session: AsyncSession, *, now: datetime, sla: Sla, staff: str) -> list[InboxEntry]:
-    cases = await case_queue(session, now=now, sla=sla)
+async def queue(
+    session: AsyncSession, *, now: datetime, sla: Sla, staff: str, scope: TeamScope | None = None
+) -> list[InboxEntry]:
+    """The open cases of the queues in `scope` (None: every queue)."""
+    cases = await case_queue(session, now=now, sla=sla, scope=scope)
     cases.sort(key=lambda case: (case.state != CaseState.WAITING, case.opened_at))
     conversation_ids = [case.conversation_id for case in cases]
     conversations = (

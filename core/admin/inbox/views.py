@@ -38,6 +38,7 @@ from sqlalchemy.orm import Session
 
 from core.admin.inbox import queries as inbox_queries
 from core.admin.inbox.live import LiveStreams, TooManyStreams, Version
+from core.admin.inbox.scope import require_in_scope, scope_of, team_of_case
 from core.admin.queries.conversations import Transcript, transcript
 from core.admin.views.dashboard import Dashboard, Form
 from core.admin.views.render import SECURITY_HEADERS, as_json
@@ -110,17 +111,21 @@ class Inbox:
 
     # -- the queue ----------------------------------------------------------------------------
 
-    async def _queue(self, request: web.Request) -> tuple[list[inbox_queries.InboxEntry], str]:
-        async with self._runtime(request).sessionmaker() as session:
+    async def _queue(self, request: web.Request) -> tuple[list[inbox_queries.InboxEntry], str, list[str]]:
+        runtime = self._runtime(request)
+        scope, teams = await scope_of(request, runtime)
+        async with runtime.sessionmaker() as session:
             # The version first: on PostgreSQL each statement sees what committed before it, and
             # a version newer than the entries would keep the page from fetching them (inbox.js).
             version = await inbox_queries.queue_version(session)
-            entries = await inbox_queries.queue(session, now=datetime.now(UTC), sla=self._sla, staff=self._staff)
-        return entries, _version(version)
+            entries = await inbox_queries.queue(
+                session, now=datetime.now(UTC), sla=self._sla, staff=self._staff, scope=scope
+            )
+        return entries, _version(version), teams
 
     async def queue(self, request: web.Request) -> web.Response:
         mine = request.query.get("mine") == "1"
-        entries, version = await self._queue(request)
+        entries, version, teams = await self._queue(request)
         waiting = sum(1 for entry in entries if entry.case.state == CaseState.WAITING)
         me = request[VISITOR].actor
         if mine:
@@ -131,6 +136,8 @@ class Inbox:
             entries=entries,
             waiting=waiting,
             mine=mine,
+            team=request.query.get("team", "").strip().lower(),
+            teams=teams,
             version=version,
             sla=self._sla,
             script=SCRIPT,
@@ -150,13 +157,16 @@ class Inbox:
 
     async def _case(self, request: web.Request) -> tuple[inbox_queries.InboxCase, Transcript, str]:
         case_id = _case_id(request)
-        async with self._runtime(request).sessionmaker() as session:
+        runtime = self._runtime(request)
+        scope, _ = await scope_of(request, runtime)
+        async with runtime.sessionmaker() as session:
             version = await inbox_queries.case_version(session, case_id)  # first: see `_queue`
             found = await inbox_queries.one_case(
                 session, case_id, now=datetime.now(UTC), sla=self._sla, staff=self._staff
             )
             if found is None:
                 raise web.HTTPNotFound(text="no such case\n")
+            require_in_scope(scope, found.case.team)
             conversation = await transcript(session, found.case.conversation_id)
             if conversation is None:  # erased since (a contact forgotten)
                 raise web.HTTPNotFound(text="no such case\n")
@@ -262,6 +272,8 @@ class Inbox:
         recorded. Every caller, a script too, is sent back to the case."""
         case_id = _case_id(request)
         runtime = self._runtime(request)
+        scope, _ = await scope_of(request, runtime)
+        require_in_scope(scope, await runtime.transactions.run(partial(team_of_case, case_id=case_id)))
 
         async def relay(relayed: Relayed | None) -> None:
             if relayed is not None:

@@ -15,14 +15,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import case, func, select
+from sqlalchemy import case, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.handoff.cases import OPEN_STATES
 from core.handoff.desk_store import past_sla
 from core.handoff.hours import Sla
 from core.ops.metrics_snapshot import undelivered_by_channel
-from core.store.case_tables import Case
+from core.store.case_tables import Case, Team
 from core.store.db import Conversation, OutboxItem
 from core.store.dead_letters import UndeliveredReply, held, undelivered
 from knowledge.tables import IndexRun, IndexVersion, KnowledgeDocument, SkippedFile
@@ -51,6 +51,20 @@ class QueuedCase:
     closed_at: datetime | None = None
     language: str | None = None
     """The language the customer needs (ISO 639-1); None when no message was sure of one."""
+    team: str | None = None
+    """The team whose queue holds it (`core.handoff.routing`); None: everyone's."""
+
+
+@dataclass(frozen=True, slots=True)
+class TeamScope:
+    """Which queues someone sees: the cases of the teams named, and with `unteamed` the cases of
+    no team (everyone's queue)."""
+
+    teams: frozenset[str]
+    unteamed: bool = True
+
+    def allows(self, team: str | None) -> bool:
+        return team in self.teams if team is not None else self.unteamed
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,9 +117,10 @@ async def case_queue(
     include_closed: bool = False,
     limit: int = 200,
     case_id: str | None = None,
+    scope: TeamScope | None = None,
 ) -> list[QueuedCase]:
     """Open cases, oldest first; with `include_closed`, then the others, most recent first.
-    `case_id`: that case only.
+    `case_id`: that case only; `scope`: those queues only (None: every queue).
 
     "Waiting on staff" is `past_sla` with the SLA at zero: open, opened by `now`, and no staff
     reply since — the same test, so a breached case is always one waiting on staff."""
@@ -116,12 +131,17 @@ async def case_queue(
             Conversation.channel,
             past_sla(sla.opened_before(now)).label("breached"),
             past_sla(now).label("waiting"),
+            Team.name,
         )
         .join(Conversation, Conversation.id == Case.conversation_id)
+        .outerjoin(Team, Team.id == Case.team_id)
         .limit(limit)
     )
     if case_id is not None:
         query = query.where(Case.id == case_id)
+    if scope is not None:
+        in_scope = Team.name.in_(scope.teams)
+        query = query.where(or_(in_scope, Case.team_id.is_(None)) if scope.unteamed else in_scope)
     if include_closed:
         query = query.order_by(case((is_open, 0), else_=1), case((is_open, Case.opened_at)), Case.opened_at.desc())
     else:
@@ -143,8 +163,9 @@ async def case_queue(
             desk_ref=row.desk_ref,
             closed_at=row.closed_at,
             language=row.language,
+            team=team,
         )
-        for row, channel, breached, waiting in await session.execute(query)
+        for row, channel, breached, waiting, team in await session.execute(query)
     ]
 
 

@@ -17,6 +17,7 @@ from typing import Any
 from aiohttp import web
 from jinja2 import Environment
 
+from core.admin.inbox.scope import scope_of
 from core.admin.queries import conversations, operations
 from core.admin.queries import overview as queries
 from core.admin.queries import satisfaction as surveys
@@ -399,8 +400,11 @@ class Pages:
     # -- cases ------------------------------------------------------------------------------
 
     async def _cases(self, request: web.Request) -> list[operations.QueuedCase]:
-        async with self._runtime(request).sessionmaker() as session:
-            return await operations.case_queue(session, now=datetime.now(UTC), sla=self._sla)
+        """The open cases of the visitor's queues (`core.admin.inbox.scope`)."""
+        runtime = self._runtime(request)
+        scope, _ = await scope_of(request, runtime)
+        async with runtime.sessionmaker() as session:
+            return await operations.case_queue(session, now=datetime.now(UTC), sla=self._sla, scope=scope)
 
     async def cases(self, request: web.Request) -> web.Response:
         queue = await self._cases(request)
