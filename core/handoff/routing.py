@@ -2,7 +2,8 @@
 
 The case goes to the team whose rule fits it (`core.handoff.teams`): every list the team fills in
 must hold the case's channel, its customer's language, or a topic found in the hand-over's rule
-and reason or in the titles and sections of what the bot cited in the conversation. Of the teams
+and reason or in the titles and sections of what the bot cited in the conversation (a word
+that starts with it: "refund" finds "Refunds"). Of the teams
 that fit, the one whose rule says most (most lists filled in) wins, then the oldest. A case no
 team fits stays in everyone's queue.
 
@@ -94,7 +95,7 @@ def _fits(team: Team, channel: str, language: str | None, about: str) -> list[st
             return []
         why.append(f"language {language}")
     if topics := split(team.topics):
-        found = [topic for topic in topics if re.search(rf"(?<!\w){re.escape(topic)}(?!\w)", about)]
+        found = [topic for topic in topics if re.search(rf"(?<!\w){re.escape(topic)}", about)]
         if not found:
             return []
         why.append(f"topic {', '.join(found)}")
