@@ -1,15 +1,15 @@
 """Mail the staff when a customer waits for a person and nobody is there to see it.
 
 A case still waiting for a person (`CaseState.WAITING`: nobody claimed it)
-`handoff.mail_waiting_after_minutes` after it opened, while no one on the staff is signed in (no
-unexpired session of an active account), is mailed to every active member of the staff, once:
+`handoff.mail_waiting_after_minutes` after it opened is mailed about once: a case in a team's
+queue (`core.handoff.routing`) to the team's members while none of them is signed in (no unexpired
+session of an active account), any other case to every active member of the staff while nobody
+is signed in:
 the mail is recorded on the case as an event of kind `told` naming who was mailed, in the
 transaction that picks the case (skip-locked, so two processes running the job mail it once),
 and a mail the relay refused takes its record back, so the next run tries again. More messages
 from the same customer send nothing more. The inbox's case page and the Slack desk's SLA
 reminder name who was told.
-
-Before there are teams (issue 60's routing), "the staff" is everyone with an account.
 """
 
 from __future__ import annotations
@@ -20,13 +20,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import partial
 
-from sqlalchemy import delete, exists, select
+from sqlalchemy import delete, exists, or_, select
 from sqlalchemy.orm import Session
+from sqlalchemy.sql import ColumnElement
 
 from core.channel import DeliveryError
 from core.desk_port import StaffMail
 from core.handoff.desk_store import queued_questions
-from core.store.case_tables import Case, CaseEvent, CaseEventKind, CaseState
+from core.store.case_tables import Case, CaseEvent, CaseEventKind, CaseState, TeamMember
 from core.store.db import Conversation, StaffMember, StaffSession
 from core.store.transactions import Transactions
 
@@ -61,31 +62,56 @@ def told_by_mail(session: Session, *, case_id: str) -> str | None:
     ).scalar_one_or_none()
 
 
-def to_tell(session: Session, *, now: datetime, after: timedelta) -> list[Waiting]:
-    """The cases to mail about now, each recorded as told; none while someone is signed in."""
-    signed_in = session.execute(
-        select(
-            exists()
-            .where(StaffSession.staff_id == StaffMember.id, StaffSession.expires_at > now)
-            .where(StaffMember.removed_at.is_(None))
-        )
-    ).scalar_one()
-    if signed_in:
-        return []
-    team = tuple(
-        session.execute(
-            select(StaffMember.email)
-            .where(StaffMember.removed_at.is_(None), StaffMember.password_hash.is_not(None))
-            .order_by(StaffMember.email)
-        ).scalars()
+@dataclass(frozen=True, slots=True)
+class _Staff:
+    """Who may be mailed: everyone who joined, whether anyone of them is signed in, and per team
+    with active members, theirs (`to_tell` for a team none of whom is signed in)."""
+
+    everyone: tuple[str, ...]
+    anyone_in: bool
+    teams_out: dict[int, tuple[str, ...]]
+    teamed: frozenset[int]
+
+
+def _staff(session: Session, now: datetime) -> _Staff:
+    is_in = exists().where(StaffSession.staff_id == StaffMember.id, StaffSession.expires_at > now)
+    people = session.execute(
+        select(StaffMember.id, StaffMember.email, is_in)
+        .where(StaffMember.removed_at.is_(None), StaffMember.password_hash.is_not(None))
+        .order_by(StaffMember.email)
+    ).all()
+    email_of = {staff_id: email for staff_id, email, _ in people}
+    present = {staff_id for staff_id, _, signed_in in people if signed_in}
+    members: dict[int, list[str]] = {}
+    for team_id, staff_id in session.execute(select(TeamMember.team_id, TeamMember.staff_id)):
+        if staff_id in email_of:
+            members.setdefault(team_id, []).append(staff_id)
+    return _Staff(
+        tuple(email_of.values()),
+        bool(present),
+        {
+            team_id: tuple(sorted(email_of[i] for i in ids))
+            for team_id, ids in members.items()
+            if not present.intersection(ids)
+        },
+        frozenset(members),
     )
-    if not team:
+
+
+def to_tell(session: Session, *, now: datetime, after: timedelta) -> list[Waiting]:
+    """The cases to mail about now, each recorded as told: a team's case to its members while
+    none of them is signed in; any other case to the whole staff while nobody is signed in."""
+    staff = _staff(session, now)
+    if not staff.everyone:
         return []
+    whom: ColumnElement[bool] = Case.team_id.in_(list(staff.teams_out))
+    if not staff.anyone_in:
+        whom = or_(whom, Case.team_id.is_(None), Case.team_id.not_in(list(staff.teamed)))
     told_before = exists().where(CaseEvent.case_id == Case.id, CaseEvent.kind == CaseEventKind.TOLD.value)
     cases = session.execute(
         select(Case, Conversation.channel)
         .join(Conversation, Conversation.id == Case.conversation_id)
-        .where(Case.state == CaseState.WAITING, Case.opened_at <= now - after, ~told_before)
+        .where(Case.state == CaseState.WAITING, Case.opened_at <= now - after, ~told_before, whom)
         .order_by(Case.opened_at)
         .limit(MAILS_PER_CHECK)
         .with_for_update(skip_locked=True, of=Case)
@@ -93,6 +119,7 @@ def to_tell(session: Session, *, now: datetime, after: timedelta) -> list[Waitin
     asked = queued_questions(session, [case.id for case, _ in cases])
     waiting = []
     for case, channel in cases:
+        team = staff.teams_out.get(case.team_id, staff.everyone) if case.team_id is not None else staff.everyone
         event = CaseEvent(
             case_id=case.id,
             from_state=case.state,
