@@ -79,10 +79,22 @@ async def test_a_teams_case_is_mailed_to_its_members_while_none_of_them_is_signe
         session.add_all(
             [
                 Case(
-                    id="billing", conversation_id="c1", state=CaseState.WAITING, rule="r", reason="x", opened_at=opened
+                    id="billing",
+                    conversation_id="c1",
+                    state=CaseState.WAITING,
+                    rule="r",
+                    reason="x",
+                    opened_at=opened,
+                    team_id=1,
                 ),
                 Case(
-                    id="german", conversation_id="c2", state=CaseState.WAITING, rule="r", reason="x", opened_at=opened
+                    id="german",
+                    conversation_id="c2",
+                    state=CaseState.WAITING,
+                    rule="r",
+                    reason="x",
+                    opened_at=opened,
+                    team_id=2,
                 ),
             ]
         )
