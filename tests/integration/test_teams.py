@@ -3,8 +3,11 @@ inbox's JSON twin answers a team that does not exist with 400 and the reason."""
 
 from __future__ import annotations
 
+import re
+import shlex
 from collections.abc import Callable
 from functools import partial
+from pathlib import Path
 from typing import Any
 
 from pydantic import SecretStr
@@ -13,8 +16,10 @@ from core.cli.server import RUNTIME, create_app
 from core.handoff.teams import save_team
 from core.settings import AdminSettings, Settings
 from tests.app_client import AppClient
+from tests.cli_runner import supporthub
 
 TOKEN = "dashboard-token-of-the-lead"
+DOCS = Path(__file__).parents[2] / "docs"
 
 
 async def test_a_team_that_does_not_exist_is_a_bad_request(
@@ -28,3 +33,24 @@ async def test_a_team_that_does_not_exist_is_a_bad_request(
     assert (missing.status, await missing.text()) == (400, "there is no team 'french'\n")
     german = await client.get("/admin/api/inbox?team=german", headers=headers)
     assert german.status == 200 and await german.json() == []
+
+
+def test_the_command_line_makes_teams_as_the_inbox_docs_show(make_settings: Callable[..., Settings]) -> None:
+    settings = make_settings(admin=AdminSettings(token=SecretStr(TOKEN)))
+    env = {
+        "SUPPORTHUB_DATA_DIR": str(settings.data_dir),
+        "SUPPORTHUB_ADMIN__TOKEN": TOKEN,
+        "SUPPORTHUB_DATABASE_URL": settings.resolved_database_url,
+    }
+    for email, name in (("ana@example.com", "Ana"), ("bo@example.com", "Bo")):
+        assert supporthub("staff", "invite", email, "--name", name, env=env).exit_code == 0
+    doc = (DOCS / "inbox.md").read_text(encoding="utf-8").split("## Teams and routing", 1)[1]
+    commands, listed = re.findall(r"```sh\n(.*?)```\n\n```\n(.*?)```", doc, re.S)[0]
+
+    for line in commands.splitlines()[:-1]:
+        ran = supporthub(*shlex.split(line)[1:], env=env)
+        assert ran.exit_code == 0, ran.output
+    assert supporthub("staff", "team", "list", env=env).stdout == listed
+
+    refused = supporthub("staff", "team", "set", "night", "--hours", "monday=22:00-30:00", env=env)
+    assert refused.exit_code == 2 and "the hours: monday" in refused.stderr
