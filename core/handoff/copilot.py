@@ -73,7 +73,7 @@ class Suggestion:
     title: str
     """What staff read it under: the passage's heading, the canned reply's name."""
     link: str
-    """Where to read the source (the document's public address, the canned replies' page); may be empty."""
+    """Where to read the source (the document's web address, the canned replies' page); may be empty."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -191,5 +191,5 @@ def _passage(hit: Hit) -> Suggestion:
         hit.text,
         hit.source,
         heading_text(hit.title, hit.section),
-        hit.url,
+        hit.url if hit.url.startswith(("https://", "http://")) else "",
     )
