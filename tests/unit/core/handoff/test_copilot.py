@@ -11,12 +11,13 @@ from datetime import timedelta
 from functools import partial
 from pathlib import Path
 
+import numpy as np
 import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from core.handoff.canned import save_canned_reply
-from core.handoff.copilot import Copilot, SuggestionKind, asked_on_case
+from core.handoff.copilot import CaseAsked, Copilot, SuggestionKind, asked_on_case
 from core.handoff.copilot_uses import Used, kept, uses_of_case
 from core.handoff.inbox_store import reply
 from core.store.case_tables import Case, CaseEvent, CaseEventKind, CaseState
@@ -24,6 +25,7 @@ from core.store.db import Contact, Conversation, Message, utcnow
 from core.store.transactions import Transactions
 from knowledge.base import KnowledgeBase
 from knowledge.embedding.embedder import Embedder
+from knowledge.hits import Hit
 from knowledge.search.index import DenseStore, LocalIndex
 
 pytestmark = pytest.mark.postgres
@@ -130,6 +132,33 @@ async def test_what_the_customer_asks_while_waiting_is_the_question(
     assert suggestions[0].kind is SuggestionKind.HELP_CENTRE
     assert suggestions[0].source.endswith("exporting-your-data.md")
     assert all(s.kind is not SuggestionKind.DRAFT for s in suggestions)  # no LLM, no draft
+
+
+class TeamAnswered:
+    """A knowledge base whose best passage for anything is an approved team answer, then an article."""
+
+    async def search(self, query: str, k: int = 5, *, language: str | None = None) -> list[Hit]:
+        team = Hit(
+            "t1", "support-team-answers/7", "Support team answers", "Can I pay by bank transfer?", "Yes: …", 0.9, 0.8
+        )
+        article = Hit(
+            "a1", "billing.md", "Billing", "Paying", "Cards and invoices.", 0.5, 0.6, url="javascript:alert(1)"
+        )
+        return [team, article][:k]
+
+    async def aencode(self, texts: Sequence[str]) -> np.ndarray:
+        raise AssertionError("no canned replies: nothing to encode")
+
+
+async def test_an_approved_team_answer_is_offered_as_the_teams_and_only_web_links_are_linked() -> None:
+    asked = CaseAsked("can we pay by bank transfer?", None, "Ann", (), None)
+    team, article = await Copilot(TeamAnswered()).suggest(asked, agent=None)
+    assert (team.kind, team.title, team.source) == (
+        SuggestionKind.TEAM_ANSWER,
+        "Support team answers › Can I pay by bank transfer?",
+        "support-team-answers/7",
+    )
+    assert (article.kind, article.link) == (SuggestionKind.HELP_CENTRE, "")
 
 
 async def test_a_reply_sent_from_a_suggestion_is_recorded_with_how_much_was_kept(
