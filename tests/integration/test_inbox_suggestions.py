@@ -95,3 +95,5 @@ async def test_a_suggested_reply_is_shown_with_its_source_inserted_edited_sent_a
 
         forged = await ana.form(f"{page}/reply", page, text="hi", suggested_kind="a guess")
         assert forged.status == 400
+        stale = await (await ana.get(f"{page}?suggestion=0123456789abcdef")).text()
+        assert "That suggestion is no longer offered" in stale and reply_box(stale) == ""
