@@ -13,7 +13,9 @@ suggestion, not three), each question of the message in turn. The team's approve
 written knowledge documents ("Support team answers › …", `core.store.suggestions`), found by the
 same search; a canned reply is not in the index, and competes by the cosine of its text with
 the question, the measure a passage's `Hit.relevance` is. Measured in
-`tests/bench/bench_copilot.py`.
+`tests/bench/bench_copilot.py`: on 20 handed-over cases of the sample help centre the right
+article is among the suggestions for 18; among the plain search's top three passages for 14 when
+it is given the question, for 9 when given the customer's last message.
 
 Reading the case is one transaction (`asked_on_case`); the search and the encoding run in the
 knowledge base's worker threads (`KnowledgeBase.search`, `aencode`), off the event loop.
