@@ -10,6 +10,7 @@ from __future__ import annotations
 from sqlalchemy.orm import Session
 
 from core.handoff.cases import OPEN_STATES, CaseTransitionError, move_case
+from core.handoff.copilot_uses import Used, record
 from core.handoff.desk_store import Relayed, card_of, case_id_at, say
 from core.handoff.translations import Outgoing, note_untranslated
 from core.invariants import present
@@ -29,11 +30,19 @@ def _open_case(session: Session, case_id: str) -> Case:
 
 
 def reply(
-    session: Session, *, case_id: str, actor: str, text: str, push: frozenset[str], sent: Outgoing | None = None
+    session: Session,
+    *,
+    case_id: str,
+    actor: str,
+    text: str,
+    push: frozenset[str],
+    sent: Outgoing | None = None,
+    used: Used | None = None,
 ) -> Relayed:
     """Put a staff reply in the customer's conversation (queued for their channel); the first
     reply to a waiting case claims it for `actor`. `sent`: `text` as translated for the
-    customer (`core.handoff.translations`), when it was to be."""
+    customer (`core.handoff.translations`), when it was to be. `used`: the suggested reply it
+    started from (`core.handoff.copilot_uses`), recorded with it."""
     case = _open_case(session, case_id)
     if case.state == CaseState.WAITING:
         move_case(session, case_id=case.id, to=CaseState.HUMAN, actor=actor, note="replied")
@@ -41,6 +50,8 @@ def reply(
     sent = sent or Outgoing(text)
     message_id = say(session, conversation, author=Author.STAFF, text=sent.text, push=push, sender=actor, sent=sent)
     note_untranslated(session, case=case, outgoing=sent)
+    if used is not None:
+        record(session, case=case, message_id=message_id, actor=actor, used=used, sent=text)
     if case.desk_ref is not None:
         queue_desk_work(
             session, kind=DeliveryKind.LINE, case_id=case.id, conversation_id=conversation.id, message_id=message_id

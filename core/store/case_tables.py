@@ -68,6 +68,9 @@ class CaseEventKind(StrEnum):
     ROUTE = "route"
     """The case went to a team's queue and maybe to a member (`core.handoff.routing`): `note` says
     which, and why nobody when nobody was free."""
+    SUGGESTED = "suggested"
+    """A reply was sent from a suggested reply (`core.handoff.copilot_uses`): `note` says which
+    and how much of it was kept; the row of `CopilotUse` holds the same, to query."""
 
 
 class CaseEvent(Base):
@@ -130,6 +133,28 @@ class CannedReply(Base):
     body: Mapped[str] = mapped_column(Text)
     updated_by: Mapped[str] = mapped_column(String(255))
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class CopilotUse(Base):
+    """A staff reply that started from one of the case page's suggested replies
+    (`core.handoff.copilot`): which suggestion, and how much of it was sent unchanged — what the
+    learning loop reads (`core.handoff.copilot_uses.uses_of_case`)."""
+
+    __tablename__ = "copilot_uses"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    case_id: Mapped[str] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    message_id: Mapped[int] = mapped_column(ForeignKey("messages.id", ondelete="CASCADE"), unique=True)
+    """The staff message it became."""
+    kind: Mapped[str] = mapped_column(String(16))
+    """`core.handoff.copilot.SuggestionKind`: help centre, team answer, canned reply, the model's draft."""
+    source: Mapped[str] = mapped_column(String(500))
+    """The knowledge document's source, the canned reply's name, or "model"."""
+    title: Mapped[str] = mapped_column(String(500))
+    """What staff read it under ("Reset your password › Steps")."""
+    kept: Mapped[float] = mapped_column(Float)
+    """How alike the sent text and the suggestion are, 0 to 1 (1: sent as suggested)."""
+    actor: Mapped[str] = mapped_column(String(255))
+    at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class CaseRating(Base):

@@ -46,6 +46,7 @@ def main() -> int:
         bench_api,
         bench_big_corpus,
         bench_cli_start,
+        bench_copilot,
         bench_crawl,
         bench_dashboard,
         bench_inbox_streams,
@@ -86,6 +87,8 @@ def main() -> int:
     print(bench_sentiment_languages.report(bench_sentiment_languages.run()))
     section("learning from staff answers: Bitext's and HWU64's questions replayed, with and without a reviewer")
     print(bench_replay.report(bench_replay.run()))
+    section("suggested replies on 20 handed-over cases of the sample help centre (the inbox's copilot, offline)")
+    print(bench_copilot.report(bench_copilot.run()))
     section("rehearsals: `supporthub rehearse` on 50 rehearsals of three turns, offline")
     print(bench_rehearsals.report(bench_rehearsals.run()))
     section("/api/messages (a real `supporthub serve`)")

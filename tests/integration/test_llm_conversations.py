@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import html
 import io
 import json
 import logging
@@ -229,6 +230,19 @@ async def test_an_escalation_tells_the_customer_before_the_model_drafts_for_staf
     assert "5 business days" in await suggestion_of(client, overview["case"]["id"])
     listed = await (await client.get(f"/api/conversations/{body['conversation_id']}/messages")).json()
     assert not any("business days" in m["text"] for m in listed["messages"])  # staff only
+
+
+async def test_the_models_draft_is_a_suggested_reply_on_the_case_page(client: AppClient, model: FakeOpenAI) -> None:
+    model.script(Text("A refund for a double charge takes 5 business days [1]."))
+    body = await say(client, "I want to talk to a human, I was charged twice")
+    case_id = (await (await client.get(f"/api/conversations/{body['conversation_id']}")).json())["case"]["id"]
+    draft = await suggestion_of(client, case_id)
+    bearer = {"Authorization": "Bearer staffed"}
+    page = html.unescape(await (await client.get(f"/admin/inbox/{case_id}", headers=bearer)).text())
+    assert '<span class="tag">model\'s draft</span> <strong>Drafted by the model</strong>' in page
+    assert '<span class="tag">help centre</span>' in page  # the help centre's suggestions beside it
+    filled = html.unescape(await (await client.get(f"/admin/inbox/{case_id}?suggestion=draft", headers=bearer)).text())
+    assert f">{draft}</textarea>" in filled and 'name="suggested_kind" value="model\'s draft"' in filled
 
 
 async def test_a_model_reply_takes_feedback(client: AppClient, model: FakeOpenAI) -> None:

@@ -46,6 +46,8 @@ from core.clean_text import clean
 from core.desk_port import CaseAction
 from core.handoff.canned import NoSuchCannedReply, canned_replies, render_canned_reply
 from core.handoff.cases import CaseTransitionError
+from core.handoff.copilot import Copilot, Suggestion, SuggestionKind, asked_on_case
+from core.handoff.copilot_uses import Used
 from core.handoff.desk_store import Relayed, act_on_case
 from core.handoff.hours import Sla
 from core.handoff.inbox_store import assign, note, reply
@@ -174,7 +176,9 @@ class Inbox:
 
     async def case(self, request: web.Request) -> web.Response:
         """The case; `?canned=NAME` fills the reply box with that canned reply, filled in for
-        this customer and signed with the visitor's name, to read and edit before sending."""
+        this customer and signed with the visitor's name, to read and edit before sending;
+        `?suggestion=KEY` with that suggested reply (`core.handoff.copilot`), the form then
+        carrying which it was, so that sending records it (`core.handoff.copilot_uses`)."""
         return await self._case_page(request)
 
     async def _case_page(self, request: web.Request, *, problem: str | None = None, status: int = 200) -> web.Response:
@@ -183,9 +187,16 @@ class Inbox:
         visitor: Visitor = request[VISITOR]
         colleagues = await runtime.transactions.run(staff.active_people)
         replies = await runtime.transactions.run(canned_replies)
-        draft = ""
+        agent = visitor.person.name if visitor.person is not None else None
+        suggestions = await self._suggestions(runtime, found, agent=agent)
+        draft, inserted = "", None
+        if key := request.query.get("suggestion"):
+            inserted = next((suggestion for suggestion in suggestions if suggestion.key == key), None)
+            if inserted is None:
+                problem = "That suggestion is no longer offered (the conversation or the help centre changed)."
+            else:
+                draft = inserted.text
         if name := request.query.get("canned"):
-            agent = visitor.person.name if visitor.person is not None else None
             try:
                 draft = await runtime.transactions.run(
                     partial(render_canned_reply, name=name, conversation_id=found.case.conversation_id, agent=agent)
@@ -201,10 +212,21 @@ class Inbox:
             version=version,
             colleagues=colleagues,
             replies=replies,
+            suggestions=suggestions,
+            inserted=inserted,
             draft=draft,
             problem=problem,
             script=SCRIPT,
         )
+
+    async def _suggestions(
+        self, runtime: Runtime, found: inbox_queries.InboxCase, *, agent: str | None
+    ) -> list[Suggestion]:
+        """The open case's suggested replies; none once it is closed or returned."""
+        if not found.is_open:
+            return []
+        asked = await runtime.transactions.run(partial(asked_on_case, case_id=found.case.id))
+        return [] if asked is None else await Copilot(runtime.knowledge).suggest(asked, agent=agent)
 
     async def case_json(self, request: web.Request) -> web.Response:
         found, conversation, _ = await self._case(request)
@@ -295,6 +317,7 @@ class Inbox:
     async def reply(self, request: web.Request) -> web.Response:
         visitor, form = await self._dashboard.form(request)
         text = _text(form, "text")
+        used = _used(form)
         runtime = self._runtime(request)
         case_id = _case_id(request)
         sent = Outgoing(text)
@@ -304,7 +327,9 @@ class Inbox:
         return await self._change(
             request,
             "reply",
-            partial(reply, case_id=case_id, actor=visitor.actor, text=text, push=runtime.hub.push, sent=sent),
+            partial(
+                reply, case_id=case_id, actor=visitor.actor, text=text, push=runtime.hub.push, sent=sent, used=used
+            ),
         )
 
     async def note(self, request: web.Request) -> web.Response:
@@ -362,6 +387,22 @@ def _text(form: Form, field: str) -> str:
             max_size=MAX_TEXT, actual_size=len(text), text=f"at most {MAX_TEXT} characters\n"
         )
     return text
+
+
+def _used(form: Form) -> Used | None:
+    """The suggested reply the reply box was filled with, as the form carries it (the page's
+    hidden fields); None when it was not filled from one."""
+    kind = str(form.get("suggested_kind", ""))
+    if not kind:
+        return None
+    try:
+        known = SuggestionKind(kind)
+    except ValueError:
+        raise web.HTTPBadRequest(text=f"no kind of suggestion is called {kind[:40]!r}\n") from None
+    suggested = clean(str(form.get("suggested_text", "")))[:MAX_TEXT]
+    return Used(
+        known, clean(str(form.get("suggested_source", ""))), clean(str(form.get("suggested_title", ""))), suggested
+    )
 
 
 def _connected(request: web.Request) -> bool:
