@@ -85,7 +85,7 @@ async def staff_on(sessionmaker: async_sessionmaker[AsyncSession], *people: tupl
                 )
 
 
-async def route_event(sessionmaker: async_sessionmaker[AsyncSession], case_id: str) -> str:
+async def route_event(sessionmaker: async_sessionmaker[AsyncSession], case_id: str) -> str | None:
     async with sessionmaker() as session:
         return (
             await session.execute(
