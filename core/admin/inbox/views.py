@@ -37,6 +37,7 @@ from jinja2 import Environment
 from sqlalchemy.orm import Session
 
 from core.admin.inbox import queries as inbox_queries
+from core.admin.inbox.asked import BadQueueRequest, QueueAsked, queue_asked
 from core.admin.inbox.live import LiveStreams, TooManyStreams, Version
 from core.admin.queries.conversations import Transcript, transcript
 from core.admin.views.dashboard import Dashboard, Form
@@ -54,7 +55,6 @@ from core.ops.request_guards import could_be_row_id
 from core.ops.runtime import Runtime
 from core.settings import Settings
 from core.store import staff
-from core.store.case_tables import CaseState
 
 log = logging.getLogger(__name__)
 
@@ -110,34 +110,52 @@ class Inbox:
 
     # -- the queue ----------------------------------------------------------------------------
 
-    async def _queue(self, request: web.Request) -> tuple[list[inbox_queries.InboxEntry], str]:
+    async def _queue(self, request: web.Request) -> tuple[inbox_queries.QueuePage, QueueAsked, str]:
+        try:
+            asked = queue_asked(request.query)
+        except BadQueueRequest as exc:
+            raise web.HTTPBadRequest(text=f"{exc}\n") from exc
+        search = asked.search(me=request[VISITOR].actor)
         async with self._runtime(request).sessionmaker() as session:
             # The version first: on PostgreSQL each statement sees what committed before it, and
             # a version newer than the entries would keep the page from fetching them (inbox.js).
             version = await inbox_queries.queue_version(session)
-            entries = await inbox_queries.queue(session, now=datetime.now(UTC), sla=self._sla, staff=self._staff)
-        return entries, _version(version)
+            page = await inbox_queries.queue(
+                session, now=datetime.now(UTC), sla=self._sla, staff=self._staff, search=search, page=asked.page
+            )
+        return page, asked, _version(version)
 
     async def queue(self, request: web.Request) -> web.Response:
-        mine = request.query.get("mine") == "1"
-        entries, version = await self._queue(request)
-        waiting = sum(1 for entry in entries if entry.case.state == CaseState.WAITING)
-        me = request[VISITOR].actor
-        if mine:
-            entries = [entry for entry in entries if entry.case.owner == me]
+        page, asked, version = await self._queue(request)
         return self._page(
             request,
             "inbox.html",
-            entries=entries,
-            waiting=waiting,
-            mine=mine,
+            found=page,
+            asked=asked,
+            previous=asked.link(request.path, page=page.page - 1) if 1 < page.page <= page.pages else None,
+            next=asked.link(request.path, page=page.page + 1) if page.more else None,
             version=version,
             sla=self._sla,
             script=SCRIPT,
         )
 
     async def queue_json(self, request: web.Request) -> web.Response:
-        return as_json((await self._queue(request))[0])
+        """The page's cases as a list (what scripts read since before paging); the pages before
+        and after in a `Link` header (RFC 8288), and how many the search found in `X-Total-Count`."""
+        page, asked, _ = await self._queue(request)
+        response = as_json(page.entries)
+        links = [
+            f'<{asked.link(request.path, page=number)}>; rel="{rel}"'
+            for rel, number, there in (
+                ("prev", page.page - 1, 1 < page.page <= page.pages),
+                ("next", page.page + 1, page.more),
+            )
+            if there
+        ]
+        if links:
+            response.headers["Link"] = ", ".join(links)
+        response.headers["X-Total-Count"] = str(page.matching)
+        return response
 
     async def queue_events(self, request: web.Request) -> web.StreamResponse:
         runtime = self._runtime(request)

@@ -12,6 +12,7 @@ number of queries, whatever the size of the tables.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -102,10 +103,10 @@ async def case_queue(
     sla: Sla,
     include_closed: bool = False,
     limit: int = 200,
-    case_id: str | None = None,
+    case_ids: Collection[str] | None = None,
 ) -> list[QueuedCase]:
     """Open cases, oldest first; with `include_closed`, then the others, most recent first.
-    `case_id`: that case only.
+    `case_ids`: those cases only.
 
     "Waiting on staff" is `past_sla` with the SLA at zero: open, opened by `now`, and no staff
     reply since — the same test, so a breached case is always one waiting on staff."""
@@ -120,8 +121,8 @@ async def case_queue(
         .join(Conversation, Conversation.id == Case.conversation_id)
         .limit(limit)
     )
-    if case_id is not None:
-        query = query.where(Case.id == case_id)
+    if case_ids is not None:
+        query = query.where(Case.id.in_(list(case_ids)))
     if include_closed:
         query = query.order_by(case((is_open, 0), else_=1), case((is_open, Case.opened_at)), Case.opened_at.desc())
     else:

@@ -1,0 +1,80 @@
+"""What narrows the inbox's queue: a search and "mine".
+
+A search is words; a case is found when every word is found in one of three places (not
+necessarily the same one for each word), case-insensitively and literally (`%` and `_` are no
+wildcards):
+
+- the customer: their display name, a verified email or phone, the name, email or phone they
+  told the bot, or the email address or phone number they wrote from — what their label in the
+  queue is made of (`core.admin.queries.contact_labels`), so a Telegram or Slack user id,
+  which says nothing to a person, finds nothing;
+- any message of the case's conversation, the customer's, the bot's or staff's;
+- the case's reference (`core.handoff.references`), for a word that quotes one.
+
+Each place is an EXISTS subquery on an index by conversation or contact, so the search reads
+only what the open cases own, however many closed cases and messages the hub holds.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import ColumnElement, and_, exists, false, or_
+
+from core.admin.queries.contact_labels import ADDRESS_ORDER, IDENTITY_ORDER, MEMORY_ORDER
+from core.handoff.references import id_prefix
+from core.store.case_tables import Case
+from core.store.db import Contact, Conversation, Identity, Memory, Message
+
+HEX_AFTER_F = "g"
+"""Sorts after every hex digit: the ids starting with a prefix are [prefix, prefix + "g")."""
+
+
+@dataclass(frozen=True, slots=True)
+class QueueSearch:
+    words: tuple[str, ...] = ()
+    owner: str | None = None
+    """Only the cases this person has ("mine"): `Case.owner`, as staff actions write it."""
+
+
+def conditions(search: QueueSearch) -> list[ColumnElement[bool]]:
+    """Conditions on `Case` joined to its `Conversation`: all hold for a case found."""
+    found = [_found(word) for word in search.words]
+    if search.owner is not None:
+        found.append(Case.owner == search.owner)
+    return found
+
+
+def _found(word: str) -> ColumnElement[bool]:
+    return or_(_customer_is(word), _said(word), _case_is(word))
+
+
+def _customer_is(word: str) -> ColumnElement[bool]:
+    addresses = [*IDENTITY_ORDER, *ADDRESS_ORDER]
+    named = exists().where(Contact.id == Conversation.contact_id, Contact.display_name.icontains(word, autoescape=True))
+    known_at = exists().where(
+        Identity.contact_id == Conversation.contact_id,
+        Identity.channel.in_(addresses),
+        Identity.external_user_id.icontains(word, autoescape=True),
+    )
+    told = exists().where(
+        Memory.contact_id == Conversation.contact_id,
+        Memory.key.in_([str(key) for key in MEMORY_ORDER]),
+        Memory.value.icontains(word, autoescape=True),
+    )
+    return or_(named, known_at, told)
+
+
+def _said(word: str) -> ColumnElement[bool]:
+    return exists().where(
+        Message.conversation_id == Case.conversation_id, Message.text.icontains(word, autoescape=True)
+    )
+
+
+def _case_is(word: str) -> ColumnElement[bool]:
+    """A range on the primary key rather than LIKE 'prefix%': PostgreSQL answers a range from
+    the index under any collation, LIKE only under "C"."""
+    prefix = id_prefix(word)
+    if prefix is None:
+        return false()
+    return and_(Case.id >= prefix, Case.id < prefix + HEX_AFTER_F)
