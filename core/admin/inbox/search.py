@@ -1,8 +1,8 @@
 """What narrows the inbox's queue: a search and "mine".
 
 A search is words; a case is found when every word is found in one of three places (not
-necessarily the same one for each word), case-insensitively and literally (`%` and `_` are no
-wildcards):
+necessarily the same one for each word), case-insensitively in every alphabet and literally
+(`core.store.text_match`):
 
 - the customer: their display name, a verified email or phone, the name, email or phone they
   told the bot, or the email address or phone number they wrote from — what their label in the
@@ -25,6 +25,7 @@ from core.admin.queries.contact_labels import ADDRESS_ORDER, IDENTITY_ORDER, MEM
 from core.handoff.references import id_prefix
 from core.store.case_tables import Case
 from core.store.db import Contact, Conversation, Identity, Memory, Message
+from core.store.text_match import holds
 
 HEX_AFTER_F = "g"
 """Sorts after every hex digit: the ids starting with a prefix are [prefix, prefix + "g")."""
@@ -51,24 +52,22 @@ def _found(word: str) -> ColumnElement[bool]:
 
 def _customer_is(word: str) -> ColumnElement[bool]:
     addresses = [*IDENTITY_ORDER, *ADDRESS_ORDER]
-    named = exists().where(Contact.id == Conversation.contact_id, Contact.display_name.icontains(word, autoescape=True))
+    named = exists().where(Contact.id == Conversation.contact_id, holds(Contact.display_name, word))
     known_at = exists().where(
         Identity.contact_id == Conversation.contact_id,
         Identity.channel.in_(addresses),
-        Identity.external_user_id.icontains(word, autoescape=True),
+        holds(Identity.external_user_id, word),
     )
     told = exists().where(
         Memory.contact_id == Conversation.contact_id,
         Memory.key.in_([str(key) for key in MEMORY_ORDER]),
-        Memory.value.icontains(word, autoescape=True),
+        holds(Memory.value, word),
     )
     return or_(named, known_at, told)
 
 
 def _said(word: str) -> ColumnElement[bool]:
-    return exists().where(
-        Message.conversation_id == Case.conversation_id, Message.text.icontains(word, autoescape=True)
-    )
+    return exists().where(Message.conversation_id == Case.conversation_id, holds(Message.text, word))
 
 
 def _case_is(word: str) -> ColumnElement[bool]:
