@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from core.answering.actions.built_in import CaseLine
 from core.handoff.cases import OPEN_STATES
 from core.handoff.inbox_store import note
+from core.handoff.references import reference
 from core.messages import Author
 from core.store.case_tables import Case, CaseEvent, CaseEventKind
 from core.store.db import Conversation, Message
@@ -78,7 +79,7 @@ def _cases_of(session: Session, contact_id: str) -> list[tuple[str, CaseLine]]:
     return [
         (
             row.id,
-            CaseLine(_reference(row.id), row.state, row.opened_at, row.channel, row.asked, row.state in OPEN_STATES),
+            CaseLine(reference(row.id), row.state, row.opened_at, row.channel, row.asked, row.state in OPEN_STATES),
         )
         for row in rows
     ]
@@ -96,7 +97,3 @@ def _noted(session: Session, case_id: str, text: str) -> bool:
         )
         is not None
     )
-
-
-def _reference(case_id: str) -> str:
-    return f"#{case_id[:8].upper()}"

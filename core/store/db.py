@@ -475,9 +475,14 @@ class HealthProbe(Base):
     written_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+SQLITE_LOWER = "unicode_lower"
+"""SQLite's own lower() folds only ASCII ("DÍAZ" stays "dÍaz"): this one is Python's, which
+folds as PostgreSQL's lower() does (`core.store.text_match`)."""
+
+
 def sqlite_pragmas(engine: Engine) -> None:
     """WAL (readers never wait for the writer), a relaxed fsync that WAL makes safe against
-    corruption, and foreign keys — on every new SQLite connection of `engine`."""
+    corruption, foreign keys, and `SQLITE_LOWER` — on every new SQLite connection of `engine`."""
 
     @event.listens_for(engine, "connect")
     def _pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -486,6 +491,11 @@ def sqlite_pragmas(engine: Engine) -> None:
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
+        dbapi_connection.create_function(SQLITE_LOWER, 1, _lower, deterministic=True)
+
+
+def _lower(text: str | None) -> str | None:
+    return text.lower() if isinstance(text, str) else text
 
 
 SQLITE_BUSY_TIMEOUT_S = 5.0

@@ -49,6 +49,7 @@ def main() -> int:
         bench_copilot,
         bench_crawl,
         bench_dashboard,
+        bench_inbox_queue,
         bench_inbox_streams,
         bench_judgement,
         bench_languages,
@@ -100,6 +101,8 @@ def main() -> int:
     print(bench_traffic.report(traffic))
     budget, kept_budget = bench_traffic.budget_report(traffic)
     print(budget)
+    section("the inbox's queue at 100,000 cases: pages and searches (real `supporthub serve`, SQLite and PostgreSQL)")
+    print(bench_inbox_queue.report(bench_inbox_queue.run()))
     section("several processes on one PostgreSQL (real `supporthub serve`, a Chroma server)")
     print(bench_scale_out.unavailable() or bench_scale_out.report(bench_scale_out.run()))
     section("PostgreSQL stalling for 5 s under Telegram traffic (a real `supporthub serve` through a proxy)")

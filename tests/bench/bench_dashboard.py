@@ -759,13 +759,13 @@ def postgres_unavailable() -> str | None:
 
 
 @contextmanager
-def postgres_database() -> Iterator[tuple[str, str]]:
-    """A fresh `bench_dashboard` database, dropped afterwards: (its URL, "PostgreSQL <version>")."""
-    drop = f'DROP DATABASE IF EXISTS "{BENCH_DATABASE}" WITH (FORCE)'
+def postgres_database(name: str = BENCH_DATABASE) -> Iterator[tuple[str, str]]:
+    """A fresh database `name`, dropped afterwards: (its URL, "PostgreSQL <version>")."""
+    drop = f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'
     asyncio.run(_admin_execute(drop))
-    version = asyncio.run(_admin_execute(f'CREATE DATABASE "{BENCH_DATABASE}"'))
+    version = asyncio.run(_admin_execute(f'CREATE DATABASE "{name}"'))
     try:
-        url = make_url(postgres_server()).set(database=BENCH_DATABASE).render_as_string(hide_password=False)
+        url = make_url(postgres_server()).set(database=name).render_as_string(hide_password=False)
         yield url, f"PostgreSQL {version}"
     finally:
         asyncio.run(_admin_execute(drop))

@@ -37,6 +37,7 @@ from jinja2 import Environment
 from sqlalchemy.orm import Session
 
 from core.admin.inbox import queries as inbox_queries
+from core.admin.inbox.asked import BadQueueRequest, QueueAsked, queue_asked
 from core.admin.inbox.live import LiveStreams, TooManyStreams, Version
 from core.admin.inbox.scope import require_in_scope, scope_of, team_of_case
 from core.admin.queries.conversations import Transcript, transcript
@@ -57,7 +58,6 @@ from core.ops.request_guards import could_be_row_id
 from core.ops.runtime import Runtime
 from core.settings import Settings
 from core.store import staff
-from core.store.case_tables import CaseState
 
 log = logging.getLogger(__name__)
 
@@ -113,32 +113,32 @@ class Inbox:
 
     # -- the queue ----------------------------------------------------------------------------
 
-    async def _queue(self, request: web.Request) -> tuple[list[inbox_queries.InboxEntry], str, list[str]]:
+    async def _queue(self, request: web.Request) -> tuple[inbox_queries.QueuePage, QueueAsked, str, list[str]]:
+        try:
+            asked = queue_asked(request.query)
+        except BadQueueRequest as exc:
+            raise web.HTTPBadRequest(text=f"{exc}\n") from exc
         runtime = self._runtime(request)
         scope, teams = await scope_of(request, runtime)
+        search = asked.search(me=request[VISITOR].actor, scope=scope)
         async with runtime.sessionmaker() as session:
             # The version first: on PostgreSQL each statement sees what committed before it, and
             # a version newer than the entries would keep the page from fetching them (inbox.js).
             version = await inbox_queries.queue_version(session)
-            entries = await inbox_queries.queue(
-                session, now=datetime.now(UTC), sla=self._sla, staff=self._staff, scope=scope
+            page = await inbox_queries.queue(
+                session, now=datetime.now(UTC), sla=self._sla, staff=self._staff, search=search, page=asked.page
             )
-        return entries, _version(version), teams
+        return page, asked, _version(version), teams
 
     async def queue(self, request: web.Request) -> web.Response:
-        mine = request.query.get("mine") == "1"
-        entries, version, teams = await self._queue(request)
-        waiting = sum(1 for entry in entries if entry.case.state == CaseState.WAITING)
-        me = request[VISITOR].actor
-        if mine:
-            entries = [entry for entry in entries if entry.case.owner == me]
+        page, asked, version, teams = await self._queue(request)
         return self._page(
             request,
             "inbox.html",
-            entries=entries,
-            waiting=waiting,
-            mine=mine,
-            team=request.query.get("team", "").strip().lower(),
+            found=page,
+            asked=asked,
+            previous=asked.link(request.path, page=page.page - 1) if 1 < page.page <= page.pages else None,
+            next=asked.link(request.path, page=page.page + 1) if page.more else None,
             teams=teams,
             version=version,
             sla=self._sla,
@@ -146,7 +146,22 @@ class Inbox:
         )
 
     async def queue_json(self, request: web.Request) -> web.Response:
-        return as_json((await self._queue(request))[0])
+        """The page's cases as a list (what scripts read since before paging); the pages before
+        and after in a `Link` header (RFC 8288), and how many the search found in `X-Total-Count`."""
+        page, asked, _, _ = await self._queue(request)
+        response = as_json(page.entries)
+        links = [
+            f'<{asked.link(request.path, page=number)}>; rel="{rel}"'
+            for rel, number, there in (
+                ("prev", page.page - 1, 1 < page.page <= page.pages),
+                ("next", page.page + 1, page.more),
+            )
+            if there
+        ]
+        if links:
+            response.headers["Link"] = ", ".join(links)
+        response.headers["X-Total-Count"] = str(page.matching)
+        return response
 
     async def queue_events(self, request: web.Request) -> web.StreamResponse:
         runtime = self._runtime(request)

@@ -12,10 +12,11 @@ number of queries, whatever the size of the tables.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import case, func, or_, select
+from sqlalchemy import ColumnElement, case, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.handoff.cases import OPEN_STATES
@@ -65,6 +66,11 @@ class TeamScope:
 
     def allows(self, team: str | None) -> bool:
         return team in self.teams if team is not None else self.unteamed
+
+    def holds(self) -> ColumnElement[bool]:
+        """The condition on `Case` of a case in these queues."""
+        in_teams = Case.team_id.in_(select(Team.id).where(Team.name.in_(self.teams)))
+        return or_(in_teams, Case.team_id.is_(None)) if self.unteamed else in_teams
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,11 +122,11 @@ async def case_queue(
     sla: Sla,
     include_closed: bool = False,
     limit: int = 200,
-    case_id: str | None = None,
+    case_ids: Collection[str] | None = None,
     scope: TeamScope | None = None,
 ) -> list[QueuedCase]:
     """Open cases, oldest first; with `include_closed`, then the others, most recent first.
-    `case_id`: that case only; `scope`: those queues only (None: every queue).
+    `case_ids`: those cases only; `scope`: those queues only (None: every queue).
 
     "Waiting on staff" is `past_sla` with the SLA at zero: open, opened by `now`, and no staff
     reply since — the same test, so a breached case is always one waiting on staff."""
@@ -137,11 +143,10 @@ async def case_queue(
         .outerjoin(Team, Team.id == Case.team_id)
         .limit(limit)
     )
-    if case_id is not None:
-        query = query.where(Case.id == case_id)
+    if case_ids is not None:
+        query = query.where(Case.id.in_(list(case_ids)))
     if scope is not None:
-        in_scope = Team.name.in_(scope.teams)
-        query = query.where(or_(in_scope, Case.team_id.is_(None)) if scope.unteamed else in_scope)
+        query = query.where(scope.holds())
     if include_closed:
         query = query.order_by(case((is_open, 0), else_=1), case((is_open, Case.opened_at)), Case.opened_at.desc())
     else:
