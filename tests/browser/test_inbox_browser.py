@@ -271,6 +271,10 @@ async def test_a_telegram_customer_is_answered_from_the_inbox(
     await expect(cy).to_have_title("(1) Inbox · supporthub admin")  # issue 60: told in the tab
     shown = await cy.evaluate("window.shown")
     assert shown == [{"title": "A customer is waiting", "body": "Ada: Can I talk to a person about my invoice?"}]
+    for words, found in (("xylophone", "No open case matches “xylophone”."), ("ada INVOICE", "Cases 1–1 of 1 found.")):
+        await cy.get_by_label("Find").fill(words)  # issue 60: a search, by name and by what was said
+        await cy.get_by_role("button", name="Search").click()
+        await expect(cy.locator("#queue")).to_contain_text(found)
     await open_case(cy, "Ada")
     await cy.get_by_role("button", name="Claim").click()
     await expect(case_state(cy)).to_have_text("With Cy")

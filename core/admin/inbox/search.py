@@ -9,7 +9,8 @@ necessarily the same one for each word), case-insensitively in every alphabet an
   queue is made of (`core.admin.queries.contact_labels`), so a Telegram or Slack user id,
   which says nothing to a person, finds nothing;
 - any message of the case's conversation, the customer's, the bot's or staff's;
-- the case's reference (`core.handoff.references`), for a word that quotes one.
+- the case's reference (`core.handoff.references`), for a word that quotes one; a word written
+  as a reference is written ("#3F2A9C1E") is looked for there only.
 
 Each place is looked up per open case, through an index by conversation or contact (`_any`), so
 the search reads only what the open cases own, however many closed cases and messages the hub
@@ -53,6 +54,8 @@ def conditions(search: QueueSearch) -> list[ColumnElement[bool]]:
 
 
 def _found(word: str) -> ColumnElement[bool]:
+    if word.startswith("#") and id_prefix(word) is not None:
+        return _case_is(word)  # written as a reference is written: nothing else is looked at
     return or_(_customer_is(word), _said(word), _case_is(word))
 
 
