@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, and_, false, literal, or_, select
+from sqlalchemy import ColumnElement, Select, and_, false, literal, or_, select
 
 from core.admin.queries.contact_labels import ADDRESS_ORDER, IDENTITY_ORDER, MEMORY_ORDER
 from core.handoff.references import id_prefix
@@ -61,7 +61,7 @@ def _customer_is(word: str) -> ColumnElement[bool]:
     """One lookup per case, from its conversation to the contact and on to the contact's few
     addresses and facts (outer joins: a contact with none is still found by name). Three
     lookups, one per table, each finding the contact again, took half as long again."""
-    return (
+    return _any(
         select(literal(1))
         .select_from(Conversation)
         .join(Contact, Contact.id == Conversation.contact_id)
@@ -71,15 +71,11 @@ def _customer_is(word: str) -> ColumnElement[bool]:
             Conversation.id == Case.conversation_id,
             or_(holds(Contact.display_name, word), holds(Identity.external_user_id, word), holds(Memory.value, word)),
         )
-        .limit(1)
-        .correlate(Case)
-        .scalar_subquery()
-        .is_not(None)
     )
 
 
 def _said(word: str) -> ColumnElement[bool]:
-    return _any(Message.conversation_id == Case.conversation_id, holds(Message.text, word))
+    return _any(select(literal(1)).where(Message.conversation_id == Case.conversation_id, holds(Message.text, word)))
 
 
 def _case_is(word: str) -> ColumnElement[bool]:
@@ -91,9 +87,9 @@ def _case_is(word: str) -> ColumnElement[bool]:
     return and_(Case.id >= prefix, Case.id < prefix + HEX_AFTER_F)
 
 
-def _any(*where: ColumnElement[bool]) -> ColumnElement[bool]:
-    """Whether some row meets `where`: the first one found, looked up for each case. Not EXISTS:
+def _any(rows: Select[int]) -> ColumnElement[bool]:
+    """Whether the case has one of `rows`: the first one found, looked up for each case. Not EXISTS:
     PostgreSQL 15 answers an EXISTS under OR with one hashed pass over the whole table — every
     message of 100,000 cases, 270 ms in `tests/bench/bench_inbox_queue.py` — where the few
     thousand open cases' rows are all that is asked; it runs a scalar subquery per case."""
-    return select(literal(1)).where(*where).limit(1).scalar_subquery().is_not(None)
+    return rows.limit(1).correlate(Case).scalar_subquery().is_not(None)
