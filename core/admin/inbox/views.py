@@ -1,6 +1,7 @@
 """The inbox at /admin/inbox: a staff desk in the browser, beside Slack's.
 
-The queue lists open cases (waiting for a person first, then the longest open, the SLA shown);
+The queue lists open cases (waiting for a person first, then the longest open, the SLA shown),
+200 a page, narrowed by a search (`core.admin.inbox.search`) and by "mine";
 a case's page shows its summary, the conversation as the customer saw it, its notes and
 history, and the forms to claim, reply, write a note, assign, resolve or give it back to the
 bot. Every change goes through handoff's own transactions (the same as from Slack), then the
