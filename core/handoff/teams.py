@@ -20,7 +20,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from core.settings import HoursSettings
-from core.store.case_tables import Team, TeamMember
+from core.store.case_tables import Case, Team, TeamMember
 from core.store.db import StaffMember
 from core.store.staff import StaffError, normal_email, record
 
@@ -66,7 +66,7 @@ class TeamView:
         return " · ".join(parts) or "any case"
 
 
-def items(text: str, *, what: str) -> tuple[str, ...]:
+def _listed(text: str, *, what: str) -> tuple[str, ...]:
     """A comma-separated list as stored: trimmed, lower-case, no repeats; TeamError for an item
     that cannot be one."""
     found: list[str] = []
@@ -134,9 +134,9 @@ def save_team(
     if row is None:
         row = Team(name=name)
         session.add(row)
-    row.channels = ",".join(items(channels, what="channel"))
-    row.languages = ",".join(items(languages, what="language"))
-    row.topics = ",".join(items(topics, what="topic"))
+    row.channels = ",".join(_listed(channels, what="channel"))
+    row.languages = ",".join(_listed(languages, what="language"))
+    row.topics = ",".join(_listed(topics, what="topic"))
     row.round_robin = round_robin
     row.capacity = capacity
     row.hours = "; ".join(part.strip() for part in re.split(r"[;\n]", hours) if part.strip())
@@ -175,9 +175,22 @@ def teams(session: Session) -> list[TeamView]:
     return [_view(row, members.get(row.id, ())) for row in rows]
 
 
-def teams_of(session: Session, *, staff_id: str) -> frozenset[int]:
-    """The teams someone is a member of."""
-    return frozenset(session.execute(select(TeamMember.team_id).where(TeamMember.staff_id == staff_id)).scalars())
+def team_names(session: Session, *, staff_id: str | None) -> tuple[list[str], frozenset[str]]:
+    """Every team's name, and those `staff_id` is a member of."""
+    every = list(session.execute(select(Team.name).order_by(Team.name)).scalars())
+    if staff_id is None:
+        return every, frozenset()
+    mine = session.execute(
+        select(Team.name).join(TeamMember, TeamMember.team_id == Team.id).where(TeamMember.staff_id == staff_id)
+    ).scalars()
+    return every, frozenset(mine)
+
+
+def case_team(session: Session, *, case_id: str) -> str | None:
+    """The name of the team whose queue holds the case; None for everyone's (or no such case)."""
+    return session.execute(
+        select(Team.name).join(Case, Case.team_id == Team.id).where(Case.id == case_id)
+    ).scalar_one_or_none()
 
 
 def _team(session: Session, name: str) -> Team:

@@ -40,7 +40,7 @@ from sqlalchemy.orm import Session
 from core.admin.inbox import queries as inbox_queries
 from core.admin.inbox.asked import BadQueueRequest, QueueAsked, queue_asked
 from core.admin.inbox.live import LiveStreams, TooManyStreams, Version
-from core.admin.inbox.scope import require_in_scope, scope_of, team_of_case
+from core.admin.inbox.scope import require_case_in_scope, require_in_scope, scope_of
 from core.admin.queries.conversations import Transcript, transcript
 from core.admin.views.dashboard import Dashboard, Form
 from core.admin.views.render import SECURITY_HEADERS, as_json
@@ -256,6 +256,7 @@ class Inbox:
             version = await inbox_queries.case_version(session, case_id)
         if version is None:
             raise web.HTTPNotFound(text="no such case\n")
+        await require_case_in_scope(request, runtime, case_id)
         return await self._stream(request, runtime, case_id=case_id, version=version, since=since)
 
     async def _stream(
@@ -310,8 +311,7 @@ class Inbox:
         recorded. Every caller, a script too, is sent back to the case."""
         case_id = _case_id(request)
         runtime = self._runtime(request)
-        scope, _ = await scope_of(request, runtime)
-        require_in_scope(scope, await runtime.transactions.run(partial(team_of_case, case_id=case_id)))
+        await require_case_in_scope(request, runtime, case_id)
 
         async def relay(relayed: Relayed | None) -> None:
             if relayed is not None:
