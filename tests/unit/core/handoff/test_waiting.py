@@ -77,26 +77,8 @@ async def test_a_teams_case_is_mailed_to_its_members_while_none_of_them_is_signe
         session.add_all([TeamMember(team_id=1, staff_id="s1"), TeamMember(team_id=1, staff_id="s2")])
         session.add(TeamMember(team_id=2, staff_id="s3"))
         session.add_all(
-            [
-                Case(
-                    id="billing",
-                    conversation_id="c1",
-                    state=CaseState.WAITING,
-                    rule="r",
-                    reason="x",
-                    opened_at=opened,
-                    team_id=1,
-                ),
-                Case(
-                    id="german",
-                    conversation_id="c2",
-                    state=CaseState.WAITING,
-                    rule="r",
-                    reason="x",
-                    opened_at=opened,
-                    team_id=2,
-                ),
-            ]
+            Case(id=team, conversation_id=c, state=CaseState.WAITING, rule="r", reason="x", opened_at=opened, team_id=i)
+            for i, (team, c) in enumerate((("billing", "c1"), ("german", "c2")), start=1)
         )
         # Cy, of the German team, is signed in: the billing team, none of whom is, is mailed.
         session.add(StaffSession(token_hash="h", staff_id="s3", csrf="c", expires_at=utcnow() + timedelta(hours=1)))
