@@ -76,6 +76,8 @@ class Suggestion:
     """What staff read it under: the passage's heading, the canned reply's name."""
     link: str
     """Where to read the source (the document's web address, the canned replies' page); may be empty."""
+    section: str = ""
+    """A passage's section in its document: what the learning loop links a question to."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -194,4 +196,5 @@ def _passage(hit: Hit) -> Suggestion:
         hit.source,
         heading_text(hit.title, hit.section),
         hit.url if hit.url.startswith(("https://", "http://")) else "",
+        hit.section,
     )

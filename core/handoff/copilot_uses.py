@@ -31,6 +31,8 @@ class Used:
     title: str
     suggested: str
     """The text the reply box was filled with."""
+    section: str = ""
+    """A passage's section in its document."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +62,7 @@ def record(session: Session, *, case: Case, message_id: int, actor: str, used: U
             kind=used.kind.value,
             source=source,
             title=title,
+            section=used.section[:MAX_SOURCE],
             kept=share,
             actor=actor,
         )

@@ -151,6 +151,8 @@ class CopilotUse(Base):
     """The knowledge document's source, the canned reply's name, or "model"."""
     title: Mapped[str] = mapped_column(String(500))
     """What staff read it under ("Reset your password › Steps")."""
+    section: Mapped[str] = mapped_column(String(500), default="")
+    """A passage's section in its document ("Steps"), what a question is linked to; else empty."""
     kept: Mapped[float] = mapped_column(Float)
     """How alike the sent text and the suggestion are, 0 to 1 (1: sent as suggested)."""
     actor: Mapped[str] = mapped_column(String(255))

@@ -33,7 +33,7 @@ from core.answering.small_talk import small_talk
 from core.invariants import present
 from core.messages import Author
 from core.store import contacts
-from core.store.case_tables import Case
+from core.store.case_tables import Case, CopilotUse
 from core.store.db import (
     Contact,
     Conversation,
@@ -55,6 +55,9 @@ MAX_ANSWER_CHARS = 20_000
 HAND_OVER_SECTION = "Questions a person answers"
 HAND_OVER_TEXT = "Our support team answers questions like this in person: the conversation goes to one of them."
 EARLIER_MESSAGES = 10
+KEPT_AS_ANSWER = 0.8
+"""A reply that kept this much of a suggested passage answered with that passage: the case's
+suggestion offers to link its question there (`AnsweredFrom`)."""
 PENDING_VOTES_PER_CONTACT = 1
 """Suggestions one customer's thumbs down may have waiting for review at once: each vote still
 counts (the dashboard's helpfulness), but a customer voting down every reply queues one, not all."""
@@ -97,6 +100,18 @@ class SuggestionView:
     created_at: datetime
     personal_data: list[Found]
     """What must be redacted before it can be approved (in the question, then the answer)."""
+    answered_from: AnsweredFrom | None = None
+    """The passage staff replied from on the case page, kept mostly as suggested: the section a
+    pending question is most likely linked to."""
+
+
+@dataclass(frozen=True, slots=True)
+class AnsweredFrom:
+    """A help-centre passage (or a team answer) a case's reply was sent from (`CopilotUse`)."""
+
+    source: str
+    section: str
+    kept: float
 
 
 def _question(text: str) -> str | None:
@@ -517,7 +532,17 @@ def forget_conversations(session: Session, conversation_ids: Select[str]) -> Non
     )
 
 
-def view(session: Session, suggestion: Suggestion) -> SuggestionView:
+def _answered_from(session: Session, case_ids: Sequence[str]) -> dict[str, AnsweredFrom]:
+    """Per case, the newest reply sent from a passage with at least `KEPT_AS_ANSWER` of it kept."""
+    rows = session.execute(
+        select(CopilotUse.case_id, CopilotUse.source, CopilotUse.section, CopilotUse.kept)
+        .where(CopilotUse.case_id.in_(case_ids), CopilotUse.section != "", CopilotUse.kept >= KEPT_AS_ANSWER)
+        .order_by(CopilotUse.id)
+    )
+    return {case_id: AnsweredFrom(source, section, kept) for case_id, source, section, kept in rows}
+
+
+def view(session: Session, suggestion: Suggestion, *, answered_from: AnsweredFrom | None = None) -> SuggestionView:
     return SuggestionView(
         id=suggestion.id,
         origin=suggestion.origin,
@@ -541,6 +566,7 @@ def view(session: Session, suggestion: Suggestion) -> SuggestionView:
             if suggestion.state == SuggestionState.PENDING
             else []
         ),
+        answered_from=answered_from,
     )
 
 
@@ -552,9 +578,15 @@ def listed(session: Session, *, states: Sequence[SuggestionState], limit: int = 
         .order_by(Suggestion.created_at.desc(), Suggestion.id.desc())
         .limit(limit)
     ).all()
-    return [view(session, row) for row in rows]
+    pending_cases = [row.case_id for row in rows if row.case_id and row.state == SuggestionState.PENDING]
+    answered = _answered_from(session, pending_cases) if pending_cases else {}
+    return [view(session, row, answered_from=answered.get(row.case_id or "")) for row in rows]
 
 
 def one(session: Session, suggestion_id: int) -> SuggestionView | None:
     suggestion = session.get(Suggestion, suggestion_id)
-    return None if suggestion is None else view(session, suggestion)
+    if suggestion is None:
+        return None
+    pending_case = suggestion.case_id if suggestion.state == SuggestionState.PENDING else None
+    answered = _answered_from(session, [pending_case]) if pending_case else {}
+    return view(session, suggestion, answered_from=answered.get(pending_case or ""))

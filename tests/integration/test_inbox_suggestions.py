@@ -17,6 +17,7 @@ from core.cli.server import RUNTIME
 from core.handoff.canned import save_canned_reply
 from core.handoff.copilot_uses import uses_of_case
 from core.store.case_tables import Case
+from knowledge.ingest.chunking import SECTION_SEPARATOR
 from tests.app_client import AppClient
 from tests.integration.staff_steps import joined
 from tests.integration.test_inbox import hub, texts_to_customer
@@ -97,3 +98,10 @@ async def test_a_suggested_reply_is_shown_with_its_source_inserted_edited_sent_a
         assert forged.status == 400
         stale = await (await ana.get(f"{page}?suggestion=0123456789abcdef")).text()
         assert "That suggestion is no longer offered" in stale and reply_box(stale) == ""
+
+        # The learning loop: the resolved case's suggestion offers the passage Ana replied from.
+        assert (await ana.form(f"{page}/resolve", page)).status == 303
+        review = await (await ana.get("/admin/suggestions")).text()
+        target = f"{fields['suggested_source']}{SECTION_SEPARATOR}{fields['suggested_section']}"
+        assert fields["suggested_section"] and f'value="{html.escape(target)}" required' in review
+        assert f"Ana replied from <code>{fields['suggested_source']}</code>" in review

@@ -416,9 +416,10 @@ def _used(form: Form) -> Used | None:
     except ValueError:
         raise web.HTTPBadRequest(text=f"no kind of suggestion is called {kind[:40]!r}\n") from None
     suggested = clean(str(form.get("suggested_text", "")))[:MAX_TEXT]
-    return Used(
-        known, clean(str(form.get("suggested_source", ""))), clean(str(form.get("suggested_title", ""))), suggested
+    source, title, section = (
+        clean(str(form.get(f"suggested_{field}", ""))) for field in ("source", "title", "section")
     )
+    return Used(known, source, title, suggested, section)
 
 
 def _connected(request: web.Request) -> bool:

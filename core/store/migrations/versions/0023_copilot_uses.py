@@ -25,6 +25,7 @@ def upgrade() -> None:
     sa.Column('kind', sa.String(length=16), nullable=False),
     sa.Column('source', sa.String(length=500), nullable=False),
     sa.Column('title', sa.String(length=500), nullable=False),
+    sa.Column('section', sa.String(length=500), nullable=False),
     sa.Column('kept', sa.Float(), nullable=False),
     sa.Column('actor', sa.String(length=255), nullable=False),
     sa.Column('at', sa.DateTime(timezone=True), nullable=False),
