@@ -69,14 +69,7 @@ def record(session: Session, *, case: Case, message_id: int, actor: str, used: U
     )
     how = "sent as suggested" if share == 1.0 else f"{int(share * 100)}% of it kept"
     session.add(
-        CaseEvent(
-            case_id=case.id,
-            from_state=case.state,
-            to_state=case.state,
-            actor=actor,
-            note=f"{used.kind.value}, “{title}”, {how}",
-            kind=CaseEventKind.SUGGESTED,
-        )
+        CaseEvent.beside(case, kind=CaseEventKind.SUGGESTED, actor=actor, note=f"{used.kind.value}, “{title}”, {how}")
     )
 
 

@@ -64,11 +64,7 @@ def note(session: Session, *, case_id: str, actor: str, text: str) -> None:
     case = session.get(Case, case_id)
     if case is None:
         raise CaseTransitionError(f"no case {case_id}")
-    session.add(
-        CaseEvent(
-            case_id=case.id, from_state=case.state, to_state=case.state, actor=actor, note=text, kind=CaseEventKind.NOTE
-        )
-    )
+    session.add(CaseEvent.beside(case, kind=CaseEventKind.NOTE, actor=actor, note=text))
 
 
 def note_at(session: Session, *, desk_ref: str, actor: str, text: str) -> None:
@@ -86,10 +82,6 @@ def assign(session: Session, *, case_id: str, to: str, actor: str) -> Relayed:
     if case.state == CaseState.WAITING:
         move_case(session, case_id=case.id, to=CaseState.HUMAN, actor=actor, note=f"assigned to {to}")
     case.owner = to
-    session.add(
-        CaseEvent(
-            case_id=case.id, from_state=case.state, to_state=case.state, actor=actor, note=to, kind=CaseEventKind.ASSIGN
-        )
-    )
+    session.add(CaseEvent.beside(case, kind=CaseEventKind.ASSIGN, actor=actor, note=to))
     conversation = present(session.get(Conversation, case.conversation_id), f"case {case.id}'s conversation")
     return Relayed(conversation.id, conversation.channel, card_of(session, case), case.desk_ref)

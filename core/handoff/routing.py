@@ -167,15 +167,5 @@ def _candidates(session: Session, team: Team, now: datetime) -> list[_Candidate]
 
 
 def _record(session: Session, case: Case, routed: Routed, now: datetime) -> Routed:
-    session.add(
-        CaseEvent(
-            case_id=case.id,
-            from_state=case.state,
-            to_state=case.state,
-            actor=ACTOR,
-            note=routed.note,
-            kind=CaseEventKind.ROUTE,
-            at=now,
-        )
-    )
+    session.add(CaseEvent.beside(case, kind=CaseEventKind.ROUTE, actor=ACTOR, note=routed.note, at=now))
     return routed

@@ -163,13 +163,4 @@ def language_at(session: Session, *, desk_ref: str) -> str | None:
 def note_untranslated(session: Session, *, case: Case, outgoing: Outgoing) -> None:
     """Tell staff, in the case's notes, that a reply went as written instead of translated."""
     if (text := outgoing.note()) is not None:
-        session.add(
-            CaseEvent(
-                case_id=case.id,
-                from_state=case.state,
-                to_state=case.state,
-                actor=TRANSLATOR,
-                note=text,
-                kind=CaseEventKind.NOTE,
-            )
-        )
+        session.add(CaseEvent.beside(case, kind=CaseEventKind.NOTE, actor=TRANSLATOR, note=text))

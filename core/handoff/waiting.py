@@ -120,15 +120,7 @@ def to_tell(session: Session, *, now: datetime, after: timedelta) -> list[Waitin
     waiting = []
     for case, channel in cases:
         team = staff.teams_out.get(case.team_id, staff.everyone) if case.team_id is not None else staff.everyone
-        event = CaseEvent(
-            case_id=case.id,
-            from_state=case.state,
-            to_state=case.state,
-            actor=ACTOR,
-            note=", ".join(team),
-            kind=CaseEventKind.TOLD,
-            at=now,
-        )
+        event = CaseEvent.beside(case, kind=CaseEventKind.TOLD, actor=ACTOR, note=", ".join(team), at=now)
         session.add(event)
         session.flush()
         question = asked.get(case.id)

@@ -87,6 +87,21 @@ class CaseEvent(Base):
     kind: Mapped[str] = mapped_column(String(16), default=CaseEventKind.MOVE, server_default=CaseEventKind.MOVE.value)
     at: Mapped[datetime] = mapped_column(default=utcnow)
 
+    @classmethod
+    def beside(
+        cls, case: Case, *, kind: CaseEventKind, actor: str, note: str | None, at: datetime | None = None
+    ) -> CaseEvent:
+        """An event that leaves the case where it is: a note, an assignment, a mail, routing."""
+        return cls(
+            case_id=case.id,
+            from_state=case.state,
+            to_state=case.state,
+            actor=actor,
+            note=note,
+            kind=kind,
+            at=at or utcnow(),
+        )
+
 
 class Team(Base):
     """A group of staff with a queue of its own (`supporthub staff team`, /admin/staff). A new case

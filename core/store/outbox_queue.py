@@ -398,13 +398,10 @@ def _tell_staff(session: Session, *, conversation_id: str, message_id: int, reas
     )
     reply = session.execute(select(Message.text).where(Message.id == message_id)).scalar_one()
     session.add(
-        CaseEvent(
-            case_id=case.id,
-            from_state=case.state,
-            to_state=case.state,
+        CaseEvent.beside(
+            case,
+            kind=CaseEventKind.NOTE,
             actor=HOLDER,
             note=held_notice(reply, reason),
-            kind=CaseEventKind.NOTE,
-            at=utcnow(),
         )
     )
