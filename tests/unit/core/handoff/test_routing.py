@@ -4,6 +4,7 @@ members signed in and under capacity, inside the team's hours, and says why when
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 from functools import partial
 
@@ -25,8 +26,9 @@ MONDAY_NOON = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 class Desk:
     """Cases opened as the pipeline opens them, then routed."""
 
-    def __init__(self, transactions: Transactions) -> None:
+    def __init__(self, transactions: Transactions, *, prefix: str = "") -> None:
         self._run = transactions.run
+        self._prefix = prefix
         self._count = 0
 
     async def case(
@@ -39,12 +41,13 @@ class Desk:
         now: datetime | None = None,
     ) -> tuple[str, Routed | None]:
         self._count += 1
-        conversation = f"conv{self._count}"
+        conversation = f"{self._prefix}conv{self._count}"
 
         def opened(session: Session) -> tuple[str, Routed | None]:
-            if session.get(Contact, "ann") is None:
-                session.add(Contact(id="ann"))
-            session.add(Conversation(id=conversation, contact_id="ann", channel=channel, chat_id=conversation))
+            contact = f"{self._prefix}ann"
+            if session.get(Contact, contact) is None:
+                session.add(Contact(id=contact))
+            session.add(Conversation(id=conversation, contact_id=contact, channel=channel, chat_id=conversation))
             session.flush()
             asked = Message(conversation_id=conversation, channel=channel, author="customer", text="help")
             session.add(asked)
@@ -189,3 +192,21 @@ async def test_a_team_that_cannot_be_is_refused_with_the_reason(
 ) -> None:
     with pytest.raises(TeamError, match=problem):
         await transactions.run(partial(save_team, actor="test", **fields))  # type: ignore[arg-type]
+
+
+async def test_cases_opened_at_once_never_pass_a_members_capacity(
+    transactions: Transactions, sessionmaker: async_sessionmaker[AsyncSession]
+) -> None:
+    """Six cases routed at the same moment (as by several processes, each its own transaction):
+    the team's row is locked while a member is chosen, so each member gets their capacity."""
+    await staff_on(sessionmaker, ("Ana", True), ("Bo", True))
+    run = transactions.run
+    await run(partial(save_team, name="german", languages="de", round_robin=True, capacity=2, actor="test"))
+    for email in ("ana@example.com", "bo@example.com"):
+        await run(partial(join_team, name="german", email=email, actor="test"))
+    desks = [Desk(transactions, prefix=f"p{n}-") for n in range(6)]
+
+    routed = await asyncio.gather(*(desk.case(language="de") for desk in desks))
+
+    owners = sorted(str(r.owner) for _, r in routed if r is not None)
+    assert owners == ["Ana", "Ana", "Bo", "Bo", "None", "None"]
