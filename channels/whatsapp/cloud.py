@@ -33,8 +33,6 @@ redirect elsewhere.
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import hmac
 import json
 import logging
 import re
@@ -42,12 +40,13 @@ from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urlsplit
 
 import aiohttp
 from aiohttp import web
 
-from channels.common.downloads import capped_file, origin
+from channels.common.downloads import origin
+from channels.common.meta_graph import GraphClient, GraphError, MetaWebhook, number
 from channels.whatsapp.route import Choice, Incoming, Media, Report, Template, Webhooks
 from channels.whatsapp.settings import WhatsAppSettings
 from core.channel import (
@@ -62,18 +61,12 @@ from core.languages import _
 from core.messages import Attachment
 from core.metrics import Rejection, rejected
 from core.ops.request_guards import bounded_int
-from core.request_bodies import read_at_most
 
 log = logging.getLogger(__name__)
 
 CHANNEL = "whatsapp"
 WEBHOOK_PATH = "/whatsapp/webhook"
-SIGNATURE_HEADER = "X-Hub-Signature-256"
-MAX_WEBHOOK_BYTES = 1024 * 1024
-"""Meta batches changes, a few hundred bytes each, into one webhook; none comes near this."""
-REQUEST_TIMEOUT_S = 20.0
 DOWNLOAD_TIMEOUT_S = 60.0
-MAX_REDIRECTS = 3
 META_MEDIA_ORIGIN = ("https", "lookaside.fbsbx.com")
 MAX_INTERACTIVE_BODY = 1024
 MAX_BUTTONS = 3
@@ -108,18 +101,6 @@ class BadWebhook(ValueError):
     """A signed webhook whose shape is not Meta's: the reason says where."""
 
 
-class _GraphError(Exception):
-    """A Graph API call that failed: `status` 0 when no answer came."""
-
-    def __init__(
-        self, reason: str, *, status: int = 0, code: int | None = None, retry_after: float | None = None
-    ) -> None:
-        super().__init__(reason)
-        self.status = status
-        self.code = code
-        self.retry_after = retry_after
-
-
 class CloudRoute:
     """The Cloud API route (see the module)."""
 
@@ -133,28 +114,29 @@ class CloudRoute:
                 "__APP_SECRET and __VERIFY_TOKEN"
             )
         self._settings = settings
-        self._token = token.get_secret_value()
-        self._secret = secret.get_secret_value().encode()
-        self._verify_token = verify_token.get_secret_value().encode()
-        self._api = f"{settings.graph_url}/{settings.graph_version}"
+        self._graph = GraphClient(
+            channel=CHANNEL,
+            graph_url=settings.graph_url,
+            version=settings.graph_version,
+            token=token.get_secret_value(),
+        )
+        self._webhook = MetaWebhook(
+            channel=CHANNEL, app_secret=secret.get_secret_value(), verify_token=verify_token.get_secret_value()
+        )
         self._messages = f"/{settings.phone_number_id}/messages"
-        self._auth = {"Authorization": f"Bearer {self._token}"}
         self._media_origins = {origin(settings.graph_url), META_MEDIA_ORIGIN}
-        self._session: aiohttp.ClientSession | None = None
 
     def routes(self, webhooks: Webhooks) -> list[web.AbstractRouteDef]:
         async def incoming(request: web.Request) -> web.Response:
             return await self._incoming(request, webhooks)
 
-        return [web.get(WEBHOOK_PATH, self._handshake), web.post(WEBHOOK_PATH, incoming)]
+        return [web.get(WEBHOOK_PATH, self._webhook.handshake), web.post(WEBHOOK_PATH, incoming)]
 
     async def start(self) -> None:
-        self._session = aiohttp.ClientSession()
+        await self._graph.start()
 
     async def stop(self) -> None:
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
+        await self._graph.stop()
 
     async def check(self) -> str:
         """The business number as Meta has it, on a session of its own (the route is not started)."""
@@ -162,8 +144,8 @@ class CloudRoute:
         fields = {"fields": "display_phone_number,verified_name,quality_rating"}
         async with aiohttp.ClientSession() as session:
             try:
-                found = await self._graph("GET", f"/{number_id}", params=fields, session=session)
-            except _GraphError as failure:
+                found = await self._graph.call("GET", f"/{number_id}", params=fields, session=session)
+            except GraphError as failure:
                 raise CheckFailed(f"phone number {number_id}: {self._safe(str(failure))}") from None
         shown, name, quality = (
             _text(found.get(key)) for key in ("display_phone_number", "verified_name", "quality_rating")
@@ -210,22 +192,22 @@ class CloudRoute:
         if typing:
             read["typing_indicator"] = {"type": "text"}
         try:
-            await self._graph("POST", self._messages, body=read)
-        except _GraphError as failure:
+            await self._graph.call("POST", self._messages, body=read)
+        except GraphError as failure:
             log.info("whatsapp: marking %s read failed: %s", message_id, self._safe(str(failure)))
 
     async def _send(self, number: str, message: dict[str, Any]) -> str:
         body = {"messaging_product": "whatsapp", "recipient_type": "individual", "to": number.removeprefix("+")}
         try:
-            answer = await self._graph("POST", self._messages, body=body | message)
-        except _GraphError as failure:
+            answer = await self._graph.call("POST", self._messages, body=body | message)
+        except GraphError as failure:
             raise self._delivery_error(failure) from None
         sent = answer.get("messages")
         if isinstance(sent, list) and sent and isinstance(sent[0], dict) and isinstance(sent[0].get("id"), str):
             return str(sent[0]["id"])
         raise DeliveryError("whatsapp: the Graph API answered without a message id")
 
-    def _delivery_error(self, failure: _GraphError) -> DeliveryError:
+    def _delivery_error(self, failure: GraphError) -> DeliveryError:
         reason = "whatsapp: " + self._safe(str(failure))
         if failure.code == REENGAGEMENT:
             return DeliveryHeld(reason)
@@ -241,8 +223,8 @@ class CloudRoute:
             log.warning("whatsapp: media %s not fetched: %r is not a media id", name, media.ref[:40])
             return unfetched
         try:
-            found = await self._graph("GET", f"/{media.ref}")
-        except _GraphError as failure:
+            found = await self._graph.call("GET", f"/{media.ref}")
+        except GraphError as failure:
             log.warning("whatsapp: media %s not found: %s", name, self._safe(str(failure)))
             return unfetched
         url, kind = _text(found.get("url")), _text(found.get("mime_type"))
@@ -255,26 +237,19 @@ class CloudRoute:
             return Attachment(name, kind, b"", declared_size=size)
         try:
             async with asyncio.timeout(DOWNLOAD_TIMEOUT_S):
-                return await self._fetch(url, name=name, kind=kind, max_bytes=max_bytes, size=size) or unfetched
+                fetched = await self._graph.fetch(
+                    url,
+                    name=name,
+                    kind=kind,
+                    max_bytes=max_bytes,
+                    size=size,
+                    allowed=_anywhere,
+                    token_for=self._trusted,
+                )
+                return fetched or unfetched
         except (aiohttp.ClientError, TimeoutError) as exc:
             log.warning("whatsapp: fetching media %s failed: %s", name, type(exc).__name__)
             return unfetched
-
-    async def _fetch(self, url: str, *, name: str, kind: str, max_bytes: int, size: int | None) -> Attachment | None:
-        """The file at `url`, the token sent only while the URL is Meta's; None when it failed."""
-        session = self._started()
-        for _hop in range(MAX_REDIRECTS + 1):
-            headers = self._auth if self._trusted(url) else None
-            async with session.get(url, headers=headers, allow_redirects=False) as response:
-                if response.status in (301, 302, 303, 307, 308) and "Location" in response.headers:
-                    url = urljoin(url, response.headers["Location"])
-                    continue
-                if response.status != 200:
-                    log.warning("whatsapp: fetching media %s failed: HTTP %s", name, response.status)
-                    return None
-                return await capped_file(response, name=name, kind=kind, max_bytes=max_bytes, declared_size=size)
-        log.warning("whatsapp: fetching media %s failed: more than %d redirects", name, MAX_REDIRECTS)
-        return None
 
     def _trusted(self, url: str) -> bool:
         try:
@@ -282,72 +257,18 @@ class CloudRoute:
         except ValueError:  # not a URL urlsplit can read
             return False
 
-    # -- the Graph API -----------------------------------------------------------------------
-
-    async def _graph(
-        self,
-        method: str,
-        path: str,
-        *,
-        body: dict[str, Any] | None = None,
-        params: Mapping[str, str] | None = None,
-        session: aiohttp.ClientSession | None = None,
-    ) -> dict[str, Any]:
-        """One Graph API call within `REQUEST_TIMEOUT_S`: its JSON object, or `_GraphError`."""
-        session = session or self._started()
-        try:
-            async with asyncio.timeout(REQUEST_TIMEOUT_S):
-                async with session.request(
-                    method, self._api + path, json=body, params=params, headers=self._auth, allow_redirects=False
-                ) as response:
-                    raw = await response.read()
-                    status, retry_after = response.status, _seconds(response.headers.get("Retry-After", ""))
-        except (aiohttp.ClientError, TimeoutError) as exc:
-            raise _GraphError(f"{type(exc).__name__}: {exc}".rstrip(": ")) from None
-        try:
-            data = json.loads(raw)
-        except ValueError:
-            data = None
-        if not isinstance(data, dict):  # a proxy's page: after a 2xx, nobody knows whether it was sent
-            reason = f"HTTP {status}, not a Graph API answer"
-            raise _GraphError(reason, status=status if status >= 400 else 0, retry_after=retry_after)
-        if status >= 300 or "error" in data:
-            raise _graph_error(status, data.get("error"), retry_after)
-        return data
-
-    def _started(self) -> aiohttp.ClientSession:
-        if self._session is None:
-            raise _GraphError("the WhatsApp route is not started")
-        return self._session
-
     def _safe(self, text: str) -> str:
         """A reason fit for a log or a dead letter: no token, numbers masked, one short line."""
-        if self._token:
-            text = text.replace(self._token, "…")
-        return _masked_numbers(text).replace("\n", " ")[:400]
+        return _masked_numbers(self._graph.safe(text))
 
     # -- webhooks ----------------------------------------------------------------------------
-
-    async def _handshake(self, request: web.Request) -> web.Response:
-        """Meta's verification of the callback URL: the challenge back when the token is ours."""
-        token = request.query.get("hub.verify_token", "").encode()
-        if request.query.get("hub.mode") == "subscribe" and hmac.compare_digest(token, self._verify_token):
-            return web.Response(text=request.query.get("hub.challenge", ""), content_type="text/plain")
-        log.info("whatsapp: refused a webhook verification without our verify token (HTTP 403)")
-        rejected(CHANNEL, Rejection.BAD_SIGNATURE)
-        return web.json_response({"error": "the verify token is not this hub's"}, status=403)
 
     async def _incoming(self, request: web.Request, webhooks: Webhooks) -> web.Response:
         """Signature on the raw body first (403, nothing parsed); then each message and report
         handed on, 503 with Retry-After if the hub could keep nothing."""
-        body = await read_at_most(request, MAX_WEBHOOK_BYTES)
-        if body is None:
-            rejected(CHANNEL, Rejection.BAD_INPUT)
-            return web.json_response({"error": "the body is larger than Meta sends"}, status=413)
-        if not self._signed(request.headers.get(SIGNATURE_HEADER, ""), body):
-            log.info("whatsapp: refused a webhook without a valid %s (HTTP 403)", SIGNATURE_HEADER)
-            rejected(CHANNEL, Rejection.BAD_SIGNATURE)
-            return web.json_response({"error": "the body is not signed with this app's secret"}, status=403)
+        body = await self._webhook.signed_body(request)
+        if isinstance(body, web.Response):
+            return body
         try:
             found = parse_webhook(json.loads(body), phone_number_id=self._settings.phone_number_id)
         except (ValueError, RecursionError) as exc:  # BadWebhook, JSON, UTF-8
@@ -363,15 +284,6 @@ class CloudRoute:
         except StorageUnavailable as exc:  # Meta sends the whole webhook again
             return web.Response(status=503, headers={"Retry-After": str(exc.retry_after_s)})
         return web.Response(status=200)
-
-    def _signed(self, header: str, body: bytes) -> bool:
-        scheme, _sep, given = header.partition("=")
-        if not given.isascii():  # a digest is hex; bytes that are not UTF-8 arrive as surrogates, which do not encode
-            return False
-        expected = hmac.new(self._secret, body, hashlib.sha256).hexdigest()
-        return scheme.strip().lower() == "sha256" and hmac.compare_digest(
-            given.strip().lower().encode(), expected.encode()
-        )
 
 
 # -- reading webhooks -----------------------------------------------------------------------
@@ -442,7 +354,7 @@ def _report(status: dict[str, Any]) -> Report | None:
         return None  # a status added after this was written: nothing to keep
     recipient = _text(status.get("recipient_id"))
     errors = _objects(status.get("errors"), "statuses[].errors")
-    code = _code(errors[0].get("code")) if errors else None
+    code = number(errors[0].get("code")) if errors else None
     failed = word == "failed"
     return Report(
         message_id=message_id,
@@ -483,17 +395,7 @@ def _contacts(cards: Any) -> str:
 def _error_line(error: dict[str, Any]) -> str:
     """ "131047 Re-engagement message": code and title, numbers masked, fit for a log."""
     title = _text(error.get("title")) or _text(error.get("message"))
-    return _masked_numbers(f"{_code(error.get('code'))} {title}".strip())[:200]
-
-
-def _graph_error(status: int, error: Any, retry_after: float | None) -> _GraphError:
-    """A Graph API error answer (`{"error": {"message", "type", "code", "error_data": {"details"}, …}}`)."""
-    error = _dict(error)
-    code, message = _code(error.get("code")), _text(error.get("message"))
-    details = _text(_dict(error.get("error_data")).get("details"))
-    if details and details not in message:
-        message = f"{message} ({details})"
-    return _GraphError(f"HTTP {status}, error {code}: {message}", status=status, code=code, retry_after=retry_after)
+    return _masked_numbers(f"{number(error.get('code'))} {title}".strip())[:200]
 
 
 # -- small helpers --------------------------------------------------------------------------
@@ -534,15 +436,9 @@ def _moment(value: Any) -> datetime | None:
     return datetime.fromtimestamp(seconds, UTC) if seconds is not None else None
 
 
-def _seconds(value: str) -> float | None:
-    seconds = bounded_int(value.strip(), max_digits=6)
-    return float(seconds) if seconds is not None else None
-
-
-def _code(value: Any) -> int | None:
-    if isinstance(value, bool):
-        return None
-    return value if isinstance(value, int) else bounded_int(value if isinstance(value, str) else "", max_digits=9)
+def _anywhere(url: str) -> bool:
+    """Meta's media URL may redirect to a CDN of any name: followed, without the token."""
+    return True
 
 
 def _host(url: str) -> str:
