@@ -1,7 +1,7 @@
 """Our markdown replies as mail: a threaded `multipart/alternative` message, text and HTML.
 
 Pure: the standard library's `email` package builds the message, the caller sends it. The
-plain-text part is `channels.sms.format.plain_text` with tables as aligned columns (clients
+plain-text part is `channels.common.plain_text.plain_text` with tables as aligned columns (clients
 that show text mail in a monospace font line them up) and the sources under it, one a line
 with their URL. The HTML part is the markdown rendered safely (`core.markdown_html`: raw HTML
 off, links only for http, https and mailto, images as their alt text, inline styles), in a
@@ -34,7 +34,7 @@ from email import policy
 from email.message import EmailMessage
 from email.utils import formataddr, formatdate, make_msgid
 
-from channels.sms.format import plain_text
+from channels.common.plain_text import plain_text
 from core.languages import N_, _
 from core.markdown_html import markdown_html
 from core.messages import Citation

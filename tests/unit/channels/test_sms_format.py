@@ -7,7 +7,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from channels.sms.format import TWILIO_MAX_CHARS, Segments, plain_text, segments, sms_body
+from channels.common.plain_text import plain_text
+from channels.sms.format import TWILIO_MAX_CHARS, Segments, segments, sms_body
 from core.messages import Citation
 from tests.unit.channels.table_replies import ESCAPED_PIPE, FORMATTED_CELL, PRICING, QUOTED, RIGHT_ALIGNED
 
