@@ -30,13 +30,14 @@ from typing import TYPE_CHECKING, Any, Protocol
 from aiohttp import web
 
 from channels.common.opt_out import OPT_IN_WORDS, OPT_OUT_WORDS, keyword
+from channels.common.reply_window import is_later_than, stamp
 from channels.common.survey_buttons import score_title, survey_choice, survey_value
 from channels.whatsapp.cloud import CloudRoute
 from channels.whatsapp.format import whatsapp_parts, whatsapp_text
 from channels.whatsapp.route import Choice, Incoming, Media, Report, Route, Template
 from channels.whatsapp.settings import WhatsAppSettings
 from channels.whatsapp.twilio_route import TwilioRoute
-from channels.whatsapp.window import is_later_than, is_open, last_in_key, stamp, template_key
+from channels.whatsapp.window import is_open, last_in_key, template_key
 from core.channel import (
     Capabilities,
     ChannelRecords,

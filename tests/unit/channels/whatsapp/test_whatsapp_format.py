@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from channels.common.reply_window import stamp
 from channels.whatsapp.format import whatsapp_parts, whatsapp_text
-from channels.whatsapp.window import is_open, stamp
+from channels.whatsapp.window import is_open
 from core.languages import speaking
 from core.messages import Citation
 
