@@ -17,62 +17,28 @@ from itertools import count, repeat
 
 from markdown_it.tree import SyntaxTreeNode
 
+from channels.common import reply_parts
 from channels.common.text_tables import table_lines
-from core.languages import N_, _
 from core.markdown_tree import tree
 from core.messages import Citation
 
-MAX_SOURCES = 3
-CUT_SHORT = N_("(cut short)")
 _MARKS = {"strong": "*", "em": "_", "s": "~"}
 
 
 def whatsapp_parts(text: str, citations: Sequence[Citation] = (), *, max_chars: int) -> list[str]:
     """The reply as the messages it is sent in, each within `max_chars`: one when it fits,
     else cut between paragraphs (lines, words when one is longer), the sources after the last."""
-    answer, sources = _answer(text), _sources_line(citations)
-    full = "\n\n".join(part for part in (answer, sources) if part)
-    if len(full) <= max_chars:
-        return [full]
-    parts: list[str] = []
-    rest = answer
-    while len(rest) > max_chars:
-        head = _cut(rest, max_chars)
-        parts.append(head)
-        rest = rest[len(head) :].lstrip()
-    tail = "\n\n".join(part for part in (rest, sources) if part)
-    if len(tail) <= max_chars:
-        return [*parts, tail]
-    return [*parts, rest, sources[:max_chars]] if rest else [*parts, sources[:max_chars]]
+    return reply_parts.parts(_answer(text), reply_parts.sources_line(citations), max_chars=max_chars)
 
 
 def whatsapp_text(text: str, citations: Sequence[Citation] = (), *, max_chars: int) -> str:
     """The reply as one message within `max_chars` (a message with buttons, a template's
     parameter): cut as the module says when it is longer."""
-    answer = _answer(text)
-    sources = _sources_line(citations)
-    full = "\n\n".join(part for part in (answer, sources) if part)
-    if len(full) <= max_chars:
-        return full
-    tail = "\n\n".join(part for part in (_(CUT_SHORT), sources) if part)
-    room = max_chars - len(tail) - 2
-    if room <= 0:
-        return full[:max_chars]
-    return _cut(answer, room) + "\n\n" + tail
+    return reply_parts.one_message(_answer(text), reply_parts.sources_line(citations), max_chars=max_chars)
 
 
 def _answer(text: str) -> str:
     return "\n\n".join(block for node in tree(text).children if (block := _block(node)).strip())
-
-
-def _cut(text: str, room: int) -> str:
-    """The longest beginning of `text` within `room` that ends a paragraph, else a line, else a word."""
-    head = text[:room]
-    for boundary in ("\n\n", "\n", " "):
-        end = head.rfind(boundary)
-        if end > room // 2:
-            return head[:end].rstrip()
-    return head.rstrip()
 
 
 def _block(node: SyntaxTreeNode) -> str:
@@ -128,17 +94,3 @@ def _list(node: SyntaxTreeNode) -> str:
         lines.append((marker + first).rstrip())
         lines.extend(" " * len(marker) + line if line else line for line in rest)
     return "\n".join(lines)
-
-
-def _sources_line(citations: Sequence[Citation]) -> str:
-    """Distinct sources in order, each its title with its link when it has one."""
-    named: dict[str, str] = {}
-    for citation in citations:
-        title = " ".join(citation.title.split())
-        if title and title not in named:
-            named[title] = f"{title} ({citation.link})" if citation.link else title
-    shown = list(named.values())[:MAX_SOURCES]
-    if not shown:
-        return ""
-    joined = "; ".join(shown)
-    return _("Source: {title}", title=joined) if len(shown) == 1 else _("Sources: {titles}", titles=joined)
