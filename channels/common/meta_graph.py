@@ -47,6 +47,10 @@ MAX_REDIRECTS = 3
 _REDIRECTS = (301, 302, 303, 307, 308)
 
 
+class BadWebhook(ValueError):
+    """A signed webhook whose shape is not Meta's: the reason says where."""
+
+
 class GraphError(Exception):
     """A Graph API call that failed: `status` 0 when no answer came."""
 
@@ -221,3 +225,22 @@ def number(value: Any) -> int | None:
 def seconds(value: str) -> float | None:
     found = bounded_int(value.strip(), max_digits=6)
     return float(found) if found is not None else None
+
+
+def json_text(value: Any) -> str:
+    """A JSON string, "" for anything else."""
+    return value if isinstance(value, str) else ""
+
+
+def json_object(value: Any) -> dict[str, Any]:
+    """A JSON object, {} for anything else."""
+    return value if isinstance(value, dict) else {}
+
+
+def json_objects(value: Any, where: str) -> list[dict[str, Any]]:
+    """A list of JSON objects, [] when absent; `BadWebhook` naming `where` for anything else."""
+    if value is None:
+        return []
+    if not isinstance(value, list) or not all(isinstance(item, dict) for item in value):
+        raise BadWebhook(f"{where} is not a list of objects")
+    return value

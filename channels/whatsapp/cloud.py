@@ -46,7 +46,16 @@ import aiohttp
 from aiohttp import web
 
 from channels.common.downloads import origin
-from channels.common.meta_graph import GraphClient, GraphError, MetaWebhook, number
+from channels.common.meta_graph import (
+    BadWebhook,
+    GraphClient,
+    GraphError,
+    MetaWebhook,
+    json_object,
+    json_objects,
+    json_text,
+    number,
+)
 from channels.whatsapp.route import Choice, Incoming, Media, Report, Template, Webhooks
 from channels.whatsapp.settings import WhatsAppSettings
 from core.channel import (
@@ -97,10 +106,6 @@ _TEMPLATE_SPACES = re.compile(r" {4,}")
 _MEDIA_TYPES = frozenset({"image", "video", "sticker", "document", "audio"})
 
 
-class BadWebhook(ValueError):
-    """A signed webhook whose shape is not Meta's: the reason says where."""
-
-
 class CloudRoute:
     """The Cloud API route (see the module)."""
 
@@ -148,7 +153,7 @@ class CloudRoute:
             except GraphError as failure:
                 raise CheckFailed(f"phone number {number_id}: {self._safe(str(failure))}") from None
         shown, name, quality = (
-            _text(found.get(key)) for key in ("display_phone_number", "verified_name", "quality_rating")
+            json_text(found.get(key)) for key in ("display_phone_number", "verified_name", "quality_rating")
         )
         return f"phone number {number_id}: {shown} ({name}), quality {quality or 'unknown'}"
 
@@ -227,7 +232,7 @@ class CloudRoute:
         except GraphError as failure:
             log.warning("whatsapp: media %s not found: %s", name, self._safe(str(failure)))
             return unfetched
-        url, kind = _text(found.get("url")), _text(found.get("mime_type"))
+        url, kind = json_text(found.get("url")), json_text(found.get("mime_type"))
         kind = kind if 0 < len(kind) <= MAX_KIND_CHARS else media.kind
         size = bounded_int(str(found.get("file_size", "")), max_digits=12)
         if not self._trusted(url):
@@ -296,50 +301,50 @@ def parse_webhook(payload: Any, *, phone_number_id: str) -> list[Incoming | Repo
     if not isinstance(payload, dict):
         raise BadWebhook("the body is not a JSON object")
     if payload.get("object") != "whatsapp_business_account":
-        log.info("whatsapp: ignored a webhook for %r", _text(payload.get("object"))[:40])
+        log.info("whatsapp: ignored a webhook for %r", json_text(payload.get("object"))[:40])
         return []
     found: list[Incoming | Report] = []
-    for entry in _objects(payload.get("entry"), "entry"):
-        for change in _objects(entry.get("changes"), "entry[].changes"):
+    for entry in json_objects(payload.get("entry"), "entry"):
+        for change in json_objects(entry.get("changes"), "entry[].changes"):
             value = change.get("value")
             if change.get("field") != "messages" or not isinstance(value, dict):
                 continue
             metadata = value.get("metadata")
-            if not isinstance(metadata, dict) or _text(metadata.get("phone_number_id")) != phone_number_id:
+            if not isinstance(metadata, dict) or json_text(metadata.get("phone_number_id")) != phone_number_id:
                 continue  # another number of the same app
-            for error in _objects(value.get("errors"), "value.errors"):
+            for error in json_objects(value.get("errors"), "value.errors"):
                 log.warning("whatsapp: Meta reported error %s", _error_line(error))
             names = {
-                _text(contact.get("wa_id")): _text(_dict(contact.get("profile")).get("name")) or None
-                for contact in _objects(value.get("contacts"), "value.contacts")
+                json_text(contact.get("wa_id")): json_text(json_object(contact.get("profile")).get("name")) or None
+                for contact in json_objects(value.get("contacts"), "value.contacts")
             }
-            found += filter(None, (_message(m, names) for m in _objects(value.get("messages"), "value.messages")))
-            found += filter(None, (_report(s) for s in _objects(value.get("statuses"), "value.statuses")))
+            found += filter(None, (_message(m, names) for m in json_objects(value.get("messages"), "value.messages")))
+            found += filter(None, (_report(s) for s in json_objects(value.get("statuses"), "value.statuses")))
     return found
 
 
 def _message(message: dict[str, Any], names: Mapping[str, str | None]) -> Incoming | None:
-    message_id, sender, kind = (_text(message.get(key)) for key in ("id", "from", "type"))
+    message_id, sender, kind = (json_text(message.get(key)) for key in ("id", "from", "type"))
     if not message_id or len(message_id) > MAX_ID_CHARS or not _NUMBER.fullmatch(sender):
         log.warning("whatsapp: left out a %s message without a usable id or phone number", kind[:20] or "typeless")
         return None
     base = Incoming(message_id, "+" + sender, "", name=names.get(sender), sent_at=_moment(message.get("timestamp")))
-    content = _dict(message.get(kind))
+    content = json_object(message.get(kind))
     if kind == "text":
-        return replace(base, text=_text(content.get("body")))
-    if kind in _MEDIA_TYPES and _text(content.get("id")):
-        mime = _text(content.get("mime_type"))
+        return replace(base, text=json_text(content.get("body")))
+    if kind in _MEDIA_TYPES and json_text(content.get("id")):
+        mime = json_text(content.get("mime_type"))
         media = Media(
-            ref=_text(content.get("id")),
+            ref=json_text(content.get("id")),
             kind=mime if 0 < len(mime) <= MAX_KIND_CHARS else "application/octet-stream",
-            filename=_text(content.get("filename")) or None if kind == "document" else None,
+            filename=json_text(content.get("filename")) or None if kind == "document" else None,
             voice=kind == "audio" and content.get("voice") is True,
         )
-        return replace(base, text=_text(content.get("caption")), media=(media,))
-    if kind == "interactive" and (pressed := _dict(content.get(_text(content.get("type"))))).get("id"):
-        return replace(base, text=_text(pressed.get("title")), choice=_text(pressed.get("id")))
-    if kind == "button" and _text(content.get("payload")):
-        return replace(base, text=_text(content.get("text")), choice=_text(content.get("payload")))
+        return replace(base, text=json_text(content.get("caption")), media=(media,))
+    if kind == "interactive" and (pressed := json_object(content.get(json_text(content.get("type"))))).get("id"):
+        return replace(base, text=json_text(pressed.get("title")), choice=json_text(pressed.get("id")))
+    if kind == "button" and json_text(content.get("payload")):
+        return replace(base, text=json_text(content.get("text")), choice=json_text(content.get("payload")))
     if kind == "location" and (place := _location(content)):
         return replace(base, text=place)
     if kind == "contacts" and (cards := _contacts(message.get("contacts"))):
@@ -349,11 +354,11 @@ def _message(message: dict[str, Any], names: Mapping[str, str | None]) -> Incomi
 
 
 def _report(status: dict[str, Any]) -> Report | None:
-    message_id, word = _text(status.get("id")), _text(status.get("status"))
+    message_id, word = json_text(status.get("id")), json_text(status.get("status"))
     if not message_id or word not in STATUS_RANKS:
         return None  # a status added after this was written: nothing to keep
-    recipient = _text(status.get("recipient_id"))
-    errors = _objects(status.get("errors"), "statuses[].errors")
+    recipient = json_text(status.get("recipient_id"))
+    errors = json_objects(status.get("errors"), "statuses[].errors")
     code = number(errors[0].get("code")) if errors else None
     failed = word == "failed"
     return Report(
@@ -370,7 +375,7 @@ def _report(status: dict[str, Any]) -> Report | None:
 def _location(location: dict[str, Any]) -> str:
     """Its name and address, and a map link (a number, so no language): what staff and the bot can read."""
     latitude, longitude = location.get("latitude"), location.get("longitude")
-    lines = [_text(location.get("name")), _text(location.get("address"))]
+    lines = [json_text(location.get("name")), json_text(location.get("address"))]
     if all(isinstance(value, int | float) and not isinstance(value, bool) for value in (latitude, longitude)):
         lines.append(f"https://maps.google.com/?q={latitude},{longitude}")
     return "\n".join(line for line in lines if line)
@@ -380,21 +385,23 @@ def _contacts(cards: Any) -> str:
     """One line per shared contact: its name and its first number."""
     lines = []
     for card in cards if isinstance(cards, list) else []:
-        card = _dict(card)
+        card = json_object(card)
         listed = card.get("phones")
         phones = (
-            [_text(phone.get("phone")) for phone in listed if isinstance(phone, dict)]
+            [json_text(phone.get("phone")) for phone in listed if isinstance(phone, dict)]
             if isinstance(listed, list)
             else []
         )
-        line = " ".join(filter(None, [_text(_dict(card.get("name")).get("formatted_name")), next(iter(phones), "")]))
+        line = " ".join(
+            filter(None, [json_text(json_object(card.get("name")).get("formatted_name")), next(iter(phones), "")])
+        )
         lines.append(line)
     return "\n".join(line for line in lines if line)
 
 
 def _error_line(error: dict[str, Any]) -> str:
     """ "131047 Re-engagement message": code and title, numbers masked, fit for a log."""
-    title = _text(error.get("title")) or _text(error.get("message"))
+    title = json_text(error.get("title")) or json_text(error.get("message"))
     return _masked_numbers(f"{number(error.get('code'))} {title}".strip())[:200]
 
 
@@ -447,20 +454,3 @@ def _host(url: str) -> str:
         return urlsplit(url).netloc
     except ValueError:
         return "?"
-
-
-def _text(value: Any) -> str:
-    return value if isinstance(value, str) else ""
-
-
-def _dict(value: Any) -> dict[str, Any]:
-    return value if isinstance(value, dict) else {}
-
-
-def _objects(value: Any, where: str) -> list[dict[str, Any]]:
-    """A list of JSON objects, [] when absent; `BadWebhook` naming `where` for anything else."""
-    if value is None:
-        return []
-    if not isinstance(value, list) or not all(isinstance(item, dict) for item in value):
-        raise BadWebhook(f"{where} is not a list of objects")
-    return value
