@@ -10,7 +10,7 @@ import asyncio
 import logging
 import re
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,6 +20,10 @@ from pydantic import SecretStr
 
 from channels.email.settings import EmailSettings
 from channels.email.stand_in import SmtpRelay
+from channels.messenger.settings import InstagramSettings, MessengerSettings
+from channels.messenger.stand_in import APP_SECRET as META_APP_SECRET
+from channels.messenger.stand_in import IG_ACCESS_TOKEN, IG_ACCOUNT_ID, PAGE_ACCESS_TOKEN, PAGE_ID, FakeMessaging
+from channels.messenger.stand_in import VERIFY_TOKEN as META_VERIFY_TOKEN
 from channels.slack.settings import SlackSettings
 from channels.slack.stand_in import BOT_TOKEN, FakeSlack
 from channels.sms.settings import SmsSettings
@@ -108,6 +112,15 @@ def whatsapp(route: str, graph: FakeGraph, twilio: FakeTwilio) -> WhatsAppSettin
     )
 
 
+@pytest.fixture
+async def messaging() -> AsyncIterator[FakeMessaging]:
+    """Meta's Graph API for Messenger and Instagram (both channels' calls go to one stand-in here)."""
+    fake = FakeMessaging()
+    await fake.start()
+    yield fake
+    await fake.stop()
+
+
 @pytest.fixture(params=["cloud", "twilio"], ids=["whatsapp-cloud", "whatsapp-twilio"])
 async def hub(
     request: pytest.FixtureRequest,
@@ -117,12 +130,13 @@ async def hub(
     telegram: FakeBotApi,
     twilio: FakeTwilio,
     graph: FakeGraph,
+    messaging: FakeMessaging,
     relay: SmtpRelay,
     smtp_port: int,
 ) -> AppClient:
-    """Every channel (WhatsApp on either route), and the dashboard."""
+    """Every channel (WhatsApp on either route; Messenger and Instagram), and the dashboard."""
     settings = make_settings(
-        channels=["web", "api", "slack", "telegram", "sms", "email", "whatsapp"],
+        channels=["web", "api", "slack", "telegram", "sms", "email", "whatsapp", "messenger", "instagram"],
         email=EmailSettings(
             address=SUPPORT, smtp_host=relay.host, smtp_port=relay.port, smtp_security="none", listen_port=smtp_port
         ),
@@ -140,6 +154,20 @@ async def hub(
             public_url=PUBLIC_URL,
         ),
         whatsapp=whatsapp(request.param, graph, twilio),
+        messenger=MessengerSettings(
+            page_id=PAGE_ID,
+            access_token=SecretStr(PAGE_ACCESS_TOKEN),
+            app_secret=SecretStr(META_APP_SECRET),
+            verify_token=SecretStr(META_VERIFY_TOKEN),
+            graph_url=messaging.api_url,
+        ),
+        instagram=InstagramSettings(
+            account_id=IG_ACCOUNT_ID,
+            access_token=SecretStr(IG_ACCESS_TOKEN),
+            app_secret=SecretStr(META_APP_SECRET),
+            verify_token=SecretStr(META_VERIFY_TOKEN),
+            graph_url=messaging.api_url,
+        ),
     )
     client: AppClient = await aiohttp_client(create_app(settings))
     await ready(client)  # the Telegram channel has connected

@@ -69,6 +69,8 @@ async def test_a_question_on_each_channel_and_a_staff_reply_back(sandbox_url: st
         await says(session, url, "sms", text="How much is the Business plan per month?")
         await says(session, url, "email", subject="Exports", text="Hi, how can I export my data?")
         await says(session, url, "whatsapp", text="Can I change my plan mid-month?")
+        await says(session, url, "messenger", text="How do I export my data?")
+        await says(session, url, "instagram", text="How do I reset my password?")
 
         [telegram] = await hub_said(session, url, "telegram", 1)
         assert "<b>Reset your password" in telegram["html"]  # Telegram HTML, as the adapter sends it
@@ -79,6 +81,10 @@ async def test_a_question_on_each_channel_and_a_staff_reply_back(sandbox_url: st
         assert "Export" in mail["text"]
         [whatsapp] = await hub_said(session, url, "whatsapp", 1)
         assert "plan" in whatsapp["text"].lower()  # the text message the Graph API stand-in took
+        [messenger] = await hub_said(session, url, "messenger", 1)
+        assert "export" in messenger["text"].lower() and "**" not in messenger["text"]
+        [instagram] = await hub_said(session, url, "instagram", 1)
+        assert "password" in instagram["text"].lower()
 
         await says(session, url, "telegram", text="I want to talk to a person please")
         cards = [m for m in await hub_said(session, url, "staff", 1) if m["method"] == "chat.postMessage"]
@@ -123,6 +129,8 @@ async def test_what_the_page_sends_is_checked(sandbox_url: str) -> None:
             "sms": [],
             "email": [],
             "whatsapp": [],
+            "messenger": [],
+            "instagram": [],
             "staff": [],
         }
 
@@ -149,7 +157,7 @@ async def test_the_stand_ins_listen_on_loopback_only() -> None:
         urls = [
             sections[name][key] for name, key in [("telegram", "api_url"), ("sms", "api_url"), ("slack", "api_url")]
         ]
-        urls.append(sections["whatsapp"]["graph_url"])
+        urls += [sections[name]["graph_url"] for name in ("whatsapp", "messenger", "instagram")]
         assert all(str(url).startswith("http://127.0.0.1:") for url in urls), urls
         assert sections["email"]["smtp_host"] == "127.0.0.1"
     finally:
@@ -183,11 +191,12 @@ async def test_a_plugin_channel_brings_its_own_stand_in_and_pane(indexed_data_di
                     return None
 
             shown = await until(panes, timeout=READY_TIMEOUT_S, what="the sandbox page", every=0.2)
-            assert shown == ["echo", "email", "sms", "telegram", "whatsapp", "staff"]
+            assert shown == ["echo", "email", "instagram", "messenger", "sms", "telegram", "whatsapp", "staff"]
             await says(session, url, "echo", text="How do I reset my password?")
             [answer] = await hub_said(session, url, "echo", 1)
         assert "password" in answer["text"].lower()
-        assert "SANDBOX: Echo, Email, SMS, Telegram, WhatsApp, Slack staff desk are local stand-ins" in log.read_text()
+        stand_ins = "Echo, Email, Instagram, Messenger, SMS, Telegram, WhatsApp, Slack staff desk"
+        assert f"SANDBOX: {stand_ins} are local stand-ins" in log.read_text()
     finally:
         process.terminate()
         await asyncio.to_thread(process.wait, 30)
