@@ -39,7 +39,7 @@ from channels.slack.stand_in import FakeSlack
 from core.cli.server import RUNTIME, create_app
 from core.settings import AdminSettings, OutboxSettings, Settings
 from core.store.case_tables import CaseRating
-from core.store.db import AttachmentRow, Identity, Message, OutboxItem
+from core.store.db import AttachmentRow, Conversation, Identity, Message, OutboxItem
 from tests.app_client import AppClient
 from tests.integration.app_db import count
 from tests.integration.staff_desk_steps import case_card, desk_settings, staff_replies
@@ -326,23 +326,59 @@ async def test_the_survey_is_quick_replies_and_a_repeated_press_is_thanked_once(
         assert (await session.execute(select(CaseRating.score))).scalars().all() == [5]
 
 
-async def test_messengers_delivery_report_is_kept_on_the_reply(
+@pytest.fixture
+async def messenger_hub(
     aiohttp_client: Callable[..., Any], make_settings: Callable[..., Settings]
-) -> None:
+) -> AsyncIterator[tuple[AppClient, FakeMessaging]]:
+    """A hub on Messenger alone (the Send API's refusals are read alike on both platforms), marking
+    nothing seen: the failures a test asks the fake for are the answer's."""
     fake = FakeMessaging("messenger")
     await fake.start()
-    try:
-        client: AppClient = await aiohttp_client(create_app(make_settings(messenger=meta_settings(fake, "messenger"))))
-        assert await meta_posts(client, "messenger", text_message("How do I reset my password?")) == 200
-        await fake.wait_for_sent(1)
+    settings = make_settings(
+        messenger=meta_settings(fake, "messenger", read_receipts=False),
+        outbox=OutboxSettings(poll_interval_s=0.2, backoff_base_s=0.2),
+    )
+    yield await aiohttp_client(create_app(settings)), fake
+    await fake.stop()
 
-        async def reply_id() -> str | None:
-            async with client.app[RUNTIME].sessionmaker() as session:
-                return (await session.execute(select(OutboxItem.external_id))).scalars().first()
 
-        sent_id = str(await until(reply_id, what="the reply's mid"))
-        assert await meta_posts(client, "messenger", delivery([sent_id])) == 200
+async def test_metas_temporary_failure_is_retried_and_the_answer_sent_once(
+    messenger_hub: tuple[AppClient, FakeMessaging],
+) -> None:
+    client, fake = messenger_hub
+    fake.fail_next(1200, times=2)  # "Temporary send message failure. Please try again later."
+    assert await meta_posts(client, "messenger", text_message("How do I reset my password?")) == 200
+    (answer,) = await fake.wait_for_sent(1)
+    assert "password" in answer["message"]["text"].lower()
+    assert [call.code for call in fake.calls] == [1200, 1200, None]
+
+
+async def test_a_customer_who_blocked_the_page_is_marked_unreachable_not_retried(
+    messenger_hub: tuple[AppClient, FakeMessaging],
+) -> None:
+    client, fake = messenger_hub
+    fake.fail_next(551)  # "This person isn't available right now."
+    assert await meta_posts(client, "messenger", text_message("How do I reset my password?")) == 200
+
+    async def unreachable() -> str | None:
         async with client.app[RUNTIME].sessionmaker() as session:
-            assert (await session.execute(select(OutboxItem.platform_status))).scalars().all() == ["delivered"]
-    finally:
-        await fake.stop()
+            return (await session.execute(select(Conversation.unreachable_reason))).scalars().first()
+
+    reason = await until(unreachable, what="the conversation marked unreachable")
+    assert "551" in reason and PAGE_ACCESS_TOKEN not in reason
+    assert fake.sent == [] and await count(client, OutboxItem, OutboxItem.status == "dead") == 1
+
+
+async def test_messengers_delivery_report_is_kept_on_the_reply(messenger_hub: tuple[AppClient, FakeMessaging]) -> None:
+    client, fake = messenger_hub
+    assert await meta_posts(client, "messenger", text_message("How do I reset my password?")) == 200
+    await fake.wait_for_sent(1)
+
+    async def reply_id() -> str | None:
+        async with client.app[RUNTIME].sessionmaker() as session:
+            return (await session.execute(select(OutboxItem.external_id))).scalars().first()
+
+    sent_id = str(await until(reply_id, what="the reply's mid"))
+    assert await meta_posts(client, "messenger", delivery([sent_id])) == 200
+    async with client.app[RUNTIME].sessionmaker() as session:
+        assert (await session.execute(select(OutboxItem.platform_status))).scalars().all() == ["delivered"]
