@@ -24,6 +24,8 @@ The contract (directly in core/):
     settings      the one settings object: a TOML file plus SUPPORTHUB_* variables
     action_settings  the operator's actions: their declarations, checked at start-up
     registry      channels found through the `supporthub.channels` entry points
+    channel_plugins  each installed channel's class, loaded once; one whose optional library
+                  (an extra such as `supporthub[discord]`) is missing is left out, saying so
     metrics       the Prometheus metrics every wing counts into
     log_context   the ids a log line carries (request, conversation, message)
     clean_text    text from outside made storable where it enters

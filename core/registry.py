@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 
 from core.channel import Channel, HubPort
-from core.languages import channel_entry_points
+from core.channel_plugins import channel_classes, missing_channels
 from core.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -18,17 +18,23 @@ class UnknownChannelError(Exception):
 
 def installed_channels() -> list[str]:
     """The names of every installed channel, on or not."""
-    return sorted(channel_entry_points())
+    return sorted(channel_classes())
 
 
 def channel_class(name: str) -> type[Channel]:
     """The class the entry point `name` names (not built)."""
-    available = channel_entry_points()
+    available = channel_classes()
     if name not in available:
-        known = ", ".join(sorted(available)) or "none"
-        raise UnknownChannelError(f"channels: no channel named {name!r} is installed (installed: {known})")
-    factory: type[Channel] = available[name].load()
+        raise _unknown(name)
+    factory: type[Channel] = available[name]
     return factory
+
+
+def _unknown(name: str) -> UnknownChannelError:
+    if name in missing_channels():
+        return UnknownChannelError(f"channels: {name!r} cannot start: {missing_channels()[name]}")
+    known = ", ".join(sorted(channel_classes())) or "none"
+    return UnknownChannelError(f"channels: no channel named {name!r} is installed (installed: {known})")
 
 
 def load_channels(settings: Settings, hub: HubPort) -> dict[str, Channel]:
@@ -38,17 +44,15 @@ def load_channels(settings: Settings, hub: HubPort) -> dict[str, Channel]:
     class says its own settings switch it on (`configured(settings) -> bool`, e.g. Slack once a
     bot token is set); once it is set, it alone decides (a token left in the environment does
     not start a channel it leaves out: that is logged)."""
-    available = channel_entry_points()
+    available = channel_classes()
     channels: dict[str, Channel] = {}
     for name in settings.channels:
         if name not in available:
-            known = ", ".join(sorted(available)) or "none"
-            raise UnknownChannelError(f"channels: no channel named {name!r} is installed (installed: {known})")
-        channels[name] = available[name].load()(settings, hub)
+            raise _unknown(name)
+        channels[name] = available[name](settings, hub)
     listed = "channels" in settings.model_fields_set
-    for name, entry in available.items():
+    for name, factory in available.items():
         if name not in channels:
-            factory = entry.load()
             configured = getattr(factory, "configured", None)
             if configured is None or not configured(settings):
                 continue

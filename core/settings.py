@@ -39,7 +39,8 @@ from pydantic_settings import (
 from pydantic_settings import SettingsError as EnvironmentParseError
 
 from core.action_settings import ActionSettings
-from core.languages import channel_entry_points, detectable
+from core.channel_plugins import channel_classes
+from core.languages import detectable
 from knowledge.settings import KnowledgeSettings
 
 DEFAULT_CONFIG = Path("config/supporthub.toml")
@@ -698,15 +699,15 @@ def settings_class() -> type[Settings]:
     channel's module (≈ 0.5 s for the six built in, none of which loads the database or the
     index): once per process."""
     sections: dict[str, Any] = {}
-    for entry in sorted(channel_entry_points().values(), key=lambda e: e.name):
-        model = getattr(entry.load(), "settings_model", None)
+    for name, channel in channel_classes().items():
+        model = getattr(channel, "settings_model", None)
         if model is None:
             continue
         if not (isinstance(model, type) and issubclass(model, Section)):
-            raise SettingsError(f"{entry.name}: the channel's settings_model is not a core.settings.Section")
-        if entry.name in Settings.model_fields:
-            raise SettingsError(f"{entry.name}: a channel's section cannot take the name of a core setting")
-        sections[entry.name] = (model, Field(default_factory=model))
+            raise SettingsError(f"{name}: the channel's settings_model is not a core.settings.Section")
+        if name in Settings.model_fields:
+            raise SettingsError(f"{name}: a channel's section cannot take the name of a core setting")
+        sections[name] = (model, Field(default_factory=model))
     cls: type[Settings] = create_model("Settings", __base__=Settings, __module__=__name__, **sections)
     cls.section_names = {model: name for name, (model, _) in sections.items()}
     return cls

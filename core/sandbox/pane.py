@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
-from core.languages import channel_entry_points
+from core.channel_plugins import channel_classes
 from core.settings import Section, Settings
 
 
@@ -73,8 +73,8 @@ def installed_panes() -> dict[str, Pane]:
     """Each installed channel that brings a pane, by its channel name (the settings section the
     pane fills), the pane built and not started."""
     panes: dict[str, Pane] = {}
-    for name, entry in sorted(channel_entry_points().items()):
-        ref = getattr(entry.load(), "sandbox_pane", None)
+    for name, channel in channel_classes().items():
+        ref = getattr(channel, "sandbox_pane", None)
         if isinstance(ref, str):
             panes[name] = pkgutil.resolve_name(ref)()
     return dict(sorted(panes.items(), key=lambda item: item[1].for_staff))

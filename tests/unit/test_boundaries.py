@@ -66,6 +66,7 @@ CONTRACT = {
     "core.action_settings",
     "core.desk_port",
     "core.registry",
+    "core.channel_plugins",
     "core.metrics",
     "core.log_context",
     "core.clean_text",
