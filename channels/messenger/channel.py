@@ -8,7 +8,7 @@ finds it stored and is answered once. The customer is their Page- or Instagram-s
 platform gives no verified email or phone, so a Messenger customer is a contact of their own
 (never joined to another by a name). A photo, a voice clip, a video or a file is fetched from
 Meta's CDN within `attachments.max_bytes` and read where the hub reads that type. Each message is
-marked seen, with the typing bubble while the bot answers.
+marked seen (`read_receipts`), with the typing bubble while the bot answers (`typing_indicator`).
 
 Out (the Send API, `POST /{version}/{account}/messages`). Meta's standard messaging window: a
 reply may go within 24 hours of the customer's last message (`messaging_type: RESPONSE`). Later:
@@ -95,11 +95,9 @@ LATE_NOTICE = (
 )
 HELD_STAFF = (
     "{platform} takes a reply more than 24 hours after the customer's last message only with the Human Agent "
-    "permission ({section}.human_agent), which is off: it goes when the customer writes again"
+    "permission ({section}.human_agent), which is off"
 )
-HELD_LATE = (
-    "{platform} takes no reply more than 7 days after the customer's last message: it goes when they write again"
-)
+HELD_LATE = "{platform} takes no reply more than 7 days after the customer's last message"
 HELD_BOT = "{platform} takes no bot reply more than 24 hours after the customer's last message"
 """Why a reply is held, as staff read it (staff texts stay English)."""
 
@@ -121,6 +119,11 @@ class MetaMessagingChannel:
     """The longest text the Send API takes in one message here."""
     unfetched: ClassVar[str]
     """What the customer is told of a file that could not be fetched (its `{name}`)."""
+
+    @staticmethod
+    def sends_from(section: MetaMessagingSettings) -> str:
+        """The Graph node the Send API is called on."""
+        return section.account
 
     @classmethod
     def configured(cls, settings: Settings) -> bool:
@@ -149,7 +152,7 @@ class MetaMessagingChannel:
             channel=self.name, app_secret=secret.get_secret_value(), verify_token=verify_token.get_secret_value()
         )
         self._key = secret.get_secret_value().encode()
-        self._messages = f"/{section.account}/messages"
+        self._messages = f"/{self.sends_from(section)}/messages"
         self._graph_origin = origin(section.graph_url)
         self._max_file_bytes = settings.attachments.max_bytes
         self._max_files = settings.attachments.max_files
@@ -244,9 +247,8 @@ class MetaMessagingChannel:
             return CustomerUnreachable(reason)
         return DeliveryRefused(reason)
 
-    async def _mark_seen(self, recipient: str, *, typing: bool) -> None:
-        """Best effort, after Meta has its 200: never raises."""
-        actions = ["mark_seen", "typing_on"] if typing else ["mark_seen"]
+    async def _sender_actions(self, recipient: str, actions: Sequence[str]) -> None:
+        """ "Seen" and the typing bubble: best effort, after Meta has its 200; never raises."""
         for action in actions:
             try:
                 await self._graph.call(
@@ -307,9 +309,12 @@ class MetaMessagingChannel:
                 sent_at=incoming.sent_at,
             )
         )
-        if not receipt.duplicate and self._settings.read_receipts:
-            typing = self._settings.typing_indicator and not receipt.with_person
-            self._soon(self._mark_seen(incoming.sender, typing=typing))
+        if receipt.duplicate:
+            return
+        seen = ["mark_seen"] if self._settings.read_receipts else []
+        typing = ["typing_on"] if self._settings.typing_indicator and not receipt.with_person else []
+        if seen or typing:
+            self._soon(self._sender_actions(incoming.sender, seen + typing))
 
     async def _wrote(self, incoming: Incoming) -> None:
         """Keep when the customer last wrote, before the hub hears of it (a held reply it puts
@@ -435,6 +440,12 @@ class InstagramChannel(MetaMessagingChannel):
     sandbox_pane = "channels.messenger.sandbox:InstagramPane"
     max_text = 1000
     unfetched = N_("{name} could not be fetched from Instagram")
+
+    @staticmethod
+    def sends_from(section: MetaMessagingSettings) -> str:
+        """`me`: the Instagram account with an Instagram User token (Instagram Login), the linked
+        Page with a Page token (Facebook Login), which is where Meta takes Instagram's messages then."""
+        return "me"
 
 
 def _last_in_key(hashed: str) -> str:

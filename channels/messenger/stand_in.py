@@ -11,7 +11,7 @@ What it answers, as the Graph API does (developers.facebook.com/docs/messenger-p
 "Sender Actions", "Messaging types", "Message tags", "Error codes"; .../instagram-platform:
 "Instagram messaging"):
 
-- `POST /{version}/{account}/messages` with `Authorization: Bearer <token>` and a JSON body. A
+- `POST /{version}/{account}/messages` (or `/me/messages`) with `Authorization: Bearer <token>` and a JSON body. A
   sender action (`{"recipient": {"id"}, "sender_action": "mark_seen" | "typing_on" |
   "typing_off"}`) is answered `{"recipient_id"}` and kept in `actions`. A message
   (`{"recipient": {"id"}, "messaging_type", "tag"?, "message": {"text", "quick_replies"?}}`) is
@@ -265,7 +265,7 @@ class FakeMessaging(StandIn):
             answer = _error(HTTPStatus.UNAUTHORIZED, 190)
         elif request.match_info["version"] != GRAPH_VERSION:
             answer = _unknown_path(request.path)
-        elif request.match_info["node"] != self.account_id:
+        elif request.match_info["node"] not in (self.account_id, "me"):
             answer = _unknown_node(request.match_info["node"], "post")
         elif body is None:
             answer = _invalid("The request body is not a JSON object.")

@@ -28,8 +28,9 @@ log = logging.getLogger(__name__)
 MAX_ID_CHARS = 255
 """The hub's column for a platform's message id; a mid is about 100 characters."""
 FILE_KINDS = frozenset({"image", "audio", "video", "file"})
-"""Attachment types that are a customer's file; shares, story mentions, reels, stickers' likes,
-locations and fallbacks are links to Meta's own content, not files to read."""
+"""Attachment types that are a customer's file; shares, story mentions, reels, locations and
+fallbacks are links to Meta's own content, not files to read, and so is a sticker (an `image`
+whose payload has a `sticker_id`: the thumbs-up included)."""
 _SCOPED_ID = re.compile(r"\d{1,30}")
 
 
@@ -114,7 +115,8 @@ def _message(message: dict[str, Any], sender: str, sent_at: datetime | None) -> 
         FileRef(url, kind)
         for attachment in json_objects(message.get("attachments"), "message.attachments")
         if (kind := json_text(attachment.get("type"))) in FILE_KINDS
-        and (url := json_text(json_object(attachment.get("payload")).get("url")))
+        and "sticker_id" not in (payload := json_object(attachment.get("payload")))
+        and (url := json_text(payload.get("url")))
     )
     choice = json_text(json_object(message.get("quick_reply")).get("payload")) or None
     text = json_text(message.get("text"))

@@ -335,7 +335,7 @@ async def messenger_hub(
     fake = FakeMessaging("messenger")
     await fake.start()
     settings = make_settings(
-        messenger=meta_settings(fake, "messenger", read_receipts=False),
+        messenger=meta_settings(fake, "messenger", read_receipts=False, typing_indicator=False),
         outbox=OutboxSettings(poll_interval_s=0.2, backoff_base_s=0.2),
     )
     yield await aiohttp_client(create_app(settings)), fake

@@ -64,6 +64,9 @@ def test_an_instagram_webhook_is_read_only_by_the_instagram_account() -> None:
 def test_a_share_or_a_sticker_with_nothing_to_read_is_left_out() -> None:
     shared = attachment_message("https://www.instagram.com/reel/abc", "ig_reel", platform="instagram")
     assert parse_webhook(shared, platform_object="instagram", account=IG_ACCOUNT_ID) == []
+    thumbs_up = attachment_message(CDN, "image")
+    thumbs_up["entry"][0]["messaging"][0]["message"]["attachments"][0]["payload"]["sticker_id"] = 369239263222822
+    assert messenger(thumbs_up) == []  # Messenger sends a sticker as an image: not a customer's file
 
 
 @pytest.mark.parametrize(
