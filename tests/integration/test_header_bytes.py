@@ -16,8 +16,13 @@ from typing import Any
 
 import pytest
 from aiohttp import web
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from pydantic import SecretStr
 
+from channels.discord.settings import DiscordSettings
+from channels.discord.stand_in import BOT_TOKEN as DISCORD_TOKEN
+from channels.discord.stand_in import FakeDiscord
 from channels.email.settings import EmailSettings
 from channels.email.stand_in import SmtpRelay
 from channels.messenger.settings import InstagramSettings, MessengerSettings
@@ -121,6 +126,14 @@ async def messaging() -> AsyncIterator[FakeMessaging]:
     await fake.stop()
 
 
+@pytest.fixture
+async def discord_fake() -> AsyncIterator[FakeDiscord]:
+    fake = FakeDiscord()
+    await fake.start()
+    yield fake
+    await fake.stop()
+
+
 @pytest.fixture(params=["cloud", "twilio"], ids=["whatsapp-cloud", "whatsapp-twilio"])
 async def hub(
     request: pytest.FixtureRequest,
@@ -131,12 +144,13 @@ async def hub(
     twilio: FakeTwilio,
     graph: FakeGraph,
     messaging: FakeMessaging,
+    discord_fake: FakeDiscord,
     relay: SmtpRelay,
     smtp_port: int,
 ) -> AppClient:
-    """Every channel (WhatsApp on either route; Messenger and Instagram), and the dashboard."""
+    """Every channel (WhatsApp on either route; Messenger, Instagram, Discord), and the dashboard."""
     settings = make_settings(
-        channels=["web", "api", "slack", "telegram", "sms", "email", "whatsapp", "messenger", "instagram"],
+        channels=["web", "api", "slack", "telegram", "sms", "email", "whatsapp", "messenger", "instagram", "discord"],
         email=EmailSettings(
             address=SUPPORT, smtp_host=relay.host, smtp_port=relay.port, smtp_security="none", listen_port=smtp_port
         ),
@@ -160,6 +174,12 @@ async def hub(
             app_secret=SecretStr(META_APP_SECRET),
             verify_token=SecretStr(META_VERIFY_TOKEN),
             graph_url=messaging.api_url,
+        ),
+        discord=DiscordSettings(
+            bot_token=SecretStr(DISCORD_TOKEN),
+            public_key=Ed25519PrivateKey.generate().public_key().public_bytes(Encoding.Raw, PublicFormat.Raw).hex(),
+            api_url=f"{discord_fake.url}/api",
+            gateway_url=discord_fake.gateway_url,
         ),
         instagram=InstagramSettings(
             account_id=IG_ACCOUNT_ID,

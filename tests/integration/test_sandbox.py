@@ -71,6 +71,7 @@ async def test_a_question_on_each_channel_and_a_staff_reply_back(sandbox_url: st
         await says(session, url, "whatsapp", text="Can I change my plan mid-month?")
         await says(session, url, "messenger", text="How do I export my data?")
         await says(session, url, "instagram", text="How do I reset my password?")
+        await says(session, url, "discord", text="How much is the Business plan per month?")
 
         [telegram] = await hub_said(session, url, "telegram", 1)
         assert "<b>Reset your password" in telegram["html"]  # Telegram HTML, as the adapter sends it
@@ -85,6 +86,8 @@ async def test_a_question_on_each_channel_and_a_staff_reply_back(sandbox_url: st
         assert "export" in messenger["text"].lower() and "**" not in messenger["text"]
         [instagram] = await hub_said(session, url, "instagram", 1)
         assert "password" in instagram["text"].lower()
+        [discord] = await hub_said(session, url, "discord", 1)
+        assert "Business" in discord["text"]  # posted by discord.py in the thread its question opened
 
         await says(session, url, "telegram", text="I want to talk to a person please")
         cards = [m for m in await hub_said(session, url, "staff", 1) if m["method"] == "chat.postMessage"]
@@ -131,6 +134,7 @@ async def test_what_the_page_sends_is_checked(sandbox_url: str) -> None:
             "whatsapp": [],
             "messenger": [],
             "instagram": [],
+            "discord": [],
             "staff": [],
         }
 
@@ -158,6 +162,7 @@ async def test_the_stand_ins_listen_on_loopback_only() -> None:
             sections[name][key] for name, key in [("telegram", "api_url"), ("sms", "api_url"), ("slack", "api_url")]
         ]
         urls += [sections[name]["graph_url"] for name in ("whatsapp", "messenger", "instagram")]
+        urls += [sections["discord"]["api_url"], sections["discord"]["gateway_url"].replace("ws://", "http://")]
         assert all(str(url).startswith("http://127.0.0.1:") for url in urls), urls
         assert sections["email"]["smtp_host"] == "127.0.0.1"
     finally:
@@ -191,11 +196,21 @@ async def test_a_plugin_channel_brings_its_own_stand_in_and_pane(indexed_data_di
                     return None
 
             shown = await until(panes, timeout=READY_TIMEOUT_S, what="the sandbox page", every=0.2)
-            assert shown == ["echo", "email", "instagram", "messenger", "sms", "telegram", "whatsapp", "staff"]
+            assert shown == [
+                "discord",
+                "echo",
+                "email",
+                "instagram",
+                "messenger",
+                "sms",
+                "telegram",
+                "whatsapp",
+                "staff",
+            ]
             await says(session, url, "echo", text="How do I reset my password?")
             [answer] = await hub_said(session, url, "echo", 1)
         assert "password" in answer["text"].lower()
-        stand_ins = "Echo, Email, Instagram, Messenger, SMS, Telegram, WhatsApp, Slack staff desk"
+        stand_ins = "Discord, Echo, Email, Instagram, Messenger, SMS, Telegram, WhatsApp, Slack staff desk"
         assert f"SANDBOX: {stand_ins} are local stand-ins" in log.read_text()
     finally:
         process.terminate()
