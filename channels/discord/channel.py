@@ -415,9 +415,11 @@ class _Gateway(discord.Client):
 
 def _point_discord_py_at(settings: DiscordSettings) -> None:
     """discord.py's HTTP API and gateway addresses are process-wide class attributes: the
-    settings' (Discord's own by default; a fake's in tests and the sandbox)."""
+    settings' (Discord's own by default; a fake's in tests and the sandbox). Its warnings that
+    voice is not supported are switched off: the channel never joins a voice channel."""
     discord.http.Route.BASE = f"{settings.api_url}/v{API_VERSION}"
     discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(settings.gateway_url)
+    discord.VoiceClient.warn_nacl = discord.VoiceClient.warn_dave = False
 
 
 async def _sent(sending: Any) -> str:
