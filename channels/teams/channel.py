@@ -276,7 +276,7 @@ class TeamsChannel:
                 language_hint=incoming.language,
             )
         )
-        shows_typing = incoming.conversation_type != "channel"  # Teams shows no "typing…" in a channel
+        shows_typing = incoming.conversation_type != "channel"  # "typing…" in a chat, not under a channel post
         if self._settings.typing_indicator and shows_typing and not receipt.duplicate and not receipt.with_person:
             await _quietly(context.send_activity(Activity(type="typing")), "typing")
 

@@ -170,7 +170,7 @@ async def test_in_a_channel_or_group_chat_only_a_mention_is_answered_without_the
     assert "password" in answer["text"].lower()
     (call,) = [call for call in teams.calls if call.body is answer]
     assert call.conversation_id == f"{TEAM_CHANNEL};messageid=1700000000200"  # in the post's thread
-    assert teams.typing == []  # Teams shows none in a channel
+    assert teams.typing == []  # none under a channel post
     async with client.app[RUNTIME].sessionmaker() as session:
         asked_texts = await session.execute(select(Message.text).where(Message.author == "customer"))
     assert asked_texts.scalars().all() == ["How do I reset my password?"]

@@ -132,7 +132,8 @@ def test_a_kept_reference_fits_a_value_and_continues_without_an_activity_id() ->
     assert len(kept.value()) <= 255 and KeptReference.from_value(kept.value()) == kept
     continuation = kept.continuation(PERSONAL_CONVERSATION)
     assert continuation.id is None and continuation.conversation.id == PERSONAL_CONVERSATION
-    assert (continuation.service_url, continuation.recipient.id) == (activity.service_url, BOT_ID)
+    assert continuation.recipient is not None and continuation.recipient.id == BOT_ID
+    assert continuation.service_url == activity.service_url
     assert KeptReference.from_value("not json") is None and KeptReference.from_value("[1, 2, 3, 4]") is None
 
 
