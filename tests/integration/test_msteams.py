@@ -9,10 +9,12 @@ from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import pytest
+from aiohttp import web
 from pydantic import SecretStr
 from sqlalchemy import select
 
 from channels.slack.stand_in import FakeSlack
+from channels.teams import TeamsChannel
 from channels.teams.settings import TeamsSettings
 from channels.teams.stand_in import (
     APP_ID,
@@ -29,6 +31,7 @@ from channels.teams.stand_in import (
     FakeTeams,
 )
 from core.cli.server import RUNTIME, create_app
+from core.pipeline.hub_gate import HubGate
 from core.settings import AdminSettings, OutboxSettings, Settings
 from core.store.case_tables import CaseRating
 from core.store.db import AttachmentRow, Conversation, Identity, Message, OutboxItem
@@ -296,3 +299,29 @@ async def test_a_throttled_reply_is_retried_and_sent_once(client: AppClient, tea
     assert "password" in answer["text"].lower()
     statuses = [call.status for call in teams.calls if call.body and call.body.get("type") == "message"]
     assert statuses == [429, 502, 201]
+
+
+async def test_while_the_hub_cannot_store_teams_hears_503_with_retry_after(
+    aiohttp_client: Callable[..., Any], teams: FakeTeams
+) -> None:
+    channel = TeamsChannel(Settings(teams=teams_settings(teams)), HubGate().port)  # a hub not running yet
+    app = web.Application()
+    app.add_routes(channel.routes())
+    client = await aiohttp_client(app)
+    answered = await client.post(
+        "/teams/messages", json=(asked := teams.personal_message("Hi")), headers=teams.signed_headers(asked)
+    )
+    assert answered.status == 503 and answered.headers["Retry-After"].isdigit()
+
+
+async def test_without_a_token_from_entra_a_message_is_503_and_not_stored(
+    aiohttp_client: Callable[..., Any], make_settings: Callable[..., Settings], teams: FakeTeams
+) -> None:
+    wrong = teams_settings(teams).model_copy(update={"app_password": SecretStr("Wq7~an-expired-client-secret")})
+    client: AppClient = await aiohttp_client(create_app(make_settings(teams=wrong)))
+    answered = await client.post(
+        "/teams/messages", json=(asked := teams.personal_message("Hi")), headers=teams.signed_headers(asked)
+    )
+    assert (answered.status, answered.headers["Retry-After"]) == (503, "30")
+    assert [request.status for request in teams.token_requests] == [401]
+    assert await count(client, Message) == 0
