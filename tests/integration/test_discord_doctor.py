@@ -65,3 +65,15 @@ async def test_doctor_signs_the_bot_in_reads_its_support_channel_and_names_a_wro
     assert "discord" in refused.summary
     assert discord_api.sent == [] and discord_api.identifies == [] and discord_api.connections == []
     assert_no_secret(refused, wrong)
+
+
+async def test_doctor_says_when_the_message_content_intent_is_off(migrated: str, indexed_data_dir: Path) -> None:
+    fake = FakeDiscord(privileged_intents=0)  # the Developer Portal's switches all off
+    await fake.start()
+    try:
+        env = {"SUPPORTHUB_DATA_DIR": str(indexed_data_dir), "SUPPORTHUB_DATABASE_URL": migrated, **discord_env(fake)}
+        refused = await doctor(env)
+    finally:
+        await fake.stop()
+    status, detail = refused.lines["discord"]
+    assert (status, refused.returncode) == ("FAIL", 1) and detail.startswith("the Message Content intent is off")
