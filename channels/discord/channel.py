@@ -46,7 +46,7 @@ from aiohttp import web
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from channels.common.downloads import capped_file, origin
+from channels.common.downloads import Named, capped_file, fetched_within, origin
 from channels.common.survey_buttons import score_title, survey_choice, survey_value
 from channels.discord.format import MAX_CONTENT, discord_parts
 from channels.discord.settings import DiscordSettings
@@ -93,6 +93,7 @@ THANKS = N_("Thank you for your rating: {score} of {scale}.")
 CLOSED = N_("This survey is closed.")
 NOT_YOURS = N_("Only the person this survey asked can answer it.")
 _MENTION = re.compile(r"<@!?(\d+)>")
+_UNKNOWN_KIND = "application/octet-stream"
 
 
 class DiscordHub(Intake, ChannelRecords, Languages, Protocol):
@@ -302,23 +303,15 @@ class DiscordChannel:
         """Every file fetched within one deadline; those past `attachments.max_files` only named."""
         if not files:
             return ()
-        found = []
+        named = [
+            Named(item, item.filename, item.content_type or mimetypes.guess_type(item.filename)[0] or _UNKNOWN_KIND)
+            for item in files
+        ]
         with speaking(await self._hub.language_at(address)):
-            deadline = asyncio.get_running_loop().time() + FILES_DEADLINE_S
-            for index, item in enumerate(files):
-                kind = item.content_type or mimetypes.guess_type(item.filename)[0] or "application/octet-stream"
-                if index >= self._max_files:
-                    found.append(Attachment(item.filename, kind, b""))
-                    continue
-                try:
-                    async with asyncio.timeout_at(deadline):
-                        found.append(await self._download(item, kind))
-                except TimeoutError:
-                    problem = _("{name} could not be fetched in time", name=item.filename)
-                    found.append(Attachment(item.filename, kind, b"", problem=problem))
-        return tuple(found)
+            return await fetched_within(named, self._download, deadline_s=FILES_DEADLINE_S, max_files=self._max_files)
 
-    async def _download(self, item: discord.Attachment, kind: str) -> Attachment:
+    async def _download(self, file: Named[discord.Attachment]) -> Attachment:
+        item, kind = file.file, file.kind
         unfetched = Attachment(
             item.filename, kind, b"", problem=_("{name} could not be fetched from Discord", name=item.filename)
         )
