@@ -9,6 +9,8 @@ this module knows no channel by name and a channel shipped as its own package br
 
 from __future__ import annotations
 
+import logging
+import os
 import re
 import tomllib
 from datetime import date
@@ -39,9 +41,11 @@ from pydantic_settings import (
 from pydantic_settings import SettingsError as EnvironmentParseError
 
 from core.action_settings import ActionSettings
-from core.channel_plugins import channel_classes
+from core.channel_plugins import channel_classes, missing_channels
 from core.languages import detectable
 from knowledge.settings import KnowledgeSettings
+
+log = logging.getLogger(__name__)
 
 DEFAULT_CONFIG = Path("config/supporthub.toml")
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s.]+")
@@ -738,6 +742,11 @@ def load_settings(config: Path | None = None) -> Settings:
             raise SettingsError(f"config file {path} does not exist") from None
         except tomllib.TOMLDecodeError as exc:
             raise SettingsError(f"config file {path} is not valid TOML: {exc}") from None
+    for name, reason in missing_channels().items():
+        if name in data:
+            raise SettingsError(f"[{name}]: the {name} channel cannot load: {reason}")
+        if any(variable.startswith(f"SUPPORTHUB_{name.upper()}__") for variable in os.environ):
+            log.warning("%s: its settings are set in the environment, but %s", name, reason)
     for section, key in secret_keys():
         if key in data.get(section, {}):
             env = f"SUPPORTHUB_{section.upper()}__{key.upper()}"

@@ -12,6 +12,10 @@ channel sets the conversation's).
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import Generic, TypeVar
 from urllib.parse import urlsplit
 
 import aiohttp
@@ -22,6 +26,41 @@ from core.messages import Attachment
 from core.quoting import literal
 
 CHUNK_BYTES = 64 * 1024
+FileT = TypeVar("FileT")
+
+
+@dataclass(frozen=True, slots=True)
+class Named(Generic[FileT]):
+    """A file a customer sent, not fetched yet, with the name and type it is kept under."""
+
+    file: FileT
+    name: str
+    kind: str
+
+
+async def fetched_within(
+    files: Sequence[Named[FileT]],
+    fetch: Callable[[Named[FileT]], Awaitable[Attachment]],
+    *,
+    deadline_s: float,
+    max_files: int,
+) -> tuple[Attachment, ...]:
+    """Every file fetched with `fetch` within one deadline (the platform waits for our answer);
+    those past `max_files` are only named, without data. A file not fetched in time says so,
+    in the language spoken when this is called (the caller sets the conversation's)."""
+    found = []
+    deadline = asyncio.get_running_loop().time() + deadline_s
+    for index, item in enumerate(files):
+        if index >= max_files:
+            found.append(Attachment(item.name, item.kind, b""))
+            continue
+        try:
+            async with asyncio.timeout_at(deadline):
+                found.append(await fetch(item))
+        except TimeoutError:
+            problem = _("{name} could not be fetched in time", name=item.name)
+            found.append(Attachment(item.name, item.kind, b"", problem=problem))
+    return tuple(found)
 
 
 def origin(url: str) -> tuple[str, str]:

@@ -3,9 +3,9 @@ library for Discord's gateway), behind the hub's ports.
 
 In. The bot holds a gateway connection and reads each message:
 - in a **support channel** (`discord.support_channels`), every message is a question: the bot
-  starts a thread from it (the thread takes the message's id, so every hub process that sees the
-  message names the same conversation, and Discord refuses a second thread: one thread, however
-  many processes) and the conversation lives in that thread;
+  starts a thread from it (the thread takes the message's id, and Discord refuses a second
+  thread for a message, so of the hub processes that see it exactly one takes it: one thread, one
+  rate-limit count) and the conversation lives in that thread;
 - **elsewhere in the server** (a busy channel) the bot answers only when mentioned, in a thread
   started the same way; in a thread the bot started, or under a support channel, it answers every
   message there;
@@ -46,7 +46,7 @@ from aiohttp import web
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from channels.common.downloads import capped_file, origin
+from channels.common.downloads import Named, capped_file, fetched_within, origin
 from channels.common.survey_buttons import score_title, survey_choice, survey_value
 from channels.discord.format import MAX_CONTENT, discord_parts
 from channels.discord.settings import DiscordSettings
@@ -93,6 +93,7 @@ THANKS = N_("Thank you for your rating: {score} of {scale}.")
 CLOSED = N_("This survey is closed.")
 NOT_YOURS = N_("Only the person this survey asked can answer it.")
 _MENTION = re.compile(r"<@!?(\d+)>")
+_UNKNOWN_KIND = "application/octet-stream"
 
 
 class DiscordHub(Intake, ChannelRecords, Languages, Protocol):
@@ -165,7 +166,8 @@ class DiscordChannel:
             await client.close()
 
     async def check(self) -> str:
-        """Sign in with the token and read each support channel, on a client of its own; nothing sent."""
+        """Sign in with the token, see that the Message Content intent is on, and read each support
+        channel, on a client of its own; nothing sent, no gateway connection."""
         _point_discord_py_at(self._settings)
         client = discord.Client(intents=discord.Intents.none())
         try:
@@ -173,6 +175,12 @@ class DiscordChannel:
                 await client.login(self._token)
             except discord.LoginFailure:
                 raise CheckFailed("Discord refused the bot token (HTTP 401)") from None
+            flags = client.application.flags if client.application is not None else None
+            if flags is not None and not (flags.gateway_message_content or flags.gateway_message_content_limited):
+                raise CheckFailed(
+                    "the Message Content intent is off: switch it on under Developer Portal → Bot → "
+                    "Privileged Gateway Intents (without it the bot reads no question)"
+                )
             user = client.user
             shown = [f"bot {user} ({user.id})" if user is not None else "bot"]
             for channel_id in sorted(self._support):
@@ -225,8 +233,8 @@ class DiscordChannel:
         ):
             return
         mentioned = any(user.id == me.id for user in message.mentions)
-        address = await self._conversation(message, mentioned=mentioned, me=me.id)
-        if address is None:
+        address, opens_thread = self._conversation(message, mentioned=mentioned, me=me.id)
+        if address is None or (opens_thread and not await self._open_thread(message)):
             return
         if not (await self._hub.admit(channel=CHANNEL, sender=str(message.author.id))).allowed:
             return  # dropped and counted by the hub
@@ -254,26 +262,31 @@ class DiscordChannel:
             except (discord.HTTPException, aiohttp.ClientError) as failure:
                 log.info("discord: typing failed: %s", failure)
 
-    async def _conversation(self, message: discord.Message, *, mentioned: bool, me: int) -> Address | None:
-        """Where the conversation of `message` lives, starting its thread when it opens one;
-        None when the bot is not asked (a busy channel without a mention)."""
+    def _conversation(self, message: discord.Message, *, mentioned: bool, me: int) -> tuple[Address | None, bool]:
+        """Where the conversation of `message` lives (None when the bot is not asked: a busy
+        channel without a mention), and whether the message opens it in a thread of its own."""
         channel = message.channel
         if message.guild is None:
-            return Address(CHANNEL, str(channel.id))
+            return Address(CHANNEL, str(channel.id)), False
         if isinstance(channel, discord.Thread):
             ours = channel.parent_id in self._support or channel.owner_id == me
-            return Address(CHANNEL, str(channel.id)) if ours or mentioned else None
+            return (Address(CHANNEL, str(channel.id)) if ours or mentioned else None), False
         if channel.id not in self._support and not mentioned:
-            return None
+            return None, False
+        return Address(CHANNEL, str(message.id)), True  # a thread started from a message takes its id
+
+    async def _open_thread(self, message: discord.Message) -> bool:
+        """Start the message's thread; False when it is not this process's to take: Discord
+        allows one thread a message, so another process that saw it (or this one, for an event
+        the gateway sent again) has it, or the bot may not start threads there (logged)."""
         try:
             await message.create_thread(name=_thread_name(message), auto_archive_duration=1440)
         except discord.HTTPException as failure:
-            if failure.code != THREAD_EXISTS:  # another process started it: the same conversation
-                log.warning(
-                    "discord: could not start a thread in #%s: %s", getattr(channel, "name", "?"), _reason(failure)
-                )
-                return None
-        return Address(CHANNEL, str(message.id))  # a thread started from a message takes its id
+            if failure.code != THREAD_EXISTS:
+                where = getattr(message.channel, "name", "?")
+                log.warning("discord: could not start a thread in #%s: %s", where, _reason(failure))
+            return False
+        return True
 
     async def _stored(self, inbound: InboundMessage) -> Any:
         for attempt in range(STORE_TRIES):
@@ -290,23 +303,15 @@ class DiscordChannel:
         """Every file fetched within one deadline; those past `attachments.max_files` only named."""
         if not files:
             return ()
-        found = []
+        named = [
+            Named(item, item.filename, item.content_type or mimetypes.guess_type(item.filename)[0] or _UNKNOWN_KIND)
+            for item in files
+        ]
         with speaking(await self._hub.language_at(address)):
-            deadline = asyncio.get_running_loop().time() + FILES_DEADLINE_S
-            for index, item in enumerate(files):
-                kind = item.content_type or mimetypes.guess_type(item.filename)[0] or "application/octet-stream"
-                if index >= self._max_files:
-                    found.append(Attachment(item.filename, kind, b""))
-                    continue
-                try:
-                    async with asyncio.timeout_at(deadline):
-                        found.append(await self._download(item, kind))
-                except TimeoutError:
-                    problem = _("{name} could not be fetched in time", name=item.filename)
-                    found.append(Attachment(item.filename, kind, b"", problem=problem))
-        return tuple(found)
+            return await fetched_within(named, self._download, deadline_s=FILES_DEADLINE_S, max_files=self._max_files)
 
-    async def _download(self, item: discord.Attachment, kind: str) -> Attachment:
+    async def _download(self, file: Named[discord.Attachment]) -> Attachment:
+        item, kind = file.file, file.kind
         unfetched = Attachment(
             item.filename, kind, b"", problem=_("{name} could not be fetched from Discord", name=item.filename)
         )
@@ -405,6 +410,9 @@ class _Gateway(discord.Client):
         intents.guilds = intents.guild_messages = intents.dm_messages = intents.message_content = True
         super().__init__(intents=intents, allowed_mentions=discord.AllowedMentions.none())
         self._channel = channel
+
+    async def on_ready(self) -> None:
+        log.info("discord: connected to the gateway as %s, in %d server(s)", self.user, len(self.guilds))
 
     async def on_message(self, message: discord.Message) -> None:
         try:

@@ -37,7 +37,7 @@ from urllib.parse import urlsplit
 import aiohttp
 from aiohttp import web
 
-from channels.common.downloads import origin
+from channels.common.downloads import Named, fetched_within, origin
 from channels.common.meta_graph import BadWebhook, GraphClient, GraphError, MetaWebhook
 from channels.common.reply_window import is_later_than, is_open, stamp
 from channels.common.survey_buttons import score_title, survey_choice, survey_value
@@ -350,29 +350,18 @@ class MetaMessagingChannel:
         named. A file's problem is said in the conversation's language."""
         if not files:
             return ()
-        found = []
+        named = [Named(item, name := self._file_name(item, index), _kind(name)) for index, item in enumerate(files)]
         with speaking(await self._hub.language_at(address)):
-            deadline = asyncio.get_running_loop().time() + FILES_DEADLINE_S
-            for index, item in enumerate(files):
-                name = self._file_name(item, index)
-                if index >= self._max_files:
-                    found.append(Attachment(name, _kind(name), b""))
-                    continue
-                try:
-                    async with asyncio.timeout_at(deadline):
-                        found.append(await self._download(item, name))
-                except TimeoutError:
-                    problem = _("{name} could not be fetched in time", name=name)
-                    found.append(Attachment(name, _kind(name), b"", problem=problem))
-        return tuple(found)
+            return await fetched_within(named, self._download, deadline_s=FILES_DEADLINE_S, max_files=self._max_files)
 
-    async def _download(self, item: FileRef, name: str) -> Attachment:
-        unfetched = Attachment(name, _kind(name), b"", problem=_(self.unfetched, name=name))
+    async def _download(self, file: Named[FileRef]) -> Attachment:
+        item, name = file.file, file.name
+        unfetched = Attachment(name, file.kind, b"", problem=_(self.unfetched, name=name))
         try:
             fetched = await self._graph.fetch(
                 item.url,
                 name=name,
-                kind=_kind(name),
+                kind=file.kind,
                 max_bytes=self._max_file_bytes,
                 allowed=self._from_meta,
                 token_for=lambda url: False,  # a CDN URL carries its own signature

@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from aiohttp import web
 
+from channels.common.downloads import Named, fetched_within
 from channels.common.opt_out import OPT_IN_WORDS, OPT_OUT_WORDS, keyword
 from channels.common.reply_window import is_later_than, stamp
 from channels.common.survey_buttons import score_title, survey_choice, survey_value
@@ -280,21 +281,13 @@ class WhatsAppChannel:
         named. A file's problem is said in the conversation's language."""
         if not media:
             return ()
-        found = []
+        files = [Named(item, _file_name(item, index), item.kind) for index, item in enumerate(media)]
+
+        async def download(item: Named[Media]) -> Attachment:
+            return await self._route.download(item.file, name=item.name, max_bytes=self._max_file_bytes)
+
         with speaking(await self._hub.language_at(address)):
-            deadline = asyncio.get_running_loop().time() + MEDIA_DEADLINE_S
-            for index, item in enumerate(media):
-                name = _file_name(item, index)
-                if index >= self._max_files:
-                    found.append(Attachment(name, item.kind, b""))
-                    continue
-                try:
-                    async with asyncio.timeout_at(deadline):
-                        found.append(await self._route.download(item, name=name, max_bytes=self._max_file_bytes))
-                except TimeoutError:
-                    problem = _("{name} could not be fetched in time", name=name)
-                    found.append(Attachment(name, item.kind, b"", problem=problem))
-        return tuple(found)
+            return await fetched_within(files, download, deadline_s=MEDIA_DEADLINE_S, max_files=self._max_files)
 
     async def _say(self, address: Address, sentence: str, **values: object) -> None:
         """A sentence of the channel's own, in the conversation's language, straight to the

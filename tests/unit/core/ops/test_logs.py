@@ -32,6 +32,17 @@ SECRETS: dict[str, dict[str, Any]] = {
         "auth_token": "twilio-wa-auth-secret",
         "webhook_signing_key": "twilio-wa-key-secret",
     },
+    "messenger": {
+        "access_token": "EAAPage-token-secret",
+        "app_secret": "messenger-app-secret-1",
+        "verify_token": "messenger-verify-secret",
+    },
+    "instagram": {
+        "access_token": "IGQW-token-secret",
+        "app_secret": "instagram-app-secret-1",
+        "verify_token": "instagram-verify-secret",
+    },
+    "discord": {"bot_token": "MTA5.discord-bot-secret"},
     "admin": {"token": "admin-token-secret"},
 }
 DATABASE_PASSWORD = "pg/pass word"
