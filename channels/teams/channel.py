@@ -26,11 +26,11 @@ A conversation the bot was removed from (403, 404) is unreachable; 429 and 5xx a
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import mimetypes
 from collections.abc import Awaitable, Mapping
+from functools import partial
 from typing import TYPE_CHECKING, Any, NoReturn, Protocol
 from urllib.parse import urlsplit
 
@@ -48,7 +48,7 @@ from microsoft_agents.hosting.core import (
 )
 from pydantic import ValidationError
 
-from channels.common.downloads import capped_file
+from channels.common.downloads import Named, capped_file, fetched_within
 from channels.common.survey_buttons import survey_choice
 from channels.teams.activities import FileLink, Incoming, read_message
 from channels.teams.conversations import KeptReference, asker_key, pressed_key, reference_key
@@ -313,26 +313,19 @@ class TeamsChannel:
         """Every file fetched within one deadline; those past `attachments.max_files` only named."""
         if not files:
             return ()
-        found = []
+        named = [
+            Named(item, item.name, mimetypes.guess_type(item.name)[0] or "application/octet-stream") for item in files
+        ]
         with speaking(await self._hub.language_at(address)):
-            deadline = asyncio.get_running_loop().time() + FILES_DEADLINE_S
             async with aiohttp.ClientSession() as session:
-                for index, item in enumerate(files):
-                    kind = mimetypes.guess_type(item.name)[0] or "application/octet-stream"
-                    if index >= self._max_files:
-                        found.append(Attachment(item.name, kind, b""))
-                        continue
-                    try:
-                        async with asyncio.timeout_at(deadline):
-                            found.append(await self._download(session, item, kind))
-                    except TimeoutError:
-                        problem = _("{name} could not be fetched in time", name=item.name)
-                        found.append(Attachment(item.name, kind, b"", problem=problem))
-        return tuple(found)
+                return await fetched_within(
+                    named, partial(self._download, session), deadline_s=FILES_DEADLINE_S, max_files=self._max_files
+                )
 
-    async def _download(self, session: aiohttp.ClientSession, item: FileLink, kind: str) -> Attachment:
+    async def _download(self, session: aiohttp.ClientSession, file: Named[FileLink]) -> Attachment:
         """The file from its pre-authorized link, without the bot's token (the link is its own
         authorization, and SharePoint is no place for the bot's token)."""
+        item, kind = file.file, file.kind
         unfetched = Attachment(item.name, kind, b"", problem=_(UNFETCHED, name=item.name))
         if not allowed(item.url, self._settings.file_hosts):
             log.warning("teams: file %s not fetched: its host is not in teams.file_hosts", item.name)
