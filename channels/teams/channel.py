@@ -170,21 +170,19 @@ class TeamsChannel:
         """The reply as a proactive message to the conversation, in parts of at most 20,000
         characters; the survey's question as an Adaptive Card with its scores as buttons."""
         reference = await self._reference(address.chat_id)
-        texts = teams_parts(message.text, message.citations)
-        card = message.survey is SurveyPart.QUESTION
+        if message.survey is SurveyPart.QUESTION:
+            card = CardAttachment(content_type=ADAPTIVE_CARD, content=survey_card(message.text, message.id))
+            activities = [Activity(type="message", attachments=[card])]
+        else:
+            activities = [
+                Activity(type="message", text=text, text_format="markdown")
+                for text in teams_parts(message.text, message.citations)
+            ]
 
         async def post(context: TurnContext) -> None:
-            for index in range(len(parts.sent), len(texts)):
-                last = index == len(texts) - 1
-                if card and last:
-                    content = survey_card(texts[index], message.id)
-                    activity = Activity(
-                        type="message", attachments=[CardAttachment(content_type=ADAPTIVE_CARD, content=content)]
-                    )
-                else:
-                    activity = Activity(type="message", text=texts[index], text_format="markdown")
-                sent = await context.send_activity(activity)
-                await parts.record(index, sent.id or "", last=last)
+            for index in range(len(parts.sent), len(activities)):
+                sent = await context.send_activity(activities[index])
+                await parts.record(index, sent.id or "", last=index == len(activities) - 1)
 
         await _delivered(
             self._adapter.continue_conversation(self._settings.app_id, reference.continuation(address.chat_id), post)

@@ -43,13 +43,14 @@ def teams_parts(text: str, citations: Sequence[Citation] = ()) -> list[str]:
 
 
 def survey_card(question: str, message_id: int) -> dict[str, Any]:
-    """The survey's question as an Adaptive Card: its text, then a button per score whose data is
+    """The survey's question (markdown) as an Adaptive Card: its text, plain (a card's TextBlock
+    knows a little markdown but no escapes), then a button per score whose data is
     `{"survey": "<message id>:<score>"}`, which Teams sends back as the message's `value`."""
     return {
         "type": "AdaptiveCard",
         "$schema": "http://adaptivecards.io/schemas/adaptive-card.json",
         "version": CARD_VERSION,
-        "body": [{"type": "TextBlock", "text": question, "wrap": True}],
+        "body": [{"type": "TextBlock", "text": plain_text(question), "wrap": True}],
         "actions": [
             {
                 "type": "Action.Submit",

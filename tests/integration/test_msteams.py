@@ -227,6 +227,7 @@ async def test_the_survey_is_an_adaptive_card_and_a_press_is_kept_and_thanked_on
     )
     (attachment,) = question["attachments"]
     assert attachment["contentType"] == "application/vnd.microsoft.card.adaptive"
+    assert attachment["content"]["body"][0]["text"].startswith("How did we do?")
     buttons = attachment["content"]["actions"]
     assert [button["title"] for button in buttons] == ["1 (bad)", "2", "3", "4", "5 (great)"]
     assert {button["type"] for button in buttons} == {"Action.Submit"}

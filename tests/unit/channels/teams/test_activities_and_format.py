@@ -116,8 +116,8 @@ def test_a_long_reply_is_split_under_teams_limit() -> None:
 
 
 def test_the_survey_card_carries_each_score_in_its_buttons_data() -> None:
-    card = survey_card("How did we do?", 41)
-    assert card["type"] == "AdaptiveCard" and card["body"][0]["text"] == "How did we do?"
+    card = survey_card("How did we do? **1** (bad) to 5_", 41)
+    assert card["type"] == "AdaptiveCard" and card["body"][0]["text"] == "How did we do? 1 (bad) to 5_"
     assert [(action["type"], action["title"], action["data"]) for action in card["actions"]][::4] == [
         ("Action.Submit", "1 (bad)", {"survey": "41:1"}),
         ("Action.Submit", "5 (great)", {"survey": "41:5"}),
