@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
-# Every package of .[test,docs,discord] at one exact version, with its hashes: what `make install` and so
+# Every package of .[test,docs,discord,teams] at one exact version, with its hashes: what `make install` and so
 # CI (.ci/run → make check/docs-build/test) install. RUNTIME_LOCK: the same versions, the
 # [project] dependencies alone: what the Dockerfile installs. `make lock` writes both.
 LOCK := requirements.lock
@@ -29,7 +29,7 @@ $(STAMP): $(LOCK) pyproject.toml
 	$(BIN)/python -m pip check
 	touch $(STAMP)
 
-# Resolves pyproject.toml's dependencies, with the test, docs and discord extras, into $(LOCK), then
+# Resolves pyproject.toml's dependencies, with the test, docs, discord and teams extras, into $(LOCK), then
 # the dependencies alone into $(RUNTIME_LOCK) at the same versions, with pip-tools (which reads
 # pip.conf, like pip) in a throwaway venv. Versions already locked stay unless pyproject.toml
 # no longer allows them; UPGRADE=1 takes the newest of everything (~3 minutes: the hashes of
@@ -42,7 +42,7 @@ lock:
 	compile() { CUSTOM_COMPILE_COMMAND='make lock' "$$tools/venv/bin/pip-compile" --quiet \
 		--generate-hashes --allow-unsafe --strip-extras --no-emit-index-url --no-emit-find-links "$$@"; }; \
 	if test -f $(LOCK); then cp $(LOCK) "$$tools/$(LOCK)"; fi; \
-	compile --extra test --extra docs --extra discord $(if $(UPGRADE),--upgrade) --output-file "$$tools/$(LOCK)" pyproject.toml; \
+	compile --extra test --extra docs --extra discord --extra teams $(if $(UPGRADE),--upgrade) --output-file "$$tools/$(LOCK)" pyproject.toml; \
 	cp "$$tools/$(LOCK)" "$$tools/$(RUNTIME_LOCK)"; \
 	compile --constraint "$$tools/$(LOCK)" --output-file "$$tools/$(RUNTIME_LOCK)" pyproject.toml; \
 	for lock in $(LOCK) $(RUNTIME_LOCK); do \
@@ -56,7 +56,7 @@ lock:
 	{ printf '%s\n' $(RUNTIME_LOCK_NOTE); sed -e "s|-c $$tools/|-c |" "$$tools/$(RUNTIME_LOCK)"; } > $(RUNTIME_LOCK)
 
 LOCK_NOTE := \
-	'\# Every package of .[test,docs,discord] at one version, with the hashes pip checks: what `make install`' \
+	'\# Every package of .[test,docs,discord,teams] at one version, with the hashes pip checks: what `make install`' \
 	'\# and CI install (`pip install --no-deps --require-hashes -r $(LOCK)`, then the project itself' \
 	'\# with `pip install --no-deps -e .`). Do not edit: `make lock` rewrites it from pyproject.toml' \
 	'\# (UPGRADE=1 for the newest versions allowed). Resolved with CPython 3.11 on Linux x86_64;' \

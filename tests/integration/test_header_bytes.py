@@ -32,6 +32,7 @@ from channels.messenger.stand_in import VERIFY_TOKEN as META_VERIFY_TOKEN
 from channels.slack.settings import SlackSettings
 from channels.slack.stand_in import BOT_TOKEN, FakeSlack
 from channels.sms.settings import SmsSettings
+from channels.teams.stand_in import FakeTeams
 from channels.telegram.stand_in import FakeBotApi
 from channels.twilio.stand_in import ACCOUNT_SID, AUTH_TOKEN, HUB_NUMBER, FakeTwilio
 from channels.whatsapp.settings import WhatsAppSettings
@@ -39,6 +40,7 @@ from channels.whatsapp.stand_in import ACCESS_TOKEN, APP_SECRET, PHONE_NUMBER_ID
 from core.cli.server import create_app
 from core.settings import AdminSettings, LimitsSettings, Settings
 from tests.app_client import AppClient
+from tests.integration.test_msteams import teams_settings
 from tests.integration.test_telegram import SECRET as TELEGRAM_SECRET
 from tests.integration.test_telegram import ready, telegram_settings
 
@@ -134,6 +136,14 @@ async def discord_fake() -> AsyncIterator[FakeDiscord]:
     await fake.stop()
 
 
+@pytest.fixture
+async def teams() -> AsyncIterator[FakeTeams]:
+    fake = FakeTeams()
+    await fake.start()
+    yield fake
+    await fake.stop()
+
+
 @pytest.fixture(params=["cloud", "twilio"], ids=["whatsapp-cloud", "whatsapp-twilio"])
 async def hub(
     request: pytest.FixtureRequest,
@@ -145,12 +155,25 @@ async def hub(
     graph: FakeGraph,
     messaging: FakeMessaging,
     discord_fake: FakeDiscord,
+    teams: FakeTeams,
     relay: SmtpRelay,
     smtp_port: int,
 ) -> AppClient:
-    """Every channel (WhatsApp on either route; Messenger, Instagram, Discord), and the dashboard."""
+    """Every channel (WhatsApp on either route; Messenger, Instagram, Discord, Teams), and the dashboard."""
     settings = make_settings(
-        channels=["web", "api", "slack", "telegram", "sms", "email", "whatsapp", "messenger", "instagram", "discord"],
+        channels=[
+            "web",
+            "api",
+            "slack",
+            "telegram",
+            "sms",
+            "email",
+            "whatsapp",
+            "messenger",
+            "instagram",
+            "discord",
+            "teams",
+        ],
         email=EmailSettings(
             address=SUPPORT, smtp_host=relay.host, smtp_port=relay.port, smtp_security="none", listen_port=smtp_port
         ),
@@ -181,6 +204,7 @@ async def hub(
             api_url=f"{discord_fake.url}/api",
             gateway_url=discord_fake.gateway_url,
         ),
+        teams=teams_settings(teams),
         instagram=InstagramSettings(
             account_id=IG_ACCOUNT_ID,
             access_token=SecretStr(IG_ACCESS_TOKEN),

@@ -72,6 +72,7 @@ async def test_a_question_on_each_channel_and_a_staff_reply_back(sandbox_url: st
         await says(session, url, "messenger", text="How do I export my data?")
         await says(session, url, "instagram", text="How do I reset my password?")
         await says(session, url, "discord", text="How much is the Business plan per month?")
+        await says(session, url, "teams", text="How do I export my data?")
 
         [telegram] = await hub_said(session, url, "telegram", 1)
         assert "<b>Reset your password" in telegram["html"]  # Telegram HTML, as the adapter sends it
@@ -88,6 +89,8 @@ async def test_a_question_on_each_channel_and_a_staff_reply_back(sandbox_url: st
         assert "password" in instagram["text"].lower()
         [discord] = await hub_said(session, url, "discord", 1)
         assert "Business" in discord["text"]  # posted by discord.py in the thread its question opened
+        [teams] = await hub_said(session, url, "teams", 1)
+        assert "export" in teams["text"].lower()  # the markdown message the Bot Connector stand-in took
 
         await says(session, url, "telegram", text="I want to talk to a person please")
         cards = [m for m in await hub_said(session, url, "staff", 1) if m["method"] == "chat.postMessage"]
@@ -135,6 +138,7 @@ async def test_what_the_page_sends_is_checked(sandbox_url: str) -> None:
             "messenger": [],
             "instagram": [],
             "discord": [],
+            "teams": [],
             "staff": [],
         }
 
@@ -163,6 +167,8 @@ async def test_the_stand_ins_listen_on_loopback_only() -> None:
         ]
         urls += [sections[name]["graph_url"] for name in ("whatsapp", "messenger", "instagram")]
         urls += [sections["discord"]["api_url"], sections["discord"]["gateway_url"].replace("ws://", "http://")]
+        urls += [sections["teams"]["login_url"], sections["teams"]["openid_metadata_url"]]
+        assert sections["teams"]["service_url_hosts"] == sections["teams"]["file_hosts"] == ["127.0.0.1"]
         assert all(str(url).startswith("http://127.0.0.1:") for url in urls), urls
         assert sections["email"]["smtp_host"] == "127.0.0.1"
     finally:
@@ -203,6 +209,7 @@ async def test_a_plugin_channel_brings_its_own_stand_in_and_pane(indexed_data_di
                 "instagram",
                 "messenger",
                 "sms",
+                "teams",
                 "telegram",
                 "whatsapp",
                 "staff",
@@ -210,7 +217,7 @@ async def test_a_plugin_channel_brings_its_own_stand_in_and_pane(indexed_data_di
             await says(session, url, "echo", text="How do I reset my password?")
             [answer] = await hub_said(session, url, "echo", 1)
         assert "password" in answer["text"].lower()
-        stand_ins = "Discord, Echo, Email, Instagram, Messenger, SMS, Telegram, WhatsApp, Slack staff desk"
+        stand_ins = "Discord, Echo, Email, Instagram, Messenger, SMS, Teams, Telegram, WhatsApp, Slack staff desk"
         assert f"SANDBOX: {stand_ins} are local stand-ins" in log.read_text()
     finally:
         process.terminate()

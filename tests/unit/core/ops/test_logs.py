@@ -43,6 +43,7 @@ SECRETS: dict[str, dict[str, Any]] = {
         "verify_token": "instagram-verify-secret",
     },
     "discord": {"bot_token": "MTA5.discord-bot-secret"},
+    "teams": {"app_password": "Xq8~teams-app-password-secret"},
     "admin": {"token": "admin-token-secret"},
 }
 DATABASE_PASSWORD = "pg/pass word"
