@@ -5,7 +5,7 @@ Teams renders **bold**, _italic_, ~~strikethrough~~, `code`, ``` blocks, "- " an
 "> " quotes and links `[title](URL)` in a bot's markdown message ("Text formatting in Teams");
 it renders no tables, and a heading is out of place in a chat. So a heading is bold, a table a
 list with a line per row ("Pro: Monthly $12; Annual $10.", `channels.common.plain_text`), and a
-character Teams would read as formatting in our text is escaped. Sources follow on one line, at
+character Teams would read as formatting in our text is escaped (`channels.common.chat_markdown`). Sources follow on one line, at
 most three; a reply longer than `MAX_TEXT` goes in several messages, cut between paragraphs
 (`channels.common.reply_parts`).
 """
@@ -14,16 +14,15 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from itertools import count, repeat
 from typing import Any
 
 from markdown_it.tree import SyntaxTreeNode
 
 from channels.common import reply_parts
+from channels.common.chat_markdown import ChatMarkdown
 from channels.common.plain_text import plain_text
 from channels.common.survey_buttons import score_title, survey_value
 from channels.teams.activities import SURVEY_KEY
-from core.markdown_tree import tree
 from core.messages import SURVEY_SCORES, Citation
 
 MAX_TEXT = 20_000
@@ -31,15 +30,13 @@ MAX_TEXT = 20_000
 ADAPTIVE_CARD = "application/vnd.microsoft.card.adaptive"
 CARD_VERSION = "1.2"
 """Every Teams client (desktop, web, mobile) renders Adaptive Cards 1.2; the card uses nothing later."""
-_MARKS = {"strong": "**", "em": "_", "s": "~~"}
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
 """What markdown-it counts lines by (`str.splitlines` would count more: \v, \f, U+2028…)."""
-_SPECIAL = re.compile(r"([\\*_~`\[\]<>#|])")
 
 
 def teams_parts(text: str, citations: Sequence[Citation] = ()) -> list[str]:
     """The reply as the markdown messages it is sent in, each within `MAX_TEXT`."""
-    return reply_parts.parts(_answer(text), reply_parts.sources_line(citations), max_chars=MAX_TEXT)
+    return reply_parts.parts(_TEAMS.render(text), reply_parts.sources_line(citations), max_chars=MAX_TEXT)
 
 
 def survey_card(question: str, message_id: int) -> dict[str, Any]:
@@ -62,73 +59,16 @@ def survey_card(question: str, message_id: int) -> dict[str, Any]:
     }
 
 
-def _answer(text: str) -> str:
-    return "\n\n".join(block for node in tree(text).children if (block := _block(node, text)).strip())
-
-
-def _block(node: SyntaxTreeNode, source: str) -> str:
-    match node.type:
-        case "heading":
-            inner = _inline(node.children[0].children if node.children else []).strip()
-            return f"**{inner}**" if inner else ""
-        case "bullet_list" | "ordered_list":
-            return _list(node, source)
-        case "blockquote":
-            inner = "\n\n".join(_block(child, source) for child in node.children)
-            return "\n".join(f"> {line}" if line else ">" for line in inner.split("\n"))
-        case "fence" | "code_block":
-            return "```\n" + node.content.strip("\n").replace("```", "ˋˋˋ") + "\n```"
-        case "table":
-            return _table(node, source)
-        case "hr":
-            return ""
-        case _:  # a paragraph: its one inline child
-            return _inline(node.children)
-
-
-def _inline(nodes: Sequence[SyntaxTreeNode]) -> str:
-    return "".join(map(_inline_one, nodes))
-
-
-def _inline_one(node: SyntaxTreeNode) -> str:
-    match node.type:
-        case "softbreak" | "hardbreak":
-            return "\n"
-        case "code_inline":
-            return f"`{node.content.replace('`', 'ˋ')}`"
-        case "link":
-            title, href = _inline(node.children), str(node.attrs["href"])
-            if node.markup == "autolink" or title.strip() in ("", _escaped(href)):
-                return href
-            return f"[{title}]({href.replace(')', '%29').replace(' ', '%20')})"
-        case "strong" | "em" | "s":
-            inner = _inline(node.children)
-            mark = _MARKS[node.type]
-            return f"{mark}{inner.strip()}{mark}" if inner.strip() else inner
-        case _ if node.children:  # the inline container, an image (its alt text)
-            return _inline(node.children)
-        case _:
-            return _escaped(node.content)
-
-
-def _list(node: SyntaxTreeNode, source: str) -> str:
-    start = int(node.attrs.get("start", 1))
-    markers = (f"{number}. " for number in count(start)) if node.type == "ordered_list" else repeat("- ")
-    lines = []
-    for item, marker in zip(node.children, markers, strict=False):
-        first, *rest = "\n".join(_block(child, source) for child in item.children).split("\n")
-        lines.append((marker + first).rstrip())
-        lines.extend(" " * len(marker) + line if line else line for line in rest)
-    return "\n".join(lines)
+def _link(title: str, href: str) -> str:
+    """A link; a ")" or a space in its address would end it early."""
+    return f"[{title}]({href.replace(')', '%29').replace(' ', '%20')})"
 
 
 def _table(node: SyntaxTreeNode, source: str) -> str:
     """The table as a list, a line per row (`channels.common.plain_text`'s words for a table)."""
     start, end = node.map or (0, 0)
     rows = plain_text("\n".join(_LINE_BREAK.split(source)[start:end])).split("\n")
-    return "\n".join(f"- {_escaped(row)}" for row in rows if row.strip())
+    return "\n".join(f"- {_TEAMS.escaped(row)}" for row in rows if row.strip())
 
 
-def _escaped(text: str) -> str:
-    """Plain text Teams shows as written: its formatting characters escaped."""
-    return _SPECIAL.sub(r"\\\1", text)
+_TEAMS = ChatMarkdown(em="_", special=re.compile(r"([\\*_~`\[\]<>#|])"), link=_link, table=_table)
