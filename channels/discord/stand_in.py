@@ -532,7 +532,7 @@ class FakeDiscord(StandIn):
             await connection.close(code, "Closed by the fake")
         return len(connections)
 
-    async def wait_for_identify(self, count: int = 1, *, timeout: float = 10.0) -> dict[str, Any]:
+    async def wait_for_identify(self, count: int = 1, *, timeout: float = 30.0) -> dict[str, Any]:
         """The `count`-th IDENTIFY accepted, once it was; an AssertionError after `timeout`."""
         await self.wait_until(
             lambda: len(self.identifies) >= count,
@@ -541,7 +541,7 @@ class FakeDiscord(StandIn):
         )
         return self.identifies[count - 1]
 
-    async def wait_for_resume(self, count: int = 1, *, timeout: float = 10.0) -> dict[str, Any]:
+    async def wait_for_resume(self, count: int = 1, *, timeout: float = 30.0) -> dict[str, Any]:
         """The `count`-th RESUME received, once it was; an AssertionError after `timeout`."""
         await self.wait_until(
             lambda: len(self.resumes) >= count,
@@ -550,7 +550,7 @@ class FakeDiscord(StandIn):
         )
         return self.resumes[count - 1]
 
-    async def wait_for_sent(self, count: int, *, timeout: float = 10.0) -> list[dict[str, Any]]:
+    async def wait_for_sent(self, count: int, *, timeout: float = 30.0) -> list[dict[str, Any]]:
         """Every message the bot created, once there are `count`; an AssertionError (listing the
         calls) after `timeout`."""
         await self.wait_until(
@@ -558,7 +558,7 @@ class FakeDiscord(StandIn):
         )
         return list(self.sent)
 
-    async def wait_for_threads(self, count: int, *, timeout: float = 10.0) -> list[dict[str, Any]]:
+    async def wait_for_threads(self, count: int, *, timeout: float = 30.0) -> list[dict[str, Any]]:
         """Every thread the bot started, once there are `count`; an AssertionError after `timeout`."""
         await self.wait_until(
             lambda: len(self.threads) >= count, timeout=timeout, expected=self._expected("thread", count)
