@@ -47,7 +47,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from channels.common.downloads import Named, capped_file, fetched_within, origin
-from channels.common.survey_buttons import score_title, survey_choice, survey_value
+from channels.common.survey_buttons import CLOSED, PRESS_PREFIX, THANKS, score_title, survey_choice, survey_value
 from channels.discord.format import MAX_CONTENT, discord_parts
 from channels.discord.settings import DiscordSettings
 from core.channel import (
@@ -86,11 +86,8 @@ THREAD_NAME_CHARS = 80
 STORE_TRIES = 5
 """A message read from the gateway while the hub cannot store it (starting, or the database away)
 is tried again this many times: Discord does not send a gateway event twice."""
-SURVEY_PREFIX = "survey:"
 THREAD_EXISTS = 160004
 CANNOT_MESSAGE_USER = 50007
-THANKS = N_("Thank you for your rating: {score} of {scale}.")
-CLOSED = N_("This survey is closed.")
 NOT_YOURS = N_("Only the person this survey asked can answer it.")
 _MENTION = re.compile(r"<@!?(\d+)>")
 _UNKNOWN_KIND = "application/octet-stream"
@@ -375,7 +372,7 @@ class DiscordChannel:
         channel_id, user_id = interaction.get("channel_id"), _user_id(interaction)
         if interaction.get("type") != 3 or not isinstance(custom_id, str) or not isinstance(channel_id, str):
             return None
-        choice = survey_choice(custom_id.removeprefix(SURVEY_PREFIX)) if custom_id.startswith(SURVEY_PREFIX) else None
+        choice = survey_choice(custom_id.removeprefix(PRESS_PREFIX)) if custom_id.startswith(PRESS_PREFIX) else None
         if choice is None:
             return None
         address = Address(CHANNEL, channel_id)
@@ -454,7 +451,7 @@ def _survey_view(message_id: int) -> discord.ui.View:
     """The scores as buttons; each carries the question's id and the score."""
     view = discord.ui.View(timeout=None)
     for score in SURVEY_SCORES:
-        custom_id = SURVEY_PREFIX + survey_value(message_id, score)
+        custom_id = PRESS_PREFIX + survey_value(message_id, score)
         view.add_item(
             discord.ui.Button(label=score_title(score), custom_id=custom_id, style=discord.ButtonStyle.secondary)
         )

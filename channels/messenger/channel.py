@@ -40,7 +40,7 @@ from aiohttp import web
 from channels.common.downloads import Named, fetched_within, origin
 from channels.common.meta_graph import BadWebhook, GraphClient, GraphError, MetaWebhook
 from channels.common.reply_window import is_later_than, is_open, stamp
-from channels.common.survey_buttons import score_title, survey_choice, survey_value
+from channels.common.survey_buttons import PRESS_PREFIX, score_title, survey_value, take_press
 from channels.messenger.format import message_parts, message_text
 from channels.messenger.settings import InstagramSettings, MessengerSettings, MetaMessagingSettings
 from channels.messenger.webhook import Delivered, FileRef, Incoming, parse_webhook
@@ -56,7 +56,6 @@ from core.channel import (
     HubPort,
     Intake,
     Languages,
-    RatingResult,
     SentParts,
     StorageUnavailable,
 )
@@ -77,7 +76,6 @@ MAX_CUSTOMER_TEXT = 2000
 """The longest text a customer can send on Messenger (Instagram's is shorter)."""
 META_CDN_HOSTS = (".fbcdn.net", ".fbsbx.com", ".cdninstagram.com")
 """Where Meta serves the files customers send; a webhook's file URL elsewhere is not fetched."""
-SURVEY_PREFIX = "survey:"
 WINDOW_SUBCODE = 2018278
 """Error 10's subcode for "This message is sent outside of allowed window"."""
 RETRYABLE_CODES = frozenset({1, 2, 4, 17, 32, 190, 613, 1200})
@@ -87,8 +85,6 @@ UNREACHABLE = {(551, None), (100, 2018001), (10, 2018065), (10, 2018108)}
 """The customer cannot be written to: 551 "This person isn't available right now" (blocked us,
 deactivated), 100/2018001 "No matching user found", 10/2018065 and 10/2018108 (they cannot get
 messages from this account)."""
-THANKS = N_("Thank you for your rating: {score} of {scale}.")
-CLOSED = N_("This survey is closed.")
 LATE_NOTICE = (
     "{platform} takes no message of the hub's own (the survey, a reminder) more than 24 hours after the "
     "customer's last message"
@@ -325,25 +321,13 @@ class MetaMessagingChannel:
             await values.put(key, written)
 
     async def _score(self, incoming: Incoming, address: Address) -> bool:
-        """A score pressed under the survey's question; whether it was one (of a survey here)."""
-        pressed = incoming.choice or ""
-        choice = survey_choice(pressed.removeprefix(SURVEY_PREFIX)) if pressed.startswith(SURVEY_PREFIX) else None
-        if choice is None:
-            return False
-        message_id, score = choice
-        values = self._hub.values(self.name)
-        key = "pressed:" + hashlib.sha256(incoming.message_id.encode()).hexdigest()[:40]
-        if await values.get(key) is not None:
-            return True  # a redelivery of a press already answered
-        result = await self._hub.rate(message_id, score=score, address=address)
-        if result is RatingResult.NOT_FOUND:
-            return False  # not a survey of this conversation: the title goes on as text
-        await values.put(key, str(message_id))  # only now: a press the hub could not keep comes again
-        if result is RatingResult.SAVED:
-            self._soon(self._say(address, THANKS, score=score, scale=SURVEY_SCORES[-1]))
-        else:
-            self._soon(self._say(address, CLOSED))
-        return True
+        """A score pressed under the survey's question, kept and answered once; whether it was one."""
+        press = await take_press(
+            self._hub, self.name, press_id=incoming.message_id, pressed=incoming.choice, address=address
+        )
+        if press.reply is not None:
+            self._soon(self._say(address, press.reply, **press.values))
+        return press.taken
 
     async def _attachments(self, files: Sequence[FileRef], address: Address) -> tuple[Attachment, ...]:
         """Every file fetched within one deadline; those past `attachments.max_files` only
@@ -442,7 +426,7 @@ def _last_in_key(hashed: str) -> str:
 
 
 def _survey_payload(message_id: int, score: int) -> str:
-    return SURVEY_PREFIX + survey_value(message_id, score)
+    return PRESS_PREFIX + survey_value(message_id, score)
 
 
 def _kind(name: str) -> str:

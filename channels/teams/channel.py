@@ -49,7 +49,7 @@ from microsoft_agents.hosting.core import (
 from pydantic import ValidationError
 
 from channels.common.downloads import Named, capped_file, fetched_within
-from channels.common.survey_buttons import survey_choice
+from channels.common.survey_buttons import CLOSED, THANKS, survey_choice
 from channels.teams.activities import FileLink, Incoming, read_message
 from channels.teams.conversations import KeptReference, asker_key, pressed_key, reference_key
 from channels.teams.format import ADAPTIVE_CARD, survey_card, teams_parts
@@ -95,8 +95,6 @@ UNREACHABLE_STATUSES = (403, 404)
 """The Bot Connector's answer for a conversation the bot is no longer in (uninstalled, removed
 from the team or chat, the user left the tenant): "BotNotInConversationRoster", "ConversationNotFound"."""
 UNFETCHED = N_("{name} could not be fetched from Teams")
-THANKS = N_("Thank you for your rating: {score} of {scale}.")
-CLOSED = N_("This survey is closed.")
 NOT_YOURS = N_("Only the person this survey asked can answer it.")
 
 

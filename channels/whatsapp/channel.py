@@ -32,7 +32,7 @@ from aiohttp import web
 from channels.common.downloads import Named, fetched_within
 from channels.common.opt_out import OPT_IN_WORDS, OPT_OUT_WORDS, keyword
 from channels.common.reply_window import is_later_than, stamp
-from channels.common.survey_buttons import score_title, survey_choice, survey_value
+from channels.common.survey_buttons import PRESS_PREFIX, score_title, survey_value, take_press
 from channels.whatsapp.cloud import CloudRoute
 from channels.whatsapp.format import whatsapp_parts, whatsapp_text
 from channels.whatsapp.route import Choice, Incoming, Media, Report, Route, Template
@@ -47,7 +47,6 @@ from core.channel import (
     HubPort,
     Intake,
     Languages,
-    RatingResult,
     SentParts,
 )
 from core.invariants import present
@@ -66,12 +65,9 @@ MEDIA_DEADLINE_S = 10.0
 """All of a message's files must be fetched by then: the platform waits for our 200."""
 TEMPLATE_PARAMETER_CHARS = 900
 """The reply's share of a template's body, which WhatsApp caps at 1,024 characters in all."""
-SURVEY_PREFIX = "survey:"
 OPTED_OUT = N_("You won't get messages from us here any more. Send START if you change your mind.")
 OPTED_IN = N_("Welcome back: we'll answer you here again.")
 CHOOSE = N_("Choose a score")
-THANKS = N_("Thank you for your rating: {score} of {scale}.")
-CLOSED = N_("This survey is closed.")
 WHATSAPP_OPT_OUT = frozenset({"STOP", "STOPALL", "UNSUBSCRIBE"})
 """SMS's opt-out words that cannot mean anything else: "cancel", "end" or "quit" alone is, in a
 support chat, more often about an order than about the chat (no carrier imposes them here)."""
@@ -254,27 +250,13 @@ class WhatsAppChannel:
         return False
 
     async def _score(self, incoming: Incoming, address: Address) -> bool:
-        """A score picked from the survey's list; whether it was one (of a survey here)."""
-        pressed_row = incoming.choice or ""
-        choice = (
-            survey_choice(pressed_row.removeprefix(SURVEY_PREFIX)) if pressed_row.startswith(SURVEY_PREFIX) else None
+        """A score pressed under the survey's question, kept and answered once; whether it was one."""
+        press = await take_press(
+            self._hub, CHANNEL, press_id=incoming.message_id, pressed=incoming.choice, address=address
         )
-        if choice is None:
-            return False
-        message_id, score = choice
-        pressed = self._hub.values(CHANNEL)
-        key = "pressed:" + hashlib.sha256(incoming.message_id.encode()).hexdigest()[:40]
-        if await pressed.get(key) is not None:
-            return True  # a redelivery of a press already answered
-        result = await self._hub.rate(message_id, score=score, address=address)
-        if result is RatingResult.NOT_FOUND:
-            return False  # not a survey of this conversation: the title goes on as text
-        await pressed.put(key, str(message_id))  # only now: a press the hub could not keep comes again
-        if result is RatingResult.SAVED:
-            self._soon(self._say(address, THANKS, score=score, scale=SURVEY_SCORES[-1]))
-        else:
-            self._soon(self._say(address, CLOSED))
-        return True
+        if press.reply is not None:
+            self._soon(self._say(address, press.reply, **press.values))
+        return press.taken
 
     async def _attachments(self, media: Sequence[Media], address: Address) -> tuple[Attachment, ...]:
         """Every file fetched within one deadline; those past `attachments.max_files` only
@@ -306,7 +288,7 @@ class WhatsAppChannel:
 
 
 def _survey_choices(message_id: int) -> list[Choice]:
-    return [Choice(SURVEY_PREFIX + survey_value(message_id, score), score_title(score)) for score in SURVEY_SCORES]
+    return [Choice(PRESS_PREFIX + survey_value(message_id, score), score_title(score)) for score in SURVEY_SCORES]
 
 
 def _parameter(flat: str) -> str:
