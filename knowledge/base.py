@@ -19,10 +19,11 @@ from knowledge.archive_limits import DEFAULT_MAX_UNPACKED_BYTES
 from knowledge.embedding.batching import MicroBatcher
 from knowledge.embedding.embedder import Embedder
 from knowledge.embedding.recent_vectors import RecentVectors
-from knowledge.hits import Hit
+from knowledge.hits import Hit, ScoredSentence
 from knowledge.ingest.chunking import heading_text
 from knowledge.ingest.ingestor import Gate, Ingestor, IngestRequest, IngestSummary
 from knowledge.ingest.written import links
+from knowledge.passages import units
 from knowledge.search import fusion
 from knowledge.search.coverage import coverage, query_weights
 from knowledge.search.index import ChunkRecord, DenseStore, IndexSnapshot, LocalIndex
@@ -44,6 +45,11 @@ def _folder(path: Path | FolderSource) -> FolderSource:
     return path if isinstance(path, FolderSource) else FolderSource(path=path)
 
 
+UNIT_TEXTS = 16384
+"""Sentences (`knowledge.passages.units`) whose vectors are kept (24 MB at 384 dimensions): the
+chunks a help centre's questions land on come back again and again, so each is encoded once."""
+
+
 def _depth(k: int) -> int:
     """How many candidates each retriever contributes for `k` hits."""
     return max(4 * k, 30)
@@ -60,6 +66,25 @@ def _with_signals(hit: Hit, vector: np.ndarray, snapshot: IndexSnapshot, weights
         phrasing_relevance=snapshot.phrasing_relevance(hit.chunk_id, vector),
         coverage=coverage(weights, f"{heading}\n{hit.text}"),
     )
+
+
+def _unit_texts(hits: Sequence[Hit]) -> list[str]:
+    """The sentences of the hits' chunks, each once."""
+    return list(dict.fromkeys(text for hit in hits for text in units(hit.text)))
+
+
+def _with_sentences(hits: Sequence[Hit], vector: np.ndarray, vectors: Mapping[str, np.ndarray]) -> list[Hit]:
+    """Each hit with its sentences scored against the query (`Hit.sentences`)."""
+    out = []
+    for hit in hits:
+        texts = units(hit.text)
+        if not texts:
+            out.append(hit)
+            continue
+        scores = (np.stack([vectors[text] for text in texts]) @ vector).tolist()
+        scored = tuple(ScoredSentence(text, score) for text, score in zip(texts, scores, strict=True))
+        out.append(dataclasses.replace(hit, sentences=scored, sentence_relevance=max(scores)))
+    return out
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,6 +125,7 @@ class KnowledgeBase:
         self.local = local
         self.weights = weights
         self.recent = RecentVectors()
+        self.sentence_vectors = RecentVectors(UNIT_TEXTS)
         self.batcher: MicroBatcher[tuple[str, int | None], _Encoded] = MicroBatcher(
             self._encode_queries, size=lambda item: len(item[0]), max_batch=64, workers=query_workers
         )
@@ -250,22 +276,46 @@ class KnowledgeBase:
         query = self.corrected(query)
         encoded = await self.batcher.submit((query, k))
         if not encoded.snapshot.has_vectors:
-            return await asyncio.to_thread(self._rank, query, encoded, k, language)
-        return self._rank(query, encoded, k, language)
+            hits = await asyncio.to_thread(self._rank, query, encoded, k, language)
+        else:
+            hits = self._rank(query, encoded, k, language)
+        texts = _unit_texts(hits)
+        if not texts:
+            return hits
+        vectors = await self.sentence_vectors.aencode(texts, self._encode_sentences)
+        return _with_sentences(hits, encoded.vector, dict(zip(texts, vectors, strict=True)))
 
     def search_sync(self, query: str, k: int = 5, *, language: str | None = None) -> list[Hit]:
         if not query.strip():
             return []
         query = self.corrected(query)
         [encoded] = self._encode_queries([(query, k)])
-        return self._rank(query, encoded, k, language)
+        return self._scored_sync(self._rank(query, encoded, k, language), encoded.vector)
 
     def rank(self, query: str, vector: np.ndarray, k: int) -> list[Hit]:
         """What `search` returns, for a query encoded beforehand (evaluations and benchmarks
         encode many queries in one call) and so searched as written: no spelling correction.
         Synchronous: call it off the event loop."""
         self.refresh()
-        return self._rank(query, _Encoded(vector, self.local.snapshot, None), k)
+        return self._scored_sync(self._rank(query, _Encoded(vector, self.local.snapshot, None), k), vector)
+
+    def _scored_sync(self, hits: list[Hit], vector: np.ndarray) -> list[Hit]:
+        texts = _unit_texts(hits)
+        if not texts:
+            return hits
+        vectors = self.sentence_vectors.encode(texts, self._encode_sentences_sync)
+        return _with_sentences(hits, vector, dict(zip(texts, vectors, strict=True)))
+
+    async def _encode_sentences(self, texts: list[str]) -> np.ndarray:
+        """Sentences not scored lately, encoded in the search's next batch and kept."""
+        vectors = await self._in_next_batch(texts)
+        self.sentence_vectors.remember(texts, vectors)
+        return vectors
+
+    def _encode_sentences_sync(self, texts: list[str]) -> np.ndarray:
+        vectors = self.embedder.encode(texts, batch_size=QUERY_SUB_BATCH)
+        self.sentence_vectors.remember(texts, vectors)
+        return vectors
 
     def encode(self, texts: Sequence[str], *, batch_size: int | None = None) -> np.ndarray:
         """`texts`' vectors, unit length: those searched lately as the search encoded them, the

@@ -6,6 +6,15 @@ from dataclasses import dataclass
 
 
 @dataclass(frozen=True, slots=True)
+class ScoredSentence:
+    """One sentence, list item or table row of a hit's chunk (`knowledge.passages.units`) and
+    its cosine with the query."""
+
+    text: str
+    relevance: float
+
+
+@dataclass(frozen=True, slots=True)
 class Hit:
     chunk_id: str
     source: str
@@ -28,6 +37,10 @@ class Hit:
     phrasing_relevance: float | None = None
     """The query's best cosine with the chunk's own question lines (`knowledge.search.phrasings`);
     None when the chunk has none."""
+    sentence_relevance: float | None = None
+    """The query's best cosine with one of the chunk's sentences (`sentences`): a question is
+    one sentence, and the sentence that answers it is closer to it than the passage around it
+    is. None when not computed or the chunk has no sentence to score."""
     lexical_rank: int | None = None
     """The chunk's rank (1 = best) by BM25 among the candidates; None when BM25 did not find it."""
     url: str = ""
@@ -36,6 +49,9 @@ class Hit:
     coverage: float | None = None
     """The rarity-weighted share of the query's content words this chunk holds, heading included
     (`knowledge.search.coverage`); None when not computed."""
+    sentences: tuple[ScoredSentence, ...] = ()
+    """The chunk's sentences, list items and table rows, each with its cosine with the query (in
+    the chunk's order); empty when not computed."""
     language: str | None = None
     """The language its document is written in (ISO 639-1, `knowledge.ingest.languages`); None when
     nothing says (the help centre's default language, as the app sees it)."""

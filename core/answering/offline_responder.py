@@ -38,7 +38,7 @@ import logging
 import math
 import re
 from collections import Counter
-from collections.abc import Callable, Sequence, Set
+from collections.abc import Callable, Mapping, Sequence, Set
 from dataclasses import dataclass, replace
 
 from core.answering import quoted_tables
@@ -51,6 +51,7 @@ from core.quoting import literal
 from core.settings import AnswerSettings
 from core.turn_context import person_or_reach
 from knowledge.hits import Hit
+from knowledge.passages import paragraphs, pieces, row_text
 from knowledge.search.coverage import content_words
 from knowledge.search.phrasings import Floor
 from knowledge.search.spelling import common_english_words
@@ -76,12 +77,6 @@ MAX_QUOTE_CHARS = 1200
 MAX_ECHO_CHARS = 100
 """How much of a customer's question a reply repeats ("About “…”")."""
 
-_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[\"'(\[]?[A-Z0-9`*])")
-_LIST_ITEM = re.compile(r"^\s*([-*+]|\d+[.)])\s+(.*)$")
-_HEADING_LINE = re.compile(r"^\s*#{1,6}\s")
-_JSON_KEY = re.compile(r'"\w+"\s*:')
-_JSON_PAIR = re.compile(r'"(\w+)"\s*:\s*(?:"((?:[^"\\]|\\.)*)"|([-\d.]+|true|false))')
-_TABLE_LINE = re.compile(r"^\s*\|")
 _ASKS_NUMBER = re.compile(
     r"\bhow\s+(?:many|much|long|far|often|quickly|soon|fast|big|large)\b|"
     r"\b(?:price|cost|costs|fee|limit|maximum|minimum|max|min|number|size|version|percent|percentage)\b",
@@ -98,6 +93,10 @@ _PLACE = re.compile(r"\*\*[^*]+>[^*]+\*\*|\bhttps?://|\b[\w.-]+\.[a-z]{2,}/\w", 
 CAVEAT_MARGIN = 0.35
 """How much further from the question (passage cosine) than the answering passage a document may
 be for a word only it holds to be named as not covered ("It doesn't mention *mobile*")."""
+SENTENCE_MARGIN = 0.05
+"""A block whose sentence is within this cosine of the question's closest sentence is quoted
+though it shares no word with the question ("can I get my money back?" and "…you can cancel it
+for a full refund"), as one that shares enough words is."""
 FORM_BONUS = 0.25
 """What a block in the asked-for form adds to its share of the question's words."""
 
@@ -182,7 +181,7 @@ def _blocks(text: str, *, chunk: int, list_limit: int) -> list[_Block]:
             add(items)
         items.clear()
 
-    for kind, marker, paragraph in _paragraphs(text):
+    for kind, marker, paragraph in paragraphs(text):
         if kind == "table":
             flush()
             table = quoted_tables.parse(paragraph.split("\n"))
@@ -198,7 +197,7 @@ def _blocks(text: str, *, chunk: int, list_limit: int) -> list[_Block]:
             continue
         flush()
         if kind == "prose":
-            add([_Unit(piece, None) for piece in _pieces(paragraph)])
+            add([_Unit(piece, None) for piece in pieces(paragraph)])
     flush()
     return blocks
 
@@ -209,74 +208,6 @@ def _introduces(block: _Block) -> bool:
 
 def _ordered(marker: str | None) -> bool:
     return marker is not None and marker[:1].isdigit()
-
-
-def _paragraphs(text: str) -> list[tuple[str, str | None, str]]:
-    """("item", marker, text), ("prose", None, text), ("table", None, its lines) or
-    ("heading", None, text), in order. Hard-wrapped lines (converted PDFs, markdown paragraphs)
-    are joined; a table's lines are kept as lines."""
-    out: list[tuple[str, str | None, str]] = []
-    current: list[str] = []
-    kind: str | None = None
-    marker: str | None = None
-
-    def close() -> None:
-        nonlocal kind
-        if kind == "table":
-            out.append((kind, marker, "\n".join(current)))
-        elif kind is not None:
-            body = _clean(" ".join(current))
-            if body:
-                out.append((kind, marker, body))
-        current.clear()
-        kind = None
-
-    for raw in text.splitlines():
-        if _TABLE_LINE.match(raw):
-            if kind != "table":
-                close()
-                kind, marker = "table", None
-            current.append(raw)
-            continue
-        if kind == "table":
-            close()
-        if not raw.strip():
-            close()
-            continue
-        if _HEADING_LINE.match(raw):
-            close()
-            out.append(("heading", None, raw.strip("# ")))
-            continue
-        item = _LIST_ITEM.match(raw)
-        if item:
-            close()
-            kind, marker = "item", item.group(1)
-            current.append(item.group(2))
-            continue
-        if kind is None:
-            kind, marker = "prose", None
-        current.append(re.sub(r"^\s*>\s*", "", raw))
-    close()
-    return out
-
-
-def _pieces(paragraph: str) -> list[str]:
-    """Sentences; JSON (a converted .json file) by object, as `Key: value.` sentences."""
-    if len(_JSON_KEY.findall(paragraph)) >= 2:
-        return [tidy for part in re.split(r"\}\s*,?\s*\{", paragraph) if (tidy := _tidy_json(part))]
-    return [s.strip() for s in _SENTENCE_END.split(paragraph) if s.strip()]
-
-
-def _tidy_json(part: str) -> str:
-    pairs = [(key, text or number) for key, text, number in _JSON_PAIR.findall(part) if (text or number).strip()]
-    if not pairs:
-        return part.strip(" ,{}[]")
-    return " ".join(f"{key.replace('_', ' ').capitalize()}: {value.strip().rstrip('.')}." for key, value in pairs)
-
-
-def _clean(line: str) -> str:
-    line = line.replace("|", " ").strip()
-    return "" if set(line) <= set("-: ") else re.sub(r"\s{2,}", " ", line)
 
 
 def _chunk_order(hit: Hit) -> int:
@@ -414,16 +345,21 @@ class OfflineResponder:
         """The blocks that best answer the question, in document order, within the budget."""
         asked = content_words(question)
         given = quoted_tables.amounts(question)
-        blocks = [
-            b.narrowed(asked, given)
-            for b in _joined_tables(
-                [b for i, hit in enumerate(pool) for b in _blocks(hit.text, chunk=i, list_limit=MAX_LIST_ITEMS)],
-                sections=[hit.section for hit in pool],
-            )
-        ]
+        whole = _joined_tables(
+            [b for i, hit in enumerate(pool) for b in _blocks(hit.text, chunk=i, list_limit=MAX_LIST_ITEMS)],
+            sections=[hit.section for hit in pool],
+        )
+        said = {sentence.text: sentence.relevance for hit in pool for sentence in hit.sentences}
+        closeness = [_closeness(block, said) for block in whole]
+        blocks = [b.narrowed(asked, given) for b in whole]
         main = pool.index(best)
         if not blocks:
             return [_Block((_Unit(best.text.strip(), None),), main, 0)]
+        answer = [b for b in blocks if b.chunk == main]
+        if best.section.rstrip().endswith("?") and len(answer) <= self._settings.max_sentences:
+            # an FAQ's answer to the question it is headed by, written as one: quoted whole
+            # ("We do not hand out helmets." and, after it, where helmets are sold and for how much)
+            return answer
         words = [content_words(b.text) for b in blocks]
         frequency = Counter(w for ws in words for w in ws)
         weight = {w: math.log(1 + len(blocks) / n) for w, n in frequency.items()}
@@ -432,8 +368,9 @@ class OfflineResponder:
         form = _Form.of(question)
         # the section's own heading: the title is shared by every chunk and tells them not apart
         headings = [content_words(hit.section or hit.title) for hit in pool]
+        closest = max((c for c in closeness if c is not None), default=None)
         scored = []
-        for block, ws in zip(blocks, words, strict=True):
+        for block, ws, close in zip(blocks, words, closeness, strict=True):
             # a word in the section's heading half counts: under "How to reset your password"
             # the steps answer "how do I reset my password?" though they never say "reset"
             heading = headings[block.chunk]
@@ -441,20 +378,23 @@ class OfflineResponder:
             overlap = held / total if total else 0.0
             if overlap > 0 and form.fits(block):
                 overlap += FORM_BONUS
+            near = (
+                block.chunk == main and close is not None and closest is not None and close >= closest - SENTENCE_MARGIN
+            )
             # the chunk the decision rests on leads; position breaks ties toward the opening
-            score = overlap + match(pool[block.chunk]) + (0.1 if block.chunk == main else 0.0)
-            scored.append((overlap, score - 0.001 * block.position, block))
-        if max(overlap for overlap, _, _ in scored) <= 0:
+            score = overlap + (close or 0.0) + match(pool[block.chunk]) + (0.1 if block.chunk == main else 0.0)
+            scored.append((overlap, near, score - 0.001 * block.position, block))
+        if not any(overlap > 0 or near for overlap, near, _, _ in scored):
             # nothing shares a word: the opening of the best passage is its best summary
             keep = [b for b in blocks if b.chunk == main][: self._settings.max_sentences]
         else:
             keep, chars = [], 0
-            top = max(overlap for overlap, _, _ in scored)
-            for overlap, _, block in sorted(scored, key=lambda row: row[1], reverse=True):
+            top = max(overlap for overlap, _, _, _ in scored)
+            for overlap, near, _, block in sorted(scored, key=lambda row: row[2], reverse=True):
                 if len(keep) >= self._settings.max_sentences:
                     break
                 # BD-4031 is no answer to BD-4012; another section must be about as close
-                if overlap <= 0 or overlap < (0.5 if block.chunk == main else 0.9) * top:
+                if not near and (overlap <= 0 or overlap < (0.5 if block.chunk == main else 0.9) * top):
                     continue
                 if keep and chars + block.chars > MAX_QUOTE_CHARS:
                     continue
@@ -485,6 +425,15 @@ def _joined_tables(blocks: list[_Block], *, sections: Sequence[str]) -> list[_Bl
             joined = present(out[at].table, "the table of the earlier block with this header, a table block too,")
             out[at] = replace(out[at], table=quoted_tables.Table(joined.header, joined.rows + block.table.rows))
     return out
+
+
+def _closeness(block: _Block, said: Mapping[str, float]) -> float | None:
+    """The block's best sentence cosine with the question (`Hit.sentences`): its sentences, list
+    items and table rows as the search scored them; None when the search scored none of them."""
+    texts = [unit.text for unit in block.units]
+    if block.table is not None:
+        texts += [row_text(block.table.header, row) for row in block.table.rows]
+    return max((said[text] for text in texts if text in said), default=None)
 
 
 def _said(part: _Part) -> set[tuple[str, str]]:
@@ -551,7 +500,7 @@ def _section(part: _Part, *, several: bool, offer: bool) -> str:
 def _render(blocks: list[_Block]) -> str:
     """Blockquote lines, and tables as tables between them; a list keeps its markers, and a
     blank quote line separates a list from what surrounds it so markdown renders it as a list."""
-    pieces: list[str] = []
+    parts: list[str] = []
     lines: list[str] = []
     previous: _Block | None = None
     for block in blocks:
@@ -560,9 +509,9 @@ def _render(blocks: list[_Block]) -> str:
                 lines.append(">")
             lines.extend(f"> {unit.text}" for unit in block.units)
             if lines:
-                pieces.append("\n".join(lines))
+                parts.append("\n".join(lines))
                 lines = []
-            pieces.append(block.table.markdown())
+            parts.append(block.table.markdown())
             previous = None
             continue
         if previous is not None and (block.is_list or previous.is_list or block.chunk != previous.chunk):
@@ -570,8 +519,8 @@ def _render(blocks: list[_Block]) -> str:
         lines.extend(f"> {unit.marker} {unit.text}" if unit.marker else f"> {unit.text}" for unit in block.units)
         previous = block
     if lines:
-        pieces.append("\n".join(lines))
-    return "\n\n".join(pieces)
+        parts.append("\n".join(lines))
+    return "\n\n".join(parts)
 
 
 def _in_language(part: _Part) -> str:

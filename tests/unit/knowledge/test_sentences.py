@@ -1,0 +1,90 @@
+"""A hit's sentences scored against the question: the sentence that answers a question is
+closer to it than the passage around it, so it says which passage and which sentence answer
+(`knowledge.passages.units`, `Hit.sentences`)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from knowledge.base import KnowledgeBase
+from knowledge.passages import units
+
+CONTACT = """# Opening hours and contact
+
+Our Customer Service Centre at Norbridge Central station is open from 08:00 to 20:00 on
+weekdays and from 09:00 to 17:00 on Saturdays. It is closed on Sundays and bank holidays.
+You can buy folding helmets, top up a card or ask about your account there.
+
+Call our customer service line on 0345 600 1122. Lines are open from 08:00 to 20:00 every day.
+"""
+
+
+async def test_the_sentence_that_answers_scores_above_its_passage(kb: KnowledgeBase, tmp_path: Path) -> None:
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "contact.md").write_text(CONTACT, encoding="utf-8")
+    await kb.ingest([docs], trigger="test")
+
+    [hit] = await kb.search("what's the number to ring customer services", 1)
+
+    best = max(hit.sentences, key=lambda sentence: sentence.relevance)
+    assert best.text == "Call our customer service line on 0345 600 1122."
+    assert hit.sentence_relevance == pytest.approx(best.relevance)
+    assert hit.sentence_relevance is not None and hit.sentence_relevance > hit.relevance + 0.05
+    assert [sentence.text for sentence in hit.sentences] == list(units(hit.text))  # in the chunk's order
+
+
+async def test_a_chunks_sentences_go_through_the_model_once(
+    kb: KnowledgeBase, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "contact.md").write_text(CONTACT, encoding="utf-8")
+    await kb.ingest([docs], trigger="test")
+    calls: list[list[str]] = []
+    model = kb.embedder.encode
+
+    def counting(texts: Sequence[str], *, batch_size: int | None = None) -> np.ndarray:
+        calls.append(list(texts))
+        return model(texts, batch_size=batch_size)
+
+    monkeypatch.setattr(kb.embedder, "encode", counting)
+
+    first = await kb.search("are you open on sundays", 1)
+    second = await kb.search("is the station office open at the weekend", 1)
+    third = kb.search_sync("can I buy a helmet", 1)
+
+    sentences = list(units(first[0].text))
+    assert [sorted(call) for call in calls] == [
+        ["are you open on sundays"],
+        sorted(sentences),  # once, in the search's next batch
+        ["is the station office open at the weekend"],
+        ["can I buy a helmet"],
+    ]
+    assert [s.text for s in second[0].sentences] == [s.text for s in third[0].sentences] == sentences
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "# Prices\n\n| Plan | Price | Notes |\n|---|---|---|\n| Yearly | £99 | paid once |\n| Day pass | £5 | |\n",
+            ["Plan: Yearly; Price: £99; Notes: paid once", "Plan: Day pass; Price: £5"],
+        ),
+        (
+            "## Steps\n\nTo cancel:\n\n1. Open the app.\n2. Tap Account,\n   then Membership.\n\nExceptions:\n",
+            ["Open the app.", "Tap Account, then Membership."],
+        ),
+        (
+            "A hard-wrapped sentence from a converted\nPDF is one sentence. A second one follows here.",
+            ["A hard-wrapped sentence from a converted PDF is one sentence.", "A second one follows here."],
+        ),
+    ],
+    ids=["table rows as header: cell", "list items, headings and short lines left out", "wrapped lines joined"],
+)
+def test_units_are_sentences_items_and_rows(text: str, expected: list[str]) -> None:
+    assert list(units(text)) == expected
