@@ -40,7 +40,8 @@ class Hit:
     sentence_relevance: float | None = None
     """The query's best cosine with one of the chunk's sentences (`sentences`): a question is
     one sentence, and the sentence that answers it is closer to it than the passage around it
-    is. None when not computed or the chunk has no sentence to score."""
+    is. None when not computed, when the chunk has no sentence to score, or when it is headed by a
+    question (an FAQ entry: its heading is the question it answers, `heading_relevance`)."""
     lexical_rank: int | None = None
     """The chunk's rank (1 = best) by BM25 among the candidates; None when BM25 did not find it."""
     url: str = ""

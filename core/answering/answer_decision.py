@@ -57,9 +57,13 @@ WEIGHTS = Weights(bias=-0.97, match=12.11, coverage=1.39, bm25_agrees=0.51, gap=
 
 
 def match(hit: Hit) -> float:
-    """How well a hit matches the question: the best of the passage cosine, its heading's and
-    its question lines'."""
-    return max(r for r in (hit.relevance, hit.heading_relevance, hit.phrasing_relevance) if r is not None)
+    """How well a hit matches the question: the best of the passage cosine, its heading's, its
+    question lines' and its closest sentence's."""
+    return max(
+        r
+        for r in (hit.relevance, hit.heading_relevance, hit.phrasing_relevance, hit.sentence_relevance)
+        if r is not None
+    )
 
 
 @dataclass(frozen=True, slots=True)
