@@ -45,6 +45,7 @@ def main() -> int:
         bench_answers,
         bench_api,
         bench_big_corpus,
+        bench_centres,
         bench_cli_start,
         bench_copilot,
         bench_crawl,
@@ -59,7 +60,6 @@ def main() -> int:
         bench_replay,
         bench_retrieval,
         bench_scale_out,
-        bench_second_centre,
         bench_sentiment_languages,
         bench_traffic,
     )
@@ -78,8 +78,8 @@ def main() -> int:
     print(bench_answers.report(bench_answers.run(args.stackfaq)))
     section("answer or hand over against a plain cosine threshold (StackFAQ, HWU64, the sample)")
     print(bench_judgement.report(bench_judgement.run(args.stackfaq)))
-    section("a second help centre written for issue 55 (a bike-share scheme, 7 formats, 30 questions)")
-    print(bench_second_centre.report(bench_second_centre.run()))
+    section("help centres nobody tuned on (a bike-share scheme's, a council's bins; 7 formats, 30 questions each)")
+    print(bench_centres.report(bench_centres.run()))
     section("customers in other languages: the sample's questions in English, German and Spanish (offline)")
     print(bench_languages.report(bench_languages.run()))
     section("which action a message asks for, without an LLM (action phrasings, the sample's questions, Bitext)")
