@@ -13,7 +13,9 @@ import pytest
 from knowledge.base import KnowledgeBase
 from knowledge.passages import units
 
-CONTACT = """# Opening hours and contact
+CONTACT = """# Contact
+
+## Opening hours and contact
 
 Our Customer Service Centre at Norbridge Central station is open from 08:00 to 20:00 on
 weekdays and from 09:00 to 17:00 on Saturdays. It is closed on Sundays and bank holidays.
@@ -88,3 +90,36 @@ async def test_a_chunks_sentences_go_through_the_model_once(
 )
 def test_units_are_sentences_items_and_rows(text: str, expected: list[str]) -> None:
     assert list(units(text)) == expected
+
+
+async def test_an_faq_entry_and_a_whole_document_are_matched_without_their_sentences(
+    kb: KnowledgeBase, tmp_path: Path
+) -> None:
+    """An FAQ entry is headed by the question it answers, and a document without sections (a
+    forum thread) by what the whole of it answers: a sentence deep in either matches questions it
+    does not answer, so only a section's sentences count in `sentence_relevance`; all are scored."""
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "faq.md").write_text(
+        "# FAQ\n\n## Do I have to wear a helmet?\n\nA helmet is not required by law. Folding helmets are sold for £15.\n",
+        encoding="utf-8",
+    )
+    (docs / "thread.md").write_text(
+        "# Strikethrough with GitHub Markdown\n\nWrap the words in two tildes on each side, like ~~this~~.\n",
+        encoding="utf-8",
+    )
+    (docs / "contact.md").write_text(CONTACT, encoding="utf-8")
+    await kb.ingest([docs], trigger="test")
+
+    faq = (await kb.search("can I buy a helmet", 1))[0]
+    thread = (await kb.search("how do I strike through words", 1))[0]
+    contact = (await kb.search("what's the number to ring customer services", 1))[0]
+
+    assert (faq.section, thread.section, contact.section) == (
+        "Do I have to wear a helmet?",
+        "Strikethrough with GitHub Markdown",
+        "Opening hours and contact",
+    )
+    assert faq.sentences and thread.sentences
+    assert faq.sentence_relevance is None and thread.sentence_relevance is None
+    assert contact.sentence_relevance == max(s.relevance for s in contact.sentences)

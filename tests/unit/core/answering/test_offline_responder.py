@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from core.answering.answer_decision import match
@@ -15,7 +17,7 @@ from core.answering.offline_responder import (
 )
 from core.messages import Reply
 from core.settings import AnswerSettings
-from knowledge.hits import Hit
+from knowledge.hits import Hit, ScoredSentence
 
 RESET = "docs/reset-your-password.md"
 INTRO = "If you forgot your password, you can reset it yourself in a few minutes. You do not need to contact support."
@@ -459,3 +461,73 @@ def test_a_section_that_sends_the_customer_to_another_document_is_followed_there
 def test_a_document_that_is_not_named_is_not_quoted_beside_the_answer(responder: OfflineResponder) -> None:
     reply = responder.answer("How do I reset my password?", [*reset_hits(), elsewhere()])
     assert "points to" not in reply.text and {c.source for c in reply.citations} == {RESET}
+
+
+YEARLY = (
+    "Within 14 days of buying a yearly membership you can cancel it for a full refund, as long as you have "
+    "not taken a ride on it. After the first 14 days we refund the whole months left, minus an admin fee of £10.\n\n"
+    "Exceptions:\n\n"
+    "- No admin fee if you are moving away from Norbridge: send us a proof of your new address.\n"
+    "- A yearly membership bought at a discount in a promotion is not refunded after 14 days."
+)
+
+
+def test_the_sentence_closest_to_the_question_is_quoted_though_it_shares_no_word(
+    responder: OfflineResponder,
+) -> None:
+    # "annual" and "money back" are not the article's words; "moving" is, in an exception. The
+    # search scored each sentence against the question (Hit.sentences): the refund rule is closest.
+    sentences = (
+        ScoredSentence(
+            "Within 14 days of buying a yearly membership you can cancel it for a full refund, "
+            "as long as you have not taken a ride on it.",
+            0.61,
+        ),
+        ScoredSentence("After the first 14 days we refund the whole months left, minus an admin fee of £10.", 0.58),
+        ScoredSentence(
+            "No admin fee if you are moving away from Norbridge: send us a proof of your new address.", 0.41
+        ),
+        ScoredSentence("A yearly membership bought at a discount in a promotion is not refunded after 14 days.", 0.44),
+    )
+    found = dataclasses.replace(
+        hit(YEARLY, title="Refunds", section="Cancelling a yearly membership", relevance=0.55, heading=0.5),
+        sentences=sentences,
+        sentence_relevance=0.61,
+    )
+    question = "I bought the annual membership 5 days ago but I'm moving abroad, can I get my money back?"
+
+    reply = responder.answer(question, [found, elsewhere()])
+
+    assert "for a full refund" in reply.text
+    assert "minus an admin fee of £10" in reply.text  # within SENTENCE_MARGIN of the closest
+    assert reply.citations[0].section == "Cancelling a yearly membership"
+
+
+def test_without_scored_sentences_the_quote_goes_by_the_question_s_words(responder: OfflineResponder) -> None:
+    found = hit(YEARLY, title="Refunds", section="Cancelling a yearly membership", relevance=0.62, heading=0.5)
+
+    reply = responder.answer("I'm moving away, is there an admin fee?", [found, elsewhere()])
+
+    assert "moving away from Norbridge" in reply.text
+
+
+def test_an_faq_answer_is_quoted_whole(responder: OfflineResponder) -> None:
+    answer = (
+        "A helmet is not required by law, but we recommend one on every ride. We do not hand out helmets. "
+        "Folding helmets are sold at the Customer Service Centre for £15."
+    )
+    found = hit(answer, title="FAQ", section="Do I have to wear a helmet?", relevance=0.55, heading=0.64)
+
+    reply = responder.answer("Do you lend out helmets?", [found, elsewhere()])
+
+    assert "We do not hand out helmets." in reply.text
+    assert "Folding helmets are sold at the Customer Service Centre for £15." in reply.text
+    assert "A helmet is not required by law" in reply.text
+
+
+def test_a_sections_closest_sentence_counts_in_its_match() -> None:
+    found = dataclasses.replace(
+        hit("Call our line on 0345 600 1122.", relevance=0.43, heading=0.39), sentence_relevance=0.61
+    )
+
+    assert match(found) == pytest.approx(0.61)
