@@ -13,6 +13,7 @@ Inside, by job:
     conversion/  a file of another format (PDF, Word, slides, JSON…) as markdown
     web/         a help centre read from a website
     asking       whether a sentence asks something (what a message is searched for)
+    passages     a chunk's markdown as paragraphs, and as the sentences a hit is scored by
     evaluation   how well the index finds each question's expected document (`supporthub eval`)
     file_signatures, archive_limits  the checks ingest shares with customers' attachments
 """

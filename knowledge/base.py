@@ -69,25 +69,48 @@ def _with_signals(hit: Hit, vector: np.ndarray, snapshot: IndexSnapshot, weights
     )
 
 
-def _unit_texts(hits: Sequence[Hit]) -> list[str]:
-    """The sentences of the hits' chunks, each once."""
-    return list(dict.fromkeys(text for hit in hits for text in units(hit.text)))
+def _sentences_count(hit: Hit) -> bool:
+    """Whether the hit's closest sentence counts in its match: in a section of an article, yes.
+    An FAQ entry, headed by the question it answers, is matched by its heading, and a whole
+    document (a forum thread, an intent's page) by its title: a sentence deep in either matches
+    questions it does not answer (StackFAQ held out: 74.0 % of what it does not cover declined
+    without its threads' sentences, 72.5 % with them)."""
+    return not asks(hit.section) and hit.section not in ("", hit.title)
+
+
+def _to_score(hits: Sequence[Hit], *, lead: bool) -> list[str]:
+    """The sentences to score, each once: first (`lead` False) those of the hits whose sentences
+    count in their match; then (`lead`) those of the other chunks of the document that matches
+    best with them, which the quote is taken from. Only those: a sentence not yet seen costs an
+    encode, and most hits are neither."""
+    if lead:
+        best = max(hits, key=_best_cosine).source
+        chosen = [hit for hit in hits if hit.source == best and not hit.sentences]
+    else:
+        chosen = [hit for hit in hits if _sentences_count(hit)]
+    return list(dict.fromkeys(text for hit in chosen for text in units(hit.text)))
+
+
+def _best_cosine(hit: Hit) -> float:
+    return max(
+        r
+        for r in (hit.relevance, hit.heading_relevance, hit.phrasing_relevance, hit.sentence_relevance)
+        if r is not None
+    )
 
 
 def _with_sentences(hits: Sequence[Hit], vector: np.ndarray, vectors: Mapping[str, np.ndarray]) -> list[Hit]:
-    """Each hit with its sentences scored against the query (`Hit.sentences`)."""
+    """Each hit whose sentences are all in `vectors` with them scored against the query
+    (`Hit.sentences`); the others as they are."""
     out = []
     for hit in hits:
         texts = units(hit.text)
-        if not texts:
+        if hit.sentences or not texts or any(text not in vectors for text in texts):
             out.append(hit)
             continue
         scores = (np.stack([vectors[text] for text in texts]) @ vector).tolist()
         scored = tuple(ScoredSentence(text, score) for text, score in zip(texts, scores, strict=True))
-        # an FAQ entry, headed by the question it answers, is matched by its heading; a sentence
-        # deep in its answer matches questions it does not answer (StackFAQ held out: 74.0 % of
-        # what it does not cover declined with the heading alone, 64.8 % with its sentences too)
-        best = None if asks(hit.section) or hit.section in ('', hit.title) else max(scores)
+        best = max(scores) if _sentences_count(hit) else None
         out.append(dataclasses.replace(hit, sentences=scored, sentence_relevance=best))
     return out
 
@@ -284,11 +307,14 @@ class KnowledgeBase:
             hits = await asyncio.to_thread(self._rank, query, encoded, k, language)
         else:
             hits = self._rank(query, encoded, k, language)
-        texts = _unit_texts(hits)
-        if not texts:
+        if not hits:
             return hits
-        vectors = await self.sentence_vectors.aencode(texts, self._encode_sentences)
-        return _with_sentences(hits, encoded.vector, dict(zip(texts, vectors, strict=True)))
+        vectors: dict[str, np.ndarray] = {}
+        for lead in (False, True):
+            if texts := _to_score(hits, lead=lead):
+                vectors |= zip(texts, await self.sentence_vectors.aencode(texts, self._encode_sentences), strict=True)
+            hits = _with_sentences(hits, encoded.vector, vectors)
+        return hits
 
     def search_sync(self, query: str, k: int = 5, *, language: str | None = None) -> list[Hit]:
         if not query.strip():
@@ -305,11 +331,15 @@ class KnowledgeBase:
         return self._scored_sync(self._rank(query, _Encoded(vector, self.local.snapshot, None), k), vector)
 
     def _scored_sync(self, hits: list[Hit], vector: np.ndarray) -> list[Hit]:
-        texts = _unit_texts(hits)
-        if not texts:
+        """`search`'s sentence scoring, blocking."""
+        if not hits:
             return hits
-        vectors = self.sentence_vectors.encode(texts, self._encode_sentences_sync)
-        return _with_sentences(hits, vector, dict(zip(texts, vectors, strict=True)))
+        vectors: dict[str, np.ndarray] = {}
+        for lead in (False, True):
+            if texts := _to_score(hits, lead=lead):
+                vectors |= zip(texts, self.sentence_vectors.encode(texts, self._encode_sentences_sync), strict=True)
+            hits = _with_sentences(hits, vector, vectors)
+        return hits
 
     async def _encode_sentences(self, texts: list[str]) -> np.ndarray:
         """Sentences not scored lately, encoded in the search's next batch and kept."""
