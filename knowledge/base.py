@@ -78,40 +78,24 @@ def _sentences_count(hit: Hit) -> bool:
     return not asks(hit.section) and hit.section not in ("", hit.title)
 
 
-def _to_score(hits: Sequence[Hit], *, lead: bool) -> list[str]:
-    """The sentences to score, each once: first (`lead` False) those of the hits whose sentences
-    count in their match; then (`lead`) those of the other chunks of the document that matches
-    best with them, which the quote is taken from. Only those: a sentence not yet seen costs an
-    encode, and most hits are neither."""
-    if lead:
-        best = max(hits, key=_best_cosine).source
-        chosen = [hit for hit in hits if hit.source == best and not hit.sentences]
-    else:
-        chosen = [hit for hit in hits if _sentences_count(hit)]
-    return list(dict.fromkeys(text for hit in chosen for text in units(hit.text)))
-
-
-def _best_cosine(hit: Hit) -> float:
-    return max(
-        r
-        for r in (hit.relevance, hit.heading_relevance, hit.phrasing_relevance, hit.sentence_relevance)
-        if r is not None
-    )
+def _to_score(hits: Sequence[Hit]) -> list[str]:
+    """The sentences of the hits whose sentences count in their match, each once. Only those: a
+    sentence not yet seen costs an encode."""
+    return list(dict.fromkeys(text for hit in hits if _sentences_count(hit) for text in units(hit.text)))
 
 
 def _with_sentences(hits: Sequence[Hit], vector: np.ndarray, vectors: Mapping[str, np.ndarray]) -> list[Hit]:
-    """Each hit whose sentences are all in `vectors` with them scored against the query
-    (`Hit.sentences`); the others as they are."""
+    """Each hit whose sentences count in its match with them scored against the query
+    (`Hit.sentences`, `Hit.sentence_relevance`); the others as they are."""
     out = []
     for hit in hits:
         texts = units(hit.text)
-        if hit.sentences or not texts or any(text not in vectors for text in texts):
+        if not texts or not _sentences_count(hit):
             out.append(hit)
             continue
         scores = (np.stack([vectors[text] for text in texts]) @ vector).tolist()
         scored = tuple(ScoredSentence(text, score) for text, score in zip(texts, scores, strict=True))
-        best = max(scores) if _sentences_count(hit) else None
-        out.append(dataclasses.replace(hit, sentences=scored, sentence_relevance=best))
+        out.append(dataclasses.replace(hit, sentences=scored, sentence_relevance=max(scores)))
     return out
 
 
@@ -307,14 +291,10 @@ class KnowledgeBase:
             hits = await asyncio.to_thread(self._rank, query, encoded, k, language)
         else:
             hits = self._rank(query, encoded, k, language)
-        if not hits:
+        if not (texts := _to_score(hits)):
             return hits
-        vectors: dict[str, np.ndarray] = {}
-        for lead in (False, True):
-            if texts := _to_score(hits, lead=lead):
-                vectors |= zip(texts, await self.sentence_vectors.aencode(texts, self._encode_sentences), strict=True)
-            hits = _with_sentences(hits, encoded.vector, vectors)
-        return hits
+        vectors = await self.sentence_vectors.aencode(texts, self._encode_sentences)
+        return _with_sentences(hits, encoded.vector, dict(zip(texts, vectors, strict=True)))
 
     def search_sync(self, query: str, k: int = 5, *, language: str | None = None) -> list[Hit]:
         if not query.strip():
@@ -332,14 +312,10 @@ class KnowledgeBase:
 
     def _scored_sync(self, hits: list[Hit], vector: np.ndarray) -> list[Hit]:
         """`search`'s sentence scoring, blocking."""
-        if not hits:
+        if not (texts := _to_score(hits)):
             return hits
-        vectors: dict[str, np.ndarray] = {}
-        for lead in (False, True):
-            if texts := _to_score(hits, lead=lead):
-                vectors |= zip(texts, self.sentence_vectors.encode(texts, self._encode_sentences_sync), strict=True)
-            hits = _with_sentences(hits, vector, vectors)
-        return hits
+        vectors = self.sentence_vectors.encode(texts, self._encode_sentences_sync)
+        return _with_sentences(hits, vector, dict(zip(texts, vectors, strict=True)))
 
     async def _encode_sentences(self, texts: list[str]) -> np.ndarray:
         """Sentences not scored lately, encoded in the search's next batch and kept."""

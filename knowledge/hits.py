@@ -52,7 +52,7 @@ class Hit:
     (`knowledge.search.coverage`); None when not computed."""
     sentences: tuple[ScoredSentence, ...] = ()
     """The chunk's sentences, list items and table rows, each with its cosine with the query (in
-    the chunk's order); empty when not computed."""
+    the chunk's order); empty when not computed, as for `sentence_relevance`."""
     language: str | None = None
     """The language its document is written in (ISO 639-1, `knowledge.ingest.languages`); None when
     nothing says (the help centre's default language, as the app sees it)."""

@@ -97,7 +97,7 @@ async def test_an_faq_entry_and_a_whole_document_are_matched_without_their_sente
 ) -> None:
     """An FAQ entry is headed by the question it answers, and a document without sections (a
     forum thread) by what the whole of it answers: a sentence deep in either matches questions it
-    does not answer, so only a section's sentences count in `sentence_relevance`; all are scored."""
+    does not answer, so only a section's sentences are scored and count in its match."""
     docs = tmp_path / "docs"
     docs.mkdir()
     (docs / "faq.md").write_text(
@@ -120,6 +120,6 @@ async def test_an_faq_entry_and_a_whole_document_are_matched_without_their_sente
         "Strikethrough with GitHub Markdown",
         "Opening hours and contact",
     )
-    assert faq.sentences and thread.sentences
+    assert faq.sentences == thread.sentences == ()
     assert faq.sentence_relevance is None and thread.sentence_relevance is None
     assert contact.sentence_relevance == max(s.relevance for s in contact.sentences)
