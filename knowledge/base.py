@@ -79,9 +79,18 @@ def _sentences_count(hit: Hit) -> bool:
 
 
 def _to_score(hits: Sequence[Hit]) -> list[str]:
-    """The sentences of the hits whose sentences count in their match, each once. Only those: a
-    sentence not yet seen costs an encode."""
-    return list(dict.fromkeys(text for hit in hits if _sentences_count(hit) for text in units(hit.text)))
+    """The sentences of the hits whose sentences count in their match, each once, as encoded
+    (`_in_section`). Only those: a sentence not yet seen costs an encode."""
+    return list(
+        dict.fromkeys(_in_section(hit, text) for hit in hits if _sentences_count(hit) for text in units(hit.text))
+    )
+
+
+def _in_section(hit: Hit, sentence: str) -> str:
+    """A sentence as it is encoded: after its section's heading, which says what it is about
+    ("Import from a CSV file: For any other tool, export a CSV file…" is about importing, though
+    alone it reads as an answer to "can I export my data as CSV")."""
+    return f"{hit.section}: {sentence}"
 
 
 def _with_sentences(hits: Sequence[Hit], vector: np.ndarray, vectors: Mapping[str, np.ndarray]) -> list[Hit]:
@@ -93,7 +102,7 @@ def _with_sentences(hits: Sequence[Hit], vector: np.ndarray, vectors: Mapping[st
         if not texts or not _sentences_count(hit):
             out.append(hit)
             continue
-        scores = (np.stack([vectors[text] for text in texts]) @ vector).tolist()
+        scores = (np.stack([vectors[_in_section(hit, text)] for text in texts]) @ vector).tolist()
         scored = tuple(ScoredSentence(text, score) for text, score in zip(texts, scores, strict=True))
         out.append(dataclasses.replace(hit, sentences=scored, sentence_relevance=max(scores)))
     return out
