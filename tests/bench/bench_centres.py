@@ -312,7 +312,12 @@ def _report(out: dict[str, Any], *, replies: bool) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tests.bench.bench_centres", description=__doc__.splitlines()[0])
-    parser.add_argument("names", nargs="*", metavar="NAME", help=f"centres to run, of {', '.join(CENTRES)} (default: {', '.join(UNTUNED)})")
+    parser.add_argument(
+        "names",
+        nargs="*",
+        metavar="NAME",
+        help=f"centres to run, of {', '.join(CENTRES)} (default: {', '.join(UNTUNED)})",
+    )
     parser.add_argument("--dry-run", action="store_true", help="parse and check the files; ask the hub nothing")
     parser.add_argument("--replies", action="store_true", help="print each reply under its verdict")
     args = parser.parse_args(argv)
