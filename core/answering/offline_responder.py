@@ -27,7 +27,10 @@ table: its header and the rows and columns the question names (`core.answering.q
 A block in the form the question asks for scores more (`_Form`): a number for "how many",
 "how much", "how long" (the table's number column rather than its notes), the steps for "how do
 I", a place in the app ("**Settings > Billing**") or a link for "where".
-At most `answer.max_sentences` blocks, kept in document order; citations are the quoted chunks,
+A block whose sentence the search found closest to the question in meaning (`Hit.sentences`,
+within SENTENCE_MARGIN) is quoted though it shares no word with it ("can I get my money back?"
+and "…cancel it for a full refund"); an FAQ's answer under the question heading it, short
+enough, is quoted whole. At most `answer.max_sentences` blocks, kept in document order; citations are the quoted chunks,
 the best one first. Question words the quote lacks but another document's hit holds are what
 the answer does not cover: the reply says so ("it doesn't mention …") and offers a person.
 """
