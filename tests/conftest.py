@@ -10,12 +10,13 @@ import socket
 from collections.abc import AsyncIterator, Callable, Iterator
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import aiohttp.web_app
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from channels.discord.stand_in import FakeDiscord
 from channels.slack.stand_in import FakeSlack
 from channels.telegram.stand_in import FakeBotApi
 from channels.twilio.stand_in import FakeTwilio
@@ -34,6 +35,9 @@ from tests.fakes.dovecot import Dovecot, require_dovecot
 from tests.fakes.openai_server import FakeOpenAI
 from tests.schema_templates import SchemaTemplates
 from tests.suite_habits import pytest_collection_modifyitems, pytest_terminal_summary  # noqa: F401 — hooks
+
+if TYPE_CHECKING:
+    from channels.teams.stand_in import FakeTeams
 
 pytest_plugins = ["pytester"]  # tests/unit/test_suite_habits.py runs pytest on samples
 os.environ.setdefault("SUPPORTHUB_KNOWLEDGE__REHEARSAL_GATE", "off")
@@ -236,6 +240,27 @@ def make_settings(indexed_data_dir: Path, tmp_path: Path, schema_templates: Sche
         return Settings(**values)
 
     return make
+
+
+@pytest.fixture
+async def discord_fake() -> AsyncIterator[FakeDiscord]:
+    """A fake of Discord's gateway and HTTP API on 127.0.0.1."""
+    fake = FakeDiscord()
+    await fake.start()
+    yield fake
+    await fake.stop()
+
+
+@pytest.fixture
+async def teams() -> AsyncIterator[FakeTeams]:
+    """A fake of Microsoft's sign-in, signing keys and Bot Connector API on 127.0.0.1 (imported
+    here: it needs the teams extra's PyJWT and cryptography)."""
+    from channels.teams.stand_in import FakeTeams
+
+    fake = FakeTeams()
+    await fake.start()
+    yield fake
+    await fake.stop()
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -40,14 +40,6 @@ ASK_FOR_PERSON = "I want to talk to a human please"
 APP_KEY = Ed25519PrivateKey.generate()
 PUBLIC_KEY = APP_KEY.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw).hex()
 OTHER_MEMBER = "1200000000000000002"
-
-
-@pytest.fixture
-async def discord_fake() -> AsyncIterator[FakeDiscord]:
-    fake = FakeDiscord()
-    await fake.start()
-    yield fake
-    await fake.stop()
 
 
 def discord_settings(fake: FakeDiscord) -> DiscordSettings:

@@ -128,22 +128,6 @@ async def messaging() -> AsyncIterator[FakeMessaging]:
     await fake.stop()
 
 
-@pytest.fixture
-async def discord_fake() -> AsyncIterator[FakeDiscord]:
-    fake = FakeDiscord()
-    await fake.start()
-    yield fake
-    await fake.stop()
-
-
-@pytest.fixture
-async def teams() -> AsyncIterator[FakeTeams]:
-    fake = FakeTeams()
-    await fake.start()
-    yield fake
-    await fake.stop()
-
-
 @pytest.fixture(params=["cloud", "twilio"], ids=["whatsapp-cloud", "whatsapp-twilio"])
 async def hub(
     request: pytest.FixtureRequest,

@@ -5,7 +5,7 @@ local fake of Teams' side (`channels.teams.stand_in`)."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -44,14 +44,6 @@ from tests.settle import settled, until
 TOKEN = "dashboard-token-of-the-lead"
 BEARER = {"Authorization": f"Bearer {TOKEN}"}
 ASK_FOR_PERSON = "I want to talk to a human please"
-
-
-@pytest.fixture
-async def teams() -> AsyncIterator[FakeTeams]:
-    fake = FakeTeams()
-    await fake.start()
-    yield fake
-    await fake.stop()
 
 
 def teams_settings(fake: FakeTeams, **more: Any) -> TeamsSettings:

@@ -4,24 +4,13 @@ Entra's error without printing it: the lines docs/channels/teams.md shows."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from pathlib import Path
-
-import pytest
 
 from channels.teams.stand_in import APP_ID, APP_PASSWORD, TENANT_ID, FakeTeams
 from tests.integration.test_doctor import assert_no_secret, doctor, migrated  # noqa: F401 — the fixture
 
 TEAMS_OK = f"app {APP_ID} (tenant {TENANT_ID}): a Bot Connector token issued, Teams' signing keys read"
 """The OK line's detail as docs/channels/teams.md shows it (the fake's app and tenant)."""
-
-
-@pytest.fixture
-async def teams() -> AsyncIterator[FakeTeams]:
-    fake = FakeTeams()
-    await fake.start()
-    yield fake
-    await fake.stop()
 
 
 def teams_env(teams: FakeTeams, *, password: str = APP_PASSWORD) -> dict[str, str]:

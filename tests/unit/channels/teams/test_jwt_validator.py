@@ -5,7 +5,6 @@ the Teams fake's OpenID metadata, as they come from login.botframework.com."""
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator
 from typing import Any
 
 import jwt
@@ -13,14 +12,6 @@ import pytest
 
 from channels.teams.jwt_validator import BotFrameworkTokens, KeysUnavailable, TokenRejected
 from channels.teams.stand_in import APP_ID, ISSUER, KEY_ID, FakeTeams
-
-
-@pytest.fixture
-async def teams() -> AsyncIterator[FakeTeams]:
-    fake = FakeTeams()
-    await fake.start()
-    yield fake
-    await fake.stop()
 
 
 class Clock:

@@ -4,10 +4,7 @@ and a download link's for a wrong `tempauth`."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import aiohttp
-import pytest
 
 from channels.teams.stand_in import (
     APP_ID,
@@ -17,14 +14,6 @@ from channels.teams.stand_in import (
     TENANT_ID,
     FakeTeams,
 )
-
-
-@pytest.fixture
-async def teams() -> AsyncIterator[FakeTeams]:
-    fake = FakeTeams()
-    await fake.start()
-    yield fake
-    await fake.stop()
 
 
 async def token(teams: FakeTeams, *, tenant: str = TENANT_ID, client_id: str = APP_ID) -> tuple[int, dict[str, object]]:

@@ -12,7 +12,7 @@ import os
 import re
 import textwrap
 import tomllib
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -96,14 +96,6 @@ def test_the_messaging_endpoint_and_the_manifest_are_the_channels() -> None:
     (bot,) = json.loads("{" + manifest + "}")["bots"]
     assert bot["botId"] == APP_ID and bot["supportsFiles"] is True
     assert set(bot["scopes"]) == {"personal", "team", "groupChat"}
-
-
-@pytest.fixture
-async def teams() -> AsyncIterator[FakeTeams]:
-    fake = FakeTeams()
-    await fake.start()
-    yield fake
-    await fake.stop()
 
 
 async def test_the_doctor_lines_on_the_page_are_what_check_says(teams: FakeTeams) -> None:

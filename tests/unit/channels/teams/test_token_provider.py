@@ -5,7 +5,6 @@ by Entra's error without the secret."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 
 import pytest
 from microsoft_agents.hosting.core import AgentAuthConfiguration
@@ -15,14 +14,6 @@ from channels.teams.token_provider import ClientCredentialsTokens, TokenRefused
 from tests.ports import free_port
 
 SCOPES = [BOT_CONNECTOR_SCOPE]
-
-
-@pytest.fixture
-async def teams() -> AsyncIterator[FakeTeams]:
-    fake = FakeTeams()
-    await fake.start()
-    yield fake
-    await fake.stop()
 
 
 class Clock:
