@@ -9,7 +9,7 @@ import os
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from functools import partial
+from functools import lru_cache, partial
 from pathlib import Path
 
 import numpy as np
@@ -75,7 +75,13 @@ def _sentences_count(hit: Hit) -> bool:
     document (a forum thread, an intent's page) by its title: a sentence deep in either matches
     questions it does not answer (StackFAQ held out: 74.0 % of what it does not cover declined
     without its threads' sentences, 72.5 % with them)."""
-    return not asks(hit.section) and hit.section not in ("", hit.title)
+    return hit.section not in ("", hit.title) and not _asks(hit.section)
+
+
+@lru_cache(maxsize=4096)
+def _asks(heading: str) -> bool:
+    """`asks`, kept per heading: the same sections come back search after search."""
+    return asks(heading)
 
 
 def _to_score(hits: Sequence[Hit]) -> list[str]:
@@ -357,10 +363,11 @@ class KnowledgeBase:
         None is only encoded (`aencode`)."""
         texts = [query for query, _ in queries]
         vectors = self.embedder.encode(texts, batch_size=QUERY_SUB_BATCH)
-        self.recent.remember(texts, vectors)
+        searched = [i for i, (_, k) in enumerate(queries) if k is not None]
+        # the questions searched, for the matcher: not a section's sentences, which would push them out
+        self.recent.remember([texts[i] for i in searched], vectors[searched])
         self.refresh()
         snapshot = self.local.snapshot
-        searched = [i for i, (_, k) in enumerate(queries) if k is not None]
         if not snapshot.has_vectors or not searched:
             return [_Encoded(vector, snapshot, None) for vector in vectors]
         dense = iter(snapshot.search_dense_many(vectors[searched], [_depth(k) for _, k in queries if k is not None]))
