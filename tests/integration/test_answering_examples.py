@@ -53,6 +53,12 @@ async def test_two_questions_get_a_section_each_with_their_own_sources(client: A
     assert "About “how do I cancel my subscription?”" in reply["text"]
 
 
+async def test_a_sentence_is_read_under_its_section_heading(client: AppClient) -> None:
+    # the onboarding guide's "Import from a CSV file" says "export a CSV file": about importing
+    reply = (await ask(client, "Can I export my data as CSV", contact="csv"))["reply"]
+    assert sources(reply)[0] == "exporting-your-data.md" and "onboarding-guide.docx" not in sources(reply), reply
+
+
 async def test_a_question_after_another_stands_alone_and_an_uncovered_one_is_named(client: AppClient) -> None:
     reply = (await ask(client, "hi, I'm Dana. is our data encryptd? and can i pay by paypal", contact="dana2"))["reply"]
     assert set(sources(reply)) == {"security.md"} and "AES-256" in reply["text"], reply
