@@ -8,7 +8,8 @@ The app holds one `knowledge.base.KnowledgeBase` and sees search results as `kno
 Inside, by job:
     search/      the index and how it is searched (dense and lexical, fused, with coverage,
                  spelling, a passage's own questions, the shared index version)
-    embedding/   texts into vectors: the offline model, ONNX Runtime, batching, recent vectors
+    embedding/   texts into vectors: the offline model, ONNX Runtime, batching, encodes begun
+                 early (prepared), recent vectors
     ingest/      files, website pages, pushed articles and written answers into indexed chunks
     conversion/  a file of another format (PDF, Word, slides, JSON…) as markdown
     web/         a help centre read from a website

@@ -19,6 +19,7 @@ from knowledge.archive_limits import DEFAULT_MAX_UNPACKED_BYTES
 from knowledge.asking import asks
 from knowledge.embedding.batching import MicroBatcher
 from knowledge.embedding.embedder import Embedder
+from knowledge.embedding.prepared import Prepared
 from knowledge.embedding.recent_vectors import RecentVectors
 from knowledge.hits import Hit, ScoredSentence
 from knowledge.ingest.chunking import heading_text
@@ -156,6 +157,7 @@ class KnowledgeBase:
         self.batcher: MicroBatcher[tuple[str, int | None], _Encoded] = MicroBatcher(
             self._encode_queries, size=lambda item: len(item[0]), max_batch=64, workers=query_workers
         )
+        self.prepared: Prepared[tuple[str, int], tuple[str, _Encoded]] = Prepared()
         self.ingestor = Ingestor(
             embedder=embedder,
             dense=dense,
@@ -300,8 +302,11 @@ class KnowledgeBase:
             return []
         if self._follower is not None:
             self._follower.poke()
-        query = self.corrected(query)
-        encoded = await self.batcher.submit((query, k))
+        if (started := self.prepared.take((query, k))) is not None:
+            query, encoded = await started
+        else:
+            query = self.corrected(query)
+            encoded = await self.batcher.submit((query, k))
         if not encoded.snapshot.has_vectors:
             hits = await asyncio.to_thread(self._rank, query, encoded, k, language)
         else:
@@ -310,6 +315,17 @@ class KnowledgeBase:
             return hits
         vectors = await self.sentence_vectors.aencode(texts, self._encode_sentences)
         return _with_sentences(hits, encoded.vector, dict(zip(texts, vectors, strict=True)))
+
+    def prepare(self, query: str, k: int = 5) -> None:
+        """Start encoding `query` for a `search(query, k)` to come (`knowledge.embedding.prepared`):
+        called from the event loop as a message arrives, the encode runs while the message is
+        stored and read."""
+        if query.strip():
+            self.prepared.start((query, k), self._corrected_and_encoded(query, k))
+
+    async def _corrected_and_encoded(self, query: str, k: int) -> tuple[str, _Encoded]:
+        corrected = self.corrected(query)
+        return corrected, await self.batcher.submit((corrected, k))
 
     def search_sync(self, query: str, k: int = 5, *, language: str | None = None) -> list[Hit]:
         if not query.strip():

@@ -48,6 +48,10 @@ class Answerer(Protocol):
 
     async def search(self, query: str, k: int) -> list[Hit]: ...
 
+    def prepare(self, text: str) -> None:
+        """Start the work a turn for a message of `text` will likely need, as the message arrives."""
+        ...
+
     async def respond(self, context: TurnContext, *, stream: StreamSink | None = None) -> AgentOutcome: ...
 
 
@@ -80,6 +84,17 @@ class Agent:
 
     async def search(self, query: str, k: int) -> list[Hit]:
         return await self._knowledge.search(query, k)
+
+    def prepare(self, text: str) -> None:
+        """Start encoding the questions `respond` will search for a message of `text`
+        (`knowledge.embedding.prepared`): the encode runs on the other core while the message
+        is stored and its turn read. Not for a question about what the customer told us, which
+        is answered from memory; a turn that searches nothing after all (a person has the
+        conversation, an action waits for an answer) leaves the encode unused."""
+        if recall_key(text) is not None:
+            return
+        for query in dict.fromkeys(query for options in readings(text) for query in options):
+            self._knowledge.prepare(query, self._settings.top_k)
 
     async def respond(self, context: TurnContext, *, stream: StreamSink | None = None) -> AgentOutcome:
         if self._actions is not None and context.pending is not None:  # the customer answers an action's question

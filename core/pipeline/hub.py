@@ -50,7 +50,7 @@ from core.pipeline.pulse import Pulse
 from core.pipeline.staffing import Staffing
 from core.pipeline.storage import Storage
 from core.pipeline.sweeper import Sweeper
-from core.pipeline.turn_runner import TakenTurn, TurnRunner
+from core.pipeline.turn_runner import READ_CHARS, TakenTurn, TurnRunner
 from core.pipeline.turn_transactions import FinishedTurn, TurnResult
 from core.rate_limits import RateLimits
 from core.settings import Settings
@@ -143,6 +143,7 @@ class Hub:
         with bound_ids(channel=message.address.channel):
             if message.address.channel not in self._channels:
                 raise ValueError(f"channel {message.address.channel!r} is not enabled")
+            self._agent.prepare(message.text[:READ_CHARS])  # encoded while it is stored and its turn read
             if self._shared:
                 receipt, first_in_line = await self._storage.inbox.save_in_line(message, lease=ANSWER_LEASE)
             else:

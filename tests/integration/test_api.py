@@ -13,7 +13,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError
 
 from channels.api.settings import ApiSettings
-from core.cli.server import create_app
+from core.cli.server import RUNTIME, create_app
 from core.settings import Settings
 from tests.app_client import AppClient
 from tests.fakes.dense_store import LoopGuardedDenseStore
@@ -198,3 +198,23 @@ async def test_a_crafted_contact_and_id_cannot_collide_with_another_contacts_mes
     other = await ask(client, "Which wine goes with salmon?", contact="victim:x", id="y")
     assert other["conversation_id"] != victim["conversation_id"]
     assert other["reply"]["handoff"] is True  # its own answer, not the victim's
+
+
+async def test_each_reading_of_a_question_is_searched_on_the_encode_begun_as_it_arrived(
+    client: AppClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The encode starts as the message arrives (`Agent.prepare`) with what the turn will search:
+    here the question alone and with the sentence before it, both taken, none encoded twice."""
+    prepared = client.app[RUNTIME].knowledge.prepared
+    take, taken = prepared.take, []
+
+    def recorded(key: tuple[str, int]) -> Any:
+        found = take(key)
+        taken.append((key[0], found is not None))
+        return found
+
+    monkeypatch.setattr(prepared, "take", recorded)
+    answer = await ask(client, "I changed my email address. How do I sign in now?")
+    assert answer["reply"]["text"]
+    assert sorted(taken) == [("How do I sign in now?", True), ("I changed my email address. How do I sign in now?", True)]
+    assert len(prepared) == 0

@@ -17,7 +17,7 @@ from core.answering.sentiment import SentimentAnalyzer
 from core.messages import Address, Author, InboundMessage, Reply
 from core.pipeline.hub import ANSWER_ATTEMPTS, SORRY, Hub
 from core.pipeline.storage import Storage
-from core.pipeline.turn_runner import TurnRunner
+from core.pipeline.turn_runner import READ_CHARS, TurnRunner
 from core.rate_limits import RateLimits
 from core.settings import OutboxSettings, Settings
 from core.streaming import StreamSink
@@ -37,6 +37,7 @@ class ScriptedAgent:
     def __init__(self, *, fail: bool = False) -> None:
         self.fail = fail
         self.calls = 0
+        self.prepared: list[str] = []
 
     async def respond(self, context: TurnContext, *, stream: StreamSink | None = None) -> AgentOutcome:
         self.calls += 1
@@ -46,6 +47,9 @@ class ScriptedAgent:
 
     async def search(self, query: str, k: int) -> list[Hit]:
         return []
+
+    def prepare(self, text: str) -> None:
+        self.prepared.append(text)
 
 
 def hub_for(storage: Storage, agent: ScriptedAgent, channel: FlakyChannel, settings: Settings) -> Hub:
@@ -67,6 +71,21 @@ async def delivered(channel: FlakyChannel, count: int) -> None:
     async with asyncio.timeout(20):
         while len(channel.delivered) < count:
             await asyncio.sleep(0.01)
+
+
+async def test_the_agent_starts_on_a_message_as_it_arrives_with_the_text_its_turn_reads(storage: Storage) -> None:
+    """The question's encode runs while the message is stored and its turn read
+    (`Agent.prepare`): it is asked for when the hub receives the message, before any turn."""
+    channel, agent = FlakyChannel(), ScriptedAgent()
+    hub = hub_for(storage, agent, channel, Settings())
+    long = "How do I export my data? " + "x" * READ_CHARS
+    await hub.receive(InboundMessage(Address("flaky", "erin"), "q1", "erin", "How do I export my data?"))
+    await hub.receive(InboundMessage(Address("flaky", "erin"), "q2", "erin", long))
+    assert agent.prepared == ["How do I export my data?", long[:READ_CHARS]]
+    assert agent.calls < 2  # asked for before the turns that use it
+    await delivered(channel, 2)
+    await hub.stop()
+    assert agent.calls == 2
 
 
 async def test_repeated_failures_end_in_an_apology_that_says_where_to_write_and_keeps_the_conversation(
