@@ -66,6 +66,7 @@ core.pipeline: hub (the port channels call; one message's turn), conversation_wo
     beat on every change, for what shows conversations live), staffing (whether a person can
     come: a Slack desk, or the inbox with someone on the staff).
 core.ops: runtime (wiring), leadership, scheduler, reindex_process (a re-index in a child process),
+    glibc_malloc (serve's allocator: fewer arenas, freed memory handed back),
     metrics_endpoint + metrics_snapshot, logs, readiness, privacy, access (who may open /admin:
     staff sessions and the admin token), passwords (argon2),
     client_address, request_guards.

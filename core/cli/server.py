@@ -3,6 +3,7 @@ opened and closed in `cleanup_ctx`."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 
@@ -14,6 +15,7 @@ from core.admin.views.knowledge_api import KnowledgeApi
 from core.log_context import request_ids
 from core.ops.access import AdminAccess
 from core.ops.client_address import forwarded_client
+from core.ops.glibc_malloc import trim_freed_memory
 from core.ops.leadership import Leadership
 from core.ops.metrics_endpoint import install_metrics
 from core.ops.readiness import ReadinessLog, check
@@ -70,6 +72,7 @@ def create_app(settings: Settings) -> web.Application:
             await leadership.start()
             app[RUNTIME] = runtime
             app[LEADERSHIP] = leadership
+            trimming = asyncio.create_task(trim_freed_memory(lambda: runtime.hub.pulse.beats), name="trim-memory")
             try:
                 log.info(
                     "supporthub ready: channels %s, %d knowledge chunks",
@@ -78,6 +81,7 @@ def create_app(settings: Settings) -> web.Application:
                 )
                 yield
             finally:
+                trimming.cancel()
                 await leadership.stop()
 
     app.cleanup_ctx.append(runtime_ctx)
