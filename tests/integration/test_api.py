@@ -216,5 +216,8 @@ async def test_each_reading_of_a_question_is_searched_on_the_encode_begun_as_it_
     monkeypatch.setattr(prepared, "take", recorded)
     answer = await ask(client, "I changed my email address. How do I sign in now?")
     assert answer["reply"]["text"]
-    assert sorted(taken) == [("How do I sign in now?", True), ("I changed my email address. How do I sign in now?", True)]
+    assert sorted(taken) == [
+        ("How do I sign in now?", True),
+        ("I changed my email address. How do I sign in now?", True),
+    ]
     assert len(prepared) == 0

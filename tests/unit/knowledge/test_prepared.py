@@ -29,9 +29,8 @@ async def test_a_prepared_question_is_searched_on_its_one_encode(kb: KnowledgeBa
         (h.chunk_id, round(h.relevance, 6)) for h in unprepared
     ]
 
-async def test_a_question_prepared_for_another_depth_is_encoded_for_its_own(
-    kb: KnowledgeBase, tmp_path: Path
-) -> None:
+
+async def test_a_question_prepared_for_another_depth_is_encoded_for_its_own(kb: KnowledgeBase, tmp_path: Path) -> None:
     await kb.ingest([write_corpus(tmp_path)], trigger="test")
     kb.prepare("is my data encrypted?", 5)
     hits = await kb.search("is my data encrypted?", 2)
@@ -53,7 +52,7 @@ async def test_work_nobody_took_is_dropped_oldest_first_and_cancelled() -> None:
     second, third = started.take("second"), started.take("third")
     assert second is not None and third is not None
     gate.set()
-    assert await asyncio.gather(second, third) == ["second", "third"]
+    assert [await second, await third] == ["second", "third"]
 
 
 async def test_a_key_started_twice_runs_its_work_once() -> None:
