@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncIterator
+from contextlib import suppress
 
 from aiohttp import web
 from aiohttp.typedefs import Middleware
@@ -82,6 +83,8 @@ def create_app(settings: Settings) -> web.Application:
                 yield
             finally:
                 trimming.cancel()
+                with suppress(asyncio.CancelledError):
+                    await trimming
                 await leadership.stop()
 
     app.cleanup_ctx.append(runtime_ctx)

@@ -143,7 +143,10 @@ class Hub:
         with bound_ids(channel=message.address.channel):
             if message.address.channel not in self._channels:
                 raise ValueError(f"channel {message.address.channel!r} is not enabled")
-            self._agent.prepare(message.text[:READ_CHARS])  # encoded while it is stored and its turn read
+            try:  # the question encoded while the message is stored and its turn read
+                self._agent.prepare(message.text[:READ_CHARS])
+            except Exception:  # a head start only: the message is stored and answered regardless
+                log.exception("hub: starting on message %s's question failed", message.external_id)
             if self._shared:
                 receipt, first_in_line = await self._storage.inbox.save_in_line(message, lease=ANSWER_LEASE)
             else:

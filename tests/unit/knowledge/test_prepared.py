@@ -41,8 +41,10 @@ async def test_a_question_prepared_for_another_depth_is_encoded_for_its_own(kb: 
 async def test_work_nobody_took_is_dropped_oldest_first_and_cancelled() -> None:
     started: Prepared[str, str] = Prepared(limit=2)
     gate = asyncio.Event()
+    began: list[str] = []
 
     async def work(name: str) -> str:
+        began.append(name)
         await gate.wait()
         return name
 
@@ -53,6 +55,52 @@ async def test_work_nobody_took_is_dropped_oldest_first_and_cancelled() -> None:
     assert second is not None and third is not None
     gate.set()
     assert [await second, await third] == ["second", "third"]
+    assert began == ["second", "third"]  # the dropped work never ran
+
+
+async def test_work_older_than_its_turn_could_be_is_not_handed_out() -> None:
+    started: Prepared[str, str] = Prepared(fresh_s=0.05)
+    finished = asyncio.Event()
+
+    async def work() -> str:
+        finished.set()
+        return "encoded against the index of its time"
+
+    started.start("how do I reset my password?", work())
+    await finished.wait()
+    await asyncio.sleep(0.1)
+    assert started.take("how do I reset my password?") is None
+
+
+async def test_finished_work_is_replaced_not_reused_by_a_later_message() -> None:
+    started: Prepared[str, int] = Prepared()
+    runs = 0
+
+    async def work() -> int:
+        nonlocal runs
+        runs += 1
+        return runs
+
+    started.start("thanks", work())
+    async with asyncio.timeout(30):
+        while runs < 1:
+            await asyncio.sleep(0)
+    started.start("thanks", work())  # a later message of the same words
+    task = started.take("thanks")
+    assert task is not None and await task == 2
+
+
+async def test_failed_work_is_left_for_the_search_to_do_itself() -> None:
+    started: Prepared[str, str] = Prepared()
+    failing = asyncio.Event()
+
+    async def work() -> str:
+        failing.set()
+        raise RuntimeError("the encoder failed")
+
+    started.start("q", work())
+    await failing.wait()  # by now the work has raised
+    assert started.take("q") is None
 
 
 async def test_a_key_started_twice_runs_its_work_once() -> None:

@@ -82,10 +82,24 @@ async def test_the_agent_starts_on_a_message_as_it_arrives_with_the_text_its_tur
     await hub.receive(InboundMessage(Address("flaky", "erin"), "q1", "erin", "How do I export my data?"))
     await hub.receive(InboundMessage(Address("flaky", "erin"), "q2", "erin", long))
     assert agent.prepared == ["How do I export my data?", long[:READ_CHARS]]
-    assert agent.calls < 2  # asked for before the turns that use it
     await delivered(channel, 2)
     await hub.stop()
     assert agent.calls == 2
+
+
+class FailingToPrepare(ScriptedAgent):
+    def prepare(self, text: str) -> None:
+        raise RuntimeError("a bug in working out the questions")
+
+
+async def test_a_message_is_stored_and_answered_when_starting_on_it_fails(storage: Storage) -> None:
+    channel = FlakyChannel()
+    hub = hub_for(storage, FailingToPrepare(), channel, Settings())
+    receipt = await hub.receive(InboundMessage(Address("flaky", "erin"), "q1", "erin", "How do I export my data?"))
+    assert not receipt.duplicate
+    await delivered(channel, 1)
+    await hub.stop()
+    assert channel.delivered[0][1].text == "An answer to: How do I export my data?"
 
 
 async def test_repeated_failures_end_in_an_apology_that_says_where_to_write_and_keeps_the_conversation(
