@@ -72,20 +72,25 @@ async def test_work_older_than_its_turn_could_be_is_not_handed_out() -> None:
     assert started.take("how do I reset my password?") is None
 
 
+class Counted:
+    """Work that counts its runs and returns the count."""
+
+    def __init__(self) -> None:
+        self.runs = 0
+
+    async def work(self) -> int:
+        self.runs += 1
+        return self.runs
+
+
 async def test_finished_work_is_replaced_not_reused_by_a_later_message() -> None:
     started: Prepared[str, int] = Prepared()
-    runs = 0
-
-    async def work() -> int:
-        nonlocal runs
-        runs += 1
-        return runs
-
-    started.start("thanks", work())
+    counted = Counted()
+    started.start("thanks", counted.work())
     async with asyncio.timeout(30):
-        while runs < 1:
+        while counted.runs < 1:
             await asyncio.sleep(0)
-    started.start("thanks", work())  # a later message of the same words
+    started.start("thanks", counted.work())  # a later message of the same words
     task = started.take("thanks")
     assert task is not None and await task == 2
 
@@ -105,15 +110,9 @@ async def test_failed_work_is_left_for_the_search_to_do_itself() -> None:
 
 async def test_a_key_started_twice_runs_its_work_once() -> None:
     started: Prepared[str, int] = Prepared()
-    runs = 0
-
-    async def work() -> int:
-        nonlocal runs
-        runs += 1
-        return runs
-
-    started.start("q", work())
-    started.start("q", work())
+    counted = Counted()
+    started.start("q", counted.work())
+    started.start("q", counted.work())
     task = started.take("q")
     assert task is not None and await task == 1
-    assert runs == 1 and started.take("q") is None
+    assert counted.runs == 1 and started.take("q") is None
