@@ -85,12 +85,18 @@ def _asks(heading: str) -> bool:
     return asks(heading)
 
 
+def _scored_units(hit: Hit) -> tuple[str, ...]:
+    """The units of the hit that count in its match: all of them in a section of an article
+    (`_sentences_count`), elsewhere its table rows alone. A row is a fact that stands by itself
+    ("Day: Wednesday; Session: Women-only swim; Start: 19:30"), wherever the table is: a whole
+    timetable's chunk matches "when is the ladies only swim" far worse than its row does."""
+    return units(hit.text, tables_only=not _sentences_count(hit))
+
+
 def _to_score(hits: Sequence[Hit]) -> list[str]:
-    """The sentences of the hits whose sentences count in their match, each once, as encoded
-    (`_in_section`). Only those: a sentence not yet seen costs an encode."""
-    return list(
-        dict.fromkeys(_in_section(hit, text) for hit in hits if _sentences_count(hit) for text in units(hit.text))
-    )
+    """The units of the hits that count in their match, each once, as encoded (`_in_section`).
+    Only those: a unit not yet seen costs an encode."""
+    return list(dict.fromkeys(_in_section(hit, text) for hit in hits for text in _scored_units(hit)))
 
 
 def _in_section(hit: Hit, sentence: str) -> str:
@@ -105,8 +111,8 @@ def _with_sentences(hits: Sequence[Hit], vector: np.ndarray, vectors: Mapping[st
     (`Hit.sentences`, `Hit.sentence_relevance`); the others as they are."""
     out = []
     for hit in hits:
-        texts = units(hit.text)
-        if not texts or not _sentences_count(hit):
+        texts = _scored_units(hit)
+        if not texts:
             out.append(hit)
             continue
         scores = (np.stack([vectors[_in_section(hit, text)] for text in texts]) @ vector).tolist()

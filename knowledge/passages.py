@@ -90,12 +90,14 @@ def pieces(paragraph: str) -> list[str]:
 
 
 @lru_cache(maxsize=8192)
-def units(text: str) -> tuple[str, ...]:
+def units(text: str, *, tables_only: bool = False) -> tuple[str, ...]:
     """The chunk's sentences, list items and table rows (as `header: cell` pairs), each once,
     at most MAX_UNITS, in order; headings and lines of fewer than MIN_UNIT_WORDS words left out.
-    Cached: the same chunks come back search after search."""
+    `tables_only`: its table rows alone. Cached: the same chunks come back search after search."""
     found: dict[str, None] = {}
     for kind, _, body in paragraphs(text):
+        if tables_only and kind != "table":
+            continue
         if kind == "prose":
             candidates = pieces(body)
         elif kind == "item":

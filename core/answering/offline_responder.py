@@ -42,7 +42,7 @@ import math
 import re
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence, Set
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 from core.answering import quoted_tables
 from core.answering.answer_decision import Bar, Decision, Learned, answer_bar, decide, match
@@ -82,7 +82,7 @@ MAX_ECHO_CHARS = 100
 
 _ASKS_NUMBER = re.compile(
     r"\bhow\s+(?:many|much|long|far|often|quickly|soon|fast|big|large)\b|"
-    r"\b(?:price|cost|costs|fee|limit|maximum|minimum|max|min|number|size|version|percent|percentage)\b",
+    r"\b(?:price|cost|costs|fee|limit|maximum|minimum|max|min|number|size|version|percent|percentage|cheap(?:er|est)?)\b",
     re.IGNORECASE,
 )
 _ASKS_STEPS = re.compile(
@@ -158,11 +158,13 @@ class _Block:
         table = len(self.table.markdown()) if self.table is not None else 0
         return table + sum(len(unit.text) for unit in self.units)
 
-    def narrowed(self, wanted: Set[str], amounts: Sequence[quoted_tables.Amount] = ()) -> _Block:
+    def narrowed(
+        self, wanted: Set[str], amounts: Sequence[quoted_tables.Amount] = (), kinds: Set[str] = frozenset()
+    ) -> _Block:
         """A table block cut to the rows and columns the question names; others as they are."""
         if self.table is None:
             return self
-        return replace(self, table=self.table.narrowed(wanted, amounts))
+        return replace(self, table=self.table.narrowed(wanted, amounts, kinds))
 
 
 def _blocks(text: str, *, chunk: int, list_limit: int) -> list[_Block]:
@@ -242,6 +244,8 @@ class _Part:
     referred: bool = False
     """The document the part before it names as where the answer is ("described in our refund
     policy (refund-policy.pdf)"): quoted after it (`_referred`)."""
+    headings: Mapping[int, str] = field(default_factory=dict)
+    """The section heading each quoted chunk is shown under (`_headings`)."""
 
 
 class OfflineResponder:
@@ -320,7 +324,8 @@ class OfflineResponder:
         cited = list({(hit.source, hit.section): hit for hit in reversed(cited)}.values())[::-1]
         if not cited:  # nothing quotable in the passage (e.g. only a rule line): don't quote it
             return None
-        return _Part(asked.question, quoted, cited, _not_covered(asked.alone or asked.question, pool, asked.hits))
+        missing = _not_covered(asked.alone or asked.question, pool, asked.hits)
+        return _Part(asked.question, quoted, cited, missing, headings=_headings(quoted, pool))
 
     def _referred(self, asked: Asked, part: _Part) -> _Part | None:
         """The document the answering section sends the customer to, quoted too when the search
@@ -342,7 +347,7 @@ class OfflineResponder:
         if not cited_there:
             return None
         cited_there = list({(hit.source, hit.section): hit for hit in reversed(cited_there)}.values())[::-1]
-        return _Part(asked.question, quoted, cited_there, [], referred=True)
+        return _Part(asked.question, quoted, cited_there, [], referred=True, headings=_headings(quoted, pool))
 
     def _quote(self, question: str, best: Hit, pool: list[Hit]) -> list[_Block]:
         """The blocks that best answer the question, in document order, within the budget."""
@@ -354,7 +359,8 @@ class OfflineResponder:
         )
         said = {sentence.text: sentence.relevance for hit in pool for sentence in hit.sentences}
         closeness = [_closeness(block, said) for block in whole]
-        blocks = [b.narrowed(asked, given) for b in whole]
+        kinds = quoted_tables.asked_kinds(question)
+        blocks = [b.narrowed(asked, given, kinds) for b in whole]
         main = pool.index(best)
         if not blocks:
             return [_Block((_Unit(best.text.strip(), None),), main, 0)]
@@ -491,26 +497,46 @@ def _section(part: _Part, *, several: bool, offer: bool) -> str:
         else f"{one.title} › {one.section}"
     )
     if part.referred:
-        return f"For more, it points to **{title}**:\n\n{_render(part.quoted)}"
+        return f"For more, it points to **{title}**:\n\n{_render(part.quoted, part.headings)}"
     lead = f"About “{_echo(part.question)}”, our help centre says" if several else "Here's what our help centre says"
-    text = f"{lead} in **{title}**:\n\n{_render(part.quoted)}"
+    text = f"{lead} in **{title}**:\n\n{_render(part.quoted, part.headings)}"
     if part.missing:
         named = ", ".join(f"*{literal(word)}*" for word in part.missing)
         text += "\n\n" + _("It doesn't mention {named}.", named=named) + (" " + _(OFFER_IF_NEEDED) if offer else "")
     return text
 
 
-def _render(blocks: list[_Block]) -> str:
+def _headings(quoted: Sequence[_Block], pool: Sequence[Hit]) -> dict[int, str]:
+    """The section of each chunk a quote spans, when it spans several sections: a quote of three
+    entries of a class list says which class each is ("**Aqua Fit**", then its times), since
+    the entries rarely name themselves. None for a quote from one section, named in the
+    reply's lead, or from chunks that have no section of their own."""
+    sections = {block.chunk: pool[block.chunk].section for block in quoted}
+    named = {chunk: section for chunk, section in sections.items() if section and section != pool[chunk].title}
+    return named if len(set(named.values())) > 1 else {}
+
+
+def _render(blocks: list[_Block], headings: Mapping[int, str] | None = None) -> str:
     """Blockquote lines, and tables as tables between them; a list keeps its markers, and a
-    blank quote line separates a list from what surrounds it so markdown renders it as a list."""
+    blank quote line separates a list from what surrounds it so markdown renders it as a list.
+    `headings`: a bold line with the chunk's section before each chunk's first block."""
     parts: list[str] = []
     lines: list[str] = []
     previous: _Block | None = None
+    shown: int | None = None
     for block in blocks:
+        if headings and block.chunk in headings and block.chunk != shown:
+            if lines:
+                lines.append(">")
+            lines.append(f"> **{headings[block.chunk]}**")
+            shown, previous = block.chunk, None
+            lines.append(">")
         if block.table is not None:
             if previous is not None and block.units:
                 lines.append(">")
             lines.extend(f"> {unit.text}" for unit in block.units)
+            while lines and lines[-1] == ">":  # a heading right before the table: no empty line
+                lines.pop()
             if lines:
                 parts.append("\n".join(lines))
                 lines = []

@@ -5,7 +5,9 @@ question asks about.
 quotes the Plan column, the two per-month price columns and the Business row — not the whole
 table flattened into one line. A row or column is picked by the question's words it holds,
 weighted by how few rows (columns) hold them: "plan" is in every row and picks nothing,
-"business" is in one.
+"business" is in one. A question that asks *when* or *how much* also keeps the columns of times
+or of prices ("what time can I swim lengths on Tuesday" keeps Start and End beside the Tuesday
+rows, though it names neither).
 """
 
 from __future__ import annotations
@@ -38,11 +40,14 @@ class Table:
         lines = [_row(self.header), _row(tuple("---" for _ in self.header))]
         return "\n".join(lines + [_row(row) for row in self.rows])
 
-    def narrowed(self, wanted: Set[str], amounts: Sequence[Amount] = ()) -> Table:
+    def narrowed(self, wanted: Set[str], amounts: Sequence[Amount] = (), kinds: Set[str] = frozenset()) -> Table:
         """The rows the question's words pick by their first cell, else the rows whose range
         holds one of the question's `amounts` ("my dog weighs 25 kg" picks "over 20 kg"), else
         the rows its words pick by any cell (all, up to MAX_ROWS, when none); and the first
-        column with the columns whose header the question's words pick (all when none)."""
+        column with the columns whose header the question's words pick (all when none), and
+        with them the columns of a kind of value it asks for (`asked_kinds`) that none of those
+        holds: "what time … in the pool" keeps Start and End beside Pool, "how much … for a
+        junior" keeps only the Junior prices."""
         in_range = [i for i, row in enumerate(self.rows) if any(_holds(cell, amounts) for cell in row)]
         rows = (
             _picked([content_words(row[0]) for row in self.rows], wanted)
@@ -54,8 +59,44 @@ class Table:
         if columns and rows == in_range:  # the range that picked the row shows: "Large | over 20 kg | £30"
             ranged = {i for i in range(1, len(self.header)) if any(_holds(row[i], amounts) for row in kept_rows)}
             columns = sorted({*columns, *(i - 1 for i in ranged)})
+        if columns and kinds:  # a kind asked for that no picked column holds: its columns too
+            held = {_column_kind(self.rows, i + 1) for i in columns}
+            asked = kinds - held
+            columns = sorted(
+                {*columns, *(i - 1 for i in range(1, len(self.header)) if _column_kind(self.rows, i) in asked)}
+            )
         keep = [0, *(i + 1 for i in columns)] if columns else list(range(len(self.header)))
         return Table(tuple(self.header[i] for i in keep), tuple(tuple(row[i] for i in keep) for row in kept_rows))
+
+
+_ASKS = {
+    "time": re.compile(r"\b(?:what\s+time|when|how\s+(?:late|early)|until|till|open|opens|close|closes)\b", re.I),
+    "price": re.compile(
+        r"\bhow\s+much\s+(?:is|are|does|do|would|will|for|to|it|extra|more|per|a|an)\b"
+        r"|\b(?:costs?|prices?|fees?|charged?|pay|cheap(?:er|est)?|rate)\b",
+        re.I,
+    ),
+}
+"""The kinds of value a question asks for, by its words (English)."""
+_KIND_CELL = {
+    "price": re.compile(r"[£$€]\s?\d|\d\s?(?:€|EUR|USD|GBP)\b"),
+    "time": re.compile(r"(?<![£$€\d.,])\b\d{1,2}[:.]\d{2}\b|\b\d{1,2}\s?[ap]\.?m\b", re.I),
+}
+"""A cell holding a value of each kind: "£32.50", "12 €"; "06:30", "7pm" (a price first: "£21.00" is no time)."""
+
+
+def asked_kinds(question: str) -> frozenset[str]:
+    """Which kinds of value (`_ASKS`) the question asks for."""
+    return frozenset(kind for kind, asks in _ASKS.items() if asks.search(question))
+
+
+def _column_kind(rows: Sequence[Sequence[str]], column: int) -> str | None:
+    """The kind of value (`_KIND_CELL`) at least half of the column's filled cells hold."""
+    cells = [row[column] for row in rows if row[column].strip()]
+    for kind, pattern in _KIND_CELL.items():
+        if cells and 2 * sum(bool(pattern.search(cell)) for cell in cells) >= len(cells):
+            return kind
+    return None
 
 
 @dataclass(frozen=True, slots=True)

@@ -124,3 +124,36 @@ async def test_an_faq_entry_and_a_whole_document_are_matched_without_their_sente
     assert faq.sentences == thread.sentences == ()
     assert faq.sentence_relevance is None and thread.sentence_relevance is None
     assert contact.sentence_relevance == max(s.relevance for s in contact.sentences)
+
+
+TIMETABLE = """Day,Start,End,Session
+Monday,06:30,09:00,Early lane swim
+Monday,09:00,12:00,Public swim
+Tuesday,09:30,11:30,Over 50s swim
+Wednesday,19:30,20:30,Women-only swim
+Thursday,12:00,13:30,Adults only swim
+Saturday,14:00,15:30,Family fun session with the inflatable
+"""
+
+
+async def test_a_whole_tables_rows_count_in_its_match(kb: KnowledgeBase, tmp_path: Path) -> None:
+    """A table's row is a fact that stands by itself, so a timetable that is a whole document (a
+    CSV file: its section is its title) is matched by its closest row, as a section is by its
+    closest sentence; its prose, had it any, would still not count."""
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "pool-timetable.csv").write_text(TIMETABLE, encoding="utf-8")
+    await kb.ingest([docs], trigger="test")
+
+    [hit] = await kb.search("when is the ladies only swim", 1)
+
+    assert hit.section == hit.title  # a whole document
+    best = max(hit.sentences, key=lambda sentence: sentence.relevance)
+    assert best.text == "Day: Wednesday; Start: 19:30; End: 20:30; Session: Women-only swim"
+    assert hit.sentence_relevance is not None and hit.sentence_relevance > hit.relevance + 0.05
+    assert [s.text for s in hit.sentences] == list(units(hit.text, tables_only=True))
+
+
+def test_tables_only_leaves_a_passages_prose_and_lists_out() -> None:
+    text = "Prices from April.\n\n| Plan | Price |\n|---|---|\n| Yearly | £99 |\n\n- Paid once a year\n"
+    assert list(units(text, tables_only=True)) == ["Plan: Yearly; Price: £99"]

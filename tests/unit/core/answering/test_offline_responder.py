@@ -531,3 +531,23 @@ def test_a_sections_closest_sentence_counts_in_its_match() -> None:
     )
 
     assert match(found) == pytest.approx(0.61)
+
+
+CLASSES = "docs/classes.json"
+
+
+def water_class(name: str, text: str, index: int, relevance: float) -> Hit:
+    return hit(text, source=CLASSES, title="Classes", section=name, relevance=relevance, heading=0.5, index=index)
+
+
+def test_a_quote_from_several_sections_names_each(responder: OfflineResponder) -> None:
+    """Entries of a list of classes rarely name themselves: their names are their sections'
+    headings, so a quote that spans several says which is which."""
+    hits = [
+        water_class("Aqua Fit", "A low-impact water workout, kind to joints. Monday 12:15.", 0, 0.66),
+        water_class("Aqua Zumba", "Latin dance moves as a water workout. Wednesday 10:15.", 1, 0.64),
+        elsewhere(),
+    ]
+    reply = responder.answer("What water workout classes have you got?", hits)
+    assert "> **Aqua Fit**\n>\n> A low-impact water workout" in reply.text
+    assert "> **Aqua Zumba**\n>\n> Latin dance moves as a water workout" in reply.text

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from core.answering.quoted_tables import MAX_ROWS, Table, amounts, parse
+from core.answering.quoted_tables import MAX_ROWS, Table, amounts, asked_kinds, parse
 from knowledge.search.coverage import content_words
 
 PLANS = """| Plan | Price per month (monthly billing) | Price per month (annual billing) | Seats | Storage |
@@ -64,6 +64,50 @@ def test_the_question_picks_the_columns_its_words_name() -> None:
     assert narrowed == Table(
         ("Plan", "Price per month (monthly billing)", "Price per month (annual billing)"), (("Business", "$29", "$24"),)
     )
+
+
+SWIMS = Table(
+    ("Day", "Start", "End", "Session", "Pool"),
+    (
+        ("Monday", "06:30", "09:00", "Early lane swim", "Main pool"),
+        ("Tuesday", "06:30", "09:00", "Early lane swim", "Main pool"),
+        ("Tuesday", "19:00", "21:30", "Swimming club", "Main pool"),
+    ),
+)
+
+
+def test_a_question_asking_when_keeps_the_columns_of_times() -> None:
+    question = "want to swim lengths before work on tuesday, what time can i get in the pool"
+    narrowed = SWIMS.narrowed(content_words(question), amounts(question), asked_kinds(question))
+    assert narrowed.header == ("Day", "Start", "End", "Pool")  # "pool" names a column, "what time" two more
+    assert narrowed.rows == (("Tuesday", "06:30", "09:00", "Main pool"), ("Tuesday", "19:00", "21:30", "Main pool"))
+
+
+def test_a_question_asking_how_much_keeps_the_columns_of_prices_unless_it_names_one() -> None:
+    table = Table(
+        ("Membership", "Adult", "Junior", "Pool"),
+        (("Swim only", "£21.00", "£9.50", "Main pool"), ("Lessons", "£30.00", "£25.00", "Learner pool")),
+    )
+    for question, header in (
+        ("how much is it to swim in the main pool?", ("Membership", "Adult", "Junior", "Pool")),
+        ("how much is swim only for a junior?", ("Membership", "Junior")),
+    ):
+        narrowed = table.narrowed(content_words(question), amounts(question), asked_kinds(question))
+        assert narrowed.header == header, question
+
+
+@pytest.mark.parametrize(
+    ("question", "kinds"),
+    [
+        ("what time do you open on sunday", {"time"}),
+        ("How much is the Business plan?", {"price"}),
+        ("is there anything cheaper for students", {"price"}),
+        ("How much storage do Pro and Business get?", set()),  # an amount, not a price
+        ("can I bring my dog", set()),
+    ],
+)
+def test_the_kinds_of_value_a_question_asks_for(question: str, kinds: set[str]) -> None:
+    assert asked_kinds(question) == kinds
 
 
 def test_a_word_in_every_row_picks_no_row() -> None:
