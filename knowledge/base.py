@@ -87,10 +87,13 @@ def _asks(heading: str) -> bool:
 
 def _scored_units(hit: Hit) -> tuple[str, ...]:
     """The units of the hit that count in its match: all of them in a section of an article
-    (`_sentences_count`), elsewhere its table rows alone. A row is a fact that stands by itself
-    ("Day: Wednesday; Session: Women-only swim; Start: 19:30"), wherever the table is: a whole
-    timetable's chunk matches "when is the ladies only swim" far worse than its row does."""
-    return units(hit.text, tables_only=not _sentences_count(hit))
+    (`_sentences_count`), the table rows alone in a whole document, none in an FAQ entry. A row
+    is a fact that stands by itself ("Day: Wednesday; Session: Women-only swim; Start: 19:30"):
+    a whole timetable's chunk matches "when is the ladies only swim" far worse than its row
+    does. An FAQ entry is matched by its question, whatever it holds."""
+    if _sentences_count(hit):
+        return units(hit.text)
+    return units(hit.text, tables_only=True) if hit.section in ("", hit.title) else ()
 
 
 def _to_score(hits: Sequence[Hit]) -> list[str]:

@@ -82,9 +82,14 @@ def paragraphs(text: str) -> list[tuple[str, str | None, str]]:
     return out
 
 
+def is_json(paragraph: str) -> bool:
+    """Whether a paragraph is a converted .json file's objects rather than prose."""
+    return len(_JSON_KEY.findall(paragraph)) >= 2
+
+
 def pieces(paragraph: str) -> list[str]:
     """Sentences; JSON (a converted .json file) by object, as `Key: value.` sentences."""
-    if len(_JSON_KEY.findall(paragraph)) >= 2:
+    if is_json(paragraph):
         return [tidy for part in re.split(r"\}\s*,?\s*\{", paragraph) if (tidy := _tidy_json(part))]
     return [s.strip() for s in SENTENCE_END.split(paragraph) if s.strip()]
 

@@ -54,7 +54,7 @@ from core.quoting import literal
 from core.settings import AnswerSettings
 from core.turn_context import person_or_reach
 from knowledge.hits import Hit
-from knowledge.passages import paragraphs, pieces, row_text
+from knowledge.passages import is_json, paragraphs, pieces, row_text
 from knowledge.search.coverage import content_words
 from knowledge.search.phrasings import Floor
 from knowledge.search.spelling import common_english_words
@@ -100,6 +100,8 @@ SENTENCE_MARGIN = 0.05
 """A block whose sentence is within this cosine of the question's closest sentence is quoted
 though it shares no word with the question ("can I get my money back?" and "…you can cancel it
 for a full refund"), as one that shares enough words is."""
+PARAGRAPH_SENTENCES = 3
+"""A paragraph up to this many sentences is quoted whole around its best sentence."""
 FORM_BONUS = 0.25
 """What a block in the asked-for form adds to its share of the question's words."""
 
@@ -143,6 +145,8 @@ class _Block:
     position: int
     table: quoted_tables.Table | None = None
     """A table, with the sentence introducing it (if any) as its units."""
+    paragraph: int | None = None
+    """A sentence's paragraph, counted within the chunk; None for a list or a table."""
 
     @property
     def is_list(self) -> bool:
@@ -173,9 +177,9 @@ def _blocks(text: str, *, chunk: int, list_limit: int) -> list[_Block]:
     blocks: list[_Block] = []
     items: list[_Unit] = []
 
-    def add(units: list[_Unit]) -> None:
+    def add(units: list[_Unit], paragraph: int | None = None) -> None:
         base = len(blocks)
-        blocks.extend(_Block((unit,), chunk, base + i) for i, unit in enumerate(units))
+        blocks.extend(_Block((unit,), chunk, base + i, paragraph=paragraph) for i, unit in enumerate(units))
 
     def flush() -> None:
         if len(items) == 1 and not items[0].text.endswith((".", "!", "?", ":", ")")):
@@ -186,7 +190,7 @@ def _blocks(text: str, *, chunk: int, list_limit: int) -> list[_Block]:
             add(items)
         items.clear()
 
-    for kind, marker, paragraph in paragraphs(text):
+    for number, (kind, marker, paragraph) in enumerate(paragraphs(text)):
         if kind == "table":
             flush()
             table = quoted_tables.parse(paragraph.split("\n"))
@@ -202,7 +206,8 @@ def _blocks(text: str, *, chunk: int, list_limit: int) -> list[_Block]:
             continue
         flush()
         if kind == "prose":
-            add([_Unit(piece, None) for piece in pieces(paragraph)])
+            # a converted .json file's objects are no sentences of one paragraph: each stands alone
+            add([_Unit(piece, None) for piece in pieces(paragraph)], None if is_json(paragraph) else number)
     flush()
     return blocks
 
@@ -397,14 +402,17 @@ class OfflineResponder:
             # nothing shares a word: the opening of the best passage is its best summary
             keep = [b for b in blocks if b.chunk == main][: self._settings.max_sentences]
         else:
-            keep, chars = [], 0
             top = max(overlap for overlap, _, _, _ in scored)
-            for overlap, near, _, block in sorted(scored, key=lambda row: row[2], reverse=True):
+            # BD-4031 is no answer to BD-4012; another section must be about as close
+            eligible = [
+                block
+                for overlap, near, _, block in sorted(scored, key=lambda row: row[2], reverse=True)
+                if near or (overlap > 0 and overlap >= (0.5 if block.chunk == main else 0.9) * top)
+            ]
+            keep, chars = [], 0
+            for block in _with_its_paragraph(eligible, blocks, self._settings.max_sentences):
                 if len(keep) >= self._settings.max_sentences:
                     break
-                # BD-4031 is no answer to BD-4012; another section must be about as close
-                if not near and (overlap <= 0 or overlap < (0.5 if block.chunk == main else 0.9) * top):
-                    continue
                 if keep and chars + block.chars > MAX_QUOTE_CHARS:
                     continue
                 keep.append(block)
@@ -414,6 +422,20 @@ class OfflineResponder:
     @staticmethod
     def _cite(hit: Hit) -> Citation:
         return Citation(source=hit.source, title=hit.title, section=hit.section, score=round(hit.score, 4), url=hit.url)
+
+
+def _with_its_paragraph(ranked: Sequence[_Block], blocks: Sequence[_Block], limit: int) -> list[_Block]:
+    """`ranked`, best first, with the other sentences of the best one's paragraph right after it
+    when that paragraph is short (at most PARAGRAPH_SENTENCES, and `limit`): a sentence leans on
+    those beside it ("If you cancel later…" on "Cancel a class up to two hours before it starts";
+    "A freeze costs £5 per month" after "…can freeze their membership")."""
+    if not ranked or ranked[0].paragraph is None:
+        return list(ranked)
+    best = ranked[0]
+    siblings = [b for b in blocks if b.chunk == best.chunk and b.paragraph == best.paragraph]
+    if len(siblings) > min(PARAGRAPH_SENTENCES, limit):
+        return list(ranked)
+    return [best, *(b for b in siblings if b is not best), *(b for b in ranked[1:] if b not in siblings)]
 
 
 def _joined_tables(blocks: list[_Block], *, sections: Sequence[str]) -> list[_Block]:

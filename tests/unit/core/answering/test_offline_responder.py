@@ -551,3 +551,32 @@ def test_a_quote_from_several_sections_names_each(responder: OfflineResponder) -
     reply = responder.answer("What water workout classes have you got?", hits)
     assert "> **Aqua Fit**\n>\n> A low-impact water workout" in reply.text
     assert "> **Aqua Zumba**\n>\n> Latin dance moves as a water workout" in reply.text
+
+
+FREEZING = (
+    "Instead of cancelling, members can freeze their membership for 1 to 3 months. "
+    "A freeze costs £5 per month.\n\n"
+    "To cancel, give us one full calendar month's notice at reception."
+)
+
+
+def freezing() -> list[Hit]:
+    return [
+        hit(FREEZING, source="docs/memberships.md", title="Memberships", section="Freezing", heading=0.6),
+        elsewhere(),
+    ]
+
+
+def test_a_sentence_is_quoted_with_the_rest_of_its_short_paragraph(responder: OfflineResponder) -> None:
+    """ "A freeze costs £5 per month" shares no word with the question, but it finishes the
+    sentence that answers it: the short paragraph goes out whole."""
+    reply = responder.answer("can I pause my membership instead of cancelling?", freezing())
+    assert (
+        "> Instead of cancelling, members can freeze their membership for 1 to 3 months.\n> A freeze costs £5"
+        in reply.text
+    )
+
+
+def test_the_rest_of_a_paragraph_stays_within_max_sentences() -> None:
+    reply = OfflineResponder(AnswerSettings(max_sentences=1)).answer("can I freeze my membership?", freezing())
+    assert sum(line.startswith("> ") for line in reply.text.splitlines()) == 1, reply.text
