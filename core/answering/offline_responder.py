@@ -30,7 +30,10 @@ I", a place in the app ("**Settings > Billing**") or a link for "where".
 A block whose sentence the search found closest to the question in meaning (`Hit.sentences`,
 within SENTENCE_MARGIN) is quoted though it shares no word with it ("can I get my money back?"
 and "…cancel it for a full refund"); an FAQ's answer under the question heading it, short
-enough, is quoted whole. At most `answer.max_sentences` blocks, kept in document order; citations are the quoted chunks,
+enough, is quoted whole. The best sentence brings the rest of its paragraph when that is short
+(`_with_its_paragraph`: "A freeze costs £5 per month" after "…can freeze their membership"). A
+quote spanning several sections names each in bold (`_headings`). At most `answer.max_sentences`
+blocks, kept in document order; citations are the quoted chunks,
 the best one first. Question words the quote lacks but another document's hit holds are what
 the answer does not cover: the reply says so ("it doesn't mention …") and offers a person.
 """
@@ -82,7 +85,8 @@ MAX_ECHO_CHARS = 100
 
 _ASKS_NUMBER = re.compile(
     r"\bhow\s+(?:many|much|long|far|often|quickly|soon|fast|big|large)\b|"
-    r"\b(?:price|cost|costs|fee|limit|maximum|minimum|max|min|number|size|version|percent|percentage|cheap(?:er|est)?)\b",
+    r"\b(?:price|cost|costs|fee|limit|maximum|minimum|max|min|number|size|version|percent|percentage|cheap(?:er|est)?)\b|"
+    r"\bwho\s+(?:do|should|can|could)\s+(?:i|we)\s+(?:call|ring|phone|contact)\b",
     re.IGNORECASE,
 )
 _ASKS_STEPS = re.compile(
@@ -432,7 +436,12 @@ def _with_its_paragraph(ranked: Sequence[_Block], blocks: Sequence[_Block], limi
     if not ranked or ranked[0].paragraph is None:
         return list(ranked)
     best = ranked[0]
-    siblings = [b for b in blocks if b.chunk == best.chunk and b.paragraph == best.paragraph]
+    # a sentence introducing a list ("Registered customers get:") goes with the list, not here
+    siblings = [
+        b
+        for b in blocks
+        if b.chunk == best.chunk and b.paragraph == best.paragraph and (b is best or not _introduces(b))
+    ]
     if len(siblings) > min(PARAGRAPH_SENTENCES, limit):
         return list(ranked)
     return [best, *(b for b in siblings if b is not best), *(b for b in ranked[1:] if b not in siblings)]

@@ -80,6 +80,27 @@ def test_a_question_leans_on_a_question_before_it_only_when_it_points_back() -> 
     ]
 
 
+def test_a_short_question_after_a_story_is_read_with_the_story_too() -> None:
+    story = [
+        "my mum is 82 and lives on her own, her pendant alarm goes through the phone line.",
+        "the line has been dead since yesterday.",
+        "she has no mobile.",
+    ]
+    question = "who do I call??"
+    assert readings(" ".join([*story, question])) == [
+        (question, f"{story[-1]} {question}", " ".join([*story, question]))
+    ]
+
+
+def test_a_story_stops_at_the_question_before_and_leaves_introductions_out() -> None:
+    message = "Is the gym open late? I'm Dana. We moved house. the car broke down. how do I get there now?"
+    assert readings(message)[-1] == (
+        "how do I get there now?",
+        "the car broke down. how do I get there now?",
+        "We moved house. the car broke down. how do I get there now?",
+    )
+
+
 def test_a_question_never_leans_on_an_introduction() -> None:
     assert readings("hi, I'm Dana. is our data encrypted?") == [("is our data encrypted?",)]
 
