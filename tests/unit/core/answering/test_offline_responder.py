@@ -580,3 +580,10 @@ def test_a_sentence_is_quoted_with_the_rest_of_its_short_paragraph(responder: Of
 def test_the_rest_of_a_paragraph_stays_within_max_sentences() -> None:
     reply = OfflineResponder(AnswerSettings(max_sentences=1)).answer("can I freeze my membership?", freezing())
     assert sum(line.startswith("> ") for line in reply.text.splitlines()) == 1, reply.text
+
+
+def test_who_do_i_call_quotes_the_sentence_with_the_number() -> None:
+    text = "Our team answers calls about billing on weekdays. Call the billing line on 0808 157 0555 at any time."
+    hits = [hit(text, source="docs/contact.md", title="Contact us", relevance=0.7, heading=0.6), elsewhere()]
+    reply = OfflineResponder(AnswerSettings(max_sentences=1)).answer("who do I call for billing?", hits)
+    assert "> Call the billing line on 0808 157 0555 at any time." in reply.text, reply.text
