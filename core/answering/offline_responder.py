@@ -540,8 +540,8 @@ def _section(part: _Part, *, several: bool, offer: bool) -> str:
 def _headings(quoted: Sequence[_Block], pool: Sequence[Hit]) -> dict[int, str]:
     """The section of each chunk a quote spans, when it spans several sections: a quote of three
     entries of a class list says which class each is ("**Aqua Fit**", then its times), since
-    the entries rarely name themselves. None for a quote from one section, named in the
-    reply's lead, or from chunks that have no section of their own."""
+    the entries rarely name themselves. Empty for a quote from one section, which the reply's
+    lead names; a chunk that has no section of its own (the title) gets no heading line."""
     sections = {block.chunk: pool[block.chunk].section for block in quoted}
     named = {chunk: section for chunk, section in sections.items() if section and section != pool[chunk].title}
     return named if len(set(named.values())) > 1 else {}
