@@ -75,7 +75,8 @@ def _sentences_count(hit: Hit) -> bool:
     An FAQ entry, headed by the question it answers, is matched by its heading, and a whole
     document (a forum thread, an intent's page) by its title: a sentence deep in either matches
     questions it does not answer (StackFAQ held out: 74.0 % of what it does not cover declined
-    without its threads' sentences, 72.5 % with them)."""
+    without its threads' sentences, 72.5 % with them). A whole document's table rows still count
+    (`_scored_units`)."""
     return hit.section not in ("", hit.title) and not _asks(hit.section)
 
 
@@ -88,7 +89,7 @@ def _asks(heading: str) -> bool:
 def _scored_units(hit: Hit) -> tuple[str, ...]:
     """The units of the hit that count in its match: all of them in a section of an article
     (`_sentences_count`), the table rows alone in a whole document, none in an FAQ entry. A row
-    is a fact that stands by itself ("Day: Wednesday; Session: Women-only swim; Start: 19:30"):
+    is a fact that stands by itself ("Day: Wednesday; Start: 19:30; End: 20:30; Session: Women-only swim"):
     a whole timetable's chunk matches "when is the ladies only swim" far worse than its row
     does. An FAQ entry is matched by its question, whatever it holds."""
     if _sentences_count(hit):

@@ -51,8 +51,9 @@ class Hit:
     """The rarity-weighted share of the query's content words this chunk holds, heading included
     (`knowledge.search.coverage`); None when not computed."""
     sentences: tuple[ScoredSentence, ...] = ()
-    """The chunk's sentences, list items and table rows, each with its cosine with the query (in
-    the chunk's order); empty when not computed, as for `sentence_relevance`."""
+    """The chunk's sentences, list items and table rows (a whole document's table rows alone),
+    each with its cosine with the query (in the chunk's order); empty when not computed, as for
+    `sentence_relevance`."""
     language: str | None = None
     """The language its document is written in (ISO 639-1, `knowledge.ingest.languages`); None when
     nothing says (the help centre's default language, as the app sees it)."""

@@ -160,8 +160,9 @@ async def ask_each(message: str, search: Callable[[str], Awaitable[list[Hit]]]) 
 
 
 def best_reading(options: Sequence[str], found: Mapping[str, list[Hit]]) -> Asked:
-    """Of a question's readings (alone, with the sentence before it), the one whose best passage
-    matches best; the question alone on a tie."""
+    """Of a question's readings (alone, with the sentence before it, with the story before it:
+    `core.answering.questions.readings`), the one whose best passage matches best; the question
+    alone on a tie."""
     alone = options[0]
     return max(
         (Asked(query, found[query], "" if query == alone else alone) for query in options),

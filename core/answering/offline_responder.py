@@ -150,7 +150,8 @@ class _Block:
     table: quoted_tables.Table | None = None
     """A table, with the sentence introducing it (if any) as its units."""
     paragraph: int | None = None
-    """A sentence's paragraph, counted within the chunk; None for a list or a table."""
+    """A sentence's paragraph, counted within the chunk; None when its units do not form a
+    paragraph (a list, a table, a converted JSON file's objects)."""
 
     @property
     def is_list(self) -> bool:
@@ -237,7 +238,7 @@ class Asked:
     question: str
     hits: list[Hit]
     alone: str = ""
-    """The question without the sentence before it, when it was searched with it ("What does he
+    """The question without the sentence (or story) before it, when it was searched with it ("What does he
     type in Slack to stop it?" searched with "One of our developers keeps leaving his timer
     running."): what the reply may say it does not cover is read from this."""
 
@@ -538,8 +539,8 @@ def _section(part: _Part, *, several: bool, offer: bool) -> str:
 
 
 def _headings(quoted: Sequence[_Block], pool: Sequence[Hit]) -> dict[int, str]:
-    """The section of each chunk a quote spans, when it spans several sections: a quote of three
-    entries of a class list says which class each is ("**Aqua Fit**", then its times), since
+    """The section of each chunk a quote spans, when it spans several sections: a quote of two
+    entries of a class list says which class each is ("**Aqua Fit**", then its lines), since
     the entries rarely name themselves. Empty for a quote from one section, which the reply's
     lead names; a chunk that has no section of its own (the title) gets no heading line."""
     sections = {block.chunk: pool[block.chunk].section for block in quoted}
@@ -554,13 +555,14 @@ def _render(blocks: list[_Block], headings: Mapping[int, str] | None = None) -> 
     parts: list[str] = []
     lines: list[str] = []
     previous: _Block | None = None
-    shown: int | None = None
+    shown: str | None = None
     for block in blocks:
-        if headings and block.chunk in headings and block.chunk != shown:
+        heading = (headings or {}).get(block.chunk)
+        if heading is not None and heading != shown:  # a section split over two chunks: named once
             if lines:
                 lines.append(">")
-            lines.append(f"> **{headings[block.chunk]}**")
-            shown, previous = block.chunk, None
+            lines.append(f"> **{heading}**")
+            shown, previous = heading, None
             lines.append(">")
         if block.table is not None:
             if previous is not None and block.units:

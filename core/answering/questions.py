@@ -43,7 +43,7 @@ MAX_LEANING_WORDS = 3
 MAX_POINTING_WORDS = 4
 """A question with a pronoun pointing back and at most this many content words may, too."""
 MAX_STORY_SENTENCES = 4
-"""How far back the third reading of a leaning question goes (`_story`)."""
+"""How many statements the third reading of a leaning question takes (`_story`)."""
 
 _SENTENCE = re.compile(r"(?<=[.!?])[\"')\]]*\s+|\n+")
 _CLAUSE = re.compile(
@@ -126,14 +126,14 @@ def _readings(sentences: list[str], index: int) -> tuple[str, ...]:
 
 
 def _story(sentences: list[str], index: int) -> list[str]:
-    """The statements right before the question at `index`, back to the question before it,
-    without introductions: what "who do I call??" is about after "her pendant alarm goes
+    """The statements right before the question at `index` (at most MAX_STORY_SENTENCES), back
+    to the question before it, without introductions or small talk ("Thanks!"): what "who do I call??" is about after "her pendant alarm goes
     through the phone line and the line has been dead since yesterday. she has no mobile."."""
     story: list[str] = []
-    for before in reversed(sentences[max(0, index - MAX_STORY_SENTENCES) : index]):
-        if _asks(before):
+    for before in reversed(sentences[:index]):
+        if _asks(before) or len(story) == MAX_STORY_SENTENCES:
             break
-        if not introduces(before):
+        if not introduces(before) and small_talk(before) is None:
             story.insert(0, before)
     return story
 

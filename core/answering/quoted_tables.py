@@ -60,6 +60,7 @@ class Table:
             ranged = {i for i in range(1, len(self.header)) if any(_holds(row[i], amounts) for row in kept_rows)}
             columns = sorted({*columns, *(i - 1 for i in ranged)})
         if columns and kinds:  # a kind asked for that no picked column holds: its columns too
+            # `columns` count from the second column (the first is always kept): header index - 1
             held = {_column_kind(self.rows, i + 1) for i in columns}
             asked = kinds - held
             columns = sorted(
@@ -70,19 +71,24 @@ class Table:
 
 
 _ASKS = {
-    "time": re.compile(r"\b(?:what\s+time|when|how\s+(?:late|early)|until|till|open|opens|close|closes)\b", re.I),
+    "time": re.compile(
+        r"\b(?:what\s+times?|when|how\s+(?:late|early)|until|till|opening\s+(?:times|hours)"
+        r"|opens?\s+(?:at|till|until|late|early)|closes?\s+(?:at|early))\b",
+        re.I,
+    ),
     "price": re.compile(
         r"\bhow\s+much\s+(?:is|are|does|do|would|will|for|to|it|extra|more|per|a|an)\b"
-        r"|\b(?:costs?|prices?|fees?|charged?|pay|cheap(?:er|est)?|rate)\b",
+        r"|\b(?:costs?|prices?|fees?|charges?|charged|pay|paying|cheap(?:er|est)?)\b",
         re.I,
     ),
 }
 """The kinds of value a question asks for, by its words (English)."""
 _KIND_CELL = {
-    "price": re.compile(r"[£$€]\s?\d|\d\s?(?:€|EUR|USD|GBP)\b"),
-    "time": re.compile(r"(?<![£$€\d.,])\b\d{1,2}[:.]\d{2}\b|\b\d{1,2}\s?[ap]\.?m\b", re.I),
+    "price": re.compile(r"[£$€]\s?\d|\d\s?(?:€|(?:EUR|USD|GBP)\b)|\b(?:EUR|USD|GBP)\s?\d"),
+    "time": re.compile(r"\b\d{1,2}:\d{2}\b|\b\d{1,2}(?:\.\d{2})?\s?[ap]\.?m\b", re.I),
 }
-"""A cell holding a value of each kind: "£32.50", "12 €"; "06:30", "7pm" (a price first: "£21.00" is no time)."""
+"""A cell holding a value of each kind: "£32.50", "12 €", "EUR 12"; "06:30", "7pm", "9.30am" (not a
+bare "21.00", which is as often a price or a number)."""
 
 
 def asked_kinds(question: str) -> frozenset[str]:

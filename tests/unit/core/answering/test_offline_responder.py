@@ -587,3 +587,14 @@ def test_who_do_i_call_quotes_the_sentence_with_the_number() -> None:
     hits = [hit(text, source="docs/contact.md", title="Contact us", relevance=0.7, heading=0.6), elsewhere()]
     reply = OfflineResponder(AnswerSettings(max_sentences=1)).answer("who do I call for billing?", hits)
     assert "> Call the billing line on 0808 157 0555 at any time." in reply.text, reply.text
+
+
+def test_a_section_split_over_two_chunks_is_named_once(responder: OfflineResponder) -> None:
+    hits = [
+        water_class("Aqua Fit", "A low-impact water workout, kind to joints.", 0, 0.66),
+        water_class("Aqua Fit", "The water workout is on Monday at 12:15.", 1, 0.65),
+        water_class("Aqua Zumba", "Latin dance moves as a water workout.", 2, 0.64),
+        elsewhere(),
+    ]
+    reply = responder.answer("What water workout classes have you got?", hits)
+    assert reply.text.count("**Aqua Fit**") == 1 and "> **Aqua Zumba**" in reply.text, reply.text

@@ -101,6 +101,11 @@ def test_a_story_stops_at_the_question_before_and_leaves_introductions_out() -> 
     )
 
 
+def test_a_story_leaves_small_talk_out() -> None:
+    message = "Thanks! My pendant alarm is beeping. the line is dead. who do I call??"
+    assert readings(message)[-1][-1] == "My pendant alarm is beeping. the line is dead. who do I call??"
+
+
 def test_a_question_never_leans_on_an_introduction() -> None:
     assert readings("hi, I'm Dana. is our data encrypted?") == [("is our data encrypted?",)]
 

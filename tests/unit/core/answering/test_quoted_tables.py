@@ -104,10 +104,30 @@ def test_a_question_asking_how_much_keeps_the_columns_of_prices_unless_it_names_
         ("is there anything cheaper for students", {"price"}),
         ("How much storage do Pro and Business get?", set()),  # an amount, not a price
         ("can I bring my dog", set()),
+        ("what are the opening times of the main pool on tuesday", {"time"}),
+        ("how do I close my account", set()),
+        ("are there any charges for cancelling?", {"price"}),
     ],
 )
 def test_the_kinds_of_value_a_question_asks_for(question: str, kinds: set[str]) -> None:
     assert asked_kinds(question) == kinds
+
+
+@pytest.mark.parametrize(
+    ("cell", "question", "kept"),
+    [
+        ("£21.00", "how much is it in the main pool?", True),
+        ("21,00 €", "how much is it in the main pool?", True),
+        ("EUR 12", "how much is it in the main pool?", True),
+        ("9.30am", "when can I swim in the main pool?", True),
+        ("21.00", "when can I swim in the main pool?", False),  # as often a price or a number
+        ("21.00", "how much is it in the main pool?", False),
+    ],
+)
+def test_a_cell_is_a_price_or_a_time_by_its_currency_or_clock(cell: str, question: str, kept: bool) -> None:
+    table = Table(("Session", "Value", "Pool"), (("Lanes", cell, "Main pool"),))
+    header = table.narrowed(content_words(question), amounts(question), asked_kinds(question)).header
+    assert header == (("Session", "Value", "Pool") if kept else ("Session", "Pool"))
 
 
 def test_a_word_in_every_row_picks_no_row() -> None:
