@@ -127,8 +127,9 @@ def _readings(sentences: list[str], index: int) -> tuple[str, ...]:
 
 def _story(sentences: list[str], index: int) -> list[str]:
     """The statements right before the question at `index` (at most MAX_STORY_SENTENCES), back
-    to the question before it, without introductions or small talk ("Thanks!"): what "who do I call??" is about after "her pendant alarm goes
-    through the phone line and the line has been dead since yesterday. she has no mobile."."""
+    to the question before it, without introductions or small talk ("Thanks!"): what "who do I
+    call??" is about after "her pendant alarm goes through the phone line and the line has been
+    dead since yesterday. she has no mobile."."""
     story: list[str] = []
     for before in reversed(sentences[:index]):
         if _asks(before) or len(story) == MAX_STORY_SENTENCES:

@@ -60,12 +60,9 @@ class Table:
             ranged = {i for i in range(1, len(self.header)) if any(_holds(row[i], amounts) for row in kept_rows)}
             columns = sorted({*columns, *(i - 1 for i in ranged)})
         if columns and kinds:  # a kind asked for that no picked column holds: its columns too
-            # `columns` count from the second column (the first is always kept): header index - 1
-            held = {_column_kind(self.rows, i + 1) for i in columns}
-            asked = kinds - held
-            columns = sorted(
-                {*columns, *(i - 1 for i in range(1, len(self.header)) if _column_kind(self.rows, i) in asked)}
-            )
+            kind_of = [_column_kind(self.rows, i) for i in range(1, len(self.header))]  # indexed as `columns`
+            asked = kinds - {kind_of[i] for i in columns}
+            columns = sorted({*columns, *(i for i, kind in enumerate(kind_of) if kind in asked)})
         keep = [0, *(i + 1 for i in columns)] if columns else list(range(len(self.header)))
         return Table(tuple(self.header[i] for i in keep), tuple(tuple(row[i] for i in keep) for row in kept_rows))
 
