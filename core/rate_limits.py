@@ -1,6 +1,7 @@
 """How fast one sender may write: `[limits] per_contact` and `per_ip`, with the `limits`
 library (a moving window), in Redis when `redis_url` is set — every process then shares the
-counts — and in this process's memory otherwise.
+counts — and in this process's memory otherwise (`core.memory_windows`: the library's own
+in-memory store costs more with every sender it holds).
 
 Channels ask through the hub port (`HubPort.admit`) before they store a message. Who is
 counted is the channel's call, because only it knows who is speaking: a contact on every
@@ -31,10 +32,11 @@ from time import monotonic
 from typing import TypeVar
 
 from limits import RateLimitItem, WindowStats, parse_many
-from limits.aio.storage import MemoryStorage, RedisStorage, Storage
+from limits.aio.storage import RedisStorage
 from limits.aio.strategies import MovingWindowRateLimiter
 
 from core.channel import Admission
+from core.memory_windows import MemoryWindows
 from core.metrics import Rejection, rejected
 from core.settings import Settings
 
@@ -64,17 +66,18 @@ class CounterStore:
     def __init__(
         self, redis_url: str, *, on_failing: Callable[[Exception], None], on_answering: Callable[[], None]
     ) -> None:
-        storage: Storage = (
-            RedisStorage(
-                f"async+{redis_url}",
-                implementation="redispy",
-                socket_timeout=REDIS_TIMEOUT_S,
-                socket_connect_timeout=REDIS_TIMEOUT_S,
+        self._limiter: MovingWindowRateLimiter | MemoryWindows = (
+            MovingWindowRateLimiter(
+                RedisStorage(
+                    f"async+{redis_url}",
+                    implementation="redispy",
+                    socket_timeout=REDIS_TIMEOUT_S,
+                    socket_connect_timeout=REDIS_TIMEOUT_S,
+                )
             )
             if redis_url
-            else MemoryStorage()
+            else MemoryWindows()
         )
-        self._limiter = MovingWindowRateLimiter(storage)
         self._on_failing = on_failing
         self._on_answering = on_answering
         self._failing = False

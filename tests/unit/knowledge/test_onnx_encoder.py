@@ -140,3 +140,23 @@ def test_indexing_in_one_process_loads_pytorchs_model_once(embedder: Embedder) -
     """Every knowledge base a process opens to index (each command, each test) shares it."""
     again = Embedder.load(KnowledgeSettings())
     assert again.model is embedder.model
+
+
+def test_texts_of_unlike_length_are_not_padded_to_each_other() -> None:
+    """A micro-batch of short questions and one long message: the questions run together, the
+    long one alone, instead of every question padded to its length."""
+    groups = onnx_encoder.padded_groups([9, 45, 8, 10, 9, 11], max_size=64)
+    assert sorted(map(sorted, groups)) == [[0, 2, 3, 4, 5], [1]]
+
+
+def test_texts_of_one_length_share_passes_of_at_most_the_batch_size() -> None:
+    groups = onnx_encoder.padded_groups([20] * 100, max_size=32)
+    assert sorted(i for group in groups for i in group) == list(range(100))
+    assert max(map(len, groups)) <= 32 and len(groups) == 4
+
+
+def test_grouped_texts_keep_their_order_and_vectors(tmp_path: Path) -> None:
+    embedder = Embedder.load(KnowledgeSettings(), serving=True, cache_dir=tmp_path)
+    texts = [*TEXTS, "ok", "Where can I download last month's invoice as a PDF for our accountant?"]
+    one_by_one = np.vstack([embedder.encode([text], batch_size=1) for text in texts])
+    assert np.abs(embedder.encode(texts, batch_size=64) - one_by_one).max() < 1e-5
