@@ -37,6 +37,7 @@ The contract (directly in core/):
     request_bodies  a request's body read whole, never past what its route takes (webhooks, the API, the
                   knowledge API)
     rate_limits   the hub's rate limits, in Redis when several processes share them (channels count by them)
+    memory_windows  the rate limits' moving windows in this process's memory, when no Redis is set
     markdown_tree the one markdown parse every reply is rendered from (replies are CommonMark with tables)
     markdown_html a reply's markdown as safe HTML: a mail's HTML part, a reply on the dashboard
     invariants    InvariantError and present(): what the code guarantees, checked in production too

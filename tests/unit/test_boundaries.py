@@ -77,6 +77,7 @@ CONTRACT = {
     "core.bidi",
     "core.request_bodies",
     "core.rate_limits",
+    "core.memory_windows",
     "core.markdown_tree",
     "core.markdown_html",
     "core.invariants",
