@@ -20,6 +20,8 @@ import hashlib
 import json
 import logging
 import os
+import subprocess
+import sys
 import threading
 import warnings
 from collections import OrderedDict
@@ -35,6 +37,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+EXIT_UNSUPPORTED = 3
+"""The export process's exit status for a model it cannot run (its last line of stderr says why)."""
 EXPORT_VERSION = 1
 """Part of the cache key: bump it when the exported graph or its inputs change."""
 TRANSFORMER = "sentence_transformers.models.Transformer"
@@ -165,24 +169,14 @@ class OnnxEncoder:
     @classmethod
     def _open(cls, shape: ModelShape, path: Path) -> OnnxEncoder:
         import onnxruntime
-        from tokenizers import Tokenizer
 
-        tokenizer = Tokenizer.from_file(str(shape.folder / "tokenizer.json"))
-        pad_id = tokenizer.token_to_id(shape.pad_token)
-        if pad_id is None:
-            raise UnsupportedModel(f"{shape.folder}'s pad token {shape.pad_token!r} is not in its vocabulary")
-        tokenizer.enable_truncation(max_length=shape.max_seq_length)
-        tokenizer.no_padding()  # a tokenizer.json may pad every text to a fixed length: `_padded` pads
-        options = onnxruntime.SessionOptions()
-        options.intra_op_num_threads = 1
-        options.inter_op_num_threads = 1
-        # without its arena a batch's tensors go back to the system when it ends: with it, one
-        # re-index batch of 64 long chunks kept 1.6 GB in a serving process for good
-        options.enable_cpu_mem_arena = False
-        options.log_severity_level = 3  # its warnings about unused initialisers are not ours to act on
+        tokenizer, pad_id = _tokenizer(shape)
         if not path.is_file():
-            _export(shape, path, tokenizer, pad_id, options)
-        session = onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+            if "torch" in sys.modules:  # loaded already (an indexing run): exporting here costs nothing more
+                _export(shape, path, tokenizer, pad_id, _session_options())
+            else:
+                _export_in_child(shape, path)
+        session = onnxruntime.InferenceSession(str(path), _session_options(), providers=["CPUExecutionProvider"])
         log.info("embedding model running on ONNX Runtime from %s", path)
         return cls(shape, session, tokenizer, pad_id)
 
@@ -209,6 +203,52 @@ class OnnxEncoder:
         norms = np.linalg.norm(pooled, axis=1, keepdims=True)
         vectors: np.ndarray = (pooled / np.clip(norms, 1e-12, None)).astype(np.float32)
         return vectors
+
+
+def _tokenizer(shape: ModelShape) -> tuple[Tokenizer, int]:
+    """The model's tokenizer, truncating as sentence-transformers does and padding nothing
+    (`_padded` pads each forward pass), and its pad token's id."""
+    from tokenizers import Tokenizer
+
+    tokenizer = Tokenizer.from_file(str(shape.folder / "tokenizer.json"))
+    pad_id = tokenizer.token_to_id(shape.pad_token)
+    if pad_id is None:
+        raise UnsupportedModel(f"{shape.folder}'s pad token {shape.pad_token!r} is not in its vocabulary")
+    tokenizer.enable_truncation(max_length=shape.max_seq_length)
+    tokenizer.no_padding()  # a tokenizer.json may pad every text to a fixed length
+    return tokenizer, pad_id
+
+
+def _session_options() -> onnxruntime.SessionOptions:
+    import onnxruntime
+
+    options = onnxruntime.SessionOptions()
+    options.intra_op_num_threads = 1
+    options.inter_op_num_threads = 1
+    # without its arena a batch's tensors go back to the system when it ends: with it, one
+    # re-index batch of 64 long chunks kept 1.6 GB in a serving process for good
+    options.enable_cpu_mem_arena = False
+    options.log_severity_level = 3  # its warnings about unused initialisers are not ours to act on
+    return options
+
+
+def _export_in_child(shape: ModelShape, path: Path) -> None:
+    """`_export` in a process of its own (this module run as a program), so that a process
+    without PyTorch never imports it: the first `serve` of a new install otherwise kept PyTorch
+    and the export's memory, 1,180 MB against 700 MB, for as long as it ran."""
+    log.info("exporting the embedding model to ONNX (once, in a child process): %s", path)
+    done = subprocess.run(
+        [sys.executable, "-m", __name__, str(shape.folder), str(path)],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, sys.path))},
+        check=False,
+    )
+    said = done.stderr.strip().splitlines()[-1] if done.stderr.strip() else f"exit status {done.returncode}"
+    if done.returncode == EXIT_UNSUPPORTED:
+        raise UnsupportedModel(said)
+    if done.returncode != 0:
+        raise RuntimeError(f"the export process failed: {said}")
 
 
 def _padded(tokens: list[tuple[list[int], list[int]]], pad_id: int) -> dict[str, np.ndarray]:
@@ -316,3 +356,21 @@ def _export(
         os.replace(partial, path)
     finally:
         partial.unlink(missing_ok=True)
+
+
+def _main(folder: str, path: str) -> int:
+    """`python -m knowledge.embedding.onnx_encoder FOLDER PATH`: export the model in FOLDER to
+    PATH (`_export_in_child`)."""
+    logging.basicConfig(level=logging.WARNING)
+    shape = shape_of(folder)
+    try:
+        tokenizer, pad_id = _tokenizer(shape)
+        _export(shape, Path(path), tokenizer, pad_id, _session_options())
+    except UnsupportedModel as exc:
+        print(exc, file=sys.stderr)
+        return EXIT_UNSUPPORTED
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(_main(*sys.argv[1:]))
