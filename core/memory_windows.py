@@ -1,13 +1,15 @@
 """Moving-window counts in this process's memory: the rate limits' store when no Redis is set.
 
-The same answers as `limits`' MovingWindowRateLimiter on its in-memory storage (a hit counts
-when fewer than the limit's amount fell in the last window; the window's reset is its oldest
-hit's time plus the window), kept so that their cost does not grow with the number of senders.
-`limits`' async MemoryStorage expires its entries by walking every key on every hit, with a
-thread hop per key (its threaded one walks them every 10 ms): measured here with 2,000 senders
-in the last minute and 130 hits a second, it took 90 % of a core, in a hub answering about that
-many messages a second. Here a key's old hits go when the key is next counted, and a sweep, at
-most once per `SWEEP_S`, drops the keys nobody counted for a whole window.
+It answers as `limits`' MovingWindowRateLimiter on its in-memory storage does: a hit counts
+when fewer than the limit's amount fell in the last window, a hit exactly one window old
+included; the window resets at its oldest hit's time plus the window. (A sender with no hit in
+the window is told now plus the window, where `limits` names a time already past.) What
+differs is the cost. `limits`' async MemoryStorage expires its entries by walking every key on
+every hit, with a thread hop per key (its threaded one walks them every 10 ms): measured here
+with 2,000 senders in the last minute and 130 hits a second, it took 90 % of a core, in a hub
+answering about that many messages a second. Here a key's old hits go when the key is next
+counted, and a sweep on a hit, at most once per `SWEEP_S`, drops the keys whose window has
+passed.
 
 All of it runs on the event loop without awaiting, so no two callers interleave.
 """
@@ -21,12 +23,12 @@ from collections.abc import Callable
 from limits import RateLimitItem, WindowStats
 
 SWEEP_S = 60.0
-"""How often, at most, the keys whose window has passed are dropped."""
+"""How often, at most, the keys whose window has passed are dropped (on a hit)."""
 
 
 class MemoryWindows:
-    """`hit`, `test`, `clear` and `get_window_stats` as `limits.aio.strategies.MovingWindowRateLimiter`
-    has them, for `core.rate_limits.CounterStore`."""
+    """`hit`, `test`, `clear` and `get_window_stats` of one hit at a time, as
+    `core.rate_limits.CounterStore` calls them on `limits.aio.strategies.MovingWindowRateLimiter`."""
 
     def __init__(self, clock: Callable[[], float] = time.time) -> None:
         self._clock = clock
@@ -65,13 +67,13 @@ class MemoryWindows:
         if found is None:
             found = self._hits[key] = (float(item.get_expiry()), deque(maxlen=item.amount))
         window, hits = found
-        while hits and hits[0] <= now - window:
+        while hits and hits[0] < now - window:
             hits.popleft()
         return hits
 
     def _sweep(self, now: float) -> None:
-        if now < self._next_sweep:
+        if self._next_sweep - SWEEP_S <= now < self._next_sweep:  # (a clock set back sweeps too)
             return
         self._next_sweep = now + SWEEP_S
-        for key in [key for key, (window, hits) in self._hits.items() if not hits or hits[-1] <= now - window]:
+        for key in [key for key, (window, hits) in self._hits.items() if not hits or hits[-1] < now - window]:
             del self._hits[key]

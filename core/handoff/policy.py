@@ -119,8 +119,9 @@ def _mentions(text: str, keyword: str) -> bool:
 
 @cache
 def _any_of(keywords: tuple[str, ...]) -> re.Pattern[str]:
-    """One pattern matching any of `keywords` as `_mentions` does, compiled once per list: a
-    message is searched once rather than once per keyword (every customer message is)."""
+    """One pattern matching any of `keywords` as whole words, any whitespace between a phrase's
+    words, compiled once per list: a message is searched once rather than once per keyword
+    (every customer message is)."""
     bodies = [r"\s+".join(re.escape(word) for word in keyword.split()) for keyword in keywords]
     alternatives = "|".join(body for body in bodies if body) or r"(?!x)x"
     return re.compile(rf"(?<!\w)(?:{alternatives})(?!\w)", re.IGNORECASE)

@@ -155,10 +155,31 @@ def test_texts_of_one_length_share_passes_of_at_most_the_batch_size() -> None:
     groups = onnx_encoder.padded_groups([20] * 100, max_size=32)
     assert sorted(i for group in groups for i in group) == list(range(100))
     assert max(map(len, groups)) <= 32 and len(groups) == 4
+    with pytest.raises(ValueError, match="at least one text"):
+        onnx_encoder.padded_groups([20], max_size=0)
 
 
-def test_grouped_texts_keep_their_order_and_vectors(tmp_path: Path) -> None:
-    embedder = Embedder.load(KnowledgeSettings(), serving=True, cache_dir=tmp_path)
+def test_grouped_texts_keep_their_order_and_vectors() -> None:
+    embedder = Embedder.load(KnowledgeSettings(), serving=True)  # the user's cache, as `serve` loads it
     texts = [*TEXTS, "ok", "Where can I download last month's invoice as a PDF for our accountant?"]
     one_by_one = np.vstack([embedder.encode([text], batch_size=1) for text in texts])
     assert np.abs(embedder.encode(texts, batch_size=64) - one_by_one).max() < 1e-5
+
+
+def test_a_model_the_export_process_cannot_run_is_reported_as_unsupported(tmp_path: Path) -> None:
+    folder = copy_with_pooling(tmp_path, "pooling_mode_max_tokens")
+    shape = onnx_encoder.ModelShape(folder, max_seq_length=256, pooling="mean", lowercase=True, pad_token="[PAD]")
+    with pytest.raises(onnx_encoder.UnsupportedModel, match="pooling_mode_max_tokens"):
+        onnx_encoder._export_in_child(shape, tmp_path / "model.onnx")
+    assert not list(tmp_path.glob("*.onnx*"))
+
+
+@pytest.mark.slow("a child process importing PyTorch")
+def test_a_failed_export_says_why_and_leaves_no_file(tmp_path: Path) -> None:
+    folder = copy_with_pooling(tmp_path, "pooling_mode_mean_tokens")
+    for weights in folder.glob("*.safetensors"):
+        weights.unlink()
+    with pytest.raises(RuntimeError, match=r"the export process failed \(exit status 1\)") as failed:
+        onnx_encoder._export_in_child(onnx_encoder.shape_of(str(folder)), tmp_path / "model.onnx")
+    assert "Error" in str(failed.value)  # the child's own error, not only its exit status
+    assert not list(tmp_path.glob("*.onnx*"))
