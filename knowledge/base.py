@@ -66,6 +66,7 @@ def _with_signals(hit: Hit, vector: np.ndarray, snapshot: IndexSnapshot, weights
         hit,
         heading_relevance=None if heading_vector is None else float(np.dot(vector, heading_vector)),
         phrasing_relevance=snapshot.phrasing_relevance(hit.chunk_id, vector),
+        document_relevance=snapshot.document_relevance(hit.source, vector),
         coverage=coverage(weights, f"{heading}\n{hit.text}"),
     )
 

@@ -42,6 +42,10 @@ class Hit:
     one sentence, and the sentence that answers it is closer to it than the passage around it
     is. None when not computed, when the chunk has no sentence to score, or when it is headed by a
     question (an FAQ entry: its heading is the question it answers, `heading_relevance`)."""
+    document_relevance: float | None = None
+    """The query's cosine with the unit mean of its document's chunk vectors: what the whole
+    article is about (`knowledge.search.index.document_vectors`). None when not computed (a
+    help centre too large for vectors in memory, searched through Chroma)."""
     lexical_rank: int | None = None
     """The chunk's rank (1 = best) by BM25 among the candidates; None when BM25 did not find it."""
     url: str = ""

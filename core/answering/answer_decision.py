@@ -97,9 +97,24 @@ def answer_bar(settings: AnswerSettings, floor: Floor | None, learned: Learned |
 
 
 def rank_key(hit: Hit) -> float:
-    """Which hit to answer from: its match plus the lexical part of the fused score (the
-    exact-token boost), so the heading cosine also corrects the ranking."""
+    """Which hit matches the question best, the one whose signals decide whether to answer: its
+    match plus the lexical part of the fused score (the exact-token boost), so the heading
+    cosine also corrects the ranking."""
     return match(hit) + hit.score - hit.relevance
+
+
+DOCUMENT_WEIGHT = 1.0
+"""How much the whole document's cosine (`Hit.document_relevance`) adds to `answer_key`."""
+
+
+def answer_key(hit: Hit) -> float:
+    """Which hit to answer from: `rank_key` plus how well its whole document matches
+    (`DOCUMENT_WEIGHT`). A chunk that matches a topic a question names in passing loses to a
+    chunk of the article the question is about ("Is there an email for the swimming lessons
+    team?" is answered from the contact details, not from the swimming lessons' cancellation
+    terms). Only the choice of passage: whether to answer is judged on `rank_key`'s best, so
+    the bar and the declines are those the signals were fitted for."""
+    return rank_key(hit) + DOCUMENT_WEIGHT * (hit.document_relevance or 0.0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,12 +171,13 @@ def decide(hits: Sequence[Hit], *, min_match: float, weights: Weights = WEIGHTS)
     hits = [hit for hit in hits if hit.source != HAND_OVER_SOURCE or _through_kept_question(hit)]
     if not hits:
         return Decision(None, False, -math.inf, ())
-    best = max(hits, key=rank_key)
-    if best.exact_match:  # only where the token's passage also ranks first: never over a better one
-        return Decision(best, True, math.inf, ())
-    if best.source == HAND_OVER_SOURCE:
-        return Decision(best, False, -math.inf, ())
-    values = signals(best, hits)
+    judged = max(hits, key=rank_key)
+    if judged.exact_match:  # only where the token's passage also ranks first: never over a better one
+        return Decision(judged, True, math.inf, ())
+    if judged.source == HAND_OVER_SOURCE:
+        return Decision(judged, False, -math.inf, ())
+    best = max((hit for hit in hits if hit.source != HAND_OVER_SOURCE), key=answer_key)
+    values = signals(judged, hits)
     offset = {"match": min_match}
     parts = tuple(
         Signal(name, value, getattr(weights, name) * (value - offset.get(name, 0.0))) for name, value in values.items()

@@ -281,6 +281,8 @@ class IndexSnapshot:
     document_frequency: Mapping[str, int]
     """How many chunks contain each lower-cased word: what makes a query word rare."""
     rows: Mapping[str, int]
+    documents: Mapping[str, np.ndarray]
+    """Each document's unit mean vector by source (`document_vectors`); empty without vectors."""
     stamp: int | None
     """The mtime of the `CURRENT` pointer this version was published under (None: none)."""
     index_version: str | None
@@ -312,6 +314,7 @@ class IndexSnapshot:
             phrasings=phrasings,
             document_frequency=MappingProxyType(dict(frequency)),
             rows=MappingProxyType({record.chunk_id: i for i, record in enumerate(records)}),
+            documents=MappingProxyType(document_vectors(records, vectors)),
             stamp=stamp,
             index_version=index_version,
         )
@@ -361,6 +364,11 @@ class IndexSnapshot:
             return []
         return [(self.records[row], score) for row, score in self.phrasings.linked_best(vector, n)]
 
+    def document_relevance(self, source: str, vector: np.ndarray) -> float | None:
+        """The query's cosine with the whole document `source` is in (`document_vectors`)."""
+        document = self.documents.get(source)
+        return None if document is None else float(np.dot(vector, document))
+
     def phrasing_relevance(self, chunk_id: str, vector: np.ndarray) -> float | None:
         row = self.rows.get(chunk_id)
         return None if row is None or self.phrasings is None else self.phrasings.relevance(row, vector)
@@ -379,6 +387,25 @@ def count_documents(records: Sequence[ChunkRecord]) -> dict[str, int]:
     for record in records:
         frequency.update({word.lower() for word in _WORD.findall(record.searchable)})
     return dict(frequency)
+
+
+def document_vectors(records: Sequence[ChunkRecord], vectors: np.ndarray | None) -> dict[str, np.ndarray]:
+    """Each document's chunk vectors averaged and made unit length, by source: what the whole
+    article is about. A story that names a weekday in passing matches the one chunk that lists
+    the weekdays, but not the opening-hours article as a whole as well as the article the story
+    is about (`Hit.document_relevance`). Read-only; empty when `vectors` is None."""
+    if vectors is None:
+        return {}
+    rows: dict[str, list[int]] = {}
+    for row, record in enumerate(records):
+        rows.setdefault(record.source, []).append(row)
+    out = {}
+    for source, picked in rows.items():
+        mean = vectors[picked].mean(axis=0)
+        mean /= max(float(np.linalg.norm(mean)), 1e-12)
+        mean.setflags(write=False)
+        out[source] = mean
+    return out
 
 
 def _frozen_rows(array: np.ndarray | None, rows: int) -> np.ndarray | None:

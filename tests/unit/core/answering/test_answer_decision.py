@@ -67,6 +67,16 @@ def test_an_incidental_exact_token_never_overrides_a_better_passage() -> None:
     assert decision.best is aftercare and decision.answer and decision.score != math.inf
 
 
+def test_a_hit_of_the_document_the_question_is_about_outranks_a_closer_chunk_of_another() -> None:
+    """A chunk that matches a topic named in passing loses to a slightly less close chunk of the
+    article the whole question is about (`Hit.document_relevance`)."""
+    in_passing = dataclasses.replace(other_document(relevance=0.52), document_relevance=0.25)
+    about = dataclasses.replace(hit(relevance=0.48, heading=0.3), document_relevance=0.45)
+    assert decide([in_passing, about], min_match=MIN_MATCH).best is about
+    without = [dataclasses.replace(h, document_relevance=None) for h in (in_passing, about)]
+    assert decide(without, min_match=MIN_MATCH).best is without[0]
+
+
 def test_the_score_is_the_bias_plus_each_weighted_signal() -> None:
     best = hit(relevance=0.62, heading=0.70, lexical_rank=2, coverage=0.8)
     decision = decide([best, other_document()], min_match=MIN_MATCH)
