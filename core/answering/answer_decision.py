@@ -132,6 +132,9 @@ class Decision:
     score: float
     """The logistic score (answer at 0 and above); +inf for an exact-token match."""
     signals: tuple[Signal, ...]
+    matched: Hit | None = None
+    """The hit whose signals were scored, when it is not `best` (`answer_key` chose a passage of
+    the document the question is about); None when it is."""
 
     def explain(self) -> str:
         """One line: the decision, its score and each signal's value and contribution."""
@@ -143,7 +146,10 @@ class Decision:
         if math.isinf(self.score):
             return f"{verdict}: the passage holds the question's exact tokens ({self.best.source})"
         parts = ", ".join(f"{s.name} {s.value:.2f} ({s.contribution:+.2f})" for s in self.signals)
-        return f"{verdict}: score {self.score:+.2f} from {parts}; best {self.best.source} › {self.best.section}"
+        line = f"{verdict}: score {self.score:+.2f} from {parts}; best {self.best.source} › {self.best.section}"
+        if self.matched is not None:
+            line += f" (judged on {self.matched.source} › {self.matched.section})"
+        return line
 
 
 def signals(best: Hit, hits: Sequence[Hit]) -> dict[str, float]:
@@ -183,4 +189,4 @@ def decide(hits: Sequence[Hit], *, min_match: float, weights: Weights = WEIGHTS)
         Signal(name, value, getattr(weights, name) * (value - offset.get(name, 0.0))) for name, value in values.items()
     )
     score = weights.bias + sum(part.contribution for part in parts)
-    return Decision(best, score >= 0, score, parts)
+    return Decision(best, score >= 0, score, parts, matched=None if best is judged else judged)

@@ -72,7 +72,12 @@ def test_a_hit_of_the_document_the_question_is_about_outranks_a_closer_chunk_of_
     article the whole question is about (`Hit.document_relevance`)."""
     in_passing = dataclasses.replace(other_document(relevance=0.52), document_relevance=0.25)
     about = dataclasses.replace(hit(relevance=0.48, heading=0.3), document_relevance=0.45)
-    assert decide([in_passing, about], min_match=MIN_MATCH).best is about
+    decision = decide([in_passing, about], min_match=MIN_MATCH)
+    assert decision.best is about and decision.matched is in_passing
+    assert {signal.name: signal.value for signal in decision.signals}["match"] == 0.52
+    assert decision.explain().endswith(
+        "; best docs/export.md › Export as CSV (judged on docs/invite.md › Inviting teammates)"
+    )
     without = [dataclasses.replace(h, document_relevance=None) for h in (in_passing, about)]
     assert decide(without, min_match=MIN_MATCH).best is without[0]
 
