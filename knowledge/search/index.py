@@ -391,9 +391,10 @@ def count_documents(records: Sequence[ChunkRecord]) -> dict[str, int]:
 
 def document_vectors(records: Sequence[ChunkRecord], vectors: np.ndarray | None) -> dict[str, np.ndarray]:
     """Each document's chunk vectors averaged and made unit length, by source: what the whole
-    article is about. A story that names a weekday in passing matches the one chunk that lists
-    the weekdays, but not the opening-hours article as a whole as well as the article the story
-    is about (`Hit.document_relevance`). Read-only; empty when `vectors` is None."""
+    article is about. "Is there an email for the swimming lessons team?" matches a cancellations
+    article's swimming lessons section best chunk for chunk, and the contact article best as a
+    whole (`Hit.document_relevance`). A document of one chunk is that chunk's row. Read-only;
+    empty when `vectors` is None."""
     if vectors is None:
         return {}
     rows: dict[str, list[int]] = {}
@@ -401,6 +402,9 @@ def document_vectors(records: Sequence[ChunkRecord], vectors: np.ndarray | None)
         rows.setdefault(record.source, []).append(row)
     out = {}
     for source, picked in rows.items():
+        if len(picked) == 1:  # its chunk's own row, a view: no copy for a help centre of one-chunk documents
+            out[source] = vectors[picked[0]]
+            continue
         mean = vectors[picked].mean(axis=0)
         mean /= max(float(np.linalg.norm(mean)), 1e-12)
         mean.setflags(write=False)

@@ -4,6 +4,7 @@ from the article it is about, not from the one chunk of another article about th
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -31,6 +32,7 @@ def test_a_documents_vector_is_the_unit_mean_of_its_chunks() -> None:
     half = float(np.sqrt(0.5))
     np.testing.assert_allclose(snapshot.documents["a.md"], [half, half, 0.0], rtol=1e-6)
     np.testing.assert_allclose(snapshot.documents["b.md"], [0.0, 0.0, 1.0])
+    assert snapshot.vectors is not None and np.shares_memory(snapshot.documents["b.md"], snapshot.vectors)
     assert snapshot.document_relevance("a.md", np.array([1.0, 0.0, 0.0], dtype=np.float32)) == pytest.approx(half)
     assert snapshot.document_relevance("gone.md", vectors[0]) is None
 
@@ -48,8 +50,14 @@ async def test_a_question_is_answered_from_the_article_it_is_about(kb: Knowledge
 
     hits = await kb.search("Is there an email for the swimming lessons team?", 5)
 
-    best = decide(hits, min_match=0.55).best
+    decision = decide(hits, min_match=0.55)
+    best = decision.best
     assert best is not None and (Path(best.source).name, best.section) == ("opening-hours-and-contact.md", "Contact us")
+    assert re.search(
+        r"; best \S*opening-hours-and-contact\.md › Contact us "
+        r"\(judged on \S*cancellations-refunds-and-freezing\.pdf › Swimming lessons\)$",
+        decision.explain(),
+    )
     lessons = next(hit for hit in hits if hit.section == "Swimming lessons")
     assert lessons.relevance > best.relevance
     assert best.document_relevance is not None and lessons.document_relevance is not None
