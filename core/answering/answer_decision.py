@@ -103,7 +103,7 @@ def rank_key(hit: Hit) -> float:
     return match(hit) + hit.score - hit.relevance
 
 
-DOCUMENT_WEIGHT = 1.0
+DOCUMENT_WEIGHT = 0.75
 """How much the whole document's cosine (`Hit.document_relevance`) adds to `answer_key`."""
 
 
