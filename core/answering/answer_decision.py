@@ -172,8 +172,8 @@ def _through_kept_question(hit: Hit) -> bool:
 
 
 def decide(hits: Sequence[Hit], *, min_match: float, weights: Weights = WEIGHTS) -> Decision:
-    """Whether to answer from the best of `hits`, and why. `min_match` is the match at which
-    the other signals decide alone (`answer.min_match`): raising it declines more."""
+    """Whether to answer, judged on the best of `hits` by `rank_key`, and from which passage
+    (`answer_key`'s best), and why. `min_match` is the match at which the other signals decide alone (`answer.min_match`): raising it declines more."""
     hits = [hit for hit in hits if hit.source != HAND_OVER_SOURCE or _through_kept_question(hit)]
     if not hits:
         return Decision(None, False, -math.inf, ())

@@ -400,7 +400,7 @@ class OfflineResponder:
             near = (
                 block.chunk == main and close is not None and closest is not None and close >= closest - SENTENCE_MARGIN
             )
-            # the chunk the decision rests on leads; position breaks ties toward the opening
+            # the chunk answered from (`answer_key`'s pick) leads; position breaks ties toward the opening
             score = overlap + (close or 0.0) + match(pool[block.chunk]) + (0.1 if block.chunk == main else 0.0)
             scored.append((overlap, near, score - 0.001 * block.position, block))
         if not any(overlap > 0 or near for overlap, near, _, _ in scored):

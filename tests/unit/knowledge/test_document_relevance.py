@@ -1,6 +1,6 @@
 """A hit's document counts in its rank: a question that names a topic in passing is answered
 from the article it is about, not from the one chunk of another article about that topic
-(`Hit.document_relevance`, `core.answering.answer_decision.rank_key`)."""
+(`Hit.document_relevance`, `core.answering.answer_decision.answer_key`)."""
 
 from __future__ import annotations
 
@@ -25,14 +25,15 @@ def record(source: str, index: int) -> ChunkRecord:
 
 
 def test_a_documents_vector_is_the_unit_mean_of_its_chunks() -> None:
-    vectors = np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]], dtype=np.float32)
-    records = [record("a.md", 0), record("a.md", 1), record("b.md", 0)]
+    vectors = np.array([[1.0, 0.0, 0.0], [0.0, 0.0, 1.0], [0.0, 1.0, 0.0]], dtype=np.float32)
+    records = [record("a.md", 0), record("b.md", 0), record("a.md", 1)]  # a document's chunks need not be together
     snapshot = IndexSnapshot.build(records, None, vectors, None, stamp=None)
 
     half = float(np.sqrt(0.5))
     np.testing.assert_allclose(snapshot.documents["a.md"], [half, half, 0.0], rtol=1e-6)
     np.testing.assert_allclose(snapshot.documents["b.md"], [0.0, 0.0, 1.0])
     assert snapshot.vectors is not None and np.shares_memory(snapshot.documents["b.md"], snapshot.vectors)
+    assert not snapshot.documents["a.md"].flags.writeable
     assert snapshot.document_relevance("a.md", np.array([1.0, 0.0, 0.0], dtype=np.float32)) == pytest.approx(half)
     assert snapshot.document_relevance("gone.md", vectors[0]) is None
 
@@ -52,6 +53,7 @@ async def test_a_question_is_answered_from_the_article_it_is_about(kb: Knowledge
 
     decision = decide(hits, min_match=0.55)
     best = decision.best
+    assert decision.answer
     assert best is not None and (Path(best.source).name, best.section) == ("opening-hours-and-contact.md", "Contact us")
     assert re.search(
         r"; best \S*opening-hours-and-contact\.md › Contact us "
