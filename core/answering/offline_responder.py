@@ -168,12 +168,16 @@ class _Block:
         return table + sum(len(unit.text) for unit in self.units)
 
     def narrowed(
-        self, wanted: Set[str], amounts: Sequence[quoted_tables.Amount] = (), kinds: Set[str] = frozenset()
+        self,
+        wanted: Set[str],
+        amounts: Sequence[quoted_tables.Amount] = (),
+        kinds: Set[str] = frozenset(),
+        extreme: quoted_tables.Extreme | None = None,
     ) -> _Block:
         """A table block cut to the rows and columns the question names; others as they are."""
         if self.table is None:
             return self
-        return replace(self, table=self.table.narrowed(wanted, amounts, kinds))
+        return replace(self, table=self.table.narrowed(wanted, amounts, kinds, extreme=extreme))
 
 
 def _blocks(text: str, *, chunk: int, list_limit: int) -> list[_Block]:
@@ -219,6 +223,16 @@ def _blocks(text: str, *, chunk: int, list_limit: int) -> list[_Block]:
 
 def _introduces(block: _Block) -> bool:
     return block.table is None and not block.is_list and block.units[-1].text.endswith(":")
+
+
+def _introduced(block: _Block, blocks: Sequence[_Block]) -> _Block | None:
+    """The list a sentence introduces ("…we can cut the lock off for you:" and the fee and what
+    to bring after it): quoted with it, since the sentence alone promises what it does not say.
+    None when the block introduces nothing or no whole list follows it."""
+    if not _introduces(block):
+        return None
+    following = next((b for b in blocks if b.chunk == block.chunk and b.position == block.position + 1), None)
+    return following if following is not None and following.is_list else None
 
 
 def _ordered(marker: str | None) -> bool:
@@ -370,7 +384,8 @@ class OfflineResponder:
         said = {sentence.text: sentence.relevance for hit in pool for sentence in hit.sentences}
         closeness = [_closeness(block, said) for block in whole]
         kinds = quoted_tables.asked_kinds(question)
-        blocks = [b.narrowed(asked, given, kinds) for b in whole]
+        extreme = quoted_tables.extreme(question)
+        blocks = [b.narrowed(asked, given, kinds, extreme) for b in whole]
         main = pool.index(best)
         if not blocks:
             return [_Block((_Unit(best.text.strip(), None),), main, 0)]
@@ -422,6 +437,10 @@ class OfflineResponder:
                     continue
                 keep.append(block)
                 chars += block.chars
+                listed = _introduced(block, blocks)
+                if listed is not None and listed not in keep and len(keep) < self._settings.max_sentences:
+                    keep.append(listed)
+                    chars += listed.chars
         return sorted(keep, key=lambda b: (b.chunk, b.position))
 
     @staticmethod

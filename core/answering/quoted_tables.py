@@ -7,11 +7,14 @@ table flattened into one line. A row or column is picked by the question's words
 weighted by how few rows (columns) hold them: "plan" is in every row and picks nothing,
 "business" is in one. A question that asks *when* or *how much* also keeps the columns of times
 or of prices ("what time can I swim lengths on Tuesday" keeps Start and End beside the Tuesday
-rows, though it names neither).
+rows, though it names neither). A question for the cheapest or the dearest that names no row
+keeps the row with the lowest or highest price ("how much is your cheapest one a week" keeps the
+smallest unit's row, with its Per week price).
 """
 
 from __future__ import annotations
 
+import enum
 import math
 import re
 from collections import Counter
@@ -40,22 +43,31 @@ class Table:
         lines = [_row(self.header), _row(tuple("---" for _ in self.header))]
         return "\n".join(lines + [_row(row) for row in self.rows])
 
-    def narrowed(self, wanted: Set[str], amounts: Sequence[Amount] = (), kinds: Set[str] = frozenset()) -> Table:
+    def narrowed(
+        self,
+        wanted: Set[str],
+        amounts: Sequence[Amount] = (),
+        kinds: Set[str] = frozenset(),
+        *,
+        extreme: Extreme | None = None,
+    ) -> Table:
         """The rows the question's words pick by their first cell, else the rows whose range
         holds one of the question's `amounts` ("my dog weighs 25 kg" picks "over 20 kg"), else
-        the rows its words pick by any cell (all, up to MAX_ROWS, when none); and the first
+        the row of the lowest or highest price the question asks for (`extreme`), else the rows
+        its words pick by any cell (all, up to MAX_ROWS, when none); and the first
         column with the columns whose header the question's words pick (all when none), and
         with them the columns of a kind of value it asks for (`asked_kinds`) that none of those
         holds: "what time … in the pool" keeps Start and End beside Pool, "how much … for a
         junior" keeps only the Junior prices."""
         in_range = [i for i, row in enumerate(self.rows) if any(_holds(cell, amounts) for cell in row)]
+        columns = _picked([content_words(cell) for cell in self.header[1:]], wanted)
         rows = (
             _picked([content_words(row[0]) for row in self.rows], wanted)
             or in_range
+            or self._extreme_row(extreme, columns)
             or _picked([content_words(" ".join(row)) for row in self.rows], wanted)
         )
         kept_rows = [self.rows[i] for i in rows] if rows else list(self.rows[:MAX_ROWS])
-        columns = _picked([content_words(cell) for cell in self.header[1:]], wanted)
         if columns and rows == in_range:  # the range that picked the row shows: "Large | over 20 kg | £30"
             ranged = {i for i in range(1, len(self.header)) if any(_holds(row[i], amounts) for row in kept_rows)}
             columns = sorted({*columns, *(i - 1 for i in ranged)})
@@ -65,6 +77,53 @@ class Table:
             columns = sorted({*columns, *(i for i, kind in enumerate(kind_of) if kind in asked)})
         keep = [0, *(i + 1 for i in columns)] if columns else list(range(len(self.header)))
         return Table(tuple(self.header[i] for i in keep), tuple(tuple(row[i] for i in keep) for row in kept_rows))
+
+    def _extreme_row(self, extreme: Extreme | None, columns: Sequence[int]) -> list[int]:
+        """The row holding the lowest (highest) price of the first price column the question
+        names, or of the table's first price column when it names none; [] when there is none."""
+        if extreme is None:
+            return []
+        prices = [i + 1 for i in range(len(self.header) - 1) if _column_kind(self.rows, i + 1) == "price"]
+        named = [i + 1 for i in columns if i + 1 in prices]
+        column = next(iter(named or prices), None)
+        if column is None:
+            return []
+        values = {i: value for i, row in enumerate(self.rows) if (value := _price(row[column])) is not None}
+        if not values:
+            return []
+        pick = min if extreme is Extreme.LOWEST else max
+        return [pick(values, key=values.__getitem__)]
+
+
+class Extreme(enum.Enum):
+    """A question for the lowest or the highest price (`extreme`)."""
+
+    LOWEST = "lowest"
+    HIGHEST = "highest"
+
+
+_EXTREMES = {
+    Extreme.LOWEST: re.compile(
+        r"\b(?:cheapest|lowest\s+(?:price|cost|fee|rate)|least\s+expensive|smallest\s+price)\b", re.I
+    ),
+    Extreme.HIGHEST: re.compile(r"\b(?:dearest|priciest|most\s+expensive|highest\s+(?:price|cost|fee|rate))\b", re.I),
+}
+"""The words that ask for the lowest or highest price (English)."""
+
+
+def extreme(question: str) -> Extreme | None:
+    """Whether the question asks for the lowest or the highest price; None when neither (or both)."""
+    found = [kind for kind, asks in _EXTREMES.items() if asks.search(question)]
+    return found[0] if len(found) == 1 else None
+
+
+_PRICE = re.compile(r"[£$€]\s?(\d[\d,]*(?:\.\d+)?)|(\d[\d,]*(?:\.\d+)?)\s?(?:€|EUR\b|USD\b|GBP\b)")
+
+
+def _price(cell: str) -> float | None:
+    """The first price a cell states ("£6.50", "1,200 €"); None when it states none."""
+    found = _PRICE.search(cell)
+    return None if found is None else float((found.group(1) or found.group(2)).replace(",", ""))
 
 
 _ASKS = {
@@ -113,7 +172,10 @@ class Amount:
 _NUMBER = r"(\d+(?:[.,]\d+)?)"
 _UNIT = r"\s*([^\W\d_]+\.?)?"
 _AMOUNT = re.compile(rf"(?<![\w.:/-]){_NUMBER}{_UNIT}", re.UNICODE)
-_BETWEEN = re.compile(rf"{_NUMBER}{_UNIT}\s*(?:-|–|—|to)\s*{_NUMBER}{_UNIT}", re.IGNORECASE)
+_BETWEEN = re.compile(
+    rf"{_NUMBER}{_UNIT}\s*(?:-|–|—|to)\s*{_NUMBER}{_UNIT}|\bbetween\s+{_NUMBER}{_UNIT}\s+and\s+{_NUMBER}{_UNIT}",
+    re.IGNORECASE,
+)
 _BELOW = re.compile(
     rf"\b(?:under|below|less\s+than|up\s+to|at\s+most|max(?:imum)?)\s+{_NUMBER}{_UNIT}|[<≤]\s*{_NUMBER}{_UNIT}",
     re.IGNORECASE,
@@ -145,8 +207,11 @@ def _holds(cell: str, given: Sequence[Amount]) -> bool:
     if not given:
         return False
     ranges: list[tuple[float, float, str]] = []
-    for low, low_unit, high, high_unit in _BETWEEN.findall(cell):
-        ranges.append((_number(low), _number(high), _unit(high_unit or low_unit)))
+    for found in _BETWEEN.findall(cell):
+        # either alternative's four groups: "10 to 20 kg", "between 48 hours and 4 hours"
+        first, first_unit, second, second_unit = found[:4] if found[0] else found[4:]
+        ends = sorted((_number(first), _number(second)))
+        ranges.append((ends[0], ends[1], _unit(second_unit or first_unit)))
     for found in _BELOW.findall(cell):
         high, unit = _bound(found)
         ranges.append((-math.inf, high, unit))

@@ -274,6 +274,39 @@ def test_the_sentence_introducing_a_table_is_quoted_right_before_it(responder: O
     )
 
 
+def test_a_sentence_ending_in_a_colon_is_quoted_with_the_list_it_introduces(responder: OfflineResponder) -> None:
+    locked_out = """If you have lost the key to your padlock, we can cut the lock off for you:
+
+- it costs £30, paid at reception;
+- bring photo ID that matches the name on your agreement.
+
+Our staff never open a unit without you there."""
+    hits = [
+        hit(
+            locked_out, source="docs/contact.md", title="Contact us", section="Locked out", relevance=0.6, coverage=0.6
+        ),
+        elsewhere(),
+    ]
+    reply = responder.answer("lost the key to my padlock, can u get me in", hits)
+    assert reply.text == (
+        "Here's what our help centre says in **Contact us › Locked out**:\n\n"
+        "> If you have lost the key to your padlock, we can cut the lock off for you:\n>\n"
+        "> - it costs £30, paid at reception;\n"
+        "> - bring photo ID that matches the name on your agreement."
+    )
+
+
+def test_a_question_for_the_cheapest_quotes_the_row_of_the_lowest_price(responder: OfflineResponder) -> None:
+    units = """| Unit | Size | Per week | Per month |
+|---|---|---|---|
+| Small | 25 sq ft | £9.00 | £36.00 |
+| Locker | 10 sq ft | £6.50 | £26.00 |
+| Large | 100 sq ft | £30.00 | £120.00 |"""
+    hits = [hit(units, source="docs/units.md", title="Unit sizes and prices", relevance=0.6, coverage=0.6), elsewhere()]
+    reply = responder.answer("how much is your cheapest unit a week?", hits)
+    assert reply.text.endswith("| Unit | Per week |\n| --- | --- |\n| Locker | £6.50 |")
+
+
 def test_a_table_split_across_chunks_is_quoted_as_one_table(responder: OfflineResponder) -> None:
     first = "| Plan | Price per month | Storage |\n|---|---|---|\n| Free | $0 | 1 GB |\n| Pro | $12 | 100 GB |"
     second = "| Plan | Price per month | Storage |\n|---|---|---|\n| Business | $29 | 1 TB |\n| Enterprise | Ask us | Unlimited |"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from core.answering.quoted_tables import MAX_ROWS, Table, amounts, asked_kinds, parse
+from core.answering.quoted_tables import MAX_ROWS, Extreme, Table, amounts, asked_kinds, extreme, parse
 from knowledge.search.coverage import content_words
 
 PLANS = """| Plan | Price per month (monthly billing) | Price per month (annual billing) | Seats | Storage |
@@ -190,3 +190,52 @@ def test_an_age_picks_its_band(question: str, rate: str) -> None:
     )
     assert table is not None
     assert [row[0] for row in table.narrowed(content_words(question), amounts(question)).rows] == [rate]
+
+
+def test_a_number_between_two_bounds_picks_its_row() -> None:
+    table = parse(
+        [
+            "| When you cancel | What we refund |",
+            "| --- | --- |",
+            "| More than 48 hours before departure | The full fare less a £5 fee |",
+            "| Between 48 hours and 4 hours before departure | 50% of the fare |",
+            "| Less than 4 hours before departure | Nothing |",
+        ]
+    )
+    assert table is not None
+    question = "We sail in 20 hours. What do I get back if I cancel?"
+    assert [row[1] for row in table.narrowed(content_words(question), amounts(question)).rows] == ["50% of the fare"]
+
+
+@pytest.mark.parametrize(
+    ("question", "wanted", "row"),
+    [
+        ("how much is your cheapest unit a week?", Extreme.LOWEST, "Locker"),
+        ("what's the lowest price per month", Extreme.LOWEST, "Locker"),
+        ("what is the most expensive unit per month", Extreme.HIGHEST, "Large"),
+    ],
+)
+def test_a_question_for_the_lowest_or_highest_price_picks_its_row(question: str, wanted: Extreme, row: str) -> None:
+    table = parse(
+        [
+            "| Unit | Size | Per week | Per month |",
+            "| --- | --- | --- | --- |",
+            "| Small | 25 sq ft | £9.00 | £36.00 |",
+            "| Locker | 10 sq ft | £6.50 | £26.00 |",
+            "| Large | 100 sq ft | £30.00 | £1,200.00 |",
+        ]
+    )
+    assert table is not None
+    assert extreme(question) is wanted
+    narrowed = table.narrowed(content_words(question), amounts(question), asked_kinds(question), extreme=wanted)
+    assert [r[0] for r in narrowed.rows] == [row]
+
+
+def test_a_row_the_question_names_wins_over_the_cheapest() -> None:
+    question = "how much is the cheapest pro plan"
+    narrowed = plans().narrowed(content_words(question), extreme=extreme(question))
+    assert [r[0] for r in narrowed.rows] == ["Pro"]
+
+
+def test_a_question_for_both_the_cheapest_and_the_dearest_picks_neither() -> None:
+    assert extreme("which is the cheapest and which the most expensive?") is None
