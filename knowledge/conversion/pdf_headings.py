@@ -14,7 +14,9 @@ pdfminer.six's layout analysis:
 - the lines of one layout box are one paragraph, joined with spaces (a line that ends in a
   hyphen joins the next without one and keeps it: "two-year"); a line that starts with a
   bullet (•, ▪, –…) is a `- ` list item, one that starts with a number (`2.`, `3)`) a numbered
-  one.
+  one. A box set a hanging indent right of the list item before it (within `_HANGING_INDENT`)
+  is the rest of that item, wrapped: "1. Call us on 0808 157 0192. We need" and, indented
+  below it, "30 days' notice." are one item, not an item and a paragraph of its own.
 
 Bold text of the body's size is not taken for a heading without an outline: bold is emphasis
 as often. Repeated page headers and footers stay in the text.
@@ -53,6 +55,9 @@ _OUTLINE_MAX_ENTRIES = 2000
 _BULLET = re.compile(r"^[\u2022\u25cf\u25aa\u25a0\u25e6\u2023\u2043\u2013\u2014*\-]\s+")
 _NUMBERED = re.compile(r"^\(?\d{1,3}[.)]\s+")
 _LETTER = re.compile(r"[^\W\d_]")
+_HANGING_INDENT = (2.0, 36.0)
+"""How far right of a list item's start (points) the wrapped rest of the item begins: past its
+marker, not as far as a second column."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +66,7 @@ class _Line:
     size: float  # the size most of its characters have, to the half point
     page: int
     box: int  # lines of one layout box are one paragraph
+    left: float = 0.0  # where the line starts on the page (points from the left edge)
     table: bool = False  # the text is a markdown table (`pdf_tables`), never a heading
 
 
@@ -113,7 +119,7 @@ def _page_lines(layout: LTPage, page: int, *, first_box: int) -> list[_Line]:
                 round(char.size * 2) / 2 for char in item if isinstance(char, LTChar) and char.get_text().strip()
             )
             if text and sizes:
-                lines.append(_Line(text, sizes.most_common(1)[0][0], page, box))
+                lines.append(_Line(text, sizes.most_common(1)[0][0], page, box, item.x0))
                 cells.append(Cell(text, item.x0, item.x1, item.y0, item.y1))
     tables = find_tables(cells, page_width=layout.width)
     if not tables:
@@ -233,26 +239,37 @@ def _body(lines: Sequence[_Line]) -> str:
     """Paragraphs, one per layout box, a blank line apart; list items one under another."""
     blocks: list[list[str]] = []
     box = None
+    item_left: float | None = None  # where the last list item's first line starts
     for line in lines:
         if line.table:
             blocks.append([line.text])
-            box = None
+            box, item_left = None, None
             continue
         bullet = _BULLET.match(line.text)
         text = f"- {line.text[bullet.end() :]}" if bullet else line.text
         item = bullet is not None or _NUMBERED.match(line.text) is not None
         if line.box != box:
             box = line.box
+            wrapped = item_left is not None and _HANGING_INDENT[0] <= line.left - item_left <= _HANGING_INDENT[1]
             if item and blocks and _is_item(blocks[-1][-1]):
                 blocks[-1].append(text)  # the next item of a list laid out a box per item
+            elif not item and wrapped and blocks and _is_item(blocks[-1][-1]):
+                blocks[-1][-1] = _joined(blocks[-1][-1], text)
+                continue
             else:
                 blocks.append([text])
+            item_left = line.left if item else None
         elif item:
             blocks[-1].append(text)
+            item_left = line.left
         else:
-            last = blocks[-1][-1]
-            blocks[-1][-1] = f"{last}{text}" if last.endswith("-") and not last.endswith(" -") else f"{last} {text}"
+            blocks[-1][-1] = _joined(blocks[-1][-1], text)
     return "\n\n".join("\n".join(block) for block in blocks)
+
+
+def _joined(last: str, text: str) -> str:
+    """A wrapped line after the one before it: with a space, or none after a hyphen ("two-year")."""
+    return f"{last}{text}" if last.endswith("-") and not last.endswith(" -") else f"{last} {text}"
 
 
 def _is_item(text: str) -> bool:

@@ -39,6 +39,17 @@ def test_wrapped_lines_are_one_paragraph_and_bullets_a_list() -> None:
     )
 
 
+def test_a_list_items_wrapped_lines_set_under_its_text_are_the_rest_of_the_item() -> None:
+    sections = by_section(convert_fixture("wrapped-steps.pdf").chunks)
+
+    assert sections["How to cancel"] == (
+        "1. Call us on 0808 157 0192 or email us. We need 30 days' notice.\n"
+        "2. We'll email you to confirm your end date.\n"
+        "3. Send the Home Hub back within 30 days. If we don't receive it, we charge £60.\n\n"
+        "Switching to another provider? You don't need to contact us."
+    )
+
+
 def test_text_of_one_size_is_one_section_titled_by_the_metadata_with_all_its_text() -> None:
     chunks = convert_fixture("release-notes.pdf").chunks
 
