@@ -21,7 +21,7 @@ from core.answering.calibration import Calibrations
 from core.answering.llm_responder import LlmFailure, LlmResponder
 from core.answering.memory import acknowledgement, recall_key, recall_reply
 from core.answering.offline_responder import Asked, OfflineResponder
-from core.answering.questions import asks_anything, readings
+from core.answering.questions import asks_anything, readings, statements
 from core.languages import N_, _, listing
 from core.messages import Reply
 from core.quoting import literal
@@ -156,16 +156,17 @@ async def ask_each(message: str, search: Callable[[str], Awaitable[list[Hit]]]) 
     each = readings(message)
     queries = list(dict.fromkeys(query for options in each for query in options))
     found = dict(zip(queries, await asyncio.gather(*(search(query) for query in queries)), strict=True))
-    return [best_reading(options, found) for options in each]
+    told = statements(message)
+    return [best_reading(options, found, told=told) for options in each]
 
 
-def best_reading(options: Sequence[str], found: Mapping[str, list[Hit]]) -> Asked:
+def best_reading(options: Sequence[str], found: Mapping[str, list[Hit]], *, told: str = "") -> Asked:
     """Of a question's readings (alone, with the sentence before it, with the story before it:
     `core.answering.questions.readings`), the one whose best passage matches best; the question
-    alone on a tie."""
+    alone on a tie. `told`: what the message says besides its questions (`statements`)."""
     alone = options[0]
     return max(
-        (Asked(query, found[query], "" if query == alone else alone) for query in options),
+        (Asked(query, found[query], "" if query == alone else alone, told) for query in options),
         key=lambda a: max(map(match, a.hits), default=-1.0),
     )
 

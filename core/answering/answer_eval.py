@@ -22,7 +22,7 @@ from core.answering.agent import best_reading
 from core.answering.answer_decision import Bar
 from core.answering.calibration import Calibration, Labelled
 from core.answering.offline_responder import OfflineResponder
-from core.answering.questions import readings
+from core.answering.questions import readings, statements
 from core.messages import Reply
 from core.settings import AnswerSettings
 from knowledge.base import KnowledgeBase
@@ -124,7 +124,11 @@ def searched(kb: KnowledgeBase, answer: AnswerSettings, questions: Sequence[Eval
         Labelled(
             question,
             [
-                best_reading(options, {query: kb.search_sync(query, answer.top_k) for query in options})
+                best_reading(
+                    options,
+                    {query: kb.search_sync(query, answer.top_k) for query in options},
+                    told=statements(question.question),
+                )
                 for options in readings(question.question)
             ],
         )

@@ -255,6 +255,10 @@ class Asked:
     """The question without the sentence (or story) before it, when it was searched with it ("What does he
     type in Slack to stop it?" searched with "One of our developers keeps leaving his timer
     running."): what the reply may say it does not cover is read from this."""
+    told: str = ""
+    """What the message says besides its questions (`core.answering.questions.statements`): a
+    number there picks a table's row as one in the question does ("…do i get my money back? its
+    about 20 hours till we sail")."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -341,7 +345,7 @@ class OfflineResponder:
         if best is None or not decision.answer:
             return None
         pool = sorted((h for h in asked.hits if h.source == best.source), key=_chunk_order)
-        quoted = self._quote(asked.question, best, pool)
+        quoted = self._quote(asked.question, best, pool, told=asked.told)
         quoted_hits = {id(pool[block.chunk]) for block in quoted}
         cited = [best] if id(best) in quoted_hits else []
         cited += [hit for hit in pool if id(hit) in quoted_hits and hit is not best]
@@ -365,7 +369,7 @@ class OfflineResponder:
             return None
         best = max(named, key=match)
         pool = sorted((h for h in asked.hits if h.source == best.source), key=_chunk_order)
-        quoted = self._quote(asked.question, best, pool)
+        quoted = self._quote(asked.question, best, pool, told=asked.told)
         quoted_hits = {id(pool[block.chunk]) for block in quoted}
         cited_there = [hit for hit in pool if id(hit) in quoted_hits]
         if not cited_there:
@@ -373,10 +377,11 @@ class OfflineResponder:
         cited_there = list({(hit.source, hit.section): hit for hit in reversed(cited_there)}.values())[::-1]
         return _Part(asked.question, quoted, cited_there, [], referred=True, headings=_headings(quoted, pool))
 
-    def _quote(self, question: str, best: Hit, pool: list[Hit]) -> list[_Block]:
-        """The blocks that best answer the question, in document order, within the budget."""
+    def _quote(self, question: str, best: Hit, pool: list[Hit], *, told: str = "") -> list[_Block]:
+        """The blocks that best answer the question, in document order, within the budget;
+        `told`'s numbers pick table rows too."""
         asked = content_words(question)
-        given = quoted_tables.amounts(question)
+        given = quoted_tables.amounts(question) + quoted_tables.amounts(told)
         whole = _joined_tables(
             [b for i, hit in enumerate(pool) for b in _blocks(hit.text, chunk=i, list_limit=MAX_LIST_ITEMS)],
             sections=[hit.section for hit in pool],

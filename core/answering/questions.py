@@ -95,6 +95,16 @@ def _readings_of(message: str) -> tuple[tuple[str, ...], ...]:
     return tuple(found)
 
 
+def statements(message: str) -> str:
+    """What the message says besides its questions (`readings`), joined: the facts a question
+    leans on for its numbers ("…its about 20 hours till we sail" after "do i get my money
+    back?"). Empty when it asks nothing, or only asks."""
+    sentences = _sentences(message)
+    if not any(_asks(sentence) for sentence in sentences):
+        return ""
+    return " ".join(s for s in sentences if not _asks(s) and small_talk(s) is None)
+
+
 def asks_anything(message: str) -> bool:
     """Whether any sentence of the message asks or requests something (see `questions`)."""
     return any(_asks(sentence) for sentence in _sentences(message))

@@ -6,6 +6,7 @@ import dataclasses
 
 import pytest
 
+from core.answering.agent import ask_each
 from core.answering.answer_decision import match
 from core.answering.offline_responder import (
     DECLINE,
@@ -305,6 +306,26 @@ def test_a_question_for_the_cheapest_quotes_the_row_of_the_lowest_price(responde
     hits = [hit(units, source="docs/units.md", title="Unit sizes and prices", relevance=0.6, coverage=0.6), elsewhere()]
     reply = responder.answer("how much is your cheapest unit a week?", hits)
     assert reply.text.endswith("| Unit | Per week |\n| --- | --- |\n| Locker | £6.50 |")
+
+
+async def test_a_number_the_message_states_after_its_question_picks_the_row_its_range_holds(
+    responder: OfflineResponder,
+) -> None:
+    refunds = """| When you cancel | What we refund |
+|---|---|
+| More than 48 hours before departure | The full fare less a £5 fee |
+| Between 48 hours and 4 hours before departure | 50% of the fare |
+| Less than 4 hours before departure | Nothing |"""
+    found = [hit(refunds, source="docs/cancel.md", title="Cancelling", relevance=0.62, coverage=0.5), elsewhere()]
+
+    async def search(query: str) -> list[Hit]:
+        return found
+
+    message = "if i cancel tomorrows booking now do i get my money back? its about 20 hours till we sail"
+    reply = responder.answer_all(await ask_each(message, search))
+    assert reply.text.endswith(
+        "| When you cancel | What we refund |\n| --- | --- |\n| Between 48 hours and 4 hours before departure | 50% of the fare |"
+    )
 
 
 def test_a_table_split_across_chunks_is_quoted_as_one_table(responder: OfflineResponder) -> None:
