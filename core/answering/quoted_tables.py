@@ -8,8 +8,8 @@ weighted by how few rows (columns) hold them: "plan" is in every row and picks n
 "business" is in one. A question that asks *when* or *how much* also keeps the columns of times
 or of prices ("what time can I swim lengths on Tuesday" keeps Start and End beside the Tuesday
 rows, though it names neither). A question for the cheapest or the dearest that names no row
-keeps the row with the lowest or highest price ("how much is your cheapest one a week" keeps the
-smallest unit's row, with its Per week price).
+keeps the row with the lowest or highest price ("how much is your cheapest unit a week" keeps
+the row of the lowest Per week price, and that column).
 """
 
 from __future__ import annotations
