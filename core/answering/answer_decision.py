@@ -105,10 +105,6 @@ def rank_key(hit: Hit) -> float:
 
 DOCUMENT_WEIGHT = 0.75
 """How much the whole document's cosine (`Hit.document_relevance`) adds to `answer_key`."""
-ANSWER_MARGIN = 0.1
-"""How far below the judged hit (by `rank_key`) the passage answered from may match: a
-document's cosine chooses among passages about as close to the question, never a far weaker
-one, since only the judged hit was held to the bar."""
 
 
 def answer_key(hit: Hit) -> float:
@@ -117,8 +113,7 @@ def answer_key(hit: Hit) -> float:
     chunk of the article the question is about ("Is there an email for the swimming lessons
     team?" is answered from the contact details, not from the swimming lessons' cancellation
     terms). Only the choice of passage: whether to answer is judged on `rank_key`'s best, so
-    the bar and the declines are those the signals were fitted for; and only among hits within
-    ANSWER_MARGIN of the judged one."""
+    the bar and the declines are those the signals were fitted for."""
     return rank_key(hit) + DOCUMENT_WEIGHT * (hit.document_relevance or 0.0)
 
 
@@ -187,8 +182,7 @@ def decide(hits: Sequence[Hit], *, min_match: float, weights: Weights = WEIGHTS)
         return Decision(judged, True, math.inf, ())
     if judged.source == HAND_OVER_SOURCE:
         return Decision(judged, False, -math.inf, ())
-    floor = rank_key(judged) - ANSWER_MARGIN
-    best = max((hit for hit in hits if hit.source != HAND_OVER_SOURCE and rank_key(hit) >= floor), key=answer_key)
+    best = max((hit for hit in hits if hit.source != HAND_OVER_SOURCE), key=answer_key)
     values = signals(judged, hits)
     offset = {"match": min_match}
     parts = tuple(

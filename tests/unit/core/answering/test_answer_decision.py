@@ -82,17 +82,6 @@ def test_a_hit_of_the_document_the_question_is_about_outranks_a_closer_chunk_of_
     assert decide(without, min_match=MIN_MATCH).best is without[0]
 
 
-def test_the_document_chooses_only_among_passages_about_as_close_as_the_judged_one() -> None:
-    """Only the judged hit was held to the bar: a passage far below it is never answered from,
-    however well its whole document matches."""
-    close = dataclasses.replace(other_document(relevance=0.62), document_relevance=0.2)
-    far_in_a_close_document = dataclasses.replace(hit(relevance=0.5), document_relevance=0.6)
-    decision = decide([close, far_in_a_close_document], min_match=MIN_MATCH)
-    assert decision.best is close and decision.matched is None
-    nearer = dataclasses.replace(far_in_a_close_document, relevance=0.55, score=0.55)
-    assert decide([close, nearer], min_match=MIN_MATCH).best is nearer
-
-
 def test_the_score_is_the_bias_plus_each_weighted_signal() -> None:
     best = hit(relevance=0.62, heading=0.70, lexical_rank=2, coverage=0.8)
     decision = decide([best, other_document()], min_match=MIN_MATCH)
