@@ -166,7 +166,7 @@ def best_reading(options: Sequence[str], found: Mapping[str, list[Hit]], *, told
     alone on a tie. `told`: what the message says besides its questions (`statements`)."""
     alone = options[0]
     return max(
-        (Asked(query, found[query], "" if query == alone else alone, told) for query in options),
+        (Asked(query, found[query], alone="" if query == alone else alone, told=told) for query in options),
         key=lambda a: max(map(match, a.hits), default=-1.0),
     )
 

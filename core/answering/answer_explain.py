@@ -22,8 +22,8 @@ async def explanation(
     message: str, *, knowledge: KnowledgeBase, settings: AnswerSettings, learned: Learned | None = None
 ) -> list[str]:
     """Per question of `message`: the question, the query as searched when spelling changed
-    it, the decision with each signal's share, and the hits (match, the whole document's cosine,
-    document › section); or
+    it, the decision with each signal's share, and the hits (match, the whole document's
+    cosine, document › section); or
     the one line saying which other path answered the message. `learned`: the operator's
     calibration (`core.answering.calibration`), if any."""
     if (key := recall_key(message)) is not None:
@@ -49,12 +49,12 @@ async def explanation(
             lines.append(f"  searched as: {corrected}")
         lines.append(f"  {responder.decide(asked.hits).explain()}")
         lines.extend(
-            f"  hit: match {match(hit):.2f}{_document(hit)}  {hit.source} › {hit.section}" for hit in asked.hits
+            f"  hit: match {match(hit):.2f}{_document_cosine(hit)}  {hit.source} › {hit.section}" for hit in asked.hits
         )
     return lines
 
 
-def _document(hit: Hit) -> str:
+def _document_cosine(hit: Hit) -> str:
     """The whole document's cosine (`Hit.document_relevance`), which chooses among passages about
     as close to the question (`answer_decision.answer_key`); nothing when it was not computed."""
     return "" if hit.document_relevance is None else f"  document {hit.document_relevance:.2f}"

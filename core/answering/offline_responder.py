@@ -170,6 +170,7 @@ class _Block:
     def narrowed(
         self,
         wanted: Set[str],
+        *,
         amounts: Sequence[quoted_tables.Amount] = (),
         kinds: Set[str] = frozenset(),
         extreme: quoted_tables.Extreme | None = None,
@@ -231,8 +232,13 @@ def _introduced(block: _Block, blocks: Sequence[_Block]) -> _Block | None:
     None when the block introduces nothing or no whole list follows it."""
     if not _introduces(block):
         return None
-    following = next((b for b in blocks if b.chunk == block.chunk and b.position == block.position + 1), None)
-    return following if following is not None and following.is_list else None
+    after = [b for b in blocks if b.chunk == block.chunk and b.position in (block.position + 1, block.position + 2)]
+    following = after[0] if after and after[0].position == block.position + 1 else None
+    if following is None or not following.is_list:
+        return None
+    # a list longer than MAX_LIST_ITEMS is a block per item: not a whole list, so not pulled in
+    split = len(following.units) == 1 and len(after) == 2 and after[1].is_list and len(after[1].units) == 1
+    return None if split else following
 
 
 def _ordered(marker: str | None) -> bool:
@@ -381,7 +387,9 @@ class OfflineResponder:
         """The blocks that best answer the question, in document order, within the budget;
         `told`'s numbers pick table rows too."""
         asked = content_words(question)
-        given = quoted_tables.amounts(question) + quoted_tables.amounts(told)
+        # a number told beside the question only with its unit ("20 hours"): "I've been a member
+        # for 5 years" or an order number is no age or size the question asks about
+        given = quoted_tables.amounts(question) + [a for a in quoted_tables.amounts(told) if a.unit]
         whole = _joined_tables(
             [b for i, hit in enumerate(pool) for b in _blocks(hit.text, chunk=i, list_limit=MAX_LIST_ITEMS)],
             sections=[hit.section for hit in pool],
@@ -390,7 +398,7 @@ class OfflineResponder:
         closeness = [_closeness(block, said) for block in whole]
         kinds = quoted_tables.asked_kinds(question)
         extreme = quoted_tables.extreme(question)
-        blocks = [b.narrowed(asked, given, kinds, extreme) for b in whole]
+        blocks = [b.narrowed(asked, amounts=given, kinds=kinds, extreme=extreme) for b in whole]
         main = pool.index(best)
         if not blocks:
             return [_Block((_Unit(best.text.strip(), None),), main, 0)]
@@ -434,18 +442,22 @@ class OfflineResponder:
                 for overlap, near, _, block in sorted(scored, key=lambda row: row[2], reverse=True)
                 if near or (overlap > 0 and overlap >= (0.5 if block.chunk == main else 0.9) * top)
             ]
-            keep, chars = [], 0
+            keep = []
+            chars = slots = 0
             for block in _with_its_paragraph(eligible, blocks, self._settings.max_sentences):
-                if len(keep) >= self._settings.max_sentences:
+                if slots >= self._settings.max_sentences:
                     break
-                if keep and chars + block.chars > MAX_QUOTE_CHARS:
+                if block in keep:  # the list a sentence kept before it introduces
                     continue
-                keep.append(block)
-                chars += block.chars
                 listed = _introduced(block, blocks)
-                if listed is not None and listed not in keep and len(keep) < self._settings.max_sentences:
-                    keep.append(listed)
-                    chars += listed.chars
+                # a sentence and the list it introduces are one block, as a table and its lead are
+                unit = [block] if listed is None or listed in keep else [block, listed]
+                size = sum(b.chars for b in unit)
+                if keep and chars + size > MAX_QUOTE_CHARS:
+                    continue
+                keep += unit
+                chars += size
+                slots += 1
         return sorted(keep, key=lambda b: (b.chunk, b.position))
 
     @staticmethod

@@ -91,8 +91,8 @@ class Table:
         values = {i: value for i, row in enumerate(self.rows) if (value := _price(row[column])) is not None}
         if not values:
             return []
-        pick = min if extreme is Extreme.LOWEST else max
-        return [pick(values, key=values.__getitem__)]
+        best = (min if extreme is Extreme.LOWEST else max)(values.values())
+        return [i for i, value in values.items() if value == best]  # ties: every row at that price
 
 
 class Extreme(enum.Enum):
@@ -104,9 +104,9 @@ class Extreme(enum.Enum):
 
 _EXTREMES = {
     Extreme.LOWEST: re.compile(
-        r"\b(?:cheapest|lowest\s+(?:price|cost|fee|rate)|least\s+expensive|smallest\s+price)\b", re.I
+        r"\b(?:cheapest|lowest\s+(?:price|cost|fee|rate)s?|least\s+expensive|smallest\s+prices?)\b", re.I
     ),
-    Extreme.HIGHEST: re.compile(r"\b(?:dearest|priciest|most\s+expensive|highest\s+(?:price|cost|fee|rate))\b", re.I),
+    Extreme.HIGHEST: re.compile(r"\b(?:dearest|priciest|most\s+expensive|highest\s+(?:price|cost|fee|rate)s?)\b", re.I),
 }
 """The words that ask for the lowest or highest price (English)."""
 
@@ -117,13 +117,24 @@ def extreme(question: str) -> Extreme | None:
     return found[0] if len(found) == 1 else None
 
 
-_PRICE = re.compile(r"[£$€]\s?(\d[\d,]*(?:\.\d+)?)|(\d[\d,]*(?:\.\d+)?)\s?(?:€|EUR\b|USD\b|GBP\b)")
+_AMOUNT_TEXT = r"(\d[\d.,]*)"
+_PRICE = re.compile(
+    rf"(?:[£$€]|\b(?:EUR|USD|GBP))\s?{_AMOUNT_TEXT}|{_AMOUNT_TEXT}\s?(?:€|(?:EUR|USD|GBP)\b)|^\s*(free)\s*$", re.I
+)
 
 
 def _price(cell: str) -> float | None:
-    """The first price a cell states ("£6.50", "1,200 €"); None when it states none."""
+    """The first price a cell states ("£6.50", "1,200 €", "9,50 €", "EUR 12"; "Free" is 0);
+    None when it states none."""
     found = _PRICE.search(cell)
-    return None if found is None else float((found.group(1) or found.group(2)).replace(",", ""))
+    if found is None:
+        return None
+    if found.group(3):
+        return 0.0
+    text = (found.group(1) or found.group(2)).rstrip(".,")
+    if re.fullmatch(r"\d+(?:\.\d{3})*,\d{1,2}", text):  # "9,50", "1.200,00": a decimal comma
+        return float(text.replace(".", "").replace(",", "."))
+    return float(text.replace(",", ""))
 
 
 _ASKS = {
@@ -208,10 +219,13 @@ def _holds(cell: str, given: Sequence[Amount]) -> bool:
         return False
     ranges: list[tuple[float, float, str]] = []
     for found in _BETWEEN.findall(cell):
-        # either alternative's four groups: "10 to 20 kg", "between 48 hours and 4 hours"
-        first, first_unit, second, second_unit = found[:4] if found[0] else found[4:]
-        ends = sorted((_number(first), _number(second)))
-        ranges.append((ends[0], ends[1], _unit(second_unit or first_unit)))
+        if found[0]:  # "10 to 20 kg", low to high as written ("10am-2pm" is no range of numbers)
+            low, low_unit, high, high_unit = found[:4]
+            ranges.append((_number(low), _number(high), _unit(high_unit or low_unit)))
+        else:  # "between 48 hours and 4 hours": either way round
+            first, first_unit, second, second_unit = found[4:]
+            ends = sorted((_number(first), _number(second)))
+            ranges.append((ends[0], ends[1], _unit(second_unit or first_unit)))
     for found in _BELOW.findall(cell):
         high, unit = _bound(found)
         ranges.append((-math.inf, high, unit))

@@ -297,6 +297,28 @@ Our staff never open a unit without you there."""
     )
 
 
+def test_a_sentence_and_the_list_it_introduces_count_as_one_block() -> None:
+    """Within `answer.max_sentences` the pair is one block, as a table and its lead are: it does
+    not push out the next best sentence."""
+    locked_out = """If you have lost the key to your padlock, we can cut the lock off for you:
+
+- it costs £30, paid at reception;
+- bring photo ID that matches the name on your agreement.
+
+If you lost the key to a padlock of ours, a new padlock costs £8."""
+    hits = [
+        hit(
+            locked_out, source="docs/contact.md", title="Contact us", section="Locked out", relevance=0.6, coverage=0.6
+        ),
+        elsewhere(),
+    ]
+    reply = OfflineResponder(AnswerSettings(max_sentences=2)).answer(
+        "lost the key to my padlock, can u get me in", hits
+    )
+    assert "> - it costs £30, paid at reception;" in reply.text
+    assert "> If you lost the key to a padlock of ours, a new padlock costs £8." in reply.text
+
+
 def test_a_question_for_the_cheapest_quotes_the_row_of_the_lowest_price(responder: OfflineResponder) -> None:
     units = """| Unit | Size | Per week | Per month |
 |---|---|---|---|
@@ -326,6 +348,22 @@ async def test_a_number_the_message_states_after_its_question_picks_the_row_its_
     assert reply.text.endswith(
         "| When you cancel | What we refund |\n| --- | --- |\n| Between 48 hours and 4 hours before departure | 50% of the fare |"
     )
+
+
+async def test_a_number_told_without_its_unit_picks_no_row(responder: OfflineResponder) -> None:
+    """ "5 years" of membership is no age: a number beside the question counts only with a unit."""
+    rates = """| Rate | Age | Price per month |
+|---|---|---|
+| Junior | under 16 | £12 |
+| Adult | 16 to 64 | £30 |
+| Senior | 65 and over | £18 |"""
+    found = [hit(rates, source="docs/rates.md", title="Membership rates", relevance=0.62, coverage=0.5), elsewhere()]
+
+    async def search(query: str) -> list[Hit]:
+        return found
+
+    reply = responder.answer_all(await ask_each("I've been a member for 5 years. How much is membership?", search))
+    assert "| Junior |" in reply.text and "| Adult |" in reply.text and "| Senior |" in reply.text
 
 
 def test_a_table_split_across_chunks_is_quoted_as_one_table(responder: OfflineResponder) -> None:

@@ -239,3 +239,37 @@ def test_a_row_the_question_names_wins_over_the_cheapest() -> None:
 
 def test_a_question_for_both_the_cheapest_and_the_dearest_picks_neither() -> None:
     assert extreme("which is the cheapest and which the most expensive?") is None
+
+
+def test_the_extreme_is_read_in_the_price_column_the_question_names_and_ties_keep_every_row() -> None:
+    table = parse(
+        [
+            "| Unit | Per week | Per month |",
+            "| --- | --- | --- |",
+            "| Locker | £6.50 | £30.00 |",
+            "| Small | £7.00 | £26.00 |",
+            "| Medium | £9.00 | £26.00 |",
+        ]
+    )
+    assert table is not None
+    for question, rows in (("cheapest a week?", ["Locker"]), ("cheapest per month?", ["Small", "Medium"])):
+        narrowed = table.narrowed(content_words(question), extreme=extreme(question))
+        assert [r[0] for r in narrowed.rows] == rows, question
+
+
+@pytest.mark.parametrize(("cell", "price"), [("9,50 €", 9.5), ("EUR 12", 12.0), ("1,200 €", 1200.0), ("Free", 0.0)])
+def test_the_cheapest_row_reads_prices_as_written(cell: str, price: float) -> None:
+    table = parse(["| Plan | Price |", "| --- | --- |", f"| A | {cell} |", "| B | £10.50 |", "| C | £1.00 |"])
+    assert table is not None
+    expected = "A" if price < 1.0 else "C"
+    assert [r[0] for r in table.narrowed(set(), extreme=Extreme.LOWEST).rows] == [expected]
+    assert [r[0] for r in table.narrowed(set(), extreme=Extreme.HIGHEST).rows] == ["A" if price > 10.5 else "B"]
+
+
+def test_a_time_range_is_no_range_of_numbers() -> None:
+    table = parse(["| Session | When |", "| --- | --- |", "| Morning | 7am-10am |", "| Lunch | 10am-2pm |"])
+    assert table is not None
+    assert (
+        len(table.narrowed(content_words("is there a session at 8pm?"), amounts("is there a session at 8pm?")).rows)
+        == 2
+    )
