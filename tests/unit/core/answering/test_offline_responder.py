@@ -275,6 +275,14 @@ def test_the_sentence_introducing_a_table_is_quoted_right_before_it(responder: O
     )
 
 
+def locked_out_hits(text: str) -> list[Hit]:
+    """A storage company's "Locked out" section, and a hit from another document."""
+    return [
+        hit(text, source="docs/contact.md", title="Contact us", section="Locked out", relevance=0.6, coverage=0.6),
+        elsewhere(),
+    ]
+
+
 def test_a_sentence_ending_in_a_colon_is_quoted_with_the_list_it_introduces(responder: OfflineResponder) -> None:
     locked_out = """If you have lost the key to your padlock, we can cut the lock off for you:
 
@@ -282,13 +290,7 @@ def test_a_sentence_ending_in_a_colon_is_quoted_with_the_list_it_introduces(resp
 - bring photo ID that matches the name on your agreement.
 
 Our staff never open a unit without you there."""
-    hits = [
-        hit(
-            locked_out, source="docs/contact.md", title="Contact us", section="Locked out", relevance=0.6, coverage=0.6
-        ),
-        elsewhere(),
-    ]
-    reply = responder.answer("lost the key to my padlock, can u get me in", hits)
+    reply = responder.answer("lost the key to my padlock, can u get me in", locked_out_hits(locked_out))
     assert reply.text == (
         "Here's what our help centre says in **Contact us › Locked out**:\n\n"
         "> If you have lost the key to your padlock, we can cut the lock off for you:\n>\n"
@@ -306,14 +308,8 @@ def test_a_sentence_and_the_list_it_introduces_count_as_one_block() -> None:
 - bring photo ID that matches the name on your agreement.
 
 If you lost the key to a padlock of ours, a new padlock costs £8."""
-    hits = [
-        hit(
-            locked_out, source="docs/contact.md", title="Contact us", section="Locked out", relevance=0.6, coverage=0.6
-        ),
-        elsewhere(),
-    ]
     reply = OfflineResponder(AnswerSettings(max_sentences=2)).answer(
-        "lost the key to my padlock, can u get me in", hits
+        "lost the key to my padlock, can u get me in", locked_out_hits(locked_out)
     )
     assert "> - it costs £30, paid at reception;" in reply.text
     assert "> If you lost the key to a padlock of ours, a new padlock costs £8." in reply.text
