@@ -259,8 +259,10 @@ def test_ask_explain_shows_the_docs_example_each_question_alone(indexed_data_dir
         "question: can i pay by paypal",
     ], lines
     assert "  searched as: is our data encrypted?" in lines, lines
-    verdicts = [line.split(":")[0].strip() for line in lines if line.startswith(("  answer: ", "  decline: "))]
-    assert verdicts == ["answer", "decline"], lines
+    decisions = [line for line in lines if line.startswith(("  answer: ", "  decline: "))]
+    assert [line.split(":")[0].strip() for line in decisions] == ["answer", "decline"], lines
+    assert decisions[0].endswith("security.md › Encryption"), lines
+    assert decisions[1].endswith("billing-and-invoices.md › Payment methods"), lines
     assert "AES-256" in asked.stdout and "“can i pay by paypal”" in asked.stdout
 
 
