@@ -83,12 +83,15 @@ class Table:
         names, or of the table's first price column when it names none; [] when there is none."""
         if extreme is None:
             return []
-        prices = [i + 1 for i in range(len(self.header) - 1) if _column_kind(self.rows, i + 1) == "price"]
+        prices = [i + 1 for i in range(len(self.header) - 1) if _holds_prices(self.header[i + 1], self.rows, i + 1)]
         named = [i + 1 for i in columns if i + 1 in prices]
         column = next(iter(named or prices), None)
         if column is None:
             return []
-        values = {i: value for i, row in enumerate(self.rows) if (value := _price(row[column])) is not None}
+        in_header = _PRICE_HEADER.search(self.header[column]) is not None
+        values = {
+            i: value for i, row in enumerate(self.rows) if (value := _price(row[column], bare=in_header)) is not None
+        }
         if not values:
             return []
         best = (min if extreme is Extreme.LOWEST else max)(values.values())
@@ -123,17 +126,42 @@ _PRICE = re.compile(
 )
 
 
-def _price(cell: str) -> float | None:
-    """The first price a cell states ("£6.50", "1,200 €", "9,50 €", "EUR 12"; "Free" is 0);
-    None when it states none."""
+_PRICE_HEADER = re.compile(r"[£$€]|\b(?:EUR|USD|GBP|price|prices|cost|fee|fees)\b", re.I)
+"""A column header that says its cells are prices ("Monthly billing (USD per seat per month)")."""
+_BARE_NUMBER = re.compile(r"^\s*(\d[\d.,]*)\s*$")
+
+
+def _holds_prices(header: str, rows: Sequence[Sequence[str]], column: int) -> bool:
+    """Whether a column is prices: most of its cells are (`_column_kind`), or its header says so
+    and most of its filled cells are a price or a bare number."""
+    if _column_kind(rows, column) == "price":
+        return True
+    cells = [row[column] for row in rows if row[column].strip()]
+    priced = sum(_price(cell, bare=True) is not None for cell in cells)
+    return _PRICE_HEADER.search(header) is not None and bool(cells) and 2 * priced >= len(cells)
+
+
+def _price(cell: str, *, bare: bool = False) -> float | None:
+    """The first price a cell states ("£6.50", "1,200 €", "9,50 €", "EUR 12"; "Free" is 0), or,
+    with `bare` (the header names the currency), a cell that is only a number ("16"); None when
+    it states none."""
     found = _PRICE.search(cell)
     if found is None:
-        return None
+        plain = _BARE_NUMBER.match(cell) if bare else None
+        return None if plain is None else _amount(plain.group(1))
     if found.group(3):
         return 0.0
-    text = (found.group(1) or found.group(2)).rstrip(".,")
+    return _amount(found.group(1) or found.group(2))
+
+
+def _amount(text: str) -> float | None:
+    """A written amount as a number: "1,200", "1,200.50", "9,50" and "1.200,00" (a decimal
+    comma); None for what is no amount ("1.2.3", a version)."""
+    text = text.rstrip(".,")
     if re.fullmatch(r"\d+(?:\.\d{3})*,\d{1,2}", text):  # "9,50", "1.200,00": a decimal comma
         return float(text.replace(".", "").replace(",", "."))
+    if re.fullmatch(r"\d{1,3}(?:,\d{3})*(?:\.\d+)?|\d+(?:\.\d+)?", text) is None:
+        return None
     return float(text.replace(",", ""))
 
 

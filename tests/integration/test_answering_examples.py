@@ -75,6 +75,13 @@ async def test_a_table_row_and_the_form_asked_for(client: AppClient) -> None:
     assert "**Settings > Billing > Invoices**" in where["text"] and not where["handoff"], where
 
 
+async def test_the_cheapest_plan_is_the_row_of_the_lowest_price(client: AppClient) -> None:
+    """The pricing table's header names the currency ("USD per seat per month"); its cells are bare numbers."""
+    reply = (await ask(client, "what is your cheapest plan per month?", contact="cheapest"))["reply"]
+    assert sources(reply) == ["pricing.xlsx"], reply
+    assert "| Free | 0 | 0 |" in reply["text"] and "| Starter |" not in reply["text"], reply
+
+
 async def test_what_the_passage_does_not_mention_is_named_from_the_question_only(client: AppClient) -> None:
     partly = (await ask(client, "How do I export my time entries on mobile?", contact="partly"))["reply"]
     assert "It doesn't mention *mobile*." in partly["text"] and not partly["handoff"], partly

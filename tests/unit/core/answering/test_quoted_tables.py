@@ -273,3 +273,25 @@ def test_a_time_range_is_no_range_of_numbers() -> None:
         len(table.narrowed(content_words("is there a session at 8pm?"), amounts("is there a session at 8pm?")).rows)
         == 2
     )
+
+
+def test_a_column_whose_header_names_the_currency_is_read_as_prices() -> None:
+    table = parse(
+        [
+            "| Plan | Monthly billing (USD per seat per month) | Annual billing (USD per seat per month) |",
+            "| --- | --- | --- |",
+            "| Free | 0 | 0 |",
+            "| Starter | 10 | 8 |",
+            "| Business | 20 | 16 |",
+            "| Enterprise | Annual contract only | From 30 (minimum 50 seats) |",
+        ]
+    )
+    assert table is not None
+    assert [r[0] for r in table.narrowed(set(), extreme=Extreme.LOWEST).rows] == ["Free"]
+    assert [r[0] for r in table.narrowed(set(), extreme=Extreme.HIGHEST).rows] == ["Business"]
+
+
+def test_what_is_no_amount_is_no_price() -> None:
+    table = parse(["| Version | Price |", "| --- | --- |", "| a | £1.2.3 |", "| b | £4 |", "| c | £2 |"])
+    assert table is not None
+    assert [r[0] for r in table.narrowed(set(), extreme=Extreme.LOWEST).rows] == ["c"]
