@@ -55,8 +55,9 @@ async def explanation(
 
 
 def _document_cosine(hit: Hit) -> str:
-    """The whole document's cosine (`Hit.document_relevance`), which chooses among passages about
-    as close to the question (`answer_decision.answer_key`); nothing when it was not computed."""
+    """The whole document's cosine (`Hit.document_relevance`), which counts beside the match in
+    which passage is answered from (`answer_decision.answer_key`); nothing when it was not
+    computed."""
     return "" if hit.document_relevance is None else f"  document {hit.document_relevance:.2f}"
 
 
