@@ -28,7 +28,8 @@ class Hit:
     person linked to the chunk when that is higher (`knowledge.ingest.written`): comparable across
     queries, so the responder can decide whether anything relevant was found at all."""
     exact_match: bool = False
-    """The query's exact tokens (order numbers, error codes, plan names) occur in this chunk."""
+    """The query's exact tokens occur in this chunk, and one of them is an identifier (an order
+    number, an error code, a plan name), not a quantity (`knowledge.search.fusion.identifies`)."""
     heading_relevance: float | None = None
     """Cosine similarity of the query and the chunk's heading (title › section): in an FAQ the
     heading *is* the question the passage answers, and a question-to-question cosine tells

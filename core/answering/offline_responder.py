@@ -466,22 +466,32 @@ class OfflineResponder:
 
 
 def _with_its_paragraph(ranked: Sequence[_Block], blocks: Sequence[_Block], limit: int) -> list[_Block]:
-    """`ranked`, best first, with the other sentences of the best one's paragraph right after it
-    when that paragraph is short (at most PARAGRAPH_SENTENCES, and `limit`): a sentence leans on
-    those beside it ("If you cancel later…" on "Cancel a class up to two hours before it starts";
-    "A freeze costs £5 per month" after "…can freeze their membership")."""
-    if not ranked or ranked[0].paragraph is None:
-        return list(ranked)
-    best = ranked[0]
-    # a sentence introducing a list ("Registered customers get:") goes with the list, not here
-    siblings = [
-        b
-        for b in blocks
-        if b.chunk == best.chunk and b.paragraph == best.paragraph and (b is best or not _introduces(b))
-    ]
-    if len(siblings) > min(PARAGRAPH_SENTENCES, limit):
-        return list(ranked)
-    return [best, *(b for b in siblings if b is not best), *(b for b in ranked[1:] if b not in siblings)]
+    """`ranked`, best first, with the sentences of a short paragraph (at most
+    PARAGRAPH_SENTENCES, and `limit`) it needs: the best sentence brings the other sentences of its
+    paragraph right after it ("If you cancel later…" on "Cancel a class up to two hours before it
+    starts"; "A freeze costs £5 per month" after "…can freeze their membership"), any other the
+    ones before it, which it leans on ("Do not wait and do not go looking on your own first." after
+    "If you cannot find your child anywhere in the centre, tell any member of staff immediately.")."""
+    out: list[_Block] = []
+    for rank, block in enumerate(ranked):
+        if block in out:
+            continue
+        # a sentence introducing a list ("Registered customers get:") goes with the list, not here
+        siblings = [
+            b
+            for b in blocks
+            if block.paragraph is not None
+            and b.chunk == block.chunk
+            and b.paragraph == block.paragraph
+            and (b is block or not _introduces(b))
+        ]
+        if len(siblings) > min(PARAGRAPH_SENTENCES, limit):
+            siblings = [block]
+        if rank == 0:
+            out += [block, *(b for b in siblings if b is not block)]
+        else:
+            out += [b for b in siblings[: siblings.index(block) + 1] if b not in out] if siblings else [block]
+    return out
 
 
 def _joined_tables(blocks: list[_Block], *, sections: Sequence[str]) -> list[_Block]:

@@ -1,7 +1,7 @@
 """One file's bytes → its chunks, faithful to what the format says: a title, sections, lists,
 tables, records (issue 40).
 
-One module per format that needs its own reading: `front_matter` (markdown), `docx_styles`,
+One module per format that needs its own reading: `front_matter` (markdown), `plain_text`, `docx_styles`,
 `pptx_slides`, `pdf_headings`, `json_records`; html, xlsx and a csv that is not an FAQ go
 through markitdown as they are (`markitdown_files`). Each format's module, and the library it
 reads with, is imported on the first file of that format: every process imports knowledge,
@@ -21,7 +21,7 @@ CONVERTED_FORMATS = frozenset({".html", ".htm", ".pdf", ".docx", ".xlsx", ".pptx
 SUPPORTED_FORMATS = TEXT_FORMATS | CONVERTED_FORMATS
 MARKDOWN_FORMATS = frozenset({".md", ".markdown"})
 MARKITDOWN_FORMATS = frozenset({".html", ".htm", ".xlsx", ".csv"})
-CONVERSION = b"4:"
+CONVERSION = b"5:"
 """Part of every content hash: changed when conversion or chunking changes what a file's chunks
 hold, so the next re-index converts every file again instead of keeping chunks made the old
 way (2: tables without a marked header row keep their first row as the header; 3: markdown
@@ -29,7 +29,8 @@ front matter gives the title and is no longer text; a Word Title is the title an
 1s its sections; a slide is a section, its bullets a list; a PDF's larger lines or outline
 entries are its sections, its wrapped lines are joined, its borderless tables are tables; a
 JSON file is records of `key: value` lines; html and Word lists are `- ` lists; 4: a document's
-chunks carry its language)."""
+chunks carry its language; 5: a plain-text file's lines set apart as headings are its title and
+sections)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,7 +60,9 @@ def convert(data: bytes, *, suffix: str, stem: str, max_chars: int, max_unpacked
             language=meta.language,
         )
     if suffix in TEXT_FORMATS:
-        return Converted(chunk_markdown(data.decode("utf-8", errors="replace"), stem=stem, max_chars=max_chars))
+        from knowledge.conversion.plain_text import text_chunks
+
+        return Converted(text_chunks(data.decode("utf-8", errors="replace"), stem=stem, max_chars=max_chars))
     if suffix == ".csv":
         faq = chunk_csv(data.decode("utf-8-sig", errors="replace"), stem=stem, max_chars=max_chars)
         if faq is not None:

@@ -83,6 +83,12 @@ _CALENDAR = frozenset(
 )
 """Capitalised by English spelling, not names: "…had surgery on Monday" must not make the opening
 hours, which name Monday, an exact match."""
+_QUANTITY = re.compile(
+    r"\d{1,2}(?::\d{2})?(?:am|pm)|\d{1,2}:\d{2}|\d+(?:st|nd|rd|th)|\d+(?:[.,]\d+)?(?:kg|cm|mm|km|ml|mins?|hrs?|mph)",
+    re.IGNORECASE,
+)
+"""A time of day, an ordinal or a measure ("11:00", "6pm", "17th", "30kg"): written in digits, but
+no identifier. A bare number may be one ("the 500 meg one", error 404, order 12345)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,6 +134,14 @@ def exact_tokens(
             if 0 < df <= max(1.0, weights.rare_fraction * chunk_count):
                 tokens.append(token)
     return list(dict.fromkeys(tokens))
+
+
+def identifies(token: str) -> bool:
+    """Whether an exact token names one thing (an order number, an error code, a plan) rather
+    than being a quantity (`_QUANTITY`). A quantity still lifts the passage that holds it, but
+    makes no exact match (`Hit.exact_match`): "I booked the car on the 11:00 to Tarsay…" is not
+    asking for the timetable that lists 11:00."""
+    return _QUANTITY.fullmatch(token) is None
 
 
 def _pattern(token: str) -> re.Pattern[str]:
@@ -209,7 +223,7 @@ def rank(
             url=c.record.url,
             score=score,
             relevance=float(c.cosine or 0.0),
-            exact_match=bool(tokens) and c.exact == 1.0,
+            exact_match=any(map(identifies, tokens)) and c.exact == 1.0,
             lexical_rank=c.lexical_rank,
             language=c.record.language or None,
         )

@@ -349,6 +349,30 @@ async def test_exact_token_query_ranks_the_document_with_that_code_first(kb: Kno
     assert hits[0].exact_match and not any(h.exact_match for h in hits[1:])
 
 
+async def test_a_time_of_day_lifts_the_passage_that_holds_it_but_is_no_exact_match(
+    kb: KnowledgeBase, tmp_path: Path
+) -> None:
+    """ "I booked the car on the 11:00 to Tarsay…" is not asking for the timetable that lists
+    11:00: the time still lifts it, but does not make the decision answer from it whatever its
+    score (`core.answering.answer_decision.decide`)."""
+    docs = tmp_path / "ferry"
+    docs.mkdir()
+    (docs / "timetable.md").write_text("# Sailing timetable\n\nDepartures to Tarsay: 07:15, 09:00, 11:00 and 13:30.\n")
+    (docs / "changes.md").write_text("# Changing a booking\n\nChange your sailing in Manage my booking.\n")
+    await kb.ingest([docs], trigger="test")
+
+    hits = await kb.search("I booked the 11:00 sailing but need to go on Sunday instead", 5)
+
+    assert hits[0].source == "ferry/timetable.md"
+    assert not any(h.exact_match for h in hits)
+
+
+def test_a_quantity_is_no_identifier() -> None:
+    assert not any(map(fusion.identifies, ["11:00", "6pm", "9:30am", "17th", "30kg", "152cm", "45mins"]))
+    # a bare number may name something: a plan ("the 500 meg one"), an error, an order
+    assert all(map(fusion.identifies, ["500", "404", "12345", "BD-4012", "INV-2024-00731", "v2.3"]))
+
+
 def test_exact_tokens_are_codes_and_rare_names_only() -> None:
     frequency = {"enterprise": 1, "gmail": 40, "inbox": 30}
     assert fusion.exact_tokens("Where is order INV-2024-00731?", frequency, 100) == ["INV-2024-00731"]

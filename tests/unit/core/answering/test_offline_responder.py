@@ -686,3 +686,51 @@ def test_a_section_split_over_two_chunks_is_named_once(responder: OfflineRespond
     ]
     reply = responder.answer("What water workout classes have you got?", hits)
     assert reply.text.count("**Aqua Fit**") == 1 and "> **Aqua Zumba**" in reply.text, reply.text
+
+
+LOST_CHILD = (
+    "If you cannot find your child anywhere in the centre, tell any member of staff immediately. "
+    "Do not wait and do not go looking on your own first.\n\n"
+    "What happens next:\n\n"
+    "1. Staff radio a Code Blue to the whole team.\n"
+    "2. Lifeguards check the pool, the changing village and the toilets."
+)
+
+
+def test_a_later_sentence_is_quoted_after_the_one_it_leans_on(responder: OfflineResponder) -> None:
+    """ "Do not wait…" shares a word with the question ("looking"), the sentence before it none,
+    and the steps are closest: the second sentence alone would tell a parent what not to do,
+    and not what to do."""
+    sentences = (
+        ScoredSentence(
+            "If you cannot find your child anywhere in the centre, tell any member of staff immediately.", 0.65
+        ),
+        ScoredSentence("Do not wait and do not go looking on your own first.", 0.58),
+        ScoredSentence("Staff radio a Code Blue to the whole team.", 0.50),
+        ScoredSentence("Lifeguards check the pool, the changing village and the toilets.", 0.71),
+    )
+    found = dataclasses.replace(
+        hit(LOST_CHILD, source="docs/safety.txt", title="Safety", section="LOST OR MISSING CHILD", heading=0.6),
+        relevance=0.71,
+        sentences=sentences,
+        sentence_relevance=0.71,
+    )
+    rules = dataclasses.replace(
+        hit(
+            "Children under 8 stay with their adult in the changing area.",
+            source="docs/safety.txt",
+            title="Safety",
+            section="POOL SUPERVISION RULES",
+            heading=0.3,
+            index=1,
+        ),
+        relevance=0.5,
+        sentences=(ScoredSentence("Children under 8 stay with their adult in the changing area.", 0.5),),
+        sentence_relevance=0.5,
+    )
+    question = "my 5 year old wasn't there, I've been looking all round the changing area"
+
+    reply = responder.answer(question, [found, rules, elsewhere()])
+
+    assert "> 2. Lifeguards check the pool" in reply.text, reply.text
+    assert "tell any member of staff immediately.\n> Do not wait" in reply.text, reply.text

@@ -1,0 +1,79 @@
+"""Plain-text articles: the lines their writer set apart as headings are the title and sections."""
+
+from __future__ import annotations
+
+from tests.unit.knowledge.conversion.files import by_section, convert_bytes
+
+BIKES = """Damage, accidents and stolen bikes
+
+Our mechanics check every bike once a fortnight. This page says what to do when a bike is faulty.
+
+A FAULTY BIKE
+
+If the brakes are loose, do not ride it. Press the spanner button on the dock.
+
+OPENING HOURS
+
+Summer (1 April to 30 September)
+
+Monday to Friday, 8:00am to 6:00pm.
+
+We take:
+  - cash
+  - cards
+
+IMPROVED
+  - The app starts faster.
+
+Thanks for riding with us
+"""
+
+
+def test_capital_lines_are_sections_and_the_first_line_the_title() -> None:
+    chunks = convert_bytes(BIKES.encode(), "damage.txt").chunks
+
+    assert {c.title for c in chunks} == {"Damage, accidents and stolen bikes"}
+    assert by_section(chunks)["A FAULTY BIKE"] == (
+        "If the brakes are loose, do not ride it. Press the spanner button on the dock."
+    )
+    # an ordinary line under a capitals heading is a section inside it
+    assert "OPENING HOURS › Summer (1 April to 30 September)" in by_section(chunks)
+    # a capitals line heads the lines under it in its own paragraph ("IMPROVED" over its list)
+    assert by_section(chunks)["IMPROVED"] == "  - The app starts faster.\n\nThanks for riding with us"
+
+
+def test_a_lead_in_and_the_last_line_are_text() -> None:
+    sections = by_section(convert_bytes(BIKES.encode(), "damage.txt").chunks)
+
+    assert "We take:\n  - cash\n  - cards" in sections["OPENING HOURS › Summer (1 April to 30 September)"]
+    assert not any(heading in ("We take:", "Thanks for riding with us") for heading in sections)
+
+
+def test_underlined_lines_are_the_title_and_sections() -> None:
+    text = (
+        "Cancellations and refunds\n=========================\n\nEvery pupil follows these rules.\n\n"
+        "Missed lessons\n--------------\n\nYour instructor waits 20 minutes at the pick-up point.\n\n"
+        "Refunds\n-------\n\nUnused hours are refunded at £20 an hour.\n"
+    )
+    chunks = convert_bytes(text.encode(), "cancellations.txt").chunks
+
+    assert {c.title for c in chunks} == {"Cancellations and refunds"}
+    assert by_section(chunks) == {
+        "Cancellations and refunds": "Every pupil follows these rules.",
+        "Missed lessons": "Your instructor waits 20 minutes at the pick-up point.",
+        "Refunds": "Unused hours are refunded at £20 an hour.",
+    }
+
+
+def test_a_file_without_headings_is_one_section_named_by_the_file() -> None:
+    text = "You can pay by card or by bank transfer.\nWe do not take cheques.\n\nRefunds take five days.\n"
+    chunks = convert_bytes(text.encode(), "payments.txt").chunks
+
+    assert [(c.title, c.section) for c in chunks] == [("Payments", "Payments")]
+
+
+def test_a_text_file_written_in_markdown_is_read_as_markdown() -> None:
+    text = "# Payments\n\n## Cards\n\nWe take cards.\n\nCASH\n\nWe do not take cash.\n"
+    chunks = convert_bytes(text.encode(), "payments.txt").chunks
+
+    assert by_section(chunks) == {"Cards": "We take cards.\n\nCASH\n\nWe do not take cash."}
