@@ -11,7 +11,7 @@ Inside, by job:
     embedding/   texts into vectors: the offline model, ONNX Runtime, batching, encodes begun
                  early (prepared), recent vectors
     ingest/      files, website pages, pushed articles and written answers into indexed chunks
-    conversion/  a file of another format (PDF, Word, slides, JSON…) as markdown
+    conversion/  a file of another format (plain text, PDF, Word, slides, JSON…) as sections
     web/         a help centre read from a website
     asking       whether a sentence asks something (what a message is searched for)
     passages     a chunk's markdown as paragraphs, and as the sentences a hit is scored by

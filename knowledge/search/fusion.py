@@ -139,8 +139,8 @@ def exact_tokens(
 def identifies(token: str) -> bool:
     """Whether an exact token names one thing (an order number, an error code, a plan) rather
     than being a quantity (`_QUANTITY`). A quantity still lifts the passage that holds it, but
-    makes no exact match (`Hit.exact_match`): "I booked the car on the 11:00 to Tarsay…" is not
-    asking for the timetable that lists 11:00."""
+    makes no exact match (`Hit.exact_match`): "I booked the car on the 11:00 sailing for
+    Saturday…" is not asking for the timetable that lists 11:00."""
     return _QUANTITY.fullmatch(token) is None
 
 

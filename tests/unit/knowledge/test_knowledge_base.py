@@ -352,16 +352,16 @@ async def test_exact_token_query_ranks_the_document_with_that_code_first(kb: Kno
 async def test_a_time_of_day_lifts_the_passage_that_holds_it_but_is_no_exact_match(
     kb: KnowledgeBase, tmp_path: Path
 ) -> None:
-    """ "I booked the car on the 11:00 to Tarsay…" is not asking for the timetable that lists
-    11:00: the time still lifts it, but does not make the decision answer from it whatever its
-    score (`core.answering.answer_decision.decide`)."""
+    """ "I booked the car on the 11:00 sailing for Saturday…" (docs/answering.md) is not asking
+    for the timetable that lists 11:00: the time still lifts it, but does not make the decision
+    answer from it whatever its score (`core.answering.answer_decision.decide`)."""
     docs = tmp_path / "ferry"
     docs.mkdir()
     (docs / "timetable.md").write_text("# Sailing timetable\n\nDepartures to Tarsay: 07:15, 09:00, 11:00 and 13:30.\n")
     (docs / "changes.md").write_text("# Changing a booking\n\nChange your sailing in Manage my booking.\n")
     await kb.ingest([docs], trigger="test")
 
-    hits = await kb.search("I booked the 11:00 sailing but need to go on Sunday instead", 5)
+    hits = await kb.search("I booked the car on the 11:00 sailing for Saturday but need to go on Sunday instead", 5)
 
     assert hits[0].source == "ferry/timetable.md"
     assert not any(h.exact_match for h in hits)

@@ -728,7 +728,7 @@ def test_a_later_sentence_is_quoted_after_the_one_it_leans_on(responder: Offline
         sentences=(ScoredSentence("Children under 8 stay with their adult in the changing area.", 0.5),),
         sentence_relevance=0.5,
     )
-    question = "my 5 year old wasn't there, I've been looking all round the changing area"
+    question = "…my 5 year old wasn't there, I've looked all round the changing area. What do I do??"  # docs/answering.md
 
     reply = responder.answer(question, [found, rules, elsewhere()])
 
