@@ -192,3 +192,50 @@ def test_a_question_closest_to_one_kept_for_a_person_is_declined_however_well_an
     assert decide([article, further], min_match=0.5).answer  # the article is closer than what is kept
     own_words = dataclasses.replace(kept, phrasing_relevance=0.3)  # its text matched, no kept question
     assert decide([article, own_words], min_match=0.5).best is article
+
+
+def near_the_bar(*, keyword_first: str = "docs/export.md", one_passage: bool = False) -> list[Hit]:
+    """A question scored a little below the boundary (-0.46): its closest passage is in
+    docs/export.md, whose whole article is also the closest; `keyword_first` is the article of
+    keyword search's first passage."""
+    closest = dataclasses.replace(
+        hit(relevance=0.50, coverage=0.3, lexical_rank=1 if keyword_first == "docs/export.md" else 2),
+        document_relevance=0.50 if one_passage else 0.41,
+    )
+    other = dataclasses.replace(
+        other_document(relevance=0.45),
+        document_relevance=0.38,
+        lexical_rank=1 if keyword_first == "docs/invite.md" else None,
+    )
+    return [closest, other]
+
+
+def test_below_the_bar_the_three_views_agreeing_on_the_article_answer() -> None:
+    decision = decide(near_the_bar(), min_match=MIN_MATCH)
+
+    assert -1.0 <= decision.score < 0
+    assert decision.answer and decision.agreed
+    assert decision.explain().startswith("answer: score -0.46 from ")
+    assert decision.explain().endswith(
+        "; below the bar, but the closest passage, the closest article and keyword search agree"
+    )
+
+
+def test_keyword_search_first_in_another_article_is_no_agreement() -> None:
+    decision = decide(near_the_bar(keyword_first="docs/invite.md"), min_match=MIN_MATCH)
+
+    assert decision.score < 0 and not decision.answer and not decision.agreed
+
+
+def test_a_document_of_one_passage_has_no_view_of_its_own_as_a_whole() -> None:
+    """Its whole-document cosine is its passage's: the closest passage and the closest article are
+    one view (a forum thread, an intent's page), so nothing but keyword search agrees."""
+    decision = decide(near_the_bar(one_passage=True), min_match=MIN_MATCH)
+
+    assert decision.score < 0 and not decision.answer
+
+
+def test_agreement_does_not_answer_far_below_the_bar() -> None:
+    decision = decide(near_the_bar(), min_match=0.65)
+
+    assert decision.score < -1.0 and not decision.answer
