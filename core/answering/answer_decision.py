@@ -10,9 +10,6 @@ The signals, all in `knowledge.hits.Hit`:
 - `bm25_agrees`: BM25 ranks this chunk among its first three;
 - `gap`: how far the best document leads the next one (by `match`).
 
-A question a little below the boundary (`AGREEMENT_MARGIN`) is answered when the closest passage,
-the closest whole article and keyword search's first passage are all of one article (`agreed`).
-
 A question holding exact tokens (an error code, an invoice number) is answered whatever the
 score when the passage that holds them ranks first; the search already lifts such a passage
 (`knowledge.search.fusion`), so one that still ranks below another is not what the question is about
@@ -120,29 +117,6 @@ def answer_key(hit: Hit) -> float:
     return rank_key(hit) + DOCUMENT_WEIGHT * (hit.document_relevance or 0.0)
 
 
-AGREEMENT_MARGIN = 1.0
-"""How far below the boundary (in the score's logistic units) a question is still answered when
-the three views of the help centre agree on its article (`agreed`). Chosen on the help centres
-of our own that had been looked at (tests/bench/bench_centres.py; docs/benchmarks.md): within
-1.0, of the questions they decline, 9 that would be answered right and 2 that would not
-(answered from the right article without the phrase asked for, or from another), none they do
-not cover."""
-
-
-def agreed(judged: Hit, hits: Sequence[Hit]) -> bool:
-    """Whether the closest passage (`rank_key`'s best), the closest whole article
-    (`Hit.document_relevance`) and keyword search's first passage (BM25) are all of one article.
-    Only an article of several passages has a view of its own as a whole: a document of one
-    passage is its passage (its `document_relevance` is that passage's cosine), so for it two of
-    the three views are one."""
-    if judged.document_relevance is None or judged.document_relevance == judged.relevance:
-        return False
-    documents = [hit for hit in hits if hit.document_relevance is not None]
-    keyword = [hit for hit in hits if hit.lexical_rank == 1]
-    closest_document = max(documents, key=lambda hit: hit.document_relevance or 0.0)
-    return bool(keyword) and closest_document.source == keyword[0].source == judged.source
-
-
 @dataclass(frozen=True, slots=True)
 class Signal:
     name: str
@@ -161,9 +135,6 @@ class Decision:
     matched: Hit | None = None
     """The hit whose signals were scored, when it is not `best` (`answer_key` chose a passage of
     the document the question is about); None when it is."""
-    agreed: bool = False
-    """Answered below the boundary, within `AGREEMENT_MARGIN`, because the three views of the help
-    centre agree on the article (`agreed`)."""
 
     def explain(self) -> str:
         """One line: the decision, its score and each signal's value and contribution."""
@@ -176,8 +147,6 @@ class Decision:
             return f"{verdict}: the passage holds the question's exact tokens ({self.best.source})"
         parts = ", ".join(f"{s.name} {s.value:.2f} ({s.contribution:+.2f})" for s in self.signals)
         line = f"{verdict}: score {self.score:+.2f} from {parts}; best {self.best.source} › {self.best.section}"
-        if self.agreed:
-            line += "; below the bar, but the closest passage, the closest article and keyword search agree"
         if self.matched is not None:
             line += f" (judged on {self.matched.source} › {self.matched.section})"
         return line
@@ -220,5 +189,4 @@ def decide(hits: Sequence[Hit], *, min_match: float, weights: Weights = WEIGHTS)
         Signal(name, value, getattr(weights, name) * (value - offset.get(name, 0.0))) for name, value in values.items()
     )
     score = weights.bias + sum(part.contribution for part in parts)
-    agree = -AGREEMENT_MARGIN <= score < 0 and agreed(judged, hits)
-    return Decision(best, score >= 0 or agree, score, parts, matched=None if best is judged else judged, agreed=agree)
+    return Decision(best, score >= 0, score, parts, matched=None if best is judged else judged)
