@@ -95,6 +95,12 @@ _ASKS_STEPS = re.compile(
     re.IGNORECASE,
 )
 _ASKS_PLACE = re.compile(r"\bwhere\b", re.IGNORECASE)
+_ASKS_TIME = re.compile(
+    r"\bwhat\s+time\b|\bwhen\b|\bhow\s+(?:late|early)\b|\b(?:latest|earliest)\b|"
+    r"\b(?:open|opens|close|closes|shut|shuts)\b|\b(?:till|until|til)\b",
+    re.IGNORECASE,
+)
+_CLOCK = re.compile(r"\b\d{1,2}[:.]\d{2}\b|\b\d{1,2}\s?(?:am|pm)\b|\b(?:noon|midday|midnight)\b", re.IGNORECASE)
 _NUMBER = re.compile(r"\d")
 _PLACE = re.compile(r"\*\*[^*]+>[^*]+\*\*|\bhttps?://|\b[\w.-]+\.[a-z]{2,}/\w", re.IGNORECASE)
 CAVEAT_MARGIN = 0.35
@@ -117,16 +123,21 @@ class _Form:
     number: bool
     steps: bool
     place: bool
+    time: bool
 
     @classmethod
     def of(cls, question: str) -> _Form:
         return cls(
-            bool(_ASKS_NUMBER.search(question)), bool(_ASKS_STEPS.search(question)), bool(_ASKS_PLACE.search(question))
+            bool(_ASKS_NUMBER.search(question)),
+            bool(_ASKS_STEPS.search(question)),
+            bool(_ASKS_PLACE.search(question)),
+            bool(_ASKS_TIME.search(question)),
         )
 
     def fits(self, block: _Block) -> bool:
         return (
             (self.number and _NUMBER.search(block.text) is not None)
+            or (self.time and _CLOCK.search(block.text) is not None)
             or (self.steps and block.is_list and _ordered(block.units[0].marker))
             or (self.place and _PLACE.search(block.text) is not None)
         )

@@ -728,9 +728,24 @@ def test_a_later_sentence_is_quoted_after_the_one_it_leans_on(responder: Offline
         sentences=(ScoredSentence("Children under 8 stay with their adult in the changing area.", 0.5),),
         sentence_relevance=0.5,
     )
-    question = "…my 5 year old wasn't there, I've looked all round the changing area. What do I do??"  # docs/answering.md
+    question = (
+        "…my 5 year old wasn't there, I've looked all round the changing area. What do I do??"  # docs/answering.md
+    )
 
     reply = responder.answer(question, [found, rules, elsewhere()])
 
     assert "> 2. Lifeguards check the pool" in reply.text, reply.text
     assert "tell any member of staff immediately.\n> Do not wait" in reply.text, reply.text
+
+
+def test_a_question_for_a_time_is_quoted_the_sentence_that_gives_one() -> None:
+    """ "what time" asks for a clock time: the sentence with "4pm" goes out, not the one before it,
+    which shares as many of the question's words ("first")."""
+    text = "On your first visit, collect your keys from reception. Lodges are ready from 4pm and pitches from 1pm."
+    hits = [hit(text, source="docs/arriving.md", title="Arriving", section="Arrival", heading=0.6), elsewhere()]
+
+    reply = OfflineResponder(AnswerSettings(max_sentences=1)).answer(
+        "what time can we get into the lodge on the first day", hits
+    )
+
+    assert "> Lodges are ready from 4pm and pitches from 1pm." in reply.text, reply.text
