@@ -51,32 +51,53 @@ class Table:
         *,
         extreme: Extreme | None = None,
     ) -> Table:
-        """The rows the question's words pick by their first cell, else the rows whose range
+        """The rows the question's words pick by their first cell (of several, those its other
+        words pick by their other cells, `_within`), else the rows whose range
         holds one of the question's `amounts` ("my dog weighs 25 kg" picks "over 20 kg"), else
         the row of the lowest or highest price the question asks for (`extreme`), else the rows
         its words pick by any cell (all, up to MAX_ROWS, when none); and the first
         column with the columns whose header the question's words pick (all when none), and
-        with them the columns of a kind of value it asks for (`asked_kinds`) that none of those
-        holds: "what time … in the pool" keeps Start and End beside Pool, "how much … for a
-        junior" keeps only the Junior prices."""
+        with them the columns whose cells picked the rows, and the columns of a kind of value
+        it asks for (`asked_kinds`) that none of those holds: "what time … in the pool" keeps
+        Start and End beside Pool, "how much … for a junior" keeps only the Junior prices. Of a
+        table's two columns of times, a start and an end, one kept keeps the other ("is central
+        library open late on thursdays? what time does it shut" keeps opens and closes)."""
         in_range = [i for i, row in enumerate(self.rows) if any(_holds(cell, amounts) for cell in row)]
         columns = _picked([content_words(cell) for cell in self.header[1:]], wanted)
-        rows = (
-            _picked([content_words(row[0]) for row in self.rows], wanted)
-            or in_range
-            or self._extreme_row(extreme, columns)
-            or _picked([content_words(" ".join(row)) for row in self.rows], wanted)
-        )
+        first = _picked([content_words(row[0]) for row in self.rows], wanted)
+        # a word that names a column asks for it ("open" for opens), not for a row
+        named = {word for i in columns for word in content_words(self.header[i + 1])}
+        within = self._within(first, wanted - named) if len(first) > 1 else []
+        rows = within or first or in_range or self._extreme_row(extreme, columns)
+        any_cell = [] if rows else _picked([content_words(" ".join(row)) for row in self.rows], wanted)
+        rows = rows or any_cell
         kept_rows = [self.rows[i] for i in rows] if rows else list(self.rows[:MAX_ROWS])
         if columns and rows == in_range:  # the range that picked the row shows: "Large | over 20 kg | £30"
             ranged = {i for i in range(1, len(self.header)) if any(_holds(row[i], amounts) for row in kept_rows)}
             columns = sorted({*columns, *(i - 1 for i in ranged)})
+        if columns and (within or any_cell):  # the cells that picked the rows show: "Central Library | Thursday | …"
+            said = {i for i in range(1, len(self.header)) if any(content_words(row[i]) & wanted for row in kept_rows)}
+            columns = sorted({*columns, *(i - 1 for i in said)})
+        kind_of = [_column_kind(self.rows, i) for i in range(1, len(self.header))]  # indexed as `columns`
         if columns and kinds:  # a kind asked for that no picked column holds: its columns too
-            kind_of = [_column_kind(self.rows, i) for i in range(1, len(self.header))]  # indexed as `columns`
             asked = kinds - {kind_of[i] for i in columns}
             columns = sorted({*columns, *(i for i, kind in enumerate(kind_of) if kind in asked)})
+        times = [i for i, kind in enumerate(kind_of) if kind == "time" and self._filled(i + 1)]
+        if len(times) == 2 and set(times) & set(columns):  # a start and an end: "opens" brings "closes"
+            columns = sorted({*columns, *times})
         keep = [0, *(i + 1 for i in columns)] if columns else list(range(len(self.header)))
         return Table(tuple(self.header[i] for i in keep), tuple(tuple(row[i] for i in keep) for row in kept_rows))
+
+    def _filled(self, column: int) -> bool:
+        """Whether most rows have a value in the column (a times column, not notes that name one)."""
+        return 2 * sum(bool(row[column].strip()) for row in self.rows) > len(self.rows)
+
+    def _within(self, rows: Sequence[int], wanted: Set[str]) -> list[int]:
+        """Of several rows picked by their first cell, those the question's other words pick by
+        their other cells ([] when none): "is central library open late on thursdays?" is the
+        Central Library's Thursday row, not its seven days."""
+        within = _picked([content_words(" ".join(self.rows[i][1:])) for i in rows], wanted)
+        return [rows[i] for i in within] if len(within) < len(rows) else []
 
     def _extreme_row(self, extreme: Extreme | None, columns: Sequence[int]) -> list[int]:
         """The row holding the lowest (highest) price of the first price column the question

@@ -295,3 +295,37 @@ def test_what_is_no_amount_is_no_price() -> None:
     table = parse(["| Version | Price |", "| --- | --- |", "| a | £1.2.3 |", "| b | £4 |", "| c | £2 |"])
     assert table is not None
     assert [r[0] for r in table.narrowed(set(), extreme=Extreme.LOWEST).rows] == ["c"]
+
+
+HOURS = Table(
+    ("library", "day", "opens", "closes", "notes"),
+    (
+        ("Central Library", "Wednesday", "09:00", "17:00", ""),
+        ("Central Library", "Thursday", "09:00", "20:00", "Late opening until 8pm"),
+        ("Central Library", "Friday", "09:00", "17:00", ""),
+        ("Northgate Library", "Thursday", "10:00", "17:00", ""),
+    ),
+)
+
+
+def test_of_the_rows_a_first_cell_picks_the_question_s_other_words_pick_one() -> None:
+    """ "central" picks three rows by their first cell, "thursdays" the one of them it means; the
+    day that picked it shows, the closing time comes with the opening time the question's "open"
+    names (a start and an end), and so does the note that holds "late"."""
+    question = "is central library open late on thursdays? what time does it shut"
+    narrowed = HOURS.narrowed(content_words(question), amounts(question), asked_kinds(question))
+    assert narrowed.header == ("library", "day", "opens", "closes", "notes")
+    assert narrowed.rows == (("Central Library", "Thursday", "09:00", "20:00", "Late opening until 8pm"),)
+
+
+def test_a_word_that_names_a_column_picks_no_row() -> None:
+    """ "open" asks for the opens column; that the Thursday note says "Late opening" does not make
+    Thursday the day asked about."""
+    question = "when is the central library open"
+    narrowed = HOURS.narrowed(content_words(question), amounts(question), asked_kinds(question))
+    assert narrowed.header == ("library", "opens", "closes")
+    assert narrowed.rows == (
+        ("Central Library", "09:00", "17:00"),
+        ("Central Library", "09:00", "20:00"),
+        ("Central Library", "09:00", "17:00"),
+    )
