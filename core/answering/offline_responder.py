@@ -455,14 +455,15 @@ class OfflineResponder:
             ]
             keep = []
             chars = slots = 0
-            for block in _with_its_paragraph(eligible, blocks, self._settings.max_sentences):
+            for group in _with_its_paragraph(eligible, blocks, self._settings.max_sentences):
                 if slots >= self._settings.max_sentences:
                     break
-                if block in keep:  # the list a sentence kept before it introduces
+                group = [b for b in group if b not in keep]  # a list a sentence kept before it introduces
+                if not group:
                     continue
-                listed = _introduced(block, blocks)
+                listed = _introduced(group[-1], blocks)
                 # a sentence and the list it introduces are one block, as a table and its lead are
-                unit = [block] if listed is None or listed in keep else [block, listed]
+                unit = group if listed is None or listed in keep else [*group, listed]
                 size = sum(b.chars for b in unit)
                 if keep and chars + size > MAX_QUOTE_CHARS:
                     continue
@@ -476,16 +477,19 @@ class OfflineResponder:
         return Citation(source=hit.source, title=hit.title, section=hit.section, score=round(hit.score, 4), url=hit.url)
 
 
-def _with_its_paragraph(ranked: Sequence[_Block], blocks: Sequence[_Block], limit: int) -> list[_Block]:
-    """`ranked`, best first, with the sentences of a short paragraph (at most
-    PARAGRAPH_SENTENCES, and `limit`) it needs: the best sentence brings the other sentences of its
-    paragraph right after it ("If you cancel later…" on "Cancel a class up to two hours before it
-    starts"; "A freeze costs £5 per month" after "…can freeze their membership"), any other the
-    ones before it, which it leans on ("Do not wait and do not go looking on your own first." after
-    "If you cannot find your child anywhere in the centre, tell any member of staff immediately.")."""
-    out: list[_Block] = []
+def _with_its_paragraph(ranked: Sequence[_Block], blocks: Sequence[_Block], limit: int) -> list[list[_Block]]:
+    """`ranked`, best first, in groups that each count as one block of the quote, with the
+    sentences of a short paragraph (at most PARAGRAPH_SENTENCES, and `limit`) they need: the best
+    sentence brings the other sentences of its paragraph right after it, each a block of its own
+    ("If you cancel later…" on "Cancel a class up to two hours before it starts"; "A freeze costs
+    £5 per month" after "…can freeze their membership"); any other sentence the ones before it,
+    which it leans on, in its own block ("Do not wait and do not go looking on your own first."
+    after "If you cannot find your child anywhere in the centre, tell any member of staff
+    immediately.")."""
+    out: list[list[_Block]] = []
+    seen: set[_Block] = set()
     for rank, block in enumerate(ranked):
-        if block in out:
+        if block in seen:
             continue
         # a sentence introducing a list ("Registered customers get:") goes with the list, not here
         siblings = [
@@ -499,9 +503,12 @@ def _with_its_paragraph(ranked: Sequence[_Block], blocks: Sequence[_Block], limi
         if len(siblings) > min(PARAGRAPH_SENTENCES, limit):
             siblings = [block]
         if rank == 0:
-            out += [block, *(b for b in siblings if b is not block)]
+            groups = [[block], *([b] for b in siblings if b is not block)]
         else:
-            out += [b for b in siblings[: siblings.index(block) + 1] if b not in out] if siblings else [block]
+            groups = [[b for b in siblings[: siblings.index(block) + 1] if b not in seen] if siblings else [block]]
+        for group in groups:
+            seen.update(group)
+        out += groups
     return out
 
 
