@@ -172,7 +172,11 @@ class AnswerSettings(Section):
         "in place of min_match",
     )
     max_sentences: int = Field(
-        3, ge=1, le=10, description="sentences, list blocks or tables an offline answer quotes at most"
+        3,
+        ge=1,
+        le=10,
+        description="blocks an offline answer quotes at most: a sentence (with those before it in its short "
+        "paragraph that it leans on), a list with the sentence that introduces it, a table",
     )
 
 

@@ -26,12 +26,14 @@ procedure is quoted whole rather than cut at step 3. A table is one block too, q
 table: its header and the rows and columns the question names (`core.answering.quoted_tables`).
 A block in the form the question asks for scores more (`_Form`): a number for "how many",
 "how much", "how long" (the table's number column rather than its notes), the steps for "how do
-I", a place in the app ("**Settings > Billing**") or a link for "where".
+I", a place in the app ("**Settings > Billing**") or a link for "where", a time of day for "what
+time", "when" or "are you open".
 A block whose sentence the search found closest to the question in meaning (`Hit.sentences`,
 within SENTENCE_MARGIN) is quoted though it shares no word with it ("can I get my money back?"
 and "…cancel it for a full refund"); an FAQ's answer under the question heading it, short
 enough, is quoted whole. The best sentence brings the rest of its paragraph when that is short
-(`_with_its_paragraph`: "A freeze costs £5 per month" after "…can freeze their membership"). A
+(`_with_its_paragraph`: "A freeze costs £5 per month" after "…can freeze their membership"), and
+any other sentence quoted brings the ones before it in its short paragraph, as one block. A
 quote spanning several sections names each in bold (`_headings`). At most `answer.max_sentences`
 blocks, kept in document order; citations are the quoted chunks,
 the best one first. Question words the quote lacks but another document's hit holds are what
@@ -95,12 +97,6 @@ _ASKS_STEPS = re.compile(
     re.IGNORECASE,
 )
 _ASKS_PLACE = re.compile(r"\bwhere\b", re.IGNORECASE)
-_ASKS_TIME = re.compile(
-    r"\bwhat\s+time\b|\bwhen\b|\bhow\s+(?:late|early)\b|\b(?:latest|earliest)\b|"
-    r"\b(?:open|opens|close|closes|shut|shuts)\b|\b(?:till|until|til)\b",
-    re.IGNORECASE,
-)
-_CLOCK = re.compile(r"\b\d{1,2}[:.]\d{2}\b|\b\d{1,2}\s?(?:am|pm)\b|\b(?:noon|midday|midnight)\b", re.IGNORECASE)
 _NUMBER = re.compile(r"\d")
 _PLACE = re.compile(r"\*\*[^*]+>[^*]+\*\*|\bhttps?://|\b[\w.-]+\.[a-z]{2,}/\w", re.IGNORECASE)
 CAVEAT_MARGIN = 0.35
@@ -131,13 +127,13 @@ class _Form:
             bool(_ASKS_NUMBER.search(question)),
             bool(_ASKS_STEPS.search(question)),
             bool(_ASKS_PLACE.search(question)),
-            bool(_ASKS_TIME.search(question)),
+            bool(quoted_tables.ASKS_TIME.search(question)),
         )
 
     def fits(self, block: _Block) -> bool:
         return (
             (self.number and _NUMBER.search(block.text) is not None)
-            or (self.time and _CLOCK.search(block.text) is not None)
+            or (self.time and quoted_tables.TIME.search(block.text) is not None)
             or (self.steps and block.is_list and _ordered(block.units[0].marker))
             or (self.place and _PLACE.search(block.text) is not None)
         )
@@ -478,19 +474,16 @@ class OfflineResponder:
 
 
 def _with_its_paragraph(ranked: Sequence[_Block], blocks: Sequence[_Block], limit: int) -> list[list[_Block]]:
-    """`ranked`, best first, in groups that each count as one block of the quote, with the
-    sentences of a short paragraph (at most PARAGRAPH_SENTENCES, and `limit`) they need: the best
-    sentence brings the other sentences of its paragraph right after it, each a block of its own
-    ("If you cancel later…" on "Cancel a class up to two hours before it starts"; "A freeze costs
-    £5 per month" after "…can freeze their membership"); any other sentence the ones before it,
-    which it leans on, in its own block ("Do not wait and do not go looking on your own first."
-    after "If you cannot find your child anywhere in the centre, tell any member of staff
-    immediately.")."""
+    """`ranked`, best first, in groups that each count as one block of the quote (the caller
+    leaves out what it has kept), with the sentences of a short paragraph (at most
+    PARAGRAPH_SENTENCES, and `limit`) they need: the best sentence brings the other sentences of
+    its paragraph right after it, each a block of its own ("If you cancel later…" on "Cancel a
+    class up to two hours before it starts"; "A freeze costs £5 per month" after "…can freeze
+    their membership"); any other sentence the ones before it, which it leans on, in its own
+    block ("Do not wait and do not go looking on your own first." after "If you cannot find your
+    child anywhere in the centre, tell any member of staff immediately.")."""
     out: list[list[_Block]] = []
-    seen: set[_Block] = set()
     for rank, block in enumerate(ranked):
-        if block in seen:
-            continue
         # a sentence introducing a list ("Registered customers get:") goes with the list, not here
         siblings = [
             b
@@ -503,12 +496,9 @@ def _with_its_paragraph(ranked: Sequence[_Block], blocks: Sequence[_Block], limi
         if len(siblings) > min(PARAGRAPH_SENTENCES, limit):
             siblings = [block]
         if rank == 0:
-            groups = [[block], *([b] for b in siblings if b is not block)]
+            out += [[block], *([b] for b in siblings if b is not block)]
         else:
-            groups = [[b for b in siblings[: siblings.index(block) + 1] if b not in seen] if siblings else [block]]
-        for group in groups:
-            seen.update(group)
-        out += groups
+            out.append(siblings[: siblings.index(block) + 1] if siblings else [block])
     return out
 
 

@@ -65,19 +65,28 @@ class Table:
         in_range = [i for i, row in enumerate(self.rows) if any(_holds(cell, amounts) for cell in row)]
         columns = _picked([content_words(cell) for cell in self.header[1:]], wanted)
         first = _picked([content_words(row[0]) for row in self.rows], wanted)
-        # a word that names a column asks for it ("open" for opens), not for a row
+        # a word that names a column asks for it ("open" for opens), not for a row by another cell
         named = {word for i in columns for word in content_words(self.header[i + 1])}
         within = self._within(first, wanted - named) if len(first) > 1 else []
         rows = within or first or in_range or self._extreme_row(extreme, columns)
-        any_cell = [] if rows else _picked([content_words(" ".join(row)) for row in self.rows], wanted)
+        any_cell = [] if rows else _picked([content_words(" ".join(row)) for row in self.rows], wanted - named)
         rows = rows or any_cell
         kept_rows = [self.rows[i] for i in rows] if rows else list(self.rows[:MAX_ROWS])
         if columns and rows == in_range:  # the range that picked the row shows: "Large | over 20 kg | £30"
             ranged = {i for i in range(1, len(self.header)) if any(_holds(row[i], amounts) for row in kept_rows)}
             columns = sorted({*columns, *(i - 1 for i in ranged)})
         if columns and (within or any_cell):  # the cells that picked the rows show: "Central Library | Thursday | …"
-            said = {i for i in range(1, len(self.header)) if any(content_words(row[i]) & wanted for row in kept_rows)}
+            said = {
+                i
+                for i in range(1, len(self.header))
+                if any(content_words(row[i]) & (wanted - named) for row in kept_rows)
+            }
             columns = sorted({*columns, *(i - 1 for i in said)})
+        if columns and len({row[0] for row in kept_rows}) < len(kept_rows):  # rows alike by name: what tells them apart
+            apart = next(
+                (i for i in range(1, len(self.header)) if len({row[i] for row in kept_rows}) == len(kept_rows)), None
+            )
+            columns = sorted({*columns, apart - 1}) if apart is not None else columns
         kind_of = [_column_kind(self.rows, i) for i in range(1, len(self.header))]  # indexed as `columns`
         if columns and kinds:  # a kind asked for that no picked column holds: its columns too
             asked = kinds - {kind_of[i] for i in columns}
@@ -186,12 +195,20 @@ def _amount(text: str) -> float | None:
     return float(text.replace(",", ""))
 
 
+ASKS_TIME = re.compile(
+    r"\b(?:what\s+times?|when|how\s+(?:late|early)|until|till|til|opening\s+(?:times|hours)"
+    r"|(?:are|is)\s+(?:\w+\s+){0,3}open|opens?\s+(?:at|till|until|late|early|on)|(?:closes?|shuts?)\s+(?:at|early|on)"
+    r"|(?:does|do)\s+(?!i\b|we\b)(?:\w+\s+){1,3}(?:close|shut))\b",
+    re.I,
+)
+"""Words that ask for a time of day: "what time", "when", "how late", "till", "are you open",
+"does it shut" (not "how do I close my account")."""
+TIME = re.compile(r"\b\d{1,2}:\d{2}\b|\b\d{1,2}(?:[.:]\d{2})?\s?[ap]\.?m\b|\b(?:noon|midday|midnight)\b", re.I)
+"""A time of day: "06:30", "7pm", "9.30am", "noon" (not a bare "21.00", which is as often a price
+or a number)."""
+
 _ASKS = {
-    "time": re.compile(
-        r"\b(?:what\s+times?|when|how\s+(?:late|early)|until|till|opening\s+(?:times|hours)"
-        r"|opens?\s+(?:at|till|until|late|early)|closes?\s+(?:at|early))\b",
-        re.I,
-    ),
+    "time": ASKS_TIME,
     "price": re.compile(
         r"\bhow\s+much\s+(?:is|are|does|do|would|will|for|to|it|extra|more|per|a|an)\b"
         r"|\b(?:costs?|prices?|fees?|charges?|charged|pay|paying|cheap(?:er|est)?)\b",
@@ -201,10 +218,9 @@ _ASKS = {
 """The kinds of value a question asks for, by its words (English)."""
 _KIND_CELL = {
     "price": re.compile(r"[£$€]\s?\d|\d\s?(?:€|(?:EUR|USD|GBP)\b)|\b(?:EUR|USD|GBP)\s?\d"),
-    "time": re.compile(r"\b\d{1,2}:\d{2}\b|\b\d{1,2}(?:\.\d{2})?\s?[ap]\.?m\b", re.I),
+    "time": TIME,
 }
-"""A cell holding a value of each kind: "£32.50", "12 €", "EUR 12"; "06:30", "7pm", "9.30am" (not a
-bare "21.00", which is as often a price or a number)."""
+"""A cell holding a value of each kind: "£32.50", "12 €", "EUR 12"; a time of day (`TIME`)."""
 
 
 def asked_kinds(question: str) -> frozenset[str]:

@@ -83,12 +83,15 @@ _CALENDAR = frozenset(
 )
 """Capitalised by English spelling, not names: "…had surgery on Monday" must not make the opening
 hours, which name Monday, an exact match."""
+_TIME_OF_DAY = r"\d{1,2}(?:[:.]\d{2})?(?:am|pm)|\d{1,2}:\d{2}"
 _QUANTITY = re.compile(
-    r"\d{1,2}(?::\d{2})?(?:am|pm)|\d{1,2}:\d{2}|\d+(?:st|nd|rd|th)|\d+(?:[.,]\d+)?(?:kg|cm|mm|km|ml|mins?|hrs?|mph)",
+    rf"(?:{_TIME_OF_DAY})(?:-(?:{_TIME_OF_DAY}))?|\d+(?:st|nd|rd|th)"
+    r"|\d+(?:[.,]\d+)?(?:kg|g|lbs?|cm|mm|km|ml|mins?|hrs?|mph)",
     re.IGNORECASE,
 )
-"""A time of day, an ordinal or a measure ("11:00", "6pm", "17th", "30kg"): written in digits, but
-no identifier. A bare number may be one ("the 500 meg one", error 404, order 12345)."""
+"""A time of day, a span of them, an ordinal or a measure ("11:00", "6.30pm", "10am-2pm", "17th",
+"30kg", "5lbs"): written in digits, but no identifier. A bare number may be one ("the 500 meg
+one", error 404, order 12345), and so may "11.00" (a price, a version)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,8 +142,9 @@ def exact_tokens(
 def identifies(token: str) -> bool:
     """Whether an exact token names one thing (an order number, an error code, a plan) rather
     than being a quantity (`_QUANTITY`). A quantity still lifts the passage that holds it, but
-    makes no exact match (`Hit.exact_match`): "I booked the car on the 11:00 sailing for
-    Saturday…" is not asking for the timetable that lists 11:00."""
+    makes no exact match (`Hit.exact_match`), nor is needed for one: "I booked the car on the
+    11:00 sailing for Saturday…" is not asking for the timetable that lists 11:00, and "order
+    INV-2024-00731, ordered on the 3rd" is asking for that order's passage."""
     return _QUANTITY.fullmatch(token) is None
 
 
@@ -213,6 +217,7 @@ def rank(
             score += weights.language
         scored.append((score, candidate))
     scored.sort(key=lambda pair: pair[0], reverse=True)
+    named = [token for token in tokens if identifies(token)]  # what makes an exact match
     return [
         Hit(
             chunk_id=c.record.chunk_id,
@@ -223,7 +228,7 @@ def rank(
             url=c.record.url,
             score=score,
             relevance=float(c.cosine or 0.0),
-            exact_match=any(map(identifies, tokens)) and c.exact == 1.0,
+            exact_match=bool(named) and exact_fraction(named, c.record.searchable) == 1.0,
             lexical_rank=c.lexical_rank,
             language=c.record.language or None,
         )

@@ -368,9 +368,22 @@ async def test_a_time_of_day_lifts_the_passage_that_holds_it_but_is_no_exact_mat
 
 
 def test_a_quantity_is_no_identifier() -> None:
-    assert not any(map(fusion.identifies, ["11:00", "6pm", "9:30am", "17th", "30kg", "152cm", "45mins"]))
+    quantities = ["11:00", "6pm", "9:30am", "6.30pm", "10am-2pm", "17th", "30kg", "152cm", "5lbs", "45mins"]
+    assert not any(map(fusion.identifies, quantities))
     # a bare number may name something: a plan ("the 500 meg one"), an error, an order
     assert all(map(fusion.identifies, ["500", "404", "12345", "BD-4012", "INV-2024-00731", "v2.3"]))
+
+
+async def test_an_order_number_beside_a_date_is_still_an_exact_match(kb: KnowledgeBase, tmp_path: Path) -> None:
+    docs = tmp_path / "orders"
+    docs.mkdir()
+    (docs / "inv.md").write_text("# Invoice INV-2024-00731\n\nPaid by card. Shipped in two parcels.\n")
+    (docs / "other.md").write_text("# Delivery\n\nParcels arrive in 3 to 5 working days.\n")
+    await kb.ingest([docs], trigger="test")
+
+    hits = await kb.search("where is INV-2024-00731, I ordered it on the 3rd", 5)
+
+    assert hits[0].source == "orders/inv.md" and hits[0].exact_match
 
 
 def test_exact_tokens_are_codes_and_rare_names_only() -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from core.answering.quoted_tables import MAX_ROWS, Extreme, Table, amounts, asked_kinds, extreme, parse
+from core.answering.quoted_tables import MAX_ROWS, TIME, Extreme, Table, amounts, asked_kinds, extreme, parse
 from knowledge.search.coverage import content_words
 
 PLANS = """| Plan | Price per month (monthly billing) | Price per month (annual billing) | Seats | Storage |
@@ -320,12 +320,21 @@ def test_of_the_rows_a_first_cell_picks_the_question_s_other_words_pick_one() ->
 
 def test_a_word_that_names_a_column_picks_no_row() -> None:
     """ "open" asks for the opens column; that the Thursday note says "Late opening" does not make
-    Thursday the day asked about."""
+    Thursday the day asked about. The rows, alike by their first cell, keep the column that tells
+    them apart."""
     question = "when is the central library open"
     narrowed = HOURS.narrowed(content_words(question), amounts(question), asked_kinds(question))
-    assert narrowed.header == ("library", "opens", "closes")
-    assert narrowed.rows == (
-        ("Central Library", "09:00", "17:00"),
-        ("Central Library", "09:00", "20:00"),
-        ("Central Library", "09:00", "17:00"),
-    )
+    assert narrowed.header == ("library", "day", "opens", "closes")
+    assert [row[1] for row in narrowed.rows] == ["Wednesday", "Thursday", "Friday"]
+
+
+@pytest.mark.parametrize(
+    "question", ["what time does it shut", "does the tip close early on sundays", "are you open on sunday"]
+)
+def test_a_question_for_opening_or_closing_asks_for_a_time(question: str) -> None:
+    assert asked_kinds(question) == {"time"}
+
+
+def test_a_time_of_day_is_a_clock_time_not_a_price_or_a_version() -> None:
+    assert all(TIME.search(text) for text in ("06:30", "from 7pm", "9.30am", "at noon"))
+    assert not any(TIME.search(text) for text in ("£5.00", "21.00", "Version 2.10"))

@@ -77,3 +77,29 @@ def test_a_text_file_written_in_markdown_is_read_as_markdown() -> None:
     chunks = convert_bytes(text.encode(), "payments.txt").chunks
 
     assert by_section(chunks) == {"Cards": "We take cards.\n\nCASH\n\nWe do not take cash."}
+
+
+def test_lines_of_contact_details_are_text_not_headings() -> None:
+    """An ordinary line is a heading only over text: "Phone …" over "Email …" is neither, and
+    nothing of it is left out of the chunks."""
+    text = "Contact us\n\nPhone 01234 567890\n\nEmail help@example.com\n\nWe answer within a day.\n"
+    chunks = convert_bytes(text.encode(), "contact.txt").chunks
+
+    assert "Phone 01234 567890" in "\n".join(c.text for c in chunks)
+    assert "Phone 01234 567890" not in by_section(chunks)
+
+
+def test_an_underline_with_text_right_under_it_and_a_byte_order_mark() -> None:
+    text = "\ufeffOpening hours\n=============\nWe open at 9am.\n\nHolidays\n--------\nClosed on bank holidays.\n"
+    chunks = convert_bytes(text.encode(), "hours.txt").chunks
+
+    assert {c.title for c in chunks} == {"Opening hours"}
+    assert by_section(chunks) == {"Opening hours": "We open at 9am.", "Holidays": "Closed on bank holidays."}
+
+
+def test_one_line_starting_with_a_hash_does_not_make_a_file_markdown() -> None:
+    text = "BOOKING A TABLE\n\n# of guests: up to 12 at one table.\n\nLARGER GROUPS\n\nCall us first.\n"
+    chunks = convert_bytes(text.encode(), "booking.txt").chunks
+
+    assert {c.title for c in chunks} == {"BOOKING A TABLE"}
+    assert by_section(chunks)["LARGER GROUPS"] == "Call us first."
