@@ -349,17 +349,28 @@ async def test_exact_token_query_ranks_the_document_with_that_code_first(kb: Kno
     assert hits[0].exact_match and not any(h.exact_match for h in hits[1:])
 
 
+async def ingest_files(kb: KnowledgeBase, folder: Path, files: dict[str, str]) -> None:
+    """Write `files` (name → markdown) into `folder` and index it."""
+    folder.mkdir()
+    for name, text in files.items():
+        (folder / name).write_text(text)
+    await kb.ingest([folder], trigger="test")
+
+
 async def test_a_time_of_day_lifts_the_passage_that_holds_it_but_is_no_exact_match(
     kb: KnowledgeBase, tmp_path: Path
 ) -> None:
     """ "I booked the car on the 11:00 sailing for Saturday…" (docs/answering.md) is not asking
     for the timetable that lists 11:00: the time still lifts it, but does not make the decision
     answer from it whatever its score (`core.answering.answer_decision.decide`)."""
-    docs = tmp_path / "ferry"
-    docs.mkdir()
-    (docs / "timetable.md").write_text("# Sailing timetable\n\nDepartures to Tarsay: 07:15, 09:00, 11:00 and 13:30.\n")
-    (docs / "changes.md").write_text("# Changing a booking\n\nChange your sailing in Manage my booking.\n")
-    await kb.ingest([docs], trigger="test")
+    await ingest_files(
+        kb,
+        tmp_path / "ferry",
+        {
+            "timetable.md": "# Sailing timetable\n\nDepartures to Tarsay: 07:15, 09:00, 11:00 and 13:30.\n",
+            "changes.md": "# Changing a booking\n\nChange your sailing in Manage my booking.\n",
+        },
+    )
 
     hits = await kb.search("I booked the car on the 11:00 sailing for Saturday but need to go on Sunday instead", 5)
 
@@ -375,11 +386,14 @@ def test_a_quantity_is_no_identifier() -> None:
 
 
 async def test_an_order_number_beside_a_date_is_still_an_exact_match(kb: KnowledgeBase, tmp_path: Path) -> None:
-    docs = tmp_path / "orders"
-    docs.mkdir()
-    (docs / "inv.md").write_text("# Invoice INV-2024-00731\n\nPaid by card. Shipped in two parcels.\n")
-    (docs / "other.md").write_text("# Delivery\n\nParcels arrive in 3 to 5 working days.\n")
-    await kb.ingest([docs], trigger="test")
+    await ingest_files(
+        kb,
+        tmp_path / "orders",
+        {
+            "inv.md": "# Invoice INV-2024-00731\n\nPaid by card. Shipped in two parcels.\n",
+            "other.md": "# Delivery\n\nParcels arrive in 3 to 5 working days.\n",
+        },
+    )
 
     hits = await kb.search("where is INV-2024-00731, I ordered it on the 3rd", 5)
 
