@@ -64,38 +64,52 @@ class Table:
         library open late on thursdays? what time does it shut" keeps opens and closes)."""
         in_range = [i for i, row in enumerate(self.rows) if any(_holds(cell, amounts) for cell in row)]
         columns = _picked([content_words(cell) for cell in self.header[1:]], wanted)
-        first = _picked([content_words(row[0]) for row in self.rows], wanted)
         # a word that names a column asks for it ("open" for opens), not for a row by another cell
-        named = {word for i in columns for word in content_words(self.header[i + 1])}
-        within = self._within(first, wanted - named) if len(first) > 1 else []
+        others = wanted - {word for i in columns for word in content_words(self.header[i + 1])}
+        first = _picked([content_words(row[0]) for row in self.rows], wanted)
+        within = self._within(first, others) if len(first) > 1 else []
         rows = within or first or in_range or self._extreme_row(extreme, columns)
-        any_cell = [] if rows else _picked([content_words(" ".join(row)) for row in self.rows], wanted - named)
+        any_cell = [] if rows else _picked([content_words(" ".join(row)) for row in self.rows], others)
         rows = rows or any_cell
         kept_rows = [self.rows[i] for i in rows] if rows else list(self.rows[:MAX_ROWS])
-        if columns and rows == in_range:  # the range that picked the row shows: "Large | over 20 kg | £30"
-            ranged = {i for i in range(1, len(self.header)) if any(_holds(row[i], amounts) for row in kept_rows)}
-            columns = sorted({*columns, *(i - 1 for i in ranged)})
-        if columns and (within or any_cell):  # the cells that picked the rows show: "Central Library | Thursday | …"
-            said = {
-                i
-                for i in range(1, len(self.header))
-                if any(content_words(row[i]) & (wanted - named) for row in kept_rows)
-            }
-            columns = sorted({*columns, *(i - 1 for i in said)})
-        if columns and len({row[0] for row in kept_rows}) < len(kept_rows):  # rows alike by name: what tells them apart
-            apart = next(
-                (i for i in range(1, len(self.header)) if len({row[i] for row in kept_rows}) == len(kept_rows)), None
+        if columns:
+            columns = self._shown(
+                columns,
+                kept_rows,
+                ranged=amounts if rows == in_range else (),
+                said=others if within or any_cell else frozenset(),
+                kinds=kinds,
             )
-            columns = sorted({*columns, apart - 1}) if apart is not None else columns
-        kind_of = [_column_kind(self.rows, i) for i in range(1, len(self.header))]  # indexed as `columns`
-        if columns and kinds:  # a kind asked for that no picked column holds: its columns too
-            asked = kinds - {kind_of[i] for i in columns}
-            columns = sorted({*columns, *(i for i, kind in enumerate(kind_of) if kind in asked)})
-        times = [i for i, kind in enumerate(kind_of) if kind == "time" and self._filled(i + 1)]
-        if len(times) == 2 and set(times) & set(columns):  # a start and an end: "opens" brings "closes"
-            columns = sorted({*columns, *times})
         keep = [0, *(i + 1 for i in columns)] if columns else list(range(len(self.header)))
         return Table(tuple(self.header[i] for i in keep), tuple(tuple(row[i] for i in keep) for row in kept_rows))
+
+    def _shown(
+        self,
+        columns: Sequence[int],
+        kept_rows: Sequence[Sequence[str]],
+        *,
+        ranged: Sequence[Amount],
+        said: Set[str],
+        kinds: Set[str],
+    ) -> list[int]:
+        """The picked `columns` (indexed after the first) with those the reader needs beside
+        them: the range that picked the row ("Large | over 20 kg | £30"), the cells that picked
+        the rows ("Central Library | Thursday | …"), what tells apart rows alike by their first
+        cell, the columns of a kind of value asked for that none of those holds, and of a table's
+        two columns of times, a start and an end, both."""
+        cells = range(1, len(self.header))
+        picking = {i for i in cells if any(_holds(row[i], ranged) or content_words(row[i]) & said for row in kept_rows)}
+        if len({row[0] for row in kept_rows}) < len(kept_rows):  # rows alike by name: what tells them apart
+            apart = next((i for i in cells if len({row[i] for row in kept_rows}) == len(kept_rows)), None)
+            picking |= set() if apart is None else {apart}
+        shown = {*columns, *(i - 1 for i in picking)}
+        kind_of = [_column_kind(self.rows, i) for i in cells]  # indexed as `columns`
+        asked = kinds - {kind_of[i] for i in shown}
+        shown |= {i for i, kind in enumerate(kind_of) if kind in asked}
+        times = {i for i, kind in enumerate(kind_of) if kind == "time" and self._filled(i + 1)}
+        if len(times) == 2 and times & shown:  # a start and an end: "opens" brings "closes"
+            shown |= times
+        return sorted(shown)
 
     def _filled(self, column: int) -> bool:
         """Whether most rows have a value in the column (a times column, not notes that name one)."""
