@@ -25,6 +25,12 @@ from knowledge.search.coverage import content_words
 
 MAX_ROWS = 8
 """A table whose rows the question does not pick is quoted whole up to this many rows."""
+NOTED_ROWS = 3
+"""Up to this many rows quoted, a row's remark (`_remarks`) that holds a word of the question
+comes with it though the question names another column: "is the pool open wednesdays?" keeps
+"Closed every Wednesday in low season for cleaning" beside the Wednesday column."""
+REMARK_WORDS = 8
+"""A column whose filled cells average this many words or more holds remarks (`_remarks`)."""
 _PIPE = re.compile(r"(?<!\\)\|")
 _DELIMITER_CELL = re.compile(r"^\s*:?-{1,}:?\s*$")
 
@@ -51,8 +57,8 @@ class Table:
         *,
         extreme: Extreme | None = None,
     ) -> Table:
-        """The rows the question's words pick by their first cell (of several, those its other
-        words pick by their other cells, `_within`), else the rows whose range
+        """The rows whose first cell holds the question's words, the best of them by those and
+        by its other words in their other cells (`_named`), else the rows whose range
         holds one of the question's `amounts` ("my dog weighs 25 kg" picks "over 20 kg"), else
         the row of the lowest or highest price the question asks for (`extreme`), else the rows
         its words pick by any cell (all, up to MAX_ROWS, when none); and the first
@@ -66,9 +72,8 @@ class Table:
         columns = _picked([content_words(cell) for cell in self.header[1:]], wanted)
         # a word that names a column asks for it ("open" for opens), not for a row by another cell
         others = wanted - {word for i in columns for word in content_words(self.header[i + 1])}
-        first = _picked([content_words(row[0]) for row in self.rows], wanted)
-        within = self._within(first, others) if len(first) > 1 else []
-        rows = within or first or in_range or self._extreme_row(extreme, columns)
+        first, by_cells = self._named(wanted, others)
+        rows = first or in_range or self._extreme_row(extreme, columns)
         any_cell = [] if rows else _picked([content_words(" ".join(row)) for row in self.rows], others)
         rows = rows or any_cell
         kept_rows = [self.rows[i] for i in rows] if rows else list(self.rows[:MAX_ROWS])
@@ -77,7 +82,8 @@ class Table:
                 columns,
                 kept_rows,
                 ranged=amounts if rows == in_range else (),
-                said=others if within or any_cell else frozenset(),
+                said=others if by_cells or any_cell else frozenset(),
+                words=wanted,
                 kinds=kinds,
             )
         keep = [0, *(i + 1 for i in columns)] if columns else list(range(len(self.header)))
@@ -90,18 +96,24 @@ class Table:
         *,
         ranged: Sequence[Amount],
         said: Set[str],
+        words: Set[str],
         kinds: Set[str],
     ) -> list[int]:
         """The picked `columns` (indexed after the first) with those the reader needs beside
         them: the range that picked the row ("Large | over 20 kg | £30"), the cells that picked
         the rows ("Central Library | Thursday | …"), what tells apart rows alike by their first
-        cell, the columns of a kind of value asked for that none of those holds, and of a table's
-        two columns of times, a start and an end, both."""
+        cell, a few rows' remarks that hold one of the question's `words` (`_remarks`), the
+        columns of a kind of value asked for that none of those holds, and of a table's two
+        columns of times, a start and an end, both."""
         cells = range(1, len(self.header))
         picking = {i for i in cells if any(_holds(row[i], ranged) or content_words(row[i]) & said for row in kept_rows)}
         if len({row[0] for row in kept_rows}) < len(kept_rows):  # rows alike by name: what tells them apart
             apart = next((i for i in cells if len({row[i] for row in kept_rows}) == len(kept_rows)), None)
             picking |= set() if apart is None else {apart}
+        if len(kept_rows) <= NOTED_ROWS:  # "Low season | Closed | Closed every Wednesday in low season"
+            picking |= {
+                i for i in cells if _remarks(self.rows, i) and any(content_words(row[i]) & words for row in kept_rows)
+            }
         shown = {*columns, *(i - 1 for i in picking)}
         kind_of = [_column_kind(self.rows, i) for i in cells]  # indexed as `columns`
         asked = kinds - {kind_of[i] for i in shown}
@@ -115,12 +127,21 @@ class Table:
         """Whether most rows have a value in the column (a times column, not notes that name one)."""
         return 2 * sum(bool(row[column].strip()) for row in self.rows) > len(self.rows)
 
-    def _within(self, rows: Sequence[int], wanted: Set[str]) -> list[int]:
-        """Of several rows picked by their first cell, those the question's other words pick by
-        their other cells ([] when none): "is central library open late on thursdays?" is the
-        Central Library's Thursday row, not its seven days."""
-        within = _picked([content_words(" ".join(self.rows[i][1:])) for i in rows], wanted)
-        return [rows[i] for i in within] if len(within) < len(rows) else []
+    def _named(self, wanted: Set[str], others: Set[str]) -> tuple[list[int], bool]:
+        """The rows whose first cell holds the question's words, the best of them by those words
+        and by the question's other words in their other cells, and whether those picked
+        them: "is central library open late on thursdays?" is the Central Library's Thursday
+        row, not its seven days, and "are you open saturdays at the porthaven surgery" is
+        Porthaven's Saturday row, not the rows of "Both surgeries". A word counts once a row:
+        in its first cell if it is there."""
+        names = [content_words(row[0]) for row in self.rows]
+        by_name = _scores(names, wanted)
+        named = [i for i, score in enumerate(by_name) if score > 0]
+        by_cells = _scores([content_words(" ".join(self.rows[i][1:])) - names[i] for i in named], others)
+        total = [by_name[i] + by_cells[n] for n, i in enumerate(named)]
+        best = max(total, default=0.0)
+        picked = [n for n, score in enumerate(total) if score >= best - 1e-9]
+        return [named[n] for n in picked], any(by_cells[n] > 0 for n in picked)
 
     def _extreme_row(self, extreme: Extreme | None, columns: Sequence[int]) -> list[int]:
         """The row holding the lowest (highest) price of the first price column the question
@@ -251,6 +272,15 @@ def _column_kind(rows: Sequence[Sequence[str]], column: int) -> str | None:
     return None
 
 
+def _remarks(rows: Sequence[Sequence[str]], column: int) -> bool:
+    """Whether the column holds remarks, not values or names: its filled cells run to
+    REMARK_WORDS words or more on average ("Open on the first and third Saturday of each month
+    only"; a remark may name a time or a price, a column of values is shorter)."""
+    cells = [row[column] for row in rows if row[column].strip()]
+    words = sum(len(cell.split()) for cell in cells)
+    return bool(cells) and words >= REMARK_WORDS * len(cells)
+
+
 @dataclass(frozen=True, slots=True)
 class Amount:
     """A number a question gives, with the unit written after it ("25 kg" → 25, "kg")."""
@@ -347,10 +377,16 @@ def _row(cells: Sequence[str]) -> str:
     return "| " + " | ".join(cell.replace("\n", " ") for cell in cells) + " |"
 
 
-def _picked(candidates: Sequence[Set[str]], wanted: Set[str]) -> list[int]:
-    """Indexes of the candidates holding the most rarity-weighted wanted words (ties all)."""
+def _scores(candidates: Sequence[Set[str]], wanted: Set[str]) -> list[float]:
+    """Each candidate's wanted words, weighted by how few candidates hold them (a word all
+    hold weighs nothing)."""
     frequency = Counter(word for words in candidates for word in words & wanted)
     weight = {word: math.log(1 + len(candidates) / n) for word, n in frequency.items() if n < len(candidates)}
-    scores = [sum(weight.get(word, 0.0) for word in words & wanted) for words in candidates]
+    return [sum(weight.get(word, 0.0) for word in words & wanted) for words in candidates]
+
+
+def _picked(candidates: Sequence[Set[str]], wanted: Set[str]) -> list[int]:
+    """Indexes of the candidates holding the most rarity-weighted wanted words (ties all)."""
+    scores = _scores(candidates, wanted)
     best = max(scores, default=0.0)
     return [i for i, score in enumerate(scores) if score > 0 and score >= best - 1e-9] if best > 0 else []

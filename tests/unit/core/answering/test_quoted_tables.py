@@ -328,6 +328,61 @@ def test_a_word_that_names_a_column_picks_no_row() -> None:
     assert [row[1] for row in narrowed.rows] == ["Wednesday", "Thursday", "Friday"]
 
 
+SURGERIES = Table(
+    ("Surgery", "Day", "Reception opens", "Notes"),
+    (
+        ("Chandlers Row (Porthaven)", "Friday", "08:00", "Phone lines close at 16:30 on Fridays"),
+        ("Chandlers Row (Porthaven)", "Saturday", "09:00", "Open on the first and third Saturday of each month only"),
+        ("Chandlers Row (Porthaven)", "Sunday", "Closed", ""),
+        ("Fennick Green", "Saturday", "08:30", "Open every Saturday; book early as Saturdays fill 4 to 6 weeks ahead"),
+        ("Both surgeries", "Bank holidays", "Closed", "Both surgeries are closed on all bank holidays"),
+        ("Both surgeries", "Christmas Eve", "08:00", ""),
+    ),
+)
+
+
+def test_a_row_named_by_a_rarer_word_loses_to_one_its_other_cells_pick_too() -> None:
+    """ "surgery" names the two "Both surgeries" rows, "porthaven" three: the rarer word alone
+    picked the bank holidays. The Porthaven row whose day the question names holds more of it,
+    and its note, which says which Saturdays, comes with it though the question names another
+    column ("opens")."""
+    question = "are you open saturdays at the porthaven surgery"
+    narrowed = SURGERIES.narrowed(content_words(question), amounts(question), asked_kinds(question))
+    assert narrowed.rows == (
+        ("Chandlers Row (Porthaven)", "Saturday", "09:00", "Open on the first and third Saturday of each month only"),
+    )
+
+
+def test_the_remarks_of_a_few_rows_come_with_them_the_values_of_a_column_do_not() -> None:
+    """The question names the Wednesday column: the pool's two rows keep their notes (a remark
+    that says when it is closed) but not the column of places, a short name in every row."""
+    pool = Table(
+        ("facility", "where", "season", "Tuesday", "Wednesday", "Thursday", "notes"),
+        (
+            ("Indoor pool", "The Boathouse", "Main season", "07:00-21:00", "07:00-21:00", "07:00-21:00", ""),
+            (
+                "Indoor pool",
+                "The Boathouse",
+                "Low season",
+                "10:00-18:00",
+                "Closed",
+                "10:00-18:00",
+                "Closed every Wednesday in low season for cleaning.",
+            ),
+            ("Site shop", "Next to reception", "Main season", "07:30-21:00", "07:30-21:00", "07:30-21:00", ""),
+        ),
+    )
+    question = "is the pool open wednesdays? we're coming in april"
+    narrowed = pool.narrowed(content_words(question), amounts(question), asked_kinds(question))
+    assert narrowed.header == ("facility", "season", "Wednesday", "notes")
+    assert narrowed.rows[1] == (
+        "Indoor pool",
+        "Low season",
+        "Closed",
+        "Closed every Wednesday in low season for cleaning.",
+    )
+
+
 @pytest.mark.parametrize(
     "question", ["what time does it shut", "does the tip close early on sundays", "are you open on sunday"]
 )
