@@ -21,7 +21,7 @@ CONVERTED_FORMATS = frozenset({".html", ".htm", ".pdf", ".docx", ".xlsx", ".pptx
 SUPPORTED_FORMATS = TEXT_FORMATS | CONVERTED_FORMATS
 MARKDOWN_FORMATS = frozenset({".md", ".markdown"})
 MARKITDOWN_FORMATS = frozenset({".html", ".htm", ".xlsx", ".csv"})
-CONVERSION = b"5:"
+CONVERSION = b"6:"
 """Part of every content hash: changed when conversion or chunking changes what a file's chunks
 hold, so the next re-index converts every file again instead of keeping chunks made the old
 way (2: tables without a marked header row keep their first row as the header; 3: markdown
@@ -30,7 +30,8 @@ front matter gives the title and is no longer text; a Word Title is the title an
 entries are its sections, its wrapped lines are joined, its borderless tables are tables; a
 JSON file is records of `key: value` lines; html and Word lists are `- ` lists; 4: a document's
 chunks carry its language; 5: a plain-text file's lines set apart as headings are its title and
-sections)."""
+sections; 6: a JSON list of sentences is a line each under its key, and a record's prose field
+has no label)."""
 
 
 @dataclass(frozen=True, slots=True)

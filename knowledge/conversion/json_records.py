@@ -4,7 +4,8 @@ A list of objects — the file itself, or the lists of objects among a top-level
 (`{"errors": [...]}`) — is one section per object, named by its naming field (the first of
 `title, name, question, code, id, key` it has, else its first text field), its other fields as
 `key: value` lines: `code: BD-4010`, nested ones by their path (`limits.max: 5`), a list of
-plain values joined with commas. An FAQ record (question and answer fields, as `chunk_csv`
+plain values joined with commas, a list of sentences one a line under its key (`LISTED_WORDS`).
+An FAQ record (question and answer fields, as `chunk_csv`
 knows them) reads like an FAQ csv row: the question names it, the answer comes first. A
 top-level object whose values are all objects is records keyed by name. Whatever else the file
 holds is `key: value` lines under the document's title, which is the file's name (`error-codes`
@@ -14,6 +15,7 @@ holds is `key: value` lines under the document's title, which is the file's name
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import TypeGuard
@@ -21,6 +23,14 @@ from typing import TypeGuard
 from knowledge.ingest.chunking import Chunk, faq_columns, humanize_stem, pack_lines
 
 _NAME_KEYS = ("title", "name", "question", "code", "id", "key")
+LISTED_WORDS = 6
+"""A list of plain values whose items average this many words or more is a list of sentences:
+`steps:` over one line per step ("1. Check your collection day…", "- Bring your licence"), so a
+quote takes the step it needs. Shorter items are values, joined with commas on one line
+(`members: cars and vans, motorbikes, caravans`)."""
+_PROSE_KEYS = frozenset({"answer", "body", "content", "description", "details", "introduction", "summary", "text"})
+"""Keys that name no fact, only that their value is the record's prose."""
+_NUMBERED = re.compile(r"^\d{1,2}[.)]\s")
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,8 +105,12 @@ def _lines(value: object, path: str) -> Iterator[str]:
         for key, item in value.items():
             yield from _lines(item, f"{path}.{key}" if path else str(key))
     elif isinstance(value, list):
-        if all(_is_scalar(item) for item in value):
-            yield from _line(path, ", ".join(text for item in value if (text := _scalar(item).strip())))
+        texts = [text for item in value if _is_scalar(item) and (text := _scalar(item).strip())]
+        if len(texts) == len(value) and _sentences(texts):
+            items = [text if _NUMBERED.match(text) else f"- {text}" for text in texts]
+            yield "\n".join([f"{path}:", *items] if path else items)
+        elif len(texts) == len(value):
+            yield from _line(path, ", ".join(texts))
         else:
             for number, item in enumerate(value, start=1):
                 yield from _lines(item, f"{path}.{number}" if path else str(number))
@@ -105,8 +119,16 @@ def _lines(value: object, path: str) -> Iterator[str]:
 
 
 def _line(path: str, text: str) -> Iterator[str]:
+    """`path: text`, or the text alone when its key only says it is the record's text
+    (`_PROSE_KEYS`): "answer: You book and pay…" reads "You book and pay…"."""
     if text:
-        yield f"{path}: {text}" if path else text
+        yield f"{path}: {text}" if path and path.rpartition(".")[2].lower() not in _PROSE_KEYS else text
+
+
+def _sentences(texts: list[str]) -> bool:
+    """Whether a list's items are sentences (LISTED_WORDS words or more on average), each read
+    on its own line, not values read as one line."""
+    return sum(len(text.split()) for text in texts) >= LISTED_WORDS * len(texts)
 
 
 def _is_scalar(value: object) -> bool:

@@ -114,21 +114,27 @@ def split_text(body: str, *, max_chars: int) -> list[str]:
 
 
 def pack_lines(lines: Iterable[str], *, max_chars: int) -> list[str]:
-    """Lines (`key: value` records, list items) packed greedily into pieces of at most
-    `max_chars`, one line under another; a line longer than that is split at sentences."""
-    return _pack((part for line in lines if line.strip() for part in _fit(line, max_chars)), "\n", max_chars)
+    """Lines (`key: value` records) packed greedily into pieces of at most `max_chars`, one line
+    under another; a line longer than that is split at sentences. A block of several lines (a
+    list under its lead-in) stands apart, a blank line before and after it, so the line after
+    it is not read as part of its last item."""
+    parts = (part for line in lines if line.strip() for part in _fit(line, max_chars))
+    return _pack(parts, "\n", max_chars, around_blocks="\n\n")
 
 
-def _pack(parts: Iterable[str], separator: str, max_chars: int) -> list[str]:
-    """Join consecutive parts with `separator` greedily into pieces of at most `max_chars`."""
+def _pack(parts: Iterable[str], separator: str, max_chars: int, *, around_blocks: str | None = None) -> list[str]:
+    """Join consecutive parts with `separator` greedily into pieces of at most `max_chars`;
+    `around_blocks` instead next to a part of several lines, when given."""
     pieces: list[str] = []
-    current = ""
+    current = last = ""
     for part in parts:
-        if current and len(current) + len(separator) + len(part) > max_chars:
+        apart = around_blocks if around_blocks is not None and ("\n" in part or "\n" in last) else separator
+        if current and len(current) + len(apart) + len(part) > max_chars:
             pieces.append(current)
             current = part
         else:
-            current = f"{current}{separator}{part}" if current else part
+            current = f"{current}{apart}{part}" if current else part
+        last = part
     if current:
         pieces.append(current)
     return pieces

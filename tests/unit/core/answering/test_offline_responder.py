@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 
 import pytest
 
@@ -18,6 +19,7 @@ from core.answering.offline_responder import (
 )
 from core.messages import Reply
 from core.settings import AnswerSettings
+from knowledge.conversion.json_records import json_chunks
 from knowledge.hits import Hit, ScoredSentence
 
 RESET = "docs/reset-your-password.md"
@@ -749,3 +751,25 @@ def test_a_question_for_a_time_is_quoted_the_sentence_that_gives_one() -> None:
     )
 
     assert "> Lodges are ready from 4pm and pitches from 1pm." in reply.text, reply.text
+
+
+def test_a_step_of_a_json_record_is_quoted_whole(responder: OfflineResponder) -> None:
+    """A JSON record's steps (`knowledge.conversion.json_records`) are quoted as steps: the one
+    with the number to call is there, and no "steps: 1." cut from steps run together."""
+    record = {
+        "title": "Report a missed bin collection",
+        "summary": "If your bin was out by 6:30am and has not been emptied by 4pm, report it by the next working day.",
+        "steps": [
+            "1. Check your collection day and any bank holiday changes on the My bin day page.",
+            "2. Report the missed bin online at wrenfield.gov.uk/missedbin, or call 01632 960 300.",
+            "3. Tell us your address, which bin was missed and where it was left.",
+        ],
+        "notes": "If your bin was not out by 6:30am, we will not come back.",
+    }
+    [chunk] = json_chunks(json.dumps([record]).encode(), stem="report-a-problem", max_chars=2000)
+    found = hit(chunk.text, source="docs/report-a-problem.json", title=chunk.title, section=chunk.section)
+
+    reply = responder.answer_all([Asked("bin wasnt emptied today, who do i tell?", [found])])
+
+    assert "> 2. Report the missed bin online at wrenfield.gov.uk/missedbin, or call 01632 960 300." in reply.text
+    assert "steps: 1." not in reply.text and "., 2." not in reply.text

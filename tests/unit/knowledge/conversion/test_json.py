@@ -85,3 +85,39 @@ def test_a_long_record_is_split_under_its_own_name() -> None:
 def test_invalid_json_raises() -> None:
     with pytest.raises(ValueError):
         convert_bytes(b'{"errors": [', "codes.json")
+
+
+MISSED_BIN = {
+    "title": "Report a missed bin collection",
+    "summary": "Crews work until 4pm. Report a bin not emptied by the end of the next working day.",
+    "steps": [
+        "1. Check your collection day on the My bin day page.",
+        "2. Report the missed bin online at wrenfield.gov.uk/missedbin, or call 01632 960 300.",
+    ],
+    "bring": ["Your address and which bin was missed", "Where you left the bin on the day"],
+    "bins": ["blue", "black", "green"],
+    "notes": "If your bin was not out by 6:30am, we will not come back.",
+}
+
+
+def test_a_list_of_sentences_is_one_line_each_under_its_key_and_stands_apart() -> None:
+    """Steps joined with commas read "…the My bin day page., 2. Report…", and a quote cut at
+    sentences took "steps: 1." for one. Each step now has its line (an unnumbered one a list
+    item), the list a blank line before and after it so the next field is not its last item's
+    tail; a list of short values stays one line."""
+    [chunk] = convert_bytes(json.dumps([MISSED_BIN]).encode(), "report-a-problem.json").chunks
+
+    assert chunk.text.split("\n\n") == [
+        "Crews work until 4pm. Report a bin not emptied by the end of the next working day.",
+        "steps:\n1. Check your collection day on the My bin day page.\n"
+        "2. Report the missed bin online at wrenfield.gov.uk/missedbin, or call 01632 960 300.",
+        "bring:\n- Your address and which bin was missed\n- Where you left the bin on the day",
+        "bins: blue, black, green\nnotes: If your bin was not out by 6:30am, we will not come back.",
+    ]
+
+
+def test_a_field_that_is_the_record_s_prose_has_no_label() -> None:
+    data = [{"topic": "Booking your test", "answer": "You book and pay for the test yourself.", "fee": "£62"}]
+    [chunk] = convert_bytes(json.dumps(data).encode(), "the-driving-test.json").chunks
+
+    assert chunk.text == "You book and pay for the test yourself.\nfee: £62"
