@@ -102,8 +102,8 @@ class Table:
         """The picked `columns` (indexed after the first) with those the reader needs beside
         them: the range that picked the row ("Large | over 20 kg | £30"), the cells that picked
         the rows ("Central Library | Thursday | …"), what tells apart rows alike by their first
-        cell, a few rows' remarks that hold one of the question's `words` (`_remarks`), the
-        columns of a kind of value asked for that none of those holds, and of a table's two
+        cell, a few rows' remarks that hold one of the question's `words` besides the row's name
+        (`_remarks`), the columns of a kind of value asked for that none of those holds, and of a table's two
         columns of times, a start and an end, both."""
         cells = range(1, len(self.header))
         picking = {i for i in cells if any(_holds(row[i], ranged) or content_words(row[i]) & said for row in kept_rows)}
@@ -112,7 +112,10 @@ class Table:
             picking |= set() if apart is None else {apart}
         if len(kept_rows) <= NOTED_ROWS:  # "Low season | Closed | Closed every Wednesday in low season"
             picking |= {
-                i for i in cells if _remarks(self.rows, i) and any(content_words(row[i]) & words for row in kept_rows)
+                i
+                for i in cells
+                if _remarks(self.rows, i)
+                and any(content_words(row[i]) & (words - content_words(row[0])) for row in kept_rows)
             }
         shown = {*columns, *(i - 1 for i in picking)}
         kind_of = [_column_kind(self.rows, i) for i in cells]  # indexed as `columns`
@@ -133,7 +136,10 @@ class Table:
         them: "is central library open late on thursdays?" is the Central Library's Thursday
         row, not its seven days, and "are you open saturdays at the porthaven surgery" is
         Porthaven's Saturday row, not the rows of "Both surgeries". A word counts once a row:
-        in its first cell if it is there."""
+        in its first cell if it is there. A name's words weigh by how few of all the rows hold
+        them, the other cells' by how few of the named rows do: a word of a common name and one
+        of the row's other cells outweigh a rarer name alone, as Porthaven's Saturday outweighs
+        "Both surgeries"."""
         names = [content_words(row[0]) for row in self.rows]
         by_name = _scores(names, wanted)
         named = [i for i, score in enumerate(by_name) if score > 0]

@@ -4,8 +4,8 @@ A list of objects — the file itself, or the lists of objects among a top-level
 (`{"errors": [...]}`) — is one section per object, named by its naming field (the first of
 `title, name, question, code, id, key` it has, else its first text field), its other fields as
 `key: value` lines: `code: BD-4010`, nested ones by their path (`limits.max: 5`), a list of
-plain values joined with commas, a list of sentences one a line under its key (`LISTED_WORDS`).
-An FAQ record (question and answer fields, as `chunk_csv`
+plain values joined with commas, a list of sentences one a line under its key (`LISTED_WORDS`),
+a record's own prose without its key (`_PROSE_KEYS`). An FAQ record (question and answer fields, as `chunk_csv`
 knows them) reads like an FAQ csv row: the question names it, the answer comes first. A
 top-level object whose values are all objects is records keyed by name. Whatever else the file
 holds is `key: value` lines under the document's title, which is the file's name (`error-codes`
@@ -29,8 +29,9 @@ LISTED_WORDS = 6
 quote takes the step it needs. Shorter items are values, joined with commas on one line
 (`members: cars and vans, motorbikes, caravans`)."""
 _PROSE_KEYS = frozenset({"answer", "body", "content", "description", "details", "introduction", "summary", "text"})
-"""Keys that name no fact, only that their value is the record's prose."""
-_NUMBERED = re.compile(r"^\d{1,2}[.)]\s")
+"""Keys that name no fact, only that their value is the record's prose (`_line`)."""
+_MARKED = re.compile(r"^(?:\d{1,3}[.)]|[-*•])\s")
+"""A list item that already has its number or bullet ("1. Check…", "10) Call…", "- Bring…")."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,29 +101,34 @@ def _naming_key(fields: Mapping[str, object]) -> str | None:
 
 
 def _lines(value: object, path: str) -> Iterator[str]:
-    """`path: value` lines, nested values by their dotted path (list items numbered from 1)."""
+    """`path: value` lines, nested values by their dotted path (list items numbered from 1); a
+    list of plain values on one line, or, when its items are sentences, as one block: `path:`
+    over a line per item (`_sentences`)."""
     if isinstance(value, dict):
         for key, item in value.items():
             yield from _lines(item, f"{path}.{key}" if path else str(key))
-    elif isinstance(value, list):
-        texts = [text for item in value if _is_scalar(item) and (text := _scalar(item).strip())]
-        if len(texts) == len(value) and _sentences(texts):
-            items = [text if _NUMBERED.match(text) else f"- {text}" for text in texts]
+    elif isinstance(value, list) and all(_is_scalar(item) for item in value):
+        texts = [text for item in value if (text := _scalar(item).strip())]
+        if texts and _sentences(texts):
+            items = [text if _MARKED.match(text) else f"- {text}" for text in texts]
             yield "\n".join([f"{path}:", *items] if path else items)
-        elif len(texts) == len(value):
-            yield from _line(path, ", ".join(texts))
         else:
-            for number, item in enumerate(value, start=1):
-                yield from _lines(item, f"{path}.{number}" if path else str(number))
+            yield from _line(path, ", ".join(texts))
+    elif isinstance(value, list):
+        for number, item in enumerate(value, start=1):
+            yield from _lines(item, f"{path}.{number}" if path else str(number))
     else:
         yield from _line(path, _scalar(value).strip())
 
 
 def _line(path: str, text: str) -> Iterator[str]:
-    """`path: text`, or the text alone when its key only says it is the record's text
-    (`_PROSE_KEYS`): "answer: You book and pay…" reads "You book and pay…"."""
-    if text:
-        yield f"{path}: {text}" if path and path.rpartition(".")[2].lower() not in _PROSE_KEYS else text
+    """`path: text`; the text alone when it is a record's own prose: a top-level key that only
+    says so (`_PROSE_KEYS`) over a sentence or more, "answer: You book and pay for…" read as
+    "You book and pay for…" (a short value, `description: Blue`, keeps its label)."""
+    if not text:
+        return
+    prose = path.lower() in _PROSE_KEYS and len(text.split()) >= LISTED_WORDS
+    yield f"{path}: {text}" if path and not prose else text
 
 
 def _sentences(texts: list[str]) -> bool:

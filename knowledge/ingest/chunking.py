@@ -116,9 +116,16 @@ def split_text(body: str, *, max_chars: int) -> list[str]:
 def pack_lines(lines: Iterable[str], *, max_chars: int) -> list[str]:
     """Lines (`key: value` records) packed greedily into pieces of at most `max_chars`, one line
     under another; a line longer than that is split at sentences. A block of several lines (a
-    list under its lead-in) stands apart, a blank line before and after it, so the line after
-    it is not read as part of its last item."""
-    parts = (part for line in lines if line.strip() for part in _fit(line, max_chars))
+    list under its lead-in, a value written on several lines) stands apart, a blank line before
+    and after it, so the line after it is not read as part of its last item; a block longer than
+    `max_chars` is packed line by line instead."""
+    parts = (
+        part
+        for line in lines
+        if line.strip()
+        for one in (line.split("\n") if len(line) > max_chars else [line])
+        for part in _fit(one, max_chars)
+    )
     return _pack(parts, "\n", max_chars, around_blocks="\n\n")
 
 

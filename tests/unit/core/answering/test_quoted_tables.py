@@ -344,10 +344,10 @@ SURGERIES = Table(
 def test_a_row_named_by_a_rarer_word_loses_to_one_its_other_cells_pick_too() -> None:
     """ "surgery" names the two "Both surgeries" rows, "porthaven" three: the rarer word alone
     picked the bank holidays. The Porthaven row whose day the question names holds more of it,
-    and its note, which says which Saturdays, comes with it though the question names another
-    column ("opens")."""
+    and the cells that picked it show, its day and its note ("saturday")."""
     question = "are you open saturdays at the porthaven surgery"
     narrowed = SURGERIES.narrowed(content_words(question), amounts(question), asked_kinds(question))
+    assert narrowed.header == ("Surgery", "Day", "Reception opens", "Notes")
     assert narrowed.rows == (
         ("Chandlers Row (Porthaven)", "Saturday", "09:00", "Open on the first and third Saturday of each month only"),
     )
@@ -355,19 +355,20 @@ def test_a_row_named_by_a_rarer_word_loses_to_one_its_other_cells_pick_too() -> 
 
 def test_the_remarks_of_a_few_rows_come_with_them_the_values_of_a_column_do_not() -> None:
     """The question names the Wednesday column: the pool's two rows keep their notes (a remark
-    that says when it is closed) but not the column of places, a short name in every row."""
+    that says when it is closed, holding "wednesday") but not the column of places, though its
+    "Open-air terrace" holds "open": a short name in every row is no remark."""
     pool = Table(
         ("facility", "where", "season", "Tuesday", "Wednesday", "Thursday", "notes"),
         (
-            ("Indoor pool", "The Boathouse", "Main season", "07:00-21:00", "07:00-21:00", "07:00-21:00", ""),
+            ("Indoor pool", "Open-air terrace", "Main season", "07:00-21:00", "07:00-21:00", "07:00-21:00", ""),
             (
                 "Indoor pool",
-                "The Boathouse",
+                "Open-air terrace",
                 "Low season",
                 "10:00-18:00",
                 "Closed",
                 "10:00-18:00",
-                "Closed every Wednesday in low season for cleaning.",
+                "Closed every Wednesday in low season for cleaning and repairs.",
             ),
             ("Site shop", "Next to reception", "Main season", "07:30-21:00", "07:30-21:00", "07:30-21:00", ""),
         ),
@@ -379,8 +380,29 @@ def test_the_remarks_of_a_few_rows_come_with_them_the_values_of_a_column_do_not(
         "Indoor pool",
         "Low season",
         "Closed",
-        "Closed every Wednesday in low season for cleaning.",
+        "Closed every Wednesday in low season for cleaning and repairs.",
     )
+
+
+def test_a_remark_that_only_repeats_the_row_s_name_stays_out() -> None:
+    """ "Indoor pool" picks the rows; a note that says nothing of the question but the pool's
+    name is not brought beside the times asked for."""
+    pool = Table(
+        ("facility", "Tuesday", "Wednesday", "Thursday", "notes"),
+        (
+            (
+                "Indoor pool",
+                "07:00-21:00",
+                "07:00-21:00",
+                "07:00-21:00",
+                "The indoor pool is heated to 29 degrees all year.",
+            ),
+            ("Site shop", "07:30-21:00", "07:30-21:00", "07:30-21:00", "Groceries, fresh bread and milk from eight."),
+        ),
+    )
+    question = "is the indoor pool open on wednesday"
+    narrowed = pool.narrowed(content_words(question), amounts(question), asked_kinds(question))
+    assert narrowed.header == ("facility", "Wednesday")
 
 
 @pytest.mark.parametrize(

@@ -121,3 +121,47 @@ def test_a_field_that_is_the_record_s_prose_has_no_label() -> None:
     [chunk] = convert_bytes(json.dumps(data).encode(), "the-driving-test.json").chunks
 
     assert chunk.text == "You book and pay for the test yourself.\nfee: £62"
+
+
+def test_a_list_with_empty_items_is_still_one_list() -> None:
+    data = [
+        {"title": "Bins", "bins": ["blue", "", None, "green"], "steps": ["", "Put the bin out by 6:30am on the day."]}
+    ]
+    [chunk] = convert_bytes(json.dumps(data).encode(), "bins.json").chunks
+
+    assert chunk.text == "bins: blue, green\n\nsteps:\n- Put the bin out by 6:30am on the day."
+
+
+def test_an_item_that_has_its_number_or_bullet_keeps_it() -> None:
+    steps = [
+        "- Bring your licence to the test centre.",
+        "10) Wait in the room by the door.",
+        "100. Tell us how it went.",
+    ]
+    [chunk] = convert_bytes(json.dumps([{"title": "Test day", "steps": steps}]).encode(), "tests.json").chunks
+
+    assert chunk.text.split("\n")[1:] == steps
+
+
+def test_a_long_list_of_steps_is_packed_a_step_a_line() -> None:
+    """Steps that do not fit one chunk are cut between steps, never run together with a
+    dangling number ("…Then do that. 2. Step number 2")."""
+    steps = [f"{n}. Step number {n}: do this first, then do that." for n in range(1, 9)]
+    data = [{"title": "Setting up", "steps": steps, "fee": "£5"}]
+    chunks = convert_bytes(json.dumps(data).encode(), "setup.json", max_chars=150).chunks
+
+    lines = [line for chunk in chunks for line in chunk.text.split("\n") if line]
+    assert lines == ["steps:", *steps, "fee: £5"] and all(len(c.text) <= 150 for c in chunks)
+
+
+@pytest.mark.parametrize(
+    ("fields", "text"),
+    [
+        ({"refund": {"details": "Refunds take five working days to reach your card."}}, "refund.details: Refunds"),
+        ({"description": "Blue"}, "description: Blue"),
+    ],
+)
+def test_a_nested_or_short_prose_field_keeps_its_label(fields: dict[str, object], text: str) -> None:
+    [chunk] = convert_bytes(json.dumps([{"title": "Plan", **fields}]).encode(), "plans.json").chunks
+
+    assert chunk.text.startswith(text)
