@@ -103,8 +103,8 @@ class Table:
         them: the range that picked the row ("Large | over 20 kg | £30"), the cells that picked
         the rows ("Central Library | Thursday | …"), what tells apart rows alike by their first
         cell, a few rows' remarks that hold one of the question's `words` besides the row's name
-        (`_remarks`), the columns of a kind of value asked for that none of those holds, and of a table's two
-        columns of times, a start and an end, both."""
+        (`_remarks`), the columns of a kind of value asked for that none of those holds, and of a
+        table's two columns of times, a start and an end, both."""
         cells = range(1, len(self.header))
         picking = {i for i in cells if any(_holds(row[i], ranged) or content_words(row[i]) & said for row in kept_rows)}
         if len({row[0] for row in kept_rows}) < len(kept_rows):  # rows alike by name: what tells them apart

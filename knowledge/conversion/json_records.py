@@ -5,8 +5,9 @@ A list of objects — the file itself, or the lists of objects among a top-level
 `title, name, question, code, id, key` it has, else its first text field), its other fields as
 `key: value` lines: `code: BD-4010`, nested ones by their path (`limits.max: 5`), a list of
 plain values joined with commas, a list of sentences one a line under its key (`LISTED_WORDS`),
-a record's own prose without its key (`_PROSE_KEYS`). An FAQ record (question and answer fields, as `chunk_csv`
-knows them) reads like an FAQ csv row: the question names it, the answer comes first. A
+a record's own prose without its key (`_PROSE_KEYS`). An FAQ record (question and answer
+fields, as `chunk_csv` knows them) reads like an FAQ csv row: the question names it, the answer
+comes first. A
 top-level object whose values are all objects is records keyed by name. Whatever else the file
 holds is `key: value` lines under the document's title, which is the file's name (`error-codes`
 → "Error codes"). A file that is not valid JSON raises: the caller skips it and says why.
