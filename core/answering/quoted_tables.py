@@ -69,10 +69,14 @@ class Table:
         table's two columns of times, a start and an end, one kept keeps the other ("is central
         library open late on thursdays? what time does it shut" keeps opens and closes)."""
         in_range = [i for i, row in enumerate(self.rows) if any(_holds(cell, amounts) for cell in row)]
+        # a number a row's range holds is a quantity, not a name: "ones 2" is "Child under 4",
+        # not "Dog (up to 2 per pitch)"
+        held = {a.value for a in amounts if any(_holds(cell, [a]) for row in self.rows for cell in row)}
+        wanted = frozenset(w for w in wanted if not (_is_number(w) and float(w) in held))
         columns = _picked([content_words(cell) for cell in self.header[1:]], wanted)
         # a word that names a column asks for it ("open" for opens), not for a row by another cell
         others = wanted - {word for i in columns for word in content_words(self.header[i + 1])}
-        first, by_cells = self._named(wanted, others)
+        first, by_cells = self._named(wanted, others, in_range)
         rows = first or in_range or self._extreme_row(extreme, columns)
         any_cell = [] if rows else _picked([content_words(" ".join(row)) for row in self.rows], others)
         rows = rows or any_cell
@@ -130,8 +134,10 @@ class Table:
         """Whether most rows have a value in the column (a times column, not notes that name one)."""
         return 2 * sum(bool(row[column].strip()) for row in self.rows) > len(self.rows)
 
-    def _named(self, wanted: Set[str], others: Set[str]) -> tuple[list[int], bool]:
-        """The rows whose first cell holds the question's words, the best of them by those words
+    def _named(self, wanted: Set[str], others: Set[str], in_range: Sequence[int]) -> tuple[list[int], bool]:
+        """The rows whose first cell holds the question's words — only those whose range holds
+        the question's number when any does (`in_range`: "17 radiators … a powerflush" is
+        "Power flush, 15 to 20 radiators", not the row of 8) — the best of them by those words
         and by the question's other words in their other cells, and whether those picked
         them: "is central library open late on thursdays?" is the Central Library's Thursday
         row, not its seven days, and "are you open saturdays at the porthaven surgery" is
@@ -143,6 +149,7 @@ class Table:
         names = [content_words(row[0]) for row in self.rows]
         by_name = _scores(names, wanted)
         named = [i for i, score in enumerate(by_name) if score > 0]
+        named = [i for i in named if i in in_range] or named
         by_cells = _scores([content_words(" ".join(self.rows[i][1:])) - names[i] for i in named], others)
         total = [by_name[i] + by_cells[n] for n, i in enumerate(named)]
         best = max(total, default=0.0)
@@ -313,23 +320,57 @@ _ABOVE = re.compile(
 )
 
 
-_UNSAID = frozenset({"years", "year", "yrs", "yr", "yo"})
+_UNSAID = frozenset({"year", "yo"})
 """Units a table leaves unsaid: "I'm 17 years old" against "16 to 24"."""
+_SPELLINGS = {
+    "h": "hour",
+    "hr": "hour",
+    "hrs": "hour",
+    "min": "minute",
+    "mins": "minute",
+    "yr": "year",
+    "yrs": "year",
+    "wk": "week",
+    "wks": "week",
+    "metre": "m",
+    "metres": "m",
+    "meter": "m",
+    "meters": "m",
+    "kgs": "kg",
+    "kilo": "kg",
+    "kilos": "kg",
+    "kilogram": "kg",
+    "kilograms": "kg",
+    "mi": "mile",
+}
+"""Other spellings of a unit, each to the one compared: "30 hrs" is held by "between 48 and 24
+hours", "a 9 metre motorhome" by "over 8.5 m"."""
+
+
+_NO_UNIT = frozenset(
+    {"a", "an", "and", "at", "but", "by", "each", "for", "from", "in", "is", "of", "on", "or", "per", "so", "the", "to"}
+)
+"""Words that follow a number without being its unit: "ones 6 and ones 2", "2 per pitch"."""
 
 
 def amounts(question: str) -> list[Amount]:
     """The numbers a question gives, each with the unit after it (none: "")."""
     found = [(_number(value), _unit(unit)) for value, unit in _AMOUNT.findall(question)]
-    return [Amount(value, "" if unit in _UNSAID else unit) for value, unit in found]
+    return [Amount(value, "" if unit in _UNSAID or unit in _NO_UNIT else unit) for value, unit in found]
 
 
 def _unit(text: str) -> str:
-    return text.lower().rstrip(".")
+    """A unit as compared: lowercase, its other spellings as one (`_SPELLINGS`), a plural as its
+    singular ("radiators", "radiator")."""
+    unit = text.lower().rstrip(".")
+    unit = _SPELLINGS.get(unit, unit)
+    return unit[:-1] if len(unit) > 3 and unit.endswith("s") and not unit.endswith("ss") else unit
 
 
 def _holds(cell: str, given: Sequence[Amount]) -> bool:
-    """Whether a cell states a range ("10 to 20 kg", "under 10 kg", "65 and over") that holds
-    one of the given amounts, in the same unit (or neither saying one)."""
+    """Whether a cell states a range ("10 to 20 kg", "under 10 kg", "65 and over", "over 4.5 m and
+    up to 6 m") that holds one of the given amounts, in the same unit (`_unit`; or neither saying
+    one)."""
     if not given:
         return False
     ranges: list[tuple[float, float, str]] = []
@@ -341,12 +382,13 @@ def _holds(cell: str, given: Sequence[Amount]) -> bool:
             first, first_unit, second, second_unit = found[4:]
             ends = sorted((_number(first), _number(second)))
             ranges.append((ends[0], ends[1], _unit(second_unit or first_unit)))
-    for found in _BELOW.findall(cell):
-        high, unit = _bound(found)
-        ranges.append((-math.inf, high, unit))
-    for found in _ABOVE.findall(cell):
-        low, unit = _bound(found)
-        ranges.append((low, math.inf, unit))
+    highs = [_bound(found) for found in _BELOW.findall(cell)]
+    lows = [_bound(found) for found in _ABOVE.findall(cell)]
+    if len(highs) == 1 and len(lows) == 1 and lows[0][0] < highs[0][0]:  # "over 4.5 m and up to 6 m": one range
+        (low, low_unit), (high, high_unit) = lows[0], highs[0]
+        ranges.append((low, high, high_unit or low_unit))
+    else:
+        ranges += [(-math.inf, high, unit) for high, unit in highs] + [(low, math.inf, unit) for low, unit in lows]
     return any(low <= amount.value <= high and unit == amount.unit for low, high, unit in ranges for amount in given)
 
 
@@ -354,6 +396,10 @@ def _bound(found: tuple[str, ...]) -> tuple[float, str]:
     """The number and unit of whichever of a bound's alternatives matched ("under 10 kg", "< 10")."""
     value, unit = next((v, u) for v, u in zip(found[::2], found[1::2], strict=True) if v)
     return _number(value), _unit(unit)
+
+
+def _is_number(word: str) -> bool:
+    return re.fullmatch(r"\d+(?:\.\d+)?", word) is not None
 
 
 def _number(text: str) -> float:

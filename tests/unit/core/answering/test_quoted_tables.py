@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from core.answering.quoted_tables import MAX_ROWS, TIME, Extreme, Table, amounts, asked_kinds, extreme, parse
+from core.answering.quoted_tables import MAX_ROWS, TIME, Amount, Extreme, Table, amounts, asked_kinds, extreme, parse
 from knowledge.search.coverage import content_words
 
 PLANS = """| Plan | Price per month (monthly billing) | Price per month (annual billing) | Seats | Storage |
@@ -205,6 +205,90 @@ def test_a_number_between_two_bounds_picks_its_row() -> None:
     assert table is not None
     question = "We sail in 20 hours. What do I get back if I cancel?"
     assert [row[1] for row in table.narrowed(content_words(question), amounts(question)).rows] == ["50% of the fare"]
+
+
+@pytest.mark.parametrize(
+    ("question", "kept"),
+    [
+        ("need to cancel tomorrow, its about 30 hrs away now, whats the fee", "£25"),
+        ("we fly in 2 hrs, can i still cancel?", "£45"),
+        ("i have to cancel and it's 50 hours away, is there a charge?", "Free"),
+    ],
+)
+def test_a_unit_written_another_way_is_the_same_unit(question: str, kept: str) -> None:
+    table = parse(
+        [
+            "| How much notice you give | Charge |",
+            "| --- | --- |",
+            "| More than 48 hours before your visit | Free |",
+            "| Between 48 and 24 hours before | £25 |",
+            "| Less than 24 hours before | £45 |",
+        ]
+    )
+    assert table is not None
+    rows = table.narrowed(content_words(question), amounts(question)).rows
+    assert [row[1] for row in rows] == [kept]
+
+
+VEHICLES = """| Vehicle length | Single | Return |
+| --- | --- | --- |
+| Up to 4.5 m | £26.00 | £44.00 |
+| Over 4.5 m and up to 6 m | £39.00 | £66.00 |
+| Over 6 m and up to 10 m | £61.00 | £104.00 |""".splitlines()
+
+
+@pytest.mark.parametrize(
+    ("question", "row"),
+    [
+        ("our car is about 5 metres long, what does a return cost?", "Over 4.5 m and up to 6 m"),
+        ("how much for a 9 metre motorhome?", "Over 6 m and up to 10 m"),
+        ("a 4m hatchback, single please", "Up to 4.5 m"),
+    ],
+)
+def test_a_cell_with_a_lower_and_an_upper_bound_holds_only_what_lies_between(question: str, row: str) -> None:
+    table = parse(VEHICLES)
+    assert table is not None
+    assert [r[0] for r in table.narrowed(content_words(question), amounts(question)).rows] == [row]
+
+
+def test_a_number_a_range_holds_is_a_quantity_not_a_row_s_name() -> None:
+    table = parse(
+        [
+            "| Extra | Per night |",
+            "| --- | --- |",
+            "| Child aged 4 to 17 | £3 |",
+            "| Child under 4 | Free |",
+            "| Dog (up to 2 per pitch) | £3 |",
+        ]
+    )
+    assert table is not None
+    question = "we're bringing our grandchildren, ones 6 and ones 2. do we have to pay for the baby?"
+    assert amounts(question) == [Amount(6.0, ""), Amount(2.0, "")]
+    assert [row[0] for row in table.narrowed(content_words(question), amounts(question)).rows] == [
+        "Child aged 4 to 17",
+        "Child under 4",
+    ]
+
+
+def test_of_the_rows_a_question_names_the_one_whose_range_holds_its_number_wins() -> None:
+    table = parse(
+        [
+            "| Job | Price |",
+            "| --- | --- |",
+            "| Annual boiler service | £89 |",
+            "| Replace a radiator valve | £58 |",
+            "| Power flush, up to 8 radiators | £395 |",
+            "| Power flush, 9 to 14 radiators | £475 |",
+            "| Power flush, 15 to 20 radiators | £565 |",
+        ]
+    )
+    assert table is not None
+    question = (
+        "my heating has 17 radiators and the engineer who serviced the boiler says it needs a power flush. price?"
+    )
+    assert table.narrowed(content_words(question), amounts(question)).rows == (
+        ("Power flush, 15 to 20 radiators", "£565"),
+    )
 
 
 @pytest.mark.parametrize(
