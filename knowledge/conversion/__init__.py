@@ -21,7 +21,7 @@ CONVERTED_FORMATS = frozenset({".html", ".htm", ".pdf", ".docx", ".xlsx", ".pptx
 SUPPORTED_FORMATS = TEXT_FORMATS | CONVERTED_FORMATS
 MARKDOWN_FORMATS = frozenset({".md", ".markdown"})
 MARKITDOWN_FORMATS = frozenset({".html", ".htm", ".xlsx", ".csv"})
-CONVERSION = b"6:"
+CONVERSION = b"7:"
 """Part of every content hash: changed when conversion or chunking changes what a file's chunks
 hold, so the next re-index converts every file again instead of keeping chunks made the old
 way (2: tables without a marked header row keep their first row as the header; 3: markdown
@@ -31,7 +31,7 @@ entries are its sections, its wrapped lines are joined, its borderless tables ar
 JSON file is records of `key: value` lines; html and Word lists are `- ` lists; 4: a document's
 chunks carry its language; 5: a plain-text file's lines set apart as headings are its title and
 sections; 6: a JSON list of sentences is a line each under its key, and a record's prose field
-has no label)."""
+has no label; 7: a JSON list of objects of plain values is a table under its key)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,7 +5,8 @@ A list of objects — the file itself, or the lists of objects among a top-level
 `title, name, question, code, id, key` it has, else its first text field), its other fields as
 `key: value` lines: `code: BD-4010`, nested ones by their path (`limits.max: 5`), a list of
 plain values joined with commas, a list of sentences one a line under its key (`LISTED_WORDS`),
-a record's own prose without its key (`_PROSE_KEYS`). An FAQ record (question and answer
+a list of objects of plain values a table under its key (`_table`: a column per key, so a quote
+takes the row a question names), a record's own prose without its key (`_PROSE_KEYS`). An FAQ record (question and answer
 fields, as `chunk_csv` knows them) reads like an FAQ csv row: the question names it, the answer
 comes first. A
 top-level object whose values are all objects is records keyed by name. Whatever else the file
@@ -115,11 +116,35 @@ def _lines(value: object, path: str) -> Iterator[str]:
             yield "\n".join([f"{path}:", *items] if path else items)
         else:
             yield from _line(path, ", ".join(texts))
+    elif _is_table(value):
+        yield f"{path}:\n\n{_table(value)}" if path else _table(value)
     elif isinstance(value, list):
         for number, item in enumerate(value, start=1):
             yield from _lines(item, f"{path}.{number}" if path else str(number))
     else:
         yield from _line(path, _scalar(value).strip())
+
+
+def _is_table(value: object) -> TypeGuard[list[dict[str, object]]]:
+    """Whether a list is rows: two objects or more, each of plain values."""
+    return (
+        _is_records(value)
+        and len(value) > 1
+        and all(item and all(_is_scalar(cell) for cell in item.values()) for item in value)
+    )
+
+
+def _table(rows: list[dict[str, object]]) -> str:
+    """Rows of plain values as a markdown table, a column per key (in the order they first
+    come), so a quote takes the row and the columns a question names."""
+    keys = list(dict.fromkeys(key for row in rows for key in row))
+    lines = [_table_row(keys), _table_row(["---"] * len(keys))]
+    lines += [_table_row([" ".join(_scalar(row.get(key)).split()) for key in keys]) for row in rows]
+    return "\n".join(lines)
+
+
+def _table_row(cells: list[str]) -> str:
+    return "| " + " | ".join(cell.replace("|", "\\|") for cell in cells) + " |"
 
 
 def _line(path: str, text: str) -> Iterator[str]:

@@ -116,17 +116,23 @@ def split_text(body: str, *, max_chars: int) -> list[str]:
 def pack_lines(lines: Iterable[str], *, max_chars: int) -> list[str]:
     """Lines (`key: value` records) packed greedily into pieces of at most `max_chars`, one line
     under another; a line longer than that is split at sentences. A block of several lines (a
-    list under its lead-in, a value written on several lines) stands apart, a blank line before
-    and after it, so the line after it is not read as part of its last item; a block longer than
-    `max_chars` is packed line by line instead."""
+    list under its lead-in, a value written on several lines, a table) stands apart, a blank line
+    before and after it, so the line after it is not read as part of its last item; a block
+    longer than `max_chars` is packed line by line instead, a table by rows under its header."""
     parts = (
         part
         for line in lines
         if line.strip()
-        for one in (line.split("\n") if len(line) > max_chars else [line])
+        for one in ([line] if len(line) <= max_chars else _lines_of(line))
         for part in _fit(one, max_chars)
     )
     return _pack(parts, "\n", max_chars, around_blocks="\n\n")
+
+
+def _lines_of(block: str) -> list[str]:
+    """A block too long for one piece, line by line; a table in it whole, to be split by rows
+    under its header (`_fit`)."""
+    return [one for part in block.split("\n\n") for one in ([part] if _is_table(part) else part.split("\n"))]
 
 
 def _pack(parts: Iterable[str], separator: str, max_chars: int, *, around_blocks: str | None = None) -> list[str]:

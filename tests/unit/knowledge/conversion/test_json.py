@@ -165,3 +165,54 @@ def test_a_nested_or_short_prose_field_keeps_its_label(fields: dict[str, object]
     [chunk] = convert_bytes(json.dumps([{"title": "Plan", **fields}]).encode(), "plans.json").chunks
 
     assert chunk.text.startswith(text)
+
+
+OVERDUE = {
+    "title": "Overdue charges",
+    "summary": "Charges are for each item, for each day the library is open after the due date.",
+    "charges": [
+        {"item": "Books and magazines", "adult": "25p a day", "concession": "12p a day", "child": "No charge"},
+        {"item": "Video games", "adult": "£1.00 a day", "concession": "50p a day", "child": "20p a day"},
+        {"item": "Reading group sets", "adult": "£2.00 a week", "child": None},
+    ],
+    "maximum": "£6.00 an item",
+}
+
+
+def test_a_list_of_objects_of_plain_values_is_a_table_under_its_key() -> None:
+    """Its rows were numbered lines ("charges.1.item: Books and magazines charges.1.adult: 25p a
+    day …"), which a quote ran together; as a table, a quote takes the row and the columns a
+    question names, as from a markdown or CSV table."""
+    [chunk] = convert_bytes(json.dumps([OVERDUE]).encode(), "fees.json").chunks
+
+    assert chunk.text.split("\n\n") == [
+        "Charges are for each item, for each day the library is open after the due date.",
+        "charges:",
+        "| item | adult | concession | child |\n"
+        "| --- | --- | --- | --- |\n"
+        "| Books and magazines | 25p a day | 12p a day | No charge |\n"
+        "| Video games | £1.00 a day | 50p a day | 20p a day |\n"
+        "| Reading group sets | £2.00 a week |  |  |",
+        "maximum: £6.00 an item",
+    ]
+
+
+def test_a_long_table_of_objects_is_split_by_rows_each_under_its_header() -> None:
+    rows = [{"plan": f"Plan {i}", "price": f"£{i}.00 a month"} for i in range(40)]
+    data = [{"title": "Plans", "plans": rows}]
+    chunks = convert_bytes(json.dumps(data).encode(), "plans.json", max_chars=200).chunks
+
+    tables = [c.text[c.text.index("| plan") :] for c in chunks if "| plan" in c.text]
+    assert len(tables) > 1 and all(len(c.text) <= 200 for c in chunks)
+    assert all(t.startswith("| plan | price |\n| --- | --- |\n| Plan ") for t in tables)
+    assert [line for t in tables for line in t.split("\n")[2:]] == [
+        f"| Plan {i} | £{i}.00 a month |" for i in range(40)
+    ]
+
+
+def test_a_list_of_objects_with_nested_values_stays_numbered_lines() -> None:
+    levels = [{"name": "Light", "blocks": ["adult content"]}, {"name": "Strict", "blocks": ["games"]}]
+    data = [{"title": "Filters", "levels": levels}]
+    [chunk] = convert_bytes(json.dumps(data).encode(), "filters.json").chunks
+
+    assert "levels.1.name: Light" in chunk.text and "|" not in chunk.text
