@@ -410,10 +410,15 @@ class OfflineResponder:
         if not blocks:
             return [_Block((_Unit(best.text.strip(), None),), main, 0)]
         answer = [b for b in blocks if b.chunk == main]
-        if best.section.rstrip().endswith("?") and len(answer) <= self._settings.max_sentences:
+        faq = best.section.rstrip().endswith("?")
+        if faq and len(answer) <= self._settings.max_sentences:
             # an FAQ's answer to the question it is headed by, written as one: quoted whole
             # ("We do not hand out helmets." and, after it, where helmets are sold and for how much)
             return answer
+        # a longer one opens with the answer itself, whatever words the rest shares with the
+        # question: "Can I have a bigger black bin?" is "Yes, if 5 or more people live in your
+        # home…", not only "We will take your old bin away when we deliver the new one."
+        opening = _opening(answer, blocks) if faq else []
         words = [content_words(b.text) for b in blocks]
         frequency = Counter(w for ws in words for w in ws)
         weight = {w: math.log(1 + len(blocks) / n) for w, n in frequency.items()}
@@ -449,8 +454,8 @@ class OfflineResponder:
                 for overlap, near, _, block in sorted(scored, key=lambda row: row[2], reverse=True)
                 if near or (overlap > 0 and overlap >= (0.5 if block.chunk == main else 0.9) * top)
             ]
-            keep = []
-            chars = slots = 0
+            keep = list(opening)
+            chars, slots = sum(b.chars for b in opening), min(len(opening), 1)
             for group in _with_its_paragraph(eligible, blocks, self._settings.max_sentences):
                 if slots >= self._settings.max_sentences:
                     break
@@ -471,6 +476,14 @@ class OfflineResponder:
     @staticmethod
     def _cite(hit: Hit) -> Citation:
         return Citation(source=hit.source, title=hit.title, section=hit.section, score=round(hit.score, 4), url=hit.url)
+
+
+def _opening(answer: Sequence[_Block], blocks: Sequence[_Block]) -> list[_Block]:
+    """The first block of an FAQ's answer, with the list it introduces; none when it is a table."""
+    if not answer or answer[0].table is not None:
+        return []
+    listed = _introduced(answer[0], blocks)
+    return [answer[0]] if listed is None else [answer[0], listed]
 
 
 def _with_its_paragraph(ranked: Sequence[_Block], blocks: Sequence[_Block], limit: int) -> list[list[_Block]]:

@@ -615,6 +615,24 @@ def test_an_faq_answer_is_quoted_whole(responder: OfflineResponder) -> None:
     assert "A helmet is not required by law" in reply.text
 
 
+def test_a_longer_faq_answer_opens_with_its_first_sentence(responder: OfflineResponder) -> None:
+    """Past `answer.max_sentences`, the sentences sharing the question's words were quoted
+    without the one that answers it: "is always overflowing. can we get a bigger one?" got only
+    "We will take your old bin away when we deliver the new one."."""
+    answer = (
+        "Yes, if 5 or more people live in your home, or if you have 2 or more children in nappies. "
+        "Apply online and we will check your household. "
+        "A larger bin is free if you qualify and is delivered within 10 working days. "
+        "We will take your old bin away when we deliver the new one."
+    )
+    found = hit(answer, title="Bins FAQ", section="Can I have a bigger black bin?", relevance=0.55, heading=0.7)
+
+    reply = responder.answer("the black bin is always overflowing, can we get a bigger one?", [found, elsewhere()])
+
+    assert "> Yes, if 5 or more people live in your home, or if you have 2 or more children in nappies." in reply.text
+    assert reply.text.index("Yes, if 5") < reply.text.index("We will take your old bin away")
+
+
 def test_a_sections_closest_sentence_counts_in_its_match() -> None:
     found = dataclasses.replace(
         hit("Call our line on 0345 600 1122.", relevance=0.43, heading=0.39), sentence_relevance=0.61
