@@ -345,6 +345,19 @@ _SPELLINGS = {
 }
 """Other spellings of a unit, each to the one compared: "30 hrs" is held by "between 48 and 24
 hours", "a 9 metre motorhome" by "over 8.5 m"."""
+_SCALES = {
+    "minute": (1 / 60, "hour"),
+    "hour": (1.0, "hour"),
+    "day": (24.0, "hour"),
+    "week": (168.0, "hour"),
+    "cm": (0.01, "m"),
+    "m": (1.0, "m"),
+    "km": (1000.0, "m"),
+    "g": (0.001, "kg"),
+    "kg": (1.0, "kg"),
+}
+"""Units of one quantity, each as a multiple of one of them: "3 weeks before" is held by
+"between 42 and 14 days before arrival"."""
 
 
 _NO_UNIT = frozenset(
@@ -389,7 +402,13 @@ def _holds(cell: str, given: Sequence[Amount]) -> bool:
         ranges.append((low, high, high_unit or low_unit))
     else:
         ranges += [(-math.inf, high, unit) for high, unit in highs] + [(low, math.inf, unit) for low, unit in lows]
-    return any(low <= amount.value <= high and unit == amount.unit for low, high, unit in ranges for amount in given)
+    for low, high, unit in ranges:
+        scale, base = _SCALES.get(unit, (1.0, unit))
+        for amount in given:
+            value_scale, value_base = _SCALES.get(amount.unit, (1.0, amount.unit))
+            if value_base == base and low * scale <= amount.value * value_scale <= high * scale:
+                return True
+    return False
 
 
 def _bound(found: tuple[str, ...]) -> tuple[float, str]:

@@ -3,7 +3,8 @@ tables, records (issue 40).
 
 One module per format that needs its own reading: `front_matter` (markdown), `plain_text`, `docx_styles`,
 `pptx_slides`, `pdf_headings`, `json_records`; html, xlsx and a csv that is not an FAQ go
-through markitdown as they are (`markitdown_files`). Each format's module, and the library it
+through markitdown as they are (`markitdown_files`). A table a module reads (a PDF's, a
+slide's, a JSON list's, a plain-text file's columns) is written by `markdown_table`. Each format's module, and the library it
 reads with, is imported on the first file of that format: every process imports knowledge,
 few of them convert a file.
 """
@@ -31,7 +32,8 @@ entries are its sections, its wrapped lines are joined, its borderless tables ar
 JSON file is records of `key: value` lines; html and Word lists are `- ` lists; 4: a document's
 chunks carry its language; 5: a plain-text file's lines set apart as headings are its title and
 sections; 6: a JSON list of sentences is a line each under its key, and a record's prose field
-has no label; 7: a JSON list of objects of plain values is a table under its key)."""
+has no label; 7: a JSON list of objects of plain values is a table under its key, and a
+plain-text file's lines set out in columns are a table)."""
 
 
 @dataclass(frozen=True, slots=True)

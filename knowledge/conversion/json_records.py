@@ -22,6 +22,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import TypeGuard
 
+from knowledge.conversion.markdown_table import markdown_table
 from knowledge.ingest.chunking import Chunk, faq_columns, humanize_stem, pack_lines
 
 _NAME_KEYS = ("title", "name", "question", "code", "id", "key")
@@ -138,13 +139,7 @@ def _table(rows: list[dict[str, object]]) -> str:
     """Rows of plain values as a markdown table, a column per key (in the order they first
     come), so a quote takes the row and the columns a question names."""
     keys = list(dict.fromkeys(key for row in rows for key in row))
-    lines = [_table_row(keys), _table_row(["---"] * len(keys))]
-    lines += [_table_row([" ".join(_scalar(row.get(key)).split()) for key in keys]) for row in rows]
-    return "\n".join(lines)
-
-
-def _table_row(cells: list[str]) -> str:
-    return "| " + " | ".join(cell.replace("|", "\\|") for cell in cells) + " |"
+    return markdown_table([keys, *([" ".join(_scalar(row.get(key)).split()) for key in keys] for row in rows)])
 
 
 def _line(path: str, text: str) -> Iterator[str]:

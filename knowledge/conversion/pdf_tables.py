@@ -17,6 +17,8 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from knowledge.conversion.markdown_table import markdown_table
+
 _MARKER = re.compile(
     r"^(?:[\u2022\u25cf\u25aa\u25a0\u25e6\u2023\u2043\u2013\u2014*\-]|\(?\d{1,3}[.)]|\(?[a-zA-Z][.)])$"
 )
@@ -114,8 +116,6 @@ def _table(run: Sequence[Sequence[int]], cells: Sequence[Cell]) -> Table | None:
             column = max(c for c, x in enumerate(columns) if x <= cells[i].x0 + _COLUMN_GAP / 2)
             texts[column] = f"{texts[column]} {marker}{text}".strip()
             marker = ""
-        grid.append([text.replace("|", "\\|") for text in texts])
-    lines = ["| " + " | ".join(grid[0]) + " |", "|" + " --- |" * len(columns)]
-    lines += ["| " + " | ".join(row) + " |" for row in grid[1:]]
+        grid.append(texts)
     members = frozenset(i for row in run for i in row)
-    return Table(members, max(cells[i].y1 for i in members), "\n".join(lines))
+    return Table(members, max(cells[i].y1 for i in members), markdown_table(grid))

@@ -14,7 +14,7 @@ alone between blank lines with text after it (not another such line: "Phone 0123
 "Email help@example.com" is text). The file's first paragraph, when it is a heading, is its title; the
 other headings are its sections, nested by kind: in a file with capitals and ordinary lines, an
 ordinary line is a section inside the capitals' ("OPENING HOURS", then "Summer (1 April to 30
-September)"). A file that marks headings as markdown does (it opens with a `# ` line, or has
+September)"). Lines set out in columns are a table (`aligned_table`). A file that marks headings as markdown does (it opens with a `# ` line, or has
 two) is read as markdown.
 """
 
@@ -24,6 +24,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from knowledge.conversion.markdown_table import markdown_table
 from knowledge.ingest.chunking import Chunk, chunk_markdown, chunk_sections
 from knowledge.passages import LIST_ITEM
 
@@ -89,7 +90,11 @@ def _paragraphs(text: str) -> list[str]:
 
 
 def _read(paragraph: str, *, last: bool) -> _Paragraph:
-    """A paragraph as a heading of its kind, or as text (see the module docstring)."""
+    """A paragraph as a heading of its kind, or as text (see the module docstring); a table set
+    out in columns is text, as a markdown table (`aligned_table`)."""
+    table = aligned_table(paragraph)
+    if table is not None:
+        return _Paragraph(None, "", table)
     first, *rest = paragraph.split("\n")
     line = first.strip()
     if not _heading_line(line):
@@ -112,3 +117,32 @@ def _heading_line(line: str) -> bool:
         and not LIST_ITEM.match(line)
         and not line.endswith(_ENDS_AS_SENTENCE)
     )
+
+
+_CELL = re.compile(r"\S+(?: \S+)*")
+"""A cell of a line set out in columns: words one space apart; two spaces or more end it."""
+
+
+def aligned_table(paragraph: str) -> str | None:
+    """A paragraph set out in columns as a markdown table; None when it is not one.
+
+    A header and two rows or more, every line cut into the same number of cells (two or more)
+    by tabs or by runs of two spaces or more, and, cut by spaces, each column starting at the
+    same place on every line (a price list typed in a fixed-width font): "When you cancel   What
+    you get back" over "More than 42 days before arrival   Everything except the deposit". Read
+    as text, its cells ran together into one sentence ("When you cancel What you get back More
+    than 42 days…")."""
+    lines = [line.rstrip() for line in paragraph.split("\n")]
+    if len(lines) < 3 or any(not line.strip() for line in lines):
+        return None
+    if all("\t" in line for line in lines):
+        rows = [[cell.strip() for cell in re.split(r"\t+", line.strip())] for line in lines]
+    else:
+        spans = [[(m.start(), m.group()) for m in _CELL.finditer(line.expandtabs())] for line in lines]
+        if any({start for start, _ in row} != {start for start, _ in spans[0]} for row in spans[1:]):
+            return None
+        rows = [[text for _, text in row] for row in spans]
+    width = len(rows[0])
+    if width < 2 or any(len(row) != width for row in rows):
+        return None
+    return markdown_table(rows)

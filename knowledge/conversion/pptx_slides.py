@@ -27,6 +27,7 @@ from pptx.slide import Slide
 from pptx.table import Table
 from pptx.text.text import TextFrame, _Paragraph
 
+from knowledge.conversion.markdown_table import markdown_table
 from knowledge.ingest.chunking import Chunk, chunk_sections
 
 _BULLETED = frozenset(
@@ -137,9 +138,5 @@ def _text(paragraph: _Paragraph, *, separator: str) -> str:
 
 
 def _table(table: Table) -> str:
-    rows = [[" ".join(cell.text.split()).replace("|", "\\|") for cell in row.cells] for row in table.rows]
-    if not rows:
-        return ""
-    lines = ["| " + " | ".join(rows[0]) + " |", "|" + " --- |" * len(rows[0])]
-    lines += ["| " + " | ".join(row) + " |" for row in rows[1:]]
-    return "\n".join(lines)
+    rows = [[" ".join(cell.text.split()) for cell in row.cells] for row in table.rows]
+    return markdown_table(rows) if rows else ""

@@ -213,9 +213,12 @@ def test_a_number_between_two_bounds_picks_its_row() -> None:
         ("need to cancel tomorrow, its about 30 hrs away now, whats the fee", "£25"),
         ("we fly in 2 hrs, can i still cancel?", "£45"),
         ("i have to cancel and it's 50 hours away, is there a charge?", "Free"),
+        ("if i cancel 3 weeks before, is there a charge?", "Free"),
+        ("we arrive in 1.5 days, can i still cancel?", "£25"),
+        ("its 90 minutes away, can i cancel?", "£45"),
     ],
 )
-def test_a_unit_written_another_way_is_the_same_unit(question: str, kept: str) -> None:
+def test_a_unit_written_another_way_or_another_unit_of_time_is_the_same(question: str, kept: str) -> None:
     table = parse(
         [
             "| How much notice you give | Charge |",
@@ -228,6 +231,23 @@ def test_a_unit_written_another_way_is_the_same_unit(question: str, kept: str) -
     assert table is not None
     rows = table.narrowed(content_words(question), amounts(question)).rows
     assert [row[1] for row in rows] == [kept]
+
+
+def test_weeks_are_read_against_a_range_of_days() -> None:
+    table = parse(
+        [
+            "| When you cancel | What you get back |",
+            "| --- | --- |",
+            "| More than 42 days before arrival | Everything except the deposit |",
+            "| Between 42 and 14 days before arrival | 50% of the total cost |",
+            "| Fewer than 14 days before arrival | Nothing |",
+        ]
+    )
+    assert table is not None
+    question = "if i cancel 3 weeks before we're due do i get anything back"
+    assert table.narrowed(content_words(question), amounts(question)).rows == (
+        ("Between 42 and 14 days before arrival", "50% of the total cost"),
+    )
 
 
 VEHICLES = """| Vehicle length | Single | Return |

@@ -103,3 +103,49 @@ def test_one_line_starting_with_a_hash_does_not_make_a_file_markdown() -> None:
 
     assert {c.title for c in chunks} == {"BOOKING A TABLE"}
     assert by_section(chunks)["LARGER GROUPS"] == "Call us first."
+
+
+REFUNDS = """REFUNDS
+
+Tell us in writing when you cancel.
+
+  When you cancel                        What you get back
+  More than 42 days before arrival       Everything except the deposit
+  Between 42 and 14 days before arrival  50% of the total cost
+  Fewer than 14 days before arrival      Nothing
+
+Insurance is up to you.
+"""
+
+
+def test_columns_set_out_with_spaces_are_a_table() -> None:
+    """Read as text, the cells ran together into one sentence: "When you cancel What you get
+    back More than 42 days before arrival Everything except the deposit Between…"."""
+    sections = by_section(convert_bytes(REFUNDS.encode(), "refunds.txt").chunks)
+
+    assert sections["REFUNDS"].split("\n\n") == [
+        "Tell us in writing when you cancel.",
+        "| When you cancel | What you get back |\n"
+        "| --- | --- |\n"
+        "| More than 42 days before arrival | Everything except the deposit |\n"
+        "| Between 42 and 14 days before arrival | 50% of the total cost |\n"
+        "| Fewer than 14 days before arrival | Nothing |",
+        "Insurance is up to you.",
+    ]
+
+
+def test_columns_set_out_with_tabs_are_a_table() -> None:
+    text = "Prices\n\nPaper\tBlack and white\tColour\nA4\t15p\t60p\nA3\t30p\t£1.20\n\nPay at the desk.\n"
+    sections = by_section(convert_bytes(text.encode(), "printing.txt").chunks)
+
+    assert "| Paper | Black and white | Colour |\n| --- | --- | --- |\n| A4 | 15p | 60p |" in sections["Prices"]
+
+
+def test_lines_whose_gaps_do_not_line_up_stay_text() -> None:
+    """Two spaces after a full stop, as some writers type, are no column."""
+    text = (
+        "Hours\n\nWe open at 9.  We close at 5.\nOn Sundays we open at 10.  We close at 4.\nBank holidays:  closed.\n"
+    )
+    sections = by_section(convert_bytes(text.encode(), "hours.txt").chunks)
+
+    assert "|" not in sections["Hours"]
