@@ -9,7 +9,7 @@ its context: "In Gmail, how do I archive?" is one), and the sentences that ask o
 something are the questions; a message that asks nothing recognisable is searched whole, as
 before.
 
-A short question may lean on the sentence before it, which often names what it is about:
+A question of a few words (`MAX_LEANING_WORDS`) may lean on the sentence before it, which often names what it is about:
 "How much is it?", "Can you tell me?" after "He wants to know whether you keep backups",
 "How many users are included?" after "We are on the Starter plan". It may as well not: "I need
 to reset my password." after "My name is Dana.". So such a question has two readings, alone and
@@ -38,10 +38,12 @@ from knowledge.asking import asks, content_words
 MAX_QUESTIONS = 5
 """At most this many searches per message: beyond it, the remaining questions are searched
 together as the last one (a long email must not cost hundreds of searches)."""
-MAX_LEANING_WORDS = 3
-"""A question with at most this many content words may lean on the sentence before it."""
-MAX_POINTING_WORDS = 4
-"""A question with a pronoun pointing back and at most this many content words may, too."""
+MAX_LEANING_WORDS = 8
+"""A question with at most this many content words may lean on the sentence before it: nearly
+every customer's question ("Can I cancel and get my money back?" after "I booked a bulky
+collection for tomorrow…"). Each reading is searched and the better match is answered, so a
+question that names its subject keeps its own reading. At 3 (until 2026-11-28) a question of
+four words stood alone: 179 of the 330 questions of the looked-at help centres scored, 187 at 8."""
 MAX_STORY_SENTENCES = 4
 """How many statements the third reading of a leaning question takes (`_story`)."""
 
@@ -155,10 +157,8 @@ def _leans(sentence: str, *, on: str) -> bool:
     points back ("Do you have a Slack integration? Can it post to a channel?"), for "…encrypted? and can I pay by
     PayPal" is a question of its own; never on an introduction ("I'm Dana."), which names the
     customer, not the subject."""
-    words = len(content_words(sentence))
-    points = _PRONOUN.search(sentence) is not None
-    if not (words <= MAX_LEANING_WORDS or (words <= MAX_POINTING_WORDS and points)):
+    if len(content_words(sentence)) > MAX_LEANING_WORDS:
         return False
     if _asks(on):
-        return points
+        return _PRONOUN.search(sentence) is not None
     return not introduces(on)
