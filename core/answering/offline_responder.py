@@ -416,8 +416,8 @@ class OfflineResponder:
             # ("We do not hand out helmets." and, after it, where helmets are sold and for how much)
             return answer
         # a longer one opens with the answer itself, whatever words the rest shares with the
-        # question: "Can I have a bigger black bin?" is "Yes, if 5 or more people live in your
-        # home…", not only "We will take your old bin away when we deliver the new one."
+        # question, where the quote has room for it: "Can I have a bigger black bin?" is "Yes, if
+        # 5 or more people live in your home…", not only "We will take your old bin away…"
         opening = _opening(answer, blocks) if faq else []
         words = [content_words(b.text) for b in blocks]
         frequency = Counter(w for ws in words for w in ws)
@@ -454,8 +454,8 @@ class OfflineResponder:
                 for overlap, near, _, block in sorted(scored, key=lambda row: row[2], reverse=True)
                 if near or (overlap > 0 and overlap >= (0.5 if block.chunk == main else 0.9) * top)
             ]
-            keep = list(opening)
-            chars, slots = sum(b.chars for b in opening), min(len(opening), 1)
+            keep = []
+            chars = slots = 0
             for group in _with_its_paragraph(eligible, blocks, self._settings.max_sentences):
                 if slots >= self._settings.max_sentences:
                     break
@@ -471,6 +471,9 @@ class OfflineResponder:
                 keep += unit
                 chars += size
                 slots += 1
+            if opening and opening[0] not in keep and slots < self._settings.max_sentences:
+                size = sum(b.chars for b in opening if b not in keep)
+                keep += [b for b in opening if b not in keep] if chars + size <= MAX_QUOTE_CHARS else []
         return sorted(keep, key=lambda b: (b.chunk, b.position))
 
     @staticmethod

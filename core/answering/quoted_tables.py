@@ -69,14 +69,13 @@ class Table:
         table's two columns of times, a start and an end, one kept keeps the other ("is central
         library open late on thursdays? what time does it shut" keeps opens and closes)."""
         in_range = [i for i, row in enumerate(self.rows) if any(_holds(cell, amounts) for cell in row)]
-        # a number a row's range holds is a quantity, not a name: "ones 2" is "Child under 4",
-        # not "Dog (up to 2 per pitch)"
-        held = {a.value for a in amounts if any(_holds(cell, [a]) for row in self.rows for cell in row)}
-        wanted = frozenset(w for w in wanted if not (_is_number(w) and float(w) in held))
+        # beside a row whose range holds the number, one whose range of that unit does not is
+        # ruled out, whatever words it shares: "10 days before arrival" is "Fewer than 14 days"
+        ruled_out = {i for i, row in enumerate(self.rows) if in_range and i not in in_range and _measures(row, amounts)}
         columns = _picked([content_words(cell) for cell in self.header[1:]], wanted)
         # a word that names a column asks for it ("open" for opens), not for a row by another cell
         others = wanted - {word for i in columns for word in content_words(self.header[i + 1])}
-        first, by_cells = self._named(wanted, others, in_range)
+        first, by_cells = self._named(wanted, others, in_range, ruled_out)
         rows = first or in_range or self._extreme_row(extreme, columns)
         any_cell = [] if rows else _picked([content_words(" ".join(row)) for row in self.rows], others)
         rows = rows or any_cell
@@ -85,7 +84,7 @@ class Table:
             columns = self._shown(
                 columns,
                 kept_rows,
-                ranged=amounts if rows == in_range else (),
+                ranged=amounts if any(i in in_range for i in rows) else (),
                 said=others if by_cells or any_cell else frozenset(),
                 words=wanted,
                 kinds=kinds,
@@ -134,22 +133,27 @@ class Table:
         """Whether most rows have a value in the column (a times column, not notes that name one)."""
         return 2 * sum(bool(row[column].strip()) for row in self.rows) > len(self.rows)
 
-    def _named(self, wanted: Set[str], others: Set[str], in_range: Sequence[int]) -> tuple[list[int], bool]:
-        """The rows whose first cell holds the question's words — only those whose range holds
-        the question's number when any does (`in_range`: "17 radiators … a powerflush" is
-        "Power flush, 15 to 20 radiators", not the row of 8) — the best of them by those words
-        and by the question's other words in their other cells, and whether those picked
-        them: "is central library open late on thursdays?" is the Central Library's Thursday
-        row, not its seven days, and "are you open saturdays at the porthaven surgery" is
-        Porthaven's Saturday row, not the rows of "Both surgeries". A word counts once a row:
-        in its first cell if it is there. A name's words weigh by how few of all the rows hold
-        them, the other cells' by how few of the named rows do: a word of a common name and one
-        of the row's other cells outweigh a rarer name alone, as Porthaven's Saturday outweighs
+    def _named(
+        self, wanted: Set[str], others: Set[str], in_range: Sequence[int], ruled_out: Set[int]
+    ) -> tuple[list[int], bool]:
+        """The rows whose first cell holds the question's words or whose range holds its number,
+        the best of them by those and by the question's other words in their other cells, and
+        whether those picked them: "is central library open late on thursdays?" is the Central
+        Library's Thursday row, not its seven days, "are you open saturdays at the porthaven
+        surgery" is Porthaven's Saturday row, not the rows of "Both surgeries", and "17 radiators
+        … a powerflush" is "Power flush, 15 to 20 radiators", not the row of 8 nor "Annual boiler
+        service" ("the engineer who serviced it"). A word counts once a row: in its first cell if
+        it is there; a number in a row's own range ("up to 2") names no row. A name's words, and
+        a range holding the question's number, weigh by how few of all the rows hold them, the
+        other cells' words by how few of the named rows do: a word of a common name and one of
+        the row's other cells outweigh a rarer name alone, as Porthaven's Saturday outweighs
         "Both surgeries"."""
-        names = [content_words(row[0]) for row in self.rows]
+        names = [content_words(row[0]) - _bound_numbers(row[0]) for row in self.rows]
         by_name = _scores(names, wanted)
-        named = [i for i, score in enumerate(by_name) if score > 0]
-        named = [i for i in named if i in in_range] or named
+        if 0 < len(in_range) < len(self.rows):
+            held = math.log(1 + len(self.rows) / len(in_range))
+            by_name = [score + (held if i in in_range else 0.0) for i, score in enumerate(by_name)]
+        named = [i for i, score in enumerate(by_name) if score > 0 and i not in ruled_out]
         by_cells = _scores([content_words(" ".join(self.rows[i][1:])) - names[i] for i in named], others)
         total = [by_name[i] + by_cells[n] for n, i in enumerate(named)]
         best = max(total, default=0.0)
@@ -310,7 +314,7 @@ _BETWEEN = re.compile(
     re.IGNORECASE,
 )
 _BELOW = re.compile(
-    rf"\b(?:under|below|less\s+than|up\s+to|at\s+most|max(?:imum)?)\s+{_NUMBER}{_UNIT}|[<≤]\s*{_NUMBER}{_UNIT}",
+    rf"\b(?:under|below|(?:less|fewer|no\s+more)\s+than|up\s+to|at\s+most|max(?:imum)?)\s+{_NUMBER}{_UNIT}|[<≤]\s*{_NUMBER}{_UNIT}",
     re.IGNORECASE,
 )
 _ABOVE = re.compile(
@@ -342,6 +346,8 @@ _SPELLINGS = {
     "kilogram": "kg",
     "kilograms": "kg",
     "mi": "mile",
+    "lbs": "lb",
+    "kms": "km",
 }
 """Other spellings of a unit, each to the one compared: "30 hrs" is held by "between 48 and 24
 hours", "a 9 metre motorhome" by "over 8.5 m"."""
@@ -350,59 +356,80 @@ _SCALES = {
     "hour": (1.0, "hour"),
     "day": (24.0, "hour"),
     "week": (168.0, "hour"),
+    "month": (730.0, "hour"),
     "cm": (0.01, "m"),
     "m": (1.0, "m"),
     "km": (1000.0, "m"),
     "g": (0.001, "kg"),
     "kg": (1.0, "kg"),
+    "lb": (0.4536, "kg"),
 }
 """Units of one quantity, each as a multiple of one of them: "3 weeks before" is held by
 "between 42 and 14 days before arrival"."""
 
 
 _NO_UNIT = frozenset(
-    {"a", "an", "and", "at", "but", "by", "each", "for", "from", "in", "is", "of", "on", "or", "per", "so", "the", "to"}
+    [
+        "a",
+        "an",
+        "and",
+        "at",
+        "but",
+        "by",
+        "each",
+        "for",
+        "from",
+        "go",
+        "if",
+        "in",
+        "is",
+        "it",
+        "my",
+        "next",
+        "now",
+        "of",
+        "on",
+        "or",
+        "our",
+        "per",
+        "so",
+        "that",
+        "the",
+        "their",
+        "then",
+        "this",
+        "to",
+        "we",
+        "you",
+        "your",
+    ]
 )
-"""Words that follow a number without being its unit: "ones 6 and ones 2", "2 per pitch"."""
+"""Words that follow a number without being its unit: "ones 6 and ones 2", "2 per pitch", "under 4
+go free", "12 this year"."""
 
 
 def amounts(question: str) -> list[Amount]:
     """The numbers a question gives, each with the unit after it (none: "")."""
     found = [(_number(value), _unit(unit)) for value, unit in _AMOUNT.findall(question)]
-    return [Amount(value, "" if unit in _UNSAID or unit in _NO_UNIT else unit) for value, unit in found]
+    return [Amount(value, "" if unit in _UNSAID else unit) for value, unit in found]
 
 
 def _unit(text: str) -> str:
     """A unit as compared: lowercase, its other spellings as one (`_SPELLINGS`), a plural as its
-    singular ("radiators", "radiator")."""
+    singular ("radiators", "radiator"); none for a word that is no unit (`_NO_UNIT`)."""
     unit = text.lower().rstrip(".")
+    if unit in _NO_UNIT:
+        return ""
     unit = _SPELLINGS.get(unit, unit)
     return unit[:-1] if len(unit) > 3 and unit.endswith("s") and not unit.endswith("ss") else unit
 
 
 def _holds(cell: str, given: Sequence[Amount]) -> bool:
-    """Whether a cell states a range ("10 to 20 kg", "under 10 kg", "65 and over", "over 4.5 m and
-    up to 6 m") that holds one of the given amounts, in the same unit (`_unit`; or neither saying
-    one)."""
+    """Whether a cell states a range (`_ranges`) that holds one of the given amounts, in the same
+    unit or another of the same quantity (`_unit`, `_SCALES`; or neither saying one)."""
     if not given:
         return False
-    ranges: list[tuple[float, float, str]] = []
-    for found in _BETWEEN.findall(cell):
-        if found[0]:  # "10 to 20 kg", low to high as written ("10am-2pm" is no range of numbers)
-            low, low_unit, high, high_unit = found[:4]
-            ranges.append((_number(low), _number(high), _unit(high_unit or low_unit)))
-        else:  # "between 48 hours and 4 hours": either way round
-            first, first_unit, second, second_unit = found[4:]
-            ends = sorted((_number(first), _number(second)))
-            ranges.append((ends[0], ends[1], _unit(second_unit or first_unit)))
-    highs = [_bound(found) for found in _BELOW.findall(cell)]
-    lows = [_bound(found) for found in _ABOVE.findall(cell)]
-    if len(highs) == 1 and len(lows) == 1 and lows[0][0] < highs[0][0]:  # "over 4.5 m and up to 6 m": one range
-        (low, low_unit), (high, high_unit) = lows[0], highs[0]
-        ranges.append((low, high, high_unit or low_unit))
-    else:
-        ranges += [(-math.inf, high, unit) for high, unit in highs] + [(low, math.inf, unit) for low, unit in lows]
-    for low, high, unit in ranges:
+    for low, high, unit in _ranges(cell):
         scale, base = _SCALES.get(unit, (1.0, unit))
         for amount in given:
             value_scale, value_base = _SCALES.get(amount.unit, (1.0, amount.unit))
@@ -411,18 +438,52 @@ def _holds(cell: str, given: Sequence[Amount]) -> bool:
     return False
 
 
+def _measures(row: Sequence[str], given: Sequence[Amount]) -> bool:
+    """Whether a row states a range in the unit (or the quantity) of one of the given amounts."""
+    bases = {_SCALES.get(amount.unit, (1.0, amount.unit))[1] for amount in given}
+    return any(_SCALES.get(unit, (1.0, unit))[1] in bases for cell in row for _, _, unit in _ranges(cell))
+
+
+def _ranges(cell: str) -> list[tuple[float, float, str]]:
+    """The ranges a cell states, each (low, high, unit): "10 to 20 kg", "42 to 15 days" (either
+    way round, but "10am-2pm" is no range of numbers), "between 48 hours and 4 hours", "under 10
+    kg", "65 and over", and a lower and an upper bound of one unit as one range ("over 4.5 m and
+    up to 6 m"; "at least 2 people, up to 6 hours" is two)."""
+    ranges: list[tuple[float, float, str]] = []
+    for found in _BETWEEN.findall(cell):
+        first, first_unit, second, second_unit = found[:4] if found[0] else found[4:]
+        unit = _unit(second_unit or first_unit)
+        if found[0] and _unit(first_unit) not in ("", unit):  # "10am-2pm": each end its own unit
+            ranges.append((_number(first), _number(second), unit))
+            continue
+        low, high = sorted((_number(first), _number(second)))
+        ranges.append((low, high, unit))
+    highs = [_bound(found) for found in _BELOW.findall(cell)]
+    lows = [_bound(found) for found in _ABOVE.findall(cell)]
+    if len(highs) == 1 and len(lows) == 1:
+        (low, low_unit), (high, high_unit) = lows[0], highs[0]
+        if low < high and (low_unit == high_unit or "" in (low_unit, high_unit)):
+            return [*ranges, (low, high, high_unit or low_unit)]
+    return ranges + [(-math.inf, high, unit) for high, unit in highs] + [(low, math.inf, unit) for low, unit in lows]
+
+
+def _bound_numbers(cell: str) -> frozenset[str]:
+    """The numbers a cell's ranges are made of, as words ("Dog (up to 2 per pitch)": "2"): a
+    bound, not part of the row's name."""
+    found = [*_BETWEEN.findall(cell), *_BELOW.findall(cell), *_ABOVE.findall(cell)]
+    return frozenset(value for match in found for value in match[::2] if value)
+
+
 def _bound(found: tuple[str, ...]) -> tuple[float, str]:
     """The number and unit of whichever of a bound's alternatives matched ("under 10 kg", "< 10")."""
     value, unit = next((v, u) for v, u in zip(found[::2], found[1::2], strict=True) if v)
     return _number(value), _unit(unit)
 
 
-def _is_number(word: str) -> bool:
-    return re.fullmatch(r"\d+(?:\.\d+)?", word) is not None
-
-
 def _number(text: str) -> float:
-    return float(text.replace(",", "."))
+    """A number as written: "12.5", "12,5", "1,000" (a thousand: `_amount`)."""
+    amount = _amount(text)
+    return amount if amount is not None else float(text.replace(",", "."))
 
 
 def parse(lines: Sequence[str]) -> Table | None:

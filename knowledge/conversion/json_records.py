@@ -31,6 +31,9 @@ LISTED_WORDS = 6
 `steps:` over one line per step ("1. Check your collection day…", "- Bring your licence"), so a
 quote takes the step it needs. Shorter items are values, joined with commas on one line
 (`members: cars and vans, motorbikes, caravans`)."""
+CELL_WORDS = 20
+"""A list of objects is a table only when no value runs past this many words: a paragraph in a
+cell is cut mid-row when a long table is split, and reads better as its own line."""
 _PROSE_KEYS = frozenset({"answer", "body", "content", "description", "details", "introduction", "summary", "text"})
 """Keys that name no fact, only that their value is the record's prose (`_line`)."""
 _MARKED = re.compile(r"^(?:\d{1,3}[.)]|[-*•])\s")
@@ -127,11 +130,16 @@ def _lines(value: object, path: str) -> Iterator[str]:
 
 
 def _is_table(value: object) -> TypeGuard[list[dict[str, object]]]:
-    """Whether a list is rows: two objects or more, each of plain values."""
+    """Whether a list is rows: two objects or more, each of plain values of a few words
+    (`CELL_WORDS`), and not questions with their answers (those stay `key: value` lines)."""
     return (
         _is_records(value)
         and len(value) > 1
-        and all(item and all(_is_scalar(cell) for cell in item.values()) for item in value)
+        and all(
+            item and all(_is_scalar(cell) and len(_scalar(cell).split()) <= CELL_WORDS for cell in item.values())
+            for item in value
+        )
+        and faq_columns(list(dict.fromkeys(key for item in value for key in item))) is None
     )
 
 

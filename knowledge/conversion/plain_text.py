@@ -29,6 +29,9 @@ from knowledge.ingest.chunking import Chunk, chunk_markdown, chunk_sections
 from knowledge.passages import LIST_ITEM
 
 MAX_HEADING_CHARS = 80
+PROSE_WORDS = 6
+"""Lines set out in columns whose median cell holds this many words or more are prose, not a
+table (as `pdf_tables` reads a page)."""
 _MARKDOWN_HEADING = re.compile(r"^#{1,6}\s+\S", re.MULTILINE)
 _UNDERLINES = {"=": re.compile(r"^\s*={3,}\s*$"), "-": re.compile(r"^\s*-{3,}\s*$")}
 _SENIORITY = ("=", "-", "capitals", "ordinary")
@@ -143,6 +146,18 @@ def aligned_table(paragraph: str) -> str | None:
             return None
         rows = [[text for _, text in row] for row in spans]
     width = len(rows[0])
-    if width < 2 or any(len(row) != width for row in rows):
+    if width < 2 or any(len(row) != width for row in rows) or not _cells_of_a_table(lines, rows):
         return None
     return markdown_table(rows)
+
+
+def _cells_of_a_table(lines: Sequence[str], rows: Sequence[Sequence[str]]) -> bool:
+    """Whether lines cut into cells are a table, not a list set out in columns ("1.  Open the
+    app", "-   Bring your licence"), labelled lines ("Phone:   01632 960 418"), or prose in
+    two columns (cells of `PROSE_WORDS` words or more, as a rule)."""
+    if any(LIST_ITEM.match(line.strip()) for line in lines):
+        return False
+    if all(row[0].endswith(":") for row in rows):
+        return False
+    words = sorted(len(cell.split()) for row in rows for cell in row)
+    return words[len(words) // 2] < PROSE_WORDS

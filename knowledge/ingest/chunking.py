@@ -123,16 +123,24 @@ def pack_lines(lines: Iterable[str], *, max_chars: int) -> list[str]:
         part
         for line in lines
         if line.strip()
-        for one in ([line] if len(line) <= max_chars else _lines_of(line))
+        for one in ([line] if len(line) <= max_chars else _lines_of(line, max_chars))
         for part in _fit(one, max_chars)
     )
     return _pack(parts, "\n", max_chars, around_blocks="\n\n")
 
 
-def _lines_of(block: str) -> list[str]:
-    """A block too long for one piece, line by line; a table in it whole, to be split by rows
-    under its header (`_fit`)."""
-    return [one for part in block.split("\n\n") for one in ([part] if _is_table(part) else part.split("\n"))]
+def _lines_of(block: str, max_chars: int) -> list[str]:
+    """A block too long for one piece, line by line; a table in it by rows under its header,
+    each piece under the line that leads into the table ("charges:"), which names it."""
+    out: list[str] = []
+    for part in block.split("\n\n"):
+        if not _is_table(part):
+            out += part.split("\n")
+            continue
+        lead = out.pop() if out and out[-1].endswith(":") else ""
+        room = max_chars - len(lead) - 2 if lead else max_chars
+        out += [f"{lead}\n\n{piece}" if lead else piece for piece in _split_table(part, room)]
+    return out
 
 
 def _pack(parts: Iterable[str], separator: str, max_chars: int, *, around_blocks: str | None = None) -> list[str]:

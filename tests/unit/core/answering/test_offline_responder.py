@@ -633,6 +633,23 @@ def test_a_longer_faq_answer_opens_with_its_first_sentence(responder: OfflineRes
     assert reply.text.index("Yes, if 5") < reply.text.index("We will take your old bin away")
 
 
+def test_an_faq_answer_s_opening_comes_only_where_the_quote_has_room(responder: OfflineResponder) -> None:
+    reasons = "\n".join(
+        f"- reason number {i}: a household where the circumstances described at length here apply to you" * 3
+        for i in range(6)
+    )
+    answer = (
+        f"You can have a bigger black bin if:\n\n{reasons}\n\n"
+        "Apply online. We check your household. A bigger black bin costs £45. We take the old bin away."
+    )
+    found = hit(answer, title="Bins FAQ", section="Can I have a bigger black bin?", relevance=0.6, heading=0.7)
+
+    reply = responder.answer("how much does a bigger black bin cost?", [found, elsewhere()])
+
+    assert "A bigger black bin costs £45." in reply.text
+    assert "reason number 0" not in reply.text
+
+
 def test_a_sections_closest_sentence_counts_in_its_match() -> None:
     found = dataclasses.replace(
         hit("Call our line on 0345 600 1122.", relevance=0.43, heading=0.39), sentence_relevance=0.61

@@ -271,23 +271,68 @@ def test_a_cell_with_a_lower_and_an_upper_bound_holds_only_what_lies_between(que
     assert [r[0] for r in table.narrowed(content_words(question), amounts(question)).rows] == [row]
 
 
-def test_a_number_a_range_holds_is_a_quantity_not_a_row_s_name() -> None:
+def test_a_number_in_a_row_s_own_range_names_no_row() -> None:
+    """ "Room 1 (sleeps up to 2)" holds a 2 that bounds it: "room 2" is Room 2 alone."""
     table = parse(
         [
-            "| Extra | Per night |",
+            "| Room | Per night |",
             "| --- | --- |",
-            "| Child aged 4 to 17 | £3 |",
-            "| Child under 4 | Free |",
-            "| Dog (up to 2 per pitch) | £3 |",
+            "| Room 1 (sleeps up to 2) | £60 |",
+            "| Room 2 (sleeps up to 4) | £80 |",
+            "| Room 3 (sleeps up to 6) | £95 |",
         ]
     )
     assert table is not None
-    question = "we're bringing our grandchildren, ones 6 and ones 2. do we have to pay for the baby?"
-    assert amounts(question) == [Amount(6.0, ""), Amount(2.0, "")]
+    question = "how much is room 2 per night?"
     assert [row[0] for row in table.narrowed(content_words(question), amounts(question)).rows] == [
-        "Child aged 4 to 17",
-        "Child under 4",
+        "Room 2 (sleeps up to 4)"
     ]
+
+
+@pytest.mark.parametrize(
+    ("question", "expected"),
+    [
+        ("ones 6 and ones 2", [Amount(6.0, ""), Amount(2.0, "")]),
+        ("she turns 12 this year", [Amount(12.0, "")]),
+        ("a 1,000 kg trailer", [Amount(1000.0, "kg")]),
+        ("3 lbs", [Amount(3.0, "lb")]),
+    ],
+)
+def test_the_amounts_of_a_question_and_their_units(question: str, expected: list[Amount]) -> None:
+    assert amounts(question) == expected
+
+
+@pytest.mark.parametrize(
+    ("cell", "question", "held"),
+    [
+        ("Children under 4 go free", "my son is 3", True),
+        ("42 to 15 days before", "we cancel 20 days before", True),
+        ("At least 2 people, up to 6 hours", "we are 10 people", True),
+        ("At least 2 people, up to 6 hours", "for 5 hours", True),
+        ("10am-2pm", "at 11am", False),
+        ("Up to 2,000 kg", "a 1,500 kg trailer", True),
+    ],
+)
+def test_a_cell_s_range_holds_a_number(cell: str, question: str, held: bool) -> None:
+    table = parse(["| Band | Price |", "| --- | --- |", f"| {cell} | £1 |", "| Other | £2 |"])
+    assert table is not None
+    rows = table.narrowed(content_words(question), amounts(question)).rows
+    assert (rows == ((cell, "£1"),)) is held
+
+
+def test_a_range_holding_the_number_outweighs_a_word_the_other_rows_share() -> None:
+    table = parse(
+        [
+            "| When you cancel | What you get back |",
+            "| --- | --- |",
+            "| More than 42 days before arrival | Everything except the deposit |",
+            "| Between 42 and 14 days before arrival | 50% of the total cost |",
+            "| Fewer than 14 days | Nothing |",
+        ]
+    )
+    assert table is not None
+    question = "if i cancel 10 days before arrival do i get anything back"
+    assert table.narrowed(content_words(question), amounts(question)).rows == (("Fewer than 14 days", "Nothing"),)
 
 
 def test_of_the_rows_a_question_names_the_one_whose_range_holds_its_number_wins() -> None:
@@ -309,6 +354,11 @@ def test_of_the_rows_a_question_names_the_one_whose_range_holds_its_number_wins(
     assert table.narrowed(content_words(question), amounts(question)).rows == (
         ("Power flush, 15 to 20 radiators", "£565"),
     )
+    for question, row in [
+        ("how much is an annual boiler service? the house has 12 radiators", "Annual boiler service"),
+        ("how much to replace a radiator valve? we have 10 radiators", "Replace a radiator valve"),
+    ]:
+        assert [r[0] for r in table.narrowed(content_words(question), amounts(question)).rows] == [row]
 
 
 @pytest.mark.parametrize(

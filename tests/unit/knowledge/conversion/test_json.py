@@ -204,6 +204,7 @@ def test_a_long_table_of_objects_is_split_by_rows_each_under_its_header() -> Non
 
     tables = [c.text[c.text.index("| plan") :] for c in chunks if "| plan" in c.text]
     assert len(tables) > 1 and all(len(c.text) <= 200 for c in chunks)
+    assert all(c.text.startswith("plans:\n\n| plan | price |") for c in chunks if "| plan" in c.text)
     assert all(t.startswith("| plan | price |\n| --- | --- |\n| Plan ") for t in tables)
     assert [line for t in tables for line in t.split("\n")[2:]] == [
         f"| Plan {i} | £{i}.00 a month |" for i in range(40)
@@ -216,3 +217,11 @@ def test_a_list_of_objects_with_nested_values_stays_numbered_lines() -> None:
     [chunk] = convert_bytes(json.dumps(data).encode(), "filters.json").chunks
 
     assert "levels.1.name: Light" in chunk.text and "|" not in chunk.text
+
+
+def test_questions_with_their_answers_and_paragraphs_in_a_list_are_no_table() -> None:
+    faqs = [{"question": "Can I return it?", "answer": "Yes."}, {"question": "Is it free?", "answer": "No."}]
+    long = [{"name": "Light", "about": "word " * 25}, {"name": "Strict", "about": "short"}]
+    for key, items in (("faqs", faqs), ("levels", long)):
+        [chunk] = convert_bytes(json.dumps([{"title": "Help", key: items}]).encode(), "help.json").chunks
+        assert "|" not in chunk.text and f"{key}.1." in chunk.text

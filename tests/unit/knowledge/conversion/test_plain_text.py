@@ -149,3 +149,17 @@ def test_lines_whose_gaps_do_not_line_up_stay_text() -> None:
     sections = by_section(convert_bytes(text.encode(), "hours.txt").chunks)
 
     assert "|" not in sections["Hours"]
+
+
+def test_a_list_labelled_lines_and_prose_set_out_in_columns_stay_text() -> None:
+    steps = "1.  Open the app\n2.  Tap Settings, then Account\n3.  Tap Reset password"
+    bullets = "*   Your licence\n*   Your booking number\n*   A pen"
+    contact = "Phone:   01632 960 418\nEmail:   help@example.com\nPost:    1 High Street"
+    prose = (
+        "We open the pool early on weekdays for lane   and the learner pool is kept warm for the classes\n"
+        "swimming only, so please bring your own float   that run every afternoon until the end of term\n"
+        "or borrow one from the basket beside the steps   and on Saturday mornings for the little ones"
+    )
+    for block in (steps, bullets, contact, prose):
+        text = f"Help\n\n{block}\n\nAsk us anything.\n"
+        assert "|" not in by_section(convert_bytes(text.encode(), "help.txt").chunks)["Help"], block
