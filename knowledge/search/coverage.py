@@ -17,14 +17,22 @@ import snowballstemmer
 
 _TOKEN = re.compile(r"[a-z0-9]+(?:[-_.'’][a-z0-9]+)*")
 _JOINER = re.compile(r"[-_.]")
+_NUMBER_AND_WORD = re.compile(r"(\d+(?:\.\d+)?)-([a-z]+(?:-[a-z]+)*)")
+"""A number joined to the word it counts ("1-hour", "3-bed", "24-hour"): a measure, not a code."""
+_VOWELS = frozenset("aeiouy")
 
 
 def words(text: str) -> list[str]:
     """The lower-cased words of `text`: a code with a digit stays whole ("bd-4012", "4.2.1": a
-    neighbouring code must not share "bd"), other joined words are parted ("sign-in" meets
-    "sign in"), a contraction keeps its first part ("can't" is "can"), single letters go."""
+    neighbouring code must not share "bd"), a number joined to the word it counts is both ("a
+    1-hour lesson" holds "hour", as "2 hours" does), other joined words are parted ("sign-in"
+    meets "sign in"), a contraction keeps its first part ("can't" is "can"), single letters go."""
     out: list[str] = []
     for token in _TOKEN.findall(text.lower()):
+        if measure := _NUMBER_AND_WORD.fullmatch(token):
+            out.append(measure.group(1))
+            out.extend(part for part in measure.group(2).split("-") if len(part) > 1)
+            continue
         if any(ch.isdigit() for ch in token):
             out.append(token)
             continue
@@ -115,7 +123,11 @@ _STEMMER = snowballstemmer.stemmer("english")
 
 @lru_cache(maxsize=65536)
 def stem(word: str) -> str:
-    """Snowball's English stem: 'encrypted', 'encryption' and 'encrypts' all give 'encrypt'."""
+    """Snowball's English stem: 'encrypted', 'encryption' and 'encrypts' all give 'encrypt'. An
+    initialism's plural is its singular ("DVDs", "CDs"), which Snowball keeps, having no vowel
+    to find a stem by."""
+    if len(word) > 2 and word.endswith("s") and word[-2] != "s" and not _VOWELS.intersection(word):
+        return word[:-1]
     return str(_STEMMER.stemWord(word))
 
 

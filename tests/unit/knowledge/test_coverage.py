@@ -58,3 +58,26 @@ def test_a_neighbouring_code_does_not_cover_the_code_asked_about() -> None:
     weights = {"bd-4012": 2.0, "mean": 1.0}
     assert coverage(weights, "Code: BD-4011. Meaning: Card declined.") == pytest.approx(1 / 3)
     assert coverage(weights, "Code: BD-4012. Meaning: Seat limit reached.") == 1.0
+
+
+def test_a_number_joined_to_what_it_counts_is_both_words() -> None:
+    """A "1-hour lesson" holds "hour", as "2 hours" does; a code stays whole."""
+    assert words("a 1-hour lesson, a 3-bed semi, 1.5-litre, BD-4012, covid-19") == [
+        "1",
+        "hour",
+        "lesson",
+        "3",
+        "bed",
+        "semi",
+        "1.5",
+        "litre",
+        "bd-4012",
+        "covid-19",
+    ]
+    assert coverage(query_weights("an hour lesson", {}, 10), "1-hour lesson") == 1.0
+
+
+@pytest.mark.parametrize(("plural", "singular"), [("DVDs", "dvd"), ("CDs", "CD"), ("TVs", "tv")])
+def test_an_initialism_s_plural_is_its_singular(plural: str, singular: str) -> None:
+    assert content_words(plural) == content_words(singular)
+    assert content_words("bus gas") == {"bus", "gas"}

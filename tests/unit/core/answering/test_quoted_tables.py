@@ -507,6 +507,29 @@ def test_a_row_named_by_a_rarer_word_loses_to_one_its_other_cells_pick_too() -> 
     )
 
 
+LESSONS = Table(
+    ("Package", "What you get", "Manual", "Automatic"),
+    (
+        ("First lesson offer", "Your first 2-hour lesson with us", "£55", "£60"),
+        ("1-hour lesson", "One 60-minute lesson", "£38", "£42"),
+        ("90-minute lesson", "One 90-minute lesson", "£56", "£62"),
+        ("Block of 5 hours", "5 hours of lessons of any length", "£180", "£200"),
+        ("Motorway lesson", "2 hours on the A41 and the M40", "£84", "£92"),
+        ("Refresher lesson", "A 2-hour lesson for licence holders", "£78", "£86"),
+    ),
+)
+
+
+def test_a_word_that_names_rows_does_not_pick_a_row_that_only_mentions_it() -> None:
+    """ "hour" and "lesson" both name the 1-hour lesson; the motorway lesson, the first lesson
+    offer and the refresher have "lesson" in their names and only mention hours in passing. They
+    outweighed it, each with a word of its name and one of its other cells."""
+    question = "how much is an hour lesson in an auto"
+    narrowed = LESSONS.narrowed(content_words(question), amounts(question), asked_kinds(question))
+    assert [row[0] for row in narrowed.rows] == ["1-hour lesson"]
+    assert "£42" in narrowed.markdown()
+
+
 def test_the_remarks_of_a_few_rows_come_with_them_the_values_of_a_column_do_not() -> None:
     """The question names the Wednesday column: the pool's two rows keep their notes (a remark
     that says when it is closed, holding "wednesday") but not the column of places, though its
