@@ -31,12 +31,15 @@ _JSON_PAIR = re.compile(r'"(\w+)"\s*:\s*(?:"((?:[^"\\]|\\.)*)"|([-\d.]+|true|fal
 TABLE_LINE = re.compile(r"^\s*\|")
 _PIPE = re.compile(r"(?<!\\)\|")
 _DELIMITER_CELL = re.compile(r"^\s*:?-{1,}:?\s*$")
+_FIELD_LINE = re.compile(r"^[^\W\d][\w .()/-]{0,40}:\s+\S")
+"""A labelled line: a converted JSON record's `key: value`, an address's "Phone: 01632 960 300"."""
 
 
 def paragraphs(text: str) -> list[tuple[str, str | None, str]]:
-    """("item", marker, text), ("prose", None, text), ("table", None, its lines) or
-    ("heading", None, text), in order. Hard-wrapped lines (converted PDFs, markdown paragraphs)
-    are joined; a table's lines are kept as lines."""
+    """("item", marker, text), ("prose", None, text), ("fields", None, its lines), ("table",
+    None, its lines) or ("heading", None, text), in order. Hard-wrapped lines (converted PDFs,
+    markdown paragraphs) are joined; a table's lines are kept as lines, and so are a paragraph's
+    when each is labelled ("code: BD-4012", "meaning: …": a converted JSON record's fields)."""
     out: list[tuple[str, str | None, str]] = []
     current: list[str] = []
     kind: str | None = None
@@ -46,6 +49,8 @@ def paragraphs(text: str) -> list[tuple[str, str | None, str]]:
         nonlocal kind
         if kind == "table":
             out.append((kind, marker, "\n".join(current)))
+        elif kind == "prose" and len(current) > 1 and all(_FIELD_LINE.match(line) for line in current):
+            out.append(("fields", None, "\n".join(_clean(line) for line in current)))
         elif kind is not None:
             body = _clean(" ".join(current))
             if body:
@@ -103,8 +108,8 @@ def units(text: str, *, tables_only: bool = False) -> tuple[str, ...]:
     for kind, _, body in paragraphs(text):
         if tables_only and kind != "table":
             continue
-        if kind == "prose":
-            candidates = pieces(body)
+        if kind in ("prose", "fields"):  # a record's fields are scored as the sentences they were
+            candidates = pieces(body.replace("\n", " "))
         elif kind == "item":
             candidates = [body]
         elif kind == "table":

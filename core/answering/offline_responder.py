@@ -222,6 +222,15 @@ def _blocks(text: str, *, chunk: int, list_limit: int) -> list[_Block]:
             items.append(_Unit(paragraph, marker))
             continue
         flush()
+        if kind == "fields":
+            # a record's labelled lines, one a line: "code: BD-4012", "meaning: …", "what_to_do: …"
+            # quoted together as a short list is, not run into one sentence
+            fields = [_Unit(line, None) for line in paragraph.split("\n")]
+            if len(fields) <= list_limit:
+                blocks.append(_Block(tuple(fields), chunk, len(blocks)))
+            else:
+                add(fields, number)
+            continue
         if kind == "prose":
             # a converted .json file's objects are no sentences of one paragraph: each stands alone
             add([_Unit(piece, None) for piece in pieces(paragraph)], None if is_json(paragraph) else number)

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from knowledge.base import KnowledgeBase
-from knowledge.passages import units
+from knowledge.passages import paragraphs, units
 
 CONTACT = """# Contact
 
@@ -157,3 +157,12 @@ async def test_a_whole_tables_rows_count_in_its_match(kb: KnowledgeBase, tmp_pat
 def test_tables_only_leaves_a_passages_prose_and_lists_out() -> None:
     text = "Prices from April.\n\n| Plan | Price |\n|---|---|\n| Yearly | £99 |\n\n- Paid once a year\n"
     assert list(units(text, tables_only=True)) == ["Plan: Yearly; Price: £99"]
+
+
+def test_labelled_lines_stay_lines_and_are_scored_as_before() -> None:
+    """A paragraph whose every line is labelled (a converted JSON record) keeps its lines for the
+    quote; the search scores it as the sentences it always was."""
+    record = "code: BD-4012\nhttp_status: 409\nmeaning: Every seat is in use. Buy more seats."
+    assert paragraphs(record) == [("fields", None, record)]
+    assert units(record) == ("code: BD-4012 http_status: 409 meaning: Every seat is in use.", "Buy more seats.")
+    assert paragraphs("Our office is open\nMonday to Friday: 9am to 5pm.")[0][0] == "prose"

@@ -808,3 +808,18 @@ def test_a_step_of_a_json_record_is_quoted_whole(responder: OfflineResponder) ->
 
     assert "> 2. Report the missed bin online at wrenfield.gov.uk/missedbin, or call 01632 960 300." in reply.text
     assert "steps: 1." not in reply.text and "., 2." not in reply.text
+
+
+def test_a_record_s_fields_are_quoted_a_line_each(responder: OfflineResponder) -> None:
+    """A converted JSON record is quoted as it reads, "code: BD-4012" then "meaning: …", not run
+    together into "code: BD-4012 http_status: 409 area: Members meaning: …"; and it is quoted
+    whole, the meaning with the code a question names."""
+    record = (
+        "code: BD-4031\nhttp_status: 403\narea: Plans\n"
+        "meaning: You tried to use a feature that your workspace's plan does not include.\n"
+        "what_to_do: Ask a workspace Owner to upgrade."
+    )
+    hits = [hit(record, source="error-codes.json", title="Error codes", section="Feature not available", exact=True)]
+    reply = responder.answer("I get BD-4031 when I export", hits)
+    assert "> code: BD-4031\n> http_status: 403\n> area: Plans\n> meaning: You tried" in reply.text
+    assert "> what_to_do: Ask a workspace Owner to upgrade." in reply.text
