@@ -222,16 +222,15 @@ def _blocks(text: str, *, chunk: int, list_limit: int) -> list[_Block]:
             items.append(_Unit(paragraph, marker))
             continue
         flush()
-        if kind == "fields":
+        fields = paragraph.split("\n") if kind == "fields" else []
+        if 0 < len(fields) <= list_limit:
             # a record's labelled lines, one a line: "code: BD-4012", "meaning: …", "what_to_do: …"
-            # quoted together as a short list is, not run into one sentence
-            fields = [_Unit(line, None) for line in paragraph.split("\n")]
-            if len(fields) <= list_limit:
-                blocks.append(_Block(tuple(fields), chunk, len(blocks)))
-            else:
-                add(fields, number)
+            # quoted together as a short list is, not run into one sentence; a longer run (a
+            # flattened list of records) is quoted by its sentences, as prose is
+            blocks.append(_Block(tuple(_Unit(line, None) for line in fields), chunk, len(blocks)))
             continue
-        if kind == "prose":
+        if kind in ("prose", "fields"):
+            paragraph = paragraph.replace("\n", " ")
             # a converted .json file's objects are no sentences of one paragraph: each stands alone
             add([_Unit(piece, None) for piece in pieces(paragraph)], None if is_json(paragraph) else number)
     flush()

@@ -823,3 +823,14 @@ def test_a_record_s_fields_are_quoted_a_line_each(responder: OfflineResponder) -
     reply = responder.answer("I get BD-4031 when I export", hits)
     assert "> code: BD-4031\n> http_status: 403\n> area: Plans\n> meaning: You tried" in reply.text
     assert "> what_to_do: Ask a workspace Owner to upgrade." in reply.text
+
+
+def test_a_long_run_of_labelled_lines_is_quoted_by_its_sentences(responder: OfflineResponder) -> None:
+    """A flattened list of records ("terms.1.detail: …" to "terms.5.detail: …") is no one record
+    to quote a line each: it is quoted by its sentences, as before records were quoted by line."""
+    lines = [f"terms.{n}.title: Term {n}\nterms.{n}.detail: Rule {n} applies to lockers only." for n in range(1, 5)]
+    lines.append("terms.5.title: Access\nterms.5.detail: You can collect things from storage with 48 hours' notice.")
+    hits = [hit("\n".join(lines), source="storage.json", title="Storage", section="Storage", relevance=0.7)]
+    reply = responder.answer("how much notice to collect things from storage?", hits)
+    assert "48 hours' notice" in reply.text
+    assert "\n> terms.5.detail:" not in reply.text
