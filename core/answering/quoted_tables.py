@@ -154,9 +154,12 @@ class Table:
             held = math.log(1 + len(self.rows) / len(in_range))
             by_name = [score + (held if i in in_range else 0.0) for i, score in enumerate(by_name)]
         named = [i for i, score in enumerate(by_name) if score > 0 and i not in ruled_out]
-        # a word that names rows picks those: another row that only mentions it ("Motorway lesson
-        # | 2 hours …" for "an hour lesson") is not named by it
+        # words that together name a row pick it: another row that only mentions one of them
+        # ("Motorway lesson | 2 hours …" for "an hour lesson") is not named by it; a word that
+        # names some other row alone ("Saturday family fun") still picks by its cells
         naming = others & frozenset().union(*names)
+        if not any(naming <= names[i] for i in named):
+            naming = frozenset()
         by_cells = _scores([content_words(" ".join(self.rows[i][1:])) - names[i] for i in named], others - naming)
         total = [by_name[i] + by_cells[n] for n, i in enumerate(named)]
         best = max(total, default=0.0)

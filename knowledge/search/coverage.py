@@ -17,8 +17,9 @@ import snowballstemmer
 
 _TOKEN = re.compile(r"[a-z0-9]+(?:[-_.'’][a-z0-9]+)*")
 _JOINER = re.compile(r"[-_.]")
-_NUMBER_AND_WORD = re.compile(r"(\d+(?:\.\d+)?)-([a-z]+(?:-[a-z]+)*)")
-"""A number joined to the word it counts ("1-hour", "3-bed", "24-hour"): a measure, not a code."""
+_NUMBER_AND_WORD = re.compile(r"(\d+(?:\.\d+)?)-([a-z]{2,}(?:-[a-z]{2,})*)")
+"""A number joined to the word it counts ("1-hour", "3-bed", "24-hour"): a measure, not a code
+("2-b", "flat 12-c" are codes, a letter each)."""
 _VOWELS = frozenset("aeiouy")
 
 
