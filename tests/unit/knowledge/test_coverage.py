@@ -81,3 +81,8 @@ def test_a_number_joined_to_what_it_counts_is_both_words() -> None:
 def test_an_initialism_s_plural_is_its_singular(plural: str, singular: str) -> None:
     assert content_words(plural) == content_words(singular)
     assert content_words("bus gas") == {"bus", "gas"}
+
+
+def test_a_number_joined_to_one_letter_is_a_code() -> None:
+    weights = query_weights("what's the code for room 2-b", {}, 10)
+    assert coverage(weights, "Room 2-A door code: 4471") < 1.0

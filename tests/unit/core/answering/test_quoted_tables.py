@@ -592,3 +592,19 @@ def test_a_question_for_opening_or_closing_asks_for_a_time(question: str) -> Non
 def test_a_time_of_day_is_a_clock_time_not_a_price_or_a_version() -> None:
     assert all(TIME.search(text) for text in ("06:30", "from 7pm", "9.30am", "at noon"))
     assert not any(TIME.search(text) for text in ("£5.00", "21.00", "Version 2.10"))
+
+
+def test_a_word_that_names_another_row_alone_still_picks_by_its_cells() -> None:
+    """ "saturday" names the family-fun row, yet the public swim's Saturday row is the one the
+    question's words pick together: one named row must hold them all for them to stop counting."""
+    table = Table(
+        ("Session", "Day", "Start"),
+        (
+            ("Public swim", "Monday", "07:00"),
+            ("Public swim", "Saturday", "08:00"),
+            ("Saturday family fun", "Saturday", "13:00"),
+        ),
+    )
+    question = "when can I swim on saturday"
+    narrowed = table.narrowed(content_words(question), amounts(question), asked_kinds(question))
+    assert [row[:2] for row in narrowed.rows] == [("Public swim", "Saturday")]
