@@ -78,9 +78,14 @@ def test_a_number_joined_to_what_it_counts_is_both_words() -> None:
 
 
 @pytest.mark.parametrize(("plural", "singular"), [("DVDs", "dvd"), ("CDs", "CD"), ("TVs", "tv")])
-def test_an_initialism_s_plural_is_its_singular(plural: str, singular: str) -> None:
+def test_an_initialism_s_written_plural_is_its_singular(plural: str, singular: str) -> None:
     assert content_words(plural) == content_words(singular)
-    assert content_words("bus gas") == {"bus", "gas"}
+
+
+@pytest.mark.parametrize(("initialism", "other"), [("GPS", "GP"), ("SMS", "sm"), ("NHS", "NH"), ("bus", "bu")])
+def test_a_word_ending_in_s_is_not_taken_for_a_plural_by_its_letters(initialism: str, other: str) -> None:
+    """"GPS" written in capitals is a word of its own, not the plural of "GP"."""
+    assert content_words(initialism) != content_words(other)
 
 
 def test_a_number_joined_to_one_letter_is_a_code() -> None:

@@ -491,6 +491,7 @@ SURGERIES = Table(
         ("Fennick Green", "Saturday", "08:30", "Open every Saturday; book early as Saturdays fill 4 to 6 weeks ahead"),
         ("Both surgeries", "Bank holidays", "Closed", "Both surgeries are closed on all bank holidays"),
         ("Both surgeries", "Christmas Eve", "08:00", ""),
+        ("Saturday flu clinic (Fennick Green)", "Saturday", "08:00", "October and November only"),
     ),
 )
 
@@ -498,7 +499,9 @@ SURGERIES = Table(
 def test_a_row_named_by_a_rarer_word_loses_to_one_its_other_cells_pick_too() -> None:
     """ "surgery" names the two "Both surgeries" rows, "porthaven" three: the rarer word alone
     picked the bank holidays. The Porthaven row whose day the question names holds more of it,
-    and the cells that picked it show, its day and its note ("saturday")."""
+    and the cells that picked it show, its day and its note ("saturday"). The flu clinic's name
+    holds "saturday" but not "porthaven": no one named row holds both, so Porthaven's Saturday
+    still counts."""
     question = "are you open saturdays at the porthaven surgery"
     narrowed = SURGERIES.narrowed(content_words(question), amounts(question), asked_kinds(question))
     assert narrowed.header == ("Surgery", "Day", "Reception opens", "Notes")
@@ -512,6 +515,7 @@ LESSONS = Table(
     (
         ("First lesson offer", "Your first 2-hour lesson with us", "£55", "£60"),
         ("1-hour lesson", "One 60-minute lesson", "£38", "£42"),
+        ("2-hour lesson", "One 120-minute lesson", "£74", "£82"),
         ("90-minute lesson", "One 90-minute lesson", "£56", "£62"),
         ("Block of 5 hours", "5 hours of lessons of any length", "£180", "£200"),
         ("Motorway lesson", "2 hours on the A41 and the M40", "£84", "£92"),
@@ -523,10 +527,11 @@ LESSONS = Table(
 def test_a_word_that_names_rows_does_not_pick_a_row_that_only_mentions_it() -> None:
     """ "hour" and "lesson" both name the 1-hour lesson; the motorway lesson, the first lesson
     offer and the refresher have "lesson" in their names and only mention hours in passing. They
-    outweighed it, each with a word of its name and one of its other cells."""
+    outweighed it, each with a word of its name and one of its other cells. The 2-hour lesson's
+    name holds both words too, so it shows beside it."""
     question = "how much is an hour lesson in an auto"
     narrowed = LESSONS.narrowed(content_words(question), amounts(question), asked_kinds(question))
-    assert [row[0] for row in narrowed.rows] == ["1-hour lesson"]
+    assert [row[0] for row in narrowed.rows] == ["1-hour lesson", "2-hour lesson"]
     assert "£42" in narrowed.markdown()
 
 
