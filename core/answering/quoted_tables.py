@@ -354,9 +354,43 @@ _SPELLINGS = {
     "mi": "mile",
     "lbs": "lb",
     "kms": "km",
+    "jan": "january",
+    "feb": "february",
+    "mar": "march",
+    "apr": "april",
+    "jun": "june",
+    "jul": "july",
+    "aug": "august",
+    "sep": "september",
+    "sept": "september",
+    "oct": "october",
+    "nov": "november",
+    "dec": "december",
 }
 """Other spellings of a unit, each to the one compared: "30 hrs" is held by "between 48 and 24
-hours", "a 9 metre motorhome" by "over 8.5 m"."""
+hours", "a 9 metre motorhome" by "over 8.5 m", "29 Dec" by "27 to 31 December"."""
+_MONTHS = frozenset(
+    [
+        "january",
+        "february",
+        "march",
+        "april",
+        "may",
+        "june",
+        "july",
+        "august",
+        "september",
+        "october",
+        "november",
+        "december",
+    ]
+)
+_ORDINAL = frozenset({"st", "nd", "rd", "th"})
+DAY_OF_MONTH = "day of the month"
+"""The unit of a date a question gives without its month ("on the 29th"): any month's range of
+days may hold it ("27 to 31 December")."""
+_MONTH_AFTER = re.compile(r"\s+(?:of\s+)?([a-z]+)", re.IGNORECASE)
+_MONTH_BEFORE = re.compile(r"\b([a-z]+)\.?\s+$", re.IGNORECASE)
 _SCALES = {
     "minute": (1 / 60, "hour"),
     "hour": (1.0, "hour"),
@@ -415,9 +449,31 @@ go free", "12 this year"."""
 
 
 def amounts(question: str) -> list[Amount]:
-    """The numbers a question gives, each with the unit after it (none: "")."""
-    found = [(_number(value), _unit(unit)) for value, unit in _AMOUNT.findall(question)]
-    return [Amount(value, "" if unit in _UNSAID else unit) for value, unit in found]
+    """The numbers a question gives, each with the unit after it (none: ""); a date's unit is its
+    month ("the 15th of August", "Dec 29th", "29 December"), or `DAY_OF_MONTH` when it names none
+    ("on the 29th")."""
+    found = []
+    for number in _AMOUNT.finditer(question):
+        unit = _unit(number.group(2) or "")
+        if unit in _ORDINAL:
+            unit = _month(question, number) or DAY_OF_MONTH
+        elif not unit and number.group(1).isdigit() and int(number.group(1)) <= 31:
+            unit = _month(question, number, after=False) or ""
+        found.append(Amount(_number(number.group(1)), "" if unit in _UNSAID else unit))
+    return found
+
+
+def _month(text: str, number: re.Match[str], *, after: bool = True) -> str | None:
+    """The month written next to a day of the month ("15th of August", "Dec 29th"; with `after`
+    off only before it, "Dec 29", as a month after a bare number is its unit already), if any.
+    "May" before a bare number is the verb ("may 2 of us share")."""
+    next_word = _MONTH_AFTER.match(text, number.end()) if after else None
+    before = _MONTH_BEFORE.search(text[: number.start()])
+    for word in (next_word and next_word.group(1), before and before.group(1)):
+        month = _unit(word) if word else ""
+        if month in _MONTHS and not (month == "may" and not after):
+            return month
+    return None
 
 
 def _unit(text: str) -> str:
@@ -439,15 +495,26 @@ def _holds(cell: str, given: Sequence[Amount]) -> bool:
         scale, base = _SCALES.get(unit, (1.0, unit))
         for amount in given:
             value_scale, value_base = _SCALES.get(amount.unit, (1.0, amount.unit))
-            if value_base == base and low * scale <= amount.value * value_scale <= high * scale:
+            if _alike(value_base, base) and low * scale <= amount.value * value_scale <= high * scale:
                 return True
     return False
+
+
+def _alike(given: str, stated: str) -> bool:
+    """Whether a unit a question gives is the one a range states (a day of no month is one of
+    any month's)."""
+    return given == stated or (given == DAY_OF_MONTH and stated in _MONTHS)
 
 
 def _measures(row: Sequence[str], given: Sequence[Amount]) -> bool:
     """Whether a row states a range in the unit (or the quantity) of one of the given amounts."""
     bases = {_SCALES.get(amount.unit, (1.0, amount.unit))[1] for amount in given}
-    return any(_SCALES.get(unit, (1.0, unit))[1] in bases for cell in row for _, _, unit in _ranges(cell))
+    return any(
+        _alike(base, _SCALES.get(unit, (1.0, unit))[1])
+        for cell in row
+        for _, _, unit in _ranges(cell)
+        for base in bases
+    )
 
 
 def _ranges(cell: str) -> list[tuple[float, float, str]]:

@@ -4,7 +4,18 @@ from __future__ import annotations
 
 import pytest
 
-from core.answering.quoted_tables import MAX_ROWS, TIME, Amount, Extreme, Table, amounts, asked_kinds, extreme, parse
+from core.answering.quoted_tables import (
+    DAY_OF_MONTH,
+    MAX_ROWS,
+    TIME,
+    Amount,
+    Extreme,
+    Table,
+    amounts,
+    asked_kinds,
+    extreme,
+    parse,
+)
 from knowledge.search.coverage import content_words
 
 PLANS = """| Plan | Price per month (monthly billing) | Price per month (annual billing) | Seats | Storage |
@@ -296,6 +307,10 @@ def test_a_number_in_a_row_s_own_range_names_no_row() -> None:
         ("she turns 12 this year", [Amount(12.0, "")]),
         ("a 1,000 kg trailer", [Amount(1000.0, "kg")]),
         ("3 lbs", [Amount(3.0, "lb")]),
+        ("on the 15th of August", [Amount(15.0, "august")]),
+        ("Dec 29th or Dec 30", [Amount(29.0, "december"), Amount(30.0, "december")]),
+        ("sort a bill on the 29th", [Amount(29.0, DAY_OF_MONTH)]),
+        ("in may 3 of us are coming", [Amount(3.0, "")]),
     ],
 )
 def test_the_amounts_of_a_question_and_their_units(question: str, expected: list[Amount]) -> None:
@@ -311,6 +326,10 @@ def test_the_amounts_of_a_question_and_their_units(question: str, expected: list
         ("At least 2 people, up to 6 hours", "for 5 hours", True),
         ("10am-2pm", "at 11am", False),
         ("Up to 2,000 kg", "a 1,500 kg trailer", True),
+        ("27 to 31 December", "are you open on the 29th", True),
+        ("27 to 31 December", "are you open on 29 Dec", True),
+        ("27 to 31 December", "are you open on the 29th of January", False),
+        ("27 to 31 December", "we are 29 people", False),
     ],
 )
 def test_a_cell_s_range_holds_a_number(cell: str, question: str, held: bool) -> None:
@@ -613,3 +632,27 @@ def test_a_word_that_names_another_row_alone_still_picks_by_its_cells() -> None:
     question = "when can I swim on saturday"
     narrowed = table.narrowed(content_words(question), amounts(question), asked_kinds(question))
     assert [row[:2] for row in narrowed.rows] == [("Public swim", "Saturday")]
+
+
+CHRISTMAS_HOURS = Table(
+    ("Day", "Office and phone lines", "Engineer visits"),
+    (
+        ("Saturday", "9am to 1pm", "8am to 4pm"),
+        ("Christmas Eve (24 December)", "8am to 12 noon", "8am to 12 noon then emergencies only"),
+        ("Christmas Day, Boxing Day and New Year's Day", "Closed", "Emergencies only"),
+        ("27 to 31 December (weekdays)", "9am to 4pm", "8am to 4pm"),
+    ),
+)
+
+
+@pytest.mark.parametrize("question", ["is the office open on the 29th?", "is the office open on Dec 29?"])
+def test_a_date_picks_the_row_whose_days_of_its_month_hold_it(question: str) -> None:
+    """docs/answering.md: a day of the month is held by a range of that month's days."""
+    narrowed = CHRISTMAS_HOURS.narrowed(content_words(question), amounts(question), asked_kinds(question))
+    assert [row[:2] for row in narrowed.rows] == [("27 to 31 December (weekdays)", "9am to 4pm")]
+
+
+def test_a_date_of_another_month_picks_no_range_of_days() -> None:
+    question = "is the office open on the 29th of January?"
+    narrowed = CHRISTMAS_HOURS.narrowed(content_words(question), amounts(question), asked_kinds(question))
+    assert narrowed.rows == CHRISTMAS_HOURS.rows
