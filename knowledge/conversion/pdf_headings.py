@@ -236,24 +236,32 @@ def _sections(lines: Sequence[_Line], headings: Sequence[_Heading]) -> Iterator[
 
 
 def _body(lines: Sequence[_Line]) -> str:
-    """Paragraphs, one per layout box, a blank line apart; list items one under another."""
+    """Paragraphs, one per layout box, a blank line apart; list items one under another; a box
+    that goes on with the sentence the one before left unfinished joins it (`_continues`)."""
     blocks: list[list[str]] = []
     box = None
     item_left: float | None = None  # where the last list item's first line starts
+    marker = False  # a bullet drawn on its own: the next line is its item
     for line in lines:
         if line.table:
             blocks.append([line.text])
             box, item_left = None, None
             continue
+        if _BULLET.fullmatch(f"{line.text.strip()} "):
+            marker = True
+            continue
         bullet = _BULLET.match(line.text)
         text = f"- {line.text[bullet.end() :]}" if bullet else line.text
         item = bullet is not None or _NUMBERED.match(line.text) is not None
+        if marker and not item and not (blocks and _continues(blocks[-1][-1], text)):
+            text, item = f"- {text}", True
+        marker = False
         if line.box != box:
             box = line.box
             wrapped = item_left is not None and _HANGING_INDENT[0] <= line.left - item_left <= _HANGING_INDENT[1]
             if item and blocks and _is_item(blocks[-1][-1]):
                 blocks[-1].append(text)  # the next item of a list laid out a box per item
-            elif not item and wrapped and blocks and _is_item(blocks[-1][-1]):
+            elif not item and blocks and ((wrapped and _is_item(blocks[-1][-1])) or _continues(blocks[-1][-1], text)):
                 blocks[-1][-1] = _joined(blocks[-1][-1], text)
                 continue
             else:
@@ -270,6 +278,13 @@ def _body(lines: Sequence[_Line]) -> str:
 def _joined(last: str, text: str) -> str:
     """A wrapped line after the one before it: with a space, or none after a hyphen ("two-year")."""
     return f"{last}{text}" if last.endswith("-") and not last.endswith(" -") else f"{last} {text}"
+
+
+def _continues(last: str, text: str) -> bool:
+    """Whether a box's first line goes on with the sentence the box before it left unfinished
+    (a page break in mid-sentence, "…Staff will take wheelchair" then "users on and off…"): it
+    starts in lower case and the line before ends no sentence and is no table."""
+    return text[:1].islower() and not last.rstrip().endswith((".", "!", "?", ":", "|"))
 
 
 def _is_item(text: str) -> bool:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from tests.unit.knowledge.conversion.files import by_section, convert_fixture
+from tests.fixtures.conversion.make_fixtures import line, paragraph, pdf
+from tests.unit.knowledge.conversion.files import by_section, convert_bytes, convert_fixture
 
 
 def test_larger_lines_are_the_title_and_the_sections_by_size() -> None:
@@ -100,3 +101,43 @@ def test_a_page_in_two_columns_is_paragraphs_column_by_column_not_a_table() -> N
             " is read-only meanwhile. Contact support to schedule it."
         )
     }
+
+
+def test_a_sentence_a_page_break_cuts_is_one_sentence() -> None:
+    """A sentence the page ends in the middle of goes on at the top of the next page, in a box
+    of its own; the quote of it must not start at "means you cannot…" or "users on and off…"
+    (the next page's bullet, drawn apart from its text, is no new item)."""
+    first = line(740, 18, "Getting on and off", bold=True) + paragraph(
+        700,
+        ["Cancel a class up to two hours before it starts and you lose nothing. Three", "missed bookings in 30 days"],
+    )
+    second = (
+        paragraph(740, ["means you cannot book classes for 7 days."])
+        + line(700, 11, "\u2022 At low tide the gangway can be steep. Staff will take wheelchair")
+        + line(680, 11, "\u2022")
+        + line(660, 11, "users on and off over the car deck ramp instead.", x=86)
+        + line(630, 11, "\u2022 Staff can carry your luggage for you.")
+    )
+
+    assert by_section(convert_bytes(pdf([first, second]), "boarding.pdf").chunks)["Getting on and off"] == (
+        "Cancel a class up to two hours before it starts and you lose nothing. Three missed bookings in 30 days"
+        " means you cannot book classes for 7 days.\n\n"
+        "- At low tide the gangway can be steep. Staff will take wheelchair users on and off over the car deck"
+        " ramp instead.\n"
+        "- Staff can carry your luggage for you."
+    )
+
+
+def test_a_bullet_drawn_apart_from_its_text_is_a_list_item() -> None:
+    page = (
+        line(740, 18, "Getting on and off", bold=True)
+        + paragraph(700, ["Before you board:"])
+        + line(686, 11, "\u2022")
+        + line(680, 11, "Foot passengers who need help board first.", x=86)
+        + line(666, 11, "\u2022")
+        + line(660, 11, "Staff can carry your luggage for you.", x=86)
+    )
+
+    assert by_section(convert_bytes(pdf([page]), "boarding.pdf").chunks)["Getting on and off"] == (
+        "Before you board:\n\n- Foot passengers who need help board first.\n- Staff can carry your luggage for you."
+    )
