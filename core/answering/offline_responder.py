@@ -87,10 +87,12 @@ MAX_ECHO_CHARS = 100
 
 _ASKS_NUMBER = re.compile(
     r"\bhow\s+(?:many|much|long|far|often|quickly|soon|fast|big|large)\b|"
-    r"\b(?:price|cost|costs|fee|limit|maximum|minimum|max|min|number|size|version|percent|percentage|cheap(?:er|est)?)\b|"
-    r"\bwho\s+(?:do|should|can|could)\s+(?:i|we)\s+(?:call|ring|phone|contact)\b",
+    r"\b(?:price|cost|costs|fee|limit|maximum|minimum|max|min|number|size|version|percent|percentage|cheap(?:er|est)?)\b",
     re.IGNORECASE,
 )
+_ASKS_PHONE = re.compile(r"\bwho\s+(?:do|should|can|could)\s+(?:i|we)\s+(?:call|ring|phone|contact)\b", re.IGNORECASE)
+_PHONE = re.compile(r"\d(?:[ -]?\d){6,}|\b(?:999|911|112)\b")
+"""A telephone number: seven digits or more, spaces or hyphens between them ("0808 157 0555")."""
 _ASKS_STEPS = re.compile(
     r"\bhow\s+(?:do|can|could|should|would)\s+(?:i|we|you|they|he|she|people)\b|\bhow\s+to\b|"
     r"\bwhat\s+(?:should|do|can)\s+(?:i|we)\s+do\b|\bsteps?\b",
@@ -120,6 +122,9 @@ class _Form:
     steps: bool
     place: bool
     time: bool
+    phone: bool = False
+    """Asks whom to call: a telephone number, not any number ("my mum is 82 … who do I call?" is
+    not answered by "You can register if you are 75 or over")."""
 
     @classmethod
     def of(cls, question: str) -> _Form:
@@ -128,11 +133,13 @@ class _Form:
             bool(_ASKS_STEPS.search(question)),
             bool(_ASKS_PLACE.search(question)),
             bool(quoted_tables.ASKS_TIME.search(question)),
+            bool(_ASKS_PHONE.search(question)),
         )
 
     def fits(self, block: _Block) -> bool:
         return (
             (self.number and _NUMBER.search(block.text) is not None)
+            or (self.phone and _PHONE.search(block.text) is not None)
             or (self.time and quoted_tables.TIME.search(block.text) is not None)
             or (self.steps and block.is_list and _ordered(block.units[0].marker))
             or (self.place and _PLACE.search(block.text) is not None)
@@ -432,16 +439,23 @@ class OfflineResponder:
         weight = {w: math.log(1 + len(blocks) / n) for w, n in frequency.items()}
         wanted = [w for w in asked if w in weight]
         total = sum(weight[w] for w in wanted)
+        # a sentence stating a range that holds the question's number counts it as a word of its
+        # own, weighed as rarely as it holds ("my boiler is 12 yrs old": "Boilers between 10 and
+        # 15 years old can join after a qualifying inspection"), as a table's row does
+        ranged = [b.table is None and quoted_tables.holds(b.text, given) for b in blocks]
+        number = math.log(1 + len(blocks) / sum(ranged)) if any(ranged) else 0.0
+        total += number
         form = _Form.of(question)
         # the section's own heading: the title is shared by every chunk and tells them not apart
         headings = [content_words(hit.section or hit.title) for hit in pool]
         closest = max((c for c in closeness if c is not None), default=None)
         scored = []
-        for block, ws, close in zip(blocks, words, closeness, strict=True):
+        for block, ws, close, in_range in zip(blocks, words, closeness, ranged, strict=True):
             # a word in the section's heading half counts: under "How to reset your password"
             # the steps answer "how do I reset my password?" though they never say "reset"
             heading = headings[block.chunk]
             held = sum(weight[w] * (1.0 if w in ws else 0.5 if w in heading else 0.0) for w in wanted)
+            held += number if in_range else 0.0
             overlap = held / total if total else 0.0
             if overlap > 0 and form.fits(block):
                 overlap += FORM_BONUS

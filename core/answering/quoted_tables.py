@@ -68,7 +68,7 @@ class Table:
         Start and End beside Pool, "how much … for a junior" keeps only the Junior prices. Of a
         table's two columns of times, a start and an end, one kept keeps the other ("is central
         library open late on thursdays? what time does it shut" keeps opens and closes)."""
-        in_range = [i for i, row in enumerate(self.rows) if any(_holds(cell, amounts) for cell in row)]
+        in_range = [i for i, row in enumerate(self.rows) if any(holds(cell, amounts) for cell in row)]
         # beside a row whose range holds the number, one whose range of that unit does not is
         # ruled out, whatever words it shares: "10 days before arrival" is "Fewer than 14 days"
         ruled_out = {i for i, row in enumerate(self.rows) if in_range and i not in in_range and _measures(row, amounts)}
@@ -109,7 +109,7 @@ class Table:
         (`_remarks`), the columns of a kind of value asked for that none of those holds, and of a
         table's two columns of times, a start and an end, both."""
         cells = range(1, len(self.header))
-        picking = {i for i in cells if any(_holds(row[i], ranged) or content_words(row[i]) & said for row in kept_rows)}
+        picking = {i for i in cells if any(holds(row[i], ranged) or content_words(row[i]) & said for row in kept_rows)}
         if len({row[0] for row in kept_rows}) < len(kept_rows):  # rows alike by name: what tells them apart
             apart = next((i for i in cells if len({row[i] for row in kept_rows}) == len(kept_rows)), None)
             picking |= set() if apart is None else {apart}
@@ -486,7 +486,7 @@ def _unit(text: str) -> str:
     return unit[:-1] if len(unit) > 3 and unit.endswith("s") and not unit.endswith("ss") else unit
 
 
-def _holds(cell: str, given: Sequence[Amount]) -> bool:
+def holds(cell: str, given: Sequence[Amount]) -> bool:
     """Whether a cell states a range (`_ranges`) that holds one of the given amounts, in the same
     unit or another of the same quantity (`_unit`, `_SCALES`; or neither saying one)."""
     if not given:
@@ -501,9 +501,10 @@ def _holds(cell: str, given: Sequence[Amount]) -> bool:
 
 
 def _alike(given: str, stated: str) -> bool:
-    """Whether a unit a question gives is the one a range states (a day of no month is one of
-    any month's)."""
-    return given == stated or (given == DAY_OF_MONTH and stated in _MONTHS)
+    """Whether a unit a question gives is the one a range states: a day of no month is one of
+    any month's, and a number given without its unit, or in years (`_UNSAID`), is held by a range
+    in years ("my boiler is 12 yrs old" by "Boilers between 10 and 15 years old")."""
+    return given == stated or (given == DAY_OF_MONTH and stated in _MONTHS) or (not given and stated in _UNSAID)
 
 
 def _measures(row: Sequence[str], given: Sequence[Amount]) -> bool:

@@ -21,6 +21,7 @@ from core.messages import Reply
 from core.settings import AnswerSettings
 from knowledge.conversion.json_records import json_chunks
 from knowledge.hits import Hit, ScoredSentence
+from knowledge.passages import units
 
 RESET = "docs/reset-your-password.md"
 INTRO = "If you forgot your password, you can reset it yourself in a few minutes. You do not need to contact support."
@@ -712,6 +713,56 @@ def test_who_do_i_call_quotes_the_sentence_with_the_number() -> None:
     hits = [hit(text, source="docs/contact.md", title="Contact us", relevance=0.7, heading=0.6), elsewhere()]
     reply = OfflineResponder(AnswerSettings(max_sentences=1)).answer("who do I call for billing?", hits)
     assert "> Call the billing line on 0808 157 0555 at any time." in reply.text, reply.text
+
+
+def test_who_do_i_call_wants_a_telephone_number_not_any_number(responder: OfflineResponder) -> None:
+    """ "75 or over" holds the 82 the customer told and has a digit, yet it is no number to call."""
+    text = (
+        "Many personal alarms (telecare), such as the pendant alarms used by older people living alone, work"
+        " through the home phone line. If you or someone you live with relies on one, please register for"
+        " Priority Care. Registered customers get:\n\n"
+        "- faults fixed within 24 hours, including at weekends\n"
+        "- a free battery back-up unit, so the phone keeps working in a power cut\n\n"
+        "You can register if you are 75 or over, rely on a medical or telecare alarm, have a disability or"
+        " long-term illness, or have no mobile signal at home. Register in My Kestrel or by calling customer"
+        " services.\n\n"
+        "If a phone line used for a medical alarm stops working, call our Priority Care line straight away on"
+        " 0808 157 0555. It's open 24 hours a day. Please tell your alarm provider too."
+    )
+    closeness = {
+        "Many personal alarms": 0.62,
+        "You can register if you are 75": 0.48,
+        "If a phone line used for a medical alarm": 0.53,
+    }
+    sentences = tuple(
+        ScoredSentence(sentence.strip(), next((c for start, c in closeness.items() if start in sentence), 0.35))
+        for sentence in units(text)
+    )
+    found = hit(
+        text, source="docs/contact.md", title="Contact us", section="Medical alarms and Priority Care", relevance=0.61
+    )
+    hits = [dataclasses.replace(found, heading_relevance=0.40, coverage=0.38, sentences=sentences), elsewhere()]
+    question = (
+        "my mum is 82 and lives on her own, her pendant alarm goes through the phone line and the line has been"
+        " dead since yesterday. she has no mobile. who do I call??"
+    )
+    reply = responder.answer(question, hits)
+    assert "0808 157 0555" in reply.text, reply.text
+
+
+BOILER_AGES = (
+    "Every plan includes an annual boiler service. Boilers up to 10 years old can join straight away. "
+    "Boilers between 10 and 15 years old can join after a qualifying inspection, which costs £49. "
+    "We can't cover boilers more than 15 years old. Gas, oil and LPG boilers can join."
+)
+
+
+def test_a_sentence_whose_range_holds_the_question_s_number_is_quoted() -> None:
+    hits = [hit(BOILER_AGES, source="docs/plans.md", title="Cover plans", relevance=0.7, heading=0.6), elsewhere()]
+    reply = OfflineResponder(AnswerSettings(max_sentences=2)).answer(
+        "my boiler is 12 yrs old can i still get it on your cover plan", hits
+    )
+    assert "qualifying inspection, which costs £49" in reply.text, reply.text
 
 
 def test_a_section_split_over_two_chunks_is_named_once(responder: OfflineResponder) -> None:

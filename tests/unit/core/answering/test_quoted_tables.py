@@ -326,6 +326,8 @@ def test_the_amounts_of_a_question_and_their_units(question: str, expected: list
         ("At least 2 people, up to 6 hours", "for 5 hours", True),
         ("10am-2pm", "at 11am", False),
         ("Up to 2,000 kg", "a 1,500 kg trailer", True),
+        ("10 to 15 years", "my boiler is 12 yrs, can it join?", True),
+        ("10 to 15 years", "my boiler is 17 yrs, can it join?", False),
         ("27 to 31 December", "are you open on the 29th", True),
         ("27 to 31 December", "are you open on 29 Dec", True),
         ("27 to 31 December", "are you open on the 29th of January", False),
