@@ -14,6 +14,7 @@ the row of the lowest Per week price, and that column).
 
 from __future__ import annotations
 
+import calendar
 import enum
 import math
 import re
@@ -369,22 +370,7 @@ _SPELLINGS = {
 }
 """Other spellings of a unit, each to the one compared: "30 hrs" is held by "between 48 and 24
 hours", "a 9 metre motorhome" by "over 8.5 m", "29 Dec" by "27 to 31 December"."""
-_MONTHS = frozenset(
-    [
-        "january",
-        "february",
-        "march",
-        "april",
-        "may",
-        "june",
-        "july",
-        "august",
-        "september",
-        "october",
-        "november",
-        "december",
-    ]
-)
+_MONTHS = frozenset(name.lower() for name in calendar.month_name[1:])  # the C locale's: English
 _ORDINAL = frozenset({"st", "nd", "rd", "th"})
 DAY_OF_MONTH = "day of the month"
 """The unit of a date a question gives without its month ("on the 29th"): any month's range of
