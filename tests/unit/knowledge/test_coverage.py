@@ -84,7 +84,7 @@ def test_an_initialism_s_written_plural_is_its_singular(plural: str, singular: s
 
 @pytest.mark.parametrize(("initialism", "other"), [("GPS", "GP"), ("SMS", "sm"), ("NHS", "NH"), ("bus", "bu")])
 def test_a_word_ending_in_s_is_not_taken_for_a_plural_by_its_letters(initialism: str, other: str) -> None:
-    """"GPS" written in capitals is a word of its own, not the plural of "GP"."""
+    """ "GPS" written in capitals is a word of its own, not the plural of "GP"."""
     assert content_words(initialism) != content_words(other)
 
 
