@@ -91,8 +91,9 @@ _ASKS_NUMBER = re.compile(
     re.IGNORECASE,
 )
 _ASKS_PHONE = re.compile(r"\bwho\s+(?:do|should|can|could)\s+(?:i|we)\s+(?:call|ring|phone|contact)\b", re.IGNORECASE)
-_PHONE = re.compile(r"\d(?:[ -]?\d){6,}|\b(?:999|911|112)\b")
-"""A telephone number: seven digits or more, spaces or hyphens between them ("0808 157 0555")."""
+_PHONE = re.compile(r"\d(?:[ ()-]{0,2}\d){6,}|\b(?:999|911|112|111|101)\b")
+"""A telephone number: seven digits or more, spaces, hyphens or brackets between them ("0808 157
+0555", "(01632) 960418"), or a short public line (999, 911, 112, 111, 101)."""
 _ASKS_STEPS = re.compile(
     r"\bhow\s+(?:do|can|could|should|would)\s+(?:i|we|you|they|he|she|people)\b|\bhow\s+to\b|"
     r"\bwhat\s+(?:should|do|can)\s+(?:i|we)\s+do\b|\bsteps?\b",
@@ -411,7 +412,7 @@ class OfflineResponder:
         asked = content_words(question)
         # a number told beside the question only with its unit ("20 hours"): "I've been a member
         # for 5 years" or an order number is no age or size the question asks about
-        given = quoted_tables.amounts(question) + [a for a in quoted_tables.amounts(told) if a.unit]
+        given = quoted_tables.amounts(question) + [a for a in quoted_tables.amounts(told) if a.measured]
         whole = _joined_tables(
             [b for i, hit in enumerate(pool) for b in _blocks(hit.text, chunk=i, list_limit=MAX_LIST_ITEMS)],
             sections=[hit.section for hit in pool],

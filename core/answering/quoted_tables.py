@@ -312,6 +312,13 @@ class Amount:
     value: float
     unit: str
 
+    @property
+    def measured(self) -> bool:
+        """Whether it says what it measures in a unit other than years: told beside a question,
+        "about 20 hours till we sail" is what the question is about, "a member for 5 years" and an
+        order number are not."""
+        return bool(self.unit) and self.unit not in _UNSAID
+
 
 _NUMBER = r"(\d+(?:[.,]\d+)?)"
 _UNIT = r"\s*([^\W\d_]+\.?)?"
@@ -377,6 +384,7 @@ DAY_OF_MONTH = "day of the month"
 days may hold it ("27 to 31 December")."""
 _MONTH_AFTER = re.compile(r"\s+(?:of\s+)?([a-z]+)", re.IGNORECASE)
 _MONTH_BEFORE = re.compile(r"\b([a-z]+)\.?\s+$", re.IGNORECASE)
+_WORD_AFTER = re.compile(r"\s+([a-z]+)", re.IGNORECASE)
 _SCALES = {
     "minute": (1 / 60, "hour"),
     "hour": (1.0, "hour"),
@@ -436,28 +444,36 @@ go free", "12 this year"."""
 
 def amounts(question: str) -> list[Amount]:
     """The numbers a question gives, each with the unit after it (none: ""); a date's unit is its
-    month ("the 15th of August", "Dec 29th", "29 December"), or `DAY_OF_MONTH` when it names none
-    ("on the 29th")."""
+    month ("the 15th of August", "Dec 29th", "Dec 29", "29 December"), or `DAY_OF_MONTH` when it
+    names none ("on the 29th"); an ordinal before a word of its own ("2nd floor", "1st class",
+    "my 17th birthday") is no date."""
     found = []
     for number in _AMOUNT.finditer(question):
-        unit = _unit(number.group(2) or "")
-        if unit in _ORDINAL:
-            unit = _month(question, number) or DAY_OF_MONTH
-        elif not unit and number.group(1).isdigit() and int(number.group(1)) <= 31:
+        word = number.group(2) or ""
+        unit = _unit(word)
+        if word.lower() in _ORDINAL:
+            unit = _month(question, number) or (DAY_OF_MONTH if _ends_date(question, number.end()) else word.lower())
+        elif not word and int(_number(number.group(1))) <= 31:  # "Dec 29": nothing after it
             unit = _month(question, number, after=False) or ""
-        found.append(Amount(_number(number.group(1)), "" if unit in _UNSAID else unit))
+        found.append(Amount(_number(number.group(1)), unit))
     return found
+
+
+def _ends_date(text: str, end: int) -> bool:
+    """Whether an ordinal stands alone as a day ("on the 29th?", "the 29th and…"), not before a
+    word it numbers ("the 2nd floor")."""
+    after = _WORD_AFTER.match(text, end)
+    return after is None or after.group(1).lower() in _NO_UNIT
 
 
 def _month(text: str, number: re.Match[str], *, after: bool = True) -> str | None:
     """The month written next to a day of the month ("15th of August", "Dec 29th"; with `after`
-    off only before it, "Dec 29", as a month after a bare number is its unit already), if any.
-    "May" before a bare number is the verb ("may 2 of us share")."""
+    off only before it, "Dec 29", as a month after a bare number is its unit already), if any."""
     next_word = _MONTH_AFTER.match(text, number.end()) if after else None
     before = _MONTH_BEFORE.search(text[: number.start()])
     for word in (next_word and next_word.group(1), before and before.group(1)):
         month = _unit(word) if word else ""
-        if month in _MONTHS and not (month == "may" and not after):
+        if month in _MONTHS:
             return month
     return None
 
@@ -480,6 +496,8 @@ def holds(cell: str, given: Sequence[Amount]) -> bool:
     for low, high, unit in _ranges(cell):
         scale, base = _SCALES.get(unit, (1.0, unit))
         for amount in given:
+            if amount.unit == DAY_OF_MONTH and not 1 <= low <= high <= 31:
+                continue  # a day of no month: only a span of one month's days ("from 3 January" is no such)
             value_scale, value_base = _SCALES.get(amount.unit, (1.0, amount.unit))
             if _alike(value_base, base) and low * scale <= amount.value * value_scale <= high * scale:
                 return True
@@ -488,9 +506,15 @@ def holds(cell: str, given: Sequence[Amount]) -> bool:
 
 def _alike(given: str, stated: str) -> bool:
     """Whether a unit a question gives is the one a range states: a day of no month is one of
-    any month's, and a number given without its unit, or in years (`_UNSAID`), is held by a range
-    in years ("my boiler is 12 yrs old" by "Boilers between 10 and 15 years old")."""
-    return given == stated or (given == DAY_OF_MONTH and stated in _MONTHS) or (not given and stated in _UNSAID)
+    any month's, and years (`_UNSAID`) are held by a range that leaves its unit unsaid ("I'm 17
+    years old" by "16 to 24") as by one in years ("my boiler is 12 yrs old" by "Boilers between
+    10 and 15 years old"); a bare number is not held by a range in years ("how much for 4?" is
+    no age)."""
+    return (
+        given == stated
+        or (given == DAY_OF_MONTH and stated in _MONTHS)
+        or (given in _UNSAID and stated in ("", *_UNSAID))
+    )
 
 
 def _measures(row: Sequence[str], given: Sequence[Amount]) -> bool:
@@ -513,6 +537,10 @@ def _ranges(cell: str) -> list[tuple[float, float, str]]:
     for found in _BETWEEN.findall(cell):
         first, first_unit, second, second_unit = found[:4] if found[0] else found[4:]
         unit = _unit(second_unit or first_unit)
+        if _unit(first_unit) in _MONTHS and unit in _MONTHS and _unit(first_unit) != unit:
+            # "27 December to 2 January": the days of each month it spans at its ends
+            ranges += [(_number(first), 31.0, _unit(first_unit)), (1.0, _number(second), unit)]
+            continue
         if found[0] and _unit(first_unit) not in ("", unit):  # "10am-2pm": each end its own unit
             ranges.append((_number(first), _number(second), unit))
             continue

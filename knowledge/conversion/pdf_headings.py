@@ -16,7 +16,11 @@ pdfminer.six's layout analysis:
   bullet (•, ▪, –…) is a `- ` list item, one that starts with a number (`2.`, `3)`) a numbered
   one. A box set a hanging indent right of the list item before it (within `_HANGING_INDENT`)
   is the rest of that item, wrapped: "1. Call us on 0808 157 0192. We need" and, indented
-  below it, "30 days' notice." are one item, not an item and a paragraph of its own.
+  below it, "30 days' notice." are one item, not an item and a paragraph of its own. A bullet
+  drawn apart from its text, alone on its line, starts the item of the line after it;
+- a page that opens in lower case after a page whose last line ends no sentence goes on with
+  that sentence ("…Three missed bookings in 30 days" and "means you cannot book classes…"),
+  unless that line ends in a number (a footer's "Page 1 of 2").
 
 Bold text of the body's size is not taken for a heading without an outline: bold is emphasis
 as often. Repeated page headers and footers stay in the text.
@@ -54,6 +58,9 @@ _HEADING_MAX_LINES = 3
 _OUTLINE_MAX_ENTRIES = 2000
 _BULLET = re.compile(r"^[\u2022\u25cf\u25aa\u25a0\u25e6\u2023\u2043\u2013\u2014*\-]\s+")
 _NUMBERED = re.compile(r"^\(?\d{1,3}[.)]\s+")
+_LONE_BULLET = re.compile(r"[\u2022\u25cf\u25aa\u25a0\u25e6\u2023\u2043]")
+"""A bullet glyph alone on its line, drawn apart from its item's text (a dash alone is no bullet:
+it may be a separator or a table's empty cell)."""
 _LETTER = re.compile(r"[^\W\d_]")
 _HANGING_INDENT = (2.0, 36.0)
 """How far right of a list item's start (points) the wrapped rest of the item begins: past its
@@ -236,32 +243,38 @@ def _sections(lines: Sequence[_Line], headings: Sequence[_Heading]) -> Iterator[
 
 
 def _body(lines: Sequence[_Line]) -> str:
-    """Paragraphs, one per layout box, a blank line apart; list items one under another; a box
-    that goes on with the sentence the one before left unfinished joins it (`_continues`)."""
+    """Paragraphs, one per layout box, a blank line apart; list items one under another; a page
+    that opens by going on with the sentence the page before left unfinished joins it
+    (`_continues`)."""
     blocks: list[list[str]] = []
     box = None
     item_left: float | None = None  # where the last list item's first line starts
-    marker = False  # a bullet drawn on its own: the next line is its item
+    markers = 0  # bullets drawn apart from their text: the next lines are their items
+    page = None
     for line in lines:
+        turned, page = page is not None and line.page != page, line.page
         if line.table:
             blocks.append([line.text])
-            box, item_left = None, None
+            box, item_left, markers = None, None, 0
             continue
-        if _BULLET.fullmatch(f"{line.text.strip()} "):
-            marker = True
+        if _LONE_BULLET.fullmatch(line.text.strip()):
+            markers += 1
             continue
         bullet = _BULLET.match(line.text)
         text = f"- {line.text[bullet.end() :]}" if bullet else line.text
         item = bullet is not None or _NUMBERED.match(line.text) is not None
-        if marker and not item and not (blocks and _continues(blocks[-1][-1], text)):
-            text, item = f"- {text}", True
-        marker = False
+        if markers and not item:
+            text, item, markers = f"- {text}", True, markers - 1
         if line.box != box:
             box = line.box
             wrapped = item_left is not None and _HANGING_INDENT[0] <= line.left - item_left <= _HANGING_INDENT[1]
             if item and blocks and _is_item(blocks[-1][-1]):
                 blocks[-1].append(text)  # the next item of a list laid out a box per item
-            elif not item and blocks and ((wrapped and _is_item(blocks[-1][-1])) or _continues(blocks[-1][-1], text)):
+            elif (
+                not item
+                and blocks
+                and ((wrapped and _is_item(blocks[-1][-1])) or (turned and _continues(blocks[-1][-1], text)))
+            ):
                 blocks[-1][-1] = _joined(blocks[-1][-1], text)
                 continue
             else:
@@ -281,10 +294,11 @@ def _joined(last: str, text: str) -> str:
 
 
 def _continues(last: str, text: str) -> bool:
-    """Whether a box's first line goes on with the sentence the box before it left unfinished
-    (a page break in mid-sentence, "…Staff will take wheelchair" then "users on and off…"): it
-    starts in lower case and the line before ends no sentence and is no table."""
-    return text[:1].islower() and not last.rstrip().endswith((".", "!", "?", ":", "|"))
+    """Whether the first line of a page goes on with the sentence the page before left
+    unfinished ("…Three missed bookings in 30 days" then "means you cannot book…"): it starts in
+    lower case and the line before ends no sentence, is no table and no page number ("Page 1 of
+    2", a footer)."""
+    return text[:1].islower() and not last.rstrip().endswith((".", "!", "?", ":", "|", *"0123456789"))
 
 
 def _is_item(text: str) -> bool:

@@ -20,20 +20,18 @@ _JOINER = re.compile(r"[-_.]")
 _NUMBER_AND_WORD = re.compile(r"(\d+(?:\.\d+)?)-([a-z]{2,}(?:-[a-z]{2,})*)")
 """A number joined to the word it counts ("1-hour", "3-bed", "24-hour"): a measure, not a code
 ("2-b", "flat 12-c" are codes, a letter each)."""
-_INITIALISM_PLURAL = re.compile(r"\b([A-Z]{2,})s\b")
-"""An initialism's written plural ("DVDs", "CDs"): Snowball keeps it whole, having no vowel to
-find a stem by. Only the written case tells it apart from an initialism ending in S ("GPS" is
-not the plural of "GP", nor "SMS" of "SM")."""
+_VOWELS = frozenset("aeiouy")
+_ENDING_IN_S = frozenset({"gps", "sms", "mms", "nhs", "dns", "cms", "rss", "aws", "tls", "cvs", "bbs"})
+"""Initialisms whose last letter is an S of their own, not a plural's."""
 
 
 def words(text: str) -> list[str]:
     """The lower-cased words of `text`: a code with a digit stays whole ("bd-4012", "4.2.1": a
     neighbouring code must not share "bd"), a number joined to the word it counts is both ("a
     1-hour lesson" holds "hour", as "2 hours" does), other joined words are parted ("sign-in"
-    meets "sign in"), a contraction keeps its first part ("can't" is "can"), an initialism's
-    written plural is its singular ("DVDs" holds "dvd"), single letters go."""
+    meets "sign in"), a contraction keeps its first part ("can't" is "can"), single letters go."""
     out: list[str] = []
-    for token in _TOKEN.findall(_INITIALISM_PLURAL.sub(r"\1", text).lower()):
+    for token in _TOKEN.findall(text.lower()):
         if measure := _NUMBER_AND_WORD.fullmatch(token):
             out.append(measure.group(1))
             out.extend(part for part in measure.group(2).split("-") if len(part) > 1)
@@ -128,7 +126,12 @@ _STEMMER = snowballstemmer.stemmer("english")
 
 @lru_cache(maxsize=65536)
 def stem(word: str) -> str:
-    """Snowball's English stem: 'encrypted', 'encryption' and 'encrypts' all give 'encrypt'."""
+    """Snowball's English stem: 'encrypted', 'encryption' and 'encrypts' all give 'encrypt'. A
+    word of no vowel ending in s is an initialism's plural ("DVDs", "dvds", "TVs"), which
+    Snowball keeps whole, unless it is one of the initialisms that end in S (`_ENDING_IN_S`:
+    "GPS" is not the plural of "GP")."""
+    if len(word) > 2 and word.endswith("s") and word[-2] != "s" and not _VOWELS.intersection(word):
+        return word if word in _ENDING_IN_S else word[:-1]
     return str(_STEMMER.stemWord(word))
 
 

@@ -77,12 +77,16 @@ def test_a_number_joined_to_what_it_counts_is_both_words() -> None:
     assert coverage(query_weights("an hour lesson", {}, 10), "1-hour lesson") == 1.0
 
 
-@pytest.mark.parametrize(("plural", "singular"), [("DVDs", "dvd"), ("CDs", "CD"), ("TVs", "tv")])
+@pytest.mark.parametrize(
+    ("plural", "singular"), [("DVDs", "dvd"), ("CDs", "CD"), ("TVs", "tv"), ("dvds", "DVD"), ("MY TVS", "my tv")]
+)
 def test_an_initialism_s_written_plural_is_its_singular(plural: str, singular: str) -> None:
     assert content_words(plural) == content_words(singular)
 
 
-@pytest.mark.parametrize(("initialism", "other"), [("GPS", "GP"), ("SMS", "sm"), ("NHS", "NH"), ("bus", "bu")])
+@pytest.mark.parametrize(
+    ("initialism", "other"), [("GPS", "GP"), ("SMS", "sm"), ("NHS", "NH"), ("gps", "gp"), ("bus", "bu")]
+)
 def test_a_word_ending_in_s_is_not_taken_for_a_plural_by_its_letters(initialism: str, other: str) -> None:
     """ "GPS" written in capitals is a word of its own, not the plural of "GP"."""
     assert content_words(initialism) != content_words(other)

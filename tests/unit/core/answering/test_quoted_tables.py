@@ -311,6 +311,11 @@ def test_a_number_in_a_row_s_own_range_names_no_row() -> None:
         ("Dec 29th or Dec 30", [Amount(29.0, "december"), Amount(30.0, "december")]),
         ("sort a bill on the 29th", [Amount(29.0, DAY_OF_MONTH)]),
         ("in may 3 of us are coming", [Amount(3.0, "")]),
+        ("in march 3 of us are coming", [Amount(3.0, "")]),
+        ("on the 2nd floor", [Amount(2.0, "nd")]),
+        ("a 1st class ticket for my 17th birthday", [Amount(1.0, "st"), Amount(17.0, "th")]),
+        ("the 29th and the 30th", [Amount(29.0, DAY_OF_MONTH), Amount(30.0, DAY_OF_MONTH)]),
+        ("my boiler is 12 yrs old", [Amount(12.0, "year")]),
     ],
 )
 def test_the_amounts_of_a_question_and_their_units(question: str, expected: list[Amount]) -> None:
@@ -658,3 +663,65 @@ def test_a_date_of_another_month_picks_no_range_of_days() -> None:
     question = "is the office open on the 29th of January?"
     narrowed = CHRISTMAS_HOURS.narrowed(content_words(question), amounts(question), asked_kinds(question))
     assert narrowed.rows == CHRISTMAS_HOURS.rows
+
+
+NEW_YEAR_HOURS = Table(
+    ("Day", "Office"),
+    (
+        ("Christmas Eve (24 December)", "9am to 12 noon"),
+        ("Christmas Day and Boxing Day", "Closed"),
+        ("27 December to 2 January", "10am to 2pm"),
+        ("From 3 January", "9am to 5pm"),
+    ),
+)
+
+
+@pytest.mark.parametrize(
+    ("question", "row"),
+    [
+        ("is the office open on the 29th?", "27 December to 2 January"),
+        ("are you open on Jan 1?", "27 December to 2 January"),
+        ("are you open on the 10th of January?", "From 3 January"),
+    ],
+)
+def test_a_range_across_two_months_holds_the_days_of_each_and_an_open_one_no_day_of_no_month(
+    question: str, row: str
+) -> None:
+    """ "From 3 January" is days 3 and up of January, not of every month: "the 29th" is the
+    span from 27 December to 2 January."""
+    narrowed = NEW_YEAR_HOURS.narrowed(content_words(question), amounts(question), asked_kinds(question))
+    assert [r[0] for r in narrowed.rows] == [row]
+
+
+TICKETS = Table(
+    ("Ticket", "Price"),
+    (
+        ("Adult (16 years and over)", "£10"),
+        ("Child (5 to 15 years)", "£5"),
+        ("Under 5 years", "Free"),
+        ("Senior", "£7"),
+    ),
+)
+
+
+@pytest.mark.parametrize(
+    ("question", "rows"),
+    [
+        ("how much is it for 4?", [row[0] for row in TICKETS.rows]),
+        ("we are a group of 12, how much are tickets", [row[0] for row in TICKETS.rows]),
+        ("how much for my son, he is 12 years old", ["Child (5 to 15 years)"]),
+    ],
+)
+def test_a_bare_number_is_no_age_a_number_of_years_is(question: str, rows: list[str]) -> None:
+    narrowed = TICKETS.narrowed(content_words(question), amounts(question), asked_kinds(question))
+    assert [r[0] for r in narrowed.rows] == rows
+
+
+def test_an_ordinal_before_a_word_is_no_date() -> None:
+    seasons = Table(
+        ("Season", "Dates", "Price"),
+        (("Peak", "15 July to 31 August", "£40"), ("Shoulder", "1 to 14 July", "£30")),
+    )
+    question = "how much is a 1st class ticket for my 17th birthday"
+    narrowed = seasons.narrowed(content_words(question), amounts(question), asked_kinds(question))
+    assert [r[0] for r in narrowed.rows] == ["Peak", "Shoulder"]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from tests.fixtures.conversion.make_fixtures import line, paragraph, pdf
 from tests.unit.knowledge.conversion.files import by_section, convert_bytes, convert_fixture
 
@@ -104,40 +106,63 @@ def test_a_page_in_two_columns_is_paragraphs_column_by_column_not_a_table() -> N
 
 
 def test_a_sentence_a_page_break_cuts_is_one_sentence() -> None:
-    """A sentence the page ends in the middle of goes on at the top of the next page, in a box
-    of its own; the quote of it must not start at "means you cannot…" or "users on and off…"
-    (the next page's bullet, drawn apart from its text, is no new item)."""
-    first = line(740, 18, "Getting on and off", bold=True) + paragraph(
+    """A sentence the page ends in the middle of goes on at the top of the next page; the quote
+    of it must not start at "means you cannot…"."""
+    first = line(740, 18, "Classes", bold=True) + paragraph(
         700,
         ["Cancel a class up to two hours before it starts and you lose nothing. Three", "missed bookings in 30 days"],
     )
-    second = (
-        paragraph(740, ["means you cannot book classes for 7 days."])
-        + line(700, 11, "\u2022 At low tide the gangway can be steep. Staff will take wheelchair")
-        + line(680, 11, "\u2022")
-        + line(660, 11, "users on and off over the car deck ramp instead.", x=86)
-        + line(630, 11, "\u2022 Staff can carry your luggage for you.")
-    )
+    second = paragraph(740, ["means you cannot book classes for 7 days."])
 
-    assert by_section(convert_bytes(pdf([first, second]), "boarding.pdf").chunks)["Getting on and off"] == (
+    assert by_section(convert_bytes(pdf([first, second]), "classes.pdf").chunks)["Classes"] == (
         "Cancel a class up to two hours before it starts and you lose nothing. Three missed bookings in 30 days"
-        " means you cannot book classes for 7 days.\n\n"
-        "- At low tide the gangway can be steep. Staff will take wheelchair users on and off over the car deck"
-        " ramp instead.\n"
-        "- Staff can carry your luggage for you."
+        " means you cannot book classes for 7 days."
     )
 
 
-def test_a_bullet_drawn_apart_from_its_text_is_a_list_item() -> None:
-    page = (
-        line(740, 18, "Getting on and off", bold=True)
-        + paragraph(700, ["Before you board:"])
-        + line(686, 11, "\u2022")
-        + line(680, 11, "Foot passengers who need help board first.", x=86)
-        + line(666, 11, "\u2022")
-        + line(660, 11, "Staff can carry your luggage for you.", x=86)
+def test_a_lower_case_paragraph_is_joined_only_across_a_page_and_not_to_a_footer() -> None:
+    """On one page "iPhone users…" is a paragraph of its own; "Page 1 of 2" ends no sentence the
+    next page goes on with."""
+    first = (
+        line(740, 18, "Devices", bold=True)
+        + paragraph(700, ["Apple devices"])
+        + paragraph(660, ["iPhone users can download the app from the App Store. Three"])
+        + line(40, 9, "Page 1 of 2")
     )
+    second = paragraph(740, ["more apps are coming."])
+
+    assert by_section(convert_bytes(pdf([first, second]), "devices.pdf").chunks)["Devices"] == (
+        "Apple devices\n\niPhone users can download the app from the App Store. Three\n\nPage 1 of 2\n\n"
+        "more apps are coming."
+    )
+
+
+@pytest.mark.parametrize(
+    "items",
+    [
+        ["Foot passengers who need help board first.", "Staff can carry your luggage."],
+        ["your passport", "your boarding pass", "a printed ticket"],
+    ],
+)
+def test_a_bullet_drawn_apart_from_its_text_is_a_list_item(items: list[str]) -> None:
+    """Each bullet alone on its line starts the item of the line after it, lower case or not."""
+    page = line(740, 18, "Getting on and off", bold=True) + paragraph(700, ["Before you board:"])
+    for i, text in enumerate(items):
+        page += line(686 - 20 * i, 11, "\u2022") + line(680 - 20 * i, 11, text, x=86)
 
     assert by_section(convert_bytes(pdf([page]), "boarding.pdf").chunks)["Getting on and off"] == (
-        "Before you board:\n\n- Foot passengers who need help board first.\n- Staff can carry your luggage for you."
+        "Before you board:\n\n" + "\n".join(f"- {text}" for text in items)
+    )
+
+
+def test_a_dash_alone_on_its_line_starts_no_item() -> None:
+    page = (
+        line(740, 18, "Contact", bold=True)
+        + paragraph(700, ["Opening hours are 9am to 5pm."])
+        + line(680, 11, "-")
+        + paragraph(660, ["Kestrel Customer Services"])
+    )
+
+    assert by_section(convert_bytes(pdf([page]), "contact.pdf").chunks)["Contact"] == (
+        "Opening hours are 9am to 5pm.\n\nKestrel Customer Services"
     )
