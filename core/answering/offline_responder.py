@@ -91,9 +91,9 @@ _ASKS_NUMBER = re.compile(
     re.IGNORECASE,
 )
 _ASKS_PHONE = re.compile(r"\bwho\s+(?:do|should|can|could)\s+(?:i|we)\s+(?:call|ring|phone|contact)\b", re.IGNORECASE)
-_PHONE = re.compile(r"\d(?:[ ()-]{0,2}\d){6,}|\b(?:999|911|112|111|101)\b")
-"""A telephone number: seven digits or more, spaces, hyphens or brackets between them ("0808 157
-0555", "(01632) 960418"), or a short public line (999, 911, 112, 111, 101)."""
+_PHONE = re.compile(r"\(\d{2,5}\)\s?\d(?:[ -]?\d){4,}|\d(?:[ -]?\d){6,}|\b(?:999|911|112)\b")
+"""A telephone number: seven digits or more, a space or a hyphen between them ("0808 157 0555"),
+an area code in brackets ("(01632) 960418"), or an emergency line (999, 911, 112)."""
 _ASKS_STEPS = re.compile(
     r"\bhow\s+(?:do|can|could|should|would)\s+(?:i|we|you|they|he|she|people)\b|\bhow\s+to\b|"
     r"\bwhat\s+(?:should|do|can)\s+(?:i|we)\s+do\b|\bsteps?\b",

@@ -385,6 +385,45 @@ days may hold it ("27 to 31 December")."""
 _MONTH_AFTER = re.compile(r"\s+(?:of\s+)?([a-z]+)", re.IGNORECASE)
 _MONTH_BEFORE = re.compile(r"\b([a-z]+)\.?\s+$", re.IGNORECASE)
 _WORD_AFTER = re.compile(r"\s+([a-z]+)", re.IGNORECASE)
+_NUMBERED = frozenset(
+    [
+        "floor",
+        "class",
+        "birthday",
+        "anniversary",
+        "party",
+        "child",
+        "kid",
+        "son",
+        "daughter",
+        "baby",
+        "grandchild",
+        "time",
+        "place",
+        "grade",
+        "year",
+        "edition",
+        "attempt",
+        "lesson",
+        "visit",
+        "round",
+        "row",
+        "choice",
+        "option",
+        "item",
+        "minute",
+        "hour",
+        "person",
+        "level",
+        "stage",
+        "step",
+        "term",
+    ]
+)
+"""Nouns an ordinal gives the place of ("the 2nd floor", "my 17th birthday"): no day of a month."""
+_AGE_AFTER = re.compile(r"[\s-]*(?:years?|yrs?)[\s-]*old\b", re.IGNORECASE)
+_AGE_BEFORE = re.compile(r"\b(?:aged?|i'?m|i\s+am|he'?s|she'?s|is|turns?|turning)\s+$", re.IGNORECASE)
+_AGE_JOIN = re.compile(r"\s*(?:,|and|or|&)\s*", re.IGNORECASE)
 _SCALES = {
     "minute": (1 / 60, "hour"),
     "hour": (1.0, "hour"),
@@ -445,25 +484,45 @@ go free", "12 this year"."""
 def amounts(question: str) -> list[Amount]:
     """The numbers a question gives, each with the unit after it (none: ""); a date's unit is its
     month ("the 15th of August", "Dec 29th", "Dec 29", "29 December"), or `DAY_OF_MONTH` when it
-    names none ("on the 29th"); an ordinal before a word of its own ("2nd floor", "1st class",
-    "my 17th birthday") is no date."""
-    found = []
+    names none ("on the 29th please"); an ordinal before a noun it counts ("2nd floor", "1st
+    class", "my 17th birthday") is no date; an age is in years ("I'm 67", "aged 3 and 13", "a
+    70-year-old")."""
+    found: list[Amount] = []
+    age_end: int | None = None
     for number in _AMOUNT.finditer(question):
         word = number.group(2) or ""
         unit = _unit(word)
-        if word.lower() in _ORDINAL:
-            unit = _month(question, number) or (DAY_OF_MONTH if _ends_date(question, number.end()) else word.lower())
-        elif not word and int(_number(number.group(1))) <= 31:  # "Dec 29": nothing after it
-            unit = _month(question, number, after=False) or ""
-        found.append(Amount(_number(number.group(1)), unit))
+        value = _number(number.group(1))
+        ordinal = word.lower().rstrip(".")
+        month = _month(question, number, after=False) if not word and value <= 31 else None
+        if ordinal in _ORDINAL:
+            day = value <= 31 and _is_day(question, number.end())
+            unit = _month(question, number) or (DAY_OF_MONTH if day else ordinal)
+        elif month:
+            unit = month
+        elif not unit and _is_age(question, number, age_end):
+            unit = "year"
+        if unit == "year":
+            age_end = number.end(1)
+        found.append(Amount(value, unit))
     return found
 
 
-def _ends_date(text: str, end: int) -> bool:
-    """Whether an ordinal stands alone as a day ("on the 29th?", "the 29th and…"), not before a
-    word it numbers ("the 2nd floor")."""
+def _is_day(text: str, end: int) -> bool:
+    """Whether an ordinal is a day ("the 29th", "the 29th please", "is the 29th free?"), not a
+    noun's place ("the 2nd floor", "my 17th birthday")."""
     after = _WORD_AFTER.match(text, end)
-    return after is None or after.group(1).lower() in _NO_UNIT
+    return after is None or after.group(1).lower() not in _NUMBERED
+
+
+def _is_age(text: str, number: re.Match[str], age_end: int | None) -> bool:
+    """Whether a number with no unit is an age: said of someone ("I'm 67", "my son is 12",
+    "aged 3"), followed by "-year-old", or joined to an age before it ("aged 3 and 13")."""
+    if _number(number.group(1)) > 120:
+        return False
+    if _AGE_AFTER.match(text, number.end()) or _AGE_BEFORE.search(text[: number.start()]):
+        return True
+    return age_end is not None and _AGE_JOIN.fullmatch(text[age_end : number.start()]) is not None
 
 
 def _month(text: str, number: re.Match[str], *, after: bool = True) -> str | None:

@@ -21,7 +21,26 @@ _NUMBER_AND_WORD = re.compile(r"(\d+(?:\.\d+)?)-([a-z]{2,}(?:-[a-z]{2,})*)")
 """A number joined to the word it counts ("1-hour", "3-bed", "24-hour"): a measure, not a code
 ("2-b", "flat 12-c" are codes, a letter each)."""
 _VOWELS = frozenset("aeiouy")
-_ENDING_IN_S = frozenset({"gps", "sms", "mms", "nhs", "dns", "cms", "rss", "aws", "tls", "cvs", "bbs"})
+_ENDING_IN_S = frozenset(
+    {
+        "gps",
+        "sms",
+        "mms",
+        "nhs",
+        "dns",
+        "cms",
+        "rss",
+        "aws",
+        "tls",
+        "cvs",
+        "bbs",
+        "dbs",
+        "kbps",
+        "mbps",
+        "gbps",
+        "https",
+    }
+)
 """Initialisms whose last letter is an S of their own, not a plural's."""
 
 

@@ -304,7 +304,7 @@ def test_a_number_in_a_row_s_own_range_names_no_row() -> None:
     ("question", "expected"),
     [
         ("ones 6 and ones 2", [Amount(6.0, ""), Amount(2.0, "")]),
-        ("she turns 12 this year", [Amount(12.0, "")]),
+        ("she turns 12 this year", [Amount(12.0, "year")]),
         ("a 1,000 kg trailer", [Amount(1000.0, "kg")]),
         ("3 lbs", [Amount(3.0, "lb")]),
         ("on the 15th of August", [Amount(15.0, "august")]),
@@ -315,6 +315,10 @@ def test_a_number_in_a_row_s_own_range_names_no_row() -> None:
         ("on the 2nd floor", [Amount(2.0, "nd")]),
         ("a 1st class ticket for my 17th birthday", [Amount(1.0, "st"), Amount(17.0, "th")]),
         ("the 29th and the 30th", [Amount(29.0, DAY_OF_MONTH), Amount(30.0, DAY_OF_MONTH)]),
+        ("is the 29th free? Dec 30th.", [Amount(29.0, DAY_OF_MONTH), Amount(30.0, "december")]),
+        ("I'm 67", [Amount(67.0, "year")]),
+        ("kids aged 3 and 13", [Amount(3.0, "year"), Amount(13.0, "year")]),
+        ("a 70-year-old", [Amount(70.0, "year")]),
         ("my boiler is 12 yrs old", [Amount(12.0, "year")]),
     ],
 )
@@ -710,6 +714,8 @@ TICKETS = Table(
         ("how much is it for 4?", [row[0] for row in TICKETS.rows]),
         ("we are a group of 12, how much are tickets", [row[0] for row in TICKETS.rows]),
         ("how much for my son, he is 12 years old", ["Child (5 to 15 years)"]),
+        ("I'm 67, what's the price?", ["Adult (16 years and over)"]),
+        ("how much for my son, aged 12?", ["Child (5 to 15 years)"]),
     ],
 )
 def test_a_bare_number_is_no_age_a_number_of_years_is(question: str, rows: list[str]) -> None:
