@@ -123,7 +123,7 @@ class _Form:
     steps: bool
     place: bool
     time: bool
-    phone: bool = False
+    phone: bool
     """Asks whom to call: a telephone number, not any number ("my mum is 82 … who do I call?" is
     not answered by "You can register if you are 75 or over")."""
 

@@ -56,9 +56,10 @@ HEADING_RATIO = 1.12
 _HEADING_MAX_CHARS = 150
 _HEADING_MAX_LINES = 3
 _OUTLINE_MAX_ENTRIES = 2000
-_BULLET = re.compile(r"^[\u2022\u25cf\u25aa\u25a0\u25e6\u2023\u2043\u2013\u2014*\-]\s+")
+_BULLET_GLYPHS = "\u2022\u25cf\u25aa\u25a0\u25e6\u2023\u2043"
+_BULLET = re.compile(rf"^[{_BULLET_GLYPHS}\u2013\u2014*\-]\s+")
 _NUMBERED = re.compile(r"^\(?\d{1,3}[.)]\s+")
-_LONE_BULLET = re.compile(r"[\u2022\u25cf\u25aa\u25a0\u25e6\u2023\u2043]")
+_LONE_BULLET = re.compile(rf"[{_BULLET_GLYPHS}]")
 """A bullet glyph alone on its line, drawn apart from its item's text (a dash alone is no bullet:
 it may be a separator or a table's empty cell)."""
 _LETTER = re.compile(r"[^\W\d_]")
