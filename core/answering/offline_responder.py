@@ -478,10 +478,18 @@ class OfflineResponder:
                 if near or (overlap > 0 and overlap >= (0.5 if block.chunk == main else 0.9) * top)
             ]
             keep = []
-            chars = slots = 0
-            for group in _with_its_paragraph(eligible, blocks, self._settings.max_sentences):
-                if slots >= self._settings.max_sentences:
+            limit = self._settings.max_sentences
+            # `slots`: the quote's blocks, the best sentence's short paragraph one of them, so the
+            # section's next-best sentence still finds room ("When a sailing is cancelled because
+            # of the weather, we do not pay for accommodation" beside "The exception is… If this
+            # leaves you stranded overnight, we pay…"); `sentences`: each of that paragraph's
+            # sentences counted, which another section's block has to come in under
+            chars = slots = sentences = 0
+            for group in _with_its_paragraph(eligible, blocks, limit):
+                if slots >= limit:
                     break
+                if sentences >= limit and group[0].chunk != main:
+                    continue
                 group = [b for b in group if b not in keep]  # a list a sentence kept before it introduces
                 if not group:
                     continue
@@ -494,7 +502,8 @@ class OfflineResponder:
                 keep += unit
                 chars += size
                 slots += 1
-            if opening and opening[0] not in keep and slots < self._settings.max_sentences:
+                sentences += len(group)
+            if opening and opening[0] not in keep and slots < limit:
                 size = sum(b.chars for b in opening if b not in keep)
                 keep += [b for b in opening if b not in keep] if chars + size <= MAX_QUOTE_CHARS else []
         return sorted(keep, key=lambda b: (b.chunk, b.position))
@@ -516,11 +525,11 @@ def _with_its_paragraph(ranked: Sequence[_Block], blocks: Sequence[_Block], limi
     """`ranked`, best first, in groups that each count as one block of the quote (the caller
     leaves out what it has kept), with the sentences of a short paragraph (at most
     PARAGRAPH_SENTENCES, and `limit`) they need: the best sentence brings the other sentences of
-    its paragraph right after it, each a block of its own ("If you cancel later…" on "Cancel a
-    class up to two hours before it starts"; "A freeze costs £5 per month" after "…can freeze
-    their membership"); any other sentence the ones before it, which it leans on, in its own
-    block ("Do not wait and do not go looking on your own first." after "If you cannot find your
-    child anywhere in the centre, tell any member of staff immediately.")."""
+    its paragraph, in one block with it ("If you cancel later…" on "Cancel a class up to two
+    hours before it starts"; "A freeze costs £5 per month" after "…can freeze their
+    membership"); any other sentence the ones before it, which it leans on, in its own block ("Do
+    not wait and do not go looking on your own first." after "If you cannot find your child
+    anywhere in the centre, tell any member of staff immediately.")."""
     out: list[list[_Block]] = []
     for rank, block in enumerate(ranked):
         # a sentence introducing a list ("Registered customers get:") goes with the list, not here
@@ -535,7 +544,7 @@ def _with_its_paragraph(ranked: Sequence[_Block], blocks: Sequence[_Block], limi
         if len(siblings) > min(PARAGRAPH_SENTENCES, limit):
             siblings = [block]
         if rank == 0:
-            out += [[block], *([b] for b in siblings if b is not block)]
+            out.append(siblings or [block])  # in the paragraph's order: its last sentence may introduce a list
         else:
             out.append(siblings[: siblings.index(block) + 1] if siblings else [block])
     return out

@@ -703,6 +703,72 @@ def test_a_sentence_is_quoted_with_the_rest_of_its_short_paragraph(responder: Of
     )
 
 
+CANCELLED_SAILINGS = (
+    "When a sailing is cancelled because of the weather, we do not pay for accommodation, meals or onward"
+    " travel. We recommend travel insurance that covers travel disruption.\n\n"
+    "The exception is a sailing cancelled because of a technical fault with our ship. If this leaves you"
+    " stranded overnight, we pay reasonable costs for a room and an evening meal, up to £80 per person per"
+    " night. Keep your receipts and claim online within 30 days."
+)
+
+
+def test_the_best_sentences_paragraph_leaves_room_for_the_next_best(responder: OfflineResponder) -> None:
+    """The closest sentence ("…we pay reasonable costs for a room") comes with its short
+    paragraph, the exception it belongs to; the weather sentence, which answers a customer kept
+    overnight by gales, is the section's next best and is quoted too (it was left out when each of
+    that paragraph's sentences took one of the three places)."""
+    scored = {
+        "When a sailing is cancelled because of the weather, we do not pay for accommodation, meals or onward"
+        " travel.": 0.54,
+        "We recommend travel insurance that covers travel disruption.": 0.42,
+        "The exception is a sailing cancelled because of a technical fault with our ship.": 0.43,
+        "If this leaves you stranded overnight, we pay reasonable costs for a room and an evening meal, up to £80"
+        " per person per night.": 0.63,
+        "Keep your receipts and claim online within 30 days.": 0.45,
+    }
+    found = dataclasses.replace(
+        hit(CANCELLED_SAILINGS, source="docs/disruption.txt", title="Disruption", section="COSTS", heading=0.5),
+        relevance=0.56,
+        sentences=tuple(ScoredSentence(text, relevance) for text, relevance in scored.items()),
+        sentence_relevance=0.63,
+    )
+    reply = responder.answer(
+        "Our sailing home was cancelled because of the gales and we had to stay an extra night. Will you pay for"
+        " the room?",
+        [found, elsewhere()],
+    )
+    assert "> When a sailing is cancelled because of the weather, we do not pay for accommodation" in reply.text
+    assert "> If this leaves you stranded overnight, we pay reasonable costs for a room" in reply.text
+    assert "> The exception is a sailing cancelled because of a technical fault" in reply.text
+
+
+def test_another_section_comes_in_only_while_the_quote_has_fewer_sentences_than_max() -> None:
+    """The best sentence's paragraph is one block, but its sentences still count against
+    `max_sentences` for another section: a section as close to the question (it holds "cancel"
+    and "membership" too) does not make the quote longer than three sentences."""
+    monthly = hit(
+        "You can cancel a monthly membership at any time. In the app, go to Account, then Membership, and tap"
+        " Cancel membership. Your membership runs until the end of the month you have paid for.",
+        source="docs/cancelling.md",
+        title="Cancelling",
+        section="Cancelling a monthly membership",
+        relevance=0.7,
+        heading=0.8,
+    )
+    yearly = hit(
+        "You can cancel a yearly membership within 14 days for a full refund.",
+        source="docs/cancelling.md",
+        title="Cancelling",
+        section="Cancelling a yearly membership",
+        relevance=0.6,
+        heading=0.6,
+        index=1,
+    )
+    reply = OfflineResponder(AnswerSettings()).answer("how do I cancel my membership?", [monthly, yearly])
+    assert "> You can cancel a monthly membership at any time." in reply.text
+    assert "yearly" not in reply.text, reply.text
+
+
 def test_the_rest_of_a_paragraph_stays_within_max_sentences() -> None:
     reply = OfflineResponder(AnswerSettings(max_sentences=1)).answer("can I freeze my membership?", freezing())
     assert sum(line.startswith("> ") for line in reply.text.splitlines()) == 1, reply.text
