@@ -141,6 +141,25 @@ STOPWORDS = frozenset(
     ]
 )
 _STEMMER = snowballstemmer.stemmer("english")
+_IRREGULAR_PLURALS = {
+    "teeth": "tooth",
+    "feet": "foot",
+    "men": "man",
+    "women": "woman",
+    "mice": "mouse",
+    "geese": "goose",
+    "knives": "knife",
+    "wives": "wife",
+    "shelves": "shelf",
+    "thieves": "thief",
+    "wolves": "wolf",
+    "loaves": "loaf",
+    "calves": "calf",
+    "scarves": "scarf",
+}
+"""English plurals Snowball does not fold into their singular ("teeth" stays "teeth", "tooth"
+"tooth"). Not "lives" or "leaves": as verbs they are "live" and "leave" ("the ferry leaves at
+9"), which Snowball already meets."""
 
 
 @lru_cache(maxsize=65536)
@@ -148,7 +167,12 @@ def stem(word: str) -> str:
     """Snowball's English stem: 'encrypted', 'encryption' and 'encrypts' all give 'encrypt'. A
     word of no vowel ending in s is an initialism's plural ("DVDs", "dvds", "TVs"), which
     Snowball keeps whole, unless it is one of the initialisms that end in S (`_ENDING_IN_S`:
-    "GPS" is not the plural of "GP")."""
+    "GPS" is not the plural of "GP"). An irregular plural is its singular's stem
+    (`_IRREGULAR_PLURALS`: "teeth" is "tooth"; "children" and "grandchildren" lose their
+    "ren")."""
+    singular = word[: -len("ren")] if word.endswith("children") else _IRREGULAR_PLURALS.get(word)
+    if singular is not None:
+        return str(_STEMMER.stemWord(singular))
     if len(word) > 2 and word.endswith("s") and word[-2] != "s" and not _VOWELS.intersection(word):
         return word if word in _ENDING_IN_S else word[:-1]
     return str(_STEMMER.stemWord(word))

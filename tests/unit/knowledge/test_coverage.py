@@ -92,6 +92,21 @@ def test_a_word_ending_in_s_is_not_taken_for_a_plural_by_its_letters(initialism:
     assert content_words(initialism) != content_words(other)
 
 
+@pytest.mark.parametrize(
+    ("plural", "singular"),
+    [("teeth", "tooth"), ("Children", "child"), ("grandchildren", "grandchild"), ("feet", "foot"), ("knives", "knife")],
+)
+def test_an_irregular_plural_is_its_singular(plural: str, singular: str) -> None:
+    """ "she's 7 months and no teeth yet" meets "from when their first tooth appears"."""
+    assert content_words(plural) == content_words(singular)
+
+
+@pytest.mark.parametrize(("verb", "base"), [("leaves", "leave"), ("lives", "live")])
+def test_a_plural_that_is_also_a_verb_keeps_meeting_the_verb(verb: str, base: str) -> None:
+    """ "the ferry leaves at 9" is about leaving, not about a leaf."""
+    assert content_words(verb) == content_words(base)
+
+
 def test_a_number_joined_to_one_letter_is_a_code() -> None:
     weights = query_weights("what's the code for room 2-b", {}, 10)
     assert coverage(weights, "Room 2-A door code: 4471") < 1.0
