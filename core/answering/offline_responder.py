@@ -101,6 +101,8 @@ _ASKS_STEPS = re.compile(
 )
 _ASKS_PLACE = re.compile(r"\bwhere\b", re.IGNORECASE)
 _NUMBER = re.compile(r"\d")
+_EMAIL = re.compile(r"\b[\w.+-]+@[\w-]+\.[\w.]+")
+"""An email address in a sentence: where to write."""
 _PLACE = re.compile(r"\*\*[^*]+>[^*]+\*\*|\bhttps?://|\b[\w.-]+\.[a-z]{2,}/\w", re.IGNORECASE)
 CAVEAT_MARGIN = 0.35
 """How much further from the question (passage cosine) than the answering passage a document may
@@ -527,9 +529,11 @@ def _with_its_paragraph(ranked: Sequence[_Block], blocks: Sequence[_Block], limi
     PARAGRAPH_SENTENCES, and `limit`) they need: the best sentence brings the other sentences of
     its paragraph, in one block with it ("If you cancel later…" on "Cancel a class up to two
     hours before it starts"; "A freeze costs £5 per month" after "…can freeze their
-    membership"); any other sentence the ones before it, which it leans on, in its own block ("Do
-    not wait and do not go looking on your own first." after "If you cannot find your child
-    anywhere in the centre, tell any member of staff immediately.")."""
+    membership"); in a longer paragraph, the sentence right after it when that gives a number to
+    call or an address to write to, how to act on it ("Call 01632 960 455 to book." after "…are
+    accepted by appointment only"); any other sentence the ones before it, which it leans on, in
+    its own block ("Do not wait and do not go looking on your own first." after "If you cannot
+    find your child anywhere in the centre, tell any member of staff immediately.")."""
     out: list[list[_Block]] = []
     for rank, block in enumerate(ranked):
         # a sentence introducing a list ("Registered customers get:") goes with the list, not here
@@ -542,7 +546,8 @@ def _with_its_paragraph(ranked: Sequence[_Block], blocks: Sequence[_Block], limi
             and (b is block or not _introduces(b))
         ]
         if len(siblings) > min(PARAGRAPH_SENTENCES, limit):
-            siblings = [block]
+            after = siblings[siblings.index(block) + 1 :][:1] if rank == 0 and limit > 1 else []
+            siblings = [block, *(b for b in after if _PHONE.search(b.text) or _EMAIL.search(b.text))]
         if rank == 0:
             out.append(siblings or [block])  # in the paragraph's order: its last sentence may introduce a list
         else:

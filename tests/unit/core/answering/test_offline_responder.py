@@ -769,6 +769,37 @@ def test_another_section_comes_in_only_while_the_quote_has_fewer_sentences_than_
     assert "yearly" not in reply.text, reply.text
 
 
+ASBESTOS = (
+    "Bonded asbestos sheets (for example from a shed or garage roof) are accepted by appointment only, on"
+    " Tuesday mornings. Call 01632 960 455 to book. You can bring up to 2 sheets per visit, each no more than"
+    " 1.2 metres long. Wrap the sheets in heavy-duty plastic and seal them with tape before you come. There is"
+    " no charge. Loose or crumbly asbestos, such as pipe lagging, is not accepted."
+)
+
+
+@pytest.mark.parametrize(
+    ("after", "quoted"),
+    [
+        ("Call 01632 960 455 to book.", True),
+        ("Email asbestos@wrenfield.example to book.", True),
+        ("Bookings open a week ahead.", False),
+    ],
+)
+def test_how_to_act_on_the_best_sentence_comes_with_it(after: str, quoted: bool) -> None:
+    """In a paragraph too long to quote whole, the sentence right after the best one goes with
+    it when it gives a number to call or an address to write to: "accepted by appointment only"
+    is no answer without how to book."""
+    text = ASBESTOS.replace("Call 01632 960 455 to book.", after)
+    found = hit(text, source="docs/recycling.txt", title="Recycling centre", section="ASBESTOS", heading=0.6)
+    reply = OfflineResponder(AnswerSettings()).answer(
+        "We're taking the old roof off the garage, it's those asbestos cement sheets. Can I bring them to the"
+        " recycling centre?",
+        [found, elsewhere()],
+    )
+    assert "> Bonded asbestos sheets (for example from a shed or garage roof) are accepted" in reply.text
+    assert (f"> {after}" in reply.text) is quoted, reply.text
+
+
 def test_the_rest_of_a_paragraph_stays_within_max_sentences() -> None:
     reply = OfflineResponder(AnswerSettings(max_sentences=1)).answer("can I freeze my membership?", freezing())
     assert sum(line.startswith("> ") for line in reply.text.splitlines()) == 1, reply.text
