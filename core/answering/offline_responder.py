@@ -32,10 +32,12 @@ A block whose sentence the search found closest to the question in meaning (`Hit
 within SENTENCE_MARGIN) is quoted though it shares no word with it ("can I get my money back?"
 and "…cancel it for a full refund"); an FAQ's answer under the question heading it, short
 enough, is quoted whole. The best sentence brings the rest of its paragraph when that is short
-(`_with_its_paragraph`: "A freeze costs £5 per month" after "…can freeze their membership"), and
-any other sentence quoted brings the ones before it in its short paragraph, as one block. A
-quote spanning several sections names each in bold (`_headings`). At most `answer.max_sentences`
-blocks, kept in document order; citations are the quoted chunks,
+(`_with_its_paragraph`: "A freeze costs £5 per month" after "…can freeze their membership"), or,
+in a longer one, the sentence after it when that says whom to call or where to write; any other
+sentence quoted brings the ones before it in its short paragraph, as one block. A quote spanning
+several sections names each in bold (`_headings`). At most `answer.max_sentences` blocks, another
+section's only while fewer sentences than that are quoted, kept in document order; citations are
+the quoted chunks,
 the best one first. Question words the quote lacks but another document's hit holds are what
 the answer does not cover: the reply says so ("it doesn't mention …") and offers a person.
 """
@@ -102,7 +104,10 @@ _ASKS_STEPS = re.compile(
 _ASKS_PLACE = re.compile(r"\bwhere\b", re.IGNORECASE)
 _NUMBER = re.compile(r"\d")
 _EMAIL = re.compile(r"\b[\w.+-]+@[\w-]+\.[\w.]+")
-"""An email address in a sentence: where to write."""
+_REACH = re.compile(r"\b(?:call|ring|phone|text|e-?mail|contact|write)\b", re.IGNORECASE)
+"""A sentence that tells the customer to call or write, with `_PHONE` or `_EMAIL`: how to act on
+the sentence before it ("Call 01632 960 455 to book."), not "a fine of up to £999" or "sign in
+with your work address, such as jane@yourcompany.com"."""
 _PLACE = re.compile(r"\*\*[^*]+>[^*]+\*\*|\bhttps?://|\b[\w.-]+\.[a-z]{2,}/\w", re.IGNORECASE)
 CAVEAT_MARGIN = 0.35
 """How much further from the question (passage cosine) than the answering passage a document may
@@ -481,11 +486,9 @@ class OfflineResponder:
             ]
             keep = []
             limit = self._settings.max_sentences
-            # `slots`: the quote's blocks, the best sentence's short paragraph one of them, so the
-            # section's next-best sentence still finds room ("When a sailing is cancelled because
-            # of the weather, we do not pay for accommodation" beside "The exception is… If this
-            # leaves you stranded overnight, we pay…"); `sentences`: each of that paragraph's
-            # sentences counted, which another section's block has to come in under
+            # the best sentence's short paragraph is one slot, so the section's next-best sentence
+            # still finds room ("…because of the weather, we do not pay for accommodation" beside
+            # the exception's paragraph); another section needs room by sentences, as before
             chars = slots = sentences = 0
             for group in _with_its_paragraph(eligible, blocks, limit):
                 if slots >= limit:
@@ -547,12 +550,19 @@ def _with_its_paragraph(ranked: Sequence[_Block], blocks: Sequence[_Block], limi
         ]
         if len(siblings) > min(PARAGRAPH_SENTENCES, limit):
             after = siblings[siblings.index(block) + 1 :][:1] if rank == 0 and limit > 1 else []
-            siblings = [block, *(b for b in after if _PHONE.search(b.text) or _EMAIL.search(b.text))]
+            siblings = [block, *(b for b in after if _reach(b))]
         if rank == 0:
             out.append(siblings or [block])  # in the paragraph's order: its last sentence may introduce a list
         else:
             out.append(siblings[: siblings.index(block) + 1] if siblings else [block])
     return out
+
+
+def _reach(block: _Block) -> bool:
+    """Whether the block tells the customer whom to call or where to write (`_REACH`)."""
+    return _REACH.search(block.text) is not None and (
+        _PHONE.search(block.text) is not None or _EMAIL.search(block.text) is not None
+    )
 
 
 def _joined_tables(blocks: list[_Block], *, sections: Sequence[str]) -> list[_Block]:

@@ -12,6 +12,7 @@ import math
 import re
 from collections.abc import Mapping
 from functools import lru_cache
+from types import MappingProxyType
 
 import snowballstemmer
 
@@ -141,25 +142,27 @@ STOPWORDS = frozenset(
     ]
 )
 _STEMMER = snowballstemmer.stemmer("english")
-_IRREGULAR_PLURALS = {
-    "teeth": "tooth",
-    "feet": "foot",
-    "men": "man",
-    "women": "woman",
-    "mice": "mouse",
-    "geese": "goose",
-    "knives": "knife",
-    "wives": "wife",
-    "shelves": "shelf",
-    "thieves": "thief",
-    "wolves": "wolf",
-    "loaves": "loaf",
-    "calves": "calf",
-    "scarves": "scarf",
-}
-"""English plurals Snowball does not fold into their singular ("teeth" stays "teeth", "tooth"
-"tooth"). Not "lives" or "leaves": as verbs they are "live" and "leave" ("the ferry leaves at
-9"), which Snowball already meets."""
+_IRREGULAR_PLURALS: Mapping[str, str] = MappingProxyType(
+    {
+        "teeth": "tooth",
+        "women": "woman",
+        "mice": "mous",
+        "gees": "goos",
+        "knive": "knife",
+        "wive": "wife",
+        "shelv": "shelf",
+        "thiev": "thief",
+        "wolv": "wolf",
+        "loav": "loaf",
+        "calv": "calf",
+        "scarv": "scarf",
+    }
+)
+"""Snowball's stems of the English plurals it does not fold into their singular, and their
+singular's stem ("teeth" stays "teeth" where "tooth" is "tooth"). Keyed on Snowball's output, so
+"womens" and "women's" fold as "women" does. Not "lives" or "leaves": as verbs they are "live"
+and "leave" ("the ferry leaves at 9"), which Snowball already meets; not "men" ("man" is also
+"manned" and the Isle of Man) nor "feet" ("7 feet" is a height, "on foot" no foot)."""
 
 
 @lru_cache(maxsize=65536)
@@ -168,14 +171,14 @@ def stem(word: str) -> str:
     word of no vowel ending in s is an initialism's plural ("DVDs", "dvds", "TVs"), which
     Snowball keeps whole, unless it is one of the initialisms that end in S (`_ENDING_IN_S`:
     "GPS" is not the plural of "GP"). An irregular plural is its singular's stem
-    (`_IRREGULAR_PLURALS`: "teeth" is "tooth"; "children" and "grandchildren" lose their
-    "ren")."""
-    singular = word[: -len("ren")] if word.endswith("children") else _IRREGULAR_PLURALS.get(word)
-    if singular is not None:
-        return str(_STEMMER.stemWord(singular))
+    (`_IRREGULAR_PLURALS`: "teeth" is "tooth"), and "children" "child", as in "grandchildren"
+    and "childrens"."""
     if len(word) > 2 and word.endswith("s") and word[-2] != "s" and not _VOWELS.intersection(word):
         return word if word in _ENDING_IN_S else word[:-1]
-    return str(_STEMMER.stemWord(word))
+    stemmed = str(_STEMMER.stemWord(word))
+    if stemmed.endswith("children"):
+        return stemmed.removesuffix("ren")
+    return _IRREGULAR_PLURALS.get(stemmed, stemmed)
 
 
 @lru_cache(maxsize=8192)

@@ -94,7 +94,15 @@ def test_a_word_ending_in_s_is_not_taken_for_a_plural_by_its_letters(initialism:
 
 @pytest.mark.parametrize(
     ("plural", "singular"),
-    [("teeth", "tooth"), ("Children", "child"), ("grandchildren", "grandchild"), ("feet", "foot"), ("knives", "knife")],
+    [
+        ("teeth", "tooth"),
+        ("Children", "child"),
+        ("grandchildren", "grandchild"),
+        ("knives", "knife"),
+        ("childrens swimming", "children swimming"),
+        ("womens only", "women only"),
+        ("women's changing rooms", "women changing rooms"),
+    ],
 )
 def test_an_irregular_plural_is_its_singular(plural: str, singular: str) -> None:
     """ "she's 7 months and no teeth yet" meets "from when their first tooth appears"."""
@@ -105,6 +113,12 @@ def test_an_irregular_plural_is_its_singular(plural: str, singular: str) -> None
 def test_a_plural_that_is_also_a_verb_keeps_meeting_the_verb(verb: str, base: str) -> None:
     """ "the ferry leaves at 9" is about leaving, not about a leaf."""
     assert content_words(verb) == content_words(base)
+
+
+@pytest.mark.parametrize(("plural", "other"), [("men", "manned"), ("men", "Isle of Man"), ("7 feet", "on foot")])
+def test_a_plural_whose_singular_means_more_stays_apart(plural: str, other: str) -> None:
+    """ "are the men's showers open?" is not met by "Reception is manned from 7am"."""
+    assert not content_words(plural) & content_words(other)
 
 
 def test_a_number_joined_to_one_letter_is_a_code() -> None:

@@ -783,6 +783,10 @@ ASBESTOS = (
         ("Call 01632 960 455 to book.", True),
         ("Email asbestos@wrenfield.example to book.", True),
         ("Bookings open a week ahead.", False),
+        ("Dumping them anywhere else can mean a fine of up to £999.", False),
+        ("Park in bay 112 by the weighbridge.", False),
+        ("Appointments for the 2025-2026 season open in March.", False),
+        ("Sign in with your work address, such as jane@yourcompany.com, to see your bookings.", False),
     ],
 )
 def test_how_to_act_on_the_best_sentence_comes_with_it(after: str, quoted: bool) -> None:
