@@ -176,9 +176,9 @@ class AnswerSettings(Section):
         ge=1,
         le=10,
         description="blocks an offline answer quotes at most: the best sentence with the rest of its short "
-        "paragraph (or the sentence after it that says whom to call), another sentence (with those before it in "
-        "its short paragraph that it leans on), a list with the sentence that introduces it, a table; another "
-        "section's block only while fewer sentences than this are quoted",
+        "paragraph (or the sentence after it that says whom to call or email), another sentence (with those "
+        "before it in its short paragraph that it leans on), a list with the sentence that introduces it, a "
+        "table; at most two sentences more than this in all, another section's block only while fewer are quoted",
     )
 
 

@@ -104,7 +104,9 @@ _ASKS_STEPS = re.compile(
 _ASKS_PLACE = re.compile(r"\bwhere\b", re.IGNORECASE)
 _NUMBER = re.compile(r"\d")
 _EMAIL = re.compile(r"\b[\w.+-]+@[\w-]+\.[\w.]+")
-_REACH = re.compile(r"\b(?:call|ring|phone|text|e-?mail|contact|write)\b", re.IGNORECASE)
+_REACH = re.compile(r"\b(?:call\w*|ring|phone|tel(?:ephone)?|text|e-?mail\w*|contact|write|send)\b", re.IGNORECASE)
+_NOT_A_PHONE = re.compile(r"\d{4}-\d{2}(?:-\d{2})?|\d{4}-\d{4}")
+"""A date ("2026-01-15") or a span of years ("2025-2026"), which `_PHONE`'s digits also fit."""
 """A sentence that tells the customer to call or write, with `_PHONE` or `_EMAIL`: how to act on
 the sentence before it ("Call 01632 960 455 to book."), not "a fine of up to £999" or "sign in
 with your work address, such as jane@yourcompany.com"."""
@@ -488,10 +490,11 @@ class OfflineResponder:
             limit = self._settings.max_sentences
             # the best sentence's short paragraph is one slot, so the section's next-best sentence
             # still finds room ("…because of the weather, we do not pay for accommodation" beside
-            # the exception's paragraph); another section needs room by sentences, as before
+            # the exception's paragraph); another section needs room by sentences, as before, and
+            # the whole quote holds at most the paragraph's sentences beyond `limit`
             chars = slots = sentences = 0
             for group in _with_its_paragraph(eligible, blocks, limit):
-                if slots >= limit:
+                if slots >= limit or (slots and sentences + len(group) > limit + PARAGRAPH_SENTENCES - 1):
                     break
                 if sentences >= limit and group[0].chunk != main:
                     continue
@@ -532,9 +535,9 @@ def _with_its_paragraph(ranked: Sequence[_Block], blocks: Sequence[_Block], limi
     PARAGRAPH_SENTENCES, and `limit`) they need: the best sentence brings the other sentences of
     its paragraph, in one block with it ("If you cancel later…" on "Cancel a class up to two
     hours before it starts"; "A freeze costs £5 per month" after "…can freeze their
-    membership"); in a longer paragraph, the sentence right after it when that gives a number to
-    call or an address to write to, how to act on it ("Call 01632 960 455 to book." after "…are
-    accepted by appointment only"); any other sentence the ones before it, which it leans on, in
+    membership"); in a longer paragraph, the sentence right after it when that tells the customer
+    to call a number or email an address (`_reach`), how to act on it ("Call 01632 960 455 to
+    book." after "…are accepted by appointment only"); any other sentence the ones before it, which it leans on, in
     its own block ("Do not wait and do not go looking on your own first." after "If you cannot
     find your child anywhere in the centre, tell any member of staff immediately.")."""
     out: list[list[_Block]] = []
@@ -560,9 +563,8 @@ def _with_its_paragraph(ranked: Sequence[_Block], blocks: Sequence[_Block], limi
 
 def _reach(block: _Block) -> bool:
     """Whether the block tells the customer whom to call or where to write (`_REACH`)."""
-    return _REACH.search(block.text) is not None and (
-        _PHONE.search(block.text) is not None or _EMAIL.search(block.text) is not None
-    )
+    phones = [m.group() for m in _PHONE.finditer(block.text) if not _NOT_A_PHONE.fullmatch(m.group())]
+    return _REACH.search(block.text) is not None and (bool(phones) or _EMAIL.search(block.text) is not None)
 
 
 def _joined_tables(blocks: list[_Block], *, sections: Sequence[str]) -> list[_Block]:

@@ -101,7 +101,6 @@ def test_a_word_ending_in_s_is_not_taken_for_a_plural_by_its_letters(initialism:
         ("knives", "knife"),
         ("childrens swimming", "children swimming"),
         ("womens only", "women only"),
-        ("women's changing rooms", "women changing rooms"),
     ],
 )
 def test_an_irregular_plural_is_its_singular(plural: str, singular: str) -> None:

@@ -787,6 +787,9 @@ ASBESTOS = (
         ("Park in bay 112 by the weighbridge.", False),
         ("Appointments for the 2025-2026 season open in March.", False),
         ("Sign in with your work address, such as jane@yourcompany.com, to see your bookings.", False),
+        ("Telephone 01632 960 455 to book.", True),
+        ("Tel: 01632 960 455.", True),
+        ("Customers who contact us between 2026-01-01 and 2026-02-01 pay nothing.", False),
     ],
 )
 def test_how_to_act_on_the_best_sentence_comes_with_it(after: str, quoted: bool) -> None:
@@ -802,6 +805,21 @@ def test_how_to_act_on_the_best_sentence_comes_with_it(after: str, quoted: bool)
     )
     assert "> Bonded asbestos sheets (for example from a shed or garage roof) are accepted" in reply.text
     assert (f"> {after}" in reply.text) is quoted, reply.text
+
+
+def test_a_quote_of_one_section_holds_at_most_two_sentences_beyond_max_sentences() -> None:
+    """The best sentence's paragraph takes one of the three places, but the blocks after it, each
+    with the sentences it leans on, do not make a quote of nine sentences: five at most."""
+    text = (
+        "Members can freeze their membership for up to three months. A freeze costs £5 per month. Ask at the desk."
+        "\n\nSome months are busy. Classes fill up fast in January. In January you cannot freeze a membership."
+        "\n\nStudents get a discount. The discount needs a valid card. Student memberships can be frozen with a"
+        " freeze form."
+    )
+    found = hit(text, source="docs/membership.md", title="Membership", section="Freezing your membership", heading=0.8)
+    reply = OfflineResponder(AnswerSettings()).answer("can I freeze my membership?", [found, elsewhere()])
+    assert "> Members can freeze their membership for up to three months." in reply.text
+    assert sum(line.startswith("> ") for line in reply.text.splitlines()) <= 5, reply.text
 
 
 def test_the_rest_of_a_paragraph_stays_within_max_sentences() -> None:
