@@ -51,8 +51,9 @@ from collections import Counter
 from collections.abc import Callable, Mapping, Sequence, Set
 from dataclasses import dataclass, field, replace
 
-from core.answering import quoted_tables
+from core.answering import personal_data, quoted_tables
 from core.answering.answer_decision import Bar, Decision, Learned, answer_bar, decide, match
+from core.answering.personal_data import Kind
 from core.answering.small_talk import SmallTalk, small_talk
 from core.invariants import present
 from core.languages import N_, _, default_language, language_name, said_in
@@ -103,13 +104,9 @@ _ASKS_STEPS = re.compile(
 )
 _ASKS_PLACE = re.compile(r"\bwhere\b", re.IGNORECASE)
 _NUMBER = re.compile(r"\d")
-_EMAIL = re.compile(r"\b[\w.+-]+@[\w-]+\.[\w.]+")
 _REACH = re.compile(r"\b(?:call\w*|ring|phone|tel(?:ephone)?|text|e-?mail\w*|contact|write|send)\b", re.IGNORECASE)
-_NOT_A_PHONE = re.compile(r"\d{4}-\d{2}(?:-\d{2})?|\d{4}-\d{4}")
-"""A date ("2026-01-15") or a span of years ("2025-2026"), which `_PHONE`'s digits also fit."""
-"""A sentence that tells the customer to call or write, with `_PHONE` or `_EMAIL`: how to act on
-the sentence before it ("Call 01632 960 455 to book."), not "a fine of up to £999" or "sign in
-with your work address, such as jane@yourcompany.com"."""
+"""A sentence that tells the customer to call or write: with a phone number or an email address
+in it (`_reach`), how to act on the sentence before it ("Call 01632 960 455 to book.")."""
 _PLACE = re.compile(r"\*\*[^*]+>[^*]+\*\*|\bhttps?://|\b[\w.-]+\.[a-z]{2,}/\w", re.IGNORECASE)
 CAVEAT_MARGIN = 0.35
 """How much further from the question (passage cosine) than the answering passage a document may
@@ -537,8 +534,8 @@ def _with_its_paragraph(ranked: Sequence[_Block], blocks: Sequence[_Block], limi
     hours before it starts"; "A freeze costs £5 per month" after "…can freeze their
     membership"); in a longer paragraph, the sentence right after it when that tells the customer
     to call a number or email an address (`_reach`), how to act on it ("Call 01632 960 455 to
-    book." after "…are accepted by appointment only"); any other sentence the ones before it, which it leans on, in
-    its own block ("Do not wait and do not go looking on your own first." after "If you cannot
+    book." after "…are accepted by appointment only"); any other sentence the ones before it,
+    which it leans on, in its own block ("Do not wait and do not go looking on your own first." after "If you cannot
     find your child anywhere in the centre, tell any member of staff immediately.")."""
     out: list[list[_Block]] = []
     for rank, block in enumerate(ranked):
@@ -562,9 +559,12 @@ def _with_its_paragraph(ranked: Sequence[_Block], blocks: Sequence[_Block], limi
 
 
 def _reach(block: _Block) -> bool:
-    """Whether the block tells the customer whom to call or where to write (`_REACH`)."""
-    phones = [m.group() for m in _PHONE.finditer(block.text) if not _NOT_A_PHONE.fullmatch(m.group())]
-    return _REACH.search(block.text) is not None and (bool(phones) or _EMAIL.search(block.text) is not None)
+    """Whether the block tells the customer whom to call or where to write (`_REACH`), with a
+    number or an address as `personal_data.find` tells them from prices, dates and order numbers
+    ("a fine of up to £999", "between 2026-01-01 and 2026-02-01", "the form 1234567")."""
+    return _REACH.search(block.text) is not None and any(
+        found.kind in (Kind.PHONE, Kind.EMAIL) for found in personal_data.find(block.text)
+    )
 
 
 def _joined_tables(blocks: list[_Block], *, sections: Sequence[str]) -> list[_Block]:

@@ -790,6 +790,7 @@ ASBESTOS = (
         ("Telephone 01632 960 455 to book.", True),
         ("Tel: 01632 960 455.", True),
         ("Customers who contact us between 2026-01-01 and 2026-02-01 pay nothing.", False),
+        ("Write your booking reference on the form 1234567.", False),
     ],
 )
 def test_how_to_act_on_the_best_sentence_comes_with_it(after: str, quoted: bool) -> None:
