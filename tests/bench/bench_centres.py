@@ -200,6 +200,8 @@ class Verdict:
     cited: str | None
     missing: tuple[str, ...]
     reply: str
+    nearest: str | None = None
+    """The article a decline names as the nearest (file name; `OfflineResponder.nearest`)."""
 
 
 def load_questions(path: Path) -> list[Question]:
@@ -344,10 +346,13 @@ async def ask_all(centre: Centre, questions: Sequence[Question], root: Path) -> 
     responder = OfflineResponder(settings, floor=lambda: kb.paraphrase_floor, learned=lambda: None)
     out = []
     for question in questions:
-        reply = responder.answer_all(await ask_each(question.question, search))
+        asked = await ask_each(question.question, search)
+        reply = responder.answer_all(asked)
         cited = Path(reply.citations[0].source).name if reply.citations and not reply.handoff else None
         verdict, missing = scores(question, reply.handoff, cited, reply.text)
-        out.append(Verdict(question, verdict, cited, missing, reply.text))
+        named = responder.nearest(asked) if reply.handoff else None
+        nearest = None if named is None else Path(named.source).name
+        out.append(Verdict(question, verdict, cited, missing, reply.text, nearest))
     await kb.aclose()
     await engine.dispose()
     return out
@@ -391,8 +396,22 @@ def _report(out: dict[str, Any], *, replies: bool) -> str:
         f"not covered declined {sum(v.verdict == 'ok' for v in verdicts if v.question.expected_source is None)}/"
         f"{len(verdicts) - len(answerable)}; issue 55's bar: >= {TARGET}/30)"
     )
+    lines.append(nearest_line(verdicts))
     lines += out["hashes"]
     return "\n".join(lines)
+
+
+def nearest_line(verdicts: Sequence[Verdict]) -> str:
+    """How often a decline's nearest article is the one that answers: no verdict moves by it."""
+    declined = [v for v in verdicts if v.verdict == "DECLINED"]
+    named = [v for v in declined if v.nearest is not None]
+    right = sum(v.nearest == v.question.expected_source for v in named)
+    uncovered = [v for v in verdicts if v.question.expected_source is None and v.verdict == "ok"]
+    return (
+        f"declines naming the nearest article: {len(named)} of {len(declined)} declined covered questions, "
+        f"{right} of them the right article; {sum(v.nearest is not None for v in uncovered)} of the "
+        f"{len(uncovered)} declined questions it does not cover"
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -8,11 +8,12 @@ import json
 import pytest
 
 from core.answering.agent import ask_each
-from core.answering.answer_decision import match
+from core.answering.answer_decision import HAND_OVER_SOURCE, match
 from core.answering.offline_responder import (
     DECLINE,
     GREETING_REPLY,
     MAX_ECHO_CHARS,
+    NEAREST_SCORE,
     THANKS_REPLY,
     Asked,
     OfflineResponder,
@@ -104,6 +105,55 @@ def test_nothing_relevant_is_declined_with_a_person_offered(responder: OfflineRe
     hits = [hit("Supported browsers are Chrome and Firefox.", relevance=0.12, heading=0.09)]
     reply = responder.answer("Which wine goes with salmon?", hits)
     assert reply == type(reply)(DECLINE, handoff=True)
+
+
+HOURS = dataclasses.replace(
+    hit(
+        "The office is open from 9am to 5pm on weekdays.",
+        source="docs/opening-hours.md",
+        title="Opening hours",
+        relevance=0.45,
+        coverage=0.3,
+    ),
+    url="https://help.example.com/opening-hours",
+)
+
+
+def test_a_decline_names_the_nearest_article_before_the_person_it_offers(responder: OfflineResponder) -> None:
+    reply = responder.answer("can i drop in late on a bank holiday", [HOURS])
+    assert reply.handoff and reply.citations == ()
+    assert reply.text == (
+        "I couldn't find anything about that in our help centre, and I'd rather not guess. "
+        "The nearest article I found is **Opening hours** (https://help.example.com/opening-hours), in case it helps. "
+        "Would you like me to bring in a person from our support team?"
+    )
+
+
+def test_a_decline_with_nobody_to_come_names_the_nearest_article_then_where_to_write(
+    responder: OfflineResponder,
+) -> None:
+    reach = "You can reach our support team at help@example.com."
+    reply = responder.answer_all([Asked("can i drop in late on a bank holiday", [HOURS])], reach=reach)
+    assert reply.text.endswith(
+        "The nearest article I found is **Opening hours** (https://help.example.com/opening-hours), in case it helps. "
+        + reach
+    )
+    assert "bring in a person" not in reply.text
+
+
+def test_an_article_nowhere_near_is_not_named_in_the_decline(responder: OfflineResponder) -> None:
+    far = dataclasses.replace(HOURS, relevance=0.3, score=0.3, coverage=0.0)
+    decision = responder.decide([far])
+    assert not decision.answer and decision.score < NEAREST_SCORE  # the example is what it says
+    assert responder.answer("whats the weather like in berlin tomorrow", [far]) == Reply(DECLINE, handoff=True)
+
+
+def test_a_question_kept_for_a_person_names_no_article(responder: OfflineResponder) -> None:
+    kept = dataclasses.replace(
+        hit("Refunds over 500 EUR", source=HAND_OVER_SOURCE, title="Questions a person answers", relevance=0.9),
+        phrasing_relevance=0.9,
+    )
+    assert responder.answer("can i get a refund of 900 EUR", [HOURS, kept]) == Reply(DECLINE, handoff=True)
 
 
 def test_a_topical_passage_without_a_matching_question_is_declined(responder: OfflineResponder) -> None:
