@@ -74,6 +74,14 @@ def said_in() -> str:
     return language if language == SOURCE or language in _catalogs().languages() else _default.language
 
 
+def translated(message: str) -> bool:
+    """Whether `_()` says `message` in the language it says sentences in now (`said_in`): a
+    sentence added to the hub after an operator's catalog was written is said in English there,
+    so a reply can leave out what would mix two languages."""
+    language = said_in()
+    return language == SOURCE or message in _catalogs().translations(language)
+
+
 @contextmanager
 def speaking(language: str | None) -> Iterator[None]:
     """Say the sentences inside in `language` (None: the hub's default)."""

@@ -36,7 +36,10 @@ from knowledge.hits import Hit
 from knowledge.search.phrasings import FLOOR_QUANTILE, Floor
 
 BM25_AGREES_WITHIN = 3
-HAND_OVER_SOURCE = "support-team-answers/hand-over"
+TEAM_ANSWERS_PREFIX = "support-team-answers/"
+"""The sources of the answers the support team approved (`core.store.suggestions`), indexed
+beside the help centre's documents."""
+HAND_OVER_SOURCE = f"{TEAM_ANSWERS_PREFIX}hand-over"
 """The source of the questions the support team keeps for a person (marked "Always hand over"
 in /admin/suggestions, `core.store.suggestions.hand_over`): a question whose best hit is one of
 them is handed over, however well anything else matches. Only through those questions: a hit

@@ -52,11 +52,20 @@ from collections.abc import Callable, Mapping, Sequence, Set
 from dataclasses import dataclass, field, replace
 
 from core.answering import personal_data, quoted_tables
-from core.answering.answer_decision import Bar, Decision, Learned, answer_bar, decide, match
+from core.answering.answer_decision import (
+    HAND_OVER_SOURCE,
+    TEAM_ANSWERS_PREFIX,
+    Bar,
+    Decision,
+    Learned,
+    answer_bar,
+    decide,
+    match,
+)
 from core.answering.personal_data import Kind
 from core.answering.small_talk import SmallTalk, small_talk
 from core.invariants import present
-from core.languages import N_, _, default_language, language_name, said_in
+from core.languages import N_, _, default_language, language_name, said_in, translated
 from core.messages import Citation, Reply
 from core.quoting import literal
 from core.settings import AnswerSettings
@@ -78,8 +87,8 @@ DECLINE = N_(
 NOT_FOUND = N_("I couldn't find anything about that in our help centre, and I'd rather not guess.")
 """The decline when no person can come: where to reach the team follows it (`answer_all`)."""
 NEAREST = N_("The nearest article I found is {article}, in case it helps.")
-"""Said in a decline after NOT_FOUND when an article came close (`OfflineResponder.nearest`)."""
-OFFER_PERSON = N_("Would you like me to bring in a person from our support team?")
+"""Said at the end of a decline when an article came close (`OfflineResponder.nearest`): last, so
+a channel that shortens a reply (SMS) drops it before the person offered or where to write."""
 NEAREST_SCORE = -2.0
 """How far below the bar (the decision's logistic score, answer at 0) a declined question's best
 article may be and still be named in the decline as the nearest (`nearest`). Weighed on the help
@@ -385,23 +394,36 @@ class OfflineResponder:
         return decide(hits, min_match=self.bar().value)
 
     def _decline(self, asked: Sequence[Asked], reach: str | None) -> str:
-        """The reply when no question is answered: the decline, with the nearest article named
-        when one came close (`nearest`) so the customer has somewhere to look, and a person
-        offered or where to reach the team."""
+        """The reply when no question is answered: the decline, with a person offered or where
+        to reach the team, then the nearest article when one came close (`nearest`), so the
+        customer has somewhere to look. Not in a language whose catalog lacks the sentence (an
+        operator's, written before it): the reply would mix two languages."""
+        decline = person_or_reach(reach, person=DECLINE, instead=NOT_FOUND)
         nearest = self.nearest(asked)
-        if nearest is None:
-            return person_or_reach(reach, person=DECLINE, instead=NOT_FOUND)
-        article = f"**{nearest.title}**" + (f" ({nearest.url})" if nearest.url else "")
-        then = _(OFFER_PERSON) if reach is None else reach
-        return f"{_(NOT_FOUND)} {_(NEAREST, article=article)} {then}".strip()
+        if nearest is None or not translated(NEAREST):
+            return decline
+        link = self._cite(nearest).link
+        article = f"**{nearest.title}**" + (f" ({link})" if link else "")
+        return f"{decline} {_(NEAREST, article=article)}"
 
     def nearest(self, asked: Sequence[Asked]) -> Hit | None:
         """The article to name in a decline: the best passage's, of the question that came
-        closest to being answered, when its score is within NEAREST_SCORE of the bar. None for
-        a question kept for a person (`HAND_OVER_SOURCE`: its score is -inf) or when nothing
-        came near."""
+        closest to being answered, when its score is at least NEAREST_SCORE (an exact match that
+        found nothing to quote counts as closest). None when nothing came near, when any of the
+        questions is one the team keeps for a person (naming an article would answer around
+        them), and for the team's own answers (`TEAM_ANSWERS_PREFIX`: no article a customer can
+        open) or a document without a title."""
         decisions = [self.decide(one.hits) for one in asked if one.hits]
-        near = [d for d in decisions if d.best is not None and NEAREST_SCORE <= d.score < math.inf]
+        if any(d.best is not None and d.best.source == HAND_OVER_SOURCE for d in decisions):
+            return None
+        near = [
+            d
+            for d in decisions
+            if d.best is not None
+            and d.score >= NEAREST_SCORE
+            and d.best.title.strip()
+            and not d.best.source.startswith(TEAM_ANSWERS_PREFIX)
+        ]
         best = max(near, key=lambda d: d.score, default=None)
         return None if best is None else best.best
 

@@ -35,6 +35,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.answering.agent import ask_each
+from core.answering.answer_decision import TEAM_ANSWERS_PREFIX
 from core.answering.offline_responder import Asked
 from core.answering.sentiment import asks_for_person
 from core.handoff.canned import Canned, canned_replies, customer_name, fill
@@ -42,7 +43,6 @@ from core.handoff.desk_store import HUMAN_REQUEST, SUMMARY_MESSAGES, asked
 from core.messages import Author
 from core.store.case_tables import Case
 from core.store.db import Conversation, Message
-from core.store.suggestions import SOURCE_PREFIX
 from knowledge.hits import Hit
 from knowledge.ingest.chunking import heading_text
 
@@ -188,7 +188,7 @@ def _one_per_document(asked: Sequence[Asked]) -> list[Hit]:
 
 
 def _passage(hit: Hit) -> Suggestion:
-    team = hit.source.startswith(SOURCE_PREFIX)
+    team = hit.source.startswith(TEAM_ANSWERS_PREFIX)
     return Suggestion(
         SuggestionKind.TEAM_ANSWER if team else SuggestionKind.HELP_CENTRE,
         hit.chunk_id,

@@ -25,7 +25,7 @@ from datetime import datetime
 from sqlalchemy import Select, delete, func, select, update
 from sqlalchemy.orm import Session
 
-from core.answering.answer_decision import HAND_OVER_SOURCE
+from core.answering.answer_decision import HAND_OVER_SOURCE, TEAM_ANSWERS_PREFIX
 from core.answering.personal_data import Found, find, leave_out, redact
 from core.answering.questions import asks_anything, questions
 from core.answering.sentiment import asks_for_person
@@ -49,7 +49,6 @@ from knowledge.ingest import written
 
 TEAM_ANSWERS = "Support team answers"
 """The title approved answers are indexed and cited under."""
-SOURCE_PREFIX = "support-team-answers/"
 MAX_QUESTION_CHARS = 500
 MAX_ANSWER_CHARS = 20_000
 HAND_OVER_SECTION = "Questions a person answers"
@@ -406,7 +405,7 @@ def approve(session: Session, suggestion_id: int, *, actor: str, collection: str
 
 
 def _publish(session: Session, suggestion: Suggestion, collection: str) -> None:
-    source = f"{SOURCE_PREFIX}{suggestion.id}"
+    source = f"{TEAM_ANSWERS_PREFIX}{suggestion.id}"
     section = written.put_document(
         session, source=source, title=TEAM_ANSWERS, section=suggestion.question, text=suggestion.answer
     )

@@ -405,7 +405,7 @@ def nearest_line(verdicts: Sequence[Verdict]) -> str:
     """How often a decline's nearest article is the one that answers: no verdict moves by it."""
     declined = [v for v in verdicts if v.verdict == "DECLINED"]
     named = [v for v in declined if v.nearest is not None]
-    right = sum(v.nearest == v.question.expected_source for v in named)
+    right = sum(v.nearest == Path(v.question.expected_source or "").name for v in named)
     uncovered = [v for v in verdicts if v.question.expected_source is None and v.verdict == "ok"]
     return (
         f"declines naming the nearest article: {len(named)} of {len(declined)} declined covered questions, "

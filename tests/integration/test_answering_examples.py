@@ -113,10 +113,10 @@ async def test_announcing_a_question_is_not_searched_with_it(client: AppClient) 
 async def test_a_decline_names_the_nearest_article_and_cites_nothing(client: AppClient) -> None:
     reply = (await ask(client, "how do i stop getting notifications at night", contact="night"))["reply"]
     assert reply["handoff"] and reply["citations"] == [], reply
-    assert reply["text"].startswith(
-        "I couldn't find anything about that in our help centre, and I'd rather not guess. "
-        "The nearest article I found is **Notifications**, in case it helps. You can reach our support team at "
-    ), reply
+    text = reply["text"]
+    assert text.startswith("I couldn't find anything about that in our help centre, and I'd rather not guess."), reply
+    assert "You can reach our support team at " in text, reply  # no desk in the default set-up
+    assert text.endswith("The nearest article I found is **Notifications**, in case it helps."), reply
     related = (await ask(client, "how do i change the colour of a project", contact="colour"))["reply"]
     assert related["handoff"] and "The nearest article I found is **Projects and tasks**" in related["text"], related
     nowhere = (await ask(client, "whats the weather like in berlin tomorrow", contact="berlin"))["reply"]

@@ -14,6 +14,7 @@ from core.answering.attachments import AttachmentReader
 from core.answering.offline_responder import (
     DECLINE,
     GREETING_REPLY,
+    NEAREST,
     NOT_FOUND,
     THANKS_REPLY,
     Asked,
@@ -76,6 +77,7 @@ def test_a_257_character_answer_with_a_source_line_is_two_segments_and_keeps_its
 
 
 FRIDAY_EVENING = datetime(2025, 10, 24, 18, 5, tzinfo=UTC)
+NEAREST_ARTICLE = "**Opening hours and holiday closures** (https://help.example.com/hc/en-gb/articles/360012345678-opening-hours-and-holiday-closures)"
 HUB_TEXTS = {
     "decline": DECLINE,
     "greeting": GREETING_REPLY,
@@ -88,6 +90,7 @@ HUB_TEXTS = {
     "handoff out of hours": out_of_hours(HANDOFF_NOTICE, "Monday at 09:00 CET"),
     "no desk: a person asked for": f"{NO_PERSON} {where_to_reach(HandoffSettings(), now=FRIDAY_EVENING)}",
     "no desk: a decline": f"{NOT_FOUND} {where_to_reach(HandoffSettings(), now=FRIDAY_EVENING)}",
+    "a decline naming the nearest article": f"{DECLINE} {NEAREST.format(article=NEAREST_ARTICLE)}",
     "no desk, out of hours": where_to_reach(
         HandoffSettings(hours=HoursSettings(monday="09:00-17:00")), now=FRIDAY_EVENING
     ),
@@ -96,6 +99,12 @@ HUB_TEXTS = {
     "survey question": survey.QUESTION,
     "survey thanks": survey.THANKS,
 }
+
+
+def test_a_decline_cut_short_keeps_where_to_write_before_the_nearest_article() -> None:
+    reach = where_to_reach(HandoffSettings(), now=FRIDAY_EVENING)
+    body = sms_body(f"{NOT_FOUND} {reach} {NEAREST.format(article=NEAREST_ARTICLE)}", max_segments=2)
+    assert reach in body and "Opening hours" not in body
 
 
 @pytest.mark.parametrize("text", HUB_TEXTS.values(), ids=HUB_TEXTS.keys())
