@@ -74,12 +74,12 @@ def said_in() -> str:
     return language if language == SOURCE or language in _catalogs().languages() else _default.language
 
 
-def translated(message: str) -> bool:
-    """Whether `_()` says `message` in the language it says sentences in now (`said_in`): a
-    sentence added to the hub after an operator's catalog was written is said in English there,
-    so a reply can leave out what would mix two languages."""
-    language = said_in()
-    return language == SOURCE or message in _catalogs().translations(language)
+def said_alike(message: str, beside: str) -> bool:
+    """Whether `_()` says `message` in the language it says `beside` in: both translated, or both
+    as written. A sentence added to the hub after an operator's catalog was written, or whose
+    translation was refused, is said in English there; a reply can leave it out rather than mix
+    two languages."""
+    return (_(message) != message) == (_(beside) != beside)
 
 
 @contextmanager

@@ -65,7 +65,7 @@ from core.answering.answer_decision import (
 from core.answering.personal_data import Kind
 from core.answering.small_talk import SmallTalk, small_talk
 from core.invariants import present
-from core.languages import N_, _, default_language, language_name, said_in, translated
+from core.languages import N_, _, default_language, language_name, said_alike, said_in
 from core.messages import Citation, Reply
 from core.quoting import literal
 from core.settings import AnswerSettings
@@ -396,14 +396,15 @@ class OfflineResponder:
     def _decline(self, asked: Sequence[Asked], reach: str | None) -> str:
         """The reply when no question is answered: the decline, with a person offered or where
         to reach the team, then the nearest article when one came close (`nearest`), so the
-        customer has somewhere to look. Not in a language whose catalog lacks the sentence (an
-        operator's, written before it): the reply would mix two languages."""
+        customer has somewhere to look. Not where that sentence would be said in another language
+        than the decline (an operator's catalog written before it, a translation refused): the
+        reply would mix two languages (`said_alike`)."""
         decline = person_or_reach(reach, person=DECLINE, instead=NOT_FOUND)
         nearest = self.nearest(asked)
-        if nearest is None or not translated(NEAREST):
+        if nearest is None or not said_alike(NEAREST, DECLINE if reach is None else NOT_FOUND):
             return decline
         link = self._cite(nearest).link
-        article = f"**{nearest.title}**" + (f" ({link})" if link else "")
+        article = f"**{nearest.title.strip()}**" + (f" ({link})" if link else "")
         return f"{decline} {_(NEAREST, article=article)}"
 
     def nearest(self, asked: Sequence[Asked]) -> Hit | None:

@@ -14,13 +14,14 @@ from core.answering.offline_responder import (
     DECLINE,
     GREETING_REPLY,
     MAX_ECHO_CHARS,
+    NEAREST,
     NEAREST_SCORE,
     NOT_FOUND,
     THANKS_REPLY,
     Asked,
     OfflineResponder,
 )
-from core.languages import speaking, use_catalogs
+from core.languages import _, speaking, use_catalogs
 from core.messages import Reply
 from core.settings import AnswerSettings
 from knowledge.conversion.json_records import json_chunks
@@ -193,6 +194,21 @@ def test_a_catalog_without_the_sentence_gets_the_plain_decline_in_its_language(t
             assert (
                 "L'article le plus proche que j'ai trouvé est **Opening hours**" in responder.answer("x", [HOURS]).text
             )
+    finally:
+        use_catalogs(None)
+
+
+def test_a_refused_translation_of_the_sentence_leaves_it_out_of_the_decline(tmp_path: Path) -> None:
+    # a placeholder of its own ({artikel}) is refused and said in English: not beside German
+    (tmp_path / "de.po").write_text(
+        f'msgid ""\nmsgstr ""\n"Language: de\\n"\n\nmsgid "{NEAREST}"\nmsgstr "Siehe {{artikel}}."\n',
+        encoding="utf-8",
+    )
+    use_catalogs(tmp_path)
+    try:
+        with speaking("de"):
+            reply = OfflineResponder(AnswerSettings()).answer("kann ich spät kommen?", [HOURS])
+            assert reply.text == _(DECLINE) and reply.text != DECLINE
     finally:
         use_catalogs(None)
 
