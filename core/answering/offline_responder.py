@@ -90,8 +90,9 @@ NEAREST = N_("The nearest article I found is {article}, in case it helps.")
 """Said at the end of a decline when an article came close (`OfflineResponder.nearest`): last, so
 a channel that shortens a reply (SMS) drops it before the person offered or where to write."""
 NEAREST_SCORE = -2.0
-"""How far below the bar (the decision's logistic score, answer at 0) a declined question's best
-article may be and still be named in the decline as the nearest (`nearest`). Weighed on the help
+"""The lowest decision score (the logistic score of `answer_decision`, which answers from 0, not
+the match's bar) at which a declined question's best article is still named in the decline as
+the nearest (`nearest`). Weighed on the help
 centres of our own that had been looked at (second to twelfth, broadband, leisure centre): of
 their 110 declined covered questions the best article is the right one for 76; at -2 it is named
 for 89, 61 of them right, and for 40 of the 69 declined questions they do not cover (at -2.5: 98,
