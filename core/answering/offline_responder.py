@@ -86,9 +86,12 @@ DECLINE = N_(
 )
 NOT_FOUND = N_("I couldn't find anything about that in our help centre, and I'd rather not guess.")
 """The decline when no person can come: where to reach the team follows it (`answer_all`)."""
+NEAREST_SAYS = N_("In case it helps, the nearest article I found, {article}, says:")
+"""Said at the end of a decline when an article came close (`OfflineResponder.nearest`), before the
+quote the question would have had from it: last, so a channel that shortens a reply (SMS) drops
+it before the person offered or where to write."""
 NEAREST = N_("The nearest article I found is {article}, in case it helps.")
-"""Said at the end of a decline when an article came close (`OfflineResponder.nearest`): last, so
-a channel that shortens a reply (SMS) drops it before the person offered or where to write."""
+"""The same, where the nearest passage holds nothing to quote (only a rule line)."""
 NEAREST_SCORE = -2.0
 """The lowest decision score (the logistic score of `answer_decision`, which answers from 0, not
 the match's bar) at which a declined question's best article is still named in the decline as
@@ -396,17 +399,23 @@ class OfflineResponder:
 
     def _decline(self, asked: Sequence[Asked], reach: str | None) -> str:
         """The reply when no question is answered: the decline, with a person offered or where
-        to reach the team, then the nearest article when one came close (`nearest`), so the
-        customer has somewhere to look. Not where that sentence would be said in another language
-        than the decline (an operator's catalog written before it, a translation refused): the
-        reply would mix two languages (`said_alike`)."""
+        to reach the team, then the nearest article when one came close (`nearest`) and what it
+        says for the question, so the customer has something to read while the reply stays a
+        decline: nothing is cited, and a person is still offered. Not where that sentence would
+        be said in another language than the decline (an operator's catalog written before it, a
+        translation refused): the reply would mix two languages (`said_alike`)."""
         decline = person_or_reach(reach, person=DECLINE, instead=NOT_FOUND)
-        nearest = self.nearest(asked)
-        if nearest is None or not said_alike(NEAREST, DECLINE if reach is None else NOT_FOUND):
+        near = self._nearest(asked)
+        if near is None or not said_alike(NEAREST_SAYS, DECLINE if reach is None else NOT_FOUND):
             return decline
-        link = self._cite(nearest).link
-        article = f"**{nearest.title.strip()}**" + (f" ({link})" if link else "")
-        return f"{decline} {_(NEAREST, article=article)}"
+        one, best = near
+        link = self._cite(best).link
+        article = f"**{best.title.strip()}**" + (f" ({link})" if link else "")
+        part = self._tentative(one, best)
+        if part is None:
+            return f"{decline} {_(NEAREST, article=article)}"
+        quote = _render(part.quoted, part.headings)
+        return f"{decline}\n\n{_(NEAREST_SAYS, article=article)}\n\n{_in_language(part)}{quote}"
 
     def nearest(self, asked: Sequence[Asked]) -> Hit | None:
         """The article to name in a decline: the best passage's, of the question that came
@@ -415,19 +424,33 @@ class OfflineResponder:
         questions is one the team keeps for a person (naming an article would answer around
         them), and for the team's own answers (`TEAM_ANSWERS_PREFIX`: no article a customer can
         open) or a document without a title."""
-        decisions = [self.decide(one.hits) for one in asked if one.hits]
-        if any(d.best is not None and d.best.source == HAND_OVER_SOURCE for d in decisions):
+        near = self._nearest(asked)
+        return None if near is None else near[1]
+
+    def _nearest(self, asked: Sequence[Asked]) -> tuple[Asked, Hit] | None:
+        """`nearest`'s article with the question it came nearest for."""
+        decisions = [(one, self.decide(one.hits)) for one in asked if one.hits]
+        if any(d.best is not None and d.best.source == HAND_OVER_SOURCE for _one, d in decisions):
             return None
         near = [
-            d
-            for d in decisions
+            (one, d.best, d.score)
+            for one, d in decisions
             if d.best is not None
             and d.score >= NEAREST_SCORE
             and d.best.title.strip()
             and not d.best.source.startswith(TEAM_ANSWERS_PREFIX)
         ]
-        best = max(near, key=lambda d: d.score, default=None)
-        return None if best is None else best.best
+        one, best, _score = max(near, key=lambda n: n[2], default=(None, None, 0.0))
+        return None if one is None or best is None else (one, best)
+
+    def _tentative(self, asked: Asked, best: Hit) -> _Part | None:
+        """What the nearest article says for a declined question: the quote `_part` would give
+        from it had the question been answered; None when it holds nothing quotable."""
+        pool = sorted((h for h in asked.hits if h.source == best.source), key=_chunk_order)
+        quoted = self._quote(asked.question, best, pool, told=asked.told)
+        if not any(block.text.strip() for block in quoted):
+            return None
+        return _Part(asked.question, quoted, [best], [], headings=_headings(quoted, pool))
 
     def _part(self, asked: Asked) -> _Part | None:
         decision = self.decide(asked.hits)

@@ -410,15 +410,17 @@ def _report(out: dict[str, Any], *, replies: bool) -> str:
 
 
 def nearest_line(verdicts: Sequence[Verdict]) -> str:
-    """How often a decline's nearest article is the one that answers: no verdict moves by it."""
+    """How often a decline's nearest article is the one that answers, and how often what it quotes
+    from it holds the phrases asked for (the answer, said as a decline): no verdict moves by it."""
     declined = [v for v in verdicts if v.verdict == "DECLINED"]
     named = [v for v in declined if v.nearest is not None]
-    right = sum(v.nearest == Path(v.question.expected_source or "").name for v in named)
+    right = [v for v in named if v.nearest == Path(v.question.expected_source or "").name]
+    quoted = sum(all(normalised(p) in normalised(v.reply) for p in v.question.must_contain) for v in right)
     uncovered = [v for v in verdicts if v.question.expected_source is None and v.verdict == "ok"]
     return (
         f"declines naming the nearest article: {len(named)} of {len(declined)} declined covered questions, "
-        f"{right} of them the right article; {sum(v.nearest is not None for v in uncovered)} of the "
-        f"{len(uncovered)} declined questions it does not cover"
+        f"{len(right)} of them the right article, {quoted} quoting the phrases asked for; "
+        f"{sum(v.nearest is not None for v in uncovered)} of the {len(uncovered)} declined questions it does not cover"
     )
 
 

@@ -110,14 +110,21 @@ async def test_announcing_a_question_is_not_searched_with_it(client: AppClient) 
     assert not reply["handoff"] and cited and cited <= {"reset-your-password.md", "error-codes.json"}, reply
 
 
-async def test_a_decline_names_the_nearest_article_and_cites_nothing(client: AppClient) -> None:
+async def test_a_decline_quotes_the_nearest_article_and_cites_nothing(client: AppClient) -> None:
     reply = (await ask(client, "how do i stop getting notifications at night", contact="night"))["reply"]
     assert reply["handoff"] and reply["citations"] == [], reply
     text = reply["text"]
     assert text.startswith("I couldn't find anything about that in our help centre, and I'd rather not guess."), reply
     assert "You can reach our support team at " in text, reply  # no desk in the default set-up
-    assert text.endswith("The nearest article I found is **Notifications**, in case it helps."), reply
+    shown = (
+        "In case it helps, the nearest article I found, **Notifications**, says:\n\n"
+        "> **Quiet hours**\n>\n"
+        "> Set quiet hours, for example 19:00 to 07:00, under **Profile > Notifications > Quiet hours**."
+    )
+    assert text.index(shown) > text.index("You can reach our support team at "), reply  # the quote last
     related = (await ask(client, "how do i change the colour of a project", contact="colour"))["reply"]
-    assert related["handoff"] and "The nearest article I found is **Projects and tasks**" in related["text"], related
+    said = related["text"]
+    assert related["handoff"] and "the nearest article I found, **Projects and tasks**, says:" in said, related
+    assert "Click **New project** in the left sidebar." in said, related  # its steps for creating one
     nowhere = (await ask(client, "whats the weather like in berlin tomorrow", contact="berlin"))["reply"]
     assert nowhere["handoff"] and "nearest article" not in nowhere["text"], nowhere

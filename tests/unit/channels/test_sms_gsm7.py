@@ -14,7 +14,6 @@ from core.answering.attachments import AttachmentReader
 from core.answering.offline_responder import (
     DECLINE,
     GREETING_REPLY,
-    NEAREST,
     NOT_FOUND,
     THANKS_REPLY,
     Asked,
@@ -77,7 +76,27 @@ def test_a_257_character_answer_with_a_source_line_is_two_segments_and_keeps_its
 
 
 FRIDAY_EVENING = datetime(2025, 10, 24, 18, 5, tzinfo=UTC)
-NEAREST_ARTICLE = "**Opening hours and holiday closures** (https://help.example.com/hc/en-gb/articles/360012345678-opening-hours-and-holiday-closures)"
+HOLIDAYS = Hit(
+    "c3",
+    "opening-hours.md",
+    "Opening hours and holiday closures",
+    "Bank holidays",
+    "We are closed on bank holidays; chat reopens at 09:00 the next working day.",
+    0.45,
+    0.45,
+    coverage=0.3,
+    url="https://help.example.com/hc/en-gb/articles/360012345678-opening-hours-and-holiday-closures",
+)
+"""Near a question about dropping in late on a bank holiday, below the bar: a decline quotes it."""
+
+
+def nearest_decline(reach: str | None = None) -> str:
+    asked = [Asked("can i drop in late on a bank holiday", [HOLIDAYS])]
+    reply = OfflineResponder(AnswerSettings()).answer_all(asked, reach=reach)
+    assert reply.handoff and "Opening hours and holiday closures" in reply.text
+    return reply.text
+
+
 HUB_TEXTS = {
     "decline": DECLINE,
     "greeting": GREETING_REPLY,
@@ -90,7 +109,7 @@ HUB_TEXTS = {
     "handoff out of hours": out_of_hours(HANDOFF_NOTICE, "Monday at 09:00 CET"),
     "no desk: a person asked for": f"{NO_PERSON} {where_to_reach(HandoffSettings(), now=FRIDAY_EVENING)}",
     "no desk: a decline": f"{NOT_FOUND} {where_to_reach(HandoffSettings(), now=FRIDAY_EVENING)}",
-    "a decline naming the nearest article": f"{DECLINE} {NEAREST.format(article=NEAREST_ARTICLE)}",
+    "a decline quoting the nearest article": nearest_decline(),
     "no desk, out of hours": where_to_reach(
         HandoffSettings(hours=HoursSettings(monday="09:00-17:00")), now=FRIDAY_EVENING
     ),
@@ -103,7 +122,7 @@ HUB_TEXTS = {
 
 def test_a_decline_cut_short_keeps_where_to_write_before_the_nearest_article() -> None:
     reach = where_to_reach(HandoffSettings(), now=FRIDAY_EVENING)
-    body = sms_body(f"{NOT_FOUND} {reach} {NEAREST.format(article=NEAREST_ARTICLE)}", max_segments=2)
+    body = sms_body(nearest_decline(reach), max_segments=2)
     assert reach in body and "Opening hours" not in body
 
 

@@ -15,6 +15,7 @@ from core.answering.offline_responder import (
     GREETING_REPLY,
     MAX_ECHO_CHARS,
     NEAREST,
+    NEAREST_SAYS,
     NEAREST_SCORE,
     NOT_FOUND,
     THANKS_REPLY,
@@ -124,16 +125,41 @@ HOURS = dataclasses.replace(
 
 
 NEAREST_HOURS = (
-    "The nearest article I found is **Opening hours** (https://help.example.com/opening-hours), in case it helps."
+    "In case it helps, the nearest article I found, **Opening hours** (https://help.example.com/opening-hours), says:"
+    "\n\n> The office is open from 9am to 5pm on weekdays."
 )
 
 
-def test_a_decline_names_the_nearest_article_after_the_person_it_offers(responder: OfflineResponder) -> None:
+def test_a_decline_quotes_the_nearest_article_after_the_person_it_offers(responder: OfflineResponder) -> None:
     reply = responder.answer("can i drop in late on a bank holiday", [HOURS])
-    assert reply == Reply(f"{DECLINE} {NEAREST_HOURS}", handoff=True)  # cited nothing: still a decline
+    assert reply == Reply(f"{DECLINE}\n\n{NEAREST_HOURS}", handoff=True)  # cited nothing: still a decline
     without_address = dataclasses.replace(HOURS, url="")
     assert responder.answer("can i drop in late on a bank holiday", [without_address]).text == (
-        f"{DECLINE} The nearest article I found is **Opening hours**, in case it helps."
+        f"{DECLINE}\n\nIn case it helps, the nearest article I found, **Opening hours**, says:"
+        "\n\n> The office is open from 9am to 5pm on weekdays."
+    )
+
+
+def test_the_nearest_article_quotes_what_an_answer_from_it_would(responder: OfflineResponder) -> None:
+    # the question's row of a table and the sentence that holds its words, not the passage whole
+    prices = hit(
+        "Day passes are sold at the desk.\n\n| Pass | Price |\n| --- | --- |\n| Day | £6 |\n| Week | £25 |\n\n"
+        "Lockers take a £1 coin.",
+        source="docs/prices.md",
+        title="Prices",
+        relevance=0.45,
+        coverage=0.3,
+    )
+    reply = responder.answer("how much would a week cost me", [prices])
+    assert reply.handoff and reply.citations == ()
+    quote = reply.text.split(_(NEAREST_SAYS, article="**Prices**"), 1)[1]
+    assert "| Week | £25 |" in quote and "| Day |" not in quote and "Lockers" not in quote, reply.text
+
+
+def test_an_article_with_nothing_to_quote_is_only_named(responder: OfflineResponder) -> None:
+    empty = dataclasses.replace(HOURS, text="", url="")
+    assert responder.answer("can i drop in late on a bank holiday", [empty]).text == (
+        f"{DECLINE} {_(NEAREST, article='**Opening hours**')}"
     )
 
 
@@ -143,7 +169,7 @@ def test_a_decline_with_nobody_to_come_says_where_to_write_then_the_nearest_arti
     # last, so that SMS, shortening a long reply, drops the article before where to write
     reach = "You can reach our support team at help@example.com."
     reply = responder.answer_all([Asked("can i drop in late on a bank holiday", [HOURS])], reach=reach)
-    assert reply.text == f"{NOT_FOUND} {reach} {NEAREST_HOURS}"
+    assert reply.text == f"{NOT_FOUND} {reach}\n\n{NEAREST_HOURS}"
 
 
 @pytest.mark.parametrize(("relevance", "named"), [(0.47, True), (0.46, False)])
@@ -192,7 +218,7 @@ def test_a_catalog_without_the_sentence_gets_the_plain_decline_in_its_language(t
             assert responder.answer("posso passare tardi?", [HOURS]).text == f"{italian} Vuole parlare con una persona?"
         with speaking("fr"):
             assert (
-                "L'article le plus proche que j'ai trouvé est **Opening hours**" in responder.answer("x", [HOURS]).text
+                "l'article le plus proche que j'ai trouvé, **Opening hours**" in responder.answer("x", [HOURS]).text
             )
     finally:
         use_catalogs(None)
@@ -201,7 +227,7 @@ def test_a_catalog_without_the_sentence_gets_the_plain_decline_in_its_language(t
 def test_a_refused_translation_of_the_sentence_leaves_it_out_of_the_decline(tmp_path: Path) -> None:
     # a placeholder of its own ({artikel}) is refused and said in English: not beside German
     (tmp_path / "de.po").write_text(
-        f'msgid ""\nmsgstr ""\n"Language: de\\n"\n\nmsgid "{NEAREST}"\nmsgstr "Siehe {{artikel}}."\n',
+        f'msgid ""\nmsgstr ""\n"Language: de\\n"\n\nmsgid "{NEAREST_SAYS}"\nmsgstr "Siehe {{artikel}}:"\n',
         encoding="utf-8",
     )
     use_catalogs(tmp_path)
