@@ -232,12 +232,15 @@ def _tails(more: str, sources: str) -> list[str]:
 
 def _fitted_prefix(text: str, suffix: str, max_segments: int) -> str:
     """The longest beginning of `text` that fits followed by `suffix`: ending at a sentence or
-    line end when that keeps at least half of what a cut at a space would (so a long quote with
-    no sentence end is cut inside, not dropped after the line that introduces it), else at a
-    space, else anywhere; "" if none fits."""
+    line end (not one ending in a colon, which introduces what the cut drops) when that keeps
+    at least half of what a cut at a space would (so a long quote with no sentence end is cut
+    inside, not dropped after the line that introduces it), else at a space, else anywhere; ""
+    if none fits."""
+    # never at a line that introduces what follows ("…says:"), left with nothing after it
+    closed = [end for end in _ends(_SENTENCE_END, text) if not text[:end].rstrip().endswith(":")]
     sentence, word, anywhere = (
         _longest(text, ends, suffix, max_segments)
-        for ends in (_ends(_SENTENCE_END, text), _ends(_WORD_END, text), range(1, len(text) + 1))
+        for ends in (closed, _ends(_WORD_END, text), range(1, len(text) + 1))
     )
     if sentence and 2 * len(sentence) >= len(word):
         return sentence

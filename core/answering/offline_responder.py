@@ -91,7 +91,10 @@ NEAREST_SAYS = N_("In case it helps, the nearest article I found, {article}, say
 quote the question would have had from it: last, so a channel that shortens a reply (SMS) drops
 it before the person offered or where to write."""
 NEAREST = N_("The nearest article I found is {article}, in case it helps.")
-"""The same, where the nearest passage holds nothing to quote (only a rule line)."""
+"""The article named without a quote: where its passage holds no word to quote (a rule line), or
+where a catalog says this sentence in the decline's language but not NEAREST_SAYS (written
+before it)."""
+IN_LANGUAGE = N_("The passage quoted below is in {language}.")
 NEAREST_SCORE = -2.0
 """The lowest decision score (the logistic score of `answer_decision`, which answers from 0, not
 the match's bar) at which a declined question's best article is still named in the decline as
@@ -105,6 +108,9 @@ GREETING_REPLY = N_(
     "Hi! Ask me anything about our product — I'll answer from our help centre and show you where it says so."
 )
 THANKS_REPLY = N_("You're welcome! Anything else I can help with?")
+
+_WORD = re.compile(r"\w")
+"""What makes a passage quotable: a letter or a digit (not only a rule line, "---")."""
 
 MAX_LIST_ITEMS = 8
 """A list up to this long is quoted as one block; a longer one item by item."""
@@ -401,21 +407,26 @@ class OfflineResponder:
         """The reply when no question is answered: the decline, with a person offered or where
         to reach the team, then the nearest article when one came close (`nearest`) and what it
         says for the question, so the customer has something to read while the reply stays a
-        decline: nothing is cited, and a person is still offered. Not where that sentence would
-        be said in another language than the decline (an operator's catalog written before it, a
-        translation refused): the reply would mix two languages (`said_alike`)."""
+        decline: nothing is cited, and a person is still offered, or where to write. Each
+        sentence only where it is said in the decline's language (an operator's catalog written
+        before it, a translation refused): the article named without its quote, or not at all,
+        rather than a reply in two languages (`said_alike`)."""
         decline = person_or_reach(reach, person=DECLINE, instead=NOT_FOUND)
         near = self._nearest(asked)
-        if near is None or not said_alike(NEAREST_SAYS, DECLINE if reach is None else NOT_FOUND):
+        if near is None:
             return decline
         one, best = near
         link = self._cite(best).link
         article = f"**{best.title.strip()}**" + (f" ({link})" if link else "")
+        beside = DECLINE if reach is None else NOT_FOUND
         part = self._tentative(one, best)
-        if part is None:
+        note = "" if part is None else _in_language(part)
+        if part is not None and said_alike(NEAREST_SAYS, beside) and (not note or said_alike(IN_LANGUAGE, beside)):
+            quote = _render(part.quoted, part.headings)
+            return f"{decline}\n\n{note}{_(NEAREST_SAYS, article=article)}\n\n{quote}"
+        if said_alike(NEAREST, beside):
             return f"{decline} {_(NEAREST, article=article)}"
-        quote = _render(part.quoted, part.headings)
-        return f"{decline}\n\n{_(NEAREST_SAYS, article=article)}\n\n{_in_language(part)}{quote}"
+        return decline
 
     def nearest(self, asked: Sequence[Asked]) -> Hit | None:
         """The article to name in a decline: the best passage's, of the question that came
@@ -445,10 +456,10 @@ class OfflineResponder:
 
     def _tentative(self, asked: Asked, best: Hit) -> _Part | None:
         """What the nearest article says for a declined question: the quote `_part` would give
-        from it had the question been answered; None when it holds nothing quotable."""
+        from it had the question been answered; None when it holds no word (a rule line)."""
         pool = sorted((h for h in asked.hits if h.source == best.source), key=_chunk_order)
         quoted = self._quote(asked.question, best, pool, told=asked.told)
-        if not any(block.text.strip() for block in quoted):
+        if not any(_WORD.search(block.text) for block in quoted):
             return None
         return _Part(asked.question, quoted, [best], [], headings=_headings(quoted, pool))
 
@@ -791,5 +802,5 @@ def _in_language(part: _Part) -> str:
     customer = said_in()  # an Italian customer with no Italian catalog is answered in the default
     if written == customer:
         return ""
-    said = _("The passage quoted below is in {language}.", language=language_name(written, in_language=customer))
+    said = _(IN_LANGUAGE, language=language_name(written, in_language=customer))
     return f"{said}\n\n"

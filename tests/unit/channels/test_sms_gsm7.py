@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 
 import pytest
 
+from channels.common.plain_text import plain_text
 from channels.sms.format import Segments, segments, sms_body
 from channels.sms.settings import SmsSettings
 from core.answering.attachments import AttachmentReader
@@ -81,7 +82,9 @@ HOLIDAYS = Hit(
     "opening-hours.md",
     "Opening hours and holiday closures",
     "Bank holidays",
-    "We are closed on bank holidays; chat reopens at 09:00 the next working day.",
+    "We are closed on bank holidays, and the chat, the phone line and the email inbox stay closed until 09:00 on "
+    "the next working day, when the team answers messages in the order they arrived. Over Christmas the office "
+    "closes from 24 December to 1 January.",
     0.45,
     0.45,
     coverage=0.3,
@@ -124,6 +127,14 @@ def test_a_decline_cut_short_keeps_where_to_write_before_the_nearest_article() -
     reach = where_to_reach(HandoffSettings(), now=FRIDAY_EVENING)
     body = sms_body(nearest_decline(reach), max_segments=2)
     assert reach in body and "Opening hours" not in body
+
+
+def test_a_cut_never_ends_on_the_line_that_introduces_the_quote() -> None:
+    text = nearest_decline()
+    assert "says:\n\n> We are closed on bank holidays" in text
+    body = sms_body(text, max_segments=3)
+    kept = body.split("\n\nMore:")[0]
+    assert body != plain_text(text) and not kept.rstrip().endswith(":"), body  # cut, and not after "says:"
 
 
 @pytest.mark.parametrize("text", HUB_TEXTS.values(), ids=HUB_TEXTS.keys())

@@ -156,11 +156,36 @@ def test_the_nearest_article_quotes_what_an_answer_from_it_would(responder: Offl
     assert "| Week | £25 |" in quote and "| Day |" not in quote and "Lockers" not in quote, reply.text
 
 
-def test_an_article_with_nothing_to_quote_is_only_named(responder: OfflineResponder) -> None:
-    empty = dataclasses.replace(HOURS, text="", url="")
-    assert responder.answer("can i drop in late on a bank holiday", [empty]).text == (
+def test_an_article_with_no_word_to_quote_is_only_named(responder: OfflineResponder) -> None:
+    rule = dataclasses.replace(HOURS, text="---", url="")
+    assert responder.answer("can i drop in late on a bank holiday", [rule]).text == (
         f"{DECLINE} {_(NEAREST, article='**Opening hours**')}"
     )
+
+
+def test_a_catalog_written_before_the_quote_names_the_article_in_its_language(tmp_path: Path) -> None:
+    italian = "Non ho trovato nulla."
+    (tmp_path / "it.po").write_text(
+        f'msgid ""\nmsgstr ""\n"Language: it\\n"\n\nmsgid "{DECLINE}"\nmsgstr "{italian}"\n\n'
+        f'msgid "{NEAREST}"\nmsgstr "L\'articolo più vicino è {{article}}."\n',
+        encoding="utf-8",
+    )
+    use_catalogs(tmp_path)
+    try:
+        with speaking("it"):
+            reply = OfflineResponder(AnswerSettings()).answer("posso passare tardi?", [HOURS])
+        assert reply.text == f"{italian} L'articolo più vicino è **Opening hours** (https://help.example.com/opening-hours)."
+    finally:
+        use_catalogs(None)
+
+
+def test_a_quote_in_another_language_says_so_before_it_is_introduced() -> None:
+    german_hours = dataclasses.replace(HOURS, language="de", text="Das Büro ist werktags von 9 bis 17 Uhr geöffnet.")
+    with speaking("fr"):
+        text = OfflineResponder(AnswerSettings()).answer("puis-je passer tard un jour férié ?", [german_hours]).text
+    note, intro = "Le passage cité ci-dessous est en allemand.", "l'article le plus proche que j'ai trouvé"
+    assert note in text and intro in text and text.index(note) < text.index(intro), text
+    assert text.rstrip().endswith("> Das Büro ist werktags von 9 bis 17 Uhr geöffnet."), text
 
 
 def test_a_decline_with_nobody_to_come_says_where_to_write_then_the_nearest_article(
@@ -224,17 +249,18 @@ def test_a_catalog_without_the_sentence_gets_the_plain_decline_in_its_language(t
         use_catalogs(None)
 
 
-def test_a_refused_translation_of_the_sentence_leaves_it_out_of_the_decline(tmp_path: Path) -> None:
+@pytest.mark.parametrize("refused", [[NEAREST_SAYS], [NEAREST_SAYS, NEAREST]], ids=["the quote's", "both"])
+def test_a_refused_translation_leaves_its_sentence_out_of_the_decline(tmp_path: Path, refused: list[str]) -> None:
     # a placeholder of its own ({artikel}) is refused and said in English: not beside German
-    (tmp_path / "de.po").write_text(
-        f'msgid ""\nmsgstr ""\n"Language: de\\n"\n\nmsgid "{NEAREST_SAYS}"\nmsgstr "Siehe {{artikel}}:"\n',
-        encoding="utf-8",
-    )
+    entries = "".join(f'msgid "{sentence}"\nmsgstr "Siehe {{artikel}}:"\n\n' for sentence in refused)
+    (tmp_path / "de.po").write_text(f'msgid ""\nmsgstr ""\n"Language: de\\n"\n\n{entries}', encoding="utf-8")
     use_catalogs(tmp_path)
     try:
         with speaking("de"):
             reply = OfflineResponder(AnswerSettings()).answer("kann ich spät kommen?", [HOURS])
-            assert reply.text == _(DECLINE) and reply.text != DECLINE
+            named = _(NEAREST, article="**Opening hours** (https://help.example.com/opening-hours)")
+            expected = _(DECLINE) if NEAREST in refused else f"{_(DECLINE)} {named}"
+            assert reply.text == expected and reply.text.startswith("Dazu konnte ich"), reply.text
     finally:
         use_catalogs(None)
 
