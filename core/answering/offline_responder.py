@@ -78,6 +78,11 @@ from knowledge.search.spelling import common_english_words
 
 log = logging.getLogger(__name__)
 
+ANSWER_LEAD = N_("Here's what our help centre says in {title}:")
+ANSWER_LEAD_ABOUT = N_("About “{question}”, our help centre says in {title}:")
+"""The lead of each question's answer in a message that asks several."""
+REFERRED_LEAD = N_("For more, it points to {title}:")
+"""The lead of the document an answer's section sends the customer to (`_referred`)."""
 OFFER_FOR_THAT = N_("Would you like me to bring in a person from our support team for that?")
 OFFER_IF_NEEDED = N_("If you need help with that, I can bring in a person from our support team.")
 DECLINE = N_(
@@ -737,10 +742,15 @@ def _section(part: _Part, *, several: bool, offer: bool) -> str:
         if len(part.cited) > 1 or not one.section or one.section == one.title
         else f"{one.title} › {one.section}"
     )
+    named_title = f"**{title}**"
     if part.referred:
-        return f"For more, it points to **{title}**:\n\n{_render(part.quoted, part.headings)}"
-    lead = f"About “{_echo(part.question)}”, our help centre says" if several else "Here's what our help centre says"
-    text = f"{lead} in **{title}**:\n\n{_render(part.quoted, part.headings)}"
+        return f"{_(REFERRED_LEAD, title=named_title)}\n\n{_render(part.quoted, part.headings)}"
+    lead = (
+        _(ANSWER_LEAD_ABOUT, question=_echo(part.question), title=named_title)
+        if several
+        else _(ANSWER_LEAD, title=named_title)
+    )
+    text = f"{lead}\n\n{_render(part.quoted, part.headings)}"
     if part.missing:
         named = ", ".join(f"*{literal(word)}*" for word in part.missing)
         text += "\n\n" + _("It doesn't mention {named}.", named=named) + (" " + _(OFFER_IF_NEEDED) if offer else "")
