@@ -95,6 +95,8 @@ NEAREST_SAYS = N_("In case it helps, the nearest article I found, {article}, say
 """Said at the end of a decline when an article came close (`OfflineResponder.nearest`), before the
 quote the question would have had from it: last, so a channel that shortens a reply (SMS) drops
 it before the person offered or where to write."""
+NEAREST_SAYS_ABOUT = N_("In case it helps with “{question}”, the nearest article I found, {article}, says:")
+"""NEAREST_SAYS in a message of several questions: which one the quote is for."""
 NEAREST = N_("The nearest article I found is {article}, in case it helps.")
 """The article named without a quote: where its passage holds no word to quote (a rule line), or
 where a catalog says this sentence in the decline's language but not NEAREST_SAYS (written
@@ -426,9 +428,10 @@ class OfflineResponder:
         beside = DECLINE if reach is None else NOT_FOUND
         part = self._tentative(one, best)
         note = "" if part is None else _in_language(part)
-        if part is not None and said_alike(NEAREST_SAYS, beside) and (not note or said_alike(IN_LANGUAGE, beside)):
-            quote = _render(part.quoted, part.headings)
-            return f"{decline}\n\n{note}{_(NEAREST_SAYS, article=article)}\n\n{quote}"
+        says = NEAREST_SAYS_ABOUT if len(asked) > 1 else NEAREST_SAYS
+        if part is not None and said_alike(says, beside) and (not note or said_alike(IN_LANGUAGE, beside)):
+            intro = _(says, question=_echo(one.question), article=article)
+            return f"{decline}\n\n{note}{intro}\n\n{_render(part.quoted, part.headings)}"
         if said_alike(NEAREST, beside):
             return f"{decline} {_(NEAREST, article=article)}"
         return decline

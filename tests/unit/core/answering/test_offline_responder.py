@@ -156,6 +156,18 @@ def test_the_nearest_article_quotes_what_an_answer_from_it_would(responder: Offl
     assert "| Week | £25 |" in quote and "| Day |" not in quote and "Lockers" not in quote, reply.text
 
 
+def test_a_decline_of_several_questions_says_which_one_the_quote_is_for(responder: OfflineResponder) -> None:
+    far = hit("Supported browsers are Chrome and Firefox.", relevance=0.12, heading=0.09, index=1)
+    asked = [Asked("which wine goes with salmon", [far]), Asked("can i drop in late on a bank holiday", [HOURS])]
+    reply = responder.answer_all(asked)
+    assert reply.handoff and reply.citations == ()
+    assert reply.text.startswith(DECLINE) and reply.text.endswith(
+        "In case it helps with “can i drop in late on a bank holiday”, the nearest article I found, "
+        "**Opening hours** (https://help.example.com/opening-hours), says:"
+        "\n\n> The office is open from 9am to 5pm on weekdays."
+    ), reply.text
+
+
 def test_an_article_with_no_word_to_quote_is_only_named(responder: OfflineResponder) -> None:
     rule = dataclasses.replace(HOURS, text="---", url="")
     assert responder.answer("can i drop in late on a bank holiday", [rule]).text == (
