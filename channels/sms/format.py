@@ -239,8 +239,7 @@ def _fitted_prefix(text: str, suffix: str, max_segments: int) -> str:
     # never at a line that introduces what follows ("…says:"), left with nothing after it
     closed = [end for end in _ends(_SENTENCE_END, text) if not text[:end].rstrip().endswith(":")]
     sentence, word, anywhere = (
-        _longest(text, ends, suffix, max_segments)
-        for ends in (closed, _ends(_WORD_END, text), range(1, len(text) + 1))
+        _longest(text, ends, suffix, max_segments) for ends in (closed, _ends(_WORD_END, text), range(1, len(text) + 1))
     )
     if sentence and 2 * len(sentence) >= len(word):
         return sentence

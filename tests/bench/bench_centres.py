@@ -416,7 +416,9 @@ def nearest_line(verdicts: Sequence[Verdict]) -> str:
     named = [v for v in declined if v.nearest is not None]
     right = [v for v in named if v.nearest == Path(v.question.expected_source or "").name]
     quotes = [v.reply.split(", says:", 1)[1] if ", says:" in v.reply else "" for v in right]  # not the title
-    quoted = sum(all(normalised(p) in normalised(q) for p in v.question.must_contain) for v, q in zip(right, quotes))
+    quoted = sum(
+        all(normalised(p) in normalised(q) for p in v.question.must_contain) for v, q in zip(right, quotes, strict=True)
+    )
     uncovered = [v for v in verdicts if v.question.expected_source is None and v.verdict == "ok"]
     return (
         f"declines naming the nearest article: {len(named)} of {len(declined)} declined covered questions, "

@@ -186,7 +186,10 @@ def test_a_catalog_written_before_the_quote_names_the_article_in_its_language(tm
     try:
         with speaking("it"):
             reply = OfflineResponder(AnswerSettings()).answer("posso passare tardi?", [HOURS])
-        assert reply.text == f"{italian} L'articolo più vicino è **Opening hours** (https://help.example.com/opening-hours)."
+        assert (
+            reply.text
+            == f"{italian} L'articolo più vicino è **Opening hours** (https://help.example.com/opening-hours)."
+        )
     finally:
         use_catalogs(None)
 
@@ -254,9 +257,7 @@ def test_a_catalog_without_the_sentence_gets_the_plain_decline_in_its_language(t
         with speaking("it"):
             assert responder.answer("posso passare tardi?", [HOURS]).text == f"{italian} Vuole parlare con una persona?"
         with speaking("fr"):
-            assert (
-                "l'article le plus proche que j'ai trouvé, **Opening hours**" in responder.answer("x", [HOURS]).text
-            )
+            assert "l'article le plus proche que j'ai trouvé, **Opening hours**" in responder.answer("x", [HOURS]).text
     finally:
         use_catalogs(None)
 
