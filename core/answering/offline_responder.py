@@ -65,7 +65,7 @@ from core.answering.answer_decision import (
 from core.answering.personal_data import Kind
 from core.answering.small_talk import SmallTalk, small_talk
 from core.invariants import present
-from core.languages import N_, _, default_language, language_name, said_alike, said_in
+from core.languages import N_, _, default_language, language_name, listing, said_alike, said_in
 from core.messages import Citation, Reply
 from core.quoting import literal
 from core.settings import AnswerSettings
@@ -78,6 +78,8 @@ from knowledge.search.spelling import common_english_words
 
 log = logging.getLogger(__name__)
 
+QUOTED = N_("“{question}”")
+"""A customer's question as a reply repeats it, in the quotation marks of the language spoken."""
 ANSWER_LEAD = N_("Here's what our help centre says in {title}:")
 ANSWER_LEAD_ABOUT = N_("About “{question}”, our help centre says in {title}:")
 """The lead of each question's answer in a message that asks several."""
@@ -395,7 +397,7 @@ class OfflineResponder:
         offer = reach is None
         sections = [_in_language(part) + _section(part, several=len(asked) > 1, offer=offer) for part in parts]
         if unanswered:
-            named = ", ".join(f"“{_echo(q)}”" for q in unanswered)
+            named = listing([_(QUOTED, question=_echo(q)) for q in unanswered])
             not_found = _("I couldn't find anything in our help centre about {named}.", named=named)
             sections.append(f"{not_found} {_(OFFER_FOR_THAT)}" if offer else not_found)
         if reach and (unanswered or any(part.missing for part in parts)):
@@ -428,7 +430,7 @@ class OfflineResponder:
         beside = DECLINE if reach is None else NOT_FOUND
         part = self._tentative(one, best)
         note = "" if part is None else _in_language(part)
-        says = NEAREST_SAYS_ABOUT if len(asked) > 1 else NEAREST_SAYS
+        says = NEAREST_SAYS_ABOUT if len(asked) > 1 and said_alike(NEAREST_SAYS_ABOUT, beside) else NEAREST_SAYS
         if part is not None and said_alike(says, beside) and (not note or said_alike(IN_LANGUAGE, beside)):
             intro = _(says, question=_echo(one.question), article=article)
             return f"{decline}\n\n{note}{intro}\n\n{_render(part.quoted, part.headings)}"
@@ -755,7 +757,7 @@ def _section(part: _Part, *, several: bool, offer: bool) -> str:
     )
     text = f"{lead}\n\n{_render(part.quoted, part.headings)}"
     if part.missing:
-        named = ", ".join(f"*{literal(word)}*" for word in part.missing)
+        named = listing([f"*{literal(word)}*" for word in part.missing])
         text += "\n\n" + _("It doesn't mention {named}.", named=named) + (" " + _(OFFER_IF_NEEDED) if offer else "")
     return text
 

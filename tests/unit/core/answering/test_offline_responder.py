@@ -13,6 +13,7 @@ from core.answering.answer_decision import HAND_OVER_SOURCE, match
 from core.answering.offline_responder import (
     DECLINE,
     GREETING_REPLY,
+    IN_LANGUAGE,
     MAX_ECHO_CHARS,
     NEAREST,
     NEAREST_SAYS,
@@ -166,6 +167,40 @@ def test_a_decline_of_several_questions_says_which_one_the_quote_is_for(responde
         "**Opening hours** (https://help.example.com/opening-hours), says:"
         "\n\n> The office is open from 9am to 5pm on weekdays."
     ), reply.text
+
+
+def test_questions_not_found_are_quoted_and_listed_as_the_customers_language_does(responder: OfflineResponder) -> None:
+    far = hit("Supported browsers are Chrome and Firefox.", relevance=0.12, heading=0.09, index=1)
+    steps = hit(STEPS, relevance=0.8, coverage=0.6, index=2)
+    asked = [
+        Asked("wie setze ich mein Passwort zurück", [steps]),
+        Asked("welcher Wein", [far]),
+        Asked("welches Bier", [far]),
+    ]
+    with speaking("de"):
+        text = responder.answer_all(asked).text
+    assert "Zu „welcher Wein“ und „welches Bier“ konnte ich in unserem Hilfe-Center nichts finden." in text, text
+    assert "Zu „wie setze ich mein Passwort zurück“ steht in unserem Hilfe-Center unter **" in text, text
+
+
+def test_a_catalog_without_the_several_questions_sentence_still_quotes_the_nearest_article(tmp_path: Path) -> None:
+    (tmp_path / "it.po").write_text(
+        f'msgid ""\nmsgstr ""\n"Language: it\\n"\n\nmsgid "{DECLINE}"\nmsgstr "Non ho trovato nulla."\n\n'
+        f'msgid "{NEAREST_SAYS}"\nmsgstr "L\'articolo più vicino, {{article}}, dice:"\n\n'
+        f'msgid "{IN_LANGUAGE}"\nmsgstr "Il passaggio citato qui sotto è in {{language}}."\n',
+        encoding="utf-8",
+    )
+    far = hit("Supported browsers are Chrome and Firefox.", relevance=0.12, heading=0.09, index=1)
+    use_catalogs(tmp_path)
+    try:
+        with speaking("it"):
+            two = [Asked("quale vino", [far]), Asked("posso passare tardi?", [HOURS])]
+            text = OfflineResponder(AnswerSettings()).answer_all(two).text
+        assert text.startswith("Non ho trovato nulla.\n\nIl passaggio citato qui sotto è in inglese.\n\n"), text
+        assert "L'articolo più vicino, **Opening hours** (https://help.example.com/opening-hours), dice:" in text, text
+        assert text.endswith("> The office is open from 9am to 5pm on weekdays."), text
+    finally:
+        use_catalogs(None)
 
 
 def test_an_article_with_no_word_to_quote_is_only_named(responder: OfflineResponder) -> None:
