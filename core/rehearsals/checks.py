@@ -27,7 +27,8 @@ class TurnOutcome:
     case_reason: str | None = None
     """The reason of a case this turn opened; None when none opened."""
     language: str | None = None
-    """The language the reply is written in, as the hub's detector reads it."""
+    """The language the reply is written in, as the hub's detector reads its own words
+    (`own_words`)."""
     facts: Mapping[str, str] = field(default_factory=dict)
     calls: Sequence[tuple[str, str]] = ()
     """(action, what the stand-in received: URL and body) of each action called in the turn."""
@@ -35,6 +36,15 @@ class TurnOutcome:
     """An action waits for the customer's yes."""
     reach: tuple[str, ...] = ()
     """The ways to reach the team the operator gave (email, phone): said instead of a person."""
+
+
+def own_words(reply: str) -> str:
+    """What the hub wrote itself: the reply without the lines it quotes (a passage, a table row),
+    which stay in the help centre's language. The language a reply is written in is read from
+    these (a Spanish decline quoting an English article is Spanish); the whole reply when it is
+    all quote."""
+    kept = [line for line in reply.splitlines() if not line.lstrip().startswith((">", "|"))]
+    return "\n".join(kept) if any(line.strip() for line in kept) else reply
 
 
 def _plain(text: str) -> str:

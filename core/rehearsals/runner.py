@@ -32,7 +32,7 @@ from core.cli.terminal import PulledChannel, pulled_reply
 from core.messages import Address, Attachment, InboundMessage, StoredMessage
 from core.ops.runtime import Runtime, open_database, open_runtime
 from core.rehearsals import wordings
-from core.rehearsals.checks import TurnOutcome, failures
+from core.rehearsals.checks import TurnOutcome, failures, own_words
 from core.rehearsals.company_stand_in import CompanyStandIn
 from core.rehearsals.script import Rehearsal, Turn
 from core.settings import Settings
@@ -238,7 +238,9 @@ async def _outcome(
         sources=() if reply is None else tuple(c.source for c in reply.citations),
         declined=reply is not None and reply.handoff and not reply.citations and opened is None,
         case_reason=opened,
-        language=None if reply is None else message_language(reply.text, tuple(hub.settings.languages.detect)),
+        language=None
+        if reply is None
+        else message_language(own_words(reply.text), tuple(hub.settings.languages.detect)),
         facts=facts,
         calls=tuple(calls),
         asked_first=pending,

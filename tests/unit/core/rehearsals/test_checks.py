@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from core.rehearsals.checks import TurnOutcome, failures
+from core.answering.language import message_language
+from core.rehearsals.checks import TurnOutcome, failures, own_words
 from core.rehearsals.script import ActionCall, Expect
 
 ANSWERED = TurnOutcome(
@@ -97,3 +98,22 @@ def test_no_reply_at_all_is_one_failure_not_a_list_of_missing_texts() -> None:
     assert failures(Expect(says=["a", "b"], cites=["c.md"]), TurnOutcome(reply=None)) == [
         "the bot did not reply (a person has the conversation)"
     ]
+
+
+def test_a_reply_is_in_the_language_of_its_own_words_not_of_what_it_quotes() -> None:
+    reply = (
+        "No he encontrado nada sobre eso en nuestro centro de ayuda y prefiero no adivinar.\n\n"
+        "El fragmento citado a continuación está en inglés.\n\n"
+        "Por si le sirve, el artículo más cercano que he encontrado, **Notifications**, dice:\n\n"
+        "> Set quiet hours, for example 19:00 to 07:00, under Profile > Notifications > Quiet hours.\n"
+        "> You automatically follow tasks you create, are assigned to, or comment on, and you can unfollow them.\n"
+        "> Click Unfollow on a task to stop notifications about it, or follow a whole project from its menu.\n"
+        "> Email notifications are sent once an hour with everything that happened since the last one.\n\n"
+        "| Plan | Price per month, billed monthly |\n| --- | --- |\n| Business | 20 dollars for each seat |"
+    )
+    languages = ("en", "es")
+    assert message_language(reply, languages) == "en"  # read whole, the quote outweighs the decline
+    assert message_language(own_words(reply), languages) == "es"
+    assert "Set quiet hours" not in own_words(reply) and "Business" not in own_words(reply)
+    quote_only = "> Set quiet hours under Profile > Notifications > Quiet hours."
+    assert own_words(quote_only) == quote_only  # nothing of its own: the reply as it is
