@@ -454,21 +454,20 @@ class OfflineResponder:
         if any(d.best is not None and d.best.source == HAND_OVER_SOURCE for _one, d in decisions):
             return None
         near = [
-            (one, d.best, d.score)
+            (d.score, one, d.best)
             for one, d in decisions
             if d.best is not None
             and d.score >= NEAREST_SCORE
             and d.best.title.strip()
             and not d.best.source.startswith(TEAM_ANSWERS_PREFIX)
         ]
-        one, best, _score = max(near, key=lambda n: n[2], default=(None, None, 0.0))
-        return None if one is None or best is None else (one, best)
+        closest = max(near, key=lambda n: n[0], default=None)
+        return None if closest is None else (closest[1], closest[2])
 
     def _tentative(self, asked: Asked, best: Hit) -> _Part | None:
         """What the nearest article says for a declined question: the quote `_part` would give
         from it had the question been answered; None when it holds no word (a rule line)."""
-        pool = sorted((h for h in asked.hits if h.source == best.source), key=_chunk_order)
-        quoted = self._quote(asked.question, best, pool, told=asked.told)
+        pool, quoted = self._quoted(asked, best)
         if not any(_WORD.search(block.text) for block in quoted):
             return None
         return _Part(asked.question, quoted, [best], [], headings=_headings(quoted, pool))
@@ -479,8 +478,7 @@ class OfflineResponder:
         best = decision.best
         if best is None or not decision.answer:
             return None
-        pool = sorted((h for h in asked.hits if h.source == best.source), key=_chunk_order)
-        quoted = self._quote(asked.question, best, pool, told=asked.told)
+        pool, quoted = self._quoted(asked, best)
         quoted_hits = {id(pool[block.chunk]) for block in quoted}
         cited = [best] if id(best) in quoted_hits else []
         cited += [hit for hit in pool if id(hit) in quoted_hits and hit is not best]
@@ -503,14 +501,19 @@ class OfflineResponder:
         if not named:
             return None
         best = max(named, key=match)
-        pool = sorted((h for h in asked.hits if h.source == best.source), key=_chunk_order)
-        quoted = self._quote(asked.question, best, pool, told=asked.told)
+        pool, quoted = self._quoted(asked, best)
         quoted_hits = {id(pool[block.chunk]) for block in quoted}
         cited_there = [hit for hit in pool if id(hit) in quoted_hits]
         if not cited_there:
             return None
         cited_there = list({(hit.source, hit.section): hit for hit in reversed(cited_there)}.values())[::-1]
         return _Part(asked.question, quoted, cited_there, [], referred=True, headings=_headings(quoted, pool))
+
+    def _quoted(self, asked: Asked, best: Hit) -> tuple[list[Hit], list[_Block]]:
+        """The hits of `best`'s document in document order, and the quote from them for the
+        question (`_quote`)."""
+        pool = sorted((h for h in asked.hits if h.source == best.source), key=_chunk_order)
+        return pool, self._quote(asked.question, best, pool, told=asked.told)
 
     def _quote(self, question: str, best: Hit, pool: list[Hit], *, told: str = "") -> list[_Block]:
         """The blocks that best answer the question, in document order, within the budget;
