@@ -234,11 +234,12 @@ class _Block:
         amounts: Sequence[quoted_tables.Amount] = (),
         kinds: Set[str] = frozenset(),
         extreme: quoted_tables.Extreme | None = None,
+        pairs: Set[tuple[str, str]] = frozenset(),
     ) -> _Block:
         """A table block cut to the rows and columns the question names; others as they are."""
         if self.table is None:
             return self
-        return replace(self, table=self.table.narrowed(wanted, amounts, kinds, extreme=extreme))
+        return replace(self, table=self.table.narrowed(wanted, amounts, kinds, extreme=extreme, pairs=pairs))
 
 
 def _blocks(text: str, *, chunk: int, list_limit: int) -> list[_Block]:
@@ -530,7 +531,8 @@ class OfflineResponder:
         closeness = [_closeness(block, said) for block in whole]
         kinds = quoted_tables.asked_kinds(question)
         extreme = quoted_tables.extreme(question)
-        blocks = [b.narrowed(asked, amounts=given, kinds=kinds, extreme=extreme) for b in whole]
+        pairs = quoted_tables.word_pairs(question)
+        blocks = [b.narrowed(asked, amounts=given, kinds=kinds, extreme=extreme, pairs=pairs) for b in whole]
         main = pool.index(best)
         if not blocks:
             return [_Block((_Unit(best.text.strip(), None),), main, 0)]

@@ -16,13 +16,15 @@ from __future__ import annotations
 
 import calendar
 import enum
+import itertools
 import math
 import re
 from collections import Counter
 from collections.abc import Sequence, Set
 from dataclasses import dataclass
+from functools import lru_cache
 
-from knowledge.search.coverage import content_words
+from knowledge.search.coverage import STOPWORDS, content_words, stem, words
 
 MAX_ROWS = 8
 """A table whose rows the question does not pick is quoted whole up to this many rows."""
@@ -57,6 +59,7 @@ class Table:
         kinds: Set[str] = frozenset(),
         *,
         extreme: Extreme | None = None,
+        pairs: Set[tuple[str, str]] = frozenset(),
     ) -> Table:
         """The rows whose first cell holds the question's words, the best of them by those and
         by its other words in their other cells (`_named`), else the rows whose range
@@ -68,7 +71,9 @@ class Table:
         it asks for (`asked_kinds`) that none of those holds: "what time … in the pool" keeps
         Start and End beside Pool, "how much … for a junior" keeps only the Junior prices. Of a
         table's two columns of times, a start and an end, one kept keeps the other ("is central
-        library open late on thursdays? what time does it shut" keeps opens and closes)."""
+        library open late on thursdays? what time does it shut" keeps opens and closes). A name of
+        two words the question gives (`pairs`, its `word_pairs`: "good friday") names the rows that hold it whole
+        in any cell, and none whose name holds only one of them ("Friday")."""
         in_range = [i for i, row in enumerate(self.rows) if any(holds(cell, amounts) for cell in row)]
         # beside a row whose range holds the number, one whose range of that unit does not is
         # ruled out, whatever words it shares: "10 days before arrival" is "Fewer than 14 days"
@@ -76,7 +81,7 @@ class Table:
         columns = _picked([content_words(cell) for cell in self.header[1:]], wanted)
         # a word that names a column asks for it ("open" for opens), not for a row by another cell
         others = wanted - {word for i in columns for word in content_words(self.header[i + 1])}
-        first, by_cells = self._named(wanted, others, in_range, ruled_out)
+        first, by_cells = self._named(wanted, others, in_range, ruled_out, pairs)
         rows = first or in_range or self._extreme_row(extreme, columns)
         any_cell = [] if rows else _picked([content_words(" ".join(row)) for row in self.rows], others)
         rows = rows or any_cell
@@ -135,7 +140,12 @@ class Table:
         return 2 * sum(bool(row[column].strip()) for row in self.rows) > len(self.rows)
 
     def _named(
-        self, wanted: Set[str], others: Set[str], in_range: Sequence[int], ruled_out: Set[int]
+        self,
+        wanted: Set[str],
+        others: Set[str],
+        in_range: Sequence[int],
+        ruled_out: Set[int],
+        pairs: Set[tuple[str, str]] = frozenset(),
     ) -> tuple[list[int], bool]:
         """The rows whose first cell holds the question's words or whose range holds its number,
         the best of them by those and by the question's other words in their other cells, and
@@ -148,9 +158,20 @@ class Table:
         a range holding the question's number, weigh by how few of all the rows hold them, the
         other cells' words by how few of the named rows do: a word of a common name and one of
         the row's other cells outweigh a rarer name alone, as Porthaven's Saturday outweighs
-        "Both surgeries"."""
-        names = [content_words(row[0]) - _bound_numbers(row[0]) for row in self.rows]
-        by_name = _scores(names, wanted)
+        "Both surgeries". A word that names a column names no row while the question's other
+        words name one ("is the Calderbrook office open on a Sunday" is the Sunday row of the
+        Calderbrook column, not the row of "Key drop box (Calderbrook branch door)"); a name of
+        two words (`pairs`) names the rows holding it whole, not those holding one of its words.
+        """
+        whole = [word_pairs(" ".join(row)) & pairs for row in self.rows]
+        parted = frozenset(word for found in whole for pair in found for word in pair)
+        names = [
+            (content_words(row[0]) - _bound_numbers(row[0]) - parted) | {word for pair in found for word in pair}
+            for row, found in zip(self.rows, whole, strict=True)
+        ]
+        by_name = _scores(names, others)
+        if not any(by_name):
+            by_name = _scores(names, wanted)
         if 0 < len(in_range) < len(self.rows):
             held = math.log(1 + len(self.rows) / len(in_range))
             by_name = [score + (held if i in in_range else 0.0) for i, score in enumerate(by_name)]
@@ -382,6 +403,21 @@ _ORDINAL = frozenset({"st", "nd", "rd", "th"})
 DAY_OF_MONTH = "day of the month"
 """The unit of a date a question gives without its month ("on the 29th"): any month's range of
 days may hold it ("27 to 31 December")."""
+_HOLIDAYS = {
+    "christmas eve": (24.0, "december"),
+    "christmas day": (25.0, "december"),
+    "boxing day": (26.0, "december"),
+    "st stephens day": (26.0, "december"),
+    "new years eve": (31.0, "december"),
+    "new years day": (1.0, "january"),
+}
+"""Holidays of a fixed date, as an opening-hours table names its rows (English, as `_MONTHS`):
+"are you open on the 26th?" is the Boxing Day row, and "…on the 29th" is not the row of
+"Christmas Day, Boxing Day and New Year's Day" but that of "27 to 31 December"."""
+_HOLIDAY = re.compile(
+    r"\b(christmas\s+eve|christmas\s+day|boxing\s+day|st\.?\s+stephen['’]?s\s+day|new\s+year['’]?s\s+(?:eve|day))\b",
+    re.IGNORECASE,
+)
 _MONTH_AFTER = re.compile(r"\s+(?:of\s+)?([a-z]+)", re.IGNORECASE)
 _MONTH_BEFORE = re.compile(r"\b([a-z]+)\.?\s+$", re.IGNORECASE)
 _WORD_AFTER = re.compile(r"\s+([a-z]+)", re.IGNORECASE)
@@ -591,8 +627,11 @@ def _ranges(cell: str) -> list[tuple[float, float, str]]:
     """The ranges a cell states, each (low, high, unit): "10 to 20 kg", "42 to 15 days" (either
     way round, but "10am-2pm" is no range of numbers), "between 48 hours and 4 hours", "under 10
     kg", "65 and over", and a lower and an upper bound of one unit as one range ("over 4.5 m and
-    up to 6 m"; "at least 2 people, up to 6 hours" is two)."""
-    ranges: list[tuple[float, float, str]] = []
+    up to 6 m"; "at least 2 people, up to 6 hours" is two); a holiday of a fixed date is its
+    day (`_HOLIDAYS`: "Boxing Day" is 26 to 26 December)."""
+    ranges: list[tuple[float, float, str]] = [
+        (day, day, month) for name in _HOLIDAY.findall(cell) for day, month in [_HOLIDAYS[_holiday(name)]]
+    ]
     for found in _BETWEEN.findall(cell):
         first, first_unit, second, second_unit = found[:4] if found[0] else found[4:]
         unit = _unit(second_unit or first_unit)
@@ -612,6 +651,12 @@ def _ranges(cell: str) -> list[tuple[float, float, str]]:
         if low < high and (low_unit == high_unit or "" in (low_unit, high_unit)):
             return [*ranges, (low, high, high_unit or low_unit)]
     return ranges + [(-math.inf, high, unit) for high, unit in highs] + [(low, math.inf, unit) for low, unit in lows]
+
+
+def _holiday(name: str) -> str:
+    """A holiday's name as `_HOLIDAYS` keys it: "New Year’s  Day" and "New Years Day" are "new
+    years day", "St. Stephen's Day" is "st stephens day"."""
+    return re.sub(r"[^a-z ]", "", re.sub(r"\s+", " ", name.lower()))
 
 
 def _bound_numbers(cell: str) -> frozenset[str]:
@@ -654,6 +699,21 @@ def _cells(line: str) -> list[str]:
 
 def _row(cells: Sequence[str]) -> str:
     return "| " + " | ".join(cell.replace("\n", " ") for cell in cells) + " |"
+
+
+_CLAUSE_END = re.compile(r"[,.;:!?()\[\]|/]")
+
+
+@lru_cache(maxsize=4096)
+def word_pairs(text: str) -> frozenset[tuple[str, str]]:
+    """The pairs of content words side by side in `text`, stemmed, within a clause: the names of
+    two words a question may give ("are you open good friday": "good friday"). Cached: the same
+    tables' rows are read question after question."""
+    out: set[tuple[str, str]] = set()
+    for clause in _CLAUSE_END.split(text):
+        found = words(clause)
+        out |= {(stem(a), stem(b)) for a, b in itertools.pairwise(found) if a not in STOPWORDS and b not in STOPWORDS}
+    return frozenset(out)
 
 
 def _scores(candidates: Sequence[Set[str]], wanted: Set[str]) -> list[float]:

@@ -15,6 +15,7 @@ from core.answering.quoted_tables import (
     asked_kinds,
     extreme,
     parse,
+    word_pairs,
 )
 from knowledge.search.coverage import content_words
 
@@ -731,3 +732,76 @@ def test_an_ordinal_before_a_word_is_no_date() -> None:
     question = "how much is a 1st class ticket for my 17th birthday"
     narrowed = seasons.narrowed(content_words(question), amounts(question), asked_kinds(question))
     assert [r[0] for r in narrowed.rows] == ["Peak", "Shoulder"]
+
+
+def narrowed_for(table: Table, question: str, told: str = "") -> Table:
+    """The table as a reply quotes it: the question's words, its numbers and those `told`
+    beside it with a unit, the kinds of value it asks for and its names of two words."""
+    given = amounts(question) + [a for a in amounts(told) if a.measured]
+    return table.narrowed(content_words(question), given, asked_kinds(question), pairs=word_pairs(question))
+
+
+@pytest.mark.parametrize(
+    ("question", "told", "row"),
+    [
+        ("are you open on the 26th?", "", "Christmas Day, Boxing Day and New Year's Day"),
+        ("are you open on the 24th?", "", "Christmas Eve (24 December)"),
+        (
+            "is your office open between christmas and new year?",
+            "I want to come in and sort a bill on the 29th.",
+            "27 to 31 December (weekdays)",
+        ),
+    ],
+)
+def test_a_holiday_of_a_fixed_date_is_its_day(question: str, told: str, row: str) -> None:
+    """docs/answering.md: "Boxing Day" is 26 December, so "the 26th" picks its row, and a date
+    said beside the question ("…on the 29th") picks the row whose days hold it over the rows the
+    question's holiday names name."""
+    assert [r[0] for r in narrowed_for(CHRISTMAS_HOURS, question, told).rows] == [row]
+
+
+BRANCH_HOURS = Table(
+    ("Day", "Calderbrook branch", "Airport desk", "Notes"),
+    (
+        ("Saturday", "8am to 4pm", "6am to 11pm", ""),
+        ("Sunday", "10am to 2pm (returns only)", "7am to 10pm", "Calderbrook is open on Sundays for returns only."),
+        ("Easter Sunday", "Closed", "7am to 10pm", ""),
+        ("Friday", "7.30am to 7pm", "6am to 11.30pm", ""),
+        ("Bank holidays", "Closed", "7am to 10pm", "Except Good Friday, when Calderbrook opens from 9am to 1pm."),
+        ("Key drop box (Calderbrook branch door)", "Open 24 hours", "", "For returns out of hours."),
+    ),
+)
+
+
+def test_a_word_that_names_a_column_names_no_row_while_the_others_name_one() -> None:
+    """ "Calderbrook" asks for the Calderbrook column; the day is the row, not the key drop box
+    whose name also says Calderbrook."""
+    narrowed = narrowed_for(BRANCH_HOURS, "Is the Calderbrook office open on a Sunday? I want to pick a car up")
+    assert narrowed.rows[0][:2] == ("Sunday", "10am to 2pm (returns only)")
+    assert len(narrowed.rows) == 1
+
+
+def test_a_word_that_names_a_column_still_names_a_row_when_no_other_word_does() -> None:
+    narrowed = narrowed_for(BRANCH_HOURS, "where is the calderbrook key drop?")
+    assert [row[0] for row in narrowed.rows] == ["Key drop box (Calderbrook branch door)"]
+
+
+def test_a_name_of_two_words_picks_the_row_that_holds_it_whole() -> None:
+    """ "good friday" is in the bank holidays' note, not the Friday row, whose name holds only
+    "friday"; the note comes with the row."""
+    narrowed = narrowed_for(BRANCH_HOURS, "are you open good friday")
+    assert [row[0] for row in narrowed.rows] == ["Bank holidays"]
+    assert "Except Good Friday, when Calderbrook opens from 9am to 1pm." in narrowed.rows[0]
+    assert [row[0] for row in narrowed_for(BRANCH_HOURS, "are you open on friday").rows] == ["Friday"]
+
+
+@pytest.mark.parametrize(
+    ("text", "pairs"),
+    [
+        ("are you open good friday", {("open", "good"), ("good", "friday")}),
+        ("closed, friday", set()),
+        ("New Year's Day", {("new", "year"), ("year", "day")}),
+    ],
+)
+def test_word_pairs_are_content_words_side_by_side_within_a_clause(text: str, pairs: set[tuple[str, str]]) -> None:
+    assert word_pairs(text) == pairs
