@@ -212,6 +212,8 @@ class _Block:
     paragraph: int | None = None
     """A sentence's paragraph, counted within the chunk; None when its units do not form a
     paragraph (a list, a table, a converted JSON file's objects)."""
+    labelled: bool = False
+    """A record's labelled lines, one a line ("Colour A4: 25p a page"): quoted as a short list is."""
 
     @property
     def is_list(self) -> bool:
@@ -281,7 +283,7 @@ def _blocks(text: str, *, chunk: int, list_limit: int) -> list[_Block]:
             # a record's labelled lines, one a line: "code: BD-4012", "meaning: …", "what_to_do: …"
             # quoted together as a short list is, not run into one sentence; a longer run (a
             # flattened list of records) is quoted by its sentences, as prose is
-            blocks.append(_Block(tuple(_Unit(line, None) for line in fields), chunk, len(blocks)))
+            blocks.append(_Block(tuple(_Unit(line, None) for line in fields), chunk, len(blocks), labelled=True))
             continue
         if kind in ("prose", "fields"):
             paragraph = paragraph.replace("\n", " ")
@@ -297,12 +299,15 @@ def _introduces(block: _Block) -> bool:
 
 def _introduced(block: _Block, blocks: Sequence[_Block]) -> _Block | None:
     """The list a sentence introduces ("…we can cut the lock off for you:" and the fee and what
-    to bring after it): quoted with it, since the sentence alone promises what it does not say.
+    to bring after it), or the labelled lines ("Over your allowance, we charge:" and "Colour A4:
+    25p a page"): quoted with it, since the sentence alone promises what it does not say.
     None when the block introduces nothing or no whole list follows it."""
     if not _introduces(block):
         return None
     after = [b for b in blocks if b.chunk == block.chunk and b.position in (block.position + 1, block.position + 2)]
     following = after[0] if after and after[0].position == block.position + 1 else None
+    if following is not None and following.labelled:
+        return following
     if following is None or not following.is_list:
         return None
     # a list longer than MAX_LIST_ITEMS is a block per item: not a whole list, so not pulled in

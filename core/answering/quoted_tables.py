@@ -20,12 +20,16 @@ import itertools
 import math
 import re
 from collections import Counter
-from collections.abc import Sequence, Set
+from collections.abc import Mapping, Sequence, Set
 from dataclasses import dataclass
 from functools import lru_cache
+from types import MappingProxyType
 
 from knowledge.search.coverage import STOPWORDS, content_words, stem, words
 
+COLUMN_WORD_WEIGHT = 0.5
+"""How much a word that names a column counts in the name of a row the question's other words
+name (`Table._named`): it asks for the column, and tells those rows apart."""
 MAX_ROWS = 8
 """A table whose rows the question does not pick is quoted whole up to this many rows."""
 NOTED_ROWS = 3
@@ -71,10 +75,11 @@ class Table:
         it asks for (`asked_kinds`) that none of those holds: "what time … in the pool" keeps
         Start and End beside Pool, "how much … for a junior" keeps only the Junior prices. Of a
         table's two columns of times, a start and an end, one kept keeps the other ("is central
-        library open late on thursdays? what time does it shut" keeps opens and closes). A name of
-        two words the question gives (`pairs`, its `word_pairs`: "good friday") names the rows that hold it whole
-        in any cell, and none whose name holds only one of them ("Friday")."""
-        in_range = [i for i, row in enumerate(self.rows) if any(holds(cell, amounts) for cell in row)]
+        library open late on thursdays? what time does it shut" keeps opens and closes). How
+        names of two words (`pairs`) and holidays name rows: `_named`."""
+        in_range = [
+            i for i, row in enumerate(self.rows) if any(holds(cell, amounts, name=j == 0) for j, cell in enumerate(row))
+        ]
         # beside a row whose range holds the number, one whose range of that unit does not is
         # ruled out, whatever words it shares: "10 days before arrival" is "Fewer than 14 days"
         ruled_out = {i for i, row in enumerate(self.rows) if in_range and i not in in_range and _measures(row, amounts)}
@@ -145,7 +150,7 @@ class Table:
         others: Set[str],
         in_range: Sequence[int],
         ruled_out: Set[int],
-        pairs: Set[tuple[str, str]] = frozenset(),
+        pairs: Set[tuple[str, str]],
     ) -> tuple[list[int], bool]:
         """The rows whose first cell holds the question's words or whose range holds its number,
         the best of them by those and by the question's other words in their other cells, and
@@ -158,20 +163,27 @@ class Table:
         a range holding the question's number, weigh by how few of all the rows hold them, the
         other cells' words by how few of the named rows do: a word of a common name and one of
         the row's other cells outweigh a rarer name alone, as Porthaven's Saturday outweighs
-        "Both surgeries". A word that names a column names no row while the question's other
-        words name one ("is the Calderbrook office open on a Sunday" is the Sunday row of the
-        Calderbrook column, not the row of "Key drop box (Calderbrook branch door)"); a name of
-        two words (`pairs`) names the rows holding it whole, not those holding one of its words.
-        """
-        whole = [word_pairs(" ".join(row)) & pairs for row in self.rows]
-        parted = frozenset(word for found in whole for pair in found for word in pair)
+        "Both surgeries". A word that names a column ("Calderbrook") names a row only when the
+        question's other words name none, and otherwise only tells apart the rows they name
+        (COLUMN_WORD_WEIGHT): "is the Calderbrook branch open on a Sunday" is the Sunday row of
+        the Calderbrook column, not "Key drop box (Calderbrook branch door)", while "what does a
+        swim cost for an adult" is the Adult swim row of the Adult column, of the three swims. A name of two words
+        the question gives (`pairs`: "good friday") names the rows that hold it as a name
+        (`_name_pairs`: "Except Good Friday, …" in a note), and its words then name no row that
+        holds only one of them ("Friday")."""
+        named_by = [_name_pairs(row) & pairs for row in self.rows]
+        taken = frozenset(word for found in named_by for pair in found for word in pair)
         names = [
-            (content_words(row[0]) - _bound_numbers(row[0]) - parted) | {word for pair in found for word in pair}
-            for row, found in zip(self.rows, whole, strict=True)
+            (content_words(row[0]) - _bound_numbers(row[0]) - taken) | _words_of(found)
+            for row, found in zip(self.rows, named_by, strict=True)
         ]
-        by_name = _scores(names, others)
-        if not any(by_name):
-            by_name = _scores(names, wanted)
+        own, column = _scores(names, others), _scores(names, wanted - others)
+        if any(own):  # the column's words only tell apart the rows the other words name
+            by_name = [
+                mine + COLUMN_WORD_WEIGHT * theirs if mine else 0.0 for mine, theirs in zip(own, column, strict=True)
+            ]
+        else:
+            by_name = column
         if 0 < len(in_range) < len(self.rows):
             held = math.log(1 + len(self.rows) / len(in_range))
             by_name = [score + (held if i in in_range else 0.0) for i, score in enumerate(by_name)]
@@ -186,7 +198,10 @@ class Table:
         total = [by_name[i] + by_cells[n] for n, i in enumerate(named)]
         best = max(total, default=0.0)
         picked = [n for n, score in enumerate(total) if score >= best - 1e-9]
-        return [named[n] for n in picked], any(by_cells[n] > 0 for n in picked)
+        # a name found in another cell ("Except Good Friday, …" in the notes) picked its row as
+        # that cell's words do: the cell is shown
+        lifted = [bool(_words_of(named_by[named[n]]) - content_words(self.rows[named[n]][0])) for n in picked]
+        return [named[n] for n in picked], any(by_cells[n] > 0 or up for n, up in zip(picked, lifted, strict=True))
 
     def _extreme_row(self, extreme: Extreme | None, columns: Sequence[int]) -> list[int]:
         """The row holding the lowest (highest) price of the first price column the question
@@ -403,17 +418,20 @@ _ORDINAL = frozenset({"st", "nd", "rd", "th"})
 DAY_OF_MONTH = "day of the month"
 """The unit of a date a question gives without its month ("on the 29th"): any month's range of
 days may hold it ("27 to 31 December")."""
-_HOLIDAYS = {
-    "christmas eve": (24.0, "december"),
-    "christmas day": (25.0, "december"),
-    "boxing day": (26.0, "december"),
-    "st stephens day": (26.0, "december"),
-    "new years eve": (31.0, "december"),
-    "new years day": (1.0, "january"),
-}
+_HOLIDAYS: Mapping[str, tuple[float, str]] = MappingProxyType(
+    {
+        "christmas eve": (24.0, "december"),
+        "christmas day": (25.0, "december"),
+        "boxing day": (26.0, "december"),
+        "st stephens day": (26.0, "december"),
+        "new years eve": (31.0, "december"),
+        "new years day": (1.0, "january"),
+    }
+)
 """Holidays of a fixed date, as an opening-hours table names its rows (English, as `_MONTHS`):
-"are you open on the 26th?" is the Boxing Day row, and "…on the 29th" is not the row of
-"Christmas Day, Boxing Day and New Year's Day" but that of "27 to 31 December"."""
+"are you open on the 26th?" is the Boxing Day row, "…on the 29th" is not the row of
+"Christmas Day, Boxing Day and New Year's Day" but that of "27 to 31 December", and "are you
+open on christmas day? my booking is for the 29th" keeps the Christmas Day row beside it."""
 _HOLIDAY = re.compile(
     r"\b(christmas\s+eve|christmas\s+day|boxing\s+day|st\.?\s+stephen['’]?s\s+day|new\s+year['’]?s\s+(?:eve|day))\b",
     re.IGNORECASE,
@@ -541,7 +559,7 @@ def amounts(question: str) -> list[Amount]:
         if unit == "year":
             age_end = number.end(1)
         found.append(Amount(value, unit))
-    return found
+    return found + [Amount(day, month) for day, _, month in holidays(question)]
 
 
 def _is_day(text: str, end: int) -> bool:
@@ -583,12 +601,13 @@ def _unit(text: str) -> str:
     return unit[:-1] if len(unit) > 3 and unit.endswith("s") and not unit.endswith("ss") else unit
 
 
-def holds(cell: str, given: Sequence[Amount]) -> bool:
+def holds(cell: str, given: Sequence[Amount], *, name: bool = False) -> bool:
     """Whether a cell states a range (`_ranges`) that holds one of the given amounts, in the same
-    unit or another of the same quantity (`_unit`, `_SCALES`; or neither saying one)."""
+    unit or another of the same quantity (`_unit`, `_SCALES`; or neither saying one). `name`: the
+    cell is a row's name, whose holidays of a fixed date are their days (`holidays`)."""
     if not given:
         return False
-    for low, high, unit in _ranges(cell):
+    for low, high, unit in _ranges(cell) + (holidays(cell) if name else []):
         scale, base = _SCALES.get(unit, (1.0, unit))
         for amount in given:
             if amount.unit == DAY_OF_MONTH and not 1 <= low <= high <= 31:
@@ -617,8 +636,7 @@ def _measures(row: Sequence[str], given: Sequence[Amount]) -> bool:
     bases = {_SCALES.get(amount.unit, (1.0, amount.unit))[1] for amount in given}
     return any(
         _alike(base, _SCALES.get(unit, (1.0, unit))[1])
-        for cell in row
-        for _, _, unit in _ranges(cell)
+        for _, _, unit in [*holidays(row[0]), *(found for cell in row for found in _ranges(cell))]
         for base in bases
     )
 
@@ -627,11 +645,8 @@ def _ranges(cell: str) -> list[tuple[float, float, str]]:
     """The ranges a cell states, each (low, high, unit): "10 to 20 kg", "42 to 15 days" (either
     way round, but "10am-2pm" is no range of numbers), "between 48 hours and 4 hours", "under 10
     kg", "65 and over", and a lower and an upper bound of one unit as one range ("over 4.5 m and
-    up to 6 m"; "at least 2 people, up to 6 hours" is two); a holiday of a fixed date is its
-    day (`_HOLIDAYS`: "Boxing Day" is 26 to 26 December)."""
-    ranges: list[tuple[float, float, str]] = [
-        (day, day, month) for name in _HOLIDAY.findall(cell) for day, month in [_HOLIDAYS[_holiday(name)]]
-    ]
+    up to 6 m"; "at least 2 people, up to 6 hours" is two)."""
+    ranges: list[tuple[float, float, str]] = []
     for found in _BETWEEN.findall(cell):
         first, first_unit, second, second_unit = found[:4] if found[0] else found[4:]
         unit = _unit(second_unit or first_unit)
@@ -651,6 +666,13 @@ def _ranges(cell: str) -> list[tuple[float, float, str]]:
         if low < high and (low_unit == high_unit or "" in (low_unit, high_unit)):
             return [*ranges, (low, high, high_unit or low_unit)]
     return ranges + [(-math.inf, high, unit) for high, unit in highs] + [(low, math.inf, unit) for low, unit in lows]
+
+
+def holidays(text: str) -> list[tuple[float, float, str]]:
+    """The holidays of a fixed date `text` names, each as its day (`_HOLIDAYS`): "Christmas Day
+    and Boxing Day" is 25 to 25 and 26 to 26 December. A row's name (`holds`) and a question
+    (`amounts`) are read for them, not a note that mentions one."""
+    return [(day, day, month) for found in _HOLIDAY.findall(text) for day, month in [_HOLIDAYS[_holiday(found)]]]
 
 
 def _holiday(name: str) -> str:
@@ -702,6 +724,22 @@ def _row(cells: Sequence[str]) -> str:
 
 
 _CLAUSE_END = re.compile(r"[,.;:!?()\[\]|/]")
+
+
+_CAPITALISED = re.compile(r"\b[A-Z][\w'’]*(?:\s+[A-Z][\w'’]*)+")
+"""Words side by side each written with a capital: a name ("Good Friday", "Market Street")."""
+
+
+def _name_pairs(row: Sequence[str]) -> frozenset[tuple[str, str]]:
+    """The names of two words a row holds: any two words side by side in its first cell, its
+    name ("Bank holidays"), and in its other cells two side by side that are each written with a
+    capital ("Except Good Friday, …"), not "we also open Sunday mornings"."""
+    capitalised = (found for cell in row[1:] for found in _CAPITALISED.findall(cell))
+    return word_pairs(row[0]).union(*(word_pairs(found) for found in capitalised))
+
+
+def _words_of(pairs: Set[tuple[str, str]]) -> frozenset[str]:
+    return frozenset(word for pair in pairs for word in pair)
 
 
 @lru_cache(maxsize=4096)

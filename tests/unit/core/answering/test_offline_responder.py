@@ -1212,3 +1212,25 @@ def test_a_long_run_of_labelled_lines_is_quoted_by_its_sentences(responder: Offl
     reply = responder.answer("how much notice to collect things from storage?", hits)
     assert "48 hours' notice" in reply.text
     assert "\n> terms.5.detail:" not in reply.text
+
+
+def test_a_sentence_ending_in_a_colon_is_quoted_with_the_labelled_lines_it_introduces(
+    responder: OfflineResponder,
+) -> None:
+    """A plain-text article's "Label: value" lines after "…every month:" are what the sentence
+    promises, as a list would be."""
+    printing = """Each plan comes with free pages every month:
+
+Hot desk: 50 pages
+Dedicated desk: 200 pages
+Private office: 150 pages per person
+
+Scanning to email is free for everyone."""
+    hits = [hit(printing, source="docs/printing.txt", title="Printing", relevance=0.6, coverage=0.6), elsewhere()]
+    reply = responder.answer("how many free pages do we get each month?", hits)
+    assert (
+        "> Each plan comes with free pages every month:\n"
+        "> Hot desk: 50 pages\n"
+        "> Dedicated desk: 200 pages\n"
+        "> Private office: 150 pages per person"
+    ) in reply.text

@@ -14,6 +14,7 @@ from core.answering.quoted_tables import (
     amounts,
     asked_kinds,
     extreme,
+    holidays,
     parse,
     word_pairs,
 )
@@ -781,18 +782,80 @@ def test_a_word_that_names_a_column_names_no_row_while_the_others_name_one() -> 
     assert len(narrowed.rows) == 1
 
 
+def test_a_word_that_names_a_column_tells_apart_the_rows_the_other_words_name() -> None:
+    """docs/answering.md: "adult" asks for the Adult column and, of the three swims, for the
+    Adult swim."""
+    prices = Table(
+        ("Item", "Adult", "Child"),
+        (
+            ("Adult swim", "£5", "£3"),
+            ("Child swim", "£4", "£2.50"),
+            ("Family swim", "£14", "£14"),
+            ("Sauna", "£6", "-"),
+        ),
+    )
+    narrowed = narrowed_for(prices, "what does a swim cost for an adult")
+    assert narrowed.header == ("Item", "Adult")
+    assert narrowed.rows == (("Adult swim", "£5"),)
+
+
 def test_a_word_that_names_a_column_still_names_a_row_when_no_other_word_does() -> None:
     narrowed = narrowed_for(BRANCH_HOURS, "where is the calderbrook key drop?")
     assert [row[0] for row in narrowed.rows] == ["Key drop box (Calderbrook branch door)"]
 
 
-def test_a_name_of_two_words_picks_the_row_that_holds_it_whole() -> None:
-    """ "good friday" is in the bank holidays' note, not the Friday row, whose name holds only
-    "friday"; the note comes with the row."""
-    narrowed = narrowed_for(BRANCH_HOURS, "are you open good friday")
+@pytest.mark.parametrize("question", ["are you open good friday", "is the calderbrook branch open on good friday?"])
+def test_a_name_of_two_words_picks_the_row_that_holds_it_as_a_name(question: str) -> None:
+    """ "Good Friday" is in the bank holidays' note, not the Friday row, whose name holds only
+    "friday"; the note that picked the row comes with it, beside the column asked for."""
+    narrowed = narrowed_for(BRANCH_HOURS, question)
     assert [row[0] for row in narrowed.rows] == ["Bank holidays"]
     assert "Except Good Friday, when Calderbrook opens from 9am to 1pm." in narrowed.rows[0]
     assert [row[0] for row in narrowed_for(BRANCH_HOURS, "are you open on friday").rows] == ["Friday"]
+
+
+def test_two_words_side_by_side_in_a_note_are_no_name() -> None:
+    """ "Sunday mornings" in Saturday's note is not written as a name: the Sunday row is still
+    the one "sunday" names."""
+    hours = Table(
+        ("Day", "Opens", "Closes", "Notes"),
+        (
+            ("Saturday", "9am", "1pm", "We also open Sunday mornings in December for collections."),
+            ("Sunday", "Closed", "Closed", ""),
+        ),
+    )
+    assert [row[0] for row in narrowed_for(hours, "are you open sunday mornings?").rows] == ["Sunday"]
+
+
+def test_a_holiday_the_question_names_keeps_its_row_beside_a_date_it_tells() -> None:
+    narrowed = narrowed_for(CHRISTMAS_HOURS, "are you open on christmas day?", "My appointment was for the 29th.")
+    assert [row[0] for row in narrowed.rows] == ["Christmas Day, Boxing Day and New Year's Day"]
+
+
+def test_a_holiday_in_another_row_s_note_is_no_date_of_that_row() -> None:
+    """Only a row's name is read for holidays: the bins' note about Christmas Day does not make
+    "the 25th" the bins' row."""
+    services = Table(
+        ("Service", "Day", "Notes"),
+        (
+            ("Bin collection", "Monday", "No collection on Christmas Day; collected the next working day."),
+            ("Recycling", "Wednesday", ""),
+            ("Christmas Day", "No collections", ""),
+        ),
+    )
+    assert [row[0] for row in narrowed_for(services, "is anything different on the 25th?").rows] == ["Christmas Day"]
+
+
+@pytest.mark.parametrize(
+    ("name", "day"),
+    [
+        ("St. Stephen’s Day", (26.0, 26.0, "december")),
+        ("New Years Eve", (31.0, 31.0, "december")),
+        ("New Year’s  Day", (1.0, 1.0, "january")),
+    ],
+)
+def test_a_holiday_is_read_however_its_name_is_written(name: str, day: tuple[float, float, str]) -> None:
+    assert holidays(name) == [day]
 
 
 @pytest.mark.parametrize(
