@@ -868,3 +868,10 @@ def test_a_holiday_is_read_however_its_name_is_written(name: str, day: tuple[flo
 )
 def test_word_pairs_are_content_words_side_by_side_within_a_clause(text: str, pairs: set[tuple[str, str]]) -> None:
     assert word_pairs(text) == pairs
+
+
+def test_between_christmas_and_new_year_without_a_date_is_read_as_words() -> None:
+    """docs/known-limits.md: only a holiday of a fixed date named in full is a day; "christmas"
+    and "new year" alone name the row that holds the words."""
+    narrowed = narrowed_for(CHRISTMAS_HOURS, "is the office open between christmas and new year?")
+    assert [row[0] for row in narrowed.rows] == ["Christmas Day, Boxing Day and New Year's Day"]
