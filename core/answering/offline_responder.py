@@ -236,12 +236,12 @@ class _Block:
         amounts: Sequence[quoted_tables.Amount] = (),
         kinds: Set[str] = frozenset(),
         extreme: quoted_tables.Extreme | None = None,
-        pairs: Set[tuple[str, str]] = frozenset(),
+        holidays: Set[str] = frozenset(),
     ) -> _Block:
         """A table block cut to the rows and columns the question names; others as they are."""
         if self.table is None:
             return self
-        return replace(self, table=self.table.narrowed(wanted, amounts, kinds, extreme=extreme, pairs=pairs))
+        return replace(self, table=self.table.narrowed(wanted, amounts, kinds, extreme=extreme, holidays=holidays))
 
 
 def _blocks(text: str, *, chunk: int, list_limit: int) -> list[_Block]:
@@ -527,7 +527,11 @@ class OfflineResponder:
         asked = content_words(question)
         # a number told beside the question only with its unit ("20 hours"): "I've been a member
         # for 5 years" or an order number is no age or size the question asks about
-        given = quoted_tables.amounts(question) + [a for a in quoted_tables.amounts(told) if a.measured]
+        given = [
+            *quoted_tables.amounts(question),
+            *quoted_tables.holiday_amounts(question),
+            *(a for a in quoted_tables.amounts(told) if a.measured),
+        ]
         whole = _joined_tables(
             [b for i, hit in enumerate(pool) for b in _blocks(hit.text, chunk=i, list_limit=MAX_LIST_ITEMS)],
             sections=[hit.section for hit in pool],
@@ -536,8 +540,8 @@ class OfflineResponder:
         closeness = [_closeness(block, said) for block in whole]
         kinds = quoted_tables.asked_kinds(question)
         extreme = quoted_tables.extreme(question)
-        pairs = quoted_tables.word_pairs(question)
-        blocks = [b.narrowed(asked, amounts=given, kinds=kinds, extreme=extreme, pairs=pairs) for b in whole]
+        holidays = quoted_tables.holiday_names(question)
+        blocks = [b.narrowed(asked, amounts=given, kinds=kinds, extreme=extreme, holidays=holidays) for b in whole]
         main = pool.index(best)
         if not blocks:
             return [_Block((_Unit(best.text.strip(), None),), main, 0)]

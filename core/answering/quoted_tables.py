@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import calendar
 import enum
-import itertools
 import math
 import re
 from collections import Counter
@@ -25,7 +24,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from types import MappingProxyType
 
-from knowledge.search.coverage import STOPWORDS, content_words, stem, words
+from knowledge.search.coverage import content_words
 
 COLUMN_WORD_WEIGHT = 0.5
 """How much a word that names a column counts in the name of a row the question's other words
@@ -63,7 +62,7 @@ class Table:
         kinds: Set[str] = frozenset(),
         *,
         extreme: Extreme | None = None,
-        pairs: Set[tuple[str, str]] = frozenset(),
+        holidays: Set[str] = frozenset(),
     ) -> Table:
         """The rows whose first cell holds the question's words, the best of them by those and
         by its other words in their other cells (`_named`), else the rows whose range
@@ -76,7 +75,7 @@ class Table:
         Start and End beside Pool, "how much … for a junior" keeps only the Junior prices. Of a
         table's two columns of times, a start and an end, one kept keeps the other ("is central
         library open late on thursdays? what time does it shut" keeps opens and closes). How
-        names of two words (`pairs`) and holidays name rows: `_named`."""
+        the holidays the question names (`holidays`, its `holiday_names`) name rows: `_named`."""
         in_range = [
             i for i, row in enumerate(self.rows) if any(holds(cell, amounts, name=j == 0) for j, cell in enumerate(row))
         ]
@@ -86,7 +85,7 @@ class Table:
         columns = _picked([content_words(cell) for cell in self.header[1:]], wanted)
         # a word that names a column asks for it ("open" for opens), not for a row by another cell
         others = wanted - {word for i in columns for word in content_words(self.header[i + 1])}
-        first, by_cells = self._named(wanted, others, in_range, ruled_out, pairs)
+        first, by_cells = self._named(wanted, others, in_range, ruled_out, holidays)
         rows = first or in_range or self._extreme_row(extreme, columns)
         any_cell = [] if rows else _picked([content_words(" ".join(row)) for row in self.rows], others)
         rows = rows or any_cell
@@ -150,7 +149,7 @@ class Table:
         others: Set[str],
         in_range: Sequence[int],
         ruled_out: Set[int],
-        pairs: Set[tuple[str, str]],
+        holidays: Set[str],
     ) -> tuple[list[int], bool]:
         """The rows whose first cell holds the question's words or whose range holds its number,
         the best of them by those and by the question's other words in their other cells, and
@@ -167,15 +166,16 @@ class Table:
         question's other words name none, and otherwise only tells apart the rows they name
         (COLUMN_WORD_WEIGHT): "is the Calderbrook branch open on a Sunday" is the Sunday row of
         the Calderbrook column, not "Key drop box (Calderbrook branch door)", while "what does a
-        swim cost for an adult" is the Adult swim row of the Adult column, of the three swims. A name of two words
-        the question gives (`pairs`: "good friday") names the rows that hold it as a name
-        (`_name_pairs`: "Except Good Friday, …" in a note), and its words then name no row that
-        holds only one of them ("Friday")."""
-        named_by = [_name_pairs(row) & pairs for row in self.rows]
-        taken = frozenset(word for found in named_by for pair in found for word in pair)
+        swim cost for an adult" is the Adult swim row of the Adult column, of the three swims. A holiday
+        the question names ("good friday", `holidays`) names the rows that hold it, in their
+        first cell or, when none does, in another ("Except Good Friday, …" in a note), and its
+        words then name no other row ("Friday")."""
+        in_name = [holiday_names(row[0]) & holidays for row in self.rows]
+        holding = in_name if any(in_name) else [holiday_names(" | ".join(row)) & holidays for row in self.rows]
+        taken = frozenset(word for found in holding for name in found for word in content_words(name))
         names = [
-            (content_words(row[0]) - _bound_numbers(row[0]) - taken) | _words_of(found)
-            for row, found in zip(self.rows, named_by, strict=True)
+            content_words(" ".join(found)) | (content_words(row[0]) - _bound_numbers(row[0]) - taken)
+            for row, found in zip(self.rows, holding, strict=True)
         ]
         own, column = _scores(names, others), _scores(names, wanted - others)
         if any(own):  # the column's words only tell apart the rows the other words name
@@ -198,10 +198,10 @@ class Table:
         total = [by_name[i] + by_cells[n] for n, i in enumerate(named)]
         best = max(total, default=0.0)
         picked = [n for n, score in enumerate(total) if score >= best - 1e-9]
-        # a name found in another cell ("Except Good Friday, …" in the notes) picked its row as
-        # that cell's words do: the cell is shown
-        lifted = [bool(_words_of(named_by[named[n]]) - content_words(self.rows[named[n]][0])) for n in picked]
-        return [named[n] for n in picked], any(by_cells[n] > 0 or up for n, up in zip(picked, lifted, strict=True))
+        # a holiday found in another cell ("Except Good Friday, …" in the notes) picked its row
+        # as that cell's words do: the cell is shown
+        noted = [bool(holding[named[n]]) and not in_name[named[n]] for n in picked]
+        return [named[n] for n in picked], any(by_cells[n] > 0 or up for n, up in zip(picked, noted, strict=True))
 
     def _extreme_row(self, extreme: Extreme | None, columns: Sequence[int]) -> list[int]:
         """The row holding the lowest (highest) price of the first price column the question
@@ -436,6 +436,12 @@ _HOLIDAY = re.compile(
     r"\b(christmas\s+eve|christmas\s+day|boxing\s+day|st\.?\s+stephen['’]?s\s+day|new\s+year['’]?s\s+(?:eve|day))\b",
     re.IGNORECASE,
 )
+_HOLIDAY_NAME = re.compile(
+    r"\b(?:good\s+friday|easter\s+(?:saturday|sunday|monday)|whit\s+monday|christmas\s+(?:eve|day)|boxing\s+day"
+    r"|st\.?\s+stephen['’]?s\s+day|new\s+year['’]?s\s+(?:eve|day))\b",
+    re.IGNORECASE,
+)
+"""Holidays by name, fixed or moving (English): a row holding one is named by it."""
 _MONTH_AFTER = re.compile(r"\s+(?:of\s+)?([a-z]+)", re.IGNORECASE)
 _MONTH_BEFORE = re.compile(r"\b([a-z]+)\.?\s+$", re.IGNORECASE)
 _WORD_AFTER = re.compile(r"\s+([a-z]+)", re.IGNORECASE)
@@ -559,7 +565,7 @@ def amounts(question: str) -> list[Amount]:
         if unit == "year":
             age_end = number.end(1)
         found.append(Amount(value, unit))
-    return found + [Amount(day, month) for day, _, month in holidays(question)]
+    return found
 
 
 def _is_day(text: str, end: int) -> bool:
@@ -604,10 +610,10 @@ def _unit(text: str) -> str:
 def holds(cell: str, given: Sequence[Amount], *, name: bool = False) -> bool:
     """Whether a cell states a range (`_ranges`) that holds one of the given amounts, in the same
     unit or another of the same quantity (`_unit`, `_SCALES`; or neither saying one). `name`: the
-    cell is a row's name, whose holidays of a fixed date are their days (`holidays`)."""
+    cell is a row's name, whose holidays of a fixed date are their days (`holiday_days`)."""
     if not given:
         return False
-    for low, high, unit in _ranges(cell) + (holidays(cell) if name else []):
+    for low, high, unit in _ranges(cell) + (holiday_days(cell) if name else []):
         scale, base = _SCALES.get(unit, (1.0, unit))
         for amount in given:
             if amount.unit == DAY_OF_MONTH and not 1 <= low <= high <= 31:
@@ -636,7 +642,7 @@ def _measures(row: Sequence[str], given: Sequence[Amount]) -> bool:
     bases = {_SCALES.get(amount.unit, (1.0, amount.unit))[1] for amount in given}
     return any(
         _alike(base, _SCALES.get(unit, (1.0, unit))[1])
-        for _, _, unit in [*holidays(row[0]), *(found for cell in row for found in _ranges(cell))]
+        for _, _, unit in [*holiday_days(row[0]), *(found for cell in row for found in _ranges(cell))]
         for base in bases
     )
 
@@ -668,11 +674,26 @@ def _ranges(cell: str) -> list[tuple[float, float, str]]:
     return ranges + [(-math.inf, high, unit) for high, unit in highs] + [(low, math.inf, unit) for low, unit in lows]
 
 
-def holidays(text: str) -> list[tuple[float, float, str]]:
+def holiday_days(text: str) -> list[tuple[float, float, str]]:
     """The holidays of a fixed date `text` names, each as its day (`_HOLIDAYS`): "Christmas Day
     and Boxing Day" is 25 to 25 and 26 to 26 December. A row's name (`holds`) and a question
-    (`amounts`) are read for them, not a note that mentions one."""
+    (`holiday_amounts`) are read for them, not a note that mentions one, nor what a message
+    tells beside its question ("I'm away on boxing day")."""
     return [(day, day, month) for found in _HOLIDAY.findall(text) for day, month in [_HOLIDAYS[_holiday(found)]]]
+
+
+def holiday_amounts(question: str) -> list[Amount]:
+    """The days of the holidays of a fixed date a question names, as dates it gives (`amounts`):
+    "are you open on christmas day?" is held by "closed from 24 to 26 December"."""
+    return [Amount(day, month) for day, _, month in holiday_days(question)]
+
+
+@lru_cache(maxsize=4096)
+def holiday_names(text: str) -> frozenset[str]:
+    """The holidays `text` names, fixed or moving, as `_holiday` writes them ("good friday",
+    "new years day"): what names a row of opening hours though one of its words names another
+    ("Friday")."""
+    return frozenset(_holiday(found) for found in _HOLIDAY_NAME.findall(text))
 
 
 def _holiday(name: str) -> str:
@@ -721,37 +742,6 @@ def _cells(line: str) -> list[str]:
 
 def _row(cells: Sequence[str]) -> str:
     return "| " + " | ".join(cell.replace("\n", " ") for cell in cells) + " |"
-
-
-_CLAUSE_END = re.compile(r"[,.;:!?()\[\]|/]")
-
-
-_CAPITALISED = re.compile(r"\b[A-Z][\w'’]*(?:\s+[A-Z][\w'’]*)+")
-"""Words side by side each written with a capital: a name ("Good Friday", "Market Street")."""
-
-
-def _name_pairs(row: Sequence[str]) -> frozenset[tuple[str, str]]:
-    """The names of two words a row holds: any two words side by side in its first cell, its
-    name ("Bank holidays"), and in its other cells two side by side that are each written with a
-    capital ("Except Good Friday, …"), not "we also open Sunday mornings"."""
-    capitalised = (found for cell in row[1:] for found in _CAPITALISED.findall(cell))
-    return word_pairs(row[0]).union(*(word_pairs(found) for found in capitalised))
-
-
-def _words_of(pairs: Set[tuple[str, str]]) -> frozenset[str]:
-    return frozenset(word for pair in pairs for word in pair)
-
-
-@lru_cache(maxsize=4096)
-def word_pairs(text: str) -> frozenset[tuple[str, str]]:
-    """The pairs of content words side by side in `text`, stemmed, within a clause: the names of
-    two words a question may give ("are you open good friday": "good friday"). Cached: the same
-    tables' rows are read question after question."""
-    out: set[tuple[str, str]] = set()
-    for clause in _CLAUSE_END.split(text):
-        found = words(clause)
-        out |= {(stem(a), stem(b)) for a, b in itertools.pairwise(found) if a not in STOPWORDS and b not in STOPWORDS}
-    return frozenset(out)
 
 
 def _scores(candidates: Sequence[Set[str]], wanted: Set[str]) -> list[float]:
