@@ -562,8 +562,9 @@ class OfflineResponder:
         total = sum(weight[w] for w in wanted)
         # a sentence stating a range that holds the question's number counts it as a word of its
         # own, weighed as rarely as it holds ("my boiler is 12 yrs old": "Boilers between 10 and
-        # 15 years old can join after a qualifying inspection"), as a table's row does
-        ranged = [b.table is None and quoted_tables.holds(b.text, given) for b in blocks]
+        # 15 years old can join after a qualifying inspection"), and so does a table cut to a row
+        # whose range holds it ("are you open on the 26th?": "Boxing Day (26 December) | Closed")
+        ranged = [quoted_tables.holds(b.text, given) if b.table is None else b.table.holds(given) for b in blocks]
         number = math.log(1 + len(blocks) / sum(ranged)) if any(ranged) else 0.0
         total += number
         form = _Form.of(question)

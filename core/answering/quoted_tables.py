@@ -51,6 +51,11 @@ class Table:
         """Header and rows as words, for scoring."""
         return " ".join([*self.header, *(cell for row in self.rows for cell in row)])
 
+    def holds(self, given: Sequence[Amount]) -> bool:
+        """Whether a row's range holds one of the given amounts (`holds`; a holiday of a fixed
+        date in a row's name is its day)."""
+        return any(holds(cell, given, name=i == 0) for row in self.rows for i, cell in enumerate(row))
+
     def markdown(self) -> str:
         lines = [_row(self.header), _row(tuple("---" for _ in self.header))]
         return "\n".join(lines + [_row(row) for row in self.rows])

@@ -1234,3 +1234,16 @@ Scanning to email is free for everyone."""
         "> Dedicated desk: 200 pages\n"
         "> Private office: 150 pages per person"
     ) in reply.text
+
+
+def test_a_table_cut_to_the_row_holding_the_asked_date_is_quoted_across_its_chunks(responder: OfflineResponder) -> None:
+    """A timetable split over two chunks is quoted as one table; the row whose day holds "the
+    26th" is what the quote keeps, though no other word of the question is in it."""
+    header = "| Day | Office | Notes |\n| --- | --- | --- |\n"
+    weekdays = header + "| Monday | 9am to 5pm | |\n| Saturday | 9am to 1pm | Open for returns. |"
+    holidays = header + "| Christmas Day | Closed | |\n| Boxing Day (26 December) | 10am to 2pm | |"
+    section = {"source": "docs/hours.csv", "title": "Opening hours", "section": "Opening hours"}
+    hits = [hit(holidays, index=1, relevance=0.6, **section), hit(weekdays, index=0, relevance=0.5, **section)]
+    reply = responder.answer("are you open on the 26th?", hits)
+    assert "| Boxing Day (26 December) | 10am to 2pm |" in reply.text
+    assert "Saturday" not in reply.text
