@@ -1242,8 +1242,10 @@ def test_a_table_cut_to_the_row_holding_the_asked_date_is_quoted_across_its_chun
     header = "| Day | Office | Notes |\n| --- | --- | --- |\n"
     weekdays = header + "| Monday | 9am to 5pm | |\n| Saturday | 9am to 1pm | Open for returns. |"
     holidays = header + "| Christmas Day | Closed | |\n| Boxing Day (26 December) | 10am to 2pm | |"
-    section = {"source": "docs/hours.csv", "title": "Opening hours", "section": "Opening hours"}
-    hits = [hit(holidays, index=1, relevance=0.6, **section), hit(weekdays, index=0, relevance=0.5, **section)]
+    hits = [
+        hit(text, source="docs/hours.csv", title="Opening hours", section="Opening hours", index=index, relevance=score)
+        for text, index, score in ((holidays, 1, 0.6), (weekdays, 0, 0.5))
+    ]
     reply = responder.answer("are you open on the 26th?", hits)
     assert "| Boxing Day (26 December) | 10am to 2pm |" in reply.text
     assert "Saturday" not in reply.text
