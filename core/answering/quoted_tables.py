@@ -437,10 +437,6 @@ _HOLIDAYS: Mapping[str, tuple[float, str]] = MappingProxyType(
 "are you open on the 26th?" is the Boxing Day row, "…on the 29th" is not the row of
 "Christmas Day, Boxing Day and New Year's Day" but that of "27 to 31 December", and "are you
 open on christmas day? my booking is for the 29th" keeps the Christmas Day row beside it."""
-_HOLIDAY = re.compile(
-    r"\b(christmas\s+eve|christmas\s+day|boxing\s+day|st\.?\s+stephen['’]?s\s+day|new\s+year['’]?s\s+(?:eve|day))\b",
-    re.IGNORECASE,
-)
 _HOLIDAY_NAME = re.compile(
     r"\b(?:good\s+friday|easter\s+(?:saturday|sunday|monday)|whit\s+monday|christmas\s+(?:eve|day)|boxing\s+day"
     r"|st\.?\s+stephen['’]?s\s+day|new\s+year['’]?s\s+(?:eve|day))\b",
@@ -684,7 +680,7 @@ def holiday_days(text: str) -> list[tuple[float, float, str]]:
     and Boxing Day" is 25 to 25 and 26 to 26 December. A row's name (`holds`) and a question
     (`holiday_amounts`) are read for them, not a note that mentions one, nor what a message
     tells beside its question ("I'm away on boxing day")."""
-    return [(day, day, month) for found in _HOLIDAY.findall(text) for day, month in [_HOLIDAYS[_holiday(found)]]]
+    return [(day, day, month) for name in holiday_names(text) if name in _HOLIDAYS for day, month in [_HOLIDAYS[name]]]
 
 
 def holiday_amounts(question: str) -> list[Amount]:
